@@ -1,0 +1,61 @@
+using System.Text.Json;
+
+namespace PocketCoder.Agents;
+
+/// <summary>
+/// The one normalized stream every adapter produces, whatever the agent's own protocol.
+/// The server turns these into session events; adapters never see the database.
+/// </summary>
+public abstract record AgentEvent;
+
+/// <summary>The agent process is up and told us its own session id (used for native resume).</summary>
+public sealed record AgentReady(string AgentSessionId, string? Model, string? AgentVersion) : AgentEvent;
+
+/// <summary>A piece of assistant text as it streams.</summary>
+public sealed record MessageDelta(string Text) : AgentEvent;
+
+/// <summary>A whole assistant text block.</summary>
+public sealed record AssistantMessage(string Text) : AgentEvent;
+
+/// <summary>Reasoning the agent chose to show.</summary>
+public sealed record Thinking(string Text) : AgentEvent;
+
+public sealed record ToolCall(string ToolCallId, string Tool, ToolKind Kind, string Title, JsonElement Input) : AgentEvent;
+
+public sealed record ToolResult(string ToolCallId, string Content, bool IsError) : AgentEvent;
+
+public sealed record PlanUpdate(IReadOnlyList<PlanEntry> Entries) : AgentEvent;
+
+public sealed record PlanEntry(string Content, string Status);
+
+public sealed record UsageReport(long InputTokens, long OutputTokens, long CacheReadTokens, long CacheWriteTokens, decimal? CostUsd) : AgentEvent;
+
+/// <summary>The agent finished a turn and waits for the next message.</summary>
+public sealed record TurnCompleted(string StopReason, bool IsError, string? Result) : AgentEvent;
+
+/// <summary>Something went wrong that the user should see; the session may still be usable.</summary>
+public sealed record AgentError(string Message) : AgentEvent;
+
+/// <summary>The agent process ended. <see cref="Expected"/> is true when we asked it to stop.</summary>
+public sealed record AgentExited(int ExitCode, bool Expected, string StderrTail) : AgentEvent;
+
+public enum ToolKind
+{
+    Read,
+    Edit,
+    Execute,
+    Fetch,
+    Other,
+}
+
+public static class ToolKinds
+{
+    public static string ToWire(this ToolKind kind) => kind switch
+    {
+        ToolKind.Read => "read",
+        ToolKind.Edit => "edit",
+        ToolKind.Execute => "execute",
+        ToolKind.Fetch => "fetch",
+        _ => "other",
+    };
+}

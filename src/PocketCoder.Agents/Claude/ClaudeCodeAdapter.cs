@@ -1,0 +1,78 @@
+using PocketCoder.Agents.Processes;
+
+namespace PocketCoder.Agents.Claude;
+
+/// <summary>
+/// Claude Code, driven as ONE long-lived <c>claude -p</c> process per session speaking stream-json on
+/// stdin/stdout, with every permission question asked on the same pipe (<c>--permission-prompt-tool stdio</c>).
+/// </summary>
+public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter
+{
+    public const string AgentId = "claude-code";
+
+    public string Id => AgentId;
+
+    public async Task<AgentAvailability> ProbeAsync(CancellationToken cancellationToken)
+    {
+        var executable = command.Resolve();
+        if (executable is null)
+        {
+            return new AgentAvailability(false, null,
+                $"Claude Code was not found ('{command.Command}'). Install it with `npm install -g @anthropic-ai/claude-code`, " +
+                "or point POCKETCODER_CLAUDE_PATH at the claude executable.");
+        }
+
+        var version = await command.ReadVersionAsync(executable, ["--version"], cancellationToken).ConfigureAwait(false);
+        return version is null
+            ? new AgentAvailability(false, null, $"'{executable} --version' failed; reinstall Claude Code.")
+            : new AgentAvailability(true, version.Split(' ')[0], executable);
+    }
+
+    public Task<IAgentSession> StartAsync(AgentStartOptions options, IAgentSink sink, CancellationToken cancellationToken)
+    {
+        var executable = command.Resolve()
+            ?? throw new AgentUnavailableException(AgentId, $"Claude Code was not found ('{command.Command}').");
+
+        List<string> arguments =
+        [
+            "-p",
+            "--input-format", "stream-json",
+            "--output-format", "stream-json",
+            "--verbose",
+            "--include-partial-messages",
+            "--permission-prompt-tool", "stdio",
+        ];
+        if (options.ResumeAgentSessionId is { } resume)
+        {
+            arguments.AddRange(["--resume", resume]);
+        }
+        else
+        {
+            arguments.AddRange(["--session-id", options.NewAgentSessionId]);
+        }
+
+        if (options.Model is { Length: > 0 } model)
+        {
+            arguments.AddRange(["--model", model]);
+        }
+
+        if (options.PermissionMode is { Length: > 0 } mode)
+        {
+            arguments.AddRange(["--permission-mode", mode]);
+        }
+
+        var environment = new Dictionary<string, string?>(command.Environment, StringComparer.Ordinal)
+        {
+            // Headless sessions still show up in the user's own `claude --resume` list.
+            ["CLAUDE_CODE_ENTRYPOINT"] = "sdk-pocketcoder",
+        };
+        var spec = new ProcessSpec(
+            executable,
+            arguments,
+            options.WorkingDirectory,
+            environment,
+            Path.Combine(options.LogDirectory, $"claude-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.stderr.log"));
+        IAgentSession session = ClaudeCodeSession.Start(spec, options.ResumeAgentSessionId ?? options.NewAgentSessionId, sink);
+        return Task.FromResult(session);
+    }
+}

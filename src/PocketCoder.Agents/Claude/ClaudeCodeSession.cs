@@ -1,0 +1,385 @@
+using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using PocketCoder.Agents.Processes;
+
+namespace PocketCoder.Agents.Claude;
+
+/// <summary>
+/// One running <c>claude</c> process. Reads its stream-json lines in order and turns them into
+/// <see cref="AgentEvent"/>s; answers its <c>can_use_tool</c> control requests with the gatekeeper's decision.
+/// </summary>
+internal sealed class ClaudeCodeSession : IAgentSession
+{
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
+
+    private readonly IAgentSink _sink;
+    private readonly ConcurrentDictionary<string, CancellationTokenSource> _openPermissionRequests = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _lifetime = new();
+    private AgentProcess _process = null!;
+    private long _requestCounter;
+
+    private ClaudeCodeSession(string agentSessionId, IAgentSink sink)
+    {
+        AgentSessionId = agentSessionId;
+        _sink = sink;
+    }
+
+    public string AgentSessionId { get; private set; }
+
+    public Task Exited { get; private set; } = Task.CompletedTask;
+
+    public static ClaudeCodeSession Start(ProcessSpec spec, string agentSessionId, IAgentSink sink)
+    {
+        var session = new ClaudeCodeSession(agentSessionId, sink);
+        try
+        {
+            session._process = AgentProcess.Start(spec, session.OnLineAsync);
+        }
+        catch (System.ComponentModel.Win32Exception exception)
+        {
+            throw new AgentUnavailableException(ClaudeCodeAdapter.AgentId, $"Claude Code could not be started: {exception.Message}", exception);
+        }
+
+        session.Exited = session.ReportExitAsync();
+        return session;
+    }
+
+    public Task SendAsync(string text, CancellationToken cancellationToken)
+    {
+        var line = new JsonObject
+        {
+            ["type"] = "user",
+            ["message"] = new JsonObject { ["role"] = "user", ["content"] = text },
+            ["parent_tool_use_id"] = null,
+            ["session_id"] = AgentSessionId,
+        };
+        return _process.WriteLineAsync(line.ToJsonString(), cancellationToken);
+    }
+
+    public async Task CancelTurnAsync(CancellationToken cancellationToken)
+    {
+        // Questions still open belong to the turn being stopped: withdraw them so nobody decides a dead call.
+        foreach (var pending in _openPermissionRequests.Values)
+        {
+            await pending.CancelAsync().ConfigureAwait(false);
+        }
+
+        var line = new JsonObject
+        {
+            ["type"] = "control_request",
+            ["request_id"] = $"pocketcoder-{Interlocked.Increment(ref _requestCounter)}",
+            ["request"] = new JsonObject { ["subtype"] = "interrupt" },
+        };
+        await _process.WriteLineAsync(line.ToJsonString(), cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _lifetime.CancelAsync().ConfigureAwait(false);
+        await _process.StopAsync(StopGrace, cancellationToken).ConfigureAwait(false);
+        await Exited.ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _lifetime.CancelAsync().ConfigureAwait(false);
+        await _process.DisposeAsync().ConfigureAwait(false);
+        _lifetime.Dispose();
+    }
+
+    private async Task ReportExitAsync()
+    {
+        var exitCode = await _process.Exited.ConfigureAwait(false);
+        foreach (var pending in _openPermissionRequests.Values)
+        {
+            await pending.CancelAsync().ConfigureAwait(false);
+        }
+
+        await _sink.OnEventAsync(new AgentExited(exitCode, _process.StopRequested, _process.StderrTail), CancellationToken.None)
+            .ConfigureAwait(false);
+    }
+
+    private async Task OnLineAsync(string line)
+    {
+        JsonElement message;
+        try
+        {
+            message = JsonElement.Parse(line);
+        }
+        catch (JsonException)
+        {
+            // Not protocol output (a stray print); keep it where a user debugging the agent will look.
+            return;
+        }
+
+        var ct = _lifetime.Token;
+        switch (ClaudeTools.Text(message, "type"))
+        {
+            case "system":
+                await OnSystemAsync(message, ct).ConfigureAwait(false);
+                break;
+            case "stream_event":
+                await OnStreamEventAsync(message, ct).ConfigureAwait(false);
+                break;
+            case "assistant":
+                await OnAssistantAsync(message, ct).ConfigureAwait(false);
+                break;
+            case "user":
+                await OnToolResultsAsync(message, ct).ConfigureAwait(false);
+                break;
+            case "result":
+                await OnResultAsync(message, ct).ConfigureAwait(false);
+                break;
+            case "control_request":
+                OnControlRequest(message);
+                break;
+            case "control_cancel_request":
+                if (ClaudeTools.Text(message, "request_id") is { } cancelled
+                    && _openPermissionRequests.TryRemove(cancelled, out var source))
+                {
+                    await source.CancelAsync().ConfigureAwait(false);
+                }
+
+                break;
+        }
+    }
+
+    private async Task OnSystemAsync(JsonElement message, CancellationToken ct)
+    {
+        if (ClaudeTools.Text(message, "subtype") == "init")
+        {
+            AgentSessionId = ClaudeTools.Text(message, "session_id") ?? AgentSessionId;
+            await _sink.OnEventAsync(
+                new AgentReady(AgentSessionId, ClaudeTools.Text(message, "model"), ClaudeTools.Text(message, "claude_code_version")),
+                ct).ConfigureAwait(false);
+        }
+    }
+
+    private async Task OnStreamEventAsync(JsonElement message, CancellationToken ct)
+    {
+        if (!message.TryGetProperty("event", out var streamEvent)
+            || ClaudeTools.Text(streamEvent, "type") != "content_block_delta"
+            || !streamEvent.TryGetProperty("delta", out var delta))
+        {
+            return;
+        }
+
+        switch (ClaudeTools.Text(delta, "type"))
+        {
+            case "text_delta" when ClaudeTools.Text(delta, "text") is { Length: > 0 } text:
+                await _sink.OnEventAsync(new MessageDelta(text), ct).ConfigureAwait(false);
+                break;
+        }
+    }
+
+    private async Task OnAssistantAsync(JsonElement message, CancellationToken ct)
+    {
+        if (!message.TryGetProperty("message", out var body) || !body.TryGetProperty("content", out var content)
+            || content.ValueKind != JsonValueKind.Array)
+        {
+            return;
+        }
+
+        foreach (var block in content.EnumerateArray())
+        {
+            switch (ClaudeTools.Text(block, "type"))
+            {
+                case "text" when ClaudeTools.Text(block, "text") is { Length: > 0 } text:
+                    await _sink.OnEventAsync(new AssistantMessage(text), ct).ConfigureAwait(false);
+                    break;
+                case "thinking" when ClaudeTools.Text(block, "thinking") is { Length: > 0 } thinking:
+                    await _sink.OnEventAsync(new Thinking(thinking), ct).ConfigureAwait(false);
+                    break;
+                case "tool_use":
+                    var tool = ClaudeTools.Text(block, "name") ?? "unknown";
+                    var input = block.TryGetProperty("input", out var i) ? i.Clone() : EmptyObject();
+                    var described = ClaudeTools.Describe(tool, input);
+                    await _sink.OnEventAsync(
+                        new ToolCall(ClaudeTools.Text(block, "id") ?? "", tool, described.Kind, described.Title, input), ct)
+                        .ConfigureAwait(false);
+                    if (ClaudeTools.TodoEntries(tool, input) is { } todos)
+                    {
+                        await _sink.OnEventAsync(new PlanUpdate(todos), ct).ConfigureAwait(false);
+                    }
+
+                    break;
+            }
+        }
+    }
+
+    private async Task OnToolResultsAsync(JsonElement message, CancellationToken ct)
+    {
+        if (!message.TryGetProperty("message", out var body) || !body.TryGetProperty("content", out var content)
+            || content.ValueKind != JsonValueKind.Array)
+        {
+            return;
+        }
+
+        foreach (var block in content.EnumerateArray())
+        {
+            if (ClaudeTools.Text(block, "type") != "tool_result")
+            {
+                continue;
+            }
+
+            var isError = block.TryGetProperty("is_error", out var e) && e.ValueKind == JsonValueKind.True;
+            await _sink.OnEventAsync(
+                new ToolResult(ClaudeTools.Text(block, "tool_use_id") ?? "", ToolResultText(block), isError), ct)
+                .ConfigureAwait(false);
+        }
+    }
+
+    private async Task OnResultAsync(JsonElement message, CancellationToken ct)
+    {
+        if (message.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
+        {
+            decimal? cost = message.TryGetProperty("total_cost_usd", out var c) && c.ValueKind == JsonValueKind.Number
+                ? c.GetDecimal()
+                : null;
+            await _sink.OnEventAsync(
+                new UsageReport(Number(usage, "input_tokens"), Number(usage, "output_tokens"),
+                    Number(usage, "cache_read_input_tokens"), Number(usage, "cache_creation_input_tokens"), cost),
+                ct).ConfigureAwait(false);
+        }
+
+        var isError = message.TryGetProperty("is_error", out var e) && e.ValueKind == JsonValueKind.True;
+        await _sink.OnEventAsync(
+            new TurnCompleted(ClaudeTools.Text(message, "subtype") ?? "success", isError, ClaudeTools.Text(message, "result")), ct)
+            .ConfigureAwait(false);
+    }
+
+    private void OnControlRequest(JsonElement message)
+    {
+        var requestId = ClaudeTools.Text(message, "request_id");
+        if (requestId is null || !message.TryGetProperty("request", out var request))
+        {
+            return;
+        }
+
+        if (ClaudeTools.Text(request, "subtype") != "can_use_tool")
+        {
+            // We offer no hooks or MCP servers over this pipe; say so rather than leave the agent waiting.
+            _ = RespondErrorAsync(requestId, $"Unsupported control request '{ClaudeTools.Text(request, "subtype")}'.");
+            return;
+        }
+
+        var tool = ClaudeTools.Text(request, "tool_name") ?? "unknown";
+        var input = request.TryGetProperty("input", out var i) ? i.Clone() : EmptyObject();
+        var described = ClaudeTools.Describe(tool, input);
+        var permission = new PermissionRequest(
+            ClaudeTools.Text(request, "tool_use_id") ?? requestId,
+            tool,
+            described.Kind,
+            described.Title,
+            input,
+            described.Command,
+            described.Path ?? ClaudeTools.Text(request, "blocked_path"),
+            tool == "ExitPlanMode" ? ClaudeTools.Text(input, "plan") : null);
+
+        var withdrawn = CancellationTokenSource.CreateLinkedTokenSource(_lifetime.Token);
+        _openPermissionRequests[requestId] = withdrawn;
+        // Off the reading loop: the agent keeps streaming while a human makes up their mind.
+        _ = Task.Run(() => AnswerPermissionAsync(requestId, permission, input, withdrawn));
+    }
+
+    private async Task AnswerPermissionAsync(string requestId, PermissionRequest permission, JsonElement originalInput, CancellationTokenSource withdrawn)
+    {
+        try
+        {
+            var decision = await _sink.RequestPermissionAsync(permission, withdrawn.Token).ConfigureAwait(false);
+            JsonObject answer = decision.Allow
+                ? new JsonObject
+                {
+                    ["behavior"] = "allow",
+                    ["updatedInput"] = JsonNode.Parse((decision.UpdatedInput ?? originalInput).GetRawText()),
+                }
+                : new JsonObject
+                {
+                    ["behavior"] = "deny",
+                    ["message"] = decision.Message ?? "Denied by the owner.",
+                };
+            await RespondAsync(requestId, answer).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Withdrawn by the agent, the turn was cancelled, or the process is going away: nothing to answer.
+        }
+        catch (InvalidOperationException)
+        {
+            // The process exited while we waited.
+        }
+        finally
+        {
+            _openPermissionRequests.TryRemove(requestId, out _);
+            withdrawn.Dispose();
+        }
+    }
+
+    private Task RespondAsync(string requestId, JsonObject response)
+    {
+        var line = new JsonObject
+        {
+            ["type"] = "control_response",
+            ["response"] = new JsonObject
+            {
+                ["subtype"] = "success",
+                ["request_id"] = requestId,
+                ["response"] = response,
+            },
+        };
+        return _process.WriteLineAsync(line.ToJsonString(), CancellationToken.None);
+    }
+
+    private async Task RespondErrorAsync(string requestId, string error)
+    {
+        var line = new JsonObject
+        {
+            ["type"] = "control_response",
+            ["response"] = new JsonObject { ["subtype"] = "error", ["request_id"] = requestId, ["error"] = error },
+        };
+        try
+        {
+            await _process.WriteLineAsync(line.ToJsonString(), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (InvalidOperationException)
+        {
+            // Exited meanwhile.
+        }
+    }
+
+    private static string ToolResultText(JsonElement block)
+    {
+        if (!block.TryGetProperty("content", out var content))
+        {
+            return "";
+        }
+
+        if (content.ValueKind == JsonValueKind.String)
+        {
+            return content.GetString() ?? "";
+        }
+
+        if (content.ValueKind != JsonValueKind.Array)
+        {
+            return content.GetRawText();
+        }
+
+        var text = new StringBuilder();
+        foreach (var part in content.EnumerateArray())
+        {
+            if (ClaudeTools.Text(part, "text") is { } piece)
+            {
+                text.Append(piece);
+            }
+        }
+
+        return text.ToString();
+    }
+
+    private static long Number(JsonElement element, string property) =>
+        element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var n) ? n : 0;
+
+    private static JsonElement EmptyObject() => JsonElement.Parse("{}");
+}

@@ -1,0 +1,53 @@
+namespace PocketCoder.Agents;
+
+/// <summary>One coding agent PocketCoder can drive through its documented machine protocol.</summary>
+public interface IAgentAdapter
+{
+    /// <summary>Stable id used in the API (<c>claude-code</c>, <c>codex</c>, ...).</summary>
+    string Id { get; }
+
+    /// <summary>Is the agent installed, which version, and if not, what the user can do about it.</summary>
+    Task<AgentAvailability> ProbeAsync(CancellationToken cancellationToken);
+
+    /// <summary>Starts the agent's long-lived process for one session.</summary>
+    Task<IAgentSession> StartAsync(AgentStartOptions options, IAgentSink sink, CancellationToken cancellationToken);
+}
+
+public sealed record AgentAvailability(bool Available, string? Version, string? Detail);
+
+/// <param name="ResumeAgentSessionId">The agent's own session id to continue (native resume), or null for a new conversation.</param>
+/// <param name="NewAgentSessionId">The id to give a new conversation, where the agent lets us choose it.</param>
+public sealed record AgentStartOptions(
+    string WorkingDirectory,
+    string? Model,
+    string? ResumeAgentSessionId,
+    string NewAgentSessionId,
+    string? PermissionMode,
+    string LogDirectory);
+
+/// <summary>Where a running agent session delivers what it does. Implemented by the server.</summary>
+public interface IAgentSink
+{
+    ValueTask OnEventAsync(AgentEvent agentEvent, CancellationToken cancellationToken);
+
+    /// <summary>Waits, as long as it takes, for the gatekeeper's decision. Cancelled when the agent withdraws the request.</summary>
+    Task<PermissionDecision> RequestPermissionAsync(PermissionRequest request, CancellationToken cancellationToken);
+}
+
+/// <summary>A live agent conversation: one process, many turns.</summary>
+public interface IAgentSession : IAsyncDisposable
+{
+    string AgentSessionId { get; }
+
+    /// <summary>Sends a user message; the agent starts (or queues) a turn.</summary>
+    Task SendAsync(string text, CancellationToken cancellationToken);
+
+    /// <summary>Stops the current turn; the session stays usable.</summary>
+    Task CancelTurnAsync(CancellationToken cancellationToken);
+
+    /// <summary>Ends the process cleanly (then forcefully after a grace period).</summary>
+    Task StopAsync(CancellationToken cancellationToken);
+
+    /// <summary>Completes when the agent process has exited.</summary>
+    Task Exited { get; }
+}

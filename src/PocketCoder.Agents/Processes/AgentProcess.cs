@@ -1,0 +1,249 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace PocketCoder.Agents.Processes;
+
+/// <summary>
+/// The one wrapper for every child process PocketCoder starts: its own process group (so a stop
+/// reaches grandchildren too), both streams read, stderr kept in a log and a tail, SIGTERM then SIGKILL,
+/// exit code recorded. Nobody else calls <see cref="Process.Start()"/>.
+/// </summary>
+public sealed partial class AgentProcess : IAsyncDisposable
+{
+    private const int StderrTailLimit = 8 * 1024;
+    private static readonly UTF8Encoding Utf8NoBom = new(encoderShouldEmitUTF8Identifier: false);
+
+    private readonly Process _process;
+    private readonly SemaphoreSlim _stdinLock = new(1, 1);
+    private readonly StringBuilder _stderrTail = new();
+    private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Task _stdoutPump;
+    private readonly Task _stderrPump;
+    private volatile bool _stopRequested;
+
+    private AgentProcess(Process process, Func<string, Task> onStdoutLine, StreamWriter? stderrLog)
+    {
+        _process = process;
+        Pid = process.Id;
+        _stdoutPump = Task.Run(() => PumpStdoutAsync(onStdoutLine));
+        _stderrPump = Task.Run(() => PumpStderrAsync(stderrLog));
+        _ = Task.Run(WaitForExitAsync);
+    }
+
+    public int Pid { get; }
+
+    /// <summary>Completes with the exit code once the process has exited and both streams are drained.</summary>
+    public Task<int> Exited => _exited.Task;
+
+    public bool StopRequested => _stopRequested;
+
+    public string StderrTail
+    {
+        get
+        {
+            lock (_stderrTail)
+            {
+                return _stderrTail.ToString();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Starts the process in a new session (setsid) so that it and everything it spawns form one process group.
+    /// Each stdout line is handed to <paramref name="onStdoutLine"/> in order, one at a time.
+    /// </summary>
+    public static AgentProcess Start(ProcessSpec spec, Func<string, Task> onStdoutLine)
+    {
+        var info = new ProcessStartInfo
+        {
+            // setsid(1) execs the program as the leader of a new process group without forking when, as here,
+            // the caller is not a group leader: the pid we get is the agent's own.
+            FileName = "setsid",
+            WorkingDirectory = spec.WorkingDirectory,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            StandardInputEncoding = Utf8NoBom,
+            StandardOutputEncoding = Encoding.UTF8,
+            StandardErrorEncoding = Encoding.UTF8,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(spec.FileName);
+        foreach (var argument in spec.Arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in spec.Environment)
+        {
+            if (value is null)
+            {
+                info.Environment.Remove(name);
+            }
+            else
+            {
+                info.Environment[name] = value;
+            }
+        }
+
+        StreamWriter? stderrLog = null;
+        if (spec.StderrLogPath is not null)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(spec.StderrLogPath)!);
+            stderrLog = new StreamWriter(spec.StderrLogPath, append: true, Utf8NoBom) { AutoFlush = true };
+        }
+
+        var process = new Process { StartInfo = info };
+        try
+        {
+            process.Start();
+        }
+        catch
+        {
+            stderrLog?.Dispose();
+            process.Dispose();
+            throw;
+        }
+
+        return new AgentProcess(process, onStdoutLine, stderrLog);
+    }
+
+    /// <summary>Writes one line to stdin. Lines from concurrent callers never interleave.</summary>
+    public async Task WriteLineAsync(string line, CancellationToken cancellationToken)
+    {
+        await _stdinLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_exited.Task.IsCompleted)
+            {
+                throw new InvalidOperationException("The agent process has exited.");
+            }
+
+            await _process.StandardInput.WriteAsync(line.AsMemory(), cancellationToken).ConfigureAwait(false);
+            await _process.StandardInput.WriteAsync("\n".AsMemory(), cancellationToken).ConfigureAwait(false);
+            await _process.StandardInput.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException exception)
+        {
+            throw new InvalidOperationException("The agent process is not accepting input.", exception);
+        }
+        finally
+        {
+            _stdinLock.Release();
+        }
+    }
+
+    /// <summary>SIGTERM to the whole group, then SIGKILL after <paramref name="grace"/>. Returns once it has exited.</summary>
+    public async Task StopAsync(TimeSpan grace, CancellationToken cancellationToken = default)
+    {
+        _stopRequested = true;
+        if (_exited.Task.IsCompleted)
+        {
+            return;
+        }
+
+        SignalGroup(Signal.Term);
+        var finished = await Task.WhenAny(_exited.Task, Task.Delay(grace, cancellationToken)).ConfigureAwait(false);
+        if (finished != _exited.Task)
+        {
+            SignalGroup(Signal.Kill);
+            await _exited.Task.WaitAsync(TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await StopAsync(TimeSpan.FromSeconds(3)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // The kernel did not reap it in time; nothing more we can do from here.
+        }
+
+        _process.Dispose();
+        _stdinLock.Dispose();
+    }
+
+    private async Task PumpStdoutAsync(Func<string, Task> onStdoutLine)
+    {
+        var reader = _process.StandardOutput;
+        while (await reader.ReadLineAsync().ConfigureAwait(false) is { } line)
+        {
+            if (line.Length == 0)
+            {
+                continue;
+            }
+
+            try
+            {
+                await onStdoutLine(line).ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // One bad line must not stop the pump: the agent is still talking.
+            catch (Exception exception)
+#pragma warning restore CA1031
+            {
+                AppendStderr($"[pocketcoder] failed to handle an agent line: {exception.Message}\n");
+            }
+        }
+    }
+
+    private async Task PumpStderrAsync(StreamWriter? log)
+    {
+        var reader = _process.StandardError;
+        var buffer = new char[4096];
+        int read;
+        while ((read = await reader.ReadAsync(buffer).ConfigureAwait(false)) > 0)
+        {
+            var chunk = new string(buffer, 0, read);
+            AppendStderr(chunk);
+            if (log is not null)
+            {
+                await log.WriteAsync(chunk).ConfigureAwait(false);
+            }
+        }
+
+        if (log is not null)
+        {
+            await log.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private void AppendStderr(string chunk)
+    {
+        lock (_stderrTail)
+        {
+            _stderrTail.Append(chunk);
+            if (_stderrTail.Length > StderrTailLimit)
+            {
+                _stderrTail.Remove(0, _stderrTail.Length - StderrTailLimit);
+            }
+        }
+    }
+
+    private async Task WaitForExitAsync()
+    {
+        await _process.WaitForExitAsync().ConfigureAwait(false);
+        // Reap the rest of the group: an agent may leave a shell or a server behind it.
+        SignalGroup(Signal.Kill);
+        await Task.WhenAll(_stdoutPump, _stderrPump).ConfigureAwait(false);
+        _exited.TrySetResult(_process.ExitCode);
+    }
+
+    private void SignalGroup(Signal signal)
+    {
+        // A negative pid addresses the process group the child leads (see setsid above).
+        _ = Kill(-Pid, (int)signal);
+    }
+
+    private enum Signal
+    {
+        Term = 15,
+        Kill = 9,
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+}

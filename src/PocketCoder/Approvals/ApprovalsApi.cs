@@ -1,0 +1,120 @@
+using System.Security.Claims;
+using System.Text.Json;
+using PocketCoder.Auth;
+using PocketCoder.Errors;
+
+namespace PocketCoder.Approvals;
+
+public sealed record DecisionRequest(string? Decision, string? Message, JsonElement? UpdatedInput);
+
+public sealed record DecisionResponse(string Id, string Status, string Decision);
+
+public sealed record ApprovalResponse(
+    string Id, string SessionId, string ProjectId, string ToolCallId, string Tool, string Kind, string Title, JsonElement Input,
+    string? Plan, string Status, DateTimeOffset CreatedAt, string? Decision, string? DecidedBy, DateTimeOffset? DecidedAt,
+    string? Message, JsonElement? UpdatedInput, IReadOnlyList<string> DeliveredTo);
+
+public sealed record CreateRuleRequest(string? Tool, string? Pattern, string? Action);
+
+public sealed record RuleResponse(string Id, string ProjectId, string Tool, string Pattern, string Action, DateTimeOffset CreatedAt, string? CreatedBy)
+{
+    public static RuleResponse From(Rule r) => new(r.Id, r.ProjectId, r.Tool, r.Pattern, r.Action, r.CreatedAt, r.CreatedBy);
+}
+
+public static class ApprovalsApi
+{
+    public const int MaxMessageLength = 4_000;
+
+    public static void MapApprovals(this IEndpointRouteBuilder api)
+    {
+        var approvals = api.MapGroup("/approvals");
+        approvals.MapGet("/", List).WithName("ListApprovals");
+        approvals.MapGet("/{id}", Get).WithName("GetApproval");
+        approvals.MapPost("/{id}/decision", Decide).WithName("DecideApproval");
+
+        var rules = api.MapGroup("/projects/{projectId}/rules");
+        rules.MapGet("/", ListRules).WithName("ListRules");
+        rules.MapPost("/", AddRule).WithName("AddRule");
+        rules.MapDelete("/{ruleId}", RemoveRule).WithName("RemoveRule");
+    }
+
+    private static IEnumerable<ApprovalResponse> List(string? status, string? sessionId, Approvals approvals, ClaimsPrincipal user)
+    {
+        if (status is not null and not ApprovalStatuses.Pending and not ApprovalStatuses.Decided)
+        {
+            throw ApiProblem.Validation("'status' must be 'pending' or 'decided'.");
+        }
+
+        var list = approvals.List(status, sessionId);
+        // Listing counts as delivery: this device has now been shown these questions.
+        approvals.MarkDelivered(list.Where(a => a.Status == ApprovalStatuses.Pending).Select(a => a.Id), user.Actor().Id);
+        var delivered = approvals.DeliveredTo(list.Select(a => a.Id));
+        return list.Select(a => ToResponse(a, delivered[a.Id]));
+    }
+
+    private static ApprovalResponse Get(string id, Approvals approvals)
+    {
+        var approval = approvals.Find(id) ?? throw ApiProblem.NotFound(ErrorCodes.ApprovalNotFound, $"No approval with id '{id}'.");
+        return ToResponse(approval, approvals.DeliveredTo([approval.Id])[approval.Id]);
+    }
+
+    private static DecisionResponse Decide(string id, DecisionRequest request, Gatekeeper gatekeeper, ClaimsPrincipal user)
+    {
+        if (!Decisions.IsValid(request.Decision))
+        {
+            throw ApiProblem.Validation("'decision' must be one of allow_once, allow_session, allow_always, deny.");
+        }
+
+        if (request.Message is { Length: > MaxMessageLength })
+        {
+            throw ApiProblem.Validation($"'message' is at most {MaxMessageLength} characters.");
+        }
+
+        if (request.UpdatedInput is { ValueKind: not JsonValueKind.Object and not JsonValueKind.Null and not JsonValueKind.Undefined })
+        {
+            throw ApiProblem.Validation("'updatedInput' must be a JSON object: the tool's input as it should run.");
+        }
+
+        var updated = request.UpdatedInput is { ValueKind: JsonValueKind.Object } input ? input : (JsonElement?)null;
+        var approval = gatekeeper.Decide(id, request.Decision!, request.Message, updated, user.Actor());
+        return new DecisionResponse(approval.Id, approval.Status, approval.Decision!);
+    }
+
+    private static IEnumerable<RuleResponse> ListRules(string projectId, Projects.Projects projects, Rules rules)
+    {
+        projects.Get(projectId);
+        return rules.List(projectId).Select(RuleResponse.From);
+    }
+
+    private static IResult AddRule(string projectId, CreateRuleRequest request, Projects.Projects projects, Rules rules, ClaimsPrincipal user)
+    {
+        projects.Get(projectId);
+        if (string.IsNullOrWhiteSpace(request.Tool) || request.Tool.Length > 100)
+        {
+            throw ApiProblem.Validation("'tool' is required: the agent's tool name (e.g. \"Bash\") or \"*\" for any tool.");
+        }
+
+        if (string.IsNullOrEmpty(request.Pattern) || request.Pattern.Length > 1000)
+        {
+            throw ApiProblem.Validation("'pattern' is required: a glob for the command or path (\"*\" for anything), at most 1000 characters.");
+        }
+
+        if (!RuleActions.IsValid(request.Action))
+        {
+            throw ApiProblem.Validation("'action' must be one of allow, deny, ask.");
+        }
+
+        var rule = rules.Add(projectId, request.Tool.Trim(), request.Pattern, request.Action!, user.Actor());
+        return TypedResults.Created($"/api/projects/{projectId}/rules/{rule.Id}", RuleResponse.From(rule));
+    }
+
+    private static IResult RemoveRule(string projectId, string ruleId, Rules rules, ClaimsPrincipal user)
+    {
+        rules.Remove(projectId, ruleId, user.Actor());
+        return TypedResults.NoContent();
+    }
+
+    private static ApprovalResponse ToResponse(Approval a, IReadOnlyList<string> deliveredTo) => new(
+        a.Id, a.SessionId, a.ProjectId, a.ToolCallId, a.Tool, a.Kind, a.Title, JsonElement.Parse(a.Input), a.Plan, a.Status,
+        a.CreatedAt, a.Decision, a.DecidedBy, a.DecidedAt, a.Message, a.UpdatedInput is null ? null : JsonElement.Parse(a.UpdatedInput), deliveredTo);
+}

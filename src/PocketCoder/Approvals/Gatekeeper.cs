@@ -1,0 +1,215 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using PocketCoder.Agents;
+using PocketCoder.Auth;
+using PocketCoder.Data;
+using PocketCoder.Errors;
+using PocketCoder.Projects;
+using PocketCoder.Realtime;
+
+namespace PocketCoder.Approvals;
+
+/// <summary>What the gatekeeper needs to know about the session asking.</summary>
+public sealed record GateContext(string SessionId, Project Project, string Mode);
+
+/// <summary>
+/// The single choke point every agent tool call passes. Policy decides what it can; everything else
+/// becomes a persisted pending approval that waits — as long as it takes, unless the project set a
+/// visible timeout — for the first decision from any device. Every outcome is written to the ledger.
+/// </summary>
+public sealed class Gatekeeper(
+    Database database,
+    EventLog events,
+    Ledger.Ledger ledger,
+    Rules rules,
+    TimeProvider clock)
+{
+    private readonly ConcurrentDictionary<string, TaskCompletionSource<PermissionDecision>> _waiting = new(StringComparer.Ordinal);
+
+    /// <param name="onAsking">Called once the question is out to the humans (the session is now waiting for them).</param>
+    public async Task<PermissionDecision> RequestAsync(GateContext context, PermissionRequest request, Action onAsking, CancellationToken cancellationToken)
+    {
+        var grants = database.Read(connection => connection.Query(
+            "SELECT tool FROM session_grants WHERE session_id = $session", r => r.GetString(0), ("$session", context.SessionId)))
+            .ToHashSet(StringComparer.Ordinal);
+        var verdict = Policy.Evaluate(request, context.Mode, rules.List(context.Project.Id), grants, context.Project.Path);
+        if (verdict.Outcome != Outcome.Ask)
+        {
+            var allowed = verdict.Outcome == Outcome.Allow;
+            database.Write(write => ledger.Append(write, Actor.Policy.Name, allowed ? "approval.auto_allowed" : "approval.auto_denied", context.SessionId,
+                new JsonObject
+                {
+                    ["toolCallId"] = request.ToolCallId,
+                    ["tool"] = request.Tool,
+                    ["input"] = JsonNode.Parse(request.Input.GetRawText()),
+                    ["reason"] = verdict.Reason,
+                    ["ruleId"] = verdict.Rule?.Id,
+                    ["mode"] = context.Mode,
+                }));
+            return allowed ? new PermissionDecision(true) : PermissionDecision.Deny(verdict.Reason);
+        }
+
+        var approval = new Approval(
+            Guid.NewGuid().ToString("N"), context.SessionId, context.Project.Id, request.ToolCallId, request.Tool, request.Kind.ToWire(),
+            request.Title, request.Input.GetRawText(), request.PlanText, RulePattern(request, context.Project.Path),
+            ApprovalStatuses.Pending, clock.GetUtcNow(), null, null, null, null, null);
+        var answer = new TaskCompletionSource<PermissionDecision>(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Registered before the approval is visible, so even an instant decision finds its waiter.
+        _waiting[approval.Id] = answer;
+        try
+        {
+            database.Write(write =>
+            {
+                write.Execute(
+                    $"INSERT INTO approvals ({Approvals.Columns}) VALUES ($id, $session, $project, $call, $tool, $kind, $title, $input, $plan, $pattern, 'pending', $at, NULL, NULL, NULL, NULL, NULL)",
+                    ("$id", approval.Id), ("$session", approval.SessionId), ("$project", approval.ProjectId), ("$call", approval.ToolCallId),
+                    ("$tool", approval.Tool), ("$kind", approval.Kind), ("$title", approval.Title), ("$input", approval.Input),
+                    ("$plan", approval.Plan), ("$pattern", approval.RulePattern), ("$at", approval.CreatedAt.ToDb()));
+                events.Append(write, approval.SessionId, "approval.requested", approval.RequestedEvent());
+            });
+            onAsking();
+
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            if (context.Project.ApprovalTimeoutSeconds is > 0 and var seconds)
+            {
+                _ = DenyWhenTimedOutAsync(approval.Id, TimeSpan.FromSeconds(seconds), timeout.Token);
+            }
+
+            try
+            {
+                return await answer.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                Withdraw(approval.Id);
+                throw;
+            }
+            finally
+            {
+                await timeout.CancelAsync().ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _waiting.TryRemove(approval.Id, out _);
+        }
+    }
+
+    /// <summary>The first decision wins; any later one is a 409 <c>APPROVAL_ALREADY_DECIDED</c>.</summary>
+    public Approval Decide(string approvalId, string decision, string? message, JsonElement? updatedInput, Actor actor)
+    {
+        var decided = database.Write(write =>
+        {
+            var approval = Approvals.Find(write, approvalId)
+                ?? throw ApiProblem.NotFound(ErrorCodes.ApprovalNotFound, $"No approval with id '{approvalId}'.");
+            if (approval.Status != ApprovalStatuses.Pending)
+            {
+                var by = approval.DecidedBy is null ? "" : $" by {approval.DecidedBy}";
+                throw ApiProblem.Conflict(ErrorCodes.ApprovalAlreadyDecided,
+                    $"This approval is already {approval.Status}{by}{(approval.Decision is null ? "" : $" ({approval.Decision})")}.");
+            }
+
+            var allow = decision != Decisions.Deny;
+            var updated = allow ? updatedInput?.GetRawText() : null;
+            var finalMessage = allow ? message : string.IsNullOrWhiteSpace(message) ? $"The owner denied this {approval.Tool} call." : message;
+            var now = clock.GetUtcNow();
+            write.Execute(
+                "UPDATE approvals SET status = 'decided', decision = $decision, decided_by = $by, decided_at = $at, message = $message, updated_input = $updated WHERE id = $id",
+                ("$decision", decision), ("$by", actor.Name), ("$at", now.ToDb()), ("$message", finalMessage), ("$updated", updated), ("$id", approval.Id));
+            approval = approval with
+            {
+                Status = ApprovalStatuses.Decided, Decision = decision, DecidedBy = actor.Name, DecidedAt = now, Message = finalMessage, UpdatedInput = updated,
+            };
+
+            if (decision == Decisions.AllowSession)
+            {
+                write.Execute("INSERT OR IGNORE INTO session_grants (session_id, tool) VALUES ($session, $tool)",
+                    ("$session", approval.SessionId), ("$tool", approval.Tool));
+            }
+            else if (decision == Decisions.AllowAlways)
+            {
+                rules.Add(write, approval.ProjectId, approval.Tool, approval.RulePattern, RuleActions.Allow, actor);
+            }
+
+            ledger.Append(write, actor.Name, "approval.decided", approval.Id, new JsonObject
+            {
+                ["decision"] = decision,
+                ["sessionId"] = approval.SessionId,
+                ["deviceId"] = actor.Id,
+                ["tool"] = approval.Tool,
+                ["input"] = JsonNode.Parse(approval.Input),
+                ["updatedInput"] = updated is null ? null : JsonNode.Parse(updated),
+                ["message"] = finalMessage,
+            });
+            events.Append(write, approval.SessionId, "approval.resolved", approval.ResolvedEvent());
+            return approval;
+        });
+
+        if (_waiting.TryGetValue(approvalId, out var waiter))
+        {
+            waiter.TrySetResult(decision == Decisions.Deny
+                ? PermissionDecision.Deny(decided.Message!)
+                : new PermissionDecision(true, decided.Message, updatedInput, decision == Decisions.AllowSession));
+        }
+
+        return decided;
+    }
+
+    /// <summary>At start-up: questions asked before the server stopped can no longer be answered to anyone.</summary>
+    public int InterruptPending() => database.Write(write =>
+    {
+        var pending = write.Query($"SELECT {Approvals.Columns} FROM approvals WHERE status = 'pending'", Approvals.Map);
+        foreach (var approval in pending)
+        {
+            Settle(write, approval, ApprovalStatuses.Interrupted, "approval.interrupted", "The server stopped while this was pending.");
+        }
+
+        return pending.Count;
+    });
+
+    private void Withdraw(string approvalId) => database.Write(write =>
+    {
+        if (Approvals.Find(write, approvalId) is { Status: ApprovalStatuses.Pending } approval)
+        {
+            Settle(write, approval, ApprovalStatuses.Cancelled, "approval.withdrawn", "The agent no longer needs this decision.");
+        }
+    });
+
+    private void Settle(DbWrite write, Approval approval, string status, string ledgerAction, string message)
+    {
+        var now = clock.GetUtcNow();
+        write.Execute("UPDATE approvals SET status = $status, decided_by = 'system', decided_at = $at, message = $message WHERE id = $id",
+            ("$status", status), ("$at", now.ToDb()), ("$message", message), ("$id", approval.Id));
+        var settled = approval with { Status = status, DecidedBy = Actor.System.Name, DecidedAt = now, Message = message };
+        ledger.Append(write, Actor.System.Name, ledgerAction, approval.Id,
+            new JsonObject { ["sessionId"] = approval.SessionId, ["tool"] = approval.Tool, ["message"] = message });
+        events.Append(write, approval.SessionId, "approval.resolved", settled.ResolvedEvent());
+    }
+
+    private async Task DenyWhenTimedOutAsync(string approvalId, TimeSpan after, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(after, clock, cancellationToken).ConfigureAwait(false);
+            Decide(approvalId, Decisions.Deny, $"No decision within {after.TotalSeconds:0} seconds: denied by the project's approval timeout.", null, Actor.Timeout);
+        }
+        catch (OperationCanceledException)
+        {
+            // Decided or withdrawn in time.
+        }
+        catch (ApiProblem)
+        {
+            // Someone decided in the same instant; theirs stands.
+        }
+    }
+
+    /// <summary>What "always allow" would remember: this command, this file, or the tool as a whole.</summary>
+    private static string RulePattern(PermissionRequest request, string projectRoot) => request switch
+    {
+        { Kind: ToolKind.Execute, Command: { Length: > 0 } command } => Glob.Escape(command.Trim()),
+        { Path: { Length: > 0 } path } when Policy.RelativeToProject(path, projectRoot) is { } relative => Glob.Escape(relative),
+        { Path: { Length: > 0 } path } => Glob.Escape(path),
+        _ => "*",
+    };
+}

@@ -1,0 +1,72 @@
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace PocketCoder.Approvals;
+
+/// <summary>
+/// Shell-style globs for rules. For paths, <c>*</c> stays within one directory and <c>**</c> crosses them;
+/// for commands, <c>*</c> matches anything (a command has no directory structure). A backslash makes
+/// the next character literal, so a remembered command such as <c>ls *.txt</c> matches only itself.
+/// </summary>
+public static class Glob
+{
+    public static bool MatchesPath(string pattern, string path) => ToRegex(pattern, starCrossesSlash: false).IsMatch(path);
+
+    public static bool MatchesCommand(string pattern, string command) => ToRegex(pattern, starCrossesSlash: true).IsMatch(command.Trim());
+
+    /// <summary>A pattern that matches exactly <paramref name="literal"/>.</summary>
+    public static string Escape(string literal)
+    {
+        var escaped = new StringBuilder(literal.Length);
+        foreach (var c in literal)
+        {
+            if (c is '*' or '?' or '\\')
+            {
+                escaped.Append('\\');
+            }
+
+            escaped.Append(c);
+        }
+
+        return escaped.ToString();
+    }
+
+    private static Regex ToRegex(string pattern, bool starCrossesSlash)
+    {
+        var regex = new StringBuilder("^");
+        for (var i = 0; i < pattern.Length; i++)
+        {
+            var c = pattern[i];
+            if (c == '\\' && i + 1 < pattern.Length)
+            {
+                regex.Append(Regex.Escape(pattern[++i].ToString()));
+            }
+            else if (c == '*' && i + 1 < pattern.Length && pattern[i + 1] == '*')
+            {
+                regex.Append(".*");
+                i++;
+                if (i + 1 < pattern.Length && pattern[i + 1] == '/')
+                {
+                    // "a/**/b" also matches "a/b".
+                    regex.Append("(?:/)?");
+                    i++;
+                }
+            }
+            else if (c == '*')
+            {
+                regex.Append(starCrossesSlash ? ".*" : "[^/]*");
+            }
+            else if (c == '?')
+            {
+                regex.Append(starCrossesSlash ? "." : "[^/]");
+            }
+            else
+            {
+                regex.Append(Regex.Escape(c.ToString()));
+            }
+        }
+
+        regex.Append('$');
+        return new Regex(regex.ToString(), RegexOptions.CultureInvariant | RegexOptions.Singleline, TimeSpan.FromMilliseconds(100));
+    }
+}

@@ -1,0 +1,75 @@
+using System.Security.Claims;
+using PocketCoder.Errors;
+
+namespace PocketCoder.Auth;
+
+public sealed record PairRequest(string? Code, string? DeviceName);
+
+public sealed record PairResponse(string DeviceId, string Token);
+
+public sealed record DeviceResponse(string Id, string Name, DateTimeOffset CreatedAt, DateTimeOffset? LastSeenAt, DateTimeOffset? RevokedAt, bool Current);
+
+public static class AuthApi
+{
+    public static void MapAuth(this IEndpointRouteBuilder api)
+    {
+        api.MapPost("/pair", Pair).AllowAnonymous().WithName("Pair");
+
+        var devices = api.MapGroup("/devices");
+        devices.MapGet("/", List).WithName("ListDevices");
+        devices.MapDelete("/{id}", Revoke).WithName("RevokeDevice");
+    }
+
+    private static PairResponse Pair(PairRequest request, HttpContext context, Devices devices, PairingThrottle throttle)
+    {
+        var code = request.Code?.Trim();
+        var name = request.DeviceName?.Trim();
+        if (string.IsNullOrEmpty(code))
+        {
+            throw ApiProblem.Validation("'code' is required: the pairing code shown by `pocketcoder pair`.");
+        }
+
+        if (string.IsNullOrEmpty(name) || name.Length > 100 || name.Any(char.IsControl))
+        {
+            throw ApiProblem.Validation("'deviceName' is required: 1 to 100 printable characters, e.g. \"Ana's phone\".");
+        }
+
+        var client = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        if (throttle.RetryAfter(client) is { } wait)
+        {
+            context.Response.Headers.RetryAfter = Math.Ceiling(wait.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            throw new ApiProblem(StatusCodes.Status429TooManyRequests, ErrorCodes.RateLimited,
+                $"Too many wrong pairing codes. Try again in {Math.Ceiling(wait.TotalSeconds)} seconds.");
+        }
+
+        if (devices.Redeem(code, name) is not { } paired)
+        {
+            throttle.RecordFailure(client);
+            throw new ApiProblem(StatusCodes.Status401Unauthorized, ErrorCodes.PairingCodeInvalid,
+                "That pairing code is wrong, already used or expired. Run `pocketcoder pair` for a new one.");
+        }
+
+        // The PWA authenticates with this cookie; scripts use the token. Script cannot read the cookie.
+        context.Response.Cookies.Append(DeviceAuthentication.CookieName, paired.Token, new CookieOptions
+        {
+            HttpOnly = true,
+            SameSite = SameSiteMode.Strict,
+            Secure = context.Request.IsHttps,
+            Path = "/",
+            MaxAge = TimeSpan.FromDays(400),
+        });
+        return new PairResponse(paired.Device.Id, paired.Token);
+    }
+
+    private static IEnumerable<DeviceResponse> List(Devices devices, ClaimsPrincipal user)
+    {
+        var current = user.Actor().Id;
+        return devices.List().Select(d => new DeviceResponse(d.Id, d.Name, d.CreatedAt, d.LastSeenAt, d.RevokedAt, d.Id == current));
+    }
+
+    private static IResult Revoke(string id, Devices devices, ClaimsPrincipal user)
+    {
+        devices.Revoke(id, user.Actor().Name);
+        return TypedResults.NoContent();
+    }
+}

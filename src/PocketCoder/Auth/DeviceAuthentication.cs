@@ -1,0 +1,68 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+using PocketCoder.Errors;
+
+namespace PocketCoder.Auth;
+
+/// <summary>
+/// Authenticates a device by its token: <c>Authorization: Bearer</c> for scripts and the CLI, or the
+/// PWA's HttpOnly cookie. Never from a query string. Looked up on every request so a revocation bites at once.
+/// </summary>
+public sealed class DeviceAuthentication(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory logger,
+    UrlEncoder encoder,
+    Devices devices) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "device";
+    public const string CookieName = "pocketcoder_session";
+    public const string DeviceIdClaim = "pocketcoder:device_id";
+
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var token = BearerToken() ?? Request.Cookies[CookieName];
+        if (string.IsNullOrEmpty(token))
+        {
+            return Task.FromResult(AuthenticateResult.NoResult());
+        }
+
+        var device = devices.Authenticate(token);
+        if (device is null)
+        {
+            return Task.FromResult(AuthenticateResult.Fail("Unknown or revoked device token."));
+        }
+
+        devices.Touch(device);
+        var identity = new ClaimsIdentity(
+            [new Claim(DeviceIdClaim, device.Id), new Claim(ClaimTypes.Name, device.Name)], SchemeName);
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
+    }
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
+        ProblemMiddleware.WriteAsync(Context, StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized,
+            "A valid device token is required (Authorization: Bearer <token>). Pair a device with `pocketcoder pair`.");
+
+    private string? BearerToken()
+    {
+        var header = Request.Headers.Authorization.ToString();
+        return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
+    }
+}
+
+public static class DeviceClaims
+{
+    /// <summary>The calling device, as the ledger names it.</summary>
+    public static Actor Actor(this ClaimsPrincipal user) =>
+        new(user.FindFirstValue(DeviceAuthentication.DeviceIdClaim) ?? "unknown", user.Identity?.Name ?? "unknown");
+}
+
+/// <summary>Who did something: a device, or the system itself (<c>policy</c>, <c>timeout</c>, <c>system</c>).</summary>
+public sealed record Actor(string Id, string Name)
+{
+    public static readonly Actor Policy = new("policy", "policy");
+    public static readonly Actor Timeout = new("timeout", "timeout");
+    public static readonly Actor System = new("system", "system");
+    public static readonly Actor Terminal = new("terminal", "terminal");
+}

@@ -1,0 +1,99 @@
+using System.Text.Json.Nodes;
+using Microsoft.Data.Sqlite;
+using PocketCoder.Data;
+using PocketCoder.Errors;
+
+namespace PocketCoder.Auth;
+
+public sealed record Device(string Id, string Name, DateTimeOffset CreatedAt, DateTimeOffset? LastSeenAt, DateTimeOffset? RevokedAt);
+
+/// <summary>Paired devices, pairing codes, and the ledger entries pairing and revocation leave.</summary>
+public sealed class Devices(Database database, Ledger.Ledger ledger, TimeProvider clock)
+{
+    public static readonly TimeSpan PairingCodeLifetime = TimeSpan.FromMinutes(10);
+
+    /// <summary>Creates a one-time code. Works from the CLI while the server runs: both use the same database.</summary>
+    public (string Code, DateTimeOffset ExpiresAt) CreatePairingCode()
+    {
+        var code = Secrets.NewPairingCode();
+        var now = clock.GetUtcNow();
+        var expires = now + PairingCodeLifetime;
+        database.Write(write => write.Execute(
+            "INSERT INTO pairing_codes (code_hash, created_at, expires_at) VALUES ($hash, $now, $expires)",
+            ("$hash", Secrets.Hash(Secrets.NormalizeCode(code))), ("$now", now.ToDb()), ("$expires", expires.ToDb())));
+        return (code, expires);
+    }
+
+    /// <summary>Trades a valid, unused code for a new device and its token. Null when the code is wrong, used or expired.</summary>
+    public (Device Device, string Token)? Redeem(string code, string deviceName)
+    {
+        var codeHash = Secrets.Hash(Secrets.NormalizeCode(code));
+        var now = clock.GetUtcNow();
+        return database.Write(write =>
+        {
+            // Marking the code used in the same statement that checks it: two racing redeems cannot both win.
+            var claimed = write.Execute(
+                "UPDATE pairing_codes SET used_at = $now WHERE code_hash = $hash AND used_at IS NULL AND expires_at > $now",
+                ("$hash", codeHash), ("$now", now.ToDb()));
+            if (claimed != 1)
+            {
+                return ((Device, string)?)null;
+            }
+
+            var token = Secrets.NewToken();
+            var device = new Device(Guid.NewGuid().ToString("N"), deviceName, now, null, null);
+            write.Execute("INSERT INTO devices (id, name, token_hash, created_at) VALUES ($id, $name, $hash, $now)",
+                ("$id", device.Id), ("$name", device.Name), ("$hash", Secrets.Hash(token)), ("$now", now.ToDb()));
+            write.Execute("UPDATE pairing_codes SET device_id = $id WHERE code_hash = $hash", ("$id", device.Id), ("$hash", codeHash));
+            ledger.Append(write, device.Name, "device.paired", device.Id, new JsonObject { ["deviceName"] = device.Name });
+            return (device, token);
+        });
+    }
+
+    /// <summary>The active device holding this token, or null. Revoked devices never authenticate.</summary>
+    public Device? Authenticate(string token)
+    {
+        var hash = Secrets.Hash(token);
+        return database.Read(connection => connection.Query(
+            "SELECT id, name, created_at, last_seen_at, revoked_at FROM devices WHERE token_hash = $hash AND revoked_at IS NULL",
+            Map, ("$hash", hash)).FirstOrDefault());
+    }
+
+    /// <summary>Records that a device was seen, at most once a minute per device to keep reads read-only.</summary>
+    public void Touch(Device device)
+    {
+        var now = clock.GetUtcNow();
+        if (device.LastSeenAt is { } seen && now - seen < TimeSpan.FromMinutes(1))
+        {
+            return;
+        }
+
+        database.Write(write => write.Execute("UPDATE devices SET last_seen_at = $now WHERE id = $id", ("$now", now.ToDb()), ("$id", device.Id)));
+    }
+
+    public IReadOnlyList<Device> List() => database.Read(connection => connection.Query(
+        "SELECT id, name, created_at, last_seen_at, revoked_at FROM devices ORDER BY created_at", Map));
+
+    public void Revoke(string deviceId, string actor)
+    {
+        var now = clock.GetUtcNow();
+        database.Write(write =>
+        {
+            var rows = write.Query("SELECT revoked_at FROM devices WHERE id = $id", r => r.NullableString(0), ("$id", deviceId));
+            if (rows.Count == 0)
+            {
+                throw ApiProblem.NotFound(ErrorCodes.DeviceNotFound, $"No device with id '{deviceId}'.");
+            }
+
+            if (rows[0] is not null)
+            {
+                return; // Already revoked: revoking again changes nothing.
+            }
+
+            write.Execute("UPDATE devices SET revoked_at = $now WHERE id = $id", ("$now", now.ToDb()), ("$id", deviceId));
+            ledger.Append(write, actor, "device.revoked", deviceId);
+        });
+    }
+
+    private static Device Map(SqliteDataReader r) => new(r.GetString(0), r.GetString(1), r.Time(2), r.NullableTime(3), r.NullableTime(4));
+}

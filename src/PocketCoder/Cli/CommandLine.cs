@@ -1,0 +1,107 @@
+namespace PocketCoder.Cli;
+
+/// <summary>Parsed <c>--name value</c> options and flags of one invocation.</summary>
+public sealed class CliArguments
+{
+    private readonly Dictionary<string, string?> _options;
+
+    private CliArguments(List<string> positional, Dictionary<string, string?> options)
+    {
+        Positional = positional;
+        _options = options;
+    }
+
+    public IReadOnlyList<string> Positional { get; }
+
+    public string? Value(string name) => _options.GetValueOrDefault(name);
+
+    public bool Flag(string name) => _options.ContainsKey(name);
+
+    public static CliArguments Parse(IReadOnlyList<string> args, IReadOnlySet<string> valued, IReadOnlySet<string> flags)
+    {
+        var positional = new List<string>();
+        var options = new Dictionary<string, string?>(StringComparer.Ordinal);
+        for (var i = 0; i < args.Count; i++)
+        {
+            var arg = args[i];
+            if (!arg.StartsWith("--", StringComparison.Ordinal))
+            {
+                positional.Add(arg);
+                continue;
+            }
+
+            var (name, inline) = arg.IndexOf('=', StringComparison.Ordinal) is var eq and > 0 ? (arg[2..eq], arg[(eq + 1)..]) : (arg[2..], null);
+            if (flags.Contains(name) && inline is null)
+            {
+                options[name] = null;
+            }
+            else if (valued.Contains(name))
+            {
+                options[name] = inline ?? (i + 1 < args.Count ? args[++i] : throw new CliException($"--{name} needs a value."));
+            }
+            else
+            {
+                throw new CliException($"Unknown option --{name}.");
+            }
+        }
+
+        return new CliArguments(positional, options);
+    }
+}
+
+/// <summary>A mistake in how the command was called: printed with the usage, exit code 2.</summary>
+public sealed class CliException(string message) : Exception(message);
+
+/// <summary>The <c>pocketcoder</c> executable's verbs. One class per verb.</summary>
+public static class CommandLine
+{
+    public const string Usage = """
+        Usage: pocketcoder <command> [options]
+
+        Commands:
+          serve [--listen URL] [--data DIR]     Run the server (default http://127.0.0.1:7420).
+          pair [--data DIR] [--url URL] [--json] Create a one-time pairing code for a phone (valid 10 minutes).
+          ledger verify [--data DIR]            Check the decision ledger's hash chain.
+          version                               Print the version.
+
+        The data folder is --data, else $POCKETCODER_DATA, else $XDG_DATA_HOME/pocketcoder.
+        """;
+
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    {
+        try
+        {
+            var verb = args.Length > 0 ? args[0] : "help";
+            var rest = args.Skip(1).ToArray();
+            return verb switch
+            {
+                "serve" => await ServeCommand.RunAsync(rest, output),
+                "pair" => PairCommand.Run(rest, output),
+                "ledger" => LedgerCommand.Run(rest, output, error),
+                "version" or "--version" => Version(output),
+                "help" or "--help" or "-h" => Help(output),
+                _ => throw new CliException($"Unknown command '{verb}'."),
+            };
+        }
+        catch (CliException exception)
+        {
+            await error.WriteLineAsync($"pocketcoder: {exception.Message}\n\n{Usage}");
+            return 2;
+        }
+    }
+
+    public static string DataDirectory(CliArguments arguments) =>
+        arguments.Value("data") is { } data ? Path.GetFullPath(data) : Server.PocketCoderOptions.DefaultDataDirectory();
+
+    private static int Version(TextWriter output)
+    {
+        output.WriteLine($"pocketcoder {Health.HealthApi.Version}");
+        return 0;
+    }
+
+    private static int Help(TextWriter output)
+    {
+        output.WriteLine(Usage);
+        return 0;
+    }
+}

@@ -1,0 +1,39 @@
+using System.Net.Sockets;
+using PocketCoder.Server;
+
+namespace PocketCoder.Cli;
+
+/// <summary><c>pocketcoder serve</c>: runs the server until Ctrl+C or SIGTERM, then stops every agent cleanly.</summary>
+public static class ServeCommand
+{
+    public static async Task<int> RunAsync(string[] args, TextWriter output)
+    {
+        var arguments = CliArguments.Parse(args, new HashSet<string> { "listen", "data" }, new HashSet<string>());
+        var listen = arguments.Value("listen") ?? PocketCoderOptions.DefaultListen;
+        if (!Uri.TryCreate(listen, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp)
+        {
+            throw new CliException($"--listen must be an http:// URL such as {PocketCoderOptions.DefaultListen}; got '{listen}'.");
+        }
+
+        var options = new PocketCoderOptions { DataDirectory = CommandLine.DataDirectory(arguments), Listen = listen };
+        await using var app = PocketCoderServer.Build(options);
+        try
+        {
+            await app.StartAsync();
+        }
+        catch (IOException exception) when (exception.InnerException is SocketException or null)
+        {
+            await Console.Error.WriteLineAsync($"pocketcoder: cannot listen on {listen}: {exception.Message}");
+            return 1;
+        }
+
+        var address = app.Urls.FirstOrDefault() ?? listen;
+        await output.WriteLineAsync($"""
+            PocketCoder {Health.HealthApi.Version} listening on {address}
+            Data: {options.DataDirectory}
+            To pair a phone, run `pocketcoder pair{(arguments.Value("data") is { } d ? $" --data {d}" : "")}` and enter the code it shows.
+            """);
+        await app.WaitForShutdownAsync();
+        return 0;
+    }
+}

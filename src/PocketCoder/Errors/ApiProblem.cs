@@ -1,0 +1,50 @@
+namespace PocketCoder.Errors;
+
+/// <summary>
+/// A failure the caller can act on. Thrown anywhere below an endpoint and written once, by
+/// <see cref="ProblemMiddleware"/>, as problem+json with a stable <see cref="Code"/>.
+/// </summary>
+public sealed class ApiProblem(int status, string code, string detail) : Exception(detail)
+{
+    public int Status { get; } = status;
+
+    public string Code { get; } = code;
+
+    public static ApiProblem BadRequest(string code, string detail) => new(StatusCodes.Status400BadRequest, code, detail);
+
+    public static ApiProblem Validation(string detail) => new(StatusCodes.Status400BadRequest, ErrorCodes.ValidationFailed, detail);
+
+    public static ApiProblem NotFound(string code, string detail) => new(StatusCodes.Status404NotFound, code, detail);
+
+    public static ApiProblem Conflict(string code, string detail) => new(StatusCodes.Status409Conflict, code, detail);
+}
+
+/// <summary>Every stable error code the API returns. Clients switch on these; never rename one.</summary>
+public static class ErrorCodes
+{
+    public const string ValidationFailed = "VALIDATION_FAILED";
+    public const string InvalidJson = "INVALID_JSON";
+    public const string BadRequest = "BAD_REQUEST";
+    public const string BodyTooLarge = "BODY_TOO_LARGE";
+    public const string UnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE";
+    public const string Unauthorized = "UNAUTHORIZED";
+    public const string PairingCodeInvalid = "PAIRING_CODE_INVALID";
+    public const string RateLimited = "RATE_LIMITED";
+    public const string NotFound = "NOT_FOUND";
+    public const string MethodNotAllowed = "METHOD_NOT_ALLOWED";
+    public const string DeviceNotFound = "DEVICE_NOT_FOUND";
+    public const string ProjectNotFound = "PROJECT_NOT_FOUND";
+    public const string ProjectExists = "PROJECT_EXISTS";
+    public const string PathNotFound = "PATH_NOT_FOUND";
+    public const string NotADirectory = "NOT_A_DIRECTORY";
+    public const string SessionNotFound = "SESSION_NOT_FOUND";
+    public const string SessionNotActive = "SESSION_NOT_ACTIVE";
+    public const string SessionBusy = "SESSION_BUSY";
+    public const string UnknownAgent = "UNKNOWN_AGENT";
+    public const string AgentUnavailable = "AGENT_UNAVAILABLE";
+    public const string ApprovalNotFound = "APPROVAL_NOT_FOUND";
+    public const string ApprovalAlreadyDecided = "APPROVAL_ALREADY_DECIDED";
+    public const string RuleNotFound = "RULE_NOT_FOUND";
+    public const string InvalidCursor = "INVALID_CURSOR";
+    public const string Internal = "INTERNAL_ERROR";
+}

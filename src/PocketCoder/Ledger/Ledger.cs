@@ -1,0 +1,122 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.Data.Sqlite;
+using PocketCoder.Data;
+
+namespace PocketCoder.Ledger;
+
+/// <param name="At">Exactly as stored (UTC ISO-8601): the hash covers this text.</param>
+public sealed record LedgerEntry(long Seq, string At, string Actor, string Action, string Subject, string Detail, string PrevHash, string Hash);
+
+/// <summary>
+/// The tamper-evident record: each entry carries the SHA-256 of the one before it, so altering,
+/// inserting or deleting a row breaks the chain. The newest hash is also kept in a file beside the
+/// database, which catches the one edit a chain alone cannot see: cutting entries off the end.
+/// </summary>
+public sealed class Ledger(Database database, TimeProvider clock)
+{
+    public const string HeadFileName = "ledger.head";
+    private static readonly string Genesis = new('0', 64);
+
+    private string HeadPath => Path.Combine(database.DataDirectory, HeadFileName);
+
+    /// <summary>Appends an entry inside the caller's transaction, so a decision and its record commit together.</summary>
+    public LedgerEntry Append(DbWrite write, string actor, string action, string subject, JsonObject? detail = null)
+    {
+        var previous = write.Query(
+            "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1",
+            r => (Seq: r.GetInt64(0), Hash: r.GetString(1))).FirstOrDefault();
+        var seq = previous.Hash is null ? 1 : previous.Seq + 1;
+        var prevHash = previous.Hash ?? Genesis;
+        var at = clock.GetUtcNow().ToDb();
+        var detailText = (detail ?? []).ToJsonString();
+        var hash = ComputeHash(seq, at, actor, action, subject, detailText, prevHash);
+        write.Execute(
+            "INSERT INTO ledger (seq, at, actor, action, subject, detail, prev_hash, hash) VALUES ($seq, $at, $actor, $action, $subject, $detail, $prev, $hash)",
+            ("$seq", seq), ("$at", at), ("$actor", actor), ("$action", action), ("$subject", subject),
+            ("$detail", detailText), ("$prev", prevHash), ("$hash", hash));
+        write.AfterCommit(() => WriteHead(seq, hash));
+        return new LedgerEntry(seq, at, actor, action, subject, detailText, prevHash, hash);
+    }
+
+    public IReadOnlyList<LedgerEntry> Page(long after, int limit) => database.Read(connection => connection.Query(
+        "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM ledger WHERE seq > $after ORDER BY seq LIMIT $limit",
+        Map, ("$after", after), ("$limit", limit)));
+
+    /// <summary>Walks the whole chain. Returns the number of entries, or the first entry that is not what it claims.</summary>
+    public LedgerVerification Verify()
+    {
+        using var connection = database.Open();
+        var expectedPrev = Genesis;
+        long expectedSeq = 1;
+        long count = 0;
+        foreach (var entry in connection.Query("SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM ledger ORDER BY seq", Map))
+        {
+            if (entry.Seq != expectedSeq)
+            {
+                return LedgerVerification.Broken(count, expectedSeq,
+                    $"entry {expectedSeq} is missing (found {entry.Seq} next): a row was deleted or inserted");
+            }
+
+            if (entry.PrevHash != expectedPrev)
+            {
+                return LedgerVerification.Broken(count, entry.Seq, $"entry {entry.Seq} does not follow entry {entry.Seq - 1} (previous hash mismatch)");
+            }
+
+            var recomputed = ComputeHash(entry.Seq, entry.At, entry.Actor, entry.Action, entry.Subject, entry.Detail, entry.PrevHash);
+            if (recomputed != entry.Hash)
+            {
+                return LedgerVerification.Broken(count, entry.Seq, $"entry {entry.Seq} was altered (its hash does not match its content)");
+            }
+
+            expectedPrev = entry.Hash;
+            expectedSeq++;
+            count++;
+        }
+
+        if (ReadHead() is { } head && (head.Seq != count || head.Hash != (count == 0 ? Genesis : expectedPrev)))
+        {
+            return LedgerVerification.Broken(count, head.Seq,
+                $"the ledger ends at entry {count} but {HeadFileName} records entry {head.Seq}: entries were removed from the end or replaced");
+        }
+
+        return LedgerVerification.Ok(count);
+    }
+
+    internal static string ComputeHash(long seq, string at, string actor, string action, string subject, string detail, string prevHash)
+    {
+        // Unit separators keep field boundaries unambiguous ("ab"+"c" never hashes like "a"+"bc").
+        var canonical = string.Join('\u001f', seq.ToString(CultureInfo.InvariantCulture), at, actor, action, subject, detail, prevHash);
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)));
+    }
+
+    private static LedgerEntry Map(SqliteDataReader r) =>
+        new(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6), r.GetString(7));
+
+    private void WriteHead(long seq, string hash)
+    {
+        var temporary = HeadPath + ".tmp";
+        File.WriteAllText(temporary, $"{seq} {hash}\n");
+        File.Move(temporary, HeadPath, overwrite: true);
+    }
+
+    private (long Seq, string Hash)? ReadHead()
+    {
+        if (!File.Exists(HeadPath))
+        {
+            return null;
+        }
+
+        var parts = File.ReadAllText(HeadPath).Trim().Split(' ');
+        return parts.Length == 2 && long.TryParse(parts[0], CultureInfo.InvariantCulture, out var seq) ? (seq, parts[1]) : null;
+    }
+}
+
+public sealed record LedgerVerification(bool IsOk, long Entries, long? BadSeq, string? Problem)
+{
+    public static LedgerVerification Ok(long entries) => new(true, entries, null, null);
+
+    public static LedgerVerification Broken(long goodEntries, long badSeq, string problem) => new(false, goodEntries, badSeq, problem);
+}

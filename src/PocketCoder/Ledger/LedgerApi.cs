@@ -1,0 +1,30 @@
+using System.Text.Json;
+
+namespace PocketCoder.Ledger;
+
+public sealed record LedgerEntryResponse(long Seq, string At, string Actor, string Action, string Subject, JsonElement Detail, string PrevHash, string Hash);
+
+public sealed record LedgerPage(IReadOnlyList<LedgerEntryResponse> Entries, long? NextAfter);
+
+public static class LedgerApi
+{
+    public const int PageSize = 200;
+
+    public static void MapLedger(this IEndpointRouteBuilder api)
+    {
+        api.MapGet("/ledger", Page).WithName("ReadLedger");
+        api.MapGet("/ledger/verify", Verify).WithName("VerifyLedger");
+    }
+
+    /// <summary>Entries after <paramref name="after"/>, oldest first; <c>nextAfter</c> is set while there are more.</summary>
+    private static LedgerPage Page(long? after, int? limit, Ledger ledger)
+    {
+        var size = Math.Clamp(limit ?? PageSize, 1, 1000);
+        var entries = ledger.Page(Math.Max(after ?? 0, 0), size);
+        return new LedgerPage(
+            [.. entries.Select(e => new LedgerEntryResponse(e.Seq, e.At, e.Actor, e.Action, e.Subject, JsonElement.Parse(e.Detail), e.PrevHash, e.Hash))],
+            entries.Count == size ? entries[^1].Seq : null);
+    }
+
+    private static LedgerVerification Verify(Ledger ledger) => ledger.Verify();
+}

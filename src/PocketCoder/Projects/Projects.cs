@@ -1,0 +1,76 @@
+using System.Text.Json.Nodes;
+using Microsoft.Data.Sqlite;
+using PocketCoder.Auth;
+using PocketCoder.Data;
+using PocketCoder.Errors;
+
+namespace PocketCoder.Projects;
+
+public sealed record Project(string Id, string Name, string Path, DateTimeOffset CreatedAt, int? ApprovalTimeoutSeconds);
+
+/// <summary>Registered project directories: the roots agents work in and files are confined to.</summary>
+public sealed class Projects(Database database, Ledger.Ledger ledger, TimeProvider clock)
+{
+    private const string Columns = "id, name, path, created_at, approval_timeout_seconds";
+
+    public Project Add(string path, string? name, Actor actor)
+    {
+        if (!System.IO.Path.IsPathFullyQualified(path))
+        {
+            throw ApiProblem.Validation($"'path' must be an absolute directory path; got '{path}'.");
+        }
+
+        var full = ResolveDirectory(path);
+        var project = new Project(Guid.NewGuid().ToString("N"), string.IsNullOrWhiteSpace(name) ? System.IO.Path.GetFileName(full) is { Length: > 0 } n ? n : full : name.Trim(),
+            full, clock.GetUtcNow(), null);
+        return database.Write(write =>
+        {
+            if (write.Scalar<string>("SELECT id FROM projects WHERE path = $path", ("$path", full)) is { } existing)
+            {
+                throw ApiProblem.Conflict(ErrorCodes.ProjectExists, $"'{full}' is already registered as project {existing}.");
+            }
+
+            write.Execute($"INSERT INTO projects ({Columns}) VALUES ($id, $name, $path, $at, NULL)",
+                ("$id", project.Id), ("$name", project.Name), ("$path", project.Path), ("$at", project.CreatedAt.ToDb()));
+            ledger.Append(write, actor.Name, "project.added", project.Id, new JsonObject { ["path"] = project.Path, ["name"] = project.Name });
+            return project;
+        });
+    }
+
+    public IReadOnlyList<Project> List() => database.Read(connection => connection.Query($"SELECT {Columns} FROM projects ORDER BY created_at", Map));
+
+    public Project? Find(string id) => database.Read(connection =>
+        connection.Query($"SELECT {Columns} FROM projects WHERE id = $id", Map, ("$id", id)).FirstOrDefault());
+
+    public Project Get(string id) => Find(id) ?? throw ApiProblem.NotFound(ErrorCodes.ProjectNotFound, $"No project with id '{id}'.");
+
+    /// <summary>Removes the project with its sessions, events and rules. The ledger keeps the record.</summary>
+    public void Remove(string id, Actor actor) => database.Write(write =>
+    {
+        var path = write.Scalar<string>("SELECT path FROM projects WHERE id = $id", ("$id", id))
+            ?? throw ApiProblem.NotFound(ErrorCodes.ProjectNotFound, $"No project with id '{id}'.");
+        write.Execute("DELETE FROM projects WHERE id = $id", ("$id", id));
+        ledger.Append(write, actor.Name, "project.removed", id, new JsonObject { ["path"] = path });
+    });
+
+    /// <summary>The directory's real path: symlinks resolved, so confinement checks compare like with like.</summary>
+    private static string ResolveDirectory(string path)
+    {
+        var full = System.IO.Path.GetFullPath(path);
+        if (File.Exists(full))
+        {
+            throw ApiProblem.BadRequest(ErrorCodes.NotADirectory, $"'{full}' is a file, not a directory.");
+        }
+
+        if (!Directory.Exists(full))
+        {
+            throw ApiProblem.BadRequest(ErrorCodes.PathNotFound, $"No directory at '{full}'.");
+        }
+
+        var resolved = new DirectoryInfo(full).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? full;
+        return resolved.Length > 1 ? resolved.TrimEnd('/') : resolved;
+    }
+
+    private static Project Map(SqliteDataReader r) =>
+        new(r.GetString(0), r.GetString(1), r.GetString(2), r.Time(3), r.IsDBNull(4) ? null : r.GetInt32(4));
+}

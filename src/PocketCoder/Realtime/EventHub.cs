@@ -1,0 +1,87 @@
+using System.Threading.Channels;
+
+namespace PocketCoder.Realtime;
+
+/// <summary>
+/// Fans committed events out to live subscribers. Each subscriber gets a bounded buffer; one that
+/// falls behind is marked overflowed and cut loose instead of growing server memory, and catches
+/// up from the database (see <see cref="EventStream"/>).
+/// </summary>
+public sealed class EventHub
+{
+    private readonly Lock _lock = new();
+    private Subscription[] _subscriptions = [];
+
+    /// <param name="sessionId">Only this session's events, or every session's when null.</param>
+    public Subscription Subscribe(string? sessionId, int capacity)
+    {
+        var subscription = new Subscription(this, sessionId, capacity);
+        lock (_lock)
+        {
+            _subscriptions = [.. _subscriptions, subscription];
+        }
+
+        return subscription;
+    }
+
+    public int SubscriberCount => Volatile.Read(ref _subscriptions).Length;
+
+    public void Publish(StoredEvent stored)
+    {
+        foreach (var subscription in Volatile.Read(ref _subscriptions))
+        {
+            if (subscription.SessionId is null || subscription.SessionId == stored.SessionId)
+            {
+                subscription.Offer(stored);
+            }
+        }
+    }
+
+    private void Remove(Subscription subscription)
+    {
+        lock (_lock)
+        {
+            _subscriptions = [.. _subscriptions.Where(s => s != subscription)];
+        }
+    }
+
+    public sealed class Subscription : IDisposable
+    {
+        private readonly EventHub _hub;
+        private readonly Channel<StoredEvent> _channel;
+
+        internal Subscription(EventHub hub, string? sessionId, int capacity)
+        {
+            _hub = hub;
+            SessionId = sessionId;
+            _channel = Channel.CreateBounded<StoredEvent>(new BoundedChannelOptions(capacity)
+            {
+                SingleReader = true,
+                SingleWriter = false,
+                FullMode = BoundedChannelFullMode.Wait,
+            });
+        }
+
+        public string? SessionId { get; }
+
+        public ChannelReader<StoredEvent> Reader => _channel.Reader;
+
+        /// <summary>True once this subscriber missed an event because its buffer was full.</summary>
+        public bool Overflowed { get; private set; }
+
+        internal void Offer(StoredEvent stored)
+        {
+            if (!_channel.Writer.TryWrite(stored) && !Overflowed)
+            {
+                Overflowed = true;
+                _channel.Writer.TryComplete();
+            }
+        }
+
+        public void Dispose()
+        {
+            _hub.Remove(this);
+            _channel.Writer.TryComplete();
+        }
+    }
+}

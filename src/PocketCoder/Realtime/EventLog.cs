@@ -1,0 +1,61 @@
+using System.Text.Json.Nodes;
+using Microsoft.Data.Sqlite;
+using PocketCoder.Data;
+
+namespace PocketCoder.Realtime;
+
+/// <param name="Id">Position in the log across all sessions (the dashboard stream's cursor).</param>
+/// <param name="Seq">Position within the session: from 1, gapless (the session stream's cursor).</param>
+/// <param name="Data">The JSON payload as sent, carrying <c>sessionId</c> and <c>seq</c> too.</param>
+public sealed record StoredEvent(long Id, string SessionId, long Seq, string Kind, string Data, string At);
+
+/// <summary>
+/// Appends session events. Each event is committed to SQLite before anyone is told about it, so
+/// what a subscriber has seen is always something a restart will still have.
+/// </summary>
+public sealed class EventLog(Database database, EventHub hub, TimeProvider clock)
+{
+    private const string Columns = "id, session_id, seq, kind, data, at";
+
+    public StoredEvent Append(string sessionId, string kind, JsonObject data) =>
+        database.Write(write => Append(write, sessionId, kind, data));
+
+    /// <summary>Appends within the caller's transaction; subscribers hear of it once that commits.</summary>
+    public StoredEvent Append(DbWrite write, string sessionId, string kind, JsonObject data)
+    {
+        var at = clock.GetUtcNow().ToDb();
+        var seq = write.Scalar<long>(
+            "UPDATE sessions SET last_seq = last_seq + 1, updated_at = $at WHERE id = $id RETURNING last_seq",
+            ("$id", sessionId), ("$at", at));
+        if (seq == 0)
+        {
+            throw new InvalidOperationException($"Session {sessionId} does not exist.");
+        }
+
+        var payload = new JsonObject { ["sessionId"] = sessionId, ["seq"] = seq };
+        foreach (var (name, value) in data.ToList())
+        {
+            data.Remove(name);
+            payload[name] = value;
+        }
+
+        var text = payload.ToJsonString();
+        var id = write.Scalar<long>(
+            "INSERT INTO events (session_id, seq, kind, data, at) VALUES ($session, $seq, $kind, $data, $at) RETURNING id",
+            ("$session", sessionId), ("$seq", seq), ("$kind", kind), ("$data", text), ("$at", at));
+        var stored = new StoredEvent(id, sessionId, seq, kind, text, at);
+        write.AfterCommit(() => hub.Publish(stored));
+        return stored;
+    }
+
+    public IReadOnlyList<StoredEvent> ReadSession(string sessionId, long afterSeq, int limit) => database.Read(connection =>
+        connection.Query($"SELECT {Columns} FROM events WHERE session_id = $session AND seq > $after ORDER BY seq LIMIT $limit",
+            Map, ("$session", sessionId), ("$after", afterSeq), ("$limit", limit)));
+
+    public IReadOnlyList<StoredEvent> ReadAll(long afterId, int limit) => database.Read(connection =>
+        connection.Query($"SELECT {Columns} FROM events WHERE id > $after ORDER BY id LIMIT $limit",
+            Map, ("$after", afterId), ("$limit", limit)));
+
+    private static StoredEvent Map(SqliteDataReader r) =>
+        new(r.GetInt64(0), r.GetString(1), r.GetInt64(2), r.GetString(3), r.GetString(4), r.GetString(5));
+}

@@ -1,0 +1,68 @@
+using System.Globalization;
+using System.Security.Claims;
+using System.Text.Json;
+using PocketCoder.Approvals;
+using PocketCoder.Auth;
+using PocketCoder.Errors;
+
+namespace PocketCoder.Realtime;
+
+public static class EventsApi
+{
+    public static void MapEvents(this IEndpointRouteBuilder api)
+    {
+        api.MapGet("/sessions/{id}/events", SessionEvents).WithName("SessionEvents");
+        api.MapGet("/events", AllEvents).WithName("AllEvents");
+    }
+
+    /// <summary>One session's events; the SSE id is the per-session seq.</summary>
+    private static async Task SessionEvents(string id, HttpContext context, Sessions.Sessions sessions, EventLog log, EventStream stream,
+        Approvals.Approvals approvals, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        var session = sessions.Get(id);
+        var after = Cursor(context);
+        await stream.RunAsync(context, session.Id, after, (cursor, limit) => log.ReadSession(session.Id, cursor, limit), e => e.Seq,
+            Acknowledge(approvals, user), cancellationToken);
+    }
+
+    /// <summary>Every session's events for a dashboard; the SSE id is the log-wide id.</summary>
+    private static async Task AllEvents(HttpContext context, EventLog log, EventStream stream, Approvals.Approvals approvals,
+        ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        var after = Cursor(context);
+        await stream.RunAsync(context, null, after, log.ReadAll, e => e.Id, Acknowledge(approvals, user), cancellationToken);
+    }
+
+    /// <summary>Resume point: the standard Last-Event-ID header wins over <c>?after=</c>; neither means from the start.</summary>
+    private static long Cursor(HttpContext context)
+    {
+        var raw = context.Request.Headers["Last-Event-ID"].FirstOrDefault() ?? context.Request.Query["after"].FirstOrDefault();
+        if (string.IsNullOrWhiteSpace(raw))
+        {
+            return 0;
+        }
+
+        return long.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out var cursor)
+            ? cursor
+            : throw ApiProblem.BadRequest(ErrorCodes.InvalidCursor, "Last-Event-ID (or 'after') must be a non-negative event id.");
+    }
+
+    /// <summary>An approval question that reached a device's stream counts as delivered to that device.</summary>
+    private static Action<StoredEvent> Acknowledge(Approvals.Approvals approvals, ClaimsPrincipal user)
+    {
+        var deviceId = user.Actor().Id;
+        return stored =>
+        {
+            if (stored.Kind != "approval.requested")
+            {
+                return;
+            }
+
+            using var data = JsonDocument.Parse(stored.Data);
+            if (data.RootElement.TryGetProperty("approvalId", out var approvalId) && approvalId.GetString() is { } idText)
+            {
+                approvals.MarkDelivered([idText], deviceId);
+            }
+        };
+    }
+}

@@ -1,0 +1,104 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.DataProtection;
+using PocketCoder.Agents;
+using PocketCoder.Agents.Claude;
+using PocketCoder.Approvals;
+using PocketCoder.Auth;
+using PocketCoder.Data;
+using PocketCoder.Errors;
+using PocketCoder.Health;
+using PocketCoder.Ledger;
+using PocketCoder.Projects;
+using PocketCoder.Realtime;
+using PocketCoder.Sessions;
+
+namespace PocketCoder.Server;
+
+/// <summary>Composes the server: this file is the table of contents of what PocketCoder serves.</summary>
+public static class PocketCoderServer
+{
+    /// <summary>JSON bodies are small; the limit keeps a hostile client from making us buffer megabytes.</summary>
+    public const long MaxRequestBodyBytes = 2 * 1024 * 1024;
+
+    public static WebApplication Build(PocketCoderOptions options, TimeProvider? clock = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            EnvironmentName = "Production",
+        });
+        builder.WebHost.UseUrls(options.Listen);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes;
+        });
+        builder.Logging.ClearProviders();
+        if (options.ConsoleLogging)
+        {
+            builder.Logging.AddSimpleConsole(console => console.SingleLine = true);
+        }
+
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
+        // Keys only protect transient framework state here (tokens are our own): no need to warn that they are unencrypted.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
+
+        var database = new Database(options.DataDirectory);
+        database.Migrate();
+
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.AddSingleton(clock ?? TimeProvider.System);
+        services.AddSingleton(database);
+        services.AddSingleton<Ledger.Ledger>();
+        services.AddSingleton<Devices>();
+        services.AddSingleton<PairingThrottle>();
+        services.AddSingleton<Projects.Projects>();
+        services.AddSingleton<Rules>();
+        services.AddSingleton<Approvals.Approvals>();
+        services.AddSingleton<Gatekeeper>();
+        services.AddSingleton<EventHub>();
+        services.AddSingleton<EventLog>();
+        services.AddSingleton<EventStream>();
+        services.Configure<EventStreamOptions>(stream => stream.HeartbeatInterval = options.HeartbeatInterval);
+        services.AddSingleton<Sessions.Sessions>();
+        services.AddSingleton<SessionManager>();
+        services.AddHostedService(provider => provider.GetRequiredService<SessionManager>());
+        services.AddSingleton(new AgentRegistry(Adapters(options)));
+        services.AddSingleton<AgentHealthCache>();
+
+        services.AddAuthentication(DeviceAuthentication.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, DeviceAuthentication>(DeviceAuthentication.SchemeName, null);
+        services.AddAuthorizationBuilder()
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder(DeviceAuthentication.SchemeName).RequireAuthenticatedUser().Build());
+        services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(options.DataDirectory, "keys")));
+        // Unreadable bodies reach ProblemMiddleware as exceptions, so they get the same problem+json as everything else.
+        services.Configure<RouteHandlerOptions>(routes => routes.ThrowOnBadRequest = true);
+        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, WireJson.Default));
+
+        var app = builder.Build();
+        app.UseProblems();
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        var api = app.MapGroup("/api");
+        api.MapHealth();
+        api.MapAuth();
+        api.MapProjects();
+        api.MapSessions();
+        api.MapEvents();
+        api.MapApprovals();
+        api.MapLedger();
+        return app;
+    }
+
+    private static IEnumerable<IAgentAdapter> Adapters(PocketCoderOptions options)
+    {
+        if (options.AgentCommands.TryGetValue(ClaudeCodeAdapter.AgentId, out var claude))
+        {
+            yield return new ClaudeCodeAdapter(claude);
+        }
+    }
+}

@@ -1,0 +1,234 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using PocketCoder.Agents;
+using PocketCoder.Approvals;
+using PocketCoder.Auth;
+using PocketCoder.Data;
+using PocketCoder.Errors;
+using PocketCoder.Projects;
+using PocketCoder.Realtime;
+
+namespace PocketCoder.Sessions;
+
+/// <summary>
+/// Starts, resumes and stops the live sessions (one agent process each) and keeps the session
+/// records honest across restarts: at start-up, sessions that were busy become <c>interrupted</c>
+/// and their pending approvals are settled; at shutdown, every agent process is stopped.
+/// </summary>
+public sealed class SessionManager(
+    Database database,
+    Sessions sessions,
+    Projects.Projects projects,
+    EventLog events,
+    Gatekeeper gatekeeper,
+    Ledger.Ledger ledger,
+    AgentRegistry agents,
+    ILogger<SessionManager> logger) : IHostedService
+{
+    private readonly ConcurrentDictionary<string, SessionRunner> _live = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _startLocks = new(StringComparer.Ordinal);
+
+    public int LiveCount => _live.Count;
+
+    public async Task<Session> CreateAsync(string projectId, string agentId, string? prompt, string? model, string mode, Actor actor, CancellationToken cancellationToken)
+    {
+        var project = projects.Get(projectId);
+        var adapter = agents.Find(agentId) ?? throw ApiProblem.BadRequest(ErrorCodes.UnknownAgent,
+            $"Unknown agent '{agentId}'. Known agents: {string.Join(", ", agents.All.Select(a => a.Id))}.");
+        var title = prompt is null ? null : prompt.Length > 80 ? prompt[..80] + "…" : prompt;
+        var session = database.Write(write =>
+        {
+            var created = sessions.Create(write, project.Id, adapter.Id, model, mode, title);
+            ledger.Append(write, actor.Name, "session.started", created.Id,
+                new JsonObject { ["projectId"] = project.Id, ["agent"] = adapter.Id, ["model"] = model, ["mode"] = mode });
+            return created;
+        });
+
+        var runner = await StartRunnerAsync(session, project, adapter, resume: false, cancellationToken);
+        if (!string.IsNullOrEmpty(prompt))
+        {
+            await runner.SendAsync(prompt, actor.Name, cancellationToken);
+        }
+
+        return sessions.Get(session.Id);
+    }
+
+    /// <summary>Sends a message, bringing the agent back with its native resume first if its process is gone.</summary>
+    public async Task SendAsync(string sessionId, string text, Actor actor, CancellationToken cancellationToken)
+    {
+        var runner = await EnsureRunningAsync(sessionId, cancellationToken);
+        try
+        {
+            await runner.SendAsync(text, actor.Name, cancellationToken);
+        }
+        catch (InvalidOperationException exception)
+        {
+            throw ApiProblem.Conflict(ErrorCodes.SessionNotActive,
+                $"The agent stopped before it could take the message ({exception.Message}). Send it again to restart the agent.");
+        }
+    }
+
+    public async Task CancelAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        var session = sessions.Get(sessionId);
+        if (_live.TryGetValue(session.Id, out var runner))
+        {
+            await runner.CancelTurnAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>Brings an interrupted (or idle, process-less) session's agent back, conversation intact.</summary>
+    public async Task<Session> ResumeAsync(string sessionId, Actor actor, CancellationToken cancellationToken)
+    {
+        await EnsureRunningAsync(sessionId, cancellationToken);
+        database.Write(write => ledger.Append(write, actor.Name, "session.resumed", sessionId));
+        return sessions.Get(sessionId);
+    }
+
+    public async Task<Session> StopAsync(string sessionId, Actor actor, CancellationToken cancellationToken)
+    {
+        var session = sessions.Get(sessionId);
+        if (_live.TryRemove(session.Id, out var runner))
+        {
+            await runner.StopAsync(cancellationToken);
+        }
+
+        database.Write(write =>
+        {
+            sessions.SetStatus(write, session.Id, SessionStatuses.Stopped, $"stopped by {actor.Name}");
+            ledger.Append(write, actor.Name, "session.stopped", session.Id);
+        });
+        return sessions.Get(session.Id);
+    }
+
+    public Session SetMode(string sessionId, string mode, Actor actor)
+    {
+        var session = sessions.Get(sessionId);
+        database.Write(write =>
+        {
+            if (sessions.SetMode(write, session.Id, mode))
+            {
+                ledger.Append(write, actor.Name, "session.mode_changed", session.Id,
+                    new JsonObject { ["from"] = session.Mode, ["to"] = mode });
+            }
+        });
+        return sessions.Get(session.Id);
+    }
+
+    public async Task StopProjectAsync(string projectId, Actor actor, CancellationToken cancellationToken)
+    {
+        foreach (var session in sessions.List(projectId).Where(s => _live.ContainsKey(s.Id)))
+        {
+            await StopAsync(session.Id, actor, cancellationToken);
+        }
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var interrupted = 0;
+        foreach (var session in sessions.WithStatus(SessionStatuses.Busy))
+        {
+            database.Write(write =>
+            {
+                sessions.SetStatus(write, session.Id, SessionStatuses.Interrupted, "the server stopped while the agent was working");
+                ledger.Append(write, Actor.System.Name, "session.interrupted", session.Id);
+            });
+            interrupted++;
+        }
+
+        var approvals = gatekeeper.InterruptPending();
+        if (interrupted + approvals > 0)
+        {
+            logger.LogInformation("Marked {Sessions} session(s) and {Approvals} pending approval(s) interrupted after a restart", interrupted, approvals);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // Questions nobody can answer any more are settled as interrupted, not left pending.
+        gatekeeper.InterruptPending();
+        var runners = _live.Values.ToList();
+        _live.Clear();
+        foreach (var runner in runners)
+        {
+            var session = sessions.Find(runner.SessionId);
+            if (session is not null && SessionStatuses.Busy.Contains(session.Status))
+            {
+                sessions.SetStatus(runner.SessionId, SessionStatuses.Interrupted, "the server is shutting down");
+            }
+        }
+
+        await Task.WhenAll(runners.Select(async runner =>
+        {
+            try
+            {
+                await runner.StopAsync(CancellationToken.None);
+            }
+#pragma warning disable CA1031 // Shutdown goes on for the others whatever one agent does.
+            catch (Exception exception)
+#pragma warning restore CA1031
+            {
+                logger.LogWarning(exception, "Stopping session {Session} failed", runner.SessionId);
+            }
+        }));
+    }
+
+    private async Task<SessionRunner> EnsureRunningAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        var session = sessions.Get(sessionId);
+        if (_live.TryGetValue(session.Id, out var live) && live.IsAlive)
+        {
+            return live;
+        }
+
+        if (session.Status == SessionStatuses.Stopped)
+        {
+            throw ApiProblem.Conflict(ErrorCodes.SessionNotActive, "This session was stopped. Start a new session to continue.");
+        }
+
+        var gate = _startLocks.GetOrAdd(session.Id, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_live.TryGetValue(session.Id, out live) && live.IsAlive)
+            {
+                return live;
+            }
+
+            var project = projects.Get(session.ProjectId);
+            var adapter = agents.Find(session.Agent) ?? throw ApiProblem.Conflict(ErrorCodes.AgentUnavailable,
+                $"The agent '{session.Agent}' is not available in this build.");
+            return await StartRunnerAsync(session, project, adapter, resume: sessions.HasConversation(session.Id), cancellationToken);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private async Task<SessionRunner> StartRunnerAsync(Session session, Project project, IAgentAdapter adapter, bool resume, CancellationToken cancellationToken)
+    {
+        var logDirectory = Path.Combine(database.DataDirectory, "logs", "sessions", session.Id);
+        var runner = new SessionRunner(session, project, adapter, sessions, events, gatekeeper, logDirectory,
+            ended => _live.TryRemove(new KeyValuePair<string, SessionRunner>(ended.SessionId, ended)));
+        try
+        {
+            await runner.StartAsync(resume, cancellationToken);
+        }
+        catch (AgentUnavailableException exception)
+        {
+            database.Write(write =>
+            {
+                events.Append(write, session.Id, "error", new JsonObject { ["message"] = exception.Message });
+                sessions.SetStatus(write, session.Id, SessionStatuses.Failed, "the agent could not be started");
+            });
+            throw new ApiProblem(StatusCodes.Status503ServiceUnavailable, ErrorCodes.AgentUnavailable,
+                $"{exception.Message} See GET /api/health for what is installed.");
+        }
+
+        _live[session.Id] = runner;
+        return runner;
+    }
+}

@@ -1,0 +1,240 @@
+using System.Text.Json.Nodes;
+using PocketCoder.Agents;
+using PocketCoder.Approvals;
+using PocketCoder.Projects;
+using PocketCoder.Realtime;
+
+namespace PocketCoder.Sessions;
+
+/// <summary>
+/// One live session: owns the agent process, turns what it does into session events, sends every
+/// permission question through the <see cref="Gatekeeper"/>, and keeps the session's status true
+/// (waiting for you beats running beats idle).
+/// </summary>
+public sealed class SessionRunner(
+    Session session,
+    Project project,
+    IAgentAdapter adapter,
+    Sessions sessions,
+    EventLog events,
+    Gatekeeper gatekeeper,
+    string logDirectory,
+    Action<SessionRunner> onEnded) : IAgentSink
+{
+    /// <summary>Tool output beyond this is cut in the event (the agent itself saw all of it).</summary>
+    public const int ToolResultLimit = 64 * 1024;
+
+    private readonly Lock _statusLock = new();
+    private IAgentSession? _agent;
+    private bool _turnActive;
+    private int _pendingApprovals;
+    private volatile bool _stopping;
+
+    public string SessionId => session.Id;
+
+    /// <summary>True while the agent process runs and can take messages.</summary>
+    public bool IsAlive => _agent is { Exited.IsCompleted: false } && !_stopping;
+
+    /// <summary>Starts the agent process, continuing its earlier conversation when <paramref name="resume"/> is set.</summary>
+    public async Task StartAsync(bool resume, CancellationToken cancellationToken)
+    {
+        var options = new AgentStartOptions(
+            project.Path,
+            session.Model,
+            resume ? session.AgentSessionId : null,
+            session.AgentSessionId,
+            PermissionMode: null, // The gatekeeper enforces modes; the agent asks us about everything it would ask a human.
+            logDirectory);
+        _agent = await adapter.StartAsync(options, this, cancellationToken).ConfigureAwait(false);
+        UpdateStatus(resume ? "resumed" : null);
+    }
+
+    public async Task SendAsync(string text, string sender, CancellationToken cancellationToken)
+    {
+        var agent = _agent ?? throw new InvalidOperationException("The session has not started.");
+        events.Append(session.Id, "message.user", new JsonObject { ["text"] = text, ["sentBy"] = sender });
+        lock (_statusLock)
+        {
+            _turnActive = true;
+        }
+
+        UpdateStatus(null);
+        await agent.SendAsync(text, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task CancelTurnAsync(CancellationToken cancellationToken)
+    {
+        bool active;
+        lock (_statusLock)
+        {
+            active = _turnActive;
+        }
+
+        if (active && _agent is { } agent)
+        {
+            await agent.CancelTurnAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Stops the process. The caller sets the final status (stopped, interrupted).</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _stopping = true;
+        if (_agent is { } agent)
+        {
+            await agent.StopAsync(cancellationToken).ConfigureAwait(false);
+            await agent.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask OnEventAsync(AgentEvent agentEvent, CancellationToken cancellationToken)
+    {
+        switch (agentEvent)
+        {
+            case AgentReady:
+                // The conversation id is ours (chosen at creation), so there is nothing to record.
+                break;
+            case MessageDelta delta:
+                BeginOutput();
+                events.Append(session.Id, "message.delta", new JsonObject { ["text"] = delta.Text });
+                break;
+            case AssistantMessage message:
+                BeginOutput();
+                events.Append(session.Id, "message", new JsonObject { ["text"] = message.Text });
+                break;
+            case Thinking thinking:
+                events.Append(session.Id, "thinking", new JsonObject { ["text"] = thinking.Text });
+                break;
+            case ToolCall call:
+                BeginOutput();
+                events.Append(session.Id, "tool.call", new JsonObject
+                {
+                    ["toolCallId"] = call.ToolCallId,
+                    ["tool"] = call.Tool,
+                    ["kind"] = call.Kind.ToWire(),
+                    ["title"] = call.Title,
+                    ["input"] = JsonNode.Parse(call.Input.GetRawText()),
+                });
+                break;
+            case ToolResult result:
+                var truncated = result.Content.Length > ToolResultLimit;
+                events.Append(session.Id, "tool.result", new JsonObject
+                {
+                    ["toolCallId"] = result.ToolCallId,
+                    ["content"] = truncated ? result.Content[..ToolResultLimit] : result.Content,
+                    ["isError"] = result.IsError,
+                    ["truncated"] = truncated,
+                });
+                break;
+            case PlanUpdate plan:
+                events.Append(session.Id, "plan", new JsonObject
+                {
+                    ["entries"] = new JsonArray([.. plan.Entries.Select(e => new JsonObject { ["content"] = e.Content, ["status"] = e.Status })]),
+                });
+                break;
+            case UsageReport usage:
+                events.Append(session.Id, "usage", new JsonObject
+                {
+                    ["inputTokens"] = usage.InputTokens,
+                    ["outputTokens"] = usage.OutputTokens,
+                    ["cacheReadTokens"] = usage.CacheReadTokens,
+                    ["cacheWriteTokens"] = usage.CacheWriteTokens,
+                    ["costUsd"] = usage.CostUsd,
+                });
+                break;
+            case TurnCompleted completed:
+                events.Append(session.Id, "turn.completed", new JsonObject
+                {
+                    ["stopReason"] = completed.StopReason,
+                    ["isError"] = completed.IsError,
+                    ["result"] = completed.Result,
+                });
+                lock (_statusLock)
+                {
+                    _turnActive = false;
+                }
+
+                UpdateStatus(null);
+                break;
+            case AgentError error:
+                events.Append(session.Id, "error", new JsonObject { ["message"] = error.Message });
+                break;
+            case AgentExited exited:
+                OnExited(exited);
+                break;
+        }
+    }
+
+    public async Task<PermissionDecision> RequestPermissionAsync(PermissionRequest request, CancellationToken cancellationToken)
+    {
+        var asked = false;
+        try
+        {
+            var context = new GateContext(session.Id, project, sessions.Mode(session.Id));
+            return await gatekeeper.RequestAsync(context, request, () =>
+            {
+                asked = true;
+                Interlocked.Increment(ref _pendingApprovals);
+                UpdateStatus(null);
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (asked)
+            {
+                Interlocked.Decrement(ref _pendingApprovals);
+                UpdateStatus(null);
+            }
+        }
+    }
+
+    private void OnExited(AgentExited exited)
+    {
+        onEnded(this);
+        if (exited.Expected || _stopping)
+        {
+            return;
+        }
+
+        var tail = exited.StderrTail.Trim();
+        events.Append(session.Id, "error", new JsonObject
+        {
+            ["message"] = $"The {adapter.Id} process exited unexpectedly (exit code {exited.ExitCode}).",
+            ["stderrTail"] = tail.Length > 2000 ? tail[^2000..] : tail,
+        });
+        sessions.SetStatus(session.Id, SessionStatuses.Failed, $"agent exited with code {exited.ExitCode}");
+    }
+
+    /// <summary>Output after the turn ended means the agent started another (a queued message): show it running.</summary>
+    private void BeginOutput()
+    {
+        lock (_statusLock)
+        {
+            if (_turnActive)
+            {
+                return;
+            }
+
+            _turnActive = true;
+        }
+
+        UpdateStatus(null);
+    }
+
+    private void UpdateStatus(string? reason)
+    {
+        if (_stopping)
+        {
+            return;
+        }
+
+        // Under the lock so that two threads cannot write statuses out of order.
+        lock (_statusLock)
+        {
+            var status = Volatile.Read(ref _pendingApprovals) > 0 ? SessionStatuses.WaitingApproval
+                : _turnActive ? SessionStatuses.Running
+                : SessionStatuses.Idle;
+            sessions.SetStatus(session.Id, status, reason);
+        }
+    }
+}

@@ -1,0 +1,109 @@
+using System.Text.Json.Nodes;
+using Microsoft.Data.Sqlite;
+using PocketCoder.Data;
+using PocketCoder.Errors;
+using PocketCoder.Realtime;
+
+namespace PocketCoder.Sessions;
+
+public sealed record Session(
+    string Id,
+    string ProjectId,
+    string Agent,
+    string? Model,
+    string Mode,
+    string Status,
+    string AgentSessionId,
+    string? Title,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt,
+    long LastSeq);
+
+public static class SessionStatuses
+{
+    public const string Starting = "starting";
+    public const string Running = "running";
+    public const string WaitingApproval = "waiting_approval";
+    public const string Idle = "idle";
+    public const string Failed = "failed";
+    public const string Stopped = "stopped";
+    public const string Interrupted = "interrupted";
+
+    /// <summary>States in which an agent process was busy; after a restart these are <see cref="Interrupted"/>.</summary>
+    public static readonly string[] Busy = [Starting, Running, WaitingApproval];
+}
+
+/// <summary>Session rows. Every status or mode change goes out as a <c>session.status</c> event in the same transaction.</summary>
+public sealed class Sessions(Database database, EventLog events, TimeProvider clock)
+{
+    private const string Columns = "id, project_id, agent, model, mode, status, agent_session_id, title, created_at, updated_at, last_seq";
+
+    public Session Create(DbWrite write, string projectId, string agent, string? model, string mode, string? title)
+    {
+        var now = clock.GetUtcNow();
+        var session = new Session(Guid.NewGuid().ToString(), projectId, agent, model, mode, SessionStatuses.Starting,
+            Guid.NewGuid().ToString(), title, now, now, 0);
+        write.Execute(
+            $"INSERT INTO sessions ({Columns}) VALUES ($id, $project, $agent, $model, $mode, $status, $agentSession, $title, $at, $at, 0)",
+            ("$id", session.Id), ("$project", projectId), ("$agent", agent), ("$model", model), ("$mode", mode),
+            ("$status", session.Status), ("$agentSession", session.AgentSessionId), ("$title", title), ("$at", now.ToDb()));
+        events.Append(write, session.Id, "session.status", StatusEvent(session.Status, mode, null));
+        return session;
+    }
+
+    public Session? Find(string id) => database.Read(connection =>
+        connection.Query($"SELECT {Columns} FROM sessions WHERE id = $id", Map, ("$id", id)).FirstOrDefault());
+
+    public Session Get(string id) => Find(id) ?? throw ApiProblem.NotFound(ErrorCodes.SessionNotFound, $"No session with id '{id}'.");
+
+    public IReadOnlyList<Session> List(string? projectId) => database.Read(connection => projectId is null
+        ? connection.Query($"SELECT {Columns} FROM sessions ORDER BY created_at DESC LIMIT 1000", Map)
+        : connection.Query($"SELECT {Columns} FROM sessions WHERE project_id = $project ORDER BY created_at DESC LIMIT 1000", Map, ("$project", projectId)));
+
+    public IReadOnlyList<Session> WithStatus(params string[] statuses) => database.Read(connection =>
+        connection.Query($"SELECT {Columns} FROM sessions WHERE status IN (SELECT value FROM json_each($statuses))", Map,
+            ("$statuses", new JsonArray([.. statuses.Select(s => JsonValue.Create(s))]).ToJsonString())));
+
+    /// <summary>Changes the status and tells subscribers; a no-op (and no event) when it is already that.</summary>
+    public bool SetStatus(string id, string status, string? reason = null) => database.Write(write => SetStatus(write, id, status, reason));
+
+    public bool SetStatus(DbWrite write, string id, string status, string? reason)
+    {
+        var mode = write.Scalar<string>("UPDATE sessions SET status = $status WHERE id = $id AND status <> $status RETURNING mode",
+            ("$status", status), ("$id", id));
+        if (mode is null)
+        {
+            return false;
+        }
+
+        events.Append(write, id, "session.status", StatusEvent(status, mode, reason));
+        return true;
+    }
+
+    public bool SetMode(DbWrite write, string id, string mode)
+    {
+        var status = write.Scalar<string>("UPDATE sessions SET mode = $mode WHERE id = $id AND mode <> $mode RETURNING status",
+            ("$mode", mode), ("$id", id));
+        if (status is null)
+        {
+            return false;
+        }
+
+        events.Append(write, id, "session.status", StatusEvent(status, mode, "mode changed"));
+        return true;
+    }
+
+    public string Mode(string id) => database.Read(connection =>
+        connection.Scalar<string>("SELECT mode FROM sessions WHERE id = $id", ("$id", id))) ?? "ask";
+
+    /// <summary>Whether the agent has been sent anything yet: only then is there a conversation to resume.</summary>
+    public bool HasConversation(string id) => database.Read(connection =>
+        connection.Scalar<long>("SELECT count(*) FROM events WHERE session_id = $id AND kind = 'message.user'", ("$id", id)) > 0);
+
+    private static JsonObject StatusEvent(string status, string mode, string? reason) =>
+        new() { ["status"] = status, ["mode"] = mode, ["reason"] = reason };
+
+    private static Session Map(SqliteDataReader r) => new(
+        r.GetString(0), r.GetString(1), r.GetString(2), r.NullableString(3), r.GetString(4), r.GetString(5), r.GetString(6),
+        r.NullableString(7), r.Time(8), r.Time(9), r.GetInt64(10));
+}

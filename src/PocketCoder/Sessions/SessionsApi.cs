@@ -1,0 +1,117 @@
+using System.Security.Claims;
+using System.Text.RegularExpressions;
+using PocketCoder.Approvals;
+using PocketCoder.Auth;
+using PocketCoder.Errors;
+
+namespace PocketCoder.Sessions;
+
+public sealed record CreateSessionRequest(string? Agent, string? Prompt, string? Model, string? Mode);
+
+public sealed record SendMessageRequest(string? Text);
+
+public sealed record UpdateSessionRequest(string? Mode);
+
+public sealed record SessionResponse(
+    string Id, string ProjectId, string Agent, string? Model, string Mode, string Status, string? Title,
+    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, long LastSeq)
+{
+    public static SessionResponse From(Session s) => new(s.Id, s.ProjectId, s.Agent, s.Model, s.Mode, s.Status, s.Title, s.CreatedAt, s.UpdatedAt, s.LastSeq);
+}
+
+public static partial class SessionsApi
+{
+    /// <summary>A message is at most this long; larger content belongs in a file the agent can read.</summary>
+    public const int MaxMessageLength = 100_000;
+
+    public static void MapSessions(this IEndpointRouteBuilder api)
+    {
+        api.MapPost("/projects/{projectId}/sessions", Create).WithName("CreateSession");
+
+        var group = api.MapGroup("/sessions");
+        group.MapGet("/", List).WithName("ListSessions");
+        group.MapGet("/{id}", Get).WithName("GetSession");
+        group.MapPatch("/{id}", Update).WithName("UpdateSession");
+        group.MapPost("/{id}/messages", Send).WithName("SendMessage");
+        group.MapPost("/{id}/cancel", Cancel).WithName("CancelTurn");
+        group.MapPost("/{id}/resume", Resume).WithName("ResumeSession");
+        group.MapDelete("/{id}", Stop).WithName("StopSession");
+    }
+
+    private static async Task<IResult> Create(string projectId, CreateSessionRequest request, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(request.Agent))
+        {
+            throw ApiProblem.Validation("'agent' is required: one of the agent ids in GET /api/health (e.g. \"claude-code\").");
+        }
+
+        if (request.Model is not null && !ModelName().IsMatch(request.Model))
+        {
+            throw ApiProblem.Validation("'model' must be a model name of at most 100 letters, digits and . _ : / - [ ].");
+        }
+
+        var mode = request.Mode ?? SessionModes.Ask;
+        if (!SessionModes.IsValid(mode))
+        {
+            throw ApiProblem.Validation("'mode' must be one of ask, plan, accept_edits, trusted.");
+        }
+
+        if (request.Prompt is { Length: > MaxMessageLength })
+        {
+            throw ApiProblem.Validation($"'prompt' is at most {MaxMessageLength} characters.");
+        }
+
+        var session = await manager.CreateAsync(projectId, request.Agent, string.IsNullOrWhiteSpace(request.Prompt) ? null : request.Prompt,
+            request.Model, mode, user.Actor(), cancellationToken);
+        return TypedResults.Created($"/api/sessions/{session.Id}", SessionResponse.From(session));
+    }
+
+    private static IEnumerable<SessionResponse> List(string? projectId, Sessions sessions) =>
+        sessions.List(projectId).Select(SessionResponse.From);
+
+    private static SessionResponse Get(string id, Sessions sessions) => SessionResponse.From(sessions.Get(id));
+
+    private static SessionResponse Update(string id, UpdateSessionRequest request, SessionManager manager, ClaimsPrincipal user)
+    {
+        if (!SessionModes.IsValid(request.Mode))
+        {
+            throw ApiProblem.Validation("'mode' must be one of ask, plan, accept_edits, trusted.");
+        }
+
+        return SessionResponse.From(manager.SetMode(id, request.Mode!, user.Actor()));
+    }
+
+    private static async Task<IResult> Send(string id, SendMessageRequest request, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(request.Text))
+        {
+            throw ApiProblem.Validation("'text' is required and must not be blank.");
+        }
+
+        if (request.Text.Length > MaxMessageLength)
+        {
+            throw ApiProblem.Validation($"'text' is at most {MaxMessageLength} characters.");
+        }
+
+        await manager.SendAsync(id, request.Text, user.Actor(), cancellationToken);
+        return TypedResults.Accepted($"/api/sessions/{id}");
+    }
+
+    private static async Task<IResult> Cancel(string id, SessionManager manager, CancellationToken cancellationToken)
+    {
+        await manager.CancelAsync(id, cancellationToken);
+        return TypedResults.Accepted($"/api/sessions/{id}");
+    }
+
+    private static async Task<IResult> Resume(string id, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        var session = await manager.ResumeAsync(id, user.Actor(), cancellationToken);
+        return TypedResults.Accepted($"/api/sessions/{id}", SessionResponse.From(session));
+    }
+
+    private static async Task<SessionResponse> Stop(string id, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken) =>
+        SessionResponse.From(await manager.StopAsync(id, user.Actor(), cancellationToken));
+
+    [GeneratedRegex(@"^[A-Za-z0-9._:/\-\[\]]{1,100}$")]
+    private static partial Regex ModelName();
+}

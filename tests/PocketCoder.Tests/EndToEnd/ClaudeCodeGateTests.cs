@@ -1,0 +1,94 @@
+using System.Net;
+using FakeLlm;
+using PocketCoder.Cli;
+using PocketCoder.Tests.Infrastructure;
+
+namespace PocketCoder.Tests.EndToEnd;
+
+/// <summary>
+/// The foundation, tried as a new user would: pair, add a repository, let the REAL Claude Code CLI
+/// ask to run commands, and decide from the phone.
+/// </summary>
+public sealed class ClaudeCodeGateTests
+{
+    [Fact]
+    public async Task ClaudeSession_AllowThenDeny_RunsOnlyWhatTheOwnerAllowed()
+    {
+        await using var world = await ClaudeWorld.StartAsync();
+        world.Model.Enqueue(
+            ScriptedReply.ToolUse("Bash", new { command = "echo hi > made-by-agent.txt", description = "Write a file" }, "I'll write the file."),
+            ScriptedReply.Text("The file is written."),
+            ScriptedReply.ToolUse("Bash", new { command = "touch never.txt", description = "Touch a file" }),
+            ScriptedReply.Text("Understood, I did not touch it."));
+        var made = Path.Combine(world.Repository, "made-by-agent.txt");
+        var never = Path.Combine(world.Repository, "never.txt");
+
+        var sessionId = await world.StartSessionAsync("Please write hi into made-by-agent.txt");
+        await using var events = await world.EventsAsync(sessionId);
+
+        // The agent asks; nothing runs while the question is open.
+        var requested = await events.WaitForAsync("approval.requested");
+        var approvalId = requested.Str("approvalId")!;
+        Assert.Equal("Bash", requested.Str("tool"));
+        Assert.Equal("execute", requested.Str("kind"));
+        Assert.Equal("echo hi > made-by-agent.txt", requested.Json.GetProperty("input").GetProperty("command").GetString());
+        Assert.False(File.Exists(made), "The command ran before anyone allowed it.");
+        Assert.Equal("waiting_approval", (await world.SessionAsync(sessionId)).GetProperty("status").GetString());
+        var pending = await world.Http.GetOkAsync("/api/approvals?status=pending");
+        Assert.Equal(approvalId, Assert.Single(pending.EnumerateArray()).GetProperty("id").GetString());
+
+        var allowed = await world.DecideAsync(approvalId, "allow_once");
+        Assert.Equal("decided", (await ApiAssert.OkJsonAsync(allowed)).GetProperty("status").GetString());
+        await ApiAssert.ProblemAsync(await world.DecideAsync(approvalId, "deny"), HttpStatusCode.Conflict, "APPROVAL_ALREADY_DECIDED");
+
+        var result = await events.WaitForAsync(e => e.Event == "tool.result" && e.Str("toolCallId") == requested.Str("toolCallId"));
+        Assert.False(result.Json.GetProperty("isError").GetBoolean(), result.Data);
+        Assert.Equal("hi\n", await File.ReadAllTextAsync(made));
+        await events.WaitForAsync("turn.completed");
+
+        // A second command, denied with a message the model sees.
+        var sent = await world.Http.PostAsync($"/api/sessions/{sessionId}/messages", JsonContent("{\"text\":\"Now touch never.txt\"}"));
+        Assert.Equal(HttpStatusCode.Accepted, sent.StatusCode);
+        var second = await events.WaitForAsync("approval.requested");
+        await ApiAssert.OkJsonAsync(await world.DecideAsync(second.Str("approvalId")!, "deny", "Not in this repository, please."));
+        var denied = await events.WaitForAsync(e => e.Event == "tool.result" && e.Str("toolCallId") == second.Str("toolCallId"));
+        Assert.True(denied.Json.GetProperty("isError").GetBoolean());
+        await events.WaitForAsync("turn.completed");
+        await events.WaitForAsync(e => e.Event == "session.status" && e.Str("status") == "idle");
+        Assert.False(File.Exists(never), "A denied command ran.");
+        Assert.Equal("idle", (await world.SessionAsync(sessionId)).GetProperty("status").GetString());
+        var modelSaw = world.Model.Requests[^1].LastToolResults();
+        Assert.Contains(modelSaw, r => r.IsError && r.Content.Contains("Not in this repository, please.", StringComparison.Ordinal));
+
+        // The whole log, read again from the start, is gapless and holds the story.
+        var lastSeq = (await world.SessionAsync(sessionId)).GetProperty("lastSeq").GetInt64();
+        await using var replay = await world.EventsAsync(sessionId);
+        await replay.WaitForAsync(e => e.Id == lastSeq);
+        Assert.Equal(Enumerable.Range(1, (int)lastSeq).Select(i => (long)i), replay.Received.Select(e => e.Id));
+        var kinds = replay.Received.Select(e => e.Event).ToHashSet();
+        Assert.Superset(new HashSet<string> { "session.status", "message.user", "message.delta", "message", "tool.call", "tool.result", "approval.requested", "approval.resolved", "usage", "turn.completed" }, kinds);
+
+        // Resuming after id 3 starts exactly at 4.
+        await using var resumed = await world.EventsAsync(sessionId, lastEventId: "3");
+        Assert.Equal(4, (await resumed.NextAsync()).Id);
+
+        // Every decision is in the ledger, and the chain holds until someone edits a row.
+        await world.Server.StopAsync();
+        var output = new StringWriter();
+        Assert.Equal(0, await CommandLine.RunAsync(["ledger", "verify", "--data", world.Server.DataDirectory], output, new StringWriter()));
+        Assert.Matches(@"^ok \d+ entries", output.ToString());
+        using (var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(world.Server.DataDirectory, "pocketcoder.db")};Pooling=False"))
+        {
+            db.Open();
+            using var tamper = db.CreateCommand();
+            tamper.CommandText = "UPDATE ledger SET detail = replace(detail, 'allow_once', 'deny') WHERE action = 'approval.decided'";
+            Assert.True(tamper.ExecuteNonQuery() > 0);
+        }
+
+        var error = new StringWriter();
+        Assert.Equal(1, await CommandLine.RunAsync(["ledger", "verify", "--data", world.Server.DataDirectory], new StringWriter(), error));
+        Assert.Contains("altered", error.ToString(), StringComparison.Ordinal);
+    }
+
+    private static StringContent JsonContent(string json) => new(json, System.Text.Encoding.UTF8, "application/json");
+}

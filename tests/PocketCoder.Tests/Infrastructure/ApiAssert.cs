@@ -1,0 +1,34 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace PocketCoder.Tests.Infrastructure;
+
+public static class ApiAssert
+{
+    /// <summary>Asserts a problem+json response with the given status and stable code; returns its body.</summary>
+    public static async Task<JsonElement> ProblemAsync(HttpResponseMessage response, HttpStatusCode status, string code)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == status, $"Expected {(int)status} {code}, got {(int)response.StatusCode}: {text}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var body = JsonElement.Parse(text);
+        Assert.Equal(code, body.GetProperty("code").GetString());
+        Assert.Equal((int)status, body.GetProperty("status").GetInt32());
+        Assert.False(string.IsNullOrWhiteSpace(body.GetProperty("detail").GetString()));
+        return body;
+    }
+
+    public static async Task<JsonElement> OkJsonAsync(HttpResponseMessage response)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"Expected success, got {(int)response.StatusCode}: {text}");
+        return JsonElement.Parse(text);
+    }
+
+    public static async Task<JsonElement> PostOkAsync(this HttpClient http, string path, object body) =>
+        await OkJsonAsync(await http.PostAsJsonAsync(path, body));
+
+    public static async Task<JsonElement> GetOkAsync(this HttpClient http, string path) =>
+        await OkJsonAsync(await http.GetAsync(path));
+}

@@ -1,0 +1,88 @@
+namespace PocketCoder.Tests.Infrastructure;
+
+/// <summary>A clock tests move by hand: expiry and timeouts without waiting.</summary>
+public sealed class ManualClock(DateTimeOffset start) : TimeProvider
+{
+    private readonly Lock _lock = new();
+    private readonly List<(DateTimeOffset Due, ManualTimer Timer)> _timers = [];
+    private DateTimeOffset _now = start;
+
+    public ManualClock()
+        : this(new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero))
+    {
+    }
+
+    public override DateTimeOffset GetUtcNow()
+    {
+        lock (_lock)
+        {
+            return _now;
+        }
+    }
+
+    public void Advance(TimeSpan by)
+    {
+        List<ManualTimer> due;
+        lock (_lock)
+        {
+            _now += by;
+            due = [.. _timers.Where(t => t.Due <= _now).Select(t => t.Timer)];
+            _timers.RemoveAll(t => t.Due <= _now);
+        }
+
+        foreach (var timer in due)
+        {
+            timer.Fire();
+        }
+    }
+
+    /// <summary>How many timers are armed: lets a test wait until the code under test has scheduled one.</summary>
+    public int PendingTimers
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _timers.Count;
+            }
+        }
+    }
+
+    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+    {
+        var timer = new ManualTimer(this, callback, state);
+        timer.Change(dueTime, period);
+        return timer;
+    }
+
+    private void Schedule(ManualTimer timer, TimeSpan dueTime)
+    {
+        lock (_lock)
+        {
+            _timers.RemoveAll(t => t.Timer == timer);
+            if (dueTime != Timeout.InfiniteTimeSpan)
+            {
+                _timers.Add((_now + dueTime, timer));
+            }
+        }
+    }
+
+    private sealed class ManualTimer(ManualClock clock, TimerCallback callback, object? state) : ITimer
+    {
+        public bool Change(TimeSpan dueTime, TimeSpan period)
+        {
+            clock.Schedule(this, dueTime);
+            return true;
+        }
+
+        public void Fire() => callback(state);
+
+        public void Dispose() => clock.Schedule(this, Timeout.InfiniteTimeSpan);
+
+        public ValueTask DisposeAsync()
+        {
+            Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
+}

@@ -1,0 +1,58 @@
+using System.Diagnostics;
+
+namespace PocketCoder.Tests.Infrastructure;
+
+public static class TempPaths
+{
+    public static string NewDirectory(string prefix)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"{prefix}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(path);
+        return path;
+    }
+
+    public static void Delete(string path)
+    {
+        try
+        {
+            if (Directory.Exists(path))
+            {
+                Directory.Delete(path, recursive: true);
+            }
+        }
+        catch (IOException)
+        {
+            // A process that outlived its test may still hold a file; temp cleanup is best effort.
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    /// <summary>A real git repository with one commit, as a user would register.</summary>
+    public static string NewGitRepository()
+    {
+        var path = NewDirectory("pc-repo");
+        File.WriteAllText(Path.Combine(path, "README.md"), "# test project\n");
+        Git(path, "init", "-q", "-b", "main");
+        Git(path, "add", ".");
+        Git(path, "-c", "user.email=test@example.invalid", "-c", "user.name=Test", "commit", "-q", "-m", "initial");
+        return path;
+    }
+
+    private static void Git(string directory, params string[] args)
+    {
+        var info = new ProcessStartInfo("git") { WorkingDirectory = directory, RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(info)!;
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"git {string.Join(' ', args)} failed: {process.StandardError.ReadToEnd()}");
+        }
+    }
+}

@@ -1,0 +1,105 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using PocketCoder.Agents.Processes;
+using PocketCoder.Auth;
+using PocketCoder.Server;
+
+namespace PocketCoder.Tests.Infrastructure;
+
+/// <summary>
+/// The real PocketCoder server, started in-process on a free 127.0.0.1 port with its own data folder,
+/// and talked to over real HTTP.
+/// </summary>
+public sealed class TestServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly bool _ownsData;
+    private bool _stopped;
+
+    private TestServer(WebApplication app, string dataDirectory, bool ownsData)
+    {
+        _app = app;
+        _ownsData = ownsData;
+        DataDirectory = dataDirectory;
+        BaseUrl = new Uri(app.Urls.First());
+        Anonymous = new HttpClient { BaseAddress = BaseUrl, Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    public Uri BaseUrl { get; }
+
+    public string DataDirectory { get; }
+
+    public HttpClient Anonymous { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public WebApplication App => _app;
+
+    /// <param name="dataDirectory">Reuse a data folder (a restart); a fresh temp folder when null, deleted on dispose.</param>
+    public static async Task<TestServer> StartAsync(
+        string? dataDirectory = null,
+        IReadOnlyDictionary<string, AgentCommand>? agents = null,
+        TimeProvider? clock = null,
+        TimeSpan? heartbeat = null)
+    {
+        var ownsData = dataDirectory is null;
+        dataDirectory ??= TempPaths.NewDirectory("pc-data");
+        var options = new PocketCoderOptions
+        {
+            DataDirectory = dataDirectory,
+            Listen = "http://127.0.0.1:0",
+            AgentCommands = agents ?? new Dictionary<string, AgentCommand>
+            {
+                // Nothing installed unless a test says so: health and errors must say what is missing.
+                ["claude-code"] = new AgentCommand("/nonexistent/claude", new Dictionary<string, string?>()),
+            },
+            HeartbeatInterval = heartbeat ?? TimeSpan.FromSeconds(15),
+            ConsoleLogging = false,
+        };
+        var app = PocketCoderServer.Build(options, clock);
+        await app.StartAsync();
+        return new TestServer(app, dataDirectory, ownsData);
+    }
+
+    /// <summary>Pairs a new device the way a phone does and returns a client that sends its token.</summary>
+    public async Task<PairedClient> PairAsync(string deviceName = "test phone")
+    {
+        var code = Services.GetRequiredService<Devices>().CreatePairingCode().Code;
+        var response = await Anonymous.PostAsJsonAsync("/api/pair", new { code, deviceName });
+        response.EnsureSuccessStatusCode();
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var token = body.GetProperty("token").GetString()!;
+        var client = new HttpClient { BaseAddress = BaseUrl, Timeout = TimeSpan.FromSeconds(60) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return new PairedClient(client, body.GetProperty("deviceId").GetString()!, token);
+    }
+
+    /// <summary>Stops the server as Ctrl+C would (agents stopped, state saved); the data folder stays.</summary>
+    public async Task StopAsync()
+    {
+        if (_stopped)
+        {
+            return;
+        }
+
+        _stopped = true;
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        Anonymous.Dispose();
+        if (_ownsData)
+        {
+            TempPaths.Delete(DataDirectory);
+        }
+    }
+}
+
+public sealed record PairedClient(HttpClient Http, string DeviceId, string Token);
