@@ -20,7 +20,7 @@ public sealed class EventStreamOptions
 /// database, then live events, skipping any already sent. A subscriber that overflows its buffer
 /// goes back to the database for what it missed, so it never sees a gap and the server never buffers without bound.
 /// </summary>
-public sealed class EventStream(EventHub hub, IOptions<EventStreamOptions> options)
+public sealed class EventStream(EventHub hub, IOptions<EventStreamOptions> options, IHostApplicationLifetime lifetime)
 {
     public delegate IReadOnlyList<StoredEvent> ReadAfter(long cursor, int limit);
 
@@ -28,6 +28,24 @@ public sealed class EventStream(EventHub hub, IOptions<EventStreamOptions> optio
     /// <param name="cursorOf">Which number is the SSE id: the per-session seq, or the global id.</param>
     /// <param name="onSent">Called after each event reaches the client's socket buffer (delivery tracking).</param>
     public async Task RunAsync(HttpContext context, string? sessionId, long after, ReadAfter read, Func<StoredEvent, long> cursorOf,
+        Action<StoredEvent>? onSent, CancellationToken requestAborted)
+    {
+        // A stream ends when the client leaves or the server stops; otherwise shutdown would wait on open phones.
+        using var ending = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, lifetime.ApplicationStopping);
+        try
+        {
+            await StreamAsync(context, sessionId, after, read, cursorOf, onSent, ending.Token);
+        }
+        catch (OperationCanceledException) when (ending.IsCancellationRequested)
+        {
+            // Normal end of a stream.
+        }
+        catch (IOException) when (ending.IsCancellationRequested || requestAborted.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task StreamAsync(HttpContext context, string? sessionId, long after, ReadAfter read, Func<StoredEvent, long> cursorOf,
         Action<StoredEvent>? onSent, CancellationToken cancellationToken)
     {
         var settings = options.Value;
