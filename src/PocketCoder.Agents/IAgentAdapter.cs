@@ -22,7 +22,7 @@ public sealed record AgentStartOptions(
     string? Model,
     string? ResumeAgentSessionId,
     string NewAgentSessionId,
-    string? PermissionMode,
+    string Mode,
     string LogDirectory);
 
 /// <summary>Where a running agent session delivers what it does. Implemented by the server.</summary>
@@ -41,6 +41,9 @@ public interface IAgentSession : IAsyncDisposable
 
     /// <summary>Sends a user message; the agent starts (or queues) a turn.</summary>
     Task SendAsync(string text, CancellationToken cancellationToken);
+
+    /// <summary>Tells the agent the session's mode changed (see <see cref="SessionModes"/>).</summary>
+    Task SetModeAsync(string mode, CancellationToken cancellationToken);
 
     /// <summary>Stops the current turn; the session stays usable.</summary>
     Task CancelTurnAsync(CancellationToken cancellationToken);

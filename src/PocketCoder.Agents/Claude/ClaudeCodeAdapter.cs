@@ -12,6 +12,13 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter
 
     public string Id => AgentId;
 
+    /// <summary>
+    /// Only plan mode is handed to Claude (it then proposes a plan instead of acting). Every other mode
+    /// stays Claude's "default", so Claude asks us about every edit and command and the gatekeeper
+    /// decides: Claude's own acceptEdits would also run some shell commands without asking.
+    /// </summary>
+    internal static string PermissionMode(string mode) => mode == SessionModes.Plan ? "plan" : "default";
+
     public async Task<AgentAvailability> ProbeAsync(CancellationToken cancellationToken)
     {
         var executable = command.Resolve();
@@ -56,10 +63,7 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter
             arguments.AddRange(["--model", model]);
         }
 
-        if (options.PermissionMode is { Length: > 0 } mode)
-        {
-            arguments.AddRange(["--permission-mode", mode]);
-        }
+        arguments.AddRange(["--permission-mode", PermissionMode(options.Mode)]);
 
         var environment = new Dictionary<string, string?>(command.Environment, StringComparer.Ordinal)
         {

@@ -58,6 +58,9 @@ internal sealed class ClaudeCodeSession : IAgentSession
         return _process.WriteLineAsync(line.ToJsonString(), cancellationToken);
     }
 
+    public Task SetModeAsync(string mode, CancellationToken cancellationToken) =>
+        SendControlRequestAsync(new JsonObject { ["subtype"] = "set_permission_mode", ["mode"] = ClaudeCodeAdapter.PermissionMode(mode) }, cancellationToken);
+
     public async Task CancelTurnAsync(CancellationToken cancellationToken)
     {
         // Questions still open belong to the turn being stopped: withdraw them so nobody decides a dead call.
@@ -66,13 +69,18 @@ internal sealed class ClaudeCodeSession : IAgentSession
             await pending.CancelAsync().ConfigureAwait(false);
         }
 
+        await SendControlRequestAsync(new JsonObject { ["subtype"] = "interrupt" }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private Task SendControlRequestAsync(JsonObject request, CancellationToken cancellationToken)
+    {
         var line = new JsonObject
         {
             ["type"] = "control_request",
             ["request_id"] = $"pocketcoder-{Interlocked.Increment(ref _requestCounter)}",
-            ["request"] = new JsonObject { ["subtype"] = "interrupt" },
+            ["request"] = request,
         };
-        await _process.WriteLineAsync(line.ToJsonString(), cancellationToken).ConfigureAwait(false);
+        return _process.WriteLineAsync(line.ToJsonString(), cancellationToken);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

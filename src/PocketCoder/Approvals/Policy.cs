@@ -2,17 +2,6 @@ using PocketCoder.Agents;
 
 namespace PocketCoder.Approvals;
 
-/// <summary>Session modes: how much the owner trusts this session, shared by every device.</summary>
-public static class SessionModes
-{
-    public const string Ask = "ask";
-    public const string Plan = "plan";
-    public const string AcceptEdits = "accept_edits";
-    public const string Trusted = "trusted";
-
-    public static bool IsValid(string? mode) => mode is Ask or Plan or AcceptEdits or Trusted;
-}
-
 public enum Outcome
 {
     Allow,

@@ -37,9 +37,11 @@ public static class AuthApi
         var client = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
         if (throttle.RetryAfter(client) is { } wait)
         {
-            context.Response.Headers.RetryAfter = Math.Ceiling(wait.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
             throw new ApiProblem(StatusCodes.Status429TooManyRequests, ErrorCodes.RateLimited,
-                $"Too many wrong pairing codes. Try again in {Math.Ceiling(wait.TotalSeconds)} seconds.");
+                $"Too many wrong pairing codes. Try again in {Math.Ceiling(wait.TotalSeconds)} seconds.")
+            {
+                RetryAfter = wait,
+            };
         }
 
         if (devices.Redeem(code, name) is not { } paired)

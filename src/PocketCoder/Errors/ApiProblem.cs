@@ -10,6 +10,9 @@ public sealed class ApiProblem(int status, string code, string detail) : Excepti
 
     public string Code { get; } = code;
 
+    /// <summary>For 429 and 503: when the client may try again (sent as Retry-After).</summary>
+    public TimeSpan? RetryAfter { get; init; }
+
     public static ApiProblem BadRequest(string code, string detail) => new(StatusCodes.Status400BadRequest, code, detail);
 
     public static ApiProblem Validation(string detail) => new(StatusCodes.Status400BadRequest, ErrorCodes.ValidationFailed, detail);

@@ -17,7 +17,7 @@ public sealed class ProblemMiddleware(RequestDelegate next, ILogger<ProblemMiddl
         }
         catch (ApiProblem problem) when (!context.Response.HasStarted)
         {
-            await WriteAsync(context, problem.Status, problem.Code, problem.Message);
+            await WriteAsync(context, problem.Status, problem.Code, problem.Message, problem.RetryAfter);
             return;
         }
         catch (BadHttpRequestException exception) when (!context.Response.HasStarted)
@@ -57,10 +57,15 @@ public sealed class ProblemMiddleware(RequestDelegate next, ILogger<ProblemMiddl
         }
     }
 
-    public static async Task WriteAsync(HttpContext context, int status, string code, string detail)
+    public static async Task WriteAsync(HttpContext context, int status, string code, string detail, TimeSpan? retryAfter = null)
     {
         context.Response.Clear();
         context.Response.StatusCode = status;
+        if (retryAfter is { } wait)
+        {
+            context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
         context.Response.ContentType = "application/problem+json";
         var title = ReasonPhrases(status);
         // Relaxed escaping: this is JSON for clients, never embedded in HTML.

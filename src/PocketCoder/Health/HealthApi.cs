@@ -30,7 +30,7 @@ public sealed class AgentHealthCache(AgentRegistry registry, TimeProvider clock)
             var probes = registry.All.Select(async adapter =>
             {
                 var availability = await adapter.ProbeAsync(cancellationToken);
-                // The executable's path is not for anonymous callers: say only what is missing.
+                // Where an installed agent lives is not for anonymous callers: say only what is missing.
                 return new AgentHealth(adapter.Id, availability.Available, availability.Version, availability.Available ? null : availability.Detail);
             });
             var agents = await Task.WhenAll(probes);

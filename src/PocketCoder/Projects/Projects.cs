@@ -67,8 +67,7 @@ public sealed class Projects(Database database, Ledger.Ledger ledger, TimeProvid
             throw ApiProblem.BadRequest(ErrorCodes.PathNotFound, $"No directory at '{full}'.");
         }
 
-        var resolved = new DirectoryInfo(full).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? full;
-        return resolved.Length > 1 ? resolved.TrimEnd('/') : resolved;
+        return RealPath.Resolve(full);
     }
 
     private static Project Map(SqliteDataReader r) =>

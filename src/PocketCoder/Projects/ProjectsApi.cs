@@ -35,9 +35,9 @@ public static class ProjectsApi
             throw ApiProblem.Validation("'path' is not a usable path.");
         }
 
-        if (request.Name is { Length: > 200 })
+        if (request.Name is { } name && (name.Length > 200 || name.Any(char.IsControl)))
         {
-            throw ApiProblem.Validation("'name' is at most 200 characters.");
+            throw ApiProblem.Validation("'name' is at most 200 printable characters.");
         }
 
         var project = projects.Add(request.Path, request.Name, user.Actor());

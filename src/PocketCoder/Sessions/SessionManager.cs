@@ -44,7 +44,22 @@ public sealed class SessionManager(
             return created;
         });
 
-        var runner = await StartRunnerAsync(session, project, adapter, resume: false, cancellationToken);
+        SessionRunner runner;
+        try
+        {
+            runner = await StartRunnerAsync(session, project, adapter, resume: false, cancellationToken);
+        }
+        catch (ApiProblem)
+        {
+            // Nothing ever ran: leave no failed husk behind for every retry, only the record that it was tried.
+            database.Write(write =>
+            {
+                write.Execute("DELETE FROM sessions WHERE id = $id", ("$id", session.Id));
+                ledger.Append(write, Actor.System.Name, "session.start_failed", session.Id, new JsonObject { ["agent"] = adapter.Id });
+            });
+            throw;
+        }
+
         if (!string.IsNullOrEmpty(prompt))
         {
             await runner.SendAsync(prompt, actor.Name, cancellationToken);
@@ -101,17 +116,25 @@ public sealed class SessionManager(
         return sessions.Get(session.Id);
     }
 
-    public Session SetMode(string sessionId, string mode, Actor actor)
+    /// <summary>Changes the mode for every device at once; the gatekeeper applies it from the next tool call.</summary>
+    public async Task<Session> SetModeAsync(string sessionId, string mode, Actor actor, CancellationToken cancellationToken)
     {
         var session = sessions.Get(sessionId);
-        database.Write(write =>
+        var changed = database.Write(write =>
         {
-            if (sessions.SetMode(write, session.Id, mode))
+            if (!sessions.SetMode(write, session.Id, mode))
             {
-                ledger.Append(write, actor.Name, "session.mode_changed", session.Id,
-                    new JsonObject { ["from"] = session.Mode, ["to"] = mode });
+                return false;
             }
+
+            ledger.Append(write, actor.Name, "session.mode_changed", session.Id, new JsonObject { ["from"] = session.Mode, ["to"] = mode });
+            return true;
         });
+        if (changed && _live.TryGetValue(session.Id, out var runner))
+        {
+            await runner.SetModeAsync(mode, cancellationToken);
+        }
+
         return sessions.Get(session.Id);
     }
 

@@ -43,7 +43,7 @@ public sealed class SessionRunner(
             session.Model,
             resume ? session.AgentSessionId : null,
             session.AgentSessionId,
-            PermissionMode: null, // The gatekeeper enforces modes; the agent asks us about everything it would ask a human.
+            sessions.Mode(session.Id),
             logDirectory);
         _agent = await adapter.StartAsync(options, this, cancellationToken).ConfigureAwait(false);
         UpdateStatus(resume ? "resumed" : null);
@@ -60,6 +60,14 @@ public sealed class SessionRunner(
 
         UpdateStatus(null);
         await agent.SendAsync(text, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task SetModeAsync(string mode, CancellationToken cancellationToken)
+    {
+        if (_agent is { } agent && IsAlive)
+        {
+            await agent.SetModeAsync(mode, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     public async Task CancelTurnAsync(CancellationToken cancellationToken)

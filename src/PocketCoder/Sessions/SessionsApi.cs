@@ -1,6 +1,6 @@
 using System.Security.Claims;
 using System.Text.RegularExpressions;
-using PocketCoder.Approvals;
+using PocketCoder.Agents;
 using PocketCoder.Auth;
 using PocketCoder.Errors;
 
@@ -71,14 +71,14 @@ public static partial class SessionsApi
 
     private static SessionResponse Get(string id, Sessions sessions) => SessionResponse.From(sessions.Get(id));
 
-    private static SessionResponse Update(string id, UpdateSessionRequest request, SessionManager manager, ClaimsPrincipal user)
+    private static async Task<SessionResponse> Update(string id, UpdateSessionRequest request, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         if (!SessionModes.IsValid(request.Mode))
         {
             throw ApiProblem.Validation("'mode' must be one of ask, plan, accept_edits, trusted.");
         }
 
-        return SessionResponse.From(manager.SetMode(id, request.Mode!, user.Actor()));
+        return SessionResponse.From(await manager.SetModeAsync(id, request.Mode!, user.Actor(), cancellationToken));
     }
 
     private static async Task<IResult> Send(string id, SendMessageRequest request, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken)

@@ -25,7 +25,8 @@ public sealed class TestServer : IAsyncDisposable
         _ownsData = ownsData;
         DataDirectory = dataDirectory;
         BaseUrl = new Uri(app.Urls.First());
-        Anonymous = new HttpClient { BaseAddress = BaseUrl, Timeout = TimeSpan.FromSeconds(60) };
+        // No cookie jar: pairing sets a session cookie, and an "anonymous" client must stay anonymous.
+        Anonymous = new HttpClient(new HttpClientHandler { UseCookies = false }) { BaseAddress = BaseUrl, Timeout = TimeSpan.FromSeconds(60) };
     }
 
     public Uri BaseUrl { get; }
