@@ -17,6 +17,7 @@ internal sealed class ClaudeCodeSession : IAgentSession
     private readonly IAgentSink _sink;
     private readonly ConcurrentDictionary<string, CancellationTokenSource> _openPermissionRequests = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _lifetime = new();
+    private readonly ClaudeTaskList _tasks = new();
     private AgentProcess _process = null!;
     private long _requestCounter;
 
@@ -207,7 +208,7 @@ internal sealed class ClaudeCodeSession : IAgentSession
                     await _sink.OnEventAsync(
                         new ToolCall(ClaudeTools.Text(block, "id") ?? "", tool, described.Kind, described.Title, input), ct)
                         .ConfigureAwait(false);
-                    if (ClaudeTools.TodoEntries(tool, input) is { } todos)
+                    if (_tasks.OnToolUse(ClaudeTools.Text(block, "id") ?? "", tool, input) is { } todos)
                     {
                         await _sink.OnEventAsync(new PlanUpdate(todos), ct).ConfigureAwait(false);
                     }
@@ -233,9 +234,13 @@ internal sealed class ClaudeCodeSession : IAgentSession
             }
 
             var isError = block.TryGetProperty("is_error", out var e) && e.ValueKind == JsonValueKind.True;
-            await _sink.OnEventAsync(
-                new ToolResult(ClaudeTools.Text(block, "tool_use_id") ?? "", ToolResultText(block), isError), ct)
-                .ConfigureAwait(false);
+            var toolUseId = ClaudeTools.Text(block, "tool_use_id") ?? "";
+            var text = ToolResultText(block);
+            await _sink.OnEventAsync(new ToolResult(toolUseId, text, isError), ct).ConfigureAwait(false);
+            if (_tasks.OnToolResult(toolUseId, text, isError) is { } todos)
+            {
+                await _sink.OnEventAsync(new PlanUpdate(todos), ct).ConfigureAwait(false);
+            }
         }
     }
 

@@ -24,19 +24,9 @@ internal static class ClaudeTools
             "WebFetch" => new(ToolKind.Fetch, $"Fetch {Text(input, "url")}".Trim(), null, null),
             "WebSearch" => new(ToolKind.Fetch, $"Search {Text(input, "query")}".Trim(), null, null),
             "ExitPlanMode" => new(ToolKind.Other, "Proposed plan", null, null),
-            "TodoWrite" => new(ToolKind.Other, "Update todo list", null, null),
+            "TodoWrite" or "TaskCreate" or "TaskUpdate" => new(ToolKind.Other, "Update the to-do list", null, null),
             _ => new(ToolKind.Other, tool, null, null),
         };
-    }
-
-    public static IReadOnlyList<PlanEntry>? TodoEntries(string tool, JsonElement input)
-    {
-        if (tool != "TodoWrite" || !input.TryGetProperty("todos", out var todos) || todos.ValueKind != JsonValueKind.Array)
-        {
-            return null;
-        }
-
-        return [.. todos.EnumerateArray().Select(todo => new PlanEntry(Text(todo, "content") ?? "", Text(todo, "status") ?? "pending"))];
     }
 
     public static string? Text(JsonElement element, string property) =>

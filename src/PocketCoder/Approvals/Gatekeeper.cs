@@ -55,8 +55,15 @@ public sealed class Gatekeeper(
             request.Title, request.Input.GetRawText(), request.PlanText, RulePattern(request, context.Project.Path),
             ApprovalStatuses.Pending, clock.GetUtcNow(), null, null, null, null, null);
         var answer = new TaskCompletionSource<PermissionDecision>(TaskCreationOptions.RunContinuationsAsynchronously);
-        // Registered before the approval is visible, so even an instant decision finds its waiter.
+        // Registered before the approval is visible, so even an instant decision finds its waiter;
+        // and the timeout is armed before anyone can see the question, so it can never be missed.
         _waiting[approval.Id] = answer;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (context.Project.ApprovalTimeoutSeconds is > 0 and var seconds)
+        {
+            _ = DenyWhenTimedOutAsync(approval.Id, TimeSpan.FromSeconds(seconds), timeout.Token);
+        }
+
         try
         {
             database.Write(write =>
@@ -69,30 +76,17 @@ public sealed class Gatekeeper(
                 events.Append(write, approval.SessionId, "approval.requested", approval.RequestedEvent());
             });
             onAsking();
-
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            if (context.Project.ApprovalTimeoutSeconds is > 0 and var seconds)
-            {
-                _ = DenyWhenTimedOutAsync(approval.Id, TimeSpan.FromSeconds(seconds), timeout.Token);
-            }
-
-            try
-            {
-                return await answer.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                Withdraw(approval.Id);
-                throw;
-            }
-            finally
-            {
-                await timeout.CancelAsync().ConfigureAwait(false);
-            }
+            return await answer.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            Withdraw(approval.Id);
+            throw;
         }
         finally
         {
             _waiting.TryRemove(approval.Id, out _);
+            await timeout.CancelAsync().ConfigureAwait(false);
         }
     }
 

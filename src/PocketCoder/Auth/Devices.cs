@@ -50,6 +50,24 @@ public sealed class Devices(Database database, Ledger.Ledger ledger, TimeProvide
         });
     }
 
+    /// <summary>
+    /// A device for the owner's own terminal (the <c>approvals</c>/<c>approve</c>/<c>deny</c> verbs). Whoever can
+    /// read the data folder could already do anything, so a token kept there adds no exposure.
+    /// </summary>
+    public (Device Device, string Token) CreateLocalDevice(string name)
+    {
+        var token = Secrets.NewToken();
+        var now = clock.GetUtcNow();
+        var device = new Device(Guid.NewGuid().ToString("N"), name, now, null, null);
+        database.Write(write =>
+        {
+            write.Execute("INSERT INTO devices (id, name, token_hash, created_at) VALUES ($id, $name, $hash, $now)",
+                ("$id", device.Id), ("$name", device.Name), ("$hash", Secrets.Hash(token)), ("$now", now.ToDb()));
+            ledger.Append(write, device.Name, "device.paired", device.Id, new JsonObject { ["deviceName"] = device.Name, ["via"] = "terminal" });
+        });
+        return (device, token);
+    }
+
     /// <summary>The active device holding this token, or null. Revoked devices never authenticate.</summary>
     public Device? Authenticate(string token)
     {

@@ -62,6 +62,10 @@ public static class CommandLine
           serve [--listen URL] [--data DIR]     Run the server (default http://127.0.0.1:7420).
           pair [--data DIR] [--url URL] [--json] Create a one-time pairing code for a phone (valid 10 minutes).
           ledger verify [--data DIR]            Check the decision ledger's hash chain.
+          approvals [--json]                    List what waits for a decision (asks the running server).
+          approve ID [--session|--always]       Allow once (or for the session, or always for the project).
+          deny ID [--message TEXT]              Deny; the agent sees the message.
+                                                These three take --url (default http://127.0.0.1:7420) and --data.
           version                               Print the version.
 
         The data folder is --data, else $POCKETCODER_DATA, else $XDG_DATA_HOME/pocketcoder.
@@ -78,6 +82,9 @@ public static class CommandLine
                 "serve" => await ServeCommand.RunAsync(rest, output),
                 "pair" => PairCommand.Run(rest, output),
                 "ledger" => LedgerCommand.Run(rest, output, error),
+                "approvals" => await ApprovalCommands.ListAsync(rest, output, error),
+                "approve" => await ApprovalCommands.ApproveAsync(rest, output, error),
+                "deny" => await ApprovalCommands.DenyAsync(rest, output, error),
                 "version" or "--version" => Version(output),
                 "help" or "--help" or "-h" => Help(output),
                 _ => throw new CliException($"Unknown command '{verb}'."),

@@ -23,7 +23,7 @@ public static class PairCommand
 
         if (arguments.Flag("json"))
         {
-            output.WriteLine(JsonSerializer.Serialize(new PairingCodeOutput(code, expiresAt), PairJson.Default.PairingCodeOutput));
+            output.WriteLine(JsonSerializer.Serialize(new PairingCodeOutput(code, expiresAt), CliJson.Default.PairingCodeOutput));
             return 0;
         }
 
@@ -45,6 +45,3 @@ public static class PairCommand
 
 public sealed record PairingCodeOutput(string Code, DateTimeOffset ExpiresAt);
 
-[System.Text.Json.Serialization.JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
-[System.Text.Json.Serialization.JsonSerializable(typeof(PairingCodeOutput))]
-internal sealed partial class PairJson : System.Text.Json.Serialization.JsonSerializerContext;

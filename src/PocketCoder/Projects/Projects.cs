@@ -44,6 +44,26 @@ public sealed class Projects(Database database, Ledger.Ledger ledger, TimeProvid
 
     public Project Get(string id) => Find(id) ?? throw ApiProblem.NotFound(ErrorCodes.ProjectNotFound, $"No project with id '{id}'.");
 
+    /// <summary>Renames, or sets the approval timeout (null: wait as long as it takes, the default).</summary>
+    public Project Update(string id, string? name, bool setTimeout, int? approvalTimeoutSeconds, Actor actor) => database.Write(write =>
+    {
+        var project = write.Query($"SELECT {Columns} FROM projects WHERE id = $id", Map, ("$id", id)).FirstOrDefault()
+            ?? throw ApiProblem.NotFound(ErrorCodes.ProjectNotFound, $"No project with id '{id}'.");
+        var updated = project with
+        {
+            Name = name ?? project.Name,
+            ApprovalTimeoutSeconds = setTimeout ? approvalTimeoutSeconds : project.ApprovalTimeoutSeconds,
+        };
+        write.Execute("UPDATE projects SET name = $name, approval_timeout_seconds = $timeout WHERE id = $id",
+            ("$name", updated.Name), ("$timeout", updated.ApprovalTimeoutSeconds), ("$id", id));
+        ledger.Append(write, actor.Name, "project.updated", id, new JsonObject
+        {
+            ["name"] = updated.Name,
+            ["approvalTimeoutSeconds"] = updated.ApprovalTimeoutSeconds,
+        });
+        return updated;
+    });
+
     /// <summary>Removes the project with its sessions, events and rules. The ledger keeps the record.</summary>
     public void Remove(string id, Actor actor) => database.Write(write =>
     {

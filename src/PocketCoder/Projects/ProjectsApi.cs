@@ -7,9 +7,12 @@ namespace PocketCoder.Projects;
 
 public sealed record CreateProjectRequest(string? Path, string? Name);
 
-public sealed record ProjectResponse(string Id, string Name, string Path, DateTimeOffset CreatedAt)
+/// <param name="ApprovalTimeoutSeconds">Send a number to deny unanswered approvals after that long, or null for no timeout; omit to keep it.</param>
+public sealed record UpdateProjectRequest(string? Name, System.Text.Json.JsonElement ApprovalTimeoutSeconds);
+
+public sealed record ProjectResponse(string Id, string Name, string Path, DateTimeOffset CreatedAt, int? ApprovalTimeoutSeconds)
 {
-    public static ProjectResponse From(Project p) => new(p.Id, p.Name, p.Path, p.CreatedAt);
+    public static ProjectResponse From(Project p) => new(p.Id, p.Name, p.Path, p.CreatedAt, p.ApprovalTimeoutSeconds);
 }
 
 public static class ProjectsApi
@@ -20,6 +23,7 @@ public static class ProjectsApi
         projects.MapPost("/", Create).WithName("CreateProject");
         projects.MapGet("/", List).WithName("ListProjects");
         projects.MapGet("/{id}", Get).WithName("GetProject");
+        projects.MapPatch("/{id}", Update).WithName("UpdateProject");
         projects.MapDelete("/{id}", Delete).WithName("DeleteProject");
     }
 
@@ -47,6 +51,35 @@ public static class ProjectsApi
     private static IEnumerable<ProjectResponse> List(Projects projects) => projects.List().Select(ProjectResponse.From);
 
     private static ProjectResponse Get(string id, Projects projects) => ProjectResponse.From(projects.Get(id));
+
+    /// <summary>A week: longer than any human answer, short enough to be a deliberate choice.</summary>
+    public const int MaxApprovalTimeoutSeconds = 7 * 24 * 3600;
+
+    private static ProjectResponse Update(string id, UpdateProjectRequest request, Projects projects, ClaimsPrincipal user)
+    {
+        if (request.Name is { } name && (string.IsNullOrWhiteSpace(name) || name.Length > 200 || name.Any(char.IsControl)))
+        {
+            throw ApiProblem.Validation("'name' is 1 to 200 printable characters.");
+        }
+
+        int? timeout = null;
+        var setTimeout = request.ApprovalTimeoutSeconds.ValueKind != System.Text.Json.JsonValueKind.Undefined;
+        if (request.ApprovalTimeoutSeconds is { ValueKind: System.Text.Json.JsonValueKind.Number } number)
+        {
+            if (!number.TryGetInt32(out var seconds) || seconds < 1 || seconds > MaxApprovalTimeoutSeconds)
+            {
+                throw ApiProblem.Validation($"'approvalTimeoutSeconds' is a whole number of seconds from 1 to {MaxApprovalTimeoutSeconds}, or null for no timeout.");
+            }
+
+            timeout = seconds;
+        }
+        else if (request.ApprovalTimeoutSeconds is { ValueKind: not System.Text.Json.JsonValueKind.Null and not System.Text.Json.JsonValueKind.Undefined })
+        {
+            throw ApiProblem.Validation("'approvalTimeoutSeconds' must be a number of seconds or null.");
+        }
+
+        return ProjectResponse.From(projects.Update(id, request.Name?.Trim(), setTimeout, timeout, user.Actor()));
+    }
 
     private static async Task<IResult> Delete(string id, Projects projects, SessionManager sessions, ClaimsPrincipal user, CancellationToken cancellationToken)
     {

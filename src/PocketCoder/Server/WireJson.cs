@@ -16,6 +16,7 @@ namespace PocketCoder.Server;
 [JsonSerializable(typeof(PairResponse))]
 [JsonSerializable(typeof(IEnumerable<DeviceResponse>))]
 [JsonSerializable(typeof(CreateProjectRequest))]
+[JsonSerializable(typeof(UpdateProjectRequest))]
 [JsonSerializable(typeof(ProjectResponse))]
 [JsonSerializable(typeof(IEnumerable<ProjectResponse>))]
 [JsonSerializable(typeof(CreateSessionRequest))]

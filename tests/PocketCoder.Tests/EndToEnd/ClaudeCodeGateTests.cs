@@ -47,8 +47,7 @@ public sealed class ClaudeCodeGateTests
         await events.WaitForAsync("turn.completed");
 
         // A second command, denied with a message the model sees.
-        var sent = await world.Http.PostAsync($"/api/sessions/{sessionId}/messages", JsonContent("{\"text\":\"Now touch never.txt\"}"));
-        Assert.Equal(HttpStatusCode.Accepted, sent.StatusCode);
+        await world.SendAsync(sessionId, "Now touch never.txt");
         var second = await events.WaitForAsync("approval.requested");
         await ApiAssert.OkJsonAsync(await world.DecideAsync(second.Str("approvalId")!, "deny", "Not in this repository, please."));
         var denied = await events.WaitForAsync(e => e.Event == "tool.result" && e.Str("toolCallId") == second.Str("toolCallId"));
@@ -89,6 +88,4 @@ public sealed class ClaudeCodeGateTests
         Assert.Equal(1, await CommandLine.RunAsync(["ledger", "verify", "--data", world.Server.DataDirectory], new StringWriter(), error));
         Assert.Contains("altered", error.ToString(), StringComparison.Ordinal);
     }
-
-    private static StringContent JsonContent(string json) => new(json, System.Text.Encoding.UTF8, "application/json");
 }

@@ -52,6 +52,13 @@ public sealed class ClaudeWorld : IAsyncDisposable
         return session.GetProperty("id").GetString()!;
     }
 
+    /// <summary>Sends a user message; the server answers 202 and the turn runs on.</summary>
+    public async Task SendAsync(string sessionId, string text)
+    {
+        var response = await Http.PostAsJsonAsync($"/api/sessions/{sessionId}/messages", new { text });
+        Assert.True(response.StatusCode == System.Net.HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
+    }
+
     public async Task<JsonElement> SessionAsync(string sessionId) => await Http.GetOkAsync($"/api/sessions/{sessionId}");
 
     public Task<SseClient> EventsAsync(string sessionId, string? lastEventId = null) =>
