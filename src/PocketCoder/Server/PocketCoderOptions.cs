@@ -17,6 +17,9 @@ public sealed class PocketCoderOptions
 
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>Events buffered per live SSE subscriber before it falls back to reading the database.</summary>
+    public int SubscriberBuffer { get; init; } = 1024;
+
     public bool ConsoleLogging { get; init; } = true;
 
     /// <summary>The data folder: <c>POCKETCODER_DATA</c>, else <c>$XDG_DATA_HOME/pocketcoder</c>, else <c>~/.local/share/pocketcoder</c>.</summary>

@@ -62,7 +62,11 @@ public static class PocketCoderServer
         services.AddSingleton<EventHub>();
         services.AddSingleton<EventLog>();
         services.AddSingleton<EventStream>();
-        services.Configure<EventStreamOptions>(stream => stream.HeartbeatInterval = options.HeartbeatInterval);
+        services.Configure<EventStreamOptions>(stream =>
+        {
+            stream.HeartbeatInterval = options.HeartbeatInterval;
+            stream.SubscriberBuffer = options.SubscriberBuffer;
+        });
         services.AddSingleton<Sessions.Sessions>();
         services.AddSingleton<SessionManager>();
         services.AddHostedService(provider => provider.GetRequiredService<SessionManager>());

@@ -32,7 +32,26 @@ public sealed class SseClient : IAsyncDisposable
     /// <summary>Every event taken so far by <see cref="NextAsync"/> or <see cref="WaitForAsync"/>, in order.</summary>
     public IReadOnlyList<SseEvent> Received => _received;
 
-    public int Comments { get; private set; }
+    private int _comments;
+    private TaskCompletionSource _commentArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public int Comments => Volatile.Read(ref _comments);
+
+    /// <summary>Waits until at least <paramref name="count"/> comment lines (heartbeats) have arrived.</summary>
+    public async Task WaitForCommentsAsync(int count, TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? DefaultWait);
+        while (Comments < count)
+        {
+            var arrived = Volatile.Read(ref _commentArrived).Task;
+            if (Comments >= count)
+            {
+                break;
+            }
+
+            await arrived.WaitAsync(cts.Token);
+        }
+    }
 
     public static async Task<SseClient> ConnectAsync(HttpClient http, string path, string? lastEventId = null)
     {
@@ -117,7 +136,8 @@ public sealed class SseClient : IAsyncDisposable
             }
             else if (line.StartsWith(':'))
             {
-                Comments++;
+                Interlocked.Increment(ref _comments);
+                Interlocked.Exchange(ref _commentArrived, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
             }
             else if (line.StartsWith("id: ", StringComparison.Ordinal))
             {

@@ -44,7 +44,8 @@ public sealed class TestServer : IAsyncDisposable
         string? dataDirectory = null,
         IReadOnlyDictionary<string, AgentCommand>? agents = null,
         TimeProvider? clock = null,
-        TimeSpan? heartbeat = null)
+        TimeSpan? heartbeat = null,
+        int subscriberBuffer = 1024)
     {
         var ownsData = dataDirectory is null;
         dataDirectory ??= TempPaths.NewDirectory("pc-data");
@@ -58,6 +59,7 @@ public sealed class TestServer : IAsyncDisposable
                 ["claude-code"] = new AgentCommand("/nonexistent/claude", new Dictionary<string, string?>()),
             },
             HeartbeatInterval = heartbeat ?? TimeSpan.FromSeconds(15),
+            SubscriberBuffer = subscriberBuffer,
             ConsoleLogging = false,
         };
         var app = PocketCoderServer.Build(options, clock);

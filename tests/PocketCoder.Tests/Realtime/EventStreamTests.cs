@@ -1,0 +1,92 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using PocketCoder.Data;
+using PocketCoder.Realtime;
+using PocketCoder.Tests.Infrastructure;
+
+namespace PocketCoder.Tests.Realtime;
+
+public sealed class EventStreamTests
+{
+    [Fact]
+    public async Task SlowSubscriber_OverflowsItsBuffer_CatchesUpFromTheDatabaseWithoutGaps()
+    {
+        await using var server = await TestServer.StartAsync(subscriberBuffer: 8);
+        var phone = await server.PairAsync();
+        var sessionId = CreateSession(server);
+        var log = server.Services.GetRequiredService<EventLog>();
+        await using var stream = await SseClient.ConnectAsync(phone.Http, $"/api/sessions/{sessionId}/events");
+        await stream.WaitForAsync("session.status");
+
+        // Far faster than the socket drains: the 8-event buffer must overflow many times.
+        for (var i = 0; i < 3000; i++)
+        {
+            log.Append(sessionId, "message.delta", new JsonObject { ["text"] = $"chunk {i}" });
+        }
+
+        await stream.WaitForAsync(e => e.Id == 3001);
+        Assert.Equal(Enumerable.Range(1, 3001).Select(i => (long)i), stream.Received.Select(e => e.Id));
+        Assert.Equal("chunk 2999", stream.Received[^1].Str("text"));
+        Assert.Equal(1, server.Services.GetRequiredService<EventHub>().SubscriberCount);
+    }
+
+    [Fact]
+    public void Hub_SubscriberFallsBehind_MarkedOverflowedNotGrown()
+    {
+        var hub = new EventHub();
+        using var subscription = hub.Subscribe(null, capacity: 4);
+        for (var i = 1; i <= 10; i++)
+        {
+            hub.Publish(new StoredEvent(i, "s", i, "message.delta", "{}", "now"));
+        }
+
+        Assert.True(subscription.Overflowed);
+        var buffered = 0;
+        while (subscription.Reader.TryRead(out _))
+        {
+            buffered++;
+        }
+
+        Assert.Equal(4, buffered);
+    }
+
+    [Fact]
+    public async Task IdleStream_SendsHeartbeats()
+    {
+        await using var server = await TestServer.StartAsync(heartbeat: TimeSpan.FromMilliseconds(100));
+        var phone = await server.PairAsync();
+        await using var stream = await SseClient.ConnectAsync(phone.Http, "/api/events");
+        Assert.Equal("text/event-stream", stream.Response.Content.Headers.ContentType?.MediaType);
+        // The connect comment, then heartbeats.
+        await stream.WaitForCommentsAsync(4);
+    }
+
+    [Fact]
+    public async Task DashboardStream_CarriesEverySession_ResumesByGlobalId()
+    {
+        await using var server = await TestServer.StartAsync();
+        var phone = await server.PairAsync();
+        var first = CreateSession(server);
+        var second = CreateSession(server);
+        var log = server.Services.GetRequiredService<EventLog>();
+        log.Append(first, "message", new JsonObject { ["text"] = "from first" });
+        log.Append(second, "message", new JsonObject { ["text"] = "from second" });
+
+        await using var all = await SseClient.ConnectAsync(phone.Http, "/api/events");
+        var fromSecond = await all.WaitForAsync(e => e.Str("text") == "from second");
+        Assert.Contains(all.Received, e => e.Str("sessionId") == first);
+        Assert.Equal(second, fromSecond.Str("sessionId"));
+
+        await using var resumed = await SseClient.ConnectAsync(phone.Http, "/api/events", lastEventId: (fromSecond.Id - 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(fromSecond.Id, (await resumed.NextAsync()).Id);
+    }
+
+    /// <summary>A session row without an agent: enough for the event log.</summary>
+    private static string CreateSession(TestServer server)
+    {
+        var repository = TempPaths.NewDirectory("pc-events");
+        var project = server.Services.GetRequiredService<PocketCoder.Projects.Projects>().Add(repository, "events", PocketCoder.Auth.Actor.System);
+        var sessions = server.Services.GetRequiredService<PocketCoder.Sessions.Sessions>();
+        return server.Services.GetRequiredService<Database>().Write(write => sessions.Create(write, project.Id, "claude-code", null, "ask", null)).Id;
+    }
+}
