@@ -24,15 +24,19 @@ echo "==> building"
 dotnet build PocketCoder.slnx -c Release --nologo -v quiet
 
 echo "==> running the tests"
-log=$(mktemp)
+results=$(mktemp -d)
 status=0
-dotnet test PocketCoder.slnx -c Release --no-build --nologo --logger "console;verbosity=normal" 2>&1 | tee "$log" || status=$?
+dotnet test PocketCoder.slnx -c Release --no-build --nologo --logger "console;verbosity=normal" \
+  --logger "trx" --results-directory "$results" || status=$?
 
-# dotnet prints one summary per test assembly: "Passed!  - Failed: 0, Passed: 12, Skipped: 0, Total: 12 ...".
-read -r passed failed skipped < <(grep -E '^\s*(Passed|Failed)!\s+-\s+Failed:' "$log" | sed -E 's/.*Failed: *([0-9]+), Passed: *([0-9]+), Skipped: *([0-9]+).*/\2 \1 \3/' \
-  | awk '{p+=$1; f+=$2; s+=$3} END {print p+0, f+0, s+0}')
-rm -f "$log"
-if [ "$passed" = 0 ] && [ "$status" = 0 ]; then
+# Count from the TRX reports (one per test project): <Counters total=".." passed=".." failed=".." ...>.
+read -r passed failed skipped < <(cat "$results"/*.trx 2>/dev/null | grep -o '<Counters [^>]*>' \
+  | sed -E 's/.* passed="([0-9]+)".* failed="([0-9]+)".*/\1 \2/; t; s/.*/0 0/' \
+  | awk '{p+=$1; f+=$2} END {print p+0, f+0, 0}')
+total=$(cat "$results"/*.trx 2>/dev/null | grep -o '<Counters [^>]*>' | sed -E 's/.* total="([0-9]+)".*/\1/' | awk '{t+=$1} END {print t+0}')
+skipped=$((total - passed - failed))
+rm -rf "$results"
+if [ "$passed" = 0 ]; then
   echo "no test ran" >&2
   status=1
 fi
