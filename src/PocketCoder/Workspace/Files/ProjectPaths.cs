@@ -17,6 +17,7 @@ public static partial class ProjectPaths
 {
     public const int MaxPathLength = 1024;
     public const int MaxDepth = 20;
+    private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     // Characters that render as, or are normalized by some tools to, '.', '/' or '\'.
     private static readonly char[] LookAlikeDots = ['\uFF0E', '\u2024', '\uFE52', '\u3002', '\uFF61'];
@@ -27,7 +28,14 @@ public static partial class ProjectPaths
     {
         var relative = Clean(path);
         var lexical = Lexical(project, relative);
-        var real = RealPath(lexical) ?? throw ApiProblem.NotFound(ErrorCodes.FileNotFound, $"Nothing at '{Display(relative)}'.");
+        var real = RealPath(lexical);
+        if (real is null)
+        {
+            // Missing inside the project is "not found"; missing beyond a symlink that leads out is still "outside".
+            Confine(project, NearestExisting(project, lexical), relative);
+            throw ApiProblem.NotFound(ErrorCodes.FileNotFound, $"Nothing at '{Display(relative)}'.");
+        }
+
         Confine(project, real, relative);
         return new ConfinedPath(relative, real, Exists: true);
     }
@@ -67,16 +75,21 @@ public static partial class ProjectPaths
     public static string RelativeForGit(Project project, string? path)
     {
         var relative = Clean(path);
-        var lexical = Lexical(project, relative);
         // The nearest existing ancestor must resolve inside: a deleted file is fine, a path through a symlink out is not.
+        Confine(project, NearestExisting(project, Lexical(project, relative)), relative);
+        return relative;
+    }
+
+    private static string NearestExisting(Project project, string lexical)
+    {
         var probe = lexical;
-        while (RealPath(probe) is null)
+        string? real;
+        while ((real = RealPath(probe)) is null)
         {
             probe = Path.GetDirectoryName(probe) ?? project.Path;
         }
 
-        Confine(project, RealPath(probe)!, relative);
-        return relative;
+        return real;
     }
 
     /// <summary>Lexical validation: a clean relative path, or a 400 with a stable code.</summary>
@@ -129,6 +142,18 @@ public static partial class ProjectPaths
     /// <summary>A segment that decodes (percent-encoding, look-alike dots) to a traversal or a separator.</summary>
     private static bool IsDisguisedTraversal(string segment)
     {
+        // "...." and friends are legal names, but only ever sent to probe for traversal bugs.
+        if (segment.Length > 1 && segment.All(c => c == '.'))
+        {
+            return true;
+        }
+
+        // Percent escapes that do not decode to valid UTF-8 (overlong "%c0%ae" is a '.') are an attack, not a name.
+        if (segment.Contains('%', StringComparison.Ordinal) && !IsValidUtf8AfterUnescaping(segment))
+        {
+            return true;
+        }
+
         var decoded = segment;
         for (var round = 0; round < 3 && decoded.Contains('%', StringComparison.Ordinal); round++)
         {
@@ -146,6 +171,33 @@ public static partial class ProjectPaths
         }
 
         return decoded is ".." or "." && segment != ".";
+    }
+
+    private static bool IsValidUtf8AfterUnescaping(string segment)
+    {
+        var bytes = new List<byte>(segment.Length);
+        for (var i = 0; i < segment.Length; i++)
+        {
+            if (segment[i] == '%' && i + 2 < segment.Length && Uri.IsHexDigit(segment[i + 1]) && Uri.IsHexDigit(segment[i + 2]))
+            {
+                bytes.Add((byte)Convert.ToInt32(segment.Substring(i + 1, 2), 16));
+                i += 2;
+            }
+            else
+            {
+                bytes.AddRange(System.Text.Encoding.UTF8.GetBytes(segment[i].ToString()));
+            }
+        }
+
+        try
+        {
+            _ = StrictUtf8.GetString([.. bytes]);
+            return true;
+        }
+        catch (System.Text.DecoderFallbackException)
+        {
+            return false;
+        }
     }
 
     private static string Lexical(Project project, string relative) =>

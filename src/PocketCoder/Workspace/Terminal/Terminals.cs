@@ -112,7 +112,7 @@ public sealed partial class Terminals(Projects.Projects projects, PocketCoderOpt
             throw ApiProblem.Validation("At most 100 keys per call.");
         }
 
-        if (keys.FirstOrDefault(k => k is null || !KeyName().IsMatch(k), "") is not "")
+        if (keys.Any(k => k is null || !KeyName().IsMatch(k)))
         {
             throw ApiProblem.Validation("Every key must be a name tmux knows (e.g. Enter, Tab, Escape, BSpace, Up, C-c, M-x, F5).");
         }
