@@ -128,7 +128,8 @@ public sealed class GitWorkspace(Projects.Projects projects, GitCli git, Databas
         var result = await git.RunAsync(project.Path, ["commit", "--no-edit", "--message=" + request.Message], cancellationToken);
         if (result.ExitCode != 0)
         {
-            if (result.Stdout.Contains("nothing to commit", StringComparison.Ordinal) || result.Stdout.Contains("no changes added to commit", StringComparison.Ordinal))
+            if (result.Stdout.Contains("nothing to commit", StringComparison.Ordinal) || result.Stdout.Contains("nothing added to commit", StringComparison.Ordinal)
+                || result.Stdout.Contains("no changes added to commit", StringComparison.Ordinal))
             {
                 throw ApiProblem.Conflict(ErrorCodes.NothingToCommit, "Nothing is staged: stage changes before committing.");
             }
@@ -145,8 +146,9 @@ public sealed class GitWorkspace(Projects.Projects projects, GitCli git, Databas
     public async Task<GitOkResponse> CheckoutAsync(string projectId, GitRefRequest request, Actor actor, CancellationToken cancellationToken)
     {
         var project = projects.Get(projectId);
+        // Verified to name a commit and not to start with '-' (checkout mishandles --end-of-options), so it is never an option.
         var reference = await VerifyRefAsync(project, request.Ref, cancellationToken);
-        await git.RunCheckedAsync(project.Path, ["checkout", "--end-of-options", reference, "--"], cancellationToken);
+        await git.RunCheckedAsync(project.Path, ["checkout", reference, "--"], cancellationToken);
         var branch = await CurrentBranchAsync(project, cancellationToken);
         Record(actor, "git.checked_out", project, new JsonObject { ["ref"] = reference, ["branch"] = branch });
         return new GitOkResponse(true, branch);
@@ -175,7 +177,7 @@ public sealed class GitWorkspace(Projects.Projects projects, GitCli git, Databas
         await git.RunCheckedAsync(project.Path, arguments, cancellationToken);
         if (request.Checkout == true)
         {
-            await git.RunCheckedAsync(project.Path, ["checkout", "--end-of-options", name, "--"], cancellationToken);
+            await git.RunCheckedAsync(project.Path, ["checkout", name, "--"], cancellationToken);
         }
 
         var branch = await CurrentBranchAsync(project, cancellationToken);
