@@ -6,10 +6,12 @@ cd "$(dirname "$0")/.."
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-# Debian packages: git for real repositories, setsid (util-linux) to run agents in their own process group.
+# Debian packages: git for real repositories, setsid (util-linux) to run agents in their own process group,
+# tmux for the persistent project terminal.
 missing=()
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v setsid >/dev/null 2>&1 || missing+=(util-linux)
+command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "==> installing ${missing[*]}"
   as_root apt-get update -qq
