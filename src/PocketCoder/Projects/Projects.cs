@@ -89,7 +89,8 @@ public sealed class Projects(Database database, Ledger.Ledger ledger, TimeProvid
             throw ApiProblem.BadRequest(ErrorCodes.PathNotFound, $"No directory at '{full}'.");
         }
 
-        return RealPath.Resolve(full);
+        return Agents.FileSystem.RealPath.Resolve(full)
+            ?? throw ApiProblem.BadRequest(ErrorCodes.PathNotFound, $"'{full}' cannot be resolved (a broken symlink?).");
     }
 
     private static Project Map(SqliteDataReader r) =>

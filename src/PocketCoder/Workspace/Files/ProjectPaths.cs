@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using PocketCoder.Errors;
 using PocketCoder.Projects;
 
@@ -13,7 +12,7 @@ public sealed record ConfinedPath(string Relative, string Real, bool Exists);
 /// absolute paths, no <c>..</c>, no encoded or look-alike separators), then the real path is resolved
 /// by the kernel (<c>realpath</c>) and must be the root or below it, so a symlink that points out is refused too.
 /// </summary>
-public static partial class ProjectPaths
+public static class ProjectPaths
 {
     public const int MaxPathLength = 1024;
     public const int MaxDepth = 20;
@@ -205,9 +204,7 @@ public static partial class ProjectPaths
 
     private static void Confine(Project project, string real, string relative)
     {
-        var root = project.Path;
-        var inside = real == root || real.StartsWith(root == "/" ? "/" : root + "/", StringComparison.Ordinal);
-        if (!inside)
+        if (!Agents.FileSystem.RealPath.IsWithin(real, project.Path))
         {
             throw ApiProblem.BadRequest(ErrorCodes.OutsideProjectRoot, $"'{Display(relative)}' resolves outside the project root.");
         }
@@ -218,28 +215,5 @@ public static partial class ProjectPaths
 
     private static string Display(string path) => path.Length > 120 ? path[..120] + "…" : path;
 
-    /// <summary>The kernel's answer to "where does this really lead", or null when it leads nowhere.</summary>
-    private static string? RealPath(string path)
-    {
-        var resolved = NativeRealPath(path, IntPtr.Zero);
-        if (resolved == IntPtr.Zero)
-        {
-            return null;
-        }
-
-        try
-        {
-            return Marshal.PtrToStringUTF8(resolved);
-        }
-        finally
-        {
-            NativeFree(resolved);
-        }
-    }
-
-    [LibraryImport("libc", EntryPoint = "realpath", StringMarshalling = StringMarshalling.Utf8)]
-    private static partial IntPtr NativeRealPath(string path, IntPtr resolved);
-
-    [LibraryImport("libc", EntryPoint = "free")]
-    private static partial void NativeFree(IntPtr pointer);
+    private static string? RealPath(string path) => Agents.FileSystem.RealPath.Resolve(path);
 }
