@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.DataProtection;
 using PocketCoder.Agents;
 using PocketCoder.Agents.Claude;
+using PocketCoder.Agents.Codex;
 using PocketCoder.Approvals;
 using PocketCoder.Auth;
 using PocketCoder.Data;
@@ -103,6 +104,11 @@ public static class PocketCoderServer
         if (options.AgentCommands.TryGetValue(ClaudeCodeAdapter.AgentId, out var claude))
         {
             yield return new ClaudeCodeAdapter(claude);
+        }
+
+        if (options.AgentCommands.TryGetValue(CodexAdapter.AgentId, out var codex))
+        {
+            yield return new CodexAdapter(codex);
         }
     }
 }
