@@ -1,5 +1,6 @@
 using PocketCoder.Agents.Claude;
 using PocketCoder.Agents.Codex;
+using PocketCoder.Agents.OpenCode;
 using PocketCoder.Agents.Processes;
 
 namespace PocketCoder.Server;
@@ -43,6 +44,7 @@ public sealed class PocketCoderOptions
     {
         [ClaudeCodeAdapter.AgentId] = FromEnvironment("POCKETCODER_CLAUDE_PATH", "claude"),
         [CodexAdapter.AgentId] = FromEnvironment("POCKETCODER_CODEX_PATH", "codex"),
+        [OpenCodeAdapter.AgentId] = FromEnvironment("POCKETCODER_OPENCODE_PATH", "opencode"),
     };
 
     private static AgentCommand FromEnvironment(string variable, string name) => new(

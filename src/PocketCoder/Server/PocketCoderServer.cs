@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.DataProtection;
 using PocketCoder.Agents;
 using PocketCoder.Agents.Claude;
 using PocketCoder.Agents.Codex;
+using PocketCoder.Agents.OpenCode;
 using PocketCoder.Approvals;
 using PocketCoder.Auth;
 using PocketCoder.Data;
@@ -109,6 +110,11 @@ public static class PocketCoderServer
         if (options.AgentCommands.TryGetValue(CodexAdapter.AgentId, out var codex))
         {
             yield return new CodexAdapter(codex);
+        }
+
+        if (options.AgentCommands.TryGetValue(OpenCodeAdapter.AgentId, out var openCode))
+        {
+            yield return new OpenCodeAdapter(openCode);
         }
     }
 }

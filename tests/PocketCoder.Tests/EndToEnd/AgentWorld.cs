@@ -45,6 +45,8 @@ public sealed class AgentWorld : IAsyncDisposable
 
     public static Task<AgentWorld> CodexAsync() => StartAsync("codex", AgentClis.Codex);
 
+    public static Task<AgentWorld> OpenCodeAsync() => StartAsync("opencode", AgentClis.OpenCode);
+
     public static async Task<AgentWorld> StartAsync(string agent, Func<FakeModelServer, string, IReadOnlyDictionary<string, AgentCommand>> agents)
     {
         var model = await FakeModelServer.StartAsync();

@@ -40,6 +40,47 @@ public static class AgentClis
         };
     }
 
+    /// <summary>
+    /// OpenCode with its whole world in the test's home (HOME and the XDG folders) and its config in a file named by
+    /// OPENCODE_CONFIG, so nothing is written into the project: a "fake" OpenAI-compatible provider on the Chat
+    /// Completions wire. What it must ask about comes from the adapter itself (OPENCODE_PERMISSION), not from here.
+    /// </summary>
+    public static IReadOnlyDictionary<string, AgentCommand> OpenCode(FakeModelServer model, string home)
+    {
+        var config = Path.Combine(home, "opencode-test.json");
+        File.WriteAllText(config, $$"""
+            {
+              "provider": {
+                "fake": {
+                  "npm": "@ai-sdk/openai-compatible",
+                  "name": "Fake",
+                  "options": { "baseURL": "{{model.BaseUrl.ToString().TrimEnd('/')}}/v1", "apiKey": "fake-key" },
+                  "models": { "fake-model": { "name": "Fake model", "tool_call": true } }
+                }
+              },
+              "model": "fake/fake-model",
+              "small_model": "fake/fake-model",
+              "autoupdate": false,
+              "share": "disabled"
+            }
+            """);
+        return new Dictionary<string, AgentCommand>
+        {
+            ["opencode"] = new AgentCommand(Locate("POCKETCODER_TEST_OPENCODE", Path.Combine("node_modules", ".bin", "opencode")), new Dictionary<string, string?>
+            {
+                ["HOME"] = home,
+                ["XDG_CONFIG_HOME"] = Path.Combine(home, ".config"),
+                ["XDG_DATA_HOME"] = Path.Combine(home, ".local", "share"),
+                ["XDG_STATE_HOME"] = Path.Combine(home, ".local", "state"),
+                ["XDG_CACHE_HOME"] = Path.Combine(home, ".cache"),
+                ["OPENCODE_CONFIG"] = config,
+                ["OPENCODE_DISABLE_MODELS_FETCH"] = "1",
+                ["OPENAI_API_KEY"] = null,
+                ["ANTHROPIC_API_KEY"] = null,
+            }),
+        };
+    }
+
     private static string Locate(string variable, string relative)
     {
         if (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } configured)
