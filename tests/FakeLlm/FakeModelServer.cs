@@ -13,11 +13,11 @@ using Microsoft.Extensions.Logging;
 namespace FakeLlm;
 
 /// <summary>
-/// A scripted stand-in for the Anthropic Messages API on 127.0.0.1, so the REAL agent CLIs can run offline
+/// A scripted stand-in for the Anthropic Messages API (and the OpenAI Responses and Chat Completions APIs) on 127.0.0.1, so the REAL agent CLIs can run offline
 /// in tests. Main-agent requests take the next <see cref="ScriptedReply"/>; side requests (titles, command
 /// prefix checks, quota probes) get a generic text without touching the script.
 /// </summary>
-public sealed class FakeModelServer : IAsyncDisposable
+public sealed partial class FakeModelServer : IAsyncDisposable
 {
     private const string NoScriptLeftText = "(fake model: no scripted reply left)";
     private const string SideRequestText = "ok";
@@ -182,6 +182,8 @@ public sealed class FakeModelServer : IAsyncDisposable
         _app.MapMethods("/", [HttpMethods.Get, HttpMethods.Head], () => Results.Text("fake model server"));
         _app.MapPost("/v1/messages/count_tokens", CountTokensAsync);
         _app.MapPost("/v1/messages", MessagesAsync);
+        _app.MapPost("/v1/responses", ResponsesAsync);
+        _app.MapPost("/v1/chat/completions", ChatCompletionsAsync);
         _app.MapFallback(async context =>
         {
             _logger.LogWarning("FakeLlm: no route for {Method} {Path}{Query}", context.Request.Method, context.Request.Path, context.Request.QueryString);
@@ -208,34 +210,7 @@ public sealed class FakeModelServer : IAsyncDisposable
             return;
         }
 
-        var main = IsMainAgentRequest(body);
-        ScriptedReply reply;
-        RecordedRequest recorded;
-        List<TaskCompletionSource<RecordedRequest>> matched = [];
-        lock (_gate)
-        {
-            var consumed = main && _script.Count > 0;
-            reply = consumed ? _script.Dequeue() : ScriptedReply.Text(main ? NoScriptLeftText : SideRequestText);
-            recorded = new RecordedRequest(context.Request.Path + context.Request.QueryString, body, consumed);
-            _requests.Add(recorded);
-
-            // Same lock as the append, so a waiter sees each request exactly once: in the list or here.
-            for (var i = _waiters.Count - 1; i >= 0; i--)
-            {
-                if (_waiters[i].Predicate(recorded))
-                {
-                    matched.Add(_waiters[i].Done);
-                    _waiters.RemoveAt(i);
-                }
-            }
-        }
-
-        // Completed outside the lock so test continuations never run while holding it.
-        foreach (var done in matched)
-        {
-            done.TrySetResult(recorded);
-        }
-
+        var (reply, recorded) = Record(context, body, ModelWire.Anthropic);
         var model = recorded.Model ?? "fake-model";
         var messageId = $"msg_fake_{Interlocked.Increment(ref _messageCount)}";
         var inputTokens = AnthropicWire.EstimateTokens(body.GetRawText().Length);
@@ -280,6 +255,43 @@ public sealed class FakeModelServer : IAsyncDisposable
 
         await SendAsync(response, AnthropicWire.MessageDelta(blocks), cancel).ConfigureAwait(false);
         await SendAsync(response, AnthropicWire.MessageStop(), cancel).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Records one model request and takes the reply it gets: the next scripted one for a main-agent
+    /// request, a generic text otherwise. Every wire shares the script and the request list.
+    /// </summary>
+    private (ScriptedReply Reply, RecordedRequest Recorded) Record(HttpContext context, JsonElement body, ModelWire wire)
+    {
+        var main = IsMainAgentRequest(body);
+        ScriptedReply reply;
+        RecordedRequest recorded;
+        List<TaskCompletionSource<RecordedRequest>> matched = [];
+        lock (_gate)
+        {
+            var consumed = main && _script.Count > 0;
+            reply = consumed ? _script.Dequeue() : ScriptedReply.Text(main ? NoScriptLeftText : SideRequestText);
+            recorded = new RecordedRequest(context.Request.Path + context.Request.QueryString, body, consumed) { Wire = wire };
+            _requests.Add(recorded);
+
+            // Same lock as the append, so a waiter sees each request exactly once: in the list or here.
+            for (var i = _waiters.Count - 1; i >= 0; i--)
+            {
+                if (_waiters[i].Predicate(recorded))
+                {
+                    matched.Add(_waiters[i].Done);
+                    _waiters.RemoveAt(i);
+                }
+            }
+        }
+
+        // Completed outside the lock so test continuations never run while holding it.
+        foreach (var done in matched)
+        {
+            done.TrySetResult(recorded);
+        }
+
+        return (reply, recorded);
     }
 
     private List<ContentBlock> Blocks(ScriptedReply reply)

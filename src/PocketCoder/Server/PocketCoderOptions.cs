@@ -1,4 +1,6 @@
 using PocketCoder.Agents.Claude;
+using PocketCoder.Agents.Codex;
+using PocketCoder.Agents.OpenCode;
 using PocketCoder.Agents.Processes;
 
 namespace PocketCoder.Server;
@@ -40,10 +42,15 @@ public sealed class PocketCoderOptions
         return Path.Combine(root, "pocketcoder");
     }
 
+    /// <summary>Each agent from its <c>POCKETCODER_*_PATH</c> variable, else its usual name on PATH.</summary>
     public static Dictionary<string, AgentCommand> DefaultAgentCommands() => new(StringComparer.Ordinal)
     {
-        [ClaudeCodeAdapter.AgentId] = new AgentCommand(
-            Environment.GetEnvironmentVariable("POCKETCODER_CLAUDE_PATH") is { Length: > 0 } path ? path : "claude",
-            new Dictionary<string, string?>()),
+        [ClaudeCodeAdapter.AgentId] = FromEnvironment("POCKETCODER_CLAUDE_PATH", "claude"),
+        [CodexAdapter.AgentId] = FromEnvironment("POCKETCODER_CODEX_PATH", "codex"),
+        [OpenCodeAdapter.AgentId] = FromEnvironment("POCKETCODER_OPENCODE_PATH", "opencode"),
     };
+
+    private static AgentCommand FromEnvironment(string variable, string name) => new(
+        Environment.GetEnvironmentVariable(variable) is { Length: > 0 } path ? path : name,
+        new Dictionary<string, string?>());
 }

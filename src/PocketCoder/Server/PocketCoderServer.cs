@@ -3,6 +3,8 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.DataProtection;
 using PocketCoder.Agents;
 using PocketCoder.Agents.Claude;
+using PocketCoder.Agents.Codex;
+using PocketCoder.Agents.OpenCode;
 using PocketCoder.Approvals;
 using PocketCoder.Auth;
 using PocketCoder.Data;
@@ -125,6 +127,16 @@ public static class PocketCoderServer
         if (options.AgentCommands.TryGetValue(ClaudeCodeAdapter.AgentId, out var claude))
         {
             yield return new ClaudeCodeAdapter(claude);
+        }
+
+        if (options.AgentCommands.TryGetValue(CodexAdapter.AgentId, out var codex))
+        {
+            yield return new CodexAdapter(codex);
+        }
+
+        if (options.AgentCommands.TryGetValue(OpenCodeAdapter.AgentId, out var openCode))
+        {
+            yield return new OpenCodeAdapter(openCode);
         }
     }
 }

@@ -121,8 +121,11 @@ public sealed class SessionRunner(
         Touch();
         switch (agentEvent)
         {
-            case AgentReady:
-                // The conversation id is ours (chosen at creation), so there is nothing to record.
+            case AgentReady ready when ready.AgentSessionId.Length > 0 && ready.AgentSessionId != session.AgentSessionId:
+                // Agents that choose their own conversation id (Codex threads, OpenCode sessions): remember it, so
+                // the next start resumes that conversation. Claude takes the id we chose, so this never fires for it.
+                sessions.SetAgentSessionId(session.Id, ready.AgentSessionId);
+                session = session with { AgentSessionId = ready.AgentSessionId };
                 break;
             case MessageDelta delta:
                 BeginOutput();

@@ -103,6 +103,10 @@ public sealed class Sessions(Database database, EventLog events, TimeProvider cl
         return true;
     }
 
+    /// <summary>Records the agent's own conversation id, for agents that choose it themselves.</summary>
+    public void SetAgentSessionId(string id, string agentSessionId) => database.Write(write =>
+        write.Execute("UPDATE sessions SET agent_session_id = $agentSession WHERE id = $id", ("$agentSession", agentSessionId), ("$id", id)));
+
     public string Mode(string id) => database.Read(connection =>
         connection.Scalar<string>("SELECT mode FROM sessions WHERE id = $id", ("$id", id))) ?? "ask";
 

@@ -1,0 +1,57 @@
+using PocketCoder.Agents.Processes;
+
+namespace PocketCoder.Agents.Codex;
+
+/// <summary>
+/// OpenAI Codex, driven as ONE long-lived <c>codex app-server</c> process per session: JSON-RPC lines over
+/// stdio, one thread per session, and every command or file change it wants to make asked on the same pipe.
+/// </summary>
+public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter
+{
+    public const string AgentId = "codex";
+
+    public string Id => AgentId;
+
+    public async Task<AgentAvailability> ProbeAsync(CancellationToken cancellationToken)
+    {
+        var executable = command.Resolve();
+        if (executable is null)
+        {
+            return new AgentAvailability(false, null,
+                $"Codex was not found ('{command.Command}'). Install it with `npm install -g @openai/codex`, " +
+                "or point POCKETCODER_CODEX_PATH at the codex executable.");
+        }
+
+        // Prints "codex-cli 0.169.0".
+        var version = await command.ReadVersionAsync(executable, ["--version"], cancellationToken).ConfigureAwait(false);
+        return version is null
+            ? new AgentAvailability(false, null, $"'{executable} --version' failed; reinstall Codex.")
+            : new AgentAvailability(true, version.Split(' ')[^1], executable);
+    }
+
+    public async Task<IAgentSession> StartAsync(AgentStartOptions options, IAgentSink sink, CancellationToken cancellationToken)
+    {
+        var executable = command.Resolve()
+            ?? throw new AgentUnavailableException(AgentId,
+                $"Codex was not found ('{command.Command}'). Install @openai/codex or set POCKETCODER_CODEX_PATH.");
+        var spec = new ProcessSpec(
+            executable,
+            ["app-server"],
+            options.WorkingDirectory,
+            command.Environment,
+            Path.Combine(options.LogDirectory, $"codex-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.stderr.log"));
+        return await CodexSession.StartAsync(spec, options, sink, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Codex's approval policy stays "untrusted" in every mode: it then asks before any command that is not
+    /// a known read-only one and before every file change, and the gatekeeper decides (plan, accept_edits and
+    /// trusted are enforced there). Plan mode also runs Codex in a read-only sandbox, so even a command the
+    /// owner lets through cannot write while the agent is only meant to propose.
+    /// </summary>
+    internal const string ApprovalPolicy = "untrusted";
+
+    internal static string SandboxMode(string mode) => mode == SessionModes.Plan ? "read-only" : "workspace-write";
+
+    internal static string SandboxPolicyType(string mode) => mode == SessionModes.Plan ? "readOnly" : "workspaceWrite";
+}

@@ -1,0 +1,104 @@
+using PocketCoder.Agents.Processes;
+
+namespace PocketCoder.Agents.OpenCode;
+
+/// <summary>
+/// OpenCode, driven through its own HTTP server (<c>opencode serve</c>): one server per project on a private
+/// loopback port with a generated password, shared by that project's sessions, started on first use and stopped
+/// when its last session stops. Every sensitive tool call comes back as <c>permission.asked</c> and is decided
+/// by the gatekeeper.
+/// </summary>
+public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter
+{
+    public const string AgentId = "opencode";
+
+    private readonly Dictionary<string, OpenCodeServer> _servers = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _serversLock = new(1, 1);
+
+    public string Id => AgentId;
+
+    public async Task<AgentAvailability> ProbeAsync(CancellationToken cancellationToken)
+    {
+        var executable = command.Resolve();
+        if (executable is null)
+        {
+            return new AgentAvailability(false, null,
+                $"OpenCode was not found ('{command.Command}'). Install it with `npm install -g opencode-ai`, " +
+                "or point POCKETCODER_OPENCODE_PATH at the opencode executable.");
+        }
+
+        // Prints "1.18.33".
+        var version = await command.ReadVersionAsync(executable, ["--version"], cancellationToken).ConfigureAwait(false);
+        return version is null
+            ? new AgentAvailability(false, null, $"'{executable} --version' failed; reinstall OpenCode.")
+            : new AgentAvailability(true, version.Split(' ')[^1], executable);
+    }
+
+    public async Task<IAgentSession> StartAsync(AgentStartOptions options, IAgentSink sink, CancellationToken cancellationToken)
+    {
+        var server = await AcquireServerAsync(options, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await OpenCodeSession.StartAsync(server, options, sink, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await ReleaseServerAsync(server).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task<OpenCodeServer> AcquireServerAsync(AgentStartOptions options, CancellationToken cancellationToken)
+    {
+        var executable = command.Resolve()
+            ?? throw new AgentUnavailableException(AgentId,
+                $"OpenCode was not found ('{command.Command}'). Install opencode-ai or set POCKETCODER_OPENCODE_PATH.");
+        var directory = Path.GetFullPath(options.WorkingDirectory);
+        await _serversLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_servers.TryGetValue(directory, out var running) && running.IsAlive)
+            {
+                running.AddUser();
+                return running;
+            }
+
+            var server = await OpenCodeServer.StartAsync(executable, command.Environment, directory, options.LogDirectory, ReleaseServerAsync, cancellationToken)
+                .ConfigureAwait(false);
+            _servers[directory] = server;
+            server.AddUser();
+            return server;
+        }
+        finally
+        {
+            _serversLock.Release();
+        }
+    }
+
+    /// <summary>One session is done with the project's server; the last one out stops it.</summary>
+    private async Task ReleaseServerAsync(OpenCodeServer server)
+    {
+        await _serversLock.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            if (server.RemoveUser() > 0)
+            {
+                return;
+            }
+
+            if (_servers.TryGetValue(server.Directory, out var current) && current == server)
+            {
+                _servers.Remove(server.Directory);
+            }
+        }
+        finally
+        {
+            _serversLock.Release();
+        }
+
+        await server.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>OpenCode's plan agent only proposes; build acts. Every other mode is enforced by the gatekeeper.</summary>
+    internal static string AgentFor(string mode) => mode == SessionModes.Plan ? "plan" : "build";
+}

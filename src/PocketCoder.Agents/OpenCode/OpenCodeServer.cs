@@ -1,0 +1,244 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using PocketCoder.Agents.Processes;
+
+namespace PocketCoder.Agents.OpenCode;
+
+/// <summary>
+/// One <c>opencode serve</c> process for one project: its loopback address, its password, and the single
+/// <c>/event</c> stream whose events are handed to the session they belong to.
+/// </summary>
+internal sealed partial class OpenCodeServer : IAsyncDisposable
+{
+    private static readonly TimeSpan StartupTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// What OpenCode must ask about rather than do: running commands, changing files, fetching, and anything outside
+    /// the project. The gatekeeper then decides with the project's rules and the session's mode. Passed in the
+    /// environment, so nothing is written into the user's project or OpenCode config.
+    /// </summary>
+    private const string PermissionConfig = """{"bash":"ask","edit":"ask","webfetch":"ask","external_directory":"ask"}""";
+
+    private readonly ConcurrentDictionary<string, Func<string, JsonElement, Task>> _listeners = new(StringComparer.Ordinal);
+    private readonly TaskCompletionSource<Uri> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _lifetime = new();
+    private readonly Func<OpenCodeServer, Task> _release;
+    private AgentProcess _process = null!;
+    private Task _events = Task.CompletedTask;
+    private int _users;
+
+    private OpenCodeServer(string directory, Func<OpenCodeServer, Task> release)
+    {
+        Directory = directory;
+        _release = release;
+    }
+
+    public string Directory { get; }
+
+    public HttpClient Http { get; private set; } = null!;
+
+    public bool IsAlive => !_process.Exited.IsCompleted && !_process.StopRequested;
+
+    public Task<int> Exited => _process.Exited;
+
+    public string StderrTail => _process.StderrTail;
+
+    public bool StopRequested => _process.StopRequested;
+
+    public static async Task<OpenCodeServer> StartAsync(string executable, IReadOnlyDictionary<string, string?> environment, string directory,
+        string logDirectory, Func<OpenCodeServer, Task> release, CancellationToken cancellationToken)
+    {
+        var server = new OpenCodeServer(directory, release);
+        var password = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
+        var env = new Dictionary<string, string?>(environment, StringComparer.Ordinal)
+        {
+            ["OPENCODE_SERVER_PASSWORD"] = password,
+            ["OPENCODE_SERVER_USERNAME"] = null,
+            ["OPENCODE_PERMISSION"] = PermissionConfig,
+            ["OPENCODE_DISABLE_AUTOUPDATE"] = "1",
+        };
+        var spec = new ProcessSpec(executable, ["serve", "--hostname", "127.0.0.1", "--port", "0"], directory, env,
+            Path.Combine(logDirectory, $"opencode-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.stderr.log"));
+        try
+        {
+            server._process = AgentProcess.Start(spec, server.OnStdoutAsync);
+        }
+        catch (System.ComponentModel.Win32Exception exception)
+        {
+            throw new AgentUnavailableException(OpenCodeAdapter.AgentId, $"OpenCode could not be started: {exception.Message}", exception);
+        }
+
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(StartupTimeout);
+            var exited = server._process.Exited;
+            var listening = server._listening.Task;
+            if (await Task.WhenAny(listening, exited, Task.Delay(Timeout.Infinite, timeout.Token)).ConfigureAwait(false) != listening)
+            {
+                throw new InvalidOperationException(exited.IsCompleted ? $"it exited with code {exited.Result}" : "it did not start listening in time");
+            }
+
+            server.Http = new HttpClient { BaseAddress = await listening.ConfigureAwait(false), Timeout = Timeout.InfiniteTimeSpan };
+            server.Http.DefaultRequestHeaders.Authorization =
+                new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"opencode:{password}")));
+            server._events = Task.Run(server.PumpEventsAsync);
+            if (await Task.WhenAny(server._connected.Task, exited, Task.Delay(Timeout.Infinite, timeout.Token)).ConfigureAwait(false) != server._connected.Task)
+            {
+                throw new InvalidOperationException("its event stream did not connect");
+            }
+        }
+        catch (Exception exception) when (exception is InvalidOperationException or TaskCanceledException)
+        {
+            var tail = server._process.StderrTail.Trim();
+            await server.DisposeAsync().ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            throw new AgentUnavailableException(OpenCodeAdapter.AgentId,
+                $"OpenCode did not start ({exception.Message}).{(tail.Length > 0 ? $" Its last output: {(tail.Length > 2000 ? tail[^2000..] : tail)}" : "")}",
+                exception);
+        }
+
+        return server;
+    }
+
+    public void AddUser() => Interlocked.Increment(ref _users);
+
+    public int RemoveUser() => Interlocked.Decrement(ref _users);
+
+    public Task ReleaseAsync() => _release(this);
+
+    /// <summary>Events whose <c>properties.sessionID</c> is <paramref name="sessionId"/> go to <paramref name="onEvent"/>.</summary>
+    public void Listen(string sessionId, Func<string, JsonElement, Task> onEvent) => _listeners[sessionId] = onEvent;
+
+    public void Unlisten(string sessionId) => _listeners.TryRemove(sessionId, out _);
+
+    public async Task<JsonElement> SendAsync(HttpMethod method, string path, JsonObject? body, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (body is not null)
+        {
+            request.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _lifetime.Token);
+        timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        using var response = await Http.SendAsync(request, timeout.Token).ConfigureAwait(false);
+        var text = await response.Content.ReadAsStringAsync(timeout.Token).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new OpenCodeHttpException((int)response.StatusCode, $"{method} {path} answered {(int)response.StatusCode}: {text}");
+        }
+
+        return text.Length == 0 ? default : JsonElement.Parse(text);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _lifetime.CancelAsync().ConfigureAwait(false);
+        await _process.StopAsync(StopGrace).ConfigureAwait(false);
+        try
+        {
+            await _events.ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is OperationCanceledException or HttpRequestException or IOException)
+        {
+            // The stream ends with the server.
+        }
+
+        await _process.DisposeAsync().ConfigureAwait(false);
+        Http?.Dispose();
+        _lifetime.Dispose();
+    }
+
+    private Task OnStdoutAsync(string line)
+    {
+        // "opencode server listening on http://127.0.0.1:4096": the port it really took (port 0 = any free one).
+        if (!_listening.Task.IsCompleted && ListeningLine().Match(line) is { Success: true } match)
+        {
+            _listening.TrySetResult(new Uri(match.Groups[1].Value));
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private async Task PumpEventsAsync()
+    {
+        var ct = _lifetime.Token;
+        while (!ct.IsCancellationRequested && !_process.Exited.IsCompleted)
+        {
+            try
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, "/event");
+                request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+                using var response = await Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+                response.EnsureSuccessStatusCode();
+                using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false));
+                while (await reader.ReadLineAsync(ct).ConfigureAwait(false) is { } line)
+                {
+                    if (line.StartsWith("data:", StringComparison.Ordinal))
+                    {
+                        await DispatchAsync(line[5..].Trim()).ConfigureAwait(false);
+                    }
+                }
+            }
+            catch (Exception exception) when (exception is HttpRequestException or IOException && !ct.IsCancellationRequested)
+            {
+                // The stream dropped while the server lives on: reconnect after a breath.
+                await Task.Delay(TimeSpan.FromMilliseconds(200), ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task DispatchAsync(string data)
+    {
+        JsonElement message;
+        try
+        {
+            message = JsonElement.Parse(data);
+        }
+        catch (JsonException)
+        {
+            return;
+        }
+
+        var type = OpenCodeSession.Text(message, "type");
+        if (type == "server.connected")
+        {
+            _connected.TrySetResult();
+            return;
+        }
+
+        if (type is null || !message.TryGetProperty("properties", out var properties)
+            || OpenCodeSession.Text(properties, "sessionID") is not { } sessionId
+            || !_listeners.TryGetValue(sessionId, out var listener))
+        {
+            return;
+        }
+
+        try
+        {
+            await listener(type, properties).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // One session's bad event must not stop the stream every other session reads.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+    }
+
+    [GeneratedRegex(@"listening on (https?://\S+)")]
+    private static partial Regex ListeningLine();
+}
+
+/// <summary>The OpenCode server answered a request with an error status.</summary>
+internal sealed class OpenCodeHttpException(int status, string message) : Exception(message)
+{
+    public int Status { get; } = status;
+}

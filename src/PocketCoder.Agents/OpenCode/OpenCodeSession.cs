@@ -1,0 +1,401 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace PocketCoder.Agents.OpenCode;
+
+/// <summary>
+/// One OpenCode session on the project's shared server. Its share of the <c>/event</c> stream becomes
+/// <see cref="AgentEvent"/>s; its <c>permission.asked</c> questions are answered with the gatekeeper's decision.
+/// </summary>
+internal sealed class OpenCodeSession : IAgentSession
+{
+    private readonly OpenCodeServer _server;
+    private readonly AgentStartOptions _options;
+    private readonly IAgentSink _sink;
+    private readonly CancellationTokenSource _lifetime = new();
+    private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ConcurrentDictionary<string, string> _messageRoles = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _partTypes = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> _announcedCalls = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> _finishedParts = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, CancellationTokenSource> _openPermissionRequests = new(StringComparer.Ordinal);
+    private readonly Lock _turnLock = new();
+    private string _mode;
+    private bool _aborted;
+    private bool _turnActive;
+    private bool _sawBusy;
+    private string? _lastText;
+    private (long Input, long Output, long CacheRead, long CacheWrite, decimal Cost) _usage;
+    private int _released;
+
+    private OpenCodeSession(OpenCodeServer server, AgentStartOptions options, IAgentSink sink, string sessionId)
+    {
+        _server = server;
+        _options = options;
+        _sink = sink;
+        _mode = options.Mode;
+        AgentSessionId = sessionId;
+    }
+
+    public string AgentSessionId { get; }
+
+    public Task Exited => _exited.Task;
+
+    public static async Task<OpenCodeSession> StartAsync(OpenCodeServer server, AgentStartOptions options, IAgentSink sink, CancellationToken cancellationToken)
+    {
+        string? problem = null;
+        string? id = null;
+        if (options.ResumeAgentSessionId is { } resume)
+        {
+            try
+            {
+                id = Text(await server.SendAsync(HttpMethod.Get, $"/session/{Uri.EscapeDataString(resume)}", null, cancellationToken).ConfigureAwait(false), "id");
+            }
+            catch (OpenCodeHttpException exception)
+            {
+                problem = $"OpenCode could not find its earlier session ({exception.Status}); this message starts a new one.";
+            }
+        }
+
+        id ??= Text(await server.SendAsync(HttpMethod.Post, "/session", new JsonObject(), cancellationToken).ConfigureAwait(false), "id")
+            ?? throw new AgentUnavailableException(OpenCodeAdapter.AgentId, "OpenCode created a session without an id.");
+
+        var session = new OpenCodeSession(server, options, sink, id);
+        server.Listen(id, session.OnEventAsync);
+        _ = session.WatchServerAsync();
+        await sink.OnEventAsync(new AgentReady(id, options.Model, null), cancellationToken).ConfigureAwait(false);
+        if (problem is not null)
+        {
+            await sink.OnEventAsync(new AgentError(problem), cancellationToken).ConfigureAwait(false);
+        }
+
+        return session;
+    }
+
+    public async Task SendAsync(string text, CancellationToken cancellationToken)
+    {
+        var body = new JsonObject
+        {
+            ["parts"] = new JsonArray(new JsonObject { ["type"] = "text", ["text"] = text }),
+            ["agent"] = OpenCodeAdapter.AgentFor(_mode),
+        };
+        if (_options.Model is { Length: > 0 } model && model.Split('/', 2) is [var provider, var modelId])
+        {
+            body["model"] = new JsonObject { ["providerID"] = provider, ["modelID"] = modelId };
+        }
+
+        lock (_turnLock)
+        {
+            // A turn ends at the first session.idle after OpenCode reported it busy: an abort is followed by
+            // more than one idle, and a late one must not end the next turn before it began.
+            _aborted = false;
+            _turnActive = true;
+            _sawBusy = false;
+        }
+
+        try
+        {
+            await _server.SendAsync(HttpMethod.Post, $"/session/{AgentSessionId}/prompt_async", body, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is HttpRequestException or OpenCodeHttpException)
+        {
+            throw new InvalidOperationException($"OpenCode did not take the message: {exception.Message}", exception);
+        }
+    }
+
+    /// <summary>Takes effect from the next message: plan mode prompts OpenCode's read-only "plan" agent.</summary>
+    public Task SetModeAsync(string mode, CancellationToken cancellationToken)
+    {
+        _mode = mode;
+        return Task.CompletedTask;
+    }
+
+    public async Task CancelTurnAsync(CancellationToken cancellationToken)
+    {
+        foreach (var pending in _openPermissionRequests.Values)
+        {
+            await pending.CancelAsync().ConfigureAwait(false);
+        }
+
+        lock (_turnLock)
+        {
+            _aborted = true;
+        }
+
+        await _server.SendAsync(HttpMethod.Post, $"/session/{AgentSessionId}/abort", null, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await ReleaseAsync().ConfigureAwait(false);
+        await _sink.OnEventAsync(new AgentExited(0, true, ""), CancellationToken.None).ConfigureAwait(false);
+        _exited.TrySetResult();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await ReleaseAsync().ConfigureAwait(false);
+        _exited.TrySetResult();
+        _lifetime.Dispose();
+    }
+
+    /// <summary>Our share of the server ends once: the last session out stops the process.</summary>
+    private async Task ReleaseAsync()
+    {
+        if (Interlocked.Exchange(ref _released, 1) == 1)
+        {
+            return;
+        }
+
+        await _lifetime.CancelAsync().ConfigureAwait(false);
+        _server.Unlisten(AgentSessionId);
+        await _server.ReleaseAsync().ConfigureAwait(false);
+    }
+
+    private async Task WatchServerAsync()
+    {
+        var exitCode = await _server.Exited.ConfigureAwait(false);
+        if (Volatile.Read(ref _released) == 1)
+        {
+            return;
+        }
+
+        foreach (var pending in _openPermissionRequests.Values)
+        {
+            await pending.CancelAsync().ConfigureAwait(false);
+        }
+
+        await _sink.OnEventAsync(new AgentExited(exitCode, _server.StopRequested, _server.StderrTail), CancellationToken.None).ConfigureAwait(false);
+        await ReleaseAsync().ConfigureAwait(false);
+        _exited.TrySetResult();
+    }
+
+    private async Task OnEventAsync(string type, JsonElement properties)
+    {
+        var ct = _lifetime.Token;
+        switch (type)
+        {
+            case "message.updated" when properties.TryGetProperty("info", out var info) && Text(info, "id") is { } messageId:
+                _messageRoles[messageId] = Text(info, "role") ?? "";
+                break;
+            case "message.part.updated" when properties.TryGetProperty("part", out var part):
+                await OnPartAsync(part, ct).ConfigureAwait(false);
+                break;
+            case "message.part.delta" when Text(properties, "field") == "text" && Text(properties, "delta") is { Length: > 0 } delta
+                                           && Text(properties, "partID") is { } partId && _partTypes.TryGetValue(partId, out var partType)
+                                           && partType == "text" && IsAssistant(Text(properties, "messageID")):
+                await _sink.OnEventAsync(new MessageDelta(delta), ct).ConfigureAwait(false);
+                break;
+            case "permission.asked":
+                OnPermissionAsked(properties);
+                break;
+            case "permission.replied" when Text(properties, "requestID") is { } requestId:
+                // Answered elsewhere (someone at the OpenCode TUI): nobody needs to decide it here any more.
+                if (_openPermissionRequests.TryRemove(requestId, out var withdrawn))
+                {
+                    await withdrawn.CancelAsync().ConfigureAwait(false);
+                }
+
+                break;
+            case "session.error" when properties.TryGetProperty("error", out var error):
+                var name = Text(error, "name");
+                bool aborted;
+                lock (_turnLock)
+                {
+                    aborted = _aborted;
+                }
+
+                if (name != "MessageAbortedError" && !aborted)
+                {
+                    var detail = error.TryGetProperty("data", out var data) && Text(data, "message") is { } m ? m : name ?? error.GetRawText();
+                    await _sink.OnEventAsync(new AgentError(detail), ct).ConfigureAwait(false);
+                }
+
+                break;
+            case "session.status" when properties.TryGetProperty("status", out var status) && Text(status, "type") == "busy":
+                lock (_turnLock)
+                {
+                    _sawBusy = _turnActive;
+                }
+
+                break;
+            case "session.idle":
+                await OnIdleAsync(ct).ConfigureAwait(false);
+                break;
+        }
+    }
+
+    private async Task OnPartAsync(JsonElement part, CancellationToken ct)
+    {
+        var partId = Text(part, "id") ?? "";
+        var partType = Text(part, "type") ?? "";
+        _partTypes[partId] = partType;
+        var ended = part.TryGetProperty("time", out var time) && time.TryGetProperty("end", out _);
+        switch (partType)
+        {
+            case "text" when ended && IsAssistant(Text(part, "messageID")) && Text(part, "text") is { Length: > 0 } text
+                             && _finishedParts.TryAdd(partId, true):
+                _lastText = text;
+                await _sink.OnEventAsync(new AssistantMessage(text), ct).ConfigureAwait(false);
+                break;
+            case "reasoning" when ended && Text(part, "text") is { Length: > 0 } thinking && _finishedParts.TryAdd(partId, true):
+                await _sink.OnEventAsync(new Thinking(thinking), ct).ConfigureAwait(false);
+                break;
+            case "tool":
+                await OnToolPartAsync(part, ct).ConfigureAwait(false);
+                break;
+            case "step-finish" when part.TryGetProperty("tokens", out var tokens):
+                var cache = tokens.TryGetProperty("cache", out var c) ? c : default;
+                var cost = part.TryGetProperty("cost", out var costValue) && costValue.ValueKind == JsonValueKind.Number ? costValue.GetDecimal() : 0m;
+                lock (_turnLock)
+                {
+                    _usage = (_usage.Input + Number(tokens, "input"), _usage.Output + Number(tokens, "output"),
+                        _usage.CacheRead + Number(cache, "read"), _usage.CacheWrite + Number(cache, "write"), _usage.Cost + cost);
+                }
+
+                break;
+        }
+    }
+
+    private async Task OnToolPartAsync(JsonElement part, CancellationToken ct)
+    {
+        var callId = Text(part, "callID") ?? Text(part, "id") ?? "";
+        var tool = Text(part, "tool") ?? "unknown";
+        if (!part.TryGetProperty("state", out var state))
+        {
+            return;
+        }
+
+        // "pending" carries no input yet; from "running" on it does.
+        var status = Text(state, "status");
+        if (status is null or "pending")
+        {
+            return;
+        }
+
+        if (_announcedCalls.TryAdd(callId, true))
+        {
+            var input = state.TryGetProperty("input", out var i) && i.ValueKind == JsonValueKind.Object ? i.Clone() : JsonElement.Parse("{}");
+            var (kind, title, _, _) = Describe(tool, input);
+            await _sink.OnEventAsync(new ToolCall(callId, tool, kind, title, input), ct).ConfigureAwait(false);
+        }
+
+        if (status is "completed" or "error" && _finishedParts.TryAdd("call:" + callId, true))
+        {
+            var content = status == "completed" ? Text(state, "output") ?? "" : Text(state, "error") ?? "";
+            await _sink.OnEventAsync(new ToolResult(callId, content, status == "error"), ct).ConfigureAwait(false);
+        }
+    }
+
+    private async Task OnIdleAsync(CancellationToken ct)
+    {
+        (long Input, long Output, long CacheRead, long CacheWrite, decimal Cost) used;
+        bool aborted;
+        string? last;
+        lock (_turnLock)
+        {
+            if (!_turnActive || !_sawBusy)
+            {
+                return;
+            }
+
+            _turnActive = false;
+            _sawBusy = false;
+            used = _usage;
+            _usage = default;
+            aborted = _aborted;
+            _aborted = false;
+            last = _lastText;
+            _lastText = null;
+        }
+
+        if (used.Input + used.Output + used.CacheRead + used.CacheWrite > 0)
+        {
+            await _sink.OnEventAsync(new UsageReport(used.Input, used.Output, used.CacheRead, used.CacheWrite, used.Cost), ct).ConfigureAwait(false);
+        }
+
+        await _sink.OnEventAsync(new TurnCompleted(aborted ? "cancelled" : "completed", false, aborted ? null : last), ct).ConfigureAwait(false);
+    }
+
+    private void OnPermissionAsked(JsonElement properties)
+    {
+        if (Text(properties, "id") is not { } requestId)
+        {
+            return;
+        }
+
+        var permission = Text(properties, "permission") ?? "unknown";
+        var metadata = properties.TryGetProperty("metadata", out var m) && m.ValueKind == JsonValueKind.Object
+            ? JsonNode.Parse(m.GetRawText())!.AsObject()
+            : new JsonObject();
+        var patterns = properties.TryGetProperty("patterns", out var p) && p.ValueKind == JsonValueKind.Array
+            ? [.. p.EnumerateArray().Where(x => x.ValueKind == JsonValueKind.String).Select(x => x.GetString()!)]
+            : new List<string>();
+        metadata["patterns"] = new JsonArray([.. patterns.Select(x => JsonValue.Create(x))]);
+        var input = JsonElement.Parse(metadata.ToJsonString());
+        var (kind, title, command, path) = Describe(permission, input);
+        if (kind != ToolKind.Execute)
+        {
+            path ??= patterns.FirstOrDefault();
+        }
+
+        var callId = properties.TryGetProperty("tool", out var tool) && Text(tool, "callID") is { } id ? id : requestId;
+        var request = new PermissionRequest(callId, permission, kind, title, input, command, path, null);
+        var withdrawn = CancellationTokenSource.CreateLinkedTokenSource(_lifetime.Token);
+        _openPermissionRequests[requestId] = withdrawn;
+        _ = Task.Run(() => AnswerPermissionAsync(requestId, request, withdrawn));
+    }
+
+    private async Task AnswerPermissionAsync(string requestId, PermissionRequest request, CancellationTokenSource withdrawn)
+    {
+        try
+        {
+            var decision = await _sink.RequestPermissionAsync(request, withdrawn.Token).ConfigureAwait(false);
+            var reply = new JsonObject { ["reply"] = decision.Allow ? decision.Remember ? "always" : "once" : "reject" };
+            if (!decision.Allow && !string.IsNullOrWhiteSpace(decision.Message))
+            {
+                // OpenCode hands this to the model as the user's feedback on the rejected call.
+                reply["message"] = decision.Message;
+            }
+
+            await _server.SendAsync(HttpMethod.Post, $"/permission/{Uri.EscapeDataString(requestId)}/reply", reply, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is OperationCanceledException or HttpRequestException or OpenCodeHttpException or ObjectDisposedException)
+        {
+            // Withdrawn, answered elsewhere, or the server is going away: nothing left to answer.
+        }
+        finally
+        {
+            _openPermissionRequests.TryRemove(requestId, out _);
+            withdrawn.Dispose();
+        }
+    }
+
+    private bool IsAssistant(string? messageId) =>
+        messageId is not null && _messageRoles.TryGetValue(messageId, out var role) && role == "assistant";
+
+    /// <summary>OpenCode's tool (and permission) names: what kind of action each is, and what to show.</summary>
+    private static (ToolKind Kind, string Title, string? Command, string? Path) Describe(string tool, JsonElement input)
+    {
+        var file = Text(input, "filePath") ?? Text(input, "filepath") ?? Text(input, "path");
+        return tool switch
+        {
+            "bash" => (ToolKind.Execute, Text(input, "command") ?? "Run a command", Text(input, "command"), null),
+            "edit" or "write" or "patch" or "apply_patch" or "multiedit" => (ToolKind.Edit, file is null ? "Edit files" : $"Edit {file}", null, file),
+            "read" or "glob" or "grep" or "list" => (ToolKind.Read, file is null ? tool : $"Read {file}", null, file),
+            "webfetch" or "websearch" => (ToolKind.Fetch, Text(input, "url") ?? tool, null, null),
+            "external_directory" => (ToolKind.Other, "Use a path outside the project", null, file),
+            _ => (ToolKind.Other, tool, null, null),
+        };
+    }
+
+    internal static string? Text(JsonElement element, string property) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String
+            ? value.GetString()
+            : null;
+
+    private static long Number(JsonElement element, string property) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.Number
+        && value.TryGetInt64(out var n) ? n : 0;
+}

@@ -1,0 +1,97 @@
+using FakeLlm;
+using PocketCoder.Agents.Processes;
+
+namespace PocketCoder.Tests.Infrastructure;
+
+/// <summary>
+/// The REAL agent CLIs other than Claude Code, installed (pinned) in tests/agents by the test command, each
+/// pointed at a <see cref="FakeModelServer"/> with a private HOME so nothing of the machine's own set-up leaks in.
+/// </summary>
+public static class AgentClis
+{
+    /// <summary>
+    /// Codex with <c>CODEX_HOME</c> in the test's home: config.toml points a "fake" provider at the fake model
+    /// on the Responses wire (the only wire Codex 0.169 accepts).
+    /// </summary>
+    public static IReadOnlyDictionary<string, AgentCommand> Codex(FakeModelServer model, string home)
+    {
+        var codexHome = Path.Combine(home, ".codex");
+        Directory.CreateDirectory(codexHome);
+        File.WriteAllText(Path.Combine(codexHome, "config.toml"), $"""
+            model = "fake-model"
+            model_provider = "fake"
+
+            [model_providers.fake]
+            name = "Fake"
+            base_url = "{model.BaseUrl.ToString().TrimEnd('/')}/v1"
+            env_key = "FAKE_API_KEY"
+            wire_api = "responses"
+            """);
+        return new Dictionary<string, AgentCommand>
+        {
+            ["codex"] = new AgentCommand(Locate("POCKETCODER_TEST_CODEX", Path.Combine("node_modules", ".bin", "codex")), new Dictionary<string, string?>
+            {
+                ["HOME"] = home,
+                ["CODEX_HOME"] = codexHome,
+                ["FAKE_API_KEY"] = "fake-key",
+                ["OPENAI_API_KEY"] = null,
+                ["OPENAI_BASE_URL"] = null,
+            }),
+        };
+    }
+
+    /// <summary>
+    /// OpenCode with its whole world in the test's home (HOME and the XDG folders) and its config in a file named by
+    /// OPENCODE_CONFIG, so nothing is written into the project: a "fake" OpenAI-compatible provider on the Chat
+    /// Completions wire. What it must ask about comes from the adapter itself (OPENCODE_PERMISSION), not from here.
+    /// </summary>
+    public static IReadOnlyDictionary<string, AgentCommand> OpenCode(FakeModelServer model, string home)
+    {
+        var config = Path.Combine(home, "opencode-test.json");
+        File.WriteAllText(config, $$"""
+            {
+              "provider": {
+                "fake": {
+                  "npm": "@ai-sdk/openai-compatible",
+                  "name": "Fake",
+                  "options": { "baseURL": "{{model.BaseUrl.ToString().TrimEnd('/')}}/v1", "apiKey": "fake-key" },
+                  "models": { "fake-model": { "name": "Fake model", "tool_call": true } }
+                }
+              },
+              "model": "fake/fake-model",
+              "small_model": "fake/fake-model",
+              "autoupdate": false,
+              "share": "disabled"
+            }
+            """);
+        return new Dictionary<string, AgentCommand>
+        {
+            ["opencode"] = new AgentCommand(Locate("POCKETCODER_TEST_OPENCODE", Path.Combine("node_modules", ".bin", "opencode")), new Dictionary<string, string?>
+            {
+                ["HOME"] = home,
+                ["XDG_CONFIG_HOME"] = Path.Combine(home, ".config"),
+                ["XDG_DATA_HOME"] = Path.Combine(home, ".local", "share"),
+                ["XDG_STATE_HOME"] = Path.Combine(home, ".local", "state"),
+                ["XDG_CACHE_HOME"] = Path.Combine(home, ".cache"),
+                ["OPENCODE_CONFIG"] = config,
+                ["OPENCODE_DISABLE_MODELS_FETCH"] = "1",
+                ["OPENAI_API_KEY"] = null,
+                ["ANTHROPIC_API_KEY"] = null,
+            }),
+        };
+    }
+
+    private static string Locate(string variable, string relative)
+    {
+        if (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } configured)
+        {
+            return configured;
+        }
+
+        var path = Path.Combine(ClaudeCli.RepositoryRoot(), "tests", "agents", relative);
+        return File.Exists(path)
+            ? path
+            : throw new InvalidOperationException(
+                $"{path} is not installed for the tests. Run the README's test command (scripts/test.sh), which installs tests/agents.");
+    }
+}
