@@ -20,7 +20,10 @@ fi
 
 # The REAL agent CLIs, pinned in tests/agents/package-lock.json; they talk only to tests/FakeLlm.
 echo "==> installing the agent CLIs the tests drive"
-(cd tests/agents && npm ci --no-audit --no-fund --loglevel=error)
+# `npm install --no-save`, not `npm ci`: the registry reachable here lacks some agents' packages for other
+# platforms (e.g. opencode's darwin/windows builds), which npm ci counts as a lock-file mismatch. Versions
+# stay exactly those pinned in package.json, checked against package-lock.json's integrity hashes.
+(cd tests/agents && npm install --no-audit --no-fund --no-save --loglevel=error)
 
 echo "==> building"
 dotnet build PocketCoder.slnx -c Release --nologo -v quiet
