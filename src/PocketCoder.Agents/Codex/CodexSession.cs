@@ -60,8 +60,9 @@ internal sealed class CodexSession : IAgentSession
         }
         catch (Exception exception) when (exception is InvalidOperationException or JsonRpcException or TimeoutException or OperationCanceledException)
         {
-            var tail = session._process.StderrTail.Trim();
+            // Stopped first: its exit waits for stderr to be drained, so the tail is complete when read.
             await session._process.DisposeAsync().ConfigureAwait(false);
+            var tail = session._process.StderrTail.Trim();
             session._lifetime.Dispose();
             if (exception is OperationCanceledException && cancellationToken.IsCancellationRequested)
             {
