@@ -13,11 +13,11 @@ using Microsoft.Extensions.Logging;
 namespace FakeLlm;
 
 /// <summary>
-/// A scripted stand-in for the Anthropic Messages API on 127.0.0.1, so the REAL agent CLIs can run offline
+/// A scripted stand-in for the Anthropic Messages API (and the Gemini API, see FakeModelServer.Gemini.cs) on 127.0.0.1, so the REAL agent CLIs can run offline
 /// in tests. Main-agent requests take the next <see cref="ScriptedReply"/>; side requests (titles, command
 /// prefix checks, quota probes) get a generic text without touching the script.
 /// </summary>
-public sealed class FakeModelServer : IAsyncDisposable
+public sealed partial class FakeModelServer : IAsyncDisposable
 {
     private const string NoScriptLeftText = "(fake model: no scripted reply left)";
     private const string SideRequestText = "ok";
@@ -48,7 +48,7 @@ public sealed class FakeModelServer : IAsyncDisposable
     /// </summary>
     public Uri BaseUrl { get; private set; }
 
-    /// <summary>Every <c>/v1/messages</c> request received so far, oldest first (a snapshot).</summary>
+    /// <summary>Every model request received so far (Anthropic and Gemini), oldest first (a snapshot).</summary>
     public IReadOnlyList<RecordedRequest> Requests
     {
         get
@@ -182,6 +182,7 @@ public sealed class FakeModelServer : IAsyncDisposable
         _app.MapMethods("/", [HttpMethods.Get, HttpMethods.Head], () => Results.Text("fake model server"));
         _app.MapPost("/v1/messages/count_tokens", CountTokensAsync);
         _app.MapPost("/v1/messages", MessagesAsync);
+        MapGeminiEndpoints();
         _app.MapFallback(async context =>
         {
             _logger.LogWarning("FakeLlm: no route for {Method} {Path}{Query}", context.Request.Method, context.Request.Path, context.Request.QueryString);

@@ -4,28 +4,29 @@ using System.Text.Json;
 namespace FakeLlm;
 
 /// <summary>
-/// One <c>/v1/messages</c> request as the fake model received it.
+/// One model request as the fake model received it: Anthropic <c>/v1/messages</c>, or Gemini
+/// <c>/v1beta/models/MODEL:METHOD</c> (see RecordedRequest.Gemini.cs).
 /// </summary>
 /// <param name="Path">Request path and query string, e.g. <c>/v1/messages?beta=true</c>.</param>
 /// <param name="Body">The parsed JSON body (detached from the request, safe to keep).</param>
 /// <param name="ConsumedScript">True when the request was answered with the next scripted reply.</param>
-public sealed record RecordedRequest(string Path, JsonElement Body, bool ConsumedScript)
+public sealed partial record RecordedRequest(string Path, JsonElement Body, bool ConsumedScript)
 {
     /// <summary>The <c>model</c> field, if any.</summary>
-    public string? Model => Body.TryGetProperty("model", out var model) && model.ValueKind == JsonValueKind.String
+    public string? Model => IsGemini ? GeminiModel : Body.TryGetProperty("model", out var model) && model.ValueKind == JsonValueKind.String
         ? model.GetString()
         : null;
 
     /// <summary>True when the request offers the model a non-empty <c>tools</c> array.</summary>
-    public bool HasTools => Body.TryGetProperty("tools", out var tools)
+    public bool HasTools => IsGemini ? GeminiToolNames(Body).Count > 0 : Body.TryGetProperty("tools", out var tools)
         && tools.ValueKind == JsonValueKind.Array
         && tools.GetArrayLength() > 0;
 
     /// <summary>True when the client asked for an SSE answer.</summary>
-    public bool IsStreaming => Body.TryGetProperty("stream", out var stream) && stream.ValueKind == JsonValueKind.True;
+    public bool IsStreaming => IsGemini ? Path.Contains(":streamGenerateContent", StringComparison.Ordinal) : Body.TryGetProperty("stream", out var stream) && stream.ValueKind == JsonValueKind.True;
 
     /// <summary>The names of the offered tools, in request order.</summary>
-    public IReadOnlyList<string> ToolNames =>
+    public IReadOnlyList<string> ToolNames => IsGemini ? GeminiToolNames(Body) :
         Body.TryGetProperty("tools", out var tools) && tools.ValueKind == JsonValueKind.Array
             ? [.. tools.EnumerateArray()
                 .Select(t => t.TryGetProperty("name", out var n) ? n.GetString() : null)
@@ -44,6 +45,11 @@ public sealed record RecordedRequest(string Path, JsonElement Body, bool Consume
     /// <summary>The text blocks of the last user message, joined with newlines.</summary>
     public string LastUserText()
     {
+        if (IsGemini)
+        {
+            return GeminiLastUserText();
+        }
+
         var last = LastUserMessage();
         if (last is not { } message || !message.TryGetProperty("content", out var content))
         {
@@ -63,9 +69,14 @@ public sealed record RecordedRequest(string Path, JsonElement Body, bool Consume
             : []);
     }
 
-    /// <summary>Every <c>tool_result</c> block in the last user message, in order.</summary>
+    /// <summary>Every <c>tool_result</c> block (Gemini: <c>functionResponse</c> part) in the last user message, in order.</summary>
     public IReadOnlyList<ToolResult> LastToolResults()
     {
+        if (IsGemini)
+        {
+            return GeminiLastToolResults();
+        }
+
         var last = LastUserMessage();
         if (last is not { } message
             || !message.TryGetProperty("content", out var content)
