@@ -1,8 +1,9 @@
-namespace PocketCoder.Projects;
+namespace PocketCoder.Agents.Files;
 
 /// <summary>
 /// The canonical path of something on disk: every symlink on the way resolved, like realpath(3).
 /// Confinement checks compare real paths only, so a link anywhere in a path cannot smuggle it outside.
+/// The one implementation: the server's project paths and the agents' client-side file access both use it.
 /// </summary>
 public static class RealPath
 {
@@ -16,6 +17,33 @@ public static class RealPath
     {
         var links = 0;
         return Resolve(Path.GetFullPath(path), ref links);
+    }
+
+    /// <summary>
+    /// The real path of <paramref name="path"/> when it lies inside <paramref name="root"/> (itself a real path, as
+    /// projects store it), else null. A relative path is taken relative to the root; <c>..</c>, symlinks and
+    /// symlink loops cannot lead outside.
+    /// </summary>
+    public static string? InsideRoot(string root, string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(root);
+        if (string.IsNullOrEmpty(path) || path.Contains('\0', StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        string real;
+        try
+        {
+            real = Resolve(Path.GetFullPath(path, root));
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+
+        var trimmedRoot = root.Length > 1 ? root.TrimEnd('/') : root;
+        return real == trimmedRoot || real.StartsWith(trimmedRoot == "/" ? "/" : trimmedRoot + "/", StringComparison.Ordinal) ? real : null;
     }
 
     private static string Resolve(string fullPath, ref int links)

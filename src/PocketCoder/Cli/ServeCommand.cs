@@ -16,7 +16,19 @@ public static class ServeCommand
         }
 
         var options = new PocketCoderOptions { DataDirectory = CommandLine.DataDirectory(arguments), Listen = listen };
-        await using var app = PocketCoderServer.Build(options);
+        WebApplication built;
+        try
+        {
+            built = PocketCoderServer.Build(options);
+        }
+        catch (InvalidDataException exception)
+        {
+            // A broken agents.json: say which entry and why, not a stack trace.
+            await Console.Error.WriteLineAsync($"pocketcoder: {exception.Message}");
+            return 2;
+        }
+
+        await using var app = built;
         try
         {
             await app.StartAsync();

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
+using PocketCoder.Agents.Files;
 using PocketCoder.Auth;
 using PocketCoder.Data;
 using PocketCoder.Errors;

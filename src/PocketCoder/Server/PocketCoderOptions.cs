@@ -1,3 +1,4 @@
+using PocketCoder.Agents.Acp;
 using PocketCoder.Agents.Claude;
 using PocketCoder.Agents.Processes;
 
@@ -14,6 +15,10 @@ public sealed class PocketCoderOptions
 
     /// <summary>How to launch each agent, by adapter id.</summary>
     public IReadOnlyDictionary<string, AgentCommand> AgentCommands { get; init; } = DefaultAgentCommands();
+
+    /// <summary>The model a Gemini session uses when it names none (Gemini CLI is always given one; see docs/agents-acp.md).</summary>
+    public string GeminiDefaultModel { get; init; } =
+        Environment.GetEnvironmentVariable("POCKETCODER_GEMINI_MODEL") is { Length: > 0 } model ? model : "gemini-2.5-flash";
 
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(15);
 
@@ -41,6 +46,9 @@ public sealed class PocketCoderOptions
     {
         [ClaudeCodeAdapter.AgentId] = new AgentCommand(
             Environment.GetEnvironmentVariable("POCKETCODER_CLAUDE_PATH") is { Length: > 0 } path ? path : "claude",
+            new Dictionary<string, string?>()),
+        [AcpAgentDefinition.GeminiId] = new AgentCommand(
+            Environment.GetEnvironmentVariable("POCKETCODER_GEMINI_PATH") is { Length: > 0 } geminiPath ? geminiPath : "gemini",
             new Dictionary<string, string?>()),
     };
 }

@@ -99,8 +99,13 @@ public sealed class SessionRunner(
     {
         switch (agentEvent)
         {
-            case AgentReady:
-                // The conversation id is ours (chosen at creation), so there is nothing to record.
+            case AgentReady ready:
+                // Claude keeps the id chosen at creation; ACP agents pick their own, and resume needs theirs.
+                if (ready.AgentSessionId.Length > 0 && ready.AgentSessionId != session.AgentSessionId)
+                {
+                    sessions.SetAgentSessionId(session.Id, ready.AgentSessionId);
+                }
+
                 break;
             case MessageDelta delta:
                 BeginOutput();
