@@ -57,9 +57,10 @@ public static partial class AcpAgentsFile
                 throw Invalid(source, $"{where} is not an object");
             }
 
-            if (entry.EnumerateObject().FirstOrDefault(p => !KnownFields.Contains(p.Name)) is { Name: { } unknown } && unknown.Length > 0)
+            // A misspelt field would otherwise be ignored without a word.
+            foreach (var property in entry.EnumerateObject().Where(p => !KnownFields.Contains(p.Name)))
             {
-                throw Invalid(source, $"{where} has an unknown field '{unknown}' (known: {string.Join(", ", KnownFields)})");
+                throw Invalid(source, $"{where} has an unknown field '{property.Name}' (known: {string.Join(", ", KnownFields)})");
             }
 
             var id = String(entry, "id", source, where, required: true)!;

@@ -24,8 +24,7 @@ public static class ServeCommand
         catch (InvalidDataException exception)
         {
             // A broken agents.json: say which entry and why, not a stack trace.
-            await Console.Error.WriteLineAsync($"pocketcoder: {exception.Message}");
-            return 2;
+            throw new CliException(exception.Message);
         }
 
         await using var app = built;
