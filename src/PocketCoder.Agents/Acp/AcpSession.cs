@@ -128,9 +128,18 @@ internal sealed class AcpSession : IAgentSession
             return;
         }
 
-        await RequestAsync("session/set_mode", new JsonObject { ["sessionId"] = _sessionId, ["modeId"] = target }, cancellationToken)
-            .ConfigureAwait(false);
-        _currentModeId = target;
+        try
+        {
+            await RequestAsync("session/set_mode", new JsonObject { ["sessionId"] = _sessionId, ["modeId"] = target }, cancellationToken)
+                .ConfigureAwait(false);
+            _currentModeId = target;
+        }
+        catch (AcpRpcException exception) when (_started)
+        {
+            // The gatekeeper enforces the mode whatever the agent does; the agent merely behaves less helpfully.
+            await _sink.OnEventAsync(new AgentError($"{_agent.Name} did not switch to its '{target}' mode: {exception.Message}"), cancellationToken)
+                .ConfigureAwait(false);
+        }
     }
 
     public async Task CancelTurnAsync(CancellationToken cancellationToken)

@@ -78,6 +78,33 @@ public sealed class GeminiAcpTests
     }
 
     [Fact]
+    public async Task ShellCall_AllowedForTheSession_IsStillGatedCallByCall()
+    {
+        await using var world = await GeminiWorld.StartAsync();
+        world.Model.Enqueue(
+            ScriptedReply.ToolUse("run_shell_command", new { command = "touch first.txt" }),
+            ScriptedReply.Text("First done."),
+            ScriptedReply.ToolUse("run_shell_command", new { command = "touch second.txt" }),
+            ScriptedReply.Text("Second refused."));
+
+        var sessionId = await world.StartSessionAsync("Touch first.txt");
+        await using var events = await world.EventsAsync(sessionId);
+        var requested = await events.WaitForAsync("approval.requested");
+        await ApiAssert.OkJsonAsync(await world.DecideAsync(requested.Str("approvalId")!, "allow_session"));
+        var first = await events.WaitForAsync("turn.completed");
+        Assert.True(File.Exists(Path.Combine(world.Repository, "first.txt")));
+
+        // Had Gemini been told "allow always", it would stop asking and this rule could not stop the next call.
+        await world.Http.PostOkAsync($"/api/projects/{world.ProjectId}/rules", new { tool = "run_shell_command", pattern = "*", action = "deny" });
+        await world.SendAsync(sessionId, "Touch second.txt");
+        var second = await events.WaitForAsync(e => e.Event == "tool.result" && e.Id > first.Id);
+        Assert.True(second.Json.GetProperty("isError").GetBoolean(), second.Data);
+        await events.WaitForAsync(e => e.Event == "turn.completed" && e.Id > first.Id);
+        Assert.False(File.Exists(Path.Combine(world.Repository, "second.txt")), "A call denied by a project rule ran.");
+        Assert.DoesNotContain(events.Received, e => e.Event == "approval.requested" && e.Id > first.Id);
+    }
+
+    [Fact]
     public async Task WriteFile_NewFileAllowed_IsCreatedThroughTheConfinedClientFileSystem()
     {
         await using var world = await GeminiWorld.StartAsync();
