@@ -13,7 +13,7 @@ using Microsoft.Extensions.Logging;
 namespace FakeLlm;
 
 /// <summary>
-/// A scripted stand-in for the Anthropic Messages API (and the OpenAI Responses and Chat Completions APIs) on 127.0.0.1, so the REAL agent CLIs can run offline
+/// A scripted stand-in for the Anthropic Messages API (and the OpenAI Responses and Chat Completions APIs, and the Gemini API, see FakeModelServer.Gemini.cs) on 127.0.0.1, so the REAL agent CLIs can run offline
 /// in tests. Main-agent requests take the next <see cref="ScriptedReply"/>; side requests (titles, command
 /// prefix checks, quota probes) get a generic text without touching the script.
 /// </summary>
@@ -48,7 +48,7 @@ public sealed partial class FakeModelServer : IAsyncDisposable
     /// </summary>
     public Uri BaseUrl { get; private set; }
 
-    /// <summary>Every <c>/v1/messages</c> request received so far, oldest first (a snapshot).</summary>
+    /// <summary>Every model request received so far (Anthropic and Gemini), oldest first (a snapshot).</summary>
     public IReadOnlyList<RecordedRequest> Requests
     {
         get
@@ -184,6 +184,7 @@ public sealed partial class FakeModelServer : IAsyncDisposable
         _app.MapPost("/v1/messages", MessagesAsync);
         _app.MapPost("/v1/responses", ResponsesAsync);
         _app.MapPost("/v1/chat/completions", ChatCompletionsAsync);
+        MapGeminiEndpoints();
         _app.MapFallback(async context =>
         {
             _logger.LogWarning("FakeLlm: no route for {Method} {Path}{Query}", context.Request.Method, context.Request.Path, context.Request.QueryString);

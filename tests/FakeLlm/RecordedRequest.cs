@@ -17,31 +17,32 @@ public enum ModelWire
 }
 
 /// <summary>
-/// One model request as the fake model received it, on any of its wires.
+/// One model request as the fake model received it, on any of its wires (Anthropic, OpenAI Responses and
+/// Chat Completions, Gemini — see RecordedRequest.Gemini.cs).
 /// </summary>
 /// <param name="Path">Request path and query string, e.g. <c>/v1/messages?beta=true</c>.</param>
 /// <param name="Body">The parsed JSON body (detached from the request, safe to keep).</param>
 /// <param name="ConsumedScript">True when the request was answered with the next scripted reply.</param>
-public sealed record RecordedRequest(string Path, JsonElement Body, bool ConsumedScript)
+public sealed partial record RecordedRequest(string Path, JsonElement Body, bool ConsumedScript)
 {
     /// <summary>The API the request used.</summary>
     public ModelWire Wire { get; init; } = ModelWire.Anthropic;
 
     /// <summary>The <c>model</c> field, if any.</summary>
-    public string? Model => Body.TryGetProperty("model", out var model) && model.ValueKind == JsonValueKind.String
+    public string? Model => IsGemini ? GeminiModel : Body.TryGetProperty("model", out var model) && model.ValueKind == JsonValueKind.String
         ? model.GetString()
         : null;
 
     /// <summary>True when the request offers the model a non-empty <c>tools</c> array.</summary>
-    public bool HasTools => Body.TryGetProperty("tools", out var tools)
+    public bool HasTools => IsGemini ? GeminiToolNames(Body).Count > 0 : Body.TryGetProperty("tools", out var tools)
         && tools.ValueKind == JsonValueKind.Array
         && tools.GetArrayLength() > 0;
 
     /// <summary>True when the client asked for an SSE answer.</summary>
-    public bool IsStreaming => Body.TryGetProperty("stream", out var stream) && stream.ValueKind == JsonValueKind.True;
+    public bool IsStreaming => IsGemini ? Path.Contains(":streamGenerateContent", StringComparison.Ordinal) : Body.TryGetProperty("stream", out var stream) && stream.ValueKind == JsonValueKind.True;
 
     /// <summary>The names of the offered tools, in request order.</summary>
-    public IReadOnlyList<string> ToolNames =>
+    public IReadOnlyList<string> ToolNames => IsGemini ? GeminiToolNames(Body) :
         Body.TryGetProperty("tools", out var tools) && tools.ValueKind == JsonValueKind.Array
             ? [.. tools.EnumerateArray()
                 .Select(t => t.TryGetProperty("name", out var n) ? n.GetString()
@@ -76,6 +77,11 @@ public sealed record RecordedRequest(string Path, JsonElement Body, bool Consume
     /// <summary>The text blocks of the last user message, joined with newlines.</summary>
     public string LastUserText()
     {
+        if (IsGemini)
+        {
+            return GeminiLastUserText();
+        }
+
         if (Wire != ModelWire.Anthropic)
         {
             return LastOpenAiUserText();
@@ -102,11 +108,16 @@ public sealed record RecordedRequest(string Path, JsonElement Body, bool Consume
 
     /// <summary>
     /// The tool results of the latest tool round, in order: Anthropic <c>tool_result</c> blocks,
-    /// Responses <c>function_call_output</c> items, or Chat Completions <c>role:"tool"</c> messages. The OpenAI
+    /// Responses <c>function_call_output</c> items, Gemini <c>functionResponse</c> parts, or Chat Completions <c>role:"tool"</c> messages. The OpenAI
     /// wires carry no error flag, so <see cref="ToolResult.IsError"/> is false for them.
     /// </summary>
     public IReadOnlyList<ToolResult> LastToolResults()
     {
+        if (IsGemini)
+        {
+            return GeminiLastToolResults();
+        }
+
         if (Wire == ModelWire.OpenAiResponses)
         {
             return [.. AfterLastUser()

@@ -28,6 +28,37 @@ public static partial class RealPath
         }
     }
 
+    /// <summary>
+    /// The real path of <paramref name="path"/> when it lies inside <paramref name="root"/> (itself a real path, as
+    /// projects store it), else null. A relative path is taken relative to the root. The path need not exist
+    /// yet (a file about to be written): its nearest existing ancestor is resolved and the rest appended. A
+    /// dangling symlink on the way is refused, since writing through it would create its target anywhere.
+    /// </summary>
+    public static string? InsideRoot(string root, string path)
+    {
+        if (string.IsNullOrEmpty(path) || path.Contains('\0', StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var probe = Path.GetFullPath(path, root);
+        var missing = new Stack<string>();
+        string? real;
+        while ((real = Resolve(probe)) is null)
+        {
+            if (new FileInfo(probe).LinkTarget is not null || Path.GetDirectoryName(probe) is not { } parent)
+            {
+                return null;
+            }
+
+            missing.Push(Path.GetFileName(probe));
+            probe = parent;
+        }
+
+        var result = missing.Count == 0 ? real : Path.Join([real, .. missing]);
+        return IsWithin(result, root) ? result : null;
+    }
+
     /// <summary>True when <paramref name="realPath"/> (already resolved) is <paramref name="realRoot"/> or below it.</summary>
     public static bool IsWithin(string realPath, string realRoot) =>
         realPath == realRoot || realPath.StartsWith(realRoot.TrimEnd('/') + "/", StringComparison.Ordinal);

@@ -26,7 +26,18 @@ public static class ServeCommand
             Listen = listen,
             SuspendIdleAfter = TimeSpan.FromMinutes(suspendMinutes),
         };
-        await using var app = PocketCoderServer.Build(options);
+        WebApplication built;
+        try
+        {
+            built = PocketCoderServer.Build(options);
+        }
+        catch (InvalidDataException exception)
+        {
+            // A broken agents.json: say which entry and why, not a stack trace.
+            throw new CliException(exception.Message);
+        }
+
+        await using var app = built;
         try
         {
             await app.StartAsync();

@@ -1,3 +1,4 @@
+using PocketCoder.Agents.Acp;
 using PocketCoder.Agents.Claude;
 using PocketCoder.Agents.Codex;
 using PocketCoder.Agents.OpenCode;
@@ -16,6 +17,10 @@ public sealed class PocketCoderOptions
 
     /// <summary>How to launch each agent, by adapter id.</summary>
     public IReadOnlyDictionary<string, AgentCommand> AgentCommands { get; init; } = DefaultAgentCommands();
+
+    /// <summary>The model a Gemini session uses when it names none (Gemini CLI is always given one; see docs/agents-acp.md).</summary>
+    public string GeminiDefaultModel { get; init; } =
+        Environment.GetEnvironmentVariable("POCKETCODER_GEMINI_MODEL") is { Length: > 0 } model ? model : "gemini-2.5-flash";
 
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(15);
 
@@ -48,6 +53,7 @@ public sealed class PocketCoderOptions
         [ClaudeCodeAdapter.AgentId] = FromEnvironment("POCKETCODER_CLAUDE_PATH", "claude"),
         [CodexAdapter.AgentId] = FromEnvironment("POCKETCODER_CODEX_PATH", "codex"),
         [OpenCodeAdapter.AgentId] = FromEnvironment("POCKETCODER_OPENCODE_PATH", "opencode"),
+        [AcpAgentDefinition.GeminiId] = FromEnvironment("POCKETCODER_GEMINI_PATH", "gemini"),
     };
 
     private static AgentCommand FromEnvironment(string variable, string name) => new(

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.DataProtection;
 using PocketCoder.Agents;
+using PocketCoder.Agents.Acp;
 using PocketCoder.Agents.Claude;
 using PocketCoder.Agents.Codex;
 using PocketCoder.Agents.OpenCode;
@@ -137,6 +138,17 @@ public static class PocketCoderServer
         if (options.AgentCommands.TryGetValue(OpenCodeAdapter.AgentId, out var openCode))
         {
             yield return new OpenCodeAdapter(openCode);
+        }
+
+        if (options.AgentCommands.TryGetValue(AcpAgentDefinition.GeminiId, out var gemini))
+        {
+            yield return new AcpAdapter(AcpAgentDefinition.Gemini(gemini, options.GeminiDefaultModel));
+        }
+
+        // The owner's own ACP agents (agents.json in the data folder); a bad file stops the start with its reason.
+        foreach (var agent in AcpAgentsFile.Load(options.DataDirectory, [ClaudeCodeAdapter.AgentId, AcpAgentDefinition.GeminiId, .. options.AgentCommands.Keys]))
+        {
+            yield return new AcpAdapter(agent);
         }
     }
 }

@@ -122,7 +122,7 @@ public sealed class SessionRunner(
         switch (agentEvent)
         {
             case AgentReady ready when ready.AgentSessionId.Length > 0 && ready.AgentSessionId != session.AgentSessionId:
-                // Agents that choose their own conversation id (Codex threads, OpenCode sessions): remember it, so
+                // Agents that choose their own conversation id (Codex threads, OpenCode and ACP sessions): remember it, so
                 // the next start resumes that conversation. Claude takes the id we chose, so this never fires for it.
                 sessions.SetAgentSessionId(session.Id, ready.AgentSessionId);
                 session = session with { AgentSessionId = ready.AgentSessionId };

@@ -103,9 +103,13 @@ public sealed class Sessions(Database database, EventLog events, TimeProvider cl
         return true;
     }
 
-    /// <summary>Records the agent's own conversation id, for agents that choose it themselves.</summary>
+    /// <summary>
+    /// Records the agent's own conversation id, used for its native resume. Claude takes the id we choose at
+    /// creation; Codex, OpenCode and ACP agents choose their own (and a new one when an old one cannot be loaded).
+    /// </summary>
     public void SetAgentSessionId(string id, string agentSessionId) => database.Write(write =>
-        write.Execute("UPDATE sessions SET agent_session_id = $agentSession WHERE id = $id", ("$agentSession", agentSessionId), ("$id", id)));
+        write.Execute("UPDATE sessions SET agent_session_id = $agentSession WHERE id = $id AND agent_session_id <> $agentSession",
+            ("$agentSession", agentSessionId), ("$id", id)));
 
     public string Mode(string id) => database.Read(connection =>
         connection.Scalar<string>("SELECT mode FROM sessions WHERE id = $id", ("$id", id))) ?? "ask";

@@ -1,0 +1,64 @@
+using PocketCoder.Agents.Processes;
+
+namespace PocketCoder.Agents.Acp;
+
+/// <summary>
+/// Any agent that speaks the Agent Client Protocol on stdio, one long-lived process per session: Gemini CLI
+/// (<c>gemini --acp</c>) and whatever command line the owner registers (see <see cref="AcpAgentsFile"/>).
+/// </summary>
+public sealed class AcpAdapter(AcpAgentDefinition agent) : IAgentAdapter
+{
+    public string Id => agent.Id;
+
+    public AcpAgentDefinition Definition => agent;
+
+    public async Task<AgentAvailability> ProbeAsync(CancellationToken cancellationToken)
+    {
+        var executable = agent.Command.Resolve();
+        if (executable is null)
+        {
+            return new AgentAvailability(false, null, $"{agent.Name} was not found ('{agent.Command.Command}'). {agent.InstallHint}");
+        }
+
+        if (agent.VersionArguments is not { } versionArguments)
+        {
+            return new AgentAvailability(true, null, executable);
+        }
+
+        string? version;
+        try
+        {
+            version = await agent.Command.ReadVersionAsync(executable, versionArguments, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            version = null;
+        }
+
+        return version is null
+            ? new AgentAvailability(false, null, $"'{executable} {string.Join(' ', versionArguments)}' failed; reinstall {agent.Name}.")
+            : new AgentAvailability(true, version.Split(' ')[^1], executable);
+    }
+
+    public async Task<IAgentSession> StartAsync(AgentStartOptions options, IAgentSink sink, CancellationToken cancellationToken)
+    {
+        var executable = agent.Command.Resolve()
+            ?? throw new AgentUnavailableException(agent.Id, $"{agent.Name} was not found ('{agent.Command.Command}'). {agent.InstallHint}");
+
+        List<string> arguments = [.. agent.Arguments];
+        var model = options.Model is { Length: > 0 } chosen ? chosen : agent.DefaultModel;
+        if (agent.ModelArgument is not null && model is not null)
+        {
+            arguments.AddRange([agent.ModelArgument, model]);
+        }
+
+        var spec = new ProcessSpec(
+            executable,
+            arguments,
+            options.WorkingDirectory,
+            agent.Command.Environment,
+            Path.Combine(options.LogDirectory, $"{agent.Id}-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.stderr.log"));
+        return await AcpSession.StartAsync(agent, spec, options, agent.ModelArgument is null ? null : model, sink, cancellationToken)
+            .ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,60 @@
+using PocketCoder.Agents.Processes;
+
+namespace PocketCoder.Agents.Acp;
+
+/// <summary>
+/// One agent driven through the Agent Client Protocol: how to launch it and the few ways agents differ.
+/// </summary>
+/// <param name="Id">The agent id in the API (<c>gemini</c>, or one the owner registered).</param>
+/// <param name="Name">What to call it in messages.</param>
+/// <param name="Command">The executable and extra environment.</param>
+/// <param name="Arguments">Arguments that make it speak ACP on stdio (<c>--acp</c>).</param>
+/// <param name="ModelArgument">The option that selects a model (<c>-m</c>), or null when models cannot be chosen at launch.</param>
+/// <param name="DefaultModel">The model passed when the session names none, or null to let the agent choose.</param>
+/// <param name="VersionArguments">How to ask its version without starting it (<c>--version</c>), or null when unknown:
+/// some ACP agents start serving on any argument and would hang a probe.</param>
+/// <param name="MissingFileReadsEmpty">Answer <c>fs/read_text_file</c> of a missing file inside the project with empty
+/// content instead of the standard "Resource not found" error (see docs/agents-acp.md: Gemini CLI 0.61.0 cannot create
+/// new files otherwise).</param>
+/// <param name="InstallHint">What the user can do when it is missing.</param>
+public sealed record AcpAgentDefinition(
+    string Id,
+    string Name,
+    AgentCommand Command,
+    IReadOnlyList<string> Arguments,
+    string? ModelArgument,
+    string? DefaultModel,
+    IReadOnlyList<string>? VersionArguments,
+    bool MissingFileReadsEmpty,
+    string InstallHint)
+{
+    public const string GeminiId = "gemini";
+
+    /// <summary>
+    /// Gemini CLI (<c>gemini --acp -m MODEL</c>). A model is always passed: the default "auto" first asks a router
+    /// model and stalls for over a minute when that answer is not what it expects.
+    /// </summary>
+    public static AcpAgentDefinition Gemini(AgentCommand command, string defaultModel = "gemini-2.5-flash")
+    {
+        var environment = new Dictionary<string, string?>(StringComparer.Ordinal)
+        {
+            // Gemini CLI otherwise re-launches itself in a second node process for a bigger heap: ~150 MB more per session.
+            ["GEMINI_CLI_NO_RELAUNCH"] = "true",
+        };
+        foreach (var (name, value) in command.Environment)
+        {
+            environment[name] = value;
+        }
+
+        return new AcpAgentDefinition(
+            GeminiId,
+            "Gemini CLI",
+            command with { Environment = environment },
+            ["--acp"],
+            "-m",
+            defaultModel,
+            ["--version"],
+            MissingFileReadsEmpty: true,
+            "Install it with `npm install -g @google/gemini-cli`, or point POCKETCODER_GEMINI_PATH at the gemini executable.");
+    }
+}

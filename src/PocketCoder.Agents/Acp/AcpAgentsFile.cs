@@ -1,0 +1,130 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using PocketCoder.Agents.Processes;
+
+namespace PocketCoder.Agents.Acp;
+
+/// <summary>
+/// The owner's own ACP agents, registered in <c>agents.json</c> in the data folder:
+/// <code>[{"id":"claude-acp","command":"claude-agent-acp","args":[]}]</code>
+/// Optional per entry: <c>name</c>, <c>modelArg</c> (e.g. <c>"--model"</c>) and <c>versionArgs</c> (e.g. <c>["--version"]</c>).
+/// Read once at start and checked strictly: a mistake stops the server with a message naming it, rather than
+/// leaving an agent silently missing. Only the owner can write the data folder, and commands run without a shell.
+/// </summary>
+public static partial class AcpAgentsFile
+{
+    public const string FileName = "agents.json";
+
+    private static readonly HashSet<string> KnownFields = new(StringComparer.Ordinal) { "id", "name", "command", "args", "modelArg", "versionArgs" };
+
+    /// <summary>The registered agents, or none when the file does not exist.</summary>
+    /// <exception cref="InvalidDataException">The file is not a valid registration; the message says what to fix.</exception>
+    public static IReadOnlyList<AcpAgentDefinition> Load(string dataDirectory, IReadOnlyCollection<string> builtInIds)
+    {
+        var path = Path.Combine(dataDirectory, FileName);
+        if (!File.Exists(path))
+        {
+            return [];
+        }
+
+        JsonElement root;
+        try
+        {
+            root = JsonElement.Parse(File.ReadAllText(path));
+        }
+        catch (JsonException exception)
+        {
+            throw new InvalidDataException($"{path} is not valid JSON: {exception.Message}", exception);
+        }
+
+        return Parse(root, path, builtInIds);
+    }
+
+    internal static List<AcpAgentDefinition> Parse(JsonElement root, string source, IReadOnlyCollection<string> builtInIds)
+    {
+        if (root.ValueKind != JsonValueKind.Array)
+        {
+            throw Invalid(source, "the file must hold a JSON array of agents, e.g. [{\"id\":\"claude-acp\",\"command\":\"claude-agent-acp\",\"args\":[]}]");
+        }
+
+        var agents = new List<AcpAgentDefinition>();
+        var index = 0;
+        foreach (var entry in root.EnumerateArray())
+        {
+            var where = $"entry {index++}";
+            if (entry.ValueKind != JsonValueKind.Object)
+            {
+                throw Invalid(source, $"{where} is not an object");
+            }
+
+            // A misspelt field would otherwise be ignored without a word.
+            foreach (var property in entry.EnumerateObject().Where(p => !KnownFields.Contains(p.Name)))
+            {
+                throw Invalid(source, $"{where} has an unknown field '{property.Name}' (known: {string.Join(", ", KnownFields)})");
+            }
+
+            var id = String(entry, "id", source, where, required: true)!;
+            if (!IdPattern().IsMatch(id))
+            {
+                throw Invalid(source, $"{where}: id '{id}' must be 2-40 characters of a-z, 0-9 and '-', starting with a letter");
+            }
+
+            if (builtInIds.Contains(id) || agents.Any(a => a.Id == id))
+            {
+                throw Invalid(source, $"{where}: the agent id '{id}' is already taken");
+            }
+
+            where = $"agent '{id}'";
+            var command = String(entry, "command", source, where, required: true)!;
+            if (command.Contains('\0', StringComparison.Ordinal) || command.Trim().Length == 0)
+            {
+                throw Invalid(source, $"{where}: 'command' must name an executable");
+            }
+
+            agents.Add(new AcpAgentDefinition(
+                id,
+                String(entry, "name", source, where, required: false) ?? id,
+                new AgentCommand(command, new Dictionary<string, string?>()),
+                Strings(entry, "args", source, where) ?? [],
+                String(entry, "modelArg", source, where, required: false),
+                DefaultModel: null,
+                Strings(entry, "versionArgs", source, where),
+                MissingFileReadsEmpty: false,
+                $"Check the command of '{id}' in {source}."));
+        }
+
+        return agents;
+    }
+
+    private static string? String(JsonElement entry, string field, string source, string where, bool required)
+    {
+        if (!entry.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return required ? throw Invalid(source, $"{where} has no '{field}'") : null;
+        }
+
+        return value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } text
+            ? text
+            : throw Invalid(source, $"{where}: '{field}' must be a non-empty string");
+    }
+
+    private static List<string>? Strings(JsonElement entry, string field, string source, string where)
+    {
+        if (!entry.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Array || value.EnumerateArray().Any(a => a.ValueKind != JsonValueKind.String))
+        {
+            throw Invalid(source, $"{where}: '{field}' must be an array of strings");
+        }
+
+        return [.. value.EnumerateArray().Select(a => a.GetString()!)];
+    }
+
+    private static InvalidDataException Invalid(string source, string problem) => new($"{source}: {problem}.");
+
+    [GeneratedRegex("^[a-z][a-z0-9-]{1,39}$")]
+    private static partial Regex IdPattern();
+}

@@ -1,0 +1,150 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using PocketCoder.Agents.FileSystem;
+
+namespace PocketCoder.Agents.Acp;
+
+/// <summary>
+/// The client side of ACP's <c>fs/read_text_file</c> and <c>fs/write_text_file</c>, confined to the project root
+/// (real paths, symlinks resolved). These are the effects of tool calls the agent has already had approved through
+/// <c>session/request_permission</c>, so they are not asked about again; they are only kept inside the project.
+/// </summary>
+internal sealed class AcpFileSystem(string projectRoot, bool missingFileReadsEmpty)
+{
+    /// <summary>Larger files are refused rather than read into memory and sent down the pipe.</summary>
+    public const long MaxFileBytes = 16 * 1024 * 1024;
+
+    private static readonly UTF8Encoding Utf8NoBom = new(encoderShouldEmitUTF8Identifier: false);
+
+    private readonly string _root = RealPath.Resolve(projectRoot) ?? projectRoot;
+
+    /// <summary>Answers one fs request: the JSON-RPC result, or an error.</summary>
+    public async Task<AcpReply> HandleAsync(string method, JsonElement parameters, CancellationToken cancellationToken)
+    {
+        var requested = parameters.ValueKind == JsonValueKind.Object && parameters.TryGetProperty("path", out var p) && p.ValueKind == JsonValueKind.String
+            ? p.GetString()
+            : null;
+        if (string.IsNullOrEmpty(requested))
+        {
+            return AcpReply.Error(AcpErrors.InvalidParams, "'path' is required.");
+        }
+
+        // The protocol requires absolute paths; a relative one is a confused agent, not something to guess about.
+        if (!Path.IsPathRooted(requested))
+        {
+            return AcpReply.Error(AcpErrors.InvalidParams, $"'{requested}' is not an absolute path.");
+        }
+
+        if (RealPath.InsideRoot(_root, requested) is not { } real)
+        {
+            return AcpReply.Error(AcpErrors.InvalidParams, $"'{requested}' is outside the project root.",
+                new JsonObject { ["code"] = "OUTSIDE_PROJECT_ROOT", ["path"] = requested });
+        }
+
+        try
+        {
+            return method switch
+            {
+                "fs/read_text_file" => await ReadAsync(real, parameters, cancellationToken).ConfigureAwait(false),
+                "fs/write_text_file" => await WriteAsync(real, parameters, cancellationToken).ConfigureAwait(false),
+                _ => AcpReply.Error(AcpErrors.MethodNotFound, $"Unknown method '{method}'."),
+            };
+        }
+        catch (UnauthorizedAccessException exception)
+        {
+            return AcpReply.Error(AcpErrors.InternalError, $"Permission denied: {exception.Message}");
+        }
+        catch (IOException exception)
+        {
+            return AcpReply.Error(AcpErrors.InternalError, exception.Message);
+        }
+    }
+
+    private async Task<AcpReply> ReadAsync(string real, JsonElement parameters, CancellationToken cancellationToken)
+    {
+        if (Directory.Exists(real))
+        {
+            return AcpReply.Error(AcpErrors.InvalidParams, $"'{real}' is a directory.");
+        }
+
+        if (!File.Exists(real))
+        {
+            return missingFileReadsEmpty
+                ? AcpReply.Result(new JsonObject { ["content"] = "" })
+                : AcpReply.Error(AcpErrors.ResourceNotFound, $"Resource not found: {real}", new JsonObject { ["path"] = real });
+        }
+
+        if (new FileInfo(real).Length > MaxFileBytes)
+        {
+            return AcpReply.Error(AcpErrors.InvalidParams, $"'{real}' is larger than {MaxFileBytes / (1024 * 1024)} MiB.");
+        }
+
+        var content = await File.ReadAllTextAsync(real, cancellationToken).ConfigureAwait(false);
+        var line = Number(parameters, "line");
+        var limit = Number(parameters, "limit");
+        if (line is not null || limit is not null)
+        {
+            // 1-based line, as the protocol defines it; keep the original line endings.
+            var lines = content.Split('\n');
+            var start = Math.Clamp((int)(line ?? 1) - 1, 0, lines.Length);
+            var count = Math.Clamp((int)(limit ?? int.MaxValue), 0, lines.Length - start);
+            content = string.Join('\n', lines, start, count);
+        }
+
+        return AcpReply.Result(new JsonObject { ["content"] = content });
+    }
+
+    private async Task<AcpReply> WriteAsync(string real, JsonElement parameters, CancellationToken cancellationToken)
+    {
+        if (!parameters.TryGetProperty("content", out var c) || c.ValueKind != JsonValueKind.String)
+        {
+            return AcpReply.Error(AcpErrors.InvalidParams, "'content' is required.");
+        }
+
+        if (Directory.Exists(real))
+        {
+            return AcpReply.Error(AcpErrors.InvalidParams, $"'{real}' is a directory.");
+        }
+
+        var directory = Path.GetDirectoryName(real)!;
+        if (!Directory.Exists(directory))
+        {
+            Directory.CreateDirectory(directory);
+            // A link could have appeared on the way while the folders were made: check the final place again.
+            if (RealPath.InsideRoot(_root, real) is null)
+            {
+                return AcpReply.Error(AcpErrors.InvalidParams, $"'{real}' is outside the project root.",
+                    new JsonObject { ["code"] = "OUTSIDE_PROJECT_ROOT", ["path"] = real });
+            }
+        }
+
+        await File.WriteAllTextAsync(real, c.GetString(), Utf8NoBom, cancellationToken).ConfigureAwait(false);
+        return AcpReply.Result(null);
+    }
+
+    private static long? Number(JsonElement parameters, string property) =>
+        parameters.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var n) ? n : null;
+}
+
+/// <summary>What the client answers to one agent request: a result (possibly null) or a JSON-RPC error.</summary>
+internal sealed record AcpReply(JsonNode? ResultValue, int? ErrorCode, string? ErrorMessage, JsonNode? ErrorData)
+{
+    public bool IsError => ErrorCode is not null;
+
+    public static AcpReply Result(JsonNode? result) => new(result, null, null, null);
+
+    public static AcpReply Error(int code, string message, JsonNode? data = null) => new(null, code, message, data);
+}
+
+/// <summary>JSON-RPC 2.0 error codes, and ACP's own.</summary>
+internal static class AcpErrors
+{
+    public const int ParseError = -32700;
+    public const int InvalidRequest = -32600;
+    public const int MethodNotFound = -32601;
+    public const int InvalidParams = -32602;
+    public const int InternalError = -32603;
+    public const int AuthRequired = -32000;
+    public const int ResourceNotFound = -32002;
+}

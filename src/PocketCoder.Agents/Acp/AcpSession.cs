@@ -1,0 +1,751 @@
+using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using PocketCoder.Agents.Processes;
+
+namespace PocketCoder.Agents.Acp;
+
+/// <summary>
+/// One ACP agent process: JSON-RPC 2.0, one message per line, both directions. We send <c>initialize</c>,
+/// <c>session/new</c> (or <c>session/load</c>), <c>session/prompt</c> (its response ends the turn), <c>session/set_mode</c>
+/// and the <c>session/cancel</c> notification; the agent sends <c>session/update</c> notifications and asks us
+/// <c>session/request_permission</c> (answered by the gatekeeper) and <c>fs/*</c> (confined to the project).
+/// </summary>
+internal sealed class AcpSession : IAgentSession
+{
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
+    private static readonly TimeSpan ReplayQuiet = TimeSpan.FromMilliseconds(300);
+    private static readonly TimeSpan ReplayLimit = TimeSpan.FromSeconds(5);
+
+    private readonly AcpAgentDefinition _agent;
+    private readonly IAgentSink _sink;
+    private readonly AcpFileSystem _files;
+    private readonly string _workingDirectory;
+    private readonly CancellationTokenSource _lifetime = new();
+    private readonly ConcurrentDictionary<long, Pending> _pending = new();
+    private readonly ConcurrentDictionary<string, CancellationTokenSource> _openPermissions = new(StringComparer.Ordinal);
+    private readonly Channel<string> _prompts = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Lock _toolsLock = new();
+    private readonly Dictionary<string, ToolState> _tools = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _finishedTools = new(StringComparer.Ordinal);
+
+    // Assistant text of the current stretch (flushed as one AssistantMessage before a tool call and at turn end)
+    // and of the whole turn. Touched only by the stdout reader.
+    private readonly StringBuilder _text = new();
+    private readonly StringBuilder _turnText = new();
+
+    private AgentProcess _process = null!;
+    private long _nextId;
+    private string _sessionId = "";
+    private volatile bool _started;
+    private volatile bool _replaying;
+    private long _lastUpdateTicks;
+    private bool _canLoad;
+    private bool _canResume;
+    private string? _agentVersion;
+    private string? _defaultModeId;
+    private string? _currentModeId;
+    private HashSet<string> _modeIds = new(StringComparer.Ordinal);
+
+    private AcpSession(AcpAgentDefinition agent, IAgentSink sink, string workingDirectory)
+    {
+        _agent = agent;
+        _sink = sink;
+        _workingDirectory = workingDirectory;
+        _files = new AcpFileSystem(workingDirectory, agent.MissingFileReadsEmpty);
+    }
+
+    public string AgentSessionId => _sessionId;
+
+    public Task Exited { get; private set; } = Task.CompletedTask;
+
+    public static async Task<AcpSession> StartAsync(AcpAgentDefinition agent, ProcessSpec spec, AgentStartOptions options, string? model, IAgentSink sink, CancellationToken cancellationToken)
+    {
+        var session = new AcpSession(agent, sink, options.WorkingDirectory);
+        try
+        {
+            session._process = AgentProcess.Start(spec, session.OnLineAsync);
+        }
+        catch (System.ComponentModel.Win32Exception exception)
+        {
+            throw new AgentUnavailableException(agent.Id, $"{agent.Name} could not be started: {exception.Message}", exception);
+        }
+
+        session.Exited = session.ReportExitAsync();
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(StartTimeout);
+            await session.HandshakeAsync(options, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is AcpRpcException or InvalidOperationException or OperationCanceledException)
+        {
+            await session._process.StopAsync(StopGrace, CancellationToken.None).ConfigureAwait(false);
+            var tail = session._process.StderrTail.Trim();
+            if (tail.Length > 2000)
+            {
+                tail = tail[^2000..];
+            }
+
+            var reason = exception switch
+            {
+                AcpRpcException { Code: AcpErrors.AuthRequired } => $"it needs to be signed in first ({exception.Message})",
+                OperationCanceledException when !cancellationToken.IsCancellationRequested => $"it did not answer within {StartTimeout.TotalSeconds:0} seconds",
+                _ => exception.Message,
+            };
+            await session.DisposeAsync().ConfigureAwait(false);
+            throw new AgentUnavailableException(agent.Id,
+                $"{agent.Name} failed to start: {reason}." + (tail.Length > 0 ? $" Its last output: {tail}" : ""), exception);
+        }
+
+        session._started = true;
+        await sink.OnEventAsync(new AgentReady(session._sessionId, model, session._agentVersion), cancellationToken).ConfigureAwait(false);
+        _ = Task.Run(session.PumpPromptsAsync, CancellationToken.None);
+        return session;
+    }
+
+    public Task SendAsync(string text, CancellationToken cancellationToken)
+    {
+        // session/prompt is one turn; a second prompt while one runs would abort it (Gemini CLI does), so turns queue here.
+        if (_process.Exited.IsCompleted || !_prompts.Writer.TryWrite(text))
+        {
+            throw new InvalidOperationException("The agent process has exited.");
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task SetModeAsync(string mode, CancellationToken cancellationToken)
+    {
+        // Only plan mode is handed to the agent (it then proposes instead of acting). Every other mode stays the
+        // agent's default, which asks about everything: the gatekeeper decides, never the agent's own auto-approval.
+        var target = mode == SessionModes.Plan && _modeIds.Contains("plan") ? "plan" : _defaultModeId;
+        if (target is null || target == _currentModeId)
+        {
+            return;
+        }
+
+        try
+        {
+            await RequestAsync("session/set_mode", new JsonObject { ["sessionId"] = _sessionId, ["modeId"] = target }, cancellationToken)
+                .ConfigureAwait(false);
+            _currentModeId = target;
+        }
+        catch (AcpRpcException exception) when (_started)
+        {
+            // The gatekeeper enforces the mode whatever the agent does; the agent merely behaves less helpfully.
+            await _sink.OnEventAsync(new AgentError($"{_agent.Name} did not switch to its '{target}' mode: {exception.Message}"), cancellationToken)
+                .ConfigureAwait(false);
+        }
+    }
+
+    public async Task CancelTurnAsync(CancellationToken cancellationToken)
+    {
+        // The protocol asks the client to answer open permission requests with "cancelled" once it cancels.
+        foreach (var pending in _openPermissions.Values)
+        {
+            await pending.CancelAsync().ConfigureAwait(false);
+        }
+
+        await NotifyAsync("session/cancel", new JsonObject { ["sessionId"] = _sessionId }, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _lifetime.CancelAsync().ConfigureAwait(false);
+        await _process.StopAsync(StopGrace, cancellationToken).ConfigureAwait(false);
+        await Exited.ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _lifetime.CancelAsync().ConfigureAwait(false);
+        await _process.DisposeAsync().ConfigureAwait(false);
+        _lifetime.Dispose();
+    }
+
+    private async Task HandshakeAsync(AgentStartOptions options, CancellationToken cancellationToken)
+    {
+        var initialized = await RequestAsync("initialize", new JsonObject
+        {
+            ["protocolVersion"] = 1,
+            ["clientCapabilities"] = new JsonObject
+            {
+                ["fs"] = new JsonObject { ["readTextFile"] = true, ["writeTextFile"] = true },
+                ["terminal"] = false,
+            },
+            ["clientInfo"] = new JsonObject { ["name"] = "pocketcoder", ["title"] = "PocketCoder", ["version"] = ClientVersion },
+        }, cancellationToken).ConfigureAwait(false);
+
+        if (initialized.TryGetProperty("agentCapabilities", out var capabilities) && capabilities.ValueKind == JsonValueKind.Object)
+        {
+            _canLoad = capabilities.TryGetProperty("loadSession", out var load) && load.ValueKind == JsonValueKind.True;
+            _canResume = capabilities.TryGetProperty("sessionCapabilities", out var sessionCapabilities)
+                && sessionCapabilities.ValueKind == JsonValueKind.Object
+                && sessionCapabilities.TryGetProperty("resume", out var resume)
+                && resume.ValueKind == JsonValueKind.Object;
+        }
+
+        if (initialized.TryGetProperty("agentInfo", out var info))
+        {
+            _agentVersion = AcpTools.Text(info, "version");
+        }
+
+        if (options.ResumeAgentSessionId is { } resumeId && await TryContinueAsync(resumeId, cancellationToken).ConfigureAwait(false))
+        {
+            _sessionId = resumeId;
+        }
+        else
+        {
+            var created = await RequestAsync("session/new", SessionParameters(null), cancellationToken).ConfigureAwait(false);
+            _sessionId = AcpTools.Text(created, "sessionId") ?? throw new AcpRpcException(AcpErrors.InternalError, "session/new returned no sessionId.");
+            ReadModes(created);
+        }
+
+        await SetModeAsync(options.Mode, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Continues an earlier conversation with session/load or session/resume; false (and says why) when it cannot.</summary>
+    private async Task<bool> TryContinueAsync(string resumeId, CancellationToken cancellationToken)
+    {
+        if (!_canLoad && !_canResume)
+        {
+            await _sink.OnEventAsync(new AgentError(
+                $"{_agent.Name} cannot continue earlier conversations (it offers neither session/load nor session/resume): " +
+                "a new conversation starts, and the agent does not remember the earlier messages."), cancellationToken).ConfigureAwait(false);
+            return false;
+        }
+
+        try
+        {
+            // session/load replays the whole conversation as session/update notifications; we already have it.
+            _replaying = _canLoad;
+            Interlocked.Exchange(ref _lastUpdateTicks, Environment.TickCount64);
+            var loaded = await RequestAsync(_canLoad ? "session/load" : "session/resume", SessionParameters(resumeId), cancellationToken)
+                .ConfigureAwait(false);
+            ReadModes(loaded);
+            return true;
+        }
+        catch (AcpRpcException exception)
+        {
+            _replaying = false;
+            await _sink.OnEventAsync(new AgentError(
+                $"{_agent.Name} could not continue the earlier conversation ({exception.Message}): a new conversation starts, " +
+                "and the agent does not remember the earlier messages."), cancellationToken).ConfigureAwait(false);
+            return false;
+        }
+    }
+
+    private JsonObject SessionParameters(string? sessionId)
+    {
+        var parameters = new JsonObject();
+        if (sessionId is not null)
+        {
+            parameters["sessionId"] = sessionId;
+        }
+
+        parameters["cwd"] = _workingDirectory;
+        parameters["mcpServers"] = new JsonArray();
+        return parameters;
+    }
+
+    private void ReadModes(JsonElement result)
+    {
+        if (!result.TryGetProperty("modes", out var modes) || modes.ValueKind != JsonValueKind.Object)
+        {
+            return;
+        }
+
+        _currentModeId = AcpTools.Text(modes, "currentModeId");
+        _defaultModeId ??= _currentModeId;
+        if (modes.TryGetProperty("availableModes", out var available) && available.ValueKind == JsonValueKind.Array)
+        {
+            _modeIds = [.. available.EnumerateArray().Select(m => AcpTools.Text(m, "id")).OfType<string>()];
+        }
+    }
+
+    private async Task PumpPromptsAsync()
+    {
+        var ct = _lifetime.Token;
+        try
+        {
+            await foreach (var text in _prompts.Reader.ReadAllAsync(ct).ConfigureAwait(false))
+            {
+                if (_replaying)
+                {
+                    await WaitForReplayAsync(ct).ConfigureAwait(false);
+                }
+
+                var prompt = new JsonObject
+                {
+                    ["sessionId"] = _sessionId,
+                    ["prompt"] = new JsonArray(new JsonObject { ["type"] = "text", ["text"] = text }),
+                };
+                try
+                {
+                    // The turn's end (text, usage, TurnCompleted) is reported by the reader as the response arrives.
+                    await RequestAsync("session/prompt", prompt, ct, isPrompt: true).ConfigureAwait(false);
+                }
+                catch (AcpRpcException)
+                {
+                    // Reported by the reader as a failed turn; the next message gets a new one.
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+        catch (InvalidOperationException)
+        {
+            // The process exited; ReportExitAsync tells the sink.
+        }
+    }
+
+    /// <summary>
+    /// Gemini CLI answers session/load first and streams the replay after, unawaited; a prompt sent at once would get
+    /// the replay's tail mixed into its turn. Replay notifications come back to back, so a short silence ends it.
+    /// </summary>
+    private async Task WaitForReplayAsync(CancellationToken cancellationToken)
+    {
+        var started = Environment.TickCount64;
+        while (Environment.TickCount64 - started < ReplayLimit.TotalMilliseconds)
+        {
+            var quietFor = Environment.TickCount64 - Interlocked.Read(ref _lastUpdateTicks);
+            if (quietFor >= ReplayQuiet.TotalMilliseconds)
+            {
+                break;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(ReplayQuiet.TotalMilliseconds - quietFor), cancellationToken).ConfigureAwait(false);
+        }
+
+        _replaying = false;
+    }
+
+    private async Task ReportExitAsync()
+    {
+        var exitCode = await _process.Exited.ConfigureAwait(false);
+        _prompts.Writer.TryComplete();
+        foreach (var pending in _pending.Values)
+        {
+            pending.Done.TrySetException(new InvalidOperationException($"{_agent.Name} exited (code {exitCode})."));
+        }
+
+        foreach (var permission in _openPermissions.Values)
+        {
+            await permission.CancelAsync().ConfigureAwait(false);
+        }
+
+        // A process that dies during the handshake is reported by StartAsync as a failure to start.
+        if (_started)
+        {
+            await _sink.OnEventAsync(new AgentExited(exitCode, _process.StopRequested, _process.StderrTail), CancellationToken.None)
+                .ConfigureAwait(false);
+        }
+    }
+
+    private async Task<JsonElement> RequestAsync(string method, JsonObject parameters, CancellationToken cancellationToken, bool isPrompt = false)
+    {
+        var id = Interlocked.Increment(ref _nextId);
+        var pending = new Pending(method, isPrompt, new TaskCompletionSource<JsonElement>(TaskCreationOptions.RunContinuationsAsynchronously));
+        _pending[id] = pending;
+        try
+        {
+            if (_process.Exited.IsCompleted)
+            {
+                throw new InvalidOperationException($"{_agent.Name} has exited.");
+            }
+
+            var message = new JsonObject { ["jsonrpc"] = "2.0", ["id"] = id, ["method"] = method, ["params"] = parameters };
+            await _process.WriteLineAsync(message.ToJsonString(), cancellationToken).ConfigureAwait(false);
+            return await pending.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _pending.TryRemove(id, out _);
+        }
+    }
+
+    private Task NotifyAsync(string method, JsonObject parameters, CancellationToken cancellationToken)
+    {
+        var message = new JsonObject { ["jsonrpc"] = "2.0", ["method"] = method, ["params"] = parameters };
+        return _process.WriteLineAsync(message.ToJsonString(), cancellationToken);
+    }
+
+    private async Task RespondAsync(JsonElement id, AcpReply reply)
+    {
+        var message = new JsonObject { ["jsonrpc"] = "2.0", ["id"] = JsonNode.Parse(id.GetRawText()) };
+        if (reply.IsError)
+        {
+            var error = new JsonObject { ["code"] = reply.ErrorCode, ["message"] = reply.ErrorMessage };
+            if (reply.ErrorData is not null)
+            {
+                error["data"] = reply.ErrorData;
+            }
+
+            message["error"] = error;
+        }
+        else
+        {
+            message["result"] = reply.ResultValue;
+        }
+
+        try
+        {
+            await _process.WriteLineAsync(message.ToJsonString(), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (InvalidOperationException)
+        {
+            // Exited meanwhile: nobody is waiting for the answer.
+        }
+    }
+
+    private async Task OnLineAsync(string line)
+    {
+        JsonElement message;
+        try
+        {
+            message = JsonElement.Parse(line);
+        }
+        catch (JsonException)
+        {
+            // Not protocol output (a stray print on stdout): nothing to act on.
+            return;
+        }
+
+        if (message.ValueKind != JsonValueKind.Object)
+        {
+            return;
+        }
+
+        var hasId = message.TryGetProperty("id", out var id) && id.ValueKind is JsonValueKind.Number or JsonValueKind.String;
+        if (AcpTools.Text(message, "method") is { } method)
+        {
+            var parameters = message.TryGetProperty("params", out var p) ? p : default;
+            if (hasId)
+            {
+                await OnRequestAsync(id, method, parameters).ConfigureAwait(false);
+            }
+            else if (method == "session/update" && parameters.ValueKind == JsonValueKind.Object
+                && parameters.TryGetProperty("update", out var update) && update.ValueKind == JsonValueKind.Object)
+            {
+                await OnUpdateAsync(update).ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        // A response to one of ours: our ids are numbers.
+        if (hasId && id.ValueKind == JsonValueKind.Number && id.TryGetInt64(out var number) && _pending.TryGetValue(number, out var pending))
+        {
+            var failed = message.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object;
+            var result = message.TryGetProperty("result", out var r) ? r.Clone() : default;
+            if (pending.IsPrompt)
+            {
+                await FinishTurnAsync(failed ? null : result, failed ? ErrorText(error) : null).ConfigureAwait(false);
+            }
+
+            if (failed)
+            {
+                var code = error.TryGetProperty("code", out var c) && c.TryGetInt32(out var n) ? n : AcpErrors.InternalError;
+                pending.Done.TrySetException(new AcpRpcException(code, $"{pending.Method}: {ErrorText(error)}"));
+            }
+            else
+            {
+                pending.Done.TrySetResult(result);
+            }
+        }
+    }
+
+    private async Task OnRequestAsync(JsonElement id, string method, JsonElement parameters)
+    {
+        switch (method)
+        {
+            case "session/request_permission" when parameters.ValueKind == JsonValueKind.Object:
+                await OnPermissionRequestAsync(id.Clone(), parameters.Clone()).ConfigureAwait(false);
+                break;
+            case "fs/read_text_file" or "fs/write_text_file":
+                // Answered in order on the reader: the agent waits for it before it goes on anyway.
+                await RespondAsync(id, await _files.HandleAsync(method, parameters, _lifetime.Token).ConfigureAwait(false)).ConfigureAwait(false);
+                break;
+            default:
+                // terminal/* is not offered (clientCapabilities.terminal = false): agents run commands themselves, gated.
+                await RespondAsync(id, AcpReply.Error(AcpErrors.MethodNotFound, $"PocketCoder does not offer '{method}'.")).ConfigureAwait(false);
+                break;
+        }
+    }
+
+    private async Task OnUpdateAsync(JsonElement update)
+    {
+        Interlocked.Exchange(ref _lastUpdateTicks, Environment.TickCount64);
+        if (_replaying)
+        {
+            return;
+        }
+
+        var ct = _lifetime.Token;
+        switch (AcpTools.Text(update, "sessionUpdate"))
+        {
+            case "agent_message_chunk" when ChunkText(update) is { Length: > 0 } text:
+                _text.Append(text);
+                _turnText.Append(text);
+                await _sink.OnEventAsync(new MessageDelta(text), ct).ConfigureAwait(false);
+                break;
+            case "agent_thought_chunk" when ChunkText(update) is { Length: > 0 } thought:
+                await _sink.OnEventAsync(new Thinking(thought), ct).ConfigureAwait(false);
+                break;
+            case "tool_call":
+                await FlushTextAsync(ct).ConfigureAwait(false);
+                await AnnounceToolAsync(update, ct).ConfigureAwait(false);
+                await FinishToolIfDoneAsync(update, ct).ConfigureAwait(false);
+                break;
+            case "tool_call_update":
+                if (AcpTools.Text(update, "title") is not null || AcpTools.Text(update, "kind") is not null)
+                {
+                    await FlushTextAsync(ct).ConfigureAwait(false);
+                    await AnnounceToolAsync(update, ct).ConfigureAwait(false);
+                }
+
+                await FinishToolIfDoneAsync(update, ct).ConfigureAwait(false);
+                break;
+            case "plan" when update.TryGetProperty("entries", out var entries) && entries.ValueKind == JsonValueKind.Array:
+                await _sink.OnEventAsync(new PlanUpdate([.. entries.EnumerateArray()
+                    .Select(e => new PlanEntry(AcpTools.Text(e, "content") ?? "", AcpTools.Text(e, "status") ?? "pending"))]), ct).ConfigureAwait(false);
+                break;
+            case "usage_update":
+                // Context usage (tokens in the window) and, where the agent knows it, the session's cost so far.
+                await _sink.OnEventAsync(new UsageReport(Number(update, "used"), 0, 0, 0, Cost(update)), ct).ConfigureAwait(false);
+                break;
+            case "current_mode_update":
+                _currentModeId = AcpTools.Text(update, "currentModeId") ?? _currentModeId;
+                break;
+        }
+    }
+
+    private async Task OnPermissionRequestAsync(JsonElement id, JsonElement parameters)
+    {
+        var ct = _lifetime.Token;
+        var toolCall = parameters.TryGetProperty("toolCall", out var t) && t.ValueKind == JsonValueKind.Object ? t : default;
+        if (toolCall.ValueKind != JsonValueKind.Object)
+        {
+            await RespondAsync(id, AcpReply.Error(AcpErrors.InvalidParams, "toolCall is required.")).ConfigureAwait(false);
+            return;
+        }
+
+        await FlushTextAsync(ct).ConfigureAwait(false);
+        // Gemini CLI asks before it announces the call: announce it first so the phone shows what is being asked about.
+        var tool = await AnnounceToolAsync(toolCall, ct).ConfigureAwait(false);
+        var options = parameters.TryGetProperty("options", out var o) && o.ValueKind == JsonValueKind.Array
+            ? [.. o.EnumerateArray().Select(option => (Id: AcpTools.Text(option, "optionId"), Kind: AcpTools.Text(option, "kind")))]
+            : new List<(string? Id, string? Kind)>();
+        var request = new PermissionRequest(
+            tool.Id,
+            tool.Name,
+            tool.Kind,
+            tool.Title,
+            tool.Input,
+            AcpTools.Command(toolCall, tool.Kind) ?? tool.Command,
+            AcpTools.Path(toolCall) ?? tool.Path,
+            null);
+
+        var key = id.GetRawText();
+        var withdrawn = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        _openPermissions[key] = withdrawn;
+        // Off the reader: the agent keeps streaming while a human makes up their mind.
+        _ = Task.Run(() => AnswerPermissionAsync(id, key, request, options, withdrawn), CancellationToken.None);
+    }
+
+    private async Task AnswerPermissionAsync(JsonElement id, string key, PermissionRequest request, List<(string? Id, string? Kind)> options, CancellationTokenSource withdrawn)
+    {
+        try
+        {
+            var decision = await _sink.RequestPermissionAsync(request, withdrawn.Token).ConfigureAwait(false);
+            var allow = decision.Allow;
+            var message = decision.Message;
+            if (allow && decision.UpdatedInput is { } edited && edited.GetRawText() != request.Input.GetRawText())
+            {
+                // ACP cannot change a call's input: running the original would not be what the owner approved.
+                allow = false;
+                message = "The owner edited this call, which this agent cannot apply; it was not run. Edited input: " + edited.GetRawText();
+            }
+
+            // Always "once": the gatekeeper remembers session and project grants itself. allow_always would make the
+            // agent stop asking, and later calls would bypass the gatekeeper.
+            var optionId = allow
+                ? Option(options, "allow_once")
+                : Option(options, "reject_once") ?? Option(options, "reject_always");
+            if (allow && optionId is null)
+            {
+                await _sink.OnEventAsync(new AgentError(
+                    $"{_agent.Name} offered no one-time allow option for '{request.Title}', so it was refused: allowing it for good would bypass the gatekeeper."),
+                    CancellationToken.None).ConfigureAwait(false);
+                optionId = Option(options, "reject_once") ?? Option(options, "reject_always");
+                allow = false;
+            }
+
+            await RespondAsync(id, AcpReply.Result(Outcome(optionId))).ConfigureAwait(false);
+            if (!allow)
+            {
+                // Agents report a refused call differently (Gemini CLI not at all): close it on the phone either way.
+                await FinishToolAsync(request.ToolCallId, string.IsNullOrWhiteSpace(message) ? "Denied." : $"Denied: {message}", true, CancellationToken.None)
+                    .ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Withdrawn because the turn was cancelled: the protocol wants a "cancelled" outcome.
+            await RespondAsync(id, AcpReply.Result(Outcome(null))).ConfigureAwait(false);
+        }
+        finally
+        {
+            _openPermissions.TryRemove(key, out _);
+            withdrawn.Dispose();
+        }
+    }
+
+    private static JsonObject Outcome(string? optionId) => new()
+    {
+        ["outcome"] = optionId is null
+            ? new JsonObject { ["outcome"] = "cancelled" }
+            : new JsonObject { ["outcome"] = "selected", ["optionId"] = optionId },
+    };
+
+    private static string? Option(List<(string? Id, string? Kind)> options, string kind) =>
+        options.FirstOrDefault(o => o.Kind == kind && o.Id is not null).Id;
+
+    /// <summary>Reports a tool call the first time it is seen; later sightings return what was reported.</summary>
+    private async Task<ToolState> AnnounceToolAsync(JsonElement toolCall, CancellationToken ct)
+    {
+        var id = AcpTools.Text(toolCall, "toolCallId") ?? $"acp-{Guid.NewGuid():N}";
+        ToolState state;
+        lock (_toolsLock)
+        {
+            if (_tools.TryGetValue(id, out var known))
+            {
+                return known;
+            }
+
+            var kindName = AcpTools.Text(toolCall, "kind");
+            var kind = AcpTools.Kind(kindName);
+            var name = AcpTools.ToolName(toolCall, id, kindName);
+            state = new ToolState(id, name, kind, AcpTools.Text(toolCall, "title") ?? name, AcpTools.Input(toolCall),
+                AcpTools.Command(toolCall, kind), AcpTools.Path(toolCall));
+            _tools[id] = state;
+        }
+
+        await _sink.OnEventAsync(new ToolCall(state.Id, state.Name, state.Kind, state.Title, state.Input), ct).ConfigureAwait(false);
+        return state;
+    }
+
+    private Task FinishToolIfDoneAsync(JsonElement update, CancellationToken ct) =>
+        AcpTools.Text(update, "status") is "completed" or "failed" && AcpTools.Text(update, "toolCallId") is { } id
+            ? FinishToolAsync(id, AcpTools.Output(update), AcpTools.Text(update, "status") == "failed", ct)
+            : Task.CompletedTask;
+
+    private async Task FinishToolAsync(string toolCallId, string output, bool isError, CancellationToken ct)
+    {
+        lock (_toolsLock)
+        {
+            if (!_finishedTools.Add(toolCallId))
+            {
+                return;
+            }
+        }
+
+        await _sink.OnEventAsync(new ToolResult(toolCallId, output, isError), ct).ConfigureAwait(false);
+    }
+
+    private async Task FlushTextAsync(CancellationToken ct)
+    {
+        if (_text.Length == 0)
+        {
+            return;
+        }
+
+        var text = _text.ToString();
+        _text.Clear();
+        await _sink.OnEventAsync(new AssistantMessage(text), ct).ConfigureAwait(false);
+    }
+
+    private async Task FinishTurnAsync(JsonElement? result, string? error)
+    {
+        var ct = _lifetime.Token;
+        await FlushTextAsync(ct).ConfigureAwait(false);
+        var turnText = _turnText.ToString();
+        _turnText.Clear();
+        if (error is not null)
+        {
+            await _sink.OnEventAsync(new AgentError($"{_agent.Name}: {error}"), ct).ConfigureAwait(false);
+            await _sink.OnEventAsync(new TurnCompleted("error", true, error), ct).ConfigureAwait(false);
+            return;
+        }
+
+        if (result is { ValueKind: JsonValueKind.Object } body && Usage(body) is { } usage)
+        {
+            await _sink.OnEventAsync(usage, ct).ConfigureAwait(false);
+        }
+
+        var stopReason = result is { ValueKind: JsonValueKind.Object } r ? AcpTools.Text(r, "stopReason") ?? "end_turn" : "end_turn";
+        await _sink.OnEventAsync(new TurnCompleted(stopReason, stopReason == "refusal", turnText.Length > 0 ? turnText : null), ct)
+            .ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The turn's tokens: the protocol's <c>usage</c> (inputTokens, outputTokens, cachedReadTokens, cachedWriteTokens),
+    /// else Gemini CLI's <c>_meta.quota.token_count</c> (input_tokens, output_tokens).
+    /// </summary>
+    private static UsageReport? Usage(JsonElement result)
+    {
+        if (result.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
+        {
+            return new UsageReport(Number(usage, "inputTokens"), Number(usage, "outputTokens"),
+                Number(usage, "cachedReadTokens"), Number(usage, "cachedWriteTokens"), null);
+        }
+
+        if (result.TryGetProperty("_meta", out var meta) && meta.ValueKind == JsonValueKind.Object
+            && meta.TryGetProperty("quota", out var quota) && quota.ValueKind == JsonValueKind.Object
+            && quota.TryGetProperty("token_count", out var count) && count.ValueKind == JsonValueKind.Object)
+        {
+            return new UsageReport(Number(count, "input_tokens"), Number(count, "output_tokens"), 0, 0, null);
+        }
+
+        return null;
+    }
+
+    private static decimal? Cost(JsonElement update) =>
+        update.TryGetProperty("cost", out var cost) && cost.ValueKind == JsonValueKind.Object
+        && AcpTools.Text(cost, "currency") is "USD" or "usd"
+        && cost.TryGetProperty("amount", out var amount) && amount.ValueKind == JsonValueKind.Number
+            ? amount.GetDecimal()
+            : null;
+
+    private static string? ChunkText(JsonElement update) =>
+        update.TryGetProperty("content", out var content) && AcpTools.Text(content, "type") == "text" ? AcpTools.Text(content, "text") : null;
+
+    private static string ErrorText(JsonElement error)
+    {
+        var message = AcpTools.Text(error, "message") ?? "error";
+        return error.TryGetProperty("data", out var data) && data.ValueKind != JsonValueKind.Null
+            ? $"{message} ({(data.ValueKind == JsonValueKind.Object && AcpTools.Text(data, "details") is { } details ? details : data.GetRawText())})"
+            : message;
+    }
+
+    private static long Number(JsonElement element, string property) =>
+        element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var n) ? n : 0;
+
+    private static string ClientVersion => typeof(AcpSession).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
+    private sealed record Pending(string Method, bool IsPrompt, TaskCompletionSource<JsonElement> Done);
+
+    private sealed record ToolState(string Id, string Name, ToolKind Kind, string Title, JsonElement Input, string? Command, string? Path);
+}
+
+/// <summary>The agent answered one of our requests with a JSON-RPC error.</summary>
+internal sealed class AcpRpcException(int code, string message) : Exception(message)
+{
+    public int Code { get; } = code;
+}
