@@ -59,6 +59,8 @@ public sealed class InProcessBench(bool quick) : IAsyncDisposable
     private string NewSession() => Service<Database>().Write(write =>
         Service<Sessions.Sessions>().Create(write, _projectId, "claude-code", null, "ask", "bench").Id);
 
+    public List<Row> AppendBreakdown() => Bench.AppendBreakdown.Run(_app, NewSession(), quick ? 2_000 : 20_000);
+
     public async Task<List<Row>> FanOutAsync()
     {
         var rows = new List<Row>();

@@ -31,10 +31,16 @@ if (Wanted("external"))
     rows.AddRange(await new ExternalBench(Required("pocketcoder"), Required("bare"), quick ? 3 : 7).RunAsync());
 }
 
-if (Wanted("fanout") || Wanted("approval"))
+if (Wanted("fanout") || Wanted("approval") || Wanted("breakdown"))
 {
     await using var inProcess = new InProcessBench(quick);
     await inProcess.StartAsync();
+    if (Wanted("breakdown"))
+    {
+        Progress("where an append's time goes");
+        rows.AddRange(inProcess.AppendBreakdown());
+    }
+
     if (Wanted("fanout"))
     {
         Progress("event fan-out to 1, 10 and 100 SSE subscribers");
