@@ -21,7 +21,8 @@ internal sealed class ClaudeCodeSession : IAgentSession
     private AgentProcess _process = null!;
     private long _requestCounter;
 
-    private ClaudeCodeSession(string agentSessionId, IAgentSink sink)
+    /// <summary>Without a process: only for feeding <see cref="OnLineAsync"/> directly (benchmarks of the line parser).</summary>
+    internal ClaudeCodeSession(string agentSessionId, IAgentSink sink)
     {
         AgentSessionId = agentSessionId;
         _sink = sink;
@@ -110,7 +111,7 @@ internal sealed class ClaudeCodeSession : IAgentSession
             .ConfigureAwait(false);
     }
 
-    private async Task OnLineAsync(string line)
+    internal async Task OnLineAsync(string line)
     {
         JsonElement message;
         try

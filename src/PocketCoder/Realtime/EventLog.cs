@@ -32,6 +32,18 @@ public sealed class EventLog(Database database, EventHub hub, TimeProvider clock
             throw new InvalidOperationException($"Session {sessionId} does not exist.");
         }
 
+        var text = Payload(sessionId, seq, data);
+        var id = write.Scalar<long>(
+            "INSERT INTO events (session_id, seq, kind, data, at) VALUES ($session, $seq, $kind, $data, $at) RETURNING id",
+            ("$session", sessionId), ("$seq", seq), ("$kind", kind), ("$data", text), ("$at", at));
+        var stored = new StoredEvent(id, sessionId, seq, kind, text, at);
+        write.AfterCommit(() => hub.Publish(stored));
+        return stored;
+    }
+
+    /// <summary>The event's JSON as stored and sent: <c>sessionId</c> and <c>seq</c> first, then the event's own fields.</summary>
+    internal static string Payload(string sessionId, long seq, JsonObject data)
+    {
         var payload = new JsonObject { ["sessionId"] = sessionId, ["seq"] = seq };
         foreach (var (name, value) in data.ToList())
         {
@@ -39,13 +51,7 @@ public sealed class EventLog(Database database, EventHub hub, TimeProvider clock
             payload[name] = value;
         }
 
-        var text = payload.ToJsonString();
-        var id = write.Scalar<long>(
-            "INSERT INTO events (session_id, seq, kind, data, at) VALUES ($session, $seq, $kind, $data, $at) RETURNING id",
-            ("$session", sessionId), ("$seq", seq), ("$kind", kind), ("$data", text), ("$at", at));
-        var stored = new StoredEvent(id, sessionId, seq, kind, text, at);
-        write.AfterCommit(() => hub.Publish(stored));
-        return stored;
+        return payload.ToJsonString();
     }
 
     public IReadOnlyList<StoredEvent> ReadSession(string sessionId, long afterSeq, int limit) => database.Read(connection =>

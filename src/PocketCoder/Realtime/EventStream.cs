@@ -126,15 +126,18 @@ public sealed class EventStream(EventHub hub, IOptions<EventStreamOptions> optio
         }
     }
 
-    private static async Task WriteEventAsync(HttpResponse response, long id, StoredEvent stored, CancellationToken cancellationToken)
+    private static async Task WriteEventAsync(HttpResponse response, long id, StoredEvent stored, CancellationToken cancellationToken) =>
+        await response.Body.WriteAsync(Frame(id, stored), cancellationToken);
+
+    /// <summary>One SSE frame. Stored data is compact JSON (no raw newlines), so one data line always holds it.</summary>
+    internal static byte[] Frame(long id, StoredEvent stored)
     {
-        // Stored data is compact JSON (no raw newlines), so one data line always holds it.
         var frame = new StringBuilder(stored.Data.Length + 64)
             .Append("id: ").Append(id).Append('\n')
             .Append("event: ").Append(stored.Kind).Append('\n')
             .Append("data: ").Append(stored.Data).Append("\n\n")
             .ToString();
-        await response.Body.WriteAsync(Encoding.UTF8.GetBytes(frame), cancellationToken);
+        return Encoding.UTF8.GetBytes(frame);
     }
 
     /// <summary>No <c>id:</c> line: EventSource keeps its last id, so resuming stored events is unaffected.</summary>

@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using FakeLlm;
+
+namespace PocketCoder.Bench;
+
+/// <summary>
+/// The published server driving the REAL Claude Code CLI (tests/agents) against the fake model in this process:
+/// the per-prompt overhead of a warm session, and the memory of many idle sessions.
+/// </summary>
+public sealed class ClaudeBench(string pocketcoderDirectory, string claude, bool quick)
+{
+    private string PocketCoderExe => Path.Combine(pocketcoderDirectory, "pocketcoder");
+
+    public async Task<List<Row>> RunAsync()
+    {
+        var rows = new List<Row>();
+        await using var model = await FakeModelServer.StartAsync();
+        var data = Temp.Directory("pcbench-claude");
+        var home = Temp.Directory("pcbench-home");
+        var repository = await Temp.GitRepositoryAsync();
+        var url = OsProcess.FreeLoopbackUrl();
+        var environment = new Dictionary<string, string?>
+        {
+            ["POCKETCODER_CLAUDE_PATH"] = claude,
+            ["HOME"] = home,
+            ["ANTHROPIC_BASE_URL"] = model.BaseUrl.ToString().TrimEnd('/'),
+            ["ANTHROPIC_API_KEY"] = "fake-key",
+            ["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1",
+            ["DISABLE_AUTOUPDATER"] = "1",
+            ["CLAUDE_CONFIG_DIR"] = null,
+            ["ANTHROPIC_AUTH_TOKEN"] = null,
+        };
+        try
+        {
+            await using var server = OsProcess.Start(PocketCoderExe, ["serve", "--listen", url.ToString().TrimEnd('/'), "--data", data], url, environment);
+            using var http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(120) };
+            await server.WaitHealthyAsync(http, TimeSpan.FromSeconds(30));
+            var code = JsonDocument.Parse(await Cli.RunAsync(PocketCoderExe, "pair", "--json", "--data", data)).RootElement.GetProperty("code").GetString();
+            var paired = await http.PostAsJsonAsync("/api/pair", new { code, deviceName = "bench" });
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer",
+                (await paired.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString());
+            var project = await (await http.PostAsJsonAsync("/api/projects", new { path = repository })).Content.ReadFromJsonAsync<JsonElement>();
+            var projectId = project.GetProperty("id").GetString()!;
+
+            rows.AddRange(await PerPromptAsync(http, model, projectId));
+            rows.Add(await ManySessionsAsync(http, model, projectId, server));
+        }
+        finally
+        {
+            Temp.Delete(data);
+            Temp.Delete(home);
+            Temp.Delete(repository);
+        }
+
+        return rows;
+    }
+
+    private async Task<List<Row>> PerPromptAsync(HttpClient http, FakeModelServer model, string projectId)
+    {
+        model.Enqueue(ScriptedReply.Text("Ready."));
+        var sessionId = await CreateSessionAsync(http, projectId, "warm up");
+        await WaitIdleAsync(http, sessionId, 0);
+
+        var prompts = quick ? 5 : 15;
+        var arrival = new List<double>();
+        var accepted = new List<double>();
+        for (var i = 0; i < prompts; i++)
+        {
+            var marker = $"prompt-{i}-{Guid.NewGuid():N}";
+            model.Enqueue(ScriptedReply.Text("ok"));
+            var arrived = model.WaitForRequestAsync(r => r.LastUserText().Contains(marker, StringComparison.Ordinal), CancellationToken.None);
+            var before = await LastSeqAsync(http, sessionId);
+            var start = Stopwatch.GetTimestamp();
+            using var response = await http.PostAsJsonAsync($"/api/sessions/{sessionId}/messages", new { text = marker });
+            accepted.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            response.EnsureSuccessStatusCode();
+            await arrived.WaitAsync(TimeSpan.FromSeconds(60));
+            arrival.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            await WaitIdleAsync(http, sessionId, before);
+        }
+
+        var median = Stats.Median(arrival);
+        return
+        [
+            new Row($"Per prompt, warm claude session: POST /messages to model request (median / max of {prompts})",
+                $"{Stats.F(median)} / {Stats.F(arrival.Max())} ms", "", "", "< 50 ms", median < 50 ? "met" : "MISSED"),
+            new Row("  of which PocketCoder: POST /messages answered 202 (prompt on the agent's stdin), median / max",
+                $"{Stats.F(Stats.Median(accepted))} / {Stats.F(accepted.Max())} ms", "", "", "", ""),
+        ];
+    }
+
+    private async Task<Row> ManySessionsAsync(HttpClient http, FakeModelServer model, string projectId, OsProcess server)
+    {
+        // The per-prompt session above is still open: nine more make ten.
+        const int sessions = 10;
+        var serverOnly = server.RssMiB();
+        for (var i = 1; i < sessions; i++)
+        {
+            model.Enqueue(ScriptedReply.Text($"Session {i} ready."));
+            var id = await CreateSessionAsync(http, projectId, $"hello {i}");
+            await WaitIdleAsync(http, id, 0);
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(quick ? 1 : 5));
+        var (total, processes) = server.TreeRssMiB();
+        var serverRss = server.RssMiB();
+        return new Row($"{sessions} claude sessions open and idle: total RSS, server + agents ({processes} processes); before suspension",
+            $"{Stats.F(total)} MiB (server {Stats.F(serverRss)} MiB)", $"server with 1 session {Stats.F(serverOnly)} MiB", "",
+            "report; after suspension: not built yet", "n/a");
+    }
+
+    private static async Task<string> CreateSessionAsync(HttpClient http, string projectId, string prompt)
+    {
+        using var response = await http.PostAsJsonAsync($"/api/projects/{projectId}/sessions", new { agent = "claude-code", prompt });
+        var body = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"Creating a session failed: {(int)response.StatusCode} {body}");
+        }
+
+        return JsonElement.Parse(body).GetProperty("id").GetString()!;
+    }
+
+    private static async Task<long> LastSeqAsync(HttpClient http, string sessionId) =>
+        (await http.GetFromJsonAsync<JsonElement>($"/api/sessions/{sessionId}")).GetProperty("lastSeq").GetInt64();
+
+    /// <summary>Follows the session's events after <paramref name="afterSeq"/> until a turn has completed and the session is idle.</summary>
+    private static async Task WaitIdleAsync(HttpClient http, string sessionId, long afterSeq)
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        using var response = await http.GetAsync($"/api/sessions/{sessionId}/events?after={afterSeq}", HttpCompletionOption.ResponseHeadersRead, cancel.Token);
+        await using var stream = await response.Content.ReadAsStreamAsync(cancel.Token);
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        var completed = false;
+        var kind = "";
+        while (await reader.ReadLineAsync(cancel.Token) is { } line)
+        {
+            if (line.StartsWith("event: ", StringComparison.Ordinal))
+            {
+                kind = line[7..];
+            }
+            else if (line.StartsWith("data: ", StringComparison.Ordinal))
+            {
+                completed |= kind == "turn.completed";
+                if (completed && kind == "session.status" && JsonElement.Parse(line[6..]).GetProperty("status").GetString() == "idle")
+                {
+                    return;
+                }
+            }
+        }
+
+        throw new InvalidOperationException($"The event stream of session {sessionId} ended before the turn did.");
+    }
+}

@@ -1,0 +1,254 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using PocketCoder.Agents;
+using PocketCoder.Agents.Processes;
+using PocketCoder.Approvals;
+using PocketCoder.Auth;
+using PocketCoder.Data;
+using PocketCoder.Realtime;
+using PocketCoder.Server;
+
+namespace PocketCoder.Bench;
+
+/// <summary>
+/// Event fan-out and the approval round trip: the real server in this process (so an event can carry the
+/// moment it was appended), its subscribers real SSE clients over loopback HTTP.
+/// </summary>
+public sealed class InProcessBench(bool quick) : IAsyncDisposable
+{
+    private WebApplication _app = null!;
+    private HttpClient _http = null!;
+    private string _data = null!;
+    private string _repository = null!;
+    private string _projectId = null!;
+
+    public async Task StartAsync()
+    {
+        _data = Temp.Directory("pcbench-inproc");
+        _repository = await Temp.GitRepositoryAsync();
+        _app = PocketCoderServer.Build(new PocketCoderOptions
+        {
+            DataDirectory = _data,
+            Listen = "http://127.0.0.1:0",
+            ConsoleLogging = false,
+            AgentCommands = new Dictionary<string, AgentCommand>(),
+        });
+        await _app.StartAsync();
+        _http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue })
+        {
+            BaseAddress = new Uri(_app.Urls.First()),
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
+        var code = Service<Devices>().CreatePairingCode().Code;
+        var paired = await _http.PostAsJsonAsync("/api/pair", new { code, deviceName = "bench" });
+        var token = (await paired.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString();
+        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        _projectId = Service<Projects.Projects>().Add(_repository, "bench", Actor.System).Id;
+    }
+
+    private T Service<T>()
+        where T : notnull => _app.Services.GetRequiredService<T>();
+
+    private string NewSession() => Service<Database>().Write(write =>
+        Service<Sessions.Sessions>().Create(write, _projectId, "claude-code", null, "ask", "bench").Id);
+
+    public List<Row> AppendBreakdown() => Bench.AppendBreakdown.Run(_app, NewSession(), quick ? 2_000 : 20_000);
+
+    public async Task<List<Row>> FanOutAsync()
+    {
+        var rows = new List<Row>();
+        foreach (var subscribers in new[] { 1, 10, 100 })
+        {
+            var events = quick ? 2_000 : subscribers switch { 1 => 30_000, 10 => 20_000, _ => 5_000 };
+            var result = await FanOutOnceAsync(subscribers, events, paceHz: null);
+            var rate = events / result.Seconds;
+            rows.Add(new Row($"Fan-out, {subscribers} subscriber(s), as fast as it can: events/s ({events:N0} events)",
+                $"{Stats.F(rate, 0)} /s", $"append alone {Stats.F(result.AppendRate, 0)} /s", "", subscribers == 1 ? ">= 50,000 /s" : "",
+                subscribers == 1 ? rate >= 50_000 ? "met" : "MISSED" : ""));
+            rows.Add(new Row($"Fan-out, {subscribers} subscriber(s), as fast as it can: append-to-receipt p50 / p99",
+                $"{Stats.F(result.P50, 2)} / {Stats.F(result.P99, 2)} ms", "", "", subscribers == 100 ? "p99 < 5 ms" : "",
+                subscribers == 100 ? result.P99 < 5 ? "met" : "MISSED" : ""));
+        }
+
+        // What a phone sees in practice: an agent streams tens to hundreds of deltas a second, not everything at once.
+        var paced = await FanOutOnceAsync(100, quick ? 500 : 2_000, paceHz: 1_000);
+        rows.Add(new Row("Fan-out, 100 subscribers, paced at 1,000 events/s: append-to-receipt p50 / p99",
+            $"{Stats.F(paced.P50, 2)} / {Stats.F(paced.P99, 2)} ms", "", "", "p99 < 5 ms", paced.P99 < 5 ? "met" : "MISSED"));
+        return rows;
+    }
+
+    private sealed record FanOutResult(double Seconds, double AppendRate, double P50, double P99);
+
+    private async Task<FanOutResult> FanOutOnceAsync(int subscriberCount, int eventCount, int? paceHz)
+    {
+        var sessionId = NewSession();
+        var after = Service<Sessions.Sessions>().Get(sessionId).LastSeq;
+        var log = Service<PocketCoder.Realtime.EventLog>();
+        var hub = Service<EventHub>();
+        using var stop = new CancellationTokenSource();
+        var latencies = new List<double>[subscriberCount];
+        var finished = new Task<long>[subscriberCount];
+        var connected = new TaskCompletionSource[subscriberCount];
+        for (var i = 0; i < subscriberCount; i++)
+        {
+            latencies[i] = new List<double>(eventCount);
+            connected[i] = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var index = i;
+            finished[i] = Task.Run(() => SubscribeAsync(sessionId, after, eventCount, latencies[index], connected[index], stop.Token));
+        }
+
+        await Task.WhenAll(connected.Select(c => c.Task)).WaitAsync(TimeSpan.FromSeconds(60));
+        while (hub.SubscriberCount < subscriberCount)
+        {
+            await Task.Delay(10);
+        }
+
+        var text = new string('x', 40);
+        var start = Stopwatch.GetTimestamp();
+        var appended = await Task.Factory.StartNew(() =>
+        {
+            for (var n = 0; n < eventCount; n++)
+            {
+                if (paceHz is { } hz)
+                {
+                    var due = start + (long)(n * (double)Stopwatch.Frequency / hz);
+                    while (Stopwatch.GetTimestamp() < due)
+                    {
+                        Thread.Yield();
+                    }
+                }
+
+                log.Append(sessionId, "message.delta", new JsonObject { ["text"] = text, ["t"] = Stopwatch.GetTimestamp() });
+            }
+
+            return Stopwatch.GetTimestamp();
+        }, TaskCreationOptions.LongRunning);
+        var appendSeconds = Stopwatch.GetElapsedTime(start, appended).TotalSeconds;
+        var ends = await Task.WhenAll(finished).WaitAsync(TimeSpan.FromMinutes(3));
+        var seconds = Stopwatch.GetElapsedTime(start, ends.Max()).TotalSeconds;
+        await stop.CancelAsync();
+        var all = latencies.SelectMany(l => l).ToList();
+        return new FanOutResult(seconds, eventCount / appendSeconds, Stats.Percentile(all, 50), Stats.Percentile(all, 99));
+    }
+
+    /// <summary>An EventSource-like reader: records, per event, now minus the append time the event carries.</summary>
+    private async Task<long> SubscribeAsync(string sessionId, long after, int expected, List<double> latencies, TaskCompletionSource connected, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/sessions/{sessionId}/events?after={after}");
+        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        response.EnsureSuccessStatusCode();
+        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+        using var reader = new StreamReader(stream, Encoding.UTF8, false, 64 * 1024);
+        connected.TrySetResult();
+        var received = 0;
+        while (await reader.ReadLineAsync(cancellationToken) is { } line)
+        {
+            if (!line.StartsWith("data: ", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var now = Stopwatch.GetTimestamp();
+            var at = line.LastIndexOf("\"t\":", StringComparison.Ordinal);
+            if (at > 0)
+            {
+                var end = line.IndexOf('}', at);
+                var t = long.Parse(line.AsSpan(at + 4, end - at - 4), CultureInfo.InvariantCulture);
+                latencies.Add(Stats.Ms(now - t));
+            }
+
+            if (++received == expected)
+            {
+                return now;
+            }
+        }
+
+        throw new InvalidOperationException($"The stream ended after {received} of {expected} events.");
+    }
+
+    /// <summary>
+    /// A synthetic tool call through the gatekeeper (ask mode, so a human must answer) to a phone on SSE that
+    /// allows it the moment it sees it, over HTTP; timed from the request to the decision in the requester's hands.
+    /// </summary>
+    public async Task<Row> ApprovalRoundTripAsync()
+    {
+        var sessionId = NewSession();
+        var after = Service<Sessions.Sessions>().Get(sessionId).LastSeq;
+        var gatekeeper = Service<Gatekeeper>();
+        var project = Service<Projects.Projects>().Get(_projectId);
+        using var stop = new CancellationTokenSource();
+        var connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var phone = Task.Run(() => DecideAtOnceAsync(sessionId, after, connected, stop.Token));
+        await connected.Task;
+
+        var warmup = quick ? 10 : 30;
+        var runs = quick ? 50 : 300;
+        var times = new List<double>();
+        var input = JsonElement.Parse("""{"command":"echo hi","description":"say hi"}""");
+        for (var i = 0; i < warmup + runs; i++)
+        {
+            var request = new PermissionRequest($"toolu_{i}", "Bash", ToolKind.Execute, "echo hi", input, "echo hi", null, null);
+            var start = Stopwatch.GetTimestamp();
+            var decision = await gatekeeper.RequestAsync(new GateContext(sessionId, project, "ask"), request, () => { }, stop.Token);
+            var elapsed = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            if (!decision.Allow)
+            {
+                throw new InvalidOperationException("The phone allowed it, yet the gatekeeper denied it.");
+            }
+
+            if (i >= warmup)
+            {
+                times.Add(elapsed);
+            }
+        }
+
+        await stop.CancelAsync();
+        await phone.ContinueWith(_ => { }, TaskScheduler.Default);
+        var p99 = Stats.Percentile(times, 99);
+        return new Row($"Approval round trip through the gatekeeper: p50 / p99 ({runs} runs)",
+            $"{Stats.F(Stats.Median(times), 2)} / {Stats.F(p99, 2)} ms", "", "", "p99 < 10 ms", p99 < 10 ? "met" : "MISSED");
+    }
+
+    private async Task DecideAtOnceAsync(string sessionId, long after, TaskCompletionSource connected, CancellationToken cancellationToken)
+    {
+        using var response = await _http.GetAsync($"/api/sessions/{sessionId}/events?after={after}", HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+        using var reader = new StreamReader(stream);
+        connected.TrySetResult();
+        var kind = "";
+        while (await reader.ReadLineAsync(cancellationToken) is { } line)
+        {
+            if (line.StartsWith("event: ", StringComparison.Ordinal))
+            {
+                kind = line[7..];
+            }
+            else if (line.StartsWith("data: ", StringComparison.Ordinal) && kind == "approval.requested")
+            {
+                var id = JsonElement.Parse(line[6..]).GetProperty("approvalId").GetString();
+                using var decided = await _http.PostAsJsonAsync($"/api/approvals/{id}/decision", new { decision = "allow_once" }, cancellationToken);
+                decided.EnsureSuccessStatusCode();
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _http?.Dispose();
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Temp.Delete(_data);
+        Temp.Delete(_repository);
+    }
+}

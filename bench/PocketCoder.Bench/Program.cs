@@ -1,0 +1,82 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using PocketCoder.Bench;
+
+// Usage: PocketCoder.Bench --pocketcoder DIR --bare DIR --claude PATH [--quick] [--out FILE] [--only external,fanout,approval,claude]
+var options = new Dictionary<string, string>(StringComparer.Ordinal);
+var quick = false;
+for (var i = 0; i < args.Length; i++)
+{
+    if (args[i] == "--quick")
+    {
+        quick = true;
+    }
+    else if (args[i].StartsWith("--", StringComparison.Ordinal) && i + 1 < args.Length)
+    {
+        options[args[i][2..]] = args[++i];
+    }
+}
+
+string Required(string name) => options.TryGetValue(name, out var value) ? value : throw new ArgumentException($"--{name} is required.");
+var only = options.TryGetValue("only", out var o) ? o.Split(',').ToHashSet(StringComparer.Ordinal) : null;
+bool Wanted(string part) => only is null || only.Contains(part);
+
+var rows = new List<Row>();
+void Progress(string what) => Console.Error.WriteLine($"==> {what}");
+
+if (Wanted("external"))
+{
+    Progress("start-up and idle memory: published pocketcoder vs the published bare app");
+    rows.AddRange(await new ExternalBench(Required("pocketcoder"), Required("bare"), quick ? 3 : 7).RunAsync());
+}
+
+if (Wanted("fanout") || Wanted("approval") || Wanted("breakdown"))
+{
+    await using var inProcess = new InProcessBench(quick);
+    await inProcess.StartAsync();
+    if (Wanted("breakdown"))
+    {
+        Progress("where an append's time goes");
+        rows.AddRange(inProcess.AppendBreakdown());
+    }
+
+    if (Wanted("fanout"))
+    {
+        Progress("event fan-out to 1, 10 and 100 SSE subscribers");
+        rows.AddRange(await inProcess.FanOutAsync());
+    }
+
+    if (Wanted("approval"))
+    {
+        Progress("approval round trip");
+        rows.Add(await inProcess.ApprovalRoundTripAsync());
+    }
+}
+
+if (Wanted("claude"))
+{
+    Progress("per-prompt overhead and many sessions with the real Claude Code CLI");
+    rows.AddRange(await new ClaudeBench(Required("pocketcoder"), Required("claude"), quick).RunAsync());
+}
+
+rows.Add(new Row("Large output: a command printing 200 MB", "not yet available", "", "", "workspace/commands endpoint not built", "n/a"));
+
+var table = new StringBuilder();
+var cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':')[1].Trim() ?? "?";
+table.AppendLine(CultureInfo.InvariantCulture, $"Machine: {cpu}, {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC{(quick ? " (quick run)" : "")}");
+table.AppendLine();
+table.AppendLine("| Measure | PocketCoder | Baseline | Ratio | Target | Verdict |");
+table.AppendLine("|---|---|---|---|---|---|");
+foreach (var row in rows)
+{
+    table.AppendLine(CultureInfo.InvariantCulture, $"| {row.Measure} | {row.PocketCoder} | {row.Baseline} | {row.Ratio} | {row.Target} | {row.Verdict} |");
+}
+
+Console.Write(table.ToString());
+if (options.TryGetValue("out", out var output))
+{
+    await File.WriteAllTextAsync(output, table.ToString());
+}
+
+return 0;

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The benchmark suite: one command, one table (docs/performance.md explains every row).
+#   ./bench/run.sh            full run (about 5-8 minutes on 2 cores)
+#   ./bench/run.sh --quick    fewer iterations, for checking the harness
+# Every end-to-end figure is compared with a baseline measured in the same run; nothing here is a test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=bench/.out
+quick=()
+[ "${1:-}" = "--quick" ] && quick=(--quick)
+mkdir -p "$out"
+
+# The real Claude Code CLI the tests use (pinned in tests/agents), for the per-prompt and many-sessions rows.
+if [ ! -x tests/agents/node_modules/@anthropic-ai/claude-code-linux-x64/claude ]; then
+  echo "==> installing the pinned agent CLIs (tests/agents)" >&2
+  (cd tests/agents && npm ci --no-audit --no-fund --loglevel=error)
+fi
+claude=$(pwd)/tests/agents/node_modules/@anthropic-ai/claude-code-linux-x64/claude
+
+# pocketcoder and the bare baseline are published the same way (Release, ReadyToRun, framework-dependent);
+# their own artifacts path keeps the RID-specific restore out of the everyday build's obj/ folders.
+echo "==> publishing pocketcoder and the bare baseline app" >&2
+publish() {
+  dotnet publish "$1" -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true \
+    --artifacts-path "$out/artifacts" -o "$2" --nologo -v quiet >&2
+}
+publish src/PocketCoder "$out/publish/pocketcoder"
+publish bench/BareApp "$out/publish/bare"
+
+echo "==> building the load driver and the microbenchmarks" >&2
+dotnet build bench/PocketCoder.Bench -c Release --nologo -v quiet >&2
+dotnet build bench/PocketCoder.Microbench -c Release --nologo -v quiet >&2
+
+dotnet bench/PocketCoder.Bench/bin/Release/net10.0/PocketCoder.Bench.dll "${quick[@]}" \
+  --pocketcoder "$out/publish/pocketcoder" --bare "$out/publish/bare" --claude "$claude" --out "$out/end-to-end.md"
+
+echo
+echo "In-process hot paths (BenchmarkDotNet, [MemoryDiagnoser]):"
+filter='*'
+[ ${#quick[@]} -gt 0 ] && filter='*Ledger*'
+dotnet bench/PocketCoder.Microbench/bin/Release/net10.0/PocketCoder.Microbench.dll --filter "$filter" --artifacts "$out/bdn" >"$out/microbench.log" 2>&1 \
+  || { tail -40 "$out/microbench.log" >&2; exit 1; }
+# Only the summary tables; the full log stays in bench/.out/microbench.log.
+awk '/^\| Method/{show=1} show&&/^\|/{print} show&&!/^\|/{if(show)print ""; show=0}' "$out/microbench.log"

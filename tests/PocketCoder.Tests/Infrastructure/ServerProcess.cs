@@ -1,0 +1,197 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json;
+
+namespace PocketCoder.Tests.Infrastructure;
+
+/// <summary>
+/// The real <c>pocketcoder serve</c> as its own OS process (the build output beside the tests, run with
+/// <c>dotnet</c>), for what an in-process server cannot show: a <c>kill -9</c>.
+/// </summary>
+public sealed class ServerProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly System.Text.StringBuilder _log = new();
+
+    private ServerProcess(Process process, Uri baseUrl, string dataDirectory)
+    {
+        _process = process;
+        BaseUrl = baseUrl;
+        DataDirectory = dataDirectory;
+    }
+
+    public Uri BaseUrl { get; }
+
+    public string DataDirectory { get; }
+
+    public int Pid => _process.Id;
+
+    /// <summary>What the server printed, for failure messages.</summary>
+    public string Log
+    {
+        get
+        {
+            lock (_log)
+            {
+                return _log.ToString();
+            }
+        }
+    }
+
+    private static string Dll => Path.Combine(AppContext.BaseDirectory, "pocketcoder.dll");
+
+    public static async Task<ServerProcess> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string?> environment)
+    {
+        var baseUrl = FreeLoopbackUrl();
+        var info = Info("serve", "--listen", baseUrl.ToString().TrimEnd('/'), "--data", dataDirectory);
+        foreach (var (name, value) in environment)
+        {
+            if (value is null)
+            {
+                info.Environment.Remove(name);
+            }
+            else
+            {
+                info.Environment[name] = value;
+            }
+        }
+
+        var server = new ServerProcess(Process.Start(info)!, baseUrl, dataDirectory);
+        server._process.OutputDataReceived += (_, e) => server.Append(e.Data);
+        server._process.ErrorDataReceived += (_, e) => server.Append(e.Data);
+        server._process.BeginOutputReadLine();
+        server._process.BeginErrorReadLine();
+        await server.WaitHealthyAsync();
+        return server;
+    }
+
+    /// <summary>Pairs a device the way a user does: <c>pocketcoder pair --json</c>, then POST /api/pair.</summary>
+    public async Task<HttpClient> PairAsync(string deviceName = "phone")
+    {
+        using var pair = Process.Start(Info("pair", "--json", "--data", DataDirectory))!;
+        var output = await pair.StandardOutput.ReadToEndAsync();
+        await pair.WaitForExitAsync();
+        Assert.True(pair.ExitCode == 0, $"pocketcoder pair failed: {await pair.StandardError.ReadToEndAsync()}");
+        var code = JsonElement.Parse(output).GetProperty("code").GetString();
+        using var anonymous = new HttpClient { BaseAddress = BaseUrl };
+        var paired = await ApiAssert.OkJsonAsync(await anonymous.PostAsJsonAsync("/api/pair", new { code, deviceName }));
+        return Client(paired.GetProperty("token").GetString()!);
+    }
+
+    public HttpClient Client(string token)
+    {
+        var http = new HttpClient { BaseAddress = BaseUrl, Timeout = TimeSpan.FromSeconds(60) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return http;
+    }
+
+    /// <summary>SIGKILL: no shutdown hook runs, nothing is flushed, exactly like a power cut to the process.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill(entireProcessTree: false);
+        await _process.WaitForExitAsync();
+    }
+
+    /// <summary>Every process started under the server (the agents), by pid.</summary>
+    public List<int> Descendants()
+    {
+        var parents = new Dictionary<int, int>();
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(directory), out var pid))
+            {
+                try
+                {
+                    var stat = File.ReadAllText(Path.Combine(directory, "stat"));
+                    parents[pid] = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+                }
+                catch (IOException)
+                {
+                }
+            }
+        }
+
+        var result = new List<int>();
+        var frontier = new Queue<int>([_process.Id]);
+        while (frontier.TryDequeue(out var parent))
+        {
+            foreach (var child in parents.Where(p => p.Value == parent).Select(p => p.Key))
+            {
+                result.Add(child);
+                frontier.Enqueue(child);
+            }
+        }
+
+        return result;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+
+    private async Task WaitHealthyAsync()
+    {
+        using var http = new HttpClient { BaseAddress = BaseUrl, Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            Assert.False(_process.HasExited, $"The server exited with {(_process.HasExited ? _process.ExitCode : 0)}:\n{Log}");
+            try
+            {
+                if ((await http.GetAsync("/api/health")).StatusCode == HttpStatusCode.OK)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException($"The server did not answer /api/health within a minute:\n{Log}");
+    }
+
+    private void Append(string? line)
+    {
+        if (line is not null)
+        {
+            lock (_log)
+            {
+                _log.AppendLine(line);
+            }
+        }
+    }
+
+    private static ProcessStartInfo Info(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(Dll);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        return info;
+    }
+
+    private static Uri FreeLoopbackUrl()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return new Uri($"http://127.0.0.1:{port}");
+    }
+}
