@@ -13,7 +13,7 @@ mkdir -p "$out"
 # The real Claude Code CLI the tests use (pinned in tests/agents), for the per-prompt and many-sessions rows.
 if [ ! -x tests/agents/node_modules/@anthropic-ai/claude-code-linux-x64/claude ]; then
   echo "==> installing the pinned agent CLIs (tests/agents)" >&2
-  (cd tests/agents && npm ci --no-audit --no-fund --loglevel=error)
+  (cd tests/agents && npm install --no-audit --no-fund --no-save --loglevel=error)
 fi
 claude=$(pwd)/tests/agents/node_modules/@anthropic-ai/claude-code-linux-x64/claude
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Reflection;
 using Microsoft.Data.Sqlite;
 
@@ -7,13 +8,30 @@ namespace PocketCoder.Data;
 /// The embedded SQLite store. Reads open pooled connections; every write goes through <see cref="Write{T}"/>,
 /// which serializes writers in this process, runs the work in one transaction, and then runs the work's
 /// after-commit actions (event fan-out) in commit order while still holding the lock.
+/// <para>
+/// High-rate writes whose caller needs no answer (agent events) go through <see cref="Enqueue"/> instead:
+/// a flusher commits everything queued in one transaction (group commit) and then runs the after-commit
+/// actions, so nothing is published before it is durable. Every <see cref="Write{T}"/> first commits what
+/// is queued, so the order of all writes is the order they were asked for.
+/// </para>
 /// </summary>
 public sealed class Database : IDisposable
 {
     public const string FileName = "pocketcoder.db";
 
     private readonly string _connectionString;
+    /// <summary>Past this many queued writes, the caller commits them itself: the queue cannot grow without bound.</summary>
+    public const int MaxQueued = 4096;
+
+    /// <summary>The most queued writes one transaction takes, so one commit never holds the lock for long.</summary>
+    private const int MaxBatch = 1024;
+
     private readonly Lock _writeLock = new();
+    private readonly ConcurrentQueue<Action<DbWrite>> _queued = new();
+    private readonly SemaphoreSlim _flushSignal = new(0);
+    private readonly CancellationTokenSource _closing = new();
+    private int _queuedCount;
+    private Task? _flusher;
     private SqliteConnection? _writer;
 
     public Database(string dataDirectory)
@@ -76,6 +94,8 @@ public sealed class Database : IDisposable
     {
         lock (_writeLock)
         {
+            // What was queued before this call commits before it: writes keep the order they were asked in.
+            CommitQueued();
             _writer ??= Open();
             using var transaction = _writer.BeginTransaction();
             var write = new DbWrite(_writer, transaction);
@@ -85,6 +105,44 @@ public sealed class Database : IDisposable
             return result;
         }
     }
+
+    /// <summary>
+    /// Queues a write to be committed with others in one transaction, soon. Its after-commit actions run
+    /// only once it is committed. For writes nobody waits on; a failing one is dropped alone (and reported
+    /// through <see cref="OnQueuedWriteFailed"/>), never the batch it rode in.
+    /// </summary>
+    public void Enqueue(Action<DbWrite> work)
+    {
+        _queued.Enqueue(work);
+        if (Interlocked.Increment(ref _queuedCount) >= MaxQueued)
+        {
+            // Backpressure: a producer faster than the disk pays for its own commits.
+            Flush();
+            return;
+        }
+
+        if (_flusher is null)
+        {
+            lock (_writeLock)
+            {
+                _flusher ??= Task.Run(FlushLoopAsync);
+            }
+        }
+
+        _flushSignal.Release();
+    }
+
+    /// <summary>Commits everything queued so far, now.</summary>
+    public void Flush()
+    {
+        lock (_writeLock)
+        {
+            CommitQueued();
+        }
+    }
+
+    /// <summary>Invoked with any queued write that failed (it is dropped; the others commit).</summary>
+    public Action<Exception>? OnQueuedWriteFailed { get; set; }
 
     public void Write(Action<DbWrite> work) => Write(write =>
     {
@@ -100,13 +158,93 @@ public sealed class Database : IDisposable
 
     public void Dispose()
     {
+        _closing.Cancel();
+        try
+        {
+            _flusher?.Wait(TimeSpan.FromSeconds(10));
+        }
+        catch (AggregateException)
+        {
+            // The loop ends by cancellation; what it left is committed below.
+        }
+
         lock (_writeLock)
         {
+            CommitQueued();
             _writer?.Dispose();
             _writer = null;
         }
 
+        _flushSignal.Dispose();
+        _closing.Dispose();
+
         SqliteConnection.ClearAllPools();
+    }
+
+    private async Task FlushLoopAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                await _flushSignal.WaitAsync(_closing.Token).ConfigureAwait(false);
+                // Everything that arrived meanwhile rides in the same transaction; the extra signals are spent idle.
+                Flush();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Closing: Dispose commits what is left.
+        }
+    }
+
+    /// <summary>Under the write lock: commits every queued write, in batches, in order.</summary>
+    private void CommitQueued()
+    {
+        while (!_queued.IsEmpty)
+        {
+            var batch = new List<Action<DbWrite>>(Math.Min(Volatile.Read(ref _queuedCount), MaxBatch));
+            while (batch.Count < MaxBatch && _queued.TryDequeue(out var work))
+            {
+                batch.Add(work);
+            }
+
+            Interlocked.Add(ref _queuedCount, -batch.Count);
+            _writer ??= Open();
+            try
+            {
+                Commit(batch);
+            }
+            catch (Exception exception) when (exception is SqliteException or InvalidOperationException)
+            {
+                // One bad write (an event for a session deleted meanwhile) must not take the others with it:
+                // the batch rolled back, so commit them one by one, dropping only the bad one.
+                foreach (var work in batch)
+                {
+                    try
+                    {
+                        Commit([work]);
+                    }
+                    catch (Exception single) when (single is SqliteException or InvalidOperationException)
+                    {
+                        OnQueuedWriteFailed?.Invoke(single);
+                    }
+                }
+            }
+        }
+    }
+
+    private void Commit(List<Action<DbWrite>> batch)
+    {
+        using var transaction = _writer!.BeginTransaction();
+        var write = new DbWrite(_writer, transaction);
+        foreach (var work in batch)
+        {
+            work(write);
+        }
+
+        transaction.Commit();
+        write.RunAfterCommit();
     }
 
     private static int MigrationNumber(string resourceName)

@@ -7,7 +7,19 @@ namespace PocketCoder.Realtime;
 /// <param name="Id">Position in the log across all sessions (the dashboard stream's cursor).</param>
 /// <param name="Seq">Position within the session: from 1, gapless (the session stream's cursor).</param>
 /// <param name="Data">The JSON payload as sent, carrying <c>sessionId</c> and <c>seq</c> too.</param>
-public sealed record StoredEvent(long Id, string SessionId, long Seq, string Kind, string Data, string At);
+public sealed record StoredEvent(long Id, string SessionId, long Seq, string Kind, string Data, string At)
+{
+    private byte[]? _bySeq;
+    private byte[]? _byId;
+
+    /// <summary>
+    /// The SSE frame, built once per event and cursor kind however many subscribers receive it: with 100 phones
+    /// and dashboards on one session, formatting per subscriber was the fan-out's main cost.
+    /// </summary>
+    internal byte[] FrameWithId(long id) => id == Seq
+        ? _bySeq ??= EventStream.Frame(Seq, this)
+        : _byId ??= EventStream.Frame(id, this);
+}
 
 /// <summary>
 /// Appends session events. Each event is committed to SQLite before anyone is told about it, so
@@ -17,8 +29,12 @@ public sealed class EventLog(Database database, EventHub hub, TimeProvider clock
 {
     private const string Columns = "id, session_id, seq, kind, data, at";
 
-    public StoredEvent Append(string sessionId, string kind, JsonObject data) =>
-        database.Write(write => Append(write, sessionId, kind, data));
+    /// <summary>
+    /// Appends an event nobody waits on (agent output): committed with others in one transaction (group
+    /// commit) and sent once committed. Every direct write commits the queued ones first, so order holds.
+    /// </summary>
+    public void Append(string sessionId, string kind, JsonObject data) =>
+        database.Enqueue(write => Append(write, sessionId, kind, data));
 
     /// <summary>Appends within the caller's transaction; subscribers hear of it once that commits.</summary>
     public StoredEvent Append(DbWrite write, string sessionId, string kind, JsonObject data)

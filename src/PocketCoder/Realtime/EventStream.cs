@@ -127,7 +127,7 @@ public sealed class EventStream(EventHub hub, IOptions<EventStreamOptions> optio
     }
 
     private static async Task WriteEventAsync(HttpResponse response, long id, StoredEvent stored, CancellationToken cancellationToken) =>
-        await response.Body.WriteAsync(Frame(id, stored), cancellationToken);
+        await response.Body.WriteAsync(stored.FrameWithId(id), cancellationToken);
 
     /// <summary>One SSE frame. Stored data is compact JSON (no raw newlines), so one data line always holds it.</summary>
     internal static byte[] Frame(long id, StoredEvent stored)

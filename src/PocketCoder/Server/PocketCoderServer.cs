@@ -59,7 +59,9 @@ public static class PocketCoderServer
         var services = builder.Services;
         services.AddSingleton(options);
         services.AddSingleton(clock ?? TimeProvider.System);
-        services.AddSingleton(database);
+        // From a factory, so the container disposes it (committing anything still queued) after every other service.
+        services.AddSingleton(_ => database);
+        services.AddHostedService<DatabaseLifetime>();
         services.AddSingleton<Ledger.Ledger>();
         services.AddSingleton<Devices>();
         services.AddSingleton<PairingThrottle>();
