@@ -33,6 +33,7 @@ public sealed class Database : IDisposable
     private int _queuedCount;
     private Task? _flusher;
     private SqliteConnection? _writer;
+    private StatementCache? _statements;
 
     public Database(string dataDirectory)
     {
@@ -96,9 +97,9 @@ public sealed class Database : IDisposable
         {
             // What was queued before this call commits before it: writes keep the order they were asked in.
             CommitQueued();
-            _writer ??= Open();
-            using var transaction = _writer.BeginTransaction();
-            var write = new DbWrite(_writer, transaction);
+            var writer = Writer();
+            using var transaction = writer.BeginTransaction();
+            var write = new DbWrite(writer, transaction, _statements!);
             var result = work(write);
             transaction.Commit();
             write.RunAfterCommit();
@@ -171,6 +172,7 @@ public sealed class Database : IDisposable
         lock (_writeLock)
         {
             CommitQueued();
+            _statements?.Dispose();
             _writer?.Dispose();
             _writer = null;
         }
@@ -179,6 +181,18 @@ public sealed class Database : IDisposable
         _closing.Dispose();
 
         SqliteConnection.ClearAllPools();
+    }
+
+    /// <summary>The one connection writes go through (under the write lock), with its prepared statements.</summary>
+    private SqliteConnection Writer()
+    {
+        if (_writer is null)
+        {
+            _writer = Open();
+            _statements = new StatementCache(_writer);
+        }
+
+        return _writer;
     }
 
     private async Task FlushLoopAsync()
@@ -210,7 +224,6 @@ public sealed class Database : IDisposable
             }
 
             Interlocked.Add(ref _queuedCount, -batch.Count);
-            _writer ??= Open();
             try
             {
                 Commit(batch);
@@ -236,8 +249,9 @@ public sealed class Database : IDisposable
 
     private void Commit(List<Action<DbWrite>> batch)
     {
-        using var transaction = _writer!.BeginTransaction();
-        var write = new DbWrite(_writer, transaction);
+        var writer = Writer();
+        using var transaction = writer.BeginTransaction();
+        var write = new DbWrite(writer, transaction, _statements!);
         foreach (var work in batch)
         {
             work(write);
@@ -264,7 +278,7 @@ public sealed class Database : IDisposable
 }
 
 /// <summary>The connection and transaction of one <see cref="Database.Write{T}"/> call.</summary>
-public sealed class DbWrite(SqliteConnection connection, SqliteTransaction transaction)
+public sealed class DbWrite(SqliteConnection connection, SqliteTransaction transaction, StatementCache statements)
 {
     private List<Action>? _afterCommit;
 
@@ -273,13 +287,22 @@ public sealed class DbWrite(SqliteConnection connection, SqliteTransaction trans
     public SqliteTransaction Transaction { get; } = transaction;
 
     public int Execute(string sql, params (string Name, object? Value)[] parameters) =>
-        Connection.Execute(sql, Transaction, parameters);
+        statements.Bind(sql, Transaction, parameters).ExecuteNonQuery();
 
     public T? Scalar<T>(string sql, params (string Name, object? Value)[] parameters) =>
-        Connection.Scalar<T>(sql, Transaction, parameters);
+        SqliteExtensions.Convert<T>(statements.Bind(sql, Transaction, parameters).ExecuteScalar());
 
-    public List<T> Query<T>(string sql, Func<SqliteDataReader, T> map, params (string Name, object? Value)[] parameters) =>
-        Connection.Query(sql, map, Transaction, parameters);
+    public List<T> Query<T>(string sql, Func<SqliteDataReader, T> map, params (string Name, object? Value)[] parameters)
+    {
+        using var reader = statements.Bind(sql, Transaction, parameters).ExecuteReader();
+        var rows = new List<T>();
+        while (reader.Read())
+        {
+            rows.Add(map(reader));
+        }
+
+        return rows;
+    }
 
     /// <summary>Runs once the transaction has committed, before the next writer starts.</summary>
     public void AfterCommit(Action action) => (_afterCommit ??= []).Add(action);
@@ -295,5 +318,47 @@ public sealed class DbWrite(SqliteConnection connection, SqliteTransaction trans
         {
             action();
         }
+    }
+}
+
+/// <summary>
+/// Prepared statements of the writer connection, kept across transactions: the SQL of a write is constant text,
+/// and preparing it again for every event cost as much as running it. Used only under the write lock.
+/// </summary>
+public sealed class StatementCache(SqliteConnection connection) : IDisposable
+{
+    private const int MaxStatements = 256;
+    private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
+
+    public SqliteCommand Bind(string sql, SqliteTransaction transaction, (string Name, object? Value)[] parameters)
+    {
+        if (!_commands.TryGetValue(sql, out var command))
+        {
+            command = connection.CreateCommand();
+            command.CommandText = sql;
+            if (_commands.Count < MaxStatements)
+            {
+                _commands[sql] = command;
+            }
+        }
+
+        command.Transaction = transaction;
+        command.Parameters.Clear();
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+
+        return command;
+    }
+
+    public void Dispose()
+    {
+        foreach (var command in _commands.Values)
+        {
+            command.Dispose();
+        }
+
+        _commands.Clear();
     }
 }

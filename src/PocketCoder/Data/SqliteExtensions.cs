@@ -18,8 +18,7 @@ public static class SqliteExtensions
     public static T? Scalar<T>(this SqliteConnection connection, string sql, SqliteTransaction? transaction = null, params (string Name, object? Value)[] parameters)
     {
         using var command = Command(connection, sql, transaction, parameters);
-        var value = command.ExecuteScalar();
-        return value is null or DBNull ? default : (T)Convert.ChangeType(value, Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T), CultureInfo.InvariantCulture);
+        return Convert<T>(command.ExecuteScalar());
     }
 
     public static T? Scalar<T>(this SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters) =>
@@ -40,6 +39,10 @@ public static class SqliteExtensions
 
     public static List<T> Query<T>(this SqliteConnection connection, string sql, Func<SqliteDataReader, T> map, params (string Name, object? Value)[] parameters) =>
         connection.Query(sql, map, null, parameters);
+
+    /// <summary>A scalar as <typeparamref name="T"/>; null and DBNull become default.</summary>
+    public static T? Convert<T>(object? value) =>
+        value is null or DBNull ? default : (T)System.Convert.ChangeType(value, Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T), CultureInfo.InvariantCulture);
 
     public static string? NullableString(this SqliteDataReader reader, int ordinal) =>
         reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
