@@ -12,6 +12,7 @@ using PocketCoder.Ledger;
 using PocketCoder.Projects;
 using PocketCoder.Realtime;
 using PocketCoder.Sessions;
+using PocketCoder.Web;
 
 namespace PocketCoder.Server;
 
@@ -84,6 +85,7 @@ public static class PocketCoderServer
 
         var app = builder.Build();
         app.UseProblems();
+        app.MapWebApp();
         app.UseAuthentication();
         app.UseAuthorization();
 
