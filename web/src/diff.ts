@@ -4,9 +4,17 @@ export interface DiffLine { op: ' ' | '-' | '+'; text: string }
 
 const LIMIT = 2_000_000; // cells of the LCS table; beyond it, show the removal and the addition whole
 
+/** A final newline ends the last line; it does not start an empty one. */
+function lines(text: string): string[] {
+  if (text === '') return [];
+  const parts = text.split('\n');
+  if (parts[parts.length - 1] === '') parts.pop();
+  return parts;
+}
+
 export function diffLines(before: string, after: string): DiffLine[] {
-  const a = before === '' ? [] : before.split('\n');
-  const b = after === '' ? [] : after.split('\n');
+  const a = lines(before);
+  const b = lines(after);
   // Trim the common head and tail first: edits are usually small changes to large blocks.
   let start = 0;
   while (start < a.length && start < b.length && a[start] === b[start]) start++;

@@ -21,15 +21,22 @@ export function back(fallback = '/'): void {
   else history.back();
 }
 
+// Each screen decides its own scroll (the session follows its stream); a restored offset from another screen is wrong.
+if (typeof history !== 'undefined') history.scrollRestoration = 'manual';
+
 export function useRoute(): Route {
   const [route, setRoute] = useState(current);
   useEffect(() => {
     const update = () => setRoute(current());
+    const popped = () => {
+      update();
+      window.scrollTo(0, 0);
+    };
     listeners.add(update);
-    window.addEventListener('popstate', update);
+    window.addEventListener('popstate', popped);
     return () => {
       listeners.delete(update);
-      window.removeEventListener('popstate', update);
+      window.removeEventListener('popstate', popped);
     };
   }, []);
   return route;

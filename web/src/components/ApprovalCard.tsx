@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, ApiError, describeError, type Decision } from '../api';
 import type { ApprovalView } from '../events';
 import { renderMarkdown } from '../markdown';
-import { ToolInput } from './Transcript';
+import { ToolInput, useRelative } from './Transcript';
 import { ErrorNote, Icon } from './ui';
 
 const DECIDED: Record<Decision, string> = {
@@ -36,6 +36,7 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
   const [edited, setEdited] = useState(() => editableText(a.input).text);
   const [busy, setBusy] = useState<Decision | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const rel = useRelative();
 
   if (a.status !== 'pending') return <DecidedCard a={a} />;
 
@@ -77,7 +78,7 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
         <span class={`kind kind-${a.kind}`}><Icon name={a.plan ? 'plan' : a.kind} size={20} /></span>
         <div>
           <div class="approval-title">{headline(a)}</div>
-          <div class="muted small">{a.tool}{a.title && a.title !== a.tool ? ` · ${a.title}` : ''}</div>
+          <div class="muted small approval-sub">{a.title ? rel(a.title) : a.tool}</div>
         </div>
       </header>
       <div class="approval-body">
@@ -130,12 +131,31 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
   );
 }
 
-function DecidedCard({ a }: { a: ApprovalView }) {
-  const [open, setOpen] = useState(false);
+function decidedText(a: ApprovalView): { allowed: boolean; text: string } {
   const allowed = a.status === 'decided' && a.decision !== 'deny';
   const text = a.status === 'decided'
     ? `${a.decision ? DECIDED[a.decision] : 'Decided'}${a.updatedInput ? ' (edited)' : ''}`
     : a.status === 'cancelled' ? 'Withdrawn by the agent' : 'Interrupted by a server restart';
+  return { allowed, text };
+}
+
+/** Who decided a tool call and how, shown on the tool's own row. */
+export function DecisionLine({ a }: { a: ApprovalView }) {
+  if (a.status === 'pending') return null;
+  const { allowed, text } = decidedText(a);
+  return (
+    <div class={`decision ${allowed ? 'allowed' : 'refused'}`} data-approval={a.approvalId} data-decision={a.decision ?? a.status}>
+      <Icon name={allowed ? 'check' : 'cross'} size={16} />
+      <span><strong>{text}</strong>{a.decidedBy && a.status === 'decided' && <span class="muted"> by {a.decidedBy}</span>}
+        {a.message && <span class="decision-message"> — “{a.message}”</span>}</span>
+    </div>
+  );
+}
+
+function DecidedCard({ a }: { a: ApprovalView }) {
+  const [open, setOpen] = useState(false);
+  const rel = useRelative();
+  const { allowed, text } = decidedText(a);
   return (
     <section class={`approval decided ${allowed ? 'allowed' : 'refused'}`} data-approval={a.approvalId} data-decision={a.decision ?? a.status}>
       <button class="decided-head" aria-expanded={open} onClick={() => setOpen(!open)}>
@@ -143,7 +163,7 @@ function DecidedCard({ a }: { a: ApprovalView }) {
         <span class="decided-text">
           <strong>{text}</strong>
           {a.decidedBy && a.status === 'decided' && <span class="muted"> by {a.decidedBy}</span>}
-          <span class="decided-what muted">{a.plan ? 'Plan' : a.title || a.tool}</span>
+          <span class="decided-what muted">{a.plan ? 'Plan' : rel(a.title || a.tool)}</span>
         </span>
       </button>
       {a.message && <div class="decided-message">“{a.message}”</div>}

@@ -1,24 +1,45 @@
-import { useMemo, useState } from 'preact/hooks';
+import { createContext } from 'preact';
+import { useContext, useMemo, useState } from 'preact/hooks';
 import type { PlanEntry } from '../api';
 import { editPreview, withContext, type DiffLine } from '../diff';
-import type { Item, ToolResultView } from '../events';
+import type { ApprovalView, Item, ToolResultView } from '../events';
 import { renderMarkdown } from '../markdown';
-import { ApprovalCard } from './ApprovalCard';
+import { ApprovalCard, DecisionLine } from './ApprovalCard';
 import { Icon } from './ui';
 
+/** The project's folder: paths inside it are shown relative to it, paths outside stay absolute (and stand out). */
+export const ProjectRoot = createContext('');
+
+export function useRelative(): (text: string) => string {
+  const root = useContext(ProjectRoot).replace(/\/+$/, '');
+  return (text) => (root ? text.split(`${root}/`).join('') : text);
+}
+
 export function Transcript({ items }: { items: Item[] }) {
+  // A tool call that needed a decision is one thing to the reader: while it waits, the approval card stands
+  // for it; once decided, the tool row carries the decision and the card steps aside.
+  const approvals = new Map<string, ApprovalView>();
+  const tools = new Set<string>();
+  for (const item of items) {
+    if (item.type === 'approval' && item.approval.toolCallId) approvals.set(item.approval.toolCallId, item.approval);
+    if (item.type === 'tool') tools.add(item.toolCallId);
+  }
+  const shown = items.filter((item) =>
+    item.type === 'tool' ? approvals.get(item.toolCallId)?.status !== 'pending'
+      : item.type === 'approval' ? item.approval.status === 'pending' || !tools.has(item.approval.toolCallId)
+        : true);
   return (
     <ol class="transcript" aria-live="polite">
-      {items.map((item) => (
+      {shown.map((item) => (
         <li key={`${item.type}-${item.seq}`} class={`t-${item.type}`} data-seq={item.seq}>
-          <TranscriptItem item={item} />
+          <TranscriptItem item={item} approval={item.type === 'tool' ? approvals.get(item.toolCallId) : undefined} />
         </li>
       ))}
     </ol>
   );
 }
 
-function TranscriptItem({ item }: { item: Item }) {
+function TranscriptItem({ item, approval }: { item: Item; approval?: ApprovalView }) {
   switch (item.type) {
     case 'user':
       return (
@@ -37,7 +58,7 @@ function TranscriptItem({ item }: { item: Item }) {
         </details>
       );
     case 'tool':
-      return <ToolItem item={item} />;
+      return <ToolItem item={item} approval={approval} />;
     case 'approval':
       return <ApprovalCard approval={item.approval} />;
     case 'plan':
@@ -77,21 +98,23 @@ export function Checklist({ entries }: { entries: PlanEntry[] }) {
   );
 }
 
-function ToolItem({ item }: { item: Extract<Item, { type: 'tool' }> }) {
+function ToolItem({ item, approval }: { item: Extract<Item, { type: 'tool' }>; approval?: ApprovalView }) {
   const [open, setOpen] = useState(false);
+  const rel = useRelative();
   const state = !item.result ? 'running' : item.result.isError ? 'failed' : 'done';
   return (
     <div class={`tool ${state}${open ? ' open' : ''}`} data-tool={item.tool}>
       <button class="tool-head" aria-expanded={open} onClick={() => setOpen(!open)}>
         <span class={`kind kind-${item.kind}`}><Icon name={item.kind} size={18} /></span>
-        <span class="tool-title">{item.title || item.tool}</span>
+        <span class="tool-title">{rel(item.title || item.tool)}</span>
         <span class="tool-state" aria-label={state}>
           {state === 'running' ? <span class="spinner small" /> : state === 'failed' ? <Icon name="cross" size={16} /> : <Icon name="check" size={16} />}
         </span>
       </button>
+      {approval && <DecisionLine a={approval} />}
       {open && (
         <div class="tool-body">
-          <ToolInput tool={item.tool} input={item.input} />
+          <ToolInput tool={item.tool} input={approval?.updatedInput ?? item.input} />
           {item.result && <ToolResult result={item.result} />}
         </div>
       )}
@@ -125,14 +148,17 @@ function ToolResult({ result }: { result: ToolResultView }) {
 }
 
 export function DiffView({ path, lines, created }: { path: string; lines: DiffLine[]; created?: boolean }) {
+  const rel = useRelative();
   const shown = created ? lines : withContext(lines);
   const added = lines.filter((l) => l.op === '+').length;
   const removed = lines.filter((l) => l.op === '-').length;
   return (
     <div class="diff">
       <div class="diff-head">
-        <span class="diff-path">{shortPath(path)}</span>
-        <span class="diff-stat"><span class="plus">+{added}</span> <span class="minus">−{removed}</span>{created ? ' · new content' : ''}</span>
+        <span class="diff-path" title={path}>{shortPath(rel(path))}</span>
+        <span class="diff-stat">{created
+          ? <><span class="plus">+{added}</span> · whole file</>
+          : <><span class="plus">+{added}</span> <span class="minus">−{removed}</span></>}</span>
       </div>
       <pre class="diff-body">
         {shown.map((line, i) =>

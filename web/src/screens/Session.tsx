@@ -1,9 +1,9 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { api, describeError, type Session, type SessionMode } from '../api';
-import { Transcript } from '../components/Transcript';
+import { ProjectRoot, Transcript } from '../components/Transcript';
 import { AppBar, ErrorNote, Icon, StatusBadge } from '../components/ui';
 import { emptySession, modeLabel, pendingApprovals, reduceSessionAll, ResumableStream, type SessionView, type StreamState } from '../events';
-import { upsertSession } from '../store';
+import { upsertSession, useStore } from '../store';
 import { agentName } from './Home';
 
 const MODES: { id: SessionMode; hint: string }[] = [
@@ -53,6 +53,7 @@ export function SessionScreen({ id }: { id: string }) {
     }
   }, [view]);
 
+  const root = useStore((s) => s.projects.find((p) => p.id === session?.projectId)?.path ?? '');
   const status = view.status ?? session?.status;
   const mode = view.mode ?? session?.mode ?? 'ask';
   const waiting = pendingApprovals(view).length;
@@ -64,11 +65,13 @@ export function SessionScreen({ id }: { id: string }) {
         title={session?.title || 'Session'}
         subtitle={<><StatusBadge status={status} />{session && <span class="muted small">{agentName(session.agent)}{session.model ? ` · ${session.model}` : ''}</span>}</>}
       />
-      <main class="page transcript-page">
+      <main class="page transcript-page" data-last-seq={view.lastSeq}>
         <ErrorNote error={error} />
         {stream !== 'open' && view.lastSeq > 0 && <div class="reconnecting" role="status">Reconnecting…</div>}
         {view.items.length === 0 && stream === 'open' && <p class="muted center">Nothing here yet.</p>}
-        <Transcript items={view.items} />
+        <ProjectRoot.Provider value={root}>
+          <Transcript items={view.items} />
+        </ProjectRoot.Provider>
         {view.turnActive && waiting === 0 && <div class="working" aria-label="Agent working"><span class="spinner small" /> Working…</div>}
         <UsageLine view={view} />
       </main>
