@@ -39,15 +39,15 @@ export function setState(patch: Partial<AppState>): void {
   listeners.forEach((l) => l());
 }
 
+/** Re-renders on every store change; the selector runs at render time, so it may close over props. */
 export function useStore<T>(select: (s: AppState) => T): T {
-  const [value, setValue] = useState(() => select(state));
+  const [, setVersion] = useState(0);
   useEffect(() => {
-    const update = () => setValue(() => select(state));
+    const update = () => setVersion((v) => v + 1);
     listeners.add(update);
-    update();
     return () => void listeners.delete(update);
   }, []);
-  return value;
+  return select(state);
 }
 
 let dashboard: ResumableStream | undefined;

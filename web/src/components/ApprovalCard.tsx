@@ -145,7 +145,7 @@ export function DecisionLine({ a }: { a: ApprovalView }) {
   const { allowed, text } = decidedText(a);
   return (
     <div class={`decision ${allowed ? 'allowed' : 'refused'}`} data-approval={a.approvalId} data-decision={a.decision ?? a.status}>
-      <Icon name={allowed ? 'check' : 'cross'} size={16} />
+      <Icon name="shield" size={16} />
       <span><strong>{text}</strong>{a.decidedBy && a.status === 'decided' && <span class="muted"> by {a.decidedBy}</span>}
         {a.message && <span class="decision-message"> — “{a.message}”</span>}</span>
     </div>
