@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh machine: installs what the tests need (Debian packages, the pinned agent
-# CLIs from npm), builds, runs the xunit suite, and ends with one "N passed, N failed" line.
+# CLIs and the web app's packages from npm), builds, runs vitest and the xunit suite (which includes the
+# browser test), and ends with one "N passed, N failed" line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages: git for real repositories, setsid (util-linux) to run agents in their own process group,
-# Chromium for the phone app's browser test (Debian's build; no browser is ever downloaded by the tests).
+# tmux for the persistent project terminal, Chromium for the phone app's browser test (Debian's build: the
+# tests never download a browser).
 missing=()
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v setsid >/dev/null 2>&1 || missing+=(util-linux)
+command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "==> installing ${missing[*]}"
@@ -22,7 +25,7 @@ fi
 echo "==> installing the agent CLIs the tests drive"
 (cd tests/agents && npm ci --no-audit --no-fund --loglevel=error)
 
-# The phone app's npm packages (the .NET build would install them too; explicit here for vitest).
+# The phone app's packages (the .NET build installs them too; here so vitest can run on its own).
 echo "==> installing the web app's packages"
 (cd web && npm ci --no-audit --no-fund --loglevel=error)
 
@@ -30,31 +33,37 @@ echo "==> building (the server, and the web app into src/PocketCoder/wwwroot)"
 dotnet build PocketCoder.slnx -c Release --nologo -v quiet
 
 echo "==> running the web app's unit tests (vitest)"
-web_log=$(mktemp)
-web_status=0
-(cd web && npx vitest run) 2>&1 | tee "$web_log" || web_status=$?
-# vitest: "      Tests  23 passed (23)" or "      Tests  1 failed | 22 passed (23)".
-web_summary=$(grep -E '^\s*Tests\s' "$web_log" | tail -1 || true)
-web_passed=$(sed -nE 's/.* ([0-9]+) passed.*/\1/p' <<<"$web_summary")
-web_failed=$(sed -nE 's/.* ([0-9]+) failed.*/\1/p' <<<"$web_summary")
-web_passed=${web_passed:-0}
-web_failed=${web_failed:-0}
-if [ "$web_status" != 0 ] && [ "$web_failed" = 0 ]; then web_failed=1; fi
-rm -f "$web_log"
+results=$(mktemp -d)
+status=0
+(cd web && npx vitest run --reporter=default --reporter=junit --outputFile.junit="$results/vitest.xml") || status=$?
 
 echo "==> running the tests (xunit, including the browser test: web/e2e/run.mjs in Chromium)"
-log=$(mktemp)
-status=0
-dotnet test PocketCoder.slnx -c Release --no-build --nologo --logger "console;verbosity=normal" 2>&1 | tee "$log" || status=$?
+dotnet test PocketCoder.slnx -c Release --no-build --nologo --logger "console;verbosity=normal" \
+  --logger "trx" --results-directory "$results" || status=$?
 
-# dotnet prints one summary per test assembly: "Passed!  - Failed: 0, Passed: 12, Skipped: 0, Total: 12 ...".
-read -r passed failed skipped < <(grep -E '^\s*(Passed|Failed)!\s+-\s+Failed:' "$log" | sed -E 's/.*Failed: *([0-9]+), Passed: *([0-9]+), Skipped: *([0-9]+).*/\2 \1 \3/' \
-  | awk '{p+=$1; f+=$2; s+=$3} END {print p+0, f+0, s+0}')
-rm -f "$log"
-passed=$((passed + web_passed))
-failed=$((failed + web_failed))
-if [ "$web_status" != 0 ]; then status=1; fi
-if [ "$passed" = 0 ] && [ "$status" = 0 ]; then
+# Count from the TRX reports (one per test project): <Counters total=".." passed=".." failed=".." ...>.
+read -r passed failed skipped < <(cat "$results"/*.trx 2>/dev/null | grep -o '<Counters [^>]*>' \
+  | sed -E 's/.* passed="([0-9]+)".* failed="([0-9]+)".*/\1 \2/; t; s/.*/0 0/' \
+  | awk '{p+=$1; f+=$2} END {print p+0, f+0, 0}')
+total=$(cat "$results"/*.trx 2>/dev/null | grep -o '<Counters [^>]*>' | sed -E 's/.* total="([0-9]+)".*/\1/' | awk '{t+=$1} END {print t+0}')
+skipped=$((total - passed - failed))
+
+# And vitest's JUnit report: <testsuites ... tests="N" failures="F" errors="E">, one <skipped/> per skipped test.
+if [ -f "$results/vitest.xml" ]; then
+  suites=$(grep -o '<testsuites [^>]*>' "$results/vitest.xml" | head -1)
+  attr() { local v; v=$(sed -nE "s/.* $1=\"([0-9]+)\".*/\1/p" <<<"$suites"); echo "${v:-0}"; }
+  web_total=$(attr tests)
+  web_failed=$(( $(attr failures) + $(attr errors) ))
+  web_skipped=$(grep -o '<skipped' "$results/vitest.xml" | wc -l)
+  passed=$((passed + web_total - web_failed - web_skipped))
+  failed=$((failed + web_failed))
+  skipped=$((skipped + web_skipped))
+else
+  echo "vitest wrote no report" >&2
+  status=1
+fi
+rm -rf "$results"
+if [ "$passed" = 0 ]; then
   echo "no test ran" >&2
   status=1
 fi

@@ -31,6 +31,17 @@ public sealed partial class AgentProcess : IAsyncDisposable
         _ = Task.Run(WaitForExitAsync);
     }
 
+    private AgentProcess(Process process, Func<OutputChunk, Task> onChunk)
+    {
+        _process = process;
+        Pid = process.Id;
+        // One-shot runs read nothing from us: closing stdin makes a command that waits on it see end of input at once.
+        process.StandardInput.Close();
+        _stdoutPump = Task.Run(() => PumpChunksAsync(process.StandardOutput, OutputStream.Stdout, onChunk));
+        _stderrPump = Task.Run(() => PumpChunksAsync(process.StandardError, OutputStream.Stderr, onChunk));
+        _ = Task.Run(WaitForExitAsync);
+    }
+
     public int Pid { get; }
 
     /// <summary>Completes with the exit code once the process has exited and both streams are drained.</summary>
@@ -54,6 +65,62 @@ public sealed partial class AgentProcess : IAsyncDisposable
     /// Each stdout line is handed to <paramref name="onStdoutLine"/> in order, one at a time.
     /// </summary>
     public static AgentProcess Start(ProcessSpec spec, Func<string, Task> onStdoutLine)
+    {
+        var process = Launch(spec);
+        StreamWriter? stderrLog = null;
+        try
+        {
+            if (spec.StderrLogPath is not null)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(spec.StderrLogPath)!);
+                stderrLog = new StreamWriter(spec.StderrLogPath, append: true, Utf8NoBom) { AutoFlush = true };
+            }
+        }
+        catch
+        {
+            process.Kill(entireProcessTree: true);
+            process.Dispose();
+            throw;
+        }
+
+        return new AgentProcess(process, onStdoutLine, stderrLog);
+    }
+
+    /// <summary>
+    /// Starts a one-shot process (stdin closed) whose stdout and stderr arrive as raw text chunks, in the order
+    /// read from each stream, one chunk at a time. The callback must not keep unbounded state: the pump keeps
+    /// reading however much the process prints, so a chatty child never blocks on a full pipe.
+    /// </summary>
+    public static AgentProcess StartStreaming(ProcessSpec spec, Func<OutputChunk, Task> onChunk) => new(Launch(spec), onChunk);
+
+    /// <summary>
+    /// Runs to completion and returns what it printed, each stream kept up to <paramref name="outputLimit"/>
+    /// characters (the rest is read and dropped). Stopped (group SIGTERM, then SIGKILL) on timeout or cancellation.
+    /// </summary>
+    public static async Task<ProcessResult> RunAsync(ProcessSpec spec, int outputLimit, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var stdout = new CappedText(outputLimit);
+        var stderr = new CappedText(outputLimit);
+        await using var process = StartStreaming(spec, chunk =>
+        {
+            (chunk.Stream == OutputStream.Stdout ? stdout : stderr).Append(chunk.Text);
+            return Task.CompletedTask;
+        });
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            var exitCode = await process.Exited.WaitAsync(deadline.Token).ConfigureAwait(false);
+            return new ProcessResult(exitCode, stdout.ToString(), stderr.ToString(), stdout.Truncated || stderr.Truncated, TimedOut: false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            await process.StopAsync(TimeSpan.FromSeconds(2), CancellationToken.None).ConfigureAwait(false);
+            return new ProcessResult(-1, stdout.ToString(), stderr.ToString(), stdout.Truncated || stderr.Truncated, TimedOut: true);
+        }
+    }
+
+    private static Process Launch(ProcessSpec spec)
     {
         var info = new ProcessStartInfo
         {
@@ -87,13 +154,6 @@ public sealed partial class AgentProcess : IAsyncDisposable
             }
         }
 
-        StreamWriter? stderrLog = null;
-        if (spec.StderrLogPath is not null)
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(spec.StderrLogPath)!);
-            stderrLog = new StreamWriter(spec.StderrLogPath, append: true, Utf8NoBom) { AutoFlush = true };
-        }
-
         var process = new Process { StartInfo = info };
         try
         {
@@ -101,12 +161,11 @@ public sealed partial class AgentProcess : IAsyncDisposable
         }
         catch
         {
-            stderrLog?.Dispose();
             process.Dispose();
             throw;
         }
 
-        return new AgentProcess(process, onStdoutLine, stderrLog);
+        return process;
     }
 
     /// <summary>Writes one line to stdin. Lines from concurrent callers never interleave.</summary>
@@ -208,6 +267,31 @@ public sealed partial class AgentProcess : IAsyncDisposable
         if (log is not null)
         {
             await log.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task PumpChunksAsync(StreamReader reader, OutputStream stream, Func<OutputChunk, Task> onChunk)
+    {
+        var buffer = new char[16 * 1024];
+        int read;
+        while ((read = await reader.ReadAsync(buffer).ConfigureAwait(false)) > 0)
+        {
+            var text = new string(buffer, 0, read);
+            if (stream == OutputStream.Stderr)
+            {
+                AppendStderr(text);
+            }
+
+            try
+            {
+                await onChunk(new OutputChunk(stream, text)).ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // A failing consumer must not stop the pump: the child would block on a full pipe.
+            catch (Exception exception)
+#pragma warning restore CA1031
+            {
+                AppendStderr($"[pocketcoder] failed to handle output: {exception.Message}\n");
+            }
         }
     }
 

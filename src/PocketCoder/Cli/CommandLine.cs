@@ -60,6 +60,7 @@ public static class CommandLine
 
         Commands:
           serve [--listen URL] [--data DIR]     Run the server (default http://127.0.0.1:7420).
+                [--suspend-idle-minutes N]      Stop idle agent processes after N minutes (default 15, 0: never).
           pair [--data DIR] [--url URL] [--json] Create a one-time pairing code for a phone (valid 10 minutes).
           ledger verify [--data DIR]            Check the decision ledger's hash chain.
           approvals [--json]                    List what waits for a decision (asks the running server).

@@ -8,14 +8,24 @@ public static class ServeCommand
 {
     public static async Task<int> RunAsync(string[] args, TextWriter output)
     {
-        var arguments = CliArguments.Parse(args, new HashSet<string> { "listen", "data" }, new HashSet<string>());
+        var arguments = CliArguments.Parse(args, new HashSet<string> { "listen", "data", "suspend-idle-minutes" }, new HashSet<string>());
         var listen = arguments.Value("listen") ?? PocketCoderOptions.DefaultListen;
         if (!Uri.TryCreate(listen, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp)
         {
             throw new CliException($"--listen must be an http:// URL such as {PocketCoderOptions.DefaultListen}; got '{listen}'.");
         }
 
-        var options = new PocketCoderOptions { DataDirectory = CommandLine.DataDirectory(arguments), Listen = listen };
+        var suspendMinutes = arguments.Value("suspend-idle-minutes") is { } minutesText
+            ? int.TryParse(minutesText, System.Globalization.CultureInfo.InvariantCulture, out var minutes) && minutes >= 0
+                ? minutes
+                : throw new CliException("--suspend-idle-minutes takes a whole number of minutes (0: never suspend).")
+            : 15;
+        var options = new PocketCoderOptions
+        {
+            DataDirectory = CommandLine.DataDirectory(arguments),
+            Listen = listen,
+            SuspendIdleAfter = TimeSpan.FromMinutes(suspendMinutes),
+        };
         await using var app = PocketCoderServer.Build(options);
         try
         {

@@ -49,5 +49,21 @@ public static class ErrorCodes
     public const string ApprovalAlreadyDecided = "APPROVAL_ALREADY_DECIDED";
     public const string RuleNotFound = "RULE_NOT_FOUND";
     public const string InvalidCursor = "INVALID_CURSOR";
+    public const string OutsideProjectRoot = "OUTSIDE_PROJECT_ROOT";
+    public const string InvalidPath = "INVALID_PATH";
+    public const string FileNotFound = "FILE_NOT_FOUND";
+    public const string FileTooLarge = "FILE_TOO_LARGE";
+    public const string NotAFile = "NOT_A_FILE";
+    public const string BinaryFile = "BINARY_FILE";
+    public const string GitNotInitialized = "GIT_NOT_INITIALIZED";
+    public const string InvalidRef = "INVALID_REF";
+    public const string GitFailed = "GIT_FAILED";
+    public const string NothingToCommit = "NOTHING_TO_COMMIT";
+    public const string NoUpstream = "NO_UPSTREAM";
+    public const string CommandNotFound = "COMMAND_NOT_FOUND";
+    public const string CommandNotRunning = "COMMAND_NOT_RUNNING";
+    public const string CommandTimeout = "COMMAND_TIMEOUT";
+    public const string TerminalNotFound = "TERMINAL_NOT_FOUND";
+    public const string TerminalFailed = "TERMINAL_FAILED";
     public const string Internal = "INTERNAL_ERROR";
 }

@@ -9,7 +9,7 @@ namespace PocketCoder.Projects;
 public sealed record Project(string Id, string Name, string Path, DateTimeOffset CreatedAt, int? ApprovalTimeoutSeconds);
 
 /// <summary>Registered project directories: the roots agents work in and files are confined to.</summary>
-public sealed class Projects(Database database, Ledger.Ledger ledger, TimeProvider clock)
+public sealed class Projects(Database database, Ledger.Ledger ledger, TimeProvider clock, ProjectHooks hooks)
 {
     private const string Columns = "id, name, path, created_at, approval_timeout_seconds";
 
@@ -33,6 +33,7 @@ public sealed class Projects(Database database, Ledger.Ledger ledger, TimeProvid
             write.Execute($"INSERT INTO projects ({Columns}) VALUES ($id, $name, $path, $at, NULL)",
                 ("$id", project.Id), ("$name", project.Name), ("$path", project.Path), ("$at", project.CreatedAt.ToDb()));
             ledger.Append(write, actor.Name, "project.added", project.Id, new JsonObject { ["path"] = project.Path, ["name"] = project.Name });
+            write.AfterCommit(() => hooks.OnAdded(project));
             return project;
         });
     }
@@ -71,6 +72,7 @@ public sealed class Projects(Database database, Ledger.Ledger ledger, TimeProvid
             ?? throw ApiProblem.NotFound(ErrorCodes.ProjectNotFound, $"No project with id '{id}'.");
         write.Execute("DELETE FROM projects WHERE id = $id", ("$id", id));
         ledger.Append(write, actor.Name, "project.removed", id, new JsonObject { ["path"] = path });
+        write.AfterCommit(() => hooks.OnRemoved(id));
     });
 
     /// <summary>The directory's real path: symlinks resolved, so confinement checks compare like with like.</summary>
@@ -87,7 +89,8 @@ public sealed class Projects(Database database, Ledger.Ledger ledger, TimeProvid
             throw ApiProblem.BadRequest(ErrorCodes.PathNotFound, $"No directory at '{full}'.");
         }
 
-        return RealPath.Resolve(full);
+        return Agents.FileSystem.RealPath.Resolve(full)
+            ?? throw ApiProblem.BadRequest(ErrorCodes.PathNotFound, $"'{full}' cannot be resolved (a broken symlink?).");
     }
 
     private static Project Map(SqliteDataReader r) =>

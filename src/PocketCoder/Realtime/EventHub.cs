@@ -3,6 +3,15 @@ using System.Threading.Channels;
 namespace PocketCoder.Realtime;
 
 /// <summary>
+/// A notice for the dashboard stream that is not part of any session's log (for example <c>file.changed</c>):
+/// never stored, sent without an SSE id so a client's resume cursor is untouched. <paramref name="Data"/> is compact JSON.
+/// </summary>
+public sealed record EphemeralEvent(string Kind, string Data);
+
+/// <summary>What a subscriber's buffer holds: a stored event, or an ephemeral one.</summary>
+public readonly record struct HubItem(StoredEvent? Stored, EphemeralEvent? Ephemeral);
+
+/// <summary>
 /// Fans committed events out to live subscribers. Each subscriber gets a bounded buffer; one that
 /// falls behind is marked overflowed and cut loose instead of growing server memory, and catches
 /// up from the database (see <see cref="EventStream"/>).
@@ -32,7 +41,19 @@ public sealed class EventHub
         {
             if (subscription.SessionId is null || subscription.SessionId == stored.SessionId)
             {
-                subscription.Offer(stored);
+                subscription.Offer(new HubItem(stored, null));
+            }
+        }
+    }
+
+    /// <summary>Tells the global (all-sessions) subscribers something that is not stored. Lost if a buffer is full.</summary>
+    public void PublishEphemeral(EphemeralEvent ephemeral)
+    {
+        foreach (var subscription in Volatile.Read(ref _subscriptions))
+        {
+            if (subscription.SessionId is null)
+            {
+                subscription.Offer(new HubItem(null, ephemeral));
             }
         }
     }
@@ -48,13 +69,13 @@ public sealed class EventHub
     public sealed class Subscription : IDisposable
     {
         private readonly EventHub _hub;
-        private readonly Channel<StoredEvent> _channel;
+        private readonly Channel<HubItem> _channel;
 
         internal Subscription(EventHub hub, string? sessionId, int capacity)
         {
             _hub = hub;
             SessionId = sessionId;
-            _channel = Channel.CreateBounded<StoredEvent>(new BoundedChannelOptions(capacity)
+            _channel = Channel.CreateBounded<HubItem>(new BoundedChannelOptions(capacity)
             {
                 SingleReader = true,
                 SingleWriter = false,
@@ -64,14 +85,14 @@ public sealed class EventHub
 
         public string? SessionId { get; }
 
-        public ChannelReader<StoredEvent> Reader => _channel.Reader;
+        public ChannelReader<HubItem> Reader => _channel.Reader;
 
         /// <summary>True once this subscriber missed an event because its buffer was full.</summary>
         public bool Overflowed { get; private set; }
 
-        internal void Offer(StoredEvent stored)
+        internal void Offer(HubItem item)
         {
-            if (!_channel.Writer.TryWrite(stored) && !Overflowed)
+            if (!_channel.Writer.TryWrite(item) && !Overflowed)
             {
                 Overflowed = true;
                 _channel.Writer.TryComplete();

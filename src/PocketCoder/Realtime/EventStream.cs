@@ -99,8 +99,15 @@ public sealed class EventStream(EventHub hub, IOptions<EventStreamOptions> optio
                     break;
                 }
 
-                while (subscription.Reader.TryRead(out var stored))
+                while (subscription.Reader.TryRead(out var item))
                 {
+                    if (item.Ephemeral is { } ephemeral)
+                    {
+                        await WriteEphemeralAsync(response, ephemeral, cancellationToken);
+                        continue;
+                    }
+
+                    var stored = item.Stored!;
                     var id = cursorOf(stored);
                     if (id <= cursor)
                     {
@@ -127,6 +134,13 @@ public sealed class EventStream(EventHub hub, IOptions<EventStreamOptions> optio
             .Append("event: ").Append(stored.Kind).Append('\n')
             .Append("data: ").Append(stored.Data).Append("\n\n")
             .ToString();
+        await response.Body.WriteAsync(Encoding.UTF8.GetBytes(frame), cancellationToken);
+    }
+
+    /// <summary>No <c>id:</c> line: EventSource keeps its last id, so resuming stored events is unaffected.</summary>
+    private static async Task WriteEphemeralAsync(HttpResponse response, EphemeralEvent ephemeral, CancellationToken cancellationToken)
+    {
+        var frame = $"event: {ephemeral.Kind}\ndata: {ephemeral.Data}\n\n";
         await response.Body.WriteAsync(Encoding.UTF8.GetBytes(frame), cancellationToken);
     }
 

@@ -22,6 +22,9 @@ public sealed class PocketCoderOptions
 
     public bool ConsoleLogging { get; init; } = true;
 
+    /// <summary>An agent process idle this long is stopped (its conversation kept) until the next message. Zero: never.</summary>
+    public TimeSpan SuspendIdleAfter { get; init; } = TimeSpan.FromMinutes(15);
+
     /// <summary>The data folder: <c>POCKETCODER_DATA</c>, else <c>$XDG_DATA_HOME/pocketcoder</c>, else <c>~/.local/share/pocketcoder</c>.</summary>
     public static string DefaultDataDirectory()
     {

@@ -13,6 +13,11 @@ using PocketCoder.Projects;
 using PocketCoder.Realtime;
 using PocketCoder.Sessions;
 using PocketCoder.Web;
+using PocketCoder.Workspace.Commands;
+using PocketCoder.Workspace.Files;
+using PocketCoder.Workspace.Git;
+using PocketCoder.Workspace.Terminal;
+using PocketCoder.Workspace.Watcher;
 
 namespace PocketCoder.Server;
 
@@ -56,6 +61,7 @@ public static class PocketCoderServer
         services.AddSingleton<Ledger.Ledger>();
         services.AddSingleton<Devices>();
         services.AddSingleton<PairingThrottle>();
+        services.AddSingleton<ProjectHooks>();
         services.AddSingleton<Projects.Projects>();
         services.AddSingleton<Rules>();
         services.AddSingleton<Approvals.Approvals>();
@@ -73,6 +79,14 @@ public static class PocketCoderServer
         services.AddHostedService(provider => provider.GetRequiredService<SessionManager>());
         services.AddSingleton(new AgentRegistry(Adapters(options)));
         services.AddSingleton<AgentHealthCache>();
+        services.AddSingleton<WorkspaceFiles>();
+        services.AddSingleton<GitCli>();
+        services.AddSingleton<GitWorkspace>();
+        services.AddSingleton<CommandRunner>();
+        services.AddHostedService(provider => provider.GetRequiredService<CommandRunner>());
+        services.AddSingleton<FileWatchers>();
+        services.AddHostedService(provider => provider.GetRequiredService<FileWatchers>());
+        services.AddSingleton<Terminals>();
 
         services.AddAuthentication(DeviceAuthentication.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, DeviceAuthentication>(DeviceAuthentication.SchemeName, null);
@@ -97,6 +111,14 @@ public static class PocketCoderServer
         api.MapEvents();
         api.MapApprovals();
         api.MapLedger();
+        api.MapFiles();
+        api.MapGit();
+        api.MapCommands();
+        api.MapTerminal();
+
+        // A removed project's shell would be unreachable: close it (the terminal outlives restarts, not its project).
+        var terminals = app.Services.GetRequiredService<Terminals>();
+        app.Services.GetRequiredService<ProjectHooks>().Removed += projectId => _ = Task.Run(() => terminals.CloseQuietlyAsync(projectId));
         return app;
     }
 

@@ -6,6 +6,10 @@ using PocketCoder.Health;
 using PocketCoder.Ledger;
 using PocketCoder.Projects;
 using PocketCoder.Sessions;
+using PocketCoder.Workspace.Commands;
+using PocketCoder.Workspace.Files;
+using PocketCoder.Workspace.Git;
+using PocketCoder.Workspace.Terminal;
 
 namespace PocketCoder.Server;
 
@@ -33,4 +37,30 @@ namespace PocketCoder.Server;
 [JsonSerializable(typeof(IEnumerable<RuleResponse>))]
 [JsonSerializable(typeof(LedgerPage))]
 [JsonSerializable(typeof(LedgerVerification))]
+[JsonSerializable(typeof(DirectoryListing))]
+[JsonSerializable(typeof(FileContent))]
+[JsonSerializable(typeof(FileWritten))]
+[JsonSerializable(typeof(GitStatusResponse))]
+[JsonSerializable(typeof(GitDiffResponse))]
+[JsonSerializable(typeof(GitBranchesResponse))]
+[JsonSerializable(typeof(GitPathsRequest))]
+[JsonSerializable(typeof(GitCommitRequest))]
+[JsonSerializable(typeof(GitCommitResponse))]
+[JsonSerializable(typeof(GitRefRequest))]
+[JsonSerializable(typeof(GitBranchRequest))]
+[JsonSerializable(typeof(GitPushResponse))]
+[JsonSerializable(typeof(GitFileResponse))]
+[JsonSerializable(typeof(GitOkResponse))]
+[JsonSerializable(typeof(RunCommandRequest))]
+[JsonSerializable(typeof(CommandStarted))]
+[JsonSerializable(typeof(CommandResponse))]
+[JsonSerializable(typeof(IReadOnlyList<CommandResponse>))]
+[JsonSerializable(typeof(CommandOutputEvent))]
+[JsonSerializable(typeof(CommandExitEvent))]
+[JsonSerializable(typeof(OpenTerminalRequest))]
+[JsonSerializable(typeof(TerminalInputRequest))]
+[JsonSerializable(typeof(TerminalResizeRequest))]
+[JsonSerializable(typeof(TerminalScreen))]
+[JsonSerializable(typeof(TerminalResponse))]
+[JsonSerializable(typeof(string))]
 internal sealed partial class WireJson : JsonSerializerContext;

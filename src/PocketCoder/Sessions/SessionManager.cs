@@ -23,10 +23,17 @@ public sealed class SessionManager(
     Gatekeeper gatekeeper,
     Ledger.Ledger ledger,
     AgentRegistry agents,
+    Server.PocketCoderOptions options,
+    TimeProvider clock,
     ILogger<SessionManager> logger) : IHostedService
 {
+    /// <summary>How often idle sessions are looked for; suspension is not urgent, memory is the point.</summary>
+    private static readonly TimeSpan SuspendCheckInterval = TimeSpan.FromMinutes(1);
+
     private readonly ConcurrentDictionary<string, SessionRunner> _live = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _startLocks = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _suspender = Task.CompletedTask;
 
     public int LiveCount => _live.Count;
 
@@ -165,11 +172,68 @@ public sealed class SessionManager(
             logger.LogInformation("Marked {Sessions} session(s) and {Approvals} pending approval(s) interrupted after a restart", interrupted, approvals);
         }
 
+        if (options.SuspendIdleAfter > TimeSpan.Zero)
+        {
+            _suspender = SuspendIdleLoopAsync(_stopping.Token);
+        }
+
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Agent processes are heavy (an idle claude holds ~160 MiB). One idle longer than the configured time is
+    /// stopped cleanly, its conversation kept; the next message brings it back with the agent's native resume.
+    /// Never while a turn runs or a question is open.
+    /// </summary>
+    public async Task<int> SuspendIdleAsync(CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var suspended = 0;
+        foreach (var runner in _live.Values.Where(r => r.IsQuiescent && now - r.LastActivity >= options.SuspendIdleAfter).ToList())
+        {
+            if (!_live.TryRemove(new KeyValuePair<string, SessionRunner>(runner.SessionId, runner)))
+            {
+                continue;
+            }
+
+            await runner.StopAsync(cancellationToken);
+            sessions.Announce(runner.SessionId, "suspended while idle; the next message resumes it");
+            suspended++;
+        }
+
+        return suspended;
+    }
+
+    private async Task SuspendIdleLoopAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(SuspendCheckInterval, clock);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                try
+                {
+                    await SuspendIdleAsync(cancellationToken);
+                }
+#pragma warning disable CA1031 // The loop must outlive one agent that will not stop; it is logged.
+                catch (Exception exception) when (exception is not OperationCanceledException)
+#pragma warning restore CA1031
+                {
+                    logger.LogWarning(exception, "Suspending idle sessions failed");
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutting down.
+        }
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        await _stopping.CancelAsync();
+        await _suspender;
+
         // Questions nobody can answer any more are settled as interrupted, not left pending.
         gatekeeper.InterruptPending();
         var runners = _live.Values.ToList();
@@ -234,7 +298,7 @@ public sealed class SessionManager(
     private async Task<SessionRunner> StartRunnerAsync(Session session, Project project, IAgentAdapter adapter, bool resume, CancellationToken cancellationToken)
     {
         var logDirectory = Path.Combine(database.DataDirectory, "logs", "sessions", session.Id);
-        var runner = new SessionRunner(session, project, adapter, sessions, events, gatekeeper, logDirectory,
+        var runner = new SessionRunner(session, project, adapter, sessions, events, gatekeeper, logDirectory, clock,
             ended => _live.TryRemove(new KeyValuePair<string, SessionRunner>(ended.SessionId, ended)));
         try
         {

@@ -19,6 +19,7 @@ public sealed class SessionRunner(
     EventLog events,
     Gatekeeper gatekeeper,
     string logDirectory,
+    TimeProvider clock,
     Action<SessionRunner> onEnded) : IAgentSink
 {
     /// <summary>Tool output beyond this is cut in the event (the agent itself saw all of it).</summary>
@@ -29,8 +30,27 @@ public sealed class SessionRunner(
     private bool _turnActive;
     private int _pendingApprovals;
     private volatile bool _stopping;
+    private long _lastActivityTicks = clock.GetUtcNow().UtcTicks;
 
     public string SessionId => session.Id;
+
+    /// <summary>
+    /// True when the agent is doing nothing anyone waits for: no turn running and no question open.
+    /// Only then may its process be suspended.
+    /// </summary>
+    public bool IsQuiescent
+    {
+        get
+        {
+            lock (_statusLock)
+            {
+                return !_turnActive && Volatile.Read(ref _pendingApprovals) == 0;
+            }
+        }
+    }
+
+    /// <summary>When the agent last did or was sent anything.</summary>
+    public DateTimeOffset LastActivity => new(Interlocked.Read(ref _lastActivityTicks), TimeSpan.Zero);
 
     /// <summary>True while the agent process runs and can take messages.</summary>
     public bool IsAlive => _agent is { Exited.IsCompleted: false } && !_stopping;
@@ -51,6 +71,7 @@ public sealed class SessionRunner(
 
     public async Task SendAsync(string text, string sender, CancellationToken cancellationToken)
     {
+        Touch();
         var agent = _agent ?? throw new InvalidOperationException("The session has not started.");
         events.Append(session.Id, "message.user", new JsonObject { ["text"] = text, ["sentBy"] = sender });
         lock (_statusLock)
@@ -97,6 +118,7 @@ public sealed class SessionRunner(
 
     public async ValueTask OnEventAsync(AgentEvent agentEvent, CancellationToken cancellationToken)
     {
+        Touch();
         switch (agentEvent)
         {
             case AgentReady:
@@ -195,6 +217,8 @@ public sealed class SessionRunner(
             }
         }
     }
+
+    private void Touch() => Interlocked.Exchange(ref _lastActivityTicks, clock.GetUtcNow().UtcTicks);
 
     private void OnExited(AgentExited exited)
     {

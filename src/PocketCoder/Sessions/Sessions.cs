@@ -80,6 +80,16 @@ public sealed class Sessions(Database database, EventLog events, TimeProvider cl
         return true;
     }
 
+    /// <summary>Says something about the session's state that does not change its status (e.g. suspended).</summary>
+    public void Announce(string id, string reason) => database.Write(write =>
+    {
+        var row = write.Query("SELECT status, mode FROM sessions WHERE id = $id", r => (Status: r.GetString(0), Mode: r.GetString(1)), ("$id", id)).FirstOrDefault();
+        if (row.Status is not null)
+        {
+            events.Append(write, id, "session.status", StatusEvent(row.Status, row.Mode, reason));
+        }
+    });
+
     public bool SetMode(DbWrite write, string id, string mode)
     {
         var status = write.Scalar<string>("UPDATE sessions SET mode = $mode WHERE id = $id AND mode <> $mode RETURNING status",

@@ -4,7 +4,7 @@ namespace PocketCoder.Tests.Infrastructure;
 public sealed class ManualClock(DateTimeOffset start) : TimeProvider
 {
     private readonly Lock _lock = new();
-    private readonly List<(DateTimeOffset Due, ManualTimer Timer)> _timers = [];
+    private readonly List<(DateTimeOffset Due, TimeSpan Period, ManualTimer Timer)> _timers = [];
     private DateTimeOffset _now = start;
 
     public ManualClock()
@@ -26,8 +26,15 @@ public sealed class ManualClock(DateTimeOffset start) : TimeProvider
         lock (_lock)
         {
             _now += by;
-            due = [.. _timers.Where(t => t.Due <= _now).Select(t => t.Timer)];
+            var fired = _timers.Where(t => t.Due <= _now).ToList();
             _timers.RemoveAll(t => t.Due <= _now);
+            // A periodic timer fires once per Advance, however far the clock jumps, and is armed again.
+            foreach (var timer in fired.Where(t => t.Period != Timeout.InfiniteTimeSpan && t.Period > TimeSpan.Zero))
+            {
+                _timers.Add((_now + timer.Period, timer.Period, timer.Timer));
+            }
+
+            due = [.. fired.Select(t => t.Timer)];
         }
 
         foreach (var timer in due)
@@ -55,14 +62,14 @@ public sealed class ManualClock(DateTimeOffset start) : TimeProvider
         return timer;
     }
 
-    private void Schedule(ManualTimer timer, TimeSpan dueTime)
+    private void Schedule(ManualTimer timer, TimeSpan dueTime, TimeSpan period)
     {
         lock (_lock)
         {
             _timers.RemoveAll(t => t.Timer == timer);
             if (dueTime != Timeout.InfiniteTimeSpan)
             {
-                _timers.Add((_now + dueTime, timer));
+                _timers.Add((_now + dueTime, period, timer));
             }
         }
     }
@@ -71,13 +78,13 @@ public sealed class ManualClock(DateTimeOffset start) : TimeProvider
     {
         public bool Change(TimeSpan dueTime, TimeSpan period)
         {
-            clock.Schedule(this, dueTime);
+            clock.Schedule(this, dueTime, period);
             return true;
         }
 
         public void Fire() => callback(state);
 
-        public void Dispose() => clock.Schedule(this, Timeout.InfiniteTimeSpan);
+        public void Dispose() => clock.Schedule(this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
 
         public ValueTask DisposeAsync()
         {

@@ -1,0 +1,45 @@
+using System.Security.Claims;
+using PocketCoder.Auth;
+
+namespace PocketCoder.Workspace.Files;
+
+public static class FilesApi
+{
+    public static void MapFiles(this IEndpointRouteBuilder api)
+    {
+        var files = api.MapGroup("/projects/{id}/files");
+        files.MapGet("/", List).WithName("ListFiles");
+        files.MapGet("/content", Read).WithName("ReadFile");
+        files.MapPut("/content", WriteAsync).WithName("WriteFile");
+    }
+
+    private static DirectoryListing List(string id, string? path, WorkspaceFiles files) => files.List(id, path);
+
+    private static FileContent Read(string id, string? path, WorkspaceFiles files) => files.Read(id, path);
+
+    /// <summary>The body is the file's content as is (text/plain or application/octet-stream), up to 1 MB.</summary>
+    private static async Task<IResult> WriteAsync(string id, string? path, HttpRequest request, WorkspaceFiles files, ClaimsPrincipal user,
+        CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > WorkspaceFiles.MaxWriteBytes)
+        {
+            throw WorkspaceFiles.TooLargeToWrite();
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[64 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > WorkspaceFiles.MaxWriteBytes)
+            {
+                throw WorkspaceFiles.TooLargeToWrite();
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        var written = files.Write(id, path, buffer.ToArray(), user.Actor());
+        return written.Created ? TypedResults.Created($"/api/projects/{id}/files/content?path={Uri.EscapeDataString(written.Path)}", written) : TypedResults.Ok(written);
+    }
+}

@@ -1,0 +1,301 @@
+using System.Text.Json.Nodes;
+using PocketCoder.Auth;
+using PocketCoder.Data;
+using PocketCoder.Errors;
+using PocketCoder.Projects;
+using PocketCoder.Workspace.Files;
+
+namespace PocketCoder.Workspace.Git;
+
+public sealed record GitDiffResponse(string? Path, bool Staged, string Diff, bool Truncated);
+
+public sealed record GitBranch(string Name, string Sha, bool Current, bool Remote, string? Upstream);
+
+public sealed record GitBranchesResponse(string? Current, IReadOnlyList<GitBranch> Branches);
+
+public sealed record GitPathsRequest(IReadOnlyList<string>? Paths);
+
+public sealed record GitCommitRequest(string? Message);
+
+public sealed record GitCommitResponse(string Sha, string? Branch);
+
+public sealed record GitRefRequest(string? Ref);
+
+public sealed record GitBranchRequest(string? Name, string? From, bool? Checkout);
+
+public sealed record GitPushResponse(bool Ok, string? Branch, string? Upstream, string Output);
+
+public sealed record GitFileResponse(string Path, string Ref, string Content, long Size);
+
+public sealed record GitOkResponse(bool Ok, string? Branch);
+
+/// <summary>
+/// Git for a phone: status, diffs, branches, stage/unstage, commit, checkout, push and the file at HEAD.
+/// Nothing a client sends is ever read by git as an option: paths go after <c>--</c> (and are literal),
+/// refs are validated by git itself and may never start with '-'. Every change is recorded in the ledger.
+/// </summary>
+public sealed class GitWorkspace(Projects.Projects projects, GitCli git, Database database, Ledger.Ledger ledger)
+{
+    private const int MaxPaths = 1000;
+    private const int MaxMessage = 10_000;
+    private static readonly TimeSpan PushTimeout = TimeSpan.FromSeconds(120);
+
+    public async Task<GitStatusResponse> StatusAsync(string projectId, CancellationToken cancellationToken)
+    {
+        var project = projects.Get(projectId);
+        var result = await git.RunCheckedAsync(project.Path, ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all"], cancellationToken);
+        return GitStatusParser.Parse(result.Stdout);
+    }
+
+    public async Task<GitDiffResponse> DiffAsync(string projectId, string? path, bool staged, CancellationToken cancellationToken)
+    {
+        var project = projects.Get(projectId);
+        List<string> arguments = ["diff", "--no-color", "--no-ext-diff", "--no-textconv"];
+        if (staged)
+        {
+            arguments.Add("--cached");
+        }
+
+        string? relative = null;
+        arguments.Add("--");
+        if (!string.IsNullOrEmpty(path))
+        {
+            relative = ProjectPaths.RelativeForGit(project, path);
+            arguments.Add(relative.Length == 0 ? "." : relative);
+        }
+
+        var result = await git.RunCheckedAsync(project.Path, arguments, cancellationToken);
+        return new GitDiffResponse(relative, staged, result.Stdout, result.Truncated);
+    }
+
+    public async Task<GitBranchesResponse> BranchesAsync(string projectId, CancellationToken cancellationToken)
+    {
+        var project = projects.Get(projectId);
+        var result = await git.RunCheckedAsync(project.Path,
+            ["for-each-ref", "--format=%(refname)%00%(refname:short)%00%(objectname)%00%(HEAD)%00%(upstream:short)", "refs/heads", "refs/remotes"],
+            cancellationToken);
+        var branches = new List<GitBranch>();
+        foreach (var line in result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var fields = line.Split('\0');
+            if (fields.Length < 5 || fields[0].EndsWith("/HEAD", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            branches.Add(new GitBranch(fields[1], fields[2], fields[3] == "*", fields[0].StartsWith("refs/remotes/", StringComparison.Ordinal),
+                fields[4].Length > 0 ? fields[4] : null));
+        }
+
+        return new GitBranchesResponse(branches.FirstOrDefault(b => b.Current)?.Name, branches);
+    }
+
+    public async Task<GitStatusResponse> StageAsync(string projectId, GitPathsRequest request, Actor actor, CancellationToken cancellationToken)
+    {
+        var project = projects.Get(projectId);
+        var paths = Paths(project, request);
+        await git.RunCheckedAsync(project.Path, ["add", "--all", "--", .. paths], cancellationToken);
+        Record(actor, "git.staged", project, new JsonObject { ["paths"] = ToJson(paths) });
+        return await StatusAsync(projectId, cancellationToken);
+    }
+
+    public async Task<GitStatusResponse> UnstageAsync(string projectId, GitPathsRequest request, Actor actor, CancellationToken cancellationToken)
+    {
+        var project = projects.Get(projectId);
+        var paths = Paths(project, request);
+        var hasHead = (await git.RunAsync(project.Path, ["rev-parse", "--verify", "--quiet", "HEAD"], cancellationToken)).ExitCode == 0;
+        // Before the first commit there is no HEAD to restore from: take the paths out of the index instead.
+        string[] arguments = hasHead ? ["restore", "--staged", "--", .. paths] : ["rm", "--cached", "-r", "-q", "--", .. paths];
+        await git.RunCheckedAsync(project.Path, arguments, cancellationToken);
+        Record(actor, "git.unstaged", project, new JsonObject { ["paths"] = ToJson(paths) });
+        return await StatusAsync(projectId, cancellationToken);
+    }
+
+    public async Task<GitCommitResponse> CommitAsync(string projectId, GitCommitRequest request, Actor actor, CancellationToken cancellationToken)
+    {
+        var project = projects.Get(projectId);
+        if (string.IsNullOrWhiteSpace(request.Message))
+        {
+            throw ApiProblem.Validation("'message' is required.");
+        }
+
+        if (request.Message.Length > MaxMessage || request.Message.Contains('\0', StringComparison.Ordinal))
+        {
+            throw ApiProblem.Validation($"'message' must be text of at most {MaxMessage} characters.");
+        }
+
+        // --message=<text> is one argument: a message that starts with '-' stays a message.
+        var result = await git.RunAsync(project.Path, ["commit", "--no-edit", "--message=" + request.Message], cancellationToken);
+        if (result.ExitCode != 0)
+        {
+            if (result.Stdout.Contains("nothing to commit", StringComparison.Ordinal) || result.Stdout.Contains("nothing added to commit", StringComparison.Ordinal)
+                || result.Stdout.Contains("no changes added to commit", StringComparison.Ordinal))
+            {
+                throw ApiProblem.Conflict(ErrorCodes.NothingToCommit, "Nothing is staged: stage changes before committing.");
+            }
+
+            throw GitCli.Failed("commit", result);
+        }
+
+        var sha = (await git.RunCheckedAsync(project.Path, ["rev-parse", "--verify", "HEAD"], cancellationToken)).Stdout.Trim();
+        var branch = await CurrentBranchAsync(project, cancellationToken);
+        Record(actor, "git.committed", project, new JsonObject { ["sha"] = sha, ["branch"] = branch, ["message"] = request.Message });
+        return new GitCommitResponse(sha, branch);
+    }
+
+    public async Task<GitOkResponse> CheckoutAsync(string projectId, GitRefRequest request, Actor actor, CancellationToken cancellationToken)
+    {
+        var project = projects.Get(projectId);
+        // Verified to name a commit and not to start with '-' (checkout mishandles --end-of-options), so it is never an option.
+        var reference = await VerifyRefAsync(project, request.Ref, cancellationToken);
+        await git.RunCheckedAsync(project.Path, ["checkout", reference, "--"], cancellationToken);
+        var branch = await CurrentBranchAsync(project, cancellationToken);
+        Record(actor, "git.checked_out", project, new JsonObject { ["ref"] = reference, ["branch"] = branch });
+        return new GitOkResponse(true, branch);
+    }
+
+    public async Task<GitOkResponse> CreateBranchAsync(string projectId, GitBranchRequest request, Actor actor, CancellationToken cancellationToken)
+    {
+        var project = projects.Get(projectId);
+        var name = request.Name;
+        if (string.IsNullOrWhiteSpace(name) || name.StartsWith('-') || name.Length > 250)
+        {
+            throw ApiProblem.BadRequest(ErrorCodes.InvalidRef, $"'{name}' is not a valid branch name.");
+        }
+
+        if ((await git.RunAsync(project.Path, ["check-ref-format", "--branch", name], cancellationToken)).ExitCode != 0)
+        {
+            throw ApiProblem.BadRequest(ErrorCodes.InvalidRef, $"'{name}' is not a valid branch name.");
+        }
+
+        List<string> arguments = ["branch", "--", name];
+        if (request.From is not null)
+        {
+            arguments.Add(await VerifyRefAsync(project, request.From, cancellationToken));
+        }
+
+        await git.RunCheckedAsync(project.Path, arguments, cancellationToken);
+        if (request.Checkout == true)
+        {
+            await git.RunCheckedAsync(project.Path, ["checkout", name, "--"], cancellationToken);
+        }
+
+        var branch = await CurrentBranchAsync(project, cancellationToken);
+        Record(actor, "git.branch_created", project, new JsonObject { ["name"] = name, ["from"] = request.From, ["checkout"] = request.Checkout == true });
+        return new GitOkResponse(true, branch);
+    }
+
+    /// <summary>Pushes the current branch to its configured upstream; never a remote or refspec from the client.</summary>
+    public async Task<GitPushResponse> PushAsync(string projectId, Actor actor, CancellationToken cancellationToken)
+    {
+        var project = projects.Get(projectId);
+        var branch = await CurrentBranchAsync(project, cancellationToken)
+            ?? throw ApiProblem.Conflict(ErrorCodes.NoUpstream, "HEAD is detached: check out a branch to push.");
+        var upstream = await git.RunAsync(project.Path, ["rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}"], cancellationToken);
+        if (upstream.ExitCode != 0)
+        {
+            throw ApiProblem.Conflict(ErrorCodes.NoUpstream,
+                $"Branch '{branch}' has no upstream. Set one on the machine (git push -u <remote> {branch}) and push again.");
+        }
+
+        var result = await git.RunAsync(project.Path, ["push", "--porcelain"], cancellationToken, PushTimeout);
+        var output = (result.Stdout + result.Stderr).Trim();
+        Record(actor, "git.pushed", project, new JsonObject
+        {
+            ["branch"] = branch,
+            ["upstream"] = upstream.Stdout.Trim(),
+            ["ok"] = result.ExitCode == 0,
+        });
+        if (result.ExitCode != 0)
+        {
+            var why = output.Contains("[rejected]", StringComparison.Ordinal) || output.Contains("non-fast-forward", StringComparison.Ordinal)
+                ? "The remote has commits this branch does not: pull (or rebase) on the machine first. "
+                : output.Contains("Authentication failed", StringComparison.OrdinalIgnoreCase) || output.Contains("could not read Username", StringComparison.Ordinal)
+                    ? "The remote needs credentials that are not available without a prompt. "
+                    : "";
+            throw ApiProblem.Conflict(ErrorCodes.GitFailed, $"git push failed (exit {result.ExitCode}). {why}Output: {Tail(output)}");
+        }
+
+        return new GitPushResponse(true, branch, upstream.Stdout.Trim(), output);
+    }
+
+    public async Task<GitFileResponse> FileAtHeadAsync(string projectId, string? path, CancellationToken cancellationToken)
+    {
+        var project = projects.Get(projectId);
+        var relative = ProjectPaths.RelativeForGit(project, path);
+        if (relative.Length == 0)
+        {
+            throw ApiProblem.BadRequest(ErrorCodes.InvalidPath, "'path' must name a file.");
+        }
+
+        // "HEAD:<path>" is one argument that starts with "HEAD:", so it can never be read as an option.
+        var spec = "HEAD:" + relative;
+        var size = await git.RunAsync(project.Path, ["cat-file", "-s", spec], cancellationToken);
+        if (size.ExitCode != 0)
+        {
+            throw ApiProblem.NotFound(ErrorCodes.FileNotFound, $"'{relative}' is not in HEAD.");
+        }
+
+        var bytes = long.Parse(size.Stdout.Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        if (bytes > Math.Min(Files.WorkspaceFiles.MaxReadBytes, GitCli.OutputLimit))
+        {
+            throw new ApiProblem(StatusCodes.Status413PayloadTooLarge, ErrorCodes.FileTooLarge, $"'{relative}' is {bytes} bytes at HEAD; too large to show.");
+        }
+
+        var content = await git.RunCheckedAsync(project.Path, ["cat-file", "blob", spec], cancellationToken);
+        if (content.Stdout.AsSpan(0, Math.Min(content.Stdout.Length, 8192)).Contains('\0'))
+        {
+            throw new ApiProblem(StatusCodes.Status422UnprocessableEntity, ErrorCodes.BinaryFile, $"'{relative}' is binary at HEAD.");
+        }
+
+        return new GitFileResponse(relative, "HEAD", content.Stdout, bytes);
+    }
+
+    private async Task<string> VerifyRefAsync(Project project, string? reference, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(reference) || reference.StartsWith('-') || reference.Length > 250
+            || reference.Any(c => char.IsControl(c) || c == ' '))
+        {
+            throw ApiProblem.BadRequest(ErrorCodes.InvalidRef, $"'{reference}' is not a valid ref.");
+        }
+
+        var verified = await git.RunAsync(project.Path, ["rev-parse", "--verify", "--quiet", "--end-of-options", reference + "^{commit}"], cancellationToken);
+        if (verified.ExitCode != 0)
+        {
+            throw ApiProblem.BadRequest(ErrorCodes.InvalidRef, $"No commit named '{reference}'.");
+        }
+
+        return reference;
+    }
+
+    private async Task<string?> CurrentBranchAsync(Project project, CancellationToken cancellationToken)
+    {
+        var result = await git.RunAsync(project.Path, ["symbolic-ref", "--quiet", "--short", "HEAD"], cancellationToken);
+        return result.ExitCode == 0 ? result.Stdout.Trim() : null;
+    }
+
+    private static List<string> Paths(Project project, GitPathsRequest request)
+    {
+        if (request.Paths is not { Count: > 0 } paths)
+        {
+            throw ApiProblem.Validation("'paths' must list at least one path.");
+        }
+
+        if (paths.Count > MaxPaths)
+        {
+            throw ApiProblem.Validation($"At most {MaxPaths} paths per call.");
+        }
+
+        return [.. paths.Select(p => ProjectPaths.RelativeForGit(project, p)).Select(p => p.Length == 0 ? "." : p)];
+    }
+
+    private void Record(Actor actor, string action, Project project, JsonObject detail)
+    {
+        detail["deviceId"] = actor.Id;
+        database.Write(write => ledger.Append(write, actor.Name, action, project.Id, detail));
+    }
+
+    private static JsonArray ToJson(IEnumerable<string> paths) => [.. paths.Select(p => (JsonNode)p)];
+
+    private static string Tail(string output) => output.Length > 4000 ? "…" + output[^4000..] : output;
+}

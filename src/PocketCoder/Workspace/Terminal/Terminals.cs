@@ -1,0 +1,209 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using PocketCoder.Agents.Processes;
+using PocketCoder.Auth;
+using PocketCoder.Data;
+using PocketCoder.Errors;
+using PocketCoder.Projects;
+using PocketCoder.Server;
+
+namespace PocketCoder.Workspace.Terminal;
+
+public sealed record OpenTerminalRequest(int? Cols, int? Rows);
+
+public sealed record TerminalInputRequest(string? Text, IReadOnlyList<string>? Keys);
+
+public sealed record TerminalResizeRequest(int? Cols, int? Rows);
+
+public sealed record TerminalScreen(string ProjectId, string Text, int Cols, int Rows, int CursorX, int CursorY);
+
+public sealed record TerminalResponse(string ProjectId, string Session, bool Created, TerminalScreen Screen);
+
+/// <summary>
+/// A persistent shell per project, held by tmux on a private socket in the data folder. tmux runs as its own
+/// daemon, so the shell outlives a dropped phone and a server restart; the server only talks to it with
+/// one-shot tmux commands (through <see cref="AgentProcess"/>), never by holding a terminal itself.
+/// </summary>
+public sealed partial class Terminals(Projects.Projects projects, PocketCoderOptions options, Database database, Ledger.Ledger ledger,
+    ILogger<Terminals> logger)
+{
+    public const int DefaultCols = 100;
+    public const int DefaultRows = 30;
+    public const int MaxInputChars = 64 * 1024;
+    private static readonly TimeSpan TmuxTimeout = TimeSpan.FromSeconds(10);
+
+    // Inside the shell the server is not "in tmux"; the variable would only make tmux refuse or warn.
+    private static readonly Dictionary<string, string?> Environment = new(StringComparer.Ordinal) { ["TMUX"] = null, ["TMUX_PANE"] = null };
+
+    /// <summary>The tmux socket: in the data folder, unless that path is too long for a Unix socket (108 bytes).</summary>
+    public string SocketPath { get; } = SocketFor(options.DataDirectory);
+
+    public static string SocketFor(string dataDirectory)
+    {
+        var inData = Path.Combine(dataDirectory, "tmux.sock");
+        if (Encoding.UTF8.GetByteCount(inData) < 100)
+        {
+            return inData;
+        }
+
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(dataDirectory)))[..16];
+        return Path.Combine(Path.GetTempPath(), $"pocketcoder-tmux-{hash}.sock");
+    }
+
+    public static string SessionName(string projectId) => "pc-" + projectId;
+
+    public async Task<TerminalResponse> OpenAsync(string projectId, OpenTerminalRequest request, Actor actor, CancellationToken cancellationToken)
+    {
+        var project = projects.Get(projectId);
+        var cols = Validate(request.Cols ?? DefaultCols, 20, 500, "cols");
+        var rows = Validate(request.Rows ?? DefaultRows, 5, 200, "rows");
+        var name = SessionName(project.Id);
+        var created = false;
+        if (!await ExistsAsync(name, cancellationToken))
+        {
+            var result = await TmuxAsync(["new-session", "-d", "-s", name, "-x", Text(cols), "-y", Text(rows), "-c", project.Path], cancellationToken);
+            if (result.ExitCode != 0 && !await ExistsAsync(name, cancellationToken))
+            {
+                throw new ApiProblem(StatusCodes.Status502BadGateway, ErrorCodes.TerminalFailed, $"tmux could not start a shell: {result.Stderr.Trim()}");
+            }
+
+            created = result.ExitCode == 0;
+        }
+
+        database.Write(write => ledger.Append(write, actor.Name, "terminal.opened", project.Id,
+            new JsonObject { ["session"] = name, ["created"] = created, ["deviceId"] = actor.Id }));
+        return new TerminalResponse(project.Id, name, created, await ScreenAsync(project.Id, cancellationToken));
+    }
+
+    public async Task<TerminalScreen> ScreenAsync(string projectId, CancellationToken cancellationToken)
+    {
+        var project = projects.Get(projectId);
+        var target = Target(project.Id);
+        // Two tmux commands in one call (";" as its own argument): the geometry and the screen, consistent with each other.
+        var result = await TmuxAsync(
+            ["display-message", "-p", "-t", target, "#{pane_width} #{pane_height} #{cursor_x} #{cursor_y}", ";", "capture-pane", "-p", "-t", target],
+            cancellationToken);
+        EnsureOk(result, project.Id);
+        var newline = result.Stdout.IndexOf('\n', StringComparison.Ordinal);
+        var geometry = (newline < 0 ? result.Stdout : result.Stdout[..newline]).Split(' ');
+        var text = newline < 0 ? "" : result.Stdout[(newline + 1)..];
+        return new TerminalScreen(project.Id, text, Number(geometry, 0), Number(geometry, 1), Number(geometry, 2), Number(geometry, 3));
+    }
+
+    /// <summary>Literal text first (<c>send-keys -l</c>, so nothing in it is read as a key name), then named keys.</summary>
+    public async Task SendAsync(string projectId, TerminalInputRequest request, CancellationToken cancellationToken)
+    {
+        var project = projects.Get(projectId);
+        var keys = request.Keys ?? [];
+        if (string.IsNullOrEmpty(request.Text) && keys.Count == 0)
+        {
+            throw ApiProblem.Validation("Send 'text', 'keys' or both.");
+        }
+
+        if (request.Text is { Length: > MaxInputChars } || request.Text?.Contains('\0', StringComparison.Ordinal) == true)
+        {
+            throw ApiProblem.Validation($"'text' must be at most {MaxInputChars} characters, without NUL.");
+        }
+
+        if (keys.Count > 100)
+        {
+            throw ApiProblem.Validation("At most 100 keys per call.");
+        }
+
+        if (keys.Any(k => k is null || !KeyName().IsMatch(k)))
+        {
+            throw ApiProblem.Validation("Every key must be a name tmux knows (e.g. Enter, Tab, Escape, BSpace, Up, C-c, M-x, F5).");
+        }
+
+        var target = Target(project.Id);
+        if (!string.IsNullOrEmpty(request.Text))
+        {
+            EnsureOk(await TmuxAsync(["send-keys", "-t", target, "-l", "--", request.Text], cancellationToken), project.Id);
+        }
+
+        if (keys.Count > 0)
+        {
+            EnsureOk(await TmuxAsync(["send-keys", "-t", target, "--", .. keys], cancellationToken), project.Id);
+        }
+    }
+
+    public async Task<TerminalScreen> ResizeAsync(string projectId, TerminalResizeRequest request, CancellationToken cancellationToken)
+    {
+        var project = projects.Get(projectId);
+        var cols = Validate(request.Cols ?? 0, 20, 500, "cols");
+        var rows = Validate(request.Rows ?? 0, 5, 200, "rows");
+        EnsureOk(await TmuxAsync(["resize-window", "-t", Target(project.Id), "-x", Text(cols), "-y", Text(rows)], cancellationToken), project.Id);
+        return await ScreenAsync(project.Id, cancellationToken);
+    }
+
+    public async Task CloseAsync(string projectId, Actor actor, CancellationToken cancellationToken)
+    {
+        var project = projects.Get(projectId);
+        EnsureOk(await TmuxAsync(["kill-session", "-t", "=" + SessionName(project.Id)], cancellationToken), project.Id);
+        database.Write(write => ledger.Append(write, actor.Name, "terminal.closed", project.Id,
+            new JsonObject { ["session"] = SessionName(project.Id), ["deviceId"] = actor.Id }));
+    }
+
+    /// <summary>When a project is removed its shell goes too (a removed project has no API to reach it).</summary>
+    public async Task CloseQuietlyAsync(string projectId)
+    {
+        var result = await TmuxAsync(["kill-session", "-t", "=" + SessionName(projectId)], CancellationToken.None);
+        if (result.ExitCode == 0)
+        {
+            logger.LogInformation("Closed the terminal of removed project {ProjectId}", projectId);
+        }
+    }
+
+    public async Task<bool> ExistsAsync(string name, CancellationToken cancellationToken) =>
+        (await TmuxAsync(["has-session", "-t", "=" + name], cancellationToken)).ExitCode == 0;
+
+    private async Task<ProcessResult> TmuxAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    {
+        // -f /dev/null: the server's shells behave the same whatever ~/.tmux.conf says.
+        var spec = new ProcessSpec("tmux", ["-S", SocketPath, "-f", "/dev/null", .. arguments], options.DataDirectory, Environment, StderrLogPath: null);
+        try
+        {
+            var result = await AgentProcess.RunAsync(spec, 1024 * 1024, TmuxTimeout, cancellationToken);
+            return result.TimedOut
+                ? throw new ApiProblem(StatusCodes.Status504GatewayTimeout, ErrorCodes.TerminalFailed, "tmux did not answer in time.")
+                : result;
+        }
+        catch (System.ComponentModel.Win32Exception exception)
+        {
+            throw new ApiProblem(StatusCodes.Status503ServiceUnavailable, ErrorCodes.TerminalFailed, $"tmux is not installed ({exception.Message}).");
+        }
+    }
+
+    private static void EnsureOk(ProcessResult result, string projectId)
+    {
+        if (result.ExitCode == 0)
+        {
+            return;
+        }
+
+        var said = result.Stderr.Trim();
+        if (said.Contains("can't find", StringComparison.Ordinal) || said.Contains("no server running", StringComparison.Ordinal)
+            || said.Contains("error connecting", StringComparison.Ordinal))
+        {
+            throw ApiProblem.NotFound(ErrorCodes.TerminalNotFound, $"Project {projectId} has no open terminal; open one with POST .../terminal.");
+        }
+
+        throw new ApiProblem(StatusCodes.Status502BadGateway, ErrorCodes.TerminalFailed, $"tmux failed: {said}");
+    }
+
+    // "=name:" is exactly that session (no prefix or pattern matching), its current window and pane.
+    private static string Target(string projectId) => "=" + SessionName(projectId) + ":";
+
+    private static int Validate(int value, int min, int max, string field) =>
+        value >= min && value <= max ? value : throw ApiProblem.Validation($"'{field}' must be between {min} and {max}.");
+
+    private static string Text(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    private static int Number(string[] fields, int index) =>
+        index < fields.Length && int.TryParse(fields[index], System.Globalization.CultureInfo.InvariantCulture, out var value) ? value : 0;
+
+    [GeneratedRegex("^(?:[CMS]-){0,3}(?:[A-Za-z0-9]|Enter|Tab|BTab|Escape|Space|BSpace|Up|Down|Left|Right|Home|End|PageUp|PageDown|PPage|NPage|IC|DC|Insert|Delete|F[1-9]|F1[0-2])$")]
+    private static partial Regex KeyName();
+}

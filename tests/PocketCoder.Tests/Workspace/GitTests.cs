@@ -1,0 +1,188 @@
+using System.Net;
+using System.Net.Http.Json;
+using PocketCoder.Tests.Infrastructure;
+
+namespace PocketCoder.Tests.Workspace;
+
+public sealed class GitTests
+{
+    [Fact]
+    public async Task StageCommitPush_ToLocalBareRemote_CommitArrivesAndIsLedgered()
+    {
+        var remote = TempPaths.NewDirectory("pc-remote");
+        WorkspaceWorld.Git(remote, "init", "-q", "--bare", "-b", "main");
+        await using var world = await WorkspaceWorld.StartAsync();
+        try
+        {
+            WorkspaceWorld.Git(world.Repository, "remote", "add", "origin", remote);
+            WorkspaceWorld.Git(world.Repository, "push", "-q", "-u", "origin", "main");
+            File.WriteAllText(Path.Combine(world.Repository, "README.md"), "# changed\n");
+            File.WriteAllText(Path.Combine(world.Repository, "new file.txt"), "new\n");
+
+            var status = await world.Http.GetOkAsync($"{world.Api}/git/status");
+            Assert.Equal("main", status.GetProperty("branch").GetString());
+            Assert.Equal("origin/main", status.GetProperty("upstream").GetString());
+            Assert.Equal("README.md", Assert.Single(status.GetProperty("unstaged").EnumerateArray()).GetProperty("path").GetString());
+            Assert.Equal("new file.txt", Assert.Single(status.GetProperty("untracked").EnumerateArray()).GetString());
+            Assert.Empty(status.GetProperty("staged").EnumerateArray());
+
+            var diff = await world.Http.GetOkAsync($"{world.Api}/git/diff?path=README.md");
+            Assert.Contains("+# changed", diff.GetProperty("diff").GetString());
+
+            var staged = await world.Http.PostOkAsync($"{world.Api}/git/stage", new { paths = new[] { "README.md", "new file.txt" } });
+            Assert.Equal(2, staged.GetProperty("staged").GetArrayLength());
+            var stagedDiff = await world.Http.GetOkAsync($"{world.Api}/git/diff?staged=true");
+            Assert.Contains("+new", stagedDiff.GetProperty("diff").GetString());
+
+            var unstaged = await world.Http.PostOkAsync($"{world.Api}/git/unstage", new { paths = new[] { "new file.txt" } });
+            Assert.Equal("README.md", Assert.Single(unstaged.GetProperty("staged").EnumerateArray()).GetProperty("path").GetString());
+
+            var commit = await world.Http.PostOkAsync($"{world.Api}/git/commit", new { message = "-m looks like an option\n\nbody" });
+            var sha = commit.GetProperty("sha").GetString()!;
+            Assert.Equal(WorkspaceWorld.Git(world.Repository, "rev-parse", "HEAD").Trim(), sha);
+            Assert.Equal("-m looks like an option", WorkspaceWorld.Git(world.Repository, "log", "-1", "--format=%s").Trim());
+            var ahead = await world.Http.GetOkAsync($"{world.Api}/git/status");
+            Assert.Equal(1, ahead.GetProperty("ahead").GetInt32());
+
+            var push = await world.Http.PostOkAsync($"{world.Api}/git/push", new { });
+            Assert.True(push.GetProperty("ok").GetBoolean());
+            Assert.Equal(sha, WorkspaceWorld.Git(remote, "rev-parse", "main").Trim());
+
+            await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync($"{world.Api}/git/commit", new { message = "again" }),
+                HttpStatusCode.Conflict, "NOTHING_TO_COMMIT");
+
+            foreach (var action in new[] { "git.staged", "git.unstaged", "git.committed", "git.pushed" })
+            {
+                var entry = Assert.Single(await world.LedgerAsync(action));
+                Assert.Equal(world.Phone.DeviceId, entry.GetProperty("detail").GetProperty("deviceId").GetString());
+            }
+        }
+        finally
+        {
+            TempPaths.Delete(remote);
+        }
+    }
+
+    [Fact]
+    public async Task Push_Rejected_ExplainsAndReturnsGitOutput()
+    {
+        var remote = TempPaths.NewDirectory("pc-remote");
+        WorkspaceWorld.Git(remote, "init", "-q", "--bare", "-b", "main");
+        await using var world = await WorkspaceWorld.StartAsync();
+        var other = TempPaths.NewDirectory("pc-clone");
+        try
+        {
+            WorkspaceWorld.Git(world.Repository, "remote", "add", "origin", remote);
+            WorkspaceWorld.Git(world.Repository, "push", "-q", "-u", "origin", "main");
+            WorkspaceWorld.Git(other, "clone", "-q", remote, ".");
+            WorkspaceWorld.Git(other, "-c", "user.email=o@example.invalid", "-c", "user.name=O", "commit", "-q", "--allow-empty", "-m", "theirs");
+            WorkspaceWorld.Git(other, "push", "-q");
+            WorkspaceWorld.Git(world.Repository, "commit", "-q", "--allow-empty", "-m", "ours");
+
+            var body = await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync($"{world.Api}/git/push", new { }), HttpStatusCode.Conflict, "GIT_FAILED");
+            Assert.Contains("pull", body.GetProperty("detail").GetString());
+            Assert.Contains("rejected", body.GetProperty("detail").GetString());
+        }
+        finally
+        {
+            TempPaths.Delete(remote);
+            TempPaths.Delete(other);
+        }
+    }
+
+    [Fact]
+    public async Task Push_NoUpstream_NoUpstreamCode()
+    {
+        await using var world = await WorkspaceWorld.StartAsync();
+        await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync($"{world.Api}/git/push", new { }), HttpStatusCode.Conflict, "NO_UPSTREAM");
+    }
+
+    [Fact]
+    public async Task BranchCheckoutAndFileBase_Work()
+    {
+        await using var world = await WorkspaceWorld.StartAsync();
+        var created = await world.Http.PostOkAsync($"{world.Api}/git/branch", new { name = "feature/x", checkout = true });
+        Assert.Equal("feature/x", created.GetProperty("branch").GetString());
+        var branches = await world.Http.GetOkAsync($"{world.Api}/git/branches");
+        Assert.Equal("feature/x", branches.GetProperty("current").GetString());
+        Assert.Equal(2, branches.GetProperty("branches").GetArrayLength());
+
+        var back = await world.Http.PostOkAsync($"{world.Api}/git/checkout", new { @ref = "main" });
+        Assert.Equal("main", back.GetProperty("branch").GetString());
+        Assert.Equal("main", WorkspaceWorld.Git(world.Repository, "branch", "--show-current").Trim());
+
+        File.WriteAllText(Path.Combine(world.Repository, "README.md"), "edited\n");
+        var baseFile = await world.Http.GetOkAsync($"{world.Api}/git/file-base?path=README.md");
+        Assert.Equal("# test project\n", baseFile.GetProperty("content").GetString());
+        await ApiAssert.ProblemAsync(await world.Http.GetAsync($"{world.Api}/git/file-base?path=nope.txt"), HttpStatusCode.NotFound, "FILE_NOT_FOUND");
+        await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync($"{world.Api}/git/checkout", new { @ref = "no-such-branch" }),
+            HttpStatusCode.BadRequest, "INVALID_REF");
+        await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync($"{world.Api}/git/branch", new { name = "bad..name" }),
+            HttpStatusCode.BadRequest, "INVALID_REF");
+        Assert.Single(await world.LedgerAsync("git.branch_created"));
+        Assert.Single(await world.LedgerAsync("git.checked_out"));
+    }
+
+    [Fact]
+    public async Task OptionInjection_BranchRefAndPaths_FailSafelyAndCreateNothing()
+    {
+        await using var world = await WorkspaceWorld.StartAsync();
+        var marker = Path.Combine(Path.GetTempPath(), $"pc-pwned-{Guid.NewGuid():N}");
+        var injections = new[]
+        {
+            $"--upload-pack=touch {marker}", $"--exec=touch {marker}", $"-c core.pager=touch {marker}", $"--output={marker}", "-b", "--orphan=evil",
+            "-D", $"--receive-pack=touch {marker}", "--help", $"-o{marker}",
+        };
+        var before = WorkspaceWorld.Git(world.Repository, "for-each-ref").Trim();
+        foreach (var injection in injections)
+        {
+            await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync($"{world.Api}/git/branch", new { name = injection }), HttpStatusCode.BadRequest, "INVALID_REF");
+            await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync($"{world.Api}/git/checkout", new { @ref = injection }), HttpStatusCode.BadRequest, "INVALID_REF");
+            await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync($"{world.Api}/git/branch", new { name = "ok-name", from = injection }),
+                HttpStatusCode.BadRequest, "INVALID_REF");
+
+            // A path that looks like an option is just a (missing) path after "--": git says so, or stages nothing.
+            var stage = await world.Http.PostAsJsonAsync($"{world.Api}/git/stage", new { paths = new[] { injection } });
+            Assert.NotEqual(HttpStatusCode.InternalServerError, stage.StatusCode);
+            var diff = await world.Http.GetAsync($"{world.Api}/git/diff?path={Uri.EscapeDataString(injection)}");
+            Assert.NotEqual(HttpStatusCode.InternalServerError, diff.StatusCode);
+            var fileBase = await world.Http.GetAsync($"{world.Api}/git/file-base?path={Uri.EscapeDataString(injection)}");
+            Assert.NotEqual(HttpStatusCode.InternalServerError, fileBase.StatusCode);
+        }
+
+        Assert.False(File.Exists(marker), "an injected option ran");
+        Assert.Equal(before, WorkspaceWorld.Git(world.Repository, "for-each-ref").Trim());
+        Assert.Equal("main", WorkspaceWorld.Git(world.Repository, "branch", "--show-current").Trim());
+        Assert.Empty(WorkspaceWorld.Git(world.Repository, "diff", "--cached", "--name-only").Trim());
+        Assert.False(File.Exists(Path.Combine(world.Repository, "-b")));
+    }
+
+    [Fact]
+    public async Task Status_NotARepository_GitNotInitialized()
+    {
+        var plain = TempPaths.NewDirectory("pc-plain");
+        await using var server = await TestServer.StartAsync();
+        var phone = await server.PairAsync();
+        try
+        {
+            var project = await phone.Http.PostOkAsync("/api/projects", new { path = plain });
+            var api = $"/api/projects/{project.GetProperty("id").GetString()}/git";
+            await ApiAssert.ProblemAsync(await phone.Http.GetAsync($"{api}/status"), HttpStatusCode.Conflict, "GIT_NOT_INITIALIZED");
+            await ApiAssert.ProblemAsync(await phone.Http.GetAsync($"{api}/branches"), HttpStatusCode.Conflict, "GIT_NOT_INITIALIZED");
+            await ApiAssert.ProblemAsync(await phone.Http.PostAsJsonAsync($"{api}/commit", new { message = "x" }), HttpStatusCode.Conflict, "GIT_NOT_INITIALIZED");
+        }
+        finally
+        {
+            TempPaths.Delete(plain);
+        }
+    }
+
+    [Fact]
+    public async Task StagePath_OutsideRoot_RefusedWithOutsideProjectRoot()
+    {
+        await using var world = await WorkspaceWorld.StartAsync();
+        await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync($"{world.Api}/git/stage", new { paths = new[] { "../x" } }),
+            HttpStatusCode.BadRequest, "OUTSIDE_PROJECT_ROOT");
+        await ApiAssert.ProblemAsync(await world.Http.GetAsync($"{world.Api}/git/diff?path=%2Fetc%2Fpasswd"), HttpStatusCode.BadRequest, "OUTSIDE_PROJECT_ROOT");
+    }
+}

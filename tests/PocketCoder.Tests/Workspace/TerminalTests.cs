@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using PocketCoder.Tests.Infrastructure;
+using PocketCoder.Workspace.Terminal;
+
+namespace PocketCoder.Tests.Workspace;
+
+public sealed class TerminalTests
+{
+    [Fact]
+    public async Task Terminal_OpenTypeReadResizeStreamClose_Works()
+    {
+        await using var world = await WorkspaceWorld.StartAsync();
+        try
+        {
+            var opened = await world.Http.PostOkAsync($"{world.Api}/terminal", new { cols = 80, rows = 24 });
+            Assert.True(opened.GetProperty("created").GetBoolean());
+            Assert.Equal(80, opened.GetProperty("screen").GetProperty("cols").GetInt32());
+
+            await InputAsync(world, new { text = "echo hello-$((6*7))", keys = new[] { "Enter" } });
+            await ScreenContainsAsync(world, "hello-42");
+
+            var resized = await world.Http.PostOkAsync($"{world.Api}/terminal/resize", new { cols = 100, rows = 30 });
+            Assert.Equal(100, resized.GetProperty("cols").GetInt32());
+            Assert.Equal(30, resized.GetProperty("rows").GetInt32());
+
+            await using (var events = await SseClient.ConnectAsync(world.Http, $"{world.Api}/terminal/events"))
+            {
+                Assert.Equal("screen", (await events.NextAsync()).Event);
+                // Text that looks like tmux options or key names is typed literally.
+                await InputAsync(world, new { text = "echo -t =x: C-c sse-marker", keys = new[] { "Enter" } });
+                var screen = await events.WaitForAsync(e => e.Event == "screen" && (e.Str("text") ?? "").Contains("\n-t =x: C-c sse-marker", StringComparison.Ordinal));
+                Assert.Equal(100, screen.Json.GetProperty("cols").GetInt32());
+
+                await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync($"{world.Api}/terminal/input", new { keys = new[] { "-t", "Enter" } }),
+                    HttpStatusCode.BadRequest, "VALIDATION_FAILED");
+
+                Assert.Equal(HttpStatusCode.NoContent, (await world.Http.DeleteAsync($"{world.Api}/terminal")).StatusCode);
+                await events.WaitForAsync("closed");
+            }
+
+            await ApiAssert.ProblemAsync(await world.Http.GetAsync($"{world.Api}/terminal/screen"), HttpStatusCode.NotFound, "TERMINAL_NOT_FOUND");
+            await ApiAssert.ProblemAsync(await world.Http.DeleteAsync($"{world.Api}/terminal"), HttpStatusCode.NotFound, "TERMINAL_NOT_FOUND");
+            Assert.Single(await world.LedgerAsync("terminal.opened"));
+            var closed = Assert.Single(await world.LedgerAsync("terminal.closed"));
+            Assert.Equal(world.Phone.DeviceId, closed.GetProperty("detail").GetProperty("deviceId").GetString());
+        }
+        finally
+        {
+            KillTmux(world.Server.DataDirectory);
+        }
+    }
+
+    [Fact]
+    public async Task Terminal_ServerRestart_SessionAndScreenSurvive()
+    {
+        await using var world = await WorkspaceWorld.StartAsync();
+        try
+        {
+            await world.Http.PostOkAsync($"{world.Api}/terminal", new { });
+            await InputAsync(world, new { text = "export KEPT=still-here; echo before-restart", keys = new[] { "Enter" } });
+            await ScreenContainsAsync(world, "\nbefore-restart");
+
+            await world.RestartAsync();
+
+            var reopened = await world.Http.PostOkAsync($"{world.Api}/terminal", new { });
+            Assert.False(reopened.GetProperty("created").GetBoolean());
+            Assert.Contains("before-restart", reopened.GetProperty("screen").GetProperty("text").GetString());
+            await InputAsync(world, new { text = "echo \"$KEPT\"", keys = new[] { "Enter" } });
+            await ScreenContainsAsync(world, "\nstill-here");
+        }
+        finally
+        {
+            KillTmux(world.Server.DataDirectory);
+        }
+    }
+
+    [Fact]
+    public async Task Terminal_NotOpened_TerminalNotFound()
+    {
+        await using var world = await WorkspaceWorld.StartAsync();
+        await ApiAssert.ProblemAsync(await world.Http.GetAsync($"{world.Api}/terminal/screen"), HttpStatusCode.NotFound, "TERMINAL_NOT_FOUND");
+        await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync($"{world.Api}/terminal/input", new { text = "x" }), HttpStatusCode.NotFound, "TERMINAL_NOT_FOUND");
+        await ApiAssert.ProblemAsync(await world.Http.GetAsync($"{world.Api}/terminal/events"), HttpStatusCode.NotFound, "TERMINAL_NOT_FOUND");
+    }
+
+    private static async Task InputAsync(WorkspaceWorld world, object body) =>
+        Assert.Equal(HttpStatusCode.NoContent, (await world.Http.PostAsJsonAsync($"{world.Api}/terminal/input", body)).StatusCode);
+
+    /// <summary>tmux's screen is external state: poll it, with a deadline.</summary>
+    private static async Task ScreenContainsAsync(WorkspaceWorld world, string text)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        var screen = "";
+        while (DateTime.UtcNow < deadline)
+        {
+            screen = (await world.Http.GetOkAsync($"{world.Api}/terminal/screen")).GetProperty("text").GetString()!;
+            if (screen.Contains(text, StringComparison.Ordinal))
+            {
+                return;
+            }
+
+            await Task.Delay(100);
+        }
+
+        Assert.Fail($"The screen never showed {JsonSerializer.Serialize(text)}. It shows:\n{screen}");
+    }
+
+    private static void KillTmux(string dataDirectory)
+    {
+        var info = new ProcessStartInfo("tmux") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var argument in new[] { "-S", Terminals.SocketFor(dataDirectory), "kill-server" })
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(info)!;
+        process.WaitForExit();
+    }
+}
