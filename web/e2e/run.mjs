@@ -223,25 +223,57 @@ try {
   await shot('10-home');
   ok('home lists the session with its status');
 
-  // 7. Files: the file the agent wrote, in the viewer.
+  // 7. Workspace: the file the agent wrote in the viewer; stage and commit it; run a command; the terminal.
   if (args.files) {
-    await page.locator('.chip-btn', { hasText: 'Files' }).first().click();
+    const projectTool = (name) => page.locator('.chip-btn', { hasText: name }).first();
+    await projectTool('Files').click();
+    await page.locator('.file-row[data-path="hello.txt"]').waitFor();
+    await shot('11-files');
     await page.locator('.file-row[data-path="hello.txt"]').click();
     await expectText(page.locator('[data-testid="file-content"]'), 'Hello from the phone');
     await shot('12-file-viewer');
-    await page.getByRole('button', { name: 'Back' }).click();
-    await page.locator('.file-row[data-path="hello.txt"]').waitFor();
-    await shot('11-files');
     ok('file tree lists hello.txt and the viewer shows what the agent wrote');
+
+    await page.goto(`${base}/`);
+    await projectTool('Git').click();
+    const row = page.locator('.git-row[data-path="hello.txt"]');
+    await row.waitFor();
+    await row.getByRole('button', { name: 'Stage' }).click();
+    await page.locator('.git-row[data-path="hello.txt"]', { hasText: 'added' }).getByRole('button', { name: 'Unstage' }).waitFor();
+    await page.locator('.commit textarea').fill('Add hello.txt from the phone');
+    await shot('13-git');
+    await page.locator('.commit button[type="submit"]').click();
+    await expectText(page.locator('.ok-note'), 'Committed');
+    await page.locator('.empty', { hasText: 'clean' }).waitFor();
+    ok('git: staged and committed the new file');
+
+    await page.goto(`${base}/`);
+    await projectTool('Run').click();
+    await page.locator('input[aria-label="Command"]').fill('cat hello.txt && git log --oneline | head -1');
+    await page.getByRole('button', { name: 'Run', exact: true }).click();
+    await expectText(page.locator('[data-testid="exit"]'), 'exit 0');
+    await expectText(page.locator('[data-testid="command-output"]'), 'Hello from the phone');
+    await expectText(page.locator('[data-testid="command-output"]'), 'Add hello.txt from the phone');
+    await shot('14-run');
+    ok('ran a command with live output and its exit code');
+
+    await page.goto(`${base}/`);
+    await projectTool('Terminal').click();
+    await page.locator('[data-testid="terminal-screen"]').waitFor();
+    await page.locator('input[aria-label="Terminal input"]').fill('echo hi-from-the-$((6*7))-terminal');
+    await page.getByRole('button', { name: 'Send to terminal' }).click();
+    await expectText(page.locator('[data-testid="terminal-screen"]'), 'hi-from-the-42-terminal');
+    await shot('15-terminal');
+    ok('terminal: typed a command and saw its output on the screen');
   } else {
-    console.log('# files: the server has no workspace endpoints yet; file viewer not checked');
+    console.log('# workspace: the server has no workspace endpoints; files, git, run and terminal not checked');
   }
 
   // 8. Devices: both devices, this one marked; rules (empty) reachable.
   await page.goto(`${base}/devices`);
   await page.locator('.device[data-device="Test phone"]', { hasText: 'This device' }).waitFor();
   await page.locator('.device[data-device="laptop"]').waitFor();
-  await shot('13-devices');
+  await shot('16-devices');
   ok('devices lists this phone (marked) and the laptop');
 
   // 9. Reload with no network: the service worker serves the shell, and it says it is offline.
@@ -252,7 +284,7 @@ try {
   await page.reload();
   await page.locator('.offline').waitFor();
   await page.locator('.project').first().waitFor();
-  await shot('14-offline-reload');
+  await shot('17-offline-reload');
   ok('reloaded offline: the shell loads from the service worker and shows the offline banner');
 
   const unexpected = consoleErrors.filter((e) => !/Failed to load resource|ERR_INTERNET_DISCONNECTED|net::ERR_/.test(e));

@@ -29,6 +29,21 @@ export interface FileEntry { name: string; path: string; type: 'file' | 'directo
 export interface DirectoryListing { path: string; entries: FileEntry[]; truncated: boolean; limit: number }
 export interface FileContent { path: string; content: string; size: number; modifiedAt: string }
 
+export interface GitChange { path: string; status: string; originalPath?: string | null }
+export interface GitStatus {
+  branch?: string | null; head?: string | null; upstream?: string | null; ahead: number; behind: number;
+  staged: GitChange[]; unstaged: GitChange[]; untracked: string[]; conflicted: string[];
+}
+export interface GitDiff { path?: string | null; staged: boolean; diff: string; truncated: boolean }
+export interface GitBranch { name: string; sha: string; current: boolean; remote: boolean; upstream?: string | null }
+export interface GitBranches { current?: string | null; branches: GitBranch[] }
+export interface CommandRun {
+  id: string; projectId: string; command: string; status: 'running' | 'exited' | 'cancelled' | 'timed_out' | 'interrupted' | 'failed';
+  exitCode?: number | null; startedAt: string; finishedAt?: string | null; durationMs?: number | null; truncated?: boolean;
+  outputTail?: string | null; startedBy?: string | null;
+}
+export interface TerminalScreen { projectId: string; text: string; cols: number; rows: number; cursorX: number; cursorY: number }
+
 /** An error the server answered with problem+json; switch on `code`, show `detail`. */
 export class ApiError extends Error {
   constructor(
@@ -151,6 +166,28 @@ export const api = {
 
   files: (projectId: string, path = '') => request<DirectoryListing>('GET', `/api/projects/${q(projectId)}/files?path=${q(path)}`),
   file: (projectId: string, path: string) => request<FileContent>('GET', `/api/projects/${q(projectId)}/files/content?path=${q(path)}`),
+
+  gitStatus: (projectId: string) => request<GitStatus>('GET', `/api/projects/${q(projectId)}/git/status`),
+  gitDiff: (projectId: string, path: string, staged: boolean) =>
+    request<GitDiff>('GET', `/api/projects/${q(projectId)}/git/diff?path=${q(path)}&staged=${staged}`),
+  gitBranches: (projectId: string) => request<GitBranches>('GET', `/api/projects/${q(projectId)}/git/branches`),
+  gitStage: (projectId: string, paths: string[]) => request<GitStatus>('POST', `/api/projects/${q(projectId)}/git/stage`, { paths }),
+  gitUnstage: (projectId: string, paths: string[]) => request<GitStatus>('POST', `/api/projects/${q(projectId)}/git/unstage`, { paths }),
+  gitCommit: (projectId: string, message: string) => request<{ sha: string; branch?: string }>('POST', `/api/projects/${q(projectId)}/git/commit`, { message }),
+  gitPush: (projectId: string) => request<{ ok: boolean; branch?: string; upstream?: string; output?: string }>('POST', `/api/projects/${q(projectId)}/git/push`),
+  gitCheckout: (projectId: string, ref: string) => request<{ ok: boolean; branch?: string }>('POST', `/api/projects/${q(projectId)}/git/checkout`, { ref }),
+  gitBranch: (projectId: string, name: string) =>
+    request<{ ok: boolean; branch?: string }>('POST', `/api/projects/${q(projectId)}/git/branch`, { name, checkout: true }),
+
+  runCommand: (projectId: string, command: string) => request<{ id: string }>('POST', `/api/projects/${q(projectId)}/commands`, { command }),
+  commands: (projectId: string) => request<CommandRun[]>('GET', `/api/projects/${q(projectId)}/commands?limit=20`),
+  command: (id: string) => request<CommandRun>('GET', `/api/commands/${q(id)}`),
+  cancelCommand: (id: string) => request<void>('POST', `/api/commands/${q(id)}/cancel`),
+
+  openTerminal: (projectId: string, cols: number, rows: number) =>
+    request<{ screen: TerminalScreen }>('POST', `/api/projects/${q(projectId)}/terminal`, { cols, rows }),
+  terminalInput: (projectId: string, input: { text?: string; keys?: string[] }) =>
+    request<void>('POST', `/api/projects/${q(projectId)}/terminal/input`, input),
 };
 
 /** Words for an error a person can act on. */

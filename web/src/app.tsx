@@ -3,10 +3,12 @@ import { OfflineBanner } from './components/ui';
 import { match, navigate, useRoute } from './router';
 import { Devices } from './screens/Devices';
 import { FileView, Files } from './screens/Files';
+import { Branches, Git, GitDiffView } from './screens/Git';
 import { Home } from './screens/Home';
 import { NewSession } from './screens/NewSession';
 import { Pair } from './screens/Pair';
 import { Rules } from './screens/Rules';
+import { Run, Terminal } from './screens/Run';
 import { SessionScreen } from './screens/Session';
 import { useStore } from './store';
 
@@ -42,6 +44,11 @@ export function App() {
   else if ((params = match('/p/:id/files', p))) screen = <Files projectId={params.id!} path={route.query.get('path') ?? ''} />;
   else if ((params = match('/p/:id/file', p))) screen = <FileView projectId={params.id!} path={route.query.get('path') ?? ''} />;
   else if ((params = match('/p/:id/rules', p))) screen = <Rules projectId={params.id!} />;
+  else if ((params = match('/p/:id/git', p))) screen = <Git projectId={params.id!} />;
+  else if ((params = match('/p/:id/git/diff', p))) screen = <GitDiffView projectId={params.id!} path={route.query.get('path') ?? ''} staged={route.query.get('staged') === 'true'} />;
+  else if ((params = match('/p/:id/git/branches', p))) screen = <Branches projectId={params.id!} />;
+  else if ((params = match('/p/:id/run', p))) screen = <Run projectId={params.id!} />;
+  else if ((params = match('/p/:id/terminal', p))) screen = <Terminal projectId={params.id!} />;
   else if (match('/devices', p)) screen = <Devices />;
   else screen = <Home />;
   return <Shell>{screen}</Shell>;

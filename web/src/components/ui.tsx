@@ -25,6 +25,9 @@ const PATHS: Record<string, string> = {
   offline: 'M3 3l18 18 M8.5 16.5a5 5 0 017 0 M5 12.5a10 10 0 0114 0 M12 20h.01',
   trash: 'M4 7h16 M9 7V4h6v3 M6 7l1 13h10l1-13',
   code: 'M9 8l-4 4 4 4 M15 8l4 4-4 4',
+  branch: 'M6 3v12 M18 9a3 3 0 100-6 3 3 0 000 6z M6 21a3 3 0 100-6 3 3 0 000 6z M18 9a9 9 0 01-9 9',
+  play: 'M7 4l13 8-13 8z',
+  terminal: 'M4 5h16v14H4z M8 10l3 2-3 2 M13 15h3',
 };
 
 export function Icon({ name, size = 22, label }: { name: keyof typeof PATHS | ToolKind; size?: number; label?: string }) {

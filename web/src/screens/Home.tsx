@@ -69,6 +69,9 @@ function ProjectCard({ project, sessions }: { project: Project; sessions: Sessio
       {sessions.length > SHOWN && !all && <button class="link-btn" onClick={() => setAll(true)}>Show all {sessions.length} sessions</button>}
       <div class="project-tools">
         <a class="chip-btn" {...linkTo(`/p/${project.id}/files`)}><Icon name="folder" size={18} /> Files</a>
+        <a class="chip-btn" {...linkTo(`/p/${project.id}/git`)}><Icon name="branch" size={18} /> Git</a>
+        <a class="chip-btn" {...linkTo(`/p/${project.id}/run`)}><Icon name="play" size={18} /> Run</a>
+        <a class="chip-btn" {...linkTo(`/p/${project.id}/terminal`)}><Icon name="terminal" size={18} /> Terminal</a>
         <a class="chip-btn" {...linkTo(`/p/${project.id}/rules`)}><Icon name="shield" size={18} /> Rules</a>
       </div>
     </section>
