@@ -212,7 +212,7 @@ try {
   if (new Set(seqs).size !== seqs.length) throw new Error(`a transcript item shows twice: seqs ${seqs.join(',')}`);
   if (texts.filter((t) => t.includes('Is it still there?')).length !== 1) throw new Error('the message sent while offline is missing or doubled');
   ok(`offline and back: ${after} messages, exactly the ${expected} the server logged`);
-  await shot('08-session-after-offline', { fullPage: true });
+  await shot('08-session-after-offline');
   await page.emulateMedia({ colorScheme: 'dark' });
   await shot('09-session-dark');
   await page.emulateMedia({ colorScheme: 'light' });

@@ -79,7 +79,7 @@ export function OfflineBanner() {
   return (
     <div class="offline" role="status">
       <Icon name="offline" size={18} />
-      <span>Offline — showing what was last loaded. Reconnects by itself.</span>
+      <span>Offline — showing what was last loaded</span>
     </div>
   );
 }
