@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh machine: installs what the tests need (Debian packages, the pinned agent
-# CLIs from npm), builds, runs the xunit suite, and ends with one "N passed, N failed" line.
+# CLIs and the web app's packages from npm), builds, runs vitest and the xunit suite (which includes the
+# browser test), and ends with one "N passed, N failed" line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages: git for real repositories, setsid (util-linux) to run agents in their own process group,
-# tmux for the persistent project terminal.
+# tmux for the persistent project terminal, Chromium for the phone app's browser test (Debian's build: the
+# tests never download a browser).
 missing=()
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v setsid >/dev/null 2>&1 || missing+=(util-linux)
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "==> installing ${missing[*]}"
   as_root apt-get update -qq
@@ -25,12 +28,19 @@ echo "==> installing the agent CLIs the tests drive"
 # stay exactly those pinned in package.json, checked against package-lock.json's integrity hashes.
 (cd tests/agents && npm install --no-audit --no-fund --no-save --loglevel=error)
 
-echo "==> building"
+# The phone app's packages (the .NET build installs them too; here so vitest can run on its own).
+echo "==> installing the web app's packages"
+(cd web && npm ci --no-audit --no-fund --loglevel=error)
+
+echo "==> building (the server, and the web app into src/PocketCoder/wwwroot)"
 dotnet build PocketCoder.slnx -c Release --nologo -v quiet
 
-echo "==> running the tests"
+echo "==> running the web app's unit tests (vitest)"
 results=$(mktemp -d)
 status=0
+(cd web && npx vitest run --reporter=default --reporter=junit --outputFile.junit="$results/vitest.xml") || status=$?
+
+echo "==> running the tests (xunit, including the browser test: web/e2e/run.mjs in Chromium)"
 dotnet test PocketCoder.slnx -c Release --no-build --nologo --logger "console;verbosity=normal" \
   --logger "trx" --results-directory "$results" || status=$?
 
@@ -40,6 +50,21 @@ read -r passed failed skipped < <(cat "$results"/*.trx 2>/dev/null | grep -o '<C
   | awk '{p+=$1; f+=$2} END {print p+0, f+0, 0}')
 total=$(cat "$results"/*.trx 2>/dev/null | grep -o '<Counters [^>]*>' | sed -E 's/.* total="([0-9]+)".*/\1/' | awk '{t+=$1} END {print t+0}')
 skipped=$((total - passed - failed))
+
+# And vitest's JUnit report: <testsuites ... tests="N" failures="F" errors="E">, one <skipped/> per skipped test.
+if [ -f "$results/vitest.xml" ]; then
+  suites=$(grep -o '<testsuites [^>]*>' "$results/vitest.xml" | head -1)
+  attr() { local v; v=$(sed -nE "s/.* $1=\"([0-9]+)\".*/\1/p" <<<"$suites"); echo "${v:-0}"; }
+  web_total=$(attr tests)
+  web_failed=$(( $(attr failures) + $(attr errors) ))
+  web_skipped=$({ grep -o '<skipped' "$results/vitest.xml" || true; } | wc -l)
+  passed=$((passed + web_total - web_failed - web_skipped))
+  failed=$((failed + web_failed))
+  skipped=$((skipped + web_skipped))
+else
+  echo "vitest wrote no report" >&2
+  status=1
+fi
 rm -rf "$results"
 if [ "$passed" = 0 ]; then
   echo "no test ran" >&2

@@ -78,6 +78,9 @@ public sealed class EventLog(Database database, EventHub hub, TimeProvider clock
         connection.Query($"SELECT {Columns} FROM events WHERE id > $after ORDER BY id LIMIT $limit",
             Map, ("$after", afterId), ("$limit", limit)));
 
+    /// <summary>The newest log-wide id (0 when the log is empty): where a stream that wants only new events starts.</summary>
+    public long LatestId() => database.Read(connection => connection.Scalar<long>("SELECT COALESCE(MAX(id), 0) FROM events"));
+
     private static StoredEvent Map(SqliteDataReader r) =>
         new(r.GetInt64(0), r.GetString(1), r.GetInt64(2), r.GetString(3), r.GetString(4), r.GetString(5));
 }

@@ -29,7 +29,11 @@ public static class EventsApi
     private static async Task AllEvents(HttpContext context, EventLog log, EventStream stream, Approvals.Approvals approvals,
         ClaimsPrincipal user, CancellationToken cancellationToken)
     {
-        var after = Cursor(context);
+        // (ext) ?tail=true: only what happens from now on. A dashboard loads the current state over REST and
+        // needs the live changes, not a replay of every delta ever logged. Last-Event-ID still wins on a reconnect.
+        var tail = !context.Request.Headers.ContainsKey("Last-Event-ID") && context.Request.Query["after"].Count == 0
+            && string.Equals(context.Request.Query["tail"].FirstOrDefault(), "true", StringComparison.OrdinalIgnoreCase);
+        var after = tail ? log.LatestId() : Cursor(context);
         await stream.RunAsync(context, null, after, log.ReadAll, e => e.Id, Acknowledge(approvals, user), cancellationToken);
     }
 

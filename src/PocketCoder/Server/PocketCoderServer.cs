@@ -15,6 +15,7 @@ using PocketCoder.Ledger;
 using PocketCoder.Projects;
 using PocketCoder.Realtime;
 using PocketCoder.Sessions;
+using PocketCoder.Web;
 using PocketCoder.Workspace.Commands;
 using PocketCoder.Workspace.Files;
 using PocketCoder.Workspace.Git;
@@ -103,6 +104,7 @@ public static class PocketCoderServer
 
         var app = builder.Build();
         app.UseProblems();
+        app.MapWebApp();
         app.UseAuthentication();
         app.UseAuthorization();
 

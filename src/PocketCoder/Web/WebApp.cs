@@ -1,0 +1,84 @@
+using Microsoft.AspNetCore.StaticFiles;
+using Microsoft.Net.Http.Headers;
+using PocketCoder.Errors;
+
+namespace PocketCoder.Web;
+
+/// <summary>
+/// Serves the phone app (built from web/ into wwwroot) at <c>/</c>. The shell is public: it holds no data,
+/// and every <c>/api</c> endpoint stays behind device authentication. This is middleware, not endpoints,
+/// so it runs before authentication and never shadows an <c>/api</c> route.
+/// </summary>
+public static class WebApp
+{
+    /// <summary>Vite names everything under /assets/ by its content hash, so a file there never changes.</summary>
+    private const string Immutable = "public, max-age=31536000, immutable";
+
+    /// <summary>The shell, the service worker and the manifest must be revalidated, or a phone never sees an update.</summary>
+    private const string Revalidate = "no-cache";
+
+    // The shell runs only its own script; the markdown renderer escapes model text, and this is the second fence.
+    private const string ContentSecurityPolicy =
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+        "font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'; worker-src 'self'; manifest-src 'self'";
+
+    public static WebApplication MapWebApp(this WebApplication app)
+    {
+        var files = app.Environment.WebRootFileProvider;
+        var types = new FileExtensionContentTypeProvider();
+        types.Mappings[".webmanifest"] = "application/manifest+json";
+
+        app.UseStaticFiles(new StaticFileOptions
+        {
+            FileProvider = files,
+            ContentTypeProvider = types,
+            OnPrepareResponse = context => Secure(context.Context.Response,
+                context.Context.Request.Path.StartsWithSegments("/assets", StringComparison.Ordinal) ? Immutable : Revalidate),
+        });
+
+        // Any other page of the app (a deep link such as /s/123, or a reload there) gets the shell; the app routes.
+        app.Use(async (context, next) =>
+        {
+            if (IsMissingFile(context.Request))
+            {
+                // Not the shell served as JavaScript, and not a 401 for an old asset: plainly not here.
+                await ProblemMiddleware.WriteAsync(context, StatusCodes.Status404NotFound, ErrorCodes.NotFound, $"No file at {context.Request.Path}.");
+                return;
+            }
+
+            if (IsAppPage(context.Request) && files.GetFileInfo("index.html") is { Exists: true } index)
+            {
+                Secure(context.Response, Revalidate);
+                context.Response.ContentType = "text/html; charset=utf-8";
+                context.Response.ContentLength = index.Length;
+                if (!HttpMethods.IsHead(context.Request.Method))
+                {
+                    await context.Response.SendFileAsync(index, context.RequestAborted);
+                }
+
+                return;
+            }
+
+            await next(context);
+        });
+        return app;
+    }
+
+    private static bool IsAppPage(HttpRequest request) => IsPublicRead(request) && !Path.HasExtension(request.Path.Value ?? "");
+
+    /// <summary>Static files answered first, so a file name that reaches here names nothing (an old hashed asset, a typo).</summary>
+    private static bool IsMissingFile(HttpRequest request) => IsPublicRead(request) && Path.HasExtension(request.Path.Value ?? "");
+
+    private static bool IsPublicRead(HttpRequest request) =>
+        (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method))
+        && !request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase);
+
+    private static void Secure(HttpResponse response, string cacheControl)
+    {
+        var headers = response.Headers;
+        headers[HeaderNames.CacheControl] = cacheControl;
+        headers[HeaderNames.XContentTypeOptions] = "nosniff";
+        headers[HeaderNames.ContentSecurityPolicy] = ContentSecurityPolicy;
+        headers["Referrer-Policy"] = "no-referrer";
+    }
+}

@@ -1,0 +1,198 @@
+// The one way the app talks to the server. Types mirror docs/api.md; the session cookie set by pairing
+// authenticates every call (same origin), so no token is ever handled by script.
+
+export type SessionStatus = 'starting' | 'running' | 'waiting_approval' | 'idle' | 'failed' | 'stopped' | 'interrupted';
+export type SessionMode = 'ask' | 'plan' | 'accept_edits' | 'trusted';
+export type ToolKind = 'read' | 'edit' | 'execute' | 'fetch' | 'other';
+export type Decision = 'allow_once' | 'allow_session' | 'allow_always' | 'deny';
+export type ApprovalStatus = 'pending' | 'decided' | 'cancelled' | 'interrupted';
+
+export interface AgentHealth { id: string; available: boolean; version?: string | null; detail?: string | null }
+export interface Health { status: string; version: string; agents: AgentHealth[]; warnings: string[] }
+export interface Paired { deviceId: string; token: string }
+export interface Device { id: string; name: string; createdAt: string; lastSeenAt?: string | null; revokedAt?: string | null; current: boolean }
+export interface Project { id: string; name: string; path: string; createdAt: string; approvalTimeoutSeconds?: number | null }
+export interface Session {
+  id: string; projectId: string; agent: string; model?: string | null; mode: SessionMode; status: SessionStatus;
+  title?: string | null; createdAt: string; updatedAt: string; lastSeq: number;
+}
+export interface PlanEntry { content: string; status: string }
+export interface Approval {
+  id: string; sessionId: string; projectId: string; toolCallId: string; tool: string; kind: ToolKind; title: string;
+  input: unknown; plan?: string | null; status: ApprovalStatus; createdAt: string; decision?: Decision | null;
+  decidedBy?: string | null; decidedAt?: string | null; message?: string | null; updatedInput?: unknown; deliveredTo?: string[];
+}
+export interface Rule { id: string; projectId: string; tool: string; pattern: string; action: 'allow' | 'deny' | 'ask'; createdAt: string; createdBy?: string | null }
+
+// Workspace (shared/API.md, Workspace section).
+export interface FileEntry { name: string; path: string; type: 'file' | 'directory' | 'symlink'; size?: number | null; modifiedAt: string }
+export interface DirectoryListing { path: string; entries: FileEntry[]; truncated: boolean; limit: number }
+export interface FileContent { path: string; content: string; size: number; modifiedAt: string }
+
+export interface GitChange { path: string; status: string; originalPath?: string | null }
+export interface GitStatus {
+  branch?: string | null; head?: string | null; upstream?: string | null; ahead: number; behind: number;
+  staged: GitChange[]; unstaged: GitChange[]; untracked: string[]; conflicted: string[];
+}
+export interface GitDiff { path?: string | null; staged: boolean; diff: string; truncated: boolean }
+export interface GitBranch { name: string; sha: string; current: boolean; remote: boolean; upstream?: string | null }
+export interface GitBranches { current?: string | null; branches: GitBranch[] }
+export interface CommandRun {
+  id: string; projectId: string; command: string; status: 'running' | 'exited' | 'cancelled' | 'timed_out' | 'interrupted' | 'failed';
+  exitCode?: number | null; startedAt: string; finishedAt?: string | null; durationMs?: number | null; truncated?: boolean;
+  outputTail?: string | null; startedBy?: string | null;
+}
+export interface TerminalScreen { projectId: string; text: string; cols: number; rows: number; cursorX: number; cursorY: number }
+
+/** An error the server answered with problem+json; switch on `code`, show `detail`. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly detail: string,
+    readonly retryAfter?: number,
+  ) {
+    super(detail);
+    this.name = 'ApiError';
+  }
+}
+
+/** The request never got an answer: offline, server down, DNS. Distinct so the UI can say "offline". */
+export class NetworkError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NetworkError';
+  }
+}
+
+/** Turns a failed response into an ApiError, whatever its body holds. */
+export async function toApiError(response: Response): Promise<ApiError> {
+  const retry = Number(response.headers.get('retry-after'));
+  const retryAfter = Number.isFinite(retry) && retry > 0 ? retry : undefined;
+  const type = response.headers.get('content-type') ?? '';
+  if (type.includes('json')) {
+    try {
+      const body = (await response.json()) as { code?: unknown; detail?: unknown; title?: unknown };
+      const code = typeof body.code === 'string' ? body.code : fallbackCode(response.status);
+      const detail = typeof body.detail === 'string' ? body.detail : typeof body.title === 'string' ? body.title : response.statusText;
+      return new ApiError(response.status, code, detail, retryAfter);
+    } catch {
+      // A JSON content type with a broken body: fall through to the generic error.
+    }
+  }
+  return new ApiError(response.status, fallbackCode(response.status), response.statusText || `HTTP ${response.status}`, retryAfter);
+}
+
+function fallbackCode(status: number): string {
+  if (status === 401) return 'UNAUTHORIZED';
+  if (status === 404) return 'NOT_FOUND';
+  if (status >= 500) return 'INTERNAL_ERROR';
+  return 'BAD_REQUEST';
+}
+
+type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
+let fetcher: Fetch = (input, init) => fetch(input, init);
+
+/** Tests swap the network out. */
+export function setFetch(f: Fetch): void {
+  fetcher = f;
+}
+
+/** Called when any request comes back 401: the device was revoked or never paired. */
+let onUnauthorized: () => void = () => {};
+export function setUnauthorizedHandler(handler: () => void): void {
+  onUnauthorized = handler;
+}
+
+export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const init: RequestInit = { method, credentials: 'same-origin', headers: { accept: 'application/json' } };
+  if (body !== undefined) {
+    init.headers = { accept: 'application/json', 'content-type': 'application/json' };
+    init.body = JSON.stringify(body);
+  }
+  let response: Response;
+  try {
+    response = await fetcher(path, init);
+  } catch (e) {
+    throw new NetworkError(e instanceof Error ? e.message : String(e));
+  }
+  if (!response.ok) {
+    const error = await toApiError(response);
+    if (error.code === 'UNAUTHORIZED') onUnauthorized();
+    throw error;
+  }
+  if (response.status === 204 || response.status === 202) {
+    const text = await response.text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+  return (await response.json()) as T;
+}
+
+const q = encodeURIComponent;
+
+export const api = {
+  health: () => request<Health>('GET', '/api/health'),
+  pair: (code: string, deviceName: string) => request<Paired>('POST', '/api/pair', { code, deviceName }),
+  devices: () => request<Device[]>('GET', '/api/devices'),
+  revokeDevice: (id: string) => request<void>('DELETE', `/api/devices/${q(id)}`),
+
+  projects: () => request<Project[]>('GET', '/api/projects'),
+  project: (id: string) => request<Project>('GET', `/api/projects/${q(id)}`),
+  addProject: (path: string, name?: string) => request<Project>('POST', '/api/projects', name ? { path, name } : { path }),
+  removeProject: (id: string) => request<void>('DELETE', `/api/projects/${q(id)}`),
+
+  sessions: (projectId?: string) => request<Session[]>('GET', projectId ? `/api/sessions?projectId=${q(projectId)}` : '/api/sessions'),
+  session: (id: string) => request<Session>('GET', `/api/sessions/${q(id)}`),
+  startSession: (projectId: string, body: { agent: string; prompt?: string; model?: string; mode?: SessionMode }) =>
+    request<Session>('POST', `/api/projects/${q(projectId)}/sessions`, body),
+  send: (sessionId: string, text: string) => request<void>('POST', `/api/sessions/${q(sessionId)}/messages`, { text }),
+  cancel: (sessionId: string) => request<void>('POST', `/api/sessions/${q(sessionId)}/cancel`),
+  resume: (sessionId: string) => request<void>('POST', `/api/sessions/${q(sessionId)}/resume`),
+  setMode: (sessionId: string, mode: SessionMode) => request<Session>('PATCH', `/api/sessions/${q(sessionId)}`, { mode }),
+  stop: (sessionId: string) => request<Session>('DELETE', `/api/sessions/${q(sessionId)}`),
+
+  approvals: (status?: 'pending' | 'decided', sessionId?: string) => {
+    const params = new URLSearchParams();
+    if (status) params.set('status', status);
+    if (sessionId) params.set('sessionId', sessionId);
+    const query = params.toString();
+    return request<Approval[]>('GET', `/api/approvals${query ? `?${query}` : ''}`);
+  },
+  decide: (id: string, decision: Decision, extra?: { message?: string; updatedInput?: unknown }) =>
+    request<{ id: string; status: string; decision: Decision }>('POST', `/api/approvals/${q(id)}/decision`, { decision, ...extra }),
+
+  rules: (projectId: string) => request<Rule[]>('GET', `/api/projects/${q(projectId)}/rules`),
+  removeRule: (projectId: string, ruleId: string) => request<void>('DELETE', `/api/projects/${q(projectId)}/rules/${q(ruleId)}`),
+
+  files: (projectId: string, path = '') => request<DirectoryListing>('GET', `/api/projects/${q(projectId)}/files?path=${q(path)}`),
+  file: (projectId: string, path: string) => request<FileContent>('GET', `/api/projects/${q(projectId)}/files/content?path=${q(path)}`),
+
+  gitStatus: (projectId: string) => request<GitStatus>('GET', `/api/projects/${q(projectId)}/git/status`),
+  gitDiff: (projectId: string, path: string, staged: boolean) =>
+    request<GitDiff>('GET', `/api/projects/${q(projectId)}/git/diff?path=${q(path)}&staged=${staged}`),
+  gitBranches: (projectId: string) => request<GitBranches>('GET', `/api/projects/${q(projectId)}/git/branches`),
+  gitStage: (projectId: string, paths: string[]) => request<GitStatus>('POST', `/api/projects/${q(projectId)}/git/stage`, { paths }),
+  gitUnstage: (projectId: string, paths: string[]) => request<GitStatus>('POST', `/api/projects/${q(projectId)}/git/unstage`, { paths }),
+  gitCommit: (projectId: string, message: string) => request<{ sha: string; branch?: string }>('POST', `/api/projects/${q(projectId)}/git/commit`, { message }),
+  gitPush: (projectId: string) => request<{ ok: boolean; branch?: string; upstream?: string; output?: string }>('POST', `/api/projects/${q(projectId)}/git/push`),
+  gitCheckout: (projectId: string, ref: string) => request<{ ok: boolean; branch?: string }>('POST', `/api/projects/${q(projectId)}/git/checkout`, { ref }),
+  gitBranch: (projectId: string, name: string) =>
+    request<{ ok: boolean; branch?: string }>('POST', `/api/projects/${q(projectId)}/git/branch`, { name, checkout: true }),
+
+  runCommand: (projectId: string, command: string) => request<{ id: string }>('POST', `/api/projects/${q(projectId)}/commands`, { command }),
+  commands: (projectId: string) => request<CommandRun[]>('GET', `/api/projects/${q(projectId)}/commands?limit=20`),
+  command: (id: string) => request<CommandRun>('GET', `/api/commands/${q(id)}`),
+  cancelCommand: (id: string) => request<void>('POST', `/api/commands/${q(id)}/cancel`),
+
+  openTerminal: (projectId: string, cols: number, rows: number) =>
+    request<{ screen: TerminalScreen }>('POST', `/api/projects/${q(projectId)}/terminal`, { cols, rows }),
+  terminalInput: (projectId: string, input: { text?: string; keys?: string[] }) =>
+    request<void>('POST', `/api/projects/${q(projectId)}/terminal/input`, input),
+};
+
+/** Words for an error a person can act on. */
+export function describeError(error: unknown): string {
+  if (error instanceof NetworkError) return 'You are offline, or the server cannot be reached.';
+  if (error instanceof ApiError) return error.detail;
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,64 @@
+import type { ComponentChildren } from 'preact';
+import { OfflineBanner } from './components/ui';
+import { match, navigate, useRoute } from './router';
+import { Devices } from './screens/Devices';
+import { FileView, Files } from './screens/Files';
+import { Branches, Git, GitDiffView } from './screens/Git';
+import { Home } from './screens/Home';
+import { NewSession } from './screens/NewSession';
+import { Pair } from './screens/Pair';
+import { Rules } from './screens/Rules';
+import { Run, Terminal } from './screens/Run';
+import { SessionScreen } from './screens/Session';
+import { useStore } from './store';
+
+export function App() {
+  const route = useRoute();
+  const auth = useStore((s) => s.auth);
+  const loaded = useStore((s) => s.loaded);
+  const online = useStore((s) => s.online);
+
+  if (route.path === '/pair' || (auth === 'unpaired' && loaded)) {
+    if (auth === 'paired' && route.path === '/pair' && !route.query.get('code')) {
+      queueMicrotask(() => navigate('/', { replace: true }));
+    }
+    return <Shell><Pair initialCode={route.query.get('code') ?? ''} /></Shell>;
+  }
+  if (!loaded) return <Shell><div class="splash" aria-busy="true"><div class="spinner" /></div></Shell>;
+  if (auth === 'unknown' && !online) {
+    return (
+      <Shell>
+        <main class="page center">
+          <h1 class="big">PocketCoder</h1>
+          <p class="muted">This phone is offline and nothing is saved from an earlier visit yet. It connects by itself when the network is back.</p>
+        </main>
+      </Shell>
+    );
+  }
+
+  const p = route.path;
+  let screen;
+  let params: Record<string, string> | null;
+  if ((params = match('/s/:id', p))) screen = <SessionScreen key={params.id} id={params.id!} />;
+  else if ((params = match('/p/:id/new', p))) screen = <NewSession projectId={params.id!} />;
+  else if ((params = match('/p/:id/files', p))) screen = <Files projectId={params.id!} path={route.query.get('path') ?? ''} />;
+  else if ((params = match('/p/:id/file', p))) screen = <FileView projectId={params.id!} path={route.query.get('path') ?? ''} />;
+  else if ((params = match('/p/:id/rules', p))) screen = <Rules projectId={params.id!} />;
+  else if ((params = match('/p/:id/git', p))) screen = <Git projectId={params.id!} />;
+  else if ((params = match('/p/:id/git/diff', p))) screen = <GitDiffView projectId={params.id!} path={route.query.get('path') ?? ''} staged={route.query.get('staged') === 'true'} />;
+  else if ((params = match('/p/:id/git/branches', p))) screen = <Branches projectId={params.id!} />;
+  else if ((params = match('/p/:id/run', p))) screen = <Run projectId={params.id!} />;
+  else if ((params = match('/p/:id/terminal', p))) screen = <Terminal projectId={params.id!} />;
+  else if (match('/devices', p)) screen = <Devices />;
+  else screen = <Home />;
+  return <Shell>{screen}</Shell>;
+}
+
+function Shell({ children }: { children: ComponentChildren }) {
+  return (
+    <>
+      <OfflineBanner />
+      {children}
+    </>
+  );
+}

@@ -1,0 +1,177 @@
+import { useState } from 'preact/hooks';
+import { api, ApiError, describeError, type Decision } from '../api';
+import type { ApprovalView } from '../events';
+import { renderMarkdown } from '../markdown';
+import { ToolInput, useRelative } from './Transcript';
+import { ErrorNote, Icon } from './ui';
+
+const DECIDED: Record<Decision, string> = {
+  allow_once: 'Allowed once',
+  allow_session: 'Allowed for this session',
+  allow_always: 'Always allowed',
+  deny: 'Denied',
+};
+
+function headline(a: ApprovalView): string {
+  if (a.plan) return 'Plan ready for your review';
+  switch (a.kind) {
+    case 'execute': return 'Wants to run a command';
+    case 'edit': return a.tool === 'Write' ? 'Wants to write a file' : 'Wants to edit a file';
+    case 'read': return 'Wants to read';
+    case 'fetch': return 'Wants to fetch';
+    default: return `Wants to use ${a.tool}`;
+  }
+}
+
+/** What to edit before allowing: the command itself for shell tools, otherwise the whole input as JSON. */
+function editableText(input: unknown): { text: string; isCommand: boolean } {
+  const o = input as Record<string, unknown> | null;
+  if (o && typeof o === 'object' && typeof o.command === 'string') return { text: o.command, isCommand: true };
+  return { text: JSON.stringify(input ?? {}, null, 2), isCommand: false };
+}
+
+export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
+  const [mode, setMode] = useState<'choose' | 'deny' | 'edit'>('choose');
+  const [message, setMessage] = useState('');
+  const [edited, setEdited] = useState(() => editableText(a.input).text);
+  const [busy, setBusy] = useState<Decision | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const rel = useRelative();
+
+  if (a.status !== 'pending') return <DecidedCard a={a} />;
+
+  const decide = async (decision: Decision, extra?: { message?: string; updatedInput?: unknown }) => {
+    setBusy(decision);
+    setError(null);
+    try {
+      await api.decide(a.approvalId, decision, extra);
+      // The card turns into its decided form when approval.resolved arrives on the stream.
+    } catch (e) {
+      setError(e instanceof ApiError && e.code === 'APPROVAL_ALREADY_DECIDED' ? `Already decided elsewhere: ${e.detail}` : describeError(e));
+      setBusy(null);
+    }
+  };
+
+  const allowEdited = () => {
+    const editable = editableText(a.input);
+    let updatedInput: unknown;
+    if (editable.isCommand) {
+      updatedInput = { ...(a.input as Record<string, unknown>), command: edited };
+    } else {
+      try {
+        updatedInput = JSON.parse(edited);
+      } catch {
+        setError('That is not valid JSON.');
+        return;
+      }
+      if (!updatedInput || typeof updatedInput !== 'object' || Array.isArray(updatedInput)) {
+        setError('The input must be a JSON object.');
+        return;
+      }
+    }
+    void decide('allow_once', { updatedInput });
+  };
+
+  return (
+    <section class="approval pending" id={`approval-${a.approvalId}`} data-approval={a.approvalId} aria-label="Approval needed">
+      <header class="approval-head">
+        <span class={`kind kind-${a.kind}`}><Icon name={a.plan ? 'plan' : a.kind} size={20} /></span>
+        <div>
+          <div class="approval-title">{headline(a)}</div>
+          <div class="muted small approval-sub">{a.title ? rel(a.title) : a.tool}</div>
+        </div>
+      </header>
+      <div class="approval-body">
+        {a.plan ? <div class="md plan-text" dangerouslySetInnerHTML={{ __html: renderMarkdown(a.plan) }} /> : <ToolInput tool={a.tool} input={a.input} />}
+      </div>
+      <ErrorNote error={error} />
+      {mode === 'choose' && (
+        <div class="approval-actions">
+          <div class="row">
+            <button class="btn danger-ghost" disabled={busy !== null} onClick={() => setMode('deny')}>Deny…</button>
+            <button class="btn primary grow" disabled={busy !== null} onClick={() => void decide('allow_once')}>
+              {busy === 'allow_once' ? 'Allowing…' : 'Allow once'}
+            </button>
+          </div>
+          <div class="row">
+            <button class="btn ghost grow" disabled={busy !== null} onClick={() => void decide('allow_session')}>For this session</button>
+            <button class="btn ghost grow" disabled={busy !== null} onClick={() => void decide('allow_always')}>Always allow</button>
+          </div>
+          {!a.plan && <button class="link-btn" disabled={busy !== null} onClick={() => setMode('edit')}>Edit, then allow…</button>}
+        </div>
+      )}
+      {mode === 'deny' && (
+        <div class="approval-actions">
+          <label class="field">
+            <span>Tell the agent why (optional)</span>
+            <textarea rows={2} value={message} placeholder="e.g. Don't touch the lock file" onInput={(e) => setMessage((e.target as HTMLTextAreaElement).value)} />
+          </label>
+          <div class="row">
+            <button class="btn ghost" onClick={() => setMode('choose')}>Back</button>
+            <button class="btn danger grow" disabled={busy !== null} onClick={() => void decide('deny', message.trim() ? { message: message.trim() } : undefined)}>
+              {busy === 'deny' ? 'Denying…' : 'Deny'}
+            </button>
+          </div>
+        </div>
+      )}
+      {mode === 'edit' && (
+        <div class="approval-actions">
+          <label class="field">
+            <span>{editableText(a.input).isCommand ? 'Command to run instead' : 'Input to use instead (JSON)'}</span>
+            <textarea class="mono" rows={editableText(a.input).isCommand ? 3 : 8} value={edited} spellcheck={false} autoCapitalize="off"
+              onInput={(e) => setEdited((e.target as HTMLTextAreaElement).value)} />
+          </label>
+          <div class="row">
+            <button class="btn ghost" onClick={() => setMode('choose')}>Back</button>
+            <button class="btn primary grow" disabled={busy !== null} onClick={allowEdited}>Allow edited</button>
+          </div>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function decidedText(a: ApprovalView): { allowed: boolean; text: string } {
+  const allowed = a.status === 'decided' && a.decision !== 'deny';
+  const text = a.status === 'decided'
+    ? `${a.decision ? DECIDED[a.decision] : 'Decided'}${a.updatedInput ? ' (edited)' : ''}`
+    : a.status === 'cancelled' ? 'Withdrawn by the agent' : 'Interrupted by a server restart';
+  return { allowed, text };
+}
+
+/** Who decided a tool call and how, shown on the tool's own row. */
+export function DecisionLine({ a }: { a: ApprovalView }) {
+  if (a.status === 'pending') return null;
+  const { allowed, text } = decidedText(a);
+  return (
+    <div class={`decision ${allowed ? 'allowed' : 'refused'}`} data-approval={a.approvalId} data-decision={a.decision ?? a.status}>
+      <Icon name="shield" size={16} />
+      <span><strong>{text}</strong>{a.decidedBy && a.status === 'decided' && <span class="muted"> by {a.decidedBy}</span>}
+        {a.message && <span class="decision-message"> — “{a.message}”</span>}</span>
+    </div>
+  );
+}
+
+function DecidedCard({ a }: { a: ApprovalView }) {
+  const [open, setOpen] = useState(false);
+  const rel = useRelative();
+  const { allowed, text } = decidedText(a);
+  return (
+    <section class={`approval decided ${allowed ? 'allowed' : 'refused'}`} data-approval={a.approvalId} data-decision={a.decision ?? a.status}>
+      <button class="decided-head" aria-expanded={open} onClick={() => setOpen(!open)}>
+        <Icon name={allowed ? 'check' : 'cross'} size={18} />
+        <span class="decided-text">
+          <strong>{text}</strong>
+          {a.decidedBy && a.status === 'decided' && <span class="muted"> by {a.decidedBy}</span>}
+          <span class="decided-what muted">{a.plan ? 'Plan' : rel(a.title || a.tool)}</span>
+        </span>
+      </button>
+      {a.message && <div class="decided-message">“{a.message}”</div>}
+      {open && (
+        <div class="approval-body">
+          {a.plan ? <div class="md plan-text" dangerouslySetInnerHTML={{ __html: renderMarkdown(a.plan) }} /> : <ToolInput tool={a.tool} input={a.updatedInput ?? a.input} />}
+        </div>
+      )}
+    </section>
+  );
+}

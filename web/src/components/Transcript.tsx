@@ -1,0 +1,176 @@
+import { createContext } from 'preact';
+import { useContext, useMemo, useState } from 'preact/hooks';
+import type { PlanEntry } from '../api';
+import { editPreview, withContext, type DiffLine } from '../diff';
+import type { ApprovalView, Item, ToolResultView } from '../events';
+import { renderMarkdown } from '../markdown';
+import { ApprovalCard, DecisionLine } from './ApprovalCard';
+import { Icon } from './ui';
+
+/** The project's folder: paths inside it are shown relative to it, paths outside stay absolute (and stand out). */
+export const ProjectRoot = createContext('');
+
+export function useRelative(): (text: string) => string {
+  const root = useContext(ProjectRoot).replace(/\/+$/, '');
+  return (text) => (root ? text.split(`${root}/`).join('') : text);
+}
+
+export function Transcript({ items }: { items: Item[] }) {
+  // A tool call that needed a decision is one thing to the reader: while it waits, the approval card stands
+  // for it; once decided, the tool row carries the decision and the card steps aside.
+  const approvals = new Map<string, ApprovalView>();
+  const tools = new Set<string>();
+  for (const item of items) {
+    if (item.type === 'approval' && item.approval.toolCallId) approvals.set(item.approval.toolCallId, item.approval);
+    if (item.type === 'tool') tools.add(item.toolCallId);
+  }
+  const shown = items.filter((item) =>
+    item.type === 'tool' ? approvals.get(item.toolCallId)?.status !== 'pending'
+      : item.type === 'approval' ? item.approval.status === 'pending' || !tools.has(item.approval.toolCallId)
+        : true);
+  return (
+    <ol class="transcript" aria-live="polite">
+      {shown.map((item) => (
+        <li key={`${item.type}-${item.seq}`} class={`t-${item.type}`} data-seq={item.seq}>
+          <TranscriptItem item={item} approval={item.type === 'tool' ? approvals.get(item.toolCallId) : undefined} />
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+function TranscriptItem({ item, approval }: { item: Item; approval?: ApprovalView }) {
+  switch (item.type) {
+    case 'user':
+      return (
+        <div class="bubble user-bubble" data-testid="message">
+          <div class="md" dangerouslySetInnerHTML={{ __html: renderMarkdown(item.text) }} />
+          {item.sentBy && <div class="by">{item.sentBy}</div>}
+        </div>
+      );
+    case 'assistant':
+      return <Markdown text={item.text} class={`bubble assistant${item.done ? '' : ' streaming'}`} />;
+    case 'thinking':
+      return (
+        <details class="thinking">
+          <summary>Thinking</summary>
+          <div class="md muted" dangerouslySetInnerHTML={{ __html: renderMarkdown(item.text) }} />
+        </details>
+      );
+    case 'tool':
+      return <ToolItem item={item} approval={approval} />;
+    case 'approval':
+      return <ApprovalCard approval={item.approval} />;
+    case 'plan':
+      return <Checklist entries={item.entries} />;
+    case 'error':
+      return (
+        <div class="notice bad" role="alert">
+          <Icon name="alert" size={18} /> <span>{item.message}</span>
+          {item.stderrTail && <pre class="stderr">{item.stderrTail}</pre>}
+        </div>
+      );
+    case 'notice':
+      return <div class={`notice ${item.tone}`}>{item.text}</div>;
+  }
+}
+
+function Markdown({ text, class: className }: { text: string; class: string }) {
+  // Every character of model text is escaped by renderMarkdown before it becomes markup.
+  const html = useMemo(() => renderMarkdown(text), [text]);
+  return <div class={`md ${className}`} data-testid="message" dangerouslySetInnerHTML={{ __html: html }} />;
+}
+
+export function Checklist({ entries }: { entries: PlanEntry[] }) {
+  const done = entries.filter((e) => e.status === 'completed').length;
+  return (
+    <div class="checklist card-lite">
+      <div class="checklist-head"><Icon name="plan" size={18} /> To-do <span class="muted small">{done}/{entries.length}</span></div>
+      <ul>
+        {entries.map((e, i) => (
+          <li key={i} class={`check ${e.status}`}>
+            <span class="box" aria-hidden="true">{e.status === 'completed' ? '✓' : e.status === 'in_progress' ? '•' : ''}</span>
+            <span>{e.content}</span>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+function ToolItem({ item, approval }: { item: Extract<Item, { type: 'tool' }>; approval?: ApprovalView }) {
+  const [open, setOpen] = useState(false);
+  const rel = useRelative();
+  const state = !item.result ? 'running' : item.result.isError ? 'failed' : 'done';
+  return (
+    <div class={`tool ${state}${open ? ' open' : ''}`} data-tool={item.tool}>
+      <button class="tool-head" aria-expanded={open} onClick={() => setOpen(!open)}>
+        <span class={`kind kind-${item.kind}`}><Icon name={item.kind} size={18} /></span>
+        <span class="tool-title">{rel(item.title || item.tool)}</span>
+        <span class="tool-state" aria-label={state}>
+          {state === 'running' ? <span class="spinner small" /> : state === 'failed' ? <Icon name="cross" size={16} /> : <Icon name="check" size={16} />}
+        </span>
+      </button>
+      {approval && <DecisionLine a={approval} />}
+      {open && (
+        <div class="tool-body">
+          <ToolInput tool={item.tool} input={approval?.updatedInput ?? item.input} />
+          {item.result && <ToolResult result={item.result} />}
+        </div>
+      )}
+    </div>
+  );
+}
+
+export function ToolInput({ tool, input }: { tool: string; input: unknown }) {
+  const edit = editPreview(tool, input);
+  if (edit) return <DiffView path={edit.path} lines={edit.lines} created={edit.created} />;
+  const o = (input ?? {}) as Record<string, unknown>;
+  if (typeof o.command === 'string') {
+    return (
+      <div class="command">
+        {typeof o.description === 'string' && <div class="muted small">{o.description}</div>}
+        <pre class="code"><span class="prompt" aria-hidden="true">$ </span>{o.command}</pre>
+      </div>
+    );
+  }
+  if (input === undefined) return null;
+  return <pre class="code json">{JSON.stringify(input, null, 2)}</pre>;
+}
+
+function ToolResult({ result }: { result: ToolResultView }) {
+  return (
+    <div class={`result${result.isError ? ' error' : ''}`}>
+      <div class="result-label">{result.isError ? 'Error' : 'Result'}{result.truncated ? ' (cut at 64 KB)' : ''}</div>
+      <pre class="code">{result.content || '(no output)'}</pre>
+    </div>
+  );
+}
+
+export function DiffView({ path, lines, created }: { path: string; lines: DiffLine[]; created?: boolean }) {
+  const rel = useRelative();
+  const shown = created ? lines : withContext(lines);
+  const added = lines.filter((l) => l.op === '+').length;
+  const removed = lines.filter((l) => l.op === '-').length;
+  return (
+    <div class="diff">
+      <div class="diff-head">
+        <span class="diff-path" title={path}>{shortPath(rel(path))}</span>
+        <span class="diff-stat">{created
+          ? <><span class="plus">+{added}</span> · whole file</>
+          : <><span class="plus">+{added}</span> <span class="minus">−{removed}</span></>}</span>
+      </div>
+      <pre class="diff-body">
+        {shown.map((line, i) =>
+          line === null
+            ? <span key={i} class="gap">⋯</span>
+            : <span key={i} class={line.op === '+' ? 'add' : line.op === '-' ? 'del' : 'ctx'}>{line.op === ' ' ? '  ' : `${line.op} `}{line.text}{'\n'}</span>)}
+      </pre>
+    </div>
+  );
+}
+
+export function shortPath(path: string): string {
+  const parts = path.split('/').filter(Boolean);
+  return parts.length > 3 ? `…/${parts.slice(-3).join('/')}` : path;
+}

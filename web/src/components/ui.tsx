@@ -1,0 +1,104 @@
+import type { ComponentChildren } from 'preact';
+import type { SessionStatus, ToolKind } from '../api';
+import { back as goBack } from '../router';
+import { useStore } from '../store';
+
+const PATHS: Record<string, string> = {
+  back: 'M15 18l-6-6 6-6',
+  read: 'M6 3h8l4 4v14H6z M14 3v4h4 M9 12h6 M9 16h6',
+  edit: 'M4 20h4L19 9l-4-4L4 16z M13 7l4 4',
+  execute: 'M4 5h16v14H4z M8 10l3 2-3 2 M13 15h3',
+  fetch: 'M12 3a9 9 0 100 18 9 9 0 000-18z M3 12h18 M12 3c3 3 3 15 0 18 M12 3c-3 3-3 15 0 18',
+  other: 'M5 12h.01 M12 12h.01 M19 12h.01',
+  plan: 'M9 6h11 M9 12h11 M9 18h11 M4 6l1 1 2-2 M4 12l1 1 2-2 M4 18l1 1 2-2',
+  folder: 'M3 6h6l2 2h10v11H3z',
+  file: 'M6 3h8l4 4v14H6z M14 3v4h4',
+  devices: 'M7 3h10v18H7z M11 18h2',
+  shield: 'M12 3l8 3v6c0 5-3.5 8-8 9-4.5-1-8-4-8-9V6z',
+  plus: 'M12 5v14 M5 12h14',
+  send: 'M5 12h14 M13 6l6 6-6 6',
+  stop: 'M7 7h10v10H7z',
+  chevron: 'M9 6l6 6-6 6',
+  check: 'M5 12l5 5 9-10',
+  cross: 'M6 6l12 12 M18 6L6 18',
+  alert: 'M12 4l9 16H3z M12 10v4 M12 17h.01',
+  offline: 'M3 3l18 18 M8.5 16.5a5 5 0 017 0 M5 12.5a10 10 0 0114 0 M12 20h.01',
+  trash: 'M4 7h16 M9 7V4h6v3 M6 7l1 13h10l1-13',
+  code: 'M9 8l-4 4 4 4 M15 8l4 4-4 4',
+  branch: 'M6 3v12 M18 9a3 3 0 100-6 3 3 0 000 6z M6 21a3 3 0 100-6 3 3 0 000 6z M18 9a9 9 0 01-9 9',
+  play: 'M7 4l13 8-13 8z',
+  terminal: 'M4 5h16v14H4z M8 10l3 2-3 2 M13 15h3',
+};
+
+export function Icon({ name, size = 22, label }: { name: keyof typeof PATHS | ToolKind; size?: number; label?: string }) {
+  return (
+    <svg class="icon" width={size} height={size} viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2"
+      stroke-linecap="round" stroke-linejoin="round" role={label ? 'img' : undefined} aria-label={label} aria-hidden={label ? undefined : 'true'}>
+      <path d={PATHS[name] ?? PATHS.other} />
+    </svg>
+  );
+}
+
+const STATUS: Record<SessionStatus, { label: string; tone: string }> = {
+  starting: { label: 'Starting', tone: 'run' },
+  running: { label: 'Running', tone: 'run' },
+  waiting_approval: { label: 'Waiting for you', tone: 'wait' },
+  idle: { label: 'Idle', tone: 'idle' },
+  failed: { label: 'Failed', tone: 'bad' },
+  stopped: { label: 'Stopped', tone: 'idle' },
+  interrupted: { label: 'Interrupted', tone: 'int' },
+};
+
+export function StatusBadge({ status }: { status?: SessionStatus }) {
+  const s = status ? STATUS[status] : undefined;
+  if (!s) return null;
+  return <span class={`badge badge-${s.tone}`} data-status={status}><span class="dot" aria-hidden="true" />{s.label}</span>;
+}
+
+export function AppBar({ title, subtitle, back, actions }: { title: ComponentChildren; subtitle?: ComponentChildren; back?: string; actions?: ComponentChildren }) {
+  return (
+    <header class="appbar">
+      {back !== undefined && (
+        <button class="icon-btn" aria-label="Back" onClick={() => goBack(back)}>
+          <Icon name="back" />
+        </button>
+      )}
+      <div class="appbar-title">
+        <h1>{title}</h1>
+        {subtitle && <div class="appbar-sub">{subtitle}</div>}
+      </div>
+      {actions && <div class="appbar-actions">{actions}</div>}
+    </header>
+  );
+}
+
+/** Says plainly when the app is working from its cache. */
+export function OfflineBanner() {
+  const online = useStore((s) => s.online);
+  if (online) return null;
+  return (
+    <div class="offline" role="status">
+      <Icon name="offline" size={18} />
+      <span>Offline — showing what was last loaded</span>
+    </div>
+  );
+}
+
+export function ErrorNote({ error }: { error?: string | null }) {
+  if (!error) return null;
+  return <p class="error-note" role="alert">{error}</p>;
+}
+
+export function Empty({ children }: { children: ComponentChildren }) {
+  return <div class="empty">{children}</div>;
+}
+
+export function timeAgo(iso?: string | null): string {
+  if (!iso) return '';
+  const seconds = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+  if (!Number.isFinite(seconds)) return '';
+  if (seconds < 60) return 'just now';
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
+  return new Date(iso).toLocaleDateString();
+}

@@ -1,0 +1,194 @@
+import { describe, expect, it } from 'vitest';
+import {
+  emptySession, reduceDashboard, reduceSession, reduceSessionAll, ResumableStream, type Dashboard,
+  type EventSourceLike, type ServerEvent, type StreamEnvironment,
+} from './events';
+
+const S = 'sess1';
+let seq = 0;
+const ev = (kind: string, data: Record<string, unknown> = {}, at = ++seq): ServerEvent => ({ kind, data: { sessionId: S, seq: at, ...data } });
+
+describe('reduceSession', () => {
+  it('joins deltas into one message and lets the whole message replace them', () => {
+    seq = 0;
+    const events = [
+      ev('message.user', { text: 'hi', sentBy: 'phone' }),
+      ev('message.delta', { text: 'Hel' }),
+      ev('message.delta', { text: 'lo' }),
+      ev('message', { text: 'Hello.' }),
+    ];
+    const view = reduceSessionAll(emptySession(), events);
+    expect(view.items.map((i) => i.type)).toEqual(['user', 'assistant']);
+    expect(view.items[1]).toMatchObject({ type: 'assistant', text: 'Hello.', done: true });
+    // Mid-stream, the deltas are already one growing message.
+    const streaming = reduceSessionAll(emptySession(), events.slice(0, 3));
+    expect(streaming.items[1]).toMatchObject({ text: 'Hello', done: false });
+  });
+
+  it('ignores an event replayed with a seq it already has, so a reconnect never doubles anything', () => {
+    seq = 0;
+    const events = [ev('message.user', { text: 'one' }), ev('message.delta', { text: 'a' }), ev('message.delta', { text: 'b' }), ev('message', { text: 'ab' })];
+    const once = reduceSessionAll(emptySession(), events);
+    const twice = reduceSessionAll(once, events);
+    const overlapping = reduceSessionAll(reduceSessionAll(emptySession(), events.slice(0, 3)), events.slice(1));
+    expect(twice).toBe(once);
+    expect(overlapping.items).toEqual(once.items);
+    expect(overlapping.lastSeq).toBe(4);
+  });
+
+  it('keeps text from separate turns in separate messages, in seq order', () => {
+    seq = 0;
+    const view = reduceSessionAll(emptySession(), [
+      ev('message.user', { text: 'q1' }), ev('message', { text: 'a1' }), ev('turn.completed', { stopReason: 'end_turn', isError: false }),
+      ev('message.user', { text: 'q2' }), ev('message.delta', { text: 'a2' }), ev('turn.completed', { stopReason: 'end_turn', isError: false }),
+    ]);
+    expect(view.items.map((i) => ('text' in i ? i.text : i.type))).toEqual(['q1', 'a1', 'q2', 'a2']);
+    expect(view.items.every((i) => i.type !== 'assistant' || i.done)).toBe(true);
+    expect(view.turnActive).toBe(false);
+  });
+
+  it('follows an approval from request to decision, and a tool call to its result', () => {
+    seq = 0;
+    let view = reduceSessionAll(emptySession(), [
+      ev('message.user', { text: 'go' }),
+      ev('tool.call', { toolCallId: 't1', tool: 'Bash', kind: 'execute', title: 'ls', input: { command: 'ls' } }),
+      ev('approval.requested', { approvalId: 'a1', toolCallId: 't1', tool: 'Bash', kind: 'execute', title: 'ls', input: { command: 'ls' }, createdAt: 'now' }),
+      ev('session.status', { status: 'waiting_approval', mode: 'ask' }),
+    ]);
+    expect(view.status).toBe('waiting_approval');
+    const approval = () => view.items.find((i) => i.type === 'approval');
+    expect(approval()).toMatchObject({ approval: { approvalId: 'a1', status: 'pending' } });
+
+    view = reduceSessionAll(view, [
+      ev('approval.resolved', { approvalId: 'a1', toolCallId: 't1', status: 'decided', decision: 'deny', decidedBy: 'phone', message: 'no' }),
+      ev('tool.result', { toolCallId: 't1', content: 'refused', isError: true, truncated: false }),
+    ]);
+    expect(approval()).toMatchObject({ approval: { status: 'decided', decision: 'deny', decidedBy: 'phone', message: 'no' } });
+    expect(view.items.find((i) => i.type === 'tool')).toMatchObject({ result: { content: 'refused', isError: true } });
+    // A replayed request does not bring the card back to pending.
+    const replayed = reduceSession(view, { kind: 'approval.requested', data: { sessionId: S, seq: view.lastSeq + 1, approvalId: 'a1', toolCallId: 't1' } });
+    expect(replayed.items.filter((i) => i.type === 'approval')).toHaveLength(1);
+    expect(replayed.items.find((i) => i.type === 'approval')).toMatchObject({ approval: { status: 'decided' } });
+  });
+
+  it('updates one to-do list per turn in place and keeps the latest usage', () => {
+    seq = 0;
+    const view = reduceSessionAll(emptySession(), [
+      ev('message.user', { text: 'plan it' }),
+      ev('plan', { entries: [{ content: 'a', status: 'in_progress' }, { content: 'b', status: 'pending' }] }),
+      ev('plan', { entries: [{ content: 'a', status: 'completed' }, { content: 'b', status: 'in_progress' }] }),
+      ev('usage', { inputTokens: 10, outputTokens: 5, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 0.01 }),
+      ev('usage', { inputTokens: 20, outputTokens: 7, cacheReadTokens: 1, cacheWriteTokens: 0, costUsd: 0.02 }),
+    ]);
+    const plans = view.items.filter((i) => i.type === 'plan');
+    expect(plans).toHaveLength(1);
+    expect(plans[0]).toMatchObject({ entries: [{ status: 'completed' }, { status: 'in_progress' }] });
+    expect(view.usage).toMatchObject({ inputTokens: 20, costUsd: 0.02 });
+    expect(view.totalTokens).toBe(42);
+  });
+});
+
+describe('reduceDashboard', () => {
+  it('counts pending approvals across sessions and forgets resolved ones', () => {
+    const session = { id: S, projectId: 'p', agent: 'claude-code', mode: 'ask' as const, status: 'running' as const, createdAt: '', updatedAt: '', lastSeq: 1 };
+    let board: Dashboard = { sessions: { [S]: session }, pending: {} };
+    board = reduceDashboard(board, { kind: 'approval.requested', data: { sessionId: S, seq: 2, approvalId: 'a1', createdAt: 't' } });
+    board = reduceDashboard(board, { kind: 'approval.requested', data: { sessionId: S, seq: 2, approvalId: 'a1', createdAt: 't' } });
+    board = reduceDashboard(board, { kind: 'session.status', data: { sessionId: S, seq: 3, status: 'waiting_approval', mode: 'ask' } });
+    expect(Object.keys(board.pending)).toEqual(['a1']);
+    expect(board.sessions[S]!.status).toBe('waiting_approval');
+    board = reduceDashboard(board, { kind: 'approval.resolved', data: { sessionId: S, seq: 4, approvalId: 'a1' } });
+    expect(board.pending).toEqual({});
+  });
+});
+
+// A scripted EventSource and clock, so resume can be checked without a network.
+class FakeSource implements EventSourceLike {
+  readyState = 0;
+  onopen: ((e: Event) => void) | null = null;
+  onerror: ((e: Event) => void) | null = null;
+  closed = false;
+  private listeners = new Map<string, ((e: MessageEvent) => void)[]>();
+  constructor(readonly url: string) {}
+  addEventListener(type: string, listener: (e: MessageEvent) => void) {
+    this.listeners.set(type, [...(this.listeners.get(type) ?? []), listener]);
+  }
+  close() { this.closed = true; }
+  open() { this.readyState = 1; this.onopen?.(new Event('open')); }
+  fail() { this.onerror?.(new Event('error')); }
+  emit(kind: string, id: number, data: Record<string, unknown> = {}) {
+    const message = { lastEventId: String(id), data: JSON.stringify({ sessionId: S, seq: id, ...data }) } as MessageEvent;
+    this.listeners.get(kind)?.forEach((l) => l(message));
+  }
+}
+
+function fakeEnvironment() {
+  const sources: FakeSource[] = [];
+  let timers: { fn: () => void; ms: number }[] = [];
+  let wake = () => {};
+  const env: StreamEnvironment = {
+    open: (url) => { const s = new FakeSource(url); sources.push(s); return s; },
+    onWake: (listener) => { wake = listener; return () => { wake = () => {}; }; },
+    setTimeout: (fn, ms) => { const t = { fn, ms }; timers.push(t); return t; },
+    clearTimeout: (t) => { timers = timers.filter((x) => x !== t); },
+  };
+  const runTimers = () => { const due = timers; timers = []; due.forEach((t) => t.fn()); };
+  return { env, sources, runTimers, wake: () => wake(), timers: () => timers };
+}
+
+describe('ResumableStream', () => {
+  it('reconnects after an error asking only for events after the last one it saw', () => {
+    const fake = fakeEnvironment();
+    const got: number[] = [];
+    const stream = new ResumableStream({ url: '/api/sessions/s/events', env: fake.env, onEvents: (batch) => got.push(...batch.map((e) => e.data.seq)) });
+    expect(fake.sources[0]!.url).toBe('/api/sessions/s/events?after=0');
+    fake.sources[0]!.open();
+    fake.sources[0]!.emit('message', 1);
+    fake.sources[0]!.emit('message', 2);
+    fake.sources[0]!.fail();
+    expect(fake.sources[0]!.closed).toBe(true);
+    fake.runTimers(); // delivers the batch and fires the reconnect
+    expect(stream.lastId).toBe(2);
+    expect(fake.sources[1]!.url).toBe('/api/sessions/s/events?after=2');
+    // The server sends exactly what follows; a stray replay of 2 is dropped anyway.
+    fake.sources[1]!.emit('message', 2);
+    fake.sources[1]!.emit('message', 3);
+    fake.runTimers();
+    expect(got).toEqual([1, 2, 3]);
+    stream.close();
+  });
+
+  it('reconnects at once when the network comes back or the page is shown again, from the same cursor', () => {
+    const fake = fakeEnvironment();
+    const stream = new ResumableStream({ url: '/api/sessions/s/events', after: 7, env: fake.env, onEvents: () => {} });
+    expect(fake.sources[0]!.url).toBe('/api/sessions/s/events?after=7');
+    fake.sources[0]!.emit('message', 8);
+    fake.wake();
+    expect(fake.sources[0]!.closed).toBe(true);
+    expect(fake.sources[1]!.url).toBe('/api/sessions/s/events?after=8');
+    // Events from the dropped connection are ignored.
+    const before = stream.lastId;
+    fake.sources[0]!.emit('message', 9);
+    expect(stream.lastId).toBe(before);
+    stream.close();
+    fake.wake();
+    expect(fake.sources).toHaveLength(2);
+  });
+
+  it('backs off between failed attempts, and a dashboard with no cursor asks for the tail only', () => {
+    const fake = fakeEnvironment();
+    const stream = new ResumableStream({ url: '/api/events', tail: true, env: fake.env, onEvents: () => {} });
+    expect(fake.sources[0]!.url).toBe('/api/events?tail=true');
+    fake.sources[0]!.fail();
+    const first = fake.timers()[0]!.ms;
+    fake.runTimers();
+    fake.sources[1]!.fail();
+    expect(fake.timers()[0]!.ms).toBeGreaterThan(first);
+    fake.runTimers();
+    fake.sources[2]!.emit('session.status', 41, { status: 'idle' });
+    fake.sources[2]!.fail();
+    fake.runTimers();
+    expect(fake.sources[3]!.url).toBe('/api/events?after=41');
+    stream.close();
+  });
+});

@@ -1,0 +1,401 @@
+// Live events: an EventSource that resumes exactly where it left off, and pure reducers that fold events
+// into what the screens show. A replayed event (same seq) never changes anything twice.
+
+import type { ApprovalStatus, Decision, PlanEntry, Session, SessionMode, SessionStatus, ToolKind } from './api';
+
+// ---------------------------------------------------------------------------------------------------------
+// Event shapes (docs/api.md, Events)
+
+export const EVENT_KINDS = [
+  'session.status', 'message.user', 'message.delta', 'message', 'thinking', 'tool.call', 'tool.result', 'plan',
+  'approval.requested', 'approval.resolved', 'usage', 'turn.completed', 'error',
+] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+export interface EventBase { sessionId: string; seq: number }
+export interface ServerEvent { kind: string; data: EventBase & Record<string, unknown> }
+
+export interface ApprovalView {
+  approvalId: string; toolCallId: string; tool: string; kind: ToolKind; title: string; input: unknown; plan?: string | null;
+  createdAt?: string; status: ApprovalStatus; decision?: Decision | null; decidedBy?: string | null; message?: string | null;
+  updatedInput?: unknown;
+}
+export interface ToolResultView { content: string; isError: boolean; truncated: boolean }
+export interface Usage { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number; costUsd?: number | null }
+
+export type Item =
+  | { type: 'user'; seq: number; text: string; sentBy?: string }
+  | { type: 'assistant'; seq: number; text: string; done: boolean }
+  | { type: 'thinking'; seq: number; text: string }
+  | { type: 'tool'; seq: number; toolCallId: string; tool: string; kind: ToolKind; title: string; input: unknown; result?: ToolResultView }
+  | { type: 'approval'; seq: number; approval: ApprovalView }
+  | { type: 'plan'; seq: number; entries: PlanEntry[] }
+  | { type: 'error'; seq: number; message: string; stderrTail?: string }
+  | { type: 'notice'; seq: number; text: string; tone: 'info' | 'bad' };
+
+export interface SessionView {
+  lastSeq: number;
+  status?: SessionStatus;
+  mode?: SessionMode;
+  items: Item[];
+  usage?: Usage;
+  /** Tokens over every turn; `usage` is the latest turn's report. */
+  totalTokens: number;
+  turnActive: boolean;
+}
+
+export const emptySession = (): SessionView => ({ lastSeq: 0, items: [], totalTokens: 0, turnActive: false });
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : v == null ? '' : String(v));
+const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+
+/** Folds one event into a session view (a new object; the old one is untouched). */
+export function reduceSession(view: SessionView, event: ServerEvent): SessionView {
+  return reduceSessionAll(view, [event]);
+}
+
+/** Folds many events at once: one copy of the view for the whole batch, however long the replay. */
+export function reduceSessionAll(view: SessionView, events: readonly ServerEvent[]): SessionView {
+  let next: SessionView | undefined;
+  for (const event of events) {
+    const seq = event.data.seq;
+    // Seqs are gapless and ordered per session: anything at or below what we have is a replay.
+    if (!(seq > (next ?? view).lastSeq)) continue;
+    next ??= { ...view, items: view.items.slice() };
+    apply(next, event.kind, event.data, seq);
+    next.lastSeq = seq;
+  }
+  return next ?? view;
+}
+
+function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq: number): void {
+  const items = view.items;
+  switch (kind) {
+    case 'session.status': {
+      const status = str(d.status) as SessionStatus;
+      const mode = str(d.mode) as SessionMode;
+      if (view.mode && mode && mode !== view.mode) items.push({ type: 'notice', seq, text: `Mode changed to ${modeLabel(mode)}`, tone: 'info' });
+      if (status !== view.status && (status === 'failed' || status === 'interrupted' || status === 'stopped')) {
+        const reason = str(d.reason);
+        items.push({ type: 'notice', seq, text: `Session ${status}${reason ? `: ${reason}` : ''}`, tone: status === 'stopped' ? 'info' : 'bad' });
+      }
+      view.status = status || view.status;
+      view.mode = mode || view.mode;
+      if (status === 'idle' || status === 'failed' || status === 'stopped' || status === 'interrupted') view.turnActive = false;
+      if (status === 'running' || status === 'waiting_approval') view.turnActive = true;
+      return;
+    }
+    case 'message.user':
+      closeStreaming(items);
+      items.push({ type: 'user', seq, text: str(d.text), sentBy: str(d.sentBy) || undefined });
+      view.turnActive = true;
+      return;
+    case 'message.delta': {
+      const last = items[items.length - 1];
+      if (last?.type === 'assistant' && !last.done) items[items.length - 1] = { ...last, text: last.text + str(d.text) };
+      else items.push({ type: 'assistant', seq, text: str(d.text), done: false });
+      return;
+    }
+    case 'message': {
+      // The whole block: it replaces what the deltas built, so a missed or doubled delta never shows.
+      const index = lastOpenAssistant(items);
+      if (index >= 0) items[index] = { ...(items[index] as Extract<Item, { type: 'assistant' }>), text: str(d.text), done: true };
+      else items.push({ type: 'assistant', seq, text: str(d.text), done: true });
+      return;
+    }
+    case 'thinking':
+      items.push({ type: 'thinking', seq, text: str(d.text) });
+      return;
+    case 'tool.call': {
+      closeStreaming(items);
+      const toolCallId = str(d.toolCallId);
+      if (items.some((i) => i.type === 'tool' && i.toolCallId === toolCallId)) return;
+      items.push({ type: 'tool', seq, toolCallId, tool: str(d.tool), kind: (str(d.kind) || 'other') as ToolKind, title: str(d.title), input: d.input });
+      return;
+    }
+    case 'tool.result': {
+      const toolCallId = str(d.toolCallId);
+      const result: ToolResultView = { content: str(d.content), isError: d.isError === true, truncated: d.truncated === true };
+      const index = findLast(items, (i) => i.type === 'tool' && i.toolCallId === toolCallId);
+      if (index >= 0) items[index] = { ...(items[index] as Extract<Item, { type: 'tool' }>), result };
+      else items.push({ type: 'tool', seq, toolCallId, tool: 'tool', kind: 'other', title: 'Tool result', input: undefined, result });
+      return;
+    }
+    case 'plan': {
+      const entries = Array.isArray(d.entries)
+        ? (d.entries as unknown[]).map((e) => ({ content: str((e as PlanEntry)?.content), status: str((e as PlanEntry)?.status) }))
+        : [];
+      // The agent sends its whole list each time: update this turn's list in place rather than repeat it.
+      const lastUser = findLast(items, (i) => i.type === 'user');
+      const index = findLast(items, (i) => i.type === 'plan');
+      if (index > lastUser) items[index] = { type: 'plan', seq: items[index]!.seq, entries };
+      else items.push({ type: 'plan', seq, entries });
+      return;
+    }
+    case 'approval.requested': {
+      const approvalId = str(d.approvalId);
+      if (items.some((i) => i.type === 'approval' && i.approval.approvalId === approvalId)) return;
+      closeStreaming(items);
+      items.push({
+        type: 'approval', seq,
+        approval: {
+          approvalId, toolCallId: str(d.toolCallId), tool: str(d.tool), kind: (str(d.kind) || 'other') as ToolKind, title: str(d.title),
+          input: d.input, plan: typeof d.plan === 'string' ? d.plan : null, createdAt: str(d.createdAt), status: 'pending',
+        },
+      });
+      return;
+    }
+    case 'approval.resolved': {
+      const approvalId = str(d.approvalId);
+      const index = findLast(items, (i) => i.type === 'approval' && i.approval.approvalId === approvalId);
+      if (index < 0) return;
+      const item = items[index] as Extract<Item, { type: 'approval' }>;
+      items[index] = {
+        ...item,
+        approval: {
+          ...item.approval, status: (str(d.status) || 'decided') as ApprovalStatus, decision: (d.decision as Decision) ?? null,
+          decidedBy: str(d.decidedBy) || null, message: typeof d.message === 'string' ? d.message : null, updatedInput: d.updatedInput,
+        },
+      };
+      return;
+    }
+    case 'usage': {
+      const usage: Usage = {
+        inputTokens: num(d.inputTokens), outputTokens: num(d.outputTokens), cacheReadTokens: num(d.cacheReadTokens),
+        cacheWriteTokens: num(d.cacheWriteTokens), costUsd: typeof d.costUsd === 'number' ? d.costUsd : null,
+      };
+      view.usage = usage;
+      view.totalTokens += usage.inputTokens + usage.outputTokens;
+      return;
+    }
+    case 'turn.completed':
+      closeStreaming(items);
+      view.turnActive = false;
+      if (d.isError === true) items.push({ type: 'notice', seq, text: `The turn ended with an error${d.result ? `: ${str(d.result)}` : ''}`, tone: 'bad' });
+      else if (str(d.stopReason) === 'cancelled') items.push({ type: 'notice', seq, text: 'Turn cancelled', tone: 'info' });
+      return;
+    case 'error':
+      items.push({ type: 'error', seq, message: str(d.message), stderrTail: typeof d.stderrTail === 'string' ? d.stderrTail : undefined });
+      return;
+    default:
+      // A kind this version does not know (a newer server): skip it, keep the seq.
+      return;
+  }
+}
+
+function closeStreaming(items: Item[]): void {
+  const index = lastOpenAssistant(items);
+  if (index >= 0) items[index] = { ...(items[index] as Extract<Item, { type: 'assistant' }>), done: true };
+}
+
+function lastOpenAssistant(items: Item[]): number {
+  const last = items.length - 1;
+  const item = items[last];
+  return item?.type === 'assistant' && !item.done ? last : -1;
+}
+
+function findLast<T>(items: readonly T[], predicate: (item: T) => boolean): number {
+  for (let i = items.length - 1; i >= 0; i--) if (predicate(items[i]!)) return i;
+  return -1;
+}
+
+export function modeLabel(mode: SessionMode | string): string {
+  return ({ ask: 'Ask', plan: 'Plan', accept_edits: 'Accept edits', trusted: 'Trusted' } as Record<string, string>)[mode] ?? mode;
+}
+
+export const pendingApprovals = (view: SessionView): ApprovalView[] =>
+  view.items.flatMap((i) => (i.type === 'approval' && i.approval.status === 'pending' ? [i.approval] : []));
+
+// ---------------------------------------------------------------------------------------------------------
+// The dashboard: every session's status and every pending approval, from /api/events on top of a REST snapshot.
+
+export interface PendingRef { approvalId: string; sessionId: string; createdAt: string }
+export interface Dashboard { sessions: Record<string, Session>; pending: Record<string, PendingRef> }
+
+export function reduceDashboard(board: Dashboard, event: ServerEvent): Dashboard {
+  const d = event.data;
+  switch (event.kind) {
+    case 'session.status': {
+      const session = board.sessions[d.sessionId];
+      if (!session) return board;
+      const status = str(d.status) as SessionStatus;
+      const mode = str(d.mode) as SessionMode;
+      if (session.status === status && session.mode === mode && session.lastSeq >= d.seq) return board;
+      return { ...board, sessions: { ...board.sessions, [d.sessionId]: { ...session, status, mode: mode || session.mode, lastSeq: Math.max(session.lastSeq, d.seq) } } };
+    }
+    case 'approval.requested': {
+      const approvalId = str(d.approvalId);
+      if (board.pending[approvalId]) return board;
+      return { ...board, pending: { ...board.pending, [approvalId]: { approvalId, sessionId: d.sessionId, createdAt: str(d.createdAt) } } };
+    }
+    case 'approval.resolved': {
+      const approvalId = str(d.approvalId);
+      if (!board.pending[approvalId]) return board;
+      const pending = { ...board.pending };
+      delete pending[approvalId];
+      return { ...board, pending };
+    }
+    default:
+      return board;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The stream
+
+export interface EventSourceLike {
+  readonly readyState: number;
+  addEventListener(type: string, listener: (event: MessageEvent) => void): void;
+  close(): void;
+  onopen: ((event: Event) => void) | null;
+  onerror: ((event: Event) => void) | null;
+}
+
+export interface StreamEnvironment {
+  open(url: string): EventSourceLike;
+  /** `online` on window, `visibilitychange` on document; returns an unsubscribe. */
+  onWake(listener: () => void): () => void;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export type StreamState = 'connecting' | 'open' | 'waiting';
+
+export interface StreamOptions {
+  url: string;
+  /** Start after this id; events at or below it are never delivered. */
+  after?: number;
+  /** With no cursor yet, ask for only new events (`?tail=true`) instead of the whole history. */
+  tail?: boolean;
+  onEvents(events: ServerEvent[], lastId: number): void;
+  onState?(state: StreamState): void;
+  /** Each (re)connection: a dashboard refreshes its snapshot here. */
+  onOpen?(): void;
+  env?: StreamEnvironment;
+}
+
+export const browserEnvironment = (): StreamEnvironment => ({
+  open: (url) => new EventSource(url, { withCredentials: true }) as unknown as EventSourceLike,
+  onWake: (listener) => {
+    const visible = () => { if (document.visibilityState === 'visible') listener(); };
+    window.addEventListener('online', listener);
+    document.addEventListener('visibilitychange', visible);
+    return () => {
+      window.removeEventListener('online', listener);
+      document.removeEventListener('visibilitychange', visible);
+    };
+  },
+  setTimeout: (fn, ms) => window.setTimeout(fn, ms),
+  clearTimeout: (handle) => window.clearTimeout(handle as number),
+});
+
+/**
+ * An EventSource that remembers the last id it saw and, on any error, on `online` and when the page
+ * becomes visible again, reconnects with `?after=<that id>`: the server sends exactly the later events.
+ * Events that arrive within a frame are handed over as one batch.
+ */
+export class ResumableStream {
+  private source?: EventSourceLike;
+  private cursor: number;
+  private retry?: unknown;
+  private flushScheduled = false;
+  private batch: ServerEvent[] = [];
+  private failures = 0;
+  private closed = false;
+  private readonly env: StreamEnvironment;
+  private readonly unwake: () => void;
+
+  constructor(private readonly options: StreamOptions) {
+    this.env = options.env ?? browserEnvironment();
+    this.cursor = options.after ?? 0;
+    this.unwake = this.env.onWake(() => this.reconnect());
+    this.connect();
+  }
+
+  /** The last id received: where the next connection resumes. */
+  get lastId(): number {
+    return this.cursor;
+  }
+
+  /** Drops the current connection (it may be silently dead after sleep) and resumes from the cursor. */
+  reconnect(): void {
+    if (this.closed) return;
+    this.failures = 0;
+    this.connect();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.unwake();
+    if (this.retry !== undefined) this.env.clearTimeout(this.retry);
+    this.source?.close();
+    this.source = undefined;
+  }
+
+  urlFor(): string {
+    const sep = this.options.url.includes('?') ? '&' : '?';
+    if (this.cursor > 0 || !this.options.tail) return `${this.options.url}${sep}after=${this.cursor}`;
+    return `${this.options.url}${sep}tail=true`;
+  }
+
+  private connect(): void {
+    if (this.retry !== undefined) {
+      this.env.clearTimeout(this.retry);
+      this.retry = undefined;
+    }
+    this.source?.close();
+    this.options.onState?.('connecting');
+    const source = this.env.open(this.urlFor());
+    this.source = source;
+    source.onopen = () => {
+      if (source !== this.source) return;
+      this.failures = 0;
+      this.options.onState?.('open');
+      this.options.onOpen?.();
+    };
+    source.onerror = () => {
+      if (source !== this.source) return;
+      // We reconnect ourselves, with our own cursor in the URL, rather than trust the browser's retry.
+      source.close();
+      this.source = undefined;
+      this.options.onState?.('waiting');
+      const delay = Math.min(15_000, 1_000 * 2 ** Math.min(this.failures, 4));
+      this.failures++;
+      this.retry = this.env.setTimeout(() => {
+        this.retry = undefined;
+        if (!this.closed) this.connect();
+      }, delay);
+    };
+    for (const kind of EVENT_KINDS) {
+      source.addEventListener(kind, (message) => {
+        if (source !== this.source) return;
+        this.receive(kind, message);
+      });
+    }
+  }
+
+  private receive(kind: string, message: MessageEvent): void {
+    const id = Number(message.lastEventId);
+    if (!Number.isFinite(id) || id <= this.cursor) return; // already delivered
+    let data: ServerEvent['data'];
+    try {
+      data = JSON.parse(String(message.data)) as ServerEvent['data'];
+    } catch {
+      return;
+    }
+    this.cursor = id;
+    this.batch.push({ kind, data });
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      // A replay arrives as hundreds of events in a row: fold and render them once per frame, not once each.
+      this.env.setTimeout(() => this.flush(), 16);
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.batch;
+    this.batch = [];
+    if (batch.length > 0 && !this.closed) this.options.onEvents(batch, this.cursor);
+  }
+}

@@ -1,0 +1,211 @@
+import type { ComponentChildren } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { api, ApiError, describeError, type GitBranches, type GitDiff, type GitStatus } from '../api';
+import { AppBar, Empty, ErrorNote, Icon } from '../components/ui';
+import { linkTo } from '../router';
+import { useStore } from '../store';
+
+function gitProblem(e: unknown): string {
+  if (e instanceof ApiError && e.code === 'GIT_NOT_INITIALIZED') return 'This project is not a git repository.';
+  return describeError(e);
+}
+
+const STATUS_WORD: Record<string, string> = { M: 'modified', A: 'added', D: 'deleted', R: 'renamed', C: 'copied', T: 'type changed', U: 'conflict' };
+const word = (status: string) => STATUS_WORD[status[0] ?? ''] ?? status;
+
+export function Git({ projectId }: { projectId: string }) {
+  const project = useStore((s) => s.projects.find((p) => p.id === projectId));
+  const [status, setStatus] = useState<GitStatus | null>(null);
+  const [message, setMessage] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [note, setNote] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  const load = () => api.gitStatus(projectId).then(setStatus, (e) => setError(gitProblem(e)));
+  useEffect(() => void load(), [projectId]);
+
+  const act = async (action: () => Promise<unknown>, done?: (result: unknown) => string | null) => {
+    setBusy(true);
+    setError(null);
+    setNote(null);
+    try {
+      const result = await action();
+      setNote(done?.(result) ?? null);
+      await load();
+    } catch (e) {
+      setError(gitProblem(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const diffLink = (path: string, staged: boolean) => linkTo(`/p/${projectId}/git/diff?path=${encodeURIComponent(path)}&staged=${staged}`);
+  const clean = status && !status.staged.length && !status.unstaged.length && !status.untracked.length && !status.conflicted.length;
+
+  return (
+    <>
+      <AppBar back="/" title="Git" subtitle={<span class="muted small">{project?.name}{status?.branch ? ` · ${status.branch}` : ''}</span>}
+        actions={<a class="icon-btn" aria-label="Branches" {...linkTo(`/p/${projectId}/git/branches`)}><Icon name="branch" /></a>} />
+      <main class="page git">
+        <ErrorNote error={error} />
+        {note && <p class="ok-note" role="status">{note}</p>}
+        {status && (
+          <div class="git-head card-lite">
+            <span><Icon name="branch" size={18} /> <strong>{status.branch ?? '(detached)'}</strong></span>
+            <span class="muted small">{status.upstream ? `${status.upstream} · ↑${status.ahead} ↓${status.behind}` : 'no upstream'}</span>
+          </div>
+        )}
+        {clean && <Empty><p>Nothing to commit: the working tree is clean.</p></Empty>}
+        {status && status.conflicted.length > 0 && (
+          <Section title="Conflicts">
+            {status.conflicted.map((path) => <Row key={path} path={path} label="conflict" link={diffLink(path, false)} />)}
+          </Section>
+        )}
+        {status && status.staged.length > 0 && (
+          <Section title={`Staged (${status.staged.length})`}
+            action={<button class="link-btn" disabled={busy} onClick={() => void act(() => api.gitUnstage(projectId, status.staged.map((c) => c.path)))}>Unstage all</button>}>
+            {status.staged.map((c) => (
+              <Row key={c.path} path={c.path} label={word(c.status)} link={diffLink(c.path, true)}
+                button={<button class="btn ghost small" disabled={busy} onClick={() => void act(() => api.gitUnstage(projectId, [c.path]))}>Unstage</button>} />
+            ))}
+          </Section>
+        )}
+        {status && (status.unstaged.length > 0 || status.untracked.length > 0) && (
+          <Section title={`Changes (${status.unstaged.length + status.untracked.length})`}
+            action={<button class="link-btn" disabled={busy}
+              onClick={() => void act(() => api.gitStage(projectId, [...status.unstaged.map((c) => c.path), ...status.untracked]))}>Stage all</button>}>
+            {status.unstaged.map((c) => (
+              <Row key={c.path} path={c.path} label={word(c.status)} link={diffLink(c.path, false)}
+                button={<button class="btn ghost small" disabled={busy} onClick={() => void act(() => api.gitStage(projectId, [c.path]))}>Stage</button>} />
+            ))}
+            {status.untracked.map((path) => (
+              <Row key={path} path={path} label="new" link={linkTo(`/p/${projectId}/file?path=${encodeURIComponent(path)}`)}
+                button={<button class="btn ghost small" disabled={busy} onClick={() => void act(() => api.gitStage(projectId, [path]))}>Stage</button>} />
+            ))}
+          </Section>
+        )}
+        {status && status.staged.length > 0 && (
+          <form class="card stack commit" onSubmit={(e) => {
+            e.preventDefault();
+            void act(() => api.gitCommit(projectId, message.trim()), (r) => {
+              setMessage('');
+              return `Committed ${(r as { sha: string }).sha.slice(0, 7)}.`;
+            });
+          }}>
+            <label class="field">
+              <span>Commit message</span>
+              <textarea rows={3} value={message} required onInput={(e) => setMessage((e.target as HTMLTextAreaElement).value)} />
+            </label>
+            <button class="btn primary block" type="submit" disabled={busy || !message.trim()}>Commit {status.staged.length} file{status.staged.length === 1 ? '' : 's'}</button>
+          </form>
+        )}
+        {status?.upstream && (
+          <button class="btn ghost block" disabled={busy} onClick={() => void act(() => api.gitPush(projectId), (r) => {
+            const push = r as { ok: boolean; output?: string };
+            return push.ok ? `Pushed to ${status.upstream}.` : `Push failed: ${push.output ?? ''}`;
+          })}>Push to {status.upstream}{status.ahead ? ` (${status.ahead})` : ''}</button>
+        )}
+      </main>
+    </>
+  );
+}
+
+function Section({ title, action, children }: { title: string; action?: ComponentChildren; children: ComponentChildren }) {
+  return (
+    <section class="git-section">
+      <div class="section-head"><h2>{title}</h2>{action}</div>
+      <ul class="list">{children}</ul>
+    </section>
+  );
+}
+
+function Row({ path, label, link, button }: { path: string; label: string; link: ReturnType<typeof linkTo>; button?: ComponentChildren }) {
+  const name = path.split('/').pop();
+  const folder = path.slice(0, path.length - (name?.length ?? 0));
+  return (
+    <li class="list-row git-row" data-path={path}>
+      <a class="grow git-file" {...link}>
+        <span class="git-name">{name}</span>
+        <span class="muted small">{label}{folder ? ` · ${folder}` : ''}</span>
+      </a>
+      {button}
+    </li>
+  );
+}
+
+/** A unified diff, coloured by line. */
+export function UnifiedDiff({ text }: { text: string }) {
+  const lines = text.replace(/\n$/, '').split('\n');
+  return (
+    <pre class="diff-body unified">
+      {lines.map((line, i) => {
+        const cls = line.startsWith('+++') || line.startsWith('---') || line.startsWith('diff ') || line.startsWith('index ') ? 'meta'
+          : line.startsWith('@@') ? 'hunk' : line.startsWith('+') ? 'add' : line.startsWith('-') ? 'del' : 'ctx';
+        return <span key={i} class={cls}>{line}{'\n'}</span>;
+      })}
+    </pre>
+  );
+}
+
+export function GitDiffView({ projectId, path, staged }: { projectId: string; path: string; staged: boolean }) {
+  const [diff, setDiff] = useState<GitDiff | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => void api.gitDiff(projectId, path, staged).then(setDiff, (e) => setError(gitProblem(e))), [projectId, path, staged]);
+  return (
+    <>
+      <AppBar back={`/p/${projectId}/git`} title={path.split('/').pop() ?? path} subtitle={<span class="muted small">{staged ? 'staged' : 'not staged'} · {path}</span>} />
+      <main class="page file-page">
+        <ErrorNote error={error} />
+        {diff && (diff.diff ? <UnifiedDiff text={diff.diff} /> : <Empty><p>No differences.</p></Empty>)}
+        {diff?.truncated && <p class="fine">The diff was cut at 2 MB.</p>}
+      </main>
+    </>
+  );
+}
+
+export function Branches({ projectId }: { projectId: string }) {
+  const [branches, setBranches] = useState<GitBranches | null>(null);
+  const [name, setName] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const load = () => api.gitBranches(projectId).then(setBranches, (e) => setError(gitProblem(e)));
+  useEffect(() => void load(), [projectId]);
+  const act = async (action: () => Promise<unknown>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await action();
+      await load();
+    } catch (e) {
+      setError(gitProblem(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <>
+      <AppBar back={`/p/${projectId}/git`} title="Branches" />
+      <main class="page">
+        <ErrorNote error={error} />
+        <ul class="list">
+          {branches?.branches.map((b) => (
+            <li key={`${b.remote}-${b.name}`} class="list-row">
+              <div class="grow">
+                <div><strong class="mono-name">{b.name}</strong> {b.current && <span class="badge badge-run">current</span>}</div>
+                <div class="muted small">{b.sha.slice(0, 7)}{b.remote ? ' · remote' : ''}{b.upstream ? ` · tracks ${b.upstream}` : ''}</div>
+              </div>
+              {!b.current && !b.remote && <button class="btn ghost small" disabled={busy} onClick={() => void act(() => api.gitCheckout(projectId, b.name))}>Switch</button>}
+            </li>
+          ))}
+        </ul>
+        <form class="card stack new-branch" onSubmit={(e) => { e.preventDefault(); void act(() => api.gitBranch(projectId, name.trim())).then(() => setName('')); }}>
+          <label class="field">
+            <span>New branch from here</span>
+            <input value={name} autoCapitalize="off" spellcheck={false} placeholder="feature/thing" onInput={(e) => setName((e.target as HTMLInputElement).value)} />
+          </label>
+          <button class="btn primary block" type="submit" disabled={busy || !name.trim()}>Create and switch</button>
+        </form>
+      </main>
+    </>
+  );
+}

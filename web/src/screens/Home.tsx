@@ -1,0 +1,125 @@
+import { useState } from 'preact/hooks';
+import { api, describeError, type Project, type Session } from '../api';
+import { AppBar, Empty, ErrorNote, Icon, StatusBadge, timeAgo } from '../components/ui';
+import { linkTo, navigate } from '../router';
+import { refresh, setState, useStore } from '../store';
+
+const SHOWN = 5;
+
+export function Home() {
+  const projects = useStore((s) => s.projects);
+  const sessions = useStore((s) => s.board.sessions);
+  const pending = useStore((s) => s.board.pending);
+  const waiting = Object.values(pending).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+
+  return (
+    <>
+      <AppBar
+        title="PocketCoder"
+        actions={<a class="icon-btn" aria-label="Devices" {...linkTo('/devices')}><Icon name="devices" /></a>}
+      />
+      <main class="page">
+        {waiting.length > 0 && (
+          <a class="pending-banner" {...linkTo(`/s/${waiting[0]!.sessionId}#approval-${waiting[0]!.approvalId}`)}>
+            <Icon name="shield" />
+            <span><strong>{waiting.length === 1 ? '1 approval' : `${waiting.length} approvals`}</strong> waiting for you</span>
+            <span class="pending-go">Review <Icon name="chevron" size={18} /></span>
+          </a>
+        )}
+        {projects.length === 0 && (
+          <Empty>
+            <p><strong>No projects yet.</strong></p>
+            <p>Add the folder of a repository on the computer running PocketCoder, then start an agent in it.</p>
+          </Empty>
+        )}
+        {projects.map((project) => (
+          <ProjectCard key={project.id} project={project}
+            sessions={Object.values(sessions).filter((s) => s.projectId === project.id).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))} />
+        ))}
+        <AddProject />
+      </main>
+    </>
+  );
+}
+
+function ProjectCard({ project, sessions }: { project: Project; sessions: Session[] }) {
+  const [all, setAll] = useState(false);
+  const shown = all ? sessions : sessions.slice(0, SHOWN);
+  return (
+    <section class="card project" data-project={project.name}>
+      <div class="project-head">
+        <div class="project-name">
+          <h2>{project.name}</h2>
+          <div class="path" title={project.path}>{project.path}</div>
+        </div>
+        <a class="btn primary small" {...linkTo(`/p/${project.id}/new`)}><Icon name="plus" size={18} /> Session</a>
+      </div>
+      {shown.length > 0 && (
+        <ul class="session-list">
+          {shown.map((s) => (
+            <li key={s.id}>
+              <a class="session-row" {...linkTo(`/s/${s.id}`)}>
+                <span class="session-title">{s.title || 'Untitled session'}</span>
+                <span class="session-meta"><StatusBadge status={s.status} /><span class="muted small">{agentName(s.agent)} · {timeAgo(s.updatedAt)}</span></span>
+              </a>
+            </li>
+          ))}
+        </ul>
+      )}
+      {sessions.length > SHOWN && !all && <button class="link-btn" onClick={() => setAll(true)}>Show all {sessions.length} sessions</button>}
+      <div class="project-tools">
+        <a class="chip-btn" {...linkTo(`/p/${project.id}/files`)}><Icon name="folder" size={18} /> Files</a>
+        <a class="chip-btn" {...linkTo(`/p/${project.id}/git`)}><Icon name="branch" size={18} /> Git</a>
+        <a class="chip-btn" {...linkTo(`/p/${project.id}/run`)}><Icon name="play" size={18} /> Run</a>
+        <a class="chip-btn" {...linkTo(`/p/${project.id}/terminal`)}><Icon name="terminal" size={18} /> Terminal</a>
+        <a class="chip-btn" {...linkTo(`/p/${project.id}/rules`)}><Icon name="shield" size={18} /> Rules</a>
+      </div>
+    </section>
+  );
+}
+
+export function agentName(id: string): string {
+  return ({ 'claude-code': 'Claude Code', codex: 'Codex', opencode: 'OpenCode', gemini: 'Gemini' } as Record<string, string>)[id] ?? id;
+}
+
+function AddProject() {
+  const [open, setOpen] = useState(false);
+  const [path, setPath] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  if (!open) {
+    return <button class="btn ghost block add-project" onClick={() => setOpen(true)}><Icon name="plus" /> Add project</button>;
+  }
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const project = await api.addProject(path.trim());
+      setState({});
+      await refresh();
+      setOpen(false);
+      setPath('');
+      navigate(`/p/${project.id}/new`);
+    } catch (err) {
+      setError(describeError(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form class="card stack" onSubmit={submit}>
+      <label class="field">
+        <span>Folder on the computer</span>
+        <input name="path" value={path} placeholder="/home/you/code/app" autoCapitalize="off" autoCorrect="off" spellcheck={false} required
+          onInput={(e) => setPath((e.target as HTMLInputElement).value)} />
+      </label>
+      <ErrorNote error={error} />
+      <div class="row">
+        <button type="button" class="btn ghost" onClick={() => setOpen(false)}>Cancel</button>
+        <button type="submit" class="btn primary grow" disabled={busy || !path.trim()}>{busy ? 'Adding…' : 'Add project'}</button>
+      </div>
+    </form>
+  );
+}

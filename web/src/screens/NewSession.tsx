@@ -1,0 +1,91 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, describeError, type SessionMode } from '../api';
+import { AppBar, ErrorNote } from '../components/ui';
+import { modeLabel } from '../events';
+import { navigate } from '../router';
+import { loadHealth, upsertSession, useStore } from '../store';
+import { agentName } from './Home';
+
+// Model names each agent understands; free text is accepted too (blank = the agent's default).
+const MODELS: Record<string, string[]> = {
+  'claude-code': ['sonnet', 'opus', 'haiku'],
+  codex: ['gpt-5-codex', 'gpt-5'],
+  gemini: ['gemini-2.5-pro', 'gemini-2.5-flash'],
+};
+
+export function NewSession({ projectId }: { projectId: string }) {
+  const health = useStore((s) => s.health);
+  const project = useStore((s) => s.projects.find((p) => p.id === projectId));
+  const [agent, setAgent] = useState<string | null>(null);
+  const [model, setModel] = useState('');
+  const [mode, setMode] = useState<SessionMode>('ask');
+  const [prompt, setPrompt] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    void loadHealth().then((h) => {
+      const first = h?.agents.find((a) => a.available);
+      setAgent((current) => current ?? first?.id ?? null);
+    });
+  }, []);
+
+  const start = async (e: Event) => {
+    e.preventDefault();
+    if (!agent) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const session = await api.startSession(projectId, { agent, mode, ...(prompt.trim() ? { prompt: prompt.trim() } : {}), ...(model.trim() ? { model: model.trim() } : {}) });
+      upsertSession(session);
+      navigate(`/s/${session.id}`, { replace: true });
+    } catch (err) {
+      setError(describeError(err));
+      setBusy(false);
+    }
+  };
+
+  return (
+    <>
+      <AppBar back="/" title="New session" subtitle={project?.name} />
+      <main class="page">
+        <form class="stack" onSubmit={start}>
+          <fieldset class="field">
+            <legend>Agent</legend>
+            {!health && <p class="muted">Looking for installed agents…</p>}
+            <div class="choices">
+              {health?.agents.map((a) => (
+                <label key={a.id} class={`choice${a.available ? '' : ' unavailable'}`}>
+                  <input type="radio" name="agent" value={a.id} checked={agent === a.id} disabled={!a.available} onChange={() => setAgent(a.id)} />
+                  <span class="choice-body">
+                    <strong>{agentName(a.id)}</strong>
+                    <span class="muted small">{a.available ? (a.version ? `version ${a.version}` : 'installed') : a.detail ?? 'not available'}</span>
+                  </span>
+                </label>
+              ))}
+            </div>
+          </fieldset>
+          <label class="field">
+            <span>Model <span class="muted">(blank for the agent's default)</span></span>
+            <input name="model" list="models" value={model} autoCapitalize="off" spellcheck={false} onInput={(e) => setModel((e.target as HTMLInputElement).value)} />
+            <datalist id="models">{(MODELS[agent ?? ''] ?? []).map((m) => <option key={m} value={m} />)}</datalist>
+          </label>
+          <label class="field">
+            <span>Mode</span>
+            <select name="mode" value={mode} onChange={(e) => setMode((e.target as HTMLSelectElement).value as SessionMode)}>
+              {(['ask', 'plan', 'accept_edits', 'trusted'] as const).map((m) => <option key={m} value={m}>{modeLabel(m)}</option>)}
+            </select>
+          </label>
+          <label class="field">
+            <span>What should it do?</span>
+            <textarea name="prompt" rows={5} value={prompt} placeholder="e.g. Fix the failing test in src/parser" onInput={(e) => setPrompt((e.target as HTMLTextAreaElement).value)} />
+          </label>
+          <ErrorNote error={error} />
+          <div class="sticky-actions">
+            <button class="btn primary block" type="submit" disabled={busy || !agent}>{busy ? 'Starting…' : 'Start session'}</button>
+          </div>
+        </form>
+      </main>
+    </>
+  );
+}

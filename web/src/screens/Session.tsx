@@ -1,0 +1,170 @@
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { api, describeError, type Session, type SessionMode } from '../api';
+import { ProjectRoot, Transcript } from '../components/Transcript';
+import { AppBar, ErrorNote, Icon, StatusBadge } from '../components/ui';
+import { emptySession, modeLabel, pendingApprovals, reduceSessionAll, ResumableStream, type SessionView, type StreamState } from '../events';
+import { upsertSession, useStore } from '../store';
+import { agentName } from './Home';
+
+const MODES: { id: SessionMode; hint: string }[] = [
+  { id: 'ask', hint: 'Ask before edits and commands' },
+  { id: 'plan', hint: 'Plan only: no edits, no commands' },
+  { id: 'accept_edits', hint: 'Edits in the project run; commands ask' },
+  { id: 'trusted', hint: 'Everything runs, except what a rule denies' },
+];
+
+export function SessionScreen({ id }: { id: string }) {
+  const [session, setSession] = useState<Session | null>(null);
+  const [view, setView] = useState<SessionView>(emptySession);
+  const [stream, setStream] = useState<StreamState>('connecting');
+  const [error, setError] = useState<string | null>(null);
+  const scrolled = useRef(false);
+  const stickToBottom = useRef(true);
+
+  useEffect(() => {
+    api.session(id).then((s) => { setSession(s); upsertSession(s); }, (e) => setError(describeError(e)));
+    const events = new ResumableStream({
+      url: `/api/sessions/${encodeURIComponent(id)}/events`,
+      onState: setStream,
+      onEvents: (batch) => setView((v) => reduceSessionAll(v, batch)),
+    });
+    const onScroll = () => {
+      stickToBottom.current = window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 160;
+    };
+    window.addEventListener('scroll', onScroll, { passive: true });
+    return () => {
+      events.close();
+      window.removeEventListener('scroll', onScroll);
+    };
+  }, [id]);
+
+  // Follow the stream while the reader is at the bottom; a deep link to an approval scrolls to that card once.
+  useLayoutEffect(() => {
+    if (view.items.length === 0) return;
+    const anchor = location.hash.startsWith('#approval-') ? document.getElementById(location.hash.slice(1)) : null;
+    if (!scrolled.current && anchor) {
+      anchor.scrollIntoView({ block: 'center' });
+      scrolled.current = true;
+      return;
+    }
+    if (stickToBottom.current || !scrolled.current) {
+      window.scrollTo(0, document.documentElement.scrollHeight);
+      scrolled.current = true;
+    }
+  }, [view]);
+
+  const root = useStore((s) => s.projects.find((p) => p.id === session?.projectId)?.path ?? '');
+  const status = view.status ?? session?.status;
+  const mode = view.mode ?? session?.mode ?? 'ask';
+  const waiting = pendingApprovals(view).length;
+
+  return (
+    <div class="session-screen">
+      <AppBar
+        back="/"
+        title={session?.title || 'Session'}
+        subtitle={<><StatusBadge status={status} />{session && <span class="muted small">{agentName(session.agent)}{session.model ? ` · ${session.model}` : ''}</span>}</>}
+      />
+      <main class="page transcript-page" data-last-seq={view.lastSeq}>
+        <ErrorNote error={error} />
+        {stream !== 'open' && view.lastSeq > 0 && <div class="reconnecting" role="status">Reconnecting…</div>}
+        {view.items.length === 0 && stream === 'open' && <p class="muted center">Nothing here yet.</p>}
+        <ProjectRoot.Provider value={root}>
+          <Transcript items={view.items} />
+        </ProjectRoot.Provider>
+        {view.turnActive && waiting === 0 && <div class="working" aria-label="Agent working"><span class="spinner small" /> Working…</div>}
+        <UsageLine view={view} />
+      </main>
+      <Composer id={id} status={status} mode={mode} turnActive={view.turnActive} />
+    </div>
+  );
+}
+
+function UsageLine({ view }: { view: SessionView }) {
+  const u = view.usage;
+  if (!u) return null;
+  const fmt = (n: number) => (n >= 10_000 ? `${(n / 1000).toFixed(1)}k` : n.toLocaleString());
+  return (
+    <p class="usage" data-testid="usage">
+      Last turn {fmt(u.inputTokens + u.cacheReadTokens + u.cacheWriteTokens)} in · {fmt(u.outputTokens)} out
+      {u.costUsd != null ? ` · $${u.costUsd.toFixed(u.costUsd < 0.1 ? 4 : 2)}` : ''}
+    </p>
+  );
+}
+
+function Composer({ id, status, mode, turnActive }: { id: string; status?: string; mode: SessionMode; turnActive: boolean }) {
+  const [text, setText] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const area = useRef<HTMLTextAreaElement>(null);
+
+  const run = async (action: () => Promise<unknown>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await action();
+      return true;
+    } catch (e) {
+      setError(describeError(e));
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const send = async (e?: Event) => {
+    e?.preventDefault();
+    const message = text.trim();
+    if (!message) return;
+    if (await run(() => api.send(id, message))) {
+      setText('');
+      area.current?.blur();
+    }
+  };
+
+  const grow = (el: HTMLTextAreaElement) => {
+    el.style.height = 'auto';
+    el.style.height = `${Math.min(el.scrollHeight, 160)}px`;
+  };
+
+  if (status === 'interrupted') {
+    return (
+      <footer class="composer">
+        <ErrorNote error={error} />
+        <p class="muted small">The server stopped while this agent was busy.</p>
+        <button class="btn primary block" disabled={busy} onClick={() => void run(() => api.resume(id))}>Resume session</button>
+      </footer>
+    );
+  }
+  if (status === 'stopped') {
+    return <footer class="composer"><p class="muted center">This session is stopped.</p></footer>;
+  }
+
+  return (
+    <footer class="composer">
+      <ErrorNote error={error} />
+      <div class="composer-tools">
+        <label class="mode-pick">
+          <Icon name="shield" size={16} />
+          <span>Mode: <strong>{modeLabel(mode)}</strong></span>
+          <span class="caret" aria-hidden="true">▾</span>
+          {/* The native picker, invisible over the label: a phone shows its own thumb-friendly sheet. */}
+          <select value={mode} aria-label="Mode" onChange={(e) => void run(() => api.setMode(id, (e.target as HTMLSelectElement).value as SessionMode))}>
+            {MODES.map((m) => <option key={m.id} value={m.id}>{modeLabel(m.id)} — {m.hint}</option>)}
+          </select>
+        </label>
+        {turnActive && (
+          <button class="btn danger-ghost small" disabled={busy} onClick={() => void run(() => api.cancel(id))}>
+            <Icon name="stop" size={16} /> Stop turn
+          </button>
+        )}
+      </div>
+      <form class="composer-row" onSubmit={send}>
+        <textarea ref={area} rows={1} value={text} placeholder={turnActive ? 'Add a message…' : 'Message the agent…'} aria-label="Message"
+          onInput={(e) => { const el = e.target as HTMLTextAreaElement; setText(el.value); grow(el); }}
+          onKeyDown={(e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void send(e); }} />
+        <button class="send" type="submit" aria-label="Send" disabled={busy || !text.trim()}><Icon name="send" /></button>
+      </form>
+    </footer>
+  );
+}

@@ -1,0 +1,167 @@
+// App-wide state: who we are (paired or not), whether we are online, and the dashboard (projects, sessions,
+// pending approvals) kept live by /api/events. Screens subscribe with useStore.
+
+import { useEffect, useState } from 'preact/hooks';
+import { api, ApiError, NetworkError, setUnauthorizedHandler, type Health, type Project, type Session } from './api';
+import { reduceDashboard, ResumableStream, type Dashboard, type StreamState } from './events';
+
+export interface AppState {
+  auth: 'unknown' | 'paired' | 'unpaired';
+  online: boolean;
+  stream: StreamState;
+  projects: Project[];
+  board: Dashboard;
+  health?: Health;
+  /** Data shown came from the last visit, not the server (offline start). */
+  stale: boolean;
+  loaded: boolean;
+}
+
+const CACHE_KEY = 'pocketcoder.snapshot.v1';
+
+let state: AppState = {
+  auth: 'unknown',
+  online: typeof navigator === 'undefined' ? true : navigator.onLine,
+  stream: 'connecting',
+  projects: [],
+  board: { sessions: {}, pending: {} },
+  stale: false,
+  loaded: false,
+};
+const listeners = new Set<() => void>();
+
+export function getState(): AppState {
+  return state;
+}
+
+export function setState(patch: Partial<AppState>): void {
+  state = { ...state, ...patch };
+  listeners.forEach((l) => l());
+}
+
+/** Re-renders on every store change; the selector runs at render time, so it may close over props. */
+export function useStore<T>(select: (s: AppState) => T): T {
+  const [, setVersion] = useState(0);
+  useEffect(() => {
+    const update = () => setVersion((v) => v + 1);
+    listeners.add(update);
+    return () => void listeners.delete(update);
+  }, []);
+  return select(state);
+}
+
+let dashboard: ResumableStream | undefined;
+
+/** Decides where the app starts: paired (load the dashboard), not paired (the pair screen), or offline. */
+export async function boot(): Promise<void> {
+  setUnauthorizedHandler(() => {
+    if (state.auth !== 'unpaired') signedOut();
+  });
+  window.addEventListener('online', () => {
+    setState({ online: true });
+    if (state.auth === 'paired') void refresh();
+  });
+  window.addEventListener('offline', () => setState({ online: false }));
+  try {
+    await refresh();
+  } catch (e) {
+    if (e instanceof ApiError && e.code === 'UNAUTHORIZED') return;
+    if (e instanceof NetworkError) {
+      restoreSnapshot();
+      return;
+    }
+    throw e;
+  }
+}
+
+/** Loads projects, sessions and pending approvals; starts the live dashboard stream once paired. */
+export async function refresh(): Promise<void> {
+  try {
+    const [projects, sessions, pending] = await Promise.all([api.projects(), api.sessions(), api.approvals('pending')]);
+    const board: Dashboard = {
+      sessions: Object.fromEntries(sessions.map((s) => [s.id, s])),
+      pending: Object.fromEntries(pending.map((a) => [a.id, { approvalId: a.id, sessionId: a.sessionId, createdAt: a.createdAt }])),
+    };
+    setState({ auth: 'paired', projects, board, online: true, stale: false, loaded: true });
+    saveSnapshot();
+    startDashboard();
+  } catch (e) {
+    if (e instanceof NetworkError) setState({ online: false });
+    throw e;
+  }
+}
+
+function startDashboard(): void {
+  if (dashboard) return;
+  dashboard = new ResumableStream({
+    url: '/api/events',
+    tail: true,
+    onState: (stream) => setState({ stream }),
+    onOpen: () => {
+      setState({ online: true });
+      // Whatever changed while we were away: the snapshot is cheap, the stream only adds what is new.
+      if (state.stale || dashboard?.lastId) void refresh().catch(() => {});
+    },
+    onEvents: (events) => {
+      let board = state.board;
+      let unknown = false;
+      for (const event of events) {
+        if (event.kind === 'session.status' && !board.sessions[event.data.sessionId]) unknown = true;
+        board = reduceDashboard(board, event);
+      }
+      if (board !== state.board) setState({ board });
+      if (unknown) void refresh().catch(() => {}); // a session started elsewhere
+    },
+  });
+}
+
+export function signedOut(): void {
+  dashboard?.close();
+  dashboard = undefined;
+  localStorage.removeItem(CACHE_KEY);
+  setState({ auth: 'unpaired', projects: [], board: { sessions: {}, pending: {} }, loaded: true });
+}
+
+export function upsertSession(session: Session): void {
+  setState({ board: { ...state.board, sessions: { ...state.board.sessions, [session.id]: session } } });
+}
+
+export async function loadHealth(): Promise<Health | undefined> {
+  try {
+    const health = await api.health();
+    setState({ health });
+    return health;
+  } catch {
+    return state.health;
+  }
+}
+
+// The last dashboard is kept so that a reload without network still shows the shell with something in it.
+// It holds names and statuses only: never a token (the cookie is HttpOnly and script never sees it).
+function saveSnapshot(): void {
+  try {
+    localStorage.setItem(CACHE_KEY, JSON.stringify({ projects: state.projects, sessions: state.board.sessions }));
+  } catch {
+    // Storage full or disabled: offline start just shows less.
+  }
+}
+
+function restoreSnapshot(): void {
+  let snapshot: { projects?: Project[]; sessions?: Record<string, Session> } = {};
+  try {
+    snapshot = JSON.parse(localStorage.getItem(CACHE_KEY) ?? '{}') as typeof snapshot;
+  } catch {
+    snapshot = {};
+  }
+  const known = Array.isArray(snapshot.projects);
+  setState({
+    auth: known ? 'paired' : 'unknown',
+    online: false,
+    stale: true,
+    loaded: true,
+    projects: snapshot.projects ?? [],
+    board: { sessions: snapshot.sessions ?? {}, pending: {} },
+  });
+  // Keep trying: the stream's reconnect (online / visible) brings fresh data and clears `stale`.
+  if (known) startDashboard();
+}

@@ -1,0 +1,60 @@
+import { createHash } from 'node:crypto';
+import type { Plugin } from 'vite';
+import { defineConfig } from 'vitest/config';
+import { iconPng, iconSvg } from './build/icons';
+import { serviceWorker } from './build/sw';
+
+const manifest = {
+  name: 'PocketCoder',
+  short_name: 'PocketCoder',
+  description: 'Steer your coding agents from your phone.',
+  start_url: '/',
+  scope: '/',
+  display: 'standalone',
+  orientation: 'portrait',
+  background_color: '#0f1115',
+  theme_color: '#0f1115',
+  icons: [
+    { src: '/icon-192.png', sizes: '192x192', type: 'image/png' },
+    { src: '/icon-512.png', sizes: '512x512', type: 'image/png' },
+    { src: '/icon-maskable-512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' },
+    { src: '/icon.svg', sizes: 'any', type: 'image/svg+xml' },
+  ],
+};
+
+/** Icons, the manifest and the service worker, made during the build (nothing binary is committed). */
+function pwa(): Plugin {
+  return {
+    name: 'pocketcoder-pwa',
+    apply: 'build',
+    generateBundle(_options, bundle) {
+      const files: Record<string, string | Uint8Array> = {
+        'icon.svg': iconSvg,
+        'icon-192.png': iconPng(192),
+        'icon-512.png': iconPng(512),
+        'icon-maskable-512.png': iconPng(512, true),
+        'apple-touch-icon.png': iconPng(180, true),
+        'manifest.webmanifest': JSON.stringify(manifest, null, 2),
+      };
+      for (const [fileName, source] of Object.entries(files)) this.emitFile({ type: 'asset', fileName, source });
+      const shell = Object.keys(bundle).filter((name) => name.startsWith('assets/')).map((name) => `/${name}`).sort();
+      const precache = [...shell, '/manifest.webmanifest', '/icon.svg', '/icon-192.png', '/apple-touch-icon.png'];
+      const version = createHash('sha256').update(precache.join('\n')).digest('hex').slice(0, 12);
+      this.emitFile({ type: 'asset', fileName: 'sw.js', source: serviceWorker(version, precache) });
+    },
+  };
+}
+
+export default defineConfig({
+  esbuild: { jsx: 'automatic', jsxImportSource: 'preact' },
+  plugins: [pwa()],
+  build: {
+    outDir: '../src/PocketCoder/wwwroot',
+    emptyOutDir: true,
+    target: 'es2022',
+    modulePreload: { polyfill: false },
+    reportCompressedSize: false,
+  },
+  server: { proxy: { '/api': 'http://127.0.0.1:7420' } },
+  test: { include: ['src/**/*.test.ts'], environment: 'node' },
+});
