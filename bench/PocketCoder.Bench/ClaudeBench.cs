@@ -110,7 +110,7 @@ public sealed class ClaudeBench(string pocketcoderDirectory, string claude, bool
         var serverRss = server.RssMiB();
         return new Row($"{sessions} claude sessions open and idle: total RSS, server + agents ({processes} processes); before suspension",
             $"{Stats.F(total)} MiB (server {Stats.F(serverRss)} MiB)", $"server with 1 session {Stats.F(serverOnly)} MiB", "",
-            "report; after suspension: not built yet", "n/a");
+            "report; after suspension: not measured (the bench does not wait 15 minutes)", "n/a");
     }
 
     private static async Task<string> CreateSessionAsync(HttpClient http, string projectId, string prompt)
