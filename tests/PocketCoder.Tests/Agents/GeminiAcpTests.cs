@@ -1,6 +1,7 @@
 using System.Net;
 using FakeLlm;
 using Microsoft.Extensions.DependencyInjection;
+using PocketCoder.Tests.EndToEnd;
 using PocketCoder.Tests.Infrastructure;
 
 namespace PocketCoder.Tests.Agents;
@@ -14,7 +15,7 @@ public sealed class GeminiAcpTests
     [Fact]
     public async Task ShellCall_Allowed_RunsOnlyAfterApproval()
     {
-        await using var world = await GeminiWorld.StartAsync();
+        await using var world = await AgentWorld.GeminiAsync();
         world.Model.Enqueue(
             ScriptedReply.ToolUse("run_shell_command", new { command = "echo hi > made-by-gemini.txt", description = "Write a file" }, "I'll write the file."),
             ScriptedReply.Text("The file is written."));
@@ -57,7 +58,7 @@ public sealed class GeminiAcpTests
     [Fact]
     public async Task ShellCall_Denied_DoesNotRunAndTheModelIsTold()
     {
-        await using var world = await GeminiWorld.StartAsync();
+        await using var world = await AgentWorld.GeminiAsync();
         world.Model.Enqueue(
             ScriptedReply.ToolUse("run_shell_command", new { command = "touch never.txt", description = "Touch a file" }),
             ScriptedReply.Text("Understood, I did not touch it."));
@@ -80,7 +81,7 @@ public sealed class GeminiAcpTests
     [Fact]
     public async Task ShellCall_AllowedForTheSession_IsStillGatedCallByCall()
     {
-        await using var world = await GeminiWorld.StartAsync();
+        await using var world = await AgentWorld.GeminiAsync();
         world.Model.Enqueue(
             ScriptedReply.ToolUse("run_shell_command", new { command = "touch first.txt" }),
             ScriptedReply.Text("First done."),
@@ -107,7 +108,7 @@ public sealed class GeminiAcpTests
     [Fact]
     public async Task WriteFile_NewFileAllowed_IsCreatedThroughTheConfinedClientFileSystem()
     {
-        await using var world = await GeminiWorld.StartAsync();
+        await using var world = await AgentWorld.GeminiAsync();
         var target = Path.Combine(world.Repository, "notes", "new.md");
         world.Model.Enqueue(
             ScriptedReply.ToolUse("write_file", new { file_path = target, content = "# new\n" }),
@@ -129,7 +130,7 @@ public sealed class GeminiAcpTests
     [Fact]
     public async Task Cancel_WhileTheModelThinks_EndsTheTurnAndTheSessionStaysUsable()
     {
-        await using var world = await GeminiWorld.StartAsync();
+        await using var world = await AgentWorld.GeminiAsync();
         var never = new TaskCompletionSource();
         world.Model.Enqueue(ScriptedReply.Held(never.Task, "This never arrives."), ScriptedReply.Text("Back again."));
 
@@ -154,7 +155,7 @@ public sealed class GeminiAcpTests
     [Fact]
     public async Task Resume_AfterServerRestart_ContinuesTheConversation()
     {
-        await using var world = await GeminiWorld.StartAsync();
+        await using var world = await AgentWorld.GeminiAsync();
         world.Model.Enqueue(ScriptedReply.Text("Noted: pineapple."), ScriptedReply.Text("Your word was pineapple."));
 
         var sessionId = await world.StartSessionAsync("My word is pineapple.");
@@ -189,7 +190,7 @@ public sealed class GeminiAcpTests
     [Fact]
     public async Task Health_WithGeminiInstalled_ReportsItsVersion()
     {
-        await using var world = await GeminiWorld.StartAsync();
+        await using var world = await AgentWorld.GeminiAsync();
         var health = await world.Server.Anonymous.GetOkAsync("/api/health");
         var gemini = Assert.Single(health.GetProperty("agents").EnumerateArray(), a => a.GetProperty("id").GetString() == "gemini");
         Assert.True(gemini.GetProperty("available").GetBoolean(), gemini.ToString());
@@ -197,7 +198,7 @@ public sealed class GeminiAcpTests
     }
 
     /// <summary>The id the server will resume with: Gemini's own session id, recorded when the agent reported it.</summary>
-    private static string AgentSessionId(GeminiWorld world, string sessionId) =>
+    private static string AgentSessionId(AgentWorld world, string sessionId) =>
         world.Server.Services.GetRequiredService<PocketCoder.Sessions.Sessions>().Get(sessionId).AgentSessionId;
 
     private static async Task WaitForNextMinuteAsync()

@@ -13,12 +13,14 @@ namespace PocketCoder.Tests.EndToEnd;
 public sealed class AgentWorld : IAsyncDisposable
 {
     private readonly Func<FakeModelServer, string, IReadOnlyDictionary<string, AgentCommand>> _agents;
+    private readonly TimeProvider? _clock;
 
-    private AgentWorld(string agent, Func<FakeModelServer, string, IReadOnlyDictionary<string, AgentCommand>> agents,
+    private AgentWorld(string agent, Func<FakeModelServer, string, IReadOnlyDictionary<string, AgentCommand>> agents, TimeProvider? clock,
         FakeModelServer model, TestServer server, PairedClient phone, string repository, string home, string projectId)
     {
         Agent = agent;
         _agents = agents;
+        _clock = clock;
         Model = model;
         Server = server;
         Phone = phone;
@@ -43,19 +45,25 @@ public sealed class AgentWorld : IAsyncDisposable
 
     public HttpClient Http => Phone.Http;
 
+    /// <param name="clock">A clock the test moves by hand (timeouts, suspension), or the real one.</param>
+    public static Task<AgentWorld> ClaudeAsync(TimeProvider? clock = null) => StartAsync("claude-code", ClaudeCli.Against, clock);
+
+    public static Task<AgentWorld> GeminiAsync() => StartAsync("gemini", GeminiCli.Against);
+
     public static Task<AgentWorld> CodexAsync() => StartAsync("codex", AgentClis.Codex);
 
     public static Task<AgentWorld> OpenCodeAsync() => StartAsync("opencode", AgentClis.OpenCode);
 
-    public static async Task<AgentWorld> StartAsync(string agent, Func<FakeModelServer, string, IReadOnlyDictionary<string, AgentCommand>> agents)
+    public static async Task<AgentWorld> StartAsync(string agent, Func<FakeModelServer, string, IReadOnlyDictionary<string, AgentCommand>> agents,
+        TimeProvider? clock = null)
     {
         var model = await FakeModelServer.StartAsync();
         var home = TempPaths.NewDirectory("pc-home");
-        var server = await TestServer.StartAsync(agents: agents(model, home));
+        var server = await TestServer.StartAsync(agents: agents(model, home), clock: clock);
         var phone = await server.PairAsync();
         var repository = TempPaths.NewGitRepository();
         var project = await phone.Http.PostOkAsync("/api/projects", new { path = repository, name = "demo" });
-        return new AgentWorld(agent, agents, model, server, phone, repository, home, project.GetProperty("id").GetString()!);
+        return new AgentWorld(agent, agents, clock, model, server, phone, repository, home, project.GetProperty("id").GetString()!);
     }
 
     public async Task<string> StartSessionAsync(string prompt, string? mode = null, string? model = null)
@@ -82,14 +90,15 @@ public sealed class AgentWorld : IAsyncDisposable
     public Task<SseClient> EventsAsync(string sessionId, string? lastEventId = null) =>
         SseClient.ConnectAsync(Http, $"/api/sessions/{sessionId}/events", lastEventId);
 
-    public async Task<HttpResponseMessage> DecideAsync(string approvalId, string decision, string? message = null) =>
-        await Http.PostAsJsonAsync($"/api/approvals/{approvalId}/decision", new { decision, message });
+    /// <param name="updatedInput">The tool input as it should run instead ("edit, then allow").</param>
+    public async Task<HttpResponseMessage> DecideAsync(string approvalId, string decision, string? message = null, object? updatedInput = null) =>
+        await Http.PostAsJsonAsync($"/api/approvals/{approvalId}/decision", new { decision, message, updatedInput });
 
     /// <summary>Stops the server like Ctrl+C and starts a new one on the same data folder and agent set-up.</summary>
     public async Task RestartServerAsync()
     {
         await Server.StopAsync();
-        Server = await TestServer.StartAsync(Server.DataDirectory, _agents(Model, Home));
+        Server = await TestServer.StartAsync(Server.DataDirectory, _agents(Model, Home), _clock);
         var http = new HttpClient { BaseAddress = Server.BaseUrl, Timeout = TimeSpan.FromSeconds(60) };
         http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Phone.Token);
         Phone = Phone with { Http = http };

@@ -14,7 +14,7 @@ public sealed class ClaudeCodeGateTests
     [Fact]
     public async Task ClaudeSession_AllowThenDeny_RunsOnlyWhatTheOwnerAllowed()
     {
-        await using var world = await ClaudeWorld.StartAsync();
+        await using var world = await AgentWorld.ClaudeAsync();
         world.Model.Enqueue(
             ScriptedReply.ToolUse("Bash", new { command = "echo hi > made-by-agent.txt", description = "Write a file" }, "I'll write the file."),
             ScriptedReply.Text("The file is written."),

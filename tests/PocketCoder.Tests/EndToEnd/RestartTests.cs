@@ -8,7 +8,7 @@ public sealed class RestartTests
     [Fact]
     public async Task ServerRestart_WithPendingApproval_InterruptedThenResumesConversation()
     {
-        await using var world = await ClaudeWorld.StartAsync();
+        await using var world = await AgentWorld.ClaudeAsync();
         world.Model.Enqueue(ScriptedReply.ToolUse("Bash", new { command = "echo a > a.txt", description = "Write a" }));
         var sessionId = await world.StartSessionAsync("remember the word PELICAN, then write a.txt");
         long seqBeforeRestart;
@@ -49,7 +49,7 @@ public sealed class RestartTests
     [Fact]
     public async Task ServerRestart_IdleSession_NextMessageResumesTransparently()
     {
-        await using var world = await ClaudeWorld.StartAsync();
+        await using var world = await AgentWorld.ClaudeAsync();
         world.Model.Enqueue(ScriptedReply.Text("Noted: the colour is TEAL."));
         var sessionId = await world.StartSessionAsync("remember the colour TEAL");
         await using (var events = await world.EventsAsync(sessionId))

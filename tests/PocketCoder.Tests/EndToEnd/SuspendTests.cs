@@ -12,7 +12,7 @@ public sealed class SuspendTests
     public async Task IdleSession_AfterFifteenMinutes_SuspendedThenResumedByTheNextMessage()
     {
         var clock = new ManualClock(DateTimeOffset.UtcNow);
-        await using var world = await ClaudeWorld.StartAsync(clock);
+        await using var world = await AgentWorld.ClaudeAsync(clock);
         var manager = world.Server.Services.GetRequiredService<SessionManager>();
         world.Model.Enqueue(ScriptedReply.Text("Noted: MANGO."));
         var sessionId = await world.StartSessionAsync("remember the fruit MANGO");
@@ -37,7 +37,7 @@ public sealed class SuspendTests
     public async Task PendingApproval_LongIdle_NeverSuspended()
     {
         var clock = new ManualClock(DateTimeOffset.UtcNow);
-        await using var world = await ClaudeWorld.StartAsync(clock);
+        await using var world = await AgentWorld.ClaudeAsync(clock);
         var manager = world.Server.Services.GetRequiredService<SessionManager>();
         world.Model.Enqueue(ScriptedReply.ToolUse("Bash", new { command = "echo wait > wait.txt", description = "Write" }), ScriptedReply.Text("Done."));
         var sessionId = await world.StartSessionAsync("write wait.txt");

@@ -14,7 +14,7 @@ public sealed class ClaudeGatekeeperTests
     [Fact]
     public async Task AllowRule_MatchingCommand_RunsWithoutAsking()
     {
-        await using var world = await ClaudeWorld.StartAsync();
+        await using var world = await AgentWorld.ClaudeAsync();
         await world.Http.PostOkAsync($"/api/projects/{world.ProjectId}/rules", new { tool = "Bash", pattern = "echo *", action = "allow" });
         world.Model.Enqueue(Bash("echo ok > allowed.txt"), ScriptedReply.Text("Done."));
 
@@ -31,7 +31,7 @@ public sealed class ClaudeGatekeeperTests
     [Fact]
     public async Task DenyRule_InTrustedMode_StillRefused()
     {
-        await using var world = await ClaudeWorld.StartAsync();
+        await using var world = await AgentWorld.ClaudeAsync();
         await world.Http.PostOkAsync($"/api/projects/{world.ProjectId}/rules", new { tool = "Bash", pattern = "rm *", action = "deny" });
         world.Model.Enqueue(Bash("rm README.md"), Bash("echo trusted > trusted.txt"), ScriptedReply.Text("Done."));
 
@@ -50,7 +50,7 @@ public sealed class ClaudeGatekeeperTests
     [Fact]
     public async Task PlanMode_Edit_RefusedWithReason()
     {
-        await using var world = await ClaudeWorld.StartAsync();
+        await using var world = await AgentWorld.ClaudeAsync();
         var target = Path.Combine(world.Repository, "planned.txt");
         world.Model.Enqueue(ScriptedReply.ToolUse("Write", new { file_path = target, content = "x\n" }), ScriptedReply.Text("I will only plan."));
 
@@ -68,7 +68,7 @@ public sealed class ClaudeGatekeeperTests
     [Fact]
     public async Task TwoPendingApprovals_DecidedInReverseOrder_EachGetsItsOwnDecision()
     {
-        await using var world = await ClaudeWorld.StartAsync();
+        await using var world = await AgentWorld.ClaudeAsync();
         world.Model.Enqueue(Bash("echo first > first.txt"));
         var first = await world.StartSessionAsync("first");
         await using var firstEvents = await world.EventsAsync(first);
@@ -97,7 +97,7 @@ public sealed class ClaudeGatekeeperTests
     public async Task ProjectTimeout_NoDecision_DeniedVisiblyByTimeout()
     {
         var clock = new ManualClock(DateTimeOffset.UtcNow);
-        await using var world = await ClaudeWorld.StartAsync(clock);
+        await using var world = await AgentWorld.ClaudeAsync(clock);
         var patched = await ApiAssert.OkJsonAsync(await world.Http.PatchAsJsonAsync($"/api/projects/{world.ProjectId}", new { approvalTimeoutSeconds = 30 }));
         Assert.Equal(30, patched.GetProperty("approvalTimeoutSeconds").GetInt32());
         world.Model.Enqueue(Bash("echo late > late.txt"), ScriptedReply.Text("Timed out."));
@@ -120,7 +120,7 @@ public sealed class ClaudeGatekeeperTests
     [Fact]
     public async Task AllowWithEditedInput_RunsTheEditedCommand_LedgerKeepsBoth()
     {
-        await using var world = await ClaudeWorld.StartAsync();
+        await using var world = await AgentWorld.ClaudeAsync();
         world.Model.Enqueue(Bash("echo original > original.txt"), ScriptedReply.Text("Done."));
         var sessionId = await world.StartSessionAsync("write a file");
         await using var events = await world.EventsAsync(sessionId);
@@ -140,7 +140,7 @@ public sealed class ClaudeGatekeeperTests
     [Fact]
     public async Task AllowForSession_SameToolAgain_RunsWithoutAsking()
     {
-        await using var world = await ClaudeWorld.StartAsync();
+        await using var world = await AgentWorld.ClaudeAsync();
         world.Model.Enqueue(Bash("echo one > one.txt"), Bash("echo two > two.txt"), ScriptedReply.Text("Done."));
         var sessionId = await world.StartSessionAsync("write two files");
         await using var events = await world.EventsAsync(sessionId);
@@ -156,7 +156,7 @@ public sealed class ClaudeGatekeeperTests
     [Fact]
     public async Task AllowAlways_AddsVisibleRule_NextSessionRunsWithoutAsking()
     {
-        await using var world = await ClaudeWorld.StartAsync();
+        await using var world = await AgentWorld.ClaudeAsync();
         world.Model.Enqueue(Bash("echo again >> again.txt"), ScriptedReply.Text("Done."));
         var first = await world.StartSessionAsync("append");
         await using var firstEvents = await world.EventsAsync(first);
@@ -185,7 +185,7 @@ public sealed class ClaudeGatekeeperTests
     [Fact]
     public async Task ExitPlanMode_ApprovalCarriesThePlan()
     {
-        await using var world = await ClaudeWorld.StartAsync();
+        await using var world = await AgentWorld.ClaudeAsync();
         const string plan = "1. Add a failing test\n2. Fix the parser";
         world.Model.Enqueue(ScriptedReply.ToolUse("ExitPlanMode", new { plan }), ScriptedReply.Text("Starting."));
         var sessionId = await world.StartSessionAsync("plan the fix", mode: "plan");
@@ -203,7 +203,7 @@ public sealed class ClaudeGatekeeperTests
     [Fact]
     public async Task TaskList_CreatedAndUpdated_BecomesPlanEvents()
     {
-        await using var world = await ClaudeWorld.StartAsync();
+        await using var world = await AgentWorld.ClaudeAsync();
         world.Model.Enqueue(
             ScriptedReply.ToolUse("TaskCreate", new { subject = "Write the test", description = "A failing test first" }),
             ScriptedReply.ToolUse("TaskCreate", new { subject = "Fix the bug", description = "Then the fix" }),
@@ -223,7 +223,7 @@ public sealed class ClaudeGatekeeperTests
     [Fact]
     public async Task ModeChange_MidSession_SharedAndLedgered()
     {
-        await using var world = await ClaudeWorld.StartAsync();
+        await using var world = await AgentWorld.ClaudeAsync();
         var sessionId = await world.StartSessionAsync("hello");
         await using var events = await world.EventsAsync(sessionId);
         await events.WaitForAsync("turn.completed");
@@ -246,7 +246,7 @@ public sealed class ClaudeGatekeeperTests
     [Fact]
     public async Task Terminal_ListApproveAndDeny_DecideLikeAPhone()
     {
-        await using var world = await ClaudeWorld.StartAsync();
+        await using var world = await AgentWorld.ClaudeAsync();
         world.Model.Enqueue(Bash("echo cli > cli.txt"), ScriptedReply.Text("Done."), Bash("echo no > no.txt"), ScriptedReply.Text("Fine."));
         var sessionId = await world.StartSessionAsync("from the terminal");
         await using var events = await world.EventsAsync(sessionId);
@@ -279,7 +279,7 @@ public sealed class ClaudeGatekeeperTests
     [Fact]
     public async Task ApprovalOnTheStream_CountsAsDeliveredToThatDevice()
     {
-        await using var world = await ClaudeWorld.StartAsync();
+        await using var world = await AgentWorld.ClaudeAsync();
         var other = await world.Server.PairAsync("tablet");
         world.Model.Enqueue(Bash("echo d > d.txt"));
         var sessionId = await world.StartSessionAsync("deliver");
@@ -297,6 +297,6 @@ public sealed class ClaudeGatekeeperTests
 
     private static ScriptedReply Bash(string command) => ScriptedReply.ToolUse("Bash", new { command, description = "Run a command" });
 
-    private static async Task<List<JsonElement>> LedgerAsync(ClaudeWorld world) =>
+    private static async Task<List<JsonElement>> LedgerAsync(AgentWorld world) =>
         [.. (await world.Http.GetOkAsync("/api/ledger?limit=1000")).GetProperty("entries").EnumerateArray()];
 }
