@@ -106,6 +106,15 @@ page.setDefaultTimeout(WAIT);
 const consoleErrors = [];
 page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
 page.on('pageerror', (e) => consoleErrors.push(String(e)));
+// Requests still open when a step fails say what the app was waiting for.
+const inFlight = new Map();
+context.on('request', (r) => inFlight.set(r, Date.now()));
+context.on('requestfinished', (r) => inFlight.delete(r));
+context.on('requestfailed', (r) => inFlight.delete(r));
+const failedResponses = [];
+context.on('response', async (r) => {
+  if (r.status() >= 400) failedResponses.push(`${r.status()} ${r.request().method()} ${r.url()} ${await r.text().catch(() => '')}`);
+});
 
 const shot = async (name, options = {}) => {
   await page.waitForTimeout(150); // let a transition settle; nothing is awaited on it
@@ -293,6 +302,9 @@ try {
 } catch (e) {
   exitCode = 1;
   console.error(`FAILED after ${steps} steps: ${e.stack ?? e}`);
+  for (const [r, since] of inFlight) console.error(`  still open: ${r.method()} ${r.url()} (${Date.now() - since} ms, ${r.serviceWorker() ? 'service worker' : 'page'})`);
+  for (const f of failedResponses) console.error(`  answered: ${f}`);
+  if (consoleErrors.length) console.error(`  console errors:\n  ${consoleErrors.join('\n  ')}`);
   await page.screenshot({ path: join(args.shots, 'failure.png'), fullPage: true }).catch(() => {});
 } finally {
   await context.close();

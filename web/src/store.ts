@@ -1,7 +1,7 @@
 // App-wide state: who we are (paired or not), whether we are online, and the dashboard (projects, sessions,
 // pending approvals) kept live by /api/events. Screens subscribe with useStore.
 
-import { useEffect, useState } from 'preact/hooks';
+import { useLayoutEffect, useState } from 'preact/hooks';
 import { api, ApiError, NetworkError, setUnauthorizedHandler, type Health, type Project, type Session } from './api';
 import { reduceDashboard, ResumableStream, type Dashboard, type StreamState } from './events';
 
@@ -39,12 +39,19 @@ export function setState(patch: Partial<AppState>): void {
   listeners.forEach((l) => l());
 }
 
-/** Re-renders on every store change; the selector runs at render time, so it may close over props. */
+/**
+ * Re-renders on every store change; the selector runs at render time, so it may close over props.
+ * Subscribes right after the first render (layout effect) and catches up on any change made between that
+ * render and the subscription: boot() starts straight after render(), and on a fast network its first
+ * answer could otherwise land before anyone listened, leaving the app on its splash screen for good.
+ */
 export function useStore<T>(select: (s: AppState) => T): T {
   const [, setVersion] = useState(0);
-  useEffect(() => {
+  const renderedWith = state;
+  useLayoutEffect(() => {
     const update = () => setVersion((v) => v + 1);
     listeners.add(update);
+    if (state !== renderedWith) update();
     return () => void listeners.delete(update);
   }, []);
   return select(state);
