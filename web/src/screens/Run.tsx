@@ -142,6 +142,8 @@ export function Terminal({ projectId }: { projectId: string }) {
     };
   }, [projectId]);
 
+  // Input before the shell is open would be refused (no terminal yet) and lost: the composer waits for it.
+  const ready = screen !== null;
   const send = (input: { text?: string; keys?: string[] }) => api.terminalInput(projectId, input).catch((e) => setError(describeError(e)));
 
   return (
@@ -153,12 +155,12 @@ export function Terminal({ projectId }: { projectId: string }) {
       </main>
       <footer class="composer">
         <div class="keys">
-          {KEYS.map((k) => <button key={k.label} class="key" onClick={() => void send({ keys: k.keys })}>{k.label}</button>)}
+          {KEYS.map((k) => <button key={k.label} class="key" disabled={!ready} onClick={() => void send({ keys: k.keys })}>{k.label}</button>)}
         </div>
         <form class="composer-row" onSubmit={(e) => { e.preventDefault(); void send({ text, keys: ['Enter'] }); setText(''); }}>
-          <input class="mono" value={text} placeholder="Type a command, Enter sends" autoCapitalize="off" autoCorrect="off" spellcheck={false}
-            aria-label="Terminal input" onInput={(e) => setText((e.target as HTMLInputElement).value)} />
-          <button class="send" type="submit" aria-label="Send to terminal"><Icon name="send" /></button>
+          <input class="mono" value={text} placeholder={ready ? 'Type a command, Enter sends' : 'Opening the terminal…'} autoCapitalize="off" autoCorrect="off" spellcheck={false}
+            aria-label="Terminal input" disabled={!ready} onInput={(e) => setText((e.target as HTMLInputElement).value)} />
+          <button class="send" type="submit" aria-label="Send to terminal" disabled={!ready}><Icon name="send" /></button>
         </form>
       </footer>
     </>
