@@ -3,6 +3,8 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 
+using static FakeLlm.WireText;
+
 namespace FakeLlm;
 
 /// <summary>One content block of a fake assistant message.</summary>
@@ -19,11 +21,7 @@ internal sealed record ToolUseBlock(string Id, string Name, JsonElement Input) :
 internal static class AnthropicWire
 {
     // Real streams arrive in several deltas; clients that only handle the first chunk would pass with one.
-    private const int ChunkCount = 3;
-
     // Real responses carry "<", ">" and "&" literally; the default encoder's \u003E escapes would also get split across deltas.
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
     public static byte[] Message(string id, string model, IReadOnlyList<ContentBlock> blocks, int inputTokens) =>
         Json(w =>
         {
@@ -74,7 +72,7 @@ internal static class AnthropicWire
         var (deltaType, field, payload) = block switch
         {
             TextBlock t => ("text_delta", "text", t.Text),
-            ToolUseBlock u => ("input_json_delta", "partial_json", InputJson(u.Input)),
+            ToolUseBlock u => ("input_json_delta", "partial_json", JsonText(u.Input)),
             _ => throw new ArgumentOutOfRangeException(nameof(block)),
         };
 
@@ -137,7 +135,7 @@ internal static class AnthropicWire
         EstimateTokens(blocks.Sum(b => b switch
         {
             TextBlock t => Encoding.UTF8.GetByteCount(t.Text),
-            ToolUseBlock u => Encoding.UTF8.GetByteCount(InputJson(u.Input)),
+            ToolUseBlock u => Encoding.UTF8.GetByteCount(JsonText(u.Input)),
             _ => 0,
         }));
 
@@ -182,32 +180,6 @@ internal static class AnthropicWire
         w.WriteEndObject();
     }
 
-    private static IEnumerable<string> Chunks(string text)
-    {
-        if (text.Length == 0)
-        {
-            yield break;
-        }
-
-        var size = Math.Max(1, (text.Length + ChunkCount - 1) / ChunkCount);
-        var start = 0;
-        while (start < text.Length)
-        {
-            var length = Math.Min(size, text.Length - start);
-
-            // Never split a surrogate pair: each delta must be valid UTF-16 on its own.
-            if (start + length < text.Length && char.IsHighSurrogate(text[start + length - 1]))
-            {
-                length++;
-            }
-
-            yield return text.Substring(start, length);
-            start += length;
-        }
-    }
-
-    private static string InputJson(JsonElement input) => Encoding.UTF8.GetString(Json(input.WriteTo));
-
     private static byte[] Event(string type, Action<Utf8JsonWriter> writeFields)
     {
         var data = Json(w =>
@@ -220,14 +192,4 @@ internal static class AnthropicWire
         return [.. Encoding.UTF8.GetBytes($"event: {type}\ndata: "), .. data, (byte)'\n', (byte)'\n'];
     }
 
-    private static byte[] Json(Action<Utf8JsonWriter> write)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
-        {
-            write(writer);
-        }
-
-        return buffer.WrittenSpan.ToArray();
-    }
 }

@@ -3,6 +3,8 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 
+using static FakeLlm.WireText;
+
 namespace FakeLlm;
 
 /// <summary>
@@ -12,10 +14,6 @@ namespace FakeLlm;
 /// </summary>
 internal static class GeminiWire
 {
-    private const int ChunkCount = 3;
-
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
     /// <summary>The SSE chunks of one streamed answer; the last carries <c>finishReason</c> and the usage.</summary>
     public static IEnumerable<byte[]> StreamChunks(string model, IReadOnlyList<ContentBlock> blocks, int inputTokens)
     {
@@ -130,36 +128,4 @@ internal static class GeminiWire
             _ => 0,
         }));
 
-    private static IEnumerable<string> Chunks(string text)
-    {
-        if (text.Length == 0)
-        {
-            yield break;
-        }
-
-        var size = Math.Max(1, (text.Length + ChunkCount - 1) / ChunkCount);
-        var start = 0;
-        while (start < text.Length)
-        {
-            var length = Math.Min(size, text.Length - start);
-            if (start + length < text.Length && char.IsHighSurrogate(text[start + length - 1]))
-            {
-                length++;
-            }
-
-            yield return text.Substring(start, length);
-            start += length;
-        }
-    }
-
-    private static byte[] Json(Action<Utf8JsonWriter> write)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
-        {
-            write(writer);
-        }
-
-        return buffer.WrittenSpan.ToArray();
-    }
 }

@@ -3,6 +3,8 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 
+using static FakeLlm.WireText;
+
 namespace FakeLlm;
 
 /// <summary>
@@ -11,10 +13,6 @@ namespace FakeLlm;
 /// </summary>
 internal static class OpenAiWire
 {
-    private const int ChunkCount = 3;
-
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
     // ---- Responses API (POST /v1/responses, stream) ----
 
     public static byte[] ResponseCreated(string responseId, string model) =>
@@ -43,7 +41,7 @@ internal static class OpenAiWire
         var (type, payload) = block switch
         {
             TextBlock t => ("response.output_text.delta", t.Text),
-            ToolUseBlock u => ("response.function_call_arguments.delta", Json(u.Input)),
+            ToolUseBlock u => ("response.function_call_arguments.delta", JsonText(u.Input)),
             _ => throw new ArgumentOutOfRangeException(nameof(block)),
         };
         foreach (var chunk in Chunks(payload))
@@ -121,7 +119,7 @@ internal static class OpenAiWire
             w.WriteString("arguments", "");
             w.WriteEndObject();
         }));
-        foreach (var chunk in Chunks(Json(use.Input)))
+        foreach (var chunk in Chunks(JsonText(use.Input)))
         {
             yield return ChatChunk(id, model, w => ToolCallDelta(w, index, () =>
             {
@@ -141,7 +139,7 @@ internal static class OpenAiWire
         });
 
     public static byte[] ChatUsage(string id, string model, int inputTokens, int outputTokens) =>
-        Data(Bytes(w =>
+        Data(Json(w =>
         {
             w.WriteStartObject();
             WriteChunkHeader(w, id, model);
@@ -158,7 +156,7 @@ internal static class OpenAiWire
     public static byte[] ChatDone() => Encoding.UTF8.GetBytes("data: [DONE]\n\n");
 
     public static byte[] Error(string type, string message) =>
-        Bytes(w =>
+        Json(w =>
         {
             w.WriteStartObject();
             w.WriteStartObject("error");
@@ -172,7 +170,7 @@ internal static class OpenAiWire
         AnthropicWire.EstimateTokens(blocks.Sum(b => b switch
         {
             TextBlock t => Encoding.UTF8.GetByteCount(t.Text),
-            ToolUseBlock u => Encoding.UTF8.GetByteCount(Json(u.Input)),
+            ToolUseBlock u => Encoding.UTF8.GetByteCount(JsonText(u.Input)),
             _ => 0,
         }));
 
@@ -217,7 +215,7 @@ internal static class OpenAiWire
                 w.WriteString("id", itemId);
                 w.WriteString("call_id", u.Id);
                 w.WriteString("name", u.Name);
-                w.WriteString("arguments", complete ? Json(u.Input) : "");
+                w.WriteString("arguments", complete ? JsonText(u.Input) : "");
                 w.WriteString("status", complete ? "completed" : "in_progress");
                 break;
         }
@@ -226,7 +224,7 @@ internal static class OpenAiWire
     }
 
     private static byte[] ChatChunk(string id, string model, Action<Utf8JsonWriter> writeChoice) =>
-        Data(Bytes(w =>
+        Data(Json(w =>
         {
             w.WriteStartObject();
             WriteChunkHeader(w, id, model);
@@ -249,7 +247,7 @@ internal static class OpenAiWire
 
     private static byte[] ResponseEvent(string type, Action<Utf8JsonWriter> writeFields)
     {
-        var data = Bytes(w =>
+        var data = Json(w =>
         {
             w.WriteStartObject();
             w.WriteString("type", type);
@@ -261,38 +259,4 @@ internal static class OpenAiWire
 
     private static byte[] Data(byte[] json) => [.. "data: "u8, .. json, (byte)'\n', (byte)'\n'];
 
-    private static IEnumerable<string> Chunks(string text)
-    {
-        if (text.Length == 0)
-        {
-            yield break;
-        }
-
-        var size = Math.Max(1, (text.Length + ChunkCount - 1) / ChunkCount);
-        var start = 0;
-        while (start < text.Length)
-        {
-            var length = Math.Min(size, text.Length - start);
-            if (start + length < text.Length && char.IsHighSurrogate(text[start + length - 1]))
-            {
-                length++;
-            }
-
-            yield return text.Substring(start, length);
-            start += length;
-        }
-    }
-
-    private static string Json(JsonElement input) => Encoding.UTF8.GetString(Bytes(input.WriteTo));
-
-    private static byte[] Bytes(Action<Utf8JsonWriter> write)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
-        {
-            write(writer);
-        }
-
-        return buffer.WrittenSpan.ToArray();
-    }
 }
