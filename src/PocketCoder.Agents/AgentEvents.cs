@@ -45,6 +45,9 @@ public enum ToolKind
     Edit,
     Execute,
     Fetch,
+
+    /// <summary>A tool served by an MCP server (Claude's <c>mcp__server__tool</c>, Codex and ACP MCP calls).</summary>
+    Mcp,
     Other,
 }
 
@@ -56,6 +59,7 @@ public static class ToolKinds
         ToolKind.Edit => "edit",
         ToolKind.Execute => "execute",
         ToolKind.Fetch => "fetch",
+        ToolKind.Mcp => "mcp",
         _ => "other",
     };
 }

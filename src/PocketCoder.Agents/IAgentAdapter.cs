@@ -6,6 +6,13 @@ public interface IAgentAdapter
     /// <summary>Stable id used in the API (<c>claude-code</c>, <c>codex</c>, ...).</summary>
     string Id { get; }
 
+    /// <summary>
+    /// Can the agent run an edited version of a call it asked about ("edit, then allow")? Where it cannot, the
+    /// gatekeeper refuses such a decision and the phone does not offer it: the owner must never approve an
+    /// edit while the original runs.
+    /// </summary>
+    bool AppliesEditedInput { get; }
+
     /// <summary>Is the agent installed, which version, and if not, what the user can do about it.</summary>
     Task<AgentAvailability> ProbeAsync(CancellationToken cancellationToken);
 

@@ -10,6 +10,8 @@ public sealed class AcpAdapter(AcpAgentDefinition agent) : IAgentAdapter
 {
     public string Id => agent.Id;
 
+    public bool AppliesEditedInput => false;
+
     public AcpAgentDefinition Definition => agent;
 
     public async Task<AgentAvailability> ProbeAsync(CancellationToken cancellationToken)

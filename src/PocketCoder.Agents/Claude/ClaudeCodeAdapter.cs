@@ -12,6 +12,8 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter
 
     public string Id => AgentId;
 
+    public bool AppliesEditedInput => true;
+
     /// <summary>
     /// Only plan mode is handed to Claude (it then proposes a plan instead of acting). Every other mode
     /// stays Claude's "default", so Claude asks us about every edit and command and the gatekeeper

@@ -12,6 +12,8 @@ public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter
 
     public string Id => AgentId;
 
+    public bool AppliesEditedInput => false;
+
     public async Task<AgentAvailability> ProbeAsync(CancellationToken cancellationToken)
     {
         var executable = command.Resolve();

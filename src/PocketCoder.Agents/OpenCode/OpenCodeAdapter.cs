@@ -17,6 +17,8 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter
 
     public string Id => AgentId;
 
+    public bool AppliesEditedInput => false;
+
     public async Task<AgentAvailability> ProbeAsync(CancellationToken cancellationToken)
     {
         var executable = command.Resolve();
