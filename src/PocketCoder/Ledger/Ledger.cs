@@ -52,6 +52,7 @@ public sealed class Ledger(Database database, TimeProvider clock)
         var expectedPrev = Genesis;
         long expectedSeq = 1;
         long count = 0;
+        var hashes = new List<string>();
         foreach (var entry in connection.Query("SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM ledger ORDER BY seq", Map))
         {
             if (entry.Seq != expectedSeq)
@@ -72,14 +73,39 @@ public sealed class Ledger(Database database, TimeProvider clock)
             }
 
             expectedPrev = entry.Hash;
+            hashes.Add(entry.Hash);
             expectedSeq++;
             count++;
         }
 
-        if (ReadHead() is { } head && (head.Seq != count || head.Hash != (count == 0 ? Genesis : expectedPrev)))
+        // The head file is what catches entries cut off the end, so a chain without a readable head is not verified.
+        // A head a little behind the chain is normal after a crash between a commit and the head's rewrite; a head
+        // ahead of it, or naming another hash for its entry, means entries were removed or replaced.
+        var head = ReadHead();
+        if (count > 0 && head is HeadState.Missing)
         {
-            return LedgerVerification.Broken(count, head.Seq,
-                $"the ledger ends at entry {count} but {HeadFileName} records entry {head.Seq}: entries were removed from the end or replaced");
+            return LedgerVerification.Broken(count, count,
+                $"{HeadFileName} is missing: the end of the chain cannot be checked (entries may have been cut off the end)");
+        }
+
+        if (head is HeadState.Garbled)
+        {
+            return LedgerVerification.Broken(count, count, $"{HeadFileName} is not a valid head record: it was altered");
+        }
+
+        if (head is HeadState.Valid(var headSeq, var headHash))
+        {
+            if (headSeq > count)
+            {
+                return LedgerVerification.Broken(count, headSeq,
+                    $"the ledger ends at entry {count} but {HeadFileName} records entry {headSeq}: entries were removed from the end");
+            }
+
+            if (headSeq > 0 && hashes[(int)(headSeq - 1)] != headHash)
+            {
+                return LedgerVerification.Broken(count, headSeq,
+                    $"entry {headSeq} is not the one {HeadFileName} records: the chain was rewritten");
+            }
         }
 
         return LedgerVerification.Ok(count);
@@ -102,15 +128,33 @@ public sealed class Ledger(Database database, TimeProvider clock)
         File.Move(temporary, HeadPath, overwrite: true);
     }
 
-    private (long Seq, string Hash)? ReadHead()
+    private HeadState ReadHead()
     {
-        if (!File.Exists(HeadPath))
+        string text;
+        try
         {
-            return null;
+            text = File.ReadAllText(HeadPath);
+        }
+        catch (FileNotFoundException)
+        {
+            return new HeadState.Missing();
         }
 
-        var parts = File.ReadAllText(HeadPath).Trim().Split(' ');
-        return parts.Length == 2 && long.TryParse(parts[0], CultureInfo.InvariantCulture, out var seq) ? (seq, parts[1]) : null;
+        var parts = text.Trim().Split(' ');
+        return parts.Length == 2
+            && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var seq)
+            && parts[1].Length == 64 && parts[1].All(char.IsAsciiHexDigitLower)
+                ? new HeadState.Valid(seq, parts[1])
+                : new HeadState.Garbled();
+    }
+
+    private abstract record HeadState
+    {
+        public sealed record Missing : HeadState;
+
+        public sealed record Garbled : HeadState;
+
+        public sealed record Valid(long Seq, string Hash) : HeadState;
     }
 }
 

@@ -60,6 +60,65 @@ public sealed class LedgerTamperTests : IDisposable
     [Fact]
     public void Verify_LastEntriesCutOff_DetectedByTheHeadFile() => AssertBroken("DELETE FROM ledger WHERE seq >= 4", 5, "removed");
 
+    [Fact]
+    public void Verify_HeadFileDeleted_Fails()
+    {
+        File.Delete(HeadPath);
+        var result = _ledger.Verify();
+        Assert.False(result.IsOk);
+        Assert.Contains("missing", result.Problem, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("garbage")]
+    [InlineData("5 not-a-hash")]
+    [InlineData("-1 0000000000000000000000000000000000000000000000000000000000000000")]
+    public void Verify_HeadFileGarbled_Fails(string content)
+    {
+        File.WriteAllText(HeadPath, content);
+        var result = _ledger.Verify();
+        Assert.False(result.IsOk);
+        Assert.Contains("not a valid head", result.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Verify_ChainRewrittenUnderAnIntactHeadSeq_Fails()
+    {
+        // Someone replaces the whole chain with a consistent forgery of the same length: only the head's hash differs.
+        File.WriteAllText(HeadPath, $"5 {new string('a', 64)}\n");
+        var result = _ledger.Verify();
+        Assert.False(result.IsOk);
+        Assert.Contains("rewritten", result.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Verify_HeadBehindAfterACrash_StillOk()
+    {
+        // A crash between a commit and the head's rewrite leaves the head one entry behind a chain that extends it.
+        var fourth = _ledger.Page(3, 1).Single();
+        File.WriteAllText(HeadPath, $"4 {fourth.Hash}\n");
+        Assert.True(_ledger.Verify().IsOk);
+    }
+
+    [Fact]
+    public void Verify_EmptyLedgerWithoutHead_Ok()
+    {
+        var data = TempPaths.NewDirectory("pc-ledger-empty");
+        try
+        {
+            using var database = new Database(data);
+            database.Migrate();
+            Assert.True(new PocketCoder.Ledger.Ledger(database, TimeProvider.System).Verify().IsOk);
+        }
+        finally
+        {
+            TempPaths.Delete(data);
+        }
+    }
+
+    private string HeadPath => Path.Combine(_data, PocketCoder.Ledger.Ledger.HeadFileName);
+
     private void AssertBroken(string sql, long badSeq, string problem)
     {
         using (var connection = Open())
