@@ -37,12 +37,35 @@ dotnet build PocketCoder.slnx -c Release --nologo -v quiet
 
 echo "==> running the web app's unit tests (vitest)"
 results=$(mktemp -d)
+# Everything the tests create (data folders, repositories, homes) goes under one fresh temp root, so that
+# afterwards a process still running there can only be one the tests left behind.
+test_tmp=$(mktemp -d /tmp/pct.XXXXXX)
 status=0
 (cd web && npx vitest run --reporter=default --reporter=junit --outputFile.junit="$results/vitest.xml") || status=$?
 
 echo "==> running the tests (xunit, including the browser test: web/e2e/run.mjs in Chromium)"
-dotnet test PocketCoder.slnx -c Release --no-build --nologo --logger "console;verbosity=normal" \
+TMPDIR="$test_tmp" dotnet test PocketCoder.slnx -c Release --no-build --nologo --logger "console;verbosity=normal" \
   --logger "trx" --results-directory "$results" || status=$?
+
+# Tests must leave no process behind: any process whose working directory or command line lies under the tests'
+# temp root (a tmux server, an agent CLI, a command's sleeper) is reported, counted as a failed check and ended.
+leftovers=()
+for proc in /proc/[0-9]*; do
+  pid=${proc#/proc/}
+  [ "$pid" = $$ ] && continue
+  cwd=$(readlink "$proc/cwd" 2>/dev/null || true)
+  cmd=$(tr '\0' ' ' < "$proc/cmdline" 2>/dev/null || true)
+  if [[ "$cwd" == "$test_tmp"* || "$cmd" == *"$test_tmp"* ]]; then
+    leftovers+=("$pid $cmd")
+  fi
+done
+if [ ${#leftovers[@]} -gt 0 ]; then
+  echo "FAILED: the tests left ${#leftovers[@]} process(es) running:" >&2
+  printf '  %s\n' "${leftovers[@]}" >&2
+  for entry in "${leftovers[@]}"; do kill -9 "${entry%% *}" 2>/dev/null || true; done
+  status=1
+fi
+rm -rf "$test_tmp"
 
 # Count from the TRX reports (one per test project): <Counters total=".." passed=".." failed=".." ...>.
 read -r passed failed skipped < <(cat "$results"/*.trx 2>/dev/null | grep -o '<Counters [^>]*>' \

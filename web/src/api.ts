@@ -173,6 +173,8 @@ export const api = {
   gitBranches: (projectId: string) => request<GitBranches>('GET', `/api/projects/${q(projectId)}/git/branches`),
   gitStage: (projectId: string, paths: string[]) => request<GitStatus>('POST', `/api/projects/${q(projectId)}/git/stage`, { paths }),
   gitUnstage: (projectId: string, paths: string[]) => request<GitStatus>('POST', `/api/projects/${q(projectId)}/git/unstage`, { paths }),
+  gitSetIdentity: (projectId: string, name: string, email: string) =>
+    request<{ name: string | null; email: string | null }>('PUT', `/api/projects/${q(projectId)}/git/identity`, { name, email }),
   gitCommit: (projectId: string, message: string) => request<{ sha: string; branch?: string }>('POST', `/api/projects/${q(projectId)}/git/commit`, { message }),
   gitPush: (projectId: string) => request<{ ok: boolean; branch?: string; upstream?: string; output?: string }>('POST', `/api/projects/${q(projectId)}/git/push`),
   gitCheckout: (projectId: string, ref: string) => request<{ ok: boolean; branch?: string }>('POST', `/api/projects/${q(projectId)}/git/checkout`, { ref }),

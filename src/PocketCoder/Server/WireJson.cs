@@ -51,6 +51,7 @@ namespace PocketCoder.Server;
 [JsonSerializable(typeof(GitPushResponse))]
 [JsonSerializable(typeof(GitFileResponse))]
 [JsonSerializable(typeof(GitOkResponse))]
+[JsonSerializable(typeof(GitIdentity))]
 [JsonSerializable(typeof(RunCommandRequest))]
 [JsonSerializable(typeof(CommandStarted))]
 [JsonSerializable(typeof(CommandResponse))]

@@ -11,8 +11,13 @@ public static class TempPaths
         return path;
     }
 
+    /// <summary>
+    /// Deletes a test folder, first ending the tmux server of a data folder kept there: tmux is a daemon that outlives
+    /// the server by design, so without this every terminal test would leave one running after its folder is gone.
+    /// </summary>
     public static void Delete(string path)
     {
+        StopTmuxServer(path);
         try
         {
             if (Directory.Exists(path))
@@ -54,5 +59,23 @@ public static class TempPaths
         {
             throw new InvalidOperationException($"git {string.Join(' ', args)} failed: {process.StandardError.ReadToEnd()}");
         }
+    }
+
+    public static void StopTmuxServer(string dataDirectory)
+    {
+        var socket = PocketCoder.Workspace.Terminal.Terminals.SocketFor(dataDirectory);
+        if (!File.Exists(socket))
+        {
+            return;
+        }
+
+        var info = new ProcessStartInfo("tmux") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var argument in new[] { "-S", socket, "kill-server" })
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(info)!;
+        process.WaitForExit();
     }
 }

@@ -49,7 +49,7 @@ public sealed class TerminalTests
         }
         finally
         {
-            KillTmux(world.Server.DataDirectory);
+            TempPaths.StopTmuxServer(world.Server.DataDirectory);
         }
     }
 
@@ -73,7 +73,7 @@ public sealed class TerminalTests
         }
         finally
         {
-            KillTmux(world.Server.DataDirectory);
+            TempPaths.StopTmuxServer(world.Server.DataDirectory);
         }
     }
 
@@ -106,17 +106,5 @@ public sealed class TerminalTests
         }
 
         Assert.Fail($"The screen never showed {JsonSerializer.Serialize(text)}. It shows:\n{screen}");
-    }
-
-    private static void KillTmux(string dataDirectory)
-    {
-        var info = new ProcessStartInfo("tmux") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var argument in new[] { "-S", Terminals.SocketFor(dataDirectory), "kill-server" })
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(info)!;
-        process.WaitForExit();
     }
 }

@@ -5,6 +5,22 @@ import { AppBar, Empty, ErrorNote, Icon } from '../components/ui';
 import { linkTo } from '../router';
 import { useStore } from '../store';
 
+/** Who commits from the phone are by, saved in this project's own git configuration. */
+function IdentityForm({ busy, onSave }: { busy: boolean; onSave: (name: string, email: string) => void }) {
+  const [name, setName] = useState('');
+  const [email, setEmail] = useState('');
+  return (
+    <form class="card stack identity" onSubmit={(e) => { e.preventDefault(); onSave(name.trim(), email.trim()); }}>
+      <p class="small">git needs to know who you are before it can commit. This is saved for this project only.</p>
+      <label class="field"><span>Name</span>
+        <input value={name} required autocomplete="name" onInput={(e) => setName((e.target as HTMLInputElement).value)} /></label>
+      <label class="field"><span>Email</span>
+        <input type="email" value={email} required autocomplete="email" onInput={(e) => setEmail((e.target as HTMLInputElement).value)} /></label>
+      <button class="btn primary block" type="submit" disabled={busy || !name.trim() || !email.trim()}>Save author</button>
+    </form>
+  );
+}
+
 function gitProblem(e: unknown): string {
   if (e instanceof ApiError && e.code === 'GIT_NOT_INITIALIZED') return 'This project is not a git repository.';
   return describeError(e);
@@ -20,6 +36,8 @@ export function Git({ projectId }: { projectId: string }) {
   const [busy, setBusy] = useState(false);
   const [note, setNote] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
+  // Set when a commit was refused for want of an author: the form below asks for one, for this project only.
+  const [needsIdentity, setNeedsIdentity] = useState(false);
 
   const load = () => api.gitStatus(projectId).then(setStatus, (e) => setError(gitProblem(e)));
   useEffect(() => void load(), [projectId]);
@@ -33,6 +51,7 @@ export function Git({ projectId }: { projectId: string }) {
       setNote(done?.(result) ?? null);
       await load();
     } catch (e) {
+      setNeedsIdentity(e instanceof ApiError && e.code === 'GIT_IDENTITY_MISSING');
       setError(gitProblem(e));
     } finally {
       setBusy(false);
@@ -98,6 +117,12 @@ export function Git({ projectId }: { projectId: string }) {
             </label>
             <button class="btn primary block" type="submit" disabled={busy || !message.trim()}>Commit {status.staged.length} file{status.staged.length === 1 ? '' : 's'}</button>
           </form>
+        )}
+        {needsIdentity && (
+          <IdentityForm busy={busy} onSave={(name, email) => void act(() => api.gitSetIdentity(projectId, name, email), () => {
+            setNeedsIdentity(false);
+            return `Commits in this project are now by ${name}. Commit again.`;
+          })} />
         )}
         {status?.upstream && (
           <button class="btn ghost block" disabled={busy} onClick={() => void act(() => api.gitPush(projectId), (r) => {

@@ -19,6 +19,9 @@ public static class GitApi
             w.UnstageAsync(id, request, user.Actor(), ct)).WithName("GitUnstage");
         git.MapPost("/commit", (string id, GitCommitRequest request, GitWorkspace w, ClaimsPrincipal user, CancellationToken ct) =>
             w.CommitAsync(id, request, user.Actor(), ct)).WithName("GitCommit");
+        git.MapGet("/identity", (string id, GitWorkspace w, CancellationToken ct) => w.IdentityAsync(id, ct)).WithName("GitIdentity");
+        git.MapPut("/identity", (string id, GitIdentity request, GitWorkspace w, ClaimsPrincipal user, CancellationToken ct) =>
+            w.SetIdentityAsync(id, request, user.Actor(), ct)).WithName("GitSetIdentity");
         git.MapPost("/checkout", (string id, GitRefRequest request, GitWorkspace w, ClaimsPrincipal user, CancellationToken ct) =>
             w.CheckoutAsync(id, request, user.Actor(), ct)).WithName("GitCheckout");
         git.MapPost("/branch", (string id, GitBranchRequest request, GitWorkspace w, ClaimsPrincipal user, CancellationToken ct) =>

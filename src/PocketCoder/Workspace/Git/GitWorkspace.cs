@@ -29,6 +29,9 @@ public sealed record GitFileResponse(string Path, string Ref, string Content, lo
 
 public sealed record GitOkResponse(bool Ok, string? Branch);
 
+/// <summary>Who commits made from the phone are by. Null where git has none configured.</summary>
+public sealed record GitIdentity(string? Name, string? Email);
+
 /// <summary>
 /// Git for a phone: status, diffs, branches, stage/unstage, commit, checkout, push and the file at HEAD.
 /// Nothing a client sends is ever read by git as an option: paths go after <c>--</c> (and are literal),
@@ -124,6 +127,17 @@ public sealed class GitWorkspace(Projects.Projects projects, GitCli git, Databas
             throw ApiProblem.Validation($"'message' must be text of at most {MaxMessage} characters.");
         }
 
+        // Checked first, so the owner gets an answer they can act on instead of git's advice to edit a global file, and no
+        // commit is ever made as an identity git guessed (root@hostname).
+        var identity = await IdentityAsync(project, cancellationToken);
+        if (identity.Name is null || identity.Email is null)
+        {
+            throw ApiProblem.Conflict(ErrorCodes.GitIdentityMissing,
+                "git has no author identity for this project (user.name and user.email). Set one for the project with " +
+                "PUT /api/projects/{id}/git/identity {name, email} (the app asks for it), or run `git config --global user.name …` " +
+                "and `git config --global user.email …` on the machine.");
+        }
+
         // --message=<text> is one argument: a message that starts with '-' stays a message.
         var result = await git.RunAsync(project.Path, ["commit", "--no-edit", "--message=" + request.Message], cancellationToken);
         if (result.ExitCode != 0)
@@ -141,6 +155,56 @@ public sealed class GitWorkspace(Projects.Projects projects, GitCli git, Databas
         var branch = await CurrentBranchAsync(project, cancellationToken);
         Record(actor, "git.committed", project, new JsonObject { ["sha"] = sha, ["branch"] = branch, ["message"] = request.Message });
         return new GitCommitResponse(sha, branch);
+    }
+
+    /// <summary>The identity git would commit as (project, global or environment), without guessing one.</summary>
+    public async Task<GitIdentity> IdentityAsync(string projectId, CancellationToken cancellationToken) =>
+        await IdentityAsync(projects.Get(projectId), cancellationToken);
+
+    /// <summary>Sets the project's own identity (its <c>.git/config</c>); the machine's global one is left alone.</summary>
+    public async Task<GitIdentity> SetIdentityAsync(string projectId, GitIdentity request, Actor actor, CancellationToken cancellationToken)
+    {
+        var project = projects.Get(projectId);
+        var name = IdentityPart(request.Name, "name");
+        var email = IdentityPart(request.Email, "email");
+        if (!email.Contains('@', StringComparison.Ordinal))
+        {
+            throw ApiProblem.Validation("'email' must be an email address.");
+        }
+
+        // Values follow "--" so neither can be read as an option, whatever it starts with.
+        await git.RunCheckedAsync(project.Path, ["config", "--local", "--replace-all", "--", "user.name", name], cancellationToken);
+        await git.RunCheckedAsync(project.Path, ["config", "--local", "--replace-all", "--", "user.email", email], cancellationToken);
+        Record(actor, "git.identity_set", project, new JsonObject { ["name"] = name, ["email"] = email });
+        return await IdentityAsync(project, cancellationToken);
+    }
+
+    private async Task<GitIdentity> IdentityAsync(Project project, CancellationToken cancellationToken)
+    {
+        // The environment overrides configuration, as it does for git commit itself.
+        async Task<string?> Read(string key, string variable)
+        {
+            if (System.Environment.GetEnvironmentVariable(variable) is { Length: > 0 } fromEnvironment)
+            {
+                return fromEnvironment;
+            }
+
+            var result = await git.RunAsync(project.Path, ["config", "--get", key], cancellationToken);
+            return result.ExitCode == 0 && result.Stdout.Trim() is { Length: > 0 } value ? value : null;
+        }
+
+        return new GitIdentity(await Read("user.name", "GIT_AUTHOR_NAME"), await Read("user.email", "GIT_AUTHOR_EMAIL"));
+    }
+
+    private static string IdentityPart(string? value, string field)
+    {
+        var trimmed = value?.Trim();
+        if (string.IsNullOrEmpty(trimmed) || trimmed.Length > 200 || trimmed.Any(c => char.IsControl(c) || c is '<' or '>'))
+        {
+            throw ApiProblem.Validation($"'{field}' is required: at most 200 characters, no control characters or angle brackets.");
+        }
+
+        return trimmed;
     }
 
     public async Task<GitOkResponse> CheckoutAsync(string projectId, GitRefRequest request, Actor actor, CancellationToken cancellationToken)

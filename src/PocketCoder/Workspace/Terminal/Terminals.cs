@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using PocketCoder.Agents.FileSystem;
 using PocketCoder.Agents.Processes;
 using PocketCoder.Auth;
 using PocketCoder.Data;
@@ -37,7 +38,11 @@ public sealed partial class Terminals(Projects.Projects projects, PocketCoderOpt
     // Inside the shell the server is not "in tmux"; the variable would only make tmux refuse or warn.
     private static readonly Dictionary<string, string?> Environment = new(StringComparer.Ordinal) { ["TMUX"] = null, ["TMUX_PANE"] = null };
 
-    /// <summary>The tmux socket: in the data folder, unless that path is too long for a Unix socket (108 bytes).</summary>
+    /// <summary>
+    /// The tmux socket: in the data folder (itself private), unless that path is too long for a Unix socket
+    /// (108 bytes). Then it goes in a directory only this user can enter — $XDG_RUNTIME_DIR/pocketcoder, else
+    /// /tmp/pocketcoder-UID — checked for owner and mode, because whoever can reach the socket can type into the shell.
+    /// </summary>
     public string SocketPath { get; } = SocketFor(options.DataDirectory);
 
     public static string SocketFor(string dataDirectory)
@@ -49,7 +54,19 @@ public sealed partial class Terminals(Projects.Projects projects, PocketCoderOpt
         }
 
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(dataDirectory)))[..16];
-        return Path.Combine(Path.GetTempPath(), $"pocketcoder-tmux-{hash}.sock");
+        return Path.Combine(PrivateRuntimeDirectory(), $"tmux-{hash}.sock");
+    }
+
+    internal static string PrivateRuntimeDirectory()
+    {
+        var runtime = System.Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR");
+        if (runtime is { Length: > 0 } && Path.IsPathRooted(runtime)
+            && UnixFiles.Stat(runtime) is { IsDirectory: true, Permissions: 0x1C0 } status && status.Owner == UnixFiles.CurrentUser)
+        {
+            return UnixFiles.EnsurePrivateDirectory(Path.Combine(runtime, "pocketcoder"));
+        }
+
+        return UnixFiles.EnsurePrivateDirectory(Path.Combine("/tmp", $"pocketcoder-{UnixFiles.CurrentUser}"));
     }
 
     public static string SessionName(string projectId) => "pc-" + projectId;
