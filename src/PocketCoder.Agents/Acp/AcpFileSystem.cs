@@ -61,26 +61,34 @@ internal sealed class AcpFileSystem(string projectRoot, bool missingFileReadsEmp
         }
     }
 
-    private async Task<AcpReply> ReadAsync(string real, JsonElement parameters, CancellationToken cancellationToken)
+    private Task<AcpReply> ReadAsync(string real, JsonElement parameters, CancellationToken cancellationToken)
     {
-        if (Directory.Exists(real))
+        string content;
+        try
         {
-            return AcpReply.Error(AcpErrors.InvalidParams, $"'{real}' is a directory.");
-        }
+            // Opened through the root's handle without following links, and checked to be a regular file on the handle.
+            using var handle = BeneathRoot.OpenFileForRead(_root, Relative(real), out var status);
+            if (status.Size > MaxFileBytes)
+            {
+                return Task.FromResult(AcpReply.Error(AcpErrors.InvalidParams, $"'{real}' is larger than {MaxFileBytes / (1024 * 1024)} MiB."));
+            }
 
-        if (!File.Exists(real))
+            using var stream = new FileStream(handle, FileAccess.Read);
+            using var reader = new StreamReader(stream, Utf8NoBom);
+            cancellationToken.ThrowIfCancellationRequested();
+            content = reader.ReadToEnd();
+        }
+        catch (ConfinedIOException exception) when (exception.Failure == ConfinedFailure.NotFound)
         {
-            return missingFileReadsEmpty
+            return Task.FromResult(missingFileReadsEmpty
                 ? AcpReply.Result(new JsonObject { ["content"] = "" })
-                : AcpReply.Error(AcpErrors.ResourceNotFound, $"Resource not found: {real}", new JsonObject { ["path"] = real });
+                : AcpReply.Error(AcpErrors.ResourceNotFound, $"Resource not found: {real}", new JsonObject { ["path"] = real }));
         }
-
-        if (new FileInfo(real).Length > MaxFileBytes)
+        catch (ConfinedIOException exception)
         {
-            return AcpReply.Error(AcpErrors.InvalidParams, $"'{real}' is larger than {MaxFileBytes / (1024 * 1024)} MiB.");
+            return Task.FromResult(Refused(real, exception));
         }
 
-        var content = await File.ReadAllTextAsync(real, cancellationToken).ConfigureAwait(false);
         var line = Number(parameters, "line");
         var limit = Number(parameters, "limit");
         if (line is not null || limit is not null)
@@ -92,36 +100,47 @@ internal sealed class AcpFileSystem(string projectRoot, bool missingFileReadsEmp
             content = string.Join('\n', lines, start, count);
         }
 
-        return AcpReply.Result(new JsonObject { ["content"] = content });
+        return Task.FromResult(AcpReply.Result(new JsonObject { ["content"] = content }));
     }
 
-    private async Task<AcpReply> WriteAsync(string real, JsonElement parameters, CancellationToken cancellationToken)
+    private Task<AcpReply> WriteAsync(string real, JsonElement parameters, CancellationToken cancellationToken)
     {
         if (!parameters.TryGetProperty("content", out var c) || c.ValueKind != JsonValueKind.String)
         {
-            return AcpReply.Error(AcpErrors.InvalidParams, "'content' is required.");
+            return Task.FromResult(AcpReply.Error(AcpErrors.InvalidParams, "'content' is required."));
         }
 
-        if (Directory.Exists(real))
+        cancellationToken.ThrowIfCancellationRequested();
+        var relative = Relative(real);
+        try
         {
-            return AcpReply.Error(AcpErrors.InvalidParams, $"'{real}' is a directory.");
-        }
-
-        var directory = Path.GetDirectoryName(real)!;
-        if (!Directory.Exists(directory))
-        {
-            Directory.CreateDirectory(directory);
-            // A link could have appeared on the way while the folders were made: check the final place again.
-            if (RealPath.InsideRoot(_root, real) is null)
+            // Missing folders are made one by one through their parent's handle, then the file is replaced through its own.
+            if (Path.GetDirectoryName(relative) is { Length: > 0 } folder)
             {
-                return AcpReply.Error(AcpErrors.InvalidParams, $"'{real}' is outside the project root.",
-                    new JsonObject { ["code"] = "OUTSIDE_PROJECT_ROOT", ["path"] = real });
+                BeneathRoot.CreateDirectories(_root, folder);
             }
+
+            BeneathRoot.ReplaceFile(_root, relative, Utf8NoBom.GetBytes(c.GetString() ?? ""));
+        }
+        catch (ConfinedIOException exception)
+        {
+            return Task.FromResult(Refused(real, exception));
         }
 
-        await File.WriteAllTextAsync(real, c.GetString(), Utf8NoBom, cancellationToken).ConfigureAwait(false);
-        return AcpReply.Result(null);
+        return Task.FromResult(AcpReply.Result(null));
     }
+
+    private string Relative(string real) => real == _root ? "" : Path.GetRelativePath(_root, real);
+
+    private static AcpReply Refused(string real, ConfinedIOException exception) => exception.Failure switch
+    {
+        ConfinedFailure.Moved => AcpReply.Error(AcpErrors.InvalidParams, $"'{real}' is outside the project root.",
+            new JsonObject { ["code"] = "OUTSIDE_PROJECT_ROOT", ["path"] = real }),
+        ConfinedFailure.NotRegularFile => AcpReply.Error(AcpErrors.InvalidParams, $"'{real}' is not a regular file.",
+            new JsonObject { ["code"] = "NOT_A_REGULAR_FILE", ["path"] = real }),
+        ConfinedFailure.IsDirectory => AcpReply.Error(AcpErrors.InvalidParams, $"'{real}' is a directory."),
+        _ => AcpReply.Error(AcpErrors.InternalError, exception.Message),
+    };
 
     private static long? Number(JsonElement parameters, string property) =>
         parameters.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var n) ? n : null;

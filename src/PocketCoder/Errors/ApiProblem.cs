@@ -54,6 +54,7 @@ public static class ErrorCodes
     public const string FileNotFound = "FILE_NOT_FOUND";
     public const string FileTooLarge = "FILE_TOO_LARGE";
     public const string NotAFile = "NOT_A_FILE";
+    public const string NotARegularFile = "NOT_A_REGULAR_FILE";
     public const string BinaryFile = "BINARY_FILE";
     public const string GitNotInitialized = "GIT_NOT_INITIALIZED";
     public const string InvalidRef = "INVALID_REF";

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
+using PocketCoder.Agents.FileSystem;
 using PocketCoder.Auth;
 using PocketCoder.Data;
 using PocketCoder.Errors;
@@ -33,10 +34,12 @@ public sealed class WorkspaceFiles(Projects.Projects projects, Database database
             throw ApiProblem.BadRequest(ErrorCodes.NotADirectory, $"'{target.Relative}' is a file, not a directory.");
         }
 
+        using var directory = Confined(target, () => BeneathRoot.OpenDirectory(project.Path, RootRelative(project, target)));
         var entries = new List<FileEntry>();
         var truncated = false;
         var options = new EnumerationOptions { IgnoreInaccessible = true, AttributesToSkip = 0, RecurseSubdirectories = false };
-        foreach (var info in new DirectoryInfo(target.Real).EnumerateFileSystemInfos("*", options))
+        // Enumerated through the opened handle: a swap of the folder after the check cannot redirect the listing.
+        foreach (var info in new DirectoryInfo(BeneathRoot.DirectoryPath(directory)).EnumerateFileSystemInfos("*", options))
         {
             if (entries.Count == MaxListing)
             {
@@ -67,17 +70,33 @@ public sealed class WorkspaceFiles(Projects.Projects projects, Database database
             throw ApiProblem.BadRequest(ErrorCodes.NotAFile, $"'{target.Relative}' is a directory; list it instead.");
         }
 
-        var info = new FileInfo(target.Real);
-        if (info.Length > MaxReadBytes)
+        BeneathRoot.HandleStatus status = null!;
+        using var handle = Confined(target, () => BeneathRoot.OpenFileForRead(project.Path, RootRelative(project, target), out status));
+        if (status.Size > MaxReadBytes)
         {
             throw new ApiProblem(StatusCodes.Status413PayloadTooLarge, ErrorCodes.FileTooLarge,
-                $"'{target.Relative}' is {info.Length} bytes; files over {MaxReadBytes} bytes are not read.");
+                $"'{target.Relative}' is {status.Size} bytes; files over {MaxReadBytes} bytes are not read.");
         }
 
         byte[] bytes;
         try
         {
-            bytes = File.ReadAllBytes(target.Real);
+            // One byte more than allowed tells a file that grew since it was measured from one that did not.
+            var buffer = new byte[status.Size + 1];
+            var read = 0;
+            int n;
+            while (read < buffer.Length && (n = RandomAccess.Read(handle, buffer.AsSpan(read), read)) > 0)
+            {
+                read += n;
+            }
+
+            if (read > MaxReadBytes)
+            {
+                throw new ApiProblem(StatusCodes.Status413PayloadTooLarge, ErrorCodes.FileTooLarge,
+                    $"'{target.Relative}' grew past {MaxReadBytes} bytes while it was read.");
+            }
+
+            bytes = buffer[..read];
         }
         catch (Exception exception) when (exception is UnauthorizedAccessException or IOException)
         {
@@ -90,7 +109,7 @@ public sealed class WorkspaceFiles(Projects.Projects projects, Database database
                 $"'{target.Relative}' looks binary (it has a NUL byte in its first 8 KB); only text files are shown.");
         }
 
-        return new FileContent(target.Relative, Encoding.UTF8.GetString(bytes), bytes.Length, info.LastWriteTimeUtc);
+        return new FileContent(target.Relative, Encoding.UTF8.GetString(bytes), bytes.Length, status.ModifiedAt);
     }
 
     public FileWritten Write(string projectId, string? path, byte[] content, Actor actor)
@@ -102,34 +121,18 @@ public sealed class WorkspaceFiles(Projects.Projects projects, Database database
         }
 
         var target = ProjectPaths.ForWrite(project, path);
-        if (Directory.Exists(target.Real))
-        {
-            throw ApiProblem.BadRequest(ErrorCodes.NotAFile, $"'{target.Relative}' is a directory.");
-        }
-
-        // Write beside the file and rename over it, so a reader never sees half a file; keep the mode (an executable stays one).
-        var temporary = Path.Combine(Path.GetDirectoryName(target.Real)!, $".{Path.GetFileName(target.Real)}.pocketcoder-{Guid.NewGuid():N}.tmp");
-        try
-        {
-            File.WriteAllBytes(temporary, content);
-            if (target.Exists && !OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(temporary, File.GetUnixFileMode(target.Real));
-            }
-
-            File.Move(temporary, target.Real, overwrite: true);
-        }
-        catch (Exception exception) when (exception is UnauthorizedAccessException or IOException)
-        {
-            File.Delete(temporary);
-            throw ApiProblem.BadRequest(ErrorCodes.NotAFile, $"'{target.Relative}' cannot be written: {exception.Message}");
-        }
+        // Written beside the file and renamed over it (a reader never sees half a file; the mode is kept), all through
+        // the verified parent folder's handle, so a folder swapped for a link after the check cannot move the write out.
+        var created = Confined(target, () => BeneathRoot.ReplaceFile(project.Path, RootRelative(project, target), content));
+        var modifiedAt = BeneathRoot.Probe(project.Path, RootRelative(project, target))?.ModifiedAt ?? DateTimeOffset.UtcNow;
 
         var sha = Convert.ToHexStringLower(SHA256.HashData(content));
-        var written = new FileWritten(target.Relative, content.Length, sha, !target.Exists, File.GetLastWriteTimeUtc(target.Real));
+        var written = new FileWritten(target.Relative, content.Length, sha, created, modifiedAt);
         database.Write(write => ledger.Append(write, actor.Name, "file.written", project.Id, new JsonObject
         {
             ["path"] = target.Relative,
+            // Where the bytes really went, when the path led through a link inside the project.
+            ["writtenTo"] = RootRelative(project, target),
             ["size"] = content.Length,
             ["sha256"] = sha,
             ["created"] = written.Created,
@@ -140,6 +143,37 @@ public sealed class WorkspaceFiles(Projects.Projects projects, Database database
 
     public static ApiProblem TooLargeToWrite() => new(StatusCodes.Status413PayloadTooLarge, ErrorCodes.FileTooLarge,
         $"Files are written up to {MaxWriteBytes} bytes.");
+
+    /// <summary>The checked real path, relative to the (real) project root: what the confined walk follows.</summary>
+    private static string RootRelative(Project project, ConfinedPath target) =>
+        target.Real == project.Path ? "" : Path.GetRelativePath(project.Path, target.Real);
+
+    /// <summary>Runs a confined open and turns its refusals into the API's problems.</summary>
+    private static T Confined<T>(ConfinedPath target, Func<T> open)
+    {
+        try
+        {
+            return open();
+        }
+        catch (ConfinedIOException exception)
+        {
+            throw exception.Failure switch
+            {
+                ConfinedFailure.NotFound => ApiProblem.NotFound(ErrorCodes.FileNotFound, $"Nothing at '{target.Relative}'."),
+                ConfinedFailure.Moved => ApiProblem.BadRequest(ErrorCodes.OutsideProjectRoot,
+                    $"'{target.Relative}' changed while it was opened (a link appeared on the way); refused."),
+                ConfinedFailure.NotRegularFile => ApiProblem.BadRequest(ErrorCodes.NotARegularFile,
+                    $"'{target.Relative}' is not a regular file (a FIFO, socket or device); it is neither read nor written."),
+                ConfinedFailure.IsDirectory => ApiProblem.BadRequest(ErrorCodes.NotAFile, $"'{target.Relative}' is a directory."),
+                ConfinedFailure.NotDirectory => ApiProblem.BadRequest(ErrorCodes.NotADirectory, $"'{target.Relative}' is a file, not a directory."),
+                _ => ApiProblem.BadRequest(ErrorCodes.NotAFile, exception.Message),
+            };
+        }
+        catch (UnauthorizedAccessException exception)
+        {
+            throw ApiProblem.BadRequest(ErrorCodes.NotAFile, $"'{target.Relative}': {exception.Message}");
+        }
+    }
 
     internal static bool IsBinary(ReadOnlySpan<byte> bytes) => bytes[..Math.Min(bytes.Length, BinaryProbeBytes)].Contains((byte)0);
 }
