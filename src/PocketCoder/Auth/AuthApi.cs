@@ -69,9 +69,10 @@ public static class AuthApi
         return devices.List().Select(d => new DeviceResponse(d.Id, d.Name, d.CreatedAt, d.LastSeenAt, d.RevokedAt, d.Id == current));
     }
 
-    private static IResult Revoke(string id, Devices devices, ClaimsPrincipal user)
+    private static IResult Revoke(string id, Devices devices, DeviceConnections connections, ClaimsPrincipal user)
     {
         devices.Revoke(id, user.Actor().Name);
+        connections.Revoke(id);
         return TypedResults.NoContent();
     }
 }

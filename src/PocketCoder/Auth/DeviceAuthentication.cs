@@ -20,9 +20,15 @@ public sealed class DeviceAuthentication(
     public const string CookieName = "pocketcoder_session";
     public const string DeviceIdClaim = "pocketcoder:device_id";
 
+    /// <summary>How the credential came: the browser's cookie (<see cref="ViaCookie"/>) needs cross-site checks a bearer token does not.</summary>
+    public const string ViaClaim = "pocketcoder:via";
+    public const string ViaCookie = "cookie";
+    public const string ViaBearer = "bearer";
+
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        var token = BearerToken() ?? Request.Cookies[CookieName];
+        var bearer = BearerToken();
+        var token = bearer ?? Request.Cookies[CookieName];
         if (string.IsNullOrEmpty(token))
         {
             return Task.FromResult(AuthenticateResult.NoResult());
@@ -36,7 +42,8 @@ public sealed class DeviceAuthentication(
 
         devices.Touch(device);
         var identity = new ClaimsIdentity(
-            [new Claim(DeviceIdClaim, device.Id), new Claim(ClaimTypes.Name, device.Name)], SchemeName);
+            [new Claim(DeviceIdClaim, device.Id), new Claim(ClaimTypes.Name, device.Name), new Claim(ViaClaim, bearer is null ? ViaCookie : ViaBearer)],
+            SchemeName);
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
     }
 

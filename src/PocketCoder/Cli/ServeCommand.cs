@@ -8,7 +8,7 @@ public static class ServeCommand
 {
     public static async Task<int> RunAsync(string[] args, TextWriter output)
     {
-        var arguments = CliArguments.Parse(args, new HashSet<string> { "listen", "data", "suspend-idle-minutes" }, new HashSet<string>());
+        var arguments = CliArguments.Parse(args, new HashSet<string> { "listen", "data", "suspend-idle-minutes", "allowed-host" }, new HashSet<string>());
         var listen = arguments.Value("listen") ?? PocketCoderOptions.DefaultListen;
         if (!Uri.TryCreate(listen, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp)
         {
@@ -25,6 +25,7 @@ public static class ServeCommand
             DataDirectory = CommandLine.DataDirectory(arguments),
             Listen = listen,
             SuspendIdleAfter = TimeSpan.FromMinutes(suspendMinutes),
+            AllowedHosts = AllowedHosts(arguments.Value("allowed-host")),
         };
         WebApplication built;
         try
@@ -57,4 +58,9 @@ public static class ServeCommand
         await app.WaitForShutdownAsync();
         return 0;
     }
+
+    /// <summary><c>--allowed-host</c> and <c>POCKETCODER_ALLOWED_HOSTS</c>, each a comma-separated list of host names.</summary>
+    private static List<string> AllowedHosts(string? flag) =>
+        [.. new[] { flag, Environment.GetEnvironmentVariable("POCKETCODER_ALLOWED_HOSTS") }
+            .SelectMany(list => (list ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))];
 }

@@ -60,6 +60,8 @@ public static class ErrorCodes
     public const string InvalidRef = "INVALID_REF";
     public const string GitFailed = "GIT_FAILED";
     public const string GitIdentityMissing = "GIT_IDENTITY_MISSING";
+    public const string HostNotAllowed = "HOST_NOT_ALLOWED";
+    public const string CrossSiteRequest = "CROSS_SITE_REQUEST";
     public const string NothingToCommit = "NOTHING_TO_COMMIT";
     public const string NoUpstream = "NO_UPSTREAM";
     public const string CommandNotFound = "COMMAND_NOT_FOUND";

@@ -15,6 +15,9 @@ public sealed class PocketCoderOptions
 
     public string Listen { get; init; } = DefaultListen;
 
+    /// <summary>Host names the server answers to besides its listen address, loopback names and IP literals (DNS rebinding guard).</summary>
+    public IReadOnlyList<string> AllowedHosts { get; init; } = [];
+
     /// <summary>How to launch each agent, by adapter id.</summary>
     public IReadOnlyDictionary<string, AgentCommand> AgentCommands { get; init; } = DefaultAgentCommands();
 

@@ -66,6 +66,7 @@ public static class PocketCoderServer
         services.AddSingleton<Ledger.Ledger>();
         services.AddSingleton<Devices>();
         services.AddSingleton<PairingThrottle>();
+        services.AddSingleton<DeviceConnections>();
         services.AddSingleton<ProjectHooks>();
         services.AddSingleton<Projects.Projects>();
         services.AddSingleton<Rules>();
@@ -104,9 +105,11 @@ public static class PocketCoderServer
 
         var app = builder.Build();
         app.UseProblems();
+        app.UseAllowedHosts(options);
         app.MapWebApp();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseDeviceGuards();
 
         var api = app.MapGroup("/api");
         api.MapHealth();

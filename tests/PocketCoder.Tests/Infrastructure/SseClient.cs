@@ -99,6 +99,19 @@ public sealed class SseClient : IAsyncDisposable
 
     public Task<SseEvent> WaitForAsync(string kind, TimeSpan? timeout = null) => WaitForAsync(e => e.Event == kind, timeout);
 
+    /// <summary>Completes when the server ends the stream (closed or dropped); fails if it is still open after the timeout.</summary>
+    public async Task WaitForEndAsync(TimeSpan? timeout = null)
+    {
+        try
+        {
+            await _reader.WaitAsync(timeout ?? DefaultWait);
+        }
+        catch (Exception exception) when (exception is IOException or HttpRequestException)
+        {
+            // Dropped rather than closed: ended all the same.
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();

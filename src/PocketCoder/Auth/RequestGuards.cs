@@ -1,0 +1,126 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Security.Claims;
+using PocketCoder.Errors;
+using PocketCoder.Server;
+
+namespace PocketCoder.Auth;
+
+/// <summary>
+/// Every request a device has open, by device, so a revocation ends them — SSE streams included — instead of
+/// letting a revoked phone keep watching until it disconnects.
+/// </summary>
+public sealed class DeviceConnections
+{
+    private readonly ConcurrentDictionary<string, CancellationTokenSource> _byDevice = new(StringComparer.Ordinal);
+
+    public CancellationToken For(string deviceId) => _byDevice.GetOrAdd(deviceId, _ => new CancellationTokenSource()).Token;
+
+    /// <summary>Ends every open request of the device. Later requests fail authentication anyway.</summary>
+    public void Revoke(string deviceId)
+    {
+        if (_byDevice.TryRemove(deviceId, out var connections))
+        {
+            connections.Cancel();
+            connections.Dispose();
+        }
+    }
+}
+
+/// <summary>The checks that sit in front of every endpoint because they concern the browser and the network, not a feature.</summary>
+public static class RequestGuards
+{
+    /// <summary>
+    /// DNS rebinding: a page on evil.example whose name now resolves to 127.0.0.1 reaches the server with
+    /// <c>Host: evil.example</c>. Only the listen address, loopback names, IP literals (rebinding needs a name) and
+    /// names the owner configured are served.
+    /// </summary>
+    public static IApplicationBuilder UseAllowedHosts(this IApplicationBuilder app, PocketCoderOptions options)
+    {
+        var allowed = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "localhost" };
+        if (Uri.TryCreate(options.Listen, UriKind.Absolute, out var listen))
+        {
+            allowed.Add(listen.Host);
+        }
+
+        allowed.UnionWith(options.AllowedHosts);
+        return app.Use(async (context, next) =>
+        {
+            var host = context.Request.Host.Host;
+            if (!allowed.Contains(host) && !IPAddress.TryParse(host.Trim('[', ']'), out _))
+            {
+                await ProblemMiddleware.WriteAsync(context, StatusCodes.Status421MisdirectedRequest, ErrorCodes.HostNotAllowed,
+                    $"This server does not answer to the name '{host}'. If you reach it under that name, start it with " +
+                    $"--allowed-host {host} (or POCKETCODER_ALLOWED_HOSTS).");
+                return;
+            }
+
+            await next(context);
+        });
+    }
+
+    /// <summary>
+    /// After authentication: (1) a cookie-authenticated request that changes something must come from the app's own
+    /// origin — a page on another port of this host would otherwise ride the cookie (bearer clients are not browsers and
+    /// are not affected); (2) the request's cancellation is tied to its device, so revoking the device ends it.
+    /// </summary>
+    public static IApplicationBuilder UseDeviceGuards(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    {
+        var deviceId = context.User.FindFirstValue(DeviceAuthentication.DeviceIdClaim);
+        if (deviceId is null)
+        {
+            await next(context);
+            return;
+        }
+
+        if (context.User.HasClaim(DeviceAuthentication.ViaClaim, DeviceAuthentication.ViaCookie)
+            && !HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method)
+            && !HttpMethods.IsOptions(context.Request.Method) && !IsSameOrigin(context.Request))
+        {
+            await ProblemMiddleware.WriteAsync(context, StatusCodes.Status403Forbidden, ErrorCodes.CrossSiteRequest,
+                "This request came from another site or port (Origin / Sec-Fetch-Site), with the app's cookie: refused.");
+            return;
+        }
+
+        var revoked = context.RequestServices.GetRequiredService<DeviceConnections>().For(deviceId);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, revoked);
+        context.RequestAborted = linked.Token;
+        try
+        {
+            await next(context);
+        }
+        catch (OperationCanceledException) when (revoked.IsCancellationRequested)
+        {
+            // The device was revoked mid-request: drop the connection rather than answer.
+            context.Abort();
+            return;
+        }
+
+        // An event stream that ended because its device was revoked is dropped, so the client cannot mistake it for a
+        // normal end and reconnect quietly. (A device revoking itself still gets its 204.)
+        if (revoked.IsCancellationRequested && context.Response.ContentType?.StartsWith("text/event-stream", StringComparison.Ordinal) == true)
+        {
+            context.Abort();
+        }
+    });
+
+    private static bool IsSameOrigin(HttpRequest request)
+    {
+        var origin = request.Headers.Origin.ToString();
+        var fetchSite = request.Headers["Sec-Fetch-Site"].ToString();
+        if (origin.Length == 0 && fetchSite.Length == 0)
+        {
+            // Browsers send Origin with every unsafe request; a cookie without either header is not one we can vouch for.
+            return false;
+        }
+
+        if (fetchSite.Length > 0 && fetchSite != "same-origin")
+        {
+            return false;
+        }
+
+        return origin.Length == 0
+            || (Uri.TryCreate(origin, UriKind.Absolute, out var uri)
+                && string.Equals(uri.Authority, request.Host.Value, StringComparison.OrdinalIgnoreCase));
+    }
+}
