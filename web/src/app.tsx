@@ -6,6 +6,7 @@ import { FileView, Files } from './screens/Files';
 import { Branches, Git, GitDiffView } from './screens/Git';
 import { Home } from './screens/Home';
 import { NewSession } from './screens/NewSession';
+import { linkedPairingCode } from './pairing';
 import { Pair } from './screens/Pair';
 import { Rules } from './screens/Rules';
 import { Run, Terminal } from './screens/Run';
@@ -19,10 +20,10 @@ export function App() {
   const online = useStore((s) => s.online);
 
   if (route.path === '/pair' || (auth === 'unpaired' && loaded)) {
-    if (auth === 'paired' && route.path === '/pair' && !route.query.get('code')) {
+    if (auth === 'paired' && route.path === '/pair' && !linkedPairingCode()) {
       queueMicrotask(() => navigate('/', { replace: true }));
     }
-    return <Shell><Pair initialCode={route.query.get('code') ?? ''} /></Shell>;
+    return <Shell><Pair initialCode={linkedPairingCode() ?? ''} /></Shell>;
   }
   if (!loaded) return <Shell><div class="splash" aria-busy="true"><div class="spinner" /></div></Shell>;
   if (auth === 'unknown' && !online) {

@@ -1,11 +1,10 @@
 import { render } from 'preact';
 import { App } from './app';
+import { takePairingLink } from './pairing';
 import { boot } from './store';
 import './styles.css';
 
-// The pairing link carries its code in the fragment, which the server never sees; take it and drop it.
-const pairCode = /^#pair=([A-Za-z0-9 -]{4,20})$/.exec(location.hash)?.[1];
-if (pairCode) history.replaceState(null, '', `/pair?code=${encodeURIComponent(pairCode)}`);
+takePairingLink();
 
 render(<App />, document.getElementById('app')!);
 void boot();

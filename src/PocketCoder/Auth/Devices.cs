@@ -11,6 +11,9 @@ public sealed record Device(string Id, string Name, DateTimeOffset CreatedAt, Da
 public sealed class Devices(Database database, Ledger.Ledger ledger, TimeProvider clock)
 {
     public static readonly TimeSpan PairingCodeLifetime = TimeSpan.FromMinutes(10);
+    public const string PairingKeyFileName = "pairing.key";
+
+    private readonly Lazy<byte[]> _pairingKey = new(() => Secrets.LoadOrCreateKey(Path.Combine(database.DataDirectory, PairingKeyFileName)));
 
     /// <summary>Creates a one-time code. Works from the CLI while the server runs: both use the same database.</summary>
     public (string Code, DateTimeOffset ExpiresAt) CreatePairingCode()
@@ -20,14 +23,14 @@ public sealed class Devices(Database database, Ledger.Ledger ledger, TimeProvide
         var expires = now + PairingCodeLifetime;
         database.Write(write => write.Execute(
             "INSERT INTO pairing_codes (code_hash, created_at, expires_at) VALUES ($hash, $now, $expires)",
-            ("$hash", Secrets.Hash(Secrets.NormalizeCode(code))), ("$now", now.ToDb()), ("$expires", expires.ToDb())));
+            ("$hash", Secrets.HashPairingCode(_pairingKey.Value, code)), ("$now", now.ToDb()), ("$expires", expires.ToDb())));
         return (code, expires);
     }
 
     /// <summary>Trades a valid, unused code for a new device and its token. Null when the code is wrong, used or expired.</summary>
     public (Device Device, string Token)? Redeem(string code, string deviceName)
     {
-        var codeHash = Secrets.Hash(Secrets.NormalizeCode(code));
+        var codeHash = Secrets.HashPairingCode(_pairingKey.Value, code);
         var now = clock.GetUtcNow();
         return database.Write(write =>
         {

@@ -27,7 +27,58 @@ public static class Secrets
     public static string NormalizeCode(string code) =>
         new([.. code.Where(c => !char.IsWhiteSpace(c) && c != '-').Select(char.ToUpperInvariant)]);
 
+    /// <summary>For device tokens: 256 random bits need no key or salt to be safe as a plain SHA-256.</summary>
     public static string Hash(string secret) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(secret)));
+
+    /// <summary>
+    /// For pairing codes: ~40 bits would fall to a plain hash in minutes for anyone who can read the database, so they
+    /// are hashed with a key that lives in its own 0600 file beside it.
+    /// </summary>
+    public static string HashPairingCode(byte[] key, string code) =>
+        Convert.ToHexStringLower(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(NormalizeCode(code))));
+
+    /// <summary>
+    /// The pairing key of a data folder: 32 random bytes, created once (0600, exclusively, so the server and a
+    /// concurrent <c>pocketcoder pair</c> agree on one key) and read thereafter.
+    /// </summary>
+    public static byte[] LoadOrCreateKey(string path)
+    {
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            if (File.Exists(path))
+            {
+                var existing = File.ReadAllBytes(path);
+                if (existing.Length == 32)
+                {
+                    return existing;
+                }
+
+                // Being written by a concurrent first use; read again.
+                Thread.Sleep(50);
+                continue;
+            }
+
+            var key = RandomNumberGenerator.GetBytes(32);
+            try
+            {
+                var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+                if (!OperatingSystem.IsWindows())
+                {
+                    options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+                }
+
+                using var file = new FileStream(path, options);
+                file.Write(key);
+                return key;
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                // Someone else created it first: use theirs.
+            }
+        }
+
+        throw new IOException($"The pairing key {path} is not 32 bytes: delete it and pair again.");
+    }
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }

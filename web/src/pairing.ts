@@ -1,0 +1,19 @@
+/**
+ * The pairing link (`/#pair=CODE`) carries its code in the fragment, which browsers never send to a server. The app
+ * takes it into memory and rewrites the address to a bare `/pair`, so the code is neither in the history (a reload or
+ * the back button cannot resend it) nor ever in a URL the server sees or logs.
+ */
+let linkedCode: string | null = null;
+
+export function takePairingLink(location: Location = window.location, history: History = window.history): void {
+  const code = /^#pair=([A-Za-z0-9 -]{4,20})$/.exec(location.hash)?.[1];
+  if (code) {
+    linkedCode = code;
+    history.replaceState(null, '', '/pair');
+  }
+}
+
+/** The code from the link this page was opened with, if any. */
+export function linkedPairingCode(): string | null {
+  return linkedCode;
+}
