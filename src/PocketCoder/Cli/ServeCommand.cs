@@ -37,6 +37,11 @@ public static class ServeCommand
             // A broken agents.json: say which entry and why, not a stack trace.
             throw new CliException(exception.Message);
         }
+        catch (IOException exception)
+        {
+            // A data folder that is not ours, or cannot be made private.
+            throw new CliException(exception.Message);
+        }
 
         await using var app = built;
         try

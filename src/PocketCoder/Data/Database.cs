@@ -37,9 +37,12 @@ public sealed class Database : IDisposable
 
     public Database(string dataDirectory)
     {
-        Directory.CreateDirectory(dataDirectory);
+        // Every entry point (serve, pair, ledger verify, the approval verbs) opens the database: the one place to keep
+        // the folder private. SQLite gives its -wal and -shm files the database file's own mode, so 0600 spreads.
+        PermissionFixes = DataFolder.Secure(dataDirectory);
         DataDirectory = dataDirectory;
         FilePath = Path.Combine(dataDirectory, FileName);
+        DataFolder.CreatePrivateFile(FilePath);
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = FilePath,
@@ -51,6 +54,9 @@ public sealed class Database : IDisposable
     }
 
     public string DataDirectory { get; }
+
+    /// <summary>What had to be narrowed to make the data folder private when it was opened (reported at start).</summary>
+    public IReadOnlyList<string> PermissionFixes { get; }
 
     public string FilePath { get; }
 

@@ -10,6 +10,11 @@ public sealed class DatabaseLifetime(Database database, ILogger<DatabaseLifetime
     public Task StartAsync(CancellationToken cancellationToken)
     {
         database.OnQueuedWriteFailed = exception => logger.LogWarning(exception, "A queued write failed and was dropped");
+        foreach (var fix in database.PermissionFixes)
+        {
+            logger.LogWarning("The data folder was open to other users; narrowed {Fix}", fix);
+        }
+
         return Task.CompletedTask;
     }
 

@@ -124,7 +124,15 @@ public sealed class Ledger(Database database, TimeProvider clock)
     private void WriteHead(long seq, string hash)
     {
         var temporary = HeadPath + ".tmp";
-        File.WriteAllText(temporary, $"{seq} {hash}\n");
+        using (var file = new FileStream(temporary, new FileStreamOptions
+        {
+            Mode = FileMode.Create, Access = FileAccess.Write,
+            UnixCreateMode = OperatingSystem.IsWindows() ? null : UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        }))
+        {
+            file.Write(System.Text.Encoding.ASCII.GetBytes($"{seq} {hash}\n"));
+        }
+
         File.Move(temporary, HeadPath, overwrite: true);
     }
 
