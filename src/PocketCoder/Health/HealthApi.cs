@@ -8,39 +8,50 @@ public sealed record AgentHealth(string Id, bool Available, string? Version, str
 public sealed record HealthResponse(string Status, string Version, IReadOnlyList<AgentHealth> Agents, IReadOnlyList<string> Warnings);
 
 /// <summary>
-/// Which agents are installed and what is missing, in words a user can act on. Probing runs each
-/// agent's <c>--version</c>, so results are cached briefly: health is polled by dashboards.
+/// Which agents are installed and what is missing, in words a user can act on. Probing runs each agent's
+/// <c>--version</c> (over a second with four agents), so results are cached briefly: health is polled by dashboards.
+/// A probe, once started, runs to the end whoever asked for it: an impatient client that gives up only stops waiting,
+/// so the cache still fills and concurrent callers share the one probe under way.
 /// </summary>
 public sealed class AgentHealthCache(AgentRegistry registry, TimeProvider clock)
 {
     private static readonly TimeSpan Freshness = TimeSpan.FromSeconds(30);
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private (DateTimeOffset At, IReadOnlyList<AgentHealth> Agents)? _cached;
+    private readonly Lock _lock = new();
+    private Task<IReadOnlyList<AgentHealth>>? _probe;
+    private DateTimeOffset _probedAt;
 
-    public async Task<IReadOnlyList<AgentHealth>> GetAsync(CancellationToken cancellationToken)
+    public Task<IReadOnlyList<AgentHealth>> GetAsync(CancellationToken cancellationToken)
     {
-        await _gate.WaitAsync(cancellationToken);
-        try
+        Task<IReadOnlyList<AgentHealth>> probe;
+        lock (_lock)
         {
-            if (_cached is { } cached && clock.GetUtcNow() - cached.At < Freshness)
+            var stale = _probe is null || _probe.IsFaulted || (_probe.IsCompletedSuccessfully && clock.GetUtcNow() - _probedAt >= Freshness);
+            if (stale)
             {
-                return cached.Agents;
+                _probe = ProbeAsync();
             }
 
-            var probes = registry.All.Select(async adapter =>
-            {
-                var availability = await adapter.ProbeAsync(cancellationToken);
-                // Where an installed agent lives is not for anonymous callers: say only what is missing.
-                return new AgentHealth(adapter.Id, availability.Available, availability.Version, availability.Available ? null : availability.Detail);
-            });
-            var agents = await Task.WhenAll(probes);
-            _cached = (clock.GetUtcNow(), agents);
-            return agents;
+            probe = _probe!;
         }
-        finally
+
+        return probe.WaitAsync(cancellationToken);
+    }
+
+    private async Task<IReadOnlyList<AgentHealth>> ProbeAsync()
+    {
+        var probes = registry.All.Select(async adapter =>
         {
-            _gate.Release();
+            var availability = await adapter.ProbeAsync(CancellationToken.None).ConfigureAwait(false);
+            // Where an installed agent lives is not for anonymous callers: say only what is missing.
+            return new AgentHealth(adapter.Id, availability.Available, availability.Version, availability.Available ? null : availability.Detail);
+        });
+        var agents = await Task.WhenAll(probes).ConfigureAwait(false);
+        lock (_lock)
+        {
+            _probedAt = clock.GetUtcNow();
         }
+
+        return agents;
     }
 }
 

@@ -1,0 +1,57 @@
+using PocketCoder.Agents;
+using PocketCoder.Health;
+using PocketCoder.Tests.Infrastructure;
+
+namespace PocketCoder.Tests.Api;
+
+/// <summary>The first health check probes every agent (slow); a client that gives up must not waste the probe.</summary>
+public sealed class HealthProbeTests
+{
+    [Fact]
+    public async Task Get_FirstCallerGivesUp_ProbeFinishesAndTheNextCallerIsServedFromIt()
+    {
+        var agent = new SlowAgent();
+        var cache = new AgentHealthCache(new AgentRegistry([agent]), new ManualClock());
+
+        using (var impatient = new CancellationTokenSource())
+        {
+            var first = cache.GetAsync(impatient.Token);
+            await agent.Started.Task;
+            await impatient.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+        }
+
+        var second = cache.GetAsync(CancellationToken.None);
+        var third = cache.GetAsync(CancellationToken.None);
+        agent.Release.SetResult();
+        Assert.True((await second).Single().Available);
+        Assert.Same(await second, await third);
+        Assert.True((await cache.GetAsync(CancellationToken.None)).Single().Available);
+        Assert.Equal(1, agent.Probes);
+    }
+
+    private sealed class SlowAgent : IAgentAdapter
+    {
+        public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public int Probes { get; private set; }
+
+        public string Id => "slow";
+
+        public bool AppliesEditedInput => false;
+
+        public async Task<AgentAvailability> ProbeAsync(CancellationToken cancellationToken)
+        {
+            Probes++;
+            Started.TrySetResult();
+            // Like a real --version run: honours its token, so a probe tied to a request would die with it.
+            await Release.Task.WaitAsync(cancellationToken);
+            return new AgentAvailability(true, "1.0", "/usr/bin/slow");
+        }
+
+        public Task<IAgentSession> StartAsync(AgentStartOptions options, IAgentSink sink, CancellationToken cancellationToken) =>
+            throw new NotSupportedException();
+    }
+}
