@@ -8,10 +8,18 @@ namespace PocketCoder.Agents.Processes;
 /// The one wrapper for every child process PocketCoder starts: its own process group (so a stop
 /// reaches grandchildren too), both streams read, stderr kept in a log and a tail, SIGTERM then SIGKILL,
 /// exit code recorded. Nobody else calls <see cref="Process.Start()"/>.
+/// A descendant can leave the group (<c>setsid</c>, a double fork, <c>nohup</c>), so a stop also finds every
+/// descendant by <see cref="Descendants"/>: the process tree as it stands, plus every process that still carries
+/// this child's marker variable (inherited by everything it starts, whatever group it moves to).
 /// </summary>
 public sealed partial class AgentProcess : IAsyncDisposable
 {
+    /// <summary>The environment variable that marks every process descended from one child.</summary>
+    public const string MarkerVariable = "POCKETCODER_PROCESS";
     private const int StderrTailLimit = 8 * 1024;
+
+    /// <summary>How long the output pumps may run on after the process and its descendants are gone (a pipe held elsewhere).</summary>
+    private static readonly TimeSpan DrainGrace = TimeSpan.FromSeconds(5);
     private static readonly UTF8Encoding Utf8NoBom = new(encoderShouldEmitUTF8Identifier: false);
 
     private readonly Process _process;
@@ -25,6 +33,7 @@ public sealed partial class AgentProcess : IAsyncDisposable
     private AgentProcess(Process process, Func<string, Task> onStdoutLine, StreamWriter? stderrLog)
     {
         _process = process;
+        Marker = process.StartInfo.Environment[MarkerVariable]!;
         Pid = process.Id;
         _stdoutPump = Task.Run(() => PumpStdoutAsync(onStdoutLine));
         _stderrPump = Task.Run(() => PumpStderrAsync(stderrLog));
@@ -34,6 +43,7 @@ public sealed partial class AgentProcess : IAsyncDisposable
     private AgentProcess(Process process, Func<OutputChunk, Task> onChunk)
     {
         _process = process;
+        Marker = process.StartInfo.Environment[MarkerVariable]!;
         Pid = process.Id;
         // One-shot runs read nothing from us: closing stdin makes a command that waits on it see end of input at once.
         process.StandardInput.Close();
@@ -43,6 +53,9 @@ public sealed partial class AgentProcess : IAsyncDisposable
     }
 
     public int Pid { get; }
+
+    /// <summary>The value of <see cref="MarkerVariable"/> this child and all its descendants carry.</summary>
+    public string Marker { get; }
 
     /// <summary>Completes with the exit code once the process has exited and both streams are drained.</summary>
     public Task<int> Exited => _exited.Task;
@@ -154,6 +167,7 @@ public sealed partial class AgentProcess : IAsyncDisposable
             }
         }
 
+        info.Environment[MarkerVariable] = Guid.NewGuid().ToString("N");
         var process = new Process { StartInfo = info };
         try
         {
@@ -193,7 +207,11 @@ public sealed partial class AgentProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>SIGTERM to the whole group, then SIGKILL after <paramref name="grace"/>. Returns once it has exited.</summary>
+    /// <summary>
+    /// SIGTERM to the whole group, then SIGKILL after <paramref name="grace"/> to the group and to every descendant
+    /// wherever it went. Returns once it has exited and its output is drained (or abandoned, if a process we could
+    /// not find still holds the pipes).
+    /// </summary>
     public async Task StopAsync(TimeSpan grace, CancellationToken cancellationToken = default)
     {
         _stopRequested = true;
@@ -203,13 +221,22 @@ public sealed partial class AgentProcess : IAsyncDisposable
         }
 
         SignalGroup(Signal.Term);
+        SignalDescendants(Signal.Term);
         var finished = await Task.WhenAny(_exited.Task, Task.Delay(grace, cancellationToken)).ConfigureAwait(false);
         if (finished != _exited.Task)
         {
             SignalGroup(Signal.Kill);
-            await _exited.Task.WaitAsync(TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
+            SignalDescendants(Signal.Kill);
+            await _exited.Task.WaitAsync(DrainGrace + TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// Every live process descended from this child: its tree by parent pid, and every process carrying its marker
+    /// (the ones that left the tree when their parent died). A process that both left the tree and cleared its
+    /// environment cannot be told apart from the owner's own processes; see docs/security.md.
+    /// </summary>
+    public IReadOnlyCollection<int> Descendants() => ProcessTable.Descendants(Pid, Marker);
 
     public async ValueTask DisposeAsync()
     {
@@ -310,10 +337,30 @@ public sealed partial class AgentProcess : IAsyncDisposable
     private async Task WaitForExitAsync()
     {
         await _process.WaitForExitAsync().ConfigureAwait(false);
-        // Reap the rest of the group: an agent may leave a shell or a server behind it.
+        // Reap the rest: an agent may leave a shell or a server behind it, a command a `setsid sleep &`. Whatever still
+        // holds our pipes would otherwise keep the pumps (and so the exit) waiting for ever.
         SignalGroup(Signal.Kill);
-        await Task.WhenAll(_stdoutPump, _stderrPump).ConfigureAwait(false);
+        // A signal is delivered when the target next runs: wait until they are really gone, so that a final status
+        // always means nothing of this child is left.
+        await ProcessTable.WaitGoneAsync(SignalDescendants(Signal.Kill), DrainGrace).ConfigureAwait(false);
+        var drained = Task.WhenAll(_stdoutPump, _stderrPump);
+        if (await Task.WhenAny(drained, Task.Delay(DrainGrace)).ConfigureAwait(false) != drained)
+        {
+            AppendStderr("[pocketcoder] output was cut off: a process that could not be found still holds the output pipes.\n");
+        }
+
         _exited.TrySetResult(_process.ExitCode);
+    }
+
+    private IReadOnlyCollection<int> SignalDescendants(Signal signal)
+    {
+        var descendants = Descendants();
+        foreach (var pid in descendants)
+        {
+            _ = Kill(pid, (int)signal);
+        }
+
+        return descendants;
     }
 
     private void SignalGroup(Signal signal)

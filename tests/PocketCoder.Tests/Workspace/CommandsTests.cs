@@ -135,6 +135,55 @@ public sealed class CommandsTests(ITestOutputHelper output)
         Assert.Equal("COMMAND_TIMEOUT", record.GetProperty("errorCode").GetString());
     }
 
+    /// <summary>
+    /// Children that leave the process group (a new session, a double fork, nohup) used to survive cancel, keep the run
+    /// "running" for good (they held its output pipe) and make cancel answer 500.
+    /// </summary>
+    [Theory]
+    [InlineData("setsid sleep 777 & echo $!; wait")]
+    [InlineData("setsid sh -c 'sleep 778 & echo $!; wait' & wait")]
+    [InlineData("( setsid sh -c 'echo $$; exec sleep 779' & ) ; sleep 300")]
+    [InlineData("nohup sleep 780 > /dev/null 2>&1 & echo $!; setsid sleep 781 < /dev/null > /dev/null 2>&1 & echo $!; sleep 300")]
+    public async Task Cancel_ChildrenThatLeftTheGroup_AllStoppedWithAFinalStatus(string command)
+    {
+        await using var world = await WorkspaceWorld.StartAsync();
+        var id = await StartAsync(world, command);
+        await using var events = await SseClient.ConnectAsync(world.Http, $"/api/commands/{id}/events");
+        var pids = await PidsAsync(events, command.Split("echo $").Length - 1);
+        Assert.All(pids, pid => Assert.True(IsAlive(pid)));
+
+        var cancel = await world.Http.PostAsync($"/api/commands/{id}/cancel", null);
+        Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
+        var exit = await events.WaitForAsync("exit");
+        Assert.Equal("cancelled", exit.Str("status"));
+        Assert.All(pids, pid => Assert.False(IsAlive(pid), $"pid {pid} outlived the cancel"));
+        Assert.Equal("cancelled", (await world.Http.GetOkAsync($"/api/commands/{id}")).GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task Run_EndsWhileASetsidChildHoldsItsOutput_FinishesAndTheChildIsStopped()
+    {
+        await using var world = await WorkspaceWorld.StartAsync();
+        var id = await StartAsync(world, "setsid sleep 782 & echo $!; exit 0");
+        await using var events = await SseClient.ConnectAsync(world.Http, $"/api/commands/{id}/events");
+        var pids = await PidsAsync(events, 1);
+        var exit = await events.WaitForAsync("exit");
+        Assert.Equal(0, exit.Json.GetProperty("exitCode").GetInt32());
+        Assert.False(IsAlive(pids[0]), $"pid {pids[0]} outlived its command");
+    }
+
+    [Fact]
+    public async Task Run_SetsidChildPastTheTimeout_TimedOutAndStopped()
+    {
+        await using var world = await WorkspaceWorld.StartAsync();
+        var id = await StartAsync(world, "setsid sleep 783 & echo $!; sleep 300", timeoutSeconds: 1);
+        await using var events = await SseClient.ConnectAsync(world.Http, $"/api/commands/{id}/events");
+        var pids = await PidsAsync(events, 1);
+        var exit = await events.WaitForAsync("exit");
+        Assert.True(exit.Json.GetProperty("timedOut").GetBoolean());
+        Assert.False(IsAlive(pids[0]), $"pid {pids[0]} outlived the timeout");
+    }
+
     [Fact]
     public async Task Run_BadInput_StableCodes()
     {

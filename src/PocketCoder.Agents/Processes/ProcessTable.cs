@@ -1,0 +1,112 @@
+using System.Globalization;
+using System.Text;
+
+namespace PocketCoder.Agents.Processes;
+
+/// <summary>Reads /proc: who descends from whom, and who carries a marker in its environment.</summary>
+internal static class ProcessTable
+{
+    /// <summary>Live descendants of <paramref name="root"/> (not the root itself), by parent pid and by marker.</summary>
+    public static IReadOnlyCollection<int> Descendants(int root, string marker)
+    {
+        var needle = Encoding.ASCII.GetBytes($"{AgentProcess.MarkerVariable}={marker}\0");
+        var children = new Dictionary<int, List<int>>();
+        var found = new HashSet<int>();
+        var self = Environment.ProcessId;
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || pid == self || pid == root)
+            {
+                continue;
+            }
+
+            if (ParentOf(pid) is { } parent)
+            {
+                if (!children.TryGetValue(parent, out var list))
+                {
+                    children[parent] = list = [];
+                }
+
+                list.Add(pid);
+            }
+
+            if (Carries(pid, needle))
+            {
+                found.Add(pid);
+            }
+        }
+
+        var pending = new Stack<int>([root, .. found]);
+        while (pending.Count > 0)
+        {
+            if (children.TryGetValue(pending.Pop(), out var list))
+            {
+                foreach (var child in list.Where(found.Add))
+                {
+                    pending.Push(child);
+                }
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>Waits (briefly polling the kernel's table) until none of the processes runs any more: gone, or a zombie.</summary>
+    public static async Task WaitGoneAsync(IReadOnlyCollection<int> pids, TimeSpan limit)
+    {
+        var deadline = DateTime.UtcNow + limit;
+        while (pids.Any(IsRunning) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10).ConfigureAwait(false);
+        }
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..][0] is not ('Z' or 'X');
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    private static int? ParentOf(int pid)
+    {
+        try
+        {
+            // /proc/PID/stat: "pid (comm) state ppid ..."; comm may hold spaces and parentheses, so read after the last ')'.
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return fields.Length > 1 && int.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out var ppid) ? ppid : null;
+        }
+        catch (IOException)
+        {
+            return null; // Exited while we looked.
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static bool Carries(int pid, byte[] needle)
+    {
+        try
+        {
+            var environment = File.ReadAllBytes($"/proc/{pid}/environ");
+            return environment.AsSpan().StartsWith(needle) || environment.AsSpan().IndexOf(needle.Prepend((byte)0).ToArray()) >= 0;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false; // Another user's process: never ours.
+        }
+    }
+}
