@@ -28,11 +28,13 @@ public sealed partial class AgentProcess : IAsyncDisposable
     private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task _stdoutPump;
     private readonly Task _stderrPump;
+    private readonly bool _startsDaemon;
     private volatile bool _stopRequested;
 
-    private AgentProcess(Process process, Func<string, Task> onStdoutLine, StreamWriter? stderrLog)
+    private AgentProcess(Process process, Func<string, Task> onStdoutLine, StreamWriter? stderrLog, bool startsDaemon)
     {
         _process = process;
+        _startsDaemon = startsDaemon;
         Marker = process.StartInfo.Environment[MarkerVariable]!;
         Pid = process.Id;
         _stdoutPump = Task.Run(() => PumpStdoutAsync(onStdoutLine));
@@ -40,9 +42,10 @@ public sealed partial class AgentProcess : IAsyncDisposable
         _ = Task.Run(WaitForExitAsync);
     }
 
-    private AgentProcess(Process process, Func<OutputChunk, Task> onChunk)
+    private AgentProcess(Process process, Func<OutputChunk, Task> onChunk, bool startsDaemon)
     {
         _process = process;
+        _startsDaemon = startsDaemon;
         Marker = process.StartInfo.Environment[MarkerVariable]!;
         Pid = process.Id;
         // One-shot runs read nothing from us: closing stdin makes a command that waits on it see end of input at once.
@@ -96,7 +99,7 @@ public sealed partial class AgentProcess : IAsyncDisposable
             throw;
         }
 
-        return new AgentProcess(process, onStdoutLine, stderrLog);
+        return new AgentProcess(process, onStdoutLine, stderrLog, spec.StartsDaemon);
     }
 
     /// <summary>
@@ -104,7 +107,7 @@ public sealed partial class AgentProcess : IAsyncDisposable
     /// read from each stream, one chunk at a time. The callback must not keep unbounded state: the pump keeps
     /// reading however much the process prints, so a chatty child never blocks on a full pipe.
     /// </summary>
-    public static AgentProcess StartStreaming(ProcessSpec spec, Func<OutputChunk, Task> onChunk) => new(Launch(spec), onChunk);
+    public static AgentProcess StartStreaming(ProcessSpec spec, Func<OutputChunk, Task> onChunk) => new(Launch(spec), onChunk, spec.StartsDaemon);
 
     /// <summary>
     /// Runs to completion and returns what it printed, each stream kept up to <paramref name="outputLimit"/>
@@ -342,7 +345,11 @@ public sealed partial class AgentProcess : IAsyncDisposable
         SignalGroup(Signal.Kill);
         // A signal is delivered when the target next runs: wait until they are really gone, so that a final status
         // always means nothing of this child is left.
-        await ProcessTable.WaitGoneAsync(SignalDescendants(Signal.Kill), DrainGrace).ConfigureAwait(false);
+        if (!_startsDaemon || _stopRequested)
+        {
+            await ProcessTable.WaitGoneAsync(SignalDescendants(Signal.Kill), DrainGrace).ConfigureAwait(false);
+        }
+
         var drained = Task.WhenAll(_stdoutPump, _stderrPump);
         if (await Task.WhenAny(drained, Task.Delay(DrainGrace)).ConfigureAwait(false) != drained)
         {

@@ -1,9 +1,14 @@
 namespace PocketCoder.Agents.Processes;
 
 /// <summary>What to run. Arguments are passed as a list, never through a shell.</summary>
+/// <param name="StartsDaemon">
+/// The program's purpose is to leave a daemon behind (<c>tmux new-session</c> starts the tmux server): descendants that
+/// left its process group are not killed when it exits. They are still killed by an explicit stop.
+/// </param>
 public sealed record ProcessSpec(
     string FileName,
     IReadOnlyList<string> Arguments,
     string WorkingDirectory,
     IReadOnlyDictionary<string, string?> Environment,
-    string? StderrLogPath);
+    string? StderrLogPath,
+    bool StartsDaemon = false);

@@ -8,7 +8,8 @@ public static class ServeCommand
 {
     public static async Task<int> RunAsync(string[] args, TextWriter output)
     {
-        var arguments = CliArguments.Parse(args, new HashSet<string> { "listen", "data", "suspend-idle-minutes", "allowed-host" }, new HashSet<string>());
+        var arguments = CliArguments.Parse(args, new HashSet<string> { "listen", "data", "suspend-idle-minutes", "allowed-host" },
+            new HashSet<string> { "ledger-terminal-text" });
         var listen = arguments.Value("listen") ?? PocketCoderOptions.DefaultListen;
         if (!Uri.TryCreate(listen, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp)
         {
@@ -26,6 +27,7 @@ public static class ServeCommand
             Listen = listen,
             SuspendIdleAfter = TimeSpan.FromMinutes(suspendMinutes),
             AllowedHosts = AllowedHosts(arguments.Value("allowed-host")),
+            LedgerTerminalText = arguments.Flag("ledger-terminal-text"),
         };
         WebApplication built;
         try

@@ -68,6 +68,7 @@ public static class ErrorCodes
     public const string CommandNotRunning = "COMMAND_NOT_RUNNING";
     public const string CommandTimeout = "COMMAND_TIMEOUT";
     public const string TerminalNotFound = "TERMINAL_NOT_FOUND";
+    public const string TooManyStreams = "TOO_MANY_STREAMS";
     public const string TerminalFailed = "TERMINAL_FAILED";
     public const string Internal = "INTERNAL_ERROR";
 }

@@ -32,6 +32,12 @@ public sealed class PocketCoderOptions
 
     public bool ConsoleLogging { get; init; } = true;
 
+    /// <summary>
+    /// Whether the ledger keeps the text typed into project terminals (<c>--ledger-terminal-text</c>). Off by default:
+    /// who typed, when and how much is always recorded, but a terminal also receives passwords typed at prompts.
+    /// </summary>
+    public bool LedgerTerminalText { get; init; }
+
     /// <summary>An agent process idle this long is stopped (its conversation kept) until the next message. Zero: never.</summary>
     public TimeSpan SuspendIdleAfter { get; init; } = TimeSpan.FromMinutes(15);
 

@@ -93,6 +93,7 @@ public static class PocketCoderServer
         services.AddSingleton<FileWatchers>();
         services.AddHostedService(provider => provider.GetRequiredService<FileWatchers>());
         services.AddSingleton<Terminals>();
+        services.AddSingleton<TerminalScreens>();
 
         services.AddAuthentication(DeviceAuthentication.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, DeviceAuthentication>(DeviceAuthentication.SchemeName, null);

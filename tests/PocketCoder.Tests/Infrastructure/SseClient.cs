@@ -33,6 +33,7 @@ public sealed class SseClient : IAsyncDisposable
     public IReadOnlyList<SseEvent> Received => _received;
 
     private int _comments;
+    private int _disposed;
     private TaskCompletionSource _commentArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public int Comments => Volatile.Read(ref _comments);
@@ -114,14 +115,21 @@ public sealed class SseClient : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _stop.CancelAsync();
         Response.Dispose();
         try
         {
             await _reader;
         }
-        catch (Exception exception) when (exception is OperationCanceledException or IOException or ObjectDisposedException or HttpRequestException)
+        catch (Exception exception) when (exception is OperationCanceledException or IOException or ObjectDisposedException or HttpRequestException
+            or ArgumentException)
         {
+            // Disposed before or while reading (ArgumentException: the response stream was already closed).
         }
 
         _stop.Dispose();

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using PocketCoder.Tests.Infrastructure;
 using PocketCoder.Workspace.Terminal;
 
@@ -50,6 +51,99 @@ public sealed class TerminalTests
         finally
         {
             TempPaths.StopTmuxServer(world.Server.DataDirectory);
+        }
+    }
+
+    [Fact]
+    public async Task Streams_TwoOnOneTerminal_OnePollerAndItStopsWithTheLast()
+    {
+        await using var world = await WorkspaceWorld.StartAsync();
+        try
+        {
+            var screens = world.Server.Services.GetRequiredService<TerminalScreens>();
+            await world.Http.PostOkAsync($"{world.Api}/terminal", new { });
+            var first = await SseClient.ConnectAsync(world.Http, $"{world.Api}/terminal/events");
+            await using var second = await SseClient.ConnectAsync(world.Http, $"{world.Api}/terminal/events");
+            Assert.Equal("screen", (await first.NextAsync()).Event);
+            Assert.Equal("screen", (await second.NextAsync()).Event);
+            Assert.Equal(1, screens.RunningPollers);
+
+            // Both see what is typed, from the one poller.
+            await InputAsync(world, new { text = "echo shared-$((2*21))", keys = new[] { "Enter" } });
+            await first.WaitForAsync(e => e.Event == "screen" && (e.Str("text") ?? "").Contains("shared-42", StringComparison.Ordinal));
+            await second.WaitForAsync(e => e.Event == "screen" && (e.Str("text") ?? "").Contains("shared-42", StringComparison.Ordinal));
+
+            await first.DisposeAsync();
+            await second.DisposeAsync();
+            await WaitUntilAsync(() => screens.RunningPollers == 0);
+        }
+        finally
+        {
+            TempPaths.StopTmuxServer(world.Server.DataDirectory);
+        }
+    }
+
+    [Fact]
+    public async Task Streams_PastTheDeviceCap_TooManyStreamsAndOtherDevicesUnaffected()
+    {
+        await using var world = await WorkspaceWorld.StartAsync();
+        var streams = new List<SseClient>();
+        try
+        {
+            await world.Http.PostOkAsync($"{world.Api}/terminal", new { });
+            for (var i = 0; i < TerminalScreens.MaxStreamsPerDevice; i++)
+            {
+                var stream = await SseClient.ConnectAsync(world.Http, $"{world.Api}/terminal/events");
+                streams.Add(stream);
+                Assert.Equal(HttpStatusCode.OK, stream.Response.StatusCode);
+            }
+
+            await ApiAssert.ProblemAsync(await world.Http.GetAsync($"{world.Api}/terminal/events", HttpCompletionOption.ResponseHeadersRead),
+                HttpStatusCode.TooManyRequests, "TOO_MANY_STREAMS");
+            var laptop = await world.Server.PairAsync("laptop");
+            await using var other = await SseClient.ConnectAsync(laptop.Http, $"{world.Api}/terminal/events");
+            Assert.Equal(HttpStatusCode.OK, other.Response.StatusCode);
+        }
+        finally
+        {
+            foreach (var stream in streams)
+            {
+                await stream.DisposeAsync();
+            }
+
+            TempPaths.StopTmuxServer(world.Server.DataDirectory);
+        }
+    }
+
+    [Fact]
+    public async Task Input_Recorded_WhoAndHowMuchButNotTheText()
+    {
+        await using var world = await WorkspaceWorld.StartAsync();
+        try
+        {
+            await world.Http.PostOkAsync($"{world.Api}/terminal", new { });
+            await InputAsync(world, new { text = "s3cret-passw0rd", keys = new[] { "Enter" } });
+            var input = Assert.Single(await world.LedgerAsync("terminal.input"));
+            var detail = input.GetProperty("detail");
+            Assert.Equal(world.Phone.DeviceId, detail.GetProperty("deviceId").GetString());
+            Assert.Equal(15, detail.GetProperty("bytes").GetInt32());
+            Assert.Equal(1, detail.GetProperty("keys").GetInt32());
+            Assert.DoesNotContain("s3cret", input.GetRawText(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            TempPaths.StopTmuxServer(world.Server.DataDirectory);
+        }
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        // The poller stops on its own task once the last stream has gone: poll the state briefly, with a bound.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The condition was not met within 20 s.");
+            await Task.Delay(20);
         }
     }
 

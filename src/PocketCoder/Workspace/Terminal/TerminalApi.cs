@@ -11,18 +11,15 @@ namespace PocketCoder.Workspace.Terminal;
 
 public static class TerminalApi
 {
-    /// <summary>How often a live stream looks at the screen.</summary>
-    public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
-
     public static void MapTerminal(this IEndpointRouteBuilder api)
     {
         var terminal = api.MapGroup("/projects/{id}/terminal");
         terminal.MapPost("/", (string id, OpenTerminalRequest? request, Terminals terminals, ClaimsPrincipal user, CancellationToken ct) =>
             terminals.OpenAsync(id, request ?? new OpenTerminalRequest(null, null), user.Actor(), ct)).WithName("OpenTerminal");
         terminal.MapGet("/screen", (string id, Terminals terminals, CancellationToken ct) => terminals.ScreenAsync(id, ct)).WithName("TerminalScreen");
-        terminal.MapPost("/input", async (string id, TerminalInputRequest request, Terminals terminals, CancellationToken ct) =>
+        terminal.MapPost("/input", async (string id, TerminalInputRequest request, Terminals terminals, ClaimsPrincipal user, CancellationToken ct) =>
         {
-            await terminals.SendAsync(id, request, ct);
+            await terminals.SendAsync(id, request, user.Actor(), ct);
             return TypedResults.NoContent();
         }).WithName("TerminalInput");
         terminal.MapPost("/resize", (string id, TerminalResizeRequest request, Terminals terminals, CancellationToken ct) =>
@@ -36,14 +33,15 @@ public static class TerminalApi
     }
 
     /// <summary>
-    /// <c>screen</c> events with the whole rendered screen whenever it changes (polled with capture-pane), then
-    /// <c>closed</c> when the shell ends. The screen is state, not a log: a reconnecting client needs only the
+    /// <c>screen</c> events with the whole rendered screen whenever it changes (from the terminal's one shared poller),
+    /// then <c>closed</c> when the shell ends. The screen is state, not a log: a reconnecting client needs only the
     /// latest one, so there are no SSE ids to resume by.
     /// </summary>
-    private static async Task EventsAsync(string id, HttpContext context, Terminals terminals, IOptions<EventStreamOptions> options,
-        IHostApplicationLifetime lifetime, CancellationToken cancellationToken)
+    private static async Task EventsAsync(string id, HttpContext context, Terminals terminals, TerminalScreens screens,
+        IOptions<EventStreamOptions> options, IHostApplicationLifetime lifetime, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         var first = await terminals.ScreenAsync(id, cancellationToken);
+        using var watch = screens.Subscribe(id, user.Actor().Id, first);
         using var ending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
         var response = context.Response;
         response.ContentType = "text/event-stream";
@@ -52,33 +50,22 @@ public static class TerminalApi
         try
         {
             await WriteAsync(response, "retry: 2000\n: connected\n\n", ending.Token);
-            var last = first;
             await WriteAsync(response, Frame("screen", JsonSerializer.Serialize(first, WireJson.Default.TerminalScreen)), ending.Token);
-            var quietSince = DateTime.UtcNow;
             while (true)
             {
-                await Task.Delay(PollInterval, ending.Token);
-                TerminalScreen screen;
-                try
+                var (changed, screen) = await watch.NextAsync(options.Value.HeartbeatInterval, ending.Token);
+                if (!changed)
                 {
-                    screen = await terminals.ScreenAsync(id, ending.Token);
+                    await WriteAsync(response, ": heartbeat\n\n", ending.Token);
                 }
-                catch (ApiProblem problem) when (problem.Code == ErrorCodes.TerminalNotFound)
+                else if (screen is null)
                 {
                     await WriteAsync(response, Frame("closed", $"{{\"projectId\":{JsonSerializer.Serialize(id, WireJson.Default.String)}}}"), ending.Token);
                     return;
                 }
-
-                if (screen != last)
+                else
                 {
-                    last = screen;
-                    quietSince = DateTime.UtcNow;
                     await WriteAsync(response, Frame("screen", JsonSerializer.Serialize(screen, WireJson.Default.TerminalScreen)), ending.Token);
-                }
-                else if (DateTime.UtcNow - quietSince > options.Value.HeartbeatInterval)
-                {
-                    quietSince = DateTime.UtcNow;
-                    await WriteAsync(response, ": heartbeat\n\n", ending.Token);
                 }
             }
         }

@@ -110,7 +110,7 @@ public sealed partial class Terminals(Projects.Projects projects, PocketCoderOpt
     }
 
     /// <summary>Literal text first (<c>send-keys -l</c>, so nothing in it is read as a key name), then named keys.</summary>
-    public async Task SendAsync(string projectId, TerminalInputRequest request, CancellationToken cancellationToken)
+    public async Task SendAsync(string projectId, TerminalInputRequest request, Actor actor, CancellationToken cancellationToken)
     {
         var project = projects.Get(projectId);
         var keys = request.Keys ?? [];
@@ -144,6 +144,22 @@ public sealed partial class Terminals(Projects.Projects projects, PocketCoderOpt
         {
             EnsureOk(await TmuxAsync(["send-keys", "-t", target, "--", .. keys], cancellationToken), project.Id);
         }
+
+        // Who typed into the owner's shell, when and how much, always; the text itself only where the owner asked for it
+        // (it may hold passwords typed at a prompt).
+        var detail = new JsonObject
+        {
+            ["deviceId"] = actor.Id,
+            ["bytes"] = Encoding.UTF8.GetByteCount(request.Text ?? ""),
+            ["keys"] = keys.Count,
+        };
+        if (options.LedgerTerminalText)
+        {
+            detail["text"] = request.Text;
+            detail["keyNames"] = new JsonArray([.. keys.Select(k => (JsonNode?)k)]);
+        }
+
+        database.Write(write => ledger.Append(write, actor.Name, "terminal.input", project.Id, detail));
     }
 
     public async Task<TerminalScreen> ResizeAsync(string projectId, TerminalResizeRequest request, CancellationToken cancellationToken)
@@ -179,7 +195,9 @@ public sealed partial class Terminals(Projects.Projects projects, PocketCoderOpt
     private async Task<ProcessResult> TmuxAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
     {
         // -f /dev/null: the server's shells behave the same whatever ~/.tmux.conf says.
-        var spec = new ProcessSpec("tmux", ["-S", SocketPath, "-f", "/dev/null", .. arguments], options.DataDirectory, Environment, StderrLogPath: null);
+        // The first command starts the tmux server, a daemon meant to outlive this call (and the PocketCoder server).
+        var spec = new ProcessSpec("tmux", ["-S", SocketPath, "-f", "/dev/null", .. arguments], options.DataDirectory, Environment, StderrLogPath: null,
+            StartsDaemon: true);
         try
         {
             var result = await AgentProcess.RunAsync(spec, 1024 * 1024, TmuxTimeout, cancellationToken);
