@@ -173,6 +173,9 @@ export const api = {
   gitBranches: (projectId: string) => request<GitBranches>('GET', `/api/projects/${q(projectId)}/git/branches`),
   gitStage: (projectId: string, paths: string[]) => request<GitStatus>('POST', `/api/projects/${q(projectId)}/git/stage`, { paths }),
   gitUnstage: (projectId: string, paths: string[]) => request<GitStatus>('POST', `/api/projects/${q(projectId)}/git/unstage`, { paths }),
+  ledgerHead: () => request<{ seq: number; hash: string }>('GET', '/api/ledger/head'),
+  ledgerEntry: async (seq: number) =>
+    (await request<{ entries: { seq: number; hash: string }[] }>('GET', `/api/ledger?after=${seq - 1}&limit=1`)).entries.find((e) => e.seq === seq) ?? null,
   gitSetIdentity: (projectId: string, name: string, email: string) =>
     request<{ name: string | null; email: string | null }>('PUT', `/api/projects/${q(projectId)}/git/identity`, { name, email }),
   gitCommit: (projectId: string, message: string) => request<{ sha: string; branch?: string }>('POST', `/api/projects/${q(projectId)}/git/commit`, { message }),

@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import { OfflineBanner } from './components/ui';
+import { LedgerWarning, OfflineBanner } from './components/ui';
 import { match, navigate, useRoute } from './router';
 import { Devices } from './screens/Devices';
 import { FileView, Files } from './screens/Files';
@@ -59,6 +59,7 @@ function Shell({ children }: { children: ComponentChildren }) {
   return (
     <>
       <OfflineBanner />
+      <LedgerWarning />
       {children}
     </>
   );

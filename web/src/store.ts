@@ -3,6 +3,7 @@
 
 import { useLayoutEffect, useState } from 'preact/hooks';
 import { api, ApiError, NetworkError, setUnauthorizedHandler, type Health, type Project, type Session } from './api';
+import { checkLedger } from './ledgerWatch';
 import { reduceDashboard, ResumableStream, type Dashboard, type StreamState } from './events';
 
 export interface AppState {
@@ -15,6 +16,8 @@ export interface AppState {
   /** Data shown came from the last visit, not the server (offline start). */
   stale: boolean;
   loaded: boolean;
+  /** Set when the machine's ledger no longer contains what this phone saw (see ledgerWatch.ts). */
+  ledgerWarning?: string | null;
 }
 
 const CACHE_KEY = 'pocketcoder.snapshot.v1';
@@ -92,6 +95,8 @@ export async function refresh(): Promise<void> {
     setState({ auth: 'paired', projects, board, online: true, stale: false, loaded: true });
     saveSnapshot();
     startDashboard();
+    void checkLedger({ head: api.ledgerHead, entry: api.ledgerEntry }, localStorage)
+      .then((ledgerWarning) => setState({ ledgerWarning }), () => {});
   } catch (e) {
     if (e instanceof NetworkError) setState({ online: false });
     throw e;

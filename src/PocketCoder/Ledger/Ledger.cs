@@ -41,6 +41,11 @@ public sealed class Ledger(Database database, TimeProvider clock)
         return new LedgerEntry(seq, at, actor, action, subject, detailText, prevHash, hash);
     }
 
+    /// <summary>The newest entry's seq and hash (0 and the genesis hash while the ledger is empty).</summary>
+    public LedgerHead Head() => database.Read(connection => connection.Query(
+        "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1", r => new LedgerHead(r.GetInt64(0), r.GetString(1)))).FirstOrDefault()
+        ?? new LedgerHead(0, Genesis);
+
     public IReadOnlyList<LedgerEntry> Page(long after, int limit) => database.Read(connection => connection.Query(
         "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM ledger WHERE seq > $after ORDER BY seq LIMIT $limit",
         Map, ("$after", after), ("$limit", limit)));

@@ -4,6 +4,9 @@ namespace PocketCoder.Ledger;
 
 public sealed record LedgerEntryResponse(long Seq, string At, string Actor, string Action, string Subject, JsonElement Detail, string PrevHash, string Hash);
 
+/// <summary>The newest entry: what a phone remembers to notice later that the chain was rewritten behind its back.</summary>
+public sealed record LedgerHead(long Seq, string Hash);
+
 public sealed record LedgerPage(IReadOnlyList<LedgerEntryResponse> Entries, long? NextAfter);
 
 public static class LedgerApi
@@ -14,6 +17,7 @@ public static class LedgerApi
     {
         api.MapGet("/ledger", Page).WithName("ReadLedger");
         api.MapGet("/ledger/verify", Verify).WithName("VerifyLedger");
+        api.MapGet("/ledger/head", (Ledger ledger) => ledger.Head()).WithName("LedgerHead");
     }
 
     /// <summary>Entries after <paramref name="after"/>, oldest first; <c>nextAfter</c> is set while there are more.</summary>

@@ -36,6 +36,7 @@ namespace PocketCoder.Server;
 [JsonSerializable(typeof(RuleResponse))]
 [JsonSerializable(typeof(IEnumerable<RuleResponse>))]
 [JsonSerializable(typeof(LedgerPage))]
+[JsonSerializable(typeof(LedgerHead))]
 [JsonSerializable(typeof(LedgerVerification))]
 [JsonSerializable(typeof(DirectoryListing))]
 [JsonSerializable(typeof(FileContent))]

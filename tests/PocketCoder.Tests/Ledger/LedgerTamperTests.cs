@@ -61,6 +61,14 @@ public sealed class LedgerTamperTests : IDisposable
     public void Verify_LastEntriesCutOff_DetectedByTheHeadFile() => AssertBroken("DELETE FROM ledger WHERE seq >= 4", 5, "removed");
 
     [Fact]
+    public void Head_AfterFiveEntries_IsTheFifthForThePhoneToRemember()
+    {
+        var head = _ledger.Head();
+        Assert.Equal(5, head.Seq);
+        Assert.Equal(_ledger.Page(4, 1).Single().Hash, head.Hash);
+    }
+
+    [Fact]
     public void Verify_HeadFileDeleted_Fails()
     {
         File.Delete(HeadPath);

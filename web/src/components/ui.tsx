@@ -84,6 +84,13 @@ export function OfflineBanner() {
   );
 }
 
+/** The machine's ledger no longer contains what this phone saw: a rewrite the owner must know about. */
+export function LedgerWarning() {
+  const warning = useStore((s) => s.ledgerWarning);
+  if (!warning) return null;
+  return <p class="error-note ledger-warning" role="alert">{warning}</p>;
+}
+
 export function ErrorNote({ error }: { error?: string | null }) {
   if (!error) return null;
   return <p class="error-note" role="alert">{error}</p>;

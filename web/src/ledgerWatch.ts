@@ -1,0 +1,48 @@
+// The phone as a witness: it remembers the newest ledger entry it has seen and, at every load, checks that the
+// ledger still contains that exact entry. Someone with access to the machine's files can rewrite the whole chain
+// (and its head file) consistently; they cannot reach into the phone, so the rewrite becomes visible to the owner.
+
+export interface SeenHead {
+  seq: number;
+  hash: string;
+  seenAt: string;
+}
+
+export interface LedgerSource {
+  head(): Promise<{ seq: number; hash: string }>;
+  /** The entry with this seq, or null when there is none. */
+  entry(seq: number): Promise<{ seq: number; hash: string } | null>;
+}
+
+const KEY = 'pocketcoder.ledgerHead.v1';
+
+function remembered(storage: Storage): SeenHead | null {
+  try {
+    const value = JSON.parse(storage.getItem(KEY) ?? 'null') as SeenHead | null;
+    return value && typeof value.seq === 'number' && typeof value.hash === 'string' ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Checks the ledger against what this phone saw last. Returns a warning for the owner, or null when the ledger
+ * extends what was seen (then the newest head is remembered). After a warning the old head is kept, so the warning
+ * stays until the owner looks into it rather than vanishing on the next load.
+ */
+export async function checkLedger(source: LedgerSource, storage: Storage, now = new Date()): Promise<string | null> {
+  const seen = remembered(storage);
+  const head = await source.head();
+  if (seen && seen.seq > 0) {
+    const when = new Date(seen.seenAt).toLocaleString();
+    if (head.seq < seen.seq) {
+      return `The ledger now ends at entry ${head.seq}, but this phone saw entry ${seen.seq} on ${when}: entries were removed from the machine's ledger.`;
+    }
+    const entry = await source.entry(seen.seq);
+    if (!entry || entry.hash !== seen.hash) {
+      return `Ledger entry ${seen.seq} is not the one this phone saw on ${when}: the machine's ledger was rewritten.`;
+    }
+  }
+  storage.setItem(KEY, JSON.stringify({ seq: head.seq, hash: head.hash, seenAt: now.toISOString() } satisfies SeenHead));
+  return null;
+}
