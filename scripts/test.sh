@@ -54,7 +54,7 @@ for proc in /proc/[0-9]*; do
   pid=${proc#/proc/}
   [ "$pid" = $$ ] && continue
   cwd=$(readlink "$proc/cwd" 2>/dev/null || true)
-  cmd=$(tr '\0' ' ' < "$proc/cmdline" 2>/dev/null || true)
+  cmd=$(tr '\0' ' ' 2>/dev/null < "$proc/cmdline" || true)
   if [[ "$cwd" == "$test_tmp"* || "$cmd" == *"$test_tmp"* ]]; then
     leftovers+=("$pid $cmd")
   fi

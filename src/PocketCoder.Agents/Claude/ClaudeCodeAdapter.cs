@@ -5,6 +5,9 @@ namespace PocketCoder.Agents.Claude;
 /// <summary>
 /// Claude Code, driven as ONE long-lived <c>claude -p</c> process per session speaking stream-json on
 /// stdin/stdout, with every permission question asked on the same pipe (<c>--permission-prompt-tool stdio</c>).
+/// Claude's own allow-lists (read-only commands, reads inside the project, the owner's allow rules) would decide
+/// before it ever asks; a PreToolUse hook registered over the same pipe answers "ask" for every tool, which Claude
+/// ranks above any other hook's "allow" and above its allow rules, so every call comes to the gatekeeper.
 /// </summary>
 public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter
 {
@@ -50,6 +53,11 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter
             "--verbose",
             "--include-partial-messages",
             "--permission-prompt-tool", "stdio",
+            // The repository is not trusted: its .claude/settings*.json could carry hooks (shell commands run on every
+            // tool call), allow rules and permission modes. Only the owner's own user settings are loaded.
+            "--setting-sources=user",
+            // MCP servers are programs: a repository's .mcp.json must not start one. None is loaded (see docs/security.md).
+            "--strict-mcp-config",
         ];
         if (options.ResumeAgentSessionId is { } resume)
         {
@@ -66,6 +74,10 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter
         }
 
         arguments.AddRange(["--permission-mode", PermissionMode(options.Mode)]);
+        if (ClaudeInstructions.Read(options.WorkingDirectory) is { } instructions)
+        {
+            arguments.AddRange(["--append-system-prompt", instructions]);
+        }
 
         var environment = new Dictionary<string, string?>(command.Environment, StringComparer.Ordinal)
         {

@@ -14,6 +14,9 @@ internal sealed class ClaudeCodeSession : IAgentSession
 {
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
 
+    /// <summary>The id of the one hook callback we register: PreToolUse on every tool.</summary>
+    internal const string GateHookId = "pocketcoder_gate";
+
     private readonly IAgentSink _sink;
     private readonly ConcurrentDictionary<string, CancellationTokenSource> _openPermissionRequests = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _lifetime = new();
@@ -45,6 +48,15 @@ internal sealed class ClaudeCodeSession : IAgentSession
         }
 
         session.Exited = session.ReportExitAsync();
+        // Before the first message: register the gate hook, so not even the first tool call escapes it.
+        _ = session.SendControlRequestAsync(new JsonObject
+        {
+            ["subtype"] = "initialize",
+            ["hooks"] = new JsonObject
+            {
+                ["PreToolUse"] = new JsonArray(new JsonObject { ["hookCallbackIds"] = new JsonArray(GateHookId) }),
+            },
+        }, CancellationToken.None);
         return session;
     }
 
@@ -272,9 +284,15 @@ internal sealed class ClaudeCodeSession : IAgentSession
             return;
         }
 
+        if (ClaudeTools.Text(request, "subtype") == "hook_callback")
+        {
+            _ = RespondToHookAsync(requestId, ClaudeTools.Text(request, "callback_id"));
+            return;
+        }
+
         if (ClaudeTools.Text(request, "subtype") != "can_use_tool")
         {
-            // We offer no hooks or MCP servers over this pipe; say so rather than leave the agent waiting.
+            // We offer no MCP servers over this pipe; say so rather than leave the agent waiting.
             _ = RespondErrorAsync(requestId, $"Unsupported control request '{ClaudeTools.Text(request, "subtype")}'.");
             return;
         }
@@ -328,6 +346,41 @@ internal sealed class ClaudeCodeSession : IAgentSession
         {
             _openPermissionRequests.TryRemove(requestId, out _);
             withdrawn.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The gate hook answers "ask" for every tool, at once: Claude then puts the call to the permission prompt tool
+    /// (the <c>can_use_tool</c> request above, i.e. the gatekeeper) whatever its own rules or other hooks say. The
+    /// decision itself is never made here, so a human taking an hour meets no hook timeout.
+    /// </summary>
+    private Task RespondToHookAsync(string requestId, string? callbackId)
+    {
+        if (callbackId != GateHookId)
+        {
+            return RespondErrorAsync(requestId, $"Unknown hook callback '{callbackId}'.");
+        }
+
+        return RespondQuietlyAsync(requestId, new JsonObject
+        {
+            ["hookSpecificOutput"] = new JsonObject
+            {
+                ["hookEventName"] = "PreToolUse",
+                ["permissionDecision"] = "ask",
+                ["permissionDecisionReason"] = "PocketCoder puts every tool call to the owner's gatekeeper.",
+            },
+        });
+    }
+
+    private async Task RespondQuietlyAsync(string requestId, JsonObject response)
+    {
+        try
+        {
+            await RespondAsync(requestId, response).ConfigureAwait(false);
+        }
+        catch (InvalidOperationException)
+        {
+            // Exited meanwhile.
         }
     }
 

@@ -230,8 +230,19 @@ public sealed class ProjectWatcher : IDisposable
                 }
 
                 var relative = child.FullName[(_root.Length + 1)..];
-                var isDirectory = child is DirectoryInfo && child.LinkTarget is null;
-                entries[relative] = (child.LastWriteTimeUtc.Ticks, isDirectory ? -1 : child is FileInfo file ? file.Length : 0);
+                bool isDirectory;
+                try
+                {
+                    isDirectory = child is DirectoryInfo && child.LinkTarget is null;
+                    entries[relative] = (child.LastWriteTimeUtc.Ticks, isDirectory ? -1 : child is FileInfo file ? file.Length : 0);
+                }
+                catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+                {
+                    // Gone (or locked away) between the listing and the look: it is simply not in this snapshot. A poll
+                    // runs on a timer thread, where an exception would take the whole server down.
+                    continue;
+                }
+
                 if (isDirectory)
                 {
                     pending.Push(child.FullName);
