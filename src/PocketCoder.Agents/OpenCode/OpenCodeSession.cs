@@ -25,6 +25,7 @@ internal sealed class OpenCodeSession : IAgentSession
     private bool _aborted;
     private bool _turnActive;
     private bool _sawBusy;
+    private bool _reportedRetry;
     private string? _lastText;
     private (long Input, long Output, long CacheRead, long CacheWrite, decimal Cost) _usage;
     private int _released;
@@ -99,6 +100,7 @@ internal sealed class OpenCodeSession : IAgentSession
             _aborted = false;
             _turnActive = true;
             _sawBusy = false;
+            _reportedRetry = false;
         }
 
         try
@@ -224,6 +226,24 @@ internal sealed class OpenCodeSession : IAgentSession
                 lock (_turnLock)
                 {
                     _sawBusy = _turnActive;
+                }
+
+                break;
+            case "session.status" when properties.TryGetProperty("status", out var retry) && Text(retry, "type") == "retry":
+                // OpenCode retries a model it cannot reach forever, with growing pauses, saying nothing else: tell the
+                // owner once per turn rather than leave "Working..." on the screen.
+                bool first;
+                lock (_turnLock)
+                {
+                    first = _turnActive && !_reportedRetry;
+                    _reportedRetry = true;
+                }
+
+                if (first)
+                {
+                    await _sink.OnEventAsync(new AgentError(
+                        $"OpenCode cannot reach its model: {Text(retry, "message") ?? "no answer"} It keeps retrying; cancel the turn to stop it."), ct)
+                        .ConfigureAwait(false);
                 }
 
                 break;

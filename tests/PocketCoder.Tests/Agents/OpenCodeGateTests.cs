@@ -118,6 +118,52 @@ public sealed class OpenCodeGateTests
             && e.GetProperty("detail").GetProperty("input").GetProperty("command").GetString() == "touch second.txt");
     }
 
+    [Fact]
+    public async Task AllowWithEditedCommand_OpenCodeCannotApplyIt_NeitherCommandRuns()
+    {
+        await using var world = await AgentWorld.OpenCodeAsync();
+        world.Model.Enqueue(
+            ScriptedReply.ToolUse("bash", new { command = "touch original.txt", description = "Touch" }),
+            ScriptedReply.Text("Understood."));
+        var sessionId = await world.StartSessionAsync("touch original.txt");
+        await using var events = await world.EventsAsync(sessionId);
+        var asked = await events.WaitForAsync("approval.requested");
+
+        var response = await world.DecideAsync(asked.Str("approvalId")!, "allow_once", null, new { command = "touch edited.txt", description = "Touch" });
+        if (!response.IsSuccessStatusCode)
+        {
+            // The server may refuse an edit for an agent that cannot apply it; then the owner decides again.
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            await ApiAssert.OkJsonAsync(await world.DecideAsync(asked.Str("approvalId")!, "deny"));
+        }
+
+        var result = await events.WaitForAsync(e => e.Event == "tool.result" && e.Str("toolCallId") == asked.Str("toolCallId"));
+        Assert.True(result.Json.GetProperty("isError").GetBoolean(), result.Data);
+        await events.WaitForAsync("turn.completed");
+        Assert.False(File.Exists(Path.Combine(world.Repository, "original.txt")), "The original command ran although the owner allowed only an edited one.");
+        Assert.False(File.Exists(Path.Combine(world.Repository, "edited.txt")));
+        if (response.IsSuccessStatusCode)
+        {
+            Assert.Contains(world.Model.Requests[^1].LastToolResults(), r => r.Content.Contains("cannot apply changed input", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public async Task ModelUnreachable_OwnerSeesAnError_AndCanCancel()
+    {
+        await using var world = await AgentWorld.OpenCodeAsync();
+        await world.Model.DisposeAsync();
+        var sessionId = await world.StartSessionAsync("Are you there?");
+        await using var events = await world.EventsAsync(sessionId);
+
+        var error = await events.WaitForAsync("error");
+        Assert.Contains("OpenCode cannot reach its model", error.Str("message"), StringComparison.Ordinal);
+        await world.CancelAsync(sessionId);
+        var stopped = await events.WaitForAsync("turn.completed");
+        Assert.Equal("cancelled", stopped.Str("stopReason"));
+        Assert.Single(events.Received, e => e.Event == "error");
+    }
+
     private static async Task<string> RefusedAsync(AgentWorld world)
     {
         var response = await world.Http.PostAsJsonAsync($"/api/projects/{world.ProjectId}/sessions", new { agent = "opencode", prompt = "hello" });
