@@ -417,9 +417,9 @@ internal sealed class OpenCodeSession : IAgentSession
     /// The session's own permission rules. OpenCode decides a call by the LAST matching rule of the agent's rules
     /// (its defaults, then every config's <c>permission</c>, then the agent's own <c>permission</c>) followed by the
     /// session's: so these, on the session, outrank anything a config file says. Everything asks (commands, edits,
-    /// fetches, MCP and plugin tools, subagents, paths outside the project); only OpenCode's read-only tools inside
+    /// fetches, MCP and plugin tools, paths outside the project); only OpenCode's read-only tools inside
     /// the project run unasked, as before. Its own questions to a user at a terminal (question, plan switches) are
-    /// off: nobody is at that terminal, and PocketCoder has its own plan mode.
+    /// off: nobody is at that terminal, and PocketCoder has its own plan mode. Subagents are off (see below).
     /// </summary>
     internal static JsonArray GateRules() =>
     [
@@ -436,6 +436,9 @@ internal sealed class OpenCodeSession : IAgentSession
         Rule("question", "*", "deny"),
         Rule("plan_enter", "*", "deny"),
         Rule("plan_exit", "*", "deny"),
+        // A subagent runs in a child session that inherits only the deny and external_directory rules of this one, so
+        // its calls would be judged by the config rules alone (and asked on a session we do not listen to): no subagents.
+        Rule("task", "*", "deny"),
     ];
 
     private static JsonObject Rule(string permission, string pattern, string action) =>
