@@ -25,6 +25,21 @@ describe('reduceSession', () => {
     expect(streaming.items[1]).toMatchObject({ text: 'Hello', done: false });
   });
 
+  it('shows a stall until the session shows any sign of progress', () => {
+    seq = 0;
+    const stalled = reduceSessionAll(emptySession(), [
+      ev('message.user', { text: 'go' }),
+      ev('session.status', { status: 'running', mode: 'ask' }),
+      ev('error', { code: 'AGENT_STALLED', message: 'No word from opencode for 180 s', silentSeconds: 180 }),
+      ev('session.status', { status: 'running', mode: 'ask' }),
+    ]);
+    expect(stalled.stalled).toBe(true);
+    expect(stalled.turnActive).toBe(true);
+    expect(stalled.items.at(-1)).toMatchObject({ type: 'error', message: 'No word from opencode for 180 s' });
+    expect(reduceSession(stalled, ev('message.delta', { text: 'back' })).stalled).toBe(false);
+    expect(reduceSession(stalled, ev('error', { message: 'other trouble' })).stalled).toBe(false);
+  });
+
   it('ignores an event replayed with a seq it already has, so a reconnect never doubles anything', () => {
     seq = 0;
     const events = [ev('message.user', { text: 'one' }), ev('message.delta', { text: 'a' }), ev('message.delta', { text: 'b' }), ev('message', { text: 'ab' })];

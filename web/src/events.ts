@@ -42,9 +42,13 @@ export interface SessionView {
   /** Tokens over every turn; `usage` is the latest turn's report. */
   totalTokens: number;
   turnActive: boolean;
+  /** The server reported the running turn as stalled (error code AGENT_STALLED) and nothing has happened since. */
+  stalled: boolean;
 }
 
-export const emptySession = (): SessionView => ({ lastSeq: 0, items: [], totalTokens: 0, turnActive: false });
+export const STALLED_CODE = 'AGENT_STALLED';
+
+export const emptySession = (): SessionView => ({ lastSeq: 0, items: [], totalTokens: 0, turnActive: false, stalled: false });
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : v == null ? '' : String(v));
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
@@ -70,6 +74,8 @@ export function reduceSessionAll(view: SessionView, events: readonly ServerEvent
 
 function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq: number): void {
   const items = view.items;
+  // Any word from the session (a status change aside) means the stall is over.
+  if (kind !== 'session.status') view.stalled = kind === 'error' && str(d.code) === STALLED_CODE;
   switch (kind) {
     case 'session.status': {
       const status = str(d.status) as SessionStatus;

@@ -56,6 +56,11 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter
             ?? throw new AgentUnavailableException(AgentId,
                 $"OpenCode was not found ('{command.Command}'). Install opencode-ai or set POCKETCODER_OPENCODE_PATH.");
         var directory = Path.GetFullPath(options.WorkingDirectory);
+        if (OpenCodeProjectCheck.FindRepositoryCode(directory) is { } problem)
+        {
+            throw new AgentUnavailableException(AgentId, problem);
+        }
+
         await _serversLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {

@@ -63,6 +63,13 @@ internal sealed partial class OpenCodeServer : IAsyncDisposable
             ["OPENCODE_SERVER_USERNAME"] = null,
             ["OPENCODE_PERMISSION"] = PermissionConfig,
             ["OPENCODE_DISABLE_AUTOUPDATE"] = "1",
+            // The project's own opencode.json and .opencode/ folder are content of the repository, not the owner's
+            // choice: they could pre-approve commands (permission, agent.*.permission, agent front matter), add MCP
+            // servers, or run code the moment the server starts (.opencode/plugin/*.ts, custom tools). None of it loads.
+            ["OPENCODE_DISABLE_PROJECT_CONFIG"] = "1",
+            // ...but OpenCode 1.18's plugin loader reads .opencode/plugin/ without asking that flag, and a plugin is code
+            // run on start that can also answer permission questions itself (its "permission.ask" hook). So no plugins.
+            ["OPENCODE_PURE"] = "1",
         };
         var spec = new ProcessSpec(executable, ["serve", "--hostname", "127.0.0.1", "--port", "0"], directory, env,
             Path.Combine(logDirectory, $"opencode-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.stderr.log"));

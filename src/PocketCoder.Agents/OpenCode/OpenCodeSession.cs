@@ -25,6 +25,7 @@ internal sealed class OpenCodeSession : IAgentSession
     private bool _aborted;
     private bool _turnActive;
     private bool _sawBusy;
+    private bool _reportedRetry;
     private string? _lastText;
     private (long Input, long Output, long CacheRead, long CacheWrite, decimal Cost) _usage;
     private int _released;
@@ -50,7 +51,14 @@ internal sealed class OpenCodeSession : IAgentSession
         {
             try
             {
-                id = Text(await server.SendAsync(HttpMethod.Get, $"/session/{Uri.EscapeDataString(resume)}", null, cancellationToken).ConfigureAwait(false), "id");
+                var earlier = await server.SendAsync(HttpMethod.Get, $"/session/{Uri.EscapeDataString(resume)}", null, cancellationToken).ConfigureAwait(false);
+                id = Text(earlier, "id");
+                if (id is not null && !EndsWithGateRules(earlier))
+                {
+                    // A session made before the gate rules existed (or by someone else): OpenCode appends, and the last rule wins.
+                    await server.SendAsync(HttpMethod.Patch, $"/session/{Uri.EscapeDataString(id)}", new JsonObject { ["permission"] = GateRules() }, cancellationToken)
+                        .ConfigureAwait(false);
+                }
             }
             catch (OpenCodeHttpException exception)
             {
@@ -58,7 +66,7 @@ internal sealed class OpenCodeSession : IAgentSession
             }
         }
 
-        id ??= Text(await server.SendAsync(HttpMethod.Post, "/session", new JsonObject(), cancellationToken).ConfigureAwait(false), "id")
+        id ??= Text(await server.SendAsync(HttpMethod.Post, "/session", new JsonObject { ["permission"] = GateRules() }, cancellationToken).ConfigureAwait(false), "id")
             ?? throw new AgentUnavailableException(OpenCodeAdapter.AgentId, "OpenCode created a session without an id.");
 
         var session = new OpenCodeSession(server, options, sink, id);
@@ -92,6 +100,7 @@ internal sealed class OpenCodeSession : IAgentSession
             _aborted = false;
             _turnActive = true;
             _sawBusy = false;
+            _reportedRetry = false;
         }
 
         try
@@ -217,6 +226,24 @@ internal sealed class OpenCodeSession : IAgentSession
                 lock (_turnLock)
                 {
                     _sawBusy = _turnActive;
+                }
+
+                break;
+            case "session.status" when properties.TryGetProperty("status", out var retry) && Text(retry, "type") == "retry":
+                // OpenCode retries a model it cannot reach forever, with growing pauses, saying nothing else: tell the
+                // owner once per turn rather than leave "Working..." on the screen.
+                bool first;
+                lock (_turnLock)
+                {
+                    first = _turnActive && !_reportedRetry;
+                    _reportedRetry = true;
+                }
+
+                if (first)
+                {
+                    await _sink.OnEventAsync(new AgentError(
+                        $"OpenCode cannot reach its model: {Text(retry, "message") ?? "no answer"} It keeps retrying; cancel the turn to stop it."), ct)
+                        .ConfigureAwait(false);
                 }
 
                 break;
@@ -352,7 +379,21 @@ internal sealed class OpenCodeSession : IAgentSession
         try
         {
             var decision = await _sink.RequestPermissionAsync(request, withdrawn.Token).ConfigureAwait(false);
-            var reply = new JsonObject { ["reply"] = decision.Allow ? decision.Remember ? "always" : "once" : "reject" };
+            // Always "once", even when the owner allowed for the whole session: OpenCode's "always" would let its own
+            // server (shared by every session of the project) allow the next matching calls without asking us, so
+            // they would never reach the gatekeeper or the ledger. The session grant lives in the gatekeeper instead.
+            // OpenCode cannot run an edited command: running the original instead would run what nobody approved.
+            var reply = decision switch
+            {
+                { Allow: true, UpdatedInput: not null } => new JsonObject
+                {
+                    ["reply"] = "reject",
+                    ["message"] = "The owner allowed this call only with changes, and OpenCode cannot apply changed input. Nothing ran; " +
+                                  "propose the changed call yourself.",
+                },
+                { Allow: true } => new JsonObject { ["reply"] = "once" },
+                _ => new JsonObject { ["reply"] = "reject" },
+            };
             if (!decision.Allow && !string.IsNullOrWhiteSpace(decision.Message))
             {
                 // OpenCode hands this to the model as the user's feedback on the rejected call.
@@ -370,6 +411,54 @@ internal sealed class OpenCodeSession : IAgentSession
             _openPermissionRequests.TryRemove(requestId, out _);
             withdrawn.Dispose();
         }
+    }
+
+    /// <summary>
+    /// The session's own permission rules. OpenCode decides a call by the LAST matching rule of the agent's rules
+    /// (its defaults, then every config's <c>permission</c>, then the agent's own <c>permission</c>) followed by the
+    /// session's: so these, on the session, outrank anything a config file says. Everything asks (commands, edits,
+    /// fetches, MCP and plugin tools, paths outside the project); only OpenCode's read-only tools inside
+    /// the project run unasked, as before. Its own questions to a user at a terminal (question, plan switches) are
+    /// off: nobody is at that terminal, and PocketCoder has its own plan mode. Subagents are off (see below).
+    /// </summary>
+    internal static JsonArray GateRules() =>
+    [
+        Rule("*", "*", "ask"),
+        Rule("read", "*", "allow"),
+        Rule("read", "*.env", "ask"),
+        Rule("read", "*.env.*", "ask"),
+        Rule("read", "*.env.example", "allow"),
+        Rule("glob", "*", "allow"),
+        Rule("grep", "*", "allow"),
+        Rule("list", "*", "allow"),
+        Rule("todowrite", "*", "allow"),
+        Rule("todoread", "*", "allow"),
+        Rule("question", "*", "deny"),
+        Rule("plan_enter", "*", "deny"),
+        Rule("plan_exit", "*", "deny"),
+        // A subagent runs in a child session that inherits only the deny and external_directory rules of this one, so
+        // its calls would be judged by the config rules alone (and asked on a session we do not listen to): no subagents.
+        Rule("task", "*", "deny"),
+    ];
+
+    private static JsonObject Rule(string permission, string pattern, string action) =>
+        new() { ["permission"] = permission, ["pattern"] = pattern, ["action"] = action };
+
+    private static bool EndsWithGateRules(JsonElement session)
+    {
+        if (!session.TryGetProperty("permission", out var rules) || rules.ValueKind != JsonValueKind.Array)
+        {
+            return false;
+        }
+
+        var ours = GateRules();
+        var theirs = rules.EnumerateArray().ToList();
+        return theirs.Count >= ours.Count && ours.Select((rule, i) => (rule, i)).All(x =>
+        {
+            var other = theirs[theirs.Count - ours.Count + x.i];
+            return Text(other, "permission") == (string?)x.rule!["permission"] && Text(other, "pattern") == (string?)x.rule["pattern"]
+                && Text(other, "action") == (string?)x.rule["action"];
+        });
     }
 
     private bool IsAssistant(string? messageId) =>

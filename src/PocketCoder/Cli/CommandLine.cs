@@ -61,6 +61,8 @@ public static class CommandLine
         Commands:
           serve [--listen URL] [--data DIR]     Run the server (default http://127.0.0.1:7420).
                 [--suspend-idle-minutes N]      Stop idle agent processes after N minutes (default 15, 0: never).
+                [--stall-seconds N]             Report a turn with no word from the agent after N s (default 180,
+                                                0: never; or POCKETCODER_STALL_SECONDS).
           pair [--data DIR] [--url URL] [--json] Create a one-time pairing code for a phone (valid 10 minutes).
           ledger verify [--data DIR]            Check the decision ledger's hash chain.
           approvals [--json]                    List what waits for a decision (asks the running server).

@@ -8,7 +8,7 @@ public static class ServeCommand
 {
     public static async Task<int> RunAsync(string[] args, TextWriter output)
     {
-        var arguments = CliArguments.Parse(args, new HashSet<string> { "listen", "data", "suspend-idle-minutes", "allowed-host" },
+        var arguments = CliArguments.Parse(args, new HashSet<string> { "listen", "data", "suspend-idle-minutes", "stall-seconds", "allowed-host" },
             new HashSet<string> { "ledger-terminal-text" });
         var listen = arguments.Value("listen") ?? PocketCoderOptions.DefaultListen;
         if (!Uri.TryCreate(listen, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp)
@@ -21,11 +21,18 @@ public static class ServeCommand
                 ? minutes
                 : throw new CliException("--suspend-idle-minutes takes a whole number of minutes (0: never suspend).")
             : 15;
+        var stallText = arguments.Value("stall-seconds") ?? Environment.GetEnvironmentVariable("POCKETCODER_STALL_SECONDS");
+        var stallSeconds = stallText is { Length: > 0 }
+            ? int.TryParse(stallText, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds >= 0
+                ? seconds
+                : throw new CliException("--stall-seconds (or POCKETCODER_STALL_SECONDS) takes a whole number of seconds (0: never report a stall).")
+            : 180;
         var options = new PocketCoderOptions
         {
             DataDirectory = CommandLine.DataDirectory(arguments),
             Listen = listen,
             SuspendIdleAfter = TimeSpan.FromMinutes(suspendMinutes),
+            StallAfter = TimeSpan.FromSeconds(stallSeconds),
             AllowedHosts = AllowedHosts(arguments.Value("allowed-host")),
             LedgerTerminalText = arguments.Flag("ledger-terminal-text"),
         };

@@ -41,6 +41,12 @@ public sealed class PocketCoderOptions
     /// <summary>An agent process idle this long is stopped (its conversation kept) until the next message. Zero: never.</summary>
     public TimeSpan SuspendIdleAfter { get; init; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>
+    /// A turn that runs this long with no word from the agent (and no question open) is reported as stalled, once per
+    /// stall, so the phone never shows "Working…" forever. Zero: never.
+    /// </summary>
+    public TimeSpan StallAfter { get; init; } = TimeSpan.FromSeconds(180);
+
     /// <summary>The data folder: <c>POCKETCODER_DATA</c>, else <c>$XDG_DATA_HOME/pocketcoder</c>, else <c>~/.local/share/pocketcoder</c>.</summary>
     public static string DefaultDataDirectory()
     {

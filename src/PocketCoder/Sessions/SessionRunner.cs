@@ -20,10 +20,14 @@ public sealed class SessionRunner(
     Gatekeeper gatekeeper,
     string logDirectory,
     TimeProvider clock,
+    TimeSpan stallAfter,
     Action<SessionRunner> onEnded) : IAgentSink
 {
     /// <summary>Tool output beyond this is cut in the event (the agent itself saw all of it).</summary>
     public const int ToolResultLimit = 64 * 1024;
+
+    /// <summary>The <c>code</c> of the <c>error</c> event that reports a turn with no progress (docs/api.md).</summary>
+    public const string StalledCode = "AGENT_STALLED";
 
     private readonly Lock _statusLock = new();
     private IAgentSession? _agent;
@@ -31,6 +35,8 @@ public sealed class SessionRunner(
     private int _pendingApprovals;
     private volatile bool _stopping;
     private long _lastActivityTicks = clock.GetUtcNow().UtcTicks;
+    private ITimer? _stallTimer;
+    private bool _stalled;
 
     public string SessionId => session.Id;
 
@@ -67,6 +73,12 @@ public sealed class SessionRunner(
             logDirectory);
         _agent = await adapter.StartAsync(options, this, cancellationToken).ConfigureAwait(false);
         UpdateStatus(resume ? "resumed" : null);
+        if (stallAfter > TimeSpan.Zero)
+        {
+            // Checked a few times per stall period, so a stall is seen at most a quarter period late.
+            var every = TimeSpan.FromTicks(Math.Max(stallAfter.Ticks / 4, TimeSpan.TicksPerSecond));
+            _stallTimer = clock.CreateTimer(_ => CheckStall(), null, every, every);
+        }
     }
 
     public async Task SendAsync(string text, string sender, CancellationToken cancellationToken)
@@ -109,6 +121,7 @@ public sealed class SessionRunner(
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _stopping = true;
+        _stallTimer?.Dispose();
         if (_agent is { } agent)
         {
             await agent.StopAsync(cancellationToken).ConfigureAwait(false);
@@ -119,6 +132,12 @@ public sealed class SessionRunner(
     public async ValueTask OnEventAsync(AgentEvent agentEvent, CancellationToken cancellationToken)
     {
         Touch();
+        lock (_statusLock)
+        {
+            // Word from the agent: a stall is over, and the next one is reported again.
+            _stalled = false;
+        }
+
         switch (agentEvent)
         {
             case AgentReady ready when ready.AgentSessionId.Length > 0 && ready.AgentSessionId != session.AgentSessionId:
@@ -215,6 +234,8 @@ public sealed class SessionRunner(
         {
             if (asked)
             {
+                // The time spent waiting for the owner is not the agent's silence.
+                Touch();
                 Interlocked.Decrement(ref _pendingApprovals);
                 UpdateStatus(null);
             }
@@ -223,8 +244,37 @@ public sealed class SessionRunner(
 
     private void Touch() => Interlocked.Exchange(ref _lastActivityTicks, clock.GetUtcNow().UtcTicks);
 
+    /// <summary>
+    /// A turn running with no question open and no word from the agent for <c>stallAfter</c> is reported once, as an
+    /// <c>error</c> event with code <see cref="StalledCode"/>: a model that cannot be reached, or an agent that hangs,
+    /// must not leave the phone at "Working…" forever. The turn is left alone: the owner decides to wait or cancel.
+    /// </summary>
+    private void CheckStall()
+    {
+        TimeSpan silent;
+        lock (_statusLock)
+        {
+            silent = clock.GetUtcNow() - LastActivity;
+            if (_stopping || _stalled || !_turnActive || Volatile.Read(ref _pendingApprovals) > 0 || silent < stallAfter)
+            {
+                return;
+            }
+
+            _stalled = true;
+        }
+
+        events.Append(session.Id, "error", new JsonObject
+        {
+            ["code"] = StalledCode,
+            ["message"] = $"No word from {adapter.Id} for {(int)silent.TotalSeconds} s while it was working: it may be stuck or unable to reach " +
+                          "its model. Wait, cancel the turn, or stop the session.",
+            ["silentSeconds"] = (int)silent.TotalSeconds,
+        });
+    }
+
     private void OnExited(AgentExited exited)
     {
+        _stallTimer?.Dispose();
         onEnded(this);
         if (exited.Expected || _stopping)
         {

@@ -72,7 +72,9 @@ export function SessionScreen({ id }: { id: string }) {
         <ProjectRoot.Provider value={root}>
           <Transcript items={view.items} />
         </ProjectRoot.Provider>
-        {view.turnActive && waiting === 0 && <div class="working" aria-label="Agent working"><span class="spinner small" /> Working…</div>}
+        {view.turnActive && waiting === 0 && (view.stalled
+          ? <div class="working stalled" role="status" aria-label="Agent stalled">No progress for a while: wait, or cancel the turn.</div>
+          : <div class="working" aria-label="Agent working"><span class="spinner small" /> Working…</div>)}
         <UsageLine view={view} />
       </main>
       <Composer id={id} status={status} mode={mode} turnActive={view.turnActive} />
