@@ -434,10 +434,18 @@ internal sealed class CodexSession : IAgentSession
         try
         {
             var decision = await _sink.RequestPermissionAsync(permission, withdrawn.Token).ConfigureAwait(false);
+            if (decision.Allow && decision.UpdatedInput is not null)
+            {
+                // Codex cannot run an edited command: allowing would run the original the owner did not approve.
+                decision = PermissionDecision.Deny("The owner approved an edited version of this call, which Codex cannot run as edited. Propose the edited command instead.");
+            }
+
             string answer;
             if (decision.Allow)
             {
-                answer = decision.Remember && Offers(parameters, "acceptForSession") ? "acceptForSession" : "accept";
+                // Always "accept", never "acceptForSession": a session grant lives in the gatekeeper, which then still
+                // sees (and ledgers) every later call. Codex's own session memory would skip it.
+                answer = "accept";
             }
             else
             {
@@ -549,11 +557,6 @@ internal sealed class CodexSession : IAgentSession
         element.TryGetProperty("commandActions", out var actions) && actions.ValueKind == JsonValueKind.Array && actions.GetArrayLength() == 1
             ? Text(actions[0], "command")
             : null;
-
-    private static bool Offers(JsonElement parameters, string decision) =>
-        parameters.TryGetProperty("availableDecisions", out var offered) && offered.ValueKind == JsonValueKind.Array
-            ? offered.EnumerateArray().Any(d => d.ValueKind == JsonValueKind.String && d.GetString() == decision)
-            : true;
 
     private static IEnumerable<string> Strings(JsonElement element, string property) =>
         element.TryGetProperty(property, out var array) && array.ValueKind == JsonValueKind.Array

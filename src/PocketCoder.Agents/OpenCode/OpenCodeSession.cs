@@ -416,21 +416,14 @@ internal sealed class OpenCodeSession : IAgentSession
     /// <summary>
     /// The session's own permission rules. OpenCode decides a call by the LAST matching rule of the agent's rules
     /// (its defaults, then every config's <c>permission</c>, then the agent's own <c>permission</c>) followed by the
-    /// session's: so these, on the session, outrank anything a config file says. Everything asks (commands, edits,
-    /// fetches, MCP and plugin tools, paths outside the project); only OpenCode's read-only tools inside
-    /// the project run unasked, as before. Its own questions to a user at a terminal (question, plan switches) are
+    /// session's: so these, on the session, outrank anything a config file says. Everything asks — reads too, so that
+    /// every call reaches the gatekeeper, is in the ledger and meets the project's deny rules (PocketCoder's own policy
+    /// allows reads inside the project without troubling the owner). Its own questions to a user at a terminal (question, plan switches) are
     /// off: nobody is at that terminal, and PocketCoder has its own plan mode. Subagents are off (see below).
     /// </summary>
     internal static JsonArray GateRules() =>
     [
         Rule("*", "*", "ask"),
-        Rule("read", "*", "allow"),
-        Rule("read", "*.env", "ask"),
-        Rule("read", "*.env.*", "ask"),
-        Rule("read", "*.env.example", "allow"),
-        Rule("glob", "*", "allow"),
-        Rule("grep", "*", "allow"),
-        Rule("list", "*", "allow"),
         Rule("todowrite", "*", "allow"),
         Rule("todoread", "*", "allow"),
         Rule("question", "*", "deny"),
