@@ -89,9 +89,10 @@ public static class ApprovalsApi
     private static IResult AddRule(string projectId, CreateRuleRequest request, Projects.Projects projects, Rules rules, ClaimsPrincipal user)
     {
         projects.Get(projectId);
-        if (string.IsNullOrWhiteSpace(request.Tool) || request.Tool.Length > 100)
+        if (string.IsNullOrWhiteSpace(request.Tool) || !RuleTools.IsValid(request.Tool.Trim()))
         {
-            throw ApiProblem.Validation("'tool' is required: the agent's tool name (e.g. \"Bash\") or \"*\" for any tool.");
+            throw ApiProblem.Validation(
+                $"'tool' must be \"*\", a kind ({string.Join(", ", RuleTools.KindWords)}) or an agent's tool name such as \"Bash\" (letters, digits, _ - . :).");
         }
 
         if (string.IsNullOrEmpty(request.Pattern) || request.Pattern.Length > 1000)
