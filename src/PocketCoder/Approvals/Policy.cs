@@ -41,11 +41,15 @@ public static class Policy
     {
         var subjectPath = RelativeToProject(request.Path, projectRoot);
         var isEdit = request.Kind == ToolKind.Edit;
-        bool Matches(Rule rule) =>
+        // Every file an edit touches: a multi-file patch names its first file as the path, and the rest must
+        // not ride along unjudged.
+        var editPaths = isEdit ? EditPaths(request) : [];
+        bool MatchesPath(Rule rule, string? relative) =>
             ToolMatches(rule.Tool, request)
             && (rule.Pattern == "*"
                 || (request.Kind == ToolKind.Execute && request.Command is { } command && Glob.MatchesCommand(rule.Pattern, command))
-                || (subjectPath is { } path && Glob.MatchesPath(rule.Pattern, path)));
+                || (relative is not null && Glob.MatchesPath(rule.Pattern, relative)));
+        bool Matches(Rule rule) => MatchesPath(rule, subjectPath);
 
         if (rules.FirstOrDefault(r => r.Action == RuleActions.Deny && Matches(r)) is { } deny)
         {
@@ -58,25 +62,35 @@ public static class Policy
                 "This session is in plan mode: edits and commands are not allowed. Propose a plan instead; the owner can switch the mode.");
         }
 
-        if (isEdit && request.Path is { Length: > 0 } && subjectPath is null && LooksInside(request.Path, projectRoot))
+        if (editPaths.Any(p => RelativeToProject(p, projectRoot) is null && LooksInside(p, projectRoot)))
         {
             // Spelled inside, leads outside: a symlink (or a dangling one) that trusted or accept_edits was never meant to cover.
             return new Verdict(Outcome.Ask, "This path is inside the project by name but leads outside it (a symlink): the owner decides.");
         }
 
-        if (isEdit && IsProtected(request.Path, subjectPath, projectRoot))
+        var protectedPaths = editPaths.Select(p => (Spelled: p, Real: RelativeToProject(p, projectRoot)))
+            .Where(p => IsProtected(p.Spelled, p.Real, projectRoot)).ToList();
+        if (protectedPaths.Count > 0)
         {
             // Only a rule that names the path decides here: "* *" or a session grant for the tool must not
-            // silently cover a write that changes what runs next.
-            if (rules.FirstOrDefault(r => r.Action != RuleActions.Deny && Matches(r) && NamesPath(r.Pattern)) is { } named)
+            // silently cover a write that changes what runs next. With several protected files, each needs its rule.
+            var named = protectedPaths
+                .Select(p => rules.FirstOrDefault(r => r.Action != RuleActions.Deny && MatchesPath(r, p.Real) && NamesPath(r.Pattern)))
+                .ToList();
+            if (named.All(r => r is { Action: RuleActions.Allow }))
             {
-                return named.Action == RuleActions.Allow
-                    ? new Verdict(Outcome.Allow, $"Allowed by the project rule '{named.Tool} {named.Pattern}'.", named)
-                    : new Verdict(Outcome.Ask, $"The project rule '{named.Tool} {named.Pattern}' asks.", named);
+                var rule = named[0]!;
+                return new Verdict(Outcome.Allow, $"Allowed by the project rule '{rule.Tool} {rule.Pattern}'.", rule);
             }
 
+            if (named.FirstOrDefault(r => r is { Action: RuleActions.Ask }) is { } asking)
+            {
+                return new Verdict(Outcome.Ask, $"The project rule '{asking.Tool} {asking.Pattern}' asks.", asking);
+            }
+
+            var first = protectedPaths[0];
             return new Verdict(Outcome.Ask,
-                $"'{subjectPath}' is protected (git, agent or CI configuration): an edit there changes what runs next, so the owner decides in every mode.");
+                $"'{first.Real ?? first.Spelled}' is protected (git, agent or CI configuration): an edit there changes what runs next, so the owner decides in every mode.");
         }
 
         if (mode == SessionModes.Trusted)
@@ -99,7 +113,7 @@ public static class Policy
             return new Verdict(Outcome.Allow, $"{request.Tool} was allowed for this session.");
         }
 
-        var insideProject = request.Path is null || subjectPath is not null;
+        var insideProject = (request.Path is null || subjectPath is not null) && editPaths.All(p => RelativeToProject(p, projectRoot) is not null);
         if (mode == SessionModes.AcceptEdits && isEdit && request.Path is not null && insideProject)
         {
             return new Verdict(Outcome.Allow, "The session accepts edits inside the project.");
@@ -150,6 +164,31 @@ public static class Policy
     private static bool IsProtected(string? path, string? realRelative, string projectRoot) =>
         (realRelative is not null && IsProtected(realRelative))
         || (TextualRelative(path, projectRoot) is { } spelled && IsProtected(spelled));
+
+    private static List<string> EditPaths(PermissionRequest request)
+    {
+        var paths = new List<string>();
+        if (request.Path is { Length: > 0 } path)
+        {
+            paths.Add(path);
+        }
+
+        // Codex's fileChange input: {"changes": [{"path": ...}, ...]}.
+        if (request.Input.ValueKind == System.Text.Json.JsonValueKind.Object
+            && request.Input.TryGetProperty("changes", out var changes) && changes.ValueKind == System.Text.Json.JsonValueKind.Array)
+        {
+            foreach (var change in changes.EnumerateArray())
+            {
+                if (change.ValueKind == System.Text.Json.JsonValueKind.Object && change.TryGetProperty("path", out var p)
+                    && p.ValueKind == System.Text.Json.JsonValueKind.String && p.GetString() is { Length: > 0 } changed && !paths.Contains(changed))
+                {
+                    paths.Add(changed);
+                }
+            }
+        }
+
+        return paths;
+    }
 
     private static bool LooksInside(string path, string projectRoot) => TextualRelative(path, projectRoot) is not null;
 

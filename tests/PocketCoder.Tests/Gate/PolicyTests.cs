@@ -77,6 +77,15 @@ public sealed class PolicyTests : IDisposable
     }
 
     [Fact]
+    public void MultiFilePatch_AProtectedFileAfterTheFirst_StillAsks()
+    {
+        var input = JsonDocument.Parse($$"""{"changes":[{"path":"{{_root}}/src/a.cs"},{"path":"{{_root}}/.git/config"}]}""").RootElement;
+        var patch = new PermissionRequest("c1", "apply_patch", ToolKind.Edit, "Edit 2 files", input, null, Path.Combine(_root, "src/a.cs"), null);
+        Assert.Equal(Outcome.Ask, Evaluate(patch, SessionModes.Trusted).Outcome);
+        Assert.Equal(Outcome.Allow, Evaluate(patch, SessionModes.Trusted, [Rule("edit", ".git/config", RuleActions.Allow)]).Outcome);
+    }
+
+    [Fact]
     public void SymlinkInsidePointingOutside_ReadIsOutside_Asks()
     {
         File.CreateSymbolicLink(Path.Combine(_root, "docs", "escape"), Path.Combine(_outside, "secret.txt"));
