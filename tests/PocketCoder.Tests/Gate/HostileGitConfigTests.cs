@@ -73,4 +73,35 @@ public sealed class HostileGitConfigTests
             TempPaths.Delete(markers);
         }
     }
+
+    [Fact]
+    public async Task PartialCloneWithHostileSshCommand_ReadingAMissingBlob_RunsNoTransport()
+    {
+        var markers = TempPaths.NewDirectory("pc-markers");
+        var source = TempPaths.NewGitRepository();
+        var clone = Path.Combine(TempPaths.NewDirectory("pc-partial"), "clone");
+        try
+        {
+            WorkspaceWorld.Git(source, "config", "uploadpack.allowFilter", "true");
+            // Blobs stay on the "promisor" remote: reading one makes git fetch it, through core.sshCommand for ssh.
+            WorkspaceWorld.Git(markers, "clone", "-q", "--filter=blob:none", "--no-checkout", "file://" + source, clone);
+            var evil = Path.Combine(markers, "ssh.sh");
+            File.WriteAllText(evil, $"#!/bin/sh\ntouch '{markers}'/ran-ssh\nexit 1\n");
+            File.SetUnixFileMode(evil, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            WorkspaceWorld.Git(clone, "config", "remote.origin.url", "ssh://example.invalid/repo");
+            WorkspaceWorld.Git(clone, "config", "core.sshCommand", evil);
+
+            await using var world = await WorkspaceWorld.StartAsync(clone);
+            var response = await world.Http.GetAsync($"{world.Api}/git/file-base?path=README.md");
+
+            Assert.NotEqual(System.Net.HttpStatusCode.InternalServerError, response.StatusCode);
+            Assert.Empty(Directory.GetFiles(markers, "ran-*"));
+        }
+        finally
+        {
+            TempPaths.Delete(markers);
+            TempPaths.Delete(source);
+            TempPaths.Delete(Path.GetDirectoryName(clone)!);
+        }
+    }
 }

@@ -68,8 +68,13 @@ public sealed class GitCli
             verb.Add("--ignore-submodules=dirty");
         }
 
+        // Only a push (which the owner asked for) talks to a remote with the owner's ssh and credential set-up.
+        // Anything else that would (a partial clone's lazy fetch during diff or checkout) runs no transport at all,
+        // so no core.sshCommand, credential helper or remote helper the repository names.
+        string[] transport = arguments[0] == "push" ? [] : ["-c", "protocol.allow=never", "-c", "credential.helper="];
+
         var environment = await WithFiltersEmptiedAsync(directory, cancellationToken);
-        var spec = new ProcessSpec("git", [.. GlobalArguments, .. Neutralised, .. verb, .. arguments.Skip(1)], directory, environment,
+        var spec = new ProcessSpec("git", [.. GlobalArguments, .. Neutralised, .. transport, .. verb, .. arguments.Skip(1)], directory, environment,
             StderrLogPath: null);
         var result = await AgentProcess.RunAsync(spec, OutputLimit, timeout ?? TimeSpan.FromSeconds(30), cancellationToken);
         if (result.TimedOut)
