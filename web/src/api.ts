@@ -3,7 +3,7 @@
 
 export type SessionStatus = 'starting' | 'running' | 'waiting_approval' | 'idle' | 'failed' | 'stopped' | 'interrupted';
 export type SessionMode = 'ask' | 'plan' | 'accept_edits' | 'trusted';
-export type ToolKind = 'read' | 'edit' | 'execute' | 'fetch' | 'other';
+export type ToolKind = 'read' | 'edit' | 'execute' | 'fetch' | 'mcp' | 'other';
 export type Decision = 'allow_once' | 'allow_session' | 'allow_always' | 'deny';
 export type ApprovalStatus = 'pending' | 'decided' | 'cancelled' | 'interrupted';
 
@@ -21,6 +21,7 @@ export interface Approval {
   id: string; sessionId: string; projectId: string; toolCallId: string; tool: string; kind: ToolKind; title: string;
   input: unknown; plan?: string | null; status: ApprovalStatus; createdAt: string; decision?: Decision | null;
   decidedBy?: string | null; decidedAt?: string | null; message?: string | null; updatedInput?: unknown; deliveredTo?: string[];
+  canEditInput?: boolean;
 }
 export interface Rule { id: string; projectId: string; tool: string; pattern: string; action: 'allow' | 'deny' | 'ask'; createdAt: string; createdBy?: string | null }
 
@@ -162,6 +163,8 @@ export const api = {
     request<{ id: string; status: string; decision: Decision }>('POST', `/api/approvals/${q(id)}/decision`, { decision, ...extra }),
 
   rules: (projectId: string) => request<Rule[]>('GET', `/api/projects/${q(projectId)}/rules`),
+  addRule: (projectId: string, rule: { tool: string; pattern: string; action: Rule['action'] }) =>
+    request<Rule>('POST', `/api/projects/${q(projectId)}/rules`, rule),
   removeRule: (projectId: string, ruleId: string) => request<void>('DELETE', `/api/projects/${q(projectId)}/rules/${q(ruleId)}`),
 
   files: (projectId: string, path = '') => request<DirectoryListing>('GET', `/api/projects/${q(projectId)}/files?path=${q(path)}`),

@@ -19,6 +19,8 @@ export interface ApprovalView {
   approvalId: string; toolCallId: string; tool: string; kind: ToolKind; title: string; input: unknown; plan?: string | null;
   createdAt?: string; status: ApprovalStatus; decision?: Decision | null; decidedBy?: string | null; message?: string | null;
   updatedInput?: unknown;
+  /** Whether the agent runs an edited input; only then does the card offer "Edit, then allow". */
+  canEditInput?: boolean;
 }
 export interface ToolResultView { content: string; isError: boolean; truncated: boolean }
 export interface Usage { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number; costUsd?: number | null }
@@ -147,6 +149,7 @@ function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq:
         approval: {
           approvalId, toolCallId: str(d.toolCallId), tool: str(d.tool), kind: (str(d.kind) || 'other') as ToolKind, title: str(d.title),
           input: d.input, plan: typeof d.plan === 'string' ? d.plan : null, createdAt: str(d.createdAt), status: 'pending',
+          canEditInput: d.canEditInput === true,
         },
       });
       return;

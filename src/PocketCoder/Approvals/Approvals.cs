@@ -24,7 +24,8 @@ public sealed record Approval(
     string? UpdatedInput)
 {
     /// <summary>The payload of <c>approval.requested</c>: everything a phone needs to show what will run.</summary>
-    public JsonObject RequestedEvent() => new()
+    /// <param name="canEditInput">Whether the session's agent runs an edited input (else the phone offers no edit).</param>
+    public JsonObject RequestedEvent(bool canEditInput) => new()
     {
         ["approvalId"] = Id,
         ["toolCallId"] = ToolCallId,
@@ -33,6 +34,7 @@ public sealed record Approval(
         ["title"] = Title,
         ["input"] = JsonNode.Parse(Input),
         ["plan"] = Plan,
+        ["canEditInput"] = canEditInput,
         ["createdAt"] = CreatedAt.ToDb(),
     };
 

@@ -12,7 +12,7 @@ public sealed record DecisionResponse(string Id, string Status, string Decision)
 public sealed record ApprovalResponse(
     string Id, string SessionId, string ProjectId, string ToolCallId, string Tool, string Kind, string Title, JsonElement Input,
     string? Plan, string Status, DateTimeOffset CreatedAt, string? Decision, string? DecidedBy, DateTimeOffset? DecidedAt,
-    string? Message, JsonElement? UpdatedInput, IReadOnlyList<string> DeliveredTo);
+    string? Message, JsonElement? UpdatedInput, IReadOnlyList<string> DeliveredTo, bool CanEditInput);
 
 public sealed record CreateRuleRequest(string? Tool, string? Pattern, string? Action);
 
@@ -38,7 +38,7 @@ public static class ApprovalsApi
         rules.MapDelete("/{ruleId}", RemoveRule).WithName("RemoveRule");
     }
 
-    private static IEnumerable<ApprovalResponse> List(string? status, string? sessionId, Approvals approvals, ClaimsPrincipal user)
+    private static IEnumerable<ApprovalResponse> List(string? status, string? sessionId, Approvals approvals, Gatekeeper gatekeeper, ClaimsPrincipal user)
     {
         if (status is not null and not ApprovalStatuses.Pending and not ApprovalStatuses.Decided)
         {
@@ -49,13 +49,15 @@ public static class ApprovalsApi
         // Listing counts as delivery: this device has now been shown these questions.
         approvals.MarkDelivered(list.Where(a => a.Status == ApprovalStatuses.Pending).Select(a => a.Id), user.Actor().Id);
         var delivered = approvals.DeliveredTo(list.Select(a => a.Id));
-        return list.Select(a => ToResponse(a, delivered[a.Id]));
+        var canEdit = new Dictionary<string, bool>(StringComparer.Ordinal);
+        return list.Select(a => ToResponse(a, delivered[a.Id],
+            canEdit.TryGetValue(a.SessionId, out var can) ? can : canEdit[a.SessionId] = gatekeeper.CanEditInput(a.SessionId)));
     }
 
-    private static ApprovalResponse Get(string id, Approvals approvals)
+    private static ApprovalResponse Get(string id, Approvals approvals, Gatekeeper gatekeeper)
     {
         var approval = approvals.Find(id) ?? throw ApiProblem.NotFound(ErrorCodes.ApprovalNotFound, $"No approval with id '{id}'.");
-        return ToResponse(approval, approvals.DeliveredTo([approval.Id])[approval.Id]);
+        return ToResponse(approval, approvals.DeliveredTo([approval.Id])[approval.Id], gatekeeper.CanEditInput(approval.SessionId));
     }
 
     private static DecisionResponse Decide(string id, DecisionRequest request, Gatekeeper gatekeeper, ClaimsPrincipal user)
@@ -89,9 +91,10 @@ public static class ApprovalsApi
     private static IResult AddRule(string projectId, CreateRuleRequest request, Projects.Projects projects, Rules rules, ClaimsPrincipal user)
     {
         projects.Get(projectId);
-        if (string.IsNullOrWhiteSpace(request.Tool) || request.Tool.Length > 100)
+        if (string.IsNullOrWhiteSpace(request.Tool) || !RuleTools.IsValid(request.Tool.Trim()))
         {
-            throw ApiProblem.Validation("'tool' is required: the agent's tool name (e.g. \"Bash\") or \"*\" for any tool.");
+            throw ApiProblem.Validation(
+                $"'tool' must be \"*\", a kind ({string.Join(", ", RuleTools.KindWords)}) or an agent's tool name such as \"Bash\" (letters, digits, _ - . :).");
         }
 
         if (string.IsNullOrEmpty(request.Pattern) || request.Pattern.Length > 1000)
@@ -114,7 +117,7 @@ public static class ApprovalsApi
         return TypedResults.NoContent();
     }
 
-    private static ApprovalResponse ToResponse(Approval a, IReadOnlyList<string> deliveredTo) => new(
+    private static ApprovalResponse ToResponse(Approval a, IReadOnlyList<string> deliveredTo, bool canEditInput) => new(
         a.Id, a.SessionId, a.ProjectId, a.ToolCallId, a.Tool, a.Kind, a.Title, JsonElement.Parse(a.Input), a.Plan, a.Status,
-        a.CreatedAt, a.Decision, a.DecidedBy, a.DecidedAt, a.Message, a.UpdatedInput is null ? null : JsonElement.Parse(a.UpdatedInput), deliveredTo);
+        a.CreatedAt, a.Decision, a.DecidedBy, a.DecidedAt, a.Message, a.UpdatedInput is null ? null : JsonElement.Parse(a.UpdatedInput), deliveredTo, canEditInput);
 }

@@ -23,6 +23,7 @@ public sealed class Gatekeeper(
     EventLog events,
     Ledger.Ledger ledger,
     Rules rules,
+    AgentRegistry agents,
     TimeProvider clock)
 {
     private readonly ConcurrentDictionary<string, TaskCompletionSource<PermissionDecision>> _waiting = new(StringComparer.Ordinal);
@@ -73,7 +74,7 @@ public sealed class Gatekeeper(
                     ("$id", approval.Id), ("$session", approval.SessionId), ("$project", approval.ProjectId), ("$call", approval.ToolCallId),
                     ("$tool", approval.Tool), ("$kind", approval.Kind), ("$title", approval.Title), ("$input", approval.Input),
                     ("$plan", approval.Plan), ("$pattern", approval.RulePattern), ("$at", approval.CreatedAt.ToDb()));
-                events.Append(write, approval.SessionId, "approval.requested", approval.RequestedEvent());
+                events.Append(write, approval.SessionId, "approval.requested", approval.RequestedEvent(CanEditInput(write, approval.SessionId)));
             });
             onAsking();
             return await answer.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -105,6 +106,14 @@ public sealed class Gatekeeper(
             }
 
             var allow = decision != Decisions.Deny;
+            if (allow && updatedInput is not null && !CanEditInput(write, approval.SessionId))
+            {
+                // Claude runs the input we send back; the others run what they asked for whatever we say, so an
+                // "edited" allow would approve a command the owner did not see run. Nothing is decided.
+                throw new ApiProblem(StatusCodes.Status422UnprocessableEntity, ErrorCodes.EditedInputUnsupported,
+                    "This session's agent cannot run an edited input: allow it as asked, or deny it with a message saying what to do instead.");
+            }
+
             var updated = allow ? updatedInput?.GetRawText() : null;
             var finalMessage = allow ? message : string.IsNullOrWhiteSpace(message) ? $"The owner denied this {approval.Tool} call." : message;
             var now = clock.GetUtcNow();
@@ -149,6 +158,15 @@ public sealed class Gatekeeper(
 
         return decided;
     }
+
+    /// <summary>Whether the agent of <paramref name="sessionId"/> runs the input a decision replaces (IAgentAdapter.AppliesEditedInput).</summary>
+    public bool CanEditInput(string sessionId) => database.Read(connection => AgentAppliesEditedInput(connection.Query(
+        "SELECT agent FROM sessions WHERE id = $session", r => r.GetString(0), ("$session", sessionId)).FirstOrDefault()));
+
+    private bool CanEditInput(DbWrite write, string sessionId) => AgentAppliesEditedInput(write.Query(
+        "SELECT agent FROM sessions WHERE id = $session", r => r.GetString(0), ("$session", sessionId)).FirstOrDefault());
+
+    private bool AgentAppliesEditedInput(string? agent) => agent is not null && agents.Find(agent) is { AppliesEditedInput: true };
 
     /// <summary>At start-up: questions asked before the server stopped can no longer be answered to anyone.</summary>
     public int InterruptPending() => database.Write(write =>

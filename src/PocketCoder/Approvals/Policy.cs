@@ -1,4 +1,5 @@
 using PocketCoder.Agents;
+using PocketCoder.Agents.FileSystem;
 
 namespace PocketCoder.Approvals;
 
@@ -13,20 +14,42 @@ public sealed record Verdict(Outcome Outcome, string Reason, Rule? Rule = null);
 
 /// <summary>
 /// Decides what the gatekeeper does with a tool call before any human is asked. In order:
-/// a deny rule; plan mode refusing edits and execution; trusted mode; an ask rule; an allow rule;
-/// an "allow for this session" grant; accept_edits for edits inside the project; reads inside the
-/// project; and otherwise, ask. Deny always beats allow.
+/// a deny rule; plan mode refusing edits and execution; an edit of a protected path or through a symlink
+/// leading out of the project (asks, unless a rule naming the path says otherwise); trusted mode; an ask
+/// rule; an allow rule; an "allow for this session" grant; accept_edits for edits inside the project;
+/// reads inside the project; and otherwise, ask. Deny always beats allow. Every path is judged by where
+/// it really leads (<see cref="RealPath"/>), never by how it is spelled.
 /// </summary>
 public static class Policy
 {
+    /// <summary>
+    /// Where an edit changes what runs rather than what the project says: git's own configuration and hooks,
+    /// the agents' settings (hooks, MCP servers, permissions), direnv, attribute-driven filters and CI.
+    /// Instruction files (AGENTS.md, CLAUDE.md, GEMINI.md) are not here: they are content the agent reads,
+    /// and the owner sees their diff like any other file.
+    /// </summary>
+    public static readonly IReadOnlyList<string> ProtectedPatterns =
+    [
+        ".git", ".git/**",
+        ".claude/**", ".codex/**", ".opencode/**", ".gemini/**",
+        "opencode.json", "opencode.jsonc", ".mcp.json",
+        ".envrc", ".gitattributes", "**/.gitattributes",
+        ".github/workflows/**",
+    ];
+
     public static Verdict Evaluate(PermissionRequest request, string mode, IReadOnlyList<Rule> rules, IReadOnlySet<string> sessionGrants, string projectRoot)
     {
         var subjectPath = RelativeToProject(request.Path, projectRoot);
-        bool Matches(Rule rule) =>
-            (rule.Tool == "*" || string.Equals(rule.Tool, request.Tool, StringComparison.OrdinalIgnoreCase))
+        var isEdit = request.Kind == ToolKind.Edit;
+        // Every file an edit touches: a multi-file patch names its first file as the path, and the rest must
+        // not ride along unjudged.
+        var editPaths = isEdit ? EditPaths(request) : [];
+        bool MatchesPath(Rule rule, string? relative) =>
+            ToolMatches(rule.Tool, request)
             && (rule.Pattern == "*"
                 || (request.Kind == ToolKind.Execute && request.Command is { } command && Glob.MatchesCommand(rule.Pattern, command))
-                || (subjectPath is { } path && Glob.MatchesPath(rule.Pattern, path)));
+                || (relative is not null && Glob.MatchesPath(rule.Pattern, relative)));
+        bool Matches(Rule rule) => MatchesPath(rule, subjectPath);
 
         if (rules.FirstOrDefault(r => r.Action == RuleActions.Deny && Matches(r)) is { } deny)
         {
@@ -37,6 +60,37 @@ public static class Policy
         {
             return new Verdict(Outcome.Deny,
                 "This session is in plan mode: edits and commands are not allowed. Propose a plan instead; the owner can switch the mode.");
+        }
+
+        if (editPaths.Any(p => RelativeToProject(p, projectRoot) is null && LooksInside(p, projectRoot)))
+        {
+            // Spelled inside, leads outside: a symlink (or a dangling one) that trusted or accept_edits was never meant to cover.
+            return new Verdict(Outcome.Ask, "This path is inside the project by name but leads outside it (a symlink): the owner decides.");
+        }
+
+        var protectedPaths = editPaths.Select(p => (Spelled: p, Real: RelativeToProject(p, projectRoot)))
+            .Where(p => IsProtected(p.Spelled, p.Real, projectRoot)).ToList();
+        if (protectedPaths.Count > 0)
+        {
+            // Only a rule that names the path decides here: "* *" or a session grant for the tool must not
+            // silently cover a write that changes what runs next. With several protected files, each needs its rule.
+            var named = protectedPaths
+                .Select(p => rules.FirstOrDefault(r => r.Action != RuleActions.Deny && MatchesPath(r, p.Real) && NamesPath(r.Pattern)))
+                .ToList();
+            if (named.All(r => r is { Action: RuleActions.Allow }))
+            {
+                var rule = named[0]!;
+                return new Verdict(Outcome.Allow, $"Allowed by the project rule '{rule.Tool} {rule.Pattern}'.", rule);
+            }
+
+            if (named.FirstOrDefault(r => r is { Action: RuleActions.Ask }) is { } asking)
+            {
+                return new Verdict(Outcome.Ask, $"The project rule '{asking.Tool} {asking.Pattern}' asks.", asking);
+            }
+
+            var first = protectedPaths[0];
+            return new Verdict(Outcome.Ask,
+                $"'{first.Real ?? first.Spelled}' is protected (git, agent or CI configuration): an edit there changes what runs next, so the owner decides in every mode.");
         }
 
         if (mode == SessionModes.Trusted)
@@ -59,8 +113,8 @@ public static class Policy
             return new Verdict(Outcome.Allow, $"{request.Tool} was allowed for this session.");
         }
 
-        var insideProject = request.Path is null || subjectPath is not null;
-        if (mode == SessionModes.AcceptEdits && request.Kind == ToolKind.Edit && request.Path is not null && insideProject)
+        var insideProject = (request.Path is null || subjectPath is not null) && editPaths.All(p => RelativeToProject(p, projectRoot) is not null);
+        if (mode == SessionModes.AcceptEdits && isEdit && request.Path is not null && insideProject)
         {
             return new Verdict(Outcome.Allow, "The session accepts edits inside the project.");
         }
@@ -73,7 +127,18 @@ public static class Policy
         return new Verdict(Outcome.Ask, "Needs the owner's decision.");
     }
 
-    /// <summary>The path relative to the project root, or null when it lies outside it (or there is none).</summary>
+    /// <summary>
+    /// Whether a rule's tool covers the request: <c>*</c>; a kind word (<see cref="RuleTools"/>), matched by
+    /// the request's kind whatever the agent calls the tool; or the agent's own tool name.
+    /// </summary>
+    public static bool ToolMatches(string ruleTool, PermissionRequest request) =>
+        ruleTool == "*"
+        || (RuleTools.KindOf(ruleTool) is { } kind ? kind == request.Kind : string.Equals(ruleTool, request.Tool, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>
+    /// The real path (every symlink resolved) relative to the project root, or null when it leads outside it
+    /// (or there is none). Rules and protected paths are matched against this, so a link cannot disguise a path.
+    /// </summary>
     public static string? RelativeToProject(string? path, string projectRoot)
     {
         if (string.IsNullOrEmpty(path))
@@ -81,13 +146,98 @@ public static class Policy
             return null;
         }
 
-        var full = Path.GetFullPath(path, projectRoot);
-        var root = projectRoot.TrimEnd('/') + "/";
-        if (full == projectRoot.TrimEnd('/'))
+        var root = RealPath.Resolve(projectRoot) ?? projectRoot;
+        if (RealPath.InsideRoot(root, Path.GetFullPath(path, projectRoot)) is not { } real)
         {
-            return ".";
+            return null;
         }
 
-        return full.StartsWith(root, StringComparison.Ordinal) ? full[root.Length..] : null;
+        return real == root.TrimEnd('/') ? "." : real[(root.TrimEnd('/').Length + 1)..];
     }
+
+    /// <summary>True when <paramref name="relativePath"/> (relative to the project) is git, agent or CI configuration.</summary>
+    public static bool IsProtected(string relativePath) =>
+        ProtectedPatterns.Any(p => Glob.MatchesPath(p, relativePath));
+
+    // The path as written is checked too: writing through a link named .claude/settings.json still changes
+    // what Claude reads as its settings, wherever the link points.
+    private static bool IsProtected(string? path, string? realRelative, string projectRoot) =>
+        (realRelative is not null && IsProtected(realRelative))
+        || (TextualRelative(path, projectRoot) is { } spelled && IsProtected(spelled));
+
+    private static List<string> EditPaths(PermissionRequest request)
+    {
+        var paths = new List<string>();
+        if (request.Path is { Length: > 0 } path)
+        {
+            paths.Add(path);
+        }
+
+        // Codex's fileChange input: {"changes": [{"path": ...}, ...]}.
+        if (request.Input.ValueKind == System.Text.Json.JsonValueKind.Object
+            && request.Input.TryGetProperty("changes", out var changes) && changes.ValueKind == System.Text.Json.JsonValueKind.Array)
+        {
+            foreach (var change in changes.EnumerateArray())
+            {
+                if (change.ValueKind == System.Text.Json.JsonValueKind.Object && change.TryGetProperty("path", out var p)
+                    && p.ValueKind == System.Text.Json.JsonValueKind.String && p.GetString() is { Length: > 0 } changed && !paths.Contains(changed))
+                {
+                    paths.Add(changed);
+                }
+            }
+        }
+
+        return paths;
+    }
+
+    private static bool LooksInside(string path, string projectRoot) => TextualRelative(path, projectRoot) is not null;
+
+    private static string? TextualRelative(string? path, string projectRoot)
+    {
+        if (string.IsNullOrEmpty(path))
+        {
+            return null;
+        }
+
+        var full = Path.GetFullPath(path, projectRoot);
+        var root = projectRoot.TrimEnd('/');
+        return full == root ? "." : full.StartsWith(root + "/", StringComparison.Ordinal) ? full[(root.Length + 1)..] : null;
+    }
+
+    // A rule names a path when its first segment is literal: ".git/**" names .git, "*" or "**/*.json" do not.
+    private static bool NamesPath(string pattern)
+    {
+        var first = pattern.Split('/')[0];
+        return first.Length > 0 && first.IndexOfAny(['*', '?']) < 0;
+    }
+}
+
+/// <summary>
+/// The words a rule's tool may be besides an agent's own tool name: one vocabulary across agents, matched
+/// by the kind the adapter gave the call (<c>shell</c> is Claude's Bash, Codex exec, OpenCode bash, Gemini
+/// run_shell_command).
+/// </summary>
+public static class RuleTools
+{
+    public static readonly IReadOnlyList<string> KindWords = ["shell", "read", "edit", "write", "fetch", "mcp"];
+
+    // Lower case only: Claude's "Edit", "Read" and "Write" stay its own tool names, so an existing rule for
+    // them keeps its exact meaning.
+    public static ToolKind? KindOf(string tool) => tool switch
+    {
+        "shell" => ToolKind.Execute,
+        "read" => ToolKind.Read,
+        "edit" or "write" => ToolKind.Edit,
+        "fetch" => ToolKind.Fetch,
+        "mcp" => ToolKind.Mcp,
+        _ => null,
+    };
+
+    /// <summary>
+    /// <c>*</c>, a kind word, or something shaped like a tool name (letters, digits, <c>_ - . :</c>, as in
+    /// <c>mcp__github__create_issue</c>); anything else can never match and is refused.
+    /// </summary>
+    public static bool IsValid(string tool) =>
+        tool == "*" || (tool.Length is > 0 and <= 100 && char.IsAsciiLetter(tool[0])
+                        && tool.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' or ':'));
 }

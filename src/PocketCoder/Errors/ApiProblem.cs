@@ -47,6 +47,7 @@ public static class ErrorCodes
     public const string AgentUnavailable = "AGENT_UNAVAILABLE";
     public const string ApprovalNotFound = "APPROVAL_NOT_FOUND";
     public const string ApprovalAlreadyDecided = "APPROVAL_ALREADY_DECIDED";
+    public const string EditedInputUnsupported = "EDITED_INPUT_UNSUPPORTED";
     public const string RuleNotFound = "RULE_NOT_FOUND";
     public const string InvalidCursor = "INVALID_CURSOR";
     public const string OutsideProjectRoot = "OUTSIDE_PROJECT_ROOT";

@@ -19,8 +19,14 @@ function headline(a: ApprovalView): string {
     case 'edit': return a.tool === 'Write' ? 'Wants to write a file' : 'Wants to edit a file';
     case 'read': return 'Wants to read';
     case 'fetch': return 'Wants to fetch';
+    case 'mcp': return `Wants to use the MCP tool ${a.tool}`;
     default: return `Wants to use ${a.tool}`;
   }
+}
+
+/** The kind in the words rules use (shell, read, edit, fetch, mcp), the same for every agent. */
+export function kindWord(kind: string): string {
+  return kind === 'execute' ? 'shell' : kind;
 }
 
 /** What to edit before allowing: the command itself for shell tools, otherwise the whole input as JSON. */
@@ -78,7 +84,9 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
         <span class={`kind kind-${a.kind}`}><Icon name={a.plan ? 'plan' : a.kind} size={20} /></span>
         <div>
           <div class="approval-title">{headline(a)}</div>
-          <div class="muted small approval-sub">{a.title ? rel(a.title) : a.tool}</div>
+          <div class="muted small approval-sub">
+            <span class="badge" data-kind={kindWord(a.kind)}>{kindWord(a.kind)}</span> {a.title ? rel(a.title) : a.tool}
+          </div>
         </div>
       </header>
       <div class="approval-body">
@@ -97,7 +105,7 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
             <button class="btn ghost grow" disabled={busy !== null} onClick={() => void decide('allow_session')}>For this session</button>
             <button class="btn ghost grow" disabled={busy !== null} onClick={() => void decide('allow_always')}>Always allow</button>
           </div>
-          {!a.plan && <button class="link-btn" disabled={busy !== null} onClick={() => setMode('edit')}>Edit, then allow…</button>}
+          {!a.plan && a.canEditInput === true && <button class="link-btn" disabled={busy !== null} onClick={() => setMode('edit')}>Edit, then allow…</button>}
         </div>
       )}
       {mode === 'deny' && (

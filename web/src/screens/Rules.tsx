@@ -1,5 +1,15 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, describeError, type Rule } from '../api';
+
+/** The words a rule's tool may be besides an agent's own tool name: they match every agent's tool of that kind. */
+export const KIND_WORDS: { value: string; label: string }[] = [
+  { value: '*', label: 'Any tool' },
+  { value: 'shell', label: 'shell — any agent\'s commands' },
+  { value: 'edit', label: 'edit — any agent\'s file edits' },
+  { value: 'read', label: 'read — any agent\'s reads' },
+  { value: 'fetch', label: 'fetch — web fetches' },
+  { value: 'mcp', label: 'mcp — MCP tools' },
+];
 import { AppBar, Empty, ErrorNote, Icon } from '../components/ui';
 import { useStore } from '../store';
 
@@ -9,6 +19,22 @@ export function Rules({ projectId }: { projectId: string }) {
   const [error, setError] = useState<string | null>(null);
   const load = () => api.rules(projectId).then(setRules, (e) => setError(describeError(e)));
   useEffect(() => void load(), [projectId]);
+
+  const [tool, setTool] = useState('shell');
+  const [customTool, setCustomTool] = useState('');
+  const [pattern, setPattern] = useState('');
+  const [action, setAction] = useState<Rule['action']>('ask');
+  const add = async (e: Event) => {
+    e.preventDefault();
+    try {
+      await api.addRule(projectId, { tool: tool === 'custom' ? customTool.trim() : tool, pattern: pattern || '*', action });
+      setPattern('');
+      setError(null);
+      await load();
+    } catch (err) {
+      setError(describeError(err));
+    }
+  };
 
   const remove = async (rule: Rule) => {
     try {
@@ -30,13 +56,37 @@ export function Rules({ projectId }: { projectId: string }) {
             <li key={r.id} class="list-row">
               <span class={`badge rule-${r.action}`}>{r.action}</span>
               <div class="grow">
-                <div><strong>{r.tool === '*' ? 'Any tool' : r.tool}</strong></div>
+                <div><strong>{KIND_WORDS.find((k) => k.value === r.tool)?.label ?? r.tool}</strong></div>
                 <code class="pattern">{r.pattern}</code>
               </div>
               <button class="icon-btn" aria-label={`Remove rule ${r.tool} ${r.pattern}`} onClick={() => void remove(r)}><Icon name="trash" /></button>
             </li>
           ))}
         </ul>
+        <form class="rule-form" onSubmit={(e) => void add(e)} aria-label="Add a rule">
+          <label class="field"><span>Tool</span>
+            <select value={tool} onChange={(e) => setTool((e.target as HTMLSelectElement).value)}>
+              {KIND_WORDS.map((k) => <option key={k.value} value={k.value}>{k.label}</option>)}
+              <option value="custom">One agent's tool by name…</option>
+            </select>
+          </label>
+          {tool === 'custom' && (
+            <label class="field"><span>Tool name</span>
+              <input value={customTool} placeholder="e.g. Bash" autoCapitalize="off" onInput={(e) => setCustomTool((e.target as HTMLInputElement).value)} />
+            </label>
+          )}
+          <label class="field"><span>Pattern (command or path)</span>
+            <input class="mono" value={pattern} placeholder="e.g. npm test* or src/**" autoCapitalize="off" spellcheck={false}
+              onInput={(e) => setPattern((e.target as HTMLInputElement).value)} />
+          </label>
+          <div class="row">
+            <select value={action} aria-label="Action" onChange={(e) => setAction((e.target as HTMLSelectElement).value as Rule['action'])}>
+              <option value="ask">ask</option><option value="allow">allow</option><option value="deny">deny</option>
+            </select>
+            <button class="btn primary grow" type="submit">Add rule</button>
+          </div>
+        </form>
+        <p class="fine">Edits of git, agent and CI configuration (.git, .claude, .codex, .opencode, .gemini, .mcp.json, .envrc, .gitattributes, .github/workflows) always ask unless a rule names the path. </p>
         <p class="fine">A deny rule always wins; then the session mode; then ask, allow. Patterns match the command, or the path inside the project.</p>
       </main>
     </>

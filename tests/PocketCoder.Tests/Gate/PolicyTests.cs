@@ -1,0 +1,167 @@
+using System.Text.Json;
+using PocketCoder.Agents;
+using PocketCoder.Agents.FileSystem;
+using PocketCoder.Approvals;
+using PocketCoder.Tests.Infrastructure;
+
+namespace PocketCoder.Tests.Gate;
+
+/// <summary>Policy.Evaluate on its own: protected paths, real paths and the shared tool vocabulary.</summary>
+public sealed class PolicyTests : IDisposable
+{
+    private static readonly IReadOnlySet<string> NoGrants = new HashSet<string>();
+    private readonly string _root = RealPath.Resolve(TempPaths.NewDirectory("pc-policy"))!;
+    private readonly string _outside = RealPath.Resolve(TempPaths.NewDirectory("pc-outside"))!;
+
+    public PolicyTests()
+    {
+        Directory.CreateDirectory(Path.Combine(_root, ".git"));
+        Directory.CreateDirectory(Path.Combine(_root, "docs"));
+        File.WriteAllText(Path.Combine(_outside, "secret.txt"), "s");
+    }
+
+    public void Dispose()
+    {
+        TempPaths.Delete(_root);
+        TempPaths.Delete(_outside);
+    }
+
+    [Theory]
+    [InlineData(".claude/settings.json")]
+    [InlineData(".git/config")]
+    [InlineData(".git/hooks/pre-commit")]
+    [InlineData(".codex/config.toml")]
+    [InlineData(".opencode/plugin/x.ts")]
+    [InlineData("opencode.json")]
+    [InlineData(".gemini/settings.json")]
+    [InlineData(".mcp.json")]
+    [InlineData(".envrc")]
+    [InlineData(".gitattributes")]
+    [InlineData(".github/workflows/ci.yml")]
+    public void ProtectedPath_EditInTrustedAndAcceptEdits_Asks(string path)
+    {
+        foreach (var mode in new[] { SessionModes.Trusted, SessionModes.AcceptEdits })
+        {
+            var verdict = Evaluate(Write(path), mode);
+            Assert.Equal(Outcome.Ask, verdict.Outcome);
+            Assert.Contains("protected", verdict.Reason, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData("AGENTS.md")]
+    [InlineData("CLAUDE.md")]
+    [InlineData("GEMINI.md")]
+    [InlineData("src/app.cs")]
+    [InlineData(".github/ISSUE_TEMPLATE.md")]
+    public void OrdinaryPath_EditInAcceptEdits_Allowed(string path) =>
+        Assert.Equal(Outcome.Allow, Evaluate(Write(path), SessionModes.AcceptEdits).Outcome);
+
+    [Fact]
+    public void ProtectedPath_Read_FollowsNormalPolicy() =>
+        Assert.Equal(Outcome.Allow, Evaluate(Read(".git/config"), SessionModes.Ask).Outcome);
+
+    [Fact]
+    public void ProtectedPath_BroadAllowRuleOrSessionGrant_StillAsks()
+    {
+        Assert.Equal(Outcome.Ask, Evaluate(Write(".claude/settings.json"), SessionModes.Ask, [Rule("*", "*", RuleActions.Allow)]).Outcome);
+        Assert.Equal(Outcome.Ask, Evaluate(Write(".claude/settings.json"), SessionModes.Ask, [Rule("Write", "**", RuleActions.Allow)]).Outcome);
+        Assert.Equal(Outcome.Ask, Evaluate(Write(".git/config"), SessionModes.AcceptEdits, [], new HashSet<string> { "Write" }).Outcome);
+    }
+
+    [Fact]
+    public void ProtectedPath_RuleNamingThePath_Wins()
+    {
+        Assert.Equal(Outcome.Allow, Evaluate(Write(".claude/settings.json"), SessionModes.Ask, [Rule("edit", ".claude/**", RuleActions.Allow)]).Outcome);
+        Assert.Equal(Outcome.Deny, Evaluate(Write(".claude/settings.json"), SessionModes.Trusted, [Rule("*", "*", RuleActions.Deny)]).Outcome);
+    }
+
+    [Fact]
+    public void MultiFilePatch_AProtectedFileAfterTheFirst_StillAsks()
+    {
+        var input = JsonDocument.Parse($$"""{"changes":[{"path":"{{_root}}/src/a.cs"},{"path":"{{_root}}/.git/config"}]}""").RootElement;
+        var patch = new PermissionRequest("c1", "apply_patch", ToolKind.Edit, "Edit 2 files", input, null, Path.Combine(_root, "src/a.cs"), null);
+        Assert.Equal(Outcome.Ask, Evaluate(patch, SessionModes.Trusted).Outcome);
+        Assert.Equal(Outcome.Allow, Evaluate(patch, SessionModes.Trusted, [Rule("edit", ".git/config", RuleActions.Allow)]).Outcome);
+    }
+
+    [Fact]
+    public void SymlinkInsidePointingOutside_ReadIsOutside_Asks()
+    {
+        File.CreateSymbolicLink(Path.Combine(_root, "docs", "escape"), Path.Combine(_outside, "secret.txt"));
+        Assert.Equal(Outcome.Ask, Evaluate(Read("docs/escape"), SessionModes.Ask).Outcome);
+    }
+
+    [Fact]
+    public void SymlinkedDirectoryPointingOutside_WriteAsksEvenTrusted()
+    {
+        Directory.CreateSymbolicLink(Path.Combine(_root, "out"), _outside);
+        Assert.Equal(Outcome.Ask, Evaluate(Write("out/new.txt"), SessionModes.AcceptEdits).Outcome);
+        Assert.Equal(Outcome.Ask, Evaluate(Write("out/new.txt"), SessionModes.Trusted).Outcome);
+    }
+
+    [Fact]
+    public void SymlinkIntoProtectedPath_RealPathDecides()
+    {
+        File.WriteAllText(Path.Combine(_root, ".git", "config"), "[core]\n");
+        File.CreateSymbolicLink(Path.Combine(_root, "docs", "link"), "../.git/config");
+        var verdict = Evaluate(Write("docs/link"), SessionModes.Trusted, [Rule("edit", "docs/**", RuleActions.Allow)]);
+        Assert.Equal(Outcome.Ask, verdict.Outcome);
+        Assert.Contains(".git/config", verdict.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Rules_MatchTheRealPath()
+    {
+        File.WriteAllText(Path.Combine(_root, "docs", "real.txt"), "x");
+        File.CreateSymbolicLink(Path.Combine(_root, "alias.txt"), "docs/real.txt");
+        Assert.Equal(Outcome.Deny, Evaluate(Read("alias.txt"), SessionModes.Ask, [Rule("read", "docs/**", RuleActions.Deny)]).Outcome);
+    }
+
+    [Theory]
+    [InlineData("Bash", ToolKind.Execute)]
+    [InlineData("exec", ToolKind.Execute)]
+    [InlineData("bash", ToolKind.Execute)]
+    [InlineData("run_shell_command", ToolKind.Execute)]
+    public void KindWordShell_MatchesEveryAgentsShellTool(string tool, ToolKind kind)
+    {
+        var request = new PermissionRequest("c1", tool, kind, "run", Empty, "rm -rf build", null, null);
+        Assert.Equal(Outcome.Deny, Evaluate(request, SessionModes.Trusted, [Rule("shell", "rm *", RuleActions.Deny)]).Outcome);
+    }
+
+    [Fact]
+    public void KindWords_MatchByKind_RawNamesStillExact()
+    {
+        var mcp = new PermissionRequest("c1", "mcp__github__create_issue", ToolKind.Mcp, "mcp", Empty, null, null, null);
+        Assert.Equal(Outcome.Deny, Evaluate(mcp, SessionModes.Trusted, [Rule("mcp", "*", RuleActions.Deny)]).Outcome);
+        Assert.Equal(Outcome.Deny, Evaluate(Write("a.txt", "MultiEdit"), SessionModes.Trusted, [Rule("write", "*", RuleActions.Deny)]).Outcome);
+        // Claude's own "Edit" is a raw name: it does not cover its Write tool.
+        Assert.Equal(Outcome.Allow, Evaluate(Write("a.txt"), SessionModes.Trusted, [Rule("Edit", "*", RuleActions.Deny)]).Outcome);
+        Assert.Equal(Outcome.Deny, Evaluate(Write("a.txt"), SessionModes.Trusted, [Rule("Write", "*", RuleActions.Deny)]).Outcome);
+    }
+
+    [Theory]
+    [InlineData("*", true)]
+    [InlineData("shell", true)]
+    [InlineData("Bash", true)]
+    [InlineData("mcp__github__create_issue", true)]
+    [InlineData("rm -rf /", false)]
+    [InlineData("../x", false)]
+    [InlineData("**", false)]
+    [InlineData("", false)]
+    public void RuleTools_IsValid(string tool, bool valid) => Assert.Equal(valid, RuleTools.IsValid(tool));
+
+    private static readonly JsonElement Empty = JsonDocument.Parse("{}").RootElement;
+
+    private Verdict Evaluate(PermissionRequest request, string mode, IReadOnlyList<Rule>? rules = null, IReadOnlySet<string>? grants = null) =>
+        Policy.Evaluate(request, mode, rules ?? [], grants ?? NoGrants, _root);
+
+    private PermissionRequest Write(string relative, string tool = "Write") =>
+        new("c1", tool, ToolKind.Edit, "write", Empty, null, Path.Combine(_root, relative), null);
+
+    private PermissionRequest Read(string relative) =>
+        new("c1", "Read", ToolKind.Read, "read", Empty, null, Path.Combine(_root, relative), null);
+
+    private static Rule Rule(string tool, string pattern, string action) =>
+        new(Guid.NewGuid().ToString("N"), "p", tool, pattern, action, DateTimeOffset.UnixEpoch, "test");
+}
