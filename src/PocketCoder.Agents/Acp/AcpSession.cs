@@ -151,6 +151,8 @@ internal sealed class AcpSession : IAgentSession
         }
 
         await NotifyAsync("session/cancel", new JsonObject { ["sessionId"] = _sessionId }, cancellationToken).ConfigureAwait(false);
+        // The agent's own cancel ends the turn; whatever tool process the turn started ends with it.
+        await _process.StopTurnProcessesAsync().ConfigureAwait(false);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -287,6 +289,7 @@ internal sealed class AcpSession : IAgentSession
                 try
                 {
                     // The turn's end (text, usage, TurnCompleted) is reported by the reader as the response arrives.
+                    _process.MarkTurnStart();
                     await RequestAsync("session/prompt", prompt, ct, isPrompt: true).ConfigureAwait(false);
                 }
                 catch (AcpRpcException)

@@ -69,6 +69,7 @@ internal sealed class ClaudeCodeSession : IAgentSession
             ["parent_tool_use_id"] = null,
             ["session_id"] = AgentSessionId,
         };
+        _process.MarkTurnStart();
         return _process.WriteLineAsync(line.ToJsonString(), cancellationToken);
     }
 
@@ -84,6 +85,7 @@ internal sealed class ClaudeCodeSession : IAgentSession
         }
 
         await SendControlRequestAsync(new JsonObject { ["subtype"] = "interrupt" }, cancellationToken).ConfigureAwait(false);
+        await _process.StopTurnProcessesAsync().ConfigureAwait(false);
     }
 
     private Task SendControlRequestAsync(JsonObject request, CancellationToken cancellationToken)

@@ -114,6 +114,7 @@ internal sealed class CodexSession : IAgentSession
             parameters["model"] = model;
         }
 
+        _process.MarkTurnStart();
         var started = await _rpc.RequestAsync("turn/start", parameters, cancellationToken).ConfigureAwait(false);
         if (started.TryGetProperty("turn", out var turn) && Text(turn, "id") is { } turnId)
         {
@@ -158,6 +159,10 @@ internal sealed class CodexSession : IAgentSession
         {
             // The turn finished on its own before the interrupt arrived.
         }
+
+        // Codex's interrupt ends the turn but lets an approved command run on (seen: 40 s, its result after
+        // turn/completed): end what the turn started.
+        await _process.StopTurnProcessesAsync().ConfigureAwait(false);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

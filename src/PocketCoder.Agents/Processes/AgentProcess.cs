@@ -29,6 +29,8 @@ public sealed partial class AgentProcess : IAsyncDisposable
     private readonly Task _stdoutPump;
     private readonly Task _stderrPump;
     private readonly bool _startsDaemon;
+    private readonly Lock _turnLock = new();
+    private HashSet<int> _beforeTurn = [];
     private volatile bool _stopRequested;
 
     private AgentProcess(Process process, Func<string, Task> onStdoutLine, StreamWriter? stderrLog, bool startsDaemon)
@@ -240,6 +242,40 @@ public sealed partial class AgentProcess : IAsyncDisposable
     /// environment cannot be told apart from the owner's own processes; see docs/security.md.
     /// </summary>
     public IReadOnlyCollection<int> Descendants() => ProcessTable.Descendants(Pid, Marker);
+
+    /// <summary>
+    /// Remembers what the agent already runs (its helpers, MCP servers) as a turn starts, so that cancelling the turn can
+    /// end what the turn started — the tool processes — and nothing else.
+    /// </summary>
+    public void MarkTurnStart()
+    {
+        var before = Descendants();
+        lock (_turnLock)
+        {
+            _beforeTurn = [.. before];
+        }
+    }
+
+    /// <summary>
+    /// Kills every descendant that appeared since <see cref="MarkTurnStart"/> and waits until they are gone: after a cancel
+    /// no tool of that turn may keep running (an agent's own interrupt stops the turn, not always its tools).
+    /// </summary>
+    public async Task StopTurnProcessesAsync()
+    {
+        HashSet<int> before;
+        lock (_turnLock)
+        {
+            before = _beforeTurn;
+        }
+
+        var started = Descendants().Where(pid => !before.Contains(pid)).ToList();
+        foreach (var pid in started)
+        {
+            _ = Kill(pid, (int)Signal.Kill);
+        }
+
+        await ProcessTable.WaitGoneAsync(started, DrainGrace).ConfigureAwait(false);
+    }
 
     public async ValueTask DisposeAsync()
     {
