@@ -545,21 +545,34 @@ internal sealed class AcpSession : IAgentSession
         var options = parameters.TryGetProperty("options", out var o) && o.ValueKind == JsonValueKind.Array
             ? [.. o.EnumerateArray().Select(option => (Id: AcpTools.Text(option, "optionId"), Kind: AcpTools.Text(option, "kind")))]
             : new List<(string? Id, string? Kind)>();
-        var request = new PermissionRequest(
-            tool.Id,
-            tool.Name,
-            tool.Kind,
-            tool.Title,
-            tool.Input,
-            AcpTools.Command(toolCall, tool.Kind) ?? tool.Command,
-            AcpTools.Path(toolCall) ?? tool.Path,
-            null);
+        var request = PermissionFor(toolCall, tool);
 
         var key = id.GetRawText();
         var withdrawn = CancellationTokenSource.CreateLinkedTokenSource(ct);
         _openPermissions[key] = withdrawn;
         // Off the reader: the agent keeps streaming while a human makes up their mind.
         _ = Task.Run(() => AnswerPermissionAsync(id, key, request, options, withdrawn), CancellationToken.None);
+    }
+
+    /// <summary>
+    /// What the owner is asked about: the permission request's own view of the call wherever it has one. An agent may
+    /// announce a call while its input is still streaming (claude-agent-acp: title "Terminal", rawInput {}) and only the
+    /// permission request carries the command that will run; the announced call fills in what the request leaves out.
+    /// </summary>
+    internal static PermissionRequest PermissionFor(JsonElement toolCall, ToolState announced)
+    {
+        var kindName = AcpTools.Text(toolCall, "kind");
+        var kind = kindName is null ? announced.Kind : AcpTools.Kind(kindName);
+        var hasInput = toolCall.TryGetProperty("rawInput", out var raw) && raw.ValueKind == JsonValueKind.Object && raw.EnumerateObject().Any();
+        return new PermissionRequest(
+            announced.Id,
+            announced.Name,
+            kind,
+            AcpTools.Text(toolCall, "title") ?? announced.Title,
+            hasInput ? raw.Clone() : announced.Input,
+            AcpTools.Command(toolCall, kind) ?? announced.Command,
+            AcpTools.Path(toolCall) ?? announced.Path,
+            null);
     }
 
     private async Task AnswerPermissionAsync(JsonElement id, string key, PermissionRequest request, List<(string? Id, string? Kind)> options, CancellationTokenSource withdrawn)
@@ -744,7 +757,7 @@ internal sealed class AcpSession : IAgentSession
 
     private sealed record Pending(string Method, bool IsPrompt, TaskCompletionSource<JsonElement> Done);
 
-    private sealed record ToolState(string Id, string Name, ToolKind Kind, string Title, JsonElement Input, string? Command, string? Path);
+    internal sealed record ToolState(string Id, string Name, ToolKind Kind, string Title, JsonElement Input, string? Command, string? Path);
 }
 
 /// <summary>The agent answered one of our requests with a JSON-RPC error.</summary>

@@ -1,0 +1,40 @@
+using System.Text.Json;
+using PocketCoder.Agents;
+using PocketCoder.Agents.Acp;
+
+namespace PocketCoder.Tests.Agents;
+
+/// <summary>The owner approves exactly the call that will run, whatever the agent announced while it was still streaming.</summary>
+public sealed class AcpPermissionMappingTests
+{
+    [Fact]
+    public void PermissionFor_AnnouncedAsEmptyTerminal_ShowsTheRequestsCommand()
+    {
+        // claude-agent-acp announces "Terminal" with {} while the input streams, then asks with the real command.
+        var announced = new AcpSession.ToolState("toolu_1", "Terminal", ToolKind.Execute, "Terminal", JsonElement.Parse("{}"), null, null);
+        var asked = JsonElement.Parse("""
+            {"toolCallId":"toolu_1","title":"rm -rf build","kind":"execute","rawInput":{"command":"rm -rf build","description":"Clean"}}
+            """);
+
+        var request = AcpSession.PermissionFor(asked, announced);
+
+        Assert.Equal("rm -rf build", request.Title);
+        Assert.Equal("rm -rf build", request.Command);
+        Assert.Equal("rm -rf build", request.Input.GetProperty("command").GetString());
+        Assert.Equal(ToolKind.Execute, request.Kind);
+        Assert.Equal("toolu_1", request.ToolCallId);
+    }
+
+    [Fact]
+    public void PermissionFor_RequestWithoutDetails_KeepsWhatWasAnnounced()
+    {
+        // Gemini CLI asks with a bare toolCall id after announcing the call in full.
+        var announced = new AcpSession.ToolState("t2", "run_shell_command", ToolKind.Execute, "ls -la", JsonElement.Parse("""{"command":"ls -la"}"""), "ls -la", null);
+
+        var request = AcpSession.PermissionFor(JsonElement.Parse("""{"toolCallId":"t2"}"""), announced);
+
+        Assert.Equal("ls -la", request.Title);
+        Assert.Equal("ls -la", request.Command);
+        Assert.Equal("ls -la", request.Input.GetProperty("command").GetString());
+    }
+}
