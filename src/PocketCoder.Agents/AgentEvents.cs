@@ -48,6 +48,12 @@ public enum ToolKind
 
     /// <summary>A tool served by an MCP server (Claude's <c>mcp__server__tool</c>, Codex and ACP MCP calls).</summary>
     Mcp,
+
+    /// <summary>
+    /// The agent's own notes to itself (Claude's to-do list: TodoWrite, TaskCreate…): no effect outside the agent. Still
+    /// put to the gatekeeper and ledgered, which allows it unless a rule says otherwise. Shown as "other" on the wire.
+    /// </summary>
+    Bookkeeping,
     Other,
 }
 

@@ -24,7 +24,8 @@ internal static class ClaudeTools
             "WebFetch" => new(ToolKind.Fetch, $"Fetch {Text(input, "url")}".Trim(), null, null),
             "WebSearch" => new(ToolKind.Fetch, $"Search {Text(input, "query")}".Trim(), null, null),
             "ExitPlanMode" => new(ToolKind.Other, "Proposed plan", null, null),
-            "TodoWrite" or "TaskCreate" or "TaskUpdate" => new(ToolKind.Other, "Update the to-do list", null, null),
+            "TodoWrite" or "TaskCreate" or "TaskUpdate" or "TaskList" or "TaskGet" => new(ToolKind.Bookkeeping, "Update the to-do list", null, null),
+            _ when tool.StartsWith("mcp__", StringComparison.Ordinal) => new(ToolKind.Mcp, tool, null, null),
             _ => new(ToolKind.Other, tool, null, null),
         };
     }

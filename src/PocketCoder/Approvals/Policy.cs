@@ -56,6 +56,11 @@ public static class Policy
             return new Verdict(Outcome.Deny, $"Denied by the project rule '{deny.Tool} {deny.Pattern}'.", deny);
         }
 
+        if (request.Kind == ToolKind.Bookkeeping)
+        {
+            return new Verdict(Outcome.Allow, "The agent's own to-do list changes nothing outside it.");
+        }
+
         if (mode == SessionModes.Plan && request.Kind is ToolKind.Edit or ToolKind.Execute)
         {
             return new Verdict(Outcome.Deny,
