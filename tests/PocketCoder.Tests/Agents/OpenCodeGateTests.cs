@@ -132,8 +132,8 @@ public sealed class OpenCodeGateTests
         var response = await world.DecideAsync(asked.Str("approvalId")!, "allow_once", null, new { command = "touch edited.txt", description = "Touch" });
         if (!response.IsSuccessStatusCode)
         {
-            // The server may refuse an edit for an agent that cannot apply it; then the owner decides again.
-            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            // The gatekeeper refuses an edit for an agent that cannot apply it; then the owner decides again.
+            await ApiAssert.ProblemAsync(response, HttpStatusCode.UnprocessableEntity, "EDITED_INPUT_UNSUPPORTED");
             await ApiAssert.OkJsonAsync(await world.DecideAsync(asked.Str("approvalId")!, "deny"));
         }
 
