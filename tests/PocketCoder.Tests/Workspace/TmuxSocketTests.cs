@@ -55,18 +55,15 @@ public sealed class TmuxSocketTests
     [Fact]
     public void EnsurePrivateDirectory_OwnedBySomeoneElse_Refused()
     {
-        if (UnixFiles.CurrentUser != 0)
+        if (!OtherUser.CanGiveAway)
         {
             return; // Giving a directory to another user needs root (CI runs as root).
         }
 
         var parent = TempPaths.NewDirectory("pc-private");
         var directory = Directory.CreateDirectory(Path.Combine(parent, "other")).FullName;
-        Assert.Equal(0, Chown(directory, 65534, 65534));
+        OtherUser.Own(directory);
         Assert.Throws<IOException>(() => UnixFiles.EnsurePrivateDirectory(directory));
         TempPaths.Delete(parent);
     }
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "chown", SetLastError = true)]
-    private static extern int Chown(string path, int owner, int group);
 }
