@@ -36,6 +36,11 @@ public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter
         var executable = command.Resolve()
             ?? throw new AgentUnavailableException(AgentId,
                 $"Codex was not found ('{command.Command}'). Install @openai/codex or set POCKETCODER_CODEX_PATH.");
+        if (CodexRules.FindAllowingRule(options.WorkingDirectory, command.Environment) is { } bypass)
+        {
+            throw new AgentUnavailableException(AgentId, bypass);
+        }
+
         var spec = new ProcessSpec(
             executable,
             ["app-server"],
