@@ -262,11 +262,37 @@ internal sealed class AcpSession : IAgentSession
         }
 
         _currentModeId = AcpTools.Text(modes, "currentModeId");
-        _defaultModeId ??= _currentModeId;
         if (modes.TryGetProperty("availableModes", out var available) && available.ValueKind == JsonValueKind.Array)
         {
             _modeIds = [.. available.EnumerateArray().Select(m => AcpTools.Text(m, "id")).OfType<string>()];
         }
+
+        // Thrown inside the handshake: the start is then refused as AGENT_UNAVAILABLE and the process stopped.
+        _defaultModeId ??= SafeDefaultMode(_currentModeId, _modeIds)
+            ?? throw new InvalidOperationException(
+                $"it starts in mode '{_currentModeId}', which runs tools without asking, and offers no mode that asks; " +
+                "change the agent's default permission mode in its own settings");
+    }
+
+    /// <summary>Agents' mode ids that run tools without asking: never kept as a session's mode.</summary>
+    private static readonly HashSet<string> BypassModes = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "bypassPermissions", "acceptEdits", "dontAsk", "yolo", "autoEdit", "auto_edit", "auto",
+    };
+
+    /// <summary>
+    /// The mode PocketCoder's sessions run in: the agent's own current mode, unless that one skips asking (e.g.
+    /// claude-agent-acp starts in bypassPermissions when the owner's Claude default says so) — then its "default" mode, or
+    /// the first that asks. Null when every mode it offers skips asking (or it names none to switch to).
+    /// </summary>
+    internal static string? SafeDefaultMode(string? current, IReadOnlyCollection<string> available)
+    {
+        if (current is null || !BypassModes.Contains(current))
+        {
+            return current;
+        }
+
+        return available.FirstOrDefault(m => m == "default") ?? available.FirstOrDefault(m => !BypassModes.Contains(m) && m != "plan");
     }
 
     private async Task PumpPromptsAsync()

@@ -37,4 +37,16 @@ public sealed class AcpPermissionMappingTests
         Assert.Equal("ls -la", request.Command);
         Assert.Equal("ls -la", request.Input.GetProperty("command").GetString());
     }
+
+    [Theory]
+    [InlineData("bypassPermissions", "default,acceptEdits,plan,bypassPermissions", "default")]
+    [InlineData("yolo", "autoEdit,yolo,ask", "ask")]
+    [InlineData("default", "default,plan", "default")]
+    [InlineData(null, "", null)]
+    public void SafeDefaultMode_AgentStartsInAModeThatSkipsAsking_SwitchesToOneThatAsks(string? current, string available, string? expected) =>
+        Assert.Equal(expected, AcpSession.SafeDefaultMode(current, available.Split(',', StringSplitOptions.RemoveEmptyEntries)));
+
+    [Fact]
+    public void SafeDefaultMode_OnlyModesThatSkipAsking_None() =>
+        Assert.Null(AcpSession.SafeDefaultMode("bypassPermissions", ["bypassPermissions", "acceptEdits", "plan"]));
 }
