@@ -99,7 +99,9 @@ public static class PocketCoderServer
             .AddScheme<AuthenticationSchemeOptions, DeviceAuthentication>(DeviceAuthentication.SchemeName, null);
         services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new AuthorizationPolicyBuilder(DeviceAuthentication.SchemeName).RequireAuthenticatedUser().Build());
-        services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(options.DataDirectory, "keys")));
+        // Made private before the framework would create it with the default mode.
+        var keys = Directory.CreateDirectory(Path.Combine(options.DataDirectory, "keys"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        services.AddDataProtection().PersistKeysToFileSystem(keys);
         // Unreadable bodies reach ProblemMiddleware as exceptions, so they get the same problem+json as everything else.
         services.Configure<RouteHandlerOptions>(routes => routes.ThrowOnBadRequest = true);
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, WireJson.Default));

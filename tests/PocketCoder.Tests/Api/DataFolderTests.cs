@@ -24,6 +24,7 @@ public sealed class DataFolderTests
             }
 
             Assert.Equal(0x1C0, UnixFiles.Stat(data)!.Permissions);
+            Assert.All(Directory.GetDirectories(data, "*", SearchOption.AllDirectories), d => Assert.Equal(0x1C0, UnixFiles.Stat(d)!.Permissions));
             var files = Directory.GetFiles(data, "*", SearchOption.AllDirectories);
             Assert.Contains(files, f => f.EndsWith(Database.FileName, StringComparison.Ordinal));
             Assert.Contains(files, f => f.EndsWith("ledger.head", StringComparison.Ordinal));
