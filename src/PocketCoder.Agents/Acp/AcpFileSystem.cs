@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using PocketCoder.Agents.FileSystem;
+using PocketCoder.Agents.Sessions;
 
 namespace PocketCoder.Agents.Acp;
 
@@ -20,25 +21,25 @@ internal sealed class AcpFileSystem(string projectRoot, bool missingFileReadsEmp
     private readonly string _root = RealPath.Resolve(projectRoot) ?? projectRoot;
 
     /// <summary>Answers one fs request: the JSON-RPC result, or an error.</summary>
-    public async Task<AcpReply> HandleAsync(string method, JsonElement parameters, CancellationToken cancellationToken)
+    public async Task<JsonRpcReply> HandleAsync(string method, JsonElement parameters, CancellationToken cancellationToken)
     {
         var requested = parameters.ValueKind == JsonValueKind.Object && parameters.TryGetProperty("path", out var p) && p.ValueKind == JsonValueKind.String
             ? p.GetString()
             : null;
         if (string.IsNullOrEmpty(requested))
         {
-            return AcpReply.Error(AcpErrors.InvalidParams, "'path' is required.");
+            return JsonRpcReply.Failure(JsonRpcErrors.InvalidParams, "'path' is required.");
         }
 
         // The protocol requires absolute paths; a relative one is a confused agent, not something to guess about.
         if (!Path.IsPathRooted(requested))
         {
-            return AcpReply.Error(AcpErrors.InvalidParams, $"'{requested}' is not an absolute path.");
+            return JsonRpcReply.Failure(JsonRpcErrors.InvalidParams, $"'{requested}' is not an absolute path.");
         }
 
         if (RealPath.InsideRoot(_root, requested) is not { } real)
         {
-            return AcpReply.Error(AcpErrors.InvalidParams, $"'{requested}' is outside the project root.",
+            return JsonRpcReply.Failure(JsonRpcErrors.InvalidParams, $"'{requested}' is outside the project root.",
                 new JsonObject { ["code"] = "OUTSIDE_PROJECT_ROOT", ["path"] = requested });
         }
 
@@ -48,20 +49,20 @@ internal sealed class AcpFileSystem(string projectRoot, bool missingFileReadsEmp
             {
                 "fs/read_text_file" => await ReadAsync(real, parameters, cancellationToken).ConfigureAwait(false),
                 "fs/write_text_file" => await WriteAsync(real, parameters, cancellationToken).ConfigureAwait(false),
-                _ => AcpReply.Error(AcpErrors.MethodNotFound, $"Unknown method '{method}'."),
+                _ => JsonRpcReply.Failure(JsonRpcErrors.MethodNotFound, $"Unknown method '{method}'."),
             };
         }
         catch (UnauthorizedAccessException exception)
         {
-            return AcpReply.Error(AcpErrors.InternalError, $"Permission denied: {exception.Message}");
+            return JsonRpcReply.Failure(JsonRpcErrors.InternalError, $"Permission denied: {exception.Message}");
         }
         catch (IOException exception)
         {
-            return AcpReply.Error(AcpErrors.InternalError, exception.Message);
+            return JsonRpcReply.Failure(JsonRpcErrors.InternalError, exception.Message);
         }
     }
 
-    private Task<AcpReply> ReadAsync(string real, JsonElement parameters, CancellationToken cancellationToken)
+    private Task<JsonRpcReply> ReadAsync(string real, JsonElement parameters, CancellationToken cancellationToken)
     {
         string content;
         try
@@ -70,7 +71,7 @@ internal sealed class AcpFileSystem(string projectRoot, bool missingFileReadsEmp
             using var handle = BeneathRoot.OpenFileForRead(_root, Relative(real), out var status);
             if (status.Size > MaxFileBytes)
             {
-                return Task.FromResult(AcpReply.Error(AcpErrors.InvalidParams, $"'{real}' is larger than {MaxFileBytes / (1024 * 1024)} MiB."));
+                return Task.FromResult(JsonRpcReply.Failure(JsonRpcErrors.InvalidParams, $"'{real}' is larger than {MaxFileBytes / (1024 * 1024)} MiB."));
             }
 
             using var stream = new FileStream(handle, FileAccess.Read);
@@ -81,8 +82,8 @@ internal sealed class AcpFileSystem(string projectRoot, bool missingFileReadsEmp
         catch (ConfinedIOException exception) when (exception.Failure == ConfinedFailure.NotFound)
         {
             return Task.FromResult(missingFileReadsEmpty
-                ? AcpReply.Result(new JsonObject { ["content"] = "" })
-                : AcpReply.Error(AcpErrors.ResourceNotFound, $"Resource not found: {real}", new JsonObject { ["path"] = real }));
+                ? JsonRpcReply.Success(new JsonObject { ["content"] = "" })
+                : JsonRpcReply.Failure(AcpErrors.ResourceNotFound, $"Resource not found: {real}", new JsonObject { ["path"] = real }));
         }
         catch (ConfinedIOException exception)
         {
@@ -100,14 +101,14 @@ internal sealed class AcpFileSystem(string projectRoot, bool missingFileReadsEmp
             content = string.Join('\n', lines, start, count);
         }
 
-        return Task.FromResult(AcpReply.Result(new JsonObject { ["content"] = content }));
+        return Task.FromResult(JsonRpcReply.Success(new JsonObject { ["content"] = content }));
     }
 
-    private Task<AcpReply> WriteAsync(string real, JsonElement parameters, CancellationToken cancellationToken)
+    private Task<JsonRpcReply> WriteAsync(string real, JsonElement parameters, CancellationToken cancellationToken)
     {
         if (!parameters.TryGetProperty("content", out var c) || c.ValueKind != JsonValueKind.String)
         {
-            return Task.FromResult(AcpReply.Error(AcpErrors.InvalidParams, "'content' is required."));
+            return Task.FromResult(JsonRpcReply.Failure(JsonRpcErrors.InvalidParams, "'content' is required."));
         }
 
         cancellationToken.ThrowIfCancellationRequested();
@@ -127,43 +128,28 @@ internal sealed class AcpFileSystem(string projectRoot, bool missingFileReadsEmp
             return Task.FromResult(Refused(real, exception));
         }
 
-        return Task.FromResult(AcpReply.Result(null));
+        return Task.FromResult(JsonRpcReply.Success(null));
     }
 
     private string Relative(string real) => real == _root ? "" : Path.GetRelativePath(_root, real);
 
-    private static AcpReply Refused(string real, ConfinedIOException exception) => exception.Failure switch
+    private static JsonRpcReply Refused(string real, ConfinedIOException exception) => exception.Failure switch
     {
-        ConfinedFailure.Moved => AcpReply.Error(AcpErrors.InvalidParams, $"'{real}' is outside the project root.",
+        ConfinedFailure.Moved => JsonRpcReply.Failure(JsonRpcErrors.InvalidParams, $"'{real}' is outside the project root.",
             new JsonObject { ["code"] = "OUTSIDE_PROJECT_ROOT", ["path"] = real }),
-        ConfinedFailure.NotRegularFile => AcpReply.Error(AcpErrors.InvalidParams, $"'{real}' is not a regular file.",
+        ConfinedFailure.NotRegularFile => JsonRpcReply.Failure(JsonRpcErrors.InvalidParams, $"'{real}' is not a regular file.",
             new JsonObject { ["code"] = "NOT_A_REGULAR_FILE", ["path"] = real }),
-        ConfinedFailure.IsDirectory => AcpReply.Error(AcpErrors.InvalidParams, $"'{real}' is a directory."),
-        _ => AcpReply.Error(AcpErrors.InternalError, exception.Message),
+        ConfinedFailure.IsDirectory => JsonRpcReply.Failure(JsonRpcErrors.InvalidParams, $"'{real}' is a directory."),
+        _ => JsonRpcReply.Failure(JsonRpcErrors.InternalError, exception.Message),
     };
 
     private static long? Number(JsonElement parameters, string property) =>
         parameters.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var n) ? n : null;
 }
 
-/// <summary>What the client answers to one agent request: a result (possibly null) or a JSON-RPC error.</summary>
-internal sealed record AcpReply(JsonNode? ResultValue, int? ErrorCode, string? ErrorMessage, JsonNode? ErrorData)
-{
-    public bool IsError => ErrorCode is not null;
-
-    public static AcpReply Result(JsonNode? result) => new(result, null, null, null);
-
-    public static AcpReply Error(int code, string message, JsonNode? data = null) => new(null, code, message, data);
-}
-
-/// <summary>JSON-RPC 2.0 error codes, and ACP's own.</summary>
+/// <summary>ACP's own JSON-RPC error codes (the standard ones are <see cref="JsonRpcErrors"/>).</summary>
 internal static class AcpErrors
 {
-    public const int ParseError = -32700;
-    public const int InvalidRequest = -32600;
-    public const int MethodNotFound = -32601;
-    public const int InvalidParams = -32602;
-    public const int InternalError = -32603;
     public const int AuthRequired = -32000;
     public const int ResourceNotFound = -32002;
 }

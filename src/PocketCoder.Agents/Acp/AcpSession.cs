@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using PocketCoder.Agents.Processes;
+using PocketCoder.Agents.Sessions;
 
 namespace PocketCoder.Agents.Acp;
 
@@ -13,20 +14,16 @@ namespace PocketCoder.Agents.Acp;
 /// and the <c>session/cancel</c> notification; the agent sends <c>session/update</c> notifications and asks us
 /// <c>session/request_permission</c> (answered by the gatekeeper) and <c>fs/*</c> (confined to the project).
 /// </summary>
-internal sealed class AcpSession : IAgentSession
+internal sealed class AcpSession : ProcessAgentSession
 {
-    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
     private static readonly TimeSpan ReplayQuiet = TimeSpan.FromMilliseconds(300);
     private static readonly TimeSpan ReplayLimit = TimeSpan.FromSeconds(5);
 
     private readonly AcpAgentDefinition _agent;
-    private readonly IAgentSink _sink;
     private readonly AcpFileSystem _files;
     private readonly string _workingDirectory;
-    private readonly CancellationTokenSource _lifetime = new();
-    private readonly ConcurrentDictionary<long, Pending> _pending = new();
-    private readonly ConcurrentDictionary<string, CancellationTokenSource> _openPermissions = new(StringComparer.Ordinal);
+    private readonly JsonRpcConnection _rpc;
     private readonly Channel<string> _prompts = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Lock _toolsLock = new();
     private readonly Dictionary<string, ToolState> _tools = new(StringComparer.Ordinal);
@@ -37,10 +34,7 @@ internal sealed class AcpSession : IAgentSession
     private readonly StringBuilder _text = new();
     private readonly StringBuilder _turnText = new();
 
-    private AgentProcess _process = null!;
-    private long _nextId;
     private string _sessionId = "";
-    private volatile bool _started;
     private volatile bool _replaying;
     private long _lastUpdateTicks;
     private bool _canLoad;
@@ -51,66 +45,53 @@ internal sealed class AcpSession : IAgentSession
     private HashSet<string> _modeIds = new(StringComparer.Ordinal);
 
     private AcpSession(AcpAgentDefinition agent, IAgentSink sink, string workingDirectory)
+        : base(sink, agent.Id, agent.Name, appliesEditedInput: false)
     {
         _agent = agent;
-        _sink = sink;
         _workingDirectory = workingDirectory;
         _files = new AcpFileSystem(workingDirectory, agent.MissingFileReadsEmpty);
+        _rpc = new JsonRpcConnection((line, ct) => Process.WriteLineAsync(line, ct), stampVersion: true)
+        {
+            OnNotification = OnNotificationAsync,
+            OnRequest = OnRequestAsync,
+        };
     }
 
-    public string AgentSessionId => _sessionId;
-
-    public Task Exited { get; private set; } = Task.CompletedTask;
+    public override string AgentSessionId => _sessionId;
 
     public static async Task<AcpSession> StartAsync(AcpAgentDefinition agent, ProcessSpec spec, AgentStartOptions options, string? model, IAgentSink sink, CancellationToken cancellationToken)
     {
         var session = new AcpSession(agent, sink, options.WorkingDirectory);
-        try
-        {
-            session._process = AgentProcess.Start(spec, session.OnLineAsync);
-        }
-        catch (System.ComponentModel.Win32Exception exception)
-        {
-            throw new AgentUnavailableException(agent.Id, $"{agent.Name} could not be started: {exception.Message}", exception);
-        }
-
-        session.Exited = session.ReportExitAsync();
+        session.Launch(spec, session._rpc.OnLineAsync);
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(StartTimeout);
             await session.HandshakeAsync(options, timeout.Token).ConfigureAwait(false);
         }
-        catch (Exception exception) when (exception is AcpRpcException or InvalidOperationException or OperationCanceledException)
+        catch (Exception exception) when (exception is JsonRpcException or InvalidOperationException or OperationCanceledException)
         {
-            await session._process.StopAsync(StopGrace, CancellationToken.None).ConfigureAwait(false);
-            var tail = session._process.StderrTail.Trim();
-            if (tail.Length > 2000)
-            {
-                tail = tail[^2000..];
-            }
-
+            var tail = await session.AbandonStartAsync().ConfigureAwait(false);
             var reason = exception switch
             {
-                AcpRpcException { Code: AcpErrors.AuthRequired } => $"it needs to be signed in first ({exception.Message})",
+                JsonRpcException { Code: AcpErrors.AuthRequired } => $"it needs to be signed in first ({exception.Message})",
                 OperationCanceledException when !cancellationToken.IsCancellationRequested => $"it did not answer within {StartTimeout.TotalSeconds:0} seconds",
                 _ => exception.Message,
             };
-            await session.DisposeAsync().ConfigureAwait(false);
             throw new AgentUnavailableException(agent.Id,
                 $"{agent.Name} failed to start: {reason}." + (tail.Length > 0 ? $" Its last output: {tail}" : ""), exception);
         }
 
-        session._started = true;
+        session.MarkStarted();
         await sink.OnEventAsync(new AgentReady(session._sessionId, model, session._agentVersion), cancellationToken).ConfigureAwait(false);
         _ = Task.Run(session.PumpPromptsAsync, CancellationToken.None);
         return session;
     }
 
-    public Task SendAsync(string text, CancellationToken cancellationToken)
+    public override Task SendAsync(string text, CancellationToken cancellationToken)
     {
         // session/prompt is one turn; a second prompt while one runs would abort it (Gemini CLI does), so turns queue here.
-        if (_process.Exited.IsCompleted || !_prompts.Writer.TryWrite(text))
+        if (Process.Exited.IsCompleted || !_prompts.Writer.TryWrite(text))
         {
             throw new InvalidOperationException("The agent process has exited.");
         }
@@ -118,7 +99,7 @@ internal sealed class AcpSession : IAgentSession
         return Task.CompletedTask;
     }
 
-    public async Task SetModeAsync(string mode, CancellationToken cancellationToken)
+    public override async Task SetModeAsync(string mode, CancellationToken cancellationToken)
     {
         // Only plan mode is handed to the agent (it then proposes instead of acting). Every other mode stays the
         // agent's default, which asks about everything: the gatekeeper decides, never the agent's own auto-approval.
@@ -130,48 +111,31 @@ internal sealed class AcpSession : IAgentSession
 
         try
         {
-            await RequestAsync("session/set_mode", new JsonObject { ["sessionId"] = _sessionId, ["modeId"] = target }, cancellationToken)
+            await _rpc.RequestAsync("session/set_mode", new JsonObject { ["sessionId"] = _sessionId, ["modeId"] = target }, cancellationToken)
                 .ConfigureAwait(false);
             _currentModeId = target;
         }
-        catch (AcpRpcException exception) when (_started)
+        catch (JsonRpcException exception) when (Started)
         {
             // The gatekeeper enforces the mode whatever the agent does; the agent merely behaves less helpfully.
-            await _sink.OnEventAsync(new AgentError($"{_agent.Name} did not switch to its '{target}' mode: {exception.Message}"), cancellationToken)
+            await Sink.OnEventAsync(new AgentError($"{_agent.Name} did not switch to its '{target}' mode: {exception.Message}"), cancellationToken)
                 .ConfigureAwait(false);
         }
     }
 
-    public async Task CancelTurnAsync(CancellationToken cancellationToken)
-    {
-        // The protocol asks the client to answer open permission requests with "cancelled" once it cancels.
-        foreach (var pending in _openPermissions.Values)
-        {
-            await pending.CancelAsync().ConfigureAwait(false);
-        }
+    protected override Task InterruptTurnAsync(CancellationToken cancellationToken) =>
+        // Open permission requests were withdrawn first: the protocol wants them answered "cancelled" once we cancel.
+        _rpc.NotifyAsync("session/cancel", new JsonObject { ["sessionId"] = _sessionId }, cancellationToken);
 
-        await NotifyAsync("session/cancel", new JsonObject { ["sessionId"] = _sessionId }, cancellationToken).ConfigureAwait(false);
-        // The agent's own cancel ends the turn; whatever tool process the turn started ends with it.
-        await _process.StopTurnProcessesAsync().ConfigureAwait(false);
-    }
-
-    public async Task StopAsync(CancellationToken cancellationToken)
+    protected override void OnProcessExited(int exitCode)
     {
-        await _lifetime.CancelAsync().ConfigureAwait(false);
-        await _process.StopAsync(StopGrace, cancellationToken).ConfigureAwait(false);
-        await Exited.ConfigureAwait(false);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _lifetime.CancelAsync().ConfigureAwait(false);
-        await _process.DisposeAsync().ConfigureAwait(false);
-        _lifetime.Dispose();
+        _prompts.Writer.TryComplete();
+        _rpc.Close($"{_agent.Name} exited (code {exitCode}).");
     }
 
     private async Task HandshakeAsync(AgentStartOptions options, CancellationToken cancellationToken)
     {
-        var initialized = await RequestAsync("initialize", new JsonObject
+        var initialized = await _rpc.RequestAsync("initialize", new JsonObject
         {
             ["protocolVersion"] = 1,
             ["clientCapabilities"] = new JsonObject
@@ -202,8 +166,8 @@ internal sealed class AcpSession : IAgentSession
         }
         else
         {
-            var created = await RequestAsync("session/new", SessionParameters(null), cancellationToken).ConfigureAwait(false);
-            _sessionId = AcpTools.Text(created, "sessionId") ?? throw new AcpRpcException(AcpErrors.InternalError, "session/new returned no sessionId.");
+            var created = await _rpc.RequestAsync("session/new", SessionParameters(null), cancellationToken).ConfigureAwait(false);
+            _sessionId = AcpTools.Text(created, "sessionId") ?? throw new InvalidOperationException("session/new returned no sessionId");
             ReadModes(created);
         }
 
@@ -215,7 +179,7 @@ internal sealed class AcpSession : IAgentSession
     {
         if (!_canLoad && !_canResume)
         {
-            await _sink.OnEventAsync(new AgentError(
+            await Sink.OnEventAsync(new AgentError(
                 $"{_agent.Name} cannot continue earlier conversations (it offers neither session/load nor session/resume): " +
                 "a new conversation starts, and the agent does not remember the earlier messages."), cancellationToken).ConfigureAwait(false);
             return false;
@@ -226,15 +190,15 @@ internal sealed class AcpSession : IAgentSession
             // session/load replays the whole conversation as session/update notifications; we already have it.
             _replaying = _canLoad;
             Interlocked.Exchange(ref _lastUpdateTicks, Environment.TickCount64);
-            var loaded = await RequestAsync(_canLoad ? "session/load" : "session/resume", SessionParameters(resumeId), cancellationToken)
+            var loaded = await _rpc.RequestAsync(_canLoad ? "session/load" : "session/resume", SessionParameters(resumeId), cancellationToken)
                 .ConfigureAwait(false);
             ReadModes(loaded);
             return true;
         }
-        catch (AcpRpcException exception)
+        catch (JsonRpcException exception)
         {
             _replaying = false;
-            await _sink.OnEventAsync(new AgentError(
+            await Sink.OnEventAsync(new AgentError(
                 $"{_agent.Name} could not continue the earlier conversation ({exception.Message}): a new conversation starts, " +
                 "and the agent does not remember the earlier messages."), cancellationToken).ConfigureAwait(false);
             return false;
@@ -297,7 +261,7 @@ internal sealed class AcpSession : IAgentSession
 
     private async Task PumpPromptsAsync()
     {
-        var ct = _lifetime.Token;
+        var ct = Lifetime;
         try
         {
             await foreach (var text in _prompts.Reader.ReadAllAsync(ct).ConfigureAwait(false))
@@ -314,11 +278,11 @@ internal sealed class AcpSession : IAgentSession
                 };
                 try
                 {
-                    // The turn's end (text, usage, TurnCompleted) is reported by the reader as the response arrives.
-                    _process.MarkTurnStart();
-                    await RequestAsync("session/prompt", prompt, ct, isPrompt: true).ConfigureAwait(false);
+                    Process.MarkTurnStart();
+                    // The turn's end is reported on the reader as the answer arrives, in order with the updates before it.
+                    await _rpc.RequestAsync("session/prompt", prompt, ct, (result, error) => FinishTurnAsync(result, error?.Detail)).ConfigureAwait(false);
                 }
-                catch (AcpRpcException)
+                catch (JsonRpcException)
                 {
                     // Reported by the reader as a failed turn; the next message gets a new one.
                 }
@@ -355,140 +319,11 @@ internal sealed class AcpSession : IAgentSession
         _replaying = false;
     }
 
-    private async Task ReportExitAsync()
-    {
-        var exitCode = await _process.Exited.ConfigureAwait(false);
-        _prompts.Writer.TryComplete();
-        foreach (var pending in _pending.Values)
-        {
-            pending.Done.TrySetException(new InvalidOperationException($"{_agent.Name} exited (code {exitCode})."));
-        }
-
-        foreach (var permission in _openPermissions.Values)
-        {
-            await permission.CancelAsync().ConfigureAwait(false);
-        }
-
-        // A process that dies during the handshake is reported by StartAsync as a failure to start.
-        if (_started)
-        {
-            await _sink.OnEventAsync(new AgentExited(exitCode, _process.StopRequested, _process.StderrTail), CancellationToken.None)
-                .ConfigureAwait(false);
-        }
-    }
-
-    private async Task<JsonElement> RequestAsync(string method, JsonObject parameters, CancellationToken cancellationToken, bool isPrompt = false)
-    {
-        var id = Interlocked.Increment(ref _nextId);
-        var pending = new Pending(method, isPrompt, new TaskCompletionSource<JsonElement>(TaskCreationOptions.RunContinuationsAsynchronously));
-        _pending[id] = pending;
-        try
-        {
-            if (_process.Exited.IsCompleted)
-            {
-                throw new InvalidOperationException($"{_agent.Name} has exited.");
-            }
-
-            var message = new JsonObject { ["jsonrpc"] = "2.0", ["id"] = id, ["method"] = method, ["params"] = parameters };
-            await _process.WriteLineAsync(message.ToJsonString(), cancellationToken).ConfigureAwait(false);
-            return await pending.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _pending.TryRemove(id, out _);
-        }
-    }
-
-    private Task NotifyAsync(string method, JsonObject parameters, CancellationToken cancellationToken)
-    {
-        var message = new JsonObject { ["jsonrpc"] = "2.0", ["method"] = method, ["params"] = parameters };
-        return _process.WriteLineAsync(message.ToJsonString(), cancellationToken);
-    }
-
-    private async Task RespondAsync(JsonElement id, AcpReply reply)
-    {
-        var message = new JsonObject { ["jsonrpc"] = "2.0", ["id"] = JsonNode.Parse(id.GetRawText()) };
-        if (reply.IsError)
-        {
-            var error = new JsonObject { ["code"] = reply.ErrorCode, ["message"] = reply.ErrorMessage };
-            if (reply.ErrorData is not null)
-            {
-                error["data"] = reply.ErrorData;
-            }
-
-            message["error"] = error;
-        }
-        else
-        {
-            message["result"] = reply.ResultValue;
-        }
-
-        try
-        {
-            await _process.WriteLineAsync(message.ToJsonString(), CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (InvalidOperationException)
-        {
-            // Exited meanwhile: nobody is waiting for the answer.
-        }
-    }
-
-    private async Task OnLineAsync(string line)
-    {
-        JsonElement message;
-        try
-        {
-            message = JsonElement.Parse(line);
-        }
-        catch (JsonException)
-        {
-            // Not protocol output (a stray print on stdout): nothing to act on.
-            return;
-        }
-
-        if (message.ValueKind != JsonValueKind.Object)
-        {
-            return;
-        }
-
-        var hasId = message.TryGetProperty("id", out var id) && id.ValueKind is JsonValueKind.Number or JsonValueKind.String;
-        if (AcpTools.Text(message, "method") is { } method)
-        {
-            var parameters = message.TryGetProperty("params", out var p) ? p : default;
-            if (hasId)
-            {
-                await OnRequestAsync(id, method, parameters).ConfigureAwait(false);
-            }
-            else if (method == "session/update" && parameters.ValueKind == JsonValueKind.Object
-                && parameters.TryGetProperty("update", out var update) && update.ValueKind == JsonValueKind.Object)
-            {
-                await OnUpdateAsync(update).ConfigureAwait(false);
-            }
-
-            return;
-        }
-
-        // A response to one of ours: our ids are numbers.
-        if (hasId && id.ValueKind == JsonValueKind.Number && id.TryGetInt64(out var number) && _pending.TryGetValue(number, out var pending))
-        {
-            var failed = message.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object;
-            var result = message.TryGetProperty("result", out var r) ? r.Clone() : default;
-            if (pending.IsPrompt)
-            {
-                await FinishTurnAsync(failed ? null : result, failed ? ErrorText(error) : null).ConfigureAwait(false);
-            }
-
-            if (failed)
-            {
-                var code = error.TryGetProperty("code", out var c) && c.TryGetInt32(out var n) ? n : AcpErrors.InternalError;
-                pending.Done.TrySetException(new AcpRpcException(code, $"{pending.Method}: {ErrorText(error)}"));
-            }
-            else
-            {
-                pending.Done.TrySetResult(result);
-            }
-        }
-    }
+    private Task OnNotificationAsync(string method, JsonElement parameters) =>
+        method == "session/update" && parameters.ValueKind == JsonValueKind.Object
+        && parameters.TryGetProperty("update", out var update) && update.ValueKind == JsonValueKind.Object
+            ? OnUpdateAsync(update)
+            : Task.CompletedTask;
 
     private async Task OnRequestAsync(JsonElement id, string method, JsonElement parameters)
     {
@@ -499,11 +334,11 @@ internal sealed class AcpSession : IAgentSession
                 break;
             case "fs/read_text_file" or "fs/write_text_file":
                 // Answered in order on the reader: the agent waits for it before it goes on anyway.
-                await RespondAsync(id, await _files.HandleAsync(method, parameters, _lifetime.Token).ConfigureAwait(false)).ConfigureAwait(false);
+                await _rpc.RespondAsync(id, await _files.HandleAsync(method, parameters, Lifetime).ConfigureAwait(false)).ConfigureAwait(false);
                 break;
             default:
                 // terminal/* is not offered (clientCapabilities.terminal = false): agents run commands themselves, gated.
-                await RespondAsync(id, AcpReply.Error(AcpErrors.MethodNotFound, $"PocketCoder does not offer '{method}'.")).ConfigureAwait(false);
+                await _rpc.RespondAsync(id, JsonRpcReply.Failure(JsonRpcErrors.MethodNotFound, $"PocketCoder does not offer '{method}'.")).ConfigureAwait(false);
                 break;
         }
     }
@@ -516,16 +351,16 @@ internal sealed class AcpSession : IAgentSession
             return;
         }
 
-        var ct = _lifetime.Token;
+        var ct = Lifetime;
         switch (AcpTools.Text(update, "sessionUpdate"))
         {
             case "agent_message_chunk" when ChunkText(update) is { Length: > 0 } text:
                 _text.Append(text);
                 _turnText.Append(text);
-                await _sink.OnEventAsync(new MessageDelta(text), ct).ConfigureAwait(false);
+                await Sink.OnEventAsync(new MessageDelta(text), ct).ConfigureAwait(false);
                 break;
             case "agent_thought_chunk" when ChunkText(update) is { Length: > 0 } thought:
-                await _sink.OnEventAsync(new Thinking(thought), ct).ConfigureAwait(false);
+                await Sink.OnEventAsync(new Thinking(thought), ct).ConfigureAwait(false);
                 break;
             case "tool_call":
                 await FlushTextAsync(ct).ConfigureAwait(false);
@@ -542,12 +377,12 @@ internal sealed class AcpSession : IAgentSession
                 await FinishToolIfDoneAsync(update, ct).ConfigureAwait(false);
                 break;
             case "plan" when update.TryGetProperty("entries", out var entries) && entries.ValueKind == JsonValueKind.Array:
-                await _sink.OnEventAsync(new PlanUpdate([.. entries.EnumerateArray()
+                await Sink.OnEventAsync(new PlanUpdate([.. entries.EnumerateArray()
                     .Select(e => new PlanEntry(AcpTools.Text(e, "content") ?? "", AcpTools.Text(e, "status") ?? "pending"))]), ct).ConfigureAwait(false);
                 break;
             case "usage_update":
                 // Context usage (tokens in the window) and, where the agent knows it, the session's cost so far.
-                await _sink.OnEventAsync(new UsageReport(Number(update, "used"), 0, 0, 0, Cost(update)), ct).ConfigureAwait(false);
+                await Sink.OnEventAsync(new UsageReport(Number(update, "used"), 0, 0, 0, Cost(update)), ct).ConfigureAwait(false);
                 break;
             case "current_mode_update":
                 _currentModeId = AcpTools.Text(update, "currentModeId") ?? _currentModeId;
@@ -557,11 +392,11 @@ internal sealed class AcpSession : IAgentSession
 
     private async Task OnPermissionRequestAsync(JsonElement id, JsonElement parameters)
     {
-        var ct = _lifetime.Token;
+        var ct = Lifetime;
         var toolCall = parameters.TryGetProperty("toolCall", out var t) && t.ValueKind == JsonValueKind.Object ? t : default;
         if (toolCall.ValueKind != JsonValueKind.Object)
         {
-            await RespondAsync(id, AcpReply.Error(AcpErrors.InvalidParams, "toolCall is required.")).ConfigureAwait(false);
+            await _rpc.RespondAsync(id, JsonRpcReply.Failure(JsonRpcErrors.InvalidParams, "toolCall is required.")).ConfigureAwait(false);
             return;
         }
 
@@ -573,11 +408,9 @@ internal sealed class AcpSession : IAgentSession
             : new List<(string? Id, string? Kind)>();
         var request = PermissionFor(toolCall, tool);
 
-        var key = id.GetRawText();
-        var withdrawn = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        _openPermissions[key] = withdrawn;
-        // Off the reader: the agent keeps streaming while a human makes up their mind.
-        _ = Task.Run(() => AnswerPermissionAsync(id, key, request, options, withdrawn), CancellationToken.None);
+        // Withdrawn because the turn was cancelled: the protocol wants a "cancelled" outcome.
+        Permissions.Ask(id.GetRawText(), request, decision => AnswerAsync(id, request, options, decision),
+            () => _rpc.RespondAsync(id, JsonRpcReply.Success(Outcome(null))));
     }
 
     /// <summary>
@@ -601,51 +434,30 @@ internal sealed class AcpSession : IAgentSession
             null);
     }
 
-    private async Task AnswerPermissionAsync(JsonElement id, string key, PermissionRequest request, List<(string? Id, string? Kind)> options, CancellationTokenSource withdrawn)
+    private async Task AnswerAsync(JsonElement id, PermissionRequest request, List<(string? Id, string? Kind)> options, PermissionDecision decision)
     {
-        try
+        var allow = decision.Allow;
+        // Always "once": the gatekeeper remembers session and project grants itself. allow_always would make the
+        // agent stop asking, and later calls would bypass the gatekeeper.
+        var optionId = allow
+            ? Option(options, "allow_once")
+            : Option(options, "reject_once") ?? Option(options, "reject_always");
+        if (allow && optionId is null)
         {
-            var decision = await _sink.RequestPermissionAsync(request, withdrawn.Token).ConfigureAwait(false);
-            var allow = decision.Allow;
-            var message = decision.Message;
-            if (allow && decision.UpdatedInput is { } edited && edited.GetRawText() != request.Input.GetRawText())
-            {
-                // ACP cannot change a call's input: running the original would not be what the owner approved.
-                allow = false;
-                message = "The owner edited this call, which this agent cannot apply; it was not run. Edited input: " + edited.GetRawText();
-            }
-
-            // Always "once": the gatekeeper remembers session and project grants itself. allow_always would make the
-            // agent stop asking, and later calls would bypass the gatekeeper.
-            var optionId = allow
-                ? Option(options, "allow_once")
-                : Option(options, "reject_once") ?? Option(options, "reject_always");
-            if (allow && optionId is null)
-            {
-                await _sink.OnEventAsync(new AgentError(
-                    $"{_agent.Name} offered no one-time allow option for '{request.Title}', so it was refused: allowing it for good would bypass the gatekeeper."),
-                    CancellationToken.None).ConfigureAwait(false);
-                optionId = Option(options, "reject_once") ?? Option(options, "reject_always");
-                allow = false;
-            }
-
-            await RespondAsync(id, AcpReply.Result(Outcome(optionId))).ConfigureAwait(false);
-            if (!allow)
-            {
-                // Agents report a refused call differently (Gemini CLI not at all): close it on the phone either way.
-                await FinishToolAsync(request.ToolCallId, string.IsNullOrWhiteSpace(message) ? "Denied." : $"Denied: {message}", true, CancellationToken.None)
-                    .ConfigureAwait(false);
-            }
+            await Sink.OnEventAsync(new AgentError(
+                $"{_agent.Name} offered no one-time allow option for '{request.Title}', so it was refused: allowing it for good would bypass the gatekeeper."),
+                CancellationToken.None).ConfigureAwait(false);
+            optionId = Option(options, "reject_once") ?? Option(options, "reject_always");
+            allow = false;
         }
-        catch (OperationCanceledException)
+
+        await _rpc.RespondAsync(id, JsonRpcReply.Success(Outcome(optionId))).ConfigureAwait(false);
+        if (!allow)
         {
-            // Withdrawn because the turn was cancelled: the protocol wants a "cancelled" outcome.
-            await RespondAsync(id, AcpReply.Result(Outcome(null))).ConfigureAwait(false);
-        }
-        finally
-        {
-            _openPermissions.TryRemove(key, out _);
-            withdrawn.Dispose();
+            // Agents report a refused call differently (Gemini CLI not at all): close it on the phone either way.
+            var message = decision.Allow ? null : decision.Message;
+            await FinishToolAsync(request.ToolCallId, string.IsNullOrWhiteSpace(message) ? "Denied." : $"Denied: {message}", true, CancellationToken.None)
+                .ConfigureAwait(false);
         }
     }
 
@@ -679,7 +491,7 @@ internal sealed class AcpSession : IAgentSession
             _tools[id] = state;
         }
 
-        await _sink.OnEventAsync(new ToolCall(state.Id, state.Name, state.Kind, state.Title, state.Input), ct).ConfigureAwait(false);
+        await Sink.OnEventAsync(new ToolCall(state.Id, state.Name, state.Kind, state.Title, state.Input), ct).ConfigureAwait(false);
         return state;
     }
 
@@ -698,7 +510,7 @@ internal sealed class AcpSession : IAgentSession
             }
         }
 
-        await _sink.OnEventAsync(new ToolResult(toolCallId, output, isError), ct).ConfigureAwait(false);
+        await Sink.OnEventAsync(new ToolResult(toolCallId, output, isError), ct).ConfigureAwait(false);
     }
 
     private async Task FlushTextAsync(CancellationToken ct)
@@ -710,29 +522,29 @@ internal sealed class AcpSession : IAgentSession
 
         var text = _text.ToString();
         _text.Clear();
-        await _sink.OnEventAsync(new AssistantMessage(text), ct).ConfigureAwait(false);
+        await Sink.OnEventAsync(new AssistantMessage(text), ct).ConfigureAwait(false);
     }
 
     private async Task FinishTurnAsync(JsonElement? result, string? error)
     {
-        var ct = _lifetime.Token;
+        var ct = Lifetime;
         await FlushTextAsync(ct).ConfigureAwait(false);
         var turnText = _turnText.ToString();
         _turnText.Clear();
         if (error is not null)
         {
-            await _sink.OnEventAsync(new AgentError($"{_agent.Name}: {error}"), ct).ConfigureAwait(false);
-            await _sink.OnEventAsync(new TurnCompleted("error", true, error), ct).ConfigureAwait(false);
+            await Sink.OnEventAsync(new AgentError($"{_agent.Name}: {error}"), ct).ConfigureAwait(false);
+            await Sink.OnEventAsync(new TurnCompleted("error", true, error), ct).ConfigureAwait(false);
             return;
         }
 
         if (result is { ValueKind: JsonValueKind.Object } body && Usage(body) is { } usage)
         {
-            await _sink.OnEventAsync(usage, ct).ConfigureAwait(false);
+            await Sink.OnEventAsync(usage, ct).ConfigureAwait(false);
         }
 
         var stopReason = result is { ValueKind: JsonValueKind.Object } r ? AcpTools.Text(r, "stopReason") ?? "end_turn" : "end_turn";
-        await _sink.OnEventAsync(new TurnCompleted(stopReason, stopReason == "refusal", turnText.Length > 0 ? turnText : null), ct)
+        await Sink.OnEventAsync(new TurnCompleted(stopReason, stopReason == "refusal", turnText.Length > 0 ? turnText : null), ct)
             .ConfigureAwait(false);
     }
 
@@ -768,26 +580,10 @@ internal sealed class AcpSession : IAgentSession
     private static string? ChunkText(JsonElement update) =>
         update.TryGetProperty("content", out var content) && AcpTools.Text(content, "type") == "text" ? AcpTools.Text(content, "text") : null;
 
-    private static string ErrorText(JsonElement error)
-    {
-        var message = AcpTools.Text(error, "message") ?? "error";
-        return error.TryGetProperty("data", out var data) && data.ValueKind != JsonValueKind.Null
-            ? $"{message} ({(data.ValueKind == JsonValueKind.Object && AcpTools.Text(data, "details") is { } details ? details : data.GetRawText())})"
-            : message;
-    }
-
     private static long Number(JsonElement element, string property) =>
         element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var n) ? n : 0;
 
     private static string ClientVersion => typeof(AcpSession).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
-    private sealed record Pending(string Method, bool IsPrompt, TaskCompletionSource<JsonElement> Done);
-
     internal sealed record ToolState(string Id, string Name, ToolKind Kind, string Title, JsonElement Input, string? Command, string? Path);
-}
-
-/// <summary>The agent answered one of our requests with a JSON-RPC error.</summary>
-internal sealed class AcpRpcException(int code, string message) : Exception(message)
-{
-    public int Code { get; } = code;
 }

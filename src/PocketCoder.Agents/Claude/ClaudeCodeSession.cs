@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using PocketCoder.Agents.Processes;
+using PocketCoder.Agents.Sessions;
 
 namespace PocketCoder.Agents.Claude;
 
@@ -10,44 +11,29 @@ namespace PocketCoder.Agents.Claude;
 /// One running <c>claude</c> process. Reads its stream-json lines in order and turns them into
 /// <see cref="AgentEvent"/>s; answers its <c>can_use_tool</c> control requests with the gatekeeper's decision.
 /// </summary>
-internal sealed class ClaudeCodeSession : IAgentSession
+internal sealed class ClaudeCodeSession : ProcessAgentSession
 {
-    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
-
     /// <summary>The id of the one hook callback we register: PreToolUse on every tool.</summary>
     internal const string GateHookId = "pocketcoder_gate";
 
-    private readonly IAgentSink _sink;
-    private readonly ConcurrentDictionary<string, CancellationTokenSource> _openPermissionRequests = new(StringComparer.Ordinal);
-    private readonly CancellationTokenSource _lifetime = new();
     private readonly ClaudeTaskList _tasks = new();
-    private AgentProcess _process = null!;
+    private string _agentSessionId;
     private long _requestCounter;
 
     /// <summary>Without a process: only for feeding <see cref="OnLineAsync"/> directly (benchmarks of the line parser).</summary>
     internal ClaudeCodeSession(string agentSessionId, IAgentSink sink)
+        : base(sink, ClaudeCodeAdapter.AgentId, "Claude Code", appliesEditedInput: true)
     {
-        AgentSessionId = agentSessionId;
-        _sink = sink;
+        _agentSessionId = agentSessionId;
     }
 
-    public string AgentSessionId { get; private set; }
-
-    public Task Exited { get; private set; } = Task.CompletedTask;
+    public override string AgentSessionId => _agentSessionId;
 
     public static ClaudeCodeSession Start(ProcessSpec spec, string agentSessionId, IAgentSink sink)
     {
         var session = new ClaudeCodeSession(agentSessionId, sink);
-        try
-        {
-            session._process = AgentProcess.Start(spec, session.OnLineAsync);
-        }
-        catch (System.ComponentModel.Win32Exception exception)
-        {
-            throw new AgentUnavailableException(ClaudeCodeAdapter.AgentId, $"Claude Code could not be started: {exception.Message}", exception);
-        }
-
-        session.Exited = session.ReportExitAsync();
+        session.Launch(spec, session.OnLineAsync);
+        session.MarkStarted();
         // Before the first message: register the gate hook, so not even the first tool call escapes it.
         _ = session.SendControlRequestAsync(new JsonObject
         {
@@ -60,7 +46,7 @@ internal sealed class ClaudeCodeSession : IAgentSession
         return session;
     }
 
-    public Task SendAsync(string text, CancellationToken cancellationToken)
+    public override Task SendAsync(string text, CancellationToken cancellationToken)
     {
         var line = new JsonObject
         {
@@ -69,24 +55,15 @@ internal sealed class ClaudeCodeSession : IAgentSession
             ["parent_tool_use_id"] = null,
             ["session_id"] = AgentSessionId,
         };
-        _process.MarkTurnStart();
-        return _process.WriteLineAsync(line.ToJsonString(), cancellationToken);
+        Process.MarkTurnStart();
+        return Process.WriteLineAsync(line.ToJsonString(), cancellationToken);
     }
 
-    public Task SetModeAsync(string mode, CancellationToken cancellationToken) =>
+    public override Task SetModeAsync(string mode, CancellationToken cancellationToken) =>
         SendControlRequestAsync(new JsonObject { ["subtype"] = "set_permission_mode", ["mode"] = ClaudeCodeAdapter.PermissionMode(mode) }, cancellationToken);
 
-    public async Task CancelTurnAsync(CancellationToken cancellationToken)
-    {
-        // Questions still open belong to the turn being stopped: withdraw them so nobody decides a dead call.
-        foreach (var pending in _openPermissionRequests.Values)
-        {
-            await pending.CancelAsync().ConfigureAwait(false);
-        }
-
-        await SendControlRequestAsync(new JsonObject { ["subtype"] = "interrupt" }, cancellationToken).ConfigureAwait(false);
-        await _process.StopTurnProcessesAsync().ConfigureAwait(false);
-    }
+    protected override Task InterruptTurnAsync(CancellationToken cancellationToken) =>
+        SendControlRequestAsync(new JsonObject { ["subtype"] = "interrupt" }, cancellationToken);
 
     private Task SendControlRequestAsync(JsonObject request, CancellationToken cancellationToken)
     {
@@ -96,33 +73,7 @@ internal sealed class ClaudeCodeSession : IAgentSession
             ["request_id"] = $"pocketcoder-{Interlocked.Increment(ref _requestCounter)}",
             ["request"] = request,
         };
-        return _process.WriteLineAsync(line.ToJsonString(), cancellationToken);
-    }
-
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        await _lifetime.CancelAsync().ConfigureAwait(false);
-        await _process.StopAsync(StopGrace, cancellationToken).ConfigureAwait(false);
-        await Exited.ConfigureAwait(false);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _lifetime.CancelAsync().ConfigureAwait(false);
-        await _process.DisposeAsync().ConfigureAwait(false);
-        _lifetime.Dispose();
-    }
-
-    private async Task ReportExitAsync()
-    {
-        var exitCode = await _process.Exited.ConfigureAwait(false);
-        foreach (var pending in _openPermissionRequests.Values)
-        {
-            await pending.CancelAsync().ConfigureAwait(false);
-        }
-
-        await _sink.OnEventAsync(new AgentExited(exitCode, _process.StopRequested, _process.StderrTail), CancellationToken.None)
-            .ConfigureAwait(false);
+        return Process.WriteLineAsync(line.ToJsonString(), cancellationToken);
     }
 
     internal async Task OnLineAsync(string line)
@@ -138,7 +89,7 @@ internal sealed class ClaudeCodeSession : IAgentSession
             return;
         }
 
-        var ct = _lifetime.Token;
+        var ct = Lifetime;
         switch (ClaudeTools.Text(message, "type"))
         {
             case "system":
@@ -160,10 +111,9 @@ internal sealed class ClaudeCodeSession : IAgentSession
                 OnControlRequest(message);
                 break;
             case "control_cancel_request":
-                if (ClaudeTools.Text(message, "request_id") is { } cancelled
-                    && _openPermissionRequests.TryRemove(cancelled, out var source))
+                if (ClaudeTools.Text(message, "request_id") is { } cancelled)
                 {
-                    await source.CancelAsync().ConfigureAwait(false);
+                    await Permissions.WithdrawAsync(cancelled).ConfigureAwait(false);
                 }
 
                 break;
@@ -174,8 +124,8 @@ internal sealed class ClaudeCodeSession : IAgentSession
     {
         if (ClaudeTools.Text(message, "subtype") == "init")
         {
-            AgentSessionId = ClaudeTools.Text(message, "session_id") ?? AgentSessionId;
-            await _sink.OnEventAsync(
+            _agentSessionId = ClaudeTools.Text(message, "session_id") ?? AgentSessionId;
+            await Sink.OnEventAsync(
                 new AgentReady(AgentSessionId, ClaudeTools.Text(message, "model"), ClaudeTools.Text(message, "claude_code_version")),
                 ct).ConfigureAwait(false);
         }
@@ -193,7 +143,7 @@ internal sealed class ClaudeCodeSession : IAgentSession
         switch (ClaudeTools.Text(delta, "type"))
         {
             case "text_delta" when ClaudeTools.Text(delta, "text") is { Length: > 0 } text:
-                await _sink.OnEventAsync(new MessageDelta(text), ct).ConfigureAwait(false);
+                await Sink.OnEventAsync(new MessageDelta(text), ct).ConfigureAwait(false);
                 break;
         }
     }
@@ -211,21 +161,21 @@ internal sealed class ClaudeCodeSession : IAgentSession
             switch (ClaudeTools.Text(block, "type"))
             {
                 case "text" when ClaudeTools.Text(block, "text") is { Length: > 0 } text:
-                    await _sink.OnEventAsync(new AssistantMessage(text), ct).ConfigureAwait(false);
+                    await Sink.OnEventAsync(new AssistantMessage(text), ct).ConfigureAwait(false);
                     break;
                 case "thinking" when ClaudeTools.Text(block, "thinking") is { Length: > 0 } thinking:
-                    await _sink.OnEventAsync(new Thinking(thinking), ct).ConfigureAwait(false);
+                    await Sink.OnEventAsync(new Thinking(thinking), ct).ConfigureAwait(false);
                     break;
                 case "tool_use":
                     var tool = ClaudeTools.Text(block, "name") ?? "unknown";
                     var input = block.TryGetProperty("input", out var i) ? i.Clone() : EmptyObject();
                     var described = ClaudeTools.Describe(tool, input);
-                    await _sink.OnEventAsync(
+                    await Sink.OnEventAsync(
                         new ToolCall(ClaudeTools.Text(block, "id") ?? "", tool, described.Kind, described.Title, input), ct)
                         .ConfigureAwait(false);
                     if (_tasks.OnToolUse(ClaudeTools.Text(block, "id") ?? "", tool, input) is { } todos)
                     {
-                        await _sink.OnEventAsync(new PlanUpdate(todos), ct).ConfigureAwait(false);
+                        await Sink.OnEventAsync(new PlanUpdate(todos), ct).ConfigureAwait(false);
                     }
 
                     break;
@@ -251,10 +201,10 @@ internal sealed class ClaudeCodeSession : IAgentSession
             var isError = block.TryGetProperty("is_error", out var e) && e.ValueKind == JsonValueKind.True;
             var toolUseId = ClaudeTools.Text(block, "tool_use_id") ?? "";
             var text = ToolResultText(block);
-            await _sink.OnEventAsync(new ToolResult(toolUseId, text, isError), ct).ConfigureAwait(false);
+            await Sink.OnEventAsync(new ToolResult(toolUseId, text, isError), ct).ConfigureAwait(false);
             if (_tasks.OnToolResult(toolUseId, text, isError) is { } todos)
             {
-                await _sink.OnEventAsync(new PlanUpdate(todos), ct).ConfigureAwait(false);
+                await Sink.OnEventAsync(new PlanUpdate(todos), ct).ConfigureAwait(false);
             }
         }
     }
@@ -266,14 +216,14 @@ internal sealed class ClaudeCodeSession : IAgentSession
             decimal? cost = message.TryGetProperty("total_cost_usd", out var c) && c.ValueKind == JsonValueKind.Number
                 ? c.GetDecimal()
                 : null;
-            await _sink.OnEventAsync(
+            await Sink.OnEventAsync(
                 new UsageReport(Number(usage, "input_tokens"), Number(usage, "output_tokens"),
                     Number(usage, "cache_read_input_tokens"), Number(usage, "cache_creation_input_tokens"), cost),
                 ct).ConfigureAwait(false);
         }
 
         var isError = message.TryGetProperty("is_error", out var e) && e.ValueKind == JsonValueKind.True;
-        await _sink.OnEventAsync(
+        await Sink.OnEventAsync(
             new TurnCompleted(ClaudeTools.Text(message, "subtype") ?? "success", isError, ClaudeTools.Text(message, "result")), ct)
             .ConfigureAwait(false);
     }
@@ -312,43 +262,18 @@ internal sealed class ClaudeCodeSession : IAgentSession
             described.Path ?? ClaudeTools.Text(request, "blocked_path"),
             tool == "ExitPlanMode" ? ClaudeTools.Text(input, "plan") : null);
 
-        var withdrawn = CancellationTokenSource.CreateLinkedTokenSource(_lifetime.Token);
-        _openPermissionRequests[requestId] = withdrawn;
-        // Off the reading loop: the agent keeps streaming while a human makes up their mind.
-        _ = Task.Run(() => AnswerPermissionAsync(requestId, permission, input, withdrawn));
-    }
-
-    private async Task AnswerPermissionAsync(string requestId, PermissionRequest permission, JsonElement originalInput, CancellationTokenSource withdrawn)
-    {
-        try
-        {
-            var decision = await _sink.RequestPermissionAsync(permission, withdrawn.Token).ConfigureAwait(false);
-            JsonObject answer = decision.Allow
-                ? new JsonObject
-                {
-                    ["behavior"] = "allow",
-                    ["updatedInput"] = JsonNode.Parse((decision.UpdatedInput ?? originalInput).GetRawText()),
-                }
-                : new JsonObject
-                {
-                    ["behavior"] = "deny",
-                    ["message"] = decision.Message ?? "Denied by the owner.",
-                };
-            await RespondAsync(requestId, answer).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // Withdrawn by the agent, the turn was cancelled, or the process is going away: nothing to answer.
-        }
-        catch (InvalidOperationException)
-        {
-            // The process exited while we waited.
-        }
-        finally
-        {
-            _openPermissionRequests.TryRemove(requestId, out _);
-            withdrawn.Dispose();
-        }
+        Permissions.Ask(requestId, permission, decision => RespondAsync(requestId, decision.Allow
+            ? new JsonObject
+            {
+                // The edited input when the owner edited the call: Claude runs what it is handed here.
+                ["behavior"] = "allow",
+                ["updatedInput"] = JsonNode.Parse((decision.UpdatedInput ?? input).GetRawText()),
+            }
+            : new JsonObject
+            {
+                ["behavior"] = "deny",
+                ["message"] = decision.Message ?? "Denied by the owner.",
+            }));
     }
 
     /// <summary>
@@ -398,7 +323,7 @@ internal sealed class ClaudeCodeSession : IAgentSession
                 ["response"] = response,
             },
         };
-        return _process.WriteLineAsync(line.ToJsonString(), CancellationToken.None);
+        return Process.WriteLineAsync(line.ToJsonString(), CancellationToken.None);
     }
 
     private async Task RespondErrorAsync(string requestId, string error)
@@ -410,7 +335,7 @@ internal sealed class ClaudeCodeSession : IAgentSession
         };
         try
         {
-            await _process.WriteLineAsync(line.ToJsonString(), CancellationToken.None).ConfigureAwait(false);
+            await Process.WriteLineAsync(line.ToJsonString(), CancellationToken.None).ConfigureAwait(false);
         }
         catch (InvalidOperationException)
         {

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using PocketCoder.Agents.Processes;
+using PocketCoder.Agents.Sessions;
 
 namespace PocketCoder.Agents.Codex;
 
@@ -10,50 +11,39 @@ namespace PocketCoder.Agents.Codex;
 /// One running <c>codex app-server</c> holding one thread. Turns its notifications into <see cref="AgentEvent"/>s
 /// and answers its command / file-change approval requests with the gatekeeper's decision.
 /// </summary>
-internal sealed class CodexSession : IAgentSession
+internal sealed class CodexSession : ProcessAgentSession
 {
-    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan StartupTimeout = TimeSpan.FromSeconds(60);
 
-    private readonly IAgentSink _sink;
     private readonly AgentStartOptions _options;
-    private readonly JsonRpcLines _rpc;
-    private readonly CancellationTokenSource _lifetime = new();
-    private readonly ConcurrentDictionary<string, CancellationTokenSource> _openPermissionRequests = new(StringComparer.Ordinal);
+    private readonly JsonRpcConnection _rpc;
     private readonly ConcurrentDictionary<string, JsonElement> _startedItems = new(StringComparer.Ordinal);
     private readonly Lock _turnLock = new();
-    private AgentProcess _process = null!;
+    private string _agentSessionId;
     private string? _turnId;
     private string _mode;
     private Usage _reported;
     private Usage _latest;
 
     private CodexSession(AgentStartOptions options, IAgentSink sink)
+        : base(sink, CodexAdapter.AgentId, "Codex", appliesEditedInput: false)
     {
         _options = options;
-        _sink = sink;
         _mode = options.Mode;
-        _rpc = new JsonRpcLines(OnNotificationAsync, OnRequest);
-        AgentSessionId = options.ResumeAgentSessionId ?? "";
+        _rpc = new JsonRpcConnection((line, ct) => Process.WriteLineAsync(line, ct), stampVersion: false)
+        {
+            OnNotification = OnNotificationAsync,
+            OnRequest = OnRequestAsync,
+        };
+        _agentSessionId = options.ResumeAgentSessionId ?? "";
     }
 
-    public string AgentSessionId { get; private set; }
-
-    public Task Exited { get; private set; } = Task.CompletedTask;
+    public override string AgentSessionId => _agentSessionId;
 
     public static async Task<CodexSession> StartAsync(ProcessSpec spec, AgentStartOptions options, IAgentSink sink, CancellationToken cancellationToken)
     {
         var session = new CodexSession(options, sink);
-        try
-        {
-            session._process = AgentProcess.Start(spec, session._rpc.OnLineAsync);
-        }
-        catch (System.ComponentModel.Win32Exception exception)
-        {
-            throw new AgentUnavailableException(CodexAdapter.AgentId, $"Codex could not be started: {exception.Message}", exception);
-        }
-
-        session._rpc.Process = session._process;
+        session.Launch(spec, session._rpc.OnLineAsync);
         try
         {
             await session.HandshakeAsync(cancellationToken).ConfigureAwait(false);
@@ -61,23 +51,21 @@ internal sealed class CodexSession : IAgentSession
         catch (Exception exception) when (exception is InvalidOperationException or JsonRpcException or TimeoutException or OperationCanceledException)
         {
             // Stopped first: its exit waits for stderr to be drained, so the tail is complete when read.
-            await session._process.DisposeAsync().ConfigureAwait(false);
-            var tail = session._process.StderrTail.Trim();
-            session._lifetime.Dispose();
+            var tail = await session.AbandonStartAsync().ConfigureAwait(false);
             if (exception is OperationCanceledException && cancellationToken.IsCancellationRequested)
             {
                 throw;
             }
 
             throw new AgentUnavailableException(CodexAdapter.AgentId,
-                $"Codex did not start ({exception.Message}).{(tail.Length > 0 ? $" Its last output: {Tail(tail)}" : "")}", exception);
+                $"Codex did not start ({exception.Message}).{(tail.Length > 0 ? $" Its last output: {tail}" : "")}", exception);
         }
 
-        session.Exited = session.ReportExitAsync();
+        session.MarkStarted();
         return session;
     }
 
-    public async Task SendAsync(string text, CancellationToken cancellationToken)
+    public override async Task SendAsync(string text, CancellationToken cancellationToken)
     {
         var input = new JsonArray(new JsonObject { ["type"] = "text", ["text"] = text });
         string? active;
@@ -114,7 +102,7 @@ internal sealed class CodexSession : IAgentSession
             parameters["model"] = model;
         }
 
-        _process.MarkTurnStart();
+        Process.MarkTurnStart();
         var started = await _rpc.RequestAsync("turn/start", parameters, cancellationToken).ConfigureAwait(false);
         if (started.TryGetProperty("turn", out var turn) && Text(turn, "id") is { } turnId)
         {
@@ -126,19 +114,14 @@ internal sealed class CodexSession : IAgentSession
     }
 
     /// <summary>Takes effect from the next turn (turn/start carries the sandbox), see <see cref="CodexAdapter.SandboxMode"/>.</summary>
-    public Task SetModeAsync(string mode, CancellationToken cancellationToken)
+    public override Task SetModeAsync(string mode, CancellationToken cancellationToken)
     {
         _mode = mode;
         return Task.CompletedTask;
     }
 
-    public async Task CancelTurnAsync(CancellationToken cancellationToken)
+    protected override async Task InterruptTurnAsync(CancellationToken cancellationToken)
     {
-        foreach (var pending in _openPermissionRequests.Values)
-        {
-            await pending.CancelAsync().ConfigureAwait(false);
-        }
-
         string? turnId;
         lock (_turnLock)
         {
@@ -159,36 +142,15 @@ internal sealed class CodexSession : IAgentSession
         {
             // The turn finished on its own before the interrupt arrived.
         }
-
-        // Codex's interrupt ends the turn but lets an approved command run on (seen: 40 s, its result after
-        // turn/completed): end what the turn started.
-        await _process.StopTurnProcessesAsync().ConfigureAwait(false);
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        await _lifetime.CancelAsync().ConfigureAwait(false);
-        await _process.StopAsync(StopGrace, cancellationToken).ConfigureAwait(false);
-        await Exited.ConfigureAwait(false);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _lifetime.CancelAsync().ConfigureAwait(false);
-        await _process.DisposeAsync().ConfigureAwait(false);
-        _lifetime.Dispose();
-    }
+    protected override void OnProcessExited(int exitCode) => _rpc.Close($"the codex process exited with code {exitCode}");
 
     private async Task HandshakeAsync(CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(StartupTimeout);
         var ct = timeout.Token;
-
-        // If the process dies during the handshake, every request fails at once instead of waiting out the timeout.
-        _ = _process.Exited.ContinueWith(
-            exited => _rpc.FailAll($"the codex process exited with code {exited.Result}"),
-            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
         var initialized = await _rpc.RequestAsync("initialize", new JsonObject
         {
@@ -216,17 +178,17 @@ internal sealed class CodexSession : IAgentSession
             thread = await _rpc.RequestAsync("thread/start", ThreadParameters(new JsonObject()), ct).ConfigureAwait(false);
         }
 
-        AgentSessionId = thread.TryGetProperty("thread", out var t) ? Text(t, "id") ?? "" : "";
+        _agentSessionId = thread.TryGetProperty("thread", out var t) ? Text(t, "id") ?? "" : "";
         if (AgentSessionId.Length == 0)
         {
             throw new InvalidOperationException("thread/start returned no thread id");
         }
 
         var version = Text(initialized, "userAgent") is { } agent && agent.Split(' ')[0].Split('/') is [_, var v] ? v : null;
-        await _sink.OnEventAsync(new AgentReady(AgentSessionId, Text(thread, "model"), version), ct).ConfigureAwait(false);
+        await Sink.OnEventAsync(new AgentReady(AgentSessionId, Text(thread, "model"), version), ct).ConfigureAwait(false);
         if (problem is not null)
         {
-            await _sink.OnEventAsync(new AgentError(problem), ct).ConfigureAwait(false);
+            await Sink.OnEventAsync(new AgentError(problem), ct).ConfigureAwait(false);
         }
     }
 
@@ -243,21 +205,9 @@ internal sealed class CodexSession : IAgentSession
         return parameters;
     }
 
-    private async Task ReportExitAsync()
-    {
-        var exitCode = await _process.Exited.ConfigureAwait(false);
-        foreach (var pending in _openPermissionRequests.Values)
-        {
-            await pending.CancelAsync().ConfigureAwait(false);
-        }
-
-        await _sink.OnEventAsync(new AgentExited(exitCode, _process.StopRequested, _process.StderrTail), CancellationToken.None)
-            .ConfigureAwait(false);
-    }
-
     private async Task OnNotificationAsync(string method, JsonElement parameters)
     {
-        var ct = _lifetime.Token;
+        var ct = Lifetime;
         switch (method)
         {
             case "turn/started" when parameters.TryGetProperty("turn", out var turn):
@@ -268,7 +218,7 @@ internal sealed class CodexSession : IAgentSession
 
                 break;
             case "item/agentMessage/delta" when Text(parameters, "delta") is { Length: > 0 } delta:
-                await _sink.OnEventAsync(new MessageDelta(delta), ct).ConfigureAwait(false);
+                await Sink.OnEventAsync(new MessageDelta(delta), ct).ConfigureAwait(false);
                 break;
             case "item/started" when parameters.TryGetProperty("item", out var item):
                 await OnItemStartedAsync(item, ct).ConfigureAwait(false);
@@ -277,7 +227,7 @@ internal sealed class CodexSession : IAgentSession
                 await OnItemCompletedAsync(item, ct).ConfigureAwait(false);
                 break;
             case "turn/plan/updated" when parameters.TryGetProperty("plan", out var plan) && plan.ValueKind == JsonValueKind.Array:
-                await _sink.OnEventAsync(new PlanUpdate([.. plan.EnumerateArray().Select(step =>
+                await Sink.OnEventAsync(new PlanUpdate([.. plan.EnumerateArray().Select(step =>
                     new PlanEntry(Text(step, "step") ?? "", Text(step, "status") switch
                     {
                         "inProgress" => "in_progress",
@@ -299,15 +249,12 @@ internal sealed class CodexSession : IAgentSession
 
                 break;
             case "serverRequest/resolved" when parameters.TryGetProperty("requestId", out var requestId):
-                if (_openPermissionRequests.TryRemove(requestId.GetRawText(), out var withdrawn))
-                {
-                    await withdrawn.CancelAsync().ConfigureAwait(false);
-                }
+                await Permissions.WithdrawAsync(requestId.GetRawText()).ConfigureAwait(false);
 
                 break;
             case "error" when parameters.TryGetProperty("error", out var error)
                               && !(parameters.TryGetProperty("willRetry", out var retry) && retry.ValueKind == JsonValueKind.True):
-                await _sink.OnEventAsync(new AgentError(Text(error, "message") ?? error.GetRawText()), ct).ConfigureAwait(false);
+                await Sink.OnEventAsync(new AgentError(Text(error, "message") ?? error.GetRawText()), ct).ConfigureAwait(false);
                 break;
             case "turn/completed" when parameters.TryGetProperty("turn", out var turn):
                 await OnTurnCompletedAsync(turn, ct).ConfigureAwait(false);
@@ -325,7 +272,7 @@ internal sealed class CodexSession : IAgentSession
         _startedItems[id] = item.Clone();
         if (Describe(item) is { } call)
         {
-            await _sink.OnEventAsync(call, ct).ConfigureAwait(false);
+            await Sink.OnEventAsync(call, ct).ConfigureAwait(false);
         }
     }
 
@@ -336,23 +283,23 @@ internal sealed class CodexSession : IAgentSession
         switch (Text(item, "type"))
         {
             case "agentMessage" when Text(item, "text") is { Length: > 0 } text:
-                await _sink.OnEventAsync(new AssistantMessage(text), ct).ConfigureAwait(false);
+                await Sink.OnEventAsync(new AssistantMessage(text), ct).ConfigureAwait(false);
                 break;
             case "reasoning":
                 var thinking = string.Join('\n', Strings(item, "summary").Concat(Strings(item, "content")));
                 if (thinking.Length > 0)
                 {
-                    await _sink.OnEventAsync(new Thinking(thinking), ct).ConfigureAwait(false);
+                    await Sink.OnEventAsync(new Thinking(thinking), ct).ConfigureAwait(false);
                 }
 
                 break;
             case "commandExecution" or "fileChange" or "mcpToolCall" or "dynamicToolCall" or "webSearch":
                 if (!startedSeen && Describe(item) is { } call)
                 {
-                    await _sink.OnEventAsync(call, ct).ConfigureAwait(false);
+                    await Sink.OnEventAsync(call, ct).ConfigureAwait(false);
                 }
 
-                await _sink.OnEventAsync(ResultOf(id, item), ct).ConfigureAwait(false);
+                await Sink.OnEventAsync(ResultOf(id, item), ct).ConfigureAwait(false);
                 break;
         }
     }
@@ -368,7 +315,7 @@ internal sealed class CodexSession : IAgentSession
         _reported = _latest;
         if (used.Any)
         {
-            await _sink.OnEventAsync(new UsageReport(used.Input, used.Output, used.CacheRead, used.CacheWrite, null), ct).ConfigureAwait(false);
+            await Sink.OnEventAsync(new UsageReport(used.Input, used.Output, used.CacheRead, used.CacheWrite, null), ct).ConfigureAwait(false);
         }
 
         var status = Text(turn, "status") ?? "completed";
@@ -379,27 +326,23 @@ internal sealed class CodexSession : IAgentSession
             lastMessage = items.EnumerateArray().Where(i => Text(i, "type") == "agentMessage").Select(i => Text(i, "text")).LastOrDefault();
         }
 
-        await _sink.OnEventAsync(new TurnCompleted(status, status == "failed", error ?? lastMessage), ct).ConfigureAwait(false);
+        await Sink.OnEventAsync(new TurnCompleted(status, status == "failed", error ?? lastMessage), ct).ConfigureAwait(false);
     }
 
-    private void OnRequest(JsonElement id, string method, JsonElement parameters)
+    private Task OnRequestAsync(JsonElement id, string method, JsonElement parameters)
     {
-        var key = id.GetRawText();
         switch (method)
         {
             case "item/commandExecution/requestApproval":
             case "item/fileChange/requestApproval":
-                var permission = PermissionFor(method, parameters);
-                var withdrawn = CancellationTokenSource.CreateLinkedTokenSource(_lifetime.Token);
-                _openPermissionRequests[key] = withdrawn;
-                // Off the reading loop: Codex keeps talking while a human makes up their mind.
-                _ = Task.Run(() => AnswerPermissionAsync(id.Clone(), key, permission, parameters.Clone(), withdrawn));
-                break;
+                var requestId = id.Clone();
+                var turnId = Text(parameters, "turnId");
+                Permissions.Ask(requestId.GetRawText(), PermissionFor(method, parameters), decision => AnswerAsync(requestId, turnId, decision));
+                return Task.CompletedTask;
             default:
                 // Questions we cannot put to the owner (user input forms, MCP elicitation, legacy v1 approvals):
                 // say so rather than leave the agent waiting forever.
-                _ = RespondSafelyAsync(() => _rpc.RespondErrorAsync(id.Clone(), -32601, $"PocketCoder does not handle '{method}'."));
-                break;
+                return _rpc.RespondAsync(id, JsonRpcReply.Failure(JsonRpcErrors.MethodNotFound, $"PocketCoder does not handle '{method}'."));
         }
     }
 
@@ -434,51 +377,17 @@ internal sealed class CodexSession : IAgentSession
             paths.FirstOrDefault() ?? Text(parameters, "grantRoot"), null);
     }
 
-    private async Task AnswerPermissionAsync(JsonElement id, string key, PermissionRequest permission, JsonElement parameters, CancellationTokenSource withdrawn)
+    /// <summary>Always "accept", never "acceptForSession": Codex's own session memory would skip the gatekeeper.</summary>
+    private async Task AnswerAsync(JsonElement id, string? turnId, PermissionDecision decision)
     {
-        try
+        if (!decision.Allow && !string.IsNullOrWhiteSpace(decision.Message) && turnId is not null)
         {
-            var decision = await _sink.RequestPermissionAsync(permission, withdrawn.Token).ConfigureAwait(false);
-            if (decision.Allow && decision.UpdatedInput is not null)
-            {
-                // Codex cannot run an edited command: allowing would run the original the owner did not approve.
-                decision = PermissionDecision.Deny("The owner approved an edited version of this call, which Codex cannot run as edited. Propose the edited command instead.");
-            }
+            // Codex tells the model only "rejected by user"; the owner's reason goes in as a steer on the running turn
+            // first, so the model reads it with the rejection.
+            await SteerAsync(turnId, $"(The owner declined: {decision.Message})").ConfigureAwait(false);
+        }
 
-            string answer;
-            if (decision.Allow)
-            {
-                // Always "accept", never "acceptForSession": a session grant lives in the gatekeeper, which then still
-                // sees (and ledgers) every later call. Codex's own session memory would skip it.
-                answer = "accept";
-            }
-            else
-            {
-                // Codex tells the model only "rejected by user"; the owner's reason goes in as a steer on the
-                // running turn first, so the model reads it with the rejection.
-                if (!string.IsNullOrWhiteSpace(decision.Message) && Text(parameters, "turnId") is { } turnId)
-                {
-                    await SteerAsync(turnId, $"(The owner declined: {decision.Message})").ConfigureAwait(false);
-                }
-
-                answer = "decline";
-            }
-
-            await _rpc.RespondAsync(id, new JsonObject { ["decision"] = answer }).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // Withdrawn (turn interrupted, request resolved elsewhere) or the process is going away.
-        }
-        catch (InvalidOperationException)
-        {
-            // The process exited while we waited.
-        }
-        finally
-        {
-            _openPermissionRequests.TryRemove(key, out _);
-            withdrawn.Dispose();
-        }
+        await _rpc.RespondAsync(id, JsonRpcReply.Success(new JsonObject { ["decision"] = decision.Allow ? "accept" : "decline" })).ConfigureAwait(false);
     }
 
     private async Task SteerAsync(string turnId, string text)
@@ -490,23 +399,11 @@ internal sealed class CodexSession : IAgentSession
                 ["threadId"] = AgentSessionId,
                 ["expectedTurnId"] = turnId,
                 ["input"] = new JsonArray(new JsonObject { ["type"] = "text", ["text"] = text }),
-            }, _lifetime.Token).ConfigureAwait(false);
+            }, Lifetime).ConfigureAwait(false);
         }
         catch (JsonRpcException)
         {
             // The turn is over; the plain rejection still reaches the model.
-        }
-    }
-
-    private static async Task RespondSafelyAsync(Func<Task> respond)
-    {
-        try
-        {
-            await respond().ConfigureAwait(false);
-        }
-        catch (InvalidOperationException)
-        {
-            // Exited meanwhile.
         }
     }
 
@@ -574,8 +471,6 @@ internal sealed class CodexSession : IAgentSession
         element.ValueKind == JsonValueKind.Object && element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String
             ? value.GetString()
             : null;
-
-    private static string Tail(string text) => text.Length > 2000 ? text[^2000..] : text;
 
     private readonly record struct Usage(long Input, long Output, long CacheRead, long CacheWrite)
     {

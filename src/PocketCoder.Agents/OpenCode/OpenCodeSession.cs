@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using PocketCoder.Agents.Sessions;
 
 namespace PocketCoder.Agents.OpenCode;
 
@@ -19,7 +20,7 @@ internal sealed class OpenCodeSession : IAgentSession
     private readonly ConcurrentDictionary<string, string> _partTypes = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _announcedCalls = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _finishedParts = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, CancellationTokenSource> _openPermissionRequests = new(StringComparer.Ordinal);
+    private readonly PermissionBroker _permissions;
     private readonly Lock _turnLock = new();
     private string _mode;
     private bool _aborted;
@@ -37,6 +38,7 @@ internal sealed class OpenCodeSession : IAgentSession
         _sink = sink;
         _mode = options.Mode;
         AgentSessionId = sessionId;
+        _permissions = new PermissionBroker(sink, appliesEditedInput: false, "OpenCode", _lifetime.Token);
     }
 
     public string AgentSessionId { get; }
@@ -122,10 +124,7 @@ internal sealed class OpenCodeSession : IAgentSession
 
     public async Task CancelTurnAsync(CancellationToken cancellationToken)
     {
-        foreach (var pending in _openPermissionRequests.Values)
-        {
-            await pending.CancelAsync().ConfigureAwait(false);
-        }
+        await _permissions.WithdrawAllAsync().ConfigureAwait(false);
 
         lock (_turnLock)
         {
@@ -170,10 +169,7 @@ internal sealed class OpenCodeSession : IAgentSession
             return;
         }
 
-        foreach (var pending in _openPermissionRequests.Values)
-        {
-            await pending.CancelAsync().ConfigureAwait(false);
-        }
+        await _permissions.WithdrawAllAsync().ConfigureAwait(false);
 
         await _sink.OnEventAsync(new AgentExited(exitCode, _server.StopRequested, _server.StderrTail), CancellationToken.None).ConfigureAwait(false);
         await ReleaseAsync().ConfigureAwait(false);
@@ -201,10 +197,7 @@ internal sealed class OpenCodeSession : IAgentSession
                 break;
             case "permission.replied" when Text(properties, "requestID") is { } requestId:
                 // Answered elsewhere (someone at the OpenCode TUI): nobody needs to decide it here any more.
-                if (_openPermissionRequests.TryRemove(requestId, out var withdrawn))
-                {
-                    await withdrawn.CancelAsync().ConfigureAwait(false);
-                }
+                await _permissions.WithdrawAsync(requestId).ConfigureAwait(false);
 
                 break;
             case "session.error" when properties.TryGetProperty("error", out var error):
@@ -369,47 +362,28 @@ internal sealed class OpenCodeSession : IAgentSession
 
         var callId = properties.TryGetProperty("tool", out var tool) && Text(tool, "callID") is { } id ? id : requestId;
         var request = new PermissionRequest(callId, permission, kind, title, input, command, path, null);
-        var withdrawn = CancellationTokenSource.CreateLinkedTokenSource(_lifetime.Token);
-        _openPermissionRequests[requestId] = withdrawn;
-        _ = Task.Run(() => AnswerPermissionAsync(requestId, request, withdrawn));
+        _permissions.Ask(requestId, request, decision => AnswerAsync(requestId, decision));
     }
 
-    private async Task AnswerPermissionAsync(string requestId, PermissionRequest request, CancellationTokenSource withdrawn)
+    private async Task AnswerAsync(string requestId, PermissionDecision decision)
     {
+        // Always "once", even when the owner allowed for the whole session: OpenCode's "always" would let its own
+        // server (shared by every session of the project) allow the next matching calls without asking us, so
+        // they would never reach the gatekeeper or the ledger. The session grant lives in the gatekeeper instead.
+        var reply = decision.Allow ? new JsonObject { ["reply"] = "once" } : new JsonObject { ["reply"] = "reject" };
+        if (!decision.Allow && !string.IsNullOrWhiteSpace(decision.Message))
+        {
+            // OpenCode hands this to the model as the user's feedback on the rejected call.
+            reply["message"] = decision.Message;
+        }
+
         try
         {
-            var decision = await _sink.RequestPermissionAsync(request, withdrawn.Token).ConfigureAwait(false);
-            // Always "once", even when the owner allowed for the whole session: OpenCode's "always" would let its own
-            // server (shared by every session of the project) allow the next matching calls without asking us, so
-            // they would never reach the gatekeeper or the ledger. The session grant lives in the gatekeeper instead.
-            // OpenCode cannot run an edited command: running the original instead would run what nobody approved.
-            var reply = decision switch
-            {
-                { Allow: true, UpdatedInput: not null } => new JsonObject
-                {
-                    ["reply"] = "reject",
-                    ["message"] = "The owner allowed this call only with changes, and OpenCode cannot apply changed input. Nothing ran; " +
-                                  "propose the changed call yourself.",
-                },
-                { Allow: true } => new JsonObject { ["reply"] = "once" },
-                _ => new JsonObject { ["reply"] = "reject" },
-            };
-            if (!decision.Allow && !string.IsNullOrWhiteSpace(decision.Message))
-            {
-                // OpenCode hands this to the model as the user's feedback on the rejected call.
-                reply["message"] = decision.Message;
-            }
-
             await _server.SendAsync(HttpMethod.Post, $"/permission/{Uri.EscapeDataString(requestId)}/reply", reply, CancellationToken.None).ConfigureAwait(false);
         }
-        catch (Exception exception) when (exception is OperationCanceledException or HttpRequestException or OpenCodeHttpException or ObjectDisposedException)
+        catch (Exception exception) when (exception is HttpRequestException or OpenCodeHttpException && _server.Exited.IsCompleted)
         {
-            // Withdrawn, answered elsewhere, or the server is going away: nothing left to answer.
-        }
-        finally
-        {
-            _openPermissionRequests.TryRemove(requestId, out _);
-            withdrawn.Dispose();
+            // The server is gone: nobody is waiting for the answer.
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using PocketCoder.Agents.Acp;
+using PocketCoder.Agents.Sessions;
 using PocketCoder.Tests.Infrastructure;
 
 namespace PocketCoder.Tests.Agents;
@@ -29,8 +30,8 @@ public sealed class AcpFileSystemTests : IDisposable
     public async Task Read_InsideTheRoot_ReturnsTheRequestedLines()
     {
         var reply = await Files().HandleAsync("fs/read_text_file", Params(new { path = Path.Combine(_root, "inside.txt"), line = 2, limit = 1 }), CancellationToken.None);
-        Assert.False(reply.IsError, reply.ErrorMessage);
-        Assert.Equal("two", reply.ResultValue!["content"]!.GetValue<string>());
+        Assert.Null(reply.Error?.Message);
+        Assert.Equal("two", reply.Result!["content"]!.GetValue<string>());
     }
 
     [Fact]
@@ -70,7 +71,7 @@ public sealed class AcpFileSystemTests : IDisposable
     {
         var target = Path.Combine(_root, "src", "deep", "new.cs");
         var reply = await Files().HandleAsync("fs/write_text_file", Params(new { path = target, content = "class A {}\n" }), CancellationToken.None);
-        Assert.False(reply.IsError, reply.ErrorMessage);
+        Assert.Null(reply.Error?.Message);
         Assert.Equal("class A {}\n", await File.ReadAllTextAsync(target));
     }
 
@@ -78,8 +79,8 @@ public sealed class AcpFileSystemTests : IDisposable
     public async Task Read_RelativePath_IsRefused()
     {
         var reply = await Files().HandleAsync("fs/read_text_file", Params(new { path = "inside.txt" }), CancellationToken.None);
-        Assert.True(reply.IsError);
-        Assert.Equal(-32602, reply.ErrorCode);
+        Assert.NotNull(reply.Error);
+        Assert.Equal(-32602, reply.Error?.Code);
     }
 
     [Fact]
@@ -87,10 +88,10 @@ public sealed class AcpFileSystemTests : IDisposable
     {
         var missing = Params(new { path = Path.Combine(_root, "missing.txt") });
         var strict = await Files().HandleAsync("fs/read_text_file", missing, CancellationToken.None);
-        Assert.Equal(-32002, strict.ErrorCode);
+        Assert.Equal(-32002, strict.Error?.Code);
 
         var lenient = await new AcpFileSystem(_root, missingFileReadsEmpty: true).HandleAsync("fs/read_text_file", missing, CancellationToken.None);
-        Assert.Equal("", lenient.ResultValue!["content"]!.GetValue<string>());
+        Assert.Equal("", lenient.Result!["content"]!.GetValue<string>());
 
         // Lenient only inside: outside it is still a refusal, never an empty file.
         AssertOutside(await new AcpFileSystem(_root, missingFileReadsEmpty: true).HandleAsync("fs/read_text_file",
@@ -101,10 +102,10 @@ public sealed class AcpFileSystemTests : IDisposable
 
     private static JsonElement Params(object value) => JsonSerializer.SerializeToElement(value);
 
-    private static void AssertOutside(AcpReply reply)
+    private static void AssertOutside(JsonRpcReply reply)
     {
-        Assert.True(reply.IsError, "A path outside the project root was served.");
-        Assert.Equal(-32602, reply.ErrorCode);
-        Assert.Equal("OUTSIDE_PROJECT_ROOT", reply.ErrorData!["code"]!.GetValue<string>());
+        Assert.True(reply.Error is not null, "A path outside the project root was served.");
+        Assert.Equal(-32602, reply.Error?.Code);
+        Assert.Equal("OUTSIDE_PROJECT_ROOT", reply.Error!.Data!["code"]!.GetValue<string>());
     }
 }

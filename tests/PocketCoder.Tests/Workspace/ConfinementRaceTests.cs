@@ -68,7 +68,7 @@ public sealed class ConfinementRaceTests
             for (var i = 0; i < Iterations * 5; i++)
             {
                 var read = await real.HandleAsync("fs/read_text_file", Params(new { path = Path.Combine(root, "dir", "file.txt") }), CancellationToken.None);
-                if (!read.IsError && read.ResultValue!["content"]!.GetValue<string>().Contains(Secret, StringComparison.Ordinal))
+                if (read.Error is null && read.Result!["content"]!.GetValue<string>().Contains(Secret, StringComparison.Ordinal))
                 {
                     leaks++;
                 }
@@ -118,8 +118,8 @@ public sealed class ConfinementRaceTests
         {
             Assert.Equal(0, MakeFifo(Path.Combine(root, "pipe"), 0x1A4));
             var reply = await Agents.FileSystemFor(root).HandleAsync("fs/read_text_file", Params(new { path = Path.Combine(root, "pipe") }), CancellationToken.None);
-            Assert.True(reply.IsError);
-            Assert.Equal("NOT_A_REGULAR_FILE", reply.ErrorData!["code"]!.GetValue<string>());
+            Assert.NotNull(reply.Error);
+            Assert.Equal("NOT_A_REGULAR_FILE", reply.Error!.Data!["code"]!.GetValue<string>());
         }
         finally
         {

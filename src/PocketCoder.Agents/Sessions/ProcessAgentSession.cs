@@ -1,0 +1,126 @@
+using PocketCoder.Agents.Processes;
+
+namespace PocketCoder.Agents.Sessions;
+
+/// <summary>
+/// What every agent session backed by one long-lived child process shares: starting it (a missing binary is
+/// "unavailable", not a crash), the permission broker, cancel (withdraw open questions, interrupt the agent, end every
+/// process the turn started), stop, and reporting the exit. Each adapter only maps its own protocol.
+/// </summary>
+internal abstract class ProcessAgentSession : IAgentSession
+{
+    protected static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
+    private const int StartFailureTailLimit = 2000;
+
+    private readonly CancellationTokenSource _lifetime = new();
+    private AgentProcess? _process;
+    private volatile bool _started;
+
+    protected ProcessAgentSession(IAgentSink sink, string agentId, string agentName, bool appliesEditedInput)
+    {
+        Sink = sink;
+        AgentId = agentId;
+        AgentName = agentName;
+        Permissions = new PermissionBroker(sink, appliesEditedInput, agentName, _lifetime.Token);
+    }
+
+    public abstract string AgentSessionId { get; }
+
+    public Task Exited { get; private set; } = Task.CompletedTask;
+
+    protected IAgentSink Sink { get; }
+
+    protected string AgentId { get; }
+
+    /// <summary>The name users know the agent by, for messages ("Codex", "Gemini CLI").</summary>
+    protected string AgentName { get; }
+
+    protected PermissionBroker Permissions { get; }
+
+    /// <summary>Cancelled when the session stops: work on its behalf ends with it.</summary>
+    protected CancellationToken Lifetime => _lifetime.Token;
+
+    protected AgentProcess Process => _process ?? throw new InvalidOperationException("The agent process has not started.");
+
+    /// <summary>True once the handshake succeeded; from then on an exit is reported to the sink.</summary>
+    protected bool Started => _started;
+
+    public abstract Task SendAsync(string text, CancellationToken cancellationToken);
+
+    public abstract Task SetModeAsync(string mode, CancellationToken cancellationToken);
+
+    public async Task CancelTurnAsync(CancellationToken cancellationToken)
+    {
+        // Questions still open belong to the turn being stopped: withdraw them so nobody decides a dead call.
+        await Permissions.WithdrawAllAsync().ConfigureAwait(false);
+        await InterruptTurnAsync(cancellationToken).ConfigureAwait(false);
+        // An agent's interrupt ends the turn but may let an approved command run on (Codex did, for 40 s, its result
+        // arriving after the turn ended): end every process the turn started.
+        await Process.StopTurnProcessesAsync().ConfigureAwait(false);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _lifetime.CancelAsync().ConfigureAwait(false);
+        await Process.StopAsync(StopGrace, cancellationToken).ConfigureAwait(false);
+        await Exited.ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _lifetime.CancelAsync().ConfigureAwait(false);
+        if (_process is not null)
+        {
+            await _process.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _lifetime.Dispose();
+    }
+
+    /// <summary>Starts the agent's process; its stdout lines reach <paramref name="onLine"/> one at a time, in order.</summary>
+    protected void Launch(ProcessSpec spec, Func<string, Task> onLine)
+    {
+        try
+        {
+            _process = AgentProcess.Start(spec, onLine);
+        }
+        catch (System.ComponentModel.Win32Exception exception)
+        {
+            throw new AgentUnavailableException(AgentId, $"{AgentName} could not be started: {exception.Message}", exception);
+        }
+
+        Exited = WatchExitAsync();
+    }
+
+    protected void MarkStarted() => _started = true;
+
+    /// <summary>The start failed: ends the process and returns the end of what it said on stderr, for the error message.</summary>
+    protected async Task<string> AbandonStartAsync()
+    {
+        await Process.StopAsync(StopGrace, CancellationToken.None).ConfigureAwait(false);
+        var tail = Process.StderrTail.Trim();
+        await DisposeAsync().ConfigureAwait(false);
+        return tail.Length > StartFailureTailLimit ? tail[^StartFailureTailLimit..] : tail;
+    }
+
+    /// <summary>Asks the agent to stop its current turn (its protocol's interrupt).</summary>
+    protected abstract Task InterruptTurnAsync(CancellationToken cancellationToken);
+
+    /// <summary>Runs first when the process has exited: fail what waits on it.</summary>
+    protected virtual void OnProcessExited(int exitCode)
+    {
+    }
+
+    private async Task WatchExitAsync()
+    {
+        var exitCode = await Process.Exited.ConfigureAwait(false);
+        OnProcessExited(exitCode);
+        await Permissions.WithdrawAllAsync().ConfigureAwait(false);
+        // A process that dies during the handshake is reported by the start as a failure to start.
+        if (_started)
+        {
+            await Sink.OnEventAsync(new AgentExited(exitCode, Process.StopRequested, Process.StderrTail), CancellationToken.None)
+                .ConfigureAwait(false);
+        }
+    }
+}
