@@ -215,7 +215,53 @@ internal sealed class AcpSession : ProcessAgentSession
 
         parameters["cwd"] = _workingDirectory;
         parameters["mcpServers"] = new JsonArray();
+        parameters["_meta"] = ClaudeAgentGate(_workingDirectory);
         return parameters;
+    }
+
+    /// <summary>The command of the hook that answers "ask" for every tool: a fixed string, nothing from outside in it.</summary>
+    internal const string AskHookCommand =
+        """printf '%s' '{"hookSpecificOutput":{"hookEventName":"PreToolUse","permissionDecision":"ask","permissionDecisionReason":"PocketCoder puts every tool call to the owner."}}'""";
+
+    /// <summary>
+    /// For claude-agent-acp (Claude Code over ACP), which reads <c>_meta.claudeCode.options</c> of session/new as options of
+    /// the Claude Agent SDK; other agents ignore <c>_meta</c>, the protocol's extension point. The same gate as the Claude
+    /// Code adapter's: only the owner's user settings load (a repository's <c>.claude/settings*.json</c> — hooks, allow
+    /// rules, modes — never do), no <c>.mcp.json</c> servers, bypass mode refused, and a PreToolUse hook that answers
+    /// "ask" for every tool, so even what Claude deems read-only reaches session/request_permission and the gatekeeper.
+    /// The repository's CLAUDE.md is content, not configuration: handed over as an addition to the system prompt.
+    /// </summary>
+    internal static JsonObject ClaudeAgentGate(string projectRoot)
+    {
+        var meta = new JsonObject
+        {
+            ["claudeCode"] = new JsonObject
+            {
+                ["options"] = new JsonObject
+                {
+                    ["settingSources"] = new JsonArray("user"),
+                    ["allowDangerouslySkipPermissions"] = false,
+                    ["extraArgs"] = new JsonObject { ["strict-mcp-config"] = null },
+                    ["settings"] = new JsonObject
+                    {
+                        ["hooks"] = new JsonObject
+                        {
+                            ["PreToolUse"] = new JsonArray(new JsonObject
+                            {
+                                ["matcher"] = "*",
+                                ["hooks"] = new JsonArray(new JsonObject { ["type"] = "command", ["command"] = AskHookCommand }),
+                            }),
+                        },
+                    },
+                },
+            },
+        };
+        if (Claude.ClaudeInstructions.Read(projectRoot) is { } instructions)
+        {
+            meta["systemPrompt"] = new JsonObject { ["append"] = instructions };
+        }
+
+        return meta;
     }
 
     private void ReadModes(JsonElement result)

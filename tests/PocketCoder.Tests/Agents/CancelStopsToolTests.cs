@@ -16,6 +16,12 @@ public sealed class CancelStopsToolTests
     public Task Claude_ApprovedLongCommand_CancelKillsIt() =>
         CancelKillsToolAsync(() => AgentWorld.ClaudeAsync(), "sleep 3072", ScriptedReply.ToolUse("Bash", new { command = "sleep 3072", description = "Wait" }));
 
+    // The Claude Code that claude-agent-acp bundles refuses a standalone long sleep, so the long command is another.
+    [Fact]
+    public Task ClaudeOverAcp_ApprovedLongCommand_CancelKillsIt() =>
+        CancelKillsToolAsync(AgentWorld.ClaudeAcpAsync, "timeout 3073 tail -f /dev/null",
+            ScriptedReply.ToolUse("Bash", new { command = "timeout 3073 tail -f /dev/null", description = "Wait" }));
+
     /// <param name="command">Unique on this machine: the tool's process is found by it (agents may run tools in a pid namespace).</param>
     private static async Task CancelKillsToolAsync(Func<Task<AgentWorld>> start, string command, ScriptedReply call)
     {

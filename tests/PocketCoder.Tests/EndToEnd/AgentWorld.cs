@@ -54,12 +54,19 @@ public sealed class AgentWorld : IAsyncDisposable
 
     public static Task<AgentWorld> OpenCodeAsync() => StartAsync("opencode", AgentClis.OpenCode);
 
+    /// <summary>claude-agent-acp, registered by the owner in agents.json (see <see cref="ClaudeAgentAcp"/>).</summary>
+    public static Task<AgentWorld> ClaudeAcpAsync() =>
+        StartAsync(ClaudeAgentAcp.AgentId, (_, _) => new Dictionary<string, AgentCommand>(), prepareData: ClaudeAgentAcp.Register);
+
+    /// <param name="prepareData">Writes into the data folder before the server starts (e.g. agents.json).</param>
     public static async Task<AgentWorld> StartAsync(string agent, Func<FakeModelServer, string, IReadOnlyDictionary<string, AgentCommand>> agents,
-        TimeProvider? clock = null)
+        TimeProvider? clock = null, Action<string, FakeModelServer, string>? prepareData = null)
     {
         var model = await FakeModelServer.StartAsync();
         var home = TempPaths.NewDirectory("pc-home");
-        var server = await TestServer.StartAsync(agents: agents(model, home), clock: clock);
+        var data = TempPaths.NewDirectory("pc-data");
+        prepareData?.Invoke(data, model, home);
+        var server = await TestServer.StartAsync(data, agents(model, home), clock);
         var phone = await server.PairAsync();
         var repository = TempPaths.NewGitRepository();
         var project = await phone.Http.PostOkAsync("/api/projects", new { path = repository, name = "demo" });

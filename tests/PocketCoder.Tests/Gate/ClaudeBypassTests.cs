@@ -5,13 +5,30 @@ using PocketCoder.Tests.Infrastructure;
 
 namespace PocketCoder.Tests.Gate;
 
-/// <summary>
-/// The attacker's suite against the REAL Claude Code CLI: its own allow-lists, the owner's allow rules, and a hostile
-/// repository's configuration must not run anything the owner did not allow. Each call is asked (or decided by
-/// PocketCoder's own policy) and is in the ledger.
-/// </summary>
-public sealed class ClaudeBypassTests
+/// <summary>The attacker's suite against the REAL Claude Code CLI, driven by PocketCoder's Claude Code adapter.</summary>
+public sealed class ClaudeBypassTests : ClaudeBypassSuite
 {
+    protected override Task<AgentWorld> StartWorldAsync() => AgentWorld.ClaudeAsync();
+}
+
+/// <summary>
+/// The same suite against claude-agent-acp (Claude Code over ACP, an agent the owner registers): PocketCoder's ACP
+/// adapter must hold the same line although it never sees Claude's own control protocol.
+/// </summary>
+public sealed class ClaudeAcpBypassTests : ClaudeBypassSuite
+{
+    protected override Task<AgentWorld> StartWorldAsync() => AgentWorld.ClaudeAcpAsync();
+}
+
+/// <summary>
+/// The attacker's suite against Claude Code: its own allow-lists, the owner's allow rules, and a hostile repository's
+/// configuration must not run anything the owner did not allow. Each call is asked (or decided by PocketCoder's own
+/// policy) and is in the ledger.
+/// </summary>
+public abstract class ClaudeBypassSuite
+{
+    protected abstract Task<AgentWorld> StartWorldAsync();
+
     /// <summary>Claude considers these read-only and used to run them without ever asking.</summary>
     [Theory]
     [InlineData("git status")]
@@ -19,7 +36,7 @@ public sealed class ClaudeBypassTests
     [InlineData("echo hello")]
     public async Task ReadOnlyCommand_ClaudeWouldAllowItself_AskedAndNotRunUntilDecided(string command)
     {
-        await using var world = await AgentWorld.ClaudeAsync();
+        await using var world = await StartWorldAsync();
         world.Model.Enqueue(Bash(command), ScriptedReply.Text("Done."));
 
         var sessionId = await world.StartSessionAsync("look around");
@@ -36,7 +53,7 @@ public sealed class ClaudeBypassTests
     [Fact]
     public async Task OwnersUserSettings_AllowEverythingAndBypassMode_StillAsked()
     {
-        await using var world = await AgentWorld.ClaudeAsync();
+        await using var world = await StartWorldAsync();
         WriteJson(Path.Combine(world.Home, ".claude", "settings.json"), new
         {
             permissions = new { allow = new[] { "Bash(*)", "Write(*)", "Read(*)" }, defaultMode = "bypassPermissions" },
@@ -47,7 +64,7 @@ public sealed class ClaudeBypassTests
     [Fact]
     public async Task HostileRepository_AllowRulesAndAHookThatAllows_NeitherRunsNorPreApproves()
     {
-        await using var world = await AgentWorld.ClaudeAsync();
+        await using var world = await StartWorldAsync();
         var marker = Path.Combine(world.Home, "repo-hook-ran");
         WriteJson(Path.Combine(world.Repository, ".claude", "settings.local.json"), new
         {
@@ -82,7 +99,7 @@ public sealed class ClaudeBypassTests
     [Fact]
     public async Task HostileRepository_McpServerInMcpJson_NeverStarted()
     {
-        await using var world = await AgentWorld.ClaudeAsync();
+        await using var world = await StartWorldAsync();
         var marker = Path.Combine(world.Home, "repo-mcp-started");
         WriteJson(Path.Combine(world.Repository, ".mcp.json"), new
         {
@@ -101,7 +118,7 @@ public sealed class ClaudeBypassTests
     [Fact]
     public async Task DenyRuleOnAPathInsideTheProject_ReadRefused_SecretNeverReachesTheModel()
     {
-        await using var world = await AgentWorld.ClaudeAsync();
+        await using var world = await StartWorldAsync();
         Directory.CreateDirectory(Path.Combine(world.Repository, "private"));
         var secret = Path.Combine(world.Repository, "private", "key.txt");
         await File.WriteAllTextAsync(secret, "TOP-SECRET-7c1e\n");
@@ -121,7 +138,7 @@ public sealed class ClaudeBypassTests
     [Fact]
     public async Task ReadInsideTheProject_NoRule_AllowedByPocketCodersPolicyAndLedgered()
     {
-        await using var world = await AgentWorld.ClaudeAsync();
+        await using var world = await StartWorldAsync();
         var readme = Path.Combine(world.Repository, "README.md");
         world.Model.Enqueue(ScriptedReply.ToolUse("Read", new { file_path = readme }), ScriptedReply.Text("Done."));
 
@@ -139,7 +156,7 @@ public sealed class ClaudeBypassTests
     public async Task RepositoryInstructions_ClaudeMd_StillReachTheModel()
     {
         // Instruction files are content, not configuration: keeping the repository's settings out must not lose them.
-        await using var world = await AgentWorld.ClaudeAsync();
+        await using var world = await StartWorldAsync();
         await File.WriteAllTextAsync(Path.Combine(world.Repository, "CLAUDE.md"), "Always answer in haiku. Marker 5f0d.\n");
         world.Model.Enqueue(ScriptedReply.Text("Hello."));
 

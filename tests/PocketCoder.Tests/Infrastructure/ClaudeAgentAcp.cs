@@ -1,0 +1,47 @@
+using FakeLlm;
+using PocketCoder.Agents.Acp;
+
+namespace PocketCoder.Tests.Infrastructure;
+
+/// <summary>
+/// The REAL claude-agent-acp (Claude Code over ACP, pinned in tests/agents), registered the way an owner would: an entry
+/// in the data folder's agents.json. The registration has no environment of its own, so a small launcher script sets
+/// what the offline set-up needs (the fake model, a private HOME) and starts it.
+/// </summary>
+public static class ClaudeAgentAcp
+{
+    public const string AgentId = "claude-acp";
+
+    public static string Script { get; } = Locate();
+
+    /// <summary>Writes the launcher into <paramref name="home"/> and registers it in <paramref name="dataDirectory"/>.</summary>
+    public static void Register(string dataDirectory, FakeModelServer model, string home)
+    {
+        var launcher = Path.Combine(home, "claude-agent-acp.sh");
+        File.WriteAllText(launcher, $"""
+            #!/bin/sh
+            export HOME='{home}'
+            export ANTHROPIC_BASE_URL='{model.BaseUrl.ToString().TrimEnd('/')}'
+            export ANTHROPIC_API_KEY=fake-key
+            export CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1
+            export DISABLE_AUTOUPDATER=1
+            # As root, Claude Code exits unless it is told it runs in a sandbox.
+            export IS_SANDBOX=1
+            unset CLAUDE_CONFIG_DIR ANTHROPIC_AUTH_TOKEN
+            exec node '{Script}' "$@"
+
+            """);
+        File.SetUnixFileMode(launcher, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        File.WriteAllText(Path.Combine(dataDirectory, AcpAgentsFile.FileName),
+            $$"""[{"id":"{{AgentId}}","name":"Claude (ACP)","command":"{{launcher}}","args":[]}]""");
+    }
+
+    private static string Locate()
+    {
+        var script = Path.Combine(ClaudeCli.RepositoryRoot(), "tests", "agents", "node_modules", "@agentclientprotocol", "claude-agent-acp", "dist", "index.js");
+        return File.Exists(script)
+            ? script
+            : throw new InvalidOperationException(
+                "claude-agent-acp is not installed for the tests. Run the README's test command (scripts/test.sh), which installs tests/agents.");
+    }
+}
