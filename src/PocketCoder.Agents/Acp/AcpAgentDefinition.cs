@@ -1,4 +1,5 @@
 using PocketCoder.Agents.Processes;
+using PocketCoder.Agents.Sessions;
 
 namespace PocketCoder.Agents.Acp;
 
@@ -31,6 +32,12 @@ public sealed record AcpAgentDefinition(
     public const string GeminiId = "gemini";
 
     /// <summary>
+    /// Instruction files in the project root the agent no longer reads itself because PocketCoder keeps the project's
+    /// configuration from it; they go with the first prompt of a new conversation.
+    /// </summary>
+    public IReadOnlyList<string> InstructionFiles { get; init; } = [];
+
+    /// <summary>
     /// Gemini CLI (<c>gemini --acp -m MODEL</c>). A model is always passed: the default "auto" first asks a router
     /// model and stalls for over a minute when that answer is not what it expects.
     /// </summary>
@@ -46,6 +53,11 @@ public sealed record AcpAgentDefinition(
             environment[name] = value;
         }
 
+        // An untrusted workspace: Gemini CLI then ignores the project's .gemini/settings.json (tools.allowed, approval
+        // modes, hooks, MCP servers, tool discovery commands: each runs code or skips asking), its policies, agents and
+        // .env (bar API keys), and forces the default approval mode. Set last: nothing in the environment undoes it.
+        environment["GEMINI_CLI_TRUST_WORKSPACE"] = "false";
+
         return new AcpAgentDefinition(
             GeminiId,
             "Gemini CLI",
@@ -55,6 +67,10 @@ public sealed record AcpAgentDefinition(
             defaultModel,
             ["--version"],
             MissingFileReadsEmpty: true,
-            "Install it with `npm install -g @google/gemini-cli`, or point POCKETCODER_GEMINI_PATH at the gemini executable.");
+            "Install it with `npm install -g @google/gemini-cli`, or point POCKETCODER_GEMINI_PATH at the gemini executable.")
+        {
+            // Gemini reads GEMINI.md only in a trusted workspace.
+            InstructionFiles = ProjectInstructions.Gemini,
+        };
     }
 }

@@ -40,6 +40,9 @@ internal sealed class AcpSession : ProcessAgentSession
     private bool _canLoad;
     private bool _canResume;
     private string? _agentVersion;
+
+    // The project's instruction files, sent ahead of the first prompt of a new conversation (a continued one has them).
+    private string? _instructions;
     private string? _defaultModeId;
     private string? _currentModeId;
     private HashSet<string> _modeIds = new(StringComparer.Ordinal);
@@ -169,6 +172,7 @@ internal sealed class AcpSession : ProcessAgentSession
             var created = await _rpc.RequestAsync("session/new", SessionParameters(null), cancellationToken).ConfigureAwait(false);
             _sessionId = AcpTools.Text(created, "sessionId") ?? throw new InvalidOperationException("session/new returned no sessionId");
             ReadModes(created);
+            _instructions = _agent.InstructionFiles.Count == 0 ? null : ProjectInstructions.Read(_workingDirectory, _agent.InstructionFiles);
         }
 
         await SetModeAsync(options.Mode, cancellationToken).ConfigureAwait(false);
@@ -256,7 +260,7 @@ internal sealed class AcpSession : ProcessAgentSession
                 },
             },
         };
-        if (Claude.ClaudeInstructions.Read(projectRoot) is { } instructions)
+        if (ProjectInstructions.Read(projectRoot, ProjectInstructions.Claude) is { } instructions)
         {
             meta["systemPrompt"] = new JsonObject { ["append"] = instructions };
         }
@@ -317,11 +321,14 @@ internal sealed class AcpSession : ProcessAgentSession
                     await WaitForReplayAsync(ct).ConfigureAwait(false);
                 }
 
-                var prompt = new JsonObject
+                var blocks = new JsonArray();
+                if (Interlocked.Exchange(ref _instructions, null) is { } instructions)
                 {
-                    ["sessionId"] = _sessionId,
-                    ["prompt"] = new JsonArray(new JsonObject { ["type"] = "text", ["text"] = text }),
-                };
+                    blocks.Add(new JsonObject { ["type"] = "text", ["text"] = instructions });
+                }
+
+                blocks.Add(new JsonObject { ["type"] = "text", ["text"] = text });
+                var prompt = new JsonObject { ["sessionId"] = _sessionId, ["prompt"] = blocks };
                 try
                 {
                     Process.MarkTurnStart();

@@ -1,4 +1,5 @@
 using PocketCoder.Agents.Processes;
+using PocketCoder.Agents.Sessions;
 
 namespace PocketCoder.Agents.Claude;
 
@@ -74,7 +75,7 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter
         }
 
         arguments.AddRange(["--permission-mode", PermissionMode(options.Mode)]);
-        if (ClaudeInstructions.Read(options.WorkingDirectory) is { } instructions)
+        if (ProjectInstructions.Read(options.WorkingDirectory, ProjectInstructions.Claude) is { } instructions)
         {
             arguments.AddRange(["--append-system-prompt", instructions]);
         }
