@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using PocketCoder.Agents;
 using PocketCoder.Agents.FileSystem;
 
@@ -15,7 +16,8 @@ public sealed record Verdict(Outcome Outcome, string Reason, Rule? Rule = null);
 /// <summary>
 /// Decides what the gatekeeper does with a tool call before any human is asked. In order:
 /// a deny rule; plan mode refusing edits and execution; an edit of a protected path or through a symlink
-/// leading out of the project (asks, unless a rule naming the path says otherwise); trusted mode; an ask
+/// leading out of the project (asks, unless a rule naming the path says otherwise); trusted mode (bar a shell command
+/// naming a protected path); an ask
 /// rule; an allow rule; an "allow for this session" grant; accept_edits for edits inside the project;
 /// reads inside the project; and otherwise, ask. Deny always beats allow. Every path is judged by where
 /// it really leads (<see cref="RealPath"/>), never by how it is spelled.
@@ -100,6 +102,18 @@ public static class Policy
 
         if (mode == SessionModes.Trusted)
         {
+            if (request.Kind == ToolKind.Execute && request.Command is { } command && ProtectedInCommand(command) is { } named)
+            {
+                // A rule that spells out the command decides; "shell *" is the trusted mode itself and does not.
+                if (rules.FirstOrDefault(r => r.Action == RuleActions.Allow && r.Pattern != "*" && Matches(r)) is { } spelled)
+                {
+                    return new Verdict(Outcome.Allow, $"Allowed by the project rule '{spelled.Tool} {spelled.Pattern}'.", spelled);
+                }
+
+                return new Verdict(Outcome.Ask,
+                    $"The command touches '{named}' (git, agent or CI configuration), which changes what runs next: the owner decides even in a trusted session.");
+            }
+
             return new Verdict(Outcome.Allow, "The session is trusted.");
         }
 
@@ -130,6 +144,31 @@ public static class Policy
         }
 
         return new Verdict(Outcome.Ask, "Needs the owner's decision.");
+    }
+
+    // A protected location named in a command line: a word that is, or starts a path with, one of them. ".gitignore"
+    // and ".github/ISSUE_TEMPLATE" are not; "git config" writes .git/config without naming it.
+    private static readonly Regex ProtectedWord = new(
+        @"(?:^|[\s'""=:;|&<>()`/])(?<name>\.git(?=$|[\s'""/;|&<>)`])|\.claude|\.codex|\.opencode|\.gemini|opencode\.jsonc?|\.mcp\.json|\.envrc|\.gitattributes|\.github/workflows)(?![\w.-])"
+        + @"|(?<name>\bgit(?:\s+-[cC]\s+\S+)*\s+config\b)",
+        RegexOptions.CultureInvariant | RegexOptions.ExplicitCapture, TimeSpan.FromMilliseconds(100));
+
+    /// <summary>
+    /// The protected location a shell command names, or null. Defence in depth for trusted sessions, not a boundary:
+    /// a command that builds the name (variables, eval, a script) is not caught; confinement of the shell itself is
+    /// the isolation work (docs/security.md).
+    /// </summary>
+    public static string? ProtectedInCommand(string command)
+    {
+        try
+        {
+            var match = ProtectedWord.Match(command);
+            return match.Success ? match.Groups["name"].Value : null;
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            return "(a command too long to check)";
+        }
     }
 
     /// <summary>

@@ -7,6 +7,7 @@ using PocketCoder.Tests.Infrastructure;
 namespace PocketCoder.Tests.Gate;
 
 /// <summary>Policy.Evaluate on its own: protected paths, real paths and the shared tool vocabulary.</summary>
+[Trait("Category", "Unit")]
 public sealed class PolicyTests : IDisposable
 {
     private static readonly IReadOnlySet<string> NoGrants = new HashSet<string>();
@@ -46,6 +47,40 @@ public sealed class PolicyTests : IDisposable
             Assert.Equal(Outcome.Ask, verdict.Outcome);
             Assert.Contains("protected", verdict.Reason, StringComparison.Ordinal);
         }
+    }
+
+    [Theory]
+    [InlineData("echo '[core]' >> .git/config", ".git")]
+    [InlineData("git config core.fsmonitor ./x", "git config")]
+    [InlineData("git -c a.b=c config --local alias.x '!sh'", "git -c a.b=c config")]
+    [InlineData("cp /tmp/h .claude/settings.json", ".claude")]
+    [InlineData("mkdir -p .github/workflows && cp ci.yml .github/workflows/", ".github/workflows")]
+    [InlineData("echo x > opencode.json", "opencode.json")]
+    [InlineData("printf 'use nix' >.envrc", ".envrc")]
+    [InlineData("cat ~/.codex/config.toml", ".codex")]
+    [InlineData("cd sub && echo '* filter=x' > .gitattributes", ".gitattributes")]
+    public void ShellNamingAProtectedPath_InTrusted_Asks(string command, string named)
+    {
+        var verdict = Evaluate(Shell(command), SessionModes.Trusted);
+        Assert.Equal(Outcome.Ask, verdict.Outcome);
+        Assert.Contains($"'{named}'", verdict.Reason, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("git status")]
+    [InlineData("cat .gitignore && ls .github/ISSUE_TEMPLATE")]
+    [InlineData("dotnet test my.git.tests")]
+    [InlineData("grep -r configure src")]
+    [InlineData("echo claude codex")]
+    public void OrdinaryShell_InTrusted_Allowed(string command) =>
+        Assert.Equal(Outcome.Allow, Evaluate(Shell(command), SessionModes.Trusted).Outcome);
+
+    [Fact]
+    public void ShellNamingAProtectedPath_OnlyARuleSpellingTheCommandAllowsIt()
+    {
+        var command = Shell("git config user.name Me");
+        Assert.Equal(Outcome.Ask, Evaluate(command, SessionModes.Trusted, [Rule("shell", "*", RuleActions.Allow)]).Outcome);
+        Assert.Equal(Outcome.Allow, Evaluate(command, SessionModes.Trusted, [Rule("shell", "git config user.*", RuleActions.Allow)]).Outcome);
     }
 
     [Theory]
@@ -158,6 +193,9 @@ public sealed class PolicyTests : IDisposable
 
     private PermissionRequest Write(string relative, string tool = "Write") =>
         new("c1", tool, ToolKind.Edit, "write", Empty, null, Path.Combine(_root, relative), null);
+
+    private static PermissionRequest Shell(string command) =>
+        new("c1", "Bash", ToolKind.Execute, command, Empty, command, null, null);
 
     private PermissionRequest Read(string relative) =>
         new("c1", "Read", ToolKind.Read, "read", Empty, null, Path.Combine(_root, relative), null);
