@@ -50,14 +50,14 @@ public sealed class InProcessBench(bool quick) : IAsyncDisposable
         var paired = await _http.PostAsJsonAsync("/api/pair", new { code, deviceName = "bench" });
         var token = (await paired.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString();
         _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        _projectId = Service<Projects.Projects>().Add(_repository, "bench", Actor.System).Id;
+        _projectId = Service<Projects.ProjectStore>().Add(_repository, "bench", Actor.System).Id;
     }
 
     private T Service<T>()
         where T : notnull => _app.Services.GetRequiredService<T>();
 
     private string NewSession() => Service<Database>().Write(write =>
-        Service<Sessions.Sessions>().Create(write, _projectId, "claude-code", null, "ask", "bench").Id);
+        Service<Sessions.SessionStore>().Create(write, _projectId, "claude-code", null, "ask", "bench").Id);
 
     public List<Row> AppendBreakdown() => Bench.AppendBreakdown.Run(_app, NewSession(), quick ? 2_000 : 20_000);
 
@@ -89,7 +89,7 @@ public sealed class InProcessBench(bool quick) : IAsyncDisposable
     private async Task<FanOutResult> FanOutOnceAsync(int subscriberCount, int eventCount, int? paceHz)
     {
         var sessionId = NewSession();
-        var after = Service<Sessions.Sessions>().Get(sessionId).LastSeq;
+        var after = Service<Sessions.SessionStore>().Get(sessionId).LastSeq;
         var log = Service<PocketCoder.Realtime.EventLog>();
         var hub = Service<EventHub>();
         using var stop = new CancellationTokenSource();
@@ -180,9 +180,9 @@ public sealed class InProcessBench(bool quick) : IAsyncDisposable
     public async Task<Row> ApprovalRoundTripAsync()
     {
         var sessionId = NewSession();
-        var after = Service<Sessions.Sessions>().Get(sessionId).LastSeq;
+        var after = Service<Sessions.SessionStore>().Get(sessionId).LastSeq;
         var gatekeeper = Service<Gatekeeper>();
-        var project = Service<Projects.Projects>().Get(_projectId);
+        var project = Service<Projects.ProjectStore>().Get(_projectId);
         using var stop = new CancellationTokenSource();
         var connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var phone = Task.Run(() => DecideAtOnceAsync(sessionId, after, connected, stop.Token));

@@ -67,5 +67,5 @@ public class LedgerBenchmarks
     private const string Detail = """{"decision":"allow_once","sessionId":"0b6c1d9e","deviceId":"d1","tool":"Bash","input":{"command":"npm test"},"updatedInput":null,"message":null}""";
 
     [Benchmark(Description = "ledger entry hash")]
-    public string Hash() => Ledger.Ledger.ComputeHash(1234, "2026-01-01T00:00:00.0000000Z", "phone", "approval.decided", "a1b2c3", Detail, new string('0', 64));
+    public string Hash() => Ledger.LedgerStore.ComputeHash(1234, "2026-01-01T00:00:00.0000000Z", "phone", "approval.decided", "a1b2c3", Detail, new string('0', 64));
 }

@@ -30,7 +30,7 @@ internal sealed partial class OpenCodeServer : IAsyncDisposable
     private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _lifetime = new();
     private readonly Func<OpenCodeServer, Task> _release;
-    private AgentProcess _process = null!;
+    private ChildProcess _process = null!;
     private Task _events = Task.CompletedTask;
     private int _users;
 
@@ -75,7 +75,7 @@ internal sealed partial class OpenCodeServer : IAsyncDisposable
             Path.Combine(logDirectory, $"opencode-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.stderr.log"));
         try
         {
-            server._process = AgentProcess.Start(spec, server.OnStdoutAsync);
+            server._process = ChildProcess.Start(spec, server.OnStdoutAsync);
         }
         catch (System.ComponentModel.Win32Exception exception)
         {

@@ -35,7 +35,7 @@ public sealed record AgentCommand(string Command, IReadOnlyDictionary<string, st
     {
         string? firstLine = null;
         var spec = new ProcessSpec(executable, arguments, System.Environment.CurrentDirectory, Environment, StderrLogPath: null);
-        await using var process = AgentProcess.Start(spec, line =>
+        await using var process = ChildProcess.Start(spec, line =>
         {
             firstLine ??= line.Trim();
             return Task.CompletedTask;

@@ -9,7 +9,7 @@ internal static class ProcessTable
     /// <summary>Live descendants of <paramref name="root"/> (not the root itself), by parent pid and by marker.</summary>
     public static IReadOnlyCollection<int> Descendants(int root, string marker)
     {
-        var needle = Encoding.ASCII.GetBytes($"{AgentProcess.MarkerVariable}={marker}\0");
+        var needle = Encoding.ASCII.GetBytes($"{ChildProcess.MarkerVariable}={marker}\0");
         var children = new Dictionary<int, List<int>>();
         var found = new HashSet<int>();
         var self = Environment.ProcessId;

@@ -13,7 +13,7 @@ internal abstract class ProcessAgentSession : IAgentSession
     private const int StartFailureTailLimit = 2000;
 
     private readonly CancellationTokenSource _lifetime = new();
-    private AgentProcess? _process;
+    private ChildProcess? _process;
     private volatile bool _started;
 
     protected ProcessAgentSession(IAgentSink sink, string agentId, string agentName, bool appliesEditedInput)
@@ -40,7 +40,7 @@ internal abstract class ProcessAgentSession : IAgentSession
     /// <summary>Cancelled when the session stops: work on its behalf ends with it.</summary>
     protected CancellationToken Lifetime => _lifetime.Token;
 
-    protected AgentProcess Process => _process ?? throw new InvalidOperationException("The agent process has not started.");
+    protected ChildProcess Process => _process ?? throw new InvalidOperationException("The agent process has not started.");
 
     /// <summary>True once the handshake succeeded; from then on an exit is reported to the sink.</summary>
     protected bool Started => _started;
@@ -82,7 +82,7 @@ internal abstract class ProcessAgentSession : IAgentSession
     {
         try
         {
-            _process = AgentProcess.Start(spec, onLine);
+            _process = ChildProcess.Start(spec, onLine);
         }
         catch (System.ComponentModel.Win32Exception exception)
         {

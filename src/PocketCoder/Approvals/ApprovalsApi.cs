@@ -38,7 +38,7 @@ public static class ApprovalsApi
         rules.MapDelete("/{ruleId}", RemoveRule).WithName("RemoveRule");
     }
 
-    private static IEnumerable<ApprovalResponse> List(string? status, string? sessionId, Approvals approvals, Gatekeeper gatekeeper, ClaimsPrincipal user)
+    private static IEnumerable<ApprovalResponse> List(string? status, string? sessionId, ApprovalStore approvals, Gatekeeper gatekeeper, ClaimsPrincipal user)
     {
         if (status is not null and not ApprovalStatuses.Pending and not ApprovalStatuses.Decided)
         {
@@ -54,7 +54,7 @@ public static class ApprovalsApi
             canEdit.TryGetValue(a.SessionId, out var can) ? can : canEdit[a.SessionId] = gatekeeper.CanEditInput(a.SessionId)));
     }
 
-    private static ApprovalResponse Get(string id, Approvals approvals, Gatekeeper gatekeeper)
+    private static ApprovalResponse Get(string id, ApprovalStore approvals, Gatekeeper gatekeeper)
     {
         var approval = approvals.Find(id) ?? throw ApiProblem.NotFound(ErrorCodes.ApprovalNotFound, $"No approval with id '{id}'.");
         return ToResponse(approval, approvals.DeliveredTo([approval.Id])[approval.Id], gatekeeper.CanEditInput(approval.SessionId));
@@ -82,13 +82,13 @@ public static class ApprovalsApi
         return new DecisionResponse(approval.Id, approval.Status, approval.Decision!);
     }
 
-    private static IEnumerable<RuleResponse> ListRules(string projectId, Projects.Projects projects, Rules rules)
+    private static IEnumerable<RuleResponse> ListRules(string projectId, Projects.ProjectStore projects, Rules rules)
     {
         projects.Get(projectId);
         return rules.List(projectId).Select(RuleResponse.From);
     }
 
-    private static IResult AddRule(string projectId, CreateRuleRequest request, Projects.Projects projects, Rules rules, ClaimsPrincipal user)
+    private static IResult AddRule(string projectId, CreateRuleRequest request, Projects.ProjectStore projects, Rules rules, ClaimsPrincipal user)
     {
         projects.Get(projectId);
         if (string.IsNullOrWhiteSpace(request.Tool) || !RuleTools.IsValid(request.Tool.Trim()))

@@ -21,7 +21,7 @@ public sealed record GateContext(string SessionId, Project Project, string Mode)
 public sealed class Gatekeeper(
     Database database,
     EventLog events,
-    Ledger.Ledger ledger,
+    Ledger.LedgerStore ledger,
     Rules rules,
     AgentRegistry agents,
     TimeProvider clock)
@@ -70,7 +70,7 @@ public sealed class Gatekeeper(
             database.Write(write =>
             {
                 write.Execute(
-                    $"INSERT INTO approvals ({Approvals.Columns}) VALUES ($id, $session, $project, $call, $tool, $kind, $title, $input, $plan, $pattern, 'pending', $at, NULL, NULL, NULL, NULL, NULL)",
+                    $"INSERT INTO approvals ({ApprovalStore.Columns}) VALUES ($id, $session, $project, $call, $tool, $kind, $title, $input, $plan, $pattern, 'pending', $at, NULL, NULL, NULL, NULL, NULL)",
                     ("$id", approval.Id), ("$session", approval.SessionId), ("$project", approval.ProjectId), ("$call", approval.ToolCallId),
                     ("$tool", approval.Tool), ("$kind", approval.Kind), ("$title", approval.Title), ("$input", approval.Input),
                     ("$plan", approval.Plan), ("$pattern", approval.RulePattern), ("$at", approval.CreatedAt.ToDb()));
@@ -96,7 +96,7 @@ public sealed class Gatekeeper(
     {
         var decided = database.Write(write =>
         {
-            var approval = Approvals.Find(write, approvalId)
+            var approval = ApprovalStore.Find(write, approvalId)
                 ?? throw ApiProblem.NotFound(ErrorCodes.ApprovalNotFound, $"No approval with id '{approvalId}'.");
             if (approval.Status != ApprovalStatuses.Pending)
             {
@@ -171,7 +171,7 @@ public sealed class Gatekeeper(
     /// <summary>At start-up: questions asked before the server stopped can no longer be answered to anyone.</summary>
     public int InterruptPending() => database.Write(write =>
     {
-        var pending = write.Query($"SELECT {Approvals.Columns} FROM approvals WHERE status = 'pending'", Approvals.Map);
+        var pending = write.Query($"SELECT {ApprovalStore.Columns} FROM approvals WHERE status = 'pending'", ApprovalStore.Map);
         foreach (var approval in pending)
         {
             Settle(write, approval, ApprovalStatuses.Interrupted, "approval.interrupted", "The server stopped while this was pending.");
@@ -182,7 +182,7 @@ public sealed class Gatekeeper(
 
     private void Withdraw(string approvalId) => database.Write(write =>
     {
-        if (Approvals.Find(write, approvalId) is { Status: ApprovalStatuses.Pending } approval)
+        if (ApprovalStore.Find(write, approvalId) is { Status: ApprovalStatuses.Pending } approval)
         {
             Settle(write, approval, ApprovalStatuses.Cancelled, "approval.withdrawn", "The agent no longer needs this decision.");
         }

@@ -20,7 +20,7 @@ public static class RuleActions
 }
 
 /// <summary>Per-project rules, shown and removable; every change is in the ledger.</summary>
-public sealed class Rules(Database database, Ledger.Ledger ledger, TimeProvider clock)
+public sealed class Rules(Database database, Ledger.LedgerStore ledger, TimeProvider clock)
 {
     private const string Columns = "id, project_id, tool, pattern, action, created_at, created_by";
 

@@ -8,7 +8,7 @@ namespace PocketCoder.Auth;
 public sealed record Device(string Id, string Name, DateTimeOffset CreatedAt, DateTimeOffset? LastSeenAt, DateTimeOffset? RevokedAt);
 
 /// <summary>Paired devices, pairing codes, and the ledger entries pairing and revocation leave.</summary>
-public sealed class Devices(Database database, Ledger.Ledger ledger, TimeProvider clock)
+public sealed class Devices(Database database, Ledger.LedgerStore ledger, TimeProvider clock)
 {
     public static readonly TimeSpan PairingCodeLifetime = TimeSpan.FromMinutes(10);
     public const string PairingKeyFileName = "pairing.key";

@@ -126,7 +126,7 @@ public static class ApprovalCommands
         using var database = new Database(dataDirectory);
         database.Migrate();
         var clock = TimeProvider.System;
-        var devices = new Devices(database, new Ledger.Ledger(database, clock), clock);
+        var devices = new Devices(database, new Ledger.LedgerStore(database, clock), clock);
         var path = Path.Combine(dataDirectory, TokenFileName);
         if (File.Exists(path) && File.ReadAllText(path).Trim() is { Length: > 0 } saved && devices.Authenticate(saved) is not null)
         {

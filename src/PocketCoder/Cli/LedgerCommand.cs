@@ -21,7 +21,7 @@ public static class LedgerCommand
         }
 
         using var database = new Database(directory);
-        var result = new Ledger.Ledger(database, TimeProvider.System).Verify();
+        var result = new Ledger.LedgerStore(database, TimeProvider.System).Verify();
         if (result.IsOk)
         {
             output.WriteLine($"ok {result.Entries} entries");

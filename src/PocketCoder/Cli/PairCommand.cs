@@ -18,7 +18,7 @@ public static class PairCommand
         using var database = new Database(CommandLine.DataDirectory(arguments));
         database.Migrate();
         var clock = TimeProvider.System;
-        var devices = new Devices(database, new Ledger.Ledger(database, clock), clock);
+        var devices = new Devices(database, new Ledger.LedgerStore(database, clock), clock);
         var (code, expiresAt) = devices.CreatePairingCode();
 
         if (arguments.Flag("json"))

@@ -42,7 +42,6 @@ public static class ErrorCodes
     public const string NotADirectory = "NOT_A_DIRECTORY";
     public const string SessionNotFound = "SESSION_NOT_FOUND";
     public const string SessionNotActive = "SESSION_NOT_ACTIVE";
-    public const string SessionBusy = "SESSION_BUSY";
     public const string UnknownAgent = "UNKNOWN_AGENT";
     public const string AgentUnavailable = "AGENT_UNAVAILABLE";
     public const string ApprovalNotFound = "APPROVAL_NOT_FOUND";

@@ -17,11 +17,11 @@ public static class LedgerApi
     {
         api.MapGet("/ledger", Page).WithName("ReadLedger");
         api.MapGet("/ledger/verify", Verify).WithName("VerifyLedger");
-        api.MapGet("/ledger/head", (Ledger ledger) => ledger.Head()).WithName("LedgerHead");
+        api.MapGet("/ledger/head", (LedgerStore ledger) => ledger.Head()).WithName("LedgerHead");
     }
 
     /// <summary>Entries after <paramref name="after"/>, oldest first; <c>nextAfter</c> is set while there are more.</summary>
-    private static LedgerPage Page(long? after, int? limit, Ledger ledger)
+    private static LedgerPage Page(long? after, int? limit, LedgerStore ledger)
     {
         var size = Math.Clamp(limit ?? PageSize, 1, 1000);
         var entries = ledger.Page(Math.Max(after ?? 0, 0), size);
@@ -30,5 +30,5 @@ public static class LedgerApi
             entries.Count == size ? entries[^1].Seq : null);
     }
 
-    private static LedgerVerification Verify(Ledger ledger) => ledger.Verify();
+    private static LedgerVerification Verify(LedgerStore ledger) => ledger.Verify();
 }

@@ -27,7 +27,7 @@ public static class ProjectsApi
         projects.MapDelete("/{id}", Delete).WithName("DeleteProject");
     }
 
-    private static IResult Create(CreateProjectRequest request, Projects projects, ClaimsPrincipal user)
+    private static IResult Create(CreateProjectRequest request, ProjectStore projects, ClaimsPrincipal user)
     {
         if (string.IsNullOrWhiteSpace(request.Path))
         {
@@ -48,14 +48,14 @@ public static class ProjectsApi
         return TypedResults.Created($"/api/projects/{project.Id}", ProjectResponse.From(project));
     }
 
-    private static IEnumerable<ProjectResponse> List(Projects projects) => projects.List().Select(ProjectResponse.From);
+    private static IEnumerable<ProjectResponse> List(ProjectStore projects) => projects.List().Select(ProjectResponse.From);
 
-    private static ProjectResponse Get(string id, Projects projects) => ProjectResponse.From(projects.Get(id));
+    private static ProjectResponse Get(string id, ProjectStore projects) => ProjectResponse.From(projects.Get(id));
 
     /// <summary>A week: longer than any human answer, short enough to be a deliberate choice.</summary>
     public const int MaxApprovalTimeoutSeconds = 7 * 24 * 3600;
 
-    private static ProjectResponse Update(string id, UpdateProjectRequest request, Projects projects, ClaimsPrincipal user)
+    private static ProjectResponse Update(string id, UpdateProjectRequest request, ProjectStore projects, ClaimsPrincipal user)
     {
         if (request.Name is { } name && (string.IsNullOrWhiteSpace(name) || name.Length > 200 || name.Any(char.IsControl)))
         {
@@ -81,7 +81,7 @@ public static class ProjectsApi
         return ProjectResponse.From(projects.Update(id, request.Name?.Trim(), setTimeout, timeout, user.Actor()));
     }
 
-    private static async Task<IResult> Delete(string id, Projects projects, SessionManager sessions, ClaimsPrincipal user, CancellationToken cancellationToken)
+    private static async Task<IResult> Delete(string id, ProjectStore projects, SessionManager sessions, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         projects.Get(id);
         await sessions.StopProjectAsync(id, user.Actor(), cancellationToken);

@@ -16,8 +16,8 @@ public static class EventsApi
     }
 
     /// <summary>One session's events; the SSE id is the per-session seq.</summary>
-    private static async Task SessionEvents(string id, HttpContext context, Sessions.Sessions sessions, EventLog log, EventStream stream,
-        Approvals.Approvals approvals, ClaimsPrincipal user, CancellationToken cancellationToken)
+    private static async Task SessionEvents(string id, HttpContext context, Sessions.SessionStore sessions, EventLog log, EventStream stream,
+        Approvals.ApprovalStore approvals, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         var session = sessions.Get(id);
         var after = Cursor(context);
@@ -26,7 +26,7 @@ public static class EventsApi
     }
 
     /// <summary>Every session's events for a dashboard; the SSE id is the log-wide id.</summary>
-    private static async Task AllEvents(HttpContext context, EventLog log, EventStream stream, Approvals.Approvals approvals,
+    private static async Task AllEvents(HttpContext context, EventLog log, EventStream stream, Approvals.ApprovalStore approvals,
         ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         // (ext) ?tail=true: only what happens from now on. A dashboard loads the current state over REST and
@@ -52,7 +52,7 @@ public static class EventsApi
     }
 
     /// <summary>An approval question that reached a device's stream counts as delivered to that device.</summary>
-    private static Action<StoredEvent> Acknowledge(Approvals.Approvals approvals, ClaimsPrincipal user)
+    private static Action<StoredEvent> Acknowledge(Approvals.ApprovalStore approvals, ClaimsPrincipal user)
     {
         var deviceId = user.Actor().Id;
         return stored =>

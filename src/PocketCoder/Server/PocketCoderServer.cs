@@ -63,14 +63,14 @@ public static class PocketCoderServer
         // From a factory, so the container disposes it (committing anything still queued) after every other service.
         services.AddSingleton(_ => database);
         services.AddHostedService<DatabaseLifetime>();
-        services.AddSingleton<Ledger.Ledger>();
+        services.AddSingleton<Ledger.LedgerStore>();
         services.AddSingleton<Devices>();
         services.AddSingleton<PairingThrottle>();
         services.AddSingleton<DeviceConnections>();
         services.AddSingleton<ProjectHooks>();
-        services.AddSingleton<Projects.Projects>();
+        services.AddSingleton<Projects.ProjectStore>();
         services.AddSingleton<Rules>();
-        services.AddSingleton<Approvals.Approvals>();
+        services.AddSingleton<Approvals.ApprovalStore>();
         services.AddSingleton<Gatekeeper>();
         services.AddSingleton<EventHub>();
         services.AddSingleton<EventLog>();
@@ -80,7 +80,7 @@ public static class PocketCoderServer
             stream.HeartbeatInterval = options.HeartbeatInterval;
             stream.SubscriberBuffer = options.SubscriberBuffer;
         });
-        services.AddSingleton<Sessions.Sessions>();
+        services.AddSingleton<Sessions.SessionStore>();
         services.AddSingleton<SessionManager>();
         services.AddHostedService(provider => provider.GetRequiredService<SessionManager>());
         services.AddSingleton(new AgentRegistry(Adapters(options)));

@@ -17,11 +17,11 @@ namespace PocketCoder.Sessions;
 /// </summary>
 public sealed class SessionManager(
     Database database,
-    Sessions sessions,
-    Projects.Projects projects,
+    SessionStore sessions,
+    Projects.ProjectStore projects,
     EventLog events,
     Gatekeeper gatekeeper,
-    Ledger.Ledger ledger,
+    Ledger.LedgerStore ledger,
     AgentRegistry agents,
     Server.PocketCoderOptions options,
     TimeProvider clock,

@@ -15,7 +15,7 @@ public sealed class SessionRunner(
     Session session,
     Project project,
     IAgentAdapter adapter,
-    Sessions sessions,
+    SessionStore sessions,
     EventLog events,
     Gatekeeper gatekeeper,
     string logDirectory,

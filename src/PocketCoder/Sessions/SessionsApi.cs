@@ -66,10 +66,10 @@ public static partial class SessionsApi
         return TypedResults.Created($"/api/sessions/{session.Id}", SessionResponse.From(session));
     }
 
-    private static IEnumerable<SessionResponse> List(string? projectId, Sessions sessions) =>
+    private static IEnumerable<SessionResponse> List(string? projectId, SessionStore sessions) =>
         sessions.List(projectId).Select(SessionResponse.From);
 
-    private static SessionResponse Get(string id, Sessions sessions) => SessionResponse.From(sessions.Get(id));
+    private static SessionResponse Get(string id, SessionStore sessions) => SessionResponse.From(sessions.Get(id));
 
     private static async Task<SessionResponse> Update(string id, UpdateSessionRequest request, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken)
     {

@@ -199,7 +199,7 @@ public sealed class GeminiAcpTests
 
     /// <summary>The id the server will resume with: Gemini's own session id, recorded when the agent reported it.</summary>
     private static string AgentSessionId(AgentWorld world, string sessionId) =>
-        world.Server.Services.GetRequiredService<PocketCoder.Sessions.Sessions>().Get(sessionId).AgentSessionId;
+        world.Server.Services.GetRequiredService<PocketCoder.Sessions.SessionStore>().Get(sessionId).AgentSessionId;
 
     private static async Task WaitForNextMinuteAsync()
     {

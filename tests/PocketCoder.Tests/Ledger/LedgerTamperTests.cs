@@ -9,13 +9,13 @@ public sealed class LedgerTamperTests : IDisposable
 {
     private readonly string _data = TempPaths.NewDirectory("pc-ledger");
     private readonly Database _database;
-    private readonly PocketCoder.Ledger.Ledger _ledger;
+    private readonly PocketCoder.Ledger.LedgerStore _ledger;
 
     public LedgerTamperTests()
     {
         _database = new Database(_data);
         _database.Migrate();
-        _ledger = new PocketCoder.Ledger.Ledger(_database, TimeProvider.System);
+        _ledger = new PocketCoder.Ledger.LedgerStore(_database, TimeProvider.System);
         for (var i = 1; i <= 5; i++)
         {
             _database.Write(write => _ledger.Append(write, "phone", "approval.decided", $"approval-{i}", new() { ["decision"] = "deny" }));
@@ -42,7 +42,7 @@ public sealed class LedgerTamperTests : IDisposable
         var row = connection.Query("SELECT at, actor, action, subject, prev_hash FROM ledger WHERE seq = 3",
             r => (At: r.GetString(0), Actor: r.GetString(1), Action: r.GetString(2), Subject: r.GetString(3), Prev: r.GetString(4))).Single();
         const string detail = "{\"decision\":\"allow_once\"}";
-        var forged = PocketCoder.Ledger.Ledger.ComputeHash(3, row.At, row.Actor, row.Action, row.Subject, detail, row.Prev);
+        var forged = PocketCoder.Ledger.LedgerStore.ComputeHash(3, row.At, row.Actor, row.Action, row.Subject, detail, row.Prev);
         connection.Execute("UPDATE ledger SET detail = $detail, hash = $hash WHERE seq = 3", ("$detail", detail), ("$hash", forged));
 
         var result = _ledger.Verify();
@@ -117,7 +117,7 @@ public sealed class LedgerTamperTests : IDisposable
         {
             using var database = new Database(data);
             database.Migrate();
-            Assert.True(new PocketCoder.Ledger.Ledger(database, TimeProvider.System).Verify().IsOk);
+            Assert.True(new PocketCoder.Ledger.LedgerStore(database, TimeProvider.System).Verify().IsOk);
         }
         finally
         {
@@ -125,7 +125,7 @@ public sealed class LedgerTamperTests : IDisposable
         }
     }
 
-    private string HeadPath => Path.Combine(_data, PocketCoder.Ledger.Ledger.HeadFileName);
+    private string HeadPath => Path.Combine(_data, PocketCoder.Ledger.LedgerStore.HeadFileName);
 
     private void AssertBroken(string sql, long badSeq, string problem)
     {

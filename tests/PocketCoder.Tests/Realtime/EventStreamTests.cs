@@ -85,8 +85,8 @@ public sealed class EventStreamTests
     private static string CreateSession(TestServer server)
     {
         var repository = TempPaths.NewDirectory("pc-events");
-        var project = server.Services.GetRequiredService<PocketCoder.Projects.Projects>().Add(repository, "events", PocketCoder.Auth.Actor.System);
-        var sessions = server.Services.GetRequiredService<PocketCoder.Sessions.Sessions>();
+        var project = server.Services.GetRequiredService<PocketCoder.Projects.ProjectStore>().Add(repository, "events", PocketCoder.Auth.Actor.System);
+        var sessions = server.Services.GetRequiredService<PocketCoder.Sessions.SessionStore>();
         return server.Services.GetRequiredService<Database>().Write(write => sessions.Create(write, project.Id, "claude-code", null, "ask", null)).Id;
     }
 }

@@ -261,7 +261,7 @@ public sealed partial class EndpointFuzzTests
 
     private static string CreateSession(TestServer server, string projectId)
     {
-        var sessions = server.Services.GetRequiredService<PocketCoder.Sessions.Sessions>();
+        var sessions = server.Services.GetRequiredService<PocketCoder.Sessions.SessionStore>();
         return server.Services.GetRequiredService<Database>().Write(write => sessions.Create(write, projectId, "claude-code", null, "ask", null)).Id;
     }
 

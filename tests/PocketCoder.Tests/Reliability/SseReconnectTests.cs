@@ -54,7 +54,7 @@ public sealed class SseReconnectTests
         }
 
         await streaming;
-        var last = server.Services.GetRequiredService<PocketCoder.Sessions.Sessions>().Get(sessionId).LastSeq;
+        var last = server.Services.GetRequiredService<PocketCoder.Sessions.SessionStore>().Get(sessionId).LastSeq;
         while (reassembled.Count == 0 || reassembled[^1].Id < last)
         {
             reassembled.AddRange(await ReadSomeAsync(http, sessionId, reassembled.Count == 0 ? null : reassembled[^1].Id, 256 * 1024, deadline.Token));
@@ -142,8 +142,8 @@ public sealed class SseReconnectTests
     private static (string SessionId, string Directory) CreateSession(TestServer server)
     {
         var directory = TempPaths.NewDirectory("pc-reconnect");
-        var project = server.Services.GetRequiredService<PocketCoder.Projects.Projects>().Add(directory, "reconnect", PocketCoder.Auth.Actor.System);
-        var sessions = server.Services.GetRequiredService<PocketCoder.Sessions.Sessions>();
+        var project = server.Services.GetRequiredService<PocketCoder.Projects.ProjectStore>().Add(directory, "reconnect", PocketCoder.Auth.Actor.System);
+        var sessions = server.Services.GetRequiredService<PocketCoder.Sessions.SessionStore>();
         return (server.Services.GetRequiredService<Database>().Write(write => sessions.Create(write, project.Id, "claude-code", null, "ask", null)).Id, directory);
     }
 }

@@ -94,7 +94,7 @@ public sealed class WebAppTests
         try
         {
             var project = await phone.Http.PostOkAsync("/api/projects", new { path = repository });
-            var sessions = server.Services.GetRequiredService<PocketCoder.Sessions.Sessions>();
+            var sessions = server.Services.GetRequiredService<PocketCoder.Sessions.SessionStore>();
             var database = server.Services.GetRequiredService<PocketCoder.Data.Database>();
             var session = database.Write(write => sessions.Create(write, project.GetProperty("id").GetString()!, "claude-code", null, "ask", "old"));
             sessions.SetStatus(session.Id, "idle");

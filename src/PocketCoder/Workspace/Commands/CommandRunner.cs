@@ -37,9 +37,9 @@ public sealed record CommandResponse(
 /// and the run is recorded in SQLite (7 days or 10,000 runs) and in the ledger.
 /// </summary>
 public sealed class CommandRunner(
-    Projects.Projects projects,
+    Projects.ProjectStore projects,
     Database database,
-    Ledger.Ledger ledger,
+    Ledger.LedgerStore ledger,
     TimeProvider clock,
     ILogger<CommandRunner> logger) : IHostedService
 {
@@ -105,7 +105,7 @@ public sealed class CommandRunner(
         var spec = new ProcessSpec("bash", ["-c", run.Command], project.Path, Environment, StderrLogPath: null);
         try
         {
-            live.Process = AgentProcess.StartStreaming(spec, chunk =>
+            live.Process = ChildProcess.StartStreaming(spec, chunk =>
             {
                 run.Append(chunk.Stream == OutputStream.Stdout ? "stdout" : "stderr", chunk.Text);
                 return Task.CompletedTask;
@@ -294,7 +294,7 @@ public sealed class CommandRunner(
     {
         public CommandRun Run { get; } = run;
 
-        public AgentProcess? Process { get; set; }
+        public ChildProcess? Process { get; set; }
 
         public Task? Supervision { get; set; }
     }

@@ -18,7 +18,7 @@ public sealed record FileContent(string Path, string Content, long Size, DateTim
 public sealed record FileWritten(string Path, long Size, string Sha256, bool Created, DateTimeOffset ModifiedAt);
 
 /// <summary>Lists, reads and writes files inside a project, confined by <see cref="ProjectPaths"/>.</summary>
-public sealed class WorkspaceFiles(Projects.Projects projects, Database database, Ledger.Ledger ledger)
+public sealed class WorkspaceFiles(Projects.ProjectStore projects, Database database, Ledger.LedgerStore ledger)
 {
     public const int MaxListing = 10_000;
     public const long MaxReadBytes = 10 * 1024 * 1024;

@@ -4,7 +4,7 @@ using PocketCoder.Errors;
 namespace PocketCoder.Workspace.Git;
 
 /// <summary>
-/// Runs the git CLI in a project through <see cref="AgentProcess"/>. Arguments are a list (never a shell
+/// Runs the git CLI in a project through <see cref="ChildProcess"/>. Arguments are a list (never a shell
 /// string); the environment forbids prompts, pagers and editors, so git can only finish or fail.
 /// The project's own configuration is written by whoever (or whichever agent) last edited <c>.git/config</c>,
 /// so every setting that makes git run a program is overridden on the command line, which beats every
@@ -76,7 +76,7 @@ public sealed class GitCli
         var environment = await WithFiltersEmptiedAsync(directory, cancellationToken);
         var spec = new ProcessSpec("git", [.. GlobalArguments, .. Neutralised, .. transport, .. verb, .. arguments.Skip(1)], directory, environment,
             StderrLogPath: null);
-        var result = await AgentProcess.RunAsync(spec, OutputLimit, timeout ?? TimeSpan.FromSeconds(30), cancellationToken);
+        var result = await ChildProcess.RunAsync(spec, OutputLimit, timeout ?? TimeSpan.FromSeconds(30), cancellationToken);
         if (result.TimedOut)
         {
             throw new ApiProblem(StatusCodes.Status504GatewayTimeout, ErrorCodes.GitFailed,
@@ -101,7 +101,7 @@ public sealed class GitCli
     {
         var spec = new ProcessSpec("git", ["-c", "core.fsmonitor=false", "config", "-z", "--get-regexp", @"^filter\."], directory, Environment,
             StderrLogPath: null);
-        var result = await AgentProcess.RunAsync(spec, OutputLimit, TimeSpan.FromSeconds(30), cancellationToken);
+        var result = await ChildProcess.RunAsync(spec, OutputLimit, TimeSpan.FromSeconds(30), cancellationToken);
         var environment = new Dictionary<string, string?>(Environment, StringComparer.Ordinal);
         var names = new HashSet<string>(StringComparer.Ordinal);
         var count = 0;

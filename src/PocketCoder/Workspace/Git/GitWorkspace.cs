@@ -37,7 +37,7 @@ public sealed record GitIdentity(string? Name, string? Email);
 /// Nothing a client sends is ever read by git as an option: paths go after <c>--</c> (and are literal),
 /// refs are validated by git itself and may never start with '-'. Every change is recorded in the ledger.
 /// </summary>
-public sealed class GitWorkspace(Projects.Projects projects, GitCli git, Database database, Ledger.Ledger ledger)
+public sealed class GitWorkspace(Projects.ProjectStore projects, GitCli git, Database database, Ledger.LedgerStore ledger)
 {
     private const int MaxPaths = 1000;
     private const int MaxMessage = 10_000;

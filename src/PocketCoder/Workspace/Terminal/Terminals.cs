@@ -25,9 +25,9 @@ public sealed record TerminalResponse(string ProjectId, string Session, bool Cre
 /// <summary>
 /// A persistent shell per project, held by tmux on a private socket in the data folder. tmux runs as its own
 /// daemon, so the shell outlives a dropped phone and a server restart; the server only talks to it with
-/// one-shot tmux commands (through <see cref="AgentProcess"/>), never by holding a terminal itself.
+/// one-shot tmux commands (through <see cref="ChildProcess"/>), never by holding a terminal itself.
 /// </summary>
-public sealed partial class Terminals(Projects.Projects projects, PocketCoderOptions options, Database database, Ledger.Ledger ledger,
+public sealed partial class Terminals(Projects.ProjectStore projects, PocketCoderOptions options, Database database, Ledger.LedgerStore ledger,
     ILogger<Terminals> logger)
 {
     public const int DefaultCols = 100;
@@ -200,7 +200,7 @@ public sealed partial class Terminals(Projects.Projects projects, PocketCoderOpt
             StartsDaemon: true);
         try
         {
-            var result = await AgentProcess.RunAsync(spec, 1024 * 1024, TmuxTimeout, cancellationToken);
+            var result = await ChildProcess.RunAsync(spec, 1024 * 1024, TmuxTimeout, cancellationToken);
             return result.TimedOut
                 ? throw new ApiProblem(StatusCodes.Status504GatewayTimeout, ErrorCodes.TerminalFailed, "tmux did not answer in time.")
                 : result;

@@ -11,14 +11,12 @@ namespace PocketCoder.Workspace.Watcher;
 /// <c>{projectId, seq, paths, truncated}</c>, seq counting per project from 1 in each server run. A client that
 /// sees a seq that is not the previous one plus one (a gap, or a restart back to 1) has missed changes and re-lists.
 /// </summary>
-public sealed class FileWatchers(Projects.Projects projects, ProjectHooks hooks, EventHub hub, ILogger<FileWatchers> logger) : IHostedService
+public sealed class FileWatchers(Projects.ProjectStore projects, ProjectHooks hooks, EventHub hub, ILogger<FileWatchers> logger) : IHostedService
 {
     private readonly ConcurrentDictionary<string, Watched> _watchers = new(StringComparer.Ordinal);
     private volatile bool _stopped;
 
     public int Count => _watchers.Count;
-
-    public string? ModeOf(string projectId) => _watchers.TryGetValue(projectId, out var watched) ? watched.Watcher?.Mode : null;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {

@@ -34,7 +34,7 @@ public static class SessionStatuses
 }
 
 /// <summary>Session rows. Every status or mode change goes out as a <c>session.status</c> event in the same transaction.</summary>
-public sealed class Sessions(Database database, EventLog events, TimeProvider clock)
+public sealed class SessionStore(Database database, EventLog events, TimeProvider clock)
 {
     private const string Columns = "id, project_id, agent, model, mode, status, agent_session_id, title, created_at, updated_at, last_seq";
 

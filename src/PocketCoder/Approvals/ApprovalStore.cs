@@ -73,7 +73,7 @@ public static class Decisions
 }
 
 /// <summary>Reads of approvals and their delivery receipts. Writes go through the <see cref="Gatekeeper"/>.</summary>
-public sealed class Approvals(Database database, TimeProvider clock)
+public sealed class ApprovalStore(Database database, TimeProvider clock)
 {
     internal const string Columns =
         "id, session_id, project_id, tool_call_id, tool, kind, title, input, plan, rule_pattern, status, created_at, decision, decided_by, decided_at, message, updated_input";

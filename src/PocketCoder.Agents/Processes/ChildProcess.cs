@@ -12,7 +12,7 @@ namespace PocketCoder.Agents.Processes;
 /// descendant by <see cref="Descendants"/>: the process tree as it stands, plus every process that still carries
 /// this child's marker variable (inherited by everything it starts, whatever group it moves to).
 /// </summary>
-public sealed partial class AgentProcess : IAsyncDisposable
+public sealed partial class ChildProcess : IAsyncDisposable
 {
     /// <summary>The environment variable that marks every process descended from one child.</summary>
     public const string MarkerVariable = "POCKETCODER_PROCESS";
@@ -33,7 +33,7 @@ public sealed partial class AgentProcess : IAsyncDisposable
     private HashSet<int> _beforeTurn = [];
     private volatile bool _stopRequested;
 
-    private AgentProcess(Process process, Func<string, Task> onStdoutLine, StreamWriter? stderrLog, bool startsDaemon)
+    private ChildProcess(Process process, Func<string, Task> onStdoutLine, StreamWriter? stderrLog, bool startsDaemon)
     {
         _process = process;
         _startsDaemon = startsDaemon;
@@ -44,7 +44,7 @@ public sealed partial class AgentProcess : IAsyncDisposable
         _ = Task.Run(WaitForExitAsync);
     }
 
-    private AgentProcess(Process process, Func<OutputChunk, Task> onChunk, bool startsDaemon)
+    private ChildProcess(Process process, Func<OutputChunk, Task> onChunk, bool startsDaemon)
     {
         _process = process;
         _startsDaemon = startsDaemon;
@@ -82,7 +82,7 @@ public sealed partial class AgentProcess : IAsyncDisposable
     /// Starts the process in a new session (setsid) so that it and everything it spawns form one process group.
     /// Each stdout line is handed to <paramref name="onStdoutLine"/> in order, one at a time.
     /// </summary>
-    public static AgentProcess Start(ProcessSpec spec, Func<string, Task> onStdoutLine)
+    public static ChildProcess Start(ProcessSpec spec, Func<string, Task> onStdoutLine)
     {
         var process = Launch(spec);
         StreamWriter? stderrLog = null;
@@ -101,7 +101,7 @@ public sealed partial class AgentProcess : IAsyncDisposable
             throw;
         }
 
-        return new AgentProcess(process, onStdoutLine, stderrLog, spec.StartsDaemon);
+        return new ChildProcess(process, onStdoutLine, stderrLog, spec.StartsDaemon);
     }
 
     /// <summary>
@@ -109,7 +109,7 @@ public sealed partial class AgentProcess : IAsyncDisposable
     /// read from each stream, one chunk at a time. The callback must not keep unbounded state: the pump keeps
     /// reading however much the process prints, so a chatty child never blocks on a full pipe.
     /// </summary>
-    public static AgentProcess StartStreaming(ProcessSpec spec, Func<OutputChunk, Task> onChunk) => new(Launch(spec), onChunk, spec.StartsDaemon);
+    public static ChildProcess StartStreaming(ProcessSpec spec, Func<OutputChunk, Task> onChunk) => new(Launch(spec), onChunk, spec.StartsDaemon);
 
     /// <summary>
     /// Runs to completion and returns what it printed, each stream kept up to <paramref name="outputLimit"/>

@@ -9,7 +9,7 @@ namespace PocketCoder.Projects;
 public sealed record Project(string Id, string Name, string Path, DateTimeOffset CreatedAt, int? ApprovalTimeoutSeconds);
 
 /// <summary>Registered project directories: the roots agents work in and files are confined to.</summary>
-public sealed class Projects(Database database, Ledger.Ledger ledger, TimeProvider clock, ProjectHooks hooks)
+public sealed class ProjectStore(Database database, Ledger.LedgerStore ledger, TimeProvider clock, ProjectHooks hooks)
 {
     private const string Columns = "id, name, path, created_at, approval_timeout_seconds";
 

@@ -15,7 +15,7 @@ public sealed record LedgerEntry(long Seq, string At, string Actor, string Actio
 /// inserting or deleting a row breaks the chain. The newest hash is also kept in a file beside the
 /// database, which catches the one edit a chain alone cannot see: cutting entries off the end.
 /// </summary>
-public sealed class Ledger(Database database, TimeProvider clock)
+public sealed class LedgerStore(Database database, TimeProvider clock)
 {
     public const string HeadFileName = "ledger.head";
     private static readonly string Genesis = new('0', 64);
