@@ -92,17 +92,27 @@ public sealed class Gatekeeper(
     }
 
     /// <summary>The first decision wins; any later one is a 409 <c>APPROVAL_ALREADY_DECIDED</c>.</summary>
-    public Approval Decide(string approvalId, string decision, string? message, JsonElement? updatedInput, Actor actor)
+    public Approval Decide(string approvalId, string decision, string? message, JsonElement? updatedInput, Actor actor) =>
+        TryDecide(approvalId, decision, message, updatedInput, actor, out var refusal) ?? throw refusal!;
+
+    /// <summary>Decides, or says why not (unknown, already decided, an edit the agent cannot apply) without throwing.</summary>
+    private Approval? TryDecide(string approvalId, string decision, string? message, JsonElement? updatedInput, Actor actor, out ApiProblem? refusal)
     {
+        ApiProblem? why = null;
         var decided = database.Write(write =>
         {
-            var approval = ApprovalStore.Find(write, approvalId)
-                ?? throw ApiProblem.NotFound(ErrorCodes.ApprovalNotFound, $"No approval with id '{approvalId}'.");
+            if (ApprovalStore.Find(write, approvalId) is not { } approval)
+            {
+                why = ApiProblem.NotFound(ErrorCodes.ApprovalNotFound, $"No approval with id '{approvalId}'.");
+                return null;
+            }
+
             if (approval.Status != ApprovalStatuses.Pending)
             {
                 var by = approval.DecidedBy is null ? "" : $" by {approval.DecidedBy}";
-                throw ApiProblem.Conflict(ErrorCodes.ApprovalAlreadyDecided,
+                why = ApiProblem.Conflict(ErrorCodes.ApprovalAlreadyDecided,
                     $"This approval is already {approval.Status}{by}{(approval.Decision is null ? "" : $" ({approval.Decision})")}.");
+                return null;
             }
 
             var allow = decision != Decisions.Deny;
@@ -110,8 +120,9 @@ public sealed class Gatekeeper(
             {
                 // Claude runs the input we send back; the others run what they asked for whatever we say, so an
                 // "edited" allow would approve a command the owner did not see run. Nothing is decided.
-                throw new ApiProblem(StatusCodes.Status422UnprocessableEntity, ErrorCodes.EditedInputUnsupported,
+                why = new ApiProblem(StatusCodes.Status422UnprocessableEntity, ErrorCodes.EditedInputUnsupported,
                     "This session's agent cannot run an edited input: allow it as asked, or deny it with a message saying what to do instead.");
+                return null;
             }
 
             var updated = allow ? updatedInput?.GetRawText() : null;
@@ -148,6 +159,12 @@ public sealed class Gatekeeper(
             events.Append(write, approval.SessionId, "approval.resolved", approval.ResolvedEvent());
             return approval;
         });
+
+        refusal = why;
+        if (decided is null)
+        {
+            return null;
+        }
 
         if (_waiting.TryGetValue(approvalId, out var waiter))
         {
@@ -204,15 +221,13 @@ public sealed class Gatekeeper(
         try
         {
             await Task.Delay(after, clock, cancellationToken).ConfigureAwait(false);
-            Decide(approvalId, Decisions.Deny, $"No decision within {after.TotalSeconds:0} seconds: denied by the project's approval timeout.", null, Actor.Timeout);
+            // Refused when someone decided in the same instant: theirs stands.
+            TryDecide(approvalId, Decisions.Deny, $"No decision within {after.TotalSeconds:0} seconds: denied by the project's approval timeout.",
+                null, Actor.Timeout, out _);
         }
         catch (OperationCanceledException)
         {
             // Decided or withdrawn in time.
-        }
-        catch (ApiProblem)
-        {
-            // Someone decided in the same instant; theirs stands.
         }
     }
 

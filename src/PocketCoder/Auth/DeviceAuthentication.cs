@@ -48,7 +48,7 @@ public sealed class DeviceAuthentication(
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
-        ProblemMiddleware.WriteAsync(Context, StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized,
+        Problems.WriteAsync(Context, StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized,
             "A valid device token is required (Authorization: Bearer <token>). Pair a device with `pocketcoder pair`.");
 
     private string? BearerToken()

@@ -49,7 +49,7 @@ public static class RequestGuards
             var host = context.Request.Host.Host;
             if (!allowed.Contains(host) && !IPAddress.TryParse(host.Trim('[', ']'), out _))
             {
-                await ProblemMiddleware.WriteAsync(context, StatusCodes.Status421MisdirectedRequest, ErrorCodes.HostNotAllowed,
+                await Problems.WriteAsync(context, StatusCodes.Status421MisdirectedRequest, ErrorCodes.HostNotAllowed,
                     $"This server does not answer to the name '{host}'. If you reach it under that name, start it with " +
                     $"--allowed-host {host} (or POCKETCODER_ALLOWED_HOSTS).");
                 return;
@@ -77,7 +77,7 @@ public static class RequestGuards
             && !HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method)
             && !HttpMethods.IsOptions(context.Request.Method) && !IsSameOrigin(context.Request))
         {
-            await ProblemMiddleware.WriteAsync(context, StatusCodes.Status403Forbidden, ErrorCodes.CrossSiteRequest,
+            await Problems.WriteAsync(context, StatusCodes.Status403Forbidden, ErrorCodes.CrossSiteRequest,
                 "This request came from another site or port (Origin / Sec-Fetch-Site), with the app's cookie: refused.");
             return;
         }

@@ -2,7 +2,7 @@ namespace PocketCoder.Errors;
 
 /// <summary>
 /// A failure the caller can act on. Thrown anywhere below an endpoint and written once, by
-/// <see cref="ProblemMiddleware"/>, as problem+json with a stable <see cref="Code"/>.
+/// <see cref="ProblemExceptionHandler"/>, as problem+json with a stable <see cref="Code"/>.
 /// </summary>
 public sealed class ApiProblem(int status, string code, string detail) : Exception(detail)
 {

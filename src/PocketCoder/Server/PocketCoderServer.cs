@@ -102,12 +102,11 @@ public static class PocketCoderServer
         // Made private before the framework would create it with the default mode.
         var keys = Directory.CreateDirectory(Path.Combine(options.DataDirectory, "keys"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         services.AddDataProtection().PersistKeysToFileSystem(keys);
-        // Unreadable bodies reach ProblemMiddleware as exceptions, so they get the same problem+json as everything else.
-        services.Configure<RouteHandlerOptions>(routes => routes.ThrowOnBadRequest = true);
+        services.AddProblemResponses();
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, WireJson.Default));
 
         var app = builder.Build();
-        app.UseProblems();
+        app.UseProblemResponses();
         app.UseAllowedHosts(options);
         app.MapWebApp();
         app.UseAuthentication();

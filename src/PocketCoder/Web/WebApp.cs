@@ -42,7 +42,7 @@ public static class WebApp
             if (IsMissingFile(context.Request))
             {
                 // Not the shell served as JavaScript, and not a 401 for an old asset: plainly not here.
-                await ProblemMiddleware.WriteAsync(context, StatusCodes.Status404NotFound, ErrorCodes.NotFound, $"No file at {context.Request.Path}.");
+                await Problems.WriteAsync(context, StatusCodes.Status404NotFound, ErrorCodes.NotFound, $"No file at {context.Request.Path}.");
                 return;
             }
 

@@ -135,6 +135,28 @@ public sealed class BadInputTests
         }
     }
 
+    [Theory]
+    [InlineData("text/html")]
+    [InlineData("text/event-stream")]
+    public async Task Problem_WhateverTheAcceptHeader_StillProblemJsonWithItsCode(string accept)
+    {
+        // The framework's own problem writer stays silent unless the client accepts JSON; a client must still learn why.
+        await using var server = await TestServer.StartAsync();
+        var phone = await server.PairAsync("phone");
+        foreach (var (client, path, status, code) in new[]
+        {
+            (phone.Http, "/api/projects/nope", HttpStatusCode.NotFound, "PROJECT_NOT_FOUND"),
+            (phone.Http, "/api/no-such-endpoint", HttpStatusCode.NotFound, "NOT_FOUND"),
+            (server.Anonymous, "/api/projects", HttpStatusCode.Unauthorized, "UNAUTHORIZED"),
+        })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
+            request.Headers.Accept.ParseAdd(accept);
+            var problem = await ApiAssert.ProblemAsync(await client.SendAsync(request), status, code);
+            Assert.False(string.IsNullOrEmpty(problem.GetProperty("detail").GetString()));
+        }
+    }
+
     [Fact]
     public async Task CreateProject_UnicodeName_RoundTrips()
     {

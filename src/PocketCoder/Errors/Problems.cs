@@ -1,0 +1,71 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+
+namespace PocketCoder.Errors;
+
+/// <summary>
+/// How errors become HTTP responses, on the framework's own machinery: ProblemDetails for the body, an
+/// <see cref="IExceptionHandler"/> for thrown <see cref="ApiProblem"/>s and unreadable bodies, status-code pages for the
+/// bare codes routing and auth answer with. Every body is problem+json with a stable <c>code</c>.
+/// </summary>
+public static class Problems
+{
+    public static IServiceCollection AddProblemResponses(this IServiceCollection services)
+    {
+        // Registered first, so it is the writer the service picks.
+        services.AddSingleton<IProblemDetailsWriter, ProblemJsonWriter>();
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = Complete);
+        services.AddExceptionHandler<ProblemExceptionHandler>();
+        // Unreadable bodies are thrown, so they reach the exception handler like every other problem.
+        services.Configure<RouteHandlerOptions>(routes => routes.ThrowOnBadRequest = true);
+        return services;
+    }
+
+    public static WebApplication UseProblemResponses(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        return app;
+    }
+
+    /// <summary>Answers with a problem outside an endpoint (guards, authentication, the static web app).</summary>
+    public static async Task WriteAsync(HttpContext context, int status, string code, string detail, TimeSpan? retryAfter = null)
+    {
+        context.Response.StatusCode = status;
+        if (retryAfter is { } wait)
+        {
+            context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        }
+
+        var problem = new ProblemDetails { Status = status, Detail = detail, Extensions = { ["code"] = code } };
+        await context.RequestServices.GetRequiredService<IProblemDetailsService>()
+            .WriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem });
+    }
+
+    /// <summary>Fills what every problem carries: a stable code (from the status when nobody named one) and a detail.</summary>
+    private static void Complete(ProblemDetailsContext context)
+    {
+        var problem = context.ProblemDetails;
+        problem.Type = "about:blank";
+        problem.Extensions.Remove("traceId");
+        if (problem.Extensions.ContainsKey("code"))
+        {
+            return;
+        }
+
+        var request = context.HttpContext.Request;
+        var (code, detail) = problem.Status switch
+        {
+            401 => (ErrorCodes.Unauthorized, "A valid device token is required. Pair a device with `pocketcoder pair`."),
+            404 => (ErrorCodes.NotFound, $"No endpoint at {request.Path}."),
+            405 => (ErrorCodes.MethodNotAllowed, $"{request.Method} is not allowed on {request.Path}."),
+            413 => (ErrorCodes.BodyTooLarge, "The request body is too large."),
+            415 => (ErrorCodes.UnsupportedMediaType, "Send the body as application/json."),
+            >= 500 => (ErrorCodes.Internal, "An unexpected error occurred; it has been logged."),
+            _ => (ErrorCodes.BadRequest, "The request could not be handled."),
+        };
+        problem.Extensions["code"] = code;
+        problem.Detail ??= detail;
+    }
+}
