@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using System.Security.Claims;
 using System.Text.Json;
 using PocketCoder.Auth;
@@ -88,7 +89,7 @@ public static class ApprovalsApi
         return rules.List(projectId).Select(RuleResponse.From);
     }
 
-    private static IResult AddRule(string projectId, CreateRuleRequest request, Projects.ProjectStore projects, Rules rules, ClaimsPrincipal user)
+    private static Created<RuleResponse> AddRule(string projectId, CreateRuleRequest request, Projects.ProjectStore projects, Rules rules, ClaimsPrincipal user)
     {
         projects.Get(projectId);
         if (string.IsNullOrWhiteSpace(request.Tool) || !RuleTools.IsValid(request.Tool.Trim()))
@@ -111,7 +112,7 @@ public static class ApprovalsApi
         return TypedResults.Created($"/api/projects/{projectId}/rules/{rule.Id}", RuleResponse.From(rule));
     }
 
-    private static IResult RemoveRule(string projectId, string ruleId, Rules rules, ClaimsPrincipal user)
+    private static NoContent RemoveRule(string projectId, string ruleId, Rules rules, ClaimsPrincipal user)
     {
         rules.Remove(projectId, ruleId, user.Actor());
         return TypedResults.NoContent();

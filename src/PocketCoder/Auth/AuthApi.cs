@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using System.Security.Claims;
 using PocketCoder.Errors;
 
@@ -69,7 +70,7 @@ public static class AuthApi
         return devices.List().Select(d => new DeviceResponse(d.Id, d.Name, d.CreatedAt, d.LastSeenAt, d.RevokedAt, d.Id == current));
     }
 
-    private static IResult Revoke(string id, Devices devices, DeviceConnections connections, ClaimsPrincipal user)
+    private static NoContent Revoke(string id, Devices devices, DeviceConnections connections, ClaimsPrincipal user)
     {
         devices.Revoke(id, user.Actor().Name);
         connections.Revoke(id);

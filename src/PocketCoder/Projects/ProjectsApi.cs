@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using System.Security.Claims;
 using PocketCoder.Auth;
 using PocketCoder.Errors;
@@ -27,7 +28,7 @@ public static class ProjectsApi
         projects.MapDelete("/{id}", Delete).WithName("DeleteProject");
     }
 
-    private static IResult Create(CreateProjectRequest request, ProjectStore projects, ClaimsPrincipal user)
+    private static Created<ProjectResponse> Create(CreateProjectRequest request, ProjectStore projects, ClaimsPrincipal user)
     {
         if (string.IsNullOrWhiteSpace(request.Path))
         {
@@ -81,7 +82,7 @@ public static class ProjectsApi
         return ProjectResponse.From(projects.Update(id, request.Name?.Trim(), setTimeout, timeout, user.Actor()));
     }
 
-    private static async Task<IResult> Delete(string id, ProjectStore projects, SessionManager sessions, ClaimsPrincipal user, CancellationToken cancellationToken)
+    private static async Task<NoContent> Delete(string id, ProjectStore projects, SessionManager sessions, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         projects.Get(id);
         await sessions.StopProjectAsync(id, user.Actor(), cancellationToken);

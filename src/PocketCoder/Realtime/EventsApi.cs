@@ -11,8 +11,8 @@ public static class EventsApi
 {
     public static void MapEvents(this IEndpointRouteBuilder api)
     {
-        api.MapGet("/sessions/{id}/events", SessionEvents).WithName("SessionEvents");
-        api.MapGet("/events", AllEvents).WithName("AllEvents");
+        api.MapGet("/sessions/{id}/events", SessionEvents).WithName("SessionEvents").Produces<string>(StatusCodes.Status200OK, "text/event-stream");
+        api.MapGet("/events", AllEvents).WithName("AllEvents").Produces<string>(StatusCodes.Status200OK, "text/event-stream");
     }
 
     /// <summary>One session's events; the SSE id is the per-session seq.</summary>

@@ -103,6 +103,7 @@ public static class PocketCoderServer
         var keys = Directory.CreateDirectory(Path.Combine(options.DataDirectory, "keys"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         services.AddDataProtection().PersistKeysToFileSystem(keys);
         services.AddProblemResponses();
+        services.AddApiDocument();
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, WireJson.Default));
 
         var app = builder.Build();
@@ -125,6 +126,7 @@ public static class PocketCoderServer
         api.MapGit();
         api.MapCommands();
         api.MapTerminal();
+        app.MapApiDocument();
 
         // A removed project's shell would be unreachable: close it (the terminal outlives restarts, not its project).
         var terminals = app.Services.GetRequiredService<Terminals>();

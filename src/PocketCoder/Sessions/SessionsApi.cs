@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using System.Security.Claims;
 using System.Text.RegularExpressions;
 using PocketCoder.Agents;
@@ -38,7 +39,7 @@ public static partial class SessionsApi
         group.MapDelete("/{id}", Stop).WithName("StopSession");
     }
 
-    private static async Task<IResult> Create(string projectId, CreateSessionRequest request, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken)
+    private static async Task<Created<SessionResponse>> Create(string projectId, CreateSessionRequest request, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(request.Agent))
         {
@@ -81,7 +82,7 @@ public static partial class SessionsApi
         return SessionResponse.From(await manager.SetModeAsync(id, request.Mode!, user.Actor(), cancellationToken));
     }
 
-    private static async Task<IResult> Send(string id, SendMessageRequest request, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken)
+    private static async Task<Accepted> Send(string id, SendMessageRequest request, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(request.Text))
         {
@@ -97,13 +98,13 @@ public static partial class SessionsApi
         return TypedResults.Accepted($"/api/sessions/{id}");
     }
 
-    private static async Task<IResult> Cancel(string id, SessionManager manager, CancellationToken cancellationToken)
+    private static async Task<Accepted> Cancel(string id, SessionManager manager, CancellationToken cancellationToken)
     {
         await manager.CancelAsync(id, cancellationToken);
         return TypedResults.Accepted($"/api/sessions/{id}");
     }
 
-    private static async Task<IResult> Resume(string id, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken)
+    private static async Task<Accepted<SessionResponse>> Resume(string id, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         var session = await manager.ResumeAsync(id, user.Actor(), cancellationToken);
         return TypedResults.Accepted($"/api/sessions/{id}", SessionResponse.From(session));

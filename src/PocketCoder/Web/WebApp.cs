@@ -71,7 +71,8 @@ public static class WebApp
 
     private static bool IsPublicRead(HttpRequest request) =>
         (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method))
-        && !request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase);
+        && !request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase)
+        && !request.Path.StartsWithSegments("/openapi", StringComparison.OrdinalIgnoreCase);
 
     private static void Secure(HttpResponse response, string cacheControl)
     {

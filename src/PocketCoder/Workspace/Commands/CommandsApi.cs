@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using System.Globalization;
 using System.Security.Claims;
 using System.Text;
@@ -18,17 +19,17 @@ public static class CommandsApi
         api.MapGet("/projects/{id}/commands", (string id, int? limit, CommandRunner runner) => runner.History(id, Math.Clamp(limit ?? 50, 1, 500)))
             .WithName("CommandHistory");
         api.MapGet("/commands/{id}", (string id, CommandRunner runner) => runner.Get(id)).WithName("GetCommand");
-        api.MapGet("/commands/{id}/events", EventsAsync).WithName("CommandEvents");
+        api.MapGet("/commands/{id}/events", EventsAsync).WithName("CommandEvents").Produces<string>(StatusCodes.Status200OK, "text/event-stream");
         api.MapPost("/commands/{id}/cancel", CancelAsync).WithName("CancelCommand");
     }
 
-    private static IResult Run(string id, RunCommandRequest request, CommandRunner runner, ClaimsPrincipal user)
+    private static Accepted<CommandStarted> Run(string id, RunCommandRequest request, CommandRunner runner, ClaimsPrincipal user)
     {
         var started = runner.Start(id, request, user.Actor());
         return TypedResults.Accepted($"/api/commands/{started.Id}", started);
     }
 
-    private static async Task<IResult> CancelAsync(string id, CommandRunner runner, ClaimsPrincipal user, CancellationToken cancellationToken)
+    private static async Task<Accepted<CommandResponse>> CancelAsync(string id, CommandRunner runner, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         await runner.CancelAsync(id, user.Actor(), cancellationToken);
         return TypedResults.Accepted($"/api/commands/{id}", runner.Get(id));

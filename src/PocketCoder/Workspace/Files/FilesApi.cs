@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using System.Security.Claims;
 using PocketCoder.Auth;
 
@@ -18,7 +19,7 @@ public static class FilesApi
     private static FileContent Read(string id, string? path, WorkspaceFiles files) => files.Read(id, path);
 
     /// <summary>The body is the file's content as is (text/plain or application/octet-stream), up to 1 MB.</summary>
-    private static async Task<IResult> WriteAsync(string id, string? path, HttpRequest request, WorkspaceFiles files, ClaimsPrincipal user,
+    private static async Task<Results<Created<FileWritten>, Ok<FileWritten>>> WriteAsync(string id, string? path, HttpRequest request, WorkspaceFiles files, ClaimsPrincipal user,
         CancellationToken cancellationToken)
     {
         if (request.ContentLength > WorkspaceFiles.MaxWriteBytes)

@@ -21,15 +21,15 @@ public static class TerminalApi
         {
             await terminals.SendAsync(id, request, user.Actor(), ct);
             return TypedResults.NoContent();
-        }).WithName("TerminalInput");
+        }).WithName("TerminalInput").Produces(StatusCodes.Status204NoContent);
         terminal.MapPost("/resize", (string id, TerminalResizeRequest request, Terminals terminals, CancellationToken ct) =>
             terminals.ResizeAsync(id, request, ct)).WithName("ResizeTerminal");
-        terminal.MapGet("/events", EventsAsync).WithName("TerminalEvents");
+        terminal.MapGet("/events", EventsAsync).WithName("TerminalEvents").Produces<string>(StatusCodes.Status200OK, "text/event-stream");
         terminal.MapDelete("/", async (string id, Terminals terminals, ClaimsPrincipal user, CancellationToken ct) =>
         {
             await terminals.CloseAsync(id, user.Actor(), ct);
             return TypedResults.NoContent();
-        }).WithName("CloseTerminal");
+        }).WithName("CloseTerminal").Produces(StatusCodes.Status204NoContent);
     }
 
     /// <summary>

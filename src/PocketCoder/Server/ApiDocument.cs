@@ -1,0 +1,63 @@
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+
+namespace PocketCoder.Server;
+
+/// <summary>
+/// The HTTP contract as an OpenAPI document, generated from the endpoints themselves at <c>/openapi/v1.json</c>.
+/// It needs a device token like every other endpoint: it is harmless, but nothing here is served to strangers.
+/// Every operation also lists the problem+json body every error carries (<c>code</c> is what clients switch on).
+/// </summary>
+public static class ApiDocument
+{
+    public const string Path = "/openapi/v1.json";
+
+    public static IServiceCollection AddApiDocument(this IServiceCollection services) =>
+        services.AddOpenApi(options =>
+        {
+            options.AddDocumentTransformer((document, _, _) =>
+            {
+                document.Info.Title = "PocketCoder";
+                document.Info.Version = "v1";
+                document.Info.Description = "Run coding agents on your own machines and steer them from your phone. Errors are " +
+                    "application/problem+json with a stable `code` (docs/api.md lists them). Authenticate with `Authorization: Bearer <device token>`.";
+                document.Components ??= new OpenApiComponents();
+                document.Components.Schemas ??= new Dictionary<string, IOpenApiSchema>();
+                document.Components.Schemas["Problem"] = Problem;
+                return Task.CompletedTask;
+            });
+            options.AddOperationTransformer((operation, context, _) =>
+            {
+                operation.Responses ??= new OpenApiResponses();
+                operation.Responses.TryAdd("default", new OpenApiResponse
+                {
+                    Description = "A problem: the status says what kind, `code` exactly which.",
+                    Content = new Dictionary<string, OpenApiMediaType>
+                    {
+                        ["application/problem+json"] = new() { Schema = new OpenApiSchemaReference("Problem", context.Document) },
+                    },
+                });
+                return Task.CompletedTask;
+            });
+        });
+
+    public static WebApplication MapApiDocument(this WebApplication app)
+    {
+        app.MapOpenApi(Path);
+        return app;
+    }
+
+    private static OpenApiSchema Problem => new()
+    {
+        Type = JsonSchemaType.Object,
+        Required = new HashSet<string> { "type", "title", "status", "detail", "code" },
+        Properties = new Dictionary<string, IOpenApiSchema>
+        {
+            ["type"] = new OpenApiSchema { Type = JsonSchemaType.String },
+            ["title"] = new OpenApiSchema { Type = JsonSchemaType.String },
+            ["status"] = new OpenApiSchema { Type = JsonSchemaType.Integer },
+            ["detail"] = new OpenApiSchema { Type = JsonSchemaType.String },
+            ["code"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "Stable; clients switch on it (docs/api.md)." },
+        },
+    };
+}

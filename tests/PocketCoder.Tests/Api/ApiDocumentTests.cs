@@ -1,0 +1,63 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using PocketCoder.Server;
+using PocketCoder.Tests.Infrastructure;
+
+namespace PocketCoder.Tests.Api;
+
+/// <summary>The OpenAPI document is generated from the endpoints, so it cannot leave one out.</summary>
+public sealed class ApiDocumentTests
+{
+    [Fact]
+    public async Task Document_ListsEveryApiEndpointWithItsMethod_AndTheProblemBody()
+    {
+        await using var server = await TestServer.StartAsync();
+        var phone = await server.PairAsync("phone");
+
+        var document = await phone.Http.GetOkAsync(ApiDocument.Path);
+        if (Environment.GetEnvironmentVariable("POCKETCODER_DUMP_OPENAPI") is { Length: > 0 } dump)
+        {
+            await File.WriteAllTextAsync(dump, document.GetRawText());
+        }
+
+        var documented = document.GetProperty("paths").EnumerateObject()
+            .SelectMany(path => path.Value.EnumerateObject()
+                .Where(operation => operation.Name is "get" or "post" or "put" or "patch" or "delete")
+                .Select(operation => $"{operation.Name.ToUpperInvariant()} {path.Name}"))
+            .ToHashSet();
+        var served = server.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText?.StartsWith("/api/", StringComparison.Ordinal) == true)
+            .SelectMany(e => (e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? []).Select(m => $"{m} {Normalise(e.RoutePattern.RawText!)}"))
+            .ToHashSet();
+
+        Assert.NotEmpty(served);
+        Assert.True(!served.Except(documented).Any(), $"Not in the document: {string.Join(", ", served.Except(documented))}. Documented: {string.Join(", ", documented)}");
+        var problem = document.GetProperty("components").GetProperty("schemas").GetProperty("Problem");
+        Assert.Contains("code", problem.GetProperty("required").EnumerateArray().Select(e => e.GetString()));
+        foreach (var path in document.GetProperty("paths").EnumerateObject())
+        {
+            foreach (var operation in path.Value.EnumerateObject().Where(o => o.Value.ValueKind == JsonValueKind.Object && o.Value.TryGetProperty("responses", out _)))
+            {
+                var responses = operation.Value.GetProperty("responses").EnumerateObject().ToList();
+                var where = $"{operation.Name} {path.Name}";
+                Assert.Contains(responses, r => r.Name == "default");
+                Assert.True(responses.Any(r => r.Name.StartsWith('2')), $"{where} declares no success status.");
+                // A 200 or 201 carries a body, and the document must say what it is.
+                Assert.All(responses.Where(r => r.Name is "200" or "201"), r => Assert.True(r.Value.TryGetProperty("content", out _), $"{where} {r.Name} has no body schema."));
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Document_WithoutADeviceToken_Refused()
+    {
+        await using var server = await TestServer.StartAsync();
+        await ApiAssert.ProblemAsync(await server.Anonymous.GetAsync(ApiDocument.Path), HttpStatusCode.Unauthorized, "UNAUTHORIZED");
+    }
+
+    // Route constraints ({id:guid}) and a group's trailing slash are not part of an OpenAPI path.
+    private static string Normalise(string pattern) =>
+        System.Text.RegularExpressions.Regex.Replace(pattern, @"\{([^}:?]+)[^}]*\}", "{$1}").TrimEnd('/');
+}
