@@ -1,49 +1,44 @@
 // The one way the app talks to the server. Types mirror docs/api.md; the session cookie set by pairing
 // authenticates every call (same origin), so no token is ever handled by script.
 
+import type { components } from './api.gen';
+
 export type SessionStatus = 'starting' | 'running' | 'waiting_approval' | 'idle' | 'failed' | 'stopped' | 'interrupted';
 export type SessionMode = 'ask' | 'plan' | 'accept_edits' | 'trusted';
 export type ToolKind = 'read' | 'edit' | 'execute' | 'fetch' | 'mcp' | 'other';
 export type Decision = 'allow_once' | 'allow_session' | 'allow_always' | 'deny';
 export type ApprovalStatus = 'pending' | 'decided' | 'cancelled' | 'interrupted';
 
-export interface AgentHealth { id: string; available: boolean; version?: string | null; detail?: string | null }
-export interface Health { status: string; version: string; agents: AgentHealth[]; warnings: string[] }
-export interface Paired { deviceId: string; token: string }
-export interface Device { id: string; name: string; createdAt: string; lastSeenAt?: string | null; revokedAt?: string | null; current: boolean }
-export interface Project { id: string; name: string; path: string; createdAt: string; approvalTimeoutSeconds?: number | null }
-export interface Session {
-  id: string; projectId: string; agent: string; model?: string | null; mode: SessionMode; status: SessionStatus;
-  title?: string | null; createdAt: string; updatedAt: string; lastSeq: number;
-}
+// Shapes come from the server's OpenAPI document (openapi.json, checked against the running server by
+// Api/ApiDocumentTests; `npm run gen:api` turns it into src/api.gen.ts). Here they only get names, and the string
+// fields the server keeps to a fixed set get their literal types.
+type Schemas = components['schemas'];
+
+export type AgentHealth = Schemas['AgentHealth'];
+export type Health = Schemas['HealthResponse'];
+export type Paired = Schemas['PairResponse'];
+export type Device = Schemas['DeviceResponse'];
+export type Project = Schemas['ProjectResponse'];
+export type Session = Schemas['SessionResponse'] & { mode: SessionMode; status: SessionStatus };
+export type Approval = Schemas['ApprovalResponse'] & { kind: ToolKind; status: ApprovalStatus; decision: Decision | null };
+export type Rule = Schemas['RuleResponse'] & { action: 'allow' | 'deny' | 'ask' };
+
+// Not in the OpenAPI document: it arrives in `plan` events (docs/api.md, Events).
 export interface PlanEntry { content: string; status: string }
-export interface Approval {
-  id: string; sessionId: string; projectId: string; toolCallId: string; tool: string; kind: ToolKind; title: string;
-  input: unknown; plan?: string | null; status: ApprovalStatus; createdAt: string; decision?: Decision | null;
-  decidedBy?: string | null; decidedAt?: string | null; message?: string | null; updatedInput?: unknown; deliveredTo?: string[];
-  canEditInput?: boolean;
-}
-export interface Rule { id: string; projectId: string; tool: string; pattern: string; action: 'allow' | 'deny' | 'ask'; createdAt: string; createdBy?: string | null }
 
-// Workspace (shared/API.md, Workspace section).
-export interface FileEntry { name: string; path: string; type: 'file' | 'directory' | 'symlink'; size?: number | null; modifiedAt: string }
-export interface DirectoryListing { path: string; entries: FileEntry[]; truncated: boolean; limit: number }
-export interface FileContent { path: string; content: string; size: number; modifiedAt: string }
+export type FileEntry = Schemas['FileEntry'] & { type: 'file' | 'directory' | 'symlink' };
+export type DirectoryListing = Schemas['DirectoryListing'] & { entries: FileEntry[] };
+export type FileContent = Schemas['FileContent'];
 
-export interface GitChange { path: string; status: string; originalPath?: string | null }
-export interface GitStatus {
-  branch?: string | null; head?: string | null; upstream?: string | null; ahead: number; behind: number;
-  staged: GitChange[]; unstaged: GitChange[]; untracked: string[]; conflicted: string[];
-}
-export interface GitDiff { path?: string | null; staged: boolean; diff: string; truncated: boolean }
-export interface GitBranch { name: string; sha: string; current: boolean; remote: boolean; upstream?: string | null }
-export interface GitBranches { current?: string | null; branches: GitBranch[] }
-export interface CommandRun {
-  id: string; projectId: string; command: string; status: 'running' | 'exited' | 'cancelled' | 'timed_out' | 'interrupted' | 'failed';
-  exitCode?: number | null; startedAt: string; finishedAt?: string | null; durationMs?: number | null; truncated?: boolean;
-  outputTail?: string | null; startedBy?: string | null;
-}
-export interface TerminalScreen { projectId: string; text: string; cols: number; rows: number; cursorX: number; cursorY: number }
+export type GitChange = Schemas['GitChange'];
+export type GitStatus = Schemas['GitStatusResponse'];
+export type GitDiff = Schemas['GitDiffResponse'];
+export type GitBranch = Schemas['GitBranch'];
+export type GitBranches = Schemas['GitBranchesResponse'];
+export type CommandRun = Schemas['CommandResponse'] & {
+  status: 'running' | 'exited' | 'cancelled' | 'timed_out' | 'interrupted' | 'failed';
+};
+export type TerminalScreen = Schemas['TerminalScreen'];
 
 /** An error the server answered with problem+json; switch on `code`, show `detail`. */
 export class ApiError extends Error {

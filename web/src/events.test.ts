@@ -105,7 +105,7 @@ describe('reduceSession', () => {
 
 describe('reduceDashboard', () => {
   it('counts pending approvals across sessions and forgets resolved ones', () => {
-    const session = { id: S, projectId: 'p', agent: 'claude-code', mode: 'ask' as const, status: 'running' as const, createdAt: '', updatedAt: '', lastSeq: 1 };
+    const session = { id: S, projectId: 'p', agent: 'claude-code', model: null, title: null, mode: 'ask' as const, status: 'running' as const, createdAt: '', updatedAt: '', lastSeq: 1 };
     let board: Dashboard = { sessions: { [S]: session }, pending: {} };
     board = reduceDashboard(board, { kind: 'approval.requested', data: { sessionId: S, seq: 2, approvalId: 'a1', createdAt: 't' } });
     board = reduceDashboard(board, { kind: 'approval.requested', data: { sessionId: S, seq: 2, approvalId: 'a1', createdAt: 't' } });

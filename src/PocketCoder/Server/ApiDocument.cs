@@ -21,6 +21,8 @@ public static class ApiDocument
                 document.Info.Version = "v1";
                 document.Info.Description = "Run coding agents on your own machines and steer them from your phone. Errors are " +
                     "application/problem+json with a stable `code` (docs/api.md lists them). Authenticate with `Authorization: Bearer <device token>`.";
+                // The address a request came in on (a port, a relay) is not part of the contract.
+                document.Servers?.Clear();
                 document.Components ??= new OpenApiComponents();
                 document.Components.Schemas ??= new Dictionary<string, IOpenApiSchema>();
                 document.Components.Schemas["Problem"] = Problem;

@@ -104,7 +104,12 @@ public static class PocketCoderServer
         services.AddDataProtection().PersistKeysToFileSystem(keys);
         services.AddProblemResponses();
         services.AddApiDocument();
-        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, WireJson.Default));
+        services.ConfigureHttpJsonOptions(json =>
+        {
+            json.SerializerOptions.TypeInfoResolverChain.Insert(0, WireJson.Default);
+            // A number is a number: "5" for an int is a validation error, and the contract says integer, not integer-or-string.
+            json.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
+        });
 
         var app = builder.Build();
         app.UseProblemResponses();

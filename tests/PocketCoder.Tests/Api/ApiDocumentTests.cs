@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using PocketCoder.Server;
@@ -17,10 +18,6 @@ public sealed class ApiDocumentTests
         var phone = await server.PairAsync("phone");
 
         var document = await phone.Http.GetOkAsync(ApiDocument.Path);
-        if (Environment.GetEnvironmentVariable("POCKETCODER_DUMP_OPENAPI") is { Length: > 0 } dump)
-        {
-            await File.WriteAllTextAsync(dump, document.GetRawText());
-        }
 
         var documented = document.GetProperty("paths").EnumerateObject()
             .SelectMany(path => path.Value.EnumerateObject()
@@ -48,6 +45,29 @@ public sealed class ApiDocumentTests
                 Assert.All(responses.Where(r => r.Name is "200" or "201"), r => Assert.True(r.Value.TryGetProperty("content", out _), $"{where} {r.Name} has no body schema."));
             }
         }
+    }
+
+    /// <summary>
+    /// The web app's types are generated from web/openapi.json (npm run gen:api), so that file must be what the server
+    /// serves. Run with POCKETCODER_UPDATE_OPENAPI=1 to rewrite it after changing an endpoint, then rebuild the app.
+    /// </summary>
+    [Fact]
+    public async Task CheckedInDocument_TheWebAppsTypesComeFrom_IsWhatTheServerServes()
+    {
+        await using var server = await TestServer.StartAsync();
+        var phone = await server.PairAsync("phone");
+        var served = JsonNode.Parse((await phone.Http.GetOkAsync(ApiDocument.Path)).GetRawText())!;
+        var path = Path.Combine(ClaudeCli.RepositoryRoot(), "web", "openapi.json");
+
+        if (Environment.GetEnvironmentVariable("POCKETCODER_UPDATE_OPENAPI") == "1")
+        {
+            await File.WriteAllTextAsync(path, served.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n");
+        }
+
+        var checkedIn = JsonNode.Parse(await File.ReadAllTextAsync(path));
+        Assert.True(JsonNode.DeepEquals(served, checkedIn),
+            "web/openapi.json is not what the server serves: run `POCKETCODER_UPDATE_OPENAPI=1 dotnet test tests/PocketCoder.Tests " +
+            "--filter FullyQualifiedName~CheckedInDocument` and rebuild the web app, whose types are generated from it.");
     }
 
     [Fact]

@@ -34,6 +34,7 @@ public sealed class BadInputTests
         ["malformed JSON on pair"] = new(HttpStatusCode.BadRequest, "INVALID_JSON", s => s.Server.Anonymous.PostAsync("/api/pair", Json("{code:"))),
         ["wrong type for path"] = new(HttpStatusCode.BadRequest, "VALIDATION_FAILED", s => Post(s, "/api/projects", """{"path":5}""")),
         ["wrong type for text"] = new(HttpStatusCode.BadRequest, "VALIDATION_FAILED", s => Post(s, $"/api/sessions/{NewId()}/messages", """{"text":["hi"]}""")),
+        ["number as a string"] = new(HttpStatusCode.BadRequest, "VALIDATION_FAILED", s => s.Http.PatchAsync($"/api/projects/{s.ProjectId}", Json("""{"approvalTimeoutSeconds":"30"}"""))),
         ["wrong type for body"] = new(HttpStatusCode.BadRequest, "VALIDATION_FAILED", s => Post(s, "/api/projects", "[1,2]")),
         ["missing path"] = new(HttpStatusCode.BadRequest, "VALIDATION_FAILED", s => Post(s, "/api/projects", """{"name":"x"}""")),
         ["missing agent"] = new(HttpStatusCode.BadRequest, "VALIDATION_FAILED", s => Post(s, $"/api/projects/{s.ProjectId}/sessions", "{}")),
