@@ -1,8 +1,8 @@
 using System.Diagnostics;
-using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using PocketCoder.Data;
+using PocketCoder.Realtime;
 
 namespace PocketCoder.Bench;
 
@@ -34,9 +34,8 @@ public static class AppendBreakdown
         }
 
         Measure("EventLog.Append, whole (one transaction per event)", _ =>
-            log.Append(sessionId, "message.delta", new JsonObject { ["text"] = text, ["t"] = 1L }), count);
-        Measure("payload JSON only (JsonObject + ToJsonString)", _ =>
-            new JsonObject { ["sessionId"] = sessionId, ["seq"] = 1L, ["text"] = text, ["t"] = 1L }.ToJsonString(), count);
+            log.Append(sessionId, new MessageDeltaEvent(text)), count);
+        Measure("payload JSON only (typed event, source-generated)", _ => PocketCoder.Realtime.EventLog.Payload(sessionId, 1L, new MessageDeltaEvent(text)), count);
         Measure("empty transaction (BEGIN + COMMIT)", _ => database.Write(_ => { }), count);
         Measure("the two statements, one transaction each", _ => database.Write(write => Statements(write, sessionId, text)), count);
         Measure("the two statements, 100 per transaction (group commit)", _ => database.Write(write =>

@@ -4,7 +4,6 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using PocketCoder.Agents;
@@ -125,7 +124,8 @@ public sealed class InProcessBench(bool quick) : IAsyncDisposable
                     }
                 }
 
-                log.Append(sessionId, "message.delta", new JsonObject { ["text"] = text, ["t"] = Stopwatch.GetTimestamp() });
+                // The append time rides at the end of the text ("…@t=TICKS"): a typed event has no room for extra fields.
+                log.Append(sessionId, new MessageDeltaEvent($"{text}@t={Stopwatch.GetTimestamp()}"));
             }
 
             return Stopwatch.GetTimestamp();
@@ -156,11 +156,11 @@ public sealed class InProcessBench(bool quick) : IAsyncDisposable
             }
 
             var now = Stopwatch.GetTimestamp();
-            var at = line.LastIndexOf("\"t\":", StringComparison.Ordinal);
+            var at = line.LastIndexOf("@t=", StringComparison.Ordinal);
             if (at > 0)
             {
-                var end = line.IndexOf('}', at);
-                var t = long.Parse(line.AsSpan(at + 4, end - at - 4), CultureInfo.InvariantCulture);
+                var end = line.IndexOf('"', at);
+                var t = long.Parse(line.AsSpan(at + 3, end - at - 3), CultureInfo.InvariantCulture);
                 latencies.Add(Stats.Ms(now - t));
             }
 

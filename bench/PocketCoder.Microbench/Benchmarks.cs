@@ -1,4 +1,4 @@
-using System.Text.Json.Nodes;
+using System.Text.Json;
 using BenchmarkDotNet.Attributes;
 using PocketCoder.Agents;
 using PocketCoder.Agents.Claude;
@@ -16,18 +16,15 @@ public class EventBenchmarks
 
     [Benchmark(Description = "event JSON (message.delta payload)")]
     public string SerializeDelta() =>
-        EventLog.Payload("0b6c1d9e-5c7e-4f59-9d43-0d7b2f1c9a10", 4211, new JsonObject { ["text"] = "Let me look at the failing test first." });
+        EventLog.Payload("0b6c1d9e-5c7e-4f59-9d43-0d7b2f1c9a10", 4211, new MessageDeltaEvent("Let me look at the failing test first."));
 
     [Benchmark(Description = "event JSON (tool.call with input)")]
     public string SerializeToolCall() =>
-        EventLog.Payload("0b6c1d9e-5c7e-4f59-9d43-0d7b2f1c9a10", 4212, new JsonObject
-        {
-            ["toolCallId"] = "toolu_01ABC",
-            ["tool"] = "Bash",
-            ["kind"] = "execute",
-            ["title"] = "npm test",
-            ["input"] = new JsonObject { ["command"] = "npm test -- --runInBand", ["description"] = "Run the tests" },
-        });
+        EventLog.Payload("0b6c1d9e-5c7e-4f59-9d43-0d7b2f1c9a10", 4212,
+            new ToolCallEvent("toolu_01ABC", "Bash", "execute", "npm test", ToolInput));
+
+    private static readonly JsonElement ToolInput =
+        JsonDocument.Parse("""{"command":"npm test -- --runInBand","description":"Run the tests"}""").RootElement.Clone();
 
     [Benchmark(Description = "SSE frame")]
     public byte[] Frame() => EventStream.Frame(_delta.Seq, _delta);

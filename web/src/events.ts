@@ -2,15 +2,24 @@
 // into what the screens show. A replayed event (same seq) never changes anything twice.
 
 import type { ApprovalStatus, Decision, PlanEntry, Session, SessionMode, SessionStatus, ToolKind } from './api';
+import type { components } from './api.gen';
 
 // ---------------------------------------------------------------------------------------------------------
 // Event shapes (docs/api.md, Events)
 
+/** Every event's `data` as the server's catalogue documents it (web/openapi.json, `SessionEvents`). */
+export type EventPayloads = components['schemas']['SessionEvents'];
+
 export const EVENT_KINDS = [
   'session.status', 'message.user', 'message.delta', 'message', 'thinking', 'tool.call', 'tool.result', 'plan',
   'approval.requested', 'approval.resolved', 'usage', 'turn.completed', 'error',
-] as const;
+] as const satisfies readonly (keyof EventPayloads)[];
 export type EventKind = (typeof EVENT_KINDS)[number];
+
+// An event kind the server sends but the app does not listen for fails the type check (EventSource needs each name).
+type Unlisted = Exclude<keyof EventPayloads, EventKind>;
+const everyKindListed: [Unlisted] extends [never] ? true : Unlisted = true;
+void everyKindListed;
 
 export interface EventBase { sessionId: string; seq: number }
 export interface ServerEvent { kind: string; data: EventBase & Record<string, unknown> }

@@ -1,4 +1,6 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using PocketCoder.Realtime;
 using Microsoft.Data.Sqlite;
 using PocketCoder.Data;
 
@@ -25,29 +27,17 @@ public sealed record Approval(
 {
     /// <summary>The payload of <c>approval.requested</c>: everything a phone needs to show what will run.</summary>
     /// <param name="canEditInput">Whether the session's agent runs an edited input (else the phone offers no edit).</param>
-    public JsonObject RequestedEvent(bool canEditInput) => new()
-    {
-        ["approvalId"] = Id,
-        ["toolCallId"] = ToolCallId,
-        ["tool"] = Tool,
-        ["kind"] = Kind,
-        ["title"] = Title,
-        ["input"] = JsonNode.Parse(Input),
-        ["plan"] = Plan,
-        ["canEditInput"] = canEditInput,
-        ["createdAt"] = CreatedAt.ToDb(),
-    };
+    public ApprovalRequestedEvent RequestedEvent(bool canEditInput) =>
+        new(Id, ToolCallId, Tool, Kind, Title, Json(Input), Plan, canEditInput, CreatedAt.ToDb());
 
-    public JsonObject ResolvedEvent() => new()
+    public ApprovalResolvedEvent ResolvedEvent() =>
+        new(Id, ToolCallId, Status, Decision, DecidedBy, Message, UpdatedInput is null ? null : Json(UpdatedInput));
+
+    private static JsonElement Json(string text)
     {
-        ["approvalId"] = Id,
-        ["toolCallId"] = ToolCallId,
-        ["status"] = Status,
-        ["decision"] = Decision,
-        ["decidedBy"] = DecidedBy,
-        ["message"] = Message,
-        ["updatedInput"] = UpdatedInput is null ? null : JsonNode.Parse(UpdatedInput),
-    };
+        using var document = JsonDocument.Parse(text);
+        return document.RootElement.Clone();
+    }
 }
 
 public static class ApprovalStatuses

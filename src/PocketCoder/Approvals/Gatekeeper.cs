@@ -74,7 +74,7 @@ public sealed class Gatekeeper(
                     ("$id", approval.Id), ("$session", approval.SessionId), ("$project", approval.ProjectId), ("$call", approval.ToolCallId),
                     ("$tool", approval.Tool), ("$kind", approval.Kind), ("$title", approval.Title), ("$input", approval.Input),
                     ("$plan", approval.Plan), ("$pattern", approval.RulePattern), ("$at", approval.CreatedAt.ToDb()));
-                events.Append(write, approval.SessionId, "approval.requested", approval.RequestedEvent(CanEditInput(write, approval.SessionId)));
+                events.Append(write, approval.SessionId, approval.RequestedEvent(CanEditInput(write, approval.SessionId)));
             });
             onAsking();
             return await answer.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -156,7 +156,7 @@ public sealed class Gatekeeper(
                 ["updatedInput"] = updated is null ? null : JsonNode.Parse(updated),
                 ["message"] = finalMessage,
             });
-            events.Append(write, approval.SessionId, "approval.resolved", approval.ResolvedEvent());
+            events.Append(write, approval.SessionId, approval.ResolvedEvent());
             return approval;
         });
 
@@ -213,7 +213,7 @@ public sealed class Gatekeeper(
         var settled = approval with { Status = status, DecidedBy = Actor.System.Name, DecidedAt = now, Message = message };
         ledger.Append(write, Actor.System.Name, ledgerAction, approval.Id,
             new JsonObject { ["sessionId"] = approval.SessionId, ["tool"] = approval.Tool, ["message"] = message });
-        events.Append(write, approval.SessionId, "approval.resolved", settled.ResolvedEvent());
+        events.Append(write, approval.SessionId, settled.ResolvedEvent());
     }
 
     private async Task DenyWhenTimedOutAsync(string approvalId, TimeSpan after, CancellationToken cancellationToken)

@@ -1,4 +1,7 @@
-using System.Text.Json.Nodes;
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.Data.Sqlite;
 using PocketCoder.Data;
 
@@ -33,11 +36,11 @@ public sealed class EventLog(Database database, EventHub hub, TimeProvider clock
     /// Appends an event nobody waits on (agent output): committed with others in one transaction (group
     /// commit) and sent once committed. Every direct write commits the queued ones first, so order holds.
     /// </summary>
-    public void Append(string sessionId, string kind, JsonObject data) =>
-        database.Enqueue(write => Append(write, sessionId, kind, data));
+    public void Append<T>(string sessionId, T data) where T : ISessionEvent =>
+        database.Enqueue(write => Append(write, sessionId, data));
 
     /// <summary>Appends within the caller's transaction; subscribers hear of it once that commits.</summary>
-    public StoredEvent Append(DbWrite write, string sessionId, string kind, JsonObject data)
+    public StoredEvent Append<T>(DbWrite write, string sessionId, T data) where T : ISessionEvent
     {
         var at = clock.GetUtcNow().ToDb();
         var seq = write.Scalar<long>(
@@ -51,23 +54,32 @@ public sealed class EventLog(Database database, EventHub hub, TimeProvider clock
         var text = Payload(sessionId, seq, data);
         var id = write.Scalar<long>(
             "INSERT INTO events (session_id, seq, kind, data, at) VALUES ($session, $seq, $kind, $data, $at) RETURNING id",
-            ("$session", sessionId), ("$seq", seq), ("$kind", kind), ("$data", text), ("$at", at));
-        var stored = new StoredEvent(id, sessionId, seq, kind, text, at);
+            ("$session", sessionId), ("$seq", seq), ("$kind", T.Kind), ("$data", text), ("$at", at));
+        var stored = new StoredEvent(id, sessionId, seq, T.Kind, text, at);
         write.AfterCommit(() => hub.Publish(stored));
         return stored;
     }
 
     /// <summary>The event's JSON as stored and sent: <c>sessionId</c> and <c>seq</c> first, then the event's own fields.</summary>
-    internal static string Payload(string sessionId, long seq, JsonObject data)
+    internal static string Payload<T>(string sessionId, long seq, T data) where T : ISessionEvent
     {
-        var payload = new JsonObject { ["sessionId"] = sessionId, ["seq"] = seq };
-        foreach (var (name, value) in data.ToList())
+        var info = SessionEventJson.Default.GetTypeInfo(typeof(T)) as JsonTypeInfo<T>
+            ?? throw new InvalidOperationException($"{typeof(T).Name} is not listed on {nameof(SessionEventJson)}.");
+        var fields = JsonSerializer.SerializeToUtf8Bytes(data, info);
+        var buffer = new ArrayBufferWriter<byte>(fields.Length + 64);
+        using (var writer = new Utf8JsonWriter(buffer))
         {
-            data.Remove(name);
-            payload[name] = value;
+            writer.WriteStartObject();
+            writer.WriteString("sessionId", sessionId);
+            writer.WriteNumber("seq", seq);
+            writer.WriteEndObject();
         }
 
-        return payload.ToJsonString();
+        // {"sessionId":…,"seq":N} and {fields…} become one object: the head without its '}', then the fields without their '{'.
+        var head = buffer.WrittenSpan[..^1];
+        return fields.Length > 2
+            ? string.Concat(Encoding.UTF8.GetString(head), ",", Encoding.UTF8.GetString(fields.AsSpan(1)))
+            : string.Concat(Encoding.UTF8.GetString(head), "}");
     }
 
     public IReadOnlyList<StoredEvent> ReadSession(string sessionId, long afterSeq, int limit) => database.Read(connection =>

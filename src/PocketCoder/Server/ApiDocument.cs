@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
+using PocketCoder.Realtime;
 
 namespace PocketCoder.Server;
 
@@ -27,6 +28,28 @@ public static class ApiDocument
                 document.Components.Schemas ??= new Dictionary<string, IOpenApiSchema>();
                 document.Components.Schemas["Problem"] = Problem;
                 return Task.CompletedTask;
+            });
+            options.AddDocumentTransformer(async (document, context, cancellationToken) =>
+            {
+                // The event catalogue: each payload by its record's name, and SessionEvents mapping every SSE event name
+                // to its payload, from which the web app's event types are generated.
+                var events = new OpenApiSchema
+                {
+                    Type = JsonSchemaType.Object,
+                    Description = "Every session event: the SSE `event:` name and its `data` (which also carries `sessionId` and `seq`).",
+                    Properties = new Dictionary<string, IOpenApiSchema>(),
+                    Required = new HashSet<string>(),
+                };
+                foreach (var (kind, type) in SessionEventCatalogue.All)
+                {
+                    var schema = await context.GetOrCreateSchemaAsync(type, null, cancellationToken);
+                    schema.Description = $"The `{kind}` event.";
+                    document.Components!.Schemas![type.Name] = schema;
+                    events.Properties[kind] = new OpenApiSchemaReference(type.Name, document);
+                    events.Required.Add(kind);
+                }
+
+                document.Components!.Schemas!["SessionEvents"] = events;
             });
             options.AddOperationTransformer((operation, context, _) =>
             {

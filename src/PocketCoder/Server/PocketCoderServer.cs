@@ -107,6 +107,7 @@ public static class PocketCoderServer
         services.ConfigureHttpJsonOptions(json =>
         {
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, WireJson.Default);
+            json.SerializerOptions.TypeInfoResolverChain.Insert(1, SessionEventJson.Default);
             // A number is a number: "5" for an int is a validation error, and the contract says integer, not integer-or-string.
             json.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
         });

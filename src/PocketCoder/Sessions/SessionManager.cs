@@ -308,7 +308,7 @@ public sealed class SessionManager(
         {
             database.Write(write =>
             {
-                events.Append(write, session.Id, "error", new JsonObject { ["message"] = exception.Message });
+                events.Append(write, session.Id, new ErrorEvent(exception.Message));
                 sessions.SetStatus(write, session.Id, SessionStatuses.Failed, "the agent could not be started");
             });
             throw new ApiProblem(StatusCodes.Status503ServiceUnavailable, ErrorCodes.AgentUnavailable,

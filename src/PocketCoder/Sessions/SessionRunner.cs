@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using PocketCoder.Agents;
 using PocketCoder.Approvals;
 using PocketCoder.Projects;
@@ -85,7 +84,7 @@ public sealed class SessionRunner(
     {
         Touch();
         var agent = _agent ?? throw new InvalidOperationException("The session has not started.");
-        events.Append(session.Id, "message.user", new JsonObject { ["text"] = text, ["sentBy"] = sender });
+        events.Append(session.Id, new UserMessageEvent(text, sender));
         lock (_statusLock)
         {
             _turnActive = true;
@@ -148,59 +147,32 @@ public sealed class SessionRunner(
                 break;
             case MessageDelta delta:
                 BeginOutput();
-                events.Append(session.Id, "message.delta", new JsonObject { ["text"] = delta.Text });
+                events.Append(session.Id, new MessageDeltaEvent(delta.Text));
                 break;
             case AssistantMessage message:
                 BeginOutput();
-                events.Append(session.Id, "message", new JsonObject { ["text"] = message.Text });
+                events.Append(session.Id, new MessageEvent(message.Text));
                 break;
             case Thinking thinking:
-                events.Append(session.Id, "thinking", new JsonObject { ["text"] = thinking.Text });
+                events.Append(session.Id, new ThinkingEvent(thinking.Text));
                 break;
             case ToolCall call:
                 BeginOutput();
-                events.Append(session.Id, "tool.call", new JsonObject
-                {
-                    ["toolCallId"] = call.ToolCallId,
-                    ["tool"] = call.Tool,
-                    ["kind"] = call.Kind.ToWire(),
-                    ["title"] = call.Title,
-                    ["input"] = JsonNode.Parse(call.Input.GetRawText()),
-                });
+                events.Append(session.Id, new ToolCallEvent(call.ToolCallId, call.Tool, call.Kind.ToWire(), call.Title, call.Input.Clone()));
                 break;
             case ToolResult result:
                 var truncated = result.Content.Length > ToolResultLimit;
-                events.Append(session.Id, "tool.result", new JsonObject
-                {
-                    ["toolCallId"] = result.ToolCallId,
-                    ["content"] = truncated ? result.Content[..ToolResultLimit] : result.Content,
-                    ["isError"] = result.IsError,
-                    ["truncated"] = truncated,
-                });
+                events.Append(session.Id, new ToolResultEvent(
+                    result.ToolCallId, truncated ? result.Content[..ToolResultLimit] : result.Content, result.IsError, truncated));
                 break;
             case PlanUpdate plan:
-                events.Append(session.Id, "plan", new JsonObject
-                {
-                    ["entries"] = new JsonArray([.. plan.Entries.Select(e => new JsonObject { ["content"] = e.Content, ["status"] = e.Status })]),
-                });
+                events.Append(session.Id, new PlanEvent(plan.Entries));
                 break;
             case UsageReport usage:
-                events.Append(session.Id, "usage", new JsonObject
-                {
-                    ["inputTokens"] = usage.InputTokens,
-                    ["outputTokens"] = usage.OutputTokens,
-                    ["cacheReadTokens"] = usage.CacheReadTokens,
-                    ["cacheWriteTokens"] = usage.CacheWriteTokens,
-                    ["costUsd"] = usage.CostUsd,
-                });
+                events.Append(session.Id, new UsageEvent(usage.InputTokens, usage.OutputTokens, usage.CacheReadTokens, usage.CacheWriteTokens, usage.CostUsd));
                 break;
             case TurnCompleted completed:
-                events.Append(session.Id, "turn.completed", new JsonObject
-                {
-                    ["stopReason"] = completed.StopReason,
-                    ["isError"] = completed.IsError,
-                    ["result"] = completed.Result,
-                });
+                events.Append(session.Id, new TurnCompletedEvent(completed.StopReason, completed.IsError, completed.Result));
                 lock (_statusLock)
                 {
                     _turnActive = false;
@@ -209,7 +181,7 @@ public sealed class SessionRunner(
                 UpdateStatus(null);
                 break;
             case AgentError error:
-                events.Append(session.Id, "error", new JsonObject { ["message"] = error.Message });
+                events.Append(session.Id, new ErrorEvent(error.Message));
                 break;
             case AgentExited exited:
                 OnExited(exited);
@@ -263,12 +235,12 @@ public sealed class SessionRunner(
             _stalled = true;
         }
 
-        events.Append(session.Id, "error", new JsonObject
+        events.Append(session.Id, new ErrorEvent(
+            $"No word from {adapter.Id} for {(int)silent.TotalSeconds} s while it was working: it may be stuck or unable to reach " +
+            "its model. Wait, cancel the turn, or stop the session.")
         {
-            ["code"] = StalledCode,
-            ["message"] = $"No word from {adapter.Id} for {(int)silent.TotalSeconds} s while it was working: it may be stuck or unable to reach " +
-                          "its model. Wait, cancel the turn, or stop the session.",
-            ["silentSeconds"] = (int)silent.TotalSeconds,
+            Code = StalledCode,
+            SilentSeconds = (int)silent.TotalSeconds,
         });
     }
 
@@ -282,10 +254,9 @@ public sealed class SessionRunner(
         }
 
         var tail = exited.StderrTail.Trim();
-        events.Append(session.Id, "error", new JsonObject
+        events.Append(session.Id, new ErrorEvent($"The {adapter.Id} process exited unexpectedly (exit code {exited.ExitCode}).")
         {
-            ["message"] = $"The {adapter.Id} process exited unexpectedly (exit code {exited.ExitCode}).",
-            ["stderrTail"] = tail.Length > 2000 ? tail[^2000..] : tail,
+            StderrTail = tail.Length > 2000 ? tail[^2000..] : tail,
         });
         sessions.SetStatus(session.Id, SessionStatuses.Failed, $"agent exited with code {exited.ExitCode}");
     }

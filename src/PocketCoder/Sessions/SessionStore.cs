@@ -47,7 +47,7 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
             $"INSERT INTO sessions ({Columns}) VALUES ($id, $project, $agent, $model, $mode, $status, $agentSession, $title, $at, $at, 0)",
             ("$id", session.Id), ("$project", projectId), ("$agent", agent), ("$model", model), ("$mode", mode),
             ("$status", session.Status), ("$agentSession", session.AgentSessionId), ("$title", title), ("$at", now.ToDb()));
-        events.Append(write, session.Id, "session.status", StatusEvent(session.Status, mode, null));
+        events.Append(write, session.Id, new SessionStatusEvent(session.Status, mode, null));
         return session;
     }
 
@@ -76,7 +76,7 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
             return false;
         }
 
-        events.Append(write, id, "session.status", StatusEvent(status, mode, reason));
+        events.Append(write, id, new SessionStatusEvent(status, mode, reason));
         return true;
     }
 
@@ -86,7 +86,7 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
         var row = write.Query("SELECT status, mode FROM sessions WHERE id = $id", r => (Status: r.GetString(0), Mode: r.GetString(1)), ("$id", id)).FirstOrDefault();
         if (row.Status is not null)
         {
-            events.Append(write, id, "session.status", StatusEvent(row.Status, row.Mode, reason));
+            events.Append(write, id, new SessionStatusEvent(row.Status, row.Mode, reason));
         }
     });
 
@@ -99,7 +99,7 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
             return false;
         }
 
-        events.Append(write, id, "session.status", StatusEvent(status, mode, "mode changed"));
+        events.Append(write, id, new SessionStatusEvent(status, mode, "mode changed"));
         return true;
     }
 
@@ -117,9 +117,6 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
     /// <summary>Whether the agent has been sent anything yet: only then is there a conversation to resume.</summary>
     public bool HasConversation(string id) => database.Read(connection =>
         connection.Scalar<long>("SELECT count(*) FROM events WHERE session_id = $id AND kind = 'message.user'", ("$id", id)) > 0);
-
-    private static JsonObject StatusEvent(string status, string mode, string? reason) =>
-        new() { ["status"] = status, ["mode"] = mode, ["reason"] = reason };
 
     private static Session Map(SqliteDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.NullableString(3), r.GetString(4), r.GetString(5), r.GetString(6),

@@ -21,7 +21,7 @@ public sealed class EventStreamTests
         // Far faster than the socket drains: the 8-event buffer must overflow many times.
         for (var i = 0; i < 3000; i++)
         {
-            log.Append(sessionId, "message.delta", new JsonObject { ["text"] = $"chunk {i}" });
+            log.Append(sessionId, new MessageDeltaEvent($"chunk {i}"));
         }
 
         await stream.WaitForAsync(e => e.Id == 3001);
@@ -69,8 +69,8 @@ public sealed class EventStreamTests
         var first = CreateSession(server);
         var second = CreateSession(server);
         var log = server.Services.GetRequiredService<EventLog>();
-        log.Append(first, "message", new JsonObject { ["text"] = "from first" });
-        log.Append(second, "message", new JsonObject { ["text"] = "from second" });
+        log.Append(first, new MessageEvent("from first"));
+        log.Append(second, new MessageEvent("from second"));
 
         await using var all = await SseClient.ConnectAsync(phone.Http, "/api/events");
         var fromSecond = await all.WaitForAsync(e => e.Str("text") == "from second");

@@ -34,7 +34,7 @@ public sealed class SseReconnectTests
         {
             for (var i = 0; i < 200_000 && Volatile.Read(ref reconnects) < Reconnects; i++)
             {
-                log.Append(sessionId, "message.delta", new JsonObject { ["text"] = $"chunk {i} ✓" });
+                log.Append(sessionId, new MessageDeltaEvent($"chunk {i} ✓"));
                 if (i % 6 == 5)
                 {
                     // About as fast as a model streams tokens; a faster writer only grows the catch-up work, not the coverage.

@@ -1,0 +1,146 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using PocketCoder.Agents;
+
+namespace PocketCoder.Realtime;
+
+/// <summary>
+/// One kind of event a session stream carries: its wire name (the SSE <c>event:</c> field) and, as the record's own
+/// properties, its payload. Every session event is numbered (<c>seq</c>, gapless per session) and stored before it is
+/// sent. Adding a kind is one record below plus its <see cref="JsonSerializableAttribute"/> line on
+/// <see cref="SessionEventJson"/>; <c>EventCatalogueTests</c> fails if that line is forgotten.
+/// </summary>
+public interface ISessionEvent
+{
+    static abstract string Kind { get; }
+}
+
+/// <summary>What the owner (or a chat bridge) sent; <c>sentBy</c> names the device.</summary>
+public sealed record UserMessageEvent(string Text, string? SentBy) : ISessionEvent
+{
+    public static string Kind => "message.user";
+}
+
+/// <summary>A piece of the assistant's reply as it streams.</summary>
+public sealed record MessageDeltaEvent(string Text) : ISessionEvent
+{
+    public static string Kind => "message.delta";
+}
+
+/// <summary>A finished stretch of the assistant's reply (before a tool call, and at the end of a turn).</summary>
+public sealed record MessageEvent(string Text) : ISessionEvent
+{
+    public static string Kind => "message";
+}
+
+public sealed record ThinkingEvent(string Text) : ISessionEvent
+{
+    public static string Kind => "thinking";
+}
+
+/// <param name="ToolKind">The normalised kind (<c>read</c>, <c>edit</c>, <c>execute</c>, <c>fetch</c>, <c>mcp</c>, <c>other</c>).</param>
+public sealed record ToolCallEvent(
+    string ToolCallId,
+    string Tool,
+    [property: JsonPropertyName("kind")] string ToolKind,
+    string Title,
+    JsonElement Input) : ISessionEvent
+{
+    public static string Kind => "tool.call";
+}
+
+/// <param name="Truncated">The content was cut at the server's limit (64 KB).</param>
+public sealed record ToolResultEvent(string ToolCallId, string Content, bool IsError, bool Truncated) : ISessionEvent
+{
+    public static string Kind => "tool.result";
+}
+
+/// <summary>The agent's to-do list, whole each time.</summary>
+public sealed record PlanEvent(IReadOnlyList<PlanEntry> Entries) : ISessionEvent
+{
+    public static string Kind => "plan";
+}
+
+public sealed record UsageEvent(long InputTokens, long OutputTokens, long CacheReadTokens, long CacheWriteTokens, decimal? CostUsd) : ISessionEvent
+{
+    public static string Kind => "usage";
+}
+
+public sealed record TurnCompletedEvent(string StopReason, bool IsError, string? Result) : ISessionEvent
+{
+    public static string Kind => "turn.completed";
+}
+
+/// <summary>Something the owner must see: an agent error, an exit, a stall (<c>code</c> <c>AGENT_STALLED</c>).</summary>
+public sealed record ErrorEvent(string Message) : ISessionEvent
+{
+    public static string Kind => "error";
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Code { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? SilentSeconds { get; init; }
+
+    /// <summary>The last of the agent's stderr when it exited unexpectedly.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? StderrTail { get; init; }
+}
+
+public sealed record SessionStatusEvent(string Status, string Mode, string? Reason) : ISessionEvent
+{
+    public static string Kind => "session.status";
+}
+
+/// <summary>Everything a phone needs to show what will run, and whether it may offer "edit, then allow".</summary>
+public sealed record ApprovalRequestedEvent(
+    string ApprovalId,
+    string ToolCallId,
+    string Tool,
+    [property: JsonPropertyName("kind")] string ToolKind,
+    string Title,
+    JsonElement Input,
+    string? Plan,
+    bool CanEditInput,
+    string CreatedAt) : ISessionEvent
+{
+    public static string Kind => "approval.requested";
+}
+
+public sealed record ApprovalResolvedEvent(
+    string ApprovalId,
+    string ToolCallId,
+    string Status,
+    string? Decision,
+    string? DecidedBy,
+    string? Message,
+    JsonElement? UpdatedInput) : ISessionEvent
+{
+    public static string Kind => "approval.resolved";
+}
+
+/// <summary>Every kind in the catalogue with its record, found once (the OpenAPI document lists them all).</summary>
+public static class SessionEventCatalogue
+{
+    public static IReadOnlyList<(string Kind, Type Type)> All { get; } = [.. typeof(ISessionEvent).Assembly.GetTypes()
+        .Where(t => t.IsClass && !t.IsAbstract && typeof(ISessionEvent).IsAssignableFrom(t))
+        .Select(t => ((string)t.GetProperty(nameof(ISessionEvent.Kind))!.GetValue(null)!, t))
+        .OrderBy(e => e.Item1, StringComparer.Ordinal)];
+}
+
+/// <summary>Source-generated serialization of every session event (the catalogue above, one line each).</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(UserMessageEvent))]
+[JsonSerializable(typeof(MessageDeltaEvent))]
+[JsonSerializable(typeof(MessageEvent))]
+[JsonSerializable(typeof(ThinkingEvent))]
+[JsonSerializable(typeof(ToolCallEvent))]
+[JsonSerializable(typeof(ToolResultEvent))]
+[JsonSerializable(typeof(PlanEvent))]
+[JsonSerializable(typeof(UsageEvent))]
+[JsonSerializable(typeof(TurnCompletedEvent))]
+[JsonSerializable(typeof(ErrorEvent))]
+[JsonSerializable(typeof(SessionStatusEvent))]
+[JsonSerializable(typeof(ApprovalRequestedEvent))]
+[JsonSerializable(typeof(ApprovalResolvedEvent))]
+public sealed partial class SessionEventJson : JsonSerializerContext;

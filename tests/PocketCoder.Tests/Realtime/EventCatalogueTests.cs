@@ -1,0 +1,56 @@
+using System.Reflection;
+using System.Text.Json;
+using PocketCoder.Agents;
+using PocketCoder.Realtime;
+
+namespace PocketCoder.Tests.Realtime;
+
+/// <summary>The typed event catalogue: complete, unambiguous, and the wire shape clients already read.</summary>
+[Trait("Category", "Unit")]
+public sealed class EventCatalogueTests
+{
+    private static readonly Type[] Events = [.. typeof(ISessionEvent).Assembly.GetTypes()
+        .Where(t => t.IsClass && !t.IsAbstract && typeof(ISessionEvent).IsAssignableFrom(t))];
+
+    [Fact]
+    public void EveryEvent_HasSourceGeneratedSerialization_AndAUniqueKind()
+    {
+        Assert.NotEmpty(Events);
+        foreach (var type in Events)
+        {
+            Assert.True(SessionEventJson.Default.GetTypeInfo(type) is not null, $"{type.Name} is missing from SessionEventJson.");
+        }
+
+        var kinds = Events.Select(KindOf).ToList();
+        Assert.Equal(kinds.Count, kinds.Distinct(StringComparer.Ordinal).Count());
+        Assert.Contains("approval.requested", kinds);
+    }
+
+    [Fact]
+    public void Payload_SessionAndSeqFirst_ThenTheEventsFieldsInCamelCase()
+    {
+        var input = JsonDocument.Parse("""{"command":"ls"}""").RootElement.Clone();
+        var payload = EventLog.Payload("s1", 7, new ToolCallEvent("t1", "Bash", ToolKind.Execute.ToWire(), "ls", input));
+        Assert.Equal("""{"sessionId":"s1","seq":7,"toolCallId":"t1","tool":"Bash","kind":"execute","title":"ls","input":{"command":"ls"}}""", payload);
+    }
+
+    [Fact]
+    public void Payload_ErrorEvent_OptionalFieldsOnlyWhenSet()
+    {
+        Assert.Equal("""{"sessionId":"s1","seq":1,"message":"boom"}""", EventLog.Payload("s1", 1, new ErrorEvent("boom")));
+        Assert.Equal("""{"sessionId":"s1","seq":2,"message":"quiet","code":"AGENT_STALLED","silentSeconds":180}""",
+            EventLog.Payload("s1", 2, new ErrorEvent("quiet") { Code = "AGENT_STALLED", SilentSeconds = 180 }));
+    }
+
+    [Fact]
+    public void Payload_NullFieldsAreSent_AndTextEscapedByteForByteAsTheUntypedPayloadsWere()
+    {
+        // Stored events from before the catalogue and new ones must read the same to a client.
+        const string text = "<b>\"hi\"</b> ✓ é";
+        var before = new System.Text.Json.Nodes.JsonObject { ["sessionId"] = "s1", ["seq"] = 3L, ["text"] = text, ["sentBy"] = null }.ToJsonString();
+        Assert.Equal(before, EventLog.Payload("s1", 3, new UserMessageEvent(text, null)));
+    }
+
+    private static string KindOf(Type type) =>
+        (string)type.GetProperty(nameof(ISessionEvent.Kind), BindingFlags.Public | BindingFlags.Static)!.GetValue(null)!;
+}
