@@ -8,34 +8,24 @@ public static class ServeCommand
 {
     public static async Task<int> RunAsync(string[] args, TextWriter output)
     {
-        var arguments = CliArguments.Parse(args, new HashSet<string> { "listen", "data", "suspend-idle-minutes", "stall-seconds", "allowed-host" },
+        var flagNames = ServeSettings.Sources.Where(s => s.Flag is not null).Select(s => s.Flag!).ToHashSet();
+        var arguments = CliArguments.Parse(args, new HashSet<string>(flagNames.Where(f => f != "ledger-terminal-text")) { "data" },
             new HashSet<string> { "ledger-terminal-text" });
-        var listen = arguments.Value("listen") ?? PocketCoderOptions.DefaultListen;
-        if (!Uri.TryCreate(listen, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp)
+        var dataDirectory = CommandLine.DataDirectory(arguments);
+        var flags = flagNames
+            .Where(arguments.Flag)
+            .ToDictionary(f => f, f => (string?)(arguments.Value(f) ?? "true"), StringComparer.Ordinal);
+        PocketCoderOptions options;
+        try
         {
-            throw new CliException($"--listen must be an http:// URL such as {PocketCoderOptions.DefaultListen}; got '{listen}'.");
+            options = ServeSettings.Load(dataDirectory, flags, Environment.GetEnvironmentVariables()).ToOptions(dataDirectory);
+        }
+        catch (InvalidDataException exception)
+        {
+            throw new CliException(exception.Message);
         }
 
-        var suspendMinutes = arguments.Value("suspend-idle-minutes") is { } minutesText
-            ? int.TryParse(minutesText, System.Globalization.CultureInfo.InvariantCulture, out var minutes) && minutes >= 0
-                ? minutes
-                : throw new CliException("--suspend-idle-minutes takes a whole number of minutes (0: never suspend).")
-            : 15;
-        var stallText = arguments.Value("stall-seconds") ?? Environment.GetEnvironmentVariable("POCKETCODER_STALL_SECONDS");
-        var stallSeconds = stallText is { Length: > 0 }
-            ? int.TryParse(stallText, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds >= 0
-                ? seconds
-                : throw new CliException("--stall-seconds (or POCKETCODER_STALL_SECONDS) takes a whole number of seconds (0: never report a stall).")
-            : 180;
-        var options = new PocketCoderOptions
-        {
-            DataDirectory = CommandLine.DataDirectory(arguments),
-            Listen = listen,
-            SuspendIdleAfter = TimeSpan.FromMinutes(suspendMinutes),
-            StallAfter = TimeSpan.FromSeconds(stallSeconds),
-            AllowedHosts = AllowedHosts(arguments.Value("allowed-host")),
-            LedgerTerminalText = arguments.Flag("ledger-terminal-text"),
-        };
+        var listen = options.Listen;
         WebApplication built;
         try
         {
@@ -72,9 +62,4 @@ public static class ServeCommand
         await app.WaitForShutdownAsync();
         return 0;
     }
-
-    /// <summary><c>--allowed-host</c> and <c>POCKETCODER_ALLOWED_HOSTS</c>, each a comma-separated list of host names.</summary>
-    private static List<string> AllowedHosts(string? flag) =>
-        [.. new[] { flag, Environment.GetEnvironmentVariable("POCKETCODER_ALLOWED_HOSTS") }
-            .SelectMany(list => (list ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))];
 }

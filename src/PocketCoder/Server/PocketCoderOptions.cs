@@ -19,11 +19,10 @@ public sealed class PocketCoderOptions
     public IReadOnlyList<string> AllowedHosts { get; init; } = [];
 
     /// <summary>How to launch each agent, by adapter id.</summary>
-    public IReadOnlyDictionary<string, AgentCommand> AgentCommands { get; init; } = DefaultAgentCommands();
+    public IReadOnlyDictionary<string, AgentCommand> AgentCommands { get; init; } = AgentCommandsAt("claude", "codex", "opencode", "gemini");
 
     /// <summary>The model a Gemini session uses when it names none (Gemini CLI is always given one; see docs/agents-acp.md).</summary>
-    public string GeminiDefaultModel { get; init; } =
-        Environment.GetEnvironmentVariable("POCKETCODER_GEMINI_MODEL") is { Length: > 0 } model ? model : "gemini-2.5-flash";
+    public string GeminiDefaultModel { get; init; } = "gemini-2.5-flash";
 
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(15);
 
@@ -62,16 +61,13 @@ public sealed class PocketCoderOptions
         return Path.Combine(root, "pocketcoder");
     }
 
-    /// <summary>Each agent from its <c>POCKETCODER_*_PATH</c> variable, else its usual name on PATH.</summary>
-    public static Dictionary<string, AgentCommand> DefaultAgentCommands() => new(StringComparer.Ordinal)
-    {
-        [ClaudeCodeAdapter.AgentId] = FromEnvironment("POCKETCODER_CLAUDE_PATH", "claude"),
-        [CodexAdapter.AgentId] = FromEnvironment("POCKETCODER_CODEX_PATH", "codex"),
-        [OpenCodeAdapter.AgentId] = FromEnvironment("POCKETCODER_OPENCODE_PATH", "opencode"),
-        [AcpAgentDefinition.GeminiId] = FromEnvironment("POCKETCODER_GEMINI_PATH", "gemini"),
-    };
-
-    private static AgentCommand FromEnvironment(string variable, string name) => new(
-        Environment.GetEnvironmentVariable(variable) is { Length: > 0 } path ? path : name,
-        new Dictionary<string, string?>());
+    /// <summary>Each agent at the given executable (a path, or a name looked up on PATH).</summary>
+    public static Dictionary<string, AgentCommand> AgentCommandsAt(string claude, string codex, string openCode, string gemini) =>
+        new(StringComparer.Ordinal)
+        {
+            [ClaudeCodeAdapter.AgentId] = new(claude, new Dictionary<string, string?>()),
+            [CodexAdapter.AgentId] = new(codex, new Dictionary<string, string?>()),
+            [OpenCodeAdapter.AgentId] = new(openCode, new Dictionary<string, string?>()),
+            [AcpAgentDefinition.GeminiId] = new(gemini, new Dictionary<string, string?>()),
+        };
 }

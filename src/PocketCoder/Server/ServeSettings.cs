@@ -1,0 +1,117 @@
+using System.Collections;
+using System.ComponentModel.DataAnnotations;
+
+namespace PocketCoder.Server;
+
+/// <summary>
+/// What <c>pocketcoder serve</c> can be told, from three sources, later ones winning: <c>pocketcoder.json</c> in the data
+/// folder, <c>POCKETCODER_*</c> environment variables, and command-line flags (<see cref="Sources"/> names all three for
+/// every setting). Bound by the configuration binder and validated with data annotations before the server is built, so
+/// a bad value stops start-up naming every problem and where it came from. Nothing else reads these variables.
+/// </summary>
+public sealed class ServeSettings
+{
+    public const string FileName = "pocketcoder.json";
+
+    [HttpAddress]
+    public string Listen { get; set; } = PocketCoderOptions.DefaultListen;
+
+    [Range(0, 7 * 24 * 60, ErrorMessage = "SuspendIdleMinutes is a whole number of minutes from 0 (never suspend) to a week.")]
+    public int SuspendIdleMinutes { get; set; } = 15;
+
+    [Range(0, 24 * 60 * 60, ErrorMessage = "StallSeconds is a whole number of seconds from 0 (never report a stall) to a day.")]
+    public int StallSeconds { get; set; } = 180;
+
+    /// <summary>Host names to answer to besides loopback and IP literals, comma-separated (DNS rebinding guard).</summary>
+    public string? AllowedHosts { get; set; }
+
+    public bool LedgerTerminalText { get; set; }
+
+    [RegularExpression("^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$", ErrorMessage = "GeminiModel is a model name such as gemini-2.5-flash.")]
+    public string GeminiModel { get; set; } = "gemini-2.5-flash";
+
+    [Required(AllowEmptyStrings = false)]
+    public string ClaudePath { get; set; } = "claude";
+
+    [Required(AllowEmptyStrings = false)]
+    public string CodexPath { get; set; } = "codex";
+
+    [Required(AllowEmptyStrings = false)]
+    public string OpenCodePath { get; set; } = "opencode";
+
+    [Required(AllowEmptyStrings = false)]
+    public string GeminiPath { get; set; } = "gemini";
+
+    /// <summary>Every setting: its key (the property, and the key in <c>pocketcoder.json</c>), variable and flag.</summary>
+    public static readonly IReadOnlyList<(string Key, string Variable, string? Flag)> Sources =
+    [
+        (nameof(Listen), "POCKETCODER_LISTEN", "listen"),
+        (nameof(SuspendIdleMinutes), "POCKETCODER_SUSPEND_IDLE_MINUTES", "suspend-idle-minutes"),
+        (nameof(StallSeconds), "POCKETCODER_STALL_SECONDS", "stall-seconds"),
+        (nameof(AllowedHosts), "POCKETCODER_ALLOWED_HOSTS", "allowed-host"),
+        (nameof(LedgerTerminalText), "POCKETCODER_LEDGER_TERMINAL_TEXT", "ledger-terminal-text"),
+        (nameof(GeminiModel), "POCKETCODER_GEMINI_MODEL", null),
+        (nameof(ClaudePath), "POCKETCODER_CLAUDE_PATH", null),
+        (nameof(CodexPath), "POCKETCODER_CODEX_PATH", null),
+        (nameof(OpenCodePath), "POCKETCODER_OPENCODE_PATH", null),
+        (nameof(GeminiPath), "POCKETCODER_GEMINI_PATH", null),
+    ];
+
+    /// <param name="flags">Flag name to value (<c>"true"</c> for a switch), as given on the command line.</param>
+    /// <exception cref="InvalidDataException">A value that does not bind or validate; the message lists every one.</exception>
+    public static ServeSettings Load(string dataDirectory, IReadOnlyDictionary<string, string?> flags, IDictionary environment)
+    {
+        var file = Path.Combine(dataDirectory, FileName);
+        var configuration = new ConfigurationBuilder()
+            .AddJsonFile(file, optional: true, reloadOnChange: false)
+            .AddInMemoryCollection(Sources
+                .Where(s => environment[s.Variable] is string { Length: > 0 })
+                .Select(s => KeyValuePair.Create(s.Key, (string?)environment[s.Variable])))
+            .AddInMemoryCollection(Sources
+                .Where(s => s.Flag is not null && flags.ContainsKey(s.Flag))
+                .Select(s => KeyValuePair.Create(s.Key, flags[s.Flag!])))
+            .Build();
+
+        ServeSettings settings;
+        try
+        {
+            // A key nobody reads is a typo that would silently keep the default.
+            settings = configuration.Get<ServeSettings>(binder => binder.ErrorOnUnknownConfiguration = true) ?? new ServeSettings();
+        }
+        catch (InvalidOperationException exception)
+        {
+            throw new InvalidDataException($"{exception.Message} Settings come from {file}, POCKETCODER_* variables and flags (`pocketcoder help`).");
+        }
+
+        var problems = new List<ValidationResult>();
+        if (!Validator.TryValidateObject(settings, new ValidationContext(settings), problems, validateAllProperties: true))
+        {
+            throw new InvalidDataException(string.Join(" ", problems.Select(p => p.ErrorMessage)) +
+                $" Settings come from {file}, POCKETCODER_* variables and flags (`pocketcoder help`).");
+        }
+
+        return settings;
+    }
+
+    /// <summary>The server's options from these settings.</summary>
+    public PocketCoderOptions ToOptions(string dataDirectory) => new()
+    {
+        DataDirectory = dataDirectory,
+        Listen = Listen,
+        SuspendIdleAfter = TimeSpan.FromMinutes(SuspendIdleMinutes),
+        StallAfter = TimeSpan.FromSeconds(StallSeconds),
+        AllowedHosts = [.. (AllowedHosts ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
+        LedgerTerminalText = LedgerTerminalText,
+        GeminiDefaultModel = GeminiModel,
+        AgentCommands = PocketCoderOptions.AgentCommandsAt(ClaudePath, CodexPath, OpenCodePath, GeminiPath),
+    };
+
+    /// <summary>An absolute http:// URL: the server itself speaks plain HTTP on its address.</summary>
+    private sealed class HttpAddressAttribute : ValidationAttribute
+    {
+        protected override ValidationResult? IsValid(object? value, ValidationContext validationContext) =>
+            value is string text && Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttp
+                ? ValidationResult.Success
+                : new ValidationResult($"Listen must be an http:// URL such as {PocketCoderOptions.DefaultListen}; got '{value}'.");
+    }
+}
