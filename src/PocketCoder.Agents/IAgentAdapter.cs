@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+
 namespace PocketCoder.Agents;
 
 /// <summary>One coding agent PocketCoder can drive through its documented machine protocol.</summary>
@@ -24,13 +26,15 @@ public sealed record AgentAvailability(bool Available, string? Version, string? 
 
 /// <param name="ResumeAgentSessionId">The agent's own session id to continue (native resume), or null for a new conversation.</param>
 /// <param name="NewAgentSessionId">The id to give a new conversation, where the agent lets us choose it.</param>
+/// <param name="Logger">Where the agent's process start, exit and kill are logged.</param>
 public sealed record AgentStartOptions(
     string WorkingDirectory,
     string? Model,
     string? ResumeAgentSessionId,
     string NewAgentSessionId,
     string Mode,
-    string LogDirectory);
+    string LogDirectory,
+    ILogger Logger);
 
 /// <summary>Where a running agent session delivers what it does. Implemented by the server.</summary>
 public interface IAgentSink

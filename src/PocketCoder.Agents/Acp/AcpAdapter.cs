@@ -59,7 +59,8 @@ public sealed class AcpAdapter(AcpAgentDefinition agent) : IAgentAdapter
             arguments,
             options.WorkingDirectory,
             agent.Command.Environment,
-            Path.Combine(options.LogDirectory, $"{agent.Id}-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.stderr.log"));
+            Path.Combine(options.LogDirectory, $"{agent.Id}-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.stderr.log"),
+            Logger: options.Logger);
         return await AcpSession.StartAsync(agent, spec, options, agent.ModelArgument is null ? null : model, sink, cancellationToken)
             .ConfigureAwait(false);
     }

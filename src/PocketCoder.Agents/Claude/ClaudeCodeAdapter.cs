@@ -90,7 +90,8 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter
             arguments,
             options.WorkingDirectory,
             environment,
-            Path.Combine(options.LogDirectory, $"claude-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.stderr.log"));
+            Path.Combine(options.LogDirectory, $"claude-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.stderr.log"),
+            Logger: options.Logger);
         IAgentSession session = ClaudeCodeSession.Start(spec, options.ResumeAgentSessionId ?? options.NewAgentSessionId, sink);
         return Task.FromResult(session);
     }

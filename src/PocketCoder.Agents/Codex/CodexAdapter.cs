@@ -46,7 +46,8 @@ public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter
             ["app-server"],
             options.WorkingDirectory,
             command.Environment,
-            Path.Combine(options.LogDirectory, $"codex-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.stderr.log"));
+            Path.Combine(options.LogDirectory, $"codex-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.stderr.log"),
+            Logger: options.Logger);
         return await CodexSession.StartAsync(spec, options, sink, cancellationToken).ConfigureAwait(false);
     }
 

@@ -70,7 +70,7 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter
                 return running;
             }
 
-            var server = await OpenCodeServer.StartAsync(executable, command.Environment, directory, options.LogDirectory, ReleaseServerAsync, cancellationToken)
+            var server = await OpenCodeServer.StartAsync(executable, command.Environment, directory, options.LogDirectory, options.Logger, ReleaseServerAsync, cancellationToken)
                 .ConfigureAwait(false);
             _servers[directory] = server;
             server.AddUser();

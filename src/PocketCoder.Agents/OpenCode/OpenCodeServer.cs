@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.Logging;
 using PocketCoder.Agents.Processes;
 
 namespace PocketCoder.Agents.OpenCode;
@@ -53,7 +54,7 @@ internal sealed partial class OpenCodeServer : IAsyncDisposable
     public bool StopRequested => _process.StopRequested;
 
     public static async Task<OpenCodeServer> StartAsync(string executable, IReadOnlyDictionary<string, string?> environment, string directory,
-        string logDirectory, Func<OpenCodeServer, Task> release, CancellationToken cancellationToken)
+        string logDirectory, ILogger logger, Func<OpenCodeServer, Task> release, CancellationToken cancellationToken)
     {
         var server = new OpenCodeServer(directory, release);
         var password = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
@@ -72,7 +73,7 @@ internal sealed partial class OpenCodeServer : IAsyncDisposable
             ["OPENCODE_PURE"] = "1",
         };
         var spec = new ProcessSpec(executable, ["serve", "--hostname", "127.0.0.1", "--port", "0"], directory, env,
-            Path.Combine(logDirectory, $"opencode-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.stderr.log"));
+            Path.Combine(logDirectory, $"opencode-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.stderr.log"), Logger: logger);
         try
         {
             server._process = ChildProcess.Start(spec, server.OnStdoutAsync);

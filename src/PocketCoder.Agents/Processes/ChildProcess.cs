@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace PocketCoder.Agents.Processes;
 
@@ -29,31 +31,26 @@ public sealed partial class ChildProcess : IAsyncDisposable
     private readonly Task _stdoutPump;
     private readonly Task _stderrPump;
     private readonly bool _startsDaemon;
+    private readonly ILogger _logger;
+    private readonly LogLevel _lifetimeLevel;
+    private readonly string _program;
+    private readonly long _startedAt = Stopwatch.GetTimestamp();
     private readonly Lock _turnLock = new();
     private HashSet<int> _beforeTurn = [];
     private volatile bool _stopRequested;
 
-    private ChildProcess(Process process, Func<string, Task> onStdoutLine, StreamWriter? stderrLog, bool startsDaemon)
+    /// <param name="startPumps">Starts the readers of stdout and stderr (lines or raw chunks, see the factories below).</param>
+    private ChildProcess(Process process, ProcessSpec spec, LogLevel lifetimeLevel, Func<ChildProcess, (Task Stdout, Task Stderr)> startPumps)
     {
         _process = process;
-        _startsDaemon = startsDaemon;
+        _startsDaemon = spec.StartsDaemon;
+        _logger = spec.Logger ?? NullLogger.Instance;
+        _lifetimeLevel = lifetimeLevel;
+        _program = Path.GetFileName(spec.FileName);
         Marker = process.StartInfo.Environment[MarkerVariable]!;
         Pid = process.Id;
-        _stdoutPump = Task.Run(() => PumpStdoutAsync(onStdoutLine));
-        _stderrPump = Task.Run(() => PumpStderrAsync(stderrLog));
-        _ = Task.Run(WaitForExitAsync);
-    }
-
-    private ChildProcess(Process process, Func<OutputChunk, Task> onChunk, bool startsDaemon)
-    {
-        _process = process;
-        _startsDaemon = startsDaemon;
-        Marker = process.StartInfo.Environment[MarkerVariable]!;
-        Pid = process.Id;
-        // One-shot runs read nothing from us: closing stdin makes a command that waits on it see end of input at once.
-        process.StandardInput.Close();
-        _stdoutPump = Task.Run(() => PumpChunksAsync(process.StandardOutput, OutputStream.Stdout, onChunk));
-        _stderrPump = Task.Run(() => PumpChunksAsync(process.StandardError, OutputStream.Stderr, onChunk));
+        ProcessLog.Started(_logger, lifetimeLevel, _program, Pid, spec.WorkingDirectory);
+        (_stdoutPump, _stderrPump) = startPumps(this);
         _ = Task.Run(WaitForExitAsync);
     }
 
@@ -101,7 +98,8 @@ public sealed partial class ChildProcess : IAsyncDisposable
             throw;
         }
 
-        return new ChildProcess(process, onStdoutLine, stderrLog, spec.StartsDaemon);
+        return new ChildProcess(process, spec, LogLevel.Information, self =>
+            (Task.Run(() => self.PumpStdoutAsync(onStdoutLine)), Task.Run(() => self.PumpStderrAsync(stderrLog))));
     }
 
     /// <summary>
@@ -109,7 +107,17 @@ public sealed partial class ChildProcess : IAsyncDisposable
     /// read from each stream, one chunk at a time. The callback must not keep unbounded state: the pump keeps
     /// reading however much the process prints, so a chatty child never blocks on a full pipe.
     /// </summary>
-    public static ChildProcess StartStreaming(ProcessSpec spec, Func<OutputChunk, Task> onChunk) => new(Launch(spec), onChunk, spec.StartsDaemon);
+    public static ChildProcess StartStreaming(ProcessSpec spec, Func<OutputChunk, Task> onChunk) =>
+        StartChunks(spec, onChunk, LogLevel.Information);
+
+    private static ChildProcess StartChunks(ProcessSpec spec, Func<OutputChunk, Task> onChunk, LogLevel lifetimeLevel) =>
+        new(Launch(spec), spec, lifetimeLevel, self =>
+        {
+            // One-shot runs read nothing from us: closing stdin makes a command that waits on it see end of input at once.
+            self._process.StandardInput.Close();
+            return (Task.Run(() => self.PumpChunksAsync(self._process.StandardOutput, OutputStream.Stdout, onChunk)),
+                Task.Run(() => self.PumpChunksAsync(self._process.StandardError, OutputStream.Stderr, onChunk)));
+        });
 
     /// <summary>
     /// Runs to completion and returns what it printed, each stream kept up to <paramref name="outputLimit"/>
@@ -119,11 +127,12 @@ public sealed partial class ChildProcess : IAsyncDisposable
     {
         var stdout = new CappedText(outputLimit);
         var stderr = new CappedText(outputLimit);
-        await using var process = StartStreaming(spec, chunk =>
+        // A helper run (git, tmux, a version probe) happens by the hundred: its lifetime is logged at Debug.
+        await using var process = StartChunks(spec, chunk =>
         {
             (chunk.Stream == OutputStream.Stdout ? stdout : stderr).Append(chunk.Text);
             return Task.CompletedTask;
-        });
+        }, LogLevel.Debug);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
         try
@@ -226,12 +235,12 @@ public sealed partial class ChildProcess : IAsyncDisposable
         }
 
         SignalGroup(Signal.Term);
-        SignalDescendants(Signal.Term);
+        ProcessLog.Stopping(_logger, _program, Pid, SignalDescendants(Signal.Term).Count);
         var finished = await Task.WhenAny(_exited.Task, Task.Delay(grace, cancellationToken)).ConfigureAwait(false);
         if (finished != _exited.Task)
         {
             SignalGroup(Signal.Kill);
-            SignalDescendants(Signal.Kill);
+            ProcessLog.Killing(_logger, _program, Pid, (long)grace.TotalMilliseconds, SignalDescendants(Signal.Kill).Count);
             await _exited.Task.WaitAsync(DrainGrace + TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
         }
     }
@@ -274,6 +283,11 @@ public sealed partial class ChildProcess : IAsyncDisposable
             _ = Kill(pid, (int)Signal.Kill);
         }
 
+        if (started.Count > 0)
+        {
+            ProcessLog.TurnProcessesKilled(_logger, _program, Pid, started.Count);
+        }
+
         await ProcessTable.WaitGoneAsync(started, DrainGrace).ConfigureAwait(false);
     }
 
@@ -311,6 +325,7 @@ public sealed partial class ChildProcess : IAsyncDisposable
 #pragma warning restore CA1031
             {
                 AppendStderr($"[pocketcoder] failed to handle an agent line: {exception.Message}\n");
+                ProcessLog.OutputFailed(_logger, exception, _program, Pid);
             }
         }
     }
@@ -357,6 +372,7 @@ public sealed partial class ChildProcess : IAsyncDisposable
 #pragma warning restore CA1031
             {
                 AppendStderr($"[pocketcoder] failed to handle output: {exception.Message}\n");
+                ProcessLog.OutputFailed(_logger, exception, _program, Pid);
             }
         }
     }
@@ -383,7 +399,13 @@ public sealed partial class ChildProcess : IAsyncDisposable
         // always means nothing of this child is left.
         if (!_startsDaemon || _stopRequested)
         {
-            await ProcessTable.WaitGoneAsync(SignalDescendants(Signal.Kill), DrainGrace).ConfigureAwait(false);
+            var leftovers = SignalDescendants(Signal.Kill);
+            if (leftovers.Count > 0)
+            {
+                ProcessLog.LeftoversKilled(_logger, _program, Pid, leftovers.Count);
+            }
+
+            await ProcessTable.WaitGoneAsync(leftovers, DrainGrace).ConfigureAwait(false);
         }
 
         var drained = Task.WhenAll(_stdoutPump, _stderrPump);
@@ -392,7 +414,10 @@ public sealed partial class ChildProcess : IAsyncDisposable
             AppendStderr("[pocketcoder] output was cut off: a process that could not be found still holds the output pipes.\n");
         }
 
-        _exited.TrySetResult(_process.ExitCode);
+        var exitCode = _process.ExitCode;
+        ProcessLog.Exited(_logger, _lifetimeLevel, _program, Pid, exitCode, ProcessLog.SignalOf(exitCode),
+            (long)Stopwatch.GetElapsedTime(_startedAt).TotalMilliseconds, _stopRequested);
+        _exited.TrySetResult(exitCode);
     }
 
     private IReadOnlyCollection<int> SignalDescendants(Signal signal)

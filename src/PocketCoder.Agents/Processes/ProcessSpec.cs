@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+
 namespace PocketCoder.Agents.Processes;
 
 /// <summary>What to run. Arguments are passed as a list, never through a shell.</summary>
@@ -5,10 +7,12 @@ namespace PocketCoder.Agents.Processes;
 /// The program's purpose is to leave a daemon behind (<c>tmux new-session</c> starts the tmux server): descendants that
 /// left its process group are not killed when it exits. They are still killed by an explicit stop.
 /// </param>
+/// <param name="Logger">Where its start, exit and kill are logged (see <see cref="ProcessLog"/>); nowhere when null.</param>
 public sealed record ProcessSpec(
     string FileName,
     IReadOnlyList<string> Arguments,
     string WorkingDirectory,
     IReadOnlyDictionary<string, string?> Environment,
     string? StderrLogPath,
-    bool StartsDaemon = false);
+    bool StartsDaemon = false,
+    ILogger? Logger = null);

@@ -24,7 +24,8 @@ public sealed class Gatekeeper(
     Ledger.LedgerStore ledger,
     Rules rules,
     AgentRegistry agents,
-    TimeProvider clock)
+    TimeProvider clock,
+    ILogger<Gatekeeper> logger)
 {
     private readonly ConcurrentDictionary<string, TaskCompletionSource<PermissionDecision>> _waiting = new(StringComparer.Ordinal);
 
@@ -48,6 +49,8 @@ public sealed class Gatekeeper(
                     ["ruleId"] = verdict.Rule?.Id,
                     ["mode"] = context.Mode,
                 }));
+            GateLog.ByPolicy(logger, allowed ? "allowed" : "denied", request.Tool, request.ToolCallId, context.SessionId, context.Mode, verdict.Rule?.Id,
+                verdict.Reason);
             return allowed ? new PermissionDecision(true) : PermissionDecision.Deny(verdict.Reason);
         }
 
@@ -76,6 +79,7 @@ public sealed class Gatekeeper(
                     ("$plan", approval.Plan), ("$pattern", approval.RulePattern), ("$at", approval.CreatedAt.ToDb()));
                 events.Append(write, approval.SessionId, approval.RequestedEvent(CanEditInput(write, approval.SessionId)));
             });
+            GateLog.Asked(logger, approval.Id, approval.Tool, approval.ToolCallId, approval.SessionId);
             onAsking();
             return await answer.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -166,6 +170,8 @@ public sealed class Gatekeeper(
             return null;
         }
 
+        GateLog.Decided(logger, decided.Id, decided.Tool, decided.SessionId, decision, actor.Name);
+
         if (_waiting.TryGetValue(approvalId, out var waiter))
         {
             waiter.TrySetResult(decision == Decisions.Deny
@@ -214,6 +220,7 @@ public sealed class Gatekeeper(
         ledger.Append(write, Actor.System.Name, ledgerAction, approval.Id,
             new JsonObject { ["sessionId"] = approval.SessionId, ["tool"] = approval.Tool, ["message"] = message });
         events.Append(write, approval.SessionId, settled.ResolvedEvent());
+        GateLog.Settled(logger, approval.Id, approval.Tool, approval.SessionId, status, message);
     }
 
     private async Task DenyWhenTimedOutAsync(string approvalId, TimeSpan after, CancellationToken cancellationToken)

@@ -21,7 +21,7 @@ public static class AuthApi
         devices.MapDelete("/{id}", Revoke).WithName("RevokeDevice");
     }
 
-    private static PairResponse Pair(PairRequest request, HttpContext context, Devices devices, PairingThrottle throttle)
+    private static PairResponse Pair(PairRequest request, HttpContext context, Devices devices, PairingThrottle throttle, ILogger<Devices> logger)
     {
         var code = request.Code?.Trim();
         var name = request.DeviceName?.Trim();
@@ -38,6 +38,7 @@ public static class AuthApi
         var client = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
         if (throttle.RetryAfter(client) is { } wait)
         {
+            AuthLog.PairingThrottled(logger, client, Math.Ceiling(wait.TotalSeconds));
             throw new ApiProblem(StatusCodes.Status429TooManyRequests, ErrorCodes.RateLimited,
                 $"Too many wrong pairing codes. Try again in {Math.Ceiling(wait.TotalSeconds)} seconds.")
             {
@@ -48,10 +49,12 @@ public static class AuthApi
         if (devices.Redeem(code, name) is not { } paired)
         {
             throttle.RecordFailure(client);
+            AuthLog.PairingRefused(logger, client);
             throw new ApiProblem(StatusCodes.Status401Unauthorized, ErrorCodes.PairingCodeInvalid,
                 "That pairing code is wrong, already used or expired. Run `pocketcoder pair` for a new one.");
         }
 
+        AuthLog.Paired(logger, paired.Device.Id, paired.Device.Name, client);
         // The PWA authenticates with this cookie; scripts use the token. Script cannot read the cookie.
         context.Response.Cookies.Append(DeviceAuthentication.CookieName, paired.Token, new CookieOptions
         {
@@ -70,10 +73,11 @@ public static class AuthApi
         return devices.List().Select(d => new DeviceResponse(d.Id, d.Name, d.CreatedAt, d.LastSeenAt, d.RevokedAt, d.Id == current));
     }
 
-    private static NoContent Revoke(string id, Devices devices, DeviceConnections connections, ClaimsPrincipal user)
+    private static NoContent Revoke(string id, Devices devices, DeviceConnections connections, ClaimsPrincipal user, ILogger<Devices> logger)
     {
         devices.Revoke(id, user.Actor().Name);
         connections.Revoke(id);
+        AuthLog.Revoked(logger, id, user.Actor().Name);
         return TypedResults.NoContent();
     }
 }

@@ -31,6 +31,9 @@ public sealed class PocketCoderOptions
 
     public bool ConsoleLogging { get; init; } = true;
 
+    /// <summary>Another place the log goes besides the console: how tests read what the server logged.</summary>
+    public ILoggerProvider? LogSink { get; init; }
+
     /// <summary>
     /// Whether the ledger keeps the text typed into project terminals (<c>--ledger-terminal-text</c>). Off by default:
     /// who typed, when and how much is always recorded, but a terminal also receives passwords typed at prompts.

@@ -49,6 +49,11 @@ public static class PocketCoderServer
             builder.Logging.AddSimpleConsole(console => console.SingleLine = true);
         }
 
+        if (options.LogSink is { } sink)
+        {
+            builder.Logging.AddProvider(sink);
+        }
+
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
         // Keys only protect transient framework state here (tokens are our own): no need to warn that they are unencrypted.

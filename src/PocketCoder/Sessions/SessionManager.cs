@@ -298,7 +298,7 @@ public sealed class SessionManager(
     private async Task<SessionRunner> StartRunnerAsync(Session session, Project project, IAgentAdapter adapter, bool resume, CancellationToken cancellationToken)
     {
         var logDirectory = Path.Combine(database.DataDirectory, "logs", "sessions", session.Id);
-        var runner = new SessionRunner(session, project, adapter, sessions, events, gatekeeper, logDirectory, clock, options.StallAfter,
+        var runner = new SessionRunner(session, project, adapter, sessions, events, gatekeeper, logDirectory, logger, clock, options.StallAfter,
             ended => _live.TryRemove(new KeyValuePair<string, SessionRunner>(ended.SessionId, ended)));
         try
         {

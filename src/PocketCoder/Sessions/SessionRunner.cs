@@ -18,6 +18,7 @@ public sealed class SessionRunner(
     EventLog events,
     Gatekeeper gatekeeper,
     string logDirectory,
+    ILogger logger,
     TimeProvider clock,
     TimeSpan stallAfter,
     Action<SessionRunner> onEnded) : IAgentSink
@@ -69,7 +70,8 @@ public sealed class SessionRunner(
             resume ? session.AgentSessionId : null,
             session.AgentSessionId,
             sessions.Mode(session.Id),
-            logDirectory);
+            logDirectory,
+            logger);
         _agent = await adapter.StartAsync(options, this, cancellationToken).ConfigureAwait(false);
         UpdateStatus(resume ? "resumed" : null);
         if (stallAfter > TimeSpan.Zero)

@@ -45,7 +45,8 @@ public sealed class TestServer : IAsyncDisposable
         IReadOnlyDictionary<string, AgentCommand>? agents = null,
         TimeProvider? clock = null,
         TimeSpan? heartbeat = null,
-        int subscriberBuffer = 1024)
+        int subscriberBuffer = 1024,
+        CapturedLogs? logs = null)
     {
         var ownsData = dataDirectory is null;
         dataDirectory ??= TempPaths.NewDirectory("pc-data");
@@ -61,6 +62,7 @@ public sealed class TestServer : IAsyncDisposable
             HeartbeatInterval = heartbeat ?? TimeSpan.FromSeconds(15),
             SubscriberBuffer = subscriberBuffer,
             ConsoleLogging = false,
+            LogSink = logs,
         };
         var app = PocketCoderServer.Build(options, clock);
         await app.StartAsync();

@@ -102,7 +102,7 @@ public sealed class CommandRunner(
 
         var live = new LiveCommand(run);
         _live[run.Id] = live;
-        var spec = new ProcessSpec("bash", ["-c", run.Command], project.Path, Environment, StderrLogPath: null);
+        var spec = new ProcessSpec("bash", ["-c", run.Command], project.Path, Environment, StderrLogPath: null, Logger: logger);
         try
         {
             live.Process = ChildProcess.StartStreaming(spec, chunk =>

@@ -197,7 +197,7 @@ public sealed partial class Terminals(Projects.ProjectStore projects, PocketCode
         // -f /dev/null: the server's shells behave the same whatever ~/.tmux.conf says.
         // The first command starts the tmux server, a daemon meant to outlive this call (and the PocketCoder server).
         var spec = new ProcessSpec("tmux", ["-S", SocketPath, "-f", "/dev/null", .. arguments], options.DataDirectory, Environment, StderrLogPath: null,
-            StartsDaemon: true);
+            StartsDaemon: true, Logger: logger);
         try
         {
             var result = await ChildProcess.RunAsync(spec, 1024 * 1024, TmuxTimeout, cancellationToken);
