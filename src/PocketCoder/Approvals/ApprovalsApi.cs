@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
 using System.Text.Json;
 using PocketCoder.Auth;
@@ -6,7 +7,16 @@ using PocketCoder.Errors;
 
 namespace PocketCoder.Approvals;
 
-public sealed record DecisionRequest(string? Decision, string? Message, JsonElement? UpdatedInput);
+public sealed record DecisionRequest(
+    [property: Required(ErrorMessage = DecisionRequest.DecisionMessage)]
+    [property: AllowedValues(Decisions.AllowOnce, Decisions.AllowSession, Decisions.AllowAlways, Decisions.Deny, ErrorMessage = DecisionRequest.DecisionMessage)]
+    string? Decision,
+    [property: StringLength(ApprovalsApi.MaxMessageLength, ErrorMessage = "'message' is at most {1} characters.")]
+    string? Message,
+    JsonElement? UpdatedInput)
+{
+    internal const string DecisionMessage = "'decision' must be one of allow_once, allow_session, allow_always, deny.";
+}
 
 public sealed record DecisionResponse(string Id, string Status, string Decision);
 
@@ -15,7 +25,19 @@ public sealed record ApprovalResponse(
     string? Plan, string Status, DateTimeOffset CreatedAt, string? Decision, string? DecidedBy, DateTimeOffset? DecidedAt,
     string? Message, JsonElement? UpdatedInput, IReadOnlyList<string> DeliveredTo, bool CanEditInput);
 
-public sealed record CreateRuleRequest(string? Tool, string? Pattern, string? Action);
+/// <param name="Tool">Checked by the handler: which names are tools is the policy's knowledge (RuleTools).</param>
+public sealed record CreateRuleRequest(
+    string? Tool,
+    [property: Required(AllowEmptyStrings = true, ErrorMessage = CreateRuleRequest.PatternMessage)]
+    [property: StringLength(1000, MinimumLength = 1, ErrorMessage = CreateRuleRequest.PatternMessage)]
+    string? Pattern,
+    [property: Required(ErrorMessage = CreateRuleRequest.ActionMessage)]
+    [property: AllowedValues(RuleActions.Allow, RuleActions.Deny, RuleActions.Ask, ErrorMessage = CreateRuleRequest.ActionMessage)]
+    string? Action)
+{
+    internal const string PatternMessage = "'pattern' is required: a glob for the command or path (\"*\" for anything), at most 1000 characters.";
+    internal const string ActionMessage = "'action' must be one of allow, deny, ask.";
+}
 
 public sealed record RuleResponse(string Id, string ProjectId, string Tool, string Pattern, string Action, DateTimeOffset CreatedAt, string? CreatedBy)
 {
@@ -63,16 +85,6 @@ public static class ApprovalsApi
 
     private static DecisionResponse Decide(string id, DecisionRequest request, Gatekeeper gatekeeper, ClaimsPrincipal user)
     {
-        if (!Decisions.IsValid(request.Decision))
-        {
-            throw ApiProblem.Validation("'decision' must be one of allow_once, allow_session, allow_always, deny.");
-        }
-
-        if (request.Message is { Length: > MaxMessageLength })
-        {
-            throw ApiProblem.Validation($"'message' is at most {MaxMessageLength} characters.");
-        }
-
         if (request.UpdatedInput is { ValueKind: not JsonValueKind.Object and not JsonValueKind.Null and not JsonValueKind.Undefined })
         {
             throw ApiProblem.Validation("'updatedInput' must be a JSON object: the tool's input as it should run.");
@@ -98,17 +110,7 @@ public static class ApprovalsApi
                 $"'tool' must be \"*\", a kind ({string.Join(", ", RuleTools.KindWords)}) or an agent's tool name such as \"Bash\" (letters, digits, _ - . :).");
         }
 
-        if (string.IsNullOrEmpty(request.Pattern) || request.Pattern.Length > 1000)
-        {
-            throw ApiProblem.Validation("'pattern' is required: a glob for the command or path (\"*\" for anything), at most 1000 characters.");
-        }
-
-        if (!RuleActions.IsValid(request.Action))
-        {
-            throw ApiProblem.Validation("'action' must be one of allow, deny, ask.");
-        }
-
-        var rule = rules.Add(projectId, request.Tool.Trim(), request.Pattern, request.Action!, user.Actor());
+        var rule = rules.Add(projectId, request.Tool.Trim(), request.Pattern!, request.Action!, user.Actor());
         return TypedResults.Created($"/api/projects/{projectId}/rules/{rule.Id}", RuleResponse.From(rule));
     }
 

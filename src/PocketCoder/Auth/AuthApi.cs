@@ -1,10 +1,19 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
 using PocketCoder.Errors;
 
 namespace PocketCoder.Auth;
 
-public sealed record PairRequest(string? Code, string? DeviceName);
+public sealed record PairRequest(
+    [property: Required(ErrorMessage = "'code' is required: the pairing code shown by `pocketcoder pair`.")]
+    string? Code,
+    [property: Required(ErrorMessage = PairRequest.DeviceNameMessage)]
+    [property: PrintableText(100, ErrorMessage = PairRequest.DeviceNameMessage)]
+    string? DeviceName)
+{
+    internal const string DeviceNameMessage = "'deviceName' is required: 1 to 100 printable characters, e.g. \"Ana's phone\".";
+}
 
 public sealed record PairResponse(string DeviceId, string Token);
 
@@ -23,18 +32,8 @@ public static class AuthApi
 
     private static PairResponse Pair(PairRequest request, HttpContext context, Devices devices, PairingThrottle throttle, ILogger<Devices> logger)
     {
-        var code = request.Code?.Trim();
-        var name = request.DeviceName?.Trim();
-        if (string.IsNullOrEmpty(code))
-        {
-            throw ApiProblem.Validation("'code' is required: the pairing code shown by `pocketcoder pair`.");
-        }
-
-        if (string.IsNullOrEmpty(name) || name.Length > 100 || name.Any(char.IsControl))
-        {
-            throw ApiProblem.Validation("'deviceName' is required: 1 to 100 printable characters, e.g. \"Ana's phone\".");
-        }
-
+        var code = request.Code!.Trim();
+        var name = request.DeviceName!.Trim();
         var client = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
         if (throttle.RetryAfter(client) is { } wait)
         {

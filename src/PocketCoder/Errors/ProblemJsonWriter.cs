@@ -36,6 +36,23 @@ internal sealed class ProblemJsonWriter(IOptions<ProblemDetailsOptions> options)
             writer.WriteString(name, value?.ToString());
         }
 
+        if (problem is HttpValidationProblemDetails { Errors.Count: > 0 } invalid)
+        {
+            writer.WriteStartObject("errors");
+            foreach (var (field, messages) in invalid.Errors)
+            {
+                writer.WriteStartArray(JsonNamingPolicy.CamelCase.ConvertName(field));
+                foreach (var message in messages)
+                {
+                    writer.WriteStringValue(message);
+                }
+
+                writer.WriteEndArray();
+            }
+
+            writer.WriteEndObject();
+        }
+
         writer.WriteEndObject();
         await writer.FlushAsync(context.HttpContext.RequestAborted);
     }

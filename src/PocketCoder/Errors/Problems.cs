@@ -49,6 +49,15 @@ public static class Problems
         var problem = context.ProblemDetails;
         problem.Type = "about:blank";
         problem.Extensions.Remove("traceId");
+        if (problem is HttpValidationProblemDetails { Errors.Count: > 0 } invalid)
+        {
+            // From AddValidation: the request body's data annotations. Each message names its field already.
+            problem.Title = null;
+            problem.Extensions["code"] = ErrorCodes.ValidationFailed;
+            problem.Detail = string.Join(" ", invalid.Errors.Values.SelectMany(messages => messages));
+            return;
+        }
+
         if (problem.Extensions.ContainsKey("code"))
         {
             return;

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
 using PocketCoder.Auth;
 using PocketCoder.Errors;
@@ -6,10 +7,19 @@ using PocketCoder.Sessions;
 
 namespace PocketCoder.Projects;
 
-public sealed record CreateProjectRequest(string? Path, string? Name);
+public sealed record CreateProjectRequest(
+    [property: Required(ErrorMessage = "'path' is required: the absolute path of an existing directory.")]
+    [property: NoNulText(4096, ErrorMessage = "'path' is not a usable path.")]
+    string? Path,
+    [property: PrintableText(200, ErrorMessage = "'name' is at most 200 printable characters.")]
+    string? Name);
 
 /// <param name="ApprovalTimeoutSeconds">Send a number to deny unanswered approvals after that long, or null for no timeout; omit to keep it.</param>
-public sealed record UpdateProjectRequest(string? Name, System.Text.Json.JsonElement ApprovalTimeoutSeconds);
+/// <param name="ApprovalTimeoutSeconds">Three states, so a JsonElement: absent (unchanged), null (no timeout), a number.</param>
+public sealed record UpdateProjectRequest(
+    [property: PrintableText(200, AllowBlank = false, ErrorMessage = "'name' is 1 to 200 printable characters.")]
+    string? Name,
+    System.Text.Json.JsonElement ApprovalTimeoutSeconds);
 
 public sealed record ProjectResponse(string Id, string Name, string Path, DateTimeOffset CreatedAt, int? ApprovalTimeoutSeconds)
 {
@@ -30,22 +40,7 @@ public static class ProjectsApi
 
     private static Created<ProjectResponse> Create(CreateProjectRequest request, ProjectStore projects, ClaimsPrincipal user)
     {
-        if (string.IsNullOrWhiteSpace(request.Path))
-        {
-            throw ApiProblem.Validation("'path' is required: the absolute path of an existing directory.");
-        }
-
-        if (request.Path.Contains('\0', StringComparison.Ordinal) || request.Path.Length > 4096)
-        {
-            throw ApiProblem.Validation("'path' is not a usable path.");
-        }
-
-        if (request.Name is { } name && (name.Length > 200 || name.Any(char.IsControl)))
-        {
-            throw ApiProblem.Validation("'name' is at most 200 printable characters.");
-        }
-
-        var project = projects.Add(request.Path, request.Name, user.Actor());
+        var project = projects.Add(request.Path!, request.Name, user.Actor());
         return TypedResults.Created($"/api/projects/{project.Id}", ProjectResponse.From(project));
     }
 
@@ -58,11 +53,6 @@ public static class ProjectsApi
 
     private static ProjectResponse Update(string id, UpdateProjectRequest request, ProjectStore projects, ClaimsPrincipal user)
     {
-        if (request.Name is { } name && (string.IsNullOrWhiteSpace(name) || name.Length > 200 || name.Any(char.IsControl)))
-        {
-            throw ApiProblem.Validation("'name' is 1 to 200 printable characters.");
-        }
-
         int? timeout = null;
         var setTimeout = request.ApprovalTimeoutSeconds.ValueKind != System.Text.Json.JsonValueKind.Undefined;
         if (request.ApprovalTimeoutSeconds is { ValueKind: System.Text.Json.JsonValueKind.Number } number)

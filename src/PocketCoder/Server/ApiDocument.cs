@@ -83,6 +83,12 @@ public static class ApiDocument
             ["status"] = new OpenApiSchema { Type = JsonSchemaType.Integer },
             ["detail"] = new OpenApiSchema { Type = JsonSchemaType.String },
             ["code"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "Stable; clients switch on it (docs/api.md)." },
+            ["errors"] = new OpenApiSchema
+            {
+                Type = JsonSchemaType.Object,
+                Description = "VALIDATION_FAILED from a request body's annotations: the messages by field name.",
+                AdditionalProperties = new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.String } },
+            },
         },
     };
 }

@@ -108,6 +108,7 @@ public static class PocketCoderServer
         var keys = Directory.CreateDirectory(Path.Combine(options.DataDirectory, "keys"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         services.AddDataProtection().PersistKeysToFileSystem(keys);
         services.AddProblemResponses();
+        services.AddValidation();
         services.AddApiDocument();
         services.ConfigureHttpJsonOptions(json =>
         {

@@ -1,17 +1,31 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
-using System.Text.RegularExpressions;
 using PocketCoder.Agents;
 using PocketCoder.Auth;
 using PocketCoder.Errors;
 
 namespace PocketCoder.Sessions;
 
-public sealed record CreateSessionRequest(string? Agent, string? Prompt, string? Model, string? Mode);
+public sealed record CreateSessionRequest(
+    [property: Required(ErrorMessage = "'agent' is required: one of the agent ids in GET /api/health (e.g. \"claude-code\").")]
+    string? Agent,
+    [property: StringLength(SessionsApi.MaxMessageLength, ErrorMessage = "'prompt' is at most {1} characters.")]
+    string? Prompt,
+    [property: RegularExpression(SessionsApi.ModelPattern, ErrorMessage = "'model' must be a model name of at most 100 letters, digits and . _ : / - [ ].")]
+    string? Model,
+    [property: AllowedValues(SessionModes.Ask, SessionModes.Plan, SessionModes.AcceptEdits, SessionModes.Trusted, null, ErrorMessage = SessionsApi.ModeMessage)]
+    string? Mode);
 
-public sealed record SendMessageRequest(string? Text);
+public sealed record SendMessageRequest(
+    [property: Required(ErrorMessage = "'text' is required and must not be blank.")]
+    [property: StringLength(SessionsApi.MaxMessageLength, ErrorMessage = "'text' is at most {1} characters.")]
+    string? Text);
 
-public sealed record UpdateSessionRequest(string? Mode);
+public sealed record UpdateSessionRequest(
+    [property: Required(ErrorMessage = SessionsApi.ModeMessage)]
+    [property: AllowedValues(SessionModes.Ask, SessionModes.Plan, SessionModes.AcceptEdits, SessionModes.Trusted, ErrorMessage = SessionsApi.ModeMessage)]
+    string? Mode);
 
 public sealed record SessionResponse(
     string Id, string ProjectId, string Agent, string? Model, string Mode, string Status, string? Title,
@@ -20,10 +34,13 @@ public sealed record SessionResponse(
     public static SessionResponse From(Session s) => new(s.Id, s.ProjectId, s.Agent, s.Model, s.Mode, s.Status, s.Title, s.CreatedAt, s.UpdatedAt, s.LastSeq);
 }
 
-public static partial class SessionsApi
+public static class SessionsApi
 {
     /// <summary>A message is at most this long; larger content belongs in a file the agent can read.</summary>
     public const int MaxMessageLength = 100_000;
+
+    internal const string ModelPattern = @"^[A-Za-z0-9._:/\-\[\]]{1,100}$";
+    internal const string ModeMessage = "'mode' must be one of ask, plan, accept_edits, trusted.";
 
     public static void MapSessions(this IEndpointRouteBuilder api)
     {
@@ -41,28 +58,8 @@ public static partial class SessionsApi
 
     private static async Task<Created<SessionResponse>> Create(string projectId, CreateSessionRequest request, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrWhiteSpace(request.Agent))
-        {
-            throw ApiProblem.Validation("'agent' is required: one of the agent ids in GET /api/health (e.g. \"claude-code\").");
-        }
-
-        if (request.Model is not null && !ModelName().IsMatch(request.Model))
-        {
-            throw ApiProblem.Validation("'model' must be a model name of at most 100 letters, digits and . _ : / - [ ].");
-        }
-
         var mode = request.Mode ?? SessionModes.Ask;
-        if (!SessionModes.IsValid(mode))
-        {
-            throw ApiProblem.Validation("'mode' must be one of ask, plan, accept_edits, trusted.");
-        }
-
-        if (request.Prompt is { Length: > MaxMessageLength })
-        {
-            throw ApiProblem.Validation($"'prompt' is at most {MaxMessageLength} characters.");
-        }
-
-        var session = await manager.CreateAsync(projectId, request.Agent, string.IsNullOrWhiteSpace(request.Prompt) ? null : request.Prompt,
+        var session = await manager.CreateAsync(projectId, request.Agent!, string.IsNullOrWhiteSpace(request.Prompt) ? null : request.Prompt,
             request.Model, mode, user.Actor(), cancellationToken);
         return TypedResults.Created($"/api/sessions/{session.Id}", SessionResponse.From(session));
     }
@@ -74,27 +71,12 @@ public static partial class SessionsApi
 
     private static async Task<SessionResponse> Update(string id, UpdateSessionRequest request, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
-        if (!SessionModes.IsValid(request.Mode))
-        {
-            throw ApiProblem.Validation("'mode' must be one of ask, plan, accept_edits, trusted.");
-        }
-
         return SessionResponse.From(await manager.SetModeAsync(id, request.Mode!, user.Actor(), cancellationToken));
     }
 
     private static async Task<Accepted> Send(string id, SendMessageRequest request, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrWhiteSpace(request.Text))
-        {
-            throw ApiProblem.Validation("'text' is required and must not be blank.");
-        }
-
-        if (request.Text.Length > MaxMessageLength)
-        {
-            throw ApiProblem.Validation($"'text' is at most {MaxMessageLength} characters.");
-        }
-
-        await manager.SendAsync(id, request.Text, user.Actor(), cancellationToken);
+        await manager.SendAsync(id, request.Text!, user.Actor(), cancellationToken);
         return TypedResults.Accepted($"/api/sessions/{id}");
     }
 
@@ -112,7 +94,4 @@ public static partial class SessionsApi
 
     private static async Task<SessionResponse> Stop(string id, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken) =>
         SessionResponse.From(await manager.StopAsync(id, user.Actor(), cancellationToken));
-
-    [GeneratedRegex(@"^[A-Za-z0-9._:/\-\[\]]{1,100}$")]
-    private static partial Regex ModelName();
 }

@@ -159,6 +159,28 @@ public sealed class BadInputTests
     }
 
     [Fact]
+    public async Task Validation_FromTheRequestsAnnotations_NamesEachFieldWithItsMessage()
+    {
+        // AddValidation checks the body records' annotations before any handler runs: one problem lists every field.
+        await using var server = await TestServer.StartAsync();
+        var phone = await server.PairAsync();
+
+        var problem = await ApiAssert.ProblemAsync(
+            await phone.Http.PostAsJsonAsync($"/api/projects/{NewId()}/commands", new { command = "", timeoutSeconds = 0 }),
+            HttpStatusCode.BadRequest, "VALIDATION_FAILED");
+
+        var errors = problem.GetProperty("errors");
+        Assert.Equal(["'command' is required."], errors.GetProperty("command").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["'timeoutSeconds' must be between 1 and 86400."], errors.GetProperty("timeoutSeconds").EnumerateArray().Select(e => e.GetString()));
+        Assert.Contains("'command' is required.", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+
+        var keys = await ApiAssert.ProblemAsync(
+            await phone.Http.PostAsJsonAsync($"/api/projects/{NewId()}/terminal/input", new { keys = new[] { "Enter", "rm -rf /" } }),
+            HttpStatusCode.BadRequest, "VALIDATION_FAILED");
+        Assert.True(keys.GetProperty("errors").TryGetProperty("keys", out _));
+    }
+
+    [Fact]
     public async Task CreateProject_UnicodeName_RoundTrips()
     {
         var repository = TempPaths.NewGitRepository();

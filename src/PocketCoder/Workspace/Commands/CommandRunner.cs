@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
@@ -10,7 +11,12 @@ using PocketCoder.Errors;
 
 namespace PocketCoder.Workspace.Commands;
 
-public sealed record RunCommandRequest(string? Command, int? TimeoutSeconds);
+public sealed record RunCommandRequest(
+    [property: Required(ErrorMessage = "'command' is required.")]
+    [property: NoNulText(CommandRunner.MaxCommandLength, ErrorMessage = "'command' must be text of at most 10000 characters.")]
+    string? Command,
+    [property: Range(1, CommandRunner.MaxTimeoutSeconds, ErrorMessage = "'timeoutSeconds' must be between {1} and {2}.")]
+    int? TimeoutSeconds);
 
 public sealed record CommandStarted(string Id, string ProjectId, string Status);
 
@@ -65,23 +71,8 @@ public sealed class CommandRunner(
     public CommandStarted Start(string projectId, RunCommandRequest request, Actor actor)
     {
         var project = projects.Get(projectId);
-        if (string.IsNullOrWhiteSpace(request.Command))
-        {
-            throw ApiProblem.Validation("'command' is required.");
-        }
-
-        if (request.Command.Length > MaxCommandLength || request.Command.Contains('\0', StringComparison.Ordinal))
-        {
-            throw ApiProblem.Validation($"'command' must be text of at most {MaxCommandLength} characters.");
-        }
-
         var timeoutSeconds = request.TimeoutSeconds ?? DefaultTimeoutSeconds;
-        if (timeoutSeconds is < 1 or > MaxTimeoutSeconds)
-        {
-            throw ApiProblem.Validation($"'timeoutSeconds' must be between 1 and {MaxTimeoutSeconds}.");
-        }
-
-        var run = new CommandRun(Guid.NewGuid().ToString("N"), project.Id, request.Command);
+        var run = new CommandRun(Guid.NewGuid().ToString("N"), project.Id, request.Command!);
         var now = clock.GetUtcNow();
         database.Write(write =>
         {

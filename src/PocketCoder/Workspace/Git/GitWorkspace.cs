@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Nodes;
 using PocketCoder.Auth;
 using PocketCoder.Data;
@@ -13,9 +14,15 @@ public sealed record GitBranch(string Name, string Sha, bool Current, bool Remot
 
 public sealed record GitBranchesResponse(string? Current, IReadOnlyList<GitBranch> Branches);
 
-public sealed record GitPathsRequest(IReadOnlyList<string>? Paths);
+public sealed record GitPathsRequest(
+    [property: Required(ErrorMessage = "'paths' must list at least one path.")]
+    [property: Length(1, GitWorkspace.MaxPaths, ErrorMessage = "'paths' must list 1 to 1000 paths.")]
+    IReadOnlyList<string>? Paths);
 
-public sealed record GitCommitRequest(string? Message);
+public sealed record GitCommitRequest(
+    [property: Required(ErrorMessage = "'message' is required.")]
+    [property: NoNulText(GitWorkspace.MaxMessage, ErrorMessage = "'message' must be text of at most 10000 characters.")]
+    string? Message);
 
 public sealed record GitCommitResponse(string Sha, string? Branch);
 
@@ -39,8 +46,8 @@ public sealed record GitIdentity(string? Name, string? Email);
 /// </summary>
 public sealed class GitWorkspace(Projects.ProjectStore projects, GitCli git, Database database, Ledger.LedgerStore ledger)
 {
-    private const int MaxPaths = 1000;
-    private const int MaxMessage = 10_000;
+    internal const int MaxPaths = 1000;
+    internal const int MaxMessage = 10_000;
     private static readonly TimeSpan PushTimeout = TimeSpan.FromSeconds(120);
 
     public async Task<GitStatusResponse> StatusAsync(string projectId, CancellationToken cancellationToken)
@@ -117,16 +124,6 @@ public sealed class GitWorkspace(Projects.ProjectStore projects, GitCli git, Dat
     public async Task<GitCommitResponse> CommitAsync(string projectId, GitCommitRequest request, Actor actor, CancellationToken cancellationToken)
     {
         var project = projects.Get(projectId);
-        if (string.IsNullOrWhiteSpace(request.Message))
-        {
-            throw ApiProblem.Validation("'message' is required.");
-        }
-
-        if (request.Message.Length > MaxMessage || request.Message.Contains('\0', StringComparison.Ordinal))
-        {
-            throw ApiProblem.Validation($"'message' must be text of at most {MaxMessage} characters.");
-        }
-
         // Checked first, so the owner gets an answer they can act on instead of git's advice to edit a global file, and no
         // commit is ever made as an identity git guessed (root@hostname).
         var identity = await IdentityAsync(project, cancellationToken);
@@ -340,17 +337,7 @@ public sealed class GitWorkspace(Projects.ProjectStore projects, GitCli git, Dat
 
     private static List<string> Paths(Project project, GitPathsRequest request)
     {
-        if (request.Paths is not { Count: > 0 } paths)
-        {
-            throw ApiProblem.Validation("'paths' must list at least one path.");
-        }
-
-        if (paths.Count > MaxPaths)
-        {
-            throw ApiProblem.Validation($"At most {MaxPaths} paths per call.");
-        }
-
-        return [.. paths.Select(p => ProjectPaths.RelativeForGit(project, p)).Select(p => p.Length == 0 ? "." : p)];
+        return [.. request.Paths!.Select(p => ProjectPaths.RelativeForGit(project, p)).Select(p => p.Length == 0 ? "." : p)];
     }
 
     private void Record(Actor actor, string action, Project project, JsonObject detail)

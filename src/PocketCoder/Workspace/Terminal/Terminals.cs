@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -12,11 +13,25 @@ using PocketCoder.Server;
 
 namespace PocketCoder.Workspace.Terminal;
 
-public sealed record OpenTerminalRequest(int? Cols, int? Rows);
+public sealed record OpenTerminalRequest(
+    [property: Range(Terminals.MinCols, Terminals.MaxCols, ErrorMessage = Terminals.ColsMessage)] int? Cols,
+    [property: Range(Terminals.MinRows, Terminals.MaxRows, ErrorMessage = Terminals.RowsMessage)] int? Rows);
 
-public sealed record TerminalInputRequest(string? Text, IReadOnlyList<string>? Keys);
+/// <param name="Keys">tmux key names (Enter, Tab, Escape, BSpace, Up, C-c, M-x, F5), sent after the text.</param>
+public sealed record TerminalInputRequest(
+    [property: NoNulText(Terminals.MaxInputChars, ErrorMessage = "'text' must be at most 65536 characters, without NUL.")]
+    string? Text,
+    [property: MaxLength(100, ErrorMessage = "At most 100 keys per call.")]
+    [property: EveryItemMatches(Terminals.KeyNamePattern, ErrorMessage = "Every key must be a name tmux knows (e.g. Enter, Tab, Escape, BSpace, Up, C-c, M-x, F5).")]
+    IReadOnlyList<string>? Keys);
 
-public sealed record TerminalResizeRequest(int? Cols, int? Rows);
+public sealed record TerminalResizeRequest(
+    [property: Required(ErrorMessage = Terminals.ColsMessage)]
+    [property: Range(Terminals.MinCols, Terminals.MaxCols, ErrorMessage = Terminals.ColsMessage)]
+    int? Cols,
+    [property: Required(ErrorMessage = Terminals.RowsMessage)]
+    [property: Range(Terminals.MinRows, Terminals.MaxRows, ErrorMessage = Terminals.RowsMessage)]
+    int? Rows);
 
 public sealed record TerminalScreen(string ProjectId, string Text, int Cols, int Rows, int CursorX, int CursorY);
 
@@ -33,6 +48,17 @@ public sealed partial class Terminals(Projects.ProjectStore projects, PocketCode
     public const int DefaultCols = 100;
     public const int DefaultRows = 30;
     public const int MaxInputChars = 64 * 1024;
+
+    internal const int MinCols = 20;
+    internal const int MaxCols = 500;
+    internal const int MinRows = 5;
+    internal const int MaxRows = 200;
+    internal const string ColsMessage = "'cols' must be between 20 and 500.";
+    internal const string RowsMessage = "'rows' must be between 5 and 200.";
+
+    /// <summary>What tmux's send-keys reads as one key: up to three modifiers, then a character or a named key.</summary>
+    internal const string KeyNamePattern =
+        "(?:[CMS]-){0,3}(?:[A-Za-z0-9]|Enter|Tab|BTab|Escape|Space|BSpace|Up|Down|Left|Right|Home|End|PageUp|PageDown|PPage|NPage|IC|DC|Insert|Delete|F[1-9]|F1[0-2])";
     private static readonly TimeSpan TmuxTimeout = TimeSpan.FromSeconds(10);
 
     // Inside the shell the server is not "in tmux"; the variable would only make tmux refuse or warn.
@@ -74,8 +100,8 @@ public sealed partial class Terminals(Projects.ProjectStore projects, PocketCode
     public async Task<TerminalResponse> OpenAsync(string projectId, OpenTerminalRequest request, Actor actor, CancellationToken cancellationToken)
     {
         var project = projects.Get(projectId);
-        var cols = Validate(request.Cols ?? DefaultCols, 20, 500, "cols");
-        var rows = Validate(request.Rows ?? DefaultRows, 5, 200, "rows");
+        var cols = request.Cols ?? DefaultCols;
+        var rows = request.Rows ?? DefaultRows;
         var name = SessionName(project.Id);
         var created = false;
         if (!await ExistsAsync(name, cancellationToken))
@@ -119,21 +145,6 @@ public sealed partial class Terminals(Projects.ProjectStore projects, PocketCode
             throw ApiProblem.Validation("Send 'text', 'keys' or both.");
         }
 
-        if (request.Text is { Length: > MaxInputChars } || request.Text?.Contains('\0', StringComparison.Ordinal) == true)
-        {
-            throw ApiProblem.Validation($"'text' must be at most {MaxInputChars} characters, without NUL.");
-        }
-
-        if (keys.Count > 100)
-        {
-            throw ApiProblem.Validation("At most 100 keys per call.");
-        }
-
-        if (keys.Any(k => k is null || !KeyName().IsMatch(k)))
-        {
-            throw ApiProblem.Validation("Every key must be a name tmux knows (e.g. Enter, Tab, Escape, BSpace, Up, C-c, M-x, F5).");
-        }
-
         var target = Target(project.Id);
         if (!string.IsNullOrEmpty(request.Text))
         {
@@ -165,8 +176,8 @@ public sealed partial class Terminals(Projects.ProjectStore projects, PocketCode
     public async Task<TerminalScreen> ResizeAsync(string projectId, TerminalResizeRequest request, CancellationToken cancellationToken)
     {
         var project = projects.Get(projectId);
-        var cols = Validate(request.Cols ?? 0, 20, 500, "cols");
-        var rows = Validate(request.Rows ?? 0, 5, 200, "rows");
+        var cols = request.Cols!.Value;
+        var rows = request.Rows!.Value;
         EnsureOk(await TmuxAsync(["resize-window", "-t", Target(project.Id), "-x", Text(cols), "-y", Text(rows)], cancellationToken), project.Id);
         return await ScreenAsync(project.Id, cancellationToken);
     }
@@ -231,14 +242,8 @@ public sealed partial class Terminals(Projects.ProjectStore projects, PocketCode
     // "=name:" is exactly that session (no prefix or pattern matching), its current window and pane.
     private static string Target(string projectId) => "=" + SessionName(projectId) + ":";
 
-    private static int Validate(int value, int min, int max, string field) =>
-        value >= min && value <= max ? value : throw ApiProblem.Validation($"'{field}' must be between {min} and {max}.");
-
     private static string Text(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private static int Number(string[] fields, int index) =>
         index < fields.Length && int.TryParse(fields[index], System.Globalization.CultureInfo.InvariantCulture, out var value) ? value : 0;
-
-    [GeneratedRegex("^(?:[CMS]-){0,3}(?:[A-Za-z0-9]|Enter|Tab|BTab|Escape|Space|BSpace|Up|Down|Left|Right|Home|End|PageUp|PageDown|PPage|NPage|IC|DC|Insert|Delete|F[1-9]|F1[0-2])$")]
-    private static partial Regex KeyName();
 }

@@ -1,0 +1,54 @@
+using System.ComponentModel.DataAnnotations;
+using System.Text.RegularExpressions;
+
+namespace PocketCoder.Errors;
+
+// Request bodies are checked by the framework (AddValidation, .NET 10) from the annotations on their records, before the
+// handler runs; a failure is a 400 VALIDATION_FAILED whose detail is the messages below (see Problems.Complete).
+// What needs the domain (does the project exist, is the path inside it, is the tool name known) stays in the domain.
+// Every attribute lets null through: [Required] says when a field must be there.
+
+/// <summary>Text of at most <c>maxLength</c> characters with no control character (a name, a label).</summary>
+[AttributeUsage(AttributeTargets.Property | AttributeTargets.Parameter)]
+public sealed class PrintableTextAttribute(int maxLength) : ValidationAttribute
+{
+    public int MaxLength { get; } = maxLength;
+
+    /// <summary>When false, present text must not be blank (a rename to "" is refused; leaving the field out is not).</summary>
+    public bool AllowBlank { get; init; } = true;
+
+    public override bool IsValid(object? value) => value switch
+    {
+        null => true,
+        string text => text.Length <= MaxLength && !text.Any(char.IsControl) && (AllowBlank || !string.IsNullOrWhiteSpace(text)),
+        _ => false,
+    };
+}
+
+/// <summary>Text of at most <c>maxLength</c> characters without NUL, which no path, command or message may carry.</summary>
+[AttributeUsage(AttributeTargets.Property | AttributeTargets.Parameter)]
+public sealed class NoNulTextAttribute(int maxLength) : ValidationAttribute
+{
+    public int MaxLength { get; } = maxLength;
+
+    public override bool IsValid(object? value) => value switch
+    {
+        null => true,
+        string text => text.Length <= MaxLength && !text.Contains('\0', StringComparison.Ordinal),
+        _ => false,
+    };
+}
+
+/// <summary>A list whose every item is non-null and matches <c>pattern</c> (whole item).</summary>
+[AttributeUsage(AttributeTargets.Property | AttributeTargets.Parameter)]
+public sealed class EveryItemMatchesAttribute(string pattern) : ValidationAttribute
+{
+    private readonly Regex _pattern = new($"^(?:{pattern})$", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+
+    public override bool IsValid(object? value) => value switch
+    {
+        null => true,
+        IEnumerable<string?> items => items.All(item => item is not null && _pattern.IsMatch(item)),
+        _ => false,
+    };
+}
