@@ -49,14 +49,7 @@ public sealed class EventStream(EventHub hub, IOptions<EventStreamOptions> optio
         Action<StoredEvent>? onSent, CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        var response = context.Response;
-        response.ContentType = "text/event-stream";
-        response.Headers.CacheControl = "no-cache, no-transform";
-        response.Headers["X-Accel-Buffering"] = "no";
-        context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
-
-        // Say how soon to reconnect, and get the headers out now so the client knows it is connected.
-        await WriteRawAsync(response, "retry: 2000\n: connected\n\n", cancellationToken);
+        var sse = await Sse.StartAsync(context, cancellationToken);
         var cursor = after;
         while (!cancellationToken.IsCancellationRequested)
         {
@@ -69,12 +62,12 @@ public sealed class EventStream(EventHub hub, IOptions<EventStreamOptions> optio
                 batch = read(cursor, settings.CatchUpBatch);
                 foreach (var stored in batch)
                 {
-                    await WriteEventAsync(response, cursorOf(stored), stored, cancellationToken);
+                    await sse.WriteFrameAsync(stored.FrameWithId(cursorOf(stored)), cancellationToken);
                     cursor = cursorOf(stored);
                     onSent?.Invoke(stored);
                 }
 
-                await response.Body.FlushAsync(cancellationToken);
+                await sse.FlushAsync(cancellationToken);
             }
             while (batch.Count == settings.CatchUpBatch);
 
@@ -90,7 +83,7 @@ public sealed class EventStream(EventHub hub, IOptions<EventStreamOptions> optio
                 }
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                 {
-                    await WriteRawAsync(response, ": heartbeat\n\n", cancellationToken);
+                    await sse.HeartbeatAsync(cancellationToken);
                     continue;
                 }
 
@@ -103,7 +96,8 @@ public sealed class EventStream(EventHub hub, IOptions<EventStreamOptions> optio
                 {
                     if (item.Ephemeral is { } ephemeral)
                     {
-                        await WriteEphemeralAsync(response, ephemeral, cancellationToken);
+                        // No id: the client keeps its last one, so resuming stored events is unaffected.
+                        await sse.WriteEventAsync(ephemeral.Kind, ephemeral.Data, id: null, cancellationToken);
                         continue;
                     }
 
@@ -114,42 +108,18 @@ public sealed class EventStream(EventHub hub, IOptions<EventStreamOptions> optio
                         continue;
                     }
 
-                    await WriteEventAsync(response, id, stored, cancellationToken);
+                    await sse.WriteFrameAsync(stored.FrameWithId(id), cancellationToken);
                     cursor = id;
                     onSent?.Invoke(stored);
                 }
 
-                await response.Body.FlushAsync(cancellationToken);
+                await sse.FlushAsync(cancellationToken);
             }
 
             // Only an overflow ends the live loop without cancellation: go round and catch up from the database.
         }
     }
 
-    private static async Task WriteEventAsync(HttpResponse response, long id, StoredEvent stored, CancellationToken cancellationToken) =>
-        await response.Body.WriteAsync(stored.FrameWithId(id), cancellationToken);
-
-    /// <summary>One SSE frame. Stored data is compact JSON (no raw newlines), so one data line always holds it.</summary>
-    internal static byte[] Frame(long id, StoredEvent stored)
-    {
-        var frame = new StringBuilder(stored.Data.Length + 64)
-            .Append("id: ").Append(id).Append('\n')
-            .Append("event: ").Append(stored.Kind).Append('\n')
-            .Append("data: ").Append(stored.Data).Append("\n\n")
-            .ToString();
-        return Encoding.UTF8.GetBytes(frame);
-    }
-
-    /// <summary>No <c>id:</c> line: EventSource keeps its last id, so resuming stored events is unaffected.</summary>
-    private static async Task WriteEphemeralAsync(HttpResponse response, EphemeralEvent ephemeral, CancellationToken cancellationToken)
-    {
-        var frame = $"event: {ephemeral.Kind}\ndata: {ephemeral.Data}\n\n";
-        await response.Body.WriteAsync(Encoding.UTF8.GetBytes(frame), cancellationToken);
-    }
-
-    private static async Task WriteRawAsync(HttpResponse response, string text, CancellationToken cancellationToken)
-    {
-        await response.Body.WriteAsync(Encoding.UTF8.GetBytes(text), cancellationToken);
-        await response.Body.FlushAsync(cancellationToken);
-    }
+    /// <summary>One event's frame, encoded once and cached on the event (see <c>StoredEvent.FrameWithId</c>).</summary>
+    internal static byte[] Frame(long id, StoredEvent stored) => Encoding.UTF8.GetBytes(Sse.Frame(stored.Kind, stored.Data, id));
 }

@@ -1,9 +1,7 @@
-using System.Globalization;
 using System.Security.Claims;
 using System.Text.Json;
 using PocketCoder.Approvals;
 using PocketCoder.Auth;
-using PocketCoder.Errors;
 
 namespace PocketCoder.Realtime;
 
@@ -20,7 +18,7 @@ public static class EventsApi
         Approvals.ApprovalStore approvals, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         var session = sessions.Get(id);
-        var after = Cursor(context);
+        var after = Sse.Cursor(context);
         await stream.RunAsync(context, session.Id, after, (cursor, limit) => log.ReadSession(session.Id, cursor, limit), e => e.Seq,
             Acknowledge(approvals, user), cancellationToken);
     }
@@ -33,22 +31,8 @@ public static class EventsApi
         // needs the live changes, not a replay of every delta ever logged. Last-Event-ID still wins on a reconnect.
         var tail = !context.Request.Headers.ContainsKey("Last-Event-ID") && context.Request.Query["after"].Count == 0
             && string.Equals(context.Request.Query["tail"].FirstOrDefault(), "true", StringComparison.OrdinalIgnoreCase);
-        var after = tail ? log.LatestId() : Cursor(context);
+        var after = tail ? log.LatestId() : Sse.Cursor(context);
         await stream.RunAsync(context, null, after, log.ReadAll, e => e.Id, Acknowledge(approvals, user), cancellationToken);
-    }
-
-    /// <summary>Resume point: the standard Last-Event-ID header wins over <c>?after=</c>; neither means from the start.</summary>
-    private static long Cursor(HttpContext context)
-    {
-        var raw = context.Request.Headers["Last-Event-ID"].FirstOrDefault() ?? context.Request.Query["after"].FirstOrDefault();
-        if (string.IsNullOrWhiteSpace(raw))
-        {
-            return 0;
-        }
-
-        return long.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out var cursor)
-            ? cursor
-            : throw ApiProblem.BadRequest(ErrorCodes.InvalidCursor, "Last-Event-ID (or 'after') must be a non-negative event id.");
     }
 
     /// <summary>An approval question that reached a device's stream counts as delivered to that device.</summary>

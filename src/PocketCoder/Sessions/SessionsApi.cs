@@ -3,7 +3,6 @@ using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
 using PocketCoder.Agents;
 using PocketCoder.Auth;
-using PocketCoder.Errors;
 
 namespace PocketCoder.Sessions;
 

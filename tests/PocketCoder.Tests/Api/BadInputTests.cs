@@ -69,6 +69,7 @@ public sealed class BadInputTests
         ["blank message text"] = new(HttpStatusCode.BadRequest, "VALIDATION_FAILED", s => s.Http.PostAsJsonAsync($"/api/sessions/{NewId()}/messages", new { text = " \n\t " })),
         ["bad Last-Event-ID"] = new(HttpStatusCode.BadRequest, "INVALID_CURSOR", s => GetWithHeader(s, "/api/events", "Last-Event-ID", "abc")),
         ["negative Last-Event-ID"] = new(HttpStatusCode.BadRequest, "INVALID_CURSOR", s => GetWithHeader(s, "/api/events", "Last-Event-ID", "-1")),
+        ["bad cursor on command output"] = new(HttpStatusCode.BadRequest, "INVALID_CURSOR", s => GetWithHeader(s, $"/api/commands/{NewId()}/events", "Last-Event-ID", "12abc")),
         ["bad after parameter"] = new(HttpStatusCode.BadRequest, "INVALID_CURSOR", s => s.Http.GetAsync("/api/events?after=1e3", HttpCompletionOption.ResponseHeadersRead)),
         ["unknown route"] = new(HttpStatusCode.NotFound, "NOT_FOUND", s => s.Http.GetAsync("/api/no-such-thing")),
         ["wrong method"] = new(HttpStatusCode.MethodNotAllowed, "METHOD_NOT_ALLOWED", s => s.Http.PutAsync("/api/projects", Json("{}"))),

@@ -1,11 +1,8 @@
 using Microsoft.AspNetCore.Http.HttpResults;
-using System.Globalization;
 using System.Security.Claims;
-using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using PocketCoder.Auth;
-using PocketCoder.Errors;
 using PocketCoder.Realtime;
 using PocketCoder.Server;
 
@@ -42,25 +39,21 @@ public static class CommandsApi
     private static async Task EventsAsync(string id, HttpContext context, CommandRunner runner, IOptions<EventStreamOptions> options,
         IHostApplicationLifetime lifetime, CancellationToken cancellationToken)
     {
-        var cursor = Cursor(context);
+        var cursor = Sse.Cursor(context);
         var live = runner.Live(id);
         var stored = live is null ? runner.Stored(id) : default;
         using var ending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
-        var response = context.Response;
-        response.ContentType = "text/event-stream";
-        response.Headers.CacheControl = "no-cache, no-transform";
-        response.Headers["X-Accel-Buffering"] = "no";
         try
         {
-            await WriteAsync(response, "retry: 2000\n: connected\n\n", ending.Token);
+            var sse = await Sse.StartAsync(context, ending.Token);
             if (live is null)
             {
                 foreach (var chunk in stored.Chunks.Where(c => c.Id > cursor))
                 {
-                    await WriteOutputAsync(response, chunk, ending.Token);
+                    await WriteOutputAsync(sse, chunk, ending.Token);
                 }
 
-                await WriteExitAsync(response, stored.Chunks.Count + 1, stored.Exit, cursor, ending.Token);
+                await WriteExitAsync(sse, stored.Chunks.Count + 1, stored.Exit, cursor, ending.Token);
                 return;
             }
 
@@ -69,17 +62,17 @@ public static class CommandsApi
                 var (chunks, exit, changed) = live.Since(cursor);
                 foreach (var chunk in chunks)
                 {
-                    await WriteOutputAsync(response, chunk, ending.Token);
+                    await WriteOutputAsync(sse, chunk, ending.Token);
                     cursor = chunk.Id;
                 }
 
                 if (exit is not null)
                 {
-                    await WriteExitAsync(response, cursor + 1, exit, cursor, ending.Token);
+                    await WriteExitAsync(sse, cursor + 1, exit, cursor, ending.Token);
                     return;
                 }
 
-                await response.Body.FlushAsync(ending.Token);
+                await sse.FlushAsync(ending.Token);
                 using var heartbeat = CancellationTokenSource.CreateLinkedTokenSource(ending.Token);
                 heartbeat.CancelAfter(options.Value.HeartbeatInterval);
                 try
@@ -88,7 +81,7 @@ public static class CommandsApi
                 }
                 catch (OperationCanceledException) when (!ending.IsCancellationRequested)
                 {
-                    await WriteAsync(response, ": heartbeat\n\n", ending.Token);
+                    await sse.HeartbeatAsync(ending.Token);
                 }
             }
         }
@@ -98,42 +91,17 @@ public static class CommandsApi
         }
     }
 
-    private static Task WriteOutputAsync(HttpResponse response, CommandChunk chunk, CancellationToken cancellationToken)
-    {
-        var data = JsonSerializer.Serialize(new CommandOutputEvent(chunk.Stream, chunk.Text), WireJson.Default.CommandOutputEvent);
-        return WriteAsync(response, $"id: {chunk.Id}\nevent: output\ndata: {data}\n\n", cancellationToken, flush: false);
-    }
+    private static Task WriteOutputAsync(Sse sse, CommandChunk chunk, CancellationToken cancellationToken) =>
+        sse.WriteEventAsync("output", JsonSerializer.Serialize(new CommandOutputEvent(chunk.Stream, chunk.Text), WireJson.Default.CommandOutputEvent),
+            chunk.Id, cancellationToken);
 
-    private static async Task WriteExitAsync(HttpResponse response, long id, CommandExitEvent exit, long cursor, CancellationToken cancellationToken)
+    private static async Task WriteExitAsync(Sse sse, long id, CommandExitEvent exit, long cursor, CancellationToken cancellationToken)
     {
         if (id > cursor)
         {
-            var data = JsonSerializer.Serialize(exit, WireJson.Default.CommandExitEvent);
-            await WriteAsync(response, $"id: {id}\nevent: exit\ndata: {data}\n\n", cancellationToken);
+            await sse.WriteEventAsync("exit", JsonSerializer.Serialize(exit, WireJson.Default.CommandExitEvent), id, cancellationToken);
         }
 
-        await response.Body.FlushAsync(cancellationToken);
-    }
-
-    private static async Task WriteAsync(HttpResponse response, string text, CancellationToken cancellationToken, bool flush = true)
-    {
-        await response.Body.WriteAsync(Encoding.UTF8.GetBytes(text), cancellationToken);
-        if (flush)
-        {
-            await response.Body.FlushAsync(cancellationToken);
-        }
-    }
-
-    private static long Cursor(HttpContext context)
-    {
-        var raw = context.Request.Headers["Last-Event-ID"].FirstOrDefault() ?? context.Request.Query["after"].FirstOrDefault();
-        if (string.IsNullOrWhiteSpace(raw))
-        {
-            return 0;
-        }
-
-        return long.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out var cursor)
-            ? cursor
-            : throw ApiProblem.BadRequest(ErrorCodes.InvalidCursor, "Last-Event-ID (or 'after') must be a non-negative event id.");
+        await sse.FlushAsync(cancellationToken);
     }
 }

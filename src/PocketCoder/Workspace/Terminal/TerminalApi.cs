@@ -1,9 +1,7 @@
 using System.Security.Claims;
-using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using PocketCoder.Auth;
-using PocketCoder.Errors;
 using PocketCoder.Realtime;
 using PocketCoder.Server;
 
@@ -43,29 +41,26 @@ public static class TerminalApi
         var first = await terminals.ScreenAsync(id, cancellationToken);
         using var watch = screens.Subscribe(id, user.Actor().Id, first);
         using var ending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
-        var response = context.Response;
-        response.ContentType = "text/event-stream";
-        response.Headers.CacheControl = "no-cache, no-transform";
-        response.Headers["X-Accel-Buffering"] = "no";
         try
         {
-            await WriteAsync(response, "retry: 2000\n: connected\n\n", ending.Token);
-            await WriteAsync(response, Frame("screen", JsonSerializer.Serialize(first, WireJson.Default.TerminalScreen)), ending.Token);
+            var sse = await Sse.StartAsync(context, ending.Token);
+            await WriteScreenAsync(sse, first, ending.Token);
             while (true)
             {
                 var (changed, screen) = await watch.NextAsync(options.Value.HeartbeatInterval, ending.Token);
                 if (!changed)
                 {
-                    await WriteAsync(response, ": heartbeat\n\n", ending.Token);
+                    await sse.HeartbeatAsync(ending.Token);
                 }
                 else if (screen is null)
                 {
-                    await WriteAsync(response, Frame("closed", $"{{\"projectId\":{JsonSerializer.Serialize(id, WireJson.Default.String)}}}"), ending.Token);
+                    await sse.WriteEventAsync("closed", $"{{\"projectId\":{JsonSerializer.Serialize(id, WireJson.Default.String)}}}", id: null, ending.Token);
+                    await sse.FlushAsync(ending.Token);
                     return;
                 }
                 else
                 {
-                    await WriteAsync(response, Frame("screen", JsonSerializer.Serialize(screen, WireJson.Default.TerminalScreen)), ending.Token);
+                    await WriteScreenAsync(sse, screen, ending.Token);
                 }
             }
         }
@@ -75,11 +70,9 @@ public static class TerminalApi
         }
     }
 
-    private static string Frame(string kind, string data) => $"event: {kind}\ndata: {data}\n\n";
-
-    private static async Task WriteAsync(HttpResponse response, string text, CancellationToken cancellationToken)
+    private static async Task WriteScreenAsync(Sse sse, TerminalScreen screen, CancellationToken cancellationToken)
     {
-        await response.Body.WriteAsync(Encoding.UTF8.GetBytes(text), cancellationToken);
-        await response.Body.FlushAsync(cancellationToken);
+        await sse.WriteEventAsync("screen", JsonSerializer.Serialize(screen, WireJson.Default.TerminalScreen), id: null, cancellationToken);
+        await sse.FlushAsync(cancellationToken);
     }
 }

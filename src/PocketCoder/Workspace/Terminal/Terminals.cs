@@ -2,7 +2,6 @@ using System.ComponentModel.DataAnnotations;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using PocketCoder.Agents.FileSystem;
 using PocketCoder.Agents.Processes;
 using PocketCoder.Auth;
@@ -42,7 +41,7 @@ public sealed record TerminalResponse(string ProjectId, string Session, bool Cre
 /// daemon, so the shell outlives a dropped phone and a server restart; the server only talks to it with
 /// one-shot tmux commands (through <see cref="ChildProcess"/>), never by holding a terminal itself.
 /// </summary>
-public sealed partial class Terminals(Projects.ProjectStore projects, PocketCoderOptions options, Database database, Ledger.LedgerStore ledger,
+public sealed class Terminals(Projects.ProjectStore projects, PocketCoderOptions options, Database database, Ledger.LedgerStore ledger,
     ILogger<Terminals> logger)
 {
     public const int DefaultCols = 100;
