@@ -43,13 +43,16 @@ public static class Glob
             }
             else if (c == '*' && i + 1 < pattern.Length && pattern[i + 1] == '*')
             {
-                regex.Append(".*");
                 i++;
                 if (i + 1 < pattern.Length && pattern[i + 1] == '/')
                 {
-                    // "a/**/b" also matches "a/b".
-                    regex.Append("(?:/)?");
+                    // "**/" is zero or more whole directories: "a/**/b" matches "a/b" and "a/x/y/b", never "a/xb".
+                    regex.Append("(?:.*/)?");
                     i++;
+                }
+                else
+                {
+                    regex.Append(".*");
                 }
             }
             else if (c == '*')
