@@ -5,6 +5,7 @@ using PocketCoder.Agents.Acp;
 namespace PocketCoder.Tests.Agents;
 
 /// <summary>The owner approves exactly the call that will run, whatever the agent announced while it was still streaming.</summary>
+[Trait("Category", "Unit")]
 public sealed class AcpPermissionMappingTests
 {
     [Fact]

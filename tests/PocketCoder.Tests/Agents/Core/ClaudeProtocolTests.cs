@@ -1,0 +1,175 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using PocketCoder.Agents;
+using PocketCoder.Agents.Claude;
+using PocketCoder.Agents.Processes;
+using PocketCoder.Tests.Infrastructure;
+
+namespace PocketCoder.Tests.Agents.Core;
+
+/// <summary>
+/// Claude Code's stream-json protocol mapped onto PocketCoder's events and questions, in seconds and without the CLI:
+/// a stand-in process prints recorded protocol lines and keeps what the session writes back. The end-to-end tests with
+/// the real CLI stay the judge; this is the fast feedback on the mapping.
+/// </summary>
+[Trait("Category", "Unit")]
+public sealed class ClaudeProtocolTests : IDisposable
+{
+    private readonly string _folder = TempPaths.NewDirectory("pc-claude-protocol");
+
+    public void Dispose() => TempPaths.Delete(_folder);
+
+    [Fact]
+    public async Task Stream_BecomesReadyDeltaMessageToolCallResultUsageAndTurnEnd()
+    {
+        var sink = new RecordingSink();
+        await using var session = Start(sink,
+            """{"type":"system","subtype":"init","session_id":"s-1","model":"claude-test","claude_code_version":"2.0.0"}""",
+            """{"type":"stream_event","event":{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hel"}}}""",
+            """{"type":"assistant","message":{"content":[{"type":"text","text":"Hello"},{"type":"tool_use","id":"toolu_1","name":"Bash","input":{"command":"ls -la"}}]}}""",
+            """{"type":"user","message":{"content":[{"type":"tool_result","tool_use_id":"toolu_1","content":[{"type":"text","text":"a.txt"}],"is_error":false}]}}""",
+            """not json: a stray print""",
+            """{"type":"result","subtype":"success","is_error":false,"result":"Done","total_cost_usd":0.25,"usage":{"input_tokens":10,"output_tokens":5,"cache_read_input_tokens":2,"cache_creation_input_tokens":1}}""");
+
+        Assert.Equal(new AgentReady("s-1", "claude-test", "2.0.0"), await sink.NextAsync());
+        Assert.Equal(new MessageDelta("Hel"), await sink.NextAsync());
+        Assert.Equal(new AssistantMessage("Hello"), await sink.NextAsync());
+        var call = Assert.IsType<ToolCall>(await sink.NextAsync());
+        Assert.Equal(("toolu_1", "Bash", ToolKind.Execute, "ls -la"), (call.ToolCallId, call.Tool, call.Kind, call.Title));
+        Assert.Equal(new ToolResult("toolu_1", "a.txt", false), await sink.NextAsync());
+        Assert.Equal(new UsageReport(10, 5, 2, 1, 0.25m), await sink.NextAsync());
+        Assert.Equal(new TurnCompleted("success", false, "Done"), await sink.NextAsync());
+        Assert.Equal("s-1", session.AgentSessionId);
+    }
+
+    [Fact]
+    public async Task CanUseTool_GoesToTheGate_AndItsDenialIsWhatClaudeHears()
+    {
+        var sink = new RecordingSink { Decide = _ => PermissionDecision.Deny("Not today.") };
+        await using var session = Start(sink,
+            """{"type":"control_request","request_id":"req-7","request":{"subtype":"can_use_tool","tool_name":"Bash","tool_use_id":"toolu_9","input":{"command":"rm -rf build"}}}""");
+
+        var asked = await sink.AskedAsync();
+        Assert.Equal(("toolu_9", "Bash", ToolKind.Execute, "rm -rf build"), (asked.ToolCallId, asked.Tool, asked.Kind, asked.Command));
+
+        var response = await WrittenAsync(r => Response(r) is { } inner && inner.GetProperty("request_id").GetString() == "req-7");
+        var answer = Response(response)!.Value.GetProperty("response");
+        Assert.Equal("deny", answer.GetProperty("behavior").GetString());
+        Assert.Equal("Not today.", answer.GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task Allow_HandsBackTheInputTheOwnerSaw()
+    {
+        var edited = JsonElement.Parse("""{"command":"rm -rf build/tmp"}""");
+        var sink = new RecordingSink { Decide = _ => new PermissionDecision(true, UpdatedInput: edited) };
+        await using var session = Start(sink,
+            """{"type":"control_request","request_id":"req-8","request":{"subtype":"can_use_tool","tool_name":"Bash","tool_use_id":"toolu_8","input":{"command":"rm -rf build"}}}""");
+
+        var response = await WrittenAsync(r => Response(r) is { } inner && inner.GetProperty("request_id").GetString() == "req-8");
+        var answer = Response(response)!.Value.GetProperty("response");
+        Assert.Equal("allow", answer.GetProperty("behavior").GetString());
+        Assert.Equal("rm -rf build/tmp", answer.GetProperty("updatedInput").GetProperty("command").GetString());
+    }
+
+    [Fact]
+    public async Task StartRegistersTheGateHook_AndTheHookAlwaysAnswersAsk()
+    {
+        var sink = new RecordingSink();
+        await using var session = Start(sink,
+            """{"type":"control_request","request_id":"hook-1","request":{"subtype":"hook_callback","callback_id":"pocketcoder_gate","input":{"tool_name":"Bash"}}}""");
+
+        var initialize = await WrittenAsync(r => r.GetProperty("type").GetString() == "control_request");
+        Assert.Equal("initialize", initialize.GetProperty("request").GetProperty("subtype").GetString());
+        var hooks = initialize.GetProperty("request").GetProperty("hooks").GetProperty("PreToolUse");
+        Assert.Equal(ClaudeCodeSession.GateHookId, hooks[0].GetProperty("hookCallbackIds")[0].GetString());
+
+        var response = await WrittenAsync(r => Response(r) is { } inner && inner.GetProperty("request_id").GetString() == "hook-1");
+        var output = Response(response)!.Value.GetProperty("response").GetProperty("hookSpecificOutput");
+        Assert.Equal("ask", output.GetProperty("permissionDecision").GetString());
+        Assert.Empty(sink.Asked); // The hook decides nothing itself: the question comes as can_use_tool.
+    }
+
+    [Theory]
+    [InlineData("Edit", """{"file_path":"/p/a.cs"}""", ToolKind.Edit, "Edit /p/a.cs")]
+    [InlineData("Read", """{"file_path":"/p/a.cs"}""", ToolKind.Read, "Read /p/a.cs")]
+    [InlineData("Grep", """{"pattern":"TODO"}""", ToolKind.Read, "Grep TODO")]
+    [InlineData("WebFetch", """{"url":"https://example.org"}""", ToolKind.Fetch, "Fetch https://example.org")]
+    [InlineData("mcp__github__create_issue", "{}", ToolKind.Mcp, "mcp__github__create_issue")]
+    [InlineData("ExitPlanMode", """{"plan":"1. do it"}""", ToolKind.Other, "Proposed plan")]
+    [InlineData("SomethingNew", "{}", ToolKind.Other, "SomethingNew")]
+    public void Tools_AreDescribedInTheGatesTerms(string tool, string input, ToolKind kind, string title)
+    {
+        var described = ClaudeTools.Describe(tool, JsonElement.Parse(input));
+
+        Assert.Equal((kind, title), (described.Kind, described.Title));
+    }
+
+    [Theory]
+    [InlineData(SessionModes.Plan, "plan")]
+    [InlineData(SessionModes.Ask, "default")]
+    [InlineData(SessionModes.AcceptEdits, "default")] // Claude's acceptEdits runs some shell writes unasked.
+    [InlineData(SessionModes.Trusted, "default")] // Never bypassPermissions: the gate decides.
+    public void Modes_MapOntoClaudesPermissionModes(string mode, string claudeMode) =>
+        Assert.Equal(claudeMode, ClaudeCodeAdapter.PermissionMode(mode));
+
+    private string StdinLog => Path.Combine(_folder, "stdin.jsonl");
+
+    /// <summary>The stand-in agent: prints the recorded lines, then keeps everything the session writes to it.</summary>
+    private ClaudeCodeSession Start(RecordingSink sink, params string[] lines)
+    {
+        var script = Path.Combine(_folder, "stdout.jsonl");
+        File.WriteAllLines(script, lines);
+        var spec = new ProcessSpec("sh", ["-c", "cat \"$0\"; exec cat > \"$1\"", script, StdinLog], _folder,
+            new Dictionary<string, string?>(), StderrLogPath: null);
+        return ClaudeCodeSession.Start(spec, "s-0", sink);
+    }
+
+    /// <summary>The first line the session wrote that satisfies <paramref name="match"/>, once it is there.</summary>
+    private async Task<JsonElement> WrittenAsync(Func<JsonElement, bool> match)
+    {
+        // The stand-in writes to a file; its growth is watched for until the deadline.
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        while (true)
+        {
+            if (File.Exists(StdinLog))
+            {
+                foreach (var line in await File.ReadAllLinesAsync(StdinLog, deadline.Token))
+                {
+                    if (line.Length > 0 && JsonElement.Parse(line) is var written && match(written))
+                    {
+                        return written;
+                    }
+                }
+            }
+
+            await Task.Delay(20, deadline.Token);
+        }
+    }
+
+    private static JsonElement? Response(JsonElement written) =>
+        written.GetProperty("type").GetString() == "control_response" ? written.GetProperty("response") : null;
+
+    private sealed class RecordingSink : IAgentSink
+    {
+        private readonly Channel<AgentEvent> _events = Channel.CreateUnbounded<AgentEvent>();
+        private readonly Channel<PermissionRequest> _asked = Channel.CreateUnbounded<PermissionRequest>();
+
+        public Func<PermissionRequest, PermissionDecision> Decide { get; init; } = _ => new PermissionDecision(true);
+
+        public List<PermissionRequest> Asked { get; } = [];
+
+        public ValueTask OnEventAsync(AgentEvent agentEvent, CancellationToken cancellationToken) => _events.Writer.WriteAsync(agentEvent, cancellationToken);
+
+        public Task<PermissionDecision> RequestPermissionAsync(PermissionRequest request, CancellationToken cancellationToken)
+        {
+            Asked.Add(request);
+            _asked.Writer.TryWrite(request);
+            return Task.FromResult(Decide(request));
+        }
+
+        public async Task<AgentEvent> NextAsync() => await _events.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(15));
+
+        public async Task<PermissionRequest> AskedAsync() => await _asked.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(15));
+    }
+}
