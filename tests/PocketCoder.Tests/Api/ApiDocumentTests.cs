@@ -48,6 +48,48 @@ public sealed class ApiDocumentTests
     }
 
     /// <summary>
+    /// The .http samples in docs/http name real endpoints: each request's method and route (variables and query strings
+    /// aside) is an operation in the served document, and each query parameter is one it declares.
+    /// </summary>
+    [Fact]
+    public async Task HttpSamples_NameOnlyEndpointsAndParametersTheServerHas()
+    {
+        await using var server = await TestServer.StartAsync();
+        var phone = await server.PairAsync("phone");
+        var document = await phone.Http.GetOkAsync(ApiDocument.Path);
+        var operations = document.GetProperty("paths").EnumerateObject()
+            .SelectMany(path => path.Value.EnumerateObject()
+                .Where(operation => operation.Name is "get" or "post" or "put" or "patch" or "delete")
+                .Select(operation => (Method: operation.Name.ToUpperInvariant(), Path: path.Name, Operation: operation.Value)))
+            .ToList();
+
+        var samples = Directory.GetFiles(Path.Combine(ClaudeCli.RepositoryRoot(), "docs", "http"), "*.http");
+        var requests = samples.SelectMany(file => File.ReadAllLines(file)
+                .Select(line => System.Text.RegularExpressions.Regex.Match(line, @"^(GET|POST|PUT|PATCH|DELETE) \{\{base\}\}(/api/\S*)$"))
+                .Where(match => match.Success)
+                .Select(match => (File: Path.GetFileName(file), Method: match.Groups[1].Value, Target: match.Groups[2].Value)))
+            .ToList();
+
+        Assert.True(requests.Count >= 25, $"Only {requests.Count} sample requests found.");
+        foreach (var (file, method, target) in requests)
+        {
+            var (path, query) = target.Split('?', 2) is [var p, var q] ? (p, q) : (target, "");
+            var segments = path.Split('/');
+            var operation = operations.FirstOrDefault(o => o.Method == method && o.Path.Split('/') is var template
+                && template.Length == segments.Length
+                && template.Zip(segments).All(pair => pair.First == pair.Second || pair.First.StartsWith('{')));
+            Assert.True(operation.Path is not null, $"{file}: {method} {target} is not an endpoint of the API.");
+            var declared = operation.Operation.TryGetProperty("parameters", out var parameters)
+                ? parameters.EnumerateArray().Select(x => x.GetProperty("name").GetString()).ToHashSet()
+                : [];
+            foreach (var name in query.Split('&', StringSplitOptions.RemoveEmptyEntries).Select(pair => pair.Split('=')[0]))
+            {
+                Assert.True(declared.Contains(name), $"{file}: {method} {path} has no query parameter '{name}'.");
+            }
+        }
+    }
+
+    /// <summary>
     /// The web app's types are generated from web/openapi.json (npm run gen:api), so that file must be what the server
     /// serves. Run with POCKETCODER_UPDATE_OPENAPI=1 to rewrite it after changing an endpoint, then rebuild the app.
     /// </summary>
