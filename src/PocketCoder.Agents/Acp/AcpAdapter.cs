@@ -14,38 +14,12 @@ public sealed class AcpAdapter(AcpAgentDefinition agent) : IAgentAdapter
 
     public AcpAgentDefinition Definition => agent;
 
-    public async Task<AgentAvailability> ProbeAsync(CancellationToken cancellationToken)
-    {
-        var executable = agent.Command.Resolve();
-        if (executable is null)
-        {
-            return new AgentAvailability(false, null, $"{agent.Name} was not found ('{agent.Command.Command}'). {agent.InstallHint}");
-        }
-
-        if (agent.VersionArguments is not { } versionArguments)
-        {
-            return new AgentAvailability(true, null, executable);
-        }
-
-        string? version;
-        try
-        {
-            version = await agent.Command.ReadVersionAsync(executable, versionArguments, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            version = null;
-        }
-
-        return version is null
-            ? new AgentAvailability(false, null, $"'{executable} {string.Join(' ', versionArguments)}' failed; reinstall {agent.Name}.")
-            : new AgentAvailability(true, version.Split(' ')[^1], executable);
-    }
+    public Task<AgentAvailability> ProbeAsync(CancellationToken cancellationToken) =>
+        agent.Command.ProbeAsync(agent.Name, agent.InstallHint, agent.VersionArguments, line => line.Split(' ')[^1], cancellationToken);
 
     public async Task<IAgentSession> StartAsync(AgentStartOptions options, IAgentSink sink, CancellationToken cancellationToken)
     {
-        var executable = agent.Command.Resolve()
-            ?? throw new AgentUnavailableException(agent.Id, $"{agent.Name} was not found ('{agent.Command.Command}'). {agent.InstallHint}");
+        var executable = agent.Command.ResolveToStart(agent.Id, agent.Name, agent.InstallHint);
 
         List<string> arguments = [.. agent.Arguments];
         var model = options.Model is { Length: > 0 } chosen ? chosen : agent.DefaultModel;

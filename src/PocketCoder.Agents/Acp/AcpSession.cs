@@ -160,7 +160,7 @@ internal sealed class AcpSession : ProcessAgentSession
 
         if (initialized.TryGetProperty("agentInfo", out var info))
         {
-            _agentVersion = AcpTools.Text(info, "version");
+            _agentVersion = JsonFields.Text(info, "version");
         }
 
         if (options.ResumeAgentSessionId is { } resumeId && await TryContinueAsync(resumeId, cancellationToken).ConfigureAwait(false))
@@ -170,7 +170,7 @@ internal sealed class AcpSession : ProcessAgentSession
         else
         {
             var created = await _rpc.RequestAsync("session/new", SessionParameters(null), cancellationToken).ConfigureAwait(false);
-            _sessionId = AcpTools.Text(created, "sessionId") ?? throw new InvalidOperationException("session/new returned no sessionId");
+            _sessionId = JsonFields.Text(created, "sessionId") ?? throw new InvalidOperationException("session/new returned no sessionId");
             ReadModes(created);
             _instructions = _agent.InstructionFiles.Count == 0 ? null : ProjectInstructions.Read(_workingDirectory, _agent.InstructionFiles);
         }
@@ -275,10 +275,10 @@ internal sealed class AcpSession : ProcessAgentSession
             return;
         }
 
-        _currentModeId = AcpTools.Text(modes, "currentModeId");
+        _currentModeId = JsonFields.Text(modes, "currentModeId");
         if (modes.TryGetProperty("availableModes", out var available) && available.ValueKind == JsonValueKind.Array)
         {
-            _modeIds = [.. available.EnumerateArray().Select(m => AcpTools.Text(m, "id")).OfType<string>()];
+            _modeIds = [.. available.EnumerateArray().Select(m => JsonFields.Text(m, "id")).OfType<string>()];
         }
 
         // Thrown inside the handshake: the start is then refused as AGENT_UNAVAILABLE and the process stopped.
@@ -405,7 +405,7 @@ internal sealed class AcpSession : ProcessAgentSession
         }
 
         var ct = Lifetime;
-        switch (AcpTools.Text(update, "sessionUpdate"))
+        switch (JsonFields.Text(update, "sessionUpdate"))
         {
             case "agent_message_chunk" when ChunkText(update) is { Length: > 0 } text:
                 _text.Append(text);
@@ -421,7 +421,7 @@ internal sealed class AcpSession : ProcessAgentSession
                 await FinishToolIfDoneAsync(update, ct).ConfigureAwait(false);
                 break;
             case "tool_call_update":
-                if (AcpTools.Text(update, "title") is not null || AcpTools.Text(update, "kind") is not null)
+                if (JsonFields.Text(update, "title") is not null || JsonFields.Text(update, "kind") is not null)
                 {
                     await FlushTextAsync(ct).ConfigureAwait(false);
                     await AnnounceToolAsync(update, ct).ConfigureAwait(false);
@@ -431,14 +431,14 @@ internal sealed class AcpSession : ProcessAgentSession
                 break;
             case "plan" when update.TryGetProperty("entries", out var entries) && entries.ValueKind == JsonValueKind.Array:
                 await Sink.OnEventAsync(new PlanUpdate([.. entries.EnumerateArray()
-                    .Select(e => new PlanEntry(AcpTools.Text(e, "content") ?? "", AcpTools.Text(e, "status") ?? "pending"))]), ct).ConfigureAwait(false);
+                    .Select(e => new PlanEntry(JsonFields.Text(e, "content") ?? "", JsonFields.Text(e, "status") ?? "pending"))]), ct).ConfigureAwait(false);
                 break;
             case "usage_update":
                 // Context usage (tokens in the window) and, where the agent knows it, the session's cost so far.
                 await Sink.OnEventAsync(new UsageReport(Number(update, "used"), 0, 0, 0, Cost(update)), ct).ConfigureAwait(false);
                 break;
             case "current_mode_update":
-                _currentModeId = AcpTools.Text(update, "currentModeId") ?? _currentModeId;
+                _currentModeId = JsonFields.Text(update, "currentModeId") ?? _currentModeId;
                 break;
         }
     }
@@ -457,7 +457,7 @@ internal sealed class AcpSession : ProcessAgentSession
         // Gemini CLI asks before it announces the call: announce it first so the phone shows what is being asked about.
         var tool = await AnnounceToolAsync(toolCall, ct).ConfigureAwait(false);
         var options = parameters.TryGetProperty("options", out var o) && o.ValueKind == JsonValueKind.Array
-            ? [.. o.EnumerateArray().Select(option => (Id: AcpTools.Text(option, "optionId"), Kind: AcpTools.Text(option, "kind")))]
+            ? [.. o.EnumerateArray().Select(option => (Id: JsonFields.Text(option, "optionId"), Kind: JsonFields.Text(option, "kind")))]
             : new List<(string? Id, string? Kind)>();
         var request = PermissionFor(toolCall, tool);
 
@@ -473,14 +473,14 @@ internal sealed class AcpSession : ProcessAgentSession
     /// </summary>
     internal static PermissionRequest PermissionFor(JsonElement toolCall, ToolState announced)
     {
-        var kindName = AcpTools.Text(toolCall, "kind");
+        var kindName = JsonFields.Text(toolCall, "kind");
         var kind = kindName is null ? announced.Kind : AcpTools.Kind(kindName);
         var hasInput = toolCall.TryGetProperty("rawInput", out var raw) && raw.ValueKind == JsonValueKind.Object && raw.EnumerateObject().Any();
         return new PermissionRequest(
             announced.Id,
             announced.Name,
             kind,
-            AcpTools.Text(toolCall, "title") ?? announced.Title,
+            JsonFields.Text(toolCall, "title") ?? announced.Title,
             hasInput ? raw.Clone() : announced.Input,
             AcpTools.Command(toolCall, kind) ?? announced.Command,
             AcpTools.Path(toolCall) ?? announced.Path,
@@ -527,7 +527,7 @@ internal sealed class AcpSession : ProcessAgentSession
     /// <summary>Reports a tool call the first time it is seen; later sightings return what was reported.</summary>
     private async Task<ToolState> AnnounceToolAsync(JsonElement toolCall, CancellationToken ct)
     {
-        var id = AcpTools.Text(toolCall, "toolCallId") ?? $"acp-{Guid.NewGuid():N}";
+        var id = JsonFields.Text(toolCall, "toolCallId") ?? $"acp-{Guid.NewGuid():N}";
         ToolState state;
         lock (_toolsLock)
         {
@@ -536,10 +536,10 @@ internal sealed class AcpSession : ProcessAgentSession
                 return known;
             }
 
-            var kindName = AcpTools.Text(toolCall, "kind");
+            var kindName = JsonFields.Text(toolCall, "kind");
             var kind = AcpTools.Kind(kindName);
             var name = AcpTools.ToolName(toolCall, id, kindName);
-            state = new ToolState(id, name, kind, AcpTools.Text(toolCall, "title") ?? name, AcpTools.Input(toolCall),
+            state = new ToolState(id, name, kind, JsonFields.Text(toolCall, "title") ?? name, AcpTools.Input(toolCall),
                 AcpTools.Command(toolCall, kind), AcpTools.Path(toolCall));
             _tools[id] = state;
         }
@@ -549,8 +549,8 @@ internal sealed class AcpSession : ProcessAgentSession
     }
 
     private Task FinishToolIfDoneAsync(JsonElement update, CancellationToken ct) =>
-        AcpTools.Text(update, "status") is "completed" or "failed" && AcpTools.Text(update, "toolCallId") is { } id
-            ? FinishToolAsync(id, AcpTools.Output(update), AcpTools.Text(update, "status") == "failed", ct)
+        JsonFields.Text(update, "status") is "completed" or "failed" && JsonFields.Text(update, "toolCallId") is { } id
+            ? FinishToolAsync(id, AcpTools.Output(update), JsonFields.Text(update, "status") == "failed", ct)
             : Task.CompletedTask;
 
     private async Task FinishToolAsync(string toolCallId, string output, bool isError, CancellationToken ct)
@@ -596,7 +596,7 @@ internal sealed class AcpSession : ProcessAgentSession
             await Sink.OnEventAsync(usage, ct).ConfigureAwait(false);
         }
 
-        var stopReason = result is { ValueKind: JsonValueKind.Object } r ? AcpTools.Text(r, "stopReason") ?? "end_turn" : "end_turn";
+        var stopReason = result is { ValueKind: JsonValueKind.Object } r ? JsonFields.Text(r, "stopReason") ?? "end_turn" : "end_turn";
         await Sink.OnEventAsync(new TurnCompleted(stopReason, stopReason == "refusal", turnText.Length > 0 ? turnText : null), ct)
             .ConfigureAwait(false);
     }
@@ -625,13 +625,13 @@ internal sealed class AcpSession : ProcessAgentSession
 
     private static decimal? Cost(JsonElement update) =>
         update.TryGetProperty("cost", out var cost) && cost.ValueKind == JsonValueKind.Object
-        && AcpTools.Text(cost, "currency") is "USD" or "usd"
+        && JsonFields.Text(cost, "currency") is "USD" or "usd"
         && cost.TryGetProperty("amount", out var amount) && amount.ValueKind == JsonValueKind.Number
             ? amount.GetDecimal()
             : null;
 
     private static string? ChunkText(JsonElement update) =>
-        update.TryGetProperty("content", out var content) && AcpTools.Text(content, "type") == "text" ? AcpTools.Text(content, "text") : null;
+        update.TryGetProperty("content", out var content) && JsonFields.Text(content, "type") == "text" ? JsonFields.Text(content, "text") : null;
 
     private static long Number(JsonElement element, string property) =>
         element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var n) ? n : 0;

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using static PocketCoder.Agents.JsonFields;
 
 namespace PocketCoder.Agents.Acp;
 
@@ -137,13 +138,6 @@ internal static class AcpTools
 
         return text.ToString();
     }
-
-    public static string? Text(JsonElement element, string property) =>
-        element.ValueKind == JsonValueKind.Object
-        && element.TryGetProperty(property, out var value)
-        && value.ValueKind == JsonValueKind.String
-            ? value.GetString()
-            : null;
 
     private static string? FindToolName(JsonElement meta, int depth)
     {

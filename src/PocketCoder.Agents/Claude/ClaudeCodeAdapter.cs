@@ -25,26 +25,17 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter
     /// </summary>
     internal static string PermissionMode(string mode) => mode == SessionModes.Plan ? "plan" : "default";
 
-    public async Task<AgentAvailability> ProbeAsync(CancellationToken cancellationToken)
-    {
-        var executable = command.Resolve();
-        if (executable is null)
-        {
-            return new AgentAvailability(false, null,
-                $"Claude Code was not found ('{command.Command}'). Install it with `npm install -g @anthropic-ai/claude-code`, " +
-                "or point POCKETCODER_CLAUDE_PATH at the claude executable.");
-        }
+    private const string Name = "Claude Code";
+    private const string InstallHint =
+        "Install it with `npm install -g @anthropic-ai/claude-code`, or point POCKETCODER_CLAUDE_PATH at the claude executable.";
 
-        var version = await command.ReadVersionAsync(executable, ["--version"], cancellationToken).ConfigureAwait(false);
-        return version is null
-            ? new AgentAvailability(false, null, $"'{executable} --version' failed; reinstall Claude Code.")
-            : new AgentAvailability(true, version.Split(' ')[0], executable);
-    }
+    // `claude --version` prints "2.0.5 (Claude Code)".
+    public Task<AgentAvailability> ProbeAsync(CancellationToken cancellationToken) =>
+        command.ProbeAsync(Name, InstallHint, ["--version"], line => line.Split(' ')[0], cancellationToken);
 
     public Task<IAgentSession> StartAsync(AgentStartOptions options, IAgentSink sink, CancellationToken cancellationToken)
     {
-        var executable = command.Resolve()
-            ?? throw new AgentUnavailableException(AgentId, $"Claude Code was not found ('{command.Command}').");
+        var executable = command.ResolveToStart(AgentId, Name, InstallHint);
 
         List<string> arguments =
         [

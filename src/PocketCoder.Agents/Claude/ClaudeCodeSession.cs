@@ -90,7 +90,7 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
         }
 
         var ct = Lifetime;
-        switch (ClaudeTools.Text(message, "type"))
+        switch (JsonFields.Text(message, "type"))
         {
             case "system":
                 await OnSystemAsync(message, ct).ConfigureAwait(false);
@@ -111,7 +111,7 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
                 OnControlRequest(message);
                 break;
             case "control_cancel_request":
-                if (ClaudeTools.Text(message, "request_id") is { } cancelled)
+                if (JsonFields.Text(message, "request_id") is { } cancelled)
                 {
                     await Permissions.WithdrawAsync(cancelled).ConfigureAwait(false);
                 }
@@ -122,11 +122,11 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
 
     private async Task OnSystemAsync(JsonElement message, CancellationToken ct)
     {
-        if (ClaudeTools.Text(message, "subtype") == "init")
+        if (JsonFields.Text(message, "subtype") == "init")
         {
-            _agentSessionId = ClaudeTools.Text(message, "session_id") ?? AgentSessionId;
+            _agentSessionId = JsonFields.Text(message, "session_id") ?? AgentSessionId;
             await Sink.OnEventAsync(
-                new AgentReady(AgentSessionId, ClaudeTools.Text(message, "model"), ClaudeTools.Text(message, "claude_code_version")),
+                new AgentReady(AgentSessionId, JsonFields.Text(message, "model"), JsonFields.Text(message, "claude_code_version")),
                 ct).ConfigureAwait(false);
         }
     }
@@ -134,15 +134,15 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
     private async Task OnStreamEventAsync(JsonElement message, CancellationToken ct)
     {
         if (!message.TryGetProperty("event", out var streamEvent)
-            || ClaudeTools.Text(streamEvent, "type") != "content_block_delta"
+            || JsonFields.Text(streamEvent, "type") != "content_block_delta"
             || !streamEvent.TryGetProperty("delta", out var delta))
         {
             return;
         }
 
-        switch (ClaudeTools.Text(delta, "type"))
+        switch (JsonFields.Text(delta, "type"))
         {
-            case "text_delta" when ClaudeTools.Text(delta, "text") is { Length: > 0 } text:
+            case "text_delta" when JsonFields.Text(delta, "text") is { Length: > 0 } text:
                 await Sink.OnEventAsync(new MessageDelta(text), ct).ConfigureAwait(false);
                 break;
         }
@@ -158,22 +158,22 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
 
         foreach (var block in content.EnumerateArray())
         {
-            switch (ClaudeTools.Text(block, "type"))
+            switch (JsonFields.Text(block, "type"))
             {
-                case "text" when ClaudeTools.Text(block, "text") is { Length: > 0 } text:
+                case "text" when JsonFields.Text(block, "text") is { Length: > 0 } text:
                     await Sink.OnEventAsync(new AssistantMessage(text), ct).ConfigureAwait(false);
                     break;
-                case "thinking" when ClaudeTools.Text(block, "thinking") is { Length: > 0 } thinking:
+                case "thinking" when JsonFields.Text(block, "thinking") is { Length: > 0 } thinking:
                     await Sink.OnEventAsync(new Thinking(thinking), ct).ConfigureAwait(false);
                     break;
                 case "tool_use":
-                    var tool = ClaudeTools.Text(block, "name") ?? "unknown";
+                    var tool = JsonFields.Text(block, "name") ?? "unknown";
                     var input = block.TryGetProperty("input", out var i) ? i.Clone() : EmptyObject();
                     var described = ClaudeTools.Describe(tool, input);
                     await Sink.OnEventAsync(
-                        new ToolCall(ClaudeTools.Text(block, "id") ?? "", tool, described.Kind, described.Title, input), ct)
+                        new ToolCall(JsonFields.Text(block, "id") ?? "", tool, described.Kind, described.Title, input), ct)
                         .ConfigureAwait(false);
-                    if (_tasks.OnToolUse(ClaudeTools.Text(block, "id") ?? "", tool, input) is { } todos)
+                    if (_tasks.OnToolUse(JsonFields.Text(block, "id") ?? "", tool, input) is { } todos)
                     {
                         await Sink.OnEventAsync(new PlanUpdate(todos), ct).ConfigureAwait(false);
                     }
@@ -193,13 +193,13 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
 
         foreach (var block in content.EnumerateArray())
         {
-            if (ClaudeTools.Text(block, "type") != "tool_result")
+            if (JsonFields.Text(block, "type") != "tool_result")
             {
                 continue;
             }
 
             var isError = block.TryGetProperty("is_error", out var e) && e.ValueKind == JsonValueKind.True;
-            var toolUseId = ClaudeTools.Text(block, "tool_use_id") ?? "";
+            var toolUseId = JsonFields.Text(block, "tool_use_id") ?? "";
             var text = ToolResultText(block);
             await Sink.OnEventAsync(new ToolResult(toolUseId, text, isError), ct).ConfigureAwait(false);
             if (_tasks.OnToolResult(toolUseId, text, isError) is { } todos)
@@ -224,43 +224,43 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
 
         var isError = message.TryGetProperty("is_error", out var e) && e.ValueKind == JsonValueKind.True;
         await Sink.OnEventAsync(
-            new TurnCompleted(ClaudeTools.Text(message, "subtype") ?? "success", isError, ClaudeTools.Text(message, "result")), ct)
+            new TurnCompleted(JsonFields.Text(message, "subtype") ?? "success", isError, JsonFields.Text(message, "result")), ct)
             .ConfigureAwait(false);
     }
 
     private void OnControlRequest(JsonElement message)
     {
-        var requestId = ClaudeTools.Text(message, "request_id");
+        var requestId = JsonFields.Text(message, "request_id");
         if (requestId is null || !message.TryGetProperty("request", out var request))
         {
             return;
         }
 
-        if (ClaudeTools.Text(request, "subtype") == "hook_callback")
+        if (JsonFields.Text(request, "subtype") == "hook_callback")
         {
-            _ = RespondToHookAsync(requestId, ClaudeTools.Text(request, "callback_id"));
+            _ = RespondToHookAsync(requestId, JsonFields.Text(request, "callback_id"));
             return;
         }
 
-        if (ClaudeTools.Text(request, "subtype") != "can_use_tool")
+        if (JsonFields.Text(request, "subtype") != "can_use_tool")
         {
             // We offer no MCP servers over this pipe; say so rather than leave the agent waiting.
-            _ = RespondErrorAsync(requestId, $"Unsupported control request '{ClaudeTools.Text(request, "subtype")}'.");
+            _ = RespondErrorAsync(requestId, $"Unsupported control request '{JsonFields.Text(request, "subtype")}'.");
             return;
         }
 
-        var tool = ClaudeTools.Text(request, "tool_name") ?? "unknown";
+        var tool = JsonFields.Text(request, "tool_name") ?? "unknown";
         var input = request.TryGetProperty("input", out var i) ? i.Clone() : EmptyObject();
         var described = ClaudeTools.Describe(tool, input);
         var permission = new PermissionRequest(
-            ClaudeTools.Text(request, "tool_use_id") ?? requestId,
+            JsonFields.Text(request, "tool_use_id") ?? requestId,
             tool,
             described.Kind,
             described.Title,
             input,
             described.Command,
-            described.Path ?? ClaudeTools.Text(request, "blocked_path"),
-            tool == "ExitPlanMode" ? ClaudeTools.Text(input, "plan") : null);
+            described.Path ?? JsonFields.Text(request, "blocked_path"),
+            tool == "ExitPlanMode" ? JsonFields.Text(input, "plan") : null);
 
         Permissions.Ask(requestId, permission, decision => RespondAsync(requestId, decision.Allow
             ? new JsonObject
@@ -363,7 +363,7 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
         var text = new StringBuilder();
         foreach (var part in content.EnumerateArray())
         {
-            if (ClaudeTools.Text(part, "text") is { } piece)
+            if (JsonFields.Text(part, "text") is { } piece)
             {
                 text.Append(piece);
             }

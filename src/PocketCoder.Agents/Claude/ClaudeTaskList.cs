@@ -23,21 +23,21 @@ internal sealed partial class ClaudeTaskList
                 _tasks.Clear();
                 foreach (var todo in todos.EnumerateArray())
                 {
-                    _tasks.Add(((_tasks.Count + 1).ToString(CultureInfo.InvariantCulture), ClaudeTools.Text(todo, "content") ?? "", ClaudeTools.Text(todo, "status") ?? "pending"));
+                    _tasks.Add(((_tasks.Count + 1).ToString(CultureInfo.InvariantCulture), JsonFields.Text(todo, "content") ?? "", JsonFields.Text(todo, "status") ?? "pending"));
                 }
 
                 return Entries();
             case "TaskCreate":
-                _creating[toolUseId] = ClaudeTools.Text(input, "subject") ?? ClaudeTools.Text(input, "description") ?? "";
+                _creating[toolUseId] = JsonFields.Text(input, "subject") ?? JsonFields.Text(input, "description") ?? "";
                 return null;
-            case "TaskUpdate" when ClaudeTools.Text(input, "taskId") is { } taskId:
+            case "TaskUpdate" when JsonFields.Text(input, "taskId") is { } taskId:
                 var index = _tasks.FindIndex(t => t.Id == taskId);
                 if (index < 0)
                 {
                     return null;
                 }
 
-                var status = ClaudeTools.Text(input, "status");
+                var status = JsonFields.Text(input, "status");
                 if (status == "deleted")
                 {
                     _tasks.RemoveAt(index);
@@ -45,7 +45,7 @@ internal sealed partial class ClaudeTaskList
                 else
                 {
                     var task = _tasks[index];
-                    _tasks[index] = (task.Id, ClaudeTools.Text(input, "subject") ?? task.Subject, status ?? task.Status);
+                    _tasks[index] = (task.Id, JsonFields.Text(input, "subject") ?? task.Subject, status ?? task.Status);
                 }
 
                 return Entries();

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using static PocketCoder.Agents.JsonFields;
 
 namespace PocketCoder.Agents.Claude;
 
@@ -29,11 +30,4 @@ internal static class ClaudeTools
             _ => new(ToolKind.Other, tool, null, null),
         };
     }
-
-    public static string? Text(JsonElement element, string property) =>
-        element.ValueKind == JsonValueKind.Object
-        && element.TryGetProperty(property, out var value)
-        && value.ValueKind == JsonValueKind.String
-            ? value.GetString()
-            : null;
 }

@@ -14,28 +14,16 @@ public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter
 
     public bool AppliesEditedInput => false;
 
-    public async Task<AgentAvailability> ProbeAsync(CancellationToken cancellationToken)
-    {
-        var executable = command.Resolve();
-        if (executable is null)
-        {
-            return new AgentAvailability(false, null,
-                $"Codex was not found ('{command.Command}'). Install it with `npm install -g @openai/codex`, " +
-                "or point POCKETCODER_CODEX_PATH at the codex executable.");
-        }
+    private const string Name = "Codex";
+    private const string InstallHint = "Install it with `npm install -g @openai/codex`, or point POCKETCODER_CODEX_PATH at the codex executable.";
 
-        // Prints "codex-cli 0.169.0".
-        var version = await command.ReadVersionAsync(executable, ["--version"], cancellationToken).ConfigureAwait(false);
-        return version is null
-            ? new AgentAvailability(false, null, $"'{executable} --version' failed; reinstall Codex.")
-            : new AgentAvailability(true, version.Split(' ')[^1], executable);
-    }
+    // `codex --version` prints "codex-cli 0.169.0".
+    public Task<AgentAvailability> ProbeAsync(CancellationToken cancellationToken) =>
+        command.ProbeAsync(Name, InstallHint, ["--version"], line => line.Split(' ')[^1], cancellationToken);
 
     public async Task<IAgentSession> StartAsync(AgentStartOptions options, IAgentSink sink, CancellationToken cancellationToken)
     {
-        var executable = command.Resolve()
-            ?? throw new AgentUnavailableException(AgentId,
-                $"Codex was not found ('{command.Command}'). Install @openai/codex or set POCKETCODER_CODEX_PATH.");
+        var executable = command.ResolveToStart(AgentId, Name, InstallHint);
         if (CodexRules.FindAllowingRule(options.WorkingDirectory, command.Environment) is { } bypass)
         {
             throw new AgentUnavailableException(AgentId, bypass);

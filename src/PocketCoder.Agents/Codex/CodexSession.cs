@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using PocketCoder.Agents.Processes;
 using PocketCoder.Agents.Sessions;
+using static PocketCoder.Agents.JsonFields;
 
 namespace PocketCoder.Agents.Codex;
 
@@ -466,11 +467,6 @@ internal sealed class CodexSession : ProcessAgentSession
             : [];
 
     private static JsonElement ToElement(JsonObject node) => JsonElement.Parse(node.ToJsonString());
-
-    internal static string? Text(JsonElement element, string property) =>
-        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String
-            ? value.GetString()
-            : null;
 
     private readonly record struct Usage(long Input, long Output, long CacheRead, long CacheWrite)
     {

@@ -19,22 +19,12 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter
 
     public bool AppliesEditedInput => false;
 
-    public async Task<AgentAvailability> ProbeAsync(CancellationToken cancellationToken)
-    {
-        var executable = command.Resolve();
-        if (executable is null)
-        {
-            return new AgentAvailability(false, null,
-                $"OpenCode was not found ('{command.Command}'). Install it with `npm install -g opencode-ai`, " +
-                "or point POCKETCODER_OPENCODE_PATH at the opencode executable.");
-        }
+    private const string Name = "OpenCode";
+    private const string InstallHint = "Install it with `npm install -g opencode-ai`, or point POCKETCODER_OPENCODE_PATH at the opencode executable.";
 
-        // Prints "1.18.33".
-        var version = await command.ReadVersionAsync(executable, ["--version"], cancellationToken).ConfigureAwait(false);
-        return version is null
-            ? new AgentAvailability(false, null, $"'{executable} --version' failed; reinstall OpenCode.")
-            : new AgentAvailability(true, version.Split(' ')[^1], executable);
-    }
+    // `opencode --version` prints "1.18.33".
+    public Task<AgentAvailability> ProbeAsync(CancellationToken cancellationToken) =>
+        command.ProbeAsync(Name, InstallHint, ["--version"], line => line.Split(' ')[^1], cancellationToken);
 
     public async Task<IAgentSession> StartAsync(AgentStartOptions options, IAgentSink sink, CancellationToken cancellationToken)
     {
@@ -52,9 +42,7 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter
 
     private async Task<OpenCodeServer> AcquireServerAsync(AgentStartOptions options, CancellationToken cancellationToken)
     {
-        var executable = command.Resolve()
-            ?? throw new AgentUnavailableException(AgentId,
-                $"OpenCode was not found ('{command.Command}'). Install opencode-ai or set POCKETCODER_OPENCODE_PATH.");
+        var executable = command.ResolveToStart(AgentId, Name, InstallHint);
         var directory = Path.GetFullPath(options.WorkingDirectory);
         if (OpenCodeProjectCheck.FindRepositoryCode(directory) is { } problem)
         {

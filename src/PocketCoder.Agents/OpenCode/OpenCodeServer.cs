@@ -216,7 +216,7 @@ internal sealed partial class OpenCodeServer : IAsyncDisposable
             return;
         }
 
-        var type = OpenCodeSession.Text(message, "type");
+        var type = JsonFields.Text(message, "type");
         if (type == "server.connected")
         {
             _connected.TrySetResult();
@@ -224,7 +224,7 @@ internal sealed partial class OpenCodeServer : IAsyncDisposable
         }
 
         if (type is null || !message.TryGetProperty("properties", out var properties)
-            || OpenCodeSession.Text(properties, "sessionID") is not { } sessionId
+            || JsonFields.Text(properties, "sessionID") is not { } sessionId
             || !_listeners.TryGetValue(sessionId, out var listener))
         {
             return;

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using PocketCoder.Agents.Sessions;
+using static PocketCoder.Agents.JsonFields;
 
 namespace PocketCoder.Agents.OpenCode;
 
@@ -445,11 +446,6 @@ internal sealed class OpenCodeSession : IAgentSession
             _ => (ToolKind.Other, tool, null, null),
         };
     }
-
-    internal static string? Text(JsonElement element, string property) =>
-        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String
-            ? value.GetString()
-            : null;
 
     private static long Number(JsonElement element, string property) =>
         element.ValueKind == JsonValueKind.Object && element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.Number

@@ -30,8 +30,45 @@ public sealed record AgentCommand(string Command, IReadOnlyDictionary<string, st
         return null;
     }
 
+    /// <summary>The answer every adapter's probe gives: installed or not, which version, and if not, what to do.</summary>
+    /// <param name="name">The agent as the user knows it ("Codex").</param>
+    /// <param name="installHint">What the user can do when it is missing.</param>
+    /// <param name="versionArguments">How to ask its version without starting it; null when it has no such flag.</param>
+    /// <param name="version">The version number in the first line that prints.</param>
+    public async Task<AgentAvailability> ProbeAsync(string name, string installHint, IReadOnlyList<string>? versionArguments,
+        Func<string, string> version, CancellationToken cancellationToken)
+    {
+        if (Resolve() is not { } executable)
+        {
+            return new AgentAvailability(false, null, $"{name} was not found ('{Command}'). {installHint}");
+        }
+
+        if (versionArguments is null)
+        {
+            return new AgentAvailability(true, null, executable);
+        }
+
+        string? firstLine;
+        try
+        {
+            firstLine = await ReadVersionAsync(executable, versionArguments, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            firstLine = null; // It did not answer within its time.
+        }
+
+        return firstLine is null
+            ? new AgentAvailability(false, null, $"'{executable} {string.Join(' ', versionArguments)}' failed; reinstall {name}.")
+            : new AgentAvailability(true, version(firstLine), executable);
+    }
+
+    /// <summary>The executable to start a session with, or an <see cref="AgentUnavailableException"/> saying what to do.</summary>
+    public string ResolveToStart(string agentId, string name, string installHint) =>
+        Resolve() ?? throw new AgentUnavailableException(agentId, $"{name} was not found ('{Command}'). {installHint}");
+
     /// <summary>Runs the executable with <paramref name="arguments"/> and returns the first line it prints, or null.</summary>
-    public async Task<string?> ReadVersionAsync(string executable, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    private async Task<string?> ReadVersionAsync(string executable, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
     {
         string? firstLine = null;
         var spec = new ProcessSpec(executable, arguments, System.Environment.CurrentDirectory, Environment, StderrLogPath: null);
