@@ -5,15 +5,44 @@ using PocketCoder.Realtime;
 namespace PocketCoder.Server;
 
 /// <summary>
-/// The HTTP contract as an OpenAPI document, generated from the endpoints themselves at <c>/openapi/v1.json</c>.
+/// The HTTP contract as an OpenAPI document at <c>/openapi/v1.json</c>, generated from the endpoints themselves.
 /// It needs a device token like every other endpoint: it is harmless, but nothing here is served to strangers.
 /// Every operation also lists the problem+json body every error carries (<c>code</c> is what clients switch on).
+/// The document only changes with the code, so <c>serve</c> answers with the copy built into it (web/openapi.json,
+/// embedded): the generator's services cost ~3 MiB of every server's memory for a request a developer makes once.
+/// Tests run the generator (<see cref="PocketCoderOptions.LiveApiDocument"/>) and fail when the copy differs.
 /// </summary>
 public static class ApiDocument
 {
     public const string Path = "/openapi/v1.json";
 
-    public static IServiceCollection AddApiDocument(this IServiceCollection services) =>
+    public static IServiceCollection AddApiDocument(this IServiceCollection services, bool live) =>
+        live ? services.AddGenerator() : services;
+
+    public static WebApplication MapApiDocument(this WebApplication app, bool live)
+    {
+        if (live)
+        {
+            app.MapOpenApi(Path);
+        }
+        else
+        {
+            app.MapGet(Path, () => TypedResults.Bytes(BuiltIn.Value, "application/json;charset=utf-8")).ExcludeFromDescription();
+        }
+
+        return app;
+    }
+
+    private static readonly Lazy<byte[]> BuiltIn = new(() =>
+    {
+        using var stream = typeof(ApiDocument).Assembly.GetManifestResourceStream("openapi.json")
+            ?? throw new InvalidOperationException("The OpenAPI document is not built into this assembly (web/openapi.json).");
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
+    });
+
+    private static IServiceCollection AddGenerator(this IServiceCollection services) =>
         services.AddOpenApi(options =>
         {
             options.AddDocumentTransformer((document, _, _) =>
@@ -65,12 +94,6 @@ public static class ApiDocument
                 return Task.CompletedTask;
             });
         });
-
-    public static WebApplication MapApiDocument(this WebApplication app)
-    {
-        app.MapOpenApi(Path);
-        return app;
-    }
 
     private static OpenApiSchema Problem => new()
     {

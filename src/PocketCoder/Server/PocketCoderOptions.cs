@@ -31,6 +31,12 @@ public sealed class PocketCoderOptions
 
     public bool ConsoleLogging { get; init; } = true;
 
+    /// <summary>
+    /// Generate the OpenAPI document from the endpoints on each request instead of serving the copy built in (see
+    /// <see cref="ApiDocument"/>). Tests turn it on to prove the copy is what the endpoints say.
+    /// </summary>
+    public bool LiveApiDocument { get; init; }
+
     /// <summary>Another place the log goes besides the console: how tests read what the server logged.</summary>
     public ILoggerProvider? LogSink { get; init; }
 

@@ -109,7 +109,7 @@ public static class PocketCoderServer
         services.AddDataProtection().PersistKeysToFileSystem(keys);
         services.AddProblemResponses();
         services.AddValidation();
-        services.AddApiDocument();
+        services.AddApiDocument(options.LiveApiDocument);
         services.ConfigureHttpJsonOptions(json =>
         {
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, WireJson.Default);
@@ -138,7 +138,7 @@ public static class PocketCoderServer
         api.MapGit();
         api.MapCommands();
         api.MapTerminal();
-        app.MapApiDocument();
+        app.MapApiDocument(options.LiveApiDocument);
 
         // A removed project's shell would be unreachable: close it (the terminal outlives restarts, not its project).
         var terminals = app.Services.GetRequiredService<Terminals>();

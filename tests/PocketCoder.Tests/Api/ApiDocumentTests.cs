@@ -14,7 +14,7 @@ public sealed class ApiDocumentTests
     [Fact]
     public async Task Document_ListsEveryApiEndpointWithItsMethod_AndTheProblemBody()
     {
-        await using var server = await TestServer.StartAsync();
+        await using var server = await TestServer.StartAsync(liveApiDocument: true);
         var phone = await server.PairAsync("phone");
 
         var document = await phone.Http.GetOkAsync(ApiDocument.Path);
@@ -54,7 +54,7 @@ public sealed class ApiDocumentTests
     [Fact]
     public async Task HttpSamples_NameOnlyEndpointsAndParametersTheServerHas()
     {
-        await using var server = await TestServer.StartAsync();
+        await using var server = await TestServer.StartAsync(liveApiDocument: true);
         var phone = await server.PairAsync("phone");
         var document = await phone.Http.GetOkAsync(ApiDocument.Path);
         var operations = document.GetProperty("paths").EnumerateObject()
@@ -96,7 +96,7 @@ public sealed class ApiDocumentTests
     [Fact]
     public async Task CheckedInDocument_TheWebAppsTypesComeFrom_IsWhatTheServerServes()
     {
-        await using var server = await TestServer.StartAsync();
+        await using var server = await TestServer.StartAsync(liveApiDocument: true);
         var phone = await server.PairAsync("phone");
         var served = JsonNode.Parse((await phone.Http.GetOkAsync(ApiDocument.Path)).GetRawText())!;
         var path = Path.Combine(ClaudeCli.RepositoryRoot(), "web", "openapi.json");
@@ -112,10 +112,28 @@ public sealed class ApiDocumentTests
             "--filter FullyQualifiedName~CheckedInDocument` and rebuild the web app, whose types are generated from it.");
     }
 
+    /// <summary>serve answers with the copy built into it, which the test above keeps equal to the generated document.</summary>
     [Fact]
-    public async Task Document_WithoutADeviceToken_Refused()
+    public async Task Serve_AnswersWithTheBuiltInCopy_OfTheCheckedInDocument()
     {
         await using var server = await TestServer.StartAsync();
+        var phone = await server.PairAsync("phone");
+
+        var response = await phone.Http.GetAsync(ApiDocument.Path);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        var checkedIn = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(ClaudeCli.RepositoryRoot(), "web", "openapi.json")));
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse(await response.Content.ReadAsStringAsync()), checkedIn),
+            "The built-in document differs from web/openapi.json: rebuild after updating it.");
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Document_WithoutADeviceToken_Refused(bool live)
+    {
+        await using var server = await TestServer.StartAsync(liveApiDocument: live);
         await ApiAssert.ProblemAsync(await server.Anonymous.GetAsync(ApiDocument.Path), HttpStatusCode.Unauthorized, "UNAUTHORIZED");
     }
 

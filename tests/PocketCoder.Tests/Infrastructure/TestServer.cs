@@ -46,7 +46,8 @@ public sealed class TestServer : IAsyncDisposable
         TimeProvider? clock = null,
         TimeSpan? heartbeat = null,
         int subscriberBuffer = 1024,
-        CapturedLogs? logs = null)
+        CapturedLogs? logs = null,
+        bool liveApiDocument = false)
     {
         var ownsData = dataDirectory is null;
         dataDirectory ??= TempPaths.NewDirectory("pc-data");
@@ -63,6 +64,7 @@ public sealed class TestServer : IAsyncDisposable
             SubscriberBuffer = subscriberBuffer,
             ConsoleLogging = false,
             LogSink = logs,
+            LiveApiDocument = liveApiDocument,
         };
         var app = PocketCoderServer.Build(options, clock);
         await app.StartAsync();
