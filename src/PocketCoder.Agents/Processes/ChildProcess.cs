@@ -39,6 +39,10 @@ public sealed partial class ChildProcess : IAsyncDisposable
     private HashSet<int> _beforeTurn = [];
     private volatile bool _stopRequested;
 
+    // What a stop signalled, found before the signal: a process that is dying when the exit is handled may no longer show
+    // its marker (its memory is already released), yet the final status must wait until it is gone.
+    private volatile IReadOnlyCollection<int> _signalledAtStop = [];
+
     /// <param name="startPumps">Starts the readers of stdout and stderr (lines or raw chunks, see the factories below).</param>
     private ChildProcess(Process process, ProcessSpec spec, LogLevel lifetimeLevel, Func<ChildProcess, (Task Stdout, Task Stderr)> startPumps)
     {
@@ -234,8 +238,15 @@ public sealed partial class ChildProcess : IAsyncDisposable
             return;
         }
 
+        var descendants = Descendants();
+        _signalledAtStop = descendants;
         SignalGroup(Signal.Term);
-        ProcessLog.Stopping(_logger, _program, Pid, SignalDescendants(Signal.Term).Count);
+        foreach (var pid in descendants)
+        {
+            _ = Kill(pid, (int)Signal.Term);
+        }
+
+        ProcessLog.Stopping(_logger, _program, Pid, descendants.Count);
         var finished = await Task.WhenAny(_exited.Task, Task.Delay(grace, cancellationToken)).ConfigureAwait(false);
         if (finished != _exited.Task)
         {
@@ -405,7 +416,7 @@ public sealed partial class ChildProcess : IAsyncDisposable
                 ProcessLog.LeftoversKilled(_logger, _program, Pid, leftovers.Count);
             }
 
-            await ProcessTable.WaitGoneAsync(leftovers, DrainGrace).ConfigureAwait(false);
+            await ProcessTable.WaitGoneAsync([.. leftovers, .. _signalledAtStop], DrainGrace).ConfigureAwait(false);
         }
 
         var drained = Task.WhenAll(_stdoutPump, _stderrPump);
