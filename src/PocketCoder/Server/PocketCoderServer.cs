@@ -56,6 +56,9 @@ public static class PocketCoderServer
 
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
+        // The framework's handler base logs every challenge (each unauthenticated request) at Information under our
+        // handler's name; refused pairings and revocations are logged by AuthLog instead.
+        builder.Logging.AddFilter(typeof(DeviceAuthentication).FullName, LogLevel.Warning);
         // Keys only protect transient framework state here (tokens are our own): no need to warn that they are unencrypted.
         builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
 

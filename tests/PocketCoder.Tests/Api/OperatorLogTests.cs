@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using PocketCoder.Agents;
 using PocketCoder.Approvals;
 using PocketCoder.Data;
@@ -37,6 +38,7 @@ public sealed class OperatorLogTests : IDisposable
         Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
         var laptop = await server.PairAsync("laptop");
         Assert.Equal(HttpStatusCode.NoContent, (await phone.Http.DeleteAsync($"/api/devices/{laptop.DeviceId}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await server.Anonymous.GetAsync("/api/projects")).StatusCode);
 
         var paired = logs.WithId(3001);
         Assert.Equal(["Ana's phone", "laptop"], paired.Select(e => e.Values["DeviceName"]));
@@ -45,6 +47,8 @@ public sealed class OperatorLogTests : IDisposable
         var revoked = Assert.Single(logs.WithId(3004));
         Assert.Equal(laptop.DeviceId, revoked.Values["DeviceId"]);
         Assert.Equal("Ana's phone", revoked.Values["Actor"]);
+        // A stranger's request is not news: the framework's per-challenge line stays out of the operator's log.
+        Assert.DoesNotContain(logs.Entries, e => e.Category.EndsWith(".DeviceAuthentication", StringComparison.Ordinal) && e.Level < LogLevel.Warning);
         Assert.DoesNotContain(logs.Entries, e => e.Message.Contains(phone.Token, StringComparison.Ordinal)
             || e.Message.Contains(laptop.Token, StringComparison.Ordinal) || e.Message.Contains("WRONG-CODE", StringComparison.Ordinal));
     }
