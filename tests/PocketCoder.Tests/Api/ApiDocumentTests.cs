@@ -19,11 +19,7 @@ public sealed class ApiDocumentTests
 
         var document = await phone.Http.GetOkAsync(ApiDocument.Path);
 
-        var documented = document.GetProperty("paths").EnumerateObject()
-            .SelectMany(path => path.Value.EnumerateObject()
-                .Where(operation => operation.Name is "get" or "post" or "put" or "patch" or "delete")
-                .Select(operation => $"{operation.Name.ToUpperInvariant()} {path.Name}"))
-            .ToHashSet();
+        var documented = Operations(document).Select(o => $"{o.Method} {o.Path}").ToHashSet();
         var served = server.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
             .Where(e => e.RoutePattern.RawText?.StartsWith("/api/", StringComparison.Ordinal) == true)
             .SelectMany(e => (e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? []).Select(m => $"{m} {Normalise(e.RoutePattern.RawText!)}"))
@@ -57,11 +53,7 @@ public sealed class ApiDocumentTests
         await using var server = await TestServer.StartAsync(liveApiDocument: true);
         var phone = await server.PairAsync("phone");
         var document = await phone.Http.GetOkAsync(ApiDocument.Path);
-        var operations = document.GetProperty("paths").EnumerateObject()
-            .SelectMany(path => path.Value.EnumerateObject()
-                .Where(operation => operation.Name is "get" or "post" or "put" or "patch" or "delete")
-                .Select(operation => (Method: operation.Name.ToUpperInvariant(), Path: path.Name, Operation: operation.Value)))
-            .ToList();
+        var operations = Operations(document);
 
         var samples = Directory.GetFiles(Path.Combine(ClaudeCli.RepositoryRoot(), "docs", "http"), "*.http");
         var requests = samples.SelectMany(file => File.ReadAllLines(file)
@@ -136,6 +128,15 @@ public sealed class ApiDocumentTests
         await using var server = await TestServer.StartAsync(liveApiDocument: live);
         await ApiAssert.ProblemAsync(await server.Anonymous.GetAsync(ApiDocument.Path), HttpStatusCode.Unauthorized, "UNAUTHORIZED");
     }
+
+    /// <summary>Every operation in the document: its method, its path template and its description.</summary>
+    private static List<(string Method, string Path, JsonElement Operation)> Operations(JsonElement document) =>
+    [
+        .. document.GetProperty("paths").EnumerateObject()
+            .SelectMany(path => path.Value.EnumerateObject()
+                .Where(operation => operation.Name is "get" or "post" or "put" or "patch" or "delete")
+                .Select(operation => (operation.Name.ToUpperInvariant(), path.Name, operation.Value))),
+    ];
 
     // Route constraints ({id:guid}) and a group's trailing slash are not part of an OpenAPI path.
     private static string Normalise(string pattern) =>
