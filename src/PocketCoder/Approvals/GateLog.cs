@@ -6,8 +6,12 @@ namespace PocketCoder.Approvals;
 /// </summary>
 internal static partial class GateLog
 {
-    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Gate {Outcome} {Tool} call {ToolCallId} of session {SessionId} by policy (mode {Mode}, rule {RuleId}): {Reason}")]
-    public static partial void ByPolicy(ILogger logger, string outcome, string tool, string toolCallId, string sessionId, string mode, string? ruleId, string reason);
+    /// <remarks>
+    /// Not the verdict's reason: it can quote a rule's pattern, and "always allow" makes the pattern the exact command
+    /// (a token in a curl header, say). The rule id and the ledger entry say the rest.
+    /// </remarks>
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Gate {Outcome} {Tool} call {ToolCallId} of session {SessionId} by policy (mode {Mode}, rule {RuleId})")]
+    public static partial void ByPolicy(ILogger logger, string outcome, string tool, string toolCallId, string sessionId, string mode, string? ruleId);
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "Gate asks the owner: approval {ApprovalId} for {Tool} call {ToolCallId} of session {SessionId}")]
     public static partial void Asked(ILogger logger, string approvalId, string tool, string toolCallId, string sessionId);

@@ -49,8 +49,7 @@ public sealed class Gatekeeper(
                     ["ruleId"] = verdict.Rule?.Id,
                     ["mode"] = context.Mode,
                 }));
-            GateLog.ByPolicy(logger, allowed ? "allowed" : "denied", request.Tool, request.ToolCallId, context.SessionId, context.Mode, verdict.Rule?.Id,
-                verdict.Reason);
+            GateLog.ByPolicy(logger, allowed ? "allowed" : "denied", request.Tool, request.ToolCallId, context.SessionId, context.Mode, verdict.Rule?.Id);
             return allowed ? new PermissionDecision(true) : PermissionDecision.Deny(verdict.Reason);
         }
 

@@ -81,14 +81,17 @@ public sealed class OperatorLogTests : IDisposable
         var decision = gatekeeper.RequestAsync(context, command, asked.SetResult, CancellationToken.None);
         await asked.Task.WaitAsync(TimeSpan.FromSeconds(30));
         var approvalId = (string)Assert.Single(logs.WithId(2002)).Values["ApprovalId"]!;
-        await phone.Http.PostOkAsync($"/api/approvals/{approvalId}/decision", new { decision = "deny" });
-        Assert.False((await decision.WaitAsync(TimeSpan.FromSeconds(30))).Allow);
+        // "Always allow" remembers the exact command as the rule's pattern; the next identical call is allowed by that rule.
+        await phone.Http.PostOkAsync($"/api/approvals/{approvalId}/decision", new { decision = "allow_always" });
+        Assert.True((await decision.WaitAsync(TimeSpan.FromSeconds(30))).Allow);
+        var again = command with { ToolCallId = "call-bash-2" };
+        Assert.True((await gatekeeper.RequestAsync(context, again, () => { }, CancellationToken.None)).Allow);
 
-        var byPolicy = Assert.Single(logs.WithId(2001));
-        Assert.Equal("allowed", byPolicy.Values["Outcome"]);
-        Assert.Equal("Read", byPolicy.Values["Tool"]);
+        var byPolicy = logs.WithId(2001);
+        Assert.Equal([("allowed", "Read"), ("allowed", "Bash")], byPolicy.Select(e => ((string)e.Values["Outcome"]!, (string)e.Values["Tool"]!)));
+        Assert.NotNull(byPolicy[1].Values["RuleId"]);
         var decided = Assert.Single(logs.WithId(2003));
-        Assert.Equal("deny", decided.Values["Decision"]);
+        Assert.Equal("allow_always", decided.Values["Decision"]);
         Assert.Equal("Bash", decided.Values["Tool"]);
         Assert.DoesNotContain(logs.Entries, e => e.Message.Contains("sk-live-123", StringComparison.Ordinal));
     }
