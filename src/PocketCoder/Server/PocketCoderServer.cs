@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
-using Microsoft.AspNetCore.DataProtection;
 using PocketCoder.Agents;
 using PocketCoder.Agents.Acp;
 using PocketCoder.Agents.Claude;
@@ -59,8 +58,6 @@ public static class PocketCoderServer
         // The framework's handler base logs every challenge (each unauthenticated request) at Information under our
         // handler's name; refused pairings and revocations are logged by AuthLog instead.
         builder.Logging.AddFilter(typeof(DeviceAuthentication).FullName, LogLevel.Warning);
-        // Keys only protect transient framework state here (tokens are our own): no need to warn that they are unencrypted.
-        builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
 
         var database = new Database(options.DataDirectory);
         database.Migrate();
@@ -103,13 +100,14 @@ public static class PocketCoderServer
         services.AddSingleton<Terminals>();
         services.AddSingleton<TerminalScreens>();
 
-        services.AddAuthentication(DeviceAuthentication.SchemeName)
+        // The core alone: AddAuthentication would also add DataProtection, whose key ring is loaded (and, on a new data
+        // folder, created and written) before the server answers, for nothing: device tokens are our own, hashed in the database.
+        services.AddAuthenticationCore(auth => auth.DefaultScheme = DeviceAuthentication.SchemeName);
+        services.AddWebEncoders();
+        new AuthenticationBuilder(services)
             .AddScheme<AuthenticationSchemeOptions, DeviceAuthentication>(DeviceAuthentication.SchemeName, null);
         services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new AuthorizationPolicyBuilder(DeviceAuthentication.SchemeName).RequireAuthenticatedUser().Build());
-        // Made private before the framework would create it with the default mode.
-        var keys = Directory.CreateDirectory(Path.Combine(options.DataDirectory, "keys"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        services.AddDataProtection().PersistKeysToFileSystem(keys);
         services.AddProblemResponses();
         services.AddValidation();
         services.AddApiDocument(options.LiveApiDocument);
