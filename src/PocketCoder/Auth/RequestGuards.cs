@@ -32,15 +32,18 @@ public static class RequestGuards
 {
     /// <summary>
     /// DNS rebinding: a page on evil.example whose name now resolves to 127.0.0.1 reaches the server with
-    /// <c>Host: evil.example</c>. Only the listen address, loopback names, IP literals (rebinding needs a name) and
+    /// <c>Host: evil.example</c>. Only the listen and public addresses, loopback names, IP literals (rebinding needs a name) and
     /// names the owner configured are served.
     /// </summary>
     public static IApplicationBuilder UseAllowedHosts(this IApplicationBuilder app, PocketCoderOptions options)
     {
         var allowed = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "localhost" };
-        if (Uri.TryCreate(options.Listen, UriKind.Absolute, out var listen))
+        foreach (var address in new[] { options.Listen, options.PublicUrl })
         {
-            allowed.Add(listen.Host);
+            if (Uri.TryCreate(address, UriKind.Absolute, out var uri))
+            {
+                allowed.Add(uri.Host);
+            }
         }
 
         allowed.UnionWith(options.AllowedHosts);

@@ -60,12 +60,15 @@ public static class CommandLine
 
         Commands:
           serve [--listen URL] [--data DIR]     Run the server (default http://127.0.0.1:7420).
+                [--cert PEM --key PEM]          Certificate and key for an https:// --listen (reloaded when renewed).
+                [--public-url URL]              The address phones open, if not --listen (proxy, Tailscale, LAN name).
                 [--suspend-idle-minutes N]      Stop idle agent processes after N minutes (default 15, 0: never).
                 [--stall-seconds N]             Report a turn with no word from the agent after N s (default 180,
                                                 0: never).
                 [--allowed-host NAME[,NAME]]    Host names to answer to besides loopback and IP literals.
                 [--ledger-terminal-text]        Keep the text typed into terminals in the ledger.
-          pair [--data DIR] [--url URL] [--json] Create a one-time pairing code for a phone (valid 10 minutes).
+          pair [--data DIR] [--url URL] [--json] Create a one-time pairing code for a phone (valid 10 minutes); the link
+                                                names the server's public URL (or --url).
           ledger verify [--data DIR]            Check the decision ledger's hash chain.
           approvals [--json]                    List what waits for a decision (asks the running server).
           approve ID [--session|--always]       Allow once (or for the session, or always for the project).
@@ -74,9 +77,9 @@ public static class CommandLine
           version                               Print the version.
 
         The data folder is --data, else $POCKETCODER_DATA, else $XDG_DATA_HOME/pocketcoder.
-        serve also reads pocketcoder.json in the data folder and POCKETCODER_* variables (LISTEN, STALL_SECONDS,
-        SUSPEND_IDLE_MINUTES, ALLOWED_HOSTS, GEMINI_MODEL, CLAUDE_PATH, ...); flags win over variables, variables
-        over the file. A value that is not valid stops it, naming the problem.
+        serve also reads pocketcoder.json in the data folder and POCKETCODER_* variables (LISTEN, PUBLIC_URL, CERT,
+        KEY, STALL_SECONDS, SUSPEND_IDLE_MINUTES, ALLOWED_HOSTS, GEMINI_MODEL, CLAUDE_PATH, ...); flags win over
+        variables, variables over the file. A value that is not valid stops it, naming the problem.
         """;
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)

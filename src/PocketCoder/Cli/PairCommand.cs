@@ -1,6 +1,7 @@
 using System.Text.Json;
 using PocketCoder.Auth;
 using PocketCoder.Data;
+using PocketCoder.Reach;
 using PocketCoder.Server;
 using QRCoder;
 
@@ -15,7 +16,8 @@ public static class PairCommand
     public static int Run(string[] args, TextWriter output)
     {
         var arguments = CliArguments.Parse(args, new HashSet<string> { "data", "url" }, new HashSet<string> { "json" });
-        using var database = new Database(CommandLine.DataDirectory(arguments));
+        var dataDirectory = CommandLine.DataDirectory(arguments);
+        using var database = new Database(dataDirectory);
         database.Migrate();
         var clock = TimeProvider.System;
         var devices = new Devices(database, new Ledger.LedgerStore(database, clock), clock);
@@ -28,7 +30,8 @@ public static class PairCommand
         }
 
         // The code rides in the fragment, which browsers never send to a server: it stays out of every log.
-        var link = $"{(arguments.Value("url") ?? PocketCoderOptions.DefaultListen).TrimEnd('/')}/#pair={code}";
+        var address = new Uri(arguments.Value("url") ?? PhoneAddress(dataDirectory));
+        var link = $"{address.GetLeftPart(UriPartial.Authority)}/#pair={code}";
         output.WriteLine($"Pairing code: {code}");
         output.WriteLine($"Valid until {expiresAt.ToLocalTime():HH:mm:ss} (10 minutes), for one device.");
         if (!Console.IsOutputRedirected)
@@ -39,7 +42,38 @@ public static class PairCommand
         }
 
         output.WriteLine($"Or open {link}");
+        if (address.Host is "0.0.0.0" or "[::]")
+        {
+            output.WriteLine($"{address.Host} means every interface of this machine; a phone cannot open it. Start serve with " +
+                "--public-url naming the address the phone uses (e.g. http://192.168.1.20:7420), or open that address yourself.");
+        }
+        else if (address.Scheme == Uri.UriSchemeHttp && !address.IsLoopback)
+        {
+            output.WriteLine("Over plain http the app works but cannot be installed or keep working offline: browsers want https " +
+                "for that (see docs/reach.md).");
+        }
+
         return 0;
+    }
+
+    /// <summary>Where the server last said phones reach it, else what its settings say, else the default.</summary>
+    private static string PhoneAddress(string dataDirectory)
+    {
+        if (ServerAddress.Read(dataDirectory) is { } recorded)
+        {
+            return recorded.PublicUrl;
+        }
+
+        try
+        {
+            var settings = ServeSettings.Load(dataDirectory, new Dictionary<string, string?>(), Environment.GetEnvironmentVariables());
+            return settings.PublicUrl ?? settings.Listen;
+        }
+        catch (InvalidDataException)
+        {
+            // serve will refuse these settings and say why; the pairing code is still good.
+            return PocketCoderOptions.DefaultListen;
+        }
     }
 }
 

@@ -55,7 +55,7 @@ public static class ServeCommand
 
         var address = app.Urls.FirstOrDefault() ?? listen;
         await output.WriteLineAsync($"""
-            PocketCoder {Health.HealthApi.Version} listening on {address}
+            PocketCoder {Health.HealthApi.Version} listening on {address}{(options.PublicUrl is { } publicUrl ? $", reached at {publicUrl}" : "")}
             Data: {options.DataDirectory}
             To pair a phone, run `pocketcoder pair{(arguments.Value("data") is { } d ? $" --data {d}" : "")}` and enter the code it shows.
             """);

@@ -3,6 +3,7 @@ using PocketCoder.Agents.Claude;
 using PocketCoder.Agents.Codex;
 using PocketCoder.Agents.OpenCode;
 using PocketCoder.Agents.Processes;
+using PocketCoder.Reach;
 
 namespace PocketCoder.Server;
 
@@ -14,6 +15,12 @@ public sealed class PocketCoderOptions
     public required string DataDirectory { get; init; }
 
     public string Listen { get; init; } = DefaultListen;
+
+    /// <summary>The address phones open, when it is not <see cref="Listen"/> (a reverse proxy, Tailscale, a LAN name).</summary>
+    public string? PublicUrl { get; init; }
+
+    /// <summary>What an https:// <see cref="Listen"/> presents.</summary>
+    public TlsCertificate? Certificate { get; init; }
 
     /// <summary>Host names the server answers to besides its listen address, loopback names and IP literals (DNS rebinding guard).</summary>
     public IReadOnlyList<string> AllowedHosts { get; init; } = [];

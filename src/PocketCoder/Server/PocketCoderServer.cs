@@ -12,6 +12,7 @@ using PocketCoder.Errors;
 using PocketCoder.Health;
 using PocketCoder.Ledger;
 using PocketCoder.Projects;
+using PocketCoder.Reach;
 using PocketCoder.Realtime;
 using PocketCoder.Sessions;
 using PocketCoder.Web;
@@ -37,10 +38,25 @@ public static class PocketCoderServer
             EnvironmentName = "Production",
         });
         builder.WebHost.UseUrls(options.Listen);
+        if (options.Certificate is not null)
+        {
+            // The slim builder leaves TLS out; only an https:// listen address pays for it.
+            builder.WebHost.UseKestrelHttpsConfiguration();
+        }
+
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes;
+            if (options.Certificate is { } certificate)
+            {
+                kestrel.ConfigureHttpsDefaults(https =>
+                {
+                    // Kestrel checks this one at start; each handshake then presents the current files, intermediates included.
+                    https.ServerCertificate = certificate.Certificate;
+                    https.OnAuthenticate = (_, tls) => tls.ServerCertificateContext = certificate.Context;
+                });
+            }
         });
         builder.Logging.ClearProviders();
         if (options.ConsoleLogging)
@@ -140,6 +156,13 @@ public static class PocketCoderServer
         api.MapCommands();
         api.MapTerminal();
         app.MapApiDocument(options.LiveApiDocument);
+
+        // Where phones find this server, for `pocketcoder pair` (which runs as its own process).
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var bound = app.Urls.FirstOrDefault() ?? options.Listen;
+            new ServerAddress(bound, options.PublicUrl ?? bound).Write(options.DataDirectory);
+        });
 
         // A removed project's shell would be unreachable: close it (the terminal outlives restarts, not its project).
         var terminals = app.Services.GetRequiredService<Terminals>();

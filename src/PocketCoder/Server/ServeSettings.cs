@@ -2,6 +2,7 @@ using System.Collections;
 using System.ComponentModel.DataAnnotations;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
+using PocketCoder.Reach;
 
 namespace PocketCoder.Server;
 
@@ -15,8 +16,18 @@ public sealed class ServeSettings
 {
     public const string FileName = "pocketcoder.json";
 
-    [HttpAddress]
+    [ServerUrl]
     public string Listen { get; set; } = PocketCoderOptions.DefaultListen;
+
+    /// <summary>The address phones open when it is not <see cref="Listen"/>: a reverse proxy, Tailscale, a LAN name.</summary>
+    [ServerUrl]
+    public string? PublicUrl { get; set; }
+
+    /// <summary>PEM certificate (then intermediates) for an https:// <see cref="Listen"/>.</summary>
+    public string? Cert { get; set; }
+
+    /// <summary>PEM private key of <see cref="Cert"/>.</summary>
+    public string? Key { get; set; }
 
     /// <summary>0: never suspend. (The generated validator words range errors itself: "must be between 0 and 10080".)</summary>
     [Range(0, 7 * 24 * 60)]
@@ -50,6 +61,9 @@ public sealed class ServeSettings
     public static readonly IReadOnlyList<(string Key, string Variable, string? Flag)> Sources =
     [
         (nameof(Listen), "POCKETCODER_LISTEN", "listen"),
+        (nameof(PublicUrl), "POCKETCODER_PUBLIC_URL", "public-url"),
+        (nameof(Cert), "POCKETCODER_CERT", "cert"),
+        (nameof(Key), "POCKETCODER_KEY", "key"),
         (nameof(SuspendIdleMinutes), "POCKETCODER_SUSPEND_IDLE_MINUTES", "suspend-idle-minutes"),
         (nameof(StallSeconds), "POCKETCODER_STALL_SECONDS", "stall-seconds"),
         (nameof(AllowedHosts), "POCKETCODER_ALLOWED_HOSTS", "allowed-host"),
@@ -87,9 +101,11 @@ public sealed class ServeSettings
             throw new InvalidDataException($"{exception.Message} Settings come from {file}, POCKETCODER_* variables and flags (`pocketcoder help`).");
         }
 
-        if (new ServeSettingsValidator().Validate(null, settings) is { Failed: true } invalid)
+        var problems = new ServeSettingsValidator().Validate(null, settings) is { Failed: true } invalid ? invalid.Failures.ToList() : [];
+        problems.AddRange(settings.TlsProblems());
+        if (problems.Count > 0)
         {
-            throw new InvalidDataException(string.Join(" ", invalid.Failures) +
+            throw new InvalidDataException(string.Join(" ", problems) +
                 $" Settings come from {file}, POCKETCODER_* variables and flags (`pocketcoder help`).");
         }
 
@@ -97,10 +113,13 @@ public sealed class ServeSettings
     }
 
     /// <summary>The server's options from these settings.</summary>
+    /// <exception cref="InvalidDataException">The certificate files cannot be used.</exception>
     public PocketCoderOptions ToOptions(string dataDirectory) => new()
     {
         DataDirectory = dataDirectory,
         Listen = Listen,
+        PublicUrl = PublicUrl,
+        Certificate = Cert is not null && Key is not null ? TlsCertificate.Load(Cert, Key, TimeProvider.System) : null,
         SuspendIdleAfter = TimeSpan.FromMinutes(SuspendIdleMinutes),
         StallAfter = TimeSpan.FromSeconds(StallSeconds),
         AllowedHosts = [.. (AllowedHosts ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
@@ -109,13 +128,34 @@ public sealed class ServeSettings
         AgentCommands = PocketCoderOptions.AgentCommandsAt(ClaudePath, CodexPath, OpenCodePath, GeminiPath),
     };
 
-    /// <summary>An absolute http:// URL: the server itself speaks plain HTTP on its address.</summary>
-    internal sealed class HttpAddressAttribute : ValidationAttribute
+    /// <summary>https:// needs a certificate and its key, and they are used for nothing else.</summary>
+    private IEnumerable<string> TlsProblems()
+    {
+        var https = Listen.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
+        if (https && (Cert is null || Key is null))
+        {
+            yield return "Listen is https://, so Cert and Key (--cert, --key: PEM files) are needed.";
+        }
+        else if (!https && (Cert is not null || Key is not null))
+        {
+            yield return "Cert and Key are used only with an https:// Listen address.";
+        }
+    }
+
+    /// <summary>
+    /// Where a server is reached: an absolute http:// or https:// URL with nothing after the host and port (no path, query,
+    /// fragment or user name), since the app, its API and its cookies live at the root.
+    /// </summary>
+    internal sealed class ServerUrlAttribute : ValidationAttribute
     {
         protected override ValidationResult? IsValid(object? value, ValidationContext validationContext) =>
-            value is string text && Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttp
+            value is null || (value is string text && Uri.TryCreate(text, UriKind.Absolute, out var uri)
+                && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
+                && uri.AbsolutePath == "/" && uri.Query.Length == 0 && uri.Fragment.Length == 0 && uri.UserInfo.Length == 0
+                && !text.Contains('?') && !text.Contains('#'))
                 ? ValidationResult.Success
-                : new ValidationResult($"Listen must be an http:// URL such as {PocketCoderOptions.DefaultListen}; got '{value}'.");
+                : new ValidationResult(
+                    $"{validationContext.MemberName} must be an http:// or https:// URL with no path, such as {PocketCoderOptions.DefaultListen}; got '{value}'.");
     }
 }
 

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using PocketCoder.Agents.Processes;
 using PocketCoder.Auth;
+using PocketCoder.Reach;
 using PocketCoder.Server;
 
 namespace PocketCoder.Tests.Infrastructure;
@@ -47,14 +48,19 @@ public sealed class TestServer : IAsyncDisposable
         TimeSpan? heartbeat = null,
         int subscriberBuffer = 1024,
         CapturedLogs? logs = null,
-        bool liveApiDocument = false)
+        bool liveApiDocument = false,
+        string listen = "http://127.0.0.1:0",
+        string? publicUrl = null,
+        TlsCertificate? certificate = null)
     {
         var ownsData = dataDirectory is null;
         dataDirectory ??= TempPaths.NewDirectory("pc-data");
         var options = new PocketCoderOptions
         {
             DataDirectory = dataDirectory,
-            Listen = "http://127.0.0.1:0",
+            Listen = listen,
+            PublicUrl = publicUrl,
+            Certificate = certificate,
             AgentCommands = agents ?? new Dictionary<string, AgentCommand>
             {
                 // Nothing installed unless a test says so: health and errors must say what is missing.

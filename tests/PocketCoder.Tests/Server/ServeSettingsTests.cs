@@ -44,13 +44,30 @@ public sealed class ServeSettingsTests : IDisposable
     public void BadValues_StartUpRefused_NamingEveryProblem()
     {
         var environment = new Hashtable { ["POCKETCODER_STALL_SECONDS"] = "-1", ["POCKETCODER_GEMINI_MODEL"] = "--yolo" };
-        var flags = new Dictionary<string, string?> { ["listen"] = "https://0.0.0.0:1" };
+        var flags = new Dictionary<string, string?> { ["listen"] = "ftp://0.0.0.0:1", ["public-url"] = "https://box.example.net/app" };
 
         var problem = Assert.Throws<InvalidDataException>(() => ServeSettings.Load(_data, flags, environment));
 
         Assert.Contains("StallSeconds", problem.Message, StringComparison.Ordinal);
         Assert.Contains("GeminiModel", problem.Message, StringComparison.Ordinal);
-        Assert.Contains("Listen must be an http:// URL", problem.Message, StringComparison.Ordinal);
+        Assert.Contains("Listen must be an http:// or https:// URL", problem.Message, StringComparison.Ordinal);
+        Assert.Contains("PublicUrl must be an http:// or https:// URL with no path", problem.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("https://0.0.0.0:7420", null, "Listen is https://, so Cert and Key")]
+    [InlineData("https://0.0.0.0:7420", "/c.pem", "Listen is https://, so Cert and Key")]
+    [InlineData("http://0.0.0.0:7420", "/c.pem", "used only with an https:// Listen")]
+    public void Https_NeedsCertAndKey_AndOnlyItUsesThem(string listen, string? cert, string expected)
+    {
+        var flags = new Dictionary<string, string?> { ["listen"] = listen };
+        if (cert is not null)
+        {
+            flags["cert"] = cert;
+        }
+
+        var problem = Assert.Throws<InvalidDataException>(() => ServeSettings.Load(_data, flags, new Hashtable()));
+        Assert.Contains(expected, problem.Message, StringComparison.Ordinal);
     }
 
     [Theory]

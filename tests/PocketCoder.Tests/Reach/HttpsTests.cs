@@ -1,0 +1,148 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.DependencyInjection;
+using PocketCoder.Auth;
+using PocketCoder.Cli;
+using PocketCoder.Reach;
+using PocketCoder.Tests.Infrastructure;
+
+namespace PocketCoder.Tests.Reach;
+
+/// <summary>
+/// <c>serve --listen https://… --cert --key</c>: the owner's certificate, intermediates included, renewed files served
+/// without a restart; and the address phones use (<c>--public-url</c>) in the pairing link and the allowed hosts.
+/// </summary>
+public sealed class HttpsTests : IDisposable
+{
+    private readonly string _files = TempPaths.NewDirectory("pc-tls");
+    private readonly TestCertificates _certificates = new();
+
+    private string CertificatePath => Path.Combine(_files, "cert.pem");
+
+    private string KeyPath => Path.Combine(_files, "key.pem");
+
+    public void Dispose() => TempPaths.Delete(_files);
+
+    [Fact]
+    public async Task Https_PresentsTheOwnersCertificateAndIntermediate_PairingCookieIsSecure()
+    {
+        var thumbprint = _certificates.WriteServerCertificate(CertificatePath, KeyPath);
+        await using var server = await TestServer.StartAsync(
+            listen: "https://127.0.0.1:0", certificate: TlsCertificate.Load(CertificatePath, KeyPath, TimeProvider.System));
+        Assert.Equal("https", server.BaseUrl.Scheme);
+
+        var seen = new Seen();
+        using var http = Client(server.BaseUrl, seen);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/api/health")).StatusCode);
+        Assert.Equal(thumbprint, seen.Thumbprint);
+        Assert.Contains(_certificates.Intermediate.Thumbprint, seen.SentWithIt);
+
+        var code = server.Services.GetRequiredService<Devices>().CreatePairingCode().Code;
+        var paired = await http.PostAsJsonAsync("/api/pair", new { code, deviceName = "phone" });
+        Assert.Equal(HttpStatusCode.OK, paired.StatusCode);
+        var cookie = Assert.Single(paired.Headers.GetValues("Set-Cookie"));
+        Assert.Contains("secure", cookie, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task Https_RenewedFiles_ServedAfterTheRecheckWithoutRestart_BrokenRenewalKeepsTheOld()
+    {
+        var first = _certificates.WriteServerCertificate(CertificatePath, KeyPath);
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        var certificate = TlsCertificate.Load(CertificatePath, KeyPath, clock);
+        await using var server = await TestServer.StartAsync(listen: "https://127.0.0.1:0", certificate: certificate);
+
+        // Renewed on disk, but not yet looked at again: the loaded one still serves.
+        var second = _certificates.WriteServerCertificate(CertificatePath, KeyPath);
+        Assert.Equal(first, await ThumbprintServedAsync(server.BaseUrl));
+
+        clock.Advance(TlsCertificate.RecheckInterval);
+        Assert.Equal(second, await ThumbprintServedAsync(server.BaseUrl));
+
+        // A half-written renewal: the last good certificate keeps serving, and the reason is kept.
+        await File.WriteAllTextAsync(KeyPath, "-----BEGIN PRIVATE KEY-----\ntruncated");
+        clock.Advance(TlsCertificate.RecheckInterval);
+        Assert.Equal(second, await ThumbprintServedAsync(server.BaseUrl));
+        Assert.Contains(KeyPath, certificate.LastReloadProblem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_FilesThatCannotServe_RefusedNamingTheFile()
+    {
+        _certificates.WriteServerCertificate(CertificatePath, KeyPath);
+        var otherKey = Path.Combine(_files, "other-key.pem");
+        _certificates.WriteServerCertificate(Path.Combine(_files, "other.pem"), otherKey);
+
+        var mismatch = Assert.Throws<InvalidDataException>(() => TlsCertificate.Load(CertificatePath, otherKey, TimeProvider.System));
+        Assert.Contains(CertificatePath, mismatch.Message, StringComparison.Ordinal);
+        var missing = Assert.Throws<InvalidDataException>(() => TlsCertificate.Load(Path.Combine(_files, "nope.pem"), KeyPath, TimeProvider.System));
+        Assert.Contains("nope.pem", missing.Message, StringComparison.Ordinal);
+        var expired = Assert.Throws<InvalidDataException>(() =>
+            TlsCertificate.Load(CertificatePath, KeyPath, new ManualClock(DateTimeOffset.UtcNow.AddYears(2))));
+        Assert.Contains("not now", expired.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Pair_LinkNamesThePortTheServerReallyListensOn()
+    {
+        await using var server = await TestServer.StartAsync();
+        Assert.NotEqual(7420, server.BaseUrl.Port);
+
+        var link = PairingLink(server.DataDirectory);
+
+        Assert.StartsWith($"http://127.0.0.1:{server.BaseUrl.Port}/#pair=", link, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PublicUrl_InThePairingLink_AndItsNameIsServed()
+    {
+        await using var server = await TestServer.StartAsync(publicUrl: "https://box.example.net:8443");
+
+        Assert.StartsWith("https://box.example.net:8443/#pair=", PairingLink(server.DataDirectory), StringComparison.Ordinal);
+
+        // The reverse proxy forwards the public name: it is not a DNS-rebinding host.
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/health") { Headers = { Host = "box.example.net:8443" } };
+        Assert.Equal(HttpStatusCode.OK, (await server.Anonymous.SendAsync(request)).StatusCode);
+        using var other = new HttpRequestMessage(HttpMethod.Get, "/api/health") { Headers = { Host = "evil.example:8443" } };
+        Assert.Equal(HttpStatusCode.MisdirectedRequest, (await server.Anonymous.SendAsync(other)).StatusCode);
+    }
+
+    private static string PairingLink(string dataDirectory)
+    {
+        using var output = new StringWriter();
+        Assert.Equal(0, PairCommand.Run(["--data", dataDirectory], output));
+        return output.ToString().Split('\n').Single(line => line.StartsWith("Or open ", StringComparison.Ordinal))["Or open ".Length..].Trim();
+    }
+
+    private static async Task<string?> ThumbprintServedAsync(Uri url)
+    {
+        var seen = new Seen();
+        using var http = Client(url, seen);
+        (await http.GetAsync("/api/health")).EnsureSuccessStatusCode();
+        return seen.Thumbprint;
+    }
+
+    /// <summary>A fresh connection each time (a new handler), accepting any certificate and recording what was presented.</summary>
+    private static HttpClient Client(Uri url, Seen seen) => new(new SocketsHttpHandler
+    {
+        UseCookies = false,
+        SslOptions =
+        {
+            RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
+            {
+                seen.Thumbprint = (certificate as X509Certificate2)?.Thumbprint;
+                seen.SentWithIt = chain?.ChainPolicy.ExtraStore.Select(c => c.Thumbprint).ToList() ?? [];
+                return true;
+            },
+        },
+    })
+    { BaseAddress = url };
+
+    private sealed class Seen
+    {
+        public string? Thumbprint { get; set; }
+
+        public List<string> SentWithIt { get; set; } = [];
+    }
+}
