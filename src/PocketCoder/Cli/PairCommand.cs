@@ -17,6 +17,12 @@ public static class PairCommand
     {
         var arguments = CliArguments.Parse(args, new HashSet<string> { "data", "url" }, new HashSet<string> { "json" });
         var dataDirectory = CommandLine.DataDirectory(arguments);
+        var given = arguments.Value("url") ?? PhoneAddress(dataDirectory);
+        if (!Uri.TryCreate(given, UriKind.Absolute, out var address) || (address.Scheme != Uri.UriSchemeHttp && address.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new CliException($"--url must be the http:// or https:// address phones open, such as {PocketCoderOptions.DefaultListen}; got '{given}'.");
+        }
+
         using var database = new Database(dataDirectory);
         database.Migrate();
         var clock = TimeProvider.System;
@@ -30,7 +36,6 @@ public static class PairCommand
         }
 
         // The code rides in the fragment, which browsers never send to a server: it stays out of every log.
-        var address = new Uri(arguments.Value("url") ?? PhoneAddress(dataDirectory));
         var link = $"{address.GetLeftPart(UriPartial.Authority)}/#pair={code}";
         output.WriteLine($"Pairing code: {code}");
         output.WriteLine($"Valid until {expiresAt.ToLocalTime():HH:mm:ss} (10 minutes), for one device.");

@@ -108,6 +108,25 @@ public sealed class HttpsTests : IDisposable
         Assert.Equal(HttpStatusCode.MisdirectedRequest, (await server.Anonymous.SendAsync(other)).StatusCode);
     }
 
+    [Theory]
+    [InlineData("box.lan:7420")]
+    [InlineData("ftp://box.lan")]
+    public void Pair_UrlThatIsNotAnAddress_RefusedBeforeACodeIsMade(string url)
+    {
+        var data = TempPaths.NewDirectory("pc-pair");
+        try
+        {
+            using var output = new StringWriter();
+            var problem = Assert.Throws<CliException>(() => PairCommand.Run(["--data", data, "--url", url], output));
+            Assert.Contains(url, problem.Message, StringComparison.Ordinal);
+            Assert.Equal("", output.ToString());
+        }
+        finally
+        {
+            TempPaths.Delete(data);
+        }
+    }
+
     private static string PairingLink(string dataDirectory)
     {
         using var output = new StringWriter();
