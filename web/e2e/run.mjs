@@ -305,6 +305,9 @@ try {
   for (const [r, since] of inFlight) console.error(`  still open: ${r.method()} ${r.url()} (${Date.now() - since} ms, ${r.serviceWorker() ? 'service worker' : 'page'})`);
   for (const f of failedResponses) console.error(`  answered: ${f}`);
   if (consoleErrors.length) console.error(`  console errors:\n  ${consoleErrors.join('\n  ')}`);
+  // CI keeps the log, not the screenshots: what the page showed, in words.
+  const shown = await page.locator('body').innerText({ timeout: 2000 }).catch(() => '(page text unavailable)');
+  console.error(`  the page showed:\n  ${shown.slice(0, 3000).split('\n').join('\n  ')}`);
   await page.screenshot({ path: join(args.shots, 'failure.png'), fullPage: true }).catch(() => {});
 } finally {
   await context.close();

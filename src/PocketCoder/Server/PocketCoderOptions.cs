@@ -53,6 +53,13 @@ public sealed class PocketCoderOptions
     /// </summary>
     public bool LedgerTerminalText { get; init; }
 
+    /// <summary>
+    /// Variables set (or, when null, removed) for the project terminals' tmux server and so for every shell in it. Empty
+    /// for a real server, whose shells are the owner's own; tests give them a fresh HOME so the machine's shell start-up
+    /// files (a pyenv rehash waiting on a stale lock, say) cannot decide whether a test passes.
+    /// </summary>
+    public IReadOnlyDictionary<string, string?> TerminalEnvironment { get; init; } = new Dictionary<string, string?>();
+
     /// <summary>An agent process idle this long is stopped (its conversation kept) until the next message. Zero: never.</summary>
     public TimeSpan SuspendIdleAfter { get; init; } = TimeSpan.FromMinutes(15);
 

@@ -55,6 +55,8 @@ public sealed class TestServer : IAsyncDisposable
     {
         var ownsData = dataDirectory is null;
         dataDirectory ??= TempPaths.NewDirectory("pc-data");
+        // The terminals' shells start in a HOME of their own: the start-up files of whoever runs the tests stay out.
+        var terminalHome = Directory.CreateDirectory(Path.Combine(dataDirectory, "terminal-home")).FullName;
         var options = new PocketCoderOptions
         {
             DataDirectory = dataDirectory,
@@ -71,6 +73,7 @@ public sealed class TestServer : IAsyncDisposable
             ConsoleLogging = false,
             LogSink = logs,
             LiveApiDocument = liveApiDocument,
+            TerminalEnvironment = new Dictionary<string, string?> { ["HOME"] = terminalHome },
         };
         var app = PocketCoderServer.Build(options, clock);
         await app.StartAsync();

@@ -61,7 +61,11 @@ public sealed class Terminals(Projects.ProjectStore projects, PocketCoderOptions
     private static readonly TimeSpan TmuxTimeout = TimeSpan.FromSeconds(10);
 
     // Inside the shell the server is not "in tmux"; the variable would only make tmux refuse or warn.
-    private static readonly Dictionary<string, string?> Environment = new(StringComparer.Ordinal) { ["TMUX"] = null, ["TMUX_PANE"] = null };
+    private readonly Dictionary<string, string?> _environment = new(options.TerminalEnvironment, StringComparer.Ordinal)
+    {
+        ["TMUX"] = null,
+        ["TMUX_PANE"] = null,
+    };
 
     /// <summary>
     /// The tmux socket: in the data folder (itself private), unless that path is too long for a Unix socket
@@ -206,7 +210,7 @@ public sealed class Terminals(Projects.ProjectStore projects, PocketCoderOptions
     {
         // -f /dev/null: the server's shells behave the same whatever ~/.tmux.conf says.
         // The first command starts the tmux server, a daemon meant to outlive this call (and the PocketCoder server).
-        var spec = new ProcessSpec("tmux", ["-S", SocketPath, "-f", "/dev/null", .. arguments], options.DataDirectory, Environment, StderrLogPath: null,
+        var spec = new ProcessSpec("tmux", ["-S", SocketPath, "-f", "/dev/null", .. arguments], options.DataDirectory, _environment, StderrLogPath: null,
             StartsDaemon: true, Logger: logger);
         try
         {
