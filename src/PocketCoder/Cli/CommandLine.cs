@@ -74,6 +74,12 @@ public static class CommandLine
           approve ID [--session|--always]       Allow once (or for the session, or always for the project).
           deny ID [--message TEXT]              Deny; the agent sees the message.
                                                 These three take --url (default http://127.0.0.1:7420) and --data.
+          hub join URL --token TOKEN [--ca PEM]  Join a hub (checked with it now): phones then reach this machine at
+                                                https://NAME.<hub domain>, TLS ending here. `hub leave` undoes it.
+          hub serve --domain D --cert PEM --key PEM [--listen URL] [--public-port N]
+                                                Run a hub: routes https://NAME.D by SNI to the machine NAME, unread.
+          hub add-machine NAME | remove-machine NAME | machines
+                                                Issue (print once) or revoke a machine's token; list machines.
           version                               Print the version.
 
         The data folder is --data, else $POCKETCODER_DATA, else $XDG_DATA_HOME/pocketcoder.
@@ -93,6 +99,7 @@ public static class CommandLine
                 "serve" => await ServeCommand.RunAsync(rest, output),
                 "pair" => PairCommand.Run(rest, output),
                 "ledger" => LedgerCommand.Run(rest, output, error),
+                "hub" => await HubCommand.RunAsync(rest, output, error),
                 "approvals" => await ApprovalCommands.ListAsync(rest, output, error),
                 "approve" => await ApprovalCommands.ApproveAsync(rest, output, error),
                 "deny" => await ApprovalCommands.DenyAsync(rest, output, error),

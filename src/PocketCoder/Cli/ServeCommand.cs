@@ -53,7 +53,7 @@ public static class ServeCommand
             return 1;
         }
 
-        var address = app.Urls.FirstOrDefault() ?? listen;
+        var address = PocketCoderServer.BoundUrl(app, options);
         await output.WriteLineAsync($"""
             PocketCoder {Health.HealthApi.Version} listening on {address}{(options.PublicUrl is { } publicUrl ? $", reached at {publicUrl}" : "")}
             Data: {options.DataDirectory}

@@ -66,6 +66,24 @@ public static class DataFolder
         }
     }
 
+    /// <summary>
+    /// Replaces a file with new content, created 0600 (never readable by others, not even for a moment) and written
+    /// aside then renamed, so a reader never sees half of it.
+    /// </summary>
+    public static void WritePrivateFile(string path, string content)
+    {
+        var temporary = path + ".tmp";
+        using (var file = new FileStream(temporary, new FileStreamOptions
+        {
+            Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = OperatingSystem.IsWindows() ? null : PrivateFile,
+        }))
+        {
+            file.Write(System.Text.Encoding.UTF8.GetBytes(content));
+        }
+
+        File.Move(temporary, path, overwrite: true);
+    }
+
     private static void Narrow(string path, UnixFileMode wanted, List<string> fixes)
     {
         var mode = File.GetUnixFileMode(path);

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using PocketCoder.Data;
 
 namespace PocketCoder.Reach;
 
@@ -13,30 +14,15 @@ public sealed record ServerAddress(string Url, string PublicUrl)
 {
     public const string FileName = "server.json";
 
-    public void Write(string dataDirectory)
-    {
-        var path = Path.Combine(dataDirectory, FileName);
-        var temporary = path + ".tmp";
-        // Private like everything in the data folder; written aside and renamed, so a reader never sees half of it.
-        using (var file = new FileStream(temporary, new FileStreamOptions
-        {
-            Mode = FileMode.Create,
-            Access = FileAccess.Write,
-            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-        }))
-        {
-            JsonSerializer.Serialize(file, this, ServerAddressJson.Default.ServerAddress);
-        }
-
-        File.Move(temporary, path, overwrite: true);
-    }
+    public void Write(string dataDirectory) =>
+        DataFolder.WritePrivateFile(Path.Combine(dataDirectory, FileName), JsonSerializer.Serialize(this, ReachJson.Default.ServerAddress));
 
     /// <summary>The last recorded address, or null when the server never ran here or the file is unreadable.</summary>
     public static ServerAddress? Read(string dataDirectory)
     {
         try
         {
-            var recorded = JsonSerializer.Deserialize(File.ReadAllText(Path.Combine(dataDirectory, FileName)), ServerAddressJson.Default.ServerAddress);
+            var recorded = JsonSerializer.Deserialize(File.ReadAllText(Path.Combine(dataDirectory, FileName)), ReachJson.Default.ServerAddress);
             return recorded is { Url.Length: > 0, PublicUrl.Length: > 0 } ? recorded : null;
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or JsonException)
@@ -48,4 +34,5 @@ public sealed record ServerAddress(string Url, string PublicUrl)
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(ServerAddress))]
-internal sealed partial class ServerAddressJson : JsonSerializerContext;
+[JsonSerializable(typeof(Hub.HubMembership))]
+internal sealed partial class ReachJson : JsonSerializerContext;

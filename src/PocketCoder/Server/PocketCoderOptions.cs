@@ -22,6 +22,9 @@ public sealed class PocketCoderOptions
     /// <summary>What an https:// <see cref="Listen"/> presents.</summary>
     public TlsCertificate? Certificate { get; init; }
 
+    /// <summary>The hub this machine joined (<c>pocketcoder hub join</c>): phones reach it through the hub too. Null: not joined.</summary>
+    public Reach.Hub.HubMembership? Hub { get; init; }
+
     /// <summary>Host names the server answers to besides its listen address, loopback names and IP literals (DNS rebinding guard).</summary>
     public IReadOnlyList<string> AllowedHosts { get; init; } = [];
 

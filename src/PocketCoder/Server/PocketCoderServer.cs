@@ -13,6 +13,7 @@ using PocketCoder.Health;
 using PocketCoder.Ledger;
 using PocketCoder.Projects;
 using PocketCoder.Reach;
+using PocketCoder.Reach.Hub;
 using PocketCoder.Realtime;
 using PocketCoder.Sessions;
 using PocketCoder.Web;
@@ -37,10 +38,9 @@ public static class PocketCoderServer
             ContentRootPath = AppContext.BaseDirectory,
             EnvironmentName = "Production",
         });
-        builder.WebHost.UseUrls(options.Listen);
         if (options.Certificate is not null)
         {
-            // The slim builder leaves TLS out; only an https:// listen address pays for it.
+            // The slim builder leaves TLS out; only a server with a certificate pays for it.
             builder.WebHost.UseKestrelHttpsConfiguration();
         }
 
@@ -56,6 +56,19 @@ public static class PocketCoderServer
                     https.ServerCertificate = certificate.Certificate;
                     https.OnAuthenticate = (_, tls) => tls.ServerCertificateContext = certificate.Context;
                 });
+            }
+
+            PocketCoder.Hub.KestrelListen.Bind(kestrel, options.Listen, listen =>
+            {
+                if (PocketCoder.Hub.KestrelListen.IsHttps(options.Listen))
+                {
+                    listen.UseHttps();
+                }
+            });
+            if (options.Hub is not null)
+            {
+                // Phones through the hub: TLS ends here, in this Kestrel, with this machine's certificate.
+                kestrel.Listen(new HubEndPoint(), listen => listen.UseHttps());
             }
         });
         builder.Logging.ClearProviders();
@@ -115,6 +128,13 @@ public static class PocketCoderServer
         services.AddHostedService(provider => provider.GetRequiredService<FileWatchers>());
         services.AddSingleton<Terminals>();
         services.AddSingleton<TerminalScreens>();
+        if (options.Hub is not null)
+        {
+            services.AddSingleton<HubTransport>();
+            services.AddSingleton<Microsoft.AspNetCore.Connections.IConnectionListenerFactory>(provider => provider.GetRequiredService<HubTransport>());
+            services.AddSingleton<HubLink>();
+            services.AddHostedService(provider => provider.GetRequiredService<HubLink>());
+        }
 
         // The core alone: AddAuthentication would also add DataProtection, whose key ring is loaded (and, on a new data
         // folder, created and written) before the server answers, for nothing: device tokens are our own, hashed in the database.
@@ -160,7 +180,7 @@ public static class PocketCoderServer
         // Where phones find this server, for `pocketcoder pair` (which runs as its own process).
         app.Lifetime.ApplicationStarted.Register(() =>
         {
-            var bound = app.Urls.FirstOrDefault() ?? options.Listen;
+            var bound = BoundUrl(app, options);
             new ServerAddress(bound, options.PublicUrl ?? bound).Write(options.DataDirectory);
         });
 
@@ -169,6 +189,10 @@ public static class PocketCoderServer
         app.Services.GetRequiredService<ProjectHooks>().Removed += projectId => _ = Task.Run(() => terminals.CloseQuietlyAsync(projectId));
         return app;
     }
+
+    /// <summary>The address the server's own socket bound (its port filled in), not the hub's.</summary>
+    public static string BoundUrl(WebApplication app, PocketCoderOptions options) =>
+        app.Urls.FirstOrDefault(url => !url.EndsWith("://" + HubEndPoint.Name, StringComparison.Ordinal)) ?? options.Listen;
 
     private static IEnumerable<IAgentAdapter> Adapters(PocketCoderOptions options)
     {

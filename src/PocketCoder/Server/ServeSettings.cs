@@ -102,7 +102,7 @@ public sealed class ServeSettings
         }
 
         var problems = new ServeSettingsValidator().Validate(null, settings) is { Failed: true } invalid ? invalid.Failures.ToList() : [];
-        problems.AddRange(settings.TlsProblems());
+        problems.AddRange(settings.TlsProblems(joinedHub: File.Exists(Reach.Hub.HubMembership.PathIn(dataDirectory))));
         if (problems.Count > 0)
         {
             throw new InvalidDataException(string.Join(" ", problems) +
@@ -114,11 +114,15 @@ public sealed class ServeSettings
 
     /// <summary>The server's options from these settings.</summary>
     /// <exception cref="InvalidDataException">The certificate files cannot be used.</exception>
-    public PocketCoderOptions ToOptions(string dataDirectory) => new()
+    public PocketCoderOptions ToOptions(string dataDirectory) => ToOptions(dataDirectory, Reach.Hub.HubMembership.Load(dataDirectory));
+
+    private PocketCoderOptions ToOptions(string dataDirectory, Reach.Hub.HubMembership? hub) => new()
     {
         DataDirectory = dataDirectory,
         Listen = Listen,
-        PublicUrl = PublicUrl,
+        // Joined to a hub, phones use the name the hub gave this machine unless the owner names another.
+        PublicUrl = PublicUrl ?? hub?.PublicUrl,
+        Hub = hub,
         Certificate = Cert is not null && Key is not null ? TlsCertificate.Load(Cert, Key, TimeProvider.System) : null,
         SuspendIdleAfter = TimeSpan.FromMinutes(SuspendIdleMinutes),
         StallAfter = TimeSpan.FromSeconds(StallSeconds),
@@ -128,17 +132,22 @@ public sealed class ServeSettings
         AgentCommands = PocketCoderOptions.AgentCommandsAt(ClaudePath, CodexPath, OpenCodePath, GeminiPath),
     };
 
-    /// <summary>https:// needs a certificate and its key, and they are used for nothing else.</summary>
-    private IEnumerable<string> TlsProblems()
+    /// <summary>https:// and a hub need a certificate and its key, and they are used for nothing else.</summary>
+    private IEnumerable<string> TlsProblems(bool joinedHub)
     {
         var https = Listen.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
         if (https && (Cert is null || Key is null))
         {
             yield return "Listen is https://, so Cert and Key (--cert, --key: PEM files) are needed.";
         }
-        else if (!https && (Cert is not null || Key is not null))
+        else if (joinedHub && (Cert is null || Key is null))
         {
-            yield return "Cert and Key are used only with an https:// Listen address.";
+            yield return "This machine joined a hub (hub.json), so Cert and Key (--cert, --key: PEM files for the name the hub gave it) " +
+                "are needed: TLS ends on this machine, never on the hub. `pocketcoder hub leave` undoes the join.";
+        }
+        else if (!https && !joinedHub && (Cert is not null || Key is not null))
+        {
+            yield return "Cert and Key are used only with an https:// Listen address or a hub.";
         }
     }
 

@@ -25,7 +25,7 @@ public sealed class TestServer : IAsyncDisposable
         _app = app;
         _ownsData = ownsData;
         DataDirectory = dataDirectory;
-        BaseUrl = new Uri(app.Urls.First());
+        BaseUrl = new Uri(PocketCoderServer.BoundUrl(app, app.Services.GetRequiredService<PocketCoderOptions>()));
         // No cookie jar: pairing sets a session cookie, and an "anonymous" client must stay anonymous.
         Anonymous = new HttpClient(new HttpClientHandler { UseCookies = false }) { BaseAddress = BaseUrl, Timeout = TimeSpan.FromSeconds(60) };
     }
@@ -51,7 +51,8 @@ public sealed class TestServer : IAsyncDisposable
         bool liveApiDocument = false,
         string listen = "http://127.0.0.1:0",
         string? publicUrl = null,
-        TlsCertificate? certificate = null)
+        TlsCertificate? certificate = null,
+        PocketCoder.Reach.Hub.HubMembership? hub = null)
     {
         var ownsData = dataDirectory is null;
         dataDirectory ??= TempPaths.NewDirectory("pc-data");
@@ -61,8 +62,9 @@ public sealed class TestServer : IAsyncDisposable
         {
             DataDirectory = dataDirectory,
             Listen = listen,
-            PublicUrl = publicUrl,
+            PublicUrl = publicUrl ?? hub?.PublicUrl,
             Certificate = certificate,
+            Hub = hub,
             AgentCommands = agents ?? new Dictionary<string, AgentCommand>
             {
                 // Nothing installed unless a test says so: health and errors must say what is missing.

@@ -27,13 +27,20 @@ public sealed class TestCertificates
 
     public X509Certificate2 Intermediate => _intermediate;
 
-    /// <summary>Writes a new server certificate (then the intermediate) and its key to the two paths; returns its thumbprint.</summary>
-    public string WriteServerCertificate(string certificatePath, string keyPath)
+    /// <summary>
+    /// Writes a new server certificate (then the intermediate) and its key to the two paths; returns its thumbprint.
+    /// It names 127.0.0.1 and the given DNS names (localhost when none).
+    /// </summary>
+    public string WriteServerCertificate(string certificatePath, string keyPath, params string[] dnsNames)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
+        var request = new CertificateRequest($"CN={(dnsNames.Length > 0 ? dnsNames[0] : "localhost")}", key, HashAlgorithmName.SHA256);
         var names = new SubjectAlternativeNameBuilder();
-        names.AddDnsName("localhost");
+        foreach (var name in dnsNames.Length > 0 ? dnsNames : ["localhost"])
+        {
+            names.AddDnsName(name);
+        }
+
         names.AddIpAddress(IPAddress.Loopback);
         request.CertificateExtensions.Add(names.Build());
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));

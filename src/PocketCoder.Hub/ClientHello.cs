@@ -1,0 +1,187 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text;
+
+namespace PocketCoder.Hub;
+
+/// <summary>What the start of a connection says about where it wants to go.</summary>
+public enum HelloVerdict
+{
+    /// <summary>Not enough bytes yet: read more (within the deadline).</summary>
+    Incomplete,
+
+    /// <summary>A ClientHello; <see cref="ClientHello.ServerName"/> holds its server name, or null when it names none.</summary>
+    Complete,
+
+    /// <summary>Not a TLS ClientHello, malformed, or larger than the hub accepts: close the connection.</summary>
+    Refused,
+}
+
+/// <summary>
+/// Reads the server name (SNI, RFC 6066) from a TLS ClientHello and nothing else: the hub routes on it and never
+/// decrypts. The handshake message may span several TLS records (large post-quantum key shares make it grow), so the
+/// records' fragments are joined first; anything malformed is refused rather than guessed at.
+/// </summary>
+public static class ClientHello
+{
+    /// <summary>The largest ClientHello accepted; today's browsers send under 2 KiB.</summary>
+    public const int MaxHandshakeBytes = 16 * 1024;
+
+    private const byte HandshakeRecord = 22;
+    private const byte ClientHelloMessage = 1;
+    private const ushort ServerNameExtension = 0;
+    private const byte HostNameType = 0;
+
+    /// <summary>Looks at the bytes received so far; <paramref name="serverName"/> is lower-case when found.</summary>
+    public static HelloVerdict Read(ReadOnlySequence<byte> received, out string? serverName)
+    {
+        serverName = null;
+        var reader = new SequenceReader<byte>(received);
+        var handshake = new ArrayBufferWriter<byte>();
+        int? messageLength = null;
+        while (messageLength is null || handshake.WrittenCount < messageLength + 4)
+        {
+            if (reader.Remaining < 5)
+            {
+                return HelloVerdict.Incomplete;
+            }
+
+            reader.TryRead(out var type);
+            reader.TryReadBigEndian(out short version);
+            reader.TryReadBigEndian(out short lengthField);
+            var length = (ushort)lengthField;
+            // Record versions are 3.x (SSL 3.0 framing up to TLS 1.3's fixed 3.1/3.3); a record holds at most 2^14 bytes.
+            if (type != HandshakeRecord || (version >> 8) != 3 || length == 0 || length > 16384)
+            {
+                return HelloVerdict.Refused;
+            }
+
+            if (reader.Remaining < length)
+            {
+                return HelloVerdict.Incomplete;
+            }
+
+            if (handshake.WrittenCount + length > MaxHandshakeBytes + 4)
+            {
+                return HelloVerdict.Refused;
+            }
+
+            reader.UnreadSequence.Slice(0, length).CopyTo(handshake.GetSpan(length));
+            handshake.Advance(length);
+            reader.Advance(length);
+            if (messageLength is null && handshake.WrittenCount >= 4)
+            {
+                var header = handshake.WrittenSpan;
+                if (header[0] != ClientHelloMessage)
+                {
+                    return HelloVerdict.Refused;
+                }
+
+                messageLength = (header[1] << 16) | (header[2] << 8) | header[3];
+                if (messageLength > MaxHandshakeBytes)
+                {
+                    return HelloVerdict.Refused;
+                }
+            }
+        }
+
+        return ParseBody(handshake.WrittenSpan.Slice(4, messageLength.Value), out serverName) ? HelloVerdict.Complete : HelloVerdict.Refused;
+    }
+
+    private static bool ParseBody(ReadOnlySpan<byte> body, out string? serverName)
+    {
+        serverName = null;
+        // client_version (2), random (32), then three length-prefixed lists before the extensions.
+        var at = 34;
+        if (!Skip(body, ref at, 1) || !Skip(body, ref at, 2) || !Skip(body, ref at, 1))
+        {
+            return false;
+        }
+
+        if (at == body.Length)
+        {
+            return true; // No extensions at all (an old client): no server name.
+        }
+
+        if (!Take(body, ref at, 2, out var extensions) || at != body.Length)
+        {
+            return false;
+        }
+
+        while (!extensions.IsEmpty)
+        {
+            if (extensions.Length < 4)
+            {
+                return false;
+            }
+
+            var type = BinaryPrimitives.ReadUInt16BigEndian(extensions);
+            var length = BinaryPrimitives.ReadUInt16BigEndian(extensions[2..]);
+            if (extensions.Length < 4 + length)
+            {
+                return false;
+            }
+
+            if (type == ServerNameExtension)
+            {
+                return ParseServerName(extensions.Slice(4, length), out serverName);
+            }
+
+            extensions = extensions[(4 + length)..];
+        }
+
+        return true;
+    }
+
+    private static bool ParseServerName(ReadOnlySpan<byte> extension, out string? serverName)
+    {
+        serverName = null;
+        var at = 0;
+        if (!Take(extension, ref at, 2, out var list) || at != extension.Length || list.Length < 3 || list[0] != HostNameType)
+        {
+            return false;
+        }
+
+        var length = BinaryPrimitives.ReadUInt16BigEndian(list[1..]);
+        if (list.Length < 3 + length || length is 0 or > 253)
+        {
+            return false;
+        }
+
+        var name = list.Slice(3, length);
+        foreach (var c in name)
+        {
+            // A DNS host name in ASCII (IDNs arrive as punycode): letters, digits, hyphens and dots only.
+            if (!(char.IsAsciiLetterOrDigit((char)c) || c is (byte)'-' or (byte)'.'))
+            {
+                return false;
+            }
+        }
+
+        serverName = Encoding.ASCII.GetString(name).ToLowerInvariant();
+        return true;
+    }
+
+    private static bool Skip(ReadOnlySpan<byte> data, ref int at, int prefix) => Take(data, ref at, prefix, out _);
+
+    /// <summary>Reads a list with a 1- or 2-byte length prefix at <paramref name="at"/>.</summary>
+    private static bool Take(ReadOnlySpan<byte> data, ref int at, int prefix, out ReadOnlySpan<byte> list)
+    {
+        list = default;
+        if (at < 0 || data.Length - at < prefix)
+        {
+            return false;
+        }
+
+        var length = prefix == 1 ? data[at] : BinaryPrimitives.ReadUInt16BigEndian(data[at..]);
+        at += prefix;
+        if (data.Length - at < length)
+        {
+            return false;
+        }
+
+        list = data.Slice(at, length);
+        at += length;
+        return true;
+    }
+}

@@ -1,0 +1,35 @@
+namespace PocketCoder.Hub;
+
+/// <summary>How a hub runs: where it listens, the domain its machines are named under, its own certificate and limits.</summary>
+public sealed class HubOptions
+{
+    /// <summary>The hub's own name: machines are reached at <c>&lt;machine&gt;.&lt;Domain&gt;</c>.</summary>
+    public required string Domain { get; init; }
+
+    public string Listen { get; init; } = "https://0.0.0.0:443";
+
+    /// <summary>The port phones use, when not the one the hub listens on (a port forward); default: the bound port.</summary>
+    public int? PublicPort { get; init; }
+
+    public required string DataDirectory { get; init; }
+
+    /// <summary>The hub's own certificate, for <see cref="Domain"/> (its control endpoint and metrics): asked for at each handshake, so a renewal needs no restart.</summary>
+    public required Func<System.Net.Security.SslStreamCertificateContext> Certificate { get; init; }
+
+    /// <summary>How long a connection may take to send its ClientHello (slowloris).</summary>
+    public TimeSpan HelloTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A spliced connection with no bytes either way for this long is closed (SSE heartbeats keep streams alive).</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    public int MaxConnectionsPerAddress { get; init; } = 64;
+
+    public int MaxStreamsPerMachine { get; init; } = 256;
+
+    /// <summary>Every connection the hub holds, phones and machines together.</summary>
+    public int MaxConnections { get; init; } = 20_000;
+
+    public bool ConsoleLogging { get; init; } = true;
+
+    public Microsoft.Extensions.Logging.ILoggerProvider? LogSink { get; init; }
+}

@@ -1,0 +1,41 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace PocketCoder.Hub;
+
+/// <summary>
+/// The tunnel between a machine and the hub. The machine keeps one WebSocket open to <see cref="ConnectPath"/>; when a
+/// phone arrives the hub sends <c>open</c> there, and the machine dials back a fresh WebSocket to
+/// <see cref="StreamPath"/> that carries that one phone connection's bytes, still TLS-encrypted end to end.
+/// </summary>
+/// <remarks>
+/// A dial-back per phone connection rather than streams multiplexed on the control link: each phone connection gets
+/// TCP's own flow control, a slow phone cannot stall the others behind it, and there is no multiplexing protocol to get
+/// wrong. The cost is one round trip when a phone connects, which keep-alive makes rare.
+/// </remarks>
+public static class HubProtocol
+{
+    public const string ConnectPath = "/hub/v1/connect";
+    public const string StreamPath = "/hub/v1/streams/";
+
+    /// <summary>WebSocket pings this often, and a link silent this much longer is dead: within 15 s in all.</summary>
+    public static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(5);
+    public static readonly TimeSpan KeepAliveTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>Control messages are small; a larger one ends the link.</summary>
+    public const int MaxControlMessageBytes = 4096;
+}
+
+/// <summary>
+/// A control message from the hub: <c>welcome</c> (with the machine's public URL) once the link is up, <c>open</c>
+/// (a stream id and the phone's address) for each phone connection.
+/// </summary>
+public sealed record HubMessage(string Type, string? PublicUrl = null, string? Stream = null, string? Remote = null)
+{
+    public const string Welcome = "welcome";
+    public const string Open = "open";
+}
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(HubMessage))]
+public sealed partial class HubJson : JsonSerializerContext;

@@ -1,0 +1,169 @@
+using System.Net.Security;
+using System.Net.WebSockets;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace PocketCoder.Hub;
+
+/// <summary>
+/// <c>pocketcoder hub</c>: one port for everything. Connections naming a machine are spliced to it (see
+/// <see cref="SniRouter"/>); the hub's own name answers the machines' control links and dial-backs and the metrics.
+/// </summary>
+public static partial class HubServer
+{
+    public static WebApplication Build(HubOptions options, TimeProvider? clock = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
+        builder.WebHost.UseKestrelHttpsConfiguration();
+        builder.Logging.ClearProviders();
+        if (options.ConsoleLogging)
+        {
+            builder.Logging.AddSimpleConsole(console => console.SingleLine = true);
+        }
+
+        if (options.LogSink is { } sink)
+        {
+            builder.Logging.AddProvider(sink);
+        }
+
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
+
+        var metrics = new HubMetrics();
+        var tunnels = new Tunnels(metrics, clock ?? TimeProvider.System);
+        var registry = new MachineRegistry(options.DataDirectory);
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(metrics);
+        builder.Services.AddSingleton(tunnels);
+        builder.Services.AddSingleton(registry);
+        builder.Services.AddSingleton<SniRouter>();
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxConcurrentConnections = options.MaxConnections;
+            kestrel.Limits.MaxConcurrentUpgradedConnections = options.MaxConnections;
+            kestrel.Limits.MaxRequestBodySize = 0;
+            KestrelListen.Bind(kestrel, options.Listen, listen =>
+            {
+                var router = listen.ApplicationServices.GetRequiredService<SniRouter>();
+                listen.Use(next => connection => router.RouteAsync(connection, next));
+                listen.UseHttps(new TlsHandshakeCallbackOptions
+                {
+                    OnConnection = _ => ValueTask.FromResult(new SslServerAuthenticationOptions { ServerCertificateContext = options.Certificate() }),
+                });
+            });
+        });
+
+        var app = builder.Build();
+        // Upgraded connections would otherwise hold the shutdown for its whole timeout.
+        app.Lifetime.ApplicationStopping.Register(tunnels.CloseAll);
+        app.UseWebSockets();
+        app.MapGet("/metrics", () => Results.Text(metrics.ToText(), "text/plain; version=0.0.4"));
+        app.Map(HubProtocol.ConnectPath, (HttpContext context) => ControlLinkAsync(context, options, registry, tunnels));
+        app.Map(HubProtocol.StreamPath + "{id}", (HttpContext context, string id) => DialBackAsync(context, id, registry, tunnels));
+        return app;
+    }
+
+    /// <summary>The https URL phones use for a machine.</summary>
+    public static string PublicUrl(string machine, HubOptions options, int boundPort)
+    {
+        var port = options.PublicPort ?? boundPort;
+        return $"https://{machine}.{options.Domain}" + (port == 443 ? "" : $":{port}");
+    }
+
+    private static async Task ControlLinkAsync(HttpContext context, HubOptions options, MachineRegistry registry, Tunnels tunnels)
+    {
+        if (await AuthenticateAsync(context, registry) is not { } machine)
+        {
+            return;
+        }
+
+        var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("PocketCoder.Hub");
+        using var socket = await context.WebSockets.AcceptWebSocketAsync(KeepAlive());
+        var link = tunnels.Attach(machine, socket);
+        LogMachineConnected(logger, machine, context.Connection.RemoteIpAddress?.ToString());
+        try
+        {
+            var welcome = new HubMessage(HubMessage.Welcome, PublicUrl: PublicUrl(machine, options, context.Connection.LocalPort));
+            await link.SendAsync(JsonSerializer.Serialize(welcome, HubJson.Default.HubMessage), context.RequestAborted);
+            // The machine says nothing on this link (pings are the WebSocket's own): read only to see it close.
+            var buffer = new byte[HubProtocol.MaxControlMessageBytes];
+            while ((await socket.ReceiveAsync(buffer, context.RequestAborted)).MessageType != WebSocketMessageType.Close)
+            {
+            }
+
+            await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, context.RequestAborted);
+        }
+        catch (Exception exception) when (exception is WebSocketException or OperationCanceledException or IOException)
+        {
+            // Gone without a close: a dead link (keep-alive timeout) or a dropped connection.
+        }
+        finally
+        {
+            tunnels.Detach(link);
+            LogMachineDisconnected(logger, machine);
+        }
+    }
+
+    private static async Task DialBackAsync(HttpContext context, string id, MachineRegistry registry, Tunnels tunnels)
+    {
+        if (await AuthenticateAsync(context, registry) is not { } machine)
+        {
+            return;
+        }
+
+        using var socket = await context.WebSockets.AcceptWebSocketAsync(KeepAlive());
+        if (!tunnels.TryAccept(id, machine, socket, out var stream))
+        {
+            // Unknown, expired or another machine's stream.
+            await socket.CloseAsync(WebSocketCloseStatus.PolicyViolation, "no such stream", context.RequestAborted);
+            return;
+        }
+
+        // The splice runs on the phone's connection; this request (and so the socket) lives until it ends.
+        try
+        {
+            await stream.Finished.WaitAsync(tunnels.Closing);
+        }
+        catch (OperationCanceledException)
+        {
+            // The hub is stopping.
+        }
+    }
+
+    private static async Task<string?> AuthenticateAsync(HttpContext context, MachineRegistry registry)
+    {
+        var header = context.Request.Headers.Authorization.ToString();
+        var machine = header.StartsWith("Bearer ", StringComparison.Ordinal) ? registry.Authenticate(header["Bearer ".Length..]) : null;
+        if (machine is null)
+        {
+            context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+            await context.Response.WriteAsync("A machine token issued by this hub is required (pocketcoder hub join).");
+            return null;
+        }
+
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            await context.Response.WriteAsync("This endpoint takes a WebSocket.");
+            return null;
+        }
+
+        return machine;
+    }
+
+    private static WebSocketAcceptContext KeepAlive() =>
+        new() { KeepAliveInterval = HubProtocol.KeepAliveInterval, KeepAliveTimeout = HubProtocol.KeepAliveTimeout };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Machine {Machine} connected from {Address}")]
+    private static partial void LogMachineConnected(ILogger logger, string machine, string? address);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Machine {Machine} disconnected")]
+    private static partial void LogMachineDisconnected(ILogger logger, string machine);
+}

@@ -1,0 +1,253 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.WebSockets;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+
+namespace PocketCoder.Hub;
+
+/// <summary>
+/// Kestrel connection middleware, ahead of TLS: reads the ClientHello's server name without consuming it. The hub's own
+/// name (or none) continues into the hub's TLS and HTTP; <c>&lt;machine&gt;.&lt;domain&gt;</c> is spliced, bytes untouched,
+/// to that machine's dial-back, so TLS ends in the machine's own server and the hub sees only ciphertext.
+/// </summary>
+internal sealed partial class SniRouter(HubOptions options, Tunnels tunnels, HubMetrics metrics, ILogger<SniRouter> logger)
+{
+    private readonly ConcurrentDictionary<string, int> _byAddress = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _byMachine = new(StringComparer.Ordinal);
+    private readonly string _suffix = "." + options.Domain;
+
+    public async Task RouteAsync(ConnectionContext connection, ConnectionDelegate next)
+    {
+        var address = (connection.RemoteEndPoint as IPEndPoint)?.Address.ToString() ?? "unknown";
+        if (!Enter(_byAddress, address, options.MaxConnectionsPerAddress))
+        {
+            metrics.Refused(Refusal.Limit);
+            connection.Abort();
+            return;
+        }
+
+        try
+        {
+            await RouteAsync(connection, next, connection.RemoteEndPoint?.ToString() ?? "unknown");
+        }
+        finally
+        {
+            Leave(_byAddress, address);
+        }
+    }
+
+    private async Task RouteAsync(ConnectionContext connection, ConnectionDelegate next, string remote)
+    {
+        var input = connection.Transport.Input;
+        var (verdict, hello, name) = await ReadHelloAsync(input, connection.ConnectionClosed);
+        if (verdict != HelloVerdict.Complete)
+        {
+            metrics.Refused(Refusal.Hello);
+            LogRefusedHello(logger, remote);
+            Refuse(connection, input, hello);
+            return;
+        }
+
+        if (name is null || name == options.Domain)
+        {
+            // The hub's own endpoints: TLS reads the same bytes again.
+            input.AdvanceTo(hello.Start);
+            await next(connection);
+            return;
+        }
+
+        var machine = name.EndsWith(_suffix, StringComparison.Ordinal) ? name[..^_suffix.Length] : null;
+        if (machine is null || !MachineRegistry.MachineName().IsMatch(machine))
+        {
+            metrics.Refused(Refusal.UnknownName);
+            Refuse(connection, input, hello);
+            return;
+        }
+
+        if (!Enter(_byMachine, machine, options.MaxStreamsPerMachine))
+        {
+            metrics.Refused(Refusal.Limit);
+            Refuse(connection, input, hello);
+            return;
+        }
+
+        try
+        {
+            var stream = await tunnels.OpenStreamAsync(machine, remote, connection.ConnectionClosed);
+            if (stream is null)
+            {
+                Refuse(connection, input, hello);
+                return;
+            }
+
+            metrics.StreamOpened();
+            try
+            {
+                await SpliceAsync(connection, hello, await stream.Arrived);
+            }
+            finally
+            {
+                metrics.StreamClosed();
+                stream.Finish();
+            }
+        }
+        finally
+        {
+            Leave(_byMachine, machine);
+        }
+    }
+
+    private async Task<(HelloVerdict, ReadOnlySequence<byte>, string?)> ReadHelloAsync(PipeReader input, CancellationToken closed)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(closed);
+        deadline.CancelAfter(options.HelloTimeout);
+        try
+        {
+            while (true)
+            {
+                var result = await input.ReadAsync(deadline.Token);
+                var verdict = ClientHello.Read(result.Buffer, out var name);
+                if (verdict == HelloVerdict.Incomplete && !result.IsCompleted)
+                {
+                    input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+                    continue;
+                }
+
+                return (verdict == HelloVerdict.Incomplete ? HelloVerdict.Refused : verdict, result.Buffer, name);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return (HelloVerdict.Refused, default, null);
+        }
+    }
+
+    private static void Refuse(ConnectionContext connection, PipeReader input, ReadOnlySequence<byte> hello)
+    {
+        if (hello.Length > 0)
+        {
+            input.AdvanceTo(hello.End);
+        }
+
+        connection.Abort();
+    }
+
+    /// <summary>Both directions until either side ends or nothing moves for the idle timeout.</summary>
+    private async Task SpliceAsync(ConnectionContext connection, ReadOnlySequence<byte> hello, WebSocket machine)
+    {
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, tunnels.Closing);
+        idle.CancelAfter(options.IdleTimeout);
+        var input = connection.Transport.Input;
+        try
+        {
+            await SendAsync(machine, hello, idle.Token);
+            input.AdvanceTo(hello.End);
+            var up = PhoneToMachineAsync(input, machine, idle);
+            var down = MachineToPhoneAsync(machine, connection.Transport.Output, idle);
+            await Task.WhenAny(up, down);
+            await idle.CancelAsync();
+            await Task.WhenAll(Quietly(up), Quietly(down));
+        }
+        catch (Exception exception) when (exception is OperationCanceledException or WebSocketException or IOException or ConnectionResetException)
+        {
+            // One side went away; the other is closed below.
+        }
+        finally
+        {
+            machine.Abort();
+            connection.Abort();
+        }
+    }
+
+    private async Task PhoneToMachineAsync(PipeReader input, WebSocket machine, CancellationTokenSource idle)
+    {
+        while (true)
+        {
+            var result = await input.ReadAsync(idle.Token);
+            await SendAsync(machine, result.Buffer, idle.Token);
+            input.AdvanceTo(result.Buffer.End);
+            idle.CancelAfter(options.IdleTimeout);
+            if (result.IsCompleted)
+            {
+                await machine.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, idle.Token);
+                return;
+            }
+        }
+    }
+
+    private async Task MachineToPhoneAsync(WebSocket machine, PipeWriter output, CancellationTokenSource idle)
+    {
+        while (true)
+        {
+            var memory = output.GetMemory(16 * 1024);
+            var received = await machine.ReceiveAsync(memory, idle.Token);
+            if (received.MessageType == WebSocketMessageType.Close)
+            {
+                await output.CompleteAsync();
+                return;
+            }
+
+            output.Advance(received.Count);
+            metrics.ToPhone(received.Count);
+            await output.FlushAsync(idle.Token);
+            idle.CancelAfter(options.IdleTimeout);
+        }
+    }
+
+    private async Task SendAsync(WebSocket machine, ReadOnlySequence<byte> bytes, CancellationToken cancellationToken)
+    {
+        foreach (var segment in bytes)
+        {
+            await machine.SendAsync(segment, WebSocketMessageType.Binary, endOfMessage: true, cancellationToken);
+            metrics.ToMachine(segment.Length);
+        }
+    }
+
+    private static async Task Quietly(Task task)
+    {
+        try
+        {
+            await task;
+        }
+#pragma warning disable CA1031 // The splice is over either way; which side failed first does not matter.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+    }
+
+    private static bool Enter(ConcurrentDictionary<string, int> counts, string key, int limit)
+    {
+        while (true)
+        {
+            var current = counts.GetValueOrDefault(key);
+            if (current >= limit)
+            {
+                return false;
+            }
+
+            if (current == 0 ? counts.TryAdd(key, 1) : counts.TryUpdate(key, current + 1, current))
+            {
+                return true;
+            }
+        }
+    }
+
+    private static void Leave(ConcurrentDictionary<string, int> counts, string key)
+    {
+        while (true)
+        {
+            var current = counts[key];
+            if (current == 1 ? counts.TryRemove(new KeyValuePair<string, int>(key, 1)) : counts.TryUpdate(key, current - 1, current))
+            {
+                return;
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Refused a connection from {Remote}: no TLS ClientHello within the deadline")]
+    private static partial void LogRefusedHello(ILogger logger, string remote);
+}

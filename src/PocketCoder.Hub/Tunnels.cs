@@ -1,0 +1,158 @@
+using System.Collections.Concurrent;
+using System.Net.WebSockets;
+using System.Security.Cryptography;
+using System.Text.Json;
+
+namespace PocketCoder.Hub;
+
+/// <summary>
+/// The hub's routing table, in memory: which machines hold a control link now, and which phone connections wait for
+/// their machine to dial back. A machine that connects again replaces its older link.
+/// </summary>
+public sealed class Tunnels(HubMetrics metrics, TimeProvider clock)
+{
+    /// <summary>How long a phone waits for its machine to dial back before its connection is closed.</summary>
+    public static readonly TimeSpan DialBackTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly ConcurrentDictionary<string, MachineLink> _machines = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, PendingStream> _pending = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _closing = new();
+
+    /// <summary>Cancelled when the hub stops: every link and splice ends now, not at the shutdown timeout.</summary>
+    public CancellationToken Closing => _closing.Token;
+
+    /// <summary>Ends every machine link and every splice (the hub is stopping); machines reconnect to whichever hub is up.</summary>
+    public void CloseAll()
+    {
+        _closing.Cancel();
+        foreach (var link in _machines.Values)
+        {
+            link.Abort();
+        }
+    }
+
+    public bool IsConnected(string machine) => _machines.ContainsKey(machine);
+
+    /// <summary>Raised with the machine's name when its control link is up (tests await it).</summary>
+    internal event Action<string>? Attached;
+
+    /// <summary>Registers a machine's control link; returns what to call when it ends.</summary>
+    internal MachineLink Attach(string machine, WebSocket socket)
+    {
+        var link = new MachineLink(machine, socket);
+        MachineLink? replaced = null;
+        _machines.AddOrUpdate(machine, link, (_, older) =>
+        {
+            replaced = older;
+            return link;
+        });
+        // The older link (a machine that reconnected before the hub noticed it was gone) ends; its handler detaches it.
+        replaced?.Abort();
+        metrics.MachineConnected(1);
+        Attached?.Invoke(machine);
+        return link;
+    }
+
+    internal void Detach(MachineLink link)
+    {
+        metrics.MachineConnected(-1);
+        _machines.TryRemove(new KeyValuePair<string, MachineLink>(link.Machine, link));
+    }
+
+    /// <summary>
+    /// Asks the machine to dial back for one phone connection and waits for it; null when the machine is not connected
+    /// or did not dial back in time.
+    /// </summary>
+    internal async Task<PendingStream?> OpenStreamAsync(string machine, string remote, CancellationToken cancellationToken)
+    {
+        if (!_machines.TryGetValue(machine, out var link))
+        {
+            metrics.Refused(Refusal.Offline);
+            return null;
+        }
+
+        var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        var pending = new PendingStream(machine);
+        _pending[id] = pending;
+        try
+        {
+            var message = JsonSerializer.Serialize(new HubMessage(HubMessage.Open, Stream: id, Remote: remote), HubJson.Default.HubMessage);
+            if (!await link.SendAsync(message, cancellationToken))
+            {
+                metrics.Refused(Refusal.Offline);
+                return null;
+            }
+
+            await pending.Arrived.WaitAsync(DialBackTimeout, clock, cancellationToken);
+            return pending;
+        }
+        catch (TimeoutException)
+        {
+            metrics.Refused(Refusal.DialBackTimeout);
+            return null;
+        }
+        finally
+        {
+            _pending.TryRemove(id, out _);
+        }
+    }
+
+    /// <summary>Hands a machine's dial-back to the phone connection waiting for it; false for an unknown or foreign id.</summary>
+    internal bool TryAccept(string id, string machine, WebSocket socket, out PendingStream pending)
+    {
+        if (_pending.TryRemove(id, out pending!) && pending.Machine == machine)
+        {
+            return pending.Accept(socket);
+        }
+
+        return false;
+    }
+}
+
+/// <summary>One machine's control link; sends are serialized (a WebSocket allows one at a time).</summary>
+internal sealed class MachineLink(string machine, WebSocket socket)
+{
+    private readonly SemaphoreSlim _send = new(1, 1);
+
+    public string Machine { get; } = machine;
+
+    public WebSocket Socket { get; } = socket;
+
+    public async Task<bool> SendAsync(string text, CancellationToken cancellationToken)
+    {
+        await _send.WaitAsync(cancellationToken);
+        try
+        {
+            await Socket.SendAsync(System.Text.Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, true, cancellationToken);
+            return true;
+        }
+        catch (WebSocketException)
+        {
+            return false;
+        }
+        finally
+        {
+            _send.Release();
+        }
+    }
+
+    public void Abort() => Socket.Abort();
+}
+
+/// <summary>A phone connection waiting for its machine's dial-back, then the pair of them until the splice ends.</summary>
+internal sealed class PendingStream(string machine)
+{
+    private readonly TaskCompletionSource<WebSocket> _arrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public string Machine { get; } = machine;
+
+    public Task<WebSocket> Arrived => _arrived.Task;
+
+    /// <summary>Completes when the splice is over: the dial-back request ends with it.</summary>
+    public Task Finished => _finished.Task;
+
+    public bool Accept(WebSocket socket) => _arrived.TrySetResult(socket);
+
+    public void Finish() => _finished.TrySetResult();
+}

@@ -1,0 +1,168 @@
+using System.Net.Sockets;
+using System.Net.WebSockets;
+using System.Text.Json;
+using PocketCoder.Hub;
+using PocketCoder.Reach;
+using PocketCoder.Reach.Hub;
+
+namespace PocketCoder.Cli;
+
+/// <summary>
+/// <c>pocketcoder hub …</c>: running a hub (<c>serve</c>, <c>add-machine</c>, <c>remove-machine</c>, <c>machines</c>) and
+/// joining this machine to one (<c>join</c>, <c>leave</c>). See docs/reach.md.
+/// </summary>
+public static class HubCommand
+{
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    {
+        var arguments = CliArguments.Parse(args,
+            new HashSet<string> { "data", "domain", "listen", "cert", "key", "public-port", "token", "ca" }, new HashSet<string>());
+        var data = CommandLine.DataDirectory(arguments);
+        switch (arguments.Positional)
+        {
+            case ["serve"]:
+                return await ServeAsync(arguments, data, output, error);
+            case ["add-machine", var name]:
+                string token;
+                try
+                {
+                    token = new MachineRegistry(data).Issue(name);
+                }
+                catch (ArgumentException exception)
+                {
+                    throw new CliException(exception.Message.Split(" (Parameter")[0]);
+                }
+
+                output.WriteLine($"""
+                    Machine '{name}' can join with this token (shown once; adding the machine again replaces it):
+                      {token}
+                    On that machine: pocketcoder hub join https://<this hub's domain> --token {token}
+                    """);
+                return 0;
+            case ["remove-machine", var name]:
+                if (!new MachineRegistry(data).Remove(name))
+                {
+                    error.WriteLine($"pocketcoder: no machine '{name}' on this hub.");
+                    return 1;
+                }
+
+                output.WriteLine($"Removed '{name}': its token no longer joins (a link open now stays until it drops).");
+                return 0;
+            case ["machines"]:
+                foreach (var machine in new MachineRegistry(data).Names())
+                {
+                    output.WriteLine(machine);
+                }
+
+                return 0;
+            case ["join", var url]:
+                return await JoinAsync(url, arguments, data, output, error);
+            case ["leave"]:
+                output.WriteLine(HubMembership.Remove(data) ? "Left the hub: restart `pocketcoder serve` to stop using it." : "This machine had not joined a hub.");
+                return 0;
+            default:
+                throw new CliException("Use `pocketcoder hub serve|add-machine NAME|remove-machine NAME|machines|join URL --token TOKEN|leave`.");
+        }
+    }
+
+    private static async Task<int> ServeAsync(CliArguments arguments, string data, TextWriter output, TextWriter error)
+    {
+        var domain = arguments.Value("domain")?.Trim().TrimEnd('.').ToLowerInvariant();
+        if (domain is null || Uri.CheckHostName(domain) != UriHostNameType.Dns)
+        {
+            throw new CliException("hub serve needs --domain: the name whose subdomains are the machines (e.g. hub.example.com).");
+        }
+
+        if (arguments.Value("cert") is not { } cert || arguments.Value("key") is not { } key)
+        {
+            throw new CliException($"hub serve needs --cert and --key: PEM files for {domain} (the hub's own name).");
+        }
+
+        int? publicPort = arguments.Value("public-port") is { } port
+            ? int.TryParse(port, out var number) && number is > 0 and < 65536 ? number : throw new CliException("--public-port must be a port number.")
+            : null;
+        var listen = arguments.Value("listen") ?? "https://0.0.0.0:443";
+        if (!listen.StartsWith("https://", StringComparison.Ordinal))
+        {
+            throw new CliException("The hub listens on https:// only (--listen https://ADDRESS:PORT).");
+        }
+
+        TlsCertificate certificate;
+        try
+        {
+            certificate = TlsCertificate.Load(cert, key, TimeProvider.System);
+        }
+        catch (InvalidDataException exception)
+        {
+            throw new CliException(exception.Message);
+        }
+
+        await using var hub = HubServer.Build(new HubOptions
+        {
+            Domain = domain,
+            Listen = listen,
+            PublicPort = publicPort,
+            DataDirectory = data,
+            Certificate = () => certificate.Context,
+        });
+        try
+        {
+            await hub.StartAsync();
+        }
+        catch (IOException exception) when (exception.InnerException is SocketException or null)
+        {
+            await error.WriteLineAsync($"pocketcoder: cannot listen on {listen}: {exception.Message}");
+            return 1;
+        }
+
+        await output.WriteLineAsync($"PocketCoder hub for *.{domain} listening on {hub.Urls.FirstOrDefault() ?? listen}; machines: {data}");
+        await hub.WaitForShutdownAsync();
+        return 0;
+    }
+
+    /// <summary>Checks the token with the hub (it answers with this machine's public URL) before writing anything.</summary>
+    private static async Task<int> JoinAsync(string url, CliArguments arguments, string data, TextWriter output, TextWriter error)
+    {
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var hub) || hub.Scheme != Uri.UriSchemeHttps || hub.AbsolutePath != "/")
+        {
+            throw new CliException($"'{url}' is not a hub address: use its https:// URL, e.g. https://hub.example.com.");
+        }
+
+        if (arguments.Value("token") is not { Length: > 0 } token)
+        {
+            throw new CliException("hub join needs --token: the one `pocketcoder hub add-machine` printed on the hub.");
+        }
+
+        string? ca;
+        try
+        {
+            ca = arguments.Value("ca") is { } caPath ? await File.ReadAllTextAsync(caPath) : null;
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"--ca: {exception.Message}");
+        }
+
+        var candidate = new HubMembership(hub.GetLeftPart(UriPartial.Authority), token, PublicUrl: "pending", ca);
+        string publicUrl;
+        try
+        {
+            publicUrl = await candidate.WelcomeAsync(CancellationToken.None);
+        }
+        catch (Exception exception) when (exception is WebSocketException or HttpRequestException or IOException or OperationCanceledException or JsonException
+            or InvalidDataException or System.Security.Cryptography.CryptographicException)
+        {
+            await error.WriteLineAsync($"pocketcoder: the hub at {candidate.Hub} did not accept this machine: {exception.Message}");
+            return 1;
+        }
+
+        (candidate with { PublicUrl = publicUrl }).Save(data);
+        var host = new Uri(publicUrl).Host;
+        await output.WriteLineAsync($"""
+            Joined {candidate.Hub} as '{candidate.Machine}': phones reach this machine at {publicUrl}
+            `pocketcoder serve` now keeps a link to the hub. It needs a certificate for {host} (--cert, --key):
+            TLS ends on this machine, so the hub relays bytes it cannot read.
+            """);
+        return 0;
+    }
+}

@@ -1,0 +1,135 @@
+using System.Net.Security;
+using System.Net.WebSockets;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json;
+using PocketCoder.Data;
+using PocketCoder.Hub;
+
+namespace PocketCoder.Reach.Hub;
+
+/// <summary>
+/// This machine's place on a hub (<c>hub.json</c> in the data folder, 0600: the token is a secret), written by
+/// <c>pocketcoder hub join</c>: the hub's URL, the token its operator issued, the public URL the hub gave this machine, and
+/// optionally the CA to trust for the hub (a private hub with its own CA) instead of the system's.
+/// </summary>
+public sealed record HubMembership(string Hub, string Token, string PublicUrl, string? CaPem = null)
+{
+    public const string FileName = "hub.json";
+
+    public string Machine => Token[..Math.Max(0, Token.IndexOf('.', StringComparison.Ordinal))];
+
+    public static string PathIn(string dataDirectory) => Path.Combine(dataDirectory, FileName);
+
+    /// <summary>The membership, or null when this machine has not joined a hub.</summary>
+    /// <exception cref="InvalidDataException">The file is there but unusable.</exception>
+    public static HubMembership? Load(string dataDirectory)
+    {
+        var path = PathIn(dataDirectory);
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        try
+        {
+            var membership = JsonSerializer.Deserialize(File.ReadAllText(path), ReachJson.Default.HubMembership);
+            if (membership is { Hub.Length: > 0, Token.Length: > 0, PublicUrl.Length: > 0 })
+            {
+                return membership;
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        throw new InvalidDataException($"{path} is not a hub membership written by `pocketcoder hub join`; join again or remove it (`pocketcoder hub leave`).");
+    }
+
+    public void Save(string dataDirectory)
+    {
+        Directory.CreateDirectory(dataDirectory);
+        DataFolder.WritePrivateFile(PathIn(dataDirectory), JsonSerializer.Serialize(this, ReachJson.Default.HubMembership));
+    }
+
+    /// <summary>Leaves the hub: serve no longer connects to it.</summary>
+    public static bool Remove(string dataDirectory)
+    {
+        var path = PathIn(dataDirectory);
+        var existed = File.Exists(path);
+        File.Delete(path);
+        return existed;
+    }
+
+    /// <summary>The hub URL for a WebSocket path: https becomes wss.</summary>
+    public Uri WebSocketUri(string path)
+    {
+        var hub = new UriBuilder(Hub) { Scheme = Uri.UriSchemeWss, Path = path };
+        return hub.Uri;
+    }
+
+    /// <summary>A WebSocket to the hub, signed in with the token, pinged so a dead link is noticed within 15 s.</summary>
+    public async Task<ClientWebSocket> ConnectAsync(string path, CancellationToken cancellationToken)
+    {
+        var socket = new ClientWebSocket();
+        socket.Options.KeepAliveInterval = HubProtocol.KeepAliveInterval;
+        socket.Options.KeepAliveTimeout = HubProtocol.KeepAliveTimeout;
+        socket.Options.SetRequestHeader("Authorization", "Bearer " + Token);
+        if (CaPem is { } pem)
+        {
+            var roots = new X509Certificate2Collection();
+            roots.ImportFromPem(pem);
+            socket.Options.RemoteCertificateValidationCallback = (_, certificate, sent, errors) => TrustedBy(roots, certificate, sent, errors);
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(15));
+        try
+        {
+            await socket.ConnectAsync(WebSocketUri(path), timeout.Token);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Opens the control link once and returns the public URL the hub's welcome names (how <c>hub join</c> checks a token).</summary>
+    public async Task<string> WelcomeAsync(CancellationToken cancellationToken)
+    {
+        using var socket = await ConnectAsync(HubProtocol.ConnectPath, cancellationToken);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(15));
+        var buffer = new byte[HubProtocol.MaxControlMessageBytes];
+        var received = await socket.ReceiveAsync(buffer, timeout.Token);
+        var welcome = received.MessageType == WebSocketMessageType.Text && received.EndOfMessage
+            ? JsonSerializer.Deserialize(buffer.AsSpan(0, received.Count), HubJson.Default.HubMessage)
+            : null;
+        await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token);
+        return welcome is { Type: HubMessage.Welcome, PublicUrl: { } url } && Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttps
+            ? url
+            : throw new InvalidDataException("The hub did not answer with this machine's public URL.");
+    }
+
+    /// <summary>The hub's certificate must chain to the pinned CA and name the hub; nothing else is trusted.</summary>
+    private static bool TrustedBy(X509Certificate2Collection roots, X509Certificate? presented, X509Chain? sent, SslPolicyErrors errors)
+    {
+        if (presented is null || errors.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch) || errors.HasFlag(SslPolicyErrors.RemoteCertificateNotAvailable))
+        {
+            return false;
+        }
+
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.AddRange(roots);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        // The intermediates the hub sent with its certificate.
+        if (sent is not null)
+        {
+            chain.ChainPolicy.ExtraStore.AddRange(sent.ChainPolicy.ExtraStore);
+        }
+
+        return chain.Build(presented as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(presented.GetRawCertData()));
+    }
+}

@@ -1,0 +1,89 @@
+using System.IO.Pipelines;
+using System.Net;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.Connections;
+
+namespace PocketCoder.Reach.Hub;
+
+/// <summary>Where Kestrel listens for connections that arrive through the hub.</summary>
+internal sealed class HubEndPoint : EndPoint
+{
+    public const string Name = "pocketcoder-hub";
+
+    public override string ToString() => Name;
+}
+
+/// <summary>
+/// A Kestrel transport whose connections are the hub's dial-backs: each carries one phone's TLS bytes, so Kestrel's own
+/// TLS and HTTP serve it exactly like a direct connection (same certificate, cookies, SSE), and the phone's address
+/// (as the hub saw it) is the connection's remote address, so per-address limits such as pairing's still apply.
+/// </summary>
+internal sealed class HubTransport : IConnectionListenerFactory, IConnectionListenerFactorySelector
+{
+    private readonly Channel<ConnectionContext> _arrivals = Channel.CreateUnbounded<ConnectionContext>();
+
+    public bool CanBind(EndPoint endpoint) => endpoint is HubEndPoint;
+
+    public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult<IConnectionListener>(new Listener(endpoint, _arrivals));
+
+    /// <summary>Hands a dial-back to Kestrel; false once the server has stopped listening.</summary>
+    public bool TryDeliver(ConnectionContext connection) => _arrivals.Writer.TryWrite(connection);
+
+    private sealed class Listener(EndPoint endpoint, Channel<ConnectionContext> arrivals) : IConnectionListener
+    {
+        public EndPoint EndPoint { get; } = endpoint;
+
+        public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                return await arrivals.Reader.ReadAsync(cancellationToken);
+            }
+            catch (ChannelClosedException)
+            {
+                return null;
+            }
+        }
+
+        public ValueTask UnbindAsync(CancellationToken cancellationToken = default)
+        {
+            arrivals.Writer.TryComplete();
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            arrivals.Writer.TryComplete();
+            return ValueTask.CompletedTask;
+        }
+    }
+}
+
+/// <summary>One phone connection through the hub: its bytes are the dial-back WebSocket's binary messages.</summary>
+internal sealed class HubConnection : DefaultConnectionContext
+{
+    private readonly Stream _stream;
+    private Action? _closed;
+
+    public HubConnection(Stream stream, EndPoint? remote, Action closed)
+        : base(Guid.NewGuid().ToString("N"))
+    {
+        _stream = stream;
+        _closed = closed;
+        Transport = new Pipe(PipeReader.Create(stream), PipeWriter.Create(stream));
+        RemoteEndPoint = remote;
+        LocalEndPoint = new HubEndPoint();
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await Transport.Input.CompleteAsync();
+        await Transport.Output.CompleteAsync();
+        await _stream.DisposeAsync();
+        await base.DisposeAsync();
+        Interlocked.Exchange(ref _closed, null)?.Invoke();
+    }
+
+    private sealed record Pipe(PipeReader Input, PipeWriter Output) : IDuplexPipe;
+}

@@ -1,0 +1,291 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using PocketCoder.Auth;
+using PocketCoder.Hub;
+using PocketCoder.Reach;
+using PocketCoder.Reach.Hub;
+using PocketCoder.Tests.Infrastructure;
+
+namespace PocketCoder.Tests.Reach;
+
+/// <summary>
+/// A hub and a machine on loopback: the phone opens https://m1.hub.test (its connection made to the hub's port), the
+/// hub routes it by SNI over the machine's dial-back, and TLS ends in the machine's Kestrel with the machine's
+/// certificate. What the hub can see is counted in bytes; it holds no key for the machine's name.
+/// </summary>
+public sealed class HubTests : IAsyncLifetime
+{
+    private readonly string _files = TempPaths.NewDirectory("pc-hub");
+    private readonly TestCertificates _certificates = new();
+    private readonly CapturedLogs _hubLogs = new();
+    private WebApplication _hub = null!;
+    private string _machineThumbprint = "";
+    private string _hubThumbprint = "";
+
+    private int HubPort => new Uri(_hub.Urls.First()).Port;
+
+    private string HubData => Path.Combine(_files, "hub-data");
+
+    private Tunnels Tunnels => _hub.Services.GetRequiredService<Tunnels>();
+
+    private HubMetrics Metrics => _hub.Services.GetRequiredService<HubMetrics>();
+
+    public async Task InitializeAsync()
+    {
+        _hubThumbprint = _certificates.WriteServerCertificate(File("hub.pem"), File("hub.key"), "hub.test");
+        _machineThumbprint = _certificates.WriteServerCertificate(File("m1.pem"), File("m1.key"), "m1.hub.test");
+        var hubCertificate = TlsCertificate.Load(File("hub.pem"), File("hub.key"), TimeProvider.System);
+        _hub = HubServer.Build(new HubOptions
+        {
+            Domain = "hub.test",
+            Listen = "https://127.0.0.1:0",
+            DataDirectory = HubData,
+            Certificate = () => hubCertificate.Context,
+            ConsoleLogging = false,
+            LogSink = _hubLogs,
+            HelloTimeout = TimeSpan.FromSeconds(2),
+        });
+        await _hub.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _hub.DisposeAsync();
+        TempPaths.Delete(_files);
+    }
+
+    [Fact]
+    public async Task Phone_ReachesTheMachineThroughTheHub_TlsEndsOnTheMachine_PairsAndStreams()
+    {
+        await using var machine = await StartMachineAsync();
+        Assert.Equal($"https://m1.hub.test:{HubPort}", machine.Services.GetRequiredService<PocketCoder.Server.PocketCoderOptions>().PublicUrl);
+
+        var seen = new List<string>();
+        using var phone = Phone(seen);
+        var health = await phone.GetAsync("/api/health");
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        // The phone's TLS session is with the machine: its certificate, not the hub's.
+        Assert.Equal([_machineThumbprint], seen.Distinct());
+
+        // Pairing works through the hub (the cookie is Secure), and the paired phone is let in.
+        var code = machine.Services.GetRequiredService<Devices>().CreatePairingCode().Code;
+        var paired = await phone.PostAsJsonAsync("/api/pair", new { code, deviceName = "phone via hub" });
+        Assert.Equal(HttpStatusCode.OK, paired.StatusCode);
+        var cookie = Assert.Single(paired.Headers.GetValues("Set-Cookie"));
+        Assert.Contains("secure", cookie, StringComparison.OrdinalIgnoreCase);
+        using var projects = new HttpRequestMessage(HttpMethod.Get, "/api/projects");
+        projects.Headers.Add("Cookie", cookie.Split(';')[0]);
+        Assert.Equal(HttpStatusCode.OK, (await phone.SendAsync(projects)).StatusCode);
+
+        // A long-lived stream through the tunnel: SSE heartbeats arrive one by one.
+        using var events = new HttpRequestMessage(HttpMethod.Get, "/api/events?tail=true");
+        events.Headers.Add("Cookie", cookie.Split(';')[0]);
+        using var stream = await phone.SendAsync(events, HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal("text/event-stream", stream.Content.Headers.ContentType?.MediaType);
+        using var reader = new StreamReader(await stream.Content.ReadAsStreamAsync());
+        var heartbeats = 0;
+        while (heartbeats < 2 && await reader.ReadLineAsync() is { } line)
+        {
+            heartbeats += line.StartsWith(':') ? 1 : 0;
+        }
+
+        Assert.Equal(2, heartbeats);
+        Assert.True(Metrics.BytesToMachines > 0 && Metrics.BytesToPhones > 0);
+        // The hub logged the machine, never what went through it.
+        Assert.DoesNotContain(_hubLogs.Entries, e => e.Message.Contains("phone via hub", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Join_WithAWrongToken_IsRefused_AndTheRemovedMachineCannotConnect()
+    {
+        var token = new MachineRegistry(HubData).Issue("m1");
+        var wrong = new HubMembership(HubUrl, token[..^2] + "xx", "pending", _certificates.Root.ExportCertificatePem());
+        await Assert.ThrowsAsync<System.Net.WebSockets.WebSocketException>(() => wrong.WelcomeAsync(CancellationToken.None));
+
+        // A hub presenting a certificate the pinned CA did not issue is not trusted, token or not.
+        var otherCa = new TestCertificates();
+        var unpinned = new HubMembership(HubUrl, token, "pending", otherCa.Root.ExportCertificatePem());
+        await Assert.ThrowsAsync<System.Net.WebSockets.WebSocketException>(() => unpinned.WelcomeAsync(CancellationToken.None));
+
+        Assert.True(new MachineRegistry(HubData).Remove("m1"));
+        var removed = new HubMembership(HubUrl, token, "pending", _certificates.Root.ExportCertificatePem());
+        await Assert.ThrowsAsync<System.Net.WebSockets.WebSocketException>(() => removed.WelcomeAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task HostileConnections_AreClosed_AndCounted_WithoutHarmToTheMachine()
+    {
+        await using var machine = await StartMachineAsync();
+
+        // Plain HTTP on the TLS port, an unknown machine, a name outside the hub's domain, and a slow sender.
+        Assert.Equal(0, await ReadAfterSendingAsync("GET / HTTP/1.1\r\nHost: m1.hub.test\r\n\r\n"u8.ToArray()));
+        await Assert.ThrowsAnyAsync<Exception>(() => Phone([], "nobody").GetAsync("/api/health"));
+        await Assert.ThrowsAnyAsync<Exception>(() => Phone([], "m1.elsewhere.test", check: false).GetAsync("/api/health"));
+        Assert.Equal(0, await ReadAfterSendingAsync([22, 3, 1]));
+
+        Assert.Equal(2, Metrics.Refusals(Refusal.Hello));
+        Assert.Equal(1, Metrics.Refusals(Refusal.Offline));
+        Assert.Equal(1, Metrics.Refusals(Refusal.UnknownName));
+        Assert.Contains("pocketcoder_hub_refused_total{reason=\"hello\"} 2", Metrics.ToText(), StringComparison.Ordinal);
+
+        // The machine still answers.
+        Assert.Equal(HttpStatusCode.OK, (await Phone([]).GetAsync("/api/health")).StatusCode);
+    }
+
+    [Fact]
+    public async Task HubRestart_TheMachineReconnects_AndPhonesGetThroughAgain()
+    {
+        await using var machine = await StartMachineAsync();
+        Assert.Equal(HttpStatusCode.OK, (await Phone([]).GetAsync("/api/health")).StatusCode);
+
+        // The hub goes away and comes back on the same port.
+        var port = HubPort;
+        await _hub.StopAsync();
+        await _hub.DisposeAsync();
+        var hubCertificate = TlsCertificate.Load(File("hub.pem"), File("hub.key"), TimeProvider.System);
+        _hub = HubServer.Build(new HubOptions
+        {
+            Domain = "hub.test",
+            Listen = $"https://127.0.0.1:{port}",
+            DataDirectory = HubData,
+            Certificate = () => hubCertificate.Context,
+            ConsoleLogging = false,
+        });
+        var back = WhenAttached("m1");
+        await _hub.StartAsync();
+        await back.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(HttpStatusCode.OK, (await Phone([]).GetAsync("/api/health")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Cli_HubAddMachineAndJoin_WritePrivateFiles_AndServeThenNeedsACertificate()
+    {
+        var machineData = Path.Combine(_files, "machine-data");
+        var (exit, output, error) = await CliAsync("hub", "add-machine", "Laptop_1", "--data", HubData);
+        Assert.Equal(2, exit);
+        Assert.Contains("not a machine name", error, StringComparison.Ordinal);
+
+        (exit, output, _) = await CliAsync("hub", "add-machine", "laptop-1", "--data", HubData);
+        Assert.Equal(0, exit);
+        var token = output.Split('\n').Select(l => l.Trim()).First(l => l.StartsWith("laptop-1.", StringComparison.Ordinal));
+        System.IO.File.WriteAllText(File("ca.pem"), _certificates.Root.ExportCertificatePem());
+
+        (exit, _, error) = await CliAsync("hub", "join", HubUrl, "--token", token + "x", "--ca", File("ca.pem"), "--data", machineData);
+        Assert.Equal(1, exit);
+        Assert.Contains("did not accept this machine", error, StringComparison.Ordinal);
+        Assert.False(System.IO.File.Exists(HubMembership.PathIn(machineData)));
+
+        (exit, output, error) = await CliAsync("hub", "join", HubUrl, "--token", token, "--ca", File("ca.pem"), "--data", machineData);
+        Assert.True(exit == 0, error);
+        Assert.Contains($"https://laptop-1.hub.test:{HubPort}", output, StringComparison.Ordinal);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, System.IO.File.GetUnixFileMode(HubMembership.PathIn(machineData)));
+
+        // Joined, serve refuses to start without the machine's certificate, and says why.
+        var problem = Assert.Throws<InvalidDataException>(() => PocketCoder.Server.ServeSettings.Load(machineData,
+            new Dictionary<string, string?>(), new System.Collections.Hashtable()));
+        Assert.Contains("joined a hub", problem.Message, StringComparison.Ordinal);
+
+        (exit, _, _) = await CliAsync("hub", "leave", "--data", machineData);
+        Assert.Equal(0, exit);
+        Assert.False(System.IO.File.Exists(HubMembership.PathIn(machineData)));
+    }
+
+    private static async Task<(int Exit, string Output, string Error)> CliAsync(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var exit = await PocketCoder.Cli.CommandLine.RunAsync(args, output, error);
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    private string HubUrl => $"https://127.0.0.1:{HubPort}";
+
+    private string File(string name) => Path.Combine(_files, name);
+
+    /// <summary>Joins m1 the way `hub join` does and starts it with its certificate; returns once its link is up.</summary>
+    private async Task<TestServer> StartMachineAsync()
+    {
+        var token = new MachineRegistry(HubData).Issue("m1");
+        var candidate = new HubMembership(HubUrl, token, "pending", _certificates.Root.ExportCertificatePem());
+        var membership = candidate with { PublicUrl = await candidate.WelcomeAsync(CancellationToken.None) };
+        var attached = WhenAttached("m1");
+        var machine = await TestServer.StartAsync(
+            certificate: TlsCertificate.Load(File("m1.pem"), File("m1.key"), TimeProvider.System), hub: membership,
+            heartbeat: TimeSpan.FromMilliseconds(200));
+        await attached.WaitAsync(TimeSpan.FromSeconds(30));
+        return machine;
+    }
+
+    private Task WhenAttached(string machine)
+    {
+        var attached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Tunnels.Attached += name =>
+        {
+            if (name == machine)
+            {
+                attached.TrySetResult();
+            }
+        };
+        return attached.Task;
+    }
+
+    /// <summary>A phone: https://NAME.hub.test:PORT, its connection made to the hub's port on loopback, trusting the test CA.</summary>
+    private HttpClient Phone(List<string> seen, string machine = "m1", bool check = true) => new(new SocketsHttpHandler
+    {
+        UseCookies = false,
+        ConnectCallback = async (_, cancellationToken) =>
+        {
+            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+            await socket.ConnectAsync(IPAddress.Loopback, HubPort, cancellationToken);
+            return new NetworkStream(socket, ownsSocket: true);
+        },
+        SslOptions =
+        {
+            RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+            {
+                var presented = (X509Certificate2)certificate!;
+                lock (seen)
+                {
+                    seen.Add(presented.Thumbprint);
+                }
+
+                using var chain = new X509Chain();
+                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.Add(_certificates.Root);
+                chain.ChainPolicy.ExtraStore.Add(_certificates.Intermediate);
+                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                return !check || (chain.Build(presented) && !errors.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch));
+            },
+        },
+    })
+    { BaseAddress = new Uri(machine.Contains('.') ? $"https://{machine}:{HubPort}" : $"https://{machine}.hub.test:{HubPort}"), Timeout = TimeSpan.FromSeconds(30) };
+
+    /// <summary>Sends raw bytes to the hub's port and returns how many it answered with before closing.</summary>
+    private async Task<int> ReadAfterSendingAsync(byte[] bytes)
+    {
+        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(IPAddress.Loopback, HubPort);
+        await socket.SendAsync(bytes);
+        var buffer = new byte[1024];
+        var total = 0;
+        try
+        {
+            int read;
+            while ((read = await socket.ReceiveAsync(buffer).WaitAsync(TimeSpan.FromSeconds(30))) > 0)
+            {
+                total += read;
+            }
+        }
+        catch (SocketException)
+        {
+            // Reset: closed, which is the point.
+        }
+
+        return total;
+    }
+}
