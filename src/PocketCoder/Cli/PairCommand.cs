@@ -29,14 +29,14 @@ public static class PairCommand
         var devices = new Devices(database, new Ledger.LedgerStore(database, clock), clock);
         var (code, expiresAt) = devices.CreatePairingCode();
 
+        // The code rides in the fragment, which browsers never send to a server: it stays out of every log.
+        var link = $"{address.GetLeftPart(UriPartial.Authority)}/#pair={code}";
         if (arguments.Flag("json"))
         {
-            output.WriteLine(JsonSerializer.Serialize(new PairingCodeOutput(code, expiresAt), CliJson.Default.PairingCodeOutput));
+            output.WriteLine(JsonSerializer.Serialize(new PairingCodeOutput(code, expiresAt, link), CliJson.Default.PairingCodeOutput));
             return 0;
         }
 
-        // The code rides in the fragment, which browsers never send to a server: it stays out of every log.
-        var link = $"{address.GetLeftPart(UriPartial.Authority)}/#pair={code}";
         output.WriteLine($"Pairing code: {code}");
         output.WriteLine($"Valid until {expiresAt.ToLocalTime():HH:mm:ss} (10 minutes), for one device.");
         if (!Console.IsOutputRedirected)
@@ -82,5 +82,5 @@ public static class PairCommand
     }
 }
 
-public sealed record PairingCodeOutput(string Code, DateTimeOffset ExpiresAt);
+public sealed record PairingCodeOutput(string Code, DateTimeOffset ExpiresAt, string Link);
 

@@ -75,7 +75,7 @@ public sealed class PhoneAppBrowserTests(ITestOutputHelper output)
         return JsonDocument.Parse(stdout.ToString()).RootElement.GetProperty("code").GetString()!;
     }
 
-    private static async Task<(int ExitCode, string Log)> RunNodeAsync(string workingDirectory, string[] arguments, string laptopToken)
+    internal static async Task<(int ExitCode, string Log)> RunNodeAsync(string workingDirectory, string[] arguments, string laptopToken)
     {
         var start = new ProcessStartInfo("node") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in arguments)

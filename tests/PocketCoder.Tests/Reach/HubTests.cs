@@ -101,6 +101,28 @@ public sealed class HubTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Chromium_ThroughTheHub_SecureContext_PairsAndTheServiceWorkerWorksOffline()
+    {
+        var web = Path.Combine(ClaudeCli.RepositoryRoot(), "web");
+        Assert.True(Directory.Exists(Path.Combine(web, "node_modules", "playwright-core")), "web/node_modules is missing: build without -p:SkipWebBuild=true.");
+        await using var machine = await StartMachineAsync();
+
+        // The link exactly as `pocketcoder pair` prints it on the machine: the hub's name for it.
+        var (exit, output, error) = await CliAsync("pair", "--json", "--data", machine.DataDirectory);
+        Assert.True(exit == 0, error);
+        var link = System.Text.Json.JsonDocument.Parse(output).RootElement.GetProperty("link").GetString()!;
+        Assert.StartsWith($"https://m1.hub.test:{HubPort}/#pair=", link, StringComparison.Ordinal);
+
+        using var certificate = X509Certificate2.CreateFromPemFile(File("m1.pem"), File("m1.key"));
+        var spki = Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(certificate.PublicKey.ExportSubjectPublicKeyInfo()));
+        var (code, log) = await PocketCoder.Tests.Browser.PhoneAppBrowserTests.RunNodeAsync(web,
+            ["e2e/hub.mjs", "--link", link, "--spki", spki, "--shots", Path.Combine(web, "test-results")], laptopToken: "");
+        Assert.True(code == 0, log);
+        Assert.Contains("service worker is active", log, StringComparison.Ordinal);
+        Assert.True(Metrics.StreamsTotal > 0);
+    }
+
+    [Fact]
     public async Task Join_WithAWrongToken_IsRefused_AndTheRemovedMachineCannotConnect()
     {
         var token = new MachineRegistry(HubData).Issue("m1");
