@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using PocketCoder.Bench;
 
-// Usage: PocketCoder.Bench --pocketcoder DIR --bare DIR --claude PATH [--quick] [--out FILE] [--only external,fanout,approval,claude]
+// Usage: PocketCoder.Bench --pocketcoder DIR --bare DIR --claude PATH [--quick] [--out FILE] [--only external,fanout,approval,hub,claude]
 var options = new Dictionary<string, string>(StringComparer.Ordinal);
 var quick = false;
 for (var i = 0; i < args.Length; i++)
@@ -52,6 +52,13 @@ if (Wanted("fanout") || Wanted("approval") || Wanted("breakdown"))
         Progress("approval round trip");
         rows.Add(await inProcess.ApprovalRoundTripAsync());
     }
+}
+
+if (Wanted("hub"))
+{
+    Progress("the hub: latency and SSE throughput through it vs a direct https connection");
+    await using var hub = new HubBench(quick);
+    rows.AddRange(await hub.RunAsync());
 }
 
 if (Wanted("claude"))

@@ -33,8 +33,8 @@ public sealed class Tunnels(HubMetrics metrics, TimeProvider clock)
 
     public bool IsConnected(string machine) => _machines.ContainsKey(machine);
 
-    /// <summary>Raised with the machine's name when its control link is up (tests await it).</summary>
-    internal event Action<string>? Attached;
+    /// <summary>Raised with the machine's name when its control link is up (tests and the bench wait for it).</summary>
+    public event Action<string>? Attached;
 
     /// <summary>Registers a machine's control link; returns what to call when it ends.</summary>
     internal MachineLink Attach(string machine, WebSocket socket)

@@ -71,7 +71,9 @@ internal sealed class HubConnection : DefaultConnectionContext
     {
         _stream = stream;
         _closed = closed;
-        Transport = new Pipe(PipeReader.Create(stream), PipeWriter.Create(stream));
+        // Reads as large as a WebSocket message the hub sends (16 KiB), not the 4 KiB default.
+        Transport = new Pipe(PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 32 * 1024, minimumReadSize: 16 * 1024)),
+            PipeWriter.Create(stream));
         RemoteEndPoint = remote;
         LocalEndPoint = new HubEndPoint();
     }

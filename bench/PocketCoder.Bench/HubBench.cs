@@ -1,0 +1,208 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using PocketCoder.Agents.Processes;
+using PocketCoder.Auth;
+using PocketCoder.Data;
+using PocketCoder.Hub;
+using PocketCoder.Reach;
+using PocketCoder.Reach.Hub;
+using PocketCoder.Realtime;
+using PocketCoder.Server;
+
+namespace PocketCoder.Bench;
+
+/// <summary>
+/// The hub's cost, measured against a direct https connection to the same machine in the same run: request latency and
+/// SSE throughput. Hub and machine run in this process on loopback; the phone's connection to m1.hub.bench is made to
+/// the hub's port, exactly as the tests do.
+/// </summary>
+public sealed class HubBench(bool quick) : IAsyncDisposable
+{
+    private readonly string _files = Temp.Directory("pcbench-hub");
+    private WebApplication _hub = null!;
+    private WebApplication _machine = null!;
+    private string _token = null!;
+
+    public async Task<List<Row>> RunAsync()
+    {
+        await StartAsync();
+        var rows = new List<Row>();
+        using var direct = Client(new Uri(PocketCoderServer.BoundUrl(_machine, _machine.Services.GetRequiredService<PocketCoderOptions>())), connectTo: null);
+        var hubPort = new Uri(_hub.Urls.First()).Port;
+        using var relayed = Client(new Uri($"https://m1.hub.bench:{hubPort}"), connectTo: hubPort);
+
+        var requests = quick ? 300 : 3_000;
+        var directTimes = await LatencyAsync(direct, requests);
+        var relayedTimes = await LatencyAsync(relayed, requests);
+        var addedP50 = Stats.Percentile(relayedTimes, 50) - Stats.Percentile(directTimes, 50);
+        var addedP99 = Stats.Percentile(relayedTimes, 99) - Stats.Percentile(directTimes, 99);
+        rows.Add(new Row($"Hub: GET /api/health over https, p50 / p99 ({requests:N0} sequential, kept alive)",
+            $"{Stats.F(Stats.Percentile(relayedTimes, 50), 2)} / {Stats.F(Stats.Percentile(relayedTimes, 99), 2)} ms through the hub",
+            $"{Stats.F(Stats.Percentile(directTimes, 50), 2)} / {Stats.F(Stats.Percentile(directTimes, 99), 2)} ms direct",
+            $"+{Stats.F(addedP50, 2)} / +{Stats.F(addedP99, 2)} ms", "p99 added < 2 ms", addedP99 < 2 ? "met" : "MISSED"));
+
+        var events = quick ? 2_000 : 20_000;
+        var directRate = await SseRateAsync(direct, events);
+        var relayedRate = await SseRateAsync(relayed, events);
+        rows.Add(new Row($"Hub: SSE events/s to one phone ({events:N0} events as fast as they are appended)",
+            $"{Stats.F(relayedRate, 0)} /s through the hub", $"{Stats.F(directRate, 0)} /s direct",
+            $"{Stats.F(relayedRate / directRate * 100, 0)} %", ">= 80 % of direct", relayedRate >= 0.8 * directRate ? "met" : "MISSED"));
+        rows.Add(new Row("Hub: memory per idle machine and per open stream; connections one hub holds", "not measured", "", "",
+            "< 64 KiB per idle machine", "n/a (needs the hub in its own process: next)"));
+        return rows;
+    }
+
+    private async Task StartAsync()
+    {
+        var (certificate, key, root) = Certificates();
+        var hubCertificate = TlsCertificate.Load(certificate, key, TimeProvider.System);
+        _hub = HubServer.Build(new HubOptions
+        {
+            Domain = "hub.bench",
+            Listen = "https://127.0.0.1:0",
+            DataDirectory = Path.Combine(_files, "hub"),
+            Certificate = () => hubCertificate.Context,
+            ConsoleLogging = false,
+        });
+        await _hub.StartAsync();
+        var hubUrl = $"https://127.0.0.1:{new Uri(_hub.Urls.First()).Port}";
+        var token = new MachineRegistry(Path.Combine(_files, "hub")).Issue("m1");
+        var candidate = new HubMembership(hubUrl, token, "pending", root);
+        var membership = candidate with { PublicUrl = await candidate.WelcomeAsync(CancellationToken.None) };
+
+        var attached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _hub.Services.GetRequiredService<Tunnels>().Attached += _ => attached.TrySetResult();
+        _machine = PocketCoderServer.Build(new PocketCoderOptions
+        {
+            DataDirectory = Path.Combine(_files, "machine"),
+            Listen = "https://127.0.0.1:0",
+            PublicUrl = membership.PublicUrl,
+            Certificate = TlsCertificate.Load(certificate, key, TimeProvider.System),
+            Hub = membership,
+            ConsoleLogging = false,
+            AgentCommands = new Dictionary<string, AgentCommand>(),
+        });
+        await _machine.StartAsync();
+        await attached.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var code = _machine.Services.GetRequiredService<Devices>().CreatePairingCode().Code;
+        using var pairing = Client(new Uri(PocketCoderServer.BoundUrl(_machine, _machine.Services.GetRequiredService<PocketCoderOptions>())), null);
+        var paired = await pairing.PostAsJsonAsync("/api/pair", new { code, deviceName = "bench" });
+        _token = (await paired.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;
+    }
+
+    private static async Task<List<double>> LatencyAsync(HttpClient client, int requests)
+    {
+        for (var i = 0; i < 50; i++)
+        {
+            (await client.GetAsync("/api/health")).EnsureSuccessStatusCode();
+        }
+
+        var times = new List<double>(requests);
+        for (var i = 0; i < requests; i++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            using var response = await client.GetAsync("/api/health");
+            await response.Content.ReadAsByteArrayAsync();
+            times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        }
+
+        return times;
+    }
+
+    /// <summary>Appends events to a fresh session while one reader takes them over SSE; events per second as received.</summary>
+    private async Task<double> SseRateAsync(HttpClient client, int events)
+    {
+        var services = _machine.Services;
+        var project = services.GetRequiredService<Projects.ProjectStore>().Add(await Temp.GitRepositoryAsync(), "bench", Actor.System).Id;
+        var sessionId = services.GetRequiredService<Database>().Write(write =>
+            services.GetRequiredService<Sessions.SessionStore>().Create(write, project, "claude-code", null, "ask", "bench").Id);
+        var after = services.GetRequiredService<Sessions.SessionStore>().Get(sessionId).LastSeq;
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/sessions/{sessionId}/events?after={after}");
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        response.EnsureSuccessStatusCode();
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(), Encoding.UTF8, false, 64 * 1024);
+        var log = services.GetRequiredService<PocketCoder.Realtime.EventLog>();
+        var text = new string('x', 120);
+        var start = Stopwatch.GetTimestamp();
+        var append = Task.Run(() =>
+        {
+            for (var n = 0; n < events; n++)
+            {
+                log.Append(sessionId, new MessageDeltaEvent(text));
+            }
+        });
+        var received = 0;
+        while (received < events && await reader.ReadLineAsync() is { } line)
+        {
+            received += line.StartsWith("data: ", StringComparison.Ordinal) ? 1 : 0;
+        }
+
+        await append;
+        return received / Stopwatch.GetElapsedTime(start).TotalSeconds;
+    }
+
+    private HttpClient Client(Uri baseAddress, int? connectTo)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            UseCookies = false,
+            // The bench's own CA; what is measured is the relay, not certificate checks.
+            SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true },
+        };
+        if (connectTo is { } port)
+        {
+            handler.ConnectCallback = async (_, cancellationToken) =>
+            {
+                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                await socket.ConnectAsync(IPAddress.Loopback, port, cancellationToken);
+                return new NetworkStream(socket, ownsSocket: true);
+            };
+        }
+
+        var client = new HttpClient(handler) { BaseAddress = baseAddress, Timeout = TimeSpan.FromMinutes(2) };
+        if (_token is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", _token);
+        }
+
+        return client;
+    }
+
+    /// <summary>A CA and one certificate for the hub, the machine and 127.0.0.1, as PEM files; returns the CA as PEM.</summary>
+    private (string Certificate, string Key, string Root) Certificates()
+    {
+        using var rootKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var rootRequest = new CertificateRequest("CN=PocketCoder Bench Root", rootKey, HashAlgorithmName.SHA256);
+        rootRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        using var root = rootRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=hub.bench", key, HashAlgorithmName.SHA256);
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddDnsName("hub.bench");
+        names.AddDnsName("m1.hub.bench");
+        names.AddIpAddress(IPAddress.Loopback);
+        request.CertificateExtensions.Add(names.Build());
+        using var leaf = request.Create(root, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(7), RandomNumberGenerator.GetBytes(8));
+        var certificate = Path.Combine(_files, "cert.pem");
+        var keyPath = Path.Combine(_files, "key.pem");
+        File.WriteAllText(certificate, leaf.ExportCertificatePem() + "\n");
+        File.WriteAllText(keyPath, key.ExportPkcs8PrivateKeyPem());
+        return (certificate, keyPath, root.ExportCertificatePem());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _machine.DisposeAsync();
+        await _hub.DisposeAsync();
+        Temp.Delete(_files);
+    }
+}
