@@ -91,6 +91,11 @@ public sealed class Tunnels(HubMetrics metrics, TimeProvider clock)
             metrics.Refused(Refusal.DialBackTimeout);
             return null;
         }
+        catch (OperationCanceledException)
+        {
+            // The phone left (or the hub is stopping) before its machine dialled back.
+            return null;
+        }
         finally
         {
             _pending.TryRemove(id, out _);
@@ -126,8 +131,9 @@ internal sealed class MachineLink(string machine, WebSocket socket)
             await Socket.SendAsync(System.Text.Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, true, cancellationToken);
             return true;
         }
-        catch (WebSocketException)
+        catch (Exception exception) when (exception is WebSocketException or ObjectDisposedException)
         {
+            // The link went down meanwhile.
             return false;
         }
         finally
