@@ -20,19 +20,7 @@ public static partial class HubServer
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
         builder.WebHost.UseKestrelHttpsConfiguration();
-        builder.Logging.ClearProviders();
-        if (options.ConsoleLogging)
-        {
-            builder.Logging.AddSimpleConsole(console => console.SingleLine = true);
-        }
-
-        if (options.LogSink is { } sink)
-        {
-            builder.Logging.AddProvider(sink);
-        }
-
-        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
+        builder.Logging.UseServerLogging(options.ConsoleLogging, options.LogSink);
 
         var metrics = new HubMetrics();
         var tunnels = new Tunnels(metrics, clock ?? TimeProvider.System);

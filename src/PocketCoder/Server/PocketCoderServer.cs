@@ -9,6 +9,7 @@ using PocketCoder.Approvals;
 using PocketCoder.Auth;
 using PocketCoder.Data;
 using PocketCoder.Errors;
+using PocketCoder.Hub;
 using PocketCoder.Health;
 using PocketCoder.Ledger;
 using PocketCoder.Projects;
@@ -71,19 +72,7 @@ public static class PocketCoderServer
                 kestrel.Listen(new HubEndPoint(), listen => listen.UseHttps());
             }
         });
-        builder.Logging.ClearProviders();
-        if (options.ConsoleLogging)
-        {
-            builder.Logging.AddSimpleConsole(console => console.SingleLine = true);
-        }
-
-        if (options.LogSink is { } sink)
-        {
-            builder.Logging.AddProvider(sink);
-        }
-
-        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
+        builder.Logging.UseServerLogging(options.ConsoleLogging, options.LogSink);
         // The framework's handler base logs every challenge (each unauthenticated request) at Information under our
         // handler's name; refused pairings and revocations are logged by AuthLog instead.
         builder.Logging.AddFilter(typeof(DeviceAuthentication).FullName, LogLevel.Warning);
