@@ -63,7 +63,7 @@ public static class HealthApi
     public static void MapHealth(this IEndpointRouteBuilder api) =>
         api.MapGet("/health", GetAsync).AllowAnonymous().WithName("Health");
 
-    private static async Task<HealthResponse> GetAsync(AgentHealthCache agents, Database database, CancellationToken cancellationToken)
+    private static async Task<HealthResponse> GetAsync(AgentHealthCache agents, Database database, HttpContext context, CancellationToken cancellationToken)
     {
         var health = await agents.GetAsync(cancellationToken);
         var warnings = new List<string>();
@@ -81,6 +81,11 @@ public static class HealthApi
         if (paired == 0)
         {
             warnings.Add("No device is paired yet. Run `pocketcoder pair` and enter the code on your phone.");
+        }
+
+        if (context.RequestServices.GetService<Reach.Hub.HubLink>() is { Connected: false } hub)
+        {
+            warnings.Add(hub.Problem);
         }
 
         return new HealthResponse("ok", Version, health, warnings);

@@ -71,6 +71,7 @@ public sealed class HubTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
         // The phone's TLS session is with the machine: its certificate, not the hub's.
         Assert.Equal([_machineThumbprint], seen.Distinct());
+        Assert.DoesNotContain("Not connected to the hub", await health.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
         // Pairing works through the hub (the cookie is Secure), and the paired phone is let in.
         var code = machine.Services.GetRequiredService<Devices>().CreatePairingCode().Code;
@@ -120,6 +121,19 @@ public sealed class HubTests : IAsyncLifetime
         Assert.True(code == 0, log);
         Assert.Contains("service worker is active", log, StringComparison.Ordinal);
         Assert.True(Metrics.StreamsTotal > 0);
+    }
+
+    [Fact]
+    public async Task HubUnreachable_HealthSaysSo()
+    {
+        var token = new MachineRegistry(HubData).Issue("m1");
+        var candidate = new HubMembership(HubUrl, token, "pending", _certificates.Root.ExportCertificatePem());
+        var membership = candidate with { PublicUrl = await candidate.WelcomeAsync(CancellationToken.None) };
+        await _hub.StopAsync();
+        await using var machine = await TestServer.StartAsync(
+            certificate: TlsCertificate.Load(File("m1.pem"), File("m1.key"), TimeProvider.System), hub: membership);
+        var health = await machine.Anonymous.GetStringAsync("/api/health");
+        Assert.Contains($"Not connected to the hub https://127.0.0.1:{new Uri(membership.Hub).Port}", health, StringComparison.Ordinal);
     }
 
     [Fact]

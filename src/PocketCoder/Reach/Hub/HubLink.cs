@@ -19,10 +19,16 @@ internal sealed partial class HubLink(PocketCoderOptions options, HubTransport t
 
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(60);
     private volatile bool _connected;
+    private volatile string? _lastFailure;
     private int _open;
 
     /// <summary>Whether the control link is up now.</summary>
     public bool Connected => _connected;
+
+    /// <summary>What a user should know while the link is down (health shows it).</summary>
+    public string Problem =>
+        $"Not connected to the hub {Membership.Hub}{(_lastFailure is { } why ? $" ({why})" : "")}: phones cannot reach this machine at " +
+        $"{Membership.PublicUrl} until it is; it keeps retrying.";
 
     private HubMembership Membership => options.Hub!;
 
@@ -35,14 +41,17 @@ internal sealed partial class HubLink(PocketCoderOptions options, HubTransport t
             {
                 using var socket = await Membership.ConnectAsync(HubProtocol.ConnectPath, stoppingToken);
                 _connected = true;
+                _lastFailure = null;
                 failures = 0;
                 LogConnected(logger, Membership.Hub, Membership.PublicUrl);
                 await ReadControlAsync(socket, stoppingToken);
-                LogLost(logger, Membership.Hub, "the hub closed the link");
+                _lastFailure = "the hub closed the link";
+                LogLost(logger, Membership.Hub, _lastFailure);
             }
             catch (Exception exception) when (!stoppingToken.IsCancellationRequested
                 && exception is WebSocketException or HttpRequestException or IOException or JsonException or OperationCanceledException)
             {
+                _lastFailure = exception.Message;
                 LogLost(logger, Membership.Hub, exception.Message);
             }
             catch (OperationCanceledException)
