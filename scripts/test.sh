@@ -9,12 +9,13 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages: git for real repositories, setsid (util-linux) to run agents in their own process group,
 # tmux for the persistent project terminal, Chromium for the phone app's browser test (Debian's build: the
-# tests never download a browser).
+# tests never download a browser), pebble (an ACME test server, with its fake DNS) for certificates through the hub.
 missing=()
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v setsid >/dev/null 2>&1 || missing+=(util-linux)
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v pebble >/dev/null 2>&1 || missing+=(pebble)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "==> installing ${missing[*]}"
   as_root apt-get update -qq

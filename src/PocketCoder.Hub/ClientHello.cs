@@ -17,6 +17,9 @@ public enum HelloVerdict
     Refused,
 }
 
+/// <summary>A ClientHello read but not consumed: <see cref="Received"/> is every byte read so far.</summary>
+public sealed record Peeked(HelloVerdict Verdict, ReadOnlySequence<byte> Received, string? ServerName, IReadOnlyList<string> Protocols);
+
 /// <summary>
 /// Reads the server name (SNI, RFC 6066) from a TLS ClientHello and nothing else: the hub routes on it and never
 /// decrypts. The handshake message may span several TLS records (large post-quantum key shares make it grow), so the
@@ -30,12 +33,17 @@ public static class ClientHello
     private const byte HandshakeRecord = 22;
     private const byte ClientHelloMessage = 1;
     private const ushort ServerNameExtension = 0;
+    private const ushort AlpnExtension = 16;
     private const byte HostNameType = 0;
 
     /// <summary>Looks at the bytes received so far; <paramref name="serverName"/> is lower-case when found.</summary>
-    public static HelloVerdict Read(ReadOnlySequence<byte> received, out string? serverName)
+    public static HelloVerdict Read(ReadOnlySequence<byte> received, out string? serverName) => Read(received, out serverName, out _);
+
+    /// <summary>As above, and the application protocols (ALPN) the client offers, in its order.</summary>
+    public static HelloVerdict Read(ReadOnlySequence<byte> received, out string? serverName, out IReadOnlyList<string> protocols)
     {
         serverName = null;
+        protocols = [];
         var reader = new SequenceReader<byte>(received);
         var handshake = new ArrayBufferWriter<byte>();
         int? messageLength = null;
@@ -85,12 +93,42 @@ public static class ClientHello
             }
         }
 
-        return ParseBody(handshake.WrittenSpan.Slice(4, messageLength.Value), out serverName) ? HelloVerdict.Complete : HelloVerdict.Refused;
+        return ParseBody(handshake.WrittenSpan.Slice(4, messageLength.Value), out serverName, out protocols) ? HelloVerdict.Complete : HelloVerdict.Refused;
     }
 
-    private static bool ParseBody(ReadOnlySpan<byte> body, out string? serverName)
+    /// <summary>
+    /// Waits (up to <paramref name="timeout"/>) for a whole ClientHello without consuming it: the caller advances
+    /// <paramref name="input"/> to <c>Received.Start</c> to let TLS read it again, or past it to drop it.
+    /// </summary>
+    public static async Task<Peeked> PeekAsync(System.IO.Pipelines.PipeReader input, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            while (true)
+            {
+                var result = await input.ReadAsync(deadline.Token);
+                var verdict = Read(result.Buffer, out var name, out var protocols);
+                if (verdict == HelloVerdict.Incomplete && !result.IsCompleted)
+                {
+                    input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+                    continue;
+                }
+
+                return new Peeked(verdict == HelloVerdict.Incomplete ? HelloVerdict.Refused : verdict, result.Buffer, name, protocols);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return new Peeked(HelloVerdict.Refused, default, null, []);
+        }
+    }
+
+    private static bool ParseBody(ReadOnlySpan<byte> body, out string? serverName, out IReadOnlyList<string> protocols)
     {
         serverName = null;
+        protocols = [];
         // client_version (2), random (32), then three length-prefixed lists before the extensions.
         var at = 34;
         if (!Skip(body, ref at, 1) || !Skip(body, ref at, 2) || !Skip(body, ref at, 1))
@@ -122,14 +160,43 @@ public static class ClientHello
                 return false;
             }
 
-            if (type == ServerNameExtension)
+            if (type == ServerNameExtension && !ParseServerName(extensions.Slice(4, length), out serverName))
             {
-                return ParseServerName(extensions.Slice(4, length), out serverName);
+                return false;
+            }
+
+            if (type == AlpnExtension && !ParseProtocols(extensions.Slice(4, length), out protocols))
+            {
+                return false;
             }
 
             extensions = extensions[(4 + length)..];
         }
 
+        return true;
+    }
+
+    private static bool ParseProtocols(ReadOnlySpan<byte> extension, out IReadOnlyList<string> protocols)
+    {
+        protocols = [];
+        var at = 0;
+        if (!Take(extension, ref at, 2, out var list) || at != extension.Length)
+        {
+            return false;
+        }
+
+        var names = new List<string>();
+        for (var inner = 0; inner < list.Length;)
+        {
+            if (!Take(list, ref inner, 1, out var name) || name.IsEmpty)
+            {
+                return false;
+            }
+
+            names.Add(Encoding.ASCII.GetString(name));
+        }
+
+        protocols = names;
         return true;
     }
 

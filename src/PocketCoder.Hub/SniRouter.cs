@@ -42,7 +42,7 @@ internal sealed partial class SniRouter(HubOptions options, Tunnels tunnels, Hub
     private async Task RouteAsync(ConnectionContext connection, ConnectionDelegate next, string remote)
     {
         var input = connection.Transport.Input;
-        var (verdict, hello, name) = await ReadHelloAsync(input, connection.ConnectionClosed);
+        var (verdict, hello, name, _) = await ClientHello.PeekAsync(input, options.HelloTimeout, connection.ConnectionClosed);
         if (verdict != HelloVerdict.Complete)
         {
             metrics.Refused(Refusal.Hello);
@@ -97,31 +97,6 @@ internal sealed partial class SniRouter(HubOptions options, Tunnels tunnels, Hub
         finally
         {
             Leave(_byMachine, machine);
-        }
-    }
-
-    private async Task<(HelloVerdict, ReadOnlySequence<byte>, string?)> ReadHelloAsync(PipeReader input, CancellationToken closed)
-    {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(closed);
-        deadline.CancelAfter(options.HelloTimeout);
-        try
-        {
-            while (true)
-            {
-                var result = await input.ReadAsync(deadline.Token);
-                var verdict = ClientHello.Read(result.Buffer, out var name);
-                if (verdict == HelloVerdict.Incomplete && !result.IsCompleted)
-                {
-                    input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
-                    continue;
-                }
-
-                return (verdict == HelloVerdict.Incomplete ? HelloVerdict.Refused : verdict, result.Buffer, name);
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            return (HelloVerdict.Refused, default, null);
         }
     }
 

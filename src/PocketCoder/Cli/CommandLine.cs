@@ -62,6 +62,8 @@ public static class CommandLine
           serve [--listen URL] [--data DIR]     Run the server (default http://127.0.0.1:7420).
                 [--cert PEM --key PEM]          Certificate and key for an https:// --listen (reloaded when renewed).
                 [--public-url URL]              The address phones open, if not --listen (proxy, Tailscale, LAN name).
+                [--acme URL] [--acme-ca PEM]    On a hub with no --cert: the ACME directory for its name's certificate
+                                                (default Let's Encrypt), and a CA to trust for a private ACME server.
                 [--suspend-idle-minutes N]      Stop idle agent processes after N minutes (default 15, 0: never).
                 [--stall-seconds N]             Report a turn with no word from the agent after N s (default 180,
                                                 0: never).
@@ -75,7 +77,8 @@ public static class CommandLine
           deny ID [--message TEXT]              Deny; the agent sees the message.
                                                 These three take --url (default http://127.0.0.1:7420) and --data.
           hub join URL --token TOKEN [--ca PEM]  Join a hub (checked with it now): phones then reach this machine at
-                                                https://NAME.<hub domain>, TLS ending here. `hub leave` undoes it.
+                                                https://NAME.<hub domain>, TLS ending here with a certificate from ACME
+                                                (or --cert/--key). `hub leave` undoes it.
           hub serve --domain D --cert PEM --key PEM [--listen URL] [--public-port N]
                                                 Run a hub: routes https://NAME.D by SNI to the machine NAME, unread.
           hub add-machine NAME | remove-machine NAME | machines
@@ -84,7 +87,7 @@ public static class CommandLine
 
         The data folder is --data, else $POCKETCODER_DATA, else $XDG_DATA_HOME/pocketcoder.
         serve also reads pocketcoder.json in the data folder and POCKETCODER_* variables (LISTEN, PUBLIC_URL, CERT,
-        KEY, STALL_SECONDS, SUSPEND_IDLE_MINUTES, ALLOWED_HOSTS, GEMINI_MODEL, CLAUDE_PATH, ...); flags win over
+        KEY, ACME, ACME_CA, STALL_SECONDS, SUSPEND_IDLE_MINUTES, ALLOWED_HOSTS, GEMINI_MODEL, CLAUDE_PATH, ...); flags win over
         variables, variables over the file. A value that is not valid stops it, naming the problem.
         """;
 

@@ -160,8 +160,9 @@ public static class HubCommand
         var host = new Uri(publicUrl).Host;
         await output.WriteLineAsync($"""
             Joined {candidate.Hub} as '{candidate.Machine}': phones reach this machine at {publicUrl}
-            `pocketcoder serve` now keeps a link to the hub. It needs a certificate for {host} (--cert, --key):
-            TLS ends on this machine, so the hub relays bytes it cannot read.
+            `pocketcoder serve` now keeps a link to the hub and gets a certificate for {host} from ACME through it
+            (Let's Encrypt unless --acme names another; or bring one with --cert, --key). TLS ends on this machine,
+            so the hub relays bytes it cannot read.
             """);
         return 0;
     }

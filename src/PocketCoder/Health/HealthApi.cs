@@ -88,6 +88,11 @@ public static class HealthApi
             warnings.Add(hub.Problem);
         }
 
+        if (context.RequestServices.GetService<Reach.Acme.AcmeRenewal>()?.Problem is { } acme)
+        {
+            warnings.Add(acme);
+        }
+
         return new HealthResponse("ok", Version, health, warnings);
     }
 }

@@ -19,7 +19,7 @@ public sealed class TlsCertificate
     private readonly string _keyPath;
     private readonly TimeProvider _clock;
     private readonly Lock _gate = new();
-    private Loaded _loaded;
+    private volatile Loaded _loaded;
     private DateTimeOffset _checkedAt;
 
     private TlsCertificate(string certificatePath, string keyPath, TimeProvider clock, Loaded loaded)
@@ -43,6 +43,18 @@ public sealed class TlsCertificate
     /// <exception cref="InvalidDataException">The files are missing, not PEM, do not match, or the certificate is not valid now.</exception>
     public static TlsCertificate Load(string certificatePath, string keyPath, TimeProvider clock) =>
         new(certificatePath, keyPath, clock, Read(certificatePath, keyPath, clock));
+
+    /// <summary>Reads the files now, after this process wrote them (an ACME renewal); throws, keeping the old, if they are unusable.</summary>
+    public void ReloadNow()
+    {
+        var loaded = Read(_certificatePath, _keyPath, _clock);
+        lock (_gate)
+        {
+            _loaded = loaded;
+            _checkedAt = _clock.GetUtcNow();
+            LastReloadProblem = null;
+        }
+    }
 
     private Loaded Current()
     {

@@ -25,6 +25,9 @@ public sealed class PocketCoderOptions
     /// <summary>The hub this machine joined (<c>pocketcoder hub join</c>): phones reach it through the hub too. Null: not joined.</summary>
     public Reach.Hub.HubMembership? Hub { get; init; }
 
+    /// <summary>Where the hub name's certificate comes from when the owner gave none (<c>--acme</c>); null: no ACME.</summary>
+    public Reach.Acme.AcmeSettings? Acme { get; init; }
+
     /// <summary>Host names the server answers to besides its listen address, loopback names and IP literals (DNS rebinding guard).</summary>
     public IReadOnlyList<string> AllowedHosts { get; init; } = [];
 

@@ -14,6 +14,7 @@ using PocketCoder.Health;
 using PocketCoder.Ledger;
 using PocketCoder.Projects;
 using PocketCoder.Reach;
+using PocketCoder.Reach.Acme;
 using PocketCoder.Reach.Hub;
 using PocketCoder.Realtime;
 using PocketCoder.Sessions;
@@ -45,6 +46,7 @@ public static class PocketCoderServer
             builder.WebHost.UseKestrelHttpsConfiguration();
         }
 
+        var challenges = new AlpnChallenges();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -68,8 +70,13 @@ public static class PocketCoderServer
             });
             if (options.Hub is not null)
             {
-                // Phones through the hub: TLS ends here, in this Kestrel, with this machine's certificate.
-                kestrel.Listen(new HubEndPoint(), listen => listen.UseHttps());
+                // Phones through the hub: TLS ends here, in this Kestrel, with this machine's certificate. ACME's
+                // TLS-ALPN-01 validation arrives the same way and is answered ahead of it.
+                kestrel.Listen(new HubEndPoint(), listen =>
+                {
+                    listen.Use(next => connection => challenges.RespondAsync(connection, next));
+                    listen.UseHttps();
+                });
             }
         });
         builder.Logging.UseServerLogging(options.ConsoleLogging, options.LogSink);
@@ -123,6 +130,13 @@ public static class PocketCoderServer
             services.AddSingleton<Microsoft.AspNetCore.Connections.IConnectionListenerFactory>(provider => provider.GetRequiredService<HubTransport>());
             services.AddSingleton<HubLink>();
             services.AddHostedService(provider => provider.GetRequiredService<HubLink>());
+        }
+
+        services.AddSingleton(challenges);
+        if (options.Acme is not null)
+        {
+            services.AddSingleton<AcmeRenewal>();
+            services.AddHostedService(provider => provider.GetRequiredService<AcmeRenewal>());
         }
 
         // The core alone: AddAuthentication would also add DataProtection, whose key ring is loaded (and, on a new data

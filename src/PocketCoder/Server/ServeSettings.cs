@@ -23,6 +23,12 @@ public sealed class ServeSettings
     [ServerUrl]
     public string? PublicUrl { get; set; }
 
+    /// <summary>The ACME directory (an https URL) for the hub name's certificate when no Cert/Key are given (default Let's Encrypt).</summary>
+    public string? Acme { get; set; }
+
+    /// <summary>A CA certificate (PEM file) to trust for the ACME server's own https, for a private ACME server.</summary>
+    public string? AcmeCa { get; set; }
+
     /// <summary>PEM certificate (then intermediates) for an https:// <see cref="Listen"/>.</summary>
     public string? Cert { get; set; }
 
@@ -64,6 +70,8 @@ public sealed class ServeSettings
         (nameof(PublicUrl), "POCKETCODER_PUBLIC_URL", "public-url"),
         (nameof(Cert), "POCKETCODER_CERT", "cert"),
         (nameof(Key), "POCKETCODER_KEY", "key"),
+        (nameof(Acme), "POCKETCODER_ACME", "acme"),
+        (nameof(AcmeCa), "POCKETCODER_ACME_CA", "acme-ca"),
         (nameof(SuspendIdleMinutes), "POCKETCODER_SUSPEND_IDLE_MINUTES", "suspend-idle-minutes"),
         (nameof(StallSeconds), "POCKETCODER_STALL_SECONDS", "stall-seconds"),
         (nameof(AllowedHosts), "POCKETCODER_ALLOWED_HOSTS", "allowed-host"),
@@ -123,7 +131,11 @@ public sealed class ServeSettings
         // Joined to a hub, phones use the name the hub gave this machine unless the owner names another.
         PublicUrl = PublicUrl ?? hub?.PublicUrl,
         Hub = hub,
-        Certificate = Cert is not null && Key is not null ? TlsCertificate.Load(Cert, Key, TimeProvider.System) : null,
+        Certificate = Cert is not null && Key is not null ? TlsCertificate.Load(Cert, Key, TimeProvider.System)
+            : hub is not null ? Reach.Acme.AcmeRenewal.Prepare(dataDirectory, new Uri(hub.PublicUrl).Host, TimeProvider.System)
+            : null,
+        // On a hub without a certificate of its own, the machine gets one for its name from ACME through the hub.
+        Acme = hub is not null && Cert is null ? new Reach.Acme.AcmeSettings(new Uri(Acme ?? Reach.Acme.AcmeSettings.LetsEncrypt), ReadCa(AcmeCa)) : null,
         SuspendIdleAfter = TimeSpan.FromMinutes(SuspendIdleMinutes),
         StallAfter = TimeSpan.FromSeconds(StallSeconds),
         AllowedHosts = [.. (AllowedHosts ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
@@ -132,7 +144,7 @@ public sealed class ServeSettings
         AgentCommands = PocketCoderOptions.AgentCommandsAt(ClaudePath, CodexPath, OpenCodePath, GeminiPath),
     };
 
-    /// <summary>https:// and a hub need a certificate and its key, and they are used for nothing else.</summary>
+    /// <summary>https:// needs a certificate and its key; a hub takes one or gets it from ACME; nothing else uses them.</summary>
     private IEnumerable<string> TlsProblems(bool joinedHub)
     {
         var https = Listen.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
@@ -140,14 +152,30 @@ public sealed class ServeSettings
         {
             yield return "Listen is https://, so Cert and Key (--cert, --key: PEM files) are needed.";
         }
-        else if (joinedHub && (Cert is null || Key is null))
-        {
-            yield return "This machine joined a hub (hub.json), so Cert and Key (--cert, --key: PEM files for the name the hub gave it) " +
-                "are needed: TLS ends on this machine, never on the hub. `pocketcoder hub leave` undoes the join.";
-        }
         else if (!https && !joinedHub && (Cert is not null || Key is not null))
         {
             yield return "Cert and Key are used only with an https:// Listen address or a hub.";
+        }
+        else if ((Cert is null) != (Key is null))
+        {
+            yield return "Cert and Key go together (--cert, --key: PEM files).";
+        }
+
+        if (Acme is not null && !(Uri.TryCreate(Acme, UriKind.Absolute, out var directory) && directory.Scheme == Uri.UriSchemeHttps))
+        {
+            yield return $"Acme must be the https:// URL of an ACME directory; got '{Acme}'.";
+        }
+    }
+
+    private static string? ReadCa(string? path)
+    {
+        try
+        {
+            return path is null ? null : File.ReadAllText(path);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidDataException($"AcmeCa (--acme-ca) cannot be read: {exception.Message}");
         }
     }
 

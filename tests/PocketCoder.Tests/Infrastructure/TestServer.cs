@@ -52,7 +52,8 @@ public sealed class TestServer : IAsyncDisposable
         string listen = "http://127.0.0.1:0",
         string? publicUrl = null,
         TlsCertificate? certificate = null,
-        PocketCoder.Reach.Hub.HubMembership? hub = null)
+        PocketCoder.Reach.Hub.HubMembership? hub = null,
+        PocketCoder.Reach.Acme.AcmeSettings? acme = null)
     {
         var ownsData = dataDirectory is null;
         dataDirectory ??= TempPaths.NewDirectory("pc-data");
@@ -63,8 +64,11 @@ public sealed class TestServer : IAsyncDisposable
             DataDirectory = dataDirectory,
             Listen = listen,
             PublicUrl = publicUrl ?? hub?.PublicUrl,
-            Certificate = certificate,
+            Certificate = certificate ?? (acme is not null && hub is not null
+                ? PocketCoder.Reach.Acme.AcmeRenewal.Prepare(dataDirectory, new Uri(hub.PublicUrl).Host, TimeProvider.System)
+                : null),
             Hub = hub,
+            Acme = acme,
             AgentCommands = agents ?? new Dictionary<string, AgentCommand>
             {
                 // Nothing installed unless a test says so: health and errors must say what is missing.

@@ -33,6 +33,19 @@ public sealed class ClientHelloTests
     }
 
     [Fact]
+    public async Task ClientHello_OfferedProtocols_AreRead()
+    {
+        var hello = await CaptureAsync("m1.hub.test", ["acme-tls/1"]);
+        Assert.Equal(HelloVerdict.Complete, ClientHello.Read(new ReadOnlySequence<byte>(hello), out var name, out var protocols));
+        Assert.Equal("m1.hub.test", name);
+        Assert.Equal(["acme-tls/1"], protocols);
+
+        hello = await CaptureAsync("m1.hub.test", ["h2", "http/1.1"]);
+        Assert.Equal(HelloVerdict.Complete, ClientHello.Read(new ReadOnlySequence<byte>(hello), out _, out protocols));
+        Assert.Equal(["h2", "http/1.1"], protocols);
+    }
+
+    [Fact]
     public async Task ClientHello_ToAnAddress_HasNoServerName()
     {
         var hello = await CaptureAsync("127.0.0.1");
@@ -81,12 +94,18 @@ public sealed class ClientHelloTests
     }
 
     /// <summary>What .NET's TLS client sends first when connecting to <paramref name="host"/>.</summary>
-    internal static async Task<byte[]> CaptureAsync(string host)
+    internal static async Task<byte[]> CaptureAsync(string host, string[]? protocols = null)
     {
         var capture = new CapturingStream();
         using var tls = new SslStream(capture);
         using var cancel = new CancellationTokenSource();
-        var handshake = tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = host }, cancel.Token);
+        var options = new SslClientAuthenticationOptions { TargetHost = host };
+        if (protocols is not null)
+        {
+            options.ApplicationProtocols = [.. protocols.Select(p => new SslApplicationProtocol(p))];
+        }
+
+        var handshake = tls.AuthenticateAsClientAsync(options, cancel.Token);
         var hello = await capture.FirstWrite;
         await cancel.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => handshake);

@@ -199,7 +199,7 @@ public sealed class HubTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Cli_HubAddMachineAndJoin_WritePrivateFiles_AndServeThenNeedsACertificate()
+    public async Task Cli_HubAddMachineAndJoin_WritePrivateFiles_AndServeThenUsesAcme()
     {
         var machineData = Path.Combine(_files, "machine-data");
         var (exit, output, error) = await CliAsync("hub", "add-machine", "Laptop_1", "--data", HubData);
@@ -221,10 +221,11 @@ public sealed class HubTests : IAsyncLifetime
         Assert.Contains($"https://laptop-1.hub.test:{HubPort}", output, StringComparison.Ordinal);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, System.IO.File.GetUnixFileMode(HubMembership.PathIn(machineData)));
 
-        // Joined, serve refuses to start without the machine's certificate, and says why.
-        var problem = Assert.Throws<InvalidDataException>(() => PocketCoder.Server.ServeSettings.Load(machineData,
-            new Dictionary<string, string?>(), new System.Collections.Hashtable()));
-        Assert.Contains("joined a hub", problem.Message, StringComparison.Ordinal);
+        // Joined with no certificate of its own, serve gets one from ACME (Let's Encrypt unless told), a stand-in serving meanwhile.
+        var options = PocketCoder.Server.ServeSettings.Load(machineData, new Dictionary<string, string?>(), new System.Collections.Hashtable())
+            .ToOptions(machineData);
+        Assert.Equal(PocketCoder.Reach.Acme.AcmeSettings.LetsEncrypt, options.Acme!.Directory.ToString());
+        Assert.Equal($"CN=laptop-1.hub.test", options.Certificate!.Certificate.Subject);
 
         (exit, _, _) = await CliAsync("hub", "leave", "--data", machineData);
         Assert.Equal(0, exit);

@@ -1,0 +1,165 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using PocketCoder.Data;
+using PocketCoder.Server;
+
+namespace PocketCoder.Reach.Acme;
+
+/// <summary>Where certificates come from: the ACME directory, and the CA to trust for its own https (a private ACME server).</summary>
+public sealed record AcmeSettings(Uri Directory, string? CaPem)
+{
+    /// <summary>Let's Encrypt's production directory: the default for a machine on a hub with no certificate of its own.</summary>
+    public const string LetsEncrypt = "https://acme-v02.api.letsencrypt.org/directory";
+}
+
+/// <summary>
+/// Keeps the certificate for this machine's public name (on a hub) issued and renewed by ACME, in <c>acme/</c> in the
+/// data folder. Until the first certificate arrives a self-signed stand-in serves, so the server can start; a renewal
+/// is due a third of the lifetime (at most 30 days) before expiry and swaps in without a restart. Failures are retried
+/// with backoff and shown in health.
+/// </summary>
+public sealed partial class AcmeRenewal(PocketCoderOptions options, AlpnChallenges challenges, TimeProvider clock, ILogger<AcmeRenewal> logger)
+    : BackgroundService
+{
+    private static readonly TimeSpan MaxWait = TimeSpan.FromHours(12);
+    private volatile string? _problem;
+
+    /// <summary>Why the last attempt failed, or null.</summary>
+    public string? Problem => _problem;
+
+    /// <summary>Raised after each certificate is issued and serving (tests wait for it).</summary>
+    public event Action<X509Certificate2>? Issued;
+
+    public static string Folder(string dataDirectory) => Path.Combine(dataDirectory, "acme");
+
+    /// <summary>The certificate to serve now: the one issued before, else a one-day self-signed stand-in for <paramref name="name"/>.</summary>
+    public static TlsCertificate Prepare(string dataDirectory, string name, TimeProvider clock)
+    {
+        var folder = Folder(dataDirectory);
+        Directory.CreateDirectory(folder);
+        var (certificate, key) = (Path.Combine(folder, "cert.pem"), Path.Combine(folder, "key.pem"));
+        try
+        {
+            return TlsCertificate.Load(certificate, key, clock);
+        }
+        catch (InvalidDataException)
+        {
+            // None yet (or expired, or broken): a stand-in until ACME delivers.
+            using var standInKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            var request = new CertificateRequest($"CN={name}", standInKey, HashAlgorithmName.SHA256);
+            var names = new SubjectAlternativeNameBuilder();
+            names.AddDnsName(name);
+            request.CertificateExtensions.Add(names.Build());
+            var now = clock.GetUtcNow();
+            using var standIn = request.CreateSelfSigned(now.AddMinutes(-5), now.AddDays(1));
+            DataFolder.WritePrivateFile(key, standInKey.ExportPkcs8PrivateKeyPem());
+            DataFolder.WritePrivateFile(certificate, standIn.ExportCertificatePem());
+            return TlsCertificate.Load(certificate, key, clock);
+        }
+    }
+
+    /// <summary>When the certificate should be replaced: now for a stand-in, else a third of its life (at most 30 days) before it ends.</summary>
+    internal static DateTimeOffset RenewalDue(X509Certificate2 certificate)
+    {
+        if (certificate.SubjectName.RawData.AsSpan().SequenceEqual(certificate.IssuerName.RawData))
+        {
+            return DateTimeOffset.MinValue;
+        }
+
+        var notAfter = new DateTimeOffset(certificate.NotAfter.ToUniversalTime());
+        var lifetime = notAfter - new DateTimeOffset(certificate.NotBefore.ToUniversalTime());
+        return notAfter - TimeSpan.FromTicks(Math.Min(TimeSpan.FromDays(30).Ticks, lifetime.Ticks / 3));
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var settings = options.Acme!;
+        var certificate = options.Certificate!;
+        var name = new Uri(options.PublicUrl!).Host;
+        using var http = Http(settings);
+        // Polling the ACME server runs on real time: the injected clock schedules renewals only.
+        var client = new AcmeClient(http, settings.Directory, AccountKey(), TimeProvider.System);
+        var failures = 0;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var wait = RenewalDue(certificate.Certificate) - clock.GetUtcNow();
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait < MaxWait ? wait : MaxWait, clock, stoppingToken);
+                    continue;
+                }
+
+                var (chain, key) = await client.OrderAsync(name, challenges, stoppingToken);
+                var folder = Folder(options.DataDirectory);
+                DataFolder.WritePrivateFile(Path.Combine(folder, "key.pem"), key);
+                DataFolder.WritePrivateFile(Path.Combine(folder, "cert.pem"), chain);
+                certificate.ReloadNow();
+                _problem = null;
+                failures = 0;
+                LogIssued(logger, name, certificate.Certificate.NotAfter);
+                Issued?.Invoke(certificate.Certificate);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception exception) when (exception is AcmeException or HttpRequestException or IOException or InvalidDataException
+                or OperationCanceledException or System.Text.Json.JsonException or CryptographicException)
+            {
+                _problem = $"Could not get a certificate for {name} from {settings.Directory}: {exception.Message} (retrying)";
+                LogFailed(logger, name, exception.Message);
+                var backoff = TimeSpan.FromMinutes(Math.Min(360, Math.Pow(2, failures++)));
+                try
+                {
+                    await Task.Delay(backoff, clock, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>The ACME account's key, made once and kept (0600) so renewals use the same account.</summary>
+    private ECDsa AccountKey()
+    {
+        var path = Path.Combine(Folder(options.DataDirectory), "account.pem");
+        var key = ECDsa.Create();
+        if (File.Exists(path))
+        {
+            key.ImportFromPem(File.ReadAllText(path));
+            return key;
+        }
+
+        key.GenerateKey(ECCurve.NamedCurves.nistP256);
+        DataFolder.WritePrivateFile(path, key.ExportPkcs8PrivateKeyPem());
+        return key;
+    }
+
+    private static HttpClient Http(AcmeSettings settings)
+    {
+        var handler = new SocketsHttpHandler();
+        if (settings.CaPem is { } pem)
+        {
+            var roots = new X509Certificate2Collection();
+            roots.ImportFromPem(pem);
+            handler.SslOptions.CertificateChainPolicy = new X509ChainPolicy
+            {
+                TrustMode = X509ChainTrustMode.CustomRootTrust,
+                RevocationMode = X509RevocationMode.NoCheck,
+            };
+            handler.SslOptions.CertificateChainPolicy.CustomTrustStore.AddRange(roots);
+        }
+
+        return new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "ACME issued a certificate for {Name}, valid until {NotAfter:u}")]
+    private static partial void LogIssued(ILogger logger, string name, DateTime notAfter);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "ACME could not issue a certificate for {Name}: {Reason}")]
+    private static partial void LogFailed(ILogger logger, string name, string reason);
+}
