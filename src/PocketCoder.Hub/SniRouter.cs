@@ -19,6 +19,11 @@ internal sealed partial class SniRouter(HubOptions options, Tunnels tunnels, Hub
     private readonly ConcurrentDictionary<string, int> _byMachine = new(StringComparer.Ordinal);
     private readonly string _suffix = "." + options.Domain;
 
+    /// <summary>
+    /// The per-address cap covers what strangers can hold: connections still owing a ClientHello, and phones' spliced
+    /// connections. The hub's own endpoints are left out once named: a machine's control link and its dial-backs all
+    /// come from the machine's one address, and must not count against the phones behind it.
+    /// </summary>
     public async Task RouteAsync(ConnectionContext connection, ConnectionDelegate next)
     {
         var address = (connection.RemoteEndPoint as IPEndPoint)?.Address.ToString() ?? "unknown";
@@ -29,36 +34,43 @@ internal sealed partial class SniRouter(HubOptions options, Tunnels tunnels, Hub
             return;
         }
 
+        var counted = true;
         try
         {
-            await RouteAsync(connection, next, connection.RemoteEndPoint?.ToString() ?? "unknown");
+            var input = connection.Transport.Input;
+            var remote = connection.RemoteEndPoint?.ToString() ?? "unknown";
+            var (verdict, hello, name, _) = await ClientHello.PeekAsync(input, options.HelloTimeout, connection.ConnectionClosed);
+            if (verdict != HelloVerdict.Complete)
+            {
+                metrics.Refused(Refusal.Hello);
+                LogRefusedHello(logger, remote);
+                Refuse(connection, input, hello);
+                return;
+            }
+
+            if (name is null || name == options.Domain)
+            {
+                // The hub's own endpoints: TLS reads the same bytes again.
+                Leave(_byAddress, address);
+                counted = false;
+                input.AdvanceTo(hello.Start);
+                await next(connection);
+                return;
+            }
+
+            await SpliceToMachineAsync(connection, input, hello, name, remote);
         }
         finally
         {
-            Leave(_byAddress, address);
+            if (counted)
+            {
+                Leave(_byAddress, address);
+            }
         }
     }
 
-    private async Task RouteAsync(ConnectionContext connection, ConnectionDelegate next, string remote)
+    private async Task SpliceToMachineAsync(ConnectionContext connection, PipeReader input, ReadOnlySequence<byte> hello, string name, string remote)
     {
-        var input = connection.Transport.Input;
-        var (verdict, hello, name, _) = await ClientHello.PeekAsync(input, options.HelloTimeout, connection.ConnectionClosed);
-        if (verdict != HelloVerdict.Complete)
-        {
-            metrics.Refused(Refusal.Hello);
-            LogRefusedHello(logger, remote);
-            Refuse(connection, input, hello);
-            return;
-        }
-
-        if (name is null || name == options.Domain)
-        {
-            // The hub's own endpoints: TLS reads the same bytes again.
-            input.AdvanceTo(hello.Start);
-            await next(connection);
-            return;
-        }
-
         var machine = name.EndsWith(_suffix, StringComparison.Ordinal) ? name[..^_suffix.Length] : null;
         if (machine is null || !MachineRegistry.MachineName().IsMatch(machine))
         {

@@ -24,6 +24,7 @@ public sealed class HubTests : IAsyncLifetime
     private readonly TestCertificates _certificates = new();
     private readonly CapturedLogs _hubLogs = new();
     private WebApplication _hub = null!;
+    private HubOptions _hubOptions = null!;
     private string _machineThumbprint = "";
     private string _hubThumbprint = "";
 
@@ -40,7 +41,7 @@ public sealed class HubTests : IAsyncLifetime
         _hubThumbprint = _certificates.WriteServerCertificate(File("hub.pem"), File("hub.key"), "hub.test");
         _machineThumbprint = _certificates.WriteServerCertificate(File("m1.pem"), File("m1.key"), "m1.hub.test");
         var hubCertificate = TlsCertificate.Load(File("hub.pem"), File("hub.key"), TimeProvider.System);
-        _hub = HubServer.Build(new HubOptions
+        _hubOptions = new HubOptions
         {
             Domain = "hub.test",
             Listen = "https://127.0.0.1:0",
@@ -49,7 +50,8 @@ public sealed class HubTests : IAsyncLifetime
             ConsoleLogging = false,
             LogSink = _hubLogs,
             HelloTimeout = TimeSpan.FromSeconds(2),
-        });
+        };
+        _hub = HubServer.Build(_hubOptions);
         await _hub.StartAsync();
     }
 
@@ -121,6 +123,131 @@ public sealed class HubTests : IAsyncLifetime
         Assert.True(code == 0, log);
         Assert.Contains("service worker is active", log, StringComparison.Ordinal);
         Assert.True(Metrics.StreamsTotal > 0);
+    }
+
+    [Fact]
+    public async Task TunnelDropped100TimesMidStream_PhoneResumesByLastEventId_NothingLostOrDoubled()
+    {
+        await using var machine = await StartMachineAsync();
+        var phone = await machine.PairAsync("phone");
+        var repository = TempPaths.NewGitRepository();
+        try
+        {
+            var services = machine.Services;
+            var project = services.GetRequiredService<PocketCoder.Projects.ProjectStore>().Add(repository, "drops", PocketCoder.Auth.Actor.System).Id;
+            var sessions = services.GetRequiredService<PocketCoder.Sessions.SessionStore>();
+            var session = services.GetRequiredService<PocketCoder.Data.Database>().Write(write => sessions.Create(write, project, "claude-code", null, "ask", "drops").Id);
+            var start = sessions.Get(session).LastSeq;
+            const int total = 1_500;
+            var log = services.GetRequiredService<PocketCoder.Realtime.EventLog>();
+            var writer = Task.Run(async () =>
+            {
+                for (var n = 1; n <= total; n++)
+                {
+                    log.Append(session, new PocketCoder.Realtime.MessageDeltaEvent($"delta {n}"));
+                    if (n % 10 == 0)
+                    {
+                        await Task.Yield();
+                    }
+                }
+            });
+
+            // The phone reads through the hub and loses its connection (a reset, mid-stream) after a few events, 100 times.
+            var received = new List<long>();
+            var random = new Random(42);
+            var drops = 0;
+            while (received.Count < total)
+            {
+                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+                using var http = Phone([], connect: socket);
+                using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/sessions/{session}/events");
+                request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", phone.Token);
+                request.Headers.Add("Last-Event-ID", (received.Count > 0 ? received[^1] : start).ToString(System.Globalization.CultureInfo.InvariantCulture));
+                var dropAfter = drops < 100 ? random.Next(1, 25) : int.MaxValue;
+                var seen = 0;
+                try
+                {
+                    using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+                    using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+                    while (received.Count < total && await reader.ReadLineAsync() is { } line)
+                    {
+                        if (line.StartsWith("id: ", StringComparison.Ordinal))
+                        {
+                            received.Add(long.Parse(line[4..], System.Globalization.CultureInfo.InvariantCulture));
+                            if (++seen == dropAfter)
+                            {
+                                // A reset, not a goodbye: the connection is simply gone, as when a phone loses its network.
+                                socket.LingerState = new LingerOption(true, 0);
+                                socket.Close();
+                                drops++;
+                                break;
+                            }
+                        }
+                    }
+                }
+                catch (Exception exception) when (exception is HttpRequestException or IOException)
+                {
+                    // The drop, seen from the reader's side.
+                }
+            }
+
+            await writer;
+            Assert.Equal(100, drops);
+            Assert.Equal(Enumerable.Range(1, total).Select(n => start + n), received);
+        }
+        finally
+        {
+            TempPaths.Delete(repository);
+        }
+    }
+
+    [Fact]
+    public async Task ThousandIdleConnections_CappedPerAddress_ClosedAtTheHelloDeadline_PhonesGetThroughAfter()
+    {
+        await using var machine = await StartMachineAsync();
+        var idle = new List<Socket>();
+        try
+        {
+            var resetAtConnect = 0;
+            for (var i = 0; i < 1_000; i++)
+            {
+                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+                idle.Add(socket);
+                try
+                {
+                    await socket.ConnectAsync(IPAddress.Loopback, HubPort);
+                }
+                catch (SocketException)
+                {
+                    // Turned away so fast that the connect itself saw the reset.
+                    resetAtConnect++;
+                }
+            }
+
+            // All from loopback, one address: up to its cap are held, the rest turned away at once.
+            await Task.WhenAll(idle.Where(socket => socket.Connected).Select(async socket =>
+            {
+                var buffer = new byte[1];
+                try
+                {
+                    // Each one held is closed at the ClientHello deadline; the others were closed at once.
+                    Assert.Equal(0, await socket.ReceiveAsync(buffer).WaitAsync(TimeSpan.FromSeconds(30)));
+                }
+                catch (SocketException)
+                {
+                }
+            }));
+            Assert.True(Metrics.Refusals(Refusal.Hello) >= _hubOptions.MaxConnectionsPerAddress, Metrics.ToText());
+            Assert.True(Metrics.Refusals(Refusal.Limit) + Metrics.Refusals(Refusal.Hello) + resetAtConnect >= 1_000, Metrics.ToText());
+            Assert.Equal(HttpStatusCode.OK, (await Phone([]).GetAsync("/api/health")).StatusCode);
+        }
+        finally
+        {
+            foreach (var socket in idle)
+            {
+                socket.Dispose();
+            }
+        }
     }
 
     [Fact]
@@ -272,12 +399,12 @@ public sealed class HubTests : IAsyncLifetime
     }
 
     /// <summary>A phone: https://NAME.hub.test:PORT, its connection made to the hub's port on loopback, trusting the test CA.</summary>
-    private HttpClient Phone(List<string> seen, string machine = "m1", bool check = true) => new(new SocketsHttpHandler
+    private HttpClient Phone(List<string> seen, string machine = "m1", bool check = true, Socket? connect = null) => new(new SocketsHttpHandler
     {
         UseCookies = false,
         ConnectCallback = async (_, cancellationToken) =>
         {
-            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+            var socket = connect ?? new Socket(SocketType.Stream, ProtocolType.Tcp);
             await socket.ConnectAsync(IPAddress.Loopback, HubPort, cancellationToken);
             return new NetworkStream(socket, ownsSocket: true);
         },

@@ -78,12 +78,20 @@ internal sealed class HubConnection : DefaultConnectionContext
         LocalEndPoint = new HubEndPoint();
     }
 
+    /// <summary>Kestrel gives up on the connection (a reset, a protocol error): the dial-back goes at once.</summary>
+    public override void Abort(ConnectionAbortedException abortReason)
+    {
+        _stream.Dispose();
+        base.Abort(abortReason);
+    }
+
     public override async ValueTask DisposeAsync()
     {
         await Transport.Input.CompleteAsync();
         await Transport.Output.CompleteAsync();
         await _stream.DisposeAsync();
-        await base.DisposeAsync();
+        // Not base.DisposeAsync(): it disposes the ConnectionClosed token source, which an Abort just before may still
+        // be cancelling on the thread pool; an ObjectDisposedException there ends the process. It holds nothing unmanaged.
         Interlocked.Exchange(ref _closed, null)?.Invoke();
     }
 
