@@ -167,19 +167,26 @@ internal sealed partial class SniRouter(HubOptions options, Tunnels tunnels, Hub
 
     private async Task MachineToPhoneAsync(WebSocket machine, PipeWriter output, CancellationTokenSource idle)
     {
+        var buffer = new byte[16 * 1024];
         while (true)
         {
-            var memory = output.GetMemory(16 * 1024);
-            var received = await machine.ReceiveAsync(memory, idle.Token);
+            var receiving = machine.ReceiveAsync(buffer.AsMemory(), idle.Token);
+            if (!receiving.IsCompleted)
+            {
+                // Nothing more is waiting: send the phone what has come so far. While messages queue up (an SSE burst)
+                // they go out together, one flush for many.
+                await output.FlushAsync(idle.Token);
+            }
+
+            var received = await receiving;
             if (received.MessageType == WebSocketMessageType.Close)
             {
                 await output.CompleteAsync();
                 return;
             }
 
-            output.Advance(received.Count);
+            output.Write(buffer.AsSpan(0, received.Count));
             metrics.ToPhone(received.Count);
-            await output.FlushAsync(idle.Token);
             idle.CancelAfter(options.IdleTimeout);
         }
     }
