@@ -25,12 +25,15 @@ namespace PocketCoder.Bench;
 /// SSE throughput. Hub and machine run in this process on loopback; the phone's connection to m1.hub.bench is made to
 /// the hub's port, exactly as the tests do.
 /// </summary>
-public sealed class HubBench(bool quick) : IAsyncDisposable
+public sealed class HubBench(bool quick, string pocketcoderDirectory) : IAsyncDisposable
 {
     private readonly string _files = Temp.Directory("pcbench-hub");
     private WebApplication _hub = null!;
     private WebApplication _machine = null!;
     private string _token = null!;
+    private string _certificate = null!;
+    private string _key = null!;
+    private string _root = null!;
 
     public async Task<List<Row>> RunAsync()
     {
@@ -56,14 +59,75 @@ public sealed class HubBench(bool quick) : IAsyncDisposable
         rows.Add(new Row($"Hub: SSE events/s to one phone ({events:N0} events as fast as they are appended)",
             $"{Stats.F(relayedRate, 0)} /s through the hub", $"{Stats.F(directRate, 0)} /s direct",
             $"{Stats.F(relayedRate / directRate * 100, 0)} %", ">= 80 % of direct", relayedRate >= 0.8 * directRate ? "met" : "MISSED"));
-        rows.Add(new Row("Hub: memory per idle machine and per open stream; connections one hub holds", "not measured", "", "",
-            "< 64 KiB per idle machine", "n/a (needs the hub in its own process: next)"));
+        rows.Add(await MemoryPerMachineAsync(quick ? 50 : 200));
         return rows;
+    }
+
+    /// <summary>
+    /// The published <c>pocketcoder hub serve</c> as its own process; its VmRSS idle, then with this many machines' control
+    /// links open (each signed in and welcomed), settled for a few seconds.
+    /// </summary>
+    private async Task<Row> MemoryPerMachineAsync(int machines)
+    {
+        var executable = Path.Combine(pocketcoderDirectory, "pocketcoder");
+        if (!File.Exists(executable))
+        {
+            return new Row("Hub: memory per idle machine", "not measured", "", "", "< 64 KiB per idle machine", $"n/a ({executable} not published)");
+        }
+
+        var data = Path.Combine(_files, "hub-process");
+        var registry = new MachineRegistry(data);
+        var tokens = Enumerable.Range(0, machines).Select(i => registry.Issue($"m{i}")).ToList();
+        var port = OsProcess.FreeLoopbackUrl().Port;
+        var url = new Uri($"https://127.0.0.1:{port}");
+        await using var hub = OsProcess.Start(executable,
+            ["hub", "serve", "--domain", "hub.bench", "--cert", _certificate, "--key", _key, "--listen", url.ToString().TrimEnd('/'), "--data", data], url);
+        using var probe = Client(url, null);
+        var deadline = Stopwatch.GetTimestamp() + (30 * Stopwatch.Frequency);
+        while (true)
+        {
+            try
+            {
+                (await probe.GetAsync("/metrics")).EnsureSuccessStatusCode();
+                break;
+            }
+            catch (HttpRequestException) when (Stopwatch.GetTimestamp() < deadline)
+            {
+                await Task.Delay(20);
+            }
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var idle = hub.RssMiB();
+        var links = new List<IDisposable>();
+        try
+        {
+            foreach (var token in tokens)
+            {
+                var membership = new HubMembership(url.ToString().TrimEnd('/'), token, "pending", _root);
+                links.Add(await membership.ConnectAsync(HubProtocol.ConnectPath, CancellationToken.None));
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            var loaded = hub.RssMiB();
+            var perMachine = (loaded - idle) * 1024 / machines;
+            return new Row($"Hub: memory per idle machine ({machines} control links, hub in its own process)",
+                $"{Stats.F(perMachine, 1)} KiB", $"hub idle {Stats.F(idle, 1)} MiB, with the links {Stats.F(loaded, 1)} MiB", "",
+                "< 64 KiB per idle machine", perMachine < 64 ? "met" : "MISSED");
+        }
+        finally
+        {
+            foreach (var link in links)
+            {
+                link.Dispose();
+            }
+        }
     }
 
     private async Task StartAsync()
     {
         var (certificate, key, root) = Certificates();
+        (_certificate, _key, _root) = (certificate, key, root);
         var hubCertificate = TlsCertificate.Load(certificate, key, TimeProvider.System);
         _hub = HubServer.Build(new HubOptions
         {

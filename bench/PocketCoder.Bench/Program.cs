@@ -57,7 +57,7 @@ if (Wanted("fanout") || Wanted("approval") || Wanted("breakdown"))
 if (Wanted("hub"))
 {
     Progress("the hub: latency and SSE throughput through it vs a direct https connection");
-    await using var hub = new HubBench(quick);
+    await using var hub = new HubBench(quick, Required("pocketcoder"));
     rows.AddRange(await hub.RunAsync());
 }
 
