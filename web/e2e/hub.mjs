@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { chromium } from 'playwright-core';
+import { launchPhone } from './phone.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -30,19 +30,11 @@ const url = new URL(args.link);
 const origin = url.origin;
 
 const profile = mkdtempSync(join(tmpdir(), 'pc-chromium-'));
-const context = await chromium.launchPersistentContext(profile, {
+const context = await launchPhone({
   executablePath: args.chromium,
-  headless: true,
-  args: [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync',
-    // Only the machine's name maps to loopback; the port (the hub's) stays as in the link.
-    `--host-resolver-rules=MAP ${url.hostname} 127.0.0.1`,
-    `--ignore-certificate-errors-spki-list=${args.spki}`,
-  ],
-  viewport: { width: 390, height: 844 },
-  isMobile: true,
-  hasTouch: true,
+  profile,
+  // Only the machine's name maps to loopback; the port (the hub's) stays as in the link.
+  args: [`--host-resolver-rules=MAP ${url.hostname} 127.0.0.1`, `--ignore-certificate-errors-spki-list=${args.spki}`],
 });
 const page = context.pages()[0] ?? (await context.newPage());
 page.setDefaultTimeout(60_000);

@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { chromium } from 'playwright-core';
+import { launchPhone } from './phone.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -87,20 +87,7 @@ async function sessionEvents(sessionId, { after = 0, until } = {}) {
 
 const profile = mkdtempSync(join(tmpdir(), 'pc-chromium-'));
 // A fresh, empty profile each run (playwright passes it as --user-data-dir).
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: args.chromium,
-  headless: true,
-  args: [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync',
-  ],
-  viewport: { width: 390, height: 844 },
-  deviceScaleFactor: 2,
-  isMobile: true,
-  hasTouch: true,
-  userAgent: 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36',
-  colorScheme: 'light',
-});
+const context = await launchPhone({ executablePath: args.chromium, profile });
 const page = context.pages()[0] ?? (await context.newPage());
 page.setDefaultTimeout(WAIT);
 const consoleErrors = [];
