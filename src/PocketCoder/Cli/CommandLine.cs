@@ -62,8 +62,10 @@ public static class CommandLine
           serve [--listen URL] [--data DIR]     Run the server (default http://127.0.0.1:7420).
                 [--cert PEM --key PEM]          Certificate and key for an https:// --listen (reloaded when renewed).
                 [--public-url URL]              The address phones open, if not --listen (proxy, Tailscale, LAN name).
-                [--acme URL] [--acme-ca PEM]    On a hub with no --cert: the ACME directory for its name's certificate
-                                                (default Let's Encrypt), and a CA to trust for a private ACME server.
+                [--acme URL] [--acme-ca PEM]    Get the certificate from ACME (TLS-ALPN-01): on a hub with no --cert, for
+                                                its hub name (default Let's Encrypt); without a hub, for the
+                                                https --public-url name, with an https --listen reached on port 443.
+                                                --acme-ca trusts a private ACME server's CA.
                 [--suspend-idle-minutes N]      Stop idle agent processes after N minutes (default 15, 0: never).
                 [--stall-seconds N]             Report a turn with no word from the agent after N s (default 180,
                                                 0: never).

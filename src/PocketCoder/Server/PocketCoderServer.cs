@@ -65,6 +65,12 @@ public static class PocketCoderServer
             {
                 if (PocketCoder.Hub.KestrelListen.IsHttps(options.Listen))
                 {
+                    if (options.Acme is not null)
+                    {
+                        // Serving its own name over https: ACME's TLS-ALPN-01 validation arrives here.
+                        listen.Use(next => connection => challenges.RespondAsync(connection, next));
+                    }
+
                     listen.UseHttps();
                 }
             });

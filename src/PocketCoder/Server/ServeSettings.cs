@@ -124,33 +124,41 @@ public sealed class ServeSettings
     /// <exception cref="InvalidDataException">The certificate files cannot be used.</exception>
     public PocketCoderOptions ToOptions(string dataDirectory) => ToOptions(dataDirectory, Reach.Hub.HubMembership.Load(dataDirectory));
 
-    private PocketCoderOptions ToOptions(string dataDirectory, Reach.Hub.HubMembership? hub) => new()
+    private PocketCoderOptions ToOptions(string dataDirectory, Reach.Hub.HubMembership? hub)
     {
-        DataDirectory = dataDirectory,
-        Listen = Listen,
-        // Joined to a hub, phones use the name the hub gave this machine unless the owner names another.
-        PublicUrl = PublicUrl ?? hub?.PublicUrl,
-        Hub = hub,
-        Certificate = Cert is not null && Key is not null ? TlsCertificate.Load(Cert, Key, TimeProvider.System)
-            : hub is not null ? Reach.Acme.AcmeRenewal.Prepare(dataDirectory, new Uri(hub.PublicUrl).Host, TimeProvider.System)
-            : null,
-        // On a hub without a certificate of its own, the machine gets one for its name from ACME through the hub.
-        Acme = hub is not null && Cert is null ? new Reach.Acme.AcmeSettings(new Uri(Acme ?? Reach.Acme.AcmeSettings.LetsEncrypt), ReadCa(AcmeCa)) : null,
-        SuspendIdleAfter = TimeSpan.FromMinutes(SuspendIdleMinutes),
-        StallAfter = TimeSpan.FromSeconds(StallSeconds),
-        AllowedHosts = [.. (AllowedHosts ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
-        LedgerTerminalText = LedgerTerminalText,
-        GeminiDefaultModel = GeminiModel,
-        AgentCommands = PocketCoderOptions.AgentCommandsAt(ClaudePath, CodexPath, OpenCodePath, GeminiPath),
-    };
+        // Without a certificate of its own, a machine on a hub (or one told --acme) gets one from ACME: for the name the
+        // hub gave it, else for its public URL's name.
+        var acme = Cert is null && (hub is not null || Acme is not null)
+            ? new Reach.Acme.AcmeSettings(new Uri(Acme ?? Reach.Acme.AcmeSettings.LetsEncrypt), ReadCa(AcmeCa), new Uri(hub?.PublicUrl ?? PublicUrl!).Host)
+            : null;
+        return new()
+        {
+            DataDirectory = dataDirectory,
+            Listen = Listen,
+            // Joined to a hub, phones use the name the hub gave this machine unless the owner names another.
+            PublicUrl = PublicUrl ?? hub?.PublicUrl,
+            Hub = hub,
+            Certificate = Cert is not null && Key is not null ? TlsCertificate.Load(Cert, Key, TimeProvider.System)
+                : acme is not null ? Reach.Acme.AcmeRenewal.Prepare(dataDirectory, acme.Name, TimeProvider.System)
+                : null,
+            Acme = acme,
+            SuspendIdleAfter = TimeSpan.FromMinutes(SuspendIdleMinutes),
+            StallAfter = TimeSpan.FromSeconds(StallSeconds),
+            AllowedHosts = [.. (AllowedHosts ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
+            LedgerTerminalText = LedgerTerminalText,
+            GeminiDefaultModel = GeminiModel,
+            AgentCommands = PocketCoderOptions.AgentCommandsAt(ClaudePath, CodexPath, OpenCodePath, GeminiPath),
+        };
+    }
 
     /// <summary>https:// needs a certificate and its key; a hub takes one or gets it from ACME; nothing else uses them.</summary>
     private IEnumerable<string> TlsProblems(bool joinedHub)
     {
         var https = Listen.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
-        if (https && (Cert is null || Key is null))
+        var acmeDirect = Acme is not null && !joinedHub && Cert is null && Key is null;
+        if (https && (Cert is null || Key is null) && !acmeDirect)
         {
-            yield return "Listen is https://, so Cert and Key (--cert, --key: PEM files) are needed.";
+            yield return "Listen is https://, so Cert and Key (--cert, --key: PEM files) are needed, or Acme (--acme) to get them.";
         }
         else if (!https && !joinedHub && (Cert is not null || Key is not null))
         {
@@ -164,6 +172,12 @@ public sealed class ServeSettings
         if (Acme is not null && !(Uri.TryCreate(Acme, UriKind.Absolute, out var directory) && directory.Scheme == Uri.UriSchemeHttps))
         {
             yield return $"Acme must be the https:// URL of an ACME directory; got '{Acme}'.";
+        }
+        else if (acmeDirect && (!https || PublicUrl is null || !PublicUrl.StartsWith("https://", StringComparison.OrdinalIgnoreCase)
+            || Uri.CheckHostName(new Uri(PublicUrl).Host) != UriHostNameType.Dns))
+        {
+            yield return "Acme without a hub needs an https:// Listen and an https:// PublicUrl naming this machine (the name to certify; " +
+                "the ACME server connects to it on port 443).";
         }
     }
 

@@ -64,9 +64,7 @@ public sealed class TestServer : IAsyncDisposable
             DataDirectory = dataDirectory,
             Listen = listen,
             PublicUrl = publicUrl ?? hub?.PublicUrl,
-            Certificate = certificate ?? (acme is not null && hub is not null
-                ? PocketCoder.Reach.Acme.AcmeRenewal.Prepare(dataDirectory, new Uri(hub.PublicUrl).Host, TimeProvider.System)
-                : null),
+            Certificate = certificate ?? (acme is not null ? PocketCoder.Reach.Acme.AcmeRenewal.Prepare(dataDirectory, acme.Name, TimeProvider.System) : null),
             Hub = hub,
             Acme = acme,
             AgentCommands = agents ?? new Dictionary<string, AgentCommand>

@@ -26,6 +26,7 @@ public sealed class AcmeTests : IAsyncLifetime
     private WebApplication _hub = null!;
     private int _pebbleManagementPort;
     private AcmeSettings _acme = null!;
+    private int _dns;
 
     private int HubPort => new Uri(_hub.Urls.First()).Port;
 
@@ -47,20 +48,27 @@ public sealed class AcmeTests : IAsyncLifetime
 
         // pebble's own https (its API) uses a certificate from the test CA; the client trusts that CA for it.
         _certificates.WriteServerCertificate(File("pebble.pem"), File("pebble.key"), "localhost");
-        var dns = FreePort();
-        await StartAsync("pebble-challtestsrv", ["-dns01", $"127.0.0.1:{dns}", "-http01", "", "-https01", "", "-tlsalpn01", "",
+        _dns = FreePort();
+        await StartAsync("pebble-challtestsrv", ["-dns01", $"127.0.0.1:{_dns}", "-http01", "", "-https01", "", "-tlsalpn01", "",
             "-management", $"127.0.0.1:{FreePort()}", "-defaultIPv6", ""], "Starting management server", []);
+        _acme = await StartPebbleAsync(tlsPort: HubPort, name: "m1.hub.test");
+    }
+
+    /// <summary>A pebble whose TLS-ALPN-01 validations connect to <paramref name="tlsPort"/> (443 in real life).</summary>
+    private async Task<AcmeSettings> StartPebbleAsync(int tlsPort, string name)
+    {
         var (api, management) = (FreePort(), FreePort());
         _pebbleManagementPort = management;
-        await System.IO.File.WriteAllTextAsync(File("pebble.json"), $$"""
+        var config = File($"pebble-{api}.json");
+        await System.IO.File.WriteAllTextAsync(config, $$"""
             {"pebble": {"listenAddress": "127.0.0.1:{{api}}", "managementListenAddress": "127.0.0.1:{{management}}",
               "certificate": "{{File("pebble.pem")}}", "privateKey": "{{File("pebble.key")}}",
-              "httpPort": {{FreePort()}}, "tlsPort": {{HubPort}}, "ocspResponderURL": "", "externalAccountBindingRequired": false} }
+              "httpPort": {{FreePort()}}, "tlsPort": {{tlsPort}}, "ocspResponderURL": "", "externalAccountBindingRequired": false} }
             """);
-        await StartAsync("pebble", ["-config", File("pebble.json"), "-dnsserver", $"127.0.0.1:{dns}"], "ACME directory available",
+        await StartAsync("pebble", ["-config", config, "-dnsserver", $"127.0.0.1:{_dns}"], "ACME directory available",
             // No random sleeps before validation, no randomly refused nonces: a deterministic pebble.
             new Dictionary<string, string> { ["PEBBLE_VA_NOSLEEP"] = "1", ["PEBBLE_WFE_NONCEREJECT"] = "0" });
-        _acme = new AcmeSettings(new Uri($"https://127.0.0.1:{api}/dir"), _certificates.Root.ExportCertificatePem());
+        return new AcmeSettings(new Uri($"https://127.0.0.1:{api}/dir"), _certificates.Root.ExportCertificatePem(), name);
     }
 
     public async Task DisposeAsync()
@@ -143,6 +151,17 @@ public sealed class AcmeTests : IAsyncLifetime
         Assert.Contains("invalid", refused.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task MachineServingHttpsItself_GetsItsPublicNameCertified_NoHub()
+    {
+        var port = FreePort();
+        var acme = await StartPebbleAsync(tlsPort: port, name: "direct.test");
+        await using var machine = await TestServer.StartAsync(listen: $"https://127.0.0.1:{port}", publicUrl: $"https://direct.test:{port}", acme: acme);
+        var issued = await WhenIssuedAsync(machine);
+        Assert.Contains("direct.test", issued.GetNameInfo(X509NameType.DnsName, false), StringComparison.Ordinal);
+        Assert.Equal(issued.Thumbprint, (await PresentedAsync(port, "direct.test")).Thumbprint);
+    }
+
     private async Task<TestServer> StartMachineAsync(Action<string>? prepare)
     {
         var token = new MachineRegistry(File("hub-data")).Issue("m1");
@@ -172,15 +191,15 @@ public sealed class AcmeTests : IAsyncLifetime
         }
     }
 
-    /// <summary>What a phone opening https://m1.hub.test through the hub is shown.</summary>
-    private async Task<X509Certificate2> PresentedAsync()
+    /// <summary>What a phone opening https://m1.hub.test through the hub (or another name at another port) is shown.</summary>
+    private async Task<X509Certificate2> PresentedAsync(int? port = null, string name = "m1.hub.test")
     {
         using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        await socket.ConnectAsync(IPAddress.Loopback, HubPort);
+        await socket.ConnectAsync(IPAddress.Loopback, port ?? HubPort);
         await using var tls = new System.Net.Security.SslStream(new NetworkStream(socket, ownsSocket: false));
         await tls.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions
         {
-            TargetHost = "m1.hub.test",
+            TargetHost = name,
             RemoteCertificateValidationCallback = (_, _, _, _) => true,
         });
         return new X509Certificate2(tls.RemoteCertificate!);

@@ -58,10 +58,16 @@ public sealed class ServeSettingsTests : IDisposable
     [InlineData("https://0.0.0.0:7420", null, "Listen is https://, so Cert and Key")]
     [InlineData("https://0.0.0.0:7420", "/c.pem", "Listen is https://, so Cert and Key")]
     [InlineData("http://0.0.0.0:7420", "/c.pem", "used only with an https:// Listen")]
+    [InlineData("http://0.0.0.0:7420", "acme", "Acme without a hub needs an https:// Listen")]
+    [InlineData("https://0.0.0.0:443", "acme", "Acme without a hub needs an https:// Listen and an https:// PublicUrl")]
     public void Https_NeedsCertAndKey_AndOnlyItUsesThem(string listen, string? cert, string expected)
     {
         var flags = new Dictionary<string, string?> { ["listen"] = listen };
-        if (cert is not null)
+        if (cert == "acme")
+        {
+            flags["acme"] = "https://acme.example.test/directory";
+        }
+        else if (cert is not null)
         {
             flags["cert"] = cert;
         }

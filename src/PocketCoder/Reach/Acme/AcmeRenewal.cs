@@ -5,15 +5,18 @@ using PocketCoder.Server;
 
 namespace PocketCoder.Reach.Acme;
 
-/// <summary>Where certificates come from: the ACME directory, and the CA to trust for its own https (a private ACME server).</summary>
-public sealed record AcmeSettings(Uri Directory, string? CaPem)
+/// <summary>
+/// Where certificates come from: the ACME directory, the CA to trust for its own https (a private ACME server), and the
+/// name to certify (the hub's name for this machine, or its public URL's).
+/// </summary>
+public sealed record AcmeSettings(Uri Directory, string? CaPem, string Name)
 {
     /// <summary>Let's Encrypt's production directory: the default for a machine on a hub with no certificate of its own.</summary>
     public const string LetsEncrypt = "https://acme-v02.api.letsencrypt.org/directory";
 }
 
 /// <summary>
-/// Keeps the certificate for this machine's public name (on a hub) issued and renewed by ACME, in <c>acme/</c> in the
+/// Keeps the certificate for this machine's public name (on a hub, or its own) issued and renewed by ACME, in <c>acme/</c> in the
 /// data folder. Until the first certificate arrives a self-signed stand-in serves, so the server can start; a renewal
 /// is due a third of the lifetime (at most 30 days) before expiry and swaps in without a restart. Failures are retried
 /// with backoff and shown in health.
@@ -75,7 +78,7 @@ public sealed partial class AcmeRenewal(PocketCoderOptions options, AlpnChalleng
     {
         var settings = options.Acme!;
         var certificate = options.Certificate!;
-        var name = new Uri(options.PublicUrl!).Host;
+        var name = settings.Name;
         using var http = Http(settings);
         // Polling the ACME server runs on real time: the injected clock schedules renewals only.
         var client = new AcmeClient(http, settings.Directory, AccountKey(), TimeProvider.System);
