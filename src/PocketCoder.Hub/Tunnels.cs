@@ -31,8 +31,6 @@ public sealed class Tunnels(HubMetrics metrics, TimeProvider clock)
         }
     }
 
-    public bool IsConnected(string machine) => _machines.ContainsKey(machine);
-
     /// <summary>Raised with the machine's name when its control link is up (tests and the bench wait for it).</summary>
     public event Action<string>? Attached;
 

@@ -147,14 +147,7 @@ public sealed partial class AcmeRenewal(PocketCoderOptions options, AlpnChalleng
         var handler = new SocketsHttpHandler();
         if (settings.CaPem is { } pem)
         {
-            var roots = new X509Certificate2Collection();
-            roots.ImportFromPem(pem);
-            handler.SslOptions.CertificateChainPolicy = new X509ChainPolicy
-            {
-                TrustMode = X509ChainTrustMode.CustomRootTrust,
-                RevocationMode = X509RevocationMode.NoCheck,
-            };
-            handler.SslOptions.CertificateChainPolicy.CustomTrustStore.AddRange(roots);
+            handler.SslOptions.RemoteCertificateValidationCallback = PinnedCa.Validator(pem);
         }
 
         return new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(60) };

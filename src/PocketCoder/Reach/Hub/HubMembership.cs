@@ -1,6 +1,4 @@
-using System.Net.Security;
 using System.Net.WebSockets;
-using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using PocketCoder.Data;
 using PocketCoder.Hub;
@@ -76,9 +74,7 @@ public sealed record HubMembership(string Hub, string Token, string PublicUrl, s
         socket.Options.SetRequestHeader("Authorization", "Bearer " + Token);
         if (CaPem is { } pem)
         {
-            var roots = new X509Certificate2Collection();
-            roots.ImportFromPem(pem);
-            socket.Options.RemoteCertificateValidationCallback = (_, certificate, sent, errors) => TrustedBy(roots, certificate, sent, errors);
+            socket.Options.RemoteCertificateValidationCallback = PinnedCa.Validator(pem);
         }
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -110,26 +106,5 @@ public sealed record HubMembership(string Hub, string Token, string PublicUrl, s
         return welcome is { Type: HubMessage.Welcome, PublicUrl: { } url } && Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttps
             ? url
             : throw new InvalidDataException("The hub did not answer with this machine's public URL.");
-    }
-
-    /// <summary>The hub's certificate must chain to the pinned CA and name the hub; nothing else is trusted.</summary>
-    private static bool TrustedBy(X509Certificate2Collection roots, X509Certificate? presented, X509Chain? sent, SslPolicyErrors errors)
-    {
-        if (presented is null || errors.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch) || errors.HasFlag(SslPolicyErrors.RemoteCertificateNotAvailable))
-        {
-            return false;
-        }
-
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.AddRange(roots);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        // The intermediates the hub sent with its certificate.
-        if (sent is not null)
-        {
-            chain.ChainPolicy.ExtraStore.AddRange(sent.ChainPolicy.ExtraStore);
-        }
-
-        return chain.Build(presented as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(presented.GetRawCertData()));
     }
 }
