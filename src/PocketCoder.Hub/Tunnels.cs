@@ -103,12 +103,9 @@ public sealed class Tunnels(HubMetrics metrics, TimeProvider clock)
     /// <summary>Hands a machine's dial-back to the phone connection waiting for it; false for an unknown or foreign id.</summary>
     internal bool TryAccept(string id, string machine, WebSocket socket, out PendingStream pending)
     {
-        if (_pending.TryRemove(id, out pending!) && pending.Machine == machine)
-        {
-            return pending.Accept(socket);
-        }
-
-        return false;
+        // Another machine's id is left in place for its own machine, not taken out of its reach.
+        return _pending.TryGetValue(id, out pending!) && pending.Machine == machine
+            && _pending.TryRemove(new KeyValuePair<string, PendingStream>(id, pending)) && pending.Accept(socket);
     }
 }
 
