@@ -22,7 +22,7 @@ public sealed class AcmeTests : IAsyncLifetime
 {
     private readonly string _files = TempPaths.NewDirectory("pc-acme");
     private readonly TestCertificates _certificates = new();
-    private readonly List<Process> _processes = [];
+    private readonly List<ReadyProcess> _processes = [];
     private WebApplication _hub = null!;
     private int _pebbleManagementPort;
     private AcmeSettings _acme = null!;
@@ -75,9 +75,7 @@ public sealed class AcmeTests : IAsyncLifetime
     {
         foreach (var process in _processes)
         {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-            process.Dispose();
+            await process.DisposeAsync();
         }
 
         await _hub.DisposeAsync();
@@ -221,7 +219,7 @@ public sealed class AcmeTests : IAsyncLifetime
 
     private async Task StartAsync(string program, string[] arguments, string readyLine, Dictionary<string, string> environment)
     {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _files };
+        var start = new ProcessStartInfo(program) { WorkingDirectory = _files };
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
@@ -232,46 +230,8 @@ public sealed class AcmeTests : IAsyncLifetime
             start.Environment[name] = value;
         }
 
-        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var output = new System.Text.StringBuilder();
-        void Line(string? line)
-        {
-            if (line is null)
-            {
-                return;
-            }
-
-            lock (output)
-            {
-                output.AppendLine(line);
-            }
-
-            if (line.Contains(readyLine, StringComparison.Ordinal))
-            {
-                ready.TrySetResult();
-            }
-        }
-
-        var process = Process.Start(start)!;
-        _processes.Add(process);
-        process.OutputDataReceived += (_, e) => Line(e.Data);
-        process.ErrorDataReceived += (_, e) => Line(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        try
-        {
-            await ready.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        }
-        catch (TimeoutException)
-        {
-            throw new Xunit.Sdk.XunitException($"{program} did not start:\n{output}");
-        }
+        _processes.Add(await ReadyProcess.StartAsync(start, readyLine));
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static int FreePort() => ReadyProcess.FreePort();
 }

@@ -398,36 +398,8 @@ public sealed class HubTests : IAsyncLifetime
         return attached.Task;
     }
 
-    /// <summary>A phone: https://NAME.hub.test:PORT, its connection made to the hub's port on loopback, trusting the test CA.</summary>
-    private HttpClient Phone(List<string> seen, string machine = "m1", bool check = true, Socket? connect = null) => new(new SocketsHttpHandler
-    {
-        UseCookies = false,
-        ConnectCallback = async (_, cancellationToken) =>
-        {
-            var socket = connect ?? new Socket(SocketType.Stream, ProtocolType.Tcp);
-            await socket.ConnectAsync(IPAddress.Loopback, HubPort, cancellationToken);
-            return new NetworkStream(socket, ownsSocket: true);
-        },
-        SslOptions =
-        {
-            RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
-            {
-                var presented = (X509Certificate2)certificate!;
-                lock (seen)
-                {
-                    seen.Add(presented.Thumbprint);
-                }
-
-                using var chain = new X509Chain();
-                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                chain.ChainPolicy.CustomTrustStore.Add(_certificates.Root);
-                chain.ChainPolicy.ExtraStore.Add(_certificates.Intermediate);
-                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                return !check || (chain.Build(presented) && !errors.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch));
-            },
-        },
-    })
-    { BaseAddress = new Uri(machine.Contains('.') ? $"https://{machine}:{HubPort}" : $"https://{machine}.hub.test:{HubPort}"), Timeout = TimeSpan.FromSeconds(30) };
+    private HttpClient Phone(List<string> seen, string machine = "m1", bool check = true, Socket? connect = null) =>
+        HubPhone.Create(_certificates, HubPort, seen, machine, check, connect);
 
     /// <summary>Sends raw bytes to the hub's port and returns how many it answered with before closing.</summary>
     private async Task<int> ReadAfterSendingAsync(byte[] bytes)
