@@ -9,13 +9,15 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages: git for real repositories, setsid (util-linux) to run agents in their own process group,
 # tmux for the persistent project terminal, Chromium for the phone app's browser test (Debian's build: the
-# tests never download a browser), pebble (an ACME test server, with its fake DNS) for certificates through the hub.
+# tests never download a browser), pebble (an ACME test server, with its fake DNS) for certificates through the hub,
+# PostgreSQL for hub instances sharing a database (the tests run a private server of their own, never the system's).
 missing=()
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v setsid >/dev/null 2>&1 || missing+=(util-linux)
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v pebble >/dev/null 2>&1 || missing+=(pebble)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "==> installing ${missing[*]}"
   as_root apt-get update -qq
@@ -41,6 +43,8 @@ results=$(mktemp -d)
 # Everything the tests create (data folders, repositories, homes) goes under one fresh temp root, so that
 # afterwards a process still running there can only be one the tests left behind.
 test_tmp=$(mktemp -d /tmp/pct.XXXXXX)
+# Others may pass through (not list): as root, the tests' PostgreSQL runs as the postgres user in a folder under here.
+chmod 711 "$test_tmp"
 status=0
 (cd web && npx vitest run --reporter=default --reporter=junit --outputFile.junit="$results/vitest.xml") || status=$?
 

@@ -29,6 +29,15 @@ public sealed class HubOptions
     /// <summary>Every connection the hub holds, phones and machines together.</summary>
     public int MaxConnections { get; init; } = 20_000;
 
+    /// <summary>
+    /// A PostgreSQL connection string shared by several instances (registry and routing, see <see cref="HubCluster"/>);
+    /// null: one instance with its registry in SQLite in <see cref="DataDirectory"/>.
+    /// </summary>
+    public string? Postgres { get; init; }
+
+    /// <summary>With <see cref="Postgres"/>: host:port at which machines reach this instance itself, not just any instance.</summary>
+    public string? Advertise { get; init; }
+
     public bool ConsoleLogging { get; init; } = true;
 
     public Microsoft.Extensions.Logging.ILoggerProvider? LogSink { get; init; }

@@ -24,13 +24,26 @@ public static class HubProtocol
 
     /// <summary>Control messages are small; a larger one ends the link.</summary>
     public const int MaxControlMessageBytes = 4096;
+
+    /// <summary>host:port and nothing else (no scheme, path or user): the form of an instance's address.</summary>
+    public static bool IsDialAddress(string address)
+    {
+        var colon = address.LastIndexOf(':');
+        return colon > 0 && address.Length < 300
+            && int.TryParse(address.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port)
+            && port is > 0 and < 65536
+            && Uri.CheckHostName(address[..colon].Trim('[', ']')) is UriHostNameType.Dns or UriHostNameType.IPv4 or UriHostNameType.IPv6;
+    }
 }
 
 /// <summary>
-/// A control message from the hub: <c>welcome</c> (with the machine's public URL) once the link is up, <c>open</c>
-/// (a stream id and the phone's address) for each phone connection.
+/// A control message from the hub: <c>welcome</c> (with the machine's public URL and, from a cluster, the addresses of
+/// its instances) once the link is up, <c>open</c> (a stream id and the phone's address) for each phone connection.
+/// An <c>open</c> for a phone held by another instance of the cluster names the address to dial back to
+/// (<see cref="Dial"/>, host:port); the connection is made there but TLS still checks the hub's own name.
 /// </summary>
-public sealed record HubMessage(string Type, string? PublicUrl = null, string? Stream = null, string? Remote = null)
+public sealed record HubMessage(
+    string Type, string? PublicUrl = null, string? Stream = null, string? Remote = null, string? Dial = null, string[]? Instances = null)
 {
     public const string Welcome = "welcome";
     public const string Open = "open";

@@ -23,11 +23,17 @@ public static partial class HubServer
         builder.Logging.UseServerLogging(options.ConsoleLogging, options.LogSink);
 
         var metrics = new HubMetrics();
-        var tunnels = new Tunnels(metrics, clock ?? TimeProvider.System);
-        var registry = new MachineRegistry(options.DataDirectory);
+        var (registry, database) = Storage(options);
+        if (database is not null)
+        {
+            // Started before Kestrel listens: an instance is in the cluster before any machine links to it.
+            builder.Services.AddSingleton(services => new HubCluster(database, options.Advertise!, services.GetRequiredService<ILogger<HubCluster>>()));
+            builder.Services.AddHostedService(services => services.GetRequiredService<HubCluster>());
+        }
+
+        builder.Services.AddSingleton(services => new Tunnels(metrics, clock ?? TimeProvider.System, services.GetService<HubCluster>()));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(metrics);
-        builder.Services.AddSingleton(tunnels);
         builder.Services.AddSingleton(registry);
         builder.Services.AddSingleton<SniRouter>();
 
@@ -49,6 +55,7 @@ public static partial class HubServer
         });
 
         var app = builder.Build();
+        var tunnels = app.Services.GetRequiredService<Tunnels>();
         // Upgraded connections would otherwise hold the shutdown for its whole timeout.
         app.Lifetime.ApplicationStopping.Register(tunnels.CloseAll);
         app.UseWebSockets();
@@ -56,6 +63,39 @@ public static partial class HubServer
         app.Map(HubProtocol.ConnectPath, (HttpContext context) => ControlLinkAsync(context, options, registry, tunnels));
         app.Map(HubProtocol.StreamPath + "{id}", (HttpContext context, string id) => DialBackAsync(context, id, registry, tunnels));
         return app;
+    }
+
+    /// <summary>The registry in SQLite for a hub on its own; in PostgreSQL for instances that share it (with the database for the cluster).</summary>
+    private static (MachineRegistry, Npgsql.NpgsqlDataSource?) Storage(HubOptions options)
+    {
+        if (options.Postgres is not { } connectionString)
+        {
+            return (new MachineRegistry(options.DataDirectory), null);
+        }
+
+        if (options.Advertise is not { } advertise || !HubProtocol.IsDialAddress(advertise))
+        {
+            throw new ArgumentException(
+                "A hub sharing PostgreSQL needs the address machines reach this instance itself at, as host:port (--advertise).", nameof(options));
+        }
+
+        var database = OpenPostgres(connectionString);
+        return (new MachineRegistry(database), database);
+    }
+
+    /// <summary>
+    /// A data source for the shared database, with TCP keep-alives so a connection the network silently dropped (the
+    /// one kept for LISTEN above all) is noticed and reopened.
+    /// </summary>
+    public static Npgsql.NpgsqlDataSource OpenPostgres(string connectionString)
+    {
+        var builder = new Npgsql.NpgsqlDataSourceBuilder(connectionString);
+        if (builder.ConnectionStringBuilder.KeepAlive == 0)
+        {
+            builder.ConnectionStringBuilder.KeepAlive = 10;
+        }
+
+        return builder.Build();
     }
 
     /// <summary>The https URL phones use for a machine.</summary>
@@ -74,11 +114,13 @@ public static partial class HubServer
 
         var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("PocketCoder.Hub");
         using var socket = await context.WebSockets.AcceptWebSocketAsync(KeepAlive());
-        var link = tunnels.Attach(machine, socket);
+        var link = await tunnels.AttachAsync(machine, socket);
         LogMachineConnected(logger, machine, context.Connection.RemoteIpAddress?.ToString());
         try
         {
-            var welcome = new HubMessage(HubMessage.Welcome, PublicUrl: PublicUrl(machine, options, context.Connection.LocalPort));
+            // From a cluster, the instances too (a few: the message stays small): the machine tries them when its link drops.
+            var instances = tunnels.InstancesAsync(context.RequestAborted) is { } listing ? (await listing).Take(16).ToArray() : null;
+            var welcome = new HubMessage(HubMessage.Welcome, PublicUrl: PublicUrl(machine, options, context.Connection.LocalPort), Instances: instances);
             await link.SendAsync(JsonSerializer.Serialize(welcome, HubJson.Default.HubMessage), context.RequestAborted);
             // The machine says nothing on this link (pings are the WebSocket's own): read only to see it close.
             var buffer = new byte[HubProtocol.MaxControlMessageBytes];
@@ -94,7 +136,7 @@ public static partial class HubServer
         }
         finally
         {
-            tunnels.Detach(link);
+            await tunnels.DetachAsync(link);
             LogMachineDisconnected(logger, machine);
         }
     }

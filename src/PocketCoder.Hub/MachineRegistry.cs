@@ -1,26 +1,37 @@
+using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 
 namespace PocketCoder.Hub;
 
 /// <summary>
 /// The machines a hub serves: a name (its subdomain) and the hash of the token it joins with. Tokens are shown once
-/// when issued and stored only as SHA-256: a copy of the database lets nobody join as a machine.
+/// when issued and stored only as SHA-256: a copy of the database lets nobody join as a machine. One hub keeps them in
+/// SQLite in its data folder; hub instances that share a PostgreSQL database (see <see cref="HubCluster"/>) keep them there.
 /// </summary>
 public sealed partial class MachineRegistry
 {
-    private readonly string _connectionString;
+    private readonly Func<DbConnection> _open;
 
+    /// <summary>The registry of a hub on its own: <c>hub.db</c> in its data folder, readable by its owner only.</summary>
     public MachineRegistry(string dataDirectory)
     {
         Directory.CreateDirectory(dataDirectory);
         var path = Path.Combine(dataDirectory, "hub.db");
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = path }.ToString();
-        using var connection = Open();
-        Execute(connection, "CREATE TABLE IF NOT EXISTS machines (name TEXT PRIMARY KEY, token_hash BLOB NOT NULL, created_at TEXT NOT NULL)");
+        var connectionString = new SqliteConnectionStringBuilder { DataSource = path }.ToString();
+        _open = () => new SqliteConnection(connectionString);
+        Execute(CreateTable("BLOB"));
         File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+    }
+
+    /// <summary>The registry hub instances share, in PostgreSQL.</summary>
+    public MachineRegistry(NpgsqlDataSource database)
+    {
+        _open = database.CreateConnection;
+        Execute(HubCluster.Serialized(CreateTable("BYTEA")));
     }
 
     /// <summary>A DNS label: what can stand before the hub's domain.</summary>
@@ -36,33 +47,19 @@ public sealed partial class MachineRegistry
         }
 
         var token = $"{name}.{Base64Url(RandomNumberGenerator.GetBytes(32))}";
-        using var connection = Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = """
-            INSERT INTO machines (name, token_hash, created_at) VALUES ($name, $hash, $at)
+        Execute("""
+            INSERT INTO machines (name, token_hash, created_at) VALUES (@name, @hash, @at)
             ON CONFLICT (name) DO UPDATE SET token_hash = excluded.token_hash, created_at = excluded.created_at
-            """;
-        command.Parameters.AddWithValue("$name", name);
-        command.Parameters.AddWithValue("$hash", Hash(token));
-        command.Parameters.AddWithValue("$at", DateTimeOffset.UtcNow.ToString("O"));
-        command.ExecuteNonQuery();
+            """, ("name", name), ("hash", Hash(token)), ("at", DateTimeOffset.UtcNow.ToString("O")));
         return token;
     }
 
-    public bool Remove(string name)
-    {
-        using var connection = Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "DELETE FROM machines WHERE name = $name";
-        command.Parameters.AddWithValue("$name", name);
-        return command.ExecuteNonQuery() > 0;
-    }
+    public bool Remove(string name) => Execute("DELETE FROM machines WHERE name = @name", ("name", name)) > 0;
 
     public IReadOnlyList<string> Names()
     {
         using var connection = Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT name FROM machines ORDER BY name";
+        using var command = Command(connection, "SELECT name FROM machines ORDER BY name");
         using var reader = command.ExecuteReader();
         var names = new List<string>();
         while (reader.Read())
@@ -81,26 +78,41 @@ public sealed partial class MachineRegistry
             return null;
         }
 
-        var name = token[..dot];
         using var connection = Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT token_hash FROM machines WHERE name = $name";
-        command.Parameters.AddWithValue("$name", name);
-        return command.ExecuteScalar() is byte[] stored && CryptographicOperations.FixedTimeEquals(stored, Hash(token)) ? name : null;
+        using var command = Command(connection, "SELECT token_hash FROM machines WHERE name = @name", ("name", token[..dot]));
+        return command.ExecuteScalar() is byte[] stored && CryptographicOperations.FixedTimeEquals(stored, Hash(token)) ? token[..dot] : null;
     }
 
-    private SqliteConnection Open()
+    private static string CreateTable(string bytesType) =>
+        $"CREATE TABLE IF NOT EXISTS machines (name TEXT PRIMARY KEY, token_hash {bytesType} NOT NULL, created_at TEXT NOT NULL)";
+
+    private int Execute(string sql, params (string Name, object Value)[] parameters)
     {
-        var connection = new SqliteConnection(_connectionString);
+        using var connection = Open();
+        using var command = Command(connection, sql, parameters);
+        return command.ExecuteNonQuery();
+    }
+
+    private DbConnection Open()
+    {
+        var connection = _open();
         connection.Open();
         return connection;
     }
 
-    private static void Execute(SqliteConnection connection, string sql)
+    private static DbCommand Command(DbConnection connection, string sql, params (string Name, object Value)[] parameters)
     {
-        using var command = connection.CreateCommand();
+        var command = connection.CreateCommand();
         command.CommandText = sql;
-        command.ExecuteNonQuery();
+        foreach (var (name, value) in parameters)
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.Value = value;
+            command.Parameters.Add(parameter);
+        }
+
+        return command;
     }
 
     private static byte[] Hash(string token) => SHA256.HashData(Encoding.UTF8.GetBytes(token));

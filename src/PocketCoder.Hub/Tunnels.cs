@@ -7,9 +7,10 @@ namespace PocketCoder.Hub;
 
 /// <summary>
 /// The hub's routing table, in memory: which machines hold a control link now, and which phone connections wait for
-/// their machine to dial back. A machine that connects again replaces its older link.
+/// their machine to dial back. A machine that connects again replaces its older link. In a cluster, phones for machines
+/// linked to another instance are routed through <see cref="HubCluster"/>.
 /// </summary>
-public sealed class Tunnels(HubMetrics metrics, TimeProvider clock)
+public sealed class Tunnels
 {
     /// <summary>How long a phone waits for its machine to dial back before its connection is closed.</summary>
     public static readonly TimeSpan DialBackTimeout = TimeSpan.FromSeconds(10);
@@ -17,6 +18,21 @@ public sealed class Tunnels(HubMetrics metrics, TimeProvider clock)
     private readonly ConcurrentDictionary<string, MachineLink> _machines = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, PendingStream> _pending = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _closing = new();
+    private readonly HubMetrics _metrics;
+    private readonly TimeProvider _clock;
+    private readonly HubCluster? _cluster;
+
+    public Tunnels(HubMetrics metrics, TimeProvider clock, HubCluster? cluster = null)
+    {
+        _metrics = metrics;
+        _clock = clock;
+        _cluster = cluster;
+        if (cluster is not null)
+        {
+            cluster.DialRequested = ForwardAsync;
+            cluster.LinkedMachines = () => [.. _machines.Keys];
+        }
+    }
 
     /// <summary>Cancelled when the hub stops: every link and splice ends now, not at the shutdown timeout.</summary>
     public CancellationToken Closing => _closing.Token;
@@ -34,8 +50,8 @@ public sealed class Tunnels(HubMetrics metrics, TimeProvider clock)
     /// <summary>Raised with the machine's name when its control link is up (tests and the bench wait for it).</summary>
     public event Action<string>? Attached;
 
-    /// <summary>Registers a machine's control link; returns what to call when it ends.</summary>
-    internal MachineLink Attach(string machine, WebSocket socket)
+    /// <summary>Registers a machine's control link (and, in a cluster, records it); returns what to detach when it ends.</summary>
+    internal async Task<MachineLink> AttachAsync(string machine, WebSocket socket)
     {
         var link = new MachineLink(machine, socket);
         MachineLink? replaced = null;
@@ -46,16 +62,28 @@ public sealed class Tunnels(HubMetrics metrics, TimeProvider clock)
         });
         // The older link (a machine that reconnected before the hub noticed it was gone) ends; its handler detaches it.
         replaced?.Abort();
-        metrics.MachineConnected(1);
+        _metrics.MachineConnected(1);
+        if (_cluster is not null)
+        {
+            await _cluster.LinkedAsync(machine);
+        }
+
         Attached?.Invoke(machine);
         return link;
     }
 
-    internal void Detach(MachineLink link)
+    internal async Task DetachAsync(MachineLink link)
     {
-        metrics.MachineConnected(-1);
-        _machines.TryRemove(new KeyValuePair<string, MachineLink>(link.Machine, link));
+        _metrics.MachineConnected(-1);
+        // A link already replaced by the machine's newer one leaves the machine's record alone.
+        if (_machines.TryRemove(new KeyValuePair<string, MachineLink>(link.Machine, link)) && _cluster is not null)
+        {
+            await _cluster.UnlinkedAsync(link.Machine);
+        }
     }
+
+    /// <summary>The addresses of the cluster's live instances for a machine's welcome; null for a hub on its own.</summary>
+    internal Task<string[]>? InstancesAsync(CancellationToken cancellationToken) => _cluster?.InstancesAsync(cancellationToken);
 
     /// <summary>
     /// Asks the machine to dial back for one phone connection and waits for it; null when the machine is not connected
@@ -63,9 +91,10 @@ public sealed class Tunnels(HubMetrics metrics, TimeProvider clock)
     /// </summary>
     internal async Task<PendingStream?> OpenStreamAsync(string machine, string remote, CancellationToken cancellationToken)
     {
-        if (!_machines.TryGetValue(machine, out var link))
+        var local = _machines.TryGetValue(machine, out var link);
+        if (!local && _cluster is null)
         {
-            metrics.Refused(Refusal.Offline);
+            _metrics.Refused(Refusal.Offline);
             return null;
         }
 
@@ -74,19 +103,21 @@ public sealed class Tunnels(HubMetrics metrics, TimeProvider clock)
         _pending[id] = pending;
         try
         {
-            var message = JsonSerializer.Serialize(new HubMessage(HubMessage.Open, Stream: id, Remote: remote), HubJson.Default.HubMessage);
-            if (!await link.SendAsync(message, cancellationToken))
+            var asked = local
+                ? await link!.SendAsync(OpenMessage(id, remote, dial: null), cancellationToken)
+                : await _cluster!.RequestDialBackAsync(machine, id, remote, cancellationToken);
+            if (!asked)
             {
-                metrics.Refused(Refusal.Offline);
+                _metrics.Refused(Refusal.Offline);
                 return null;
             }
 
-            await pending.Arrived.WaitAsync(DialBackTimeout, clock, cancellationToken);
+            await pending.Arrived.WaitAsync(DialBackTimeout, _clock, cancellationToken);
             return pending;
         }
         catch (TimeoutException)
         {
-            metrics.Refused(Refusal.DialBackTimeout);
+            _metrics.Refused(Refusal.DialBackTimeout);
             return null;
         }
         catch (OperationCanceledException)
@@ -99,6 +130,25 @@ public sealed class Tunnels(HubMetrics metrics, TimeProvider clock)
             _pending.TryRemove(id, out _);
         }
     }
+
+    /// <summary>Another instance holds a phone for a machine linked here: the machine is asked to dial back there.</summary>
+    private async Task ForwardAsync(DialRequest request)
+    {
+        if (_machines.TryGetValue(request.Machine, out var link))
+        {
+            try
+            {
+                await link.SendAsync(OpenMessage(request.Stream, request.Remote, request.Dial), _closing.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                // This instance is stopping; the phone's instance times the request out.
+            }
+        }
+    }
+
+    private static string OpenMessage(string stream, string remote, string? dial) =>
+        JsonSerializer.Serialize(new HubMessage(HubMessage.Open, Stream: stream, Remote: remote, Dial: dial), HubJson.Default.HubMessage);
 
     /// <summary>Hands a machine's dial-back to the phone connection waiting for it; false for an unknown or foreign id.</summary>
     internal bool TryAccept(string id, string machine, WebSocket socket, out PendingStream pending)

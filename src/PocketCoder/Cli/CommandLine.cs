@@ -83,7 +83,10 @@ public static class CommandLine
                                                 (or --cert/--key). `hub leave` undoes it.
           hub serve --domain D --cert PEM --key PEM [--listen URL] [--public-port N]
                                                 Run a hub: routes https://NAME.D by SNI to the machine NAME, unread.
-          hub add-machine NAME | remove-machine NAME | machines
+                [--postgres CONN --advertise HOST:PORT]
+                                                One of several instances sharing a PostgreSQL database
+                                                ($POCKETCODER_HUB_POSTGRES); machines reach this one at HOST:PORT.
+          hub add-machine NAME | remove-machine NAME | machines [--postgres CONN]
                                                 Issue (print once) or revoke a machine's token; list machines.
           version                               Print the version.
 

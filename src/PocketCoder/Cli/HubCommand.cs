@@ -16,7 +16,7 @@ public static class HubCommand
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
     {
         var arguments = CliArguments.Parse(args,
-            new HashSet<string> { "data", "domain", "listen", "cert", "key", "public-port", "token", "ca" }, new HashSet<string>());
+            new HashSet<string> { "data", "domain", "listen", "cert", "key", "public-port", "token", "ca", "postgres", "advertise" }, new HashSet<string>());
         var data = CommandLine.DataDirectory(arguments);
         switch (arguments.Positional)
         {
@@ -26,7 +26,7 @@ public static class HubCommand
                 string token;
                 try
                 {
-                    token = new MachineRegistry(data).Issue(name);
+                    token = Registry(arguments, data).Issue(name);
                 }
                 catch (ArgumentException exception)
                 {
@@ -40,7 +40,7 @@ public static class HubCommand
                     """);
                 return 0;
             case ["remove-machine", var name]:
-                if (!new MachineRegistry(data).Remove(name))
+                if (!Registry(arguments, data).Remove(name))
                 {
                     error.WriteLine($"pocketcoder: no machine '{name}' on this hub.");
                     return 1;
@@ -49,7 +49,7 @@ public static class HubCommand
                 output.WriteLine($"Removed '{name}': its token no longer joins (a link open now stays until it drops).");
                 return 0;
             case ["machines"]:
-                foreach (var machine in new MachineRegistry(data).Names())
+                foreach (var machine in Registry(arguments, data).Names())
                 {
                     output.WriteLine(machine);
                 }
@@ -62,6 +62,28 @@ public static class HubCommand
                 return 0;
             default:
                 throw new CliException("Use `pocketcoder hub serve|add-machine NAME|remove-machine NAME|machines|join URL --token TOKEN|leave`.");
+        }
+    }
+
+    /// <summary>The connection string of a cluster's shared database: --postgres, else $POCKETCODER_HUB_POSTGRES (keeps a password out of the process list).</summary>
+    private static string? Postgres(CliArguments arguments) =>
+        arguments.Value("postgres") ?? (Environment.GetEnvironmentVariable("POCKETCODER_HUB_POSTGRES") is { Length: > 0 } connection ? connection : null);
+
+    /// <summary>The hub's machines: in its data folder, or in the cluster's shared database.</summary>
+    private static MachineRegistry Registry(CliArguments arguments, string data)
+    {
+        if (Postgres(arguments) is not { } connectionString)
+        {
+            return new MachineRegistry(data);
+        }
+
+        try
+        {
+            return new MachineRegistry(HubServer.OpenPostgres(connectionString));
+        }
+        catch (Exception exception) when (exception is Npgsql.NpgsqlException or ArgumentException)
+        {
+            throw new CliException($"cannot use the hub database ({exception.Message}).");
         }
     }
 
@@ -97,14 +119,34 @@ public static class HubCommand
             throw new CliException(exception.Message);
         }
 
-        await using var hub = HubServer.Build(new HubOptions
+        var postgres = Postgres(arguments);
+        var advertise = arguments.Value("advertise");
+        if (postgres is not null && (advertise is null || !HubProtocol.IsDialAddress(advertise)))
         {
-            Domain = domain,
-            Listen = listen,
-            PublicPort = publicPort,
-            DataDirectory = data,
-            Certificate = () => certificate.Context,
-        });
+            throw new CliException("A hub sharing PostgreSQL needs --advertise HOST:PORT: where machines reach this instance itself.");
+        }
+
+        WebApplication hub;
+        try
+        {
+            hub = HubServer.Build(new HubOptions
+            {
+                Domain = domain,
+                Listen = listen,
+                PublicPort = publicPort,
+                DataDirectory = data,
+                Certificate = () => certificate.Context,
+                Postgres = postgres,
+                Advertise = advertise,
+            });
+        }
+        catch (Exception exception) when (exception is Npgsql.NpgsqlException or ArgumentException)
+        {
+            await error.WriteLineAsync($"pocketcoder: cannot use the hub database: {exception.Message}");
+            return 1;
+        }
+
+        await using var running = hub;
         try
         {
             await hub.StartAsync();
@@ -114,8 +156,14 @@ public static class HubCommand
             await error.WriteLineAsync($"pocketcoder: cannot listen on {listen}: {exception.Message}");
             return 1;
         }
+        catch (Npgsql.NpgsqlException exception)
+        {
+            await error.WriteLineAsync($"pocketcoder: cannot use the hub database: {exception.Message}");
+            return 1;
+        }
 
-        await output.WriteLineAsync($"PocketCoder hub for *.{domain} listening on {hub.Urls.FirstOrDefault() ?? listen}; machines: {data}");
+        var machines = postgres is null ? data : $"shared in PostgreSQL, this instance at {advertise}";
+        await output.WriteLineAsync($"PocketCoder hub for *.{domain} listening on {hub.Urls.FirstOrDefault() ?? listen}; machines: {machines}");
         await hub.WaitForShutdownAsync();
         return 0;
     }

@@ -9,7 +9,9 @@ namespace PocketCoder.Reach.Hub;
 /// <summary>
 /// This machine's one outbound link to its hub: kept open, pinged (a dead link is noticed within 15 s), reconnected
 /// with exponential backoff and jitter (so a hub restart is not met by every machine at once). For each phone the hub
-/// announces, a fresh WebSocket is dialled back and handed to Kestrel through <see cref="HubTransport"/>.
+/// announces, a fresh WebSocket is dialled back and handed to Kestrel through <see cref="HubTransport"/>. A clustered
+/// hub names its instances in its welcome: after a failure the link tries the next of them, so the machine moves to a
+/// live instance even when the hub's own address still leads to the one that went down.
 /// </summary>
 internal sealed partial class HubLink(PocketCoderOptions options, HubTransport transport, TimeProvider clock, ILogger<HubLink> logger)
     : BackgroundService
@@ -21,6 +23,9 @@ internal sealed partial class HubLink(PocketCoderOptions options, HubTransport t
     private volatile bool _connected;
     private volatile string? _lastFailure;
     private int _open;
+
+    // Where to connect: null is the hub's own address; then the instances the last welcome named.
+    private List<string?> _targets = [null];
 
     /// <summary>Whether the control link is up now.</summary>
     public bool Connected => _connected;
@@ -35,16 +40,18 @@ internal sealed partial class HubLink(PocketCoderOptions options, HubTransport t
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var failures = 0;
+        var target = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                using var socket = await Membership.ConnectAsync(HubProtocol.ConnectPath, stoppingToken);
+                var via = _targets[target % _targets.Count];
+                using var socket = await Membership.ConnectAsync(HubProtocol.ConnectPath, stoppingToken, via);
                 _connected = true;
                 _lastFailure = null;
                 failures = 0;
                 LogConnected(logger, Membership.Hub, Membership.PublicUrl);
-                await ReadControlAsync(socket, stoppingToken);
+                await ReadControlAsync(socket, via, stoppingToken);
                 _lastFailure = "the hub closed the link";
                 LogLost(logger, Membership.Hub, _lastFailure);
             }
@@ -63,6 +70,8 @@ internal sealed partial class HubLink(PocketCoderOptions options, HubTransport t
                 _connected = false;
             }
 
+            target++;
+
             try
             {
                 await Task.Delay(Backoff(failures++), clock, stoppingToken);
@@ -78,7 +87,7 @@ internal sealed partial class HubLink(PocketCoderOptions options, HubTransport t
     internal static TimeSpan Backoff(int failures) =>
         TimeSpan.FromSeconds(Math.Min(MaxBackoff.TotalSeconds, Math.Pow(2, Math.Min(failures, 10))) * (0.5 + (Random.Shared.NextDouble() / 2)));
 
-    private async Task ReadControlAsync(ClientWebSocket socket, CancellationToken cancellationToken)
+    private async Task ReadControlAsync(ClientWebSocket socket, string? via, CancellationToken cancellationToken)
     {
         var buffer = new byte[HubProtocol.MaxControlMessageBytes];
         while (true)
@@ -95,18 +104,28 @@ internal sealed partial class HubLink(PocketCoderOptions options, HubTransport t
             }
 
             var message = JsonSerializer.Deserialize(buffer.AsSpan(0, received.Count), HubJson.Default.HubMessage);
-            if (message is { Type: HubMessage.Open, Stream: { } stream } && IsStreamId(stream))
+            if (message is { Type: HubMessage.Open, Stream: { } stream } && IsStreamId(stream)
+                && (message.Dial is null || HubProtocol.IsDialAddress(message.Dial)))
             {
-                _ = DialBackAsync(stream, message.Remote, cancellationToken);
+                // To the instance holding the phone when another one asked; otherwise back the way this link came.
+                _ = DialBackAsync(stream, message.Remote, message.Dial ?? via, cancellationToken);
             }
-            else if (message is { Type: HubMessage.Welcome, PublicUrl: { } publicUrl } && publicUrl != Membership.PublicUrl)
+            else if (message is { Type: HubMessage.Welcome })
             {
-                LogPublicUrlChanged(logger, Membership.PublicUrl, publicUrl);
+                if (message.PublicUrl is { } publicUrl && publicUrl != Membership.PublicUrl)
+                {
+                    LogPublicUrlChanged(logger, Membership.PublicUrl, publicUrl);
+                }
+
+                if (message.Instances is { } instances)
+                {
+                    _targets = [null, .. instances.Where(HubProtocol.IsDialAddress).Take(16)];
+                }
             }
         }
     }
 
-    private async Task DialBackAsync(string stream, string? remote, CancellationToken cancellationToken)
+    private async Task DialBackAsync(string stream, string? remote, string? dial, CancellationToken cancellationToken)
     {
         if (Interlocked.Increment(ref _open) > MaxConnections)
         {
@@ -117,7 +136,7 @@ internal sealed partial class HubLink(PocketCoderOptions options, HubTransport t
 
         try
         {
-            var socket = await Membership.ConnectAsync(HubProtocol.StreamPath + stream, cancellationToken);
+            var socket = await Membership.ConnectAsync(HubProtocol.StreamPath + stream, cancellationToken, dial);
             var connection = new HubConnection(WebSocketStream.Create(socket, WebSocketMessageType.Binary, ownsWebSocket: true),
                 IPEndPoint.TryParse(remote ?? "", out var address) ? address : null, () => Interlocked.Decrement(ref _open));
             if (!transport.TryDeliver(connection))

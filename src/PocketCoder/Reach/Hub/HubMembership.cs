@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text.Json;
 using PocketCoder.Data;
@@ -65,23 +67,50 @@ public sealed record HubMembership(string Hub, string Token, string PublicUrl, s
         return hub.Uri;
     }
 
-    /// <summary>A WebSocket to the hub, signed in with the token, pinged so a dead link is noticed within 15 s.</summary>
-    public async Task<ClientWebSocket> ConnectAsync(string path, CancellationToken cancellationToken)
+    /// <summary>
+    /// A WebSocket to the hub, signed in with the token, pinged so a dead link is noticed within 15 s. With
+    /// <paramref name="via"/> (host:port of one instance of a clustered hub) the connection is made there, while TLS still
+    /// checks the hub's own name: an instance is trusted exactly as the hub is.
+    /// </summary>
+    public async Task<ClientWebSocket> ConnectAsync(string path, CancellationToken cancellationToken, string? via = null)
     {
         var socket = new ClientWebSocket();
         socket.Options.KeepAliveInterval = HubProtocol.KeepAliveInterval;
         socket.Options.KeepAliveTimeout = HubProtocol.KeepAliveTimeout;
         socket.Options.SetRequestHeader("Authorization", "Bearer " + Token);
+        using var handler = new SocketsHttpHandler();
         if (CaPem is { } pem)
         {
-            socket.Options.RemoteCertificateValidationCallback = PinnedCa.Validator(pem);
+            handler.SslOptions.RemoteCertificateValidationCallback = PinnedCa.Validator(pem);
+        }
+
+        if (via is not null)
+        {
+            var colon = via.LastIndexOf(':');
+            var target = new DnsEndPoint(via[..colon].Trim('[', ']'), int.Parse(via[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+            handler.ConnectCallback = async (_, token) =>
+            {
+                var tcp = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                try
+                {
+                    await tcp.ConnectAsync(target, token);
+                    return new NetworkStream(tcp, ownsSocket: true);
+                }
+                catch
+                {
+                    tcp.Dispose();
+                    throw;
+                }
+            };
         }
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(15));
         try
         {
-            await socket.ConnectAsync(WebSocketUri(path), timeout.Token);
+            // The handler makes this one connection; the upgraded WebSocket owns it from here on.
+            using var invoker = new HttpMessageInvoker(handler, disposeHandler: false);
+            await socket.ConnectAsync(WebSocketUri(path), invoker, timeout.Token);
             return socket;
         }
         catch
