@@ -59,27 +59,33 @@ public sealed class HubBench(bool quick, string pocketcoderDirectory) : IAsyncDi
         rows.Add(new Row($"Hub: SSE events/s to one phone ({events:N0} events as fast as they are appended)",
             $"{Stats.F(relayedRate, 0)} /s through the hub", $"{Stats.F(directRate, 0)} /s direct",
             $"{Stats.F(relayedRate / directRate * 100, 0)} %", ">= 80 % of direct", relayedRate >= 0.8 * directRate ? "met" : "MISSED"));
-        rows.Add(await MemoryPerMachineAsync(quick ? 50 : 200, quick ? 100 : 400));
+        rows.AddRange(await HubProcessAsync(quick));
         return rows;
     }
 
     /// <summary>
-    /// The published <c>pocketcoder hub serve</c> as its own process; its VmRSS idle, with <paramref name="first"/>
-    /// machines' control links open (each signed in and welcomed), and with <paramref name="more"/> after them, each
-    /// settled for a few seconds. The first links also pay one-off costs (code paths warmed, pools and GC regions
-    /// grown); the next ones show what one more machine costs.
+    /// The published <c>pocketcoder hub serve</c> as its own process, its VmRSS read after each step has settled for a
+    /// few seconds: idle; with machines' control links open (each signed in and welcomed), the first ones and then more
+    /// (the first also pay one-off costs: code paths warmed, pools and GC regions grown; the next ones show what one more
+    /// machine costs); then with phone connections spliced to machines' dial-backs (open streams), likewise in two
+    /// steps; then as many streams as the capacity step asks, to see that one instance on this machine holds them.
     /// </summary>
-    private async Task<Row> MemoryPerMachineAsync(int first, int more)
+    private async Task<List<Row>> HubProcessAsync(bool quick)
     {
         var executable = Path.Combine(pocketcoderDirectory, "pocketcoder");
         if (!File.Exists(executable))
         {
-            return new Row("Hub: memory per idle machine", "not measured", "", "", "< 64 KiB per idle machine", $"n/a ({executable} not published)");
+            return [new Row("Hub: memory per idle machine and per open stream", "not measured", "", "", "< 64 KiB per idle machine",
+                $"n/a ({executable} not published)")];
         }
 
+        var (firstMachines, moreMachines) = quick ? (50, 100) : (200, 400);
+        var (firstStreams, moreStreams, capacity) = quick ? (100, 200, 1_000) : (200, 800, 5_000);
+        // Streams per machine are capped (256): the streams are spread over this many of the machines.
+        const int streamMachines = 25;
         var data = Path.Combine(_files, "hub-process");
         var registry = new MachineRegistry(data);
-        var tokens = Enumerable.Range(0, first + more).Select(i => registry.Issue($"m{i}")).ToList();
+        var tokens = Enumerable.Range(0, firstMachines + moreMachines).Select(i => registry.Issue($"m{i}")).ToList();
         var port = OsProcess.FreeLoopbackUrl().Port;
         var url = new Uri($"https://127.0.0.1:{port}");
         await using var hub = OsProcess.Start(executable,
@@ -99,39 +105,96 @@ public sealed class HubBench(bool quick, string pocketcoderDirectory) : IAsyncDi
             }
         }
 
-        var links = new List<IDisposable>();
-        async Task<double> SettledRssAfterAsync(IEnumerable<string> joining)
+        var machines = new List<BenchMachine>();
+        var phones = new List<BenchPhone>();
+        async Task<double> SettledRssAsync()
         {
-            foreach (var token in joining)
-            {
-                var membership = new HubMembership(url.ToString().TrimEnd('/'), token, "pending", _root);
-                links.Add(await membership.ConnectAsync(HubProtocol.ConnectPath, CancellationToken.None));
-            }
-
             await Task.Delay(TimeSpan.FromSeconds(3));
             return hub.RssMiB();
         }
 
+        async Task LinkAsync(IEnumerable<string> joining)
+        {
+            foreach (var token in joining)
+            {
+                machines.Add(await BenchMachine.LinkAsync(new HubMembership(url.ToString().TrimEnd('/'), token, "pending", _root)));
+            }
+        }
+
+        // Batches of 50: the machines' dial-backs all come from 127.0.0.1, and until its ClientHello is read each one counts
+        // against that address's cap (64), like any stranger's connection.
+        async Task OpenStreamsAsync(int total)
+        {
+            while (phones.Count < total)
+            {
+                var batch = Enumerable.Range(phones.Count, Math.Min(50, total - phones.Count))
+                    .Select(i => BenchPhone.OpenAsync(port, $"m{i % streamMachines}.hub.bench", i)).ToList();
+                phones.AddRange(await Task.WhenAll(batch));
+                var waitUntil = Stopwatch.GetTimestamp() + (10 * Stopwatch.Frequency);
+                while (machines.Sum(m => m.Streams) < phones.Count && Stopwatch.GetTimestamp() < waitUntil)
+                {
+                    await Task.Delay(5);
+                }
+            }
+        }
+
         try
         {
-            var idle = await SettledRssAfterAsync([]);
-            var withFirst = await SettledRssAfterAsync(tokens.Take(first));
-            var withAll = await SettledRssAfterAsync(tokens.Skip(first));
-            var firstEach = (withFirst - idle) * 1024 / first;
-            var moreEach = (withAll - withFirst) * 1024 / more;
-            return new Row($"Hub: memory per idle machine (hub in its own process): the first {first} links / the next {more}",
-                $"{Stats.F(firstEach, 1)} / {Stats.F(moreEach, 1)} KiB each",
-                $"hub idle {Stats.F(idle, 1)} MiB; {Stats.F(withFirst, 1)} MiB; {Stats.F(withAll, 1)} MiB", "",
-                "< 64 KiB per idle machine", moreEach < 64 ? "met (one more machine)" : "MISSED");
+            var idle = await SettledRssAsync();
+            await LinkAsync(tokens.Take(firstMachines));
+            var withFirst = await SettledRssAsync();
+            await LinkAsync(tokens.Skip(firstMachines));
+            var withAll = await SettledRssAsync();
+            var firstEach = (withFirst - idle) * 1024 / firstMachines;
+            var moreEach = (withAll - withFirst) * 1024 / moreMachines;
+            var rows = new List<Row>
+            {
+                new($"Hub: memory per idle machine (hub in its own process): the first {firstMachines} links / the next {moreMachines}",
+                    $"{Stats.F(firstEach, 1)} / {Stats.F(moreEach, 1)} KiB each",
+                    $"hub idle {Stats.F(idle, 1)} MiB; {Stats.F(withFirst, 1)} MiB; {Stats.F(withAll, 1)} MiB", "",
+                    "< 64 KiB per idle machine", moreEach < 64 ? "met (one more machine)" : "MISSED"),
+            };
+
+            await OpenStreamsAsync(firstStreams);
+            var withFirstStreams = await SettledRssAsync();
+            await OpenStreamsAsync(firstStreams + moreStreams);
+            var withMoreStreams = await SettledRssAsync();
+            rows.Add(new Row(
+                $"Hub: memory per open stream (a phone's connection spliced to its machine's dial-back): the first {firstStreams} / the next {moreStreams}",
+                $"{Stats.F((withFirstStreams - withAll) * 1024 / firstStreams, 1)} / {Stats.F((withMoreStreams - withFirstStreams) * 1024 / moreStreams, 1)} KiB each",
+                $"{Stats.F(withAll, 1)} MiB; {Stats.F(withFirstStreams, 1)} MiB; {Stats.F(withMoreStreams, 1)} MiB", "", "measured", ""));
+
+            var cpuBefore = hub.CpuSeconds();
+            var opening = Stopwatch.StartNew();
+            await OpenStreamsAsync(capacity);
+            opening.Stop();
+            var atCapacity = await SettledRssAsync();
+            var metrics = await probe.GetStringAsync("/metrics");
+            rows.Add(new Row(
+                $"Hub: connections one instance holds on {Environment.ProcessorCount} cores ({capacity:N0} open streams over {streamMachines} machines, {machines.Count} machine links)",
+                $"{StreamsOpen(metrics):N0} streams open, {(StreamsOpen(metrics) * 2) + machines.Count:N0} connections",
+                $"RSS {Stats.F(atCapacity, 1)} MiB; opening the last {capacity - firstStreams - moreStreams:N0} took {Stats.F(opening.Elapsed.TotalSeconds, 1)} s, " +
+                $"{Stats.F(hub.CpuSeconds() - cpuBefore, 1)} s of hub CPU", "", "measured",
+                StreamsOpen(metrics) == capacity ? "all held" : "NOT ALL HELD"));
+            return rows;
         }
         finally
         {
-            foreach (var link in links)
+            foreach (var phone in phones)
             {
-                link.Dispose();
+                phone.Dispose();
+            }
+
+            foreach (var machine in machines)
+            {
+                await machine.DisposeAsync();
             }
         }
     }
+
+    private static long StreamsOpen(string metrics) =>
+        long.Parse(metrics.Split('\n').First(l => l.StartsWith("pocketcoder_hub_streams_open ", StringComparison.Ordinal)).Split(' ')[1],
+            System.Globalization.CultureInfo.InvariantCulture);
 
     private async Task StartAsync()
     {
@@ -277,5 +340,122 @@ public sealed class HubBench(bool quick, string pocketcoderDirectory) : IAsyncDi
         await _machine.DisposeAsync();
         await _hub.DisposeAsync();
         Temp.Delete(_files);
+    }
+}
+
+/// <summary>
+/// A machine for the hub's memory measurements: its control link, and for each <c>open</c> a dial-back held open (the
+/// hub's half of a stream). It never answers the phone's TLS: the bytes are the hub's cost, not the machine's.
+/// </summary>
+internal sealed class BenchMachine : IAsyncDisposable
+{
+    private readonly HubMembership _membership;
+    private readonly System.Net.WebSockets.ClientWebSocket _link;
+    private readonly List<IDisposable> _dialBacks = [];
+    private readonly Task _reading;
+    private int _streams;
+
+    private BenchMachine(HubMembership membership, System.Net.WebSockets.ClientWebSocket link)
+    {
+        _membership = membership;
+        _link = link;
+        _reading = ReadAsync();
+    }
+
+    public int Streams => Volatile.Read(ref _streams);
+
+    public static async Task<BenchMachine> LinkAsync(HubMembership membership) =>
+        new(membership, await membership.ConnectAsync(HubProtocol.ConnectPath, CancellationToken.None));
+
+    private async Task ReadAsync()
+    {
+        var buffer = new byte[HubProtocol.MaxControlMessageBytes];
+        try
+        {
+            while (true)
+            {
+                var received = await _link.ReceiveAsync(buffer, CancellationToken.None);
+                if (received.MessageType == System.Net.WebSockets.WebSocketMessageType.Close)
+                {
+                    return;
+                }
+
+                var message = JsonSerializer.Deserialize(buffer.AsSpan(0, received.Count), HubJson.Default.HubMessage);
+                if (message is { Type: HubMessage.Open, Stream: { } stream })
+                {
+                    _ = DialBackAsync(stream);
+                }
+            }
+        }
+        catch (Exception exception) when (exception is System.Net.WebSockets.WebSocketException or ObjectDisposedException or OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task DialBackAsync(string stream)
+    {
+        var socket = await _membership.ConnectAsync(HubProtocol.StreamPath + stream, CancellationToken.None);
+        lock (_dialBacks)
+        {
+            _dialBacks.Add(socket);
+        }
+
+        Interlocked.Increment(ref _streams);
+        // Read on (the phone's ClientHello, then nothing): reading is what answers the hub's keep-alive pings.
+        var buffer = new byte[4096];
+        try
+        {
+            while ((await socket.ReceiveAsync(buffer, CancellationToken.None)).MessageType != System.Net.WebSockets.WebSocketMessageType.Close)
+            {
+            }
+        }
+        catch (Exception exception) when (exception is System.Net.WebSockets.WebSocketException or ObjectDisposedException or OperationCanceledException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _link.Abort();
+        _link.Dispose();
+        await _reading;
+        lock (_dialBacks)
+        {
+            _dialBacks.ForEach(d => d.Dispose());
+        }
+    }
+}
+
+/// <summary>
+/// A phone for the hub's memory measurements: a TCP connection from its own loopback address (127.0.0.2 and up, 50 phones
+/// each: the hub caps connections per address) whose TLS ClientHello names a machine; the handshake never completes.
+/// </summary>
+internal sealed class BenchPhone : IDisposable
+{
+    private readonly Socket _socket;
+    private readonly System.Net.Security.SslStream _tls;
+
+    private BenchPhone(Socket socket, System.Net.Security.SslStream tls)
+    {
+        _socket = socket;
+        _tls = tls;
+    }
+
+    public static async Task<BenchPhone> OpenAsync(int hubPort, string name, int index)
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(new IPAddress([127, 0, (byte)(index / 50 / 250), (byte)(2 + (index / 50 % 250))]), 0));
+        await socket.ConnectAsync(IPAddress.Loopback, hubPort);
+        var tls = new System.Net.Security.SslStream(new NetworkStream(socket, ownsSocket: true));
+        // Sends the ClientHello; the answer would come from the machine, which stays silent. Ended by Dispose.
+        _ = tls.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions { TargetHost = name })
+            .ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
+        return new BenchPhone(socket, tls);
+    }
+
+    public void Dispose()
+    {
+        _tls.Dispose();
+        _socket.Dispose();
     }
 }

@@ -97,6 +97,13 @@ public sealed class OsProcess : IAsyncDisposable
     /// <summary>Resident set size of this process, in MiB.</summary>
     public double RssMiB() => Rss(_process.Id);
 
+    /// <summary>CPU time (user and system) this process has used so far, in seconds.</summary>
+    public double CpuSeconds()
+    {
+        _process.Refresh();
+        return _process.TotalProcessorTime.TotalSeconds;
+    }
+
     /// <summary>This process and every descendant (agents run in their own process group but stay our children).</summary>
     public (double Total, int Processes) TreeRssMiB()
     {
