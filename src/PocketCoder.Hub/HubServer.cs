@@ -122,10 +122,22 @@ public static partial class HubServer
             var instances = tunnels.InstancesAsync(context.RequestAborted) is { } listing ? (await listing).Take(16).ToArray() : null;
             var welcome = new HubMessage(HubMessage.Welcome, PublicUrl: PublicUrl(machine, options, context.Connection.LocalPort), Instances: instances);
             await link.SendAsync(JsonSerializer.Serialize(welcome, HubJson.Default.HubMessage), context.RequestAborted);
-            // The machine says nothing on this link (pings are the WebSocket's own): read only to see it close.
-            var buffer = new byte[HubProtocol.MaxControlMessageBytes];
-            while ((await socket.ReceiveAsync(buffer, context.RequestAborted)).MessageType != WebSocketMessageType.Close)
+            // The machine says nothing on this link (pings are the WebSocket's own): read only to see it close, waiting
+            // with zero-byte receives so an idle link holds no buffer. Anything it does send is read and dropped.
+            while ((await socket.ReceiveAsync(Memory<byte>.Empty, context.RequestAborted)).MessageType != WebSocketMessageType.Close)
             {
+                var scratch = System.Buffers.ArrayPool<byte>.Shared.Rent(HubProtocol.MaxControlMessageBytes);
+                try
+                {
+                    if ((await socket.ReceiveAsync(scratch.AsMemory(), context.RequestAborted)).MessageType == WebSocketMessageType.Close)
+                    {
+                        break;
+                    }
+                }
+                finally
+                {
+                    System.Buffers.ArrayPool<byte>.Shared.Return(scratch);
+                }
             }
 
             await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, context.RequestAborted);

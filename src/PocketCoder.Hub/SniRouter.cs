@@ -167,27 +167,32 @@ internal sealed partial class SniRouter(HubOptions options, Tunnels tunnels, Hub
 
     private async Task MachineToPhoneAsync(WebSocket machine, PipeWriter output, CancellationTokenSource idle)
     {
-        var buffer = new byte[16 * 1024];
         while (true)
         {
-            var receiving = machine.ReceiveAsync(buffer.AsMemory(), idle.Token);
-            if (!receiving.IsCompleted)
+            // Wait for bytes holding no buffer (a zero-byte receive): an idle stream then costs the hub no read buffer.
+            var waiting = machine.ReceiveAsync(Memory<byte>.Empty, idle.Token);
+            if (!waiting.IsCompleted)
             {
                 // Nothing more is waiting: send the phone what has come so far. While messages queue up (an SSE burst)
                 // they go out together, one flush for many.
                 await output.FlushAsync(idle.Token);
             }
 
-            var received = await receiving;
-            if (received.MessageType == WebSocketMessageType.Close)
+            if ((await waiting).MessageType != WebSocketMessageType.Close)
             {
-                await output.CompleteAsync();
-                return;
+                // Straight into the phone's output pipe: no copy, no buffer of our own.
+                var received = await machine.ReceiveAsync(output.GetMemory(16 * 1024), idle.Token);
+                if (received.MessageType != WebSocketMessageType.Close)
+                {
+                    output.Advance(received.Count);
+                    metrics.ToPhone(received.Count);
+                    idle.CancelAfter(options.IdleTimeout);
+                    continue;
+                }
             }
 
-            output.Write(buffer.AsSpan(0, received.Count));
-            metrics.ToPhone(received.Count);
-            idle.CancelAfter(options.IdleTimeout);
+            await output.CompleteAsync();
+            return;
         }
     }
 
