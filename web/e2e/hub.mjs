@@ -3,7 +3,10 @@
 // certificate (its public key pinned with --ignore-certificate-errors-spki-list, as a phone trusts a real CA).
 // Started by tests/PocketCoder.Tests/Reach/HubTests.cs.
 //
-//   node e2e/hub.mjs --link PAIRLINK --spki BASE64 [--shots DIR]
+//   node e2e/hub.mjs --link PAIRLINK --spki BASE64 [--shots DIR] [--repo DIR --prompt TEXT --reply TEXT]
+//
+// With --repo: also adds that project, starts a Claude Code session with the prompt, allows the file write its
+// scripted model asks for on the approval card, and waits for the reply: a gated session run entirely through the hub.
 //
 // Prints "ok - <step>" per step; exits 0, or 1 with the failure.
 
@@ -18,6 +21,9 @@ const { values: args } = parseArgs({
     link: { type: 'string' },
     spki: { type: 'string' },
     shots: { type: 'string', default: 'test-results' },
+    repo: { type: 'string' },
+    prompt: { type: 'string' },
+    reply: { type: 'string' },
     chromium: { type: 'string', default: process.env.POCKETCODER_CHROMIUM || '/usr/bin/chromium' },
   },
 });
@@ -51,6 +57,25 @@ try {
   const cookie = (await context.cookies()).find((c) => c.name === 'pocketcoder_session');
   if (!cookie?.secure || !cookie.httpOnly) throw new Error(`session cookie not Secure+HttpOnly: ${JSON.stringify(cookie)}`);
   ok('paired through the hub; the session cookie is Secure and HttpOnly');
+
+  if (args.repo) {
+    await page.getByRole('button', { name: 'Add project' }).click();
+    await page.locator('input[name="path"]').fill(args.repo);
+    await page.locator('form button[type="submit"]', { hasText: 'Add project' }).click();
+    await page.getByRole('heading', { name: 'New session' }).waitFor();
+    await page.locator('textarea[name="prompt"]').fill(args.prompt);
+    await page.getByRole('button', { name: 'Start session' }).click();
+    await page.waitForURL(/\/s\/[^/]+$/);
+    const pending = page.locator('.approval.pending');
+    await pending.waitFor();
+    await pending.locator('.diff').filter({ hasText: args.reply }).waitFor();
+    await pending.getByRole('button', { name: 'Allow once' }).click();
+    await page.locator('.tool[data-tool="Write"] .tool-state[aria-label="done"]').waitFor();
+    await page.locator('[data-testid="message"]').filter({ hasText: args.reply }).first().waitFor();
+    ok('a gated session through the hub: the approval card, allowed once, the write done and the reply shown');
+    await page.goto(origin + '/');
+    await page.getByRole('button', { name: 'Add project' }).waitFor();
+  }
 
   const state = await page.evaluate(async () => (await navigator.serviceWorker.ready).active?.state);
   if (state !== 'activated') throw new Error(`service worker state: ${state}`);

@@ -11,6 +11,7 @@ namespace PocketCoder.Tests.Infrastructure;
 internal sealed class ReadyProcess : IAsyncDisposable
 {
     private readonly System.Text.StringBuilder _output = new();
+    private readonly List<(string Text, int Occurrence, TaskCompletionSource Seen)> _awaited = [];
 
     private ReadyProcess(Process process) => Process = process;
 
@@ -45,6 +46,7 @@ internal sealed class ReadyProcess : IAsyncDisposable
             lock (started._output)
             {
                 started._output.AppendLine(line);
+                started.Notify();
             }
 
             if (line.Contains(readyLine, StringComparison.Ordinal))
@@ -70,6 +72,45 @@ internal sealed class ReadyProcess : IAsyncDisposable
         }
 
         return started;
+    }
+
+    /// <summary>Completes when the output holds <paramref name="text"/> for the <paramref name="occurrence"/>th time (already, or later).</summary>
+    public async Task WaitForLineAsync(string text, int occurrence = 1, TimeSpan? timeout = null)
+    {
+        var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_output)
+        {
+            _awaited.Add((text, occurrence, seen));
+            Notify();
+        }
+
+        try
+        {
+            await seen.Task.WaitAsync(timeout ?? TimeSpan.FromSeconds(60));
+        }
+        catch (TimeoutException)
+        {
+            throw new Xunit.Sdk.XunitException($"{Process.StartInfo.FileName} never printed \"{text}\" ({occurrence} times):\n{Output}");
+        }
+    }
+
+    // Under the output's lock.
+    private void Notify()
+    {
+        var output = _output.ToString();
+        foreach (var (text, occurrence, seen) in _awaited)
+        {
+            var count = 0;
+            for (var at = output.IndexOf(text, StringComparison.Ordinal); at >= 0; at = output.IndexOf(text, at + text.Length, StringComparison.Ordinal))
+            {
+                count++;
+            }
+
+            if (count >= occurrence)
+            {
+                seen.TrySetResult();
+            }
+        }
     }
 
     public async ValueTask DisposeAsync()

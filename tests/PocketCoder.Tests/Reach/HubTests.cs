@@ -103,26 +103,74 @@ public sealed class HubTests : IAsyncLifetime
         Assert.DoesNotContain(_hubLogs.Entries, e => e.Message.Contains("phone via hub", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// The issue's end-to-end check, with the hub in a process of its own (the published entry point, as an operator
+    /// runs it) so that what it holds can be searched: Chromium pairs through it in a secure context, runs a gated
+    /// session of the real Claude Code CLI on the fake model, allows the write on the approval card, and works offline
+    /// from its service worker. Then neither the hub's memory nor its log holds the session's text, while its memory
+    /// does hold the machine's name (the search finds what is there).
+    /// </summary>
     [Fact]
-    public async Task Chromium_ThroughTheHub_SecureContext_PairsAndTheServiceWorkerWorksOffline()
+    public async Task Chromium_ThroughAHubProcess_SecureContext_GatedSessionApproved_OfflineShell_HubHoldsNoPlaintext()
     {
         var web = Path.Combine(ClaudeCli.RepositoryRoot(), "web");
         Assert.True(Directory.Exists(Path.Combine(web, "node_modules", "playwright-core")), "web/node_modules is missing: build without -p:SkipWebBuild=true.");
-        await using var machine = await StartMachineAsync();
+        const string name = "probe7c3e";
+        _certificates.WriteServerCertificate(File("probe.pem"), File("probe.key"), $"{name}.hub.test");
+        var hubData = File("hub-process");
+        var token = new MachineRegistry(hubData).Issue(name);
+        var port = ReadyProcess.FreePort();
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet");
+        foreach (var argument in (string[])[Path.Combine(AppContext.BaseDirectory, "pocketcoder.dll"), "hub", "serve", "--domain", "hub.test",
+            "--cert", File("hub.pem"), "--key", File("hub.key"), "--listen", $"https://127.0.0.1:{port}", "--data", hubData])
+        {
+            start.ArgumentList.Add(argument);
+        }
 
-        // The link exactly as `pocketcoder pair` prints it on the machine: the hub's name for it.
-        var (exit, output, error) = await CliAsync("pair", "--json", "--data", machine.DataDirectory);
-        Assert.True(exit == 0, error);
-        var link = System.Text.Json.JsonDocument.Parse(output).RootElement.GetProperty("link").GetString()!;
-        Assert.StartsWith($"https://m1.hub.test:{HubPort}/#pair=", link, StringComparison.Ordinal);
+        await using var hub = await ReadyProcess.StartAsync(start, "PocketCoder hub for");
+        await using var model = await FakeLlm.FakeModelServer.StartAsync();
+        var home = TempPaths.NewDirectory("pc-home");
+        var repository = TempPaths.NewGitRepository();
+        try
+        {
+            var candidate = new HubMembership($"https://127.0.0.1:{port}", token, "pending", _certificates.Root.ExportCertificatePem());
+            var membership = candidate with { PublicUrl = await candidate.WelcomeAsync(CancellationToken.None) };
+            await using var machine = await TestServer.StartAsync(agents: ClaudeCli.Against(model, home),
+                certificate: TlsCertificate.Load(File("probe.pem"), File("probe.key"), TimeProvider.System), hub: membership);
+            // Joining opened the link once; serve's own link is the second.
+            await hub.WaitForLineAsync($"Machine {name} connected from", occurrence: 2);
 
-        using var certificate = X509Certificate2.CreateFromPemFile(File("m1.pem"), File("m1.key"));
-        var spki = Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(certificate.PublicKey.ExportSubjectPublicKeyInfo()));
-        var (code, log) = await PocketCoder.Tests.Browser.PhoneAppBrowserTests.RunNodeAsync(web,
-            ["e2e/hub.mjs", "--link", link, "--spki", spki, "--shots", Path.Combine(web, "test-results")], laptopToken: "");
-        Assert.True(code == 0, log);
-        Assert.Contains("service worker is active", log, StringComparison.Ordinal);
-        Assert.True(Metrics.StreamsTotal > 0);
+            var marker = "plaintext-" + Guid.NewGuid().ToString("N");
+            var note = Path.Combine(repository, "note.txt");
+            model.Enqueue(FakeLlm.ScriptedReply.ToolUse("Write", new { file_path = note, content = marker + "\n" }), FakeLlm.ScriptedReply.Text($"Wrote {marker}."));
+
+            // The link exactly as `pocketcoder pair` prints it on the machine: the hub's name for it.
+            var (exit, output, error) = await CliAsync("pair", "--json", "--data", machine.DataDirectory);
+            Assert.True(exit == 0, error);
+            var link = System.Text.Json.JsonDocument.Parse(output).RootElement.GetProperty("link").GetString()!;
+            Assert.StartsWith($"https://{name}.hub.test:{port}/#pair=", link, StringComparison.Ordinal);
+
+            using var certificate = X509Certificate2.CreateFromPemFile(File("probe.pem"), File("probe.key"));
+            var spki = Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(certificate.PublicKey.ExportSubjectPublicKeyInfo()));
+            var (code, log) = await PocketCoder.Tests.Browser.PhoneAppBrowserTests.RunNodeAsync(web,
+                ["e2e/hub.mjs", "--link", link, "--spki", spki, "--shots", Path.Combine(web, "test-results"),
+                 "--repo", repository, "--prompt", $"Write the note {marker}", "--reply", marker], laptopToken: "");
+            Assert.True(code == 0, log);
+            Assert.Contains("a gated session through the hub", log, StringComparison.Ordinal);
+            Assert.Contains("service worker is active", log, StringComparison.Ordinal);
+            Assert.Equal(marker + "\n", await System.IO.File.ReadAllTextAsync(note));
+
+            var found = ProcessMemory.Find(hub.Process.Id,
+                [System.Text.Encoding.UTF8.GetBytes(marker), System.Text.Encoding.Unicode.GetBytes(marker), System.Text.Encoding.Unicode.GetBytes(name)]);
+            Assert.True(found.Contains(2), "the search did not find the machine's name in the hub's memory: it cannot be trusted to find anything");
+            Assert.False(found.Contains(0) || found.Contains(1), "the hub's memory holds the session's text");
+            Assert.DoesNotContain(marker, hub.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            TempPaths.Delete(repository);
+            TempPaths.Delete(home);
+        }
     }
 
     [Fact]
