@@ -4,6 +4,7 @@ using System.Text;
 using PocketCoder.Bench;
 
 // Usage: PocketCoder.Bench --pocketcoder DIR --bare DIR --claude PATH [--quick] [--out FILE] [--only external,fanout,approval,hub,claude]
+// (--only hub-relay: the hub's latency and SSE rows alone, for tuning the relay without the minutes of memory steps)
 var options = new Dictionary<string, string>(StringComparer.Ordinal);
 var quick = false;
 for (var i = 0; i < args.Length; i++)
@@ -54,10 +55,10 @@ if (Wanted("fanout") || Wanted("approval") || Wanted("breakdown"))
     }
 }
 
-if (Wanted("hub"))
+if (Wanted("hub") || Wanted("hub-relay"))
 {
     Progress("the hub: latency and SSE throughput through it vs a direct https connection");
-    await using var hub = new HubBench(quick, Required("pocketcoder"));
+    await using var hub = new HubBench(quick, Wanted("hub") ? Required("pocketcoder") : null);
     rows.AddRange(await hub.RunAsync());
 }
 

@@ -180,8 +180,9 @@ internal sealed partial class SniRouter(HubOptions options, Tunnels tunnels, Hub
 
             if ((await waiting).MessageType != WebSocketMessageType.Close)
             {
-                // Straight into the phone's output pipe: no copy, no buffer of our own.
-                var received = await machine.ReceiveAsync(output.GetMemory(16 * 1024), idle.Token);
+                // Straight into the phone's output pipe: no copy, no buffer of our own. No size hint: one larger than the
+                // pipe's pooled blocks (4 KiB) gets an unpooled segment each time, which cut the SSE rate by a third.
+                var received = await machine.ReceiveAsync(output.GetMemory(), idle.Token);
                 if (received.MessageType != WebSocketMessageType.Close)
                 {
                     output.Advance(received.Count);
