@@ -26,7 +26,11 @@ public sealed class EventStream(EventHub hub, IOptions<EventStreamOptions> optio
 
     /// <param name="sessionId">The session to follow, or null for every session.</param>
     /// <param name="cursorOf">Which number is the SSE id: the per-session seq, or the global id.</param>
-    /// <param name="onSent">Called after each event reaches the client's socket buffer (delivery tracking).</param>
+    /// <param name="onSent">
+    /// Called as each event is handed to the client's stream (delivery tracking), just before it is written: recorded
+    /// after the write, a client could read the event and ask about it before the record existed. A write that then
+    /// fails leaves the event delivered to a stream that is gone; the device's reconnect resends it from its last id.
+    /// </param>
     public async Task RunAsync(HttpContext context, string? sessionId, long after, ReadAfter read, Func<StoredEvent, long> cursorOf,
         Action<StoredEvent>? onSent, CancellationToken requestAborted)
     {
@@ -62,9 +66,9 @@ public sealed class EventStream(EventHub hub, IOptions<EventStreamOptions> optio
                 batch = read(cursor, settings.CatchUpBatch);
                 foreach (var stored in batch)
                 {
+                    onSent?.Invoke(stored);
                     await sse.WriteFrameAsync(stored.FrameWithId(cursorOf(stored)), cancellationToken);
                     cursor = cursorOf(stored);
-                    onSent?.Invoke(stored);
                 }
 
                 await sse.FlushAsync(cancellationToken);
@@ -108,9 +112,9 @@ public sealed class EventStream(EventHub hub, IOptions<EventStreamOptions> optio
                         continue;
                     }
 
+                    onSent?.Invoke(stored);
                     await sse.WriteFrameAsync(stored.FrameWithId(id), cancellationToken);
                     cursor = id;
-                    onSent?.Invoke(stored);
                 }
 
                 await sse.FlushAsync(cancellationToken);
