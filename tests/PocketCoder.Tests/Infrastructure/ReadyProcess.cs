@@ -74,6 +74,28 @@ internal sealed class ReadyProcess : IAsyncDisposable
         return started;
     }
 
+    /// <summary>
+    /// <c>pocketcoder hub serve --domain hub.test</c> as its own process (the built entry point, as an operator runs it),
+    /// on https://127.0.0.1:<paramref name="port"/>, ready once it says it listens.
+    /// </summary>
+    public static Task<ReadyProcess> StartHubAsync(int port, string certificate, string key, string data,
+        IEnumerable<string> more, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var start = new ProcessStartInfo("dotnet");
+        foreach (var argument in (string[])[Path.Combine(AppContext.BaseDirectory, "pocketcoder.dll"), "hub", "serve", "--domain", "hub.test",
+            "--cert", certificate, "--key", key, "--listen", $"https://127.0.0.1:{port}", "--data", data, .. more])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
+        return StartAsync(start, "PocketCoder hub for");
+    }
+
     /// <summary>Completes when the output holds <paramref name="text"/> for the <paramref name="occurrence"/>th time (already, or later).</summary>
     public async Task WaitForLineAsync(string text, int occurrence = 1, TimeSpan? timeout = null)
     {

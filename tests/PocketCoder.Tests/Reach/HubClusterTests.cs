@@ -31,17 +31,9 @@ public sealed class HubClusterTests : IAsyncLifetime
         _certificates.WriteServerCertificate(File("m1.pem"), File("m1.key"), "m1.hub.test");
         (_portA, _portB) = (ReadyProcess.FreePort(), ReadyProcess.FreePort());
         _a = await StartHubAsync(_portA);
-        var start = new System.Diagnostics.ProcessStartInfo("dotnet");
-        foreach (var argument in (string[])[Path.Combine(AppContext.BaseDirectory, "pocketcoder.dll"), "hub", "serve", "--domain", "hub.test",
-            "--cert", File("hub.pem"), "--key", File("hub.key"), "--listen", $"https://127.0.0.1:{_portB}", "--advertise", $"127.0.0.1:{_portB}",
-            "--data", File("hub-b")])
-        {
-            start.ArgumentList.Add(argument);
-        }
-
         // The connection string (with its password) through the environment, as the docs advise, not the command line.
-        start.Environment["POCKETCODER_HUB_POSTGRES"] = _postgres.ConnectionString;
-        _b = await ReadyProcess.StartAsync(start, "PocketCoder hub for");
+        _b = await ReadyProcess.StartHubAsync(_portB, File("hub.pem"), File("hub.key"), File("hub-b"), ["--advertise", $"127.0.0.1:{_portB}"],
+            new Dictionary<string, string> { ["POCKETCODER_HUB_POSTGRES"] = _postgres.ConnectionString });
     }
 
     public async Task DisposeAsync()

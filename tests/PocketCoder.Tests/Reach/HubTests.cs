@@ -120,14 +120,7 @@ public sealed class HubTests : IAsyncLifetime
         var hubData = File("hub-process");
         var token = new MachineRegistry(hubData).Issue(name);
         var port = ReadyProcess.FreePort();
-        var start = new System.Diagnostics.ProcessStartInfo("dotnet");
-        foreach (var argument in (string[])[Path.Combine(AppContext.BaseDirectory, "pocketcoder.dll"), "hub", "serve", "--domain", "hub.test",
-            "--cert", File("hub.pem"), "--key", File("hub.key"), "--listen", $"https://127.0.0.1:{port}", "--data", hubData])
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        await using var hub = await ReadyProcess.StartAsync(start, "PocketCoder hub for");
+        await using var hub = await ReadyProcess.StartHubAsync(port, File("hub.pem"), File("hub.key"), hubData, []);
         await using var model = await FakeLlm.FakeModelServer.StartAsync();
         var home = TempPaths.NewDirectory("pc-home");
         var repository = TempPaths.NewGitRepository();
