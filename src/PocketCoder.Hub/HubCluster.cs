@@ -102,6 +102,10 @@ public sealed partial class HubCluster(NpgsqlDataSource database, string adverti
         {
             await ExecuteAsync("DELETE FROM hub_links WHERE machine = @machine AND instance = @id", _stopping.Token, ("machine", machine), ("id", Instance));
         }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            // Stopping: leaving the cluster removes all of this instance's records at once.
+        }
         catch (Exception exception) when (exception is NpgsqlException or OperationCanceledException)
         {
             // The record ages out with this instance, or is replaced when the machine links elsewhere.
