@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
 using PocketCoder.Errors;
+using PocketCoder.Notifications;
 
 namespace PocketCoder.Auth;
 
@@ -17,7 +18,9 @@ public sealed record PairRequest(
 
 public sealed record PairResponse(string DeviceId, string Token);
 
-public sealed record DeviceResponse(string Id, string Name, DateTimeOffset CreatedAt, DateTimeOffset? LastSeenAt, DateTimeOffset? RevokedAt, bool Current);
+/// <param name="Notifications">How this device is notified, with each channel's last delivery and failure.</param>
+public sealed record DeviceResponse(string Id, string Name, DateTimeOffset CreatedAt, DateTimeOffset? LastSeenAt, DateTimeOffset? RevokedAt, bool Current,
+    IReadOnlyList<ChannelResponse> Notifications);
 
 public static class AuthApi
 {
@@ -66,10 +69,12 @@ public static class AuthApi
         return new PairResponse(paired.Device.Id, paired.Token);
     }
 
-    private static IEnumerable<DeviceResponse> List(Devices devices, ClaimsPrincipal user)
+    private static IEnumerable<DeviceResponse> List(Devices devices, NotificationStore notifications, ClaimsPrincipal user)
     {
         var current = user.Actor().Id;
-        return devices.List().Select(d => new DeviceResponse(d.Id, d.Name, d.CreatedAt, d.LastSeenAt, d.RevokedAt, d.Id == current));
+        var channels = notifications.Channels().ToLookup(c => c.DeviceId);
+        return devices.List().Select(d => new DeviceResponse(d.Id, d.Name, d.CreatedAt, d.LastSeenAt, d.RevokedAt, d.Id == current,
+            [.. channels[d.Id].Select(ChannelResponse.From)]));
     }
 
     private static NoContent Revoke(string id, Devices devices, DeviceConnections connections, ClaimsPrincipal user, ILogger<Devices> logger)

@@ -112,6 +112,8 @@ public sealed class Devices(Database database, Ledger.LedgerStore ledger, TimePr
             }
 
             write.Execute("UPDATE devices SET revoked_at = $now WHERE id = $id", ("$now", now.ToDb()), ("$id", deviceId));
+            // A revoked phone must not go on receiving what the agents ask (a push carries the command's summary).
+            write.Execute("DELETE FROM notification_channels WHERE device_id = $id", ("$id", deviceId));
             ledger.Append(write, actor, "device.revoked", deviceId);
         });
     }

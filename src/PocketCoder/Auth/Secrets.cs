@@ -38,10 +38,11 @@ public static class Secrets
         Convert.ToHexStringLower(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(NormalizeCode(code))));
 
     /// <summary>
-    /// The pairing key of a data folder: 32 random bytes, created once (0600, exclusively, so the server and a
-    /// concurrent <c>pocketcoder pair</c> agree on one key) and read thereafter.
+    /// A 32-byte key of the data folder (the pairing key; the VAPID key), created once (0600, exclusively, so the server
+    /// and a concurrent <c>pocketcoder pair</c> agree on one key) and read thereafter.
     /// </summary>
-    public static byte[] LoadOrCreateKey(string path)
+    /// <param name="create">Makes a new key; 32 random bytes when null.</param>
+    public static byte[] LoadOrCreateKey(string path, Func<byte[]>? create = null)
     {
         for (var attempt = 0; attempt < 3; attempt++)
         {
@@ -58,7 +59,7 @@ public static class Secrets
                 continue;
             }
 
-            var key = RandomNumberGenerator.GetBytes(32);
+            var key = create?.Invoke() ?? RandomNumberGenerator.GetBytes(32);
             try
             {
                 var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
@@ -77,7 +78,7 @@ public static class Secrets
             }
         }
 
-        throw new IOException($"The pairing key {path} is not 32 bytes: delete it and pair again.");
+        throw new IOException($"The key {path} is not 32 bytes: delete it (pairing codes, or push subscriptions, will need to be made again).");
     }
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');

@@ -70,5 +70,8 @@ public static class ErrorCodes
     public const string TerminalNotFound = "TERMINAL_NOT_FOUND";
     public const string TooManyStreams = "TOO_MANY_STREAMS";
     public const string TerminalFailed = "TERMINAL_FAILED";
+    public const string PushEndpointInvalid = "PUSH_ENDPOINT_INVALID";
+    public const string PushKeysInvalid = "PUSH_KEYS_INVALID";
+    public const string NoNotificationChannel = "NO_NOTIFICATION_CHANNEL";
     public const string Internal = "INTERNAL_ERROR";
 }

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.Json;
 using PocketCoder.Approvals;
 using PocketCoder.Auth;
+using PocketCoder.Notifications;
 
 namespace PocketCoder.Realtime;
 
@@ -15,18 +16,20 @@ public static class EventsApi
 
     /// <summary>One session's events; the SSE id is the per-session seq.</summary>
     private static async Task SessionEvents(string id, HttpContext context, Sessions.SessionStore sessions, EventLog log, EventStream stream,
-        Approvals.ApprovalStore approvals, ClaimsPrincipal user, CancellationToken cancellationToken)
+        Approvals.ApprovalStore approvals, DevicePresence presence, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         var session = sessions.Get(id);
         var after = Sse.Cursor(context);
+        using var open = presence.StreamOpened(user.Actor().Id);
         await stream.RunAsync(context, session.Id, after, (cursor, limit) => log.ReadSession(session.Id, cursor, limit), e => e.Seq,
             Acknowledge(approvals, user), cancellationToken);
     }
 
     /// <summary>Every session's events for a dashboard; the SSE id is the log-wide id.</summary>
     private static async Task AllEvents(HttpContext context, EventLog log, EventStream stream, Approvals.ApprovalStore approvals,
-        ClaimsPrincipal user, CancellationToken cancellationToken)
+        DevicePresence presence, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
+        using var open = presence.StreamOpened(user.Actor().Id);
         // (ext) ?tail=true: only what happens from now on. A dashboard loads the current state over REST and
         // needs the live changes, not a replay of every delta ever logged. Last-Event-ID still wins on a reconnect.
         var tail = !context.Request.Headers.ContainsKey("Last-Event-ID") && context.Request.Query["after"].Count == 0

@@ -75,6 +75,15 @@ public sealed class PocketCoderOptions
     /// </summary>
     public TimeSpan StallAfter { get; init; } = TimeSpan.FromSeconds(180);
 
+    /// <summary>
+    /// A question shown on a device whose app was open is not pushed there; if the device still has not been shown it
+    /// after this long (a stream that died quietly), it is pushed after all.
+    /// </summary>
+    public TimeSpan NotifyEscalateAfter { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>VAPID's contact (<c>sub</c>); when null, the public https URL, else a mailto: naming this server.</summary>
+    public string? PushContact { get; init; }
+
     /// <summary>The data folder: <c>POCKETCODER_DATA</c>, else <c>$XDG_DATA_HOME/pocketcoder</c>, else <c>~/.local/share/pocketcoder</c>.</summary>
     public static string DefaultDataDirectory()
     {

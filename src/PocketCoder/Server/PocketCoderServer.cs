@@ -12,6 +12,7 @@ using PocketCoder.Errors;
 using PocketCoder.Hub;
 using PocketCoder.Health;
 using PocketCoder.Ledger;
+using PocketCoder.Notifications;
 using PocketCoder.Projects;
 using PocketCoder.Reach;
 using PocketCoder.Reach.Acme;
@@ -129,6 +130,12 @@ public static class PocketCoderServer
         services.AddSingleton<FileWatchers>();
         services.AddHostedService(provider => provider.GetRequiredService<FileWatchers>());
         services.AddSingleton<Terminals>();
+        services.AddSingleton(provider => new Vapid(options.DataDirectory, VapidContact(options), provider.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<NotificationStore>();
+        services.AddSingleton<DevicePresence>();
+        services.AddSingleton<PushSender>();
+        services.AddSingleton<Notifier>();
+        services.AddHostedService(provider => provider.GetRequiredService<Notifier>());
         services.AddSingleton<TerminalScreens>();
         if (options.Hub is not null)
         {
@@ -184,6 +191,7 @@ public static class PocketCoderServer
         api.MapGit();
         api.MapCommands();
         api.MapTerminal();
+        api.MapNotifications();
         app.MapApiDocument(options.LiveApiDocument);
 
         // Where phones find this server, for `pocketcoder pair` (which runs as its own process).
@@ -198,6 +206,10 @@ public static class PocketCoderServer
         app.Services.GetRequiredService<ProjectHooks>().Removed += projectId => _ = Task.Run(() => terminals.CloseQuietlyAsync(projectId));
         return app;
     }
+
+    /// <summary>Push services want a way to reach the sender: the owner's choice, else the public https address.</summary>
+    private static string VapidContact(PocketCoderOptions options) =>
+        options.PushContact ?? (options.PublicUrl is { } url && url.StartsWith("https://", StringComparison.OrdinalIgnoreCase) ? url : "mailto:pocketcoder@localhost");
 
     /// <summary>The address the server's own socket bound (its port filled in), not the hub's.</summary>
     public static string BoundUrl(WebApplication app, PocketCoderOptions options) =>

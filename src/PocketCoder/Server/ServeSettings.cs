@@ -48,6 +48,14 @@ public sealed class ServeSettings
 
     public bool LedgerTerminalText { get; set; }
 
+    /// <summary>Seconds a question may go unseen on a device that had the app open before it is pushed there anyway.</summary>
+    [Range(1, 3600)]
+    public int NotifyEscalateSeconds { get; set; } = 30;
+
+    /// <summary>Who push services may contact about this server's notifications: a mailto: or https: URL (VAPID's <c>sub</c>).</summary>
+    [RegularExpression("^(mailto:[^\\s@]+@[^\\s@]+|https://\\S+)$", ErrorMessage = "PushContact must be a mailto: address or an https:// URL.")]
+    public string? PushContact { get; set; }
+
     [ModelName]
     public string GeminiModel { get; set; } = "gemini-2.5-flash";
 
@@ -76,6 +84,8 @@ public sealed class ServeSettings
         (nameof(StallSeconds), "POCKETCODER_STALL_SECONDS", "stall-seconds"),
         (nameof(AllowedHosts), "POCKETCODER_ALLOWED_HOSTS", "allowed-host"),
         (nameof(LedgerTerminalText), "POCKETCODER_LEDGER_TERMINAL_TEXT", "ledger-terminal-text"),
+        (nameof(NotifyEscalateSeconds), "POCKETCODER_NOTIFY_ESCALATE_SECONDS", "notify-escalate-seconds"),
+        (nameof(PushContact), "POCKETCODER_PUSH_CONTACT", "push-contact"),
         (nameof(GeminiModel), "POCKETCODER_GEMINI_MODEL", null),
         (nameof(ClaudePath), "POCKETCODER_CLAUDE_PATH", null),
         (nameof(CodexPath), "POCKETCODER_CODEX_PATH", null),
@@ -146,6 +156,8 @@ public sealed class ServeSettings
             StallAfter = TimeSpan.FromSeconds(StallSeconds),
             AllowedHosts = [.. (AllowedHosts ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
             LedgerTerminalText = LedgerTerminalText,
+            NotifyEscalateAfter = TimeSpan.FromSeconds(NotifyEscalateSeconds),
+            PushContact = PushContact,
             GeminiDefaultModel = GeminiModel,
             AgentCommands = PocketCoderOptions.AgentCommandsAt(ClaudePath, CodexPath, OpenCodePath, GeminiPath),
         };

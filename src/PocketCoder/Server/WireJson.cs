@@ -4,6 +4,7 @@ using PocketCoder.Approvals;
 using PocketCoder.Auth;
 using PocketCoder.Health;
 using PocketCoder.Ledger;
+using PocketCoder.Notifications;
 using PocketCoder.Projects;
 using PocketCoder.Sessions;
 using PocketCoder.Workspace.Commands;
@@ -64,5 +65,12 @@ namespace PocketCoder.Server;
 [JsonSerializable(typeof(TerminalResizeRequest))]
 [JsonSerializable(typeof(TerminalScreen))]
 [JsonSerializable(typeof(TerminalResponse))]
+[JsonSerializable(typeof(NotificationsResponse))]
+[JsonSerializable(typeof(NotificationSettings))]
+[JsonSerializable(typeof(WebPushSubscriptionRequest))]
+[JsonSerializable(typeof(NtfyChannelRequest))]
+[JsonSerializable(typeof(ChannelResponse))]
+[JsonSerializable(typeof(PresenceRequest))]
+[JsonSerializable(typeof(IEnumerable<DeliveryResponse>))]
 [JsonSerializable(typeof(string))]
 internal sealed partial class WireJson : JsonSerializerContext;

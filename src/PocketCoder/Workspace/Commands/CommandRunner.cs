@@ -68,6 +68,9 @@ public sealed class CommandRunner(
 
     private readonly ConcurrentDictionary<string, LiveCommand> _live = new(StringComparer.Ordinal);
 
+    /// <summary>A command ended (exited, cancelled or timed out): notifications listen here.</summary>
+    public event Action<CommandRun, CommandExitEvent>? Finished;
+
     public CommandStarted Start(string projectId, RunCommandRequest request, Actor actor)
     {
         var project = projects.Get(projectId);
@@ -243,6 +246,7 @@ public sealed class CommandRunner(
 
         run.Finish(exit);
         _live.TryRemove(run.Id, out _);
+        Finished?.Invoke(run, exit);
     }
 
     private CommandResponse WithLiveTail(CommandResponse stored)

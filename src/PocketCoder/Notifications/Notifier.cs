@@ -1,0 +1,381 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using PocketCoder.Approvals;
+using PocketCoder.Projects;
+using PocketCoder.Realtime;
+using PocketCoder.Server;
+using PocketCoder.Sessions;
+using PocketCoder.Workspace.Commands;
+
+namespace PocketCoder.Notifications;
+
+/// <summary>
+/// Turns what happens into notifications. It follows the event log like any dashboard; for each event that matters it
+/// asks, per device, whether the device wants it and whether the owner is already looking at it there (then nothing is
+/// pushed, and for a question the device is checked again after <see cref="PocketCoderOptions.NotifyEscalateAfter"/>: if
+/// it still has not been shown the question, it gets the push after all). Sends go through a bounded queue so a slow
+/// push service never holds up the log, and every outcome is recorded where the owner can see it.
+/// </summary>
+public sealed class Notifier(
+    EventHub hub,
+    NotificationStore store,
+    PushSender sender,
+    DevicePresence presence,
+    ApprovalStore approvals,
+    SessionStore sessions,
+    ProjectStore projects,
+    CommandRunner commands,
+    PocketCoderOptions options,
+    IServer server,
+    TimeProvider clock,
+    ILogger<Notifier> logger) : BackgroundService
+{
+    private const int SendWorkers = 4;
+    private const int SummaryLength = 180;
+
+    private readonly Channel<Outgoing> _outbox = Channel.CreateBounded<Outgoing>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    /// <summary>Per open question: cancels its escalation and expiry warning once it is answered.</summary>
+    private readonly ConcurrentDictionary<string, CancellationTokenSource> _open = new(StringComparer.Ordinal);
+
+    private CancellationToken _stopping;
+
+    private sealed record Outgoing(NotificationChannel Channel, PushMessage Message, string? Subject);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        _stopping = stoppingToken;
+        var workers = Enumerable.Range(0, SendWorkers).Select(_ => Task.Run(() => SendLoopAsync(stoppingToken), CancellationToken.None)).ToArray();
+        commands.Finished += OnCommandFinished;
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                using var subscription = hub.Subscribe(null, 4096);
+                while (await subscription.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
+                {
+                    while (subscription.Reader.TryRead(out var item))
+                    {
+                        if (item.Stored is { } stored)
+                        {
+                            Handle(stored);
+                        }
+                    }
+                }
+
+                // Overflowed: turns may have gone by unannounced, but no question may. Look them up again.
+                NotificationLog.CaughtUp(logger);
+                foreach (var approval in approvals.List(ApprovalStatuses.Pending, null).Where(a => !_open.ContainsKey(a.Id)))
+                {
+                    OnApprovalRequested(approval);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            commands.Finished -= OnCommandFinished;
+            _outbox.Writer.TryComplete();
+            await Task.WhenAll(workers).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Sends a test notification to every channel of the device now, and returns how each went.</summary>
+    public async Task<IReadOnlyList<NotificationDelivery>> SendTestAsync(string deviceId, CancellationToken cancellationToken)
+    {
+        var message = Message(NotificationKinds.Test, "PocketCoder test", "Notifications from PocketCoder reach this device.", "test", "/devices", null, false, false);
+        var results = new List<NotificationDelivery>();
+        foreach (var channel in store.Channels(deviceId))
+        {
+            results.Add(await SendOneAsync(new Outgoing(channel, message, null), cancellationToken).ConfigureAwait(false));
+        }
+
+        return results;
+    }
+
+    private void Handle(StoredEvent stored)
+    {
+        try
+        {
+            switch (stored.Kind)
+            {
+                case var kind when kind == ApprovalRequestedEvent.Kind:
+                    using (var data = JsonDocument.Parse(stored.Data))
+                    {
+                        if (approvals.Find(data.RootElement.GetProperty("approvalId").GetString()!) is { Status: ApprovalStatuses.Pending } approval)
+                        {
+                            OnApprovalRequested(approval);
+                        }
+                    }
+
+                    break;
+                case var kind when kind == ApprovalResolvedEvent.Kind:
+                    using (var data = JsonDocument.Parse(stored.Data))
+                    {
+                        if (_open.TryRemove(data.RootElement.GetProperty("approvalId").GetString()!, out var answered))
+                        {
+                            answered.Cancel();
+                            answered.Dispose();
+                        }
+                    }
+
+                    break;
+                case var kind when kind == TurnCompletedEvent.Kind:
+                    var turn = JsonNode.Parse(stored.Data)!;
+                    if (turn["stopReason"]?.GetValue<string>() != "cancelled")
+                    {
+                        var result = turn["result"]?.GetValue<string>();
+                        OnSessionEvent(stored.SessionId, NotificationKinds.TurnFinished, "Turn finished", turn["isError"]?.GetValue<bool>() == true
+                            ? "The turn ended with an error." : string.IsNullOrWhiteSpace(result) ? "The agent is waiting for you." : result, "A turn finished.");
+                    }
+
+                    break;
+                case var kind when kind == SessionStatusEvent.Kind:
+                    var status = JsonNode.Parse(stored.Data)!;
+                    if (status["status"]?.GetValue<string>() == SessionStatuses.Failed)
+                    {
+                        OnSessionEvent(stored.SessionId, NotificationKinds.SessionFailed, "Session failed",
+                            status["reason"]?.GetValue<string>() ?? "The agent stopped unexpectedly.", "A session needs attention.");
+                    }
+
+                    break;
+                case var kind when kind == ErrorEvent.Kind:
+                    var error = JsonNode.Parse(stored.Data)!;
+                    if (error["code"]?.GetValue<string>() == SessionRunner.StalledCode)
+                    {
+                        OnSessionEvent(stored.SessionId, NotificationKinds.SessionFailed, "Agent stalled", error["message"]?.GetValue<string>() ?? "", "A session needs attention.");
+                    }
+
+                    break;
+            }
+        }
+        catch (Exception exception) when (exception is JsonException or InvalidOperationException or KeyNotFoundException or FormatException)
+        {
+            NotificationLog.HandlerFailed(logger, exception, stored.Kind);
+        }
+    }
+
+    private void OnApprovalRequested(Approval approval)
+    {
+        var answered = CancellationTokenSource.CreateLinkedTokenSource(_stopping);
+        if (!_open.TryAdd(approval.Id, answered))
+        {
+            answered.Dispose();
+            return;
+        }
+
+        var (projectName, _) = Names(approval.SessionId);
+        PushMessage For(NotificationSettings settings, bool silent) => settings.ShowsSummary
+            ? Message(NotificationKinds.ApprovalRequested, $"Approval needed · {projectName}", Shorten(approval.Title) + "?", SessionTag(approval.SessionId),
+                SessionUrl(approval.SessionId), approval.Id, actions: true, silent)
+            : Message(NotificationKinds.ApprovalRequested, "PocketCoder", "An approval is waiting.", SessionTag(approval.SessionId),
+                SessionUrl(approval.SessionId), approval.Id, actions: false, silent);
+
+        // The escalation timer is armed before anything is recorded, so whoever sees the record can move the clock.
+        var looking = Dispatch(NotificationKinds.ApprovalRequested, approval.Id, For, escalate: true);
+        var token = answered.Token;
+        if (looking.Count > 0)
+        {
+            _ = EscalateAsync(approval, looking, For, token);
+        }
+
+        if (projects.Find(approval.ProjectId)?.ApprovalTimeoutSeconds is > 0 and var seconds)
+        {
+            _ = WarnBeforeTimeoutAsync(approval, seconds, projectName, token);
+        }
+
+        foreach (var device in looking)
+        {
+            Record(new NotificationDelivery(0, device, "app", NotificationKinds.ApprovalRequested, approval.Id, clock.GetUtcNow(), DeliveryOutcomes.Suppressed, null,
+                "The app was open on this device."));
+        }
+    }
+
+    private async Task EscalateAsync(Approval approval, IReadOnlyList<string> looking, Func<NotificationSettings, bool, PushMessage> message, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(options.NotifyEscalateAfter, clock, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return; // Answered in time.
+        }
+
+        if (approvals.Find(approval.Id) is not { Status: ApprovalStatuses.Pending })
+        {
+            return;
+        }
+
+        // The delivery receipts the gate records: a device whose stream carried the question, or that listed it, has seen it.
+        var seen = approvals.DeliveredTo([approval.Id])[approval.Id].ToHashSet(StringComparer.Ordinal);
+        var unseen = looking.Where(device => !seen.Contains(device)).ToHashSet(StringComparer.Ordinal);
+        if (unseen.Count > 0)
+        {
+            Dispatch(NotificationKinds.ApprovalRequested, approval.Id, message, escalate: false, only: unseen);
+        }
+    }
+
+    /// <summary>With a project timeout, a last call before the question is denied: a quarter of the time, at most a minute, before.</summary>
+    private async Task WarnBeforeTimeoutAsync(Approval approval, int timeoutSeconds, string projectName, CancellationToken cancellationToken)
+    {
+        var warnBefore = Math.Min(60, timeoutSeconds / 4.0);
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(timeoutSeconds - warnBefore), clock, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        if (approvals.Find(approval.Id) is not { Status: ApprovalStatuses.Pending })
+        {
+            return;
+        }
+
+        Dispatch(NotificationKinds.ApprovalExpiring, approval.Id, (settings, silent) => settings.ShowsSummary
+            ? Message(NotificationKinds.ApprovalExpiring, $"Approval expires soon · {projectName}", $"Denied in {warnBefore:0} s unless you decide: {Shorten(approval.Title)}",
+                SessionTag(approval.SessionId), SessionUrl(approval.SessionId), approval.Id, actions: true, silent)
+            : Message(NotificationKinds.ApprovalExpiring, "PocketCoder", "An approval expires soon.", SessionTag(approval.SessionId),
+                SessionUrl(approval.SessionId), approval.Id, actions: false, silent), escalate: false);
+    }
+
+    private void OnSessionEvent(string sessionId, string notification, string what, string summary, string privateText)
+    {
+        var (projectName, sessionTitle) = Names(sessionId);
+        var body = sessionTitle is null ? summary : $"{sessionTitle}: {summary}";
+        Dispatch(notification, sessionId, (settings, silent) => settings.ShowsSummary
+            ? Message(notification, $"{what} · {projectName}", Shorten(body), SessionTag(sessionId), SessionUrl(sessionId), null, false, silent)
+            : Message(notification, "PocketCoder", privateText, SessionTag(sessionId), SessionUrl(sessionId), null, false, silent), escalate: false);
+    }
+
+    private void OnCommandFinished(CommandRun run, CommandExitEvent exit)
+    {
+        var projectName = projects.Find(run.ProjectId)?.Name ?? "PocketCoder";
+        var outcome = exit.Status switch
+        {
+            "timed_out" => "timed out",
+            "cancelled" => "was cancelled",
+            _ => $"exited {exit.ExitCode}",
+        };
+        Dispatch(NotificationKinds.CommandFinished, run.Id, (settings, silent) => settings.ShowsSummary
+            ? Message(NotificationKinds.CommandFinished, $"Command finished · {projectName}", Shorten($"`{run.Command}` {outcome} after {exit.DurationMs / 1000.0:0.#} s"),
+                $"command-{run.ProjectId}", $"/p/{run.ProjectId}/run", null, false, silent)
+            : Message(NotificationKinds.CommandFinished, "PocketCoder", "A command finished.", $"command-{run.ProjectId}", $"/p/{run.ProjectId}/run", null, false, silent),
+            escalate: false);
+    }
+
+    /// <summary>
+    /// Queues the notification for every device that wants it, except those looking at the app (returned, not notified)
+    /// when <paramref name="escalate"/> says a question is being asked; other events simply skip a looking device.
+    /// </summary>
+    private List<string> Dispatch(string notification, string subject, Func<NotificationSettings, bool, PushMessage> message, bool escalate,
+        IReadOnlySet<string>? only = null)
+    {
+        var looking = new List<string>();
+        var now = clock.GetUtcNow();
+        foreach (var device in store.Channels().GroupBy(c => c.DeviceId))
+        {
+            if (only is not null && !only.Contains(device.Key))
+            {
+                continue;
+            }
+
+            var settings = store.Settings(device.Key);
+            if (!settings.Wants(notification))
+            {
+                continue;
+            }
+
+            if (only is null && presence.IsLooking(device.Key))
+            {
+                if (escalate)
+                {
+                    looking.Add(device.Key);
+                }
+
+                continue;
+            }
+
+            var push = message(settings, settings.QuietHours?.Contains(now) == true);
+            foreach (var channel in device)
+            {
+                if (!_outbox.Writer.TryWrite(new Outgoing(channel, push, subject)))
+                {
+                    NotificationLog.Dropped(logger, notification, device.Key);
+                }
+            }
+        }
+
+        return looking;
+    }
+
+    private async Task SendLoopAsync(CancellationToken stoppingToken)
+    {
+        await foreach (var outgoing in _outbox.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+        {
+            try
+            {
+                await SendOneAsync(outgoing, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task<NotificationDelivery> SendOneAsync(Outgoing outgoing, CancellationToken cancellationToken)
+    {
+        var delivery = await sender.SendAsync(outgoing.Channel, outgoing.Message, outgoing.Subject, AppUrl(), cancellationToken).ConfigureAwait(false);
+        Record(delivery);
+        return delivery;
+    }
+
+    /// <summary>Stored, and told to open dashboards so the Devices screen shows it as it happens.</summary>
+    private void Record(NotificationDelivery delivery)
+    {
+        store.Record(delivery);
+        hub.PublishEphemeral(new EphemeralEvent("notification.delivery", new JsonObject
+        {
+            ["deviceId"] = delivery.DeviceId,
+            ["channel"] = delivery.Channel,
+            ["event"] = delivery.Event,
+            ["subject"] = delivery.Subject,
+            ["outcome"] = delivery.Outcome,
+            ["status"] = delivery.Status,
+            ["at"] = delivery.At.ToString("O"),
+        }.ToJsonString()));
+    }
+
+    private PushMessage Message(string notification, string title, string body, string tag, string url, string? approvalId, bool actions, bool silent) =>
+        new(notification, title, body, tag, url, approvalId, actions, silent, clock.GetUtcNow().ToString("O"));
+
+    private (string Project, string? Session) Names(string sessionId)
+    {
+        var session = sessions.Find(sessionId);
+        var project = session is null ? null : projects.Find(session.ProjectId);
+        return (project?.Name ?? "PocketCoder", session?.Title);
+    }
+
+    /// <summary>Where links in ntfy messages point: the public address phones use, else where this server listens.</summary>
+    private string AppUrl() =>
+        options.PublicUrl ?? server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? options.Listen;
+
+    private static string SessionTag(string sessionId) => $"session-{sessionId}";
+
+    private static string SessionUrl(string sessionId) => $"/s/{sessionId}";
+
+    private static string Shorten(string text)
+    {
+        var oneLine = text.ReplaceLineEndings(" ").Trim();
+        return oneLine.Length <= SummaryLength ? oneLine : oneLine[..(SummaryLength - 1)] + "…";
+    }
+}

@@ -1,0 +1,142 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+
+namespace PocketCoder.Notifications;
+
+/// <summary>An ntfy message, published as JSON to the server's root (UTF-8 safe, unlike ntfy's header form).</summary>
+public sealed record NtfyMessage(string Topic, string Title, string Message, int Priority, IReadOnlyList<string> Tags, string? Click);
+
+/// <summary>
+/// Sends one message over one channel and says how it went: Web Push straight to the browser's push service (encrypted
+/// to the browser, signed with this server's VAPID key), or an ntfy topic. Never throws for a refusal or a network
+/// failure: the outcome is the answer, and the caller records it.
+/// </summary>
+public sealed class PushSender(Vapid vapid, TimeProvider clock, ILogger<PushSender> logger) : IDisposable
+{
+    private readonly HttpClient _http = new(new SocketsHttpHandler
+    {
+        ConnectTimeout = TimeSpan.FromSeconds(10),
+        // Push services move behind DNS; pooled connections are renewed now and then.
+        PooledConnectionLifetime = TimeSpan.FromMinutes(10),
+        AllowAutoRedirect = false,
+    })
+    {
+        Timeout = TimeSpan.FromSeconds(15),
+    };
+
+    /// <summary>How long a push service keeps a message for a device that is offline.</summary>
+    private static readonly TimeSpan TimeToLive = TimeSpan.FromHours(12);
+
+    public async Task<NotificationDelivery> SendAsync(NotificationChannel channel, PushMessage message, string? subject, string appUrl, CancellationToken cancellationToken)
+    {
+        var (status, error) = await AttemptAsync(channel, message, appUrl, cancellationToken).ConfigureAwait(false);
+        if (status is null or 429 or >= 500 && !cancellationToken.IsCancellationRequested)
+        {
+            // A push service that is briefly down or busy gets one more try; a refusal (4xx) does not.
+            await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
+            (status, error) = await AttemptAsync(channel, message, appUrl, cancellationToken).ConfigureAwait(false);
+        }
+
+        var outcome = status switch
+        {
+            >= 200 and < 300 => DeliveryOutcomes.Sent,
+            // RFC 8030 §7.3: the subscription is gone for good (the browser unsubscribed, or the app was uninstalled).
+            404 or 410 when channel.Kind == ChannelKinds.WebPush => DeliveryOutcomes.Expired,
+            _ => DeliveryOutcomes.Failed,
+        };
+        if (outcome != DeliveryOutcomes.Sent)
+        {
+            NotificationLog.SendFailed(logger, channel.Kind, channel.DeviceId, message.Event, status ?? 0, error ?? "");
+        }
+
+        return new NotificationDelivery(0, channel.DeviceId, channel.Kind, message.Event, subject, clock.GetUtcNow(), outcome, status, error);
+    }
+
+    private async Task<(int? Status, string? Error)> AttemptAsync(NotificationChannel channel, PushMessage message, string appUrl, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var request = channel.Kind == ChannelKinds.WebPush ? WebPushRequest(channel, message) : NtfyRequest(channel, message, appUrl);
+            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            if (response.IsSuccessStatusCode)
+            {
+                return ((int)response.StatusCode, null);
+            }
+
+            var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            return ((int)response.StatusCode, $"HTTP {(int)response.StatusCode}{(body.Length > 0 ? ": " + Shorten(body) : "")}");
+        }
+        catch (HttpRequestException exception)
+        {
+            return (null, Shorten(exception.Message));
+        }
+        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return (null, "The push service did not answer within the time limit.");
+        }
+    }
+
+    /// <summary>RFC 8030 §5 with RFC 8291's encryption and RFC 8292's VAPID authorization.</summary>
+    private HttpRequestMessage WebPushRequest(NotificationChannel channel, PushMessage message)
+    {
+        var endpoint = new Uri(channel.Endpoint);
+        var plaintext = JsonSerializer.SerializeToUtf8Bytes(message, NotificationJson.Default.PushMessage);
+        var body = WebPushCrypto.Encrypt(plaintext, Base64Url.TryDecode(channel.P256dh)!, Base64Url.TryDecode(channel.Auth)!);
+        var request = new HttpRequestMessage(HttpMethod.Post, endpoint) { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        request.Content.Headers.ContentEncoding.Add("aes128gcm");
+        request.Headers.TryAddWithoutValidation("Authorization", vapid.AuthorizationFor(endpoint));
+        request.Headers.Add("TTL", ((int)TimeToLive.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        request.Headers.Add("Urgency", message.Silent ? "low" : message.Event == NotificationKinds.ApprovalRequested ? "high" : "normal");
+        // A newer message of the same session replaces one the push service still holds for an offline phone.
+        request.Headers.Add("Topic", Topic(message.Tag));
+        return request;
+    }
+
+    private static HttpRequestMessage NtfyRequest(NotificationChannel channel, PushMessage message, string appUrl)
+    {
+        var topicUrl = new Uri(channel.Endpoint);
+        var root = new Uri(topicUrl, "/");
+        var topic = topicUrl.AbsolutePath.Trim('/');
+        var priority = message.Silent ? 1 : message.Event == NotificationKinds.ApprovalRequested ? 4 : 3;
+        string[] tags = message.Event switch
+        {
+            NotificationKinds.ApprovalRequested or NotificationKinds.ApprovalExpiring => ["warning"],
+            NotificationKinds.SessionFailed => ["rotating_light"],
+            _ => ["white_check_mark"],
+        };
+        var request = new HttpRequestMessage(HttpMethod.Post, root)
+        {
+            Content = JsonContent.Create(new NtfyMessage(topic, message.Title, message.Body, priority, tags, new Uri(new Uri(appUrl), message.Url).ToString()),
+                NotificationJson.Default.NtfyMessage),
+        };
+        if (channel.Token is { Length: > 0 } token)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return request;
+    }
+
+    /// <summary>RFC 8030 §5.4: at most 32 characters of the base64url alphabet.</summary>
+    internal static string Topic(string tag)
+    {
+        var clean = new StringBuilder(32);
+        foreach (var c in tag)
+        {
+            if (char.IsAsciiLetterOrDigit(c) || c is '-' or '_')
+            {
+                clean.Append(c);
+            }
+        }
+
+        return clean.Length <= 32 ? clean.ToString() : clean.ToString(clean.Length - 32, 32);
+    }
+
+    public void Dispose() => _http.Dispose();
+
+    private static string Shorten(string text) => text.Length <= 200 ? text.ReplaceLineEndings(" ") : text[..200].ReplaceLineEndings(" ") + "…";
+}

@@ -1,0 +1,104 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using PocketCoder.Auth;
+
+namespace PocketCoder.Notifications;
+
+/// <summary>
+/// This server's VAPID identity (RFC 8292): one P-256 key, created on first use and kept in the data folder (0600), whose
+/// public half every subscription is bound to. Each push carries a short-lived ES256 token for the push service's origin;
+/// a browser's push service refuses a message signed by any other key, so a leaked endpoint alone cannot be used to push.
+/// </summary>
+public sealed class Vapid : IDisposable
+{
+    public const string KeyFileName = "vapid.key";
+
+    /// <summary>Push services accept up to 24 hours; tokens are made for 12 and reused for one.</summary>
+    private static readonly TimeSpan TokenLifetime = TimeSpan.FromHours(12);
+
+    private static readonly TimeSpan TokenReuse = TimeSpan.FromHours(1);
+
+    private readonly ECDsa _key;
+    private readonly string _subject;
+    private readonly TimeProvider _clock;
+    private readonly ConcurrentDictionary<string, (string Header, DateTimeOffset MadeAt)> _tokens = new(StringComparer.Ordinal);
+
+    /// <param name="subject">Who push services contact about this sender: a <c>mailto:</c> or <c>https:</c> URL.</param>
+    public Vapid(string dataDirectory, string subject, TimeProvider clock)
+    {
+        _subject = subject;
+        _clock = clock;
+        var privateKey = Secrets.LoadOrCreateKey(Path.Combine(dataDirectory, KeyFileName), NewPrivateKey);
+        _key = ECDsa.Create(new ECParameters { Curve = ECCurve.NamedCurves.nistP256, D = privateKey });
+        PublicKey = Base64Url.Encode(WebPushCrypto.PublicKeyBytes(_key));
+    }
+
+    /// <summary>The application server key a browser subscribes with (<c>applicationServerKey</c>), base64url.</summary>
+    public string PublicKey { get; }
+
+    /// <summary>The <c>Authorization</c> header for a push to <paramref name="endpoint"/>: <c>vapid t=JWT, k=public key</c>.</summary>
+    public string AuthorizationFor(Uri endpoint)
+    {
+        var audience = endpoint.GetLeftPart(UriPartial.Authority);
+        var now = _clock.GetUtcNow();
+        if (_tokens.TryGetValue(audience, out var cached) && now - cached.MadeAt < TokenReuse)
+        {
+            return cached.Header;
+        }
+
+        var header = $"vapid t={Token(audience, now + TokenLifetime)}, k={PublicKey}";
+        _tokens[audience] = (header, now);
+        return header;
+    }
+
+    private string Token(string audience, DateTimeOffset expires)
+    {
+        var head = Base64Url.Encode("""{"typ":"JWT","alg":"ES256"}"""u8);
+        var claims = Base64Url.Encode(JsonSerializer.SerializeToUtf8Bytes(
+            new VapidClaims(audience, expires.ToUnixTimeSeconds(), _subject), NotificationJson.Default.VapidClaims));
+        var signed = $"{head}.{claims}";
+        // ES256 is the raw r || s pair (IEEE P1363), which is what SignData gives by default.
+        var signature = _key.SignData(Encoding.ASCII.GetBytes(signed), HashAlgorithmName.SHA256);
+        return $"{signed}.{Base64Url.Encode(signature)}";
+    }
+
+    private static byte[] NewPrivateKey()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var d = key.ExportParameters(true).D!;
+        return d.Length == 32 ? d : [.. new byte[32 - d.Length], .. d];
+    }
+
+    public void Dispose() => _key.Dispose();
+}
+
+public sealed record VapidClaims(
+    [property: System.Text.Json.Serialization.JsonPropertyName("aud")] string Audience,
+    [property: System.Text.Json.Serialization.JsonPropertyName("exp")] long Expires,
+    [property: System.Text.Json.Serialization.JsonPropertyName("sub")] string Subject);
+
+/// <summary>Base64url without padding, as every Web Push field is written.</summary>
+public static class Base64Url
+{
+    public static string Encode(ReadOnlySpan<byte> bytes) => System.Buffers.Text.Base64Url.EncodeToString(bytes);
+
+    /// <summary>Null when <paramref name="text"/> is not base64url (padding is tolerated: some browsers' polyfills add it).</summary>
+    public static byte[]? TryDecode(string? text)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return null;
+        }
+
+        try
+        {
+            return System.Buffers.Text.Base64Url.DecodeFromChars(text.TrimEnd('='));
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+}
