@@ -93,6 +93,13 @@ public static class HealthApi
             warnings.Add(acme);
         }
 
+        if (context.RequestServices.GetRequiredService<Notifications.NotificationStore>().Failing() is { Count: > 0 } failing)
+        {
+            // Anonymous callers read this too: a count and a time, never a device's name or a push endpoint.
+            warnings.Add($"Notifications to {failing.Count} device{(failing.Count == 1 ? "" : "s")} are failing (last attempt " +
+                $"{failing.Max(c => c.LastAttemptAt):u}). Open Devices in the app to see why, or send a test notification.");
+        }
+
         return new HealthResponse("ok", Version, health, warnings);
     }
 }

@@ -59,6 +59,9 @@ public sealed class NotificationStore(Database database, TimeProvider clock)
         """,
         MapChannel, ("$device", deviceId)));
 
+    /// <summary>Channels whose last attempt failed: health reports them, so a push outage is not silent for months.</summary>
+    public IReadOnlyList<NotificationChannel> Failing() => [.. Channels().Where(c => c.Failures > 0)];
+
     public NotificationSettings Settings(string deviceId) => database.Read(connection => connection.Query(
         "SELECT settings FROM notification_settings WHERE device_id = $device", r => r.GetString(0), ("$device", deviceId))
         .Select(json => JsonSerializer.Deserialize(json, NotificationJson.Default.NotificationSettings))

@@ -121,13 +121,13 @@ public sealed class PushSender(Vapid vapid, TimeProvider clock, ILogger<PushSend
         return request;
     }
 
-    /// <summary>RFC 8030 §5.4: at most 32 characters of the base64url alphabet.</summary>
+    /// <summary>RFC 8030 §5.4: at most 32 characters of the base64url alphabet (a session's id without its dashes is exactly 32).</summary>
     internal static string Topic(string tag)
     {
         var clean = new StringBuilder(32);
         foreach (var c in tag)
         {
-            if (char.IsAsciiLetterOrDigit(c) || c is '-' or '_')
+            if (char.IsAsciiLetterOrDigit(c))
             {
                 clean.Append(c);
             }

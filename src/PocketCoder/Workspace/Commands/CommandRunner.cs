@@ -244,9 +244,10 @@ public sealed class CommandRunner(
             logger.LogWarning(exception, "Could not record the end of command {CommandId}", run.Id);
         }
 
+        // Told before the run's own stream ends, so whoever sees the end also sees its notification decided.
+        Finished?.Invoke(run, exit);
         run.Finish(exit);
         _live.TryRemove(run.Id, out _);
-        Finished?.Invoke(run, exit);
     }
 
     private CommandResponse WithLiveTail(CommandResponse stored)
