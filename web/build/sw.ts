@@ -56,5 +56,78 @@ self.addEventListener('fetch', (event) => {
   // Icons and the manifest: fresh when online, cached otherwise.
   event.respondWith(fetch(request).catch(() => caches.match(request).then((cached) => cached || Response.error())));
 });
+
+// Notifications. The message was encrypted to this browser by the machine itself (the push service saw ciphertext);
+// "actions" is set only when the notification says what would run, so nothing is allowed unseen.
+self.addEventListener('push', (event) => {
+  let m;
+  try {
+    m = event.data ? event.data.json() : {};
+  } catch {
+    m = { body: event.data ? event.data.text() : '' };
+  }
+  const actions = m.actions && m.approvalId ? [{ action: 'allow_once', title: 'Allow once' }, { action: 'deny', title: 'Deny' }] : [];
+  event.waitUntil(self.registration.showNotification(m.title || 'PocketCoder', {
+    body: m.body || '',
+    tag: m.tag || 'pocketcoder',
+    renotify: true,
+    silent: !!m.silent,
+    icon: '/icon-192.png',
+    requireInteraction: m.event === 'approval.requested',
+    data: { url: m.url || '/', approvalId: m.approvalId || null, event: m.event || null },
+    actions,
+  }));
+});
+
+// Allow once / Deny decide with this device's own cookie, like a tap in the app: the ledger names this device, and a
+// question someone else answered first gets the server's 409, shown as "Already decided". Anything else opens the app.
+self.addEventListener('notificationclick', (event) => {
+  const notification = event.notification;
+  const work = event.action === 'allow_once' || event.action === 'deny'
+    ? decide(notification, event.action)
+    : (notification.close(), openApp(notification.data && notification.data.url));
+  try {
+    event.waitUntil(work);
+  } catch {
+    // An event made by script (not the browser) cannot extend the worker's life; the work runs regardless.
+  }
+});
+
+async function decide(notification, decision) {
+  const data = notification.data || {};
+  notification.close();
+  let response;
+  try {
+    response = await fetch('/api/approvals/' + encodeURIComponent(data.approvalId) + '/decision', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ decision }),
+    });
+  } catch {
+    return openApp(data.url);
+  }
+  if (response.ok || response.status === 409) {
+    const problem = response.ok ? null : await response.json().catch(() => ({}));
+    return self.registration.showNotification(response.ok ? (decision === 'deny' ? 'Denied' : 'Allowed once') : 'Already decided', {
+      body: problem ? problem.detail || '' : notification.body,
+      tag: notification.tag,
+      silent: true,
+      data: { url: data.url || '/', approvalId: null, event: 'decided' },
+    });
+  }
+  return openApp(data.url);
+}
+
+async function openApp(url) {
+  const path = typeof url === 'string' && url.startsWith('/') ? url : '/';
+  const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+  const open = windows.find((client) => new URL(client.url).origin === self.location.origin);
+  if (open) {
+    open.postMessage({ type: 'open', url: path });
+    return open.focus();
+  }
+  return self.clients.openWindow(path);
+}
 `;
 }

@@ -39,6 +39,13 @@ export type CommandRun = Schemas['CommandResponse'] & {
   status: 'running' | 'exited' | 'cancelled' | 'timed_out' | 'interrupted' | 'failed';
 };
 export type TerminalScreen = Schemas['TerminalScreen'];
+export type NotificationSettings = Schemas['NotificationSettings'] & { content: 'summary' | 'private' };
+/** `kind` is web_push or ntfy. */
+export type NotificationChannel = Schemas['ChannelResponse'];
+export type NotificationDelivery = Schemas['DeliveryResponse'] & { outcome: 'sent' | 'failed' | 'expired' | 'suppressed' };
+export type NotificationsState = Schemas['NotificationsResponse'] & {
+  settings: NotificationSettings; deliveries: NotificationDelivery[];
+};
 
 /** An error the server answered with problem+json; switch on `code`, show `detail`. */
 export class ApiError extends Error {
@@ -100,8 +107,9 @@ export function setUnauthorizedHandler(handler: () => void): void {
   onUnauthorized = handler;
 }
 
-export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const init: RequestInit = { method, credentials: 'same-origin', headers: { accept: 'application/json' } };
+/** `keepalive`: the request outlives the page (a "hidden" presence report sent as the phone locks). */
+export async function request<T>(method: string, path: string, body?: unknown, options: { keepalive?: boolean } = {}): Promise<T> {
+  const init: RequestInit = { method, credentials: 'same-origin', headers: { accept: 'application/json' }, keepalive: options.keepalive };
   if (body !== undefined) {
     init.headers = { accept: 'application/json', 'content-type': 'application/json' };
     init.body = JSON.stringify(body);
@@ -191,6 +199,15 @@ export const api = {
     request<{ screen: TerminalScreen }>('POST', `/api/projects/${q(projectId)}/terminal`, { cols, rows }),
   terminalInput: (projectId: string, input: { text?: string; keys?: string[] }) =>
     request<void>('POST', `/api/projects/${q(projectId)}/terminal/input`, input),
+
+  notifications: () => request<NotificationsState>('GET', '/api/notifications'),
+  saveNotificationSettings: (settings: NotificationSettings) => request<NotificationSettings>('PUT', '/api/notifications/settings', settings),
+  subscribeWebPush: (subscription: PushSubscriptionJSON) => request<NotificationChannel>('PUT', '/api/notifications/web-push', subscription),
+  unsubscribeWebPush: () => request<void>('DELETE', '/api/notifications/web-push'),
+  setNtfy: (topicUrl: string, token?: string) => request<NotificationChannel>('PUT', '/api/notifications/ntfy', { topicUrl, token: token || null }),
+  removeNtfy: () => request<void>('DELETE', '/api/notifications/ntfy'),
+  testNotification: () => request<NotificationDelivery[]>('POST', '/api/notifications/test'),
+  presence: (visible: boolean) => request<void>('POST', '/api/notifications/presence', { visible }, { keepalive: true }),
 };
 
 /** Words for an error a person can act on. */

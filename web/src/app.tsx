@@ -1,4 +1,5 @@
 import type { ComponentChildren } from 'preact';
+import { useEffect } from 'preact/hooks';
 import { LedgerWarning, OfflineBanner } from './components/ui';
 import { match, navigate, useRoute } from './router';
 import { Devices } from './screens/Devices';
@@ -56,6 +57,10 @@ export function App() {
 }
 
 function Shell({ children }: { children: ComponentChildren }) {
+  const waiting = useStore((s) => Object.keys(s.board.pending).length);
+  useEffect(() => {
+    document.title = waiting > 0 ? `(${waiting}) PocketCoder` : 'PocketCoder';
+  }, [waiting]);
   return (
     <>
       <OfflineBanner />

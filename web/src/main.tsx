@@ -1,6 +1,7 @@
 import { render } from 'preact';
 import { App } from './app';
 import { takePairingLink } from './pairing';
+import { navigate } from './router';
 import { boot } from './store';
 import './styles.css';
 
@@ -11,4 +12,8 @@ void boot();
 
 if ('serviceWorker' in navigator && import.meta.env.PROD) {
   window.addEventListener('load', () => void navigator.serviceWorker.register('/sw.js').catch(() => {}));
+  // A tapped notification, with the app already open: the service worker asks it to show the question.
+  navigator.serviceWorker.addEventListener('message', (event: MessageEvent<{ type?: string; url?: unknown }>) => {
+    if (event.data?.type === 'open' && typeof event.data.url === 'string' && event.data.url.startsWith('/')) navigate(event.data.url);
+  });
 }

@@ -62,6 +62,22 @@ export function useStore<T>(select: (s: AppState) => T): T {
 
 let dashboard: ResumableStream | undefined;
 
+/** Whether the machine answers: the network is up and the live stream is not waiting to reconnect. */
+export const reachable = (s: AppState): boolean => s.online && s.stream !== 'waiting';
+
+// The server pushes nothing to a device that is looking at the app (it already shows the question), so it must know:
+// "visible" on open and every minute while it stays so, "hidden" as the page goes away (keepalive outlives the page).
+const PRESENCE_EVERY_MS = 60_000;
+let presenceTimer: number | undefined;
+
+function reportPresence(): void {
+  if (state.auth !== 'paired') return;
+  const visible = document.visibilityState === 'visible';
+  void api.presence(visible).catch(() => {});
+  window.clearInterval(presenceTimer);
+  if (visible) presenceTimer = window.setInterval(() => void api.presence(true).catch(() => {}), PRESENCE_EVERY_MS);
+}
+
 /** Decides where the app starts: paired (load the dashboard), not paired (the pair screen), or offline. */
 export async function boot(): Promise<void> {
   setUnauthorizedHandler(() => {
@@ -72,6 +88,8 @@ export async function boot(): Promise<void> {
     if (state.auth === 'paired') void refresh();
   });
   window.addEventListener('offline', () => setState({ online: false }));
+  document.addEventListener('visibilitychange', reportPresence);
+  window.addEventListener('pagehide', () => void api.presence(false).catch(() => {}));
   try {
     await refresh();
   } catch (e) {
@@ -111,6 +129,7 @@ function startDashboard(): void {
     onState: (stream) => setState({ stream }),
     onOpen: () => {
       setState({ online: true });
+      reportPresence();
       // Whatever changed while we were away: the snapshot is cheap, the stream only adds what is new.
       if (state.stale || dashboard?.lastId) void refresh().catch(() => {});
     },
@@ -121,7 +140,12 @@ function startDashboard(): void {
         if (event.kind === 'session.status' && !board.sessions[event.data.sessionId]) unknown = true;
         board = reduceDashboard(board, event);
       }
-      if (board !== state.board) setState({ board });
+      if (board !== state.board) {
+        const asked = Object.keys(board.pending).some((id) => !state.board.pending[id]);
+        setState({ board });
+        // A new question while the owner is looking: a short buzz where the browser allows it (not iOS).
+        if (asked && document.visibilityState === 'visible') navigator.vibrate?.(200);
+      }
       if (unknown) void refresh().catch(() => {}); // a session started elsewhere
     },
   });

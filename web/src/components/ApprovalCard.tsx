@@ -3,6 +3,7 @@ import { api, ApiError, describeError, type Decision } from '../api';
 import type { ApprovalView } from '../events';
 import { renderMarkdown } from '../markdown';
 import { ToolInput, useRelative } from './Transcript';
+import { reachable, useStore } from '../store';
 import { ErrorNote, Icon } from './ui';
 
 const DECIDED: Record<Decision, string> = {
@@ -43,6 +44,8 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
   const [busy, setBusy] = useState<Decision | null>(null);
   const [error, setError] = useState<string | null>(null);
   const rel = useRelative();
+  // A decision sent while the machine is unreachable would only fail: the buttons wait until it is back.
+  const up = useStore(reachable);
 
   if (a.status !== 'pending') return <DecidedCard a={a} />;
 
@@ -96,16 +99,16 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
       {mode === 'choose' && (
         <div class="approval-actions">
           <div class="row">
-            <button class="btn danger-ghost" disabled={busy !== null} onClick={() => setMode('deny')}>Deny…</button>
-            <button class="btn primary grow" disabled={busy !== null} onClick={() => void decide('allow_once')}>
+            <button class="btn danger-ghost" disabled={busy !== null || !up} onClick={() => setMode('deny')}>Deny…</button>
+            <button class="btn primary grow" disabled={busy !== null || !up} onClick={() => void decide('allow_once')}>
               {busy === 'allow_once' ? 'Allowing…' : 'Allow once'}
             </button>
           </div>
           <div class="row">
-            <button class="btn ghost grow" disabled={busy !== null} onClick={() => void decide('allow_session')}>For this session</button>
-            <button class="btn ghost grow" disabled={busy !== null} onClick={() => void decide('allow_always')}>Always allow</button>
+            <button class="btn ghost grow" disabled={busy !== null || !up} onClick={() => void decide('allow_session')}>For this session</button>
+            <button class="btn ghost grow" disabled={busy !== null || !up} onClick={() => void decide('allow_always')}>Always allow</button>
           </div>
-          {!a.plan && a.canEditInput === true && <button class="link-btn" disabled={busy !== null} onClick={() => setMode('edit')}>Edit, then allow…</button>}
+          {!a.plan && a.canEditInput === true && <button class="link-btn" disabled={busy !== null || !up} onClick={() => setMode('edit')}>Edit, then allow…</button>}
         </div>
       )}
       {mode === 'deny' && (
@@ -116,7 +119,7 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
           </label>
           <div class="row">
             <button class="btn ghost" onClick={() => setMode('choose')}>Back</button>
-            <button class="btn danger grow" disabled={busy !== null} onClick={() => void decide('deny', message.trim() ? { message: message.trim() } : undefined)}>
+            <button class="btn danger grow" disabled={busy !== null || !up} onClick={() => void decide('deny', message.trim() ? { message: message.trim() } : undefined)}>
               {busy === 'deny' ? 'Denying…' : 'Deny'}
             </button>
           </div>
@@ -131,7 +134,7 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
           </label>
           <div class="row">
             <button class="btn ghost" onClick={() => setMode('choose')}>Back</button>
-            <button class="btn primary grow" disabled={busy !== null} onClick={allowEdited}>Allow edited</button>
+            <button class="btn primary grow" disabled={busy !== null || !up} onClick={allowEdited}>Allow edited</button>
           </div>
         </div>
       )}

@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import type { SessionStatus, ToolKind } from '../api';
-import { back as goBack } from '../router';
-import { useStore } from '../store';
+import { back as goBack, navigate } from '../router';
+import { reachable, useStore } from '../store';
 
 const PATHS: Record<string, string> = {
   back: 'M15 18l-6-6 6-6',
@@ -67,19 +67,35 @@ export function AppBar({ title, subtitle, back, actions }: { title: ComponentChi
         <h1>{title}</h1>
         {subtitle && <div class="appbar-sub">{subtitle}</div>}
       </div>
+      <PendingBadge />
       {actions && <div class="appbar-actions">{actions}</div>}
     </header>
   );
 }
 
-/** Says plainly when the app is working from its cache. */
+/** On every screen: how many questions wait, and a tap to the oldest. */
+export function PendingBadge() {
+  const pending = useStore((s) => Object.values(s.board.pending));
+  if (pending.length === 0) return null;
+  const oldest = pending.slice().sort((a, b) => a.createdAt.localeCompare(b.createdAt))[0]!;
+  const label = `${pending.length} approval${pending.length === 1 ? '' : 's'} waiting`;
+  return (
+    <button class="pending-badge" aria-label={label} title={label} data-pending={pending.length} onClick={() => navigate(`/s/${oldest.sessionId}`)}>
+      <Icon name="alert" size={18} />
+      <span>{pending.length}</span>
+    </button>
+  );
+}
+
+/** Says plainly, on every screen, when the machine cannot be reached: offline, or the live stream is reconnecting. */
 export function OfflineBanner() {
   const online = useStore((s) => s.online);
-  if (online) return null;
+  const up = useStore(reachable);
+  if (up) return null;
   return (
-    <div class="offline" role="status">
+    <div class="offline" role="status" data-offline={online ? 'server' : 'network'}>
       <Icon name="offline" size={18} />
-      <span>Offline — showing what was last loaded</span>
+      <span>{online ? 'Cannot reach your machine — reconnecting…' : 'Offline — showing what was last loaded'}</span>
     </div>
   );
 }

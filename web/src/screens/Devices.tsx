@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, describeError, type Device } from '../api';
 import { AppBar, ErrorNote, timeAgo } from '../components/ui';
 import { signedOut } from '../store';
+import { ChannelState, NotificationPanel } from './Notifications';
 
 export function Devices() {
   const [devices, setDevices] = useState<Device[] | null>(null);
@@ -28,6 +29,7 @@ export function Devices() {
       <AppBar back="/" title="Devices" />
       <main class="page">
         <ErrorNote error={error} />
+        <NotificationPanel onChange={() => void load()} />
         <ul class="list">
           {sorted.map((d) => (
             <li key={d.id} class={`list-row device${d.revokedAt ? ' revoked' : ''}`} data-device={d.name}>
@@ -36,6 +38,7 @@ export function Devices() {
                 <div class="muted small">
                   {d.revokedAt ? `Revoked ${timeAgo(d.revokedAt)}` : `Paired ${timeAgo(d.createdAt)}${d.lastSeenAt ? ` · seen ${timeAgo(d.lastSeenAt)}` : ''}`}
                 </div>
+                {d.notifications.map((c) => <ChannelState key={c.kind} channel={c} />)}
               </div>
               {!d.revokedAt && (confirm === d.id
                 ? <button class="btn danger small" onClick={() => void revoke(d)}>{d.current ? 'Sign out' : 'Revoke'}</button>

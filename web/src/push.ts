@@ -1,0 +1,55 @@
+// Web Push on this device: the browser's permission, its subscription to this server's VAPID key, and the server's copy
+// of it. Asked for only when the owner taps "Turn on" (never on first load), because a prompt out of context gets "Block".
+
+import { api } from './api';
+
+export type PushSupport = 'supported' | 'needs-install' | 'unsupported';
+
+/** iOS only offers Web Push to an app added to the Home Screen; elsewhere it needs a service worker and PushManager. */
+export function pushSupport(): PushSupport {
+  if (typeof window === 'undefined') return 'unsupported';
+  const ios = /iPad|iPhone|iPod/.test(navigator.userAgent);
+  const standalone = window.matchMedia?.('(display-mode: standalone)').matches || (navigator as { standalone?: boolean }).standalone === true;
+  if (ios && !standalone) return 'needs-install';
+  return 'serviceWorker' in navigator && 'PushManager' in window && 'Notification' in window ? 'supported' : 'unsupported';
+}
+
+export function base64UrlToBytes(text: string): Uint8Array<ArrayBuffer> {
+  const base64 = text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4);
+  const binary = atob(base64);
+  const bytes = new Uint8Array(new ArrayBuffer(binary.length));
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+function sameKey(a: ArrayBuffer | null | undefined, b: Uint8Array): boolean {
+  if (!a || a.byteLength !== b.length) return false;
+  const view = new Uint8Array(a);
+  return view.every((byte, i) => byte === b[i]);
+}
+
+/** Asks for permission, subscribes (again, if the server's key changed) and hands the subscription to the server. */
+export async function enablePush(vapidPublicKey: string): Promise<void> {
+  const permission = await Notification.requestPermission();
+  if (permission !== 'granted') {
+    throw new Error(permission === 'denied'
+      ? "Notifications are blocked for this site. Allow them in the browser's site settings, then try again."
+      : 'Notifications were not allowed.');
+  }
+  const registration = await navigator.serviceWorker.ready;
+  const key = base64UrlToBytes(vapidPublicKey);
+  let subscription = await registration.pushManager.getSubscription();
+  if (subscription && !sameKey(subscription.options.applicationServerKey, key)) {
+    await subscription.unsubscribe();
+    subscription = null;
+  }
+  subscription ??= await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+  await api.subscribeWebPush(subscription.toJSON());
+}
+
+export async function disablePush(): Promise<void> {
+  const registration = await navigator.serviceWorker?.getRegistration();
+  const subscription = await registration?.pushManager.getSubscription();
+  await subscription?.unsubscribe().catch(() => false);
+  await api.unsubscribeWebPush();
+}
