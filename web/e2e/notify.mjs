@@ -1,0 +1,232 @@
+// Notifications end to end in Debian's Chromium: this script is the browser's push service. It subscribes the paired
+// phone with keys made here (headless Chromium cannot reach a real push service), receives the machine's push, decrypts
+// it as a browser does (RFC 8291, written again here in JavaScript, so the server's C# is checked by a second
+// implementation), and hands the plaintext to the app's service worker with DevTools' deliverPushMessage. The worker
+// shows it; its "Allow once" decides the approval with the phone's cookie; a late "Deny" gets the server's 409.
+// Started by tests/PocketCoder.Tests/Notifications/NotificationBrowserTests.cs.
+//
+//   node e2e/notify.mjs --url URL --code PAIRCODE --repo DIR --command TEXT [--shots DIR]; env POCKETCODER_LAPTOP_TOKEN
+//
+// Prints "ok - <step>" per step; exits 0, or 1 with the failure.
+
+import { createECDH, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { launchPhone } from './phone.mjs';
+
+const { values: args } = parseArgs({
+  options: {
+    url: { type: 'string' },
+    code: { type: 'string' },
+    repo: { type: 'string' },
+    command: { type: 'string' },
+    shots: { type: 'string', default: 'test-results' },
+    chromium: { type: 'string', default: process.env.POCKETCODER_CHROMIUM || '/usr/bin/chromium' },
+  },
+});
+const laptopToken = process.env.POCKETCODER_LAPTOP_TOKEN;
+if (!args.url || !args.code || !args.repo || !args.command || !laptopToken) {
+  console.error('usage: node e2e/notify.mjs --url URL --code CODE --repo DIR --command TEXT; env POCKETCODER_LAPTOP_TOKEN');
+  process.exit(2);
+}
+mkdirSync(args.shots, { recursive: true });
+const base = args.url.replace(/\/$/, '');
+const origin = new URL(base).origin;
+const ok = (what) => console.log(`ok - ${what}`);
+
+// The browser's side of a subscription, and its decryption (RFC 8291 §3.4, RFC 8188 §2).
+const browserKey = createECDH('prime256v1');
+browserKey.generateKeys();
+const authSecret = randomBytes(16);
+function decrypt(body) {
+  const salt = body.subarray(0, 16);
+  const idLength = body[20];
+  const senderPublic = body.subarray(21, 21 + idLength);
+  const shared = browserKey.computeSecret(senderPublic);
+  const keyInfo = Buffer.concat([Buffer.from('WebPush: info\0'), browserKey.getPublicKey(), senderPublic]);
+  const ikm = Buffer.from(hkdfSync('sha256', shared, authSecret, keyInfo, 32));
+  const cek = Buffer.from(hkdfSync('sha256', ikm, salt, Buffer.from('Content-Encoding: aes128gcm\0'), 16));
+  const nonce = Buffer.from(hkdfSync('sha256', ikm, salt, Buffer.from('Content-Encoding: nonce\0'), 12));
+  const record = body.subarray(21 + idLength);
+  const decipher = createDecipheriv('aes-128-gcm', cek, nonce);
+  decipher.setAuthTag(record.subarray(record.length - 16));
+  const padded = Buffer.concat([decipher.update(record.subarray(0, record.length - 16)), decipher.final()]);
+  return padded.subarray(0, padded.lastIndexOf(2)).toString('utf8');
+}
+
+// The push service: every POST is kept, to be awaited.
+const received = [];
+const waiters = [];
+const pushService = createServer((request, response) => {
+  const chunks = [];
+  request.on('data', (c) => chunks.push(c));
+  request.on('end', () => {
+    const push = { headers: request.headers, body: Buffer.concat(chunks) };
+    const waiter = waiters.shift();
+    if (waiter) waiter(push);
+    else received.push(push);
+    response.writeHead(201).end();
+  });
+});
+await new Promise((resolve) => pushService.listen(0, '127.0.0.1', resolve));
+const endpoint = `http://127.0.0.1:${pushService.address().port}/push/phone`;
+const nextPush = () => (received.length ? Promise.resolve(received.shift()) : new Promise((resolve) => waiters.push(resolve)));
+
+async function laptop(method, path, body) {
+  const response = await fetch(base + path, {
+    method,
+    headers: { authorization: `Bearer ${laptopToken}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.json().catch(() => null) };
+}
+
+const profile = mkdtempSync(join(tmpdir(), 'pc-chromium-'));
+const context = await launchPhone({ executablePath: args.chromium, profile });
+await context.grantPermissions(['notifications'], { origin });
+const page = context.pages()[0] ?? (await context.newPage());
+page.setDefaultTimeout(60_000);
+const errors = [];
+page.on('pageerror', (e) => errors.push(String(e)));
+let exitCode = 0;
+try {
+  await page.goto(`${base}/#pair=${args.code}`);
+  await page.locator('input[name="deviceName"]').fill('Notified phone');
+  await page.getByRole('button', { name: 'Pair', exact: true }).click();
+  await page.getByRole('button', { name: 'Add project' }).waitFor();
+  await page.evaluate(async () => (await navigator.serviceWorker.ready).active?.state);
+  const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker'));
+
+  // The app's own calls, with the phone's cookie: subscribe (with the keys made above), add the project, start a session.
+  const call = (method, path, body) => page.evaluate(async ([m, p, b]) => {
+    const r = await fetch(p, { method: m, headers: { 'content-type': 'application/json' }, body: b === null ? undefined : JSON.stringify(b) });
+    return { status: r.status, body: await r.json().catch(() => null) };
+  }, [method, path, body ?? null]);
+  const b64url = (bytes) => Buffer.from(bytes).toString('base64url');
+  const subscribed = await call('PUT', '/api/notifications/web-push', { endpoint, keys: { p256dh: b64url(browserKey.getPublicKey()), auth: b64url(authSecret) } });
+  if (subscribed.status !== 200) throw new Error(`subscribe: ${JSON.stringify(subscribed)}`);
+  // The phone is about to look elsewhere: hidden, so the machine pushes instead of relying on the open app.
+  await call('POST', '/api/notifications/presence', { visible: false });
+  const project = await call('POST', '/api/projects', { path: args.repo, name: 'demo' });
+  const session = await call('POST', `/api/projects/${project.body.id}/sessions`, { agent: 'claude-code', prompt: 'run it' });
+  if (session.status !== 201 && session.status !== 200) throw new Error(`start session: ${JSON.stringify(session)}`);
+
+  const push = await nextPush();
+  if (push.headers['content-encoding'] !== 'aes128gcm' || !String(push.headers.authorization).startsWith('vapid t=')) {
+    throw new Error(`not an encrypted, VAPID-signed push: ${JSON.stringify(push.headers)}`);
+  }
+  if (push.body.includes(Buffer.from(args.command))) throw new Error('the push service could read the command');
+  const plaintext = decrypt(push.body);
+  const message = JSON.parse(plaintext);
+  if (message.event !== 'approval.requested' || !message.body.includes(args.command) || !message.actions) {
+    throw new Error(`unexpected push: ${plaintext}`);
+  }
+  ok('the machine pushed the question, encrypted to this browser (decrypted here in JavaScript) and VAPID-signed');
+
+  // Every screen shows that something waits: a badge on the bar, the count in the title.
+  await page.goto(`${base}/devices`);
+  await page.locator('.pending-badge[data-pending="1"]').waitFor();
+  await page.waitForFunction(() => document.title === '(1) PocketCoder');
+  const badge = await page.locator('.pending-badge').boundingBox();
+  if (!badge || badge.height < 44 || badge.width < 44) throw new Error(`pending badge too small to tap: ${JSON.stringify(badge)}`);
+  await page.screenshot({ path: join(args.shots, 'notify-01-badge.png') });
+  ok('a pending badge (at least 44 px) and "(1) PocketCoder" in the title, on the Devices screen too');
+
+  // Offline: the card's buttons wait for the machine.
+  await page.locator('.pending-badge').click();
+  const card = page.locator('.approval.pending');
+  await card.waitFor();
+  await context.setOffline(true);
+  await page.locator('.offline').waitFor();
+  if (!(await card.getByRole('button', { name: 'Allow once' }).isDisabled())) throw new Error('Allow once stayed enabled while offline');
+  await context.setOffline(false);
+  await page.locator('.offline').waitFor({ state: 'detached' });
+  if (await card.getByRole('button', { name: 'Allow once' }).isDisabled()) throw new Error('Allow once stayed disabled after the network came back');
+  ok('the badge opens the card; offline, its buttons are disabled and the banner says so; back online, enabled');
+
+  // The push as the browser hands it to the service worker.
+  const cdp = await context.newCDPSession(page);
+  const registration = new Promise((resolve) => cdp.on('ServiceWorker.workerRegistrationUpdated', (e) => {
+    const found = e.registrations.find((r) => r.scopeURL.startsWith(origin) && !r.isDeleted);
+    if (found) resolve(found.registrationId);
+  }));
+  await cdp.send('ServiceWorker.enable');
+  const registrationId = await registration;
+  await cdp.send('ServiceWorker.deliverPushMessage', { origin: origin + '/', registrationId, data: plaintext });
+  const shown = await worker.evaluate(async (tag) => {
+    for (let i = 0; i < 200; i++) {
+      const [n] = await self.registration.getNotifications({ tag });
+      if (n) return { title: n.title, body: n.body, actions: n.actions.map((a) => a.action), data: n.data };
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return null;
+  }, message.tag);
+  if (!shown || !shown.body.includes(args.command) || shown.actions.join() !== 'allow_once,deny') throw new Error(`notification shown: ${JSON.stringify(shown)}`);
+  ok(`the service worker showed "${shown.title}" with Allow once / Deny`);
+
+  // Tapping "Allow once": the worker decides with the phone's own cookie.
+  await worker.evaluate(async (tag) => {
+    const [n] = await self.registration.getNotifications({ tag });
+    self.dispatchEvent(new NotificationEvent('notificationclick', { notification: n, action: 'allow_once' }));
+  }, message.tag);
+  let approval;
+  for (let i = 0; i < 600 && approval?.status !== 'decided'; i++) {
+    approval = (await laptop('GET', `/api/approvals/${message.approvalId}`)).body;
+    if (approval?.status !== 'decided') await new Promise((r) => setTimeout(r, 100));
+  }
+  if (approval?.decision !== 'allow_once' || approval.decidedBy !== 'Notified phone') throw new Error(`approval after the tap: ${JSON.stringify(approval)}`);
+  const ledger = (await laptop('GET', '/api/ledger?limit=500')).body;
+  if (!ledger.entries.some((e) => e.action === 'approval.decided' && e.subject === message.approvalId && e.actor === 'Notified phone')) {
+    throw new Error('the decision from the notification is not in the ledger');
+  }
+  ok('"Allow once" on the notification allowed it as the phone, and the ledger says so');
+
+  const late = await laptop('POST', `/api/approvals/${message.approvalId}/decision`, { decision: 'deny' });
+  if (late.status !== 409) throw new Error(`a second decision got ${late.status}`);
+  // The same notification tapped again (a second phone that had it too): the worker shows "Already decided".
+  await cdp.send('ServiceWorker.deliverPushMessage', { origin: origin + '/', registrationId, data: plaintext });
+  const again = await worker.evaluate(async (tag) => {
+    for (let i = 0; i < 200; i++) {
+      const [n] = await self.registration.getNotifications({ tag });
+      if (n && n.data?.approvalId) {
+        self.dispatchEvent(new NotificationEvent('notificationclick', { notification: n, action: 'deny' }));
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    for (let i = 0; i < 200; i++) {
+      const [n] = await self.registration.getNotifications({ tag });
+      if (n && n.title === 'Already decided') return n.body;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return null;
+  }, message.tag);
+  if (!again || !again.includes('already')) throw new Error(`a late Deny from the notification: ${JSON.stringify(again)}`);
+  ok('a second decision gets 409, and a late Deny on the notification says "Already decided"');
+
+  await page.goto(`${base}/`);
+  await page.waitForFunction(() => document.title === 'PocketCoder');
+  if (await page.locator('.pending-badge').count()) throw new Error('the pending badge stayed after the decision');
+  ok('the badge and the count go once it is decided');
+
+  // The Devices screen shows this device's push channel and its last delivery.
+  await page.goto(`${base}/devices`);
+  await page.locator('.notify [data-channel="web_push"]').filter({ hasText: 'last delivered' }).waitFor();
+  await page.screenshot({ path: join(args.shots, 'notify-02-devices.png'), fullPage: true });
+  ok('Devices shows the push channel and its last delivery');
+
+  if (errors.length) throw new Error(`script errors: ${errors.join('; ')}`);
+  ok('no script errors');
+} catch (e) {
+  exitCode = 1;
+  console.error(`FAIL: ${e?.stack ?? e}`);
+  await page.screenshot({ path: join(args.shots, 'notify-failure.png'), fullPage: true }).catch(() => {});
+} finally {
+  await context.close();
+  pushService.close();
+  rmSync(profile, { recursive: true, force: true });
+}
+process.exit(exitCode);
