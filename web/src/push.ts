@@ -53,3 +53,32 @@ export async function disablePush(): Promise<void> {
   await subscription?.unsubscribe().catch(() => false);
   await api.unsubscribeWebPush();
 }
+
+const DECIDED_KEY = 'pocketcoder.decidedHere';
+const OFFER_DISMISSED_KEY = 'pocketcoder.pushOfferDismissed';
+
+/** Remembers that this device has answered a question: the moment an offer of notifications makes sense. */
+export function rememberDecided(): void {
+  try {
+    localStorage.setItem(DECIDED_KEY, '1');
+  } catch {
+    // Storage disabled: the offer never shows; Devices still has the switch.
+  }
+}
+
+/** Whether Home may offer notifications: push works here, the owner has answered a question here, and has not said "not now". */
+export function shouldOfferPush(): boolean {
+  try {
+    return pushSupport() !== 'unsupported' && localStorage.getItem(DECIDED_KEY) === '1' && localStorage.getItem(OFFER_DISMISSED_KEY) !== '1';
+  } catch {
+    return false;
+  }
+}
+
+export function dismissPushOffer(): void {
+  try {
+    localStorage.setItem(OFFER_DISMISSED_KEY, '1');
+  } catch {
+    // As above.
+  }
+}

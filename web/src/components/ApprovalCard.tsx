@@ -3,6 +3,7 @@ import { api, ApiError, describeError, type Decision } from '../api';
 import type { ApprovalView } from '../events';
 import { renderMarkdown } from '../markdown';
 import { ToolInput, useRelative } from './Transcript';
+import { rememberDecided } from '../push';
 import { reachable, useStore } from '../store';
 import { ErrorNote, Icon } from './ui';
 
@@ -54,6 +55,7 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
     setError(null);
     try {
       await api.decide(a.approvalId, decision, extra);
+      rememberDecided();
       // The card turns into its decided form when approval.resolved arrives on the stream.
     } catch (e) {
       setError(e instanceof ApiError && e.code === 'APPROVAL_ALREADY_DECIDED' ? `Already decided elsewhere: ${e.detail}` : describeError(e));

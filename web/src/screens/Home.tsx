@@ -1,7 +1,8 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api, describeError, type Project, type Session } from '../api';
 import { AppBar, Empty, ErrorNote, Icon, StatusBadge, timeAgo } from '../components/ui';
 import { linkTo, navigate } from '../router';
+import { dismissPushOffer, shouldOfferPush } from '../push';
 import { refresh, setState, useStore } from '../store';
 
 const SHOWN = 5;
@@ -26,6 +27,7 @@ export function Home() {
             <span class="pending-go">Review <Icon name="chevron" size={18} /></span>
           </a>
         )}
+        <NotifyHint />
         {projects.length === 0 && (
           <Empty>
             <p><strong>No projects yet.</strong></p>
@@ -121,5 +123,31 @@ function AddProject() {
         <button type="submit" class="btn primary grow" disabled={busy || !path.trim()}>{busy ? 'Adding…' : 'Add project'}</button>
       </div>
     </form>
+  );
+}
+
+/**
+ * After the owner has answered a question here, and only then, offers to be told about the next one. Not on first load:
+ * a permission prompt with no context gets "Block", and a blocked site cannot ask again.
+ */
+function NotifyHint() {
+  const [show, setShow] = useState(false);
+  useEffect(() => {
+    if (!shouldOfferPush()) return;
+    void api.notifications().then((n) => setShow(n.channels.length === 0), () => {});
+  }, []);
+  if (!show) return null;
+  const dismiss = () => {
+    dismissPushOffer();
+    setShow(false);
+  };
+  return (
+    <div class="notify-hint" role="note">
+      <span>Get a notification when an agent asks you something, even with the app closed.</span>
+      <div class="row">
+        <a class="btn primary small" {...linkTo('/devices')}>Set up</a>
+        <button class="btn ghost small" onClick={dismiss}>Not now</button>
+      </div>
+    </div>
   );
 }
