@@ -216,6 +216,81 @@ public sealed class InProcessBench(bool quick) : IAsyncDisposable
             $"{Stats.F(Stats.Median(times), 2)} / {Stats.F(p99, 2)} ms", "", "", "p99 < 10 ms", p99 < 10 ? "met" : "MISSED");
     }
 
+    /// <summary>
+    /// From an approval being asked (its event committed and published) to its push arriving at a push service on
+    /// loopback: queue, settings lookup, encryption, VAPID, HTTP. The baseline is a plain POST of the same size to it.
+    /// </summary>
+    public async Task<Row> PushLatencyAsync()
+    {
+        await using var push = await PushStub.StartAsync();
+        using var browser = System.Security.Cryptography.ECDiffieHellman.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var subscribed = await _http.PutAsJsonAsync("/api/notifications/web-push", new
+        {
+            endpoint = push.Endpoint,
+            keys = new { p256dh = Base64Url(PocketCoder.Notifications.WebPushCrypto.PublicKeyBytes(browser)), auth = Base64Url(new byte[16]) },
+        });
+        subscribed.EnsureSuccessStatusCode();
+
+        var sessionId = NewSession();
+        var gatekeeper = Service<Gatekeeper>();
+        var project = Service<Projects.ProjectStore>().Get(_projectId);
+        using var subscription = Service<EventHub>().Subscribe(sessionId, 1024);
+        var input = JsonElement.Parse("""{"command":"echo hi","description":"say hi"}""");
+        var warmup = quick ? 10 : 30;
+        var runs = quick ? 50 : 300;
+        var times = new List<double>();
+        for (var i = 0; i < warmup + runs; i++)
+        {
+            var request = new PermissionRequest($"toolu_push_{i}", "Bash", ToolKind.Execute, "echo hi", input, "echo hi", null, null);
+            using var stop = new CancellationTokenSource();
+            var waiting = gatekeeper.RequestAsync(new GateContext(sessionId, project, "ask"), request, () => { }, stop.Token);
+            long asked = 0;
+            string? approvalId = null;
+            while (approvalId is null && await subscription.Reader.WaitToReadAsync())
+            {
+                while (subscription.Reader.TryRead(out var item))
+                {
+                    if (item.Stored is { Kind: "approval.requested" } stored)
+                    {
+                        asked = Stopwatch.GetTimestamp();
+                        approvalId = JsonElement.Parse(stored.Data).GetProperty("approvalId").GetString();
+                    }
+                }
+            }
+
+            var arrived = await push.NextArrivalAsync();
+            gatekeeper.Decide(approvalId!, Decisions.AllowOnce, null, null, Actor.System);
+            await waiting;
+            if (i >= warmup)
+            {
+                times.Add(Stopwatch.GetElapsedTime(asked, arrived).TotalMilliseconds);
+            }
+        }
+
+        // The same request without the notifier: a POST of a push's size to the same push service, from this process.
+        var plain = new List<double>();
+        using var client = new HttpClient();
+        var body = new byte[400];
+        for (var i = 0; i < warmup + runs; i++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            using var posted = await client.PostAsync(push.Endpoint, new ByteArrayContent(body));
+            var arrived = await push.NextArrivalAsync();
+            if (i >= warmup)
+            {
+                plain.Add(Stopwatch.GetElapsedTime(start, arrived).TotalMilliseconds);
+            }
+        }
+
+        await _http.DeleteAsync("/api/notifications/web-push");
+        var p99 = Stats.Percentile(times, 99);
+        return new Row($"Push: approval asked to its push at the push service, p50 / p99 ({runs} runs)",
+            $"{Stats.F(Stats.Median(times), 2)} / {Stats.F(p99, 2)} ms", $"plain POST {Stats.F(Stats.Median(plain), 2)} / {Stats.F(Stats.Percentile(plain, 99), 2)} ms",
+            $"{Stats.F(Stats.Median(times) / Stats.Median(plain), 1)}x", "p99 < 20 ms", p99 < 20 ? "met" : "MISSED");
+    }
+
+    private static string Base64Url(byte[] bytes) => PocketCoder.Notifications.Base64Url.Encode(bytes);
+
     private async Task DecideAtOnceAsync(string sessionId, long after, TaskCompletionSource connected, CancellationToken cancellationToken)
     {
         using var response = await _http.GetAsync($"/api/sessions/{sessionId}/events?after={after}", HttpCompletionOption.ResponseHeadersRead, cancellationToken);

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using PocketCoder.Bench;
 
-// Usage: PocketCoder.Bench --pocketcoder DIR --bare DIR --claude PATH [--quick] [--out FILE] [--only external,fanout,approval,hub,claude]
+// Usage: PocketCoder.Bench --pocketcoder DIR --bare DIR --claude PATH [--quick] [--out FILE] [--only external,fanout,approval,push,hub,claude]
 // (--only hub-relay: the hub's latency and SSE rows alone, for tuning the relay without the minutes of memory steps)
 var options = new Dictionary<string, string>(StringComparer.Ordinal);
 var quick = false;
@@ -32,7 +32,7 @@ if (Wanted("external"))
     rows.AddRange(await new ExternalBench(Required("pocketcoder"), Required("bare"), quick ? 3 : 7).RunAsync());
 }
 
-if (Wanted("fanout") || Wanted("approval") || Wanted("breakdown"))
+if (Wanted("fanout") || Wanted("approval") || Wanted("breakdown") || Wanted("push"))
 {
     await using var inProcess = new InProcessBench(quick);
     await inProcess.StartAsync();
@@ -52,6 +52,13 @@ if (Wanted("fanout") || Wanted("approval") || Wanted("breakdown"))
     {
         Progress("approval round trip");
         rows.Add(await inProcess.ApprovalRoundTripAsync());
+    }
+
+    if (Wanted("push"))
+    {
+        Progress("notifications: approval to push, and the cost of encrypting one");
+        rows.Add(await inProcess.PushLatencyAsync());
+        rows.Add(PushEncryptionBench.Run(quick));
     }
 }
 

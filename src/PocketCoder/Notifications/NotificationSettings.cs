@@ -52,9 +52,11 @@ public sealed record QuietHours(
     [property: RegularExpression("^([01][0-9]|2[0-3]):[0-5][0-9]$", ErrorMessage = QuietHours.TimeMessage)]
     string End,
     [property: Required(ErrorMessage = "'quietHours.timeZone' is required: an IANA name such as \"Europe/Berlin\" (the browser's own).")]
-    [property: StringLength(64)]
+    [property: StringLength(64, ErrorMessage = QuietHours.ZoneMessage)]
+    [property: RegularExpression("^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$", ErrorMessage = QuietHours.ZoneMessage)]
     string TimeZone)
 {
+    internal const string ZoneMessage = "'quietHours.timeZone' must be an IANA time zone name such as \"Europe/Berlin\".";
     internal const string TimeMessage = "'quietHours.start' and 'quietHours.end' are times of day, HH:mm (24-hour).";
 
     public static TimeZoneInfo? FindZone(string name)

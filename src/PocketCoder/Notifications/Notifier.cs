@@ -36,6 +36,7 @@ public sealed class Notifier(
 {
     private const int SendWorkers = 4;
     private const int SummaryLength = 180;
+    private const int TitleLength = 80;
 
     private readonly Channel<Outgoing> _outbox = Channel.CreateBounded<Outgoing>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropWrite });
 
@@ -155,8 +156,10 @@ public sealed class Notifier(
                     break;
             }
         }
-        catch (Exception exception) when (exception is JsonException or InvalidOperationException or KeyNotFoundException or FormatException)
+        catch (Exception exception) when (exception is not OperationCanceledException || !_stopping.IsCancellationRequested)
         {
+            // A notification that cannot be made (a busy database, a malformed event) must not stop the notifier, whose
+            // failure would stop the server.
             NotificationLog.HandlerFailed(logger, exception, stored.Kind);
         }
     }
@@ -208,6 +211,18 @@ public sealed class Notifier(
             return; // Answered in time.
         }
 
+        try
+        {
+            EscalateNow(approval, looking, message);
+        }
+        catch (Exception exception)
+        {
+            NotificationLog.HandlerFailed(logger, exception, NotificationKinds.ApprovalRequested);
+        }
+    }
+
+    private void EscalateNow(Approval approval, IReadOnlyList<string> looking, Func<NotificationSettings, bool, PushMessage> message)
+    {
         if (approvals.Find(approval.Id) is not { Status: ApprovalStatuses.Pending })
         {
             return;
@@ -235,11 +250,21 @@ public sealed class Notifier(
             return;
         }
 
-        if (approvals.Find(approval.Id) is not { Status: ApprovalStatuses.Pending })
+        try
         {
-            return;
+            if (approvals.Find(approval.Id) is { Status: ApprovalStatuses.Pending })
+            {
+                WarnNow(approval, warnBefore, projectName);
+            }
         }
+        catch (Exception exception)
+        {
+            NotificationLog.HandlerFailed(logger, exception, NotificationKinds.ApprovalExpiring);
+        }
+    }
 
+    private void WarnNow(Approval approval, double warnBefore, string projectName)
+    {
         Dispatch(NotificationKinds.ApprovalExpiring, approval.Id, (settings, silent) => settings.ShowsSummary
             ? Message(NotificationKinds.ApprovalExpiring, $"Approval expires soon · {projectName}", $"Denied in {warnBefore:0} s unless you decide: {Shorten(approval.Title)}",
                 SessionTag(approval.SessionId), SessionUrl(approval.SessionId), approval.Id, actions: true, silent)
@@ -257,6 +282,19 @@ public sealed class Notifier(
     }
 
     private void OnCommandFinished(CommandRun run, CommandExitEvent exit)
+    {
+        try
+        {
+            NotifyCommandFinished(run, exit);
+        }
+        catch (Exception exception)
+        {
+            // Called from the command runner as the command ends: nothing here may break that.
+            NotificationLog.HandlerFailed(logger, exception, NotificationKinds.CommandFinished);
+        }
+    }
+
+    private void NotifyCommandFinished(CommandRun run, CommandExitEvent exit)
     {
         var projectName = projects.Find(run.ProjectId)?.Name ?? "PocketCoder";
         var outcome = exit.Status switch
@@ -329,6 +367,11 @@ public sealed class Notifier(
             {
                 return;
             }
+            catch (Exception exception)
+            {
+                // One bad send (a database error while recording it, say) must not end this sender.
+                NotificationLog.HandlerFailed(logger, exception, outgoing.Message.Event);
+            }
         }
     }
 
@@ -355,8 +398,9 @@ public sealed class Notifier(
         }.ToJsonString()));
     }
 
+    /// <summary>Title and body are cut so that any message fits one push record (4 KB), whatever a project is called.</summary>
     private PushMessage Message(string notification, string title, string body, string tag, string url, string? approvalId, bool actions, bool silent) =>
-        new(notification, title, body, tag, url, approvalId, actions, silent, clock.GetUtcNow().ToString("O"));
+        new(notification, Shorten(title, TitleLength), Shorten(body), tag, url, approvalId, actions, silent, clock.GetUtcNow().ToString("O"));
 
     private (string Project, string? Session) Names(string sessionId)
     {
@@ -373,9 +417,9 @@ public sealed class Notifier(
 
     private static string SessionUrl(string sessionId) => $"/s/{sessionId}";
 
-    private static string Shorten(string text)
+    private static string Shorten(string text, int length = SummaryLength)
     {
         var oneLine = text.ReplaceLineEndings(" ").Trim();
-        return oneLine.Length <= SummaryLength ? oneLine : oneLine[..(SummaryLength - 1)] + "…";
+        return oneLine.Length <= length ? oneLine : oneLine[..(length - 1)] + "…";
     }
 }

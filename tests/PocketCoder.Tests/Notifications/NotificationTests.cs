@@ -248,8 +248,11 @@ public sealed class NotificationTests
         await ApiAssert.ProblemAsync(await phone.Http.PutAsJsonAsync("/api/notifications/settings", Settings(content: "loud")), HttpStatusCode.BadRequest, "VALIDATION_FAILED");
         await ApiAssert.ProblemAsync(await phone.Http.PutAsJsonAsync("/api/notifications/settings",
             Settings(quietHours: new { start = "25:00", end = "07:00", timeZone = "UTC" })), HttpStatusCode.BadRequest, "VALIDATION_FAILED");
-        await ApiAssert.ProblemAsync(await phone.Http.PutAsJsonAsync("/api/notifications/settings",
-            Settings(quietHours: new { start = "22:00", end = "07:00", timeZone = "Mars/Olympus_Mons" })), HttpStatusCode.BadRequest, "VALIDATION_FAILED");
+        foreach (var zone in new[] { "Mars/Olympus_Mons", "../../../etc/passwd", "/etc/localtime" })
+        {
+            await ApiAssert.ProblemAsync(await phone.Http.PutAsJsonAsync("/api/notifications/settings",
+                Settings(quietHours: new { start = "22:00", end = "07:00", timeZone = zone })), HttpStatusCode.BadRequest, "VALIDATION_FAILED");
+        }
 
         // An https endpoint and a loopback ntfy are fine; the settings round-trip.
         await PutOkAsync(phone.Http, "/api/notifications/web-push", keys.Subscription("https://push.example/abc"));
