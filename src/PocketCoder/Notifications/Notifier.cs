@@ -180,17 +180,17 @@ public sealed class Notifier(
             : Message(NotificationKinds.ApprovalRequested, "PocketCoder", "An approval is waiting.", SessionTag(approval.SessionId),
                 SessionUrl(approval.SessionId), approval.Id, actions: false, silent);
 
-        // The escalation timer is armed before anything is recorded, so whoever sees the record can move the clock.
-        var looking = Dispatch(NotificationKinds.ApprovalRequested, approval.Id, For, escalate: true);
+        // Timers are armed before anything is sent or recorded, so whoever sees a push or a record can move the clock.
         var token = answered.Token;
-        if (looking.Count > 0)
-        {
-            _ = EscalateAsync(approval, looking, For, token);
-        }
-
         if (projects.Find(approval.ProjectId)?.ApprovalTimeoutSeconds is > 0 and var seconds)
         {
             _ = WarnBeforeTimeoutAsync(approval, seconds, projectName, token);
+        }
+
+        var looking = Dispatch(NotificationKinds.ApprovalRequested, approval.Id, For, escalate: true);
+        if (looking.Count > 0)
+        {
+            _ = EscalateAsync(approval, looking, For, token);
         }
 
         foreach (var device in looking)

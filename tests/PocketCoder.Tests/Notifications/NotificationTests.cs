@@ -137,6 +137,32 @@ public sealed class NotificationTests
     }
 
     [Fact]
+    public async Task ProjectTimeout_LastCallBeforeTheQuestionIsDenied()
+    {
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        await using var push = await PushServiceStub.StartAsync();
+        await using var world = await AgentWorld.ClaudeAsync(clock);
+        using var keys = new BrowserKeys();
+        await PutOkAsync(world.Http, "/api/notifications/settings", Settings(turnFinished: false));
+        await PutOkAsync(world.Http, "/api/notifications/web-push", keys.Subscription(push.Endpoint("/push/phone")));
+        await ApiAssert.OkJsonAsync(await world.Http.PatchAsJsonAsync($"/api/projects/{world.ProjectId}", new { approvalTimeoutSeconds = 120 }));
+        world.Model.Enqueue(ScriptedReply.ToolUse("Bash", new { command = "echo late > late.txt", description = "Write" }), ScriptedReply.Text("Timed out."));
+
+        var sessionId = await world.StartSessionAsync("write late.txt");
+        Assert.Equal("approval.requested", keys.Decrypt(await push.NextAsync("/push/phone")).GetProperty("event").GetString());
+
+        // 120 s: a quarter (30 s) before the end, the phone hears it is about to be denied.
+        clock.Advance(TimeSpan.FromSeconds(89));
+        Assert.Equal(0, push.Waiting("/push/phone"));
+        clock.Advance(TimeSpan.FromSeconds(2));
+        var warning = keys.Decrypt(await push.NextAsync("/push/phone"));
+        Assert.Equal("approval.expiring", warning.GetProperty("event").GetString());
+        Assert.Contains("Denied in 30 s unless you decide: ", warning.GetProperty("body").GetString());
+        Assert.True(warning.GetProperty("actions").GetBoolean());
+        Assert.Equal($"/s/{sessionId}", warning.GetProperty("url").GetString());
+    }
+
+    [Fact]
     public async Task ExpiredOrFailingChannels_RemovedOrShown_OnDevicesAndInHealth_RevokedDeviceLosesItsChannels()
     {
         await using var push = await PushServiceStub.StartAsync();
