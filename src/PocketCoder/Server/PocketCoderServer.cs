@@ -161,6 +161,17 @@ public static class PocketCoderServer
         services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new AuthorizationPolicyBuilder(DeviceAuthentication.SchemeName).RequireAuthenticatedUser().Build());
         services.AddProblemResponses();
+        services.AddResponseCompression(compression =>
+        {
+            // JSON answers only (the app's own files are compressed at build time; event streams never are, or they
+            // would be buffered). Over https too: no response puts a secret beside text an attacker chose (BREACH).
+            compression.EnableForHttps = true;
+            compression.MimeTypes = ["application/json", "application/problem+json"];
+            compression.Providers.Add<Microsoft.AspNetCore.ResponseCompression.BrotliCompressionProvider>();
+            compression.Providers.Add<Microsoft.AspNetCore.ResponseCompression.GzipCompressionProvider>();
+        });
+        services.Configure<Microsoft.AspNetCore.ResponseCompression.BrotliCompressionProviderOptions>(o => o.Level = System.IO.Compression.CompressionLevel.Fastest);
+        services.Configure<Microsoft.AspNetCore.ResponseCompression.GzipCompressionProviderOptions>(o => o.Level = System.IO.Compression.CompressionLevel.Fastest);
         services.AddValidation();
         services.AddApiDocument(options.LiveApiDocument);
         services.ConfigureHttpJsonOptions(json =>
@@ -174,6 +185,7 @@ public static class PocketCoderServer
         var app = builder.Build();
         app.UseProblemResponses();
         app.UseAllowedHosts(options);
+        app.UseResponseCompression();
         app.MapWebApp();
         app.UseAuthentication();
         app.UseAuthorization();

@@ -28,6 +28,15 @@ public static class WebApp
         var types = new FileExtensionContentTypeProvider();
         types.Mappings[".webmanifest"] = "application/manifest+json";
 
+        // A browser that takes brotli or gzip gets the copy the web build made (web/vite.config.ts, precompress).
+        app.Use(async (context, next) =>
+        {
+            if (!await TrySendPrecompressedAsync(context, files, types))
+            {
+                await next(context);
+            }
+        });
+
         app.UseStaticFiles(new StaticFileOptions
         {
             FileProvider = files,
@@ -64,6 +73,50 @@ public static class WebApp
         return app;
     }
 
+    private static async Task<bool> TrySendPrecompressedAsync(HttpContext context, Microsoft.Extensions.FileProviders.IFileProvider files,
+        FileExtensionContentTypeProvider types)
+    {
+        var request = context.Request;
+        if (!IsPublicRead(request))
+        {
+            return false;
+        }
+
+        var path = IsAppPage(request) ? "index.html" : (request.Path.Value ?? "").TrimStart('/');
+        if (path.Length == 0 || path.Contains("..", StringComparison.Ordinal) || !types.TryGetContentType(path, out var contentType)
+            || !files.GetFileInfo(path).Exists)
+        {
+            return false;
+        }
+
+        foreach (var (encoding, suffix) in new[] { ("br", ".br"), ("gzip", ".gz") })
+        {
+            if (!Accepts(request, encoding) || files.GetFileInfo(path + suffix) is not { Exists: true } compressed)
+            {
+                continue;
+            }
+
+            var response = context.Response;
+            Secure(response, path.StartsWith("assets/", StringComparison.Ordinal) ? Immutable : Revalidate);
+            response.ContentType = path == "index.html" ? "text/html; charset=utf-8" : contentType;
+            response.Headers.ContentEncoding = encoding;
+            response.ContentLength = compressed.Length;
+            if (!HttpMethods.IsHead(request.Method))
+            {
+                await response.SendFileAsync(compressed, context.RequestAborted);
+            }
+
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>Whether <c>Accept-Encoding</c> names the coding with a weight above zero.</summary>
+    private static bool Accepts(HttpRequest request, string encoding) =>
+        request.GetTypedHeaders().AcceptEncoding.Any(value =>
+            string.Equals(value.Value.Value, encoding, StringComparison.OrdinalIgnoreCase) && value.Quality is not 0);
+
     private static bool IsAppPage(HttpRequest request) => IsPublicRead(request) && !Path.HasExtension(request.Path.Value ?? "");
 
     /// <summary>Static files answered first, so a file name that reaches here names nothing (an old hashed asset, a typo).</summary>
@@ -81,5 +134,7 @@ public static class WebApp
         headers[HeaderNames.XContentTypeOptions] = "nosniff";
         headers[HeaderNames.ContentSecurityPolicy] = ContentSecurityPolicy;
         headers["Referrer-Policy"] = "no-referrer";
+        // The same URL answers brotli, gzip or plain by Accept-Encoding: caches must keep them apart.
+        headers[HeaderNames.Vary] = HeaderNames.AcceptEncoding;
     }
 }
