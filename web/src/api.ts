@@ -144,6 +144,8 @@ export const api = {
   project: (id: string) => request<Project>('GET', `/api/projects/${q(id)}`),
   addProject: (path: string, name?: string) => request<Project>('POST', '/api/projects', name ? { path, name } : { path }),
   removeProject: (id: string) => request<void>('DELETE', `/api/projects/${q(id)}`),
+  updateProject: (id: string, change: { name?: string; approvalTimeoutSeconds?: number | null }) =>
+    request<Project>('PATCH', `/api/projects/${q(id)}`, change),
 
   sessions: (projectId?: string) => request<Session[]>('GET', projectId ? `/api/sessions?projectId=${q(projectId)}` : '/api/sessions'),
   session: (id: string) => request<Session>('GET', `/api/sessions/${q(id)}`),
@@ -154,6 +156,8 @@ export const api = {
   resume: (sessionId: string) => request<void>('POST', `/api/sessions/${q(sessionId)}/resume`),
   setMode: (sessionId: string, mode: SessionMode) => request<Session>('PATCH', `/api/sessions/${q(sessionId)}`, { mode }),
   stop: (sessionId: string) => request<Session>('DELETE', `/api/sessions/${q(sessionId)}`),
+  archive: (sessionId: string, archived: boolean) =>
+    request<Session>('POST', `/api/sessions/${q(sessionId)}/${archived ? 'archive' : 'unarchive'}`),
 
   approvals: (status?: 'pending' | 'decided', sessionId?: string) => {
     const params = new URLSearchParams();

@@ -9,6 +9,7 @@ import { Home } from './screens/Home';
 import { NewSession } from './screens/NewSession';
 import { linkedPairingCode } from './pairing';
 import { Pair } from './screens/Pair';
+import { ProjectSettings } from './screens/ProjectSettings';
 import { Rules } from './screens/Rules';
 import { Run, Terminal } from './screens/Run';
 import { SessionScreen } from './screens/Session';
@@ -46,6 +47,7 @@ export function App() {
   else if ((params = match('/p/:id/files', p))) screen = <Files projectId={params.id!} path={route.query.get('path') ?? ''} />;
   else if ((params = match('/p/:id/file', p))) screen = <FileView projectId={params.id!} path={route.query.get('path') ?? ''} />;
   else if ((params = match('/p/:id/rules', p))) screen = <Rules projectId={params.id!} />;
+  else if ((params = match('/p/:id/settings', p))) screen = <ProjectSettings projectId={params.id!} />;
   else if ((params = match('/p/:id/git', p))) screen = <Git projectId={params.id!} />;
   else if ((params = match('/p/:id/git/diff', p))) screen = <GitDiffView projectId={params.id!} path={route.query.get('path') ?? ''} staged={route.query.get('staged') === 'true'} />;
   else if ((params = match('/p/:id/git/branches', p))) screen = <Branches projectId={params.id!} />;

@@ -104,8 +104,18 @@ describe('reduceSession', () => {
 });
 
 describe('reduceDashboard', () => {
+  it('takes an archived session out of the lists and brings it back when unarchived', () => {
+    const session = { id: S, projectId: 'p', agent: 'claude-code', model: null, title: null, mode: 'ask' as const, status: 'idle' as const, createdAt: '', updatedAt: '', lastSeq: 1, archivedAt: null };
+    let board: Dashboard = { sessions: { [S]: session }, pending: {} };
+    board = reduceDashboard(board, { kind: 'session.status', data: { sessionId: S, seq: 2, status: 'stopped', mode: 'ask', reason: 'archived' } });
+    expect(board.sessions[S]!.archivedAt).toBeTruthy();
+    expect(board.sessions[S]!.status).toBe('stopped');
+    board = reduceDashboard(board, { kind: 'session.status', data: { sessionId: S, seq: 3, status: 'stopped', mode: 'ask', reason: 'unarchived' } });
+    expect(board.sessions[S]!.archivedAt).toBeNull();
+  });
+
   it('counts pending approvals across sessions and forgets resolved ones', () => {
-    const session = { id: S, projectId: 'p', agent: 'claude-code', model: null, title: null, mode: 'ask' as const, status: 'running' as const, createdAt: '', updatedAt: '', lastSeq: 1 };
+    const session = { id: S, projectId: 'p', agent: 'claude-code', model: null, title: null, mode: 'ask' as const, status: 'running' as const, createdAt: '', updatedAt: '', lastSeq: 1, archivedAt: null };
     let board: Dashboard = { sessions: { [S]: session }, pending: {} };
     board = reduceDashboard(board, { kind: 'approval.requested', data: { sessionId: S, seq: 2, approvalId: 'a1', createdAt: 't' } });
     board = reduceDashboard(board, { kind: 'approval.requested', data: { sessionId: S, seq: 2, approvalId: 'a1', createdAt: 't' } });

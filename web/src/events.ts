@@ -238,8 +238,10 @@ export function reduceDashboard(board: Dashboard, event: ServerEvent): Dashboard
       if (!session) return board;
       const status = str(d.status) as SessionStatus;
       const mode = str(d.mode) as SessionMode;
-      if (session.status === status && session.mode === mode && session.lastSeq >= d.seq) return board;
-      return { ...board, sessions: { ...board.sessions, [d.sessionId]: { ...session, status, mode: mode || session.mode, lastSeq: Math.max(session.lastSeq, d.seq) } } };
+      // Archiving is told as a status event with that reason: the session leaves (or rejoins) the lists.
+      const archivedAt = d.reason === 'archived' ? session.archivedAt ?? new Date().toISOString() : d.reason === 'unarchived' ? null : session.archivedAt;
+      if (session.status === status && session.mode === mode && session.lastSeq >= d.seq && archivedAt === session.archivedAt) return board;
+      return { ...board, sessions: { ...board.sessions, [d.sessionId]: { ...session, status, mode: mode || session.mode, archivedAt, lastSeq: Math.max(session.lastSeq, d.seq) } } };
     }
     case 'approval.requested': {
       const approvalId = str(d.approvalId);

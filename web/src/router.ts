@@ -8,17 +8,23 @@ export interface Route { path: string; query: URLSearchParams }
 const current = (): Route => ({ path: location.pathname, query: new URLSearchParams(location.search) });
 const listeners = new Set<() => void>();
 
+/** How many app screens lie behind this history entry: 0 for the one the app was opened on (a deep link, a reload). */
+const depth = (): number => (typeof history.state?.depth === 'number' ? history.state.depth : 0);
+
 export function navigate(to: string, options: { replace?: boolean } = {}): void {
-  if (options.replace) history.replaceState(null, '', to);
-  else history.pushState(null, '', to);
+  if (options.replace) history.replaceState({ depth: depth() }, '', to);
+  else history.pushState({ depth: depth() + 1 }, '', to);
   listeners.forEach((l) => l());
   window.scrollTo(0, 0);
 }
 
+/**
+ * Back inside the app: to the previous screen when the app put one behind this one, else up to `fallback` (the screen's
+ * parent). The history before a deep link belongs to another site, or to nothing (a blank page): never left for it.
+ */
 export function back(fallback = '/'): void {
-  // history.length is 1 on a deep link opened fresh: going "back" would leave the app.
-  if (history.state === null && history.length <= 1) navigate(fallback, { replace: true });
-  else history.back();
+  if (depth() > 0) history.back();
+  else navigate(fallback, { replace: true });
 }
 
 // Each screen decides its own scroll (the session follows its stream); a restored offset from another screen is wrong.

@@ -123,6 +123,25 @@ public sealed class SessionManager(
         return sessions.Get(session.Id);
     }
 
+    /// <summary>Stops the session if it runs, then hides it from the app's lists; its events and ledger entries stay.</summary>
+    public async Task<Session> ArchiveAsync(string sessionId, bool archived, Actor actor, CancellationToken cancellationToken)
+    {
+        var session = sessions.Get(sessionId);
+        if (archived && session.Status != SessionStatuses.Stopped)
+        {
+            await StopAsync(session.Id, actor, cancellationToken);
+        }
+
+        database.Write(write =>
+        {
+            if (sessions.SetArchived(write, session.Id, archived))
+            {
+                ledger.Append(write, actor.Name, archived ? "session.archived" : "session.unarchived", session.Id);
+            }
+        });
+        return sessions.Get(session.Id);
+    }
+
     /// <summary>Changes the mode for every device at once; the gatekeeper applies it from the next tool call.</summary>
     public async Task<Session> SetModeAsync(string sessionId, string mode, Actor actor, CancellationToken cancellationToken)
     {

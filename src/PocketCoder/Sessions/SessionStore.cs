@@ -17,7 +17,8 @@ public sealed record Session(
     string? Title,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
-    long LastSeq);
+    long LastSeq,
+    DateTimeOffset? ArchivedAt = null);
 
 public static class SessionStatuses
 {
@@ -36,7 +37,7 @@ public static class SessionStatuses
 /// <summary>Session rows. Every status or mode change goes out as a <c>session.status</c> event in the same transaction.</summary>
 public sealed class SessionStore(Database database, EventLog events, TimeProvider clock)
 {
-    private const string Columns = "id, project_id, agent, model, mode, status, agent_session_id, title, created_at, updated_at, last_seq";
+    private const string Columns = "id, project_id, agent, model, mode, status, agent_session_id, title, created_at, updated_at, last_seq, archived_at";
 
     public Session Create(DbWrite write, string projectId, string agent, string? model, string mode, string? title)
     {
@@ -44,7 +45,7 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
         var session = new Session(Guid.NewGuid().ToString(), projectId, agent, model, mode, SessionStatuses.Starting,
             Guid.NewGuid().ToString(), title, now, now, 0);
         write.Execute(
-            $"INSERT INTO sessions ({Columns}) VALUES ($id, $project, $agent, $model, $mode, $status, $agentSession, $title, $at, $at, 0)",
+            $"INSERT INTO sessions ({Columns}) VALUES ($id, $project, $agent, $model, $mode, $status, $agentSession, $title, $at, $at, 0, NULL)",
             ("$id", session.Id), ("$project", projectId), ("$agent", agent), ("$model", model), ("$mode", mode),
             ("$status", session.Status), ("$agentSession", session.AgentSessionId), ("$title", title), ("$at", now.ToDb()));
         events.Append(write, session.Id, new SessionStatusEvent(session.Status, mode, null));
@@ -77,6 +78,23 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
         }
 
         events.Append(write, id, new SessionStatusEvent(status, mode, reason));
+        return true;
+    }
+
+    /// <summary>Archives (or brings back) a session: kept whole, hidden from lists; every device is told (reason <c>archived</c>).</summary>
+    public bool SetArchived(DbWrite write, string id, bool archived)
+    {
+        var row = write.Query(
+            archived
+                ? "UPDATE sessions SET archived_at = $at WHERE id = $id AND archived_at IS NULL RETURNING status, mode"
+                : "UPDATE sessions SET archived_at = NULL WHERE id = $id AND archived_at IS NOT NULL RETURNING status, mode",
+            r => (Status: r.GetString(0), Mode: r.GetString(1)), ("$at", clock.GetUtcNow().ToDb()), ("$id", id)).FirstOrDefault();
+        if (row.Status is null)
+        {
+            return false;
+        }
+
+        events.Append(write, id, new SessionStatusEvent(row.Status, row.Mode, archived ? "archived" : "unarchived"));
         return true;
     }
 
@@ -120,5 +138,5 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
 
     private static Session Map(SqliteDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.NullableString(3), r.GetString(4), r.GetString(5), r.GetString(6),
-        r.NullableString(7), r.Time(8), r.Time(9), r.GetInt64(10));
+        r.NullableString(7), r.Time(8), r.Time(9), r.GetInt64(10), r.NullableTime(11));
 }

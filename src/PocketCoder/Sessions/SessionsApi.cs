@@ -27,11 +27,13 @@ public sealed record UpdateSessionRequest(
     [property: AllowedValues(SessionModes.Ask, SessionModes.Plan, SessionModes.AcceptEdits, SessionModes.Trusted, ErrorMessage = SessionsApi.ModeMessage)]
     string? Mode);
 
+/// <param name="ArchivedAt">When the owner archived it (hidden from the app's lists, kept whole); null when not archived.</param>
 public sealed record SessionResponse(
     string Id, string ProjectId, string Agent, string? Model, string Mode, string Status, string? Title,
-    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, long LastSeq)
+    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, long LastSeq, DateTimeOffset? ArchivedAt)
 {
-    public static SessionResponse From(Session s) => new(s.Id, s.ProjectId, s.Agent, s.Model, s.Mode, s.Status, s.Title, s.CreatedAt, s.UpdatedAt, s.LastSeq);
+    public static SessionResponse From(Session s) =>
+        new(s.Id, s.ProjectId, s.Agent, s.Model, s.Mode, s.Status, s.Title, s.CreatedAt, s.UpdatedAt, s.LastSeq, s.ArchivedAt);
 }
 
 public static class SessionsApi
@@ -54,6 +56,10 @@ public static class SessionsApi
         group.MapPost("/{id}/cancel", Cancel).WithName("CancelTurn");
         group.MapPost("/{id}/resume", Resume).WithName("ResumeSession");
         group.MapDelete("/{id}", Stop).WithName("StopSession");
+        group.MapPost("/{id}/archive", (string id, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken) =>
+            ArchiveAsync(id, true, manager, user, cancellationToken)).WithName("ArchiveSession");
+        group.MapPost("/{id}/unarchive", (string id, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken) =>
+            ArchiveAsync(id, false, manager, user, cancellationToken)).WithName("UnarchiveSession");
     }
 
     private static async Task<Created<SessionResponse>> Create(string projectId, CreateSessionRequest request, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken)
@@ -73,6 +79,9 @@ public static class SessionsApi
     {
         return SessionResponse.From(await manager.SetModeAsync(id, request.Mode!, user.Actor(), cancellationToken));
     }
+
+    private static async Task<SessionResponse> ArchiveAsync(string id, bool archived, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken) =>
+        SessionResponse.From(await manager.ArchiveAsync(id, archived, user.Actor(), cancellationToken));
 
     private static async Task<Accepted> Send(string id, SendMessageRequest request, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken)
     {

@@ -44,8 +44,12 @@ export function Home() {
   );
 }
 
-function ProjectCard({ project, sessions }: { project: Project; sessions: Session[] }) {
+function ProjectCard({ project, sessions: everything }: { project: Project; sessions: Session[] }) {
   const [all, setAll] = useState(false);
+  const [archived, setArchived] = useState(false);
+  // Archived sessions stay out of the way, one tap from view.
+  const hidden = everything.filter((s) => s.archivedAt).length;
+  const sessions = archived ? everything : everything.filter((s) => !s.archivedAt);
   const shown = all ? sessions : sessions.slice(0, SHOWN);
   return (
     <section class="card project" data-project={project.name}>
@@ -62,19 +66,23 @@ function ProjectCard({ project, sessions }: { project: Project; sessions: Sessio
             <li key={s.id}>
               <a class="session-row" {...linkTo(`/s/${s.id}`)}>
                 <span class="session-title">{s.title || 'Untitled session'}</span>
-                <span class="session-meta"><StatusBadge status={s.status} /><span class="muted small">{agentName(s.agent)} · {timeAgo(s.updatedAt)}</span></span>
+                <span class="session-meta"><StatusBadge status={s.status} />{s.archivedAt && <span class="badge badge-idle">Archived</span>}<span class="muted small">{agentName(s.agent)} · {timeAgo(s.updatedAt)}</span></span>
               </a>
             </li>
           ))}
         </ul>
       )}
       {sessions.length > SHOWN && !all && <button class="link-btn" onClick={() => setAll(true)}>Show all {sessions.length} sessions</button>}
+      {hidden > 0 && (
+        <button class="link-btn" onClick={() => setArchived(!archived)}>{archived ? 'Hide archived' : `Show ${hidden} archived`}</button>
+      )}
       <div class="project-tools">
         <a class="chip-btn" {...linkTo(`/p/${project.id}/files`)}><Icon name="folder" size={18} /> Files</a>
         <a class="chip-btn" {...linkTo(`/p/${project.id}/git`)}><Icon name="branch" size={18} /> Git</a>
         <a class="chip-btn" {...linkTo(`/p/${project.id}/run`)}><Icon name="play" size={18} /> Run</a>
         <a class="chip-btn" {...linkTo(`/p/${project.id}/terminal`)}><Icon name="terminal" size={18} /> Terminal</a>
         <a class="chip-btn" {...linkTo(`/p/${project.id}/rules`)}><Icon name="shield" size={18} /> Rules</a>
+        <a class="chip-btn" {...linkTo(`/p/${project.id}/settings`)}><Icon name="other" size={18} /> Settings</a>
       </div>
     </section>
   );

@@ -18,6 +18,7 @@ export function SessionScreen({ id }: { id: string }) {
   const [view, setView] = useState<SessionView>(emptySession);
   const [stream, setStream] = useState<StreamState>('connecting');
   const [error, setError] = useState<string | null>(null);
+  const [menu, setMenu] = useState(false);
   const scrolled = useRef(false);
   const stickToBottom = useRef(true);
 
@@ -64,7 +65,9 @@ export function SessionScreen({ id }: { id: string }) {
         back="/"
         title={session?.title || 'Session'}
         subtitle={<><StatusBadge status={status} />{session && <span class="muted small">{agentName(session.agent)}{session.model ? ` · ${session.model}` : ''}</span>}</>}
+        actions={<button class="icon-btn" aria-label="Session actions" aria-expanded={menu} onClick={() => setMenu(!menu)}><Icon name="other" /></button>}
       />
+      {menu && session && <SessionActions session={{ ...session, status: status ?? session.status }} onDone={(s) => { setSession(s); upsertSession(s); setMenu(false); }} />}
       <main class="page transcript-page" data-last-seq={view.lastSeq}>
         <ErrorNote error={error} />
         {stream !== 'open' && view.lastSeq > 0 && <div class="reconnecting" role="status">Reconnecting…</div>}
@@ -78,6 +81,56 @@ export function SessionScreen({ id }: { id: string }) {
         <UsageLine view={view} />
       </main>
       <Composer id={id} status={status} mode={mode} turnActive={view.turnActive} />
+    </div>
+  );
+}
+
+/** Stop the session, archive it (stopped, hidden from Home, kept whole), or bring it back: each confirmed first. */
+function SessionActions({ session, onDone }: { session: Session; onDone: (s: Session) => void }) {
+  const [confirm, setConfirm] = useState<'stop' | 'archive' | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const act = async (work: () => Promise<Session>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      onDone(await work());
+    } catch (e) {
+      setError(describeError(e));
+    }
+    setBusy(false);
+    setConfirm(null);
+  };
+  const stopped = session.status === 'stopped';
+  return (
+    <div class="session-actions" role="group" aria-label="Session actions">
+      <ErrorNote error={error} />
+      {confirm === null && (
+        <div class="row">
+          {!stopped && <button class="btn danger-ghost" disabled={busy} onClick={() => setConfirm('stop')}>Stop session…</button>}
+          {session.archivedAt
+            ? <button class="btn ghost" disabled={busy} onClick={() => void act(() => api.archive(session.id, false))}>Unarchive</button>
+            : <button class="btn ghost" disabled={busy} onClick={() => setConfirm('archive')}>Archive…</button>}
+        </div>
+      )}
+      {confirm === 'stop' && (
+        <div class="confirm">
+          <p>Stop the agent? Its conversation is kept, but this session takes no more messages.</p>
+          <div class="row">
+            <button class="btn ghost" disabled={busy} onClick={() => setConfirm(null)}>Cancel</button>
+            <button class="btn danger grow" disabled={busy} onClick={() => void act(() => api.stop(session.id))}>Stop session</button>
+          </div>
+        </div>
+      )}
+      {confirm === 'archive' && (
+        <div class="confirm">
+          <p>{stopped ? 'Hide this session from Home?' : 'Stop the agent and hide this session from Home?'} Its history and ledger entries are kept.</p>
+          <div class="row">
+            <button class="btn ghost" disabled={busy} onClick={() => setConfirm(null)}>Cancel</button>
+            <button class="btn primary grow" disabled={busy} onClick={() => void act(() => api.archive(session.id, true))}>Archive</button>
+          </div>
+        </div>
+      )}
     </div>
   );
 }

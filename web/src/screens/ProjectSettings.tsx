@@ -1,0 +1,88 @@
+import { useState } from 'preact/hooks';
+import { api, describeError } from '../api';
+import { AppBar, ErrorNote } from '../components/ui';
+import { navigate } from '../router';
+import { getState, refresh, setState, useStore } from '../store';
+
+const TIMEOUTS: { seconds: number | null; label: string }[] = [
+  { seconds: null, label: 'Never: wait for me' },
+  { seconds: 60, label: '1 minute' },
+  { seconds: 300, label: '5 minutes' },
+  { seconds: 900, label: '15 minutes' },
+  { seconds: 3600, label: '1 hour' },
+  { seconds: 28800, label: '8 hours' },
+];
+
+/** A project's approval timeout, and removing the project (its sessions stop; its folder is never touched). */
+export function ProjectSettings({ projectId }: { projectId: string }) {
+  const project = useStore((s) => s.projects.find((p) => p.id === projectId));
+  const [error, setError] = useState<string | null>(null);
+  const [note, setNote] = useState<string | null>(null);
+  const [confirm, setConfirm] = useState(false);
+  const [busy, setBusy] = useState(false);
+
+  if (!project) {
+    return (<><AppBar back="/" title="Settings" /><main class="page"><ErrorNote error={error ?? 'No such project.'} /></main></>);
+  }
+  const current = project.approvalTimeoutSeconds ?? null;
+  const known = TIMEOUTS.some((t) => t.seconds === current);
+
+  const setTimeoutTo = async (seconds: number | null) => {
+    setBusy(true);
+    setError(null);
+    try {
+      const updated = await api.updateProject(projectId, { approvalTimeoutSeconds: seconds });
+      setState({ projects: getState().projects.map((p) => (p.id === updated.id ? updated : p)) });
+      setNote(seconds === null ? 'Approvals wait for you as long as it takes.' : `Unanswered approvals are denied after ${TIMEOUTS.find((t) => t.seconds === seconds)?.label ?? `${seconds} s`}.`);
+    } catch (e) {
+      setError(describeError(e));
+    }
+    setBusy(false);
+  };
+
+  const remove = async () => {
+    setBusy(true);
+    try {
+      await api.removeProject(projectId);
+      await refresh();
+      navigate('/', { replace: true });
+    } catch (e) {
+      setError(describeError(e));
+      setBusy(false);
+    }
+  };
+
+  return (
+    <>
+      <AppBar back="/" title="Settings" subtitle={project.name} />
+      <main class="page settings">
+        <ErrorNote error={error} />
+        {note && <p class="muted small" role="status">{note}</p>}
+        <section class="card pad">
+          <h2>Approval timeout</h2>
+          <p class="muted small">An approval nobody answers in this time is denied, visibly, by “timeout”. Your phone is told shortly before.</p>
+          <label class="field">
+            <span class="sr-only">Approval timeout</span>
+            <select name="approvalTimeout" value={String(current)} disabled={busy}
+              onChange={(e) => { const v = e.currentTarget.value; void setTimeoutTo(v === 'null' ? null : Number(v)); }}>
+              {!known && <option value={String(current)}>{current} seconds</option>}
+              {TIMEOUTS.map((t) => <option key={String(t.seconds)} value={String(t.seconds)}>{t.label}</option>)}
+            </select>
+          </label>
+        </section>
+        <section class="card pad danger-zone">
+          <h2>Remove project</h2>
+          <p class="muted small">Stops its sessions and forgets it here. The folder <code>{project.path}</code> and its files are not touched; the ledger keeps its history.</p>
+          {confirm
+            ? (
+              <div class="row">
+                <button class="btn ghost" disabled={busy} onClick={() => setConfirm(false)}>Keep it</button>
+                <button class="btn danger grow" disabled={busy} onClick={() => void remove()}>Remove {project.name}</button>
+              </div>
+            )
+            : <button class="btn danger-ghost" disabled={busy} onClick={() => setConfirm(true)}>Remove project…</button>}
+        </section>
+      </main>
+    </>
+  );
+}
