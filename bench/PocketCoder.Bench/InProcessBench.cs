@@ -91,6 +91,8 @@ public sealed class InProcessBench(bool quick) : IAsyncDisposable
         var after = Service<Sessions.SessionStore>().Get(sessionId).LastSeq;
         var log = Service<PocketCoder.Realtime.EventLog>();
         var hub = Service<EventHub>();
+        // The server's own followers (the notifier) count too.
+        var already = hub.SubscriberCount;
         using var stop = new CancellationTokenSource();
         var latencies = new List<double>[subscriberCount];
         var finished = new Task<long>[subscriberCount];
@@ -104,7 +106,7 @@ public sealed class InProcessBench(bool quick) : IAsyncDisposable
         }
 
         await Task.WhenAll(connected.Select(c => c.Task)).WaitAsync(TimeSpan.FromSeconds(60));
-        while (hub.SubscriberCount < subscriberCount)
+        while (hub.SubscriberCount < already + subscriberCount)
         {
             await Task.Delay(10);
         }

@@ -15,6 +15,9 @@ public sealed class EventStreamTests
         var phone = await server.PairAsync();
         var sessionId = CreateSession(server);
         var log = server.Services.GetRequiredService<EventLog>();
+        var hub = server.Services.GetRequiredService<EventHub>();
+        // The server's own followers (the notifier) are subscribed already; the stream adds exactly one.
+        var before = hub.SubscriberCount;
         await using var stream = await SseClient.ConnectAsync(phone.Http, $"/api/sessions/{sessionId}/events");
         await stream.WaitForAsync("session.status");
 
@@ -27,7 +30,7 @@ public sealed class EventStreamTests
         await stream.WaitForAsync(e => e.Id == 3001);
         Assert.Equal(Enumerable.Range(1, 3001).Select(i => (long)i), stream.Received.Select(e => e.Id));
         Assert.Equal("chunk 2999", stream.Received[^1].Str("text"));
-        Assert.Equal(1, server.Services.GetRequiredService<EventHub>().SubscriberCount);
+        Assert.Equal(before + 1, hub.SubscriberCount);
     }
 
     [Fact]
