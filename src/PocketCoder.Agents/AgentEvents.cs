@@ -68,4 +68,14 @@ public static class ToolKinds
         ToolKind.Mcp => "mcp",
         _ => "other",
     };
+
+    public static ToolKind FromWire(string kind) => kind switch
+    {
+        "read" => ToolKind.Read,
+        "edit" => ToolKind.Edit,
+        "execute" => ToolKind.Execute,
+        "fetch" => ToolKind.Fetch,
+        "mcp" => ToolKind.Mcp,
+        _ => ToolKind.Other,
+    };
 }

@@ -28,7 +28,7 @@ public sealed record Approval(
     /// <summary>The payload of <c>approval.requested</c>: everything a phone needs to show what will run.</summary>
     /// <param name="canEditInput">Whether the session's agent runs an edited input (else the phone offers no edit).</param>
     public ApprovalRequestedEvent RequestedEvent(bool canEditInput) =>
-        new(Id, ToolCallId, Tool, Kind, Title, Json(Input), Plan, canEditInput, CreatedAt.ToDb());
+        new(Id, ToolCallId, Tool, Kind, Title, Json(Input), Plan, canEditInput, CreatedAt.ToDb(), RulePattern);
 
     public ApprovalResolvedEvent ResolvedEvent() =>
         new(Id, ToolCallId, Status, Decision, DecidedBy, Message, UpdatedInput is null ? null : Json(UpdatedInput));
@@ -88,6 +88,11 @@ public sealed class ApprovalStore(Database database, TimeProvider clock)
         var sql = $"SELECT {Columns} FROM approvals {(where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : "")} ORDER BY created_at LIMIT 500";
         return connection.Query(sql, Map, ("$session", sessionId));
     });
+
+    /// <summary>The project's newest questions, for showing what a rule would have matched.</summary>
+    public IReadOnlyList<Approval> Recent(string projectId, int limit) => database.Read(connection =>
+        connection.Query($"SELECT {Columns} FROM approvals WHERE project_id = $project ORDER BY created_at DESC LIMIT $limit", Map,
+            ("$project", projectId), ("$limit", limit)));
 
     public Approval? Find(string id) => database.Read(connection =>
         connection.Query($"SELECT {Columns} FROM approvals WHERE id = $id", Map, ("$id", id)).FirstOrDefault());

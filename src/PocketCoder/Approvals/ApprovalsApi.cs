@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
 using System.Text.Json;
+using PocketCoder.Agents;
 using PocketCoder.Auth;
 using PocketCoder.Errors;
 
@@ -23,7 +24,13 @@ public sealed record DecisionResponse(string Id, string Status, string Decision)
 public sealed record ApprovalResponse(
     string Id, string SessionId, string ProjectId, string ToolCallId, string Tool, string Kind, string Title, JsonElement Input,
     string? Plan, string Status, DateTimeOffset CreatedAt, string? Decision, string? DecidedBy, DateTimeOffset? DecidedAt,
-    string? Message, JsonElement? UpdatedInput, IReadOnlyList<string> DeliveredTo, bool CanEditInput);
+    string? Message, JsonElement? UpdatedInput, IReadOnlyList<string> DeliveredTo, bool CanEditInput, string RulePattern);
+
+/// <summary>What a rule would have matched among the project's newest questions (<paramref name="Checked"/> of them).</summary>
+public sealed record RulePreview(int Checked, int Matched, IReadOnlyList<RuleMatch> Examples);
+
+/// <param name="Subject">The command or project-relative path the question was about; <c>*</c> when it had neither.</param>
+public sealed record RuleMatch(string Tool, string Kind, string Subject, DateTimeOffset At);
 
 /// <param name="Tool">Checked by the handler: which names are tools is the policy's knowledge (RuleTools).</param>
 public sealed record CreateRuleRequest(
@@ -59,6 +66,8 @@ public static class ApprovalsApi
         rules.MapGet("/", ListRules).WithName("ListRules");
         rules.MapPost("/", AddRule).WithName("AddRule");
         rules.MapDelete("/{ruleId}", RemoveRule).WithName("RemoveRule");
+        rules.MapPut("/{ruleId}", ChangeRule).WithName("ChangeRule");
+        rules.MapPost("/preview", PreviewRule).WithName("PreviewRule");
     }
 
     private static IEnumerable<ApprovalResponse> List(string? status, string? sessionId, ApprovalStore approvals, Gatekeeper gatekeeper, ClaimsPrincipal user)
@@ -104,15 +113,39 @@ public static class ApprovalsApi
     private static Created<RuleResponse> AddRule(string projectId, CreateRuleRequest request, Projects.ProjectStore projects, Rules rules, ClaimsPrincipal user)
     {
         projects.Get(projectId);
-        if (string.IsNullOrWhiteSpace(request.Tool) || !RuleTools.IsValid(request.Tool.Trim()))
-        {
-            throw ApiProblem.Validation(
-                $"'tool' must be \"*\", a kind ({string.Join(", ", RuleTools.KindWords)}) or an agent's tool name such as \"Bash\" (letters, digits, _ - . :).");
-        }
-
-        var rule = rules.Add(projectId, request.Tool.Trim(), request.Pattern!, request.Action!, user.Actor());
+        var rule = rules.Add(projectId, RuleTool(request), request.Pattern!, request.Action!, user.Actor());
         return TypedResults.Created($"/api/projects/{projectId}/rules/{rule.Id}", RuleResponse.From(rule));
     }
+
+    private static RuleResponse ChangeRule(string projectId, string ruleId, CreateRuleRequest request, Projects.ProjectStore projects, Rules rules, ClaimsPrincipal user)
+    {
+        projects.Get(projectId);
+        return RuleResponse.From(rules.Change(projectId, ruleId, RuleTool(request), request.Pattern!, request.Action!, user.Actor()));
+    }
+
+    /// <summary>The project's last 200 questions that the rule would have matched: what a rule means, before it is saved.</summary>
+    private static RulePreview PreviewRule(string projectId, CreateRuleRequest request, Projects.ProjectStore projects, ApprovalStore approvals)
+    {
+        var project = projects.Get(projectId);
+        var rule = new Rule("preview", projectId, RuleTool(request), request.Pattern!, request.Action!, DateTimeOffset.UnixEpoch, null);
+        var recent = approvals.Recent(projectId, 200);
+        var matched = recent.Where(a =>
+        {
+            var subject = Glob.Unescape(a.RulePattern);
+            var kind = ToolKinds.FromWire(a.Kind);
+            var path = kind != ToolKind.Execute && a.RulePattern != "*" ? subject : null;
+            var request = new PermissionRequest(a.ToolCallId, a.Tool, kind, a.Title, default, kind == ToolKind.Execute ? subject : null, path, null);
+            return Policy.RuleMatches(rule, request, path is not null && !Path.IsPathRooted(path) ? path : Policy.RelativeToProject(path, project.Path));
+        }).ToList();
+        return new RulePreview(recent.Count, matched.Count,
+            [.. matched.Take(10).Select(a => new RuleMatch(a.Tool, a.Kind, a.RulePattern == "*" ? "*" : Glob.Unescape(a.RulePattern), a.CreatedAt))]);
+    }
+
+    private static string RuleTool(CreateRuleRequest request) =>
+        !string.IsNullOrWhiteSpace(request.Tool) && RuleTools.IsValid(request.Tool.Trim())
+            ? request.Tool.Trim()
+            : throw ApiProblem.Validation(
+                $"'tool' must be \"*\", a kind ({string.Join(", ", RuleTools.KindWords)}) or an agent's tool name such as \"Bash\" (letters, digits, _ - . :).");
 
     private static NoContent RemoveRule(string projectId, string ruleId, Rules rules, ClaimsPrincipal user)
     {
@@ -122,5 +155,6 @@ public static class ApprovalsApi
 
     private static ApprovalResponse ToResponse(Approval a, IReadOnlyList<string> deliveredTo, bool canEditInput) => new(
         a.Id, a.SessionId, a.ProjectId, a.ToolCallId, a.Tool, a.Kind, a.Title, JsonElement.Parse(a.Input), a.Plan, a.Status,
-        a.CreatedAt, a.Decision, a.DecidedBy, a.DecidedAt, a.Message, a.UpdatedInput is null ? null : JsonElement.Parse(a.UpdatedInput), deliveredTo, canEditInput);
+        a.CreatedAt, a.Decision, a.DecidedBy, a.DecidedAt, a.Message, a.UpdatedInput is null ? null : JsonElement.Parse(a.UpdatedInput), deliveredTo, canEditInput,
+        a.RulePattern);
 }

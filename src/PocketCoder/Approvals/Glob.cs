@@ -31,6 +31,23 @@ public static class Glob
         return escaped.ToString();
     }
 
+    /// <summary>The literal an <see cref="Escape"/>d pattern matches (a remembered command or path, shown as such).</summary>
+    public static string Unescape(string pattern)
+    {
+        var literal = new StringBuilder(pattern.Length);
+        for (var i = 0; i < pattern.Length; i++)
+        {
+            if (pattern[i] == '\\' && i + 1 < pattern.Length)
+            {
+                i++;
+            }
+
+            literal.Append(pattern[i]);
+        }
+
+        return literal.ToString();
+    }
+
     private static Regex ToRegex(string pattern, bool starCrossesSlash)
     {
         var regex = new StringBuilder("^");

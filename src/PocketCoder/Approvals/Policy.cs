@@ -46,12 +46,7 @@ public static class Policy
         // Every file an edit touches: a multi-file patch names its first file as the path, and the rest must
         // not ride along unjudged.
         var editPaths = isEdit ? EditPaths(request) : [];
-        bool MatchesPath(Rule rule, string? relative) =>
-            ToolMatches(rule.Tool, request)
-            && (rule.Pattern == "*"
-                || (request.Kind == ToolKind.Execute && request.Command is { } command && Glob.MatchesCommand(rule.Pattern, command))
-                || (relative is not null && Glob.MatchesPath(rule.Pattern, relative)));
-        bool Matches(Rule rule) => MatchesPath(rule, subjectPath);
+        bool Matches(Rule rule) => RuleMatches(rule, request, subjectPath);
 
         if (rules.FirstOrDefault(r => r.Action == RuleActions.Deny && Matches(r)) is { } deny)
         {
@@ -82,7 +77,7 @@ public static class Policy
             // Only a rule that names the path decides here: "* *" or a session grant for the tool must not
             // silently cover a write that changes what runs next. With several protected files, each needs its rule.
             var named = protectedPaths
-                .Select(p => rules.FirstOrDefault(r => r.Action != RuleActions.Deny && MatchesPath(r, p.Real) && NamesPath(r.Pattern)))
+                .Select(p => rules.FirstOrDefault(r => r.Action != RuleActions.Deny && RuleMatches(r, request, p.Real) && NamesPath(r.Pattern)))
                 .ToList();
             if (named.All(r => r is { Action: RuleActions.Allow }))
             {
@@ -170,6 +165,16 @@ public static class Policy
             return "(a command too long to check)";
         }
     }
+
+    /// <summary>
+    /// Whether a rule covers the request: its tool does, and its pattern is <c>*</c>, matches the command, or matches the
+    /// path relative to the project (<paramref name="relativePath"/>; null when outside it or there is none).
+    /// </summary>
+    public static bool RuleMatches(Rule rule, PermissionRequest request, string? relativePath) =>
+        ToolMatches(rule.Tool, request)
+        && (rule.Pattern == "*"
+            || (request.Kind == ToolKind.Execute && request.Command is { } command && Glob.MatchesCommand(rule.Pattern, command))
+            || (relativePath is not null && Glob.MatchesPath(rule.Pattern, relativePath)));
 
     /// <summary>
     /// Whether a rule's tool covers the request: <c>*</c>; a kind word (<see cref="RuleTools"/>), matched by

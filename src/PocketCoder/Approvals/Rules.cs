@@ -41,6 +41,23 @@ public sealed class Rules(Database database, Ledger.LedgerStore ledger, TimeProv
         return rule;
     }
 
+    /// <summary>Changes a rule in place (same id); the ledger keeps what it was and what it became.</summary>
+    public Rule Change(string projectId, string ruleId, string tool, string pattern, string action, Actor actor) => database.Write(write =>
+    {
+        var before = write.Query($"SELECT {Columns} FROM rules WHERE id = $id AND project_id = $project", Map,
+            ("$id", ruleId), ("$project", projectId)).FirstOrDefault()
+            ?? throw ApiProblem.NotFound(ErrorCodes.RuleNotFound, $"No rule '{ruleId}' in project '{projectId}'.");
+        write.Execute("UPDATE rules SET tool = $tool, pattern = $pattern, action = $action WHERE id = $id",
+            ("$tool", tool), ("$pattern", pattern), ("$action", action), ("$id", ruleId));
+        ledger.Append(write, actor.Name, "rule.changed", ruleId, new JsonObject
+        {
+            ["projectId"] = projectId,
+            ["from"] = new JsonObject { ["tool"] = before.Tool, ["pattern"] = before.Pattern, ["action"] = before.Action },
+            ["to"] = new JsonObject { ["tool"] = tool, ["pattern"] = pattern, ["action"] = action },
+        });
+        return before with { Tool = tool, Pattern = pattern, Action = action };
+    });
+
     public void Remove(string projectId, string ruleId, Actor actor) => database.Write(write =>
     {
         var rule = write.Query($"SELECT {Columns} FROM rules WHERE id = $id AND project_id = $project", Map,

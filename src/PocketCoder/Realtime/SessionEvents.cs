@@ -92,7 +92,10 @@ public sealed record SessionStatusEvent(string Status, string Mode, string? Reas
     public static string Kind => "session.status";
 }
 
-/// <summary>Everything a phone needs to show what will run, and whether it may offer "edit, then allow".</summary>
+/// <summary>
+/// Everything a phone needs to show what will run, whether it may offer "edit, then allow", and the rule "always allow"
+/// would add (<c>tool</c> + <c>rulePattern</c>: the exact command or project-relative path, escaped as a glob, or <c>*</c>).
+/// </summary>
 public sealed record ApprovalRequestedEvent(
     string ApprovalId,
     string ToolCallId,
@@ -102,7 +105,8 @@ public sealed record ApprovalRequestedEvent(
     JsonElement Input,
     string? Plan,
     bool CanEditInput,
-    string CreatedAt) : ISessionEvent
+    string CreatedAt,
+    string RulePattern) : ISessionEvent
 {
     public static string Kind => "approval.requested";
 }

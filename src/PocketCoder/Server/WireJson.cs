@@ -36,6 +36,7 @@ namespace PocketCoder.Server;
 [JsonSerializable(typeof(CreateRuleRequest))]
 [JsonSerializable(typeof(RuleResponse))]
 [JsonSerializable(typeof(IEnumerable<RuleResponse>))]
+[JsonSerializable(typeof(RulePreview))]
 [JsonSerializable(typeof(LedgerPage))]
 [JsonSerializable(typeof(LedgerHead))]
 [JsonSerializable(typeof(LedgerVerification))]

@@ -40,13 +40,26 @@ public sealed class WatcherTests
         await using var events = await SseClient.ConnectAsync(world.Http, "/api/events");
         var many = Path.Combine(world.Repository, "many");
         Directory.CreateDirectory(many);
-        for (var i = 0; i < 700; i++)
+        // 700 files in one burst normally land in one batch; on a loaded machine a burst can straddle batches, so bursts
+        // are repeated (at most five) until one batch holds more than 500.
+        SseEvent? truncated = null;
+        for (var round = 0; truncated is null && round < 5; round++)
         {
-            File.WriteAllBytes(Path.Combine(many, $"f{i:D4}"), []);
+            for (var i = 0; i < 700; i++)
+            {
+                File.WriteAllBytes(Path.Combine(many, $"r{round}-f{i:D4}"), []);
+            }
+
+            try
+            {
+                truncated = await events.WaitForAsync(e => e.Event == "file.changed" && e.Json.GetProperty("truncated").GetBoolean(), TimeSpan.FromSeconds(10));
+            }
+            catch (TimeoutException) when (round < 4)
+            {
+            }
         }
 
-        var truncated = await events.WaitForAsync(e => e.Event == "file.changed" && e.Json.GetProperty("truncated").GetBoolean());
-        Assert.True(truncated.Json.GetProperty("paths").GetArrayLength() <= 500);
+        Assert.True(truncated!.Json.GetProperty("paths").GetArrayLength() <= 500);
     }
 
     [Fact]
