@@ -22,6 +22,7 @@ export type Project = Schemas['ProjectResponse'];
 export type Session = Schemas['SessionResponse'] & { mode: SessionMode; status: SessionStatus };
 export type Approval = Schemas['ApprovalResponse'] & { kind: ToolKind; status: ApprovalStatus; decision: Decision | null };
 export type Rule = Schemas['RuleResponse'] & { action: 'allow' | 'deny' | 'ask' };
+export type RulePreview = Schemas['RulePreview'];
 
 // Not in the OpenAPI document: it arrives in `plan` events (docs/api.md, Events).
 export interface PlanEntry { content: string; status: string }
@@ -172,6 +173,10 @@ export const api = {
   rules: (projectId: string) => request<Rule[]>('GET', `/api/projects/${q(projectId)}/rules`),
   addRule: (projectId: string, rule: { tool: string; pattern: string; action: Rule['action'] }) =>
     request<Rule>('POST', `/api/projects/${q(projectId)}/rules`, rule),
+  changeRule: (projectId: string, ruleId: string, rule: { tool: string; pattern: string; action: Rule['action'] }) =>
+    request<Rule>('PUT', `/api/projects/${q(projectId)}/rules/${q(ruleId)}`, rule),
+  previewRule: (projectId: string, rule: { tool: string; pattern: string; action: Rule['action'] }) =>
+    request<RulePreview>('POST', `/api/projects/${q(projectId)}/rules/preview`, rule),
   removeRule: (projectId: string, ruleId: string) => request<void>('DELETE', `/api/projects/${q(projectId)}/rules/${q(ruleId)}`),
 
   files: (projectId: string, path = '') => request<DirectoryListing>('GET', `/api/projects/${q(projectId)}/files?path=${q(path)}`),

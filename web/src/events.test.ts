@@ -103,6 +103,21 @@ describe('reduceSession', () => {
   });
 });
 
+describe('interrupted and resumed', () => {
+  it('marks a call with no result as interrupted when the session is, and says when it resumes', () => {
+    const at = (seq: number, kind: string, data: Record<string, unknown>) => ({ kind, data: { sessionId: S, seq, ...data } });
+    let view = reduceSessionAll(emptySession(), [
+      at(1, 'session.status', { status: 'running', mode: 'ask' }),
+      at(2, 'tool.call', { toolCallId: 't1', tool: 'Bash', kind: 'execute', title: 'sleep 100', input: {} }),
+      at(3, 'session.status', { status: 'interrupted', mode: 'ask', reason: 'the server stopped' }),
+    ]);
+    const tool = view.items.find((i) => i.type === 'tool');
+    expect(tool && tool.type === 'tool' && tool.interrupted).toBe(true);
+    view = reduceSessionAll(view, [at(4, 'session.status', { status: 'idle', mode: 'ask' })]);
+    expect(view.items.some((i) => i.type === 'notice' && i.text.startsWith('Session resumed'))).toBe(true);
+  });
+});
+
 describe('reduceDashboard', () => {
   it('takes an archived session out of the lists and brings it back when unarchived', () => {
     const session = { id: S, projectId: 'p', agent: 'claude-code', model: null, title: null, mode: 'ask' as const, status: 'idle' as const, createdAt: '', updatedAt: '', lastSeq: 1, archivedAt: null };

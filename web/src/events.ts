@@ -30,6 +30,8 @@ export interface ApprovalView {
   updatedInput?: unknown;
   /** Whether the agent runs an edited input; only then does the card offer "Edit, then allow". */
   canEditInput?: boolean;
+  /** What "Always allow" remembers with `tool`: the exact command or path as a glob, or `*` for the whole tool. */
+  rulePattern?: string;
 }
 export interface ToolResultView { content: string; isError: boolean; truncated: boolean }
 export interface Usage { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number; costUsd?: number | null }
@@ -38,7 +40,9 @@ export type Item =
   | { type: 'user'; seq: number; text: string; sentBy?: string }
   | { type: 'assistant'; seq: number; text: string; done: boolean }
   | { type: 'thinking'; seq: number; text: string }
-  | { type: 'tool'; seq: number; toolCallId: string; tool: string; kind: ToolKind; title: string; input: unknown; result?: ToolResultView }
+  | { type: 'tool'; seq: number; toolCallId: string; tool: string; kind: ToolKind; title: string; input: unknown; result?: ToolResultView;
+      /** The session ended (a restart, a failure, a stop) before this call's result came: it will never come. */
+      interrupted?: boolean }
   | { type: 'approval'; seq: number; approval: ApprovalView }
   | { type: 'plan'; seq: number; entries: PlanEntry[] }
   | { type: 'error'; seq: number; message: string; stderrTail?: string }
@@ -95,6 +99,14 @@ function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq:
       if (status !== view.status && (status === 'failed' || status === 'interrupted' || status === 'stopped')) {
         const reason = str(d.reason);
         items.push({ type: 'notice', seq, text: `Session ${status}${reason ? `: ${reason}` : ''}`, tone: status === 'stopped' ? 'info' : 'bad' });
+        // Calls still open will get no result: say so instead of spinning for ever.
+        for (let i = 0; i < items.length; i++) {
+          const item = items[i]!;
+          if (item.type === 'tool' && !item.result && !item.interrupted) items[i] = { ...item, interrupted: true };
+        }
+      }
+      if (view.status === 'interrupted' && status && status !== 'interrupted' && status !== 'stopped' && status !== 'failed') {
+        items.push({ type: 'notice', seq, text: 'Session resumed: the agent continues its conversation', tone: 'info' });
       }
       view.status = status || view.status;
       view.mode = mode || view.mode;
@@ -158,7 +170,7 @@ function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq:
         approval: {
           approvalId, toolCallId: str(d.toolCallId), tool: str(d.tool), kind: (str(d.kind) || 'other') as ToolKind, title: str(d.title),
           input: d.input, plan: typeof d.plan === 'string' ? d.plan : null, createdAt: str(d.createdAt), status: 'pending',
-          canEditInput: d.canEditInput === true,
+          canEditInput: d.canEditInput === true, rulePattern: typeof d.rulePattern === 'string' ? d.rulePattern : undefined,
         },
       });
       return;
@@ -220,6 +232,14 @@ function findLast<T>(items: readonly T[], predicate: (item: T) => boolean): numb
 export function modeLabel(mode: SessionMode | string): string {
   return ({ ask: 'Ask', plan: 'Plan', accept_edits: 'Accept edits', trusted: 'Trusted' } as Record<string, string>)[mode] ?? mode;
 }
+
+/** What each mode lets run without asking: shown where a mode is chosen. A deny rule always wins. */
+export const MODES: { id: SessionMode; hint: string }[] = [
+  { id: 'ask', hint: 'Asks before every edit and command' },
+  { id: 'plan', hint: 'Plans only: no edits, no commands' },
+  { id: 'accept_edits', hint: 'Edits inside the project run; commands ask' },
+  { id: 'trusted', hint: 'Everything runs, except what a rule denies' },
+];
 
 export const pendingApprovals = (view: SessionView): ApprovalView[] =>
   view.items.flatMap((i) => (i.type === 'approval' && i.approval.status === 'pending' ? [i.approval] : []));

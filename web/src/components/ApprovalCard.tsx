@@ -39,7 +39,7 @@ function editableText(input: unknown): { text: string; isCommand: boolean } {
 }
 
 export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
-  const [mode, setMode] = useState<'choose' | 'deny' | 'edit'>('choose');
+  const [mode, setMode] = useState<'choose' | 'deny' | 'edit' | 'always'>('choose');
   const [message, setMessage] = useState('');
   const [edited, setEdited] = useState(() => editableText(a.input).text);
   const [busy, setBusy] = useState<Decision | null>(null);
@@ -108,9 +108,24 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
           </div>
           <div class="row">
             <button class="btn ghost grow" disabled={busy !== null || !up} onClick={() => void decide('allow_session')}>For this session</button>
-            <button class="btn ghost grow" disabled={busy !== null || !up} onClick={() => void decide('allow_always')}>Always allow</button>
+            <button class="btn ghost grow" disabled={busy !== null || !up} onClick={() => setMode('always')}>Always allow…</button>
           </div>
           {!a.plan && a.canEditInput === true && <button class="link-btn" disabled={busy !== null || !up} onClick={() => setMode('edit')}>Edit, then allow…</button>}
+        </div>
+      )}
+      {mode === 'always' && (
+        <div class="approval-actions" data-testid="always-allow">
+          <p class="always-rule">
+            Adds a rule to this project: <strong>allow</strong> {a.tool}{' '}
+            {a.rulePattern === '*' || !a.rulePattern ? <strong>for anything</strong> : <code class="pattern">{a.rulePattern}</code>}.
+            It runs without asking from now on; Rules lists it, to change or remove.
+          </p>
+          <div class="row">
+            <button class="btn ghost" onClick={() => setMode('choose')}>Back</button>
+            <button class="btn primary grow" disabled={busy !== null || !up} onClick={() => void decide('allow_always')}>
+              {busy === 'allow_always' ? 'Allowing…' : 'Add rule and allow'}
+            </button>
+          </div>
         </div>
       )}
       {mode === 'deny' && (

@@ -101,14 +101,16 @@ export function Checklist({ entries }: { entries: PlanEntry[] }) {
 function ToolItem({ item, approval }: { item: Extract<Item, { type: 'tool' }>; approval?: ApprovalView }) {
   const [open, setOpen] = useState(false);
   const rel = useRelative();
-  const state = !item.result ? 'running' : item.result.isError ? 'failed' : 'done';
+  const state = item.result ? (item.result.isError ? 'failed' : 'done') : item.interrupted ? 'interrupted' : 'running';
   return (
     <div class={`tool ${state}${open ? ' open' : ''}`} data-tool={item.tool}>
       <button class="tool-head" aria-expanded={open} onClick={() => setOpen(!open)}>
         <span class={`kind kind-${item.kind}`}><Icon name={item.kind} size={18} /></span>
         <span class="tool-title">{rel(item.title || item.tool)}</span>
         <span class="tool-state" aria-label={state}>
-          {state === 'running' ? <span class="spinner small" /> : state === 'failed' ? <Icon name="cross" size={16} /> : <Icon name="check" size={16} />}
+          {state === 'running' ? <span class="spinner small" />
+            : state === 'interrupted' ? <Icon name="alert" size={16} />
+            : state === 'failed' ? <Icon name="cross" size={16} /> : <Icon name="check" size={16} />}
         </span>
       </button>
       {approval && <DecisionLine a={approval} />}

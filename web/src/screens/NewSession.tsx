@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, describeError, type SessionMode } from '../api';
 import { AppBar, ErrorNote } from '../components/ui';
-import { modeLabel } from '../events';
+import { modeLabel, MODES } from '../events';
 import { navigate } from '../router';
 import { loadHealth, upsertSession, useStore } from '../store';
 import { agentName } from './Home';
@@ -50,6 +50,11 @@ export function NewSession({ projectId }: { projectId: string }) {
       <AppBar back="/" title="New session" subtitle={project?.name} />
       <main class="page">
         <form class="stack" onSubmit={start}>
+          {/* First what to do: on a phone the prompt must be in view, not under the fold and the button. */}
+          <label class="field">
+            <span>What should it do?</span>
+            <textarea name="prompt" rows={4} value={prompt} placeholder="e.g. Fix the failing test in src/parser" onInput={(e) => setPrompt((e.target as HTMLTextAreaElement).value)} />
+          </label>
           <fieldset class="field">
             <legend>Agent</legend>
             {!health && <p class="muted">Looking for installed agents…</p>}
@@ -65,20 +70,21 @@ export function NewSession({ projectId }: { projectId: string }) {
               ))}
             </div>
           </fieldset>
+          <fieldset class="field">
+            <legend>Mode: what runs without asking</legend>
+            <div class="choices">
+              {MODES.map((m) => (
+                <label key={m.id} class="choice">
+                  <input type="radio" name="mode" value={m.id} checked={mode === m.id} onChange={() => setMode(m.id)} />
+                  <span class="choice-body"><strong>{modeLabel(m.id)}</strong><span class="muted small">{m.hint}</span></span>
+                </label>
+              ))}
+            </div>
+          </fieldset>
           <label class="field">
             <span>Model <span class="muted">(blank for the agent's default)</span></span>
             <input name="model" list="models" value={model} autoCapitalize="off" spellcheck={false} onInput={(e) => setModel((e.target as HTMLInputElement).value)} />
             <datalist id="models">{(MODELS[agent ?? ''] ?? []).map((m) => <option key={m} value={m} />)}</datalist>
-          </label>
-          <label class="field">
-            <span>Mode</span>
-            <select name="mode" value={mode} onChange={(e) => setMode((e.target as HTMLSelectElement).value as SessionMode)}>
-              {(['ask', 'plan', 'accept_edits', 'trusted'] as const).map((m) => <option key={m} value={m}>{modeLabel(m)}</option>)}
-            </select>
-          </label>
-          <label class="field">
-            <span>What should it do?</span>
-            <textarea name="prompt" rows={5} value={prompt} placeholder="e.g. Fix the failing test in src/parser" onInput={(e) => setPrompt((e.target as HTMLTextAreaElement).value)} />
           </label>
           <ErrorNote error={error} />
           <div class="sticky-actions">

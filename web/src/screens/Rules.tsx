@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, describeError, type Rule } from '../api';
+import { api, describeError, type Rule, type RulePreview } from '../api';
 
 /** The words a rule's tool may be besides an agent's own tool name: they match every agent's tool of that kind. */
 export const KIND_WORDS: { value: string; label: string }[] = [
@@ -24,16 +24,45 @@ export function Rules({ projectId }: { projectId: string }) {
   const [customTool, setCustomTool] = useState('');
   const [pattern, setPattern] = useState('');
   const [action, setAction] = useState<Rule['action']>('ask');
-  const add = async (e: Event) => {
+  const [editing, setEditing] = useState<Rule | null>(null);
+  const [preview, setPreview] = useState<RulePreview | null>(null);
+  const draft = { tool: tool === 'custom' ? customTool.trim() : tool, pattern: pattern || '*', action };
+
+  // What the rule would have matched, as it is typed (a moment after the last key).
+  useEffect(() => {
+    if (!draft.tool) return setPreview(null);
+    const timer = window.setTimeout(() => void api.previewRule(projectId, draft).then(setPreview, () => setPreview(null)), 300);
+    return () => window.clearTimeout(timer);
+  }, [projectId, draft.tool, draft.pattern, draft.action]);
+
+  const reset = () => {
+    setEditing(null);
+    setPattern('');
+    setTool('shell');
+    setAction('ask');
+  };
+
+  const save = async (e: Event) => {
     e.preventDefault();
     try {
-      await api.addRule(projectId, { tool: tool === 'custom' ? customTool.trim() : tool, pattern: pattern || '*', action });
-      setPattern('');
+      if (editing) await api.changeRule(projectId, editing.id, draft);
+      else await api.addRule(projectId, draft);
+      reset();
       setError(null);
       await load();
     } catch (err) {
       setError(describeError(err));
     }
+  };
+
+  const edit = (rule: Rule) => {
+    setEditing(rule);
+    const known = KIND_WORDS.some((k) => k.value === rule.tool);
+    setTool(known ? rule.tool : 'custom');
+    setCustomTool(known ? '' : rule.tool);
+    setPattern(rule.pattern);
+    setAction(rule.action);
+    document.querySelector('.rule-form')?.scrollIntoView({ block: 'center' });
   };
 
   const remove = async (rule: Rule) => {
@@ -59,11 +88,13 @@ export function Rules({ projectId }: { projectId: string }) {
                 <div><strong>{KIND_WORDS.find((k) => k.value === r.tool)?.label ?? r.tool}</strong></div>
                 <code class="pattern">{r.pattern}</code>
               </div>
+              <button class="icon-btn" aria-label={`Edit rule ${r.tool} ${r.pattern}`} onClick={() => edit(r)}><Icon name="edit" /></button>
               <button class="icon-btn" aria-label={`Remove rule ${r.tool} ${r.pattern}`} onClick={() => void remove(r)}><Icon name="trash" /></button>
             </li>
           ))}
         </ul>
-        <form class="rule-form" onSubmit={(e) => void add(e)} aria-label="Add a rule">
+        <form class="rule-form" onSubmit={(e) => void save(e)} aria-label={editing ? 'Change the rule' : 'Add a rule'}>
+          {editing && <p class="muted small">Changing the rule <code>{editing.tool} {editing.pattern}</code>.</p>}
           <label class="field"><span>Tool</span>
             <select value={tool} onChange={(e) => setTool((e.target as HTMLSelectElement).value)}>
               {KIND_WORDS.map((k) => <option key={k.value} value={k.value}>{k.label}</option>)}
@@ -83,8 +114,21 @@ export function Rules({ projectId }: { projectId: string }) {
             <select value={action} aria-label="Action" onChange={(e) => setAction((e.target as HTMLSelectElement).value as Rule['action'])}>
               <option value="ask">ask</option><option value="allow">allow</option><option value="deny">deny</option>
             </select>
-            <button class="btn primary grow" type="submit">Add rule</button>
+            {editing && <button class="btn ghost" type="button" onClick={reset}>Cancel</button>}
+            <button class="btn primary grow" type="submit">{editing ? 'Save rule' : 'Add rule'}</button>
           </div>
+          {preview && (
+            <div class="rule-preview" role="status" data-matched={preview.matched}>
+              {preview.checked === 0
+                ? 'No questions in this project yet to try it on.'
+                : preview.matched === 0
+                  ? `Matches none of the last ${preview.checked} questions.`
+                  : `Would have matched ${preview.matched} of the last ${preview.checked} questions:`}
+              {preview.examples.length > 0 && (
+                <ul>{preview.examples.map((m, i) => <li key={i}><span class="muted">{m.tool}</span> <code>{m.subject}</code></li>)}</ul>
+              )}
+            </div>
+          )}
         </form>
         <p class="fine">Edits of git, agent and CI configuration (.git, .claude, .codex, .opencode, .gemini, .mcp.json, .envrc, .gitattributes, .github/workflows) always ask unless a rule names the path. </p>
         <p class="fine">A deny rule always wins; then the session mode; then ask, allow. Patterns match the command, or the path inside the project.</p>

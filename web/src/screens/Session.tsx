@@ -2,16 +2,9 @@ import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { api, describeError, type Session, type SessionMode } from '../api';
 import { ProjectRoot, Transcript } from '../components/Transcript';
 import { AppBar, ErrorNote, Icon, StatusBadge } from '../components/ui';
-import { emptySession, modeLabel, pendingApprovals, reduceSessionAll, ResumableStream, type SessionView, type StreamState } from '../events';
+import { emptySession, modeLabel, MODES, pendingApprovals, reduceSessionAll, ResumableStream, type SessionView, type StreamState } from '../events';
 import { upsertSession, useStore } from '../store';
 import { agentName } from './Home';
-
-const MODES: { id: SessionMode; hint: string }[] = [
-  { id: 'ask', hint: 'Ask before edits and commands' },
-  { id: 'plan', hint: 'Plan only: no edits, no commands' },
-  { id: 'accept_edits', hint: 'Edits in the project run; commands ask' },
-  { id: 'trusted', hint: 'Everything runs, except what a rule denies' },
-];
 
 export function SessionScreen({ id }: { id: string }) {
   const [session, setSession] = useState<Session | null>(null);
