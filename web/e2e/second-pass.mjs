@@ -1,0 +1,200 @@
+// The app's second pass (issue #14), in Debian's Chromium at 390x844 against the real server and Claude Code:
+// the prompt in view on New session, "Always allow" showing its rule first, a rule changed with a live preview, every
+// control at least 44x44 on every screen, Back from a deep link staying in the app, a session archived and found
+// again, the approval timeout set and the project removed, and the app's files arriving compressed.
+// Started by tests/PocketCoder.Tests/Browser/SecondPassBrowserTests.cs.
+//
+//   node e2e/second-pass.mjs --url URL --code PAIRCODE --repo DIR --command TEXT [--shots DIR]
+//
+// Prints "ok - <step>" per step; exits 0, or 1 with the failure.
+
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { launchPhone } from './phone.mjs';
+
+const { values: args } = parseArgs({
+  options: {
+    url: { type: 'string' },
+    code: { type: 'string' },
+    repo: { type: 'string' },
+    command: { type: 'string' },
+    shots: { type: 'string', default: 'test-results' },
+    chromium: { type: 'string', default: process.env.POCKETCODER_CHROMIUM || '/usr/bin/chromium' },
+  },
+});
+if (!args.url || !args.code || !args.repo || !args.command) {
+  console.error('usage: node e2e/second-pass.mjs --url URL --code CODE --repo DIR --command TEXT');
+  process.exit(2);
+}
+mkdirSync(args.shots, { recursive: true });
+const base = args.url.replace(/\/$/, '');
+const ok = (what) => console.log(`ok - ${what}`);
+
+/** Every control on screen smaller than 44x44 CSS px (a radio or checkbox counts by its label; inline text links do not count). */
+const smallTargets = (page) => page.evaluate(() => {
+  const bad = [];
+  let measured = 0;
+  for (const el of document.querySelectorAll('button, a[href], select, input:not([type="hidden"]), textarea, summary, [role="button"]')) {
+    if (el.closest('.md, p, .fine, pre, .offline')) continue;
+    let target = el;
+    if (el.matches('input[type="radio"], input[type="checkbox"]') && el.closest('label')) target = el.closest('label');
+    if (el.matches('select') && getComputedStyle(el).opacity === '0') target = el.parentElement;
+    const r = target.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) continue;
+    measured++;
+    if (r.height < 43.5 || r.width < 43.5) {
+      const name = (el.getAttribute('aria-label') || el.textContent || el.getAttribute('name') || '').trim().slice(0, 30);
+      bad.push(`${el.tagName.toLowerCase()}.${String(target.className).split(' ').join('.')} "${name}" ${Math.round(r.width)}x${Math.round(r.height)}`);
+    }
+  }
+  return { bad, measured };
+});
+
+const profile = mkdtempSync(join(tmpdir(), 'pc-chromium-'));
+const context = await launchPhone({ executablePath: args.chromium, profile });
+const page = context.pages()[0] ?? (await context.newPage());
+page.setDefaultTimeout(60_000);
+const errors = [];
+page.on('pageerror', (e) => errors.push(String(e)));
+const encodings = new Map();
+page.on('response', (r) => {
+  const path = new URL(r.url()).pathname;
+  if (path.startsWith('/assets/')) encodings.set(path, r.headers()['content-encoding'] ?? 'identity');
+});
+let exitCode = 0;
+const offenders = [];
+const measured = [];
+const measure = async (screen) => {
+  const { bad, measured: count } = await smallTargets(page);
+  if (count === 0) throw new Error(`no controls found to measure on ${screen}`);
+  measured.push(`${screen} ${count}`);
+  for (const o of bad) offenders.push(`${screen}: ${o}`);
+};
+try {
+  await page.goto(`${base}/#pair=${args.code}`);
+  await page.locator('input[name="deviceName"]').fill('Second-pass phone');
+  await page.getByRole('button', { name: 'Pair', exact: true }).click();
+  await page.getByRole('button', { name: 'Add project' }).waitFor();
+  const scripts = [...encodings.entries()].filter(([p]) => p.endsWith('.js'));
+  if (scripts.length === 0 || scripts.some(([, e]) => e !== 'br')) throw new Error(`the app's script did not arrive as brotli: ${JSON.stringify(scripts)}`);
+  ok(`the app's files arrive compressed (${scripts.map(([, e]) => e).join(', ')})`);
+  await measure('home (empty)');
+
+  // New session: the prompt is in view above the sticky button; each mode says what it lets run.
+  await page.getByRole('button', { name: 'Add project' }).click();
+  await page.locator('input[name="path"]').fill(args.repo);
+  await page.locator('form button[type="submit"]', { hasText: 'Add project' }).click();
+  await page.getByRole('heading', { name: 'New session' }).waitFor();
+  await page.locator('.choice', { hasText: 'Claude Code' }).locator('input:checked').waitFor();
+  const prompt = await page.locator('textarea[name="prompt"]').boundingBox();
+  const button = await page.getByRole('button', { name: 'Start session' }).boundingBox();
+  if (!prompt || !button || prompt.y + prompt.height > button.y) throw new Error(`the prompt is under the fold or the button: ${JSON.stringify({ prompt, button })}`);
+  await page.locator('.choice', { hasText: 'Accept edits' }).filter({ hasText: 'commands ask' }).waitFor();
+  await measure('new session');
+  const projectId = new URL(page.url()).pathname.split('/')[2];
+  ok('New session: the prompt is in view, above the button; the modes are explained where they are chosen');
+
+  // "Always allow" says what it will add, then adds it.
+  await page.locator('textarea[name="prompt"]').fill('write one.txt');
+  await page.getByRole('button', { name: 'Start session' }).click();
+  await page.waitForURL(/\/s\/[^/]+$/);
+  const sessionPath = new URL(page.url()).pathname;
+  const card = page.locator('.approval.pending');
+  await card.waitFor();
+  await measure('session with an approval');
+  await card.getByRole('button', { name: 'Always allow…' }).click();
+  await card.locator('[data-testid="always-allow"]').filter({ hasText: args.command }).waitFor();
+  await page.screenshot({ path: join(args.shots, 'second-01-always-allow.png') });
+  await card.getByRole('button', { name: 'Add rule and allow' }).click();
+  await page.locator('.tool[data-tool="Bash"] .tool-state[aria-label="done"]').waitFor();
+  ok('"Always allow…" shows the rule (allow Bash with the exact command) before adding it, then allows');
+
+  // Rules: change the rule, with a live preview against the questions already asked.
+  await page.goto(`${base}/p/${projectId}/rules`);
+  await page.getByRole('button', { name: /^Edit rule Bash/ }).click();
+  const patternInput = page.locator('.rule-form input.mono');
+  if ((await patternInput.inputValue()) === '') throw new Error('editing did not fill the form');
+  await patternInput.fill('echo *');
+  await page.locator('.rule-preview[data-matched="1"]').filter({ hasText: 'Would have matched 1 of the last 1' }).waitFor();
+  await patternInput.fill('npm *');
+  await page.locator('.rule-preview[data-matched="0"]').waitFor();
+  await patternInput.fill('echo *');
+  await page.locator('.rule-preview[data-matched="1"]').waitFor();
+  await measure('rules (editing)');
+  await page.getByRole('button', { name: 'Save rule' }).click();
+  await page.locator('.list-row code.pattern', { hasText: 'echo *' }).waitFor();
+  await page.screenshot({ path: join(args.shots, 'second-02-rules.png'), fullPage: true });
+  ok('a rule changed in place, its preview counting the questions it would have matched as the pattern is typed');
+
+  // Every other screen: tap targets.
+  for (const [screen, path, ready] of [
+    ['home', '/', '.project'],
+    ['files', `/p/${projectId}/files`, '.list-row'],
+    ['git', `/p/${projectId}/git`, '.git-head'],
+    ['run', `/p/${projectId}/run`, 'main'],
+    ['terminal', `/p/${projectId}/terminal`, '[data-testid="terminal-screen"]'],
+    ['settings', `/p/${projectId}/settings`, 'select[name="approvalTimeout"]'],
+    ['devices', '/devices', '.notify h2'],
+  ]) {
+    await page.goto(base + path);
+    await page.locator(ready).first().waitFor();
+    if (screen === 'devices') await page.locator('.device').first().waitFor();
+    if (screen === 'git') await page.getByRole('button', { name: 'Stage', exact: true }).first().waitFor();
+    await measure(screen);
+  }
+  if (offenders.length) throw new Error(`controls under 44x44:\n  ${offenders.join('\n  ')}`);
+  ok(`every control on every screen is at least 44x44 (controls measured: ${measured.join(', ')})`);
+
+  // A deep link opened fresh, then Back: the app goes up, never out to a blank page.
+  const fresh = await context.newPage();
+  await fresh.goto(`${base}/p/${projectId}/files`);
+  await fresh.getByRole('button', { name: 'Back' }).click();
+  await fresh.waitForURL(`${base}/`);
+  await fresh.locator('.project').first().waitFor();
+  await fresh.close();
+  ok('a deep link opened fresh, then Back: the app shows Home, inside the app');
+
+  // Archive the session: off Home, one tap to see it again.
+  await page.goto(base + sessionPath);
+  await page.getByRole('button', { name: 'Session actions' }).click();
+  await page.getByRole('button', { name: 'Archive…' }).click();
+  await page.locator('.session-actions .confirm', { hasText: 'hide this session' }).waitFor();
+  await page.getByRole('button', { name: 'Archive', exact: true }).click();
+  await page.locator('.session-actions').waitFor({ state: 'detached' });
+  await page.getByRole('button', { name: 'Session actions' }).click();
+  await page.getByRole('button', { name: 'Unarchive' }).waitFor();
+  await page.goto(`${base}/`);
+  await page.locator('.project').first().waitFor();
+  if (await page.locator('.session-row').count()) throw new Error('the archived session is still listed on Home');
+  await page.getByRole('button', { name: 'Show 1 archived' }).click();
+  await page.locator('.session-row', { hasText: 'Archived' }).waitFor();
+  ok('archived: stopped, gone from Home, shown again with "Show 1 archived"');
+
+  // Project settings: the approval timeout, then remove the project.
+  await page.goto(`${base}/p/${projectId}/settings`);
+  await page.locator('select[name="approvalTimeout"]').selectOption('300');
+  await page.locator('[role="status"]', { hasText: '5 minutes' }).waitFor();
+  const saved = await page.evaluate(async (id) => (await (await fetch(`/api/projects/${id}`)).json()).approvalTimeoutSeconds, projectId);
+  if (saved !== 300) throw new Error(`approval timeout saved as ${saved}`);
+  await page.getByRole('button', { name: 'Remove project…' }).click();
+  await page.getByRole('button', { name: /^Remove / }).click();
+  await page.waitForURL(`${base}/`);
+  await page.getByRole('button', { name: 'Add project' }).waitFor();
+  if (await page.locator('.project').count()) throw new Error('the removed project is still on Home');
+  ok('project settings: the approval timeout saved (300 s); the project removed after confirmation');
+
+  if (errors.length) throw new Error(`script errors: ${errors.join('; ')}`);
+  ok('no script errors');
+} catch (e) {
+  exitCode = 1;
+  console.error(`FAIL: ${e?.stack ?? e}`);
+  const shown = await page.locator('body').innerText({ timeout: 2000 }).catch(() => '(page text unavailable)');
+  console.error(`  the page showed:\n  ${shown.slice(0, 2000).split('\n').join('\n  ')}`);
+  await page.screenshot({ path: join(args.shots, 'second-failure.png'), fullPage: true }).catch(() => {});
+} finally {
+  await context.close();
+  rmSync(profile, { recursive: true, force: true });
+}
+process.exit(exitCode);
