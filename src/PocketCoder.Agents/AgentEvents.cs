@@ -28,7 +28,12 @@ public sealed record PlanUpdate(IReadOnlyList<PlanEntry> Entries) : AgentEvent;
 
 public sealed record PlanEntry(string Content, string Status);
 
-public sealed record UsageReport(long InputTokens, long OutputTokens, long CacheReadTokens, long CacheWriteTokens, decimal? CostUsd) : AgentEvent;
+/// <param name="CostIsRunningTotal">
+/// <paramref name="CostUsd"/> is what this agent process has cost so far (Claude Code's <c>total_cost_usd</c>, ACP's
+/// <c>usage_update</c>), not this turn's: the session turns it into the turn's own cost.
+/// </param>
+public sealed record UsageReport(long InputTokens, long OutputTokens, long CacheReadTokens, long CacheWriteTokens, decimal? CostUsd,
+    bool CostIsRunningTotal = false) : AgentEvent;
 
 /// <summary>The agent finished a turn and waits for the next message.</summary>
 public sealed record TurnCompleted(string StopReason, bool IsError, string? Result) : AgentEvent;

@@ -34,7 +34,10 @@ export interface ApprovalView {
   rulePattern?: string;
 }
 export interface ToolResultView { content: string; isError: boolean; truncated: boolean }
-export interface Usage { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number; costUsd?: number | null }
+/** A turn's tokens and cost (`costUsd`), and the session's cost so far (`sessionCostUsd`). */
+export interface Usage {
+  inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number; costUsd?: number | null; sessionCostUsd?: number | null;
+}
 
 export type Item =
   | { type: 'user'; seq: number; text: string; sentBy?: string }
@@ -193,6 +196,7 @@ function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq:
       const usage: Usage = {
         inputTokens: num(d.inputTokens), outputTokens: num(d.outputTokens), cacheReadTokens: num(d.cacheReadTokens),
         cacheWriteTokens: num(d.cacheWriteTokens), costUsd: typeof d.costUsd === 'number' ? d.costUsd : null,
+        sessionCostUsd: typeof d.sessionCostUsd === 'number' ? d.sessionCostUsd : null,
       };
       view.usage = usage;
       view.totalTokens += usage.inputTokens + usage.outputTokens;

@@ -435,7 +435,7 @@ internal sealed class AcpSession : ProcessAgentSession
                 break;
             case "usage_update":
                 // Context usage (tokens in the window) and, where the agent knows it, the session's cost so far.
-                await Sink.OnEventAsync(new UsageReport(Number(update, "used"), 0, 0, 0, Cost(update)), ct).ConfigureAwait(false);
+                await Sink.OnEventAsync(new UsageReport(Number(update, "used"), 0, 0, 0, Cost(update), CostIsRunningTotal: true), ct).ConfigureAwait(false);
                 break;
             case "current_mode_update":
                 _currentModeId = JsonFields.Text(update, "currentModeId") ?? _currentModeId;

@@ -213,12 +213,13 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
     {
         if (message.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
         {
+            // Tokens are this turn's; total_cost_usd is this process's running total.
             decimal? cost = message.TryGetProperty("total_cost_usd", out var c) && c.ValueKind == JsonValueKind.Number
                 ? c.GetDecimal()
                 : null;
             await Sink.OnEventAsync(
                 new UsageReport(Number(usage, "input_tokens"), Number(usage, "output_tokens"),
-                    Number(usage, "cache_read_input_tokens"), Number(usage, "cache_creation_input_tokens"), cost),
+                    Number(usage, "cache_read_input_tokens"), Number(usage, "cache_creation_input_tokens"), cost, CostIsRunningTotal: true),
                 ct).ConfigureAwait(false);
         }
 

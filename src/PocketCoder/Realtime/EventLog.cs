@@ -90,6 +90,11 @@ public sealed class EventLog(Database database, EventHub hub, TimeProvider clock
         connection.Query($"SELECT {Columns} FROM events WHERE id > $after ORDER BY id LIMIT $limit",
             Map, ("$after", afterId), ("$limit", limit)));
 
+    /// <summary>The session's total cost as its newest <c>usage</c> event says (null when none says one): where a new process starts counting.</summary>
+    public decimal? LastSessionCost(string sessionId) => database.Read(connection => connection.Query(
+        "SELECT json_extract(data, '$.sessionCostUsd') FROM events WHERE session_id = $session AND kind = 'usage' ORDER BY seq DESC LIMIT 1",
+        r => r.IsDBNull(0) ? (decimal?)null : r.GetDecimal(0), ("$session", sessionId)).FirstOrDefault());
+
     /// <summary>The newest log-wide id (0 when the log is empty): where a stream that wants only new events starts.</summary>
     public long LatestId() => database.Read(connection => connection.Scalar<long>("SELECT COALESCE(MAX(id), 0) FROM events"));
 

@@ -61,7 +61,11 @@ public sealed record PlanEvent(IReadOnlyList<PlanEntry> Entries) : ISessionEvent
     public static string Kind => "plan";
 }
 
-public sealed record UsageEvent(long InputTokens, long OutputTokens, long CacheReadTokens, long CacheWriteTokens, decimal? CostUsd) : ISessionEvent
+/// <summary>
+/// A turn's tokens and cost. <c>costUsd</c> is this turn's (null when the agent reports none); <c>sessionCostUsd</c> is
+/// the session's total so far, across restarts and resumes (null until some cost is known). The same for every agent.
+/// </summary>
+public sealed record UsageEvent(long InputTokens, long OutputTokens, long CacheReadTokens, long CacheWriteTokens, decimal? CostUsd, decimal? SessionCostUsd) : ISessionEvent
 {
     public static string Kind => "usage";
 }

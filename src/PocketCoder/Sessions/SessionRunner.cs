@@ -38,6 +38,12 @@ public sealed class SessionRunner(
     private ITimer? _stallTimer;
     private bool _stalled;
 
+    /// <summary>What this agent process has reported costing so far (each process starts at zero).</summary>
+    private decimal _processCost;
+
+    /// <summary>The session's total cost so far; read from the log on first use (null: none known yet).</summary>
+    private decimal? _sessionCost;
+
     public string SessionId => session.Id;
 
     /// <summary>
@@ -171,7 +177,7 @@ public sealed class SessionRunner(
                 events.Append(session.Id, new PlanEvent(plan.Entries));
                 break;
             case UsageReport usage:
-                events.Append(session.Id, new UsageEvent(usage.InputTokens, usage.OutputTokens, usage.CacheReadTokens, usage.CacheWriteTokens, usage.CostUsd));
+                events.Append(session.Id, Costed(usage));
                 break;
             case TurnCompleted completed:
                 events.Append(session.Id, new TurnCompletedEvent(completed.StopReason, completed.IsError, completed.Result));
@@ -214,6 +220,28 @@ public sealed class SessionRunner(
                 UpdateStatus(null);
             }
         }
+    }
+
+    /// <summary>
+    /// The turn's own cost, whatever the agent reports: a running total of this process (Claude Code, ACP) becomes the
+    /// difference from the last one; the session's total adds every turn's, starting from what the log already holds.
+    /// </summary>
+    private UsageEvent Costed(UsageReport usage)
+    {
+        _sessionCost ??= events.LastSessionCost(session.Id);
+        var turn = usage.CostUsd;
+        if (usage.CostIsRunningTotal && usage.CostUsd is { } total)
+        {
+            turn = Math.Max(0, total - _processCost);
+            _processCost = total;
+        }
+
+        if (turn is { } cost)
+        {
+            _sessionCost = (_sessionCost ?? 0) + cost;
+        }
+
+        return new UsageEvent(usage.InputTokens, usage.OutputTokens, usage.CacheReadTokens, usage.CacheWriteTokens, turn, _sessionCost);
     }
 
     private void Touch() => Interlocked.Exchange(ref _lastActivityTicks, clock.GetUtcNow().UtcTicks);

@@ -132,10 +132,12 @@ function UsageLine({ view }: { view: SessionView }) {
   const u = view.usage;
   if (!u) return null;
   const fmt = (n: number) => (n >= 10_000 ? `${(n / 1000).toFixed(1)}k` : n.toLocaleString());
+  const usd = (n: number) => `$${n.toFixed(n < 0.1 ? 4 : 2)}`;
   return (
     <p class="usage" data-testid="usage">
       Last turn {fmt(u.inputTokens + u.cacheReadTokens + u.cacheWriteTokens)} in · {fmt(u.outputTokens)} out
-      {u.costUsd != null ? ` · $${u.costUsd.toFixed(u.costUsd < 0.1 ? 4 : 2)}` : ''}
+      {u.costUsd != null ? ` · ${usd(u.costUsd)}` : ''}
+      {u.sessionCostUsd != null ? ` · session ${usd(u.sessionCostUsd)}` : ''}
     </p>
   );
 }
