@@ -37,7 +37,7 @@ public sealed class ClaudeProtocolTests : IDisposable
         var call = Assert.IsType<ToolCall>(await sink.NextAsync());
         Assert.Equal(("toolu_1", "Bash", ToolKind.Execute, "ls -la"), (call.ToolCallId, call.Tool, call.Kind, call.Title));
         Assert.Equal(new ToolResult("toolu_1", "a.txt", false), await sink.NextAsync());
-        Assert.Equal(new UsageReport(10, 5, 2, 1, 0.25m), await sink.NextAsync());
+        Assert.Equal(new UsageReport(10, 5, 2, 1, 0.25m, CostIsRunningTotal: true), await sink.NextAsync());
         Assert.Equal(new TurnCompleted("success", false, "Done"), await sink.NextAsync());
         Assert.Equal("s-1", session.AgentSessionId);
     }
