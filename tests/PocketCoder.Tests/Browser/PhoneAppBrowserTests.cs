@@ -44,7 +44,7 @@ public sealed class PhoneAppBrowserTests(ITestOutputHelper output)
                 // Turn 3 (sent by the laptop while the phone is offline).
                 ScriptedReply.Text("Yes, hello.txt is still there."));
 
-            var code = await PairingCodeAsync(server.DataDirectory);
+            var code = await BrowserScript.PairingCodeAsync(server.DataDirectory);
             var hasFiles = server.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
                 .Any(e => e.RoutePattern.RawText?.Contains("/files", StringComparison.Ordinal) == true);
             var shots = Path.Combine(web, "test-results");
@@ -63,16 +63,6 @@ public sealed class PhoneAppBrowserTests(ITestOutputHelper output)
             TempPaths.Delete(repository);
             TempPaths.Delete(home);
         }
-    }
-
-    /// <summary>The code exactly as a user gets it: from `pocketcoder pair --json`.</summary>
-    private static async Task<string> PairingCodeAsync(string dataDirectory)
-    {
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        var exit = await CommandLine.RunAsync(["pair", "--json", "--data", dataDirectory], stdout, stderr);
-        Assert.True(exit == 0, stderr.ToString());
-        return JsonDocument.Parse(stdout.ToString()).RootElement.GetProperty("code").GetString()!;
     }
 
     internal static async Task<(int ExitCode, string Log)> RunNodeAsync(string workingDirectory, string[] arguments, string laptopToken)

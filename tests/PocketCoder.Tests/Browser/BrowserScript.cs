@@ -1,0 +1,59 @@
+using System.Text.Json;
+using FakeLlm;
+using PocketCoder.Cli;
+using PocketCoder.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace PocketCoder.Tests.Browser;
+
+/// <summary>
+/// One browser script of web/e2e against a real server driving the REAL Claude Code CLI on the fake model: the phone
+/// pairs with a code from `pocketcoder pair --json`, a second device ("laptop") is paired for the script's API calls.
+/// </summary>
+internal static class BrowserScript
+{
+    /// <param name="script">The file under web/e2e.</param>
+    /// <param name="arrange">Scripts the model for a repository (the project the phone will add).</param>
+    /// <param name="verify">Checks the repository afterwards.</param>
+    /// <param name="arguments">More arguments for the script (after --url, --code, --repo and --shots).</param>
+    public static async Task RunAsync(ITestOutputHelper output, string script, Action<FakeModelServer, string> arrange, Func<string, Task> verify,
+        params string[] arguments)
+    {
+        var web = Path.Combine(ClaudeCli.RepositoryRoot(), "web");
+        Assert.True(File.Exists("/usr/bin/chromium"), "/usr/bin/chromium is missing: scripts/test.sh installs Debian's chromium package.");
+        Assert.True(Directory.Exists(Path.Combine(web, "node_modules", "playwright-core")), "web/node_modules is missing: build without -p:SkipWebBuild=true.");
+        await using var model = await FakeModelServer.StartAsync();
+        var home = TempPaths.NewDirectory("pc-home");
+        var repository = TempPaths.NewGitRepository();
+        try
+        {
+            await using var server = await TestServer.StartAsync(agents: ClaudeCli.Against(model, home));
+            var laptop = await server.PairAsync("laptop");
+            arrange(model, repository);
+            var code = await PairingCodeAsync(server.DataDirectory);
+            var shots = Path.Combine(web, "test-results");
+            var (exitCode, log) = await PhoneAppBrowserTests.RunNodeAsync(web,
+                [$"e2e/{script}", "--url", server.BaseUrl.ToString(), "--code", code, "--repo", repository, "--shots", shots, .. arguments],
+                laptop.Token);
+            output.WriteLine(log);
+            Assert.True(exitCode == 0, $"{script} failed (screenshots in {shots}):\n{log}");
+            Assert.Contains("no script errors", log, StringComparison.Ordinal);
+            await verify(repository);
+        }
+        finally
+        {
+            TempPaths.Delete(repository);
+            TempPaths.Delete(home);
+        }
+    }
+
+    /// <summary>The code exactly as a user gets it: from `pocketcoder pair --json`.</summary>
+    public static async Task<string> PairingCodeAsync(string dataDirectory)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var exit = await CommandLine.RunAsync(["pair", "--json", "--data", dataDirectory], stdout, stderr);
+        Assert.True(exit == 0, stderr.ToString());
+        return JsonDocument.Parse(stdout.ToString()).RootElement.GetProperty("code").GetString()!;
+    }
+}
