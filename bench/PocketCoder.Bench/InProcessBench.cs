@@ -291,7 +291,7 @@ public sealed class InProcessBench(bool quick) : IAsyncDisposable
             $"{Stats.F(Stats.Median(times) / Stats.Median(plain), 1)}x", "p99 < 20 ms", p99 < 20 ? "met" : "MISSED");
     }
 
-    private static string Base64Url(byte[] bytes) => PocketCoder.Notifications.Base64Url.Encode(bytes);
+    private static string Base64Url(byte[] bytes) => System.Buffers.Text.Base64Url.EncodeToString(bytes);
 
     private async Task DecideAtOnceAsync(string sessionId, long after, TaskCompletionSource connected, CancellationToken cancellationToken)
     {

@@ -81,5 +81,5 @@ public static class Secrets
         throw new IOException($"The key {path} is not 32 bytes: delete it (pairing codes, or push subscriptions, will need to be made again).");
     }
 
-    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    private static string Base64Url(byte[] bytes) => System.Buffers.Text.Base64Url.EncodeToString(bytes);
 }

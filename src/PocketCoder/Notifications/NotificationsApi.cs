@@ -81,8 +81,8 @@ public static class NotificationsApi
     private static ChannelResponse SubscribeWebPush(WebPushSubscriptionRequest request, ClaimsPrincipal user, NotificationStore store)
     {
         var endpoint = Endpoint(request.Endpoint!, "endpoint");
-        var p256dh = Base64Url.TryDecode(request.Keys!.P256dh);
-        var auth = Base64Url.TryDecode(request.Keys.Auth);
+        var p256dh = Base64UrlText.TryDecode(request.Keys!.P256dh);
+        var auth = Base64UrlText.TryDecode(request.Keys.Auth);
         if (p256dh is null || auth is not { Length: 16 } || !IsPoint(p256dh))
         {
             throw new ApiProblem(StatusCodes.Status400BadRequest, ErrorCodes.PushKeysInvalid,

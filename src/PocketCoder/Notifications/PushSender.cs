@@ -84,7 +84,7 @@ public sealed class PushSender(Vapid vapid, TimeProvider clock, ILogger<PushSend
     {
         var endpoint = new Uri(channel.Endpoint);
         var plaintext = JsonSerializer.SerializeToUtf8Bytes(message, NotificationJson.Default.PushMessage);
-        var body = WebPushCrypto.Encrypt(plaintext, Base64Url.TryDecode(channel.P256dh)!, Base64Url.TryDecode(channel.Auth)!);
+        var body = WebPushCrypto.Encrypt(plaintext, Base64UrlText.TryDecode(channel.P256dh)!, Base64UrlText.TryDecode(channel.Auth)!);
         var request = new HttpRequestMessage(HttpMethod.Post, endpoint) { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
         request.Content.Headers.ContentEncoding.Add("aes128gcm");

@@ -32,7 +32,7 @@ public sealed class Vapid : IDisposable
         _clock = clock;
         var privateKey = Secrets.LoadOrCreateKey(Path.Combine(dataDirectory, KeyFileName), NewPrivateKey);
         _key = ECDsa.Create(new ECParameters { Curve = ECCurve.NamedCurves.nistP256, D = privateKey });
-        PublicKey = Base64Url.Encode(WebPushCrypto.PublicKeyBytes(_key));
+        PublicKey = System.Buffers.Text.Base64Url.EncodeToString(WebPushCrypto.PublicKeyBytes(_key));
     }
 
     /// <summary>The application server key a browser subscribes with (<c>applicationServerKey</c>), base64url.</summary>
@@ -55,13 +55,13 @@ public sealed class Vapid : IDisposable
 
     private string Token(string audience, DateTimeOffset expires)
     {
-        var head = Base64Url.Encode("""{"typ":"JWT","alg":"ES256"}"""u8);
-        var claims = Base64Url.Encode(JsonSerializer.SerializeToUtf8Bytes(
+        var head = System.Buffers.Text.Base64Url.EncodeToString("""{"typ":"JWT","alg":"ES256"}"""u8);
+        var claims = System.Buffers.Text.Base64Url.EncodeToString(JsonSerializer.SerializeToUtf8Bytes(
             new VapidClaims(audience, expires.ToUnixTimeSeconds(), _subject), NotificationJson.Default.VapidClaims));
         var signed = $"{head}.{claims}";
         // ES256 is the raw r || s pair (IEEE P1363), which is what SignData gives by default.
         var signature = _key.SignData(Encoding.ASCII.GetBytes(signed), HashAlgorithmName.SHA256);
-        return $"{signed}.{Base64Url.Encode(signature)}";
+        return $"{signed}.{System.Buffers.Text.Base64Url.EncodeToString(signature)}";
     }
 
     private static byte[] NewPrivateKey()
@@ -79,11 +79,9 @@ public sealed record VapidClaims(
     [property: System.Text.Json.Serialization.JsonPropertyName("exp")] long Expires,
     [property: System.Text.Json.Serialization.JsonPropertyName("sub")] string Subject);
 
-/// <summary>Base64url without padding, as every Web Push field is written.</summary>
-public static class Base64Url
+/// <summary>Reading the base64url fields browsers send (writing them is the BCL's <c>Base64Url.EncodeToString</c>).</summary>
+public static class Base64UrlText
 {
-    public static string Encode(ReadOnlySpan<byte> bytes) => System.Buffers.Text.Base64Url.EncodeToString(bytes);
-
     /// <summary>Null when <paramref name="text"/> is not base64url (padding is tolerated: some browsers' polyfills add it).</summary>
     public static byte[]? TryDecode(string? text)
     {

@@ -29,7 +29,7 @@ public sealed class BrowserKeys : IDisposable
     public object Subscription(string endpoint) => new
     {
         endpoint,
-        keys = new { p256dh = Base64Url.Encode(WebPushCrypto.PublicKeyBytes(Key)), auth = Base64Url.Encode(Auth) },
+        keys = new { p256dh = System.Buffers.Text.Base64Url.EncodeToString(WebPushCrypto.PublicKeyBytes(Key)), auth = System.Buffers.Text.Base64Url.EncodeToString(Auth) },
     };
 
     public JsonElement Decrypt(PushRequest request) => JsonElement.Parse(WebPushCrypto.Decrypt(request.Body, Key, Auth));

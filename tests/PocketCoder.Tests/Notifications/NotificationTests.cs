@@ -320,16 +320,16 @@ public sealed class NotificationTests
         var parts = authorization["vapid ".Length..].Split(", ").ToDictionary(p => p[..1], p => p[2..]);
         Assert.Equal(vapidKey, parts["k"]);
         var jwt = parts["t"].Split('.');
-        var header = JsonElement.Parse(Base64Url.TryDecode(jwt[0])!);
-        var claims = JsonElement.Parse(Base64Url.TryDecode(jwt[1])!);
+        var header = JsonElement.Parse(Base64UrlText.TryDecode(jwt[0])!);
+        var claims = JsonElement.Parse(Base64UrlText.TryDecode(jwt[1])!);
         Assert.Equal("ES256", header.GetProperty("alg").GetString());
         Assert.Equal(pushService.GetLeftPart(UriPartial.Authority), claims.GetProperty("aud").GetString());
         var expires = DateTimeOffset.FromUnixTimeSeconds(claims.GetProperty("exp").GetInt64());
         Assert.InRange(expires, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddHours(24));
         Assert.Matches("^(mailto:|https://)", claims.GetProperty("sub").GetString());
 
-        var point = Base64Url.TryDecode(vapidKey)!;
+        var point = Base64UrlText.TryDecode(vapidKey)!;
         using var key = ECDsa.Create(new ECParameters { Curve = ECCurve.NamedCurves.nistP256, Q = new ECPoint { X = point[1..33], Y = point[33..] } });
-        Assert.True(key.VerifyData(Encoding.ASCII.GetBytes($"{jwt[0]}.{jwt[1]}"), Base64Url.TryDecode(jwt[2])!, HashAlgorithmName.SHA256));
+        Assert.True(key.VerifyData(Encoding.ASCII.GetBytes($"{jwt[0]}.{jwt[1]}"), Base64UrlText.TryDecode(jwt[2])!, HashAlgorithmName.SHA256));
     }
 }

@@ -23,7 +23,7 @@ public sealed class WebPushCryptoTests
     {
         using var sender = Key(SenderPrivate, SenderPublic);
         var body = WebPushCrypto.Encrypt(Encoding.UTF8.GetBytes(Plaintext), Bytes(ReceiverPublic), Bytes(AuthSecret), Bytes(Salt), sender);
-        Assert.Equal(Message, Base64Url.Encode(body));
+        Assert.Equal(Message, System.Buffers.Text.Base64Url.EncodeToString(body));
     }
 
     [Fact]
@@ -71,7 +71,7 @@ public sealed class WebPushCryptoTests
         Assert.ThrowsAny<CryptographicException>(() => WebPushCrypto.ImportPublicKey(point[..33]));
     }
 
-    private static byte[] Bytes(string base64Url) => Base64Url.TryDecode(base64Url)!;
+    private static byte[] Bytes(string base64Url) => Base64UrlText.TryDecode(base64Url)!;
 
     private static ECDiffieHellman Key(string privateKey, string publicKey)
     {

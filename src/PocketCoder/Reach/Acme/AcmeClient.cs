@@ -231,5 +231,5 @@ public sealed class AcmeClient(HttpClient http, Uri directoryUrl, ECDsa accountK
         }
     }
 
-    internal static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    internal static string Base64Url(byte[] bytes) => System.Buffers.Text.Base64Url.EncodeToString(bytes);
 }
