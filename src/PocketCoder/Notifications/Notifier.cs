@@ -70,9 +70,17 @@ public sealed class Notifier(
 
                 // Overflowed: turns may have gone by unannounced, but no question may. Look them up again.
                 NotificationLog.CaughtUp(logger);
-                foreach (var approval in approvals.List(ApprovalStatuses.Pending, null).Where(a => !_open.ContainsKey(a.Id)))
+                try
                 {
-                    OnApprovalRequested(approval);
+                    foreach (var approval in approvals.List(ApprovalStatuses.Pending, null).Where(a => !_open.ContainsKey(a.Id)))
+                    {
+                        OnApprovalRequested(approval);
+                    }
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException)
+                {
+                    // As in Handle: the notifier goes on (its failure would stop the server).
+                    NotificationLog.HandlerFailed(logger, exception, ApprovalRequestedEvent.Kind);
                 }
             }
         }
