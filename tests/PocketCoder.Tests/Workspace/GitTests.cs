@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json;
 using PocketCoder.Tests.Infrastructure;
 
 namespace PocketCoder.Tests.Workspace;
@@ -184,5 +185,76 @@ public sealed class GitTests
         await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync($"{world.Api}/git/stage", new { paths = new[] { "../x" } }),
             HttpStatusCode.BadRequest, "OUTSIDE_PROJECT_ROOT");
         await ApiAssert.ProblemAsync(await world.Http.GetAsync($"{world.Api}/git/diff?path=%2Fetc%2Fpasswd"), HttpStatusCode.BadRequest, "OUTSIDE_PROJECT_ROOT");
+    }
+
+    [Fact]
+    public async Task LogAndCommitDetail_PagesNewestFirst_AndShowTheCommitsPatch()
+    {
+        await using var world = await WorkspaceWorld.StartAsync();
+        for (var i = 1; i <= 3; i++)
+        {
+            File.WriteAllText(Path.Combine(world.Repository, "n.txt"), $"line {i}\n");
+            WorkspaceWorld.Git(world.Repository, "add", "n.txt");
+            WorkspaceWorld.Git(world.Repository, "commit", "-q", "-m", $"change {i}", "-m", $"body of {i}");
+        }
+
+        var first = await world.Http.GetOkAsync($"{world.Api}/git/log?limit=2");
+        var commits = first.GetProperty("commits").EnumerateArray().ToList();
+        Assert.Equal(["change 3", "change 2"], commits.Select(c => c.GetProperty("subject").GetString()));
+        Assert.Equal(2, first.GetProperty("next").GetInt32());
+        Assert.Equal(WorkspaceWorld.Git(world.Repository, "rev-parse", "HEAD").Trim(), commits[0].GetProperty("sha").GetString());
+        Assert.Equal(commits[1].GetProperty("sha").GetString(), Assert.Single(commits[0].GetProperty("parents").EnumerateArray()).GetString());
+
+        var rest = await world.Http.GetOkAsync($"{world.Api}/git/log?limit=2&skip=2");
+        Assert.Equal(["change 1", "initial"], rest.GetProperty("commits").EnumerateArray().Select(c => c.GetProperty("subject").GetString()));
+        Assert.Equal(JsonValueKind.Null, rest.GetProperty("next").ValueKind);
+
+        var detail = await world.Http.GetOkAsync($"{world.Api}/git/commits/{commits[0].GetProperty("sha").GetString()}");
+        Assert.Equal("change 3\n\nbody of 3", detail.GetProperty("message").GetString());
+        Assert.Contains("-line 2\n+line 3", detail.GetProperty("diff").GetString());
+
+        var marker = Path.Combine(Path.GetTempPath(), $"pc-pwned-{Guid.NewGuid():N}");
+        foreach (var bad in new[] { $"--output={marker}", "no-such-commit", "-p" })
+        {
+            await ApiAssert.ProblemAsync(await world.Http.GetAsync($"{world.Api}/git/commits/{Uri.EscapeDataString(bad)}"), HttpStatusCode.BadRequest, "INVALID_REF");
+            await ApiAssert.ProblemAsync(await world.Http.GetAsync($"{world.Api}/git/log?ref={Uri.EscapeDataString(bad)}"), HttpStatusCode.BadRequest, "INVALID_REF");
+        }
+
+        Assert.False(File.Exists(marker), "an injected option ran");
+    }
+
+    [Fact]
+    public async Task Discard_RestoresTrackedDeletesUntracked_KeepsStagedUnlessAsked_AndIsLedgered()
+    {
+        await using var world = await WorkspaceWorld.StartAsync();
+        var readme = Path.Combine(world.Repository, "README.md");
+        File.WriteAllText(readme, "staged\n");
+        WorkspaceWorld.Git(world.Repository, "add", "README.md");
+        File.WriteAllText(readme, "staged and then more\n");
+        File.WriteAllText(Path.Combine(world.Repository, "scratch.txt"), "junk\n");
+        Directory.CreateDirectory(Path.Combine(world.Repository, "keep"));
+        File.WriteAllText(Path.Combine(world.Repository, "keep", "a.txt"), "a\n");
+
+        var status = await world.Http.PostOkAsync($"{world.Api}/git/discard", new { paths = new[] { "README.md", "scratch.txt" } });
+        Assert.Equal("staged\n", File.ReadAllText(readme));
+        Assert.False(File.Exists(Path.Combine(world.Repository, "scratch.txt")));
+        Assert.Equal("README.md", Assert.Single(status.GetProperty("staged").EnumerateArray()).GetProperty("path").GetString());
+
+        // An untracked folder is not one of the files status lists: refused, and what is in it is left alone.
+        await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync($"{world.Api}/git/discard", new { paths = new[] { "keep" } }),
+            HttpStatusCode.BadRequest, "INVALID_PATH");
+        Assert.True(File.Exists(Path.Combine(world.Repository, "keep", "a.txt")));
+
+        await world.Http.PostOkAsync($"{world.Api}/git/discard", new { paths = new[] { "README.md" }, includeStaged = true });
+        Assert.Equal("# test project\n", File.ReadAllText(readme));
+        Assert.Empty(WorkspaceWorld.Git(world.Repository, "diff", "--cached", "--name-only").Trim());
+
+        await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync($"{world.Api}/git/discard", new { paths = new[] { "../outside.txt" } }),
+            HttpStatusCode.BadRequest, "OUTSIDE_PROJECT_ROOT");
+        await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync($"{world.Api}/git/discard", new { paths = Array.Empty<string>() }),
+            HttpStatusCode.BadRequest, "VALIDATION_FAILED");
+        var entries = await world.LedgerAsync("git.discarded");
+        Assert.Equal(2, entries.Count);
+        Assert.Contains(entries, e => e.GetProperty("detail").GetProperty("deleted").EnumerateArray().Select(p => p.GetString()).SequenceEqual(["scratch.txt"]));
     }
 }

@@ -26,6 +26,12 @@ public static class GitApi
             w.CheckoutAsync(id, request, user.Actor(), ct)).WithName("GitCheckout");
         git.MapPost("/branch", (string id, GitBranchRequest request, GitWorkspace w, ClaimsPrincipal user, CancellationToken ct) =>
             w.CreateBranchAsync(id, request, user.Actor(), ct)).WithName("GitCreateBranch");
+        git.MapGet("/log", (string id, string? @ref, int? skip, int? limit, GitWorkspace w, CancellationToken ct) =>
+            w.LogAsync(id, @ref, Math.Max(skip ?? 0, 0), Math.Clamp(limit ?? 50, 1, 200), ct)).WithName("GitLog");
+        git.MapGet("/commits/{sha}", (string id, string sha, GitWorkspace w, CancellationToken ct) => w.CommitDetailAsync(id, sha, ct))
+            .WithName("GitCommitDetail");
+        git.MapPost("/discard", (string id, GitDiscardRequest request, GitWorkspace w, ClaimsPrincipal user, CancellationToken ct) =>
+            w.DiscardAsync(id, request, user.Actor(), ct)).WithName("GitDiscard");
         git.MapPost("/push", (string id, GitWorkspace w, ClaimsPrincipal user, CancellationToken ct) => w.PushAsync(id, user.Actor(), ct))
             .WithName("GitPush");
     }

@@ -36,6 +36,22 @@ public sealed record GitFileResponse(string Path, string Ref, string Content, lo
 
 public sealed record GitOkResponse(bool Ok, string? Branch);
 
+/// <summary>One commit as the history lists it.</summary>
+public sealed record GitCommitSummary(string Sha, IReadOnlyList<string> Parents, string AuthorName, string AuthorEmail, DateTimeOffset AuthoredAt,
+    string Subject);
+
+/// <summary>A page of history, newest first; <c>Next</c> is the skip to pass for the following page, or null at the root.</summary>
+public sealed record GitLogResponse(string? Ref, IReadOnlyList<GitCommitSummary> Commits, int? Next);
+
+/// <summary>A commit with its whole message and its patch (against its first parent; cut at 2 MB).</summary>
+public sealed record GitCommitDetail(GitCommitSummary Commit, string Message, string Diff, bool Truncated);
+
+public sealed record GitDiscardRequest(
+    [property: Required(ErrorMessage = "'paths' must list at least one path.")]
+    [property: Length(1, GitWorkspace.MaxPaths, ErrorMessage = "'paths' must list 1 to 1000 paths.")]
+    IReadOnlyList<string>? Paths,
+    bool? IncludeStaged);
+
 /// <summary>Who commits made from the phone are by. Null where git has none configured.</summary>
 public sealed record GitIdentity(string? Name, string? Email);
 
@@ -312,6 +328,92 @@ public sealed class GitWorkspace(Projects.ProjectStore projects, GitCli git, Dat
         return new GitFileResponse(relative, "HEAD", content.Stdout, bytes);
     }
 
+    // Fields a NUL apart, records a RS apart: no subject or name can fake either (git refuses NUL in both).
+    private const string SummaryFields = "%H%x00%P%x00%an%x00%ae%x00%aI%x00%s";
+    private const string LogFormat = "--format=" + SummaryFields + "%x1e";
+
+    /// <summary>History of <paramref name="reference"/> (HEAD when null), newest first, <paramref name="limit"/> at a time.</summary>
+    public async Task<GitLogResponse> LogAsync(string projectId, string? reference, int skip, int limit, CancellationToken cancellationToken)
+    {
+        var project = projects.Get(projectId);
+        var start = reference is null ? "HEAD" : await VerifyRefAsync(project, reference, cancellationToken);
+        if (reference is null && (await git.RunAsync(project.Path, ["rev-parse", "--verify", "--quiet", "HEAD"], cancellationToken)).ExitCode != 0)
+        {
+            return new GitLogResponse(null, [], null);
+        }
+
+        // One more than asked tells whether there is a next page.
+        var result = await git.RunCheckedAsync(project.Path,
+            ["log", LogFormat, $"--skip={skip}", $"--max-count={limit + 1}", "--end-of-options", start, "--"], cancellationToken);
+        var commits = result.Stdout.Split('\x1e').Select(r => r.Trim('\n')).Where(r => r.Length > 0).Select(ParseSummary).ToList();
+        var more = commits.Count > limit;
+        return new GitLogResponse(reference, more ? commits[..limit] : commits, more ? skip + limit : null);
+    }
+
+    public async Task<GitCommitDetail> CommitDetailAsync(string projectId, string? sha, CancellationToken cancellationToken)
+    {
+        var project = projects.Get(projectId);
+        var commit = await VerifyRefAsync(project, sha, cancellationToken);
+        var head = await git.RunCheckedAsync(project.Path, ["show", "--no-patch", "--format=" + SummaryFields + "%x00%B", "--end-of-options", commit], cancellationToken);
+        var fields = head.Stdout.Split('\0');
+        var summary = ParseSummary(string.Join('\0', fields[..6]));
+        // A merge shows what it brought in over its first parent, as a reviewer reads it.
+        var patch = await git.RunCheckedAsync(project.Path,
+            ["show", "--format=", "--patch", "--stat", "--diff-merges=first-parent", "--no-color", "--no-ext-diff", "--no-textconv", "--end-of-options", commit],
+            cancellationToken);
+        return new GitCommitDetail(summary, fields.Length > 6 ? fields[6].TrimEnd('\n') : summary.Subject, patch.Stdout.TrimStart('\n'), patch.Truncated);
+    }
+
+    /// <summary>
+    /// Throws away working-tree changes to the paths: tracked files go back to the index (or, with
+    /// <c>IncludeStaged</c>, to HEAD), untracked files are deleted. Folders are never removed whole.
+    /// </summary>
+    public async Task<GitStatusResponse> DiscardAsync(string projectId, GitDiscardRequest request, Actor actor, CancellationToken cancellationToken)
+    {
+        var project = projects.Get(projectId);
+        var paths = Paths(project, request.Paths);
+        var status = await StatusAsync(projectId, cancellationToken);
+        var untracked = status.Untracked.ToHashSet(StringComparer.Ordinal);
+        var tracked = paths.Where(p => !untracked.Contains(p)).ToList();
+        var removed = paths.Where(untracked.Contains).ToList();
+        var includeStaged = request.IncludeStaged == true;
+        var hasHead = (await git.RunAsync(project.Path, ["rev-parse", "--verify", "--quiet", "HEAD"], cancellationToken)).ExitCode == 0;
+        if (tracked.Count > 0)
+        {
+            string[] arguments = includeStaged && hasHead
+                ? ["restore", "--source=HEAD", "--staged", "--worktree", "--", .. tracked]
+                : ["restore", "--worktree", "--", .. tracked];
+            var result = await git.RunAsync(project.Path, arguments, cancellationToken);
+            if (result.ExitCode != 0)
+            {
+                throw result.Stderr.Contains("did not match", StringComparison.Ordinal)
+                    ? ApiProblem.BadRequest(ErrorCodes.InvalidPath, $"Nothing to discard at: {string.Join(", ", tracked)} (not changed, or not known to git).")
+                    : GitCli.Failed("restore", result);
+            }
+        }
+
+        if (removed.Count > 0)
+        {
+            // Without -d, clean deletes only files: a path naming a folder cannot take the folder with it.
+            await git.RunCheckedAsync(project.Path, ["clean", "--force", "--quiet", "--", .. removed], cancellationToken);
+        }
+
+        Record(actor, "git.discarded", project, new JsonObject
+        {
+            ["paths"] = ToJson(tracked),
+            ["deleted"] = ToJson(removed),
+            ["includeStaged"] = includeStaged,
+        });
+        return await StatusAsync(projectId, cancellationToken);
+    }
+
+    private static GitCommitSummary ParseSummary(string record)
+    {
+        var f = record.Split('\0');
+        return new GitCommitSummary(f[0], f[1].Split(' ', StringSplitOptions.RemoveEmptyEntries), f[2], f[3],
+            DateTimeOffset.Parse(f[4], System.Globalization.CultureInfo.InvariantCulture), f[5]);
+    }
+
     private async Task<string> VerifyRefAsync(Project project, string? reference, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(reference) || reference.StartsWith('-') || reference.Length > 250
@@ -335,9 +437,11 @@ public sealed class GitWorkspace(Projects.ProjectStore projects, GitCli git, Dat
         return result.ExitCode == 0 ? result.Stdout.Trim() : null;
     }
 
-    private static List<string> Paths(Project project, GitPathsRequest request)
+    private static List<string> Paths(Project project, GitPathsRequest request) => Paths(project, request.Paths);
+
+    private static List<string> Paths(Project project, IReadOnlyList<string>? paths)
     {
-        return [.. request.Paths!.Select(p => ProjectPaths.RelativeForGit(project, p)).Select(p => p.Length == 0 ? "." : p)];
+        return [.. paths!.Select(p => ProjectPaths.RelativeForGit(project, p)).Select(p => p.Length == 0 ? "." : p)];
     }
 
     private void Record(Actor actor, string action, Project project, JsonObject detail)
