@@ -13,6 +13,9 @@ public sealed class ApiProblem(int status, string code, string detail) : Excepti
     /// <summary>For 429 and 503: when the client may try again (sent as Retry-After).</summary>
     public TimeSpan? RetryAfter { get; init; }
 
+    /// <summary>Further fields for the client to act on (written beside <c>code</c>, as strings).</summary>
+    public IReadOnlyDictionary<string, string?>? Fields { get; init; }
+
     public static ApiProblem BadRequest(string code, string detail) => new(StatusCodes.Status400BadRequest, code, detail);
 
     public static ApiProblem Validation(string detail) => new(StatusCodes.Status400BadRequest, ErrorCodes.ValidationFailed, detail);
@@ -73,5 +76,6 @@ public static class ErrorCodes
     public const string PushEndpointInvalid = "PUSH_ENDPOINT_INVALID";
     public const string PushKeysInvalid = "PUSH_KEYS_INVALID";
     public const string NoNotificationChannel = "NO_NOTIFICATION_CHANNEL";
+    public const string FileChanged = "FILE_CHANGED";
     public const string Internal = "INTERNAL_ERROR";
 }

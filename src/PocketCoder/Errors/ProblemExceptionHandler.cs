@@ -26,12 +26,16 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problems, I
         }
 
         context.Response.StatusCode = status;
-        return await problems.TryWriteAsync(new ProblemDetailsContext
+        var details = new ProblemDetails { Status = status, Detail = detail, Extensions = { ["code"] = code } };
+        if (exception is ApiProblem { Fields: { } fields })
         {
-            HttpContext = context,
-            ProblemDetails = new ProblemDetails { Status = status, Detail = detail, Extensions = { ["code"] = code } },
-            Exception = exception,
-        });
+            foreach (var (name, value) in fields)
+            {
+                details.Extensions[name] = value;
+            }
+        }
+
+        return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = details, Exception = exception });
     }
 
     private (int, string, string) Unexpected(HttpContext context, Exception exception)

@@ -42,6 +42,45 @@ public sealed class FilesTests
     }
 
     [Fact]
+    public async Task Write_IfMatchAnOlderVersion_RefusedWithFileChanged_AndTheAgentsWriteIsKept()
+    {
+        await using var world = await WorkspaceWorld.StartAsync();
+        var file = Path.Combine(world.Repository, "notes.txt");
+        File.WriteAllText(file, "v1\n");
+        var opened = await world.Http.GetOkAsync($"{world.Api}/files/content?path=notes.txt");
+        var version = opened.GetProperty("sha256").GetString()!;
+
+        File.WriteAllText(file, "the agent wrote this\n");
+        var stale = Conditional(HttpMethod.Put, $"{world.Api}/files/content?path=notes.txt", "mine\n", "If-Match", $"\"{version}\"");
+        var refused = await world.Http.SendAsync(stale);
+        var problem = await ApiAssert.ProblemAsync(refused, HttpStatusCode.PreconditionFailed, "FILE_CHANGED");
+        Assert.Equal("the agent wrote this\n", File.ReadAllText(file));
+        var current = problem.GetProperty("currentSha256").GetString()!;
+
+        var saved = await world.Http.SendAsync(Conditional(HttpMethod.Put, $"{world.Api}/files/content?path=notes.txt", "mine\n", "If-Match", current));
+        Assert.Equal(HttpStatusCode.OK, saved.StatusCode);
+        Assert.Equal("mine\n", File.ReadAllText(file));
+
+        // Create-only: an existing file is not replaced; a new one is made.
+        await ApiAssert.ProblemAsync(await world.Http.SendAsync(Conditional(HttpMethod.Put, $"{world.Api}/files/content?path=notes.txt", "x", "If-None-Match", "*")),
+            HttpStatusCode.PreconditionFailed, "FILE_CHANGED");
+        var created = await world.Http.SendAsync(Conditional(HttpMethod.Put, $"{world.Api}/files/content?path=fresh.txt", "x", "If-None-Match", "*"));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+
+        File.Delete(file);
+        await ApiAssert.ProblemAsync(await world.Http.SendAsync(Conditional(HttpMethod.Put, $"{world.Api}/files/content?path=notes.txt", "y", "If-Match", current)),
+            HttpStatusCode.PreconditionFailed, "FILE_CHANGED");
+        Assert.False(File.Exists(file));
+    }
+
+    private static HttpRequestMessage Conditional(HttpMethod method, string url, string body, string header, string value)
+    {
+        var request = new HttpRequestMessage(method, url) { Content = new StringContent(body, Encoding.UTF8, "text/plain") };
+        request.Headers.TryAddWithoutValidation(header, value);
+        return request;
+    }
+
+    [Fact]
     public async Task Listing_DirectoriesFirstThenByName_Sorted()
     {
         await using var world = await WorkspaceWorld.StartAsync();

@@ -13,7 +13,8 @@ public sealed record FileEntry(string Name, string Path, string Type, long? Size
 
 public sealed record DirectoryListing(string Path, IReadOnlyList<FileEntry> Entries, bool Truncated, int Limit);
 
-public sealed record FileContent(string Path, string Content, long Size, DateTimeOffset ModifiedAt);
+/// <summary>A text file; <c>Sha256</c> names this version, for a later write to say which version it replaces.</summary>
+public sealed record FileContent(string Path, string Content, long Size, DateTimeOffset ModifiedAt, string Sha256);
 
 public sealed record FileWritten(string Path, long Size, string Sha256, bool Created, DateTimeOffset ModifiedAt);
 
@@ -109,10 +110,15 @@ public sealed class WorkspaceFiles(Projects.ProjectStore projects, Database data
                 $"'{target.Relative}' looks binary (it has a NUL byte in its first 8 KB); only text files are shown.");
         }
 
-        return new FileContent(target.Relative, Encoding.UTF8.GetString(bytes), bytes.Length, status.ModifiedAt);
+        return new FileContent(target.Relative, Encoding.UTF8.GetString(bytes), bytes.Length, status.ModifiedAt, Sha(bytes));
     }
 
-    public FileWritten Write(string projectId, string? path, byte[] content, Actor actor)
+    /// <summary>
+    /// Writes the file. With <paramref name="replaces"/> (the <c>Sha256</c> the editor read), the write is refused with
+    /// FILE_CHANGED when the file is no longer that version, so an edit made on the phone never silently undoes what the
+    /// agent (or anyone) wrote since it was opened. "*" means "must exist"; an empty string means "must not exist".
+    /// </summary>
+    public FileWritten Write(string projectId, string? path, byte[] content, Actor actor, string? replaces = null)
     {
         var project = projects.Get(projectId);
         if (content.Length > MaxWriteBytes)
@@ -121,12 +127,32 @@ public sealed class WorkspaceFiles(Projects.ProjectStore projects, Database data
         }
 
         var target = ProjectPaths.ForWrite(project, path);
+        if (replaces is not null)
+        {
+            var current = CurrentSha(project, target);
+            var matches = replaces switch
+            {
+                "*" => current is not null,
+                "" => current is null,
+                _ => string.Equals(current, replaces, StringComparison.OrdinalIgnoreCase),
+            };
+            if (!matches)
+            {
+                throw new ApiProblem(StatusCodes.Status412PreconditionFailed, ErrorCodes.FileChanged, current is null
+                    ? $"'{target.Relative}' was deleted since it was opened; nothing was written."
+                    : $"'{target.Relative}' changed since it was opened (it is now version {current[..12]}); nothing was written. Reload it, or save again to replace it.")
+                {
+                    Fields = new Dictionary<string, string?> { ["currentSha256"] = current },
+                };
+            }
+        }
+
         // Written beside the file and renamed over it (a reader never sees half a file; the mode is kept), all through
         // the verified parent folder's handle, so a folder swapped for a link after the check cannot move the write out.
         var created = Confined(target, () => BeneathRoot.ReplaceFile(project.Path, RootRelative(project, target), content));
         var modifiedAt = BeneathRoot.Probe(project.Path, RootRelative(project, target))?.ModifiedAt ?? DateTimeOffset.UtcNow;
 
-        var sha = Convert.ToHexStringLower(SHA256.HashData(content));
+        var sha = Sha(content);
         var written = new FileWritten(target.Relative, content.Length, sha, created, modifiedAt);
         database.Write(write => ledger.Append(write, actor.Name, "file.written", project.Id, new JsonObject
         {
@@ -139,6 +165,23 @@ public sealed class WorkspaceFiles(Projects.ProjectStore projects, Database data
             ["deviceId"] = actor.Id,
         }));
         return written;
+    }
+
+    private static string Sha(ReadOnlySpan<byte> bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
+
+    /// <summary>The hash of what is at the path now, or null when nothing is; read through the confined walk.</summary>
+    private static string? CurrentSha(Project project, ConfinedPath target)
+    {
+        try
+        {
+            using var handle = BeneathRoot.OpenFileForRead(project.Path, RootRelative(project, target), out _);
+            using var stream = new FileStream(handle, FileAccess.Read);
+            return Convert.ToHexStringLower(SHA256.HashData(stream));
+        }
+        catch (ConfinedIOException exception) when (exception.Failure == ConfinedFailure.NotFound)
+        {
+            return null;
+        }
     }
 
     public static ApiProblem TooLargeToWrite() => new(StatusCodes.Status413PayloadTooLarge, ErrorCodes.FileTooLarge,
