@@ -18,7 +18,11 @@ public sealed record Session(
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
     long LastSeq,
-    DateTimeOffset? ArchivedAt = null);
+    DateTimeOffset? ArchivedAt = null,
+    string? Preview = null);
+
+/// <summary>A session a search found, with the words around the match (marked by \u0002 … \u0003).</summary>
+public sealed record SessionMatch(Session Session, string? Snippet);
 
 public static class SessionStatuses
 {
@@ -38,6 +42,8 @@ public static class SessionStatuses
 public sealed class SessionStore(Database database, EventLog events, TimeProvider clock)
 {
     private const string Columns = "id, project_id, agent, model, mode, status, agent_session_id, title, created_at, updated_at, last_seq, archived_at";
+    private const string ReadColumns = Columns + ", preview";
+    internal const int MaxQuery = 200;
 
     public Session Create(DbWrite write, string projectId, string agent, string? model, string mode, string? title)
     {
@@ -53,13 +59,51 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
     }
 
     public Session? Find(string id) => database.Read(connection =>
-        connection.Query($"SELECT {Columns} FROM sessions WHERE id = $id", Map, ("$id", id)).FirstOrDefault());
+        connection.Query($"SELECT {ReadColumns} FROM sessions WHERE id = $id", Map, ("$id", id)).FirstOrDefault());
 
     public Session Get(string id) => Find(id) ?? throw ApiProblem.NotFound(ErrorCodes.SessionNotFound, $"No session with id '{id}'.");
 
     public IReadOnlyList<Session> List(string? projectId) => database.Read(connection => projectId is null
-        ? connection.Query($"SELECT {Columns} FROM sessions ORDER BY created_at DESC LIMIT 1000", Map)
-        : connection.Query($"SELECT {Columns} FROM sessions WHERE project_id = $project ORDER BY created_at DESC LIMIT 1000", Map, ("$project", projectId)));
+        ? connection.Query($"SELECT {ReadColumns} FROM sessions ORDER BY created_at DESC LIMIT 1000", Map)
+        : connection.Query($"SELECT {ReadColumns} FROM sessions WHERE project_id = $project ORDER BY created_at DESC LIMIT 1000", Map, ("$project", projectId)));
+
+    /// <summary>
+    /// Sessions whose prompts hold every word of <paramref name="query"/> (the last one as a prefix, so results come
+    /// while typing), most recently active first. Words are matched as words, never as FTS5 syntax.
+    /// </summary>
+    public IReadOnlyList<SessionMatch> Search(string query, string? projectId, int limit)
+    {
+        var match = FtsQuery(query);
+        if (match is null)
+        {
+            return [];
+        }
+
+        // snippet() only works in a query straight on the FTS table: the hits are materialised first, then the best per session kept.
+        return database.Read(connection => connection.Query($"""
+            WITH hits AS MATERIALIZED (
+                SELECT session_id, snippet(session_search, 0, char(2), char(3), '…', 12) AS snippet, rank
+                FROM session_search WHERE session_search MATCH $match),
+            best AS (SELECT session_id, snippet, min(rank) FROM hits GROUP BY session_id)
+            SELECT {string.Join(", ", ReadColumns.Split(", ").Select(c => "s." + c))}, best.snippet
+            FROM best JOIN sessions s ON s.id = best.session_id
+            WHERE $project IS NULL OR s.project_id = $project
+            ORDER BY s.updated_at DESC LIMIT $limit
+            """, r => new SessionMatch(Map(r), r.NullableString(13)), ("$match", match), ("$project", projectId), ("$limit", limit)));
+    }
+
+    /// <summary>Each word quoted (a quote inside doubled), the last one a prefix: <c>fix "login</c> → <c>"fix" "\"login"*</c>.</summary>
+    internal static string? FtsQuery(string query)
+    {
+        var words = query.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(w => w.Any(char.IsLetterOrDigit)).Take(12).ToList();
+        if (words.Count == 0)
+        {
+            return null;
+        }
+
+        return string.Join(' ', words.Select((w, i) => "\"" + w.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" + (i == words.Count - 1 ? "*" : "")));
+    }
 
     public IReadOnlyList<Session> WithStatus(params string[] statuses) => database.Read(connection =>
         connection.Query($"SELECT {Columns} FROM sessions WHERE status IN (SELECT value FROM json_each($statuses))", Map,
@@ -138,5 +182,5 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
 
     private static Session Map(SqliteDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.NullableString(3), r.GetString(4), r.GetString(5), r.GetString(6),
-        r.NullableString(7), r.Time(8), r.Time(9), r.GetInt64(10), r.NullableTime(11));
+        r.NullableString(7), r.Time(8), r.Time(9), r.GetInt64(10), r.NullableTime(11), r.FieldCount > 12 ? r.NullableString(12) : null);
 }

@@ -3,6 +3,7 @@ using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
 using PocketCoder.Agents;
 using PocketCoder.Auth;
+using PocketCoder.Errors;
 
 namespace PocketCoder.Sessions;
 
@@ -28,12 +29,16 @@ public sealed record UpdateSessionRequest(
     string? Mode);
 
 /// <param name="ArchivedAt">When the owner archived it (hidden from the app's lists, kept whole); null when not archived.</param>
+/// <param name="Preview">The latest message in the session (the owner's or the agent's), on one line, cut at 200 characters.</param>
+/// <param name="Match">With <c>?q=</c>: the words around the match, each matched stretch between U+0002 and U+0003.</param>
 public sealed record SessionResponse(
     string Id, string ProjectId, string Agent, string? Model, string Mode, string Status, string? Title,
-    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, long LastSeq, DateTimeOffset? ArchivedAt)
+    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, long LastSeq, DateTimeOffset? ArchivedAt,
+    string? Preview = null,
+    string? Match = null)
 {
     public static SessionResponse From(Session s) =>
-        new(s.Id, s.ProjectId, s.Agent, s.Model, s.Mode, s.Status, s.Title, s.CreatedAt, s.UpdatedAt, s.LastSeq, s.ArchivedAt);
+        new(s.Id, s.ProjectId, s.Agent, s.Model, s.Mode, s.Status, s.Title, s.CreatedAt, s.UpdatedAt, s.LastSeq, s.ArchivedAt, s.Preview);
 }
 
 public static class SessionsApi
@@ -70,8 +75,21 @@ public static class SessionsApi
         return TypedResults.Created($"/api/sessions/{session.Id}", SessionResponse.From(session));
     }
 
-    private static IEnumerable<SessionResponse> List(string? projectId, SessionStore sessions) =>
-        sessions.List(projectId).Select(SessionResponse.From);
+    /// <summary>Every session (or a project's); with <c>q</c>, those whose prompts match it, most recently active first.</summary>
+    private static IEnumerable<SessionResponse> List(string? projectId, string? q, int? limit, SessionStore sessions)
+    {
+        if (q is null)
+        {
+            return sessions.List(projectId).Select(SessionResponse.From);
+        }
+
+        if (q.Length > SessionStore.MaxQuery)
+        {
+            throw ApiProblem.Validation($"'q' is at most {SessionStore.MaxQuery} characters.");
+        }
+
+        return sessions.Search(q, projectId, Math.Clamp(limit ?? 100, 1, 500)).Select(m => SessionResponse.From(m.Session) with { Match = m.Snippet });
+    }
 
     private static SessionResponse Get(string id, SessionStore sessions) => SessionResponse.From(sessions.Get(id));
 
