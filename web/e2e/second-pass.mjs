@@ -12,7 +12,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { launchPhone } from './phone.mjs';
+import { launchPhone, smallTargets } from './phone.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -32,25 +32,6 @@ mkdirSync(args.shots, { recursive: true });
 const base = args.url.replace(/\/$/, '');
 const ok = (what) => console.log(`ok - ${what}`);
 
-/** Every control on screen smaller than 44x44 CSS px (a radio or checkbox counts by its label; inline text links do not count). */
-const smallTargets = (page) => page.evaluate(() => {
-  const bad = [];
-  let measured = 0;
-  for (const el of document.querySelectorAll('button, a[href], select, input:not([type="hidden"]), textarea, summary, [role="button"]')) {
-    if (el.closest('.md, p, .fine, pre, .offline')) continue;
-    let target = el;
-    if (el.matches('input[type="radio"], input[type="checkbox"]') && el.closest('label')) target = el.closest('label');
-    if (el.matches('select') && getComputedStyle(el).opacity === '0') target = el.parentElement;
-    const r = target.getBoundingClientRect();
-    if (r.width === 0 && r.height === 0) continue;
-    measured++;
-    if (r.height < 43.5 || r.width < 43.5) {
-      const name = (el.getAttribute('aria-label') || el.textContent || el.getAttribute('name') || '').trim().slice(0, 30);
-      bad.push(`${el.tagName.toLowerCase()}.${String(target.className).split(' ').join('.')} "${name}" ${Math.round(r.width)}x${Math.round(r.height)}`);
-    }
-  }
-  return { bad, measured };
-});
 
 const profile = mkdtempSync(join(tmpdir(), 'pc-chromium-'));
 const context = await launchPhone({ executablePath: args.chromium, profile });

@@ -36,6 +36,9 @@ export type GitStatus = Schemas['GitStatusResponse'];
 export type GitDiff = Schemas['GitDiffResponse'];
 export type GitBranch = Schemas['GitBranch'];
 export type GitBranches = Schemas['GitBranchesResponse'];
+export type GitLog = Schemas['GitLogResponse'];
+export type GitCommitDetail = Schemas['GitCommitDetail'];
+export type FileWritten = Schemas['FileWritten'];
 export type CommandRun = Schemas['CommandResponse'] & {
   status: 'running' | 'exited' | 'cancelled' | 'timed_out' | 'interrupted' | 'failed';
 };
@@ -109,10 +112,15 @@ export function setUnauthorizedHandler(handler: () => void): void {
 }
 
 /** `keepalive`: the request outlives the page (a "hidden" presence report sent as the phone locks). */
-export async function request<T>(method: string, path: string, body?: unknown, options: { keepalive?: boolean } = {}): Promise<T> {
-  const init: RequestInit = { method, credentials: 'same-origin', headers: { accept: 'application/json' }, keepalive: options.keepalive };
-  if (body !== undefined) {
-    init.headers = { accept: 'application/json', 'content-type': 'application/json' };
+/** `text`: the body is sent as is, as text/plain (a file's content), with any extra `headers`. */
+export async function request<T>(method: string, path: string, body?: unknown,
+  options: { keepalive?: boolean; text?: string; headers?: Record<string, string> } = {}): Promise<T> {
+  const init: RequestInit = { method, credentials: 'same-origin', headers: { accept: 'application/json', ...options.headers }, keepalive: options.keepalive };
+  if (options.text !== undefined) {
+    init.headers = { accept: 'application/json', 'content-type': 'text/plain; charset=utf-8', ...options.headers };
+    init.body = options.text;
+  } else if (body !== undefined) {
+    init.headers = { accept: 'application/json', 'content-type': 'application/json', ...options.headers };
     init.body = JSON.stringify(body);
   }
   let response: Response;
@@ -150,6 +158,8 @@ export const api = {
 
   sessions: (projectId?: string) => request<Session[]>('GET', projectId ? `/api/sessions?projectId=${q(projectId)}` : '/api/sessions'),
   session: (id: string) => request<Session>('GET', `/api/sessions/${q(id)}`),
+  /** Sessions whose prompts hold every word (the last as a prefix); `match` marks the hit with U+0002 … U+0003. */
+  searchSessions: (query: string) => request<Session[]>('GET', `/api/sessions?q=${q(query)}`),
   startSession: (projectId: string, body: { agent: string; prompt?: string; model?: string; mode?: SessionMode }) =>
     request<Session>('POST', `/api/projects/${q(projectId)}/sessions`, body),
   send: (sessionId: string, text: string) => request<void>('POST', `/api/sessions/${q(sessionId)}/messages`, { text }),
@@ -181,10 +191,17 @@ export const api = {
 
   files: (projectId: string, path = '') => request<DirectoryListing>('GET', `/api/projects/${q(projectId)}/files?path=${q(path)}`),
   file: (projectId: string, path: string) => request<FileContent>('GET', `/api/projects/${q(projectId)}/files/content?path=${q(path)}`),
+  /** Saves only over the version the editor read (`sha256`); else FILE_CHANGED (412) and nothing is written. */
+  writeFile: (projectId: string, path: string, content: string, replaces: string) =>
+    request<FileWritten>('PUT', `/api/projects/${q(projectId)}/files/content?path=${q(path)}`, undefined, { text: content, headers: { 'if-match': `"${replaces}"` } }),
 
   gitStatus: (projectId: string) => request<GitStatus>('GET', `/api/projects/${q(projectId)}/git/status`),
   gitDiff: (projectId: string, path: string, staged: boolean) =>
     request<GitDiff>('GET', `/api/projects/${q(projectId)}/git/diff?path=${q(path)}&staged=${staged}`),
+  gitLog: (projectId: string, skip = 0) => request<GitLog>('GET', `/api/projects/${q(projectId)}/git/log?skip=${skip}&limit=50`),
+  gitCommitDetail: (projectId: string, sha: string) => request<GitCommitDetail>('GET', `/api/projects/${q(projectId)}/git/commits/${q(sha)}`),
+  gitDiscard: (projectId: string, paths: string[], includeStaged = false) =>
+    request<GitStatus>('POST', `/api/projects/${q(projectId)}/git/discard`, { paths, includeStaged }),
   gitBranches: (projectId: string) => request<GitBranches>('GET', `/api/projects/${q(projectId)}/git/branches`),
   gitStage: (projectId: string, paths: string[]) => request<GitStatus>('POST', `/api/projects/${q(projectId)}/git/stage`, { paths }),
   gitUnstage: (projectId: string, paths: string[]) => request<GitStatus>('POST', `/api/projects/${q(projectId)}/git/unstage`, { paths }),

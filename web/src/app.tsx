@@ -1,10 +1,11 @@
 import type { ComponentChildren } from 'preact';
+import { AllSessions } from './screens/AllSessions';
 import { useEffect } from 'preact/hooks';
 import { LedgerWarning, OfflineBanner } from './components/ui';
 import { match, navigate, useRoute } from './router';
 import { Devices } from './screens/Devices';
 import { FileView, Files } from './screens/Files';
-import { Branches, Git, GitDiffView } from './screens/Git';
+import { Branches, Git, GitDiffView, GitHistory, GitCommitView } from './screens/Git';
 import { Home } from './screens/Home';
 import { NewSession } from './screens/NewSession';
 import { linkedPairingCode } from './pairing';
@@ -51,9 +52,12 @@ export function App() {
   else if ((params = match('/p/:id/git', p))) screen = <Git projectId={params.id!} />;
   else if ((params = match('/p/:id/git/diff', p))) screen = <GitDiffView projectId={params.id!} path={route.query.get('path') ?? ''} staged={route.query.get('staged') === 'true'} />;
   else if ((params = match('/p/:id/git/branches', p))) screen = <Branches projectId={params.id!} />;
+  else if ((params = match('/p/:id/git/log', p))) screen = <GitHistory projectId={params.id!} />;
+  else if ((params = match('/p/:id/git/commit', p))) screen = <GitCommitView projectId={params.id!} sha={route.query.get('sha') ?? ''} />;
   else if ((params = match('/p/:id/run', p))) screen = <Run projectId={params.id!} />;
   else if ((params = match('/p/:id/terminal', p))) screen = <Terminal projectId={params.id!} />;
   else if (match('/devices', p)) screen = <Devices />;
+  else if (match('/sessions', p)) screen = <AllSessions query={route.query.get('q') ?? ''} />;
   else screen = <Home />;
   return <Shell>{screen}</Shell>;
 }

@@ -315,6 +315,8 @@ export interface StreamOptions {
   onState?(state: StreamState): void;
   /** Each (re)connection: a dashboard refreshes its snapshot here. */
   onOpen?(): void;
+  /** Events sent without an id (never replayed, no cursor): handed over as they come, by kind. */
+  ephemeral?: Record<string, (data: Record<string, unknown>) => void>;
   env?: StreamEnvironment;
 }
 
@@ -414,6 +416,16 @@ export class ResumableStream {
       source.addEventListener(kind, (message) => {
         if (source !== this.source) return;
         this.receive(kind, message);
+      });
+    }
+    for (const [kind, handle] of Object.entries(this.options.ephemeral ?? {})) {
+      source.addEventListener(kind, (message) => {
+        if (source !== this.source) return;
+        try {
+          handle(JSON.parse(String(message.data)) as Record<string, unknown>);
+        } catch {
+          // A malformed ephemeral event is dropped: it carries nothing a later snapshot would not.
+        }
       });
     }
   }

@@ -121,11 +121,22 @@ export async function refresh(): Promise<void> {
   }
 }
 
+/** What the file watcher reports: paths (relative to the project) changed on disk, in batches. */
+export interface FileChanges { projectId: string; seq: number; paths: string[]; truncated: boolean }
+const fileListeners = new Set<(changes: FileChanges) => void>();
+
+/** Calls `listener` for each batch of changed files while the dashboard stream is up; returns the unsubscribe. */
+export function onFileChanges(listener: (changes: FileChanges) => void): () => void {
+  fileListeners.add(listener);
+  return () => fileListeners.delete(listener);
+}
+
 function startDashboard(): void {
   if (dashboard) return;
   dashboard = new ResumableStream({
     url: '/api/events',
     tail: true,
+    ephemeral: { 'file.changed': (data) => fileListeners.forEach((listen) => listen(data as unknown as FileChanges)) },
     onState: (stream) => setState({ stream }),
     onOpen: () => {
       setState({ online: true });

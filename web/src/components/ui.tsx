@@ -28,6 +28,10 @@ const PATHS: Record<string, string> = {
   branch: 'M6 3v12 M18 9a3 3 0 100-6 3 3 0 000 6z M6 21a3 3 0 100-6 3 3 0 000 6z M18 9a9 9 0 01-9 9',
   play: 'M7 4l13 8-13 8z',
   terminal: 'M4 5h16v14H4z M8 10l3 2-3 2 M13 15h3',
+  history: 'M4 12a8 8 0 108-8 8 8 0 00-6 2.7 M4 4v3h3 M12 8v4l3 2',
+  mic: 'M12 3a3 3 0 00-3 3v6a3 3 0 006 0V6a3 3 0 00-3-3z M5 11a7 7 0 0014 0 M12 18v3',
+  attach: 'M20 12l-8 8a5 5 0 01-7-7l9-9a3.5 3.5 0 015 5l-9 9a2 2 0 01-3-3l8-8',
+  search: 'M11 4a7 7 0 100 14 7 7 0 000-14z M16 16l5 5',
 };
 
 export function Icon({ name, size = 22, label }: { name: keyof typeof PATHS | ToolKind; size?: number; label?: string }) {

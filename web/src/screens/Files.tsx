@@ -1,8 +1,10 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, describeError, type DirectoryListing, type FileContent } from '../api';
 import { AppBar, Empty, ErrorNote, Icon } from '../components/ui';
 import { linkTo } from '../router';
-import { useStore } from '../store';
+import { DiffView } from '../components/Transcript';
+import { diffLines } from '../diff';
+import { onFileChanges, useStore } from '../store';
 
 function problem(e: unknown): string {
   if (e instanceof ApiError && e.code === 'NOT_FOUND') return 'This server has no file browser yet (it needs the workspace endpoints).';
@@ -63,14 +65,88 @@ function size(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
+type Highlighter = typeof import('../highlight');
+// Highlighting is for reading, not for a wall of tokens: past this size the file is shown plain.
+const HIGHLIGHT_LIMIT = 256 * 1024;
+let highlighter: Promise<Highlighter> | undefined;
+
+/** Lines of the file, coloured once the highlighter (its own chunk, fetched only here) has loaded. */
+function useHighlighted(path: string, content: string | undefined): Token[][] | null {
+  const [lines, setLines] = useState<Token[][] | null>(null);
+  useEffect(() => {
+    setLines(null);
+    if (content === undefined || content.length > HIGHLIGHT_LIMIT) return;
+    let live = true;
+    highlighter ??= import('../highlight');
+    void highlighter.then((h) => {
+      const language = h.languageFor(path);
+      if (live && language) setLines(h.highlightLines(content, language));
+    }, () => { highlighter = undefined; });
+    return () => { live = false; };
+  }, [path, content]);
+  return lines;
+}
+
+type Token = { kind: string; text: string };
+
+/** A file: read with highlighting, or edited and saved over exactly the version that was opened. */
 export function FileView({ projectId, path }: { projectId: string; path: string }) {
   const project = useStore((s) => s.projects.find((p) => p.id === projectId));
   const [file, setFile] = useState<FileContent | null>(null);
   const [wrap, setWrap] = useState(true);
   const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    api.file(projectId, path).then(setFile, (e) => setError(problem(e)));
-  }, [projectId, path]);
+  const [draft, setDraft] = useState<string | null>(null);
+  const [saving, setSaving] = useState(false);
+  const [note, setNote] = useState<string | null>(null);
+  // Set by the watcher while editing: the file on disk is no longer the one the draft started from.
+  const [changedOnDisk, setChangedOnDisk] = useState(false);
+  // A save refused because the file moved on: what is on disk now (null: it was deleted).
+  const [conflict, setConflict] = useState<{ theirs: FileContent | null } | null>(null);
+  const editing = draft !== null;
+  const editingRef = useRef(editing);
+  editingRef.current = editing;
+
+  const load = () => api.file(projectId, path).then((f) => { setFile(f); setChangedOnDisk(false); }, (e) => setError(problem(e)));
+  useEffect(() => void load(), [projectId, path]);
+  const version = useRef<string | undefined>(undefined);
+  version.current = file?.sha256;
+  // The watcher reports every write, our own saves too: only a version other than the one shown counts as a change.
+  useEffect(() => onFileChanges((changes) => {
+    if (changes.projectId !== projectId || (!changes.truncated && !changes.paths.includes(path))) return;
+    void api.file(projectId, path).then((f) => {
+      if (f.sha256 === version.current) return;
+      if (editingRef.current) setChangedOnDisk(true);
+      else {
+        setFile(f);
+        setNote('Updated: the file changed on disk.');
+      }
+    }, () => { if (editingRef.current) setChangedOnDisk(true); });
+  }), [projectId, path]);
+  const highlighted = useHighlighted(path, editing ? undefined : file?.content);
+
+  const save = async (over: string) => {
+    if (draft === null) return;
+    setSaving(true);
+    setError(null);
+    try {
+      const written = await api.writeFile(projectId, path, draft, over);
+      setFile({ path, content: draft, size: written.size, modifiedAt: written.modifiedAt, sha256: written.sha256 });
+      setDraft(null);
+      setConflict(null);
+      setChangedOnDisk(false);
+      setNote('Saved.');
+    } catch (e) {
+      if (e instanceof ApiError && e.code === 'FILE_CHANGED') {
+        const theirs = await api.file(projectId, path).catch(() => null);
+        setConflict({ theirs });
+      } else {
+        setError(describeError(e));
+      }
+    } finally {
+      setSaving(false);
+    }
+  };
+
   const parent = path.split('/').slice(0, -1).join('/');
   const name = path.split('/').pop() ?? path;
   const lines = file?.content.split('\n') ?? [];
@@ -80,13 +156,50 @@ export function FileView({ projectId, path }: { projectId: string; path: string 
     <>
       <AppBar back={`/p/${projectId}/files${parent ? `?path=${encodeURIComponent(parent)}` : ''}`} title={name}
         subtitle={<span class="muted small">{project?.name} / {path}</span>}
-        actions={<button class="icon-btn" aria-pressed={wrap} aria-label="Wrap lines" onClick={() => setWrap(!wrap)}><Icon name="code" /></button>} />
-      <main class="page file-page">
+        actions={<>
+          <button class="icon-btn" aria-pressed={wrap} aria-label="Wrap lines" onClick={() => setWrap(!wrap)}><Icon name="code" /></button>
+          {file && !editing && <button class="icon-btn" aria-label="Edit" onClick={() => { setDraft(file.content); setNote(null); }}><Icon name="edit" /></button>}
+        </>} />
+      <main class={`page file-page${editing ? ' editing' : ''}`}>
         <ErrorNote error={error} />
-        {file && (
-          <pre class={`file-content${wrap ? ' wrap' : ''}`} data-testid="file-content">
-            {lines.map((line, i) => <span key={i} class="line"><span class="ln" aria-hidden="true">{i + 1}</span>{line}{'\n'}</span>)}
+        {note && !editing && <p class="ok-note" role="status">{note}</p>}
+        {file && !editing && (
+          <pre class={`file-content${wrap ? ' wrap' : ''}`} data-testid="file-content" data-highlighted={highlighted ? 'true' : undefined}>
+            {lines.map((line, i) => (
+              <span key={i} class="line"><span class="ln" aria-hidden="true">{i + 1}</span>
+                {highlighted?.[i] ? highlighted[i]!.map((t, j) => t.kind === 'plain' ? t.text : <span key={j} class={`tok-${t.kind}`}>{t.text}</span>) : line}{'\n'}</span>
+            ))}
           </pre>
+        )}
+        {editing && (
+          <>
+            {changedOnDisk && !conflict && (
+              <div class="warn-note" role="alert">This file changed on disk since you opened it. Saving will ask what to keep.</div>
+            )}
+            {conflict && (
+              <div class="confirm conflict" role="alert" data-testid="file-conflict">
+                <p><strong>{conflict.theirs ? 'The file changed on disk while you edited it.' : 'The file was deleted while you edited it.'}</strong> Nothing was saved.</p>
+                {conflict.theirs && <DiffView path={`disk → yours`} lines={diffLines(conflict.theirs.content, draft)} />}
+                <div class="row wrap-row">
+                  <button class="btn ghost" disabled={saving} onClick={() => {
+                    setDraft(null);
+                    setConflict(null);
+                    if (conflict.theirs) setFile(conflict.theirs);
+                    else void load();
+                  }}>Discard mine</button>
+                  <button class="btn danger grow" disabled={saving}
+                    onClick={() => void save(conflict.theirs?.sha256 ?? '')}>{conflict.theirs ? 'Replace with mine' : 'Save mine again'}</button>
+                </div>
+              </div>
+            )}
+            <textarea class={`file-editor${wrap ? ' wrap' : ''}`} data-testid="file-editor" value={draft} spellcheck={false} autocapitalize="off"
+              autocomplete="off" aria-label={`Edit ${name}`} onInput={(e) => setDraft((e.target as HTMLTextAreaElement).value)} />
+            <div class="row sticky-actions">
+              <button class="btn ghost" disabled={saving} onClick={() => { setDraft(null); setConflict(null); }}>Cancel</button>
+              <button class="btn primary grow" disabled={saving || draft === file?.content || conflict !== null}
+                onClick={() => void save(file!.sha256)}>{saving ? 'Saving…' : 'Save'}</button>
+            </div>
+          </>
         )}
       </main>
     </>

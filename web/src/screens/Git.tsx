@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, describeError, type GitBranches, type GitDiff, type GitStatus } from '../api';
-import { AppBar, Empty, ErrorNote, Icon } from '../components/ui';
+import { api, ApiError, describeError, type GitBranches, type GitCommitDetail, type GitDiff, type GitLog, type GitStatus } from '../api';
+import { AppBar, Empty, ErrorNote, Icon, timeAgo } from '../components/ui';
 import { linkTo } from '../router';
 import { useStore } from '../store';
 
@@ -38,6 +38,7 @@ export function Git({ projectId }: { projectId: string }) {
   const [error, setError] = useState<string | null>(null);
   // Set when a commit was refused for want of an author: the form below asks for one, for this project only.
   const [needsIdentity, setNeedsIdentity] = useState(false);
+  const [confirmDiscard, setConfirmDiscard] = useState(false);
 
   const load = () => api.gitStatus(projectId).then(setStatus, (e) => setError(gitProblem(e)));
   useEffect(() => void load(), [projectId]);
@@ -64,7 +65,10 @@ export function Git({ projectId }: { projectId: string }) {
   return (
     <>
       <AppBar back="/" title="Git" subtitle={<span class="muted small">{project?.name}{status?.branch ? ` · ${status.branch}` : ''}</span>}
-        actions={<a class="icon-btn" aria-label="Branches" {...linkTo(`/p/${projectId}/git/branches`)}><Icon name="branch" /></a>} />
+        actions={<>
+          <a class="icon-btn" aria-label="History" {...linkTo(`/p/${projectId}/git/log`)}><Icon name="history" /></a>
+          <a class="icon-btn" aria-label="Branches" {...linkTo(`/p/${projectId}/git/branches`)}><Icon name="branch" /></a>
+        </>} />
       <main class="page git">
         <ErrorNote error={error} />
         {note && <p class="ok-note" role="status">{note}</p>}
@@ -91,8 +95,25 @@ export function Git({ projectId }: { projectId: string }) {
         )}
         {status && (status.unstaged.length > 0 || status.untracked.length > 0) && (
           <Section title={`Changes (${status.unstaged.length + status.untracked.length})`}
-            action={<button class="link-btn" disabled={busy}
-              onClick={() => void act(() => api.gitStage(projectId, [...status.unstaged.map((c) => c.path), ...status.untracked]))}>Stage all</button>}>
+            action={<span class="row">
+              <button class="link-btn danger-text" disabled={busy} onClick={() => setConfirmDiscard(true)}>Discard…</button>
+              <button class="link-btn" disabled={busy}
+                onClick={() => void act(() => api.gitStage(projectId, [...status.unstaged.map((c) => c.path), ...status.untracked]))}>Stage all</button>
+            </span>}>
+            {confirmDiscard && (
+              <li class="confirm" data-testid="confirm-discard">
+                <p>Throw away {status.unstaged.length ? `the unstaged changes to ${status.unstaged.length} file${status.unstaged.length === 1 ? '' : 's'}` : ''}
+                  {status.unstaged.length && status.untracked.length ? ' and ' : ''}
+                  {status.untracked.length ? `delete ${status.untracked.length} new file${status.untracked.length === 1 ? '' : 's'}` : ''}? Staged changes are kept. This cannot be undone.</p>
+                <div class="row">
+                  <button class="btn ghost" disabled={busy} onClick={() => setConfirmDiscard(false)}>Cancel</button>
+                  <button class="btn danger grow" disabled={busy} onClick={() => {
+                    setConfirmDiscard(false);
+                    void act(() => api.gitDiscard(projectId, [...status.unstaged.map((c) => c.path), ...status.untracked]), () => 'Changes discarded.');
+                  }}>Discard changes</button>
+                </div>
+              </li>
+            )}
             {status.unstaged.map((c) => (
               <Row key={c.path} path={c.path} label={word(c.status)} link={diffLink(c.path, false)}
                 button={<button class="btn ghost small" disabled={busy} onClick={() => void act(() => api.gitStage(projectId, [c.path]))}>Stage</button>} />
@@ -175,7 +196,14 @@ export function UnifiedDiff({ text }: { text: string }) {
 export function GitDiffView({ projectId, path, staged }: { projectId: string; path: string; staged: boolean }) {
   const [diff, setDiff] = useState<GitDiff | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [confirm, setConfirm] = useState(false);
+  const [discarded, setDiscarded] = useState(false);
   useEffect(() => void api.gitDiff(projectId, path, staged).then(setDiff, (e) => setError(gitProblem(e))), [projectId, path, staged]);
+  const discard = () => api.gitDiscard(projectId, [path], staged).then(() => {
+    setDiscarded(true);
+    setConfirm(false);
+    setDiff(null);
+  }, (e) => setError(gitProblem(e)));
   return (
     <>
       <AppBar back={`/p/${projectId}/git`} title={path.split('/').pop() ?? path} subtitle={<span class="muted small">{staged ? 'staged' : 'not staged'} · {path}</span>} />
@@ -183,6 +211,76 @@ export function GitDiffView({ projectId, path, staged }: { projectId: string; pa
         <ErrorNote error={error} />
         {diff && (diff.diff ? <UnifiedDiff text={diff.diff} /> : <Empty><p>No differences.</p></Empty>)}
         {diff?.truncated && <p class="fine">The diff was cut at 2 MB.</p>}
+        {discarded && <p class="ok-note" role="status">Changes to {path} discarded.</p>}
+        {diff?.diff && !confirm && (
+          <button class="btn danger-ghost block" onClick={() => setConfirm(true)}>Discard {staged ? 'all changes' : 'these changes'}…</button>
+        )}
+        {confirm && (
+          <div class="confirm">
+            <p>{staged ? `Put ${path} back as it is in the last commit, staged and unstaged changes both?` : `Put ${path} back as it was staged (or committed)?`} This cannot be undone.</p>
+            <div class="row">
+              <button class="btn ghost" onClick={() => setConfirm(false)}>Cancel</button>
+              <button class="btn danger grow" onClick={() => void discard()}>Discard</button>
+            </div>
+          </div>
+        )}
+      </main>
+    </>
+  );
+}
+
+/** The project's history, newest first, fifty at a time. */
+export function GitHistory({ projectId }: { projectId: string }) {
+  const project = useStore((s) => s.projects.find((p) => p.id === projectId));
+  const [pages, setPages] = useState<GitLog[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const more = (skip: number) => api.gitLog(projectId, skip).then((page) => setPages((p) => [...p, page]), (e) => setError(gitProblem(e)));
+  useEffect(() => {
+    setPages([]);
+    void more(0);
+  }, [projectId]);
+  const commits = pages.flatMap((p) => p.commits);
+  const next = pages.at(-1)?.next;
+  return (
+    <>
+      <AppBar back={`/p/${projectId}/git`} title="History" subtitle={project?.name} />
+      <main class="page">
+        <ErrorNote error={error} />
+        {pages.length > 0 && commits.length === 0 && <Empty><p>No commits yet.</p></Empty>}
+        <ul class="list">
+          {commits.map((c) => (
+            <li key={c.sha}>
+              <a class="list-row commit-row" data-sha={c.sha} {...linkTo(`/p/${projectId}/git/commit?sha=${c.sha}`)}>
+                <div class="grow">
+                  <div class="commit-subject">{c.subject}</div>
+                  <div class="muted small"><span class="mono-name">{c.sha.slice(0, 7)}</span> · {c.authorName} · {timeAgo(c.authoredAt)}{c.parents.length > 1 ? ' · merge' : ''}</div>
+                </div>
+                <Icon name="chevron" size={18} />
+              </a>
+            </li>
+          ))}
+        </ul>
+        {next != null && <button class="btn ghost block" onClick={() => void more(next)}>Show older commits</button>}
+      </main>
+    </>
+  );
+}
+
+/** One commit: its message and what it changed. */
+export function GitCommitView({ projectId, sha }: { projectId: string; sha: string }) {
+  const [commit, setCommit] = useState<GitCommitDetail | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => void api.gitCommitDetail(projectId, sha).then(setCommit, (e) => setError(gitProblem(e))), [projectId, sha]);
+  const body = commit?.message.split('\n').slice(1).join('\n').trim();
+  return (
+    <>
+      <AppBar back={`/p/${projectId}/git/log`} title={commit?.commit.subject ?? sha.slice(0, 7)}
+        subtitle={commit && <span class="muted small">{sha.slice(0, 7)} · {commit.commit.authorName} · {new Date(commit.commit.authoredAt).toLocaleString()}</span>} />
+      <main class="page file-page">
+        <ErrorNote error={error} />
+        {body && <p class="commit-body">{body}</p>}
+        {commit && (commit.diff ? <UnifiedDiff text={commit.diff} /> : <Empty><p>This commit changes no files.</p></Empty>)}
+        {commit?.truncated && <p class="fine">The diff was cut at 2 MB.</p>}
       </main>
     </>
   );

@@ -17,7 +17,10 @@ export function Home() {
     <>
       <AppBar
         title="PocketCoder"
-        actions={<a class="icon-btn" aria-label="Devices" {...linkTo('/devices')}><Icon name="devices" /></a>}
+        actions={<>
+          <a class="icon-btn" aria-label="All sessions" {...linkTo('/sessions')}><Icon name="search" /></a>
+          <a class="icon-btn" aria-label="Devices" {...linkTo('/devices')}><Icon name="devices" /></a>
+        </>}
       />
       <main class="page">
         {waiting.length > 0 && (

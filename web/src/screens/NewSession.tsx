@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
+import { appendDictated, Dictate } from '../components/Dictate';
 import { api, describeError, type SessionMode } from '../api';
 import { AppBar, ErrorNote } from '../components/ui';
 import { modeLabel, MODES } from '../events';
@@ -52,7 +53,8 @@ export function NewSession({ projectId }: { projectId: string }) {
         <form class="stack" onSubmit={start}>
           {/* First what to do: on a phone the prompt must be in view, not under the fold and the button. */}
           <label class="field">
-            <span>What should it do?</span>
+            <span class="field-head">What should it do?
+              <Dictate onText={(words) => setPrompt((p) => appendDictated(p, words))} onProblem={setError} /></span>
             <textarea name="prompt" rows={4} value={prompt} placeholder="e.g. Fix the failing test in src/parser" onInput={(e) => setPrompt((e.target as HTMLTextAreaElement).value)} />
           </label>
           <fieldset class="field">

@@ -1,4 +1,5 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { appendDictated, Dictate } from '../components/Dictate';
 import { api, describeError, type Session, type SessionMode } from '../api';
 import { ProjectRoot, Transcript } from '../components/Transcript';
 import { AppBar, ErrorNote, Icon, StatusBadge } from '../components/ui';
@@ -213,6 +214,7 @@ function Composer({ id, status, mode, turnActive }: { id: string; status?: strin
         <textarea ref={area} rows={1} value={text} placeholder={turnActive ? 'Add a message…' : 'Message the agent…'} aria-label="Message"
           onInput={(e) => { const el = e.target as HTMLTextAreaElement; setText(el.value); grow(el); }}
           onKeyDown={(e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void send(e); }} />
+        <Dictate onText={(words) => setText((t) => appendDictated(t, words))} onProblem={setError} />
         <button class="send" type="submit" aria-label="Send" disabled={busy || !text.trim()}><Icon name="send" /></button>
       </form>
     </footer>

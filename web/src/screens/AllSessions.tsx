@@ -1,0 +1,77 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, describeError, type Session } from '../api';
+import { AppBar, Empty, ErrorNote, StatusBadge, timeAgo } from '../components/ui';
+import { linkTo } from '../router';
+import { useStore } from '../store';
+import { agentName } from './Home';
+
+/** Splits the server's snippet at its marks (U+0002 … U+0003): text stays text, so nothing in a prompt becomes markup. */
+export function marked(snippet: string) {
+  return snippet.split('\u0002').map((part, i) => {
+    if (i === 0) return part;
+    const [hit, rest = ''] = part.split('\u0003');
+    return <span key={i}><mark>{hit}</mark>{rest.replaceAll('\u0003', '')}</span>;
+  });
+}
+
+/** Every session of every project, most recently active first, and a search over everything the owner asked. */
+export function AllSessions({ query: initial }: { query: string }) {
+  const projects = useStore((s) => s.projects);
+  const board = useStore((s) => s.board.sessions);
+  const [query, setQuery] = useState(initial);
+  const [found, setFound] = useState<Session[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [showArchived, setShowArchived] = useState(false);
+
+  useEffect(() => {
+    const q = query.trim();
+    // The address keeps the search, so Back from a result comes back to it.
+    history.replaceState(history.state, '', q ? `/sessions?q=${encodeURIComponent(q)}` : '/sessions');
+    if (!q) {
+      setFound(null);
+      return;
+    }
+    let live = true;
+    // Typing fast sends one request, not one per letter.
+    const timer = setTimeout(() => {
+      api.searchSessions(q).then((s) => { if (live) { setFound(s); setError(null); } }, (e) => { if (live) setError(describeError(e)); });
+    }, 200);
+    return () => { live = false; clearTimeout(timer); };
+  }, [query]);
+
+  const everything = Object.values(board).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+  const archived = everything.filter((s) => s.archivedAt).length;
+  const list = found ?? (showArchived ? everything : everything.filter((s) => !s.archivedAt));
+  const projectName = (id: string) => projects.find((p) => p.id === id)?.name ?? 'removed project';
+
+  return (
+    <>
+      <AppBar back="/" title="All sessions" />
+      <main class="page">
+        <div class="search-box">
+          <input type="search" value={query} placeholder="Search what you asked…" aria-label="Search sessions" enterkeyhint="search"
+            autocapitalize="off" onInput={(e) => setQuery((e.target as HTMLInputElement).value)} />
+        </div>
+        <ErrorNote error={error} />
+        {list.length === 0 && <Empty><p>{found ? `Nothing you asked matches “${query.trim()}”.` : 'No sessions yet.'}</p></Empty>}
+        <ul class="session-list all-sessions">
+          {list.map((s) => (
+            <li key={s.id}>
+              <a class="session-row" data-session={s.id} {...linkTo(`/s/${s.id}`)}>
+                <span class="session-title">{s.title || 'Untitled session'}</span>
+                <span class="session-preview">{s.match ? marked(s.match) : s.preview}</span>
+                <span class="session-meta">
+                  <StatusBadge status={s.status} />{s.archivedAt && <span class="badge badge-idle">Archived</span>}
+                  <span class="muted small">{projectName(s.projectId)} · {agentName(s.agent)} · {timeAgo(s.updatedAt)}</span>
+                </span>
+              </a>
+            </li>
+          ))}
+        </ul>
+        {!found && archived > 0 && (
+          <button class="link-btn" onClick={() => setShowArchived(!showArchived)}>{showArchived ? 'Hide archived' : `Show ${archived} archived`}</button>
+        )}
+      </main>
+    </>
+  );
+}
