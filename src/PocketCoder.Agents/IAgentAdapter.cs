@@ -24,6 +24,21 @@ public interface IAgentAdapter
 
 public sealed record AgentAvailability(bool Available, string? Version, string? Detail);
 
+/// <summary>An image sent with a prompt, as the agent's protocol carries it: its media type and bytes.</summary>
+public sealed record PromptImage(string MediaType, byte[] Data)
+{
+    public string Base64 => Convert.ToBase64String(Data);
+
+    public string DataUrl => $"data:{MediaType};base64,{Base64}";
+}
+
+/// <summary>What the owner sends: text, and any images for the model to see (each agent's own image block).</summary>
+public sealed record AgentPrompt(string Text, IReadOnlyList<PromptImage> Images)
+{
+    public static AgentPrompt FromText(string text) => new(text, []);
+}
+
+
 /// <param name="ResumeAgentSessionId">The agent's own session id to continue (native resume), or null for a new conversation.</param>
 /// <param name="NewAgentSessionId">The id to give a new conversation, where the agent lets us choose it.</param>
 /// <param name="Logger">Where the agent's process start, exit and kill are logged.</param>
@@ -50,8 +65,11 @@ public interface IAgentSession : IAsyncDisposable
 {
     string AgentSessionId { get; }
 
+    /// <summary>Can its prompts carry images? (An ACP agent says so when it starts.) Images are never sent where not.</summary>
+    bool TakesImages { get; }
+
     /// <summary>Sends a user message; the agent starts (or queues) a turn.</summary>
-    Task SendAsync(string text, CancellationToken cancellationToken);
+    Task SendAsync(AgentPrompt prompt, CancellationToken cancellationToken);
 
     /// <summary>Tells the agent the session's mode changed (see <see cref="SessionModes"/>).</summary>
     Task SetModeAsync(string mode, CancellationToken cancellationToken);

@@ -24,7 +24,7 @@ internal sealed class AcpSession : ProcessAgentSession
     private readonly AcpFileSystem _files;
     private readonly string _workingDirectory;
     private readonly JsonRpcConnection _rpc;
-    private readonly Channel<string> _prompts = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<AgentPrompt> _prompts = Channel.CreateUnbounded<AgentPrompt>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Lock _toolsLock = new();
     private readonly Dictionary<string, ToolState> _tools = new(StringComparer.Ordinal);
     private readonly HashSet<string> _finishedTools = new(StringComparer.Ordinal);
@@ -38,6 +38,7 @@ internal sealed class AcpSession : ProcessAgentSession
     private volatile bool _replaying;
     private long _lastUpdateTicks;
     private bool _canLoad;
+    private bool _takesImages;
     private bool _canResume;
     private string? _agentVersion;
 
@@ -91,10 +92,17 @@ internal sealed class AcpSession : ProcessAgentSession
         return session;
     }
 
-    public override Task SendAsync(string text, CancellationToken cancellationToken)
+    public override bool TakesImages => _takesImages;
+
+    public override Task SendAsync(AgentPrompt prompt, CancellationToken cancellationToken)
     {
+        if (prompt.Images.Count > 0 && !_takesImages)
+        {
+            throw new InvalidOperationException("This agent takes no images in its prompts.");
+        }
+
         // session/prompt is one turn; a second prompt while one runs would abort it (Gemini CLI does), so turns queue here.
-        if (Process.Exited.IsCompleted || !_prompts.Writer.TryWrite(text))
+        if (Process.Exited.IsCompleted || !_prompts.Writer.TryWrite(prompt))
         {
             throw new InvalidOperationException("The agent process has exited.");
         }
@@ -152,6 +160,9 @@ internal sealed class AcpSession : ProcessAgentSession
         if (initialized.TryGetProperty("agentCapabilities", out var capabilities) && capabilities.ValueKind == JsonValueKind.Object)
         {
             _canLoad = capabilities.TryGetProperty("loadSession", out var load) && load.ValueKind == JsonValueKind.True;
+            // ACP: image content only where the agent says its prompts take it.
+            _takesImages = capabilities.TryGetProperty("promptCapabilities", out var prompts) && prompts.ValueKind == JsonValueKind.Object
+                && prompts.TryGetProperty("image", out var image) && image.ValueKind == JsonValueKind.True;
             _canResume = capabilities.TryGetProperty("sessionCapabilities", out var sessionCapabilities)
                 && sessionCapabilities.ValueKind == JsonValueKind.Object
                 && sessionCapabilities.TryGetProperty("resume", out var resume)
@@ -314,7 +325,7 @@ internal sealed class AcpSession : ProcessAgentSession
         var ct = Lifetime;
         try
         {
-            await foreach (var text in _prompts.Reader.ReadAllAsync(ct).ConfigureAwait(false))
+            await foreach (var next in _prompts.Reader.ReadAllAsync(ct).ConfigureAwait(false))
             {
                 if (_replaying)
                 {
@@ -327,7 +338,12 @@ internal sealed class AcpSession : ProcessAgentSession
                     blocks.Add(new JsonObject { ["type"] = "text", ["text"] = instructions });
                 }
 
-                blocks.Add(new JsonObject { ["type"] = "text", ["text"] = text });
+                blocks.Add(new JsonObject { ["type"] = "text", ["text"] = next.Text });
+                foreach (var image in next.Images)
+                {
+                    blocks.Add(new JsonObject { ["type"] = "image", ["mimeType"] = image.MediaType, ["data"] = image.Base64 });
+                }
+
                 var prompt = new JsonObject { ["sessionId"] = _sessionId, ["prompt"] = blocks };
                 try
                 {

@@ -46,12 +46,21 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
         return session;
     }
 
-    public override Task SendAsync(string text, CancellationToken cancellationToken)
+    public override Task SendAsync(AgentPrompt prompt, CancellationToken cancellationToken)
     {
+        // Images go first, as Anthropic advises, each a base64 image block; then the text.
+        JsonNode content = prompt.Images.Count == 0 ? prompt.Text : new JsonArray([
+            .. prompt.Images.Select(i => (JsonNode)new JsonObject
+            {
+                ["type"] = "image",
+                ["source"] = new JsonObject { ["type"] = "base64", ["media_type"] = i.MediaType, ["data"] = i.Base64 },
+            }),
+            .. string.IsNullOrEmpty(prompt.Text) ? Array.Empty<JsonNode>() : [new JsonObject { ["type"] = "text", ["text"] = prompt.Text }],
+        ]);
         var line = new JsonObject
         {
             ["type"] = "user",
-            ["message"] = new JsonObject { ["role"] = "user", ["content"] = text },
+            ["message"] = new JsonObject { ["role"] = "user", ["content"] = content },
             ["parent_tool_use_id"] = null,
             ["session_id"] = AgentSessionId,
         };

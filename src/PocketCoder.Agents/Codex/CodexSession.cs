@@ -66,9 +66,13 @@ internal sealed class CodexSession : ProcessAgentSession
         return session;
     }
 
-    public override async Task SendAsync(string text, CancellationToken cancellationToken)
+    public override async Task SendAsync(AgentPrompt prompt, CancellationToken cancellationToken)
     {
-        var input = new JsonArray(new JsonObject { ["type"] = "text", ["text"] = text });
+        // app-server's UserInput: text, and each image as a data URL (no file left behind to clean up).
+        var input = new JsonArray([
+            new JsonObject { ["type"] = "text", ["text"] = prompt.Text },
+            .. prompt.Images.Select(i => (JsonNode)new JsonObject { ["type"] = "image", ["url"] = i.DataUrl }),
+        ]);
         string? active;
         lock (_turnLock)
         {

@@ -84,11 +84,23 @@ internal sealed class OpenCodeSession : IAgentSession
         return session;
     }
 
-    public async Task SendAsync(string text, CancellationToken cancellationToken)
+    public bool TakesImages => true;
+
+    public async Task SendAsync(AgentPrompt prompt, CancellationToken cancellationToken)
     {
         var body = new JsonObject
         {
-            ["parts"] = new JsonArray(new JsonObject { ["type"] = "text", ["text"] = text }),
+            // A file part with a data URL is how OpenCode's own clients attach an image.
+            ["parts"] = new JsonArray([
+                new JsonObject { ["type"] = "text", ["text"] = prompt.Text },
+                .. prompt.Images.Select((i, n) => (JsonNode)new JsonObject
+                {
+                    ["type"] = "file",
+                    ["mime"] = i.MediaType,
+                    ["url"] = i.DataUrl,
+                    ["filename"] = $"image-{n + 1}.{i.MediaType[(i.MediaType.IndexOf('/') + 1)..]}",
+                }),
+            ]),
             ["agent"] = OpenCodeAdapter.AgentFor(_mode),
         };
         if (_options.Model is { Length: > 0 } model && model.Split('/', 2) is [var provider, var modelId])

@@ -45,7 +45,10 @@ internal abstract class ProcessAgentSession : IAgentSession
     /// <summary>True once the handshake succeeded; from then on an exit is reported to the sink.</summary>
     protected bool Started => _started;
 
-    public abstract Task SendAsync(string text, CancellationToken cancellationToken);
+    /// <summary>Claude Code and Codex take images in every prompt; an ACP agent says whether it does.</summary>
+    public virtual bool TakesImages => true;
+
+    public abstract Task SendAsync(AgentPrompt prompt, CancellationToken cancellationToken);
 
     public abstract Task SetModeAsync(string mode, CancellationToken cancellationToken);
 

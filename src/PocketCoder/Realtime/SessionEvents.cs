@@ -15,8 +15,9 @@ public interface ISessionEvent
     static abstract string Kind { get; }
 }
 
-/// <summary>What the owner (or a chat bridge) sent; <c>sentBy</c> names the device.</summary>
-public sealed record UserMessageEvent(string Text, string? SentBy) : ISessionEvent
+/// <summary>What the owner (or a chat bridge) sent; <c>sentBy</c> names the device; <c>attachments</c> lists what came with it (never the bytes).</summary>
+public sealed record UserMessageEvent(string Text, string? SentBy,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<Sessions.AttachmentInfo>? Attachments = null) : ISessionEvent
 {
     public static string Kind => "message.user";
 }

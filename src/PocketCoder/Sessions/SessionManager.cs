@@ -37,12 +37,13 @@ public sealed class SessionManager(
 
     public int LiveCount => _live.Count;
 
-    public async Task<Session> CreateAsync(string projectId, string agentId, string? prompt, string? model, string mode, Actor actor, CancellationToken cancellationToken)
+    public async Task<Session> CreateAsync(string projectId, string agentId, OwnerMessage? prompt, string? model, string mode, Actor actor,
+        CancellationToken cancellationToken)
     {
         var project = projects.Get(projectId);
         var adapter = agents.Find(agentId) ?? throw ApiProblem.BadRequest(ErrorCodes.UnknownAgent,
             $"Unknown agent '{agentId}'. Known agents: {string.Join(", ", agents.All.Select(a => a.Id))}.");
-        var title = prompt is null ? null : prompt.Length > 80 ? prompt[..80] + "…" : prompt;
+        var title = prompt?.Text is not { Length: > 0 } text ? null : text.Length > 80 ? text[..80] + "…" : text;
         var session = database.Write(write =>
         {
             var created = sessions.Create(write, project.Id, adapter.Id, model, mode, title);
@@ -67,21 +68,30 @@ public sealed class SessionManager(
             throw;
         }
 
-        if (!string.IsNullOrEmpty(prompt))
+        if (prompt is not null)
         {
-            await runner.SendAsync(prompt, actor.Name, cancellationToken);
+            try
+            {
+                await runner.SendAsync(prompt, actor.Name, cancellationToken);
+            }
+            catch (ApiProblem)
+            {
+                // The first prompt could not go (images to an agent that takes none): the session is stopped, not left waiting.
+                await StopAsync(session.Id, actor, cancellationToken);
+                throw;
+            }
         }
 
         return sessions.Get(session.Id);
     }
 
     /// <summary>Sends a message, bringing the agent back with its native resume first if its process is gone.</summary>
-    public async Task SendAsync(string sessionId, string text, Actor actor, CancellationToken cancellationToken)
+    public async Task SendAsync(string sessionId, OwnerMessage message, Actor actor, CancellationToken cancellationToken)
     {
         var runner = await EnsureRunningAsync(sessionId, cancellationToken);
         try
         {
-            await runner.SendAsync(text, actor.Name, cancellationToken);
+            await runner.SendAsync(message, actor.Name, cancellationToken);
         }
         catch (InvalidOperationException exception)
         {

@@ -1,5 +1,6 @@
 using PocketCoder.Agents;
 using PocketCoder.Approvals;
+using PocketCoder.Errors;
 using PocketCoder.Projects;
 using PocketCoder.Realtime;
 
@@ -88,18 +89,25 @@ public sealed class SessionRunner(
         }
     }
 
-    public async Task SendAsync(string text, string sender, CancellationToken cancellationToken)
+    public async Task SendAsync(OwnerMessage message, string sender, CancellationToken cancellationToken)
     {
         Touch();
         var agent = _agent ?? throw new InvalidOperationException("The session has not started.");
-        events.Append(session.Id, new UserMessageEvent(text, sender));
+        if (message.Prompt.Images.Count > 0 && !agent.TakesImages)
+        {
+            // Refused before it is recorded: the transcript never shows a message the agent did not get.
+            throw new ApiProblem(StatusCodes.Status422UnprocessableEntity, ErrorCodes.AttachmentUnsupported,
+                $"This agent ({session.Agent}) said it takes no images in its prompts. Send the message without them.");
+        }
+
+        events.Append(session.Id, new UserMessageEvent(message.Text, sender, message.Attachments.Count > 0 ? message.Attachments : null));
         lock (_statusLock)
         {
             _turnActive = true;
         }
 
         UpdateStatus(null);
-        await agent.SendAsync(text, cancellationToken).ConfigureAwait(false);
+        await agent.SendAsync(message.Prompt, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task SetModeAsync(string mode, CancellationToken cancellationToken)

@@ -16,12 +16,15 @@ public sealed record CreateSessionRequest(
     [property: RegularExpression(SessionsApi.ModelPattern, ErrorMessage = "'model' must be a model name of at most 100 letters, digits and . _ : / - [ ].")]
     string? Model,
     [property: AllowedValues(SessionModes.Ask, SessionModes.Plan, SessionModes.AcceptEdits, SessionModes.Trusted, null, ErrorMessage = SessionsApi.ModeMessage)]
-    string? Mode);
+    string? Mode,
+    IReadOnlyList<AttachmentRequest>? Attachments = null);
 
+/// <param name="Attachments">Images (shown to the model) and text files (written into the prompt), up to 4; see docs/api.md.</param>
 public sealed record SendMessageRequest(
     [property: Required(ErrorMessage = "'text' is required and must not be blank.")]
     [property: StringLength(SessionsApi.MaxMessageLength, ErrorMessage = "'text' is at most {1} characters.")]
-    string? Text);
+    string? Text,
+    IReadOnlyList<AttachmentRequest>? Attachments = null);
 
 public sealed record UpdateSessionRequest(
     [property: Required(ErrorMessage = SessionsApi.ModeMessage)]
@@ -51,13 +54,13 @@ public static class SessionsApi
 
     public static void MapSessions(this IEndpointRouteBuilder api)
     {
-        api.MapPost("/projects/{projectId}/sessions", Create).WithName("CreateSession");
+        api.MapPost("/projects/{projectId}/sessions", Create).WithName("CreateSession").WithMetadata(new Attachments.BodyLimit());
 
         var group = api.MapGroup("/sessions");
         group.MapGet("/", List).WithName("ListSessions");
         group.MapGet("/{id}", Get).WithName("GetSession");
         group.MapPatch("/{id}", Update).WithName("UpdateSession");
-        group.MapPost("/{id}/messages", Send).WithName("SendMessage");
+        group.MapPost("/{id}/messages", Send).WithName("SendMessage").WithMetadata(new Attachments.BodyLimit());
         group.MapPost("/{id}/cancel", Cancel).WithName("CancelTurn");
         group.MapPost("/{id}/resume", Resume).WithName("ResumeSession");
         group.MapDelete("/{id}", Stop).WithName("StopSession");
@@ -70,8 +73,14 @@ public static class SessionsApi
     private static async Task<Created<SessionResponse>> Create(string projectId, CreateSessionRequest request, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         var mode = request.Mode ?? SessionModes.Ask;
-        var session = await manager.CreateAsync(projectId, request.Agent!, string.IsNullOrWhiteSpace(request.Prompt) ? null : request.Prompt,
-            request.Model, mode, user.Actor(), cancellationToken);
+        if (string.IsNullOrWhiteSpace(request.Prompt) && request.Attachments is { Count: > 0 })
+        {
+            throw ApiProblem.Validation("Attachments go with a prompt: write what the agent should do with them.");
+        }
+
+        // Checked before anything starts: a bad attachment never leaves a session behind.
+        var prompt = string.IsNullOrWhiteSpace(request.Prompt) ? null : Attachments.Build(request.Prompt, request.Attachments);
+        var session = await manager.CreateAsync(projectId, request.Agent!, prompt, request.Model, mode, user.Actor(), cancellationToken);
         return TypedResults.Created($"/api/sessions/{session.Id}", SessionResponse.From(session));
     }
 
@@ -103,7 +112,7 @@ public static class SessionsApi
 
     private static async Task<Accepted> Send(string id, SendMessageRequest request, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
-        await manager.SendAsync(id, request.Text!, user.Actor(), cancellationToken);
+        await manager.SendAsync(id, Attachments.Build(request.Text!, request.Attachments), user.Actor(), cancellationToken);
         return TypedResults.Accepted($"/api/sessions/{id}");
     }
 

@@ -55,7 +55,7 @@ public static class AgentClis
                   "npm": "@ai-sdk/openai-compatible",
                   "name": "Fake",
                   "options": { "baseURL": "{{model.BaseUrl.ToString().TrimEnd('/')}}/v1", "apiKey": "fake-key" },
-                  "models": { "fake-model": { "name": "Fake model", "tool_call": true } }
+                  "models": { "fake-model": { "name": "Fake model", "tool_call": true, "attachment": true, "modalities": { "input": ["text", "image"], "output": ["text"] } } }
                 }
               },
               "model": "fake/fake-model",
