@@ -1,5 +1,5 @@
 // The app's second pass, part two (issue #14), in Debian's Chromium at 390x844 against the real server and Claude
-// Code: a prompt dictated, every session found again by what was asked, a file highlighted, edited and saved, an edit
+// Code: a prompt dictated, a screenshot attached, every session found again by what was asked, a file highlighted, edited and saved, an edit
 // that meets the agent's own change on disk, the project's history with a commit's diff, and changes discarded.
 // Started by tests/PocketCoder.Tests/Browser/WorkbenchBrowserTests.cs.
 //
@@ -30,6 +30,8 @@ mkdirSync(args.shots, { recursive: true });
 const base = args.url.replace(/\/$/, '');
 const ok = (what) => console.log(`ok - ${what}`);
 const DICTATED = 'please make the flaky uploader retry';
+// The 2x1 PNG (red, blue) the C# side expects the model to receive byte for byte.
+const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAIAAAABCAIAAAB7QOjdAAAADUlEQVR4nGP4zwAE/wEHAAH/4iOeWQAAAABJRU5ErkJggg==';
 
 const offenders = [];
 const measure = async (page, screen) => offenders.push(...(await smallTargets(page)).bad.map((o) => `${screen}: ${o}`));
@@ -71,10 +73,21 @@ try {
   await page.getByRole('button', { name: 'Dictate' }).waitFor();
   ok('a prompt dictated with the platform speech recogniser started the session');
 
+  // A screenshot attached to a message: a chip before sending, listed on the message after, answered by the model.
+  await page.locator('[data-testid="attach-input"]').setInputFiles({ name: 'bug.png', mimeType: 'image/png', buffer: Buffer.from(PNG, 'base64') });
+  await page.locator('.attachment-chip', { hasText: 'bug.png' }).locator('img').waitFor();
+  await measure(page, 'session (attachment)');
+  await page.getByRole('textbox', { name: 'Message' }).fill('What is in this screenshot?');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await page.locator('.user-bubble .sent-attachments', { hasText: 'bug.png' }).waitFor();
+  await page.locator('.md', { hasText: 'A red and a blue pixel.' }).waitFor();
+  if (await page.locator('.attachment-chip').count()) throw new Error('the sent attachment is still waiting in the composer');
+  ok('an image attached from the phone went with the message (the test checks the model got it as an image block)');
+
   // One list of everything, searched by what was asked.
   await page.goto(`${base}/`);
   await page.getByRole('link', { name: 'All sessions' }).click();
-  await page.locator(`.session-row[data-session="${sessionId}"]`).filter({ hasText: 'On it.' }).waitFor();
+  await page.locator(`.session-row[data-session="${sessionId}"]`).filter({ hasText: 'A red and a blue pixel.' }).waitFor();
   await page.getByRole('searchbox', { name: 'Search sessions' }).fill('flaky uplo');
   await page.locator(`.session-row[data-session="${sessionId}"] mark`, { hasText: 'flaky' }).waitFor();
   await measure(page, 'all sessions');

@@ -160,9 +160,11 @@ export const api = {
   session: (id: string) => request<Session>('GET', `/api/sessions/${q(id)}`),
   /** Sessions whose prompts hold every word (the last as a prefix); `match` marks the hit with U+0002 … U+0003. */
   searchSessions: (query: string) => request<Session[]>('GET', `/api/sessions?q=${q(query)}`),
-  startSession: (projectId: string, body: { agent: string; prompt?: string; model?: string; mode?: SessionMode }) =>
+  startSession: (projectId: string, body: { agent: string; prompt?: string; model?: string; mode?: SessionMode; attachments?: { name: string; data: string }[] }) =>
     request<Session>('POST', `/api/projects/${q(projectId)}/sessions`, body),
-  send: (sessionId: string, text: string) => request<void>('POST', `/api/sessions/${q(sessionId)}/messages`, { text }),
+  /** `attachments`: images (shown to the model) and text files (put in the prompt), base64; see docs/api.md. */
+  send: (sessionId: string, text: string, attachments: { name: string; data: string }[] = []) =>
+    request<void>('POST', `/api/sessions/${q(sessionId)}/messages`, attachments.length ? { text, attachments } : { text }),
   cancel: (sessionId: string) => request<void>('POST', `/api/sessions/${q(sessionId)}/cancel`),
   resume: (sessionId: string) => request<void>('POST', `/api/sessions/${q(sessionId)}/resume`),
   setMode: (sessionId: string, mode: SessionMode) => request<Session>('PATCH', `/api/sessions/${q(sessionId)}`, { mode }),

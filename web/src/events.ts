@@ -22,6 +22,7 @@ const everyKindListed: [Unlisted] extends [never] ? true : Unlisted = true;
 void everyKindListed;
 
 export interface EventBase { sessionId: string; seq: number }
+export type AttachmentInfo = NonNullable<components['schemas']['UserMessageEvent']['attachments']>[number];
 export interface ServerEvent { kind: string; data: EventBase & Record<string, unknown> }
 
 export interface ApprovalView {
@@ -40,7 +41,7 @@ export interface Usage {
 }
 
 export type Item =
-  | { type: 'user'; seq: number; text: string; sentBy?: string }
+  | { type: 'user'; seq: number; text: string; sentBy?: string; attachments?: AttachmentInfo[] }
   | { type: 'assistant'; seq: number; text: string; done: boolean }
   | { type: 'thinking'; seq: number; text: string }
   | { type: 'tool'; seq: number; toolCallId: string; tool: string; kind: ToolKind; title: string; input: unknown; result?: ToolResultView;
@@ -119,7 +120,8 @@ function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq:
     }
     case 'message.user':
       closeStreaming(items);
-      items.push({ type: 'user', seq, text: str(d.text), sentBy: str(d.sentBy) || undefined });
+      items.push({ type: 'user', seq, text: str(d.text), sentBy: str(d.sentBy) || undefined,
+        attachments: Array.isArray(d.attachments) ? (d.attachments as AttachmentInfo[]) : undefined });
       view.turnActive = true;
       return;
     case 'message.delta': {

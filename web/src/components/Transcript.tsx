@@ -45,6 +45,11 @@ function TranscriptItem({ item, approval }: { item: Item; approval?: ApprovalVie
       return (
         <div class="bubble user-bubble" data-testid="message">
           <div class="md" dangerouslySetInnerHTML={{ __html: renderMarkdown(item.text) }} />
+          {item.attachments && (
+            <ul class="sent-attachments">
+              {item.attachments.map((a, i) => <li key={i}><Icon name={a.kind === 'image' ? 'attach' : 'file'} size={16} /> {a.name}</li>)}
+            </ul>
+          )}
           {item.sentBy && <div class="by">{item.sentBy}</div>}
         </div>
       );

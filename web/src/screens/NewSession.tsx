@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
+import { AttachButton, type Attachment, AttachmentChips, wire } from '../components/Attach';
 import { appendDictated, Dictate } from '../components/Dictate';
 import { api, describeError, type SessionMode } from '../api';
 import { AppBar, ErrorNote } from '../components/ui';
@@ -23,6 +24,7 @@ export function NewSession({ projectId }: { projectId: string }) {
   const [prompt, setPrompt] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [attachments, setAttachments] = useState<Attachment[]>([]);
 
   useEffect(() => {
     void loadHealth().then((h) => {
@@ -37,7 +39,10 @@ export function NewSession({ projectId }: { projectId: string }) {
     setBusy(true);
     setError(null);
     try {
-      const session = await api.startSession(projectId, { agent, mode, ...(prompt.trim() ? { prompt: prompt.trim() } : {}), ...(model.trim() ? { model: model.trim() } : {}) });
+      const session = await api.startSession(projectId, {
+        agent, mode, ...(prompt.trim() ? { prompt: prompt.trim() } : {}), ...(model.trim() ? { model: model.trim() } : {}),
+        ...(attachments.length ? { attachments: wire(attachments) } : {}),
+      });
       upsertSession(session);
       navigate(`/s/${session.id}`, { replace: true });
     } catch (err) {
@@ -54,9 +59,13 @@ export function NewSession({ projectId }: { projectId: string }) {
           {/* First what to do: on a phone the prompt must be in view, not under the fold and the button. */}
           <label class="field">
             <span class="field-head">What should it do?
-              <Dictate onText={(words) => setPrompt((p) => appendDictated(p, words))} onProblem={setError} /></span>
+              <span class="row">
+                <AttachButton count={attachments.length} onAdd={(added) => setAttachments([...attachments, ...added])} onProblem={setError} />
+                <Dictate onText={(words) => setPrompt((p) => appendDictated(p, words))} onProblem={setError} />
+              </span></span>
             <textarea name="prompt" rows={4} value={prompt} placeholder="e.g. Fix the failing test in src/parser" onInput={(e) => setPrompt((e.target as HTMLTextAreaElement).value)} />
           </label>
+          <AttachmentChips attachments={attachments} onRemove={(i) => setAttachments(attachments.filter((_, n) => n !== i))} />
           <fieldset class="field">
             <legend>Agent</legend>
             {!health && <p class="muted">Looking for installed agents…</p>}

@@ -1,4 +1,5 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { AttachButton, type Attachment, AttachmentChips, release, wire } from '../components/Attach';
 import { appendDictated, Dictate } from '../components/Dictate';
 import { api, describeError, type Session, type SessionMode } from '../api';
 import { ProjectRoot, Transcript } from '../components/Transcript';
@@ -145,6 +146,7 @@ function UsageLine({ view }: { view: SessionView }) {
 
 function Composer({ id, status, mode, turnActive }: { id: string; status?: string; mode: SessionMode; turnActive: boolean }) {
   const [text, setText] = useState('');
+  const [attachments, setAttachments] = useState<Attachment[]>([]);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const area = useRef<HTMLTextAreaElement>(null);
@@ -167,8 +169,10 @@ function Composer({ id, status, mode, turnActive }: { id: string; status?: strin
     e?.preventDefault();
     const message = text.trim();
     if (!message) return;
-    if (await run(() => api.send(id, message))) {
+    if (await run(() => api.send(id, message, wire(attachments)))) {
       setText('');
+      release(attachments);
+      setAttachments([]);
       area.current?.blur();
     }
   };
@@ -210,7 +214,9 @@ function Composer({ id, status, mode, turnActive }: { id: string; status?: strin
           </button>
         )}
       </div>
+      <AttachmentChips attachments={attachments} onRemove={(i) => setAttachments(attachments.filter((_, n) => n !== i))} />
       <form class="composer-row" onSubmit={send}>
+        <AttachButton count={attachments.length} onAdd={(added) => setAttachments([...attachments, ...added])} onProblem={setError} />
         <textarea ref={area} rows={1} value={text} placeholder={turnActive ? 'Add a message…' : 'Message the agent…'} aria-label="Message"
           onInput={(e) => { const el = e.target as HTMLTextAreaElement; setText(el.value); grow(el); }}
           onKeyDown={(e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void send(e); }} />
