@@ -1,5 +1,5 @@
 // The app's second pass, part two (issue #14), in Debian's Chromium at 390x844 against the real server and Claude
-// Code: a prompt dictated, a screenshot attached, every session found again by what was asked, a file highlighted, edited and saved, an edit
+// Code: a prompt dictated, a screenshot attached, a turn's changes reviewed, every session found again by what was asked, a file highlighted, edited and saved, an edit
 // that meets the agent's own change on disk, the project's history with a commit's diff, and changes discarded.
 // Started by tests/PocketCoder.Tests/Browser/WorkbenchBrowserTests.cs.
 //
@@ -84,10 +84,26 @@ try {
   if (await page.locator('.attachment-chip').count()) throw new Error('the sent attachment is still waiting in the composer');
   ok('an image attached from the phone went with the message (the test checks the model got it as an image block)');
 
+  // The turn's changes, reviewed: the file it changed, its diff, and a request for changes sent back to the agent.
+  await page.getByRole('textbox', { name: 'Message' }).fill('Rewrite the readme');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await page.locator('.approval.pending').getByRole('button', { name: 'Allow once' }).click();
+  await page.getByRole('link', { name: 'Review 1 changed file' }).click();
+  await page.locator('.turn-files .list-row[data-path="README.md"]', { hasText: '+1 −1' }).waitFor();
+  await page.locator('.diff-body .add', { hasText: '# Rewritten' }).waitFor();
+  await measure(page, 'turn review');
+  await page.getByRole('button', { name: 'Ask for changes…' }).click();
+  await page.locator('.sticky-actions textarea').fill('Keep the old title too.');
+  await page.getByRole('button', { name: 'Send to the agent' }).click();
+  await page.waitForURL(`${base}/s/${sessionId}`);
+  await page.locator('.user-bubble', { hasText: 'Keep the old title too.' }).waitFor();
+  await page.locator('.md', { hasText: 'Keeping both.' }).waitFor();
+  ok('a turn that changed a file offers its review: the file, its diff, and "Ask for changes…" sent back to the agent');
+
   // One list of everything, searched by what was asked.
   await page.goto(`${base}/`);
   await page.getByRole('link', { name: 'All sessions' }).click();
-  await page.locator(`.session-row[data-session="${sessionId}"]`).filter({ hasText: 'A red and a blue pixel.' }).waitFor();
+  await page.locator(`.session-row[data-session="${sessionId}"]`).filter({ hasText: 'Keeping both.' }).waitFor();
   await page.getByRole('searchbox', { name: 'Search sessions' }).fill('flaky uplo');
   await page.locator(`.session-row[data-session="${sessionId}"] mark`, { hasText: 'flaky' }).waitFor();
   await measure(page, 'all sessions');

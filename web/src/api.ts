@@ -39,6 +39,7 @@ export type GitBranches = Schemas['GitBranchesResponse'];
 export type GitLog = Schemas['GitLogResponse'];
 export type GitCommitDetail = Schemas['GitCommitDetail'];
 export type FileWritten = Schemas['FileWritten'];
+export type TurnChanges = Schemas['TurnChanges'];
 export type CommandRun = Schemas['CommandResponse'] & {
   status: 'running' | 'exited' | 'cancelled' | 'timed_out' | 'interrupted' | 'failed';
 };
@@ -165,6 +166,10 @@ export const api = {
   /** `attachments`: images (shown to the model) and text files (put in the prompt), base64; see docs/api.md. */
   send: (sessionId: string, text: string, attachments: { name: string; data: string }[] = []) =>
     request<void>('POST', `/api/sessions/${q(sessionId)}/messages`, attachments.length ? { text, attachments } : { text }),
+  turnChanges: (sessionId: string, turn: number) => request<TurnChanges>('GET', `/api/sessions/${q(sessionId)}/turns/${turn}`),
+  /** Ledgered as turn.reviewed, and sent to the agent as the owner's next message. */
+  reviewTurn: (sessionId: string, turn: number, verdict: 'approve' | 'changes', message?: string) =>
+    request<void>('POST', `/api/sessions/${q(sessionId)}/turns/${turn}/review`, message ? { verdict, message } : { verdict }),
   cancel: (sessionId: string) => request<void>('POST', `/api/sessions/${q(sessionId)}/cancel`),
   resume: (sessionId: string) => request<void>('POST', `/api/sessions/${q(sessionId)}/resume`),
   setMode: (sessionId: string, mode: SessionMode) => request<Session>('PATCH', `/api/sessions/${q(sessionId)}`, { mode }),

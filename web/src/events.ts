@@ -50,7 +50,9 @@ export type Item =
   | { type: 'approval'; seq: number; approval: ApprovalView }
   | { type: 'plan'; seq: number; entries: PlanEntry[] }
   | { type: 'error'; seq: number; message: string; stderrTail?: string }
-  | { type: 'notice'; seq: number; text: string; tone: 'info' | 'bad' };
+  | { type: 'notice'; seq: number; text: string; tone: 'info' | 'bad' }
+  /** A finished turn that changed files in the project: one tap to review what it changed. */
+  | { type: 'review'; seq: number; sessionId: string; turn: number; files: number };
 
 export interface SessionView {
   lastSeq: number;
@@ -209,6 +211,9 @@ function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq:
       view.turnActive = false;
       if (d.isError === true) items.push({ type: 'notice', seq, text: `The turn ended with an error${d.result ? `: ${str(d.result)}` : ''}`, tone: 'bad' });
       else if (str(d.stopReason) === 'cancelled') items.push({ type: 'notice', seq, text: 'Turn cancelled', tone: 'info' });
+      if (typeof d.turn === 'number' && typeof d.filesChanged === 'number' && d.filesChanged > 0) {
+        items.push({ type: 'review', seq, sessionId: str(d.sessionId), turn: d.turn, files: d.filesChanged });
+      }
       return;
     case 'error':
       items.push({ type: 'error', seq, message: str(d.message), stderrTail: typeof d.stderrTail === 'string' ? d.stderrTail : undefined });

@@ -77,6 +77,7 @@ public static class ErrorCodes
     public const string PushKeysInvalid = "PUSH_KEYS_INVALID";
     public const string NoNotificationChannel = "NO_NOTIFICATION_CHANNEL";
     public const string FileChanged = "FILE_CHANGED";
+    public const string TurnNotFound = "TURN_NOT_FOUND";
     public const string AttachmentInvalid = "ATTACHMENT_INVALID";
     public const string AttachmentTooLarge = "ATTACHMENT_TOO_LARGE";
     public const string AttachmentUnsupported = "ATTACHMENT_UNSUPPORTED";

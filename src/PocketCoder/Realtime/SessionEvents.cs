@@ -71,7 +71,11 @@ public sealed record UsageEvent(long InputTokens, long OutputTokens, long CacheR
     public static string Kind => "usage";
 }
 
-public sealed record TurnCompletedEvent(string StopReason, bool IsError, string? Result) : ISessionEvent
+/// <param name="Turn">The turn's number for its review (<c>GET /api/sessions/{id}/turns/{turn}</c>); absent when the project has none.</param>
+/// <param name="FilesChanged">How many files the turn changed in the project (with <c>turn</c>).</param>
+public sealed record TurnCompletedEvent(string StopReason, bool IsError, string? Result,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Turn = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? FilesChanged = null) : ISessionEvent
 {
     public static string Kind => "turn.completed";
 }

@@ -125,6 +125,8 @@ public static class PocketCoderServer
         services.AddSingleton<WorkspaceFiles>();
         services.AddSingleton<GitCli>();
         services.AddSingleton<GitWorkspace>();
+        services.AddSingleton<WorktreeSnapshots>();
+        services.AddSingleton<TurnReviews>();
         services.AddSingleton<CommandRunner>();
         services.AddHostedService(provider => provider.GetRequiredService<CommandRunner>());
         services.AddSingleton<FileWatchers>();

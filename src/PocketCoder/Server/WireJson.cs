@@ -57,6 +57,8 @@ namespace PocketCoder.Server;
 [JsonSerializable(typeof(GitLogResponse))]
 [JsonSerializable(typeof(GitCommitDetail))]
 [JsonSerializable(typeof(GitDiscardRequest))]
+[JsonSerializable(typeof(TurnChanges))]
+[JsonSerializable(typeof(TurnReviewRequest))]
 [JsonSerializable(typeof(GitIdentity))]
 [JsonSerializable(typeof(RunCommandRequest))]
 [JsonSerializable(typeof(CommandStarted))]

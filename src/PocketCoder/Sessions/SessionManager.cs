@@ -25,6 +25,7 @@ public sealed class SessionManager(
     AgentRegistry agents,
     Server.PocketCoderOptions options,
     TimeProvider clock,
+    TurnReviews reviews,
     ILogger<SessionManager> logger) : IHostedService
 {
     /// <summary>How often idle sessions are looked for; suspension is not urgent, memory is the point.</summary>
@@ -327,7 +328,7 @@ public sealed class SessionManager(
     private async Task<SessionRunner> StartRunnerAsync(Session session, Project project, IAgentAdapter adapter, bool resume, CancellationToken cancellationToken)
     {
         var logDirectory = Path.Combine(database.DataDirectory, "logs", "sessions", session.Id);
-        var runner = new SessionRunner(session, project, adapter, sessions, events, gatekeeper, logDirectory, logger, clock, options.StallAfter,
+        var runner = new SessionRunner(session, project, adapter, sessions, events, gatekeeper, logDirectory, logger, clock, options.StallAfter, reviews,
             ended => _live.TryRemove(new KeyValuePair<string, SessionRunner>(ended.SessionId, ended)));
         try
         {

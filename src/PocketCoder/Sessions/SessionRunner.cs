@@ -22,6 +22,7 @@ public sealed class SessionRunner(
     ILogger logger,
     TimeProvider clock,
     TimeSpan stallAfter,
+    TurnReviews reviews,
     Action<SessionRunner> onEnded) : IAgentSink
 {
     /// <summary>Tool output beyond this is cut in the event (the agent itself saw all of it).</summary>
@@ -38,6 +39,9 @@ public sealed class SessionRunner(
     private long _lastActivityTicks = clock.GetUtcNow().UtcTicks;
     private ITimer? _stallTimer;
     private bool _stalled;
+
+    /// <summary>The running turn's review number (0: none), set as a turn begins and taken as it ends.</summary>
+    private int _reviewTurn;
 
     /// <summary>What this agent process has reported costing so far (each process starts at zero).</summary>
     private decimal _processCost;
@@ -98,6 +102,18 @@ public sealed class SessionRunner(
             // Refused before it is recorded: the transcript never shows a message the agent did not get.
             throw new ApiProblem(StatusCodes.Status422UnprocessableEntity, ErrorCodes.AttachmentUnsupported,
                 $"This agent ({session.Agent}) said it takes no images in its prompts. Send the message without them.");
+        }
+
+        bool begins;
+        lock (_statusLock)
+        {
+            begins = !_turnActive;
+        }
+
+        if (begins && await reviews.BeginAsync(session.Id, project, cancellationToken).ConfigureAwait(false) is { } turn)
+        {
+            // Taken before the agent hears of the message: the review shows exactly what the turn then changed.
+            Volatile.Write(ref _reviewTurn, turn);
         }
 
         events.Append(session.Id, new UserMessageEvent(message.Text, sender, message.Attachments.Count > 0 ? message.Attachments : null));
@@ -188,7 +204,10 @@ public sealed class SessionRunner(
                 events.Append(session.Id, Costed(usage));
                 break;
             case TurnCompleted completed:
-                events.Append(session.Id, new TurnCompletedEvent(completed.StopReason, completed.IsError, completed.Result));
+                var turn = Interlocked.Exchange(ref _reviewTurn, 0);
+                var files = turn > 0 ? await reviews.EndAsync(session.Id, turn, project, cancellationToken).ConfigureAwait(false) : null;
+                events.Append(session.Id, new TurnCompletedEvent(completed.StopReason, completed.IsError, completed.Result,
+                    files is null ? null : turn, files));
                 lock (_statusLock)
                 {
                     _turnActive = false;

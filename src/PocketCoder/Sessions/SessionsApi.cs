@@ -62,6 +62,8 @@ public static class SessionsApi
         group.MapPatch("/{id}", Update).WithName("UpdateSession");
         group.MapPost("/{id}/messages", Send).WithName("SendMessage").WithMetadata(new Attachments.BodyLimit());
         group.MapPost("/{id}/cancel", Cancel).WithName("CancelTurn");
+        group.MapGet("/{id}/turns/{turn:int}", TurnChangesAsync).WithName("GetTurnChanges");
+        group.MapPost("/{id}/turns/{turn:int}/review", ReviewAsync).WithName("ReviewTurn");
         group.MapPost("/{id}/resume", Resume).WithName("ResumeSession");
         group.MapDelete("/{id}", Stop).WithName("StopSession");
         group.MapPost("/{id}/archive", (string id, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken) =>
@@ -113,6 +115,23 @@ public static class SessionsApi
     private static async Task<Accepted> Send(string id, SendMessageRequest request, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         await manager.SendAsync(id, Attachments.Build(request.Text!, request.Attachments), user.Actor(), cancellationToken);
+        return TypedResults.Accepted($"/api/sessions/{id}");
+    }
+
+    /// <summary>What the turn changed in the project: files with line counts and the patch.</summary>
+    private static Task<TurnChanges> TurnChangesAsync(string id, int turn, SessionStore sessions, Projects.ProjectStore projects, TurnReviews reviews,
+        CancellationToken cancellationToken)
+    {
+        var session = sessions.Get(id);
+        return reviews.ChangesAsync(session, projects.Get(session.ProjectId), turn, cancellationToken);
+    }
+
+    /// <summary>"Looks good" or "ask for changes": ledgered, and sent to the agent as the owner's next message.</summary>
+    private static async Task<Accepted> ReviewAsync(string id, int turn, TurnReviewRequest request, SessionStore sessions, TurnReviews reviews,
+        SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        var message = reviews.Review(sessions.Get(id), turn, request, user.Actor());
+        await manager.SendAsync(id, OwnerMessage.FromText(message), user.Actor(), cancellationToken);
         return TypedResults.Accepted($"/api/sessions/{id}");
     }
 

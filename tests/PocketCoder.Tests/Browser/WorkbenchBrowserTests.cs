@@ -13,14 +13,16 @@ public sealed class WorkbenchBrowserTests(ITestOutputHelper output)
     private static readonly byte[] Png = Convert.FromBase64String("iVBORw0KGgoAAAANSUhEUgAAAAIAAAABCAIAAAB7QOjdAAAADUlEQVR4nGP4zwAE/wEHAAH/4iOeWQAAAABJRU5ErkJggg==");
 
     [Fact]
-    public async Task PhoneApp_Dictate_Attach_Search_EditWithConflict_History_Discard()
+    public async Task PhoneApp_Dictate_Attach_ReviewTurn_Search_EditWithConflict_History_Discard()
     {
         FakeModelServer? model = null;
         await BrowserScript.RunAsync(output, "workbench.mjs",
             (fake, repository) =>
             {
                 model = fake;
-                fake.Enqueue(ScriptedReply.Text("On it."), ScriptedReply.Text("A red and a blue pixel."));
+                fake.Enqueue(ScriptedReply.Text("On it."), ScriptedReply.Text("A red and a blue pixel."),
+                    ScriptedReply.ToolUse("Bash", new { command = "printf '# Rewritten\\n' > README.md", description = "Rewrite the readme" }),
+                    ScriptedReply.Text("Rewrote it."), ScriptedReply.Text("Keeping both."));
                 Directory.CreateDirectory(Path.Combine(repository, "src"));
                 File.WriteAllText(Path.Combine(repository, "src", "app.ts"), "export const answer = 41;\n");
                 WorkspaceGit(repository, "add", ".");
@@ -28,8 +30,9 @@ public sealed class WorkbenchBrowserTests(ITestOutputHelper output)
             },
             async repository =>
             {
-                // Discarded: the file is back as committed, the scratch file is gone.
+                // Discarded: the files are back as committed (the agent's README too), the scratch file is gone.
                 Assert.Equal("export const answer = 41;\n", await File.ReadAllTextAsync(Path.Combine(repository, "src", "app.ts")));
+                Assert.Equal("# test project\n", await File.ReadAllTextAsync(Path.Combine(repository, "README.md")));
                 Assert.False(File.Exists(Path.Combine(repository, "scratch.txt")));
 
                 // The phone's attachment reached the model as Claude's image block, byte for byte.

@@ -5,6 +5,7 @@ import { editPreview, withContext, type DiffLine } from '../diff';
 import type { ApprovalView, Item, ToolResultView } from '../events';
 import { renderMarkdown } from '../markdown';
 import { ApprovalCard, DecisionLine } from './ApprovalCard';
+import { linkTo } from '../router';
 import { Icon } from './ui';
 
 /** The project's folder: paths inside it are shown relative to it, paths outside stay absolute (and stand out). */
@@ -77,6 +78,12 @@ function TranscriptItem({ item, approval }: { item: Item; approval?: ApprovalVie
       );
     case 'notice':
       return <div class={`notice ${item.tone}`}>{item.text}</div>;
+    case 'review':
+      return (
+        <a class="btn ghost block review-link" data-turn={item.turn} {...linkTo(`/s/${item.sessionId}/turn/${item.turn}`)}>
+          <Icon name="code" size={18} /> Review {item.files === 1 ? '1 changed file' : `${item.files} changed files`}
+        </a>
+      );
   }
 }
 

@@ -54,8 +54,9 @@ public sealed class GitCli
     private static readonly string[] GlobalArguments = ["--no-pager", "--literal-pathspecs", "-c", "core.quotepath=false", "-c", "color.ui=false"];
 
     /// <summary>Runs git; a failure is returned, not thrown, except "not a repository" and a timeout.</summary>
+    /// <param name="indexFile">An index of our own (GIT_INDEX_FILE), so the owner's staging area is never touched.</param>
     public async Task<ProcessResult> RunAsync(string directory, IReadOnlyList<string> arguments, CancellationToken cancellationToken,
-        TimeSpan? timeout = null)
+        TimeSpan? timeout = null, string? indexFile = null)
     {
         List<string> verb = [arguments[0]];
         if (DiffVerbs.Contains(arguments[0]))
@@ -74,6 +75,10 @@ public sealed class GitCli
         string[] transport = arguments[0] == "push" ? [] : ["-c", "protocol.allow=never", "-c", "credential.helper="];
 
         var environment = await WithFiltersEmptiedAsync(directory, cancellationToken);
+        if (indexFile is not null)
+        {
+            environment["GIT_INDEX_FILE"] = indexFile;
+        }
         var spec = new ProcessSpec("git", [.. GlobalArguments, .. Neutralised, .. transport, .. verb, .. arguments.Skip(1)], directory, environment,
             StderrLogPath: null);
         var result = await ChildProcess.RunAsync(spec, OutputLimit, timeout ?? TimeSpan.FromSeconds(30), cancellationToken);
@@ -129,9 +134,9 @@ public sealed class GitCli
 
     /// <summary>Runs git and throws <c>GIT_FAILED</c> (with git's own words) unless it succeeded.</summary>
     public async Task<ProcessResult> RunCheckedAsync(string directory, IReadOnlyList<string> arguments, CancellationToken cancellationToken,
-        TimeSpan? timeout = null)
+        TimeSpan? timeout = null, string? indexFile = null)
     {
-        var result = await RunAsync(directory, arguments, cancellationToken, timeout);
+        var result = await RunAsync(directory, arguments, cancellationToken, timeout, indexFile);
         if (result.ExitCode != 0)
         {
             throw Failed(arguments[0], result);

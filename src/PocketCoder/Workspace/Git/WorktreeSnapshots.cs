@@ -1,0 +1,121 @@
+using PocketCoder.Errors;
+
+namespace PocketCoder.Workspace.Git;
+
+/// <summary>One file a turn changed: <c>status</c> is git's letter (A, M, D, R, T), and binary files count no lines.</summary>
+public sealed record ChangedFile(string Path, string Status, int? Added, int? Deleted);
+
+public sealed record WorktreeDiff(IReadOnlyList<ChangedFile> Files, string Diff, bool Truncated);
+
+/// <summary>
+/// The project's working tree as a git tree object (what <c>git stash create</c> records, without a stash): tracked and
+/// untracked files that .gitignore does not ignore, through an index of our own, so the owner's staging area, HEAD and
+/// refs are never touched. Two snapshots diff to exactly what changed between them, whoever changed it.
+/// </summary>
+public sealed class WorktreeSnapshots(GitCli git)
+{
+    // On the way to the agent: a repository too big to snapshot in this time gets no review for the turn, not a stalled prompt.
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(20);
+
+    /// <summary>The tree of the working tree as it is now, or null when the project is not a git repository.</summary>
+    public async Task<string?> TakeAsync(string projectPath, CancellationToken cancellationToken)
+    {
+        var gitDirectory = await git.RunAsync(projectPath, ["rev-parse", "--absolute-git-dir"], cancellationToken).ConfigureAwait(false);
+        if (gitDirectory.ExitCode != 0)
+        {
+            return null;
+        }
+
+        // A copy of the real index keeps git's stat cache, so only files changed since are read and hashed again.
+        var directory = gitDirectory.Stdout.Trim();
+        var index = Path.Combine(directory, $"pocketcoder-snapshot-{Guid.NewGuid():N}.index");
+        try
+        {
+            var real = Path.Combine(directory, "index");
+            if (File.Exists(real))
+            {
+                File.Copy(real, index);
+            }
+
+            await git.RunCheckedAsync(projectPath, ["add", "--all", "--", "."], cancellationToken, Limit, index).ConfigureAwait(false);
+            var tree = await git.RunCheckedAsync(projectPath, ["write-tree"], cancellationToken, Limit, index).ConfigureAwait(false);
+            return tree.Stdout.Trim();
+        }
+        catch (ApiProblem problem) when (problem.Code == ErrorCodes.GitNotInitialized)
+        {
+            return null;
+        }
+        finally
+        {
+            File.Delete(index);
+        }
+    }
+
+    /// <summary>What changed from one snapshot to the other: the files with their line counts, and the patch (cut at 2 MB).</summary>
+    public async Task<WorktreeDiff> DiffAsync(string projectPath, string before, string after, CancellationToken cancellationToken)
+    {
+        // Both are tree ids this server wrote down; still checked, so nothing else can ever reach git as an argument.
+        if (!IsObjectId(before) || !IsObjectId(after))
+        {
+            throw new ArgumentException("Snapshots are git object ids.");
+        }
+
+        var numbers = await git.RunCheckedAsync(projectPath, ["diff", "--numstat", "-z", "--find-renames", before, after, "--"], cancellationToken)
+            .ConfigureAwait(false);
+        var statuses = await git.RunCheckedAsync(projectPath, ["diff", "--name-status", "-z", "--find-renames", before, after, "--"], cancellationToken)
+            .ConfigureAwait(false);
+        var patch = await git.RunCheckedAsync(projectPath, ["diff", "--no-color", "--find-renames", before, after, "--"], cancellationToken)
+            .ConfigureAwait(false);
+        return new WorktreeDiff(Files(numbers.Stdout, statuses.Stdout), patch.Stdout, patch.Truncated);
+    }
+
+    private static bool IsObjectId(string value) => value.Length is 40 or 64 && value.All(char.IsAsciiHexDigitLower);
+
+    // numstat -z: "added\tdeleted\tpath\0", or for a rename "added\tdeleted\t\0old\0new\0"; name-status -z: "S\0path\0" or "Rnn\0old\0new\0".
+    private static List<ChangedFile> Files(string numstat, string nameStatus)
+    {
+        var status = new Dictionary<string, string>(StringComparer.Ordinal);
+        var parts = nameStatus.Split('\0');
+        for (var i = 0; i + 1 < parts.Length;)
+        {
+            var letter = parts[i];
+            if (letter.Length == 0)
+            {
+                break;
+            }
+
+            var renamed = letter[0] is 'R' or 'C';
+            var path = renamed && i + 2 < parts.Length ? parts[i + 2] : parts[i + 1];
+            status[path] = letter[..1];
+            i += renamed ? 3 : 2;
+        }
+
+        var files = new List<ChangedFile>();
+        var fields = numstat.Split('\0');
+        for (var i = 0; i < fields.Length;)
+        {
+            var head = fields[i].Split('\t');
+            if (head.Length < 3)
+            {
+                break;
+            }
+
+            string path;
+            if (head[2].Length == 0 && i + 2 < fields.Length)
+            {
+                path = fields[i + 2];
+                i += 3;
+            }
+            else
+            {
+                path = head[2];
+                i += 1;
+            }
+
+            int? Count(string n) => n == "-" ? null : int.Parse(n, System.Globalization.CultureInfo.InvariantCulture);
+            files.Add(new ChangedFile(path, status.GetValueOrDefault(path, "M"), Count(head[0]), Count(head[1])));
+        }
+
+        return files;
+    }
+}
