@@ -11,7 +11,7 @@ namespace PocketCoder.Tests.Gate;
 public sealed class HostileGitConfigTests
 {
     [Fact]
-    public async Task HostileRepositoryConfig_StatusDiffStageCommitCheckout_RunNoneOfItsPrograms()
+    public async Task HostileRepositoryConfig_StatusDiffStageCommitCheckoutHistoryDiscard_RunNoneOfItsPrograms()
     {
         var markers = TempPaths.NewDirectory("pc-markers");
         await using var world = await WorkspaceWorld.StartAsync();
@@ -45,8 +45,11 @@ public sealed class HostileGitConfigTests
                 ("diff.evil.command", $"{evil} diffcommand"),
                 ("diff.evil.textconv", $"{evil} textconv"),
                 ("commit.gpgSign", "true"),
-                ("gpg.program", $"{evil} gpg"),
+                // git runs gpg.program without a shell: the script itself, so it would run (and mark) if ever called.
+                ("gpg.program", evil),
                 ("core.pager", $"{evil} pager"),
+                ("log.showSignature", "true"),
+                ("gpg.ssh.program", evil),
             })
             {
                 WorkspaceWorld.Git(repo, "config", key, value);
@@ -65,6 +68,24 @@ public sealed class HostileGitConfigTests
             Assert.Equal("one\n", File.ReadAllText(Path.Combine(repo, "data.txt")));
             await world.Http.PostOkAsync($"{world.Api}/git/checkout", new { @ref = "main" });
 
+            Assert.Equal("two\n", File.ReadAllText(Path.Combine(repo, "data.txt")));
+
+            // A signed commit (as any made on GitHub's web UI): history and a commit's page would check its signature
+            // with the repository's gpg.program. The signature is junk; what matters is whether anything runs to check it.
+            var tree = WorkspaceWorld.Git(repo, "rev-parse", "HEAD^{tree}").Trim();
+            var parent = WorkspaceWorld.Git(repo, "rev-parse", "HEAD").Trim();
+            var signed = Path.Combine(markers, "signed-commit");
+            File.WriteAllText(signed, $"tree {tree}\nparent {parent}\nauthor A <a@example.invalid> 1700000000 +0000\n" +
+                "committer A <a@example.invalid> 1700000000 +0000\ngpgsig -----BEGIN PGP SIGNATURE-----\n \n iQEzBAABCAAdFiEE\n -----END PGP SIGNATURE-----\n\nsigned\n");
+            var sha = WorkspaceWorld.Git(repo, "hash-object", "-t", "commit", "-w", signed).Trim();
+            WorkspaceWorld.Git(repo, "update-ref", "refs/heads/main", sha);
+            var log = await world.Http.GetOkAsync($"{world.Api}/git/log");
+            Assert.Equal(sha, log.GetProperty("commits")[0].GetProperty("sha").GetString());
+            await world.Http.GetOkAsync($"{world.Api}/git/commits/{sha}");
+
+            // Discarding restores through the smudge filter the repository names.
+            File.WriteAllText(Path.Combine(repo, "data.txt"), "three\n");
+            await world.Http.PostOkAsync($"{world.Api}/git/discard", new { paths = new[] { "data.txt" } });
             Assert.Equal("two\n", File.ReadAllText(Path.Combine(repo, "data.txt")));
             Assert.Empty(Directory.GetFiles(markers, "ran-*"));
         }

@@ -221,6 +221,21 @@ public sealed class GitTests
         }
 
         Assert.False(File.Exists(marker), "an injected option ran");
+
+        // What a commit's author may write cannot break the page: separators in the subject, a time zone out of range,
+        // and a tag's name resolves to its commit.
+        var tree = WorkspaceWorld.Git(world.Repository, "rev-parse", "HEAD^{tree}").Trim();
+        var odd = Path.Combine(world.Repository, ".git", "odd-commit");
+        File.WriteAllText(odd, $"tree {tree}\nparent {commits[0].GetProperty("sha").GetString()}\nauthor A\u001eB <a@example.invalid> 1700000000 +9959\n" +
+            "committer A <a@example.invalid> 1700000000 +0000\n\nsub\u001eject\n");
+        var sha = WorkspaceWorld.Git(world.Repository, "hash-object", "--literally", "-t", "commit", "-w", odd).Trim();
+        WorkspaceWorld.Git(world.Repository, "update-ref", "refs/heads/main", sha);
+        WorkspaceWorld.Git(world.Repository, "tag", "-a", "-m", "release", "v1", sha);
+        var top = (await world.Http.GetOkAsync($"{world.Api}/git/log?limit=1")).GetProperty("commits")[0];
+        Assert.Equal(sha, top.GetProperty("sha").GetString());
+        Assert.Equal("A\u001eB", top.GetProperty("authorName").GetString());
+        var tagged = await world.Http.GetOkAsync($"{world.Api}/git/commits/v1");
+        Assert.Equal(sha, tagged.GetProperty("commit").GetProperty("sha").GetString());
     }
 
     [Fact]
@@ -240,8 +255,10 @@ public sealed class GitTests
         Assert.False(File.Exists(Path.Combine(world.Repository, "scratch.txt")));
         Assert.Equal("README.md", Assert.Single(status.GetProperty("staged").EnumerateArray()).GetProperty("path").GetString());
 
-        // An untracked folder is not one of the files status lists: refused, and what is in it is left alone.
+        // A folder is not a file: refused, and what is in it is left alone (a tracked one would be reverted whole).
         await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync($"{world.Api}/git/discard", new { paths = new[] { "keep" } }),
+            HttpStatusCode.BadRequest, "INVALID_PATH");
+        await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync($"{world.Api}/git/discard", new { paths = new[] { "" } }),
             HttpStatusCode.BadRequest, "INVALID_PATH");
         Assert.True(File.Exists(Path.Combine(world.Repository, "keep", "a.txt")));
 

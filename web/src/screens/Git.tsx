@@ -109,7 +109,9 @@ export function Git({ projectId }: { projectId: string }) {
                   <button class="btn ghost" disabled={busy} onClick={() => setConfirmDiscard(false)}>Cancel</button>
                   <button class="btn danger grow" disabled={busy} onClick={() => {
                     setConfirmDiscard(false);
-                    void act(() => api.gitDiscard(projectId, [...status.unstaged.map((c) => c.path), ...status.untracked]), () => 'Changes discarded.');
+                    // An untracked folder (a nested repository, listed with a '/') is the owner's to remove by hand.
+                    void act(() => api.gitDiscard(projectId, [...status.unstaged.map((c) => c.path), ...status.untracked.filter((p) => !p.endsWith('/'))]),
+                      () => 'Changes discarded.');
                   }}>Discard changes</button>
                 </div>
               </li>
@@ -217,7 +219,9 @@ export function GitDiffView({ projectId, path, staged }: { projectId: string; pa
         )}
         {confirm && (
           <div class="confirm">
-            <p>{staged ? `Put ${path} back as it is in the last commit, staged and unstaged changes both?` : `Put ${path} back as it was staged (or committed)?`} This cannot be undone.</p>
+            <p>{staged && /^new file mode/m.test(diff?.diff ?? '')
+              ? `Delete ${path}? It is not in the last commit, so putting it back as it was there removes it.`
+              : staged ? `Put ${path} back as it is in the last commit, staged and unstaged changes both?` : `Put ${path} back as it was staged (or committed)?`} This cannot be undone.</p>
             <div class="row">
               <button class="btn ghost" onClick={() => setConfirm(false)}>Cancel</button>
               <button class="btn danger grow" onClick={() => void discard()}>Discard</button>

@@ -8,8 +8,8 @@ namespace PocketCoder.Workspace.Git;
 /// string); the environment forbids prompts, pagers and editors, so git can only finish or fail.
 /// The project's own configuration is written by whoever (or whichever agent) last edited <c>.git/config</c>,
 /// so every setting that makes git run a program is overridden on the command line, which beats every
-/// config file: fsmonitor, hooks, signing, external diff and textconv, and each filter driver the
-/// configuration names.
+/// config file: fsmonitor, hooks, signing and signature checks, external diff and textconv, and each filter
+/// driver the configuration names.
 /// </summary>
 public sealed class GitCli
 {
@@ -40,6 +40,8 @@ public sealed class GitCli
         "-c", "core.pager=cat",
         "-c", "commit.gpgSign=false",
         "-c", "tag.gpgSign=false",
+        // log and show would verify signatures with gpg.program (or its ssh/x509 kin), which the repository may name.
+        "-c", "log.showSignature=false",
         "-c", "gc.auto=0",
         "-c", "maintenance.auto=false",
         "-c", "diff.ignoreSubmodules=dirty",

@@ -328,24 +328,26 @@ public sealed class GitWorkspace(Projects.ProjectStore projects, GitCli git, Dat
         return new GitFileResponse(relative, "HEAD", content.Stdout, bytes);
     }
 
-    // Fields a NUL apart, records a RS apart: no subject or name can fake either (git refuses NUL in both).
-    private const string SummaryFields = "%H%x00%P%x00%an%x00%ae%x00%aI%x00%s";
-    private const string LogFormat = "--format=" + SummaryFields + "%x1e";
+    // Six fields per commit, each ended by a NUL (-z ends the last one): nothing in a name or subject can shift them.
+    private const string SummaryFields = "%H%x00%P%x00%an%x00%ae%x00%at%x00%s";
+    private const int SummaryFieldCount = 6;
 
     /// <summary>History of <paramref name="reference"/> (HEAD when null), newest first, <paramref name="limit"/> at a time.</summary>
     public async Task<GitLogResponse> LogAsync(string projectId, string? reference, int skip, int limit, CancellationToken cancellationToken)
     {
         var project = projects.Get(projectId);
-        var start = reference is null ? "HEAD" : await VerifyRefAsync(project, reference, cancellationToken);
         if (reference is null && (await git.RunAsync(project.Path, ["rev-parse", "--verify", "--quiet", "HEAD"], cancellationToken)).ExitCode != 0)
         {
             return new GitLogResponse(null, [], null);
         }
 
+        var start = await ResolveCommitAsync(project, reference ?? "HEAD", cancellationToken);
         // One more than asked tells whether there is a next page.
         var result = await git.RunCheckedAsync(project.Path,
-            ["log", LogFormat, $"--skip={skip}", $"--max-count={limit + 1}", "--end-of-options", start, "--"], cancellationToken);
-        var commits = result.Stdout.Split('\x1e').Select(r => r.Trim('\n')).Where(r => r.Length > 0).Select(ParseSummary).ToList();
+            ["log", "-z", "--format=" + SummaryFields, $"--skip={skip}", $"--max-count={limit + 1}", start, "--"], cancellationToken);
+        var fields = result.Stdout.Split('\0');
+        var commits = Enumerable.Range(0, fields.Length / SummaryFieldCount)
+            .Select(i => Summary(fields.AsSpan(i * SummaryFieldCount, SummaryFieldCount))).ToList();
         var more = commits.Count > limit;
         return new GitLogResponse(reference, more ? commits[..limit] : commits, more ? skip + limit : null);
     }
@@ -353,13 +355,14 @@ public sealed class GitWorkspace(Projects.ProjectStore projects, GitCli git, Dat
     public async Task<GitCommitDetail> CommitDetailAsync(string projectId, string? sha, CancellationToken cancellationToken)
     {
         var project = projects.Get(projectId);
-        var commit = await VerifyRefAsync(project, sha, cancellationToken);
-        var head = await git.RunCheckedAsync(project.Path, ["show", "--no-patch", "--format=" + SummaryFields + "%x00%B", "--end-of-options", commit], cancellationToken);
+        // The commit's own id, also for a tag's name: what is shown and diffed is the commit, never a tag object.
+        var commit = await ResolveCommitAsync(project, sha, cancellationToken);
+        var head = await git.RunCheckedAsync(project.Path, ["show", "--no-patch", "--format=" + SummaryFields + "%x00%B", commit], cancellationToken);
         var fields = head.Stdout.Split('\0');
-        var summary = ParseSummary(string.Join('\0', fields[..6]));
+        var summary = Summary(fields.AsSpan(0, SummaryFieldCount));
         // A merge shows what it brought in over its first parent, as a reviewer reads it.
         var patch = await git.RunCheckedAsync(project.Path,
-            ["show", "--format=", "--patch", "--stat", "--diff-merges=first-parent", "--no-color", "--no-ext-diff", "--no-textconv", "--end-of-options", commit],
+            ["show", "--format=", "--patch", "--stat", "--diff-merges=first-parent", "--no-color", "--no-ext-diff", "--no-textconv", commit],
             cancellationToken);
         return new GitCommitDetail(summary, fields.Length > 6 ? fields[6].TrimEnd('\n') : summary.Subject, patch.Stdout.TrimStart('\n'), patch.Truncated);
     }
@@ -372,8 +375,14 @@ public sealed class GitWorkspace(Projects.ProjectStore projects, GitCli git, Dat
     {
         var project = projects.Get(projectId);
         var paths = Paths(project, request.Paths);
+        // Files only: a folder would take everything under it, whatever the owner saw listed.
+        if (paths.FirstOrDefault(p => Directory.Exists(Path.Combine(project.Path, p))) is { } folder)
+        {
+            throw ApiProblem.BadRequest(ErrorCodes.InvalidPath, $"'{(folder == "." ? "" : folder)}' is a folder: discard names files, as git status lists them.");
+        }
+
         var status = await StatusAsync(projectId, cancellationToken);
-        var untracked = status.Untracked.ToHashSet(StringComparer.Ordinal);
+        var untracked = status.Untracked.Select(p => p.TrimEnd('/')).ToHashSet(StringComparer.Ordinal);
         var tracked = paths.Where(p => !untracked.Contains(p)).ToList();
         var removed = paths.Where(untracked.Contains).ToList();
         var includeStaged = request.IncludeStaged == true;
@@ -407,11 +416,16 @@ public sealed class GitWorkspace(Projects.ProjectStore projects, GitCli git, Dat
         return await StatusAsync(projectId, cancellationToken);
     }
 
-    private static GitCommitSummary ParseSummary(string record)
+    private static GitCommitSummary Summary(ReadOnlySpan<string> f) => new(f[0], f[1].Split(' ', StringSplitOptions.RemoveEmptyEntries), f[2], f[3],
+        // Seconds since the epoch: a commit's hand-written time zone can be anything, the instant cannot.
+        DateTimeOffset.FromUnixTimeSeconds(long.TryParse(f[4], System.Globalization.CultureInfo.InvariantCulture, out var seconds) ? seconds : 0), f[5]);
+
+    /// <summary>The full id of the commit a ref names (checked as <see cref="VerifyRefAsync"/> does).</summary>
+    private async Task<string> ResolveCommitAsync(Project project, string? reference, CancellationToken cancellationToken)
     {
-        var f = record.Split('\0');
-        return new GitCommitSummary(f[0], f[1].Split(' ', StringSplitOptions.RemoveEmptyEntries), f[2], f[3],
-            DateTimeOffset.Parse(f[4], System.Globalization.CultureInfo.InvariantCulture), f[5]);
+        var verified = await VerifyRefAsync(project, reference, cancellationToken);
+        var sha = await git.RunCheckedAsync(project.Path, ["rev-parse", "--verify", "--quiet", "--end-of-options", verified + "^{commit}"], cancellationToken);
+        return sha.Stdout.Trim();
     }
 
     private async Task<string> VerifyRefAsync(Project project, string? reference, CancellationToken cancellationToken)
