@@ -71,6 +71,25 @@ public sealed class FilesTests
         await ApiAssert.ProblemAsync(await world.Http.SendAsync(Conditional(HttpMethod.Put, $"{world.Api}/files/content?path=notes.txt", "y", "If-Match", current)),
             HttpStatusCode.PreconditionFailed, "FILE_CHANGED");
         Assert.False(File.Exists(file));
+
+        // A folder is no version of a file: a clear refusal, never a 500.
+        Directory.CreateDirectory(Path.Combine(world.Repository, "folder"));
+        await ApiAssert.ProblemAsync(await world.Http.SendAsync(Conditional(HttpMethod.Put, $"{world.Api}/files/content?path=folder", "z", "If-Match", current)),
+            HttpStatusCode.BadRequest, "NOT_A_FILE");
+    }
+
+    [Fact]
+    public async Task Read_NotUtf8_SaysSo_SoTheEditorDoesNotRewriteIt()
+    {
+        await using var world = await WorkspaceWorld.StartAsync();
+        await File.WriteAllBytesAsync(Path.Combine(world.Repository, "latin1.txt"), [(byte)'c', (byte)'a', (byte)'f', 0xE9, (byte)'\n']);
+        await File.WriteAllTextAsync(Path.Combine(world.Repository, "crlf.txt"), "a\r\nb\r\n");
+        var latin1 = await world.Http.GetOkAsync($"{world.Api}/files/content?path=latin1.txt");
+        Assert.False(latin1.GetProperty("utf8").GetBoolean());
+        Assert.Equal("caf\uFFFD\n", latin1.GetProperty("content").GetString());
+        var crlf = await world.Http.GetOkAsync($"{world.Api}/files/content?path=crlf.txt");
+        Assert.True(crlf.GetProperty("utf8").GetBoolean());
+        Assert.Equal("a\r\nb\r\n", crlf.GetProperty("content").GetString());
     }
 
     private static HttpRequestMessage Conditional(HttpMethod method, string url, string body, string header, string value)

@@ -103,6 +103,9 @@ export function FileView({ projectId, path }: { projectId: string; path: string 
   // A save refused because the file moved on: what is on disk now (null: it was deleted).
   const [conflict, setConflict] = useState<{ theirs: FileContent | null } | null>(null);
   const editing = draft !== null;
+  // A text box keeps only "\n": a file written with "\r\n" gets them back on save, so an edit never rewrites every line.
+  const crlf = file?.content.includes('\r\n') ?? false;
+  const original = file ? file.content.replaceAll('\r\n', '\n') : '';
   const editingRef = useRef(editing);
   editingRef.current = editing;
 
@@ -129,8 +132,9 @@ export function FileView({ projectId, path }: { projectId: string; path: string 
     setSaving(true);
     setError(null);
     try {
-      const written = await api.writeFile(projectId, path, draft, over);
-      setFile({ path, content: draft, size: written.size, modifiedAt: written.modifiedAt, sha256: written.sha256 });
+      const content = crlf ? draft.replaceAll('\n', '\r\n') : draft;
+      const written = await api.writeFile(projectId, path, content, over);
+      setFile({ path, content, size: written.size, modifiedAt: written.modifiedAt, sha256: written.sha256, utf8: true });
       setDraft(null);
       setConflict(null);
       setChangedOnDisk(false);
@@ -158,11 +162,12 @@ export function FileView({ projectId, path }: { projectId: string; path: string 
         subtitle={<span class="muted small">{project?.name} / {path}</span>}
         actions={<>
           <button class="icon-btn" aria-pressed={wrap} aria-label="Wrap lines" onClick={() => setWrap(!wrap)}><Icon name="code" /></button>
-          {file && !editing && <button class="icon-btn" aria-label="Edit" onClick={() => { setDraft(file.content); setNote(null); }}><Icon name="edit" /></button>}
+          {file?.utf8 && !editing && <button class="icon-btn" aria-label="Edit" onClick={() => { setDraft(original); setNote(null); }}><Icon name="edit" /></button>}
         </>} />
       <main class={`page file-page${editing ? ' editing' : ''}`}>
         <ErrorNote error={error} />
         {note && !editing && <p class="ok-note" role="status">{note}</p>}
+        {file && !file.utf8 && <p class="fine">This file is not UTF-8 text: shown with � where its bytes could not be read, and not editable here (saving would change them).</p>}
         {file && !editing && (
           <pre class={`file-content${wrap ? ' wrap' : ''}`} data-testid="file-content" data-highlighted={highlighted ? 'true' : undefined}>
             {lines.map((line, i) => (
@@ -179,7 +184,7 @@ export function FileView({ projectId, path }: { projectId: string; path: string 
             {conflict && (
               <div class="confirm conflict" role="alert" data-testid="file-conflict">
                 <p><strong>{conflict.theirs ? 'The file changed on disk while you edited it.' : 'The file was deleted while you edited it.'}</strong> Nothing was saved.</p>
-                {conflict.theirs && <DiffView path={`disk → yours`} lines={diffLines(conflict.theirs.content, draft)} />}
+                {conflict.theirs && <DiffView path={`disk → yours`} lines={diffLines(conflict.theirs.content.replaceAll('\r\n', '\n'), draft)} />}
                 <div class="row wrap-row">
                   <button class="btn ghost" disabled={saving} onClick={() => {
                     setDraft(null);
@@ -196,7 +201,7 @@ export function FileView({ projectId, path }: { projectId: string; path: string 
               autocomplete="off" aria-label={`Edit ${name}`} onInput={(e) => setDraft((e.target as HTMLTextAreaElement).value)} />
             <div class="row sticky-actions">
               <button class="btn ghost" disabled={saving} onClick={() => { setDraft(null); setConflict(null); }}>Cancel</button>
-              <button class="btn primary grow" disabled={saving || draft === file?.content || conflict !== null}
+              <button class="btn primary grow" disabled={saving || draft === original || conflict !== null}
                 onClick={() => void save(file!.sha256)}>{saving ? 'Saving…' : 'Save'}</button>
             </div>
           </>

@@ -13,8 +13,11 @@ public sealed record FileEntry(string Name, string Path, string Type, long? Size
 
 public sealed record DirectoryListing(string Path, IReadOnlyList<FileEntry> Entries, bool Truncated, int Limit);
 
-/// <summary>A text file; <c>Sha256</c> names this version, for a later write to say which version it replaces.</summary>
-public sealed record FileContent(string Path, string Content, long Size, DateTimeOffset ModifiedAt, string Sha256);
+/// <summary>
+/// A text file; <c>Sha256</c> names this version, for a later write to say which version it replaces. <c>Utf8</c> is false
+/// when its bytes are not valid UTF-8: they are shown with U+FFFD, and saving that text back would change them.
+/// </summary>
+public sealed record FileContent(string Path, string Content, long Size, DateTimeOffset ModifiedAt, string Sha256, bool Utf8);
 
 public sealed record FileWritten(string Path, long Size, string Sha256, bool Created, DateTimeOffset ModifiedAt);
 
@@ -25,6 +28,7 @@ public sealed class WorkspaceFiles(Projects.ProjectStore projects, Database data
     public const long MaxReadBytes = 10 * 1024 * 1024;
     public const int MaxWriteBytes = 1024 * 1024;
     private const int BinaryProbeBytes = 8 * 1024;
+    private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
 
     public DirectoryListing List(string projectId, string? path)
     {
@@ -110,7 +114,19 @@ public sealed class WorkspaceFiles(Projects.ProjectStore projects, Database data
                 $"'{target.Relative}' looks binary (it has a NUL byte in its first 8 KB); only text files are shown.");
         }
 
-        return new FileContent(target.Relative, Encoding.UTF8.GetString(bytes), bytes.Length, status.ModifiedAt, Sha(bytes));
+        string content;
+        var utf8 = true;
+        try
+        {
+            content = StrictUtf8.GetString(bytes);
+        }
+        catch (DecoderFallbackException)
+        {
+            content = Encoding.UTF8.GetString(bytes);
+            utf8 = false;
+        }
+
+        return new FileContent(target.Relative, content, bytes.Length, status.ModifiedAt, Sha(bytes), utf8);
     }
 
     /// <summary>
@@ -129,7 +145,7 @@ public sealed class WorkspaceFiles(Projects.ProjectStore projects, Database data
         var target = ProjectPaths.ForWrite(project, path);
         if (replaces is not null)
         {
-            var current = CurrentSha(project, target);
+            var current = Confined(target, () => CurrentSha(project, target));
             var matches = replaces switch
             {
                 "*" => current is not null,
@@ -169,12 +185,20 @@ public sealed class WorkspaceFiles(Projects.ProjectStore projects, Database data
 
     private static string Sha(ReadOnlySpan<byte> bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
 
-    /// <summary>The hash of what is at the path now, or null when nothing is; read through the confined walk.</summary>
+    /// <summary>
+    /// The hash of what is at the path now, or null when nothing is; read through the confined walk. A file too large to
+    /// have been opened in the editor cannot be the version it read: it gets a name no read ever returns.
+    /// </summary>
     private static string? CurrentSha(Project project, ConfinedPath target)
     {
         try
         {
-            using var handle = BeneathRoot.OpenFileForRead(project.Path, RootRelative(project, target), out _);
+            using var handle = BeneathRoot.OpenFileForRead(project.Path, RootRelative(project, target), out var status);
+            if (status.Size > MaxReadBytes)
+            {
+                return $"larger-than-{MaxReadBytes}-bytes";
+            }
+
             using var stream = new FileStream(handle, FileAccess.Read);
             return Convert.ToHexStringLower(SHA256.HashData(stream));
         }
