@@ -12,7 +12,7 @@ export type EventPayloads = components['schemas']['SessionEvents'];
 
 export const EVENT_KINDS = [
   'session.status', 'message.user', 'message.delta', 'message', 'thinking', 'tool.call', 'tool.result', 'plan',
-  'approval.requested', 'approval.resolved', 'usage', 'turn.completed', 'error',
+  'approval.requested', 'approval.resolved', 'usage', 'turn.completed', 'turn.changes', 'error',
 ] as const satisfies readonly (keyof EventPayloads)[];
 export type EventKind = (typeof EVENT_KINDS)[number];
 
@@ -211,6 +211,8 @@ function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq:
       view.turnActive = false;
       if (d.isError === true) items.push({ type: 'notice', seq, text: `The turn ended with an error${d.result ? `: ${str(d.result)}` : ''}`, tone: 'bad' });
       else if (str(d.stopReason) === 'cancelled') items.push({ type: 'notice', seq, text: 'Turn cancelled', tone: 'info' });
+      return;
+    case 'turn.changes':
       if (typeof d.turn === 'number' && typeof d.filesChanged === 'number' && d.filesChanged > 0) {
         items.push({ type: 'review', seq, sessionId: str(d.sessionId), turn: d.turn, files: d.filesChanged });
       }

@@ -71,13 +71,18 @@ public sealed record UsageEvent(long InputTokens, long OutputTokens, long CacheR
     public static string Kind => "usage";
 }
 
-/// <param name="Turn">The turn's number for its review (<c>GET /api/sessions/{id}/turns/{turn}</c>); absent when the project has none.</param>
-/// <param name="FilesChanged">How many files the turn changed in the project (with <c>turn</c>).</param>
-public sealed record TurnCompletedEvent(string StopReason, bool IsError, string? Result,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Turn = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? FilesChanged = null) : ISessionEvent
+public sealed record TurnCompletedEvent(string StopReason, bool IsError, string? Result) : ISessionEvent
 {
     public static string Kind => "turn.completed";
+}
+
+/// <summary>
+/// What a finished turn changed in the project, once its closing snapshot is taken (after <c>turn.completed</c>):
+/// <c>turn</c> names its review (<c>GET /api/sessions/{id}/turns/{turn}</c>). Only in a git project.
+/// </summary>
+public sealed record TurnChangesEvent(int Turn, int FilesChanged) : ISessionEvent
+{
+    public static string Kind => "turn.changes";
 }
 
 /// <summary>Something the owner must see: an agent error, an exit, a stall (<c>code</c> <c>AGENT_STALLED</c>).</summary>
@@ -144,6 +149,7 @@ public static class SessionEventCatalogue
 /// <summary>Source-generated serialization of every session event (the catalogue above, one line each).</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(UserMessageEvent))]
+[JsonSerializable(typeof(TurnChangesEvent))]
 [JsonSerializable(typeof(MessageDeltaEvent))]
 [JsonSerializable(typeof(MessageEvent))]
 [JsonSerializable(typeof(ThinkingEvent))]

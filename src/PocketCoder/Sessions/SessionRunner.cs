@@ -43,6 +43,15 @@ public sealed class SessionRunner(
     /// <summary>The running turn's review number (0: none), set as a turn begins and taken as it ends.</summary>
     private int _reviewTurn;
 
+    /// <summary>A message came while the turn ran: the agent may take it as a turn of its own, which then has its review too.</summary>
+    private bool _sentDuringTurn;
+
+    // One message at a time: which one begins a turn, and the order the agent gets them in, are then certain.
+    private readonly SemaphoreSlim _sendLock = new(1, 1);
+
+    // A turn's closing snapshot is taken before the next turn's opening one, which is taken before the agent hears of it.
+    private readonly SemaphoreSlim _snapshotLock = new(1, 1);
+
     /// <summary>What this agent process has reported costing so far (each process starts at zero).</summary>
     private decimal _processCost;
 
@@ -104,26 +113,93 @@ public sealed class SessionRunner(
                 $"This agent ({session.Agent}) said it takes no images in its prompts. Send the message without them.");
         }
 
-        bool begins;
-        lock (_statusLock)
+        await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            begins = !_turnActive;
+            bool begins;
+            lock (_statusLock)
+            {
+                begins = !_turnActive;
+            }
+
+            if (begins)
+            {
+                await BeginReviewAsync(cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                Volatile.Write(ref _sentDuringTurn, true);
+            }
+
+            events.Append(session.Id, new UserMessageEvent(message.Text, sender, message.Attachments.Count > 0 ? message.Attachments : null));
+            lock (_statusLock)
+            {
+                _turnActive = true;
+            }
+
+            UpdateStatus(null);
+            await agent.SendAsync(message.Prompt, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    /// <summary>The working tree as the turn begins, before the agent hears of the message: its review shows what it then changed.</summary>
+    private async Task BeginReviewAsync(CancellationToken cancellationToken)
+    {
+        await _snapshotLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // A review opened for a message the agent folded into its last turn (Codex steers it in) never saw a turn
+            // of its own: it gives way to this one, which starts from the tree as the owner left it.
+            if (Interlocked.Exchange(ref _reviewTurn, 0) is var open and > 0)
+            {
+                reviews.Drop(session.Id, open);
+            }
+
+            Volatile.Write(ref _reviewTurn, await reviews.BeginAsync(session.Id, project, cancellationToken).ConfigureAwait(false) ?? 0);
+        }
+        finally
+        {
+            _snapshotLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Closes the turn's review off the agent's event pump. The snapshot lock is taken here, before the turn is seen as
+    /// over, so the next message's opening snapshot (and so the agent's next edits) wait for this one. When a message
+    /// came during the turn, the agent may run it as a turn of its own: a review for it starts where this one ends, and
+    /// is set before the lock is let go, so that turn's end finds it.
+    /// </summary>
+    private async Task EndReviewAsync()
+    {
+        await _snapshotLock.WaitAsync().ConfigureAwait(false);
+        var turn = Interlocked.Exchange(ref _reviewTurn, 0);
+        var chain = Interlocked.Exchange(ref _sentDuringTurn, false);
+        if (turn == 0)
+        {
+            _snapshotLock.Release();
+            return;
         }
 
-        if (begins && await reviews.BeginAsync(session.Id, project, cancellationToken).ConfigureAwait(false) is { } turn)
+        _ = Task.Run(async () =>
         {
-            // Taken before the agent hears of the message: the review shows exactly what the turn then changed.
-            Volatile.Write(ref _reviewTurn, turn);
-        }
-
-        events.Append(session.Id, new UserMessageEvent(message.Text, sender, message.Attachments.Count > 0 ? message.Attachments : null));
-        lock (_statusLock)
-        {
-            _turnActive = true;
-        }
-
-        UpdateStatus(null);
-        await agent.SendAsync(message.Prompt, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var (files, next) = await reviews.EndAsync(session.Id, turn, project, chain).ConfigureAwait(false);
+                Volatile.Write(ref _reviewTurn, next ?? 0);
+                if (files is { } changed)
+                {
+                    events.Append(session.Id, new TurnChangesEvent(turn, changed));
+                }
+            }
+            finally
+            {
+                _snapshotLock.Release();
+            }
+        });
     }
 
     public async Task SetModeAsync(string mode, CancellationToken cancellationToken)
@@ -204,10 +280,9 @@ public sealed class SessionRunner(
                 events.Append(session.Id, Costed(usage));
                 break;
             case TurnCompleted completed:
-                var turn = Interlocked.Exchange(ref _reviewTurn, 0);
-                var files = turn > 0 ? await reviews.EndAsync(session.Id, turn, project, cancellationToken).ConfigureAwait(false) : null;
-                events.Append(session.Id, new TurnCompletedEvent(completed.StopReason, completed.IsError, completed.Result,
-                    files is null ? null : turn, files));
+                await EndReviewAsync().ConfigureAwait(false);
+
+                events.Append(session.Id, new TurnCompletedEvent(completed.StopReason, completed.IsError, completed.Result));
                 lock (_statusLock)
                 {
                     _turnActive = false;

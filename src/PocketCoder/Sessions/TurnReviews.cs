@@ -26,7 +26,7 @@ public sealed record TurnReviewRequest(
 public sealed class TurnReviews(Database database, WorktreeSnapshots snapshots, Ledger.LedgerStore ledger, TimeProvider clock,
     ILogger<TurnReviews> logger)
 {
-    /// <summary>Snapshots the tree as a turn begins; returns the turn's number, or null when there is nothing to review against.</summary>
+    /// <summary>Snapshots the tree as a turn begins; returns the turn's number, or null when there is nothing to review against (never throws but for cancellation).</summary>
     public async Task<int?> BeginAsync(string sessionId, Project project, CancellationToken cancellationToken)
     {
         var before = await SnapshotAsync(project, cancellationToken).ConfigureAwait(false);
@@ -35,39 +35,53 @@ public sealed class TurnReviews(Database database, WorktreeSnapshots snapshots, 
             return null;
         }
 
-        return database.Write(write => (int)write.Scalar<long>("""
-            INSERT INTO turn_reviews (session_id, turn, before_tree, started_at)
-            VALUES ($session, (SELECT coalesce(max(turn), 0) + 1 FROM turn_reviews WHERE session_id = $session), $tree, $at)
-            RETURNING turn
-            """, ("$session", sessionId), ("$tree", before), ("$at", clock.GetUtcNow().ToDb())));
+        return database.Write(write => Open(write, sessionId, before, clock.GetUtcNow().ToDb()));
     }
 
-    /// <summary>Snapshots the tree as the turn ends; the number of files it changed (null: no review for this turn).</summary>
-    public async Task<int?> EndAsync(string sessionId, int turn, Project project, CancellationToken cancellationToken)
+    /// <summary>
+    /// Snapshots the tree as the turn ends: the number of files it changed (null: no review for this turn) and, with
+    /// <paramref name="chain"/>, the number of a review opened from that same tree for the turn that may follow at once.
+    /// Runs after the turn, off the request and the agent's events: nothing waits on it, so it never throws.
+    /// </summary>
+    public async Task<(int? Files, int? Next)> EndAsync(string sessionId, int turn, Project project, bool chain)
     {
         var before = database.Read(c => c.Scalar<string>("SELECT before_tree FROM turn_reviews WHERE session_id = $s AND turn = $t AND after_tree IS NULL",
             ("$s", sessionId), ("$t", turn)));
-        if (before is null || await SnapshotAsync(project, cancellationToken).ConfigureAwait(false) is not { } after)
+        if (before is null || await SnapshotAsync(project, CancellationToken.None).ConfigureAwait(false) is not { } after)
         {
-            return null;
+            return (null, null);
         }
 
         int files;
         try
         {
-            files = after == before ? 0 : (await snapshots.DiffAsync(project.Path, before, after, cancellationToken).ConfigureAwait(false)).Files.Count;
+            files = after == before ? 0 : (await snapshots.DiffAsync(project.Path, before, after, CancellationToken.None).ConfigureAwait(false)).Files.Count;
         }
-        catch (ApiProblem problem)
+        catch (Exception exception)
         {
-            logger.LogWarning("Turn {Turn} of session {Session}: its changes could not be listed: {Detail}", turn, sessionId, problem.Message);
-            return null;
+            logger.LogWarning("Turn {Turn} of session {Session}: its changes could not be listed: {Detail}", turn, sessionId, exception.Message);
+            return (null, null);
         }
 
-        database.Write(write => write.Execute(
-            "UPDATE turn_reviews SET after_tree = $after, files = $files, finished_at = $at WHERE session_id = $s AND turn = $t",
-            ("$after", after), ("$files", files), ("$at", clock.GetUtcNow().ToDb()), ("$s", sessionId), ("$t", turn)));
-        return files;
+        var at = clock.GetUtcNow().ToDb();
+        var next = database.Write(write =>
+        {
+            write.Execute("UPDATE turn_reviews SET after_tree = $after, files = $files, finished_at = $at WHERE session_id = $s AND turn = $t",
+                ("$after", after), ("$files", files), ("$at", at), ("$s", sessionId), ("$t", turn));
+            return chain ? (int?)Open(write, sessionId, after, at) : null;
+        });
+        return (files, next);
     }
+
+    /// <summary>Forgets a review whose turn never came (its message joined the turn before).</summary>
+    public void Drop(string sessionId, int turn) => database.Write(write =>
+        write.Execute("DELETE FROM turn_reviews WHERE session_id = $s AND turn = $t AND after_tree IS NULL", ("$s", sessionId), ("$t", turn)));
+
+    private static int Open(DbWrite write, string sessionId, string before, string at) => (int)write.Scalar<long>("""
+        INSERT INTO turn_reviews (session_id, turn, before_tree, started_at)
+        VALUES ($session, (SELECT coalesce(max(turn), 0) + 1 FROM turn_reviews WHERE session_id = $session), $tree, $at)
+        RETURNING turn
+        """, ("$session", sessionId), ("$tree", before), ("$at", at));
 
     public async Task<TurnChanges> ChangesAsync(Session session, Project project, int turn, CancellationToken cancellationToken)
     {
@@ -82,7 +96,13 @@ public sealed class TurnReviews(Database database, WorktreeSnapshots snapshots, 
 
         // A turn cut off by a restart never got its closing snapshot: its changes run up to the tree as it is now.
         var after = row.After ?? await SnapshotAsync(project, cancellationToken).ConfigureAwait(false)
-            ?? throw ApiProblem.Conflict(ErrorCodes.GitNotInitialized, "The project is no longer a git repository.");
+            ?? throw ApiProblem.Conflict(ErrorCodes.GitNotInitialized, "The project is no longer a git repository, or its tree could not be read now.");
+        if (!await snapshots.ExistAsync(project.Path, [row.Before, after], cancellationToken).ConfigureAwait(false))
+        {
+            throw ApiProblem.NotFound(ErrorCodes.TurnNotFound,
+                $"Turn {turn}'s snapshots are gone from the repository (git gc removes unreferenced trees after a while): its changes can no longer be shown.");
+        }
+
         var diff = await snapshots.DiffAsync(project.Path, row.Before, after, cancellationToken).ConfigureAwait(false);
         return new TurnChanges(turn, row.After is not null, row.Started, row.Finished, diff.Files, diff.Diff, diff.Truncated);
     }
@@ -114,15 +134,16 @@ public sealed class TurnReviews(Database database, WorktreeSnapshots snapshots, 
             : "I reviewed your changes and want these changed:\n\n" + note;
     }
 
+    /// <summary>The tree now, or null: a snapshot that fails for any reason (disk, permissions, time) costs the turn its review, never the turn.</summary>
     private async Task<string?> SnapshotAsync(Project project, CancellationToken cancellationToken)
     {
         try
         {
             return await snapshots.TakeAsync(project.Path, cancellationToken).ConfigureAwait(false);
         }
-        catch (ApiProblem problem)
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
         {
-            logger.LogWarning("Could not snapshot the working tree of {Project} for a turn review: {Detail}", project.Name, problem.Message);
+            logger.LogWarning("Could not snapshot the working tree of {Project} for a turn review: {Detail}", project.Name, exception.Message);
             return null;
         }
     }

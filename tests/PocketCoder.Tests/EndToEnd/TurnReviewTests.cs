@@ -22,7 +22,7 @@ public sealed class TurnReviewTests
             ScriptedReply.Text("Will add a heading."));
         var sessionId = await world.StartSessionAsync("edit the readme", mode: "trusted");
         await using var events = await world.EventsAsync(sessionId, lastEventId: "0");
-        var first = await events.WaitForAsync("turn.completed");
+        var first = await events.WaitForAsync("turn.changes");
         Assert.Equal(1, first.Json.GetProperty("turn").GetInt32());
         Assert.Equal(2, first.Json.GetProperty("filesChanged").GetInt32());
 
@@ -37,7 +37,7 @@ public sealed class TurnReviewTests
         // What the owner does between turns is not the next turn's doing.
         await File.WriteAllTextAsync(Path.Combine(world.Repository, "mine.txt"), "owner\n");
         await world.SendAsync(sessionId, "anything else?");
-        var second = await events.WaitForAsync(e => e.Event == "turn.completed" && e.Id > first.Id);
+        var second = await events.WaitForAsync(e => e.Event == "turn.changes" && e.Id > first.Id);
         Assert.Equal(2, second.Json.GetProperty("turn").GetInt32());
         Assert.Equal(0, second.Json.GetProperty("filesChanged").GetInt32());
         Assert.Empty((await world.Http.GetOkAsync($"/api/sessions/{sessionId}/turns/2")).GetProperty("files").EnumerateArray());
@@ -46,7 +46,7 @@ public sealed class TurnReviewTests
         var review = await world.Http.PostAsJsonAsync($"/api/sessions/{sessionId}/turns/1/review", new { verdict = "changes", message = "Keep the heading." });
         Assert.Equal(HttpStatusCode.Accepted, review.StatusCode);
         var reply = await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Will add a heading.");
-        await events.WaitForAsync(e => e.Event == "turn.completed" && e.Id > reply.Id);
+        await events.WaitForAsync(e => e.Event == "turn.changes" && e.Id > reply.Id);
         Assert.Contains(world.Model.Requests, r => r.LastUserText().Contains("want these changed:\n\nKeep the heading.", StringComparison.Ordinal));
         var ledger = (await world.Http.GetOkAsync("/api/ledger?limit=1000")).GetProperty("entries").EnumerateArray()
             .Single(e => e.GetProperty("action").GetString() == "turn.reviewed");

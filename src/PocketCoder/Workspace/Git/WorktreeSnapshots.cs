@@ -1,3 +1,4 @@
+using PocketCoder.Agents.FileSystem;
 using PocketCoder.Errors;
 
 namespace PocketCoder.Workspace.Git;
@@ -14,41 +15,88 @@ public sealed record WorktreeDiff(IReadOnlyList<ChangedFile> Files, string Diff,
 /// </summary>
 public sealed class WorktreeSnapshots(GitCli git)
 {
-    // On the way to the agent: a repository too big to snapshot in this time gets no review for the turn, not a stalled prompt.
-    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(20);
+    // The whole snapshot, every git call in it: a repository too big for this gets no review for the turn, not a stalled prompt.
+    internal static readonly TimeSpan Limit = TimeSpan.FromSeconds(20);
+
+    // An index larger than this is not a real one (a repository of millions of files): the snapshot starts from scratch.
+    private const long MaxIndexBytes = 256 * 1024 * 1024;
 
     /// <summary>The tree of the working tree as it is now, or null when the project is not a git repository.</summary>
+    /// <exception cref="TimeoutException">The snapshot took longer than <see cref="Limit"/>.</exception>
     public async Task<string?> TakeAsync(string projectPath, CancellationToken cancellationToken)
     {
-        var gitDirectory = await git.RunAsync(projectPath, ["rev-parse", "--absolute-git-dir"], cancellationToken).ConfigureAwait(false);
-        if (gitDirectory.ExitCode != 0)
-        {
-            return null;
-        }
-
-        // A copy of the real index keeps git's stat cache, so only files changed since are read and hashed again.
-        var directory = gitDirectory.Stdout.Trim();
-        var index = Path.Combine(directory, $"pocketcoder-snapshot-{Guid.NewGuid():N}.index");
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(Limit);
+        var token = deadline.Token;
         try
         {
-            var real = Path.Combine(directory, "index");
-            if (File.Exists(real))
+            var gitDirectory = await git.RunAsync(projectPath, ["rev-parse", "--absolute-git-dir"], token).ConfigureAwait(false);
+            if (gitDirectory.ExitCode != 0)
             {
-                File.Copy(real, index);
+                return null;
             }
 
-            await git.RunCheckedAsync(projectPath, ["add", "--all", "--", "."], cancellationToken, Limit, index).ConfigureAwait(false);
-            var tree = await git.RunCheckedAsync(projectPath, ["write-tree"], cancellationToken, Limit, index).ConfigureAwait(false);
-            return tree.Stdout.Trim();
+            var directory = gitDirectory.Stdout.Trim();
+            var index = Path.Combine(directory, $"pocketcoder-snapshot-{Guid.NewGuid():N}.index");
+            try
+            {
+                CopyIndex(directory, index);
+                await git.RunCheckedAsync(projectPath, ["add", "--all", "--", "."], token, Limit, index).ConfigureAwait(false);
+                var tree = await git.RunCheckedAsync(projectPath, ["write-tree"], token, Limit, index).ConfigureAwait(false);
+                return tree.Stdout.Trim();
+            }
+            finally
+            {
+                File.Delete(index);
+            }
         }
         catch (ApiProblem problem) when (problem.Code == ErrorCodes.GitNotInitialized)
         {
             return null;
         }
-        finally
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            File.Delete(index);
+            throw new TimeoutException($"The working tree could not be snapshotted within {Limit.TotalSeconds:0} s.");
         }
+    }
+
+    /// <summary>
+    /// Starts our index as a copy of the owner's, so git's stat cache spares re-reading unchanged files. The copy is read
+    /// through <see cref="BeneathRoot"/>: only a regular file named index in the git folder itself, never a link, FIFO or
+    /// device a hostile repository put there. Without one, git builds the index from scratch (slower, same tree).
+    /// </summary>
+    private static void CopyIndex(string gitDirectory, string target)
+    {
+        try
+        {
+            using var source = BeneathRoot.OpenFileForRead(gitDirectory, "index", out var status);
+            if (status.Size > MaxIndexBytes)
+            {
+                return;
+            }
+
+            using var input = new FileStream(source, FileAccess.Read);
+            using var output = new FileStream(target, FileMode.CreateNew, FileAccess.Write);
+            input.CopyTo(output);
+        }
+        catch (ConfinedIOException)
+        {
+            // No index yet (a fresh repository), or not a plain file.
+        }
+    }
+
+    /// <summary>Are these objects still in the repository? (<c>git gc</c> removes unreferenced ones after its grace period.)</summary>
+    public async Task<bool> ExistAsync(string projectPath, IReadOnlyList<string> trees, CancellationToken cancellationToken)
+    {
+        foreach (var tree in trees)
+        {
+            if (!IsObjectId(tree) || (await git.RunAsync(projectPath, ["cat-file", "-e", tree + "^{tree}"], cancellationToken).ConfigureAwait(false)).ExitCode != 0)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>What changed from one snapshot to the other: the files with their line counts, and the patch (cut at 2 MB).</summary>
@@ -94,7 +142,7 @@ public sealed class WorktreeSnapshots(GitCli git)
         var fields = numstat.Split('\0');
         for (var i = 0; i < fields.Length;)
         {
-            var head = fields[i].Split('\t');
+            var head = fields[i].Split('\t', 3);
             if (head.Length < 3)
             {
                 break;
