@@ -75,10 +75,17 @@ public sealed class SessionManager(
             {
                 await runner.SendAsync(prompt, actor.Name, cancellationToken);
             }
-            catch (ApiProblem)
+            catch (ApiProblem problem)
             {
-                // The first prompt could not go (images to an agent that takes none): the session is stopped, not left waiting.
-                await StopAsync(session.Id, actor, cancellationToken);
+                // The first prompt could not go (images to an agent that takes none): as with a start that failed, no
+                // session is left behind, only the record that it was tried.
+                await StopAsync(session.Id, actor, CancellationToken.None);
+                database.Write(write =>
+                {
+                    write.Execute("DELETE FROM sessions WHERE id = $id", ("$id", session.Id));
+                    ledger.Append(write, Actor.System.Name, "session.start_failed", session.Id,
+                        new JsonObject { ["agent"] = adapter.Id, ["code"] = problem.Code });
+                });
                 throw;
             }
         }

@@ -95,7 +95,9 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
     /// <summary>Each word quoted (a quote inside doubled), the last one a prefix: <c>fix "login</c> → <c>"fix" "\"login"*</c>.</summary>
     internal static string? FtsQuery(string query)
     {
-        var words = query.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        // Control characters (a NUL ends FTS5's reading of the query) separate words like spaces do.
+        var spaced = new string([.. query.Select(c => char.IsControl(c) ? ' ' : c)]);
+        var words = spaced.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Where(w => w.Any(char.IsLetterOrDigit)).Take(12).ToList();
         if (words.Count == 0)
         {

@@ -38,6 +38,7 @@ public sealed class SessionSearchTests
         // A later prompt is searched too, and what looks like FTS5 syntax is only words.
         Assert.Equal(retry, Assert.Single(await Find("retry loop")).GetProperty("id").GetString());
         Assert.Equal(retry, Assert.Single(await Find("NEAR(x) OR")).GetProperty("id").GetString());
+        Assert.Equal(retry, Assert.Single(await Find("retry\u0000loop")).GetProperty("id").GetString());
         Assert.Empty(await Find("\"unbalanced"));
         Assert.Empty(await Find("nothing-like-this"));
         Assert.Empty(await Find("  * ( ) "));

@@ -8,6 +8,7 @@ export type Attachment = components['schemas']['AttachmentRequest'] & { name: st
 export const MAX_ATTACHMENTS = 4;
 const MAX_IMAGE = 5 * 1024 * 1024;
 const MAX_TEXT = 256 * 1024;
+const MAX_TOTAL = 8 * 1024 * 1024;
 // Models see about this many pixels on the long side; a phone photo is three times that and ten times the bytes.
 const LONG_SIDE = 1568;
 const MODEL_IMAGES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
@@ -31,11 +32,15 @@ async function fitted(file: File): Promise<Blob> {
     return file; // the browser cannot decode it: the server says what is wrong with it
   }
   const scale = Math.min(1, LONG_SIDE / Math.max(bitmap.width, bitmap.height));
-  if (scale === 1 && MODEL_IMAGES.includes(file.type) && file.size <= MAX_IMAGE) return file;
+  if (scale === 1 && MODEL_IMAGES.includes(file.type) && file.size <= MAX_IMAGE) {
+    bitmap.close();
+    return file;
+  }
   const canvas = document.createElement('canvas');
   canvas.width = Math.round(bitmap.width * scale);
   canvas.height = Math.round(bitmap.height * scale);
   canvas.getContext('2d')!.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  bitmap.close();
   const type = file.type === 'image/png' ? 'image/png' : 'image/jpeg';
   return await new Promise<Blob>((resolve) => canvas.toBlob((b) => resolve(b ?? file), type, 0.85));
 }
@@ -53,22 +58,42 @@ export async function readAttachment(file: File): Promise<Attachment> {
  * The paperclip and the chips of what is attached. Images go to the model as images (on agents that take them: the
  * server says where not); text files go into the prompt.
  */
-export function AttachButton({ count, onAdd, onProblem }: { count: number; onAdd: (a: Attachment[]) => void; onProblem: (p: string | null) => void }) {
+/**
+ * `attached`: what is already attached. `onReading` says while files are being read (sending then waits), and `onAdd`
+ * hands over the new ones, to be added to whatever is attached by then.
+ */
+export function AttachButton({ attached, onAdd, onReading, onProblem }: {
+  attached: Attachment[]; onAdd: (a: Attachment[]) => void; onReading: (reading: boolean) => void; onProblem: (p: string | null) => void;
+}) {
   const input = useRef<HTMLInputElement>(null);
+  const count = attached.length;
   const pick = async (files: FileList | null) => {
     if (!files?.length) return;
     onProblem(null);
+    onReading(true);
     const room = MAX_ATTACHMENTS - count;
     if (files.length > room) onProblem(`At most ${MAX_ATTACHMENTS} attachments go with one message.`);
+    let total = attached.reduce((n, a) => n + a.size, 0);
     const added: Attachment[] = [];
-    for (const file of [...files].slice(0, Math.max(0, room))) {
-      try {
-        added.push(await readAttachment(file));
-      } catch (e) {
-        onProblem(e instanceof Error ? e.message : String(e));
+    try {
+      for (const file of [...files].slice(0, Math.max(0, room))) {
+        try {
+          const read = await readAttachment(file);
+          if (total + read.size > MAX_TOTAL) {
+            release([read]);
+            onProblem(`${file.name} would take the attachments past 8 MB together.`);
+            continue;
+          }
+          total += read.size;
+          added.push(read);
+        } catch (e) {
+          onProblem(e instanceof Error ? e.message : String(e));
+        }
       }
+    } finally {
+      if (input.current) input.current.value = '';
+      onReading(false);
     }
-    if (input.current) input.current.value = '';
     if (added.length) onAdd(added);
   };
   return (

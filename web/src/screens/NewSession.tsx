@@ -25,6 +25,7 @@ export function NewSession({ projectId }: { projectId: string }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [attachments, setAttachments] = useState<Attachment[]>([]);
+  const [reading, setReading] = useState(false);
 
   useEffect(() => {
     void loadHealth().then((h) => {
@@ -60,12 +61,12 @@ export function NewSession({ projectId }: { projectId: string }) {
           <label class="field">
             <span class="field-head">What should it do?
               <span class="row">
-                <AttachButton count={attachments.length} onAdd={(added) => setAttachments([...attachments, ...added])} onProblem={setError} />
+                <AttachButton attached={attachments} onAdd={(added) => setAttachments((all) => [...all, ...added])} onReading={setReading} onProblem={setError} />
                 <Dictate onText={(words) => setPrompt((p) => appendDictated(p, words))} onProblem={setError} />
               </span></span>
             <textarea name="prompt" rows={4} value={prompt} placeholder="e.g. Fix the failing test in src/parser" onInput={(e) => setPrompt((e.target as HTMLTextAreaElement).value)} />
           </label>
-          <AttachmentChips attachments={attachments} onRemove={(i) => setAttachments(attachments.filter((_, n) => n !== i))} />
+          <AttachmentChips attachments={attachments} onRemove={(i) => setAttachments((all) => all.filter((_, n) => n !== i))} />
           <fieldset class="field">
             <legend>Agent</legend>
             {!health && <p class="muted">Looking for installed agents…</p>}
@@ -99,7 +100,7 @@ export function NewSession({ projectId }: { projectId: string }) {
           </label>
           <ErrorNote error={error} />
           <div class="sticky-actions">
-            <button class="btn primary block" type="submit" disabled={busy || !agent}>{busy ? 'Starting…' : 'Start session'}</button>
+            <button class="btn primary block" type="submit" disabled={busy || reading || !agent}>{busy ? 'Starting…' : 'Start session'}</button>
           </div>
         </form>
       </main>

@@ -147,6 +147,7 @@ function UsageLine({ view }: { view: SessionView }) {
 function Composer({ id, status, mode, turnActive }: { id: string; status?: string; mode: SessionMode; turnActive: boolean }) {
   const [text, setText] = useState('');
   const [attachments, setAttachments] = useState<Attachment[]>([]);
+  const [reading, setReading] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const area = useRef<HTMLTextAreaElement>(null);
@@ -214,14 +215,14 @@ function Composer({ id, status, mode, turnActive }: { id: string; status?: strin
           </button>
         )}
       </div>
-      <AttachmentChips attachments={attachments} onRemove={(i) => setAttachments(attachments.filter((_, n) => n !== i))} />
+      <AttachmentChips attachments={attachments} onRemove={(i) => setAttachments((all) => all.filter((_, n) => n !== i))} />
       <form class="composer-row" onSubmit={send}>
-        <AttachButton count={attachments.length} onAdd={(added) => setAttachments([...attachments, ...added])} onProblem={setError} />
+        <AttachButton attached={attachments} onAdd={(added) => setAttachments((all) => [...all, ...added])} onReading={setReading} onProblem={setError} />
         <textarea ref={area} rows={1} value={text} placeholder={turnActive ? 'Add a message…' : 'Message the agent…'} aria-label="Message"
           onInput={(e) => { const el = e.target as HTMLTextAreaElement; setText(el.value); grow(el); }}
           onKeyDown={(e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void send(e); }} />
         <Dictate onText={(words) => setText((t) => appendDictated(t, words))} onProblem={setError} />
-        <button class="send" type="submit" aria-label="Send" disabled={busy || !text.trim()}><Icon name="send" /></button>
+        <button class="send" type="submit" aria-label="Send" disabled={busy || reading || !text.trim()}><Icon name="send" /></button>
       </form>
     </footer>
   );
