@@ -15,7 +15,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { launchPhone } from './phone.mjs';
+import { launchPhone, pair, reportFailure } from './phone.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -93,10 +93,7 @@ const errors = [];
 page.on('pageerror', (e) => errors.push(String(e)));
 let exitCode = 0;
 try {
-  await page.goto(`${base}/#pair=${args.code}`);
-  await page.locator('input[name="deviceName"]').fill('Notified phone');
-  await page.getByRole('button', { name: 'Pair', exact: true }).click();
-  await page.getByRole('button', { name: 'Add project' }).waitFor();
+  await pair(page, base, args.code, 'Notified phone');
   await page.evaluate(async () => (await navigator.serviceWorker.ready).active?.state);
   const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker'));
 
@@ -234,8 +231,7 @@ try {
   ok('no script errors');
 } catch (e) {
   exitCode = 1;
-  console.error(`FAIL: ${e?.stack ?? e}`);
-  await page.screenshot({ path: join(args.shots, 'notify-failure.png'), fullPage: true }).catch(() => {});
+  await reportFailure(page, e, join(args.shots, 'notify-failure.png'));
 } finally {
   await context.close();
   pushService.close();

@@ -39,3 +39,28 @@ export const smallTargets = (page) => page.evaluate(() => {
   }
   return { bad, measured };
 });
+
+/** Pairs the phone from a `#pair=CODE` link as a user would: the code is filled in, the device named, Pair tapped. */
+export async function pair(page, base, code, deviceName) {
+  await page.goto(`${base}/#pair=${code}`);
+  await page.locator('input[name="deviceName"]').fill(deviceName);
+  await page.getByRole('button', { name: 'Pair', exact: true }).click();
+  await page.getByRole('button', { name: 'Add project' }).waitFor();
+}
+
+/** Adds the project by its path from Home; the app then opens its New session screen. */
+export async function addProject(page, path) {
+  await page.getByRole('button', { name: 'Add project' }).click();
+  await page.locator('input[name="path"]').fill(path);
+  await page.locator('form button[type="submit"]', { hasText: 'Add project' }).click();
+  await page.getByRole('heading', { name: 'New session' }).waitFor();
+  return new URL(page.url()).pathname.split('/')[2];
+}
+
+/** A failed run: the error, what the page showed (CI keeps the log, not the screenshots), and a screenshot. */
+export async function reportFailure(page, error, screenshot) {
+  console.error(`FAIL: ${error?.stack ?? error}`);
+  const shown = await page.locator('body').innerText({ timeout: 2000 }).catch(() => '(page text unavailable)');
+  console.error(`  the page showed:\n  ${shown.slice(0, 2000).split('\n').join('\n  ')}`);
+  await page.screenshot({ path: screenshot, fullPage: true }).catch(() => {});
+}

@@ -11,7 +11,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { launchPhone, smallTargets } from './phone.mjs';
+import { addProject, launchPhone, pair, reportFailure, smallTargets } from './phone.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -43,12 +43,8 @@ page.on('pageerror', (e) => errors.push(String(e)));
 let exitCode = 0;
 try {
   if (before) {
-    await page.goto(`${base}/#pair=${args.code}`);
-    await page.locator('input[name="deviceName"]').fill('Restart phone');
-    await page.getByRole('button', { name: 'Pair', exact: true }).click();
-    await page.getByRole('button', { name: 'Add project' }).click();
-    await page.locator('input[name="path"]').fill(args.repo);
-    await page.locator('form button[type="submit"]', { hasText: 'Add project' }).click();
+    await pair(page, base, args.code, 'Restart phone');
+    await addProject(page, args.repo);
     await page.locator('textarea[name="prompt"]').fill('write one.txt');
     await page.getByRole('button', { name: 'Start session' }).click();
     await page.waitForURL(/\/s\/[^/]+$/);
@@ -77,10 +73,7 @@ try {
   ok('no script errors');
 } catch (e) {
   exitCode = 1;
-  console.error(`FAIL: ${e?.stack ?? e}`);
-  const shown = await page.locator('body').innerText({ timeout: 2000 }).catch(() => '(page text unavailable)');
-  console.error(`  the page showed:\n  ${shown.slice(0, 2000).split('\n').join('\n  ')}`);
-  await page.screenshot({ path: join(args.shots, `restart-${args.phase}-failure.png`), fullPage: true }).catch(() => {});
+  await reportFailure(page, e, join(args.shots, `restart-${args.phase}-failure.png`));
 } finally {
   await context.close();
 }

@@ -12,7 +12,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { launchPhone, smallTargets } from './phone.mjs';
+import { addProject, launchPhone, pair, reportFailure, smallTargets } from './phone.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -54,27 +54,20 @@ const measure = async (screen) => {
   for (const o of bad) offenders.push(`${screen}: ${o}`);
 };
 try {
-  await page.goto(`${base}/#pair=${args.code}`);
-  await page.locator('input[name="deviceName"]').fill('Second-pass phone');
-  await page.getByRole('button', { name: 'Pair', exact: true }).click();
-  await page.getByRole('button', { name: 'Add project' }).waitFor();
+  await pair(page, base, args.code, 'Second-pass phone');
   const scripts = [...encodings.entries()].filter(([p]) => p.endsWith('.js'));
   if (scripts.length === 0 || scripts.some(([, e]) => e !== 'br')) throw new Error(`the app's script did not arrive as brotli: ${JSON.stringify(scripts)}`);
   ok(`the app's files arrive compressed (${scripts.map(([, e]) => e).join(', ')})`);
   await measure('home (empty)');
 
   // New session: the prompt is in view above the sticky button; each mode says what it lets run.
-  await page.getByRole('button', { name: 'Add project' }).click();
-  await page.locator('input[name="path"]').fill(args.repo);
-  await page.locator('form button[type="submit"]', { hasText: 'Add project' }).click();
-  await page.getByRole('heading', { name: 'New session' }).waitFor();
+  const projectId = await addProject(page, args.repo);
   await page.locator('.choice', { hasText: 'Claude Code' }).locator('input:checked').waitFor();
   const prompt = await page.locator('textarea[name="prompt"]').boundingBox();
   const button = await page.getByRole('button', { name: 'Start session' }).boundingBox();
   if (!prompt || !button || prompt.y + prompt.height > button.y) throw new Error(`the prompt is under the fold or the button: ${JSON.stringify({ prompt, button })}`);
   await page.locator('.choice', { hasText: 'Accept edits' }).filter({ hasText: 'commands ask' }).waitFor();
   await measure('new session');
-  const projectId = new URL(page.url()).pathname.split('/')[2];
   ok('New session: the prompt is in view, above the button; the modes are explained where they are chosen');
 
   // "Always allow" says what it will add, then adds it.
@@ -170,10 +163,7 @@ try {
   ok('no script errors');
 } catch (e) {
   exitCode = 1;
-  console.error(`FAIL: ${e?.stack ?? e}`);
-  const shown = await page.locator('body').innerText({ timeout: 2000 }).catch(() => '(page text unavailable)');
-  console.error(`  the page showed:\n  ${shown.slice(0, 2000).split('\n').join('\n  ')}`);
-  await page.screenshot({ path: join(args.shots, 'second-failure.png'), fullPage: true }).catch(() => {});
+  await reportFailure(page, e, join(args.shots, 'second-failure.png'));
 } finally {
   await context.close();
   rmSync(profile, { recursive: true, force: true });

@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { launchPhone, smallTargets } from './phone.mjs';
+import { addProject, launchPhone, pair, reportFailure, smallTargets } from './phone.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -53,14 +53,8 @@ const errors = [];
 page.on('pageerror', (e) => errors.push(String(e)));
 let exitCode = 0;
 try {
-  await page.goto(`${base}/#pair=${args.code}`);
-  await page.locator('input[name="deviceName"]').fill('Workbench phone');
-  await page.getByRole('button', { name: 'Pair', exact: true }).click();
-  await page.getByRole('button', { name: 'Add project' }).click();
-  await page.locator('input[name="path"]').fill(args.repo);
-  await page.locator('form button[type="submit"]', { hasText: 'Add project' }).click();
-  await page.getByRole('heading', { name: 'New session' }).waitFor();
-  const projectId = new URL(page.url()).pathname.split('/')[2];
+  await pair(page, base, args.code, 'Workbench phone');
+  const projectId = await addProject(page, args.repo);
 
   // Voice: the microphone fills the prompt with what was said.
   await page.getByRole('button', { name: 'Dictate' }).click();
@@ -171,10 +165,7 @@ try {
   ok('no script errors');
 } catch (e) {
   exitCode = 1;
-  console.error(`FAIL: ${e?.stack ?? e}`);
-  const shown = await page.locator('body').innerText({ timeout: 2000 }).catch(() => '(page text unavailable)');
-  console.error(`  the page showed:\n  ${shown.slice(0, 2000).split('\n').join('\n  ')}`);
-  await page.screenshot({ path: join(args.shots, 'workbench-failure.png'), fullPage: true }).catch(() => {});
+  await reportFailure(page, e, join(args.shots, 'workbench-failure.png'));
 } finally {
   await context.close();
   rmSync(profile, { recursive: true, force: true });
