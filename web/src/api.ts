@@ -40,6 +40,8 @@ export type GitLog = Schemas['GitLogResponse'];
 export type GitCommitDetail = Schemas['GitCommitDetail'];
 export type FileWritten = Schemas['FileWritten'];
 export type TurnChanges = Schemas['TurnChanges'];
+export type AgentConversation = Schemas['AgentConversationResponse'];
+export type HandoffResult = Schemas['HandoffResponse'];
 export type CommandRun = Schemas['CommandResponse'] & {
   status: 'running' | 'exited' | 'cancelled' | 'timed_out' | 'interrupted' | 'failed';
 };
@@ -166,6 +168,12 @@ export const api = {
   /** `attachments`: images (shown to the model) and text files (put in the prompt), base64; see docs/api.md. */
   send: (sessionId: string, text: string, attachments: { name: string; data: string }[] = []) =>
     request<void>('POST', `/api/sessions/${q(sessionId)}/messages`, attachments.length ? { text, attachments } : { text }),
+  conversations: (projectId: string) => request<AgentConversation[]>('GET', `/api/projects/${q(projectId)}/agent-sessions`),
+  /** Carries on, here, a conversation the agent keeps for the folder (one begun in a terminal): a new session with its history. */
+  continueConversation: (projectId: string, agent: string, id: string) =>
+    request<Session>('POST', `/api/projects/${q(projectId)}/agent-sessions/${q(agent)}/${q(id)}/continue`),
+  /** Stops the agent between turns and answers with the command that resumes it in a terminal. */
+  handoff: (sessionId: string) => request<HandoffResult>('POST', `/api/sessions/${q(sessionId)}/handoff`),
   turnChanges: (sessionId: string, turn: number) => request<TurnChanges>('GET', `/api/sessions/${q(sessionId)}/turns/${turn}`),
   /** Ledgered as turn.reviewed, and sent to the agent as the owner's next message. */
   reviewTurn: (sessionId: string, turn: number, verdict: 'approve' | 'changes', message?: string) =>

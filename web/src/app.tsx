@@ -1,4 +1,5 @@
 import type { ComponentChildren } from 'preact';
+import { Conversations } from './screens/Conversations';
 import { TurnReview } from './screens/TurnReview';
 import { AllSessions } from './screens/AllSessions';
 import { useEffect } from 'preact/hooks';
@@ -50,6 +51,7 @@ export function App() {
   else if ((params = match('/p/:id/files', p))) screen = <Files projectId={params.id!} path={route.query.get('path') ?? ''} />;
   else if ((params = match('/p/:id/file', p))) screen = <FileView projectId={params.id!} path={route.query.get('path') ?? ''} />;
   else if ((params = match('/p/:id/rules', p))) screen = <Rules projectId={params.id!} />;
+  else if ((params = match('/p/:id/conversations', p))) screen = <Conversations projectId={params.id!} />;
   else if ((params = match('/p/:id/settings', p))) screen = <ProjectSettings projectId={params.id!} />;
   else if ((params = match('/p/:id/git', p))) screen = <Git projectId={params.id!} />;
   else if ((params = match('/p/:id/git/diff', p))) screen = <GitDiffView projectId={params.id!} path={route.query.get('path') ?? ''} staged={route.query.get('staged') === 'true'} />;

@@ -12,7 +12,7 @@ export type EventPayloads = components['schemas']['SessionEvents'];
 
 export const EVENT_KINDS = [
   'session.status', 'message.user', 'message.delta', 'message', 'thinking', 'tool.call', 'tool.result', 'plan',
-  'approval.requested', 'approval.resolved', 'usage', 'turn.completed', 'turn.changes', 'error',
+  'approval.requested', 'approval.resolved', 'usage', 'turn.completed', 'turn.changes', 'history.imported', 'error',
 ] as const satisfies readonly (keyof EventPayloads)[];
 export type EventKind = (typeof EVENT_KINDS)[number];
 
@@ -212,6 +212,11 @@ function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq:
       if (d.isError === true) items.push({ type: 'notice', seq, text: `The turn ended with an error${d.result ? `: ${str(d.result)}` : ''}`, tone: 'bad' });
       else if (str(d.stopReason) === 'cancelled') items.push({ type: 'notice', seq, text: 'Turn cancelled', tone: 'info' });
       return;
+    case 'history.imported': {
+      const skipped = typeof d.skipped === 'number' && d.skipped > 0 ? ` (the ${d.skipped} oldest left out)` : '';
+      items.push({ type: 'notice', seq, text: `Above: the conversation so far in the terminal${skipped}. From here on, it goes on in PocketCoder.`, tone: 'info' });
+      return;
+    }
     case 'turn.changes':
       if (typeof d.turn === 'number' && typeof d.filesChanged === 'number' && d.filesChanged > 0) {
         items.push({ type: 'review', seq, sessionId: str(d.sessionId), turn: d.turn, files: d.filesChanged });

@@ -10,8 +10,10 @@ namespace PocketCoder.Agents.Claude;
 /// before it ever asks; a PreToolUse hook registered over the same pipe answers "ask" for every tool, which Claude
 /// ranks above any other hook's "allow" and above its allow rules, so every call comes to the gatekeeper.
 /// </summary>
-public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter
+public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAgentConversations
 {
+    private readonly ClaudeTranscripts _transcripts = new(command);
+
     public const string AgentId = "claude-code";
 
     public string Id => AgentId;
@@ -32,6 +34,12 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter
     // `claude --version` prints "2.0.5 (Claude Code)".
     public Task<AgentAvailability> ProbeAsync(CancellationToken cancellationToken) =>
         command.ProbeAsync(Name, InstallHint, ["--version"], line => line.Split(' ')[0], cancellationToken);
+
+    public IReadOnlyList<AgentConversation> ListConversations(string projectPath) => _transcripts.List(projectPath);
+
+    public ConversationHistory? ReadConversation(string projectPath, string conversationId) => _transcripts.Read(projectPath, conversationId);
+
+    public IReadOnlyList<string> ResumeCommand(string conversationId) => ["claude", "--resume", conversationId];
 
     public Task<IAgentSession> StartAsync(AgentStartOptions options, IAgentSink sink, CancellationToken cancellationToken)
     {

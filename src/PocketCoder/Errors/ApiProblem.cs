@@ -78,6 +78,9 @@ public static class ErrorCodes
     public const string NoNotificationChannel = "NO_NOTIFICATION_CHANNEL";
     public const string FileChanged = "FILE_CHANGED";
     public const string TurnNotFound = "TURN_NOT_FOUND";
+    public const string ConversationNotFound = "CONVERSATION_NOT_FOUND";
+    public const string ConversationInUse = "CONVERSATION_IN_USE";
+    public const string SessionBusy = "SESSION_BUSY";
     public const string AttachmentInvalid = "ATTACHMENT_INVALID";
     public const string AttachmentTooLarge = "ATTACHMENT_TOO_LARGE";
     public const string AttachmentUnsupported = "ATTACHMENT_UNSUPPORTED";

@@ -77,6 +77,15 @@ public sealed record TurnCompletedEvent(string StopReason, bool IsError, string?
 }
 
 /// <summary>
+/// The events before this one were read from the agent's own transcript of a conversation begun elsewhere (a terminal):
+/// <c>entries</c> of them, <c>skipped</c> older ones left out. What follows happened in PocketCoder.
+/// </summary>
+public sealed record HistoryImportedEvent(string Source, int Entries, int Skipped) : ISessionEvent
+{
+    public static string Kind => "history.imported";
+}
+
+/// <summary>
 /// What a finished turn changed in the project, once its closing snapshot is taken (after <c>turn.completed</c>):
 /// <c>turn</c> names its review (<c>GET /api/sessions/{id}/turns/{turn}</c>). Only in a git project.
 /// </summary>
@@ -150,6 +159,7 @@ public static class SessionEventCatalogue
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(UserMessageEvent))]
 [JsonSerializable(typeof(TurnChangesEvent))]
+[JsonSerializable(typeof(HistoryImportedEvent))]
 [JsonSerializable(typeof(MessageDeltaEvent))]
 [JsonSerializable(typeof(MessageEvent))]
 [JsonSerializable(typeof(ThinkingEvent))]

@@ -127,6 +127,7 @@ public static class PocketCoderServer
         services.AddSingleton<GitWorkspace>();
         services.AddSingleton<WorktreeSnapshots>();
         services.AddSingleton<TurnReviews>();
+        services.AddSingleton<Handoff>();
         services.AddSingleton<CommandRunner>();
         services.AddHostedService(provider => provider.GetRequiredService<CommandRunner>());
         services.AddSingleton<FileWatchers>();

@@ -58,6 +58,8 @@ namespace PocketCoder.Server;
 [JsonSerializable(typeof(GitCommitDetail))]
 [JsonSerializable(typeof(GitDiscardRequest))]
 [JsonSerializable(typeof(TurnChanges))]
+[JsonSerializable(typeof(IReadOnlyList<AgentConversationResponse>))]
+[JsonSerializable(typeof(HandoffResponse))]
 [JsonSerializable(typeof(TurnReviewRequest))]
 [JsonSerializable(typeof(GitIdentity))]
 [JsonSerializable(typeof(RunCommandRequest))]

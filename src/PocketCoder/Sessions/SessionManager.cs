@@ -117,6 +117,14 @@ public sealed class SessionManager(
         }
     }
 
+    /// <summary>A turn runs or a question waits: the agent is in the middle of something.</summary>
+    public bool IsBusy(string sessionId) => _live.TryGetValue(sessionId, out var runner) && runner.IsAlive && !runner.IsQuiescent;
+
+    /// <summary>A live agent process of PocketCoder's holds this conversation (for any session).</summary>
+    public Session? LiveHolder(string agent, string conversationId) => _live.Values
+        .Where(r => r.IsAlive).Select(r => sessions.Find(r.SessionId))
+        .FirstOrDefault(s => s is not null && s.Agent == agent && s.AgentSessionId == conversationId);
+
     /// <summary>Brings an interrupted (or idle, process-less) session's agent back, conversation intact.</summary>
     public async Task<Session> ResumeAsync(string sessionId, Actor actor, CancellationToken cancellationToken)
     {

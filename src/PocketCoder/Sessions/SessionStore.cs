@@ -45,11 +45,12 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
     private const string ReadColumns = Columns + ", preview";
     internal const int MaxQuery = 200;
 
-    public Session Create(DbWrite write, string projectId, string agent, string? model, string mode, string? title)
+    /// <param name="agentSessionId">The agent's own conversation to carry on (one begun in a terminal); a new one when null.</param>
+    public Session Create(DbWrite write, string projectId, string agent, string? model, string mode, string? title, string? agentSessionId = null)
     {
         var now = clock.GetUtcNow();
         var session = new Session(Guid.NewGuid().ToString(), projectId, agent, model, mode, SessionStatuses.Starting,
-            Guid.NewGuid().ToString(), title, now, now, 0);
+            agentSessionId ?? Guid.NewGuid().ToString(), title, now, now, 0);
         write.Execute(
             $"INSERT INTO sessions ({Columns}) VALUES ($id, $project, $agent, $model, $mode, $status, $agentSession, $title, $at, $at, 0, NULL)",
             ("$id", session.Id), ("$project", projectId), ("$agent", agent), ("$model", model), ("$mode", mode),

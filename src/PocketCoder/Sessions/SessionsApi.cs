@@ -54,6 +54,8 @@ public static class SessionsApi
 
     public static void MapSessions(this IEndpointRouteBuilder api)
     {
+        api.MapGet("/projects/{projectId}/agent-sessions", (string projectId, Handoff handoff) => handoff.List(projectId)).WithName("ListAgentConversations");
+        api.MapPost("/projects/{projectId}/agent-sessions/{agent}/{conversationId}/continue", ContinueAsync).WithName("ContinueAgentConversation");
         api.MapPost("/projects/{projectId}/sessions", Create).WithName("CreateSession").WithMetadata(new Attachments.BodyLimit());
 
         var group = api.MapGroup("/sessions");
@@ -62,6 +64,8 @@ public static class SessionsApi
         group.MapPatch("/{id}", Update).WithName("UpdateSession");
         group.MapPost("/{id}/messages", Send).WithName("SendMessage").WithMetadata(new Attachments.BodyLimit());
         group.MapPost("/{id}/cancel", Cancel).WithName("CancelTurn");
+        group.MapPost("/{id}/handoff", (string id, Handoff handoff, ClaimsPrincipal user, CancellationToken ct) => handoff.HandBackAsync(id, user.Actor(), ct))
+            .WithName("HandOffSession");
         group.MapGet("/{id}/turns/{turn:int}", TurnChangesAsync).WithName("GetTurnChanges");
         group.MapPost("/{id}/turns/{turn:int}/review", ReviewAsync).WithName("ReviewTurn");
         group.MapPost("/{id}/resume", Resume).WithName("ResumeSession");
@@ -116,6 +120,14 @@ public static class SessionsApi
     {
         await manager.SendAsync(id, Attachments.Build(request.Text!, request.Attachments), user.Actor(), cancellationToken);
         return TypedResults.Accepted($"/api/sessions/{id}");
+    }
+
+    /// <summary>Carries on, here, a conversation the agent keeps for the project's folder (one begun in a terminal).</summary>
+    private static async Task<Created<SessionResponse>> ContinueAsync(string projectId, string agent, string conversationId, Handoff handoff,
+        ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        var session = await handoff.ContinueAsync(projectId, agent, conversationId, user.Actor(), cancellationToken);
+        return TypedResults.Created($"/api/sessions/{session.Id}", SessionResponse.From(session));
     }
 
     /// <summary>What the turn changed in the project: files with line counts and the patch.</summary>

@@ -13,10 +13,10 @@ namespace PocketCoder.Tests.Browser;
 internal static class BrowserScript
 {
     /// <param name="script">The file under web/e2e.</param>
-    /// <param name="arrange">Scripts the model for a repository (the project the phone will add).</param>
+    /// <param name="arrange">Scripts the model for a repository (the project the phone will add); the third argument is the agents' HOME.</param>
     /// <param name="verify">Checks the repository afterwards.</param>
     /// <param name="arguments">More arguments for the script (after --url, --code, --repo and --shots).</param>
-    public static async Task RunAsync(ITestOutputHelper output, string script, Action<FakeModelServer, string> arrange, Func<string, Task> verify,
+    public static async Task RunAsync(ITestOutputHelper output, string script, Func<FakeModelServer, string, string, Task> arrange, Func<string, Task> verify,
         params string[] arguments)
     {
         var web = Path.Combine(ClaudeCli.RepositoryRoot(), "web");
@@ -29,7 +29,7 @@ internal static class BrowserScript
         {
             await using var server = await TestServer.StartAsync(agents: ClaudeCli.Against(model, home));
             var laptop = await server.PairAsync("laptop");
-            arrange(model, repository);
+            await arrange(model, repository, home);
             var code = await PairingCodeAsync(server.DataDirectory);
             var shots = Path.Combine(web, "test-results");
             var (exitCode, log) = await PhoneAppBrowserTests.RunNodeAsync(web,

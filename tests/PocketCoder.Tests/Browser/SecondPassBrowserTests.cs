@@ -15,7 +15,11 @@ public sealed class SecondPassBrowserTests(ITestOutputHelper output)
     [Fact]
     public Task PhoneApp_SecondPass_EveryScreenTappable_EndThings_RulesPreviewed_BackStaysInside() =>
         BrowserScript.RunAsync(output, "second-pass.mjs",
-            (model, _) => model.Enqueue(ScriptedReply.ToolUse("Bash", new { command = Command, description = "Write one.txt" }), ScriptedReply.Text("Wrote one.txt.")),
+            (model, _, _) =>
+            {
+                model.Enqueue(ScriptedReply.ToolUse("Bash", new { command = Command, description = "Write one.txt" }), ScriptedReply.Text("Wrote one.txt."));
+                return Task.CompletedTask;
+            },
             async repository => Assert.Equal("one\n", await File.ReadAllTextAsync(Path.Combine(repository, "one.txt"))),
             "--command", Command);
 }

@@ -17,7 +17,7 @@ public sealed class WorkbenchBrowserTests(ITestOutputHelper output)
     {
         FakeModelServer? model = null;
         await BrowserScript.RunAsync(output, "workbench.mjs",
-            (fake, repository) =>
+            (fake, repository, _) =>
             {
                 model = fake;
                 fake.Enqueue(ScriptedReply.Text("On it."), ScriptedReply.Text("A red and a blue pixel."),
@@ -27,6 +27,7 @@ public sealed class WorkbenchBrowserTests(ITestOutputHelper output)
                 File.WriteAllText(Path.Combine(repository, "src", "app.ts"), "export const answer = 41;\n");
                 WorkspaceGit(repository, "add", ".");
                 WorkspaceGit(repository, "-c", "user.email=test@example.invalid", "-c", "user.name=Test", "commit", "-q", "-m", "add app");
+                return Task.CompletedTask;
             },
             async repository =>
             {

@@ -15,8 +15,12 @@ public sealed class NotificationBrowserTests(ITestOutputHelper output)
     [Fact]
     public Task ServiceWorker_ShowsTheMachinesPush_AllowOnceFromTheNotificationDecides_BadgeOnEveryScreen() =>
         BrowserScript.RunAsync(output, "notify.mjs",
-            (model, _) => model.Enqueue(ScriptedReply.ToolUse("Bash", new { command = Command, description = "Write notified.txt" }),
-                ScriptedReply.Text("Done from the notification.")),
+            (model, _, _) =>
+            {
+                model.Enqueue(ScriptedReply.ToolUse("Bash", new { command = Command, description = "Write notified.txt" }),
+                    ScriptedReply.Text("Done from the notification."));
+                return Task.CompletedTask;
+            },
             async repository => Assert.Equal("from-the-lock-screen\n", await File.ReadAllTextAsync(Path.Combine(repository, "notified.txt"))),
             "--command", Command);
 }

@@ -1,7 +1,7 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { AttachButton, type Attachment, AttachmentChips, release, wire } from '../components/Attach';
 import { appendDictated, Dictate } from '../components/Dictate';
-import { api, describeError, type Session, type SessionMode } from '../api';
+import { api, describeError, type HandoffResult, type Session, type SessionMode } from '../api';
 import { ProjectRoot, Transcript } from '../components/Transcript';
 import { AppBar, ErrorNote, Icon, StatusBadge } from '../components/ui';
 import { emptySession, modeLabel, MODES, pendingApprovals, reduceSessionAll, ResumableStream, type SessionView, type StreamState } from '../events';
@@ -82,9 +82,24 @@ export function SessionScreen({ id }: { id: string }) {
 
 /** Stop the session, archive it (stopped, hidden from Home, kept whole), or bring it back: each confirmed first. */
 function SessionActions({ session, onDone }: { session: Session; onDone: (s: Session) => void }) {
-  const [confirm, setConfirm] = useState<'stop' | 'archive' | null>(null);
+  const [confirm, setConfirm] = useState<'stop' | 'archive' | 'handoff' | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  // Set once handed back: the command to carry on in a terminal stays on screen to be copied.
+  const [handedOff, setHandedOff] = useState<HandoffResult | null>(null);
+  const handOff = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const result = await api.handoff(session.id);
+      setHandedOff(result);
+      upsertSession(result.session as Session);
+    } catch (e) {
+      setError(describeError(e));
+    }
+    setBusy(false);
+    setConfirm(null);
+  };
   const act = async (work: () => Promise<Session>) => {
     setBusy(true);
     setError(null);
@@ -100,8 +115,18 @@ function SessionActions({ session, onDone }: { session: Session; onDone: (s: Ses
   return (
     <div class="session-actions" role="group" aria-label="Session actions">
       <ErrorNote error={error} />
-      {confirm === null && (
-        <div class="row">
+      {handedOff && (
+        <div class="confirm handoff" data-testid="handoff">
+          <p>Carry on in a terminal on the machine:</p>
+          <pre class="code mono">{handedOff.shell}</pre>
+          <button class="btn ghost" onClick={() => void navigator.clipboard?.writeText(handedOff.shell)}>Copy command</button>
+        </div>
+      )}
+      {confirm === null && !handedOff && (
+        <div class="row wrap-row">
+          {!stopped && session.agent === 'claude-code' && (
+            <button class="btn ghost" disabled={busy} onClick={() => setConfirm('handoff')}>Continue in terminal…</button>
+          )}
           {!stopped && <button class="btn danger-ghost" disabled={busy} onClick={() => setConfirm('stop')}>Stop session…</button>}
           {session.archivedAt
             ? <button class="btn ghost" disabled={busy} onClick={() => void act(() => api.archive(session.id, false))}>Unarchive</button>
@@ -114,6 +139,15 @@ function SessionActions({ session, onDone }: { session: Session; onDone: (s: Ses
           <div class="row">
             <button class="btn ghost" disabled={busy} onClick={() => setConfirm(null)}>Cancel</button>
             <button class="btn danger grow" disabled={busy} onClick={() => void act(() => api.stop(session.id))}>Stop session</button>
+          </div>
+        </div>
+      )}
+      {confirm === 'handoff' && (
+        <div class="confirm">
+          <p>Stop the agent here and carry the conversation on in a terminal? You get the command that resumes it; to come back, continue it from the project's Conversations.</p>
+          <div class="row">
+            <button class="btn ghost" disabled={busy} onClick={() => setConfirm(null)}>Cancel</button>
+            <button class="btn primary grow" disabled={busy} onClick={() => void handOff()}>Hand back</button>
           </div>
         </div>
       )}

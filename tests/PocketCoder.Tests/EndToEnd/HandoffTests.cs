@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using FakeLlm;
+using PocketCoder.Tests.Infrastructure;
+
+namespace PocketCoder.Tests.EndToEnd;
+
+/// <summary>
+/// One conversation, terminal then phone then terminal, with the REAL Claude Code CLI: begun with `claude -p` in the
+/// project folder, listed and continued here (history imported, the next call gated), handed back (process stopped,
+/// command given), then carried on by the CLI itself; its transcript holds all three parts, in order.
+/// </summary>
+public sealed class HandoffTests
+{
+    private const string Conversation = "0b6a1f4e-5c1d-4c59-9a53-6f2f3a1d2e77";
+
+    [Fact]
+    public async Task TerminalPhoneTerminal_OneConversation_GatedOnThePhone_NeverTwoProcesses()
+    {
+        await using var world = await AgentWorld.ClaudeAsync();
+
+        // 1. The terminal: a conversation begun outside PocketCoder.
+        world.Model.Enqueue(ScriptedReply.Text("I will remember heron."));
+        await RunClaudeAsync(world, "-p", "Remember the word heron", "--session-id", Conversation);
+
+        var listed = (await world.Http.GetOkAsync($"/api/projects/{world.ProjectId}/agent-sessions")).EnumerateArray()
+            .Single(c => c.GetProperty("id").GetString() == Conversation);
+        Assert.Equal("claude-code", listed.GetProperty("agent").GetString());
+        Assert.Equal("Remember the word heron", listed.GetProperty("title").GetString());
+        Assert.False(listed.GetProperty("inUse").GetBoolean());
+
+        // 2. The phone: continued here, its history imported, its next call asked about.
+        var continued = await world.Http.PostAsync($"/api/projects/{world.ProjectId}/agent-sessions/claude-code/{Conversation}/continue", null);
+        Assert.Equal(HttpStatusCode.Created, continued.StatusCode);
+        var sessionId = (await continued.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("id").GetString()!;
+        await using var events = await world.EventsAsync(sessionId, lastEventId: "0");
+        var imported = await events.WaitForAsync("history.imported");
+        Assert.Equal(2, imported.Json.GetProperty("entries").GetInt32());
+        Assert.Equal("terminal", events.Received.First(e => e.Event == "message.user").Str("sentBy"));
+        Assert.Contains(events.Received, e => e.Event == "message" && e.Str("text") == "I will remember heron.");
+
+        world.Model.Enqueue(ScriptedReply.ToolUse("Bash", new { command = "echo phone > phone.txt", description = "Write phone.txt" }),
+            ScriptedReply.Text("Wrote phone.txt."));
+        await world.SendAsync(sessionId, "Write phone.txt");
+        var asked = await events.WaitForAsync("approval.requested");
+        Assert.Equal(HttpStatusCode.OK, (await world.DecideAsync(asked.Str("approvalId")!, "allow_once")).StatusCode);
+        var wrote = await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Wrote phone.txt.");
+        await events.WaitForAsync(e => e.Event == "turn.completed" && e.Id > wrote.Id);
+        Assert.True(world.Model.Requests.Last(r => r.ConsumedScript).Contains("Remember the word heron"), "the agent did not resume the terminal's conversation");
+
+        // Never two live processes on it: not a second session here...
+        await ApiAssert.ProblemAsync(await world.Http.PostAsync($"/api/projects/{world.ProjectId}/agent-sessions/claude-code/{Conversation}/continue", null),
+            HttpStatusCode.Conflict, "CONVERSATION_IN_USE");
+
+        // 3. Handed back: PocketCoder's process stops, and the command to carry on is given.
+        var handoff = await world.Http.PostOkAsync($"/api/sessions/{sessionId}/handoff", new { });
+        Assert.Equal(["claude", "--resume", Conversation], handoff.GetProperty("command").EnumerateArray().Select(a => a.GetString()));
+        Assert.Equal($"cd {world.Repository} && claude --resume {Conversation}", handoff.GetProperty("shell").GetString());
+        Assert.Equal("stopped", handoff.GetProperty("session").GetProperty("status").GetString());
+
+        // ...and not while a terminal holds it.
+        using (var holder = HoldInTerminal(Conversation))
+        {
+            await ApiAssert.ProblemAsync(await world.Http.PostAsync($"/api/projects/{world.ProjectId}/agent-sessions/claude-code/{Conversation}/continue", null),
+                HttpStatusCode.Conflict, "CONVERSATION_IN_USE");
+        }
+
+        // 4. The terminal again, with the command it was given: the whole conversation is there, in order.
+        world.Model.Enqueue(ScriptedReply.Text("Heron, and phone.txt."));
+        await RunClaudeAsync(world, "-p", "What did we do?", "--resume", Conversation);
+        var last = world.Model.Requests.Last(r => r.ConsumedScript);
+        var prompts = last.Messages.Where(m => m.GetProperty("role").GetString() == "user").Select(m => m.ToString()).ToList();
+        var order = new[] { "Remember the word heron", "Write phone.txt", "What did we do?" }
+            .Select(p => prompts.FindIndex(m => m.Contains(p, StringComparison.Ordinal))).ToList();
+        Assert.DoesNotContain(-1, order);
+        Assert.Equal(order.Order(), order);
+        Assert.Equal("phone\n", await File.ReadAllTextAsync(Path.Combine(world.Repository, "phone.txt")));
+    }
+
+    private static Task RunClaudeAsync(AgentWorld world, params string[] arguments) =>
+        ClaudeCli.RunInTerminalAsync(world.Model, world.Home, world.Repository, arguments);
+
+    /// <summary>A process that names the conversation on its command line, as `claude --resume ID` does, and is not ours.</summary>
+    private static Holder HoldInTerminal(string conversation)
+    {
+        // Started through a shell that exits at once, so the holder is nobody's child here (as a terminal's would be).
+        var info = new ProcessStartInfo("sh") { RedirectStandardOutput = true };
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add($"sh -c 'sleep 120; true' holder --resume {conversation} >/dev/null 2>&1 & echo $!");
+        using var launcher = Process.Start(info)!;
+        var pid = int.Parse(launcher.StandardOutput.ReadLine()!, System.Globalization.CultureInfo.InvariantCulture);
+        launcher.WaitForExit();
+        return new Holder(pid);
+    }
+
+    private sealed class Holder(int pid) : IDisposable
+    {
+        public void Dispose()
+        {
+            try
+            {
+                Process.GetProcessById(pid).Kill(entireProcessTree: true);
+            }
+            catch (ArgumentException)
+            {
+                // Already gone.
+            }
+        }
+    }
+}
