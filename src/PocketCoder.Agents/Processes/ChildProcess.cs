@@ -80,6 +80,24 @@ public sealed partial class ChildProcess : IAsyncDisposable
     }
 
     /// <summary>
+    /// Runs a program on the caller's own terminal (stdin, stdout and stderr inherited) until it exits: how
+    /// <c>pocketcoder handoff</c> gives the owner's terminal to the agent. Returns its exit code.
+    /// </summary>
+    public static async Task<int> RunAttachedAsync(string fileName, IReadOnlyList<string> arguments, string workingDirectory,
+        CancellationToken cancellationToken)
+    {
+        var info = new ProcessStartInfo(fileName) { WorkingDirectory = workingDirectory, UseShellExecute = false };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(info) ?? throw new InvalidOperationException($"{fileName} did not start.");
+        await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        return process.ExitCode;
+    }
+
+    /// <summary>
     /// Starts the process in a new session (setsid) so that it and everything it spawns form one process group.
     /// Each stdout line is handed to <paramref name="onStdoutLine"/> in order, one at a time.
     /// </summary>

@@ -1,10 +1,6 @@
 using System.Globalization;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
-using PocketCoder.Auth;
-using PocketCoder.Data;
-using PocketCoder.Server;
 
 namespace PocketCoder.Cli;
 
@@ -15,13 +11,10 @@ namespace PocketCoder.Cli;
 /// </summary>
 public static class ApprovalCommands
 {
-    public const string TokenFileName = "terminal.token";
-
-    public static async Task<int> ListAsync(string[] args, TextWriter output, TextWriter error)
+    public static async Task<int> ListAsync(CliArguments arguments, TextWriter output, TextWriter error)
     {
-        var arguments = CliArguments.Parse(args, new HashSet<string> { "data", "url" }, new HashSet<string> { "json" });
-        using var http = Client(arguments);
-        var response = await SendAsync(http, () => http.GetAsync("/api/approvals?status=pending"), arguments, error);
+        using var http = ServerClient.Create(arguments);
+        var response = await ServerClient.SendAsync(http, () => http.GetAsync("/api/approvals?status=pending"), arguments, error);
         if (response is null)
         {
             return 1;
@@ -55,16 +48,14 @@ public static class ApprovalCommands
         return 0;
     }
 
-    public static Task<int> ApproveAsync(string[] args, TextWriter output, TextWriter error)
+    public static Task<int> ApproveAsync(CliArguments arguments, TextWriter output, TextWriter error)
     {
-        var arguments = CliArguments.Parse(args, new HashSet<string> { "data", "url" }, new HashSet<string> { "session", "always" });
         var decision = arguments.Flag("always") ? "allow_always" : arguments.Flag("session") ? "allow_session" : "allow_once";
         return DecideAsync(arguments, decision, null, output, error);
     }
 
-    public static Task<int> DenyAsync(string[] args, TextWriter output, TextWriter error)
+    public static Task<int> DenyAsync(CliArguments arguments, TextWriter output, TextWriter error)
     {
-        var arguments = CliArguments.Parse(args, new HashSet<string> { "data", "url", "message" }, new HashSet<string>());
         return DecideAsync(arguments, "deny", arguments.Value("message"), output, error);
     }
 
@@ -75,8 +66,8 @@ public static class ApprovalCommands
             throw new CliException("Name exactly one approval id (see `pocketcoder approvals`).");
         }
 
-        using var http = Client(arguments);
-        var response = await SendAsync(http,
+        using var http = ServerClient.Create(arguments);
+        var response = await ServerClient.SendAsync(http,
             () => http.PostAsJsonAsync($"/api/approvals/{Uri.EscapeDataString(id)}/decision", new DecisionBody(decision, message), CliJson.Default.DecisionBody),
             arguments, error);
         if (response is null)
@@ -88,68 +79,7 @@ public static class ApprovalCommands
         return 0;
     }
 
-    /// <summary>Sends, and on failure prints what the server said (or that it is not running). Null on failure.</summary>
-    private static async Task<HttpResponseMessage?> SendAsync(HttpClient http, Func<Task<HttpResponseMessage>> send, CliArguments arguments, TextWriter error)
-    {
-        try
-        {
-            var response = await send();
-            if (response.IsSuccessStatusCode)
-            {
-                return response;
-            }
-
-            var body = await response.Content.ReadAsStringAsync();
-            var detail = body.Length > 0 && JsonElement.Parse(body) is { ValueKind: JsonValueKind.Object } problem
-                && problem.TryGetProperty("detail", out var d) ? d.GetString() : body;
-            await error.WriteLineAsync($"pocketcoder: {detail}");
-            return null;
-        }
-        catch (HttpRequestException)
-        {
-            await error.WriteLineAsync($"pocketcoder: PocketCoder is not running at {http.BaseAddress}. Start it with `pocketcoder serve`, or name it with --url.");
-            return null;
-        }
-    }
-
-    private static HttpClient Client(CliArguments arguments)
-    {
-        var url = arguments.Value("url") ?? Environment.GetEnvironmentVariable("POCKETCODER_URL") ?? PocketCoderOptions.DefaultListen;
-        var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(30) };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", TerminalToken(CommandLine.DataDirectory(arguments)));
-        return http;
-    }
-
-    /// <summary>The terminal's own device token, kept (owner-only) in the data folder; minted again if revoked.</summary>
-    private static string TerminalToken(string dataDirectory)
-    {
-        using var database = new Database(dataDirectory);
-        database.Migrate();
-        var clock = TimeProvider.System;
-        var devices = new Devices(database, new Ledger.LedgerStore(database, clock), clock);
-        var path = Path.Combine(dataDirectory, TokenFileName);
-        if (File.Exists(path) && File.ReadAllText(path).Trim() is { Length: > 0 } saved && devices.Authenticate(saved) is not null)
-        {
-            return saved;
-        }
-
-        var (_, token) = devices.CreateLocalDevice($"terminal on {Environment.MachineName}");
-        // Created owner-only from the first byte: the token never sits in a world-readable file.
-        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        using (var writer = new StreamWriter(path, new System.Text.UTF8Encoding(false), options))
-        {
-            writer.WriteLine(token);
-        }
-
-        return token;
-    }
-
-    private static string Age(DateTimeOffset created)
+    internal static string Age(DateTimeOffset created)
     {
         var age = DateTimeOffset.UtcNow - created;
         return age.TotalMinutes < 1 ? $"{(int)age.TotalSeconds}s" : age.TotalHours < 1 ? $"{(int)age.TotalMinutes}m" : $"{(int)age.TotalHours}h";
@@ -161,4 +91,5 @@ public sealed record DecisionBody(string Decision, string? Message);
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(DecisionBody))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(PairingCodeOutput))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(SendBody))]
 internal sealed partial class CliJson : System.Text.Json.Serialization.JsonSerializerContext;

@@ -1,52 +1,23 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+
 namespace PocketCoder.Cli;
 
-/// <summary>Parsed <c>--name value</c> options and flags of one invocation.</summary>
-public sealed class CliArguments
+/// <summary>
+/// One invocation's options and positional values, read from System.CommandLine's parse result by name: what each verb
+/// takes is declared once, in <see cref="CommandLine"/>, where help, completion and errors come from.
+/// </summary>
+public sealed class CliArguments(ParseResult result, IReadOnlyList<Option> options, IReadOnlyList<string> positional)
 {
-    private readonly Dictionary<string, string?> _options;
+    /// <summary>The subcommand names below the verb, then the arguments' values (`hub add-machine NAME` → [add-machine, NAME]).</summary>
+    public IReadOnlyList<string> Positional { get; } = positional;
 
-    private CliArguments(List<string> positional, Dictionary<string, string?> options)
-    {
-        Positional = positional;
-        _options = options;
-    }
+    public string? Value(string name) => Find(name) is Option<string> option ? result.GetValue(option) : null;
 
-    public IReadOnlyList<string> Positional { get; }
+    /// <summary>Was --name given (a switch, or an option with a value)?</summary>
+    public bool Flag(string name) => Find(name) is { } option && result.GetResult(option) is { Implicit: false };
 
-    public string? Value(string name) => _options.GetValueOrDefault(name);
-
-    public bool Flag(string name) => _options.ContainsKey(name);
-
-    public static CliArguments Parse(IReadOnlyList<string> args, IReadOnlySet<string> valued, IReadOnlySet<string> flags)
-    {
-        var positional = new List<string>();
-        var options = new Dictionary<string, string?>(StringComparer.Ordinal);
-        for (var i = 0; i < args.Count; i++)
-        {
-            var arg = args[i];
-            if (!arg.StartsWith("--", StringComparison.Ordinal))
-            {
-                positional.Add(arg);
-                continue;
-            }
-
-            var (name, inline) = arg.IndexOf('=', StringComparison.Ordinal) is var eq and > 0 ? (arg[2..eq], arg[(eq + 1)..]) : (arg[2..], null);
-            if (flags.Contains(name) && inline is null)
-            {
-                options[name] = null;
-            }
-            else if (valued.Contains(name))
-            {
-                options[name] = inline ?? (i + 1 < args.Count ? args[++i] : throw new CliException($"--{name} needs a value."));
-            }
-            else
-            {
-                throw new CliException($"Unknown option --{name}.");
-            }
-        }
-
-        return new CliArguments(positional, options);
-    }
+    private Option? Find(string name) => options.FirstOrDefault(o => o.Name == "--" + name);
 }
 
 /// <summary>A mistake in how the command was called: printed with the usage, exit code 2.</summary>
@@ -55,86 +26,167 @@ public sealed class CliException(string message) : Exception(message);
 /// <summary>The <c>pocketcoder</c> executable's verbs. One class per verb.</summary>
 public static class CommandLine
 {
-    public const string Usage = """
-        Usage: pocketcoder <command> [options]
+    private const string DataHelp = "The data folder (else $POCKETCODER_DATA, else $XDG_DATA_HOME/pocketcoder).";
+    private const string UrlHelp = "The running server (else $POCKETCODER_URL, else http://127.0.0.1:7420).";
 
-        Commands:
-          serve [--listen URL] [--data DIR]     Run the server (default http://127.0.0.1:7420).
-                [--cert PEM --key PEM]          Certificate and key for an https:// --listen (reloaded when renewed).
-                [--public-url URL]              The address phones open, if not --listen (proxy, Tailscale, LAN name).
-                [--acme URL] [--acme-ca PEM]    Get the certificate from ACME (TLS-ALPN-01): on a hub with no --cert, for
-                                                its hub name (default Let's Encrypt); without a hub, for the
-                                                https --public-url name, with an https --listen reached on port 443.
-                                                --acme-ca trusts a private ACME server's CA.
-                [--suspend-idle-minutes N]      Stop idle agent processes after N minutes (default 15, 0: never).
-                [--stall-seconds N]             Report a turn with no word from the agent after N s (default 180,
-                                                0: never).
-                [--allowed-host NAME[,NAME]]    Host names to answer to besides loopback and IP literals.
-                [--ledger-terminal-text]        Keep the text typed into terminals in the ledger.
-          pair [--data DIR] [--url URL] [--json] Create a one-time pairing code for a phone (valid 10 minutes); the link
-                                                names the server's public URL (or --url).
-          ledger verify [--data DIR]            Check the decision ledger's hash chain.
-          approvals [--json]                    List what waits for a decision (asks the running server).
-          approve ID [--session|--always]       Allow once (or for the session, or always for the project).
-          deny ID [--message TEXT]              Deny; the agent sees the message.
-                                                These three take --url (default http://127.0.0.1:7420) and --data.
-          hub join URL --token TOKEN [--ca PEM]  Join a hub (checked with it now): phones then reach this machine at
-                                                https://NAME.<hub domain>, TLS ending here with a certificate from ACME
-                                                (or --cert/--key). `hub leave` undoes it.
-          hub serve --domain D --cert PEM --key PEM [--listen URL] [--public-port N]
-                                                Run a hub: routes https://NAME.D by SNI to the machine NAME, unread.
-                [--postgres CONN --advertise HOST:PORT]
-                                                One of several instances sharing a PostgreSQL database
-                                                ($POCKETCODER_HUB_POSTGRES); machines reach this one at HOST:PORT.
-          hub add-machine NAME | remove-machine NAME | machines [--postgres CONN]
-                                                Issue (print once) or revoke a machine's token; list machines.
-          version                               Print the version.
-
-        The data folder is --data, else $POCKETCODER_DATA, else $XDG_DATA_HOME/pocketcoder.
-        serve also reads pocketcoder.json in the data folder and POCKETCODER_* variables (LISTEN, PUBLIC_URL, CERT,
-        KEY, ACME, ACME_CA, STALL_SECONDS, SUSPEND_IDLE_MINUTES, ALLOWED_HOSTS, GEMINI_MODEL, CLAUDE_PATH, ...); flags win over
-        variables, variables over the file. A value that is not valid stops it, naming the problem.
+    private const string Epilog = """
+        serve also reads pocketcoder.json in the data folder and POCKETCODER_* variables (LISTEN, PUBLIC_URL, CERT, KEY, ACME,
+        ACME_CA, STALL_SECONDS, SUSPEND_IDLE_MINUTES, ALLOWED_HOSTS, GEMINI_MODEL, CLAUDE_PATH, ...); flags win over variables,
+        variables over the file. A value that is not valid stops it, naming the problem.
         """;
+
+    private delegate Task<int> Run(CliArguments arguments, TextWriter output, TextWriter error);
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
     {
+        var root = Root();
+        var parsed = root.Parse(args.Length == 0 ? ["--help"] : args);
+        if (parsed.Errors.Count > 0)
+        {
+            // A mistake in how it was called: said plainly, with where the help is, and exit 2 (as for any usage error).
+            foreach (var problem in parsed.Errors)
+            {
+                await error.WriteLineAsync($"pocketcoder: {problem.Message}");
+            }
+
+            await error.WriteLineAsync($"See `pocketcoder {CommandPath(parsed)} --help`.".Replace("  ", " ", StringComparison.Ordinal));
+            return 2;
+        }
+
         try
         {
-            var verb = args.Length > 0 ? args[0] : "help";
-            var rest = args.Skip(1).ToArray();
-            return verb switch
-            {
-                "serve" => await ServeCommand.RunAsync(rest, output),
-                "pair" => PairCommand.Run(rest, output),
-                "ledger" => LedgerCommand.Run(rest, output, error),
-                "hub" => await HubCommand.RunAsync(rest, output, error),
-                "approvals" => await ApprovalCommands.ListAsync(rest, output, error),
-                "approve" => await ApprovalCommands.ApproveAsync(rest, output, error),
-                "deny" => await ApprovalCommands.DenyAsync(rest, output, error),
-                "version" or "--version" => Version(output),
-                "help" or "--help" or "-h" => Help(output),
-                _ => throw new CliException($"Unknown command '{verb}'."),
-            };
+            return await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
         }
         catch (CliException exception)
         {
-            await error.WriteLineAsync($"pocketcoder: {exception.Message}\n\n{Usage}");
+            await error.WriteLineAsync($"pocketcoder: {exception.Message} (see `pocketcoder {CommandPath(parsed)} --help`)");
             return 2;
         }
     }
 
+    /// <summary>Every verb, its options and what it runs: the help text is generated from this.</summary>
+    internal static RootCommand Root()
+    {
+        var root = new RootCommand($"PocketCoder {Health.HealthApi.Version}: run coding agents on this machine and steer them from a phone.");
+        var serveOptions = Server.ServeSettings.Sources.Where(s => s.Flag is not null).Select(s => s.Flag!)
+            .Select(flag => flag == "ledger-terminal-text"
+                ? (Option)new Option<bool>("--" + flag) { Description = ServeHelp(flag) }
+                : new Option<string>("--" + flag) { Description = ServeHelp(flag) });
+        root.Subcommands.Add(Verb("serve", "Run the server (default http://127.0.0.1:7420) until Ctrl+C or SIGTERM.",
+            [Data(), .. serveOptions], [], (a, o, _) => ServeCommand.RunAsync(a, o)));
+        root.Subcommands.Add(Verb("pair", "Create a one-time pairing code for a phone (valid 10 minutes), with a link and a QR code.",
+            [Data(), new Option<string>("--url") { Description = "The address phones open, if not the server's public URL." }, Json()], [],
+            (a, o, _) => Task.FromResult(PairCommand.Run(a, o))));
+        var ledger = new Command("ledger", "The decision ledger.");
+        ledger.Subcommands.Add(Verb("verify", "Check the ledger's hash chain: exit 0 with `ok N entries`, or 1 naming the first bad entry.",
+            [Data()], [], (a, o, e) => Task.FromResult(LedgerCommand.Run(a, o, e)), prefix: ["verify"]));
+        root.Subcommands.Add(ledger);
+        root.Subcommands.Add(Verb("approvals", "List what waits for a decision (asks the running server).", [Data(), Url(), Json()], [],
+            ApprovalCommands.ListAsync));
+        root.Subcommands.Add(Verb("approve", "Allow a waiting call once (or for the session, or always for the project).",
+            [Data(), Url(), new Option<bool>("--session") { Description = "Allow it for the rest of the session." },
+                new Option<bool>("--always") { Description = "Allow it always in this project (adds a rule)." }],
+            [new Argument<string>("id") { Description = "The approval's id (see `pocketcoder approvals`)." }], ApprovalCommands.ApproveAsync));
+        root.Subcommands.Add(Verb("deny", "Deny a waiting call; the agent sees the message.",
+            [Data(), Url(), new Option<string>("--message") { Description = "Why, for the agent." }],
+            [new Argument<string>("id") { Description = "The approval's id." }], ApprovalCommands.DenyAsync));
+        root.Subcommands.Add(Verb("sessions", "List the sessions, newest activity first, with how many approvals wait in each.",
+            [Data(), Url(), Json(), new Option<bool>("--all") { Description = "Archived ones too." }], [], SessionCommands.ListAsync));
+        Argument<string> Session() => new("session") { Description = "The session's id, or the start of it that `pocketcoder sessions` prints." };
+        root.Subcommands.Add(Verb("send", "Send the session's agent a message, as the phone would.", [Data(), Url()],
+            [Session(), new Argument<string>("text") { Description = "The message." }], SessionCommands.SendAsync));
+        root.Subcommands.Add(Verb("handoff", "Carry the session on in this terminal: the server stops its agent between turns, then the agent's own resume runs here.",
+            [Data(), Url(), new Option<bool>("--print") { Description = "Only print the command, do not run it." }], [Session()], SessionCommands.HandoffAsync));
+        root.Subcommands.Add(Hub());
+        root.Subcommands.Add(Verb("version", "Print the version.", [], [], (_, o, _) =>
+        {
+            o.WriteLine($"pocketcoder {Health.HealthApi.Version}");
+            return Task.FromResult(0);
+        }));
+        root.Description += "\n\n" + Epilog;
+        return root;
+    }
+
+    private static Command Hub()
+    {
+        var hub = new Command("hub", "Reach this machine through a hub, or run one.");
+        Option<string> Postgres() => new("--postgres") { Description = "A cluster's shared PostgreSQL database (else $POCKETCODER_HUB_POSTGRES)." };
+        hub.Subcommands.Add(Verb("join", "Join a hub (checked with it now): phones then reach this machine at https://NAME.<hub domain>.",
+            [Data(), new Option<string>("--token") { Description = "The token `hub add-machine` printed." },
+                new Option<string>("--ca") { Description = "A PEM file to trust for the hub (a private CA)." }],
+            [new Argument<string>("url") { Description = "The hub's https:// address." }], HubCommand.RunAsync, prefix: ["join"]));
+        hub.Subcommands.Add(Verb("leave", "Stop using the hub (restart serve to apply).", [Data()], [], HubCommand.RunAsync, prefix: ["leave"]));
+        hub.Subcommands.Add(Verb("serve", "Run a hub: routes https://NAME.DOMAIN by SNI to the machine NAME, unread.",
+            [Data(), new Option<string>("--domain") { Description = "The hub's domain." }, new Option<string>("--cert") { Description = "Certificate (PEM)." },
+                new Option<string>("--key") { Description = "Its key (PEM)." }, new Option<string>("--listen") { Description = "Where to listen (default https://0.0.0.0:443)." },
+                new Option<string>("--public-port") { Description = "The port phones use, if not the listening one." }, Postgres(),
+                new Option<string>("--advertise") { Description = "HOST:PORT machines reach this instance at (with --postgres)." }],
+            [], HubCommand.RunAsync, prefix: ["serve"]));
+        hub.Subcommands.Add(Verb("add-machine", "Issue a machine's token (printed once).", [Data(), Postgres()],
+            [new Argument<string>("name") { Description = "The machine's name (its host name under the hub's domain)." }], HubCommand.RunAsync, prefix: ["add-machine"]));
+        hub.Subcommands.Add(Verb("remove-machine", "Revoke a machine's token.", [Data(), Postgres()],
+            [new Argument<string>("name") { Description = "The machine's name." }], HubCommand.RunAsync, prefix: ["remove-machine"]));
+        hub.Subcommands.Add(Verb("machines", "List the machines.", [Data(), Postgres()], [], HubCommand.RunAsync, prefix: ["machines"]));
+        return hub;
+    }
+
+    private static Command Verb(string name, string description, IReadOnlyList<Option> options, IReadOnlyList<Argument<string>> arguments, Run run,
+        IReadOnlyList<string>? prefix = null)
+    {
+        var command = new Command(name, description);
+        foreach (var option in options)
+        {
+            command.Options.Add(option);
+        }
+
+        foreach (var argument in arguments)
+        {
+            command.Arguments.Add(argument);
+        }
+
+        command.SetAction(async (result, _) =>
+        {
+            var configuration = result.InvocationConfiguration;
+            var positional = (prefix ?? []).Concat(arguments.Select(a => result.GetValue(a) ?? "")).ToList();
+            return await run(new CliArguments(result, options, positional), configuration.Output, configuration.Error);
+        });
+        return command;
+    }
+
+    private static Option<string> Data() => new("--data") { Description = DataHelp };
+
+    private static Option<string> Url() => new("--url") { Description = UrlHelp };
+
+    private static Option<bool> Json() => new("--json") { Description = "Print JSON instead of text." };
+
+    private static string ServeHelp(string flag) => flag switch
+    {
+        "listen" => "Where to listen (default http://127.0.0.1:7420); https:// needs --cert/--key or --acme.",
+        "public-url" => "The address phones open, if not --listen (a proxy, Tailscale, a LAN name).",
+        "cert" => "Certificate (PEM) for an https:// --listen (reloaded when renewed).",
+        "key" => "Its private key (PEM).",
+        "acme" => "Get the certificate from this ACME directory (TLS-ALPN-01), for the hub name or the https --public-url name.",
+        "acme-ca" => "A PEM file to trust for a private ACME server.",
+        "suspend-idle-minutes" => "Stop idle agent processes after N minutes (default 15, 0: never).",
+        "stall-seconds" => "Report a turn with no word from the agent after N s (default 180, 0: never).",
+        "allowed-host" => "Host names to answer to besides loopback and IP literals (comma-separated).",
+        "ledger-terminal-text" => "Keep the text typed into terminals in the ledger.",
+        "notify-escalate-seconds" => "Notify the looking device too when an approval waits this long (default 30).",
+        "push-contact" => "The mailto: or https: contact sent to push services (VAPID).",
+        _ => flag,
+    };
+
+    private static string CommandPath(ParseResult parsed)
+    {
+        var names = new List<string>();
+        for (var command = parsed.CommandResult; command is not null && command.Command is not RootCommand; command = command.Parent as CommandResult)
+        {
+            names.Insert(0, command.Command.Name);
+        }
+
+        return string.Join(' ', names);
+    }
+
     public static string DataDirectory(CliArguments arguments) =>
         arguments.Value("data") is { } data ? Path.GetFullPath(data) : Server.PocketCoderOptions.DefaultDataDirectory();
-
-    private static int Version(TextWriter output)
-    {
-        output.WriteLine($"pocketcoder {Health.HealthApi.Version}");
-        return 0;
-    }
-
-    private static int Help(TextWriter output)
-    {
-        output.WriteLine(Usage);
-        return 0;
-    }
 }

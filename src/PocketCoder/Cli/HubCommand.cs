@@ -13,10 +13,8 @@ namespace PocketCoder.Cli;
 /// </summary>
 public static class HubCommand
 {
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    public static async Task<int> RunAsync(CliArguments arguments, TextWriter output, TextWriter error)
     {
-        var arguments = CliArguments.Parse(args,
-            new HashSet<string> { "data", "domain", "listen", "cert", "key", "public-port", "token", "ca", "postgres", "advertise" }, new HashSet<string>());
         var data = CommandLine.DataDirectory(arguments);
         switch (arguments.Positional)
         {

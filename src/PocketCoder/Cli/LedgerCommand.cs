@@ -5,14 +5,8 @@ namespace PocketCoder.Cli;
 /// <summary><c>pocketcoder ledger verify</c>: exit 0 with <c>ok N entries</c>, or exit 1 naming the first bad entry.</summary>
 public static class LedgerCommand
 {
-    public static int Run(string[] args, TextWriter output, TextWriter error)
+    public static int Run(CliArguments arguments, TextWriter output, TextWriter error)
     {
-        var arguments = CliArguments.Parse(args, new HashSet<string> { "data" }, new HashSet<string>());
-        if (arguments.Positional is not ["verify"])
-        {
-            throw new CliException("Use `pocketcoder ledger verify`.");
-        }
-
         var directory = CommandLine.DataDirectory(arguments);
         if (!File.Exists(Path.Combine(directory, Database.FileName)))
         {

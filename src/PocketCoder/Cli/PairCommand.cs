@@ -13,9 +13,8 @@ namespace PocketCoder.Cli;
 /// </summary>
 public static class PairCommand
 {
-    public static int Run(string[] args, TextWriter output)
+    public static int Run(CliArguments arguments, TextWriter output)
     {
-        var arguments = CliArguments.Parse(args, new HashSet<string> { "data", "url" }, new HashSet<string> { "json" });
         var dataDirectory = CommandLine.DataDirectory(arguments);
         var given = arguments.Value("url") ?? PhoneAddress(dataDirectory);
         if (!Uri.TryCreate(given, UriKind.Absolute, out var address) || (address.Scheme != Uri.UriSchemeHttp && address.Scheme != Uri.UriSchemeHttps))

@@ -6,11 +6,9 @@ namespace PocketCoder.Cli;
 /// <summary><c>pocketcoder serve</c>: runs the server until Ctrl+C or SIGTERM, then stops every agent cleanly.</summary>
 public static class ServeCommand
 {
-    public static async Task<int> RunAsync(string[] args, TextWriter output)
+    public static async Task<int> RunAsync(CliArguments arguments, TextWriter output)
     {
         var flagNames = ServeSettings.Sources.Where(s => s.Flag is not null).Select(s => s.Flag!).ToHashSet();
-        var arguments = CliArguments.Parse(args, new HashSet<string>(flagNames.Where(f => f != "ledger-terminal-text")) { "data" },
-            new HashSet<string> { "ledger-terminal-text" });
         var dataDirectory = CommandLine.DataDirectory(arguments);
         var flags = flagNames
             .Where(arguments.Flag)

@@ -40,10 +40,14 @@ public sealed class HandoffTests
         Assert.Equal("terminal", events.Received.First(e => e.Event == "message.user").Str("sentBy"));
         Assert.Contains(events.Received, e => e.Event == "message" && e.Str("text") == "I will remember heron.");
 
+        // The terminal client, as a device of the server: send, and see what waits.
         world.Model.Enqueue(ScriptedReply.ToolUse("Bash", new { command = "echo phone > phone.txt", description = "Write phone.txt" }),
             ScriptedReply.Text("Wrote phone.txt."));
-        await world.SendAsync(sessionId, "Write phone.txt");
+        Assert.Equal(0, (await CliAsync(world, "send", sessionId[..8], "Write phone.txt")).Exit);
         var asked = await events.WaitForAsync("approval.requested");
+        var waiting = await CliAsync(world, "sessions");
+        Assert.Contains($"{sessionId[..8]}  waiting_approval", waiting.Output, StringComparison.Ordinal);
+        Assert.Contains("[1 waiting] Remember the word heron", waiting.Output, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, (await world.DecideAsync(asked.Str("approvalId")!, "allow_once")).StatusCode);
         var wrote = await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Wrote phone.txt.");
         await events.WaitForAsync(e => e.Event == "turn.completed" && e.Id > wrote.Id);
@@ -53,11 +57,12 @@ public sealed class HandoffTests
         await ApiAssert.ProblemAsync(await world.Http.PostAsync($"/api/projects/{world.ProjectId}/agent-sessions/claude-code/{Conversation}/continue", null),
             HttpStatusCode.Conflict, "CONVERSATION_IN_USE");
 
-        // 3. Handed back: PocketCoder's process stops, and the command to carry on is given.
-        var handoff = await world.Http.PostOkAsync($"/api/sessions/{sessionId}/handoff", new { });
-        Assert.Equal(["claude", "--resume", Conversation], handoff.GetProperty("command").EnumerateArray().Select(a => a.GetString()));
-        Assert.Equal($"cd {world.Repository} && claude --resume {Conversation}", handoff.GetProperty("shell").GetString());
-        Assert.Equal("stopped", handoff.GetProperty("session").GetProperty("status").GetString());
+        // 3. Handed back from the terminal: PocketCoder's process stops, and the command to carry on is given.
+        var handoff = await CliAsync(world, "handoff", "--print", sessionId[..8]);
+        Assert.Equal(0, handoff.Exit);
+        Assert.Contains($"To carry on: cd {world.Repository} && claude --resume {Conversation}", handoff.Output, StringComparison.Ordinal);
+        Assert.Equal("stopped", (await world.SessionAsync(sessionId)).GetProperty("status").GetString());
+        Assert.Equal(2, (await CliAsync(world, "send")).Exit);
 
         // ...and not while a terminal holds it.
         using (var holder = HoldInTerminal(Conversation))
@@ -76,6 +81,15 @@ public sealed class HandoffTests
         Assert.DoesNotContain(-1, order);
         Assert.Equal(order.Order(), order);
         Assert.Equal("phone\n", await File.ReadAllTextAsync(Path.Combine(world.Repository, "phone.txt")));
+    }
+
+    private static async Task<(int Exit, string Output)> CliAsync(AgentWorld world, params string[] arguments)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var exit = await PocketCoder.Cli.CommandLine.RunAsync([.. arguments, "--url", world.Server.BaseUrl.ToString(), "--data", world.Server.DataDirectory],
+            output, error);
+        return (exit, output + error.ToString());
     }
 
     private static Task RunClaudeAsync(AgentWorld world, params string[] arguments) =>

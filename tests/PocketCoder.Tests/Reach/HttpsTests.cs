@@ -89,7 +89,7 @@ public sealed class HttpsTests : IDisposable
         await using var server = await TestServer.StartAsync();
         Assert.NotEqual(7420, server.BaseUrl.Port);
 
-        var link = PairingLink(server.DataDirectory);
+        var link = await PairingLinkAsync(server.DataDirectory);
 
         Assert.StartsWith($"http://127.0.0.1:{server.BaseUrl.Port}/#pair=", link, StringComparison.Ordinal);
     }
@@ -99,7 +99,7 @@ public sealed class HttpsTests : IDisposable
     {
         await using var server = await TestServer.StartAsync(publicUrl: "https://box.example.net:8443");
 
-        Assert.StartsWith("https://box.example.net:8443/#pair=", PairingLink(server.DataDirectory), StringComparison.Ordinal);
+        Assert.StartsWith("https://box.example.net:8443/#pair=", await PairingLinkAsync(server.DataDirectory), StringComparison.Ordinal);
 
         // The reverse proxy forwards the public name: it is not a DNS-rebinding host.
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/health") { Headers = { Host = "box.example.net:8443" } };
@@ -111,14 +111,15 @@ public sealed class HttpsTests : IDisposable
     [Theory]
     [InlineData("box.lan:7420")]
     [InlineData("ftp://box.lan")]
-    public void Pair_UrlThatIsNotAnAddress_RefusedBeforeACodeIsMade(string url)
+    public async Task Pair_UrlThatIsNotAnAddress_RefusedBeforeACodeIsMade(string url)
     {
         var data = TempPaths.NewDirectory("pc-pair");
         try
         {
             using var output = new StringWriter();
-            var problem = Assert.Throws<CliException>(() => PairCommand.Run(["--data", data, "--url", url], output));
-            Assert.Contains(url, problem.Message, StringComparison.Ordinal);
+            using var error = new StringWriter();
+            Assert.Equal(2, await CommandLine.RunAsync(["pair", "--data", data, "--url", url], output, error));
+            Assert.Contains(url, error.ToString(), StringComparison.Ordinal);
             Assert.Equal("", output.ToString());
         }
         finally
@@ -127,10 +128,10 @@ public sealed class HttpsTests : IDisposable
         }
     }
 
-    private static string PairingLink(string dataDirectory)
+    private static async Task<string> PairingLinkAsync(string dataDirectory)
     {
         using var output = new StringWriter();
-        Assert.Equal(0, PairCommand.Run(["--data", dataDirectory], output));
+        Assert.Equal(0, await CommandLine.RunAsync(["pair", "--data", dataDirectory], output, TextWriter.Null));
         return output.ToString().Split('\n').Single(line => line.StartsWith("Or open ", StringComparison.Ordinal))["Or open ".Length..].Trim();
     }
 

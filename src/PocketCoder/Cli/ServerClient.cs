@@ -1,0 +1,77 @@
+using System.Net.Http.Headers;
+using System.Text.Json;
+using PocketCoder.Auth;
+using PocketCoder.Data;
+using PocketCoder.Server;
+
+namespace PocketCoder.Cli;
+
+/// <summary>
+/// The terminal as a device of the running server: verbs that act on sessions and approvals go through its API, exactly
+/// as a phone does (a decision or a message must reach the live agent), with the terminal's own device token.
+/// </summary>
+public static class ServerClient
+{
+    public const string TokenFileName = "terminal.token";
+
+    /// <summary>Sends, and on failure prints what the server said (or that it is not running). Null on failure.</summary>
+    public static async Task<HttpResponseMessage?> SendAsync(HttpClient http, Func<Task<HttpResponseMessage>> send, CliArguments arguments, TextWriter error)
+    {
+        try
+        {
+            var response = await send();
+            if (response.IsSuccessStatusCode)
+            {
+                return response;
+            }
+
+            var body = await response.Content.ReadAsStringAsync();
+            var detail = body.Length > 0 && JsonElement.Parse(body) is { ValueKind: JsonValueKind.Object } problem
+                && problem.TryGetProperty("detail", out var d) ? d.GetString() : body;
+            await error.WriteLineAsync($"pocketcoder: {detail}");
+            return null;
+        }
+        catch (HttpRequestException)
+        {
+            await error.WriteLineAsync($"pocketcoder: PocketCoder is not running at {http.BaseAddress}. Start it with `pocketcoder serve`, or name it with --url.");
+            return null;
+        }
+    }
+
+    public static HttpClient Create(CliArguments arguments)
+    {
+        var url = arguments.Value("url") ?? Environment.GetEnvironmentVariable("POCKETCODER_URL") ?? PocketCoderOptions.DefaultListen;
+        var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(30) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", TerminalToken(CommandLine.DataDirectory(arguments)));
+        return http;
+    }
+
+    /// <summary>The terminal's own device token, kept (owner-only) in the data folder; minted again if revoked.</summary>
+    private static string TerminalToken(string dataDirectory)
+    {
+        using var database = new Database(dataDirectory);
+        database.Migrate();
+        var clock = TimeProvider.System;
+        var devices = new Devices(database, new Ledger.LedgerStore(database, clock), clock);
+        var path = Path.Combine(dataDirectory, TokenFileName);
+        if (File.Exists(path) && File.ReadAllText(path).Trim() is { Length: > 0 } saved && devices.Authenticate(saved) is not null)
+        {
+            return saved;
+        }
+
+        var (_, token) = devices.CreateLocalDevice($"terminal on {Environment.MachineName}");
+        // Created owner-only from the first byte: the token never sits in a world-readable file.
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        using (var writer = new StreamWriter(path, new System.Text.UTF8Encoding(false), options))
+        {
+            writer.WriteLine(token);
+        }
+
+        return token;
+    }
+}

@@ -1,0 +1,37 @@
+using PocketCoder.Cli;
+
+namespace PocketCoder.Tests.Api;
+
+/// <summary>The executable's verbs as a newcomer types them: help everywhere, and mistakes named with where the help is.</summary>
+[Trait("Category", "Unit")]
+public sealed class CommandLineTests
+{
+    [Theory]
+    [InlineData(new[] { "--help" }, "handoff")]
+    [InlineData(new[] { "pair", "--help" }, "--json")]
+    [InlineData(new[] { "hub", "join", "--help" }, "--token")]
+    [InlineData(new[] { "serve", "--help" }, "--public-url")]
+    [InlineData(new string[0], "sessions")]
+    public async Task Help_ForEveryVerb_PrintsItsOptions_ExitZero(string[] args, string mentions)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        Assert.Equal(0, await CommandLine.RunAsync(args, output, error));
+        Assert.Contains(mentions, output.ToString(), StringComparison.Ordinal);
+        Assert.Equal("", error.ToString());
+    }
+
+    [Theory]
+    [InlineData(new[] { "pair", "--bogus" }, "--bogus", "pocketcoder pair --help")]
+    [InlineData(new[] { "frobnicate" }, "frobnicate", "pocketcoder --help")]
+    [InlineData(new[] { "approve" }, "id", "pocketcoder approve --help")]
+    [InlineData(new[] { "ledger" }, "command", "pocketcoder ledger --help")]
+    public async Task Mistake_NamedWithWhereTheHelpIs_ExitTwo(string[] args, string names, string help)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        Assert.Equal(2, await CommandLine.RunAsync(args, output, error));
+        Assert.Contains(names, error.ToString(), StringComparison.Ordinal);
+        Assert.Contains(help, error.ToString(), StringComparison.Ordinal);
+    }
+}
