@@ -170,8 +170,8 @@ export const api = {
     request<void>('POST', `/api/sessions/${q(sessionId)}/messages`, attachments.length ? { text, attachments } : { text }),
   conversations: (projectId: string) => request<AgentConversation[]>('GET', `/api/projects/${q(projectId)}/agent-sessions`),
   /** Carries on, here, a conversation the agent keeps for the folder (one begun in a terminal): a new session with its history. */
-  continueConversation: (projectId: string, agent: string, id: string) =>
-    request<Session>('POST', `/api/projects/${q(projectId)}/agent-sessions/${q(agent)}/${q(id)}/continue`),
+  continueConversation: (projectId: string, agent: string, id: string, force = false) =>
+    request<Session>('POST', `/api/projects/${q(projectId)}/agent-sessions/${q(agent)}/${q(id)}/continue${force ? '?force=true' : ''}`),
   /** Stops the agent between turns and answers with the command that resumes it in a terminal. */
   handoff: (sessionId: string) => request<HandoffResult>('POST', `/api/sessions/${q(sessionId)}/handoff`),
   turnChanges: (sessionId: string, turn: number) => request<TurnChanges>('GET', `/api/sessions/${q(sessionId)}/turns/${turn}`),

@@ -39,7 +39,8 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
 
     public ConversationHistory? ReadConversation(string projectPath, string conversationId) => _transcripts.Read(projectPath, conversationId);
 
-    public IReadOnlyList<string> ResumeCommand(string conversationId) => ["claude", "--resume", conversationId];
+    // The executable this server runs (POCKETCODER_CLAUDE_PATH, or claude on PATH), so the terminal resumes with the same one.
+    public IReadOnlyList<string> ResumeCommand(string conversationId) => [command.Resolve() ?? "claude", "--resume", conversationId];
 
     public Task<IAgentSession> StartAsync(AgentStartOptions options, IAgentSink sink, CancellationToken cancellationToken)
     {

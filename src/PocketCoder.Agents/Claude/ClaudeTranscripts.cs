@@ -1,4 +1,6 @@
+using System.Text;
 using System.Text.Json;
+using PocketCoder.Agents.FileSystem;
 using PocketCoder.Agents.Processes;
 
 namespace PocketCoder.Agents.Claude;
@@ -6,12 +8,17 @@ namespace PocketCoder.Agents.Claude;
 /// <summary>
 /// Claude Code's own transcripts: one JSON line per event in <c>&lt;config&gt;/projects/&lt;folder&gt;/&lt;id&gt;.jsonl</c>,
 /// the folder being the project's path with every character but ASCII letters and digits turned into '-'. The config
-/// folder is CLAUDE_CONFIG_DIR, else ~/.claude, of the environment the agent runs in.
+/// folder is CLAUDE_CONFIG_DIR, else ~/.claude, of the environment the agent runs in. Two paths can share a folder name
+/// (<c>/a/b-c</c>, <c>/a/b/c</c>): a transcript counts for a project only when the <c>cwd</c> its lines record is the
+/// project's path. Files are opened through <see cref="BeneathRoot"/>: regular files only, never through a link.
 /// </summary>
 internal sealed class ClaudeTranscripts(AgentCommand command)
 {
     // A history is for reading back on a phone: the newest entries are what matters, and a huge transcript costs no more.
     internal const int MaxEntries = 1000;
+    internal const int MaxText = 64 * 1024;
+    // A line longer than this (pasted screenshots in base64) is passed over, not parsed.
+    private const int MaxLine = 4 * 1024 * 1024;
     private const int TitleLength = 120;
     private const int TitleScanLines = 400;
 
@@ -23,34 +30,78 @@ internal sealed class ClaudeTranscripts(AgentCommand command)
             return [];
         }
 
-        return [.. new DirectoryInfo(folder).EnumerateFiles("*.jsonl")
-            .Where(f => Guid.TryParse(Path.GetFileNameWithoutExtension(f.Name), out _) && f.LinkTarget is null)
-            .Select(f => new AgentConversation(Path.GetFileNameWithoutExtension(f.Name), Title(f.FullName), f.LastWriteTimeUtc, f.Length))
-            .OrderByDescending(c => c.LastActivity)];
+        var found = new List<AgentConversation>();
+        foreach (var file in new DirectoryInfo(folder).EnumerateFiles("*.jsonl"))
+        {
+            var id = Path.GetFileNameWithoutExtension(file.Name);
+            if (!IsCanonicalId(id))
+            {
+                continue;
+            }
+
+            try
+            {
+                using var reader = Open(folder, file.Name, out var status);
+                if (Describe(reader, projectPath) is { Matches: true } description)
+                {
+                    found.Add(new AgentConversation(id, description.Title, status.ModifiedAt, status.Size));
+                }
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                // Gone (Claude prunes old transcripts), not a regular file, or not ours to read: not listed.
+            }
+        }
+
+        return [.. found.OrderByDescending(c => c.LastActivity)];
     }
 
     public ConversationHistory? Read(string projectPath, string id)
     {
-        if (!Guid.TryParse(id, out _))
+        if (!IsCanonicalId(id))
         {
             return null;
         }
 
-        var file = new FileInfo(Path.Combine(Folder(projectPath), id + ".jsonl"));
-        if (!file.Exists || file.LinkTarget is not null)
+        try
+        {
+            var folder = Folder(projectPath);
+            using (var check = Open(folder, id + ".jsonl", out _))
+            {
+                if (Describe(check, projectPath) is not { Matches: true })
+                {
+                    return null;
+                }
+            }
+
+            // Streamed: only the newest entries are kept, whatever the transcript's length.
+            using var reader = Open(folder, id + ".jsonl", out _);
+            var newest = new Queue<HistoryEntry>(MaxEntries);
+            var total = 0;
+            foreach (var line in Lines(reader))
+            {
+                foreach (var entry in Entries(line))
+                {
+                    total++;
+                    if (newest.Count == MaxEntries)
+                    {
+                        newest.Dequeue();
+                    }
+
+                    newest.Enqueue(entry);
+                }
+            }
+
+            return new ConversationHistory([.. newest], total - newest.Count);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
             return null;
         }
-
-        var entries = new List<HistoryEntry>();
-        foreach (var line in File.ReadLines(file.FullName))
-        {
-            entries.AddRange(Entries(line));
-        }
-
-        var skipped = Math.Max(0, entries.Count - MaxEntries);
-        return new ConversationHistory(skipped > 0 ? entries[skipped..] : entries, skipped);
     }
+
+    /// <summary>A conversation id as Claude writes it: a lower-case GUID with dashes, so one id names one file.</summary>
+    private static bool IsCanonicalId(string id) => Guid.TryParse(id, out var guid) && guid.ToString("D") == id;
 
     private string Folder(string projectPath)
     {
@@ -65,78 +116,125 @@ internal sealed class ClaudeTranscripts(AgentCommand command)
     private string? Setting(string name) =>
         command.Environment.TryGetValue(name, out var value) ? value : Environment.GetEnvironmentVariable(name);
 
-    private static string? Title(string path)
+    private static StreamReader Open(string folder, string name, out BeneathRoot.HandleStatus status)
     {
-        foreach (var line in File.ReadLines(path).Take(TitleScanLines))
+        var handle = BeneathRoot.OpenFileForRead(folder, name, out status);
+        return new StreamReader(new FileStream(handle, FileAccess.Read), Encoding.UTF8);
+    }
+
+    /// <summary>The first prompt as a title, and whether the transcript's recorded folder is this project's.</summary>
+    private static (bool Matches, string? Title) Describe(StreamReader reader, string projectPath)
+    {
+        string? cwd = null;
+        string? title = null;
+        foreach (var line in Lines(reader).Take(TitleScanLines))
         {
-            if (Entries(line).OfType<HistoryUserText>().FirstOrDefault() is { } first)
+            cwd ??= Cwd(line);
+            if (title is null && Entries(line).OfType<HistoryUserText>().FirstOrDefault() is { } first)
             {
                 var text = first.Text.ReplaceLineEndings(" ").Trim();
-                return text.Length > TitleLength ? text[..TitleLength] + "…" : text;
+                title = text.Length > TitleLength ? text[..TitleLength] + "…" : text;
+            }
+
+            if (cwd is not null && title is not null)
+            {
+                break;
             }
         }
 
-        return null;
+        return (cwd is null || cwd == projectPath, title);
+    }
+
+    private static IEnumerable<string> Lines(StreamReader reader)
+    {
+        while (reader.ReadLine() is { } line)
+        {
+            if (line.Length <= MaxLine)
+            {
+                yield return line;
+            }
+        }
+    }
+
+    private static string? Cwd(string line)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(line);
+            return document.RootElement.ValueKind == JsonValueKind.Object ? JsonFields.Text(document.RootElement, "cwd") : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     /// <summary>What one transcript line holds for a reader; bookkeeping lines, side chains and meta messages hold nothing.</summary>
     internal static IEnumerable<HistoryEntry> Entries(string line)
     {
-        JsonElement root;
+        JsonDocument document;
         try
         {
-            using var document = JsonDocument.Parse(line);
-            root = document.RootElement.Clone();
+            document = JsonDocument.Parse(line);
         }
         catch (JsonException)
         {
             yield break;
         }
 
-        if (root.ValueKind != JsonValueKind.Object || root.TryGetProperty("isSidechain", out var side) && side.ValueKind == JsonValueKind.True
-            || root.TryGetProperty("isMeta", out var meta) && meta.ValueKind == JsonValueKind.True
-            || !root.TryGetProperty("message", out var message) || message.ValueKind != JsonValueKind.Object
-            || !message.TryGetProperty("content", out var content))
+        using (document)
         {
-            yield break;
-        }
-
-        var type = JsonFields.Text(root, "type");
-        if (content.ValueKind == JsonValueKind.String)
-        {
-            if (content.GetString() is { Length: > 0 } text)
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || root.TryGetProperty("isSidechain", out var side) && side.ValueKind == JsonValueKind.True
+                || root.TryGetProperty("isMeta", out var meta) && meta.ValueKind == JsonValueKind.True
+                || !root.TryGetProperty("message", out var message) || message.ValueKind != JsonValueKind.Object
+                || !message.TryGetProperty("content", out var content))
             {
-                yield return type == "user" ? new HistoryUserText(text) : new HistoryAssistantText(text);
+                yield break;
             }
 
-            yield break;
-        }
-
-        if (content.ValueKind != JsonValueKind.Array)
-        {
-            yield break;
-        }
-
-        foreach (var block in content.EnumerateArray())
-        {
-            switch (JsonFields.Text(block, "type"))
+            var user = JsonFields.Text(root, "type") == "user";
+            if (content.ValueKind == JsonValueKind.String)
             {
-                case "text" when JsonFields.Text(block, "text") is { Length: > 0 } text:
-                    yield return type == "user" ? new HistoryUserText(text) : new HistoryAssistantText(text);
-                    break;
-                case "tool_use" when JsonFields.Text(block, "id") is { } id:
-                    var tool = JsonFields.Text(block, "name") ?? "tool";
-                    var input = block.TryGetProperty("input", out var given) && given.ValueKind == JsonValueKind.Object ? given : JsonDocument.Parse("{}").RootElement;
-                    var described = ClaudeTools.Describe(tool, input);
-                    yield return new HistoryToolCall(id, tool, described.Kind, described.Title, input);
-                    break;
-                case "tool_result" when JsonFields.Text(block, "tool_use_id") is { } id:
-                    yield return new HistoryToolResult(id, block.TryGetProperty("content", out var result) ? Flatten(result) : "",
-                        block.TryGetProperty("is_error", out var error) && error.ValueKind == JsonValueKind.True);
-                    break;
+                if (content.GetString() is { Length: > 0 } text)
+                {
+                    yield return user ? new HistoryUserText(Cut(text)) : new HistoryAssistantText(Cut(text));
+                }
+
+                yield break;
+            }
+
+            if (content.ValueKind != JsonValueKind.Array)
+            {
+                yield break;
+            }
+
+            foreach (var block in content.EnumerateArray())
+            {
+                switch (JsonFields.Text(block, "type"))
+                {
+                    case "text" when JsonFields.Text(block, "text") is { Length: > 0 } text:
+                        yield return user ? new HistoryUserText(Cut(text)) : new HistoryAssistantText(Cut(text));
+                        break;
+                    case "tool_use" when JsonFields.Text(block, "id") is { } id:
+                        var tool = JsonFields.Text(block, "name") ?? "tool";
+                        // Only the input is kept (its own copy), never the whole line it came in.
+                        var input = block.TryGetProperty("input", out var given) && given.ValueKind == JsonValueKind.Object ? given.Clone() : Empty;
+                        var described = ClaudeTools.Describe(tool, input);
+                        yield return new HistoryToolCall(id, tool, described.Kind, described.Title, input);
+                        break;
+                    case "tool_result" when JsonFields.Text(block, "tool_use_id") is { } id:
+                        yield return new HistoryToolResult(id, block.TryGetProperty("content", out var result) ? Cut(Flatten(result)) : "",
+                            block.TryGetProperty("is_error", out var error) && error.ValueKind == JsonValueKind.True);
+                        break;
+                }
             }
         }
     }
+
+    private static readonly JsonElement Empty = JsonDocument.Parse("{}").RootElement.Clone();
+
+    private static string Cut(string text) => text.Length > MaxText ? text[..MaxText] + "…" : text;
 
     private static string Flatten(JsonElement value) => value.ValueKind switch
     {

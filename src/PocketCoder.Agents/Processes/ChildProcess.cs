@@ -92,6 +92,9 @@ public sealed partial class ChildProcess : IAsyncDisposable
             info.ArgumentList.Add(argument);
         }
 
+        // Ctrl+C and Ctrl+\ on the terminal are the program's (claude interrupts its turn with them), not ours to die of.
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => context.Cancel = true);
+        using var quit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, context => context.Cancel = true);
         using var process = Process.Start(info) ?? throw new InvalidOperationException($"{fileName} did not start.");
         await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
         return process.ExitCode;

@@ -40,7 +40,8 @@ public static class CommandLine
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
     {
         var root = Root();
-        var parsed = root.Parse(args.Length == 0 ? ["--help"] : args);
+        // No @response files: "@bob fix this" is a message, and --message @file must not send a file's contents.
+        var parsed = root.Parse(args.Length == 0 ? ["--help"] : args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         if (parsed.Errors.Count > 0)
         {
             // A mistake in how it was called: said plainly, with where the help is, and exit 2 (as for any usage error).
@@ -55,7 +56,14 @@ public static class CommandLine
 
         try
         {
-            return await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+            // No termination timeout: serve stops its agents cleanly however long that takes, and Ctrl+C during handoff is the agent's.
+            return await parsed.InvokeAsync(new InvocationConfiguration
+            {
+                Output = output,
+                Error = error,
+                EnableDefaultExceptionHandler = false,
+                ProcessTerminationTimeout = null,
+            });
         }
         catch (CliException exception)
         {

@@ -26,15 +26,33 @@ public static class ServerClient
             }
 
             var body = await response.Content.ReadAsStringAsync();
-            var detail = body.Length > 0 && JsonElement.Parse(body) is { ValueKind: JsonValueKind.Object } problem
-                && problem.TryGetProperty("detail", out var d) ? d.GetString() : body;
-            await error.WriteLineAsync($"pocketcoder: {detail}");
+            await error.WriteLineAsync($"pocketcoder: {Detail(body) ?? $"{(int)response.StatusCode} {response.ReasonPhrase}"}");
+            return null;
+        }
+        catch (TaskCanceledException)
+        {
+            await error.WriteLineAsync($"pocketcoder: {http.BaseAddress} did not answer within {http.Timeout.TotalSeconds:0} s.");
             return null;
         }
         catch (HttpRequestException)
         {
             await error.WriteLineAsync($"pocketcoder: PocketCoder is not running at {http.BaseAddress}. Start it with `pocketcoder serve`, or name it with --url.");
             return null;
+        }
+    }
+
+    /// <summary>The problem's detail, whatever the body holds (a proxy's HTML page too).</summary>
+    private static string? Detail(string body)
+    {
+        try
+        {
+            return JsonElement.Parse(body) is { ValueKind: JsonValueKind.Object } problem && problem.TryGetProperty("detail", out var detail)
+                ? detail.GetString()
+                : null;
+        }
+        catch (JsonException)
+        {
+            return body.Length is > 0 and < 300 ? body : null;
         }
     }
 

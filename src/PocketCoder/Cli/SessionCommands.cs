@@ -116,7 +116,12 @@ public static class SessionCommands
     /// <summary>The full id of the session named by an id or the start of one (as `sessions` prints it).</summary>
     private static async Task<string?> ResolveAsync(HttpClient http, CliArguments arguments, TextWriter error)
     {
-        var given = arguments.Positional[0];
+        var given = arguments.Positional[0].Trim();
+        if (given.Length == 0)
+        {
+            throw new CliException("Name the session: its id, or the start of it that `pocketcoder sessions` prints.");
+        }
+
         if (await GetAsync(http, "/api/sessions", arguments, error) is not { } sessions)
         {
             return null;

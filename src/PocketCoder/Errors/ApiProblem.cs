@@ -80,6 +80,7 @@ public static class ErrorCodes
     public const string TurnNotFound = "TURN_NOT_FOUND";
     public const string ConversationNotFound = "CONVERSATION_NOT_FOUND";
     public const string ConversationInUse = "CONVERSATION_IN_USE";
+    public const string ConversationMaybeInUse = "CONVERSATION_MAYBE_IN_USE";
     public const string SessionBusy = "SESSION_BUSY";
     public const string AttachmentInvalid = "ATTACHMENT_INVALID";
     public const string AttachmentTooLarge = "ATTACHMENT_TOO_LARGE";

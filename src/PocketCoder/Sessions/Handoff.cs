@@ -20,8 +20,10 @@ public sealed record HandoffResponse(SessionResponse Session, IReadOnlyList<stri
 /// <summary>
 /// One conversation, desk and phone: the agent conversations a project folder has on this machine (begun in a terminal
 /// or here), carried on in PocketCoder with their history shown, and handed back to the terminal with the command that
-/// resumes them. Never two live processes on one conversation: PocketCoder's own are known, and a terminal's is found by
-/// the conversation id on its command line (<c>--resume ID</c>, <c>--session-id ID</c>, as the printed command runs it).
+/// resumes them. Never two live processes on one conversation: every session here that is not stopped holds its
+/// conversation (a message can bring its agent back), and a terminal's process is found in <c>/proc</c> by the
+/// conversation id on its command line (<c>--resume ID</c>, as the printed command runs it) or, for a <c>claude</c>
+/// started without one, by working in the project's folder; that last guess can be overridden (<c>force</c>).
 /// </summary>
 public sealed class Handoff(
     Database database,
@@ -32,6 +34,9 @@ public sealed class Handoff(
     EventLog events,
     Ledger.LedgerStore ledger)
 {
+    // One continue at a time: the check that nothing holds a conversation and the session that then holds it are one step.
+    private readonly SemaphoreSlim _continuing = new(1, 1);
+
     public IReadOnlyList<AgentConversationResponse> List(string projectId)
     {
         var project = projects.Get(projectId);
@@ -43,21 +48,37 @@ public sealed class Handoff(
             return catalog.ListConversations(project.Path).Select(c =>
             {
                 var session = owned.GetValueOrDefault((agent, c.Id));
-                var inUse = manager.LiveHolder(agent, c.Id) is not null || TerminalProcesses.Holding(running, c.Id) is not null;
+                var inUse = sessions.Carrying(agent, c.Id).Count > 0 || TerminalProcesses.Holding(running, c.Id, null) is not null;
                 return new AgentConversationResponse(agent, c.Id, c.Title, c.LastActivity, c.Size, session?.Id, inUse);
             });
         }).OrderByDescending(c => c.LastActivity)];
     }
 
     /// <summary>Carries the conversation on here: a new session over it, its history imported, its agent resumed.</summary>
-    public async Task<Session> ContinueAsync(string projectId, string agentId, string conversationId, Actor actor, CancellationToken cancellationToken)
+    /// <param name="force">Continue although a claude process works in the project's folder (it may be on another conversation).</param>
+    public async Task<Session> ContinueAsync(string projectId, string agentId, string conversationId, bool force, Actor actor,
+        CancellationToken cancellationToken)
+    {
+        await _continuing.WaitAsync(cancellationToken);
+        try
+        {
+            return await ContinueOnceAsync(projectId, agentId, conversationId, force, actor, cancellationToken);
+        }
+        finally
+        {
+            _continuing.Release();
+        }
+    }
+
+    private async Task<Session> ContinueOnceAsync(string projectId, string agentId, string conversationId, bool force, Actor actor,
+        CancellationToken cancellationToken)
     {
         var project = projects.Get(projectId);
         var catalog = agents.Find(agentId) as IAgentConversations
             ?? throw ApiProblem.BadRequest(ErrorCodes.UnknownAgent, $"'{agentId}' has no conversations PocketCoder can read and carry on.");
         var history = catalog.ReadConversation(project.Path, conversationId)
             ?? throw ApiProblem.NotFound(ErrorCodes.ConversationNotFound, $"No {agentId} conversation '{conversationId}' for this project's folder.");
-        EnsureFree(agentId, conversationId, catalog);
+        EnsureFree(agentId, conversationId, force ? null : project.Path);
 
         var title = catalog.ListConversations(project.Path).FirstOrDefault(c => c.Id == conversationId)?.Title;
         var session = database.Write(write =>
@@ -81,7 +102,21 @@ public sealed class Handoff(
         });
 
         // The agent's own resume (Claude --resume): gated from its first call on, like any session here.
-        return await manager.ResumeAsync(session.Id, actor, cancellationToken);
+        try
+        {
+            return await manager.ResumeAsync(session.Id, actor, cancellationToken);
+        }
+        catch (ApiProblem problem)
+        {
+            // As with a new session that could not start: nothing is left behind but the record that it was tried.
+            await manager.StopAsync(session.Id, actor, CancellationToken.None);
+            database.Write(write =>
+            {
+                write.Execute("DELETE FROM sessions WHERE id = $id", ("$id", session.Id));
+                ledger.Append(write, Actor.System.Name, "session.start_failed", session.Id, new JsonObject { ["agent"] = agentId, ["code"] = problem.Code });
+            });
+            throw;
+        }
     }
 
     /// <summary>Stops PocketCoder's process for the session, between turns, and says how to carry on in a terminal.</summary>
@@ -91,13 +126,7 @@ public sealed class Handoff(
         var project = projects.Get(session.ProjectId);
         var catalog = agents.Find(session.Agent) as IAgentConversations
             ?? throw ApiProblem.Conflict(ErrorCodes.AgentUnavailable, $"{session.Agent} conversations cannot be carried on in a terminal from here.");
-        if (manager.IsBusy(session.Id))
-        {
-            throw ApiProblem.Conflict(ErrorCodes.SessionBusy,
-                "The agent is in the middle of a turn or waiting for a decision: let it finish (or stop the turn), then hand it back.");
-        }
-
-        var stopped = await manager.StopAsync(session.Id, actor, cancellationToken);
+        var stopped = await manager.HandBackAsync(session.Id, actor, cancellationToken);
         database.Write(write => ledger.Append(write, actor.Name, "session.handed_back", session.Id,
             new JsonObject { ["conversation"] = session.AgentSessionId, ["deviceId"] = actor.Id }));
         var command = catalog.ResumeCommand(session.AgentSessionId);
@@ -105,18 +134,22 @@ public sealed class Handoff(
         return new HandoffResponse(SessionResponse.From(stopped), command, project.Path, shell);
     }
 
-    private void EnsureFree(string agentId, string conversationId, IAgentConversations catalog)
+    /// <param name="folder">Also refuse while a claude works in this folder (null: only a process naming the conversation).</param>
+    private void EnsureFree(string agentId, string conversationId, string? folder)
     {
-        if (manager.LiveHolder(agentId, conversationId) is { } holder)
+        if (sessions.Carrying(agentId, conversationId).FirstOrDefault() is { } holder)
         {
             throw ApiProblem.Conflict(ErrorCodes.ConversationInUse,
-                $"Session {holder.Id} here is carrying this conversation on already: open it, or hand it back first.");
+                $"Session {holder.Id} here carries this conversation on already: open it, or hand it back first.");
         }
 
-        if (TerminalProcesses.Holding(TerminalProcesses.CommandLines(), conversationId) is { } process)
+        if (TerminalProcesses.Holding(TerminalProcesses.CommandLines(), conversationId, folder) is { } process)
         {
-            throw ApiProblem.Conflict(ErrorCodes.ConversationInUse,
-                $"A process on this machine holds the conversation (pid {process.Pid}: {process.Name}). Quit it in its terminal, then continue here.");
+            throw process.Named
+                ? ApiProblem.Conflict(ErrorCodes.ConversationInUse,
+                    $"A process on this machine holds the conversation (pid {process.Pid}: {process.Name}). Quit it in its terminal, then continue here.")
+                : ApiProblem.Conflict(ErrorCodes.ConversationMaybeInUse,
+                    $"claude runs in this project's folder (pid {process.Pid}) and may be on this conversation. Quit it, or continue anyway (force=true) if it is on another.");
         }
     }
 
@@ -142,13 +175,17 @@ public sealed class Handoff(
     }
 
     private static string Quote(string value) =>
-        value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '/' or ':' or '=') ? value : "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+        value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '/' or ':' or '=' or '@' or '+' or ',' or '%') ? value : "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 }
 
 /// <summary>Other processes on this machine, by their command lines (Linux <c>/proc</c>; elsewhere none are seen).</summary>
 internal static class TerminalProcesses
 {
-    public sealed record Running(int Pid, string Name, IReadOnlyList<string> Arguments);
+    /// <param name="Folder">Its working folder, when this user may read it.</param>
+    public sealed record Running(int Pid, string Name, IReadOnlyList<string> Arguments, string? Folder);
+
+    /// <summary>A holder, and whether it named the conversation (else it is a claude working in the folder).</summary>
+    public sealed record Holder(int Pid, string Name, bool Named);
 
     public static IReadOnlyList<Running> CommandLines()
     {
@@ -178,7 +215,8 @@ internal static class TerminalProcesses
                 var arguments = File.ReadAllText(Path.Combine(directory, "cmdline")).Split('\0', StringSplitOptions.RemoveEmptyEntries);
                 if (arguments.Length > 0)
                 {
-                    found.Add(new Running(pid, Path.GetFileName(arguments[0]), arguments));
+                    var folder = new DirectoryInfo(Path.Combine(directory, "cwd")).LinkTarget;
+                    found.Add(new Running(pid, Path.GetFileName(arguments[0]), arguments, folder));
                 }
             }
             catch (IOException)
@@ -194,7 +232,24 @@ internal static class TerminalProcesses
         return found;
     }
 
-    /// <summary>The process that names this conversation as an argument of its own (never a mere mention inside one).</summary>
-    public static Running? Holding(IReadOnlyList<Running> processes, string conversationId) =>
-        processes.FirstOrDefault(p => p.Arguments.Skip(1).Any(a => a == conversationId || a.EndsWith("=" + conversationId, StringComparison.Ordinal)));
+    /// <summary>
+    /// The process that names this conversation as an argument of its own (never a mere mention inside one), or, with
+    /// <paramref name="folder"/>, a claude working there: one started without an id (<c>claude</c>, <c>claude -c</c>) shows no other sign.
+    /// </summary>
+    public static Holder? Holding(IReadOnlyList<Running> processes, string conversationId, string? folder)
+    {
+        if (processes.FirstOrDefault(p => p.Arguments.Skip(1).Any(a => a == conversationId || a.EndsWith("=" + conversationId, StringComparison.Ordinal)))
+            is { } named)
+        {
+            return new Holder(named.Pid, named.Name, true);
+        }
+
+        return folder is not null && processes.FirstOrDefault(p => p.Folder == folder && IsClaude(p)) is { } working
+            ? new Holder(working.Pid, working.Name, false)
+            : null;
+    }
+
+    // The native binary is named claude; the npm package runs as node with its cli.js (in a claude-code folder).
+    private static bool IsClaude(Running process) =>
+        process.Name == "claude" || process.Arguments.Take(3).Any(a => a.Contains("claude-code", StringComparison.Ordinal) || Path.GetFileName(a) == "claude");
 }

@@ -117,13 +117,31 @@ public sealed class SessionManager(
         }
     }
 
-    /// <summary>A turn runs or a question waits: the agent is in the middle of something.</summary>
-    public bool IsBusy(string sessionId) => _live.TryGetValue(sessionId, out var runner) && runner.IsAlive && !runner.IsQuiescent;
+    /// <summary>
+    /// Stops the session's agent to hand the conversation back to a terminal: only between turns with no question open
+    /// (else <c>SESSION_BUSY</c>), under the session's start lock and the runner's send lock, so neither a start nor a
+    /// message slips in between the check and the stop.
+    /// </summary>
+    public async Task<Session> HandBackAsync(string sessionId, Actor actor, CancellationToken cancellationToken)
+    {
+        var session = sessions.Get(sessionId);
+        var gate = _startLocks.GetOrAdd(session.Id, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_live.TryGetValue(session.Id, out var runner) && runner.IsAlive && !await runner.CloseBetweenTurnsAsync(cancellationToken))
+            {
+                throw ApiProblem.Conflict(ErrorCodes.SessionBusy,
+                    "The agent is in the middle of a turn or waiting for a decision: let it finish (or stop the turn), then hand it back.");
+            }
 
-    /// <summary>A live agent process of PocketCoder's holds this conversation (for any session).</summary>
-    public Session? LiveHolder(string agent, string conversationId) => _live.Values
-        .Where(r => r.IsAlive).Select(r => sessions.Find(r.SessionId))
-        .FirstOrDefault(s => s is not null && s.Agent == agent && s.AgentSessionId == conversationId);
+            return await StopAsync(session.Id, actor, cancellationToken);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
 
     /// <summary>Brings an interrupted (or idle, process-less) session's agent back, conversation intact.</summary>
     public async Task<Session> ResumeAsync(string sessionId, Actor actor, CancellationToken cancellationToken)
@@ -332,7 +350,15 @@ public sealed class SessionManager(
             var project = projects.Get(session.ProjectId);
             var adapter = agents.Find(session.Agent) ?? throw ApiProblem.Conflict(ErrorCodes.AgentUnavailable,
                 $"The agent '{session.Agent}' is not available in this build.");
-            return await StartRunnerAsync(session, project, adapter, resume: sessions.HasConversation(session.Id), cancellationToken);
+            var resume = sessions.HasConversation(session.Id);
+            if (resume && TerminalProcesses.Holding(TerminalProcesses.CommandLines(), session.AgentSessionId, null) is { } holder)
+            {
+                // The owner carried it on in a terminal meanwhile: never a second process on one conversation.
+                throw ApiProblem.Conflict(ErrorCodes.ConversationInUse,
+                    $"A process on this machine holds this conversation (pid {holder.Pid}: {holder.Name}). Quit it in its terminal, then send again.");
+            }
+
+            return await StartRunnerAsync(session, project, adapter, resume, cancellationToken);
         }
         finally
         {

@@ -46,6 +46,9 @@ public sealed class SessionRunner(
     /// <summary>A message came while the turn ran: the agent may take it as a turn of its own, which then has its review too.</summary>
     private bool _sentDuringTurn;
 
+    /// <summary>Set once the session is being handed back: no message starts a turn after that.</summary>
+    private bool _closing;
+
     // One message at a time: which one begins a turn, and the order the agent gets them in, are then certain.
     private readonly SemaphoreSlim _sendLock = new(1, 1);
 
@@ -119,6 +122,11 @@ public sealed class SessionRunner(
             bool begins;
             lock (_statusLock)
             {
+                if (_closing)
+                {
+                    throw new InvalidOperationException("the session is being handed back to a terminal");
+                }
+
                 begins = !_turnActive;
             }
 
@@ -139,6 +147,32 @@ public sealed class SessionRunner(
 
             UpdateStatus(null);
             await agent.SendAsync(message.Prompt, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Closes the session to new messages if the agent is between turns with no question open, and says whether it did.
+    /// Taken under the send lock, so no message is half sent; the caller then stops the process.
+    /// </summary>
+    public async Task<bool> CloseBetweenTurnsAsync(CancellationToken cancellationToken)
+    {
+        await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            lock (_statusLock)
+            {
+                if (_turnActive || Volatile.Read(ref _pendingApprovals) > 0)
+                {
+                    return false;
+                }
+
+                _closing = true;
+                return true;
+            }
         }
         finally
         {

@@ -181,7 +181,12 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
 
     /// <summary>Whether the agent has been sent anything yet: only then is there a conversation to resume.</summary>
     public bool HasConversation(string id) => database.Read(connection =>
-        connection.Scalar<long>("SELECT count(*) FROM events WHERE session_id = $id AND kind = 'message.user'", ("$id", id)) > 0);
+        connection.Scalar<long>("SELECT count(*) FROM events WHERE session_id = $id AND kind IN ('message.user', 'history.imported')", ("$id", id)) > 0);
+
+    /// <summary>The sessions, not stopped, that carry this agent conversation on (any can bring its agent back with a message).</summary>
+    public IReadOnlyList<Session> Carrying(string agent, string agentSessionId) => database.Read(connection => connection.Query(
+        $"SELECT {ReadColumns} FROM sessions WHERE agent = $agent AND agent_session_id = $conversation AND status <> 'stopped'", Map,
+        ("$agent", agent), ("$conversation", agentSessionId)));
 
     private static Session Map(SqliteDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.NullableString(3), r.GetString(4), r.GetString(5), r.GetString(6),

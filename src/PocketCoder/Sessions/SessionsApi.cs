@@ -123,10 +123,10 @@ public static class SessionsApi
     }
 
     /// <summary>Carries on, here, a conversation the agent keeps for the project's folder (one begun in a terminal).</summary>
-    private static async Task<Created<SessionResponse>> ContinueAsync(string projectId, string agent, string conversationId, Handoff handoff,
+    private static async Task<Created<SessionResponse>> ContinueAsync(string projectId, string agent, string conversationId, bool? force, Handoff handoff,
         ClaimsPrincipal user, CancellationToken cancellationToken)
     {
-        var session = await handoff.ContinueAsync(projectId, agent, conversationId, user.Actor(), cancellationToken);
+        var session = await handoff.ContinueAsync(projectId, agent, conversationId, force == true, user.Actor(), cancellationToken);
         return TypedResults.Created($"/api/sessions/{session.Id}", SessionResponse.From(session));
     }
 

@@ -60,15 +60,22 @@ public sealed class HandoffTests
         // 3. Handed back from the terminal: PocketCoder's process stops, and the command to carry on is given.
         var handoff = await CliAsync(world, "handoff", "--print", sessionId[..8]);
         Assert.Equal(0, handoff.Exit);
-        Assert.Contains($"To carry on: cd {world.Repository} && claude --resume {Conversation}", handoff.Output, StringComparison.Ordinal);
+        // The same claude the server runs, not whichever is first on PATH.
+        Assert.Contains($"To carry on: cd {world.Repository} && {ClaudeCli.Executable} --resume {Conversation}", handoff.Output, StringComparison.Ordinal);
         Assert.Equal("stopped", (await world.SessionAsync(sessionId)).GetProperty("status").GetString());
         Assert.Equal(2, (await CliAsync(world, "send")).Exit);
 
-        // ...and not while a terminal holds it.
-        using (var holder = HoldInTerminal(Conversation))
+        // ...and not while a terminal holds it: one naming it, or a claude started without an id in the project's folder
+        // (which may be on another conversation: force says so).
+        var continueUrl = $"/api/projects/{world.ProjectId}/agent-sessions/claude-code/{Conversation}/continue";
+        using (var holder = HoldInTerminal("holder", ["--resume", Conversation], "/"))
         {
-            await ApiAssert.ProblemAsync(await world.Http.PostAsync($"/api/projects/{world.ProjectId}/agent-sessions/claude-code/{Conversation}/continue", null),
-                HttpStatusCode.Conflict, "CONVERSATION_IN_USE");
+            await ApiAssert.ProblemAsync(await world.Http.PostAsync(continueUrl, null), HttpStatusCode.Conflict, "CONVERSATION_IN_USE");
+        }
+
+        using (var claudeHere = HoldInTerminal("claude", [], world.Repository))
+        {
+            await ApiAssert.ProblemAsync(await world.Http.PostAsync(continueUrl, null), HttpStatusCode.Conflict, "CONVERSATION_MAYBE_IN_USE");
         }
 
         // 4. The terminal again, with the command it was given: the whole conversation is there, in order.
@@ -95,13 +102,14 @@ public sealed class HandoffTests
     private static Task RunClaudeAsync(AgentWorld world, params string[] arguments) =>
         ClaudeCli.RunInTerminalAsync(world.Model, world.Home, world.Repository, arguments);
 
-    /// <summary>A process that names the conversation on its command line, as `claude --resume ID` does, and is not ours.</summary>
-    private static Holder HoldInTerminal(string conversation)
+    /// <summary>A process named <paramref name="name"/> with these arguments, working in <paramref name="folder"/>, and not ours.</summary>
+    private static Holder HoldInTerminal(string name, string[] arguments, string folder)
     {
-        // Started through a shell that exits at once, so the holder is nobody's child here (as a terminal's would be).
-        var info = new ProcessStartInfo("sh") { RedirectStandardOutput = true };
+        // Started through a shell that exits at once, so the holder is nobody's child here (as a terminal's would be);
+        // `exec -a` gives it the name a real one would have.
+        var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, WorkingDirectory = folder };
         info.ArgumentList.Add("-c");
-        info.ArgumentList.Add($"sh -c 'sleep 120; true' holder --resume {conversation} >/dev/null 2>&1 & echo $!");
+        info.ArgumentList.Add($"(exec -a {name} bash -c 'sleep 120; true' {name} {string.Join(' ', arguments)}) >/dev/null 2>&1 & echo $!");
         using var launcher = Process.Start(info)!;
         var pid = int.Parse(launcher.StandardOutput.ReadLine()!, System.Globalization.CultureInfo.InvariantCulture);
         launcher.WaitForExit();

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, describeError, type AgentConversation } from '../api';
+import { api, ApiError, describeError, type AgentConversation } from '../api';
 import { AppBar, Empty, ErrorNote, timeAgo } from '../components/ui';
 import { linkTo, navigate } from '../router';
 import { upsertSession, useStore } from '../store';
@@ -14,17 +14,21 @@ export function Conversations({ projectId }: { projectId: string }) {
   const [list, setList] = useState<AgentConversation[] | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
+  // A claude works in the folder, perhaps on another conversation: the owner may continue anyway.
+  const [maybe, setMaybe] = useState<AgentConversation | null>(null);
   useEffect(() => void api.conversations(projectId).then(setList, (e) => setError(describeError(e))), [projectId]);
 
-  const carryOn = async (c: AgentConversation) => {
+  const carryOn = async (c: AgentConversation, force = false) => {
     setBusy(c.id);
     setError(null);
+    setMaybe(null);
     try {
-      const session = await api.continueConversation(projectId, c.agent, c.id);
+      const session = await api.continueConversation(projectId, c.agent, c.id, force);
       upsertSession(session);
       navigate(`/s/${session.id}`);
     } catch (e) {
       setError(describeError(e));
+      if (e instanceof ApiError && e.code === 'CONVERSATION_MAYBE_IN_USE') setMaybe(c);
       setBusy(null);
     }
   };
@@ -35,6 +39,7 @@ export function Conversations({ projectId }: { projectId: string }) {
       <main class="page">
         <p class="fine">Conversations the agents keep for this folder, also those begun in a terminal. Continue one here and its history comes along; every call from then on asks as usual.</p>
         <ErrorNote error={error} />
+        {maybe && <button class="btn ghost block" onClick={() => void carryOn(maybe, true)}>Continue anyway</button>}
         {list?.length === 0 && <Empty><p>No agent conversations for this folder on this machine yet.</p></Empty>}
         <ul class="list">
           {list?.map((c) => (

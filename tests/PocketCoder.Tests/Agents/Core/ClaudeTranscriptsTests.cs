@@ -1,0 +1,107 @@
+using System.Text.Json;
+using PocketCoder.Agents;
+using PocketCoder.Agents.Claude;
+using PocketCoder.Agents.Processes;
+using PocketCoder.Tests.Infrastructure;
+
+namespace PocketCoder.Tests.Agents.Core;
+
+/// <summary>Reading Claude Code's transcripts for a project: only that project's, only plain files, the newest entries, never stuck.</summary>
+[Trait("Category", "Unit")]
+public sealed class ClaudeTranscriptsTests : IDisposable
+{
+    private readonly string _config = TempPaths.NewDirectory("pc-claude-config");
+    private readonly ClaudeCodeAdapter _claude;
+
+    public ClaudeTranscriptsTests() =>
+        _claude = new ClaudeCodeAdapter(new AgentCommand("claude", new Dictionary<string, string?> { ["CLAUDE_CONFIG_DIR"] = _config }));
+
+    public void Dispose() => TempPaths.Delete(_config);
+
+    [Fact]
+    public void TwoProjectsSharingAFolderName_EachSeesOnlyItsOwn()
+    {
+        // "/a/b-c" and "/a/b/c" are both "-a-b-c" to Claude: the cwd its lines record tells them apart.
+        Write("/a/b-c", Guid.NewGuid().ToString(), Prompt("/a/b-c", "dash"));
+        Write("/a/b/c", Guid.NewGuid().ToString(), Prompt("/a/b/c", "slash"));
+        Assert.Equal(["dash"], _claude.ListConversations("/a/b-c").Select(c => c.Title));
+        Assert.Equal(["slash"], _claude.ListConversations("/a/b/c").Select(c => c.Title));
+    }
+
+    [Fact]
+    public void LongTranscript_KeepsTheNewestEntries_AndCountsTheRest()
+    {
+        var id = Guid.NewGuid().ToString();
+        Write("/p", id, [.. Enumerable.Range(1, ConversationLimit + 5).Select(i => Line("/p", "user", $"prompt {i}"))]);
+        var history = _claude.ReadConversation("/p", id)!;
+        Assert.Equal(ConversationLimit, history.Entries.Count);
+        Assert.Equal(5, history.Skipped);
+        Assert.Equal($"prompt {ConversationLimit + 5}", ((HistoryUserText)history.Entries[^1]).Text);
+    }
+
+    [Fact]
+    public void NotARegularFile_OrNotACanonicalId_NeverListedNorRead_AndNothingBlocks()
+    {
+        var folder = Folder("/p");
+        var fifo = Guid.NewGuid().ToString();
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", Path.Combine(folder, fifo + ".jsonl"))!)
+        {
+            mkfifo.WaitForExit();
+            Assert.Equal(0, mkfifo.ExitCode);
+        }
+
+        var outside = Path.Combine(_config, "secret.jsonl");
+        File.WriteAllLines(outside, Prompt("/p", "outside"));
+        var link = Guid.NewGuid().ToString();
+        File.CreateSymbolicLink(Path.Combine(folder, link + ".jsonl"), outside);
+        var upper = Guid.NewGuid().ToString().ToUpperInvariant();
+        File.WriteAllLines(Path.Combine(folder, upper + ".jsonl"), Prompt("/p", "upper"));
+
+        Assert.Empty(_claude.ListConversations("/p"));
+        Assert.Null(_claude.ReadConversation("/p", fifo));
+        Assert.Null(_claude.ReadConversation("/p", link));
+        Assert.Null(_claude.ReadConversation("/p", upper));
+        Assert.Null(_claude.ReadConversation("/p", "../secret"));
+    }
+
+    [Fact]
+    public void Entries_UserTextToolCallsResults_SidechainAndMetaLeftOut()
+    {
+        var id = Guid.NewGuid().ToString();
+        Write("/p", id,
+        [
+            Line("/p", "user", "hello"),
+            JsonSerializer.Serialize(new { type = "assistant", cwd = "/p", message = new { content = new object[]
+            {
+                new { type = "text", text = "running it" },
+                new { type = "tool_use", id = "t1", name = "Bash", input = new { command = "ls -la" } },
+            } } }),
+            JsonSerializer.Serialize(new { type = "user", cwd = "/p", message = new { content = new object[] { new { type = "tool_result", tool_use_id = "t1", content = "a b", is_error = true } } } }),
+            JsonSerializer.Serialize(new { type = "user", cwd = "/p", isSidechain = true, message = new { content = "side" } }),
+            JsonSerializer.Serialize(new { type = "user", cwd = "/p", isMeta = true, message = new { content = "meta" } }),
+            "not json",
+        ]);
+        var entries = _claude.ReadConversation("/p", id)!.Entries;
+        Assert.Equal(4, entries.Count);
+        Assert.Equal("hello", Assert.IsType<HistoryUserText>(entries[0]).Text);
+        Assert.Equal("running it", Assert.IsType<HistoryAssistantText>(entries[1]).Text);
+        var call = Assert.IsType<HistoryToolCall>(entries[2]);
+        Assert.Equal((ToolKind.Execute, "ls -la"), (call.Kind, call.Title));
+        Assert.True(Assert.IsType<HistoryToolResult>(entries[3]).IsError);
+    }
+
+    private const int ConversationLimit = 1000;
+
+    private string Folder(string project)
+    {
+        var folder = Path.Combine(_config, "projects", new string([.. project.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-')]));
+        Directory.CreateDirectory(folder);
+        return folder;
+    }
+
+    private void Write(string project, string id, IEnumerable<string> lines) => File.WriteAllLines(Path.Combine(Folder(project), id + ".jsonl"), lines);
+
+    private static string[] Prompt(string cwd, string text) => [Line(cwd, "user", text)];
+
+    private static string Line(string cwd, string type, string text) => JsonSerializer.Serialize(new { type, cwd, message = new { role = type, content = text } });
+}
