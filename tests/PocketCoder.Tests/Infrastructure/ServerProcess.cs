@@ -43,10 +43,17 @@ public sealed class ServerProcess : IAsyncDisposable
 
     private static string Dll => Path.Combine(AppContext.BaseDirectory, "pocketcoder.dll");
 
-    public static async Task<ServerProcess> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string?> environment)
+    /// <param name="executable">The installed `pocketcoder` to run (a packed tool); the built pocketcoder.dll when null.</param>
+    public static async Task<ServerProcess> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string?> environment, string? executable = null)
     {
         var baseUrl = FreeLoopbackUrl();
         var info = Info("serve", "--listen", baseUrl.ToString().TrimEnd('/'), "--data", dataDirectory);
+        if (executable is not null)
+        {
+            info.FileName = executable;
+            info.ArgumentList.RemoveAt(0);
+        }
+
         foreach (var (name, value) in environment)
         {
             if (value is null)
