@@ -41,6 +41,12 @@ public static class ServerClient
         }
     }
 
+    /// <summary>GETs JSON; null (with what went wrong said on <paramref name="error"/>) when it failed.</summary>
+    public static async Task<JsonElement?> GetJsonAsync(HttpClient http, string path, CliArguments arguments, TextWriter error) =>
+        await SendAsync(http, () => http.GetAsync(path), arguments, error) is { } response
+            ? JsonElement.Parse(await response.Content.ReadAsStringAsync())
+            : null;
+
     /// <summary>The problem's detail, whatever the body holds (a proxy's HTML page too).</summary>
     private static string? Detail(string body)
     {
@@ -58,7 +64,9 @@ public static class ServerClient
 
     public static HttpClient Create(CliArguments arguments)
     {
-        var url = arguments.Value("url") ?? Environment.GetEnvironmentVariable("POCKETCODER_URL") ?? PocketCoderOptions.DefaultListen;
+        // Where the running server said it listens (server.json in the data folder) unless told otherwise.
+        var url = arguments.Value("url") ?? Environment.GetEnvironmentVariable("POCKETCODER_URL")
+            ?? Reach.ServerAddress.Read(CommandLine.DataDirectory(arguments))?.Url ?? PocketCoderOptions.DefaultListen;
         var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(30) };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", TerminalToken(CommandLine.DataDirectory(arguments)));
         return http;

@@ -15,9 +15,9 @@ public static class SessionCommands
     public static async Task<int> ListAsync(CliArguments arguments, TextWriter output, TextWriter error)
     {
         using var http = ServerClient.Create(arguments);
-        var sessions = await GetAsync(http, "/api/sessions", arguments, error);
-        var approvals = sessions is null ? null : await GetAsync(http, "/api/approvals?status=pending", arguments, error);
-        var projects = approvals is null ? null : await GetAsync(http, "/api/projects", arguments, error);
+        var sessions = await ServerClient.GetJsonAsync(http, "/api/sessions", arguments, error);
+        var approvals = sessions is null ? null : await ServerClient.GetJsonAsync(http, "/api/approvals?status=pending", arguments, error);
+        var projects = approvals is null ? null : await ServerClient.GetJsonAsync(http, "/api/projects", arguments, error);
         if (sessions is null || approvals is null || projects is null)
         {
             return 1;
@@ -122,7 +122,7 @@ public static class SessionCommands
             throw new CliException("Name the session: its id, or the start of it that `pocketcoder sessions` prints.");
         }
 
-        if (await GetAsync(http, "/api/sessions", arguments, error) is not { } sessions)
+        if (await ServerClient.GetJsonAsync(http, "/api/sessions", arguments, error) is not { } sessions)
         {
             return null;
         }
@@ -141,11 +141,6 @@ public static class SessionCommands
                 return null;
         }
     }
-
-    private static async Task<JsonElement?> GetAsync(HttpClient http, string path, CliArguments arguments, TextWriter error) =>
-        await ServerClient.SendAsync(http, () => http.GetAsync(path), arguments, error) is { } response
-            ? JsonElement.Parse(await response.Content.ReadAsStringAsync())
-            : null;
 }
 
 public sealed record SendBody(string Text);

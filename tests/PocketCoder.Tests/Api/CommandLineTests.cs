@@ -34,4 +34,21 @@ public sealed class CommandLineTests
         Assert.Contains(names, error.ToString(), StringComparison.Ordinal);
         Assert.Contains(help, error.ToString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Status_NothingRunning_SaysSo_ExitOne()
+    {
+        var data = Infrastructure.TempPaths.NewDirectory("pc-status");
+        try
+        {
+            using var output = new StringWriter();
+            using var error = new StringWriter();
+            Assert.Equal(1, await CommandLine.RunAsync(["status", "--url", "http://127.0.0.1:9", "--data", data], output, error));
+            Assert.Contains("Not running", output.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Infrastructure.TempPaths.Delete(data);
+        }
+    }
 }
