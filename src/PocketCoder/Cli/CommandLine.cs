@@ -107,6 +107,13 @@ public static class CommandLine
             [Session(), new Argument<string>("text") { Description = "The message." }], SessionCommands.SendAsync));
         root.Subcommands.Add(Verb("handoff", "Carry the session on in this terminal: the server stops its agent between turns, then the agent's own resume runs here.",
             [Data(), Url(), new Option<bool>("--print") { Description = "Only print the command, do not run it." }], [Session()], SessionCommands.HandoffAsync));
+        var service = new Command("service", "Start PocketCoder with your session and keep it running (systemd user unit; launchd on macOS).");
+        service.Subcommands.Add(Verb("install", "Write the unit for this executable and data folder, then enable and start it.",
+            [Data(), new Option<bool>("--no-start") { Description = "Only write the unit file." }], [], ServiceCommand.RunAsync, prefix: ["install"]));
+        service.Subcommands.Add(Verb("uninstall", "Stop and disable it, and remove the unit.", [Data()], [], ServiceCommand.RunAsync, prefix: ["uninstall"]));
+        service.Subcommands.Add(Verb("status", "Whether it is installed, and what the service manager says of it.", [Data()], [], ServiceCommand.RunAsync,
+            prefix: ["status"]));
+        root.Subcommands.Add(service);
         root.Subcommands.Add(Hub());
         root.Subcommands.Add(Verb("version", "Print the version.", [], [], (_, o, _) =>
         {
