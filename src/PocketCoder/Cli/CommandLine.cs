@@ -100,6 +100,8 @@ public static class CommandLine
             [new Argument<string>("id") { Description = "The approval's id." }], ApprovalCommands.DenyAsync));
         root.Subcommands.Add(Verb("status", "Is the server running, where phones reach it, paired devices, sessions and what waits (exit 1 when not running).",
             [Data(), Url()], [], StatusCommand.RunAsync));
+        root.Subcommands.Add(Verb("doctor", "Check this machine for PocketCoder: settings, data folder, agents, git, tmux, port, hub (exit 1 on a problem).",
+            [Data()], [], DoctorCommand.RunAsync));
         root.Subcommands.Add(Verb("sessions", "List the sessions, newest activity first, with how many approvals wait in each.",
             [Data(), Url(), Json(), new Option<bool>("--all") { Description = "Archived ones too." }], [], SessionCommands.ListAsync));
         Argument<string> Session() => new("session") { Description = "The session's id, or the start of it that `pocketcoder sessions` prints." };

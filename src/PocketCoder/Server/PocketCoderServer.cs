@@ -230,7 +230,8 @@ public static class PocketCoderServer
     public static string BoundUrl(WebApplication app, PocketCoderOptions options) =>
         app.Urls.FirstOrDefault(url => !url.EndsWith("://" + HubEndPoint.Name, StringComparison.Ordinal)) ?? options.Listen;
 
-    private static IEnumerable<IAgentAdapter> Adapters(PocketCoderOptions options)
+    /// <summary>The agents a server with these options runs: doctor probes exactly these.</summary>
+    internal static IEnumerable<IAgentAdapter> Adapters(PocketCoderOptions options)
     {
         if (options.AgentCommands.TryGetValue(ClaudeCodeAdapter.AgentId, out var claude))
         {

@@ -51,4 +51,26 @@ public sealed class CommandLineTests
             Infrastructure.TempPaths.Delete(data);
         }
     }
+
+    [Fact]
+    public async Task Doctor_ChecksTheMachine_EachLineOkOrWhatToDo()
+    {
+        var data = Infrastructure.TempPaths.NewDirectory("pc-doctor");
+        try
+        {
+            // A data folder others can read is a problem doctor names, with the fix.
+            File.SetUnixFileMode(data, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+            using var output = new StringWriter();
+            Assert.Equal(1, await CommandLine.RunAsync(["doctor", "--data", data], output, TextWriter.Null));
+            var text = output.ToString();
+            Assert.Contains($"FIX  data folder {data} (705)", text, StringComparison.Ordinal);
+            Assert.Contains($"chmod 700 '{data}'", text, StringComparison.Ordinal);
+            Assert.Contains("ok   git: git version", text, StringComparison.Ordinal);
+            Assert.Contains("agent claude-code", text, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Infrastructure.TempPaths.Delete(data);
+        }
+    }
 }
