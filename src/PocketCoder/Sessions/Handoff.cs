@@ -108,13 +108,7 @@ public sealed class Handoff(
         }
         catch (ApiProblem problem)
         {
-            // As with a new session that could not start: nothing is left behind but the record that it was tried.
-            await manager.StopAsync(session.Id, actor, CancellationToken.None);
-            database.Write(write =>
-            {
-                write.Execute("DELETE FROM sessions WHERE id = $id", ("$id", session.Id));
-                ledger.Append(write, Actor.System.Name, "session.start_failed", session.Id, new JsonObject { ["agent"] = agentId, ["code"] = problem.Code });
-            });
+            await manager.DiscardUnstartedAsync(session.Id, agentId, problem.Code, stoppedBy: actor);
             throw;
         }
     }
@@ -167,9 +161,7 @@ public sealed class Handoff(
                 events.Append(write, sessionId, new ToolCallEvent(call.ToolCallId, call.Tool, call.Kind.ToWire(), call.Title, call.Input));
                 break;
             case HistoryToolResult result:
-                var truncated = result.Content.Length > SessionRunner.ToolResultLimit;
-                events.Append(write, sessionId, new ToolResultEvent(result.ToolCallId,
-                    truncated ? result.Content[..SessionRunner.ToolResultLimit] : result.Content, result.IsError, truncated));
+                events.Append(write, sessionId, SessionRunner.ToolResultEventOf(result.ToolCallId, result.Content, result.IsError));
                 break;
         }
     }

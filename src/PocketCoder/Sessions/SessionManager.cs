@@ -60,12 +60,7 @@ public sealed class SessionManager(
         }
         catch (ApiProblem)
         {
-            // Nothing ever ran: leave no failed husk behind for every retry, only the record that it was tried.
-            database.Write(write =>
-            {
-                write.Execute("DELETE FROM sessions WHERE id = $id", ("$id", session.Id));
-                ledger.Append(write, Actor.System.Name, "session.start_failed", session.Id, new JsonObject { ["agent"] = adapter.Id });
-            });
+            await DiscardUnstartedAsync(session.Id, adapter.Id, null, stoppedBy: null);
             throw;
         }
 
@@ -77,20 +72,37 @@ public sealed class SessionManager(
             }
             catch (ApiProblem problem)
             {
-                // The first prompt could not go (images to an agent that takes none): as with a start that failed, no
-                // session is left behind, only the record that it was tried.
-                await StopAsync(session.Id, actor, CancellationToken.None);
-                database.Write(write =>
-                {
-                    write.Execute("DELETE FROM sessions WHERE id = $id", ("$id", session.Id));
-                    ledger.Append(write, Actor.System.Name, "session.start_failed", session.Id,
-                        new JsonObject { ["agent"] = adapter.Id, ["code"] = problem.Code });
-                });
+                // The first prompt could not go (images to an agent that takes none): as with a start that failed.
+                await DiscardUnstartedAsync(session.Id, adapter.Id, problem.Code, stoppedBy: actor);
                 throw;
             }
         }
 
         return sessions.Get(session.Id);
+    }
+
+    /// <summary>
+    /// A session that never got going (its agent did not start, or could not take the first prompt): no failed husk is
+    /// left behind for every retry, only the ledger's record that it was tried. <paramref name="stoppedBy"/> stops its agent first.
+    /// </summary>
+    internal async Task DiscardUnstartedAsync(string sessionId, string agent, string? code, Actor? stoppedBy)
+    {
+        if (stoppedBy is not null)
+        {
+            await StopAsync(sessionId, stoppedBy, CancellationToken.None);
+        }
+
+        database.Write(write =>
+        {
+            write.Execute("DELETE FROM sessions WHERE id = $id", ("$id", sessionId));
+            var detail = new JsonObject { ["agent"] = agent };
+            if (code is not null)
+            {
+                detail["code"] = code;
+            }
+
+            ledger.Append(write, Actor.System.Name, "session.start_failed", sessionId, detail);
+        });
     }
 
     /// <summary>Sends a message, bringing the agent back with its native resume first if its process is gone.</summary>

@@ -28,6 +28,13 @@ public sealed class SessionRunner(
     /// <summary>Tool output beyond this is cut in the event (the agent itself saw all of it).</summary>
     public const int ToolResultLimit = 64 * 1024;
 
+    /// <summary>A tool's result as the transcript keeps it: cut at <see cref="ToolResultLimit"/>, and saying so.</summary>
+    internal static ToolResultEvent ToolResultEventOf(string toolCallId, string content, bool isError)
+    {
+        var truncated = content.Length > ToolResultLimit;
+        return new ToolResultEvent(toolCallId, truncated ? content[..ToolResultLimit] : content, isError, truncated);
+    }
+
     /// <summary>The <c>code</c> of the <c>error</c> event that reports a turn with no progress (docs/api.md).</summary>
     public const string StalledCode = "AGENT_STALLED";
 
@@ -303,9 +310,7 @@ public sealed class SessionRunner(
                 events.Append(session.Id, new ToolCallEvent(call.ToolCallId, call.Tool, call.Kind.ToWire(), call.Title, call.Input.Clone()));
                 break;
             case ToolResult result:
-                var truncated = result.Content.Length > ToolResultLimit;
-                events.Append(session.Id, new ToolResultEvent(
-                    result.ToolCallId, truncated ? result.Content[..ToolResultLimit] : result.Content, result.IsError, truncated));
+                events.Append(session.Id, ToolResultEventOf(result.ToolCallId, result.Content, result.IsError));
                 break;
             case PlanUpdate plan:
                 events.Append(session.Id, new PlanEvent(plan.Entries));
