@@ -7,28 +7,17 @@
 //
 // Prints "ok - <step>" per step; exits 0, or 1 with the failure.
 
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { addProject, launchPhone, pair, reportFailure, smallTargets } from './phone.mjs';
+import { addProject, launchPhone, ok, pair, reportFailure, scriptArgs, smallTargets } from './phone.mjs';
 
-const { values: args } = parseArgs({
-  options: {
-    url: { type: 'string' },
-    code: { type: 'string' },
-    repo: { type: 'string' },
-    shots: { type: 'string', default: 'test-results' },
-    chromium: { type: 'string', default: process.env.POCKETCODER_CHROMIUM || '/usr/bin/chromium' },
-  },
-});
-if (!args.url || !args.code || !args.repo) {
-  console.error('usage: node e2e/handoff.mjs --url URL --code CODE --repo DIR');
-  process.exit(2);
-}
-mkdirSync(args.shots, { recursive: true });
+const args = scriptArgs(
+  { url: { type: 'string' }, code: { type: 'string' }, repo: { type: 'string' } },
+  ['url', 'code', 'repo'],
+  'node e2e/handoff.mjs --url URL --code CODE --repo DIR',
+);
 const base = args.url.replace(/\/$/, '');
-const ok = (what) => console.log(`ok - ${what}`);
 const assertTappable = async (page, screen) => {
   const { bad } = await smallTargets(page);
   if (bad.length) throw new Error(`controls under 44x44 on ${screen}: ${bad.join('; ')}`);

@@ -11,31 +11,24 @@
 
 import { createECDH, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { launchPhone, pair, reportFailure } from './phone.mjs';
+import { launchPhone, ok, pair, reportFailure, scriptArgs } from './phone.mjs';
 
-const { values: args } = parseArgs({
-  options: {
-    url: { type: 'string' },
-    code: { type: 'string' },
-    repo: { type: 'string' },
-    command: { type: 'string' },
-    shots: { type: 'string', default: 'test-results' },
-    chromium: { type: 'string', default: process.env.POCKETCODER_CHROMIUM || '/usr/bin/chromium' },
-  },
-});
+const usage = 'node e2e/notify.mjs --url URL --code CODE --repo DIR --command TEXT; env POCKETCODER_LAPTOP_TOKEN';
+const args = scriptArgs(
+  { url: { type: 'string' }, code: { type: 'string' }, repo: { type: 'string' }, command: { type: 'string' } },
+  ['url', 'code', 'repo', 'command'],
+  usage,
+);
 const laptopToken = process.env.POCKETCODER_LAPTOP_TOKEN;
-if (!args.url || !args.code || !args.repo || !args.command || !laptopToken) {
-  console.error('usage: node e2e/notify.mjs --url URL --code CODE --repo DIR --command TEXT; env POCKETCODER_LAPTOP_TOKEN');
+if (!laptopToken) {
+  console.error(`usage: ${usage}`);
   process.exit(2);
 }
-mkdirSync(args.shots, { recursive: true });
 const base = args.url.replace(/\/$/, '');
 const origin = new URL(base).origin;
-const ok = (what) => console.log(`ok - ${what}`);
 
 // The browser's side of a subscription, and its decryption (RFC 8291 §3.4, RFC 8188 §2).
 const browserKey = createECDH('prime256v1');

@@ -1,6 +1,8 @@
 // The phone every browser test drives: Debian's Chromium (never a downloaded browser), headless, a fresh profile,
 // a 390x844 touch screen with a mobile user agent.
 
+import { mkdirSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 
 export function launchPhone({ executablePath, profile, args = [] }) {
@@ -64,3 +66,26 @@ export async function reportFailure(page, error, screenshot) {
   console.error(`  the page showed:\n  ${shown.slice(0, 2000).split('\n').join('\n  ')}`);
   await page.screenshot({ path: screenshot, fullPage: true }).catch(() => {});
 }
+
+/**
+ * A script's arguments, with --shots (where screenshots go, made here) and --chromium (Debian's) for every script. A
+ * missing `required` one prints the usage and exits 2.
+ */
+export function scriptArgs(options, required, usage) {
+  const { values } = parseArgs({
+    options: {
+      ...options,
+      shots: { type: 'string', default: 'test-results' },
+      chromium: { type: 'string', default: process.env.POCKETCODER_CHROMIUM || '/usr/bin/chromium' },
+    },
+  });
+  if (required.some((name) => !values[name])) {
+    console.error(`usage: ${usage}`);
+    process.exit(2);
+  }
+  mkdirSync(values.shots, { recursive: true });
+  return values;
+}
+
+/** One step passed, as every script reports it. */
+export const ok = (what) => console.log(`ok - ${what}`);

@@ -8,31 +8,20 @@
 //
 // Prints "ok - <step>" per step; exits 0, or 1 with the failure.
 
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { addProject, launchPhone, pair, reportFailure, smallTargets } from './phone.mjs';
+import { addProject, launchPhone, ok, pair, reportFailure, scriptArgs, smallTargets } from './phone.mjs';
 
-const { values: args } = parseArgs({
-  options: {
-    phase: { type: 'string' },
-    url: { type: 'string' },
-    code: { type: 'string' },
-    repo: { type: 'string' },
-    session: { type: 'string' },
-    profile: { type: 'string' },
-    shots: { type: 'string', default: 'test-results' },
-    chromium: { type: 'string', default: process.env.POCKETCODER_CHROMIUM || '/usr/bin/chromium' },
-  },
-});
+const args = scriptArgs(
+  { phase: { type: 'string' }, url: { type: 'string' }, code: { type: 'string' }, repo: { type: 'string' }, session: { type: 'string' }, profile: { type: 'string' } },
+  ['url', 'profile', 'phase'],
+  'see the head of e2e/restart.mjs',
+);
 const before = args.phase === 'before';
-if (!args.url || !args.profile || (before ? !args.code || !args.repo : args.phase !== 'after' || !args.session)) {
+if (before ? !args.code || !args.repo : args.phase !== 'after' || !args.session) {
   console.error('usage: see the head of e2e/restart.mjs');
   process.exit(2);
 }
-mkdirSync(args.shots, { recursive: true });
 const base = args.url.replace(/\/$/, '');
-const ok = (what) => console.log(`ok - ${what}`);
 
 // The profile outlives this run: the second run is the same phone, its cookie (host-only, so any port) still paired.
 const context = await launchPhone({ executablePath: args.chromium, profile: args.profile });

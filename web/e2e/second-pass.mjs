@@ -8,29 +8,17 @@
 //
 // Prints "ok - <step>" per step; exits 0, or 1 with the failure.
 
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { addProject, launchPhone, pair, reportFailure, smallTargets } from './phone.mjs';
+import { addProject, launchPhone, ok, pair, reportFailure, scriptArgs, smallTargets } from './phone.mjs';
 
-const { values: args } = parseArgs({
-  options: {
-    url: { type: 'string' },
-    code: { type: 'string' },
-    repo: { type: 'string' },
-    command: { type: 'string' },
-    shots: { type: 'string', default: 'test-results' },
-    chromium: { type: 'string', default: process.env.POCKETCODER_CHROMIUM || '/usr/bin/chromium' },
-  },
-});
-if (!args.url || !args.code || !args.repo || !args.command) {
-  console.error('usage: node e2e/second-pass.mjs --url URL --code CODE --repo DIR --command TEXT');
-  process.exit(2);
-}
-mkdirSync(args.shots, { recursive: true });
+const args = scriptArgs(
+  { url: { type: 'string' }, code: { type: 'string' }, repo: { type: 'string' }, command: { type: 'string' } },
+  ['url', 'code', 'repo', 'command'],
+  'node e2e/second-pass.mjs --url URL --code CODE --repo DIR --command TEXT',
+);
 const base = args.url.replace(/\/$/, '');
-const ok = (what) => console.log(`ok - ${what}`);
 
 
 const profile = mkdtempSync(join(tmpdir(), 'pc-chromium-'));

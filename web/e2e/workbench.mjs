@@ -7,28 +7,17 @@
 //
 // Prints "ok - <step>" per step; exits 0, or 1 with the failure.
 
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { addProject, launchPhone, pair, reportFailure, smallTargets } from './phone.mjs';
+import { addProject, launchPhone, ok, pair, reportFailure, scriptArgs, smallTargets } from './phone.mjs';
 
-const { values: args } = parseArgs({
-  options: {
-    url: { type: 'string' },
-    code: { type: 'string' },
-    repo: { type: 'string' },
-    shots: { type: 'string', default: 'test-results' },
-    chromium: { type: 'string', default: process.env.POCKETCODER_CHROMIUM || '/usr/bin/chromium' },
-  },
-});
-if (!args.url || !args.code || !args.repo) {
-  console.error('usage: node e2e/workbench.mjs --url URL --code CODE --repo DIR');
-  process.exit(2);
-}
-mkdirSync(args.shots, { recursive: true });
+const args = scriptArgs(
+  { url: { type: 'string' }, code: { type: 'string' }, repo: { type: 'string' } },
+  ['url', 'code', 'repo'],
+  'node e2e/workbench.mjs --url URL --code CODE --repo DIR',
+);
 const base = args.url.replace(/\/$/, '');
-const ok = (what) => console.log(`ok - ${what}`);
 const DICTATED = 'please make the flaky uploader retry';
 // The 2x1 PNG (red, blue) the C# side expects the model to receive byte for byte.
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAIAAAABCAIAAAB7QOjdAAAADUlEQVR4nGP4zwAE/wEHAAH/4iOeWQAAAABJRU5ErkJggg==';
