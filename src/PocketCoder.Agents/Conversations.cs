@@ -3,6 +3,7 @@ using System.Text.Json;
 namespace PocketCoder.Agents;
 
 /// <summary>A conversation the agent keeps on this machine for a project folder (started in a terminal, or by PocketCoder).</summary>
+/// <param name="Size">Bytes on disk where the agent says (0 when it does not).</param>
 public sealed record AgentConversation(string Id, string? Title, DateTimeOffset LastActivity, long Size);
 
 /// <summary>One step of an agent's own transcript, as PocketCoder shows history: words, tool calls and their results.</summary>
@@ -17,18 +18,57 @@ public sealed record HistoryToolCall(string ToolCallId, string Tool, ToolKind Ki
 public sealed record HistoryToolResult(string ToolCallId, string Content, bool IsError) : HistoryEntry;
 
 /// <summary>The conversation's history, oldest first; <c>Skipped</c> counts the oldest entries left out.</summary>
-public sealed record ConversationHistory(IReadOnlyList<HistoryEntry> Entries, int Skipped);
+public sealed record ConversationHistory(IReadOnlyList<HistoryEntry> Entries, int Skipped)
+{
+    // A history is for reading back on a phone: the newest entries are what matters, and a huge transcript costs no more.
+    internal const int MaxEntries = 1000;
+    internal const int MaxText = 64 * 1024;
+    private const int TitleLength = 120;
+
+    /// <summary>The newest <see cref="MaxEntries"/> of <paramref name="entries"/>, read as a stream (never all held at once).</summary>
+    internal static ConversationHistory Newest(IEnumerable<HistoryEntry> entries)
+    {
+        var newest = new Queue<HistoryEntry>(MaxEntries);
+        var total = 0;
+        foreach (var entry in entries)
+        {
+            total++;
+            if (newest.Count == MaxEntries)
+            {
+                newest.Dequeue();
+            }
+
+            newest.Enqueue(entry);
+        }
+
+        return new ConversationHistory([.. newest], total - newest.Count);
+    }
+
+    internal static string Cut(string text) => text.Length > MaxText ? text[..MaxText] + "…" : text;
+
+    /// <summary>A first prompt as a one-line title.</summary>
+    internal static string? Title(string? text)
+    {
+        var line = text?.ReplaceLineEndings(" ").Trim();
+        return string.IsNullOrEmpty(line) ? null : line.Length > TitleLength ? line[..TitleLength] + "…" : line;
+    }
+}
 
 /// <summary>
-/// An agent whose conversations live in files on this machine, so they can be listed, read, continued by PocketCoder
-/// and handed back to the terminal. The terminal command is the agent's own: <see cref="ResumeCommand"/>.
+/// An agent whose conversations live on this machine, so they can be listed, read, continued by PocketCoder and handed
+/// back to the terminal. The terminal command is the agent's own: <see cref="ResumeCommand"/>.
 /// </summary>
 public interface IAgentConversations
 {
-    IReadOnlyList<AgentConversation> ListConversations(string projectPath);
+    /// <summary>The agent's process name, to find one working in a project's folder without naming a conversation.</summary>
+    string ProcessName { get; }
+
+    /// <exception cref="AgentUnavailableException">The agent cannot be asked (not installed, or failed to answer).</exception>
+    Task<IReadOnlyList<AgentConversation>> ListConversationsAsync(string projectPath, CancellationToken cancellationToken);
 
     /// <summary>The history, or null when there is no such conversation for the folder.</summary>
-    ConversationHistory? ReadConversation(string projectPath, string conversationId);
+    /// <exception cref="AgentUnavailableException">The agent cannot be asked (not installed, or failed to answer).</exception>
+    Task<ConversationHistory?> ReadConversationAsync(string projectPath, string conversationId, CancellationToken cancellationToken);
 
     /// <summary>What to run in the project folder to carry on in a terminal, as an argument list.</summary>
     IReadOnlyList<string> ResumeCommand(string conversationId);

@@ -35,9 +35,13 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
     public Task<AgentAvailability> ProbeAsync(CancellationToken cancellationToken) =>
         command.ProbeAsync(Name, InstallHint, ["--version"], line => line.Split(' ')[0], cancellationToken);
 
-    public IReadOnlyList<AgentConversation> ListConversations(string projectPath) => _transcripts.List(projectPath);
+    public string ProcessName => "claude";
 
-    public ConversationHistory? ReadConversation(string projectPath, string conversationId) => _transcripts.Read(projectPath, conversationId);
+    public Task<IReadOnlyList<AgentConversation>> ListConversationsAsync(string projectPath, CancellationToken cancellationToken) =>
+        Task.FromResult(_transcripts.List(projectPath));
+
+    public Task<ConversationHistory?> ReadConversationAsync(string projectPath, string conversationId, CancellationToken cancellationToken) =>
+        Task.FromResult(_transcripts.Read(projectPath, conversationId));
 
     // The executable this server runs (POCKETCODER_CLAUDE_PATH, or claude on PATH), so the terminal resumes with the same one.
     public IReadOnlyList<string> ResumeCommand(string conversationId) => [command.Resolve() ?? "claude", "--resume", conversationId];

@@ -14,12 +14,8 @@ namespace PocketCoder.Agents.Claude;
 /// </summary>
 internal sealed class ClaudeTranscripts(AgentCommand command)
 {
-    // A history is for reading back on a phone: the newest entries are what matters, and a huge transcript costs no more.
-    internal const int MaxEntries = 1000;
-    internal const int MaxText = 64 * 1024;
     // A line longer than this (pasted screenshots in base64) is passed over, not parsed.
     private const int MaxLine = 4 * 1024 * 1024;
-    private const int TitleLength = 120;
     private const int TitleScanLines = 400;
 
     public IReadOnlyList<AgentConversation> List(string projectPath)
@@ -76,23 +72,7 @@ internal sealed class ClaudeTranscripts(AgentCommand command)
 
             // Streamed: only the newest entries are kept, whatever the transcript's length.
             using var reader = Open(folder, id + ".jsonl", out _);
-            var newest = new Queue<HistoryEntry>(MaxEntries);
-            var total = 0;
-            foreach (var line in Lines(reader))
-            {
-                foreach (var entry in Entries(line))
-                {
-                    total++;
-                    if (newest.Count == MaxEntries)
-                    {
-                        newest.Dequeue();
-                    }
-
-                    newest.Enqueue(entry);
-                }
-            }
-
-            return new ConversationHistory([.. newest], total - newest.Count);
+            return ConversationHistory.Newest(Lines(reader).SelectMany(Entries));
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
@@ -132,8 +112,7 @@ internal sealed class ClaudeTranscripts(AgentCommand command)
             cwd ??= Cwd(line);
             if (title is null && Entries(line).OfType<HistoryUserText>().FirstOrDefault() is { } first)
             {
-                var text = first.Text.ReplaceLineEndings(" ").Trim();
-                title = text.Length > TitleLength ? text[..TitleLength] + "…" : text;
+                title = ConversationHistory.Title(first.Text);
             }
 
             if (cwd is not null && title is not null)
@@ -198,7 +177,7 @@ internal sealed class ClaudeTranscripts(AgentCommand command)
             {
                 if (content.GetString() is { Length: > 0 } text)
                 {
-                    yield return user ? new HistoryUserText(Cut(text)) : new HistoryAssistantText(Cut(text));
+                    yield return user ? new HistoryUserText(ConversationHistory.Cut(text)) : new HistoryAssistantText(ConversationHistory.Cut(text));
                 }
 
                 yield break;
@@ -214,7 +193,7 @@ internal sealed class ClaudeTranscripts(AgentCommand command)
                 switch (JsonFields.Text(block, "type"))
                 {
                     case "text" when JsonFields.Text(block, "text") is { Length: > 0 } text:
-                        yield return user ? new HistoryUserText(Cut(text)) : new HistoryAssistantText(Cut(text));
+                        yield return user ? new HistoryUserText(ConversationHistory.Cut(text)) : new HistoryAssistantText(ConversationHistory.Cut(text));
                         break;
                     case "tool_use" when JsonFields.Text(block, "id") is { } id:
                         var tool = JsonFields.Text(block, "name") ?? "tool";
@@ -224,7 +203,7 @@ internal sealed class ClaudeTranscripts(AgentCommand command)
                         yield return new HistoryToolCall(id, tool, described.Kind, described.Title, input);
                         break;
                     case "tool_result" when JsonFields.Text(block, "tool_use_id") is { } id:
-                        yield return new HistoryToolResult(id, block.TryGetProperty("content", out var result) ? Cut(Flatten(result)) : "",
+                        yield return new HistoryToolResult(id, block.TryGetProperty("content", out var result) ? ConversationHistory.Cut(Flatten(result)) : "",
                             block.TryGetProperty("is_error", out var error) && error.ValueKind == JsonValueKind.True);
                         break;
                 }
@@ -233,8 +212,6 @@ internal sealed class ClaudeTranscripts(AgentCommand command)
     }
 
     private static readonly JsonElement Empty = JsonDocument.Parse("{}").RootElement.Clone();
-
-    private static string Cut(string text) => text.Length > MaxText ? text[..MaxText] + "…" : text;
 
     private static string Flatten(JsonElement value) => value.ValueKind switch
     {

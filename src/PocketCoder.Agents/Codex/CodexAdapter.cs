@@ -6,7 +6,7 @@ namespace PocketCoder.Agents.Codex;
 /// OpenAI Codex, driven as ONE long-lived <c>codex app-server</c> process per session: JSON-RPC lines over
 /// stdio, one thread per session, and every command or file change it wants to make asked on the same pipe.
 /// </summary>
-public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter
+public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter, IAgentConversations
 {
     public const string AgentId = "codex";
 
@@ -20,6 +20,17 @@ public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter
     // `codex --version` prints "codex-cli 0.169.0".
     public Task<AgentAvailability> ProbeAsync(CancellationToken cancellationToken) =>
         command.ProbeAsync(Name, InstallHint, ["--version"], line => line.Split(' ')[^1], cancellationToken);
+
+    public string ProcessName => "codex";
+
+    public Task<IReadOnlyList<AgentConversation>> ListConversationsAsync(string projectPath, CancellationToken cancellationToken) =>
+        new CodexConversations(command, Name, InstallHint).ListAsync(projectPath, cancellationToken);
+
+    public Task<ConversationHistory?> ReadConversationAsync(string projectPath, string conversationId, CancellationToken cancellationToken) =>
+        new CodexConversations(command, Name, InstallHint).ReadAsync(projectPath, conversationId, cancellationToken);
+
+    // The codex this server runs; `codex resume ID` opens the thread in Codex's own terminal interface.
+    public IReadOnlyList<string> ResumeCommand(string conversationId) => [command.Resolve() ?? "codex", "resume", conversationId];
 
     public async Task<IAgentSession> StartAsync(AgentStartOptions options, IAgentSink sink, CancellationToken cancellationToken)
     {

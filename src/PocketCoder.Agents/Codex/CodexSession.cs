@@ -416,7 +416,7 @@ internal sealed class CodexSession : ProcessAgentSession
     internal const string ExecTool = "exec_command";
     internal const string PatchTool = "apply_patch";
 
-    private static ToolCall? Describe(JsonElement item)
+    internal static ToolCall? Describe(JsonElement item)
     {
         var id = Text(item, "id") ?? "";
         switch (Text(item, "type"))
@@ -446,7 +446,7 @@ internal sealed class CodexSession : ProcessAgentSession
         }
     }
 
-    private static ToolResult ResultOf(string id, JsonElement item)
+    internal static ToolResult ResultOf(string id, JsonElement item)
     {
         var status = Text(item, "status");
         var failed = status is "failed" or "declined"

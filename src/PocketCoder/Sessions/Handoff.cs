@@ -32,26 +32,41 @@ public sealed class Handoff(
     SessionManager manager,
     AgentRegistry agents,
     EventLog events,
-    Ledger.LedgerStore ledger)
+    Ledger.LedgerStore ledger,
+    ILogger<Handoff> logger)
 {
     // One continue at a time: the check that nothing holds a conversation and the session that then holds it are one step.
     private readonly SemaphoreSlim _continuing = new(1, 1);
 
-    public IReadOnlyList<AgentConversationResponse> List(string projectId)
+    /// <summary>Every agent's conversations for the project's folder, newest first; an agent that cannot be asked is left out.</summary>
+    public async Task<IReadOnlyList<AgentConversationResponse>> ListAsync(string projectId, CancellationToken cancellationToken)
     {
         var project = projects.Get(projectId);
         var owned = sessions.List(projectId).GroupBy(s => (s.Agent, s.AgentSessionId)).ToDictionary(g => g.Key, g => g.First());
         var running = TerminalProcesses.CommandLines();
-        return [.. agents.All.OfType<IAgentConversations>().SelectMany(catalog =>
+        var perAgent = await Task.WhenAll(agents.All.OfType<IAgentConversations>().Select(async catalog =>
         {
             var agent = ((IAgentAdapter)catalog).Id;
-            return catalog.ListConversations(project.Path).Select(c =>
+            IReadOnlyList<AgentConversation> conversations;
+            try
+            {
+                conversations = await catalog.ListConversationsAsync(project.Path, cancellationToken);
+            }
+            catch (AgentUnavailableException exception)
+            {
+                // Not installed here, or it failed to answer: the others' conversations are still worth showing.
+                HandoffLog.ListFailed(logger, agent, exception.Message);
+                return [];
+            }
+
+            return conversations.Select(c =>
             {
                 var session = owned.GetValueOrDefault((agent, c.Id));
-                var inUse = sessions.Carrying(agent, c.Id).Count > 0 || TerminalProcesses.Holding(running, c.Id, null) is not null;
+                var inUse = sessions.Carrying(agent, c.Id).Count > 0 || TerminalProcesses.Holding(running, c.Id, null, null) is not null;
                 return new AgentConversationResponse(agent, c.Id, c.Title, c.LastActivity, c.Size, session?.Id, inUse);
             });
-        }).OrderByDescending(c => c.LastActivity)];
+        }));
+        return [.. perAgent.SelectMany(c => c).OrderByDescending(c => c.LastActivity)];
     }
 
     /// <summary>Carries the conversation on here: a new session over it, its history imported, its agent resumed.</summary>
@@ -76,11 +91,11 @@ public sealed class Handoff(
         var project = projects.Get(projectId);
         var catalog = agents.Find(agentId) as IAgentConversations
             ?? throw ApiProblem.BadRequest(ErrorCodes.UnknownAgent, $"'{agentId}' has no conversations PocketCoder can read and carry on.");
-        var history = catalog.ReadConversation(project.Path, conversationId)
+        var history = await AskAsync(() => catalog.ReadConversationAsync(project.Path, conversationId, cancellationToken))
             ?? throw ApiProblem.NotFound(ErrorCodes.ConversationNotFound, $"No {agentId} conversation '{conversationId}' for this project's folder.");
-        EnsureFree(agentId, conversationId, force ? null : project.Path);
+        EnsureFree(catalog, conversationId, force ? null : project.Path);
 
-        var title = catalog.ListConversations(project.Path).FirstOrDefault(c => c.Id == conversationId)?.Title;
+        var title = (await AskAsync(() => catalog.ListConversationsAsync(project.Path, cancellationToken))).FirstOrDefault(c => c.Id == conversationId)?.Title;
         var session = database.Write(write =>
         {
             var created = sessions.Create(write, project.Id, agentId, null, SessionModes.Ask, title, conversationId);
@@ -128,22 +143,35 @@ public sealed class Handoff(
         return new HandoffResponse(SessionResponse.From(stopped), command, project.Path, shell);
     }
 
-    /// <param name="folder">Also refuse while a claude works in this folder (null: only a process naming the conversation).</param>
-    private void EnsureFree(string agentId, string conversationId, string? folder)
+    private static async Task<T> AskAsync<T>(Func<Task<T>> ask)
     {
+        try
+        {
+            return await ask();
+        }
+        catch (AgentUnavailableException exception)
+        {
+            throw ApiProblem.Conflict(ErrorCodes.AgentUnavailable, exception.Message);
+        }
+    }
+
+    /// <param name="folder">Also refuse while the agent works in this folder (null: only a process naming the conversation).</param>
+    private void EnsureFree(IAgentConversations catalog, string conversationId, string? folder)
+    {
+        var agentId = ((IAgentAdapter)catalog).Id;
         if (sessions.Carrying(agentId, conversationId).FirstOrDefault() is { } holder)
         {
             throw ApiProblem.Conflict(ErrorCodes.ConversationInUse,
                 $"Session {holder.Id} here carries this conversation on already: open it, or hand it back first.");
         }
 
-        if (TerminalProcesses.Holding(TerminalProcesses.CommandLines(), conversationId, folder) is { } process)
+        if (TerminalProcesses.Holding(TerminalProcesses.CommandLines(), conversationId, folder, catalog.ProcessName) is { } process)
         {
             throw process.Named
                 ? ApiProblem.Conflict(ErrorCodes.ConversationInUse,
                     $"A process on this machine holds the conversation (pid {process.Pid}: {process.Name}). Quit it in its terminal, then continue here.")
                 : ApiProblem.Conflict(ErrorCodes.ConversationMaybeInUse,
-                    $"claude runs in this project's folder (pid {process.Pid}) and may be on this conversation. Quit it, or continue anyway (force=true) if it is on another.");
+                    $"{catalog.ProcessName} runs in this project's folder (pid {process.Pid}) and may be on this conversation. Quit it, or continue anyway (force=true) if it is on another.");
         }
     }
 
@@ -176,9 +204,10 @@ internal static class TerminalProcesses
     /// <param name="Folder">Its working folder, when this user may read it.</param>
     public sealed record Running(int Pid, string Name, IReadOnlyList<string> Arguments, string? Folder);
 
-    /// <summary>A holder, and whether it named the conversation (else it is a claude working in the folder).</summary>
+    /// <summary>A holder, and whether it named the conversation (else it is the agent working in the folder).</summary>
     public sealed record Holder(int Pid, string Name, bool Named);
 
+    /// <summary>Every process but PocketCoder's own and their descendants (an agent a session runs, and whatever it started).</summary>
     public static IReadOnlyList<Running> CommandLines()
     {
         if (!Directory.Exists("/proc"))
@@ -186,22 +215,21 @@ internal static class TerminalProcesses
             return [];
         }
 
-        var own = Environment.ProcessId;
+        var parents = new Dictionary<int, int>();
         var found = new List<Running>();
         foreach (var directory in Directory.EnumerateDirectories("/proc"))
         {
-            if (!int.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || pid == own)
+            if (!int.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
             {
                 continue;
             }
 
             try
             {
-                // PocketCoder's own agents are known without this; a child of ours stopping is not a terminal's.
                 if (File.ReadLines(Path.Combine(directory, "status")).FirstOrDefault(l => l.StartsWith("PPid:", StringComparison.Ordinal)) is { } parent
-                    && int.TryParse(parent[5..].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var ppid) && ppid == own)
+                    && int.TryParse(parent[5..].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var ppid))
                 {
-                    continue;
+                    parents[pid] = ppid;
                 }
 
                 var arguments = File.ReadAllText(Path.Combine(directory, "cmdline")).Split('\0', StringSplitOptions.RemoveEmptyEntries);
@@ -221,14 +249,35 @@ internal static class TerminalProcesses
             }
         }
 
-        return found;
+        // A terminal's process is nobody's here. PocketCoder's own agents are known without this, and so are the
+        // processes they start (npm's codex and opencode run their native binary as a child of node).
+        return [.. found.Where(p => !DescendsFrom(p.Pid, Environment.ProcessId, parents))];
+    }
+
+    private static bool DescendsFrom(int pid, int ancestor, Dictionary<int, int> parents)
+    {
+        for (var hops = 0; hops < 64 && pid > 1; hops++)
+        {
+            if (pid == ancestor)
+            {
+                return true;
+            }
+
+            if (!parents.TryGetValue(pid, out pid))
+            {
+                return false;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>
     /// The process that names this conversation as an argument of its own (never a mere mention inside one), or, with
-    /// <paramref name="folder"/>, a claude working there: one started without an id (<c>claude</c>, <c>claude -c</c>) shows no other sign.
+    /// <paramref name="folder"/>, the agent (<paramref name="processName"/>) working there: one started without an id
+    /// (<c>claude</c>, <c>claude -c</c>, <c>codex</c>) shows no other sign.
     /// </summary>
-    public static Holder? Holding(IReadOnlyList<Running> processes, string conversationId, string? folder)
+    public static Holder? Holding(IReadOnlyList<Running> processes, string conversationId, string? folder, string? processName)
     {
         if (processes.FirstOrDefault(p => p.Arguments.Skip(1).Any(a => a == conversationId || a.EndsWith("=" + conversationId, StringComparison.Ordinal)))
             is { } named)
@@ -236,12 +285,20 @@ internal static class TerminalProcesses
             return new Holder(named.Pid, named.Name, true);
         }
 
-        return folder is not null && processes.FirstOrDefault(p => p.Folder == folder && IsClaude(p)) is { } working
+        return folder is not null && processName is not null && processes.FirstOrDefault(p => p.Folder == folder && Runs(p, processName)) is { } working
             ? new Holder(working.Pid, working.Name, false)
             : null;
     }
 
-    // The native binary is named claude; the npm package runs as node with its cli.js (in a claude-code folder).
-    private static bool IsClaude(Running process) =>
-        process.Name == "claude" || process.Arguments.Take(3).Any(a => a.Contains("claude-code", StringComparison.Ordinal) || Path.GetFileName(a) == "claude");
+    // A native binary carries the agent's name; an npm package runs as node with its script (claude's in a claude-code folder).
+    private static bool Runs(Running process, string processName) =>
+        process.Name == processName
+        || process.Arguments.Take(3).Any(a => Path.GetFileName(a) == processName
+                                              || processName == "claude" && a.Contains("claude-code", StringComparison.Ordinal));
+}
+
+internal static partial class HandoffLog
+{
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Warning, Message = "{Agent}'s conversations could not be listed: {Reason}")]
+    public static partial void ListFailed(ILogger logger, string agent, string reason);
 }

@@ -363,7 +363,7 @@ public sealed class SessionManager(
             var adapter = agents.Find(session.Agent) ?? throw ApiProblem.Conflict(ErrorCodes.AgentUnavailable,
                 $"The agent '{session.Agent}' is not available in this build.");
             var resume = sessions.HasConversation(session.Id);
-            if (resume && TerminalProcesses.Holding(TerminalProcesses.CommandLines(), session.AgentSessionId, null) is { } holder)
+            if (resume && TerminalProcesses.Holding(TerminalProcesses.CommandLines(), session.AgentSessionId, null, null) is { } holder)
             {
                 // The owner carried it on in a terminal meanwhile: never a second process on one conversation.
                 throw ApiProblem.Conflict(ErrorCodes.ConversationInUse,

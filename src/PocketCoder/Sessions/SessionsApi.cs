@@ -54,7 +54,7 @@ public static class SessionsApi
 
     public static void MapSessions(this IEndpointRouteBuilder api)
     {
-        api.MapGet("/projects/{projectId}/agent-sessions", (string projectId, Handoff handoff) => handoff.List(projectId)).WithName("ListAgentConversations");
+        api.MapGet("/projects/{projectId}/agent-sessions", (string projectId, Handoff handoff, CancellationToken cancellationToken) => handoff.ListAsync(projectId, cancellationToken)).WithName("ListAgentConversations");
         api.MapPost("/projects/{projectId}/agent-sessions/{agent}/{conversationId}/continue", ContinueAsync).WithName("ContinueAgentConversation");
         api.MapPost("/projects/{projectId}/sessions", Create).WithName("CreateSession").WithMetadata(new Attachments.BodyLimit());
 

@@ -92,6 +92,9 @@ public sealed class AgentWorld : IAsyncDisposable
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
     }
 
+    /// <summary>The agent's own CLI, run in the project folder as in a terminal; returns what it printed.</summary>
+    public Task<string> RunInTerminalAsync(params string[] arguments) => AgentClis.RunInTerminalAsync(_agents(Model, Home)[Agent], Repository, arguments);
+
     public async Task<JsonElement> SessionAsync(string sessionId) => await Http.GetOkAsync($"/api/sessions/{sessionId}");
 
     public Task<SseClient> EventsAsync(string sessionId, string? lastEventId = null) =>

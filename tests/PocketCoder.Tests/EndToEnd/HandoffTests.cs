@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json;
 using FakeLlm;
 using PocketCoder.Tests.Infrastructure;
 
@@ -33,7 +34,7 @@ public sealed class HandoffTests
         // 2. The phone: continued here, its history imported, its next call asked about.
         var continued = await world.Http.PostAsync($"/api/projects/{world.ProjectId}/agent-sessions/claude-code/{Conversation}/continue", null);
         Assert.Equal(HttpStatusCode.Created, continued.StatusCode);
-        var sessionId = (await continued.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("id").GetString()!;
+        var sessionId = (await continued.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
         await using var events = await world.EventsAsync(sessionId, lastEventId: "0");
         var imported = await events.WaitForAsync("history.imported");
         Assert.Equal(2, imported.Json.GetProperty("entries").GetInt32());
@@ -89,6 +90,63 @@ public sealed class HandoffTests
         var prompts = last.Messages.Where(m => m.GetProperty("role").GetString() == "user").Select(m => m.ToString()).ToList();
         var order = new[] { "Remember the word heron", "Write phone.txt", "What did we do?" }
             .Select(p => prompts.FindIndex(m => m.Contains(p, StringComparison.Ordinal))).ToList();
+        Assert.DoesNotContain(-1, order);
+        Assert.Equal(order.Order(), order);
+        Assert.Equal("phone\n", await File.ReadAllTextAsync(Path.Combine(world.Repository, "phone.txt")));
+    }
+
+    /// <summary>
+    /// The same with the REAL Codex CLI: a thread begun with `codex exec`, found through Codex's own thread/list, its turns
+    /// read back (thread/read), resumed natively (thread/resume) with the next command gated, handed back, then carried
+    /// on with `codex exec resume`.
+    /// </summary>
+    [Fact]
+    public async Task Codex_TerminalPhoneTerminal_OneThread()
+    {
+        await using var world = await AgentWorld.CodexAsync();
+
+        world.Model.Enqueue(ScriptedReply.Text("I will remember heron."));
+        var begun = await world.RunInTerminalAsync("exec", "--json", "Remember the word heron");
+        var threadId = begun.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement)
+            .First(e => e.GetProperty("type").GetString() == "thread.started").GetProperty("thread_id").GetString()!;
+
+        var listed = (await world.Http.GetOkAsync($"/api/projects/{world.ProjectId}/agent-sessions")).EnumerateArray()
+            .Single(c => c.GetProperty("id").GetString() == threadId);
+        Assert.Equal("codex", listed.GetProperty("agent").GetString());
+        Assert.Equal("Remember the word heron", listed.GetProperty("title").GetString());
+        Assert.False(listed.GetProperty("inUse").GetBoolean());
+
+        var continued = await world.Http.PostAsync($"/api/projects/{world.ProjectId}/agent-sessions/codex/{threadId}/continue", null);
+        Assert.Equal(HttpStatusCode.Created, continued.StatusCode);
+        var sessionId = (await continued.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        await using var events = await world.EventsAsync(sessionId, lastEventId: "0");
+        Assert.Equal(2, (await events.WaitForAsync("history.imported")).Json.GetProperty("entries").GetInt32());
+        Assert.Equal("Remember the word heron", events.Received.First(e => e.Event == "message.user").Str("text"));
+        Assert.Contains(events.Received, e => e.Event == "message" && e.Str("text") == "I will remember heron.");
+
+        world.Model.Enqueue(ScriptedReply.ToolUse("exec_command", new { cmd = "echo phone > phone.txt" }), ScriptedReply.Text("Wrote phone.txt."));
+        await world.SendAsync(sessionId, "Write phone.txt");
+        var asked = await events.WaitForAsync("approval.requested");
+        Assert.Equal(HttpStatusCode.OK, (await world.DecideAsync(asked.Str("approvalId")!, "allow_once")).StatusCode);
+        var wrote = await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Wrote phone.txt.");
+        await events.WaitForAsync(e => e.Event == "turn.completed" && e.Id > wrote.Id);
+        Assert.True(world.Model.Requests.Last(r => r.ConsumedScript).Contains("Remember the word heron"), "Codex did not resume the terminal's thread");
+
+        var handedBack = await world.Http.PostOkAsync($"/api/sessions/{sessionId}/handoff", new { });
+        Assert.Equal(["resume", threadId], [.. handedBack.GetProperty("command").EnumerateArray().Skip(1).Select(a => a.GetString()!)]);
+        Assert.Equal("stopped", handedBack.GetProperty("session").GetProperty("status").GetString());
+
+        // A codex started without an id in the project's folder may be on this thread.
+        using (HoldInTerminal("codex", [], world.Repository))
+        {
+            await ApiAssert.ProblemAsync(await world.Http.PostAsync($"/api/projects/{world.ProjectId}/agent-sessions/codex/{threadId}/continue", null),
+                HttpStatusCode.Conflict, "CONVERSATION_MAYBE_IN_USE");
+        }
+
+        world.Model.Enqueue(ScriptedReply.Text("Heron, and phone.txt."));
+        await world.RunInTerminalAsync("exec", "resume", threadId, "What did we do?");
+        var body = world.Model.Requests.Last(r => r.ConsumedScript).Body.GetRawText();
+        var order = new[] { "Remember the word heron", "Write phone.txt", "What did we do?" }.Select(p => body.IndexOf(p, StringComparison.Ordinal)).ToList();
         Assert.DoesNotContain(-1, order);
         Assert.Equal(order.Order(), order);
         Assert.Equal("phone\n", await File.ReadAllTextAsync(Path.Combine(world.Repository, "phone.txt")));

@@ -81,6 +81,39 @@ public static class AgentClis
         };
     }
 
+    /// <summary>Runs the agent's CLI as a person would in a terminal (its environment as the server has it); returns what it printed.</summary>
+    public static async Task<string> RunInTerminalAsync(AgentCommand command, string directory, params string[] arguments)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo(command.Command)
+        {
+            WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
+        };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        foreach (var (key, value) in command.Environment)
+        {
+            if (value is null)
+            {
+                info.Environment.Remove(key);
+            }
+            else
+            {
+                info.Environment[key] = value;
+            }
+        }
+
+        using var process = System.Diagnostics.Process.Start(info)!;
+        process.StandardInput.Close();
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, $"{Path.GetFileName(command.Command)} {string.Join(' ', arguments)} failed: {await output}{await error}");
+        return await output;
+    }
+
     private static string Locate(string variable, string relative)
     {
         if (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } configured)

@@ -28,32 +28,8 @@ public static class ClaudeCli
         };
 
     /// <summary>Runs the CLI itself, as an owner would in a terminal (`claude -p …`), in <paramref name="directory"/>.</summary>
-    public static async Task RunInTerminalAsync(FakeModelServer model, string home, string directory, params string[] arguments)
-    {
-        var info = new System.Diagnostics.ProcessStartInfo(Executable) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        foreach (var (key, value) in Against(model, home)["claude-code"].Environment)
-        {
-            if (value is null)
-            {
-                info.Environment.Remove(key);
-            }
-            else
-            {
-                info.Environment[key] = value;
-            }
-        }
-
-        using var process = System.Diagnostics.Process.Start(info)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.True(process.ExitCode == 0, $"claude {string.Join(' ', arguments)} failed: {await output}{await error}");
-    }
+    public static Task RunInTerminalAsync(FakeModelServer model, string home, string directory, params string[] arguments) =>
+        AgentClis.RunInTerminalAsync(Against(model, home)["claude-code"], directory, arguments);
 
     private static string Locate()
     {

@@ -19,28 +19,28 @@ public sealed class ClaudeTranscriptsTests : IDisposable
     public void Dispose() => TempPaths.Delete(_config);
 
     [Fact]
-    public void TwoProjectsSharingAFolderName_EachSeesOnlyItsOwn()
+    public async Task TwoProjectsSharingAFolderName_EachSeesOnlyItsOwn()
     {
         // "/a/b-c" and "/a/b/c" are both "-a-b-c" to Claude: the cwd its lines record tells them apart.
         Write("/a/b-c", Guid.NewGuid().ToString(), Prompt("/a/b-c", "dash"));
         Write("/a/b/c", Guid.NewGuid().ToString(), Prompt("/a/b/c", "slash"));
-        Assert.Equal(["dash"], _claude.ListConversations("/a/b-c").Select(c => c.Title));
-        Assert.Equal(["slash"], _claude.ListConversations("/a/b/c").Select(c => c.Title));
+        Assert.Equal(["dash"], (await _claude.ListConversationsAsync("/a/b-c", default)).Select(c => c.Title));
+        Assert.Equal(["slash"], (await _claude.ListConversationsAsync("/a/b/c", default)).Select(c => c.Title));
     }
 
     [Fact]
-    public void LongTranscript_KeepsTheNewestEntries_AndCountsTheRest()
+    public async Task LongTranscript_KeepsTheNewestEntries_AndCountsTheRest()
     {
         var id = Guid.NewGuid().ToString();
         Write("/p", id, [.. Enumerable.Range(1, ConversationLimit + 5).Select(i => Line("/p", "user", $"prompt {i}"))]);
-        var history = _claude.ReadConversation("/p", id)!;
+        var history = (await _claude.ReadConversationAsync("/p", id, default))!;
         Assert.Equal(ConversationLimit, history.Entries.Count);
         Assert.Equal(5, history.Skipped);
         Assert.Equal($"prompt {ConversationLimit + 5}", ((HistoryUserText)history.Entries[^1]).Text);
     }
 
     [Fact]
-    public void NotARegularFile_OrNotACanonicalId_NeverListedNorRead_AndNothingBlocks()
+    public async Task NotARegularFile_OrNotACanonicalId_NeverListedNorRead_AndNothingBlocks()
     {
         var folder = Folder("/p");
         var fifo = Guid.NewGuid().ToString();
@@ -57,15 +57,15 @@ public sealed class ClaudeTranscriptsTests : IDisposable
         var upper = Guid.NewGuid().ToString().ToUpperInvariant();
         File.WriteAllLines(Path.Combine(folder, upper + ".jsonl"), Prompt("/p", "upper"));
 
-        Assert.Empty(_claude.ListConversations("/p"));
-        Assert.Null(_claude.ReadConversation("/p", fifo));
-        Assert.Null(_claude.ReadConversation("/p", link));
-        Assert.Null(_claude.ReadConversation("/p", upper));
-        Assert.Null(_claude.ReadConversation("/p", "../secret"));
+        Assert.Empty((await _claude.ListConversationsAsync("/p", default)));
+        Assert.Null((await _claude.ReadConversationAsync("/p", fifo, default)));
+        Assert.Null((await _claude.ReadConversationAsync("/p", link, default)));
+        Assert.Null((await _claude.ReadConversationAsync("/p", upper, default)));
+        Assert.Null((await _claude.ReadConversationAsync("/p", "../secret", default)));
     }
 
     [Fact]
-    public void Entries_UserTextToolCallsResults_SidechainAndMetaLeftOut()
+    public async Task Entries_UserTextToolCallsResults_SidechainAndMetaLeftOut()
     {
         var id = Guid.NewGuid().ToString();
         Write("/p", id,
@@ -81,7 +81,7 @@ public sealed class ClaudeTranscriptsTests : IDisposable
             JsonSerializer.Serialize(new { type = "user", cwd = "/p", isMeta = true, message = new { content = "meta" } }),
             "not json",
         ]);
-        var entries = _claude.ReadConversation("/p", id)!.Entries;
+        var entries = (await _claude.ReadConversationAsync("/p", id, default))!.Entries;
         Assert.Equal(4, entries.Count);
         Assert.Equal("hello", Assert.IsType<HistoryUserText>(entries[0]).Text);
         Assert.Equal("running it", Assert.IsType<HistoryAssistantText>(entries[1]).Text);
