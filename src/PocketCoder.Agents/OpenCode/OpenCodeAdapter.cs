@@ -8,7 +8,7 @@ namespace PocketCoder.Agents.OpenCode;
 /// when its last session stops. Every sensitive tool call comes back as <c>permission.asked</c> and is decided
 /// by the gatekeeper.
 /// </summary>
-public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter
+public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgentConversations
 {
     public const string AgentId = "opencode";
 
@@ -25,6 +25,17 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter
     // `opencode --version` prints "1.18.33".
     public Task<AgentAvailability> ProbeAsync(CancellationToken cancellationToken) =>
         command.ProbeAsync(Name, InstallHint, ["--version"], line => line.Split(' ')[^1], cancellationToken);
+
+    public string ProcessName => "opencode";
+
+    public Task<IReadOnlyList<AgentConversation>> ListConversationsAsync(string projectPath, CancellationToken cancellationToken) =>
+        new OpenCodeConversations(command, Name, InstallHint).ListAsync(projectPath, cancellationToken);
+
+    public Task<ConversationHistory?> ReadConversationAsync(string projectPath, string conversationId, CancellationToken cancellationToken) =>
+        new OpenCodeConversations(command, Name, InstallHint).ReadAsync(projectPath, conversationId, cancellationToken);
+
+    // The opencode this server runs; `opencode --session ID` opens the session in OpenCode's own terminal interface.
+    public IReadOnlyList<string> ResumeCommand(string conversationId) => [command.Resolve() ?? "opencode", "--session", conversationId];
 
     public async Task<IAgentSession> StartAsync(AgentStartOptions options, IAgentSink sink, CancellationToken cancellationToken)
     {

@@ -53,16 +53,12 @@ internal sealed partial class OpenCodeServer : IAsyncDisposable
 
     public bool StopRequested => _process.StopRequested;
 
-    public static async Task<OpenCodeServer> StartAsync(string executable, IReadOnlyDictionary<string, string?> environment, string directory,
-        string logDirectory, ILogger logger, Func<OpenCodeServer, Task> release, CancellationToken cancellationToken)
-    {
-        var server = new OpenCodeServer(directory, release);
-        var password = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
-        var env = new Dictionary<string, string?>(environment, StringComparer.Ordinal)
+    /// <summary>The agent's environment with nothing of the repository's loaded: every opencode PocketCoder runs gets it.</summary>
+    internal static Dictionary<string, string?> Confined(IReadOnlyDictionary<string, string?> environment, string directory) =>
+        new(environment, StringComparer.Ordinal)
         {
-            ["OPENCODE_SERVER_PASSWORD"] = password,
-            ["OPENCODE_SERVER_USERNAME"] = null,
-            ["OPENCODE_PERMISSION"] = PermissionConfig,
+            // OpenCode takes its folder from PWD where a shell set one: it must be the project's, never the server's own.
+            ["PWD"] = directory,
             ["OPENCODE_DISABLE_AUTOUPDATE"] = "1",
             // The project's own opencode.json and .opencode/ folder are content of the repository, not the owner's
             // choice: they could pre-approve commands (permission, agent.*.permission, agent front matter), add MCP
@@ -72,6 +68,16 @@ internal sealed partial class OpenCodeServer : IAsyncDisposable
             // run on start that can also answer permission questions itself (its "permission.ask" hook). So no plugins.
             ["OPENCODE_PURE"] = "1",
         };
+
+    public static async Task<OpenCodeServer> StartAsync(string executable, IReadOnlyDictionary<string, string?> environment, string directory,
+        string logDirectory, ILogger logger, Func<OpenCodeServer, Task> release, CancellationToken cancellationToken)
+    {
+        var server = new OpenCodeServer(directory, release);
+        var password = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
+        var env = Confined(environment, directory);
+        env["OPENCODE_SERVER_PASSWORD"] = password;
+        env["OPENCODE_SERVER_USERNAME"] = null;
+        env["OPENCODE_PERMISSION"] = PermissionConfig;
         var spec = new ProcessSpec(executable, ["serve", "--hostname", "127.0.0.1", "--port", "0"], directory, env,
             Path.Combine(logDirectory, $"opencode-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.stderr.log"), Logger: logger);
         try

@@ -445,7 +445,7 @@ internal sealed class OpenCodeSession : IAgentSession
         messageId is not null && _messageRoles.TryGetValue(messageId, out var role) && role == "assistant";
 
     /// <summary>OpenCode's tool (and permission) names: what kind of action each is, and what to show.</summary>
-    private static (ToolKind Kind, string Title, string? Command, string? Path) Describe(string tool, JsonElement input)
+    internal static (ToolKind Kind, string Title, string? Command, string? Path) Describe(string tool, JsonElement input)
     {
         var file = Text(input, "filePath") ?? Text(input, "filepath") ?? Text(input, "path");
         return tool switch

@@ -145,11 +145,68 @@ public sealed class HandoffTests
 
         world.Model.Enqueue(ScriptedReply.Text("Heron, and phone.txt."));
         await world.RunInTerminalAsync("exec", "resume", threadId, "What did we do?");
-        var body = world.Model.Requests.Last(r => r.ConsumedScript).Body.GetRawText();
-        var order = new[] { "Remember the word heron", "Write phone.txt", "What did we do?" }.Select(p => body.IndexOf(p, StringComparison.Ordinal)).ToList();
+        AssertInOrder(world.Model.Requests.Last(r => r.ConsumedScript).Body.GetRawText(), "Remember the word heron", "Write phone.txt", "What did we do?");
+        Assert.Equal("phone\n", await File.ReadAllTextAsync(Path.Combine(world.Repository, "phone.txt")));
+    }
+
+    /// <summary>
+    /// The same with the REAL OpenCode CLI: a session begun with `opencode run`, found and read back through OpenCode's own
+    /// CLI (session list, export), carried on by PocketCoder's OpenCode server with the next command gated, handed back,
+    /// then carried on with `opencode run --session`.
+    /// </summary>
+    [Fact]
+    public async Task OpenCode_TerminalPhoneTerminal_OneSession()
+    {
+        await using var world = await AgentWorld.OpenCodeAsync();
+
+        world.Model.Enqueue(ScriptedReply.Text("I will remember heron."));
+        var begun = await world.RunInTerminalAsync("run", "--format", "json", "Remember the word heron");
+        var openCodeId = System.Text.RegularExpressions.Regex.Match(begun, "\"sessionID\":\"(ses_[A-Za-z0-9]+)\"").Groups[1].Value;
+        Assert.NotEmpty(openCodeId);
+
+        var listed = (await world.Http.GetOkAsync($"/api/projects/{world.ProjectId}/agent-sessions")).EnumerateArray()
+            .Single(c => c.GetProperty("id").GetString() == openCodeId);
+        Assert.Equal("opencode", listed.GetProperty("agent").GetString());
+        Assert.False(listed.GetProperty("inUse").GetBoolean());
+
+        var continued = await world.Http.PostAsync($"/api/projects/{world.ProjectId}/agent-sessions/opencode/{openCodeId}/continue", null);
+        Assert.Equal(HttpStatusCode.Created, continued.StatusCode);
+        var sessionId = (await continued.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        await using var events = await world.EventsAsync(sessionId, lastEventId: "0");
+        Assert.Equal(2, (await events.WaitForAsync("history.imported")).Json.GetProperty("entries").GetInt32());
+        Assert.Contains("Remember the word heron", events.Received.First(e => e.Event == "message.user").Str("text"), StringComparison.Ordinal);
+        Assert.Contains(events.Received, e => e.Event == "message" && e.Str("text") == "I will remember heron.");
+
+        world.Model.Enqueue(ScriptedReply.ToolUse("bash", new { command = "echo phone > phone.txt", description = "Write phone.txt" }),
+            ScriptedReply.Text("Wrote phone.txt."));
+        await world.SendAsync(sessionId, "Write phone.txt");
+        var asked = await events.WaitForAsync("approval.requested");
+        Assert.Equal(HttpStatusCode.OK, (await world.DecideAsync(asked.Str("approvalId")!, "allow_once")).StatusCode);
+        var wrote = await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Wrote phone.txt.");
+        await events.WaitForAsync(e => e.Event == "turn.completed" && e.Id > wrote.Id);
+        Assert.True(world.Model.Requests.Last(r => r.ConsumedScript).Contains("Remember the word heron"), "OpenCode did not carry on the terminal's session");
+
+        var handedBack = await world.Http.PostOkAsync($"/api/sessions/{sessionId}/handoff", new { });
+        Assert.Equal(["--session", openCodeId], [.. handedBack.GetProperty("command").EnumerateArray().Skip(1).Select(a => a.GetString()!)]);
+        Assert.Equal("stopped", handedBack.GetProperty("session").GetProperty("status").GetString());
+
+        using (HoldInTerminal("opencode", [], world.Repository))
+        {
+            await ApiAssert.ProblemAsync(await world.Http.PostAsync($"/api/projects/{world.ProjectId}/agent-sessions/opencode/{openCodeId}/continue", null),
+                HttpStatusCode.Conflict, "CONVERSATION_MAYBE_IN_USE");
+        }
+
+        world.Model.Enqueue(ScriptedReply.Text("Heron, and phone.txt."));
+        await world.RunInTerminalAsync("run", "--session", openCodeId, "What did we do?");
+        AssertInOrder(world.Model.Requests.Last(r => r.ConsumedScript).Body.GetRawText(), "Remember the word heron", "Write phone.txt", "What did we do?");
+        Assert.Equal("phone\n", await File.ReadAllTextAsync(Path.Combine(world.Repository, "phone.txt")));
+    }
+
+    private static void AssertInOrder(string text, params string[] parts)
+    {
+        var order = parts.Select(p => text.IndexOf(p, StringComparison.Ordinal)).ToList();
         Assert.DoesNotContain(-1, order);
         Assert.Equal(order.Order(), order);
-        Assert.Equal("phone\n", await File.ReadAllTextAsync(Path.Combine(world.Repository, "phone.txt")));
     }
 
     private static async Task<(int Exit, string Output)> CliAsync(AgentWorld world, params string[] arguments)

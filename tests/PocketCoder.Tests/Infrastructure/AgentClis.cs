@@ -105,6 +105,8 @@ public static class AgentClis
             }
         }
 
+        // A shell sets PWD to where it is; some CLIs (OpenCode) take their folder from it rather than from getcwd.
+        info.Environment["PWD"] = directory;
         using var process = System.Diagnostics.Process.Start(info)!;
         process.StandardInput.Close();
         var output = process.StandardOutput.ReadToEndAsync();

@@ -1,0 +1,153 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using PocketCoder.Agents.Processes;
+using static PocketCoder.Agents.JsonFields;
+
+namespace PocketCoder.Agents.OpenCode;
+
+/// <summary>
+/// OpenCode's sessions for a project folder, asked of OpenCode's own CLI (<c>opencode session list --format json</c>
+/// and <c>opencode export ID</c>), run with nothing of the repository's loaded, like every opencode PocketCoder runs.
+/// OpenCode keeps its sessions in its own database: reading them through its CLI needs no server and no guess at the format.
+/// </summary>
+internal sealed partial class OpenCodeConversations(AgentCommand command, string name, string installHint)
+{
+    private static readonly TimeSpan AnswerTimeout = TimeSpan.FromSeconds(60);
+    // An export holds every message's parts (tool output included): one larger than this is not read back here.
+    private const int MaxExport = 32 * 1024 * 1024;
+    private const int MaxListed = 500;
+
+    public async Task<IReadOnlyList<AgentConversation>> ListAsync(string projectPath, CancellationToken cancellationToken)
+    {
+        using var list = await RunAsync(projectPath, ["session", "list", "--format", "json"], 4 * 1024 * 1024, failureIsAbsence: false, cancellationToken)
+            .ConfigureAwait(false);
+        if (list is null || list.RootElement.ValueKind != JsonValueKind.Array)
+        {
+            return [];
+        }
+
+        var folders = Folders(projectPath);
+        return [.. list.RootElement.EnumerateArray()
+            .Where(s => Text(s, "id") is { } id && IsSessionId(id) && Text(s, "directory") is { } directory && folders.Contains(directory))
+            .Select(s => new AgentConversation(Text(s, "id")!, ConversationHistory.Title(Text(s, "title")),
+                DateTimeOffset.FromUnixTimeMilliseconds(s.TryGetProperty("updated", out var at) && at.TryGetInt64(out var ms) ? ms : 0), 0))
+            .OrderByDescending(c => c.LastActivity)
+            .Take(MaxListed)];
+    }
+
+    public async Task<ConversationHistory?> ReadAsync(string projectPath, string sessionId, CancellationToken cancellationToken)
+    {
+        // Checked before it becomes an argument: an id is never read as an option.
+        if (!IsSessionId(sessionId))
+        {
+            return null;
+        }
+
+        // It fails for a session it does not know: that is "no such conversation".
+        using var export = await RunAsync(projectPath, ["export", sessionId], MaxExport, failureIsAbsence: true, cancellationToken).ConfigureAwait(false);
+        if (export is null || !export.RootElement.TryGetProperty("info", out var info) || Text(info, "directory") is not { } directory
+            || !Folders(projectPath).Contains(directory))
+        {
+            return null;
+        }
+
+        return ConversationHistory.Newest(Entries(export.RootElement));
+    }
+
+    /// <summary>What one export holds for a reader: the prompts, the answers, and each tool call with its outcome.</summary>
+    internal static IEnumerable<HistoryEntry> Entries(JsonElement export)
+    {
+        if (!export.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array)
+        {
+            yield break;
+        }
+
+        foreach (var message in messages.EnumerateArray())
+        {
+            var user = message.TryGetProperty("info", out var info) && Text(info, "role") == "user";
+            if (!message.TryGetProperty("parts", out var parts) || parts.ValueKind != JsonValueKind.Array)
+            {
+                continue;
+            }
+
+            foreach (var part in parts.EnumerateArray())
+            {
+                switch (Text(part, "type"))
+                {
+                    // Synthetic text is OpenCode's own addition to a prompt (a file's content, a reminder), not the person's words.
+                    case "text" when Text(part, "text") is { Length: > 0 } text && !(part.TryGetProperty("synthetic", out var synthetic) && synthetic.ValueKind == JsonValueKind.True):
+                        yield return user ? new HistoryUserText(ConversationHistory.Cut(text)) : new HistoryAssistantText(ConversationHistory.Cut(text));
+                        break;
+                    case "tool" when !user && part.TryGetProperty("state", out var state) && Text(state, "status") is "completed" or "error":
+                        var callId = Text(part, "callID") ?? Text(part, "id") ?? "";
+                        var tool = Text(part, "tool") ?? "tool";
+                        var input = state.TryGetProperty("input", out var given) && given.ValueKind == JsonValueKind.Object ? given.Clone() : JsonElement.Parse("{}");
+                        var (kind, title, _, _) = OpenCodeSession.Describe(tool, input);
+                        yield return new HistoryToolCall(callId, tool, kind, title, input);
+                        var failed = Text(state, "status") == "error";
+                        yield return new HistoryToolResult(callId, ConversationHistory.Cut((failed ? Text(state, "error") : Text(state, "output")) ?? ""), failed);
+                        break;
+                }
+            }
+        }
+    }
+
+    /// <summary>OpenCode's session ids: <c>ses_</c> and letters or digits.</summary>
+    private static bool IsSessionId(string id) => SessionIdPattern().IsMatch(id);
+
+    [GeneratedRegex("^ses_[A-Za-z0-9]{1,64}$")]
+    private static partial Regex SessionIdPattern();
+
+    private static IReadOnlyList<string> Folders(string projectPath)
+    {
+        var real = FileSystem.RealPath.Resolve(projectPath);
+        return real is null || real == projectPath ? [projectPath] : [projectPath, real];
+    }
+
+    /// <summary>Runs opencode in the project's folder; its JSON answer, or null when it has none.</summary>
+    /// <param name="failureIsAbsence">A failed run means "nothing there" (else it is reported, with what opencode said).</param>
+    private async Task<JsonDocument?> RunAsync(string projectPath, IReadOnlyList<string> arguments, int outputLimit, bool failureIsAbsence,
+        CancellationToken cancellationToken)
+    {
+        var executable = command.ResolveToStart(OpenCodeAdapter.AgentId, name, installHint);
+        if (OpenCodeProjectCheck.FindRepositoryCode(projectPath) is { } problem)
+        {
+            throw new AgentUnavailableException(OpenCodeAdapter.AgentId, problem);
+        }
+
+        var environment = OpenCodeServer.Confined(command.Environment, projectPath);
+        ProcessResult result;
+        try
+        {
+            result = await ChildProcess.RunAsync(new ProcessSpec(executable, arguments, projectPath, environment, null), outputLimit, AnswerTimeout,
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (System.ComponentModel.Win32Exception exception)
+        {
+            throw new AgentUnavailableException(OpenCodeAdapter.AgentId, $"{name} could not be started: {exception.Message}", exception);
+        }
+
+        if (result.TimedOut || result.Truncated)
+        {
+            throw new AgentUnavailableException(OpenCodeAdapter.AgentId, result.TimedOut
+                ? $"{name} did not answer about its sessions within {AnswerTimeout.TotalSeconds:0} s."
+                : $"{name}'s answer about its sessions is larger than {outputLimit / (1024 * 1024)} MB.");
+        }
+
+        if (result.ExitCode != 0 && !failureIsAbsence)
+        {
+            var tail = result.Stderr.Trim();
+            throw new AgentUnavailableException(OpenCodeAdapter.AgentId,
+                $"{name} could not list its sessions (exit {result.ExitCode}).{(tail.Length > 0 ? $" It said: {tail[^Math.Min(tail.Length, 400)..]}" : "")}");
+        }
+
+        try
+        {
+            return result.ExitCode == 0 && result.Stdout.TrimStart() is { Length: > 0 } json ? JsonDocument.Parse(json) : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}
