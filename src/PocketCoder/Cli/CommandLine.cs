@@ -107,6 +107,10 @@ public static class CommandLine
         Argument<string> Session() => new("session") { Description = "The session's id, or the start of it that `pocketcoder sessions` prints." };
         root.Subcommands.Add(Verb("send", "Send the session's agent a message, as the phone would.", [Data(), Url()],
             [Session(), new Argument<string>("text") { Description = "The message." }], SessionCommands.SendAsync));
+        root.Subcommands.Add(Verb("watch", "Follow a session live: its reply as it streams, tool calls, and each waiting call as a prompt answered with a key.",
+            [Data(), Url(), new Option<string>("--history") { Description = "How many earlier events to show first (default 200)." },
+                new Option<bool>("--no-keys") { Description = "Only watch; do not answer approvals from this terminal." }],
+            [Session()], WatchCommand.RunAsync));
         root.Subcommands.Add(Verb("handoff", "Carry the session on in this terminal: the server stops its agent between turns, then the agent's own resume runs here.",
             [Data(), Url(), new Option<bool>("--print") { Description = "Only print the command, do not run it." }], [Session()], SessionCommands.HandoffAsync));
         var service = new Command("service", "Start PocketCoder with your session and keep it running (systemd user unit; launchd on macOS).");

@@ -114,7 +114,7 @@ public static class SessionCommands
     }
 
     /// <summary>The full id of the session named by an id or the start of one (as `sessions` prints it).</summary>
-    private static async Task<string?> ResolveAsync(HttpClient http, CliArguments arguments, TextWriter error)
+    internal static async Task<string?> ResolveAsync(HttpClient http, CliArguments arguments, TextWriter error)
     {
         var given = arguments.Positional[0].Trim();
         if (given.Length == 0)

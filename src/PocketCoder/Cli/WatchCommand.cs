@@ -1,0 +1,471 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Spectre.Console;
+
+namespace PocketCoder.Cli;
+
+/// <summary>
+/// <c>pocketcoder watch SESSION</c>: one session, live in the terminal, as a device of the running server. The session's
+/// event stream is rendered as it arrives (the reply as it streams, tool calls and their outcome, the plan, each turn's
+/// end), and a call waiting for the owner is put as a prompt answered with one key. A dropped stream is picked up where
+/// it left off (Last-Event-ID), so nothing is shown twice or missed.
+/// </summary>
+public static class WatchCommand
+{
+    private const int DefaultHistory = 200;
+    private const int ResultLineLength = 160;
+    private static readonly TimeSpan[] Backoff = [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10)];
+
+    public static async Task<int> RunAsync(CliArguments arguments, TextWriter output, TextWriter error)
+    {
+        using var http = ServerClient.Create(arguments);
+        http.Timeout = Timeout.InfiniteTimeSpan;
+        if (await SessionCommands.ResolveAsync(http, arguments, error) is not { } sessionId
+            || await ServerClient.GetJsonAsync(http, $"/api/sessions/{sessionId}", arguments, error) is not { } session
+            || await ServerClient.GetJsonAsync(http, "/api/approvals?status=pending", arguments, error) is not { } pending)
+        {
+            return 1;
+        }
+
+        var history = arguments.Value("history") is { } given
+            ? int.TryParse(given, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : throw new CliException("--history takes a number of events.")
+            : DefaultHistory;
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(output),
+            Interactive = InteractionSupport.No,
+        });
+        var view = new SessionView(console, http, sessionId);
+        view.Header(session);
+        var lastSeq = session.GetProperty("lastSeq").GetInt64();
+        // What waits now is shown once the history up to now has been: in its place when that history holds its request,
+        // after it when the request is older than what is shown.
+        var waiting = pending.EnumerateArray().Where(a => a.GetProperty("sessionId").GetString() == sessionId).Select(a => a.Clone()).ToList();
+
+        using var quit = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            quit.Cancel();
+        };
+        if (!arguments.Flag("no-keys") && !Console.IsInputRedirected)
+        {
+            // Blocks in Console.ReadKey until a key or the end of the process: never awaited.
+            _ = Task.Run(() => view.ReadKeysAsync(quit));
+        }
+
+        var cursor = Math.Max(0, lastSeq - history);
+        var caughtUp = () =>
+        {
+            foreach (var approval in waiting)
+            {
+                view.Waiting(approval);
+            }
+        };
+        try
+        {
+            return await FollowAsync(http, sessionId, cursor, lastSeq, caughtUp, view, error, quit.Token);
+        }
+        finally
+        {
+            console.WriteLine();
+        }
+    }
+
+    /// <summary>Reads the stream until quit, reconnecting from the last event seen; 1 when the server refuses it.</summary>
+    /// <param name="caughtUp">Runs once, when the events up to <paramref name="now"/> have been shown.</param>
+    private static async Task<int> FollowAsync(HttpClient http, string sessionId, long cursor, long now, Action caughtUp, SessionView view,
+        TextWriter error, CancellationToken cancellationToken)
+    {
+        var failures = 0;
+        var behind = cursor < now;
+        if (!behind)
+        {
+            caughtUp();
+        }
+
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/sessions/{sessionId}/events");
+                request.Headers.Accept.ParseAdd("text/event-stream");
+                request.Headers.Add("Last-Event-ID", cursor.ToString(CultureInfo.InvariantCulture));
+                using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+                if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.NotFound)
+                {
+                    await error.WriteLineAsync($"pocketcoder: the server refused the session's stream ({(int)response.StatusCode}).");
+                    return 1;
+                }
+
+                response.EnsureSuccessStatusCode();
+                if (failures > 0)
+                {
+                    view.Note("reconnected");
+                }
+
+                failures = 0;
+                await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+                await foreach (var frame in SseFrames.ReadAsync(stream, cancellationToken))
+                {
+                    if (frame.Id is { } id)
+                    {
+                        cursor = id;
+                    }
+
+                    view.Render(frame.Event, frame.Data);
+                    if (behind && cursor >= now)
+                    {
+                        behind = false;
+                        caughtUp();
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception exception) when (exception is HttpRequestException or IOException)
+            {
+                // The server restarted or the network dropped: try again, and carry on from the last event seen.
+            }
+
+            var wait = Backoff[Math.Min(failures++, Backoff.Length - 1)];
+            view.Note($"stream lost; retrying in {wait.TotalSeconds:0} s");
+            try
+            {
+                await Task.Delay(wait, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>What the terminal shows of one session, and the approvals it may answer. Writes are serialised: keys and events both write.</summary>
+    private sealed class SessionView(IAnsiConsole console, HttpClient http, string sessionId)
+    {
+        private readonly Lock _write = new();
+        private readonly List<(string Id, string Title)> _waiting = [];
+        private bool _streaming;
+
+        public void Header(JsonElement session)
+        {
+            lock (_write)
+            {
+                console.MarkupLine($"[bold]{Markup.Escape(Str(session, "title") ?? "(untitled)")}[/]  " +
+                                   $"[dim]{Markup.Escape(sessionId[..8])} · {Markup.Escape(Str(session, "agent") ?? "")} · {Markup.Escape(Str(session, "mode") ?? "")} · {Markup.Escape(Str(session, "status") ?? "")}[/]");
+                console.MarkupLine("[dim]Keys: a allow once · s allow for the session · d deny · r deny with a reason · q quit[/]");
+            }
+        }
+
+        public void Note(string text)
+        {
+            lock (_write)
+            {
+                EndStream();
+                console.MarkupLine($"[dim]({Markup.Escape(text)})[/]");
+            }
+        }
+
+        /// <summary>An approval that already waited when watching began (its request event may be older than the history shown).</summary>
+        public void Waiting(JsonElement approval)
+        {
+            lock (_write)
+            {
+                Ask(Str(approval, "id") ?? "", Str(approval, "tool") ?? "", Str(approval, "title") ?? "", approval);
+            }
+        }
+
+        public void Render(string kind, string data)
+        {
+            JsonElement e;
+            try
+            {
+                e = JsonElement.Parse(data);
+            }
+            catch (JsonException)
+            {
+                return;
+            }
+
+            lock (_write)
+            {
+                switch (kind)
+                {
+                    case "message.delta":
+                        _streaming = true;
+                        console.Write(new Text(Str(e, "text") ?? ""));
+                        break;
+                    case "message":
+                        if (_streaming)
+                        {
+                            EndStream();
+                        }
+                        else
+                        {
+                            console.WriteLine(Str(e, "text") ?? "");
+                        }
+
+                        break;
+                    case "message.user":
+                        EndStream();
+                        console.MarkupLine($"[bold cyan]›[/] {Markup.Escape(Str(e, "text") ?? "")}");
+                        break;
+                    case "thinking":
+                        EndStream();
+                        console.MarkupLine($"[dim italic]thinking: {Markup.Escape(FirstLine(Str(e, "text")))}[/]");
+                        break;
+                    case "tool.call":
+                        EndStream();
+                        console.MarkupLine($"[yellow]▸ {Markup.Escape(Str(e, "tool") ?? "")}[/] {Markup.Escape(Str(e, "title") ?? "")}");
+                        break;
+                    case "tool.result":
+                        EndStream();
+                        var failed = e.TryGetProperty("isError", out var isError) && isError.ValueKind == JsonValueKind.True;
+                        console.MarkupLine($"  {(failed ? "[red]✗[/]" : "[green]✓[/]")} [dim]{Markup.Escape(FirstLine(Str(e, "content")))}[/]");
+                        break;
+                    case "plan" when e.TryGetProperty("entries", out var entries) && entries.ValueKind == JsonValueKind.Array:
+                        EndStream();
+                        foreach (var entry in entries.EnumerateArray())
+                        {
+                            var mark = Str(entry, "status") switch { "completed" => "[green]☑[/]", "in_progress" => "[yellow]◧[/]", _ => "☐" };
+                            console.MarkupLine($"  {mark} {Markup.Escape(Str(entry, "content") ?? "")}");
+                        }
+
+                        break;
+                    case "approval.requested":
+                        EndStream();
+                        Ask(Str(e, "approvalId") ?? "", Str(e, "tool") ?? "", Str(e, "title") ?? "", e);
+                        break;
+                    case "approval.resolved":
+                        EndStream();
+                        var id = Str(e, "approvalId");
+                        var wasWaiting = _waiting.RemoveAll(w => w.Id == id) > 0;
+                        var decision = (Str(e, "decision") ?? Str(e, "status") ?? "").Replace('_', ' ');
+                        console.MarkupLine($"  [bold]{Markup.Escape(decision)}[/]{(Str(e, "decidedBy") is { } by ? $" [dim]by {Markup.Escape(by)}[/]" : "")}" +
+                                           (Str(e, "message") is { Length: > 0 } why ? $" [dim]— {Markup.Escape(why)}[/]" : ""));
+                        if (wasWaiting && _waiting.Count > 0)
+                        {
+                            console.MarkupLine($"[bold yellow]Still waiting:[/] {Markup.Escape(_waiting[0].Title)} [dim](a/s/d/r)[/]");
+                        }
+
+                        break;
+                    case "turn.completed":
+                        EndStream();
+                        console.MarkupLine($"[dim]— turn ended ({Markup.Escape(Str(e, "stopReason") ?? "")})[/]");
+                        break;
+                    case "turn.changes":
+                        console.MarkupLine($"[dim]  {e.GetProperty("filesChanged").GetInt32()} file(s) changed: review them on the phone[/]");
+                        break;
+                    case "usage" when e.TryGetProperty("costUsd", out var cost) && cost.ValueKind == JsonValueKind.Number:
+                        console.MarkupLine($"[dim]  ${cost.GetDecimal().ToString("0.0000", CultureInfo.InvariantCulture)} this turn[/]");
+                        break;
+                    case "error":
+                        EndStream();
+                        console.MarkupLine($"[red]! {Markup.Escape(Str(e, "message") ?? "")}[/]");
+                        break;
+                    case "session.status":
+                        EndStream();
+                        console.MarkupLine($"[dim]· {Markup.Escape(Str(e, "status") ?? "")}{(Str(e, "reason") is { } reason ? $": {Markup.Escape(reason)}" : "")}[/]");
+                        break;
+                    case "history.imported":
+                        console.MarkupLine($"[dim]— the above was carried over from the {Markup.Escape(Str(e, "source") ?? "terminal")}[/]");
+                        break;
+                }
+            }
+        }
+
+        /// <summary>Keys answer the oldest waiting approval; q ends watching. Runs until quit.</summary>
+        public async Task ReadKeysAsync(CancellationTokenSource quit)
+        {
+            while (!quit.IsCancellationRequested)
+            {
+                ConsoleKeyInfo key;
+                try
+                {
+                    key = Console.ReadKey(intercept: true);
+                }
+                catch (InvalidOperationException)
+                {
+                    return;
+                }
+
+                if (key.KeyChar is 'q' or 'Q')
+                {
+                    await quit.CancelAsync();
+                    return;
+                }
+
+                (string Id, string Title) current;
+                lock (_write)
+                {
+                    if (_waiting.Count == 0 || key.KeyChar is not ('a' or 's' or 'd' or 'r'))
+                    {
+                        continue;
+                    }
+
+                    current = _waiting[0];
+                }
+
+                string? message = null;
+                if (key.KeyChar == 'r')
+                {
+                    lock (_write)
+                    {
+                        console.Markup("[bold]Reason:[/] ");
+                    }
+
+                    message = Console.ReadLine();
+                }
+
+                var decision = key.KeyChar switch { 'a' => "allow_once", 's' => "allow_session", _ => "deny" };
+                await DecideAsync(current.Id, decision, message);
+            }
+        }
+
+        private async Task DecideAsync(string approvalId, string decision, string? message)
+        {
+            string? problem = null;
+            try
+            {
+                using var response = await http.PostAsJsonAsync($"/api/approvals/{Uri.EscapeDataString(approvalId)}/decision",
+                    new DecisionBody(decision, message), CliJson.Default.DecisionBody);
+                if (response.StatusCode == HttpStatusCode.Conflict)
+                {
+                    problem = "already decided elsewhere";
+                }
+                else if (!response.IsSuccessStatusCode)
+                {
+                    problem = $"the server said {(int)response.StatusCode}";
+                }
+            }
+            catch (HttpRequestException exception)
+            {
+                problem = exception.Message;
+            }
+
+            // The decision itself shows when its approval.resolved event arrives, whoever made it.
+            if (problem is not null)
+            {
+                Note($"not decided: {problem}");
+            }
+        }
+
+        private void Ask(string approvalId, string tool, string title, JsonElement details)
+        {
+            if (_waiting.Any(w => w.Id == approvalId))
+            {
+                return;
+            }
+
+            _waiting.Add((approvalId, title));
+            var body = new StringBuilder(Markup.Escape(title));
+            // What will run exactly, not only the agent's description of it.
+            if (details.TryGetProperty("input", out var input) && input.ValueKind == JsonValueKind.Object)
+            {
+                if (Str(input, "command") is { Length: > 0 } command && command != title)
+                {
+                    body.Append("\n[bold]$[/] ").Append(Markup.Escape(command));
+                }
+                else if ((Str(input, "file_path") ?? Str(input, "path")) is { Length: > 0 } path && !title.Contains(path, StringComparison.Ordinal))
+                {
+                    body.Append("\n[dim]").Append(Markup.Escape(path)).Append("[/]");
+                }
+            }
+
+            if (Str(details, "plan") is { Length: > 0 } plan)
+            {
+                body.Append("\n\n").Append(Markup.Escape(plan));
+            }
+
+            console.Write(new Panel(new Markup(body.ToString()))
+            {
+                Header = new PanelHeader($"[bold yellow] {Markup.Escape(tool)} wants to run [/]"),
+                Border = BoxBorder.Rounded,
+            });
+            console.MarkupLine("[bold]a[/] allow once · [bold]s[/] for this session · [bold]d[/] deny · [bold]r[/] deny with a reason");
+        }
+
+        private void EndStream()
+        {
+            if (_streaming)
+            {
+                console.WriteLine();
+                _streaming = false;
+            }
+        }
+
+        private static string? Str(JsonElement element, string name) =>
+            element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
+                ? value.GetString()
+                : null;
+
+        private static string FirstLine(string? text)
+        {
+            var line = (text ?? "").Trim().Split('\n')[0].TrimEnd('\r');
+            return line.Length > ResultLineLength ? line[..ResultLineLength] + "…" : line;
+        }
+    }
+}
+
+/// <summary>Server-sent events as a client reads them: one frame per blank line, its id (when numeric), event name and data.</summary>
+internal static class SseFrames
+{
+    public sealed record Frame(long? Id, string Event, string Data);
+
+    public static async IAsyncEnumerable<Frame> ReadAsync(Stream stream, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        long? id = null;
+        var kind = "message";
+        var data = new StringBuilder();
+        while (await reader.ReadLineAsync(cancellationToken) is { } line)
+        {
+            if (line.Length == 0)
+            {
+                if (data.Length > 0)
+                {
+                    yield return new Frame(id, kind, data.ToString());
+                }
+
+                id = null;
+                kind = "message";
+                data.Clear();
+                continue;
+            }
+
+            if (line[0] == ':')
+            {
+                continue;
+            }
+
+            var colon = line.IndexOf(':', StringComparison.Ordinal);
+            var field = colon < 0 ? line : line[..colon];
+            var value = colon < 0 ? "" : line[(colon + 1)..].TrimStart(' ');
+            switch (field)
+            {
+                case "id":
+                    id = long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;
+                    break;
+                case "event":
+                    kind = value;
+                    break;
+                case "data":
+                    if (data.Length > 0)
+                    {
+                        data.Append('\n');
+                    }
+
+                    data.Append(value);
+                    break;
+            }
+        }
+    }
+}
