@@ -3,7 +3,8 @@ using PocketCoder.Data;
 
 namespace PocketCoder.Health;
 
-public sealed record AgentHealth(string Id, bool Available, string? Version, string? Detail);
+/// <param name="HandsBack">Its conversations can be listed, carried on here and handed back to a terminal (docs/api.md, Desk and phone).</param>
+public sealed record AgentHealth(string Id, bool Available, string? Version, string? Detail, bool HandsBack);
 
 public sealed record HealthResponse(string Status, string Version, IReadOnlyList<AgentHealth> Agents, IReadOnlyList<string> Warnings);
 
@@ -43,7 +44,8 @@ public sealed class AgentHealthCache(AgentRegistry registry, TimeProvider clock)
         {
             var availability = await adapter.ProbeAsync(CancellationToken.None).ConfigureAwait(false);
             // Where an installed agent lives is not for anonymous callers: say only what is missing.
-            return new AgentHealth(adapter.Id, availability.Available, availability.Version, availability.Available ? null : availability.Detail);
+            return new AgentHealth(adapter.Id, availability.Available, availability.Version, availability.Available ? null : availability.Detail,
+                adapter is IAgentConversations);
         });
         var agents = await Task.WhenAll(probes).ConfigureAwait(false);
         lock (_lock)

@@ -46,7 +46,7 @@ export function Conversations({ projectId }: { projectId: string }) {
             <li key={`${c.agent}-${c.id}`} class="list-row conversation" data-conversation={c.id}>
               <div class="grow">
                 <div class="session-title">{c.title || 'Untitled conversation'}</div>
-                <div class="muted small">{agentName(c.agent)} · {timeAgo(c.lastActivity)} · {Math.max(1, Math.round(c.size / 1024))} KB{c.inUse ? ' · in use' : ''}</div>
+                <div class="muted small">{agentName(c.agent)} · {timeAgo(c.lastActivity)}{c.size > 0 ? ` · ${Math.max(1, Math.round(c.size / 1024))} KB` : ''}{c.inUse ? ' · in use' : ''}</div>
               </div>
               {c.sessionId && c.inUse
                 ? <a class="btn ghost small" {...linkTo(`/s/${c.sessionId}`)}>Open</a>

@@ -5,7 +5,7 @@ import { api, describeError, type HandoffResult, type Session, type SessionMode 
 import { ProjectRoot, Transcript } from '../components/Transcript';
 import { AppBar, ErrorNote, Icon, StatusBadge } from '../components/ui';
 import { emptySession, modeLabel, MODES, pendingApprovals, reduceSessionAll, ResumableStream, type SessionView, type StreamState } from '../events';
-import { upsertSession, useStore } from '../store';
+import { loadHealth, upsertSession, useStore } from '../store';
 import { agentName } from './Home';
 
 export function SessionScreen({ id }: { id: string }) {
@@ -87,6 +87,11 @@ function SessionActions({ session, onDone }: { session: Session; onDone: (s: Ses
   const [error, setError] = useState<string | null>(null);
   // Set once handed back: the command to carry on in a terminal stays on screen to be copied.
   const [handedOff, setHandedOff] = useState<HandoffResult | null>(null);
+  // Whether the server can hand this agent's conversation back to a terminal (it says so per agent in /api/health).
+  const handsBack = useStore((s) => s.health?.agents.find((a) => a.id === session.agent)?.handsBack ?? false);
+  useEffect(() => {
+    void loadHealth();
+  }, []);
   const handOff = async () => {
     setBusy(true);
     setError(null);
@@ -124,7 +129,7 @@ function SessionActions({ session, onDone }: { session: Session; onDone: (s: Ses
       )}
       {confirm === null && !handedOff && (
         <div class="row wrap-row">
-          {!stopped && session.agent === 'claude-code' && (
+          {!stopped && handsBack && (
             <button class="btn ghost" disabled={busy} onClick={() => setConfirm('handoff')}>Continue in terminal…</button>
           )}
           {!stopped && <button class="btn danger-ghost" disabled={busy} onClick={() => setConfirm('stop')}>Stop session…</button>}
