@@ -121,6 +121,10 @@ public static class CommandLine
             prefix: ["status"]));
         root.Subcommands.Add(service);
         root.Subcommands.Add(Hub());
+        var shell = new Argument<string>("shell") { Description = "bash or zsh." };
+        shell.AcceptOnlyFromAmong("bash", "zsh");
+        root.Subcommands.Add(Verb("completion", "Print a shell completion script: eval \"$(pocketcoder completion bash)\" in ~/.bashrc (or zsh).",
+            [], [shell], CompletionCommand.RunAsync));
         root.Subcommands.Add(Verb("version", "Print the version.", [], [], (_, o, _) =>
         {
             o.WriteLine($"pocketcoder {Health.HealthApi.Version}");

@@ -1,0 +1,33 @@
+namespace PocketCoder.Cli;
+
+/// <summary>
+/// <c>pocketcoder completion bash|zsh</c>: a shell completion script. The shell asks pocketcoder itself what may come next
+/// (System.CommandLine's <c>[suggest:POSITION]</c> directive), so completion always knows every verb and option this build has.
+/// </summary>
+public static class CompletionCommand
+{
+    public const string Bash = """
+        # pocketcoder completion for bash: eval "$(pocketcoder completion bash)" (e.g. in ~/.bashrc)
+        _pocketcoder_complete() {
+          local IFS=$'\n'
+          COMPREPLY=( $(compgen -W "$(pocketcoder "[suggest:${COMP_POINT}]" "${COMP_LINE}" 2>/dev/null)" -- "${COMP_WORDS[COMP_CWORD]}") )
+        }
+        complete -o default -F _pocketcoder_complete pocketcoder
+        """;
+
+    public const string Zsh = """
+        # pocketcoder completion for zsh: eval "$(pocketcoder completion zsh)" (e.g. in ~/.zshrc, after compinit)
+        _pocketcoder() {
+          local -a items
+          items=("${(@f)$(pocketcoder "[suggest:${#${BUFFER[1,CURSOR]}}]" "$BUFFER" 2>/dev/null)}")
+          compadd -a items
+        }
+        compdef _pocketcoder pocketcoder
+        """;
+
+    public static async Task<int> RunAsync(CliArguments arguments, TextWriter output, TextWriter error)
+    {
+        await output.WriteLineAsync(arguments.Positional[0] == "zsh" ? Zsh : Bash);
+        return 0;
+    }
+}
