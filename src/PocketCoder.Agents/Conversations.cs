@@ -46,10 +46,10 @@ public sealed record ConversationHistory(IReadOnlyList<HistoryEntry> Entries, in
 
     internal static string Cut(string text) => text.Length > MaxText ? text[..MaxText] + "…" : text;
 
-    /// <summary>A first prompt as a one-line title.</summary>
+    /// <summary>A first prompt as a one-line title, control characters left out (a title is shown in terminals too).</summary>
     internal static string? Title(string? text)
     {
-        var line = text?.ReplaceLineEndings(" ").Trim();
+        var line = text is null ? null : new string([.. text.ReplaceLineEndings(" ").Where(c => !char.IsControl(c))]).Trim();
         return string.IsNullOrEmpty(line) ? null : line.Length > TitleLength ? line[..TitleLength] + "…" : line;
     }
 }

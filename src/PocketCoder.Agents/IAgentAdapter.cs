@@ -42,6 +42,7 @@ public sealed record AgentPrompt(string Text, IReadOnlyList<PromptImage> Images)
 /// <param name="ResumeAgentSessionId">The agent's own session id to continue (native resume), or null for a new conversation.</param>
 /// <param name="NewAgentSessionId">The id to give a new conversation, where the agent lets us choose it.</param>
 /// <param name="Logger">Where the agent's process start, exit and kill are logged.</param>
+/// <param name="Sandbox">The sandbox the agent runs in, or null to run it as is (the project's choice).</param>
 public sealed record AgentStartOptions(
     string WorkingDirectory,
     string? Model,
@@ -49,7 +50,13 @@ public sealed record AgentStartOptions(
     string NewAgentSessionId,
     string Mode,
     string LogDirectory,
-    ILogger Logger);
+    ILogger Logger,
+    Processes.AgentSandbox? Sandbox = null)
+{
+    /// <summary>The spec as it runs: inside the sandbox when there is one, with the agent's state folders (and files) writable.</summary>
+    public Processes.ProcessSpec Confine(Processes.ProcessSpec spec, IEnumerable<string> stateFolders, IEnumerable<string>? stateFiles = null) =>
+        Sandbox is null ? spec : Sandbox.Wrap(spec, stateFolders, stateFiles ?? []);
+}
 
 /// <summary>Where a running agent session delivers what it does. Implemented by the server.</summary>
 public interface IAgentSink

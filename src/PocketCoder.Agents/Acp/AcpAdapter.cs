@@ -28,13 +28,13 @@ public sealed class AcpAdapter(AcpAgentDefinition agent) : IAgentAdapter
             arguments.AddRange([agent.ModelArgument, model]);
         }
 
-        var spec = new ProcessSpec(
+        var spec = options.Confine(new ProcessSpec(
             executable,
             arguments,
             options.WorkingDirectory,
             agent.Command.Environment,
             Path.Combine(options.LogDirectory, $"{agent.Id}-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.stderr.log"),
-            Logger: options.Logger);
+            Logger: options.Logger), agent.StateFolders.Select(folder => Path.Combine(agent.Command.Home, folder)));
         return await AcpSession.StartAsync(agent, spec, options, agent.ModelArgument is null ? null : model, sink, cancellationToken)
             .ConfigureAwait(false);
     }

@@ -38,6 +38,12 @@ public sealed record AcpAgentDefinition(
     public IReadOnlyList<string> InstructionFiles { get; init; } = [];
 
     /// <summary>
+    /// The folders outside the project the agent writes its state to (settings, logins, sessions): writable in its sandbox.
+    /// Relative ones are under the agent's home.
+    /// </summary>
+    public IReadOnlyList<string> StateFolders { get; init; } = [];
+
+    /// <summary>
     /// Gemini CLI (<c>gemini --acp -m MODEL</c>). A model is always passed: the default "auto" first asks a router
     /// model and stalls for over a minute when that answer is not what it expects.
     /// </summary>
@@ -71,6 +77,7 @@ public sealed record AcpAgentDefinition(
         {
             // Gemini reads GEMINI.md only in a trusted workspace.
             InstructionFiles = ProjectInstructions.Gemini,
+            StateFolders = [".gemini"],
         };
     }
 }

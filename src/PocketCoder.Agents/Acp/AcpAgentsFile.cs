@@ -7,7 +7,9 @@ namespace PocketCoder.Agents.Acp;
 /// <summary>
 /// The owner's own ACP agents, registered in <c>agents.json</c> in the data folder:
 /// <code>[{"id":"claude-acp","command":"claude-agent-acp","args":[]}]</code>
-/// Optional per entry: <c>name</c>, <c>modelArg</c> (e.g. <c>"--model"</c>) and <c>versionArgs</c> (e.g. <c>["--version"]</c>).
+/// Optional per entry: <c>name</c>, <c>modelArg</c> (e.g. <c>"--model"</c>), <c>versionArgs</c> (e.g. <c>["--version"]</c>) and
+/// <c>state</c>: the folders outside the project the agent writes to (e.g. <c>[".claude", ".claude.json"]</c>, relative to
+/// home), writable when it runs sandboxed.
 /// Read once at start and checked strictly: a mistake stops the server with a message naming it, rather than
 /// leaving an agent silently missing. Only the owner can write the data folder, and commands run without a shell.
 /// </summary>
@@ -15,7 +17,7 @@ public static partial class AcpAgentsFile
 {
     public const string FileName = "agents.json";
 
-    private static readonly HashSet<string> KnownFields = new(StringComparer.Ordinal) { "id", "name", "command", "args", "modelArg", "versionArgs" };
+    private static readonly HashSet<string> KnownFields = new(StringComparer.Ordinal) { "id", "name", "command", "args", "modelArg", "versionArgs", "state" };
 
     /// <summary>The registered agents, or none when the file does not exist.</summary>
     /// <exception cref="InvalidDataException">The file is not a valid registration; the message says what to fix.</exception>
@@ -90,7 +92,10 @@ public static partial class AcpAgentsFile
                 DefaultModel: null,
                 Strings(entry, "versionArgs", source, where),
                 MissingFileReadsEmpty: false,
-                $"Check the command of '{id}' in {source}."));
+                $"Check the command of '{id}' in {source}.")
+            {
+                StateFolders = Strings(entry, "state", source, where) ?? [],
+            });
         }
 
         return agents;

@@ -37,6 +37,13 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
 
     public string ProcessName => "claude";
 
+    /// <summary>Where Claude Code keeps its settings, logins and transcripts: CLAUDE_CONFIG_DIR, else ~/.claude.</summary>
+    internal static string ConfigFolder(AgentCommand command) =>
+        command.Setting("CLAUDE_CONFIG_DIR") is { Length: > 0 } configured ? configured : Path.Combine(command.Home, ".claude");
+
+    /// <summary>Claude Code's state file in home, beside its config folder.</summary>
+    internal static string StateFile(AgentCommand command) => Path.Combine(command.Home, ".claude.json");
+
     public Task<IReadOnlyList<AgentConversation>> ListConversationsAsync(string projectPath, CancellationToken cancellationToken) =>
         Task.FromResult(_transcripts.List(projectPath));
 
@@ -89,13 +96,13 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
             // Headless sessions still show up in the user's own `claude --resume` list.
             ["CLAUDE_CODE_ENTRYPOINT"] = "sdk-pocketcoder",
         };
-        var spec = new ProcessSpec(
+        var spec = options.Confine(new ProcessSpec(
             executable,
             arguments,
             options.WorkingDirectory,
             environment,
             Path.Combine(options.LogDirectory, $"claude-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.stderr.log"),
-            Logger: options.Logger);
+            Logger: options.Logger), [ConfigFolder(command)], [StateFile(command)]);
         IAgentSession session = ClaudeCodeSession.Start(spec, options.ResumeAgentSessionId ?? options.NewAgentSessionId, sink);
         return Task.FromResult(session);
     }

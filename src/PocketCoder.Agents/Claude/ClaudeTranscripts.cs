@@ -85,16 +85,10 @@ internal sealed class ClaudeTranscripts(AgentCommand command)
 
     private string Folder(string projectPath)
     {
-        var config = Setting("CLAUDE_CONFIG_DIR") is { Length: > 0 } configured
-            ? configured
-            : Path.Combine(Setting("HOME") ?? Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".claude");
+        var config = ClaudeCodeAdapter.ConfigFolder(command);
         var name = new string([.. projectPath.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-')]);
         return Path.Combine(config, "projects", name);
     }
-
-    // The agent's environment as PocketCoder starts it: an override (even one that removes the variable) wins.
-    private string? Setting(string name) =>
-        command.Environment.TryGetValue(name, out var value) ? value : Environment.GetEnvironmentVariable(name);
 
     private static StreamReader Open(string folder, string name, out BeneathRoot.HandleStatus status)
     {

@@ -40,13 +40,14 @@ public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter, IAgentCo
             throw new AgentUnavailableException(AgentId, bypass);
         }
 
-        var spec = new ProcessSpec(
+        // Codex's state (threads, logins, config) is CODEX_HOME, else ~/.codex.
+        var spec = options.Confine(new ProcessSpec(
             executable,
             ["app-server"],
             options.WorkingDirectory,
             command.Environment,
             Path.Combine(options.LogDirectory, $"codex-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.stderr.log"),
-            Logger: options.Logger);
+            Logger: options.Logger), [command.Setting("CODEX_HOME") is { Length: > 0 } codexHome ? codexHome : Path.Combine(command.Home, ".codex")]);
         return await CodexSession.StartAsync(spec, options, sink, cancellationToken).ConfigureAwait(false);
     }
 

@@ -52,7 +52,8 @@ internal sealed class CodexConversations(AgentCommand command, string name, stri
 
     public Task<ConversationHistory?> ReadAsync(string projectPath, string threadId, CancellationToken cancellationToken)
     {
-        if (!Guid.TryParse(threadId, out _))
+        // One spelling per thread (Codex's: lower case with dashes), so the lock's comparisons of ids hold.
+        if (!Guid.TryParse(threadId, out var guid) || guid.ToString("D") != threadId)
         {
             return Task.FromResult<ConversationHistory?>(null);
         }
@@ -132,7 +133,7 @@ internal sealed class CodexConversations(AgentCommand command, string name, stri
             return null;
         }
 
-        var updated = thread.TryGetProperty("updatedAt", out var at) && at.TryGetInt64(out var seconds) ? seconds : 0;
+        var updated = thread.TryGetProperty("updatedAt", out var at) && at.TryGetInt64(out var seconds) ? Math.Clamp(seconds, 0, 253402300799) : 0;
         // The rollout's size where Codex says where it is (a field it marks unstable: without it, 0).
         var size = Text(thread, "path") is { } path && File.Exists(path) ? new FileInfo(path).Length : 0;
         return new AgentConversation(id, ConversationHistory.Title(Text(thread, "name") ?? Text(thread, "preview")),
@@ -159,7 +160,8 @@ internal sealed class CodexConversations(AgentCommand command, string name, stri
         };
         try
         {
-            process = ChildProcess.Start(new ProcessSpec(executable, ["app-server"], projectPath, command.Environment, null), rpc.OnLineAsync);
+            // Started outside the repository, so nothing of the project's (.codex/config.toml) is loaded: thread/list names the folder.
+            process = ChildProcess.Start(new ProcessSpec(executable, ["app-server"], Path.GetTempPath(), command.Environment, null), rpc.OnLineAsync);
         }
         catch (System.ComponentModel.Win32Exception exception)
         {

@@ -69,7 +69,8 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
                 return running;
             }
 
-            var server = await OpenCodeServer.StartAsync(executable, command.Environment, directory, options.LogDirectory, options.Logger, ReleaseServerAsync, cancellationToken)
+            var server = await OpenCodeServer.StartAsync(executable, command.Environment, directory, options.LogDirectory, options.Logger, ReleaseServerAsync,
+                    spec => options.Confine(spec, State()), cancellationToken)
                 .ConfigureAwait(false);
             _servers[directory] = server;
             server.AddUser();
@@ -104,6 +105,15 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
 
         await server.DisposeAsync().ConfigureAwait(false);
     }
+
+    /// <summary>Where OpenCode keeps its sessions, settings, logs and caches: an opencode folder in each XDG base folder.</summary>
+    private IEnumerable<string> State() =>
+    [
+        Path.Combine(command.Xdg("XDG_DATA_HOME", ".local/share"), "opencode"),
+        Path.Combine(command.Xdg("XDG_STATE_HOME", ".local/state"), "opencode"),
+        Path.Combine(command.Xdg("XDG_CACHE_HOME", ".cache"), "opencode"),
+        Path.Combine(command.Xdg("XDG_CONFIG_HOME", ".config"), "opencode"),
+    ];
 
     /// <summary>OpenCode's plan agent only proposes; build acts. Every other mode is enforced by the gatekeeper.</summary>
     internal static string AgentFor(string mode) => mode == SessionModes.Plan ? "plan" : "build";

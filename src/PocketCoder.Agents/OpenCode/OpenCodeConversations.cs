@@ -30,7 +30,7 @@ internal sealed partial class OpenCodeConversations(AgentCommand command, string
         return [.. list.RootElement.EnumerateArray()
             .Where(s => Text(s, "id") is { } id && IsSessionId(id) && Text(s, "directory") is { } directory && folders.Contains(directory))
             .Select(s => new AgentConversation(Text(s, "id")!, ConversationHistory.Title(Text(s, "title")),
-                DateTimeOffset.FromUnixTimeMilliseconds(s.TryGetProperty("updated", out var at) && at.TryGetInt64(out var ms) ? ms : 0), 0))
+                DateTimeOffset.FromUnixTimeMilliseconds(s.TryGetProperty("updated", out var at) && at.TryGetInt64(out var ms) ? Math.Clamp(ms, 0, 253402300799999) : 0), 0))
             .OrderByDescending(c => c.LastActivity)
             .Take(MaxListed)];
     }

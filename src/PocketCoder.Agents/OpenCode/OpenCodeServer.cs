@@ -70,7 +70,7 @@ internal sealed partial class OpenCodeServer : IAsyncDisposable
         };
 
     public static async Task<OpenCodeServer> StartAsync(string executable, IReadOnlyDictionary<string, string?> environment, string directory,
-        string logDirectory, ILogger logger, Func<OpenCodeServer, Task> release, CancellationToken cancellationToken)
+        string logDirectory, ILogger logger, Func<OpenCodeServer, Task> release, Func<ProcessSpec, ProcessSpec> confine, CancellationToken cancellationToken)
     {
         var server = new OpenCodeServer(directory, release);
         var password = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
@@ -78,8 +78,8 @@ internal sealed partial class OpenCodeServer : IAsyncDisposable
         env["OPENCODE_SERVER_PASSWORD"] = password;
         env["OPENCODE_SERVER_USERNAME"] = null;
         env["OPENCODE_PERMISSION"] = PermissionConfig;
-        var spec = new ProcessSpec(executable, ["serve", "--hostname", "127.0.0.1", "--port", "0"], directory, env,
-            Path.Combine(logDirectory, $"opencode-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.stderr.log"), Logger: logger);
+        var spec = confine(new ProcessSpec(executable, ["serve", "--hostname", "127.0.0.1", "--port", "0"], directory, env,
+            Path.Combine(logDirectory, $"opencode-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.stderr.log"), Logger: logger));
         try
         {
             server._process = ChildProcess.Start(spec, server.OnStdoutAsync);

@@ -6,6 +6,16 @@ namespace PocketCoder.Agents.Processes;
 /// </summary>
 public sealed record AgentCommand(string Command, IReadOnlyDictionary<string, string?> Environment)
 {
+    /// <summary>A variable of the environment the agent runs in: an override (even one that removes it) wins over the server's.</summary>
+    public string? Setting(string name) =>
+        Environment.TryGetValue(name, out var value) ? value : System.Environment.GetEnvironmentVariable(name);
+
+    /// <summary>The agent's home folder (HOME as it runs).</summary>
+    public string Home => Setting("HOME") is { Length: > 0 } home ? home : System.Environment.GetFolderPath(System.Environment.SpecialFolder.UserProfile);
+
+    /// <summary>An XDG base folder as the agent sees it (<c>XDG_DATA_HOME</c> and the like), else its default under home.</summary>
+    public string Xdg(string variable, string fallback) => Setting(variable) is { Length: > 0 } set ? set : Path.Combine(Home, fallback);
+
     /// <summary>The absolute path of the executable, or null when it cannot be found.</summary>
     public string? Resolve()
     {

@@ -188,6 +188,12 @@ public sealed partial class ChildProcess : IAsyncDisposable
             StandardErrorEncoding = Encoding.UTF8,
             UseShellExecute = false,
         };
+        // In a sandbox, the wrapper (bwrap) is what setsid execs; the agent is its child, in the same process group.
+        foreach (var argument in spec.Wrapper ?? [])
+        {
+            info.ArgumentList.Add(argument);
+        }
+
         info.ArgumentList.Add(spec.FileName);
         foreach (var argument in spec.Arguments)
         {

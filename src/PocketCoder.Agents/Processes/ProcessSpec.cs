@@ -8,6 +8,7 @@ namespace PocketCoder.Agents.Processes;
 /// left its process group are not killed when it exits. They are still killed by an explicit stop.
 /// </param>
 /// <param name="Logger">Where its start, exit and kill are logged (see <see cref="ProcessLog"/>); nowhere when null.</param>
+/// <param name="Wrapper">A command the program runs inside (its sandbox: <see cref="AgentSandbox.Wrap"/>), or null.</param>
 public sealed record ProcessSpec(
     string FileName,
     IReadOnlyList<string> Arguments,
@@ -15,4 +16,5 @@ public sealed record ProcessSpec(
     IReadOnlyDictionary<string, string?> Environment,
     string? StderrLogPath,
     bool StartsDaemon = false,
-    ILogger? Logger = null);
+    ILogger? Logger = null,
+    IReadOnlyList<string>? Wrapper = null);

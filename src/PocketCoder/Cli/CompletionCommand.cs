@@ -9,8 +9,12 @@ public static class CompletionCommand
     public const string Bash = """
         # pocketcoder completion for bash: eval "$(pocketcoder completion bash)" (e.g. in ~/.bashrc)
         _pocketcoder_complete() {
-          local IFS=$'\n'
-          COMPREPLY=( $(compgen -W "$(pocketcoder "[suggest:${COMP_POINT}]" "${COMP_LINE}" 2>/dev/null)" -- "${COMP_WORDS[COMP_CWORD]}") )
+          local word="${COMP_WORDS[COMP_CWORD]}" line
+          COMPREPLY=()
+          # Each suggestion is taken as it is: never expanded or globbed by the shell.
+          while IFS= read -r line; do
+            [[ "$line" == "$word"* ]] && COMPREPLY+=("$line")
+          done < <(pocketcoder "[suggest:${COMP_POINT}]" "${COMP_LINE}" 2>/dev/null)
         }
         complete -o default -F _pocketcoder_complete pocketcoder
         """;

@@ -109,7 +109,7 @@ public static class WatchCommand
 
                 failures = 0;
                 await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-                await foreach (var frame in SseFrames.ReadAsync(stream, cancellationToken))
+                await foreach (var frame in SseFrames.ReadAsync(stream, TimeSpan.FromSeconds(45), cancellationToken))
                 {
                     if (frame.Id is { } id)
                     {
@@ -152,8 +152,18 @@ public static class WatchCommand
     private sealed class SessionView(IAnsiConsole console, HttpClient http, string sessionId)
     {
         private readonly Lock _write = new();
-        private readonly List<(string Id, string Title)> _waiting = [];
-        private bool _streaming;
+        // Oldest first; the keys answer the first, whose panel is the last one shown.
+        private readonly List<(string Id, string Title, string Tool, JsonElement Details)> _waiting = [];
+        // The cursor is mid-line after streamed text; _streamed: the reply so far was shown as it streamed (its closing
+        // message event then adds nothing).
+        private bool _inLine;
+        private bool _streamed;
+
+        // Keys answer the approval on screen, only once it has been there a moment (a key typed before it appeared, or a
+        // double tap, must not approve a call nobody read), and one decision at a time.
+        private static readonly TimeSpan KeyGrace = TimeSpan.FromMilliseconds(600);
+        private DateTimeOffset _askedAt;
+        private int _deciding;
 
         public void Header(JsonElement session)
         {
@@ -200,19 +210,17 @@ public static class WatchCommand
                 switch (kind)
                 {
                     case "message.delta":
-                        _streaming = true;
+                        _inLine = _streamed = true;
                         console.Write(new Text(Str(e, "text") ?? ""));
                         break;
                     case "message":
-                        if (_streaming)
-                        {
-                            EndStream();
-                        }
-                        else
+                        EndStream();
+                        if (!_streamed)
                         {
                             console.WriteLine(Str(e, "text") ?? "");
                         }
 
+                        _streamed = false;
                         break;
                     case "message.user":
                         EndStream();
@@ -253,7 +261,7 @@ public static class WatchCommand
                                            (Str(e, "message") is { Length: > 0 } why ? $" [dim]— {Markup.Escape(why)}[/]" : ""));
                         if (wasWaiting && _waiting.Count > 0)
                         {
-                            console.MarkupLine($"[bold yellow]Still waiting:[/] {Markup.Escape(_waiting[0].Title)} [dim](a/s/d/r)[/]");
+                            ShowFirst(afterAnother: true);
                         }
 
                         break;
@@ -261,10 +269,12 @@ public static class WatchCommand
                         EndStream();
                         console.MarkupLine($"[dim]— turn ended ({Markup.Escape(Str(e, "stopReason") ?? "")})[/]");
                         break;
-                    case "turn.changes":
-                        console.MarkupLine($"[dim]  {e.GetProperty("filesChanged").GetInt32()} file(s) changed: review them on the phone[/]");
+                    case "turn.changes" when e.TryGetProperty("filesChanged", out var files) && files.TryGetInt32(out var changed):
+                        EndStream();
+                        console.MarkupLine($"[dim]  {changed} file(s) changed: review them on the phone[/]");
                         break;
                     case "usage" when e.TryGetProperty("costUsd", out var cost) && cost.ValueKind == JsonValueKind.Number:
+                        EndStream();
                         console.MarkupLine($"[dim]  ${cost.GetDecimal().ToString("0.0000", CultureInfo.InvariantCulture)} this turn[/]");
                         break;
                     case "error":
@@ -276,6 +286,7 @@ public static class WatchCommand
                         console.MarkupLine($"[dim]· {Markup.Escape(Str(e, "status") ?? "")}{(Str(e, "reason") is { } reason ? $": {Markup.Escape(reason)}" : "")}[/]");
                         break;
                     case "history.imported":
+                        EndStream();
                         console.MarkupLine($"[dim]— the above was carried over from the {Markup.Escape(Str(e, "source") ?? "terminal")}[/]");
                         break;
                 }
@@ -303,15 +314,16 @@ public static class WatchCommand
                     return;
                 }
 
-                (string Id, string Title) current;
+                string current;
                 lock (_write)
                 {
-                    if (_waiting.Count == 0 || key.KeyChar is not ('a' or 's' or 'd' or 'r'))
+                    if (_waiting.Count == 0 || key.KeyChar is not ('a' or 's' or 'd' or 'r') || DateTimeOffset.UtcNow - _askedAt < KeyGrace
+                        || Volatile.Read(ref _deciding) == 1)
                     {
                         continue;
                     }
 
-                    current = _waiting[0];
+                    current = _waiting[0].Id;
                 }
 
                 string? message = null;
@@ -326,7 +338,15 @@ public static class WatchCommand
                 }
 
                 var decision = key.KeyChar switch { 'a' => "allow_once", 's' => "allow_session", _ => "deny" };
-                await DecideAsync(current.Id, decision, message);
+                Volatile.Write(ref _deciding, 1);
+                try
+                {
+                    await DecideAsync(current, decision, message);
+                }
+                finally
+                {
+                    Volatile.Write(ref _deciding, 0);
+                }
             }
         }
 
@@ -335,8 +355,9 @@ public static class WatchCommand
             string? problem = null;
             try
             {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
                 using var response = await http.PostAsJsonAsync($"/api/approvals/{Uri.EscapeDataString(approvalId)}/decision",
-                    new DecisionBody(decision, message), CliJson.Default.DecisionBody);
+                    new DecisionBody(decision, message), CliJson.Default.DecisionBody, timeout.Token);
                 if (response.StatusCode == HttpStatusCode.Conflict)
                 {
                     problem = "already decided elsewhere";
@@ -349,6 +370,10 @@ public static class WatchCommand
             catch (HttpRequestException exception)
             {
                 problem = exception.Message;
+            }
+            catch (OperationCanceledException)
+            {
+                problem = "the server did not answer within 30 s";
             }
 
             // The decision itself shows when its approval.resolved event arrives, whoever made it.
@@ -365,7 +390,25 @@ public static class WatchCommand
                 return;
             }
 
-            _waiting.Add((approvalId, title));
+            _waiting.Add((approvalId, title, tool, details.Clone()));
+            if (_waiting.Count == 1)
+            {
+                ShowFirst(afterAnother: false);
+            }
+            else
+            {
+                console.MarkupLine($"[yellow]Also waiting:[/] {Markup.Escape(title)} [dim](shown when the one above is decided)[/]");
+            }
+        }
+
+        /// <summary>The approval the keys answer, in full.</summary>
+        /// <param name="afterAnother">It takes the place of one just decided: keys count only a moment later (<see cref="KeyGrace"/>),
+        /// so a key meant for that one (a double tap) does not answer this. A first one needs no grace: with nothing waiting,
+        /// a key typed before it appeared was read and ignored.</param>
+        private void ShowFirst(bool afterAnother)
+        {
+            var (_, title, tool, details) = _waiting[0];
+            _askedAt = afterAnother ? DateTimeOffset.UtcNow : DateTimeOffset.MinValue;
             var body = new StringBuilder(Markup.Escape(title));
             // What will run exactly, not only the agent's description of it.
             if (details.TryGetProperty("input", out var input) && input.ValueKind == JsonValueKind.Object)
@@ -395,16 +438,17 @@ public static class WatchCommand
 
         private void EndStream()
         {
-            if (_streaming)
+            if (_inLine)
             {
                 console.WriteLine();
-                _streaming = false;
+                _inLine = false;
             }
         }
 
+        /// <summary>A string of the server's, safe to print: see <see cref="TerminalText.Clean"/>.</summary>
         private static string? Str(JsonElement element, string name) =>
             element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
-                ? value.GetString()
+                ? TerminalText.Clean(value.GetString())
                 : null;
 
         private static string FirstLine(string? text)
@@ -420,14 +464,36 @@ internal static class SseFrames
 {
     public sealed record Frame(long? Id, string Event, string Data);
 
-    public static async IAsyncEnumerable<Frame> ReadAsync(Stream stream, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <param name="silence">How long the stream may say nothing (the server comments every 15 s) before it counts as dropped.</param>
+    /// <exception cref="IOException">The stream fell silent for longer than <paramref name="silence"/>.</exception>
+    public static async IAsyncEnumerable<Frame> ReadAsync(Stream stream, TimeSpan silence,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var reader = new StreamReader(stream, Encoding.UTF8);
         long? id = null;
         var kind = "message";
         var data = new StringBuilder();
-        while (await reader.ReadLineAsync(cancellationToken) is { } line)
+        while (true)
         {
+            string? line;
+            using (var quiet = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            {
+                quiet.CancelAfter(silence);
+                try
+                {
+                    line = await reader.ReadLineAsync(quiet.Token);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    throw new IOException($"The event stream said nothing for {silence.TotalSeconds:0} s.");
+                }
+            }
+
+            if (line is null)
+            {
+                break;
+            }
+
             if (line.Length == 0)
             {
                 if (data.Length > 0)
@@ -468,4 +534,79 @@ internal static class SseFrames
             }
         }
     }
+}
+
+/// <summary>Text from elsewhere (an agent, a repository) made safe to print to a terminal.</summary>
+internal static class TerminalText
+{
+    /// <summary>
+    /// Leaves out escape sequences and control characters (bar newline and tab) and bidirectional overrides: an agent's
+    /// output must not move the cursor, rewrite the command shown in an approval, set the clipboard or hide a link.
+    /// </summary>
+    public static string? Clean(string? text)
+    {
+        if (text is null || !text.Any(c => char.IsControl(c) && c is not ('\n' or '\t') || IsBidiControl(c)))
+        {
+            return text;
+        }
+
+        var clean = new StringBuilder(text.Length);
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (c == '\u001b')
+            {
+                i = SkipEscape(text, i);
+                continue;
+            }
+
+            if (c is '\n' or '\t' || !char.IsControl(c) && !IsBidiControl(c))
+            {
+                clean.Append(c);
+            }
+        }
+
+        return clean.ToString();
+    }
+
+    /// <summary>The index of the last character of the escape sequence starting at <paramref name="start"/>.</summary>
+    private static int SkipEscape(string text, int start)
+    {
+        if (start + 1 >= text.Length)
+        {
+            return start;
+        }
+
+        var i = start + 1;
+        switch (text[i])
+        {
+            case '[':
+                // CSI: parameters and intermediates, then one final byte from @ to ~.
+                while (++i < text.Length && text[i] is < '@' or > '~')
+                {
+                }
+
+                return Math.Min(i, text.Length - 1);
+            case ']' or 'P' or '_' or '^' or 'X':
+                // OSC, DCS and the like: up to BEL or ESC \.
+                while (++i < text.Length)
+                {
+                    if (text[i] == '\u0007')
+                    {
+                        return i;
+                    }
+
+                    if (text[i] == '\u001b' && i + 1 < text.Length && text[i + 1] == '\\')
+                    {
+                        return i + 1;
+                    }
+                }
+
+                return text.Length - 1;
+            default:
+                return i;
+        }
+    }
+
+    private static bool IsBidiControl(char c) => c is >= '\u202a' and <= '\u202e' or >= '\u2066' and <= '\u2069' or '\u200e' or '\u200f' or '\u061c';
 }

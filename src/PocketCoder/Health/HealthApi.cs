@@ -69,6 +69,11 @@ public static class HealthApi
     {
         var health = await agents.GetAsync(cancellationToken);
         var warnings = new List<string>();
+        if (Sessions.Sandboxing.Problem is { } unsandboxed)
+        {
+            warnings.Add($"Agents run without a sandbox by default: {unsandboxed} Install bubblewrap (apt-get install bubblewrap) and restart PocketCoder.");
+        }
+
         if (!health.Any(a => a.Available))
         {
             warnings.Add("No coding agent is installed. Install one (e.g. `npm install -g @anthropic-ai/claude-code`) and restart PocketCoder.");

@@ -6,12 +6,13 @@ using PocketCoder.Errors;
 
 namespace PocketCoder.Projects;
 
-public sealed record Project(string Id, string Name, string Path, DateTimeOffset CreatedAt, int? ApprovalTimeoutSeconds);
+/// <param name="Sandbox">'sandboxed' or 'none'; null follows the server's default (<see cref="Sessions.Sandboxing"/>).</param>
+public sealed record Project(string Id, string Name, string Path, DateTimeOffset CreatedAt, int? ApprovalTimeoutSeconds, string? Sandbox = null);
 
 /// <summary>Registered project directories: the roots agents work in and files are confined to.</summary>
 public sealed class ProjectStore(Database database, Ledger.LedgerStore ledger, TimeProvider clock, ProjectHooks hooks)
 {
-    private const string Columns = "id, name, path, created_at, approval_timeout_seconds";
+    private const string Columns = "id, name, path, created_at, approval_timeout_seconds, sandbox";
 
     public Project Add(string path, string? name, Actor actor)
     {
@@ -30,7 +31,7 @@ public sealed class ProjectStore(Database database, Ledger.LedgerStore ledger, T
                 throw ApiProblem.Conflict(ErrorCodes.ProjectExists, $"'{full}' is already registered as project {existing}.");
             }
 
-            write.Execute($"INSERT INTO projects ({Columns}) VALUES ($id, $name, $path, $at, NULL)",
+            write.Execute($"INSERT INTO projects ({Columns}) VALUES ($id, $name, $path, $at, NULL, NULL)",
                 ("$id", project.Id), ("$name", project.Name), ("$path", project.Path), ("$at", project.CreatedAt.ToDb()));
             ledger.Append(write, actor.Name, "project.added", project.Id, new JsonObject { ["path"] = project.Path, ["name"] = project.Name });
             write.AfterCommit(() => hooks.OnAdded(project));
@@ -45,8 +46,8 @@ public sealed class ProjectStore(Database database, Ledger.LedgerStore ledger, T
 
     public Project Get(string id) => Find(id) ?? throw ApiProblem.NotFound(ErrorCodes.ProjectNotFound, $"No project with id '{id}'.");
 
-    /// <summary>Renames, or sets the approval timeout (null: wait as long as it takes, the default).</summary>
-    public Project Update(string id, string? name, bool setTimeout, int? approvalTimeoutSeconds, Actor actor) => database.Write(write =>
+    /// <summary>Renames, sets the approval timeout (null: wait as long as it takes, the default), or the sandbox (null: unchanged).</summary>
+    public Project Update(string id, string? name, bool setTimeout, int? approvalTimeoutSeconds, string? sandbox, Actor actor) => database.Write(write =>
     {
         var project = write.Query($"SELECT {Columns} FROM projects WHERE id = $id", Map, ("$id", id)).FirstOrDefault()
             ?? throw ApiProblem.NotFound(ErrorCodes.ProjectNotFound, $"No project with id '{id}'.");
@@ -54,13 +55,15 @@ public sealed class ProjectStore(Database database, Ledger.LedgerStore ledger, T
         {
             Name = name ?? project.Name,
             ApprovalTimeoutSeconds = setTimeout ? approvalTimeoutSeconds : project.ApprovalTimeoutSeconds,
+            Sandbox = sandbox ?? project.Sandbox,
         };
-        write.Execute("UPDATE projects SET name = $name, approval_timeout_seconds = $timeout WHERE id = $id",
-            ("$name", updated.Name), ("$timeout", updated.ApprovalTimeoutSeconds), ("$id", id));
+        write.Execute("UPDATE projects SET name = $name, approval_timeout_seconds = $timeout, sandbox = $sandbox WHERE id = $id",
+            ("$name", updated.Name), ("$timeout", updated.ApprovalTimeoutSeconds), ("$sandbox", updated.Sandbox), ("$id", id));
         ledger.Append(write, actor.Name, "project.updated", id, new JsonObject
         {
             ["name"] = updated.Name,
             ["approvalTimeoutSeconds"] = updated.ApprovalTimeoutSeconds,
+            ["sandbox"] = updated.Sandbox,
         });
         return updated;
     });
@@ -94,5 +97,5 @@ public sealed class ProjectStore(Database database, Ledger.LedgerStore ledger, T
     }
 
     private static Project Map(SqliteDataReader r) =>
-        new(r.GetString(0), r.GetString(1), r.GetString(2), r.Time(3), r.IsDBNull(4) ? null : r.GetInt32(4));
+        new(r.GetString(0), r.GetString(1), r.GetString(2), r.Time(3), r.IsDBNull(4) ? null : r.GetInt32(4), r.IsDBNull(5) ? null : r.GetString(5));
 }

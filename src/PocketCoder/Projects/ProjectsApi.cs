@@ -16,14 +16,18 @@ public sealed record CreateProjectRequest(
 
 /// <param name="ApprovalTimeoutSeconds">Send a number to deny unanswered approvals after that long, or null for no timeout; omit to keep it.</param>
 /// <param name="ApprovalTimeoutSeconds">Three states, so a JsonElement: absent (unchanged), null (no timeout), a number.</param>
+/// <param name="Sandbox">Run this project's agents in the sandbox (<c>sandboxed</c>) or as they are (<c>none</c>); omit to keep it.</param>
 public sealed record UpdateProjectRequest(
     [property: PrintableText(200, AllowBlank = false, ErrorMessage = "'name' is 1 to 200 printable characters.")]
     string? Name,
-    System.Text.Json.JsonElement ApprovalTimeoutSeconds);
+    System.Text.Json.JsonElement ApprovalTimeoutSeconds,
+    [property: AllowedValues(null, Sandboxing.Sandboxed, Sandboxing.None, ErrorMessage = "'sandbox' is 'sandboxed' or 'none'.")]
+    string? Sandbox = null);
 
-public sealed record ProjectResponse(string Id, string Name, string Path, DateTimeOffset CreatedAt, int? ApprovalTimeoutSeconds)
+/// <param name="Sandbox">How its agents run: <c>sandboxed</c> (bubblewrap) or <c>none</c>; new sessions follow a change.</param>
+public sealed record ProjectResponse(string Id, string Name, string Path, DateTimeOffset CreatedAt, int? ApprovalTimeoutSeconds, string Sandbox)
 {
-    public static ProjectResponse From(Project p) => new(p.Id, p.Name, p.Path, p.CreatedAt, p.ApprovalTimeoutSeconds);
+    public static ProjectResponse From(Project p) => new(p.Id, p.Name, p.Path, p.CreatedAt, p.ApprovalTimeoutSeconds, Sandboxing.ModeOf(p));
 }
 
 public static class ProjectsApi
@@ -69,7 +73,7 @@ public static class ProjectsApi
             throw ApiProblem.Validation("'approvalTimeoutSeconds' must be a number of seconds or null.");
         }
 
-        return ProjectResponse.From(projects.Update(id, request.Name?.Trim(), setTimeout, timeout, user.Actor()));
+        return ProjectResponse.From(projects.Update(id, request.Name?.Trim(), setTimeout, timeout, request.Sandbox, user.Actor()));
     }
 
     private static async Task<NoContent> Delete(string id, ProjectStore projects, SessionManager sessions, ClaimsPrincipal user, CancellationToken cancellationToken)

@@ -128,6 +128,7 @@ public static class PocketCoderServer
         services.AddSingleton<WorktreeSnapshots>();
         services.AddSingleton<TurnReviews>();
         services.AddSingleton<Handoff>();
+        services.AddSingleton<Sandboxing>();
         services.AddSingleton<CommandRunner>();
         services.AddHostedService(provider => provider.GetRequiredService<CommandRunner>());
         services.AddSingleton<FileWatchers>();

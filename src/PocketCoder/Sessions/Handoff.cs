@@ -52,9 +52,9 @@ public sealed class Handoff(
             {
                 conversations = await catalog.ListConversationsAsync(project.Path, cancellationToken);
             }
-            catch (AgentUnavailableException exception)
+            catch (Exception exception) when (exception is not OperationCanceledException)
             {
-                // Not installed here, or it failed to answer: the others' conversations are still worth showing.
+                // Not installed here, or it failed to answer (or answered nonsense): the others' conversations are still worth showing.
                 HandoffLog.ListFailed(logger, agent, exception.Message);
                 return [];
             }
@@ -235,8 +235,7 @@ internal static class TerminalProcesses
                 var arguments = File.ReadAllText(Path.Combine(directory, "cmdline")).Split('\0', StringSplitOptions.RemoveEmptyEntries);
                 if (arguments.Length > 0)
                 {
-                    var folder = new DirectoryInfo(Path.Combine(directory, "cwd")).LinkTarget;
-                    found.Add(new Running(pid, Path.GetFileName(arguments[0]), arguments, folder));
+                    found.Add(new Running(pid, Path.GetFileName(arguments[0]), arguments, Folder(directory)));
                 }
             }
             catch (IOException)
@@ -254,9 +253,26 @@ internal static class TerminalProcesses
         return [.. found.Where(p => !DescendsFrom(p.Pid, Environment.ProcessId, parents))];
     }
 
+    /// <summary>
+    /// Where it works, or null when that cannot be read: a native Codex marks itself undumpable, which hides its cwd even
+    /// from its own user (its command line stays readable). An agent whose folder is unknown may be working anywhere.
+    /// </summary>
+    private static string? Folder(string directory)
+    {
+        try
+        {
+            return new DirectoryInfo(Path.Combine(directory, "cwd")).LinkTarget;
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     private static bool DescendsFrom(int pid, int ancestor, Dictionary<int, int> parents)
     {
-        for (var hops = 0; hops < 64 && pid > 1; hops++)
+        // Walks up to init (pid 1, whose parent is 0); PocketCoder may be pid 1 itself, in a container.
+        for (var hops = 0; hops < 64 && pid > 0; hops++)
         {
             if (pid == ancestor)
             {
@@ -285,7 +301,8 @@ internal static class TerminalProcesses
             return new Holder(named.Pid, named.Name, true);
         }
 
-        return folder is not null && processName is not null && processes.FirstOrDefault(p => p.Folder == folder && Runs(p, processName)) is { } working
+        return folder is not null && processName is not null
+               && processes.FirstOrDefault(p => (p.Folder == folder || p.Folder is null) && Runs(p, processName)) is { } working
             ? new Holder(working.Pid, working.Name, false)
             : null;
     }

@@ -26,6 +26,7 @@ public sealed class SessionManager(
     Server.PocketCoderOptions options,
     TimeProvider clock,
     TurnReviews reviews,
+    Sandboxing sandboxing,
     ILogger<SessionManager> logger) : IHostedService
 {
     /// <summary>How often idle sessions are looked for; suspension is not urgent, memory is the point.</summary>
@@ -381,7 +382,7 @@ public sealed class SessionManager(
     private async Task<SessionRunner> StartRunnerAsync(Session session, Project project, IAgentAdapter adapter, bool resume, CancellationToken cancellationToken)
     {
         var logDirectory = Path.Combine(database.DataDirectory, "logs", "sessions", session.Id);
-        var runner = new SessionRunner(session, project, adapter, sessions, events, gatekeeper, logDirectory, logger, clock, options.StallAfter, reviews,
+        var runner = new SessionRunner(session, project, adapter, sessions, events, gatekeeper, logDirectory, logger, clock, options.StallAfter, reviews, sandboxing,
             ended => _live.TryRemove(new KeyValuePair<string, SessionRunner>(ended.SessionId, ended)));
         try
         {

@@ -23,6 +23,7 @@ public sealed class SessionRunner(
     TimeProvider clock,
     TimeSpan stallAfter,
     TurnReviews reviews,
+    Sandboxing sandboxing,
     Action<SessionRunner> onEnded) : IAgentSink
 {
     /// <summary>Tool output beyond this is cut in the event (the agent itself saw all of it).</summary>
@@ -101,7 +102,8 @@ public sealed class SessionRunner(
             session.AgentSessionId,
             sessions.Mode(session.Id),
             logDirectory,
-            logger);
+            logger,
+            sandboxing.For(project, adapter.Id, project.Path));
         _agent = await adapter.StartAsync(options, this, cancellationToken).ConfigureAwait(false);
         UpdateStatus(resume ? "resumed" : null);
         if (stallAfter > TimeSpan.Zero)

@@ -35,6 +35,15 @@ public sealed class CommandLineTests
         Assert.Contains(help, error.ToString(), StringComparison.Ordinal);
     }
 
+    /// <summary>`watch` prints what agents and repositories wrote: nothing in it may drive the terminal.</summary>
+    [Theory]
+    [InlineData("rm -rf build\r\u001b[2Kecho harmless", "rm -rf buildecho harmless")]
+    [InlineData("a\u001b]52;c;ZXZpbA==\u0007b", "ab")]
+    [InlineData("a\u001b]8;;http://x\u001b\\link\u001b]8;;\u001b\\b", "alinkb")]
+    [InlineData("safe\u202eexe.txt\tand\nmore\u0007", "safeexe.txt\tand\nmore")]
+    [InlineData("plain text", "plain text")]
+    public void TerminalText_EscapesAndControlsLeftOut(string given, string printed) => Assert.Equal(printed, TerminalText.Clean(given));
+
     [Fact]
     public async Task Status_NothingRunning_SaysSo_ExitOne()
     {

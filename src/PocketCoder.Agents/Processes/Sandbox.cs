@@ -1,0 +1,111 @@
+namespace PocketCoder.Agents.Processes;
+
+/// <summary>
+/// A bubblewrap sandbox around an agent and everything it starts, so that even a command the owner allowed in a hurry
+/// cannot reach what it should not. Inside: the whole file system read-only; the project (or session worktree) and
+/// the agent's own state folders writable; a private <c>/tmp</c>; the owner's secrets (<c>~/.ssh</c>, cloud and
+/// package-registry credentials), PocketCoder's data folder (database, ledger, tokens) and the other projects absent.
+/// The network stays (the agent needs its model). <c>--die-with-parent</c>: nothing outlives the agent's process.
+/// </summary>
+/// <param name="Bwrap">The bubblewrap executable.</param>
+/// <param name="Writable">The folders the agent works in (the project, or the session's worktree and its repository's git folder).</param>
+/// <param name="Hidden">Folders that must not be seen at all (PocketCoder's data folder, the other projects).</param>
+public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, IReadOnlyList<string> Hidden)
+{
+    // Credentials that live in a home folder: what a prompt-injected command would go for first.
+    private static readonly string[] SecretFolders =
+        [".ssh", ".gnupg", ".aws", ".azure", ".kube", ".docker", ".config/gcloud", ".config/gh", ".password-store", ".local/share/keyrings", ".terraform.d"];
+
+    private static readonly string[] SecretFiles = [".netrc", ".git-credentials", ".npmrc", ".pypirc", ".pgpass", ".config/hub"];
+
+    // Tool caches a build in the project fills (package downloads): writable where they exist, so building works.
+    private static readonly string[] CacheFolders = [".cache", ".npm", ".nuget/packages", ".cargo/registry", ".m2/repository", ".gradle/caches", "go/pkg/mod"];
+
+    /// <summary>bubblewrap from PATH, or null where it is not installed (the sandbox is then unavailable, and health says so).</summary>
+    public static string? FindBwrap() =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+        .Select(folder => Path.Combine(folder, "bwrap")).FirstOrDefault(File.Exists);
+
+    /// <summary>The spec run inside the sandbox, with the agent's own state writable.</summary>
+    /// <param name="stateFolders">Folders the agent writes its sessions, settings and logins to (made if missing, to be bound).</param>
+    /// <param name="stateFiles">Single files it writes beside them (bound where they exist).</param>
+    public ProcessSpec Wrap(ProcessSpec spec, IEnumerable<string> stateFolders, IEnumerable<string> stateFiles)
+    {
+        var home = spec.Environment.TryGetValue("HOME", out var given) && given is { Length: > 0 } ? given : Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        var arguments = new List<string>
+        {
+            "--die-with-parent",
+            "--ro-bind", "/", "/",
+            "--dev", "/dev",
+            "--proc", "/proc",
+            "--tmpfs", "/tmp",
+        };
+
+        // A private /tmp hides everything under the real one: what the agent needs from there comes back read-only.
+        foreach (var needed in new[] { home, InstallRoot(spec.FileName) }.OfType<string>().Where(p => IsUnder(p, "/tmp") && Exists(p)).Distinct())
+        {
+            arguments.AddRange(["--ro-bind", needed, needed]);
+        }
+
+        foreach (var hidden in Hidden.Where(Directory.Exists))
+        {
+            arguments.AddRange(["--tmpfs", hidden]);
+        }
+
+        foreach (var secret in SecretFolders.Select(s => Path.Combine(home, s)).Where(Directory.Exists))
+        {
+            arguments.AddRange(["--tmpfs", secret]);
+        }
+
+        foreach (var secret in SecretFiles.Select(s => Path.Combine(home, s)).Where(File.Exists))
+        {
+            arguments.AddRange(["--ro-bind", "/dev/null", secret]);
+        }
+
+        foreach (var folder in CacheFolders.Select(c => Path.Combine(home, c)).Where(Directory.Exists))
+        {
+            arguments.AddRange(["--bind", folder, folder]);
+        }
+
+        foreach (var folder in stateFolders.Distinct())
+        {
+            Directory.CreateDirectory(folder);
+            arguments.AddRange(["--bind", folder, folder]);
+        }
+
+        foreach (var file in stateFiles.Distinct().Where(File.Exists))
+        {
+            arguments.AddRange(["--bind", file, file]);
+        }
+
+        // Last, so nothing above can cover them.
+        foreach (var folder in Writable)
+        {
+            arguments.AddRange(["--bind", folder, folder]);
+        }
+
+        arguments.AddRange(["--chdir", spec.WorkingDirectory, "--unsetenv", "TMPDIR", "--"]);
+        return spec with { Wrapper = [Bwrap, .. arguments] };
+    }
+
+    /// <summary>The folder an executable's install lives in: its package tree for an npm one (node_modules), else its folder.</summary>
+    private static string? InstallRoot(string executable)
+    {
+        var real = FileSystem.RealPath.Resolve(executable) ?? executable;
+        var folder = Path.GetDirectoryName(real);
+        for (var current = folder; current is not null; current = Path.GetDirectoryName(current))
+        {
+            if (Path.GetFileName(current) == "node_modules")
+            {
+                return current;
+            }
+        }
+
+        return folder;
+    }
+
+    private static bool Exists(string path) => Directory.Exists(path) || File.Exists(path);
+
+    private static bool IsUnder(string path, string folder) =>
+        path == folder || path.StartsWith(folder.TrimEnd('/') + "/", StringComparison.Ordinal);
+}

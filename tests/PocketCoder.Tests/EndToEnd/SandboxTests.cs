@@ -1,0 +1,96 @@
+using System.Net.Http.Json;
+using FakeLlm;
+using PocketCoder.Tests.Infrastructure;
+
+namespace PocketCoder.Tests.EndToEnd;
+
+/// <summary>
+/// The sandbox with each REAL agent: commands the owner allowed (the session is trusted) cannot read a key in
+/// ~/.ssh, write outside the project or open PocketCoder's database, while building inside the project works. The
+/// same read succeeds with the sandbox off, so it is the sandbox that stops it.
+/// </summary>
+public sealed class SandboxTests
+{
+    private const string FakeKey = "FAKE-PRIVATE-KEY-0f6c";
+
+    public static TheoryData<string> Agents => ["claude-code", "codex", "opencode", "gemini"];
+
+    [Theory]
+    [MemberData(nameof(Agents))]
+    public async Task AllowedCommands_CannotReachSecretsOrOutside_ButBuildInTheProject(string agent)
+    {
+        await using var world = await StartAsync(agent);
+        var key = WriteFakeKey(world);
+        var outside = Path.Combine("/var/tmp", $"pc-escape-{Guid.NewGuid():N}.txt");
+        var database = Path.Combine(world.Server.DataDirectory, "pocketcoder.db");
+        Assert.Equal("sandboxed", (await world.Http.GetOkAsync($"/api/projects/{world.ProjectId}")).GetProperty("sandbox").GetString());
+
+        // What each command saw goes into the project (every agent reports tool output its own way).
+        await RunAsync(world, agent,
+            $"mkdir -p seen; cat {key} > seen/key.txt 2>&1",
+            $"echo escaped > {outside}; echo escaped > {world.Home}/escaped.txt",
+            $"head -c 16 {database} > seen/db.txt 2>&1",
+            "mkdir -p build && echo built > build/out.txt && git status --short > seen/status.txt");
+
+        Assert.DoesNotContain(FakeKey, await SeenAsync(world, "key.txt"), StringComparison.Ordinal);
+        Assert.False(File.Exists(outside), "a command wrote outside the project");
+        Assert.False(File.Exists(Path.Combine(world.Home, "escaped.txt")), "a command wrote into the home folder");
+        Assert.DoesNotContain("SQLite format", await SeenAsync(world, "db.txt"), StringComparison.Ordinal);
+        Assert.Equal("built\n", await File.ReadAllTextAsync(Path.Combine(world.Repository, "build", "out.txt")));
+        Assert.Contains("build/", await SeenAsync(world, "status.txt"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SandboxOff_TheSameReadSucceeds()
+    {
+        await using var world = await StartAsync("claude-code");
+        var key = WriteFakeKey(world);
+        var project = await ApiAssert.OkJsonAsync(await world.Http.PatchAsJsonAsync($"/api/projects/{world.ProjectId}", new { sandbox = "none" }));
+        Assert.Equal("none", project.GetProperty("sandbox").GetString());
+
+        await RunAsync(world, "claude-code", $"mkdir -p seen; cat {key} > seen/key.txt 2>&1");
+        Assert.Contains(FakeKey, await SeenAsync(world, "key.txt"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SandboxSetting_OnlyTheTwoModes()
+    {
+        await using var world = await StartAsync("claude-code");
+        await ApiAssert.ProblemAsync(await world.Http.PatchAsJsonAsync($"/api/projects/{world.ProjectId}", new { sandbox = "maybe" }),
+            System.Net.HttpStatusCode.BadRequest, "VALIDATION_FAILED");
+    }
+
+    private static Task<AgentWorld> StartAsync(string agent) => agent switch
+    {
+        "claude-code" => AgentWorld.ClaudeAsync(),
+        "codex" => AgentWorld.CodexAsync(),
+        "opencode" => AgentWorld.OpenCodeAsync(),
+        _ => AgentWorld.GeminiAsync(),
+    };
+
+    private static string WriteFakeKey(AgentWorld world)
+    {
+        var ssh = Directory.CreateDirectory(Path.Combine(world.Home, ".ssh")).FullName;
+        var key = Path.Combine(ssh, "id_ed25519");
+        File.WriteAllText(key, FakeKey + "\n");
+        return key;
+    }
+
+    private static Task<string> SeenAsync(AgentWorld world, string name) => File.ReadAllTextAsync(Path.Combine(world.Repository, "seen", name));
+
+    /// <summary>One turn in which the agent runs each command (the session is trusted: each is allowed).</summary>
+    private static async Task RunAsync(AgentWorld world, string agent, params string[] commands)
+    {
+        world.Model.Enqueue([.. commands.Select(command => agent switch
+        {
+            "claude-code" => ScriptedReply.ToolUse("Bash", new { command, description = "run it" }),
+            "codex" => ScriptedReply.ToolUse("exec_command", new { cmd = command }),
+            "opencode" => ScriptedReply.ToolUse("bash", new { command, description = "run it" }),
+            _ => ScriptedReply.ToolUse("run_shell_command", new { command, description = "run it" }),
+        }), ScriptedReply.Text("All run.")]);
+        var sessionId = await world.StartSessionAsync("Run the commands", mode: "trusted");
+        await using var events = await world.EventsAsync(sessionId);
+        await events.WaitForAsync("turn.completed");
+        Assert.Equal(commands.Length, events.Received.Count(e => e.Event == "tool.result"));
+    }
+}
