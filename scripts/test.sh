@@ -11,7 +11,8 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # tmux for the persistent project terminal, Chromium for the phone app's browser test (Debian's build: the
 # tests never download a browser), pebble (an ACME test server, with its fake DNS) for certificates through the hub,
 # PostgreSQL for hub instances sharing a database (the tests run a private server of their own, never the system's),
-# systemd's systemd-analyze to check the unit `pocketcoder service install` writes (nothing is started).
+# systemd's systemd-analyze to check the unit `pocketcoder service install` writes (nothing is started),
+# bubblewrap for the sandbox agents run in (the tests check what it keeps out).
 missing=()
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v setsid >/dev/null 2>&1 || missing+=(util-linux)
@@ -20,6 +21,7 @@ command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 command -v pebble >/dev/null 2>&1 || missing+=(pebble)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "==> installing ${missing[*]}"
   as_root apt-get update -qq

@@ -140,12 +140,21 @@ try {
   await page.locator('[role="status"]', { hasText: '5 minutes' }).waitFor();
   const saved = await page.evaluate(async (id) => (await (await fetch(`/api/projects/${id}`)).json()).approvalTimeoutSeconds, projectId);
   if (saved !== 300) throw new Error(`approval timeout saved as ${saved}`);
+  // The sandbox: on by default here (bubblewrap is installed), turned off, then on again.
+  const sandbox = page.locator('select[name="sandbox"]');
+  if (await sandbox.inputValue() !== 'sandboxed') throw new Error(`the sandbox shows ${await sandbox.inputValue()} by default`);
+  await sandbox.selectOption('none');
+  await page.locator('[role="status"]', { hasText: 'without a sandbox' }).waitFor();
+  await sandbox.selectOption('sandboxed');
+  await page.locator('[role="status"]', { hasText: 'run sandboxed' }).waitFor();
+  const mode = await page.evaluate(async (id) => (await (await fetch(`/api/projects/${id}`)).json()).sandbox, projectId);
+  if (mode !== 'sandboxed') throw new Error(`sandbox saved as ${mode}`);
   await page.getByRole('button', { name: 'Remove project…' }).click();
   await page.getByRole('button', { name: /^Remove / }).click();
   await page.waitForURL(`${base}/`);
   await page.getByRole('button', { name: 'Add project' }).waitFor();
   if (await page.locator('.project').count()) throw new Error('the removed project is still on Home');
-  ok('project settings: the approval timeout saved (300 s); the project removed after confirmation');
+  ok('project settings: the approval timeout saved (300 s), the sandbox off and on again; the project removed after confirmation');
 
   if (errors.length) throw new Error(`script errors: ${errors.join('; ')}`);
   ok('no script errors');

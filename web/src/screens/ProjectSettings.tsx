@@ -13,7 +13,7 @@ const TIMEOUTS: { seconds: number | null; label: string }[] = [
   { seconds: 28800, label: '8 hours' },
 ];
 
-/** A project's approval timeout, and removing the project (its sessions stop; its folder is never touched). */
+/** A project's approval timeout, its sandbox, and removing the project (its sessions stop; its folder is never touched). */
 export function ProjectSettings({ projectId }: { projectId: string }) {
   const project = useStore((s) => s.projects.find((p) => p.id === projectId));
   const [error, setError] = useState<string | null>(null);
@@ -34,6 +34,21 @@ export function ProjectSettings({ projectId }: { projectId: string }) {
       const updated = await api.updateProject(projectId, { approvalTimeoutSeconds: seconds });
       setState({ projects: getState().projects.map((p) => (p.id === updated.id ? updated : p)) });
       setNote(seconds === null ? 'Approvals wait for you as long as it takes.' : `Unanswered approvals are denied after ${TIMEOUTS.find((t) => t.seconds === seconds)?.label ?? `${seconds} s`}.`);
+    } catch (e) {
+      setError(describeError(e));
+    }
+    setBusy(false);
+  };
+
+  const setSandbox = async (sandbox: 'sandboxed' | 'none') => {
+    setBusy(true);
+    setError(null);
+    try {
+      const updated = await api.updateProject(projectId, { sandbox });
+      setState({ projects: getState().projects.map((p) => (p.id === updated.id ? updated : p)) });
+      setNote(sandbox === 'sandboxed'
+        ? 'New sessions run sandboxed. Sessions already running keep how they started.'
+        : 'New sessions run without a sandbox: an allowed command can reach anything you can.');
     } catch (e) {
       setError(describeError(e));
     }
@@ -67,6 +82,21 @@ export function ProjectSettings({ projectId }: { projectId: string }) {
               onChange={(e) => { const v = e.currentTarget.value; void setTimeoutTo(v === 'null' ? null : Number(v)); }}>
               {!known && <option value={String(current)}>{current} seconds</option>}
               {TIMEOUTS.map((t) => <option key={String(t.seconds)} value={String(t.seconds)}>{t.label}</option>)}
+            </select>
+          </label>
+        </section>
+        <section class="card pad">
+          <h2>Sandbox</h2>
+          <p class="muted small">
+            Sandboxed, the agent and every command it runs can change only this project (and the agent's own settings);
+            your SSH keys and other credentials, PocketCoder's data and your other projects are out of its sight.
+          </p>
+          <label class="field">
+            <span class="sr-only">Sandbox</span>
+            <select name="sandbox" value={project.sandbox} disabled={busy}
+              onChange={(e) => void setSandbox(e.currentTarget.value === 'none' ? 'none' : 'sandboxed')}>
+              <option value="sandboxed">Sandboxed (recommended)</option>
+              <option value="none">None: commands reach what you can</option>
             </select>
           </label>
         </section>
