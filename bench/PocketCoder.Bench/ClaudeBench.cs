@@ -48,6 +48,7 @@ public sealed class ClaudeBench(string pocketcoderDirectory, string claude, bool
 
             rows.AddRange(await PerPromptAsync(http, model, projectId));
             rows.Add(await ManySessionsAsync(http, model, projectId, server));
+            rows.AddRange(await SandboxAsync(http, model, projectId, server));
         }
         finally
         {
@@ -111,6 +112,85 @@ public sealed class ClaudeBench(string pocketcoderDirectory, string claude, bool
         return new Row($"{sessions} claude sessions open and idle: total RSS, server + agents ({processes} processes); before suspension",
             $"{Stats.F(total)} MiB (server {Stats.F(serverRss)} MiB)", $"server with 1 session {Stats.F(serverOnly)} MiB", "",
             "report; after suspension: not measured (the bench does not wait 15 minutes)", "n/a");
+    }
+
+    /// <summary>
+    /// What the sandbox costs: a session's start to its first idle (agent started, first turn done) in a sandboxed project
+    /// against an unsandboxed one, alternating, in the same run; and the memory of the bubblewrap processes per session.
+    /// </summary>
+    private async Task<List<Row>> SandboxAsync(HttpClient http, FakeModelServer model, string sandboxedProject, OsProcess server)
+    {
+        var plainRepository = await Temp.GitRepositoryAsync();
+        try
+        {
+            var plain = await (await http.PostAsJsonAsync("/api/projects", new { path = plainRepository })).Content.ReadFromJsonAsync<JsonElement>();
+            var plainProject = plain.GetProperty("id").GetString()!;
+            (await http.PatchAsJsonAsync($"/api/projects/{plainProject}", new { sandbox = "none" })).EnsureSuccessStatusCode();
+            var sandboxedMode = (await http.GetFromJsonAsync<JsonElement>($"/api/projects/{sandboxedProject}")).GetProperty("sandbox").GetString();
+            if (sandboxedMode != "sandboxed")
+            {
+                return [new Row("Sandbox: session start, sandboxed vs not", "not measured", "", "", "bubblewrap does not work here", "n/a")];
+            }
+
+            var runs = quick ? 3 : 7;
+            var sandboxed = new List<double>();
+            var unsandboxed = new List<double>();
+            for (var i = 0; i < runs; i++)
+            {
+                foreach (var (project, times) in new[] { (sandboxedProject, sandboxed), (plainProject, unsandboxed) })
+                {
+                    model.Enqueue(ScriptedReply.Text("Ready."));
+                    var start = Stopwatch.GetTimestamp();
+                    var id = await CreateSessionAsync(http, project, $"start {i}");
+                    await WaitIdleAsync(http, id, 0);
+                    times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                }
+            }
+
+            // Every bubblewrap process under the server (each sandboxed agent has two: the sandbox and its init), per sandboxed session.
+            var bwraps = OsProcess.Descendants(server.Pid).Where(pid => ProcessName(pid) == "bwrap").ToList();
+            var sandboxedSessions = (await http.GetFromJsonAsync<JsonElement>($"/api/sessions?projectId={sandboxedProject}")).EnumerateArray()
+                .Count(s => s.GetProperty("status").GetString() != "stopped");
+            var perSession = sandboxedSessions == 0 ? 0 : bwraps.Sum(Pss) / sandboxedSessions;
+            var ratio = Stats.Median(sandboxed) / Stats.Median(unsandboxed);
+            return
+            [
+                new Row($"Sandbox: claude session start to first idle, sandboxed (median of {runs})", $"{Stats.F(Stats.Median(sandboxed))} ms",
+                    $"{Stats.F(Stats.Median(unsandboxed))} ms unsandboxed", $"{ratio:0.00}x", "report", "n/a"),
+                new Row($"Sandbox: memory of bubblewrap per sandboxed session (PSS, {bwraps.Count} processes, {sandboxedSessions} sessions)",
+                    $"{Stats.F(perSession)} MiB", "", "", "< 2 MiB", perSession < 2 ? "met" : "MISSED"),
+            ];
+        }
+        finally
+        {
+            Temp.Delete(plainRepository);
+        }
+    }
+
+    private static string ProcessName(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/comm").Trim();
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+    }
+
+    /// <summary>Proportional set size in MiB: shared pages split between the processes sharing them (bwrap's are mostly shared).</summary>
+    private static double Pss(int pid)
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{pid}/smaps_rollup").FirstOrDefault(l => l.StartsWith("Pss:", StringComparison.Ordinal));
+            return line is null ? 0 : double.Parse(line[4..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) / 1024;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
     }
 
     private static async Task<string> CreateSessionAsync(HttpClient http, string projectId, string prompt)

@@ -10,7 +10,8 @@ namespace PocketCoder.Agents.Processes;
 /// <param name="Bwrap">The bubblewrap executable.</param>
 /// <param name="Writable">The folders the agent works in (the project, or the session's worktree and its repository's git folder).</param>
 /// <param name="Hidden">Folders that must not be seen at all (PocketCoder's data folder, the other projects).</param>
-public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, IReadOnlyList<string> Hidden)
+/// <param name="Protected">Paths inside the writable folders that stay read-only (a repository's hooks and config).</param>
+public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, IReadOnlyList<string> Hidden, IReadOnlyList<string> Protected)
 {
     // Credentials that live in a home folder: what a prompt-injected command would go for first.
     private static readonly string[] SecretFolders =
@@ -82,6 +83,12 @@ public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, 
         foreach (var folder in Writable)
         {
             arguments.AddRange(["--bind", folder, folder]);
+        }
+
+        // ...but for what must stay as it is.
+        foreach (var path in Protected.Where(Exists))
+        {
+            arguments.AddRange(["--ro-bind", path, path]);
         }
 
         arguments.AddRange(["--chdir", spec.WorkingDirectory, "--unsetenv", "TMPDIR", "--"]);

@@ -28,9 +28,13 @@ public sealed class Sandboxing(ProjectStore projects, PocketCoderOptions options
     public static string ModeOf(Project project) => project.Sandbox ?? DefaultMode;
 
     /// <summary>The sandbox for an agent of this project working in <paramref name="workingDirectory"/>, or null when it runs as is.</summary>
+    /// <param name="workingDirectory">The project, or the session's worktree (whose repository's git folder is then writable too:
+    /// commits land there).</param>
     /// <exception cref="AgentUnavailableException">The project wants a sandbox and bubblewrap does not work here.</exception>
     public AgentSandbox? For(Project project, string agentId, string workingDirectory)
     {
+        // The project as stored: a worktree session's view of it names the worktree as its path.
+        project = projects.Get(project.Id);
         if (ModeOf(project) == None)
         {
             return null;
@@ -45,7 +49,12 @@ public sealed class Sandboxing(ProjectStore projects, PocketCoderOptions options
         // Other projects are not this agent's business; one inside this project is part of its tree and stays.
         var others = projects.List().Where(p => p.Id != project.Id && !IsWithin(p.Path, workingDirectory) && !IsWithin(workingDirectory, p.Path))
             .Select(p => p.Path);
-        return new AgentSandbox(bwrap, [workingDirectory], [options.DataDirectory, .. others]);
+        var gitFolder = Path.Combine(project.Path, ".git");
+        IReadOnlyList<string> writable = workingDirectory == project.Path ? [workingDirectory] : [workingDirectory, gitFolder];
+        // What would make the owner's own git run a program later, outside the sandbox: a hook, or a setting such as
+        // core.hooksPath, core.fsmonitor or a filter driver (in config or info/attributes). It stays as it is.
+        string[] protectedPaths = [Path.Combine(gitFolder, "hooks"), Path.Combine(gitFolder, "config"), Path.Combine(gitFolder, "info", "attributes")];
+        return new AgentSandbox(bwrap, writable, [options.DataDirectory, .. others], protectedPaths);
     }
 
     private static bool IsWithin(string path, string folder) =>

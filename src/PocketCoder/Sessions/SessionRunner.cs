@@ -60,8 +60,11 @@ public sealed class SessionRunner(
     // One message at a time: which one begins a turn, and the order the agent gets them in, are then certain.
     private readonly SemaphoreSlim _sendLock = new(1, 1);
 
-    // A turn's closing snapshot is taken before the next turn's opening one, which is taken before the agent hears of it.
+    // A turn's closing snapshot is taken before the next turn's opening one, which is taken before the gate allows the agent anything.
     private readonly SemaphoreSlim _snapshotLock = new(1, 1);
+
+    /// <summary>The current turn's opening snapshot, as it is taken.</summary>
+    private Task _opening = Task.CompletedTask;
 
     /// <summary>What this agent process has reported costing so far (each process starts at zero).</summary>
     private decimal _processCost;
@@ -103,6 +106,7 @@ public sealed class SessionRunner(
             sessions.Mode(session.Id),
             logDirectory,
             logger,
+            // project.Path is where this session works: the project's folder, or the session's worktree.
             sandboxing.For(project, adapter.Id, project.Path));
         _agent = await adapter.StartAsync(options, this, cancellationToken).ConfigureAwait(false);
         UpdateStatus(resume ? "resumed" : null);
@@ -141,7 +145,9 @@ public sealed class SessionRunner(
 
             if (begins)
             {
-                await BeginReviewAsync(cancellationToken).ConfigureAwait(false);
+                // Taken while the message goes out, not before: the agent changes nothing until the gate allows a call,
+                // and the gate waits for this snapshot first (RequestPermissionAsync). The prompt is not held up by git.
+                Volatile.Write(ref _opening, Task.Run(BeginReviewAsync, CancellationToken.None));
             }
             else
             {
@@ -189,10 +195,10 @@ public sealed class SessionRunner(
         }
     }
 
-    /// <summary>The working tree as the turn begins, before the agent hears of the message: its review shows what it then changed.</summary>
-    private async Task BeginReviewAsync(CancellationToken cancellationToken)
+    /// <summary>The working tree as the turn begins, before the agent can change it: its review shows what it then changed.</summary>
+    private async Task BeginReviewAsync()
     {
-        await _snapshotLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _snapshotLock.WaitAsync().ConfigureAwait(false);
         try
         {
             // A review opened for a message the agent folded into its last turn (Codex steers it in) never saw a turn
@@ -202,7 +208,12 @@ public sealed class SessionRunner(
                 reviews.Drop(session.Id, open);
             }
 
-            Volatile.Write(ref _reviewTurn, await reviews.BeginAsync(session.Id, project, cancellationToken).ConfigureAwait(false) ?? 0);
+            Volatile.Write(ref _reviewTurn, await reviews.BeginAsync(session.Id, project, CancellationToken.None).ConfigureAwait(false) ?? 0);
+        }
+        catch (Exception exception)
+        {
+            // The gate waits on this: a review that cannot open costs the turn its review, never a decision.
+            logger.LogWarning(exception, "The turn review of session {SessionId} could not open", session.Id);
         }
         finally
         {
@@ -345,6 +356,8 @@ public sealed class SessionRunner(
         var asked = false;
         try
         {
+            // Nothing the agent does may come before the turn's opening snapshot (see SendAsync).
+            await Volatile.Read(ref _opening).WaitAsync(cancellationToken).ConfigureAwait(false);
             var context = new GateContext(session.Id, project, sessions.Mode(session.Id));
             return await gatekeeper.RequestAsync(context, request, () =>
             {

@@ -5,7 +5,7 @@ using PocketCoder.Tests.Infrastructure;
 namespace PocketCoder.Tests.EndToEnd;
 
 /// <summary>
-/// The sandbox with each REAL agent: commands the owner allowed (the session is trusted) cannot read a key in
+/// The sandbox with each REAL agent: commands the owner allowed (a trusted session, each question answered "allow") cannot read a key in
 /// ~/.ssh, write outside the project or open PocketCoder's database, while building inside the project works. The
 /// same read succeeds with the sandbox off, so it is the sandbox that stops it.
 /// </summary>
@@ -30,12 +30,16 @@ public sealed class SandboxTests
             $"mkdir -p seen; cat {key} > seen/key.txt 2>&1",
             $"echo escaped > {outside}; echo escaped > {world.Home}/escaped.txt",
             $"head -c 16 {database} > seen/db.txt 2>&1",
+            "echo 'touch hooked' > .git/hooks/post-checkout; git config core.hooksPath /tmp/hooks; true",
             "mkdir -p build && echo built > build/out.txt && git status --short > seen/status.txt");
 
         Assert.DoesNotContain(FakeKey, await SeenAsync(world, "key.txt"), StringComparison.Ordinal);
         Assert.False(File.Exists(outside), "a command wrote outside the project");
         Assert.False(File.Exists(Path.Combine(world.Home, "escaped.txt")), "a command wrote into the home folder");
         Assert.DoesNotContain("SQLite format", await SeenAsync(world, "db.txt"), StringComparison.Ordinal);
+        // Nothing the owner's own git would run later, outside the sandbox.
+        Assert.False(File.Exists(Path.Combine(world.Repository, ".git", "hooks", "post-checkout")), "a command planted a git hook");
+        Assert.DoesNotContain("hooksPath", await File.ReadAllTextAsync(Path.Combine(world.Repository, ".git", "config")), StringComparison.Ordinal);
         Assert.Equal("built\n", await File.ReadAllTextAsync(Path.Combine(world.Repository, "build", "out.txt")));
         Assert.Contains("build/", await SeenAsync(world, "status.txt"), StringComparison.Ordinal);
     }
@@ -78,7 +82,7 @@ public sealed class SandboxTests
 
     private static Task<string> SeenAsync(AgentWorld world, string name) => File.ReadAllTextAsync(Path.Combine(world.Repository, "seen", name));
 
-    /// <summary>One turn in which the agent runs each command (the session is trusted: each is allowed).</summary>
+    /// <summary>One turn in which the agent runs each command, every one allowed.</summary>
     private static async Task RunAsync(AgentWorld world, string agent, params string[] commands)
     {
         world.Model.Enqueue([.. commands.Select(command => agent switch
@@ -90,7 +94,14 @@ public sealed class SandboxTests
         }), ScriptedReply.Text("All run.")]);
         var sessionId = await world.StartSessionAsync("Run the commands", mode: "trusted");
         await using var events = await world.EventsAsync(sessionId);
-        await events.WaitForAsync("turn.completed");
+        // What trusted mode still asks about (a change to git's hooks or config) the owner allows too.
+        long seen = 0;
+        while (await events.WaitForAsync(e => e.Id > seen && e.Event is "approval.requested" or "turn.completed") is { Event: "approval.requested" } asked)
+        {
+            seen = asked.Id;
+            await ApiAssert.OkJsonAsync(await world.DecideAsync(asked.Str("approvalId")!, "allow_once"));
+        }
+
         Assert.Equal(commands.Length, events.Received.Count(e => e.Event == "tool.result"));
     }
 }
