@@ -13,8 +13,8 @@ public sealed class ApiProblem(int status, string code, string detail) : Excepti
     /// <summary>For 429 and 503: when the client may try again (sent as Retry-After).</summary>
     public TimeSpan? RetryAfter { get; init; }
 
-    /// <summary>Further fields for the client to act on (written beside <c>code</c>, as strings).</summary>
-    public IReadOnlyDictionary<string, string?>? Fields { get; init; }
+    /// <summary>Further fields for the client to act on (written beside <c>code</c>): strings, or lists of strings.</summary>
+    public IReadOnlyDictionary<string, object?>? Fields { get; init; }
 
     public static ApiProblem BadRequest(string code, string detail) => new(StatusCodes.Status400BadRequest, code, detail);
 
@@ -63,6 +63,9 @@ public static class ErrorCodes
     public const string InvalidRef = "INVALID_REF";
     public const string GitFailed = "GIT_FAILED";
     public const string GitIdentityMissing = "GIT_IDENTITY_MISSING";
+    public const string WorktreeNotFound = "WORKTREE_NOT_FOUND";
+    public const string WorktreeUnavailable = "WORKTREE_UNAVAILABLE";
+    public const string MergeConflict = "MERGE_CONFLICT";
     public const string HostNotAllowed = "HOST_NOT_ALLOWED";
     public const string CrossSiteRequest = "CROSS_SITE_REQUEST";
     public const string NothingToCommit = "NOTHING_TO_COMMIT";

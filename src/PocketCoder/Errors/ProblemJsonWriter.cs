@@ -33,7 +33,21 @@ internal sealed class ProblemJsonWriter(IOptions<ProblemDetailsOptions> options)
         writer.WriteString("detail", problem.Detail);
         foreach (var (name, value) in problem.Extensions)
         {
-            writer.WriteString(name, value?.ToString());
+            // A list (the files a merge conflicts in) stays a list; anything else is written as its text.
+            if (value is string[] list)
+            {
+                writer.WriteStartArray(name);
+                foreach (var item in list)
+                {
+                    writer.WriteStringValue(item);
+                }
+
+                writer.WriteEndArray();
+            }
+            else
+            {
+                writer.WriteString(name, value?.ToString());
+            }
         }
 
         if (problem is HttpValidationProblemDetails { Errors.Count: > 0 } invalid)

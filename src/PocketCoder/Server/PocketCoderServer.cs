@@ -25,6 +25,7 @@ using PocketCoder.Workspace.Files;
 using PocketCoder.Workspace.Git;
 using PocketCoder.Workspace.Terminal;
 using PocketCoder.Workspace.Watcher;
+using PocketCoder.Workspace.Worktrees;
 
 namespace PocketCoder.Server;
 
@@ -129,6 +130,7 @@ public static class PocketCoderServer
         services.AddSingleton<TurnReviews>();
         services.AddSingleton<Handoff>();
         services.AddSingleton<Sandboxing>();
+        services.AddSingleton<Workspace.Worktrees.SessionWorktrees>();
         services.AddSingleton<CommandRunner>();
         services.AddHostedService(provider => provider.GetRequiredService<CommandRunner>());
         services.AddSingleton<FileWatchers>();
@@ -205,6 +207,7 @@ public static class PocketCoderServer
         api.MapLedger();
         api.MapFiles();
         api.MapGit();
+        api.MapWorktrees();
         api.MapCommands();
         api.MapTerminal();
         api.MapNotifications();

@@ -33,6 +33,7 @@ public sealed class Handoff(
     AgentRegistry agents,
     EventLog events,
     Ledger.LedgerStore ledger,
+    Workspace.Worktrees.SessionWorktrees worktrees,
     ILogger<Handoff> logger)
 {
     // One continue at a time: the check that nothing holds a conversation and the session that then holds it are one step.
@@ -139,8 +140,10 @@ public sealed class Handoff(
         database.Write(write => ledger.Append(write, actor.Name, "session.handed_back", session.Id,
             new JsonObject { ["conversation"] = session.AgentSessionId, ["deviceId"] = actor.Id }));
         var command = catalog.ResumeCommand(session.AgentSessionId);
-        var shell = $"cd {Quote(project.Path)} && {string.Join(' ', command.Select(Quote))}";
-        return new HandoffResponse(SessionResponse.From(stopped), command, project.Path, shell);
+        // Where the conversation worked: the session's own worktree, if it has one.
+        var folder = worktrees.WorkingDirectory(session.Id, project);
+        var shell = $"cd {Quote(folder)} && {string.Join(' ', command.Select(Quote))}";
+        return new HandoffResponse(SessionResponse.From(stopped), command, folder, shell);
     }
 
     private static async Task<T> AskAsync<T>(Func<Task<T>> ask)

@@ -15,6 +15,9 @@ namespace PocketCoder.Sessions;
 /// records honest across restarts: at start-up, sessions that were busy become <c>interrupted</c>
 /// and their pending approvals are settled; at shutdown, every agent process is stopped.
 /// </summary>
+/// <param name="Base">The branch or commit to start from; null: the branch the repository is on.</param>
+public sealed record WorktreeChoice(string? Base);
+
 public sealed class SessionManager(
     Database database,
     SessionStore sessions,
@@ -27,6 +30,7 @@ public sealed class SessionManager(
     TimeProvider clock,
     TurnReviews reviews,
     Sandboxing sandboxing,
+    Workspace.Worktrees.SessionWorktrees worktrees,
     ILogger<SessionManager> logger) : IHostedService
 {
     /// <summary>How often idle sessions are looked for; suspension is not urgent, memory is the point.</summary>
@@ -39,8 +43,9 @@ public sealed class SessionManager(
 
     public int LiveCount => _live.Count;
 
+    /// <param name="worktree">Work in a git worktree of its own, on a new branch (see <see cref="Workspace.Worktrees.SessionWorktrees"/>).</param>
     public async Task<Session> CreateAsync(string projectId, string agentId, OwnerMessage? prompt, string? model, string mode, Actor actor,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, WorktreeChoice? worktree = null)
     {
         var project = projects.Get(projectId);
         var adapter = agents.Find(agentId) ?? throw ApiProblem.BadRequest(ErrorCodes.UnknownAgent,
@@ -57,6 +62,11 @@ public sealed class SessionManager(
         SessionRunner runner;
         try
         {
+            if (worktree is not null)
+            {
+                await worktrees.CreateAsync(project, session.Id, worktree.Base, actor, cancellationToken);
+            }
+
             runner = await StartRunnerAsync(session, project, adapter, resume: false, cancellationToken);
         }
         catch (ApiProblem)
@@ -91,6 +101,12 @@ public sealed class SessionManager(
         if (stoppedBy is not null)
         {
             await StopAsync(sessionId, stoppedBy, CancellationToken.None);
+        }
+
+        // Its worktree and branch held nothing yet.
+        if (worktrees.Find(sessionId) is not null)
+        {
+            await worktrees.RemoveAsync(sessionId, discardBranch: true, Actor.System, CancellationToken.None);
         }
 
         database.Write(write =>
@@ -382,7 +398,10 @@ public sealed class SessionManager(
     private async Task<SessionRunner> StartRunnerAsync(Session session, Project project, IAgentAdapter adapter, bool resume, CancellationToken cancellationToken)
     {
         var logDirectory = Path.Combine(database.DataDirectory, "logs", "sessions", session.Id);
-        var runner = new SessionRunner(session, project, adapter, sessions, events, gatekeeper, logDirectory, logger, clock, options.StallAfter, reviews, sandboxing,
+        // A session in a worktree of its own works there: the agent, the gate's project root and its turn reviews.
+        var workingDirectory = worktrees.WorkingDirectory(session.Id, project);
+        var workspace = workingDirectory == project.Path ? project : project with { Path = workingDirectory };
+        var runner = new SessionRunner(session, workspace, adapter, sessions, events, gatekeeper, logDirectory, logger, clock, options.StallAfter, reviews, sandboxing,
             ended => _live.TryRemove(new KeyValuePair<string, SessionRunner>(ended.SessionId, ended)));
         try
         {

@@ -17,7 +17,10 @@ public sealed record CreateSessionRequest(
     string? Model,
     [property: AllowedValues(SessionModes.Ask, SessionModes.Plan, SessionModes.AcceptEdits, SessionModes.Trusted, null, ErrorMessage = SessionsApi.ModeMessage)]
     string? Mode,
-    IReadOnlyList<AttachmentRequest>? Attachments = null);
+    IReadOnlyList<AttachmentRequest>? Attachments = null,
+    bool? Worktree = null,
+    [property: StringLength(250, ErrorMessage = "'base' is a branch or commit of at most {1} characters.")]
+    string? Base = null);
 
 /// <param name="Attachments">Images (shown to the model) and text files (written into the prompt), up to 4; see docs/api.md.</param>
 public sealed record SendMessageRequest(
@@ -86,7 +89,13 @@ public static class SessionsApi
 
         // Checked before anything starts: a bad attachment never leaves a session behind.
         var prompt = string.IsNullOrWhiteSpace(request.Prompt) ? null : Attachments.Build(request.Prompt, request.Attachments);
-        var session = await manager.CreateAsync(projectId, request.Agent!, prompt, request.Model, mode, user.Actor(), cancellationToken);
+        var worktree = request.Worktree == true ? new WorktreeChoice(request.Base) : null;
+        if (worktree is null && request.Base is not null)
+        {
+            throw ApiProblem.Validation("'base' goes with \"worktree\": true (the branch or commit the session's worktree starts from).");
+        }
+
+        var session = await manager.CreateAsync(projectId, request.Agent!, prompt, request.Model, mode, user.Actor(), cancellationToken, worktree);
         return TypedResults.Created($"/api/sessions/{session.Id}", SessionResponse.From(session));
     }
 

@@ -158,7 +158,7 @@ public sealed class WorkspaceFiles(Projects.ProjectStore projects, Database data
                     ? $"'{target.Relative}' was deleted since it was opened; nothing was written."
                     : $"'{target.Relative}' changed since it was opened (it is now version {current[..12]}); nothing was written. Reload it, or save again to replace it.")
                 {
-                    Fields = new Dictionary<string, string?> { ["currentSha256"] = current },
+                    Fields = new Dictionary<string, object?> { ["currentSha256"] = current },
                 };
             }
         }

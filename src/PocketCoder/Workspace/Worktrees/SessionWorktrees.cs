@@ -1,0 +1,380 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using PocketCoder.Auth;
+using PocketCoder.Data;
+using PocketCoder.Errors;
+using PocketCoder.Projects;
+using PocketCoder.Server;
+using PocketCoder.Workspace.Git;
+
+namespace PocketCoder.Workspace.Worktrees;
+
+/// <param name="BaseRef">The branch the work merges back into (or a commit, when the repository was on none).</param>
+/// <param name="BaseCommit">Where the branch started.</param>
+/// <param name="RemovedAt">When the worktree was taken away (the branch may live on); null while it is there.</param>
+public sealed record SessionWorktree(string SessionId, string ProjectId, string Path, string Branch, string BaseRef, string BaseCommit,
+    DateTimeOffset CreatedAt, DateTimeOffset? RemovedAt);
+
+/// <param name="Ahead">Commits on the session's branch that the base lacks (its uncommitted changes not counted).</param>
+/// <param name="Behind">Commits on the base since the branch started.</param>
+/// <param name="Changed">Files that differ from the base, committed or not.</param>
+public sealed record WorktreeResponse(string SessionId, string Path, string Branch, string BaseRef, string BaseCommit, bool Present, int Ahead,
+    int Behind, IReadOnlyList<string> Changed);
+
+/// <param name="FastForward">The base moved to the branch without a merge commit.</param>
+public sealed record WorktreeMergeResponse(string Commit, bool FastForward, string BaseRef);
+
+/// <param name="Kind"><c>no-session</c>: a worktree under the data folder nothing here knows (a crash between creating it and
+/// recording it, or its session removed); <c>gone</c>: a session's worktree deleted by hand.</param>
+public sealed record WorktreeOrphan(string Kind, string Path, string? SessionId, string? Branch);
+
+/// <summary>
+/// A git worktree per session: a new branch from a chosen base, checked out under the data folder (never inside the
+/// repository's own working tree), where the session's agent works. When the work is done it is merged into the base
+/// (fast-forward, or a merge commit; a conflict is reported and the base left as it was, never resolved silently), or
+/// the branch is kept and the worktree removed, or both are discarded. Worktrees whose session is gone, and sessions
+/// whose worktree was deleted by hand, are listed and cleaned.
+/// </summary>
+public sealed class SessionWorktrees(Database database, GitCli git, GitWorkspace workspace, ProjectStore projects, PocketCoderOptions options,
+    Ledger.LedgerStore ledger, TimeProvider clock)
+{
+    private const string Columns = "session_id, project_id, path, branch, base_ref, base_commit, created_at, removed_at";
+    private static readonly TimeSpan GitTimeout = TimeSpan.FromMinutes(2);
+
+    // One change to a project's branches at a time: two merges into one base must not interleave.
+    private readonly SemaphoreSlim _changing = new(1, 1);
+
+    public string Root(string projectId) => System.IO.Path.Combine(options.DataDirectory, "worktrees", projectId);
+
+    public SessionWorktree? Find(string sessionId) => database.Read(connection =>
+        connection.Query($"SELECT {Columns} FROM session_worktrees WHERE session_id = $id", Map, ("$id", sessionId)).FirstOrDefault());
+
+    public SessionWorktree Get(string sessionId) => Find(sessionId)
+        ?? throw ApiProblem.NotFound(ErrorCodes.WorktreeNotFound, $"Session {sessionId} does not work in a worktree of its own.");
+
+    /// <summary>Where the session's agent works: its worktree while there is one, else the project.</summary>
+    public string WorkingDirectory(string sessionId, Project project) =>
+        Find(sessionId) is { RemovedAt: null } worktree && Directory.Exists(worktree.Path) ? worktree.Path : project.Path;
+
+    /// <summary>Creates the branch and its worktree for a new session (before its agent starts).</summary>
+    /// <param name="baseRef">A branch or commit to start from; null: the branch the repository is on (or its commit).</param>
+    public async Task<SessionWorktree> CreateAsync(Project project, string sessionId, string? baseRef, Actor actor, CancellationToken cancellationToken)
+    {
+        var top = (await git.RunAsync(project.Path, ["rev-parse", "--show-toplevel"], cancellationToken)).Stdout.Trim();
+        if (top != project.Path)
+        {
+            throw ApiProblem.Conflict(ErrorCodes.WorktreeUnavailable,
+                $"A session worktree needs the project to be a repository's top folder; this project is inside {top}.");
+        }
+
+        var current = (await git.RunAsync(project.Path, ["symbolic-ref", "--quiet", "--short", "HEAD"], cancellationToken)).Stdout.Trim();
+        var from = baseRef is { Length: > 0 } given ? given : current.Length > 0 ? current : "HEAD";
+        if (from.StartsWith('-') || from.Any(char.IsControl))
+        {
+            throw ApiProblem.Validation($"'base' must name a branch or a commit; got '{from}'.");
+        }
+
+        var commit = await git.RunAsync(project.Path, ["rev-parse", "--verify", "--quiet", "--end-of-options", from + "^{commit}"], cancellationToken);
+        if (commit.ExitCode != 0)
+        {
+            throw ApiProblem.BadRequest(ErrorCodes.WorktreeUnavailable,
+                from == "HEAD" ? "The repository has no commit yet: commit once, then start a session in a worktree." : $"No branch or commit '{from}' in the repository.");
+        }
+
+        var baseCommit = commit.Stdout.Trim();
+        // A branch name as base stays a name (what the work merges into); anything else is the commit itself.
+        var isBranch = (await git.RunAsync(project.Path, ["show-ref", "--verify", "--quiet", "refs/heads/" + from], cancellationToken)).ExitCode == 0;
+        var branch = $"pocketcoder/{sessionId[..8]}";
+        var path = System.IO.Path.Combine(Root(project.Id), sessionId);
+        Directory.CreateDirectory(Root(project.Id));
+        await git.RunCheckedAsync(project.Path, ["worktree", "add", "--quiet", "-b", branch, "--end-of-options", path, baseCommit], cancellationToken, GitTimeout);
+        var worktree = new SessionWorktree(sessionId, project.Id, path, branch, isBranch ? from : baseCommit, baseCommit, clock.GetUtcNow(), null);
+        database.Write(write =>
+        {
+            write.Execute($"INSERT INTO session_worktrees ({Columns}) VALUES ($s, $p, $path, $b, $ref, $c, $at, NULL)",
+                ("$s", sessionId), ("$p", project.Id), ("$path", path), ("$b", branch), ("$ref", worktree.BaseRef), ("$c", baseCommit),
+                ("$at", worktree.CreatedAt.ToDb()));
+            ledger.Append(write, actor.Name, "worktree.created", sessionId, new JsonObject
+            {
+                ["projectId"] = project.Id, ["branch"] = branch, ["base"] = worktree.BaseRef, ["baseCommit"] = baseCommit, ["deviceId"] = actor.Id,
+            });
+        });
+        return worktree;
+    }
+
+    public async Task<WorktreeResponse> StatusAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        var worktree = Get(sessionId);
+        var project = projects.Get(worktree.ProjectId);
+        var baseTip = await TipAsync(project, worktree, cancellationToken);
+        var counts = (await git.RunCheckedAsync(project.Path, ["rev-list", "--left-right", "--count", $"{baseTip}...refs/heads/{worktree.Branch}"],
+            cancellationToken)).Stdout.Split('\t', StringSplitOptions.TrimEntries);
+        var present = worktree.RemovedAt is null && Directory.Exists(worktree.Path);
+        // Against the point it branched from: what the session did, committed or not.
+        var changed = present
+            ? (await git.RunCheckedAsync(worktree.Path, ["diff", "--name-only", "-z", worktree.BaseCommit], cancellationToken)).Stdout
+                .Split('\0', StringSplitOptions.RemoveEmptyEntries)
+                .Concat((await git.RunCheckedAsync(worktree.Path, ["ls-files", "-z", "--others", "--exclude-standard"], cancellationToken)).Stdout
+                    .Split('\0', StringSplitOptions.RemoveEmptyEntries))
+            : (await git.RunCheckedAsync(project.Path, ["diff", "--name-only", "-z", worktree.BaseCommit, "refs/heads/" + worktree.Branch], cancellationToken))
+                .Stdout.Split('\0', StringSplitOptions.RemoveEmptyEntries);
+        return new WorktreeResponse(sessionId, worktree.Path, worktree.Branch, worktree.BaseRef, worktree.BaseCommit, present,
+            int.Parse(counts[1], CultureInfo.InvariantCulture), int.Parse(counts[0], CultureInfo.InvariantCulture), [.. changed.Distinct().Order(StringComparer.Ordinal)]);
+    }
+
+    /// <summary>
+    /// Commits what the session left uncommitted in its worktree, then brings the branch into its base: a fast-forward
+    /// where the base has not moved, else a merge commit. A conflict is reported (<c>MERGE_CONFLICT</c>, with the files)
+    /// and the base stays exactly as it was. The caller makes sure no turn runs.
+    /// </summary>
+    public async Task<WorktreeMergeResponse> MergeAsync(string sessionId, string? title, Actor actor, CancellationToken cancellationToken)
+    {
+        await _changing.WaitAsync(cancellationToken);
+        try
+        {
+            var worktree = Get(sessionId);
+            var project = projects.Get(worktree.ProjectId);
+            if (worktree.BaseRef == worktree.BaseCommit)
+            {
+                throw ApiProblem.Conflict(ErrorCodes.WorktreeUnavailable,
+                    $"The session started from commit {worktree.BaseCommit[..12]}, not a branch: keep its branch ({worktree.Branch}) and merge it yourself.");
+            }
+
+            await RequireIdentityAsync(project, cancellationToken);
+            var message = $"PocketCoder session {sessionId[..8]}" + (title is { Length: > 0 } ? $": {title}" : "");
+            if (worktree.RemovedAt is null && Directory.Exists(worktree.Path))
+            {
+                await CommitLeftoversAsync(worktree, message, cancellationToken);
+            }
+
+            var head = (await git.RunCheckedAsync(project.Path, ["rev-parse", "--verify", "refs/heads/" + worktree.Branch], cancellationToken)).Stdout.Trim();
+            var baseTip = await TipAsync(project, worktree, cancellationToken);
+            var checkedOut = (await git.RunAsync(project.Path, ["symbolic-ref", "--quiet", "--short", "HEAD"], cancellationToken)).Stdout.Trim() == worktree.BaseRef;
+            var fastForward = (await git.RunAsync(project.Path, ["merge-base", "--is-ancestor", baseTip, head], cancellationToken)).ExitCode == 0;
+            string merged;
+            if (checkedOut)
+            {
+                // The base is what the project's folder has checked out: merge there, so its files follow.
+                merged = await MergeCheckedOutAsync(project, worktree, head, fastForward, message, cancellationToken);
+            }
+            else if (fastForward)
+            {
+                await git.RunCheckedAsync(project.Path, ["update-ref", "refs/heads/" + worktree.BaseRef, head, baseTip], cancellationToken);
+                merged = head;
+            }
+            else
+            {
+                merged = await MergeElsewhereAsync(project, worktree, baseTip, head, message, cancellationToken);
+            }
+
+            database.Write(write => ledger.Append(write, actor.Name, "worktree.merged", sessionId, new JsonObject
+            {
+                ["projectId"] = project.Id, ["branch"] = worktree.Branch, ["base"] = worktree.BaseRef, ["commit"] = merged,
+                ["fastForward"] = fastForward, ["deviceId"] = actor.Id,
+            }));
+            return new WorktreeMergeResponse(merged, fastForward, worktree.BaseRef);
+        }
+        finally
+        {
+            _changing.Release();
+        }
+    }
+
+    /// <summary>Removes the worktree; the branch stays (<paramref name="discardBranch"/>: it goes too, unmerged work and all).</summary>
+    public async Task<WorktreeResponse?> RemoveAsync(string sessionId, bool discardBranch, Actor actor, CancellationToken cancellationToken)
+    {
+        await _changing.WaitAsync(cancellationToken);
+        try
+        {
+            var worktree = Get(sessionId);
+            var project = projects.Get(worktree.ProjectId);
+            await RemoveWorktreeAsync(project, worktree.Path, cancellationToken);
+            if (discardBranch)
+            {
+                await git.RunAsync(project.Path, ["branch", "-D", "--end-of-options", worktree.Branch], cancellationToken);
+            }
+
+            database.Write(write =>
+            {
+                if (discardBranch)
+                {
+                    write.Execute("DELETE FROM session_worktrees WHERE session_id = $s", ("$s", sessionId));
+                }
+                else
+                {
+                    write.Execute("UPDATE session_worktrees SET removed_at = $at WHERE session_id = $s", ("$at", clock.GetUtcNow().ToDb()), ("$s", sessionId));
+                }
+
+                ledger.Append(write, actor.Name, discardBranch ? "worktree.discarded" : "worktree.removed", sessionId, new JsonObject
+                {
+                    ["projectId"] = project.Id, ["branch"] = worktree.Branch, ["deviceId"] = actor.Id,
+                });
+            });
+            return discardBranch ? null : await StatusAsync(sessionId, cancellationToken);
+        }
+        finally
+        {
+            _changing.Release();
+        }
+    }
+
+    /// <summary>Worktrees nothing here knows, and sessions whose worktree was deleted by hand.</summary>
+    public IReadOnlyList<WorktreeOrphan> Orphans(string projectId)
+    {
+        var project = projects.Get(projectId);
+        var known = database.Read(connection =>
+            connection.Query($"SELECT {Columns} FROM session_worktrees WHERE project_id = $p", Map, ("$p", project.Id)));
+        var live = database.Read(connection => connection.Query("SELECT id FROM sessions WHERE project_id = $p", r => r.GetString(0), ("$p", project.Id)))
+            .ToHashSet(StringComparer.Ordinal);
+        var orphans = new List<WorktreeOrphan>();
+        if (Directory.Exists(Root(project.Id)))
+        {
+            foreach (var folder in Directory.EnumerateDirectories(Root(project.Id)))
+            {
+                var owner = known.FirstOrDefault(w => w.Path == folder);
+                if (owner is null || !live.Contains(owner.SessionId))
+                {
+                    orphans.Add(new WorktreeOrphan("no-session", folder, owner?.SessionId, owner?.Branch));
+                }
+            }
+        }
+
+        orphans.AddRange(known.Where(w => w.RemovedAt is null && live.Contains(w.SessionId) && !Directory.Exists(w.Path))
+            .Select(w => new WorktreeOrphan("gone", w.Path, w.SessionId, w.Branch)));
+        return orphans;
+    }
+
+    /// <summary>Cleans every orphan: a worktree nothing knows is removed (its branch kept); a session's vanished worktree is recorded as removed.</summary>
+    public async Task<IReadOnlyList<WorktreeOrphan>> CleanOrphansAsync(string projectId, Actor actor, CancellationToken cancellationToken)
+    {
+        await _changing.WaitAsync(cancellationToken);
+        try
+        {
+            var project = projects.Get(projectId);
+            var orphans = Orphans(projectId);
+            foreach (var orphan in orphans.Where(o => o.Kind == "no-session"))
+            {
+                await RemoveWorktreeAsync(project, orphan.Path, cancellationToken);
+            }
+
+            // Git's own record of worktrees whose folder is gone.
+            await git.RunAsync(project.Path, ["worktree", "prune"], cancellationToken);
+            database.Write(write =>
+            {
+                foreach (var orphan in orphans.Where(o => o.SessionId is not null))
+                {
+                    write.Execute("UPDATE session_worktrees SET removed_at = $at WHERE session_id = $s", ("$at", clock.GetUtcNow().ToDb()), ("$s", orphan.SessionId));
+                }
+
+                ledger.Append(write, actor.Name, "worktree.orphans_cleaned", project.Id, new JsonObject
+                {
+                    ["paths"] = new JsonArray([.. orphans.Select(o => (JsonNode)o.Path)]), ["deviceId"] = actor.Id,
+                });
+            });
+            return orphans;
+        }
+        finally
+        {
+            _changing.Release();
+        }
+    }
+
+    private async Task RemoveWorktreeAsync(Project project, string path, CancellationToken cancellationToken)
+    {
+        // Only ever a folder under this project's worktree root.
+        if (!path.StartsWith(Root(project.Id) + System.IO.Path.DirectorySeparatorChar, StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"{path} is not a session worktree of project {project.Id}.");
+        }
+
+        var removed = await git.RunAsync(project.Path, ["worktree", "remove", "--force", "--force", "--end-of-options", path], cancellationToken, GitTimeout);
+        if (removed.ExitCode != 0 && Directory.Exists(path))
+        {
+            // Not a worktree git knows (a crash before it was recorded, or git's own record pruned): just a folder of ours.
+            Directory.Delete(path, recursive: true);
+        }
+
+        await git.RunAsync(project.Path, ["worktree", "prune"], cancellationToken);
+    }
+
+    private async Task<string> TipAsync(Project project, SessionWorktree worktree, CancellationToken cancellationToken) =>
+        worktree.BaseRef == worktree.BaseCommit
+            ? worktree.BaseCommit
+            : (await git.RunCheckedAsync(project.Path, ["rev-parse", "--verify", "--end-of-options", "refs/heads/" + worktree.BaseRef], cancellationToken)).Stdout.Trim();
+
+    private async Task RequireIdentityAsync(Project project, CancellationToken cancellationToken)
+    {
+        var identity = await workspace.IdentityAsync(project.Id, cancellationToken);
+        if (identity.Name is null || identity.Email is null)
+        {
+            throw ApiProblem.Conflict(ErrorCodes.GitIdentityMissing,
+                "git has no author identity for this project (user.name and user.email): set one (PUT /api/projects/{id}/git/identity) before merging.");
+        }
+    }
+
+    private async Task CommitLeftoversAsync(SessionWorktree worktree, string message, CancellationToken cancellationToken)
+    {
+        var dirty = (await git.RunCheckedAsync(worktree.Path, ["status", "--porcelain"], cancellationToken)).Stdout.Length > 0;
+        if (dirty)
+        {
+            await git.RunCheckedAsync(worktree.Path, ["add", "-A"], cancellationToken);
+            await git.RunCheckedAsync(worktree.Path, ["commit", "--quiet", "--no-verify", "--message=" + message], cancellationToken);
+        }
+    }
+
+    private async Task<string> MergeCheckedOutAsync(Project project, SessionWorktree worktree, string head, bool fastForward, string message,
+        CancellationToken cancellationToken)
+    {
+        var merge = await git.RunAsync(project.Path,
+            fastForward ? ["merge", "--ff-only", "--quiet", head] : ["merge", "--no-ff", "--no-edit", "--quiet", "--message=" + message, head], cancellationToken, GitTimeout);
+        if (merge.ExitCode != 0)
+        {
+            var conflicted = (await git.RunAsync(project.Path, ["diff", "--name-only", "-z", "--diff-filter=U"], cancellationToken)).Stdout
+                .Split('\0', StringSplitOptions.RemoveEmptyEntries);
+            if (conflicted.Length > 0)
+            {
+                await git.RunAsync(project.Path, ["merge", "--abort"], cancellationToken);
+                throw Conflict(worktree, conflicted);
+            }
+
+            // Refused before it began (local changes in the project's folder that the merge would overwrite): nothing changed.
+            throw GitCli.Failed("merge", merge);
+        }
+
+        return (await git.RunCheckedAsync(project.Path, ["rev-parse", "--verify", "HEAD"], cancellationToken)).Stdout.Trim();
+    }
+
+    /// <summary>A merge into a base that is not checked out: made from trees alone, so no working folder changes.</summary>
+    private async Task<string> MergeElsewhereAsync(Project project, SessionWorktree worktree, string baseTip, string head, string message,
+        CancellationToken cancellationToken)
+    {
+        var tree = await git.RunAsync(project.Path, ["merge-tree", "--write-tree", "--name-only", "-z", baseTip, head], cancellationToken, GitTimeout);
+        if (tree.ExitCode == 1)
+        {
+            // The tree id, then the conflicted files, then an empty field and git's messages.
+            var fields = tree.Stdout.Split('\0');
+            throw Conflict(worktree, [.. fields.Skip(1).TakeWhile(f => f.Length > 0).Distinct()]);
+        }
+
+        if (tree.ExitCode != 0)
+        {
+            throw GitCli.Failed("merge-tree", tree);
+        }
+
+        var treeId = tree.Stdout.Split('\0')[0].Trim();
+        var commit = (await git.RunCheckedAsync(project.Path, ["commit-tree", treeId, "-p", baseTip, "-p", head, "-m", message], cancellationToken)).Stdout.Trim();
+        await git.RunCheckedAsync(project.Path, ["update-ref", "refs/heads/" + worktree.BaseRef, commit, baseTip], cancellationToken);
+        return commit;
+    }
+
+    private static ApiProblem Conflict(SessionWorktree worktree, IReadOnlyList<string> files) =>
+        new(StatusCodes.Status409Conflict, ErrorCodes.MergeConflict,
+            $"Merging {worktree.Branch} into {worktree.BaseRef} conflicts in {files.Count} file(s): {string.Join(", ", files.Take(20))}. " +
+            $"{worktree.BaseRef} is unchanged; resolve it in the session (ask the agent to merge {worktree.BaseRef} in), or keep the branch and merge it yourself.")
+        {
+            Fields = new Dictionary<string, object?> { ["files"] = files.ToArray() },
+        };
+
+    private static SessionWorktree Map(Microsoft.Data.Sqlite.SqliteDataReader r) =>
+        new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), r.Time(6), r.IsDBNull(7) ? null : r.Time(7));
+}

@@ -1,0 +1,51 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http.HttpResults;
+using PocketCoder.Auth;
+using PocketCoder.Errors;
+using PocketCoder.Sessions;
+
+namespace PocketCoder.Workspace.Worktrees;
+
+/// <param name="DiscardBranch">Also delete the branch, and with it whatever was not merged.</param>
+public sealed record RemoveWorktreeRequest(bool DiscardBranch);
+
+/// <summary>A session's worktree (see <see cref="SessionWorktrees"/>): its state, merging it, removing it; a project's orphans.</summary>
+public static class WorktreesApi
+{
+    public static void MapWorktrees(this IEndpointRouteBuilder api)
+    {
+        var session = api.MapGroup("/sessions/{id}/worktree");
+        session.MapGet("/", (string id, SessionWorktrees worktrees, CancellationToken ct) => worktrees.StatusAsync(id, ct)).WithName("GetWorktree");
+        session.MapPost("/merge", MergeAsync).WithName("MergeWorktree");
+        session.MapPost("/remove", RemoveAsync).WithName("RemoveWorktree");
+
+        var project = api.MapGroup("/projects/{id}/worktrees/orphans");
+        project.MapGet("/", (string id, SessionWorktrees worktrees) => worktrees.Orphans(id)).WithName("ListWorktreeOrphans");
+        project.MapPost("/clean", (string id, SessionWorktrees worktrees, ClaimsPrincipal user, CancellationToken ct) =>
+            worktrees.CleanOrphansAsync(id, user.Actor(), ct)).WithName("CleanWorktreeOrphans");
+    }
+
+    /// <summary>Only between turns: the branch is committed and merged as it stands, with no agent writing to it meanwhile.</summary>
+    private static async Task<WorktreeMergeResponse> MergeAsync(string id, SessionWorktrees worktrees, SessionStore sessions, ClaimsPrincipal user,
+        CancellationToken cancellationToken)
+    {
+        var session = sessions.Get(id);
+        if (session.Status is "running" or "waiting_approval" or "starting")
+        {
+            throw ApiProblem.Conflict(ErrorCodes.SessionBusy, "The agent is working in this worktree: merge when its turn is over.");
+        }
+
+        return await worktrees.MergeAsync(id, session.Title, user.Actor(), cancellationToken);
+    }
+
+    /// <summary>Stops the session (its work there is over), then removes the worktree, keeping the branch unless told otherwise.</summary>
+    private static async Task<Results<Ok<WorktreeResponse>, NoContent>> RemoveAsync(string id, RemoveWorktreeRequest request, SessionWorktrees worktrees,
+        SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        worktrees.Get(id);
+        await manager.StopAsync(id, user.Actor(), cancellationToken);
+        return await worktrees.RemoveAsync(id, request.DiscardBranch, user.Actor(), cancellationToken) is { } kept
+            ? TypedResults.Ok(kept)
+            : TypedResults.NoContent();
+    }
+}

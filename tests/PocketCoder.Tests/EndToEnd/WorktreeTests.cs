@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using FakeLlm;
+using PocketCoder.Tests.Infrastructure;
+
+namespace PocketCoder.Tests.EndToEnd;
+
+/// <summary>
+/// Sessions in worktrees of one repository, with the REAL Claude Code CLI (sandboxed, as by default): two sessions change
+/// the same file differently, each in its own worktree; merging the first fast-forwards the base, merging the second
+/// reports the conflict and leaves the base as it was. Orphans (a worktree nothing recorded, as a crash between creating
+/// and recording it leaves; a session's worktree deleted by hand) are listed and cleaned.
+/// </summary>
+public sealed class WorktreeTests
+{
+    [Fact]
+    public async Task TwoSessions_SameFile_FirstFastForwards_SecondConflicts_BaseUntouched()
+    {
+        await using var world = await AgentWorld.ClaudeAsync();
+        await ApiAssert.OkJsonAsync(await world.Http.PutAsJsonAsync($"/api/projects/{world.ProjectId}/git/identity", new { name = "Owner", email = "owner@example.invalid" }));
+
+        var first = await WorkAsync(world, "from A");
+        var second = await WorkAsync(world, "from B");
+        foreach (var (session, text) in new[] { (first, "from A"), (second, "from B") })
+        {
+            var worktree = await world.Http.GetOkAsync($"/api/sessions/{session}/worktree");
+            var path = worktree.GetProperty("path").GetString()!;
+            Assert.StartsWith(world.Server.DataDirectory, path, StringComparison.Ordinal);
+            Assert.Equal($"pocketcoder/{session[..8]}", worktree.GetProperty("branch").GetString());
+            Assert.Equal("main", worktree.GetProperty("baseRef").GetString());
+            Assert.Equal(["shared.txt"], worktree.GetProperty("changed").EnumerateArray().Select(f => f.GetString()));
+            Assert.Equal(text + "\n", await File.ReadAllTextAsync(Path.Combine(path, "shared.txt")));
+        }
+
+        Assert.False(File.Exists(Path.Combine(world.Repository, "shared.txt")), "a session in a worktree changed the project's own folder");
+
+        var merged = await world.Http.PostOkAsync($"/api/sessions/{first}/worktree/merge", new { });
+        Assert.True(merged.GetProperty("fastForward").GetBoolean());
+        Assert.Equal("from A\n", await File.ReadAllTextAsync(Path.Combine(world.Repository, "shared.txt")));
+        var head = Git(world.Repository, "rev-parse", "HEAD");
+
+        var conflict = await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync($"/api/sessions/{second}/worktree/merge", new { }),
+            HttpStatusCode.Conflict, "MERGE_CONFLICT");
+        Assert.Equal(["shared.txt"], conflict.GetProperty("files").EnumerateArray().Select(f => f.GetString()));
+        Assert.Equal(head, Git(world.Repository, "rev-parse", "HEAD"));
+        Assert.Equal("", Git(world.Repository, "status", "--porcelain"));
+        Assert.Equal("from A\n", await File.ReadAllTextAsync(Path.Combine(world.Repository, "shared.txt")));
+
+        // Keep the second branch, remove its worktree (the session stops).
+        var kept = await world.Http.PostOkAsync($"/api/sessions/{second}/worktree/remove", new { discardBranch = false });
+        Assert.False(kept.GetProperty("present").GetBoolean());
+        Assert.Equal("stopped", (await world.SessionAsync(second)).GetProperty("status").GetString());
+        Assert.Contains($"pocketcoder/{second[..8]}", Git(world.Repository, "branch", "--list", "pocketcoder/*"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Orphans_ListedAndCleaned()
+    {
+        await using var world = await AgentWorld.ClaudeAsync();
+        var root = Path.Combine(world.Server.DataDirectory, "worktrees", world.ProjectId);
+        Directory.CreateDirectory(root);
+        var stray = Path.Combine(root, "left-by-a-crash");
+        Git(world.Repository, "worktree", "add", "-q", "-b", "stray", stray, "HEAD");
+
+        var session = await WorkAsync(world, "soon gone");
+        var gone = (await world.Http.GetOkAsync($"/api/sessions/{session}/worktree")).GetProperty("path").GetString()!;
+        Directory.Delete(gone, recursive: true);
+
+        var orphans = (await world.Http.GetOkAsync($"/api/projects/{world.ProjectId}/worktrees/orphans")).EnumerateArray()
+            .Select(o => (o.GetProperty("kind").GetString(), o.GetProperty("path").GetString())).ToList();
+        Assert.Equal([("no-session", stray), ("gone", gone)], orphans);
+
+        await world.Http.PostOkAsync($"/api/projects/{world.ProjectId}/worktrees/orphans/clean", new { });
+        Assert.Empty((await world.Http.GetOkAsync($"/api/projects/{world.ProjectId}/worktrees/orphans")).EnumerateArray());
+        Assert.False(Directory.Exists(stray));
+        Assert.DoesNotContain(stray, Git(world.Repository, "worktree", "list"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task NotAGitRepository_ClearError_NoSessionLeft()
+    {
+        await using var world = await AgentWorld.ClaudeAsync();
+        var plain = TempPaths.NewDirectory("pc-plain");
+        try
+        {
+            var project = await world.Http.PostOkAsync("/api/projects", new { path = plain });
+            var id = project.GetProperty("id").GetString();
+            await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync($"/api/projects/{id}/sessions", new { agent = "claude-code", worktree = true }),
+                HttpStatusCode.Conflict, "GIT_NOT_INITIALIZED");
+            Assert.Empty((await world.Http.GetOkAsync($"/api/sessions?projectId={id}")).EnumerateArray());
+        }
+        finally
+        {
+            TempPaths.Delete(plain);
+        }
+    }
+
+    /// <summary>A trusted session in its own worktree that writes shared.txt; its id once the turn is over.</summary>
+    private static async Task<string> WorkAsync(AgentWorld world, string text)
+    {
+        world.Model.Enqueue(ScriptedReply.ToolUse("Bash", new { command = $"echo '{text}' > shared.txt", description = "Write shared.txt" }),
+            ScriptedReply.Text("Written."));
+        var session = await world.Http.PostOkAsync($"/api/projects/{world.ProjectId}/sessions",
+            new { agent = "claude-code", prompt = $"Write {text}", mode = "trusted", worktree = true });
+        var id = session.GetProperty("id").GetString()!;
+        await using var events = await world.EventsAsync(id);
+        await events.WaitForAsync("turn.completed");
+        return id;
+    }
+
+    private static string Git(string directory, params string[] arguments)
+    {
+        var info = new ProcessStartInfo("git") { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEnd();
+        var error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        Assert.True(process.ExitCode == 0, $"git {string.Join(' ', arguments)}: {error}");
+        return output.Trim();
+    }
+}
