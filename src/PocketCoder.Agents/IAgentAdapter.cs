@@ -54,8 +54,9 @@ public sealed record AgentStartOptions(
     Processes.AgentSandbox? Sandbox = null)
 {
     /// <summary>The spec as it runs: inside the sandbox when there is one, with the agent's state folders (and files) writable.</summary>
-    public Processes.ProcessSpec Confine(Processes.ProcessSpec spec, IEnumerable<string> stateFolders, IEnumerable<string>? stateFiles = null) =>
-        Sandbox is null ? spec : Sandbox.Wrap(spec, stateFolders, stateFiles ?? []);
+    public Processes.ProcessSpec Confine(Processes.ProcessSpec spec, IEnumerable<string> stateFolders, IEnumerable<string>? stateFiles = null,
+        IEnumerable<string>? readable = null) =>
+        Sandbox is null ? spec : Sandbox.Wrap(spec, stateFolders, stateFiles ?? [], readable);
 }
 
 /// <summary>Where a running agent session delivers what it does. Implemented by the server.</summary>

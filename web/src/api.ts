@@ -42,6 +42,9 @@ export type FileWritten = Schemas['FileWritten'];
 export type TurnChanges = Schemas['TurnChanges'];
 export type AgentConversation = Schemas['AgentConversationResponse'];
 export type HandoffResult = Schemas['HandoffResponse'];
+export type SessionWorktreeRecord = Schemas['SessionWorktree'];
+export type Worktree = Schemas['WorktreeResponse'];
+export type WorktreeMerge = Schemas['WorktreeMergeResponse'];
 export type CommandRun = Schemas['CommandResponse'] & {
   status: 'running' | 'exited' | 'cancelled' | 'timed_out' | 'interrupted' | 'failed';
 };
@@ -163,7 +166,7 @@ export const api = {
   session: (id: string) => request<Session>('GET', `/api/sessions/${q(id)}`),
   /** Sessions whose prompts hold every word (the last as a prefix); `match` marks the hit with U+0002 … U+0003. */
   searchSessions: (query: string) => request<Session[]>('GET', `/api/sessions?q=${q(query)}`),
-  startSession: (projectId: string, body: { agent: string; prompt?: string; model?: string; mode?: SessionMode; attachments?: { name: string; data: string }[] }) =>
+  startSession: (projectId: string, body: { agent: string; prompt?: string; model?: string; mode?: SessionMode; attachments?: { name: string; data: string }[]; worktree?: boolean }) =>
     request<Session>('POST', `/api/projects/${q(projectId)}/sessions`, body),
   /** `attachments`: images (shown to the model) and text files (put in the prompt), base64; see docs/api.md. */
   send: (sessionId: string, text: string, attachments: { name: string; data: string }[] = []) =>
@@ -178,6 +181,14 @@ export const api = {
   /** Ledgered as turn.reviewed, and sent to the agent as the owner's next message. */
   reviewTurn: (sessionId: string, turn: number, verdict: 'approve' | 'changes', message?: string) =>
     request<void>('POST', `/api/sessions/${q(sessionId)}/turns/${turn}/review`, message ? { verdict, message } : { verdict }),
+  /** The project's session worktrees (present, or removed with their branch kept). */
+  worktrees: (projectId: string) => request<SessionWorktreeRecord[]>('GET', `/api/projects/${q(projectId)}/worktrees`),
+  worktree: (sessionId: string) => request<Worktree>('GET', `/api/sessions/${q(sessionId)}/worktree`),
+  /** Commits what is left, then fast-forwards the base or makes a merge commit; MERGE_CONFLICT (with `files`) leaves the base as it was. */
+  mergeWorktree: (sessionId: string) => request<WorktreeMerge>('POST', `/api/sessions/${q(sessionId)}/worktree/merge`, {}),
+  /** Stops the session and removes its worktree; the branch too with `discardBranch`. */
+  removeWorktree: (sessionId: string, discardBranch: boolean) =>
+    request<Worktree | undefined>('POST', `/api/sessions/${q(sessionId)}/worktree/remove`, { discardBranch }),
   cancel: (sessionId: string) => request<void>('POST', `/api/sessions/${q(sessionId)}/cancel`),
   resume: (sessionId: string) => request<void>('POST', `/api/sessions/${q(sessionId)}/resume`),
   setMode: (sessionId: string, mode: SessionMode) => request<Session>('PATCH', `/api/sessions/${q(sessionId)}`, { mode }),

@@ -43,6 +43,9 @@ public sealed record AcpAgentDefinition(
     /// </summary>
     public IReadOnlyList<string> StateFolders { get; init; } = [];
 
+    /// <summary>Absolute paths the agent reads that its sandbox's private /tmp would hide (its install, when that lives there).</summary>
+    public IReadOnlyList<string> ReadPaths { get; init; } = [];
+
     /// <summary>
     /// Gemini CLI (<c>gemini --acp -m MODEL</c>). A model is always passed: the default "auto" first asks a router
     /// model and stalls for over a minute when that answer is not what it expects.

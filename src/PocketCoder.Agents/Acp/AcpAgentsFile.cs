@@ -9,7 +9,8 @@ namespace PocketCoder.Agents.Acp;
 /// <code>[{"id":"claude-acp","command":"claude-agent-acp","args":[]}]</code>
 /// Optional per entry: <c>name</c>, <c>modelArg</c> (e.g. <c>"--model"</c>), <c>versionArgs</c> (e.g. <c>["--version"]</c>) and
 /// <c>state</c>: the folders outside the project the agent writes to (e.g. <c>[".claude", ".claude.json"]</c>, relative to
-/// home), writable when it runs sandboxed.
+/// home), writable when it runs sandboxed; <c>read</c>: absolute paths under /tmp it reads (its install), which the sandbox's
+/// private /tmp would otherwise hide.
 /// Read once at start and checked strictly: a mistake stops the server with a message naming it, rather than
 /// leaving an agent silently missing. Only the owner can write the data folder, and commands run without a shell.
 /// </summary>
@@ -17,7 +18,7 @@ public static partial class AcpAgentsFile
 {
     public const string FileName = "agents.json";
 
-    private static readonly HashSet<string> KnownFields = new(StringComparer.Ordinal) { "id", "name", "command", "args", "modelArg", "versionArgs", "state" };
+    private static readonly HashSet<string> KnownFields = new(StringComparer.Ordinal) { "id", "name", "command", "args", "modelArg", "versionArgs", "state", "read" };
 
     /// <summary>The registered agents, or none when the file does not exist.</summary>
     /// <exception cref="InvalidDataException">The file is not a valid registration; the message says what to fix.</exception>
@@ -95,6 +96,7 @@ public static partial class AcpAgentsFile
                 $"Check the command of '{id}' in {source}.")
             {
                 StateFolders = Strings(entry, "state", source, where) ?? [],
+                ReadPaths = Strings(entry, "read", source, where) ?? [],
             });
         }
 

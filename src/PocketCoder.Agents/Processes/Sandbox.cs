@@ -30,7 +30,8 @@ public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, 
     /// <summary>The spec run inside the sandbox, with the agent's own state writable.</summary>
     /// <param name="stateFolders">Folders the agent writes its sessions, settings and logins to (made if missing, to be bound).</param>
     /// <param name="stateFiles">Single files it writes beside them (bound where they exist).</param>
-    public ProcessSpec Wrap(ProcessSpec spec, IEnumerable<string> stateFolders, IEnumerable<string> stateFiles)
+    /// <param name="readable">More it must read that may lie under /tmp (an ACP agent's <c>read</c> in agents.json).</param>
+    public ProcessSpec Wrap(ProcessSpec spec, IEnumerable<string> stateFolders, IEnumerable<string> stateFiles, IEnumerable<string>? readable = null)
     {
         var home = spec.Environment.TryGetValue("HOME", out var given) && given is { Length: > 0 } ? given : Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
         var arguments = new List<string>
@@ -42,10 +43,14 @@ public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, 
             "--tmpfs", "/tmp",
         };
 
-        // A private /tmp hides everything under the real one: what the agent needs from there comes back read-only.
-        foreach (var needed in new[] { home, InstallRoot(spec.FileName) }.OfType<string>().Where(p => IsUnder(p, "/tmp") && Exists(p)).Distinct())
+        // A private /tmp hides everything under the real one: what the agent needs from there comes back read-only (its
+        // home, its install, and a script it is given by path, as `node /…/dist/index.js`).
+        var needed = new[] { home, InstallRoot(spec.FileName) }
+            .Concat(spec.Arguments.Where(a => a.StartsWith('/') && File.Exists(a)).Select(InstallRoot))
+            .Concat(readable ?? []);
+        foreach (var path in needed.OfType<string>().Where(p => IsUnder(p, "/tmp") && Exists(p)).Distinct())
         {
-            arguments.AddRange(["--ro-bind", needed, needed]);
+            arguments.AddRange(["--ro-bind", path, path]);
         }
 
         foreach (var hidden in Hidden.Where(Directory.Exists))

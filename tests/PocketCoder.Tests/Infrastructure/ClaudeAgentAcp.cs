@@ -33,8 +33,11 @@ public static class ClaudeAgentAcp
             """);
         File.SetUnixFileMode(launcher, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         File.WriteAllText(Path.Combine(dataDirectory, AcpAgentsFile.FileName),
-            $$"""[{"id":"{{AgentId}}","name":"Claude (ACP)","command":"{{launcher}}","args":[]}]""");
+            $$"""[{"id":"{{AgentId}}","name":"Claude (ACP)","command":"{{launcher}}","args":[],"state":[".claude"],"read":["{{PackagesFolder}}"]}]""");
     }
+
+    // The pinned agents' node_modules: a clone under /tmp is hidden by the sandbox's private /tmp unless named.
+    private static string PackagesFolder => Path.Combine(ClaudeCli.RepositoryRoot(), "tests", "agents", "node_modules");
 
     private static string Locate()
     {

@@ -21,6 +21,7 @@ export function NewSession({ projectId }: { projectId: string }) {
   const [agent, setAgent] = useState<string | null>(null);
   const [model, setModel] = useState('');
   const [mode, setMode] = useState<SessionMode>('ask');
+  const [worktree, setWorktree] = useState(false);
   const [prompt, setPrompt] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -42,7 +43,7 @@ export function NewSession({ projectId }: { projectId: string }) {
     try {
       const session = await api.startSession(projectId, {
         agent, mode, ...(prompt.trim() ? { prompt: prompt.trim() } : {}), ...(model.trim() ? { model: model.trim() } : {}),
-        ...(attachments.length ? { attachments: wire(attachments) } : {}),
+        ...(attachments.length ? { attachments: wire(attachments) } : {}), ...(worktree ? { worktree: true } : {}),
       });
       upsertSession(session);
       navigate(`/s/${session.id}`, { replace: true });
@@ -91,6 +92,19 @@ export function NewSession({ projectId }: { projectId: string }) {
                   <span class="choice-body"><strong>{modeLabel(m.id)}</strong><span class="muted small">{m.hint}</span></span>
                 </label>
               ))}
+            </div>
+          </fieldset>
+          <fieldset class="field">
+            <legend>Where it works</legend>
+            <div class="choices">
+              <label class="choice">
+                <input type="radio" name="place" value="project" checked={!worktree} onChange={() => setWorktree(false)} />
+                <span class="choice-body"><strong>In the project folder</strong><span class="muted small">Its changes are your working copy's.</span></span>
+              </label>
+              <label class="choice">
+                <input type="radio" name="place" value="worktree" checked={worktree} onChange={() => setWorktree(true)} />
+                <span class="choice-body"><strong>On a branch of its own</strong><span class="muted small">A separate worktree: nothing changes here until you merge it.</span></span>
+              </label>
             </div>
           </fieldset>
           <label class="field">

@@ -1,15 +1,17 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { AttachButton, type Attachment, AttachmentChips, release, wire } from '../components/Attach';
 import { appendDictated, Dictate } from '../components/Dictate';
-import { api, describeError, type HandoffResult, type Session, type SessionMode } from '../api';
+import { api, describeError, type HandoffResult, type Session, type SessionMode, type SessionWorktreeRecord } from '../api';
 import { ProjectRoot, Transcript } from '../components/Transcript';
 import { AppBar, ErrorNote, Icon, StatusBadge } from '../components/ui';
 import { emptySession, modeLabel, MODES, pendingApprovals, reduceSessionAll, ResumableStream, type SessionView, type StreamState } from '../events';
 import { loadHealth, upsertSession, useStore } from '../store';
 import { agentName } from './Home';
+import { WorktreeBar } from '../components/WorktreeBar';
 
 export function SessionScreen({ id }: { id: string }) {
   const [session, setSession] = useState<Session | null>(null);
+  const [worktree, setWorktree] = useState<SessionWorktreeRecord | null>(null);
   const [view, setView] = useState<SessionView>(emptySession);
   const [stream, setStream] = useState<StreamState>('connecting');
   const [error, setError] = useState<string | null>(null);
@@ -17,8 +19,10 @@ export function SessionScreen({ id }: { id: string }) {
   const scrolled = useRef(false);
   const stickToBottom = useRef(true);
 
+  const loadWorktree = (projectId: string) =>
+    api.worktrees(projectId).then((all) => setWorktree(all.find((w) => w.sessionId === id) ?? null), () => setWorktree(null));
   useEffect(() => {
-    api.session(id).then((s) => { setSession(s); upsertSession(s); }, (e) => setError(describeError(e)));
+    api.session(id).then((s) => { setSession(s); upsertSession(s); void loadWorktree(s.projectId); }, (e) => setError(describeError(e)));
     const events = new ResumableStream({
       url: `/api/sessions/${encodeURIComponent(id)}/events`,
       onState: setStream,
@@ -49,7 +53,9 @@ export function SessionScreen({ id }: { id: string }) {
     }
   }, [view]);
 
-  const root = useStore((s) => s.projects.find((p) => p.id === session?.projectId)?.path ?? '');
+  const projectRoot = useStore((s) => s.projects.find((p) => p.id === session?.projectId)?.path ?? '');
+  // A session on a branch of its own works in its worktree: paths in its transcript are relative to that.
+  const root = worktree && !worktree.removedAt ? worktree.path : projectRoot;
   const status = view.status ?? session?.status;
   const mode = view.mode ?? session?.mode ?? 'ask';
   const waiting = pendingApprovals(view).length;
@@ -62,6 +68,12 @@ export function SessionScreen({ id }: { id: string }) {
         subtitle={<><StatusBadge status={status} />{session && <span class="muted small">{agentName(session.agent)}{session.model ? ` · ${session.model}` : ''}</span>}</>}
         actions={<button class="icon-btn" aria-label="Session actions" aria-expanded={menu} onClick={() => setMenu(!menu)}><Icon name="other" /></button>}
       />
+      {session && worktree && (
+        <WorktreeBar session={session} working={view.turnActive} onStopped={() => {
+          void api.session(id).then((s) => { setSession(s); upsertSession(s); });
+          void loadWorktree(session.projectId);
+        }} />
+      )}
       {menu && session && <SessionActions session={{ ...session, status: status ?? session.status }} onDone={(s) => { setSession(s); upsertSession(s); setMenu(false); }} />}
       <main class="page transcript-page" data-last-seq={view.lastSeq}>
         <ErrorNote error={error} />

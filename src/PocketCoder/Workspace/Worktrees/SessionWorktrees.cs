@@ -46,6 +46,10 @@ public sealed class SessionWorktrees(Database database, GitCli git, GitWorkspace
 
     public string Root(string projectId) => System.IO.Path.Combine(options.DataDirectory, "worktrees", projectId);
 
+    /// <summary>The project's session worktrees, present or removed (branch kept), newest first.</summary>
+    public IReadOnlyList<SessionWorktree> List(string projectId) => database.Read(connection =>
+        connection.Query($"SELECT {Columns} FROM session_worktrees WHERE project_id = $p ORDER BY created_at DESC", Map, ("$p", projects.Get(projectId).Id)));
+
     public SessionWorktree? Find(string sessionId) => database.Read(connection =>
         connection.Query($"SELECT {Columns} FROM session_worktrees WHERE session_id = $id", Map, ("$id", sessionId)).FirstOrDefault());
 

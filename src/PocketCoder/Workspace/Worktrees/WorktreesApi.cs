@@ -19,6 +19,7 @@ public static class WorktreesApi
         session.MapPost("/merge", MergeAsync).WithName("MergeWorktree");
         session.MapPost("/remove", RemoveAsync).WithName("RemoveWorktree");
 
+        api.MapGet("/projects/{id}/worktrees", (string id, SessionWorktrees worktrees) => worktrees.List(id)).WithName("ListWorktrees");
         var project = api.MapGroup("/projects/{id}/worktrees/orphans");
         project.MapGet("/", (string id, SessionWorktrees worktrees) => worktrees.Orphans(id)).WithName("ListWorktreeOrphans");
         project.MapPost("/clean", (string id, SessionWorktrees worktrees, ClaimsPrincipal user, CancellationToken ct) =>

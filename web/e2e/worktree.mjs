@@ -1,0 +1,70 @@
+// A session on a branch of its own (issue #16), in Debian's Chromium at 390x844 against the real server and Claude
+// Code: started from New session "On a branch of its own", its worktree bar shows the branch and the file it changed,
+// and "Merge into main" brings the work into the project.
+// Started by tests/PocketCoder.Tests/Browser/WorktreeBrowserTests.cs, which then checks the repository.
+//
+//   node e2e/worktree.mjs --url URL --code PAIRCODE --repo DIR [--shots DIR]
+//
+// Prints "ok - <step>" per step; exits 0, or 1 with the failure.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { addProject, launchPhone, ok, pair, reportFailure, scriptArgs, smallTargets } from './phone.mjs';
+
+const args = scriptArgs(
+  { url: { type: 'string' }, code: { type: 'string' }, repo: { type: 'string' } },
+  ['url', 'code', 'repo'],
+  'node e2e/worktree.mjs --url URL --code CODE --repo DIR',
+);
+const base = args.url.replace(/\/$/, '');
+
+const profile = mkdtempSync(join(tmpdir(), 'pc-chromium-'));
+const context = await launchPhone({ executablePath: args.chromium, profile });
+const page = context.pages()[0] ?? (await context.newPage());
+page.setDefaultTimeout(60_000);
+const errors = [];
+page.on('pageerror', (e) => errors.push(String(e)));
+let exitCode = 0;
+try {
+  await pair(page, base, args.code, 'Worktree phone');
+  const projectId = await addProject(page, args.repo);
+  // A merge commits as the project's identity: set it as the app's git screen would.
+  const identity = await page.evaluate(async (id) => (await fetch(`/api/projects/${id}/git/identity`, {
+    method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Owner', email: 'owner@example.invalid' }),
+  })).status, projectId);
+  if (identity !== 200) throw new Error(`setting the git identity answered ${identity}`);
+
+  await page.locator('textarea[name="prompt"]').fill('Write shared.txt');
+  await page.locator('input[name="mode"][value="trusted"]').check();
+  await page.locator('input[name="place"][value="worktree"]').check();
+  const { bad } = await smallTargets(page);
+  if (bad.length) throw new Error(`controls under 44x44 on New session: ${bad.join('; ')}`);
+  await page.getByRole('button', { name: 'Start session' }).click();
+  await page.waitForURL(/\/s\/[^/]+$/);
+  await page.locator('.md', { hasText: 'Written.' }).waitFor();
+  const bar = page.locator('[data-testid="worktree"]');
+  await bar.locator('.worktree-summary', { hasText: 'pocketcoder/' }).waitFor();
+  await bar.locator('.worktree-summary', { hasText: '1 file changed' }).waitFor();
+  ok('a session started "on a branch of its own" shows its branch and the file it changed');
+
+  await bar.locator('.worktree-summary').click();
+  await bar.locator('li', { hasText: 'shared.txt' }).waitFor();
+  const tapped = await smallTargets(page);
+  if (tapped.bad.length) throw new Error(`controls under 44x44 on the worktree bar: ${tapped.bad.join('; ')}`);
+  await page.screenshot({ path: join(args.shots, 'worktree-01-bar.png') });
+  await bar.getByRole('button', { name: 'Merge into main' }).click();
+  await bar.locator('[role="status"]', { hasText: 'fast-forward' }).waitFor();
+  await page.screenshot({ path: join(args.shots, 'worktree-02-merged.png') });
+  ok('"Merge into main" fast-forwards the base with the session\'s work');
+
+  if (errors.length) throw new Error(`script errors: ${errors.join('; ')}`);
+  ok('no script errors');
+} catch (e) {
+  exitCode = 1;
+  await reportFailure(page, e, join(args.shots, 'worktree-failure.png'));
+} finally {
+  await context.close();
+  rmSync(profile, { recursive: true, force: true });
+}
+process.exit(exitCode);

@@ -1,0 +1,81 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, describeError, type Session, type Worktree } from '../api';
+import { ErrorNote } from './ui';
+
+/**
+ * A session on a branch of its own (a git worktree): where it stands against its base, and, between turns, merging it
+ * into the base, keeping the branch, or discarding both. A merge that conflicts leaves the base as it was and says where.
+ */
+export function WorktreeBar({ session, working, onStopped }: { session: Session; working: boolean; onStopped: () => void }) {
+  const [info, setInfo] = useState<Worktree | null>(null);
+  const [open, setOpen] = useState(false);
+  const [confirm, setConfirm] = useState<'keep' | 'discard' | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [note, setNote] = useState<string | null>(null);
+
+  const load = () => api.worktree(session.id).then(setInfo, (e) => setError(describeError(e)));
+  // Again whenever a turn ends: what the branch holds has changed.
+  useEffect(() => { void load(); }, [session.id, working]);
+
+  if (!info) return error ? <ErrorNote error={error} /> : null;
+  const act = async (work: () => Promise<string>) => {
+    setBusy(true);
+    setError(null);
+    setNote(null);
+    try {
+      setNote(await work());
+      await load();
+    } catch (e) {
+      setError(describeError(e));
+    }
+    setBusy(false);
+    setConfirm(null);
+  };
+
+  return (
+    <div class="worktree-bar" data-testid="worktree">
+      <button class="worktree-summary" aria-expanded={open} onClick={() => setOpen(!open)}>
+        <span class="mono small">{info.branch}</span>
+        <span class="muted small">
+          {info.present ? `${info.changed.length} file${info.changed.length === 1 ? '' : 's'} changed` : 'worktree removed'}
+          {info.behind > 0 ? ` · ${info.baseRef} moved on ${info.behind}` : ''}
+        </span>
+      </button>
+      {open && (
+        <div class="worktree-details">
+          <p class="muted small">Works on its own branch from <span class="mono">{info.baseRef}</span>; your project folder does not change until you merge.</p>
+          {info.changed.length > 0 && <ul class="plain small mono">{info.changed.slice(0, 30).map((f) => <li key={f}>{f}</li>)}</ul>}
+          <ErrorNote error={error} />
+          {note && <p class="muted small" role="status">{note}</p>}
+          {confirm === null && (
+            <div class="row wrap-row">
+              <button class="btn primary" disabled={busy || working} onClick={() => void act(async () => {
+                const merged = await api.mergeWorktree(session.id);
+                return merged.fastForward ? `${merged.baseRef} now has the session's work (fast-forward).` : `Merged into ${merged.baseRef} (${merged.commit.slice(0, 8)}).`;
+              })}>Merge into {info.baseRef}</button>
+              {info.present && <button class="btn ghost" disabled={busy} onClick={() => setConfirm('keep')}>Keep branch…</button>}
+              <button class="btn danger-ghost" disabled={busy} onClick={() => setConfirm('discard')}>Discard…</button>
+            </div>
+          )}
+          {working && confirm === null && <p class="muted small">Merging waits for the agent's turn to end.</p>}
+          {confirm && (
+            <div class="confirm">
+              <p>{confirm === 'keep'
+                ? `Stop the session and remove its worktree? The branch ${info.branch} stays, to merge later.`
+                : `Stop the session and delete its worktree and the branch ${info.branch}? Work not merged is lost.`}</p>
+              <div class="row">
+                <button class="btn ghost" disabled={busy} onClick={() => setConfirm(null)}>Cancel</button>
+                <button class={`btn ${confirm === 'discard' ? 'danger' : 'primary'} grow`} disabled={busy} onClick={() => void act(async () => {
+                  await api.removeWorktree(session.id, confirm === 'discard');
+                  onStopped();
+                  return confirm === 'discard' ? 'Discarded.' : `Worktree removed; ${info.branch} kept.`;
+                })}>{confirm === 'discard' ? 'Discard' : 'Remove worktree'}</button>
+              </div>
+            </div>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}
