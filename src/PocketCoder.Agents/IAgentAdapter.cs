@@ -55,8 +55,8 @@ public sealed record AgentStartOptions(
 {
     /// <summary>The spec as it runs: inside the sandbox when there is one, with the agent's state folders (and files) writable.</summary>
     public Processes.ProcessSpec Confine(Processes.ProcessSpec spec, IEnumerable<string> stateFolders, IEnumerable<string>? stateFiles = null,
-        IEnumerable<string>? readable = null) =>
-        Sandbox is null ? spec : Sandbox.Wrap(spec, stateFolders, stateFiles ?? [], readable);
+        IEnumerable<string>? readable = null, IEnumerable<string>? settings = null) =>
+        Sandbox is null ? spec : Sandbox.Wrap(spec, stateFolders, stateFiles ?? [], readable, settings);
 }
 
 /// <summary>Where a running agent session delivers what it does. Implemented by the server.</summary>

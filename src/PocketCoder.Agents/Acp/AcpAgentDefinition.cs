@@ -43,6 +43,9 @@ public sealed record AcpAgentDefinition(
     /// </summary>
     public IReadOnlyList<string> StateFolders { get; init; } = [];
 
+    /// <summary>Its settings files inside those folders, read-only in its sandbox (relative ones under home).</summary>
+    public IReadOnlyList<string> SettingsFiles { get; init; } = [];
+
     /// <summary>Absolute paths the agent reads that its sandbox's private /tmp would hide (its install, when that lives there).</summary>
     public IReadOnlyList<string> ReadPaths { get; init; } = [];
 
@@ -81,6 +84,8 @@ public sealed record AcpAgentDefinition(
             // Gemini reads GEMINI.md only in a trusted workspace.
             InstructionFiles = ProjectInstructions.Gemini,
             StateFolders = [".gemini"],
+            // tools.allowed and the like there would let Gemini run tools without asking.
+            SettingsFiles = [".gemini/settings.json"],
         };
     }
 }

@@ -102,7 +102,8 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
             options.WorkingDirectory,
             environment,
             Path.Combine(options.LogDirectory, $"claude-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.stderr.log"),
-            Logger: options.Logger), [ConfigFolder(command)], [StateFile(command)]);
+            Logger: options.Logger), [ConfigFolder(command)], [StateFile(command)],
+            settings: [Path.Combine(ConfigFolder(command), "settings.json"), Path.Combine(ConfigFolder(command), "settings.local.json")]);
         IAgentSession session = ClaudeCodeSession.Start(spec, options.ResumeAgentSessionId ?? options.NewAgentSessionId, sink);
         return Task.FromResult(session);
     }

@@ -23,6 +23,8 @@ public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter, IAgentCo
 
     public string ProcessName => "codex";
 
+    private string CodexHome => command.Setting("CODEX_HOME") is { Length: > 0 } codexHome ? codexHome : Path.Combine(command.Home, ".codex");
+
     public Task<IReadOnlyList<AgentConversation>> ListConversationsAsync(string projectPath, CancellationToken cancellationToken) =>
         new CodexConversations(command, Name, InstallHint).ListAsync(projectPath, cancellationToken);
 
@@ -47,7 +49,7 @@ public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter, IAgentCo
             options.WorkingDirectory,
             command.Environment,
             Path.Combine(options.LogDirectory, $"codex-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.stderr.log"),
-            Logger: options.Logger), [command.Setting("CODEX_HOME") is { Length: > 0 } codexHome ? codexHome : Path.Combine(command.Home, ".codex")]);
+            Logger: options.Logger), [CodexHome], settings: [Path.Combine(CodexHome, "config.toml")]);
         return await CodexSession.StartAsync(spec, options, sink, cancellationToken).ConfigureAwait(false);
     }
 

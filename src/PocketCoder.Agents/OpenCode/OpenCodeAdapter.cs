@@ -70,7 +70,8 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
             }
 
             var server = await OpenCodeServer.StartAsync(executable, command.Environment, directory, options.LogDirectory, options.Logger, ReleaseServerAsync,
-                    spec => options.Confine(spec, State()), cancellationToken)
+                    spec => options.Confine(spec, State(), settings: Settings()),
+                    cancellationToken)
                 .ConfigureAwait(false);
             _servers[directory] = server;
             server.AddUser();
@@ -106,14 +107,23 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
         await server.DisposeAsync().ConfigureAwait(false);
     }
 
-    /// <summary>Where OpenCode keeps its sessions, settings, logs and caches: an opencode folder in each XDG base folder.</summary>
+    private string ConfigFolder => Path.Combine(command.Xdg("XDG_CONFIG_HOME", ".config"), "opencode");
+
+    /// <summary>
+    /// Where OpenCode keeps its sessions, logs, caches and config: an opencode folder in each XDG base folder. It writes to
+    /// its config folder on start, so that stays writable; its settings files there do not (<see cref="Settings"/>), and
+    /// plugins there never load (OPENCODE_PURE).
+    /// </summary>
     private IEnumerable<string> State() =>
     [
+        ConfigFolder,
         Path.Combine(command.Xdg("XDG_DATA_HOME", ".local/share"), "opencode"),
         Path.Combine(command.Xdg("XDG_STATE_HOME", ".local/state"), "opencode"),
         Path.Combine(command.Xdg("XDG_CACHE_HOME", ".cache"), "opencode"),
-        Path.Combine(command.Xdg("XDG_CONFIG_HOME", ".config"), "opencode"),
     ];
+
+    /// <summary>The files OpenCode reads its settings from (permissions, agents, MCP servers): read-only in its sandbox.</summary>
+    private IEnumerable<string> Settings() => new[] { "opencode.json", "opencode.jsonc", "config.json" }.Select(file => Path.Combine(ConfigFolder, file));
 
     /// <summary>OpenCode's plan agent only proposes; build acts. Every other mode is enforced by the gatekeeper.</summary>
     internal static string AgentFor(string mode) => mode == SessionModes.Plan ? "plan" : "build";

@@ -19,6 +19,23 @@ public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, 
 
     private static readonly string[] SecretFiles = [".netrc", ".git-credentials", ".npmrc", ".pypirc", ".pgpass", ".config/hub"];
 
+    private static readonly string[] DockerSockets = ["/run/docker.sock", "/var/run/docker.sock", "/run/podman/podman.sock"];
+
+    private static readonly string[] SessionVariables =
+        ["SSH_AUTH_SOCK", "GPG_AGENT_INFO", "DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR", "TMUX", "TMUX_PANE", "DISPLAY", "WAYLAND_DISPLAY"];
+
+    private static IEnumerable<string> RuntimeFolders(IReadOnlyDictionary<string, string?> environment)
+    {
+        yield return "/run/user";
+        yield return "/run/dbus";
+        yield return "/run/screen";
+        if ((environment.TryGetValue("XDG_RUNTIME_DIR", out var set) ? set : Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR")) is { Length: > 0 } runtime
+            && runtime != "/" && !IsUnder(runtime, "/tmp"))
+        {
+            yield return runtime;
+        }
+    }
+
     // Tool caches a build in the project fills (package downloads): writable where they exist, so building works.
     private static readonly string[] CacheFolders = [".cache", ".npm", ".nuget/packages", ".cargo/registry", ".m2/repository", ".gradle/caches", "go/pkg/mod"];
 
@@ -30,18 +47,42 @@ public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, 
     /// <summary>The spec run inside the sandbox, with the agent's own state writable.</summary>
     /// <param name="stateFolders">Folders the agent writes its sessions, settings and logins to (made if missing, to be bound).</param>
     /// <param name="stateFiles">Single files it writes beside them (bound where they exist).</param>
+    /// <param name="settings">Its own settings inside those folders (what it may run, which tools it may skip asking about): read-only, so
+    /// no session can widen what the next one, or the owner's own terminal, lets it do. Made empty where missing (<c>{}</c> for JSON).</param>
     /// <param name="readable">More it must read that may lie under /tmp (an ACP agent's <c>read</c> in agents.json).</param>
-    public ProcessSpec Wrap(ProcessSpec spec, IEnumerable<string> stateFolders, IEnumerable<string> stateFiles, IEnumerable<string>? readable = null)
+    public ProcessSpec Wrap(ProcessSpec spec, IEnumerable<string> stateFolders, IEnumerable<string> stateFiles, IEnumerable<string>? readable = null,
+        IEnumerable<string>? settings = null)
     {
         var home = spec.Environment.TryGetValue("HOME", out var given) && given is { Length: > 0 } ? given : Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
         var arguments = new List<string>
         {
             "--die-with-parent",
+            // Its own IPC namespace. (Not yet its own process namespace: under --unshare-pid cancelling a Claude Code turn
+            // failed to end it; see docs/security.md.)
+            "--unshare-ipc",
             "--ro-bind", "/", "/",
             "--dev", "/dev",
             "--proc", "/proc",
             "--tmpfs", "/tmp",
         };
+
+        // A read-only mount does not stop connect(): the sockets of the owner's session (systemd --user, D-Bus, an ssh or
+        // gpg agent, a tmux server) would run code outside the sandbox. Their folders are emptied, and the variables that
+        // name them unset. Name resolution (/run/systemd/resolve) stays.
+        foreach (var runtime in RuntimeFolders(spec.Environment).Where(Directory.Exists))
+        {
+            arguments.AddRange(["--tmpfs", runtime]);
+        }
+
+        foreach (var socket in DockerSockets.Where(File.Exists))
+        {
+            arguments.AddRange(["--ro-bind", "/dev/null", socket]);
+        }
+
+        foreach (var variable in SessionVariables)
+        {
+            arguments.AddRange(["--unsetenv", variable]);
+        }
 
         // A private /tmp hides everything under the real one: what the agent needs from there comes back read-only (its
         // home, its install, and a script it is given by path, as `node /…/dist/index.js`).
@@ -84,14 +125,29 @@ public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, 
             arguments.AddRange(["--bind", file, file]);
         }
 
+        foreach (var file in (settings ?? []).Distinct())
+        {
+            if (!Exists(file))
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+                File.WriteAllText(file, file.EndsWith(".json", StringComparison.Ordinal) ? "{}\n" : "");
+            }
+
+            if (new FileInfo(file).LinkTarget is null)
+            {
+                arguments.AddRange(["--ro-bind", file, file]);
+            }
+        }
+
         // Last, so nothing above can cover them.
         foreach (var folder in Writable)
         {
             arguments.AddRange(["--bind", folder, folder]);
         }
 
-        // ...but for what must stay as it is.
-        foreach (var path in Protected.Where(Exists))
+        // ...but for what must stay as it is. A link there (planted by an earlier session) is never followed: binding its
+        // target would bring that target into view.
+        foreach (var path in Protected.Where(p => Exists(p) && new FileInfo(p).LinkTarget is null))
         {
             arguments.AddRange(["--ro-bind", path, path]);
         }

@@ -50,7 +50,10 @@ public sealed class Sandboxing(ProjectStore projects, PocketCoderOptions options
         var others = projects.List().Where(p => p.Id != project.Id && !IsWithin(p.Path, workingDirectory) && !IsWithin(workingDirectory, p.Path))
             .Select(p => p.Path);
         var gitFolder = Path.Combine(project.Path, ".git");
-        IReadOnlyList<string> writable = workingDirectory == project.Path ? [workingDirectory] : [workingDirectory, gitFolder];
+        // The git folder is bound on its own too: a mount point cannot be renamed away (taking the read-only binds below with it).
+        IReadOnlyList<string> writable = Directory.Exists(gitFolder) && new DirectoryInfo(gitFolder).LinkTarget is null
+            ? [workingDirectory, gitFolder]
+            : [workingDirectory];
         // What would make the owner's own git run a program later, outside the sandbox: a hook, or a setting such as
         // core.hooksPath, core.fsmonitor or a filter driver (in config or info/attributes). It stays as it is.
         string[] protectedPaths = [Path.Combine(gitFolder, "hooks"), Path.Combine(gitFolder, "config"), Path.Combine(gitFolder, "info", "attributes")];

@@ -30,7 +30,9 @@ public sealed class SandboxTests
             $"mkdir -p seen; cat {key} > seen/key.txt 2>&1",
             $"echo escaped > {outside}; echo escaped > {world.Home}/escaped.txt",
             $"head -c 16 {database} > seen/db.txt 2>&1",
-            "echo 'touch hooked' > .git/hooks/post-checkout; git config core.hooksPath /tmp/hooks; true",
+            "echo 'touch hooked' > .git/hooks/post-checkout; git config core.hooksPath /tmp/hooks; mv .git gone.git; true",
+            $"echo widened > {Settings(agent, world.Home)}; true",
+            "echo \"sock=$SSH_AUTH_SOCK; bus=$DBUS_SESSION_BUS_ADDRESS\" > seen/session.txt; ls -A /run/user >> seen/session.txt",
             "mkdir -p build && echo built > build/out.txt && git status --short > seen/status.txt");
 
         Assert.DoesNotContain(FakeKey, await SeenAsync(world, "key.txt"), StringComparison.Ordinal);
@@ -40,6 +42,13 @@ public sealed class SandboxTests
         // Nothing the owner's own git would run later, outside the sandbox.
         Assert.False(File.Exists(Path.Combine(world.Repository, ".git", "hooks", "post-checkout")), "a command planted a git hook");
         Assert.DoesNotContain("hooksPath", await File.ReadAllTextAsync(Path.Combine(world.Repository, ".git", "config")), StringComparison.Ordinal);
+        Assert.True(Directory.Exists(Path.Combine(world.Repository, ".git")) && !Directory.Exists(Path.Combine(world.Repository, "gone.git")),
+            "a command moved the git folder away");
+        // The agent's own settings (what it may run without asking) are not the session's to widen.
+        Assert.False(File.Exists(Settings(agent, world.Home)) && (await File.ReadAllTextAsync(Settings(agent, world.Home))).Contains("widened", StringComparison.Ordinal),
+            "a command rewrote the agent's own settings");
+        // None of the owner's session sockets, nor the variables that name them.
+        Assert.Equal("sock=; bus=\n", await SeenAsync(world, "session.txt"));
         Assert.Equal("built\n", await File.ReadAllTextAsync(Path.Combine(world.Repository, "build", "out.txt")));
         Assert.Contains("build/", await SeenAsync(world, "status.txt"), StringComparison.Ordinal);
     }
@@ -79,6 +88,15 @@ public sealed class SandboxTests
         File.WriteAllText(key, FakeKey + "\n");
         return key;
     }
+
+    /// <summary>The agent's own settings file: what it may run or skip asking about.</summary>
+    private static string Settings(string agent, string home) => agent switch
+    {
+        "claude-code" => Path.Combine(home, ".claude", "settings.json"),
+        "codex" => Path.Combine(home, ".codex", "config.toml"),
+        "opencode" => Path.Combine(home, ".config", "opencode", "opencode.json"),
+        _ => Path.Combine(home, ".gemini", "settings.json"),
+    };
 
     private static Task<string> SeenAsync(AgentWorld world, string name) => File.ReadAllTextAsync(Path.Combine(world.Repository, "seen", name));
 

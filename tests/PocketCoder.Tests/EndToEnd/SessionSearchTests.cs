@@ -14,18 +14,19 @@ public sealed class SessionSearchTests
         await using var world = await AgentWorld.ClaudeAsync();
         world.Model.Enqueue(ScriptedReply.Text("Looked at the login form."), ScriptedReply.Text("Fixed the flaky retry."),
             ScriptedReply.Text("Renamed it."));
+        // One after the other: the scripted replies go to requests in the order they arrive.
         var login = await world.StartSessionAsync("Why does the login form reject émoji passwords?");
+        await using (var events = await world.EventsAsync(login, lastEventId: "0"))
+        {
+            await events.WaitForAsync("turn.completed");
+        }
+
         var retry = await world.StartSessionAsync("make the uploader stop hanging");
         await using (var events = await world.EventsAsync(retry))
         {
             await events.WaitForAsync("turn.completed");
             await world.SendAsync(retry, "also the \"retry\" loop: -- OR * NEAR(x) is not syntax");
             await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Renamed it.");
-        }
-
-        await using (var events = await world.EventsAsync(login, lastEventId: "0"))
-        {
-            await events.WaitForAsync("turn.completed");
         }
 
         async Task<List<JsonElement>> Find(string q) =>

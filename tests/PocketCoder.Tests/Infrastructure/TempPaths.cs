@@ -45,7 +45,8 @@ public static class TempPaths
         return path;
     }
 
-    private static void Git(string directory, params string[] args)
+    /// <summary>Runs git in a test repository as a person would (nothing neutralised); its output, trimmed. Throws when it fails.</summary>
+    public static string Git(string directory, params string[] args)
     {
         var info = new ProcessStartInfo("git") { WorkingDirectory = directory, RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var arg in args)
@@ -54,11 +55,15 @@ public static class TempPaths
         }
 
         using var process = Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEnd();
         process.WaitForExit();
         if (process.ExitCode != 0)
         {
-            throw new InvalidOperationException($"git {string.Join(' ', args)} failed: {process.StandardError.ReadToEnd()}");
+            throw new InvalidOperationException($"git {string.Join(' ', args)} failed: {error}");
         }
+
+        return output.Result.Trim();
     }
 
     public static void StopTmuxServer(string dataDirectory)
