@@ -141,7 +141,7 @@ public sealed class Handoff(
             new JsonObject { ["conversation"] = session.AgentSessionId, ["deviceId"] = actor.Id }));
         var command = catalog.ResumeCommand(session.AgentSessionId);
         // Where the conversation worked: the session's own worktree, if it has one.
-        var folder = worktrees.WorkingDirectory(session.Id, project);
+        var folder = worktrees.Find(session.Id)?.Path ?? project.Path;
         var shell = $"cd {Quote(folder)} && {string.Join(' ', command.Select(Quote))}";
         return new HandoffResponse(SessionResponse.From(stopped), command, folder, shell);
     }

@@ -229,6 +229,8 @@ public sealed class SessionRunner(
     /// </summary>
     private async Task EndReviewAsync()
     {
+        // A turn can end before its opening snapshot has even begun (a quick reply): that one comes first.
+        await Volatile.Read(ref _opening).ConfigureAwait(false);
         await _snapshotLock.WaitAsync().ConfigureAwait(false);
         var turn = Interlocked.Exchange(ref _reviewTurn, 0);
         var chain = Interlocked.Exchange(ref _sentDuringTurn, false);

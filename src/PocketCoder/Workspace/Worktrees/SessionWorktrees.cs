@@ -56,9 +56,15 @@ public sealed class SessionWorktrees(Database database, GitCli git, GitWorkspace
     public SessionWorktree Get(string sessionId) => Find(sessionId)
         ?? throw ApiProblem.NotFound(ErrorCodes.WorktreeNotFound, $"Session {sessionId} does not work in a worktree of its own.");
 
-    /// <summary>Where the session's agent works: its worktree while there is one, else the project.</summary>
-    public string WorkingDirectory(string sessionId, Project project) =>
-        Find(sessionId) is { RemovedAt: null } worktree && Directory.Exists(worktree.Path) ? worktree.Path : project.Path;
+    /// <summary>Where the session's agent works: its worktree, or the project for a session without one.</summary>
+    /// <exception cref="ApiProblem"><c>WORKTREE_UNAVAILABLE</c>: its worktree was removed or deleted; it never falls back to the project.</exception>
+    public string WorkingDirectory(string sessionId, Project project) => Find(sessionId) switch
+    {
+        null => project.Path,
+        { RemovedAt: null } worktree when Directory.Exists(worktree.Path) => worktree.Path,
+        var gone => throw ApiProblem.Conflict(ErrorCodes.WorktreeUnavailable,
+            $"This session worked in a worktree that is gone ({gone.Path}); its branch {gone.Branch} remains. Start a new session."),
+    };
 
     /// <summary>Creates the branch and its worktree for a new session (before its agent starts).</summary>
     /// <param name="baseRef">A branch or commit to start from; null: the branch the repository is on (or its commit).</param>
@@ -78,7 +84,10 @@ public sealed class SessionWorktrees(Database database, GitCli git, GitWorkspace
             throw ApiProblem.Validation($"'base' must name a branch or a commit; got '{from}'.");
         }
 
-        var commit = await git.RunAsync(project.Path, ["rev-parse", "--verify", "--quiet", "--end-of-options", from + "^{commit}"], cancellationToken);
+        // A branch by that name wins over a tag or other ref with the same name.
+        var isBranch = (await git.RunAsync(project.Path, ["show-ref", "--verify", "--quiet", "refs/heads/" + from], cancellationToken)).ExitCode == 0;
+        var commit = await git.RunAsync(project.Path, ["rev-parse", "--verify", "--quiet", "--end-of-options", (isBranch ? "refs/heads/" + from : from) + "^{commit}"],
+            cancellationToken);
         if (commit.ExitCode != 0)
         {
             throw ApiProblem.BadRequest(ErrorCodes.WorktreeUnavailable,
@@ -87,7 +96,6 @@ public sealed class SessionWorktrees(Database database, GitCli git, GitWorkspace
 
         var baseCommit = commit.Stdout.Trim();
         // A branch name as base stays a name (what the work merges into); anything else is the commit itself.
-        var isBranch = (await git.RunAsync(project.Path, ["show-ref", "--verify", "--quiet", "refs/heads/" + from], cancellationToken)).ExitCode == 0;
         var branch = $"pocketcoder/{sessionId[..8]}";
         var path = System.IO.Path.Combine(Root(project.Id), sessionId);
         Directory.CreateDirectory(Root(project.Id));
@@ -153,7 +161,8 @@ public sealed class SessionWorktrees(Database database, GitCli git, GitWorkspace
 
             var head = (await git.RunCheckedAsync(project.Path, ["rev-parse", "--verify", "refs/heads/" + worktree.Branch], cancellationToken)).Stdout.Trim();
             var baseTip = await TipAsync(project, worktree, cancellationToken);
-            var checkedOut = (await git.RunAsync(project.Path, ["symbolic-ref", "--quiet", "--short", "HEAD"], cancellationToken)).Stdout.Trim() == worktree.BaseRef;
+            // Full names: a tag called like the branch would make the short name ambiguous.
+            var checkedOut = (await git.RunAsync(project.Path, ["symbolic-ref", "--quiet", "HEAD"], cancellationToken)).Stdout.Trim() == "refs/heads/" + worktree.BaseRef;
             var fastForward = (await git.RunAsync(project.Path, ["merge-base", "--is-ancestor", baseTip, head], cancellationToken)).ExitCode == 0;
             string merged;
             if (checkedOut)
