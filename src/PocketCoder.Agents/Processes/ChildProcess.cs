@@ -31,6 +31,7 @@ public sealed partial class ChildProcess : IAsyncDisposable
     private readonly Task _stdoutPump;
     private readonly Task _stderrPump;
     private readonly bool _startsDaemon;
+    private readonly bool _wrapped;
     private readonly ILogger _logger;
     private readonly LogLevel _lifetimeLevel;
     private readonly string _program;
@@ -48,6 +49,7 @@ public sealed partial class ChildProcess : IAsyncDisposable
     {
         _process = process;
         _startsDaemon = spec.StartsDaemon;
+        _wrapped = spec.Wrapper is not null;
         _logger = spec.Logger ?? NullLogger.Instance;
         _lifetimeLevel = lifetimeLevel;
         _program = Path.GetFileName(spec.FileName);
@@ -315,7 +317,10 @@ public sealed partial class ChildProcess : IAsyncDisposable
             before = _beforeTurn;
         }
 
-        var started = Descendants().Where(pid => !before.Contains(pid)).ToList();
+        // In a sandbox the agent is the wrapper's child, and may have appeared only after the turn began (bwrap sets up its
+        // mounts first): it belongs to the session, not to the turn, and is never one of the turn's processes.
+        var agent = _wrapped ? ProcessTable.Children(Pid) : [];
+        var started = Descendants().Where(pid => !before.Contains(pid) && !agent.Contains(pid)).ToList();
         foreach (var pid in started)
         {
             _ = Kill(pid, (int)Signal.Kill);

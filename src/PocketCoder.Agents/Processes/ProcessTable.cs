@@ -51,6 +51,12 @@ internal static class ProcessTable
         return found;
     }
 
+    /// <summary>The live processes whose parent is <paramref name="parent"/>.</summary>
+    public static IReadOnlyCollection<int> Children(int parent) =>
+        [.. Directory.EnumerateDirectories("/proc")
+            .Select(d => int.TryParse(Path.GetFileName(d), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : 0)
+            .Where(pid => pid > 0 && ParentOf(pid) == parent)];
+
     /// <summary>Waits (briefly polling the kernel's table) until none of the processes runs any more: gone, or a zombie.</summary>
     public static async Task WaitGoneAsync(IReadOnlyCollection<int> pids, TimeSpan limit)
     {
