@@ -57,8 +57,7 @@ public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, 
         var arguments = new List<string>
         {
             "--die-with-parent",
-            // Its own IPC namespace. (Not yet its own process namespace: under --unshare-pid cancelling a Claude Code turn
-            // failed to end it; see docs/security.md.)
+            // Its own IPC namespace. (Not yet its own process namespace: see docs/security.md, Known gaps.)
             "--unshare-ipc",
             "--ro-bind", "/", "/",
             "--dev", "/dev",
