@@ -94,9 +94,14 @@ public sealed class SseClient : IAsyncDisposable
         catch (OperationCanceledException)
         {
             throw new TimeoutException(
-                $"No matching event within {(timeout ?? DefaultWait).TotalSeconds}s. Received: {string.Join(", ", _received.Select(e => $"{e.Id}:{e.Event}"))}");
+                $"No matching event within {(timeout ?? DefaultWait).TotalSeconds}s. Received: {string.Join(", ", _received.Select(Describe))}");
         }
     }
+
+    // An error's own words say why the awaited event never came; the rest are named only.
+    private static string Describe(SseEvent e) => e.Event == "error"
+        ? $"{e.Id}:error \"{e.Str("message")}\"{(e.Str("stderrTail") is { Length: > 0 } tail ? $" (stderr: {tail})" : "")}"
+        : $"{e.Id}:{e.Event}";
 
     public Task<SseEvent> WaitForAsync(string kind, TimeSpan? timeout = null) => WaitForAsync(e => e.Event == kind, timeout);
 
