@@ -45,6 +45,11 @@ export type HandoffResult = Schemas['HandoffResponse'];
 export type SessionWorktreeRecord = Schemas['SessionWorktree'];
 export type Worktree = Schemas['WorktreeResponse'];
 export type WorktreeMerge = Schemas['WorktreeMergeResponse'];
+export type QueuedMessage = Schemas['QueuedMessage'];
+export type BacklogTask = Schemas['BacklogTask'] & { status: 'waiting' | 'running' | 'done' | 'failed' | 'removed' };
+export type Schedule = Schemas['Schedule'];
+export interface TaskSpec { prompt: string; agent: string; mode?: SessionMode; model?: string; worktree?: boolean }
+export type MessageQueue = Schemas['MessageQueueResponse'];
 export type CommandRun = Schemas['CommandResponse'] & {
   status: 'running' | 'exited' | 'cancelled' | 'timed_out' | 'interrupted' | 'failed';
 };
@@ -169,8 +174,15 @@ export const api = {
   startSession: (projectId: string, body: { agent: string; prompt?: string; model?: string; mode?: SessionMode; attachments?: { name: string; data: string }[]; worktree?: boolean }) =>
     request<Session>('POST', `/api/projects/${q(projectId)}/sessions`, body),
   /** `attachments`: images (shown to the model) and text files (put in the prompt), base64; see docs/api.md. */
+  /** Starts a turn between turns; while one runs, the message waits in the session's queue (`queued`). */
   send: (sessionId: string, text: string, attachments: { name: string; data: string }[] = []) =>
-    request<void>('POST', `/api/sessions/${q(sessionId)}/messages`, attachments.length ? { text, attachments } : { text }),
+    request<Schemas['SendMessageResponse']>('POST', `/api/sessions/${q(sessionId)}/messages`, attachments.length ? { text, attachments } : { text }),
+  queue: (sessionId: string) => request<MessageQueue>('GET', `/api/sessions/${q(sessionId)}/queue`),
+  editQueued: (sessionId: string, messageId: string, text: string) =>
+    request<QueuedMessage>('PATCH', `/api/sessions/${q(sessionId)}/queue/${q(messageId)}`, { text }),
+  removeQueued: (sessionId: string, messageId: string) => request<void>('DELETE', `/api/sessions/${q(sessionId)}/queue/${q(messageId)}`),
+  /** Lets a held queue (after a stopped turn, or a restart) go on: its first message starts if the agent is between turns. */
+  runQueue: (sessionId: string) => request<Schemas['RunQueueResponse']>('POST', `/api/sessions/${q(sessionId)}/queue/run`),
   conversations: (projectId: string) => request<AgentConversation[]>('GET', `/api/projects/${q(projectId)}/agent-sessions`),
   /** Carries on, here, a conversation the agent keeps for the folder (one begun in a terminal): a new session with its history. */
   continueConversation: (projectId: string, agent: string, id: string, force = false) =>
@@ -181,6 +193,16 @@ export const api = {
   /** Ledgered as turn.reviewed, and sent to the agent as the owner's next message. */
   reviewTurn: (sessionId: string, turn: number, verdict: 'approve' | 'changes', message?: string) =>
     request<void>('POST', `/api/sessions/${q(sessionId)}/turns/${turn}/review`, message ? { verdict, message } : { verdict }),
+  /** The project's backlog: the running task, the waiting ones in order, then the newest finished. */
+  tasks: (projectId: string) => request<BacklogTask[]>('GET', `/api/projects/${q(projectId)}/tasks`),
+  addTask: (projectId: string, task: TaskSpec) => request<BacklogTask>('POST', `/api/projects/${q(projectId)}/tasks`, task),
+  removeTask: (taskId: string) => request<BacklogTask>('DELETE', `/api/tasks/${q(taskId)}`),
+  schedules: (projectId: string) => request<Schedule[]>('GET', `/api/projects/${q(projectId)}/schedules`),
+  addSchedule: (projectId: string, schedule: TaskSpec & { name: string; cron: string; timeZone: string }) =>
+    request<Schedule>('POST', `/api/projects/${q(projectId)}/schedules`, schedule),
+  updateSchedule: (scheduleId: string, change: { enabled?: boolean; name?: string; cron?: string; timeZone?: string; prompt?: string }) =>
+    request<Schedule>('PATCH', `/api/schedules/${q(scheduleId)}`, change),
+  deleteSchedule: (scheduleId: string) => request<void>('DELETE', `/api/schedules/${q(scheduleId)}`),
   /** The project's session worktrees (present, or removed with their branch kept). */
   worktrees: (projectId: string) => request<SessionWorktreeRecord[]>('GET', `/api/projects/${q(projectId)}/worktrees`),
   worktree: (sessionId: string) => request<Worktree>('GET', `/api/sessions/${q(sessionId)}/worktree`),

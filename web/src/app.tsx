@@ -16,6 +16,7 @@ import { ProjectSettings } from './screens/ProjectSettings';
 import { Rules } from './screens/Rules';
 import { Run, Terminal } from './screens/Run';
 import { SessionScreen } from './screens/Session';
+import { Tasks } from './screens/Tasks';
 import { useStore } from './store';
 
 export function App() {
@@ -50,6 +51,7 @@ export function App() {
   else if ((params = match('/p/:id/new', p))) screen = <NewSession projectId={params.id!} />;
   else if ((params = match('/p/:id/files', p))) screen = <Files projectId={params.id!} path={route.query.get('path') ?? ''} />;
   else if ((params = match('/p/:id/file', p))) screen = <FileView projectId={params.id!} path={route.query.get('path') ?? ''} />;
+  else if ((params = match('/p/:id/tasks', p))) screen = <Tasks projectId={params.id!} />;
   else if ((params = match('/p/:id/rules', p))) screen = <Rules projectId={params.id!} />;
   else if ((params = match('/p/:id/conversations', p))) screen = <Conversations projectId={params.id!} />;
   else if ((params = match('/p/:id/settings', p))) screen = <ProjectSettings projectId={params.id!} />;

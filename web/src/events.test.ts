@@ -40,6 +40,21 @@ describe('reduceSession', () => {
     expect(reduceSession(stalled, ev('error', { message: 'other trouble' })).stalled).toBe(false);
   });
 
+  it('shows the queue as the server last said it, held only while anything waits', () => {
+    seq = 0;
+    const queued = { id: 'q1', text: 'after this', sentBy: 'phone', queuedAt: '2026-11-23T00:00:00Z' };
+    const view = reduceSessionAll(emptySession(), [
+      ev('message.user', { text: 'go' }),
+      ev('queue.updated', { messages: [queued, { ...queued, id: 'q2', text: 'then this' }], held: false }),
+      ev('queue.updated', { messages: [{ ...queued, id: 'q2', text: 'then this' }], held: true }),
+    ]);
+    expect(view.queue.map((m) => m.text)).toEqual(['then this']);
+    expect(view.queueHeld).toBe(true);
+    const emptied = reduceSession(view, ev('queue.updated', { messages: [], held: true }));
+    expect(emptied.queue).toEqual([]);
+    expect(emptied.queueHeld).toBe(false);
+  });
+
   it('ignores an event replayed with a seq it already has, so a reconnect never doubles anything', () => {
     seq = 0;
     const events = [ev('message.user', { text: 'one' }), ev('message.delta', { text: 'a' }), ev('message.delta', { text: 'b' }), ev('message', { text: 'ab' })];

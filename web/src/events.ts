@@ -1,7 +1,7 @@
 // Live events: an EventSource that resumes exactly where it left off, and pure reducers that fold events
 // into what the screens show. A replayed event (same seq) never changes anything twice.
 
-import type { ApprovalStatus, Decision, PlanEntry, Session, SessionMode, SessionStatus, ToolKind } from './api';
+import type { ApprovalStatus, Decision, PlanEntry, QueuedMessage, Session, SessionMode, SessionStatus, ToolKind } from './api';
 import type { components } from './api.gen';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -13,6 +13,7 @@ export type EventPayloads = components['schemas']['SessionEvents'];
 export const EVENT_KINDS = [
   'session.status', 'message.user', 'message.delta', 'message', 'thinking', 'tool.call', 'tool.result', 'plan',
   'approval.requested', 'approval.resolved', 'usage', 'turn.completed', 'turn.changes', 'history.imported', 'error',
+  'queue.updated',
 ] as const satisfies readonly (keyof EventPayloads)[];
 export type EventKind = (typeof EVENT_KINDS)[number];
 
@@ -65,11 +66,15 @@ export interface SessionView {
   turnActive: boolean;
   /** The server reported the running turn as stalled (error code AGENT_STALLED) and nothing has happened since. */
   stalled: boolean;
+  /** Messages waiting for the running turn to end, in the order they will start. */
+  queue: QueuedMessage[];
+  /** Nothing queued starts by itself (the last turn was stopped, or the agent came back with messages waiting). */
+  queueHeld: boolean;
 }
 
 export const STALLED_CODE = 'AGENT_STALLED';
 
-export const emptySession = (): SessionView => ({ lastSeq: 0, items: [], totalTokens: 0, turnActive: false, stalled: false });
+export const emptySession = (): SessionView => ({ lastSeq: 0, items: [], totalTokens: 0, turnActive: false, stalled: false, queue: [], queueHeld: false });
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : v == null ? '' : String(v));
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
@@ -96,7 +101,7 @@ export function reduceSessionAll(view: SessionView, events: readonly ServerEvent
 function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq: number): void {
   const items = view.items;
   // Any word from the session (a status change aside) means the stall is over.
-  if (kind !== 'session.status') view.stalled = kind === 'error' && str(d.code) === STALLED_CODE;
+  if (kind !== 'session.status' && kind !== 'queue.updated') view.stalled = kind === 'error' && str(d.code) === STALLED_CODE;
   switch (kind) {
     case 'session.status': {
       const status = str(d.status) as SessionStatus;
@@ -221,6 +226,11 @@ function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq:
       if (typeof d.turn === 'number' && typeof d.filesChanged === 'number' && d.filesChanged > 0) {
         items.push({ type: 'review', seq, sessionId: str(d.sessionId), turn: d.turn, files: d.filesChanged });
       }
+      return;
+    case 'queue.updated':
+      // The whole queue each time: what every device shows is the server's, never a merge of guesses.
+      view.queue = Array.isArray(d.messages) ? (d.messages as QueuedMessage[]) : [];
+      view.queueHeld = d.held === true && view.queue.length > 0;
       return;
     case 'error':
       items.push({ type: 'error', seq, message: str(d.message), stderrTail: typeof d.stderrTail === 'string' ? d.stderrTail : undefined });

@@ -85,6 +85,13 @@ public static class ErrorCodes
     public const string ConversationInUse = "CONVERSATION_IN_USE";
     public const string ConversationMaybeInUse = "CONVERSATION_MAYBE_IN_USE";
     public const string SessionBusy = "SESSION_BUSY";
+    public const string QueueFull = "QUEUE_FULL";
+    public const string QueuedMessageNotFound = "QUEUED_MESSAGE_NOT_FOUND";
+    public const string TaskNotFound = "TASK_NOT_FOUND";
+    public const string TaskNotWaiting = "TASK_NOT_WAITING";
+    public const string BacklogFull = "BACKLOG_FULL";
+    public const string ScheduleNotFound = "SCHEDULE_NOT_FOUND";
+    public const string ScheduleLimit = "SCHEDULE_LIMIT";
     public const string AttachmentInvalid = "ATTACHMENT_INVALID";
     public const string AttachmentTooLarge = "ATTACHMENT_TOO_LARGE";
     public const string AttachmentUnsupported = "ATTACHMENT_UNSUPPORTED";

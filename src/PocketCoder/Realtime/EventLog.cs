@@ -95,6 +95,10 @@ public sealed class EventLog(Database database, EventHub hub, TimeProvider clock
         "SELECT json_extract(data, '$.sessionCostUsd') FROM events WHERE session_id = $session AND kind = 'usage' ORDER BY seq DESC LIMIT 1",
         r => r.IsDBNull(0) ? (decimal?)null : r.GetDecimal(0), ("$session", sessionId)).FirstOrDefault());
 
+    /// <summary>Whether the session has had an event of this kind (a <c>turn.completed</c>: it has finished a turn).</summary>
+    public bool Has(string sessionId, string kind) => database.Read(connection => connection.Scalar<long>(
+        "SELECT EXISTS (SELECT 1 FROM events WHERE session_id = $session AND kind = $kind)", ("$session", sessionId), ("$kind", kind))) == 1;
+
     /// <summary>The newest log-wide id (0 when the log is empty): where a stream that wants only new events starts.</summary>
     public long LatestId() => database.Read(connection => connection.Scalar<long>("SELECT COALESCE(MAX(id), 0) FROM events"));
 

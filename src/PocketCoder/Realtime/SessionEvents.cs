@@ -146,6 +146,15 @@ public sealed record ApprovalResolvedEvent(
     public static string Kind => "approval.resolved";
 }
 
+/// <summary>
+/// The session's queue changed: the messages waiting for the running turn to end, in the order they will start
+/// (<c>messages</c> empty: none waits). <c>held</c>: nothing queued starts by itself (after a cancelled turn).
+/// </summary>
+public sealed record QueueUpdatedEvent(IReadOnlyList<Sessions.QueuedMessage> Messages, bool Held) : ISessionEvent
+{
+    public static string Kind => "queue.updated";
+}
+
 /// <summary>Every kind in the catalogue with its record, found once (the OpenAPI document lists them all).</summary>
 public static class SessionEventCatalogue
 {
@@ -172,4 +181,5 @@ public static class SessionEventCatalogue
 [JsonSerializable(typeof(SessionStatusEvent))]
 [JsonSerializable(typeof(ApprovalRequestedEvent))]
 [JsonSerializable(typeof(ApprovalResolvedEvent))]
+[JsonSerializable(typeof(QueueUpdatedEvent))]
 public sealed partial class SessionEventJson : JsonSerializerContext;

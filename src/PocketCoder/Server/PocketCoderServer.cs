@@ -7,6 +7,7 @@ using PocketCoder.Agents.Codex;
 using PocketCoder.Agents.OpenCode;
 using PocketCoder.Approvals;
 using PocketCoder.Auth;
+using PocketCoder.Backlog;
 using PocketCoder.Data;
 using PocketCoder.Errors;
 using PocketCoder.Hub;
@@ -128,6 +129,7 @@ public static class PocketCoderServer
         services.AddSingleton<GitWorkspace>();
         services.AddSingleton<WorktreeSnapshots>();
         services.AddSingleton<TurnReviews>();
+        services.AddSingleton<MessageQueue>();
         services.AddSingleton<Handoff>();
         services.AddSingleton<Sandboxing>();
         services.AddSingleton<Workspace.Worktrees.SessionWorktrees>();
@@ -142,6 +144,13 @@ public static class PocketCoderServer
         services.AddSingleton<PushSender>();
         services.AddSingleton<Notifier>();
         services.AddHostedService(provider => provider.GetRequiredService<Notifier>());
+        // After the session manager: the backlog starts sessions, and stops (first) before the manager stops them.
+        services.AddSingleton<Backlog.BacklogTasks>();
+        services.AddSingleton<Backlog.Schedules>();
+        services.AddSingleton<Backlog.BacklogRunner>();
+        services.AddHostedService(provider => provider.GetRequiredService<Backlog.BacklogRunner>());
+        services.AddSingleton<Backlog.Scheduler>();
+        services.AddHostedService(provider => provider.GetRequiredService<Backlog.Scheduler>());
         services.AddSingleton<TerminalScreens>();
         if (options.Hub is not null)
         {
@@ -208,6 +217,7 @@ public static class PocketCoderServer
         api.MapFiles();
         api.MapGit();
         api.MapWorktrees();
+        api.MapBacklog();
         api.MapCommands();
         api.MapTerminal();
         api.MapNotifications();

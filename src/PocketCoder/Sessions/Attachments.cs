@@ -8,8 +8,12 @@ namespace PocketCoder.Sessions;
 /// <summary>A file sent with a prompt: its name, and its bytes in base64. The type is read from the bytes, not taken from the client.</summary>
 public sealed record AttachmentRequest(string? Name, string? Data);
 
-/// <summary>A message from the owner: the words they typed (what the transcript shows) and what the agent is sent.</summary>
-public sealed record OwnerMessage(string Text, AgentPrompt Prompt, IReadOnlyList<AttachmentInfo> Attachments)
+/// <summary>
+/// A message from the owner: the words they typed (what the transcript shows) and what the agent is sent.
+/// <c>Sources</c>: the attachments as sent, kept so a queued message can be built again when it starts.
+/// </summary>
+public sealed record OwnerMessage(string Text, AgentPrompt Prompt, IReadOnlyList<AttachmentInfo> Attachments,
+    IReadOnlyList<AttachmentRequest>? Sources = null)
 {
     public static OwnerMessage FromText(string text) => new(text, AgentPrompt.FromText(text), []);
 }
@@ -88,7 +92,7 @@ public static class Attachments
             infos.Add(new AttachmentInfo(name, "text", "text/plain", bytes.Length));
         }
 
-        return new OwnerMessage(text, new AgentPrompt(prompt.ToString(), images), infos);
+        return new OwnerMessage(text, new AgentPrompt(prompt.ToString(), images), infos, attachments);
     }
 
     /// <summary>PNG, JPEG, GIF or WebP by their signatures (what every agent's model takes), or null.</summary>

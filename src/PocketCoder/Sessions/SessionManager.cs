@@ -31,6 +31,7 @@ public sealed class SessionManager(
     TurnReviews reviews,
     Sandboxing sandboxing,
     Workspace.Worktrees.SessionWorktrees worktrees,
+    MessageQueue queue,
     ILogger<SessionManager> logger) : IHostedService
 {
     /// <summary>How often idle sessions are looked for; suspension is not urgent, memory is the point.</summary>
@@ -122,13 +123,16 @@ public sealed class SessionManager(
         });
     }
 
-    /// <summary>Sends a message, bringing the agent back with its native resume first if its process is gone.</summary>
-    public async Task SendAsync(string sessionId, OwnerMessage message, Actor actor, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends a message, bringing the agent back with its native resume first if its process is gone. While a turn runs
+    /// it is queued (returned); between turns it starts one (null).
+    /// </summary>
+    public async Task<QueuedMessage?> SendAsync(string sessionId, OwnerMessage message, Actor actor, CancellationToken cancellationToken)
     {
         var runner = await EnsureRunningAsync(sessionId, cancellationToken);
         try
         {
-            await runner.SendAsync(message, actor.Name, cancellationToken);
+            return await runner.SendAsync(message, actor.Name, cancellationToken);
         }
         catch (InvalidOperationException exception)
         {
@@ -136,6 +140,32 @@ public sealed class SessionManager(
                 $"The agent stopped before it could take the message ({exception.Message}). Send it again to restart the agent.");
         }
     }
+
+    /// <summary>The messages waiting for the session's turn to end, and whether they wait for the owner.</summary>
+    public MessageQueueResponse Queue(string sessionId)
+    {
+        var session = sessions.Get(sessionId);
+        var messages = queue.List(session.Id);
+        return new MessageQueueResponse(messages, messages.Count > 0 && QueueHeld(session.Id));
+    }
+
+    public QueuedMessage EditQueued(string sessionId, string messageId, string text) =>
+        queue.Edit(sessions.Get(sessionId).Id, messageId, text, QueueHeld(sessionId));
+
+    public void RemoveQueued(string sessionId, string messageId) => queue.Remove(sessions.Get(sessionId).Id, messageId, QueueHeld(sessionId));
+
+    /// <summary>Lets a held queue go on, bringing the agent back first if its process is gone; says whether a message started.</summary>
+    public async Task<bool> RunQueueAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        var runner = await EnsureRunningAsync(sessionId, cancellationToken);
+        return await runner.RunQueueAsync(cancellationToken);
+    }
+
+    /// <summary>True while the session's agent runs a turn, waits for a decision, or is about to start a queued message.</summary>
+    public bool IsWorking(string sessionId) => _live.TryGetValue(sessionId, out var runner) && !runner.IsQuiescent;
+
+    // With no agent running, nothing queued starts until the owner says so.
+    private bool QueueHeld(string sessionId) => !_live.TryGetValue(sessionId, out var runner) || runner.QueueHeld;
 
     public async Task CancelAsync(string sessionId, CancellationToken cancellationToken)
     {
@@ -161,7 +191,8 @@ public sealed class SessionManager(
             if (_live.TryGetValue(session.Id, out var runner) && runner.IsAlive && !await runner.CloseBetweenTurnsAsync(cancellationToken))
             {
                 throw ApiProblem.Conflict(ErrorCodes.SessionBusy,
-                    "The agent is in the middle of a turn or waiting for a decision: let it finish (or stop the turn), then hand it back.");
+                    "The agent is in the middle of a turn, waiting for a decision, or has messages queued: let it finish (or stop the turn " +
+                    "and remove what is queued), then hand it back.");
             }
 
             return await StopAsync(session.Id, actor, cancellationToken);
@@ -401,7 +432,7 @@ public sealed class SessionManager(
         // A session in a worktree of its own works there: the agent, the gate's project root and its turn reviews.
         var workingDirectory = worktrees.WorkingDirectory(session.Id, project);
         var workspace = workingDirectory == project.Path ? project : project with { Path = workingDirectory };
-        var runner = new SessionRunner(session, workspace, adapter, sessions, events, gatekeeper, logDirectory, logger, clock, options.StallAfter, reviews, sandboxing,
+        var runner = new SessionRunner(session, workspace, adapter, sessions, events, gatekeeper, logDirectory, logger, clock, options.StallAfter, reviews, sandboxing, queue,
             ended => _live.TryRemove(new KeyValuePair<string, SessionRunner>(ended.SessionId, ended)));
         try
         {

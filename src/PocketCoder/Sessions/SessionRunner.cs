@@ -24,6 +24,7 @@ public sealed class SessionRunner(
     TimeSpan stallAfter,
     TurnReviews reviews,
     Sandboxing sandboxing,
+    MessageQueue queue,
     Action<SessionRunner> onEnded) : IAgentSink
 {
     /// <summary>Tool output beyond this is cut in the event (the agent itself saw all of it).</summary>
@@ -51,8 +52,11 @@ public sealed class SessionRunner(
     /// <summary>The running turn's review number (0: none), set as a turn begins and taken as it ends.</summary>
     private int _reviewTurn;
 
-    /// <summary>A message came while the turn ran: the agent may take it as a turn of its own, which then has its review too.</summary>
-    private bool _sentDuringTurn;
+    /// <summary>The owner cancelled the running turn: when it ends, the queue waits rather than starting the next message.</summary>
+    private bool _cancelRequested;
+
+    /// <summary>Queued messages do not start by themselves (after a cancel, or an agent brought back with some waiting).</summary>
+    private volatile bool _held;
 
     /// <summary>Set once the session is being handed back: no message starts a turn after that.</summary>
     private bool _closing;
@@ -84,13 +88,22 @@ public sealed class SessionRunner(
         {
             lock (_statusLock)
             {
-                return !_turnActive && Volatile.Read(ref _pendingApprovals) == 0;
+                if (_turnActive || Volatile.Read(ref _pendingApprovals) > 0)
+                {
+                    return false;
+                }
             }
+
+            // A message about to start from the queue is work someone waits for.
+            return _held || queue.IsEmpty(session.Id);
         }
     }
 
     /// <summary>When the agent last did or was sent anything.</summary>
     public DateTimeOffset LastActivity => new(Interlocked.Read(ref _lastActivityTicks), TimeSpan.Zero);
+
+    /// <summary>True while queued messages wait for the owner rather than starting by themselves.</summary>
+    public bool QueueHeld => _held;
 
     /// <summary>True while the agent process runs and can take messages.</summary>
     public bool IsAlive => _agent is { Exited.IsCompleted: false } && !_stopping;
@@ -110,6 +123,13 @@ public sealed class SessionRunner(
             sandboxing.For(project, adapter.Id, project.Path));
         _agent = await adapter.StartAsync(options, this, cancellationToken).ConfigureAwait(false);
         UpdateStatus(resume ? "resumed" : null);
+        if (!queue.IsEmpty(session.Id))
+        {
+            // Messages queued before the agent went away (a restart, a stop): the owner says when they go on.
+            _held = true;
+            queue.Announce(session.Id, held: true);
+        }
+
         if (stallAfter > TimeSpan.Zero)
         {
             // Checked a few times per stall period, so a stall is seen at most a quarter period late.
@@ -118,7 +138,13 @@ public sealed class SessionRunner(
         }
     }
 
-    public async Task SendAsync(OwnerMessage message, string sender, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends the message as a turn of its own when the agent is between turns; while a turn runs (or a question waits, or
+    /// earlier messages wait their turn) it joins the session's queue instead and starts after them. A message sent while
+    /// the queue is held goes first, and lets the queue go on after it. Returns the message as queued, or null when it
+    /// started a turn at once.
+    /// </summary>
+    public async Task<QueuedMessage?> SendAsync(OwnerMessage message, string sender, CancellationToken cancellationToken)
     {
         Touch();
         var agent = _agent ?? throw new InvalidOperationException("The session has not started.");
@@ -132,7 +158,7 @@ public sealed class SessionRunner(
         await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            bool begins;
+            bool busy;
             lock (_statusLock)
             {
                 if (_closing)
@@ -140,32 +166,111 @@ public sealed class SessionRunner(
                     throw new InvalidOperationException("the session is being handed back to a terminal");
                 }
 
-                begins = !_turnActive;
+                busy = _turnActive || Volatile.Read(ref _pendingApprovals) > 0;
             }
 
-            if (begins)
+            if (busy || (!_held && !queue.IsEmpty(session.Id)))
             {
-                // Taken while the message goes out, not before: the agent changes nothing until the gate allows a call,
-                // and the gate waits for this snapshot first (RequestPermissionAsync). The prompt is not held up by git.
-                Volatile.Write(ref _opening, Task.Run(BeginReviewAsync, CancellationToken.None));
-            }
-            else
-            {
-                Volatile.Write(ref _sentDuringTurn, true);
+                var queued = queue.Add(session.Id, message, sender, _held);
+                // Between turns with messages already waiting (the last turn just ended): the first of them goes now.
+                return !busy && await StartNextLockedAsync(cancellationToken).ConfigureAwait(false) == queued.Id ? null : queued;
             }
 
-            events.Append(session.Id, new UserMessageEvent(message.Text, sender, message.Attachments.Count > 0 ? message.Attachments : null));
-            lock (_statusLock)
-            {
-                _turnActive = true;
-            }
-
-            UpdateStatus(null);
-            await agent.SendAsync(message.Prompt, cancellationToken).ConfigureAwait(false);
+            _held = false;
+            await BeginTurnAsync(agent, message, sender, cancellationToken).ConfigureAwait(false);
+            return null;
         }
         finally
         {
             _sendLock.Release();
+        }
+    }
+
+    /// <summary>Lets a held queue go on: its first message starts now if the agent is between turns. Says whether one did.</summary>
+    public async Task<bool> RunQueueAsync(CancellationToken cancellationToken)
+    {
+        await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var wasHeld = _held;
+            _held = false;
+            var started = await StartNextLockedAsync(cancellationToken).ConfigureAwait(false) is not null;
+            if (wasHeld && !started)
+            {
+                queue.Announce(session.Id, held: false);
+            }
+
+            return started;
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    /// <summary>A turn begins: its review opens, the transcript shows the message, and the agent gets it.</summary>
+    private async Task BeginTurnAsync(IAgentSession agent, OwnerMessage message, string sender, CancellationToken cancellationToken)
+    {
+        // Taken while the message goes out, not before: the agent changes nothing until the gate allows a call,
+        // and the gate waits for this snapshot first (RequestPermissionAsync). The prompt is not held up by git.
+        Volatile.Write(ref _opening, Task.Run(BeginReviewAsync, CancellationToken.None));
+        events.Append(session.Id, new UserMessageEvent(message.Text, sender, message.Attachments.Count > 0 ? message.Attachments : null));
+        lock (_statusLock)
+        {
+            _turnActive = true;
+            _cancelRequested = false;
+        }
+
+        UpdateStatus(null);
+        await agent.SendAsync(message.Prompt, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Under the send lock: starts the queue's first message if the agent is between turns; its id, or null.</summary>
+    private async Task<string?> StartNextLockedAsync(CancellationToken cancellationToken)
+    {
+        lock (_statusLock)
+        {
+            if (_closing || _stopping || _turnActive || Volatile.Read(ref _pendingApprovals) > 0)
+            {
+                return null;
+            }
+        }
+
+        if (_agent is not { } agent || !IsAlive || queue.TakeNext(session.Id) is not { } next)
+        {
+            return null;
+        }
+
+        await BeginTurnAsync(agent, next.Message, next.Queued.SentBy, cancellationToken).ConfigureAwait(false);
+        return next.Queued.Id;
+    }
+
+    /// <summary>A turn ended on its own: the next queued message starts (off the agent's event pump, which must not wait on it).</summary>
+    private async Task StartNextAfterTurnAsync()
+    {
+        try
+        {
+            await _sendLock.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                if (!_held)
+                {
+                    await StartNextLockedAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                _sendLock.Release();
+            }
+        }
+        catch (Exception exception) when (!_stopping)
+        {
+            logger.LogWarning(exception, "Session {SessionId}: the next queued message could not be sent", session.Id);
+            events.Append(session.Id, new ErrorEvent($"The next queued message could not be sent to {adapter.Id}: {exception.Message}"));
+        }
+        catch (Exception)
+        {
+            // The session is stopping: what is still queued stays queued for when it comes back.
         }
     }
 
@@ -184,7 +289,16 @@ public sealed class SessionRunner(
                 {
                     return false;
                 }
+            }
 
+            // Messages still queued would be left behind with nobody to send them.
+            if (!queue.IsEmpty(session.Id))
+            {
+                return false;
+            }
+
+            lock (_statusLock)
+            {
                 _closing = true;
                 return true;
             }
@@ -201,13 +315,6 @@ public sealed class SessionRunner(
         await _snapshotLock.WaitAsync().ConfigureAwait(false);
         try
         {
-            // A review opened for a message the agent folded into its last turn (Codex steers it in) never saw a turn
-            // of its own: it gives way to this one, which starts from the tree as the owner left it.
-            if (Interlocked.Exchange(ref _reviewTurn, 0) is var open and > 0)
-            {
-                reviews.Drop(session.Id, open);
-            }
-
             Volatile.Write(ref _reviewTurn, await reviews.BeginAsync(session.Id, project, CancellationToken.None).ConfigureAwait(false) ?? 0);
         }
         catch (Exception exception)
@@ -223,9 +330,7 @@ public sealed class SessionRunner(
 
     /// <summary>
     /// Closes the turn's review off the agent's event pump. The snapshot lock is taken here, before the turn is seen as
-    /// over, so the next message's opening snapshot (and so the agent's next edits) wait for this one. When a message
-    /// came during the turn, the agent may run it as a turn of its own: a review for it starts where this one ends, and
-    /// is set before the lock is let go, so that turn's end finds it.
+    /// over, so the next message's opening snapshot (and so the agent's next edits) wait for this one.
     /// </summary>
     private async Task EndReviewAsync()
     {
@@ -233,7 +338,6 @@ public sealed class SessionRunner(
         await Volatile.Read(ref _opening).ConfigureAwait(false);
         await _snapshotLock.WaitAsync().ConfigureAwait(false);
         var turn = Interlocked.Exchange(ref _reviewTurn, 0);
-        var chain = Interlocked.Exchange(ref _sentDuringTurn, false);
         if (turn == 0)
         {
             _snapshotLock.Release();
@@ -244,8 +348,7 @@ public sealed class SessionRunner(
         {
             try
             {
-                var (files, next) = await reviews.EndAsync(session.Id, turn, project, chain).ConfigureAwait(false);
-                Volatile.Write(ref _reviewTurn, next ?? 0);
+                var files = await reviews.EndAsync(session.Id, turn, project).ConfigureAwait(false);
                 if (files is { } changed)
                 {
                     events.Append(session.Id, new TurnChangesEvent(turn, changed));
@@ -276,6 +379,7 @@ public sealed class SessionRunner(
 
         if (active && _agent is { } agent)
         {
+            Volatile.Write(ref _cancelRequested, true);
             await agent.CancelTurnAsync(cancellationToken).ConfigureAwait(false);
         }
     }
@@ -337,12 +441,26 @@ public sealed class SessionRunner(
                 await EndReviewAsync().ConfigureAwait(false);
 
                 events.Append(session.Id, new TurnCompletedEvent(completed.StopReason, completed.IsError, completed.Result));
+                bool cancelled;
                 lock (_statusLock)
                 {
                     _turnActive = false;
+                    cancelled = _cancelRequested;
+                    _cancelRequested = false;
                 }
 
                 UpdateStatus(null);
+                if (cancelled)
+                {
+                    // The owner stopped this turn: what they queued behind it waits for them to say go on.
+                    _held = true;
+                    queue.Announce(session.Id, held: true);
+                }
+                else
+                {
+                    _ = Task.Run(StartNextAfterTurnAsync, CancellationToken.None);
+                }
+
                 break;
             case AgentError error:
                 events.Append(session.Id, new ErrorEvent(error.Message));
@@ -449,7 +567,7 @@ public sealed class SessionRunner(
         sessions.SetStatus(session.Id, SessionStatuses.Failed, $"agent exited with code {exited.ExitCode}");
     }
 
-    /// <summary>Output after the turn ended means the agent started another (a queued message): show it running.</summary>
+    /// <summary>Output after the turn ended means the agent carried on by itself: show it running.</summary>
     private void BeginOutput()
     {
         lock (_statusLock)

@@ -22,6 +22,12 @@ public sealed record CreateSessionRequest(
     [property: StringLength(250, ErrorMessage = "'base' is a branch or commit of at most {1} characters.")]
     string? Base = null);
 
+/// <param name="Queued">Null: the message started a turn. Else a turn was running and the message waits in the session's queue.</param>
+public sealed record SendMessageResponse(QueuedMessage? Queued);
+
+/// <param name="Started">A queued message started a turn now (false: none waits, or a turn still runs and the queue goes on after it).</param>
+public sealed record RunQueueResponse(bool Started);
+
 /// <param name="Attachments">Images (shown to the model) and text files (written into the prompt), up to 4; see docs/api.md.</param>
 public sealed record SendMessageRequest(
     [property: Required(ErrorMessage = "'text' is required and must not be blank.")]
@@ -66,6 +72,15 @@ public static class SessionsApi
         group.MapGet("/{id}", Get).WithName("GetSession");
         group.MapPatch("/{id}", Update).WithName("UpdateSession");
         group.MapPost("/{id}/messages", Send).WithName("SendMessage").WithMetadata(new Attachments.BodyLimit());
+        group.MapGet("/{id}/queue", (string id, SessionManager manager) => manager.Queue(id)).WithName("GetMessageQueue");
+        group.MapPatch("/{id}/queue/{messageId}", (string id, string messageId, EditQueuedMessageRequest request, SessionManager manager) =>
+            manager.EditQueued(id, messageId, request.Text!)).WithName("EditQueuedMessage");
+        group.MapDelete("/{id}/queue/{messageId}", (string id, string messageId, SessionManager manager) =>
+        {
+            manager.RemoveQueued(id, messageId);
+            return TypedResults.NoContent();
+        }).WithName("RemoveQueuedMessage");
+        group.MapPost("/{id}/queue/run", RunQueueAsync).WithName("RunMessageQueue");
         group.MapPost("/{id}/cancel", Cancel).WithName("CancelTurn");
         group.MapPost("/{id}/handoff", (string id, Handoff handoff, ClaimsPrincipal user, CancellationToken ct) => handoff.HandBackAsync(id, user.Actor(), ct))
             .WithName("HandOffSession");
@@ -125,11 +140,16 @@ public static class SessionsApi
     private static async Task<SessionResponse> ArchiveAsync(string id, bool archived, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken) =>
         SessionResponse.From(await manager.ArchiveAsync(id, archived, user.Actor(), cancellationToken));
 
-    private static async Task<Accepted> Send(string id, SendMessageRequest request, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken)
+    /// <summary>Starts a turn between turns; while one runs, the message joins the session's queue (and the answer says so).</summary>
+    private static async Task<Accepted<SendMessageResponse>> Send(string id, SendMessageRequest request, SessionManager manager, ClaimsPrincipal user,
+        CancellationToken cancellationToken)
     {
-        await manager.SendAsync(id, Attachments.Build(request.Text!, request.Attachments), user.Actor(), cancellationToken);
-        return TypedResults.Accepted($"/api/sessions/{id}");
+        var queued = await manager.SendAsync(id, Attachments.Build(request.Text!, request.Attachments), user.Actor(), cancellationToken);
+        return TypedResults.Accepted($"/api/sessions/{id}", new SendMessageResponse(queued));
     }
+
+    private static async Task<Accepted<RunQueueResponse>> RunQueueAsync(string id, SessionManager manager, CancellationToken cancellationToken) =>
+        TypedResults.Accepted($"/api/sessions/{id}/queue", new RunQueueResponse(await manager.RunQueueAsync(id, cancellationToken)));
 
     /// <summary>Carries on, here, a conversation the agent keeps for the project's folder (one begun in a terminal).</summary>
     private static async Task<Created<SessionResponse>> ContinueAsync(string projectId, string agent, string conversationId, bool? force, Handoff handoff,

@@ -39,17 +39,16 @@ public sealed class TurnReviews(Database database, WorktreeSnapshots snapshots, 
     }
 
     /// <summary>
-    /// Snapshots the tree as the turn ends: the number of files it changed (null: no review for this turn) and, with
-    /// <paramref name="chain"/>, the number of a review opened from that same tree for the turn that may follow at once.
+    /// Snapshots the tree as the turn ends: the number of files it changed (null: no review for this turn).
     /// Runs after the turn, off the request and the agent's events: nothing waits on it, so it never throws.
     /// </summary>
-    public async Task<(int? Files, int? Next)> EndAsync(string sessionId, int turn, Project project, bool chain)
+    public async Task<int?> EndAsync(string sessionId, int turn, Project project)
     {
         var before = database.Read(c => c.Scalar<string>("SELECT before_tree FROM turn_reviews WHERE session_id = $s AND turn = $t AND after_tree IS NULL",
             ("$s", sessionId), ("$t", turn)));
         if (before is null || await SnapshotAsync(project, CancellationToken.None).ConfigureAwait(false) is not { } after)
         {
-            return (null, null);
+            return null;
         }
 
         int files;
@@ -60,22 +59,15 @@ public sealed class TurnReviews(Database database, WorktreeSnapshots snapshots, 
         catch (Exception exception)
         {
             logger.LogWarning("Turn {Turn} of session {Session}: its changes could not be listed: {Detail}", turn, sessionId, exception.Message);
-            return (null, null);
+            return null;
         }
 
         var at = clock.GetUtcNow().ToDb();
-        var next = database.Write(write =>
-        {
-            write.Execute("UPDATE turn_reviews SET after_tree = $after, files = $files, finished_at = $at WHERE session_id = $s AND turn = $t",
-                ("$after", after), ("$files", files), ("$at", at), ("$s", sessionId), ("$t", turn));
-            return chain ? (int?)Open(write, sessionId, after, at) : null;
-        });
-        return (files, next);
+        database.Write(write => write.Execute(
+            "UPDATE turn_reviews SET after_tree = $after, files = $files, finished_at = $at WHERE session_id = $s AND turn = $t",
+            ("$after", after), ("$files", files), ("$at", at), ("$s", sessionId), ("$t", turn)));
+        return files;
     }
-
-    /// <summary>Forgets a review whose turn never came (its message joined the turn before).</summary>
-    public void Drop(string sessionId, int turn) => database.Write(write =>
-        write.Execute("DELETE FROM turn_reviews WHERE session_id = $s AND turn = $t AND after_tree IS NULL", ("$s", sessionId), ("$t", turn)));
 
     private static int Open(DbWrite write, string sessionId, string before, string at) => (int)write.Scalar<long>("""
         INSERT INTO turn_reviews (session_id, turn, before_tree, started_at)

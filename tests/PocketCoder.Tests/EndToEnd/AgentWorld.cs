@@ -105,9 +105,11 @@ public sealed class AgentWorld : IAsyncDisposable
         await Http.PostAsJsonAsync($"/api/approvals/{approvalId}/decision", new { decision, message, updatedInput });
 
     /// <summary>Stops the server like Ctrl+C and starts a new one on the same data folder and agent set-up.</summary>
-    public async Task RestartServerAsync()
+    /// <param name="whileDown">Runs between the stop and the start (time passing while the server is down).</param>
+    public async Task RestartServerAsync(Action? whileDown = null)
     {
         await Server.StopAsync();
+        whileDown?.Invoke();
         Server = await TestServer.StartAsync(Server.DataDirectory, _agents(Model, Home), _clock);
         var http = new HttpClient { BaseAddress = Server.BaseUrl, Timeout = TimeSpan.FromSeconds(60) };
         http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Phone.Token);

@@ -29,6 +29,9 @@ public static class ApiAssert
     public static async Task<JsonElement> PostOkAsync(this HttpClient http, string path, object body) =>
         await OkJsonAsync(await http.PostAsJsonAsync(path, body));
 
+    public static async Task<JsonElement> PatchOkAsync(this HttpClient http, string path, object body) =>
+        await OkJsonAsync(await http.PatchAsJsonAsync(path, body));
+
     public static async Task<JsonElement> GetOkAsync(this HttpClient http, string path) =>
         await OkJsonAsync(await http.GetAsync(path));
 }

@@ -85,6 +85,7 @@ function ProjectCard({ project, sessions: everything }: { project: Project; sess
         <a class="chip-btn" {...linkTo(`/p/${project.id}/run`)}><Icon name="play" size={18} /> Run</a>
         <a class="chip-btn" {...linkTo(`/p/${project.id}/terminal`)}><Icon name="terminal" size={18} /> Terminal</a>
         <a class="chip-btn" {...linkTo(`/p/${project.id}/conversations`)}><Icon name="history" size={18} /> Conversations</a>
+        <a class="chip-btn" {...linkTo(`/p/${project.id}/tasks`)}><Icon name="plan" size={18} /> Tasks</a>
         <a class="chip-btn" {...linkTo(`/p/${project.id}/rules`)}><Icon name="shield" size={18} /> Rules</a>
         <a class="chip-btn" {...linkTo(`/p/${project.id}/settings`)}><Icon name="other" size={18} /> Settings</a>
       </div>

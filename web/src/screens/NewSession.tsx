@@ -27,6 +27,11 @@ export function NewSession({ projectId }: { projectId: string }) {
   const [error, setError] = useState<string | null>(null);
   const [attachments, setAttachments] = useState<Attachment[]>([]);
   const [reading, setReading] = useState(false);
+  // Now, after the project's other tasks (its backlog), or at the times of a cron expression.
+  const [when, setWhen] = useState<'now' | 'backlog' | 'schedule'>('now');
+  const [cron, setCron] = useState('0 9 * * 1-5');
+  const [timeZone, setTimeZone] = useState(() => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC');
+  const [name, setName] = useState('');
 
   useEffect(() => {
     void loadHealth().then((h) => {
@@ -41,6 +46,15 @@ export function NewSession({ projectId }: { projectId: string }) {
     setBusy(true);
     setError(null);
     try {
+      if (when !== 'now') {
+        if (attachments.length) throw new Error('Attachments go with a session started now: a task or schedule takes words only.');
+        if (!prompt.trim()) throw new Error('Write what the agent should do: a task starts with it.');
+        const task = { agent, mode, prompt: prompt.trim(), ...(model.trim() ? { model: model.trim() } : {}), ...(worktree ? { worktree: true } : {}) };
+        if (when === 'backlog') await api.addTask(projectId, task);
+        else await api.addSchedule(projectId, { ...task, name: name.trim() || prompt.trim().slice(0, 60), cron: cron.trim(), timeZone: timeZone.trim() });
+        navigate(`/p/${projectId}/tasks`, { replace: true });
+        return;
+      }
       const session = await api.startSession(projectId, {
         agent, mode, ...(prompt.trim() ? { prompt: prompt.trim() } : {}), ...(model.trim() ? { model: model.trim() } : {}),
         ...(attachments.length ? { attachments: wire(attachments) } : {}), ...(worktree ? { worktree: true } : {}),
@@ -107,6 +121,45 @@ export function NewSession({ projectId }: { projectId: string }) {
               </label>
             </div>
           </fieldset>
+          <fieldset class="field">
+            <legend>When</legend>
+            <div class="choices">
+              <label class="choice">
+                <input type="radio" name="when" value="now" checked={when === 'now'} onChange={() => setWhen('now')} />
+                <span class="choice-body"><strong>Now</strong><span class="muted small">A session starts at once.</span></span>
+              </label>
+              <label class="choice">
+                <input type="radio" name="when" value="backlog" checked={when === 'backlog'} onChange={() => setWhen('backlog')} />
+                <span class="choice-body"><strong>After the project's other tasks</strong><span class="muted small">Waits in the backlog; starts when the one before has finished.</span></span>
+              </label>
+              <label class="choice">
+                <input type="radio" name="when" value="schedule" checked={when === 'schedule'} onChange={() => setWhen('schedule')} />
+                <span class="choice-body"><strong>On a schedule</strong><span class="muted small">Added to the backlog at each time a cron expression gives.</span></span>
+              </label>
+            </div>
+          </fieldset>
+          {when === 'schedule' && (
+            <div class="stack">
+              <label class="field">
+                <span>Name</span>
+                <input name="schedule-name" value={name} placeholder={prompt.trim().slice(0, 60) || 'e.g. Nightly dependency check'} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
+              </label>
+              <label class="field">
+                <span>Cron <span class="muted">(minute hour day month weekday)</span></span>
+                <input name="cron" class="mono" value={cron} autoCapitalize="off" spellcheck={false} list="cron-presets" onInput={(e) => setCron((e.target as HTMLInputElement).value)} />
+                <datalist id="cron-presets">
+                  <option value="0 9 * * 1-5">Weekdays at 09:00</option>
+                  <option value="0 2 * * *">Every night at 02:00</option>
+                  <option value="0 * * * *">Every hour</option>
+                  <option value="0 8 * * 1">Mondays at 08:00</option>
+                </datalist>
+              </label>
+              <label class="field">
+                <span>Time zone</span>
+                <input name="time-zone" value={timeZone} autoCapitalize="off" spellcheck={false} onInput={(e) => setTimeZone((e.target as HTMLInputElement).value)} />
+              </label>
+            </div>
+          )}
           <label class="field">
             <span>Model <span class="muted">(blank for the agent's default)</span></span>
             <input name="model" list="models" value={model} autoCapitalize="off" spellcheck={false} onInput={(e) => setModel((e.target as HTMLInputElement).value)} />
@@ -114,7 +167,7 @@ export function NewSession({ projectId }: { projectId: string }) {
           </label>
           <ErrorNote error={error} />
           <div class="sticky-actions">
-            <button class="btn primary block" type="submit" disabled={busy || reading || !agent}>{busy ? 'Starting…' : 'Start session'}</button>
+            <button class="btn primary block" type="submit" disabled={busy || reading || !agent}>{busy ? 'Saving…' : when === 'now' ? 'Start session' : when === 'backlog' ? 'Add to backlog' : 'Add schedule'}</button>
           </div>
         </form>
       </main>

@@ -1,7 +1,7 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { AttachButton, type Attachment, AttachmentChips, release, wire } from '../components/Attach';
 import { appendDictated, Dictate } from '../components/Dictate';
-import { api, describeError, type HandoffResult, type Session, type SessionMode, type SessionWorktreeRecord } from '../api';
+import { api, describeError, type HandoffResult, type QueuedMessage, type Session, type SessionMode, type SessionWorktreeRecord } from '../api';
 import { ProjectRoot, Transcript } from '../components/Transcript';
 import { AppBar, ErrorNote, Icon, StatusBadge } from '../components/ui';
 import { emptySession, modeLabel, MODES, pendingApprovals, reduceSessionAll, ResumableStream, type SessionView, type StreamState } from '../events';
@@ -86,6 +86,7 @@ export function SessionScreen({ id }: { id: string }) {
           ? <div class="working stalled" role="status" aria-label="Agent stalled">No progress for a while: wait, or cancel the turn.</div>
           : <div class="working" aria-label="Agent working"><span class="spinner small" /> Working…</div>)}
         <UsageLine view={view} />
+        <QueuedMessages id={id} queue={view.queue} held={view.queueHeld && !view.turnActive} />
       </main>
       <Composer id={id} status={status} mode={mode} turnActive={view.turnActive} />
     </div>
@@ -181,6 +182,62 @@ function SessionActions({ session, onDone }: { session: Session; onDone: (s: Ses
   );
 }
 
+/**
+ * What was sent while the agent worked: each waits for the turn before it to end, then starts a turn of its own. Until
+ * then it can be edited or taken back. After a stopped turn the queue waits for the owner ("Send queued now").
+ */
+function QueuedMessages({ id, queue, held }: { id: string; queue: QueuedMessage[]; held: boolean }) {
+  const [editing, setEditing] = useState<{ id: string; text: string } | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  if (queue.length === 0) return null;
+  const run = async (work: () => Promise<unknown>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await work();
+      setEditing(null);
+    } catch (e) {
+      // Most often: it started (or was removed on another device) a moment ago.
+      setError(describeError(e));
+    }
+    setBusy(false);
+  };
+  return (
+    <section class="queue" aria-label="Queued messages" data-testid="queue">
+      <ErrorNote error={error} />
+      <p class="muted small">{held ? 'Waiting for you: the last turn was stopped.' : `Queued: ${queue.length === 1 ? 'starts' : 'each starts'} when the agent finishes.`}</p>
+      {queue.map((m, n) => (
+        <div key={m.id} class="bubble queued" data-testid="queued-message">
+          {editing?.id === m.id
+            ? (
+              <form class="queued-edit" onSubmit={(e) => { e.preventDefault(); if (editing.text.trim()) void run(() => api.editQueued(id, m.id, editing.text.trim())); }}>
+                <textarea rows={2} value={editing.text} aria-label="Queued message"
+                  onInput={(e) => setEditing({ id: m.id, text: (e.target as HTMLTextAreaElement).value })} />
+                <div class="row">
+                  <button type="button" class="btn ghost small" disabled={busy} onClick={() => setEditing(null)}>Cancel</button>
+                  <button type="submit" class="btn primary small" disabled={busy || !editing.text.trim()}>Save</button>
+                </div>
+              </form>
+            )
+            : (
+              <>
+                <p class="queued-text"><span class="muted small">{n + 1}.</span> {m.text}</p>
+                {m.attachments && m.attachments.length > 0 && <p class="muted small">{m.attachments.map((a) => a.name).join(', ')}</p>}
+                <div class="row">
+                  <button class="btn ghost small" disabled={busy} onClick={() => setEditing({ id: m.id, text: m.text })}>Edit</button>
+                  <button class="btn danger-ghost small" disabled={busy} aria-label={`Remove queued message ${n + 1}`}
+                    onClick={() => void run(() => api.removeQueued(id, m.id))}>Remove</button>
+                </div>
+              </>
+            )}
+        </div>
+      ))}
+      {held && <button class="btn primary block" disabled={busy} onClick={() => void run(() => api.runQueue(id))}>Send queued now</button>}
+    </section>
+  );
+}
+
 function UsageLine({ view }: { view: SessionView }) {
   const u = view.usage;
   if (!u) return null;
@@ -269,7 +326,7 @@ function Composer({ id, status, mode, turnActive }: { id: string; status?: strin
       <AttachmentChips attachments={attachments} onRemove={(i) => setAttachments((all) => all.filter((_, n) => n !== i))} />
       <form class="composer-row" onSubmit={send}>
         <AttachButton attached={attachments} onAdd={(added) => setAttachments((all) => [...all, ...added])} onReading={setReading} onProblem={setError} />
-        <textarea ref={area} rows={1} value={text} placeholder={turnActive ? 'Add a message…' : 'Message the agent…'} aria-label="Message"
+        <textarea ref={area} rows={1} value={text} placeholder={turnActive ? 'Queue a message…' : 'Message the agent…'} aria-label="Message"
           onInput={(e) => { const el = e.target as HTMLTextAreaElement; setText(el.value); grow(el); }}
           onKeyDown={(e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void send(e); }} />
         <Dictate onText={(words) => setText((t) => appendDictated(t, words))} onProblem={setError} />

@@ -1,0 +1,132 @@
+using System.Security.Claims;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http.HttpResults;
+using PocketCoder.Agents;
+using PocketCoder.Auth;
+using PocketCoder.Data;
+using PocketCoder.Errors;
+using PocketCoder.Projects;
+using PocketCoder.Sessions;
+
+namespace PocketCoder.Backlog;
+
+/// <summary>A project's backlog (tasks that start one after another) and its schedules (that add tasks at set times).</summary>
+public static class BacklogApi
+{
+    public static void MapBacklog(this IEndpointRouteBuilder api)
+    {
+        api.MapGet("/projects/{id}/tasks", (string id, ProjectStore projects, BacklogTasks tasks) => tasks.List(projects.Get(id).Id)).WithName("ListTasks");
+        api.MapPost("/projects/{id}/tasks", AddTask).WithName("AddTask");
+        api.MapGet("/tasks/{taskId}", (string taskId, BacklogTasks tasks) => tasks.Get(taskId)).WithName("GetTask");
+        api.MapDelete("/tasks/{taskId}", RemoveTask).WithName("RemoveTask");
+
+        api.MapGet("/projects/{id}/schedules", (string id, ProjectStore projects, Schedules schedules) => schedules.List(projects.Get(id).Id))
+            .WithName("ListSchedules");
+        api.MapPost("/projects/{id}/schedules", AddSchedule).WithName("AddSchedule");
+        api.MapGet("/schedules/{scheduleId}", (string scheduleId, Schedules schedules) => schedules.Get(scheduleId)).WithName("GetSchedule");
+        api.MapPatch("/schedules/{scheduleId}", UpdateSchedule).WithName("UpdateSchedule");
+        api.MapDelete("/schedules/{scheduleId}", DeleteSchedule).WithName("DeleteSchedule");
+    }
+
+    private static Created<BacklogTask> AddTask(string id, CreateTaskRequest request, ProjectStore projects, AgentRegistry agents, BacklogTasks tasks,
+        BacklogRunner runner, Database database, Ledger.LedgerStore ledger, ClaimsPrincipal user)
+    {
+        var project = projects.Get(id);
+        var spec = Spec(request.Prompt!, request.Agent!, request.Mode, request.Model, request.Worktree, agents);
+        var actor = user.Actor();
+        var task = database.Write(write =>
+        {
+            var added = tasks.Add(write, project.Id, spec, actor.Name, scheduleId: null);
+            ledger.Append(write, actor.Name, "task.added", added.Id, new JsonObject
+            {
+                ["projectId"] = project.Id, ["agent"] = spec.Agent, ["mode"] = spec.Mode, ["worktree"] = spec.Worktree, ["deviceId"] = actor.Id,
+            });
+            return added;
+        });
+        runner.Kick(project.Id);
+        return TypedResults.Created($"/api/tasks/{task.Id}", task);
+    }
+
+    private static BacklogTask RemoveTask(string taskId, BacklogTasks tasks, Database database, Ledger.LedgerStore ledger, ClaimsPrincipal user)
+    {
+        var removed = tasks.Remove(taskId);
+        database.Write(write => ledger.Append(write, user.Actor().Name, "task.removed", removed.Id, new JsonObject { ["projectId"] = removed.ProjectId }));
+        return removed;
+    }
+
+    private static Created<Schedule> AddSchedule(string id, CreateScheduleRequest request, ProjectStore projects, AgentRegistry agents, Schedules schedules,
+        Scheduler scheduler, Database database, Ledger.LedgerStore ledger, ClaimsPrincipal user)
+    {
+        var project = projects.Get(id);
+        var spec = Spec(request.Prompt!, request.Agent!, request.Mode, request.Model, request.Worktree, agents);
+        var cron = request.Cron!.Trim();
+        var timeZone = string.IsNullOrWhiteSpace(request.TimeZone) ? "UTC" : request.TimeZone.Trim();
+        Schedules.Expression(cron);
+        Schedules.Zone(timeZone);
+        var actor = user.Actor();
+        var schedule = database.Write(write =>
+        {
+            var added = schedules.Add(write, project.Id, request.Name!.Trim(), cron, timeZone, spec, request.Enabled ?? true);
+            ledger.Append(write, actor.Name, "schedule.added", added.Id, new JsonObject
+            {
+                ["projectId"] = project.Id, ["cron"] = cron, ["timeZone"] = timeZone, ["agent"] = spec.Agent, ["mode"] = spec.Mode, ["deviceId"] = actor.Id,
+            });
+            return added;
+        });
+        scheduler.Changed();
+        return TypedResults.Created($"/api/schedules/{schedule.Id}", schedule);
+    }
+
+    private static Schedule UpdateSchedule(string scheduleId, UpdateScheduleRequest request, Schedules schedules, Scheduler scheduler, Database database,
+        Ledger.LedgerStore ledger, ClaimsPrincipal user)
+    {
+        var schedule = schedules.Get(scheduleId);
+        if (request.Cron is { } cron)
+        {
+            Schedules.Expression(cron);
+        }
+
+        if (request.TimeZone is { } timeZone)
+        {
+            Schedules.Zone(timeZone.Trim());
+        }
+
+        var actor = user.Actor();
+        var updated = database.Write(write =>
+        {
+            var changed = schedules.Update(write, schedule, request);
+            ledger.Append(write, actor.Name, "schedule.changed", schedule.Id, new JsonObject
+            {
+                ["projectId"] = schedule.ProjectId, ["cron"] = changed.Cron, ["timeZone"] = changed.TimeZone, ["enabled"] = changed.Enabled,
+                ["deviceId"] = actor.Id,
+            });
+            return changed;
+        });
+        scheduler.Changed();
+        return updated;
+    }
+
+    private static NoContent DeleteSchedule(string scheduleId, Schedules schedules, Database database, Ledger.LedgerStore ledger, ClaimsPrincipal user)
+    {
+        var schedule = schedules.Get(scheduleId);
+        database.Write(write =>
+        {
+            schedules.Delete(write, schedule.Id);
+            ledger.Append(write, user.Actor().Name, "schedule.deleted", schedule.Id, new JsonObject { ["projectId"] = schedule.ProjectId });
+        });
+        return TypedResults.NoContent();
+    }
+
+    private static TaskSpec Spec(string prompt, string agent, string? mode, string? model, bool? worktree, AgentRegistry agents)
+    {
+        if (string.IsNullOrWhiteSpace(prompt))
+        {
+            throw ApiProblem.Validation("'prompt' is required: what the agent should do.");
+        }
+
+        // Checked now, not when it starts hours later: a typo is the owner's to fix while they are here.
+        var adapter = agents.Find(agent) ?? throw ApiProblem.BadRequest(ErrorCodes.UnknownAgent,
+            $"Unknown agent '{agent}'. Known agents: {string.Join(", ", agents.All.Select(a => a.Id))}.");
+        return new TaskSpec(prompt, adapter.Id, mode ?? SessionModes.Ask, model, worktree == true);
+    }
+}

@@ -1,0 +1,136 @@
+using System.Threading.Channels;
+using PocketCoder.Auth;
+using PocketCoder.Errors;
+using PocketCoder.Realtime;
+using PocketCoder.Sessions;
+
+namespace PocketCoder.Backlog;
+
+/// <summary>
+/// Starts each project's backlog tasks one after another: the next waits until the running task's session has finished
+/// its work (a turn completed and nothing queued behind it, or the session failed or was stopped). A session waiting
+/// for a decision, or interrupted by a restart, holds the backlog: the owner decides or resumes, and it goes on. It
+/// watches the event hub for the running sessions' turn ends and status changes, and looks again at everything after a
+/// restart or when it fell behind.
+/// </summary>
+public sealed class BacklogRunner(BacklogTasks tasks, SessionManager manager, SessionStore sessions, EventLog events, EventHub hub,
+    ILogger<BacklogRunner> logger) : BackgroundService
+{
+    private readonly Channel<string> _kicks = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+
+    /// <summary>Asks the runner to look at the project's backlog (a task added, a session finished).</summary>
+    public void Kick(string projectId) => _kicks.Writer.TryWrite(projectId);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var advancing = Task.Run(() => AdvanceLoopAsync(stoppingToken), CancellationToken.None);
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                using var subscription = hub.Subscribe(null, 4096);
+                // After a restart, or having fallen behind: look at every project with work in its backlog.
+                foreach (var project in tasks.ActiveProjects())
+                {
+                    Kick(project);
+                }
+
+                while (await subscription.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
+                {
+                    while (subscription.Reader.TryRead(out var item))
+                    {
+                        if (item.Stored is { Kind: "turn.completed" or "session.status" } stored && tasks.ProjectRunning(stored.SessionId) is { } project)
+                        {
+                            Kick(project);
+                        }
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            _kicks.Writer.TryComplete();
+            await advancing.ConfigureAwait(false);
+        }
+    }
+
+    private async Task AdvanceLoopAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var project in _kicks.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+            {
+                try
+                {
+                    await AdvanceAsync(project, stoppingToken).ConfigureAwait(false);
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException)
+                {
+                    // One project's trouble never stops the others' backlogs (nor the server).
+                    logger.LogWarning(exception, "The backlog of project {ProjectId} could not go on", project);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Closes the running task if its session has finished, then starts the next waiting one (skipping any that cannot start).</summary>
+    private async Task AdvanceAsync(string projectId, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            if (tasks.Running(projectId) is { } running)
+            {
+                if (Outcome(running) is not { } outcome)
+                {
+                    return;
+                }
+
+                tasks.Finished(running.Id, outcome.Status, outcome.Problem);
+            }
+
+            if (tasks.NextWaiting(projectId) is not { } next)
+            {
+                return;
+            }
+
+            try
+            {
+                var session = await manager.CreateAsync(projectId, next.Agent, OwnerMessage.FromText(next.Prompt), next.Model, next.Mode,
+                    // Started in the name of whoever added it (a device, or "schedule NAME"): the ledger and transcript say so.
+                    new Actor("backlog", next.CreatedBy), cancellationToken,
+                    next.Worktree ? new WorktreeChoice(null) : null).ConfigureAwait(false);
+                tasks.Started(next.Id, session.Id);
+                // Its turn may already have ended before the task knew its session: look once more.
+                Kick(projectId);
+                return;
+            }
+            catch (ApiProblem problem)
+            {
+                tasks.Finished(next.Id, BacklogStatuses.Failed, problem.Message);
+            }
+        }
+    }
+
+    /// <summary>How the running task ended, or null while its session still works (or waits for the owner).</summary>
+    private (string Status, string? Problem)? Outcome(BacklogTask running)
+    {
+        if (running.SessionId is not { } id || sessions.Find(id) is not { } session)
+        {
+            return (BacklogStatuses.Failed, "its session is gone");
+        }
+
+        return session.Status switch
+        {
+            SessionStatuses.Failed => (BacklogStatuses.Failed, "its session failed"),
+            SessionStatuses.Stopped => (BacklogStatuses.Done, null),
+            SessionStatuses.Idle when !manager.IsWorking(id) && events.Has(id, TurnCompletedEvent.Kind) => (BacklogStatuses.Done, null),
+            _ => null,
+        };
+    }
+}

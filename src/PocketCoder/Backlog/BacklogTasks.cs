@@ -1,0 +1,129 @@
+using System.ComponentModel.DataAnnotations;
+using PocketCoder.Agents;
+using PocketCoder.Data;
+using PocketCoder.Errors;
+using PocketCoder.Sessions;
+
+namespace PocketCoder.Backlog;
+
+/// <summary>What a task (or each run of a schedule) starts: a session with this agent, mode and first message.</summary>
+/// <param name="Worktree">The session works on a branch of its own (a worktree from the project's current branch).</param>
+public sealed record TaskSpec(string Prompt, string Agent, string Mode, string? Model, bool Worktree);
+
+/// <param name="Status"><c>waiting</c>, <c>running</c> (its session works), <c>done</c> (its session finished its work, or was
+/// stopped), <c>failed</c> (it could not start, or its session failed: <c>problem</c> says why), <c>removed</c>.</param>
+/// <param name="ScheduleId">The schedule that added it; null when added by hand.</param>
+public sealed record BacklogTask(string Id, string ProjectId, string Prompt, string Agent, string Mode, string? Model, bool Worktree, string Status,
+    string? SessionId, string? ScheduleId, string? Problem, string CreatedBy, DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt);
+
+public static class BacklogStatuses
+{
+    public const string Waiting = "waiting";
+    public const string Running = "running";
+    public const string Done = "done";
+    public const string Failed = "failed";
+    public const string Removed = "removed";
+}
+
+public sealed record CreateTaskRequest(
+    [property: Required(ErrorMessage = "'prompt' is required: what the agent should do.")]
+    [property: StringLength(SessionsApi.MaxMessageLength, ErrorMessage = "'prompt' is at most {1} characters.")]
+    string? Prompt,
+    [property: Required(ErrorMessage = "'agent' is required: one of the agent ids in GET /api/health (e.g. \"claude-code\").")]
+    string? Agent,
+    [property: AllowedValues(SessionModes.Ask, SessionModes.Plan, SessionModes.AcceptEdits, SessionModes.Trusted, null, ErrorMessage = SessionsApi.ModeMessage)]
+    string? Mode = null,
+    [property: RegularExpression(SessionsApi.ModelPattern, ErrorMessage = "'model' must be a model name of at most 100 letters, digits and . _ : / - [ ].")]
+    string? Model = null,
+    bool? Worktree = null);
+
+/// <summary>
+/// A project's backlog: tasks waiting to start, one after another (<see cref="BacklogRunner"/>), the one running, and
+/// the most recent finished ones. A waiting task can be removed; once started it is a session like any other.
+/// </summary>
+public sealed class BacklogTasks(Database database, TimeProvider clock)
+{
+    /// <summary>More than this waiting in one project is a runaway schedule or a script, not a plan.</summary>
+    public const int MaxWaiting = 100;
+
+    /// <summary>How many finished tasks the list shows (the sessions keep everything).</summary>
+    public const int FinishedShown = 20;
+
+    private const string Columns = "id, project_id, prompt, agent, mode, model, worktree, status, session_id, schedule_id, problem, created_by, " +
+                                   "created_at, started_at, finished_at";
+
+    /// <summary>The running task and the waiting ones in the order they will start, then the newest finished.</summary>
+    public IReadOnlyList<BacklogTask> List(string projectId) => database.Read(c =>
+    {
+        var open = c.Query($"SELECT {Columns} FROM backlog_tasks WHERE project_id = $p AND status IN ('running', 'waiting') " +
+                           "ORDER BY status = 'waiting', position", Map, ("$p", projectId));
+        var finished = c.Query($"SELECT {Columns} FROM backlog_tasks WHERE project_id = $p AND status IN ('done', 'failed') " +
+                               "ORDER BY finished_at DESC LIMIT $n", Map, ("$p", projectId), ("$n", FinishedShown));
+        return (IReadOnlyList<BacklogTask>)[.. open, .. finished];
+    });
+
+    public BacklogTask Get(string id) => database.Read(c => c.Query($"SELECT {Columns} FROM backlog_tasks WHERE id = $id", Map, ("$id", id)))
+        .FirstOrDefault() ?? throw ApiProblem.NotFound(ErrorCodes.TaskNotFound, $"No task with id '{id}'.");
+
+    /// <exception cref="ApiProblem"><c>BACKLOG_FULL</c> (409) with <see cref="MaxWaiting"/> already waiting.</exception>
+    public BacklogTask Add(DbWrite write, string projectId, TaskSpec spec, string createdBy, string? scheduleId)
+    {
+        if (write.Scalar<long>("SELECT COUNT(*) FROM backlog_tasks WHERE project_id = $p AND status = 'waiting'", ("$p", projectId)) >= MaxWaiting)
+        {
+            throw ApiProblem.Conflict(ErrorCodes.BacklogFull, $"{MaxWaiting} tasks already wait in this project's backlog. Remove some first.");
+        }
+
+        var task = new BacklogTask(Guid.NewGuid().ToString(), projectId, spec.Prompt, spec.Agent, spec.Mode, spec.Model, spec.Worktree,
+            BacklogStatuses.Waiting, null, scheduleId, null, createdBy, clock.GetUtcNow(), null, null);
+        write.Execute($"""
+            INSERT INTO backlog_tasks ({Columns}, position)
+            VALUES ($id, $p, $prompt, $agent, $mode, $model, $worktree, 'waiting', NULL, $schedule, NULL, $by, $at, NULL, NULL,
+                    (SELECT COALESCE(MAX(position), 0) + 1 FROM backlog_tasks WHERE project_id = $p))
+            """,
+            ("$id", task.Id), ("$p", projectId), ("$prompt", spec.Prompt), ("$agent", spec.Agent), ("$mode", spec.Mode), ("$model", spec.Model),
+            ("$worktree", spec.Worktree ? 1 : 0), ("$schedule", scheduleId), ("$by", createdBy), ("$at", task.CreatedAt.ToDb()));
+        return task;
+    }
+
+    /// <summary>Takes a task off the backlog before it starts.</summary>
+    /// <exception cref="ApiProblem"><c>TASK_NOT_WAITING</c> (409) once it has started (stop its session instead).</exception>
+    public BacklogTask Remove(string id) => database.Write(write =>
+    {
+        if (write.Execute("UPDATE backlog_tasks SET status = 'removed', finished_at = $at WHERE id = $id AND status = 'waiting'",
+                ("$id", id), ("$at", clock.GetUtcNow().ToDb())) == 0)
+        {
+            var task = Get(id);
+            throw ApiProblem.Conflict(ErrorCodes.TaskNotWaiting,
+                $"Task {id} is {task.Status}: only a waiting task can be removed{(task.SessionId is { } s ? $" (its session is {s})" : "")}.");
+        }
+
+        return write.Query($"SELECT {Columns} FROM backlog_tasks WHERE id = $id", Map, ("$id", id))[0];
+    });
+
+    public BacklogTask? Running(string projectId) => database.Read(c =>
+        c.Query($"SELECT {Columns} FROM backlog_tasks WHERE project_id = $p AND status = 'running' LIMIT 1", Map, ("$p", projectId))).FirstOrDefault();
+
+    public BacklogTask? NextWaiting(string projectId) => database.Read(c =>
+        c.Query($"SELECT {Columns} FROM backlog_tasks WHERE project_id = $p AND status = 'waiting' ORDER BY position LIMIT 1", Map, ("$p", projectId)))
+        .FirstOrDefault();
+
+    /// <summary>The project of the running task whose session this is (null: none).</summary>
+    public string? ProjectRunning(string sessionId) => database.Read(c =>
+        c.Scalar<string>("SELECT project_id FROM backlog_tasks WHERE session_id = $s AND status = 'running'", ("$s", sessionId)));
+
+    /// <summary>Projects with anything running or waiting: where the runner looks after a restart.</summary>
+    public IReadOnlyList<string> ActiveProjects() => database.Read(c =>
+        c.Query("SELECT DISTINCT project_id FROM backlog_tasks WHERE status IN ('running', 'waiting')", r => r.GetString(0)));
+
+    public void Started(string id, string sessionId) => database.Write(write => write.Execute(
+        "UPDATE backlog_tasks SET status = 'running', session_id = $s, started_at = $at WHERE id = $id",
+        ("$id", id), ("$s", sessionId), ("$at", clock.GetUtcNow().ToDb())));
+
+    public void Finished(string id, string status, string? problem) => database.Write(write => write.Execute(
+        "UPDATE backlog_tasks SET status = $status, problem = $problem, finished_at = $at WHERE id = $id",
+        ("$id", id), ("$status", status), ("$problem", problem), ("$at", clock.GetUtcNow().ToDb())));
+
+    private static BacklogTask Map(Microsoft.Data.Sqlite.SqliteDataReader r) => new(
+        r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.NullableString(5), r.GetInt64(6) == 1, r.GetString(7),
+        r.NullableString(8), r.NullableString(9), r.NullableString(10), r.GetString(11), r.Time(12), r.NullableTime(13), r.NullableTime(14));
+}

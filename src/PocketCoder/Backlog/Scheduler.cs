@@ -1,0 +1,121 @@
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using PocketCoder.Data;
+
+namespace PocketCoder.Backlog;
+
+/// <summary>
+/// Wakes at the earliest next time of any schedule (on the server's <see cref="TimeProvider"/>, so tests drive it with a
+/// manual clock) and adds each due schedule's task to its project's backlog. Of the times that came while it could not
+/// run them (the server was down), at most one runs — the latest, and only if it is at most <see cref="Grace"/> late —
+/// and the rest are reported as missed (on the schedule, and in the ledger): never a burst of catch-up runs.
+/// </summary>
+public sealed class Scheduler(Schedules schedules, BacklogTasks tasks, BacklogRunner runner, Database database, Ledger.LedgerStore ledger,
+    TimeProvider clock, ILogger<Scheduler> logger) : BackgroundService
+{
+    /// <summary>How late a time may be and still run: a busy machine, not a server that was down.</summary>
+    public static readonly TimeSpan Grace = TimeSpan.FromMinutes(1);
+
+    /// <summary>Missed times counted at most (a schedule every minute, down for a month).</summary>
+    private const int MaxCounted = 100_000;
+
+    private readonly Channel<bool> _changed = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    /// <summary>A schedule was added or changed: the time to wake may be sooner.</summary>
+    public void Changed() => _changed.Writer.TryWrite(true);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                RunDue();
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                logger.LogWarning(exception, "Schedules could not be run");
+            }
+
+            var next = schedules.EarliestNextRun();
+            using var wake = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            var changed = _changed.Reader.WaitToReadAsync(wake.Token).AsTask();
+            // At most a day at a time (Task.Delay's limit is 49 days; a clock changed under us is seen again within a day).
+            var wait = next is { } at ? Clamp(at - clock.GetUtcNow()) : MaxWait;
+            var due = Task.Delay(wait, clock, wake.Token);
+            try
+            {
+                await Task.WhenAny(changed, due).ConfigureAwait(false);
+            }
+            finally
+            {
+                await wake.CancelAsync().ConfigureAwait(false);
+            }
+
+            _changed.Reader.TryRead(out _);
+            stoppingToken.ThrowIfCancellationRequested();
+        }
+    }
+
+    private void RunDue()
+    {
+        var now = clock.GetUtcNow();
+        foreach (var schedule in schedules.Due(now))
+        {
+            var times = Schedules.TimesUpTo(schedule, now, MaxCounted);
+            DateTimeOffset? ran = times.Count > 0 && now - times[^1] <= Grace ? times[^1] : null;
+            var missed = times.Count - (ran is null ? 0 : 1);
+            DateTimeOffset? lastMissed = missed > 0 ? times[missed - 1] : null;
+            var added = database.Write(write =>
+            {
+                BacklogTask? task = null;
+                if (ran is { } at)
+                {
+                    try
+                    {
+                        task = tasks.Add(write, schedule.ProjectId,
+                            new TaskSpec(schedule.Prompt, schedule.Agent, schedule.Mode, schedule.Model, schedule.Worktree), $"schedule {schedule.Name}", schedule.Id);
+                        ledger.Append(write, "scheduler", "schedule.ran", schedule.Id, new JsonObject
+                        {
+                            ["projectId"] = schedule.ProjectId, ["at"] = at.ToDb(), ["taskId"] = task.Id,
+                        });
+                    }
+                    catch (Errors.ApiProblem problem)
+                    {
+                        // A full backlog: this time is skipped (and says why), the schedule still moves on.
+                        ledger.Append(write, "scheduler", "schedule.skipped", schedule.Id, new JsonObject
+                        {
+                            ["projectId"] = schedule.ProjectId, ["at"] = at.ToDb(), ["reason"] = problem.Message,
+                        });
+                    }
+                }
+
+                if (missed > 0)
+                {
+                    ledger.Append(write, "scheduler", "schedule.missed", schedule.Id, new JsonObject
+                    {
+                        ["projectId"] = schedule.ProjectId, ["count"] = missed, ["first"] = times[0].ToDb(), ["last"] = lastMissed!.Value.ToDb(),
+                    });
+                }
+
+                // In the same transaction as the task: a restart finds the time already moved on, and never adds it twice.
+                schedules.Advanced(write, schedule, ran, missed, lastMissed, now);
+                return task;
+            });
+            if (missed > 0)
+            {
+                logger.LogWarning("Schedule {Schedule} ({Name}) missed {Count} run(s), the last at {Last}: the server was not running", schedule.Id,
+                    schedule.Name, missed, lastMissed);
+            }
+
+            if (added is not null)
+            {
+                runner.Kick(schedule.ProjectId);
+            }
+        }
+    }
+
+    private static readonly TimeSpan MaxWait = TimeSpan.FromDays(1);
+
+    private static TimeSpan Clamp(TimeSpan wait) => wait < TimeSpan.Zero ? TimeSpan.Zero : wait > MaxWait ? MaxWait : wait;
+}

@@ -1,0 +1,134 @@
+using System.Text.Json;
+using PocketCoder.Data;
+using PocketCoder.Errors;
+using PocketCoder.Realtime;
+using PocketCoder.Server;
+
+namespace PocketCoder.Sessions;
+
+/// <summary>A message that waits for the running turn to end; <c>attachments</c> lists what came with it (never the bytes).</summary>
+public sealed record QueuedMessage(string Id, string Text, string SentBy, IReadOnlyList<AttachmentInfo>? Attachments, DateTimeOffset QueuedAt);
+
+/// <param name="Held">Nothing queued starts by itself: the last turn was cancelled, or the agent came back with messages
+/// still waiting. Sending a message, or <c>POST …/queue/run</c>, lets the queue go on.</param>
+public sealed record MessageQueueResponse(IReadOnlyList<QueuedMessage> Messages, bool Held);
+
+public sealed record EditQueuedMessageRequest(
+    [property: System.ComponentModel.DataAnnotations.Required(ErrorMessage = "'text' is required and must not be blank.")]
+    [property: System.ComponentModel.DataAnnotations.StringLength(SessionsApi.MaxMessageLength, ErrorMessage = "'text' is at most {1} characters.")]
+    string? Text);
+
+/// <summary>
+/// Messages sent while a turn runs wait here, one row each, rather than being pushed into the agent's running turn: each
+/// becomes a turn of its own (with its own review) once the one before has ended, in the order they were sent, and until
+/// then the owner can edit or remove it. Kept in the database, so a restart loses none. Every change is a
+/// <c>queue.updated</c> event carrying the whole queue, so every device shows the same one.
+/// </summary>
+public sealed class MessageQueue(Database database, EventLog events, TimeProvider clock)
+{
+    /// <summary>More than this waiting behind one turn is a mistake (a loop, a stuck button), not a plan.</summary>
+    public const int MaxQueued = 20;
+
+    private const string Columns = "id, text, sent_by, attachment_infos, queued_at";
+
+    public IReadOnlyList<QueuedMessage> List(string sessionId) => database.Read(c => c.Query(
+        $"SELECT {Columns} FROM queued_messages WHERE session_id = $s ORDER BY position", Map, ("$s", sessionId)));
+
+    public bool IsEmpty(string sessionId) =>
+        database.Read(c => c.Scalar<long>("SELECT COUNT(*) FROM queued_messages WHERE session_id = $s", ("$s", sessionId))) == 0;
+
+    /// <exception cref="ApiProblem"><c>QUEUE_FULL</c> (409) with <see cref="MaxQueued"/> already waiting.</exception>
+    public QueuedMessage Add(string sessionId, OwnerMessage message, string sentBy, bool held)
+    {
+        var queued = new QueuedMessage(Guid.NewGuid().ToString(), message.Text, sentBy, message.Attachments.Count > 0 ? message.Attachments : null,
+            clock.GetUtcNow());
+        database.Write(write =>
+        {
+            if (write.Scalar<long>("SELECT COUNT(*) FROM queued_messages WHERE session_id = $s", ("$s", sessionId)) >= MaxQueued)
+            {
+                throw ApiProblem.Conflict(ErrorCodes.QueueFull,
+                    $"{MaxQueued} messages already wait for this session's turn to end. Remove one, or wait for the agent to take them.");
+            }
+
+            write.Execute($"""
+                INSERT INTO queued_messages (id, session_id, position, text, attachments, attachment_infos, sent_by, queued_at)
+                VALUES ($id, $s, (SELECT COALESCE(MAX(position), 0) + 1 FROM queued_messages WHERE session_id = $s), $text, $raw, $infos, $by, $at)
+                """,
+                ("$id", queued.Id), ("$s", sessionId), ("$text", queued.Text),
+                ("$raw", message.Sources is { Count: > 0 } sources ? JsonSerializer.Serialize(sources, WireJson.Default.IReadOnlyListAttachmentRequest) : null),
+                ("$infos", queued.Attachments is { } infos ? JsonSerializer.Serialize(infos, WireJson.Default.IReadOnlyListAttachmentInfo) : null),
+                ("$by", sentBy), ("$at", queued.QueuedAt.ToDb()));
+            Changed(write, sessionId, held);
+        });
+        return queued;
+    }
+
+    /// <summary>Changes the words of a message that has not started; what came with it stays.</summary>
+    public QueuedMessage Edit(string sessionId, string id, string text, bool held) => database.Write(write =>
+    {
+        if (write.Execute("UPDATE queued_messages SET text = $text WHERE id = $id AND session_id = $s", ("$text", text), ("$id", id), ("$s", sessionId)) == 0)
+        {
+            throw NotQueued(id);
+        }
+
+        Changed(write, sessionId, held);
+        return write.Query($"SELECT {Columns} FROM queued_messages WHERE id = $id", Map, ("$id", id))[0];
+    });
+
+    public void Remove(string sessionId, string id, bool held) => database.Write(write =>
+    {
+        if (write.Execute("DELETE FROM queued_messages WHERE id = $id AND session_id = $s", ("$id", id), ("$s", sessionId)) == 0)
+        {
+            throw NotQueued(id);
+        }
+
+        Changed(write, sessionId, held);
+    });
+
+    /// <summary>Takes the first waiting message off the queue, as the message it is to send (null: none waits).</summary>
+    public (QueuedMessage Queued, OwnerMessage Message)? TakeNext(string sessionId)
+    {
+        var taken = database.Write(write =>
+        {
+            var row = write.Query(
+                $"SELECT {Columns}, attachments FROM queued_messages WHERE session_id = $s ORDER BY position LIMIT 1",
+                r => (Queued: Map(r), Raw: r.NullableString(5)), ("$s", sessionId));
+            if (row.Count == 0)
+            {
+                return ((QueuedMessage, string?)?)null;
+            }
+
+            write.Execute("DELETE FROM queued_messages WHERE id = $id", ("$id", row[0].Queued.Id));
+            Changed(write, sessionId, held: false);
+            return row[0];
+        });
+        if (taken is not { } next)
+        {
+            return null;
+        }
+
+        var sources = next.Item2 is { } raw ? JsonSerializer.Deserialize(raw, WireJson.Default.IReadOnlyListAttachmentRequest) : null;
+        return (next.Item1, Attachments.Build(next.Item1.Text, sources));
+    }
+
+    /// <summary>Says again who holds the queue (a cancel held it; a message or a run let it go), when anything waits.</summary>
+    public void Announce(string sessionId, bool held) => database.Write(write =>
+    {
+        if (write.Scalar<long>("SELECT COUNT(*) FROM queued_messages WHERE session_id = $s", ("$s", sessionId)) > 0)
+        {
+            Changed(write, sessionId, held);
+        }
+    });
+
+    private void Changed(DbWrite write, string sessionId, bool held) =>
+        events.Append(write, sessionId, new QueueUpdatedEvent(
+            write.Query($"SELECT {Columns} FROM queued_messages WHERE session_id = $s ORDER BY position", Map, ("$s", sessionId)), held));
+
+    private static ApiProblem NotQueued(string id) => ApiProblem.NotFound(ErrorCodes.QueuedMessageNotFound,
+        $"Message {id} is not in the queue: it has started, or it was removed.");
+
+    private static QueuedMessage Map(Microsoft.Data.Sqlite.SqliteDataReader r) => new(
+        r.GetString(0), r.GetString(1), r.GetString(2),
+        r.NullableString(3) is { } infos ? JsonSerializer.Deserialize(infos, WireJson.Default.IReadOnlyListAttachmentInfo) : null,
+        r.Time(4));
+}

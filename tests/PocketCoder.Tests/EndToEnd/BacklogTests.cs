@@ -1,0 +1,144 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using FakeLlm;
+using PocketCoder.Tests.Infrastructure;
+
+namespace PocketCoder.Tests.EndToEnd;
+
+/// <summary>
+/// A project's backlog and schedules, with the REAL Claude Code CLI: tasks start one after another, each as a session of
+/// its own, and one removed before it starts never does. A schedule due every minute runs once per minute under a manual
+/// clock; a restart does not run a time twice; times that went by while the server was down are reported as missed,
+/// with at most the latest (if under a minute late) run — never a burst.
+/// </summary>
+public sealed class BacklogTests
+{
+    [Fact]
+    public async Task Tasks_StartOneAfterAnother_TheRemovedOneNever()
+    {
+        await using var world = await AgentWorld.ClaudeAsync();
+        var release = new TaskCompletionSource();
+        world.Model.Enqueue(ScriptedReply.Held(release.Task, "First task done."), ScriptedReply.Text("Third task done."));
+        await using var all = await SseClient.ConnectAsync(world.Http, "/api/events?tail=true", null);
+
+        var first = await AddTaskAsync(world, "First task");
+        var second = await AddTaskAsync(world, "Second task");
+        var third = await AddTaskAsync(world, "Third task");
+        using (var waiting = new CancellationTokenSource(TimeSpan.FromSeconds(90)))
+        {
+            await world.Model.WaitForRequestAsync(r => r.Contains("First task"), waiting.Token);
+        }
+
+        var listed = await TasksAsync(world);
+        Assert.Equal([(first, "running"), (second, "waiting"), (third, "waiting")], listed.Select(t => (t.Id, t.Status)));
+        Assert.NotNull(listed[0].SessionId);
+        var removed = await world.Http.DeleteAsync($"/api/tasks/{second}");
+        Assert.Equal(HttpStatusCode.OK, removed.StatusCode);
+        await ApiAssert.ProblemAsync(await world.Http.DeleteAsync($"/api/tasks/{first}"), HttpStatusCode.Conflict, "TASK_NOT_WAITING");
+        await ApiAssert.ProblemAsync(await world.Http.DeleteAsync("/api/tasks/nope"), HttpStatusCode.NotFound, "TASK_NOT_FOUND");
+        await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync($"/api/projects/{world.ProjectId}/tasks", new { prompt = "x", agent = "nope" }),
+            HttpStatusCode.BadRequest, "UNKNOWN_AGENT");
+
+        release.SetResult();
+        var thirdSession = await all.WaitForAsync(e => e.Event == "message.user" && e.Str("text") == "Third task");
+        await all.WaitForAsync(e => e.Event == "turn.completed" && e.Str("sessionId") == thirdSession.Str("sessionId"));
+
+        // The third began only after the first had finished its turn.
+        var firstDone = all.Received.First(e => e.Event == "message" && e.Str("text") == "First task done.");
+        Assert.True(firstDone.Id < thirdSession.Id);
+        Assert.DoesNotContain(world.Model.Requests, r => r.Contains("Second task"));
+        var done = await TasksAsync(world);
+        Assert.Equal("done", done.Single(t => t.Id == first).Status);
+        Assert.Equal(thirdSession.Str("sessionId"), done.Single(t => t.Id == third).SessionId);
+        Assert.DoesNotContain(done, t => t.Id == second);
+        Assert.Equal("removed", (await world.Http.GetOkAsync($"/api/tasks/{second}")).GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task Schedule_EveryMinute_RunsOncePerMinute_ARestartNeverDoubles_DowntimeIsReportedNotBurst()
+    {
+        var clock = new ManualClock(new DateTimeOffset(2026, 11, 23, 12, 0, 30, TimeSpan.Zero));
+        await using var world = await AgentWorld.ClaudeAsync(clock);
+        await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync($"/api/projects/{world.ProjectId}/schedules",
+            new { name = "bad", cron = "61 * * * *", prompt = "x", agent = "claude-code" }), HttpStatusCode.BadRequest, "VALIDATION_FAILED");
+        await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync($"/api/projects/{world.ProjectId}/schedules",
+            new { name = "bad", cron = "* * * * *", timeZone = "Mars/Olympus", prompt = "x", agent = "claude-code" }), HttpStatusCode.BadRequest, "VALIDATION_FAILED");
+        await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync($"/api/projects/{world.ProjectId}/schedules",
+            new { name = "bad", cron = "* * * * *", timeZone = "../../../etc/passwd", prompt = "x", agent = "claude-code" }), HttpStatusCode.BadRequest, "VALIDATION_FAILED");
+
+        var created = await world.Http.PostAsJsonAsync($"/api/projects/{world.ProjectId}/schedules",
+            new { name = "minutely", cron = "* * * * *", timeZone = "Europe/Berlin", prompt = "Check the build", agent = "claude-code" });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var schedule = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        Assert.Equal(At(12, 1), await NextRunAsync(world, schedule));
+
+        await RunOnceAsync(world, clock, TimeSpan.FromSeconds(30), "Run one.");
+        await RunOnceAsync(world, clock, TimeSpan.FromMinutes(1), "Run two.");
+        Assert.Equal(2, (await ScheduledTasksAsync(world, schedule)).Count);
+        Assert.Equal(At(12, 3), await NextRunAsync(world, schedule));
+
+        // A restart at the same moment finds the time already moved on: nothing runs twice.
+        await world.RestartServerAsync();
+        Assert.Equal(At(12, 3), await NextRunAsync(world, schedule));
+        Assert.Equal(2, (await ScheduledTasksAsync(world, schedule)).Count);
+
+        // Down from 12:02 to 12:07:30: 12:03 to 12:06 are reported missed; 12:07, 30 s late, runs once.
+        world.Model.Enqueue(ScriptedReply.Text("Run three."));
+        await world.RestartServerAsync(() => clock.Advance(TimeSpan.FromSeconds(330)));
+        await using (var all = await SseClient.ConnectAsync(world.Http, "/api/events", null))
+        {
+            var reply = await all.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Run three.");
+            await all.WaitForAsync(e => e.Event == "turn.completed" && e.Str("sessionId") == reply.Str("sessionId"));
+        }
+
+        var after = await world.Http.GetOkAsync($"/api/schedules/{schedule}");
+        Assert.Equal(4, after.GetProperty("missedRuns").GetInt32());
+        Assert.Equal(At(12, 6), after.GetProperty("lastMissedAt").GetDateTimeOffset());
+        Assert.Equal(At(12, 7), after.GetProperty("lastRunAt").GetDateTimeOffset());
+        Assert.Equal(At(12, 8), after.GetProperty("nextRunAt").GetDateTimeOffset());
+        Assert.Equal(3, (await ScheduledTasksAsync(world, schedule)).Count);
+        Assert.Equal(3, world.Model.Requests.Count(r => r.ConsumedScript && r.Contains("Check the build")));
+        var ledger = (await world.Http.GetOkAsync("/api/ledger?limit=200")).GetProperty("entries").EnumerateArray().ToList();
+        Assert.Contains(ledger, e => e.GetProperty("action").GetString() == "schedule.missed" && e.GetProperty("subject").GetString() == schedule);
+
+        // Disabled, it never wakes; enabled again, it counts from now (the time it was off is not "missed").
+        var disabled = await world.Http.PatchOkAsync($"/api/schedules/{schedule}", new { enabled = false });
+        Assert.Equal(JsonValueKind.Null, disabled.GetProperty("nextRunAt").ValueKind);
+        clock.Advance(TimeSpan.FromMinutes(10));
+        var enabled = await world.Http.PatchOkAsync($"/api/schedules/{schedule}", new { enabled = true });
+        Assert.Equal(At(12, 18), enabled.GetProperty("nextRunAt").GetDateTimeOffset());
+        Assert.Equal(4, enabled.GetProperty("missedRuns").GetInt32());
+        Assert.Equal(3, (await ScheduledTasksAsync(world, schedule)).Count);
+    }
+
+    private static DateTimeOffset At(int hour, int minute) => new(2026, 11, 23, hour, minute, 0, TimeSpan.Zero);
+
+    /// <summary>Moves the clock to the schedule's next time and waits for the session it starts to finish its turn.</summary>
+    private static async Task RunOnceAsync(AgentWorld world, ManualClock clock, TimeSpan by, string reply)
+    {
+        world.Model.Enqueue(ScriptedReply.Text(reply));
+        await using var all = await SseClient.ConnectAsync(world.Http, "/api/events?tail=true", null);
+        clock.Advance(by);
+        var said = await all.WaitForAsync(e => e.Event == "message" && e.Str("text") == reply);
+        await all.WaitForAsync(e => e.Event == "turn.completed" && e.Str("sessionId") == said.Str("sessionId"));
+    }
+
+    private static async Task<DateTimeOffset> NextRunAsync(AgentWorld world, string schedule) =>
+        (await world.Http.GetOkAsync($"/api/schedules/{schedule}")).GetProperty("nextRunAt").GetDateTimeOffset();
+
+    private static async Task<List<(string Id, string Status, string? SessionId)>> TasksAsync(AgentWorld world) =>
+        [.. (await world.Http.GetOkAsync($"/api/projects/{world.ProjectId}/tasks")).EnumerateArray()
+            .Select(t => (t.GetProperty("id").GetString()!, t.GetProperty("status").GetString()!, t.GetProperty("sessionId").GetString()))];
+
+    private static async Task<List<JsonElement>> ScheduledTasksAsync(AgentWorld world, string schedule) =>
+        [.. (await world.Http.GetOkAsync($"/api/projects/{world.ProjectId}/tasks")).EnumerateArray()
+            .Where(t => t.GetProperty("scheduleId").GetString() == schedule)];
+
+    private static async Task<string> AddTaskAsync(AgentWorld world, string prompt)
+    {
+        var response = await world.Http.PostAsJsonAsync($"/api/projects/{world.ProjectId}/tasks", new { prompt, agent = "claude-code", mode = "ask" });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+    }
+}

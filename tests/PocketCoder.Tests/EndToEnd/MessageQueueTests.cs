@@ -1,0 +1,120 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using FakeLlm;
+using PocketCoder.Tests.Infrastructure;
+
+namespace PocketCoder.Tests.EndToEnd;
+
+/// <summary>
+/// Messages sent while a turn runs, with the REAL Claude Code CLI: they wait in the session's queue (shown, editable,
+/// removable) and each becomes a turn of its own, in order, after the one before ends. A removed one never reaches the
+/// model; an edited one reaches it as edited. A cancelled turn holds the queue until the owner lets it go on, and a
+/// restart loses nothing queued.
+/// </summary>
+public sealed class MessageQueueTests
+{
+    [Fact]
+    public async Task ThreeDuringATurn_RunInOrder_TheRemovedOneNever_TheEditedOneAsEdited()
+    {
+        await using var world = await AgentWorld.ClaudeAsync();
+        var release = new TaskCompletionSource();
+        world.Model.Enqueue(ScriptedReply.Held(release.Task, "Long job done."), ScriptedReply.Text("Reply to one."), ScriptedReply.Text("Reply to three."));
+        var session = await world.StartSessionAsync("Start the long job");
+        await using var events = await world.EventsAsync(session, lastEventId: "0");
+        using (var waiting = new CancellationTokenSource(TimeSpan.FromSeconds(90)))
+        {
+            await world.Model.WaitForRequestAsync(r => r.Contains("Start the long job"), waiting.Token);
+        }
+
+        var one = await QueueAsync(world, session, "message one");
+        var two = await QueueAsync(world, session, "message two");
+        var three = await QueueAsync(world, session, "message three");
+        Assert.Equal(["message one", "message two", "message three"], Texts(await world.Http.GetOkAsync($"/api/sessions/{session}/queue")));
+
+        var edited = await world.Http.PatchOkAsync($"/api/sessions/{session}/queue/{three}", new { text = "message three, edited" });
+        Assert.Equal("message three, edited", edited.GetProperty("text").GetString());
+        Assert.Equal(HttpStatusCode.NoContent, (await world.Http.DeleteAsync($"/api/sessions/{session}/queue/{two}")).StatusCode);
+        await ApiAssert.ProblemAsync(await world.Http.DeleteAsync($"/api/sessions/{session}/queue/{two}"), HttpStatusCode.NotFound, "QUEUED_MESSAGE_NOT_FOUND");
+        await ApiAssert.ProblemAsync(await world.Http.PatchAsJsonAsync($"/api/sessions/{session}/queue/{one}", new { text = " " }),
+            HttpStatusCode.BadRequest, "VALIDATION_FAILED");
+        // Every device sees the queue as it now is.
+        var shown = await events.WaitForAsync(e => e.Event == "queue.updated" && Texts(e.Json).SequenceEqual(["message one", "message three, edited"]));
+        Assert.False(shown.Json.GetProperty("held").GetBoolean());
+
+        release.SetResult();
+        await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Reply to three.");
+        await events.WaitForAsync("turn.completed");
+
+        Assert.Equal(["Start the long job", "message one", "message three, edited"],
+            events.Received.Where(e => e.Event == "message.user").Select(e => e.Str("text")!));
+        Assert.Equal(3, events.Received.Count(e => e.Event == "turn.completed"));
+        // Each queued message began its own turn: it came after the turn before had ended.
+        var seqOf = (string kind, string text) => events.Received.First(e => e.Event == kind && e.Str("text") == text).Id;
+        Assert.True(seqOf("message", "Long job done.") < seqOf("message.user", "message one"));
+        Assert.True(seqOf("message", "Reply to one.") < seqOf("message.user", "message three, edited"));
+        Assert.DoesNotContain(world.Model.Requests, r => r.Contains("message two"));
+        Assert.DoesNotContain(world.Model.Requests, r => r.Contains("message three") && !r.Contains("message three, edited"));
+        Assert.Empty(Texts(await world.Http.GetOkAsync($"/api/sessions/{session}/queue")));
+        await ApiAssert.ProblemAsync(await world.Http.PatchAsJsonAsync($"/api/sessions/{session}/queue/{one}", new { text = "too late" }),
+            HttpStatusCode.NotFound, "QUEUED_MESSAGE_NOT_FOUND");
+    }
+
+    [Fact]
+    public async Task ACancelledTurn_HoldsTheQueue_ARestartKeepsIt_RunLetsItGoOn()
+    {
+        await using var world = await AgentWorld.ClaudeAsync();
+        var never = new TaskCompletionSource();
+        // A first exchange the agent keeps, so there is a conversation to come back to after the restart.
+        world.Model.Enqueue(ScriptedReply.Text("Ready."), ScriptedReply.Held(never.Task, "Never said."));
+        var session = await world.StartSessionAsync("Get ready");
+        await using (var events = await world.EventsAsync(session, lastEventId: "0"))
+        {
+            await events.WaitForAsync("turn.completed");
+            await world.SendAsync(session, "Start something I will stop");
+            using (var waiting = new CancellationTokenSource(TimeSpan.FromSeconds(90)))
+            {
+                await world.Model.WaitForRequestAsync(r => r.Contains("Start something I will stop"), waiting.Token);
+            }
+
+            await QueueAsync(world, session, "after the stop");
+            await world.CancelAsync(session);
+            await events.WaitForAsync(e => e.Event == "turn.completed" && e.Id > events.Received.First(m => m.Event == "message.user" && m.Str("text") == "Start something I will stop").Id);
+            var held = await events.WaitForAsync(e => e.Event == "queue.updated" && e.Json.GetProperty("held").GetBoolean());
+            Assert.Equal(["after the stop"], Texts(held.Json));
+        }
+
+        var queue = await world.Http.GetOkAsync($"/api/sessions/{session}/queue");
+        Assert.True(queue.GetProperty("held").GetBoolean());
+        Assert.Equal(["after the stop"], Texts(queue));
+
+        await world.RestartServerAsync();
+        never.SetResult();
+        queue = await world.Http.GetOkAsync($"/api/sessions/{session}/queue");
+        Assert.True(queue.GetProperty("held").GetBoolean());
+        Assert.Equal(["after the stop"], Texts(queue));
+
+        world.Model.Enqueue(ScriptedReply.Text("Done after the stop."));
+        await using var after = await world.EventsAsync(session, lastEventId: "0");
+        var run = await world.Http.PostAsync($"/api/sessions/{session}/queue/run", null);
+        Assert.Equal(HttpStatusCode.Accepted, run.StatusCode);
+        Assert.True((await run.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("started").GetBoolean());
+        var reply = await after.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Done after the stop.");
+        await after.WaitForAsync(e => e.Event == "turn.completed" && e.Id > reply.Id);
+        Assert.Empty(Texts(await world.Http.GetOkAsync($"/api/sessions/{session}/queue")));
+        Assert.Single(world.Model.Requests, r => r.ConsumedScript && r.Contains("after the stop"));
+    }
+
+    private static async Task<string> QueueAsync(AgentWorld world, string session, string text)
+    {
+        var response = await world.Http.PostAsJsonAsync($"/api/sessions/{session}/messages", new { text });
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var queued = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("queued");
+        Assert.Equal(JsonValueKind.Object, queued.ValueKind);
+        Assert.Equal(text, queued.GetProperty("text").GetString());
+        return queued.GetProperty("id").GetString()!;
+    }
+
+    private static List<string> Texts(JsonElement queue) =>
+        [.. queue.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("text").GetString()!)];
+}

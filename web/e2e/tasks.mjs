@@ -1,0 +1,80 @@
+// The backlog and schedules (issue #16), in Debian's Chromium at 390x844 against the real server and Claude Code:
+// New session's "When" adds a task to the project's backlog (it runs, and the Tasks screen shows it done with its
+// session) and a schedule (shown with its next time in its own zone; Pause and Resume; Delete, confirmed).
+// Started by tests/PocketCoder.Tests/Browser/BacklogBrowserTests.cs.
+//
+//   node e2e/tasks.mjs --url URL --code PAIRCODE --repo DIR [--shots DIR]
+//
+// Prints "ok - <step>" per step; exits 0, or 1 with the failure.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { addProject, launchPhone, ok, pair, reportFailure, scriptArgs, smallTargets } from './phone.mjs';
+
+const args = scriptArgs(
+  { url: { type: 'string' }, code: { type: 'string' }, repo: { type: 'string' } },
+  ['url', 'code', 'repo'],
+  'node e2e/tasks.mjs --url URL --code CODE --repo DIR',
+);
+const base = args.url.replace(/\/$/, '');
+
+const profile = mkdtempSync(join(tmpdir(), 'pc-chromium-'));
+const context = await launchPhone({ executablePath: args.chromium, profile });
+const page = context.pages()[0] ?? (await context.newPage());
+page.setDefaultTimeout(60_000);
+const errors = [];
+page.on('pageerror', (e) => errors.push(String(e)));
+let exitCode = 0;
+try {
+  await pair(page, base, args.code, 'Tasks phone');
+  const projectId = await addProject(page, args.repo);
+
+  await page.locator('textarea[name="prompt"]').fill('Tidy the changelog');
+  await page.locator('input[name="when"][value="backlog"]').check();
+  await page.getByRole('button', { name: 'Add to backlog' }).click();
+  await page.waitForURL(new RegExp(`/p/${projectId}/tasks$`));
+  const task = page.locator('[data-task]', { hasText: 'Tidy the changelog' });
+  await task.waitFor();
+  await page.locator('[data-task][data-status="done"]', { hasText: 'Tidy the changelog' }).waitFor();
+  await task.getByRole('link', { name: 'Open' }).waitFor();
+  ok('"After the project\'s other tasks" adds a task; it runs as a session and shows done, with its session to open');
+
+  await page.goto(`${base}/p/${projectId}/new`);
+  await page.locator('textarea[name="prompt"]').fill('Check for outdated dependencies');
+  await page.locator('input[name="when"][value="schedule"]').check();
+  await page.locator('input[name="schedule-name"]').fill('Weekday check');
+  await page.locator('input[name="cron"]').fill('0 9 * * 1-5');
+  await page.locator('input[name="time-zone"]').fill('Europe/Berlin');
+  const newScreen = await smallTargets(page);
+  if (newScreen.bad.length) throw new Error(`controls under 44x44 on New session with a schedule: ${newScreen.bad.join('; ')}`);
+  await page.getByRole('button', { name: 'Add schedule' }).click();
+  await page.waitForURL(new RegExp(`/p/${projectId}/tasks$`));
+  const schedule = page.locator('[data-schedule]', { hasText: 'Weekday check' });
+  await schedule.locator('[data-testid="next-run"]', { hasText: 'Next:' }).waitFor();
+  const next = await schedule.locator('[data-testid="next-run"]').innerText();
+  if (!/09:00/.test(next)) throw new Error(`the next run reads "${next}", not 09:00 in the schedule's zone`);
+  const { bad } = await smallTargets(page);
+  if (bad.length) throw new Error(`controls under 44x44 on Tasks: ${bad.join('; ')}`);
+  await page.screenshot({ path: join(args.shots, 'tasks-01-backlog-and-schedule.png') });
+  ok('"On a schedule" adds a schedule, shown with its next time (09:00 in its own zone)');
+
+  await schedule.getByRole('button', { name: 'Pause' }).click();
+  await schedule.locator('[data-testid="next-run"]', { hasText: 'Paused' }).waitFor();
+  await schedule.getByRole('button', { name: 'Resume' }).click();
+  await schedule.locator('[data-testid="next-run"]', { hasText: 'Next:' }).waitFor();
+  await schedule.getByRole('button', { name: 'Delete…' }).click();
+  await schedule.getByRole('button', { name: 'Delete it' }).click();
+  await schedule.waitFor({ state: 'detached' });
+  ok('a schedule is paused, resumed, and deleted after a confirmation');
+
+  if (errors.length) throw new Error(`script errors: ${errors.join('; ')}`);
+  ok('no script errors');
+} catch (e) {
+  exitCode = 1;
+  await reportFailure(page, e, join(args.shots, 'tasks-failure.png'));
+} finally {
+  await context.close();
+  rmSync(profile, { recursive: true, force: true });
+}
+process.exit(exitCode);

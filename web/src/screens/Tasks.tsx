@@ -1,0 +1,121 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, type BacklogTask, describeError, type Schedule } from '../api';
+import { AppBar, Empty, ErrorNote } from '../components/ui';
+import { modeLabel } from '../events';
+import { linkTo } from '../router';
+import { useStore } from '../store';
+import { agentName } from './Home';
+
+/** A time as the schedule's own zone reads it (that is what its cron means), e.g. "Mon 09:00". */
+export function zoned(at: string, timeZone: string): string {
+  try {
+    return new Intl.DateTimeFormat(undefined, { timeZone, weekday: 'short', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' })
+      .format(new Date(at));
+  } catch {
+    return new Date(at).toLocaleString();
+  }
+}
+
+const STATUS_LABEL: Record<BacklogTask['status'], string> = {
+  running: 'Running', waiting: 'Waiting', done: 'Done', failed: 'Failed', removed: 'Removed',
+};
+
+/**
+ * The project's backlog (tasks that start one after another, each a session of its own) and its schedules (which add
+ * a task at each time their cron expression gives). Both are added from New session, under "When".
+ */
+export function Tasks({ projectId }: { projectId: string }) {
+  const project = useStore((s) => s.projects.find((p) => p.id === projectId));
+  const [tasks, setTasks] = useState<BacklogTask[] | null>(null);
+  const [schedules, setSchedules] = useState<Schedule[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  const [deleting, setDeleting] = useState<string | null>(null);
+
+  const load = () => {
+    void api.tasks(projectId).then(setTasks, (e) => setError(describeError(e)));
+    void api.schedules(projectId).then(setSchedules, (e) => setError(describeError(e)));
+  };
+  // The backlog moves on as sessions start and finish: the live dashboard says when any of the project's sessions
+  // changes (a new one, a status), and the lists are read again then.
+  const pulse = useStore((s) => Object.values(s.board.sessions).filter((x) => x.projectId === projectId)
+    .map((x) => `${x.id}:${x.status}`).sort().join());
+  useEffect(load, [projectId, pulse]);
+
+  const act = async (id: string, work: () => Promise<unknown>) => {
+    setBusy(id);
+    setError(null);
+    try {
+      await work();
+    } catch (e) {
+      setError(describeError(e));
+    }
+    setBusy(null);
+    setDeleting(null);
+    load();
+  };
+
+  return (
+    <>
+      <AppBar back="/" title="Tasks" subtitle={project?.name} />
+      <main class="page stack">
+        <ErrorNote error={error} />
+        <a class="btn primary block" {...linkTo(`/p/${projectId}/new`)}>Add a task or schedule</a>
+        <section aria-label="Backlog">
+          <div class="section-head"><h2>Backlog</h2></div>
+          <p class="fine">Each task starts as a session of its own once the one before has finished its work.</p>
+          {tasks?.length === 0 && <Empty><p>Nothing waiting.</p></Empty>}
+          <ul class="list">
+            {tasks?.map((t) => (
+              <li key={t.id} class="list-row" data-task={t.id} data-status={t.status}>
+                <div class="grow">
+                  <div class="session-title">{t.prompt}</div>
+                  <div class="muted small">
+                    {STATUS_LABEL[t.status]} · {agentName(t.agent)} · {modeLabel(t.mode)}{t.worktree ? ' · own branch' : ''}
+                    {t.scheduleId ? ` · ${t.createdBy}` : ''}{t.problem ? ` · ${t.problem}` : ''}
+                  </div>
+                </div>
+                {t.sessionId && <a class="btn ghost small" {...linkTo(`/s/${t.sessionId}`)}>Open</a>}
+                {t.status === 'waiting' && (
+                  <button class="btn danger-ghost small" disabled={busy !== null} aria-label={`Remove task: ${t.prompt.slice(0, 40)}`}
+                    onClick={() => void act(t.id, () => api.removeTask(t.id))}>Remove</button>
+                )}
+              </li>
+            ))}
+          </ul>
+        </section>
+        <section aria-label="Schedules">
+          <div class="section-head"><h2>Schedules</h2></div>
+          {schedules?.length === 0 && <Empty><p>No schedules.</p></Empty>}
+          <ul class="list">
+            {schedules?.map((s) => (
+              <li key={s.id} class="list-row schedule" data-schedule={s.id}>
+                <div class="grow">
+                  <div class="session-title">{s.name}</div>
+                  <div class="muted small"><code>{s.cron}</code> · {s.timeZone} · {agentName(s.agent)} · {modeLabel(s.mode)}</div>
+                  <div class="small" data-testid="next-run">
+                    {s.enabled && s.nextRunAt ? `Next: ${zoned(s.nextRunAt, s.timeZone)}` : 'Paused'}
+                    {s.lastRunAt ? ` · last ${zoned(s.lastRunAt, s.timeZone)}` : ''}
+                  </div>
+                  {s.missedRuns > 0 && s.lastMissedAt && (
+                    <div class="warn-note" role="status">
+                      Missed {s.missedRuns} run{s.missedRuns === 1 ? '' : 's'} while the server was down (last {zoned(s.lastMissedAt, s.timeZone)}); they were not run late.
+                    </div>
+                  )}
+                </div>
+                <div class="row wrap-row">
+                  <button class="btn ghost small" disabled={busy !== null} onClick={() => void act(s.id, () => api.updateSchedule(s.id, { enabled: !s.enabled }))}>
+                    {s.enabled ? 'Pause' : 'Resume'}
+                  </button>
+                  {deleting === s.id
+                    ? <button class="btn danger small" disabled={busy !== null} onClick={() => void act(s.id, () => api.deleteSchedule(s.id))}>Delete it</button>
+                    : <button class="btn danger-ghost small" disabled={busy !== null} onClick={() => setDeleting(s.id)}>Delete…</button>}
+                </div>
+              </li>
+            ))}
+          </ul>
+        </section>
+      </main>
+    </>
+  );
+}
