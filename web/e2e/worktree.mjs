@@ -53,6 +53,19 @@ try {
   const tapped = await smallTargets(page);
   if (tapped.bad.length) throw new Error(`controls under 44x44 on the worktree bar: ${tapped.bad.join('; ')}`);
   await page.screenshot({ path: join(args.shots, 'worktree-01-bar.png') });
+  // A changed file opens as the branch has it (the session's worktree), not as the project folder has it.
+  await bar.getByRole('link', { name: 'shared.txt' }).click();
+  await page.locator('[data-testid="file-content"]', { hasText: 'from the branch' }).waitFor();
+  ok('a changed file opens from the session\'s worktree');
+  await page.goBack();
+  await bar.locator('.worktree-summary').click();
+  await bar.getByRole('link', { name: 'Git' }).click();
+  await page.locator('.appbar', { hasText: 'pocketcoder/' }).waitFor();
+  await page.locator('main', { hasText: 'shared.txt' }).waitFor();
+  ok('its Git screen shows the session\'s branch and what the agent changed there');
+  await page.goBack();
+  await bar.locator('.worktree-summary').click();
+  await bar.getByRole('link', { name: 'shared.txt' }).waitFor();
   await bar.getByRole('button', { name: 'Merge into main' }).click();
   await bar.locator('[role="status"]', { hasText: 'fast-forward' }).waitFor();
   await page.screenshot({ path: join(args.shots, 'worktree-02-merged.png') });

@@ -153,6 +153,8 @@ export async function request<T>(method: string, path: string, body?: unknown,
 }
 
 const q = encodeURIComponent;
+/** A workspace URL with `session` added when given: it then acts on that session's worktree (docs/api.md, Workspace). */
+const scoped = (url: string, session?: string) => (session ? `${url}${url.includes('?') ? '&' : '?'}session=${q(session)}` : url);
 
 export const api = {
   health: () => request<Health>('GET', '/api/health'),
@@ -237,34 +239,35 @@ export const api = {
     request<RulePreview>('POST', `/api/projects/${q(projectId)}/rules/preview`, rule),
   removeRule: (projectId: string, ruleId: string) => request<void>('DELETE', `/api/projects/${q(projectId)}/rules/${q(ruleId)}`),
 
-  files: (projectId: string, path = '') => request<DirectoryListing>('GET', `/api/projects/${q(projectId)}/files?path=${q(path)}`),
-  file: (projectId: string, path: string) => request<FileContent>('GET', `/api/projects/${q(projectId)}/files/content?path=${q(path)}`),
+  // Files, git and commands take an optional `session`: act on that session's worktree instead of the project's folder.
+  files: (projectId: string, path = '', session?: string) => request<DirectoryListing>('GET', scoped(`/api/projects/${q(projectId)}/files?path=${q(path)}`, session)),
+  file: (projectId: string, path: string, session?: string) => request<FileContent>('GET', scoped(`/api/projects/${q(projectId)}/files/content?path=${q(path)}`, session)),
   /** Saves only over the version the editor read (`sha256`); else FILE_CHANGED (412) and nothing is written. */
-  writeFile: (projectId: string, path: string, content: string, replaces: string) =>
-    request<FileWritten>('PUT', `/api/projects/${q(projectId)}/files/content?path=${q(path)}`, undefined, { text: content, headers: { 'if-match': `"${replaces}"` } }),
+  writeFile: (projectId: string, path: string, content: string, replaces: string, session?: string) =>
+    request<FileWritten>('PUT', scoped(`/api/projects/${q(projectId)}/files/content?path=${q(path)}`, session), undefined, { text: content, headers: { 'if-match': `"${replaces}"` } }),
 
-  gitStatus: (projectId: string) => request<GitStatus>('GET', `/api/projects/${q(projectId)}/git/status`),
-  gitDiff: (projectId: string, path: string, staged: boolean) =>
-    request<GitDiff>('GET', `/api/projects/${q(projectId)}/git/diff?path=${q(path)}&staged=${staged}`),
-  gitLog: (projectId: string, skip = 0) => request<GitLog>('GET', `/api/projects/${q(projectId)}/git/log?skip=${skip}&limit=50`),
-  gitCommitDetail: (projectId: string, sha: string) => request<GitCommitDetail>('GET', `/api/projects/${q(projectId)}/git/commits/${q(sha)}`),
-  gitDiscard: (projectId: string, paths: string[], includeStaged = false) =>
-    request<GitStatus>('POST', `/api/projects/${q(projectId)}/git/discard`, { paths, includeStaged }),
-  gitBranches: (projectId: string) => request<GitBranches>('GET', `/api/projects/${q(projectId)}/git/branches`),
-  gitStage: (projectId: string, paths: string[]) => request<GitStatus>('POST', `/api/projects/${q(projectId)}/git/stage`, { paths }),
-  gitUnstage: (projectId: string, paths: string[]) => request<GitStatus>('POST', `/api/projects/${q(projectId)}/git/unstage`, { paths }),
+  gitStatus: (projectId: string, session?: string) => request<GitStatus>('GET', scoped(`/api/projects/${q(projectId)}/git/status`, session)),
+  gitDiff: (projectId: string, path: string, staged: boolean, session?: string) =>
+    request<GitDiff>('GET', scoped(`/api/projects/${q(projectId)}/git/diff?path=${q(path)}&staged=${staged}`, session)),
+  gitLog: (projectId: string, skip = 0, session?: string) => request<GitLog>('GET', scoped(`/api/projects/${q(projectId)}/git/log?skip=${skip}&limit=50`, session)),
+  gitCommitDetail: (projectId: string, sha: string, session?: string) => request<GitCommitDetail>('GET', scoped(`/api/projects/${q(projectId)}/git/commits/${q(sha)}`, session)),
+  gitDiscard: (projectId: string, paths: string[], includeStaged = false, session?: string) =>
+    request<GitStatus>('POST', scoped(`/api/projects/${q(projectId)}/git/discard`, session), { paths, includeStaged }),
+  gitBranches: (projectId: string, session?: string) => request<GitBranches>('GET', scoped(`/api/projects/${q(projectId)}/git/branches`, session)),
+  gitStage: (projectId: string, paths: string[], session?: string) => request<GitStatus>('POST', scoped(`/api/projects/${q(projectId)}/git/stage`, session), { paths }),
+  gitUnstage: (projectId: string, paths: string[], session?: string) => request<GitStatus>('POST', scoped(`/api/projects/${q(projectId)}/git/unstage`, session), { paths }),
   ledgerHead: () => request<{ seq: number; hash: string }>('GET', '/api/ledger/head'),
   ledgerEntry: async (seq: number) =>
     (await request<{ entries: { seq: number; hash: string }[] }>('GET', `/api/ledger?after=${seq - 1}&limit=1`)).entries.find((e) => e.seq === seq) ?? null,
   gitSetIdentity: (projectId: string, name: string, email: string) =>
     request<{ name: string | null; email: string | null }>('PUT', `/api/projects/${q(projectId)}/git/identity`, { name, email }),
-  gitCommit: (projectId: string, message: string) => request<{ sha: string; branch?: string }>('POST', `/api/projects/${q(projectId)}/git/commit`, { message }),
-  gitPush: (projectId: string) => request<{ ok: boolean; branch?: string; upstream?: string; output?: string }>('POST', `/api/projects/${q(projectId)}/git/push`),
-  gitCheckout: (projectId: string, ref: string) => request<{ ok: boolean; branch?: string }>('POST', `/api/projects/${q(projectId)}/git/checkout`, { ref }),
-  gitBranch: (projectId: string, name: string) =>
-    request<{ ok: boolean; branch?: string }>('POST', `/api/projects/${q(projectId)}/git/branch`, { name, checkout: true }),
+  gitCommit: (projectId: string, message: string, session?: string) => request<{ sha: string; branch?: string }>('POST', scoped(`/api/projects/${q(projectId)}/git/commit`, session), { message }),
+  gitPush: (projectId: string, session?: string) => request<{ ok: boolean; branch?: string; upstream?: string; output?: string }>('POST', scoped(`/api/projects/${q(projectId)}/git/push`, session)),
+  gitCheckout: (projectId: string, ref: string, session?: string) => request<{ ok: boolean; branch?: string }>('POST', scoped(`/api/projects/${q(projectId)}/git/checkout`, session), { ref }),
+  gitBranch: (projectId: string, name: string, session?: string) =>
+    request<{ ok: boolean; branch?: string }>('POST', scoped(`/api/projects/${q(projectId)}/git/branch`, session), { name, checkout: true }),
 
-  runCommand: (projectId: string, command: string) => request<{ id: string }>('POST', `/api/projects/${q(projectId)}/commands`, { command }),
+  runCommand: (projectId: string, command: string, session?: string) => request<{ id: string }>('POST', scoped(`/api/projects/${q(projectId)}/commands`, session), { command }),
   commands: (projectId: string) => request<CommandRun[]>('GET', `/api/projects/${q(projectId)}/commands?limit=20`),
   command: (id: string) => request<CommandRun>('GET', `/api/commands/${q(id)}`),
   cancelCommand: (id: string) => request<void>('POST', `/api/commands/${q(id)}/cancel`),

@@ -124,6 +124,7 @@ public static class PocketCoderServer
         services.AddHostedService(provider => provider.GetRequiredService<SessionManager>());
         services.AddSingleton(new AgentRegistry(Adapters(options)));
         services.AddSingleton<AgentHealthCache>();
+        services.AddSingleton<Workspace.WorkspaceRoots>();
         services.AddSingleton<WorkspaceFiles>();
         services.AddSingleton<GitCli>();
         services.AddSingleton<GitWorkspace>();

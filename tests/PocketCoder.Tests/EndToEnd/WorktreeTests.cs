@@ -77,6 +77,45 @@ public sealed class WorktreeTests
         Assert.DoesNotContain(stray, Git(world.Repository, "worktree", "list"), StringComparison.Ordinal);
     }
 
+    /// <summary>Files, git and commands with <c>?session=</c> act on that session's worktree, confined to it as to the project.</summary>
+    [Fact]
+    public async Task FilesGitAndCommands_OfASession_ActOnItsWorktree()
+    {
+        await using var world = await AgentWorld.ClaudeAsync();
+        var session = await WorkAsync(world, "on the branch");
+        var api = $"/api/projects/{world.ProjectId}";
+        var worktree = (await world.Http.GetOkAsync($"/api/sessions/{session}/worktree")).GetProperty("path").GetString()!;
+
+        Assert.Contains("shared.txt", Names(await world.Http.GetOkAsync($"{api}/files?session={session}")));
+        Assert.DoesNotContain("shared.txt", Names(await world.Http.GetOkAsync($"{api}/files")));
+        Assert.Equal("on the branch\n", (await world.Http.GetOkAsync($"{api}/files/content?path=shared.txt&session={session}")).GetProperty("content").GetString());
+        await ApiAssert.ProblemAsync(await world.Http.GetAsync($"{api}/files/content?path=../../etc/passwd&session={session}"), HttpStatusCode.BadRequest, "OUTSIDE_PROJECT_ROOT");
+
+        var status = await world.Http.GetOkAsync($"{api}/git/status?session={session}");
+        Assert.Equal($"pocketcoder/{session[..8]}", status.GetProperty("branch").GetString());
+        Assert.Equal(["shared.txt"], status.GetProperty("untracked").EnumerateArray().Select(p => p.GetString()));
+        Assert.Empty((await world.Http.GetOkAsync($"{api}/git/status")).GetProperty("untracked").EnumerateArray());
+
+        var command = await world.Http.PostAsJsonAsync($"{api}/commands?session={session}", new { command = "pwd; cat shared.txt" });
+        Assert.Equal(HttpStatusCode.Accepted, command.StatusCode);
+        var id = (await command.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
+        await using (var output = await SseClient.ConnectAsync(world.Http, $"/api/commands/{id}/events"))
+        {
+            await output.WaitForAsync("exit");
+            var printed = string.Concat(output.Received.Where(e => e.Event == "output").Select(e => e.Str("text")));
+            Assert.Equal($"{worktree}\non the branch\n", printed);
+        }
+
+        // Only a session of this project, only one with a worktree, and never the project once its worktree is gone.
+        await ApiAssert.ProblemAsync(await world.Http.GetAsync($"{api}/files?session=nope"), HttpStatusCode.NotFound, "SESSION_NOT_FOUND");
+        var plain = await world.StartSessionAsync("no worktree here");
+        await ApiAssert.ProblemAsync(await world.Http.GetAsync($"{api}/git/status?session={plain}"), HttpStatusCode.NotFound, "WORKTREE_NOT_FOUND");
+        Assert.True((await world.Http.PostAsJsonAsync($"/api/sessions/{session}/worktree/remove", new { discardBranch = false })).IsSuccessStatusCode);
+        await ApiAssert.ProblemAsync(await world.Http.GetAsync($"{api}/files?session={session}"), HttpStatusCode.Conflict, "WORKTREE_UNAVAILABLE");
+    }
+
+    private static List<string> Names(JsonElement listing) => [.. listing.GetProperty("entries").EnumerateArray().Select(e => e.GetProperty("name").GetString()!)];
+
     [Fact]
     public async Task NotAGitRepository_ClearError_NoSessionLeft()
     {

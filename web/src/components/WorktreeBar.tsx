@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, describeError, type Session, type Worktree } from '../api';
+import { linkTo } from '../router';
 import { ErrorNote } from './ui';
 
 /**
@@ -45,7 +46,20 @@ export function WorktreeBar({ session, working, onStopped }: { session: Session;
       {open && (
         <div class="worktree-details">
           <p class="muted small">Works on its own branch from <span class="mono">{info.baseRef}</span>; your project folder does not change until you merge.</p>
-          {info.changed.length > 0 && <ul class="plain small mono">{info.changed.slice(0, 30).map((f) => <li key={f}>{f}</li>)}</ul>}
+          {/* The files as the branch has them, in the session's worktree. */}
+          {info.changed.length > 0 && (
+            <ul class="plain small mono">
+              {info.changed.slice(0, 30).map((f) => (
+                <li key={f}>{info.present ? <a {...linkTo(`/p/${session.projectId}/file?path=${encodeURIComponent(f)}&session=${encodeURIComponent(session.id)}`)}>{f}</a> : f}</li>
+              ))}
+            </ul>
+          )}
+          {info.present && (
+            <div class="row wrap-row">
+              <a class="btn ghost small" {...linkTo(`/p/${session.projectId}/files?session=${encodeURIComponent(session.id)}`)}>Files</a>
+              <a class="btn ghost small" {...linkTo(`/p/${session.projectId}/git?session=${encodeURIComponent(session.id)}`)}>Git</a>
+            </div>
+          )}
           <ErrorNote error={error} />
           {note && <p class="muted small" role="status">{note}</p>}
           {confirm === null && (

@@ -11,41 +11,47 @@ function problem(e: unknown): string {
   return describeError(e);
 }
 
-function Crumbs({ projectId, path, name }: { projectId: string; path: string; name: string }) {
+/** A files link that stays in the session's worktree when the screen shows one. */
+function inScope(url: string, session?: string): string {
+  return session ? `${url}${url.includes('?') ? '&' : '?'}session=${encodeURIComponent(session)}` : url;
+}
+
+function Crumbs({ projectId, path, name, session }: { projectId: string; path: string; name: string; session?: string }) {
   const parts = path.split('/').filter(Boolean);
   return (
     <nav class="crumbs" aria-label="Folder">
-      <a {...linkTo(`/p/${projectId}/files`)}>{name}</a>
+      <a {...linkTo(inScope(`/p/${projectId}/files`, session))}>{name}</a>
       {parts.map((part, i) => {
         const to = parts.slice(0, i + 1).join('/');
-        return <span key={to}> / <a {...linkTo(`/p/${projectId}/files?path=${encodeURIComponent(to)}`)}>{part}</a></span>;
+        return <span key={to}> / <a {...linkTo(inScope(`/p/${projectId}/files?path=${encodeURIComponent(to)}`, session))}>{part}</a></span>;
       })}
     </nav>
   );
 }
 
-export function Files({ projectId, path }: { projectId: string; path: string }) {
+/** A project's files, or with `session` those of that session's worktree (its branch of its own). */
+export function Files({ projectId, path, session }: { projectId: string; path: string; session?: string }) {
   const project = useStore((s) => s.projects.find((p) => p.id === projectId));
   const [listing, setListing] = useState<DirectoryListing | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     setListing(null);
     setError(null);
-    api.files(projectId, path).then(setListing, (e) => setError(problem(e)));
-  }, [projectId, path]);
+    api.files(projectId, path, session).then(setListing, (e) => setError(problem(e)));
+  }, [projectId, path, session]);
 
   return (
     <>
-      <AppBar back="/" title="Files" subtitle={project?.name} />
+      <AppBar back={session ? `/s/${session}` : '/'} title="Files" subtitle={session ? `${project?.name ?? ''} · the session's branch` : project?.name} />
       <main class="page">
-        <Crumbs projectId={projectId} path={path} name={project?.name ?? 'project'} />
+        <Crumbs projectId={projectId} path={path} name={project?.name ?? 'project'} session={session} />
         <ErrorNote error={error} />
         {listing?.entries.length === 0 && <Empty><p>This folder is empty.</p></Empty>}
         <ul class="list files">
           {listing?.entries.map((e) => (
             <li key={e.path}>
               <a class="list-row file-row" data-path={e.path}
-                {...linkTo(e.type === 'directory' ? `/p/${projectId}/files?path=${encodeURIComponent(e.path)}` : `/p/${projectId}/file?path=${encodeURIComponent(e.path)}`)}>
+                {...linkTo(inScope(e.type === 'directory' ? `/p/${projectId}/files?path=${encodeURIComponent(e.path)}` : `/p/${projectId}/file?path=${encodeURIComponent(e.path)}`, session))}>
                 <Icon name={e.type === 'directory' ? 'folder' : 'file'} />
                 <span class="grow">{e.name}</span>
                 {e.type === 'file' && e.size != null && <span class="muted small">{size(e.size)}</span>}
@@ -90,7 +96,7 @@ function useHighlighted(path: string, content: string | undefined): Token[][] | 
 type Token = { kind: string; text: string };
 
 /** A file: read with highlighting, or edited and saved over exactly the version that was opened. */
-export function FileView({ projectId, path }: { projectId: string; path: string }) {
+export function FileView({ projectId, path, session }: { projectId: string; path: string; session?: string }) {
   const project = useStore((s) => s.projects.find((p) => p.id === projectId));
   const [file, setFile] = useState<FileContent | null>(null);
   const [wrap, setWrap] = useState(true);
@@ -109,13 +115,14 @@ export function FileView({ projectId, path }: { projectId: string; path: string 
   const editingRef = useRef(editing);
   editingRef.current = editing;
 
-  const load = () => api.file(projectId, path).then((f) => { setFile(f); setChangedOnDisk(false); }, (e) => setError(problem(e)));
-  useEffect(() => void load(), [projectId, path]);
+  const load = () => api.file(projectId, path, session).then((f) => { setFile(f); setChangedOnDisk(false); }, (e) => setError(problem(e)));
+  useEffect(() => void load(), [projectId, path, session]);
   const version = useRef<string | undefined>(undefined);
   version.current = file?.sha256;
   // The watcher reports every write, our own saves too: only a version other than the one shown counts as a change.
   useEffect(() => onFileChanges((changes) => {
-    if (changes.projectId !== projectId || (!changes.truncated && !changes.paths.includes(path))) return;
+    // The watcher follows the project's folder: a worktree's file is not reloaded by it.
+    if (session || changes.projectId !== projectId || (!changes.truncated && !changes.paths.includes(path))) return;
     void api.file(projectId, path).then((f) => {
       if (f.sha256 === version.current) return;
       if (editingRef.current) setChangedOnDisk(true);
@@ -124,7 +131,7 @@ export function FileView({ projectId, path }: { projectId: string; path: string 
         setNote('Updated: the file changed on disk.');
       }
     }, () => { if (editingRef.current) setChangedOnDisk(true); });
-  }), [projectId, path]);
+  }), [projectId, path, session]);
   const highlighted = useHighlighted(path, editing ? undefined : file?.content);
 
   const save = async (over: string) => {
@@ -133,7 +140,7 @@ export function FileView({ projectId, path }: { projectId: string; path: string 
     setError(null);
     try {
       const content = crlf ? draft.replaceAll('\n', '\r\n') : draft;
-      const written = await api.writeFile(projectId, path, content, over);
+      const written = await api.writeFile(projectId, path, content, over, session);
       setFile({ path, content, size: written.size, modifiedAt: written.modifiedAt, sha256: written.sha256, utf8: true });
       setDraft(null);
       setConflict(null);
@@ -141,7 +148,7 @@ export function FileView({ projectId, path }: { projectId: string; path: string 
       setNote('Saved.');
     } catch (e) {
       if (e instanceof ApiError && e.code === 'FILE_CHANGED') {
-        const theirs = await api.file(projectId, path).catch(() => null);
+        const theirs = await api.file(projectId, path, session).catch(() => null);
         setConflict({ theirs });
       } else {
         setError(describeError(e));
@@ -158,7 +165,7 @@ export function FileView({ projectId, path }: { projectId: string; path: string 
 
   return (
     <>
-      <AppBar back={`/p/${projectId}/files${parent ? `?path=${encodeURIComponent(parent)}` : ''}`} title={name}
+      <AppBar back={inScope(`/p/${projectId}/files${parent ? `?path=${encodeURIComponent(parent)}` : ''}`, session)} title={name}
         subtitle={<span class="muted small">{project?.name} / {path}</span>}
         actions={<>
           <button class="icon-btn" aria-pressed={wrap} aria-label="Wrap lines" onClick={() => setWrap(!wrap)}><Icon name="code" /></button>

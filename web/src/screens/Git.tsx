@@ -29,7 +29,13 @@ function gitProblem(e: unknown): string {
 const STATUS_WORD: Record<string, string> = { M: 'modified', A: 'added', D: 'deleted', R: 'renamed', C: 'copied', T: 'type changed', U: 'conflict' };
 const word = (status: string) => STATUS_WORD[status[0] ?? ''] ?? status;
 
-export function Git({ projectId }: { projectId: string }) {
+/** A git screen link that stays in the session's worktree when the screen shows one. */
+function inScope(url: string, session?: string): string {
+  return session ? `${url}${url.includes('?') ? '&' : '?'}session=${encodeURIComponent(session)}` : url;
+}
+
+/** The project's working tree, or with `session` that session's worktree (its branch of its own). */
+export function Git({ projectId, session }: { projectId: string; session?: string }) {
   const project = useStore((s) => s.projects.find((p) => p.id === projectId));
   const [status, setStatus] = useState<GitStatus | null>(null);
   const [message, setMessage] = useState('');
@@ -40,7 +46,7 @@ export function Git({ projectId }: { projectId: string }) {
   const [needsIdentity, setNeedsIdentity] = useState(false);
   const [confirmDiscard, setConfirmDiscard] = useState(false);
 
-  const load = () => api.gitStatus(projectId).then(setStatus, (e) => setError(gitProblem(e)));
+  const load = () => api.gitStatus(projectId, session).then(setStatus, (e) => setError(gitProblem(e)));
   useEffect(() => void load(), [projectId]);
 
   const act = async (action: () => Promise<unknown>, done?: (result: unknown) => string | null) => {
@@ -59,15 +65,16 @@ export function Git({ projectId }: { projectId: string }) {
     }
   };
 
-  const diffLink = (path: string, staged: boolean) => linkTo(`/p/${projectId}/git/diff?path=${encodeURIComponent(path)}&staged=${staged}`);
+  const diffLink = (path: string, staged: boolean) => linkTo(inScope(`/p/${projectId}/git/diff?path=${encodeURIComponent(path)}&staged=${staged}`, session));
   const clean = status && !status.staged.length && !status.unstaged.length && !status.untracked.length && !status.conflicted.length;
 
   return (
     <>
-      <AppBar back="/" title="Git" subtitle={<span class="muted small">{project?.name}{status?.branch ? ` · ${status.branch}` : ''}</span>}
+      <AppBar back={session ? `/s/${session}` : '/'} title="Git" subtitle={<span class="muted small">{project?.name}{status?.branch ? ` · ${status.branch}` : ''}</span>}
         actions={<>
-          <a class="icon-btn" aria-label="History" {...linkTo(`/p/${projectId}/git/log`)}><Icon name="history" /></a>
-          <a class="icon-btn" aria-label="Branches" {...linkTo(`/p/${projectId}/git/branches`)}><Icon name="branch" /></a>
+          <a class="icon-btn" aria-label="History" {...linkTo(inScope(`/p/${projectId}/git/log`, session))}><Icon name="history" /></a>
+          {/* A session's worktree stays on its own branch: switching it is the project's business. */}
+          {!session && <a class="icon-btn" aria-label="Branches" {...linkTo(`/p/${projectId}/git/branches`)}><Icon name="branch" /></a>}
         </>} />
       <main class="page git">
         <ErrorNote error={error} />
@@ -86,10 +93,10 @@ export function Git({ projectId }: { projectId: string }) {
         )}
         {status && status.staged.length > 0 && (
           <Section title={`Staged (${status.staged.length})`}
-            action={<button class="link-btn" disabled={busy} onClick={() => void act(() => api.gitUnstage(projectId, status.staged.map((c) => c.path)))}>Unstage all</button>}>
+            action={<button class="link-btn" disabled={busy} onClick={() => void act(() => api.gitUnstage(projectId, status.staged.map((c) => c.path), session))}>Unstage all</button>}>
             {status.staged.map((c) => (
               <Row key={c.path} path={c.path} label={word(c.status)} link={diffLink(c.path, true)}
-                button={<button class="btn ghost small" disabled={busy} onClick={() => void act(() => api.gitUnstage(projectId, [c.path]))}>Unstage</button>} />
+                button={<button class="btn ghost small" disabled={busy} onClick={() => void act(() => api.gitUnstage(projectId, [c.path], session))}>Unstage</button>} />
             ))}
           </Section>
         )}
@@ -98,7 +105,7 @@ export function Git({ projectId }: { projectId: string }) {
             action={<span class="row">
               <button class="link-btn danger-text" disabled={busy} onClick={() => setConfirmDiscard(true)}>Discard…</button>
               <button class="link-btn" disabled={busy}
-                onClick={() => void act(() => api.gitStage(projectId, [...status.unstaged.map((c) => c.path), ...status.untracked]))}>Stage all</button>
+                onClick={() => void act(() => api.gitStage(projectId, [...status.unstaged.map((c) => c.path), ...status.untracked], session))}>Stage all</button>
             </span>}>
             {confirmDiscard && (
               <li class="confirm" data-testid="confirm-discard">
@@ -110,7 +117,7 @@ export function Git({ projectId }: { projectId: string }) {
                   <button class="btn danger grow" disabled={busy} onClick={() => {
                     setConfirmDiscard(false);
                     // An untracked folder (a nested repository, listed with a '/') is the owner's to remove by hand.
-                    void act(() => api.gitDiscard(projectId, [...status.unstaged.map((c) => c.path), ...status.untracked.filter((p) => !p.endsWith('/'))]),
+                    void act(() => api.gitDiscard(projectId, [...status.unstaged.map((c) => c.path), ...status.untracked.filter((p) => !p.endsWith('/'))], false, session),
                       () => 'Changes discarded.');
                   }}>Discard changes</button>
                 </div>
@@ -118,18 +125,18 @@ export function Git({ projectId }: { projectId: string }) {
             )}
             {status.unstaged.map((c) => (
               <Row key={c.path} path={c.path} label={word(c.status)} link={diffLink(c.path, false)}
-                button={<button class="btn ghost small" disabled={busy} onClick={() => void act(() => api.gitStage(projectId, [c.path]))}>Stage</button>} />
+                button={<button class="btn ghost small" disabled={busy} onClick={() => void act(() => api.gitStage(projectId, [c.path], session))}>Stage</button>} />
             ))}
             {status.untracked.map((path) => (
-              <Row key={path} path={path} label="new" link={linkTo(`/p/${projectId}/file?path=${encodeURIComponent(path)}`)}
-                button={<button class="btn ghost small" disabled={busy} onClick={() => void act(() => api.gitStage(projectId, [path]))}>Stage</button>} />
+              <Row key={path} path={path} label="new" link={linkTo(inScope(`/p/${projectId}/file?path=${encodeURIComponent(path)}`, session))}
+                button={<button class="btn ghost small" disabled={busy} onClick={() => void act(() => api.gitStage(projectId, [path], session))}>Stage</button>} />
             ))}
           </Section>
         )}
         {status && status.staged.length > 0 && (
           <form class="card stack commit" onSubmit={(e) => {
             e.preventDefault();
-            void act(() => api.gitCommit(projectId, message.trim()), (r) => {
+            void act(() => api.gitCommit(projectId, message.trim(), session), (r) => {
               setMessage('');
               return `Committed ${(r as { sha: string }).sha.slice(0, 7)}.`;
             });
@@ -148,7 +155,7 @@ export function Git({ projectId }: { projectId: string }) {
           })} />
         )}
         {status?.upstream && (
-          <button class="btn ghost block" disabled={busy} onClick={() => void act(() => api.gitPush(projectId), (r) => {
+          <button class="btn ghost block" disabled={busy} onClick={() => void act(() => api.gitPush(projectId, session), (r) => {
             const push = r as { ok: boolean; output?: string };
             return push.ok ? `Pushed to ${status.upstream}.` : `Push failed: ${push.output ?? ''}`;
           })}>Push to {status.upstream}{status.ahead ? ` (${status.ahead})` : ''}</button>
@@ -195,20 +202,20 @@ export function UnifiedDiff({ text }: { text: string }) {
   );
 }
 
-export function GitDiffView({ projectId, path, staged }: { projectId: string; path: string; staged: boolean }) {
+export function GitDiffView({ projectId, path, staged, session }: { projectId: string; path: string; staged: boolean; session?: string }) {
   const [diff, setDiff] = useState<GitDiff | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [confirm, setConfirm] = useState(false);
   const [discarded, setDiscarded] = useState(false);
-  useEffect(() => void api.gitDiff(projectId, path, staged).then(setDiff, (e) => setError(gitProblem(e))), [projectId, path, staged]);
-  const discard = () => api.gitDiscard(projectId, [path], staged).then(() => {
+  useEffect(() => void api.gitDiff(projectId, path, staged, session).then(setDiff, (e) => setError(gitProblem(e))), [projectId, path, staged, session]);
+  const discard = () => api.gitDiscard(projectId, [path], staged, session).then(() => {
     setDiscarded(true);
     setConfirm(false);
     setDiff(null);
   }, (e) => setError(gitProblem(e)));
   return (
     <>
-      <AppBar back={`/p/${projectId}/git`} title={path.split('/').pop() ?? path} subtitle={<span class="muted small">{staged ? 'staged' : 'not staged'} · {path}</span>} />
+      <AppBar back={inScope(`/p/${projectId}/git`, session)} title={path.split('/').pop() ?? path} subtitle={<span class="muted small">{staged ? 'staged' : 'not staged'} · {path}</span>} />
       <main class="page file-page">
         <ErrorNote error={error} />
         {diff && (diff.diff ? <UnifiedDiff text={diff.diff} /> : <Empty><p>No differences.</p></Empty>)}
@@ -234,11 +241,11 @@ export function GitDiffView({ projectId, path, staged }: { projectId: string; pa
 }
 
 /** The project's history, newest first, fifty at a time. */
-export function GitHistory({ projectId }: { projectId: string }) {
+export function GitHistory({ projectId, session }: { projectId: string; session?: string }) {
   const project = useStore((s) => s.projects.find((p) => p.id === projectId));
   const [pages, setPages] = useState<GitLog[]>([]);
   const [error, setError] = useState<string | null>(null);
-  const more = (skip: number) => api.gitLog(projectId, skip).then((page) => setPages((p) => [...p, page]), (e) => setError(gitProblem(e)));
+  const more = (skip: number) => api.gitLog(projectId, skip, session).then((page) => setPages((p) => [...p, page]), (e) => setError(gitProblem(e)));
   useEffect(() => {
     setPages([]);
     void more(0);
@@ -247,14 +254,14 @@ export function GitHistory({ projectId }: { projectId: string }) {
   const next = pages.at(-1)?.next;
   return (
     <>
-      <AppBar back={`/p/${projectId}/git`} title="History" subtitle={project?.name} />
+      <AppBar back={inScope(`/p/${projectId}/git`, session)} title="History" subtitle={project?.name} />
       <main class="page">
         <ErrorNote error={error} />
         {pages.length > 0 && commits.length === 0 && <Empty><p>No commits yet.</p></Empty>}
         <ul class="list">
           {commits.map((c) => (
             <li key={c.sha}>
-              <a class="list-row commit-row" data-sha={c.sha} {...linkTo(`/p/${projectId}/git/commit?sha=${c.sha}`)}>
+              <a class="list-row commit-row" data-sha={c.sha} {...linkTo(inScope(`/p/${projectId}/git/commit?sha=${c.sha}`, session))}>
                 <div class="grow">
                   <div class="commit-subject">{c.subject}</div>
                   <div class="muted small"><span class="mono-name">{c.sha.slice(0, 7)}</span> · {c.authorName} · {timeAgo(c.authoredAt)}{c.parents.length > 1 ? ' · merge' : ''}</div>
@@ -271,14 +278,14 @@ export function GitHistory({ projectId }: { projectId: string }) {
 }
 
 /** One commit: its message and what it changed. */
-export function GitCommitView({ projectId, sha }: { projectId: string; sha: string }) {
+export function GitCommitView({ projectId, sha, session }: { projectId: string; sha: string; session?: string }) {
   const [commit, setCommit] = useState<GitCommitDetail | null>(null);
   const [error, setError] = useState<string | null>(null);
-  useEffect(() => void api.gitCommitDetail(projectId, sha).then(setCommit, (e) => setError(gitProblem(e))), [projectId, sha]);
+  useEffect(() => void api.gitCommitDetail(projectId, sha, session).then(setCommit, (e) => setError(gitProblem(e))), [projectId, sha, session]);
   const body = commit?.message.split('\n').slice(1).join('\n').trim();
   return (
     <>
-      <AppBar back={`/p/${projectId}/git/log`} title={commit?.commit.subject ?? sha.slice(0, 7)}
+      <AppBar back={inScope(`/p/${projectId}/git/log`, session)} title={commit?.commit.subject ?? sha.slice(0, 7)}
         subtitle={commit && <span class="muted small">{sha.slice(0, 7)} · {commit.commit.authorName} · {new Date(commit.commit.authoredAt).toLocaleString()}</span>} />
       <main class="page file-page">
         <ErrorNote error={error} />

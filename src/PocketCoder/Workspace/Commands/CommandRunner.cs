@@ -44,6 +44,7 @@ public sealed record CommandResponse(
 /// </summary>
 public sealed class CommandRunner(
     Projects.ProjectStore projects,
+    WorkspaceRoots roots,
     Database database,
     Ledger.LedgerStore ledger,
     TimeProvider clock,
@@ -71,9 +72,10 @@ public sealed class CommandRunner(
     /// <summary>A command ended (exited, cancelled or timed out): notifications listen here.</summary>
     public event Action<CommandRun, CommandExitEvent>? Finished;
 
-    public CommandStarted Start(string projectId, RunCommandRequest request, Actor actor)
+    /// <param name="session">Runs in that session's worktree (see <see cref="WorkspaceRoots"/>); null: in the project's folder.</param>
+    public CommandStarted Start(string projectId, string? session, RunCommandRequest request, Actor actor)
     {
-        var project = projects.Get(projectId);
+        var project = roots.Get(projectId, session);
         var timeoutSeconds = request.TimeoutSeconds ?? DefaultTimeoutSeconds;
         var run = new CommandRun(Guid.NewGuid().ToString("N"), project.Id, request.Command!);
         var now = clock.GetUtcNow();
@@ -90,6 +92,7 @@ public sealed class CommandRunner(
                 ["commandId"] = run.Id,
                 ["command"] = run.Command,
                 ["timeoutSeconds"] = timeoutSeconds,
+                ["sessionId"] = session,
                 ["deviceId"] = actor.Id,
             });
         });

@@ -20,9 +20,10 @@ public static class CommandsApi
         api.MapPost("/commands/{id}/cancel", CancelAsync).WithName("CancelCommand");
     }
 
-    private static Accepted<CommandStarted> Run(string id, RunCommandRequest request, CommandRunner runner, ClaimsPrincipal user)
+    /// <param name="session">Run it in that session's worktree instead of the project's folder.</param>
+    private static Accepted<CommandStarted> Run(string id, string? session, RunCommandRequest request, CommandRunner runner, ClaimsPrincipal user)
     {
-        var started = runner.Start(id, request, user.Actor());
+        var started = runner.Start(id, session, request, user.Actor());
         return TypedResults.Accepted($"/api/commands/{started.Id}", started);
     }
 

@@ -14,16 +14,17 @@ public static class FilesApi
         files.MapPut("/content", WriteAsync).WithName("WriteFile");
     }
 
-    private static DirectoryListing List(string id, string? path, WorkspaceFiles files) => files.List(id, path);
+    // `session`: act on that session's worktree instead of the project's folder (WorkspaceRoots).
+    private static DirectoryListing List(string id, string? path, string? session, WorkspaceFiles files) => files.List(id, session, path);
 
-    private static FileContent Read(string id, string? path, WorkspaceFiles files) => files.Read(id, path);
+    private static FileContent Read(string id, string? path, string? session, WorkspaceFiles files) => files.Read(id, session, path);
 
     /// <summary>
     /// The body is the file's content as is (text/plain or application/octet-stream), up to 1 MB. <c>If-Match</c> with the
     /// <c>sha256</c> the file was read at makes the write conditional (412 FILE_CHANGED when it moved on); <c>If-None-Match: *</c>
     /// creates only.
     /// </summary>
-    private static async Task<Results<Created<FileWritten>, Ok<FileWritten>>> WriteAsync(string id, string? path, HttpRequest request, WorkspaceFiles files, ClaimsPrincipal user,
+    private static async Task<Results<Created<FileWritten>, Ok<FileWritten>>> WriteAsync(string id, string? path, string? session, HttpRequest request, WorkspaceFiles files, ClaimsPrincipal user,
         CancellationToken cancellationToken)
     {
         var replaces = request.Headers.IfNoneMatch.ToString() == "*" ? "" : request.Headers.IfMatch.ToString() is { Length: > 0 } match ? match.Trim('"') : null;
@@ -45,7 +46,7 @@ public static class FilesApi
             buffer.Write(chunk, 0, read);
         }
 
-        var written = files.Write(id, path, buffer.ToArray(), user.Actor(), replaces);
+        var written = files.Write(id, session, path, buffer.ToArray(), user.Actor(), replaces);
         return written.Created ? TypedResults.Created($"/api/projects/{id}/files/content?path={Uri.EscapeDataString(written.Path)}", written) : TypedResults.Ok(written);
     }
 }

@@ -22,7 +22,7 @@ public sealed record FileContent(string Path, string Content, long Size, DateTim
 public sealed record FileWritten(string Path, long Size, string Sha256, bool Created, DateTimeOffset ModifiedAt);
 
 /// <summary>Lists, reads and writes files inside a project, confined by <see cref="ProjectPaths"/>.</summary>
-public sealed class WorkspaceFiles(Projects.ProjectStore projects, Database database, Ledger.LedgerStore ledger)
+public sealed class WorkspaceFiles(WorkspaceRoots roots, Database database, Ledger.LedgerStore ledger)
 {
     public const int MaxListing = 10_000;
     public const long MaxReadBytes = 10 * 1024 * 1024;
@@ -30,9 +30,9 @@ public sealed class WorkspaceFiles(Projects.ProjectStore projects, Database data
     private const int BinaryProbeBytes = 8 * 1024;
     private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
 
-    public DirectoryListing List(string projectId, string? path)
+    public DirectoryListing List(string projectId, string? session, string? path)
     {
-        var project = projects.Get(projectId);
+        var project = roots.Get(projectId, session);
         var target = ProjectPaths.Existing(project, path);
         if (!Directory.Exists(target.Real))
         {
@@ -66,9 +66,9 @@ public sealed class WorkspaceFiles(Projects.ProjectStore projects, Database data
         return new DirectoryListing(target.Relative, entries, truncated, MaxListing);
     }
 
-    public FileContent Read(string projectId, string? path)
+    public FileContent Read(string projectId, string? session, string? path)
     {
-        var project = projects.Get(projectId);
+        var project = roots.Get(projectId, session);
         var target = ProjectPaths.Existing(project, path);
         if (Directory.Exists(target.Real))
         {
@@ -134,9 +134,9 @@ public sealed class WorkspaceFiles(Projects.ProjectStore projects, Database data
     /// FILE_CHANGED when the file is no longer that version, so an edit made on the phone never silently undoes what the
     /// agent (or anyone) wrote since it was opened. "*" means "must exist"; an empty string means "must not exist".
     /// </summary>
-    public FileWritten Write(string projectId, string? path, byte[] content, Actor actor, string? replaces = null)
+    public FileWritten Write(string projectId, string? session, string? path, byte[] content, Actor actor, string? replaces = null)
     {
-        var project = projects.Get(projectId);
+        var project = roots.Get(projectId, session);
         if (content.Length > MaxWriteBytes)
         {
             throw TooLargeToWrite();

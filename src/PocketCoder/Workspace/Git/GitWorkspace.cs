@@ -60,22 +60,22 @@ public sealed record GitIdentity(string? Name, string? Email);
 /// Nothing a client sends is ever read by git as an option: paths go after <c>--</c> (and are literal),
 /// refs are validated by git itself and may never start with '-'. Every change is recorded in the ledger.
 /// </summary>
-public sealed class GitWorkspace(Projects.ProjectStore projects, GitCli git, Database database, Ledger.LedgerStore ledger)
+public sealed class GitWorkspace(Projects.ProjectStore projects, WorkspaceRoots roots, GitCli git, Database database, Ledger.LedgerStore ledger)
 {
     internal const int MaxPaths = 1000;
     internal const int MaxMessage = 10_000;
     private static readonly TimeSpan PushTimeout = TimeSpan.FromSeconds(120);
 
-    public async Task<GitStatusResponse> StatusAsync(string projectId, CancellationToken cancellationToken)
+    public async Task<GitStatusResponse> StatusAsync(string projectId, string? session, CancellationToken cancellationToken)
     {
-        var project = projects.Get(projectId);
+        var project = roots.Get(projectId, session);
         var result = await git.RunCheckedAsync(project.Path, ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all"], cancellationToken);
         return GitStatusParser.Parse(result.Stdout);
     }
 
-    public async Task<GitDiffResponse> DiffAsync(string projectId, string? path, bool staged, CancellationToken cancellationToken)
+    public async Task<GitDiffResponse> DiffAsync(string projectId, string? session, string? path, bool staged, CancellationToken cancellationToken)
     {
-        var project = projects.Get(projectId);
+        var project = roots.Get(projectId, session);
         List<string> arguments = ["diff", "--no-color", "--no-ext-diff", "--no-textconv"];
         if (staged)
         {
@@ -94,9 +94,9 @@ public sealed class GitWorkspace(Projects.ProjectStore projects, GitCli git, Dat
         return new GitDiffResponse(relative, staged, result.Stdout, result.Truncated);
     }
 
-    public async Task<GitBranchesResponse> BranchesAsync(string projectId, CancellationToken cancellationToken)
+    public async Task<GitBranchesResponse> BranchesAsync(string projectId, string? session, CancellationToken cancellationToken)
     {
-        var project = projects.Get(projectId);
+        var project = roots.Get(projectId, session);
         var result = await git.RunCheckedAsync(project.Path,
             ["for-each-ref", "--format=%(refname)%00%(refname:short)%00%(objectname)%00%(HEAD)%00%(upstream:short)", "refs/heads", "refs/remotes"],
             cancellationToken);
@@ -116,30 +116,30 @@ public sealed class GitWorkspace(Projects.ProjectStore projects, GitCli git, Dat
         return new GitBranchesResponse(branches.FirstOrDefault(b => b.Current)?.Name, branches);
     }
 
-    public async Task<GitStatusResponse> StageAsync(string projectId, GitPathsRequest request, Actor actor, CancellationToken cancellationToken)
+    public async Task<GitStatusResponse> StageAsync(string projectId, string? session, GitPathsRequest request, Actor actor, CancellationToken cancellationToken)
     {
-        var project = projects.Get(projectId);
+        var project = roots.Get(projectId, session);
         var paths = Paths(project, request);
         await git.RunCheckedAsync(project.Path, ["add", "--all", "--", .. paths], cancellationToken);
         Record(actor, "git.staged", project, new JsonObject { ["paths"] = ToJson(paths) });
-        return await StatusAsync(projectId, cancellationToken);
+        return await StatusAsync(projectId, session, cancellationToken);
     }
 
-    public async Task<GitStatusResponse> UnstageAsync(string projectId, GitPathsRequest request, Actor actor, CancellationToken cancellationToken)
+    public async Task<GitStatusResponse> UnstageAsync(string projectId, string? session, GitPathsRequest request, Actor actor, CancellationToken cancellationToken)
     {
-        var project = projects.Get(projectId);
+        var project = roots.Get(projectId, session);
         var paths = Paths(project, request);
         var hasHead = (await git.RunAsync(project.Path, ["rev-parse", "--verify", "--quiet", "HEAD"], cancellationToken)).ExitCode == 0;
         // Before the first commit there is no HEAD to restore from: take the paths out of the index instead.
         string[] arguments = hasHead ? ["restore", "--staged", "--", .. paths] : ["rm", "--cached", "-r", "-q", "--", .. paths];
         await git.RunCheckedAsync(project.Path, arguments, cancellationToken);
         Record(actor, "git.unstaged", project, new JsonObject { ["paths"] = ToJson(paths) });
-        return await StatusAsync(projectId, cancellationToken);
+        return await StatusAsync(projectId, session, cancellationToken);
     }
 
-    public async Task<GitCommitResponse> CommitAsync(string projectId, GitCommitRequest request, Actor actor, CancellationToken cancellationToken)
+    public async Task<GitCommitResponse> CommitAsync(string projectId, string? session, GitCommitRequest request, Actor actor, CancellationToken cancellationToken)
     {
-        var project = projects.Get(projectId);
+        var project = roots.Get(projectId, session);
         // Checked first, so the owner gets an answer they can act on instead of git's advice to edit a global file, and no
         // commit is ever made as an identity git guessed (root@hostname).
         var identity = await IdentityAsync(project, cancellationToken);
@@ -220,9 +220,9 @@ public sealed class GitWorkspace(Projects.ProjectStore projects, GitCli git, Dat
         return trimmed;
     }
 
-    public async Task<GitOkResponse> CheckoutAsync(string projectId, GitRefRequest request, Actor actor, CancellationToken cancellationToken)
+    public async Task<GitOkResponse> CheckoutAsync(string projectId, string? session, GitRefRequest request, Actor actor, CancellationToken cancellationToken)
     {
-        var project = projects.Get(projectId);
+        var project = roots.Get(projectId, session);
         // Verified to name a commit and not to start with '-' (checkout mishandles --end-of-options), so it is never an option.
         var reference = await VerifyRefAsync(project, request.Ref, cancellationToken);
         await git.RunCheckedAsync(project.Path, ["checkout", reference, "--"], cancellationToken);
@@ -231,9 +231,9 @@ public sealed class GitWorkspace(Projects.ProjectStore projects, GitCli git, Dat
         return new GitOkResponse(true, branch);
     }
 
-    public async Task<GitOkResponse> CreateBranchAsync(string projectId, GitBranchRequest request, Actor actor, CancellationToken cancellationToken)
+    public async Task<GitOkResponse> CreateBranchAsync(string projectId, string? session, GitBranchRequest request, Actor actor, CancellationToken cancellationToken)
     {
-        var project = projects.Get(projectId);
+        var project = roots.Get(projectId, session);
         var name = request.Name;
         if (string.IsNullOrWhiteSpace(name) || name.StartsWith('-') || name.Length > 250)
         {
@@ -263,9 +263,9 @@ public sealed class GitWorkspace(Projects.ProjectStore projects, GitCli git, Dat
     }
 
     /// <summary>Pushes the current branch to its configured upstream; never a remote or refspec from the client.</summary>
-    public async Task<GitPushResponse> PushAsync(string projectId, Actor actor, CancellationToken cancellationToken)
+    public async Task<GitPushResponse> PushAsync(string projectId, string? session, Actor actor, CancellationToken cancellationToken)
     {
-        var project = projects.Get(projectId);
+        var project = roots.Get(projectId, session);
         var branch = await CurrentBranchAsync(project, cancellationToken)
             ?? throw ApiProblem.Conflict(ErrorCodes.NoUpstream, "HEAD is detached: check out a branch to push.");
         var upstream = await git.RunAsync(project.Path, ["rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}"], cancellationToken);
@@ -296,9 +296,9 @@ public sealed class GitWorkspace(Projects.ProjectStore projects, GitCli git, Dat
         return new GitPushResponse(true, branch, upstream.Stdout.Trim(), output);
     }
 
-    public async Task<GitFileResponse> FileAtHeadAsync(string projectId, string? path, CancellationToken cancellationToken)
+    public async Task<GitFileResponse> FileAtHeadAsync(string projectId, string? session, string? path, CancellationToken cancellationToken)
     {
-        var project = projects.Get(projectId);
+        var project = roots.Get(projectId, session);
         var relative = ProjectPaths.RelativeForGit(project, path);
         if (relative.Length == 0)
         {
@@ -333,9 +333,9 @@ public sealed class GitWorkspace(Projects.ProjectStore projects, GitCli git, Dat
     private const int SummaryFieldCount = 6;
 
     /// <summary>History of <paramref name="reference"/> (HEAD when null), newest first, <paramref name="limit"/> at a time.</summary>
-    public async Task<GitLogResponse> LogAsync(string projectId, string? reference, int skip, int limit, CancellationToken cancellationToken)
+    public async Task<GitLogResponse> LogAsync(string projectId, string? session, string? reference, int skip, int limit, CancellationToken cancellationToken)
     {
-        var project = projects.Get(projectId);
+        var project = roots.Get(projectId, session);
         if (reference is null && (await git.RunAsync(project.Path, ["rev-parse", "--verify", "--quiet", "HEAD"], cancellationToken)).ExitCode != 0)
         {
             return new GitLogResponse(null, [], null);
@@ -352,9 +352,9 @@ public sealed class GitWorkspace(Projects.ProjectStore projects, GitCli git, Dat
         return new GitLogResponse(reference, more ? commits[..limit] : commits, more ? skip + limit : null);
     }
 
-    public async Task<GitCommitDetail> CommitDetailAsync(string projectId, string? sha, CancellationToken cancellationToken)
+    public async Task<GitCommitDetail> CommitDetailAsync(string projectId, string? session, string? sha, CancellationToken cancellationToken)
     {
-        var project = projects.Get(projectId);
+        var project = roots.Get(projectId, session);
         // The commit's own id, also for a tag's name: what is shown and diffed is the commit, never a tag object.
         var commit = await ResolveCommitAsync(project, sha, cancellationToken);
         var head = await git.RunCheckedAsync(project.Path, ["show", "--no-patch", "--format=" + SummaryFields + "%x00%B", commit], cancellationToken);
@@ -371,9 +371,9 @@ public sealed class GitWorkspace(Projects.ProjectStore projects, GitCli git, Dat
     /// Throws away working-tree changes to the paths: tracked files go back to the index (or, with
     /// <c>IncludeStaged</c>, to HEAD), untracked files are deleted. Folders are never removed whole.
     /// </summary>
-    public async Task<GitStatusResponse> DiscardAsync(string projectId, GitDiscardRequest request, Actor actor, CancellationToken cancellationToken)
+    public async Task<GitStatusResponse> DiscardAsync(string projectId, string? session, GitDiscardRequest request, Actor actor, CancellationToken cancellationToken)
     {
-        var project = projects.Get(projectId);
+        var project = roots.Get(projectId, session);
         var paths = Paths(project, request.Paths);
         // Files only: a folder would take everything under it, whatever the owner saw listed.
         if (paths.FirstOrDefault(p => Directory.Exists(Path.Combine(project.Path, p))) is { } folder)
@@ -381,7 +381,7 @@ public sealed class GitWorkspace(Projects.ProjectStore projects, GitCli git, Dat
             throw ApiProblem.BadRequest(ErrorCodes.InvalidPath, $"'{(folder == "." ? "" : folder)}' is a folder: discard names files, as git status lists them.");
         }
 
-        var status = await StatusAsync(projectId, cancellationToken);
+        var status = await StatusAsync(projectId, session, cancellationToken);
         var untracked = status.Untracked.Select(p => p.TrimEnd('/')).ToHashSet(StringComparer.Ordinal);
         var tracked = paths.Where(p => !untracked.Contains(p)).ToList();
         var removed = paths.Where(untracked.Contains).ToList();
@@ -413,7 +413,7 @@ public sealed class GitWorkspace(Projects.ProjectStore projects, GitCli git, Dat
             ["deleted"] = ToJson(removed),
             ["includeStaged"] = includeStaged,
         });
-        return await StatusAsync(projectId, cancellationToken);
+        return await StatusAsync(projectId, session, cancellationToken);
     }
 
     private static GitCommitSummary Summary(ReadOnlySpan<string> f) => new(f[0], f[1].Split(' ', StringSplitOptions.RemoveEmptyEntries), f[2], f[3],
