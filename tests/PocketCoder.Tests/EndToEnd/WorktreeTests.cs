@@ -114,6 +114,35 @@ public sealed class WorktreeTests
         await ApiAssert.ProblemAsync(await world.Http.GetAsync($"{api}/files?session={session}"), HttpStatusCode.Conflict, "WORKTREE_UNAVAILABLE");
     }
 
+    /// <summary>
+    /// A submodule is checked out in the session's worktree from the project's own copy, at the commit the base records,
+    /// with nothing fetched (its origin is gone by then); removing the worktree leaves the submodule's copy clean.
+    /// </summary>
+    [Fact]
+    public async Task Submodule_CheckedOutFromTheProjectsOwnCopy_NothingFetched_RemovedCleanly()
+    {
+        await using var world = await AgentWorld.ClaudeAsync();
+        var library = TempPaths.NewGitRepository();
+        File.WriteAllText(Path.Combine(library, "lib.txt"), "library v1\n");
+        Git(library, "add", ".");
+        Git(library, "-c", "user.email=t@example.invalid", "-c", "user.name=T", "commit", "-q", "-m", "v1");
+        Git(world.Repository, "-c", "protocol.file.allow=always", "submodule", "add", "-q", library, "lib");
+        Git(world.Repository, "-c", "user.email=t@example.invalid", "-c", "user.name=T", "commit", "-q", "-m", "add lib");
+        TempPaths.Delete(library);
+
+        var session = await WorkAsync(world, "with a submodule");
+        var worktree = (await world.Http.GetOkAsync($"/api/sessions/{session}/worktree")).GetProperty("path").GetString()!;
+        Assert.Equal("library v1\n", await File.ReadAllTextAsync(Path.Combine(worktree, "lib", "lib.txt")));
+        Assert.Equal(Git(Path.Combine(world.Repository, "lib"), "rev-parse", "HEAD"), Git(Path.Combine(worktree, "lib"), "rev-parse", "HEAD"));
+        Assert.DoesNotContain("lib", (await world.Http.GetOkAsync($"/api/sessions/{session}/worktree")).GetProperty("changed").EnumerateArray()
+            .Select(f => f.GetString()));
+
+        Assert.True((await world.Http.PostAsJsonAsync($"/api/sessions/{session}/worktree/remove", new { discardBranch = true })).IsSuccessStatusCode);
+        Assert.False(Directory.Exists(worktree));
+        Assert.Single(Git(Path.Combine(world.Repository, "lib"), "worktree", "list").Split('\n'));
+        Assert.Empty((await world.Http.GetOkAsync($"/api/projects/{world.ProjectId}/worktrees/orphans")).EnumerateArray());
+    }
+
     private static List<string> Names(JsonElement listing) => [.. listing.GetProperty("entries").EnumerateArray().Select(e => e.GetProperty("name").GetString()!)];
 
     [Fact]

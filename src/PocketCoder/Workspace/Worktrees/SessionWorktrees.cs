@@ -36,7 +36,7 @@ public sealed record WorktreeOrphan(string Kind, string Path, string? SessionId,
 /// whose worktree was deleted by hand, are listed and cleaned.
 /// </summary>
 public sealed class SessionWorktrees(Database database, GitCli git, GitWorkspace workspace, ProjectStore projects, PocketCoderOptions options,
-    Ledger.LedgerStore ledger, TimeProvider clock)
+    Ledger.LedgerStore ledger, TimeProvider clock, ILogger<SessionWorktrees> logger)
 {
     private const string Columns = "session_id, project_id, path, branch, base_ref, base_commit, created_at, removed_at";
     private static readonly TimeSpan GitTimeout = TimeSpan.FromMinutes(2);
@@ -100,6 +100,7 @@ public sealed class SessionWorktrees(Database database, GitCli git, GitWorkspace
         var path = System.IO.Path.Combine(Root(project.Id), sessionId);
         Directory.CreateDirectory(Root(project.Id));
         await git.RunCheckedAsync(project.Path, ["worktree", "add", "--quiet", "-b", branch, "--end-of-options", path, baseCommit], cancellationToken, GitTimeout);
+        await CheckOutSubmodulesAsync(project, path, baseCommit, cancellationToken);
         var worktree = new SessionWorktree(sessionId, project.Id, path, branch, isBranch ? from : baseCommit, baseCommit, clock.GetUtcNow(), null);
         database.Write(write =>
         {
@@ -308,7 +309,75 @@ public sealed class SessionWorktrees(Database database, GitCli git, GitWorkspace
         }
 
         await git.RunAsync(project.Path, ["worktree", "prune"], cancellationToken);
+        // Submodules checked out as worktrees of the project's own copies: their records of this one go too.
+        foreach (var (_, relative) in await GitlinksAsync(project, "HEAD", cancellationToken))
+        {
+            var source = System.IO.Path.Combine(project.Path, relative);
+            if (Directory.Exists(source))
+            {
+                await git.RunAsync(source, ["worktree", "prune"], cancellationToken);
+            }
+        }
     }
+
+    /// <summary>
+    /// git does not check out submodules in a new worktree. Each submodule the base commit records, and the project has
+    /// checked out, becomes a worktree of the project's own copy of that submodule at the commit the base records: nothing
+    /// is fetched or cloned (a hostile <c>.gitmodules</c> cannot make it copy some other repository on this machine into
+    /// the sandbox's reach), and a submodule folder that is not its own repository, or leads out of the project, is left
+    /// empty, as git itself leaves an uninitialised one. Nested submodules are not followed.
+    /// </summary>
+    private async Task CheckOutSubmodulesAsync(Project project, string path, string commit, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(System.IO.Path.Combine(path, ".gitmodules")))
+        {
+            return;
+        }
+
+        foreach (var (sha, relative) in await GitlinksAsync(project, commit, cancellationToken))
+        {
+            var source = System.IO.Path.GetFullPath(System.IO.Path.Combine(project.Path, relative));
+            var target = System.IO.Path.GetFullPath(System.IO.Path.Combine(path, relative));
+            if (!Within(target, path) || Agents.FileSystem.RealPath.Resolve(source) is not { } real || real != source || !Within(real, project.Path)
+                || (await git.RunAsync(source, ["rev-parse", "--show-toplevel"], cancellationToken)).Stdout.Trim() != source
+                || (await git.RunAsync(source, ["cat-file", "-e", "--end-of-options", sha + "^{commit}"], cancellationToken)).ExitCode != 0)
+            {
+                continue;
+            }
+
+            Directory.CreateDirectory(target);
+            var added = await git.RunAsync(source, ["worktree", "add", "--quiet", "--detach", "--end-of-options", target, sha], cancellationToken, GitTimeout);
+            if (added.ExitCode != 0)
+            {
+                logger.LogWarning("Submodule {Path} could not be checked out in worktree {Worktree}: {Error}", relative, path, added.Stderr.Trim());
+            }
+        }
+    }
+
+    /// <summary>The submodules a commit records: each one's commit and path (ls-tree's mode 160000 entries).</summary>
+    private async Task<List<(string Sha, string Path)>> GitlinksAsync(Project project, string commit, CancellationToken cancellationToken)
+    {
+        var tree = await git.RunAsync(project.Path, ["ls-tree", "-r", "-z", "--end-of-options", commit], cancellationToken, GitTimeout);
+        var links = new List<(string, string)>();
+        if (tree.ExitCode != 0)
+        {
+            return links;
+        }
+
+        foreach (var entry in tree.Stdout.Split('\0', StringSplitOptions.RemoveEmptyEntries))
+        {
+            // "<mode> <type> <object>\t<path>"
+            var tab = entry.IndexOf('\t', StringComparison.Ordinal);
+            if (tab > 0 && entry[..tab].Split(' ') is ["160000", "commit", var sha] && entry[(tab + 1)..] is { Length: > 0 } relative && !relative.Contains("..", StringComparison.Ordinal))
+            {
+                links.Add((sha, relative));
+            }
+        }
+
+        return links;
+    }
+
+    private static bool Within(string path, string root) => path.StartsWith(root + System.IO.Path.DirectorySeparatorChar, StringComparison.Ordinal);
 
     private async Task<string> TipAsync(Project project, SessionWorktree worktree, CancellationToken cancellationToken) =>
         worktree.BaseRef == worktree.BaseCommit
