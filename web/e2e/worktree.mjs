@@ -65,6 +65,14 @@ try {
   ok('its Git screen shows the session\'s branch and what the agent changed there');
   await page.goBack();
   await bar.locator('.worktree-summary').click();
+  await bar.getByRole('link', { name: 'Terminal' }).click();
+  const input = page.getByRole('textbox', { name: 'Terminal input' });
+  await input.fill('pwd');
+  await page.getByRole('button', { name: 'Send to terminal' }).click();
+  await page.locator('[data-testid="terminal-screen"]', { hasText: '/worktrees/' }).waitFor();
+  ok('its Terminal is a shell in the session\'s worktree');
+  await page.goBack();
+  await bar.locator('.worktree-summary').click();
   await bar.getByRole('link', { name: 'shared.txt' }).waitFor();
   await bar.getByRole('button', { name: 'Merge into main' }).click();
   await bar.locator('[role="status"]', { hasText: 'fast-forward' }).waitFor();

@@ -272,10 +272,12 @@ export const api = {
   command: (id: string) => request<CommandRun>('GET', `/api/commands/${q(id)}`),
   cancelCommand: (id: string) => request<void>('POST', `/api/commands/${q(id)}/cancel`),
 
-  openTerminal: (projectId: string, cols: number, rows: number) =>
-    request<{ screen: TerminalScreen }>('POST', `/api/projects/${q(projectId)}/terminal`, { cols, rows }),
-  terminalInput: (projectId: string, input: { text?: string; keys?: string[] }) =>
-    request<void>('POST', `/api/projects/${q(projectId)}/terminal/input`, input),
+  /** The project's shell, or with `session` the shell of that session's worktree (a separate one). */
+  openTerminal: (projectId: string, cols: number, rows: number, session?: string) =>
+    request<{ screen: TerminalScreen }>('POST', scoped(`/api/projects/${q(projectId)}/terminal`, session), { cols, rows }),
+  terminalInput: (projectId: string, input: { text?: string; keys?: string[] }, session?: string) =>
+    request<void>('POST', scoped(`/api/projects/${q(projectId)}/terminal/input`, session), input),
+  terminalEventsUrl: (projectId: string, session?: string) => scoped(`/api/projects/${q(projectId)}/terminal/events`, session),
 
   notifications: () => request<NotificationsState>('GET', '/api/notifications'),
   saveNotificationSettings: (settings: NotificationSettings) => request<NotificationSettings>('PUT', '/api/notifications/settings', settings),

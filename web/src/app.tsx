@@ -61,7 +61,7 @@ export function App() {
   else if ((params = match('/p/:id/git/log', p))) screen = <GitHistory projectId={params.id!} session={route.query.get('session') ?? undefined} />;
   else if ((params = match('/p/:id/git/commit', p))) screen = <GitCommitView projectId={params.id!} sha={route.query.get('sha') ?? ''} session={route.query.get('session') ?? undefined} />;
   else if ((params = match('/p/:id/run', p))) screen = <Run projectId={params.id!} />;
-  else if ((params = match('/p/:id/terminal', p))) screen = <Terminal projectId={params.id!} />;
+  else if ((params = match('/p/:id/terminal', p))) screen = <Terminal projectId={params.id!} session={route.query.get('session') ?? undefined} />;
   else if (match('/devices', p)) screen = <Devices />;
   else if (match('/sessions', p)) screen = <AllSessions query={route.query.get('q') ?? ''} />;
   else screen = <Home />;

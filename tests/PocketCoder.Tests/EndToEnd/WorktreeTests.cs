@@ -106,12 +106,23 @@ public sealed class WorktreeTests
             Assert.Equal($"{worktree}\non the branch\n", printed);
         }
 
+        // Its terminal is a shell of its own, started in the worktree, beside the project's; removing the worktree closes it.
+        Assert.True((await world.Http.PostAsJsonAsync($"{api}/terminal?session={session}", new { cols = 300, rows = 20 })).IsSuccessStatusCode);
+        await using (var screen = await SseClient.ConnectAsync(world.Http, $"{api}/terminal/events?session={session}"))
+        {
+            Assert.True((await world.Http.PostAsJsonAsync($"{api}/terminal/input?session={session}", new { text = "pwd", keys = new[] { "Enter" } }))
+                .IsSuccessStatusCode);
+            await screen.WaitForAsync(e => e.Event == "screen" && (e.Str("text") ?? "").Contains("\n" + worktree + "\n", StringComparison.Ordinal));
+        }
+
         // Only a session of this project, only one with a worktree, and never the project once its worktree is gone.
         await ApiAssert.ProblemAsync(await world.Http.GetAsync($"{api}/files?session=nope"), HttpStatusCode.NotFound, "SESSION_NOT_FOUND");
         var plain = await world.StartSessionAsync("no worktree here");
         await ApiAssert.ProblemAsync(await world.Http.GetAsync($"{api}/git/status?session={plain}"), HttpStatusCode.NotFound, "WORKTREE_NOT_FOUND");
         Assert.True((await world.Http.PostAsJsonAsync($"/api/sessions/{session}/worktree/remove", new { discardBranch = false })).IsSuccessStatusCode);
         await ApiAssert.ProblemAsync(await world.Http.GetAsync($"{api}/files?session={session}"), HttpStatusCode.Conflict, "WORKTREE_UNAVAILABLE");
+        await ApiAssert.ProblemAsync(await world.Http.GetAsync($"{api}/terminal/screen?session={session}"), HttpStatusCode.Conflict, "WORKTREE_UNAVAILABLE");
+        Assert.DoesNotContain($"pc-{world.ProjectId}-{session}", TmuxSessions(world));
     }
 
     /// <summary>
@@ -141,6 +152,18 @@ public sealed class WorktreeTests
         Assert.False(Directory.Exists(worktree));
         Assert.Single(Git(Path.Combine(world.Repository, "lib"), "worktree", "list").Split('\n'));
         Assert.Empty((await world.Http.GetOkAsync($"/api/projects/{world.ProjectId}/worktrees/orphans")).EnumerateArray());
+    }
+
+    private static string TmuxSessions(AgentWorld world)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo("tmux", ["-S", PocketCoder.Workspace.Terminal.Terminals.SocketFor(world.Server.DataDirectory), "list-sessions", "-F", "#{session_name}"])
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true,
+        };
+        using var tmux = System.Diagnostics.Process.Start(info)!;
+        var output = tmux.StandardOutput.ReadToEnd();
+        tmux.WaitForExit();
+        return output;
     }
 
     private static List<string> Names(JsonElement listing) => [.. listing.GetProperty("entries").EnumerateArray().Select(e => e.GetProperty("name").GetString()!)];

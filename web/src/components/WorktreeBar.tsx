@@ -58,6 +58,7 @@ export function WorktreeBar({ session, working, onStopped }: { session: Session;
             <div class="row wrap-row">
               <a class="btn ghost small" {...linkTo(`/p/${session.projectId}/files?session=${encodeURIComponent(session.id)}`)}>Files</a>
               <a class="btn ghost small" {...linkTo(`/p/${session.projectId}/git?session=${encodeURIComponent(session.id)}`)}>Git</a>
+              <a class="btn ghost small" {...linkTo(`/p/${session.projectId}/terminal?session=${encodeURIComponent(session.id)}`)}>Terminal</a>
             </div>
           )}
           <ErrorNote error={error} />

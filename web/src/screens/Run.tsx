@@ -118,7 +118,7 @@ const KEYS: { label: string; keys: string[] }[] = [
 ];
 
 /** The project's persistent shell (tmux on the server): the server sends the rendered screen, we send keys. */
-export function Terminal({ projectId }: { projectId: string }) {
+export function Terminal({ projectId, session }: { projectId: string; session?: string }) {
   const project = useStore((s) => s.projects.find((p) => p.id === projectId));
   const [screen, setScreen] = useState<TerminalScreen | null>(null);
   const [text, setText] = useState('');
@@ -129,10 +129,10 @@ export function Terminal({ projectId }: { projectId: string }) {
     let closed = false;
     // A phone is narrow: ask for a screen that fits it at a readable size.
     const cols = Math.max(40, Math.min(120, Math.floor((window.innerWidth - 24) / 7.4)));
-    api.openTerminal(projectId, cols, 30).then((opened) => {
+    api.openTerminal(projectId, cols, 30, session).then((opened) => {
       if (closed) return;
       setScreen(opened.screen);
-      es = new EventSource(`/api/projects/${encodeURIComponent(projectId)}/terminal/events`);
+      es = new EventSource(api.terminalEventsUrl(projectId, session));
       es.addEventListener('screen', (m) => setScreen(JSON.parse(String((m as MessageEvent).data)) as TerminalScreen));
       es.addEventListener('closed', () => setError('The shell ended. Open the terminal again for a new one.'));
     }, (e) => setError(describeError(e)));
@@ -140,15 +140,16 @@ export function Terminal({ projectId }: { projectId: string }) {
       closed = true;
       es?.close();
     };
-  }, [projectId]);
+  }, [projectId, session]);
 
   // Input before the shell is open would be refused (no terminal yet) and lost: the composer waits for it.
   const ready = screen !== null;
-  const send = (input: { text?: string; keys?: string[] }) => api.terminalInput(projectId, input).catch((e) => setError(describeError(e)));
+  const send = (input: { text?: string; keys?: string[] }) => api.terminalInput(projectId, input, session).catch((e) => setError(describeError(e)));
 
   return (
     <>
-      <AppBar back="/" title="Terminal" subtitle={<span class="muted small">{project?.name}</span>} />
+      <AppBar back={session ? `/s/${session}` : '/'} title="Terminal"
+        subtitle={<span class="muted small">{project?.name}{session ? ' · the session\'s branch' : ''}</span>} />
       <main class="page terminal-page">
         <ErrorNote error={error} />
         <pre class="terminal screen" data-testid="terminal-screen">{screen?.text ?? ''}</pre>

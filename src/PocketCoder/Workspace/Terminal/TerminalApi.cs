@@ -12,20 +12,22 @@ public static class TerminalApi
     public static void MapTerminal(this IEndpointRouteBuilder api)
     {
         var terminal = api.MapGroup("/projects/{id}/terminal");
-        terminal.MapPost("/", (string id, OpenTerminalRequest? request, Terminals terminals, ClaimsPrincipal user, CancellationToken ct) =>
-            terminals.OpenAsync(id, request ?? new OpenTerminalRequest(null, null), user.Actor(), ct)).WithName("OpenTerminal");
-        terminal.MapGet("/screen", (string id, Terminals terminals, CancellationToken ct) => terminals.ScreenAsync(id, ct)).WithName("TerminalScreen");
-        terminal.MapPost("/input", async (string id, TerminalInputRequest request, Terminals terminals, ClaimsPrincipal user, CancellationToken ct) =>
+        // `session`: the shell of that session's worktree, beside the project's own (WorkspaceRoots).
+        terminal.MapPost("/", (string id, string? session, OpenTerminalRequest? request, Terminals terminals, ClaimsPrincipal user, CancellationToken ct) =>
+            terminals.OpenAsync(id, session, request ?? new OpenTerminalRequest(null, null), user.Actor(), ct)).WithName("OpenTerminal");
+        terminal.MapGet("/screen", (string id, string? session, Terminals terminals, CancellationToken ct) => terminals.ScreenAsync(id, session, ct))
+            .WithName("TerminalScreen");
+        terminal.MapPost("/input", async (string id, string? session, TerminalInputRequest request, Terminals terminals, ClaimsPrincipal user, CancellationToken ct) =>
         {
-            await terminals.SendAsync(id, request, user.Actor(), ct);
+            await terminals.SendAsync(id, session, request, user.Actor(), ct);
             return TypedResults.NoContent();
         }).WithName("TerminalInput").Produces(StatusCodes.Status204NoContent);
-        terminal.MapPost("/resize", (string id, TerminalResizeRequest request, Terminals terminals, CancellationToken ct) =>
-            terminals.ResizeAsync(id, request, ct)).WithName("ResizeTerminal");
+        terminal.MapPost("/resize", (string id, string? session, TerminalResizeRequest request, Terminals terminals, CancellationToken ct) =>
+            terminals.ResizeAsync(id, session, request, ct)).WithName("ResizeTerminal");
         terminal.MapGet("/events", EventsAsync).WithName("TerminalEvents").Produces<string>(StatusCodes.Status200OK, "text/event-stream");
-        terminal.MapDelete("/", async (string id, Terminals terminals, ClaimsPrincipal user, CancellationToken ct) =>
+        terminal.MapDelete("/", async (string id, string? session, Terminals terminals, ClaimsPrincipal user, CancellationToken ct) =>
         {
-            await terminals.CloseAsync(id, user.Actor(), ct);
+            await terminals.CloseAsync(id, session, user.Actor(), ct);
             return TypedResults.NoContent();
         }).WithName("CloseTerminal").Produces(StatusCodes.Status204NoContent);
     }
@@ -35,11 +37,11 @@ public static class TerminalApi
     /// then <c>closed</c> when the shell ends. The screen is state, not a log: a reconnecting client needs only the
     /// latest one, so there are no SSE ids to resume by.
     /// </summary>
-    private static async Task EventsAsync(string id, HttpContext context, Terminals terminals, TerminalScreens screens,
+    private static async Task EventsAsync(string id, string? session, HttpContext context, Terminals terminals, TerminalScreens screens,
         IOptions<EventStreamOptions> options, IHostApplicationLifetime lifetime, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
-        var first = await terminals.ScreenAsync(id, cancellationToken);
-        using var watch = screens.Subscribe(id, user.Actor().Id, first);
+        var first = await terminals.ScreenAsync(id, session, cancellationToken);
+        using var watch = screens.Subscribe(id, session, user.Actor().Id, first);
         using var ending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
         try
         {

@@ -30,7 +30,7 @@ public sealed class TerminalScreens(Terminals terminals, ILogger<TerminalScreens
     }
 
     /// <summary>Starts watching a terminal; dispose the watch to stop. Refused past the device's cap.</summary>
-    public Watch Subscribe(string projectId, string deviceId, TerminalScreen first)
+    public Watch Subscribe(string projectId, string? session, string deviceId, TerminalScreen first)
     {
         lock (_lock)
         {
@@ -42,14 +42,16 @@ public sealed class TerminalScreens(Terminals terminals, ILogger<TerminalScreens
             }
 
             _streamsByDevice[deviceId] = open + 1;
-            if (!_byProject.TryGetValue(projectId, out var poller))
+            // Keyed by the tmux session: a project's terminal and each of its worktrees' are separate shells.
+            var key = Terminals.SessionName(projectId, session);
+            if (!_byProject.TryGetValue(key, out var poller))
             {
-                _byProject[projectId] = poller = new Poller(first);
-                poller.Loop = Task.Run(() => PollAsync(projectId, poller));
+                _byProject[key] = poller = new Poller(first);
+                poller.Loop = Task.Run(() => PollAsync(projectId, session, key, poller));
             }
 
             poller.Watchers++;
-            return new Watch(this, projectId, deviceId, poller);
+            return new Watch(this, key, deviceId, poller);
         }
     }
 
@@ -70,7 +72,7 @@ public sealed class TerminalScreens(Terminals terminals, ILogger<TerminalScreens
         }
     }
 
-    private async Task PollAsync(string projectId, Poller poller)
+    private async Task PollAsync(string projectId, string? session, string key, Poller poller)
     {
         try
         {
@@ -79,14 +81,14 @@ public sealed class TerminalScreens(Terminals terminals, ILogger<TerminalScreens
                 await Task.Delay(PollInterval, poller.Stop.Token);
                 try
                 {
-                    poller.Publish(await terminals.ScreenAsync(projectId, poller.Stop.Token));
+                    poller.Publish(await terminals.ScreenAsync(projectId, session, poller.Stop.Token));
                 }
                 catch (ApiProblem problem) when (problem.Code == ErrorCodes.TerminalNotFound)
                 {
                     // The shell ended: its watchers are told; a stream opened later starts afresh (and finds no terminal).
                     lock (_lock)
                     {
-                        Forget(projectId, poller);
+                        Forget(key, poller);
                     }
 
                     poller.Publish(null);

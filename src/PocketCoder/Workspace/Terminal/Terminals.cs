@@ -41,7 +41,7 @@ public sealed record TerminalResponse(string ProjectId, string Session, bool Cre
 /// daemon, so the shell outlives a dropped phone and a server restart; the server only talks to it with
 /// one-shot tmux commands (through <see cref="ChildProcess"/>), never by holding a terminal itself.
 /// </summary>
-public sealed class Terminals(Projects.ProjectStore projects, PocketCoderOptions options, Database database, Ledger.LedgerStore ledger,
+public sealed class Terminals(WorkspaceRoots roots, PocketCoderOptions options, Database database, Ledger.LedgerStore ledger,
     ILogger<Terminals> logger)
 {
     public const int DefaultCols = 100;
@@ -98,14 +98,16 @@ public sealed class Terminals(Projects.ProjectStore projects, PocketCoderOptions
         return UnixFiles.EnsurePrivateDirectory(Path.Combine("/tmp", $"pocketcoder-{UnixFiles.CurrentUser}"));
     }
 
-    public static string SessionName(string projectId) => "pc-" + projectId;
+    /// <summary>The tmux session: one per project, and one per session worktree (<paramref name="session"/>) beside it.</summary>
+    public static string SessionName(string projectId, string? session = null) => session is null ? "pc-" + projectId : $"pc-{projectId}-{session}";
 
-    public async Task<TerminalResponse> OpenAsync(string projectId, OpenTerminalRequest request, Actor actor, CancellationToken cancellationToken)
+    /// <param name="session">A session with a worktree of its own: the shell starts there (see <see cref="WorkspaceRoots"/>).</param>
+    public async Task<TerminalResponse> OpenAsync(string projectId, string? session, OpenTerminalRequest request, Actor actor, CancellationToken cancellationToken)
     {
-        var project = projects.Get(projectId);
+        var project = roots.Get(projectId, session);
         var cols = request.Cols ?? DefaultCols;
         var rows = request.Rows ?? DefaultRows;
-        var name = SessionName(project.Id);
+        var name = SessionName(project.Id, session);
         var created = false;
         if (!await ExistsAsync(name, cancellationToken))
         {
@@ -120,13 +122,13 @@ public sealed class Terminals(Projects.ProjectStore projects, PocketCoderOptions
 
         database.Write(write => ledger.Append(write, actor.Name, "terminal.opened", project.Id,
             new JsonObject { ["session"] = name, ["created"] = created, ["deviceId"] = actor.Id }));
-        return new TerminalResponse(project.Id, name, created, await ScreenAsync(project.Id, cancellationToken));
+        return new TerminalResponse(project.Id, name, created, await ScreenAsync(project.Id, session, cancellationToken));
     }
 
-    public async Task<TerminalScreen> ScreenAsync(string projectId, CancellationToken cancellationToken)
+    public async Task<TerminalScreen> ScreenAsync(string projectId, string? session, CancellationToken cancellationToken)
     {
-        var project = projects.Get(projectId);
-        var target = Target(project.Id);
+        var project = roots.Get(projectId, session);
+        var target = Target(project.Id, session);
         // Two tmux commands in one call (";" as its own argument): the geometry and the screen, consistent with each other.
         var result = await TmuxAsync(
             ["display-message", "-p", "-t", target, "#{pane_width} #{pane_height} #{cursor_x} #{cursor_y}", ";", "capture-pane", "-p", "-t", target],
@@ -139,16 +141,16 @@ public sealed class Terminals(Projects.ProjectStore projects, PocketCoderOptions
     }
 
     /// <summary>Literal text first (<c>send-keys -l</c>, so nothing in it is read as a key name), then named keys.</summary>
-    public async Task SendAsync(string projectId, TerminalInputRequest request, Actor actor, CancellationToken cancellationToken)
+    public async Task SendAsync(string projectId, string? session, TerminalInputRequest request, Actor actor, CancellationToken cancellationToken)
     {
-        var project = projects.Get(projectId);
+        var project = roots.Get(projectId, session);
         var keys = request.Keys ?? [];
         if (string.IsNullOrEmpty(request.Text) && keys.Count == 0)
         {
             throw ApiProblem.Validation("Send 'text', 'keys' or both.");
         }
 
-        var target = Target(project.Id);
+        var target = Target(project.Id, session);
         if (!string.IsNullOrEmpty(request.Text))
         {
             EnsureOk(await TmuxAsync(["send-keys", "-t", target, "-l", "--", request.Text], cancellationToken), project.Id);
@@ -176,30 +178,38 @@ public sealed class Terminals(Projects.ProjectStore projects, PocketCoderOptions
         database.Write(write => ledger.Append(write, actor.Name, "terminal.input", project.Id, detail));
     }
 
-    public async Task<TerminalScreen> ResizeAsync(string projectId, TerminalResizeRequest request, CancellationToken cancellationToken)
+    public async Task<TerminalScreen> ResizeAsync(string projectId, string? session, TerminalResizeRequest request, CancellationToken cancellationToken)
     {
-        var project = projects.Get(projectId);
+        var project = roots.Get(projectId, session);
         var cols = request.Cols!.Value;
         var rows = request.Rows!.Value;
-        EnsureOk(await TmuxAsync(["resize-window", "-t", Target(project.Id), "-x", Text(cols), "-y", Text(rows)], cancellationToken), project.Id);
-        return await ScreenAsync(project.Id, cancellationToken);
+        EnsureOk(await TmuxAsync(["resize-window", "-t", Target(project.Id, session), "-x", Text(cols), "-y", Text(rows)], cancellationToken), project.Id);
+        return await ScreenAsync(project.Id, session, cancellationToken);
     }
 
-    public async Task CloseAsync(string projectId, Actor actor, CancellationToken cancellationToken)
+    public async Task CloseAsync(string projectId, string? session, Actor actor, CancellationToken cancellationToken)
     {
-        var project = projects.Get(projectId);
-        EnsureOk(await TmuxAsync(["kill-session", "-t", "=" + SessionName(project.Id)], cancellationToken), project.Id);
+        var project = roots.Get(projectId, session);
+        EnsureOk(await TmuxAsync(["kill-session", "-t", "=" + SessionName(project.Id, session)], cancellationToken), project.Id);
         database.Write(write => ledger.Append(write, actor.Name, "terminal.closed", project.Id,
-            new JsonObject { ["session"] = SessionName(project.Id), ["deviceId"] = actor.Id }));
+            new JsonObject { ["session"] = SessionName(project.Id, session), ["deviceId"] = actor.Id }));
     }
 
-    /// <summary>When a project is removed its shell goes too (a removed project has no API to reach it).</summary>
-    public async Task CloseQuietlyAsync(string projectId)
+    /// <summary>
+    /// When a project is removed its shells go too (a removed project has no API to reach them), its worktrees' as well;
+    /// with <paramref name="session"/>, only that session's (its worktree was removed: the shell would sit in a deleted folder).
+    /// </summary>
+    public async Task CloseQuietlyAsync(string projectId, string? session = null)
     {
-        var result = await TmuxAsync(["kill-session", "-t", "=" + SessionName(projectId)], CancellationToken.None);
-        if (result.ExitCode == 0)
+        var listed = await TmuxAsync(["list-sessions", "-F", "#{session_name}"], CancellationToken.None);
+        var names = listed.ExitCode != 0 ? [] : listed.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Where(n => session is not null ? n == SessionName(projectId, session) : n == SessionName(projectId) || n.StartsWith(SessionName(projectId) + "-", StringComparison.Ordinal));
+        foreach (var name in names)
         {
-            logger.LogInformation("Closed the terminal of removed project {ProjectId}", projectId);
+            if ((await TmuxAsync(["kill-session", "-t", "=" + name], CancellationToken.None)).ExitCode == 0)
+            {
+                logger.LogInformation("Closed the terminal {Name} of project {ProjectId}", name, projectId);
+            }
         }
     }
 
@@ -243,7 +253,7 @@ public sealed class Terminals(Projects.ProjectStore projects, PocketCoderOptions
     }
 
     // "=name:" is exactly that session (no prefix or pattern matching), its current window and pane.
-    private static string Target(string projectId) => "=" + SessionName(projectId) + ":";
+    private static string Target(string projectId, string? session) => "=" + SessionName(projectId, session) + ":";
 
     private static string Text(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 

@@ -36,7 +36,7 @@ public sealed record WorktreeOrphan(string Kind, string Path, string? SessionId,
 /// whose worktree was deleted by hand, are listed and cleaned.
 /// </summary>
 public sealed class SessionWorktrees(Database database, GitCli git, GitWorkspace workspace, ProjectStore projects, PocketCoderOptions options,
-    Ledger.LedgerStore ledger, TimeProvider clock, ILogger<SessionWorktrees> logger)
+    Ledger.LedgerStore ledger, TimeProvider clock, Terminal.Terminals terminals, ILogger<SessionWorktrees> logger)
 {
     private const string Columns = "session_id, project_id, path, branch, base_ref, base_commit, created_at, removed_at";
     private static readonly TimeSpan GitTimeout = TimeSpan.FromMinutes(2);
@@ -203,6 +203,8 @@ public sealed class SessionWorktrees(Database database, GitCli git, GitWorkspace
             var worktree = Get(sessionId);
             var project = projects.Get(worktree.ProjectId);
             await RemoveWorktreeAsync(project, worktree.Path, cancellationToken);
+            // Its shell would sit in a deleted folder.
+            await terminals.CloseQuietlyAsync(project.Id, sessionId);
             if (discardBranch)
             {
                 await git.RunAsync(project.Path, ["branch", "-D", "--end-of-options", worktree.Branch], cancellationToken);
