@@ -166,7 +166,7 @@ export const api = {
   project: (id: string) => request<Project>('GET', `/api/projects/${q(id)}`),
   addProject: (path: string, name?: string) => request<Project>('POST', '/api/projects', name ? { path, name } : { path }),
   removeProject: (id: string) => request<void>('DELETE', `/api/projects/${q(id)}`),
-  updateProject: (id: string, change: { name?: string; approvalTimeoutSeconds?: number | null; sandbox?: 'sandboxed' | 'none' }) =>
+  updateProject: (id: string, change: { name?: string; approvalTimeoutSeconds?: number | null; sandbox?: 'sandboxed' | 'none'; worktreeDefault?: boolean }) =>
     request<Project>('PATCH', `/api/projects/${q(id)}`, change),
 
   sessions: (projectId?: string) => request<Session[]>('GET', projectId ? `/api/sessions?projectId=${q(projectId)}` : '/api/sessions'),

@@ -32,7 +32,7 @@ public static class BacklogApi
         BacklogRunner runner, Database database, Ledger.LedgerStore ledger, ClaimsPrincipal user)
     {
         var project = projects.Get(id);
-        var spec = Spec(request.Prompt!, request.Agent!, request.Mode, request.Model, request.Worktree, agents);
+        var spec = Spec(request.Prompt!, request.Agent!, request.Mode, request.Model, request.Worktree ?? project.WorktreeDefault, agents);
         var actor = user.Actor();
         var task = database.Write(write =>
         {
@@ -58,7 +58,7 @@ public static class BacklogApi
         Scheduler scheduler, Database database, Ledger.LedgerStore ledger, ClaimsPrincipal user)
     {
         var project = projects.Get(id);
-        var spec = Spec(request.Prompt!, request.Agent!, request.Mode, request.Model, request.Worktree, agents);
+        var spec = Spec(request.Prompt!, request.Agent!, request.Mode, request.Model, request.Worktree ?? project.WorktreeDefault, agents);
         var cron = request.Cron!.Trim();
         var timeZone = string.IsNullOrWhiteSpace(request.TimeZone) ? "UTC" : request.TimeZone.Trim();
         Schedules.Expression(cron);
@@ -117,7 +117,7 @@ public static class BacklogApi
         return TypedResults.NoContent();
     }
 
-    private static TaskSpec Spec(string prompt, string agent, string? mode, string? model, bool? worktree, AgentRegistry agents)
+    private static TaskSpec Spec(string prompt, string agent, string? mode, string? model, bool worktree, AgentRegistry agents)
     {
         if (string.IsNullOrWhiteSpace(prompt))
         {
@@ -127,6 +127,6 @@ public static class BacklogApi
         // Checked now, not when it starts hours later: a typo is the owner's to fix while they are here.
         var adapter = agents.Find(agent) ?? throw ApiProblem.BadRequest(ErrorCodes.UnknownAgent,
             $"Unknown agent '{agent}'. Known agents: {string.Join(", ", agents.All.Select(a => a.Id))}.");
-        return new TaskSpec(prompt, adapter.Id, mode ?? SessionModes.Ask, model, worktree == true);
+        return new TaskSpec(prompt, adapter.Id, mode ?? SessionModes.Ask, model, worktree);
     }
 }

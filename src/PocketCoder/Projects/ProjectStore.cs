@@ -7,12 +7,14 @@ using PocketCoder.Errors;
 namespace PocketCoder.Projects;
 
 /// <param name="Sandbox">'sandboxed' or 'none'; null follows the server's default (<see cref="Sessions.Sandboxing"/>).</param>
-public sealed record Project(string Id, string Name, string Path, DateTimeOffset CreatedAt, int? ApprovalTimeoutSeconds, string? Sandbox = null);
+/// <param name="WorktreeDefault">A new session works in a worktree of its own unless it asks otherwise.</param>
+public sealed record Project(string Id, string Name, string Path, DateTimeOffset CreatedAt, int? ApprovalTimeoutSeconds, string? Sandbox = null,
+    bool WorktreeDefault = false);
 
 /// <summary>Registered project directories: the roots agents work in and files are confined to.</summary>
 public sealed class ProjectStore(Database database, Ledger.LedgerStore ledger, TimeProvider clock, ProjectHooks hooks)
 {
-    private const string Columns = "id, name, path, created_at, approval_timeout_seconds, sandbox";
+    private const string Columns = "id, name, path, created_at, approval_timeout_seconds, sandbox, worktree_default";
 
     public Project Add(string path, string? name, Actor actor)
     {
@@ -31,7 +33,7 @@ public sealed class ProjectStore(Database database, Ledger.LedgerStore ledger, T
                 throw ApiProblem.Conflict(ErrorCodes.ProjectExists, $"'{full}' is already registered as project {existing}.");
             }
 
-            write.Execute($"INSERT INTO projects ({Columns}) VALUES ($id, $name, $path, $at, NULL, NULL)",
+            write.Execute($"INSERT INTO projects ({Columns}) VALUES ($id, $name, $path, $at, NULL, NULL, 0)",
                 ("$id", project.Id), ("$name", project.Name), ("$path", project.Path), ("$at", project.CreatedAt.ToDb()));
             ledger.Append(write, actor.Name, "project.added", project.Id, new JsonObject { ["path"] = project.Path, ["name"] = project.Name });
             write.AfterCommit(() => hooks.OnAdded(project));
@@ -46,8 +48,9 @@ public sealed class ProjectStore(Database database, Ledger.LedgerStore ledger, T
 
     public Project Get(string id) => Find(id) ?? throw ApiProblem.NotFound(ErrorCodes.ProjectNotFound, $"No project with id '{id}'.");
 
-    /// <summary>Renames, sets the approval timeout (null: wait as long as it takes, the default), or the sandbox (null: unchanged).</summary>
-    public Project Update(string id, string? name, bool setTimeout, int? approvalTimeoutSeconds, string? sandbox, Actor actor) => database.Write(write =>
+    /// <summary>Renames, sets the approval timeout (null: wait as long as it takes, the default), the sandbox or the worktree default (null: unchanged).</summary>
+    public Project Update(string id, string? name, bool setTimeout, int? approvalTimeoutSeconds, string? sandbox, bool? worktreeDefault, Actor actor) =>
+        database.Write(write =>
     {
         var project = write.Query($"SELECT {Columns} FROM projects WHERE id = $id", Map, ("$id", id)).FirstOrDefault()
             ?? throw ApiProblem.NotFound(ErrorCodes.ProjectNotFound, $"No project with id '{id}'.");
@@ -56,14 +59,17 @@ public sealed class ProjectStore(Database database, Ledger.LedgerStore ledger, T
             Name = name ?? project.Name,
             ApprovalTimeoutSeconds = setTimeout ? approvalTimeoutSeconds : project.ApprovalTimeoutSeconds,
             Sandbox = sandbox ?? project.Sandbox,
+            WorktreeDefault = worktreeDefault ?? project.WorktreeDefault,
         };
-        write.Execute("UPDATE projects SET name = $name, approval_timeout_seconds = $timeout, sandbox = $sandbox WHERE id = $id",
-            ("$name", updated.Name), ("$timeout", updated.ApprovalTimeoutSeconds), ("$sandbox", updated.Sandbox), ("$id", id));
+        write.Execute("UPDATE projects SET name = $name, approval_timeout_seconds = $timeout, sandbox = $sandbox, worktree_default = $worktree WHERE id = $id",
+            ("$name", updated.Name), ("$timeout", updated.ApprovalTimeoutSeconds), ("$sandbox", updated.Sandbox), ("$worktree", updated.WorktreeDefault ? 1 : 0),
+            ("$id", id));
         ledger.Append(write, actor.Name, "project.updated", id, new JsonObject
         {
             ["name"] = updated.Name,
             ["approvalTimeoutSeconds"] = updated.ApprovalTimeoutSeconds,
             ["sandbox"] = updated.Sandbox,
+            ["worktreeDefault"] = updated.WorktreeDefault,
         });
         return updated;
     });
@@ -97,5 +103,6 @@ public sealed class ProjectStore(Database database, Ledger.LedgerStore ledger, T
     }
 
     private static Project Map(SqliteDataReader r) =>
-        new(r.GetString(0), r.GetString(1), r.GetString(2), r.Time(3), r.IsDBNull(4) ? null : r.GetInt32(4), r.IsDBNull(5) ? null : r.GetString(5));
+        new(r.GetString(0), r.GetString(1), r.GetString(2), r.Time(3), r.IsDBNull(4) ? null : r.GetInt32(4), r.IsDBNull(5) ? null : r.GetString(5),
+            r.GetInt64(6) == 1);
 }

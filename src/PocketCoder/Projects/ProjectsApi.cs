@@ -22,12 +22,16 @@ public sealed record UpdateProjectRequest(
     string? Name,
     System.Text.Json.JsonElement ApprovalTimeoutSeconds,
     [property: AllowedValues(null, Sandboxing.Sandboxed, Sandboxing.None, ErrorMessage = "'sandbox' is 'sandboxed' or 'none'.")]
-    string? Sandbox = null);
+    string? Sandbox = null,
+    bool? WorktreeDefault = null);
 
 /// <param name="Sandbox">How its agents run: <c>sandboxed</c> (bubblewrap) or <c>none</c>; new sessions follow a change.</param>
-public sealed record ProjectResponse(string Id, string Name, string Path, DateTimeOffset CreatedAt, int? ApprovalTimeoutSeconds, string Sandbox)
+/// <param name="WorktreeDefault">A new session (or backlog task) works on a branch of its own unless it says <c>worktree: false</c>.</param>
+public sealed record ProjectResponse(string Id, string Name, string Path, DateTimeOffset CreatedAt, int? ApprovalTimeoutSeconds, string Sandbox,
+    bool WorktreeDefault)
 {
-    public static ProjectResponse From(Project p) => new(p.Id, p.Name, p.Path, p.CreatedAt, p.ApprovalTimeoutSeconds, Sandboxing.ModeOf(p));
+    public static ProjectResponse From(Project p) =>
+        new(p.Id, p.Name, p.Path, p.CreatedAt, p.ApprovalTimeoutSeconds, Sandboxing.ModeOf(p), p.WorktreeDefault);
 }
 
 public static class ProjectsApi
@@ -73,7 +77,7 @@ public static class ProjectsApi
             throw ApiProblem.Validation("'approvalTimeoutSeconds' must be a number of seconds or null.");
         }
 
-        return ProjectResponse.From(projects.Update(id, request.Name?.Trim(), setTimeout, timeout, request.Sandbox, user.Actor()));
+        return ProjectResponse.From(projects.Update(id, request.Name?.Trim(), setTimeout, timeout, request.Sandbox, request.WorktreeDefault, user.Actor()));
     }
 
     private static async Task<NoContent> Delete(string id, ProjectStore projects, SessionManager sessions, ClaimsPrincipal user, CancellationToken cancellationToken)

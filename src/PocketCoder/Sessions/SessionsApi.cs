@@ -94,7 +94,8 @@ public static class SessionsApi
             ArchiveAsync(id, false, manager, user, cancellationToken)).WithName("UnarchiveSession");
     }
 
-    private static async Task<Created<SessionResponse>> Create(string projectId, CreateSessionRequest request, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken)
+    private static async Task<Created<SessionResponse>> Create(string projectId, CreateSessionRequest request, SessionManager manager, Projects.ProjectStore projects,
+        ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         var mode = request.Mode ?? SessionModes.Ask;
         if (string.IsNullOrWhiteSpace(request.Prompt) && request.Attachments is { Count: > 0 })
@@ -104,7 +105,8 @@ public static class SessionsApi
 
         // Checked before anything starts: a bad attachment never leaves a session behind.
         var prompt = string.IsNullOrWhiteSpace(request.Prompt) ? null : Attachments.Build(request.Prompt, request.Attachments);
-        var worktree = request.Worktree == true ? new WorktreeChoice(request.Base) : null;
+        // Unsaid, the project's default decides (a project set to work on branches of their own).
+        var worktree = request.Worktree ?? projects.Get(projectId).WorktreeDefault ? new WorktreeChoice(request.Base) : null;
         if (worktree is null && request.Base is not null)
         {
             throw ApiProblem.Validation("'base' goes with \"worktree\": true (the branch or commit the session's worktree starts from).");

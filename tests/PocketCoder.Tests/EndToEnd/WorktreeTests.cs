@@ -154,6 +154,23 @@ public sealed class WorktreeTests
         Assert.Empty((await world.Http.GetOkAsync($"/api/projects/{world.ProjectId}/worktrees/orphans")).EnumerateArray());
     }
 
+    /// <summary>A project set to work on branches: a session that does not say otherwise gets a worktree; one that says no does not.</summary>
+    [Fact]
+    public async Task ProjectDefault_NewSessionsOnABranch_UnlessTheySayOtherwise()
+    {
+        await using var world = await AgentWorld.ClaudeAsync();
+        var project = await world.Http.PatchOkAsync($"/api/projects/{world.ProjectId}", new { worktreeDefault = true });
+        Assert.True(project.GetProperty("worktreeDefault").GetBoolean());
+
+        var byDefault = await world.Http.PostOkAsync($"/api/projects/{world.ProjectId}/sessions", new { agent = "claude-code" });
+        var worktree = await world.Http.GetOkAsync($"/api/sessions/{byDefault.GetProperty("id").GetString()}/worktree");
+        Assert.StartsWith("pocketcoder/", worktree.GetProperty("branch").GetString(), StringComparison.Ordinal);
+
+        var inTheFolder = await world.Http.PostOkAsync($"/api/projects/{world.ProjectId}/sessions", new { agent = "claude-code", worktree = false });
+        await ApiAssert.ProblemAsync(await world.Http.GetAsync($"/api/sessions/{inTheFolder.GetProperty("id").GetString()}/worktree"),
+            HttpStatusCode.NotFound, "WORKTREE_NOT_FOUND");
+    }
+
     private static string TmuxSessions(AgentWorld world)
     {
         var info = new System.Diagnostics.ProcessStartInfo("tmux", ["-S", PocketCoder.Workspace.Terminal.Terminals.SocketFor(world.Server.DataDirectory), "list-sessions", "-F", "#{session_name}"])

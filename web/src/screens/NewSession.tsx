@@ -21,7 +21,9 @@ export function NewSession({ projectId }: { projectId: string }) {
   const [agent, setAgent] = useState<string | null>(null);
   const [model, setModel] = useState('');
   const [mode, setMode] = useState<SessionMode>('ask');
-  const [worktree, setWorktree] = useState(false);
+  // The project's default until the owner picks (a project set to work on branches of their own).
+  const [picked, setWorktree] = useState<boolean | null>(null);
+  const worktree = picked ?? project?.worktreeDefault ?? false;
   const [prompt, setPrompt] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -49,7 +51,7 @@ export function NewSession({ projectId }: { projectId: string }) {
       if (when !== 'now') {
         if (attachments.length) throw new Error('Attachments go with a session started now: a task or schedule takes words only.');
         if (!prompt.trim()) throw new Error('Write what the agent should do: a task starts with it.');
-        const task = { agent, mode, prompt: prompt.trim(), ...(model.trim() ? { model: model.trim() } : {}), ...(worktree ? { worktree: true } : {}) };
+        const task = { agent, mode, prompt: prompt.trim(), ...(model.trim() ? { model: model.trim() } : {}), worktree };
         if (when === 'backlog') await api.addTask(projectId, task);
         else await api.addSchedule(projectId, { ...task, name: name.trim() || prompt.trim().slice(0, 60), cron: cron.trim(), timeZone: timeZone.trim() });
         navigate(`/p/${projectId}/tasks`, { replace: true });
@@ -57,7 +59,7 @@ export function NewSession({ projectId }: { projectId: string }) {
       }
       const session = await api.startSession(projectId, {
         agent, mode, ...(prompt.trim() ? { prompt: prompt.trim() } : {}), ...(model.trim() ? { model: model.trim() } : {}),
-        ...(attachments.length ? { attachments: wire(attachments) } : {}), ...(worktree ? { worktree: true } : {}),
+        ...(attachments.length ? { attachments: wire(attachments) } : {}), worktree,
       });
       upsertSession(session);
       navigate(`/s/${session.id}`, { replace: true });

@@ -40,6 +40,21 @@ export function ProjectSettings({ projectId }: { projectId: string }) {
     setBusy(false);
   };
 
+  const setWorktreeDefault = async (worktreeDefault: boolean) => {
+    setBusy(true);
+    setError(null);
+    try {
+      const updated = await api.updateProject(projectId, { worktreeDefault });
+      setState({ projects: getState().projects.map((p) => (p.id === updated.id ? updated : p)) });
+      setNote(worktreeDefault
+        ? 'New sessions start on a branch of their own; New session can still choose the project folder.'
+        : 'New sessions start in the project folder; New session can still choose a branch of their own.');
+    } catch (e) {
+      setError(describeError(e));
+    }
+    setBusy(false);
+  };
+
   const setSandbox = async (sandbox: 'sandboxed' | 'none') => {
     setBusy(true);
     setError(null);
@@ -100,6 +115,18 @@ export function ProjectSettings({ projectId }: { projectId: string }) {
             </select>
           </label>
         </section>
+        <section class="card pad">
+          <h2>Where new sessions work</h2>
+          <p class="muted small">On a branch of its own, each session works in a separate git worktree: agents never trample each other, and nothing changes here until you merge.</p>
+          <label class="field">
+            <span class="sr-only">Where new sessions work</span>
+            <select name="worktree-default" value={project.worktreeDefault ? 'worktree' : 'project'} disabled={busy}
+              onChange={(e) => void setWorktreeDefault(e.currentTarget.value === 'worktree')}>
+              <option value="project">In the project folder</option>
+              <option value="worktree">On a branch of its own</option>
+            </select>
+          </label>
+        </section>
         <section class="card pad danger-zone">
           <h2>Remove project</h2>
           <p class="muted small">Stops its sessions and forgets it here. The folder <code>{project.path}</code> and its files are not touched; the ledger keeps its history.</p>
@@ -107,7 +134,7 @@ export function ProjectSettings({ projectId }: { projectId: string }) {
             ? (
               <div class="row">
                 <button class="btn ghost" disabled={busy} onClick={() => setConfirm(false)}>Keep it</button>
-                <button class="btn danger grow" disabled={busy} onClick={() => void remove()}>Remove {project.name}</button>
+                <button class="btn danger grow" disabled={busy} onClick={() => void remove()}>Remove it</button>
               </div>
             )
             : <button class="btn danger-ghost" disabled={busy} onClick={() => setConfirm(true)}>Remove project…</button>}
