@@ -55,14 +55,18 @@ public static class BacklogApi
     }
 
     private static Created<Schedule> AddSchedule(string id, CreateScheduleRequest request, ProjectStore projects, AgentRegistry agents, Schedules schedules,
-        Scheduler scheduler, Database database, Ledger.LedgerStore ledger, ClaimsPrincipal user)
+        Scheduler scheduler, Database database, Ledger.LedgerStore ledger, TimeProvider clock, ClaimsPrincipal user)
     {
         var project = projects.Get(id);
         var spec = Spec(request.Prompt!, request.Agent!, request.Mode, request.Model, request.Worktree ?? project.WorktreeDefault, agents);
         var cron = request.Cron!.Trim();
         var timeZone = string.IsNullOrWhiteSpace(request.TimeZone) ? "UTC" : request.TimeZone.Trim();
-        Schedules.Expression(cron);
-        Schedules.Zone(timeZone);
+        Schedules.Validate(cron, timeZone, clock.GetUtcNow());
+        if (string.IsNullOrWhiteSpace(request.Name))
+        {
+            throw ApiProblem.Validation("'name' must not be blank.");
+        }
+
         var actor = user.Actor();
         var schedule = database.Write(write =>
         {
@@ -78,17 +82,12 @@ public static class BacklogApi
     }
 
     private static Schedule UpdateSchedule(string scheduleId, UpdateScheduleRequest request, Schedules schedules, Scheduler scheduler, Database database,
-        Ledger.LedgerStore ledger, ClaimsPrincipal user)
+        Ledger.LedgerStore ledger, TimeProvider clock, ClaimsPrincipal user)
     {
         var schedule = schedules.Get(scheduleId);
-        if (request.Cron is { } cron)
+        if (request.Cron is not null || request.TimeZone is not null)
         {
-            Schedules.Expression(cron);
-        }
-
-        if (request.TimeZone is { } timeZone)
-        {
-            Schedules.Zone(timeZone.Trim());
+            Schedules.Validate(request.Cron?.Trim() ?? schedule.Cron, request.TimeZone?.Trim() ?? schedule.TimeZone, clock.GetUtcNow());
         }
 
         var actor = user.Actor();

@@ -14,7 +14,7 @@ namespace PocketCoder.Backlog;
 /// restart or when it fell behind.
 /// </summary>
 public sealed class BacklogRunner(BacklogTasks tasks, SessionManager manager, SessionStore sessions, EventLog events, EventHub hub,
-    ILogger<BacklogRunner> logger) : BackgroundService
+    MessageQueue queue, ILogger<BacklogRunner> logger) : BackgroundService
 {
     private readonly Channel<string> _kicks = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
 
@@ -30,18 +30,27 @@ public sealed class BacklogRunner(BacklogTasks tasks, SessionManager manager, Se
             {
                 using var subscription = hub.Subscribe(null, 4096);
                 // After a restart, or having fallen behind: look at every project with work in its backlog.
-                foreach (var project in tasks.ActiveProjects())
+                Safely(() =>
                 {
-                    Kick(project);
-                }
+                    foreach (var project in tasks.ActiveProjects())
+                    {
+                        Kick(project);
+                    }
+                });
 
                 while (await subscription.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
                 {
                     while (subscription.Reader.TryRead(out var item))
                     {
-                        if (item.Stored is { Kind: "turn.completed" or "session.status" } stored && tasks.ProjectRunning(stored.SessionId) is { } project)
+                        if (item.Stored is { Kind: "turn.completed" or "session.status" } stored)
                         {
-                            Kick(project);
+                            Safely(() =>
+                            {
+                                if (tasks.ProjectRunning(stored.SessionId) is { } project)
+                                {
+                                    Kick(project);
+                                }
+                            });
                         }
                     }
                 }
@@ -67,7 +76,7 @@ public sealed class BacklogRunner(BacklogTasks tasks, SessionManager manager, Se
                 {
                     await AdvanceAsync(project, stoppingToken).ConfigureAwait(false);
                 }
-                catch (Exception exception) when (exception is not OperationCanceledException)
+                catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
                 {
                     // One project's trouble never stops the others' backlogs (nor the server).
                     logger.LogWarning(exception, "The backlog of project {ProjectId} could not go on", project);
@@ -99,28 +108,52 @@ public sealed class BacklogRunner(BacklogTasks tasks, SessionManager manager, Se
                 return;
             }
 
+            if (!tasks.Claim(next.Id))
+            {
+                // Removed a moment ago.
+                continue;
+            }
+
             try
             {
-                var session = await manager.CreateAsync(projectId, next.Agent, OwnerMessage.FromText(next.Prompt), next.Model, next.Mode,
+                await manager.CreateAsync(projectId, next.Agent, OwnerMessage.FromText(next.Prompt), next.Model, next.Mode,
                     // Started in the name of whoever added it (a device, or "schedule NAME"): the ledger and transcript say so.
                     new Actor("backlog", next.CreatedBy), cancellationToken,
-                    next.Worktree ? new WorktreeChoice(null) : null).ConfigureAwait(false);
-                tasks.Started(next.Id, session.Id);
+                    next.Worktree ? new WorktreeChoice(null) : null, onCreated: created => tasks.Started(next.Id, created.Id)).ConfigureAwait(false);
                 // Its turn may already have ended before the task knew its session: look once more.
                 Kick(projectId);
                 return;
             }
-            catch (ApiProblem problem)
+            catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
             {
-                tasks.Finished(next.Id, BacklogStatuses.Failed, problem.Message);
+                // Whatever stopped it (a worktree that could not be made, an agent gone), the next task is not held up by it.
+                tasks.Finished(next.Id, BacklogStatuses.Failed, exception.Message);
             }
+        }
+    }
+
+    private void Safely(Action look)
+    {
+        try
+        {
+            look();
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // A database hiccup: the next event (or restart) looks again; a background service must never stop the server.
+            logger.LogWarning(exception, "The backlog could not look at an event");
         }
     }
 
     /// <summary>How the running task ended, or null while its session still works (or waits for the owner).</summary>
     private (string Status, string? Problem)? Outcome(BacklogTask running)
     {
-        if (running.SessionId is not { } id || sessions.Find(id) is not { } session)
+        if (running.SessionId is not { } id)
+        {
+            return (BacklogStatuses.Failed, "the server stopped while it was starting");
+        }
+
+        if (sessions.Find(id) is not { } session)
         {
             return (BacklogStatuses.Failed, "its session is gone");
         }
@@ -129,7 +162,8 @@ public sealed class BacklogRunner(BacklogTasks tasks, SessionManager manager, Se
         {
             SessionStatuses.Failed => (BacklogStatuses.Failed, "its session failed"),
             SessionStatuses.Stopped => (BacklogStatuses.Done, null),
-            SessionStatuses.Idle when !manager.IsWorking(id) && events.Has(id, TurnCompletedEvent.Kind) => (BacklogStatuses.Done, null),
+            // Messages still queued (held, after a cancel) are the owner's unfinished business with it: the backlog waits.
+            SessionStatuses.Idle when !manager.IsWorking(id) && queue.IsEmpty(id) && events.Has(id, TurnCompletedEvent.Kind) => (BacklogStatuses.Done, null),
             _ => null,
         };
     }

@@ -115,13 +115,31 @@ public sealed class BacklogTasks(Database database, TimeProvider clock)
     public IReadOnlyList<string> ActiveProjects() => database.Read(c =>
         c.Query("SELECT DISTINCT project_id FROM backlog_tasks WHERE status IN ('running', 'waiting')", r => r.GetString(0)));
 
-    public void Started(string id, string sessionId) => database.Write(write => write.Execute(
-        "UPDATE backlog_tasks SET status = 'running', session_id = $s, started_at = $at WHERE id = $id",
-        ("$id", id), ("$s", sessionId), ("$at", clock.GetUtcNow().ToDb())));
+    /// <summary>
+    /// Takes a waiting task to start it, before its session exists: a task removed a moment ago is not started, and one
+    /// whose start a crash cut short is found running without a session (and reported failed) rather than run twice.
+    /// </summary>
+    public bool Claim(string id) => database.Write(write => write.Execute(
+        "UPDATE backlog_tasks SET status = 'running', started_at = $at WHERE id = $id AND status = 'waiting'",
+        ("$id", id), ("$at", clock.GetUtcNow().ToDb())) == 1);
 
-    public void Finished(string id, string status, string? problem) => database.Write(write => write.Execute(
-        "UPDATE backlog_tasks SET status = $status, problem = $problem, finished_at = $at WHERE id = $id",
-        ("$id", id), ("$status", status), ("$problem", problem), ("$at", clock.GetUtcNow().ToDb())));
+    public void Started(string id, string sessionId) => database.Write(write => write.Execute(
+        "UPDATE backlog_tasks SET session_id = $s WHERE id = $id", ("$id", id), ("$s", sessionId)));
+
+    /// <summary>How many finished tasks a project keeps (the newest); their sessions keep everything else.</summary>
+    public const int FinishedKept = 200;
+
+    public void Finished(string id, string status, string? problem) => database.Write(write =>
+    {
+        write.Execute("UPDATE backlog_tasks SET status = $status, problem = $problem, finished_at = $at WHERE id = $id",
+            ("$id", id), ("$status", status), ("$problem", problem), ("$at", clock.GetUtcNow().ToDb()));
+        write.Execute("""
+            DELETE FROM backlog_tasks WHERE project_id = (SELECT project_id FROM backlog_tasks WHERE id = $id)
+              AND status IN ('done', 'failed', 'removed')
+              AND id NOT IN (SELECT id FROM backlog_tasks WHERE project_id = (SELECT project_id FROM backlog_tasks WHERE id = $id)
+                               AND status IN ('done', 'failed', 'removed') ORDER BY finished_at DESC LIMIT $kept)
+            """, ("$id", id), ("$kept", FinishedKept));
+    });
 
     private static BacklogTask Map(Microsoft.Data.Sqlite.SqliteDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.NullableString(5), r.GetInt64(6) == 1, r.GetString(7),

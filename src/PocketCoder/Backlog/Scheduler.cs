@@ -28,16 +28,19 @@ public sealed class Scheduler(Schedules schedules, BacklogTasks tasks, BacklogRu
     {
         while (!stoppingToken.IsCancellationRequested)
         {
+            DateTimeOffset? next;
             try
             {
                 RunDue();
+                next = schedules.EarliestNextRun();
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
+                // The database failing for a moment: look again in a minute rather than spin, or stop the server.
                 logger.LogWarning(exception, "Schedules could not be run");
+                next = clock.GetUtcNow() + TimeSpan.FromMinutes(1);
             }
 
-            var next = schedules.EarliestNextRun();
             using var wake = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
             var changed = _changed.Reader.WaitToReadAsync(wake.Token).AsTask();
             // At most a day at a time (Task.Delay's limit is 49 days; a clock changed under us is seen again within a day).
@@ -62,56 +65,84 @@ public sealed class Scheduler(Schedules schedules, BacklogTasks tasks, BacklogRu
         var now = clock.GetUtcNow();
         foreach (var schedule in schedules.Due(now))
         {
-            var times = Schedules.TimesUpTo(schedule, now, MaxCounted);
-            DateTimeOffset? ran = times.Count > 0 && now - times[^1] <= Grace ? times[^1] : null;
-            var missed = times.Count - (ran is null ? 0 : 1);
-            DateTimeOffset? lastMissed = missed > 0 ? times[missed - 1] : null;
-            var added = database.Write(write =>
+            try
             {
-                BacklogTask? task = null;
-                if (ran is { } at)
+                Run(schedule, now);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                // One schedule that cannot be worked out (its time zone gone from the machine) must not stop the others,
+                // nor make this loop spin on it: it is paused, and the ledger says why.
+                logger.LogWarning(exception, "Schedule {Schedule} ({Name}) could not run; it is paused", schedule.Id, schedule.Name);
+                database.Write(write =>
                 {
-                    try
+                    schedules.Pause(write, schedule.Id);
+                    ledger.Append(write, "scheduler", "schedule.paused", schedule.Id, new JsonObject
                     {
-                        task = tasks.Add(write, schedule.ProjectId,
-                            new TaskSpec(schedule.Prompt, schedule.Agent, schedule.Mode, schedule.Model, schedule.Worktree), $"schedule {schedule.Name}", schedule.Id);
-                        ledger.Append(write, "scheduler", "schedule.ran", schedule.Id, new JsonObject
-                        {
-                            ["projectId"] = schedule.ProjectId, ["at"] = at.ToDb(), ["taskId"] = task.Id,
-                        });
-                    }
-                    catch (Errors.ApiProblem problem)
-                    {
-                        // A full backlog: this time is skipped (and says why), the schedule still moves on.
-                        ledger.Append(write, "scheduler", "schedule.skipped", schedule.Id, new JsonObject
-                        {
-                            ["projectId"] = schedule.ProjectId, ["at"] = at.ToDb(), ["reason"] = problem.Message,
-                        });
-                    }
-                }
+                        ["projectId"] = schedule.ProjectId, ["reason"] = exception.Message,
+                    });
+                });
+            }
+        }
+    }
 
-                if (missed > 0)
+    private void Run(Schedule due, DateTimeOffset now)
+    {
+        var times = Schedules.TimesUpTo(due, now, MaxCounted);
+        DateTimeOffset? ran = times.Count > 0 && now - times[^1] <= Grace ? times[^1] : null;
+        var missed = times.Count - (ran is null ? 0 : 1);
+        DateTimeOffset? lastMissed = missed > 0 ? times[missed - 1] : null;
+        var (current, added) = database.Write(write =>
+        {
+            // Changed, paused or deleted since it was read: that change wins, and this time is not run.
+            if (schedules.Find(write, due.Id) is not { Enabled: true } schedule || schedule.NextRunAt != due.NextRunAt)
+            {
+                return ((Schedule?)null, (BacklogTask?)null);
+            }
+
+            BacklogTask? task = null;
+            if (ran is { } at)
+            {
+                try
                 {
-                    ledger.Append(write, "scheduler", "schedule.missed", schedule.Id, new JsonObject
+                    task = tasks.Add(write, schedule.ProjectId,
+                        new TaskSpec(schedule.Prompt, schedule.Agent, schedule.Mode, schedule.Model, schedule.Worktree), $"schedule {schedule.Name}", schedule.Id);
+                    ledger.Append(write, "scheduler", "schedule.ran", schedule.Id, new JsonObject
                     {
-                        ["projectId"] = schedule.ProjectId, ["count"] = missed, ["first"] = times[0].ToDb(), ["last"] = lastMissed!.Value.ToDb(),
+                        ["projectId"] = schedule.ProjectId, ["at"] = at.ToDb(), ["taskId"] = task.Id,
                     });
                 }
+                catch (Errors.ApiProblem problem)
+                {
+                    // A full backlog: this time is skipped (and says why), the schedule still moves on.
+                    ledger.Append(write, "scheduler", "schedule.skipped", schedule.Id, new JsonObject
+                    {
+                        ["projectId"] = schedule.ProjectId, ["at"] = at.ToDb(), ["reason"] = problem.Message,
+                    });
+                }
+            }
 
-                // In the same transaction as the task: a restart finds the time already moved on, and never adds it twice.
-                schedules.Advanced(write, schedule, ran, missed, lastMissed, now);
-                return task;
-            });
             if (missed > 0)
             {
-                logger.LogWarning("Schedule {Schedule} ({Name}) missed {Count} run(s), the last at {Last}: the server was not running", schedule.Id,
-                    schedule.Name, missed, lastMissed);
+                ledger.Append(write, "scheduler", "schedule.missed", schedule.Id, new JsonObject
+                {
+                    ["projectId"] = schedule.ProjectId, ["count"] = missed, ["first"] = times[0].ToDb(), ["last"] = lastMissed!.Value.ToDb(),
+                });
             }
 
-            if (added is not null)
-            {
-                runner.Kick(schedule.ProjectId);
-            }
+            // In the same transaction as the task: a restart finds the time already moved on, and never adds it twice.
+            schedules.Advanced(write, schedule, ran, missed, lastMissed, now);
+            return (schedule, task);
+        });
+        if (current is not null && missed > 0)
+        {
+            logger.LogWarning("Schedule {Schedule} ({Name}) missed {Count} run(s), the last at {Last}: the server was not running", current.Id,
+                current.Name, missed, lastMissed);
+        }
+
+        if (added is not null)
+        {
+            runner.Kick(added.ProjectId);
         }
     }
 

@@ -62,6 +62,10 @@ public sealed class Schedules(Database database, TimeProvider clock)
     public IReadOnlyList<Schedule> List(string projectId) => database.Read(c =>
         c.Query($"SELECT {Columns} FROM schedules WHERE project_id = $p ORDER BY created_at", Map, ("$p", projectId)));
 
+    public Schedule? Find(DbWrite write, string id) => write.Query($"SELECT {Columns} FROM schedules WHERE id = $id", Map, ("$id", id)).FirstOrDefault();
+
+    public void Pause(DbWrite write, string id) => write.Execute("UPDATE schedules SET enabled = 0, next_run_at = NULL WHERE id = $id", ("$id", id));
+
     public Schedule Get(string id) => database.Read(c => c.Query($"SELECT {Columns} FROM schedules WHERE id = $id", Map, ("$id", id))).FirstOrDefault()
         ?? throw ApiProblem.NotFound(ErrorCodes.ScheduleNotFound, $"No schedule with id '{id}'.");
 
@@ -95,8 +99,10 @@ public sealed class Schedules(Database database, TimeProvider clock)
     }
 
     /// <summary>Changes what was asked; a new expression, zone or enabling counts the next time from now (times while it was off are not missed).</summary>
-    public Schedule Update(DbWrite write, Schedule schedule, UpdateScheduleRequest change)
+    public Schedule Update(DbWrite write, Schedule read, UpdateScheduleRequest change)
     {
+        // Read again in the transaction: a time the scheduler just ran is never set back and run twice.
+        var schedule = Find(write, read.Id) ?? throw ApiProblem.NotFound(ErrorCodes.ScheduleNotFound, $"No schedule with id '{read.Id}'.");
         var cron = change.Cron?.Trim() ?? schedule.Cron;
         var timeZone = change.TimeZone?.Trim() ?? schedule.TimeZone;
         var enabled = change.Enabled ?? schedule.Enabled;
@@ -104,7 +110,8 @@ public sealed class Schedules(Database database, TimeProvider clock)
         var next = !enabled ? null : retimed ? NextAfter(cron, timeZone, clock.GetUtcNow()) : schedule.NextRunAt;
         var updated = schedule with
         {
-            Name = change.Name?.Trim() ?? schedule.Name, Cron = cron, TimeZone = timeZone, Prompt = change.Prompt ?? schedule.Prompt, Enabled = enabled,
+            Name = Words(change.Name, "name") ?? schedule.Name, Cron = cron, TimeZone = timeZone, Prompt = Words(change.Prompt, "prompt") ?? schedule.Prompt,
+            Enabled = enabled,
             NextRunAt = next,
         };
         write.Execute("""
@@ -135,6 +142,19 @@ public sealed class Schedules(Database database, TimeProvider clock)
     /// <summary>The first time after <paramref name="after"/> (null: the expression never fires again, e.g. 30 February).</summary>
     public static DateTimeOffset? NextAfter(string cron, string timeZone, DateTimeOffset after) =>
         Expression(cron).GetNextOccurrence(after, Zone(timeZone));
+
+    /// <summary>Checks an expression and zone as a schedule would use them, from now.</summary>
+    /// <exception cref="ApiProblem"><c>VALIDATION_FAILED</c>: not an expression, an unknown zone, or a time that never comes.</exception>
+    public static void Validate(string cron, string timeZone, DateTimeOffset now)
+    {
+        if (NextAfter(cron, timeZone, now) is null)
+        {
+            throw ApiProblem.Validation($"'cron' \"{cron}\" never gives a time from now on (a day that does not exist, such as 30 February).");
+        }
+    }
+
+    private static string? Words(string? value, string field) => value is null ? null
+        : value.Trim() is { Length: > 0 } trimmed ? trimmed : throw ApiProblem.Validation($"'{field}' must not be blank.");
 
     /// <exception cref="ApiProblem"><c>VALIDATION_FAILED</c> naming what is wrong with the expression.</exception>
     public static CronExpression Expression(string cron)

@@ -31,20 +31,34 @@ public sealed class MessageQueue(Database database, EventLog events, TimeProvide
 
     private const string Columns = "id, text, sent_by, attachment_infos, queued_at";
 
+    // A message being sent (started_at set) is no longer the owner's to edit or remove, and no longer shown as waiting.
+    private const string Waiting = "session_id = $s AND started_at IS NULL";
+
     public IReadOnlyList<QueuedMessage> List(string sessionId) => database.Read(c => c.Query(
-        $"SELECT {Columns} FROM queued_messages WHERE session_id = $s ORDER BY position", Map, ("$s", sessionId)));
+        $"SELECT {Columns} FROM queued_messages WHERE {Waiting} ORDER BY position", Map, ("$s", sessionId)));
 
     public bool IsEmpty(string sessionId) =>
-        database.Read(c => c.Scalar<long>("SELECT COUNT(*) FROM queued_messages WHERE session_id = $s", ("$s", sessionId))) == 0;
+        database.Read(c => c.Scalar<long>($"SELECT COUNT(*) FROM queued_messages WHERE {Waiting}", ("$s", sessionId))) == 0;
+
+    /// <summary>Sessions with messages waiting (after a restart: their queues are held).</summary>
+    public IReadOnlyList<string> SessionsWaiting() => database.Read(c =>
+        c.Query("SELECT DISTINCT session_id FROM queued_messages", r => r.GetString(0)));
+
+    /// <summary>
+    /// After a restart: a message whose sending a crash cut short waits again (the agent may or may not have got it; the
+    /// transcript says which, and the queue is held, so the owner decides).
+    /// </summary>
+    public void ReleaseUnsent() => database.Write(write => write.Execute("UPDATE queued_messages SET started_at = NULL WHERE started_at IS NOT NULL"));
 
     /// <exception cref="ApiProblem"><c>QUEUE_FULL</c> (409) with <see cref="MaxQueued"/> already waiting.</exception>
-    public QueuedMessage Add(string sessionId, OwnerMessage message, string sentBy, bool held)
+    /// <param name="first">Before every waiting message (sent while the owner was stopping the turn: it is what they want next).</param>
+    public QueuedMessage Add(string sessionId, OwnerMessage message, string sentBy, bool held, bool first = false)
     {
         var queued = new QueuedMessage(Guid.NewGuid().ToString(), message.Text, sentBy, message.Attachments.Count > 0 ? message.Attachments : null,
             clock.GetUtcNow());
         database.Write(write =>
         {
-            if (write.Scalar<long>("SELECT COUNT(*) FROM queued_messages WHERE session_id = $s", ("$s", sessionId)) >= MaxQueued)
+            if (write.Scalar<long>($"SELECT COUNT(*) FROM queued_messages WHERE {Waiting}", ("$s", sessionId)) >= MaxQueued)
             {
                 throw ApiProblem.Conflict(ErrorCodes.QueueFull,
                     $"{MaxQueued} messages already wait for this session's turn to end. Remove one, or wait for the agent to take them.");
@@ -52,7 +66,8 @@ public sealed class MessageQueue(Database database, EventLog events, TimeProvide
 
             write.Execute($"""
                 INSERT INTO queued_messages (id, session_id, position, text, attachments, attachment_infos, sent_by, queued_at)
-                VALUES ($id, $s, (SELECT COALESCE(MAX(position), 0) + 1 FROM queued_messages WHERE session_id = $s), $text, $raw, $infos, $by, $at)
+                VALUES ($id, $s, (SELECT {(first ? "COALESCE(MIN(position), 1) - 1" : "COALESCE(MAX(position), 0) + 1")} FROM queued_messages WHERE session_id = $s),
+                        $text, $raw, $infos, $by, $at)
                 """,
                 ("$id", queued.Id), ("$s", sessionId), ("$text", queued.Text),
                 ("$raw", message.Sources is { Count: > 0 } sources ? JsonSerializer.Serialize(sources, WireJson.Default.IReadOnlyListAttachmentRequest) : null),
@@ -66,7 +81,7 @@ public sealed class MessageQueue(Database database, EventLog events, TimeProvide
     /// <summary>Changes the words of a message that has not started; what came with it stays.</summary>
     public QueuedMessage Edit(string sessionId, string id, string text, bool held) => database.Write(write =>
     {
-        if (write.Execute("UPDATE queued_messages SET text = $text WHERE id = $id AND session_id = $s", ("$text", text), ("$id", id), ("$s", sessionId)) == 0)
+        if (write.Execute($"UPDATE queued_messages SET text = $text WHERE id = $id AND {Waiting}", ("$text", text), ("$id", id), ("$s", sessionId)) == 0)
         {
             throw NotQueued(id);
         }
@@ -77,7 +92,7 @@ public sealed class MessageQueue(Database database, EventLog events, TimeProvide
 
     public void Remove(string sessionId, string id, bool held) => database.Write(write =>
     {
-        if (write.Execute("DELETE FROM queued_messages WHERE id = $id AND session_id = $s", ("$id", id), ("$s", sessionId)) == 0)
+        if (write.Execute($"DELETE FROM queued_messages WHERE id = $id AND {Waiting}", ("$id", id), ("$s", sessionId)) == 0)
         {
             throw NotQueued(id);
         }
@@ -85,20 +100,23 @@ public sealed class MessageQueue(Database database, EventLog events, TimeProvide
         Changed(write, sessionId, held);
     });
 
-    /// <summary>Takes the first waiting message off the queue, as the message it is to send (null: none waits).</summary>
+    /// <summary>
+    /// Takes the first waiting message to send it (null: none waits): from now on it is neither shown nor editable. It
+    /// stays stored until <see cref="Sent"/>; <see cref="Unsent"/> puts it back first in line.
+    /// </summary>
     public (QueuedMessage Queued, OwnerMessage Message)? TakeNext(string sessionId)
     {
         var taken = database.Write(write =>
         {
             var row = write.Query(
-                $"SELECT {Columns}, attachments FROM queued_messages WHERE session_id = $s ORDER BY position LIMIT 1",
+                $"SELECT {Columns}, attachments FROM queued_messages WHERE {Waiting} ORDER BY position LIMIT 1",
                 r => (Queued: Map(r), Raw: r.NullableString(5)), ("$s", sessionId));
             if (row.Count == 0)
             {
                 return ((QueuedMessage, string?)?)null;
             }
 
-            write.Execute("DELETE FROM queued_messages WHERE id = $id", ("$id", row[0].Queued.Id));
+            write.Execute("UPDATE queued_messages SET started_at = $at WHERE id = $id", ("$id", row[0].Queued.Id), ("$at", clock.GetUtcNow().ToDb()));
             Changed(write, sessionId, held: false);
             return row[0];
         });
@@ -111,10 +129,20 @@ public sealed class MessageQueue(Database database, EventLog events, TimeProvide
         return (next.Item1, Attachments.Build(next.Item1.Text, sources));
     }
 
+    /// <summary>The agent has the message: it is the transcript's now.</summary>
+    public void Sent(string id) => database.Write(write => write.Execute("DELETE FROM queued_messages WHERE id = $id", ("$id", id)));
+
+    /// <summary>The agent did not take it: it waits again, first in line, and the queue is held.</summary>
+    public void Unsent(string sessionId, string id) => database.Write(write =>
+    {
+        write.Execute("UPDATE queued_messages SET started_at = NULL WHERE id = $id", ("$id", id));
+        Changed(write, sessionId, held: true);
+    });
+
     /// <summary>Says again who holds the queue (a cancel held it; a message or a run let it go), when anything waits.</summary>
     public void Announce(string sessionId, bool held) => database.Write(write =>
     {
-        if (write.Scalar<long>("SELECT COUNT(*) FROM queued_messages WHERE session_id = $s", ("$s", sessionId)) > 0)
+        if (write.Scalar<long>($"SELECT COUNT(*) FROM queued_messages WHERE {Waiting}", ("$s", sessionId)) > 0)
         {
             Changed(write, sessionId, held);
         }
@@ -122,7 +150,7 @@ public sealed class MessageQueue(Database database, EventLog events, TimeProvide
 
     private void Changed(DbWrite write, string sessionId, bool held) =>
         events.Append(write, sessionId, new QueueUpdatedEvent(
-            write.Query($"SELECT {Columns} FROM queued_messages WHERE session_id = $s ORDER BY position", Map, ("$s", sessionId)), held));
+            write.Query($"SELECT {Columns} FROM queued_messages WHERE {Waiting} ORDER BY position", Map, ("$s", sessionId)), held));
 
     private static ApiProblem NotQueued(string id) => ApiProblem.NotFound(ErrorCodes.QueuedMessageNotFound,
         $"Message {id} is not in the queue: it has started, or it was removed.");

@@ -45,8 +45,9 @@ public sealed class SessionManager(
     public int LiveCount => _live.Count;
 
     /// <param name="worktree">Work in a git worktree of its own, on a new branch (see <see cref="Workspace.Worktrees.SessionWorktrees"/>).</param>
+    /// <param name="onCreated">Told the session as soon as it is recorded, before its agent starts (a backlog task's link to it).</param>
     public async Task<Session> CreateAsync(string projectId, string agentId, OwnerMessage? prompt, string? model, string mode, Actor actor,
-        CancellationToken cancellationToken, WorktreeChoice? worktree = null)
+        CancellationToken cancellationToken, WorktreeChoice? worktree = null, Action<Session>? onCreated = null)
     {
         var project = projects.Get(projectId);
         var adapter = agents.Find(agentId) ?? throw ApiProblem.BadRequest(ErrorCodes.UnknownAgent,
@@ -59,6 +60,7 @@ public sealed class SessionManager(
                 new JsonObject { ["projectId"] = project.Id, ["agent"] = adapter.Id, ["model"] = model, ["mode"] = mode });
             return created;
         });
+        onCreated?.Invoke(session);
 
         SessionRunner runner;
         try
@@ -287,6 +289,13 @@ public sealed class SessionManager(
                 ledger.Append(write, Actor.System.Name, "session.interrupted", session.Id);
             });
             interrupted++;
+        }
+
+        // Queued messages survive a restart, held: every device is told so (the last word on them may have said otherwise).
+        queue.ReleaseUnsent();
+        foreach (var waiting in queue.SessionsWaiting())
+        {
+            queue.Announce(waiting, held: true);
         }
 
         var approvals = gatekeeper.InterruptPending();

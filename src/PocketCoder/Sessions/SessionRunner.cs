@@ -58,6 +58,9 @@ public sealed class SessionRunner(
     /// <summary>Queued messages do not start by themselves (after a cancel, or an agent brought back with some waiting).</summary>
     private volatile bool _held;
 
+    /// <summary>The owner sent a message while their cancel was under way: it goes first, and the queue goes on after it.</summary>
+    private bool _nextAfterCancel;
+
     /// <summary>Set once the session is being handed back: no message starts a turn after that.</summary>
     private bool _closing;
 
@@ -159,6 +162,7 @@ public sealed class SessionRunner(
         try
         {
             bool busy;
+            bool cancelling;
             lock (_statusLock)
             {
                 if (_closing)
@@ -167,11 +171,13 @@ public sealed class SessionRunner(
                 }
 
                 busy = _turnActive || Volatile.Read(ref _pendingApprovals) > 0;
+                cancelling = busy && _cancelRequested;
+                _nextAfterCancel |= cancelling;
             }
 
             if (busy || (!_held && !queue.IsEmpty(session.Id)))
             {
-                var queued = queue.Add(session.Id, message, sender, _held);
+                var queued = queue.Add(session.Id, message, sender, _held, first: cancelling);
                 // Between turns with messages already waiting (the last turn just ended): the first of them goes now.
                 return !busy && await StartNextLockedAsync(cancellationToken).ConfigureAwait(false) == queued.Id ? null : queued;
             }
@@ -208,7 +214,10 @@ public sealed class SessionRunner(
         }
     }
 
-    /// <summary>A turn begins: its review opens, the transcript shows the message, and the agent gets it.</summary>
+    /// <summary>
+    /// A turn begins: its review opens, the transcript shows the message, and the agent gets it. A message the agent
+    /// did not take ends the turn again (nothing would end it otherwise, and everything sent later would wait behind it).
+    /// </summary>
     private async Task BeginTurnAsync(IAgentSession agent, OwnerMessage message, string sender, CancellationToken cancellationToken)
     {
         // Taken while the message goes out, not before: the agent changes nothing until the gate allows a call,
@@ -222,27 +231,70 @@ public sealed class SessionRunner(
         }
 
         UpdateStatus(null);
-        await agent.SendAsync(message.Prompt, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await agent.SendAsync(message.Prompt, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            lock (_statusLock)
+            {
+                _turnActive = false;
+            }
+
+            UpdateStatus(null);
+            throw;
+        }
     }
 
-    /// <summary>Under the send lock: starts the queue's first message if the agent is between turns; its id, or null.</summary>
+    /// <summary>
+    /// Under the send lock: starts the queue's first message if the agent is between turns; its id, or null. The turn is
+    /// claimed before the message is taken, so nothing sees an idle session with an empty queue in between. A message the
+    /// agent did not take goes back first in line, and the queue is held (said as an error event), never lost.
+    /// </summary>
     private async Task<string?> StartNextLockedAsync(CancellationToken cancellationToken)
     {
+        if (_agent is not { } agent || !IsAlive)
+        {
+            return null;
+        }
+
         lock (_statusLock)
         {
             if (_closing || _stopping || _turnActive || Volatile.Read(ref _pendingApprovals) > 0)
             {
                 return null;
             }
+
+            _turnActive = true;
         }
 
-        if (_agent is not { } agent || !IsAlive || queue.TakeNext(session.Id) is not { } next)
+        var next = queue.TakeNext(session.Id);
+        if (next is null)
         {
+            lock (_statusLock)
+            {
+                _turnActive = false;
+            }
+
             return null;
         }
 
-        await BeginTurnAsync(agent, next.Message, next.Queued.SentBy, cancellationToken).ConfigureAwait(false);
-        return next.Queued.Id;
+        try
+        {
+            await BeginTurnAsync(agent, next.Value.Message, next.Value.Queued.SentBy, cancellationToken).ConfigureAwait(false);
+            queue.Sent(next.Value.Queued.Id);
+            return next.Value.Queued.Id;
+        }
+        catch (Exception exception) when (!_stopping)
+        {
+            _held = true;
+            queue.Unsent(session.Id, next.Value.Queued.Id);
+            logger.LogWarning(exception, "Session {SessionId}: a queued message could not be sent", session.Id);
+            events.Append(session.Id, new ErrorEvent(
+                $"The queued message could not be sent to {adapter.Id} ({exception.Message}); it waits first in line. Send queued now to try again."));
+            return null;
+        }
     }
 
     /// <summary>A turn ended on its own: the next queued message starts (off the agent's event pump, which must not wait on it).</summary>
@@ -445,8 +497,10 @@ public sealed class SessionRunner(
                 lock (_statusLock)
                 {
                     _turnActive = false;
-                    cancelled = _cancelRequested;
+                    // A message sent during the cancel is what the owner wants next: the queue is not held for it.
+                    cancelled = _cancelRequested && !_nextAfterCancel;
                     _cancelRequested = false;
+                    _nextAfterCancel = false;
                 }
 
                 UpdateStatus(null);

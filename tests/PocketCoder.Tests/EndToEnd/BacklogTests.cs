@@ -66,6 +66,9 @@ public sealed class BacklogTests
             new { name = "bad", cron = "* * * * *", timeZone = "Mars/Olympus", prompt = "x", agent = "claude-code" }), HttpStatusCode.BadRequest, "VALIDATION_FAILED");
         await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync($"/api/projects/{world.ProjectId}/schedules",
             new { name = "bad", cron = "* * * * *", timeZone = "../../../etc/passwd", prompt = "x", agent = "claude-code" }), HttpStatusCode.BadRequest, "VALIDATION_FAILED");
+        var never = await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync($"/api/projects/{world.ProjectId}/schedules",
+            new { name = "30 February", cron = "0 0 30 2 *", prompt = "x", agent = "claude-code" }), HttpStatusCode.BadRequest, "VALIDATION_FAILED");
+        Assert.Contains("never", never.GetProperty("detail").GetString(), StringComparison.Ordinal);
 
         var created = await world.Http.PostAsJsonAsync($"/api/projects/{world.ProjectId}/schedules",
             new { name = "minutely", cron = "* * * * *", timeZone = "Europe/Berlin", prompt = "Check the build", agent = "claude-code" });
@@ -101,6 +104,9 @@ public sealed class BacklogTests
         Assert.Equal(3, world.Model.Requests.Count(r => r.ConsumedScript && r.Contains("Check the build")));
         var ledger = (await world.Http.GetOkAsync("/api/ledger?limit=200")).GetProperty("entries").EnumerateArray().ToList();
         Assert.Contains(ledger, e => e.GetProperty("action").GetString() == "schedule.missed" && e.GetProperty("subject").GetString() == schedule);
+
+        await ApiAssert.ProblemAsync(await world.Http.PatchAsJsonAsync($"/api/schedules/{schedule}", new { prompt = "   " }), HttpStatusCode.BadRequest,
+            "VALIDATION_FAILED");
 
         // Disabled, it never wakes; enabled again, it counts from now (the time it was off is not "missed").
         var disabled = await world.Http.PatchOkAsync($"/api/schedules/{schedule}", new { enabled = false });

@@ -65,6 +65,7 @@ public sealed class MessageQueueTests
     {
         await using var world = await AgentWorld.ClaudeAsync();
         var never = new TaskCompletionSource();
+        long heldBeforeRestart;
         // A first exchange the agent keeps, so there is a conversation to come back to after the restart.
         world.Model.Enqueue(ScriptedReply.Text("Ready."), ScriptedReply.Held(never.Task, "Never said."));
         var session = await world.StartSessionAsync("Get ready");
@@ -82,6 +83,7 @@ public sealed class MessageQueueTests
             await events.WaitForAsync(e => e.Event == "turn.completed" && e.Id > events.Received.First(m => m.Event == "message.user" && m.Str("text") == "Start something I will stop").Id);
             var held = await events.WaitForAsync(e => e.Event == "queue.updated" && e.Json.GetProperty("held").GetBoolean());
             Assert.Equal(["after the stop"], Texts(held.Json));
+            heldBeforeRestart = held.Id;
         }
 
         var queue = await world.Http.GetOkAsync($"/api/sessions/{session}/queue");
@@ -96,6 +98,10 @@ public sealed class MessageQueueTests
 
         world.Model.Enqueue(ScriptedReply.Text("Done after the stop."));
         await using var after = await world.EventsAsync(session, lastEventId: "0");
+        // The restart says so to every device: the queue is held until someone lets it go on.
+        var announced = await after.WaitForAsync(e => e.Event == "queue.updated" && e.Id > heldBeforeRestart);
+        Assert.True(announced.Json.GetProperty("held").GetBoolean());
+        Assert.Equal(["after the stop"], Texts(announced.Json));
         var run = await world.Http.PostAsync($"/api/sessions/{session}/queue/run", null);
         Assert.Equal(HttpStatusCode.Accepted, run.StatusCode);
         Assert.True((await run.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("started").GetBoolean());

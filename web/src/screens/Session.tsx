@@ -206,7 +206,7 @@ function QueuedMessages({ id, queue, held }: { id: string; queue: QueuedMessage[
   return (
     <section class="queue" aria-label="Queued messages" data-testid="queue">
       <ErrorNote error={error} />
-      <p class="muted small">{held ? 'Waiting for you: the last turn was stopped.' : `Queued: ${queue.length === 1 ? 'starts' : 'each starts'} when the agent finishes.`}</p>
+      <p class="muted small">{held ? 'Waiting for you: these start when you say so (a turn was stopped, or the server restarted).' : `Queued: ${queue.length === 1 ? 'starts' : 'each starts'} when the agent finishes.`}</p>
       {queue.map((m, n) => (
         <div key={m.id} class="bubble queued" data-testid="queued-message">
           {editing?.id === m.id

@@ -20,6 +20,7 @@ CREATE TABLE backlog_tasks (
     finished_at TEXT
 );
 CREATE INDEX backlog_tasks_by_project ON backlog_tasks (project_id, status, position);
+CREATE INDEX backlog_tasks_by_session ON backlog_tasks (session_id);
 
 -- next_run_at: the next time the expression gives (UTC), advanced in the same transaction that adds the run's task, so
 -- a restart never runs one time twice. missed_runs / last_missed_at: times that went by while the server was down.
