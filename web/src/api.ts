@@ -153,8 +153,11 @@ export async function request<T>(method: string, path: string, body?: unknown,
 }
 
 const q = encodeURIComponent;
-/** A workspace URL with `session` added when given: it then acts on that session's worktree (docs/api.md, Workspace). */
-const scoped = (url: string, session?: string) => (session ? `${url}${url.includes('?') ? '&' : '?'}session=${q(session)}` : url);
+/**
+ * A workspace URL (an API path, or an app link to a files/git/terminal screen) with `session` added when given: it then
+ * acts on that session's worktree (docs/workspace.md).
+ */
+export const scoped = (url: string, session?: string) => (session ? `${url}${url.includes('?') ? '&' : '?'}session=${q(session)}` : url);
 
 export const api = {
   health: () => request<Health>('GET', '/api/health'),

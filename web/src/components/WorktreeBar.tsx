@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, describeError, type Session, type Worktree } from '../api';
+import { api, describeError, scoped, type Session, type Worktree } from '../api';
 import { linkTo } from '../router';
 import { ErrorNote } from './ui';
 
@@ -50,15 +50,15 @@ export function WorktreeBar({ session, working, onStopped }: { session: Session;
           {info.changed.length > 0 && (
             <ul class="plain small mono">
               {info.changed.slice(0, 30).map((f) => (
-                <li key={f}>{info.present ? <a {...linkTo(`/p/${session.projectId}/file?path=${encodeURIComponent(f)}&session=${encodeURIComponent(session.id)}`)}>{f}</a> : f}</li>
+                <li key={f}>{info.present ? <a {...linkTo(scoped(`/p/${session.projectId}/file?path=${encodeURIComponent(f)}`, session.id))}>{f}</a> : f}</li>
               ))}
             </ul>
           )}
           {info.present && (
             <div class="row wrap-row">
-              <a class="btn ghost small" {...linkTo(`/p/${session.projectId}/files?session=${encodeURIComponent(session.id)}`)}>Files</a>
-              <a class="btn ghost small" {...linkTo(`/p/${session.projectId}/git?session=${encodeURIComponent(session.id)}`)}>Git</a>
-              <a class="btn ghost small" {...linkTo(`/p/${session.projectId}/terminal?session=${encodeURIComponent(session.id)}`)}>Terminal</a>
+              <a class="btn ghost small" {...linkTo(scoped(`/p/${session.projectId}/files`, session.id))}>Files</a>
+              <a class="btn ghost small" {...linkTo(scoped(`/p/${session.projectId}/git`, session.id))}>Git</a>
+              <a class="btn ghost small" {...linkTo(scoped(`/p/${session.projectId}/terminal`, session.id))}>Terminal</a>
             </div>
           )}
           <ErrorNote error={error} />

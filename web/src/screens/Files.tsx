@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError, describeError, type DirectoryListing, type FileContent } from '../api';
+import { api, scoped, ApiError, describeError, type DirectoryListing, type FileContent } from '../api';
 import { AppBar, Empty, ErrorNote, Icon } from '../components/ui';
 import { linkTo } from '../router';
 import { DiffView } from '../components/Transcript';
@@ -11,19 +11,14 @@ function problem(e: unknown): string {
   return describeError(e);
 }
 
-/** A files link that stays in the session's worktree when the screen shows one. */
-function inScope(url: string, session?: string): string {
-  return session ? `${url}${url.includes('?') ? '&' : '?'}session=${encodeURIComponent(session)}` : url;
-}
-
 function Crumbs({ projectId, path, name, session }: { projectId: string; path: string; name: string; session?: string }) {
   const parts = path.split('/').filter(Boolean);
   return (
     <nav class="crumbs" aria-label="Folder">
-      <a {...linkTo(inScope(`/p/${projectId}/files`, session))}>{name}</a>
+      <a {...linkTo(scoped(`/p/${projectId}/files`, session))}>{name}</a>
       {parts.map((part, i) => {
         const to = parts.slice(0, i + 1).join('/');
-        return <span key={to}> / <a {...linkTo(inScope(`/p/${projectId}/files?path=${encodeURIComponent(to)}`, session))}>{part}</a></span>;
+        return <span key={to}> / <a {...linkTo(scoped(`/p/${projectId}/files?path=${encodeURIComponent(to)}`, session))}>{part}</a></span>;
       })}
     </nav>
   );
@@ -51,7 +46,7 @@ export function Files({ projectId, path, session }: { projectId: string; path: s
           {listing?.entries.map((e) => (
             <li key={e.path}>
               <a class="list-row file-row" data-path={e.path}
-                {...linkTo(inScope(e.type === 'directory' ? `/p/${projectId}/files?path=${encodeURIComponent(e.path)}` : `/p/${projectId}/file?path=${encodeURIComponent(e.path)}`, session))}>
+                {...linkTo(scoped(e.type === 'directory' ? `/p/${projectId}/files?path=${encodeURIComponent(e.path)}` : `/p/${projectId}/file?path=${encodeURIComponent(e.path)}`, session))}>
                 <Icon name={e.type === 'directory' ? 'folder' : 'file'} />
                 <span class="grow">{e.name}</span>
                 {e.type === 'file' && e.size != null && <span class="muted small">{size(e.size)}</span>}
@@ -165,7 +160,7 @@ export function FileView({ projectId, path, session }: { projectId: string; path
 
   return (
     <>
-      <AppBar back={inScope(`/p/${projectId}/files${parent ? `?path=${encodeURIComponent(parent)}` : ''}`, session)} title={name}
+      <AppBar back={scoped(`/p/${projectId}/files${parent ? `?path=${encodeURIComponent(parent)}` : ''}`, session)} title={name}
         subtitle={<span class="muted small">{project?.name} / {path}</span>}
         actions={<>
           <button class="icon-btn" aria-pressed={wrap} aria-label="Wrap lines" onClick={() => setWrap(!wrap)}><Icon name="code" /></button>

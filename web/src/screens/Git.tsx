@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, describeError, type GitBranches, type GitCommitDetail, type GitDiff, type GitLog, type GitStatus } from '../api';
+import { api, scoped, ApiError, describeError, type GitBranches, type GitCommitDetail, type GitDiff, type GitLog, type GitStatus } from '../api';
 import { AppBar, Empty, ErrorNote, Icon, timeAgo } from '../components/ui';
 import { linkTo } from '../router';
 import { useStore } from '../store';
@@ -28,11 +28,6 @@ function gitProblem(e: unknown): string {
 
 const STATUS_WORD: Record<string, string> = { M: 'modified', A: 'added', D: 'deleted', R: 'renamed', C: 'copied', T: 'type changed', U: 'conflict' };
 const word = (status: string) => STATUS_WORD[status[0] ?? ''] ?? status;
-
-/** A git screen link that stays in the session's worktree when the screen shows one. */
-function inScope(url: string, session?: string): string {
-  return session ? `${url}${url.includes('?') ? '&' : '?'}session=${encodeURIComponent(session)}` : url;
-}
 
 /** The project's working tree, or with `session` that session's worktree (its branch of its own). */
 export function Git({ projectId, session }: { projectId: string; session?: string }) {
@@ -65,14 +60,14 @@ export function Git({ projectId, session }: { projectId: string; session?: strin
     }
   };
 
-  const diffLink = (path: string, staged: boolean) => linkTo(inScope(`/p/${projectId}/git/diff?path=${encodeURIComponent(path)}&staged=${staged}`, session));
+  const diffLink = (path: string, staged: boolean) => linkTo(scoped(`/p/${projectId}/git/diff?path=${encodeURIComponent(path)}&staged=${staged}`, session));
   const clean = status && !status.staged.length && !status.unstaged.length && !status.untracked.length && !status.conflicted.length;
 
   return (
     <>
       <AppBar back={session ? `/s/${session}` : '/'} title="Git" subtitle={<span class="muted small">{project?.name}{status?.branch ? ` · ${status.branch}` : ''}</span>}
         actions={<>
-          <a class="icon-btn" aria-label="History" {...linkTo(inScope(`/p/${projectId}/git/log`, session))}><Icon name="history" /></a>
+          <a class="icon-btn" aria-label="History" {...linkTo(scoped(`/p/${projectId}/git/log`, session))}><Icon name="history" /></a>
           {/* A session's worktree stays on its own branch: switching it is the project's business. */}
           {!session && <a class="icon-btn" aria-label="Branches" {...linkTo(`/p/${projectId}/git/branches`)}><Icon name="branch" /></a>}
         </>} />
@@ -128,7 +123,7 @@ export function Git({ projectId, session }: { projectId: string; session?: strin
                 button={<button class="btn ghost small" disabled={busy} onClick={() => void act(() => api.gitStage(projectId, [c.path], session))}>Stage</button>} />
             ))}
             {status.untracked.map((path) => (
-              <Row key={path} path={path} label="new" link={linkTo(inScope(`/p/${projectId}/file?path=${encodeURIComponent(path)}`, session))}
+              <Row key={path} path={path} label="new" link={linkTo(scoped(`/p/${projectId}/file?path=${encodeURIComponent(path)}`, session))}
                 button={<button class="btn ghost small" disabled={busy} onClick={() => void act(() => api.gitStage(projectId, [path], session))}>Stage</button>} />
             ))}
           </Section>
@@ -215,7 +210,7 @@ export function GitDiffView({ projectId, path, staged, session }: { projectId: s
   }, (e) => setError(gitProblem(e)));
   return (
     <>
-      <AppBar back={inScope(`/p/${projectId}/git`, session)} title={path.split('/').pop() ?? path} subtitle={<span class="muted small">{staged ? 'staged' : 'not staged'} · {path}</span>} />
+      <AppBar back={scoped(`/p/${projectId}/git`, session)} title={path.split('/').pop() ?? path} subtitle={<span class="muted small">{staged ? 'staged' : 'not staged'} · {path}</span>} />
       <main class="page file-page">
         <ErrorNote error={error} />
         {diff && (diff.diff ? <UnifiedDiff text={diff.diff} /> : <Empty><p>No differences.</p></Empty>)}
@@ -254,14 +249,14 @@ export function GitHistory({ projectId, session }: { projectId: string; session?
   const next = pages.at(-1)?.next;
   return (
     <>
-      <AppBar back={inScope(`/p/${projectId}/git`, session)} title="History" subtitle={project?.name} />
+      <AppBar back={scoped(`/p/${projectId}/git`, session)} title="History" subtitle={project?.name} />
       <main class="page">
         <ErrorNote error={error} />
         {pages.length > 0 && commits.length === 0 && <Empty><p>No commits yet.</p></Empty>}
         <ul class="list">
           {commits.map((c) => (
             <li key={c.sha}>
-              <a class="list-row commit-row" data-sha={c.sha} {...linkTo(inScope(`/p/${projectId}/git/commit?sha=${c.sha}`, session))}>
+              <a class="list-row commit-row" data-sha={c.sha} {...linkTo(scoped(`/p/${projectId}/git/commit?sha=${c.sha}`, session))}>
                 <div class="grow">
                   <div class="commit-subject">{c.subject}</div>
                   <div class="muted small"><span class="mono-name">{c.sha.slice(0, 7)}</span> · {c.authorName} · {timeAgo(c.authoredAt)}{c.parents.length > 1 ? ' · merge' : ''}</div>
@@ -285,7 +280,7 @@ export function GitCommitView({ projectId, sha, session }: { projectId: string; 
   const body = commit?.message.split('\n').slice(1).join('\n').trim();
   return (
     <>
-      <AppBar back={inScope(`/p/${projectId}/git/log`, session)} title={commit?.commit.subject ?? sha.slice(0, 7)}
+      <AppBar back={scoped(`/p/${projectId}/git/log`, session)} title={commit?.commit.subject ?? sha.slice(0, 7)}
         subtitle={commit && <span class="muted small">{sha.slice(0, 7)} · {commit.commit.authorName} · {new Date(commit.commit.authoredAt).toLocaleString()}</span>} />
       <main class="page file-page">
         <ErrorNote error={error} />
