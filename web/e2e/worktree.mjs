@@ -59,6 +59,11 @@ try {
   ok('a changed file opens from the session\'s worktree');
   await page.goBack();
   await bar.locator('.worktree-summary').click();
+  await bar.getByRole('link', { name: 'Diff' }).click();
+  await page.locator('main', { hasText: '+from the branch' }).waitFor();
+  ok('its Diff shows what the branch changed against where it started');
+  await page.goBack();
+  await bar.locator('.worktree-summary').click();
   await bar.getByRole('link', { name: 'Git' }).click();
   await page.locator('.appbar', { hasText: 'pocketcoder/' }).waitFor();
   await page.locator('main', { hasText: 'shared.txt' }).waitFor();

@@ -45,6 +45,8 @@ export type HandoffResult = Schemas['HandoffResponse'];
 export type SessionWorktreeRecord = Schemas['SessionWorktree'];
 export type Worktree = Schemas['WorktreeResponse'];
 export type WorktreeMerge = Schemas['WorktreeMergeResponse'];
+export type WorktreeDiff = Schemas['WorktreeDiff'];
+export type ChangedFile = Schemas['ChangedFile'];
 export type QueuedMessage = Schemas['QueuedMessage'];
 export type BacklogTask = Schemas['BacklogTask'] & { status: 'waiting' | 'running' | 'done' | 'failed' | 'removed' };
 export type Schedule = Schemas['Schedule'];
@@ -212,6 +214,8 @@ export const api = {
   worktrees: (projectId: string) => request<SessionWorktreeRecord[]>('GET', `/api/projects/${q(projectId)}/worktrees`),
   worktree: (sessionId: string) => request<Worktree>('GET', `/api/sessions/${q(sessionId)}/worktree`),
   /** Commits what is left, then fast-forwards the base or makes a merge commit; MERGE_CONFLICT (with `files`) leaves the base as it was. */
+  /** What the session's branch changed against where it started, committed or not. */
+  worktreeDiff: (sessionId: string) => request<WorktreeDiff>('GET', `/api/sessions/${q(sessionId)}/worktree/diff`),
   mergeWorktree: (sessionId: string) => request<WorktreeMerge>('POST', `/api/sessions/${q(sessionId)}/worktree/merge`, {}),
   /** Stops the session and removes its worktree; the branch too with `discardBranch`. */
   removeWorktree: (sessionId: string, discardBranch: boolean) =>

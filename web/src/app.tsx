@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { Conversations } from './screens/Conversations';
-import { TurnReview } from './screens/TurnReview';
+import { BranchDiff, TurnReview } from './screens/TurnReview';
 import { AllSessions } from './screens/AllSessions';
 import { useEffect } from 'preact/hooks';
 import { LedgerWarning, OfflineBanner } from './components/ui';
@@ -47,6 +47,7 @@ export function App() {
   let screen;
   let params: Record<string, string> | null;
   if ((params = match('/s/:id', p))) screen = <SessionScreen key={params.id} id={params.id!} />;
+  else if ((params = match('/s/:id/branch', p))) screen = <BranchDiff sessionId={params.id!} />;
   else if ((params = match('/s/:id/turn/:turn', p))) screen = <TurnReview sessionId={params.id!} turn={Number(params.turn)} />;
   else if ((params = match('/p/:id/new', p))) screen = <NewSession projectId={params.id!} />;
   else if ((params = match('/p/:id/files', p))) screen = <Files projectId={params.id!} path={route.query.get('path') ?? ''} session={route.query.get('session') ?? undefined} />;

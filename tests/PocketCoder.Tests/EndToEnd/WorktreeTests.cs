@@ -31,6 +31,10 @@ public sealed class WorktreeTests
             Assert.Equal("main", worktree.GetProperty("baseRef").GetString());
             Assert.Equal(["shared.txt"], worktree.GetProperty("changed").EnumerateArray().Select(f => f.GetString()));
             Assert.Equal(text + "\n", await File.ReadAllTextAsync(Path.Combine(path, "shared.txt")));
+            // The branch against where it started: the new file, uncommitted, with its line.
+            var diff = await world.Http.GetOkAsync($"/api/sessions/{session}/worktree/diff");
+            Assert.Equal([("shared.txt", "A")], diff.GetProperty("files").EnumerateArray().Select(f => (f.GetProperty("path").GetString(), f.GetProperty("status").GetString())));
+            Assert.Contains("+" + text, diff.GetProperty("diff").GetString(), StringComparison.Ordinal);
         }
 
         Assert.False(File.Exists(Path.Combine(world.Repository, "shared.txt")), "a session in a worktree changed the project's own folder");

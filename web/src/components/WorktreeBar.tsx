@@ -56,6 +56,7 @@ export function WorktreeBar({ session, working, onStopped }: { session: Session;
           )}
           {info.present && (
             <div class="row wrap-row">
+              <a class="btn ghost small" {...linkTo(`/s/${session.id}/branch`)}>Diff</a>
               <a class="btn ghost small" {...linkTo(scoped(`/p/${session.projectId}/files`, session.id))}>Files</a>
               <a class="btn ghost small" {...linkTo(scoped(`/p/${session.projectId}/git`, session.id))}>Git</a>
               <a class="btn ghost small" {...linkTo(scoped(`/p/${session.projectId}/terminal`, session.id))}>Terminal</a>

@@ -1,10 +1,46 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, describeError, type TurnChanges } from '../api';
+import { api, describeError, type ChangedFile, type TurnChanges, type WorktreeDiff } from '../api';
 import { AppBar, Empty, ErrorNote } from '../components/ui';
 import { navigate } from '../router';
 import { UnifiedDiff } from './Git';
 
 const STATUS: Record<string, string> = { A: 'added', M: 'modified', D: 'deleted', R: 'renamed', T: 'type changed', C: 'copied' };
+
+/** Files with git's status and their line counts (a turn's, or a session branch's against its base). */
+export function ChangedFiles({ files }: { files: readonly ChangedFile[] }) {
+  return (
+    <ul class="list turn-files">
+      {files.map((f) => (
+        <li key={f.path} class="list-row" data-path={f.path}>
+          <span class="grow mono-name">{f.path}</span>
+          <span class="muted small">{STATUS[f.status] ?? f.status}{f.added == null ? ' · binary' : ` · +${f.added} −${f.deleted}`}</span>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/** Everything a session's branch changed against the commit it started from, committed or not. */
+export function BranchDiff({ sessionId }: { sessionId: string }) {
+  const [diff, setDiff] = useState<WorktreeDiff | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => void api.worktreeDiff(sessionId).then(setDiff, (e) => setError(describeError(e))), [sessionId]);
+  const added = diff?.files.reduce((n, f) => n + (f.added ?? 0), 0) ?? 0;
+  const deleted = diff?.files.reduce((n, f) => n + (f.deleted ?? 0), 0) ?? 0;
+  return (
+    <>
+      <AppBar back={`/s/${sessionId}`} title="The branch's changes"
+        subtitle={diff && <span class="muted small">{diff.files.length} file{diff.files.length === 1 ? '' : 's'} · +{added} −{deleted} against where it started</span>} />
+      <main class="page file-page">
+        <ErrorNote error={error} />
+        {diff && diff.files.length === 0 && <Empty><p>The branch has not changed anything yet.</p></Empty>}
+        {diff && diff.files.length > 0 && <ChangedFiles files={diff.files} />}
+        {diff?.diff && <UnifiedDiff text={diff.diff} />}
+        {diff?.truncated && <p class="fine">The diff was cut at 2 MB.</p>}
+      </main>
+    </>
+  );
+}
 
 /** What one turn changed in the project, file by file, with "looks good" or "ask for changes" sent back to the agent. */
 export function TurnReview({ sessionId, turn }: { sessionId: string; turn: number }) {
@@ -36,16 +72,7 @@ export function TurnReview({ sessionId, turn }: { sessionId: string; turn: numbe
       <main class="page file-page">
         <ErrorNote error={error} />
         {changes && changes.files.length === 0 && <Empty><p>This turn changed no files.</p></Empty>}
-        {changes && changes.files.length > 0 && (
-          <ul class="list turn-files">
-            {changes.files.map((f) => (
-              <li key={f.path} class="list-row" data-path={f.path}>
-                <span class="grow mono-name">{f.path}</span>
-                <span class="muted small">{STATUS[f.status] ?? f.status}{f.added == null ? ' · binary' : ` · +${f.added} −${f.deleted}`}</span>
-              </li>
-            ))}
-          </ul>
-        )}
+        {changes && changes.files.length > 0 && <ChangedFiles files={changes.files} />}
         {changes?.diff && <UnifiedDiff text={changes.diff} />}
         {changes?.truncated && <p class="fine">The diff was cut at 2 MB.</p>}
         {changes && changes.files.length > 0 && (

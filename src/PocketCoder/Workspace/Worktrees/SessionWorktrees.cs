@@ -36,7 +36,7 @@ public sealed record WorktreeOrphan(string Kind, string Path, string? SessionId,
 /// whose worktree was deleted by hand, are listed and cleaned.
 /// </summary>
 public sealed class SessionWorktrees(Database database, GitCli git, GitWorkspace workspace, ProjectStore projects, PocketCoderOptions options,
-    Ledger.LedgerStore ledger, TimeProvider clock, Terminal.Terminals terminals, ILogger<SessionWorktrees> logger)
+    Ledger.LedgerStore ledger, TimeProvider clock, Terminal.Terminals terminals, WorktreeSnapshots snapshots, ILogger<SessionWorktrees> logger)
 {
     private const string Columns = "session_id, project_id, path, branch, base_ref, base_commit, created_at, removed_at";
     private static readonly TimeSpan GitTimeout = TimeSpan.FromMinutes(2);
@@ -133,6 +133,25 @@ public sealed class SessionWorktrees(Database database, GitCli git, GitWorkspace
                 .Stdout.Split('\0', StringSplitOptions.RemoveEmptyEntries);
         return new WorktreeResponse(sessionId, worktree.Path, worktree.Branch, worktree.BaseRef, worktree.BaseCommit, present,
             int.Parse(counts[1], CultureInfo.InvariantCulture), int.Parse(counts[0], CultureInfo.InvariantCulture), [.. changed.Distinct().Order(StringComparer.Ordinal)]);
+    }
+
+    /// <summary>
+    /// Everything the session's branch changed against the commit it started from — committed or not, new files included
+    /// (the worktree as a snapshot tree, as a turn review takes it) — file by file with the patch. A removed worktree: its branch.
+    /// </summary>
+    public async Task<WorktreeDiff> DiffAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        var worktree = Get(sessionId);
+        var project = projects.Get(worktree.ProjectId);
+        if (worktree.RemovedAt is null && Directory.Exists(worktree.Path)
+            && await snapshots.TakeAsync(worktree.Path, cancellationToken) is { } now)
+        {
+            return await snapshots.DiffAsync(worktree.Path, worktree.BaseCommit, now, cancellationToken);
+        }
+
+        var tip = (await git.RunCheckedAsync(project.Path, ["rev-parse", "--verify", "--end-of-options", "refs/heads/" + worktree.Branch + "^{commit}"],
+            cancellationToken)).Stdout.Trim();
+        return await snapshots.DiffAsync(project.Path, worktree.BaseCommit, tip, cancellationToken);
     }
 
     /// <summary>

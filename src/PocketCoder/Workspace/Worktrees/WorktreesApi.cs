@@ -16,6 +16,7 @@ public static class WorktreesApi
     {
         var session = api.MapGroup("/sessions/{id}/worktree");
         session.MapGet("/", (string id, SessionWorktrees worktrees, CancellationToken ct) => worktrees.StatusAsync(id, ct)).WithName("GetWorktree");
+        session.MapGet("/diff", (string id, SessionWorktrees worktrees, CancellationToken ct) => worktrees.DiffAsync(id, ct)).WithName("GetWorktreeDiff");
         session.MapPost("/merge", MergeAsync).WithName("MergeWorktree");
         session.MapPost("/remove", RemoveAsync).WithName("RemoveWorktree");
 
