@@ -1,7 +1,9 @@
 // The phone every browser test drives: Debian's Chromium (never a downloaded browser), headless, a fresh profile,
 // a 390x844 touch screen with a mobile user agent.
 
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 
@@ -89,3 +91,39 @@ export function scriptArgs(options, required, usage) {
 
 /** One step passed, as every script reports it. */
 export const ok = (what) => console.log(`ok - ${what}`);
+
+/**
+ * The shape of a script against one paired phone and one project: parses `--url --code --repo [--shots]`, launches the
+ * phone with a fresh profile, pairs it as `deviceName` and adds the repository as a project, then runs `steps` with
+ * `{page, base, projectId, shots}`. Script errors on the page fail the run ("no script errors" is its last ok); a
+ * failure is reported with a screenshot `<name>-failure.png`; the browser and profile always go; the exit code says.
+ */
+export async function runPhoneScript(name, deviceName, steps) {
+  const args = scriptArgs(
+    { url: { type: 'string' }, code: { type: 'string' }, repo: { type: 'string' } },
+    ['url', 'code', 'repo'],
+    `node e2e/${name}.mjs --url URL --code CODE --repo DIR`,
+  );
+  const base = args.url.replace(/\/$/, '');
+  const profile = mkdtempSync(join(tmpdir(), 'pc-chromium-'));
+  const context = await launchPhone({ executablePath: args.chromium, profile });
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(60_000);
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  let exitCode = 0;
+  try {
+    await pair(page, base, args.code, deviceName);
+    const projectId = await addProject(page, args.repo);
+    await steps({ page, base, projectId, shots: (file) => join(args.shots, file) });
+    if (errors.length) throw new Error(`script errors: ${errors.join('; ')}`);
+    ok('no script errors');
+  } catch (e) {
+    exitCode = 1;
+    await reportFailure(page, e, join(args.shots, `${name}-failure.png`));
+  } finally {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+  process.exit(exitCode);
+}

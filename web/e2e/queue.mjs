@@ -7,28 +7,9 @@
 //
 // Prints "ok - <step>" per step; exits 0, or 1 with the failure.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { addProject, launchPhone, ok, pair, reportFailure, scriptArgs, smallTargets } from './phone.mjs';
+import { ok, runPhoneScript, smallTargets } from './phone.mjs';
 
-const args = scriptArgs(
-  { url: { type: 'string' }, code: { type: 'string' }, repo: { type: 'string' } },
-  ['url', 'code', 'repo'],
-  'node e2e/queue.mjs --url URL --code CODE --repo DIR',
-);
-const base = args.url.replace(/\/$/, '');
-
-const profile = mkdtempSync(join(tmpdir(), 'pc-chromium-'));
-const context = await launchPhone({ executablePath: args.chromium, profile });
-const page = context.pages()[0] ?? (await context.newPage());
-page.setDefaultTimeout(60_000);
-const errors = [];
-page.on('pageerror', (e) => errors.push(String(e)));
-let exitCode = 0;
-try {
-  await pair(page, base, args.code, 'Queue phone');
-  await addProject(page, args.repo);
+await runPhoneScript('queue', 'Queue phone', async ({ page, base, projectId, shots }) => {
   await page.locator('textarea[name="prompt"]').fill('Run the build');
   await page.getByRole('button', { name: 'Start session' }).click();
   await page.waitForURL(/\/s\/[^/]+$/);
@@ -47,7 +28,7 @@ try {
   if ((await queue.locator('[data-testid="queued-message"]').count()) !== 2) throw new Error('two messages sent during the turn are not both queued');
   const { bad } = await smallTargets(page);
   if (bad.length) throw new Error(`controls under 44x44 with a queue: ${bad.join('; ')}`);
-  await page.screenshot({ path: join(args.shots, 'queue-01-queued.png') });
+  await page.screenshot({ path: shots('queue-01-queued.png') });
   ok('two messages sent while a command waits show as queued, in order');
 
   // By place, not text: while it is edited its words are in a text box.
@@ -66,16 +47,6 @@ try {
   await page.locator('[data-testid="message"]').filter({ hasText: 'Queued one answered.' }).first().waitFor();
   await queue.waitFor({ state: 'detached' });
   if ((await page.locator('.user-bubble', { hasText: 'first queued' }).count()) !== 0) throw new Error('the removed message was sent');
-  await page.screenshot({ path: join(args.shots, 'queue-02-ran.png') });
+  await page.screenshot({ path: shots('queue-02-ran.png') });
   ok('when the turn ends, the edited message starts a turn of its own; the removed one never does');
-
-  if (errors.length) throw new Error(`script errors: ${errors.join('; ')}`);
-  ok('no script errors');
-} catch (e) {
-  exitCode = 1;
-  await reportFailure(page, e, join(args.shots, 'queue-failure.png'));
-} finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
-process.exit(exitCode);
+});

@@ -7,28 +7,9 @@
 //
 // Prints "ok - <step>" per step; exits 0, or 1 with the failure.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { addProject, launchPhone, ok, pair, reportFailure, scriptArgs, smallTargets } from './phone.mjs';
+import { ok, runPhoneScript, smallTargets } from './phone.mjs';
 
-const args = scriptArgs(
-  { url: { type: 'string' }, code: { type: 'string' }, repo: { type: 'string' } },
-  ['url', 'code', 'repo'],
-  'node e2e/tasks.mjs --url URL --code CODE --repo DIR',
-);
-const base = args.url.replace(/\/$/, '');
-
-const profile = mkdtempSync(join(tmpdir(), 'pc-chromium-'));
-const context = await launchPhone({ executablePath: args.chromium, profile });
-const page = context.pages()[0] ?? (await context.newPage());
-page.setDefaultTimeout(60_000);
-const errors = [];
-page.on('pageerror', (e) => errors.push(String(e)));
-let exitCode = 0;
-try {
-  await pair(page, base, args.code, 'Tasks phone');
-  const projectId = await addProject(page, args.repo);
+await runPhoneScript('tasks', 'Tasks phone', async ({ page, base, projectId, shots }) => {
 
   await page.locator('textarea[name="prompt"]').fill('Tidy the changelog');
   await page.locator('input[name="when"][value="backlog"]').check();
@@ -56,7 +37,7 @@ try {
   if (!/09:00/.test(next)) throw new Error(`the next run reads "${next}", not 09:00 in the schedule's zone`);
   const { bad } = await smallTargets(page);
   if (bad.length) throw new Error(`controls under 44x44 on Tasks: ${bad.join('; ')}`);
-  await page.screenshot({ path: join(args.shots, 'tasks-01-backlog-and-schedule.png') });
+  await page.screenshot({ path: shots('tasks-01-backlog-and-schedule.png') });
   ok('"On a schedule" adds a schedule, shown with its next time (09:00 in its own zone)');
 
   await schedule.getByRole('button', { name: 'Pause' }).click();
@@ -67,14 +48,4 @@ try {
   await schedule.getByRole('button', { name: 'Delete it' }).click();
   await schedule.waitFor({ state: 'detached' });
   ok('a schedule is paused, resumed, and deleted after a confirmation');
-
-  if (errors.length) throw new Error(`script errors: ${errors.join('; ')}`);
-  ok('no script errors');
-} catch (e) {
-  exitCode = 1;
-  await reportFailure(page, e, join(args.shots, 'tasks-failure.png'));
-} finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
-process.exit(exitCode);
+});

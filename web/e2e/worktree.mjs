@@ -7,28 +7,9 @@
 //
 // Prints "ok - <step>" per step; exits 0, or 1 with the failure.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { addProject, launchPhone, ok, pair, reportFailure, scriptArgs, smallTargets } from './phone.mjs';
+import { ok, runPhoneScript, smallTargets } from './phone.mjs';
 
-const args = scriptArgs(
-  { url: { type: 'string' }, code: { type: 'string' }, repo: { type: 'string' } },
-  ['url', 'code', 'repo'],
-  'node e2e/worktree.mjs --url URL --code CODE --repo DIR',
-);
-const base = args.url.replace(/\/$/, '');
-
-const profile = mkdtempSync(join(tmpdir(), 'pc-chromium-'));
-const context = await launchPhone({ executablePath: args.chromium, profile });
-const page = context.pages()[0] ?? (await context.newPage());
-page.setDefaultTimeout(60_000);
-const errors = [];
-page.on('pageerror', (e) => errors.push(String(e)));
-let exitCode = 0;
-try {
-  await pair(page, base, args.code, 'Worktree phone');
-  const projectId = await addProject(page, args.repo);
+await runPhoneScript('worktree', 'Worktree phone', async ({ page, base, projectId, shots }) => {
   // A merge commits as the project's identity: set it as the app's git screen would.
   const identity = await page.evaluate(async (id) => (await fetch(`/api/projects/${id}/git/identity`, {
     method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Owner', email: 'owner@example.invalid' }),
@@ -52,7 +33,7 @@ try {
   await bar.locator('li', { hasText: 'shared.txt' }).waitFor();
   const tapped = await smallTargets(page);
   if (tapped.bad.length) throw new Error(`controls under 44x44 on the worktree bar: ${tapped.bad.join('; ')}`);
-  await page.screenshot({ path: join(args.shots, 'worktree-01-bar.png') });
+  await page.screenshot({ path: shots('worktree-01-bar.png') });
   // A changed file opens as the branch has it (the session's worktree), not as the project folder has it.
   await bar.getByRole('link', { name: 'shared.txt' }).click();
   await page.locator('[data-testid="file-content"]', { hasText: 'from the branch' }).waitFor();
@@ -81,16 +62,6 @@ try {
   await bar.getByRole('link', { name: 'shared.txt' }).waitFor();
   await bar.getByRole('button', { name: 'Merge into main' }).click();
   await bar.locator('[role="status"]', { hasText: 'fast-forward' }).waitFor();
-  await page.screenshot({ path: join(args.shots, 'worktree-02-merged.png') });
+  await page.screenshot({ path: shots('worktree-02-merged.png') });
   ok('"Merge into main" fast-forwards the base with the session\'s work');
-
-  if (errors.length) throw new Error(`script errors: ${errors.join('; ')}`);
-  ok('no script errors');
-} catch (e) {
-  exitCode = 1;
-  await reportFailure(page, e, join(args.shots, 'worktree-failure.png'));
-} finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
-process.exit(exitCode);
+});
