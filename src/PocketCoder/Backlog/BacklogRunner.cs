@@ -1,6 +1,5 @@
 using System.Threading.Channels;
 using PocketCoder.Auth;
-using PocketCoder.Errors;
 using PocketCoder.Realtime;
 using PocketCoder.Sessions;
 
