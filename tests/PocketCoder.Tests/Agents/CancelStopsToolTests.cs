@@ -32,7 +32,7 @@ public sealed class CancelStopsToolTests
         var asked = await events.WaitForAsync("approval.requested");
         await ApiAssert.OkJsonAsync(await world.DecideAsync(asked.Str("approvalId")!, "allow_once"));
 
-        var pid = await PidAsync(command);
+        var pid = await PidAsync(command, events);
         Assert.True(CommandsTests.IsAlive(pid));
 
         await world.CancelAsync(sessionId);
@@ -48,9 +48,10 @@ public sealed class CancelStopsToolTests
             && e.Str("toolCallId") == asked.Str("toolCallId") && !e.Json.GetProperty("isError").GetBoolean());
     }
 
-    private static async Task<int> PidAsync(string command)
+    private static async Task<int> PidAsync(string command, SseClient events)
     {
-        // There is no event for "the tool's process started" to await: look for it in the process table.
+        // There is no event for "the tool's process started" to await: look for it in the process table, reading
+        // the session's events meanwhile so that a call that ended (or an agent that failed) says so at once.
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (DateTime.UtcNow < deadline)
         {
@@ -70,9 +71,19 @@ public sealed class CancelStopsToolTests
                 }
             }
 
-            await Task.Delay(50);
+            try
+            {
+                var next = await events.NextAsync(TimeSpan.FromMilliseconds(50));
+                Assert.False(next.Event is "tool.result" or "error" or "turn.completed",
+                    $"'{command}' is not running and the session sent {next.Event}: {next.Data}");
+            }
+            catch (OperationCanceledException)
+            {
+                // No event in the meantime: look again.
+            }
         }
 
-        throw new TimeoutException($"'{command}' never started: the approved command did not run.");
+        throw new TimeoutException($"'{command}' never started: the approved command did not run. Events since the approval: "
+            + string.Join(", ", events.Received.Select(e => $"{e.Id}:{e.Event}")));
     }
 }
