@@ -19,8 +19,11 @@ public sealed record PairRequest(
 public sealed record PairResponse(string DeviceId, string Token);
 
 /// <param name="Notifications">How this device is notified, with each channel's last delivery and failure.</param>
+/// <param name="Bridge">For a person linked through a chat bridge: which bridge, the platform and their user id there.</param>
 public sealed record DeviceResponse(string Id, string Name, DateTimeOffset CreatedAt, DateTimeOffset? LastSeenAt, DateTimeOffset? RevokedAt, bool Current,
-    IReadOnlyList<ChannelResponse> Notifications);
+    IReadOnlyList<ChannelResponse> Notifications, DeviceBridge? Bridge);
+
+public sealed record DeviceBridge(string BridgeId, string Platform, string UserId, string UserName);
 
 public static class AuthApi
 {
@@ -69,12 +72,13 @@ public static class AuthApi
         return new PairResponse(paired.Device.Id, paired.Token);
     }
 
-    private static IEnumerable<DeviceResponse> List(Devices devices, NotificationStore notifications, ClaimsPrincipal user)
+    private static IEnumerable<DeviceResponse> List(Devices devices, NotificationStore notifications, Bridges.BridgeStore bridges, ClaimsPrincipal user)
     {
         var current = user.Actor().Id;
         var channels = notifications.Channels().ToLookup(c => c.DeviceId);
+        var people = bridges.People().ToDictionary(p => p.DeviceId, p => new DeviceBridge(p.BridgeId, p.Platform, p.UserId, p.UserName), StringComparer.Ordinal);
         return devices.List().Select(d => new DeviceResponse(d.Id, d.Name, d.CreatedAt, d.LastSeenAt, d.RevokedAt, d.Id == current,
-            [.. channels[d.Id].Select(ChannelResponse.From)]));
+            [.. channels[d.Id].Select(ChannelResponse.From)], people.GetValueOrDefault(d.Id)));
     }
 
     private static NoContent Revoke(string id, Devices devices, DeviceConnections connections, ClaimsPrincipal user, ILogger<Devices> logger)

@@ -121,6 +121,7 @@ public static class CommandLine
             prefix: ["status"]));
         root.Subcommands.Add(service);
         root.Subcommands.Add(Hub());
+        root.Subcommands.Add(Bridge());
         var shell = new Argument<string>("shell") { Description = "bash or zsh." };
         shell.AcceptOnlyFromAmong("bash", "zsh");
         root.Subcommands.Add(Verb("completion", "Print a shell completion script: eval \"$(pocketcoder completion bash)\" in ~/.bashrc (or zsh).",
@@ -155,6 +156,21 @@ public static class CommandLine
             [new Argument<string>("name") { Description = "The machine's name." }], HubCommand.RunAsync, prefix: ["remove-machine"]));
         hub.Subcommands.Add(Verb("machines", "List the machines.", [Data(), Postgres()], [], HubCommand.RunAsync, prefix: ["machines"]));
         return hub;
+    }
+
+    private static Command Bridge()
+    {
+        var bridge = new Command("bridge", "Steer from a chat app: Telegram bots (Slack and Feishu to come). See docs/bridges.md.");
+        var platform = new Argument<string>("platform") { Description = "The chat platform: telegram." };
+        platform.AcceptOnlyFromAmong([.. Bridges.BridgesFile.Platforms.Keys]);
+        bridge.Subcommands.Add(Verb("add", "Add (or replace) a bridge; its bot token is read from standard input, never from the command line.",
+            [Data(), new Option<string>("--name") { Description = "What to call it (default: the platform's name)." },
+                new Option<string>("--api-base") { Description = "The platform's API address, if not its public one (a proxy, a test server)." }],
+            [platform], BridgeCommand.RunAsync, prefix: ["add"]));
+        bridge.Subcommands.Add(Verb("list", "List the bridges (never their tokens).", [Data()], [], BridgeCommand.RunAsync, prefix: ["list"]));
+        bridge.Subcommands.Add(Verb("remove", "Remove a bridge (its linked people stay devices until revoked).", [Data()],
+            [new Argument<string>("name") { Description = "The bridge's name." }], BridgeCommand.RunAsync, prefix: ["remove"]));
+        return bridge;
     }
 
     private static Command Verb(string name, string description, IReadOnlyList<Option> options, IReadOnlyList<Argument<string>> arguments, Run run,

@@ -92,6 +92,7 @@ public static class ErrorCodes
     public const string BacklogFull = "BACKLOG_FULL";
     public const string ScheduleNotFound = "SCHEDULE_NOT_FOUND";
     public const string ScheduleLimit = "SCHEDULE_LIMIT";
+    public const string BridgeChannelNotFound = "BRIDGE_CHANNEL_NOT_FOUND";
     public const string AttachmentInvalid = "ATTACHMENT_INVALID";
     public const string AttachmentTooLarge = "ATTACHMENT_TOO_LARGE";
     public const string AttachmentUnsupported = "ATTACHMENT_UNSUPPORTED";

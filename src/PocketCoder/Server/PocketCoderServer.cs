@@ -8,6 +8,7 @@ using PocketCoder.Agents.OpenCode;
 using PocketCoder.Approvals;
 using PocketCoder.Auth;
 using PocketCoder.Backlog;
+using PocketCoder.Bridges;
 using PocketCoder.Data;
 using PocketCoder.Errors;
 using PocketCoder.Hub;
@@ -153,6 +154,10 @@ public static class PocketCoderServer
         services.AddSingleton<Backlog.Scheduler>();
         services.AddHostedService(provider => provider.GetRequiredService<Backlog.Scheduler>());
         services.AddSingleton<TerminalScreens>();
+        services.AddSingleton<BridgeStore>();
+        services.AddSingleton<BridgeServices>();
+        services.AddSingleton<BridgeHost>();
+        services.AddHostedService(provider => provider.GetRequiredService<BridgeHost>());
         if (options.Hub is not null)
         {
             services.AddSingleton<HubTransport>();
@@ -222,6 +227,7 @@ public static class PocketCoderServer
         api.MapCommands();
         api.MapTerminal();
         api.MapNotifications();
+        api.MapBridges();
         app.MapApiDocument(options.LiveApiDocument);
 
         // Where phones find this server, for `pocketcoder pair` (which runs as its own process).
@@ -233,7 +239,13 @@ public static class PocketCoderServer
 
         // A removed project's shell would be unreachable: close it (the terminal outlives restarts, not its project).
         var terminals = app.Services.GetRequiredService<Terminals>();
-        app.Services.GetRequiredService<ProjectHooks>().Removed += projectId => _ = Task.Run(() => terminals.CloseQuietlyAsync(projectId));
+        var bridges = app.Services.GetRequiredService<BridgeHost>();
+        app.Services.GetRequiredService<ProjectHooks>().Removed += projectId =>
+        {
+            _ = Task.Run(() => terminals.CloseQuietlyAsync(projectId));
+            // Its bound chats went with it (the database cascades); the bridges forget them too.
+            bridges.ChannelsChanged(null);
+        };
         return app;
     }
 

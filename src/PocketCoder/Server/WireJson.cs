@@ -94,5 +94,6 @@ namespace PocketCoder.Server;
 [JsonSerializable(typeof(ChannelResponse))]
 [JsonSerializable(typeof(PresenceRequest))]
 [JsonSerializable(typeof(IEnumerable<DeliveryResponse>))]
+[JsonSerializable(typeof(IEnumerable<PocketCoder.Bridges.BridgeResponse>))]
 [JsonSerializable(typeof(string))]
 internal sealed partial class WireJson : JsonSerializerContext;

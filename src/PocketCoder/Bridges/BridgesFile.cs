@@ -1,0 +1,134 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using PocketCoder.Data;
+
+namespace PocketCoder.Bridges;
+
+/// <summary>One chat bridge the owner configured: which platform, its bot's secret, and where its API is.</summary>
+/// <param name="Id">The owner's name for it (<c>telegram</c>, <c>team-slack</c>): devices and bound chats refer to it.</param>
+/// <param name="Secret">The bot token; never logged, never sent back by the API.</param>
+/// <param name="ApiBase">The platform's API address; configurable so tests (and proxies) can stand in for the real one.</param>
+public sealed record BridgeDefinition(string Id, string Platform, string Secret, Uri ApiBase);
+
+/// <summary>
+/// <c>bridges.json</c> in the data folder: the bridges and their secrets, 0600, written by <c>pocketcoder bridge add</c>
+/// and read by the server (which picks up a change while it runs). Secrets stay out of the database, so a copy of the
+/// database made for support carries none.
+/// </summary>
+public static partial class BridgesFile
+{
+    public const string FileName = "bridges.json";
+
+    /// <summary>Platforms a bridge can be made for, with the API address each uses unless told otherwise.</summary>
+    public static readonly IReadOnlyDictionary<string, Uri> Platforms = new Dictionary<string, Uri>(StringComparer.Ordinal)
+    {
+        [TelegramPlatformName] = new("https://api.telegram.org/"),
+    };
+
+    public const string TelegramPlatformName = "telegram";
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,31}$")]
+    private static partial Regex IdPattern();
+
+    public static string PathIn(string dataDirectory) => Path.Combine(dataDirectory, FileName);
+
+    /// <summary>The configured bridges; none when the file does not exist. A broken file says where, as InvalidDataException.</summary>
+    public static IReadOnlyList<BridgeDefinition> Load(string dataDirectory)
+    {
+        var path = PathIn(dataDirectory);
+        if (!File.Exists(path))
+        {
+            return [];
+        }
+
+        JsonNode? root;
+        try
+        {
+            root = JsonNode.Parse(File.ReadAllText(path));
+        }
+        catch (JsonException exception)
+        {
+            throw new InvalidDataException($"{path} is not valid JSON: {exception.Message}");
+        }
+
+        if (root?["bridges"] is not JsonArray entries)
+        {
+            throw new InvalidDataException($"{path} must be an object with a \"bridges\" array.");
+        }
+
+        var bridges = new List<BridgeDefinition>();
+        foreach (var entry in entries)
+        {
+            var id = Text(entry, "id") ?? "";
+            var platform = Text(entry, "platform") ?? "";
+            var secret = Text(entry, "secret") ?? "";
+            var apiBase = Text(entry, "apiBase");
+            var problem = Check(id, platform, secret, apiBase);
+            if (problem is not null)
+            {
+                throw new InvalidDataException($"{path}: bridge '{id}': {problem}");
+            }
+
+            if (bridges.Any(b => b.Id == id))
+            {
+                throw new InvalidDataException($"{path}: two bridges are named '{id}'.");
+            }
+
+            bridges.Add(new BridgeDefinition(id, platform, secret, apiBase is null ? Platforms[platform] : new Uri(apiBase)));
+        }
+
+        return bridges;
+    }
+
+    private static string? Text(JsonNode? entry, string name) =>
+        entry is JsonObject fields && fields[name] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
+
+    /// <summary>What is wrong with a bridge's settings, or null.</summary>
+    public static string? Check(string id, string platform, string secret, string? apiBase)
+    {
+        if (!IdPattern().IsMatch(id))
+        {
+            return "the name must be 1 to 32 lower-case letters, digits and dashes.";
+        }
+
+        if (!Platforms.ContainsKey(platform))
+        {
+            return $"unknown platform '{platform}' (known: {string.Join(", ", Platforms.Keys)}).";
+        }
+
+        // Tokens go into a URL path (Telegram's design): nothing that could end the path or escape from it.
+        if (secret.Length is 0 or > 500 || !secret.All(c => char.IsAsciiLetterOrDigit(c) || c is ':' or '_' or '-' or '.'))
+        {
+            return "the token must be 1 to 500 letters, digits and : _ - . (as the platform gave it).";
+        }
+
+        if (apiBase is not null && (!Uri.TryCreate(apiBase, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http")
+            || !string.IsNullOrEmpty(uri.UserInfo) || !string.IsNullOrEmpty(uri.Query)))
+        {
+            return "the API address must be an http(s) URL without credentials or a query.";
+        }
+
+        return null;
+    }
+
+    /// <summary>Adds a bridge (or replaces the one with its name), written whole and 0600.</summary>
+    public static void Save(string dataDirectory, IReadOnlyList<BridgeDefinition> bridges)
+    {
+        var entries = new JsonArray();
+        foreach (var bridge in bridges)
+        {
+            var entry = new JsonObject { ["id"] = bridge.Id, ["platform"] = bridge.Platform, ["secret"] = bridge.Secret };
+            if (bridge.ApiBase != Platforms[bridge.Platform])
+            {
+                entry["apiBase"] = bridge.ApiBase.ToString();
+            }
+
+            entries.Add(entry);
+        }
+
+        Directory.CreateDirectory(dataDirectory);
+        DataFolder.WritePrivateFile(PathIn(dataDirectory),
+            new JsonObject { ["bridges"] = entries }.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+    }
+}

@@ -1,0 +1,184 @@
+using System.Net;
+using FakeLlm;
+using Microsoft.Extensions.DependencyInjection;
+using PocketCoder.Auth;
+using PocketCoder.Tests.EndToEnd;
+using PocketCoder.Tests.Infrastructure;
+
+namespace PocketCoder.Tests.Bridges;
+
+/// <summary>
+/// The Telegram bridge against a fake Bot API, with the REAL Claude Code CLI and the fake model: people link with a
+/// pairing code, a group is bound to the project, text starts sessions, approvals are buttons only linked people can
+/// press, and every decision (here, on the phone, by a timeout or a restart) shows in the chat.
+/// </summary>
+public sealed class TelegramBridgeTests
+{
+    private const long Alice = 111;
+    private const long Mallory = 222;
+    private const long Group = -500;
+
+    private static async Task<(AgentWorld World, FakeTelegram Telegram)> StartAsync()
+    {
+        var telegram = await FakeTelegram.StartAsync();
+        var world = await AgentWorld.StartAsync("claude-code", ClaudeCli.Against, prepareData: (data, _, _) => telegram.Configure(data));
+        return (world, telegram);
+    }
+
+    /// <summary>Alice links herself in a direct chat and binds the group to the project.</summary>
+    private static async Task LinkAndBindAsync(AgentWorld world, FakeTelegram telegram)
+    {
+        var code = world.Server.Services.GetRequiredService<Devices>().CreatePairingCode().Code;
+        telegram.Write(Alice, Alice, "alice", $"/pair {code}");
+        await telegram.MessageAsync(Alice, "Linked");
+        telegram.Write(Group, Alice, "alice", "/bind demo");
+        await telegram.MessageAsync(Group, "now steers demo");
+    }
+
+    private static string ApprovalStatus(AgentWorld world, string approvalId) =>
+        world.Http.GetOkAsync($"/api/approvals/{approvalId}").GetAwaiter().GetResult().GetProperty("status").GetString()!;
+
+    [Fact]
+    public async Task LinkedPerson_StartsSession_AllowsAndDeniesWithReason_UnlinkedPressIgnored_PhoneDecisionShown()
+    {
+        var (world, telegram) = await StartAsync();
+        await using var _ = world;
+        await using var __ = telegram;
+        await LinkAndBindAsync(world, telegram);
+
+        // Alice is a device like any phone, with the platform and her user id.
+        var devices = await world.Http.GetOkAsync("/api/devices");
+        var linked = devices.EnumerateArray().Single(d => d.GetProperty("bridge").ValueKind == System.Text.Json.JsonValueKind.Object);
+        Assert.Equal("telegram", linked.GetProperty("bridge").GetProperty("platform").GetString());
+        Assert.Equal(Alice.ToString(), linked.GetProperty("bridge").GetProperty("userId").GetString());
+
+        // Text starts a session; the gated call arrives as a message with buttons showing the exact command.
+        world.Model.Enqueue(ScriptedReply.ToolUse("Bash", new { command = "touch made-by-chat.txt", description = "Make a file" }), ScriptedReply.Text("Made it."));
+        telegram.Write(Group, Alice, "alice", "make a file please");
+        var approval = await telegram.MessageAsync(Group, "$ touch made-by-chat.txt");
+        Assert.Equal(["Allow once", "For this session", "Deny", "Deny with a reason"], approval.Buttons.Select(b => b.Label));
+        var pending = (await world.Http.GetOkAsync("/api/approvals?status=pending")).EnumerateArray().Single();
+        var approvalId = pending.GetProperty("id").GetString()!;
+
+        // Mallory is in the group but not linked: the press is answered, counted, and decides nothing.
+        telegram.Press(approval, "Allow once", Mallory, "mallory");
+        await telegram.WaitForAsync(t => t.Answers.FirstOrDefault(a => a.Contains("linked", StringComparison.Ordinal)), "the answer to Mallory's press");
+        Assert.Equal("pending", ApprovalStatus(world, approvalId));
+        var bridges = await world.Http.GetOkAsync("/api/bridges");
+        Assert.Equal(1, bridges[0].GetProperty("ignored").GetInt64());
+
+        // Alice's press runs it; the message then says who decided, and the turn's message ends with the reply.
+        telegram.Press(approval, "Allow once", Alice, "alice");
+        await telegram.WaitForAsync(t => t.Messages(Group).FirstOrDefault(m => m.MessageId == approval.MessageId && m.Text.Contains("Allowed once by Telegram @alice", StringComparison.Ordinal)),
+            "the approval message saying Alice allowed it");
+        var turn = await telegram.WaitForAsync(t => t.Messages(Group).FirstOrDefault(m => m.Text.Contains("Made it.", StringComparison.Ordinal) && m.Text.Contains("✓ Done", StringComparison.Ordinal)),
+            "the turn's message with the reply and its end");
+        Assert.True(File.Exists(Path.Combine(world.Repository, "made-by-chat.txt")));
+        Assert.Empty(telegram.Messages(Group).Last(m => m.MessageId == approval.MessageId).Buttons);
+        Assert.Contains("1 file changed", turn.Text);
+        var ledger = await world.Http.GetOkAsync("/api/ledger?limit=200");
+        Assert.Contains(ledger.GetProperty("entries").EnumerateArray(), e => e.GetProperty("actor").GetString() == "Telegram @alice"
+            && e.GetProperty("action").GetString()!.StartsWith("approval.", StringComparison.Ordinal));
+
+        // Deny with a reason: the button asks for it, her next message is it, and the model is told.
+        world.Model.Enqueue(ScriptedReply.ToolUse("Bash", new { command = "rm -rf build", description = "Clean" }), ScriptedReply.Text("Leaving it."));
+        telegram.Write(Group, Alice, "alice", "clean up");
+        var risky = await telegram.MessageAsync(Group, "$ rm -rf build");
+        telegram.Press(risky, "Deny with a reason", Alice, "alice");
+        await telegram.MessageAsync(Group, "your next message here is the reason");
+        telegram.Write(Group, Alice, "alice", "keep the build folder");
+        await telegram.WaitForAsync(t => t.Messages(Group).FirstOrDefault(m => m.MessageId == risky.MessageId && m.Text.Contains("Denied by Telegram @alice: keep the build folder", StringComparison.Ordinal)),
+            "the approval message saying Alice denied it with her reason");
+        await telegram.MessageAsync(Group, "Leaving it.");
+        Assert.Contains(world.Model.Requests, r => r.LastToolResults().Any(result => result.Content.Contains("keep the build folder", StringComparison.Ordinal)));
+
+        // Decided on the phone: the chat's message says so, and its buttons go.
+        world.Model.Enqueue(ScriptedReply.ToolUse("Bash", new { command = "echo from-phone", description = "Echo" }), ScriptedReply.Text("Echoed."));
+        telegram.Write(Group, Alice, "alice", "echo something");
+        var third = await telegram.MessageAsync(Group, "$ echo from-phone");
+        var thirdId = (await world.Http.GetOkAsync("/api/approvals?status=pending")).EnumerateArray().Single().GetProperty("id").GetString()!;
+        await ApiAssert.OkJsonAsync(await world.DecideAsync(thirdId, "allow_once"));
+        var shown = await telegram.WaitForAsync(t => t.Messages(Group).FirstOrDefault(m => m.MessageId == third.MessageId && m.Text.Contains("Allowed once by test phone", StringComparison.Ordinal)),
+            "the approval message saying the phone allowed it");
+        Assert.Empty(shown.Buttons);
+
+        // A press on the settled message changes nothing and says who decided.
+        telegram.Press(third, "Deny", Alice, "alice");
+        await telegram.WaitForAsync(t => t.Answers.FirstOrDefault(a => a.Contains("by test phone", StringComparison.Ordinal)), "the answer naming who decided");
+        Assert.Equal("decided", ApprovalStatus(world, thirdId));
+    }
+
+    [Fact]
+    public async Task Duplicates_RateLimits_Revocation_AndPairingInAGroup()
+    {
+        var (world, telegram) = await StartAsync();
+        await using var _ = world;
+        await using var __ = telegram;
+        await LinkAndBindAsync(world, telegram);
+
+        // A pairing code said in a group is never tried (everyone saw it).
+        var code = world.Server.Services.GetRequiredService<Devices>().CreatePairingCode().Code;
+        telegram.Write(Group, Mallory, "mallory", $"/pair {code}");
+        await telegram.MessageAsync(Group, "Pairing codes are secret");
+
+        // The same delivery twice (a platform's retry) is handled once.
+        var status = telegram.Write(Group, Alice, "alice", "/status");
+        telegram.Deliver(status);
+        telegram.Write(Group, Alice, "alice", "/queue");
+        await telegram.MessageAsync(Group, "Nothing is queued.");
+        Assert.Single(telegram.Messages(Group), m => m.Text.StartsWith("Project demo", StringComparison.Ordinal));
+
+        // A 429 is waited out for as long as it says, then the message is sent.
+        telegram.RateLimitNext("sendMessage", 2);
+        telegram.Write(Group, Alice, "alice", "/help");
+        await telegram.MessageAsync(Group, "/new [text]");
+        var sends = telegram.Calls.Where(c => c.Method == "sendMessage").ToList();
+        var limited = sends[^2];
+        Assert.True(sends[^1].At - limited.At >= TimeSpan.FromSeconds(1.9), $"Sent again {(sends[^1].At - limited.At).TotalSeconds} s after a 429 asking for 2 s.");
+
+        // Revoked on the phone: Alice is no longer heard.
+        var devices = await world.Http.GetOkAsync("/api/devices");
+        var alice = devices.EnumerateArray().Single(d => d.GetProperty("bridge").ValueKind == System.Text.Json.JsonValueKind.Object).GetProperty("id").GetString();
+        Assert.Equal(HttpStatusCode.NoContent, (await world.Http.DeleteAsync($"/api/devices/{alice}")).StatusCode);
+        telegram.Write(Group, Alice, "alice", "/status");
+        telegram.Write(Alice, Alice, "alice", "/help");
+        await telegram.MessageAsync(Alice, "To link yourself");
+        Assert.Single(telegram.Messages(Group), m => m.Text.StartsWith("Project demo", StringComparison.Ordinal));
+        var bridge = (await world.Http.GetOkAsync("/api/bridges"))[0];
+        Assert.True(bridge.GetProperty("people")[0].GetProperty("revoked").GetBoolean());
+        Assert.Equal(1, bridge.GetProperty("ignored").GetInt64());
+        Assert.Equal("connected", bridge.GetProperty("state").GetString());
+        Assert.DoesNotContain(FakeTelegram.Token, bridge.ToString());
+    }
+
+    [Fact]
+    public async Task PlatformOutage_ApprovalStaysAnswerable_ServerRestart_MessageSaysInterrupted()
+    {
+        var (world, telegram) = await StartAsync();
+        await using var _ = world;
+        await using var __ = telegram;
+        await LinkAndBindAsync(world, telegram);
+
+        world.Model.Enqueue(ScriptedReply.ToolUse("Bash", new { command = "touch after-outage.txt", description = "Make a file" }), ScriptedReply.Text("Made."));
+        telegram.Write(Group, Alice, "alice", "make a file");
+        var approval = await telegram.MessageAsync(Group, "$ touch after-outage.txt");
+
+        // The platform fails for a while; the bridge keeps trying and, once it is back, the press still counts.
+        telegram.GoDown();
+        var failuresBefore = telegram.Calls.Count;
+        await telegram.WaitForAsync(t => t.Calls.Count >= failuresBefore + 2 ? t : null, "the bridge trying again during the outage");
+        telegram.Recover();
+        telegram.Press(approval, "Allow once", Alice, "alice");
+        await telegram.MessageAsync(Group, "Made.");
+        Assert.True(File.Exists(Path.Combine(world.Repository, "after-outage.txt")));
+
+        // A restart while a question waits: the agent process goes with the server, and the chat's message says so.
+        world.Model.Enqueue(ScriptedReply.ToolUse("Bash", new { command = "echo before-restart", description = "Echo" }));
+        telegram.Write(Group, Alice, "alice", "echo");
+        var waiting = await telegram.MessageAsync(Group, "$ echo before-restart");
+        await world.RestartServerAsync();
+        var interrupted = await telegram.WaitForAsync(t => t.Messages(Group).FirstOrDefault(m => m.MessageId == waiting.MessageId && m.Text.Contains("Interrupted", StringComparison.Ordinal)),
+            "the waiting approval's message saying the server stopped");
+        Assert.Empty(interrupted.Buttons);
+    }
+}
