@@ -17,7 +17,7 @@ public static class BridgeCommand
         {
             case ["add", var platform]:
                 var id = arguments.Value("name") ?? platform;
-                var secret = ReadSecret(output);
+                var secret = arguments.Value("token-file") is { } tokenFile ? ReadTokenFile(tokenFile) : ReadSecret(output);
                 var apiBase = arguments.Value("api-base");
                 if (BridgesFile.Check(id, platform, secret, apiBase) is { } problem)
                 {
@@ -68,6 +68,18 @@ public static class BridgeCommand
         catch (InvalidDataException exception)
         {
             throw new CliException(exception.Message);
+        }
+    }
+
+    private static string ReadTokenFile(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path).Trim();
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"Cannot read the token from {path}: {exception.Message}");
         }
     }
 
