@@ -1,3 +1,4 @@
+using PocketCoder.Bridges.Slack;
 using PocketCoder.Bridges.Telegram;
 
 namespace PocketCoder.Bridges;
@@ -107,7 +108,8 @@ public sealed class BridgeHost(BridgeServices services, ILoggerFactory loggers) 
                 IChatPlatform platform = definition.Platform switch
                 {
                     BridgesFile.TelegramPlatformName => new TelegramPlatform(definition, PollWait),
-                    var other => throw new InvalidOperationException($"No platform '{other}'."),
+                    // BridgesFile.Load accepts no other platform.
+                    _ => new SlackPlatform(definition),
                 };
                 var bridge = new ChatBridge(definition, platform, services, loggers.CreateLogger($"PocketCoder.Bridges.{definition.Id}"));
                 var stop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);

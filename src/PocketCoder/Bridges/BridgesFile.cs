@@ -9,7 +9,8 @@ namespace PocketCoder.Bridges;
 /// <param name="Id">The owner's name for it (<c>telegram</c>, <c>team-slack</c>): devices and bound chats refer to it.</param>
 /// <param name="Secret">The bot token; never logged, never sent back by the API.</param>
 /// <param name="ApiBase">The platform's API address; configurable so tests (and proxies) can stand in for the real one.</param>
-public sealed record BridgeDefinition(string Id, string Platform, string Secret, Uri ApiBase);
+/// <param name="AppSecret">A second secret where the platform has one: Slack's app-level token (<c>xapp-</c>), which opens the socket.</param>
+public sealed record BridgeDefinition(string Id, string Platform, string Secret, Uri ApiBase, string? AppSecret = null);
 
 /// <summary>
 /// <c>bridges.json</c> in the data folder: the bridges and their secrets, 0600, written by <c>pocketcoder bridge add</c>
@@ -24,9 +25,11 @@ public static partial class BridgesFile
     public static readonly IReadOnlyDictionary<string, Uri> Platforms = new Dictionary<string, Uri>(StringComparer.Ordinal)
     {
         [TelegramPlatformName] = new("https://api.telegram.org/"),
+        [SlackPlatformName] = new("https://slack.com/api/"),
     };
 
     public const string TelegramPlatformName = "telegram";
+    public const string SlackPlatformName = "slack";
 
     [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,31}$")]
     private static partial Regex IdPattern();
@@ -64,7 +67,8 @@ public static partial class BridgesFile
             var platform = Text(entry, "platform") ?? "";
             var secret = Text(entry, "secret") ?? "";
             var apiBase = Text(entry, "apiBase");
-            var problem = Check(id, platform, secret, apiBase);
+            var appSecret = Text(entry, "appSecret");
+            var problem = Check(id, platform, secret, apiBase, appSecret);
             if (problem is not null)
             {
                 throw new InvalidDataException($"{path}: bridge '{id}': {problem}");
@@ -75,7 +79,7 @@ public static partial class BridgesFile
                 throw new InvalidDataException($"{path}: two bridges are named '{id}'.");
             }
 
-            bridges.Add(new BridgeDefinition(id, platform, secret, apiBase is null ? Platforms[platform] : new Uri(apiBase)));
+            bridges.Add(new BridgeDefinition(id, platform, secret, apiBase is null ? Platforms[platform] : new Uri(apiBase), appSecret));
         }
 
         return bridges;
@@ -85,7 +89,7 @@ public static partial class BridgesFile
         entry is JsonObject fields && fields[name] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
 
     /// <summary>What is wrong with a bridge's settings, or null.</summary>
-    public static string? Check(string id, string platform, string secret, string? apiBase)
+    public static string? Check(string id, string platform, string secret, string? apiBase, string? appSecret = null)
     {
         if (!IdPattern().IsMatch(id))
         {
@@ -97,10 +101,15 @@ public static partial class BridgesFile
             return $"unknown platform '{platform}' (known: {string.Join(", ", Platforms.Keys)}).";
         }
 
-        // Tokens go into a URL path (Telegram's design): nothing that could end the path or escape from it.
-        if (secret.Length is 0 or > 500 || !secret.All(c => char.IsAsciiLetterOrDigit(c) || c is ':' or '_' or '-' or '.'))
+        if (!IsToken(secret))
         {
             return "the token must be 1 to 500 letters, digits and : _ - . (as the platform gave it).";
+        }
+
+        if (platform == SlackPlatformName && (appSecret is null || !IsToken(appSecret) || !appSecret.StartsWith("xapp-", StringComparison.Ordinal)
+            || !secret.StartsWith("xoxb-", StringComparison.Ordinal)))
+        {
+            return "Slack needs the bot token (xoxb-…) and the app-level token (xapp-…, with connections:write), in that order.";
         }
 
         if (apiBase is not null && (!Uri.TryCreate(apiBase, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http")
@@ -112,6 +121,10 @@ public static partial class BridgesFile
         return null;
     }
 
+    // Tokens may go into a URL path (Telegram's design): nothing that could end the path or escape from it.
+    private static bool IsToken(string secret) =>
+        secret.Length is > 0 and <= 500 && secret.All(c => char.IsAsciiLetterOrDigit(c) || c is ':' or '_' or '-' or '.');
+
     /// <summary>Adds a bridge (or replaces the one with its name), written whole and 0600.</summary>
     public static void Save(string dataDirectory, IReadOnlyList<BridgeDefinition> bridges)
     {
@@ -119,6 +132,11 @@ public static partial class BridgesFile
         foreach (var bridge in bridges)
         {
             var entry = new JsonObject { ["id"] = bridge.Id, ["platform"] = bridge.Platform, ["secret"] = bridge.Secret };
+            if (bridge.AppSecret is not null)
+            {
+                entry["appSecret"] = bridge.AppSecret;
+            }
+
             if (bridge.ApiBase != Platforms[bridge.Platform])
             {
                 entry["apiBase"] = bridge.ApiBase.ToString();

@@ -350,6 +350,7 @@ public sealed partial class ChatBridge(BridgeDefinition definition, IChatPlatfor
     private string PlatformTitle => definition.Platform switch
     {
         BridgesFile.TelegramPlatformName => "Telegram",
+        BridgesFile.SlackPlatformName => "Slack",
         var other => other,
     };
 

@@ -17,14 +17,17 @@ public static class BridgeCommand
         {
             case ["add", var platform]:
                 var id = arguments.Value("name") ?? platform;
-                var secret = arguments.Value("token-file") is { } tokenFile ? ReadTokenFile(tokenFile) : ReadSecret(output);
+                // Slack has two: the bot token, then the app-level token; one a line.
+                var count = platform == BridgesFile.SlackPlatformName ? 2 : 1;
+                var secrets = arguments.Value("token-file") is { } tokenFile ? ReadTokenFile(tokenFile, count) : ReadSecrets(output, count);
                 var apiBase = arguments.Value("api-base");
-                if (BridgesFile.Check(id, platform, secret, apiBase) is { } problem)
+                var appSecret = count == 2 ? secrets[1] : null;
+                if (BridgesFile.Check(id, platform, secrets[0], apiBase, appSecret) is { } problem)
                 {
                     throw new CliException(problem);
                 }
 
-                var definition = new BridgeDefinition(id, platform, secret, apiBase is null ? BridgesFile.Platforms[platform] : new Uri(apiBase));
+                var definition = new BridgeDefinition(id, platform, secrets[0], apiBase is null ? BridgesFile.Platforms[platform] : new Uri(apiBase), appSecret);
                 var replaced = bridges.Any(b => b.Id == id);
                 BridgesFile.Save(data, [.. bridges.Where(b => b.Id != id), definition]);
                 output.WriteLine($"""
@@ -71,11 +74,12 @@ public static class BridgeCommand
         }
     }
 
-    private static string ReadTokenFile(string path)
+    private static string[] ReadTokenFile(string path, int count)
     {
         try
         {
-            return File.ReadAllText(path).Trim();
+            var lines = File.ReadAllLines(path).Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
+            return lines.Length == count ? lines : throw new CliException($"{path} must hold {count} token(s), one a line.");
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
@@ -83,11 +87,14 @@ public static class BridgeCommand
         }
     }
 
-    private static string ReadSecret(TextWriter output)
+    private static string[] ReadSecrets(TextWriter output, int count) =>
+        [.. Enumerable.Range(0, count).Select(i => ReadSecret(output, count == 1 ? "The bot's token" : i == 0 ? "The bot token (xoxb-…)" : "The app-level token (xapp-…)"))];
+
+    private static string ReadSecret(TextWriter output, string prompt)
     {
         if (!Console.IsInputRedirected)
         {
-            output.Write("The bot's token (not shown): ");
+            output.Write($"{prompt} (not shown): ");
             var typed = new System.Text.StringBuilder();
             while (Console.ReadKey(intercept: true) is var key && key.Key != ConsoleKey.Enter)
             {

@@ -160,13 +160,13 @@ public static class CommandLine
 
     private static Command Bridge()
     {
-        var bridge = new Command("bridge", "Steer from a chat app: Telegram bots (Slack and Feishu to come). See docs/bridges.md.");
-        var platform = new Argument<string>("platform") { Description = "The chat platform: telegram." };
+        var bridge = new Command("bridge", "Steer from a chat app: Telegram and Slack bots. See docs/bridges.md.");
+        var platform = new Argument<string>("platform") { Description = "The chat platform: telegram or slack." };
         platform.AcceptOnlyFromAmong([.. Bridges.BridgesFile.Platforms.Keys]);
         bridge.Subcommands.Add(Verb("add", "Add (or replace) a bridge; its bot token is read from standard input, never from the command line.",
             [Data(), new Option<string>("--name") { Description = "What to call it (default: the platform's name)." },
                 new Option<string>("--api-base") { Description = "The platform's API address, if not its public one (a proxy, a test server)." },
-                new Option<string>("--token-file") { Description = "Read the token from this file instead of standard input." }],
+                new Option<string>("--token-file") { Description = "Read the token (Slack: the bot token, then the app-level token, one a line) from this file instead of standard input." }],
             [platform], BridgeCommand.RunAsync, prefix: ["add"]));
         bridge.Subcommands.Add(Verb("list", "List the bridges (never their tokens).", [Data()], [], BridgeCommand.RunAsync, prefix: ["list"]));
         bridge.Subcommands.Add(Verb("remove", "Remove a bridge (its linked people stay devices until revoked).", [Data()],

@@ -6,29 +6,19 @@ using Microsoft.AspNetCore.Http;
 
 namespace PocketCoder.Tests.Bridges;
 
-/// <summary>A message the bot has in a chat, as it stands now, and every text it has had.</summary>
-public sealed record BotMessage(long ChatId, long MessageId, string Text, IReadOnlyList<(string Label, string Data)> Buttons, IReadOnlyList<string> History);
-
 /// <summary>
 /// The Telegram Bot API as a bridge sees it, on 127.0.0.1: getMe, getUpdates (long polling), sendMessage,
 /// editMessageText, answerCallbackQuery and sendDocument, with people who write and press buttons, a 429 on demand, and
 /// an outage on demand. Everything the bot does is recorded and can be awaited.
 /// </summary>
-public sealed class FakeTelegram : IAsyncDisposable
+public sealed class FakeTelegram : FakeChat, IAsyncDisposable
 {
     public const string Token = "4242:test-token_Abc";
 
     private readonly WebApplication _app;
-    private readonly Lock _lock = new();
     private readonly List<JsonObject> _updates = [];
-    private readonly Dictionary<long, BotMessage> _messages = [];
-    private readonly List<(string Id, string Text)> _answers = [];
-    private readonly List<(long ChatId, string Name, string Content)> _files = [];
-    private readonly List<(string Method, DateTimeOffset At)> _calls = [];
     private readonly Dictionary<string, int> _rateLimits = new(StringComparer.Ordinal);
-    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _nextUpdate = 1000;
-    private long _nextMessage = 1;
     private bool _down;
 
     private FakeTelegram(WebApplication app) => _app = app;
@@ -61,7 +51,7 @@ public sealed class FakeTelegram : IAsyncDisposable
         {
             ["message"] = new JsonObject
             {
-                ["message_id"] = NextMessageId(),
+                ["message_id"] = NextId(),
                 ["from"] = Person(userId, userName),
                 ["chat"] = Chat(chatId, userId),
                 ["text"] = text,
@@ -81,7 +71,7 @@ public sealed class FakeTelegram : IAsyncDisposable
             {
                 ["id"] = Guid.NewGuid().ToString("N"),
                 ["from"] = Person(userId, userName),
-                ["message"] = new JsonObject { ["message_id"] = message.MessageId, ["chat"] = Chat(message.ChatId, userId) },
+                ["message"] = new JsonObject { ["message_id"] = long.Parse(message.MessageId), ["chat"] = Chat(long.Parse(message.ChatId), userId) },
                 ["data"] = data,
             },
         });
@@ -90,7 +80,7 @@ public sealed class FakeTelegram : IAsyncDisposable
     /// <summary>Delivers an update (again, when given one already delivered: a platform's retry keeps its update_id).</summary>
     public JsonObject Deliver(JsonObject update)
     {
-        lock (_lock)
+        lock (Sync)
         {
             var copy = update.DeepClone().AsObject();
             copy["update_id"] ??= _nextUpdate++;
@@ -108,14 +98,12 @@ public sealed class FakeTelegram : IAsyncDisposable
         ? new JsonObject { ["id"] = chatId, ["type"] = "private", ["username"] = "u" + userId }
         : new JsonObject { ["id"] = chatId, ["type"] = "group", ["title"] = "Team chat" };
 
-    private long NextMessageId() => Interlocked.Increment(ref _nextMessage);
-
     // ---- Faults ----
 
     /// <summary>The next <paramref name="method"/> call is answered 429 with this retry_after.</summary>
     public void RateLimitNext(string method, int retryAfterSeconds)
     {
-        lock (_lock)
+        lock (Sync)
         {
             _rateLimits[method] = retryAfterSeconds;
         }
@@ -124,7 +112,7 @@ public sealed class FakeTelegram : IAsyncDisposable
     /// <summary>Every call fails with 502 until <see cref="Recover"/>.</summary>
     public void GoDown()
     {
-        lock (_lock)
+        lock (Sync)
         {
             _down = true;
         }
@@ -132,96 +120,16 @@ public sealed class FakeTelegram : IAsyncDisposable
 
     public void Recover()
     {
-        lock (_lock)
+        lock (Sync)
         {
             _down = false;
             Changed();
         }
     }
 
-    // ---- What the bot did ----
+    public IReadOnlyList<BotMessage> Messages(long chatId) => Messages(chatId.ToString());
 
-    public IReadOnlyList<BotMessage> Messages(long chatId)
-    {
-        lock (_lock)
-        {
-            return [.. _messages.Values.Where(m => m.ChatId == chatId).OrderBy(m => m.MessageId)];
-        }
-    }
-
-    public IReadOnlyList<string> Answers
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return [.. _answers.Select(a => a.Text)];
-            }
-        }
-    }
-
-    public IReadOnlyList<(long ChatId, string Name, string Content)> Files
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return [.. _files];
-            }
-        }
-    }
-
-    public IReadOnlyList<(string Method, DateTimeOffset At)> Calls
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return [.. _calls];
-            }
-        }
-    }
-
-    /// <summary>Waits until the condition holds over what the bot has done; says what it saw if it never does.</summary>
-    public async Task<T> WaitForAsync<T>(Func<FakeTelegram, T?> condition, string what, TimeSpan? timeout = null) where T : class
-    {
-        using var cancel = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(90));
-        while (true)
-        {
-            Task changed;
-            lock (_lock)
-            {
-                changed = _changed.Task;
-            }
-
-            if (condition(this) is { } found)
-            {
-                return found;
-            }
-
-            try
-            {
-                await changed.WaitAsync(cancel.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                throw new TimeoutException($"Never saw {what}. The bot's messages: " +
-                    string.Join(" | ", _messages.Values.OrderBy(m => m.MessageId).Select(m => $"[{m.ChatId}#{m.MessageId}] {string.Join(" ⇒ ", m.History)}")) +
-                    " | answers: " + string.Join(" | ", Answers) + " | calls: " + string.Join(", ", Calls.Select(c => c.Method).Distinct()));
-            }
-        }
-    }
-
-    /// <summary>The first message in the chat whose text contains <paramref name="text"/>, once there is one.</summary>
-    public Task<BotMessage> MessageAsync(long chatId, string text) =>
-        WaitForAsync(t => t.Messages(chatId).FirstOrDefault(m => m.Text.Contains(text, StringComparison.Ordinal)), $"a message with \"{text}\" in chat {chatId}");
-
-    private void Changed()
-    {
-        var changed = _changed;
-        _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        changed.TrySetResult();
-    }
+    public Task<BotMessage> MessageAsync(long chatId, string text) => MessageAsync(chatId.ToString(), text);
 
     // ---- The API ----
 
@@ -244,10 +152,9 @@ public sealed class FakeTelegram : IAsyncDisposable
             request = (await JsonNode.ParseAsync(context.Request.Body))!.AsObject();
         }
 
-        lock (_lock)
+        lock (Sync)
         {
-            _calls.Add((method, DateTimeOffset.UtcNow));
-            Changed();
+            RecordCall(method);
             if (token != Token)
             {
                 return Error(401, "Unauthorized");
@@ -275,53 +182,37 @@ public sealed class FakeTelegram : IAsyncDisposable
             case "getUpdates":
                 return Ok(await UpdatesAsync(request, context.RequestAborted));
             case "answerCallbackQuery":
-                lock (_lock)
+                lock (Sync)
                 {
-                    _answers.Add((request["callback_query_id"]!.GetValue<string>(), request["text"]?.GetValue<string>() ?? ""));
-                    Changed();
+                    RecordAnswer(request["text"]?.GetValue<string>() ?? "");
                 }
 
                 return Ok(true);
         }
 
-        lock (_lock)
+        lock (Sync)
         {
             var chatId = long.Parse(request["chat_id"]!.ToString());
             switch (method)
             {
                 case "sendMessage":
                 {
-                    var message = new BotMessage(chatId, NextMessageId(), request["text"]!.GetValue<string>(), Buttons(request), []);
-                    message = message with { History = [message.Text] };
-                    _messages[message.MessageId] = message;
-                    Changed();
-                    return Ok(new JsonObject { ["message_id"] = message.MessageId, ["chat"] = new JsonObject { ["id"] = chatId } });
+                    var id = NextId();
+                    RecordSend(chatId.ToString(), id.ToString(), request["text"]!.GetValue<string>(), Buttons(request));
+                    return Ok(new JsonObject { ["message_id"] = id, ["chat"] = new JsonObject { ["id"] = chatId } });
                 }
 
                 case "editMessageText":
                 {
                     var id = request["message_id"]!.GetValue<long>();
-                    if (!_messages.TryGetValue(id, out var old) || old.ChatId != chatId)
-                    {
-                        return Error(400, "Bad Request: message to edit not found");
-                    }
-
-                    var text = request["text"]!.GetValue<string>();
-                    var buttons = Buttons(request);
-                    if (text == old.Text && buttons.SequenceEqual(old.Buttons))
-                    {
-                        return Error(400, "Bad Request: message is not modified");
-                    }
-
-                    _messages[id] = old with { Text = text, Buttons = buttons, History = [.. old.History, text] };
-                    Changed();
-                    return Ok(new JsonObject { ["message_id"] = id });
+                    return RecordEdit(chatId.ToString(), id.ToString(), request["text"]!.GetValue<string>(), Buttons(request)) is { } refused
+                        ? Error(400, "Bad Request: " + refused)
+                        : Ok(new JsonObject { ["message_id"] = id });
                 }
 
                 case "sendDocument":
-                    _files.Add((chatId, request["file_name"]!.GetValue<string>(), request["document"]!.GetValue<string>()));
-                    Changed();
-                    return Ok(new JsonObject { ["message_id"] = NextMessageId() });
+                    RecordFile(chatId.ToString(), request["file_name"]!.GetValue<string>(), request["document"]!.GetValue<string>());
+                    return Ok(new JsonObject { ["message_id"] = NextId() });
                 default:
                     return Error(404, "Not Found");
             }
@@ -337,7 +228,7 @@ public sealed class FakeTelegram : IAsyncDisposable
         while (true)
         {
             Task changed;
-            lock (_lock)
+            lock (Sync)
             {
                 // Confirmed by the offset: gone for good, as on Telegram.
                 _updates.RemoveAll(u => u["update_id"]!.GetValue<long>() < offset);
@@ -346,7 +237,7 @@ public sealed class FakeTelegram : IAsyncDisposable
                     return [.. _updates.Select(u => (JsonNode)u.DeepClone())];
                 }
 
-                changed = _changed.Task;
+                changed = Waiting();
             }
 
             try

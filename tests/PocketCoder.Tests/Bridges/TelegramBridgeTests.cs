@@ -69,9 +69,9 @@ public sealed class TelegramBridgeTests
 
         // Alice's press runs it; the message then says who decided, and the turn's message ends with the reply.
         telegram.Press(approval, "Allow once", Alice, "alice");
-        await telegram.WaitForAsync(t => t.Messages(Group).FirstOrDefault(m => m.MessageId == approval.MessageId && m.Text.Contains("Allowed once by Telegram @alice", StringComparison.Ordinal)),
+        await telegram.WaitForAsync(t => t.Messages(Group.ToString()).FirstOrDefault(m => m.MessageId == approval.MessageId && m.Text.Contains("Allowed once by Telegram @alice", StringComparison.Ordinal)),
             "the approval message saying Alice allowed it");
-        var turn = await telegram.WaitForAsync(t => t.Messages(Group).FirstOrDefault(m => m.Text.Contains("Made it.", StringComparison.Ordinal) && m.Text.Contains("✓ Done", StringComparison.Ordinal)),
+        var turn = await telegram.WaitForAsync(t => t.Messages(Group.ToString()).FirstOrDefault(m => m.Text.Contains("Made it.", StringComparison.Ordinal) && m.Text.Contains("✓ Done", StringComparison.Ordinal)),
             "the turn's message with the reply and its end");
         Assert.True(File.Exists(Path.Combine(world.Repository, "made-by-chat.txt")));
         Assert.Empty(telegram.Messages(Group).Last(m => m.MessageId == approval.MessageId).Buttons);
@@ -87,7 +87,7 @@ public sealed class TelegramBridgeTests
         telegram.Press(risky, "Deny with a reason", Alice, "alice");
         await telegram.MessageAsync(Group, "your next message here is the reason");
         telegram.Write(Group, Alice, "alice", "keep the build folder");
-        await telegram.WaitForAsync(t => t.Messages(Group).FirstOrDefault(m => m.MessageId == risky.MessageId && m.Text.Contains("Denied by Telegram @alice: keep the build folder", StringComparison.Ordinal)),
+        await telegram.WaitForAsync(t => t.Messages(Group.ToString()).FirstOrDefault(m => m.MessageId == risky.MessageId && m.Text.Contains("Denied by Telegram @alice: keep the build folder", StringComparison.Ordinal)),
             "the approval message saying Alice denied it with her reason");
         await telegram.MessageAsync(Group, "Leaving it.");
         Assert.Contains(world.Model.Requests, r => r.LastToolResults().Any(result => result.Content.Contains("keep the build folder", StringComparison.Ordinal)));
@@ -98,7 +98,7 @@ public sealed class TelegramBridgeTests
         var third = await telegram.MessageAsync(Group, "$ echo from-phone");
         var thirdId = (await world.Http.GetOkAsync("/api/approvals?status=pending")).EnumerateArray().Single().GetProperty("id").GetString()!;
         await ApiAssert.OkJsonAsync(await world.DecideAsync(thirdId, "allow_once"));
-        var shown = await telegram.WaitForAsync(t => t.Messages(Group).FirstOrDefault(m => m.MessageId == third.MessageId && m.Text.Contains("Allowed once by test phone", StringComparison.Ordinal)),
+        var shown = await telegram.WaitForAsync(t => t.Messages(Group.ToString()).FirstOrDefault(m => m.MessageId == third.MessageId && m.Text.Contains("Allowed once by test phone", StringComparison.Ordinal)),
             "the approval message saying the phone allowed it");
         Assert.Empty(shown.Buttons);
 
@@ -177,7 +177,7 @@ public sealed class TelegramBridgeTests
         telegram.Write(Group, Alice, "alice", "echo");
         var waiting = await telegram.MessageAsync(Group, "$ echo before-restart");
         await world.RestartServerAsync();
-        var interrupted = await telegram.WaitForAsync(t => t.Messages(Group).FirstOrDefault(m => m.MessageId == waiting.MessageId && m.Text.Contains("Interrupted", StringComparison.Ordinal)),
+        var interrupted = await telegram.WaitForAsync(t => t.Messages(Group.ToString()).FirstOrDefault(m => m.MessageId == waiting.MessageId && m.Text.Contains("Interrupted", StringComparison.Ordinal)),
             "the waiting approval's message saying the server stopped");
         Assert.Empty(interrupted.Buttons);
     }
