@@ -18,6 +18,7 @@ export type AgentHealth = Schemas['AgentHealth'];
 export type Health = Schemas['HealthResponse'];
 export type Paired = Schemas['PairResponse'];
 export type Device = Schemas['DeviceResponse'];
+export type Bridge = Schemas['BridgeResponse'] & { state: 'connecting' | 'connected' | 'failing' | 'stopped' };
 export type Project = Schemas['ProjectResponse'];
 export type Session = Schemas['SessionResponse'] & { mode: SessionMode; status: SessionStatus };
 export type Approval = Schemas['ApprovalResponse'] & { kind: ToolKind; status: ApprovalStatus; decision: Decision | null };
@@ -166,6 +167,8 @@ export const api = {
   pair: (code: string, deviceName: string) => request<Paired>('POST', '/api/pair', { code, deviceName }),
   devices: () => request<Device[]>('GET', '/api/devices'),
   revokeDevice: (id: string) => request<void>('DELETE', `/api/devices/${q(id)}`),
+  bridges: () => request<Bridge[]>('GET', '/api/bridges'),
+  unbindChat: (bridgeId: string, chatId: string) => request<void>('DELETE', `/api/bridges/${q(bridgeId)}/channels/${q(chatId)}`),
 
   projects: () => request<Project[]>('GET', '/api/projects'),
   project: (id: string) => request<Project>('GET', `/api/projects/${q(id)}`),

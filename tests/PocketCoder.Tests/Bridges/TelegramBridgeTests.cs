@@ -149,6 +149,11 @@ public sealed class TelegramBridgeTests
         Assert.Equal(1, bridge.GetProperty("ignored").GetInt64());
         Assert.Equal("connected", bridge.GetProperty("state").GetString());
         Assert.DoesNotContain(FakeTelegram.Token, bridge.ToString());
+
+        // Unbound from the phone: the group steers nothing now; unbinding again is a 404 with its code.
+        Assert.Equal(HttpStatusCode.NoContent, (await world.Http.DeleteAsync($"/api/bridges/telegram/channels/{Group}")).StatusCode);
+        await ApiAssert.ProblemAsync(await world.Http.DeleteAsync($"/api/bridges/telegram/channels/{Group}"), HttpStatusCode.NotFound, "BRIDGE_CHANNEL_NOT_FOUND");
+        Assert.Equal(0, (await world.Http.GetOkAsync("/api/bridges"))[0].GetProperty("channels").GetArrayLength());
     }
 
     [Fact]

@@ -16,8 +16,13 @@ internal static class BrowserScript
     /// <param name="arrange">Scripts the model for a repository (the project the phone will add); the third argument is the agents' HOME.</param>
     /// <param name="verify">Checks the repository afterwards.</param>
     /// <param name="arguments">More arguments for the script (after --url, --code, --repo and --shots).</param>
-    public static async Task RunAsync(ITestOutputHelper output, string script, Func<FakeModelServer, string, string, Task> arrange, Func<string, Task> verify,
-        params string[] arguments)
+    public static Task RunAsync(ITestOutputHelper output, string script, Func<FakeModelServer, string, string, Task> arrange, Func<string, Task> verify,
+        params string[] arguments) =>
+        RunAsync(output, script, (_, model, repository, home) => arrange(model, repository, home), verify, arguments);
+
+    /// <param name="arrange">Also given the running server (its data folder, its services), for set-up the phone does not do.</param>
+    public static async Task RunAsync(ITestOutputHelper output, string script, Func<TestServer, FakeModelServer, string, string, Task> arrange,
+        Func<string, Task> verify, params string[] arguments)
     {
         var web = Path.Combine(ClaudeCli.RepositoryRoot(), "web");
         Assert.True(File.Exists("/usr/bin/chromium"), "/usr/bin/chromium is missing: scripts/test.sh installs Debian's chromium package.");
@@ -29,7 +34,7 @@ internal static class BrowserScript
         {
             await using var server = await TestServer.StartAsync(agents: ClaudeCli.Against(model, home));
             var laptop = await server.PairAsync("laptop");
-            await arrange(model, repository, home);
+            await arrange(server, model, repository, home);
             var code = await PairingCodeAsync(server.DataDirectory);
             var shots = Path.Combine(web, "test-results");
             var (exitCode, log) = await PhoneAppBrowserTests.RunNodeAsync(web,

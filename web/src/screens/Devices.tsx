@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, describeError, type Device } from '../api';
+import { api, describeError, type Bridge, type Device, type Project } from '../api';
 import { AppBar, ErrorNote, timeAgo } from '../components/ui';
 import { signedOut } from '../store';
 import { ChannelState, NotificationPanel } from './Notifications';
@@ -9,7 +9,14 @@ export function Devices() {
   const [confirm, setConfirm] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
 
-  const load = () => api.devices().then(setDevices, (e) => setError(describeError(e)));
+  const [bridges, setBridges] = useState<Bridge[]>([]);
+  const [projects, setProjects] = useState<Project[]>([]);
+
+  const load = () => Promise.all([
+    api.devices().then(setDevices),
+    api.bridges().then(setBridges),
+    api.projects().then(setProjects),
+  ]).catch((e) => setError(describeError(e)));
   useEffect(() => void load(), []);
 
   const revoke = async (device: Device) => {
@@ -38,6 +45,7 @@ export function Devices() {
                 <div class="muted small">
                   {d.revokedAt ? `Revoked ${timeAgo(d.revokedAt)}` : `Paired ${timeAgo(d.createdAt)}${d.lastSeenAt ? ` · seen ${timeAgo(d.lastSeenAt)}` : ''}`}
                 </div>
+                {d.bridge && <div class="muted small">Linked via {d.bridge.bridgeId === d.bridge.platform ? d.bridge.platform : `${d.bridge.bridgeId} (${d.bridge.platform})`} as {d.bridge.userName} · user {d.bridge.userId}</div>}
                 {d.notifications.map((c) => <ChannelState key={c.kind} channel={c} />)}
               </div>
               {!d.revokedAt && (confirm === d.id
@@ -47,7 +55,48 @@ export function Devices() {
           ))}
         </ul>
         {devices && <p class="fine">A revoked device is refused on its very next request. Pair again with <code>pocketcoder pair</code>.</p>}
+        {bridges.length > 0 && <Bridges bridges={bridges} projects={projects} onChange={() => void load()} onError={setError} />}
       </main>
     </>
+  );
+}
+
+const STATE_LABEL: Record<Bridge['state'], string> = { connecting: 'Connecting', connected: 'Connected', failing: 'Failing', stopped: 'Stopped' };
+
+/** The chat bridges: whether each reaches its platform, who it ignored, and which chats steer which project (unbindable here). */
+function Bridges({ bridges, projects, onChange, onError }: { bridges: Bridge[]; projects: Project[]; onChange: () => void; onError: (e: string) => void }) {
+  const projectName = (id: string) => projects.find((p) => p.id === id)?.name ?? id;
+  const unbind = async (bridge: Bridge, chatId: string) => {
+    try {
+      await api.unbindChat(bridge.id, chatId);
+      onChange();
+    } catch (e) {
+      onError(describeError(e));
+    }
+  };
+  return (
+    <section class="card pad" aria-label="Chat bridges">
+      <h2>Chat bridges</h2>
+      {bridges.map((b) => (
+        <div key={b.id} class="bridge" data-bridge={b.id}>
+          <div>
+            <strong>{b.id}</strong> <span class="muted small">{b.platform}{b.botName ? ` · ${b.botName}` : ''}</span>{' '}
+            <span class={`badge ${b.state === 'connected' ? 'badge-run' : b.state === 'failing' ? 'badge-bad' : 'badge-int'}`}>{STATE_LABEL[b.state]}</span>
+          </div>
+          {b.problem && <div class="muted small">{b.problem}</div>}
+          {b.ignored > 0 && <div class="muted small">Ignored {b.ignored} message{b.ignored === 1 ? '' : 's'} from people not linked.</div>}
+          <ul class="list">
+            {b.channels.map((c) => (
+              <li key={c.chatId} class="list-row" data-chat={c.chatTitle}>
+                <div class="grow">{c.chatTitle} → <strong>{projectName(c.projectId)}</strong>
+                  <div class="muted small">bound by {c.boundBy} {timeAgo(c.boundAt)}</div></div>
+                <button class="btn danger-ghost small" onClick={() => void unbind(b, c.chatId)}>Unbind</button>
+              </li>
+            ))}
+          </ul>
+          {b.channels.length === 0 && <p class="muted small">No chat is bound yet: send the bot <code>/bind PROJECT</code> in a group.</p>}
+        </div>
+      ))}
+    </section>
   );
 }

@@ -1,0 +1,50 @@
+using Microsoft.Extensions.DependencyInjection;
+using PocketCoder.Auth;
+using PocketCoder.Bridges;
+using PocketCoder.Tests.Bridges;
+using PocketCoder.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace PocketCoder.Tests.Browser;
+
+/// <summary>
+/// The chat bridges on the phone (web/e2e/bridges.mjs) in Debian's Chromium at 390x844: a person linked through Telegram
+/// shows under Devices with the platform and their user id; the bridge shows connected with its bound chat, which
+/// Unbind releases (and the chat is then told it steers nothing).
+/// </summary>
+public sealed class BridgesBrowserTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task PhoneApp_ShowsLinkedPersonAndBridge_UnbindsTheChat()
+    {
+        await using var telegram = await FakeTelegram.StartAsync();
+        var website = TempPaths.NewGitRepository();
+        TestServer? running = null;
+        try
+        {
+            await BrowserScript.RunAsync(output, "bridges.mjs",
+                async (server, _, _, _) =>
+                {
+                    running = server;
+                    var laptop = await server.PairAsync("desk");
+                    await laptop.Http.PostOkAsync("/api/projects", new { path = website, name = "website" });
+                    telegram.Configure(server.DataDirectory);
+                    var code = server.Services.GetRequiredService<Devices>().CreatePairingCode().Code;
+                    telegram.Write(111, 111, "alice", $"/pair {code}");
+                    await telegram.MessageAsync(111, "Linked");
+                    telegram.Write(-500, 111, "alice", "/bind website");
+                    await telegram.MessageAsync(-500, "now steers website");
+                },
+                async _ =>
+                {
+                    Assert.Empty(running!.Services.GetRequiredService<BridgeStore>().Channels());
+                    telegram.Write(-500, 111, "alice", "hello?");
+                    await telegram.MessageAsync(-500, "steers no project yet");
+                });
+        }
+        finally
+        {
+            TempPaths.Delete(website);
+        }
+    }
+}
