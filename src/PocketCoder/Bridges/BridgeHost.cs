@@ -18,6 +18,27 @@ public sealed class BridgeHost(BridgeServices services, ILoggerFactory loggers) 
     private readonly Dictionary<string, (ChatBridge Bridge, CancellationTokenSource Stop, Task Running, IChatPlatform Platform)> _running = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
     private string? _fileState;
+    private TaskCompletionSource _applied = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes once the running bridges satisfy <paramref name="condition"/> (they change when bridges.json does).</summary>
+    public async Task WaitForAsync(Func<IReadOnlyList<ChatBridge>, bool> condition, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task applied;
+            lock (_lock)
+            {
+                applied = _applied.Task;
+            }
+
+            if (condition(Bridges))
+            {
+                return;
+            }
+
+            await applied.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>The bridges running now.</summary>
     public IReadOnlyList<ChatBridge> Bridges
@@ -89,7 +110,7 @@ public sealed class BridgeHost(BridgeServices services, ILoggerFactory loggers) 
         {
             wanted = BridgesFile.Load(services.Options.DataDirectory);
         }
-        catch (Exception exception) when (exception is InvalidDataException or IOException)
+        catch (Exception exception) when (exception is InvalidDataException or IOException or UnauthorizedAccessException)
         {
             // The bridges already running go on; the file is looked at again when it changes.
             BridgeLog.BadFile(_logger, exception.Message);
@@ -115,6 +136,10 @@ public sealed class BridgeHost(BridgeServices services, ILoggerFactory loggers) 
                 var stop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
                 _running[definition.Id] = (bridge, stop, Task.Run(() => bridge.RunAsync(stop.Token), CancellationToken.None), platform);
             }
+
+            var applied = _applied;
+            _applied = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            applied.TrySetResult();
         }
     }
 

@@ -186,4 +186,35 @@ public sealed class TelegramBridgeTests
             "the waiting approval's message saying the server stopped");
         Assert.Empty(interrupted.Buttons);
     }
+
+    [Fact]
+    public async Task BrokenBridgesFile_ServerRunsOn_FixedFileStartsTheBridgeWhileItRuns()
+    {
+        await using var telegram = await FakeTelegram.StartAsync();
+        var data = TempPaths.NewDirectory("pc-data");
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(data, "bridges.json"), "{ not json");
+            await using var server = await TestServer.StartAsync(data);
+            var phone = await server.PairAsync();
+            Assert.Empty((await phone.Http.GetOkAsync("/api/bridges")).EnumerateArray());
+
+            // `pocketcoder bridge add` while the server runs: the bridge starts within seconds, no restart.
+            telegram.Configure(data);
+            await telegram.WaitForAsync(t => t.Calls.Any(c => c.Method == "getUpdates") ? t : null, "the bridge polling after the file was fixed");
+            var bridge = (await phone.Http.GetOkAsync("/api/bridges"))[0];
+            Assert.Equal("connected", bridge.GetProperty("state").GetString());
+            Assert.Equal("pocket_test_bot", bridge.GetProperty("botName").GetString());
+
+            // Removed from the file: it stops, and says so.
+            await File.WriteAllTextAsync(Path.Combine(data, "bridges.json"), """{"bridges":[]}""");
+            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            await server.Services.GetRequiredService<PocketCoder.Bridges.BridgeHost>().WaitForAsync(b => b.Count == 0, wait.Token);
+            Assert.Empty((await phone.Http.GetOkAsync("/api/bridges")).EnumerateArray());
+        }
+        finally
+        {
+            TempPaths.Delete(data);
+        }
+    }
 }
