@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
 namespace PocketCoder.Tests.Bridges;
 
@@ -39,6 +40,9 @@ public sealed class FakeSlack : FakeChat, IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
+        // Quiet: a request log would print the bot token in every URL (and drown the test output).
+        builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
         var app = builder.Build();
         var fake = new FakeSlack(app);
         app.UseWebSockets();

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
 namespace PocketCoder.Tests.Bridges;
 
@@ -29,6 +30,9 @@ public sealed class FakeTelegram : FakeChat, IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
+        // Quiet: a request log would print the bot token in every URL (and drown the test output).
+        builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
         var app = builder.Build();
         var fake = new FakeTelegram(app);
         app.MapPost("/bot{token}/{method}", fake.HandleAsync);
