@@ -38,4 +38,7 @@ internal static partial class BridgeLog
 
     [LoggerMessage(EventId = 6012, Level = LogLevel.Error, Message = "Bridges not started: {Problem}")]
     public static partial void BadFile(ILogger logger, string problem);
+
+    [LoggerMessage(EventId = 6013, Level = LogLevel.Error, Message = "A chat call failed in a way no retry mends; it is dropped")]
+    public static partial void CallFailed(ILogger logger, Exception exception);
 }

@@ -16,25 +16,57 @@ public sealed class ChatPost(string chatId, Func<ChatMessage> render)
     /// <summary>Told the message id when the post is first sent (an approval's message id is recorded for its buttons).</summary>
     public Action<string>? Sent { get; init; }
 
+    /// <summary>Goes before anything else waiting for its chat (an approval: an agent is blocked on it).</summary>
+    public bool Urgent { get; init; }
+
     internal bool Queued;
     internal string? LastShown;
 }
 
 /// <summary>
-/// Everything a bridge says, in order, within the platform's limits: one call at a time, at most one per
-/// <see cref="IChatPlatform.ChatInterval"/> in each chat, edits of one message coalesced, a 429 waited out (its
-/// <c>Retry-After</c>) and the call made again, a network failure retried with backoff. A platform that refuses a call
-/// for good (a chat the bot left) loses only that call.
+/// Everything a bridge says, within the platform's limits: one call at a time, at most one per
+/// <see cref="IChatPlatform.IntervalIn"/> in each chat, approvals before anything else, edits of one message coalesced.
+/// Each chat waits on its own: a 429 (its <c>Retry-After</c>) or a network failure (backoff) holds back that chat's
+/// calls, not the other chats'. A call the platform refuses for good (a chat the bot left), or one that fails in a way
+/// no retry mends, is dropped and logged; nothing stops the outbox.
 /// </summary>
 public sealed class ChatOutbox(IChatPlatform platform, TimeProvider clock, ILogger logger)
 {
     private const int MaxAttempts = 6;
-    private const int MaxWaiting = 1000;
+
+    /// <summary>One-off calls (replies, files) waiting in all chats; posts are never dropped (each waits at most once).</summary>
+    private const int MaxCallsWaiting = 1000;
+
+    private sealed class Item(ChatPost? post, Func<CancellationToken, Task>? call, long order)
+    {
+        public ChatPost? Post { get; } = post;
+
+        public Func<CancellationToken, Task>? Call { get; } = call;
+
+        public long Order { get; } = order;
+
+        public int Attempts { get; set; }
+    }
+
+    /// <summary>A chat's waiting calls, urgent ones first, and when the platform lets the next one go.</summary>
+    private sealed class Lane
+    {
+        public LinkedList<Item> Urgent { get; } = new();
+
+        public LinkedList<Item> Normal { get; } = new();
+
+        public DateTimeOffset NotBefore { get; set; }
+
+        public bool IsEmpty => Urgent.Count == 0 && Normal.Count == 0;
+
+        public LinkedList<Item> Next => Urgent.Count > 0 ? Urgent : Normal;
+    }
 
     private readonly Lock _lock = new();
-    private readonly Queue<(ChatPost? Post, string? ChatId, Func<CancellationToken, Task>? Call)> _waiting = new();
-    private readonly SemaphoreSlim _signal = new(0);
-    private readonly Dictionary<string, DateTimeOffset> _lastCall = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Lane> _lanes = new(StringComparer.Ordinal);
+    private TaskCompletionSource _added = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _order;
+    private int _callsWaiting;
 
     /// <summary>Shows the post, or brings its message up to date; at most one show per post waits at a time.</summary>
     public void Show(ChatPost post)
@@ -47,7 +79,9 @@ public sealed class ChatOutbox(IChatPlatform platform, TimeProvider clock, ILogg
             }
 
             post.Queued = true;
-            Add((post, post.ChatId, null));
+            var lane = LaneOf(post.ChatId);
+            (post.Urgent ? lane.Urgent : lane.Normal).AddLast(new Item(post, null, _order++));
+            _added.TrySetResult();
         }
     }
 
@@ -56,87 +90,193 @@ public sealed class ChatOutbox(IChatPlatform platform, TimeProvider clock, ILogg
     {
         lock (_lock)
         {
-            Add((null, chatId, call));
+            if (_callsWaiting >= MaxCallsWaiting)
+            {
+                BridgeLog.OutboxFull(logger, MaxCallsWaiting);
+                return;
+            }
+
+            _callsWaiting++;
+            LaneOf(chatId).Normal.AddLast(new Item(null, call, _order++));
+            _added.TrySetResult();
         }
     }
 
-    public void Say(string chatId, string text) => Call(chatId, token => platform.SendAsync(chatId, new ChatMessage(text), token));
+    public void Say(string chatId, string text, bool asksReply = false) =>
+        Call(chatId, token => platform.SendAsync(chatId, new ChatMessage(text, AsksReply: asksReply), token));
 
-    private void Add((ChatPost?, string?, Func<CancellationToken, Task>?) item)
+    private Lane LaneOf(string chatId)
     {
-        if (_waiting.Count >= MaxWaiting)
+        if (!_lanes.TryGetValue(chatId, out var lane))
         {
-            BridgeLog.OutboxFull(logger, MaxWaiting);
-            return;
+            _lanes[chatId] = lane = new Lane();
         }
 
-        _waiting.Enqueue(item);
-        _signal.Release();
+        return lane;
     }
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         while (true)
         {
-            await _signal.WaitAsync(cancellationToken).ConfigureAwait(false);
-            (ChatPost? Post, string? ChatId, Func<CancellationToken, Task>? Call) item;
+            cancellationToken.ThrowIfCancellationRequested();
+            string? chatId;
+            Item? item;
+            TimeSpan? wait;
+            Task added;
             lock (_lock)
             {
-                item = _waiting.Dequeue();
+                (chatId, item, wait) = Next();
+                if (_added.Task.IsCompleted)
+                {
+                    _added = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                }
+
+                added = _added.Task;
             }
 
-            if (item.ChatId is { } chat && _lastCall.TryGetValue(chat, out var last) && last + platform.ChatInterval - clock.GetUtcNow() is { Ticks: > 0 } wait)
+            if (item is null)
             {
-                await Task.Delay(wait, clock, cancellationToken).ConfigureAwait(false);
+                // Nothing may go yet: wait for something new, or for the first chat whose interval ends.
+                using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                await Task.WhenAny(added, Task.Delay(wait ?? Timeout.InfiniteTimeSpan, clock, stop.Token)).ConfigureAwait(false);
+                await stop.CancelAsync().ConfigureAwait(false);
+                continue;
             }
 
-            await AttemptAsync(item.Post, item.Call, cancellationToken).ConfigureAwait(false);
-            if (item.ChatId is { } called)
+            var retryAt = await AttemptAsync(item, cancellationToken).ConfigureAwait(false);
+            lock (_lock)
             {
-                _lastCall[called] = clock.GetUtcNow();
+                var lane = LaneOf(chatId!);
+                if (retryAt is { } at)
+                {
+                    lane.NotBefore = at;
+                    Requeue(lane, item);
+                }
+                else
+                {
+                    lane.NotBefore = clock.GetUtcNow() + platform.IntervalIn(chatId!);
+                }
             }
         }
     }
 
-    private async Task AttemptAsync(ChatPost? post, Func<CancellationToken, Task>? call, CancellationToken cancellationToken)
+    /// <summary>The call to make now (urgent ones first, then the longest waiting), or how long until one may go.</summary>
+    private (string? ChatId, Item? Item, TimeSpan? Wait) Next()
     {
-        for (var attempt = 1; ; attempt++)
+        var now = clock.GetUtcNow();
+        (string Chat, Lane Lane)? best = null;
+        DateTimeOffset? soonest = null;
+        foreach (var (chat, lane) in _lanes)
         {
-            try
+            if (lane.IsEmpty)
             {
-                if (post is not null)
-                {
-                    await ShowNowAsync(post, cancellationToken).ConfigureAwait(false);
-                }
-                else
-                {
-                    await call!(cancellationToken).ConfigureAwait(false);
-                }
+                continue;
+            }
 
-                return;
-            }
-            catch (ChatRateLimitedException limited)
+            if (lane.NotBefore > now)
             {
-                // Not an attempt that failed: the platform said when to come back.
-                BridgeLog.RateLimited(logger, limited.RetryAfter.TotalSeconds);
-                attempt--;
-                await Task.Delay(limited.RetryAfter, clock, cancellationToken).ConfigureAwait(false);
+                soonest = soonest is { } s && s < lane.NotBefore ? s : lane.NotBefore;
+                continue;
             }
-            catch (ChatRefusedException refused)
-            {
-                BridgeLog.Refused(logger, refused.Message);
-                return;
-            }
-            catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
-            {
-                if (attempt >= MaxAttempts)
-                {
-                    BridgeLog.GaveUp(logger, attempt, exception.Message);
-                    return;
-                }
 
-                await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, 1 << attempt)), clock, cancellationToken).ConfigureAwait(false);
+            if (best is not { } b || Before(lane, b.Lane))
+            {
+                best = (chat, lane);
             }
+        }
+
+        // Chats with nothing waiting and no interval to keep are forgotten: the lanes stay as many as the busy chats.
+        foreach (var idle in _lanes.Where(l => l.Value.IsEmpty && l.Value.NotBefore <= now).Select(l => l.Key).ToList())
+        {
+            _lanes.Remove(idle);
+        }
+
+        if (best is not { } chosen)
+        {
+            return (null, null, soonest is { } at ? at - now : null);
+        }
+
+        var queue = chosen.Lane.Next;
+        var item = queue.First!.Value;
+        queue.RemoveFirst();
+        if (item.Call is not null)
+        {
+            _callsWaiting--;
+        }
+
+        return (chosen.Chat, item, null);
+    }
+
+    private static bool Before(Lane lane, Lane other)
+    {
+        var urgent = lane.Urgent.Count > 0;
+        var otherUrgent = other.Urgent.Count > 0;
+        return urgent != otherUrgent ? urgent : lane.Next.First!.Value.Order < other.Next.First!.Value.Order;
+    }
+
+    /// <summary>Back at the head of its chat's queue, to be tried again when the chat's wait ends.</summary>
+    private void Requeue(Lane lane, Item item)
+    {
+        if (item.Post is { } post)
+        {
+            if (post.Queued)
+            {
+                return; // Shown again since: that show, already waiting, renders the newest state.
+            }
+
+            post.Queued = true;
+            (post.Urgent ? lane.Urgent : lane.Normal).AddFirst(item);
+            return;
+        }
+
+        _callsWaiting++;
+        lane.Normal.AddFirst(item);
+    }
+
+    /// <returns>When to try the item again, or null when it is done with (made, or given up).</returns>
+    private async Task<DateTimeOffset?> AttemptAsync(Item item, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (item.Post is { } post)
+            {
+                await ShowNowAsync(post, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await item.Call!(cancellationToken).ConfigureAwait(false);
+            }
+
+            return null;
+        }
+        catch (ChatRateLimitedException limited)
+        {
+            // Not an attempt that failed: the platform said when to come back.
+            BridgeLog.RateLimited(logger, limited.RetryAfter.TotalSeconds);
+            return clock.GetUtcNow() + limited.RetryAfter;
+        }
+        catch (ChatRefusedException refused)
+        {
+            BridgeLog.Refused(logger, refused.Message);
+            return null;
+        }
+        catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            item.Attempts++;
+            if (item.Attempts >= MaxAttempts)
+            {
+                BridgeLog.GaveUp(logger, item.Attempts, exception.Message);
+                return null;
+            }
+
+            return clock.GetUtcNow() + TimeSpan.FromSeconds(Math.Min(30, 1 << item.Attempts));
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // An answer in a shape no retry mends: this call is dropped, the rest go on.
+            BridgeLog.CallFailed(logger, exception);
+            return null;
         }
     }
 

@@ -6,6 +6,7 @@ public sealed class ManualClock(DateTimeOffset start) : TimeProvider
     private readonly Lock _lock = new();
     private readonly List<(DateTimeOffset Due, TimeSpan Period, ManualTimer Timer)> _timers = [];
     private DateTimeOffset _now = start;
+    private TaskCompletionSource _armed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public ManualClock()
         : this(new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero))
@@ -55,6 +56,27 @@ public sealed class ManualClock(DateTimeOffset start) : TimeProvider
         }
     }
 
+    /// <summary>Completes once at least <paramref name="count"/> timers are armed: the code under test has begun to wait on this clock.</summary>
+    public async Task TimersArmedAsync(int count = 1)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            Task armed;
+            lock (_lock)
+            {
+                if (_timers.Count >= count)
+                {
+                    return;
+                }
+
+                armed = _armed.Task;
+            }
+
+            await armed.WaitAsync(timeout.Token);
+        }
+    }
+
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
         var timer = new ManualTimer(this, callback, state);
@@ -70,6 +92,9 @@ public sealed class ManualClock(DateTimeOffset start) : TimeProvider
             if (dueTime != Timeout.InfiniteTimeSpan)
             {
                 _timers.Add((_now + dueTime, period, timer));
+                var armed = _armed;
+                _armed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                armed.TrySetResult();
             }
         }
     }
