@@ -45,17 +45,20 @@ public static partial class BridgesFile
             return [];
         }
 
-        JsonNode? root;
         try
         {
-            root = JsonNode.Parse(File.ReadAllText(path));
+            return Parse(path, File.ReadAllText(path));
         }
-        catch (JsonException exception)
+        catch (Exception exception) when (exception is JsonException or InvalidOperationException or ArgumentException or FormatException)
         {
-            throw new InvalidDataException($"{path} is not valid JSON: {exception.Message}");
+            // A hand-edited file (an array at the top, a number for a name, a key twice) must say what is wrong, not stop the server.
+            throw new InvalidDataException($"{path} is not a valid bridges file: {exception.Message}");
         }
+    }
 
-        if (root?["bridges"] is not JsonArray entries)
+    private static List<BridgeDefinition> Parse(string path, string json)
+    {
+        if (JsonNode.Parse(json) is not JsonObject root || root["bridges"] is not JsonArray entries)
         {
             throw new InvalidDataException($"{path} must be an object with a \"bridges\" array.");
         }
@@ -116,6 +119,12 @@ public static partial class BridgesFile
             || !string.IsNullOrEmpty(uri.UserInfo) || !string.IsNullOrEmpty(uri.Query)))
         {
             return "the API address must be an http(s) URL without credentials or a query.";
+        }
+
+        if (apiBase is not null && new Uri(apiBase) is { Scheme: "http" } plain && !plain.IsLoopback)
+        {
+            // The token travels with every call (in Telegram's URL path, in Slack's header): never in the clear over a network.
+            return "a plain http API address is allowed only on this machine (a test stand-in or a local proxy); use https.";
         }
 
         return null;

@@ -21,7 +21,9 @@ public sealed record ChatInput(
 public sealed record ChatButton(string Label, string Data);
 
 /// <summary>A message as the bridge wants it shown: plain text (never the platform's markup) and rows of buttons.</summary>
-public sealed record ChatMessage(string Text, IReadOnlyList<IReadOnlyList<ChatButton>>? Buttons = null);
+/// <param name="AsksReply">The bridge waits for an answer to it (a reason to deny): the platform opens a reply to it where it can,
+/// which also reaches a bot that otherwise sees only commands in a group (Telegram's privacy mode).</param>
+public sealed record ChatMessage(string Text, IReadOnlyList<IReadOnlyList<ChatButton>>? Buttons = null, bool AsksReply = false);
 
 /// <summary>The platform asked us to slow down: nothing is lost, the call is made again after <see cref="RetryAfter"/>.</summary>
 public sealed class ChatRateLimitedException(TimeSpan retryAfter) : Exception($"Rate limited for {retryAfter.TotalSeconds:0.#} s.")
@@ -41,8 +43,11 @@ public interface IChatPlatform : IAsyncDisposable
     /// <summary>The platform's own limit on one message's text; longer text is cut, the whole sent as a file.</summary>
     int MaxTextLength { get; }
 
-    /// <summary>The least time between two calls about one chat that the platform tolerates.</summary>
-    TimeSpan ChatInterval { get; }
+    /// <summary>The least time between two calls about a chat that the platform tolerates (groups may need more than direct chats).</summary>
+    TimeSpan IntervalIn(string chatId);
+
+    /// <summary>Whether the bot receives every message in a group, not only commands and replies to it (known once connected).</summary>
+    bool SeesEveryGroupMessage { get; }
 
     /// <summary>The bot's own name on the platform, checked against it (a wrong token fails here).</summary>
     Task<string> ConnectAsync(CancellationToken cancellationToken);

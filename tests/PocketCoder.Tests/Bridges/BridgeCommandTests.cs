@@ -46,8 +46,57 @@ public sealed class BridgeCommandTests
     [InlineData("telegram", "t", "1:a/../../x", null, "token")]
     [InlineData("telegram", "t", "1:a", "https://user:pw@example.test/", "API address")]
     [InlineData("whatsapp", "t", "1:a", null, "unknown platform")]
+    [InlineData("telegram", "t", "1:a", "http://proxy.example.test/", "plain http")]
+    [InlineData("telegram", "t", "1:a", "http://192.168.1.5:8080/", "plain http")]
+    [InlineData("telegram", "t", "1:a", "http://127.0.0.1:8080/", "accepted")]
+    [InlineData("telegram", "t", "1:a", "https://proxy.example.test/", "accepted")]
     public void Check_RefusesWhatCouldLeakOrMisroute(string platform, string id, string secret, string? apiBase, string says) =>
         Assert.Contains(says, BridgesFile.Check(id, platform, secret, apiBase) ?? "accepted", StringComparison.Ordinal);
+
+    /// <summary>A hand-edited file in any broken shape is an InvalidDataException saying so (the server logs it and runs on), never another exception.</summary>
+    [Theory]
+    [InlineData("[]")]
+    [InlineData("42")]
+    [InlineData("null")]
+    [InlineData("{\"bridges\": 5}")]
+    [InlineData("{\"bridges\": [], \"bridges\": []}")]
+    [InlineData("{\"bridges\": [{\"id\": 7, \"platform\": \"telegram\", \"secret\": \"1:a\"}]}")]
+    [InlineData("{\"bridges\": [{\"id\": \"t\", \"id\": \"u\", \"platform\": \"telegram\", \"secret\": \"1:a\"}]}")]
+    [InlineData("{\"bridges\": [[1, 2]]}")]
+    public void Load_BrokenFile_SaysWhatIsWrong(string json)
+    {
+        var data = TempPaths.NewDirectory("pc-data");
+        try
+        {
+            File.WriteAllText(Path.Combine(data, BridgesFile.FileName), json);
+            var problem = Assert.Throws<InvalidDataException>(() => BridgesFile.Load(data));
+            Assert.Contains(BridgesFile.FileName, problem.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            TempPaths.Delete(data);
+        }
+    }
+
+    [Theory]
+    [InlineData("/help@pocket_test_bot", false)]
+    [InlineData("/help@Pocket_Test_Bot now", false)]
+    [InlineData("/help", false)]
+    [InlineData("/help@other_bot", true)]
+    [InlineData("/pair@other_bot 123456", true)]
+    [InlineData("an email a@b.c", false)]
+    public void ForAnotherBot_OnlyCommandsNamingAnotherBot(string text, bool another) =>
+        Assert.Equal(another, ChatBridge.ForAnotherBot(text, "pocket_test_bot"));
+
+    [Theory]
+    [InlineData("rm -rf build", true)]
+    [InlineData("printf 'a\tb'\necho two", true)]
+    [InlineData("rm -rf /tmp/x\u200B", false)]
+    [InlineData("echo \u202Egnp.exe", false)]
+    [InlineData("echo hi\rrm -rf ~", false)]
+    [InlineData("echo \u001b[2Kok", false)]
+    public void Readable_OnlyTextThatShowsAsItIs(string command, bool readable) =>
+        Assert.Equal(readable, ChatBridge.Readable(command));
 
     private static async Task<(int Status, string Output, string Error)> RunAsync(params string[] args)
     {

@@ -20,7 +20,14 @@ public sealed class SlackPlatform(BridgeDefinition bridge) : IChatPlatform
     /// <summary>The words a message may start with instead of a slash (Slack's client takes a leading slash for its own commands).</summary>
     private static readonly string[] CommandPrefixes = ["pc ", "pocketcoder "];
 
-    private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = TimeSpan.FromSeconds(30) };
+    /// <summary>An answer is one message or one user: a server sending more is not Slack.</summary>
+    private const int MaxAnswerBytes = 8 << 20;
+
+    private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+    {
+        Timeout = TimeSpan.FromSeconds(30),
+        MaxResponseContentBufferSize = MaxAnswerBytes,
+    };
     private readonly ConcurrentDictionary<string, string> _names = new(StringComparer.Ordinal);
     private ClientWebSocket? _socket;
     private string? _botUserId;
@@ -29,7 +36,10 @@ public sealed class SlackPlatform(BridgeDefinition bridge) : IChatPlatform
     public int MaxTextLength => 3000;
 
     // Slack: about one message a second in a channel (chat.postMessage's special limit).
-    public TimeSpan ChatInterval => TimeSpan.FromSeconds(1);
+    public TimeSpan IntervalIn(string chatId) => TimeSpan.FromSeconds(1);
+
+    // The app subscribes to message.channels, message.groups and message.im (docs/bridges.md).
+    public bool SeesEveryGroupMessage => true;
 
     public async Task<string> ConnectAsync(CancellationToken cancellationToken)
     {
@@ -65,6 +75,19 @@ public sealed class SlackPlatform(BridgeDefinition bridge) : IChatPlatform
             await socket.SendAsync(ack, WebSocketMessageType.Text, true, cancellationToken).ConfigureAwait(false);
         }
 
+        try
+        {
+            return await TakeAsync(socket, envelope, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is InvalidOperationException or FormatException)
+        {
+            // A field of an unexpected type: this envelope is skipped (it was acknowledged), the next one is read.
+            throw new ChatRefusedException($"Skipped an envelope Slack sent in an unexpected shape: {exception.Message}");
+        }
+    }
+
+    private async Task<(IReadOnlyList<ChatInput> Inputs, string? Cursor)> TakeAsync(ClientWebSocket socket, JsonObject envelope, CancellationToken cancellationToken)
+    {
         switch (envelope["type"]?.GetValue<string>())
         {
             case "disconnect":

@@ -17,16 +17,23 @@ public sealed class TelegramPlatform(BridgeDefinition bridge, TimeSpan pollWait)
     private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
     {
         Timeout = pollWait + TimeSpan.FromSeconds(30),
+        // An answer is a page of updates or one message: a server sending more is not Telegram.
+        MaxResponseContentBufferSize = 8 << 20,
     };
 
     public int MaxTextLength => 4096;
 
-    // Telegram: about one message a second in a chat (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this).
-    public TimeSpan ChatInterval => TimeSpan.FromSeconds(1);
+    // Telegram: about one message a second in a chat, and no more than 20 a minute in a group; group ids are negative
+    // (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this).
+    public TimeSpan IntervalIn(string chatId) => TimeSpan.FromSeconds(chatId.StartsWith('-') ? 3 : 1);
+
+    public bool SeesEveryGroupMessage { get; private set; } = true;
 
     public async Task<string> ConnectAsync(CancellationToken cancellationToken)
     {
         var me = await CallAsync("getMe", new JsonObject(), cancellationToken).ConfigureAwait(false);
+        // Off unless privacy mode was disabled with @BotFather: the bot then sees only commands, mentions and replies in groups.
+        SeesEveryGroupMessage = me?["can_read_all_group_messages"]?.GetValueKind() == JsonValueKind.True;
         return me?["username"]?.GetValue<string>() ?? "bot";
     }
 
@@ -47,7 +54,7 @@ public sealed class TelegramPlatform(BridgeDefinition bridge, TimeSpan pollWait)
         var next = cursor;
         foreach (var update in updates)
         {
-            if (update?["update_id"]?.GetValue<long>() is not { } updateId)
+            if (update is not JsonObject || update["update_id"] is not JsonValue idValue || !idValue.TryGetValue<long>(out var updateId))
             {
                 continue;
             }
@@ -63,7 +70,21 @@ public sealed class TelegramPlatform(BridgeDefinition bridge, TimeSpan pollWait)
         return (inputs, next);
     }
 
+    /// <summary>The update as a delivery, or null for one a bridge does not act on, or one in a shape it cannot read
+    /// (skipped: the offset moves past it, so it never blocks the updates behind it).</summary>
     private static ChatInput? Parse(long updateId, JsonNode update)
+    {
+        try
+        {
+            return Read(updateId, update);
+        }
+        catch (Exception exception) when (exception is InvalidOperationException or FormatException or OverflowException)
+        {
+            return null;
+        }
+    }
+
+    private static ChatInput? Read(long updateId, JsonNode update)
     {
         var delivery = updateId.ToString(CultureInfo.InvariantCulture);
         if (update["callback_query"] is JsonObject press)
@@ -107,7 +128,10 @@ public sealed class TelegramPlatform(BridgeDefinition bridge, TimeSpan pollWait)
     {
         var request = Body(chatId, message);
         var sent = await CallAsync("sendMessage", request, cancellationToken).ConfigureAwait(false);
-        return Id(sent?["message_id"]);
+        var id = Id(sent?["message_id"]);
+        return id.Length > 0 && long.TryParse(id, CultureInfo.InvariantCulture, out _)
+            ? id
+            : throw new ChatRefusedException("Telegram sent no message id for a message it took.");
     }
 
     public async Task EditAsync(string chatId, string messageId, ChatMessage message, CancellationToken cancellationToken)
@@ -151,7 +175,11 @@ public sealed class TelegramPlatform(BridgeDefinition bridge, TimeSpan pollWait)
             ["text"] = text.Length == 0 ? "…" : text,
             ["link_preview_options"] = new JsonObject { ["is_disabled"] = true },
         };
-        if (message.Buttons is { Count: > 0 } rows)
+        if (message.AsksReply)
+        {
+            body["reply_markup"] = new JsonObject { ["force_reply"] = true };
+        }
+        else if (message.Buttons is { Count: > 0 } rows)
         {
             body["reply_markup"] = new JsonObject
             {
