@@ -81,10 +81,12 @@ public static class AuthApi
             [.. channels[d.Id].Select(ChannelResponse.From)], people.GetValueOrDefault(d.Id)));
     }
 
-    private static NoContent Revoke(string id, Devices devices, DeviceConnections connections, ClaimsPrincipal user, ILogger<Devices> logger)
+    private static NoContent Revoke(string id, Devices devices, DeviceConnections connections, Bridges.BridgeHost bridges, ClaimsPrincipal user,
+        ILogger<Devices> logger)
     {
         devices.Revoke(id, user.Actor().Name);
         connections.Revoke(id);
+        bridges.ChannelsChanged(null);
         AuthLog.Revoked(logger, id, user.Actor().Name);
         return TypedResults.NoContent();
     }

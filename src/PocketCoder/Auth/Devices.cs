@@ -54,6 +54,28 @@ public sealed class Devices(Database database, Ledger.LedgerStore ledger, TimePr
     }
 
     /// <summary>
+    /// Spends a code without pairing anything: it was seen where others could read it (said in a group chat), so it must
+    /// not link whoever is quickest to send it privately.
+    /// </summary>
+    /// <returns>Whether a valid, unused code was spent.</returns>
+    public bool Burn(string code, string actor)
+    {
+        var codeHash = Secrets.HashPairingCode(_pairingKey.Value, code);
+        var now = clock.GetUtcNow();
+        return database.Write(write =>
+        {
+            var burned = write.Execute("UPDATE pairing_codes SET used_at = $now WHERE code_hash = $hash AND used_at IS NULL AND expires_at > $now",
+                ("$hash", codeHash), ("$now", now.ToDb())) == 1;
+            if (burned)
+            {
+                ledger.Append(write, actor, "pairing.burned", "pairing-code", new JsonObject { ["why"] = "said where others could read it" });
+            }
+
+            return burned;
+        });
+    }
+
+    /// <summary>
     /// A device for the owner's own terminal (the <c>approvals</c>/<c>approve</c>/<c>deny</c> verbs). Whoever can
     /// read the data folder could already do anything, so a token kept there adds no exposure.
     /// </summary>
@@ -115,6 +137,16 @@ public sealed class Devices(Database database, Ledger.LedgerStore ledger, TimePr
             // A revoked phone must not go on receiving what the agents ask (a push carries the command's summary).
             write.Execute("DELETE FROM notification_channels WHERE device_id = $id", ("$id", deviceId));
             ledger.Append(write, actor, "device.revoked", deviceId);
+            // Nor a chat its person bound (their direct chat, a group): it would go on showing approvals and turns to a
+            // chat no one still linked answers for. Another linked person binds it again if it should steer.
+            var bound = write.Query("SELECT bridge_id, chat_id, project_id FROM bridge_channels WHERE bound_by_device = $id",
+                r => (Bridge: r.GetString(0), Chat: r.GetString(1), Project: r.GetString(2)), ("$id", deviceId));
+            foreach (var (bridge, chat, project) in bound)
+            {
+                write.Execute("DELETE FROM bridge_channels WHERE bridge_id = $bridge AND chat_id = $chat", ("$bridge", bridge), ("$chat", chat));
+                ledger.Append(write, actor, "bridge.unbound", project,
+                    new JsonObject { ["bridge"] = bridge, ["chat"] = chat, ["reason"] = "the device that bound it was revoked" });
+            }
         });
     }
 

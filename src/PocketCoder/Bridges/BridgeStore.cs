@@ -71,16 +71,19 @@ public sealed class BridgeStore(Database database, Ledger.LedgerStore ledger, Ti
         {
             write.Execute(
                 """
-                INSERT INTO bridge_channels (bridge_id, chat_id, chat_title, project_id, bound_by, bound_at) VALUES ($bridge, $chat, $title, $project, $by, $now)
-                ON CONFLICT (bridge_id, chat_id) DO UPDATE SET chat_title = $title, project_id = $project, session_id = NULL, agent = NULL, bound_by = $by, bound_at = $now
-                """, ("$bridge", bridgeId), ("$chat", chatId), ("$title", chatTitle), ("$project", projectId), ("$by", actor.Name), ("$now", now.ToDb()));
+                INSERT INTO bridge_channels (bridge_id, chat_id, chat_title, project_id, bound_by, bound_by_device, bound_at)
+                VALUES ($bridge, $chat, $title, $project, $by, $device, $now)
+                ON CONFLICT (bridge_id, chat_id) DO UPDATE SET chat_title = $title, project_id = $project, session_id = NULL, agent = NULL,
+                  bound_by = $by, bound_by_device = $device, bound_at = $now
+                """, ("$bridge", bridgeId), ("$chat", chatId), ("$title", chatTitle), ("$project", projectId), ("$by", actor.Name), ("$device", actor.Id),
+                ("$now", now.ToDb()));
             ledger.Append(write, actor.Name, "bridge.bound", projectId, new JsonObject { ["bridge"] = bridgeId, ["chat"] = chatId, ["chatTitle"] = chatTitle });
         });
         return Channel(bridgeId, chatId)!;
     }
 
     /// <returns>Whether the chat was bound.</returns>
-    public bool Unbind(string bridgeId, string chatId, string actor) => database.Write(write =>
+    public bool Unbind(string bridgeId, string chatId, Actor actor) => database.Write(write =>
     {
         var project = write.Scalar<string>("SELECT project_id FROM bridge_channels WHERE bridge_id = $bridge AND chat_id = $chat",
             ("$bridge", bridgeId), ("$chat", chatId));
@@ -90,7 +93,7 @@ public sealed class BridgeStore(Database database, Ledger.LedgerStore ledger, Ti
         }
 
         write.Execute("DELETE FROM bridge_channels WHERE bridge_id = $bridge AND chat_id = $chat", ("$bridge", bridgeId), ("$chat", chatId));
-        ledger.Append(write, actor, "bridge.unbound", project, new JsonObject { ["bridge"] = bridgeId, ["chat"] = chatId });
+        ledger.Append(write, actor.Name, "bridge.unbound", project, new JsonObject { ["bridge"] = bridgeId, ["chat"] = chatId });
         return true;
     });
 

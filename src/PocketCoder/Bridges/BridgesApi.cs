@@ -54,7 +54,7 @@ public static class BridgesApi
 
     private static NoContent Unbind(string bridgeId, string chatId, BridgeStore store, BridgeHost host, ClaimsPrincipal user)
     {
-        if (!store.Unbind(bridgeId, chatId, user.Actor().Name))
+        if (!store.Unbind(bridgeId, chatId, user.Actor()))
         {
             throw ApiProblem.NotFound(ErrorCodes.BridgeChannelNotFound, $"Bridge '{bridgeId}' has no bound chat '{chatId}'.");
         }

@@ -48,6 +48,9 @@ public sealed partial class ChatBridge(BridgeDefinition definition, IChatPlatfor
     private readonly ConcurrentDictionary<string, ChatPost> _approvalPosts = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, TurnPost> _turns = new(StringComparer.Ordinal);
 
+    private static readonly TimeSpan StrangerAnswerInterval = TimeSpan.FromMinutes(1);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _strangerAnswers = new(StringComparer.Ordinal);
+
     /// <summary>Who was asked for a reason to deny, in which chat: their next message there is it.</summary>
     private readonly ConcurrentDictionary<(string Chat, string User), (string ApprovalId, DateTimeOffset Until)> _reasons = new();
 
@@ -193,8 +196,12 @@ public sealed partial class ChatBridge(BridgeDefinition definition, IChatPlatfor
 
     private void ReloadChannels() => _channels = Store.Channels(definition.Id);
 
-    /// <summary>The phone unbound a chat (or the bridge was reconfigured): forget what it knew of it.</summary>
-    public void ChannelsChanged() => ReloadChannels();
+    /// <summary>The phone unbound a chat, a device was revoked or a project removed: forget what it knew of those chats.</summary>
+    public void ChannelsChanged()
+    {
+        ReloadChannels();
+        RefreshUnboundApprovals();
+    }
 
     // ---- What people send ----
 
@@ -207,6 +214,11 @@ public sealed partial class ChatBridge(BridgeDefinition definition, IChatPlatfor
             return;
         }
 
+        if (ForAnotherBot(input.Text ?? "", _health.BotName))
+        {
+            return; // "/help@SomeOtherBot" in a group with several bots.
+        }
+
         var (command, argument) = ParseCommand(input.Text ?? "");
         if (command == "pair")
         {
@@ -216,13 +228,12 @@ public sealed partial class ChatBridge(BridgeDefinition definition, IChatPlatfor
 
         if (person is null)
         {
-            if (input.IsDirect && command is "start" or "help")
+            Ignore("message", input.UserId);
+            if (input.IsDirect && command is "start" or "help" && MayAnswerStranger(input))
             {
                 _outbox.Say(input.ChatId, "I work for a PocketCoder server. To link yourself, run `pocketcoder pair` on it and send me /pair CODE here.");
-                return;
             }
 
-            Ignore("message", input.UserId);
             return;
         }
 
@@ -242,8 +253,8 @@ public sealed partial class ChatBridge(BridgeDefinition definition, IChatPlatfor
                 Bind(input, person, argument);
                 break;
             case "unbind":
-                _outbox.Say(input.ChatId, Store.Unbind(definition.Id, input.ChatId, person.UserName) ? "Unbound: this chat no longer steers a project." : "This chat was not bound.");
-                ReloadChannels();
+                _outbox.Say(input.ChatId, Store.Unbind(definition.Id, input.ChatId, person.Actor) ? "Unbound: this chat no longer steers a project." : "This chat was not bound.");
+                ChannelsChanged();
                 break;
             case "help" or "start":
                 _outbox.Say(input.ChatId, Help);
@@ -311,6 +322,48 @@ public sealed partial class ChatBridge(BridgeDefinition definition, IChatPlatfor
         return ((at < 0 ? word : word[..at]).ToLowerInvariant(), space < 0 ? "" : text[(space + 1)..].Trim());
     }
 
+    /// <summary>
+    /// Someone not linked is answered at most once a minute in a chat: a stranger (or a script in a group) cannot make the bridge
+    /// flood a chat or spend its rate limit with the platform.
+    /// </summary>
+    private bool MayAnswerStranger(ChatInput input)
+    {
+        var now = services.Clock.GetUtcNow();
+        var key = $"{input.ChatId}/{input.UserId}";
+        if (_strangerAnswers.TryGetValue(key, out var last) && now - last < StrangerAnswerInterval)
+        {
+            return false;
+        }
+
+        if (_strangerAnswers.Count > 10_000)
+        {
+            foreach (var (user, at) in _strangerAnswers.Where(e => now - e.Value >= StrangerAnswerInterval).ToList())
+            {
+                _strangerAnswers.TryRemove(user, out _);
+            }
+        }
+
+        _strangerAnswers[key] = now;
+        return true;
+    }
+
+    private const string PrivacyAdvice = "I see only commands and replies to me in this group. To send plain text here, turn my privacy mode off "
+        + "(@BotFather → /setprivacy → Disable) and add me to the group again, or make me an admin; until then, /new TEXT starts a session.";
+
+    /// <summary>A command addressed to another bot by name (<c>/help@OtherBot</c>).</summary>
+    internal static bool ForAnotherBot(string text, string? botName)
+    {
+        var (command, _) = ParseCommand(text);
+        if (command is null || botName is null)
+        {
+            return false;
+        }
+
+        var word = text.Trim().Split([' ', '\n'], 2)[0];
+        var at = word.IndexOf('@');
+        return at >= 0 && !string.Equals(word[(at + 1)..], botName, StringComparison.OrdinalIgnoreCase);
+    }
+
     private void Ignore(string what, string userId)
     {
         Store.CountIgnored(definition.Id);
@@ -319,26 +372,44 @@ public sealed partial class ChatBridge(BridgeDefinition definition, IChatPlatfor
 
     private void Pair(ChatInput input, string code)
     {
-        if (!input.IsDirect)
-        {
-            // Not tried at all: everyone in the group has seen it, so it should be replaced, not redeemed.
-            _outbox.Say(input.ChatId, "Pairing codes are secret: send /pair CODE to me in a direct message, and make a new code (this one was seen here).");
-            return;
-        }
-
         var client = $"{definition.Id}:{input.UserId}";
+        var deviceName = $"{PlatformTitle} {input.UserName}";
+        deviceName = deviceName.Length > 100 ? deviceName[..100] : deviceName;
         if (services.Throttle.RetryAfter(client) is { } wait)
         {
-            _outbox.Say(input.ChatId, $"Too many wrong codes. Try again in {Math.Ceiling(wait.TotalSeconds)} seconds.");
+            if (MayAnswerStranger(input))
+            {
+                _outbox.Say(input.ChatId, $"Too many wrong codes. Try again in {Math.Ceiling(wait.TotalSeconds)} seconds.");
+            }
+
             return;
         }
 
-        var deviceName = $"{PlatformTitle} {input.UserName}";
-        if (code.Length == 0 || services.Devices.Redeem(code, deviceName.Length > 100 ? deviceName[..100] : deviceName) is not { } paired)
+        if (!input.IsDirect)
+        {
+            // Everyone in the group has seen it: spent at once, unused, so no one quicker can send it privately. Never repeated back.
+            if (code.Length == 0 || !services.Devices.Burn(code, deviceName))
+            {
+                services.Throttle.RecordFailure(client);
+            }
+
+            if (MayAnswerStranger(input))
+            {
+                _outbox.Say(input.ChatId, "Pairing codes are secret, so a code sent here no longer works. Make a new one with `pocketcoder pair` and send /pair CODE to me in a direct message.");
+            }
+
+            return;
+        }
+
+        if (code.Length == 0 || services.Devices.Redeem(code, deviceName) is not { } paired)
         {
             services.Throttle.RecordFailure(client);
             BridgeLog.LinkRefused(logger, definition.Id, input.UserId);
-            _outbox.Say(input.ChatId, "That code is wrong, used or expired. Run `pocketcoder pair` for a new one, then send /pair CODE.");
+            if (MayAnswerStranger(input))
+            {
+                _outbox.Say(input.ChatId, "That code is wrong, used or expired. Run `pocketcoder pair` for a new one, then send /pair CODE.");
+            }
+
             return;
         }
 
@@ -366,8 +437,10 @@ public sealed partial class ChatBridge(BridgeDefinition definition, IChatPlatfor
         }
 
         Store.Bind(definition.Id, input.ChatId, input.ChatTitle, matches[0].Id, person.Actor);
-        ReloadChannels();
-        _outbox.Say(input.ChatId, $"This chat now steers {matches[0].Name}. Plain text starts a session; each approval comes here with buttons.");
+        ChannelsChanged();
+        _outbox.Say(input.ChatId, $"This chat now steers {matches[0].Name}. Plain text starts a session; each approval comes here with buttons."
+            + (input.IsDirect || platform.SeesEveryGroupMessage ? "" : "\n\n" + PrivacyAdvice));
+        ShowPendingApprovals(input.ChatId, matches[0].Id);
     }
 
     private async Task MessageAsync(ChatInput input, BridgeChannel? channel, BridgePerson person, string text, CancellationToken cancellationToken)

@@ -31,6 +31,27 @@ public sealed partial class ChatBridge
         }
     }
 
+    /// <summary>After chats were unbound: their open approval messages lose their buttons and say why.</summary>
+    private void RefreshUnboundApprovals()
+    {
+        foreach (var (_, post) in _approvalPosts)
+        {
+            if (!_channels.Any(c => c.ChatId == post.ChatId))
+            {
+                _outbox.Show(post);
+            }
+        }
+    }
+
+    /// <summary>A chat just bound: what its project's agents wait for now comes here too.</summary>
+    private void ShowPendingApprovals(string chatId, string projectId)
+    {
+        foreach (var approval in services.Approvals.List(ApprovalStatuses.Pending, null).Where(a => a.ProjectId == projectId))
+        {
+            ShowApproval(chatId, approval.Id);
+        }
+    }
+
     private void ApprovalResolved(string approvalId)
     {
         foreach (var (key, post) in _approvalPosts)
@@ -48,6 +69,7 @@ public sealed partial class ChatBridge
         var record = Store.ApprovalMessage(definition.Id, chatId, approvalId);
         var post = _approvalPosts.GetOrAdd($"{chatId}/{approvalId}", _ => new ChatPost(chatId, () => RenderApproval(record))
         {
+            Urgent = true,
             MessageId = record.MessageId,
             Sent = messageId => Store.ApprovalMessageSent(record, messageId),
         });
@@ -61,65 +83,123 @@ public sealed partial class ChatBridge
             return new ChatMessage("This approval is gone.");
         }
 
+        var (shown, whole) = Describe(approval);
+        var bound = _channels.Any(c => c.ChatId == record.ChatId && c.ProjectId == approval.ProjectId);
+        if (approval.Status != ApprovalStatuses.Pending || !bound)
+        {
+            // Settled once shown: after a restart there is nothing left to bring up to date, and nothing to keep here.
+            Store.ApprovalMessageSettled(record);
+            _approvalPosts.TryRemove($"{record.ChatId}/{record.ApprovalId}", out _);
+            return new ChatMessage(shown + "\n\n" + (bound ? Outcome(approval) : "This chat no longer steers the project: decide in the app."));
+        }
+
+        ChatButton Button(string label, string action) => new(label, $"{record.Nonce}:{action}");
+        IReadOnlyList<ChatButton> deny = [Button("Deny", DenyAction), Button("Deny with a reason", DenyWithReasonAction)];
+        if (!whole)
+        {
+            // Allowing what no one here could read whole (cut, or with characters that hide what it says) is not offered.
+            return new ChatMessage(shown + "\n\n" + NotWholeNotice, [deny]);
+        }
+
+        return new ChatMessage(shown, [[Button("Allow once", AllowOnceAction), Button("For this session", AllowSessionAction)], deny]);
+    }
+
+    /// <summary>The approval as a chat shows it (cut to fit, with room for one more paragraph), and whether that shows the call whole.</summary>
+    private (string Text, bool Whole) Describe(Approval approval)
+    {
         var text = new StringBuilder();
         var project = services.Projects.Find(approval.ProjectId)?.Name ?? approval.ProjectId;
-        text.Append(Clean(approval.Tool)).Append(" wants to: ").Append(Clean(approval.Title)).Append('\n');
-        AppendDetails(text, approval);
-        text.Append("\n").Append(project).Append(" · session ").Append(approval.SessionId[..Math.Min(8, approval.SessionId.Length)]);
+        text.Append(Clean(approval.Tool)).Append(" wants to: ").Append(Clean(Shorten(approval.Title, 300))).Append('\n');
+        var whole = AppendCall(text, approval);
+        text.Append('\n').Append(project).Append(" · session ").Append(approval.SessionId[..Math.Min(8, approval.SessionId.Length)]);
         if (AppLink(approval.SessionId) is { } link)
         {
             text.Append('\n').Append(link);
         }
 
-        if (approval.Status != ApprovalStatuses.Pending)
-        {
-            text.Append("\n\n").Append(Outcome(approval));
-            // Settled once shown: after a restart there is nothing left to bring up to date, and nothing to keep here.
-            Store.ApprovalMessageSettled(record);
-            _approvalPosts.TryRemove($"{record.ChatId}/{record.ApprovalId}", out _);
-            return new ChatMessage(text.ToString());
-        }
-
-        ChatButton Button(string label, string action) => new(label, $"{record.Nonce}:{action}");
-        return new ChatMessage(text.ToString(),
-        [
-            [Button("Allow once", AllowOnceAction), Button("For this session", AllowSessionAction)],
-            [Button("Deny", DenyAction), Button("Deny with a reason", DenyWithReasonAction)],
-        ]);
+        var shown = FitText(text.ToString());
+        return (shown, whole && shown.Length == text.Length);
     }
 
-    /// <summary>The exact call: the command as it will run, the path, the size of an edit; not only the agent's description.</summary>
-    private static void AppendDetails(StringBuilder text, Approval approval)
+    private const string NotWholeNotice = "⚠ Not shown here whole, so it can only be denied here: allow it in the app, where it is.";
+
+    /// <summary>The text cut to what the platform shows, with room kept for the notice that it is not whole.</summary>
+    private string FitText(string text)
+    {
+        var room = platform.MaxTextLength - NotWholeNotice.Length - 4;
+        return text.Length <= room ? text : text[..(room - 1)] + "…";
+    }
+
+    /// <summary>Longest part of a call shown before it counts as not shown whole.</summary>
+    private const int LongestShown = 2500;
+
+    /// <summary>
+    /// What the call does, exactly as it will run: a command, an edit's path and lines, or any other tool's input as
+    /// the agent sent it; not only the agent's description.
+    /// </summary>
+    /// <returns>Whether everything was shown verbatim (nothing cut, no character that could hide what it says).</returns>
+    private static bool AppendCall(StringBuilder text, Approval approval)
     {
         using var document = JsonDocument.Parse(approval.Input);
         var input = document.RootElement;
-        if (input.ValueKind != JsonValueKind.Object)
+        var whole = true;
+        void Show(string prefix, string value)
         {
-            return;
+            whole &= value.Length <= LongestShown && Readable(value);
+            text.Append(prefix).Append(Clean(Shorten(value, LongestShown))).Append('\n');
         }
 
-        if (Field(input, "command") is { Length: > 0 } command)
+        var path = input.ValueKind == JsonValueKind.Object ? Field(input, "file_path") ?? Field(input, "path") ?? Field(input, "filePath") : null;
+        var removed = input.ValueKind == JsonValueKind.Object ? Field(input, "old_string") ?? Field(input, "oldString") : null;
+        var added = input.ValueKind == JsonValueKind.Object ? Field(input, "new_string") ?? Field(input, "newString") ?? Field(input, "content") : null;
+        if (input.ValueKind == JsonValueKind.Object && Field(input, "command") is { Length: > 0 } command)
         {
-            text.Append("$ ").Append(Clean(Shorten(command, 2000))).Append('\n');
+            Show("$ ", command);
+            if ((Field(input, "cwd") ?? Field(input, "workdir")) is { Length: > 0 } folder)
+            {
+                Show("in ", folder);
+            }
         }
-
-        if ((Field(input, "file_path") ?? Field(input, "path") ?? Field(input, "filePath")) is { Length: > 0 } path && !approval.Title.Contains(path, StringComparison.Ordinal))
+        else if (path is { Length: > 0 } && (removed is not null || added is not null))
         {
-            text.Append(Clean(path)).Append('\n');
+            Show("", path);
+            text.Append($"+{Lines(added)} −{Lines(removed)} lines\n");
+            if (removed is { Length: > 0 })
+            {
+                Show("", Prefixed(removed, "- "));
+            }
+
+            if (added is { Length: > 0 })
+            {
+                Show("", Prefixed(added, "+ "));
+            }
         }
-
-        var removed = Lines(Field(input, "old_string") ?? Field(input, "oldString"));
-        var added = Lines(Field(input, "new_string") ?? Field(input, "newString") ?? Field(input, "content"));
-        if (removed + added > 0)
+        else if (input.ValueKind != JsonValueKind.Object)
         {
-            text.Append($"+{added} −{removed} lines\n");
+            Show("", input.GetRawText());
+        }
+        else if (input.EnumerateObject().Where(p => approval.Plan is null || p.Name != "plan").ToList() is { Count: > 0 } fields)
+        {
+            // Any other tool (a fetch, a search, an MCP tool's call): its input as sent (a plan, shown below, apart).
+            Show("", "{" + string.Join(",", fields.Select(f => JsonSerializer.Serialize(f.Name) + ":" + f.Value.GetRawText())) + "}");
         }
 
         if (approval.Plan is { Length: > 0 } plan)
         {
-            text.Append('\n').Append(Clean(Shorten(plan, 1500))).Append('\n');
+            text.Append('\n');
+            Show("", plan);
         }
+
+        return whole;
     }
+
+    private static string Prefixed(string text, string prefix) =>
+        string.Join('\n', text.TrimEnd('\n').Split('\n').Select(line => prefix + line));
+
+    /// <summary>Text that shows as it is: no control character (but line breaks and tabs) and no invisible formatting (zero-width
+    /// characters, bidirectional overrides) that could make a command look like another.</summary>
+    internal static bool Readable(string text) => !text.Any(c =>
+        char.IsControl(c) && c is not ('\n' or '\t') || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format);
 
     private static string? Field(JsonElement input, string name) =>
         input.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
@@ -137,7 +217,7 @@ public sealed partial class ChatBridge
             Decisions.AllowSession => "✅ Allowed for this session",
             Decisions.AllowAlways => "✅ Allowed always in this project",
             _ => "❌ Denied",
-        }) + $" by {approval.DecidedBy}" + (approval.Message is { Length: > 0 } message ? $": {Clean(Shorten(message, 500))}" : "."),
+        }) + $" by {Clean(approval.DecidedBy ?? "someone")}" + (approval.Message is { Length: > 0 } message ? $": {Clean(Shorten(message, 500))}" : "."),
         ApprovalStatuses.Cancelled => "Withdrawn: the agent no longer asks (turn cancelled or session stopped).",
         ApprovalStatuses.Interrupted => "Interrupted: the server stopped while it waited. If the agent asks again, a new message comes.",
         _ => approval.Status,
@@ -150,13 +230,33 @@ public sealed partial class ChatBridge
         if (person is null)
         {
             Ignore("button press", input.UserId);
-            await AnswerAsync(input.PressId!, "Only people linked to PocketCoder decide here (send me /pair CODE in a direct message).", cancellationToken).ConfigureAwait(false);
+            if (MayAnswerStranger(input))
+            {
+                await AnswerAsync(input.PressId!, "Only people linked to PocketCoder decide here (send me /pair CODE in a direct message).", cancellationToken).ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        if (record is not null && services.Approvals.Find(record.ApprovalId) is { } pressed
+            && !_channels.Any(c => c.ChatId == input.ChatId && c.ProjectId == pressed.ProjectId))
+        {
+            // The chat was unbound (or its binder revoked) since the message was sent: its buttons decide nothing now.
+            await AnswerAsync(input.PressId!, "This chat no longer steers that project: decide in the app.", cancellationToken).ConfigureAwait(false);
+            ShowApproval(input.ChatId, record.ApprovalId);
             return;
         }
 
         if (record is null)
         {
             await AnswerAsync(input.PressId!, "This button is not one of PocketCoder's current ones.", cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        if (parts[1] is AllowOnceAction or AllowSessionAction && services.Approvals.Find(record.ApprovalId) is { } asked && !Describe(asked).Whole)
+        {
+            // Not offered on such a message; a client that sends it anyway (forged button data) is told the same.
+            await AnswerAsync(input.PressId!, "Not shown here whole: allow it in the app.", cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -174,7 +274,8 @@ public sealed partial class ChatBridge
             case DenyWithReasonAction when services.Approvals.Find(record.ApprovalId) is { Status: ApprovalStatuses.Pending }:
                 _reasons[(input.ChatId, input.UserId)] = (record.ApprovalId, services.Clock.GetUtcNow() + ReasonWait);
                 await AnswerAsync(input.PressId!, "Send the reason as your next message.", cancellationToken).ConfigureAwait(false);
-                _outbox.Say(input.ChatId, $"{person.UserName}: your next message here is the reason the agent is told.");
+                // A reply, so that it reaches the bot even where it sees only commands and replies in a group.
+                _outbox.Say(input.ChatId, $"{Clean(person.UserName)}: reply with the reason the agent is told.", asksReply: true);
                 break;
             default:
                 await AnswerAsync(input.PressId!, "Already settled.", cancellationToken).ConfigureAwait(false);

@@ -19,8 +19,21 @@ public sealed class FakeTelegram : FakeChat, IAsyncDisposable
     private readonly WebApplication _app;
     private readonly List<JsonObject> _updates = [];
     private readonly Dictionary<string, int> _rateLimits = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _asksReply = new(StringComparer.Ordinal);
     private long _nextUpdate = 1000;
     private bool _down;
+
+    /// <summary>Privacy mode (Telegram's default for a new bot): getMe says the bot cannot read every group message.</summary>
+    public bool PrivacyMode { get; set; }
+
+    /// <summary>Whether the bot sent the message with force_reply (it waits for a reply to it).</summary>
+    public bool AsksReply(BotMessage message)
+    {
+        lock (Sync)
+        {
+            return _asksReply.Contains(message.MessageId);
+        }
+    }
 
     private FakeTelegram(WebApplication app) => _app = app;
 
@@ -66,9 +79,12 @@ public sealed class FakeTelegram : FakeChat, IAsyncDisposable
     }
 
     /// <summary>A person presses a button of one of the bot's messages.</summary>
-    public JsonObject Press(BotMessage message, string label, long userId, string userName)
+    public JsonObject Press(BotMessage message, string label, long userId, string userName) =>
+        PressData(message, message.Buttons.Single(b => b.Label == label).Data, userId, userName);
+
+    /// <summary>A press carrying whatever data a modified client sends, offered by the message or not.</summary>
+    public JsonObject PressData(BotMessage message, string data, long userId, string userName)
     {
-        var data = message.Buttons.Single(b => b.Label == label).Data;
         return Deliver(new JsonObject
         {
             ["callback_query"] = new JsonObject
@@ -182,7 +198,7 @@ public sealed class FakeTelegram : FakeChat, IAsyncDisposable
         switch (method)
         {
             case "getMe":
-                return Ok(new JsonObject { ["id"] = 4242, ["is_bot"] = true, ["username"] = "pocket_test_bot" });
+                return Ok(new JsonObject { ["id"] = 4242, ["is_bot"] = true, ["username"] = "pocket_test_bot", ["can_read_all_group_messages"] = !PrivacyMode });
             case "getUpdates":
                 return Ok(await UpdatesAsync(request, context.RequestAborted));
             case "answerCallbackQuery":
@@ -202,6 +218,11 @@ public sealed class FakeTelegram : FakeChat, IAsyncDisposable
                 case "sendMessage":
                 {
                     var id = NextId();
+                    if (request["reply_markup"]?["force_reply"]?.GetValue<bool>() == true)
+                    {
+                        _asksReply.Add(id.ToString());
+                    }
+
                     RecordSend(chatId.ToString(), id.ToString(), request["text"]!.GetValue<string>(), Buttons(request));
                     return Ok(new JsonObject { ["message_id"] = id, ["chat"] = new JsonObject { ["id"] = chatId } });
                 }

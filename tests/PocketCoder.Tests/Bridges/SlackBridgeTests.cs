@@ -56,7 +56,7 @@ public sealed class SlackBridgeTests
         slack.Write(Channel, Alice, "clean up");
         var risky = await slack.MessageAsync(Channel, "$ rm -rf build");
         slack.Press(risky, "Deny with a reason", Alice, "ualice");
-        await slack.MessageAsync(Channel, "your next message here is the reason");
+        await slack.MessageAsync(Channel, "reply with the reason");
         slack.Write(Channel, Alice, "keep the build folder");
         await slack.EditedAsync(risky, "Denied by Slack @ualice: keep the build folder");
         await slack.MessageAsync(Channel, "Leaving it.");

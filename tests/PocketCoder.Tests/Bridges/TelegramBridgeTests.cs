@@ -18,9 +18,10 @@ public sealed class TelegramBridgeTests
     private const long Mallory = 222;
     private const long Group = -500;
 
-    private static async Task<(AgentWorld World, FakeTelegram Telegram)> StartAsync()
+    private static async Task<(AgentWorld World, FakeTelegram Telegram)> StartAsync(bool privacyMode = false)
     {
         var telegram = await FakeTelegram.StartAsync();
+        telegram.PrivacyMode = privacyMode;
         var world = await AgentWorld.StartAsync("claude-code", ClaudeCli.Against, prepareData: (data, _, _) => telegram.Configure(data));
         return (world, telegram);
     }
@@ -85,7 +86,8 @@ public sealed class TelegramBridgeTests
         telegram.Write(Group, Alice, "alice", "clean up");
         var risky = await telegram.MessageAsync(Group, "$ rm -rf build");
         telegram.Press(risky, "Deny with a reason", Alice, "alice");
-        await telegram.MessageAsync(Group, "your next message here is the reason");
+        var prompt = await telegram.MessageAsync(Group, "reply with the reason");
+        Assert.True(telegram.AsksReply(prompt), "The prompt opens a reply: a bot in privacy mode sees replies to it, not plain text.");
         telegram.Write(Group, Alice, "alice", "keep the build folder");
         await telegram.WaitForAsync(t => t.Messages(Group.ToString()).FirstOrDefault(m => m.MessageId == risky.MessageId && m.Text.Contains("Denied by Telegram @alice: keep the build folder", StringComparison.Ordinal)),
             "the approval message saying Alice denied it with her reason");
@@ -116,10 +118,25 @@ public sealed class TelegramBridgeTests
         await using var __ = telegram;
         await LinkAndBindAsync(world, telegram);
 
-        // A pairing code said in a group is never tried (everyone saw it).
+        // A pairing code said in a group is spent at once, unused (everyone saw it), and never repeated back: sending it
+        // privately afterwards links no one.
         var code = world.Server.Services.GetRequiredService<Devices>().CreatePairingCode().Code;
         telegram.Write(Group, Mallory, "mallory", $"/pair {code}");
-        await telegram.MessageAsync(Group, "Pairing codes are secret");
+        var burned = await telegram.MessageAsync(Group, "Pairing codes are secret");
+        Assert.DoesNotContain(code, burned.Text, StringComparison.Ordinal);
+        telegram.Write(Mallory, Mallory, "mallory", $"/pair {code}");
+        await telegram.MessageAsync(Mallory, "That code is wrong, used or expired");
+        Assert.DoesNotContain((await world.Http.GetOkAsync("/api/devices")).EnumerateArray(), d => d.GetProperty("name").GetString()!.Contains("mallory", StringComparison.Ordinal));
+        var burnedEntries = (await world.Http.GetOkAsync("/api/ledger?limit=200")).GetProperty("entries").EnumerateArray();
+        Assert.Contains(burnedEntries, e => e.GetProperty("action").GetString() == "pairing.burned");
+
+        // Someone not linked is answered once a minute at most, however often they write.
+        telegram.Write(Mallory, Mallory, "mallory", "/start");
+        telegram.Write(Mallory, Mallory, "mallory", "/help");
+        telegram.Write(Mallory, Mallory, "mallory", "/pair 000000");
+        telegram.Write(Group, Alice, "alice", "/agent");
+        await telegram.MessageAsync(Group, "Agents:");
+        Assert.Single(telegram.Messages(Mallory));
 
         // The same delivery twice (a platform's retry) is handled once.
         var status = telegram.Write(Group, Alice, "alice", "/status");
@@ -136,7 +153,14 @@ public sealed class TelegramBridgeTests
         var limited = sends[^2];
         Assert.True(sends[^1].At - limited.At >= TimeSpan.FromSeconds(1.9), $"Sent again {(sends[^1].At - limited.At).TotalSeconds} s after a 429 asking for 2 s.");
 
-        // Revoked on the phone: Alice is no longer heard.
+        // Unbound from the phone: the group steers nothing now; unbinding again is a 404 with its code.
+        Assert.Equal(HttpStatusCode.NoContent, (await world.Http.DeleteAsync($"/api/bridges/telegram/channels/{Group}")).StatusCode);
+        await ApiAssert.ProblemAsync(await world.Http.DeleteAsync($"/api/bridges/telegram/channels/{Group}"), HttpStatusCode.NotFound, "BRIDGE_CHANNEL_NOT_FOUND");
+        Assert.Equal(0, (await world.Http.GetOkAsync("/api/bridges"))[0].GetProperty("channels").GetArrayLength());
+        telegram.Write(Group, Alice, "alice", "/bind demo");
+        await telegram.WaitForAsync(t => t.Messages(Group.ToString()).Count(m => m.Text.Contains("now steers demo", StringComparison.Ordinal)) == 2 ? t : null, "the group bound again");
+
+        // Revoked on the phone: Alice is no longer heard, and the group she bound is unbound with her (in the ledger).
         var devices = await world.Http.GetOkAsync("/api/devices");
         var alice = devices.EnumerateArray().Single(d => d.GetProperty("bridge").ValueKind == System.Text.Json.JsonValueKind.Object).GetProperty("id").GetString();
         Assert.Equal(HttpStatusCode.NoContent, (await world.Http.DeleteAsync($"/api/devices/{alice}")).StatusCode);
@@ -146,14 +170,75 @@ public sealed class TelegramBridgeTests
         Assert.Single(telegram.Messages(Group), m => m.Text.StartsWith("Project demo", StringComparison.Ordinal));
         var bridge = (await world.Http.GetOkAsync("/api/bridges"))[0];
         Assert.True(bridge.GetProperty("people")[0].GetProperty("revoked").GetBoolean());
-        Assert.Equal(1, bridge.GetProperty("ignored").GetInt64());
+        Assert.Equal(0, bridge.GetProperty("channels").GetArrayLength());
         Assert.Equal("connected", bridge.GetProperty("state").GetString());
         Assert.DoesNotContain(FakeTelegram.Token, bridge.ToString());
+        var entries = (await world.Http.GetOkAsync("/api/ledger?limit=200")).GetProperty("entries").EnumerateArray().ToList();
+        Assert.Contains(entries, e => e.GetProperty("action").GetString() == "bridge.unbound"
+            && e.GetProperty("detail").ToString().Contains("revoked", StringComparison.Ordinal));
+    }
 
-        // Unbound from the phone: the group steers nothing now; unbinding again is a 404 with its code.
-        Assert.Equal(HttpStatusCode.NoContent, (await world.Http.DeleteAsync($"/api/bridges/telegram/channels/{Group}")).StatusCode);
-        await ApiAssert.ProblemAsync(await world.Http.DeleteAsync($"/api/bridges/telegram/channels/{Group}"), HttpStatusCode.NotFound, "BRIDGE_CHANNEL_NOT_FOUND");
-        Assert.Equal(0, (await world.Http.GetOkAsync("/api/bridges"))[0].GetProperty("channels").GetArrayLength());
+    [Fact]
+    public async Task WhatAChatCannotShowWhole_CanOnlyBeDenied_RevokingTheBinderTakesItsButtonsAway()
+    {
+        var (world, telegram) = await StartAsync(privacyMode: true);
+        await using var _ = world;
+        await using var __ = telegram;
+        await LinkAndBindAsync(world, telegram);
+        Assert.Contains("/setprivacy", (await telegram.MessageAsync(Group, "now steers demo")).Text, StringComparison.Ordinal);
+
+        // An update in a shape the bridge cannot read is skipped; one for another bot is left to it; the next is handled.
+        telegram.Deliver(new System.Text.Json.Nodes.JsonObject
+        {
+            ["message"] = new System.Text.Json.Nodes.JsonObject { ["message_id"] = 1, ["chat"] = new System.Text.Json.Nodes.JsonObject { ["id"] = Group }, ["text"] = 5 },
+        });
+        telegram.Write(Group, Alice, "alice", "/help@other_bot");
+        telegram.Write(Group, Alice, "alice", "/queue");
+        await telegram.MessageAsync(Group, "Nothing is queued.");
+        Assert.DoesNotContain(telegram.Messages(Group), m => m.Text.Contains("/new [text]", StringComparison.Ordinal));
+
+        // A command longer than a message can show (the part that matters at its end): it can only be denied here.
+        var longCommand = "echo " + new string('x', 5000) + " && touch hidden.txt";
+        world.Model.Enqueue(ScriptedReply.ToolUse("Bash", new { command = longCommand, description = "Print" }), ScriptedReply.Text("Not run, then."));
+        telegram.Write(Group, Alice, "alice", "/new print it");
+        var cut = await telegram.MessageAsync(Group, "Not shown here whole");
+        Assert.Equal(["Deny", "Deny with a reason"], cut.Buttons.Select(b => b.Label));
+        var approvalId = (await world.Http.GetOkAsync("/api/approvals?status=pending")).EnumerateArray().Single().GetProperty("id").GetString()!;
+
+        // A modified client pressing an "Allow" the message never offered decides nothing.
+        telegram.PressData(cut, cut.Buttons[0].Data.Split(':')[0] + ":a", Alice, "alice");
+        await telegram.WaitForAsync(t => t.Answers.FirstOrDefault(a => a.Contains("allow it in the app", StringComparison.Ordinal)), "the forged allow refused");
+        Assert.Equal("pending", ApprovalStatus(world, approvalId));
+        telegram.Press(cut, "Deny", Alice, "alice");
+        await telegram.MessageAsync(Group, "Not run, then.");
+        Assert.False(File.Exists(Path.Combine(world.Repository, "hidden.txt")));
+
+        // Characters that hide what a command says (a right-to-left override): the same.
+        world.Model.Enqueue(ScriptedReply.ToolUse("Bash", new { command = "echo \u202Etxt.hsab | sh", description = "Echo" }), ScriptedReply.Text("Fine."));
+        telegram.Write(Group, Alice, "alice", "/new echo");
+        var hidden = await telegram.MessageAsync(Group, "Not shown here whole");
+        Assert.DoesNotContain(hidden.Buttons, b => b.Label.StartsWith("Allow", StringComparison.Ordinal));
+        Assert.DoesNotContain('\u202E', hidden.Text);
+        telegram.Press(hidden, "Deny", Alice, "alice");
+        await telegram.MessageAsync(Group, "Fine.");
+
+        // Revoking the person who bound the group: its waiting approval loses its buttons, and a press decides nothing.
+        world.Model.Enqueue(ScriptedReply.ToolUse("Bash", new { command = "touch after-revoke.txt", description = "Make a file" }), ScriptedReply.Text("Done."));
+        telegram.Write(Group, Alice, "alice", "/new make it");
+        var waiting = await telegram.MessageAsync(Group, "$ touch after-revoke.txt");
+        Assert.Contains(waiting.Buttons, b => b.Label == "Allow once");
+        var alice = (await world.Http.GetOkAsync("/api/devices")).EnumerateArray()
+            .Single(d => d.GetProperty("bridge").ValueKind == System.Text.Json.JsonValueKind.Object).GetProperty("id").GetString();
+        Assert.Equal(HttpStatusCode.NoContent, (await world.Http.DeleteAsync($"/api/devices/{alice}")).StatusCode);
+        var dead = await telegram.EditedAsync(waiting, "no longer steers");
+        Assert.Empty(dead.Buttons);
+        telegram.Press(waiting, "Allow once", Alice, "alice");
+        telegram.Write(Alice, Alice, "alice", "/help");
+        await telegram.MessageAsync(Alice, "To link yourself");
+        var pending = (await world.Http.GetOkAsync("/api/approvals?status=pending")).EnumerateArray().Single();
+        Assert.Equal("pending", pending.GetProperty("status").GetString());
+        Assert.False(File.Exists(Path.Combine(world.Repository, "after-revoke.txt")));
+        await ApiAssert.OkJsonAsync(await world.DecideAsync(pending.GetProperty("id").GetString()!, "deny"));
     }
 
     [Fact]

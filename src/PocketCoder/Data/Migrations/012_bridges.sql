@@ -11,7 +11,8 @@ CREATE TABLE bridge_people (
     PRIMARY KEY (bridge_id, user_id)
 );
 
--- A chat (channel, group, direct chat) bound to a project; session_id is the chat's current session.
+-- A chat (channel, group, direct chat) bound to a project; session_id is the chat's current session. A chat steers
+-- only while the person who bound it is linked: revoking their device unbinds it (Devices.Revoke).
 CREATE TABLE bridge_channels (
     bridge_id TEXT NOT NULL,
     chat_id TEXT NOT NULL,
@@ -20,10 +21,12 @@ CREATE TABLE bridge_channels (
     agent TEXT,
     session_id TEXT,
     bound_by TEXT NOT NULL,
+    bound_by_device TEXT NOT NULL,
     bound_at TEXT NOT NULL,
     PRIMARY KEY (bridge_id, chat_id)
 );
 CREATE INDEX bridge_channels_session ON bridge_channels(session_id);
+CREATE INDEX bridge_channels_binder ON bridge_channels(bound_by_device);
 
 -- The message showing an approval in a chat, with the nonce its buttons carry: a press is taken only for this
 -- message of this chat, and the message is updated when the approval is decided anywhere.
