@@ -357,8 +357,14 @@ internal sealed class CodexSession : ProcessAgentSession
         _startedItems.TryGetValue(itemId, out var item);
         if (method == "item/commandExecution/requestApproval")
         {
-            var command = InnerCommand(parameters) ?? Text(parameters, "command") ?? "";
+            var command = CodexCommand.Script(Text(parameters, "command") ?? "");
             var input = new JsonObject { ["command"] = command, ["cwd"] = Text(parameters, "cwd"), ["reason"] = Text(parameters, "reason") };
+            if (Text(parameters, "kind") is { } kind && kind != "command")
+            {
+                // Not a plain command (network access, say): what it asks for goes with it, to be shown.
+                input["kind"] = kind;
+                input["networkApprovalContext"] = parameters.TryGetProperty("networkApprovalContext", out var network) ? JsonNode.Parse(network.GetRawText()) : null;
+            }
             return new PermissionRequest(itemId, ExecTool, ToolKind.Execute, command, ToElement(input), command, null, null);
         }
 
@@ -422,7 +428,7 @@ internal sealed class CodexSession : ProcessAgentSession
         switch (Text(item, "type"))
         {
             case "commandExecution":
-                var command = InnerCommand(item) ?? Text(item, "command") ?? "";
+                var command = CodexCommand.Script(Text(item, "command") ?? "");
                 return new ToolCall(id, ExecTool, ToolKind.Execute, command,
                     ToElement(new JsonObject { ["command"] = command, ["cwd"] = Text(item, "cwd") }));
             case "fileChange":
@@ -459,18 +465,15 @@ internal sealed class CodexSession : ProcessAgentSession
         return new ToolResult(id, content, failed);
     }
 
-    /// <summary>Codex wraps commands as <c>/bin/bash -lc '...'</c>; its commandActions carry what the model asked for.</summary>
-    private static string? InnerCommand(JsonElement element) =>
-        element.TryGetProperty("commandActions", out var actions) && actions.ValueKind == JsonValueKind.Array && actions.GetArrayLength() == 1
-            ? Text(actions[0], "command")
-            : null;
-
     private static IEnumerable<string> Strings(JsonElement element, string property) =>
         element.TryGetProperty(property, out var array) && array.ValueKind == JsonValueKind.Array
             ? array.EnumerateArray().Where(s => s.ValueKind == JsonValueKind.String).Select(s => s.GetString() ?? "")
             : [];
 
-    private static JsonElement ToElement(JsonObject node) => JsonElement.Parse(node.ToJsonString());
+    // Relaxed escaping: a patch's "+" and "<" stay themselves in the stored input a person reads, not \u002B and \u003C.
+    private static readonly JsonSerializerOptions Readably = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private static JsonElement ToElement(JsonObject node) => JsonElement.Parse(node.ToJsonString(Readably));
 
     private readonly record struct Usage(long Input, long Output, long CacheRead, long CacheWrite)
     {

@@ -38,16 +38,34 @@ public sealed class BridgeStore(Database database, Ledger.LedgerStore ledger, Ti
     public IReadOnlyList<BridgePerson> People() => database.Read(connection => connection.Query(
         "SELECT p.bridge_id, p.platform, p.user_id, p.device_id, p.user_name, p.linked_at, d.name FROM bridge_people p JOIN devices d ON d.id = p.device_id ORDER BY p.linked_at", MapPerson));
 
-    /// <summary>Links a platform user to the device a pairing code just made (a later link replaces an earlier one).</summary>
+    /// <summary>
+    /// Links a platform user to the device a pairing code just made. A later link replaces an earlier one: the person's
+    /// previous device is revoked and the chats it bound move to the new one, so the person stays one device (revoking
+    /// it unbinds all their chats) rather than leaving an older one behind that still holds chats.
+    /// </summary>
     public BridgePerson Link(string bridgeId, string platform, string userId, string userName, Device device)
     {
         var deviceId = device.Id;
         var person = new BridgePerson(bridgeId, platform, userId, deviceId, userName, clock.GetUtcNow(), device.Name);
-        database.Write(write => write.Execute(
-            """
-            INSERT INTO bridge_people (bridge_id, platform, user_id, device_id, user_name, linked_at) VALUES ($bridge, $platform, $user, $device, $name, $now)
-            ON CONFLICT (bridge_id, user_id) DO UPDATE SET platform = $platform, device_id = $device, user_name = $name, linked_at = $now
-            """, ("$bridge", bridgeId), ("$platform", platform), ("$user", userId), ("$device", deviceId), ("$name", userName), ("$now", person.LinkedAt.ToDb())));
+        database.Write(write =>
+        {
+            var previous = write.Scalar<string>("SELECT device_id FROM bridge_people WHERE bridge_id = $bridge AND user_id = $user",
+                ("$bridge", bridgeId), ("$user", userId));
+            if (previous is not null && previous != deviceId)
+            {
+                write.Execute("UPDATE bridge_channels SET bound_by_device = $device WHERE bound_by_device = $previous", ("$device", deviceId), ("$previous", previous));
+                if (write.Execute("UPDATE devices SET revoked_at = $now WHERE id = $previous AND revoked_at IS NULL", ("$now", person.LinkedAt.ToDb()), ("$previous", previous)) == 1)
+                {
+                    ledger.Append(write, device.Name, "device.revoked", previous, new JsonObject { ["reason"] = "replaced by a new link of the same chat user" });
+                }
+            }
+
+            write.Execute(
+                """
+                INSERT INTO bridge_people (bridge_id, platform, user_id, device_id, user_name, linked_at) VALUES ($bridge, $platform, $user, $device, $name, $now)
+                ON CONFLICT (bridge_id, user_id) DO UPDATE SET platform = $platform, device_id = $device, user_name = $name, linked_at = $now
+                """, ("$bridge", bridgeId), ("$platform", platform), ("$user", userId), ("$device", deviceId), ("$name", userName), ("$now", person.LinkedAt.ToDb()));
+        });
         return person;
     }
 

@@ -36,7 +36,7 @@ public static class BridgesApi
         {
             configured = BridgesFile.Load(options.DataDirectory);
         }
-        catch (Exception exception) when (exception is InvalidDataException or IOException)
+        catch (Exception exception) when (exception is InvalidDataException or IOException or UnauthorizedAccessException)
         {
             configured = running.Values.Select(b => b.Definition);
         }

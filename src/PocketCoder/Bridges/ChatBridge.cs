@@ -194,7 +194,16 @@ public sealed partial class ChatBridge(BridgeDefinition definition, IChatPlatfor
         }
     }
 
-    private void ReloadChannels() => _channels = Store.Channels(definition.Id);
+    private readonly Lock _reloading = new();
+
+    /// <summary>Under a lock: two reloads racing (a revoke and a bind) must not leave the older read in place.</summary>
+    private void ReloadChannels()
+    {
+        lock (_reloading)
+        {
+            _channels = Store.Channels(definition.Id);
+        }
+    }
 
     /// <summary>The phone unbound a chat, a device was revoked or a project removed: forget what it knew of those chats.</summary>
     public void ChannelsChanged()
@@ -375,19 +384,10 @@ public sealed partial class ChatBridge(BridgeDefinition definition, IChatPlatfor
         var client = $"{definition.Id}:{input.UserId}";
         var deviceName = $"{PlatformTitle} {input.UserName}";
         deviceName = deviceName.Length > 100 ? deviceName[..100] : deviceName;
-        if (services.Throttle.RetryAfter(client) is { } wait)
-        {
-            if (MayAnswerStranger(input))
-            {
-                _outbox.Say(input.ChatId, $"Too many wrong codes. Try again in {Math.Ceiling(wait.TotalSeconds)} seconds.");
-            }
-
-            return;
-        }
-
         if (!input.IsDirect)
         {
-            // Everyone in the group has seen it: spent at once, unused, so no one quicker can send it privately. Never repeated back.
+            // Everyone in the group has seen it: spent at once, unused (throttled or not), so no one quicker can send it
+            // privately. Never repeated back.
             if (code.Length == 0 || !services.Devices.Burn(code, deviceName))
             {
                 services.Throttle.RecordFailure(client);
@@ -396,6 +396,16 @@ public sealed partial class ChatBridge(BridgeDefinition definition, IChatPlatfor
             if (MayAnswerStranger(input))
             {
                 _outbox.Say(input.ChatId, "Pairing codes are secret, so a code sent here no longer works. Make a new one with `pocketcoder pair` and send /pair CODE to me in a direct message.");
+            }
+
+            return;
+        }
+
+        if (services.Throttle.RetryAfter(client) is { } wait)
+        {
+            if (MayAnswerStranger(input))
+            {
+                _outbox.Say(input.ChatId, $"Too many wrong codes. Try again in {Math.Ceiling(wait.TotalSeconds)} seconds.");
             }
 
             return;
@@ -422,6 +432,7 @@ public sealed partial class ChatBridge(BridgeDefinition definition, IChatPlatfor
     {
         BridgesFile.TelegramPlatformName => "Telegram",
         BridgesFile.SlackPlatformName => "Slack",
+        BridgesFile.FeishuPlatformName => "Feishu",
         var other => other,
     };
 

@@ -101,7 +101,9 @@ public sealed partial class ChatBridge
             return new ChatMessage(shown + "\n\n" + NotWholeNotice, [deny]);
         }
 
-        return new ChatMessage(shown, [[Button("Allow once", AllowOnceAction), Button("For this session", AllowSessionAction)], deny]);
+        // A session grant covers every later call of the tool, not only ones like this: the button says so.
+        var everyCall = $"All {Shorten(Clean(approval.Tool), 24)} this session";
+        return new ChatMessage(shown, [[Button("Allow once", AllowOnceAction), Button(everyCall, AllowSessionAction)], deny]);
     }
 
     /// <summary>The approval as a chat shows it (cut to fit, with room for one more paragraph), and whether that shows the call whole.</summary>
@@ -133,11 +135,15 @@ public sealed partial class ChatBridge
     /// <summary>Longest part of a call shown before it counts as not shown whole.</summary>
     private const int LongestShown = 2500;
 
+    /// <summary>Input fields that never change what a call does (the agent's own words about it): not shown.</summary>
+    private static readonly HashSet<string> Commentary = new(StringComparer.Ordinal) { "description", "reason", "timeout" };
+
     /// <summary>
-    /// What the call does, exactly as it will run: a command, an edit's path and lines, or any other tool's input as
-    /// the agent sent it; not only the agent's description.
+    /// What the call does, exactly as it will run: a command and its folder, an edit's path and lines, a patch's files and
+    /// diffs, and every other field of the input as the agent sent it; not only the agent's description. Whatever is
+    /// shown in a readable form is taken out; whatever is left is shown raw, so nothing that decides what runs is hidden.
     /// </summary>
-    /// <returns>Whether everything was shown verbatim (nothing cut, no character that could hide what it says).</returns>
+    /// <returns>Whether everything was shown verbatim (nothing cut, no character or spacing that could hide what it says).</returns>
     private static bool AppendCall(StringBuilder text, Approval approval)
     {
         using var document = JsonDocument.Parse(approval.Input);
@@ -149,19 +155,46 @@ public sealed partial class ChatBridge
             text.Append(prefix).Append(Clean(Shorten(value, LongestShown))).Append('\n');
         }
 
-        var path = input.ValueKind == JsonValueKind.Object ? Field(input, "file_path") ?? Field(input, "path") ?? Field(input, "filePath") : null;
-        var removed = input.ValueKind == JsonValueKind.Object ? Field(input, "old_string") ?? Field(input, "oldString") : null;
-        var added = input.ValueKind == JsonValueKind.Object ? Field(input, "new_string") ?? Field(input, "newString") ?? Field(input, "content") : null;
-        if (input.ValueKind == JsonValueKind.Object && Field(input, "command") is { Length: > 0 } command)
+        if (input.ValueKind != JsonValueKind.Object)
+        {
+            Show("", Raw(input));
+            return whole;
+        }
+
+        var left = input.EnumerateObject().Where(p => !Commentary.Contains(p.Name) && p.Value.ValueKind != JsonValueKind.Null)
+            .ToDictionary(p => p.Name, p => p.Value, StringComparer.Ordinal);
+        if (left.Count == 0 && approval.Plan is null)
+        {
+            return false; // Nothing but the agent's own title would say what it does.
+        }
+
+        string? Take(params string[] names)
+        {
+            foreach (var name in names)
+            {
+                if (left.TryGetValue(name, out var value) && value.ValueKind == JsonValueKind.String)
+                {
+                    left.Remove(name);
+                    return value.GetString();
+                }
+            }
+
+            return null;
+        }
+
+        if (Take("command") is { Length: > 0 } command)
         {
             Show("$ ", command);
-            if ((Field(input, "cwd") ?? Field(input, "workdir")) is { Length: > 0 } folder)
+            if (Take("cwd", "workdir") is { Length: > 0 } folder)
             {
                 Show("in ", folder);
             }
         }
-        else if (path is { Length: > 0 } && (removed is not null || added is not null))
+        else if (left.Keys.Any(k => k is "old_string" or "oldString" or "new_string" or "newString" or "content")
+                 && Take("file_path", "path", "filePath") is { Length: > 0 } path)
         {
+            var removed = Take("old_string", "oldString");
+            var added = Take("new_string", "newString", "content");
             Show("", path);
             text.Append($"+{Lines(added)} −{Lines(removed)} lines\n");
             if (removed is { Length: > 0 })
@@ -174,14 +207,36 @@ public sealed partial class ChatBridge
                 Show("", Prefixed(added, "+ "));
             }
         }
-        else if (input.ValueKind != JsonValueKind.Object)
+        else if (left.TryGetValue("changes", out var changes) && changes.ValueKind == JsonValueKind.Array
+                 && changes.EnumerateArray().All(c => c.ValueKind == JsonValueKind.Object && Field(c, "path") is not null))
         {
-            Show("", input.GetRawText());
+            // A patch of several files (Codex): each file, how it changes, and its diff.
+            left.Remove("changes");
+            foreach (var change in changes.EnumerateArray())
+            {
+                Show("", Field(change, "path")! + (change.TryGetProperty("kind", out var kind) ? " " + Raw(kind) : ""));
+                if (Field(change, "diff") is { Length: > 0 } diff)
+                {
+                    Show("", diff.TrimEnd('\n'));
+                }
+
+                var rest = change.EnumerateObject().Where(p => p.Name is not ("path" or "kind" or "diff")).ToList();
+                if (rest.Count > 0)
+                {
+                    Show("", RawObject(rest.Select(p => KeyValuePair.Create(p.Name, p.Value))));
+                }
+            }
         }
-        else if (input.EnumerateObject().Where(p => approval.Plan is null || p.Name != "plan").ToList() is { Count: > 0 } fields)
+
+        if (approval.Plan is { Length: > 0 })
         {
-            // Any other tool (a fetch, a search, an MCP tool's call): its input as sent (a plan, shown below, apart).
-            Show("", "{" + string.Join(",", fields.Select(f => JsonSerializer.Serialize(f.Name) + ":" + f.Value.GetRawText())) + "}");
+            left.Remove("plan");
+        }
+
+        if (left.Count > 0)
+        {
+            // Any other tool (a fetch, an MCP tool's call), or fields beside a command or an edit (replace_all, a host): as sent.
+            Show("", RawObject(left));
         }
 
         if (approval.Plan is { Length: > 0 } plan)
@@ -193,13 +248,30 @@ public sealed partial class ChatBridge
         return whole;
     }
 
+    private static readonly JsonSerializerOptions Readably = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>JSON as a person reads it: <c>+</c>, <c>&lt;</c> and letters as themselves, not as <c>\u002B</c>.</summary>
+    private static string Raw(JsonElement value) => JsonSerializer.Serialize(value, Readably);
+
+    private static string RawObject(IEnumerable<KeyValuePair<string, JsonElement>> fields) =>
+        "{" + string.Join(", ", fields.Select(f => JsonSerializer.Serialize(f.Key, Readably) + ": " + Raw(f.Value))) + "}";
+
     private static string Prefixed(string text, string prefix) =>
         string.Join('\n', text.TrimEnd('\n').Split('\n').Select(line => prefix + line));
 
-    /// <summary>Text that shows as it is: no control character (but line breaks and tabs) and no invisible formatting (zero-width
-    /// characters, bidirectional overrides) that could make a command look like another.</summary>
-    internal static bool Readable(string text) => !text.Any(c =>
-        char.IsControl(c) && c is not ('\n' or '\t') || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format);
+    /// <summary>
+    /// Text that shows as it is: no control character (but line breaks and tabs), no invisible formatting (zero-width
+    /// characters, bidirectional overrides) or blank letters (Hangul fillers, the braille blank), and no spacing that
+    /// pushes a part out of sight (runs of blank lines or of spaces, or so many lines that a chat folds the message), any
+    /// of which could make a command look like another.
+    /// </summary>
+    internal static bool Readable(string text) =>
+        !text.Any(c => char.IsControl(c) && c is not ('\n' or '\t') || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format
+                       || c is '\u115F' or '\u1160' or '\u3164' or '\uFFA0' or '\u2800')
+        && !text.Contains("\n\n\n", StringComparison.Ordinal)
+        && !text.Contains(new string(' ', 16), StringComparison.Ordinal)
+        && !text.Contains("\t\t\t\t", StringComparison.Ordinal)
+        && text.Count(c => c == '\n') < 40;
 
     private static string? Field(JsonElement input, string name) =>
         input.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;

@@ -27,8 +27,9 @@ public sealed class ChatPost(string chatId, Func<ChatMessage> render)
 /// Everything a bridge says, within the platform's limits: one call at a time, at most one per
 /// <see cref="IChatPlatform.IntervalIn"/> in each chat, approvals before anything else, edits of one message coalesced.
 /// Each chat waits on its own: a 429 (its <c>Retry-After</c>) or a network failure (backoff) holds back that chat's
-/// calls, not the other chats'. A call the platform refuses for good (a chat the bot left), or one that fails in a way
-/// no retry mends, is dropped and logged; nothing stops the outbox.
+/// calls, not the other chats'. An approval is retried until it is shown; another call is given up after six network
+/// failures. A call the platform refuses for good (a chat the bot left), or one that fails in a way no retry mends, is
+/// dropped and logged; nothing stops the outbox.
 /// </summary>
 public sealed class ChatOutbox(IChatPlatform platform, TimeProvider clock, ILogger logger)
 {
@@ -264,7 +265,8 @@ public sealed class ChatOutbox(IChatPlatform platform, TimeProvider clock, ILogg
         catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
         {
             item.Attempts++;
-            if (item.Attempts >= MaxAttempts)
+            // An approval is never given up on (an agent waits on it): it is tried every 30 s until the platform takes it.
+            if (item.Attempts >= MaxAttempts && item.Post is not { Urgent: true })
             {
                 BridgeLog.GaveUp(logger, item.Attempts, exception.Message);
                 return null;

@@ -37,7 +37,7 @@ public sealed class SlackBridgeTests
         world.Model.Enqueue(ScriptedReply.ToolUse("Bash", new { command = "touch from-slack.txt", description = "Make a file" }), ScriptedReply.Text("Made it."));
         slack.Write(Channel, Alice, "make a file");
         var approval = await slack.MessageAsync(Channel, "$ touch from-slack.txt");
-        Assert.Equal(["Allow once", "For this session", "Deny", "Deny with a reason"], approval.Buttons.Select(b => b.Label));
+        Assert.Equal(["Allow once", "All Bash this session", "Deny", "Deny with a reason"], approval.Buttons.Select(b => b.Label));
         slack.Press(approval, "Allow once", Mallory, "mallory");
         await slack.WaitForAsync(t => t.Answers.FirstOrDefault(a => a.Contains("linked", StringComparison.Ordinal)), "the ephemeral answer to Mallory");
         Assert.Equal("pending", (await world.Http.GetOkAsync("/api/approvals?status=pending"))[0].GetProperty("status").GetString());

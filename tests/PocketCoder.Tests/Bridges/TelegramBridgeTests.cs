@@ -54,10 +54,13 @@ public sealed class TelegramBridgeTests
         Assert.Equal(Alice.ToString(), linked.GetProperty("bridge").GetProperty("userId").GetString());
 
         // Text starts a session; the gated call arrives as a message with buttons showing the exact command.
-        world.Model.Enqueue(ScriptedReply.ToolUse("Bash", new { command = "touch made-by-chat.txt", description = "Make a file" }), ScriptedReply.Text("Made it."));
+        world.Model.Enqueue(ScriptedReply.ToolUse("Bash", new { command = "touch made-by-chat.txt", description = "Make a file", run_in_background = false }),
+            ScriptedReply.Text("Made it."));
         telegram.Write(Group, Alice, "alice", "make a file please");
         var approval = await telegram.MessageAsync(Group, "$ touch made-by-chat.txt");
-        Assert.Equal(["Allow once", "For this session", "Deny", "Deny with a reason"], approval.Buttons.Select(b => b.Label));
+        // Every field that could change what runs is shown, not only the command; the agent's own description is not.
+        Assert.Contains("{\"run_in_background\": false}", approval.Text, StringComparison.Ordinal);
+        Assert.Equal(["Allow once", "All Bash this session", "Deny", "Deny with a reason"], approval.Buttons.Select(b => b.Label));
         var pending = (await world.Http.GetOkAsync("/api/approvals?status=pending")).EnumerateArray().Single();
         var approvalId = pending.GetProperty("id").GetString()!;
 
@@ -159,6 +162,15 @@ public sealed class TelegramBridgeTests
         Assert.Equal(0, (await world.Http.GetOkAsync("/api/bridges"))[0].GetProperty("channels").GetArrayLength());
         telegram.Write(Group, Alice, "alice", "/bind demo");
         await telegram.WaitForAsync(t => t.Messages(Group.ToString()).Count(m => m.Text.Contains("now steers demo", StringComparison.Ordinal)) == 2 ? t : null, "the group bound again");
+
+        // Alice links again (a new phone, say): her old device is revoked and the group moves to the new one, so
+        // revoking that one still unbinds everything she bound.
+        var again = world.Server.Services.GetRequiredService<Devices>().CreatePairingCode().Code;
+        telegram.Write(Alice, Alice, "alice", $"/pair {again}");
+        await telegram.WaitForAsync(t => t.Messages(Alice.ToString()).Count(m => m.Text.StartsWith("Linked", StringComparison.Ordinal)) == 2 ? t : null, "Alice linked again");
+        var linked = (await world.Http.GetOkAsync("/api/devices")).EnumerateArray().Where(d => d.GetProperty("name").GetString() == "Telegram @alice").ToList();
+        Assert.Equal(2, linked.Count);
+        Assert.Single(linked, d => d.GetProperty("revokedAt").ValueKind == System.Text.Json.JsonValueKind.Null);
 
         // Revoked on the phone: Alice is no longer heard, and the group she bound is unbound with her (in the ledger).
         var devices = await world.Http.GetOkAsync("/api/devices");

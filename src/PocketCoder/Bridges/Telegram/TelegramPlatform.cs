@@ -198,7 +198,14 @@ public sealed class TelegramPlatform(BridgeDefinition bridge, TimeSpan pollWait)
     {
         // Joined as text: a token holds a colon, which Uri's relative resolution would take for a scheme.
         var address = new Uri(bridge.ApiBase.ToString().TrimEnd('/') + "/bot" + bridge.Secret + "/" + method);
-        using var response = await _http.PostAsync(address, content, cancellationToken).ConfigureAwait(false);
+        // The client's own timeout fits the long poll; any other call that hangs must not hold back the chats behind it.
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (method != "getUpdates")
+        {
+            limit.CancelAfter(TimeSpan.FromSeconds(30));
+        }
+
+        using var response = await _http.PostAsync(address, content, limit.Token).ConfigureAwait(false);
         JsonNode? answer;
         try
         {
