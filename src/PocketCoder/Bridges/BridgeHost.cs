@@ -129,8 +129,9 @@ public sealed class BridgeHost(BridgeServices services, ILoggerFactory loggers) 
                 IChatPlatform platform = definition.Platform switch
                 {
                     BridgesFile.TelegramPlatformName => new TelegramPlatform(definition, PollWait),
+                    BridgesFile.SlackPlatformName => new SlackPlatform(definition),
                     // BridgesFile.Load accepts no other platform.
-                    _ => new SlackPlatform(definition),
+                    _ => new Feishu.FeishuPlatform(definition),
                 };
                 var bridge = new ChatBridge(definition, platform, services, loggers.CreateLogger($"PocketCoder.Bridges.{definition.Id}"));
                 var stop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);

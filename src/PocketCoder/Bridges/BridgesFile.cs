@@ -10,7 +10,8 @@ namespace PocketCoder.Bridges;
 /// <param name="Secret">The bot token; never logged, never sent back by the API.</param>
 /// <param name="ApiBase">The platform's API address; configurable so tests (and proxies) can stand in for the real one.</param>
 /// <param name="AppSecret">A second secret where the platform has one: Slack's app-level token (<c>xapp-</c>), which opens the socket.</param>
-public sealed record BridgeDefinition(string Id, string Platform, string Secret, Uri ApiBase, string? AppSecret = null);
+/// <param name="AppId">The app's id where the platform pairs it with the secret: Feishu's App ID (<c>cli_…</c>).</param>
+public sealed record BridgeDefinition(string Id, string Platform, string Secret, Uri ApiBase, string? AppSecret = null, string? AppId = null);
 
 /// <summary>
 /// <c>bridges.json</c> in the data folder: the bridges and their secrets, 0600, written by <c>pocketcoder bridge add</c>
@@ -26,10 +27,13 @@ public static partial class BridgesFile
     {
         [TelegramPlatformName] = new("https://api.telegram.org/"),
         [SlackPlatformName] = new("https://slack.com/api/"),
+        // Lark, Feishu's international edition, is the same API at https://open.larksuite.com/ (--api-base).
+        [FeishuPlatformName] = new("https://open.feishu.cn/"),
     };
 
     public const string TelegramPlatformName = "telegram";
     public const string SlackPlatformName = "slack";
+    public const string FeishuPlatformName = "feishu";
 
     [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,31}$")]
     private static partial Regex IdPattern();
@@ -71,7 +75,8 @@ public static partial class BridgesFile
             var secret = Text(entry, "secret") ?? "";
             var apiBase = Text(entry, "apiBase");
             var appSecret = Text(entry, "appSecret");
-            var problem = Check(id, platform, secret, apiBase, appSecret);
+            var appId = Text(entry, "appId");
+            var problem = Check(id, platform, secret, apiBase, appSecret, appId);
             if (problem is not null)
             {
                 throw new InvalidDataException($"{path}: bridge '{id}': {problem}");
@@ -82,7 +87,7 @@ public static partial class BridgesFile
                 throw new InvalidDataException($"{path}: two bridges are named '{id}'.");
             }
 
-            bridges.Add(new BridgeDefinition(id, platform, secret, apiBase is null ? Platforms[platform] : new Uri(apiBase), appSecret));
+            bridges.Add(new BridgeDefinition(id, platform, secret, apiBase is null ? Platforms[platform] : new Uri(apiBase), appSecret, appId));
         }
 
         return bridges;
@@ -92,7 +97,7 @@ public static partial class BridgesFile
         entry is JsonObject fields && fields[name] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
 
     /// <summary>What is wrong with a bridge's settings, or null.</summary>
-    public static string? Check(string id, string platform, string secret, string? apiBase, string? appSecret = null)
+    public static string? Check(string id, string platform, string secret, string? apiBase, string? appSecret = null, string? appId = null)
     {
         if (!IdPattern().IsMatch(id))
         {
@@ -113,6 +118,11 @@ public static partial class BridgesFile
             || !secret.StartsWith("xoxb-", StringComparison.Ordinal)))
         {
             return "Slack needs the bot token (xoxb-…) and the app-level token (xapp-…, with connections:write), in that order.";
+        }
+
+        if (platform == FeishuPlatformName && (appId is null || !IsToken(appId) || !appId.StartsWith("cli_", StringComparison.Ordinal)))
+        {
+            return "Feishu needs the App ID (cli_…), then the App Secret, in that order.";
         }
 
         if (apiBase is not null && (!Uri.TryCreate(apiBase, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http")
@@ -144,6 +154,11 @@ public static partial class BridgesFile
             if (bridge.AppSecret is not null)
             {
                 entry["appSecret"] = bridge.AppSecret;
+            }
+
+            if (bridge.AppId is not null)
+            {
+                entry["appId"] = bridge.AppId;
             }
 
             if (bridge.ApiBase != Platforms[bridge.Platform])

@@ -17,17 +17,19 @@ public static class BridgeCommand
         {
             case ["add", var platform]:
                 var id = arguments.Value("name") ?? platform;
-                // Slack has two: the bot token, then the app-level token; one a line.
-                var count = platform == BridgesFile.SlackPlatformName ? 2 : 1;
-                var secrets = arguments.Value("token-file") is { } tokenFile ? ReadTokenFile(tokenFile, count) : ReadSecrets(output, count);
+                // Slack has two: the bot token, then the app-level token; Feishu the App ID, then the App Secret; one a line.
+                var prompts = Prompts(platform);
+                var secrets = arguments.Value("token-file") is { } tokenFile ? ReadTokenFile(tokenFile, prompts.Length) : ReadSecrets(output, prompts);
                 var apiBase = arguments.Value("api-base");
-                var appSecret = count == 2 ? secrets[1] : null;
-                if (BridgesFile.Check(id, platform, secrets[0], apiBase, appSecret) is { } problem)
+                var feishu = platform == BridgesFile.FeishuPlatformName;
+                var (secret, appSecret, appId) = prompts.Length == 1 ? (secrets[0], null, null)
+                    : feishu ? (secrets[1], null, secrets[0]) : (secrets[0], secrets[1], (string?)null);
+                if (BridgesFile.Check(id, platform, secret, apiBase, appSecret, appId) is { } problem)
                 {
                     throw new CliException(problem);
                 }
 
-                var definition = new BridgeDefinition(id, platform, secrets[0], apiBase is null ? BridgesFile.Platforms[platform] : new Uri(apiBase), appSecret);
+                var definition = new BridgeDefinition(id, platform, secret, apiBase is null ? BridgesFile.Platforms[platform] : new Uri(apiBase), appSecret, appId);
                 var replaced = bridges.Any(b => b.Id == id);
                 BridgesFile.Save(data, [.. bridges.Where(b => b.Id != id), definition]);
                 output.WriteLine($"""
@@ -87,8 +89,15 @@ public static class BridgeCommand
         }
     }
 
-    private static string[] ReadSecrets(TextWriter output, int count) =>
-        [.. Enumerable.Range(0, count).Select(i => ReadSecret(output, count == 1 ? "The bot's token" : i == 0 ? "The bot token (xoxb-…)" : "The app-level token (xapp-…)"))];
+    /// <summary>What the platform's set-up asks for, in the order it is read (one a line from a token file).</summary>
+    private static string[] Prompts(string platform) => platform switch
+    {
+        BridgesFile.SlackPlatformName => ["The bot token (xoxb-…)", "The app-level token (xapp-…)"],
+        BridgesFile.FeishuPlatformName => ["The App ID (cli_…)", "The App Secret"],
+        _ => ["The bot's token"],
+    };
+
+    private static string[] ReadSecrets(TextWriter output, string[] prompts) => [.. prompts.Select(prompt => ReadSecret(output, prompt))];
 
     private static string ReadSecret(TextWriter output, string prompt)
     {

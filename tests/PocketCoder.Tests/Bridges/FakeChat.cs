@@ -116,6 +116,9 @@ public abstract class FakeChat
         changed.TrySetResult();
     }
 
+    /// <summary>The chat a message of the bot's is in (under Sync).</summary>
+    protected string? ChatOf(string messageId) => _messages.TryGetValue(messageId, out var message) ? message.ChatId : null;
+
     protected void RecordCall(string method)
     {
         _calls.Add((method, DateTimeOffset.UtcNow));
