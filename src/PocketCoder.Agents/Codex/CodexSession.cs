@@ -361,11 +361,20 @@ internal sealed class CodexSession : ProcessAgentSession
             var input = new JsonObject { ["command"] = command, ["cwd"] = Text(parameters, "cwd"), ["reason"] = Text(parameters, "reason") };
             if (Text(parameters, "kind") is { } kind && kind != "command")
             {
-                // Not a plain command (network access, say): what it asks for goes with it, to be shown.
                 input["kind"] = kind;
-                input["networkApprovalContext"] = parameters.TryGetProperty("networkApprovalContext", out var network) ? JsonNode.Parse(network.GetRawText()) : null;
             }
-            return new PermissionRequest(itemId, ExecTool, ToolKind.Execute, command, ToElement(input), command, null, null);
+
+            // A network prompt comes as a command approval with no command: the host it asks for is the question, shown
+            // and remembered as such (never as an empty command, which "always allow" would turn into every command).
+            string? host = null;
+            if (parameters.TryGetProperty("networkApprovalContext", out var network) && network.ValueKind == JsonValueKind.Object)
+            {
+                input["networkApprovalContext"] = JsonNode.Parse(network.GetRawText());
+                host = Text(network, "host");
+            }
+
+            var subject = command.Length > 0 ? command : host is not null ? $"network {Text(network, "protocol")} {host}" : null;
+            return new PermissionRequest(itemId, ExecTool, ToolKind.Execute, subject ?? "a command Codex did not name", ToElement(input), subject, null, null);
         }
 
         var changes = item.ValueKind == JsonValueKind.Object && item.TryGetProperty("changes", out var c) && c.ValueKind == JsonValueKind.Array

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using PocketCoder.Approvals;
@@ -120,7 +121,8 @@ public sealed partial class ChatBridge
         }
 
         var shown = FitText(text.ToString());
-        return (shown, whole && shown.Length == text.Length);
+        // The title is the agent's to write, and a URL or path in it is read as much as the call below: it too must read as it is.
+        return (shown, whole && shown.Length == text.Length && approval.Title.Length <= 300 && Readable(approval.Title) && Readable(shown));
     }
 
     private const string NotWholeNotice = "⚠ Not shown here whole, so it can only be denied here: allow it in the app, where it is.";
@@ -149,9 +151,12 @@ public sealed partial class ChatBridge
         using var document = JsonDocument.Parse(approval.Input);
         var input = document.RootElement;
         var whole = true;
+        var shownAny = false;
         void Show(string prefix, string value)
         {
-            whole &= value.Length <= LongestShown && Readable(value);
+            // A part of 40 lines or more is folded away by some chats ("Show more") or scrolls past its buttons.
+            whole &= value.Length <= LongestShown && Readable(value) && value.Count(c => c == '\n') < 40;
+            shownAny |= value.Trim().Length > 0;
             text.Append(prefix).Append(Clean(Shorten(value, LongestShown))).Append('\n');
         }
 
@@ -245,7 +250,8 @@ public sealed partial class ChatBridge
             Show("", plan);
         }
 
-        return whole;
+        // Nothing at all shown (an empty command, say) leaves only the agent's own title to go by.
+        return whole && shownAny;
     }
 
     private static readonly JsonSerializerOptions Readably = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
@@ -261,17 +267,40 @@ public sealed partial class ChatBridge
 
     /// <summary>
     /// Text that shows as it is: no control character (but line breaks and tabs), no invisible formatting (zero-width
-    /// characters, bidirectional overrides) or blank letters (Hangul fillers, the braille blank), and no spacing that
-    /// pushes a part out of sight (runs of blank lines or of spaces, or so many lines that a chat folds the message), any
-    /// of which could make a command look like another.
+    /// characters, bidirectional overrides, tag characters), no line or paragraph separator, no blank letters (Hangul
+    /// fillers, the braille blank), and no spacing that pushes a part out of sight (two blank lines in a row, a run of
+    /// spaces or tabs inside a line), any of which could make a command look like another. Checked by code point, so
+    /// nothing outside the basic plane slips through as half a pair.
     /// </summary>
-    internal static bool Readable(string text) =>
-        !text.Any(c => char.IsControl(c) && c is not ('\n' or '\t') || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format
-                       || c is '\u115F' or '\u1160' or '\u3164' or '\uFFA0' or '\u2800')
-        && !text.Contains("\n\n\n", StringComparison.Ordinal)
-        && !text.Contains(new string(' ', 16), StringComparison.Ordinal)
-        && !text.Contains("\t\t\t\t", StringComparison.Ordinal)
-        && text.Count(c => c == '\n') < 40;
+    internal static bool Readable(string text)
+    {
+        foreach (var rune in text.EnumerateRunes())
+        {
+            if (rune.Value is '\n' or '\t')
+            {
+                continue;
+            }
+
+            if (Rune.IsControl(rune) || rune == Rune.ReplacementChar || rune.Value is 0x115F or 0x1160 or 0x3164 or 0xFFA0 or 0x2800
+                || Rune.GetUnicodeCategory(rune) is UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator)
+            {
+                return false;
+            }
+        }
+
+        var blank = 0;
+        foreach (var line in text.Split('\n'))
+        {
+            blank = line.Trim().Length == 0 ? blank + 1 : 0;
+            var inside = line.TrimStart();
+            if (blank >= 2 || inside.Contains(new string(' ', 16), StringComparison.Ordinal) || inside.Contains("\t\t\t\t", StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     private static string? Field(JsonElement input, string name) =>
         input.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;

@@ -22,13 +22,11 @@ public sealed class FakeFeishu : FakeChat, IAsyncDisposable
     public const string BotOpenId = "ou_bot";
 
     private readonly WebApplication _app;
-    private readonly Queue<FeishuFrame> _undelivered = new();
+    private readonly FakeSocket _link = new(WebSocketMessageType.Binary);
     private readonly HashSet<string> _acked = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _uploads = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _names = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _rateLimits = new(StringComparer.Ordinal);
-    private readonly SemaphoreSlim _sending = new(1, 1);
-    private WebSocket? _socket;
     private string _token = "t-first";
     private int _tokensIssued;
     private int _pings;
@@ -39,7 +37,16 @@ public sealed class FakeFeishu : FakeChat, IAsyncDisposable
 
     public int TokensIssued => Volatile.Read(ref _tokensIssued);
 
-    public int Pings => Volatile.Read(ref _pings);
+    public int Pings
+    {
+        get
+        {
+            lock (Sync)
+            {
+                return _pings;
+            }
+        }
+    }
 
     public static async Task<FakeFeishu> StartAsync()
     {
@@ -110,6 +117,7 @@ public sealed class FakeFeishu : FakeChat, IAsyncDisposable
     {
         var bytes = Encoding.UTF8.GetBytes(payload.ToJsonString());
         var messageId = "msg" + NextId();
+        LastDelivered = messageId;
         var size = (bytes.Length + parts - 1) / parts;
         lock (Sync)
         {
@@ -121,13 +129,15 @@ public sealed class FakeFeishu : FakeChat, IAsyncDisposable
                 frame.Headers.Add(new("sum", parts.ToString()));
                 frame.Headers.Add(new("seq", part.ToString()));
                 frame.Payload = bytes[(part * size)..Math.Min(bytes.Length, (part + 1) * size)];
-                _undelivered.Enqueue(frame);
+                _link.Send(frame.Encode());
             }
         }
 
-        _ = FlushAsync();
         return payload;
     }
+
+    /// <summary>The message_id header of the frames last delivered.</summary>
+    public string LastDelivered { get; private set; } = "";
 
     /// <summary>Whether the app acknowledged the event (its frames carry the event's message_id header; any of them counts).</summary>
     public bool Acked(string messageIdHeader)
@@ -157,119 +167,44 @@ public sealed class FakeFeishu : FakeChat, IAsyncDisposable
 
     // ---- The long connection ----
 
-    private async Task FlushAsync()
+    private Task SocketAsync(HttpContext context)
     {
-        await _sending.WaitAsync();
-        try
-        {
-            while (true)
-            {
-                WebSocket? socket;
-                FeishuFrame? next;
-                lock (Sync)
-                {
-                    socket = _socket;
-                    if (socket is not { State: WebSocketState.Open } || !_undelivered.TryDequeue(out next))
-                    {
-                        return;
-                    }
-                }
-
-                try
-                {
-                    await socket.SendAsync(next.Encode(), WebSocketMessageType.Binary, true, CancellationToken.None);
-                }
-                catch (WebSocketException)
-                {
-                    lock (Sync)
-                    {
-                        _undelivered.Enqueue(next);
-                    }
-
-                    return;
-                }
-            }
-        }
-        finally
-        {
-            _sending.Release();
-        }
-    }
-
-    private async Task SocketAsync(HttpContext context)
-    {
-        if (!context.WebSockets.IsWebSocketRequest || context.Request.Query["device_id"] != "dev1")
+        if (context.Request.Query["device_id"] != "dev1")
         {
             context.Response.StatusCode = 400;
-            return;
+            return Task.CompletedTask;
         }
 
-        using var socket = await context.WebSockets.AcceptWebSocketAsync();
-        lock (Sync)
+        return _link.RunAsync(context, async message =>
         {
-            _socket = socket;
-            Changed();
-        }
-
-        _ = FlushAsync();
-        var buffer = new byte[64 * 1024];
-        try
-        {
-            while (socket.State == WebSocketState.Open)
+            var frame = FeishuFrame.Decode(message);
+            if (frame.Method == FeishuFrame.ControlMethod)
             {
-                var received = await socket.ReceiveAsync(buffer, context.RequestAborted);
-                if (received.MessageType == WebSocketMessageType.Close)
-                {
-                    await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "", CancellationToken.None);
-                    break;
-                }
-
-                var frame = FeishuFrame.Decode(buffer.AsSpan(0, received.Count));
-                if (frame.Method == FeishuFrame.ControlMethod)
-                {
-                    Interlocked.Increment(ref _pings);
-                    var pong = new FeishuFrame { Service = frame.Service, Method = FeishuFrame.ControlMethod };
-                    pong.Headers.Add(new("type", "pong"));
-                    await _sending.WaitAsync();
-                    try
-                    {
-                        await socket.SendAsync(pong.Encode(), WebSocketMessageType.Binary, true, CancellationToken.None);
-                    }
-                    finally
-                    {
-                        _sending.Release();
-                    }
-
-                    continue;
-                }
-
-                var response = JsonNode.Parse(frame.Payload)!;
                 lock (Sync)
                 {
-                    _acked.Add(frame.Header("message_id") ?? "");
-                    if (response["data"]?.GetValue<string>() is { } data
-                        && JsonNode.Parse(Convert.FromBase64String(data))?["toast"]?["content"]?.GetValue<string>() is { } toast)
-                    {
-                        RecordAnswer(toast);
-                    }
-
+                    _pings++;
                     Changed();
                 }
+
+                var pong = new FeishuFrame { Service = frame.Service, Method = FeishuFrame.ControlMethod };
+                pong.Headers.Add(new("type", "pong"));
+                await _link.ReplyAsync(pong.Encode());
+                return;
             }
-        }
-        catch (Exception exception) when (exception is WebSocketException or OperationCanceledException)
-        {
-        }
-        finally
-        {
+
+            var response = JsonNode.Parse(frame.Payload)!;
             lock (Sync)
             {
-                if (_socket == socket)
+                _acked.Add(frame.Header("message_id") ?? "");
+                if (response["data"]?.GetValue<string>() is { } data
+                    && JsonNode.Parse(Convert.FromBase64String(data))?["toast"]?["content"]?.GetValue<string>() is { } toast)
                 {
-                    _socket = null;
+                    RecordAnswer(toast);
                 }
+
+                Changed();
             }
-        }
+        });
     }
 
     // ---- The Open API ----

@@ -21,12 +21,10 @@ public sealed class FakeSlack : FakeChat, IAsyncDisposable
     public const string BotUserId = "UBOT";
 
     private readonly WebApplication _app;
-    private readonly Queue<JsonObject> _undelivered = new();
+    private readonly FakeSocket _link = new(WebSocketMessageType.Text);
     private readonly HashSet<string> _acked = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _rateLimits = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (string Name, byte[]? Bytes)> _uploads = new(StringComparer.Ordinal);
-    private WebSocket? _socket;
-    private int _connections;
     private long _ts = 1_700_000_000_000;
 
     private FakeSlack(WebApplication app) => _app = app;
@@ -34,7 +32,7 @@ public sealed class FakeSlack : FakeChat, IAsyncDisposable
     public Uri BaseUrl { get; private set; } = null!;
 
     /// <summary>How many sockets the app has opened so far.</summary>
-    public int Connections => Volatile.Read(ref _connections);
+    public int Connections => _link.Connections;
 
     public static async Task<FakeSlack> StartAsync()
     {
@@ -114,12 +112,7 @@ public sealed class FakeSlack : FakeChat, IAsyncDisposable
         var copy = envelope.DeepClone().AsObject();
         copy["envelope_id"] = "env-" + NextId();
         envelope["envelope_id"] = copy["envelope_id"]!.GetValue<string>();
-        lock (Sync)
-        {
-            _undelivered.Enqueue(copy);
-        }
-
-        _ = FlushAsync();
+        _link.Send(Encoding.UTF8.GetBytes(copy.ToJsonString()));
         return envelope;
     }
 
@@ -151,99 +144,26 @@ public sealed class FakeSlack : FakeChat, IAsyncDisposable
 
     // ---- The socket ----
 
-    private readonly SemaphoreSlim _sending = new(1, 1);
-
-    private async Task FlushAsync()
-    {
-        await _sending.WaitAsync();
-        try
+    private Task SocketAsync(HttpContext context) => _link.RunAsync(context,
+        received: message =>
         {
-            while (true)
-            {
-                WebSocket? socket;
-                JsonObject? next;
-                lock (Sync)
-                {
-                    socket = _socket;
-                    if (socket is not { State: WebSocketState.Open } || !_undelivered.TryDequeue(out next))
-                    {
-                        return;
-                    }
-                }
-
-                try
-                {
-                    await socket.SendAsync(Encoding.UTF8.GetBytes(next.ToJsonString()), WebSocketMessageType.Text, true, CancellationToken.None);
-                }
-                catch (WebSocketException)
-                {
-                    lock (Sync)
-                    {
-                        _undelivered.Enqueue(next);
-                    }
-
-                    return;
-                }
-            }
-        }
-        finally
-        {
-            _sending.Release();
-        }
-    }
-
-    private async Task SocketAsync(HttpContext context)
-    {
-        if (!context.WebSockets.IsWebSocketRequest)
-        {
-            context.Response.StatusCode = 400;
-            return;
-        }
-
-        using var socket = await context.WebSockets.AcceptWebSocketAsync();
-        Interlocked.Increment(ref _connections);
-        await socket.SendAsync(Encoding.UTF8.GetBytes("""{"type":"hello","num_connections":1}"""), WebSocketMessageType.Text, true, CancellationToken.None);
-        lock (Sync)
-        {
-            _socket = socket;
-            Changed();
-        }
-
-        _ = FlushAsync();
-        var buffer = new byte[64 * 1024];
-        try
-        {
-            while (socket.State == WebSocketState.Open)
-            {
-                var received = await socket.ReceiveAsync(buffer, context.RequestAborted);
-                if (received.MessageType == WebSocketMessageType.Close)
-                {
-                    await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "", CancellationToken.None);
-                    break;
-                }
-
-                var ack = JsonNode.Parse(Encoding.UTF8.GetString(buffer, 0, received.Count));
-                lock (Sync)
-                {
-                    _acked.Add(ack?["envelope_id"]?.GetValue<string>() ?? "");
-                    Changed();
-                }
-            }
-        }
-        catch (Exception exception) when (exception is WebSocketException or OperationCanceledException)
-        {
-        }
-        finally
-        {
+            var ack = JsonNode.Parse(message);
             lock (Sync)
             {
-                if (_socket == socket)
-                {
-                    _socket = null;
-                }
+                _acked.Add(ack?["envelope_id"]?.GetValue<string>() ?? "");
+                Changed();
             }
-        }
-    }
+
+            return Task.CompletedTask;
+        },
+        opened: async socket =>
+        {
+            await socket.SendAsync(Encoding.UTF8.GetBytes("""{"type":"hello","num_connections":1}"""), WebSocketMessageType.Text, true, CancellationToken.None);
+            lock (Sync)
+            {
+                Changed();
+            }
+        });
 
     // ---- The Web API ----
 

@@ -66,6 +66,10 @@ public sealed class FeishuBridgeTests
         feishu.RateLimitNext("open-apis/im/v1/messages", 1);
         feishu.Write(Team, Alice, "/queue");
         await feishu.MessageAsync(Team, "Nothing is queued.");
+        // Every event is acknowledged (Feishu would send it again otherwise), and Feishu's own ping was sent.
+        var queued = feishu.LastDelivered;
+        await feishu.WaitForAsync(t => feishu.Acked(queued) ? t : null, "the last event acknowledged");
+        await feishu.WaitForAsync(t => feishu.Pings >= 1 ? t : null, "Feishu's ping");
         var sessions = await world.Http.GetOkAsync($"/api/sessions?projectId={world.ProjectId}");
         Assert.Equal(1, sessions.GetArrayLength());
         var sessionId = sessions[0].GetProperty("id").GetString()!;

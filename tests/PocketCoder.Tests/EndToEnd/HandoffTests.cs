@@ -128,8 +128,13 @@ public sealed class HandoffTests
         await world.SendAsync(sessionId, "Write phone.txt");
         var asked = await events.WaitForAsync("approval.requested");
         Assert.Equal(HttpStatusCode.OK, (await world.DecideAsync(asked.Str("approvalId")!, "allow_once")).StatusCode);
+        // What the allowed command did, said if it failed (a clean-clone run once saw the file missing after this turn).
+        var ran = await events.WaitForAsync(e => e.Event == "tool.result" && e.Str("toolCallId") == asked.Str("toolCallId"));
+        Assert.False(ran.Json.GetProperty("isError").GetBoolean(), $"The allowed command failed: {ran.Data}");
         var wrote = await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Wrote phone.txt.");
         await events.WaitForAsync(e => e.Event == "turn.completed" && e.Id > wrote.Id);
+        Assert.True(File.Exists(Path.Combine(world.Repository, "phone.txt")),
+            "phone.txt is missing after the allowed command's turn. The session's events: " + string.Join(" | ", events.Received.Select(e => $"{e.Event} {e.Data}")));
         Assert.True(world.Model.Requests.Last(r => r.ConsumedScript).Contains("Remember the word heron"), "Codex did not resume the terminal's thread");
 
         var handedBack = await world.Http.PostOkAsync($"/api/sessions/{sessionId}/handoff", new { });
@@ -182,8 +187,13 @@ public sealed class HandoffTests
         await world.SendAsync(sessionId, "Write phone.txt");
         var asked = await events.WaitForAsync("approval.requested");
         Assert.Equal(HttpStatusCode.OK, (await world.DecideAsync(asked.Str("approvalId")!, "allow_once")).StatusCode);
+        // What the allowed command did, said if it failed (a clean-clone run once saw the file missing after this turn).
+        var ran = await events.WaitForAsync(e => e.Event == "tool.result" && e.Str("toolCallId") == asked.Str("toolCallId"));
+        Assert.False(ran.Json.GetProperty("isError").GetBoolean(), $"The allowed command failed: {ran.Data}");
         var wrote = await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Wrote phone.txt.");
         await events.WaitForAsync(e => e.Event == "turn.completed" && e.Id > wrote.Id);
+        Assert.True(File.Exists(Path.Combine(world.Repository, "phone.txt")),
+            "phone.txt is missing after the allowed command's turn. The session's events: " + string.Join(" | ", events.Received.Select(e => $"{e.Event} {e.Data}")));
         Assert.True(world.Model.Requests.Last(r => r.ConsumedScript).Contains("Remember the word heron"), "OpenCode did not carry on the terminal's session");
 
         var handedBack = await world.Http.PostOkAsync($"/api/sessions/{sessionId}/handoff", new { });

@@ -25,13 +25,15 @@ public sealed partial class FeishuPlatform(BridgeDefinition bridge) : IChatPlatf
     /// <summary>Feishu waits about three seconds for a press's answer; unanswered by then, it is acknowledged without a toast.</summary>
     private static readonly TimeSpan PressAnswerWait = TimeSpan.FromSeconds(2);
 
-    private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+    // No redirects: the App Secret and the token go only to the configured API address, never where an answer points.
+    private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), AllowAutoRedirect = false })
     {
         Timeout = TimeSpan.FromSeconds(30),
         MaxResponseContentBufferSize = MaxAnswerBytes,
     };
     private readonly SemaphoreSlim _sending = new(1, 1);
-    private readonly ConcurrentDictionary<string, FeishuFrame> _pressesWaiting = new(StringComparer.Ordinal);
+    /// <summary>Presses not yet acknowledged, with the connection they came on (the answer must go back on that one).</summary>
+    private readonly ConcurrentDictionary<string, (FeishuFrame Frame, ClientWebSocket Socket)> _pressesWaiting = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _names = new(StringComparer.Ordinal);
     private readonly Dictionary<string, byte[][]> _parts = new(StringComparer.Ordinal);
     private ClientWebSocket? _socket;
@@ -68,7 +70,7 @@ public sealed partial class FeishuPlatform(BridgeDefinition bridge) : IChatPlatf
         FeishuFrame frame;
         try
         {
-            frame = FeishuFrame.Decode(await ReadAsync(socket, cancellationToken).ConfigureAwait(false));
+            frame = FeishuFrame.Decode(await SocketMessages.ReadAsync(socket, "Feishu", cancellationToken).ConfigureAwait(false));
         }
         catch (Exception exception) when (exception is WebSocketException or InvalidDataException)
         {
@@ -89,14 +91,15 @@ public sealed partial class FeishuPlatform(BridgeDefinition bridge) : IChatPlatf
 
         try
         {
-            var input = frame.Header("type") == "event" ? Read(frame, JsonNode.Parse(payload) as JsonObject) : null;
+            var input = frame.Header("type") == "event" ? Read(frame, socket, JsonNode.Parse(payload) as JsonObject) : null;
             if (input?.PressId is null)
             {
-                await AcknowledgeAsync(frame, null, cancellationToken).ConfigureAwait(false);
+                await AcknowledgeAsync(socket, frame, null, cancellationToken).ConfigureAwait(false);
             }
 
-            if (input is { PressId: null })
+            if (input is { PressId: null } && ChatBridge.ParseCommand(input.Text ?? "").Command == "pair")
             {
+                // Only pairing names the device after the person; no other message costs a contact lookup.
                 input = input with { UserName = await NameAsync(input.UserId, cancellationToken).ConfigureAwait(false) };
             }
 
@@ -104,7 +107,7 @@ public sealed partial class FeishuPlatform(BridgeDefinition bridge) : IChatPlatf
         }
         catch (Exception exception) when (exception is JsonException or InvalidOperationException or FormatException)
         {
-            await AcknowledgeAsync(frame, null, cancellationToken).ConfigureAwait(false);
+            await AcknowledgeAsync(socket, frame, null, cancellationToken).ConfigureAwait(false);
             throw new ChatRefusedException($"Skipped an event Feishu sent in an unexpected shape: {exception.Message}");
         }
     }
@@ -125,11 +128,13 @@ public sealed partial class FeishuPlatform(BridgeDefinition bridge) : IChatPlatf
             return null;
         }
 
+        const int MaxBuffered = 8 << 20;
+
         lock (_parts)
         {
             if (!_parts.TryGetValue(id, out var parts) || parts.Length != sum)
             {
-                if (_parts.Count > 100)
+                if (_parts.Count > 100 || _parts.Values.Sum(p => p.Sum(part => part?.Length ?? 0)) > MaxBuffered)
                 {
                     _parts.Clear(); // Parts of events that never completed: Feishu sends those again.
                 }
@@ -148,7 +153,7 @@ public sealed partial class FeishuPlatform(BridgeDefinition bridge) : IChatPlatf
         }
     }
 
-    private ChatInput? Read(FeishuFrame frame, JsonObject? payload)
+    private ChatInput? Read(FeishuFrame frame, ClientWebSocket socket, JsonObject? payload)
     {
         var header = payload?["header"];
         var delivery = header?["event_id"]?.GetValue<string>() ?? frame.Header("message_id") ?? "";
@@ -165,8 +170,12 @@ public sealed partial class FeishuPlatform(BridgeDefinition bridge) : IChatPlatf
                     return null; // Images, files, the bot's own: nothing a bridge acts on.
                 }
 
-                // "@_user_1 /bind demo": a mention of the bot is a placeholder in the text.
-                text = MentionPlaceholder().Replace(text, "").Trim();
+                // "@_user_1 /bind demo": each mention is a placeholder in the text. The bot's own goes; anyone else's becomes
+                // their name, so "@OtherBot /stop" is not a command to this one.
+                var mentions = (message["mentions"] as JsonArray ?? []).OfType<JsonObject>()
+                    .ToDictionary(m => m["key"]?.GetValue<string>() ?? "", m => m, StringComparer.Ordinal);
+                text = MentionPlaceholder().Replace(text, match => !mentions.TryGetValue(match.Value, out var mention) ? ""
+                    : mention["id"]?["open_id"]?.GetValue<string>() == _botOpenId ? "" : "@" + (mention["name"]?.GetValue<string>() ?? "someone")).Trim();
                 return new ChatInput(delivery, chatId, chatId, message["chat_type"]?.GetValue<string>() == "p2p", userId, userId,
                     message["message_id"]?.GetValue<string>() ?? "", text);
             case "card.action.trigger":
@@ -179,7 +188,7 @@ public sealed partial class FeishuPlatform(BridgeDefinition bridge) : IChatPlatf
                 }
 
                 var pressId = delivery + "/" + Guid.NewGuid().ToString("N");
-                _pressesWaiting[pressId] = frame;
+                _pressesWaiting[pressId] = (frame, socket);
                 _ = AcknowledgeLaterAsync(pressId);
                 return new ChatInput(delivery, pressChat, pressChat, false, presser, presser, pressed, null, data, pressId);
             default:
@@ -210,9 +219,10 @@ public sealed partial class FeishuPlatform(BridgeDefinition bridge) : IChatPlatf
 
             return name;
         }
-        catch (Exception exception) when (exception is ChatRefusedException or HttpRequestException or InvalidOperationException)
+        catch (Exception exception) when (exception is ChatRefusedException or ChatRateLimitedException or HttpRequestException
+                                              or TaskCanceledException or InvalidOperationException && !cancellationToken.IsCancellationRequested)
         {
-            return openId;
+            return openId; // No contact permission, or Feishu busy: the open id names them.
         }
     }
 
@@ -253,30 +263,39 @@ public sealed partial class FeishuPlatform(BridgeDefinition bridge) : IChatPlatf
         }, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The press's acknowledgement carries the notice as a toast only the presser sees.</summary>
-    public Task AnswerPressAsync(string pressId, string notice, CancellationToken cancellationToken) =>
-        _pressesWaiting.TryRemove(pressId, out var frame)
-            ? AcknowledgeAsync(frame, new JsonObject { ["toast"] = new JsonObject { ["type"] = "info", ["content"] = notice } }, cancellationToken)
-            : Task.CompletedTask;
+    /// <summary>The press's acknowledgement carries the notice as a toast only the presser sees, on the connection it came on.</summary>
+    public async Task AnswerPressAsync(string pressId, string notice, CancellationToken cancellationToken)
+    {
+        if (_pressesWaiting.TryRemove(pressId, out var waiting))
+        {
+            await AcknowledgeQuietlyAsync(waiting.Socket, waiting.Frame,
+                new JsonObject { ["toast"] = new JsonObject { ["type"] = "info", ["content"] = notice } }, cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     private async Task AcknowledgeLaterAsync(string pressId)
     {
         await Task.Delay(PressAnswerWait).ConfigureAwait(false);
-        if (_pressesWaiting.TryRemove(pressId, out var frame))
+        if (_pressesWaiting.TryRemove(pressId, out var waiting))
         {
-            try
-            {
-                await AcknowledgeAsync(frame, null, CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (Exception exception) when (exception is WebSocketException or ObjectDisposedException or InvalidOperationException)
-            {
-                // The connection went meanwhile: Feishu tells the presser it got no answer.
-            }
+            await AcknowledgeQuietlyAsync(waiting.Socket, waiting.Frame, null, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    private async Task AcknowledgeQuietlyAsync(ClientWebSocket socket, FeishuFrame frame, JsonObject? answer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await AcknowledgeAsync(socket, frame, answer, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is WebSocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The connection went meanwhile: Feishu tells the presser it got no answer; the press itself was acted on.
         }
     }
 
     /// <summary>The frame sent back with <c>{"code":200}</c> (and the answer, base64 as Feishu's SDKs send it): Feishu then does not send it again.</summary>
-    private async Task AcknowledgeAsync(FeishuFrame frame, JsonObject? answer, CancellationToken cancellationToken)
+    private async Task AcknowledgeAsync(ClientWebSocket socket, FeishuFrame frame, JsonObject? answer, CancellationToken cancellationToken)
     {
         var response = new JsonObject { ["code"] = 200 };
         if (answer is not null)
@@ -285,12 +304,12 @@ public sealed partial class FeishuPlatform(BridgeDefinition bridge) : IChatPlatf
         }
 
         frame.Payload = Encoding.UTF8.GetBytes(response.ToJsonString());
-        await WriteAsync(frame, cancellationToken).ConfigureAwait(false);
+        await WriteAsync(socket, frame, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task WriteAsync(FeishuFrame frame, CancellationToken cancellationToken)
+    /// <summary>One frame on the socket, one writer at a time (acknowledgements, answers and pings come from different tasks).</summary>
+    private async Task WriteAsync(ClientWebSocket socket, FeishuFrame frame, CancellationToken cancellationToken)
     {
-        var socket = _socket ?? throw new WebSocketException("The Feishu connection is closed.");
         var bytes = frame.Encode();
         await _sending.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -309,6 +328,11 @@ public sealed partial class FeishuPlatform(BridgeDefinition bridge) : IChatPlatf
             JsonContent(new JsonObject { ["AppID"] = bridge.AppId, ["AppSecret"] = bridge.Secret }), cancellationToken, authorized: false).ConfigureAwait(false);
         var url = endpoint["data"]?["URL"]?.GetValue<string>() ?? throw new ChatRefusedException("Feishu gave no connection address.");
         var address = new Uri(url);
+        if (address.Scheme != "wss" && !(address.Scheme == "ws" && address.IsLoopback))
+        {
+            throw new ChatRefusedException("Feishu gave a connection address that is not wss://.");
+        }
+
         var service = int.TryParse(System.Web.HttpUtility.ParseQueryString(address.Query)["service_id"], CultureInfo.InvariantCulture, out var id) ? id : 0;
         var socket = new ClientWebSocket();
         socket.Options.KeepAliveInterval = TimeSpan.FromSeconds(30);
@@ -337,7 +361,7 @@ public sealed partial class FeishuPlatform(BridgeDefinition bridge) : IChatPlatf
         {
             while (!cancellationToken.IsCancellationRequested && socket.State == WebSocketState.Open)
             {
-                await WriteAsync(ping, cancellationToken).ConfigureAwait(false);
+                await WriteAsync(socket, ping, cancellationToken).ConfigureAwait(false);
                 await Task.Delay(TimeSpan.FromMinutes(2), cancellationToken).ConfigureAwait(false);
             }
         }
@@ -359,31 +383,6 @@ public sealed partial class FeishuPlatform(BridgeDefinition bridge) : IChatPlatf
         _socket?.Abort();
         _socket?.Dispose();
         _socket = null;
-    }
-
-    private static async Task<byte[]> ReadAsync(ClientWebSocket socket, CancellationToken cancellationToken)
-    {
-        using var message = new MemoryStream();
-        var buffer = new byte[16 * 1024];
-        while (true)
-        {
-            var received = await socket.ReceiveAsync(buffer, cancellationToken).ConfigureAwait(false);
-            if (received.MessageType == WebSocketMessageType.Close)
-            {
-                throw new InvalidDataException("Feishu closed the connection.");
-            }
-
-            message.Write(buffer, 0, received.Count);
-            if (message.Length > 4 * 1024 * 1024)
-            {
-                throw new InvalidDataException("A frame over 4 MiB.");
-            }
-
-            if (received.EndOfMessage)
-            {
-                return message.ToArray();
-            }
-        }
     }
 
     /// <summary>A card with the text as plain text (never markdown: what agents write is shown, not interpreted) and rows of buttons.</summary>

@@ -23,7 +23,7 @@ public sealed class SlackPlatform(BridgeDefinition bridge) : IChatPlatform
     /// <summary>An answer is one message or one user: a server sending more is not Slack.</summary>
     private const int MaxAnswerBytes = 8 << 20;
 
-    private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+    private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), AllowAutoRedirect = false })
     {
         Timeout = TimeSpan.FromSeconds(30),
         MaxResponseContentBufferSize = MaxAnswerBytes,
@@ -111,13 +111,19 @@ public sealed class SlackPlatform(BridgeDefinition bridge) : IChatPlatform
     {
         var opened = await CallAsync("apps.connections.open", new JsonObject(), bridge.AppSecret!, cancellationToken).ConfigureAwait(false);
         var url = opened["url"]?.GetValue<string>() ?? throw new ChatRefusedException("Slack gave no socket address.");
+        var address = new Uri(url);
+        if (address.Scheme != "wss" && !(address.Scheme == "ws" && address.IsLoopback))
+        {
+            throw new ChatRefusedException("Slack gave a socket address that is not wss://.");
+        }
+
         var socket = new ClientWebSocket();
         // A connection that died without a word is noticed within a minute.
         socket.Options.KeepAliveInterval = TimeSpan.FromSeconds(30);
         socket.Options.KeepAliveTimeout = TimeSpan.FromSeconds(30);
         try
         {
-            await socket.ConnectAsync(new Uri(url), cancellationToken).ConfigureAwait(false);
+            await socket.ConnectAsync(address, cancellationToken).ConfigureAwait(false);
         }
         catch (WebSocketException exception)
         {
@@ -128,30 +134,9 @@ public sealed class SlackPlatform(BridgeDefinition bridge) : IChatPlatform
         return socket;
     }
 
-    private static async Task<JsonObject> ReadAsync(ClientWebSocket socket, CancellationToken cancellationToken)
-    {
-        using var message = new MemoryStream();
-        var buffer = new byte[16 * 1024];
-        while (true)
-        {
-            var received = await socket.ReceiveAsync(buffer, cancellationToken).ConfigureAwait(false);
-            if (received.MessageType == WebSocketMessageType.Close)
-            {
-                throw new InvalidDataException("Slack closed the socket.");
-            }
-
-            message.Write(buffer, 0, received.Count);
-            if (message.Length > 4 * 1024 * 1024)
-            {
-                throw new InvalidDataException("An envelope over 4 MiB.");
-            }
-
-            if (received.EndOfMessage)
-            {
-                return JsonNode.Parse(message.ToArray()) as JsonObject ?? throw new InvalidDataException("An envelope that is not an object.");
-            }
-        }
-    }
+    private static async Task<JsonObject> ReadAsync(ClientWebSocket socket, CancellationToken cancellationToken) =>
+        JsonNode.Parse(await SocketMessages.ReadAsync(socket, "Slack", cancellationToken).ConfigureAwait(false)) as JsonObject
+        ?? throw new InvalidDataException("An envelope that is not an object.");
 
     private async Task<ChatInput?> MessageAsync(JsonObject payload, CancellationToken cancellationToken)
     {

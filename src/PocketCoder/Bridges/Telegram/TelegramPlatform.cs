@@ -14,7 +14,7 @@ namespace PocketCoder.Bridges.Telegram;
 /// </summary>
 public sealed class TelegramPlatform(BridgeDefinition bridge, TimeSpan pollWait) : IChatPlatform
 {
-    private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+    private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), AllowAutoRedirect = false })
     {
         Timeout = pollWait + TimeSpan.FromSeconds(30),
         // An answer is a page of updates or one message: a server sending more is not Telegram.
