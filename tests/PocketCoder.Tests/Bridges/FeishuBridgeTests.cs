@@ -21,7 +21,7 @@ public sealed class FeishuBridgeTests
     private const string Team = "oc_team";
 
     [Fact]
-    public async Task LinkBindApprove_ToastsForPresses_TokenRenewed_SplitEvent_Duplicate_LongReplyAsFile()
+    public async Task LinkBindApproveDeny_Toasts_TokenRenewed_SplitEvent_Duplicate_LongReplyAsFile_PhoneDecision_Restart()
     {
         var feishu = await FakeFeishu.StartAsync();
         await using var _ = feishu;
@@ -74,9 +74,38 @@ public sealed class FeishuBridgeTests
         Assert.Equal(1, sessions.GetArrayLength());
         var sessionId = sessions[0].GetProperty("id").GetString()!;
         var lastSeq = (await world.SessionAsync(sessionId)).GetProperty("lastSeq").GetInt64();
-        await using var events = await world.EventsAsync(sessionId);
-        await events.WaitForAsync(e => e.Id >= lastSeq);
-        Assert.Single(events.Received, e => e.Event == "message.user" && e.Str("text") == "make a file please");
+        await using (var events = await world.EventsAsync(sessionId))
+        {
+            await events.WaitForAsync(e => e.Id >= lastSeq);
+            Assert.Single(events.Received, e => e.Event == "message.user" && e.Str("text") == "make a file please");
+        }
+
+        // Deny with a reason: the button asks, her reply is the reason, and the model is told.
+        world.Model.Enqueue(ScriptedReply.ToolUse("Bash", new { command = "rm -rf build", description = "Clean" }), ScriptedReply.Text("Leaving it."));
+        feishu.Write(Team, Alice, "@_user_1 clean up");
+        var risky = await feishu.MessageAsync(Team, "$ rm -rf build");
+        feishu.Press(risky, "Deny with a reason", Alice);
+        await feishu.MessageAsync(Team, "reply with the reason");
+        feishu.Write(Team, Alice, "keep the build folder");
+        await feishu.EditedAsync(risky, "Denied by Feishu Alice Wang: keep the build folder");
+        await feishu.MessageAsync(Team, "Leaving it.");
+        Assert.Contains(world.Model.Requests, r => r.LastToolResults().Any(result => result.Content.Contains("keep the build folder", StringComparison.Ordinal)));
+
+        // Decided on the phone: the card says who, and loses its buttons.
+        world.Model.Enqueue(ScriptedReply.ToolUse("Bash", new { command = "echo from-phone", description = "Echo" }), ScriptedReply.Text("Echoed."));
+        feishu.Write(Team, Alice, "echo something");
+        var third = await feishu.MessageAsync(Team, "$ echo from-phone");
+        var thirdId = (await world.Http.GetOkAsync("/api/approvals?status=pending")).EnumerateArray().Single().GetProperty("id").GetString()!;
+        await ApiAssert.OkJsonAsync(await world.DecideAsync(thirdId, "allow_once"));
+        Assert.Empty((await feishu.EditedAsync(third, "Allowed once by test phone")).Buttons);
+        await feishu.MessageAsync(Team, "Echoed.");
+
+        // A restart while a question waits: the bridge connects again (a new token, a new long connection) and the card says so.
+        world.Model.Enqueue(ScriptedReply.ToolUse("Bash", new { command = "echo before-restart", description = "Echo" }));
+        feishu.Write(Team, Alice, "echo once more");
+        var waiting = await feishu.MessageAsync(Team, "$ echo before-restart");
+        await world.RestartServerAsync();
+        Assert.Empty((await feishu.EditedAsync(waiting, "Interrupted")).Buttons);
     }
 
     [Fact]

@@ -19,7 +19,7 @@ public sealed class SlackBridgeTests
     private const string Channel = "CTEAM";
 
     [Fact]
-    public async Task LinkBindApproveDeny_PhoneDecision_Duplicates_RetryAfter_Reconnect()
+    public async Task LinkBindApproveDeny_PhoneDecision_Duplicates_RetryAfter_Reconnect_Restart()
     {
         var slack = await FakeSlack.StartAsync();
         await using var _ = slack;
@@ -81,9 +81,18 @@ public sealed class SlackBridgeTests
         // A message is recorded (or queued) before the bridge takes the next delivery: all of it is stored by now.
         var sessionId = (await world.Http.GetOkAsync($"/api/sessions?projectId={world.ProjectId}"))[0].GetProperty("id").GetString()!;
         var lastSeq = (await world.SessionAsync(sessionId)).GetProperty("lastSeq").GetInt64();
-        await using var events = await world.EventsAsync(sessionId);
-        await events.WaitForAsync(e => e.Id >= lastSeq);
-        Assert.Single(events.Received, e => e.Event == "message.user" && e.Str("text") == "echo something");
-        Assert.DoesNotContain(events.Received, e => e.Event == "queue.updated" && e.Data.Contains("echo something", StringComparison.Ordinal));
+        await using (var events = await world.EventsAsync(sessionId))
+        {
+            await events.WaitForAsync(e => e.Id >= lastSeq);
+            Assert.Single(events.Received, e => e.Event == "message.user" && e.Str("text") == "echo something");
+            Assert.DoesNotContain(events.Received, e => e.Event == "queue.updated" && e.Data.Contains("echo something", StringComparison.Ordinal));
+        }
+
+        // A restart while a question waits: the bridge opens a new socket and the message says the server stopped.
+        world.Model.Enqueue(ScriptedReply.ToolUse("Bash", new { command = "echo before-restart", description = "Echo" }));
+        slack.Write(Channel, Alice, "echo once more");
+        var waiting = await slack.MessageAsync(Channel, "$ echo before-restart");
+        await world.RestartServerAsync();
+        Assert.Empty((await slack.EditedAsync(waiting, "Interrupted")).Buttons);
     }
 }
