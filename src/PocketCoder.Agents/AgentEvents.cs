@@ -59,6 +59,12 @@ public enum ToolKind
     /// put to the gatekeeper and ledgered, which allows it unless a rule says otherwise. Shown as "other" on the wire.
     /// </summary>
     Bookkeeping,
+
+    /// <summary>
+    /// A question the agent puts to the owner (Claude's <c>AskUserQuestion</c>: questions with options): answered, never
+    /// allowed or denied by a rule or a mode.
+    /// </summary>
+    Question,
     Other,
 }
 
@@ -71,6 +77,7 @@ public static class ToolKinds
         ToolKind.Execute => "execute",
         ToolKind.Fetch => "fetch",
         ToolKind.Mcp => "mcp",
+        ToolKind.Question => "question",
         _ => "other",
     };
 
@@ -78,6 +85,7 @@ public static class ToolKinds
     {
         "read" => ToolKind.Read,
         "edit" => ToolKind.Edit,
+        "question" => ToolKind.Question,
         "execute" => ToolKind.Execute,
         "fetch" => ToolKind.Fetch,
         "mcp" => ToolKind.Mcp,

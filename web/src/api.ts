@@ -5,9 +5,12 @@ import type { components } from './api.gen';
 
 export type SessionStatus = 'starting' | 'running' | 'waiting_approval' | 'idle' | 'failed' | 'stopped' | 'interrupted';
 export type SessionMode = 'ask' | 'plan' | 'accept_edits' | 'trusted';
-export type ToolKind = 'read' | 'edit' | 'execute' | 'fetch' | 'mcp' | 'other';
+export type ToolKind = 'read' | 'edit' | 'execute' | 'fetch' | 'mcp' | 'question' | 'other';
 export type Decision = 'allow_once' | 'allow_session' | 'allow_always' | 'deny';
 export type ApprovalStatus = 'pending' | 'decided' | 'cancelled' | 'interrupted';
+
+/** The owner's answer to one question: option labels chosen, and/or their own words. */
+export type QuestionAnswer = { selected?: string[]; other?: string };
 
 // Shapes come from the server's OpenAPI document (openapi.json, checked against the running server by
 // Api/ApiDocumentTests; `npm run gen:api` turns it into src/api.gen.ts). Here they only get names, and the string
@@ -239,6 +242,10 @@ export const api = {
   },
   decide: (id: string, decision: Decision, extra?: { message?: string; updatedInput?: unknown }) =>
     request<{ id: string; status: string; decision: Decision }>('POST', `/api/approvals/${q(id)}/decision`, { decision, ...extra }),
+
+  /** Answers an agent's question: one answer per question, in order (chosen option labels and/or the owner's own words). */
+  answer: (id: string, answers: QuestionAnswer[]) =>
+    request<{ id: string; status: string; decision: Decision }>('POST', `/api/approvals/${q(id)}/answer`, { answers }),
 
   rules: (projectId: string) => request<Rule[]>('GET', `/api/projects/${q(projectId)}/rules`),
   addRule: (projectId: string, rule: { tool: string; pattern: string; action: Rule['action'] }) =>

@@ -61,6 +61,7 @@ public static class ApprovalsApi
         approvals.MapGet("/", List).WithName("ListApprovals");
         approvals.MapGet("/{id}", Get).WithName("GetApproval");
         approvals.MapPost("/{id}/decision", Decide).WithName("DecideApproval");
+        approvals.MapPost("/{id}/answer", Answer).WithName("AnswerQuestion");
 
         var rules = api.MapGroup("/projects/{projectId}/rules");
         rules.MapGet("/", ListRules).WithName("ListRules");
@@ -102,6 +103,21 @@ public static class ApprovalsApi
         var updated = request.UpdatedInput is { ValueKind: JsonValueKind.Object } input ? input : (JsonElement?)null;
         var approval = gatekeeper.Decide(id, request.Decision!, request.Message, updated, user.Actor());
         return new DecisionResponse(approval.Id, approval.Status, approval.Decision!);
+    }
+
+    /// <summary>Answers a question: checked against its options, then allowed with the answers as the agent reads them.</summary>
+    private static DecisionResponse Answer(string id, AnswerRequest request, ApprovalStore approvals, Gatekeeper gatekeeper, ClaimsPrincipal user)
+    {
+        var approval = approvals.Find(id) ?? throw ApiProblem.NotFound(ErrorCodes.ApprovalNotFound, $"No approval with id '{id}'.");
+        if (approval.Status != ApprovalStatuses.Pending)
+        {
+            // Said before the answers are checked: whoever came second learns that first.
+            throw ApiProblem.Conflict(ErrorCodes.ApprovalAlreadyDecided,
+                $"This question is already {approval.Status}{(approval.DecidedBy is null ? "" : $" by {approval.DecidedBy}")}.");
+        }
+
+        var decided = gatekeeper.Decide(id, Decisions.AllowOnce, null, QuestionAnswers.Apply(approval, request), user.Actor());
+        return new DecisionResponse(decided.Id, decided.Status, decided.Decision!);
     }
 
     private static IEnumerable<RuleResponse> ListRules(string projectId, Projects.ProjectStore projects, Rules rules)

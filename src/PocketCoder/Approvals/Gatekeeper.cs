@@ -119,6 +119,16 @@ public sealed class Gatekeeper(
             }
 
             var allow = decision != Decisions.Deny;
+            if (allow && approval.Kind == ToolKinds.ToWire(ToolKind.Question)
+                && (decision != Decisions.AllowOnce || updatedInput is not { } answered || !answered.TryGetProperty("answers", out _)))
+            {
+                // Allowing a question without answers would let the agent go on as if answered; a grant or a rule would
+                // answer the next ones unread. It is answered (POST …/answer) or dismissed (deny).
+                why = new ApiProblem(StatusCodes.Status422UnprocessableEntity, ErrorCodes.QuestionNeedsAnswers,
+                    "This is a question: answer it (POST /api/approvals/{id}/answer) or dismiss it with deny.");
+                return null;
+            }
+
             if (allow && updatedInput is not null && !CanEditInput(write, approval.SessionId))
             {
                 // Claude runs the input we send back; the others run what they asked for whatever we say, so an

@@ -48,6 +48,12 @@ public static class Policy
         var editPaths = isEdit ? EditPaths(request) : [];
         bool Matches(Rule rule) => RuleMatches(rule, request, subjectPath);
 
+        if (request.Kind == ToolKind.Question)
+        {
+            // Only the owner knows the answer: no rule, grant or mode answers (or dismisses) a question.
+            return new Verdict(Outcome.Ask, "A question for the owner: no rule or mode answers it.");
+        }
+
         if (rules.FirstOrDefault(r => r.Action == RuleActions.Deny && Matches(r)) is { } deny)
         {
             return new Verdict(Outcome.Deny, $"Denied by the project rule '{deny.Tool} {deny.Pattern}'.", deny);

@@ -95,6 +95,12 @@ public sealed partial class ChatBridge
         }
 
         ChatButton Button(string label, string action) => new(label, $"{record.Nonce}:{action}");
+        if (approval.Kind == Agents.ToolKinds.ToWire(Agents.ToolKind.Question))
+        {
+            // A question is answered with its options in the app (a chat's buttons only allow or deny); here it can be dismissed.
+            return new ChatMessage(shown + "\n\n❓ Answer it in the app; here it can only be dismissed.", [[Button("Dismiss", DenyAction)]]);
+        }
+
         IReadOnlyList<ChatButton> deny = [Button("Deny", DenyAction), Button("Deny with a reason", DenyWithReasonAction)];
         if (!whole)
         {
@@ -164,6 +170,21 @@ public sealed partial class ChatBridge
         {
             Show("", Raw(input));
             return whole;
+        }
+
+        if (approval.Kind == Agents.ToolKinds.ToWire(Agents.ToolKind.Question) && input.TryGetProperty("questions", out var questions) && questions.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var question in questions.EnumerateArray().Where(q => q.ValueKind == JsonValueKind.Object))
+            {
+                Show("• ", (Field(question, "question") ?? "") + (question.TryGetProperty("multiSelect", out var many) && many.ValueKind == JsonValueKind.True ? " (any number)" : ""));
+                var options = question.TryGetProperty("options", out var list) && list.ValueKind == JsonValueKind.Array ? list.EnumerateArray().ToList() : [];
+                foreach (var option in options.Where(o => o.ValueKind == JsonValueKind.Object))
+                {
+                    Show("   – ", Field(option, "label") + (Field(option, "description") is { Length: > 0 } about ? ": " + about : ""));
+                }
+            }
+
+            return false; // Answered in the app, never allowed from a chat.
         }
 
         var left = input.EnumerateObject().Where(p => !Commentary.Contains(p.Name) && p.Value.ValueKind != JsonValueKind.Null)

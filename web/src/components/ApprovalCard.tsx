@@ -6,6 +6,7 @@ import { ToolInput, useRelative } from './Transcript';
 import { rememberDecided } from '../push';
 import { reachable, useStore } from '../store';
 import { ErrorNote, Icon } from './ui';
+import { QuestionCard } from './QuestionCard';
 
 const DECIDED: Record<Decision, string> = {
   allow_once: 'Allowed once',
@@ -22,6 +23,7 @@ function headline(a: ApprovalView): string {
     case 'read': return 'Wants to read';
     case 'fetch': return 'Wants to fetch';
     case 'mcp': return `Wants to use the MCP tool ${a.tool}`;
+    case 'question': return 'The agent asks';
     default: return `Wants to use ${a.tool}`;
   }
 }
@@ -49,6 +51,7 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
   const up = useStore(reachable);
 
   if (a.status !== 'pending') return <DecidedCard a={a} />;
+  if (a.kind === 'question') return <QuestionCard approval={a} />;
 
   const decide = async (decision: Decision, extra?: { message?: string; updatedInput?: unknown }) => {
     setBusy(decision);
@@ -161,7 +164,9 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
 
 function decidedText(a: ApprovalView): { allowed: boolean; text: string } {
   const allowed = a.status === 'decided' && a.decision !== 'deny';
-  const text = a.status === 'decided'
+  const text = a.kind === 'question' && a.status === 'decided'
+    ? (allowed ? 'Answered' : 'Dismissed')
+    : a.status === 'decided'
     ? `${a.decision ? DECIDED[a.decision] : 'Decided'}${a.updatedInput ? ' (edited)' : ''}`
     : a.status === 'cancelled' ? 'Withdrawn by the agent' : 'Interrupted by a server restart';
   return { allowed, text };

@@ -10,6 +10,7 @@ const PATHS: Record<string, string> = {
   execute: 'M4 5h16v14H4z M8 10l3 2-3 2 M13 15h3',
   fetch: 'M12 3a9 9 0 100 18 9 9 0 000-18z M3 12h18 M12 3c3 3 3 15 0 18 M12 3c-3 3-3 15 0 18',
   other: 'M5 12h.01 M12 12h.01 M19 12h.01',
+  question: 'M12 3a9 9 0 100 18 9 9 0 000-18z M9.5 9.5a2.5 2.5 0 115 0c0 1.5-2.5 2-2.5 3.5 M12 17h.01',
   plan: 'M9 6h11 M9 12h11 M9 18h11 M4 6l1 1 2-2 M4 12l1 1 2-2 M4 18l1 1 2-2',
   folder: 'M3 6h6l2 2h10v11H3z',
   file: 'M6 3h8l4 4v14H6z M14 3v4h4',
