@@ -182,9 +182,12 @@ public sealed class Notifier(
         }
 
         var (projectName, _) = Names(approval.SessionId);
+        // A question is answered in the app: no Allow/Deny actions on its notification.
+        var question = approval.Kind == Agents.ToolKinds.ToWire(Agents.ToolKind.Question);
         PushMessage For(NotificationSettings settings, bool silent) => settings.ShowsSummary
-            ? Message(NotificationKinds.ApprovalRequested, $"Approval needed · {projectName}", Shorten(approval.Title) + "?", SessionTag(approval.SessionId),
-                SessionUrl(approval.SessionId), approval.Id, actions: true, silent)
+            ? Message(NotificationKinds.ApprovalRequested, question ? $"The agent asks · {projectName}" : $"Approval needed · {projectName}",
+                Shorten(approval.Title) + (approval.Title.EndsWith('?') ? "" : "?"), SessionTag(approval.SessionId),
+                SessionUrl(approval.SessionId), approval.Id, actions: !question, silent)
             : Message(NotificationKinds.ApprovalRequested, "PocketCoder", "An approval is waiting.", SessionTag(approval.SessionId),
                 SessionUrl(approval.SessionId), approval.Id, actions: false, silent);
 
