@@ -2,9 +2,35 @@ using System.Net.WebSockets;
 
 namespace PocketCoder.Bridges;
 
-/// <summary>Reading a platform's WebSocket (Slack's Socket Mode, Feishu's long connection): one whole message at a time, bounded.</summary>
+/// <summary>A platform's WebSocket (Slack's Socket Mode, Feishu's long connection): opened, and read one whole message at a time, bounded.</summary>
 internal static class SocketMessages
 {
+    /// <summary>Connects to the address the platform gave: <c>wss://</c> (plain <c>ws://</c> only on this machine, for test stand-ins).</summary>
+    /// <exception cref="ChatRefusedException">The address is not one to send the app's traffic to.</exception>
+    /// <exception cref="HttpRequestException">The connection failed (tried again later).</exception>
+    public static async Task<ClientWebSocket> OpenAsync(string url, string platform, CancellationToken cancellationToken)
+    {
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var address) || (address.Scheme != "wss" && !(address.Scheme == "ws" && address.IsLoopback)))
+        {
+            throw new ChatRefusedException($"{platform} gave a connection address that is not wss://.");
+        }
+
+        var socket = new ClientWebSocket();
+        // A connection that died without a word is noticed within a minute.
+        socket.Options.KeepAliveInterval = TimeSpan.FromSeconds(30);
+        socket.Options.KeepAliveTimeout = TimeSpan.FromSeconds(30);
+        try
+        {
+            await socket.ConnectAsync(address, cancellationToken).ConfigureAwait(false);
+            return socket;
+        }
+        catch (WebSocketException exception)
+        {
+            socket.Dispose();
+            throw new HttpRequestException($"Could not connect to {platform}: {exception.Message}");
+        }
+    }
+
     private const int MaxBytes = 4 * 1024 * 1024;
 
     /// <summary>The next whole message, however many frames it came in.</summary>

@@ -327,25 +327,8 @@ public sealed partial class FeishuPlatform(BridgeDefinition bridge) : IChatPlatf
         var endpoint = await SendAsync(HttpMethod.Post, "callback/ws/endpoint",
             JsonContent(new JsonObject { ["AppID"] = bridge.AppId, ["AppSecret"] = bridge.Secret }), cancellationToken, authorized: false).ConfigureAwait(false);
         var url = endpoint["data"]?["URL"]?.GetValue<string>() ?? throw new ChatRefusedException("Feishu gave no connection address.");
-        var address = new Uri(url);
-        if (address.Scheme != "wss" && !(address.Scheme == "ws" && address.IsLoopback))
-        {
-            throw new ChatRefusedException("Feishu gave a connection address that is not wss://.");
-        }
-
-        var service = int.TryParse(System.Web.HttpUtility.ParseQueryString(address.Query)["service_id"], CultureInfo.InvariantCulture, out var id) ? id : 0;
-        var socket = new ClientWebSocket();
-        socket.Options.KeepAliveInterval = TimeSpan.FromSeconds(30);
-        socket.Options.KeepAliveTimeout = TimeSpan.FromSeconds(30);
-        try
-        {
-            await socket.ConnectAsync(address, cancellationToken).ConfigureAwait(false);
-        }
-        catch (WebSocketException exception)
-        {
-            socket.Dispose();
-            throw new HttpRequestException($"Could not open the Feishu connection: {exception.Message}");
-        }
+        var socket = await SocketMessages.OpenAsync(url, "Feishu", cancellationToken).ConfigureAwait(false);
+        var service = int.TryParse(System.Web.HttpUtility.ParseQueryString(new Uri(url).Query)["service_id"], CultureInfo.InvariantCulture, out var id) ? id : 0;
 
         // Feishu's own ping, every two minutes as its SDKs do; WebSocket keep-alive notices a dead connection sooner.
         _pinging = new CancellationTokenSource();

@@ -111,27 +111,7 @@ public sealed class SlackPlatform(BridgeDefinition bridge) : IChatPlatform
     {
         var opened = await CallAsync("apps.connections.open", new JsonObject(), bridge.AppSecret!, cancellationToken).ConfigureAwait(false);
         var url = opened["url"]?.GetValue<string>() ?? throw new ChatRefusedException("Slack gave no socket address.");
-        var address = new Uri(url);
-        if (address.Scheme != "wss" && !(address.Scheme == "ws" && address.IsLoopback))
-        {
-            throw new ChatRefusedException("Slack gave a socket address that is not wss://.");
-        }
-
-        var socket = new ClientWebSocket();
-        // A connection that died without a word is noticed within a minute.
-        socket.Options.KeepAliveInterval = TimeSpan.FromSeconds(30);
-        socket.Options.KeepAliveTimeout = TimeSpan.FromSeconds(30);
-        try
-        {
-            await socket.ConnectAsync(address, cancellationToken).ConfigureAwait(false);
-        }
-        catch (WebSocketException exception)
-        {
-            socket.Dispose();
-            throw new HttpRequestException($"Could not open the Slack socket: {exception.Message}");
-        }
-
-        return socket;
+        return await SocketMessages.OpenAsync(url, "Slack", cancellationToken).ConfigureAwait(false);
     }
 
     private static async Task<JsonObject> ReadAsync(ClientWebSocket socket, CancellationToken cancellationToken) =>
