@@ -110,7 +110,8 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
             </button>
           </div>
           <div class="row">
-            <button class="btn ghost grow" disabled={busy !== null || !up} onClick={() => void decide('allow_session')}>For this session</button>
+            <button class="btn ghost grow" disabled={busy !== null || !up} onClick={() => void decide('allow_session')}
+              title={`Every ${a.tool} call in this session runs without asking`}>{a.tool.length <= 16 ? `All ${a.tool} this session` : 'This tool, all session'}</button>
             <button class="btn ghost grow" disabled={busy !== null || !up} onClick={() => setMode('always')}>Always allow…</button>
           </div>
           {!a.plan && a.canEditInput === true && <button class="link-btn" disabled={busy !== null || !up} onClick={() => setMode('edit')}>Edit, then allow…</button>}
