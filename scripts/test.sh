@@ -49,6 +49,10 @@ results=$(mktemp -d)
 test_tmp=$(mktemp -d /tmp/pct.XXXXXX)
 # Others may pass through (not list): as root, the tests' PostgreSQL runs as the postgres user in a folder under here.
 chmod 711 "$test_tmp"
+# Codex refuses to put its sandbox helper on PATH when its home is under the temp folder (a real ~/.codex never is), so
+# the tests keep Codex's homes outside it, here, and delete them at the end.
+export POCKETCODER_TEST_CODEX_HOMES
+POCKETCODER_TEST_CODEX_HOMES=$(mktemp -d /var/tmp/pct-codex.XXXXXX)
 status=0
 (cd web && npx vitest run --reporter=default --reporter=junit --outputFile.junit="$results/vitest.xml") || status=$?
 
@@ -74,7 +78,7 @@ if [ ${#leftovers[@]} -gt 0 ]; then
   for entry in "${leftovers[@]}"; do kill -9 "${entry%% *}" 2>/dev/null || true; done
   status=1
 fi
-rm -rf "$test_tmp"
+rm -rf "$test_tmp" "$POCKETCODER_TEST_CODEX_HOMES"
 
 # Count from the TRX reports (one per test project): <Counters total=".." passed=".." failed=".." ...>.
 read -r passed failed skipped < <(cat "$results"/*.trx 2>/dev/null | grep -o '<Counters [^>]*>' \

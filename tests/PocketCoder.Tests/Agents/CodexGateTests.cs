@@ -56,7 +56,7 @@ public sealed class CodexGateTests
     public async Task AllowingCommandRule_UserOrRepository_SessionRefusedNamingTheFileAndNothingRuns(bool userLevel, string rule)
     {
         await using var world = await AgentWorld.CodexAsync();
-        var directory = userLevel ? Path.Combine(world.Home, ".codex", "rules") : Path.Combine(world.Repository, ".codex", "rules");
+        var directory = userLevel ? Path.Combine(AgentClis.CodexHome(world.Home), "rules") : Path.Combine(world.Repository, ".codex", "rules");
         Directory.CreateDirectory(directory);
         var file = Path.Combine(directory, "mine.rules");
         await File.WriteAllTextAsync(file, rule + "\n");

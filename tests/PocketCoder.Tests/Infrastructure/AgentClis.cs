@@ -15,8 +15,7 @@ public static class AgentClis
     /// </summary>
     public static IReadOnlyDictionary<string, AgentCommand> Codex(FakeModelServer model, string home)
     {
-        var codexHome = Path.Combine(home, ".codex");
-        Directory.CreateDirectory(codexHome);
+        var codexHome = CodexHome(home);
         File.WriteAllText(Path.Combine(codexHome, "config.toml"), $"""
             model = "fake-model"
             model_provider = "fake"
@@ -39,6 +38,61 @@ public static class AgentClis
             }),
         };
     }
+
+    /// <summary>
+    /// Where a test's Codex keeps its state. Not in the test's home under the temp folder: Codex refuses to put its helper
+    /// aliases on PATH (<c>codex-linux-sandbox</c>, <c>apply_patch</c>) when CODEX_HOME is under the temp folder, and its
+    /// sandbox then fails now and then with "bwrap: execvp codex-linux-sandbox: No such file or directory" (seen in
+    /// clean-clone runs as an allowed command that never ran). A real ~/.codex is never under /tmp, so the tests keep it
+    /// where a real one would be: a folder of this test run under /var/tmp, reached from the home as <c>.codex</c>, and
+    /// deleted when the run ends.
+    /// </summary>
+    public static string CodexHome(string home)
+    {
+        var link = new DirectoryInfo(Path.Combine(home, ".codex"));
+        if (link.LinkTarget is { } existing)
+        {
+            return existing; // The same home again (a restart, a terminal beside the server): the same Codex state.
+        }
+
+        var codexHome = Path.Combine(CodexHomes.Value, Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(codexHome);
+        Directory.CreateSymbolicLink(Path.Combine(home, ".codex"), codexHome);
+        return codexHome;
+    }
+
+    /// <summary>
+    /// The folder of this test run's Codex homes: the one ./scripts/test.sh names (and deletes at the end), else one per
+    /// test process under /var/tmp; those of test processes no longer running are deleted first.
+    /// </summary>
+    private static readonly Lazy<string> CodexHomes = new(() =>
+    {
+        if (Environment.GetEnvironmentVariable("POCKETCODER_TEST_CODEX_HOMES") is { Length: > 0 } named)
+        {
+            Directory.CreateDirectory(named);
+            return named;
+        }
+
+        const string prefix = "pocketcoder-test-codex-";
+        foreach (var stale in Directory.EnumerateDirectories("/var/tmp", prefix + "*"))
+        {
+            if (int.TryParse(Path.GetFileName(stale)[prefix.Length..], out var pid) && !Directory.Exists($"/proc/{pid}"))
+            {
+                try
+                {
+                    Directory.Delete(stale, recursive: true);
+                }
+                catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+                {
+                }
+            }
+        }
+
+        var root = Path.Combine("/var/tmp", prefix + Environment.ProcessId);
+        Directory.CreateDirectory(root);
+        File.SetUnixFileMode(root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return root;
+    });
 
     /// <summary>
     /// OpenCode with its whole world in the test's home (HOME and the XDG folders) and its config in a file named by
