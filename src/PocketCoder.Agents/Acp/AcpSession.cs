@@ -243,7 +243,8 @@ internal sealed class AcpSession : ProcessAgentSession
     /// the Claude Agent SDK; other agents ignore <c>_meta</c>, the protocol's extension point. The same gate as the Claude
     /// Code adapter's: only the owner's user settings load (a repository's <c>.claude/settings*.json</c> — hooks, allow
     /// rules, modes — never do), no <c>.mcp.json</c> servers, bypass mode refused, and a PreToolUse hook that answers
-    /// "ask" for every tool, so even what Claude deems read-only reaches session/request_permission and the gatekeeper.
+    /// "ask" for every tool, so even what Claude deems read-only reaches session/request_permission and the gatekeeper;
+    /// and no AskUserQuestion (answered only through Claude Code's own adapter, docs/agents.md).
     /// The repository's CLAUDE.md is content, not configuration: handed over as an addition to the system prompt.
     /// </summary>
     internal static JsonObject ClaudeAgentGate(string projectRoot)
@@ -256,6 +257,9 @@ internal sealed class AcpSession : ProcessAgentSession
                 {
                     ["settingSources"] = new JsonArray("user"),
                     ["allowDangerouslySkipPermissions"] = false,
+                    // Questions are answered only where PocketCoder knows them for what they are (Claude Code's own
+                    // adapter); over ACP one would be a plain permission, allowable by a rule or mode with no answers.
+                    ["disallowedTools"] = new JsonArray("AskUserQuestion"),
                     ["extraArgs"] = new JsonObject { ["strict-mcp-config"] = null },
                     ["settings"] = new JsonObject
                     {

@@ -116,7 +116,7 @@ public static class ApprovalsApi
                 $"This question is already {approval.Status}{(approval.DecidedBy is null ? "" : $" by {approval.DecidedBy}")}.");
         }
 
-        var decided = gatekeeper.Decide(id, Decisions.AllowOnce, null, QuestionAnswers.Apply(approval, request), user.Actor());
+        var decided = gatekeeper.Answer(id, QuestionAnswers.Apply(approval, request), user.Actor());
         return new DecisionResponse(decided.Id, decided.Status, decided.Decision!);
     }
 

@@ -98,8 +98,16 @@ public sealed class Gatekeeper(
     public Approval Decide(string approvalId, string decision, string? message, JsonElement? updatedInput, Actor actor) =>
         TryDecide(approvalId, decision, message, updatedInput, actor, out var refusal) ?? throw refusal!;
 
+    /// <summary>
+    /// Answers a question: the only way a question is allowed, with the input <see cref="QuestionAnswers.Apply"/> made
+    /// from the owner's checked answers. An allow on <see cref="Decide"/> never answers one, whatever input it carries.
+    /// </summary>
+    public Approval Answer(string approvalId, JsonElement answeredInput, Actor actor) =>
+        TryDecide(approvalId, Decisions.AllowOnce, null, answeredInput, actor, out var refusal, answering: true) ?? throw refusal!;
+
     /// <summary>Decides, or says why not (unknown, already decided, an edit the agent cannot apply) without throwing.</summary>
-    private Approval? TryDecide(string approvalId, string decision, string? message, JsonElement? updatedInput, Actor actor, out ApiProblem? refusal)
+    private Approval? TryDecide(string approvalId, string decision, string? message, JsonElement? updatedInput, Actor actor, out ApiProblem? refusal,
+        bool answering = false)
     {
         ApiProblem? why = null;
         var decided = database.Write(write =>
@@ -119,8 +127,13 @@ public sealed class Gatekeeper(
             }
 
             var allow = decision != Decisions.Deny;
-            if (allow && approval.Kind == ToolKinds.ToWire(ToolKind.Question)
-                && (decision != Decisions.AllowOnce || updatedInput is not { } answered || !answered.TryGetProperty("answers", out _)))
+            if (answering && approval.Kind != ToolKinds.ToWire(ToolKind.Question))
+            {
+                why = ApiProblem.Conflict(ErrorCodes.NotAQuestion, $"Approval '{approval.Id}' is a {approval.Tool} call, not a question: decide it instead.");
+                return null;
+            }
+
+            if (allow && approval.Kind == ToolKinds.ToWire(ToolKind.Question) && !answering)
             {
                 // Allowing a question without answers would let the agent go on as if answered; a grant or a rule would
                 // answer the next ones unread. It is answered (POST …/answer) or dismissed (deny).

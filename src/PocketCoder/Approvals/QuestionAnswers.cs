@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.AspNetCore.Http;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using PocketCoder.Agents;
@@ -32,9 +33,18 @@ public static class QuestionAnswers
         }
 
         var input = JsonNode.Parse(approval.Input) as JsonObject;
-        var questions = (input?["questions"] as JsonArray)?.OfType<JsonObject>().ToList() ?? [];
+        var questions = (input?["questions"] as JsonArray ?? []).ToList();
         var answers = request.Answers ?? [];
-        if (questions.Count == 0 || answers.Count != questions.Count)
+        var texts = questions.Select(q => Text(q?["question"])).ToList();
+        if (questions.Count == 0 || texts.Any(t => t is null) || texts.Distinct(StringComparer.Ordinal).Count() != texts.Count)
+        {
+            // The agent's input is not a set of distinct questions (its answers are keyed by each question's text): it can
+            // only be dismissed.
+            throw new ApiProblem(StatusCodes.Status422UnprocessableEntity, ErrorCodes.QuestionNeedsAnswers,
+                "This question is not in a form that can be answered (no questions, one without text, or two alike): dismiss it.");
+        }
+
+        if (answers.Count != questions.Count)
         {
             throw ApiProblem.Validation($"'answers' must hold one answer for each of the {questions.Count} question(s), in the order asked.");
         }
@@ -42,16 +52,17 @@ public static class QuestionAnswers
         var keyed = new JsonObject();
         for (var i = 0; i < questions.Count; i++)
         {
-            var question = questions[i];
-            var text = question["question"]?.GetValue<string>() ?? $"Question {i + 1}";
-            var options = (question["options"] as JsonArray)?.OfType<JsonObject>().Select(o => o["label"]?.GetValue<string>()).OfType<string>().ToList() ?? [];
+            var question = questions[i]!;
+            var text = texts[i]!;
+            var options = (question["options"] as JsonArray ?? []).Select(o => Text(o?["label"])).OfType<string>().ToList();
             var multiple = question["multiSelect"]?.GetValueKind() == JsonValueKind.True;
             var selected = answers[i]?.Selected ?? [];
             var own = answers[i]?.Other?.Trim() ?? "";
             var number = $"Question {i + 1} (\"{Shorten(text)}\")";
-            if (selected.FirstOrDefault(label => !options.Contains(label, StringComparer.Ordinal)) is { } unknown)
+            var unknown = selected.ToList().FindIndex(label => label is null || !options.Contains(label, StringComparer.Ordinal));
+            if (unknown >= 0)
             {
-                throw ApiProblem.Validation($"{number}: \"{Shorten(unknown)}\" is not one of its options ({string.Join(", ", options)}).");
+                throw ApiProblem.Validation($"{number}: \"{Shorten(selected[unknown] ?? "null")}\" is not one of its options ({Shorten(string.Join(", ", options))}).");
             }
 
             if (selected.Distinct(StringComparer.Ordinal).Count() != selected.Count || (!multiple && selected.Count > 1))
@@ -77,4 +88,7 @@ public static class QuestionAnswers
     }
 
     private static string Shorten(string text) => text.Length <= 80 ? text : text[..79] + "…";
+
+    /// <summary>A string the agent sent, or null for anything else (a number, an object): its input is not trusted to be well formed.</summary>
+    private static string? Text(JsonNode? node) => node is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
 }

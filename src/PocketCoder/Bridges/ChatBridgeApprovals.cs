@@ -333,7 +333,9 @@ public sealed partial class ChatBridge
 
     private static string Outcome(Approval approval) => approval.Status switch
     {
-        ApprovalStatuses.Decided => (approval.Decision switch
+        ApprovalStatuses.Decided => (approval.Kind == Agents.ToolKinds.ToWire(Agents.ToolKind.Question)
+            ? approval.Decision == Decisions.Deny ? "❌ Dismissed" : "💬 Answered"
+            : approval.Decision switch
         {
             Decisions.AllowOnce => "✅ Allowed once",
             Decisions.AllowSession => "✅ Allowed for this session",

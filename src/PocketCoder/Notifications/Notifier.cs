@@ -278,7 +278,7 @@ public sealed class Notifier(
     {
         Dispatch(NotificationKinds.ApprovalExpiring, approval.Id, (settings, silent) => settings.ShowsSummary
             ? Message(NotificationKinds.ApprovalExpiring, $"Approval expires soon · {projectName}", $"Denied in {warnBefore:0} s unless you decide: {Shorten(approval.Title)}",
-                SessionTag(approval.SessionId), SessionUrl(approval.SessionId), approval.Id, actions: true, silent)
+                SessionTag(approval.SessionId), SessionUrl(approval.SessionId), approval.Id, actions: approval.Kind != Agents.ToolKinds.ToWire(Agents.ToolKind.Question), silent)
             : Message(NotificationKinds.ApprovalExpiring, "PocketCoder", "An approval expires soon.", SessionTag(approval.SessionId),
                 SessionUrl(approval.SessionId), approval.Id, actions: false, silent), escalate: false);
     }

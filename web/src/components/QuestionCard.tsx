@@ -34,7 +34,8 @@ export function QuestionCard({ approval: a }: { approval: ApprovalView }) {
 
   const toggle = (index: number, label: string, many: boolean) =>
     setChosen(chosen.map((c, i) => (i !== index ? c : many ? (c.includes(label) ? c.filter((l) => l !== label) : [...c, label]) : [label])));
-  const complete = questions.every((_, i) => (chosen[i] ?? []).length > 0 || (own[i] ?? '').trim().length > 0);
+  // Nothing to answer (an input in another shape): it can only be dismissed.
+  const complete = questions.length > 0 && questions.every((_, i) => (chosen[i] ?? []).length > 0 || (own[i] ?? '').trim().length > 0);
 
   const send = async (what: 'answer' | 'dismiss') => {
     setBusy(what);
@@ -67,8 +68,8 @@ export function QuestionCard({ approval: a }: { approval: ApprovalView }) {
           <fieldset class="question-item" key={i} data-question={i}>
             <legend>{q.header && <span class="badge">{q.header}</span>} {q.question}</legend>
             {q.multiSelect && <div class="muted small">Choose any number.</div>}
-            {q.options.map((o) => (
-              <label class="option" key={o.label}>
+            {q.options.map((o, j) => (
+              <label class="option" key={j}>
                 <input type={q.multiSelect ? 'checkbox' : 'radio'} name={`q-${a.approvalId}-${i}`} checked={(chosen[i] ?? []).includes(o.label)}
                   onChange={() => toggle(i, o.label, q.multiSelect === true)} />
                 <span><strong>{o.label}</strong>{o.description && <span class="muted small"> — {o.description}</span>}</span>
