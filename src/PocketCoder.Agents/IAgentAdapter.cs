@@ -43,6 +43,7 @@ public sealed record AgentPrompt(string Text, IReadOnlyList<PromptImage> Images)
 /// <param name="NewAgentSessionId">The id to give a new conversation, where the agent lets us choose it.</param>
 /// <param name="Logger">Where the agent's process start, exit and kill are logged.</param>
 /// <param name="Sandbox">The sandbox the agent runs in, or null to run it as is (the project's choice).</param>
+/// <param name="Instructions">The owner's instructions for this session (its profile's), added to the agent's system prompt.</param>
 public sealed record AgentStartOptions(
     string WorkingDirectory,
     string? Model,
@@ -51,7 +52,8 @@ public sealed record AgentStartOptions(
     string Mode,
     string LogDirectory,
     ILogger Logger,
-    Processes.AgentSandbox? Sandbox = null)
+    Processes.AgentSandbox? Sandbox = null,
+    string? Instructions = null)
 {
     /// <summary>The spec as it runs: inside the sandbox when there is one, with the agent's state folders (and files) writable.</summary>
     public Processes.ProcessSpec Confine(Processes.ProcessSpec spec, IEnumerable<string> stateFolders, IEnumerable<string>? stateFiles = null,

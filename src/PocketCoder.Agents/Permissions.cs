@@ -16,8 +16,14 @@ public sealed record PermissionRequest(
     string? Path,
     string? PlanText);
 
+/// <summary>The owner's answer to one of an agent's questions: the options chosen (their labels) and their own words.</summary>
+public sealed record OwnerAnswer(IReadOnlyList<string> Selected, string? Other);
+
 /// <summary>What the gatekeeper answers. <see cref="UpdatedInput"/> replaces the agent's input when set.</summary>
-public sealed record PermissionDecision(bool Allow, string? Message = null, JsonElement? UpdatedInput = null, bool Remember = false)
+/// <param name="Answers">For a question: the owner's answers, one per question in order (the updated input carries them
+/// too, in Claude's form); agents whose protocol takes the answers apart read them here.</param>
+public sealed record PermissionDecision(bool Allow, string? Message = null, JsonElement? UpdatedInput = null, bool Remember = false,
+    IReadOnlyList<OwnerAnswer>? Answers = null)
 {
     public static PermissionDecision Deny(string message) => new(false, message);
 }

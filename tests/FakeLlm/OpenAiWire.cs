@@ -214,7 +214,18 @@ internal static class OpenAiWire
                 w.WriteString("type", "function_call");
                 w.WriteString("id", itemId);
                 w.WriteString("call_id", u.Id);
-                w.WriteString("name", u.Name);
+                // An MCP tool is offered inside a namespace (`{type:"namespace", name:"mcp__SERVER", tools:[…]}`): a
+                // call names the namespace and the tool apart, as a model answering that offer does.
+                if (McpName(u.Name) is var (space, tool))
+                {
+                    w.WriteString("namespace", space);
+                    w.WriteString("name", tool);
+                }
+                else
+                {
+                    w.WriteString("name", u.Name);
+                }
+
                 w.WriteString("arguments", complete ? JsonText(u.Input) : "");
                 w.WriteString("status", complete ? "completed" : "in_progress");
                 break;
@@ -259,4 +270,16 @@ internal static class OpenAiWire
 
     private static byte[] Data(byte[] json) => [.. "data: "u8, .. json, (byte)'\n', (byte)'\n'];
 
+
+    /// <summary>"mcp__probe__touch_file" as its namespace ("mcp__probe") and tool ("touch_file"); null for any other name.</summary>
+    private static (string Namespace, string Tool)? McpName(string name)
+    {
+        if (!name.StartsWith("mcp__", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var split = name.IndexOf("__", "mcp__".Length, StringComparison.Ordinal);
+        return split < 0 ? null : (name[..split], name[(split + 2)..]);
+    }
 }

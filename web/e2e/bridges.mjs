@@ -1,6 +1,7 @@
 // Chat bridges on the phone (issue #17), in Debian's Chromium at 390x844 against the real server: Devices shows a
-// person linked through Telegram (platform, user id) and the bridge (connected, its bound chat); Unbind releases the chat.
-// Started by tests/PocketCoder.Tests/Browser/BridgesBrowserTests.cs, which links the person and binds the chat first.
+// person linked through Telegram (platform, user id) and the bridge (connected); the group the person wrote in is bound
+// to a project from here, then Unbind releases it. Started by tests/PocketCoder.Tests/Browser/BridgesBrowserTests.cs,
+// which links the person and has them write in the group first.
 //
 //   node e2e/bridges.mjs --url URL --code PAIRCODE --repo DIR [--shots DIR]
 //
@@ -16,8 +17,17 @@ await runPhoneScript('bridges', 'Bridges phone', async ({ page, base, shots }) =
 
   const bridge = page.locator('[data-bridge="telegram"]');
   await bridge.getByText('Connected').waitFor();
+  await bridge.getByText('No chat is bound yet').waitFor();
+  const unbound = bridge.locator('[data-unbound-chat="Team chat"]');
+  await unbound.getByText('@alice wrote').waitFor();
+  await page.screenshot({ path: shots('bridges-00-to-bind.png'), fullPage: true });
+  await unbound.getByRole('combobox', { name: 'Project for Team chat' }).selectOption({ label: 'website' });
+  await unbound.getByRole('button', { name: 'Bind' }).click();
   const chat = bridge.locator('[data-chat="Team chat"]');
   await chat.getByText('website').waitFor();
+  await chat.getByText('bound by Bridges phone').waitFor();
+  await unbound.waitFor({ state: 'detached' });
+  ok('the group the person wrote in is bound to a project from the phone');
   const { bad } = await smallTargets(page);
   if (bad.length) throw new Error(`controls under 44x44 on Devices: ${bad.join('; ')}`);
   await page.screenshot({ path: shots('bridges-01-devices.png'), fullPage: true });

@@ -23,6 +23,9 @@ export type Paired = Schemas['PairResponse'];
 export type Device = Schemas['DeviceResponse'];
 export type Bridge = Schemas['BridgeResponse'] & { state: 'connecting' | 'connected' | 'failing' | 'stopped' };
 export type Project = Schemas['ProjectResponse'];
+export type Profile = Schemas['ProfileResponse'] & { mode: SessionMode | null };
+/** What a profile holds when saved: every field is replaced (null or absent: the session's own default). */
+export type ProfileFields = { name: string; agent: string; model?: string | null; mode?: SessionMode | null; worktree?: boolean | null; instructions?: string | null };
 export type Session = Schemas['SessionResponse'] & { mode: SessionMode; status: SessionStatus };
 export type Approval = Schemas['ApprovalResponse'] & { kind: ToolKind; status: ApprovalStatus; decision: Decision | null };
 export type Rule = Schemas['RuleResponse'] & { action: 'allow' | 'deny' | 'ask' };
@@ -171,6 +174,8 @@ export const api = {
   devices: () => request<Device[]>('GET', '/api/devices'),
   revokeDevice: (id: string) => request<void>('DELETE', `/api/devices/${q(id)}`),
   bridges: () => request<Bridge[]>('GET', '/api/bridges'),
+  bindChat: (bridgeId: string, chatId: string, projectId: string) =>
+    request<Schemas['BridgeChannelResponse']>('POST', `/api/bridges/${q(bridgeId)}/channels`, { chatId, projectId }),
   unbindChat: (bridgeId: string, chatId: string) => request<void>('DELETE', `/api/bridges/${q(bridgeId)}/channels/${q(chatId)}`),
 
   projects: () => request<Project[]>('GET', '/api/projects'),
@@ -184,7 +189,12 @@ export const api = {
   session: (id: string) => request<Session>('GET', `/api/sessions/${q(id)}`),
   /** Sessions whose prompts hold every word (the last as a prefix); `match` marks the hit with U+0002 … U+0003. */
   searchSessions: (query: string) => request<Session[]>('GET', `/api/sessions?q=${q(query)}`),
-  startSession: (projectId: string, body: { agent: string; prompt?: string; model?: string; mode?: SessionMode; attachments?: { name: string; data: string }[]; worktree?: boolean }) =>
+  profiles: (projectId: string) => request<Profile[]>('GET', `/api/projects/${q(projectId)}/profiles`),
+  createProfile: (projectId: string, fields: ProfileFields) => request<Profile>('POST', `/api/projects/${q(projectId)}/profiles`, fields),
+  updateProfile: (projectId: string, id: string, fields: ProfileFields) => request<Profile>('PUT', `/api/projects/${q(projectId)}/profiles/${q(id)}`, fields),
+  deleteProfile: (projectId: string, id: string) => request<void>('DELETE', `/api/projects/${q(projectId)}/profiles/${q(id)}`),
+  /** `profile`: start from one of the project's profiles (its instructions go to the agent; the other fields given win). */
+  startSession: (projectId: string, body: { agent: string; prompt?: string; model?: string; mode?: SessionMode; attachments?: { name: string; data: string }[]; worktree?: boolean; profile?: string }) =>
     request<Session>('POST', `/api/projects/${q(projectId)}/sessions`, body),
   /** `attachments`: images (shown to the model) and text files (put in the prompt), base64; see docs/api.md. */
   /** Starts a turn between turns; while one runs, the message waits in the session's queue (`queued`). */

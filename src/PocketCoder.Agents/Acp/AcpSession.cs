@@ -44,6 +44,8 @@ internal sealed class AcpSession : ProcessAgentSession
 
     // The project's instruction files, sent ahead of the first prompt of a new conversation (a continued one has them).
     private string? _instructions;
+    // The owner's instructions for this session (its profile's): in Claude's system prompt, else with the instruction files.
+    private string? _ownerInstructions;
     private string? _defaultModeId;
     private string? _currentModeId;
     private HashSet<string> _modeIds = new(StringComparer.Ordinal);
@@ -146,6 +148,7 @@ internal sealed class AcpSession : ProcessAgentSession
 
     private async Task HandshakeAsync(AgentStartOptions options, CancellationToken cancellationToken)
     {
+        _ownerInstructions = options.Instructions;
         var initialized = await _rpc.RequestAsync("initialize", new JsonObject
         {
             ["protocolVersion"] = 1,
@@ -183,7 +186,10 @@ internal sealed class AcpSession : ProcessAgentSession
             var created = await _rpc.RequestAsync("session/new", SessionParameters(null), cancellationToken).ConfigureAwait(false);
             _sessionId = JsonFields.Text(created, "sessionId") ?? throw new InvalidOperationException("session/new returned no sessionId");
             ReadModes(created);
-            _instructions = _agent.InstructionFiles.Count == 0 ? null : ProjectInstructions.Read(_workingDirectory, _agent.InstructionFiles);
+            // Claude over ACP (no instruction files of its own here) takes both in its system prompt (ClaudeAgentGate).
+            _instructions = _agent.InstructionFiles.Count == 0
+                ? null
+                : ProjectInstructions.With(ProjectInstructions.Read(_workingDirectory, _agent.InstructionFiles), _ownerInstructions);
         }
 
         await SetModeAsync(options.Mode, cancellationToken).ConfigureAwait(false);
@@ -230,7 +236,7 @@ internal sealed class AcpSession : ProcessAgentSession
 
         parameters["cwd"] = _workingDirectory;
         parameters["mcpServers"] = new JsonArray();
-        parameters["_meta"] = ClaudeAgentGate(_workingDirectory);
+        parameters["_meta"] = ClaudeAgentGate(_workingDirectory, _ownerInstructions);
         return parameters;
     }
 
@@ -247,7 +253,7 @@ internal sealed class AcpSession : ProcessAgentSession
     /// and no AskUserQuestion (answered only through Claude Code's own adapter, docs/agents.md).
     /// The repository's CLAUDE.md is content, not configuration: handed over as an addition to the system prompt.
     /// </summary>
-    internal static JsonObject ClaudeAgentGate(string projectRoot)
+    internal static JsonObject ClaudeAgentGate(string projectRoot, string? ownerInstructions = null)
     {
         var meta = new JsonObject
         {
@@ -275,7 +281,7 @@ internal sealed class AcpSession : ProcessAgentSession
                 },
             },
         };
-        if (ProjectInstructions.Read(projectRoot, ProjectInstructions.Claude) is { } instructions)
+        if (ProjectInstructions.With(ProjectInstructions.Read(projectRoot, ProjectInstructions.Claude), ownerInstructions) is { } instructions)
         {
             meta["systemPrompt"] = new JsonObject { ["append"] = instructions };
         }

@@ -86,7 +86,7 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
         }
 
         arguments.AddRange(["--permission-mode", PermissionMode(options.Mode)]);
-        if (ProjectInstructions.Read(options.WorkingDirectory, ProjectInstructions.Claude) is { } instructions)
+        if (ProjectInstructions.With(ProjectInstructions.Read(options.WorkingDirectory, ProjectInstructions.Claude), options.Instructions) is { } instructions)
         {
             arguments.AddRange(["--append-system-prompt", instructions]);
         }

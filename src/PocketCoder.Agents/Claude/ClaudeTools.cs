@@ -25,20 +25,10 @@ internal static class ClaudeTools
             "WebFetch" => new(ToolKind.Fetch, $"Fetch {Text(input, "url")}".Trim(), null, null),
             "WebSearch" => new(ToolKind.Fetch, $"Search {Text(input, "query")}".Trim(), null, null),
             "ExitPlanMode" => new(ToolKind.Other, "Proposed plan", null, null),
-            "AskUserQuestion" => new(ToolKind.Question, QuestionTitle(input), null, null),
+            "AskUserQuestion" => new(ToolKind.Question, AgentQuestions.Title(input), null, null),
             "TodoWrite" or "TaskCreate" or "TaskUpdate" or "TaskList" or "TaskGet" => new(ToolKind.Bookkeeping, "Update the to-do list", null, null),
             _ when tool.StartsWith("mcp__", StringComparison.Ordinal) => new(ToolKind.Mcp, tool, null, null),
             _ => new(ToolKind.Other, tool, null, null),
         };
-    }
-
-    /// <summary>The first question's text, and how many more there are.</summary>
-    private static string QuestionTitle(JsonElement input)
-    {
-        var questions = input.ValueKind == JsonValueKind.Object && input.TryGetProperty("questions", out var list) && list.ValueKind == JsonValueKind.Array
-            ? list.EnumerateArray().ToList()
-            : [];
-        var first = questions.Count > 0 ? Text(questions[0], "question") : null;
-        return first is null ? "A question" : questions.Count > 1 ? $"{first} (and {questions.Count - 1} more)" : first;
     }
 }

@@ -42,15 +42,22 @@ public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter, IAgentCo
             throw new AgentUnavailableException(AgentId, bypass);
         }
 
+        var (mcpApprovals, mcpServers, mcpProblem) = CodexMcpApprovals.For(Path.Combine(CodexHome, "config.toml"));
+        if (mcpProblem is not null)
+        {
+            throw new AgentUnavailableException(AgentId, mcpProblem);
+        }
+
         // Codex's state (threads, logins, config) is CODEX_HOME, else ~/.codex.
         var spec = options.Confine(new ProcessSpec(
             executable,
-            ["app-server"],
+            // Codex asks the owner questions (request_user_input) only in its Plan mode unless this is on; the phone answers them.
+            ["app-server", "-c", "features.default_mode_request_user_input=true", .. mcpApprovals],
             options.WorkingDirectory,
             command.Environment,
             Path.Combine(options.LogDirectory, $"codex-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.stderr.log"),
             Logger: options.Logger), [CodexHome], settings: [Path.Combine(CodexHome, "config.toml")]);
-        return await CodexSession.StartAsync(spec, options, sink, cancellationToken).ConfigureAwait(false);
+        return await CodexSession.StartAsync(spec, options, sink, mcpServers, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -26,9 +26,22 @@ internal sealed class CodexSession : ProcessAgentSession
     private Usage _reported;
     private Usage _latest;
 
-    private CodexSession(AgentStartOptions options, IAgentSink sink)
+    /// <summary>Longest the first turn waits for the MCP servers to start (Codex offers a server's tools only once it has).</summary>
+    private static readonly TimeSpan McpStartWait = TimeSpan.FromSeconds(30);
+
+    /// <summary>The MCP servers of Codex's config that have not yet said ready, failed or cancelled.</summary>
+    private readonly HashSet<string> _mcpStarting;
+    private readonly TaskCompletionSource _mcpStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private CodexSession(AgentStartOptions options, IAgentSink sink, IReadOnlyCollection<string> mcpServers)
         : base(sink, CodexAdapter.AgentId, "Codex", appliesEditedInput: false)
     {
+        _mcpStarting = new HashSet<string>(mcpServers, StringComparer.Ordinal);
+        if (_mcpStarting.Count == 0)
+        {
+            _mcpStarted.SetResult();
+        }
+
         _options = options;
         _mode = options.Mode;
         _rpc = new JsonRpcConnection((line, ct) => Process.WriteLineAsync(line, ct), stampVersion: false)
@@ -41,9 +54,11 @@ internal sealed class CodexSession : ProcessAgentSession
 
     public override string AgentSessionId => _agentSessionId;
 
-    public static async Task<CodexSession> StartAsync(ProcessSpec spec, AgentStartOptions options, IAgentSink sink, CancellationToken cancellationToken)
+    /// <param name="mcpServers">The MCP servers Codex's config names: the first turn waits (a while) until each has started.</param>
+    public static async Task<CodexSession> StartAsync(ProcessSpec spec, AgentStartOptions options, IAgentSink sink, IReadOnlyCollection<string> mcpServers,
+        CancellationToken cancellationToken)
     {
-        var session = new CodexSession(options, sink);
+        var session = new CodexSession(options, sink, mcpServers);
         session.Launch(spec, session._rpc.OnLineAsync);
         try
         {
@@ -107,6 +122,10 @@ internal sealed class CodexSession : ProcessAgentSession
             parameters["model"] = model;
         }
 
+        // A turn begun before an MCP server is up is offered none of its tools (the model then calls them in vain).
+        // Waited for once: a server that never reports (disabled in the config, say) delays only the first turn.
+        await Task.WhenAny(_mcpStarted.Task, Task.Delay(McpStartWait, cancellationToken)).ConfigureAwait(false);
+        _mcpStarted.TrySetResult();
         Process.MarkTurnStart();
         var started = await _rpc.RequestAsync("turn/start", parameters, cancellationToken).ConfigureAwait(false);
         if (started.TryGetProperty("turn", out var turn) && Text(turn, "id") is { } turnId)
@@ -207,6 +226,11 @@ internal sealed class CodexSession : ProcessAgentSession
             parameters["model"] = model;
         }
 
+        if (_options.Instructions is { Length: > 0 } instructions)
+        {
+            parameters["developerInstructions"] = instructions;
+        }
+
         return parameters;
     }
 
@@ -215,6 +239,23 @@ internal sealed class CodexSession : ProcessAgentSession
         var ct = Lifetime;
         switch (method)
         {
+            case "mcpServer/startupStatus/updated" when Text(parameters, "name") is { } server && Text(parameters, "status") is { } state and not "starting":
+                lock (_mcpStarting)
+                {
+                    if (_mcpStarting.Remove(server) && _mcpStarting.Count == 0)
+                    {
+                        _mcpStarted.TrySetResult();
+                    }
+                }
+
+                if (state == "failed")
+                {
+                    // Its tools are missing from this session: say so, rather than let the model call them in vain.
+                    await Sink.OnEventAsync(new AgentError($"The MCP server '{server}' did not start: {Text(parameters, "error") ?? "no reason given"}."), ct)
+                        .ConfigureAwait(false);
+                }
+
+                break;
             case "turn/started" when parameters.TryGetProperty("turn", out var turn):
                 lock (_turnLock)
                 {
@@ -344,8 +385,26 @@ internal sealed class CodexSession : ProcessAgentSession
                 var turnId = Text(parameters, "turnId");
                 Permissions.Ask(requestId.GetRawText(), PermissionFor(method, parameters), decision => AnswerAsync(requestId, turnId, decision));
                 return Task.CompletedTask;
+            case "mcpServer/elicitation/request" when McpToolCallFor(parameters) is { } toolCall:
+                // Codex asks before an MCP tool runs as an elicitation marked codex_approval_kind "mcp_tool_call".
+                var callId = id.Clone();
+                var callTurn = Text(parameters, "turnId");
+                Permissions.Ask(callId.GetRawText(), toolCall, decision => AnswerMcpToolCallAsync(callId, callTurn, decision));
+                return Task.CompletedTask;
+            case "mcpServer/elicitation/request" when McpForm.Questions(parameters) is { } form:
+                // An MCP server asks the owner to fill in a form: a question, answered field by field.
+                var formId = id.Clone();
+                var formAsked = parameters.Clone();
+                Permissions.Ask(formId.GetRawText(), form, decision => AnswerMcpFormAsync(formId, formAsked, decision));
+                return Task.CompletedTask;
+            case "item/tool/requestUserInput" when QuestionFor(parameters) is { } question:
+                var inputId = id.Clone();
+                var asked = parameters.Clone();
+                Permissions.Ask(inputId.GetRawText(), question, decision => AnswerQuestionAsync(inputId, asked, decision));
+                return Task.CompletedTask;
             default:
-                // Questions we cannot put to the owner (user input forms, MCP elicitation, legacy v1 approvals):
+                // Questions we cannot put to the owner (an MCP form with fields we cannot show, a URL elicitation, legacy
+                // v1 approvals, user input with no questions or without distinct ids): an MCP tool call is then declined.
                 // say so rather than leave the agent waiting forever.
                 return _rpc.RespondAsync(id, JsonRpcReply.Failure(JsonRpcErrors.MethodNotFound, $"PocketCoder does not handle '{method}'."));
         }
@@ -398,6 +457,154 @@ internal sealed class CodexSession : ProcessAgentSession
     }
 
     /// <summary>Always "accept", never "acceptForSession": Codex's own session memory would skip the gatekeeper.</summary>
+    /// <summary>
+    /// Codex's request_user_input (its questions, each with an id, a header and optional options; one answer each) in the
+    /// shape the gate and the phone know. Null when it holds no question.
+    /// </summary>
+    private static PermissionRequest? QuestionFor(JsonElement parameters)
+    {
+        var questions = new JsonArray();
+        if (parameters.TryGetProperty("questions", out var list) && list.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var question in list.EnumerateArray().Where(q => Text(q, "question") is not null))
+            {
+                var options = new JsonArray();
+                if (question.TryGetProperty("options", out var given) && given.ValueKind == JsonValueKind.Array)
+                {
+                    foreach (var option in given.EnumerateArray().Where(o => Text(o, "label") is not null))
+                    {
+                        options.Add(new JsonObject { ["label"] = Text(option, "label"), ["description"] = Text(option, "description") });
+                    }
+                }
+
+                questions.Add(new JsonObject
+                {
+                    ["question"] = Text(question, "question"), ["header"] = Text(question, "header"), ["options"] = options, ["multiSelect"] = false,
+                    ["id"] = Text(question, "id"),
+                });
+            }
+        }
+
+        // Answers go back keyed by id: a question without one, or two sharing one, would have its answer lost or given to
+        // the other. Such a form is refused (answered as not handled), never shown.
+        var ids = questions.Select(q => q!["id"]?.GetValue<string>()).ToList();
+        if (questions.Count == 0 || ids.Any(id => string.IsNullOrEmpty(id)) || ids.Distinct(StringComparer.Ordinal).Count() != ids.Count)
+        {
+            return null;
+        }
+
+        var input = ToElement(new JsonObject { ["questions"] = questions });
+        return new PermissionRequest(Text(parameters, "itemId") ?? "", UserInputTool, ToolKind.Question, AgentQuestions.Title(input), input, null, null, null);
+    }
+
+    /// <summary>MCP tool calls whose approval was already asked: each started call is asked about once.</summary>
+    private readonly ConcurrentDictionary<string, bool> _askedMcpCalls = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// An MCP tool call Codex asks about: the tool as <c>mcp__SERVER__TOOL</c> (as Claude names them), its arguments as
+    /// input. Codex forwards a server's own elicitation with its <c>_meta</c> untouched, so a hostile server could dress a
+    /// form up as Codex's approval of a tool call (which a rule or a trusted mode would then accept, unseen): it counts as
+    /// one only when it matches a call Codex has started (<c>item/started</c> mcpToolCall: same server, tool and arguments)
+    /// and not yet asked about. Anything else is the server's form, shown to the owner with its message.
+    /// </summary>
+    private PermissionRequest? McpToolCallFor(JsonElement parameters)
+    {
+        if (!parameters.TryGetProperty("_meta", out var meta) || meta.ValueKind != JsonValueKind.Object
+            || Text(meta, "codex_approval_kind") != "mcp_tool_call" || Text(parameters, "serverName") is not { Length: > 0 } server
+            || Text(meta, "tool_name") is not { Length: > 0 } tool || server.Contains("__", StringComparison.Ordinal) || server.EndsWith('_'))
+        {
+            // A server name that would not split back out of mcp__SERVER__TOOL (and so could borrow another server's
+            // rules) is never a tool call here: the owner sees the request as the server's form.
+            return null;
+        }
+
+        var arguments = meta.TryGetProperty("tool_params", out var given) && given.ValueKind == JsonValueKind.Object
+            ? given.Clone()
+            : ToElement(new JsonObject());
+        var started = _startedItems.FirstOrDefault(pair => Text(pair.Value, "type") == "mcpToolCall" && Text(pair.Value, "server") == server
+            && Text(pair.Value, "tool") == tool && SameJson(pair.Value.TryGetProperty("arguments", out var a) ? a : default, arguments)
+            && !_askedMcpCalls.ContainsKey(pair.Key));
+        if (started.Key is null || !_askedMcpCalls.TryAdd(started.Key, true))
+        {
+            return null;
+        }
+
+        return new PermissionRequest(started.Key, McpTool(server, tool), ToolKind.Mcp, $"{server}/{tool}", arguments, null, null, null);
+    }
+
+    /// <summary>Whether two JSON values say the same (objects compared key by key, whatever their order).</summary>
+    private static bool SameJson(JsonElement a, JsonElement b) =>
+        JsonNode.DeepEquals(a.ValueKind == JsonValueKind.Undefined ? new JsonObject() : JsonNode.Parse(a.GetRawText()),
+            b.ValueKind == JsonValueKind.Undefined ? new JsonObject() : JsonNode.Parse(b.GetRawText()));
+
+    /// <summary>The name rules and the phone use for an MCP tool: <c>mcp__SERVER__TOOL</c>.</summary>
+    internal static string McpTool(string server, string tool) => $"mcp__{server}__{tool}";
+
+    /// <summary>Accepted once, never remembered by Codex ("persist" is left out): the next call asks PocketCoder again.</summary>
+    private async Task AnswerMcpToolCallAsync(JsonElement id, string? turnId, PermissionDecision decision)
+    {
+        if (!decision.Allow && !string.IsNullOrWhiteSpace(decision.Message) && turnId is not null)
+        {
+            await SteerAsync(turnId, $"(The owner declined: {decision.Message})").ConfigureAwait(false);
+        }
+
+        await _rpc.RespondAsync(id, JsonRpcReply.Success(new JsonObject { ["action"] = decision.Allow ? "accept" : "decline" })).ConfigureAwait(false);
+    }
+
+    /// <summary>The owner's answers to an MCP form as the content it asked for; a dismissal declines it.</summary>
+    private async Task AnswerMcpFormAsync(JsonElement id, JsonElement asked, PermissionDecision decision)
+    {
+        if (!decision.Allow)
+        {
+            await _rpc.RespondAsync(id, JsonRpcReply.Success(new JsonObject { ["action"] = "decline" })).ConfigureAwait(false);
+            return;
+        }
+
+        if (McpForm.Content(asked, decision.Answers) is not { } content)
+        {
+            // An answer that does not fit the form (a word where a number was asked): the server is told the owner declined.
+            await _rpc.RespondAsync(id, JsonRpcReply.Success(new JsonObject { ["action"] = "decline" })).ConfigureAwait(false);
+            return;
+        }
+
+        await _rpc.RespondAsync(id, JsonRpcReply.Success(new JsonObject { ["action"] = "accept", ["content"] = content })).ConfigureAwait(false);
+    }
+
+    /// <summary>The owner's answers, one per question id; a dismissed question is an error the model reads.</summary>
+    private async Task AnswerQuestionAsync(JsonElement id, JsonElement asked, PermissionDecision decision)
+    {
+        if (!decision.Allow)
+        {
+            // Codex hands the model an empty set of answers for an error, nothing more: the dismissal (and the owner's
+            // reason) goes in as a steer on the running turn first, as a declined command's reason does.
+            var why = "The owner dismissed your question" + (string.IsNullOrWhiteSpace(decision.Message) ? "" : $": {decision.Message}");
+            if (Text(asked, "turnId") is { } turnId)
+            {
+                await SteerAsync(turnId, $"({why})").ConfigureAwait(false);
+            }
+
+            await _rpc.RespondAsync(id, JsonRpcReply.Failure(JsonRpcErrors.InternalError, why)).ConfigureAwait(false);
+            return;
+        }
+
+        var answers = new JsonObject();
+        var index = 0;
+        foreach (var question in asked.GetProperty("questions").EnumerateArray().Where(q => Text(q, "question") is not null))
+        {
+            // Each chosen label, then the owner's own words: as Codex's own prompt gives them.
+            var given = decision.Answers is { } owner && index < owner.Count
+                ? [.. owner[index].Selected, .. owner[index].Other is { } own ? [own] : Array.Empty<string>()]
+                : AgentQuestions.Answer(decision.UpdatedInput, Text(question, "question")!) is { } joined ? [joined] : new List<string>();
+            index++;
+            if (Text(question, "id") is { } questionId && given.Count > 0)
+            {
+                answers[questionId] = new JsonObject { ["answers"] = new JsonArray([.. given.Select(a => (JsonNode)JsonValue.Create(a))]) };
+            }
+        }
+
+        await _rpc.RespondAsync(id, JsonRpcReply.Success(new JsonObject { ["answers"] = answers })).ConfigureAwait(false);
+    }
+
     private async Task AnswerAsync(JsonElement id, string? turnId, PermissionDecision decision)
     {
         if (!decision.Allow && !string.IsNullOrWhiteSpace(decision.Message) && turnId is not null)
@@ -430,6 +637,9 @@ internal sealed class CodexSession : ProcessAgentSession
     // The names users see and write rules for: Codex's own tool names for running a command and patching files.
     internal const string ExecTool = "exec_command";
     internal const string PatchTool = "apply_patch";
+
+    /// <summary>Codex's tool for asking the owner questions; its requests come as item/tool/requestUserInput.</summary>
+    internal const string UserInputTool = "request_user_input";
 
     internal static ToolCall? Describe(JsonElement item)
     {

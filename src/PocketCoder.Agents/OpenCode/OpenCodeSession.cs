@@ -108,6 +108,12 @@ internal sealed class OpenCodeSession : IAgentSession
             body["model"] = new JsonObject { ["providerID"] = provider, ["modelID"] = modelId };
         }
 
+        if (_options.Instructions is { Length: > 0 } instructions)
+        {
+            // OpenCode takes a system prompt addition per message: the owner's instructions (a profile's) go with each.
+            body["system"] = instructions;
+        }
+
         lock (_turnLock)
         {
             // A turn ends at the first session.idle after OpenCode reported it busy: an abort is followed by
@@ -207,6 +213,13 @@ internal sealed class OpenCodeSession : IAgentSession
                 break;
             case "permission.asked":
                 OnPermissionAsked(properties);
+                break;
+            case "question.asked":
+                OnQuestionAsked(properties);
+                break;
+            case "question.replied" or "question.rejected" when Text(properties, "requestID") is { } questionId:
+                // Answered elsewhere (the OpenCode TUI), or ours arrived: nobody needs to answer it here any more.
+                await _permissions.WithdrawAsync(questionId).ConfigureAwait(false);
                 break;
             case "permission.replied" when Text(properties, "requestID") is { } requestId:
                 // Answered elsewhere (someone at the OpenCode TUI): nobody needs to decide it here any more.
@@ -378,6 +391,58 @@ internal sealed class OpenCodeSession : IAgentSession
         _permissions.Ask(requestId, request, decision => AnswerAsync(requestId, decision));
     }
 
+    /// <summary>
+    /// OpenCode's question tool (<c>question.asked {id, questions [{question, header, options [{label, description}],
+    /// multiple, custom}]}</c>) as the question card; answered with one list of strings per question.
+    /// </summary>
+    private void OnQuestionAsked(JsonElement properties)
+    {
+        if (Text(properties, "id") is not { } requestId || !properties.TryGetProperty("questions", out var list) || list.ValueKind != JsonValueKind.Array)
+        {
+            return;
+        }
+
+        var questions = new JsonArray();
+        foreach (var question in list.EnumerateArray())
+        {
+            var options = question.TryGetProperty("options", out var given) && given.ValueKind == JsonValueKind.Array
+                ? new JsonArray([.. given.EnumerateArray().Where(o => Text(o, "label") is not null)
+                    .Select(o => (JsonNode)new JsonObject { ["label"] = Text(o, "label"), ["description"] = Text(o, "description") })])
+                : [];
+            questions.Add(new JsonObject
+            {
+                ["question"] = Text(question, "question"), ["header"] = Text(question, "header"), ["options"] = options,
+                ["multiSelect"] = question.TryGetProperty("multiple", out var multiple) && multiple.ValueKind == JsonValueKind.True,
+            });
+        }
+
+        var input = JsonElement.Parse(new JsonObject { ["questions"] = questions }.ToJsonString());
+        var callId = properties.TryGetProperty("tool", out var tool) && Text(tool, "callID") is { } id ? id : requestId;
+        var request = new PermissionRequest(callId, "question", ToolKind.Question, AgentQuestions.Title(input), input, null, null, null);
+        var count = questions.Count;
+        _permissions.Ask(requestId, request, decision => AnswerQuestionAsync(requestId, count, decision));
+    }
+
+    /// <summary>The owner's answers (each chosen label, then their own words), or a rejection: "the user dismissed this question".</summary>
+    private async Task AnswerQuestionAsync(string requestId, int questions, PermissionDecision decision)
+    {
+        var (path, body) = decision is { Allow: true, Answers: { } answers } && answers.Count == questions
+            ? ($"/question/{Uri.EscapeDataString(requestId)}/reply", new JsonObject
+            {
+                ["answers"] = new JsonArray([.. answers.Select(a => (JsonNode)new JsonArray(
+                    [.. a.Selected.Select(l => (JsonNode)JsonValue.Create(l)), .. a.Other is { } own ? [JsonValue.Create(own)] : Array.Empty<JsonNode>()]))]),
+            })
+            : ($"/question/{Uri.EscapeDataString(requestId)}/reject", (JsonObject?)null);
+        try
+        {
+            await _server.SendAsync(HttpMethod.Post, path, body, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is HttpRequestException or OpenCodeHttpException && _server.Exited.IsCompleted)
+        {
+            // The server is gone: nobody is waiting for the answer.
+        }
+    }
+
     private async Task AnswerAsync(string requestId, PermissionDecision decision)
     {
         // Always "once", even when the owner allowed for the whole session: OpenCode's "always" would let its own
@@ -405,15 +470,16 @@ internal sealed class OpenCodeSession : IAgentSession
     /// (its defaults, then every config's <c>permission</c>, then the agent's own <c>permission</c>) followed by the
     /// session's: so these, on the session, outrank anything a config file says. Everything asks — reads too, so that
     /// every call reaches the gatekeeper, is in the ledger and meets the project's deny rules (PocketCoder's own policy
-    /// allows reads inside the project without troubling the owner). Its own questions to a user at a terminal (question, plan switches) are
-    /// off: nobody is at that terminal, and PocketCoder has its own plan mode. Subagents are off (see below).
+    /// allows reads inside the project without troubling the owner). Its question tool runs (its questions come to the
+    /// owner as question cards); plan switches are off: PocketCoder has its own plan mode. Subagents are off (see below).
     /// </summary>
     internal static JsonArray GateRules() =>
     [
         Rule("*", "*", "ask"),
         Rule("todowrite", "*", "allow"),
         Rule("todoread", "*", "allow"),
-        Rule("question", "*", "deny"),
+        // The question tool only asks: its question.asked goes to the owner as a question card (never answered by a rule).
+        Rule("question", "*", "allow"),
         Rule("plan_enter", "*", "deny"),
         Rule("plan_exit", "*", "deny"),
         // A subagent runs in a child session that inherits only the deny and external_directory rules of this one, so

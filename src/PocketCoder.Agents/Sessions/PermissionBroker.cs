@@ -58,6 +58,11 @@ internal sealed class PermissionBroker(IAgentSink sink, bool appliesEditedInput,
     /// <summary>The decision an adapter may act on (see the type's summary).</summary>
     internal static PermissionDecision Normalise(PermissionDecision decision, PermissionRequest request, bool appliesEditedInput, string agentName)
     {
+        if (request.Kind == ToolKind.Question)
+        {
+            return decision with { Remember = false }; // Its answers, which every agent that asks takes back.
+        }
+
         if (decision.Allow && decision.UpdatedInput is { } edited && !appliesEditedInput
             && edited.GetRawText() != request.Input.GetRawText())
         {

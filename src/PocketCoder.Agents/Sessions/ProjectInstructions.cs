@@ -48,4 +48,48 @@ internal static class ProjectInstructions
 
         return text.Length == 0 ? null : text.ToString();
     }
+
+    /// <summary>
+    /// Most UTF-8 bytes handed over: one command-line argument may hold 128 KiB on Linux, and a file of invalid UTF-8 grows
+    /// threefold when decoded (each bad byte becomes U+FFFD), so a repository could otherwise stop Claude from starting.
+    /// </summary>
+    public const int MaxHandedOver = 120_000;
+
+    /// <summary>
+    /// The repository's instructions followed by the owner's for this session (a profile's), or null when neither is there;
+    /// the repository's cut first when together they would be too long to hand over (<see cref="MaxHandedOver"/>).
+    /// </summary>
+    public static string? With(string? project, string? owner)
+    {
+        var own = string.IsNullOrWhiteSpace(owner) ? null : $"\nThe owner's instructions for this session:\n\n{owner}\n";
+        if (project is null && own is null)
+        {
+            return null;
+        }
+
+        var room = MaxHandedOver - Encoding.UTF8.GetByteCount(own ?? "");
+        return Cut(project ?? "", Math.Max(room, 0)) + own;
+    }
+
+    /// <summary>The text cut (on a character boundary) to at most this many UTF-8 bytes.</summary>
+    private static string Cut(string text, int bytes)
+    {
+        if (Encoding.UTF8.GetByteCount(text) <= bytes)
+        {
+            return text;
+        }
+
+        var length = Math.Min(text.Length, bytes);
+        while (length > 0 && Encoding.UTF8.GetByteCount(text.AsSpan(0, length)) > bytes)
+        {
+            length = Math.Max(0, length - Math.Max(1, (Encoding.UTF8.GetByteCount(text.AsSpan(0, length)) - bytes) / 3));
+        }
+
+        if (length > 0 && char.IsHighSurrogate(text[length - 1]))
+        {
+            length--;
+        }
+
+        return text[..length];
+    }
 }

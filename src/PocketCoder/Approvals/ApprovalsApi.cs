@@ -116,7 +116,7 @@ public static class ApprovalsApi
                 $"This question is already {approval.Status}{(approval.DecidedBy is null ? "" : $" by {approval.DecidedBy}")}.");
         }
 
-        var decided = gatekeeper.Answer(id, QuestionAnswers.Apply(approval, request), user.Actor());
+        var decided = gatekeeper.Answer(id, QuestionAnswers.Apply(approval, request), QuestionAnswers.Owner(request), user.Actor());
         return new DecisionResponse(decided.Id, decided.Status, decided.Decision!);
     }
 
@@ -129,21 +129,24 @@ public static class ApprovalsApi
     private static Created<RuleResponse> AddRule(string projectId, CreateRuleRequest request, Projects.ProjectStore projects, Rules rules, ClaimsPrincipal user)
     {
         projects.Get(projectId);
-        var rule = rules.Add(projectId, RuleTool(request), request.Pattern!, request.Action!, user.Actor());
+        var (tool, pattern) = RuleTool(request);
+        var rule = rules.Add(projectId, tool, pattern, request.Action!, user.Actor());
         return TypedResults.Created($"/api/projects/{projectId}/rules/{rule.Id}", RuleResponse.From(rule));
     }
 
     private static RuleResponse ChangeRule(string projectId, string ruleId, CreateRuleRequest request, Projects.ProjectStore projects, Rules rules, ClaimsPrincipal user)
     {
         projects.Get(projectId);
-        return RuleResponse.From(rules.Change(projectId, ruleId, RuleTool(request), request.Pattern!, request.Action!, user.Actor()));
+        var (tool, pattern) = RuleTool(request);
+        return RuleResponse.From(rules.Change(projectId, ruleId, tool, pattern, request.Action!, user.Actor()));
     }
 
     /// <summary>The project's last 200 questions that the rule would have matched: what a rule means, before it is saved.</summary>
     private static RulePreview PreviewRule(string projectId, CreateRuleRequest request, Projects.ProjectStore projects, ApprovalStore approvals)
     {
         var project = projects.Get(projectId);
-        var rule = new Rule("preview", projectId, RuleTool(request), request.Pattern!, request.Action!, DateTimeOffset.UnixEpoch, null);
+        var (tool, pattern) = RuleTool(request);
+        var rule = new Rule("preview", projectId, tool, pattern, request.Action!, DateTimeOffset.UnixEpoch, null);
         var recent = approvals.Recent(projectId, 200);
         var matched = recent.Where(a =>
         {
@@ -157,11 +160,15 @@ public static class ApprovalsApi
             [.. matched.Take(10).Select(a => new RuleMatch(a.Tool, a.Kind, a.RulePattern == "*" ? "*" : Glob.Unescape(a.RulePattern), a.CreatedAt))]);
     }
 
-    private static string RuleTool(CreateRuleRequest request) =>
-        !string.IsNullOrWhiteSpace(request.Tool) && RuleTools.IsValid(request.Tool.Trim())
-            ? request.Tool.Trim()
+    /// <summary>The rule's tool and pattern, <c>mcp:SERVER/TOOL</c> written out (see <see cref="RuleTools.Normalize"/>).</summary>
+    private static (string Tool, string Pattern) RuleTool(CreateRuleRequest request)
+    {
+        var (tool, pattern) = RuleTools.Normalize(request.Tool?.Trim() ?? "", request.Pattern!);
+        return !string.IsNullOrWhiteSpace(tool) && RuleTools.IsValid(tool)
+            ? (tool, pattern)
             : throw ApiProblem.Validation(
-                $"'tool' must be \"*\", a kind ({string.Join(", ", RuleTools.KindWords)}) or an agent's tool name such as \"Bash\" (letters, digits, _ - . :).");
+                $"'tool' must be \"*\", a kind ({string.Join(", ", RuleTools.KindWords)}), \"mcp:SERVER/TOOL\" or an agent's tool name such as \"Bash\" (letters, digits, _ - . :).");
+    }
 
     private static NoContent RemoveRule(string projectId, string ruleId, Rules rules, ClaimsPrincipal user)
     {

@@ -102,13 +102,15 @@ public sealed class Gatekeeper(
     /// Answers a question: the only way a question is allowed, with the input <see cref="QuestionAnswers.Apply"/> made
     /// from the owner's checked answers. An allow on <see cref="Decide"/> never answers one, whatever input it carries.
     /// </summary>
-    public Approval Answer(string approvalId, JsonElement answeredInput, Actor actor) =>
-        TryDecide(approvalId, Decisions.AllowOnce, null, answeredInput, actor, out var refusal, answering: true) ?? throw refusal!;
+    public Approval Answer(string approvalId, JsonElement answeredInput, IReadOnlyList<OwnerAnswer> answers, Actor actor) =>
+        TryDecide(approvalId, Decisions.AllowOnce, null, answeredInput, actor, out var refusal, answers: answers) ?? throw refusal!;
 
     /// <summary>Decides, or says why not (unknown, already decided, an edit the agent cannot apply) without throwing.</summary>
+    /// <param name="answers">Set when answering a question (and only then).</param>
     private Approval? TryDecide(string approvalId, string decision, string? message, JsonElement? updatedInput, Actor actor, out ApiProblem? refusal,
-        bool answering = false)
+        IReadOnlyList<OwnerAnswer>? answers = null)
     {
+        var answering = answers is not null;
         ApiProblem? why = null;
         var decided = database.Write(write =>
         {
@@ -142,7 +144,8 @@ public sealed class Gatekeeper(
                 return null;
             }
 
-            if (allow && updatedInput is not null && !CanEditInput(write, approval.SessionId))
+            // Answers are not an edit: every agent that asks a question takes its answers back (each in its own form).
+            if (allow && updatedInput is not null && !answering && !CanEditInput(write, approval.SessionId))
             {
                 // Claude runs the input we send back; the others run what they asked for whatever we say, so an
                 // "edited" allow would approve a command the owner did not see run. Nothing is decided.
@@ -198,7 +201,7 @@ public sealed class Gatekeeper(
         {
             waiter.TrySetResult(decision == Decisions.Deny
                 ? PermissionDecision.Deny(decided.Message!)
-                : new PermissionDecision(true, decided.Message, updatedInput, decision == Decisions.AllowSession));
+                : new PermissionDecision(true, decided.Message, updatedInput, decision == Decisions.AllowSession, answers));
         }
 
         return decided;

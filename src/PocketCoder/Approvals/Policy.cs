@@ -180,7 +180,41 @@ public static class Policy
         ToolMatches(rule.Tool, request)
         && (rule.Pattern == "*"
             || (request.Kind == ToolKind.Execute && request.Command is { } command && Glob.MatchesCommand(rule.Pattern, command))
+            || (request.Kind == ToolKind.Mcp && McpMatches(rule.Pattern, request.Tool))
             || (relativePath is not null && Glob.MatchesPath(rule.Pattern, relativePath)));
+
+    /// <summary>
+    /// An MCP rule's pattern <c>SERVER/TOOL</c> against the tool <c>mcp__SERVER__TOOL</c>: the server part matched as one
+    /// name, the tool part with <c>*</c> matching anything (a tool's name may hold a <c>/</c>, which must not slip past
+    /// <c>deny mcp probe/*</c>).
+    /// </summary>
+    public static bool McpMatches(string pattern, string tool)
+    {
+        var slash = pattern.IndexOf('/');
+        if (slash <= 0 || McpSubject(tool) is not { } subject)
+        {
+            return false;
+        }
+
+        var split = subject.IndexOf('/');
+        return Glob.MatchesPath(pattern[..slash], subject[..split]) && Glob.MatchesCommand(pattern[(slash + 1)..], subject[(split + 1)..]);
+    }
+
+    /// <summary>
+    /// What an MCP rule's pattern matches: <c>SERVER/TOOL</c> from the tool's name <c>mcp__SERVER__TOOL</c> (how Claude names
+    /// them, and Codex's are named here), so <c>mcp probe/*</c> covers every tool of the server "probe". Null for other names.
+    /// </summary>
+    public static string? McpSubject(string tool)
+    {
+        const string Prefix = "mcp__";
+        if (!tool.StartsWith(Prefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var split = tool.IndexOf("__", Prefix.Length, StringComparison.Ordinal);
+        return split <= Prefix.Length || split + 2 >= tool.Length ? null : $"{tool[Prefix.Length..split]}/{tool[(split + 2)..]}";
+    }
 
     /// <summary>
     /// Whether a rule's tool covers the request: <c>*</c>; a kind word (<see cref="RuleTools"/>), matched by
@@ -287,6 +321,15 @@ public static class RuleTools
         "mcp" => ToolKind.Mcp,
         _ => null,
     };
+
+    /// <summary>
+    /// A rule as written <c>mcp:SERVER/TOOL</c> (a glob: <c>mcp:probe/*</c>) is the kind word <c>mcp</c> with that pattern;
+    /// any other tool and pattern stay as given.
+    /// </summary>
+    public static (string Tool, string Pattern) Normalize(string tool, string pattern) =>
+        tool.StartsWith("mcp:", StringComparison.Ordinal) && tool.Length > 4 && pattern == "*"
+            ? ("mcp", tool[4..])
+            : (tool, pattern);
 
     /// <summary>
     /// <c>*</c>, a kind word, or something shaped like a tool name (letters, digits, <c>_ - . :</c>, as in

@@ -87,6 +87,10 @@ public static class QuestionAnswers
         return JsonElement.Parse(input.ToJsonString());
     }
 
+    /// <summary>The answers as the agents that take them apart read them (call after <see cref="Apply"/> has checked them).</summary>
+    public static IReadOnlyList<OwnerAnswer> Owner(AnswerRequest request) =>
+        [.. (request.Answers ?? []).Select(a => new OwnerAnswer([.. a?.Selected ?? []], a?.Other?.Trim() is { Length: > 0 } own ? own : null))];
+
     private static string Shorten(string text) => text.Length <= 80 ? text : text[..79] + "…";
 
     /// <summary>A string the agent sent, or null for anything else (a number, an object): its input is not trusted to be well formed.</summary>

@@ -139,13 +139,21 @@ public sealed class Devices(Database database, Ledger.LedgerStore ledger, TimePr
             ledger.Append(write, actor, "device.revoked", deviceId);
             // Nor a chat its person bound (their direct chat, a group): it would go on showing approvals and turns to a
             // chat no one still linked answers for. Another linked person binds it again if it should steer.
-            var bound = write.Query("SELECT bridge_id, chat_id, project_id FROM bridge_channels WHERE bound_by_device = $id",
+            // Their own direct chats too, whoever bound them (the phone can): no one else linked reads there.
+            var bound = write.Query(
+                """
+                SELECT bridge_id, chat_id, project_id FROM bridge_channels WHERE bound_by_device = $id
+                UNION
+                SELECT b.bridge_id, b.chat_id, b.project_id FROM bridge_channels b
+                JOIN bridge_chats c ON c.bridge_id = b.bridge_id AND c.chat_id = b.chat_id AND c.is_direct = 1
+                JOIN bridge_people p ON p.bridge_id = c.bridge_id AND p.user_id = c.last_user_id AND p.device_id = $id
+                """,
                 r => (Bridge: r.GetString(0), Chat: r.GetString(1), Project: r.GetString(2)), ("$id", deviceId));
             foreach (var (bridge, chat, project) in bound)
             {
                 write.Execute("DELETE FROM bridge_channels WHERE bridge_id = $bridge AND chat_id = $chat", ("$bridge", bridge), ("$chat", chat));
                 ledger.Append(write, actor, "bridge.unbound", project,
-                    new JsonObject { ["bridge"] = bridge, ["chat"] = chat, ["reason"] = "the device that bound it was revoked" });
+                    new JsonObject { ["bridge"] = bridge, ["chat"] = chat, ["reason"] = "the device that bound it, or whose direct chat it is, was revoked" });
             }
         });
     }

@@ -17,6 +17,9 @@ public sealed record BridgePerson(string BridgeId, string Platform, string UserI
 public sealed record BridgeChannel(string BridgeId, string ChatId, string ChatTitle, string ProjectId, string? Agent, string? SessionId,
     string BoundBy, DateTimeOffset BoundAt);
 
+/// <summary>A chat where a linked person wrote to the bridge: one the phone may bind to a project.</summary>
+public sealed record SeenChat(string BridgeId, string ChatId, string ChatTitle, bool IsDirect, string LastUserName, DateTimeOffset LastSeenAt);
+
 /// <summary>An approval shown in a chat, and the nonce its buttons carry.</summary>
 public sealed record ApprovalMessage(string BridgeId, string ChatId, string ApprovalId, string? MessageId, string Nonce, bool Settled);
 
@@ -25,6 +28,9 @@ public sealed class BridgeStore(Database database, Ledger.LedgerStore ledger, Ti
 {
     /// <summary>Handled delivery ids kept per bridge to recognise a platform's retries.</summary>
     private const int DeliveriesKept = 2000;
+
+    /// <summary>Chats offered for binding, per bridge: the ones linked people wrote in most recently.</summary>
+    private const int ChatsKept = 50;
 
     /// <summary>The linked person behind a platform user, or null (never linked, or their device was revoked).</summary>
     public BridgePerson? Person(string bridgeId, string userId) => database.Read(connection => connection.Query(
@@ -82,11 +88,22 @@ public sealed class BridgeStore(Database database, Ledger.LedgerStore ledger, Ti
     private static string ChannelQuery(string where) =>
         $"SELECT bridge_id, chat_id, chat_title, project_id, agent, session_id, bound_by, bound_at FROM bridge_channels {where}";
 
-    public BridgeChannel Bind(string bridgeId, string chatId, string chatTitle, string projectId, Actor actor)
+    /// <summary>
+    /// Binds the chat for <paramref name="actor"/>'s device, checked in the same transaction: a device revoked a moment
+    /// before (whose revocation would never unbind this) or a project removed binds nothing.
+    /// </summary>
+    /// <returns>The channel, or null when the device is revoked or the project gone.</returns>
+    public BridgeChannel? Bind(string bridgeId, string chatId, string chatTitle, string projectId, Actor actor)
     {
         var now = clock.GetUtcNow();
-        database.Write(write =>
+        var bound = database.Write(write =>
         {
+            if (write.Scalar<string>("SELECT id FROM devices WHERE id = $device AND revoked_at IS NULL", ("$device", actor.Id)) is null
+                || write.Scalar<string>("SELECT id FROM projects WHERE id = $project", ("$project", projectId)) is null)
+            {
+                return false;
+            }
+
             write.Execute(
                 """
                 INSERT INTO bridge_channels (bridge_id, chat_id, chat_title, project_id, bound_by, bound_by_device, bound_at)
@@ -96,8 +113,9 @@ public sealed class BridgeStore(Database database, Ledger.LedgerStore ledger, Ti
                 """, ("$bridge", bridgeId), ("$chat", chatId), ("$title", chatTitle), ("$project", projectId), ("$by", actor.Name), ("$device", actor.Id),
                 ("$now", now.ToDb()));
             ledger.Append(write, actor.Name, "bridge.bound", projectId, new JsonObject { ["bridge"] = bridgeId, ["chat"] = chatId, ["chatTitle"] = chatTitle });
+            return true;
         });
-        return Channel(bridgeId, chatId)!;
+        return bound ? Channel(bridgeId, chatId) : null;
     }
 
     /// <returns>Whether the chat was bound.</returns>
@@ -114,6 +132,41 @@ public sealed class BridgeStore(Database database, Ledger.LedgerStore ledger, Ti
         ledger.Append(write, actor.Name, "bridge.unbound", project, new JsonObject { ["bridge"] = bridgeId, ["chat"] = chatId });
         return true;
     });
+
+    /// <summary>
+    /// Notes that a linked person wrote in this chat (its title as it is now), so the phone can offer it for binding.
+    /// Only the most recent <see cref="ChatsKept"/> chats are kept.
+    /// </summary>
+    public void Seen(string bridgeId, string chatId, string chatTitle, bool isDirect, string userId, string userName) => database.Write(write =>
+    {
+        write.Execute(
+            """
+            INSERT INTO bridge_chats (bridge_id, chat_id, chat_title, is_direct, last_user_id, last_user_name, last_seen_at)
+            VALUES ($bridge, $chat, $title, $direct, $userId, $user, $now)
+            ON CONFLICT (bridge_id, chat_id) DO UPDATE SET chat_title = $title, is_direct = $direct, last_user_id = $userId, last_user_name = $user,
+              last_seen_at = $now
+            """, ("$bridge", bridgeId), ("$chat", chatId), ("$title", chatTitle), ("$direct", isDirect ? 1 : 0), ("$userId", userId), ("$user", userName),
+            ("$now", clock.GetUtcNow().ToDb()));
+        write.Execute(
+            """
+            DELETE FROM bridge_chats WHERE bridge_id = $bridge AND rowid NOT IN
+              (SELECT rowid FROM bridge_chats WHERE bridge_id = $bridge ORDER BY last_seen_at DESC, rowid DESC LIMIT $kept)
+            """, ("$bridge", bridgeId), ("$kept", ChatsKept));
+    });
+
+    /// <summary>
+    /// The chats linked people wrote in, most recent first: only while the one who wrote there last is still linked (a
+    /// revoked person's chats are not offered).
+    /// </summary>
+    public IReadOnlyList<SeenChat> Chats(string? bridgeId = null) => database.Read(connection => connection.Query(
+        """
+        SELECT c.bridge_id, c.chat_id, c.chat_title, c.is_direct, c.last_user_name, c.last_seen_at FROM bridge_chats c
+        JOIN bridge_people p ON p.bridge_id = c.bridge_id AND p.user_id = c.last_user_id
+        JOIN devices d ON d.id = p.device_id AND d.revoked_at IS NULL
+        WHERE $bridge IS NULL OR c.bridge_id = $bridge ORDER BY c.last_seen_at DESC, c.rowid DESC
+        """, MapChat, ("$bridge", bridgeId)));
+
+    public SeenChat? Chat(string bridgeId, string chatId) => Chats(bridgeId).FirstOrDefault(c => c.ChatId == chatId);
 
     public void SetSession(string bridgeId, string chatId, string? sessionId) => database.Write(write => write.Execute(
         "UPDATE bridge_channels SET session_id = $session WHERE bridge_id = $bridge AND chat_id = $chat",
@@ -197,6 +250,9 @@ public sealed class BridgeStore(Database database, Ledger.LedgerStore ledger, Ti
 
     private static BridgeChannel MapChannel(SqliteDataReader r) =>
         new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.NullableString(4), r.NullableString(5), r.GetString(6), r.Time(7));
+
+    private static SeenChat MapChat(SqliteDataReader r) =>
+        new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt64(3) == 1, r.GetString(4), r.Time(5));
 
     private static ApprovalMessage MapApprovalMessage(SqliteDataReader r) =>
         new(r.GetString(0), r.GetString(1), r.GetString(2), r.NullableString(3), r.GetString(4), r.GetInt64(5) == 1);

@@ -42,6 +42,8 @@ public sealed partial class ChatBridge(BridgeDefinition definition, IChatPlatfor
     private const string AllowSessionAction = "s";
     private const string DenyAction = "d";
     private const string DenyWithReasonAction = "r";
+    /// <summary>A question's option button: followed by the option's index (o0, o1, …).</summary>
+    private const string OptionAction = "o";
     private static readonly TimeSpan ReasonWait = TimeSpan.FromMinutes(10);
 
     private readonly ChatOutbox _outbox = new(platform, services.Clock, logger);
@@ -246,6 +248,7 @@ public sealed partial class ChatBridge(BridgeDefinition definition, IChatPlatfor
             return;
         }
 
+        Store.Seen(definition.Id, input.ChatId, input.ChatTitle, input.IsDirect, input.UserId, person.UserName);
         if (_reasons.TryRemove((input.ChatId, input.UserId), out var asked) && asked.Until > services.Clock.GetUtcNow() && command is null)
         {
             Decide(input.ChatId, asked.ApprovalId, Decisions.Deny, input.Text!.Trim(), person, pressId: null);
@@ -424,8 +427,10 @@ public sealed partial class ChatBridge(BridgeDefinition definition, IChatPlatfor
         }
 
         Store.Link(definition.Id, definition.Platform, input.UserId, input.UserName, paired.Device);
+        Store.Seen(definition.Id, input.ChatId, input.ChatTitle, input.IsDirect, input.UserId, input.UserName);
         BridgeLog.Linked(logger, definition.Id, input.UserName, input.UserId, paired.Device.Id);
-        _outbox.Say(input.ChatId, $"Linked: you are the device \"{paired.Device.Name}\". In a group, /bind PROJECT makes it steer that project. /help lists the rest.");
+        _outbox.Say(input.ChatId, $"Linked: you are the device \"{paired.Device.Name}\". In a group, /bind PROJECT makes it steer that project "
+            + "(or write anything there and bind it from the app's Devices screen). /help lists the rest.");
     }
 
     private string PlatformTitle => definition.Platform switch
@@ -447,11 +452,25 @@ public sealed partial class ChatBridge(BridgeDefinition definition, IChatPlatfor
             return;
         }
 
-        Store.Bind(definition.Id, input.ChatId, input.ChatTitle, matches[0].Id, person.Actor);
+        if (Store.Bind(definition.Id, input.ChatId, input.ChatTitle, matches[0].Id, person.Actor) is null)
+        {
+            return; // Revoked (or the project removed) a moment ago.
+        }
+
+        Bound(input.ChatId, input.IsDirect, matches[0], boundBy: null);
+    }
+
+    /// <summary>
+    /// A chat was just bound (here, or from the phone by <paramref name="boundBy"/>): take it up, say so in the chat and
+    /// show the project's pending approvals there.
+    /// </summary>
+    public void Bound(string chatId, bool isDirect, Projects.Project project, string? boundBy)
+    {
         ChannelsChanged();
-        _outbox.Say(input.ChatId, $"This chat now steers {matches[0].Name}. Plain text starts a session; each approval comes here with buttons."
-            + (input.IsDirect || platform.SeesEveryGroupMessage ? "" : "\n\n" + PrivacyAdvice));
-        ShowPendingApprovals(input.ChatId, matches[0].Id);
+        _outbox.Say(chatId, $"This chat now steers {project.Name}{(boundBy is null ? "" : $" (bound by {boundBy})")}. "
+            + "Plain text starts a session; each approval comes here with buttons."
+            + (isDirect || platform.SeesEveryGroupMessage ? "" : "\n\n" + PrivacyAdvice));
+        ShowPendingApprovals(chatId, project.Id);
     }
 
     private async Task MessageAsync(ChatInput input, BridgeChannel? channel, BridgePerson person, string text, CancellationToken cancellationToken)

@@ -97,7 +97,15 @@ public sealed partial class ChatBridge
         ChatButton Button(string label, string action) => new(label, $"{record.Nonce}:{action}");
         if (approval.Kind == Agents.ToolKinds.ToWire(Agents.ToolKind.Question))
         {
-            // A question is answered with its options in the app (a chat's buttons only allow or deny); here it can be dismissed.
+            // One question with one answer among a few options, all shown whole: a button per option. Anything more (several
+            // questions, several answers, the owner's own words) is answered in the app; here it can be dismissed.
+            if (whole && ChatChoices(approval) is { } choices)
+            {
+                return new ChatMessage(shown + "\n\n❓ Choose one, or answer in the app in your own words.",
+                    [.. choices.Select((label, i) => (IReadOnlyList<ChatButton>)[Button(Shorten(Clean(label), 40), $"{OptionAction}{i}")]),
+                        [Button("Dismiss", DenyAction)]]);
+            }
+
             return new ChatMessage(shown + "\n\n❓ Answer it in the app; here it can only be dismissed.", [[Button("Dismiss", DenyAction)]]);
         }
 
@@ -111,6 +119,35 @@ public sealed partial class ChatBridge
         // A session grant covers every later call of the tool, not only ones like this: the button says so.
         var everyCall = $"All {Shorten(Clean(approval.Tool), 24)} this session";
         return new ChatMessage(shown, [[Button("Allow once", AllowOnceAction), Button(everyCall, AllowSessionAction)], deny]);
+    }
+
+    /// <summary>Most options a chat offers as buttons for a question.</summary>
+    private const int MostChatChoices = 4;
+
+    /// <summary>
+    /// The option labels of a question a chat can answer with buttons: exactly one question, one answer, 2 to
+    /// <see cref="MostChatChoices"/> distinct options. Null for anything else.
+    /// </summary>
+    private static IReadOnlyList<string>? ChatChoices(Approval approval)
+    {
+        using var document = JsonDocument.Parse(approval.Input);
+        if (document.RootElement.ValueKind != JsonValueKind.Object || !document.RootElement.TryGetProperty("questions", out var questions)
+            || questions.ValueKind != JsonValueKind.Array || questions.GetArrayLength() != 1)
+        {
+            return null;
+        }
+
+        var question = questions[0];
+        if (question.ValueKind != JsonValueKind.Object || (question.TryGetProperty("multiSelect", out var many) && many.ValueKind == JsonValueKind.True)
+            || !question.TryGetProperty("options", out var options) || options.ValueKind != JsonValueKind.Array)
+        {
+            return null;
+        }
+
+        var labels = options.EnumerateArray().Select(o => o.ValueKind == JsonValueKind.Object ? Field(o, "label") : null).ToList();
+        return labels.Count is >= 2 and <= MostChatChoices && labels.All(l => l is { Length: > 0 }) && labels.Distinct(StringComparer.Ordinal).Count() == labels.Count
+            ? [.. labels.OfType<string>()]
+            : null;
     }
 
     /// <summary>The approval as a chat shows it (cut to fit, with room for one more paragraph), and whether that shows the call whole.</summary>
@@ -184,7 +221,7 @@ public sealed partial class ChatBridge
                 }
             }
 
-            return false; // Answered in the app, never allowed from a chat.
+            return whole; // Never allowed from a chat; shown whole, a one-question choice can be answered with its buttons.
         }
 
         var left = input.EnumerateObject().Where(p => !Commentary.Contains(p.Name) && p.Value.ValueKind != JsonValueKind.Null)
@@ -384,6 +421,12 @@ public sealed partial class ChatBridge
             return;
         }
 
+        if (parts[1].StartsWith(OptionAction, StringComparison.Ordinal))
+        {
+            AnswerWithOption(input, record.ApprovalId, parts[1][OptionAction.Length..], person);
+            return;
+        }
+
         switch (parts[1])
         {
             case AllowOnceAction:
@@ -405,6 +448,43 @@ public sealed partial class ChatBridge
                 await AnswerAsync(input.PressId!, "Already settled.", cancellationToken).ConfigureAwait(false);
                 ShowApproval(input.ChatId, record.ApprovalId);
                 break;
+        }
+    }
+
+    /// <summary>
+    /// A press of one of a question's option buttons: answered with that option, checked as any answer is (the question
+    /// must still offer buttons: one question, one answer, shown whole), as the linked person's device.
+    /// </summary>
+    private void AnswerWithOption(ChatInput input, string approvalId, string index, BridgePerson person)
+    {
+        string notice;
+        try
+        {
+            var approval = services.Approvals.Find(approvalId) ?? throw ApiProblem.NotFound(ErrorCodes.ApprovalNotFound, "No such question.");
+            if (approval.Status != ApprovalStatuses.Pending)
+            {
+                throw ApiProblem.Conflict(ErrorCodes.ApprovalAlreadyDecided, Outcome(approval));
+            }
+
+            if (ChatChoices(approval) is not { } choices || !Describe(approval).Whole || !int.TryParse(index, out var chosen) || chosen < 0 || chosen >= choices.Count)
+            {
+                // Never offered on this message (a modified client's button data): answered in the app only.
+                throw ApiProblem.Validation("Not an option here: answer it in the app.");
+            }
+
+            var request = new AnswerRequest([new QuestionAnswer([choices[chosen]], null)]);
+            services.Gatekeeper.Answer(approvalId, QuestionAnswers.Apply(approval, request), QuestionAnswers.Owner(request), person.Actor);
+            notice = $"Answered: {Shorten(Clean(choices[chosen]), 60)}.";
+        }
+        catch (ApiProblem problem)
+        {
+            notice = services.Approvals.Find(approvalId) is { Status: not ApprovalStatuses.Pending } settled ? Outcome(settled) : problem.Message;
+            ShowApproval(input.ChatId, approvalId);
+        }
+
+        if (input.PressId is { } pressId)
+        {
+            _ = AnswerAsync(pressId, notice, CancellationToken.None);
         }
     }
 

@@ -38,10 +38,21 @@ public static class ApprovalCommands
         {
             var created = approval.GetProperty("createdAt").GetDateTimeOffset();
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"{approval.GetProperty("id").GetString()}  {approval.GetProperty("tool").GetString(),-10} {approval.GetProperty("title").GetString()}  (session {approval.GetProperty("sessionId").GetString()?[..8]}, {Age(created)} ago)"));
+                $"{approval.GetProperty("id").GetString()}  {TerminalText.Clean(approval.GetProperty("tool").GetString()),-10} {TerminalText.Clean(approval.GetProperty("title").GetString())}  (session {approval.GetProperty("sessionId").GetString()?[..8]}, {Age(created)} ago)"));
             if (approval.TryGetProperty("plan", out var plan) && plan.ValueKind == JsonValueKind.String)
             {
-                await output.WriteLineAsync(plan.GetString());
+                await output.WriteLineAsync(TerminalText.Clean(plan.GetString()));
+            }
+
+            if (approval.GetProperty("kind").GetString() == "question")
+            {
+                var questions = QuestionCommand.Read(approval.GetProperty("input"));
+                for (var i = 0; i < questions.Count; i++)
+                {
+                    await output.WriteAsync(QuestionCommand.Show(questions[i], i + 1, questions.Count));
+                }
+
+                await output.WriteLineAsync($"  answer it: pocketcoder answer {approval.GetProperty("id").GetString()}");
             }
         }
 

@@ -14,6 +14,9 @@ public sealed class CliArguments(ParseResult result, IReadOnlyList<Option> optio
 
     public string? Value(string name) => Find(name) is Option<string> option ? result.GetValue(option) : null;
 
+    /// <summary>Every value of a repeatable option, in the order given.</summary>
+    public IReadOnlyList<string> Values(string name) => Find(name) is Option<string[]> option ? result.GetValue(option) ?? [] : [];
+
     /// <summary>Was --name given (a switch, or an option with a value)?</summary>
     public bool Flag(string name) => Find(name) is { } option && result.GetResult(option) is { Implicit: false };
 
@@ -98,6 +101,13 @@ public static class CommandLine
         root.Subcommands.Add(Verb("deny", "Deny a waiting call; the agent sees the message.",
             [Data(), Url(), new Option<string>("--message") { Description = "Why, for the agent." }],
             [new Argument<string>("id") { Description = "The approval's id." }], ApprovalCommands.DenyAsync));
+        root.Subcommands.Add(Verb("answer", "Answer a question an agent asked: pick its options or write your own words (asks for each, unless --reply gives them).",
+            [Data(), Url(), new Option<string[]>("--reply")
+            {
+                Description = "One per question, in order: option numbers (\"2\", or \"1,3\" where several may be chosen), your own words, or both (\"1 but small\").",
+                AllowMultipleArgumentsPerToken = false,
+            }],
+            [new Argument<string>("id") { Description = "The question's id (see `pocketcoder approvals`)." }], QuestionCommand.AnswerAsync));
         root.Subcommands.Add(Verb("status", "Is the server running, where phones reach it, paired devices, sessions and what waits (exit 1 when not running).",
             [Data(), Url()], [], StatusCommand.RunAsync));
         root.Subcommands.Add(Verb("doctor", "Check this machine for PocketCoder: settings, data folder, agents, git, tmux, port, hub (exit 1 on a problem).",

@@ -318,6 +318,7 @@ public static class WatchCommand
                 lock (_write)
                 {
                     if (_waiting.Count == 0 || key.KeyChar is not ('a' or 's' or 'd' or 'r') || DateTimeOffset.UtcNow - _askedAt < KeyGrace
+                        || (IsQuestion(_waiting[0].Details) && key.KeyChar is not 'd')
                         || Volatile.Read(ref _deciding) == 1)
                     {
                         continue;
@@ -401,14 +402,29 @@ public static class WatchCommand
             }
         }
 
+        /// <summary>A question is answered (pocketcoder answer, the phone), never allowed: here it can only be dismissed.</summary>
+        private static bool IsQuestion(JsonElement details) => Str(details, "kind") == "question";
+
         /// <summary>The approval the keys answer, in full.</summary>
         /// <param name="afterAnother">It takes the place of one just decided: keys count only a moment later (<see cref="KeyGrace"/>),
         /// so a key meant for that one (a double tap) does not answer this. A first one needs no grace: with nothing waiting,
         /// a key typed before it appeared was read and ignored.</param>
         private void ShowFirst(bool afterAnother)
         {
-            var (_, title, tool, details) = _waiting[0];
+            var (id, title, tool, details) = _waiting[0];
             _askedAt = afterAnother ? DateTimeOffset.UtcNow : DateTimeOffset.MinValue;
+            if (IsQuestion(details))
+            {
+                var questions = details.TryGetProperty("input", out var asked) ? QuestionCommand.Read(asked) : [];
+                console.Write(new Panel(new Text(questions.Count == 0 ? title : string.Concat(questions.Select((q, i) => QuestionCommand.Show(q, i + 1, questions.Count))).TrimEnd()))
+                {
+                    Header = new PanelHeader("[bold yellow] The agent asks [/]"),
+                    Border = BoxBorder.Rounded,
+                });
+                console.MarkupLine($"answer it with [bold]pocketcoder answer {Markup.Escape(id)}[/] or on the phone · [bold]d[/] dismiss");
+                return;
+            }
+
             var body = new StringBuilder(Markup.Escape(title));
             // What will run exactly, not only the agent's description of it.
             if (details.TryGetProperty("input", out var input) && input.ValueKind == JsonValueKind.Object)

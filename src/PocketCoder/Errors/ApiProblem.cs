@@ -95,6 +95,11 @@ public static class ErrorCodes
     public const string ScheduleNotFound = "SCHEDULE_NOT_FOUND";
     public const string ScheduleLimit = "SCHEDULE_LIMIT";
     public const string BridgeChannelNotFound = "BRIDGE_CHANNEL_NOT_FOUND";
+    public const string BridgeNotFound = "BRIDGE_NOT_FOUND";
+    public const string ProfileNotFound = "PROFILE_NOT_FOUND";
+    public const string ProfileExists = "PROFILE_EXISTS";
+    public const string TooManyProfiles = "TOO_MANY_PROFILES";
+    public const string BridgeChatNotFound = "BRIDGE_CHAT_NOT_FOUND";
     public const string AttachmentInvalid = "ATTACHMENT_INVALID";
     public const string AttachmentTooLarge = "ATTACHMENT_TOO_LARGE";
     public const string AttachmentUnsupported = "ATTACHMENT_UNSUPPORTED";

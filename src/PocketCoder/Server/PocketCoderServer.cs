@@ -15,6 +15,7 @@ using PocketCoder.Hub;
 using PocketCoder.Health;
 using PocketCoder.Ledger;
 using PocketCoder.Notifications;
+using PocketCoder.Profiles;
 using PocketCoder.Projects;
 using PocketCoder.Reach;
 using PocketCoder.Reach.Acme;
@@ -109,6 +110,7 @@ public static class PocketCoderServer
         services.AddSingleton<DeviceConnections>();
         services.AddSingleton<ProjectHooks>();
         services.AddSingleton<Projects.ProjectStore>();
+        services.AddSingleton<Profiles.ProfileStore>();
         services.AddSingleton<Rules>();
         services.AddSingleton<Approvals.ApprovalStore>();
         services.AddSingleton<Gatekeeper>();
@@ -217,6 +219,7 @@ public static class PocketCoderServer
         api.MapAuth();
         api.MapProjects();
         api.MapSessions();
+        api.MapProfiles();
         api.MapEvents();
         api.MapApprovals();
         api.MapLedger();

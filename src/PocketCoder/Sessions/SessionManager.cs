@@ -47,7 +47,8 @@ public sealed class SessionManager(
     /// <param name="worktree">Work in a git worktree of its own, on a new branch (see <see cref="Workspace.Worktrees.SessionWorktrees"/>).</param>
     /// <param name="onCreated">Told the session as soon as it is recorded, before its agent starts (a backlog task's link to it).</param>
     public async Task<Session> CreateAsync(string projectId, string agentId, OwnerMessage? prompt, string? model, string mode, Actor actor,
-        CancellationToken cancellationToken, WorktreeChoice? worktree = null, Action<Session>? onCreated = null)
+        CancellationToken cancellationToken, WorktreeChoice? worktree = null, Action<Session>? onCreated = null,
+        (string Name, string? Instructions)? profile = null)
     {
         var project = projects.Get(projectId);
         var adapter = agents.Find(agentId) ?? throw ApiProblem.BadRequest(ErrorCodes.UnknownAgent,
@@ -55,9 +56,9 @@ public sealed class SessionManager(
         var title = prompt?.Text is not { Length: > 0 } text ? null : text.Length > 80 ? text[..80] + "…" : text;
         var session = database.Write(write =>
         {
-            var created = sessions.Create(write, project.Id, adapter.Id, model, mode, title);
+            var created = sessions.Create(write, project.Id, adapter.Id, model, mode, title, profile: profile);
             ledger.Append(write, actor.Name, "session.started", created.Id,
-                new JsonObject { ["projectId"] = project.Id, ["agent"] = adapter.Id, ["model"] = model, ["mode"] = mode });
+                new JsonObject { ["projectId"] = project.Id, ["agent"] = adapter.Id, ["model"] = model, ["mode"] = mode, ["profile"] = profile?.Name });
             return created;
         });
         onCreated?.Invoke(session);

@@ -123,7 +123,8 @@ public sealed class SessionRunner(
             logDirectory,
             logger,
             // project.Path is where this session works: the project's folder, or the session's worktree.
-            sandboxing.For(project, adapter.Id, project.Path));
+            sandboxing.For(project, adapter.Id, project.Path),
+            sessions.Instructions(session.Id));
         _agent = await adapter.StartAsync(options, this, cancellationToken).ConfigureAwait(false);
         UpdateStatus(resume ? "resumed" : null);
         if (!queue.IsEmpty(session.Id))

@@ -19,7 +19,8 @@ public sealed record Session(
     DateTimeOffset UpdatedAt,
     long LastSeq,
     DateTimeOffset? ArchivedAt = null,
-    string? Preview = null);
+    string? Preview = null,
+    string? Profile = null);
 
 /// <summary>A session a search found, with the words around the match (marked by \u0002 … \u0003).</summary>
 public sealed record SessionMatch(Session Session, string? Snippet);
@@ -41,20 +42,23 @@ public static class SessionStatuses
 /// <summary>Session rows. Every status or mode change goes out as a <c>session.status</c> event in the same transaction.</summary>
 public sealed class SessionStore(Database database, EventLog events, TimeProvider clock)
 {
-    private const string Columns = "id, project_id, agent, model, mode, status, agent_session_id, title, created_at, updated_at, last_seq, archived_at";
+    private const string Columns = "id, project_id, agent, model, mode, status, agent_session_id, title, created_at, updated_at, last_seq, archived_at, profile";
     private const string ReadColumns = Columns + ", preview";
     internal const int MaxQuery = 200;
 
     /// <param name="agentSessionId">The agent's own conversation to carry on (one begun in a terminal); a new one when null.</param>
-    public Session Create(DbWrite write, string projectId, string agent, string? model, string mode, string? title, string? agentSessionId = null)
+    /// <param name="profile">The profile it starts from (its name, and the instructions it adds), if any.</param>
+    public Session Create(DbWrite write, string projectId, string agent, string? model, string mode, string? title, string? agentSessionId = null,
+        (string Name, string? Instructions)? profile = null)
     {
         var now = clock.GetUtcNow();
         var session = new Session(Guid.NewGuid().ToString(), projectId, agent, model, mode, SessionStatuses.Starting,
-            agentSessionId ?? Guid.NewGuid().ToString(), title, now, now, 0);
+            agentSessionId ?? Guid.NewGuid().ToString(), title, now, now, 0, Profile: profile?.Name);
         write.Execute(
-            $"INSERT INTO sessions ({Columns}) VALUES ($id, $project, $agent, $model, $mode, $status, $agentSession, $title, $at, $at, 0, NULL)",
+            $"INSERT INTO sessions ({Columns}, instructions) VALUES ($id, $project, $agent, $model, $mode, $status, $agentSession, $title, $at, $at, 0, NULL, $profile, $instructions)",
             ("$id", session.Id), ("$project", projectId), ("$agent", agent), ("$model", model), ("$mode", mode),
-            ("$status", session.Status), ("$agentSession", session.AgentSessionId), ("$title", title), ("$at", now.ToDb()));
+            ("$status", session.Status), ("$agentSession", session.AgentSessionId), ("$title", title), ("$at", now.ToDb()),
+            ("$profile", profile?.Name), ("$instructions", profile?.Instructions));
         events.Append(write, session.Id, new SessionStatusEvent(session.Status, mode, null));
         return session;
     }
@@ -90,7 +94,7 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
             FROM best JOIN sessions s ON s.id = best.session_id
             WHERE $project IS NULL OR s.project_id = $project
             ORDER BY s.updated_at DESC LIMIT $limit
-            """, r => new SessionMatch(Map(r), r.NullableString(13)), ("$match", match), ("$project", projectId), ("$limit", limit)));
+            """, r => new SessionMatch(Map(r), r.NullableString(14)), ("$match", match), ("$project", projectId), ("$limit", limit)));
     }
 
     /// <summary>Each word quoted (a quote inside doubled), the last one a prefix: <c>fix "login</c> → <c>"fix" "\"login"*</c>.</summary>
@@ -188,7 +192,12 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
         $"SELECT {ReadColumns} FROM sessions WHERE agent = $agent AND agent_session_id = $conversation AND status <> 'stopped'", Map,
         ("$agent", agent), ("$conversation", agentSessionId)));
 
+    /// <summary>The instructions its profile added to the agent's system prompt, if any.</summary>
+    public string? Instructions(string id) => database.Read(connection =>
+        connection.Scalar<string>("SELECT instructions FROM sessions WHERE id = $id", ("$id", id)));
+
     private static Session Map(SqliteDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.NullableString(3), r.GetString(4), r.GetString(5), r.GetString(6),
-        r.NullableString(7), r.Time(8), r.Time(9), r.GetInt64(10), r.NullableTime(11), r.FieldCount > 12 ? r.NullableString(12) : null);
+        r.NullableString(7), r.Time(8), r.Time(9), r.GetInt64(10), r.NullableTime(11), r.FieldCount > 13 ? r.NullableString(13) : null,
+        r.NullableString(12));
 }

@@ -7,8 +7,10 @@ using PocketCoder.Errors;
 
 namespace PocketCoder.Sessions;
 
+/// <param name="Agent">Required unless <paramref name="Profile"/> names the agent.</param>
+/// <param name="Profile">A profile of the project to start from (GET /api/projects/{id}/profiles): its agent, model, mode, worktree
+/// and instructions; each field given here wins over the profile's.</param>
 public sealed record CreateSessionRequest(
-    [property: Required(ErrorMessage = "'agent' is required: one of the agent ids in GET /api/health (e.g. \"claude-code\").")]
     string? Agent,
     [property: StringLength(SessionsApi.MaxMessageLength, ErrorMessage = "'prompt' is at most {1} characters.")]
     string? Prompt,
@@ -20,7 +22,9 @@ public sealed record CreateSessionRequest(
     IReadOnlyList<AttachmentRequest>? Attachments = null,
     bool? Worktree = null,
     [property: StringLength(250, ErrorMessage = "'base' is a branch or commit of at most {1} characters.")]
-    string? Base = null);
+    string? Base = null,
+    [property: StringLength(100, MinimumLength = 1, ErrorMessage = "'profile' is a profile id of the project.")]
+    string? Profile = null);
 
 /// <param name="Queued">Null: the message started a turn. Else a turn was running and the message waits in the session's queue.</param>
 public sealed record SendMessageResponse(QueuedMessage? Queued);
@@ -43,14 +47,16 @@ public sealed record UpdateSessionRequest(
 /// <param name="ArchivedAt">When the owner archived it (hidden from the app's lists, kept whole); null when not archived.</param>
 /// <param name="Preview">The latest message in the session (the owner's or the agent's), on one line, cut at 200 characters.</param>
 /// <param name="Match">With <c>?q=</c>: the words around the match, each matched stretch between U+0002 and U+0003.</param>
+/// <param name="Profile">The name of the profile it was started with (as it was called then), or null.</param>
 public sealed record SessionResponse(
     string Id, string ProjectId, string Agent, string? Model, string Mode, string Status, string? Title,
     DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, long LastSeq, DateTimeOffset? ArchivedAt,
     string? Preview = null,
-    string? Match = null)
+    string? Match = null,
+    string? Profile = null)
 {
     public static SessionResponse From(Session s) =>
-        new(s.Id, s.ProjectId, s.Agent, s.Model, s.Mode, s.Status, s.Title, s.CreatedAt, s.UpdatedAt, s.LastSeq, s.ArchivedAt, s.Preview);
+        new(s.Id, s.ProjectId, s.Agent, s.Model, s.Mode, s.Status, s.Title, s.CreatedAt, s.UpdatedAt, s.LastSeq, s.ArchivedAt, s.Preview, Profile: s.Profile);
 }
 
 public static class SessionsApi
@@ -95,9 +101,13 @@ public static class SessionsApi
     }
 
     private static async Task<Created<SessionResponse>> Create(string projectId, CreateSessionRequest request, SessionManager manager, Projects.ProjectStore projects,
-        ClaimsPrincipal user, CancellationToken cancellationToken)
+        Profiles.ProfileStore profiles, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
-        var mode = request.Mode ?? SessionModes.Ask;
+        projects.Get(projectId);
+        var profile = request.Profile is { } profileId ? profiles.Get(projectId, profileId) : null;
+        var agent = request.Agent ?? profile?.Agent
+            ?? throw ApiProblem.Validation("'agent' is required: one of the agent ids in GET /api/health (e.g. \"claude-code\"), or a 'profile' that names one.");
+        var mode = request.Mode ?? profile?.Mode ?? SessionModes.Ask;
         if (string.IsNullOrWhiteSpace(request.Prompt) && request.Attachments is { Count: > 0 })
         {
             throw ApiProblem.Validation("Attachments go with a prompt: write what the agent should do with them.");
@@ -106,13 +116,14 @@ public static class SessionsApi
         // Checked before anything starts: a bad attachment never leaves a session behind.
         var prompt = string.IsNullOrWhiteSpace(request.Prompt) ? null : Attachments.Build(request.Prompt, request.Attachments);
         // Unsaid, the project's default decides (a project set to work on branches of their own).
-        var worktree = request.Worktree ?? projects.Get(projectId).WorktreeDefault ? new WorktreeChoice(request.Base) : null;
+        var worktree = request.Worktree ?? profile?.Worktree ?? projects.Get(projectId).WorktreeDefault ? new WorktreeChoice(request.Base) : null;
         if (worktree is null && request.Base is not null)
         {
             throw ApiProblem.Validation("'base' goes with \"worktree\": true (the branch or commit the session's worktree starts from).");
         }
 
-        var session = await manager.CreateAsync(projectId, request.Agent!, prompt, request.Model, mode, user.Actor(), cancellationToken, worktree);
+        var session = await manager.CreateAsync(projectId, agent, prompt, request.Model ?? profile?.Model, mode, user.Actor(), cancellationToken, worktree,
+            profile: profile is null ? null : (profile.Name, profile.Instructions));
         return TypedResults.Created($"/api/sessions/{session.Id}", SessionResponse.From(session));
     }
 

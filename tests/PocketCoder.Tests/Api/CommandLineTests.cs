@@ -82,4 +82,56 @@ public sealed class CommandLineTests
             Infrastructure.TempPaths.Delete(data);
         }
     }
+
+    [Theory]
+    [InlineData("2", false, "SQLite", null)]
+    [InlineData("  1 but keep it small ", false, "Postgres", "but keep it small")]
+    [InlineData("heron", false, "", "heron")]
+    [InlineData("=3 apples", false, "", "3 apples")]
+    [InlineData("1, 3", true, "Postgres|Docs", null)]
+    [InlineData("3,1 and notes", true, "Docs|Postgres", "and notes")]
+    public void AnswerReply_NumbersThenOwnWords(string reply, bool multiSelect, string selected, string? own)
+    {
+        var (answer, problem) = QuestionCommand.Parse(reply, Question(multiSelect));
+        Assert.True(answer is not null, problem);
+        Assert.Equal(selected.Length == 0 ? [] : selected.Split('|'), answer.Selected);
+        Assert.Equal(own, answer.Other);
+    }
+
+    [Theory]
+    [InlineData("4", false, "4 is not an option: choose from 1 to 3.")]
+    [InlineData("0", false, "0 is not an option")]
+    [InlineData("1,2", false, "Choose one option.")]
+    [InlineData("2,2", true, "Option 2 is chosen twice.")]
+    [InlineData("   ", false, "Choose an option or write your own answer.")]
+    [InlineData("=", false, "Write your own answer after the '='.")]
+    public void AnswerReply_Mistakes_SayWhatIsWrong(string reply, bool multiSelect, string problem)
+    {
+        var (answer, said) = QuestionCommand.Parse(reply, Question(multiSelect));
+        Assert.Null(answer);
+        Assert.StartsWith(problem, said, StringComparison.Ordinal);
+    }
+
+    private static QuestionCommand.Question Question(bool multiSelect) =>
+        new("Which?", "Pick", [new("Postgres", "usual"), new("SQLite"), new("Docs")], multiSelect);
+
+    [Fact]
+    public void AnswerReply_ALabelThatIsANumber_IsThatOption_AndWhatIsShownActsOnNoTerminal()
+    {
+        var numeric = new QuestionCommand.Question("How many?", null, [new("10"), new("5"), new("1")], false);
+        Assert.Equal(["10"], QuestionCommand.Parse("10", numeric).Answer!.Selected);
+        Assert.Equal(["1"], QuestionCommand.Parse("1", numeric).Answer!.Selected);
+        Assert.Equal(["5"], QuestionCommand.Parse("2", numeric).Answer!.Selected);
+
+        // A label that would rewrite the line it is on ("\r") is shown on one line, and the answer carries it exactly.
+        var input = System.Text.Json.JsonDocument.Parse("""
+            {"questions":[{"question":"Which?\u001b]52;c;aGk=\u0007","header":"H\nx","options":[{"label":"Drop prod\r  1. Keep data","description":"d"},{"label":"Keep","description":"k"}]}]}
+            """).RootElement;
+        var question = Assert.Single(QuestionCommand.Read(input));
+        var shown = QuestionCommand.Show(question, 1, 1);
+        Assert.DoesNotContain('\r', shown);
+        Assert.DoesNotContain('\u001b', shown);
+        Assert.Contains("1. Drop prod  1. Keep data", shown, StringComparison.Ordinal);
+        Assert.Equal(["Drop prod\r  1. Keep data"], QuestionCommand.Parse("1", question).Answer!.Selected);
+    }
 }

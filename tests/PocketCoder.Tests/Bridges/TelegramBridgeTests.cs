@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using FakeLlm;
 using Microsoft.Extensions.DependencyInjection;
 using PocketCoder.Auth;
@@ -191,6 +192,51 @@ public sealed class TelegramBridgeTests
     }
 
     [Fact]
+    public async Task Question_OneChoice_AnsweredWithItsButton_SeveralQuestions_OnlyDismissed()
+    {
+        var (world, telegram) = await StartAsync();
+        await using var _ = world;
+        await using var __ = telegram;
+        await LinkAndBindAsync(world, telegram);
+
+        // One question, one answer among two options: a button each, and Dismiss.
+        world.Model.Enqueue(ScriptedReply.ToolUse("AskUserQuestion", new
+        {
+            questions = new object[]
+            {
+                new
+                {
+                    question = "Which database should the service use?", header = "Database", multiSelect = false,
+                    options = new object[] { new { label = "Postgres", description = "The team's usual" }, new { label = "SQLite", description = "One file" } },
+                },
+            },
+        }), ScriptedReply.Text("SQLite it is."));
+        telegram.Write(Group, Alice, "alice", "set up the service");
+        var asked = await telegram.MessageAsync(Group, "Choose one");
+        Assert.Equal(["Postgres", "SQLite", "Dismiss"], asked.Buttons.Select(b => b.Label));
+        Assert.DoesNotContain(asked.Buttons, b => b.Label.StartsWith("Allow", StringComparison.Ordinal));
+
+        // Forged button data (an option the message never offered) answers nothing; Mallory's press is ignored.
+        telegram.PressData(asked, asked.Buttons[0].Data[..^1] + "7", Alice, "alice");
+        await telegram.WaitForAsync(t => t.Answers.FirstOrDefault(a => a.Contains("Not an option here", StringComparison.Ordinal)), "the forged option refused");
+        telegram.Press(asked, "Postgres", Mallory, "mallory");
+        telegram.Press(asked, "SQLite", Alice, "alice");
+        await telegram.WaitForAsync(t => t.Answers.FirstOrDefault(a => a == "Answered: SQLite."), "the answer acknowledged");
+        await telegram.WaitForAsync(t => t.Messages(Group.ToString()).FirstOrDefault(m => m.Text.Contains("SQLite it is.", StringComparison.Ordinal)), "the agent going on");
+        var result = world.Model.Requests.Last(r => r.ConsumedScript).LastToolResults().Single().Content;
+        Assert.Contains("SQLite", result, StringComparison.Ordinal);
+        Assert.DoesNotContain("Postgres", result, StringComparison.Ordinal);
+        var settled = await telegram.EditedAsync(asked, "Answered by Telegram @alice");
+        Assert.Empty(settled.Buttons);
+
+        // Two questions (or a multi-select) are answered in the app: here only Dismiss.
+        world.Model.Enqueue(EndToEnd.QuestionTests.TwoQuestions(), ScriptedReply.Text("Dismissed, going on."));
+        telegram.Write(Group, Alice, "alice", "and the extras?");
+        var two = await telegram.MessageAsync(Group, "Answer it in the app");
+        Assert.Equal(["Dismiss"], two.Buttons.Select(b => b.Label));
+    }
+
+    [Fact]
     public async Task WhatAChatCannotShowWhole_CanOnlyBeDenied_RevokingTheBinderTakesItsButtonsAway()
     {
         var (world, telegram) = await StartAsync(privacyMode: true);
@@ -311,6 +357,88 @@ public sealed class TelegramBridgeTests
         }
         finally
         {
+            TempPaths.Delete(data);
+        }
+    }
+
+    [Fact]
+    public async Task ChatBoundFromThePhone_OnlyChatsALinkedPersonWroteIn_RevokingThePhoneUnbindsIt()
+    {
+        await using var telegram = await FakeTelegram.StartAsync();
+        var data = TempPaths.NewDirectory("pc-data");
+        var repository = TempPaths.NewGitRepository();
+        try
+        {
+            telegram.Configure(data);
+            await using var server = await TestServer.StartAsync(data);
+            var phone = await server.PairAsync();
+            var desk = await server.PairAsync("desk");
+            var project = (await phone.Http.PostOkAsync("/api/projects", new { path = repository, name = "demo" })).GetProperty("id").GetString()!;
+            var code = server.Services.GetRequiredService<Devices>().CreatePairingCode().Code;
+            telegram.Write(Alice, Alice, "alice", $"/pair {code}");
+            await telegram.MessageAsync(Alice, "bind it from the app");
+
+            // Alice writes in a group; Mallory (not linked) in another. Only Alice's chats are offered.
+            const long MalloryGroup = -700;
+            telegram.Write(MalloryGroup, Mallory, "mallory", "hi bot");
+            telegram.Write(Group, Alice, "alice", "hello?");
+            await telegram.MessageAsync(Group, "steers no project yet");
+            var chats = (await phone.Http.GetOkAsync("/api/bridges"))[0].GetProperty("chats").EnumerateArray().ToList();
+            Assert.Equal([Group.ToString(), Alice.ToString()], chats.Select(c => c.GetProperty("chatId").GetString()));
+            Assert.Equal("Team chat", chats[0].GetProperty("chatTitle").GetString());
+            Assert.False(chats[0].GetProperty("direct").GetBoolean());
+            Assert.True(chats[1].GetProperty("direct").GetBoolean());
+            Assert.Equal("@alice", chats[0].GetProperty("lastUserName").GetString());
+            Assert.Equal(System.Text.Json.JsonValueKind.Null, chats[0].GetProperty("projectId").ValueKind);
+
+            // What cannot be bound says why, with its code.
+            await ApiAssert.ProblemAsync(await desk.Http.PostAsJsonAsync("/api/bridges/telegram/channels", new { chatId = MalloryGroup.ToString(), projectId = project }),
+                HttpStatusCode.NotFound, "BRIDGE_CHAT_NOT_FOUND");
+            await ApiAssert.ProblemAsync(await desk.Http.PostAsJsonAsync("/api/bridges/slack/channels", new { chatId = Group.ToString(), projectId = project }),
+                HttpStatusCode.NotFound, "BRIDGE_NOT_FOUND");
+            await ApiAssert.ProblemAsync(await desk.Http.PostAsJsonAsync("/api/bridges/telegram/channels", new { chatId = Group.ToString(), projectId = "nope" }),
+                HttpStatusCode.NotFound, "PROJECT_NOT_FOUND");
+            await ApiAssert.ProblemAsync(await desk.Http.PostAsJsonAsync("/api/bridges/telegram/channels", new { projectId = project }),
+                HttpStatusCode.BadRequest, "VALIDATION_FAILED");
+            Assert.Empty(server.Services.GetRequiredService<PocketCoder.Bridges.BridgeStore>().Channels());
+
+            // Bound from the desk: the group is told who bound it, and steers the project at once.
+            var created = await desk.Http.PostAsJsonAsync("/api/bridges/telegram/channels", new { chatId = Group.ToString(), projectId = project });
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            Assert.Equal("desk", (await created.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("boundBy").GetString());
+            await telegram.MessageAsync(Group, "now steers demo (bound by desk)");
+            telegram.Write(Group, Alice, "alice", "/status");
+            await telegram.MessageAsync(Group, "Project demo");
+            var bridge = (await phone.Http.GetOkAsync("/api/bridges"))[0];
+            Assert.Equal(project, bridge.GetProperty("chats")[0].GetProperty("projectId").GetString());
+            Assert.Equal("desk", bridge.GetProperty("channels")[0].GetProperty("boundBy").GetString());
+            var entries = (await phone.Http.GetOkAsync("/api/ledger?limit=50")).GetProperty("entries").EnumerateArray().ToList();
+            Assert.Contains(entries, e => e.GetProperty("action").GetString() == "bridge.bound" && e.GetProperty("actor").GetString() == "desk");
+
+            // The binding is the desk's: revoking the desk unbinds the group.
+            Assert.Equal(HttpStatusCode.NoContent, (await phone.Http.DeleteAsync($"/api/devices/{desk.DeviceId}")).StatusCode);
+            telegram.Write(Group, Alice, "alice", "/status");
+            await telegram.WaitForAsync(t => t.Messages(Group.ToString()).Count(m => m.Text.Contains("steers no project yet", StringComparison.Ordinal)) == 2 ? t : null,
+                "the group unbound with the desk");
+            Assert.Empty((await phone.Http.GetOkAsync("/api/bridges"))[0].GetProperty("channels").EnumerateArray());
+
+            // Alice's direct chat bound from the phone: revoking Alice unbinds it too (no one linked reads there), and
+            // her chats are no longer offered.
+            Assert.Equal(HttpStatusCode.Created, (await phone.Http.PostAsJsonAsync("/api/bridges/telegram/channels",
+                new { chatId = Alice.ToString(), projectId = project })).StatusCode);
+            await telegram.MessageAsync(Alice, "now steers demo (bound by test phone)");
+            var alice = (await phone.Http.GetOkAsync("/api/devices")).EnumerateArray()
+                .Single(d => d.GetProperty("bridge").ValueKind == System.Text.Json.JsonValueKind.Object).GetProperty("id").GetString();
+            Assert.Equal(HttpStatusCode.NoContent, (await phone.Http.DeleteAsync($"/api/devices/{alice}")).StatusCode);
+            var after = (await phone.Http.GetOkAsync("/api/bridges"))[0];
+            Assert.Empty(after.GetProperty("channels").EnumerateArray());
+            Assert.Empty(after.GetProperty("chats").EnumerateArray());
+            await ApiAssert.ProblemAsync(await phone.Http.PostAsJsonAsync("/api/bridges/telegram/channels", new { chatId = Group.ToString(), projectId = project }),
+                HttpStatusCode.NotFound, "BRIDGE_CHAT_NOT_FOUND");
+        }
+        finally
+        {
+            TempPaths.Delete(repository);
             TempPaths.Delete(data);
         }
     }

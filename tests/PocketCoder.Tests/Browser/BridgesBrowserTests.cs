@@ -9,13 +9,13 @@ namespace PocketCoder.Tests.Browser;
 
 /// <summary>
 /// The chat bridges on the phone (web/e2e/bridges.mjs) in Debian's Chromium at 390x844: a person linked through Telegram
-/// shows under Devices with the platform and their user id; the bridge shows connected with its bound chat, which
-/// Unbind releases (and the chat is then told it steers nothing).
+/// shows under Devices with the platform and their user id; the bridge shows connected; the group they wrote in is bound
+/// to a project from the phone (and told so), then Unbind releases it (and the chat is then told it steers nothing).
 /// </summary>
 public sealed class BridgesBrowserTests(ITestOutputHelper output)
 {
     [Fact]
-    public async Task PhoneApp_ShowsLinkedPersonAndBridge_UnbindsTheChat()
+    public async Task PhoneApp_ShowsLinkedPersonAndBridge_BindsAndUnbindsTheChat()
     {
         await using var telegram = await FakeTelegram.StartAsync();
         var website = TempPaths.NewGitRepository();
@@ -32,11 +32,12 @@ public sealed class BridgesBrowserTests(ITestOutputHelper output)
                     var code = server.Services.GetRequiredService<Devices>().CreatePairingCode().Code;
                     telegram.Write(111, 111, "alice", $"/pair {code}");
                     await telegram.MessageAsync(111, "Linked");
-                    telegram.Write(-500, 111, "alice", "/bind website");
-                    await telegram.MessageAsync(-500, "now steers website");
+                    telegram.Write(-500, 111, "alice", "hello?");
+                    await telegram.MessageAsync(-500, "steers no project yet");
                 },
                 async _ =>
                 {
+                    await telegram.MessageAsync(-500, "now steers website (bound by Bridges phone)");
                     Assert.Empty(running!.Services.GetRequiredService<BridgeStore>().Channels());
                     telegram.Write(-500, 111, "alice", "hello?");
                     await telegram.MessageAsync(-500, "steers no project yet");

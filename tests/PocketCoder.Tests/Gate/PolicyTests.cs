@@ -176,6 +176,31 @@ public sealed class PolicyTests : IDisposable
     }
 
     [Theory]
+    [InlineData("probe/touch_file", "mcp__probe__touch_file", true)]
+    [InlineData("probe/*", "mcp__probe__ask_owner", true)]
+    [InlineData("probe/*", "mcp__other__touch_file", false)]
+    [InlineData("*/create_issue", "mcp__github__create_issue", true)]
+    [InlineData("probe/touch_file", "mcp__probe__touch_file_too", false)]
+    [InlineData("probe/*", "mcp__probe__a/b", true)]
+    [InlineData("probe", "mcp__probe__touch_file", false)]
+    public void McpRule_MatchesServerSlashTool(string pattern, string tool, bool matches)
+    {
+        var call = new PermissionRequest("c1", tool, ToolKind.Mcp, "mcp", Empty, null, null, null);
+        Assert.Equal(matches ? Outcome.Allow : Outcome.Ask, Evaluate(call, SessionModes.Ask, [Rule("mcp", pattern, RuleActions.Allow)]).Outcome);
+    }
+
+    [Fact]
+    public void McpRule_WrittenWithAColon_IsTheKindWordAndAPattern()
+    {
+        Assert.Equal(("mcp", "probe/*"), RuleTools.Normalize("mcp:probe/*", "*"));
+        Assert.Equal(("Bash", "ls *"), RuleTools.Normalize("Bash", "ls *"));
+        Assert.Null(Policy.McpSubject("mcp__"));
+        Assert.Null(Policy.McpSubject("mcp__probe"));
+        Assert.Null(Policy.McpSubject("Bash"));
+        Assert.Equal("probe/touch_file", Policy.McpSubject("mcp__probe__touch_file"));
+    }
+
+    [Theory]
     [InlineData("*", true)]
     [InlineData("shell", true)]
     [InlineData("Bash", true)]

@@ -63,7 +63,48 @@ export function Devices() {
 
 const STATE_LABEL: Record<Bridge['state'], string> = { connecting: 'Connecting', connected: 'Connected', failing: 'Failing', stopped: 'Stopped' };
 
-/** The chat bridges: whether each reaches its platform, who it ignored, and which chats steer which project (unbindable here). */
+/**
+ * Chats where a linked person wrote but that steer nothing yet: pick a project and bind one from here (the chat is told,
+ * and revoking this device unbinds it again).
+ */
+function UnboundChats({ bridge, projects, onChange, onError }: { bridge: Bridge; projects: Project[]; onChange: () => void; onError: (e: string) => void }) {
+  const unbound = bridge.chats.filter((c) => !c.projectId);
+  const [chosen, setChosen] = useState<Record<string, string>>({});
+  const [busy, setBusy] = useState<string | null>(null);
+  const first = projects[0];
+  if (unbound.length === 0 || !first) return null;
+  const bind = async (chatId: string) => {
+    setBusy(chatId);
+    try {
+      await api.bindChat(bridge.id, chatId, chosen[chatId] ?? first.id);
+      onChange();
+    } catch (e) {
+      onError(describeError(e));
+    } finally {
+      setBusy(null);
+    }
+  };
+  return (
+    <>
+      <h3 class="small">Chats to bind</h3>
+      <ul class="list">
+        {unbound.map((c) => (
+          <li key={c.chatId} class="list-row wrap-row" data-unbound-chat={c.chatTitle}>
+            <div class="grow">{c.chatTitle} <span class="muted small">{c.direct ? 'direct chat' : 'group'}</span>
+              <div class="muted small">{c.lastUserName} wrote {timeAgo(c.lastSeenAt)}</div></div>
+            <select aria-label={`Project for ${c.chatTitle}`} value={chosen[c.chatId] ?? first.id} disabled={busy !== null}
+              onChange={(e) => setChosen({ ...chosen, [c.chatId]: (e.target as HTMLSelectElement).value })}>
+              {projects.map((p) => <option key={p.id} value={p.id}>{p.name}</option>)}
+            </select>
+            <button class="btn small" disabled={busy !== null} onClick={() => void bind(c.chatId)}>Bind</button>
+          </li>
+        ))}
+      </ul>
+    </>
+  );
+}
+
+/** The chat bridges: whether each reaches its platform, who it ignored, and which chats steer which project (bound and unbound here). */
 function Bridges({ bridges, projects, onChange, onError }: { bridges: Bridge[]; projects: Project[]; onChange: () => void; onError: (e: string) => void }) {
   const projectName = (id: string) => projects.find((p) => p.id === id)?.name ?? id;
   const unbind = async (bridge: Bridge, chatId: string) => {
@@ -94,7 +135,8 @@ function Bridges({ bridges, projects, onChange, onError }: { bridges: Bridge[]; 
               </li>
             ))}
           </ul>
-          {b.channels.length === 0 && <p class="muted small">No chat is bound yet: send the bot <code>/bind PROJECT</code> in a group.</p>}
+          {b.channels.length === 0 && <p class="muted small">No chat is bound yet: bind one below, or send the bot <code>/bind PROJECT</code> in a group.</p>}
+          <UnboundChats bridge={b} projects={projects} onChange={onChange} onError={onError} />
         </div>
       ))}
     </section>

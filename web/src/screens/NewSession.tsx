@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { AttachButton, type Attachment, AttachmentChips, wire } from '../components/Attach';
 import { appendDictated, Dictate } from '../components/Dictate';
-import { api, describeError, type SessionMode } from '../api';
+import { api, describeError, type Profile, type SessionMode } from '../api';
+import { profileSummary } from '../components/Profiles';
 import { AppBar, ErrorNote } from '../components/ui';
 import { modeLabel, MODES } from '../events';
 import { navigate } from '../router';
@@ -34,13 +35,26 @@ export function NewSession({ projectId }: { projectId: string }) {
   const [cron, setCron] = useState('0 9 * * 1-5');
   const [timeZone, setTimeZone] = useState(() => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC');
   const [name, setName] = useState('');
+  const [profiles, setProfiles] = useState<Profile[]>([]);
+  const [profile, setProfile] = useState<string | null>(null);
 
   useEffect(() => {
+    api.profiles(projectId).then(setProfiles).catch(() => setProfiles([]));
     void loadHealth().then((h) => {
       const first = h?.agents.find((a) => a.available);
       setAgent((current) => current ?? first?.id ?? null);
     });
   }, []);
+
+  // A profile fills in its choices (each can still be changed here); its instructions go with the session.
+  const pickProfile = (p: Profile | null) => {
+    setProfile(p?.id ?? null);
+    if (!p) return;
+    setAgent(p.agent);
+    setMode(p.mode ?? 'ask');
+    setModel(p.model ?? '');
+    setWorktree(p.worktree ?? null);
+  };
 
   const start = async (e: Event) => {
     e.preventDefault();
@@ -51,6 +65,9 @@ export function NewSession({ projectId }: { projectId: string }) {
       if (when !== 'now') {
         if (attachments.length) throw new Error('Attachments go with a session started now: a task or schedule takes words only.');
         if (!prompt.trim()) throw new Error('Write what the agent should do: a task starts with it.');
+        if (profiles.find((p) => p.id === profile)?.instructions) {
+          throw new Error('A profile\'s instructions go with a session started now: a task or schedule takes its agent, mode and model only.');
+        }
         const task = { agent, mode, prompt: prompt.trim(), ...(model.trim() ? { model: model.trim() } : {}), worktree };
         if (when === 'backlog') await api.addTask(projectId, task);
         else await api.addSchedule(projectId, { ...task, name: name.trim() || prompt.trim().slice(0, 60), cron: cron.trim(), timeZone: timeZone.trim() });
@@ -59,7 +76,7 @@ export function NewSession({ projectId }: { projectId: string }) {
       }
       const session = await api.startSession(projectId, {
         agent, mode, ...(prompt.trim() ? { prompt: prompt.trim() } : {}), ...(model.trim() ? { model: model.trim() } : {}),
-        ...(attachments.length ? { attachments: wire(attachments) } : {}), worktree,
+        ...(attachments.length ? { attachments: wire(attachments) } : {}), worktree, ...(profile ? { profile } : {}),
       });
       upsertSession(session);
       navigate(`/s/${session.id}`, { replace: true });
@@ -84,6 +101,23 @@ export function NewSession({ projectId }: { projectId: string }) {
             <textarea name="prompt" rows={4} value={prompt} placeholder="e.g. Fix the failing test in src/parser" onInput={(e) => setPrompt((e.target as HTMLTextAreaElement).value)} />
           </label>
           <AttachmentChips attachments={attachments} onRemove={(i) => setAttachments((all) => all.filter((_, n) => n !== i))} />
+          {profiles.length > 0 && (
+            <fieldset class="field">
+              <legend>Profile</legend>
+              <div class="choices">
+                <label class="choice">
+                  <input type="radio" name="profile" value="" checked={profile === null} onChange={() => pickProfile(null)} />
+                  <span class="choice-body"><strong>None</strong><span class="muted small">Choose everything below.</span></span>
+                </label>
+                {profiles.map((p) => (
+                  <label key={p.id} class="choice">
+                    <input type="radio" name="profile" value={p.id} checked={profile === p.id} onChange={() => pickProfile(p)} />
+                    <span class="choice-body"><strong>{p.name}</strong><span class="muted small">{profileSummary(p)}</span></span>
+                  </label>
+                ))}
+              </div>
+            </fieldset>
+          )}
           <fieldset class="field">
             <legend>Agent</legend>
             {!health && <p class="muted">Looking for installed agents…</p>}

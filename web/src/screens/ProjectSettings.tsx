@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, describeError } from '../api';
+import { ProfilesSection } from '../components/Profiles';
 import { AppBar, ErrorNote } from '../components/ui';
 import { navigate } from '../router';
 import { getState, refresh, setState, useStore } from '../store';
@@ -13,7 +14,7 @@ const TIMEOUTS: { seconds: number | null; label: string }[] = [
   { seconds: 28800, label: '8 hours' },
 ];
 
-/** A project's approval timeout, its sandbox, and removing the project (its sessions stop; its folder is never touched). */
+/** A project's approval timeout, its sandbox, where sessions work, its profiles, and removing the project (its sessions stop; its folder is never touched). */
 export function ProjectSettings({ projectId }: { projectId: string }) {
   const project = useStore((s) => s.projects.find((p) => p.id === projectId));
   const [error, setError] = useState<string | null>(null);
@@ -127,6 +128,7 @@ export function ProjectSettings({ projectId }: { projectId: string }) {
             </select>
           </label>
         </section>
+        <ProfilesSection projectId={projectId} />
         <section class="card pad danger-zone">
           <h2>Remove project</h2>
           <p class="muted small">Stops its sessions and forgets it here. The folder <code>{project.path}</code> and its files are not touched; the ledger keeps its history.</p>

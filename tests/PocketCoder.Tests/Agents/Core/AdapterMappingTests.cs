@@ -58,13 +58,15 @@ public sealed class AdapterMappingTests : IDisposable
     public void OpenCode_ModesPickItsAgent(string mode, string agent) => Assert.Equal(agent, OpenCodeAdapter.AgentFor(mode));
 
     [Fact]
-    public void OpenCode_GateRules_AskForEverything_AndAllowNoSubagentsOrOwnQuestions()
+    public void OpenCode_GateRules_AskForEverything_AndAllowNoSubagents_QuestionsComeAsCards()
     {
         var rules = OpenCodeSession.GateRules().Select(r => (r!["permission"]!.GetValue<string>(), r["action"]!.GetValue<string>())).ToList();
 
         Assert.Equal(("*", "ask"), rules[0]); // First, so anything not named below is asked.
         Assert.Contains(("task", "deny"), rules);
-        Assert.Contains(("question", "deny"), rules);
-        Assert.DoesNotContain(rules, r => r.Item2 == "allow" && r.Item1 is not ("todowrite" or "todoread"));
+        Assert.Contains(("plan_enter", "deny"), rules);
+        // The question tool only asks; its question.asked is the owner's to answer (a question card, never a rule).
+        Assert.Contains(("question", "allow"), rules);
+        Assert.DoesNotContain(rules, r => r.Item2 == "allow" && r.Item1 is not ("todowrite" or "todoread" or "question"));
     }
 }

@@ -1,0 +1,238 @@
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace PocketCoder.Cli;
+
+/// <summary>
+/// <c>pocketcoder answer ID</c>: answers an agent's question (Claude's AskUserQuestion) from the terminal through the
+/// running server, as the phone does. Each question is shown with its numbered options; a reply is option numbers, the
+/// owner's own words, or both — given with <c>--reply</c> (one per question) or typed when asked.
+/// </summary>
+public static partial class QuestionCommand
+{
+    /// <summary>One question as the terminal shows it: its text cleaned of anything that would act on the terminal.</summary>
+    public sealed record Question(string Text, string? Header, IReadOnlyList<Option> Options, bool MultiSelect);
+
+    /// <summary>An option: its label exactly as the agent sent it (what the answer carries), and as shown.</summary>
+    public sealed record Option(string Label, string Shown, string? Description)
+    {
+        public Option(string label, string? description = null) : this(label, OneLine(label) ?? "", OneLine(description)) { }
+    }
+
+    public sealed record AnswerBody(IReadOnlyList<AnswerItem> Answers);
+
+    public sealed record AnswerItem(IReadOnlyList<string> Selected, string? Other);
+
+    public static async Task<int> AnswerAsync(CliArguments arguments, TextWriter output, TextWriter error)
+    {
+        if (arguments.Positional is not [var id])
+        {
+            throw new CliException("Name exactly one question id (see `pocketcoder approvals`).");
+        }
+
+        using var http = ServerClient.Create(arguments);
+        if (await ServerClient.GetJsonAsync(http, $"/api/approvals/{Uri.EscapeDataString(id)}", arguments, error) is not { } approval)
+        {
+            return 1;
+        }
+
+        if (approval.GetProperty("kind").GetString() != "question")
+        {
+            await error.WriteLineAsync($"pocketcoder: {id} is a {approval.GetProperty("tool").GetString()} call, not a question: `pocketcoder approve` or `deny` it.");
+            return 1;
+        }
+
+        if (approval.GetProperty("status").GetString() != "pending")
+        {
+            await error.WriteLineAsync($"pocketcoder: {id} was already answered{(approval.TryGetProperty("decidedBy", out var by) && by.ValueKind == JsonValueKind.String ? $" by {by.GetString()}" : "")}.");
+            return 1;
+        }
+
+        var questions = Read(approval.GetProperty("input"));
+        if (questions.Count == 0)
+        {
+            await error.WriteLineAsync($"pocketcoder: {id} holds no question that can be answered; dismiss it with `pocketcoder deny {id}`.");
+            return 1;
+        }
+
+        var replies = arguments.Values("reply");
+        if (replies.Count > 0 && replies.Count != questions.Count)
+        {
+            throw new CliException($"Give one --reply for each of the {questions.Count} question(s), in order.");
+        }
+
+        var answers = new List<AnswerItem>();
+        for (var i = 0; i < questions.Count; i++)
+        {
+            var question = questions[i];
+            if (replies.Count > 0)
+            {
+                var (answer, problem) = Parse(replies[i], question);
+                if (answer is null)
+                {
+                    throw new CliException($"Question {i + 1}: {problem}");
+                }
+
+                answers.Add(answer);
+                continue;
+            }
+
+            await output.WriteAsync(Show(question, i + 1, questions.Count));
+            while (true)
+            {
+                await output.WriteAsync(question.MultiSelect
+                    ? "Numbers (e.g. 1,3), your own words, or both (= first: only your words): "
+                    : "A number, your own words, or both (= first: only your words): ");
+                if (await Console.In.ReadLineAsync() is not { } line)
+                {
+                    await error.WriteLineAsync("pocketcoder: no answer given; nothing was sent.");
+                    return 1;
+                }
+
+                var (answer, problem) = Parse(line, question);
+                if (answer is not null)
+                {
+                    answers.Add(answer);
+                    break;
+                }
+
+                await output.WriteLineAsync(problem);
+            }
+        }
+
+        for (var i = 0; i < answers.Count; i++)
+        {
+            await output.WriteLineAsync($"{(questions.Count > 1 ? $"Answer {i + 1}" : "Answer")}: {Describe(answers[i])}");
+        }
+
+        var response = await ServerClient.SendAsync(http,
+            () => http.PostAsJsonAsync($"/api/approvals/{Uri.EscapeDataString(id)}/answer", new AnswerBody(answers), QuestionJson.Default.AnswerBody),
+            arguments, error);
+        if (response is null)
+        {
+            return 1;
+        }
+
+        await output.WriteLineAsync($"answered: {id}");
+        return 0;
+    }
+
+    /// <summary>The questions of an AskUserQuestion input; empty when it holds none that can be answered.</summary>
+    public static IReadOnlyList<Question> Read(JsonElement input)
+    {
+        if (input.ValueKind != JsonValueKind.Object || !input.TryGetProperty("questions", out var list) || list.ValueKind != JsonValueKind.Array)
+        {
+            return [];
+        }
+
+        var questions = new List<Question>();
+        foreach (var item in list.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.Object || Str(item, "question") is not { } text)
+            {
+                return [];
+            }
+
+            var options = item.TryGetProperty("options", out var given) && given.ValueKind == JsonValueKind.Array
+                ? given.EnumerateArray().Where(o => o.ValueKind == JsonValueKind.Object && Str(o, "label") is not null)
+                    .Select(o => new Option(Str(o, "label")!, Str(o, "description"))).ToList()
+                : [];
+            questions.Add(new Question(TerminalText.Clean(text)!, OneLine(Str(item, "header")), options,
+                item.TryGetProperty("multiSelect", out var multi) && multi.ValueKind == JsonValueKind.True));
+        }
+
+        return questions;
+    }
+
+    /// <summary>A question with its numbered options, as the terminal shows it.</summary>
+    public static string Show(Question question, int number, int of)
+    {
+        var text = new StringBuilder();
+        text.Append(of > 1 ? $"Question {number} of {of}" : "Question").Append(question.Header is { Length: > 0 } header ? $" — {header}" : "").AppendLine(":");
+        text.Append("  ").AppendLine(question.Text);
+        for (var i = 0; i < question.Options.Count; i++)
+        {
+            var option = question.Options[i];
+            text.Append($"  {i + 1}. {option.Shown}").AppendLine(option.Description is { Length: > 0 } description ? $" — {description}" : "");
+        }
+
+        if (question.MultiSelect)
+        {
+            text.AppendLine("  (several may be chosen)");
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// A reply to one question: option numbers at its start ("2", "1,3"), then the owner's own words, if any ("1 but keep it
+    /// small"); a reply with no numbers is all own words, and one starting with "=" is too ("=3 apples").
+    /// </summary>
+    /// <returns>The answer, or null and what is wrong with the reply.</returns>
+    public static (AnswerItem? Answer, string Problem) Parse(string reply, Question question)
+    {
+        reply = reply.Trim();
+        // A reply that is an option's label (say "10" among "10", "5", "1") is that option, not a number.
+        if (question.Options.FirstOrDefault(o => o.Label == reply || o.Shown == reply) is { } named)
+        {
+            return (new AnswerItem([named.Label], null), "");
+        }
+
+        if (reply.StartsWith('='))
+        {
+            var words = reply[1..].Trim();
+            return words.Length > 0 ? (new AnswerItem([], words), "") : (null, "Write your own answer after the '='.");
+        }
+
+        var match = LeadingNumbers().Match(reply);
+        var numbers = match.Success ? match.Groups[1].Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) : [];
+        var own = (match.Success ? reply[match.Length..] : reply).Trim();
+        var chosen = new List<string>();
+        foreach (var number in numbers)
+        {
+            if (!int.TryParse(number, out var n) || n < 1 || n > question.Options.Count)
+            {
+                return (null, question.Options.Count == 0
+                    ? "This question has no options: write your own answer."
+                    : $"{number} is not an option: choose from 1 to {question.Options.Count}.");
+            }
+
+            var label = question.Options[n - 1].Label;
+            if (chosen.Contains(label))
+            {
+                return (null, $"Option {n} is chosen twice.");
+            }
+
+            chosen.Add(label);
+        }
+
+        if (chosen.Count > 1 && !question.MultiSelect)
+        {
+            return (null, "Choose one option.");
+        }
+
+        return chosen.Count == 0 && own.Length == 0
+            ? (null, "Choose an option or write your own answer.")
+            : (new AnswerItem(chosen, own.Length > 0 ? own : null), "");
+    }
+
+    /// <summary>What the answer will say, shown before it is sent.</summary>
+    public static string Describe(AnswerItem answer) =>
+        string.Join(", ", answer.Selected.Select(OneLine).Append(answer.Other is { } own ? $"\"{OneLine(own)}\"" : null).OfType<string>());
+
+    /// <summary>Agent text on one line, with nothing in it that acts on a terminal (escapes, carriage returns, bidi overrides).</summary>
+    private static string? OneLine(string? text) => TerminalText.Clean(text)?.ReplaceLineEndings(" ").Replace('\t', ' ');
+
+    private static string? Str(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    /// <summary>Option numbers at the start of a reply, separated by commas, then a space or the end.</summary>
+    [GeneratedRegex(@"^(\d+(?:\s*,\s*\d+)*)(?=\s|$)")]
+    private static partial Regex LeadingNumbers();
+}
+
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(QuestionCommand.AnswerBody))]
+internal sealed partial class QuestionJson : System.Text.Json.Serialization.JsonSerializerContext;
