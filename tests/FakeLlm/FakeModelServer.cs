@@ -307,6 +307,8 @@ public sealed partial class FakeModelServer : IAsyncDisposable
                 var id = $"toolu_fake_{Interlocked.Increment(ref _toolUseCount)}";
                 var use = new ToolUseBlock(id, tool.ToolName, tool.Input);
                 return string.IsNullOrEmpty(tool.TextBefore) ? [use] : [new TextBlock(tool.TextBefore), use];
+            case ParallelToolUseReply parallel:
+                return [.. parallel.Calls.SelectMany(Blocks)];
             default:
                 throw new InvalidOperationException($"Unknown scripted reply {reply.GetType().Name}.");
         }

@@ -37,6 +37,17 @@ public abstract record ScriptedReply
         return new ToolUseReply(toolName, element, textBefore);
     }
 
+    /// <summary>Several tool calls in one message (parallel calls, <c>stop_reason: tool_use</c>); the Anthropic wire only.</summary>
+    public static ScriptedReply ToolUses(params (string Tool, object Input)[] calls)
+    {
+        if (calls.Length < 2)
+        {
+            throw new ArgumentException("Parallel calls are two or more; use ToolUse for one.", nameof(calls));
+        }
+
+        return new ParallelToolUseReply([.. calls.Select(c => (ToolUse(c.Tool, c.Input) as ToolUseReply)!)]);
+    }
+
     /// <summary>
     /// A text answer that stalls after the first <c>content_block_start</c> until <paramref name="release"/>
     /// completes, so tests can cancel a turn while the model is still "thinking". A client disconnect or
@@ -53,5 +64,7 @@ public abstract record ScriptedReply
 internal sealed record TextReply(string Content) : ScriptedReply;
 
 internal sealed record ToolUseReply(string ToolName, JsonElement Input, string? TextBefore) : ScriptedReply;
+
+internal sealed record ParallelToolUseReply(IReadOnlyList<ToolUseReply> Calls) : ScriptedReply;
 
 internal sealed record HeldReply(Task Release, string Content) : ScriptedReply;
