@@ -36,7 +36,11 @@ public sealed record UsageReport(long InputTokens, long OutputTokens, long Cache
     bool CostIsRunningTotal = false) : AgentEvent;
 
 /// <summary>The agent finished a turn and waits for the next message.</summary>
-public sealed record TurnCompleted(string StopReason, bool IsError, string? Result) : AgentEvent;
+public sealed record TurnCompleted(string StopReason, bool IsError, string? Result) : AgentEvent
+{
+    /// <summary>The stop reason of a turn the agent ended to pause on a call (<see cref="PermissionDecision.PauseAgent"/>).</summary>
+    public const string Paused = "tool_deferred";
+}
 
 /// <summary>Something went wrong that the user should see; the session may still be usable.</summary>
 public sealed record AgentError(string Message) : AgentEvent;

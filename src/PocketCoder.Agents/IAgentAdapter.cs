@@ -44,6 +44,9 @@ public sealed record AgentPrompt(string Text, IReadOnlyList<PromptImage> Images)
 /// <param name="Logger">Where the agent's process start, exit and kill are logged.</param>
 /// <param name="Sandbox">The sandbox the agent runs in, or null to run it as is (the project's choice).</param>
 /// <param name="Instructions">The owner's instructions for this session (its profile's), added to the agent's system prompt.</param>
+/// <param name="PausesAfter">How long a call may wait for the owner before the agent is paused (stopped, to be resumed on the
+/// decision); null: never. Adapters that cannot pause ignore it.</param>
+/// <param name="Paused">Resuming an agent that paused on a call: the decision to apply to that call.</param>
 public sealed record AgentStartOptions(
     string WorkingDirectory,
     string? Model,
@@ -53,7 +56,9 @@ public sealed record AgentStartOptions(
     string LogDirectory,
     ILogger Logger,
     Processes.AgentSandbox? Sandbox = null,
-    string? Instructions = null)
+    string? Instructions = null,
+    TimeSpan? PausesAfter = null,
+    PausedCall? Paused = null)
 {
     /// <summary>The spec as it runs: inside the sandbox when there is one, with the agent's state folders (and files) writable.</summary>
     public Processes.ProcessSpec Confine(Processes.ProcessSpec spec, IEnumerable<string> stateFolders, IEnumerable<string>? stateFiles = null,
@@ -89,6 +94,12 @@ public interface IAgentSession : IAsyncDisposable
 
     /// <summary>Ends the process cleanly (then forcefully after a grace period).</summary>
     Task StopAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Between turns: closes the agent's input so that it exits by itself, having written all it keeps (a paused Claude
+    /// Code its transcript, which a signal could cut short), stopped as <see cref="StopAsync"/> does if it lingers.
+    /// </summary>
+    Task EndAsync(CancellationToken cancellationToken);
 
     /// <summary>Completes when the agent process has exited.</summary>
     Task Exited { get; }

@@ -6,6 +6,8 @@ namespace PocketCoder.Agents;
 /// An agent asks to run a tool. Adapters fill <see cref="Command"/> (execute-type tools) and
 /// <see cref="Path"/> (read/edit tools) so the gatekeeper can match rules without knowing each agent's tool names.
 /// </summary>
+/// <param name="CanPause">The agent can be stopped while this waits and resumed on the decision, the decision then
+/// applied to this very call (<see cref="PermissionDecision.PauseAgent"/>); only Claude Code's held gate hook can.</param>
 public sealed record PermissionRequest(
     string ToolCallId,
     string Tool,
@@ -14,7 +16,8 @@ public sealed record PermissionRequest(
     JsonElement Input,
     string? Command,
     string? Path,
-    string? PlanText);
+    string? PlanText,
+    bool CanPause = false);
 
 /// <summary>The owner's answer to one of an agent's questions: the options chosen (their labels) and their own words.</summary>
 public sealed record OwnerAnswer(IReadOnlyList<string> Selected, string? Other);
@@ -26,4 +29,15 @@ public sealed record PermissionDecision(bool Allow, string? Message = null, Json
     IReadOnlyList<OwnerAnswer>? Answers = null)
 {
     public static PermissionDecision Deny(string message) => new(false, message);
+
+    /// <summary>
+    /// Not a decision: the owner has not decided yet and the agent is to stop until they do (it costs its whole memory
+    /// meanwhile). Only ever given for a request that <see cref="PermissionRequest.CanPause"/>; it denies where misread.
+    /// </summary>
+    public static PermissionDecision PauseAgent { get; } = new(false, "The owner has not decided yet; the agent pauses until they do.") { PausesAgent = true };
+
+    public bool PausesAgent { get; init; }
 }
+
+/// <summary>The call a paused agent stopped on, and the owner's decision on it, applied to it when the agent resumes.</summary>
+public sealed record PausedCall(string ToolCallId, PermissionDecision Decision);

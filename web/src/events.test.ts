@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  emptySession, reduceDashboard, reduceSession, reduceSessionAll, ResumableStream, type Dashboard,
+  emptySession, PAUSED_REASON, reduceDashboard, reduceSession, reduceSessionAll, ResumableStream, type Dashboard,
   type EventSourceLike, type ServerEvent, type StreamEnvironment,
 } from './events';
 
@@ -23,6 +23,19 @@ describe('reduceSession', () => {
     // Mid-stream, the deltas are already one growing message.
     const streaming = reduceSessionAll(emptySession(), events.slice(0, 3));
     expect(streaming.items[1]).toMatchObject({ text: 'Hello', done: false });
+  });
+
+  it('says the agent is paused while a call waits for the owner, until it runs again', () => {
+    seq = 0;
+    const paused = reduceSessionAll(emptySession(), [
+      ev('message.user', { text: 'go' }),
+      ev('session.status', { status: 'waiting_approval', mode: 'ask' }),
+      ev('session.status', { status: 'waiting_approval', mode: 'ask', reason: PAUSED_REASON }),
+    ]);
+    expect(paused.paused).toBe(true);
+    expect(paused.turnActive).toBe(true);
+    const resumed = reduceSession(paused, ev('session.status', { status: 'running', mode: 'ask' }));
+    expect(resumed.paused).toBe(false);
   });
 
   it('shows a stall until the session shows any sign of progress', () => {

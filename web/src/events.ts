@@ -70,11 +70,16 @@ export interface SessionView {
   queue: QueuedMessage[];
   /** Nothing queued starts by itself (the last turn was stopped, or the agent came back with messages waiting). */
   queueHeld: boolean;
+  /** The agent's process was stopped while a call waits for the owner; their decision resumes it. */
+  paused: boolean;
 }
 
 export const STALLED_CODE = 'AGENT_STALLED';
 
-export const emptySession = (): SessionView => ({ lastSeq: 0, items: [], totalTokens: 0, turnActive: false, stalled: false, queue: [], queueHeld: false });
+/** The reason the server gives on a session.status event when it pauses a waiting agent (docs/api.md). */
+export const PAUSED_REASON = 'agent paused to save memory';
+
+export const emptySession = (): SessionView => ({ lastSeq: 0, items: [], totalTokens: 0, turnActive: false, stalled: false, queue: [], queueHeld: false, paused: false });
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : v == null ? '' : String(v));
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
@@ -121,6 +126,7 @@ function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq:
       }
       view.status = status || view.status;
       view.mode = mode || view.mode;
+      view.paused = view.status === 'waiting_approval' && str(d.reason) === PAUSED_REASON;
       if (status === 'idle' || status === 'failed' || status === 'stopped' || status === 'interrupted') view.turnActive = false;
       if (status === 'running' || status === 'waiting_approval') view.turnActive = true;
       return;

@@ -74,6 +74,10 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
         if (options.ResumeAgentSessionId is { } resume)
         {
             arguments.AddRange(["--resume", resume]);
+            if (options.Paused is { } paused)
+            {
+                arguments.AddRange(["--settings", ClaudePause.ResumeSettings(paused)]);
+            }
         }
         else
         {
@@ -104,7 +108,8 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
             Path.Combine(options.LogDirectory, $"claude-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.stderr.log"),
             Logger: options.Logger), [ConfigFolder(command)], [StateFile(command)],
             settings: [Path.Combine(ConfigFolder(command), "settings.json"), Path.Combine(ConfigFolder(command), "settings.local.json")]);
-        IAgentSession session = ClaudeCodeSession.Start(spec, options.ResumeAgentSessionId ?? options.NewAgentSessionId, sink);
+        IAgentSession session = ClaudeCodeSession.Start(spec, options.ResumeAgentSessionId ?? options.NewAgentSessionId, sink,
+            options.PausesAfter, options.ResumeAgentSessionId is null ? null : options.Paused);
         return Task.FromResult(session);
     }
 }

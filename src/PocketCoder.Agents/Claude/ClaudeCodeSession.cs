@@ -17,34 +17,58 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
     internal const string GateHookId = "pocketcoder_gate";
 
     private readonly ClaudeTaskList _tasks = new();
+
+    /// <summary>Decisions made while the gate hook held a call, for the <c>can_use_tool</c> question that follows its "ask".</summary>
+    private readonly ConcurrentDictionary<string, PermissionDecision> _decidedInHook = new(StringComparer.Ordinal);
+
+    /// <summary>Whether the gate hook holds each call until the gatekeeper decides (so that it can pause the agent instead).</summary>
+    private readonly bool _holdsCalls;
+
+    /// <summary>How many tool calls each assistant message (by id) has shown so far, and which message each call is in.</summary>
+    private readonly ConcurrentDictionary<string, int> _callsInMessage = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _messageOfCall = new(StringComparer.Ordinal);
+
+    /// <summary>Resumed after a pause: the call it paused on, and the owner's decision for it.</summary>
+    private readonly PausedCall? _paused;
     private string _agentSessionId;
     private long _requestCounter;
 
     /// <summary>Without a process: only for feeding <see cref="OnLineAsync"/> directly (benchmarks of the line parser).</summary>
-    internal ClaudeCodeSession(string agentSessionId, IAgentSink sink)
+    internal ClaudeCodeSession(string agentSessionId, IAgentSink sink, bool holdsCalls = false, PausedCall? paused = null)
         : base(sink, ClaudeCodeAdapter.AgentId, "Claude Code", appliesEditedInput: true)
     {
         _agentSessionId = agentSessionId;
+        _holdsCalls = holdsCalls;
+        _paused = paused;
     }
 
     public override string AgentSessionId => _agentSessionId;
 
-    public static ClaudeCodeSession Start(ProcessSpec spec, string agentSessionId, IAgentSink sink)
+    /// <param name="holdFor">Set when calls may pause the agent: the gate hook then holds each call until it is decided or
+    /// paused, which takes at most this long (Claude's own time limit on the hook is set well past it).</param>
+    public static ClaudeCodeSession Start(ProcessSpec spec, string agentSessionId, IAgentSink sink, TimeSpan? holdFor, PausedCall? paused)
     {
-        var session = new ClaudeCodeSession(agentSessionId, sink);
+        var session = new ClaudeCodeSession(agentSessionId, sink, holdFor is not null, paused);
         session.Launch(spec, session.OnLineAsync);
         session.MarkStarted();
+        var gate = new JsonObject { ["hookCallbackIds"] = new JsonArray(GateHookId) };
+        if (holdFor is { } hold)
+        {
+            // A hook that runs out of time decides nothing, and Claude's own allow rules would then settle the call.
+            gate["timeout"] = (int)Math.Ceiling((hold + HookTimeMargin).TotalSeconds);
+        }
+
         // Before the first message: register the gate hook, so not even the first tool call escapes it.
         _ = session.SendControlRequestAsync(new JsonObject
         {
             ["subtype"] = "initialize",
-            ["hooks"] = new JsonObject
-            {
-                ["PreToolUse"] = new JsonArray(new JsonObject { ["hookCallbackIds"] = new JsonArray(GateHookId) }),
-            },
+            ["hooks"] = new JsonObject { ["PreToolUse"] = new JsonArray(gate) },
         }, CancellationToken.None);
         return session;
     }
+
+    /// <summary>How much longer than the pause threshold Claude lets the held hook take (the gate first waits for the turn's snapshot).</summary>
+    private static readonly TimeSpan HookTimeMargin = TimeSpan.FromMinutes(30);
 
     public override Task SendAsync(AgentPrompt prompt, CancellationToken cancellationToken)
     {
@@ -165,6 +189,7 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
             return;
         }
 
+        var messageId = JsonFields.Text(body, "id");
         foreach (var block in content.EnumerateArray())
         {
             switch (JsonFields.Text(block, "type"))
@@ -176,6 +201,12 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
                     await Sink.OnEventAsync(new Thinking(thinking), ct).ConfigureAwait(false);
                     break;
                 case "tool_use":
+                    if (messageId is not null && JsonFields.Text(block, "id") is { } callId)
+                    {
+                        _messageOfCall[callId] = messageId;
+                        _callsInMessage.AddOrUpdate(messageId, 1, (_, n) => n + 1);
+                    }
+
                     var tool = JsonFields.Text(block, "name") ?? "unknown";
                     var input = block.TryGetProperty("input", out var i) ? i.Clone() : EmptyObject();
                     var described = ClaudeTools.Describe(tool, input);
@@ -233,9 +264,9 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
         }
 
         var isError = message.TryGetProperty("is_error", out var e) && e.ValueKind == JsonValueKind.True;
-        await Sink.OnEventAsync(
-            new TurnCompleted(JsonFields.Text(message, "subtype") ?? "success", isError, JsonFields.Text(message, "result")), ct)
-            .ConfigureAwait(false);
+        // A turn that ends because the gate hook deferred a call: the agent is to be paused, not left idle.
+        var stopReason = JsonFields.Text(message, "stop_reason") == TurnCompleted.Paused ? TurnCompleted.Paused : JsonFields.Text(message, "subtype") ?? "success";
+        await Sink.OnEventAsync(new TurnCompleted(stopReason, isError, JsonFields.Text(message, "result")), ct).ConfigureAwait(false);
     }
 
     private void OnControlRequest(JsonElement message)
@@ -248,7 +279,7 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
 
         if (JsonFields.Text(request, "subtype") == "hook_callback")
         {
-            _ = RespondToHookAsync(requestId, JsonFields.Text(request, "callback_id"));
+            OnGateHook(requestId, request);
             return;
         }
 
@@ -261,53 +292,100 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
 
         var tool = JsonFields.Text(request, "tool_name") ?? "unknown";
         var input = request.TryGetProperty("input", out var i) ? i.Clone() : EmptyObject();
-        var described = ClaudeTools.Describe(tool, input);
-        var permission = new PermissionRequest(
-            JsonFields.Text(request, "tool_use_id") ?? requestId,
-            tool,
-            described.Kind,
-            described.Title,
-            input,
-            described.Command,
-            described.Path ?? JsonFields.Text(request, "blocked_path"),
-            tool == "ExitPlanMode" ? JsonFields.Text(input, "plan") : null);
-
-        Permissions.Ask(requestId, permission, decision => RespondAsync(requestId, decision.Allow
-            ? new JsonObject
-            {
-                // The edited input when the owner edited the call: Claude runs what it is handed here.
-                ["behavior"] = "allow",
-                ["updatedInput"] = JsonNode.Parse((decision.UpdatedInput ?? input).GetRawText()),
-            }
-            : new JsonObject
-            {
-                ["behavior"] = "deny",
-                ["message"] = decision.Message ?? "Denied by the owner.",
-            }));
-    }
-
-    /// <summary>
-    /// The gate hook answers "ask" for every tool, at once: Claude then puts the call to the permission prompt tool
-    /// (the <c>can_use_tool</c> request above, i.e. the gatekeeper) whatever its own rules or other hooks say. The
-    /// decision itself is never made here, so a human taking an hour meets no hook timeout.
-    /// </summary>
-    private Task RespondToHookAsync(string requestId, string? callbackId)
-    {
-        if (callbackId != GateHookId)
+        var toolUseId = JsonFields.Text(request, "tool_use_id") ?? requestId;
+        if (_decidedInHook.TryRemove(toolUseId, out var decided))
         {
-            return RespondErrorAsync(requestId, $"Unknown hook callback '{callbackId}'.");
+            _ = RespondQuietlyAsync(requestId, ToolAnswer(decided, input));
+            return;
         }
 
-        return RespondQuietlyAsync(requestId, new JsonObject
+        if (_paused is { } paused && paused.ToolCallId == toolUseId)
         {
-            ["hookSpecificOutput"] = new JsonObject
+            // The call this agent paused on, asked again as it resumes: the owner's decision on it stands.
+            _ = RespondQuietlyAsync(requestId, ToolAnswer(PermissionBroker.Normalise(paused.Decision, Describe(toolUseId, tool, input), true, AgentName), input));
+            return;
+        }
+
+        var permission = Describe(toolUseId, tool, input) with { Path = ClaudeTools.Describe(tool, input).Path ?? JsonFields.Text(request, "blocked_path") };
+        Permissions.Ask(requestId, permission, decision => RespondAsync(requestId, ToolAnswer(decision, input)));
+    }
+
+    private static PermissionRequest Describe(string toolUseId, string tool, JsonElement input, bool canPause = false)
+    {
+        var described = ClaudeTools.Describe(tool, input);
+        return new PermissionRequest(toolUseId, tool, described.Kind, described.Title, input, described.Command, described.Path,
+            tool == "ExitPlanMode" ? JsonFields.Text(input, "plan") : null, canPause);
+    }
+
+    /// <summary>A decision as the answer to <c>can_use_tool</c>.</summary>
+    private static JsonObject ToolAnswer(PermissionDecision decision, JsonElement input) => decision.Allow
+        ? new JsonObject
+        {
+            // The edited input when the owner edited the call: Claude runs what it is handed here.
+            ["behavior"] = "allow",
+            ["updatedInput"] = JsonNode.Parse((decision.UpdatedInput ?? input).GetRawText()),
+        }
+        : new JsonObject
+        {
+            ["behavior"] = "deny",
+            ["message"] = decision.Message ?? "Denied by the owner.",
+        };
+
+    /// <summary>
+    /// The gate hook. It answers "ask", which Claude ranks above its own allow rules and any other hook's "allow": the
+    /// call then goes to the permission prompt tool (<c>can_use_tool</c> above), so the gatekeeper sees it whatever
+    /// Claude's settings say. Where calls may pause the agent, the hook first holds the call until the gatekeeper decides
+    /// (the <c>can_use_tool</c> that follows is answered with that decision) or says to pause: then it answers "defer",
+    /// and Claude ends the turn with the call kept in its transcript, to be decided when it resumes (see
+    /// <see cref="ClaudeCodeAdapter"/>). Without pausing the hook answers at once and the decision waits in
+    /// <c>can_use_tool</c>, so a human taking an hour meets no hook time limit.
+    /// </summary>
+    private void OnGateHook(string requestId, JsonElement request)
+    {
+        if (JsonFields.Text(request, "callback_id") is var callbackId && callbackId != GateHookId)
+        {
+            _ = RespondErrorAsync(requestId, $"Unknown hook callback '{callbackId}'.");
+            return;
+        }
+
+        var hookInput = request.TryGetProperty("input", out var h) ? h : EmptyObject();
+        var toolUseId = JsonFields.Text(request, "tool_use_id") ?? JsonFields.Text(hookInput, "tool_use_id");
+        if (!_holdsCalls || toolUseId is null || toolUseId == _paused?.ToolCallId)
+        {
+            _ = RespondQuietlyAsync(requestId, HookAnswer("ask"));
+            return;
+        }
+
+        var tool = JsonFields.Text(hookInput, "tool_name") ?? "unknown";
+        var input = hookInput.TryGetProperty("tool_input", out var i) ? i.Clone() : EmptyObject();
+        var permission = Describe(toolUseId, tool, input, ClaudePause.CanResumeOn(toolUseId));
+        Permissions.Ask(requestId, permission, decision =>
+        {
+            if (decision.PausesAgent)
             {
-                ["hookEventName"] = "PreToolUse",
-                ["permissionDecision"] = "ask",
-                ["permissionDecisionReason"] = "PocketCoder puts every tool call to the owner's gatekeeper.",
-            },
+                // Claude defers only a call made on its own (a sibling would be lost on resume), and otherwise goes on to
+                // its own rules. Among others, "ask": the same call comes back through can_use_tool, still undecided.
+                return RespondAsync(requestId, HookAnswer(MadeAlone(toolUseId) ? "defer" : "ask"));
+            }
+
+            _decidedInHook[toolUseId] = decision;
+            return RespondAsync(requestId, HookAnswer("ask"));
         });
     }
+
+    /// <summary>Whether the call is the only one its assistant message has shown (as Claude counts when it honours "defer").</summary>
+    private bool MadeAlone(string toolUseId) =>
+        _messageOfCall.TryGetValue(toolUseId, out var messageId) && _callsInMessage.TryGetValue(messageId, out var calls) && calls == 1;
+
+    private static JsonObject HookAnswer(string permissionDecision) => new()
+    {
+        ["hookSpecificOutput"] = new JsonObject
+        {
+            ["hookEventName"] = "PreToolUse",
+            ["permissionDecision"] = permissionDecision,
+            ["permissionDecisionReason"] = "PocketCoder puts every tool call to the owner's gatekeeper.",
+        },
+    };
 
     private async Task RespondQuietlyAsync(string requestId, JsonObject response)
     {

@@ -160,6 +160,9 @@ internal sealed class OpenCodeSession : IAgentSession
         _exited.TrySetResult();
     }
 
+    /// <summary>OpenCode's server keeps its sessions itself; a session here has no process of its own to let finish.</summary>
+    public Task EndAsync(CancellationToken cancellationToken) => StopAsync(cancellationToken);
+
     public async ValueTask DisposeAsync()
     {
         await ReleaseAsync().ConfigureAwait(false);

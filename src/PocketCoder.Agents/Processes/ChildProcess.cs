@@ -255,6 +255,33 @@ public sealed partial class ChildProcess : IAsyncDisposable
     }
 
     /// <summary>
+    /// Closes stdin, which tells an agent reading messages from it that no more come: it finishes what it writes (Claude
+    /// Code its transcript) and exits by itself. Stopped (<see cref="StopAsync"/>) if it has not within <paramref name="grace"/>.
+    /// </summary>
+    public async Task EndInputAsync(TimeSpan grace, CancellationToken cancellationToken = default)
+    {
+        _stopRequested = true;
+        await _stdinLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            _process.StandardInput.Close();
+        }
+        catch (IOException)
+        {
+            // Gone already.
+        }
+        finally
+        {
+            _stdinLock.Release();
+        }
+
+        if (await Task.WhenAny(_exited.Task, Task.Delay(grace, cancellationToken)).ConfigureAwait(false) != _exited.Task)
+        {
+            await StopAsync(grace, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
     /// SIGTERM to the whole group, then SIGKILL after <paramref name="grace"/> to the group and to every descendant
     /// wherever it went. Returns once it has exited and its output is drained (or abandoned, if a process we could
     /// not find still holds the pipes).

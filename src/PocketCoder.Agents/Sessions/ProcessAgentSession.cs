@@ -69,6 +69,13 @@ internal abstract class ProcessAgentSession : IAgentSession
         await Exited.ConfigureAwait(false);
     }
 
+    public async Task EndAsync(CancellationToken cancellationToken)
+    {
+        await Process.EndInputAsync(StopGrace, cancellationToken).ConfigureAwait(false);
+        await Exited.ConfigureAwait(false);
+        await _lifetime.CancelAsync().ConfigureAwait(false);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _lifetime.CancelAsync().ConfigureAwait(false);

@@ -76,6 +76,12 @@ public sealed class PocketCoderOptions
     public TimeSpan StallAfter { get; init; } = TimeSpan.FromSeconds(180);
 
     /// <summary>
+    /// A call that has waited this long for the owner stops its agent's process (where the agent can resume on the very
+    /// call: Claude Code), to be resumed when the owner decides. Zero: never.
+    /// </summary>
+    public TimeSpan PauseWaitingAfter { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
     /// A question shown on a device whose app was open is not pushed there; if the device still has not been shown it
     /// after this long (a stream that died quietly), it is pushed after all.
     /// </summary>

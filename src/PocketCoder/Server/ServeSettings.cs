@@ -43,6 +43,10 @@ public sealed class ServeSettings
     [Range(0, 24 * 60 * 60)]
     public int StallSeconds { get; set; } = 180;
 
+    /// <summary>0: never pause an agent that waits for the owner.</summary>
+    [Range(0, 24 * 60 * 60)]
+    public int PauseWaitingSeconds { get; set; } = 300;
+
     /// <summary>Host names to answer to besides loopback and IP literals, comma-separated (DNS rebinding guard).</summary>
     public string? AllowedHosts { get; set; }
 
@@ -82,6 +86,7 @@ public sealed class ServeSettings
         (nameof(AcmeCa), "POCKETCODER_ACME_CA", "acme-ca"),
         (nameof(SuspendIdleMinutes), "POCKETCODER_SUSPEND_IDLE_MINUTES", "suspend-idle-minutes"),
         (nameof(StallSeconds), "POCKETCODER_STALL_SECONDS", "stall-seconds"),
+        (nameof(PauseWaitingSeconds), "POCKETCODER_PAUSE_WAITING_SECONDS", "pause-waiting-seconds"),
         (nameof(AllowedHosts), "POCKETCODER_ALLOWED_HOSTS", "allowed-host"),
         (nameof(LedgerTerminalText), "POCKETCODER_LEDGER_TERMINAL_TEXT", "ledger-terminal-text"),
         (nameof(NotifyEscalateSeconds), "POCKETCODER_NOTIFY_ESCALATE_SECONDS", "notify-escalate-seconds"),
@@ -154,6 +159,7 @@ public sealed class ServeSettings
             Acme = acme,
             SuspendIdleAfter = TimeSpan.FromMinutes(SuspendIdleMinutes),
             StallAfter = TimeSpan.FromSeconds(StallSeconds),
+            PauseWaitingAfter = TimeSpan.FromSeconds(PauseWaitingSeconds),
             AllowedHosts = [.. (AllowedHosts ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
             LedgerTerminalText = LedgerTerminalText,
             NotifyEscalateAfter = TimeSpan.FromSeconds(NotifyEscalateSeconds),

@@ -191,7 +191,8 @@ public sealed class SessionManager(
         await gate.WaitAsync(cancellationToken);
         try
         {
-            if (_live.TryGetValue(session.Id, out var runner) && runner.IsAlive && !await runner.CloseBetweenTurnsAsync(cancellationToken))
+            if (_live.TryGetValue(session.Id, out var runner)
+                && (runner.IsPaused || (runner.IsAlive && !await runner.CloseBetweenTurnsAsync(cancellationToken))))
             {
                 throw ApiProblem.Conflict(ErrorCodes.SessionBusy,
                     "The agent is in the middle of a turn, waiting for a decision, or has messages queued: let it finish (or stop the turn " +
@@ -398,7 +399,8 @@ public sealed class SessionManager(
     private async Task<SessionRunner> EnsureRunningAsync(string sessionId, CancellationToken cancellationToken)
     {
         var session = sessions.Get(sessionId);
-        if (_live.TryGetValue(session.Id, out var live) && live.IsAlive)
+        // A paused agent is live too: the owner's decision resumes it, on the call it paused on (never a second process).
+        if (_live.TryGetValue(session.Id, out var live) && (live.IsAlive || live.IsPaused))
         {
             return live;
         }
@@ -412,7 +414,7 @@ public sealed class SessionManager(
         await gate.WaitAsync(cancellationToken);
         try
         {
-            if (_live.TryGetValue(session.Id, out live) && live.IsAlive)
+            if (_live.TryGetValue(session.Id, out live) && (live.IsAlive || live.IsPaused))
             {
                 return live;
             }
@@ -443,7 +445,7 @@ public sealed class SessionManager(
         var workingDirectory = worktrees.WorkingDirectory(session.Id, project);
         var workspace = workingDirectory == project.Path ? project : project with { Path = workingDirectory };
         var runner = new SessionRunner(session, workspace, adapter, sessions, events, gatekeeper, logDirectory, logger, clock, options.StallAfter, reviews, sandboxing, queue,
-            ended => _live.TryRemove(new KeyValuePair<string, SessionRunner>(ended.SessionId, ended)));
+            ended => _live.TryRemove(new KeyValuePair<string, SessionRunner>(ended.SessionId, ended)), options.PauseWaitingAfter);
         try
         {
             await runner.StartAsync(resume, cancellationToken);

@@ -25,8 +25,19 @@ public sealed class SessionRunner(
     TurnReviews reviews,
     Sandboxing sandboxing,
     MessageQueue queue,
-    Action<SessionRunner> onEnded) : IAgentSink
+    Action<SessionRunner> onEnded,
+    TimeSpan pauseAfter = default) : IAgentSink
 {
+    /// <summary>The reason a <c>session.status</c> event gives while the agent is paused on a call (the app shows it).</summary>
+    public const string PausedReason = "agent paused to save memory";
+
+    /// <summary>The reason given once a paused agent runs again, the owner's decision applied.</summary>
+    public const string ResumedReason = "resumed on the owner's decision";
+
+    /// <summary>What a paused call becomes when the owner never decided it (the turn was cancelled, the server restarted).</summary>
+    internal const string UndecidedPausedCall =
+        "This call was not run: it was still waiting for the owner when the turn was cancelled or PocketCoder restarted. Ask again if it is still needed.";
+
     /// <summary>Tool output beyond this is cut in the event (the agent itself saw all of it).</summary>
     public const int ToolResultLimit = 64 * 1024;
 
@@ -73,6 +84,15 @@ public sealed class SessionRunner(
     /// <summary>The current turn's opening snapshot, as it is taken.</summary>
     private Task _opening = Task.CompletedTask;
 
+    /// <summary>The call the agent is paused (or about to pause) on; at most one at a time. Guarded by <see cref="_statusLock"/>.</summary>
+    private PausedWait? _pause;
+
+    /// <summary>Stopping or resuming a paused agent, one at a time.</summary>
+    private readonly SemaphoreSlim _pauseTransition = new(1, 1);
+
+    /// <summary>Set while a paused agent's process is being stopped: its exit is not the session's end.</summary>
+    private volatile bool _pausing;
+
     /// <summary>What this agent process has reported costing so far (each process starts at zero).</summary>
     private decimal _processCost;
 
@@ -111,21 +131,25 @@ public sealed class SessionRunner(
     /// <summary>True while the agent process runs and can take messages.</summary>
     public bool IsAlive => _agent is { Exited.IsCompleted: false } && !_stopping;
 
+    /// <summary>True while the agent's process is stopped on a call the owner has not decided; their decision resumes it.</summary>
+    public bool IsPaused
+    {
+        get
+        {
+            lock (_statusLock)
+            {
+                return _pause is { ProcessGone: true } && !_stopping;
+            }
+        }
+    }
+
     /// <summary>Starts the agent process, continuing its earlier conversation when <paramref name="resume"/> is set.</summary>
     public async Task StartAsync(bool resume, CancellationToken cancellationToken)
     {
-        var options = new AgentStartOptions(
-            project.Path,
-            session.Model,
-            resume ? session.AgentSessionId : null,
-            session.AgentSessionId,
-            sessions.Mode(session.Id),
-            logDirectory,
-            logger,
-            // project.Path is where this session works: the project's folder, or the session's worktree.
-            sandboxing.For(project, adapter.Id, project.Path),
-            sessions.Instructions(session.Id));
-        _agent = await adapter.StartAsync(options, this, cancellationToken).ConfigureAwait(false);
+        // An agent that paused on a call before this runner (a restart, a cancelled turn): whatever it was, the owner did
+        // not allow it, and it must not run as the agent resumes.
+        var paused = resume && sessions.PausedCall(session.Id) is { } call ? new PausedCall(call, PermissionDecision.Deny(UndecidedPausedCall)) : null;
+        await StartAgentAsync(resume, paused, cancellationToken).ConfigureAwait(false);
         UpdateStatus(resume ? "resumed" : null);
         if (!queue.IsEmpty(session.Id))
         {
@@ -140,6 +164,24 @@ public sealed class SessionRunner(
             var every = TimeSpan.FromTicks(Math.Max(stallAfter.Ticks / 4, TimeSpan.TicksPerSecond));
             _stallTimer = clock.CreateTimer(_ => CheckStall(), null, every, every);
         }
+    }
+
+    private async Task StartAgentAsync(bool resume, PausedCall? paused, CancellationToken cancellationToken)
+    {
+        var options = new AgentStartOptions(
+            project.Path,
+            session.Model,
+            resume ? session.AgentSessionId : null,
+            session.AgentSessionId,
+            sessions.Mode(session.Id),
+            logDirectory,
+            logger,
+            // project.Path is where this session works: the project's folder, or the session's worktree.
+            sandboxing.For(project, adapter.Id, project.Path),
+            sessions.Instructions(session.Id),
+            pauseAfter > TimeSpan.Zero ? pauseAfter : null,
+            paused);
+        _agent = await adapter.StartAsync(options, this, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -425,9 +467,21 @@ public sealed class SessionRunner(
     public async Task CancelTurnAsync(CancellationToken cancellationToken)
     {
         bool active;
+        PausedWait? pause;
         lock (_statusLock)
         {
             active = _turnActive;
+            pause = _pause;
+        }
+
+        if (pause is not null)
+        {
+            // Its approval is withdrawn; a paused agent is then left stopped, and the call denied when it next resumes.
+            pause.WithdrawQuietly();
+            if (pause.ProcessGone)
+            {
+                return;
+            }
         }
 
         if (active && _agent is { } agent)
@@ -442,10 +496,30 @@ public sealed class SessionRunner(
     {
         _stopping = true;
         _stallTimer?.Dispose();
-        if (_agent is { } agent)
+        PausedWait? pause;
+        lock (_statusLock)
         {
-            await agent.StopAsync(cancellationToken).ConfigureAwait(false);
-            await agent.DisposeAsync().ConfigureAwait(false);
+            pause = _pause;
+        }
+
+        if (pause is not null)
+        {
+            // Nobody will resume the agent for it: the question is withdrawn (the call stays denied for any later resume).
+            pause.WithdrawQuietly();
+        }
+
+        await _pauseTransition.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_agent is { } agent && pause is not { ProcessGone: true })
+            {
+                await agent.StopAsync(cancellationToken).ConfigureAwait(false);
+                await agent.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _pauseTransition.Release();
         }
     }
 
@@ -483,6 +557,8 @@ public sealed class SessionRunner(
                 break;
             case ToolResult result:
                 events.Append(session.Id, ToolResultEventOf(result.ToolCallId, result.Content, result.IsError));
+                // The call the agent had paused on is settled in its transcript: a later resume has nothing to apply.
+                sessions.ClearPausedCall(session.Id, result.ToolCallId);
                 break;
             case PlanUpdate plan:
                 events.Append(session.Id, new PlanEvent(plan.Entries));
@@ -490,8 +566,13 @@ public sealed class SessionRunner(
             case UsageReport usage:
                 events.Append(session.Id, Costed(usage));
                 break;
+            case TurnCompleted { StopReason: TurnCompleted.Paused } when PauseInEffect() is { } pause:
+                // Not the end of the turn for the owner: it goes on where it stopped once they decide (its review stays open).
+                _ = Task.Run(() => SettlePauseAsync(pause), CancellationToken.None);
+                break;
             case TurnCompleted completed:
                 await EndReviewAsync().ConfigureAwait(false);
+                EndUnusedPause();
 
                 events.Append(session.Id, new TurnCompletedEvent(completed.StopReason, completed.IsError, completed.Result));
                 bool cancelled;
@@ -528,11 +609,96 @@ public sealed class SessionRunner(
 
     public async Task<PermissionDecision> RequestPermissionAsync(PermissionRequest request, CancellationToken cancellationToken)
     {
+        PausedWait? asked;
+        lock (_statusLock)
+        {
+            asked = _pause is { } open && open.ToolCallId == request.ToolCallId ? open : null;
+            if (asked is not null)
+            {
+                asked.TakenByAgent = true;
+            }
+        }
+
+        if (asked is not null)
+        {
+            // The call it was to pause on, asked again (Claude would not defer it): the wait already open answers it.
+            try
+            {
+                return await asked.Decision.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                ForgetPause(asked);
+            }
+        }
+
+        // Nothing the agent does may come before the turn's opening snapshot (see SendAsync).
+        await Volatile.Read(ref _opening).WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (!request.CanPause || pauseAfter <= TimeSpan.Zero)
+        {
+            return await AskGateAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+
+        // Withdrawn with the agent's request until the agent pauses; from then on only the owner (or a stop) ends the wait.
+        var withdraw = new CancellationTokenSource();
+        var registration = cancellationToken.Register(static source => ((CancellationTokenSource)source!).Cancel(), withdraw);
+        var decision = AskGateAsync(request, withdraw.Token);
+        try
+        {
+            var decided = await decision.WaitAsync(pauseAfter, clock, cancellationToken).ConfigureAwait(false);
+            await registration.DisposeAsync().ConfigureAwait(false);
+            withdraw.Dispose();
+            return decided;
+        }
+        catch (TimeoutException)
+        {
+            // Waited long enough: below.
+        }
+        catch (Exception)
+        {
+            // Withdrawn (the registration cancelled the gate's wait too), or the gate failed.
+            await registration.DisposeAsync().ConfigureAwait(false);
+            withdraw.Dispose();
+            throw;
+        }
+
+        var pause = new PausedWait(request.ToolCallId, decision, withdraw);
+        lock (_statusLock)
+        {
+            if (_pause is null && !_stopping && !decision.IsCompleted)
+            {
+                _pause = pause;
+            }
+        }
+
+        if (_pause != pause)
+        {
+            // Another call already pauses the agent (or the owner decided just now): this one simply waits.
+            try
+            {
+                return await decision.ConfigureAwait(false);
+            }
+            finally
+            {
+                await registration.DisposeAsync().ConfigureAwait(false);
+                withdraw.Dispose();
+            }
+        }
+
+        await registration.DisposeAsync().ConfigureAwait(false);
+        sessions.SetPausedCall(session.Id, request.ToolCallId);
+        logger.LogInformation("Session {SessionId}: {Tool} call {ToolCallId} waited {Seconds} s for the owner; pausing the agent",
+            session.Id, request.Tool, request.ToolCallId, (int)pauseAfter.TotalSeconds);
+        _ = WhenPausedCallDecidedAsync(pause);
+        return PermissionDecision.PauseAgent;
+    }
+
+    /// <summary>Puts the request to the gatekeeper; while the owner is asked, the session counts as waiting for them.</summary>
+    private async Task<PermissionDecision> AskGateAsync(PermissionRequest request, CancellationToken cancellationToken)
+    {
         var asked = false;
         try
         {
-            // Nothing the agent does may come before the turn's opening snapshot (see SendAsync).
-            await Volatile.Read(ref _opening).WaitAsync(cancellationToken).ConfigureAwait(false);
             var context = new GateContext(session.Id, project, sessions.Mode(session.Id));
             return await gatekeeper.RequestAsync(context, request, () =>
             {
@@ -549,6 +715,219 @@ public sealed class SessionRunner(
                 Touch();
                 Interlocked.Decrement(ref _pendingApprovals);
                 UpdateStatus(null);
+            }
+        }
+    }
+
+    /// <summary>The pause the turn ended for, marked as having stopped the agent; null when nothing here asked for one.</summary>
+    private PausedWait? PauseInEffect()
+    {
+        lock (_statusLock)
+        {
+            if (_pause is { TakenByAgent: false } pause)
+            {
+                pause.AgentStopped = true;
+                return pause;
+            }
+
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// A turn that ended without pausing (interrupted, or a call that was to pause came back and ran) leaves no pause
+    /// behind: a question still open for it is withdrawn, since no agent waits for its answer any more.
+    /// </summary>
+    private void EndUnusedPause()
+    {
+        PausedWait? unused;
+        lock (_statusLock)
+        {
+            unused = _pause is { AgentStopped: false } pause ? pause : null;
+            if (unused is not null)
+            {
+                _pause = null;
+            }
+        }
+
+        if (unused is { Decided: null })
+        {
+            unused.WithdrawQuietly();
+        }
+    }
+
+    private async Task WhenPausedCallDecidedAsync(PausedWait pause)
+    {
+        try
+        {
+            pause.Decided = await pause.Decision.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Withdrawn: the turn was cancelled or the session stops. The agent, if paused, stays stopped.
+            pause.Cancelled = true;
+        }
+        finally
+        {
+            pause.Withdraw.Dispose();
+        }
+
+        bool settle;
+        lock (_statusLock)
+        {
+            // Decided before the turn ended on the call: the turn's end (PauseInEffect) settles it then.
+            settle = pause.AgentStopped;
+        }
+
+        if (pause.TakenByAgent)
+        {
+            ForgetPause(pause);
+        }
+        else if (settle)
+        {
+            await SettlePauseAsync(pause).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The pause is over without the agent having paused (it took the decision itself): another call may pause it.</summary>
+    private void ForgetPause(PausedWait pause)
+    {
+        lock (_statusLock)
+        {
+            if (_pause == pause)
+            {
+                _pause = null;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Moves a pause on: stops the agent's process once its turn ended on the call (the session stays waiting for the owner,
+    /// said as <see cref="PausedReason"/>), and once the owner decided, starts it again with its native resume and their
+    /// decision applied to that very call. A pause withdrawn while the process is gone leaves it gone: the session is idle
+    /// until the next message, and the call is denied as the agent resumes then.
+    /// </summary>
+    private async Task SettlePauseAsync(PausedWait pause)
+    {
+        await _pauseTransition.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_stopping || pause.Resumed)
+            {
+                return;
+            }
+
+            if (!pause.ProcessGone && _agent is { } agent)
+            {
+                _pausing = true;
+                try
+                {
+                    await agent.EndAsync(CancellationToken.None).ConfigureAwait(false);
+                    await agent.DisposeAsync().ConfigureAwait(false);
+                }
+                finally
+                {
+                    _pausing = false;
+                }
+
+                lock (_statusLock)
+                {
+                    pause.ProcessGone = true;
+                }
+
+                sessions.Announce(session.Id, PausedReason);
+                logger.LogInformation("Session {SessionId}: agent paused on call {ToolCallId} until the owner decides", session.Id, pause.ToolCallId);
+            }
+
+            if (pause.Cancelled)
+            {
+                lock (_statusLock)
+                {
+                    _pause = null;
+                    _turnActive = false;
+                }
+
+                // Nothing runs here any more: the next message brings the agent back (and the call is denied then).
+                _stopping = true;
+                _stallTimer?.Dispose();
+                onEnded(this);
+                sessions.SetStatus(session.Id, SessionStatuses.Idle, "the turn was cancelled while the agent was paused");
+                return;
+            }
+
+            if (pause.Decided is not { } decided)
+            {
+                return;
+            }
+
+            pause.Resumed = true;
+            await StartAgentAsync(resume: true, new PausedCall(pause.ToolCallId, decided), CancellationToken.None).ConfigureAwait(false);
+            lock (_statusLock)
+            {
+                _pause = null;
+                // The agent carries on with the turn by itself, the decided call first.
+                _turnActive = true;
+            }
+
+            UpdateStatus(null);
+            sessions.Announce(session.Id, ResumedReason);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            logger.LogWarning(exception, "Session {SessionId}: the paused agent could not be resumed", session.Id);
+            events.Append(session.Id, new ErrorEvent(
+                $"The paused {adapter.Id} could not be resumed ({exception.Message}). Send a message to try again: the call it paused on is then denied."));
+            lock (_statusLock)
+            {
+                _pause = null;
+                _turnActive = false;
+            }
+
+            _stopping = true;
+            onEnded(this);
+            sessions.SetStatus(session.Id, SessionStatuses.Failed, "the paused agent could not be resumed");
+        }
+        finally
+        {
+            _pauseTransition.Release();
+        }
+    }
+
+    /// <summary>A call the agent is to pause on: the gate's wait for it, and where it stands.</summary>
+    private sealed class PausedWait(string toolCallId, Task<PermissionDecision> decision, CancellationTokenSource withdraw)
+    {
+        public string ToolCallId { get; } = toolCallId;
+
+        public Task<PermissionDecision> Decision { get; } = decision;
+
+        /// <summary>Withdraws the approval (a cancel, a stop).</summary>
+        public CancellationTokenSource Withdraw { get; } = withdraw;
+
+        /// <summary>The agent did not pause but asked for the call again, and took the decision itself.</summary>
+        public bool TakenByAgent { get; set; }
+
+        /// <summary>The agent's turn ended on the call: its process is to go.</summary>
+        public bool AgentStopped { get; set; }
+
+        public bool ProcessGone { get; set; }
+
+        public bool Resumed { get; set; }
+
+        public volatile PermissionDecision? Decided;
+
+        public volatile bool Cancelled;
+
+        /// <summary>Withdraws the approval unless it is already settled; the pause is then cancelled either way.</summary>
+        public void WithdrawQuietly()
+        {
+            Cancelled = true;
+            try
+            {
+                Withdraw.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // Decided meanwhile.
             }
         }
     }
@@ -607,6 +986,12 @@ public sealed class SessionRunner(
 
     private void OnExited(AgentExited exited)
     {
+        if (_pausing)
+        {
+            // Stopped to pause on a call: the session goes on when the owner decides.
+            return;
+        }
+
         _stallTimer?.Dispose();
         onEnded(this);
         if (exited.Expected || _stopping)

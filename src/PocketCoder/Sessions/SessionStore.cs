@@ -196,6 +196,17 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
     public string? Instructions(string id) => database.Read(connection =>
         connection.Scalar<string>("SELECT instructions FROM sessions WHERE id = $id", ("$id", id)));
 
+    /// <summary>The tool call the session's agent paused on and has not yet been resumed past (docs/api.md, "Paused agents").</summary>
+    public string? PausedCall(string id) => database.Read(connection =>
+        connection.Scalar<string>("SELECT paused_call FROM sessions WHERE id = $id", ("$id", id)));
+
+    /// <summary>Records the call the agent paused on. Clearing names the call, so that a later pause stays.</summary>
+    public void SetPausedCall(string id, string toolCallId) => database.Write(write =>
+        write.Execute("UPDATE sessions SET paused_call = $call WHERE id = $id", ("$call", toolCallId), ("$id", id)));
+
+    public void ClearPausedCall(string id, string toolCallId) => database.Write(write =>
+        write.Execute("UPDATE sessions SET paused_call = NULL WHERE id = $id AND paused_call = $call", ("$call", toolCallId), ("$id", id)));
+
     private static Session Map(SqliteDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.NullableString(3), r.GetString(4), r.GetString(5), r.GetString(6),
         r.NullableString(7), r.Time(8), r.Time(9), r.GetInt64(10), r.NullableTime(11), r.FieldCount > 13 ? r.NullableString(13) : null,

@@ -14,13 +14,15 @@ public sealed class AgentWorld : IAsyncDisposable
 {
     private readonly Func<FakeModelServer, string, IReadOnlyDictionary<string, AgentCommand>> _agents;
     private readonly TimeProvider? _clock;
+    private readonly TimeSpan? _pauseWaitingAfter;
 
     private AgentWorld(string agent, Func<FakeModelServer, string, IReadOnlyDictionary<string, AgentCommand>> agents, TimeProvider? clock,
-        FakeModelServer model, TestServer server, PairedClient phone, string repository, string home, string projectId)
+        TimeSpan? pauseWaitingAfter, FakeModelServer model, TestServer server, PairedClient phone, string repository, string home, string projectId)
     {
         Agent = agent;
         _agents = agents;
         _clock = clock;
+        _pauseWaitingAfter = pauseWaitingAfter;
         Model = model;
         Server = server;
         Phone = phone;
@@ -46,7 +48,9 @@ public sealed class AgentWorld : IAsyncDisposable
     public HttpClient Http => Phone.Http;
 
     /// <param name="clock">A clock the test moves by hand (timeouts, suspension), or the real one.</param>
-    public static Task<AgentWorld> ClaudeAsync(TimeProvider? clock = null) => StartAsync("claude-code", ClaudeCli.Against, clock);
+    /// <param name="pauseWaitingAfter">How long a call waits for the owner before the agent is paused (the server's setting).</param>
+    public static Task<AgentWorld> ClaudeAsync(TimeProvider? clock = null, TimeSpan? pauseWaitingAfter = null) =>
+        StartAsync("claude-code", ClaudeCli.Against, clock, pauseWaitingAfter: pauseWaitingAfter);
 
     public static Task<AgentWorld> GeminiAsync() => StartAsync("gemini", GeminiCli.Against);
 
@@ -60,17 +64,17 @@ public sealed class AgentWorld : IAsyncDisposable
 
     /// <param name="prepareData">Writes into the data folder before the server starts (e.g. agents.json).</param>
     public static async Task<AgentWorld> StartAsync(string agent, Func<FakeModelServer, string, IReadOnlyDictionary<string, AgentCommand>> agents,
-        TimeProvider? clock = null, Action<string, FakeModelServer, string>? prepareData = null)
+        TimeProvider? clock = null, Action<string, FakeModelServer, string>? prepareData = null, TimeSpan? pauseWaitingAfter = null)
     {
         var model = await FakeModelServer.StartAsync();
         var home = TempPaths.NewDirectory("pc-home");
         var data = TempPaths.NewDirectory("pc-data");
         prepareData?.Invoke(data, model, home);
-        var server = await TestServer.StartAsync(data, agents(model, home), clock);
+        var server = await TestServer.StartAsync(data, agents(model, home), clock, pauseWaitingAfter: pauseWaitingAfter);
         var phone = await server.PairAsync();
         var repository = TempPaths.NewGitRepository();
         var project = await phone.Http.PostOkAsync("/api/projects", new { path = repository, name = "demo" });
-        return new AgentWorld(agent, agents, clock, model, server, phone, repository, home, project.GetProperty("id").GetString()!);
+        return new AgentWorld(agent, agents, clock, pauseWaitingAfter, model, server, phone, repository, home, project.GetProperty("id").GetString()!);
     }
 
     public async Task<string> StartSessionAsync(string prompt, string? mode = null, string? model = null)
@@ -110,7 +114,7 @@ public sealed class AgentWorld : IAsyncDisposable
     {
         await Server.StopAsync();
         whileDown?.Invoke();
-        Server = await TestServer.StartAsync(Server.DataDirectory, _agents(Model, Home), _clock);
+        Server = await TestServer.StartAsync(Server.DataDirectory, _agents(Model, Home), _clock, pauseWaitingAfter: _pauseWaitingAfter);
         var http = new HttpClient { BaseAddress = Server.BaseUrl, Timeout = TimeSpan.FromSeconds(60) };
         http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Phone.Token);
         Phone = Phone with { Http = http };

@@ -53,7 +53,8 @@ public sealed class TestServer : IAsyncDisposable
         string? publicUrl = null,
         TlsCertificate? certificate = null,
         PocketCoder.Reach.Hub.HubMembership? hub = null,
-        PocketCoder.Reach.Acme.AcmeSettings? acme = null)
+        PocketCoder.Reach.Acme.AcmeSettings? acme = null,
+        TimeSpan? pauseWaitingAfter = null)
     {
         var ownsData = dataDirectory is null;
         dataDirectory ??= TempPaths.NewDirectory("pc-data");
@@ -78,6 +79,7 @@ public sealed class TestServer : IAsyncDisposable
             LogSink = logs,
             LiveApiDocument = liveApiDocument,
             TerminalEnvironment = new Dictionary<string, string?> { ["HOME"] = terminalHome },
+            PauseWaitingAfter = pauseWaitingAfter ?? TimeSpan.FromMinutes(5),
         };
         var app = PocketCoderServer.Build(options, clock);
         await app.StartAsync();

@@ -82,6 +82,9 @@ export function SessionScreen({ id }: { id: string }) {
         <ProjectRoot.Provider value={root}>
           <Transcript items={view.items} />
         </ProjectRoot.Provider>
+        {view.paused && waiting > 0 && (
+          <div class="working paused" role="status">Waiting for you — agent paused to save memory. Your decision resumes it.</div>
+        )}
         {view.turnActive && waiting === 0 && (view.stalled
           ? <div class="working stalled" role="status" aria-label="Agent stalled">No progress for a while: wait, or cancel the turn.</div>
           : <div class="working" aria-label="Agent working"><span class="spinner small" /> Working…</div>)}

@@ -1,0 +1,150 @@
+using System.Net;
+using System.Net.Http.Json;
+using FakeLlm;
+using PocketCoder.Sessions;
+using PocketCoder.Tests.Infrastructure;
+
+namespace PocketCoder.Tests.EndToEnd;
+
+/// <summary>
+/// Waits that cost no memory, with the REAL Claude Code CLI: a call that waits past the threshold stops the agent's
+/// process (Claude defers the call, its transcript keeps it), and the owner's decision, whenever it comes, resumes the
+/// conversation natively with that decision applied to that very call. The owner's own settings allow every Bash
+/// command here, so a resume that let Claude decide by itself would run a denied command: these tests would see it.
+/// </summary>
+public sealed class PausedWaitTests
+{
+    private static readonly TimeSpan Threshold = TimeSpan.FromSeconds(1);
+
+    [Fact]
+    public async Task Allow_AfterThePause_TheCallRunsOnce_AndTheConversationGoesOn()
+    {
+        await using var world = await PausedWorldAsync();
+        var (sessionId, approvalId, events) = await PausedOnACommandAsync(world);
+        await using (events)
+        {
+            Assert.Equal("pending", (await world.Http.GetOkAsync($"/api/approvals/{approvalId}")).GetProperty("status").GetString());
+
+            Assert.Equal(HttpStatusCode.OK, (await world.DecideAsync(approvalId, "allow_once")).StatusCode);
+            await ApiAssert.ProblemAsync(await world.DecideAsync(approvalId, "deny"), HttpStatusCode.Conflict, "APPROVAL_ALREADY_DECIDED");
+
+            await events.WaitForAsync(e => e.Event == "session.status" && e.Str("reason") == SessionRunner.ResumedReason);
+            var result = await events.WaitForAsync("tool.result");
+            Assert.False(result.Json.GetProperty("isError").GetBoolean());
+            var done = await events.WaitForAsync("turn.completed");
+            Assert.Equal("Written after the pause.", done.Str("result"));
+
+            Assert.Equal("ran\n", await File.ReadAllTextAsync(Path.Combine(world.Repository, "paused.txt")));
+            // The model got the call's one result, in the conversation it started.
+            var after = world.Model.Requests.Last(r => r.ConsumedScript);
+            Assert.Single(after.LastToolResults());
+            Assert.False(after.LastToolResults()[0].IsError);
+            Assert.Equal("idle", (await world.SessionAsync(sessionId)).GetProperty("status").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task Deny_AfterThePause_NothingRuns_AndTheModelHearsWhy()
+    {
+        await using var world = await PausedWorldAsync();
+        var (_, approvalId, events) = await PausedOnACommandAsync(world);
+        await using (events)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await world.DecideAsync(approvalId, "deny", "Not while the build runs.")).StatusCode);
+
+            SseEvent result;
+            try { result = await events.WaitForAsync("tool.result", TimeSpan.FromSeconds(20)); }
+            catch (TimeoutException)
+            {
+                foreach (var e in events.Received) Console.WriteLine($"EVT {e.Id} {e.Event} {e.Data}");
+                foreach (var f in Directory.EnumerateFiles(world.Server.DataDirectory, "*.log", SearchOption.AllDirectories)) Console.WriteLine($"LOG {f}:\n{File.ReadAllText(f)}");
+                throw;
+            }
+            Assert.True(result.Json.GetProperty("isError").GetBoolean());
+            await events.WaitForAsync("turn.completed");
+
+            Assert.False(File.Exists(Path.Combine(world.Repository, "paused.txt")), "a denied command ran after the pause");
+            var toolResult = Assert.Single(world.Model.Requests.Last(r => r.ConsumedScript).LastToolResults());
+            Assert.True(toolResult.IsError);
+            Assert.Contains("Not while the build runs.", toolResult.Content, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task ServerRestartsWhilePaused_TheCallIsDeniedWhenTheAgentResumes_NeverRun()
+    {
+        await using var world = await PausedWorldAsync();
+        var (sessionId, approvalId, events) = await PausedOnACommandAsync(world);
+        await events.DisposeAsync();
+
+        await world.RestartServerAsync();
+        Assert.Equal("interrupted", (await world.Http.GetOkAsync($"/api/approvals/{approvalId}")).GetProperty("status").GetString());
+
+        // The next message brings the agent back: the call it paused on goes first, denied, then the message.
+        world.Model.Enqueue(ScriptedReply.Text("Understood, I did not write it."));
+        await using var resumed = await world.EventsAsync(sessionId);
+        await world.SendAsync(sessionId, "Carry on");
+        await resumed.WaitForAsync(e => e.Event == "tool.result" && e.Json.GetProperty("isError").GetBoolean());
+        await resumed.WaitForAsync(e => e.Event == "turn.completed" && e.Str("result") == "Understood, I did not write it.");
+
+        Assert.False(File.Exists(Path.Combine(world.Repository, "paused.txt")), "an undecided paused call ran after a restart");
+        var denied = world.Model.Requests.Where(r => r.ConsumedScript).SelectMany(r => r.LastToolResults()).Single();
+        Assert.True(denied.IsError);
+        Assert.Contains("not run", denied.Content, StringComparison.Ordinal);
+    }
+
+    /// <summary>A Claude world that pauses after <see cref="Threshold"/>, whose owner's own Claude settings allow every Bash command.</summary>
+    private static async Task<AgentWorld> PausedWorldAsync()
+    {
+        var world = await AgentWorld.ClaudeAsync(pauseWaitingAfter: Threshold);
+        if (Environment.GetEnvironmentVariable("PROBE_NOSANDBOX") == "1") await ApiAssert.OkJsonAsync(await world.Http.PatchAsJsonAsync($"/api/projects/{world.ProjectId}", new { sandbox = "none" }));
+        Directory.CreateDirectory(Path.Combine(world.Home, ".claude"));
+        await File.WriteAllTextAsync(Path.Combine(world.Home, ".claude", "settings.json"), """{"permissions":{"allow":["Bash(*)"]}}""");
+        return world;
+    }
+
+    /// <summary>Starts a session whose first call waits for the owner, and returns once the agent is paused on it.</summary>
+    private static async Task<(string SessionId, string ApprovalId, SseClient Events)> PausedOnACommandAsync(AgentWorld world)
+    {
+        world.Model.Enqueue(
+            ScriptedReply.ToolUse("Bash", new { command = "echo ran >> paused.txt", description = "Write the file" }),
+            ScriptedReply.Text("Written after the pause."));
+        var sessionId = await world.StartSessionAsync("Write paused.txt");
+        var events = await world.EventsAsync(sessionId);
+        var asked = await events.WaitForAsync("approval.requested");
+        await events.WaitForAsync(e => e.Event == "session.status" && e.Str("reason") == SessionRunner.PausedReason);
+
+        // The agent's process is gone while the owner has not decided.
+        Assert.Empty(AgentProcesses(world.Home));
+        Assert.Equal("waiting_approval", (await world.SessionAsync(sessionId)).GetProperty("status").GetString());
+        return (sessionId, asked.Str("approvalId")!, events);
+    }
+
+    /// <summary>The processes running with the world's HOME: its agent and whatever that started.</summary>
+    private static List<int> AgentProcesses(string home)
+    {
+        var marker = $"HOME={home}\0";
+        var found = new List<int>();
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(directory), out var pid) || pid == Environment.ProcessId)
+            {
+                continue;
+            }
+
+            try
+            {
+                if (File.ReadAllText(Path.Combine(directory, "environ")).Contains(marker, StringComparison.Ordinal))
+                {
+                    found.Add(pid);
+                }
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                // Gone meanwhile, or not ours to read.
+            }
+        }
+
+        return found;
+    }
+}
