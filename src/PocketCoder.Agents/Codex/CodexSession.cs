@@ -477,11 +477,18 @@ internal sealed class CodexSession : ProcessAgentSession
                     }
                 }
 
-                questions.Add(new JsonObject
+                var entry = new JsonObject
                 {
                     ["question"] = Text(question, "question"), ["header"] = Text(question, "header"), ["options"] = options, ["multiSelect"] = false,
                     ["id"] = Text(question, "id"),
-                });
+                };
+                if (question.TryGetProperty("isSecret", out var secret) && secret.ValueKind == JsonValueKind.True)
+                {
+                    // Its answer goes to Codex only: the gate keeps it out of the approval, the events and the ledger.
+                    entry["secret"] = true;
+                }
+
+                questions.Add(entry);
             }
         }
 

@@ -154,7 +154,8 @@ public sealed class Gatekeeper(
                 return null;
             }
 
-            var updated = allow ? updatedInput?.GetRawText() : null;
+            // Kept, shown to every device and ledgered: a secret answer is not (the agent alone gets it, below).
+            var updated = allow ? (answering ? QuestionAnswers.Recorded(approval, updatedInput!.Value) : updatedInput)?.GetRawText() : null;
             var finalMessage = allow ? message : string.IsNullOrWhiteSpace(message) ? $"The owner denied this {approval.Tool} call." : message;
             var now = clock.GetUtcNow();
             write.Execute(

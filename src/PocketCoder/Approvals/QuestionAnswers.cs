@@ -87,6 +87,31 @@ public static class QuestionAnswers
         return JsonElement.Parse(input.ToJsonString());
     }
 
+    /// <summary>What is said of a secret question's answer wherever it is kept or shown (the agent alone gets the answer).</summary>
+    public const string SecretAnswer = "(a secret: given to the agent, not recorded)";
+
+    /// <summary>
+    /// The answered input as it is kept (the approval, its events, the ledger): a question the agent marked secret
+    /// (<c>"secret": true</c>, Codex's <c>isSecret</c>) has its answer replaced by <see cref="SecretAnswer"/>.
+    /// </summary>
+    public static JsonElement Recorded(Approval approval, JsonElement answered)
+    {
+        var secrets = ((JsonNode.Parse(approval.Input) as JsonObject)?["questions"] as JsonArray ?? [])
+            .Where(q => q?["secret"]?.GetValueKind() == JsonValueKind.True)
+            .Select(q => Text(q?["question"])).OfType<string>().ToList();
+        if (secrets.Count == 0 || JsonNode.Parse(answered.GetRawText()) is not JsonObject input || input["answers"] is not JsonObject keyed)
+        {
+            return answered;
+        }
+
+        foreach (var question in secrets.Where(keyed.ContainsKey))
+        {
+            keyed[question] = SecretAnswer;
+        }
+
+        return JsonElement.Parse(input.ToJsonString());
+    }
+
     /// <summary>The answers as the agents that take them apart read them (call after <see cref="Apply"/> has checked them).</summary>
     public static IReadOnlyList<OwnerAnswer> Owner(AnswerRequest request) =>
         [.. (request.Answers ?? []).Select(a => new OwnerAnswer([.. a?.Selected ?? []], a?.Other?.Trim() is { Length: > 0 } own ? own : null))];

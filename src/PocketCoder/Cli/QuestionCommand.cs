@@ -13,7 +13,8 @@ namespace PocketCoder.Cli;
 public static partial class QuestionCommand
 {
     /// <summary>One question as the terminal shows it: its text cleaned of anything that would act on the terminal.</summary>
-    public sealed record Question(string Text, string? Header, IReadOnlyList<Option> Options, bool MultiSelect);
+    /// <param name="Secret">The agent marked it secret (a password, a token): typed hidden, never echoed, all own words.</param>
+    public sealed record Question(string Text, string? Header, IReadOnlyList<Option> Options, bool MultiSelect, bool Secret = false);
 
     /// <summary>An option: its label exactly as the agent sent it (what the answer carries), and as shown.</summary>
     public sealed record Option(string Label, string Shown, string? Description)
@@ -69,7 +70,9 @@ public static partial class QuestionCommand
             var question = questions[i];
             if (replies.Count > 0)
             {
-                var (answer, problem) = Parse(replies[i], question);
+                var (answer, problem) = question.Secret
+                    ? (replies[i].Length > 0 ? new AnswerItem([], replies[i]) : null, "the answer is empty.")
+                    : Parse(replies[i], question);
                 if (answer is null)
                 {
                     throw new CliException($"Question {i + 1}: {problem}");
@@ -80,6 +83,20 @@ public static partial class QuestionCommand
             }
 
             await output.WriteAsync(Show(question, i + 1, questions.Count));
+            if (question.Secret)
+            {
+                await output.WriteAsync("Your answer (secret: not shown, not recorded): ");
+                if (ReadHidden() is not { Length: > 0 } secret)
+                {
+                    await error.WriteLineAsync("pocketcoder: no answer given; nothing was sent.");
+                    return 1;
+                }
+
+                await output.WriteLineAsync();
+                answers.Add(new AnswerItem([], secret));
+                continue;
+            }
+
             while (true)
             {
                 await output.WriteAsync(question.MultiSelect
@@ -104,7 +121,7 @@ public static partial class QuestionCommand
 
         for (var i = 0; i < answers.Count; i++)
         {
-            await output.WriteLineAsync($"{(questions.Count > 1 ? $"Answer {i + 1}" : "Answer")}: {Describe(answers[i])}");
+            await output.WriteLineAsync($"{(questions.Count > 1 ? $"Answer {i + 1}" : "Answer")}: {(questions[i].Secret ? "(secret)" : Describe(answers[i]))}");
         }
 
         var response = await ServerClient.SendAsync(http,
@@ -140,10 +157,41 @@ public static partial class QuestionCommand
                     .Select(o => new Option(Str(o, "label")!, Str(o, "description"))).ToList()
                 : [];
             questions.Add(new Question(TerminalText.Clean(text)!, OneLine(Str(item, "header")), options,
-                item.TryGetProperty("multiSelect", out var multi) && multi.ValueKind == JsonValueKind.True));
+                item.TryGetProperty("multiSelect", out var multi) && multi.ValueKind == JsonValueKind.True,
+                item.TryGetProperty("secret", out var secret) && secret.ValueKind == JsonValueKind.True));
         }
 
         return questions;
+    }
+
+    /// <summary>A line typed without echo at a terminal (read as it comes when input is a pipe); null at end of input.</summary>
+    private static string? ReadHidden()
+    {
+        if (Console.IsInputRedirected)
+        {
+            return Console.In.ReadLine();
+        }
+
+        var typed = new StringBuilder();
+        while (true)
+        {
+            var key = Console.ReadKey(intercept: true);
+            switch (key.Key)
+            {
+                case ConsoleKey.Enter:
+                    return typed.ToString();
+                case ConsoleKey.Backspace when typed.Length > 0:
+                    typed.Length--;
+                    break;
+                default:
+                    if (!char.IsControl(key.KeyChar))
+                    {
+                        typed.Append(key.KeyChar);
+                    }
+
+                    break;
+            }
+        }
     }
 
     /// <summary>A question with its numbered options, as the terminal shows it.</summary>

@@ -6,7 +6,7 @@ import { reachable, useStore } from '../store';
 import { ErrorNote, Icon } from './ui';
 
 type Option = { label: string; description?: string };
-type Question = { question: string; header?: string; options: Option[]; multiSelect?: boolean };
+type Question = { question: string; header?: string; options: Option[]; multiSelect?: boolean; secret?: boolean };
 
 /** The questions an agent asked (Claude's AskUserQuestion), read defensively: the input is the agent's. */
 export function questionsOf(input: unknown): Question[] {
@@ -16,6 +16,8 @@ export function questionsOf(input: unknown): Question[] {
     question: q.question,
     header: typeof q.header === 'string' ? q.header : undefined,
     multiSelect: q.multiSelect === true,
+    // A secret (a password, a token): typed hidden, and the server keeps it out of the record.
+    secret: q.secret === true,
     options: Array.isArray(q.options) ? q.options.filter((o): o is Option => !!o && typeof (o as Option).label === 'string') : [],
   }));
 }
@@ -28,6 +30,7 @@ export function QuestionCard({ approval: a }: { approval: ApprovalView }) {
   const questions = questionsOf(a.input);
   const [chosen, setChosen] = useState<string[][]>(() => questions.map(() => []));
   const [own, setOwn] = useState<string[]>(() => questions.map(() => ''));
+  const setOwnAt = (index: number, text: string) => setOwn(own.map((t, j) => (j === index ? text : t)));
   const [busy, setBusy] = useState<'answer' | 'dismiss' | null>(null);
   const [error, setError] = useState<string | null>(null);
   const up = useStore(reachable);
@@ -76,8 +79,10 @@ export function QuestionCard({ approval: a }: { approval: ApprovalView }) {
               </label>
             ))}
             <label class="field">
-              <span class="small">Your own answer{q.options.length > 0 ? ' (instead, or as well)' : ''}</span>
-              <input type="text" value={own[i] ?? ''} maxLength={4000} onInput={(e) => setOwn(own.map((t, j) => (j === i ? (e.target as HTMLInputElement).value : t)))} />
+              <span class="small">{q.secret ? 'Your answer (secret: sent to the agent, never recorded)' : `Your own answer${q.options.length > 0 ? ' (instead, or as well)' : ''}`}</span>
+              {q.secret
+                ? <input type="password" value={own[i] ?? ''} maxLength={4000} onInput={(e) => setOwnAt(i, (e.target as HTMLInputElement).value)} />
+                : <input type="text" value={own[i] ?? ''} maxLength={4000} onInput={(e) => setOwnAt(i, (e.target as HTMLInputElement).value)} />}
             </label>
           </fieldset>
         ))}
