@@ -19,6 +19,47 @@ public sealed class ClaudeBench(string pocketcoderDirectory, string claude, bool
     {
         var rows = new List<Row>();
         await using var model = await FakeModelServer.StartAsync();
+        await using (var world = await StartServerAsync(model))
+        {
+            rows.AddRange(await PerPromptAsync(world.Http, model, world.ProjectId));
+            rows.Add(await ManySessionsAsync(world.Http, model, world.ProjectId, world.Server));
+            rows.AddRange(await SandboxAsync(world.Http, model, world.ProjectId, world.Server));
+            rows.AddRange(await WorktreeAsync(world.Http));
+        }
+
+        rows.AddRange(await PausedWaitsAsync(model));
+        return rows;
+    }
+
+    /// <summary>The paused-wait rows alone (<c>--only paused</c>).</summary>
+    public async Task<List<Row>> RunPausedAsync()
+    {
+        await using var model = await FakeModelServer.StartAsync();
+        return await PausedWaitsAsync(model);
+    }
+
+    /// <summary>A published server of its own (data folder, HOME, repository), paired, with one project.</summary>
+    private sealed class BenchServer(OsProcess server, HttpClient http, string projectId, IReadOnlyList<string> folders) : IAsyncDisposable
+    {
+        public OsProcess Server { get; } = server;
+
+        public HttpClient Http { get; } = http;
+
+        public string ProjectId { get; } = projectId;
+
+        public async ValueTask DisposeAsync()
+        {
+            Http.Dispose();
+            await Server.DisposeAsync();
+            foreach (var folder in folders)
+            {
+                Temp.Delete(folder);
+            }
+        }
+    }
+
+    private async Task<BenchServer> StartServerAsync(FakeModelServer model, params string[] flags)
+    {
         var data = Temp.Directory("pcbench-claude");
         var home = Temp.Directory("pcbench-home");
         var repository = await Temp.GitRepositoryAsync();
@@ -34,31 +75,94 @@ public sealed class ClaudeBench(string pocketcoderDirectory, string claude, bool
             ["CLAUDE_CONFIG_DIR"] = null,
             ["ANTHROPIC_AUTH_TOKEN"] = null,
         };
-        try
-        {
-            await using var server = OsProcess.Start(PocketCoderExe, ["serve", "--listen", url.ToString().TrimEnd('/'), "--data", data], url, environment);
-            using var http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(120) };
-            await server.WaitHealthyAsync(http, TimeSpan.FromSeconds(30));
-            var code = JsonDocument.Parse(await Cli.RunAsync(PocketCoderExe, "pair", "--json", "--data", data)).RootElement.GetProperty("code").GetString();
-            var paired = await http.PostAsJsonAsync("/api/pair", new { code, deviceName = "bench" });
-            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer",
-                (await paired.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString());
-            var project = await (await http.PostAsJsonAsync("/api/projects", new { path = repository })).Content.ReadFromJsonAsync<JsonElement>();
-            var projectId = project.GetProperty("id").GetString()!;
+        var server = OsProcess.Start(PocketCoderExe, ["serve", "--listen", url.ToString().TrimEnd('/'), "--data", data, .. flags], url, environment);
+        var http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(120) };
+        await server.WaitHealthyAsync(http, TimeSpan.FromSeconds(30));
+        var code = JsonDocument.Parse(await Cli.RunAsync(PocketCoderExe, "pair", "--json", "--data", data)).RootElement.GetProperty("code").GetString();
+        var paired = await http.PostAsJsonAsync("/api/pair", new { code, deviceName = "bench" });
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer",
+            (await paired.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString());
+        var project = await (await http.PostAsJsonAsync("/api/projects", new { path = repository })).Content.ReadFromJsonAsync<JsonElement>();
+        return new BenchServer(server, http, project.GetProperty("id").GetString()!, [data, home, repository]);
+    }
 
-            rows.AddRange(await PerPromptAsync(http, model, projectId));
-            rows.Add(await ManySessionsAsync(http, model, projectId, server));
-            rows.AddRange(await SandboxAsync(http, model, projectId, server));
-            rows.AddRange(await WorktreeAsync(http));
-        }
-        finally
+    /// <summary>
+    /// Issue #19: what sessions waiting for the owner hold, with their agents running and once paused (their processes
+    /// stopped), in one server whose threshold is short; and how long a decision takes to reach the resumed agent's
+    /// command (the decision to the command's file appearing).
+    /// </summary>
+    private async Task<List<Row>> PausedWaitsAsync(FakeModelServer model)
+    {
+        var sessions = quick ? 3 : 5;
+        await using var world = await StartServerAsync(model, "--pause-waiting-seconds", "20");
+        var repository = (await world.Http.GetFromJsonAsync<JsonElement>($"/api/projects/{world.ProjectId}")).GetProperty("path").GetString()!;
+        var waiting = new List<string>();
+        for (var i = 0; i < sessions; i++)
         {
-            Temp.Delete(data);
-            Temp.Delete(home);
-            Temp.Delete(repository);
+            // One script for all sessions, in the order they ask: each one's reply after the decision is queued then.
+            model.Enqueue(ScriptedReply.ToolUse("Bash", new { command = $"echo {i} > paused-{i}.txt", description = "Write" }));
+            var id = await CreateSessionAsync(world.Http, world.ProjectId, $"write {i}");
+            waiting.Add(await PendingApprovalAsync(world.Http, id));
         }
 
-        return rows;
+        var (running, runningProcesses) = world.Server.TreeRssMiB();
+        var deadline = Stopwatch.GetTimestamp();
+        while (OsProcess.Descendants(world.Server.Pid).Any(pid => ProcessName(pid) == "claude"))
+        {
+            if (Stopwatch.GetElapsedTime(deadline) > TimeSpan.FromSeconds(120))
+            {
+                throw new TimeoutException("the waiting agents were not paused within 120 s");
+            }
+
+            await Task.Delay(200);
+        }
+
+        var (paused, pausedProcesses) = world.Server.TreeRssMiB();
+        var resumes = new List<double>();
+        for (var i = 0; i < sessions; i++)
+        {
+            var file = Path.Combine(repository, $"paused-{i}.txt");
+            model.Enqueue(ScriptedReply.Text("Written."));
+            var start = Stopwatch.GetTimestamp();
+            (await world.Http.PostAsJsonAsync($"/api/approvals/{waiting[i]}/decision", new { decision = "allow_once" })).EnsureSuccessStatusCode();
+            while (!File.Exists(file))
+            {
+                if (Stopwatch.GetElapsedTime(start) > TimeSpan.FromSeconds(60))
+                {
+                    throw new TimeoutException($"the resumed agent did not run the allowed command of session {i}");
+                }
+
+                await Task.Delay(20);
+            }
+
+            resumes.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        }
+
+        return
+        [
+            new Row($"{sessions} claude sessions waiting for the owner: total RSS once paused ({pausedProcesses} processes)", $"{Stats.F(paused)} MiB",
+                $"{Stats.F(running)} MiB with their agents running ({runningProcesses} processes)", $"{paused / running:0.00}x", "report", "n/a"),
+            new Row($"Paused wait: the owner's allow to the resumed agent's command done (median / max of {sessions})",
+                $"{Stats.F(Stats.Median(resumes))} / {Stats.F(resumes.Max())} ms", "", "", "report", "n/a"),
+        ];
+    }
+
+    private static async Task<string> PendingApprovalAsync(HttpClient http, string sessionId)
+    {
+        var start = Stopwatch.GetTimestamp();
+        while (Stopwatch.GetElapsedTime(start) < TimeSpan.FromSeconds(60))
+        {
+            var pending = await http.GetFromJsonAsync<JsonElement>("/api/approvals?status=pending");
+            foreach (var approval in pending.EnumerateArray().Where(a => a.GetProperty("sessionId").GetString() == sessionId))
+            {
+                return approval.GetProperty("id").GetString()!;
+            }
+
+            await Task.Delay(50);
+        }
+
+        var session = await http.GetFromJsonAsync<JsonElement>($"/api/sessions/{sessionId}");
+        throw new TimeoutException($"session {sessionId} asked for nothing within 60 s: {session}");
     }
 
     private async Task<List<Row>> PerPromptAsync(HttpClient http, FakeModelServer model, string projectId)

@@ -4,6 +4,7 @@ using System.Text;
 using PocketCoder.Bench;
 
 // Usage: PocketCoder.Bench --pocketcoder DIR --bare DIR --claude PATH [--quick] [--out FILE] [--only external,fanout,approval,push,hub,claude]
+// (--only paused: the rows of sessions paused while they wait for the owner, alone)
 // (--only hub-relay: the hub's latency and SSE rows alone, for tuning the relay without the minutes of memory steps)
 var options = new Dictionary<string, string>(StringComparer.Ordinal);
 var quick = false;
@@ -73,6 +74,11 @@ if (Wanted("claude"))
 {
     Progress("per-prompt overhead and many sessions with the real Claude Code CLI");
     rows.AddRange(await new ClaudeBench(Required("pocketcoder"), Required("claude"), quick).RunAsync());
+}
+else if (Wanted("paused"))
+{
+    Progress("sessions paused while they wait for the owner, with the real Claude Code CLI");
+    rows.AddRange(await new ClaudeBench(Required("pocketcoder"), Required("claude"), quick).RunPausedAsync());
 }
 
 rows.Add(new Row("Large output: a command printing 200 MB", "not measured", "", "", "no bench row yet; the 50 MB test bounds memory", "n/a"));

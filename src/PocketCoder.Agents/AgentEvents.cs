@@ -36,7 +36,8 @@ public sealed record UsageReport(long InputTokens, long OutputTokens, long Cache
     bool CostIsRunningTotal = false) : AgentEvent;
 
 /// <summary>The agent finished a turn and waits for the next message.</summary>
-public sealed record TurnCompleted(string StopReason, bool IsError, string? Result) : AgentEvent
+/// <param name="PausedOn">With <see cref="Paused"/>: the call the agent paused on.</param>
+public sealed record TurnCompleted(string StopReason, bool IsError, string? Result, string? PausedOn = null) : AgentEvent
 {
     /// <summary>The stop reason of a turn the agent ended to pause on a call (<see cref="PermissionDecision.PauseAgent"/>).</summary>
     public const string Paused = "tool_deferred";

@@ -39,5 +39,9 @@ public sealed record PermissionDecision(bool Allow, string? Message = null, Json
     public bool PausesAgent { get; init; }
 }
 
-/// <summary>The call a paused agent stopped on, and the owner's decision on it, applied to it when the agent resumes.</summary>
-public sealed record PausedCall(string ToolCallId, PermissionDecision Decision);
+/// <summary>
+/// The call a paused agent stopped on, as the owner saw it (<paramref name="Tool"/>, <paramref name="Input"/>), and their
+/// decision on it, applied when the agent resumes: an allow runs that input (or the owner's edit), whatever the agent's
+/// transcript says by then. Without the call as seen (it was never decided: a restart), only a deny is given.
+/// </summary>
+public sealed record PausedCall(string ToolCallId, string? Tool, JsonElement? Input, PermissionDecision Decision);

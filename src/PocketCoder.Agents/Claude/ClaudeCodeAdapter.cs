@@ -27,6 +27,28 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
     /// </summary>
     internal static string PermissionMode(string mode) => mode == SessionModes.Plan ? "plan" : "default";
 
+    /// <summary>
+    /// Settings given on the command line (loaded whatever <c>--setting-sources</c> says): a PreToolUse hook on every tool
+    /// whose shell command prints a fixed "ask" (printf is the shell's own, so it cannot be missing). "ask" ranks above
+    /// Claude's allow rules; the decision then comes from <c>can_use_tool</c>, i.e. the gatekeeper.
+    /// </summary>
+    internal static readonly string AskFirstSettings = new System.Text.Json.Nodes.JsonObject
+    {
+        ["hooks"] = new System.Text.Json.Nodes.JsonObject
+        {
+            ["PreToolUse"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject
+            {
+                ["matcher"] = "*",
+                ["hooks"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject
+                {
+                    ["type"] = "command",
+                    ["command"] = "printf '%s' '{\"hookSpecificOutput\":{\"hookEventName\":\"PreToolUse\",\"permissionDecision\":\"ask\"," +
+                        "\"permissionDecisionReason\":\"PocketCoder puts every tool call to the owner.\"}}'",
+                }),
+            }),
+        },
+    }.ToJsonString();
+
     private const string Name = "Claude Code";
     private const string InstallHint =
         "Install it with `npm install -g @anthropic-ai/claude-code`, or point POCKETCODER_CLAUDE_PATH at the claude executable.";
@@ -70,14 +92,14 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
             "--setting-sources=user",
             // MCP servers are programs: a repository's .mcp.json must not start one. None is loaded (see docs/security.md).
             "--strict-mcp-config",
+            // The gate hook arrives over stdin, and Claude may act before it has read it: a resumed conversation runs a
+            // deferred call first. A hook of its own settings answers "ask" for every call from the start, so nothing
+            // is ever left to Claude's own allow rules (see docs/security.md).
+            "--settings", AskFirstSettings,
         ];
         if (options.ResumeAgentSessionId is { } resume)
         {
             arguments.AddRange(["--resume", resume]);
-            if (options.Paused is { } paused)
-            {
-                arguments.AddRange(["--settings", ClaudePause.ResumeSettings(paused)]);
-            }
         }
         else
         {

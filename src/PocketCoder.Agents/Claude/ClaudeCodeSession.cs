@@ -19,12 +19,13 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
     private readonly ClaudeTaskList _tasks = new();
 
     /// <summary>Decisions made while the gate hook held a call, for the <c>can_use_tool</c> question that follows its "ask".</summary>
-    private readonly ConcurrentDictionary<string, PermissionDecision> _decidedInHook = new(StringComparer.Ordinal);
+    /// <summary>With the input the hook saw: the decision is on that input, whatever <c>can_use_tool</c> carries.</summary>
+    private readonly ConcurrentDictionary<string, (PermissionDecision Decision, string Tool, JsonElement Input)> _decidedInHook = new(StringComparer.Ordinal);
 
     /// <summary>Whether the gate hook holds each call until the gatekeeper decides (so that it can pause the agent instead).</summary>
     private readonly bool _holdsCalls;
 
-    /// <summary>How many tool calls each assistant message (by id) has shown so far, and which message each call is in.</summary>
+    /// <summary>How many tool calls each of the main thread's assistant messages (by id) has shown, and which message each call is in.</summary>
     private readonly ConcurrentDictionary<string, int> _callsInMessage = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _messageOfCall = new(StringComparer.Ordinal);
 
@@ -54,7 +55,7 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
         var gate = new JsonObject { ["hookCallbackIds"] = new JsonArray(GateHookId) };
         if (holdFor is { } hold)
         {
-            // A hook that runs out of time decides nothing, and Claude's own allow rules would then settle the call.
+            // A hook that runs out of time stops the call (the owner's answer would then be lost): the hold never comes near it.
             gate["timeout"] = (int)Math.Ceiling((hold + HookTimeMargin).TotalSeconds);
         }
 
@@ -189,7 +190,10 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
             return;
         }
 
-        var messageId = JsonFields.Text(body, "id");
+        // A subagent's calls are never paused on: Claude would end the subagent, not the turn.
+        var messageId = message.TryGetProperty("parent_tool_use_id", out var parent) && parent.ValueKind == JsonValueKind.String
+            ? null
+            : JsonFields.Text(body, "id");
         foreach (var block in content.EnumerateArray())
         {
             switch (JsonFields.Text(block, "type"))
@@ -265,8 +269,11 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
 
         var isError = message.TryGetProperty("is_error", out var e) && e.ValueKind == JsonValueKind.True;
         // A turn that ends because the gate hook deferred a call: the agent is to be paused, not left idle.
-        var stopReason = JsonFields.Text(message, "stop_reason") == TurnCompleted.Paused ? TurnCompleted.Paused : JsonFields.Text(message, "subtype") ?? "success";
-        await Sink.OnEventAsync(new TurnCompleted(stopReason, isError, JsonFields.Text(message, "result")), ct).ConfigureAwait(false);
+        var paused = JsonFields.Text(message, "stop_reason") == TurnCompleted.Paused && message.TryGetProperty("deferred_tool_use", out var deferred)
+            ? JsonFields.Text(deferred, "id")
+            : null;
+        await Sink.OnEventAsync(new TurnCompleted(paused is null ? JsonFields.Text(message, "subtype") ?? "success" : TurnCompleted.Paused, isError,
+            JsonFields.Text(message, "result"), paused), ct).ConfigureAwait(false);
     }
 
     private void OnControlRequest(JsonElement message)
@@ -295,14 +302,17 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
         var toolUseId = JsonFields.Text(request, "tool_use_id") ?? requestId;
         if (_decidedInHook.TryRemove(toolUseId, out var decided))
         {
-            _ = RespondQuietlyAsync(requestId, ToolAnswer(decided, input));
+            _ = RespondQuietlyAsync(requestId, ToolAnswer(decided.Tool == tool ? decided.Decision : NotTheCallDecided, decided.Input));
             return;
         }
 
         if (_paused is { } paused && paused.ToolCallId == toolUseId)
         {
-            // The call this agent paused on, asked again as it resumes: the owner's decision on it stands.
-            _ = RespondQuietlyAsync(requestId, ToolAnswer(PermissionBroker.Normalise(paused.Decision, Describe(toolUseId, tool, input), true, AgentName), input));
+            // The call this agent paused on, run as it resumes: the owner's decision on the call as they saw it, whatever
+            // the transcript on disk says now (anything allowed to write there could have changed it).
+            var decision = !paused.Decision.Allow || (paused.Tool == tool && paused.Input is not null) ? paused.Decision : NotTheCallDecided;
+            _ = RespondQuietlyAsync(requestId, ToolAnswer(PermissionBroker.Normalise(decision, Describe(toolUseId, tool, input), true, AgentName),
+                paused.Input ?? input));
             return;
         }
 
@@ -358,20 +368,24 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
 
         var tool = JsonFields.Text(hookInput, "tool_name") ?? "unknown";
         var input = hookInput.TryGetProperty("tool_input", out var i) ? i.Clone() : EmptyObject();
-        var permission = Describe(toolUseId, tool, input, ClaudePause.CanResumeOn(toolUseId));
+        var permission = Describe(toolUseId, tool, input, canPause: true);
         Permissions.Ask(requestId, permission, decision =>
         {
             if (decision.PausesAgent)
             {
-                // Claude defers only a call made on its own (a sibling would be lost on resume), and otherwise goes on to
-                // its own rules. Among others, "ask": the same call comes back through can_use_tool, still undecided.
+                // Claude defers only a call made on its own in the main thread (a sibling would be lost on resume, a
+                // subagent would end instead), and otherwise goes on to its own rules. Anything else is "ask": the call
+                // comes back through can_use_tool, still undecided, and joins the wait already open for it.
                 return RespondAsync(requestId, HookAnswer(MadeAlone(toolUseId) ? "defer" : "ask"));
             }
 
-            _decidedInHook[toolUseId] = decision;
+            _decidedInHook[toolUseId] = (decision, tool, input);
             return RespondAsync(requestId, HookAnswer("ask"));
         });
     }
+
+    /// <summary>What a call gets whose name changed between the decision and its run: the owner decided another call.</summary>
+    private static readonly PermissionDecision NotTheCallDecided = PermissionDecision.Deny("This is not the call the owner decided; nothing ran. Ask again.");
 
     /// <summary>Whether the call is the only one its assistant message has shown (as Claude counts when it honours "defer").</summary>
     private bool MadeAlone(string toolUseId) =>

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using PocketCoder.Agents;
 using PocketCoder.Approvals;
 using PocketCoder.Errors;
@@ -84,14 +85,21 @@ public sealed class SessionRunner(
     /// <summary>The current turn's opening snapshot, as it is taken.</summary>
     private Task _opening = Task.CompletedTask;
 
-    /// <summary>The call the agent is paused (or about to pause) on; at most one at a time. Guarded by <see cref="_statusLock"/>.</summary>
-    private PausedWait? _pause;
+    /// <summary>
+    /// Calls that waited past the threshold and were let go by the agent's gate hook: to pause the agent on, or, where it
+    /// could not pause, to come back through its permission request and join the wait. Each keeps its gate wait (the
+    /// same approval). Guarded by <see cref="_statusLock"/>.
+    /// </summary>
+    private readonly Dictionary<string, PausedWait> _released = new(StringComparer.Ordinal);
 
-    /// <summary>Stopping or resuming a paused agent, one at a time.</summary>
+    /// <summary>Stopping, resuming, cancelling or stopping for good a paused agent, one at a time.</summary>
     private readonly SemaphoreSlim _pauseTransition = new(1, 1);
 
     /// <summary>Set while a paused agent's process is being stopped: its exit is not the session's end.</summary>
     private volatile bool _pausing;
+
+    /// <summary>The agent session was disposed when it paused (it is kept only until the resumed one replaces it).</summary>
+    private bool _agentDisposed;
 
     /// <summary>What this agent process has reported costing so far (each process starts at zero).</summary>
     private decimal _processCost;
@@ -138,7 +146,7 @@ public sealed class SessionRunner(
         {
             lock (_statusLock)
             {
-                return _pause is { ProcessGone: true } && !_stopping;
+                return !_stopping && _released.Values.Any(wait => wait is { ProcessGone: true, Resumed: false });
             }
         }
     }
@@ -148,7 +156,7 @@ public sealed class SessionRunner(
     {
         // An agent that paused on a call before this runner (a restart, a cancelled turn): whatever it was, the owner did
         // not allow it, and it must not run as the agent resumes.
-        var paused = resume && sessions.PausedCall(session.Id) is { } call ? new PausedCall(call, PermissionDecision.Deny(UndecidedPausedCall)) : null;
+        var paused = resume && sessions.PausedCall(session.Id) is { } call ? new PausedCall(call, null, null, PermissionDecision.Deny(UndecidedPausedCall)) : null;
         await StartAgentAsync(resume, paused, cancellationToken).ConfigureAwait(false);
         UpdateStatus(resume ? "resumed" : null);
         if (!queue.IsEmpty(session.Id))
@@ -182,6 +190,7 @@ public sealed class SessionRunner(
             pauseAfter > TimeSpan.Zero ? pauseAfter : null,
             paused);
         _agent = await adapter.StartAsync(options, this, cancellationToken).ConfigureAwait(false);
+        _agentDisposed = false;
     }
 
     /// <summary>
@@ -466,28 +475,34 @@ public sealed class SessionRunner(
 
     public async Task CancelTurnAsync(CancellationToken cancellationToken)
     {
-        bool active;
-        PausedWait? pause;
-        lock (_statusLock)
+        // Not while a paused agent is stopped or resumed: the cancel applies to whichever process there is after that.
+        await _pauseTransition.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            active = _turnActive;
-            pause = _pause;
-        }
+            bool active;
+            List<PausedWait> released;
+            lock (_statusLock)
+            {
+                active = _turnActive;
+                released = [.. _released.Values];
+            }
 
-        if (pause is not null)
-        {
-            // Its approval is withdrawn; a paused agent is then left stopped, and the call denied when it next resumes.
-            pause.WithdrawQuietly();
-            if (pause.ProcessGone)
+            // Their approvals are withdrawn; a paused agent is then left stopped, and the call denied when it next resumes.
+            released.ForEach(wait => wait.WithdrawQuietly());
+            if (released.Any(wait => wait is { ProcessGone: true, Resumed: false }))
             {
                 return;
             }
-        }
 
-        if (active && _agent is { } agent)
+            if (active && _agent is { Exited.IsCompleted: false } agent)
+            {
+                Volatile.Write(ref _cancelRequested, true);
+                await agent.CancelTurnAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
         {
-            Volatile.Write(ref _cancelRequested, true);
-            await agent.CancelTurnAsync(cancellationToken).ConfigureAwait(false);
+            _pauseTransition.Release();
         }
     }
 
@@ -496,23 +511,16 @@ public sealed class SessionRunner(
     {
         _stopping = true;
         _stallTimer?.Dispose();
-        PausedWait? pause;
-        lock (_statusLock)
-        {
-            pause = _pause;
-        }
+        // Nobody will resume the agent for them: their questions are withdrawn (a paused call stays denied for any later resume).
+        WithdrawReleased();
 
-        if (pause is not null)
-        {
-            // Nobody will resume the agent for it: the question is withdrawn (the call stays denied for any later resume).
-            pause.WithdrawQuietly();
-        }
-
+        // After any pause or resume under way: whatever process there is then (a resumed one too) is stopped.
         await _pauseTransition.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (_agent is { } agent && pause is not { ProcessGone: true })
+            if (_agent is { } agent && !_agentDisposed)
             {
+                _agentDisposed = true;
                 await agent.StopAsync(cancellationToken).ConfigureAwait(false);
                 await agent.DisposeAsync().ConfigureAwait(false);
             }
@@ -566,13 +574,13 @@ public sealed class SessionRunner(
             case UsageReport usage:
                 events.Append(session.Id, Costed(usage));
                 break;
-            case TurnCompleted { StopReason: TurnCompleted.Paused } when PauseInEffect() is { } pause:
+            case TurnCompleted { StopReason: TurnCompleted.Paused } paused when PauseInEffect(paused.PausedOn) is { } pause:
                 // Not the end of the turn for the owner: it goes on where it stopped once they decide (its review stays open).
                 _ = Task.Run(() => SettlePauseAsync(pause), CancellationToken.None);
                 break;
             case TurnCompleted completed:
                 await EndReviewAsync().ConfigureAwait(false);
-                EndUnusedPause();
+                EndUnusedReleased();
 
                 events.Append(session.Id, new TurnCompletedEvent(completed.StopReason, completed.IsError, completed.Result));
                 bool cancelled;
@@ -609,26 +617,30 @@ public sealed class SessionRunner(
 
     public async Task<PermissionDecision> RequestPermissionAsync(PermissionRequest request, CancellationToken cancellationToken)
     {
-        PausedWait? asked;
+        PausedWait? released;
         lock (_statusLock)
         {
-            asked = _pause is { } open && open.ToolCallId == request.ToolCallId ? open : null;
-            if (asked is not null)
+            if (_released.TryGetValue(request.ToolCallId, out released))
             {
-                asked.TakenByAgent = true;
+                released.TakenByAgent = true;
             }
         }
 
-        if (asked is not null)
+        if (released is not null)
         {
-            // The call it was to pause on, asked again (Claude would not defer it): the wait already open answers it.
+            // A call let go to pause the agent, asked again (Claude would not defer it): the wait already open answers it.
             try
             {
-                return await asked.Decision.WaitAsync(cancellationToken).ConfigureAwait(false);
+                return await released.Decision.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                released.WithdrawQuietly();
+                throw;
             }
             finally
             {
-                ForgetPause(asked);
+                Forget(released);
             }
         }
 
@@ -639,7 +651,7 @@ public sealed class SessionRunner(
             return await AskGateAsync(request, cancellationToken).ConfigureAwait(false);
         }
 
-        // Withdrawn with the agent's request until the agent pauses; from then on only the owner (or a stop) ends the wait.
+        // Withdrawn with the agent's request until it is let go; from then on only the owner (or a cancel, a stop) ends the wait.
         var withdraw = new CancellationTokenSource();
         var registration = cancellationToken.Register(static source => ((CancellationTokenSource)source!).Cancel(), withdraw);
         var decision = AskGateAsync(request, withdraw.Token);
@@ -662,34 +674,36 @@ public sealed class SessionRunner(
             throw;
         }
 
-        var pause = new PausedWait(request.ToolCallId, decision, withdraw);
+        var wait = new PausedWait(request, decision, withdraw);
         lock (_statusLock)
         {
-            if (_pause is null && !_stopping && !decision.IsCompleted)
+            if (_stopping || decision.IsCompleted)
             {
-                _pause = pause;
+                wait = null;
+            }
+            else
+            {
+                _released[request.ToolCallId] = wait;
             }
         }
 
-        if (_pause != pause)
+        await registration.DisposeAsync().ConfigureAwait(false);
+        if (wait is null)
         {
-            // Another call already pauses the agent (or the owner decided just now): this one simply waits.
             try
             {
                 return await decision.ConfigureAwait(false);
             }
             finally
             {
-                await registration.DisposeAsync().ConfigureAwait(false);
                 withdraw.Dispose();
             }
         }
 
-        await registration.DisposeAsync().ConfigureAwait(false);
         sessions.SetPausedCall(session.Id, request.ToolCallId);
         logger.LogInformation("Session {SessionId}: {Tool} call {ToolCallId} waited {Seconds} s for the owner; pausing the agent",
             session.Id, request.Tool, request.ToolCallId, (int)pauseAfter.TotalSeconds);
-        _ = WhenPausedCallDecidedAsync(pause);
+        _ = WhenReleasedCallDecidedAsync(wait);
         return PermissionDecision.PauseAgent;
     }
 
@@ -719,15 +733,15 @@ public sealed class SessionRunner(
         }
     }
 
-    /// <summary>The pause the turn ended for, marked as having stopped the agent; null when nothing here asked for one.</summary>
-    private PausedWait? PauseInEffect()
+    /// <summary>The released call the turn ended on, marked as having stopped the agent; null when nothing here let it go.</summary>
+    private PausedWait? PauseInEffect(string? toolCallId)
     {
         lock (_statusLock)
         {
-            if (_pause is { TakenByAgent: false } pause)
+            if (toolCallId is not null && _released.TryGetValue(toolCallId, out var wait) && !wait.TakenByAgent)
             {
-                pause.AgentStopped = true;
-                return pause;
+                wait.AgentStopped = true;
+                return wait;
             }
 
             return null;
@@ -735,68 +749,70 @@ public sealed class SessionRunner(
     }
 
     /// <summary>
-    /// A turn that ended without pausing (interrupted, or a call that was to pause came back and ran) leaves no pause
-    /// behind: a question still open for it is withdrawn, since no agent waits for its answer any more.
+    /// A turn that ended without pausing (interrupted, or calls let go came back and ran) leaves nothing released behind:
+    /// a question still open for one is withdrawn, since no agent waits for its answer any more.
     /// </summary>
-    private void EndUnusedPause()
+    private void EndUnusedReleased()
     {
-        PausedWait? unused;
+        List<PausedWait> unused;
         lock (_statusLock)
         {
-            unused = _pause is { AgentStopped: false } pause ? pause : null;
-            if (unused is not null)
-            {
-                _pause = null;
-            }
+            unused = [.. _released.Values.Where(wait => !wait.AgentStopped)];
+            unused.ForEach(wait => _released.Remove(wait.ToolCallId));
         }
 
-        if (unused is { Decided: null })
-        {
-            unused.WithdrawQuietly();
-        }
+        unused.Where(wait => wait.Decided is null).ToList().ForEach(wait => wait.WithdrawQuietly());
     }
 
-    private async Task WhenPausedCallDecidedAsync(PausedWait pause)
+    /// <summary>Every released call's question is withdrawn (the session stops, or its agent died).</summary>
+    private void WithdrawReleased()
+    {
+        List<PausedWait> released;
+        lock (_statusLock)
+        {
+            released = [.. _released.Values];
+        }
+
+        released.ForEach(wait => wait.WithdrawQuietly());
+    }
+
+    private async Task WhenReleasedCallDecidedAsync(PausedWait wait)
     {
         try
         {
-            pause.Decided = await pause.Decision.ConfigureAwait(false);
+            wait.Decided = await wait.Decision.ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
             // Withdrawn: the turn was cancelled or the session stops. The agent, if paused, stays stopped.
-            pause.Cancelled = true;
+            wait.Cancelled = true;
         }
         finally
         {
-            pause.Withdraw.Dispose();
+            wait.Withdraw.Dispose();
         }
 
         bool settle;
         lock (_statusLock)
         {
             // Decided before the turn ended on the call: the turn's end (PauseInEffect) settles it then.
-            settle = pause.AgentStopped;
+            settle = wait.AgentStopped && !wait.TakenByAgent;
         }
 
-        if (pause.TakenByAgent)
+        if (settle)
         {
-            ForgetPause(pause);
-        }
-        else if (settle)
-        {
-            await SettlePauseAsync(pause).ConfigureAwait(false);
+            await SettlePauseAsync(wait).ConfigureAwait(false);
         }
     }
 
-    /// <summary>The pause is over without the agent having paused (it took the decision itself): another call may pause it.</summary>
-    private void ForgetPause(PausedWait pause)
+    /// <summary>The call came back and took its decision itself: nothing is paused on it.</summary>
+    private void Forget(PausedWait wait)
     {
         lock (_statusLock)
         {
-            if (_pause == pause)
+            if (_released.TryGetValue(wait.ToolCallId, out var current) && current == wait)
             {
-                _pause = null;
+                _released.Remove(wait.ToolCallId);
             }
         }
     }
@@ -804,24 +820,25 @@ public sealed class SessionRunner(
     /// <summary>
     /// Moves a pause on: stops the agent's process once its turn ended on the call (the session stays waiting for the owner,
     /// said as <see cref="PausedReason"/>), and once the owner decided, starts it again with its native resume and their
-    /// decision applied to that very call. A pause withdrawn while the process is gone leaves it gone: the session is idle
-    /// until the next message, and the call is denied as the agent resumes then.
+    /// decision applied to that very call as they saw it. A pause withdrawn while the process is gone leaves it gone: the
+    /// session is idle until the next message, and the call is denied as the agent resumes then.
     /// </summary>
-    private async Task SettlePauseAsync(PausedWait pause)
+    private async Task SettlePauseAsync(PausedWait wait)
     {
         await _pauseTransition.WaitAsync().ConfigureAwait(false);
         try
         {
-            if (_stopping || pause.Resumed)
+            if (_stopping || wait.Resumed)
             {
                 return;
             }
 
-            if (!pause.ProcessGone && _agent is { } agent)
+            if (!wait.ProcessGone && _agent is { } agent && !_agentDisposed)
             {
                 _pausing = true;
                 try
                 {
+                    _agentDisposed = true;
                     await agent.EndAsync(CancellationToken.None).ConfigureAwait(false);
                     await agent.DisposeAsync().ConfigureAwait(false);
                 }
@@ -832,39 +849,29 @@ public sealed class SessionRunner(
 
                 lock (_statusLock)
                 {
-                    pause.ProcessGone = true;
+                    wait.ProcessGone = true;
                 }
 
                 sessions.Announce(session.Id, PausedReason);
-                logger.LogInformation("Session {SessionId}: agent paused on call {ToolCallId} until the owner decides", session.Id, pause.ToolCallId);
+                logger.LogInformation("Session {SessionId}: agent paused on call {ToolCallId} until the owner decides", session.Id, wait.ToolCallId);
             }
 
-            if (pause.Cancelled)
+            if (wait.Cancelled)
             {
-                lock (_statusLock)
-                {
-                    _pause = null;
-                    _turnActive = false;
-                }
-
-                // Nothing runs here any more: the next message brings the agent back (and the call is denied then).
-                _stopping = true;
-                _stallTimer?.Dispose();
-                onEnded(this);
-                sessions.SetStatus(session.Id, SessionStatuses.Idle, "the turn was cancelled while the agent was paused");
+                EndPausedRunner(SessionStatuses.Idle, "the turn was cancelled while the agent was paused", wait);
                 return;
             }
 
-            if (pause.Decided is not { } decided)
+            if (wait.Decided is not { } decided)
             {
                 return;
             }
 
-            pause.Resumed = true;
-            await StartAgentAsync(resume: true, new PausedCall(pause.ToolCallId, decided), CancellationToken.None).ConfigureAwait(false);
+            wait.Resumed = true;
+            await StartAgentAsync(resume: true, new PausedCall(wait.ToolCallId, wait.Tool, wait.Input, decided), CancellationToken.None).ConfigureAwait(false);
             lock (_statusLock)
             {
-                _pause = null;
+                _released.Remove(wait.ToolCallId);
                 // The agent carries on with the turn by itself, the decided call first.
                 _turnActive = true;
             }
@@ -877,15 +884,7 @@ public sealed class SessionRunner(
             logger.LogWarning(exception, "Session {SessionId}: the paused agent could not be resumed", session.Id);
             events.Append(session.Id, new ErrorEvent(
                 $"The paused {adapter.Id} could not be resumed ({exception.Message}). Send a message to try again: the call it paused on is then denied."));
-            lock (_statusLock)
-            {
-                _pause = null;
-                _turnActive = false;
-            }
-
-            _stopping = true;
-            onEnded(this);
-            sessions.SetStatus(session.Id, SessionStatuses.Failed, "the paused agent could not be resumed");
+            EndPausedRunner(SessionStatuses.Failed, "the paused agent could not be resumed", wait);
         }
         finally
         {
@@ -893,10 +892,30 @@ public sealed class SessionRunner(
         }
     }
 
-    /// <summary>A call the agent is to pause on: the gate's wait for it, and where it stands.</summary>
-    private sealed class PausedWait(string toolCallId, Task<PermissionDecision> decision, CancellationTokenSource withdraw)
+    /// <summary>Nothing runs here any more: the runner leaves the live set, and the next message brings the agent back.</summary>
+    private void EndPausedRunner(string status, string reason, PausedWait wait)
     {
-        public string ToolCallId { get; } = toolCallId;
+        lock (_statusLock)
+        {
+            _released.Remove(wait.ToolCallId);
+            _turnActive = false;
+        }
+
+        _stopping = true;
+        _stallTimer?.Dispose();
+        onEnded(this);
+        sessions.SetStatus(session.Id, status, reason);
+    }
+
+    /// <summary>A call the agent is to pause on: the gate's wait for it, and where it stands.</summary>
+    private sealed class PausedWait(PermissionRequest request, Task<PermissionDecision> decision, CancellationTokenSource withdraw)
+    {
+        public string ToolCallId { get; } = request.ToolCallId;
+
+        /// <summary>The call as the owner saw it: what their allow runs when the agent resumes.</summary>
+        public string Tool { get; } = request.Tool;
+
+        public JsonElement Input { get; } = request.Input;
 
         public Task<PermissionDecision> Decision { get; } = decision;
 
@@ -992,6 +1011,8 @@ public sealed class SessionRunner(
             return;
         }
 
+        // Calls it had let go wait for no agent now: their questions are withdrawn.
+        WithdrawReleased();
         _stallTimer?.Dispose();
         onEnded(this);
         if (exited.Expected || _stopping)

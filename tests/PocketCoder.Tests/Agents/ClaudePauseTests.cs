@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using FakeLlm;
-using PocketCoder.Agents;
 using PocketCoder.Agents.Claude;
 using PocketCoder.Tests.Infrastructure;
 
@@ -12,8 +11,8 @@ namespace PocketCoder.Tests.Agents;
 /// What a paused Claude Code does when it resumes, with the REAL CLI and nothing of PocketCoder between: it runs the
 /// deferred call first, before it has read a single line of its input, so not even the gate hook sent over stdin is
 /// there yet (seen with this CLI: its permission request came before its answer to initialize). These runs send no
-/// initialize at all, the worst case, and the owner's own settings allow every Bash command: only the hook that
-/// <see cref="ClaudePause.ResumeSettings"/> puts in the resumed process's settings stands between the call and a run.
+/// initialize at all, the worst case, and the owner's own settings allow every Bash command: only the hook that every
+/// Claude start gets in its settings (<see cref="ClaudeCodeAdapter.AskFirstSettings"/>) puts the call to the host.
 /// </summary>
 public sealed class ClaudePauseTests : IAsyncLifetime
 {
@@ -37,37 +36,27 @@ public sealed class ClaudePauseTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Denied_WhileClaudeWasPaused_TheResumedCallIsDenied_WithTheOwnersReason()
+    public async Task ResumedDeferredCall_IsPutToTheHost_BeforeAnyGateHook_ThoughTheOwnerAllowsEveryBash()
     {
         var (sessionId, callId) = await PauseOnACommandAsync();
 
-        var results = await ResumeAsync(sessionId, new PausedCall(callId, PermissionDecision.Deny("Not while the build runs.")));
+        var asked = new List<string>();
+        await RunAsync(["--resume", sessionId, "--settings", ClaudeCodeAdapter.AskFirstSettings], initialize: false, prompt: null, async (line, claude) =>
+        {
+            if (Str(line, "type") == "control_request" && line["request"]?["subtype"]?.GetValue<string>() == "can_use_tool")
+            {
+                asked.Add(line["request"]?["tool_use_id"]?.GetValue<string>() ?? "");
+                await RespondAsync(claude, line, new JsonObject { ["behavior"] = "deny", ["message"] = "Not while the build runs." });
+            }
 
-        Assert.False(File.Exists(Path.Combine(_project, "out.txt")), "the denied call ran when Claude resumed");
-        var result = Assert.Single(results);
+            return Str(line, "type") == "result";
+        });
+
+        Assert.Equal([callId], asked);
+        Assert.False(File.Exists(Path.Combine(_project, "out.txt")), "the deferred call ran when Claude resumed, unasked");
+        var result = Assert.Single(_model.Requests.Last(r => r.ConsumedScript).LastToolResults());
         Assert.True(result.IsError);
         Assert.Contains("Not while the build runs.", result.Content, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task AllowedEdited_WhileClaudeWasPaused_TheOwnersVersionRuns_NotTheAgents()
-    {
-        var (sessionId, callId) = await PauseOnACommandAsync();
-        var edited = JsonSerializer.SerializeToElement(new { command = "echo edited >> out.txt", description = "The owner's version" });
-
-        var results = await ResumeAsync(sessionId, new PausedCall(callId, new PermissionDecision(true, UpdatedInput: edited)));
-
-        Assert.Equal("edited\n", await File.ReadAllTextAsync(Path.Combine(_project, "out.txt")));
-        Assert.False(Assert.Single(results).IsError);
-    }
-
-    [Fact]
-    public void ResumeSettings_OnlyForIdsSafeInTheHooksShellCommand()
-    {
-        Assert.True(ClaudePause.CanResumeOn("toolu_01AbC-9"));
-        Assert.False(ClaudePause.CanResumeOn("x'; touch /tmp/pwned; '"));
-        Assert.False(ClaudePause.CanResumeOn(""));
-        Assert.Throws<ArgumentException>(() => ClaudePause.ResumeSettings(new PausedCall("a b", PermissionDecision.Deny("no"))));
     }
 
     /// <summary>A session whose one call the gate hook deferred: Claude ends the turn (tool_deferred) and exits on end of input.</summary>
@@ -97,22 +86,6 @@ public sealed class ClaudePauseTests : IAsyncLifetime
         });
         Assert.False(File.Exists(Path.Combine(_project, "out.txt")));
         return (sessionId, deferred ?? throw new InvalidOperationException("Claude did not say which call it deferred."));
-    }
-
-    /// <summary>Resumes with the pause's settings and no gate hook; answers any permission request with an allow, as a
-    /// careless host would. Returns the tool results the model was sent.</summary>
-    private async Task<IReadOnlyList<FakeLlm.ToolResult>> ResumeAsync(string sessionId, PausedCall paused)
-    {
-        await RunAsync(["--resume", sessionId, "--settings", ClaudePause.ResumeSettings(paused)], initialize: false, prompt: null, async (line, claude) =>
-        {
-            if (Str(line, "type") == "control_request" && line["request"]?["subtype"]?.GetValue<string>() == "can_use_tool")
-            {
-                await RespondAsync(claude, line, new JsonObject { ["behavior"] = "allow", ["updatedInput"] = line["request"]!["input"]!.DeepClone() });
-            }
-
-            return Str(line, "type") == "result";
-        });
-        return _model.Requests.Last(r => r.ConsumedScript).LastToolResults();
     }
 
     private async Task RunAsync(string[] arguments, bool initialize, string? prompt, Func<JsonObject, Process, Task<bool>> onLine)

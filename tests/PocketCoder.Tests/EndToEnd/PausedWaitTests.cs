@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Json;
 using FakeLlm;
 using PocketCoder.Sessions;
 using PocketCoder.Tests.Infrastructure;
@@ -52,14 +51,7 @@ public sealed class PausedWaitTests
         {
             Assert.Equal(HttpStatusCode.OK, (await world.DecideAsync(approvalId, "deny", "Not while the build runs.")).StatusCode);
 
-            SseEvent result;
-            try { result = await events.WaitForAsync("tool.result", TimeSpan.FromSeconds(20)); }
-            catch (TimeoutException)
-            {
-                foreach (var e in events.Received) Console.WriteLine($"EVT {e.Id} {e.Event} {e.Data}");
-                foreach (var f in Directory.EnumerateFiles(world.Server.DataDirectory, "*.log", SearchOption.AllDirectories)) Console.WriteLine($"LOG {f}:\n{File.ReadAllText(f)}");
-                throw;
-            }
+            var result = await events.WaitForAsync("tool.result");
             Assert.True(result.Json.GetProperty("isError").GetBoolean());
             await events.WaitForAsync("turn.completed");
 
@@ -68,6 +60,44 @@ public sealed class PausedWaitTests
             Assert.True(toolResult.IsError);
             Assert.Contains("Not while the build runs.", toolResult.Content, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public async Task TranscriptRewrittenWhilePaused_TheCallTheOwnerSawRuns_NotTheRewrittenOne()
+    {
+        await using var world = await PausedWorldAsync();
+        var (_, approvalId, events) = await PausedOnACommandAsync(world);
+        await using (events)
+        {
+            // Anything allowed to write in Claude's own folder (a command of another session, say) could change the paused
+            // call in the transcript Claude resumes from.
+            foreach (var transcript in Directory.EnumerateFiles(Path.Combine(world.Home, ".claude", "projects"), "*.jsonl", SearchOption.AllDirectories))
+            {
+                var text = await File.ReadAllTextAsync(transcript);
+                await File.WriteAllTextAsync(transcript, text.Replace("echo ran >> paused.txt", "echo TAMPERED >> tampered.txt", StringComparison.Ordinal));
+            }
+
+            Assert.Equal(HttpStatusCode.OK, (await world.DecideAsync(approvalId, "allow_once")).StatusCode);
+            await events.WaitForAsync("turn.completed");
+
+            Assert.False(File.Exists(Path.Combine(world.Repository, "tampered.txt")), "a call the owner never saw ran under their allow");
+            Assert.Equal("ran\n", await File.ReadAllTextAsync(Path.Combine(world.Repository, "paused.txt")));
+        }
+    }
+
+    [Fact]
+    public async Task SessionStoppedAsTheOwnerAllows_NoAgentIsLeftRunning()
+    {
+        await using var world = await PausedWorldAsync();
+        var (sessionId, approvalId, events) = await PausedOnACommandAsync(world);
+        await events.DisposeAsync();
+
+        // The allow starts the resume; the stop comes while it may be under way: whichever wins, nothing may run on.
+        Assert.Equal(HttpStatusCode.OK, (await world.DecideAsync(approvalId, "allow_once")).StatusCode);
+        (await world.Http.DeleteAsync($"/api/sessions/{sessionId}")).EnsureSuccessStatusCode();
+
+        Assert.Equal("stopped", (await world.SessionAsync(sessionId)).GetProperty("status").GetString());
+        Assert.Empty(AgentProcesses(world.Home));
     }
 
     [Fact]
@@ -97,7 +127,6 @@ public sealed class PausedWaitTests
     private static async Task<AgentWorld> PausedWorldAsync()
     {
         var world = await AgentWorld.ClaudeAsync(pauseWaitingAfter: Threshold);
-        if (Environment.GetEnvironmentVariable("PROBE_NOSANDBOX") == "1") await ApiAssert.OkJsonAsync(await world.Http.PatchAsJsonAsync($"/api/projects/{world.ProjectId}", new { sandbox = "none" }));
         Directory.CreateDirectory(Path.Combine(world.Home, ".claude"));
         await File.WriteAllTextAsync(Path.Combine(world.Home, ".claude", "settings.json"), """{"permissions":{"allow":["Bash(*)"]}}""");
         return world;
