@@ -30,7 +30,7 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
     private readonly ConcurrentDictionary<string, string> _messageOfCall = new(StringComparer.Ordinal);
 
     /// <summary>Resumed after a pause: the call it paused on, and the owner's decision for it.</summary>
-    private readonly PausedCall? _paused;
+    private PausedCall? _paused;
     private string _agentSessionId;
     private long _requestCounter;
 
@@ -269,6 +269,8 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
 
         var isError = message.TryGetProperty("is_error", out var e) && e.ValueKind == JsonValueKind.True;
         // A turn that ends because the gate hook deferred a call: the agent is to be paused, not left idle.
+        // Decisions made in the hook for calls that never came to can_use_tool (denied by Claude's own rules, interrupted).
+        _decidedInHook.Clear();
         var paused = JsonFields.Text(message, "stop_reason") == TurnCompleted.Paused && message.TryGetProperty("deferred_tool_use", out var deferred)
             ? JsonFields.Text(deferred, "id")
             : null;
@@ -306,7 +308,7 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
             return;
         }
 
-        if (_paused is { } paused && paused.ToolCallId == toolUseId)
+        if (_paused is { } paused && paused.ToolCallId == toolUseId && Interlocked.CompareExchange(ref _paused, null, paused) == paused)
         {
             // The call this agent paused on, run as it resumes: the owner's decision on the call as they saw it, whatever
             // the transcript on disk says now (anything allowed to write there could have changed it).

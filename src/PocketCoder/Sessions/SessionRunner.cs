@@ -37,7 +37,7 @@ public sealed class SessionRunner(
 
     /// <summary>What a paused call becomes when the owner never decided it (the turn was cancelled, the server restarted).</summary>
     internal const string UndecidedPausedCall =
-        "This call was not run: it was still waiting for the owner when the turn was cancelled or PocketCoder restarted. Ask again if it is still needed.";
+        "This call was not run: the turn was cancelled, or PocketCoder restarted, before it could run. Ask again if it is still needed.";
 
     /// <summary>Tool output beyond this is cut in the event (the agent itself saw all of it).</summary>
     public const int ToolResultLimit = 64 * 1024;
@@ -514,14 +514,15 @@ public sealed class SessionRunner(
         // Nobody will resume the agent for them: their questions are withdrawn (a paused call stays denied for any later resume).
         WithdrawReleased();
 
-        // After any pause or resume under way: whatever process there is then (a resumed one too) is stopped.
-        await _pauseTransition.WaitAsync(cancellationToken).ConfigureAwait(false);
+        // After any pause or resume under way: whatever process there is then (a resumed one too) is stopped. Whoever asked
+        // may give up waiting; the stop itself is never abandoned halfway.
+        await _pauseTransition.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
             if (_agent is { } agent && !_agentDisposed)
             {
                 _agentDisposed = true;
-                await agent.StopAsync(cancellationToken).ConfigureAwait(false);
+                await agent.StopAsync(CancellationToken.None).ConfigureAwait(false);
                 await agent.DisposeAsync().ConfigureAwait(false);
             }
         }
@@ -631,7 +632,11 @@ public sealed class SessionRunner(
             // A call let go to pause the agent, asked again (Claude would not defer it): the wait already open answers it.
             try
             {
-                return await released.Decision.WaitAsync(cancellationToken).ConfigureAwait(false);
+                var decided = await released.Decision.WaitAsync(cancellationToken).ConfigureAwait(false);
+                // On the call as the owner saw it: its input (or their edit), and only for the same tool.
+                return !decided.Allow ? decided
+                    : request.Tool != released.Tool ? PermissionDecision.Deny("This is not the call the owner decided; nothing ran. Ask again.")
+                    : decided with { UpdatedInput = decided.UpdatedInput ?? released.Input };
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -657,7 +662,9 @@ public sealed class SessionRunner(
         var decision = AskGateAsync(request, withdraw.Token);
         try
         {
-            var decided = await decision.WaitAsync(pauseAfter, clock, cancellationToken).ConfigureAwait(false);
+            // Not WaitAsync(…, cancellationToken): its callback would run before the registration's (newest first), and this
+            // catch would then unregister the withdrawal before it ran, leaving the question open with nobody waiting.
+            var decided = await decision.WaitAsync(pauseAfter, clock).ConfigureAwait(false);
             await registration.DisposeAsync().ConfigureAwait(false);
             withdraw.Dispose();
             return decided;
@@ -668,7 +675,7 @@ public sealed class SessionRunner(
         }
         catch (Exception)
         {
-            // Withdrawn (the registration cancelled the gate's wait too), or the gate failed.
+            // Withdrawn (through the registration), or the gate failed.
             await registration.DisposeAsync().ConfigureAwait(false);
             withdraw.Dispose();
             throw;
@@ -840,10 +847,10 @@ public sealed class SessionRunner(
                 {
                     _agentDisposed = true;
                     await agent.EndAsync(CancellationToken.None).ConfigureAwait(false);
-                    await agent.DisposeAsync().ConfigureAwait(false);
                 }
                 finally
                 {
+                    await agent.DisposeAsync().ConfigureAwait(false);
                     _pausing = false;
                 }
 
@@ -865,6 +872,12 @@ public sealed class SessionRunner(
             if (wait.Decided is not { } decided)
             {
                 return;
+            }
+
+            if (TerminalProcesses.Holding(TerminalProcesses.CommandLines(), session.AgentSessionId, null, null) is { } holder)
+            {
+                // Carried on in a terminal meanwhile: never a second process on one conversation (it ran the call there, if at all).
+                throw new InvalidOperationException($"a process on this machine holds the conversation (pid {holder.Pid}: {holder.Name})");
             }
 
             wait.Resumed = true;
@@ -904,6 +917,9 @@ public sealed class SessionRunner(
         _stopping = true;
         _stallTimer?.Dispose();
         onEnded(this);
+        // The turn ends here: its review closes on what it changed, and the transcript says so.
+        _ = Task.Run(EndReviewAsync, CancellationToken.None);
+        events.Append(session.Id, new TurnCompletedEvent(wait.Cancelled ? "cancelled" : "error", !wait.Cancelled, null));
         sessions.SetStatus(session.Id, status, reason);
     }
 
@@ -1011,7 +1027,8 @@ public sealed class SessionRunner(
             return;
         }
 
-        // Calls it had let go wait for no agent now: their questions are withdrawn.
+        // Calls it had let go wait for no agent now: their questions are withdrawn, and no pause of it moves on.
+        _stopping = true;
         WithdrawReleased();
         _stallTimer?.Dispose();
         onEnded(this);

@@ -101,6 +101,25 @@ public sealed class PausedWaitTests
     }
 
     [Fact]
+    public async Task TurnCancelledBeforeTheThreshold_TheQuestionIsWithdrawn_TheSessionGoesIdle()
+    {
+        // Every Claude call is held in the gate hook while it waits (pausing is on by default): a cancel must still
+        // withdraw it, as it did before pausing existed.
+        await using var world = await AgentWorld.ClaudeAsync();
+        world.Model.Enqueue(ScriptedReply.ToolUse("Bash", new { command = "echo ran >> x.txt", description = "Write" }), ScriptedReply.Text("after"));
+        var sessionId = await world.StartSessionAsync("Write x.txt");
+        await using var events = await world.EventsAsync(sessionId);
+        var approvalId = (await events.WaitForAsync("approval.requested")).Str("approvalId")!;
+
+        await world.CancelAsync(sessionId);
+
+        var withdrawn = await events.WaitForAsync(e => e.Event == "approval.resolved" && e.Str("approvalId") == approvalId);
+        Assert.Equal("cancelled", withdrawn.Str("status"));
+        await events.WaitForAsync(e => e.Event == "session.status" && e.Str("status") == "idle");
+        Assert.False(File.Exists(Path.Combine(world.Repository, "x.txt")));
+    }
+
+    [Fact]
     public async Task ServerRestartsWhilePaused_TheCallIsDeniedWhenTheAgentResumes_NeverRun()
     {
         await using var world = await PausedWorldAsync();
