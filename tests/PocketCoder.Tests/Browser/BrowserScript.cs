@@ -21,8 +21,12 @@ internal static class BrowserScript
         RunAsync(output, script, (_, model, repository, home) => arrange(model, repository, home), verify, arguments);
 
     /// <param name="arrange">Also given the running server (its data folder, its services), for set-up the phone does not do.</param>
+    public static Task RunAsync(ITestOutputHelper output, string script, Func<TestServer, FakeModelServer, string, string, Task> arrange,
+        Func<string, Task> verify, params string[] arguments) => RunAsync(output, script, arrange, verify, null, arguments);
+
+    /// <param name="pauseWaitingAfter">The server's pause threshold (its default when null).</param>
     public static async Task RunAsync(ITestOutputHelper output, string script, Func<TestServer, FakeModelServer, string, string, Task> arrange,
-        Func<string, Task> verify, params string[] arguments)
+        Func<string, Task> verify, TimeSpan? pauseWaitingAfter, params string[] arguments)
     {
         var web = Path.Combine(ClaudeCli.RepositoryRoot(), "web");
         Assert.True(File.Exists("/usr/bin/chromium"), "/usr/bin/chromium is missing: scripts/test.sh installs Debian's chromium package.");
@@ -32,7 +36,7 @@ internal static class BrowserScript
         var repository = TempPaths.NewGitRepository();
         try
         {
-            await using var server = await TestServer.StartAsync(agents: ClaudeCli.Against(model, home));
+            await using var server = await TestServer.StartAsync(agents: ClaudeCli.Against(model, home), pauseWaitingAfter: pauseWaitingAfter);
             var laptop = await server.PairAsync("laptop");
             await arrange(server, model, repository, home);
             var code = await PairingCodeAsync(server.DataDirectory);
