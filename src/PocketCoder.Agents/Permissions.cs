@@ -37,6 +37,9 @@ public sealed record PermissionDecision(bool Allow, string? Message = null, Json
     public static PermissionDecision PauseAgent { get; } = new(false, "The owner has not decided yet; the agent pauses until they do.") { PausesAgent = true };
 
     public bool PausesAgent { get; init; }
+
+    /// <summary>What a call gets whose tool changed between the owner's decision and its run: they decided another call.</summary>
+    public static PermissionDecision NotTheCallDecided { get; } = Deny("This is not the call the owner decided; nothing ran. Ask again.");
 }
 
 /// <summary>

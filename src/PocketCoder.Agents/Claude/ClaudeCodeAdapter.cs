@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using PocketCoder.Agents.Processes;
 using PocketCoder.Agents.Sessions;
 
@@ -32,14 +33,14 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
     /// whose shell command prints a fixed "ask" (printf is the shell's own, so it cannot be missing). "ask" ranks above
     /// Claude's allow rules; the decision then comes from <c>can_use_tool</c>, i.e. the gatekeeper.
     /// </summary>
-    internal static readonly string AskFirstSettings = new System.Text.Json.Nodes.JsonObject
+    internal static readonly string AskFirstSettings = new JsonObject
     {
-        ["hooks"] = new System.Text.Json.Nodes.JsonObject
+        ["hooks"] = new JsonObject
         {
-            ["PreToolUse"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject
+            ["PreToolUse"] = new JsonArray(new JsonObject
             {
                 ["matcher"] = "*",
-                ["hooks"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject
+                ["hooks"] = new JsonArray(new JsonObject
                 {
                     ["type"] = "command",
                     ["command"] = "printf '%s' '{\"hookSpecificOutput\":{\"hookEventName\":\"PreToolUse\",\"permissionDecision\":\"ask\"," +

@@ -18,8 +18,10 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
 
     private readonly ClaudeTaskList _tasks = new();
 
-    /// <summary>Decisions made while the gate hook held a call, for the <c>can_use_tool</c> question that follows its "ask".</summary>
-    /// <summary>With the input the hook saw: the decision is on that input, whatever <c>can_use_tool</c> carries.</summary>
+    /// <summary>
+    /// Decisions made while the gate hook held a call, for the <c>can_use_tool</c> question that follows its "ask"; with the
+    /// input the hook saw, since the decision is on that input, whatever <c>can_use_tool</c> carries.
+    /// </summary>
     private readonly ConcurrentDictionary<string, (PermissionDecision Decision, string Tool, JsonElement Input)> _decidedInHook = new(StringComparer.Ordinal);
 
     /// <summary>Whether the gate hook holds each call until the gatekeeper decides (so that it can pause the agent instead).</summary>
@@ -268,9 +270,13 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
         }
 
         var isError = message.TryGetProperty("is_error", out var e) && e.ValueKind == JsonValueKind.True;
-        // A turn that ends because the gate hook deferred a call: the agent is to be paused, not left idle.
-        // Decisions made in the hook for calls that never came to can_use_tool (denied by Claude's own rules, interrupted).
+        // What this turn's calls left behind: decisions no can_use_tool came for (denied by Claude's own rules, interrupted),
+        // and the count of calls per message, which only the turn's own calls need.
         _decidedInHook.Clear();
+        _callsInMessage.Clear();
+        _messageOfCall.Clear();
+
+        // A turn that ends because the gate hook deferred a call: the agent is to be paused, not left idle.
         var paused = JsonFields.Text(message, "stop_reason") == TurnCompleted.Paused && message.TryGetProperty("deferred_tool_use", out var deferred)
             ? JsonFields.Text(deferred, "id")
             : null;
@@ -304,7 +310,7 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
         var toolUseId = JsonFields.Text(request, "tool_use_id") ?? requestId;
         if (_decidedInHook.TryRemove(toolUseId, out var decided))
         {
-            _ = RespondQuietlyAsync(requestId, ToolAnswer(decided.Tool == tool ? decided.Decision : NotTheCallDecided, decided.Input));
+            _ = RespondQuietlyAsync(requestId, ToolAnswer(decided.Tool == tool ? decided.Decision : PermissionDecision.NotTheCallDecided, decided.Input));
             return;
         }
 
@@ -312,7 +318,7 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
         {
             // The call this agent paused on, run as it resumes: the owner's decision on the call as they saw it, whatever
             // the transcript on disk says now (anything allowed to write there could have changed it).
-            var decision = !paused.Decision.Allow || (paused.Tool == tool && paused.Input is not null) ? paused.Decision : NotTheCallDecided;
+            var decision = !paused.Decision.Allow || (paused.Tool == tool && paused.Input is not null) ? paused.Decision : PermissionDecision.NotTheCallDecided;
             _ = RespondQuietlyAsync(requestId, ToolAnswer(PermissionBroker.Normalise(decision, Describe(toolUseId, tool, input), true, AgentName),
                 paused.Input ?? input));
             return;
@@ -385,9 +391,6 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
             return RespondAsync(requestId, HookAnswer("ask"));
         });
     }
-
-    /// <summary>What a call gets whose name changed between the decision and its run: the owner decided another call.</summary>
-    private static readonly PermissionDecision NotTheCallDecided = PermissionDecision.Deny("This is not the call the owner decided; nothing ran. Ask again.");
 
     /// <summary>Whether the call is the only one its assistant message has shown (as Claude counts when it honours "defer").</summary>
     private bool MadeAlone(string toolUseId) =>

@@ -635,7 +635,7 @@ public sealed class SessionRunner(
                 var decided = await released.Decision.WaitAsync(cancellationToken).ConfigureAwait(false);
                 // On the call as the owner saw it: its input (or their edit), and only for the same tool.
                 return !decided.Allow ? decided
-                    : request.Tool != released.Tool ? PermissionDecision.Deny("This is not the call the owner decided; nothing ran. Ask again.")
+                    : request.Tool != released.Tool ? PermissionDecision.NotTheCallDecided
                     : decided with { UpdatedInput = decided.UpdatedInput ?? released.Input };
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
