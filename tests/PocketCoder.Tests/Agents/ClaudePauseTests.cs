@@ -10,7 +10,7 @@ namespace PocketCoder.Tests.Agents;
 /// <summary>
 /// What a paused Claude Code does when it resumes, with the REAL CLI and nothing of PocketCoder between: it runs the
 /// deferred call first, before it has read a single line of its input, so not even the gate hook sent over stdin is
-/// there yet (seen with this CLI: its permission request came before its answer to initialize). These runs send no
+/// there yet (seen with this CLI: its permission request came before its answer to initialize). The resumed run sends no
 /// initialize at all, the worst case, and the owner's own settings allow every Bash command: only the hook that every
 /// Claude start gets in its settings (<see cref="ClaudeCodeAdapter.AskFirstSettings"/>) puts the call to the host.
 /// </summary>
