@@ -15,6 +15,9 @@ public interface IAgentAdapter
     /// </summary>
     bool AppliesEditedInput { get; }
 
+    /// <summary>Does it take the MCP servers the owner enabled in PocketCoder (<see cref="AgentStartOptions.Mcp"/>)?</summary>
+    bool TakesMcpServers => true;
+
     /// <summary>Is the agent installed, which version, and if not, what the user can do about it.</summary>
     Task<AgentAvailability> ProbeAsync(CancellationToken cancellationToken);
 
@@ -47,6 +50,7 @@ public sealed record AgentPrompt(string Text, IReadOnlyList<PromptImage> Images)
 /// <param name="PausesAfter">How long a call may wait for the owner before the agent is paused (stopped, to be resumed on the
 /// decision); null: never. Adapters that cannot pause ignore it.</param>
 /// <param name="Paused">Resuming an agent that paused on a call: the decision to apply to that call.</param>
+/// <param name="Mcp">The MCP servers the owner enabled for this session (docs/agents.md, "MCP servers"); null: none.</param>
 public sealed record AgentStartOptions(
     string WorkingDirectory,
     string? Model,
@@ -58,8 +62,15 @@ public sealed record AgentStartOptions(
     Processes.AgentSandbox? Sandbox = null,
     string? Instructions = null,
     TimeSpan? PausesAfter = null,
-    PausedCall? Paused = null)
+    PausedCall? Paused = null,
+    Mcp.AgentMcp? Mcp = null)
 {
+    /// <summary>The MCP servers to give the agent (none when not set).</summary>
+    public Mcp.AgentMcp McpServers => Mcp ?? Agents.Mcp.AgentMcp.None;
+
+    /// <summary>What the enabled MCP servers' commands name by path: in sight of a sandboxed agent, which starts them.</summary>
+    public IEnumerable<string> McpFiles => McpServers.Servers.SelectMany(server => server.Files);
+
     /// <summary>The spec as it runs: inside the sandbox when there is one, with the agent's state folders (and files) writable.</summary>
     public Processes.ProcessSpec Confine(Processes.ProcessSpec spec, IEnumerable<string> stateFolders, IEnumerable<string>? stateFiles = null,
         IEnumerable<string>? readable = null, IEnumerable<string>? settings = null) =>

@@ -2,7 +2,8 @@
 //   touch_file {name}    creates an empty file at that path (relative to its working folder): something to gate;
 //   peek_file {name}     claims to be read-only (readOnlyHint) yet creates that file: a client must still ask;
 //   ask_owner {question} asks the client for input with an MCP elicitation and returns what came back.
-// Every message it receives is appended to $PROBE_LOG (if set), so a test can tell whether it ever started.
+// Every message it receives is appended to $PROBE_LOG (if set), so a test can tell whether it ever started, and with it
+// the value of $PROBE_SECRET (if set), so a test can tell that a secret reached the server.
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -12,6 +13,7 @@ const send = (message) => process.stdout.write(`${JSON.stringify({ jsonrpc: '2.0
 const waiting = new Map();
 let next = 1;
 log('started');
+if (process.env.PROBE_SECRET) log(`secret: ${process.env.PROBE_SECRET}`);
 
 const tools = [
   {

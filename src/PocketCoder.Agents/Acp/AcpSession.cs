@@ -46,6 +46,8 @@ internal sealed class AcpSession : ProcessAgentSession
     private string? _instructions;
     // The owner's instructions for this session (its profile's): in Claude's system prompt, else with the instruction files.
     private string? _ownerInstructions;
+    private IReadOnlyList<Mcp.McpServer> _mcpServers = [];
+    private bool _takesHttpMcp;
     private string? _defaultModeId;
     private string? _currentModeId;
     private HashSet<string> _modeIds = new(StringComparer.Ordinal);
@@ -149,6 +151,7 @@ internal sealed class AcpSession : ProcessAgentSession
     private async Task HandshakeAsync(AgentStartOptions options, CancellationToken cancellationToken)
     {
         _ownerInstructions = options.Instructions;
+        _mcpServers = options.McpServers.Servers;
         var initialized = await _rpc.RequestAsync("initialize", new JsonObject
         {
             ["protocolVersion"] = 1,
@@ -170,6 +173,8 @@ internal sealed class AcpSession : ProcessAgentSession
                 && sessionCapabilities.ValueKind == JsonValueKind.Object
                 && sessionCapabilities.TryGetProperty("resume", out var resume)
                 && resume.ValueKind == JsonValueKind.Object;
+            _takesHttpMcp = capabilities.TryGetProperty("mcpCapabilities", out var mcp) && mcp.ValueKind == JsonValueKind.Object
+                && mcp.TryGetProperty("http", out var http) && http.ValueKind == JsonValueKind.True;
         }
 
         if (initialized.TryGetProperty("agentInfo", out var info))
@@ -235,7 +240,8 @@ internal sealed class AcpSession : ProcessAgentSession
         }
 
         parameters["cwd"] = _workingDirectory;
-        parameters["mcpServers"] = new JsonArray();
+        // Only the servers the owner enabled in PocketCoder: the agent's own and the repository's are left out (below).
+        parameters["mcpServers"] = Mcp.McpFormats.Acp(_mcpServers, _takesHttpMcp);
         parameters["_meta"] = ClaudeAgentGate(_workingDirectory, _ownerInstructions);
         return parameters;
     }

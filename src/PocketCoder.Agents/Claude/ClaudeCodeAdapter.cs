@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using PocketCoder.Agents.Mcp;
 using PocketCoder.Agents.Processes;
 using PocketCoder.Agents.Sessions;
 
@@ -11,7 +12,7 @@ namespace PocketCoder.Agents.Claude;
 /// before it ever asks; a PreToolUse hook registered over the same pipe answers "ask" for every tool, which Claude
 /// ranks above any other hook's "allow" and above its allow rules, so every call comes to the gatekeeper.
 /// </summary>
-public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAgentConversations
+public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAgentConversations, IAgentMcpConfig
 {
     private readonly ClaudeTranscripts _transcripts = new(command);
 
@@ -67,6 +68,19 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
     /// <summary>Claude Code's state file in home, beside its config folder.</summary>
     internal static string StateFile(AgentCommand command) => Path.Combine(command.Home, ".claude.json");
 
+    /// <summary>Never: <c>--strict-mcp-config</c> leaves out the servers of its own files; one the owner enables is passed like any other.</summary>
+    public bool LoadsOwnMcpServers => false;
+
+    /// <summary>The owner's servers in <c>~/.claude.json</c>: its user scope, then the project's local scope (what <c>claude mcp add</c> writes).</summary>
+    public IReadOnlyList<OwnMcpServer> OwnMcpServers(string projectPath)
+    {
+        var file = StateFile(command);
+        var user = McpJson.ReadFile(file, root => McpJson.Property(root, "mcpServers"), out _);
+        var local = McpJson.ReadFile(file, root => McpJson.Property(root, "projects") is { } projects && McpJson.Property(projects, projectPath) is { } project
+            ? McpJson.Property(project, "mcpServers") : null, out _);
+        return user.Concat(local).Where(s => s.Server is not null).Select(s => new OwnMcpServer(s.Name, s.Server, file)).ToList();
+    }
+
     public Task<IReadOnlyList<AgentConversation>> ListConversationsAsync(string projectPath, CancellationToken cancellationToken) =>
         Task.FromResult(_transcripts.List(projectPath));
 
@@ -91,7 +105,8 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
             // The repository is not trusted: its .claude/settings*.json could carry hooks (shell commands run on every
             // tool call), allow rules and permission modes. Only the owner's own user settings are loaded.
             "--setting-sources=user",
-            // MCP servers are programs: a repository's .mcp.json must not start one. None is loaded (see docs/security.md).
+            // MCP servers are programs: a repository's .mcp.json (or the owner's own config) must not start one. Only those
+            // the owner enabled in PocketCoder are loaded, from --mcp-config below (see docs/security.md).
             "--strict-mcp-config",
             // The gate hook arrives over stdin, and Claude may act before it has read it: a resumed conversation runs a
             // deferred call first. A hook of its own settings answers "ask" for every call from the start, so nothing
@@ -123,6 +138,16 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
             // Headless sessions still show up in the user's own `claude --resume` list.
             ["CLAUDE_CODE_ENTRYPOINT"] = "sdk-pocketcoder",
         };
+        if (options.McpServers.Servers.Count > 0)
+        {
+            var (mcpConfig, secrets) = McpFormats.Claude(options.McpServers.Servers);
+            arguments.AddRange(["--mcp-config", mcpConfig]);
+            foreach (var (name, value) in secrets)
+            {
+                environment[name] = value;
+            }
+        }
+
         var spec = options.Confine(new ProcessSpec(
             executable,
             arguments,
@@ -130,6 +155,7 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
             environment,
             Path.Combine(options.LogDirectory, $"claude-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.stderr.log"),
             Logger: options.Logger), [ConfigFolder(command)], [StateFile(command)],
+            readable: options.McpFiles,
             settings: [Path.Combine(ConfigFolder(command), "settings.json"), Path.Combine(ConfigFolder(command), "settings.local.json")]);
         IAgentSession session = ClaudeCodeSession.Start(spec, options.ResumeAgentSessionId ?? options.NewAgentSessionId, sink,
             options.PausesAfter, options.ResumeAgentSessionId is null ? null : options.Paused);

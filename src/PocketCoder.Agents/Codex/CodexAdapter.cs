@@ -1,3 +1,4 @@
+using PocketCoder.Agents.Mcp;
 using PocketCoder.Agents.Processes;
 
 namespace PocketCoder.Agents.Codex;
@@ -6,7 +7,7 @@ namespace PocketCoder.Agents.Codex;
 /// OpenAI Codex, driven as ONE long-lived <c>codex app-server</c> process per session: JSON-RPC lines over
 /// stdio, one thread per session, and every command or file change it wants to make asked on the same pipe.
 /// </summary>
-public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter, IAgentConversations
+public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter, IAgentConversations, IAgentMcpConfig
 {
     public const string AgentId = "codex";
 
@@ -24,6 +25,16 @@ public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter, IAgentCo
     public string ProcessName => "codex";
 
     private string CodexHome => command.Setting("CODEX_HOME") is { Length: > 0 } codexHome ? codexHome : Path.Combine(command.Home, ".codex");
+
+    /// <summary>Codex loads the servers of its config.toml itself; PocketCoder makes their tools ask, and can turn one off.</summary>
+    public bool LoadsOwnMcpServers => true;
+
+    // Only the names: what each runs stays in the owner's TOML, which Codex reads.
+    public IReadOnlyList<OwnMcpServer> OwnMcpServers(string projectPath)
+    {
+        var config = Path.Combine(CodexHome, "config.toml");
+        return CodexMcpApprovals.For(config).Servers.Select(name => new OwnMcpServer(name, null, config)).ToList();
+    }
 
     public Task<IReadOnlyList<AgentConversation>> ListConversationsAsync(string projectPath, CancellationToken cancellationToken) =>
         new CodexConversations(command, Name, InstallHint).ListAsync(projectPath, cancellationToken);
@@ -48,16 +59,24 @@ public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter, IAgentCo
             throw new AgentUnavailableException(AgentId, mcpProblem);
         }
 
+        var (enabled, secrets) = McpFormats.Codex(options.McpServers, mcpServers);
+        var environment = new Dictionary<string, string?>(command.Environment, StringComparer.Ordinal);
+        foreach (var (name, value) in secrets)
+        {
+            environment[name] = value;
+        }
+
         // Codex's state (threads, logins, config) is CODEX_HOME, else ~/.codex.
         var spec = options.Confine(new ProcessSpec(
             executable,
             // Codex asks the owner questions (request_user_input) only in its Plan mode unless this is on; the phone answers them.
-            ["app-server", "-c", "features.default_mode_request_user_input=true", .. mcpApprovals],
+            ["app-server", "-c", "features.default_mode_request_user_input=true", .. mcpApprovals, .. enabled],
             options.WorkingDirectory,
-            command.Environment,
+            environment,
             Path.Combine(options.LogDirectory, $"codex-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.stderr.log"),
-            Logger: options.Logger), [CodexHome], settings: [Path.Combine(CodexHome, "config.toml")]);
-        return await CodexSession.StartAsync(spec, options, sink, mcpServers, cancellationToken).ConfigureAwait(false);
+            Logger: options.Logger), [CodexHome], readable: options.McpFiles, settings: [Path.Combine(CodexHome, "config.toml")]);
+        var servers = mcpServers.Except(options.McpServers.Disabled).Concat(options.McpServers.Servers.Select(s => s.Name)).ToList();
+        return await CodexSession.StartAsync(spec, options, sink, servers, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

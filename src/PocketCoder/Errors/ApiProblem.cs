@@ -99,6 +99,11 @@ public static class ErrorCodes
     public const string ProfileNotFound = "PROFILE_NOT_FOUND";
     public const string ProfileExists = "PROFILE_EXISTS";
     public const string TooManyProfiles = "TOO_MANY_PROFILES";
+    public const string McpServerNotFound = "MCP_SERVER_NOT_FOUND";
+    public const string McpServerExists = "MCP_SERVER_EXISTS";
+    public const string McpServerChanged = "MCP_SERVER_CHANGED";
+    public const string McpServerDeclared = "MCP_SERVER_DECLARED";
+    public const string TooManyMcpServers = "TOO_MANY_MCP_SERVERS";
     public const string BridgeChatNotFound = "BRIDGE_CHAT_NOT_FOUND";
     public const string AttachmentInvalid = "ATTACHMENT_INVALID";
     public const string AttachmentTooLarge = "ATTACHMENT_TOO_LARGE";

@@ -10,6 +10,7 @@ namespace PocketCoder.Profiles;
 
 /// <param name="Worktree">true: a branch of its own; false: the project folder; null or absent: as the project says.</param>
 /// <param name="Instructions">Added to the agent's system prompt for sessions started with the profile.</param>
+/// <param name="McpServers">The names of the project's MCP servers its sessions get (those enabled among them); null or absent: every enabled one.</param>
 public sealed record ProfileRequest(
     [property: Required(ErrorMessage = "'name' is required: 1 to 60 printable characters.")]
     [property: PrintableText(60, AllowBlank = false, ErrorMessage = "'name' is 1 to 60 printable characters.")]
@@ -23,13 +24,15 @@ public sealed record ProfileRequest(
     string? Mode,
     bool? Worktree,
     [property: StringLength(ProfilesApi.MaxInstructions, ErrorMessage = "'instructions' is at most {1} characters.")]
-    string? Instructions);
+    string? Instructions,
+    [property: MaxLength(Mcp.McpServerStore.MaxPerProject * 4, ErrorMessage = "'mcpServers' names at most {1} servers.")]
+    IReadOnlyList<string>? McpServers = null);
 
 public sealed record ProfileResponse(string Id, string ProjectId, string Name, string Agent, string? Model, string? Mode, bool? Worktree,
-    string? Instructions, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+    string? Instructions, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, IReadOnlyList<string>? McpServers)
 {
     public static ProfileResponse From(AgentProfile p) =>
-        new(p.Id, p.ProjectId, p.Name, p.Agent, p.Model, p.Mode, p.Worktree, p.Instructions, p.CreatedAt, p.UpdatedAt);
+        new(p.Id, p.ProjectId, p.Name, p.Agent, p.Model, p.Mode, p.Worktree, p.Instructions, p.CreatedAt, p.UpdatedAt, p.McpServers);
 }
 
 /// <summary>Agent profiles: named presets a new session starts from (docs/api.md, "Profiles").</summary>
@@ -78,7 +81,12 @@ public static class ProfilesApi
     {
         var agent = agents.Find(request.Agent!) ?? throw ApiProblem.BadRequest(ErrorCodes.UnknownAgent,
             $"Unknown agent '{request.Agent}'. Known agents: {string.Join(", ", agents.All.Select(a => a.Id))}.");
+        if (request.McpServers?.FirstOrDefault(name => !Agents.Mcp.McpServer.IsName(name)) is { } bad)
+        {
+            throw ApiProblem.Validation($"'mcpServers' holds server names, each {Agents.Mcp.McpServer.NameRule}: \"{bad}\" is not one.");
+        }
+
         return new ProfileFields(request.Name!.Trim(), agent.Id, request.Model, request.Mode, request.Worktree,
-            string.IsNullOrWhiteSpace(request.Instructions) ? null : request.Instructions.Trim());
+            string.IsNullOrWhiteSpace(request.Instructions) ? null : request.Instructions.Trim(), request.McpServers?.Distinct().ToList());
     }
 }

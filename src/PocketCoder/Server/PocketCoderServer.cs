@@ -14,6 +14,7 @@ using PocketCoder.Errors;
 using PocketCoder.Hub;
 using PocketCoder.Health;
 using PocketCoder.Ledger;
+using PocketCoder.Mcp;
 using PocketCoder.Notifications;
 using PocketCoder.Profiles;
 using PocketCoder.Projects;
@@ -111,6 +112,7 @@ public static class PocketCoderServer
         services.AddSingleton<ProjectHooks>();
         services.AddSingleton<Projects.ProjectStore>();
         services.AddSingleton<Profiles.ProfileStore>();
+        services.AddSingleton<McpServerStore>();
         services.AddSingleton<Rules>();
         services.AddSingleton<Approvals.ApprovalStore>();
         services.AddSingleton<Gatekeeper>();
@@ -220,6 +222,7 @@ public static class PocketCoderServer
         api.MapProjects();
         api.MapSessions();
         api.MapProfiles();
+        api.MapMcpServers();
         api.MapEvents();
         api.MapApprovals();
         api.MapLedger();

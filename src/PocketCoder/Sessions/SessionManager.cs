@@ -30,6 +30,7 @@ public sealed class SessionManager(
     TimeProvider clock,
     TurnReviews reviews,
     Sandboxing sandboxing,
+    Mcp.McpServerStore mcp,
     Workspace.Worktrees.SessionWorktrees worktrees,
     MessageQueue queue,
     ILogger<SessionManager> logger) : IHostedService
@@ -48,7 +49,7 @@ public sealed class SessionManager(
     /// <param name="onCreated">Told the session as soon as it is recorded, before its agent starts (a backlog task's link to it).</param>
     public async Task<Session> CreateAsync(string projectId, string agentId, OwnerMessage? prompt, string? model, string mode, Actor actor,
         CancellationToken cancellationToken, WorktreeChoice? worktree = null, Action<Session>? onCreated = null,
-        (string Name, string? Instructions)? profile = null)
+        SessionProfile? profile = null)
     {
         var project = projects.Get(projectId);
         var adapter = agents.Find(agentId) ?? throw ApiProblem.BadRequest(ErrorCodes.UnknownAgent,
@@ -444,7 +445,7 @@ public sealed class SessionManager(
         // A session in a worktree of its own works there: the agent, the gate's project root and its turn reviews.
         var workingDirectory = worktrees.WorkingDirectory(session.Id, project);
         var workspace = workingDirectory == project.Path ? project : project with { Path = workingDirectory };
-        var runner = new SessionRunner(session, workspace, adapter, sessions, events, gatekeeper, logDirectory, logger, clock, options.StallAfter, reviews, sandboxing, queue,
+        var runner = new SessionRunner(session, workspace, adapter, sessions, events, gatekeeper, logDirectory, logger, clock, options.StallAfter, reviews, sandboxing, mcp, queue,
             ended => _live.TryRemove(new KeyValuePair<string, SessionRunner>(ended.SessionId, ended)), options.PauseWaitingAfter);
         try
         {

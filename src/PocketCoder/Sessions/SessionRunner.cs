@@ -25,6 +25,7 @@ public sealed class SessionRunner(
     TimeSpan stallAfter,
     TurnReviews reviews,
     Sandboxing sandboxing,
+    Mcp.McpServerStore mcp,
     MessageQueue queue,
     Action<SessionRunner> onEnded,
     TimeSpan pauseAfter = default) : IAgentSink
@@ -188,7 +189,9 @@ public sealed class SessionRunner(
             sandboxing.For(project, adapter.Id, project.Path),
             sessions.Instructions(session.Id),
             pauseAfter > TimeSpan.Zero ? pauseAfter : null,
-            paused);
+            paused,
+            // Read at every start: a server's file changed since the owner enabled it is left out, never run unseen.
+            mcp.ForSession(project.Id, project.Path, adapter, sessions.McpServers(session.Id)));
         _agent = await adapter.StartAsync(options, this, cancellationToken).ConfigureAwait(false);
         _agentDisposed = false;
     }

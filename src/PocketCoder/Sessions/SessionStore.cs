@@ -6,6 +6,9 @@ using PocketCoder.Realtime;
 
 namespace PocketCoder.Sessions;
 
+/// <summary>What a session keeps of the profile it started from: its name then, the instructions it adds, the MCP servers it chose (null: all).</summary>
+public sealed record SessionProfile(string Name, string? Instructions, IReadOnlyList<string>? McpServers);
+
 public sealed record Session(
     string Id,
     string ProjectId,
@@ -47,18 +50,19 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
     internal const int MaxQuery = 200;
 
     /// <param name="agentSessionId">The agent's own conversation to carry on (one begun in a terminal); a new one when null.</param>
-    /// <param name="profile">The profile it starts from (its name, and the instructions it adds), if any.</param>
+    /// <param name="profile">The profile it starts from (its name, the instructions it adds, its MCP servers), if any.</param>
     public Session Create(DbWrite write, string projectId, string agent, string? model, string mode, string? title, string? agentSessionId = null,
-        (string Name, string? Instructions)? profile = null)
+        SessionProfile? profile = null)
     {
         var now = clock.GetUtcNow();
         var session = new Session(Guid.NewGuid().ToString(), projectId, agent, model, mode, SessionStatuses.Starting,
             agentSessionId ?? Guid.NewGuid().ToString(), title, now, now, 0, Profile: profile?.Name);
         write.Execute(
-            $"INSERT INTO sessions ({Columns}, instructions) VALUES ($id, $project, $agent, $model, $mode, $status, $agentSession, $title, $at, $at, 0, NULL, $profile, $instructions)",
+            $"INSERT INTO sessions ({Columns}, instructions, mcp_servers) VALUES ($id, $project, $agent, $model, $mode, $status, $agentSession, $title, $at, $at, 0, NULL, $profile, $instructions, $mcp)",
             ("$id", session.Id), ("$project", projectId), ("$agent", agent), ("$model", model), ("$mode", mode),
             ("$status", session.Status), ("$agentSession", session.AgentSessionId), ("$title", title), ("$at", now.ToDb()),
-            ("$profile", profile?.Name), ("$instructions", profile?.Instructions));
+            ("$profile", profile?.Name), ("$instructions", profile?.Instructions),
+            ("$mcp", profile?.McpServers is { } mcp ? System.Text.Json.JsonSerializer.Serialize(mcp) : null));
         events.Append(write, session.Id, new SessionStatusEvent(session.Status, mode, null));
         return session;
     }
@@ -195,6 +199,12 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
     /// <summary>The instructions its profile added to the agent's system prompt, if any.</summary>
     public string? Instructions(string id) => database.Read(connection =>
         connection.Scalar<string>("SELECT instructions FROM sessions WHERE id = $id", ("$id", id)));
+
+    /// <summary>The MCP servers its profile chose among the project's enabled ones; null: all of them.</summary>
+    public IReadOnlyList<string>? McpServers(string id) => database.Read(connection =>
+        connection.Scalar<string>("SELECT mcp_servers FROM sessions WHERE id = $id", ("$id", id))) is { } json
+        ? System.Text.Json.JsonSerializer.Deserialize<List<string>>(json)
+        : null;
 
     /// <summary>The tool call the session's agent paused on and has not yet been resumed past (docs/api.md, "Paused agents").</summary>
     public string? PausedCall(string id) => database.Read(connection =>

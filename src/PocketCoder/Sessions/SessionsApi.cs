@@ -123,7 +123,7 @@ public static class SessionsApi
         }
 
         var session = await manager.CreateAsync(projectId, agent, prompt, request.Model ?? profile?.Model, mode, user.Actor(), cancellationToken, worktree,
-            profile: profile is null ? null : (profile.Name, profile.Instructions));
+            profile: profile is null ? null : new SessionProfile(profile.Name, profile.Instructions, profile.McpServers));
         return TypedResults.Created($"/api/sessions/{session.Id}", SessionResponse.From(session));
     }
 

@@ -1,0 +1,139 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace PocketCoder.Agents.Mcp;
+
+/// <summary>
+/// The enabled MCP servers in each agent's own format. A command line is readable by every user of the machine
+/// (<c>/proc/PID/cmdline</c>), an environment only by its owner: so a variable's or a header's value never goes on the
+/// command line. It goes into the agent's environment under a name of ours, and the config only names that variable.
+/// </summary>
+public static class McpFormats
+{
+    /// <summary>The prefix of the variables that carry servers' secrets to the agent.</summary>
+    public const string SecretPrefix = "POCKETCODER_MCP_";
+
+    // TOML takes a JSON string or array of strings as its own, provided non-ASCII text stays as it is (a \u escape of a
+    // surrogate pair is valid JSON, not valid TOML).
+    private static readonly JsonSerializerOptions TomlStrings = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>
+    /// Claude Code's <c>--mcp-config</c> JSON (its <c>.mcp.json</c> format) and the variables it needs: Claude expands
+    /// <c>${NAME}</c> in a server's env and headers.
+    /// </summary>
+    public static (string Json, IReadOnlyDictionary<string, string> Environment) Claude(IReadOnlyList<McpServer> servers)
+    {
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        var entries = new JsonObject();
+        for (var i = 0; i < servers.Count; i++)
+        {
+            var server = servers[i];
+            JsonObject Secrets(IReadOnlyDictionary<string, string> values, string kind) => new(values.Select((pair, j) =>
+            {
+                var variable = $"{SecretPrefix}{i}_{kind}{j}";
+                environment[variable] = pair.Value;
+                return KeyValuePair.Create(pair.Key, (JsonNode?)$"${{{variable}}}");
+            }));
+
+            entries[server.Name] = server.IsStdio
+                ? new JsonObject
+                {
+                    ["type"] = "stdio",
+                    ["command"] = server.Command,
+                    ["args"] = new JsonArray(server.Args.Select(a => (JsonNode?)a).ToArray()),
+                    ["env"] = Secrets(server.Env, "E"),
+                }
+                : new JsonObject { ["type"] = "http", ["url"] = server.Url, ["headers"] = Secrets(server.Headers, "H") };
+        }
+
+        return (new JsonObject { ["mcpServers"] = entries }.ToJsonString(), environment);
+    }
+
+    /// <summary>
+    /// Codex's <c>-c</c> overrides and the variables they need. Codex passes a stdio server the variables named in its
+    /// <c>env_vars</c> under the same names, so two servers cannot give one variable two values; a header's value is
+    /// named by <c>env_http_headers</c>. Every server's tools ask first (<c>prompt</c>), as the owner's own do
+    /// (<see cref="Agents.Codex.CodexMcpApprovals"/>); the owner's servers they turned off get <c>enabled=false</c>.
+    /// </summary>
+    /// <param name="own">The servers of Codex's own config.toml: none of ours may take one's name (its settings would merge).</param>
+    /// <exception cref="AgentUnavailableException">Two servers give one variable two values, or a name is taken.</exception>
+    public static (IReadOnlyList<string> Arguments, IReadOnlyDictionary<string, string> Environment) Codex(AgentMcp mcp, IReadOnlyCollection<string> own)
+    {
+        var arguments = new List<string>();
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        void Set(string key, string tomlValue) => arguments.AddRange(["-c", $"{key}={tomlValue}"]);
+
+        for (var i = 0; i < mcp.Servers.Count; i++)
+        {
+            var server = mcp.Servers[i];
+            if (own.Contains(server.Name))
+            {
+                throw new AgentUnavailableException(Agents.Codex.CodexAdapter.AgentId,
+                    $"The MCP server \"{server.Name}\" is both in Codex's config.toml and enabled in PocketCoder: turn one off, or rename one.");
+            }
+
+            var table = $"mcp_servers.{server.Name}";
+            if (server.IsStdio)
+            {
+                Set($"{table}.command", Toml(server.Command!));
+                Set($"{table}.args", JsonSerializer.Serialize(server.Args, TomlStrings));
+                foreach (var (name, value) in server.Env)
+                {
+                    if (environment.TryGetValue(name, out var taken) && taken != value)
+                    {
+                        throw new AgentUnavailableException(Agents.Codex.CodexAdapter.AgentId,
+                            $"Two enabled MCP servers set {name} to different values, and Codex passes a server its variables by name: " +
+                            "turn one of them off for Codex sessions.");
+                    }
+
+                    environment[name] = value;
+                }
+
+                Set($"{table}.env_vars", JsonSerializer.Serialize(server.Env.Keys, TomlStrings));
+            }
+            else
+            {
+                Set($"{table}.url", Toml(server.Url!));
+                var headers = server.Headers.Select((pair, j) =>
+                {
+                    var variable = $"{SecretPrefix}{i}_H{j}";
+                    environment[variable] = pair.Value;
+                    return $"{Toml(pair.Key)}={Toml(variable)}";
+                });
+                Set($"{table}.env_http_headers", $"{{{string.Join(",", headers)}}}");
+            }
+
+            // A node or npx server can take more than Codex's default 10 s to start on a busy machine; its tools would be missing.
+            Set($"{table}.startup_timeout_sec", "60");
+            Set($"{table}.default_tools_approval_mode", Toml("prompt"));
+        }
+
+        foreach (var name in mcp.Disabled.Where(own.Contains))
+        {
+            Set($"mcp_servers.{name}.enabled", "false");
+        }
+
+        return (arguments, environment);
+    }
+
+    /// <summary>ACP's <c>mcpServers</c> of <c>session/new</c>: sent over the agent's stdin, so values go as they are.</summary>
+    /// <param name="takesHttp">Did the agent say (<c>mcpCapabilities.http</c>) it can reach a server by URL? Else only stdio ones go.</param>
+    public static JsonArray Acp(IReadOnlyList<McpServer> servers, bool takesHttp)
+    {
+        static JsonArray Pairs(IReadOnlyDictionary<string, string> values) =>
+            new(values.Select(pair => (JsonNode?)new JsonObject { ["name"] = pair.Key, ["value"] = pair.Value }).ToArray());
+
+        return new JsonArray(servers.Where(s => s.IsStdio || takesHttp).Select(server => (JsonNode?)(server.IsStdio
+            ? new JsonObject
+            {
+                ["name"] = server.Name,
+                ["command"] = server.Command,
+                ["args"] = new JsonArray(server.Args.Select(a => (JsonNode?)a).ToArray()),
+                ["env"] = Pairs(server.Env),
+            }
+            : new JsonObject { ["type"] = "http", ["name"] = server.Name, ["url"] = server.Url, ["headers"] = Pairs(server.Headers) })).ToArray());
+    }
+
+    private static string Toml(string value) => JsonSerializer.Serialize(value, TomlStrings);
+}

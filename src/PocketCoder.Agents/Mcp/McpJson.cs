@@ -1,0 +1,116 @@
+using System.Text.Json;
+
+namespace PocketCoder.Agents.Mcp;
+
+/// <summary>
+/// Reads the <c>mcpServers</c> object of Claude Code's files (a repository's <c>.mcp.json</c>, the owner's
+/// <c>~/.claude.json</c>), the format most tools and repositories declare their servers in. Values are taken as written:
+/// a <c>${VAR}</c> is not expanded (a repository would otherwise choose which of PocketCoder's variables a server gets).
+/// </summary>
+public static class McpJson
+{
+    /// <summary>What a file's <c>mcpServers</c> declares; an entry that cannot be used is returned with the reason instead.</summary>
+    public static IReadOnlyList<(string Name, McpServer? Server, string? Problem)> Read(JsonElement mcpServers)
+    {
+        var found = new List<(string, McpServer?, string?)>();
+        if (mcpServers.ValueKind != JsonValueKind.Object)
+        {
+            return found;
+        }
+
+        foreach (var entry in mcpServers.EnumerateObject())
+        {
+            found.Add(Server(entry.Name, entry.Value) is { } server ? (entry.Name, server, null) : (entry.Name, null, Problem(entry.Name, entry.Value)));
+        }
+
+        return found;
+    }
+
+    /// <summary>A file's servers, or nothing where it is missing or not JSON (the reason, for the owner, in <paramref name="problem"/>).</summary>
+    public static IReadOnlyList<(string Name, McpServer? Server, string? Problem)> ReadFile(string path, Func<JsonElement, JsonElement?> select,
+        out string? problem)
+    {
+        problem = null;
+        try
+        {
+            if (!File.Exists(path) || new FileInfo(path).Length > 4 * 1024 * 1024)
+            {
+                return [];
+            }
+
+            using var document = JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions
+            {
+                AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip,
+            });
+            return select(document.RootElement) is { } servers ? Read(servers) : [];
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or JsonException)
+        {
+            problem = $"{path} could not be read: {exception.Message}";
+            return [];
+        }
+    }
+
+    /// <summary>The value of <paramref name="name"/> when <paramref name="element"/> is an object that has it.</summary>
+    public static JsonElement? Property(JsonElement element, string name) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) ? value : null;
+
+    private static McpServer? Server(string name, JsonElement value)
+    {
+        if (!McpServer.IsName(name) || value.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+
+        var type = Text(value, "type");
+        var command = Text(value, "command");
+        var url = Text(value, "url");
+        if (command is { Length: > 0 } && type is null or "stdio" && Strings(value, "args") is { } args && Pairs(value, "env") is { } env)
+        {
+            return new McpServer(name, command, args, env, null, new Dictionary<string, string>());
+        }
+
+        if (url is { Length: > 0 } && type is null or "http" && IsHttp(url) && Pairs(value, "headers") is { } headers)
+        {
+            return new McpServer(name, null, [], new Dictionary<string, string>(), url, headers);
+        }
+
+        return null;
+    }
+
+    private static string Problem(string name, JsonElement value) =>
+        !McpServer.IsName(name) ? $"Its name is not {McpServer.NameRule}."
+        : Text(value, "type") is "sse" ? "It uses the SSE transport, which PocketCoder does not pass on: only stdio and streamable HTTP."
+        : "It is neither a command (with string args and env) nor an http(s) URL (with string headers).";
+
+    /// <summary>An absolute http or https URL.</summary>
+    public static bool IsHttp(string url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && string.IsNullOrEmpty(uri.UserInfo);
+
+    private static string? Text(JsonElement value, string name) =>
+        Property(value, name) is { ValueKind: JsonValueKind.String } text ? text.GetString() : null;
+
+    private static IReadOnlyList<string>? Strings(JsonElement value, string name)
+    {
+        if (Property(value, name) is not { } array)
+        {
+            return [];
+        }
+
+        return array.ValueKind == JsonValueKind.Array && array.EnumerateArray().All(a => a.ValueKind == JsonValueKind.String)
+            ? array.EnumerateArray().Select(a => a.GetString()!).ToList()
+            : null;
+    }
+
+    private static IReadOnlyDictionary<string, string>? Pairs(JsonElement value, string name)
+    {
+        if (Property(value, name) is not { } pairs)
+        {
+            return new Dictionary<string, string>();
+        }
+
+        return pairs.ValueKind == JsonValueKind.Object && pairs.EnumerateObject().All(p => p.Value.ValueKind == JsonValueKind.String && McpServer.IsKey(p.Name))
+            ? pairs.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!, StringComparer.Ordinal)
+            : null;
+    }
+}

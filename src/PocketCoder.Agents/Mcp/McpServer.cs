@@ -1,0 +1,88 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+
+namespace PocketCoder.Agents.Mcp;
+
+/// <summary>
+/// An MCP server given to an agent: a program it starts (<see cref="Command"/> and <see cref="Args"/>, speaking stdio) or
+/// one it reaches at <see cref="Url"/> (streamable HTTP). <see cref="Env"/> and <see cref="Headers"/> may hold secrets:
+/// each agent's format keeps them out of its command line (see <see cref="McpFormats"/>).
+/// </summary>
+public sealed partial record McpServer(string Name, string? Command, IReadOnlyList<string> Args, IReadOnlyDictionary<string, string> Env,
+    string? Url, IReadOnlyDictionary<string, string> Headers)
+{
+    /// <summary>
+    /// What a name may be: agents call its tools <c>mcp__NAME__TOOL</c> and Codex takes it as a bare TOML key, so letters,
+    /// digits, <c>-</c> and <c>_</c>, never two <c>_</c> in a row (the separator).
+    /// </summary>
+    public const string NameRule = "1 to 64 letters, digits, '-' and '_' (never '__')";
+
+    public static bool IsName(string? name) => name is not null && NamePattern().IsMatch(name);
+
+    /// <summary>What may name a variable or a header: letters, digits, <c>_</c> and <c>-</c>, not starting with a digit.</summary>
+    public static bool IsKey(string? key) => key is not null && KeyPattern().IsMatch(key);
+
+    public bool IsStdio => Command is not null;
+
+    /// <summary>
+    /// The definition's SHA-256, secrets included: what an owner approves of a server declared in a file, so that any
+    /// change to it (another command, another variable) needs their approval again.
+    /// </summary>
+    public string Fingerprint
+    {
+        get
+        {
+            var canonical = new JsonObject
+            {
+                ["command"] = Command,
+                ["args"] = new JsonArray(Args.Select(a => (JsonNode?)a).ToArray()),
+                ["env"] = Sorted(Env),
+                ["url"] = Url,
+                ["headers"] = Sorted(Headers),
+            };
+            return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical.ToJsonString())));
+        }
+    }
+
+    /// <summary>Files the server's command names by absolute path (its program, a script): they must be in sight of a sandboxed agent.</summary>
+    public IEnumerable<string> Files =>
+        new[] { Command }.Concat(Args).OfType<string>().Where(path => Path.IsPathFullyQualified(path) && File.Exists(path));
+
+    private static JsonObject Sorted(IReadOnlyDictionary<string, string> values) =>
+        new(values.OrderBy(v => v.Key, StringComparer.Ordinal).Select(v => KeyValuePair.Create(v.Key, (JsonNode?)v.Value)));
+
+    [GeneratedRegex(@"^(?!.*__)[A-Za-z0-9_-]{1,64}$")]
+    private static partial Regex NamePattern();
+
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_-]{0,127}$")]
+    private static partial Regex KeyPattern();
+}
+
+/// <summary>
+/// The MCP servers a session's agent gets: <see cref="Servers"/> to add, and <see cref="Disabled"/>, the names of servers
+/// of the agent's own config the owner turned off (only Codex loads any of its own; see docs/agents.md).
+/// </summary>
+public sealed record AgentMcp(IReadOnlyList<McpServer> Servers, IReadOnlyList<string> Disabled)
+{
+    public static readonly AgentMcp None = new([], []);
+}
+
+/// <summary>An MCP server as an agent's own config declares it, for the owner to see (and turn off where the agent allows).</summary>
+/// <param name="Definition">What it runs, where the file says so; null where only its name is read (Codex's TOML).</param>
+/// <param name="Source">The file it is declared in.</param>
+public sealed record OwnMcpServer(string Name, McpServer? Definition, string Source);
+
+/// <summary>An agent whose own config declares MCP servers PocketCoder can list (and pass on or turn off).</summary>
+public interface IAgentMcpConfig
+{
+    /// <summary>The servers its config declares for a project, in the order found.</summary>
+    IReadOnlyList<OwnMcpServer> OwnMcpServers(string projectPath);
+
+    /// <summary>
+    /// Does the agent load them itself (Codex: they can only be turned off), or never (Claude Code under
+    /// <c>--strict-mcp-config</c>: one the owner enables is passed like any other)?
+    /// </summary>
+    bool LoadsOwnMcpServers { get; }
+}
