@@ -115,7 +115,7 @@ export async function runPhoneScript(name, deviceName, steps) {
   try {
     await pair(page, base, args.code, deviceName);
     const projectId = await addProject(page, args.repo);
-    await steps({ page, base, projectId, shots: (file) => join(args.shots, file) });
+    await steps({ page, base, projectId, repo: args.repo, shots: (file) => join(args.shots, file) });
     if (errors.length) throw new Error(`script errors: ${errors.join('; ')}`);
     ok('no script errors');
   } catch (e) {

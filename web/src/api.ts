@@ -25,7 +25,18 @@ export type Bridge = Schemas['BridgeResponse'] & { state: 'connecting' | 'connec
 export type Project = Schemas['ProjectResponse'];
 export type Profile = Schemas['ProfileResponse'] & { mode: SessionMode | null };
 /** What a profile holds when saved: every field is replaced (null or absent: the session's own default). */
-export type ProfileFields = { name: string; agent: string; model?: string | null; mode?: SessionMode | null; worktree?: boolean | null; instructions?: string | null };
+export type ProfileFields = {
+  name: string; agent: string; model?: string | null; mode?: SessionMode | null; worktree?: boolean | null; instructions?: string | null;
+  /** The project's MCP servers its sessions get, by name; null: every enabled one. */
+  mcpServers?: string[] | null;
+};
+export type McpState = 'enabled' | 'disabled' | 'needs_approval' | 'changed' | 'unusable';
+export type McpServer = Schemas['McpServerResponse'] & { state: McpState };
+/** A server of the owner's own: a command (stdio) or a URL; env and headers' values are secrets, never shown back. */
+export type McpServerFields = {
+  name: string; command?: string; args?: string[]; url?: string;
+  env?: Record<string, string>; headers?: Record<string, string>; enabled?: boolean;
+};
 export type Session = Schemas['SessionResponse'] & { mode: SessionMode; status: SessionStatus };
 export type Approval = Schemas['ApprovalResponse'] & { kind: ToolKind; status: ApprovalStatus; decision: Decision | null };
 export type Rule = Schemas['RuleResponse'] & { action: 'allow' | 'deny' | 'ask' };
@@ -193,6 +204,13 @@ export const api = {
   createProfile: (projectId: string, fields: ProfileFields) => request<Profile>('POST', `/api/projects/${q(projectId)}/profiles`, fields),
   updateProfile: (projectId: string, id: string, fields: ProfileFields) => request<Profile>('PUT', `/api/projects/${q(projectId)}/profiles/${q(id)}`, fields),
   deleteProfile: (projectId: string, id: string) => request<void>('DELETE', `/api/projects/${q(projectId)}/profiles/${q(id)}`),
+  mcpServers: (projectId: string) => request<McpServer[]>('GET', `/api/projects/${q(projectId)}/mcp-servers`),
+  addMcpServer: (projectId: string, fields: McpServerFields) => request<McpServer>('POST', `/api/projects/${q(projectId)}/mcp-servers`, fields),
+  /** Turning on a server a file declares approves it: send the fingerprint shown, so that what starts is what was seen. */
+  setMcpServer: (projectId: string, s: McpServer, enabled: boolean) =>
+    request<McpServer>('PATCH', `/api/projects/${q(projectId)}/mcp-servers/${q(s.origin)}/${q(s.name)}`,
+      enabled && s.fingerprint ? { enabled, fingerprint: s.fingerprint } : { enabled }),
+  removeMcpServer: (projectId: string, s: McpServer) => request<void>('DELETE', `/api/projects/${q(projectId)}/mcp-servers/${q(s.origin)}/${q(s.name)}`),
   /** `profile`: start from one of the project's profiles (its instructions go to the agent; the other fields given win). */
   startSession: (projectId: string, body: { agent: string; prompt?: string; model?: string; mode?: SessionMode; attachments?: { name: string; data: string }[]; worktree?: boolean; profile?: string }) =>
     request<Session>('POST', `/api/projects/${q(projectId)}/sessions`, body),

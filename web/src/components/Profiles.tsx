@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, describeError, type Profile, type ProfileFields, type SessionMode } from '../api';
+import { api, describeError, type McpServer, type Profile, type ProfileFields, type SessionMode } from '../api';
 import { modeLabel, MODES } from '../events';
 import { ErrorNote } from './ui';
 import { loadHealth, useStore } from '../store';
@@ -13,10 +13,11 @@ export function profileSummary(p: Profile): string {
     p.model,
     p.worktree === true ? 'own branch' : p.worktree === false ? 'project folder' : null,
     p.instructions ? 'instructions' : null,
+    p.mcpServers ? (p.mcpServers.length ? `MCP: ${p.mcpServers.join(', ')}` : 'no MCP servers') : null,
   ].filter(Boolean).join(' · ');
 }
 
-const blank: ProfileFields = { name: '', agent: '', model: null, mode: null, worktree: null, instructions: null };
+const blank: ProfileFields = { name: '', agent: '', model: null, mode: null, worktree: null, instructions: null, mcpServers: null };
 
 /**
  * A project's agent profiles: named ways to start a session (agent, mode, model, where it works, instructions added to
@@ -25,11 +26,13 @@ const blank: ProfileFields = { name: '', agent: '', model: null, mode: null, wor
 export function ProfilesSection({ projectId }: { projectId: string }) {
   const health = useStore((s) => s.health);
   const [profiles, setProfiles] = useState<Profile[]>([]);
+  const [servers, setServers] = useState<McpServer[]>([]);
   const [editing, setEditing] = useState<{ id: string | null; fields: ProfileFields } | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
-  const load = () => api.profiles(projectId).then(setProfiles).catch((e) => setError(describeError(e)));
+  const load = () => Promise.all([api.profiles(projectId).then(setProfiles), api.mcpServers(projectId).then(setServers)])
+    .catch((e) => setError(describeError(e)));
   useEffect(() => {
     void load();
     void loadHealth();
@@ -44,7 +47,7 @@ export function ProfilesSection({ projectId }: { projectId: string }) {
     const f = editing.fields;
     const fields: ProfileFields = {
       name: f.name.trim(), agent: f.agent || agents[0]?.id || '', model: f.model?.trim() || null, mode: f.mode ?? null,
-      worktree: f.worktree ?? null, instructions: f.instructions?.trim() || null,
+      worktree: f.worktree ?? null, instructions: f.instructions?.trim() || null, mcpServers: f.mcpServers ?? null,
     };
     try {
       if (editing.id) await api.updateProfile(projectId, editing.id, fields);
@@ -108,6 +111,24 @@ export function ProfilesSection({ projectId }: { projectId: string }) {
           <label class="field"><span>Instructions <span class="muted">(added to the agent's system prompt)</span></span>
             <textarea name="profile-instructions" rows={4} maxLength={16000} value={editing.fields.instructions ?? ''}
               placeholder="e.g. Review only: never change files. Answer in English." onInput={(e) => set({ instructions: (e.target as HTMLTextAreaElement).value })} /></label>
+          <label class="field"><span>MCP servers</span>
+            <select name="profile-mcp" value={editing.fields.mcpServers ? 'some' : 'all'}
+              onChange={(e) => set({ mcpServers: (e.target as HTMLSelectElement).value === 'some' ? [] : null })}>
+              <option value="all">Every server enabled for the project</option>
+              <option value="some">Only those ticked below</option>
+            </select></label>
+          {editing.fields.mcpServers && (
+            <fieldset class="stack profile-mcp" aria-label="Profile's MCP servers">
+              {servers.length === 0 && <p class="muted small">This project has no MCP servers yet.</p>}
+              {[...new Set(servers.map((s) => s.name))].map((name) => (
+                <label key={name} class="check"><input type="checkbox" name={`profile-mcp-${name}`} checked={editing.fields.mcpServers!.includes(name)}
+                  onChange={(e) => {
+                    const chosen = editing.fields.mcpServers!.filter((n) => n !== name);
+                    set({ mcpServers: (e.target as HTMLInputElement).checked ? [...chosen, name] : chosen });
+                  }} /> {name}</label>
+              ))}
+            </fieldset>
+          )}
           <div class="row">
             <button class="btn ghost" type="button" disabled={busy} onClick={() => setEditing(null)}>Cancel</button>
             <button class="btn primary grow" type="submit" disabled={busy || !editing.fields.name.trim()}>Save profile</button>

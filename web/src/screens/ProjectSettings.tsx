@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, describeError } from '../api';
 import { ProfilesSection } from '../components/Profiles';
+import { McpServersSection } from '../components/McpServers';
 import { AppBar, ErrorNote } from '../components/ui';
 import { navigate } from '../router';
 import { getState, refresh, setState, useStore } from '../store';
@@ -128,6 +129,7 @@ export function ProjectSettings({ projectId }: { projectId: string }) {
             </select>
           </label>
         </section>
+        <McpServersSection projectId={projectId} />
         <ProfilesSection projectId={projectId} />
         <section class="card pad danger-zone">
           <h2>Remove project</h2>
