@@ -1,0 +1,101 @@
+using System.Text.Json;
+using PocketCoder.Agents;
+using PocketCoder.Agents.Mcp;
+
+namespace PocketCoder.Tests.Agents;
+
+/// <summary>
+/// The enabled MCP servers in each agent's format (#19), without any agent: secrets never on a command line, TOML values
+/// that cannot break out of their key, and the servers a file declares read as written.
+/// </summary>
+[Trait("Category", "Unit")]
+public sealed class McpFormatsTests
+{
+    private static readonly McpServer Command = new("probe", "node", ["/opt/probe.mjs", "--say", "\"quoted\"\n] = evil"],
+        new Dictionary<string, string> { ["TOKEN"] = "s3cret" }, null, new Dictionary<string, string>());
+
+    private static readonly McpServer Remote = new("remote", null, [], new Dictionary<string, string>(), "https://mcp.example.test/v1",
+        new Dictionary<string, string> { ["Authorization"] = "Bearer t0ken" });
+
+    [Fact]
+    public void Claude_NamesEachSecretByAVariable_TheValuesGoOnlyToTheEnvironment()
+    {
+        var (json, environment) = McpFormats.Claude([Command, Remote]);
+        Assert.DoesNotContain("s3cret", json, StringComparison.Ordinal);
+        Assert.DoesNotContain("t0ken", json, StringComparison.Ordinal);
+        using var config = JsonDocument.Parse(json);
+        var servers = config.RootElement.GetProperty("mcpServers");
+        var token = servers.GetProperty("probe").GetProperty("env").GetProperty("TOKEN").GetString()!;
+        Assert.StartsWith("${POCKETCODER_MCP_", token, StringComparison.Ordinal);
+        Assert.Equal("s3cret", environment[token[2..^1]]);
+        Assert.Equal("\"quoted\"\n] = evil", servers.GetProperty("probe").GetProperty("args")[2].GetString());
+        var header = servers.GetProperty("remote").GetProperty("headers").GetProperty("Authorization").GetString()!;
+        Assert.Equal("Bearer t0ken", environment[header[2..^1]]);
+        Assert.Equal("http", servers.GetProperty("remote").GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public void Codex_OverridesHoldNoSecret_ValuesStayInsideTheirKey_OwnServersTurnedOff_ClashesRefused()
+    {
+        var (arguments, environment) = McpFormats.Codex(new AgentMcp([Command, Remote], ["mine", "not-codex's"]), ["mine"]);
+        var overrides = arguments.Where((_, i) => i % 2 == 1).ToList();
+        Assert.All(arguments.Where((_, i) => i % 2 == 0), flag => Assert.Equal("-c", flag));
+        Assert.DoesNotContain(overrides, o => o.Contains("s3cret", StringComparison.Ordinal) || o.Contains("t0ken", StringComparison.Ordinal));
+        // Each value is one TOML string or array: the quote and the newline are escaped, never a new key.
+        var args = overrides.Single(o => o.StartsWith("mcp_servers.probe.args=", StringComparison.Ordinal));
+        Assert.DoesNotContain('\n', args);
+        Assert.Equal("\"quoted\"\n] = evil", JsonSerializer.Deserialize<string[]>(args["mcp_servers.probe.args=".Length..])![2]);
+        Assert.Contains("mcp_servers.probe.env_vars=[\"TOKEN\"]", overrides);
+        Assert.Equal("s3cret", environment["TOKEN"]);
+        Assert.Contains("mcp_servers.probe.default_tools_approval_mode=\"prompt\"", overrides);
+        Assert.Contains("mcp_servers.remote.url=\"https://mcp.example.test/v1\"", overrides);
+        var header = overrides.Single(o => o.StartsWith("mcp_servers.remote.env_http_headers=", StringComparison.Ordinal));
+        Assert.Equal("Bearer t0ken", environment[header.Split('"')[3]]);
+        Assert.Contains("mcp_servers.mine.enabled=false", overrides);
+        Assert.DoesNotContain(overrides, o => o.Contains("not-codex's", StringComparison.Ordinal));
+
+        Assert.Throws<AgentUnavailableException>(() => McpFormats.Codex(new AgentMcp([Command], []), ["probe"]));
+        var other = Command with { Name = "other", Env = new Dictionary<string, string> { ["TOKEN"] = "another" } };
+        Assert.Throws<AgentUnavailableException>(() => McpFormats.Codex(new AgentMcp([Command, other], []), []));
+    }
+
+    [Fact]
+    public void Acp_SendsStdioServers_AndHttpOnesOnlyToAnAgentThatTakesThem()
+    {
+        Assert.Single(McpFormats.Acp([Command, Remote], takesHttp: false));
+        var both = McpFormats.Acp([Command, Remote], takesHttp: true);
+        Assert.Equal("s3cret", both[0]!["env"]![0]!["value"]!.GetValue<string>());
+        Assert.Equal("http", both[1]!["type"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void Json_ReadsWhatAFileDeclares_AndSaysWhyAnEntryCannotBeUsed()
+    {
+        using var file = JsonDocument.Parse("""
+            {
+              "ok": { "command": "npx", "args": ["-y", "server"], "env": { "KEY": "${HOME}" } },
+              "web": { "type": "http", "url": "https://x.test/mcp", "headers": { "Authorization": "Bearer x" } },
+              "old": { "type": "sse", "url": "https://x.test/sse" },
+              "bad__name": { "command": "x" },
+              "creds": { "url": "https://user:pw@x.test/mcp" },
+              "numbers": { "command": "x", "args": [1] }
+            }
+            """);
+        var read = McpJson.Read(file.RootElement);
+        Assert.Equal("${HOME}", read.Single(r => r.Name == "ok").Server!.Env["KEY"]); // as written, never expanded
+        Assert.Equal("https://x.test/mcp", read.Single(r => r.Name == "web").Server!.Url);
+        Assert.All(read.Where(r => r.Name is not ("ok" or "web")), r => Assert.Null(r.Server));
+        Assert.Contains("SSE", read.Single(r => r.Name == "old").Problem, StringComparison.Ordinal);
+        Assert.Contains("name", read.Single(r => r.Name == "bad__name").Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Fingerprint_ChangesWithAnyPartOfTheDefinition()
+    {
+        var fingerprint = Command.Fingerprint;
+        Assert.Equal(fingerprint, (Command with { }).Fingerprint);
+        Assert.NotEqual(fingerprint, (Command with { Args = ["/opt/probe.mjs"] }).Fingerprint);
+        Assert.NotEqual(fingerprint, (Command with { Env = new Dictionary<string, string> { ["TOKEN"] = "other" } }).Fingerprint);
+        Assert.NotEqual(fingerprint, (Command with { Command = "nodejs" }).Fingerprint);
+    }
+}
