@@ -15,8 +15,8 @@ public interface IAgentAdapter
     /// </summary>
     bool AppliesEditedInput { get; }
 
-    /// <summary>Does it take the MCP servers the owner enabled in PocketCoder (<see cref="AgentStartOptions.Mcp"/>)?</summary>
-    bool TakesMcpServers => true;
+    /// <summary>Does it take this MCP server, one the owner enabled in PocketCoder (<see cref="AgentStartOptions.Mcp"/>)?</summary>
+    bool TakesMcpServer(Mcp.McpServer server) => true;
 
     /// <summary>Is the agent installed, which version, and if not, what the user can do about it.</summary>
     Task<AgentAvailability> ProbeAsync(CancellationToken cancellationToken);

@@ -49,6 +49,9 @@ public sealed record AcpAgentDefinition(
     /// <summary>Absolute paths the agent reads that its sandbox's private /tmp would hide (its install, when that lives there).</summary>
     public IReadOnlyList<string> ReadPaths { get; init; } = [];
 
+    /// <summary>Does it start the stdio MCP servers <c>session/new</c> names? (Gemini CLI refuses them in an untrusted workspace.)</summary>
+    public bool StartsStdioMcpServers { get; init; } = true;
+
     /// <summary>
     /// Gemini CLI (<c>gemini --acp -m MODEL</c>). A model is always passed: the default "auto" first asks a router
     /// model and stalls for over a minute when that answer is not what it expects.
@@ -86,6 +89,9 @@ public sealed record AcpAgentDefinition(
             StateFolders = [".gemini"],
             // tools.allowed and the like there would let Gemini run tools without asking.
             SettingsFiles = [".gemini/settings.json"],
+            // 0.61 refuses a stdio MCP server in an untrusted workspace ("uses stdio transport but current folder is not
+            // trusted"), and the workspace must stay untrusted (above); servers at a URL it takes.
+            StartsStdioMcpServers = false,
         };
     }
 }

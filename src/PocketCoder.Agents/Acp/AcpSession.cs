@@ -506,7 +506,7 @@ internal sealed class AcpSession : ProcessAgentSession
     internal static PermissionRequest PermissionFor(JsonElement toolCall, ToolState announced)
     {
         var kindName = JsonFields.Text(toolCall, "kind");
-        var kind = kindName is null ? announced.Kind : AcpTools.Kind(kindName);
+        var kind = kindName is null ? announced.Kind : AcpTools.Kind(kindName, announced.Name);
         var hasInput = toolCall.TryGetProperty("rawInput", out var raw) && raw.ValueKind == JsonValueKind.Object && raw.EnumerateObject().Any();
         return new PermissionRequest(
             announced.Id,
@@ -569,8 +569,8 @@ internal sealed class AcpSession : ProcessAgentSession
             }
 
             var kindName = JsonFields.Text(toolCall, "kind");
-            var kind = AcpTools.Kind(kindName);
             var name = AcpTools.ToolName(toolCall, id, kindName);
+            var kind = AcpTools.Kind(kindName, name);
             state = new ToolState(id, name, kind, JsonFields.Text(toolCall, "title") ?? name, AcpTools.Input(toolCall),
                 AcpTools.Command(toolCall, kind), AcpTools.Path(toolCall));
             _tools[id] = state;

@@ -12,12 +12,15 @@ namespace PocketCoder.Agents.Acp;
 /// </summary>
 internal static class AcpTools
 {
-    public static ToolKind Kind(string? kind) => kind switch
+    /// <param name="name">The tool's name: an MCP tool (<c>mcp__SERVER__TOOL</c>, as claude-agent-acp names one, kind "other") is of
+    /// kind <see cref="ToolKind.Mcp"/>, so that <c>mcp:SERVER/TOOL</c> rules match it as they do for Claude Code and Codex.</param>
+    public static ToolKind Kind(string? kind, string? name = null) => kind switch
     {
         "read" or "search" => ToolKind.Read,
         "edit" or "delete" or "move" => ToolKind.Edit,
         "execute" => ToolKind.Execute,
         "fetch" => ToolKind.Fetch,
+        _ when name?.StartsWith("mcp__", StringComparison.Ordinal) == true => ToolKind.Mcp,
         _ => ToolKind.Other,
     };
 

@@ -23,7 +23,7 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
     /// Not yet: one OpenCode server serves every session of a folder, and its MCP servers are its config's, for all of them
     /// (sessions of two profiles could not get two sets). See docs/agents.md, "MCP servers".
     /// </summary>
-    public bool TakesMcpServers => false;
+    public bool TakesMcpServer(Mcp.McpServer server) => false;
 
     private const string Name = "OpenCode";
     private const string InstallHint = "Install it with `npm install -g opencode-ai`, or point POCKETCODER_OPENCODE_PATH at the opencode executable.";

@@ -59,13 +59,14 @@ public sealed class McpServerStore(Database database, Ledger.LedgerStore ledger,
     public IReadOnlyList<McpServerEntry> List(Project project)
     {
         var choices = Choices(project.Id);
-        var taking = agents.All.Where(a => a.TakesMcpServers).Select(a => a.Id).ToList();
+        IReadOnlyList<string> Taking(McpServer? server) => server is null ? [] : agents.All.Where(a => a.TakesMcpServer(server)).Select(a => a.Id).ToList();
         var entries = new List<McpServerEntry>();
         var secrets = ReadSecrets();
         foreach (var row in choices.Where(c => c.Origin == McpOrigins.PocketCoder))
         {
-            entries.Add(new McpServerEntry(row.Name, row.Origin, null, Added(project.Id, row, secrets), row.Enabled ? McpStates.Enabled : McpStates.Disabled,
-                null, false, taking));
+            var server = Added(project.Id, row, secrets);
+            entries.Add(new McpServerEntry(row.Name, row.Origin, null, server, row.Enabled ? McpStates.Enabled : McpStates.Disabled,
+                null, false, Taking(server)));
         }
 
         foreach (var declared in Declared(project.Path))
@@ -78,7 +79,7 @@ public sealed class McpServerStore(Database database, Ledger.LedgerStore ledger,
                 : !choice.Enabled ? McpStates.Disabled
                 : choice.Approved == declared.Definition!.Fingerprint ? McpStates.Enabled : McpStates.Changed;
             entries.Add(new McpServerEntry(declared.Name, declared.Origin, declared.Source, declared.Definition, state, declared.Problem,
-                declared.Origin == McpOrigins.Repository, loadsItself ? [declared.Origin] : taking));
+                declared.Origin == McpOrigins.Repository, loadsItself ? [declared.Origin] : Taking(declared.Definition)));
         }
 
         return entries;
@@ -194,11 +195,6 @@ public sealed class McpServerStore(Database database, Ledger.LedgerStore ledger,
     /// <param name="workingDirectory">Where the session works (the project, or its worktree): the .mcp.json the agent would see.</param>
     public AgentMcp ForSession(string projectId, string workingDirectory, IAgentAdapter agent, IReadOnlyList<string>? only)
     {
-        if (!agent.TakesMcpServers)
-        {
-            return AgentMcp.None;
-        }
-
         bool Chosen(string name) => only is null || only.Contains(name, StringComparer.Ordinal);
         var choices = Choices(projectId);
         var secrets = ReadSecrets();
@@ -226,7 +222,7 @@ public sealed class McpServerStore(Database database, Ledger.LedgerStore ledger,
             }
         }
 
-        return new AgentMcp(servers, disabled);
+        return new AgentMcp(servers.Where(agent.TakesMcpServer).ToList(), disabled);
     }
 
     private sealed record Choice(string Origin, string Name, bool Enabled, string? Command, string? Args, string? Url, string? Approved);
