@@ -59,7 +59,7 @@ public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter, IAgentCo
             throw new AgentUnavailableException(AgentId, mcpProblem);
         }
 
-        var (enabled, secrets) = McpFormats.Codex(options.McpServers, mcpServers);
+        var (enabled, secrets) = McpFormats.Codex(options.McpServers, mcpServers, command.Setting);
         var environment = new Dictionary<string, string?>(command.Environment, StringComparer.Ordinal);
         foreach (var (name, value) in secrets)
         {

@@ -51,14 +51,19 @@ public static class McpFormats
     }
 
     /// <summary>
-    /// Codex's <c>-c</c> overrides and the variables they need. Codex passes a stdio server the variables named in its
-    /// <c>env_vars</c> under the same names, so two servers cannot give one variable two values; a header's value is
-    /// named by <c>env_http_headers</c>. Every server's tools ask first (<c>prompt</c>), as the owner's own do
-    /// (<see cref="Agents.Codex.CodexMcpApprovals"/>); the owner's servers they turned off get <c>enabled=false</c>.
+    /// Codex's <c>-c</c> overrides and the variables they need. A repository's values are public, and go as they are
+    /// (<c>env={…}</c>). A secret cannot: Codex passes a stdio server the variables named in its <c>env_vars</c> from its
+    /// own environment, under the same names. So a secret variable goes into Codex's environment, which is why one that
+    /// Codex (or what it runs) reads, or already has with another value, is refused (<see cref="ReachesTheAgent"/>), and
+    /// two servers cannot give one variable two values. A header's value is named by <c>env_http_headers</c>. Every server's tools ask first
+    /// (<c>prompt</c>), as the owner's own do (<see cref="Agents.Codex.CodexMcpApprovals"/>); the owner's servers they
+    /// turned off get <c>enabled=false</c>.
     /// </summary>
     /// <param name="own">The servers of Codex's own config.toml: none of ours may take one's name (its settings would merge).</param>
-    /// <exception cref="AgentUnavailableException">Two servers give one variable two values, or a name is taken.</exception>
-    public static (IReadOnlyList<string> Arguments, IReadOnlyDictionary<string, string> Environment) Codex(AgentMcp mcp, IReadOnlyCollection<string> own)
+    /// <param name="current">A variable's value in Codex's environment, if it has it (the same value may be passed on as it is).</param>
+    /// <exception cref="AgentUnavailableException">A variable that would change Codex itself, one given two values, a name taken.</exception>
+    public static (IReadOnlyList<string> Arguments, IReadOnlyDictionary<string, string> Environment) Codex(AgentMcp mcp, IReadOnlyCollection<string> own,
+        Func<string, string?> current)
     {
         var arguments = new List<string>();
         var environment = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -78,19 +83,15 @@ public static class McpFormats
             {
                 Set($"{table}.command", Toml(server.Command!));
                 Set($"{table}.args", JsonSerializer.Serialize(server.Args, TomlStrings));
-                foreach (var (name, value) in server.Env)
+                if (server.ValuesArePublic)
                 {
-                    if (environment.TryGetValue(name, out var taken) && taken != value)
-                    {
-                        throw new AgentUnavailableException(Agents.Codex.CodexAdapter.AgentId,
-                            $"Two enabled MCP servers set {name} to different values, and Codex passes a server its variables by name: " +
-                            "turn one of them off for Codex sessions.");
-                    }
-
-                    environment[name] = value;
+                    Set($"{table}.env", $"{{{string.Join(",", server.Env.Select(pair => $"{Toml(pair.Key)}={Toml(pair.Value)}"))}}}");
                 }
-
-                Set($"{table}.env_vars", JsonSerializer.Serialize(server.Env.Keys, TomlStrings));
+                else
+                {
+                    PassByName(server, environment, current);
+                    Set($"{table}.env_vars", JsonSerializer.Serialize(server.Env.Keys, TomlStrings));
+                }
             }
             else
             {
@@ -117,6 +118,29 @@ public static class McpFormats
         return (arguments, environment);
     }
 
+    /// <summary>A server's secret variables into Codex's environment, where Codex finds them by name.</summary>
+    private static void PassByName(McpServer server, Dictionary<string, string> environment, Func<string, string?> current)
+    {
+        foreach (var (name, value) in server.Env)
+        {
+            if (ReachesTheAgent(name) || current(name) is { } already && already != value)
+            {
+                throw new AgentUnavailableException(Agents.Codex.CodexAdapter.AgentId,
+                    $"The MCP server \"{server.Name}\" sets {name}, which Codex would take for itself: Codex passes a server its " +
+                    "secret variables from its own environment. Give that server another variable, or turn it off for Codex sessions.");
+            }
+
+            if (environment.TryGetValue(name, out var taken) && taken != value)
+            {
+                throw new AgentUnavailableException(Agents.Codex.CodexAdapter.AgentId,
+                    $"Two enabled MCP servers set {name} to different values, and Codex passes a server its variables by name: " +
+                    "turn one of them off for Codex sessions.");
+            }
+
+            environment[name] = value;
+        }
+    }
+
     /// <summary>ACP's <c>mcpServers</c> of <c>session/new</c>: sent over the agent's stdin, so values go as they are.</summary>
     /// <param name="takesHttp">Did the agent say (<c>mcpCapabilities.http</c>) it can reach a server by URL? Else only stdio ones go.</param>
     public static JsonArray Acp(IReadOnlyList<McpServer> servers, bool takesHttp)
@@ -136,4 +160,18 @@ public static class McpFormats
     }
 
     private static string Toml(string value) => JsonSerializer.Serialize(value, TomlStrings);
+
+    /// <summary>
+    /// A variable that changes how a program runs (what it loads, where it looks, which shell), whoever sets it: in Codex's
+    /// environment it would change Codex and every command it runs, not only the server it was meant for.
+    /// </summary>
+    public static bool ReachesTheAgent(string name) =>
+        name is "PATH" or "HOME" or "SHELL" or "USER" or "LOGNAME" or "TMPDIR" or "PWD" or "IFS" or "ENV" or "BASH_ENV" or "NODE_OPTIONS"
+            or "NODE_PATH" or "PYTHONPATH" or "PYTHONSTARTUP" or "PYTHONHOME" or "PERL5OPT" or "PERL5LIB" or "RUBYOPT" or "RUBYLIB"
+            or "GIT_DIR" or "GIT_CONFIG" or "GIT_SSH" or "GIT_SSH_COMMAND" or "SSL_CERT_FILE" or "HTTPS_PROXY" or "HTTP_PROXY" or "ALL_PROXY"
+        || name.StartsWith("LD_", StringComparison.Ordinal) || name.StartsWith("DYLD_", StringComparison.Ordinal)
+        || name.StartsWith("CODEX_", StringComparison.Ordinal) || name.StartsWith("OPENAI_", StringComparison.Ordinal)
+        || name.StartsWith("XDG_", StringComparison.Ordinal) || name.StartsWith("GIT_CONFIG", StringComparison.Ordinal)
+        || name.StartsWith("RUST_", StringComparison.Ordinal) || name.StartsWith(SecretPrefix, StringComparison.Ordinal)
+        || !name.Equals(name.ToUpperInvariant(), StringComparison.Ordinal) && ReachesTheAgent(name.ToUpperInvariant());
 }

@@ -20,7 +20,8 @@ public static class McpJson
 
         foreach (var entry in mcpServers.EnumerateObject())
         {
-            found.Add(Server(entry.Name, entry.Value) is { } server ? (entry.Name, server, null) : (entry.Name, null, Problem(entry.Name, entry.Value)));
+            var server = Server(entry.Name, entry.Value);
+            found.Add(server is { Problem: null } ? (entry.Name, server, null) : (entry.Name, null, server?.Problem ?? Problem(entry.Name, entry.Value)));
         }
 
         return found;

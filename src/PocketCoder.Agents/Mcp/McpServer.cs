@@ -26,6 +26,18 @@ public sealed partial record McpServer(string Name, string? Command, IReadOnlyLi
 
     public bool IsStdio => Command is not null;
 
+    /// <summary>Are its values public (a repository's: anyone can read them there), so that they may go on a command line?</summary>
+    public bool ValuesArePublic { get; init; }
+
+    /// <summary>
+    /// Why it cannot be passed on, or null. Claude Code expands <c>${VAR}</c> in a server's command, args and URL from its
+    /// own environment: a definition holding one would hand the server whichever of the agent's variables (an API key) it
+    /// names, which is not what the owner sees when they enable it.
+    /// </summary>
+    public string? Problem => new[] { Command, Url }.Concat(Args).Any(text => text?.Contains("${", StringComparison.Ordinal) == true)
+        ? "Its command, arguments or URL hold \"${\", which an agent would expand from its own variables: PocketCoder does not pass it on. Put values in its variables instead."
+        : null;
+
     /// <summary>
     /// The definition's SHA-256, secrets included: what an owner approves of a server declared in a file, so that any
     /// change to it (another command, another variable) needs their approval again.

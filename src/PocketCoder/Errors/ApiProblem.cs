@@ -104,6 +104,7 @@ public static class ErrorCodes
     public const string McpServerChanged = "MCP_SERVER_CHANGED";
     public const string McpServerDeclared = "MCP_SERVER_DECLARED";
     public const string TooManyMcpServers = "TOO_MANY_MCP_SERVERS";
+    public const string McpSecretsUnreadable = "MCP_SECRETS_UNREADABLE";
     public const string BridgeChatNotFound = "BRIDGE_CHAT_NOT_FOUND";
     public const string AttachmentInvalid = "ATTACHMENT_INVALID";
     public const string AttachmentTooLarge = "ATTACHMENT_TOO_LARGE";

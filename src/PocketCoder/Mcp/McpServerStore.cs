@@ -61,12 +61,13 @@ public sealed class McpServerStore(Database database, Ledger.LedgerStore ledger,
         var choices = Choices(project.Id);
         IReadOnlyList<string> Taking(McpServer? server) => server is null ? [] : agents.All.Where(a => a.TakesMcpServer(server)).Select(a => a.Id).ToList();
         var entries = new List<McpServerEntry>();
-        var secrets = ReadSecrets();
+        var secrets = TryReadSecrets(out var unreadable);
         foreach (var row in choices.Where(c => c.Origin == McpOrigins.PocketCoder))
         {
             var server = Added(project.Id, row, secrets);
-            entries.Add(new McpServerEntry(row.Name, row.Origin, null, server, row.Enabled ? McpStates.Enabled : McpStates.Disabled,
-                null, false, Taking(server)));
+            entries.Add(unreadable is null
+                ? new McpServerEntry(row.Name, row.Origin, null, server, row.Enabled ? McpStates.Enabled : McpStates.Disabled, null, false, Taking(server))
+                : new McpServerEntry(row.Name, row.Origin, null, server, McpStates.Unusable, unreadable, false, []));
         }
 
         foreach (var declared in Declared(project.Path))
@@ -101,6 +102,13 @@ public sealed class McpServerStore(Database database, Ledger.LedgerStore ledger,
         var now = clock.GetUtcNow().ToDb();
         database.Write(write =>
         {
+            // Again inside the write: two adds of one name at once must not both pass the check above.
+            if (write.Scalar<long>("SELECT count(*) FROM mcp_servers WHERE project_id = $project AND origin = $origin AND name = $name",
+                    ("$project", project.Id), ("$origin", McpOrigins.PocketCoder), ("$name", server.Name)) > 0)
+            {
+                throw ApiProblem.Conflict(ErrorCodes.McpServerExists, $"This project already has an MCP server called \"{server.Name}\": choose another name.");
+            }
+
             if (write.Scalar<long>("SELECT count(*) FROM mcp_servers WHERE project_id = $project AND origin = $origin",
                     ("$project", project.Id), ("$origin", McpOrigins.PocketCoder)) >= MaxPerProject)
             {
@@ -197,9 +205,10 @@ public sealed class McpServerStore(Database database, Ledger.LedgerStore ledger,
     {
         bool Chosen(string name) => only is null || only.Contains(name, StringComparer.Ordinal);
         var choices = Choices(projectId);
-        var secrets = ReadSecrets();
+        // Unreadable secrets: the owner's servers are left out (the listing says why) rather than started without them.
+        var secrets = TryReadSecrets(out var unreadable);
         var servers = new List<McpServer>();
-        foreach (var row in choices.Where(c => c.Origin == McpOrigins.PocketCoder && c.Enabled && Chosen(c.Name)))
+        foreach (var row in choices.Where(c => unreadable is null && c.Origin == McpOrigins.PocketCoder && c.Enabled && Chosen(c.Name)))
         {
             servers.Add(Added(projectId, row, secrets));
         }
@@ -247,7 +256,7 @@ public sealed class McpServerStore(Database database, Ledger.LedgerStore ledger,
             var servers = McpJson.ReadFile(file, root => McpJson.Property(root, "mcpServers"), out var unreadable);
             foreach (var (name, server, problem) in servers)
             {
-                yield return new Declaration(McpOrigins.Repository, name, server, file, problem);
+                yield return new Declaration(McpOrigins.Repository, name, server is null ? null : server with { ValuesArePublic = true }, file, problem);
             }
 
             if (unreadable is not null)
@@ -278,15 +287,28 @@ public sealed class McpServerStore(Database database, Ledger.LedgerStore ledger,
         new(values.Select(pair => KeyValuePair.Create(pair.Key, (JsonNode?)pair.Value)));
 
     private static Dictionary<string, string> FromJson(JsonNode? node) =>
-        node is JsonObject values ? values.ToDictionary(p => p.Key, p => p.Value?.GetValue<string>() ?? "", StringComparer.Ordinal) : [];
+        node is JsonObject values
+            ? values.ToDictionary(p => p.Key, p => p.Value is JsonValue value && value.TryGetValue<string>(out var text) ? text : "", StringComparer.Ordinal)
+            : [];
 
     private string SecretsPath => Path.Combine(database.DataDirectory, SecretsFileName);
 
-    private JsonObject ReadSecrets()
+    /// <summary>The secrets as saved; empty, with the reason, when the file cannot be read (never overwritten then: see <see cref="UpdateSecrets"/>).</summary>
+    private JsonObject TryReadSecrets(out string? problem)
     {
+        problem = null;
         lock (_secretsLock)
         {
-            return File.Exists(SecretsPath) && JsonNode.Parse(File.ReadAllText(SecretsPath)) is JsonObject secrets ? secrets : [];
+            try
+            {
+                return !File.Exists(SecretsPath) ? []
+                    : JsonNode.Parse(File.ReadAllText(SecretsPath)) as JsonObject ?? throw new JsonException("it is not a JSON object");
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or JsonException)
+            {
+                problem = $"Its secrets could not be read from {SecretsPath} ({exception.Message}): it is not given to any agent until that file is mended.";
+                return [];
+            }
         }
     }
 
@@ -294,7 +316,13 @@ public sealed class McpServerStore(Database database, Ledger.LedgerStore ledger,
     {
         lock (_secretsLock)
         {
-            var secrets = ReadSecrets();
+            var secrets = TryReadSecrets(out var problem);
+            if (problem is not null)
+            {
+                // Writing over it would lose every other server's secrets.
+                throw new ApiProblem(StatusCodes.Status409Conflict, ErrorCodes.McpSecretsUnreadable, problem);
+            }
+
             change(secrets);
             DataFolder.WritePrivateFile(SecretsPath, secrets.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
         }

@@ -119,7 +119,8 @@ public static class McpServersApi
             throw ApiProblem.Validation($"Each of 'args' is text of at most {MaxValue} characters without NUL.");
         }
 
-        return new McpServer(request.Name!, request.Command, request.Args ?? [], Pairs(request.Env, "env"), request.Url, Pairs(request.Headers, "headers"));
+        var server = new McpServer(request.Name!, request.Command, request.Args ?? [], Pairs(request.Env, "env"), request.Url, Pairs(request.Headers, "headers"));
+        return server.Problem is { } problem ? throw ApiProblem.Validation(problem) : server;
     }
 
     private static IReadOnlyDictionary<string, string> Pairs(IReadOnlyDictionary<string, string>? values, string field)

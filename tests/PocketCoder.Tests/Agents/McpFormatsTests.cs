@@ -37,7 +37,7 @@ public sealed class McpFormatsTests
     [Fact]
     public void Codex_OverridesHoldNoSecret_ValuesStayInsideTheirKey_OwnServersTurnedOff_ClashesRefused()
     {
-        var (arguments, environment) = McpFormats.Codex(new AgentMcp([Command, Remote], ["mine", "not-codex's"]), ["mine"]);
+        var (arguments, environment) = McpFormats.Codex(new AgentMcp([Command, Remote], ["mine", "not-codex's"]), ["mine"], _ => null);
         var overrides = arguments.Where((_, i) => i % 2 == 1).ToList();
         Assert.All(arguments.Where((_, i) => i % 2 == 0), flag => Assert.Equal("-c", flag));
         Assert.DoesNotContain(overrides, o => o.Contains("s3cret", StringComparison.Ordinal) || o.Contains("t0ken", StringComparison.Ordinal));
@@ -54,9 +54,43 @@ public sealed class McpFormatsTests
         Assert.Contains("mcp_servers.mine.enabled=false", overrides);
         Assert.DoesNotContain(overrides, o => o.Contains("not-codex's", StringComparison.Ordinal));
 
-        Assert.Throws<AgentUnavailableException>(() => McpFormats.Codex(new AgentMcp([Command], []), ["probe"]));
+        Assert.Throws<AgentUnavailableException>(() => McpFormats.Codex(new AgentMcp([Command], []), ["probe"], _ => null));
         var other = Command with { Name = "other", Env = new Dictionary<string, string> { ["TOKEN"] = "another" } };
-        Assert.Throws<AgentUnavailableException>(() => McpFormats.Codex(new AgentMcp([Command, other], []), []));
+        Assert.Throws<AgentUnavailableException>(() => McpFormats.Codex(new AgentMcp([Command, other], []), [], _ => null));
+    }
+
+    [Fact]
+    public void Codex_ASecretVariableThatWouldChangeCodexItself_Refused_ARepositorysValuesGoAsTheyAre()
+    {
+        // Codex finds a secret in its own environment: one that Codex (or every command it runs) reads must never go there.
+        foreach (var name in (string[])["LD_PRELOAD", "NODE_OPTIONS", "PATH", "CODEX_HOME", "OPENAI_BASE_URL", "BASH_ENV"])
+        {
+            var loader = Command with { Env = new Dictionary<string, string> { [name] = "/tmp/evil" } };
+            Assert.Throws<AgentUnavailableException>(() => McpFormats.Codex(new AgentMcp([loader], []), [], _ => null));
+        }
+
+        // ...nor one Codex has with another value; the same value is no change.
+        Assert.Throws<AgentUnavailableException>(() => McpFormats.Codex(new AgentMcp([Command], []), [], n => n == "TOKEN" ? "mine" : null));
+        Assert.Equal("s3cret", McpFormats.Codex(new AgentMcp([Command], []), [], n => n == "TOKEN" ? "s3cret" : null).Environment["TOKEN"]);
+
+        // A repository's values are public: they go in the server's own env table, never into Codex's environment.
+        var declared = Command with { Env = new Dictionary<string, string> { ["NODE_OPTIONS"] = "--max-old-space-size=64" }, ValuesArePublic = true };
+        var (arguments, environment) = McpFormats.Codex(new AgentMcp([declared], []), [], _ => null);
+        Assert.Empty(environment);
+        Assert.Contains("mcp_servers.probe.env={\"NODE_OPTIONS\"=\"--max-old-space-size=64\"}", arguments);
+        Assert.DoesNotContain(arguments, a => a.Contains("env_vars", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void AVariableReferenceInACommandArgumentOrUrl_IsAProblem_AgentsWouldExpandIt()
+    {
+        Assert.Null(Command.Problem);
+        Assert.NotNull((Command with { Args = ["--key", "${ANTHROPIC_API_KEY}"] }).Problem);
+        Assert.NotNull((Remote with { Url = "https://x.test/${HOME}" }).Problem);
+        using var file = JsonDocument.Parse("""{ "leak": { "command": "node", "args": ["${OPENAI_API_KEY}"] } }""");
+        var read = McpJson.Read(file.RootElement).Single();
+        Assert.Null(read.Server);
+        Assert.Contains("${", read.Problem, StringComparison.Ordinal);
     }
 
     [Fact]

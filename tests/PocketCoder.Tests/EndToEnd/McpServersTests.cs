@@ -33,6 +33,8 @@ public sealed class McpServersTests
             HttpStatusCode.BadRequest, "VALIDATION_FAILED");
         await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync(servers, new { name = "nl", command = "node", env = new Dictionary<string, string> { ["A"] = "x\ny" } }),
             HttpStatusCode.BadRequest, "VALIDATION_FAILED");
+        await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync(servers, new { name = "expands", command = "node", args = new[] { "${ANTHROPIC_API_KEY}" } }),
+            HttpStatusCode.BadRequest, "VALIDATION_FAILED");
 
         var added = await world.Http.PostAsJsonAsync(servers, new
         {
