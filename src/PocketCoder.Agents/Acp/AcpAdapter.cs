@@ -30,11 +30,21 @@ public sealed class AcpAdapter(AcpAgentDefinition agent) : IAgentAdapter
             arguments.AddRange([agent.ModelArgument, model]);
         }
 
+        // The owner's secrets go as references to variables of the agent's environment, never as values it could put on a
+        // command line (claude-agent-acp does: --mcp-config). A repository's values are public and go as they are.
+        var (servers, secrets) = Mcp.McpFormats.ByReference(options.McpServers.Servers, server => !server.ValuesArePublic);
+        options = options with { Mcp = options.McpServers with { Servers = servers } };
+        var environment = new Dictionary<string, string?>(agent.Command.Environment, StringComparer.Ordinal);
+        foreach (var (name, value) in secrets)
+        {
+            environment[name] = value;
+        }
+
         var spec = options.Confine(new ProcessSpec(
             executable,
             arguments,
             options.WorkingDirectory,
-            agent.Command.Environment,
+            environment,
             Path.Combine(options.LogDirectory, $"{agent.Id}-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.stderr.log"),
             Logger: options.Logger), agent.StateFolders.Select(folder => Path.Combine(agent.Command.Home, folder)), readable: agent.ReadPaths.Concat(options.McpFiles),
             settings: agent.SettingsFiles.Select(file => Path.Combine(agent.Command.Home, file)));

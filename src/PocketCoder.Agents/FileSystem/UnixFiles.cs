@@ -16,8 +16,10 @@ public static partial class UnixFiles
     private const int StatxModeOffset = 28;
     private const int SIfmt = 0xF000;
     private const int SIfdir = 0x4000;
+    private const int SIfreg = 0x8000;
 
-    public sealed record Status(uint Owner, int Permissions, bool IsDirectory);
+    /// <param name="IsRegularFile">A plain file: not a directory, link, FIFO or device (reading a FIFO would wait for a writer).</param>
+    public sealed record Status(uint Owner, int Permissions, bool IsDirectory, bool IsRegularFile = false);
 
     public static uint CurrentUser => GetEffectiveUserId();
 
@@ -32,7 +34,7 @@ public static partial class UnixFiles
 
         var owner = BitConverter.ToUInt32(buffer[StatxUidOffset..]);
         var mode = BitConverter.ToUInt16(buffer[StatxModeOffset..]);
-        return new Status(owner, mode & 0xFFF, (mode & SIfmt) == SIfdir);
+        return new Status(owner, mode & 0xFFF, (mode & SIfmt) == SIfdir, (mode & SIfmt) == SIfreg);
     }
 
     /// <summary>

@@ -24,31 +24,54 @@ public static class McpFormats
     /// </summary>
     public static (string Json, IReadOnlyDictionary<string, string> Environment) Claude(IReadOnlyList<McpServer> servers)
     {
-        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        var (referenced, environment) = ByReference(servers, _ => true);
         var entries = new JsonObject();
-        for (var i = 0; i < servers.Count; i++)
+        foreach (var server in referenced)
         {
-            var server = servers[i];
-            JsonObject Secrets(IReadOnlyDictionary<string, string> values, string kind) => new(values.Select((pair, j) =>
-            {
-                var variable = $"{SecretPrefix}{i}_{kind}{j}";
-                environment[variable] = pair.Value;
-                return KeyValuePair.Create(pair.Key, (JsonNode?)$"${{{variable}}}");
-            }));
-
             entries[server.Name] = server.IsStdio
                 ? new JsonObject
                 {
                     ["type"] = "stdio",
                     ["command"] = server.Command,
                     ["args"] = new JsonArray(server.Args.Select(a => (JsonNode?)a).ToArray()),
-                    ["env"] = Secrets(server.Env, "E"),
+                    ["env"] = ToJson(server.Env),
                 }
-                : new JsonObject { ["type"] = "http", ["url"] = server.Url, ["headers"] = Secrets(server.Headers, "H") };
+                : new JsonObject { ["type"] = "http", ["url"] = server.Url, ["headers"] = ToJson(server.Headers) };
         }
 
         return (new JsonObject { ["mcpServers"] = entries }.ToJsonString(), environment);
     }
+
+    /// <summary>
+    /// The servers with the values of those <paramref name="which"/> picks replaced by <c>${POCKETCODER_MCP_i_Ej}</c>
+    /// references, and those values as variables for the agent's environment. (A server holding <c>${</c> of its own is
+    /// never passed on: <see cref="McpServer.Problem"/>.)
+    /// </summary>
+    public static (IReadOnlyList<McpServer> Servers, IReadOnlyDictionary<string, string> Environment) ByReference(IReadOnlyList<McpServer> servers,
+        Func<McpServer, bool> which)
+    {
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        var referenced = servers.Select((server, i) =>
+        {
+            if (!which(server))
+            {
+                return server;
+            }
+
+            Dictionary<string, string> Refer(IReadOnlyDictionary<string, string> values, string kind) => values.Select((pair, j) =>
+            {
+                var variable = $"{SecretPrefix}{i}_{kind}{j}";
+                environment[variable] = pair.Value;
+                return KeyValuePair.Create(pair.Key, $"${{{variable}}}");
+            }).ToDictionary(StringComparer.Ordinal);
+
+            return server with { Env = Refer(server.Env, "E"), Headers = Refer(server.Headers, "H") };
+        }).ToList();
+        return (referenced, environment);
+    }
+
+    private static JsonObject ToJson(IReadOnlyDictionary<string, string> values) =>
+        new(values.Select(pair => KeyValuePair.Create(pair.Key, (JsonNode?)pair.Value)));
 
     /// <summary>
     /// Codex's <c>-c</c> overrides and the variables they need. A repository's values are public, and go as they are
@@ -141,7 +164,11 @@ public static class McpFormats
         }
     }
 
-    /// <summary>ACP's <c>mcpServers</c> of <c>session/new</c>: sent over the agent's stdin, so values go as they are.</summary>
+    /// <summary>
+    /// ACP's <c>mcpServers</c> of <c>session/new</c>, over the agent's stdin. What the agent does with them is its own:
+    /// claude-agent-acp puts them on Claude's command line (<c>--mcp-config</c>). So the adapter first makes secrets
+    /// references (<see cref="ByReference"/>, which Claude expands); a repository's public values go as they are.
+    /// </summary>
     /// <param name="takesHttp">Did the agent say (<c>mcpCapabilities.http</c>) it can reach a server by URL? Else only stdio ones go.</param>
     public static JsonArray Acp(IReadOnlyList<McpServer> servers, bool takesHttp)
     {

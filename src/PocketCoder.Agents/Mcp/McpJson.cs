@@ -4,8 +4,8 @@ namespace PocketCoder.Agents.Mcp;
 
 /// <summary>
 /// Reads the <c>mcpServers</c> object of Claude Code's files (a repository's <c>.mcp.json</c>, the owner's
-/// <c>~/.claude.json</c>), the format most tools and repositories declare their servers in. Values are taken as written:
-/// a <c>${VAR}</c> is not expanded (a repository would otherwise choose which of PocketCoder's variables a server gets).
+/// <c>~/.claude.json</c>), the format most tools and repositories declare their servers in. Values are taken as written;
+/// one holding <c>${</c> is unusable (<see cref="McpServer.Problem"/>): agents would expand it from their own variables.
 /// </summary>
 public static class McpJson
 {
@@ -34,12 +34,14 @@ public static class McpJson
         problem = null;
         try
         {
-            if (!File.Exists(path) || new FileInfo(path).Length > 4 * 1024 * 1024)
+            // Only a regular file (through links, for the owner's own): a FIFO would hold the reader until someone writes.
+            var real = FileSystem.RealPath.Resolve(path) ?? path;
+            if (FileSystem.UnixFiles.Stat(real) is not { IsRegularFile: true } || new FileInfo(real).Length > 4 * 1024 * 1024)
             {
                 return [];
             }
 
-            using var document = JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions
+            using var document = JsonDocument.Parse(File.ReadAllBytes(real), new JsonDocumentOptions
             {
                 AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip,
             });

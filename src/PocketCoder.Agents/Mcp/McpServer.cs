@@ -15,9 +15,13 @@ public sealed partial record McpServer(string Name, string? Command, IReadOnlyLi
 {
     /// <summary>
     /// What a name may be: agents call its tools <c>mcp__NAME__TOOL</c> and Codex takes it as a bare TOML key, so letters,
-    /// digits, <c>-</c> and <c>_</c>, never two <c>_</c> in a row (the separator).
+    /// digits, <c>-</c> and <c>_</c>, never two <c>_</c> in a row (the separator), nor one at either end: <c>probe_</c> would
+    /// make <c>mcp__probe___tool</c>, which reads as server <c>probe</c>, and borrow its rules.
     /// </summary>
-    public const string NameRule = "1 to 64 letters, digits, '-' and '_' (never '__')";
+    public const string NameRule = "1 to 64 letters, digits, '-' and '_' (never '__', nor '_' first or last)";
+
+    /// <summary><see cref="NameRule"/> as a pattern (the API's validation uses it too).</summary>
+    public const string NamePatternText = @"^(?!_)(?!.*__)(?!.*_\z)[A-Za-z0-9_-]{1,64}\z";
 
     public static bool IsName(string? name) => name is not null && NamePattern().IsMatch(name);
 
@@ -30,31 +34,64 @@ public sealed partial record McpServer(string Name, string? Command, IReadOnlyLi
     public bool ValuesArePublic { get; init; }
 
     /// <summary>
-    /// Why it cannot be passed on, or null. Claude Code expands <c>${VAR}</c> in a server's command, args and URL from its
-    /// own environment: a definition holding one would hand the server whichever of the agent's variables (an API key) it
-    /// names, which is not what the owner sees when they enable it.
+    /// Why it cannot be passed on, or null. Claude Code (and claude-agent-acp, which hands the servers to it) expands
+    /// <c>${VAR}</c> in every string of a server (command, args, env, URL, headers) from its own environment: a definition
+    /// holding one would hand the server whichever of the agent's variables (an API key) it names, which is not what the
+    /// owner sees when they enable it.
     /// </summary>
-    public string? Problem => new[] { Command, Url }.Concat(Args).Any(text => text?.Contains("${", StringComparison.Ordinal) == true)
-        ? "Its command, arguments or URL hold \"${\", which an agent would expand from its own variables: PocketCoder does not pass it on. Put values in its variables instead."
+    public string? Problem => new[] { Command, Url }.Concat(Args).Concat(Env.Values).Concat(Headers.Values)
+        .Any(text => text?.Contains("${", StringComparison.Ordinal) == true)
+        ? "It holds \"${\" (in its command, arguments, variables, URL or headers), which an agent would expand from its own variables: " +
+          "PocketCoder does not pass it on."
         : null;
 
     /// <summary>
-    /// The definition's SHA-256, secrets included: what an owner approves of a server declared in a file, so that any
-    /// change to it (another command, another variable) needs their approval again.
+    /// What an owner approves of a server declared in a file: its whole definition, values included, and the content of
+    /// every file its command and arguments name (a script beside the <c>.mcp.json</c>: rewritten, it is another server), so
+    /// that any change needs their approval again. Keyed (HMAC) with this install's key: it shows nothing of a hidden value,
+    /// not even whether a guess is right.
     /// </summary>
-    public string Fingerprint
+    /// <param name="workingDirectory">Where the agent starts the server: relative paths are its.</param>
+    public string Fingerprint(byte[] key, string workingDirectory)
     {
-        get
+        var canonical = new JsonObject
         {
-            var canonical = new JsonObject
+            ["command"] = Command,
+            ["args"] = new JsonArray(Args.Select(a => (JsonNode?)a).ToArray()),
+            ["env"] = Sorted(Env),
+            ["url"] = Url,
+            ["headers"] = Sorted(Headers),
+            ["files"] = new JsonArray(new[] { Command }.Concat(Args).OfType<string>().Select(path => (JsonNode?)FileDigest(path, workingDirectory)).ToArray()),
+        };
+        return Convert.ToHexStringLower(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(canonical.ToJsonString())));
+    }
+
+    private const long MaxDigestedFile = 64L * 1024 * 1024;
+
+    /// <summary>The SHA-256 of the regular file an argument names (absolute, or from the working directory), else null.</summary>
+    private static string? FileDigest(string argument, string workingDirectory)
+    {
+        if (argument.Length == 0 || argument.Contains('\0', StringComparison.Ordinal) || !(argument.Contains('/') || argument.Contains('.')))
+        {
+            return null;
+        }
+
+        try
+        {
+            var path = Path.GetFullPath(argument, workingDirectory);
+            // Followed through links, as the agent would; only a regular file is read (a FIFO would wait for ever).
+            var real = FileSystem.RealPath.Resolve(path) ?? path;
+            if (FileSystem.UnixFiles.Stat(real) is not { IsRegularFile: true } || new FileInfo(real).Length > MaxDigestedFile)
             {
-                ["command"] = Command,
-                ["args"] = new JsonArray(Args.Select(a => (JsonNode?)a).ToArray()),
-                ["env"] = Sorted(Env),
-                ["url"] = Url,
-                ["headers"] = Sorted(Headers),
-            };
-            return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical.ToJsonString())));
+                return FileSystem.UnixFiles.Stat(real) is { IsRegularFile: true } ? $"large:{new FileInfo(real).Length}:{File.GetLastWriteTimeUtc(real):O}" : null;
+            }
+
+            using var stream = File.OpenRead(real);
+            return Convert.ToHexStringLower(SHA256.HashData(stream));
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            return "unreadable";
         }
     }
 
@@ -65,10 +102,10 @@ public sealed partial record McpServer(string Name, string? Command, IReadOnlyLi
     private static JsonObject Sorted(IReadOnlyDictionary<string, string> values) =>
         new(values.OrderBy(v => v.Key, StringComparer.Ordinal).Select(v => KeyValuePair.Create(v.Key, (JsonNode?)v.Value)));
 
-    [GeneratedRegex(@"^(?!.*__)[A-Za-z0-9_-]{1,64}$")]
+    [GeneratedRegex(NamePatternText)]
     private static partial Regex NamePattern();
 
-    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_-]{0,127}$")]
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_-]{0,127}\z")]
     private static partial Regex KeyPattern();
 }
 

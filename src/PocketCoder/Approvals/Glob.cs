@@ -86,7 +86,8 @@ public static class Glob
             }
         }
 
-        regex.Append('$');
+        // \z, not $: $ also matches before a final newline, so "probe\n" would pass for "probe".
+        regex.Append(@"\z");
         return new Regex(regex.ToString(), RegexOptions.CultureInvariant | RegexOptions.Singleline, TimeSpan.FromMilliseconds(100));
     }
 }

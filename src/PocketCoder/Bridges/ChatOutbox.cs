@@ -35,6 +35,9 @@ public sealed class ChatOutbox(IChatPlatform platform, TimeProvider clock, ILogg
 {
     private const int MaxAttempts = 6;
 
+    /// <summary>How long a first send in flight may go on once the bridge stops (see <see cref="ShowNowAsync"/>).</summary>
+    private static readonly TimeSpan SendGrace = TimeSpan.FromSeconds(5);
+
     /// <summary>One-off calls (replies, files) waiting in all chats; posts are never dropped (each waits at most once).</summary>
     private const int MaxCallsWaiting = 1000;
 
@@ -300,7 +303,11 @@ public sealed class ChatOutbox(IChatPlatform platform, TimeProvider clock, ILogg
 
         if (post.MessageId is null)
         {
-            post.MessageId = await platform.SendAsync(post.ChatId, message, cancellationToken).ConfigureAwait(false);
+            // A stop must not cut a first send short: the platform may already show the message, and without its id recorded
+            // the next start would show it again (an approval twice, the first never brought up to date). It gets a few seconds.
+            using var grace = new CancellationTokenSource();
+            using var stopping = cancellationToken.Register(() => grace.CancelAfter(SendGrace));
+            post.MessageId = await platform.SendAsync(post.ChatId, message, grace.Token).ConfigureAwait(false);
             post.Sent?.Invoke(post.MessageId);
         }
         else

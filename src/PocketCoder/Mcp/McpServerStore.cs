@@ -38,8 +38,9 @@ public static class McpStates
 /// <param name="Definition">What it runs; null where only its name is known (Codex's own, which Codex reads itself).</param>
 /// <param name="ShowsValues">May its variables' and headers' values be shown? Only a repository's: they are in the repository for anyone to read.</param>
 /// <param name="Agents">The agents its sessions give it to.</param>
+/// <param name="Fingerprint">What enabling a server a file declares approves; null for the others.</param>
 public sealed record McpServerEntry(string Name, string Origin, string? Source, McpServer? Definition, string State, string? Problem,
-    bool ShowsValues, IReadOnlyList<string> Agents)
+    bool ShowsValues, IReadOnlyList<string> Agents, string? Fingerprint = null)
 {
     public bool Enabled => State == McpStates.Enabled;
 }
@@ -54,7 +55,11 @@ public sealed class McpServerStore(Database database, Ledger.LedgerStore ledger,
 {
     public const int MaxPerProject = 30;
     private const string SecretsFileName = "mcp-secrets.json";
+    private const string FingerprintKeyFileName = "mcp-fingerprint.key";
     private readonly Lock _secretsLock = new();
+    private byte[]? _fingerprintKey;
+
+    private byte[] FingerprintKey => _fingerprintKey ??= Secrets.LoadOrCreateKey(Path.Combine(database.DataDirectory, FingerprintKeyFileName));
 
     public IReadOnlyList<McpServerEntry> List(Project project)
     {
@@ -65,22 +70,24 @@ public sealed class McpServerStore(Database database, Ledger.LedgerStore ledger,
         foreach (var row in choices.Where(c => c.Origin == McpOrigins.PocketCoder))
         {
             var server = Added(project.Id, row, secrets);
-            entries.Add(unreadable is null
+            var problem = unreadable ?? MissingSecrets(project.Id, row, secrets);
+            entries.Add(problem is null
                 ? new McpServerEntry(row.Name, row.Origin, null, server, row.Enabled ? McpStates.Enabled : McpStates.Disabled, null, false, Taking(server))
-                : new McpServerEntry(row.Name, row.Origin, null, server, McpStates.Unusable, unreadable, false, []));
+                : new McpServerEntry(row.Name, row.Origin, null, server, McpStates.Unusable, problem, false, []));
         }
 
-        foreach (var declared in Declared(project.Path))
+        foreach (var declared in Declared(project.Path, choices))
         {
             var choice = choices.FirstOrDefault(c => c.Origin == declared.Origin && c.Name == declared.Name);
             var loadsItself = agents.Find(declared.Origin) is IAgentMcpConfig { LoadsOwnMcpServers: true };
+            var fingerprint = loadsItself || declared.Definition is null ? null : declared.Definition.Fingerprint(FingerprintKey, project.Path);
             var state = declared.Problem is not null ? McpStates.Unusable
                 : loadsItself ? choice is { Enabled: false } ? McpStates.Disabled : McpStates.Enabled
                 : choice is null ? McpStates.NeedsApproval
                 : !choice.Enabled ? McpStates.Disabled
-                : choice.Approved == declared.Definition!.Fingerprint ? McpStates.Enabled : McpStates.Changed;
+                : choice.Approved == fingerprint ? McpStates.Enabled : McpStates.Changed;
             entries.Add(new McpServerEntry(declared.Name, declared.Origin, declared.Source, declared.Definition, state, declared.Problem,
-                declared.Origin == McpOrigins.Repository, loadsItself ? [declared.Origin] : Taking(declared.Definition)));
+                declared.Origin == McpOrigins.Repository, loadsItself ? [declared.Origin] : Taking(declared.Definition), fingerprint));
         }
 
         return entries;
@@ -153,7 +160,7 @@ public sealed class McpServerStore(Database database, Ledger.LedgerStore ledger,
                 throw ApiProblem.Validation($"'fingerprint' is required to enable a server a file declares: the one GET /api/projects/{project.Id}/mcp-servers shows for it.");
             }
 
-            if (!string.Equals(fingerprint, entry.Definition.Fingerprint, StringComparison.Ordinal))
+            if (!string.Equals(fingerprint, entry.Fingerprint, StringComparison.Ordinal))
             {
                 throw ApiProblem.Conflict(ErrorCodes.McpServerChanged,
                     $"{entry.Source} has changed \"{name}\" since you saw it: look at it again before you enable it.");
@@ -208,13 +215,14 @@ public sealed class McpServerStore(Database database, Ledger.LedgerStore ledger,
         // Unreadable secrets: the owner's servers are left out (the listing says why) rather than started without them.
         var secrets = TryReadSecrets(out var unreadable);
         var servers = new List<McpServer>();
-        foreach (var row in choices.Where(c => unreadable is null && c.Origin == McpOrigins.PocketCoder && c.Enabled && Chosen(c.Name)))
+        foreach (var row in choices.Where(c => unreadable is null && c.Origin == McpOrigins.PocketCoder && c.Enabled && Chosen(c.Name)
+            && MissingSecrets(projectId, c, secrets) is null))
         {
             servers.Add(Added(projectId, row, secrets));
         }
 
         var disabled = new List<string>();
-        foreach (var declared in Declared(workingDirectory))
+        foreach (var declared in Declared(workingDirectory, choices))
         {
             var choice = choices.FirstOrDefault(c => c.Origin == declared.Origin && c.Name == declared.Name);
             if (agents.Find(declared.Origin) is IAgentMcpConfig { LoadsOwnMcpServers: true })
@@ -224,8 +232,8 @@ public sealed class McpServerStore(Database database, Ledger.LedgerStore ledger,
                     disabled.Add(declared.Name);
                 }
             }
-            else if (declared.Definition is { } definition && choice is { Enabled: true } && choice.Approved == definition.Fingerprint
-                && Chosen(declared.Name) && servers.All(s => s.Name != declared.Name))
+            else if (declared is { Definition: { } definition, Problem: null } && choice is { Enabled: true }
+                && choice.Approved == definition.Fingerprint(FingerprintKey, workingDirectory) && Chosen(declared.Name))
             {
                 servers.Add(definition);
             }
@@ -243,9 +251,40 @@ public sealed class McpServerStore(Database database, Ledger.LedgerStore ledger,
         r => new Choice(r.GetString(0), r.GetString(1), r.GetInt64(2) == 1, r.NullableString(3), r.NullableString(4), r.NullableString(5), r.NullableString(6)),
         ("$project", projectId)));
 
-    /// <summary>The repository's <c>.mcp.json</c> (never through a link: it must be the repository's own file), then each agent's own config.</summary>
-    private IEnumerable<Declaration> Declared(string projectPath)
+    /// <summary>
+    /// What the files declare: each agent's own config (the owner's), then the repository's <c>.mcp.json</c> (never
+    /// through a link: it must be the repository's own file). A name already used (by a server added here, or declared
+    /// earlier) makes a later one unusable: its tools would be called like the other's, and match the other's rules.
+    /// </summary>
+    private List<Declaration> Declared(string projectPath, IReadOnlyList<Choice> choices)
     {
+        var declared = new List<Declaration>();
+        var taken = choices.Where(c => c.Origin == McpOrigins.PocketCoder).ToDictionary(c => c.Name, _ => "a server added here", StringComparer.Ordinal);
+        foreach (var found in DeclaredInFiles(projectPath))
+        {
+            if (found.Problem is null && taken.TryGetValue(found.Name, out var holder))
+            {
+                declared.Add(found with { Problem = $"Its name is already that of {holder}: rename one of them." });
+                continue;
+            }
+
+            taken.TryAdd(found.Name, found.Origin == McpOrigins.Repository ? "a server of the repository" : $"a server of {found.Origin}'s own config");
+            declared.Add(found);
+        }
+
+        return declared;
+    }
+
+    private IEnumerable<Declaration> DeclaredInFiles(string projectPath)
+    {
+        foreach (var agent in agents.All.OfType<IAgentMcpConfig>())
+        {
+            foreach (var own in agent.OwnMcpServers(projectPath))
+            {
+                yield return new Declaration(((IAgentAdapter)agent).Id, own.Name, own.Definition, own.Source, null);
+            }
+        }
+
         var file = Path.Combine(projectPath, ".mcp.json");
         if (new FileInfo(file) is { Exists: true, LinkTarget: not null })
         {
@@ -264,13 +303,30 @@ public sealed class McpServerStore(Database database, Ledger.LedgerStore ledger,
                 yield return new Declaration(McpOrigins.Repository, ".mcp.json", null, file, unreadable);
             }
         }
+    }
 
-        foreach (var agent in agents.All.OfType<IAgentMcpConfig>())
+    /// <summary>Drops the secrets no server has any more: a removed project's (its servers went with it), or any left behind.</summary>
+    public void ForgetUnusedSecrets()
+    {
+        try
         {
-            foreach (var own in agent.OwnMcpServers(projectPath))
+            // In a write, so that no server being added meanwhile loses its secrets.
+            database.Write(write =>
             {
-                yield return new Declaration(((IAgentAdapter)agent).Id, own.Name, own.Definition, own.Source, null);
-            }
+                var kept = write.Query("SELECT project_id || '/' || name FROM mcp_servers WHERE origin = 'pocketcoder'", r => r.GetString(0))
+                    .ToHashSet(StringComparer.Ordinal);
+                UpdateSecrets(secrets =>
+                {
+                    foreach (var key in secrets.Select(pair => pair.Key).Where(key => !kept.Contains(key)).ToList())
+                    {
+                        secrets.Remove(key);
+                    }
+                });
+            });
+        }
+        catch (ApiProblem)
+        {
+            // Unreadable: left as it is (never written over), and the listing says so.
         }
     }
 
@@ -282,6 +338,11 @@ public sealed class McpServerStore(Database database, Ledger.LedgerStore ledger,
     }
 
     private static string Key(string projectId, string name) => $"{projectId}/{name}";
+
+    /// <summary>Why a server added here cannot start: its secrets are not in the file (it was restored without them, or edited).</summary>
+    private static string? MissingSecrets(string projectId, Choice row, JsonObject secrets) => secrets[Key(projectId, row.Name)] is JsonObject
+        ? null
+        : $"Its variables and headers are missing from {SecretsFileName}: it is not given to any agent. Remove it and add it again.";
 
     private static JsonObject ToJson(IReadOnlyDictionary<string, string> values) =>
         new(values.Select(pair => KeyValuePair.Create(pair.Key, (JsonNode?)pair.Value)));
@@ -339,6 +400,5 @@ public sealed class McpServerStore(Database database, Ledger.LedgerStore ledger,
         ["url"] = server?.Url,
         ["env"] = server is null ? null : new JsonArray(server.Env.Keys.Select(k => (JsonNode?)k).ToArray()),
         ["headers"] = server is null ? null : new JsonArray(server.Headers.Keys.Select(k => (JsonNode?)k).ToArray()),
-        ["fingerprint"] = server?.Fingerprint,
     };
 }

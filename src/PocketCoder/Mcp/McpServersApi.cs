@@ -14,7 +14,7 @@ namespace PocketCoder.Mcp;
 /// <param name="Enabled">Given to the project's sessions from the next start on (default true).</param>
 public sealed record McpServerRequest(
     [property: Required(ErrorMessage = "'name' is required: " + McpServer.NameRule + ".")]
-    [property: RegularExpression(@"^(?!.*__)[A-Za-z0-9_-]{1,64}$", ErrorMessage = "'name' is " + McpServer.NameRule + ".")]
+    [property: RegularExpression(McpServer.NamePatternText, ErrorMessage = "'name' is " + McpServer.NameRule + ".")]
     string? Name,
     [property: StringLength(1000, MinimumLength = 1, ErrorMessage = "'command' is 1 to 1000 characters: a program on PATH or an absolute path.")]
     [property: NoNulText(1000, ErrorMessage = "'command' must not contain NUL.")]
@@ -54,7 +54,7 @@ public sealed record McpServerResponse(string Name, string Origin, string? Sourc
             values?.Select(pair => new McpValue(pair.Key, entry.ShowsValues ? pair.Value : null)).ToList() ?? [];
         return new McpServerResponse(entry.Name, entry.Origin, entry.Source, entry.State, entry.Enabled, entry.Problem,
             server is null ? null : server.IsStdio ? "stdio" : "http", server?.Command, server?.Args, server?.Url, Values(server?.Env),
-            Values(server?.Headers), server?.Fingerprint, entry.Agents);
+            Values(server?.Headers), entry.Fingerprint, entry.Agents);
     }
 }
 

@@ -246,9 +246,12 @@ public static class PocketCoderServer
         // A removed project's shell would be unreachable: close it (the terminal outlives restarts, not its project).
         var terminals = app.Services.GetRequiredService<Terminals>();
         var bridges = app.Services.GetRequiredService<BridgeHost>();
+        var mcp = app.Services.GetRequiredService<McpServerStore>();
         app.Services.GetRequiredService<ProjectHooks>().Removed += projectId =>
         {
             _ = Task.Run(() => terminals.CloseQuietlyAsync(projectId));
+            // Its MCP servers went with it (the database cascades); their secrets go too.
+            mcp.ForgetUnusedSecrets();
             // Its bound chats went with it (the database cascades); the bridges forget them too.
             bridges.ChannelsChanged(null);
         };

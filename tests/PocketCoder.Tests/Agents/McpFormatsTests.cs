@@ -107,7 +107,7 @@ public sealed class McpFormatsTests
     {
         using var file = JsonDocument.Parse("""
             {
-              "ok": { "command": "npx", "args": ["-y", "server"], "env": { "KEY": "${HOME}" } },
+              "ok": { "command": "npx", "args": ["-y", "server"], "env": { "KEY": "$HOME as written" } },
               "web": { "type": "http", "url": "https://x.test/mcp", "headers": { "Authorization": "Bearer x" } },
               "old": { "type": "sse", "url": "https://x.test/sse" },
               "bad__name": { "command": "x" },
@@ -116,7 +116,7 @@ public sealed class McpFormatsTests
             }
             """);
         var read = McpJson.Read(file.RootElement);
-        Assert.Equal("${HOME}", read.Single(r => r.Name == "ok").Server!.Env["KEY"]); // as written, never expanded
+        Assert.Equal("$HOME as written", read.Single(r => r.Name == "ok").Server!.Env["KEY"]);
         Assert.Equal("https://x.test/mcp", read.Single(r => r.Name == "web").Server!.Url);
         Assert.All(read.Where(r => r.Name is not ("ok" or "web")), r => Assert.Null(r.Server));
         Assert.Contains("SSE", read.Single(r => r.Name == "old").Problem, StringComparison.Ordinal);
@@ -124,12 +124,45 @@ public sealed class McpFormatsTests
     }
 
     [Fact]
-    public void Fingerprint_ChangesWithAnyPartOfTheDefinition()
+    public void Fingerprint_ChangesWithAnyPartOfTheDefinition_AndTheScriptItRuns_AndIsKeyed()
     {
-        var fingerprint = Command.Fingerprint;
-        Assert.Equal(fingerprint, (Command with { }).Fingerprint);
-        Assert.NotEqual(fingerprint, (Command with { Args = ["/opt/probe.mjs"] }).Fingerprint);
-        Assert.NotEqual(fingerprint, (Command with { Env = new Dictionary<string, string> { ["TOKEN"] = "other" } }).Fingerprint);
-        Assert.NotEqual(fingerprint, (Command with { Command = "nodejs" }).Fingerprint);
+        var key = new byte[32];
+        var folder = Directory.CreateTempSubdirectory("pc-mcp-").FullName;
+        try
+        {
+            var fingerprint = Command.Fingerprint(key, folder);
+            Assert.Equal(fingerprint, (Command with { }).Fingerprint(key, folder));
+            Assert.NotEqual(fingerprint, (Command with { Args = ["/opt/probe.mjs"] }).Fingerprint(key, folder));
+            Assert.NotEqual(fingerprint, (Command with { Env = new Dictionary<string, string> { ["TOKEN"] = "other" } }).Fingerprint(key, folder));
+            Assert.NotEqual(fingerprint, (Command with { Command = "nodejs" }).Fingerprint(key, folder));
+            // Keyed: without the install's key nobody can check a guessed secret against it.
+            Assert.NotEqual(fingerprint, Command.Fingerprint([1, 2, 3], folder));
+
+            // The script a server runs is part of what was approved: rewritten, it is another server.
+            File.WriteAllText(Path.Combine(folder, "srv.mjs"), "console.log('approved')");
+            var script = Command with { Args = ["./srv.mjs"] };
+            var approved = script.Fingerprint(key, folder);
+            File.WriteAllText(Path.Combine(folder, "srv.mjs"), "console.log('rewritten')");
+            Assert.NotEqual(approved, script.Fingerprint(key, folder));
+
+            // A FIFO is never read (that would wait for a writer for ever).
+            Assert.Equal(0, MakeFifo(Path.Combine(folder, "fifo"), 0x180));
+            _ = (Command with { Args = ["./fifo"] }).Fingerprint(key, folder);
+        }
+        finally
+        {
+            Directory.Delete(folder, true);
+        }
     }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "mkfifo", SetLastError = true)]
+    private static extern int MakeFifo(string path, uint mode);
+
+    [Theory]
+    [InlineData("probe_")]
+    [InlineData("_probe")]
+    [InlineData("a__b")]
+    [InlineData("probe\n")]
+    [InlineData("")]
+    public void Names_ThatWouldReadAsAnotherServer_Refused(string name) => Assert.False(McpServer.IsName(name));
 }
