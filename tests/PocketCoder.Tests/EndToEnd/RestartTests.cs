@@ -43,6 +43,12 @@ public sealed class RestartTests
         await replay.WaitForAsync("turn.completed");
         var request = world.Model.Requests[^1];
         Assert.Contains("PELICAN", request.Body.GetProperty("messages").GetRawText(), StringComparison.Ordinal);
+        // The session goes idle as the turn ends, in its own event (a GET at once may still see it running).
+        if (!replay.Received.Any(e => e.Event == "session.status" && e.Str("status") == "idle" && e.Id > settled.Id))
+        {
+            await replay.WaitForAsync(e => e.Event == "session.status" && e.Str("status") == "idle");
+        }
+
         Assert.Equal("idle", (await world.SessionAsync(sessionId)).GetProperty("status").GetString());
     }
 
