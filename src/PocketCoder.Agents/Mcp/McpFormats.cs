@@ -165,6 +165,39 @@ public static class McpFormats
     }
 
     /// <summary>
+    /// OpenCode's config (<c>OPENCODE_CONFIG_CONTENT</c>, merged over the owner's): an <c>mcp</c> entry per server, a local
+    /// one's command and arguments as one list. Every value goes as <c>{env:POCKETCODER_MCP_i_Ej}</c>, which OpenCode
+    /// substitutes from its environment, where the values are.
+    /// </summary>
+    public static (string Config, IReadOnlyDictionary<string, string> Environment) OpenCode(IReadOnlyList<McpServer> servers)
+    {
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        var entries = new JsonObject();
+        for (var i = 0; i < servers.Count; i++)
+        {
+            var server = servers[i];
+            JsonObject Refer(IReadOnlyDictionary<string, string> values, string kind) => new(values.Select((pair, j) =>
+            {
+                var variable = $"{SecretPrefix}{i}_{kind}{j}";
+                environment[variable] = pair.Value;
+                return KeyValuePair.Create(pair.Key, (JsonNode?)$"{{env:{variable}}}");
+            }));
+
+            entries[server.Name] = server.IsStdio
+                ? new JsonObject
+                {
+                    ["type"] = "local",
+                    ["command"] = new JsonArray(new[] { server.Command! }.Concat(server.Args).Select(a => (JsonNode?)a).ToArray()),
+                    ["environment"] = Refer(server.Env, "E"),
+                    ["enabled"] = true,
+                }
+                : new JsonObject { ["type"] = "remote", ["url"] = server.Url, ["headers"] = Refer(server.Headers, "H"), ["enabled"] = true };
+        }
+
+        return (new JsonObject { ["mcp"] = entries }.ToJsonString(), environment);
+    }
+
+    /// <summary>
     /// ACP's <c>mcpServers</c> of <c>session/new</c>, over the agent's stdin. What the agent does with them is its own:
     /// claude-agent-acp puts them on Claude's command line (<c>--mcp-config</c>). So the adapter first makes secrets
     /// references (<see cref="ByReference"/>, which Claude expands); a repository's public values go as they are.

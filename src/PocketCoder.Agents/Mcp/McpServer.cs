@@ -40,10 +40,13 @@ public sealed partial record McpServer(string Name, string? Command, IReadOnlyLi
     /// owner sees when they enable it.
     /// </summary>
     public string? Problem => new[] { Command, Url }.Concat(Args).Concat(Env.Values).Concat(Headers.Values)
-        .Any(text => text?.Contains("${", StringComparison.Ordinal) == true)
-        ? "It holds \"${\" (in its command, arguments, variables, URL or headers), which an agent would expand from its own variables: " +
-          "PocketCoder does not pass it on."
+        .Any(text => text is not null && Substituted.Any(marker => text.Contains(marker, StringComparison.Ordinal)))
+        ? "It holds \"${\", \"{env:\" or \"{file:\" (in its command, arguments, variables, URL or headers), which an agent would replace " +
+          "with one of its own variables or files: PocketCoder does not pass it on."
         : null;
+
+    // Claude Code expands ${VAR}; OpenCode substitutes {env:VAR} and {file:PATH} anywhere in its config.
+    private static readonly string[] Substituted = ["${", "{env:", "{file:"];
 
     /// <summary>
     /// What an owner approves of a server declared in a file: its whole definition, values included, and the content of

@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using PocketCoder.Agents.Processes;
 
 namespace PocketCoder.Agents.OpenCode;
@@ -19,11 +21,6 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
 
     public bool AppliesEditedInput => false;
 
-    /// <summary>
-    /// Not yet: one OpenCode server serves every session of a folder, and its MCP servers are its config's, for all of them
-    /// (sessions of two profiles could not get two sets). See docs/agents.md, "MCP servers".
-    /// </summary>
-    public bool TakesMcpServer(Mcp.McpServer server) => false;
 
     private const string Name = "OpenCode";
     private const string InstallHint = "Install it with `npm install -g opencode-ai`, or point POCKETCODER_OPENCODE_PATH at the opencode executable.";
@@ -66,20 +63,36 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
             throw new AgentUnavailableException(AgentId, problem);
         }
 
+        // One server serves the sessions of a folder that get the same MCP servers (their config is the server's own).
+        var environment = new Dictionary<string, string?>(command.Environment, StringComparer.Ordinal);
+        var key = directory;
+        if (options.McpServers.Servers.Count > 0)
+        {
+            var (config, secrets) = Mcp.McpFormats.OpenCode(options.McpServers.Servers);
+            environment["OPENCODE_CONFIG_CONTENT"] = MergedConfig(command.Setting("OPENCODE_CONFIG_CONTENT"), config);
+            foreach (var (name, value) in secrets)
+            {
+                environment[name] = value;
+            }
+
+            key = $"{directory}\n{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
+                string.Join("\n", secrets.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => $"{s.Key}={s.Value}")) + "\n" + config)))}";
+        }
+
         await _serversLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (_servers.TryGetValue(directory, out var running) && running.IsAlive)
+            if (_servers.TryGetValue(key, out var running) && running.IsAlive)
             {
                 running.AddUser();
                 return running;
             }
 
-            var server = await OpenCodeServer.StartAsync(executable, command.Environment, directory, options.LogDirectory, options.Logger, ReleaseServerAsync,
-                    spec => options.Confine(spec, State(), settings: Settings()),
-                    cancellationToken)
+            var server = await OpenCodeServer.StartAsync(executable, environment, directory, options.LogDirectory, options.Logger, ReleaseServerAsync,
+                    spec => options.Confine(spec, State(), readable: options.McpFiles, settings: Settings()),
+                    cancellationToken, key)
                 .ConfigureAwait(false);
-            _servers[directory] = server;
+            _servers[key] = server;
             server.AddUser();
             return server;
         }
@@ -100,9 +113,9 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
                 return;
             }
 
-            if (_servers.TryGetValue(server.Directory, out var current) && current == server)
+            if (_servers.TryGetValue(server.Key, out var current) && current == server)
             {
-                _servers.Remove(server.Directory);
+                _servers.Remove(server.Key);
             }
         }
         finally
@@ -111,6 +124,29 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
         }
 
         await server.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>The owner's own inline config (if they set one), with the enabled MCP servers added to its <c>mcp</c>.</summary>
+    private static string MergedConfig(string? owners, string ours)
+    {
+        JsonObject merged;
+        try
+        {
+            merged = owners is { Length: > 0 } && JsonNode.Parse(owners) is JsonObject theirs ? theirs : [];
+        }
+        catch (JsonException)
+        {
+            merged = []; // Unreadable to OpenCode as well.
+        }
+
+        var mcp = merged["mcp"] as JsonObject ?? [];
+        foreach (var (name, server) in JsonNode.Parse(ours)!["mcp"]!.AsObject().ToList())
+        {
+            mcp[name] = server!.DeepClone();
+        }
+
+        merged["mcp"] = mcp;
+        return merged.ToJsonString();
     }
 
     private string ConfigFolder => Path.Combine(command.Xdg("XDG_CONFIG_HOME", ".config"), "opencode");

@@ -35,13 +35,17 @@ internal sealed partial class OpenCodeServer : IAsyncDisposable
     private Task _events = Task.CompletedTask;
     private int _users;
 
-    private OpenCodeServer(string directory, Func<OpenCodeServer, Task> release)
+    private OpenCodeServer(string directory, string key, Func<OpenCodeServer, Task> release)
     {
+        Key = key;
         Directory = directory;
         _release = release;
     }
 
     public string Directory { get; }
+
+    /// <summary>What the adapter finds it by: its folder, and the MCP servers it was given (sessions that share it get the same).</summary>
+    public string Key { get; }
 
     public HttpClient Http { get; private set; } = null!;
 
@@ -70,9 +74,10 @@ internal sealed partial class OpenCodeServer : IAsyncDisposable
         };
 
     public static async Task<OpenCodeServer> StartAsync(string executable, IReadOnlyDictionary<string, string?> environment, string directory,
-        string logDirectory, ILogger logger, Func<OpenCodeServer, Task> release, Func<ProcessSpec, ProcessSpec> confine, CancellationToken cancellationToken)
+        string logDirectory, ILogger logger, Func<OpenCodeServer, Task> release, Func<ProcessSpec, ProcessSpec> confine, CancellationToken cancellationToken,
+        string? key = null)
     {
-        var server = new OpenCodeServer(directory, release);
+        var server = new OpenCodeServer(directory, key ?? directory, release);
         var password = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
         var env = Confined(environment, directory);
         env["OPENCODE_SERVER_PASSWORD"] = password;

@@ -20,6 +20,7 @@ internal sealed class OpenCodeSession : IAgentSession
     private readonly ConcurrentDictionary<string, string> _messageRoles = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _partTypes = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _announcedCalls = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, JsonElement> _callInputs = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _finishedParts = new(StringComparer.Ordinal);
     private readonly PermissionBroker _permissions;
     private readonly Lock _turnLock = new();
@@ -215,7 +216,7 @@ internal sealed class OpenCodeSession : IAgentSession
                 await _sink.OnEventAsync(new MessageDelta(delta), ct).ConfigureAwait(false);
                 break;
             case "permission.asked":
-                OnPermissionAsked(properties);
+                await OnPermissionAskedAsync(properties, ct).ConfigureAwait(false);
                 break;
             case "question.asked":
                 OnQuestionAsked(properties);
@@ -326,8 +327,9 @@ internal sealed class OpenCodeSession : IAgentSession
         if (_announcedCalls.TryAdd(callId, true))
         {
             var input = state.TryGetProperty("input", out var i) && i.ValueKind == JsonValueKind.Object ? i.Clone() : JsonElement.Parse("{}");
-            var (kind, title, _, _) = Describe(tool, input);
-            await _sink.OnEventAsync(new ToolCall(callId, tool, kind, title, input), ct).ConfigureAwait(false);
+            _callInputs[callId] = input;
+            var (name, kind, title) = McpTool(tool) is { } mcp ? (mcp.Name, ToolKind.Mcp, mcp.Title) : (tool, Describe(tool, input).Kind, Describe(tool, input).Title);
+            await _sink.OnEventAsync(new ToolCall(callId, name, kind, title, input), ct).ConfigureAwait(false);
         }
 
         if (status is "completed" or "error" && _finishedParts.TryAdd("call:" + callId, true))
@@ -367,7 +369,7 @@ internal sealed class OpenCodeSession : IAgentSession
         await _sink.OnEventAsync(new TurnCompleted(aborted ? "cancelled" : "completed", false, aborted ? null : last), ct).ConfigureAwait(false);
     }
 
-    private void OnPermissionAsked(JsonElement properties)
+    private async Task OnPermissionAskedAsync(JsonElement properties, CancellationToken ct)
     {
         if (Text(properties, "id") is not { } requestId)
         {
@@ -390,9 +392,63 @@ internal sealed class OpenCodeSession : IAgentSession
         }
 
         var callId = properties.TryGetProperty("tool", out var tool) && Text(tool, "callID") is { } id ? id : requestId;
-        var request = new PermissionRequest(callId, permission, kind, title, input, command, path, null);
+        // An MCP tool's permission names only the tool (SERVER_TOOL, patterns ["*"]): the owner is shown the call's own
+        // arguments, and the name rules use (mcp__SERVER__TOOL), as for every other agent.
+        var request = McpTool(permission) is { } mcp
+            ? new PermissionRequest(callId, mcp.Name, ToolKind.Mcp, mcp.Title,
+                await CallInputAsync(callId, Text(tool, "messageID"), ct).ConfigureAwait(false) ?? input, null, null, null)
+            : new PermissionRequest(callId, permission, kind, title, input, command, path, null);
         _permissions.Ask(requestId, request, decision => AnswerAsync(requestId, decision));
     }
+
+    /// <summary>
+    /// A call's arguments: from its tool part, which OpenCode may not have sent yet when it asks (1.18 asks first), so
+    /// then read from the message itself. Null when neither has them.
+    /// </summary>
+    private async Task<JsonElement?> CallInputAsync(string callId, string? messageId, CancellationToken ct)
+    {
+        if (_callInputs.TryGetValue(callId, out var known))
+        {
+            return known;
+        }
+
+        if (messageId is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            var message = await _server.SendAsync(HttpMethod.Get, $"/session/{Uri.EscapeDataString(AgentSessionId)}/message/{Uri.EscapeDataString(messageId)}",
+                null, ct).ConfigureAwait(false);
+            if (message.TryGetProperty("parts", out var parts) && parts.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var part in parts.EnumerateArray())
+                {
+                    if (Text(part, "callID") == callId && part.TryGetProperty("state", out var state)
+                        && state.TryGetProperty("input", out var input) && input.ValueKind == JsonValueKind.Object)
+                    {
+                        return input.Clone();
+                    }
+                }
+            }
+        }
+        catch (Exception exception) when (exception is HttpRequestException or InvalidOperationException or JsonException)
+        {
+            // Shown with what the permission itself says; the decision is the same.
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// OpenCode names a tool of an MCP server <c>SERVER_TOOL</c>. For the servers PocketCoder gave it (their names known,
+    /// the longest that fits winning), that is <c>mcp__SERVER__TOOL</c>, titled <c>SERVER/TOOL</c>; null for any other tool.
+    /// </summary>
+    private (string Name, string Title)? McpTool(string tool) =>
+        _options.McpServers.Servers.Select(s => s.Name).Where(server => tool.Length > server.Length + 1 && tool.StartsWith(server + "_", StringComparison.Ordinal))
+            .OrderByDescending(server => server.Length).Select(server => ((string Name, string Title)?)($"mcp__{server}__{tool[(server.Length + 1)..]}",
+                $"{server}/{tool[(server.Length + 1)..]}")).FirstOrDefault();
 
     /// <summary>
     /// OpenCode's question tool (<c>question.asked {id, questions [{question, header, options [{label, description}],

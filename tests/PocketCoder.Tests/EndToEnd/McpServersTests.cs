@@ -304,4 +304,41 @@ public sealed class McpServersTests
         Assert.DoesNotContain(events.Received, e => e.Event == "approval.requested" && e.Id > asked.Id);
         Assert.Contains($"secret: {Secret}", await File.ReadAllTextAsync(log), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task OpenCode_UsesAServerEnabledFromTheApi_ItsCallShowsItsArguments_AndAnMcpRuleMatchesIt()
+    {
+        await using var world = await AgentWorld.OpenCodeAsync();
+        var log = Path.Combine(world.Repository, "probe.log");
+        await world.Http.PostOkAsync($"/api/projects/{world.ProjectId}/mcp-servers", new
+        {
+            name = "probe", command = "node", args = new[] { Probe },
+            env = new Dictionary<string, string> { ["PROBE_LOG"] = log, ["PROBE_SECRET"] = Secret },
+        });
+        var made = Path.Combine(world.Repository, "made-by-mcp.txt");
+        // OpenCode names an MCP server's tool SERVER_TOOL.
+        world.Model.Enqueue(ScriptedReply.ToolUse("probe_touch_file", new { name = made }), ScriptedReply.Text("Touched."));
+        var sessionId = await world.StartSessionAsync("Touch it");
+        await using var events = await world.EventsAsync(sessionId);
+        var asked = await events.WaitForAsync("approval.requested");
+        Assert.Equal("mcp__probe__touch_file", asked.Str("tool"));
+        Assert.Equal("mcp", asked.Str("kind"));
+        Assert.Equal("probe/touch_file", asked.Str("title"));
+        Assert.Contains("made-by-mcp.txt", asked.Data, StringComparison.Ordinal);
+        Assert.False(File.Exists(made));
+        Assert.DoesNotContain(Secret, CommandLines(), StringComparison.Ordinal);
+        await ApiAssert.OkJsonAsync(await world.DecideAsync(asked.Str("approvalId")!, "allow_once"));
+        await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Touched.");
+        Assert.True(File.Exists(made));
+        await events.WaitForAsync("turn.completed");
+
+        await world.Http.PostOkAsync($"/api/projects/{world.ProjectId}/rules", new { tool = "mcp:probe/touch_file", pattern = "*", action = "allow" });
+        var ruled = Path.Combine(world.Repository, "made-by-rule.txt");
+        world.Model.Enqueue(ScriptedReply.ToolUse("probe_touch_file", new { name = ruled }), ScriptedReply.Text("Ruled."));
+        await world.SendAsync(sessionId, "Again");
+        await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Ruled.");
+        Assert.True(File.Exists(ruled));
+        Assert.DoesNotContain(events.Received, e => e.Event == "approval.requested" && e.Id > asked.Id);
+        Assert.Contains($"secret: {Secret}", await File.ReadAllTextAsync(log), StringComparison.Ordinal);
+    }
 }
