@@ -442,11 +442,23 @@ internal sealed class OpenCodeSession : IAgentSession
     }
 
     /// <summary>
+    /// OpenCode's own tools and permissions: never an MCP server's, whatever a server is called (one named "external" must
+    /// not turn the question about a path outside the project, <c>external_directory</c>, into an MCP call its rules allow).
+    /// </summary>
+    private static readonly HashSet<string> BuiltIn = new(StringComparer.Ordinal)
+    {
+        "bash", "edit", "write", "patch", "apply_patch", "multiedit", "read", "glob", "grep", "list", "webfetch", "websearch", "codesearch",
+        "external_directory", "doom_loop", "task", "todowrite", "todoread", "question", "skill", "lsp", "plan_enter", "plan_exit", "batch", "invalid",
+    };
+
+    /// <summary>
     /// OpenCode names a tool of an MCP server <c>SERVER_TOOL</c>. For the servers PocketCoder gave it (their names known,
     /// the longest that fits winning), that is <c>mcp__SERVER__TOOL</c>, titled <c>SERVER/TOOL</c>; null for any other tool.
     /// </summary>
-    private (string Name, string Title)? McpTool(string tool) =>
-        _options.McpServers.Servers.Select(s => s.Name).Where(server => tool.Length > server.Length + 1 && tool.StartsWith(server + "_", StringComparison.Ordinal))
+    private (string Name, string Title)? McpTool(string tool) => McpTool(tool, _options.McpServers.Servers.Select(s => s.Name));
+
+    internal static (string Name, string Title)? McpTool(string tool, IEnumerable<string> servers) => BuiltIn.Contains(tool) ? null :
+        servers.Where(server => tool.Length > server.Length + 1 && tool.StartsWith(server + "_", StringComparison.Ordinal))
             .OrderByDescending(server => server.Length).Select(server => ((string Name, string Title)?)($"mcp__{server}__{tool[(server.Length + 1)..]}",
                 $"{server}/{tool[(server.Length + 1)..]}")).FirstOrDefault();
 

@@ -165,4 +165,13 @@ public sealed class McpFormatsTests
     [InlineData("probe\n")]
     [InlineData("")]
     public void Names_ThatWouldReadAsAnotherServer_Refused(string name) => Assert.False(McpServer.IsName(name));
+
+    [Theory]
+    [InlineData("probe_touch_file", "probe", "mcp__probe__touch_file")]
+    [InlineData("a_b_c", "a,a_b", "mcp__a_b__c")]
+    [InlineData("external_directory", "external", null)]
+    [InlineData("probe_", "probe", null)]
+    [InlineData("other_tool", "probe", null)]
+    public void OpenCode_AnMcpToolIsOnlyOneOfTheServersItWasGiven_NeverItsOwnPermission(string tool, string servers, string? expected) =>
+        Assert.Equal(expected, PocketCoder.Agents.OpenCode.OpenCodeSession.McpTool(tool, servers.Split(','))?.Name);
 }
