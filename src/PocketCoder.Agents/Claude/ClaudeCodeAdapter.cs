@@ -75,10 +75,12 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
     public IReadOnlyList<OwnMcpServer> OwnMcpServers(string projectPath)
     {
         var file = StateFile(command);
-        var user = McpJson.ReadFile(file, root => McpJson.Property(root, "mcpServers"), out _);
-        var local = McpJson.ReadFile(file, root => McpJson.Property(root, "projects") is { } projects && McpJson.Property(projects, projectPath) is { } project
-            ? McpJson.Property(project, "mcpServers") : null, out _);
-        return user.Concat(local).Where(s => s.Server is not null).Select(s => new OwnMcpServer(s.Name, s.Server, file)).ToList();
+        var servers = McpJson.ReadFile(file, root =>
+        [
+            McpJson.Property(root, "mcpServers"),
+            McpJson.Property(root, "projects") is { } projects && McpJson.Property(projects, projectPath) is { } project ? McpJson.Property(project, "mcpServers") : null,
+        ], out _, maxBytes: 64 * 1024 * 1024);
+        return servers.Select(s => new OwnMcpServer(s.Name, s.Server, file, s.Problem)).ToList();
     }
 
     public Task<IReadOnlyList<AgentConversation>> ListConversationsAsync(string projectPath, CancellationToken cancellationToken) =>

@@ -28,16 +28,24 @@ public static class McpJson
     }
 
     /// <summary>A file's servers, or nothing where it is missing or not JSON (the reason, for the owner, in <paramref name="problem"/>).</summary>
-    public static IReadOnlyList<(string Name, McpServer? Server, string? Problem)> ReadFile(string path, Func<JsonElement, JsonElement?> select,
-        out string? problem)
+    /// <param name="select">Its <c>mcpServers</c> objects (a file may hold several: <c>~/.claude.json</c>'s user and project scopes).</param>
+    /// <param name="maxBytes">Larger, it is not read (a repository's is small; the owner's <c>~/.claude.json</c> grows with its history).</param>
+    public static IReadOnlyList<(string Name, McpServer? Server, string? Problem)> ReadFile(string path, Func<JsonElement, IEnumerable<JsonElement?>> select,
+        out string? problem, long maxBytes = 4 * 1024 * 1024)
     {
         problem = null;
         try
         {
             // Only a regular file (through links, for the owner's own): a FIFO would hold the reader until someone writes.
             var real = FileSystem.RealPath.Resolve(path) ?? path;
-            if (FileSystem.UnixFiles.Stat(real) is not { IsRegularFile: true } || new FileInfo(real).Length > 4 * 1024 * 1024)
+            if (FileSystem.UnixFiles.Stat(real) is not { IsRegularFile: true })
             {
+                return [];
+            }
+
+            if (new FileInfo(real).Length > maxBytes)
+            {
+                problem = $"{path} is larger than {maxBytes / (1024 * 1024)} MB: it is not read.";
                 return [];
             }
 
@@ -45,7 +53,7 @@ public static class McpJson
             {
                 AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip,
             });
-            return select(document.RootElement) is { } servers ? Read(servers) : [];
+            return [.. select(document.RootElement).OfType<JsonElement>().SelectMany(Read)];
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or JsonException)
         {

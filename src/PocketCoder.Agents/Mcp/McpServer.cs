@@ -124,7 +124,8 @@ public sealed record AgentMcp(IReadOnlyList<McpServer> Servers, IReadOnlyList<st
 /// <summary>An MCP server as an agent's own config declares it, for the owner to see (and turn off where the agent allows).</summary>
 /// <param name="Definition">What it runs, where the file says so; null where only its name is read (Codex's TOML).</param>
 /// <param name="Source">The file it is declared in.</param>
-public sealed record OwnMcpServer(string Name, McpServer? Definition, string Source);
+/// <param name="Problem">Why it cannot be passed on (a transport PocketCoder does not pass, a <c>${VAR}</c>), or null.</param>
+public sealed record OwnMcpServer(string Name, McpServer? Definition, string Source, string? Problem = null);
 
 /// <summary>An agent whose own config declares MCP servers PocketCoder can list (and pass on or turn off).</summary>
 public interface IAgentMcpConfig

@@ -281,7 +281,7 @@ public sealed class McpServerStore(Database database, Ledger.LedgerStore ledger,
         {
             foreach (var own in agent.OwnMcpServers(projectPath))
             {
-                yield return new Declaration(((IAgentAdapter)agent).Id, own.Name, own.Definition, own.Source, null);
+                yield return new Declaration(((IAgentAdapter)agent).Id, own.Name, own.Definition, own.Source, own.Problem);
             }
         }
 
@@ -292,7 +292,7 @@ public sealed class McpServerStore(Database database, Ledger.LedgerStore ledger,
         }
         else
         {
-            var servers = McpJson.ReadFile(file, root => McpJson.Property(root, "mcpServers"), out var unreadable);
+            var servers = McpJson.ReadFile(file, root => [McpJson.Property(root, "mcpServers")], out var unreadable);
             foreach (var (name, server, problem) in servers)
             {
                 yield return new Declaration(McpOrigins.Repository, name, server is null ? null : server with { ValuesArePublic = true }, file, problem);
