@@ -79,8 +79,10 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
         [
             McpJson.Property(root, "mcpServers"),
             McpJson.Property(root, "projects") is { } projects && McpJson.Property(projects, projectPath) is { } project ? McpJson.Property(project, "mcpServers") : null,
-        ], out _, maxBytes: 64 * 1024 * 1024);
-        return servers.Select(s => new OwnMcpServer(s.Name, s.Server, file, s.Problem)).ToList();
+        ], out var unreadable, maxBytes: 64 * 1024 * 1024);
+        return unreadable is not null
+            ? [new OwnMcpServer(Path.GetFileName(file), null, file, unreadable)]
+            : servers.Select(s => new OwnMcpServer(s.Name, s.Server, file, s.Problem)).ToList();
     }
 
     public Task<IReadOnlyList<AgentConversation>> ListConversationsAsync(string projectPath, CancellationToken cancellationToken) =>
