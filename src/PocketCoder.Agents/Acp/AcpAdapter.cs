@@ -14,7 +14,7 @@ public sealed class AcpAdapter(AcpAgentDefinition agent) : IAgentAdapter
 
     public AcpAgentDefinition Definition => agent;
 
-    public bool TakesMcpServer(Mcp.McpServer server) => !server.IsStdio || agent.StartsStdioMcpServers;
+    public bool TakesMcpServer(Mcp.McpServer server) => agent.StartsMcpServers;
 
     public Task<AgentAvailability> ProbeAsync(CancellationToken cancellationToken) =>
         agent.Command.ProbeAsync(agent.Name, agent.InstallHint, agent.VersionArguments, line => line.Split(' ')[^1], cancellationToken);

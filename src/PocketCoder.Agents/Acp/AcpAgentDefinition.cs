@@ -49,8 +49,8 @@ public sealed record AcpAgentDefinition(
     /// <summary>Absolute paths the agent reads that its sandbox's private /tmp would hide (its install, when that lives there).</summary>
     public IReadOnlyList<string> ReadPaths { get; init; } = [];
 
-    /// <summary>Does it start the stdio MCP servers <c>session/new</c> names? (Gemini CLI refuses them in an untrusted workspace.)</summary>
-    public bool StartsStdioMcpServers { get; init; } = true;
+    /// <summary>Does it start the MCP servers <c>session/new</c> names? (Gemini CLI starts none in an untrusted workspace.)</summary>
+    public bool StartsMcpServers { get; init; } = true;
 
     /// <summary>
     /// Gemini CLI (<c>gemini --acp -m MODEL</c>). A model is always passed: the default "auto" first asks a router
@@ -89,9 +89,9 @@ public sealed record AcpAgentDefinition(
             StateFolders = [".gemini"],
             // tools.allowed and the like there would let Gemini run tools without asking.
             SettingsFiles = [".gemini/settings.json"],
-            // 0.61 refuses a stdio MCP server in an untrusted workspace ("uses stdio transport but current folder is not
-            // trusted"), and the workspace must stay untrusted (above); servers at a URL it takes.
-            StartsStdioMcpServers = false,
+            // 0.61 starts no MCP server in an untrusted workspace (a stdio one is refused: "uses stdio transport but current
+            // folder is not trusted"; a URL one is never contacted), and the workspace must stay untrusted (above).
+            StartsMcpServers = false,
         };
     }
 }

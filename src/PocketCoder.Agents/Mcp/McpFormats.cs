@@ -167,7 +167,10 @@ public static class McpFormats
     /// <summary>
     /// OpenCode's config (<c>OPENCODE_CONFIG_CONTENT</c>, merged over the owner's): an <c>mcp</c> entry per server, a local
     /// one's command and arguments as one list. Every value goes as <c>{env:POCKETCODER_MCP_i_Ej}</c>, which OpenCode
-    /// substitutes from its environment, where the values are.
+    /// replaces in the config's TEXT, before it parses it, with the variable's content as it is. So the variable holds the
+    /// value as the inside of a JSON string (quotes and backslashes escaped), and its braces escaped too (<c>\u007b</c>):
+    /// a value must never close its string and write config of its own (a repository's header did, an attacker review
+    /// found), nor make a <c>{file:…}</c> for the next substitution.
     /// </summary>
     public static (string Config, IReadOnlyDictionary<string, string> Environment) OpenCode(IReadOnlyList<McpServer> servers)
     {
@@ -179,7 +182,7 @@ public static class McpFormats
             JsonObject Refer(IReadOnlyDictionary<string, string> values, string kind) => new(values.Select((pair, j) =>
             {
                 var variable = $"{SecretPrefix}{i}_{kind}{j}";
-                environment[variable] = pair.Value;
+                environment[variable] = InsideAJsonString(pair.Value);
                 return KeyValuePair.Create(pair.Key, (JsonNode?)$"{{env:{variable}}}");
             }));
 
@@ -220,6 +223,10 @@ public static class McpFormats
     }
 
     private static string Toml(string value) => JsonSerializer.Serialize(value, TomlStrings);
+
+    /// <summary>A value as the inside of a JSON string literal, with no brace left as it is (see <see cref="OpenCode"/>).</summary>
+    internal static string InsideAJsonString(string value) =>
+        JsonSerializer.Serialize(value)[1..^1].Replace("{", "\\u007b", StringComparison.Ordinal).Replace("}", "\\u007d", StringComparison.Ordinal);
 
     /// <summary>
     /// A variable that changes how a program runs (what it loads, where it looks, which shell), whoever sets it: in Codex's

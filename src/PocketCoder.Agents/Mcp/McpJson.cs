@@ -76,7 +76,7 @@ public static class McpJson
         var type = Text(value, "type");
         var command = Text(value, "command");
         var url = Text(value, "url");
-        if (command is { Length: > 0 } && type is null or "stdio" && Strings(value, "args") is { } args && Pairs(value, "env") is { } env)
+        if (command is { Length: > 0 } && type is null or "stdio" && Strings(value, "args") is { Count: <= MaxArguments } args && Pairs(value, "env") is { } env)
         {
             return new McpServer(name, command, args, env, null, new Dictionary<string, string>());
         }
@@ -89,8 +89,12 @@ public static class McpJson
         return null;
     }
 
+    /// <summary>As many as the API takes: more would only make the fingerprint (which reads the files they name) slow.</summary>
+    public const int MaxArguments = 100;
+
     private static string Problem(string name, JsonElement value) =>
         !McpServer.IsName(name) ? $"Its name is not {McpServer.NameRule}."
+        : Property(value, "args") is { ValueKind: JsonValueKind.Array } many && many.GetArrayLength() > MaxArguments ? $"It has more than {MaxArguments} arguments."
         : Text(value, "type") is "sse" ? "It uses the SSE transport, which PocketCoder does not pass on: only stdio and streamable HTTP."
         : "It is neither a command (with string args and env) nor an http(s) URL (with string headers).";
 

@@ -69,7 +69,10 @@ public sealed partial record McpServer(string Name, string? Command, IReadOnlyLi
         return Convert.ToHexStringLower(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(canonical.ToJsonString())));
     }
 
-    private const long MaxDigestedFile = 64L * 1024 * 1024;
+    private const long MaxDigestedFile = 16L * 1024 * 1024;
+
+    // A file's digest by where it is, its size and its time: a listing or a start reads each file once until it changes.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Path, long Length, DateTime Written), string> Digests = new();
 
     /// <summary>The SHA-256 of the regular file an argument names (absolute, or from the working directory), else null.</summary>
     private static string? FileDigest(string argument, string workingDirectory)
@@ -89,8 +92,17 @@ public sealed partial record McpServer(string Name, string? Command, IReadOnlyLi
                 return FileSystem.UnixFiles.Stat(real) is { IsRegularFile: true } ? $"large:{new FileInfo(real).Length}:{File.GetLastWriteTimeUtc(real):O}" : null;
             }
 
-            using var stream = File.OpenRead(real);
-            return Convert.ToHexStringLower(SHA256.HashData(stream));
+            var info = new FileInfo(real);
+            if (Digests.Count > 10_000)
+            {
+                Digests.Clear();
+            }
+
+            return Digests.GetOrAdd((real, info.Length, info.LastWriteTimeUtc), _ =>
+            {
+                using var stream = File.OpenRead(real);
+                return Convert.ToHexStringLower(SHA256.HashData(stream));
+            });
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {

@@ -68,6 +68,7 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
         var key = directory;
         if (options.McpServers.Servers.Count > 0)
         {
+            CheckMcpNames(options.McpServers.Servers.Select(s => s.Name).ToList());
             var (config, secrets) = Mcp.McpFormats.OpenCode(options.McpServers.Servers);
             environment["OPENCODE_CONFIG_CONTENT"] = MergedConfig(command.Setting("OPENCODE_CONFIG_CONTENT"), config);
             foreach (var (name, value) in secrets)
@@ -126,18 +127,85 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
         await server.DisposeAsync().ConfigureAwait(false);
     }
 
-    /// <summary>The owner's own inline config (if they set one), with the enabled MCP servers added to its <c>mcp</c>.</summary>
-    private static string MergedConfig(string? owners, string ours)
+    /// <summary>
+    /// Names OpenCode's own permissions begin with (<c>apply_patch</c>, <c>external_directory</c>, <c>doom_loop</c>,
+    /// <c>plan_enter</c>): a server so named would have a tool (<c>apply</c>'s <c>patch</c>) that OpenCode names like one of its
+    /// own, shown and granted as that. Such a server is not given to OpenCode.
+    /// </summary>
+    private static readonly HashSet<string> ReservedMcpNames = new(StringComparer.OrdinalIgnoreCase) { "apply", "external", "doom", "plan" };
+
+    public bool TakesMcpServer(Mcp.McpServer server) => !ReservedMcpNames.Contains(server.Name);
+
+    /// <summary>
+    /// Refuses to start OpenCode with a server named like one of its own config's (OpenCode would merge the two: the owner's
+    /// token sent to the repository's URL), or with two servers one of whose names begins the other's and an <c>_</c>
+    /// (OpenCode names tools <c>SERVER_TOOL</c>: <c>probe_touch_file</c> could be either's, and be ruled as the wrong one).
+    /// </summary>
+    private void CheckMcpNames(IReadOnlyList<string> given)
     {
-        JsonObject merged;
+        var own = OwnMcpServerNames();
+        if (given.FirstOrDefault(name => own.Contains(name)) is { } taken)
+        {
+            throw new AgentUnavailableException(AgentId, $"The MCP server \"{taken}\" is both in OpenCode's own config and enabled in PocketCoder: " +
+                "OpenCode would merge the two. Turn one off, or rename one.");
+        }
+
+        var all = given.Concat(own).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        foreach (var name in all)
+        {
+            if (all.FirstOrDefault(other => other.Length > name.Length && other.StartsWith(name + "_", StringComparison.OrdinalIgnoreCase)) is { } longer)
+            {
+                throw new AgentUnavailableException(AgentId, $"The MCP servers \"{name}\" and \"{longer}\" would give OpenCode tools it names alike " +
+                    $"({name}_…): rename one, or turn one off for OpenCode sessions.");
+            }
+        }
+    }
+
+    /// <summary>The names in the <c>mcp</c> of every config OpenCode reads for the owner (its folder's files, OPENCODE_CONFIG, OPENCODE_CONFIG_CONTENT).</summary>
+    private HashSet<string> OwnMcpServerNames()
+    {
+        var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var texts = Settings().Append(command.Setting("OPENCODE_CONFIG") ?? "").Where(File.Exists).Select(file =>
+        {
+            try
+            {
+                return File.ReadAllText(file);
+            }
+            catch (IOException)
+            {
+                return null;
+            }
+        }).Append(command.Setting("OPENCODE_CONFIG_CONTENT"));
+        foreach (var text in texts.OfType<string>())
+        {
+            if (ParseConfig(text)?["mcp"] is JsonObject mcp)
+            {
+                names.UnionWith(mcp.Select(server => server.Key));
+            }
+        }
+
+        return names;
+    }
+
+    /// <summary>OpenCode's config as it reads it: JSON with comments and trailing commas; null where it is not.</summary>
+    private static JsonObject? ParseConfig(string text)
+    {
         try
         {
-            merged = owners is { Length: > 0 } && JsonNode.Parse(owners) is JsonObject theirs ? theirs : [];
+            return JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true })
+                as JsonObject;
         }
         catch (JsonException)
         {
-            merged = []; // Unreadable to OpenCode as well.
+            return null;
         }
+    }
+
+    /// <summary>The owner's own inline config (if they set one), with the enabled MCP servers added to its <c>mcp</c>.</summary>
+    private static string MergedConfig(string? owners, string ours)
+    {
+        // Unreadable to OpenCode as well, if it is not JSON with comments.
+        var merged = owners is { Length: > 0 } && ParseConfig(owners) is { } theirs ? theirs : [];
 
         var mcp = merged["mcp"] as JsonObject ?? [];
         foreach (var (name, server) in JsonNode.Parse(ours)!["mcp"]!.AsObject().ToList())

@@ -352,6 +352,7 @@ internal sealed class OpenCodeSession : IAgentSession
             }
 
             _turnActive = false;
+            _callInputs.Clear();
             _sawBusy = false;
             used = _usage;
             _usage = default;
@@ -385,13 +386,22 @@ internal sealed class OpenCodeSession : IAgentSession
             : new List<string>();
         metadata["patterns"] = new JsonArray([.. patterns.Select(x => JsonValue.Create(x))]);
         var input = JsonElement.Parse(metadata.ToJsonString());
+        var callId = properties.TryGetProperty("tool", out var tool) && Text(tool, "callID") is { } id ? id : requestId;
+        if (McpResource(permission, patterns, metadata) is { } resource)
+        {
+            // An MCP server's resource (OpenCode's read_mcp_resource asks "read" of "mcp:SERVER:URI"): not a file, and never
+            // taken for a read inside the project, which the policy would allow unasked.
+            _permissions.Ask(requestId, new PermissionRequest(callId, resource.Name, ToolKind.Mcp, resource.Title, resource.Input, null, null, null),
+                decision => AnswerAsync(requestId, decision));
+            return;
+        }
+
         var (kind, title, command, path) = Describe(permission, input);
         if (kind != ToolKind.Execute)
         {
             path ??= patterns.FirstOrDefault();
         }
 
-        var callId = properties.TryGetProperty("tool", out var tool) && Text(tool, "callID") is { } id ? id : requestId;
         // An MCP tool's permission names only the tool (SERVER_TOOL, patterns ["*"]): the owner is shown the call's own
         // arguments, and the name rules use (mcp__SERVER__TOOL), as for every other agent.
         var request = McpTool(permission) is { } mcp
@@ -402,19 +412,37 @@ internal sealed class OpenCodeSession : IAgentSession
     }
 
     /// <summary>
+    /// A permission about an MCP server's resources rather than a file: a pattern <c>mcp:SERVER[:URI]</c> (or a
+    /// <c>server</c> in its metadata). Named <c>mcp__SERVER__PERMISSION_resource</c>, so <c>mcp:SERVER/read_resource</c> rules it.
+    /// </summary>
+    internal static (string Name, string Title, JsonElement Input)? McpResource(string permission, IReadOnlyList<string> patterns, JsonObject metadata)
+    {
+        var pattern = patterns.FirstOrDefault(p => p.StartsWith("mcp:", StringComparison.Ordinal));
+        var server = metadata["server"] is JsonValue named && named.TryGetValue<string>(out var fromMetadata) ? fromMetadata
+            : pattern?[4..].Split(':', 2)[0];
+        if (server is null)
+        {
+            return null;
+        }
+
+        var uri = metadata["uri"] is JsonValue given && given.TryGetValue<string>(out var fromUri) ? fromUri
+            : pattern?[4..].Split(':', 2) is [_, var rest] ? rest : null;
+        var tool = $"{permission}_resource";
+        var input = new JsonObject { ["server"] = server, ["uri"] = uri, ["patterns"] = new JsonArray([.. patterns.Select(x => JsonValue.Create(x))]) };
+        return ($"mcp__{server}__{tool}", uri is null ? $"{server}/{tool}" : $"{server}/{tool} {uri}", JsonElement.Parse(input.ToJsonString()));
+    }
+
+    /// <summary>
     /// A call's arguments: from its tool part, which OpenCode may not have sent yet when it asks (1.18 asks first), so
     /// then read from the message itself. Null when neither has them.
     /// </summary>
     private async Task<JsonElement?> CallInputAsync(string callId, string? messageId, CancellationToken ct)
     {
-        if (_callInputs.TryGetValue(callId, out var known))
-        {
-            return known;
-        }
-
+        // The message first: a call id may come again in a later turn (a provider's own numbering), and what is shown must
+        // be this call's arguments, not an earlier one's.
         if (messageId is null)
         {
-            return null;
+            return _callInputs.TryGetValue(callId, out var known) ? known : null;
         }
 
         try

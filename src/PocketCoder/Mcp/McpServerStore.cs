@@ -100,7 +100,8 @@ public sealed class McpServerStore(Database database, Ledger.LedgerStore ledger,
     /// <summary>Adds a server of the owner's own; its name must not be one the project's servers already use.</summary>
     public McpServerEntry Add(Project project, McpServer server, bool enabled, Actor actor)
     {
-        if (List(project).Any(e => e.Name == server.Name))
+        // Unique ignoring case: a rule or grant for "probe" must never cover a server "PROBE" (an attacker review's find).
+        if (List(project).Any(e => string.Equals(e.Name, server.Name, StringComparison.OrdinalIgnoreCase)))
         {
             throw ApiProblem.Conflict(ErrorCodes.McpServerExists,
                 $"This project already has an MCP server called \"{server.Name}\" (GET /api/projects/{project.Id}/mcp-servers): choose another name.");
@@ -110,7 +111,7 @@ public sealed class McpServerStore(Database database, Ledger.LedgerStore ledger,
         database.Write(write =>
         {
             // Again inside the write: two adds of one name at once must not both pass the check above.
-            if (write.Scalar<long>("SELECT count(*) FROM mcp_servers WHERE project_id = $project AND origin = $origin AND name = $name",
+            if (write.Scalar<long>("SELECT count(*) FROM mcp_servers WHERE project_id = $project AND origin = $origin AND name = $name COLLATE NOCASE",
                     ("$project", project.Id), ("$origin", McpOrigins.PocketCoder), ("$name", server.Name)) > 0)
             {
                 throw ApiProblem.Conflict(ErrorCodes.McpServerExists, $"This project already has an MCP server called \"{server.Name}\": choose another name.");
@@ -259,7 +260,8 @@ public sealed class McpServerStore(Database database, Ledger.LedgerStore ledger,
     private List<Declaration> Declared(string projectPath, IReadOnlyList<Choice> choices)
     {
         var declared = new List<Declaration>();
-        var taken = choices.Where(c => c.Origin == McpOrigins.PocketCoder).ToDictionary(c => c.Name, _ => "a server added here", StringComparer.Ordinal);
+        var taken = choices.Where(c => c.Origin == McpOrigins.PocketCoder)
+            .ToDictionary(c => c.Name, _ => "a server added here", StringComparer.OrdinalIgnoreCase);
         foreach (var found in DeclaredInFiles(projectPath))
         {
             if (found.Problem is null && taken.TryGetValue(found.Name, out var holder))

@@ -174,4 +174,27 @@ public sealed class McpFormatsTests
     [InlineData("other_tool", "probe", null)]
     public void OpenCode_AnMcpToolIsOnlyOneOfTheServersItWasGiven_NeverItsOwnPermission(string tool, string servers, string? expected) =>
         Assert.Equal(expected, PocketCoder.Agents.OpenCode.OpenCodeSession.McpTool(tool, servers.Split(','))?.Name);
+
+    [Fact]
+    public void OpenCode_AValueSubstitutedIntoTheConfigText_StaysInsideItsString()
+    {
+        // OpenCode replaces {env:VAR} in the config's text before parsing it: do the same, and the value must come back whole.
+        const string hostile = "x\"}},\"evil\":{\"type\":\"local\",\"command\":[\"sh\"]} \\ {file:/etc/passwd} {env:HOME}";
+        var server = Remote with { Headers = new Dictionary<string, string> { ["X-Client"] = hostile }, ValuesArePublic = true };
+        var (config, environment) = McpFormats.OpenCode([server]);
+        var text = System.Text.RegularExpressions.Regex.Replace(config, @"\{env:([^}]+)\}", m => environment[m.Groups[1].Value]);
+        Assert.DoesNotContain("{file:", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("{env:", text, StringComparison.Ordinal);
+        using var parsed = JsonDocument.Parse(text);
+        var mcp = parsed.RootElement.GetProperty("mcp");
+        Assert.Equal(["remote"], mcp.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(hostile, mcp.GetProperty("remote").GetProperty("headers").GetProperty("X-Client").GetString());
+    }
+
+    [Theory]
+    [InlineData("read", "mcp:probe:attack://private", "mcp__probe__read_resource")]
+    [InlineData("list", "mcp:probe", "mcp__probe__list_resource")]
+    [InlineData("read", "src/main.ts", null)]
+    public void OpenCode_AResourceOfAnMcpServer_IsAnMcpCall_NeverAFileRead(string permission, string pattern, string? expected) =>
+        Assert.Equal(expected, PocketCoder.Agents.OpenCode.OpenCodeSession.McpResource(permission, [pattern], new System.Text.Json.Nodes.JsonObject())?.Name);
 }

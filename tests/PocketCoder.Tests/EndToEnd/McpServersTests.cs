@@ -60,6 +60,8 @@ public sealed class McpServersTests
         });
         Assert.Equal(HttpStatusCode.Created, added.StatusCode);
         await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync(servers, new { name = "probe", command = "node" }), HttpStatusCode.Conflict, "MCP_SERVER_EXISTS");
+        // Unique ignoring case: a rule or grant for "probe" must not cover a "PROBE".
+        await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync(servers, new { name = "PROBE", command = "node" }), HttpStatusCode.Conflict, "MCP_SERVER_EXISTS");
 
         // Listed with the names of its variables, never their values; the secret is kept 0600 in the data folder.
         var listed = (await world.Http.GetOkAsync(servers)).EnumerateArray().Single(s => s.GetProperty("name").GetString() == "probe");
@@ -340,5 +342,24 @@ public sealed class McpServersTests
         Assert.True(File.Exists(ruled));
         Assert.DoesNotContain(events.Received, e => e.Event == "approval.requested" && e.Id > asked.Id);
         Assert.Contains($"secret: {Secret}", await File.ReadAllTextAsync(log), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OpenCode_AServerNamedLikeOneOfItsOwnConfig_RefusedSayingWhy_NeverMerged()
+    {
+        // OpenCode merges config by name: given a server named like the owner's own, it would send the owner's headers (a
+        // token) to the given server's URL. The session does not start, and says why.
+        await using var world = await AgentWorld.StartAsync("opencode", (model, home) =>
+        {
+            var agents = AgentClis.OpenCode(model, home);
+            var config = Path.Combine(home, "opencode-test.json");
+            var text = File.ReadAllText(config).TrimEnd().TrimEnd('}');
+            File.WriteAllText(config, text + """, "mcp": { "github": { "type": "remote", "url": "https://owner.example/mcp", "enabled": false } } }""");
+            return agents;
+        });
+        await world.Http.PostOkAsync($"/api/projects/{world.ProjectId}/mcp-servers", new { name = "github", url = "https://elsewhere.example/mcp" });
+        var refused = await world.Http.PostAsJsonAsync($"/api/projects/{world.ProjectId}/sessions", new { agent = "opencode", prompt = "Hi" });
+        var problem = await ApiAssert.ProblemAsync(refused, HttpStatusCode.ServiceUnavailable, "AGENT_UNAVAILABLE");
+        Assert.Contains("github", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 }
