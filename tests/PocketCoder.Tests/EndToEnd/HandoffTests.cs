@@ -242,7 +242,28 @@ public sealed class HandoffTests
         using var launcher = Process.Start(info)!;
         var pid = int.Parse(launcher.StandardOutput.ReadLine()!, System.Globalization.CultureInfo.InvariantCulture);
         launcher.WaitForExit();
+        // The background subshell takes its name only once it has run `exec -a`: on a loaded machine the server could look
+        // before that, and see a bash (it failed once so). Its command line says when it has.
+        var named = Stopwatch.StartNew();
+        while (!CommandLineOf(pid).StartsWith(name + "\0", StringComparison.Ordinal))
+        {
+            Assert.True(named.Elapsed < TimeSpan.FromSeconds(30), $"the {name} holder never took its name");
+            Thread.Sleep(10);
+        }
+
         return new Holder(pid);
+    }
+
+    private static string CommandLineOf(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline");
+        }
+        catch (IOException)
+        {
+            return "";
+        }
     }
 
     private sealed class Holder(int pid) : IDisposable
