@@ -14,12 +14,16 @@ public static partial class UnixFiles
     private const uint StatxBasicStats = 0x7ff;
     private const int StatxUidOffset = 20;
     private const int StatxModeOffset = 28;
+    private const int StatxInodeOffset = 32;
+    private const int StatxCtimeOffset = 96;
     private const int SIfmt = 0xF000;
     private const int SIfdir = 0x4000;
     private const int SIfreg = 0x8000;
 
     /// <param name="IsRegularFile">A plain file: not a directory, link, FIFO or device (reading a FIFO would wait for a writer).</param>
-    public sealed record Status(uint Owner, int Permissions, bool IsDirectory, bool IsRegularFile = false);
+    /// <param name="Changed">Its inode and status-change time (ctime): any write or metadata change moves the time, and no
+    /// call can set it back (unlike the modification time, which <c>touch -d</c> sets), so together they say "unchanged".</param>
+    public sealed record Status(uint Owner, int Permissions, bool IsDirectory, bool IsRegularFile = false, (ulong Inode, long Seconds, uint Nanoseconds) Changed = default);
 
     public static uint CurrentUser => GetEffectiveUserId();
 
@@ -34,7 +38,9 @@ public static partial class UnixFiles
 
         var owner = BitConverter.ToUInt32(buffer[StatxUidOffset..]);
         var mode = BitConverter.ToUInt16(buffer[StatxModeOffset..]);
-        return new Status(owner, mode & 0xFFF, (mode & SIfmt) == SIfdir, (mode & SIfmt) == SIfreg);
+        var changed = (BitConverter.ToUInt64(buffer[StatxInodeOffset..]), BitConverter.ToInt64(buffer[StatxCtimeOffset..]),
+            BitConverter.ToUInt32(buffer[(StatxCtimeOffset + 8)..]));
+        return new Status(owner, mode & 0xFFF, (mode & SIfmt) == SIfdir, (mode & SIfmt) == SIfreg, changed);
     }
 
     /// <summary>

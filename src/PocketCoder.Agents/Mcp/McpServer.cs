@@ -71,8 +71,9 @@ public sealed partial record McpServer(string Name, string? Command, IReadOnlyLi
 
     private const long MaxDigestedFile = 16L * 1024 * 1024;
 
-    // A file's digest by where it is, its size and its time: a listing or a start reads each file once until it changes.
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Path, long Length, DateTime Written), string> Digests = new();
+    // A file's digest by where it is, its size, its inode and its ctime (which no one can set back, as touch can the
+    // modification time): a listing or a start reads each file once until it changes.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Path, long Length, (ulong, long, uint) Changed), string> Digests = new();
 
     /// <summary>The SHA-256 of the regular file an argument names (absolute, or from the working directory), else null.</summary>
     private static string? FileDigest(string argument, string workingDirectory)
@@ -98,7 +99,8 @@ public sealed partial record McpServer(string Name, string? Command, IReadOnlyLi
                 Digests.Clear();
             }
 
-            return Digests.GetOrAdd((real, info.Length, info.LastWriteTimeUtc), _ =>
+            var status = FileSystem.UnixFiles.Stat(real)!;
+            return Digests.GetOrAdd((real, info.Length, status.Changed), _ =>
             {
                 using var stream = File.OpenRead(real);
                 return Convert.ToHexStringLower(SHA256.HashData(stream));

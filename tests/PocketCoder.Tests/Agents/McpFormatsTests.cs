@@ -145,6 +145,14 @@ public sealed class McpFormatsTests
             File.WriteAllText(Path.Combine(folder, "srv.mjs"), "console.log('rewritten')");
             Assert.NotEqual(approved, script.Fingerprint(key, folder));
 
+            // Rewritten to the same length with its time set back (touch -d): still another server (digests are cached by
+            // the status-change time, which nothing sets back).
+            var written = File.GetLastWriteTimeUtc(Path.Combine(folder, "srv.mjs"));
+            var rewritten = script.Fingerprint(key, folder);
+            File.WriteAllText(Path.Combine(folder, "srv.mjs"), "console.log('sneakily!')");
+            File.SetLastWriteTimeUtc(Path.Combine(folder, "srv.mjs"), written);
+            Assert.NotEqual(rewritten, script.Fingerprint(key, folder));
+
             // A FIFO is never read (that would wait for a writer for ever).
             Assert.Equal(0, MakeFifo(Path.Combine(folder, "fifo"), 0x180));
             _ = (Command with { Args = ["./fifo"] }).Fingerprint(key, folder);
