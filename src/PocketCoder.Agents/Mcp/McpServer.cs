@@ -88,9 +88,16 @@ public sealed partial record McpServer(string Name, string? Command, IReadOnlyLi
             var path = Path.GetFullPath(argument, workingDirectory);
             // Followed through links, as the agent would; only a regular file is read (a FIFO would wait for ever).
             var real = FileSystem.RealPath.Resolve(path) ?? path;
-            if (FileSystem.UnixFiles.Stat(real) is not { IsRegularFile: true } || new FileInfo(real).Length > MaxDigestedFile)
+            if (FileSystem.UnixFiles.Stat(real) is not { IsRegularFile: true } regular)
             {
-                return FileSystem.UnixFiles.Stat(real) is { IsRegularFile: true } ? $"large:{new FileInfo(real).Length}:{File.GetLastWriteTimeUtc(real):O}" : null;
+                return null;
+            }
+
+            if (new FileInfo(real).Length > MaxDigestedFile)
+            {
+                // Too large to read at every listing: its inode and status-change time stand for it (any write moves the
+                // time, and nothing sets it back), which errs towards asking again.
+                return $"large:{new FileInfo(real).Length}:{regular.Changed}";
             }
 
             var info = new FileInfo(real);

@@ -132,7 +132,7 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
     /// <c>plan_enter</c>): a server so named would have a tool (<c>apply</c>'s <c>patch</c>) that OpenCode names like one of its
     /// own, shown and granted as that. Such a server is not given to OpenCode.
     /// </summary>
-    private static readonly HashSet<string> ReservedMcpNames = new(StringComparer.OrdinalIgnoreCase) { "apply", "external", "doom", "plan" };
+    private static readonly HashSet<string> ReservedMcpNames = new(StringComparer.OrdinalIgnoreCase) { "apply", "external", "doom", "plan", "workflow", "read", "list" };
 
     public bool TakesMcpServer(Mcp.McpServer server) => !ReservedMcpNames.Contains(server.Name);
 
@@ -161,11 +161,32 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
         }
     }
 
-    /// <summary>The names in the <c>mcp</c> of every config OpenCode reads for the owner (its folder's files, OPENCODE_CONFIG, OPENCODE_CONFIG_CONTENT).</summary>
+    /// <summary>
+    /// The names in the <c>mcp</c> of every config file OpenCode 1.18 reads for the owner: its config folder's, the older
+    /// TOML <c>config</c> there, <c>~/.opencode/</c>'s, OPENCODE_CONFIG_DIR's, OPENCODE_CONFIG and OPENCODE_CONFIG_CONTENT.
+    /// (An organisation's remote config, fetched by OpenCode itself, cannot be read here: docs/security.md.)
+    /// </summary>
     private HashSet<string> OwnMcpServerNames()
     {
         var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        var texts = Settings().Append(command.Setting("OPENCODE_CONFIG") ?? "").Where(File.Exists).Select(file =>
+        var tomlConfig = Path.Combine(ConfigFolder, "config");
+        if (File.Exists(tomlConfig))
+        {
+            try
+            {
+                names.UnionWith(System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(tomlConfig), @"^\s*\[\s*mcp\.""?([^\]"".]+)",
+                    System.Text.RegularExpressions.RegexOptions.Multiline).Select(m => m.Groups[1].Value.Trim()));
+            }
+            catch (IOException)
+            {
+                // Unreadable to OpenCode as well.
+            }
+        }
+
+        var folders = new[] { Path.Combine(command.Home, ".opencode"), command.Setting("OPENCODE_CONFIG_DIR") }.OfType<string>().Where(f => f.Length > 0);
+        var files = Settings().Concat(folders.SelectMany(folder => new[] { "opencode.json", "opencode.jsonc" }.Select(file => Path.Combine(folder, file))))
+            .Append(command.Setting("OPENCODE_CONFIG") ?? "");
+        var texts = files.Where(File.Exists).Select(file =>
         {
             try
             {

@@ -387,11 +387,16 @@ internal sealed class OpenCodeSession : IAgentSession
         metadata["patterns"] = new JsonArray([.. patterns.Select(x => JsonValue.Create(x))]);
         var input = JsonElement.Parse(metadata.ToJsonString());
         var callId = properties.TryGetProperty("tool", out var tool) && Text(tool, "callID") is { } id ? id : requestId;
-        if (McpResource(permission, patterns, metadata) is { } resource)
+        if (permission == "read" && patterns.Count > 0 && patterns.All(p => p.StartsWith("mcp:", StringComparison.Ordinal)))
         {
-            // An MCP server's resource (OpenCode's read_mcp_resource asks "read" of "mcp:SERVER:URI"): not a file, and never
-            // taken for a read inside the project, which the policy would allow unasked.
-            _permissions.Ask(requestId, new PermissionRequest(callId, resource.Name, ToolKind.Mcp, resource.Title, resource.Input, null, null, null),
+            // OpenCode's MCP resource tools ask "read" of "mcp:SERVER:URI". Only the call's own tool says it is one: a
+            // shell command or a file can be named "mcp:…" too, and must never pass for an MCP call (that an mcp: rule
+            // allows). Whatever it is, it is never taken for a read inside the project, which the policy allows unasked.
+            var (partTool, _) = await CallPartAsync(callId, Text(tool, "messageID"), ct).ConfigureAwait(false);
+            var resource = McpResource(partTool, patterns, metadata);
+            _permissions.Ask(requestId, resource is { } r
+                    ? new PermissionRequest(callId, r.Name, r.Kind, r.Title, r.Input, null, null, null)
+                    : new PermissionRequest(callId, permission, ToolKind.Other, $"read {string.Join(", ", patterns)}", input, null, null, null),
                 decision => AnswerAsync(requestId, decision));
             return;
         }
@@ -406,43 +411,52 @@ internal sealed class OpenCodeSession : IAgentSession
         // arguments, and the name rules use (mcp__SERVER__TOOL), as for every other agent.
         var request = McpTool(permission) is { } mcp
             ? new PermissionRequest(callId, mcp.Name, ToolKind.Mcp, mcp.Title,
-                await CallInputAsync(callId, Text(tool, "messageID"), ct).ConfigureAwait(false) ?? input, null, null, null)
+                (await CallPartAsync(callId, Text(tool, "messageID"), ct).ConfigureAwait(false)).Input ?? input, null, null, null)
             : new PermissionRequest(callId, permission, kind, title, input, command, path, null);
         _permissions.Ask(requestId, request, decision => AnswerAsync(requestId, decision));
     }
 
-    /// <summary>
-    /// A permission about an MCP server's resources rather than a file: a pattern <c>mcp:SERVER[:URI]</c> (or a
-    /// <c>server</c> in its metadata). Named <c>mcp__SERVER__PERMISSION_resource</c>, so <c>mcp:SERVER/read_resource</c> rules it.
-    /// </summary>
-    internal static (string Name, string Title, JsonElement Input)? McpResource(string permission, IReadOnlyList<string> patterns, JsonObject metadata)
+    /// <summary>OpenCode's tools that read MCP servers' resources (each asks "read" of <c>mcp:SERVER:URI</c> or <c>mcp:SERVER:*</c>).</summary>
+    private static readonly HashSet<string> ResourceTools = new(StringComparer.Ordinal)
     {
-        var pattern = patterns.FirstOrDefault(p => p.StartsWith("mcp:", StringComparison.Ordinal));
-        var server = metadata["server"] is JsonValue named && named.TryGetValue<string>(out var fromMetadata) ? fromMetadata
-            : pattern?[4..].Split(':', 2)[0];
-        if (server is null)
+        "read_mcp_resource", "list_mcp_resources", "list_mcp_resource_templates",
+    };
+
+    /// <summary>
+    /// The permission of one of OpenCode's MCP resource tools (<paramref name="tool"/>, the call's own), or null for any
+    /// other tool. On one server: <c>mcp__SERVER__TOOL</c> (so <c>mcp:SERVER/read_mcp_resource</c> rules it). On several (a
+    /// list of every server's): the tool by its own name, kind other, so no one server's rule covers the others'.
+    /// </summary>
+    internal static (string Name, ToolKind Kind, string Title, JsonElement Input)? McpResource(string? tool, IReadOnlyList<string> patterns, JsonObject metadata)
+    {
+        if (tool is null || !ResourceTools.Contains(tool) || patterns.Count == 0 || !patterns.All(p => p.StartsWith("mcp:", StringComparison.Ordinal)))
         {
             return null;
         }
 
-        var uri = metadata["uri"] is JsonValue given && given.TryGetValue<string>(out var fromUri) ? fromUri
-            : pattern?[4..].Split(':', 2) is [_, var rest] ? rest : null;
-        var tool = $"{permission}_resource";
-        var input = new JsonObject { ["server"] = server, ["uri"] = uri, ["patterns"] = new JsonArray([.. patterns.Select(x => JsonValue.Create(x))]) };
-        return ($"mcp__{server}__{tool}", uri is null ? $"{server}/{tool}" : $"{server}/{tool} {uri}", JsonElement.Parse(input.ToJsonString()));
+        var servers = patterns.Select(p => p[4..].Split(':', 2)[0]).Distinct(StringComparer.Ordinal).ToList();
+        var uri = metadata["uri"] is JsonValue given && given.TryGetValue<string>(out var fromUri) ? fromUri : null;
+        var input = JsonElement.Parse(new JsonObject
+        {
+            ["servers"] = new JsonArray([.. servers.Select(x => JsonValue.Create(x))]), ["uri"] = uri,
+            ["patterns"] = new JsonArray([.. patterns.Select(x => JsonValue.Create(x))]),
+        }.ToJsonString());
+        return servers is [var server] && Mcp.McpServer.IsName(server)
+            ? ($"mcp__{server}__{tool}", ToolKind.Mcp, uri is null ? $"{server}/{tool}" : $"{server}/{tool} {uri}", input)
+            : (tool, ToolKind.Other, $"{tool}: {string.Join(", ", servers)}", input);
     }
 
     /// <summary>
-    /// A call's arguments: from its tool part, which OpenCode may not have sent yet when it asks (1.18 asks first), so
+    /// A call's tool and arguments: from its tool part, which OpenCode may not have sent yet when it asks (1.18 asks first), so
     /// then read from the message itself. Null when neither has them.
     /// </summary>
-    private async Task<JsonElement?> CallInputAsync(string callId, string? messageId, CancellationToken ct)
+    private async Task<(string? Tool, JsonElement? Input)> CallPartAsync(string callId, string? messageId, CancellationToken ct)
     {
         // The message first: a call id may come again in a later turn (a provider's own numbering), and what is shown must
         // be this call's arguments, not an earlier one's.
         if (messageId is null)
         {
-            return _callInputs.TryGetValue(callId, out var known) ? known : null;
+            return (null, _callInputs.TryGetValue(callId, out var known) ? known : null);
         }
 
         try
@@ -453,10 +467,10 @@ internal sealed class OpenCodeSession : IAgentSession
             {
                 foreach (var part in parts.EnumerateArray())
                 {
-                    if (Text(part, "callID") == callId && part.TryGetProperty("state", out var state)
-                        && state.TryGetProperty("input", out var input) && input.ValueKind == JsonValueKind.Object)
+                    if (Text(part, "callID") == callId)
                     {
-                        return input.Clone();
+                        return (Text(part, "tool"), part.TryGetProperty("state", out var state) && state.TryGetProperty("input", out var input)
+                            && input.ValueKind == JsonValueKind.Object ? input.Clone() : null);
                     }
                 }
             }
@@ -466,7 +480,7 @@ internal sealed class OpenCodeSession : IAgentSession
             // Shown with what the permission itself says; the decision is the same.
         }
 
-        return null;
+        return (null, null);
     }
 
     /// <summary>
@@ -477,6 +491,7 @@ internal sealed class OpenCodeSession : IAgentSession
     {
         "bash", "edit", "write", "patch", "apply_patch", "multiedit", "read", "glob", "grep", "list", "webfetch", "websearch", "codesearch",
         "external_directory", "doom_loop", "task", "todowrite", "todoread", "question", "skill", "lsp", "plan_enter", "plan_exit", "batch", "invalid",
+        "workflow_tool_approval", "read_mcp_resource", "list_mcp_resources", "list_mcp_resource_templates",
     };
 
     /// <summary>

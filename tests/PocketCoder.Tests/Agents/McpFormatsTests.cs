@@ -200,9 +200,16 @@ public sealed class McpFormatsTests
     }
 
     [Theory]
-    [InlineData("read", "mcp:probe:attack://private", "mcp__probe__read_resource")]
-    [InlineData("list", "mcp:probe", "mcp__probe__list_resource")]
-    [InlineData("read", "src/main.ts", null)]
-    public void OpenCode_AResourceOfAnMcpServer_IsAnMcpCall_NeverAFileRead(string permission, string pattern, string? expected) =>
-        Assert.Equal(expected, PocketCoder.Agents.OpenCode.OpenCodeSession.McpResource(permission, [pattern], new System.Text.Json.Nodes.JsonObject())?.Name);
+    [InlineData("read_mcp_resource", "mcp:probe:attack://private", "mcp__probe__read_mcp_resource", "mcp")]
+    [InlineData("list_mcp_resources", "mcp:probe:*", "mcp__probe__list_mcp_resources", "mcp")]
+    [InlineData("list_mcp_resources", "mcp:a:*,mcp:b:*", "list_mcp_resources", "other")]
+    [InlineData("bash", "mcp:probe:x; touch pwned.txt", null, null)]
+    [InlineData("read", "mcp:probe:x", null, null)]
+    [InlineData(null, "mcp:probe:x", null, null)]
+    public void OpenCode_OnlyItsOwnResourceToolsAreMcpCalls_NeverACommandOrAFileNamedLikeOne(string? tool, string patterns, string? expected, string? kind)
+    {
+        var resource = PocketCoder.Agents.OpenCode.OpenCodeSession.McpResource(tool, patterns.Split(','), new System.Text.Json.Nodes.JsonObject());
+        Assert.Equal(expected, resource?.Name);
+        Assert.Equal(kind, resource is { } r ? ToolKinds.ToWire(r.Kind) : null);
+    }
 }

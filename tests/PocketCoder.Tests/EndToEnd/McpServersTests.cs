@@ -338,10 +338,23 @@ public sealed class McpServersTests
         var ruled = Path.Combine(world.Repository, "made-by-rule.txt");
         world.Model.Enqueue(ScriptedReply.ToolUse("probe_touch_file", new { name = ruled }), ScriptedReply.Text("Ruled."));
         await world.SendAsync(sessionId, "Again");
-        await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Ruled.");
+        var ruledDone = await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Ruled.");
         Assert.True(File.Exists(ruled));
         Assert.DoesNotContain(events.Received, e => e.Event == "approval.requested" && e.Id > asked.Id);
         Assert.Contains($"secret: {Secret}", await File.ReadAllTextAsync(log), StringComparison.Ordinal);
+        await events.WaitForAsync(e => e.Event == "turn.completed" && e.Id > ruledDone.Id);
+
+        // A command dressed as the server's resource (OpenCode asks "read"-like patterns of a command's text) is a command:
+        // an allow-everything rule for the server does not let it run unasked (an attacker review's find).
+        await world.Http.PostOkAsync($"/api/projects/{world.ProjectId}/rules", new { tool = "mcp:probe/*", pattern = "*", action = "allow" });
+        world.Model.Enqueue(ScriptedReply.ToolUse("bash", new { command = "mcp:probe:x; touch pwned.txt", description = "Looks like a resource" }),
+            ScriptedReply.Text("Refused."));
+        await world.SendAsync(sessionId, "Dressed up");
+        var command = await events.WaitForAsync(e => e.Event == "approval.requested" && e.Id > ruledDone.Id);
+        Assert.Equal("execute", command.Str("kind"));
+        await ApiAssert.OkJsonAsync(await world.DecideAsync(command.Str("approvalId")!, "deny"));
+        await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Refused.");
+        Assert.False(File.Exists(Path.Combine(world.Repository, "pwned.txt")));
     }
 
     [Fact]
