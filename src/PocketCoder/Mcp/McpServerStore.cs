@@ -213,6 +213,12 @@ public sealed class McpServerStore(Database database, Ledger.LedgerStore ledger,
     {
         bool Chosen(string name) => only is null || only.Contains(name, StringComparer.Ordinal);
         var choices = Choices(projectId);
+        if (choices.Count == 0 && only is null)
+        {
+            // Nothing added, enabled or turned off here: no file need be read (the owner's ~/.claude.json can be large).
+            return AgentMcp.None;
+        }
+
         // Unreadable secrets: the owner's servers are left out (the listing says why) rather than started without them.
         var secrets = TryReadSecrets(out var unreadable);
         var servers = new List<McpServer>();
