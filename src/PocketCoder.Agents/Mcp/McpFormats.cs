@@ -43,13 +43,15 @@ public static class McpFormats
     }
 
     /// <summary>
-    /// The servers with the values of those <paramref name="which"/> picks replaced by <c>${POCKETCODER_MCP_i_Ej}</c>
-    /// references, and those values as variables for the agent's environment. (A server holding <c>${</c> of its own is
-    /// never passed on: <see cref="McpServer.Problem"/>.)
+    /// The servers with the values of those <paramref name="which"/> picks replaced by references to variables
+    /// <c>POCKETCODER_MCP_i_Ej</c> (<c>${NAME}</c> unless <paramref name="reference"/> says how the agent names one), and
+    /// those values (as <paramref name="stored"/> makes them) as variables for the agent's environment. (A server holding
+    /// <c>${</c> or the like of its own is never passed on: <see cref="McpServer.Problem"/>.)
     /// </summary>
     public static (IReadOnlyList<McpServer> Servers, IReadOnlyDictionary<string, string> Environment) ByReference(IReadOnlyList<McpServer> servers,
-        Func<McpServer, bool> which)
+        Func<McpServer, bool> which, Func<string, string>? reference = null, Func<string, string>? stored = null)
     {
+        reference ??= variable => $"${{{variable}}}";
         var environment = new Dictionary<string, string>(StringComparer.Ordinal);
         var referenced = servers.Select((server, i) =>
         {
@@ -61,8 +63,8 @@ public static class McpFormats
             Dictionary<string, string> Refer(IReadOnlyDictionary<string, string> values, string kind) => values.Select((pair, j) =>
             {
                 var variable = $"{SecretPrefix}{i}_{kind}{j}";
-                environment[variable] = pair.Value;
-                return KeyValuePair.Create(pair.Key, $"${{{variable}}}");
+                environment[variable] = stored is null ? pair.Value : stored(pair.Value);
+                return KeyValuePair.Create(pair.Key, reference(variable));
             }).ToDictionary(StringComparer.Ordinal);
 
             return server with { Env = Refer(server.Env, "E"), Headers = Refer(server.Headers, "H") };
@@ -89,12 +91,13 @@ public static class McpFormats
         Func<string, string?> current)
     {
         var arguments = new List<string>();
-        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        // A header's value goes by reference; Codex takes the variable's bare name (env_http_headers).
+        var (servers, headerVariables) = ByReference(mcp.Servers, server => !server.IsStdio, variable => variable);
+        var environment = new Dictionary<string, string>(headerVariables, StringComparer.Ordinal);
         void Set(string key, string tomlValue) => arguments.AddRange(["-c", $"{key}={tomlValue}"]);
 
-        for (var i = 0; i < mcp.Servers.Count; i++)
+        foreach (var server in servers)
         {
-            var server = mcp.Servers[i];
             if (own.Contains(server.Name))
             {
                 throw new AgentUnavailableException(Agents.Codex.CodexAdapter.AgentId,
@@ -108,7 +111,7 @@ public static class McpFormats
                 Set($"{table}.args", JsonSerializer.Serialize(server.Args, TomlStrings));
                 if (server.ValuesArePublic)
                 {
-                    Set($"{table}.env", $"{{{string.Join(",", server.Env.Select(pair => $"{Toml(pair.Key)}={Toml(pair.Value)}"))}}}");
+                    Set($"{table}.env", TomlTable(server.Env));
                 }
                 else
                 {
@@ -119,13 +122,7 @@ public static class McpFormats
             else
             {
                 Set($"{table}.url", Toml(server.Url!));
-                var headers = server.Headers.Select((pair, j) =>
-                {
-                    var variable = $"{SecretPrefix}{i}_H{j}";
-                    environment[variable] = pair.Value;
-                    return $"{Toml(pair.Key)}={Toml(variable)}";
-                });
-                Set($"{table}.env_http_headers", $"{{{string.Join(",", headers)}}}");
+                Set($"{table}.env_http_headers", TomlTable(server.Headers));
             }
 
             // A node or npx server can take more than Codex's default 10 s to start on a busy machine; its tools would be missing.
@@ -174,27 +171,19 @@ public static class McpFormats
     /// </summary>
     public static (string Config, IReadOnlyDictionary<string, string> Environment) OpenCode(IReadOnlyList<McpServer> servers)
     {
-        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        var (referenced, environment) = ByReference(servers, _ => true, variable => $"{{env:{variable}}}", InsideAJsonString);
         var entries = new JsonObject();
-        for (var i = 0; i < servers.Count; i++)
+        foreach (var server in referenced)
         {
-            var server = servers[i];
-            JsonObject Refer(IReadOnlyDictionary<string, string> values, string kind) => new(values.Select((pair, j) =>
-            {
-                var variable = $"{SecretPrefix}{i}_{kind}{j}";
-                environment[variable] = InsideAJsonString(pair.Value);
-                return KeyValuePair.Create(pair.Key, (JsonNode?)$"{{env:{variable}}}");
-            }));
-
             entries[server.Name] = server.IsStdio
                 ? new JsonObject
                 {
                     ["type"] = "local",
                     ["command"] = new JsonArray(new[] { server.Command! }.Concat(server.Args).Select(a => (JsonNode?)a).ToArray()),
-                    ["environment"] = Refer(server.Env, "E"),
+                    ["environment"] = ToJson(server.Env),
                     ["enabled"] = true,
                 }
-                : new JsonObject { ["type"] = "remote", ["url"] = server.Url, ["headers"] = Refer(server.Headers, "H"), ["enabled"] = true };
+                : new JsonObject { ["type"] = "remote", ["url"] = server.Url, ["headers"] = ToJson(server.Headers), ["enabled"] = true };
         }
 
         return (new JsonObject { ["mcp"] = entries }.ToJsonString(), environment);
@@ -224,6 +213,10 @@ public static class McpFormats
 
     private static string Toml(string value) => JsonSerializer.Serialize(value, TomlStrings);
 
+    /// <summary>An inline TOML table of strings: <c>{"KEY"="value",…}</c>.</summary>
+    private static string TomlTable(IReadOnlyDictionary<string, string> values) =>
+        $"{{{string.Join(",", values.Select(pair => $"{Toml(pair.Key)}={Toml(pair.Value)}"))}}}";
+
     /// <summary>A value as the inside of a JSON string literal, with no brace left as it is (see <see cref="OpenCode"/>).</summary>
     internal static string InsideAJsonString(string value) =>
         JsonSerializer.Serialize(value)[1..^1].Replace("{", "\\u007b", StringComparison.Ordinal).Replace("}", "\\u007d", StringComparison.Ordinal);
@@ -232,7 +225,7 @@ public static class McpFormats
     /// A variable that changes how a program runs (what it loads, where it looks, which shell), whoever sets it: in Codex's
     /// environment it would change Codex and every command it runs, not only the server it was meant for.
     /// </summary>
-    public static bool ReachesTheAgent(string name) =>
+    private static bool ReachesTheAgent(string name) =>
         name is "PATH" or "HOME" or "SHELL" or "USER" or "LOGNAME" or "TMPDIR" or "PWD" or "IFS" or "ENV" or "BASH_ENV" or "NODE_OPTIONS"
             or "NODE_PATH" or "PYTHONPATH" or "PYTHONSTARTUP" or "PYTHONHOME" or "PERL5OPT" or "PERL5LIB" or "RUBYOPT" or "RUBYLIB"
             or "GIT_DIR" or "GIT_CONFIG" or "GIT_SSH" or "GIT_SSH_COMMAND" or "SSL_CERT_FILE" or "HTTPS_PROXY" or "HTTP_PROXY" or "ALL_PROXY"

@@ -26,6 +26,7 @@ public sealed record ProfileRequest(
     [property: StringLength(ProfilesApi.MaxInstructions, ErrorMessage = "'instructions' is at most {1} characters.")]
     string? Instructions,
     [property: MaxLength(Mcp.McpServerStore.MaxPerProject * 4, ErrorMessage = "'mcpServers' names at most {1} servers.")]
+    [property: EveryItemMatches(Agents.Mcp.McpServer.NamePatternText, ErrorMessage = "'mcpServers' holds server names, each " + Agents.Mcp.McpServer.NameRule + ".")]
     IReadOnlyList<string>? McpServers = null);
 
 public sealed record ProfileResponse(string Id, string ProjectId, string Name, string Agent, string? Model, string? Mode, bool? Worktree,
@@ -81,11 +82,6 @@ public static class ProfilesApi
     {
         var agent = agents.Find(request.Agent!) ?? throw ApiProblem.BadRequest(ErrorCodes.UnknownAgent,
             $"Unknown agent '{request.Agent}'. Known agents: {string.Join(", ", agents.All.Select(a => a.Id))}.");
-        if (request.McpServers?.FirstOrDefault(name => !Agents.Mcp.McpServer.IsName(name)) is { } bad)
-        {
-            throw ApiProblem.Validation($"'mcpServers' holds server names, each {Agents.Mcp.McpServer.NameRule}: \"{bad}\" is not one.");
-        }
-
         return new ProfileFields(request.Name!.Trim(), agent.Id, request.Model, request.Mode, request.Worktree,
             string.IsNullOrWhiteSpace(request.Instructions) ? null : request.Instructions.Trim(), request.McpServers?.Distinct().ToList());
     }
