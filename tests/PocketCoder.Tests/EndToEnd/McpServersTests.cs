@@ -35,11 +35,65 @@ public sealed class McpServersTests
         }
     }));
 
+    /// <summary>The probe added from the API, its log in the repository and a secret in its variables; returns the log's path.</summary>
+    private static async Task<string> AddProbeAsync(AgentWorld world)
+    {
+        var log = Path.Combine(world.Repository, "probe.log");
+        var added = await world.Http.PostAsJsonAsync($"/api/projects/{world.ProjectId}/mcp-servers", new
+        {
+            name = "probe", command = "node", args = new[] { Probe },
+            env = new Dictionary<string, string> { ["PROBE_LOG"] = log, ["PROBE_SECRET"] = Secret },
+        });
+        Assert.Equal(HttpStatusCode.Created, added.StatusCode);
+        return log;
+    }
+
+    /// <summary>
+    /// A session whose model calls the probe's touch_file, as the agent names it (<paramref name="modelTool"/>): the call is put
+    /// to the owner as <c>mcp__probe__touch_file</c> of kind mcp with its argument shown, nothing runs and no process's command
+    /// line holds the secret while it waits; allowed once, it runs; then <paramref name="rule"/> lets the next call run
+    /// unasked, and the secret has reached the server. The caller disposes the events.
+    /// </summary>
+    /// <param name="title">The title the agent's call is shown with, where the test pins it.</param>
+    private static async Task<(SseClient Events, string SessionId, SseEvent Asked, SseEvent Ruled)> GatedThenRuledAsync(AgentWorld world, string log,
+        string modelTool, string rule, string? title = null)
+    {
+        var made = Path.Combine(world.Repository, "made-by-mcp.txt");
+        world.Model.Enqueue(ScriptedReply.ToolUse(modelTool, new { name = made }), ScriptedReply.Text("Touched."));
+        var sessionId = await world.StartSessionAsync("Touch it");
+        var events = await world.EventsAsync(sessionId);
+        var asked = await events.WaitForAsync("approval.requested");
+        Assert.Equal("mcp__probe__touch_file", asked.Str("tool"));
+        Assert.Equal("mcp", asked.Str("kind"));
+        if (title is not null)
+        {
+            Assert.Equal(title, asked.Str("title"));
+        }
+
+        Assert.Contains("made-by-mcp.txt", asked.Data, StringComparison.Ordinal);
+        Assert.False(File.Exists(made));
+        // claude-agent-acp puts the servers on Claude's command line: a secret may go there only as a reference.
+        Assert.DoesNotContain(Secret, CommandLines(), StringComparison.Ordinal);
+        await ApiAssert.OkJsonAsync(await world.DecideAsync(asked.Str("approvalId")!, "allow_once"));
+        await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Touched.");
+        Assert.True(File.Exists(made));
+        await events.WaitForAsync("turn.completed");
+
+        await world.Http.PostOkAsync($"/api/projects/{world.ProjectId}/rules", new { tool = rule, pattern = "*", action = "allow" });
+        var ruled = Path.Combine(world.Repository, "made-by-rule.txt");
+        world.Model.Enqueue(ScriptedReply.ToolUse(modelTool, new { name = ruled }), ScriptedReply.Text("Ruled."));
+        await world.SendAsync(sessionId, "Again");
+        var done = await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Ruled.");
+        Assert.True(File.Exists(ruled));
+        Assert.DoesNotContain(events.Received, e => e.Event == "approval.requested" && e.Id > asked.Id);
+        Assert.Contains($"secret: {Secret}", await File.ReadAllTextAsync(log), StringComparison.Ordinal);
+        return (events, sessionId, asked, done);
+    }
+
     [Fact]
     public async Task Claude_UsesAServerEnabledFromTheApi_GatedAndMatchedByARule_SecretReachesItAndIsNeverShownBack()
     {
         await using var world = await AgentWorld.ClaudeAsync();
-        var log = Path.Combine(world.Repository, "probe.log");
         var servers = $"/api/projects/{world.ProjectId}/mcp-servers";
 
         // What cannot be a server says why.
@@ -53,12 +107,7 @@ public sealed class McpServersTests
         await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync(servers, new { name = "expands", command = "node", args = new[] { "${ANTHROPIC_API_KEY}" } }),
             HttpStatusCode.BadRequest, "VALIDATION_FAILED");
 
-        var added = await world.Http.PostAsJsonAsync(servers, new
-        {
-            name = "probe", command = "node", args = new[] { Probe },
-            env = new Dictionary<string, string> { ["PROBE_LOG"] = log, ["PROBE_SECRET"] = Secret },
-        });
-        Assert.Equal(HttpStatusCode.Created, added.StatusCode);
+        var log = await AddProbeAsync(world);
         await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync(servers, new { name = "probe", command = "node" }), HttpStatusCode.Conflict, "MCP_SERVER_EXISTS");
         // Unique ignoring case: a rule or grant for "probe" must not cover a "PROBE".
         await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync(servers, new { name = "PROBE", command = "node" }), HttpStatusCode.Conflict, "MCP_SERVER_EXISTS");
@@ -73,33 +122,13 @@ public sealed class McpServersTests
         var secrets = Path.Combine(world.Server.DataDirectory, "mcp-secrets.json");
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(secrets));
 
-        // The agent has the server's tools, and calling one asks the owner, naming server and tool.
-        var made = Path.Combine(world.Repository, "made-by-mcp.txt");
-        world.Model.Enqueue(ScriptedReply.ToolUse("mcp__probe__touch_file", new { name = made }), ScriptedReply.Text("Touched."));
-        var sessionId = await world.StartSessionAsync("Touch it");
-        await using var events = await world.EventsAsync(sessionId);
-        var asked = await events.WaitForAsync("approval.requested");
-        Assert.Equal("mcp", asked.Str("kind"));
-        Assert.Equal("mcp__probe__touch_file", asked.Str("tool"));
-        Assert.False(File.Exists(made));
+        // The agent has the server's tools; calling one asks the owner, naming server and tool; an mcp:SERVER/TOOL rule lets
+        // that tool run unasked.
+        var (events, _, _, _) = await GatedThenRuledAsync(world, log, "mcp__probe__touch_file", "mcp:probe/touch_file");
+        await using var _ = events;
         Assert.Contains("mcp__probe__touch_file", world.Model.Requests.First(r => r.ConsumedScript).ToolNames);
-        await ApiAssert.OkJsonAsync(await world.DecideAsync(asked.Str("approvalId")!, "allow_once"));
-        await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Touched.");
-        Assert.True(File.Exists(made));
-        await events.WaitForAsync("turn.completed");
-        Assert.DoesNotContain(Secret, CommandLines(), StringComparison.Ordinal);
 
-        // An mcp:SERVER/TOOL rule lets that tool run unasked.
-        await world.Http.PostOkAsync($"/api/projects/{world.ProjectId}/rules", new { tool = "mcp:probe/touch_file", pattern = "*", action = "allow" });
-        var ruled = Path.Combine(world.Repository, "made-by-rule.txt");
-        world.Model.Enqueue(ScriptedReply.ToolUse("mcp__probe__touch_file", new { name = ruled }), ScriptedReply.Text("Ruled."));
-        await world.SendAsync(sessionId, "Again");
-        var done = await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Ruled.");
-        Assert.True(File.Exists(ruled));
-        Assert.DoesNotContain(events.Received, e => e.Event == "approval.requested" && e.Id > asked.Id);
-
-        // The secret reached the server (its environment), and nowhere a device can see: not the ledger, not the events.
-        Assert.Contains($"secret: {Secret}", await File.ReadAllTextAsync(log), StringComparison.Ordinal);
+        // The secret reached the server (its environment; checked above), and nowhere a device can see: not the ledger, not the events.
         Assert.DoesNotContain(Secret, (await world.Http.GetOkAsync("/api/ledger?limit=500")).ToString(), StringComparison.Ordinal);
         Assert.DoesNotContain(events.Received, e => e.Data.Contains(Secret, StringComparison.Ordinal));
         Assert.Contains((await world.Http.GetOkAsync("/api/ledger?limit=500")).GetProperty("entries").EnumerateArray(),
@@ -118,7 +147,6 @@ public sealed class McpServersTests
         Assert.Equal(HttpStatusCode.NoContent, (await world.Http.DeleteAsync($"{servers}/pocketcoder/probe")).StatusCode);
         Assert.DoesNotContain(Secret, await File.ReadAllTextAsync(secrets), StringComparison.Ordinal);
         await ApiAssert.ProblemAsync(await world.Http.DeleteAsync($"{servers}/pocketcoder/probe"), HttpStatusCode.NotFound, "MCP_SERVER_NOT_FOUND");
-        _ = done;
     }
 
     [Fact]
@@ -172,7 +200,9 @@ public sealed class McpServersTests
         var approved = await ApiAssert.OkJsonAsync(await world.Http.PatchAsJsonAsync($"{servers}/repository/repo-probe", new { enabled = true, fingerprint }));
         Assert.Equal("enabled", approved.GetProperty("state").GetString());
 
-        // A profile that chooses no server gets none of them.
+        // A profile that chooses no server gets none of them (and one naming what cannot be a server is refused).
+        await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync($"/api/projects/{world.ProjectId}/profiles",
+            new { name = "Bad", agent = "claude-code", mcpServers = new[] { "probe_" } }), HttpStatusCode.BadRequest, "VALIDATION_FAILED");
         var profile = (await world.Http.PostOkAsync($"/api/projects/{world.ProjectId}/profiles",
             new { name = "No tools", agent = "claude-code", mcpServers = Array.Empty<string>() })).GetProperty("id").GetString();
         world.Model.Enqueue(ScriptedReply.Text("Profiled."));
@@ -240,35 +270,9 @@ public sealed class McpServersTests
         Assert.Equal(["codex"], own.GetProperty("agents").EnumerateArray().Select(a => a.GetString()));
         await ApiAssert.OkJsonAsync(await world.Http.PatchAsJsonAsync($"{servers}/codex/own-probe", new { enabled = false }));
 
-        var log = Path.Combine(world.Repository, "probe.log");
-        await world.Http.PostOkAsync(servers, new
-        {
-            name = "probe", command = "node", args = new[] { Probe },
-            env = new Dictionary<string, string> { ["PROBE_LOG"] = log, ["PROBE_SECRET"] = Secret },
-        });
-
-        var made = Path.Combine(world.Repository, "made-by-mcp.txt");
-        world.Model.Enqueue(ScriptedReply.ToolUse("mcp__probe__touch_file", new { name = made }), ScriptedReply.Text("Touched."));
-        var sessionId = await world.StartSessionAsync("Touch it");
-        await using var events = await world.EventsAsync(sessionId);
-        var asked = await events.WaitForAsync("approval.requested");
-        Assert.Equal("mcp__probe__touch_file", asked.Str("tool"));
-        Assert.Equal("probe/touch_file", asked.Str("title"));
-        Assert.False(File.Exists(made));
-        await ApiAssert.OkJsonAsync(await world.DecideAsync(asked.Str("approvalId")!, "allow_once"));
-        await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Touched.");
-        Assert.True(File.Exists(made));
-        await events.WaitForAsync("turn.completed");
-
-        await world.Http.PostOkAsync($"/api/projects/{world.ProjectId}/rules", new { tool = "mcp:probe/*", pattern = "*", action = "allow" });
-        var ruled = Path.Combine(world.Repository, "made-by-rule.txt");
-        world.Model.Enqueue(ScriptedReply.ToolUse("mcp__probe__touch_file", new { name = ruled }), ScriptedReply.Text("Ruled."));
-        await world.SendAsync(sessionId, "Again");
-        await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Ruled.");
-        Assert.True(File.Exists(ruled));
-        Assert.DoesNotContain(events.Received, e => e.Event == "approval.requested" && e.Id > asked.Id);
-
-        Assert.Contains($"secret: {Secret}", await File.ReadAllTextAsync(log), StringComparison.Ordinal);
+        var log = await AddProbeAsync(world);
+        var (events, _, _, _) = await GatedThenRuledAsync(world, log, "mcp__probe__touch_file", "mcp:probe/*", title: "probe/touch_file");
+        await using var _ = events;
         Assert.False(File.Exists(ownLog), "Codex started a server of its own config that the owner turned off.");
     }
 
@@ -276,72 +280,19 @@ public sealed class McpServersTests
     public async Task ClaudeOverAcp_UsesAServerEnabledFromTheApi_AsAnMcpCallARuleMatches()
     {
         await using var world = await AgentWorld.ClaudeAcpAsync();
-        var log = Path.Combine(world.Repository, "probe.log");
-        await world.Http.PostOkAsync($"/api/projects/{world.ProjectId}/mcp-servers", new
-        {
-            name = "probe", command = "node", args = new[] { Probe },
-            env = new Dictionary<string, string> { ["PROBE_LOG"] = log, ["PROBE_SECRET"] = Secret },
-        });
-        var made = Path.Combine(world.Repository, "made-by-mcp.txt");
-        world.Model.Enqueue(ScriptedReply.ToolUse("mcp__probe__touch_file", new { name = made }), ScriptedReply.Text("Touched."));
-        var sessionId = await world.StartSessionAsync("Touch it");
-        await using var events = await world.EventsAsync(sessionId);
-        var asked = await events.WaitForAsync("approval.requested");
-        Assert.Equal("mcp__probe__touch_file", asked.Str("tool"));
-        Assert.Equal("mcp", asked.Str("kind"));
-        Assert.False(File.Exists(made));
-        // claude-agent-acp puts the servers on Claude's command line: the secret goes there only as a reference.
-        Assert.DoesNotContain(Secret, CommandLines(), StringComparison.Ordinal);
-        await ApiAssert.OkJsonAsync(await world.DecideAsync(asked.Str("approvalId")!, "allow_once"));
-        await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Touched.");
-        Assert.True(File.Exists(made));
-        await events.WaitForAsync("turn.completed");
-
-        await world.Http.PostOkAsync($"/api/projects/{world.ProjectId}/rules", new { tool = "mcp:probe/touch_file", pattern = "*", action = "allow" });
-        var ruled = Path.Combine(world.Repository, "made-by-rule.txt");
-        world.Model.Enqueue(ScriptedReply.ToolUse("mcp__probe__touch_file", new { name = ruled }), ScriptedReply.Text("Ruled."));
-        await world.SendAsync(sessionId, "Again");
-        await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Ruled.");
-        Assert.True(File.Exists(ruled));
-        Assert.DoesNotContain(events.Received, e => e.Event == "approval.requested" && e.Id > asked.Id);
-        Assert.Contains($"secret: {Secret}", await File.ReadAllTextAsync(log), StringComparison.Ordinal);
+        var log = await AddProbeAsync(world);
+        var (events, _, _, _) = await GatedThenRuledAsync(world, log, "mcp__probe__touch_file", "mcp:probe/touch_file");
+        await using var _ = events;
     }
 
     [Fact]
     public async Task OpenCode_UsesAServerEnabledFromTheApi_ItsCallShowsItsArguments_AndAnMcpRuleMatchesIt()
     {
         await using var world = await AgentWorld.OpenCodeAsync();
-        var log = Path.Combine(world.Repository, "probe.log");
-        await world.Http.PostOkAsync($"/api/projects/{world.ProjectId}/mcp-servers", new
-        {
-            name = "probe", command = "node", args = new[] { Probe },
-            env = new Dictionary<string, string> { ["PROBE_LOG"] = log, ["PROBE_SECRET"] = Secret },
-        });
-        var made = Path.Combine(world.Repository, "made-by-mcp.txt");
-        // OpenCode names an MCP server's tool SERVER_TOOL.
-        world.Model.Enqueue(ScriptedReply.ToolUse("probe_touch_file", new { name = made }), ScriptedReply.Text("Touched."));
-        var sessionId = await world.StartSessionAsync("Touch it");
-        await using var events = await world.EventsAsync(sessionId);
-        var asked = await events.WaitForAsync("approval.requested");
-        Assert.Equal("mcp__probe__touch_file", asked.Str("tool"));
-        Assert.Equal("mcp", asked.Str("kind"));
-        Assert.Equal("probe/touch_file", asked.Str("title"));
-        Assert.Contains("made-by-mcp.txt", asked.Data, StringComparison.Ordinal);
-        Assert.False(File.Exists(made));
-        Assert.DoesNotContain(Secret, CommandLines(), StringComparison.Ordinal);
-        await ApiAssert.OkJsonAsync(await world.DecideAsync(asked.Str("approvalId")!, "allow_once"));
-        await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Touched.");
-        Assert.True(File.Exists(made));
-        await events.WaitForAsync("turn.completed");
-
-        await world.Http.PostOkAsync($"/api/projects/{world.ProjectId}/rules", new { tool = "mcp:probe/touch_file", pattern = "*", action = "allow" });
-        var ruled = Path.Combine(world.Repository, "made-by-rule.txt");
-        world.Model.Enqueue(ScriptedReply.ToolUse("probe_touch_file", new { name = ruled }), ScriptedReply.Text("Ruled."));
-        await world.SendAsync(sessionId, "Again");
-        var ruledDone = await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Ruled.");
-        Assert.True(File.Exists(ruled));
-        Assert.DoesNotContain(events.Received, e => e.Event == "approval.requested" && e.Id > asked.Id);
-        Assert.Contains($"secret: {Secret}", await File.ReadAllTextAsync(log), StringComparison.Ordinal);
+        var log = await AddProbeAsync(world);
+        // OpenCode names an MCP server's tool SERVER_TOOL; the owner sees it as every other agent's, with its arguments.
+        var (events, sessionId, _, ruledDone) = await GatedThenRuledAsync(world, log, "probe_touch_file", "mcp:probe/touch_file", title: "probe/touch_file");
+        await using var _ = events;
         await events.WaitForAsync(e => e.Event == "turn.completed" && e.Id > ruledDone.Id);
 
         // A command dressed as the server's resource (OpenCode asks "read"-like patterns of a command's text) is a command:
