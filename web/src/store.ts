@@ -121,22 +121,35 @@ export async function refresh(): Promise<void> {
   }
 }
 
-/** What the file watcher reports: paths (relative to the project) changed on disk, in batches. */
-export interface FileChanges { projectId: string; seq: number; paths: string[]; truncated: boolean }
-const fileListeners = new Set<(changes: FileChanges) => void>();
-
-/** Calls `listener` for each batch of changed files while the dashboard stream is up; returns the unsubscribe. */
-export function onFileChanges(listener: (changes: FileChanges) => void): () => void {
-  fileListeners.add(listener);
-  return () => fileListeners.delete(listener);
+/**
+ * The dashboard stream's notices (sent without an id, never stored), by kind: what the file watcher reports (paths
+ * relative to the project, changed on disk, in batches) and that a project's backlog or schedules changed.
+ */
+export interface Notices {
+  'file.changed': { projectId: string; seq: number; paths: string[]; truncated: boolean };
+  'backlog.changed': { projectId: string };
 }
+const noticeListeners: { [K in keyof Notices]: Set<(notice: Notices[K]) => void> } = {
+  'file.changed': new Set(),
+  'backlog.changed': new Set(),
+};
+
+/** Calls `listener` for each notice of that kind while the dashboard stream is up; returns the unsubscribe. */
+export function onNotice<K extends keyof Notices>(kind: K, listener: (notice: Notices[K]) => void): () => void {
+  const listeners = noticeListeners[kind] as Set<(notice: Notices[K]) => void>;
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+const tellListeners = (kind: keyof Notices) => (data: Record<string, unknown>) =>
+  (noticeListeners[kind] as Set<(notice: unknown) => void>).forEach((listen) => listen(data));
 
 function startDashboard(): void {
   if (dashboard) return;
   dashboard = new ResumableStream({
     url: '/api/events',
     tail: true,
-    ephemeral: { 'file.changed': (data) => fileListeners.forEach((listen) => listen(data as unknown as FileChanges)) },
+    ephemeral: { 'file.changed': tellListeners('file.changed'), 'backlog.changed': tellListeners('backlog.changed') },
     onState: (stream) => setState({ stream }),
     onOpen: () => {
       setState({ online: true });

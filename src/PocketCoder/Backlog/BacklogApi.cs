@@ -43,14 +43,16 @@ public static class BacklogApi
             });
             return added;
         });
-        runner.Kick(project.Id);
+        runner.Kick(project.Id, changed: true);
         return TypedResults.Created($"/api/tasks/{task.Id}", task);
     }
 
-    private static BacklogTask RemoveTask(string taskId, BacklogTasks tasks, Database database, Ledger.LedgerStore ledger, ClaimsPrincipal user)
+    private static BacklogTask RemoveTask(string taskId, BacklogTasks tasks, BacklogRunner runner, Database database, Ledger.LedgerStore ledger,
+        ClaimsPrincipal user)
     {
         var removed = tasks.Remove(taskId);
         database.Write(write => ledger.Append(write, user.Actor().Name, "task.removed", removed.Id, new JsonObject { ["projectId"] = removed.ProjectId }));
+        runner.Kick(removed.ProjectId, changed: true);
         return removed;
     }
 

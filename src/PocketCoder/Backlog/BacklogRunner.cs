@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using PocketCoder.Auth;
 using PocketCoder.Realtime;
@@ -10,15 +11,18 @@ namespace PocketCoder.Backlog;
 /// its work (a turn completed and nothing queued behind it, or the session failed or was stopped). A session waiting
 /// for a decision, or interrupted by a restart, holds the backlog: the owner decides or resumes, and it goes on. It
 /// watches the event hub for the running sessions' turn ends and status changes, and looks again at everything after a
-/// restart or when it fell behind.
+/// restart or when it fell behind. Each change it makes, and each task a schedule adds, is told to the phones as an
+/// ephemeral <c>backlog.changed</c> notice on the dashboard stream, so the Tasks screen never waits on a session's own
+/// status (which can reach the phone before the task is closed).
 /// </summary>
 public sealed class BacklogRunner(BacklogTasks tasks, SessionManager manager, SessionStore sessions, EventLog events, EventHub hub,
     MessageQueue queue, ILogger<BacklogRunner> logger) : BackgroundService
 {
-    private readonly Channel<string> _kicks = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<(string Project, bool Changed)> _kicks =
+        Channel.CreateUnbounded<(string, bool)>(new UnboundedChannelOptions { SingleReader = true });
 
-    /// <summary>Asks the runner to look at the project's backlog (a task added, a session finished).</summary>
-    public void Kick(string projectId) => _kicks.Writer.TryWrite(projectId);
+    /// <summary>Asks the runner to look at the project's backlog (a session finished), or tells it one was changed (a task added).</summary>
+    public void Kick(string projectId, bool changed = false) => _kicks.Writer.TryWrite((projectId, changed));
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -69,11 +73,14 @@ public sealed class BacklogRunner(BacklogTasks tasks, SessionManager manager, Se
     {
         try
         {
-            await foreach (var project in _kicks.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+            await foreach (var (project, changed) in _kicks.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
             {
                 try
                 {
-                    await AdvanceAsync(project, stoppingToken).ConfigureAwait(false);
+                    if (await AdvanceAsync(project, stoppingToken).ConfigureAwait(false) || changed)
+                    {
+                        hub.PublishEphemeral(new EphemeralEvent("backlog.changed", new JsonObject { ["projectId"] = project }.ToJsonString()));
+                    }
                 }
                 catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
                 {
@@ -87,24 +94,29 @@ public sealed class BacklogRunner(BacklogTasks tasks, SessionManager manager, Se
         }
     }
 
-    /// <summary>Closes the running task if its session has finished, then starts the next waiting one (skipping any that cannot start).</summary>
-    private async Task AdvanceAsync(string projectId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Closes the running task if its session has finished, then starts the next waiting one (skipping any that cannot
+    /// start). True when a task changed.
+    /// </summary>
+    private async Task<bool> AdvanceAsync(string projectId, CancellationToken cancellationToken)
     {
+        var changed = false;
         while (true)
         {
             if (tasks.Running(projectId) is { } running)
             {
                 if (Outcome(running) is not { } outcome)
                 {
-                    return;
+                    return changed;
                 }
 
                 tasks.Finished(running.Id, outcome.Status, outcome.Problem);
+                changed = true;
             }
 
             if (tasks.NextWaiting(projectId) is not { } next)
             {
-                return;
+                return changed;
             }
 
             if (!tasks.Claim(next.Id))
@@ -121,12 +133,13 @@ public sealed class BacklogRunner(BacklogTasks tasks, SessionManager manager, Se
                     next.Worktree ? new WorktreeChoice(null) : null, onCreated: created => tasks.Started(next.Id, created.Id)).ConfigureAwait(false);
                 // Its turn may already have ended before the task knew its session: look once more.
                 Kick(projectId);
-                return;
+                return true;
             }
             catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
             {
                 // Whatever stopped it (a worktree that could not be made, an agent gone), the next task is not held up by it.
                 tasks.Finished(next.Id, BacklogStatuses.Failed, exception.Message);
+                changed = true;
             }
         }
     }

@@ -140,9 +140,10 @@ public sealed class Scheduler(Schedules schedules, BacklogTasks tasks, BacklogRu
                 current.Name, missed, lastMissed);
         }
 
-        if (added is not null)
+        if (current is not null)
         {
-            runner.Kick(added.ProjectId);
+            // A task added, or at least the schedule's next time moved on: the runner looks, and the phones are told.
+            runner.Kick(current.ProjectId, changed: true);
         }
     }
 

@@ -10,7 +10,8 @@ namespace PocketCoder.Tests.EndToEnd;
 /// A project's backlog and schedules, with the REAL Claude Code CLI: tasks start one after another, each as a session of
 /// its own, and one removed before it starts never does. A schedule due every minute runs once per minute under a manual
 /// clock; a restart does not run a time twice; times that went by while the server was down are reported as missed,
-/// with at most the latest (if under a minute late) run — never a burst.
+/// with at most the latest (if under a minute late) run — never a burst. Each change is told on the dashboard stream
+/// (<c>backlog.changed</c>) once it is made.
 /// </summary>
 public sealed class BacklogTests
 {
@@ -43,6 +44,10 @@ public sealed class BacklogTests
         release.SetResult();
         var thirdSession = await all.WaitForAsync(e => e.Event == "message.user" && e.Str("text") == "Third task");
         await all.WaitForAsync(e => e.Event == "turn.completed" && e.Str("sessionId") == thirdSession.Str("sessionId"));
+        // The phones are told once the task is closed: the session's own status can reach them before that, and the
+        // Tasks screen, reading the list then, stayed on "Running".
+        await all.WaitForAsync(e => e.Event == "backlog.changed" && e.Id == 0 && e.Str("projectId") == world.ProjectId);
+        Assert.Equal("done", (await world.Http.GetOkAsync($"/api/tasks/{third}")).GetProperty("status").GetString());
 
         // The third began only after the first had finished its turn.
         var firstDone = all.Received.First(e => e.Event == "message" && e.Str("text") == "First task done.");

@@ -4,7 +4,7 @@ import { AppBar, Empty, ErrorNote, Icon } from '../components/ui';
 import { linkTo } from '../router';
 import { DiffView } from '../components/Transcript';
 import { diffLines } from '../diff';
-import { onFileChanges, useStore } from '../store';
+import { onNotice, useStore } from '../store';
 
 function problem(e: unknown): string {
   if (e instanceof ApiError && e.code === 'NOT_FOUND') return 'This server has no file browser yet (it needs the workspace endpoints).';
@@ -115,7 +115,7 @@ export function FileView({ projectId, path, session }: { projectId: string; path
   const version = useRef<string | undefined>(undefined);
   version.current = file?.sha256;
   // The watcher reports every write, our own saves too: only a version other than the one shown counts as a change.
-  useEffect(() => onFileChanges((changes) => {
+  useEffect(() => onNotice('file.changed', (changes) => {
     // The watcher follows the project's folder: a worktree's file is not reloaded by it.
     if (session || changes.projectId !== projectId || (!changes.truncated && !changes.paths.includes(path))) return;
     void api.file(projectId, path).then((f) => {

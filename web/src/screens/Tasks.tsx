@@ -3,7 +3,7 @@ import { api, type BacklogTask, describeError, type Schedule } from '../api';
 import { AppBar, Empty, ErrorNote } from '../components/ui';
 import { modeLabel } from '../events';
 import { linkTo } from '../router';
-import { useStore } from '../store';
+import { onNotice, reachable, useStore } from '../store';
 import { agentName } from './Home';
 
 /** A time as the schedule's own zone reads it (that is what its cron means), e.g. "Mon 09:00". */
@@ -36,11 +36,11 @@ export function Tasks({ projectId }: { projectId: string }) {
     void api.tasks(projectId).then(setTasks, (e) => setError(describeError(e)));
     void api.schedules(projectId).then(setSchedules, (e) => setError(describeError(e)));
   };
-  // The backlog moves on as sessions start and finish: the live dashboard says when any of the project's sessions
-  // changes (a new one, a status), and the lists are read again then.
-  const pulse = useStore((s) => Object.values(s.board.sessions).filter((x) => x.projectId === projectId)
-    .map((x) => `${x.id}:${x.status}`).sort().join());
-  useEffect(load, [projectId, pulse]);
+  // The backlog moves on as sessions start and finish: the server says so (`backlog.changed`), and the lists are read
+  // again then, and after a reconnection (when notices may have been missed).
+  const connected = useStore(reachable);
+  useEffect(load, [projectId, connected]);
+  useEffect(() => onNotice('backlog.changed', (notice) => { if (notice.projectId === projectId) load(); }), [projectId]);
 
   const act = async (id: string, work: () => Promise<unknown>) => {
     setBusy(id);
