@@ -92,6 +92,15 @@ public sealed class SessionManager(
                 await DiscardUnstartedAsync(session.Id, adapter.Id, problem.Code, stoppedBy: actor);
                 throw;
             }
+            catch (InvalidOperationException)
+            {
+                // The agent exited as it started (a bad setting, a broken install) and closed its input: the owner hears
+                // what it printed, never a 500.
+                var why = await runner.WhyTheAgentStoppedAsync();
+                await DiscardUnstartedAsync(session.Id, adapter.Id, ErrorCodes.AgentUnavailable, stoppedBy: actor);
+                throw new ApiProblem(StatusCodes.Status503ServiceUnavailable, ErrorCodes.AgentUnavailable,
+                    $"The {adapter.Id} agent exited before it took the first message. {why}");
+            }
         }
 
         return sessions.Get(session.Id);

@@ -140,6 +140,26 @@ public sealed class SessionRunner(
     /// <summary>True while the agent process runs and can take messages.</summary>
     public bool IsAlive => _agent is { Exited.IsCompleted: false } && !_stopping;
 
+    private volatile ErrorEvent? _unexpectedExit;
+
+    /// <summary>
+    /// Why an agent that would not take a message stopped: its exit code and the end of its error output, once its
+    /// exit is seen (waited for a few seconds: a closed input comes just before the exit).
+    /// </summary>
+    public async Task<string> WhyTheAgentStoppedAsync()
+    {
+        try
+        {
+            await (_agent?.Exited ?? Task.CompletedTask).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+        }
+
+        return _unexpectedExit is { } exit ? $"{exit.Message}{(exit.StderrTail is { Length: > 0 } tail ? $" It printed: {tail}" : "")}"
+            : "It stopped without saying why.";
+    }
+
     /// <summary>True while the agent's process is stopped on a call the owner has not decided; their decision resumes it.</summary>
     public bool IsPaused
     {
@@ -1030,21 +1050,25 @@ public sealed class SessionRunner(
             return;
         }
 
-        // Calls it had let go wait for no agent now: their questions are withdrawn, and no pause of it moves on.
+        // Calls it had let go wait for no agent now: their questions are withdrawn, and no pause of it moves on. Whether
+        // a stop was asked for is read first: an exit nobody asked for is the owner's to hear about.
+        var stopRequested = _stopping;
         _stopping = true;
         WithdrawReleased();
         _stallTimer?.Dispose();
         onEnded(this);
-        if (exited.Expected || _stopping)
+        if (exited.Expected || stopRequested)
         {
             return;
         }
 
         var tail = exited.StderrTail.Trim();
-        events.Append(session.Id, new ErrorEvent($"The {adapter.Id} process exited unexpectedly (exit code {exited.ExitCode}).")
+        var error = new ErrorEvent($"The {adapter.Id} process exited unexpectedly (exit code {exited.ExitCode}).")
         {
             StderrTail = tail.Length > 2000 ? tail[^2000..] : tail,
-        });
+        };
+        _unexpectedExit = error;
+        events.Append(session.Id, error);
         sessions.SetStatus(session.Id, SessionStatuses.Failed, $"agent exited with code {exited.ExitCode}");
     }
 

@@ -1,0 +1,73 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using PocketCoder.Agents.Processes;
+using PocketCoder.Tests.EndToEnd;
+using PocketCoder.Tests.Infrastructure;
+
+namespace PocketCoder.Tests.Reliability;
+
+/// <summary>
+/// An agent that exits on its own is never silent: the owner hears what it printed, as the session's error and
+/// failed status, or (when it exits before it takes the first message) as the answer to starting the session. The
+/// stand-in agents are scripts in the place of the claude executable; the server runs them as it runs Claude.
+/// </summary>
+public sealed class AgentExitTests
+{
+    [Fact]
+    public async Task AgentExitsAfterTakingThePrompt_SessionFails_WithWhatItPrinted()
+    {
+        await using var world = await WorldWithClaudeAsync("""
+            read -r initialize
+            read -r prompt
+            echo "claude: out of memory while loading the project" >&2
+            exit 3
+            """);
+        var id = await world.StartSessionAsync("Fix the build");
+        await using var events = await world.EventsAsync(id);
+
+        var error = await events.WaitForAsync(e => e.Event == "error");
+        Assert.Contains("exited unexpectedly (exit code 3)", error.Str("message"), StringComparison.Ordinal);
+        Assert.Contains("out of memory while loading the project", error.Str("stderrTail"), StringComparison.Ordinal);
+        await events.WaitForAsync(e => e.Event == "session.status" && e.Str("status") == "failed");
+        Assert.Equal("failed", (await world.SessionAsync(id)).GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task AgentExitsAsItStarts_TheOwnerHearsWhatItPrinted_NeverA500()
+    {
+        // It closes its input at once: the first message finds no one to take it (or, if it went first, the exit follows).
+        await using var world = await WorldWithClaudeAsync("""
+            exec 0<&-
+            echo "claude: cannot read settings.json: permission denied" >&2
+            exit 1
+            """);
+        var response = await world.Http.PostAsJsonAsync($"/api/projects/{world.ProjectId}/sessions", new { agent = "claude-code", prompt = "Fix the build" });
+
+        if (response.StatusCode == HttpStatusCode.Created)
+        {
+            var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+            await using var events = await world.EventsAsync(id);
+            var error = await events.WaitForAsync(e => e.Event == "error");
+            Assert.Contains("cannot read settings.json", error.Str("stderrTail"), StringComparison.Ordinal);
+            return;
+        }
+
+        var problem = await ApiAssert.ProblemAsync(response, HttpStatusCode.ServiceUnavailable, "AGENT_UNAVAILABLE");
+        var detail = problem.GetProperty("detail").GetString();
+        Assert.Contains("exited before it took the first message", detail, StringComparison.Ordinal);
+        Assert.Contains("cannot read settings.json: permission denied", detail, StringComparison.Ordinal);
+        // No husk is left for the retry to trip over.
+        var sessions = await world.Http.GetOkAsync($"/api/sessions?projectId={world.ProjectId}");
+        Assert.Equal(0, sessions.GetArrayLength());
+    }
+
+    private static Task<AgentWorld> WorldWithClaudeAsync(string script) =>
+        AgentWorld.StartAsync("claude-code", (_, home) =>
+        {
+            var executable = Path.Combine(TempPaths.NewDirectory("pc-agent"), "claude");
+            File.WriteAllText(executable, $"#!/bin/sh\n{script}\n");
+            File.SetUnixFileMode(executable, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            return new Dictionary<string, AgentCommand> { ["claude-code"] = new AgentCommand(executable, new Dictionary<string, string?> { ["HOME"] = home }) };
+        });
+}
