@@ -81,10 +81,6 @@ public sealed class BridgeStore(Database database, Ledger.LedgerStore ledger, Ti
     public IReadOnlyList<BridgeChannel> Channels(string? bridgeId = null) => database.Read(connection => connection.Query(
         ChannelQuery("WHERE $bridge IS NULL OR bridge_id = $bridge") + " ORDER BY bound_at", MapChannel, ("$bridge", bridgeId)));
 
-    /// <summary>The chats bound to a project, on every bridge.</summary>
-    public IReadOnlyList<BridgeChannel> ChannelsOf(string projectId) => database.Read(connection => connection.Query(
-        ChannelQuery("WHERE project_id = $project"), MapChannel, ("$project", projectId)));
-
     private static string ChannelQuery(string where) =>
         $"SELECT bridge_id, chat_id, chat_title, project_id, agent, session_id, bound_by, bound_at FROM bridge_channels {where}";
 

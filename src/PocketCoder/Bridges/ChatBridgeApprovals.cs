@@ -171,11 +171,7 @@ public sealed partial class ChatBridge
     private const string NotWholeNotice = "⚠ Not shown here whole, so it can only be denied here: allow it in the app, where it is.";
 
     /// <summary>The text cut to what the platform shows, with room kept for the notice that it is not whole.</summary>
-    private string FitText(string text)
-    {
-        var room = platform.MaxTextLength - NotWholeNotice.Length - 4;
-        return text.Length <= room ? text : text[..(room - 1)] + "…";
-    }
+    private string FitText(string text) => Shorten(text, platform.MaxTextLength - NotWholeNotice.Length - 4);
 
     /// <summary>Longest part of a call shown before it counts as not shown whole.</summary>
     private const int LongestShown = 2500;

@@ -41,14 +41,8 @@ public sealed class ChatOutbox(IChatPlatform platform, TimeProvider clock, ILogg
     /// <summary>One-off calls (replies, files) waiting in all chats; posts are never dropped (each waits at most once).</summary>
     private const int MaxCallsWaiting = 1000;
 
-    private sealed class Item(ChatPost? post, Func<CancellationToken, Task>? call, long order)
+    private sealed record Item(ChatPost? Post, Func<CancellationToken, Task>? Call, long Order)
     {
-        public ChatPost? Post { get; } = post;
-
-        public Func<CancellationToken, Task>? Call { get; } = call;
-
-        public long Order { get; } = order;
-
         public int Attempts { get; set; }
     }
 

@@ -20,17 +20,10 @@ namespace PocketCoder.Bridges.Feishu;
 /// </summary>
 public sealed partial class FeishuPlatform(BridgeDefinition bridge) : IChatPlatform
 {
-    private const int MaxAnswerBytes = 8 << 20;
-
     /// <summary>Feishu waits about three seconds for a press's answer; unanswered by then, it is acknowledged without a toast.</summary>
     private static readonly TimeSpan PressAnswerWait = TimeSpan.FromSeconds(2);
 
-    // No redirects: the App Secret and the token go only to the configured API address, never where an answer points.
-    private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), AllowAutoRedirect = false })
-    {
-        Timeout = TimeSpan.FromSeconds(30),
-        MaxResponseContentBufferSize = MaxAnswerBytes,
-    };
+    private readonly HttpClient _http = ChatHttp.Client(TimeSpan.FromSeconds(30));
     private readonly SemaphoreSlim _sending = new(1, 1);
     /// <summary>Presses not yet acknowledged, with the connection they came on (the answer must go back on that one).</summary>
     private readonly ConcurrentDictionary<string, (FeishuFrame Frame, ClientWebSocket Socket)> _pressesWaiting = new(StringComparer.Ordinal);
@@ -371,7 +364,7 @@ public sealed partial class FeishuPlatform(BridgeDefinition bridge) : IChatPlatf
     /// <summary>A card with the text as plain text (never markdown: what agents write is shown, not interpreted) and rows of buttons.</summary>
     private JsonObject Card(ChatMessage message)
     {
-        var text = message.Text.Length > MaxTextLength ? message.Text[..(MaxTextLength - 1)] + "…" : message.Text;
+        var text = ChatBridge.Shorten(message.Text, MaxTextLength);
         var elements = new JsonArray(new JsonObject
         {
             ["tag"] = "div",
@@ -427,16 +420,7 @@ public sealed partial class FeishuPlatform(BridgeDefinition bridge) : IChatPlatf
                 throw new ChatRateLimitedException(TimeSpan.FromSeconds(Math.Clamp(reset, 1, 3600)));
             }
 
-            JsonObject? answer;
-            try
-            {
-                answer = JsonNode.Parse(await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false)) as JsonObject;
-            }
-            catch (JsonException)
-            {
-                answer = null;
-            }
-
+            var answer = await ChatHttp.ReadAsync(response, cancellationToken).ConfigureAwait(false) as JsonObject;
             var code = answer?["code"]?.GetValueKind() == JsonValueKind.Number ? answer["code"]!.GetValue<long>() : -1;
             if (code == 0 && response.IsSuccessStatusCode)
             {

@@ -20,14 +20,7 @@ public sealed class SlackPlatform(BridgeDefinition bridge) : IChatPlatform
     /// <summary>The words a message may start with instead of a slash (Slack's client takes a leading slash for its own commands).</summary>
     private static readonly string[] CommandPrefixes = ["pc ", "pocketcoder "];
 
-    /// <summary>An answer is one message or one user: a server sending more is not Slack.</summary>
-    private const int MaxAnswerBytes = 8 << 20;
-
-    private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), AllowAutoRedirect = false })
-    {
-        Timeout = TimeSpan.FromSeconds(30),
-        MaxResponseContentBufferSize = MaxAnswerBytes,
-    };
+    private readonly HttpClient _http = ChatHttp.Client(TimeSpan.FromSeconds(30));
     private readonly ConcurrentDictionary<string, string> _names = new(StringComparer.Ordinal);
     private ClientWebSocket? _socket;
     private string? _botUserId;
@@ -240,7 +233,7 @@ public sealed class SlackPlatform(BridgeDefinition bridge) : IChatPlatform
     /// <summary>Plain text in a section block (never mrkdwn: what agents write is shown, not interpreted), and a row of buttons.</summary>
     private JsonObject Body(string chatId, ChatMessage message)
     {
-        var text = message.Text.Length > MaxTextLength ? message.Text[..(MaxTextLength - 1)] + "…" : message.Text;
+        var text = ChatBridge.Shorten(message.Text, MaxTextLength);
         var blocks = new JsonArray(new JsonObject
         {
             ["type"] = "section",
@@ -285,16 +278,7 @@ public sealed class SlackPlatform(BridgeDefinition bridge) : IChatPlatform
             throw new HttpRequestException($"Slack answered {method} with HTTP {(int)response.StatusCode}", null, response.StatusCode);
         }
 
-        JsonObject? answer;
-        try
-        {
-            answer = JsonNode.Parse(await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false)) as JsonObject;
-        }
-        catch (JsonException)
-        {
-            answer = null;
-        }
-
+        var answer = await ChatHttp.ReadAsync(response, cancellationToken).ConfigureAwait(false) as JsonObject;
         if (answer?["ok"]?.GetValue<bool>() == true)
         {
             return answer;

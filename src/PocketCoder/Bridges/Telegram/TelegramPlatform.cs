@@ -14,12 +14,7 @@ namespace PocketCoder.Bridges.Telegram;
 /// </summary>
 public sealed class TelegramPlatform(BridgeDefinition bridge, TimeSpan pollWait) : IChatPlatform
 {
-    private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), AllowAutoRedirect = false })
-    {
-        Timeout = pollWait + TimeSpan.FromSeconds(30),
-        // An answer is a page of updates or one message: a server sending more is not Telegram.
-        MaxResponseContentBufferSize = 8 << 20,
-    };
+    private readonly HttpClient _http = ChatHttp.Client(pollWait + TimeSpan.FromSeconds(30));
 
     public int MaxTextLength => 4096;
 
@@ -155,7 +150,7 @@ public sealed class TelegramPlatform(BridgeDefinition bridge, TimeSpan pollWait)
         using var form = new MultipartFormDataContent
         {
             { new StringContent(chatId), "chat_id" },
-            { new StringContent(caption.Length > 1024 ? caption[..1023] + "…" : caption), "caption" },
+            { new StringContent(ChatBridge.Shorten(caption, 1024)), "caption" },
         };
         var file = new ByteArrayContent(Encoding.UTF8.GetBytes(content));
         file.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("text/plain");
@@ -168,7 +163,7 @@ public sealed class TelegramPlatform(BridgeDefinition bridge, TimeSpan pollWait)
 
     private JsonObject Body(string chatId, ChatMessage message)
     {
-        var text = message.Text.Length > MaxTextLength ? message.Text[..(MaxTextLength - 1)] + "…" : message.Text;
+        var text = ChatBridge.Shorten(message.Text, MaxTextLength);
         var body = new JsonObject
         {
             ["chat_id"] = long.TryParse(chatId, CultureInfo.InvariantCulture, out var numeric) ? numeric : chatId,
@@ -206,16 +201,7 @@ public sealed class TelegramPlatform(BridgeDefinition bridge, TimeSpan pollWait)
         }
 
         using var response = await _http.PostAsync(address, content, limit.Token).ConfigureAwait(false);
-        JsonNode? answer;
-        try
-        {
-            answer = JsonNode.Parse(await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false));
-        }
-        catch (JsonException)
-        {
-            answer = null;
-        }
-
+        var answer = await ChatHttp.ReadAsync(response, cancellationToken).ConfigureAwait(false);
         if (answer?["ok"]?.GetValue<bool>() == true)
         {
             return answer["result"];
