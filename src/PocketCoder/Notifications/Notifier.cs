@@ -184,24 +184,23 @@ public sealed class Notifier(
         var (projectName, _) = Names(approval.SessionId);
         // A question is answered in the app: no Allow/Deny actions on its notification.
         var question = approval.Kind == Agents.ToolKinds.ToWire(Agents.ToolKind.Question);
-        PushMessage For(NotificationSettings settings, bool silent) => settings.ShowsSummary
-            ? Message(NotificationKinds.ApprovalRequested, question ? $"The agent asks · {projectName}" : $"Approval needed · {projectName}",
-                Shorten(approval.Title) + (approval.Title.EndsWith('?') ? "" : "?"), SessionTag(approval.SessionId),
-                SessionUrl(approval.SessionId), approval.Id, actions: !question, silent)
-            : Message(NotificationKinds.ApprovalRequested, "PocketCoder", "An approval is waiting.", SessionTag(approval.SessionId),
-                SessionUrl(approval.SessionId), approval.Id, actions: false, silent);
+        PushMessage For(NotificationSettings settings, bool silent) => Message(settings, silent, NotificationKinds.ApprovalRequested,
+            question ? $"The agent asks · {projectName}" : $"Approval needed · {projectName}", Shorten(approval.Title) + (approval.Title.EndsWith('?') ? "" : "?"),
+            "An approval is waiting.", SessionTag(approval.SessionId), SessionUrl(approval.SessionId), approval.Id, actions: !question);
 
         // Timers are armed before anything is sent or recorded, so whoever sees a push or a record can move the clock.
         var token = answered.Token;
         if (projects.Find(approval.ProjectId)?.ApprovalTimeoutSeconds is > 0 and var seconds)
         {
-            _ = WarnBeforeTimeoutAsync(approval, seconds, projectName, token);
+            // With a project timeout, a last call before the question is denied: a quarter of the time, at most a minute, before.
+            var warnBefore = Math.Min(60, seconds / 4.0);
+            _ = LaterAsync(TimeSpan.FromSeconds(seconds - warnBefore), NotificationKinds.ApprovalExpiring, () => WarnNow(approval, warnBefore, projectName), token);
         }
 
         var looking = Dispatch(NotificationKinds.ApprovalRequested, approval.Id, For, escalate: true);
         if (looking.Count > 0)
         {
-            _ = EscalateAsync(approval, looking, For, token);
+            _ = LaterAsync(options.NotifyEscalateAfter, NotificationKinds.ApprovalRequested, () => EscalateNow(approval, looking, For), token);
         }
 
         foreach (var device in looking)
@@ -211,11 +210,12 @@ public sealed class Notifier(
         }
     }
 
-    private async Task EscalateAsync(Approval approval, IReadOnlyList<string> looking, Func<NotificationSettings, bool, PushMessage> message, CancellationToken cancellationToken)
+    /// <summary>Does <paramref name="act"/> after <paramref name="delay"/> unless the question is answered first; a failure is logged.</summary>
+    private async Task LaterAsync(TimeSpan delay, string kind, Action act, CancellationToken answered)
     {
         try
         {
-            await Task.Delay(options.NotifyEscalateAfter, clock, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(delay, clock, answered).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -224,11 +224,11 @@ public sealed class Notifier(
 
         try
         {
-            EscalateNow(approval, looking, message);
+            act();
         }
         catch (Exception exception)
         {
-            NotificationLog.HandlerFailed(logger, exception, NotificationKinds.ApprovalRequested);
+            NotificationLog.HandlerFailed(logger, exception, kind);
         }
     }
 
@@ -248,48 +248,25 @@ public sealed class Notifier(
         }
     }
 
-    /// <summary>With a project timeout, a last call before the question is denied: a quarter of the time, at most a minute, before.</summary>
-    private async Task WarnBeforeTimeoutAsync(Approval approval, int timeoutSeconds, string projectName, CancellationToken cancellationToken)
+    private void WarnNow(Approval approval, double warnBefore, string projectName)
     {
-        var warnBefore = Math.Min(60, timeoutSeconds / 4.0);
-        try
-        {
-            await Task.Delay(TimeSpan.FromSeconds(timeoutSeconds - warnBefore), clock, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
+        if (approvals.Find(approval.Id) is not { Status: ApprovalStatuses.Pending })
         {
             return;
         }
 
-        try
-        {
-            if (approvals.Find(approval.Id) is { Status: ApprovalStatuses.Pending })
-            {
-                WarnNow(approval, warnBefore, projectName);
-            }
-        }
-        catch (Exception exception)
-        {
-            NotificationLog.HandlerFailed(logger, exception, NotificationKinds.ApprovalExpiring);
-        }
-    }
-
-    private void WarnNow(Approval approval, double warnBefore, string projectName)
-    {
-        Dispatch(NotificationKinds.ApprovalExpiring, approval.Id, (settings, silent) => settings.ShowsSummary
-            ? Message(NotificationKinds.ApprovalExpiring, $"Approval expires soon · {projectName}", $"Denied in {warnBefore:0} s unless you decide: {Shorten(approval.Title)}",
-                SessionTag(approval.SessionId), SessionUrl(approval.SessionId), approval.Id, actions: approval.Kind != Agents.ToolKinds.ToWire(Agents.ToolKind.Question), silent)
-            : Message(NotificationKinds.ApprovalExpiring, "PocketCoder", "An approval expires soon.", SessionTag(approval.SessionId),
-                SessionUrl(approval.SessionId), approval.Id, actions: false, silent), escalate: false);
+        Dispatch(NotificationKinds.ApprovalExpiring, approval.Id, (settings, silent) => Message(settings, silent, NotificationKinds.ApprovalExpiring,
+            $"Approval expires soon · {projectName}", $"Denied in {warnBefore:0} s unless you decide: {Shorten(approval.Title)}", "An approval expires soon.",
+            SessionTag(approval.SessionId), SessionUrl(approval.SessionId), approval.Id, actions: approval.Kind != Agents.ToolKinds.ToWire(Agents.ToolKind.Question)),
+            escalate: false);
     }
 
     private void OnSessionEvent(string sessionId, string notification, string what, string summary, string privateText)
     {
         var (projectName, sessionTitle) = Names(sessionId);
         var body = sessionTitle is null ? summary : $"{sessionTitle}: {summary}";
-        Dispatch(notification, sessionId, (settings, silent) => settings.ShowsSummary
-            ? Message(notification, $"{what} · {projectName}", Shorten(body), SessionTag(sessionId), SessionUrl(sessionId), null, false, silent)
-            : Message(notification, "PocketCoder", privateText, SessionTag(sessionId), SessionUrl(sessionId), null, false, silent), escalate: false);
+        Dispatch(notification, sessionId, (settings, silent) => Message(settings, silent, notification, $"{what} · {projectName}", body, privateText,
+            SessionTag(sessionId), SessionUrl(sessionId)), escalate: false);
     }
 
     private void OnCommandFinished(CommandRun run, CommandExitEvent exit)
@@ -314,11 +291,9 @@ public sealed class Notifier(
             "cancelled" => "was cancelled",
             _ => $"exited {exit.ExitCode}",
         };
-        Dispatch(NotificationKinds.CommandFinished, run.Id, (settings, silent) => settings.ShowsSummary
-            ? Message(NotificationKinds.CommandFinished, $"Command finished · {projectName}", Shorten($"`{run.Command}` {outcome} after {exit.DurationMs / 1000.0:0.#} s"),
-                $"command-{run.ProjectId}", $"/p/{run.ProjectId}/run", null, false, silent)
-            : Message(NotificationKinds.CommandFinished, "PocketCoder", "A command finished.", $"command-{run.ProjectId}", $"/p/{run.ProjectId}/run", null, false, silent),
-            escalate: false);
+        Dispatch(NotificationKinds.CommandFinished, run.Id, (settings, silent) => Message(settings, silent, NotificationKinds.CommandFinished,
+            $"Command finished · {projectName}", $"`{run.Command}` {outcome} after {exit.DurationMs / 1000.0:0.#} s", "A command finished.",
+            $"command-{run.ProjectId}", $"/p/{run.ProjectId}/run"), escalate: false);
     }
 
     /// <summary>
@@ -412,6 +387,12 @@ public sealed class Notifier(
     /// <summary>Title and body are cut so that any message fits one push record (4 KB), whatever a project is called.</summary>
     private PushMessage Message(string notification, string title, string body, string tag, string url, string? approvalId, bool actions, bool silent) =>
         new(notification, Shorten(title, TitleLength), Shorten(body), tag, url, approvalId, actions, silent, clock.GetUtcNow().ToString("O"));
+
+    /// <summary>As the device's settings want it: what happened, or for private content only that something did (no actions).</summary>
+    private PushMessage Message(NotificationSettings settings, bool silent, string notification, string title, string body, string privateText,
+        string tag, string url, string? approvalId = null, bool actions = false) => settings.ShowsSummary
+        ? Message(notification, title, body, tag, url, approvalId, actions, silent)
+        : Message(notification, "PocketCoder", privateText, tag, url, approvalId, actions: false, silent);
 
     private (string Project, string? Session) Names(string sessionId)
     {

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json;
 
 namespace PocketCoder.Notifications;
@@ -124,16 +123,8 @@ public sealed class PushSender(Vapid vapid, TimeProvider clock, ILogger<PushSend
     /// <summary>RFC 8030 §5.4: at most 32 characters of the base64url alphabet (a session's id without its dashes is exactly 32).</summary>
     internal static string Topic(string tag)
     {
-        var clean = new StringBuilder(32);
-        foreach (var c in tag)
-        {
-            if (char.IsAsciiLetterOrDigit(c))
-            {
-                clean.Append(c);
-            }
-        }
-
-        return clean.Length <= 32 ? clean.ToString() : clean.ToString(clean.Length - 32, 32);
+        var clean = string.Concat(tag.Where(char.IsAsciiLetterOrDigit));
+        return clean.Length <= 32 ? clean : clean[^32..];
     }
 
     public void Dispose() => _http.Dispose();

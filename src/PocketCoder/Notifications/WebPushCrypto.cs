@@ -117,10 +117,7 @@ public static class WebPushCrypto
     private static (byte[] Key, byte[] Nonce) DeriveKeyAndNonce(byte[] sharedSecret, byte[] authSecret, byte[] salt, byte[] receiverPublic, byte[] senderPublic)
     {
         // RFC 8291 §3.3: the auth secret and both public keys go into the input keying material...
-        var keyInfo = new byte[KeyInfoLabel.Length + receiverPublic.Length + senderPublic.Length];
-        KeyInfoLabel.CopyTo(keyInfo, 0);
-        receiverPublic.CopyTo(keyInfo, KeyInfoLabel.Length);
-        senderPublic.CopyTo(keyInfo, KeyInfoLabel.Length + receiverPublic.Length);
+        byte[] keyInfo = [.. KeyInfoLabel, .. receiverPublic, .. senderPublic];
         var inputKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, sharedSecret, 32, authSecret, keyInfo);
 
         // ...and RFC 8188 §2.2 derives the content key and nonce from it with the message's salt.
