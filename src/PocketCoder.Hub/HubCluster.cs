@@ -43,7 +43,7 @@ public sealed partial class HubCluster(NpgsqlDataSource database, string adverti
     /// <summary>The machines linked here now (set by <see cref="Tunnels"/>): the heartbeat restores any record a failed write lost.</summary>
     internal Func<string[]>? LinkedMachines { get; set; }
 
-    private string Channel => ChannelOf(Instance);
+    private string Channel => "pocketcoder_hub_" + Instance;
 
     /// <summary>Runs DDL with other instances held off (two starting at once would race on CREATE TABLE).</summary>
     public static string Serialized(string ddl) => $"BEGIN; SELECT pg_advisory_xact_lock(7420); {ddl}; COMMIT;";
@@ -122,15 +122,11 @@ public sealed partial class HubCluster(NpgsqlDataSource database, string adverti
         var payload = JsonSerializer.Serialize(new DialRequest(machine, stream, remote, Advertise), ClusterJson.Default.DialRequest);
         try
         {
-            await using var command = database.CreateCommand("""
+            await using var command = Command("""
                 SELECT pg_notify('pocketcoder_hub_' || l.instance, @payload)
                 FROM hub_links l JOIN hub_instances i ON i.id = l.instance
                 WHERE l.machine = @machine AND l.instance <> @id AND i.seen_at > now() - @silence
-                """);
-            command.Parameters.AddWithValue("payload", payload);
-            command.Parameters.AddWithValue("machine", machine);
-            command.Parameters.AddWithValue("id", Instance);
-            command.Parameters.AddWithValue("silence", Silence);
+                """, ("payload", payload), ("machine", machine), ("id", Instance), ("silence", Silence));
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             return await reader.ReadAsync(cancellationToken);
         }
@@ -146,8 +142,7 @@ public sealed partial class HubCluster(NpgsqlDataSource database, string adverti
     {
         try
         {
-            await using var command = database.CreateCommand("SELECT advertise FROM hub_instances WHERE seen_at > now() - @silence ORDER BY advertise");
-            command.Parameters.AddWithValue("silence", Silence);
+            await using var command = Command("SELECT advertise FROM hub_instances WHERE seen_at > now() - @silence ORDER BY advertise", ("silence", Silence));
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             var addresses = new List<string>();
             while (await reader.ReadAsync(cancellationToken))
@@ -163,8 +158,6 @@ public sealed partial class HubCluster(NpgsqlDataSource database, string adverti
             return [Advertise];
         }
     }
-
-    internal static string ChannelOf(string instance) => "pocketcoder_hub_" + instance;
 
     /// <summary>One connection kept for LISTEN, reopened when it drops (requests sent meanwhile time out at the phone's instance).</summary>
     private async Task ListenAsync(CancellationToken stoppingToken)
@@ -258,40 +251,40 @@ public sealed partial class HubCluster(NpgsqlDataSource database, string adverti
     private async Task BeatAsync(CancellationToken cancellationToken)
     {
         await using var batch = database.CreateBatch();
-        batch.BatchCommands.Add(Command("""
+        batch.BatchCommands.Add(BatchCommand("""
             INSERT INTO hub_instances (id, advertise, seen_at) VALUES (@id, @advertise, now())
             ON CONFLICT (id) DO UPDATE SET seen_at = now()
             """, ("id", Instance), ("advertise", Advertise)));
-        batch.BatchCommands.Add(Command("""
+        batch.BatchCommands.Add(BatchCommand("""
             INSERT INTO hub_links (machine, instance, since) SELECT m, @id, now() FROM unnest(@machines) AS m
             ON CONFLICT (machine) DO NOTHING
             """, ("id", Instance), ("machines", LinkedMachines?.Invoke() ?? [])));
-        batch.BatchCommands.Add(Command("DELETE FROM hub_instances WHERE seen_at < now() - interval '1 minute'"));
-        batch.BatchCommands.Add(Command("DELETE FROM hub_links l WHERE NOT EXISTS (SELECT 1 FROM hub_instances i WHERE i.id = l.instance)"));
+        batch.BatchCommands.Add(BatchCommand("DELETE FROM hub_instances WHERE seen_at < now() - interval '1 minute'"));
+        batch.BatchCommands.Add(BatchCommand("DELETE FROM hub_links l WHERE NOT EXISTS (SELECT 1 FROM hub_instances i WHERE i.id = l.instance)"));
         await batch.ExecuteNonQueryAsync(cancellationToken);
     }
 
     private async Task ExecuteAsync(string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
     {
-        await using var command = database.CreateCommand(sql);
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value);
-        }
-
+        await using var command = Command(sql, parameters);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private static NpgsqlBatchCommand Command(string sql, params (string Name, object Value)[] parameters)
+    private NpgsqlCommand Command(string sql, params (string Name, object Value)[] parameters)
     {
-        var command = new NpgsqlBatchCommand(sql);
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value);
-        }
-
+        var command = database.CreateCommand(sql);
+        command.Parameters.AddRange(Parameters(parameters));
         return command;
     }
+
+    private static NpgsqlBatchCommand BatchCommand(string sql, params (string Name, object Value)[] parameters)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        command.Parameters.AddRange(Parameters(parameters));
+        return command;
+    }
+
+    private static NpgsqlParameter[] Parameters((string Name, object Value)[] parameters) => [.. parameters.Select(p => new NpgsqlParameter(p.Name, p.Value))];
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Hub instance {Instance} joined its cluster; machines dial it at {Advertise}")]
     private static partial void LogJoined(ILogger logger, string instance, string advertise);

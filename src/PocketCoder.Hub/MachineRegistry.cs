@@ -46,7 +46,7 @@ public sealed partial class MachineRegistry
             throw new ArgumentException($"'{name}' is not a machine name: 1 to 32 lower-case letters, digits or inner hyphens.", nameof(name));
         }
 
-        var token = $"{name}.{Base64Url(RandomNumberGenerator.GetBytes(32))}";
+        var token = $"{name}.{System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32))}";
         Execute("""
             INSERT INTO machines (name, token_hash, created_at) VALUES (@name, @hash, @at)
             ON CONFLICT (name) DO UPDATE SET token_hash = excluded.token_hash, created_at = excluded.created_at
@@ -116,6 +116,4 @@ public sealed partial class MachineRegistry
     }
 
     private static byte[] Hash(string token) => SHA256.HashData(Encoding.UTF8.GetBytes(token));
-
-    private static string Base64Url(byte[] bytes) => System.Buffers.Text.Base64Url.EncodeToString(bytes);
 }

@@ -112,12 +112,7 @@ public sealed class TlsCertificate
                 $"The certificate {certificatePath} is valid from {certificate.NotBefore:u} to {certificate.NotAfter:u}, not now.");
         }
 
-        var intermediates = new X509Certificate2Collection();
-        foreach (var other in all.Skip(1))
-        {
-            intermediates.Add(other);
-        }
-
+        X509Certificate2Collection intermediates = [.. all.Skip(1)];
         // offline: the chain is what the file says; nothing is fetched from the network during a handshake.
         return new Loaded(SslStreamCertificateContext.Create(certificate, intermediates, offline: true), stamp);
     }

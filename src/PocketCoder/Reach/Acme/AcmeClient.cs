@@ -44,10 +44,7 @@ public sealed class AcmeClient(HttpClient http, Uri directoryUrl, ECDsa accountK
         }
 
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
-        var names = new SubjectAlternativeNameBuilder();
-        names.AddDnsName(name);
-        request.CertificateExtensions.Add(names.Build());
+        var request = CertificateRequestFor(name, key);
         await PostAsync(order.GetProperty("finalize").GetString()!, new JsonObject { ["csr"] = Base64Url(request.CreateSigningRequest()) }, cancellationToken);
         var done = await PollAsync(orderUrl!, "valid", cancellationToken);
         var chain = await PostAsGetTextAsync(done.GetProperty("certificate").GetString()!, cancellationToken);
@@ -232,4 +229,14 @@ public sealed class AcmeClient(HttpClient http, Uri directoryUrl, ECDsa accountK
     }
 
     internal static string Base64Url(byte[] bytes) => System.Buffers.Text.Base64Url.EncodeToString(bytes);
+
+    /// <summary>A request for a certificate naming <paramref name="name"/> (subject and DNS subject alternative name), signed with <paramref name="key"/>.</summary>
+    internal static CertificateRequest CertificateRequestFor(string name, ECDsa key)
+    {
+        var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddDnsName(name);
+        request.CertificateExtensions.Add(names.Build());
+        return request;
+    }
 }

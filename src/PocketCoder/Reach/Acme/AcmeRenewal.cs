@@ -49,12 +49,8 @@ public sealed partial class AcmeRenewal(PocketCoderOptions options, AlpnChalleng
         {
             // None yet (or expired, or broken): a stand-in until ACME delivers.
             using var standInKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-            var request = new CertificateRequest($"CN={name}", standInKey, HashAlgorithmName.SHA256);
-            var names = new SubjectAlternativeNameBuilder();
-            names.AddDnsName(name);
-            request.CertificateExtensions.Add(names.Build());
             var now = clock.GetUtcNow();
-            using var standIn = request.CreateSelfSigned(now.AddMinutes(-5), now.AddDays(1));
+            using var standIn = AcmeClient.CertificateRequestFor(name, standInKey).CreateSelfSigned(now.AddMinutes(-5), now.AddDays(1));
             DataFolder.WritePrivateFile(key, standInKey.ExportPkcs8PrivateKeyPem());
             DataFolder.WritePrivateFile(certificate, standIn.ExportCertificatePem());
             return TlsCertificate.Load(certificate, key, clock);

@@ -71,10 +71,7 @@ public sealed class AlpnChallenges
     internal static X509Certificate2 Create(string name, string keyAuthorization)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
-        var names = new SubjectAlternativeNameBuilder();
-        names.AddDnsName(name);
-        request.CertificateExtensions.Add(names.Build());
+        var request = AcmeClient.CertificateRequestFor(name, key);
         byte[] digest = [0x04, 0x20, .. SHA256.HashData(Encoding.UTF8.GetBytes(keyAuthorization))];
         request.CertificateExtensions.Add(new X509Extension(new Oid("1.3.6.1.5.5.7.1.31"), digest, critical: true));
         var now = DateTimeOffset.UtcNow;

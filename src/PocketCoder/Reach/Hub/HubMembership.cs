@@ -61,11 +61,7 @@ public sealed record HubMembership(string Hub, string Token, string PublicUrl, s
     }
 
     /// <summary>The hub URL for a WebSocket path: https becomes wss.</summary>
-    public Uri WebSocketUri(string path)
-    {
-        var hub = new UriBuilder(Hub) { Scheme = Uri.UriSchemeWss, Path = path };
-        return hub.Uri;
-    }
+    public Uri WebSocketUri(string path) => new UriBuilder(Hub) { Scheme = Uri.UriSchemeWss, Path = path }.Uri;
 
     /// <summary>
     /// A WebSocket to the hub, signed in with the token, pinged so a dead link is noticed within 15 s. With

@@ -52,11 +52,7 @@ internal sealed class HubTransport : IConnectionListenerFactory, IConnectionList
             return ValueTask.CompletedTask;
         }
 
-        public ValueTask DisposeAsync()
-        {
-            arrivals.Writer.TryComplete();
-            return ValueTask.CompletedTask;
-        }
+        public ValueTask DisposeAsync() => UnbindAsync();
     }
 }
 
