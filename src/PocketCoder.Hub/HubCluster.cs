@@ -142,7 +142,8 @@ public sealed partial class HubCluster(NpgsqlDataSource database, string adverti
     {
         try
         {
-            await using var command = Command("SELECT advertise FROM hub_instances WHERE seen_at > now() - @silence ORDER BY advertise", ("silence", Silence));
+            await using var command = Command(
+                "SELECT advertise FROM hub_instances WHERE seen_at > now() - @silence ORDER BY advertise", ("silence", Silence));
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             var addresses = new List<string>();
             while (await reader.ReadAsync(cancellationToken))
@@ -284,7 +285,8 @@ public sealed partial class HubCluster(NpgsqlDataSource database, string adverti
         return command;
     }
 
-    private static NpgsqlParameter[] Parameters((string Name, object Value)[] parameters) => [.. parameters.Select(p => new NpgsqlParameter(p.Name, p.Value))];
+    private static NpgsqlParameter[] Parameters((string Name, object Value)[] parameters) =>
+        [.. parameters.Select(p => new NpgsqlParameter(p.Name, p.Value))];
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Hub instance {Instance} joined its cluster; machines dial it at {Advertise}")]
     private static partial void LogJoined(ILogger logger, string instance, string advertise);

@@ -151,12 +151,10 @@ public sealed class Tunnels
         JsonSerializer.Serialize(new HubMessage(HubMessage.Open, Stream: stream, Remote: remote, Dial: dial), HubJson.Default.HubMessage);
 
     /// <summary>Hands a machine's dial-back to the phone connection waiting for it; false for an unknown or foreign id.</summary>
-    internal bool TryAccept(string id, string machine, WebSocket socket, out PendingStream pending)
-    {
-        // Another machine's id is left in place for its own machine, not taken out of its reach.
-        return _pending.TryGetValue(id, out pending!) && pending.Machine == machine
-            && _pending.TryRemove(new KeyValuePair<string, PendingStream>(id, pending)) && pending.Accept(socket);
-    }
+    /// <remarks>Another machine's id is left in place for its own machine, not taken out of its reach.</remarks>
+    internal bool TryAccept(string id, string machine, WebSocket socket, out PendingStream pending) =>
+        _pending.TryGetValue(id, out pending!) && pending.Machine == machine
+        && _pending.TryRemove(new KeyValuePair<string, PendingStream>(id, pending)) && pending.Accept(socket);
 }
 
 /// <summary>One machine's control link; sends are serialized (a WebSocket allows one at a time).</summary>

@@ -25,7 +25,10 @@ public sealed record BindChannelRequest(
     [property: PrintableText(200, AllowBlank = false, ErrorMessage = "'projectId' is 1 to 200 printable characters.")]
     string? ProjectId);
 
-public sealed record BridgeChannelResponse(string ChatId, string ChatTitle, string ProjectId, string? Agent, string? SessionId, string BoundBy, DateTimeOffset BoundAt);
+public sealed record BridgeChannelResponse(string ChatId, string ChatTitle, string ProjectId, string? Agent, string? SessionId, string BoundBy, DateTimeOffset BoundAt)
+{
+    public static BridgeChannelResponse From(BridgeChannel c) => new(c.ChatId, c.ChatTitle, c.ProjectId, c.Agent, c.SessionId, c.BoundBy, c.BoundAt);
+}
 
 /// <param name="Revoked">Their device was revoked: they can no longer act (a new pairing code links them again).</param>
 public sealed record BridgePersonResponse(string UserId, string UserName, string DeviceId, DateTimeOffset LinkedAt, bool Revoked);
@@ -52,8 +55,7 @@ public static class BridgesApi
         {
             var health = running.TryGetValue(definition.Id, out var bridge) ? bridge.Health : new BridgeHealth("stopped", null, null);
             return new BridgeResponse(definition.Id, definition.Platform, health.State, health.BotName, health.Problem, store.Ignored(definition.Id),
-                [.. channels.Where(c => c.BridgeId == definition.Id)
-                    .Select(c => new BridgeChannelResponse(c.ChatId, c.ChatTitle, c.ProjectId, c.Agent, c.SessionId, c.BoundBy, c.BoundAt))],
+                [.. channels.Where(c => c.BridgeId == definition.Id).Select(BridgeChannelResponse.From)],
                 [.. people.Where(p => p.BridgeId == definition.Id)
                     .Select(p => new BridgePersonResponse(p.UserId, p.UserName, p.DeviceId, p.LinkedAt, revoked.Contains(p.DeviceId)))],
                 [.. chats.Where(c => c.BridgeId == definition.Id)
@@ -96,14 +98,9 @@ public static class BridgesApi
             ?? throw (projects.Find(project.Id) is null
                 ? ApiProblem.NotFound(ErrorCodes.ProjectNotFound, $"No project with id '{project.Id}'.")
                 : new ApiProblem(StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized, "This device was revoked."));
-        var running = host.Bridges.FirstOrDefault(b => b.Definition.Id == bridgeId);
-        if (running is not null)
-        {
-            running.Bound(chat.ChatId, chat.IsDirect, project, user.Actor().Name);
-        }
-
+        host.Bridges.FirstOrDefault(b => b.Definition.Id == bridgeId)?.Bound(chat.ChatId, chat.IsDirect, project, user.Actor().Name);
         return TypedResults.Created($"/api/bridges/{Uri.EscapeDataString(bridgeId)}/channels/{Uri.EscapeDataString(chat.ChatId)}",
-            new BridgeChannelResponse(channel.ChatId, channel.ChatTitle, channel.ProjectId, channel.Agent, channel.SessionId, channel.BoundBy, channel.BoundAt));
+            BridgeChannelResponse.From(channel));
     }
 
     private static NoContent Unbind(string bridgeId, string chatId, BridgeStore store, BridgeHost host, ClaimsPrincipal user)

@@ -76,8 +76,7 @@ public static partial class BridgesFile
             var apiBase = Text(entry, "apiBase");
             var appSecret = Text(entry, "appSecret");
             var appId = Text(entry, "appId");
-            var problem = Check(id, platform, secret, apiBase, appSecret, appId);
-            if (problem is not null)
+            if (Check(id, platform, secret, apiBase, appSecret, appId) is { } problem)
             {
                 throw new InvalidDataException($"{path}: bridge '{id}': {problem}");
             }

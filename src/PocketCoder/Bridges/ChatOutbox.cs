@@ -103,15 +103,7 @@ public sealed class ChatOutbox(IChatPlatform platform, TimeProvider clock, ILogg
     public void Say(string chatId, string text, bool asksReply = false) =>
         Call(chatId, token => platform.SendAsync(chatId, new ChatMessage(text, AsksReply: asksReply), token));
 
-    private Lane LaneOf(string chatId)
-    {
-        if (!_lanes.TryGetValue(chatId, out var lane))
-        {
-            _lanes[chatId] = lane = new Lane();
-        }
-
-        return lane;
-    }
+    private Lane LaneOf(string chatId) => _lanes.TryGetValue(chatId, out var lane) ? lane : _lanes[chatId] = new Lane();
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {

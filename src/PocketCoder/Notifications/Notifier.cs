@@ -185,8 +185,9 @@ public sealed class Notifier(
         // A question is answered in the app: no Allow/Deny actions on its notification.
         var question = approval.Kind == Agents.ToolKinds.ToWire(Agents.ToolKind.Question);
         PushMessage For(NotificationSettings settings, bool silent) => Message(settings, silent, NotificationKinds.ApprovalRequested,
-            question ? $"The agent asks · {projectName}" : $"Approval needed · {projectName}", Shorten(approval.Title) + (approval.Title.EndsWith('?') ? "" : "?"),
-            "An approval is waiting.", SessionTag(approval.SessionId), SessionUrl(approval.SessionId), approval.Id, actions: !question);
+            question ? $"The agent asks · {projectName}" : $"Approval needed · {projectName}",
+            Shorten(approval.Title) + (approval.Title.EndsWith('?') ? "" : "?"), "An approval is waiting.",
+            SessionTag(approval.SessionId), SessionUrl(approval.SessionId), approval.Id, actions: !question);
 
         // Timers are armed before anything is sent or recorded, so whoever sees a push or a record can move the clock.
         var token = answered.Token;
@@ -194,7 +195,8 @@ public sealed class Notifier(
         {
             // With a project timeout, a last call before the question is denied: a quarter of the time, at most a minute, before.
             var warnBefore = Math.Min(60, seconds / 4.0);
-            _ = LaterAsync(TimeSpan.FromSeconds(seconds - warnBefore), NotificationKinds.ApprovalExpiring, () => WarnNow(approval, warnBefore, projectName), token);
+            _ = LaterAsync(TimeSpan.FromSeconds(seconds - warnBefore), NotificationKinds.ApprovalExpiring,
+                () => WarnNow(approval, warnBefore, projectName), token);
         }
 
         var looking = Dispatch(NotificationKinds.ApprovalRequested, approval.Id, For, escalate: true);
@@ -255,9 +257,10 @@ public sealed class Notifier(
             return;
         }
 
+        var question = approval.Kind == Agents.ToolKinds.ToWire(Agents.ToolKind.Question);
         Dispatch(NotificationKinds.ApprovalExpiring, approval.Id, (settings, silent) => Message(settings, silent, NotificationKinds.ApprovalExpiring,
-            $"Approval expires soon · {projectName}", $"Denied in {warnBefore:0} s unless you decide: {Shorten(approval.Title)}", "An approval expires soon.",
-            SessionTag(approval.SessionId), SessionUrl(approval.SessionId), approval.Id, actions: approval.Kind != Agents.ToolKinds.ToWire(Agents.ToolKind.Question)),
+            $"Approval expires soon · {projectName}", $"Denied in {warnBefore:0} s unless you decide: {Shorten(approval.Title)}",
+            "An approval expires soon.", SessionTag(approval.SessionId), SessionUrl(approval.SessionId), approval.Id, actions: !question),
             escalate: false);
     }
 

@@ -11,7 +11,8 @@ namespace PocketCoder.Notifications;
 /// public half every subscription is bound to. Each push carries a short-lived ES256 token for the push service's origin;
 /// a browser's push service refuses a message signed by any other key, so a leaked endpoint alone cannot be used to push.
 /// </summary>
-public sealed class Vapid : IDisposable
+/// <param name="subject">Who push services contact about this sender: a <c>mailto:</c> or <c>https:</c> URL.</param>
+public sealed class Vapid(string dataDirectory, string subject, TimeProvider clock) : IDisposable
 {
     public const string KeyFileName = "vapid.key";
 
@@ -20,29 +21,22 @@ public sealed class Vapid : IDisposable
 
     private static readonly TimeSpan TokenReuse = TimeSpan.FromHours(1);
 
-    private readonly ECDsa _key;
-    private readonly string _subject;
-    private readonly TimeProvider _clock;
+    private readonly ECDsa _key = ECDsa.Create(new ECParameters
+    {
+        Curve = ECCurve.NamedCurves.nistP256,
+        D = Secrets.LoadOrCreateKey(Path.Combine(dataDirectory, KeyFileName), NewPrivateKey),
+    });
+
     private readonly ConcurrentDictionary<string, (string Header, DateTimeOffset MadeAt)> _tokens = new(StringComparer.Ordinal);
 
-    /// <param name="subject">Who push services contact about this sender: a <c>mailto:</c> or <c>https:</c> URL.</param>
-    public Vapid(string dataDirectory, string subject, TimeProvider clock)
-    {
-        _subject = subject;
-        _clock = clock;
-        var privateKey = Secrets.LoadOrCreateKey(Path.Combine(dataDirectory, KeyFileName), NewPrivateKey);
-        _key = ECDsa.Create(new ECParameters { Curve = ECCurve.NamedCurves.nistP256, D = privateKey });
-        PublicKey = System.Buffers.Text.Base64Url.EncodeToString(WebPushCrypto.PublicKeyBytes(_key));
-    }
-
     /// <summary>The application server key a browser subscribes with (<c>applicationServerKey</c>), base64url.</summary>
-    public string PublicKey { get; }
+    public string PublicKey => System.Buffers.Text.Base64Url.EncodeToString(WebPushCrypto.PublicKeyBytes(_key));
 
     /// <summary>The <c>Authorization</c> header for a push to <paramref name="endpoint"/>: <c>vapid t=JWT, k=public key</c>.</summary>
     public string AuthorizationFor(Uri endpoint)
     {
         var audience = endpoint.GetLeftPart(UriPartial.Authority);
-        var now = _clock.GetUtcNow();
+        var now = clock.GetUtcNow();
         if (_tokens.TryGetValue(audience, out var cached) && now - cached.MadeAt < TokenReuse)
         {
             return cached.Header;
@@ -57,7 +51,7 @@ public sealed class Vapid : IDisposable
     {
         var head = System.Buffers.Text.Base64Url.EncodeToString("""{"typ":"JWT","alg":"ES256"}"""u8);
         var claims = System.Buffers.Text.Base64Url.EncodeToString(JsonSerializer.SerializeToUtf8Bytes(
-            new VapidClaims(audience, expires.ToUnixTimeSeconds(), _subject), NotificationJson.Default.VapidClaims));
+            new VapidClaims(audience, expires.ToUnixTimeSeconds(), subject), NotificationJson.Default.VapidClaims));
         var signed = $"{head}.{claims}";
         // ES256 is the raw r || s pair (IEEE P1363), which is what SignData gives by default.
         var signature = _key.SignData(Encoding.ASCII.GetBytes(signed), HashAlgorithmName.SHA256);

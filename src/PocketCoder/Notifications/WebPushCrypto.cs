@@ -54,9 +54,7 @@ public static class WebPushCrypto
         senderPublic.CopyTo(body, 21);
 
         // One record, so it is the last: the plaintext is followed by the delimiter 0x02 and no padding.
-        var padded = new byte[plaintext.Length + 1];
-        plaintext.CopyTo(padded);
-        padded[^1] = 2;
+        byte[] padded = [.. plaintext, 2];
         using var aes = new AesGcm(key, TagLength);
         aes.Encrypt(nonce, padded, body.AsSpan(HeaderLength, padded.Length), body.AsSpan(HeaderLength + padded.Length, TagLength));
         return body;

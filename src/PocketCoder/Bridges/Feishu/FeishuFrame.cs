@@ -43,27 +43,15 @@ public sealed class FeishuFrame
         foreach (var (key, value) in Headers)
         {
             using var header = new MemoryStream();
-            WriteBytes(header, 1, Encoding.UTF8.GetBytes(key));
-            WriteBytes(header, 2, Encoding.UTF8.GetBytes(value));
+            WriteText(header, 1, key);
+            WriteText(header, 2, value);
             WriteBytes(output, 5, header.ToArray());
         }
 
-        if (PayloadEncoding is not null)
-        {
-            WriteBytes(output, 6, Encoding.UTF8.GetBytes(PayloadEncoding));
-        }
-
-        if (PayloadType is not null)
-        {
-            WriteBytes(output, 7, Encoding.UTF8.GetBytes(PayloadType));
-        }
-
+        WriteText(output, 6, PayloadEncoding);
+        WriteText(output, 7, PayloadType);
         WriteBytes(output, 8, Payload);
-        if (LogIdNew is not null)
-        {
-            WriteBytes(output, 9, Encoding.UTF8.GetBytes(LogIdNew));
-        }
-
+        WriteText(output, 9, LogIdNew);
         return output.ToArray();
     }
 
@@ -152,6 +140,15 @@ public sealed class FeishuFrame
         WriteRawVarint(output, ((ulong)field << 3) | 2);
         WriteRawVarint(output, (ulong)value.Length);
         output.Write(value);
+    }
+
+    /// <summary>A string field; an absent one (null) is not written, as protobuf leaves out unset fields.</summary>
+    private static void WriteText(Stream output, int field, string? value)
+    {
+        if (value is not null)
+        {
+            WriteBytes(output, field, Encoding.UTF8.GetBytes(value));
+        }
     }
 
     private static void WriteRawVarint(Stream output, ulong value)

@@ -76,8 +76,7 @@ public sealed partial class FeishuPlatform(BridgeDefinition bridge) : IChatPlatf
             return ([], null); // A pong (and what it says of the ping interval is not needed: the SDK's two minutes are kept).
         }
 
-        var payload = Combine(frame);
-        if (payload is null)
+        if (Combine(frame) is not { } payload)
         {
             return ([], null);
         }
@@ -193,7 +192,7 @@ public sealed partial class FeishuPlatform(BridgeDefinition bridge) : IChatPlatf
     private static partial Regex MentionPlaceholder();
 
     /// <summary>A person's display name (the contact API, remembered), or their open id where the app may not read contacts.</summary>
-    public async Task<string> NameAsync(string openId, CancellationToken cancellationToken)
+    private async Task<string> NameAsync(string openId, CancellationToken cancellationToken)
     {
         if (_names.TryGetValue(openId, out var known))
         {

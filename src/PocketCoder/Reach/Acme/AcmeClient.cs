@@ -230,7 +230,7 @@ public sealed class AcmeClient(HttpClient http, Uri directoryUrl, ECDsa accountK
 
     internal static string Base64Url(byte[] bytes) => System.Buffers.Text.Base64Url.EncodeToString(bytes);
 
-    /// <summary>A request for a certificate naming <paramref name="name"/> (subject and DNS subject alternative name), signed with <paramref name="key"/>.</summary>
+    /// <summary>A request for a certificate naming <paramref name="name"/> (as subject and as DNS subject alternative name).</summary>
     internal static CertificateRequest CertificateRequestFor(string name, ECDsa key)
     {
         var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
