@@ -168,15 +168,8 @@ public static partial class HubServer
             return;
         }
 
-        // The splice runs on the phone's connection; this request (and so the socket) lives until it ends.
-        try
-        {
-            await stream.Finished.WaitAsync(tunnels.Closing);
-        }
-        catch (OperationCanceledException)
-        {
-            // The hub is stopping.
-        }
+        // The splice runs on the phone's connection; this request (and so the socket) lives until it ends or the hub stops.
+        await stream.Finished.WaitAsync(tunnels.Closing).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
     private static async Task<string?> AuthenticateAsync(HttpContext context, MachineRegistry registry)

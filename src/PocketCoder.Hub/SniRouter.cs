@@ -136,7 +136,8 @@ internal sealed partial class SniRouter(HubOptions options, Tunnels tunnels, Hub
             var down = MachineToPhoneAsync(machine, connection.Transport.Output, idle);
             await Task.WhenAny(up, down);
             await idle.CancelAsync();
-            await Task.WhenAll(Quietly(up), Quietly(down));
+            // The splice is over either way; which side failed first does not matter.
+            await Task.WhenAll(up, down).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
         catch (Exception exception) when (exception is OperationCanceledException or WebSocketException or IOException or ConnectionResetException)
         {
@@ -203,19 +204,6 @@ internal sealed partial class SniRouter(HubOptions options, Tunnels tunnels, Hub
         {
             await machine.SendAsync(segment, WebSocketMessageType.Binary, endOfMessage: true, cancellationToken);
             metrics.ToMachine(segment.Length);
-        }
-    }
-
-    private static async Task Quietly(Task task)
-    {
-        try
-        {
-            await task;
-        }
-#pragma warning disable CA1031 // The splice is over either way; which side failed first does not matter.
-        catch (Exception)
-#pragma warning restore CA1031
-        {
         }
     }
 

@@ -215,11 +215,8 @@ public sealed class Notifier(
     /// <summary>Does <paramref name="act"/> after <paramref name="delay"/> unless the question is answered first; a failure is logged.</summary>
     private async Task LaterAsync(TimeSpan delay, string kind, Action act, CancellationToken answered)
     {
-        try
-        {
-            await Task.Delay(delay, clock, answered).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
+        await Task.Delay(delay, clock, answered).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (answered.IsCancellationRequested)
         {
             return; // Answered in time.
         }

@@ -47,8 +47,9 @@ public sealed class AcmeClient(HttpClient http, Uri directoryUrl, ECDsa accountK
         var request = CertificateRequestFor(name, key);
         await PostAsync(order.GetProperty("finalize").GetString()!, new JsonObject { ["csr"] = Base64Url(request.CreateSigningRequest()) }, cancellationToken);
         var done = await PollAsync(orderUrl!, "valid", cancellationToken);
-        var chain = await PostAsGetTextAsync(done.GetProperty("certificate").GetString()!, cancellationToken);
-        return (chain, key.ExportPkcs8PrivateKeyPem());
+        using var chain = await SendAsync(done.GetProperty("certificate").GetString()!, null, "application/pem-certificate-chain", useJwk: false,
+            cancellationToken);
+        return (await chain.Content.ReadAsStringAsync(cancellationToken), key.ExportPkcs8PrivateKeyPem());
     }
 
     private async Task AuthorizeAsync(string authorizationUrl, string name, AlpnChallenges challenges, CancellationToken cancellationToken)
@@ -127,12 +128,6 @@ public sealed class AcmeClient(HttpClient http, Uri directoryUrl, ECDsa accountK
     {
         using var response = await SendAsync(url, payload, null, useJwk, cancellationToken);
         return (await ReadJsonAsync(response, cancellationToken), response.Headers.Location?.ToString());
-    }
-
-    private async Task<string> PostAsGetTextAsync(string url, CancellationToken cancellationToken)
-    {
-        using var response = await SendAsync(url, null, "application/pem-certificate-chain", useJwk: false, cancellationToken);
-        return await response.Content.ReadAsStringAsync(cancellationToken);
     }
 
     /// <summary>One signed request; a badNonce refusal is retried with the fresh nonce it carries, as the RFC asks.</summary>

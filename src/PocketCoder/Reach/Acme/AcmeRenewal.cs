@@ -110,14 +110,7 @@ public sealed partial class AcmeRenewal(PocketCoderOptions options, AlpnChalleng
                 _problem = $"Could not get a certificate for {name} from {settings.Directory}: {exception.Message} (retrying)";
                 LogFailed(logger, name, exception.Message);
                 var backoff = TimeSpan.FromMinutes(Math.Min(360, Math.Pow(2, failures++)));
-                try
-                {
-                    await Task.Delay(backoff, clock, stoppingToken);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
+                await Task.Delay(backoff, clock, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
         }
     }

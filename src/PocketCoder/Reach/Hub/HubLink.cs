@@ -71,15 +71,7 @@ internal sealed partial class HubLink(PocketCoderOptions options, HubTransport t
             }
 
             target++;
-
-            try
-            {
-                await Task.Delay(Backoff(failures++), clock, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
+            await Task.Delay(Backoff(failures++), clock, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 

@@ -60,9 +60,6 @@ public sealed record HubMembership(string Hub, string Token, string PublicUrl, s
         return existed;
     }
 
-    /// <summary>The hub URL for a WebSocket path: https becomes wss.</summary>
-    public Uri WebSocketUri(string path) => new UriBuilder(Hub) { Scheme = Uri.UriSchemeWss, Path = path }.Uri;
-
     /// <summary>
     /// A WebSocket to the hub, signed in with the token, pinged so a dead link is noticed within 15 s. With
     /// <paramref name="via"/> (host:port of one instance of a clustered hub) the connection is made there, while TLS still
@@ -106,7 +103,7 @@ public sealed record HubMembership(string Hub, string Token, string PublicUrl, s
         {
             // The handler makes this one connection; the upgraded WebSocket owns it from here on.
             using var invoker = new HttpMessageInvoker(handler, disposeHandler: false);
-            await socket.ConnectAsync(WebSocketUri(path), invoker, timeout.Token);
+            await socket.ConnectAsync(new UriBuilder(Hub) { Scheme = Uri.UriSchemeWss, Path = path }.Uri, invoker, timeout.Token);
             return socket;
         }
         catch
