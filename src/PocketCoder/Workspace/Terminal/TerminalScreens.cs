@@ -47,7 +47,7 @@ public sealed class TerminalScreens(Terminals terminals, ILogger<TerminalScreens
             if (!_byProject.TryGetValue(key, out var poller))
             {
                 _byProject[key] = poller = new Poller(first);
-                poller.Loop = Task.Run(() => PollAsync(projectId, session, key, poller));
+                _ = Task.Run(() => PollAsync(projectId, session, key, poller));
             }
 
             poller.Watchers++;
@@ -120,8 +120,6 @@ public sealed class TerminalScreens(Terminals terminals, ILogger<TerminalScreens
         private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public CancellationTokenSource Stop { get; } = new();
-
-        public Task Loop { get; set; } = Task.CompletedTask;
 
         public int Watchers { get; set; }
 

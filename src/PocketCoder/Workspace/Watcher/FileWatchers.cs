@@ -16,8 +16,6 @@ public sealed class FileWatchers(Projects.ProjectStore projects, ProjectHooks ho
     private readonly ConcurrentDictionary<string, Watched> _watchers = new(StringComparer.Ordinal);
     private volatile bool _stopped;
 
-    public int Count => _watchers.Count;
-
     public Task StartAsync(CancellationToken cancellationToken)
     {
         hooks.Added += OnAdded;

@@ -64,8 +64,6 @@ public sealed class ProjectWatcher : IDisposable
         }
     }
 
-    public string Mode => _watcher is not null ? "inotify" : "polling";
-
     public void Dispose()
     {
         lock (_lock)
@@ -80,12 +78,9 @@ public sealed class ProjectWatcher : IDisposable
 
     internal static bool IsIgnored(string relative)
     {
-        foreach (var segment in relative.Split('/'))
+        if (relative.Split('/').Any(Ignored.Contains))
         {
-            if (Ignored.Contains(segment))
-            {
-                return true;
-            }
+            return true;
         }
 
         // The file API writes through a temporary beside the target; the rename reports the target itself.
