@@ -119,7 +119,7 @@ public sealed class GitWorkspace(Projects.ProjectStore projects, WorkspaceRoots 
     public async Task<GitStatusResponse> StageAsync(string projectId, string? session, GitPathsRequest request, Actor actor, CancellationToken cancellationToken)
     {
         var project = roots.Get(projectId, session);
-        var paths = Paths(project, request);
+        var paths = Paths(project, request.Paths);
         await git.RunCheckedAsync(project.Path, ["add", "--all", "--", .. paths], cancellationToken);
         Record(actor, "git.staged", project, new JsonObject { ["paths"] = ToJson(paths) });
         return await StatusAsync(projectId, session, cancellationToken);
@@ -128,8 +128,8 @@ public sealed class GitWorkspace(Projects.ProjectStore projects, WorkspaceRoots 
     public async Task<GitStatusResponse> UnstageAsync(string projectId, string? session, GitPathsRequest request, Actor actor, CancellationToken cancellationToken)
     {
         var project = roots.Get(projectId, session);
-        var paths = Paths(project, request);
-        var hasHead = (await git.RunAsync(project.Path, ["rev-parse", "--verify", "--quiet", "HEAD"], cancellationToken)).ExitCode == 0;
+        var paths = Paths(project, request.Paths);
+        var hasHead = await HasHeadAsync(project, cancellationToken);
         // Before the first commit there is no HEAD to restore from: take the paths out of the index instead.
         string[] arguments = hasHead ? ["restore", "--staged", "--", .. paths] : ["rm", "--cached", "-r", "-q", "--", .. paths];
         await git.RunCheckedAsync(project.Path, arguments, cancellationToken);
@@ -235,12 +235,8 @@ public sealed class GitWorkspace(Projects.ProjectStore projects, WorkspaceRoots 
     {
         var project = roots.Get(projectId, session);
         var name = request.Name;
-        if (string.IsNullOrWhiteSpace(name) || name.StartsWith('-') || name.Length > 250)
-        {
-            throw ApiProblem.BadRequest(ErrorCodes.InvalidRef, $"'{name}' is not a valid branch name.");
-        }
-
-        if ((await git.RunAsync(project.Path, ["check-ref-format", "--branch", name], cancellationToken)).ExitCode != 0)
+        if (string.IsNullOrWhiteSpace(name) || name.StartsWith('-') || name.Length > 250
+            || (await git.RunAsync(project.Path, ["check-ref-format", "--branch", name], cancellationToken)).ExitCode != 0)
         {
             throw ApiProblem.BadRequest(ErrorCodes.InvalidRef, $"'{name}' is not a valid branch name.");
         }
@@ -336,7 +332,7 @@ public sealed class GitWorkspace(Projects.ProjectStore projects, WorkspaceRoots 
     public async Task<GitLogResponse> LogAsync(string projectId, string? session, string? reference, int skip, int limit, CancellationToken cancellationToken)
     {
         var project = roots.Get(projectId, session);
-        if (reference is null && (await git.RunAsync(project.Path, ["rev-parse", "--verify", "--quiet", "HEAD"], cancellationToken)).ExitCode != 0)
+        if (reference is null && !await HasHeadAsync(project, cancellationToken))
         {
             return new GitLogResponse(null, [], null);
         }
@@ -386,7 +382,7 @@ public sealed class GitWorkspace(Projects.ProjectStore projects, WorkspaceRoots 
         var tracked = paths.Where(p => !untracked.Contains(p)).ToList();
         var removed = paths.Where(untracked.Contains).ToList();
         var includeStaged = request.IncludeStaged == true;
-        var hasHead = (await git.RunAsync(project.Path, ["rev-parse", "--verify", "--quiet", "HEAD"], cancellationToken)).ExitCode == 0;
+        var hasHead = await HasHeadAsync(project, cancellationToken);
         if (tracked.Count > 0)
         {
             string[] arguments = includeStaged && hasHead
@@ -445,18 +441,17 @@ public sealed class GitWorkspace(Projects.ProjectStore projects, WorkspaceRoots 
         return reference;
     }
 
+    private async Task<bool> HasHeadAsync(Project project, CancellationToken cancellationToken) =>
+        (await git.RunAsync(project.Path, ["rev-parse", "--verify", "--quiet", "HEAD"], cancellationToken)).ExitCode == 0;
+
     private async Task<string?> CurrentBranchAsync(Project project, CancellationToken cancellationToken)
     {
         var result = await git.RunAsync(project.Path, ["symbolic-ref", "--quiet", "--short", "HEAD"], cancellationToken);
         return result.ExitCode == 0 ? result.Stdout.Trim() : null;
     }
 
-    private static List<string> Paths(Project project, GitPathsRequest request) => Paths(project, request.Paths);
-
-    private static List<string> Paths(Project project, IReadOnlyList<string>? paths)
-    {
-        return [.. paths!.Select(p => ProjectPaths.RelativeForGit(project, p)).Select(p => p.Length == 0 ? "." : p)];
-    }
+    private static List<string> Paths(Project project, IReadOnlyList<string>? paths) =>
+        [.. paths!.Select(p => ProjectPaths.RelativeForGit(project, p)).Select(p => p.Length == 0 ? "." : p)];
 
     private void Record(Actor actor, string action, Project project, JsonObject detail)
     {
