@@ -78,54 +78,49 @@ public sealed class Handoff(
         await _continuing.WaitAsync(cancellationToken);
         try
         {
-            return await ContinueOnceAsync(projectId, agentId, conversationId, force, actor, cancellationToken);
+            var project = projects.Get(projectId);
+            var catalog = agents.Find(agentId) as IAgentConversations
+                ?? throw ApiProblem.BadRequest(ErrorCodes.UnknownAgent, $"'{agentId}' has no conversations PocketCoder can read and carry on.");
+            var history = await AskAsync(() => catalog.ReadConversationAsync(project.Path, conversationId, cancellationToken))
+                ?? throw ApiProblem.NotFound(ErrorCodes.ConversationNotFound, $"No {agentId} conversation '{conversationId}' for this project's folder.");
+            EnsureFree(catalog, conversationId, force ? null : project.Path);
+
+            var title = (await AskAsync(() => catalog.ListConversationsAsync(project.Path, cancellationToken)))
+                .FirstOrDefault(c => c.Id == conversationId)?.Title;
+            var session = database.Write(write =>
+            {
+                var created = sessions.Create(write, project.Id, agentId, null, SessionModes.Ask, title, conversationId);
+                foreach (var entry in history.Entries)
+                {
+                    Import(write, created.Id, entry);
+                }
+
+                events.Append(write, created.Id, new HistoryImportedEvent("terminal", history.Entries.Count, history.Skipped));
+                ledger.Append(write, actor.Name, "session.continued", created.Id, new JsonObject
+                {
+                    ["projectId"] = project.Id,
+                    ["agent"] = agentId,
+                    ["conversation"] = conversationId,
+                    ["imported"] = history.Entries.Count,
+                    ["deviceId"] = actor.Id,
+                });
+                return created;
+            });
+
+            // The agent's own resume (Claude --resume): gated from its first call on, like any session here.
+            try
+            {
+                return await manager.ResumeAsync(session.Id, actor, cancellationToken);
+            }
+            catch (ApiProblem problem)
+            {
+                await manager.DiscardUnstartedAsync(session.Id, agentId, problem.Code, stoppedBy: actor);
+                throw;
+            }
         }
         finally
         {
             _continuing.Release();
-        }
-    }
-
-    private async Task<Session> ContinueOnceAsync(string projectId, string agentId, string conversationId, bool force, Actor actor,
-        CancellationToken cancellationToken)
-    {
-        var project = projects.Get(projectId);
-        var catalog = agents.Find(agentId) as IAgentConversations
-            ?? throw ApiProblem.BadRequest(ErrorCodes.UnknownAgent, $"'{agentId}' has no conversations PocketCoder can read and carry on.");
-        var history = await AskAsync(() => catalog.ReadConversationAsync(project.Path, conversationId, cancellationToken))
-            ?? throw ApiProblem.NotFound(ErrorCodes.ConversationNotFound, $"No {agentId} conversation '{conversationId}' for this project's folder.");
-        EnsureFree(catalog, conversationId, force ? null : project.Path);
-
-        var title = (await AskAsync(() => catalog.ListConversationsAsync(project.Path, cancellationToken))).FirstOrDefault(c => c.Id == conversationId)?.Title;
-        var session = database.Write(write =>
-        {
-            var created = sessions.Create(write, project.Id, agentId, null, SessionModes.Ask, title, conversationId);
-            foreach (var entry in history.Entries)
-            {
-                Import(write, created.Id, entry);
-            }
-
-            events.Append(write, created.Id, new HistoryImportedEvent("terminal", history.Entries.Count, history.Skipped));
-            ledger.Append(write, actor.Name, "session.continued", created.Id, new JsonObject
-            {
-                ["projectId"] = project.Id,
-                ["agent"] = agentId,
-                ["conversation"] = conversationId,
-                ["imported"] = history.Entries.Count,
-                ["deviceId"] = actor.Id,
-            });
-            return created;
-        });
-
-        // The agent's own resume (Claude --resume): gated from its first call on, like any session here.
-        try
-        {
-            return await manager.ResumeAsync(session.Id, actor, cancellationToken);
-        }
-        catch (ApiProblem problem)
-        {
-            await manager.DiscardUnstartedAsync(session.Id, agentId, problem.Code, stoppedBy: actor);
-            throw;
         }
     }
 
