@@ -78,12 +78,11 @@ public sealed class Sandboxing(ProjectStore projects, PocketCoderOptions options
         // Installed is not enough: a kernel or container without user namespaces refuses it.
         try
         {
-            var info = new ProcessStartInfo(bwrap) { RedirectStandardError = true, RedirectStandardOutput = true };
-            foreach (var argument in (string[])["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--die-with-parent", "--", "true"])
+            var info = new ProcessStartInfo(bwrap, ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--die-with-parent", "--", "true"])
             {
-                info.ArgumentList.Add(argument);
-            }
-
+                RedirectStandardError = true,
+                RedirectStandardOutput = true,
+            };
             using var process = Process.Start(info)!;
             var error = process.StandardError.ReadToEndAsync();
             if (!process.WaitForExit(TimeSpan.FromSeconds(10)))
