@@ -16,7 +16,6 @@ public static class ProjectPaths
 {
     public const int MaxPathLength = 1024;
     public const int MaxDepth = 20;
-    private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     // Characters that render as, or are normalized by some tools to, '.', '/' or '\'.
     private static readonly char[] LookAlikeDots = ['\uFF0E', '\u2024', '\uFE52', '\u3002', '\uFF61'];
@@ -172,31 +171,11 @@ public static class ProjectPaths
         return decoded is ".." or "." && segment != ".";
     }
 
+    // Only %XX escapes are undone ('+' also becomes a space, which cannot make bytes valid or invalid UTF-8).
     private static bool IsValidUtf8AfterUnescaping(string segment)
     {
-        var bytes = new List<byte>(segment.Length);
-        for (var i = 0; i < segment.Length; i++)
-        {
-            if (segment[i] == '%' && i + 2 < segment.Length && Uri.IsHexDigit(segment[i + 1]) && Uri.IsHexDigit(segment[i + 2]))
-            {
-                bytes.Add((byte)Convert.ToInt32(segment.Substring(i + 1, 2), 16));
-                i += 2;
-            }
-            else
-            {
-                bytes.AddRange(System.Text.Encoding.UTF8.GetBytes(segment[i].ToString()));
-            }
-        }
-
-        try
-        {
-            _ = StrictUtf8.GetString([.. bytes]);
-            return true;
-        }
-        catch (System.Text.DecoderFallbackException)
-        {
-            return false;
-        }
+        var bytes = System.Text.Encoding.UTF8.GetBytes(segment);
+        return System.Text.Unicode.Utf8.IsValid(System.Net.WebUtility.UrlDecodeToBytes(bytes, 0, bytes.Length));
     }
 
     private static string Lexical(Project project, string relative) =>
