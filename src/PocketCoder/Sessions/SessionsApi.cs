@@ -145,10 +145,8 @@ public static class SessionsApi
 
     private static SessionResponse Get(string id, SessionStore sessions) => SessionResponse.From(sessions.Get(id));
 
-    private static async Task<SessionResponse> Update(string id, UpdateSessionRequest request, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken)
-    {
-        return SessionResponse.From(await manager.SetModeAsync(id, request.Mode!, user.Actor(), cancellationToken));
-    }
+    private static async Task<SessionResponse> Update(string id, UpdateSessionRequest request, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken) =>
+        SessionResponse.From(await manager.SetModeAsync(id, request.Mode!, user.Actor(), cancellationToken));
 
     private static async Task<SessionResponse> ArchiveAsync(string id, bool archived, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken) =>
         SessionResponse.From(await manager.ArchiveAsync(id, archived, user.Actor(), cancellationToken));

@@ -29,13 +29,16 @@ public sealed class TurnReviews(Database database, WorktreeSnapshots snapshots, 
     /// <summary>Snapshots the tree as a turn begins; returns the turn's number, or null when there is nothing to review against (never throws but for cancellation).</summary>
     public async Task<int?> BeginAsync(string sessionId, Project project, CancellationToken cancellationToken)
     {
-        var before = await SnapshotAsync(project, cancellationToken).ConfigureAwait(false);
-        if (before is null)
+        if (await SnapshotAsync(project, cancellationToken).ConfigureAwait(false) is not { } before)
         {
             return null;
         }
 
-        return database.Write(write => Open(write, sessionId, before, clock.GetUtcNow().ToDb()));
+        return database.Write(write => (int)write.Scalar<long>("""
+            INSERT INTO turn_reviews (session_id, turn, before_tree, started_at)
+            VALUES ($session, (SELECT coalesce(max(turn), 0) + 1 FROM turn_reviews WHERE session_id = $session), $tree, $at)
+            RETURNING turn
+            """, ("$session", sessionId), ("$tree", before), ("$at", clock.GetUtcNow().ToDb())));
     }
 
     /// <summary>
@@ -68,12 +71,6 @@ public sealed class TurnReviews(Database database, WorktreeSnapshots snapshots, 
             ("$after", after), ("$files", files), ("$at", at), ("$s", sessionId), ("$t", turn)));
         return files;
     }
-
-    private static int Open(DbWrite write, string sessionId, string before, string at) => (int)write.Scalar<long>("""
-        INSERT INTO turn_reviews (session_id, turn, before_tree, started_at)
-        VALUES ($session, (SELECT coalesce(max(turn), 0) + 1 FROM turn_reviews WHERE session_id = $session), $tree, $at)
-        RETURNING turn
-        """, ("$session", sessionId), ("$tree", before), ("$at", at));
 
     public async Task<TurnChanges> ChangesAsync(Session session, Project project, int turn, CancellationToken cancellationToken)
     {

@@ -32,7 +32,7 @@ public static class WorktreesApi
         CancellationToken cancellationToken)
     {
         var session = sessions.Get(id);
-        if (session.Status is "running" or "waiting_approval" or "starting")
+        if (SessionStatuses.Busy.Contains(session.Status))
         {
             throw ApiProblem.Conflict(ErrorCodes.SessionBusy, "The agent is working in this worktree: merge when its turn is over.");
         }
