@@ -139,17 +139,15 @@ public sealed class CommandRunner(
     /// <summary>A finished run's chunks and exit, as stored.</summary>
     public (IReadOnlyList<CommandChunk> Chunks, CommandExitEvent Exit) Stored(string id)
     {
-        var row = database.Read(connection => connection.Query(
-            "SELECT output, exit_code, duration_ms, timed_out, cancelled, truncated, status FROM commands WHERE id = $id",
-            r => (Output: r.GetString(0), Exit: new CommandExitEvent(r.IsDBNull(1) ? null : r.GetInt32(1), r.IsDBNull(2) ? 0 : r.GetInt64(2),
-                r.GetInt64(3) == 1, r.GetInt64(4) == 1, r.GetInt64(5) == 1, r.GetString(6), r.GetInt64(3) == 1 ? ErrorCodes.CommandTimeout : null)),
-            ("$id", id)).FirstOrDefault());
-        if (row.Output is null)
+        var (run, output) = database.Read(connection => connection.Query($"SELECT {Columns}, output FROM commands WHERE id = $id",
+            r => (Map(r, withTail: false), r.GetString(13)), ("$id", id)).FirstOrDefault());
+        if (run is null)
         {
             throw ApiProblem.NotFound(ErrorCodes.CommandNotFound, $"No command with id '{id}'.");
         }
 
-        return (ParseChunks(row.Output), row.Exit);
+        return (ParseChunks(output), new CommandExitEvent(run.ExitCode, run.DurationMs ?? 0, run.TimedOut, run.Cancelled, run.Truncated, run.Status,
+            run.ErrorCode));
     }
 
     public async Task CancelAsync(string id, Actor actor, CancellationToken cancellationToken)
