@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Unicode;
 using Microsoft.AspNetCore.Http.Metadata;
 using PocketCoder.Agents;
 using PocketCoder.Errors;
@@ -82,13 +83,8 @@ public static class Attachments
             var content = Text(name, bytes);
             // A fence longer than any run of backticks in the file, so the file cannot close it and speak as the owner.
             var fence = new string('`', Math.Max(3, LongestRun(content, '`') + 1));
-            prompt.Append("\n\nAttached file ").Append(name).Append(":\n").Append(fence).Append('\n').Append(content);
-            if (!content.EndsWith('\n'))
-            {
-                prompt.Append('\n');
-            }
-
-            prompt.Append(fence);
+            prompt.Append("\n\nAttached file ").Append(name).Append(":\n").Append(fence).Append('\n').Append(content)
+                .Append(content.EndsWith('\n') ? "" : "\n").Append(fence);
             infos.Add(new AttachmentInfo(name, "text", "text/plain", bytes.Length));
         }
 
@@ -139,22 +135,8 @@ public static class Attachments
         }
     }
 
-    private static string Text(string name, byte[] bytes)
-    {
-        if (bytes.AsSpan().Contains((byte)0))
-        {
-            throw Unsupported(name);
-        }
-
-        try
-        {
-            return new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes);
-        }
-        catch (DecoderFallbackException)
-        {
-            throw Unsupported(name);
-        }
-    }
+    private static string Text(string name, byte[] bytes) =>
+        !bytes.AsSpan().Contains((byte)0) && Utf8.IsValid(bytes) ? Encoding.UTF8.GetString(bytes) : throw Unsupported(name);
 
     private static int LongestRun(string text, char c)
     {

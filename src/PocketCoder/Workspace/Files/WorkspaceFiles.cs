@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
+using System.Text.Unicode;
 using PocketCoder.Agents.FileSystem;
 using PocketCoder.Auth;
 using PocketCoder.Data;
@@ -28,7 +29,6 @@ public sealed class WorkspaceFiles(WorkspaceRoots roots, Database database, Ledg
     public const long MaxReadBytes = 10 * 1024 * 1024;
     public const int MaxWriteBytes = 1024 * 1024;
     private const int BinaryProbeBytes = 8 * 1024;
-    private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
 
     public DirectoryListing List(string projectId, string? session, string? path)
     {
@@ -57,13 +57,8 @@ public sealed class WorkspaceFiles(WorkspaceRoots roots, Database database, Ledg
             entries.Add(new FileEntry(info.Name, relative, type, type == "file" ? ((FileInfo)info).Length : null, info.LastWriteTimeUtc));
         }
 
-        entries.Sort((a, b) => (a.Type == "directory", b.Type == "directory") switch
-        {
-            (true, false) => -1,
-            (false, true) => 1,
-            _ => string.CompareOrdinal(a.Name, b.Name),
-        });
-        return new DirectoryListing(target.Relative, entries, truncated, MaxListing);
+        return new DirectoryListing(target.Relative, [.. entries.OrderByDescending(e => e.Type == "directory").ThenBy(e => e.Name, StringComparer.Ordinal)],
+            truncated, MaxListing);
     }
 
     public FileContent Read(string projectId, string? session, string? path)
@@ -114,19 +109,7 @@ public sealed class WorkspaceFiles(WorkspaceRoots roots, Database database, Ledg
                 $"'{target.Relative}' looks binary (it has a NUL byte in its first 8 KB); only text files are shown.");
         }
 
-        string content;
-        var utf8 = true;
-        try
-        {
-            content = StrictUtf8.GetString(bytes);
-        }
-        catch (DecoderFallbackException)
-        {
-            content = Encoding.UTF8.GetString(bytes);
-            utf8 = false;
-        }
-
-        return new FileContent(target.Relative, content, bytes.Length, status.ModifiedAt, Sha(bytes), utf8);
+        return new FileContent(target.Relative, Encoding.UTF8.GetString(bytes), bytes.Length, status.ModifiedAt, Sha(bytes), Utf8.IsValid(bytes));
     }
 
     /// <summary>
