@@ -121,9 +121,8 @@ public sealed class ProjectWatcher : IDisposable
             }
 
             // Trailing debounce, but a steady stream of changes still gets a batch out at least every MaxDelay.
-            var wait = Debounce;
-            var latest = _batchStarted + MaxDelay - now;
-            _flush.Change(latest < wait ? (latest < TimeSpan.Zero ? TimeSpan.Zero : latest) : wait, Timeout.InfiniteTimeSpan);
+            var wait = Math.Clamp((_batchStarted + MaxDelay - now).Ticks, 0, Debounce.Ticks);
+            _flush.Change(TimeSpan.FromTicks(wait), Timeout.InfiniteTimeSpan);
         }
     }
 
@@ -179,20 +178,11 @@ public sealed class ProjectWatcher : IDisposable
     {
         var now = Scan();
         var before = _snapshot ?? [];
-        foreach (var (path, stamp) in now)
+        var changed = now.Where(entry => !before.TryGetValue(entry.Key, out var old) || old != entry.Value).Select(entry => entry.Key)
+            .Concat(before.Keys.Where(path => !now.ContainsKey(path)));
+        foreach (var path in changed)
         {
-            if (!before.TryGetValue(path, out var old) || old != stamp)
-            {
-                Changed(Path.Combine(_root, path));
-            }
-        }
-
-        foreach (var path in before.Keys)
-        {
-            if (!now.ContainsKey(path))
-            {
-                Changed(Path.Combine(_root, path));
-            }
+            Changed(Path.Combine(_root, path));
         }
 
         _snapshot = now;
