@@ -148,17 +148,9 @@ public sealed class WorktreeSnapshots(GitCli git)
                 break;
             }
 
-            string path;
-            if (head[2].Length == 0 && i + 2 < fields.Length)
-            {
-                path = fields[i + 2];
-                i += 3;
-            }
-            else
-            {
-                path = head[2];
-                i += 1;
-            }
+            var renamed = head[2].Length == 0 && i + 2 < fields.Length;
+            var path = renamed ? fields[i + 2] : head[2];
+            i += renamed ? 3 : 1;
 
             int? Count(string n) => n == "-" ? null : int.Parse(n, System.Globalization.CultureInfo.InvariantCulture);
             files.Add(new ChangedFile(path, status.GetValueOrDefault(path, "M"), Count(head[0]), Count(head[1])));
