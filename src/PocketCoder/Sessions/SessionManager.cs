@@ -10,14 +10,14 @@ using PocketCoder.Realtime;
 
 namespace PocketCoder.Sessions;
 
+/// <param name="Base">The branch or commit to start from; null: the branch the repository is on.</param>
+public sealed record WorktreeChoice(string? Base);
+
 /// <summary>
 /// Starts, resumes and stops the live sessions (one agent process each) and keeps the session
 /// records honest across restarts: at start-up, sessions that were busy become <c>interrupted</c>
 /// and their pending approvals are settled; at shutdown, every agent process is stopped.
 /// </summary>
-/// <param name="Base">The branch or commit to start from; null: the branch the repository is on.</param>
-public sealed record WorktreeChoice(string? Base);
-
 public sealed class SessionManager(
     Database database,
     SessionStore sessions,
@@ -384,8 +384,7 @@ public sealed class SessionManager(
         _live.Clear();
         foreach (var runner in runners)
         {
-            var session = sessions.Find(runner.SessionId);
-            if (session is not null && SessionStatuses.Busy.Contains(session.Status))
+            if (sessions.Find(runner.SessionId) is { } session && SessionStatuses.Busy.Contains(session.Status))
             {
                 sessions.SetStatus(runner.SessionId, SessionStatuses.Interrupted, "the server is shutting down");
             }

@@ -184,8 +184,7 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
         write.Execute("UPDATE sessions SET agent_session_id = $agentSession WHERE id = $id AND agent_session_id <> $agentSession",
             ("$agentSession", agentSessionId), ("$id", id)));
 
-    public string Mode(string id) => database.Read(connection =>
-        connection.Scalar<string>("SELECT mode FROM sessions WHERE id = $id", ("$id", id))) ?? "ask";
+    public string Mode(string id) => Column(id, "mode") ?? "ask";
 
     /// <summary>Whether the agent has been sent anything yet: only then is there a conversation to resume.</summary>
     public bool HasConversation(string id) => database.Read(connection =>
@@ -197,18 +196,14 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
         ("$agent", agent), ("$conversation", agentSessionId)));
 
     /// <summary>The instructions its profile added to the agent's system prompt, if any.</summary>
-    public string? Instructions(string id) => database.Read(connection =>
-        connection.Scalar<string>("SELECT instructions FROM sessions WHERE id = $id", ("$id", id)));
+    public string? Instructions(string id) => Column(id, "instructions");
 
     /// <summary>The MCP servers its profile chose among the project's enabled ones; null: all of them.</summary>
-    public IReadOnlyList<string>? McpServers(string id) => database.Read(connection =>
-        connection.Scalar<string>("SELECT mcp_servers FROM sessions WHERE id = $id", ("$id", id))) is { } json
-        ? System.Text.Json.JsonSerializer.Deserialize<List<string>>(json)
-        : null;
+    public IReadOnlyList<string>? McpServers(string id) =>
+        Column(id, "mcp_servers") is { } json ? System.Text.Json.JsonSerializer.Deserialize<List<string>>(json) : null;
 
     /// <summary>The tool call the session's agent paused on and has not yet been resumed past (docs/api.md, "Paused agents").</summary>
-    public string? PausedCall(string id) => database.Read(connection =>
-        connection.Scalar<string>("SELECT paused_call FROM sessions WHERE id = $id", ("$id", id)));
+    public string? PausedCall(string id) => Column(id, "paused_call");
 
     /// <summary>Records the call the agent paused on. Clearing names the call, so that a later pause stays.</summary>
     public void SetPausedCall(string id, string toolCallId) => database.Write(write =>
@@ -216,6 +211,9 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
 
     public void ClearPausedCall(string id, string toolCallId) => database.Write(write =>
         write.Execute("UPDATE sessions SET paused_call = NULL WHERE id = $id AND paused_call = $call", ("$call", toolCallId), ("$id", id)));
+
+    private string? Column(string id, string column) => database.Read(connection =>
+        connection.Scalar<string>($"SELECT {column} FROM sessions WHERE id = $id", ("$id", id)));
 
     private static Session Map(SqliteDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.NullableString(3), r.GetString(4), r.GetString(5), r.GetString(6),

@@ -103,7 +103,7 @@ public static class SessionsApi
     private static async Task<Created<SessionResponse>> Create(string projectId, CreateSessionRequest request, SessionManager manager, Projects.ProjectStore projects,
         Profiles.ProfileStore profiles, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
-        projects.Get(projectId);
+        var project = projects.Get(projectId);
         var profile = request.Profile is { } profileId ? profiles.Get(projectId, profileId) : null;
         var agent = request.Agent ?? profile?.Agent
             ?? throw ApiProblem.Validation("'agent' is required: one of the agent ids in GET /api/health (e.g. \"claude-code\"), or a 'profile' that names one.");
@@ -116,7 +116,7 @@ public static class SessionsApi
         // Checked before anything starts: a bad attachment never leaves a session behind.
         var prompt = string.IsNullOrWhiteSpace(request.Prompt) ? null : Attachments.Build(request.Prompt, request.Attachments);
         // Unsaid, the project's default decides (a project set to work on branches of their own).
-        var worktree = request.Worktree ?? profile?.Worktree ?? projects.Get(projectId).WorktreeDefault ? new WorktreeChoice(request.Base) : null;
+        var worktree = request.Worktree ?? profile?.Worktree ?? project.WorktreeDefault ? new WorktreeChoice(request.Base) : null;
         if (worktree is null && request.Base is not null)
         {
             throw ApiProblem.Validation("'base' goes with \"worktree\": true (the branch or commit the session's worktree starts from).");
