@@ -261,22 +261,13 @@ public sealed class SessionWorktrees(Database database, GitCli git, GitWorkspace
             connection.Query($"SELECT {Columns} FROM session_worktrees WHERE project_id = $p", Map, ("$p", project.Id)));
         var live = database.Read(connection => connection.Query("SELECT id FROM sessions WHERE project_id = $p", r => r.GetString(0), ("$p", project.Id)))
             .ToHashSet(StringComparer.Ordinal);
-        var orphans = new List<WorktreeOrphan>();
-        if (Directory.Exists(Root(project.Id)))
-        {
-            foreach (var folder in Directory.EnumerateDirectories(Root(project.Id)))
-            {
-                var owner = known.FirstOrDefault(w => w.Path == folder);
-                if (owner is null || !live.Contains(owner.SessionId))
-                {
-                    orphans.Add(new WorktreeOrphan("no-session", folder, owner?.SessionId, owner?.Branch));
-                }
-            }
-        }
-
-        orphans.AddRange(known.Where(w => w.RemovedAt is null && live.Contains(w.SessionId) && !Directory.Exists(w.Path))
-            .Select(w => new WorktreeOrphan("gone", w.Path, w.SessionId, w.Branch)));
-        return orphans;
+        var folders = Directory.Exists(Root(project.Id)) ? Directory.EnumerateDirectories(Root(project.Id)) : [];
+        var unknown = folders.Select(folder => (Folder: folder, Owner: known.FirstOrDefault(w => w.Path == folder)))
+            .Where(f => f.Owner is null || !live.Contains(f.Owner.SessionId))
+            .Select(f => new WorktreeOrphan("no-session", f.Folder, f.Owner?.SessionId, f.Owner?.Branch));
+        var gone = known.Where(w => w.RemovedAt is null && live.Contains(w.SessionId) && !Directory.Exists(w.Path))
+            .Select(w => new WorktreeOrphan("gone", w.Path, w.SessionId, w.Branch));
+        return [.. unknown, .. gone];
     }
 
     /// <summary>Cleans every orphan: a worktree nothing knows is removed (its branch kept); a session's vanished worktree is recorded as removed.</summary>
