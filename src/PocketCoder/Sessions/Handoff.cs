@@ -56,7 +56,7 @@ public sealed class Handoff(
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
                 // Not installed here, or it failed to answer (or answered nonsense): the others' conversations are still worth showing.
-                HandoffLog.ListFailed(logger, agent, exception.Message);
+                logger.LogWarning("{Agent}'s conversations could not be listed: {Reason}", agent, exception.Message);
                 return [];
             }
 
@@ -310,10 +310,4 @@ internal static class TerminalProcesses
         process.Name == processName
         || process.Arguments.Take(3).Any(a => Path.GetFileName(a) == processName
                                               || processName == "claude" && a.Contains("claude-code", StringComparison.Ordinal));
-}
-
-internal static partial class HandoffLog
-{
-    [LoggerMessage(EventId = 5001, Level = LogLevel.Warning, Message = "{Agent}'s conversations could not be listed: {Reason}")]
-    public static partial void ListFailed(ILogger logger, string agent, string reason);
 }
