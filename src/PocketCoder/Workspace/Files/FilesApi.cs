@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using System.Buffers;
 using System.Security.Claims;
 using PocketCoder.Auth;
 
@@ -33,20 +34,16 @@ public static class FilesApi
             throw WorkspaceFiles.TooLargeToWrite();
         }
 
-        using var buffer = new MemoryStream();
-        var chunk = new byte[64 * 1024];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+        // One byte past the limit is enough to tell a body that is too large: no more than that is ever held.
+        var body = await request.BodyReader.ReadAtLeastAsync(WorkspaceFiles.MaxWriteBytes + 1, cancellationToken);
+        var content = body.Buffer.ToArray();
+        request.BodyReader.AdvanceTo(body.Buffer.End);
+        if (content.Length > WorkspaceFiles.MaxWriteBytes)
         {
-            if (buffer.Length + read > WorkspaceFiles.MaxWriteBytes)
-            {
-                throw WorkspaceFiles.TooLargeToWrite();
-            }
-
-            buffer.Write(chunk, 0, read);
+            throw WorkspaceFiles.TooLargeToWrite();
         }
 
-        var written = files.Write(id, session, path, buffer.ToArray(), user.Actor(), replaces);
+        var written = files.Write(id, session, path, content, user.Actor(), replaces);
         return written.Created ? TypedResults.Created($"/api/projects/{id}/files/content?path={Uri.EscapeDataString(written.Path)}", written) : TypedResults.Ok(written);
     }
 }
