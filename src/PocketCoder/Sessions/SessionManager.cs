@@ -292,15 +292,14 @@ public sealed class SessionManager(
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        var interrupted = 0;
-        foreach (var session in sessions.WithStatus(SessionStatuses.Busy))
+        var interrupted = sessions.WithStatus(SessionStatuses.Busy);
+        foreach (var session in interrupted)
         {
             database.Write(write =>
             {
                 sessions.SetStatus(write, session.Id, SessionStatuses.Interrupted, "the server stopped while the agent was working");
                 ledger.Append(write, Actor.System.Name, "session.interrupted", session.Id);
             });
-            interrupted++;
         }
 
         // Queued messages survive a restart, held: every device is told so (the last word on them may have said otherwise).
@@ -311,9 +310,9 @@ public sealed class SessionManager(
         }
 
         var approvals = gatekeeper.InterruptPending();
-        if (interrupted + approvals > 0)
+        if (interrupted.Count + approvals > 0)
         {
-            logger.LogInformation("Marked {Sessions} session(s) and {Approvals} pending approval(s) interrupted after a restart", interrupted, approvals);
+            logger.LogInformation("Marked {Sessions} session(s) and {Approvals} pending approval(s) interrupted after a restart", interrupted.Count, approvals);
         }
 
         if (options.SuspendIdleAfter > TimeSpan.Zero)
