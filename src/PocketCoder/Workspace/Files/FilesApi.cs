@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Http.HttpResults;
-using System.Buffers;
 using System.Security.Claims;
 using PocketCoder.Auth;
 
@@ -34,16 +33,20 @@ public static class FilesApi
             throw WorkspaceFiles.TooLargeToWrite();
         }
 
-        // One byte past the limit is enough to tell a body that is too large: no more than that is ever held.
-        var body = await request.BodyReader.ReadAtLeastAsync(WorkspaceFiles.MaxWriteBytes + 1, cancellationToken);
-        var content = body.Buffer.ToArray();
-        request.BodyReader.AdvanceTo(body.Buffer.End);
-        if (content.Length > WorkspaceFiles.MaxWriteBytes)
+        using var buffer = new MemoryStream();
+        var chunk = new byte[64 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
         {
-            throw WorkspaceFiles.TooLargeToWrite();
+            if (buffer.Length + read > WorkspaceFiles.MaxWriteBytes)
+            {
+                throw WorkspaceFiles.TooLargeToWrite();
+            }
+
+            buffer.Write(chunk, 0, read);
         }
 
-        var written = files.Write(id, session, path, content, user.Actor(), replaces);
+        var written = files.Write(id, session, path, buffer.ToArray(), user.Actor(), replaces);
         return written.Created ? TypedResults.Created($"/api/projects/{id}/files/content?path={Uri.EscapeDataString(written.Path)}", written) : TypedResults.Ok(written);
     }
 }
