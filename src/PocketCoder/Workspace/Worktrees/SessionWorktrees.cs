@@ -159,10 +159,8 @@ public sealed class SessionWorktrees(Database database, GitCli git, GitWorkspace
     /// where the base has not moved, else a merge commit. A conflict is reported (<c>MERGE_CONFLICT</c>, with the files)
     /// and the base stays exactly as it was. The caller makes sure no turn runs.
     /// </summary>
-    public async Task<WorktreeMergeResponse> MergeAsync(string sessionId, string? title, Actor actor, CancellationToken cancellationToken)
-    {
-        await _changing.WaitAsync(cancellationToken);
-        try
+    public Task<WorktreeMergeResponse> MergeAsync(string sessionId, string? title, Actor actor, CancellationToken cancellationToken) =>
+        ChangingAsync(async () =>
         {
             var worktree = Get(sessionId);
             var project = projects.Get(worktree.ProjectId);
@@ -206,18 +204,11 @@ public sealed class SessionWorktrees(Database database, GitCli git, GitWorkspace
                 ["fastForward"] = fastForward, ["deviceId"] = actor.Id,
             }));
             return new WorktreeMergeResponse(merged, fastForward, worktree.BaseRef);
-        }
-        finally
-        {
-            _changing.Release();
-        }
-    }
+        }, cancellationToken);
 
     /// <summary>Removes the worktree; the branch stays (<paramref name="discardBranch"/>: it goes too, unmerged work and all).</summary>
-    public async Task<WorktreeResponse?> RemoveAsync(string sessionId, bool discardBranch, Actor actor, CancellationToken cancellationToken)
-    {
-        await _changing.WaitAsync(cancellationToken);
-        try
+    public Task<WorktreeResponse?> RemoveAsync(string sessionId, bool discardBranch, Actor actor, CancellationToken cancellationToken) =>
+        ChangingAsync(async () =>
         {
             var worktree = Get(sessionId);
             var project = projects.Get(worktree.ProjectId);
@@ -246,12 +237,7 @@ public sealed class SessionWorktrees(Database database, GitCli git, GitWorkspace
                 });
             });
             return discardBranch ? null : await StatusAsync(sessionId, cancellationToken);
-        }
-        finally
-        {
-            _changing.Release();
-        }
-    }
+        }, cancellationToken);
 
     /// <summary>Worktrees nothing here knows, and sessions whose worktree was deleted by hand.</summary>
     public IReadOnlyList<WorktreeOrphan> Orphans(string projectId)
@@ -271,10 +257,8 @@ public sealed class SessionWorktrees(Database database, GitCli git, GitWorkspace
     }
 
     /// <summary>Cleans every orphan: a worktree nothing knows is removed (its branch kept); a session's vanished worktree is recorded as removed.</summary>
-    public async Task<IReadOnlyList<WorktreeOrphan>> CleanOrphansAsync(string projectId, Actor actor, CancellationToken cancellationToken)
-    {
-        await _changing.WaitAsync(cancellationToken);
-        try
+    public Task<IReadOnlyList<WorktreeOrphan>> CleanOrphansAsync(string projectId, Actor actor, CancellationToken cancellationToken) =>
+        ChangingAsync(async () =>
         {
             var project = projects.Get(projectId);
             var orphans = Orphans(projectId);
@@ -298,6 +282,15 @@ public sealed class SessionWorktrees(Database database, GitCli git, GitWorkspace
                 });
             });
             return orphans;
+        }, cancellationToken);
+
+    /// <summary>Runs a change to the project's branches under <see cref="_changing"/>.</summary>
+    private async Task<T> ChangingAsync<T>(Func<Task<T>> change, CancellationToken cancellationToken)
+    {
+        await _changing.WaitAsync(cancellationToken);
+        try
+        {
+            return await change();
         }
         finally
         {
