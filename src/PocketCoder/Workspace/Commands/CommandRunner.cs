@@ -271,19 +271,9 @@ public sealed class CommandRunner(
             withTail ? Tail(string.Concat(ParseChunks(r.GetString(13)).Select(c => c.Text))) : null, r.GetString(12));
     }
 
-    private static List<CommandChunk> ParseChunks(string output)
-    {
-        var chunks = new List<CommandChunk>();
-        if (JsonNode.Parse(output) is JsonArray array)
-        {
-            foreach (var node in array)
-            {
-                chunks.Add(new CommandChunk(chunks.Count + 1, (string?)node?["stream"] ?? "stdout", (string?)node?["text"] ?? ""));
-            }
-        }
-
-        return chunks;
-    }
+    private static List<CommandChunk> ParseChunks(string output) => JsonNode.Parse(output) is JsonArray array
+        ? [.. array.Select((node, i) => new CommandChunk(i + 1, (string?)node?["stream"] ?? "stdout", (string?)node?["text"] ?? ""))]
+        : [];
 
     private static string Tail(string text) => text.Length > TailChars ? text[^TailChars..] : text;
 
