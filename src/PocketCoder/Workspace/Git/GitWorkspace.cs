@@ -100,19 +100,11 @@ public sealed class GitWorkspace(Projects.ProjectStore projects, WorkspaceRoots 
         var result = await git.RunCheckedAsync(project.Path,
             ["for-each-ref", "--format=%(refname)%00%(refname:short)%00%(objectname)%00%(HEAD)%00%(upstream:short)", "refs/heads", "refs/remotes"],
             cancellationToken);
-        var branches = new List<GitBranch>();
-        foreach (var line in result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var fields = line.Split('\0');
-            if (fields.Length < 5 || fields[0].EndsWith("/HEAD", StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            branches.Add(new GitBranch(fields[1], fields[2], fields[3] == "*", fields[0].StartsWith("refs/remotes/", StringComparison.Ordinal),
-                fields[4].Length > 0 ? fields[4] : null));
-        }
-
+        var branches = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line.Split('\0'))
+            .Where(fields => fields.Length >= 5 && !fields[0].EndsWith("/HEAD", StringComparison.Ordinal))
+            .Select(fields => new GitBranch(fields[1], fields[2], fields[3] == "*", fields[0].StartsWith("refs/remotes/", StringComparison.Ordinal),
+                fields[4].Length > 0 ? fields[4] : null))
+            .ToList();
         return new GitBranchesResponse(branches.FirstOrDefault(b => b.Current)?.Name, branches);
     }
 
