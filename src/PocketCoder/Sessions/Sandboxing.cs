@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using PocketCoder.Agents;
+using PocketCoder.Agents.FileSystem;
 using PocketCoder.Agents.Processes;
 using PocketCoder.Projects;
 using PocketCoder.Server;
@@ -47,7 +48,8 @@ public sealed class Sandboxing(ProjectStore projects, PocketCoderOptions options
         }
 
         // Other projects are not this agent's business; one inside this project is part of its tree and stays.
-        var others = projects.List().Where(p => p.Id != project.Id && !IsWithin(p.Path, workingDirectory) && !IsWithin(workingDirectory, p.Path))
+        var others = projects.List()
+            .Where(p => p.Id != project.Id && !RealPath.IsWithin(p.Path, workingDirectory) && !RealPath.IsWithin(workingDirectory, p.Path))
             .Select(p => p.Path);
         var gitFolder = Path.Combine(project.Path, ".git");
         // The git folder is bound on its own too: a mount point cannot be renamed away (taking the read-only binds below with it).
@@ -59,9 +61,6 @@ public sealed class Sandboxing(ProjectStore projects, PocketCoderOptions options
         string[] protectedPaths = [Path.Combine(gitFolder, "hooks"), Path.Combine(gitFolder, "config"), Path.Combine(gitFolder, "info", "attributes")];
         return new AgentSandbox(bwrap, writable, [options.DataDirectory, .. others], protectedPaths);
     }
-
-    private static bool IsWithin(string path, string folder) =>
-        path == folder || path.StartsWith(folder.TrimEnd('/') + "/", StringComparison.Ordinal);
 
     private static (string? Bwrap, string? Problem) ProbeBwrap()
     {
