@@ -19,7 +19,7 @@ public sealed class FileWatchers(Projects.ProjectStore projects, ProjectHooks ho
     public Task StartAsync(CancellationToken cancellationToken)
     {
         hooks.Added += OnAdded;
-        hooks.Removed += OnRemoved;
+        hooks.Removed += Unwatch;
         foreach (var project in projects.List())
         {
             Watch(project);
@@ -32,7 +32,7 @@ public sealed class FileWatchers(Projects.ProjectStore projects, ProjectHooks ho
     {
         _stopped = true;
         hooks.Added -= OnAdded;
-        hooks.Removed -= OnRemoved;
+        hooks.Removed -= Unwatch;
         foreach (var id in _watchers.Keys)
         {
             Unwatch(id);
@@ -43,8 +43,6 @@ public sealed class FileWatchers(Projects.ProjectStore projects, ProjectHooks ho
 
     // Hooks run inside the database's commit: set up the watcher (which walks the tree) off that path.
     private void OnAdded(Project project) => _ = Task.Run(() => Watch(project));
-
-    private void OnRemoved(string projectId) => Unwatch(projectId);
 
     private void Watch(Project project)
     {
