@@ -106,10 +106,7 @@ public sealed class InProcessBench(bool quick) : IAsyncDisposable
         }
 
         await Task.WhenAll(connected.Select(c => c.Task)).WaitAsync(TimeSpan.FromSeconds(60));
-        while (hub.SubscriberCount < already + subscriberCount)
-        {
-            await Task.Delay(10);
-        }
+        await UntilAsync(() => hub.SubscriberCount >= already + subscriberCount, "every subscriber to be followed by the hub");
 
         var text = new string('x', 40);
         var start = Stopwatch.GetTimestamp();
@@ -136,8 +133,25 @@ public sealed class InProcessBench(bool quick) : IAsyncDisposable
         var ends = await Task.WhenAll(finished).WaitAsync(TimeSpan.FromMinutes(3));
         var seconds = Stopwatch.GetElapsedTime(start, ends.Max()).TotalSeconds;
         await stop.CancelAsync();
+        // The streams close on their own time: the next round counts the hub's followers only once these have gone
+        // (counted while some were still closing, it waited for ever for a number it could no longer reach).
+        await UntilAsync(() => hub.SubscriberCount <= already, "the subscribers' streams to close");
         var all = latencies.SelectMany(l => l).ToList();
         return new FanOutResult(seconds, eventCount / appendSeconds, Stats.Percentile(all, 50), Stats.Percentile(all, 99));
+    }
+
+    private static async Task UntilAsync(Func<bool> condition, string what)
+    {
+        var deadline = Stopwatch.GetTimestamp() + 60 * Stopwatch.Frequency;
+        while (!condition())
+        {
+            if (Stopwatch.GetTimestamp() > deadline)
+            {
+                throw new TimeoutException($"Waited 60 s for {what}.");
+            }
+
+            await Task.Delay(10);
+        }
     }
 
     /// <summary>An EventSource-like reader: records, per event, now minus the append time the event carries.</summary>
