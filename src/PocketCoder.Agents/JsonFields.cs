@@ -10,4 +10,9 @@ internal static class JsonFields
         element.ValueKind == JsonValueKind.Object && element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String
             ? value.GetString()
             : null;
+
+    /// <summary>The whole number at <paramref name="property"/>, or 0 when the element is no object or the field no such number.</summary>
+    public static long Number(JsonElement element, string property) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.Number
+        && value.TryGetInt64(out var n) ? n : 0;
 }

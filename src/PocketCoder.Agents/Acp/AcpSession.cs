@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using PocketCoder.Agents.Processes;
 using PocketCoder.Agents.Sessions;
+using static PocketCoder.Agents.JsonFields;
 
 namespace PocketCoder.Agents.Acp;
 
@@ -179,7 +180,7 @@ internal sealed class AcpSession : ProcessAgentSession
 
         if (initialized.TryGetProperty("agentInfo", out var info))
         {
-            _agentVersion = JsonFields.Text(info, "version");
+            _agentVersion = Text(info, "version");
         }
 
         if (options.ResumeAgentSessionId is { } resumeId && await TryContinueAsync(resumeId, cancellationToken).ConfigureAwait(false))
@@ -189,7 +190,7 @@ internal sealed class AcpSession : ProcessAgentSession
         else
         {
             var created = await _rpc.RequestAsync("session/new", SessionParameters(null), cancellationToken).ConfigureAwait(false);
-            _sessionId = JsonFields.Text(created, "sessionId") ?? throw new InvalidOperationException("session/new returned no sessionId");
+            _sessionId = Text(created, "sessionId") ?? throw new InvalidOperationException("session/new returned no sessionId");
             ReadModes(created);
             // Claude over ACP (no instruction files of its own here) takes both in its system prompt (ClaudeAgentGate).
             _instructions = _agent.InstructionFiles.Count == 0
@@ -302,10 +303,10 @@ internal sealed class AcpSession : ProcessAgentSession
             return;
         }
 
-        _currentModeId = JsonFields.Text(modes, "currentModeId");
+        _currentModeId = Text(modes, "currentModeId");
         if (modes.TryGetProperty("availableModes", out var available) && available.ValueKind == JsonValueKind.Array)
         {
-            _modeIds = [.. available.EnumerateArray().Select(m => JsonFields.Text(m, "id")).OfType<string>()];
+            _modeIds = [.. available.EnumerateArray().Select(m => Text(m, "id")).OfType<string>()];
         }
 
         // Thrown inside the handshake: the start is then refused as AGENT_UNAVAILABLE and the process stopped.
@@ -437,7 +438,7 @@ internal sealed class AcpSession : ProcessAgentSession
         }
 
         var ct = Lifetime;
-        switch (JsonFields.Text(update, "sessionUpdate"))
+        switch (Text(update, "sessionUpdate"))
         {
             case "agent_message_chunk" when ChunkText(update) is { Length: > 0 } text:
                 _text.Append(text);
@@ -453,7 +454,7 @@ internal sealed class AcpSession : ProcessAgentSession
                 await FinishToolIfDoneAsync(update, ct).ConfigureAwait(false);
                 break;
             case "tool_call_update":
-                if (JsonFields.Text(update, "title") is not null || JsonFields.Text(update, "kind") is not null)
+                if (Text(update, "title") is not null || Text(update, "kind") is not null)
                 {
                     await FlushTextAsync(ct).ConfigureAwait(false);
                     await AnnounceToolAsync(update, ct).ConfigureAwait(false);
@@ -463,14 +464,14 @@ internal sealed class AcpSession : ProcessAgentSession
                 break;
             case "plan" when update.TryGetProperty("entries", out var entries) && entries.ValueKind == JsonValueKind.Array:
                 await Sink.OnEventAsync(new PlanUpdate([.. entries.EnumerateArray()
-                    .Select(e => new PlanEntry(JsonFields.Text(e, "content") ?? "", JsonFields.Text(e, "status") ?? "pending"))]), ct).ConfigureAwait(false);
+                    .Select(e => new PlanEntry(Text(e, "content") ?? "", Text(e, "status") ?? "pending"))]), ct).ConfigureAwait(false);
                 break;
             case "usage_update":
                 // Context usage (tokens in the window) and, where the agent knows it, the session's cost so far.
                 await Sink.OnEventAsync(new UsageReport(Number(update, "used"), 0, 0, 0, Cost(update), CostIsRunningTotal: true), ct).ConfigureAwait(false);
                 break;
             case "current_mode_update":
-                _currentModeId = JsonFields.Text(update, "currentModeId") ?? _currentModeId;
+                _currentModeId = Text(update, "currentModeId") ?? _currentModeId;
                 break;
         }
     }
@@ -489,7 +490,7 @@ internal sealed class AcpSession : ProcessAgentSession
         // Gemini CLI asks before it announces the call: announce it first so the phone shows what is being asked about.
         var tool = await AnnounceToolAsync(toolCall, ct).ConfigureAwait(false);
         var options = parameters.TryGetProperty("options", out var o) && o.ValueKind == JsonValueKind.Array
-            ? [.. o.EnumerateArray().Select(option => (Id: JsonFields.Text(option, "optionId"), Kind: JsonFields.Text(option, "kind")))]
+            ? [.. o.EnumerateArray().Select(option => (Id: Text(option, "optionId"), Kind: Text(option, "kind")))]
             : new List<(string? Id, string? Kind)>();
         var request = PermissionFor(toolCall, tool);
 
@@ -505,14 +506,14 @@ internal sealed class AcpSession : ProcessAgentSession
     /// </summary>
     internal static PermissionRequest PermissionFor(JsonElement toolCall, ToolState announced)
     {
-        var kindName = JsonFields.Text(toolCall, "kind");
+        var kindName = Text(toolCall, "kind");
         var kind = kindName is null ? announced.Kind : AcpTools.Kind(kindName, announced.Name);
         var hasInput = toolCall.TryGetProperty("rawInput", out var raw) && raw.ValueKind == JsonValueKind.Object && raw.EnumerateObject().Any();
         return new PermissionRequest(
             announced.Id,
             announced.Name,
             kind,
-            JsonFields.Text(toolCall, "title") ?? announced.Title,
+            Text(toolCall, "title") ?? announced.Title,
             hasInput ? raw.Clone() : announced.Input,
             AcpTools.Command(toolCall, kind) ?? announced.Command,
             AcpTools.Path(toolCall) ?? announced.Path,
@@ -559,7 +560,7 @@ internal sealed class AcpSession : ProcessAgentSession
     /// <summary>Reports a tool call the first time it is seen; later sightings return what was reported.</summary>
     private async Task<ToolState> AnnounceToolAsync(JsonElement toolCall, CancellationToken ct)
     {
-        var id = JsonFields.Text(toolCall, "toolCallId") ?? $"acp-{Guid.NewGuid():N}";
+        var id = Text(toolCall, "toolCallId") ?? $"acp-{Guid.NewGuid():N}";
         ToolState state;
         lock (_toolsLock)
         {
@@ -568,10 +569,10 @@ internal sealed class AcpSession : ProcessAgentSession
                 return known;
             }
 
-            var kindName = JsonFields.Text(toolCall, "kind");
+            var kindName = Text(toolCall, "kind");
             var name = AcpTools.ToolName(toolCall, id, kindName);
             var kind = AcpTools.Kind(kindName, name);
-            state = new ToolState(id, name, kind, JsonFields.Text(toolCall, "title") ?? name, AcpTools.Input(toolCall),
+            state = new ToolState(id, name, kind, Text(toolCall, "title") ?? name, AcpTools.Input(toolCall),
                 AcpTools.Command(toolCall, kind), AcpTools.Path(toolCall));
             _tools[id] = state;
         }
@@ -581,8 +582,8 @@ internal sealed class AcpSession : ProcessAgentSession
     }
 
     private Task FinishToolIfDoneAsync(JsonElement update, CancellationToken ct) =>
-        JsonFields.Text(update, "status") is "completed" or "failed" && JsonFields.Text(update, "toolCallId") is { } id
-            ? FinishToolAsync(id, AcpTools.Output(update), JsonFields.Text(update, "status") == "failed", ct)
+        Text(update, "status") is "completed" or "failed" && Text(update, "toolCallId") is { } id
+            ? FinishToolAsync(id, AcpTools.Output(update), Text(update, "status") == "failed", ct)
             : Task.CompletedTask;
 
     private async Task FinishToolAsync(string toolCallId, string output, bool isError, CancellationToken ct)
@@ -628,7 +629,7 @@ internal sealed class AcpSession : ProcessAgentSession
             await Sink.OnEventAsync(usage, ct).ConfigureAwait(false);
         }
 
-        var stopReason = result is { ValueKind: JsonValueKind.Object } r ? JsonFields.Text(r, "stopReason") ?? "end_turn" : "end_turn";
+        var stopReason = result is { ValueKind: JsonValueKind.Object } r ? Text(r, "stopReason") ?? "end_turn" : "end_turn";
         await Sink.OnEventAsync(new TurnCompleted(stopReason, stopReason == "refusal", turnText.Length > 0 ? turnText : null), ct)
             .ConfigureAwait(false);
     }
@@ -657,16 +658,13 @@ internal sealed class AcpSession : ProcessAgentSession
 
     private static decimal? Cost(JsonElement update) =>
         update.TryGetProperty("cost", out var cost) && cost.ValueKind == JsonValueKind.Object
-        && JsonFields.Text(cost, "currency") is "USD" or "usd"
+        && Text(cost, "currency") is "USD" or "usd"
         && cost.TryGetProperty("amount", out var amount) && amount.ValueKind == JsonValueKind.Number
             ? amount.GetDecimal()
             : null;
 
     private static string? ChunkText(JsonElement update) =>
-        update.TryGetProperty("content", out var content) && JsonFields.Text(content, "type") == "text" ? JsonFields.Text(content, "text") : null;
-
-    private static long Number(JsonElement element, string property) =>
-        element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var n) ? n : 0;
+        update.TryGetProperty("content", out var content) && Text(content, "type") == "text" ? Text(content, "text") : null;
 
     private static string ClientVersion => typeof(AcpSession).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 

@@ -7,6 +7,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 using PocketCoder.Agents.Processes;
+using static PocketCoder.Agents.JsonFields;
 
 namespace PocketCoder.Agents.OpenCode;
 
@@ -227,7 +228,7 @@ internal sealed partial class OpenCodeServer : IAsyncDisposable
             return;
         }
 
-        var type = JsonFields.Text(message, "type");
+        var type = Text(message, "type");
         if (type == "server.connected")
         {
             _connected.TrySetResult();
@@ -235,7 +236,7 @@ internal sealed partial class OpenCodeServer : IAsyncDisposable
         }
 
         if (type is null || !message.TryGetProperty("properties", out var properties)
-            || JsonFields.Text(properties, "sessionID") is not { } sessionId
+            || Text(properties, "sessionID") is not { } sessionId
             || !_listeners.TryGetValue(sessionId, out var listener))
         {
             return;

@@ -220,8 +220,6 @@ internal sealed class JsonRpcException(string method, int code, string detail) :
 /// <summary>JSON-RPC 2.0's error codes.</summary>
 internal static class JsonRpcErrors
 {
-    public const int ParseError = -32700;
-    public const int InvalidRequest = -32600;
     public const int MethodNotFound = -32601;
     public const int InvalidParams = -32602;
     public const int InternalError = -32603;
