@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using PocketCoder.Agents.Processes;
 using PocketCoder.Agents.Sessions;
+using static PocketCoder.Agents.JsonFields;
 
 namespace PocketCoder.Agents.Claude;
 
@@ -126,7 +126,7 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
         }
 
         var ct = Lifetime;
-        switch (JsonFields.Text(message, "type"))
+        switch (Text(message, "type"))
         {
             case "system":
                 await OnSystemAsync(message, ct).ConfigureAwait(false);
@@ -147,7 +147,7 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
                 OnControlRequest(message);
                 break;
             case "control_cancel_request":
-                if (JsonFields.Text(message, "request_id") is { } cancelled)
+                if (Text(message, "request_id") is { } cancelled)
                 {
                     await Permissions.WithdrawAsync(cancelled).ConfigureAwait(false);
                 }
@@ -158,29 +158,19 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
 
     private async Task OnSystemAsync(JsonElement message, CancellationToken ct)
     {
-        if (JsonFields.Text(message, "subtype") == "init")
+        if (Text(message, "subtype") == "init")
         {
-            _agentSessionId = JsonFields.Text(message, "session_id") ?? AgentSessionId;
-            await Sink.OnEventAsync(
-                new AgentReady(AgentSessionId, JsonFields.Text(message, "model"), JsonFields.Text(message, "claude_code_version")),
-                ct).ConfigureAwait(false);
+            _agentSessionId = Text(message, "session_id") ?? AgentSessionId;
+            await Sink.OnEventAsync(new AgentReady(AgentSessionId, Text(message, "model"), Text(message, "claude_code_version")), ct).ConfigureAwait(false);
         }
     }
 
     private async Task OnStreamEventAsync(JsonElement message, CancellationToken ct)
     {
-        if (!message.TryGetProperty("event", out var streamEvent)
-            || JsonFields.Text(streamEvent, "type") != "content_block_delta"
-            || !streamEvent.TryGetProperty("delta", out var delta))
+        if (message.TryGetProperty("event", out var streamEvent) && Text(streamEvent, "type") == "content_block_delta"
+            && streamEvent.TryGetProperty("delta", out var delta) && Text(delta, "type") == "text_delta" && Text(delta, "text") is { Length: > 0 } text)
         {
-            return;
-        }
-
-        switch (JsonFields.Text(delta, "type"))
-        {
-            case "text_delta" when JsonFields.Text(delta, "text") is { Length: > 0 } text:
-                await Sink.OnEventAsync(new MessageDelta(text), ct).ConfigureAwait(false);
-                break;
+            await Sink.OnEventAsync(new MessageDelta(text), ct).ConfigureAwait(false);
         }
     }
 
@@ -195,31 +185,30 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
         // A subagent's calls are never paused on: Claude would end the subagent, not the turn.
         var messageId = message.TryGetProperty("parent_tool_use_id", out var parent) && parent.ValueKind == JsonValueKind.String
             ? null
-            : JsonFields.Text(body, "id");
+            : Text(body, "id");
         foreach (var block in content.EnumerateArray())
         {
-            switch (JsonFields.Text(block, "type"))
+            switch (Text(block, "type"))
             {
-                case "text" when JsonFields.Text(block, "text") is { Length: > 0 } text:
+                case "text" when Text(block, "text") is { Length: > 0 } text:
                     await Sink.OnEventAsync(new AssistantMessage(text), ct).ConfigureAwait(false);
                     break;
-                case "thinking" when JsonFields.Text(block, "thinking") is { Length: > 0 } thinking:
+                case "thinking" when Text(block, "thinking") is { Length: > 0 } thinking:
                     await Sink.OnEventAsync(new Thinking(thinking), ct).ConfigureAwait(false);
                     break;
                 case "tool_use":
-                    if (messageId is not null && JsonFields.Text(block, "id") is { } callId)
+                    var callId = Text(block, "id");
+                    if (messageId is not null && callId is not null)
                     {
                         _messageOfCall[callId] = messageId;
                         _callsInMessage.AddOrUpdate(messageId, 1, (_, n) => n + 1);
                     }
 
-                    var tool = JsonFields.Text(block, "name") ?? "unknown";
+                    var tool = Text(block, "name") ?? "unknown";
                     var input = block.TryGetProperty("input", out var i) ? i.Clone() : EmptyObject();
                     var described = ClaudeTools.Describe(tool, input);
-                    await Sink.OnEventAsync(
-                        new ToolCall(JsonFields.Text(block, "id") ?? "", tool, described.Kind, described.Title, input), ct)
-                        .ConfigureAwait(false);
-                    if (_tasks.OnToolUse(JsonFields.Text(block, "id") ?? "", tool, input) is { } todos)
+                    await Sink.OnEventAsync(new ToolCall(callId ?? "", tool, described.Kind, described.Title, input), ct).ConfigureAwait(false);
+                    if (_tasks.OnToolUse(callId ?? "", tool, input) is { } todos)
                     {
                         await Sink.OnEventAsync(new PlanUpdate(todos), ct).ConfigureAwait(false);
                     }
@@ -239,13 +228,13 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
 
         foreach (var block in content.EnumerateArray())
         {
-            if (JsonFields.Text(block, "type") != "tool_result")
+            if (Text(block, "type") != "tool_result")
             {
                 continue;
             }
 
             var isError = block.TryGetProperty("is_error", out var e) && e.ValueKind == JsonValueKind.True;
-            var toolUseId = JsonFields.Text(block, "tool_use_id") ?? "";
+            var toolUseId = Text(block, "tool_use_id") ?? "";
             var text = ToolResultText(block);
             await Sink.OnEventAsync(new ToolResult(toolUseId, text, isError), ct).ConfigureAwait(false);
             if (_tasks.OnToolResult(toolUseId, text, isError) is { } todos)
@@ -277,37 +266,37 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
         _messageOfCall.Clear();
 
         // A turn that ends because the gate hook deferred a call: the agent is to be paused, not left idle.
-        var paused = JsonFields.Text(message, "stop_reason") == TurnCompleted.Paused && message.TryGetProperty("deferred_tool_use", out var deferred)
-            ? JsonFields.Text(deferred, "id")
+        var paused = Text(message, "stop_reason") == TurnCompleted.Paused && message.TryGetProperty("deferred_tool_use", out var deferred)
+            ? Text(deferred, "id")
             : null;
-        await Sink.OnEventAsync(new TurnCompleted(paused is null ? JsonFields.Text(message, "subtype") ?? "success" : TurnCompleted.Paused, isError,
-            JsonFields.Text(message, "result"), paused), ct).ConfigureAwait(false);
+        await Sink.OnEventAsync(new TurnCompleted(paused is null ? Text(message, "subtype") ?? "success" : TurnCompleted.Paused, isError,
+            Text(message, "result"), paused), ct).ConfigureAwait(false);
     }
 
     private void OnControlRequest(JsonElement message)
     {
-        var requestId = JsonFields.Text(message, "request_id");
+        var requestId = Text(message, "request_id");
         if (requestId is null || !message.TryGetProperty("request", out var request))
         {
             return;
         }
 
-        if (JsonFields.Text(request, "subtype") == "hook_callback")
+        if (Text(request, "subtype") == "hook_callback")
         {
             OnGateHook(requestId, request);
             return;
         }
 
-        if (JsonFields.Text(request, "subtype") != "can_use_tool")
+        if (Text(request, "subtype") != "can_use_tool")
         {
             // We offer no MCP servers over this pipe; say so rather than leave the agent waiting.
-            _ = RespondErrorAsync(requestId, $"Unsupported control request '{JsonFields.Text(request, "subtype")}'.");
+            _ = RespondErrorAsync(requestId, $"Unsupported control request '{Text(request, "subtype")}'.");
             return;
         }
 
-        var tool = JsonFields.Text(request, "tool_name") ?? "unknown";
+        var tool = Text(request, "tool_name") ?? "unknown";
         var input = request.TryGetProperty("input", out var i) ? i.Clone() : EmptyObject();
-        var toolUseId = JsonFields.Text(request, "tool_use_id") ?? requestId;
+        var toolUseId = Text(request, "tool_use_id") ?? requestId;
         if (_decidedInHook.TryRemove(toolUseId, out var decided))
         {
             _ = RespondQuietlyAsync(requestId, ToolAnswer(decided.Tool == tool ? decided.Decision : PermissionDecision.NotTheCallDecided, decided.Input));
@@ -324,7 +313,7 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
             return;
         }
 
-        var permission = Describe(toolUseId, tool, input) with { Path = ClaudeTools.Describe(tool, input).Path ?? JsonFields.Text(request, "blocked_path") };
+        var permission = Describe(toolUseId, tool, input) with { Path = ClaudeTools.Describe(tool, input).Path ?? Text(request, "blocked_path") };
         Permissions.Ask(requestId, permission, decision => RespondAsync(requestId, ToolAnswer(decision, input)));
     }
 
@@ -332,7 +321,7 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
     {
         var described = ClaudeTools.Describe(tool, input);
         return new PermissionRequest(toolUseId, tool, described.Kind, described.Title, input, described.Command, described.Path,
-            tool == "ExitPlanMode" ? JsonFields.Text(input, "plan") : null, canPause);
+            tool == "ExitPlanMode" ? Text(input, "plan") : null, canPause);
     }
 
     /// <summary>A decision as the answer to <c>can_use_tool</c>.</summary>
@@ -360,21 +349,21 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
     /// </summary>
     private void OnGateHook(string requestId, JsonElement request)
     {
-        if (JsonFields.Text(request, "callback_id") is var callbackId && callbackId != GateHookId)
+        if (Text(request, "callback_id") is var callbackId && callbackId != GateHookId)
         {
             _ = RespondErrorAsync(requestId, $"Unknown hook callback '{callbackId}'.");
             return;
         }
 
         var hookInput = request.TryGetProperty("input", out var h) ? h : EmptyObject();
-        var toolUseId = JsonFields.Text(request, "tool_use_id") ?? JsonFields.Text(hookInput, "tool_use_id");
+        var toolUseId = Text(request, "tool_use_id") ?? Text(hookInput, "tool_use_id");
         if (!_holdsCalls || toolUseId is null || toolUseId == _paused?.ToolCallId)
         {
             _ = RespondQuietlyAsync(requestId, HookAnswer("ask"));
             return;
         }
 
-        var tool = JsonFields.Text(hookInput, "tool_name") ?? "unknown";
+        var tool = Text(hookInput, "tool_name") ?? "unknown";
         var input = hookInput.TryGetProperty("tool_input", out var i) ? i.Clone() : EmptyObject();
         var permission = Describe(toolUseId, tool, input, canPause: true);
         Permissions.Ask(requestId, permission, decision =>
@@ -406,43 +395,22 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
         },
     };
 
-    private async Task RespondQuietlyAsync(string requestId, JsonObject response)
+    private Task RespondAsync(string requestId, JsonObject response) =>
+        WriteControlResponseAsync(new JsonObject { ["subtype"] = "success", ["request_id"] = requestId, ["response"] = response });
+
+    private Task RespondQuietlyAsync(string requestId, JsonObject response) => QuietlyAsync(() => RespondAsync(requestId, response));
+
+    private Task RespondErrorAsync(string requestId, string error) => QuietlyAsync(() =>
+        WriteControlResponseAsync(new JsonObject { ["subtype"] = "error", ["request_id"] = requestId, ["error"] = error }));
+
+    private Task WriteControlResponseAsync(JsonObject response) =>
+        Process.WriteLineAsync(new JsonObject { ["type"] = "control_response", ["response"] = response }.ToJsonString(), CancellationToken.None);
+
+    private static async Task QuietlyAsync(Func<Task> write)
     {
         try
         {
-            await RespondAsync(requestId, response).ConfigureAwait(false);
-        }
-        catch (InvalidOperationException)
-        {
-            // Exited meanwhile.
-        }
-    }
-
-    private Task RespondAsync(string requestId, JsonObject response)
-    {
-        var line = new JsonObject
-        {
-            ["type"] = "control_response",
-            ["response"] = new JsonObject
-            {
-                ["subtype"] = "success",
-                ["request_id"] = requestId,
-                ["response"] = response,
-            },
-        };
-        return Process.WriteLineAsync(line.ToJsonString(), CancellationToken.None);
-    }
-
-    private async Task RespondErrorAsync(string requestId, string error)
-    {
-        var line = new JsonObject
-        {
-            ["type"] = "control_response",
-            ["response"] = new JsonObject { ["subtype"] = "error", ["request_id"] = requestId, ["error"] = error },
-        };
-        try
-        {
-            await Process.WriteLineAsync(line.ToJsonString(), CancellationToken.None).ConfigureAwait(false);
+            await write().ConfigureAwait(false);
         }
         catch (InvalidOperationException)
         {
@@ -462,25 +430,10 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
             return content.GetString() ?? "";
         }
 
-        if (content.ValueKind != JsonValueKind.Array)
-        {
-            return content.GetRawText();
-        }
-
-        var text = new StringBuilder();
-        foreach (var part in content.EnumerateArray())
-        {
-            if (JsonFields.Text(part, "text") is { } piece)
-            {
-                text.Append(piece);
-            }
-        }
-
-        return text.ToString();
+        return content.ValueKind == JsonValueKind.Array
+            ? string.Concat(content.EnumerateArray().Select(part => Text(part, "text")))
+            : content.GetRawText();
     }
-
-    private static long Number(JsonElement element, string property) =>
-        element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var n) ? n : 0;
 
     private static JsonElement EmptyObject() => JsonElement.Parse("{}");
 }
