@@ -94,20 +94,11 @@ internal sealed class CodexSession : ProcessAgentSession
             active = _turnId;
         }
 
-        if (active is not null)
+        // A turn is running: add the message to it, as a user typing into the Codex TUI would. If it ended meanwhile, a new
+        // one starts below.
+        if (active is not null && await SteerAsync(active, input, cancellationToken).ConfigureAwait(false))
         {
-            // A turn is running: add the message to it, as a user typing into the Codex TUI would.
-            try
-            {
-                await _rpc.RequestAsync("turn/steer",
-                    new JsonObject { ["threadId"] = AgentSessionId, ["expectedTurnId"] = active, ["input"] = input },
-                    cancellationToken).ConfigureAwait(false);
-                return;
-            }
-            catch (JsonRpcException)
-            {
-                // The turn ended meanwhile: start a new one below.
-            }
+            return;
         }
 
         var parameters = new JsonObject
@@ -182,25 +173,22 @@ internal sealed class CodexSession : ProcessAgentSession
         }, ct).ConfigureAwait(false);
         await _rpc.NotifyAsync("initialized", null, ct).ConfigureAwait(false);
 
-        JsonElement thread;
+        JsonElement? resumed = null;
         string? problem = null;
         if (_options.ResumeAgentSessionId is { } resume)
         {
             try
             {
-                thread = await _rpc.RequestAsync("thread/resume", ThreadParameters(new JsonObject { ["threadId"] = resume }), ct).ConfigureAwait(false);
+                resumed = await _rpc.RequestAsync("thread/resume", ThreadParameters(new JsonObject { ["threadId"] = resume }), ct).ConfigureAwait(false);
             }
             catch (JsonRpcException exception)
             {
                 // The rollout is gone (deleted CODEX_HOME, another machine): keep the session usable with a new thread.
                 problem = $"Codex could not resume its earlier conversation ({exception.Message}); this message starts a new one.";
-                thread = await _rpc.RequestAsync("thread/start", ThreadParameters(new JsonObject()), ct).ConfigureAwait(false);
             }
         }
-        else
-        {
-            thread = await _rpc.RequestAsync("thread/start", ThreadParameters(new JsonObject()), ct).ConfigureAwait(false);
-        }
+
+        var thread = resumed ?? await _rpc.RequestAsync("thread/start", ThreadParameters(new JsonObject()), ct).ConfigureAwait(false);
 
         _agentSessionId = thread.TryGetProperty("thread", out var t) ? Text(t, "id") ?? "" : "";
         if (AgentSessionId.Length == 0)
@@ -377,30 +365,27 @@ internal sealed class CodexSession : ProcessAgentSession
 
     private Task OnRequestAsync(JsonElement id, string method, JsonElement parameters)
     {
+        var requestId = id.Clone();
+        var key = requestId.GetRawText();
+        var turnId = Text(parameters, "turnId");
         switch (method)
         {
             case "item/commandExecution/requestApproval":
             case "item/fileChange/requestApproval":
-                var requestId = id.Clone();
-                var turnId = Text(parameters, "turnId");
-                Permissions.Ask(requestId.GetRawText(), PermissionFor(method, parameters), decision => AnswerAsync(requestId, turnId, decision));
+                Permissions.Ask(key, PermissionFor(method, parameters), decision => AnswerAsync(requestId, turnId, decision, "decision"));
                 return Task.CompletedTask;
             case "mcpServer/elicitation/request" when McpToolCallFor(parameters) is { } toolCall:
                 // Codex asks before an MCP tool runs as an elicitation marked codex_approval_kind "mcp_tool_call".
-                var callId = id.Clone();
-                var callTurn = Text(parameters, "turnId");
-                Permissions.Ask(callId.GetRawText(), toolCall, decision => AnswerMcpToolCallAsync(callId, callTurn, decision));
+                Permissions.Ask(key, toolCall, decision => AnswerAsync(requestId, turnId, decision, "action"));
                 return Task.CompletedTask;
             case "mcpServer/elicitation/request" when McpForm.Questions(parameters) is { } form:
                 // An MCP server asks the owner to fill in a form: a question, answered field by field.
-                var formId = id.Clone();
                 var formAsked = parameters.Clone();
-                Permissions.Ask(formId.GetRawText(), form, decision => AnswerMcpFormAsync(formId, formAsked, decision));
+                Permissions.Ask(key, form, decision => AnswerMcpFormAsync(requestId, formAsked, decision));
                 return Task.CompletedTask;
             case "item/tool/requestUserInput" when QuestionFor(parameters) is { } question:
-                var inputId = id.Clone();
                 var asked = parameters.Clone();
-                Permissions.Ask(inputId.GetRawText(), question, decision => AnswerQuestionAsync(inputId, asked, decision));
+                Permissions.Ask(key, question, decision => AnswerQuestionAsync(requestId, asked, decision));
                 return Task.CompletedTask;
             default:
                 // Questions we cannot put to the owner (an MCP form with fields we cannot show, a URL elicitation, legacy
@@ -456,7 +441,6 @@ internal sealed class CodexSession : ProcessAgentSession
             paths.FirstOrDefault() ?? Text(parameters, "grantRoot"), null);
     }
 
-    /// <summary>Always "accept", never "acceptForSession": Codex's own session memory would skip the gatekeeper.</summary>
     /// <summary>
     /// Codex's request_user_input (its questions, each with an id, a header and optional options; one answer each) in the
     /// shape the gate and the phone know. Null when it holds no question.
@@ -547,34 +531,14 @@ internal sealed class CodexSession : ProcessAgentSession
     /// <summary>The name rules and the phone use for an MCP tool: <c>mcp__SERVER__TOOL</c>.</summary>
     internal static string McpTool(string server, string tool) => $"mcp__{server}__{tool}";
 
-    /// <summary>Accepted once, never remembered by Codex ("persist" is left out): the next call asks PocketCoder again.</summary>
-    private async Task AnswerMcpToolCallAsync(JsonElement id, string? turnId, PermissionDecision decision)
-    {
-        if (!decision.Allow && !string.IsNullOrWhiteSpace(decision.Message) && turnId is not null)
-        {
-            await SteerAsync(turnId, $"(The owner declined: {decision.Message})").ConfigureAwait(false);
-        }
-
-        await _rpc.RespondAsync(id, JsonRpcReply.Success(new JsonObject { ["action"] = decision.Allow ? "accept" : "decline" })).ConfigureAwait(false);
-    }
-
     /// <summary>The owner's answers to an MCP form as the content it asked for; a dismissal declines it.</summary>
-    private async Task AnswerMcpFormAsync(JsonElement id, JsonElement asked, PermissionDecision decision)
+    private Task AnswerMcpFormAsync(JsonElement id, JsonElement asked, PermissionDecision decision)
     {
-        if (!decision.Allow)
-        {
-            await _rpc.RespondAsync(id, JsonRpcReply.Success(new JsonObject { ["action"] = "decline" })).ConfigureAwait(false);
-            return;
-        }
-
-        if (McpForm.Content(asked, decision.Answers) is not { } content)
-        {
-            // An answer that does not fit the form (a word where a number was asked): the server is told the owner declined.
-            await _rpc.RespondAsync(id, JsonRpcReply.Success(new JsonObject { ["action"] = "decline" })).ConfigureAwait(false);
-            return;
-        }
-
-        await _rpc.RespondAsync(id, JsonRpcReply.Success(new JsonObject { ["action"] = "accept", ["content"] = content })).ConfigureAwait(false);
+        // An answer that does not fit the form (a word where a number was asked): the server is told the owner declined.
+        var content = decision.Allow ? McpForm.Content(asked, decision.Answers) : null;
+        return _rpc.RespondAsync(id, JsonRpcReply.Success(content is null
+            ? new JsonObject { ["action"] = "decline" }
+            : new JsonObject { ["action"] = "accept", ["content"] = content }));
     }
 
     /// <summary>The owner's answers, one per question id; a dismissed question is an error the model reads.</summary>
@@ -612,7 +576,12 @@ internal sealed class CodexSession : ProcessAgentSession
         await _rpc.RespondAsync(id, JsonRpcReply.Success(new JsonObject { ["answers"] = answers })).ConfigureAwait(false);
     }
 
-    private async Task AnswerAsync(JsonElement id, string? turnId, PermissionDecision decision)
+    /// <summary>
+    /// Answers an approval in <paramref name="field"/> ("decision" for a command or file change, "action" for an MCP tool
+    /// call): always "accept", never "acceptForSession", and an MCP call's "persist" is left out, since Codex's own memory
+    /// would skip the gatekeeper. The next call asks PocketCoder again.
+    /// </summary>
+    private async Task AnswerAsync(JsonElement id, string? turnId, PermissionDecision decision, string field)
     {
         if (!decision.Allow && !string.IsNullOrWhiteSpace(decision.Message) && turnId is not null)
         {
@@ -621,23 +590,25 @@ internal sealed class CodexSession : ProcessAgentSession
             await SteerAsync(turnId, $"(The owner declined: {decision.Message})").ConfigureAwait(false);
         }
 
-        await _rpc.RespondAsync(id, JsonRpcReply.Success(new JsonObject { ["decision"] = decision.Allow ? "accept" : "decline" })).ConfigureAwait(false);
+        await _rpc.RespondAsync(id, JsonRpcReply.Success(new JsonObject { [field] = decision.Allow ? "accept" : "decline" })).ConfigureAwait(false);
     }
 
-    private async Task SteerAsync(string turnId, string text)
+    private Task SteerAsync(string turnId, string text) =>
+        SteerAsync(turnId, new JsonArray(new JsonObject { ["type"] = "text", ["text"] = text }), Lifetime);
+
+    /// <summary>Adds <paramref name="input"/> to the running turn; false when that turn is over.</summary>
+    private async Task<bool> SteerAsync(string turnId, JsonArray input, CancellationToken cancellationToken)
     {
         try
         {
-            await _rpc.RequestAsync("turn/steer", new JsonObject
-            {
-                ["threadId"] = AgentSessionId,
-                ["expectedTurnId"] = turnId,
-                ["input"] = new JsonArray(new JsonObject { ["type"] = "text", ["text"] = text }),
-            }, Lifetime).ConfigureAwait(false);
+            await _rpc.RequestAsync("turn/steer", new JsonObject { ["threadId"] = AgentSessionId, ["expectedTurnId"] = turnId, ["input"] = input },
+                cancellationToken).ConfigureAwait(false);
+            return true;
         }
         catch (JsonRpcException)
         {
-            // The turn is over; the plain rejection still reaches the model.
+            // The turn is over: a message then starts a new one; a declined call's plain rejection still reaches the model.
+            return false;
         }
     }
 
@@ -662,14 +633,10 @@ internal sealed class CodexSession : ProcessAgentSession
                 var paths = changes.EnumerateArray().Select(change => Text(change, "path")).OfType<string>().ToList();
                 return new ToolCall(id, PatchTool, ToolKind.Edit, paths.Count == 0 ? "Change files" : $"Edit {string.Join(", ", paths)}",
                     ToElement(new JsonObject { ["changes"] = JsonNode.Parse(changes.GetRawText()) }));
-            case "mcpToolCall":
-                var tool = $"mcp__{Text(item, "server")}__{Text(item, "tool")}";
+            case var type and ("mcpToolCall" or "dynamicToolCall"):
+                var tool = type == "mcpToolCall" ? McpTool(Text(item, "server") ?? "", Text(item, "tool") ?? "") : Text(item, "tool") ?? "tool";
                 return new ToolCall(id, tool, ToolKind.Other, tool,
                     item.TryGetProperty("arguments", out var arguments) ? arguments.Clone() : JsonElement.Parse("{}"));
-            case "dynamicToolCall":
-                var dynamicTool = Text(item, "tool") ?? "tool";
-                return new ToolCall(id, dynamicTool, ToolKind.Other, dynamicTool,
-                    item.TryGetProperty("arguments", out var dynamicArguments) ? dynamicArguments.Clone() : JsonElement.Parse("{}"));
             case "webSearch":
                 var query = Text(item, "query") ?? "";
                 return new ToolCall(id, "web_search", ToolKind.Fetch, $"Search the web: {query}", ToElement(new JsonObject { ["query"] = query }));
@@ -713,8 +680,5 @@ internal sealed class CodexSession : ProcessAgentSession
 
         public static Usage operator -(Usage a, Usage b) =>
             new(a.Input - b.Input, a.Output - b.Output, a.CacheRead - b.CacheRead, a.CacheWrite - b.CacheWrite);
-
-        private static long Number(JsonElement element, string property) =>
-            element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var n) ? n : 0;
     }
 }
