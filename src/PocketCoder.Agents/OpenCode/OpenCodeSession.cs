@@ -221,14 +221,9 @@ internal sealed class OpenCodeSession : IAgentSession
             case "question.asked":
                 OnQuestionAsked(properties);
                 break;
-            case "question.replied" or "question.rejected" when Text(properties, "requestID") is { } questionId:
-                // Answered elsewhere (the OpenCode TUI), or ours arrived: nobody needs to answer it here any more.
-                await _permissions.WithdrawAsync(questionId).ConfigureAwait(false);
-                break;
-            case "permission.replied" when Text(properties, "requestID") is { } requestId:
-                // Answered elsewhere (someone at the OpenCode TUI): nobody needs to decide it here any more.
+            case "question.replied" or "question.rejected" or "permission.replied" when Text(properties, "requestID") is { } requestId:
+                // Answered elsewhere (someone at the OpenCode TUI), or ours arrived: nobody needs to decide it here any more.
                 await _permissions.WithdrawAsync(requestId).ConfigureAwait(false);
-
                 break;
             case "session.error" when properties.TryGetProperty("error", out var error):
                 var name = Text(error, "name");
@@ -547,14 +542,7 @@ internal sealed class OpenCodeSession : IAgentSession
                     [.. a.Selected.Select(l => (JsonNode)JsonValue.Create(l)), .. a.Other is { } own ? [JsonValue.Create(own)] : Array.Empty<JsonNode>()]))]),
             })
             : ($"/question/{Uri.EscapeDataString(requestId)}/reject", (JsonObject?)null);
-        try
-        {
-            await _server.SendAsync(HttpMethod.Post, path, body, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception exception) when (exception is HttpRequestException or OpenCodeHttpException && _server.Exited.IsCompleted)
-        {
-            // The server is gone: nobody is waiting for the answer.
-        }
+        await PostAnswerAsync(path, body).ConfigureAwait(false);
     }
 
     private async Task AnswerAsync(string requestId, PermissionDecision decision)
@@ -569,9 +557,14 @@ internal sealed class OpenCodeSession : IAgentSession
             reply["message"] = decision.Message;
         }
 
+        await PostAnswerAsync($"/permission/{Uri.EscapeDataString(requestId)}/reply", reply).ConfigureAwait(false);
+    }
+
+    private async Task PostAnswerAsync(string path, JsonObject? body)
+    {
         try
         {
-            await _server.SendAsync(HttpMethod.Post, $"/permission/{Uri.EscapeDataString(requestId)}/reply", reply, CancellationToken.None).ConfigureAwait(false);
+            await _server.SendAsync(HttpMethod.Post, path, body, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception exception) when (exception is HttpRequestException or OpenCodeHttpException && _server.Exited.IsCompleted)
         {
@@ -638,8 +631,4 @@ internal sealed class OpenCodeSession : IAgentSession
             _ => (ToolKind.Other, tool, null, null),
         };
     }
-
-    private static long Number(JsonElement element, string property) =>
-        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.Number
-        && value.TryGetInt64(out var n) ? n : 0;
 }
