@@ -88,12 +88,7 @@ public sealed partial class ChildProcess : IAsyncDisposable
     public static async Task<int> RunAttachedAsync(string fileName, IReadOnlyList<string> arguments, string workingDirectory,
         CancellationToken cancellationToken)
     {
-        var info = new ProcessStartInfo(fileName) { WorkingDirectory = workingDirectory, UseShellExecute = false };
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
+        var info = new ProcessStartInfo(fileName, arguments) { WorkingDirectory = workingDirectory, UseShellExecute = false };
         // Ctrl+C and Ctrl+\ on the terminal are the program's (claude interrupts its turn with them), not ours to die of.
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => context.Cancel = true);
         using var quit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, context => context.Cancel = true);
@@ -176,11 +171,11 @@ public sealed partial class ChildProcess : IAsyncDisposable
 
     private static Process Launch(ProcessSpec spec)
     {
-        var info = new ProcessStartInfo
+        // setsid(1) execs the program as the leader of a new process group without forking when, as here, the caller is
+        // not a group leader: the pid we get is the agent's own. In a sandbox, the wrapper (bwrap) is what setsid execs; the
+        // agent is its child, in the same process group.
+        var info = new ProcessStartInfo("setsid", [.. spec.Wrapper ?? [], spec.FileName, .. spec.Arguments])
         {
-            // setsid(1) execs the program as the leader of a new process group without forking when, as here,
-            // the caller is not a group leader: the pid we get is the agent's own.
-            FileName = "setsid",
             WorkingDirectory = spec.WorkingDirectory,
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
@@ -190,18 +185,6 @@ public sealed partial class ChildProcess : IAsyncDisposable
             StandardErrorEncoding = Encoding.UTF8,
             UseShellExecute = false,
         };
-        // In a sandbox, the wrapper (bwrap) is what setsid execs; the agent is its child, in the same process group.
-        foreach (var argument in spec.Wrapper ?? [])
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        info.ArgumentList.Add(spec.FileName);
-        foreach (var argument in spec.Arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
         foreach (var (name, value) in spec.Environment)
         {
             if (value is null)
