@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using static PocketCoder.Agents.JsonFields;
@@ -37,12 +36,7 @@ internal static class AcpTools
         }
 
         var separator = toolCallId.IndexOf("__", StringComparison.Ordinal);
-        if (separator > 0)
-        {
-            return toolCallId[..separator];
-        }
-
-        return kind ?? "other";
+        return separator > 0 ? toolCallId[..separator] : kind ?? "other";
     }
 
     /// <summary>The tool's input as the agent gave it (<c>rawInput</c>), else what the call shows: title, locations, content.</summary>
@@ -92,15 +86,10 @@ internal static class AcpTools
     /// <summary>The file the call is about: its first location, else a path in its input.</summary>
     public static string? Path(JsonElement toolCall)
     {
-        if (toolCall.TryGetProperty("locations", out var locations) && locations.ValueKind == JsonValueKind.Array)
+        if (toolCall.TryGetProperty("locations", out var locations) && locations.ValueKind == JsonValueKind.Array
+            && locations.EnumerateArray().Select(location => Text(location, "path")).FirstOrDefault(path => path is { Length: > 0 }) is { } first)
         {
-            foreach (var location in locations.EnumerateArray())
-            {
-                if (Text(location, "path") is { Length: > 0 } path)
-                {
-                    return path;
-                }
-            }
+            return first;
         }
 
         return toolCall.TryGetProperty("rawInput", out var raw)
@@ -111,35 +100,21 @@ internal static class AcpTools
     /// <summary>What a finished call produced, as text: its content blocks, diffs named by path, else its raw output.</summary>
     public static string Output(JsonElement update)
     {
-        var text = new StringBuilder();
-        if (update.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array)
-        {
-            foreach (var item in content.EnumerateArray())
+        var pieces = update.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array
+            ? content.EnumerateArray().Select(item => Text(item, "type") switch
             {
-                var piece = Text(item, "type") switch
-                {
-                    "content" when item.TryGetProperty("content", out var block) => Text(block, "text"),
-                    "diff" => $"(edited {Text(item, "path")})",
-                    _ => null,
-                };
-                if (piece is { Length: > 0 })
-                {
-                    if (text.Length > 0)
-                    {
-                        text.Append('\n');
-                    }
-
-                    text.Append(piece);
-                }
-            }
-        }
-
+                "content" when item.TryGetProperty("content", out var block) => Text(block, "text"),
+                "diff" => $"(edited {Text(item, "path")})",
+                _ => null,
+            })
+            : [];
+        var text = string.Join('\n', pieces.Where(piece => piece is { Length: > 0 }));
         if (text.Length == 0 && update.TryGetProperty("rawOutput", out var rawOutput) && rawOutput.ValueKind is not (JsonValueKind.Null or JsonValueKind.Undefined))
         {
             return rawOutput.ValueKind == JsonValueKind.String ? rawOutput.GetString() ?? "" : rawOutput.GetRawText();
         }
 
-        return text.ToString();
+        return text;
     }
 
     private static string? FindToolName(JsonElement meta, int depth)
@@ -154,14 +129,6 @@ internal static class AcpTools
             return name;
         }
 
-        foreach (var property in meta.EnumerateObject())
-        {
-            if (FindToolName(property.Value, depth + 1) is { } nested)
-            {
-                return nested;
-            }
-        }
-
-        return null;
+        return meta.EnumerateObject().Select(property => FindToolName(property.Value, depth + 1)).FirstOrDefault(nested => nested is not null);
     }
 }
