@@ -44,6 +44,13 @@ public sealed record ConversationHistory(IReadOnlyList<HistoryEntry> Entries, in
         return new ConversationHistory([.. newest], total - newest.Count);
     }
 
+    /// <summary>The folder as PocketCoder names it and as a terminal's <c>getcwd</c> would (through any link): agents record either.</summary>
+    internal static IReadOnlyList<string> Folders(string projectPath)
+    {
+        var real = FileSystem.RealPath.Resolve(projectPath);
+        return real is null || real == projectPath ? [projectPath] : [projectPath, real];
+    }
+
     internal static string Cut(string text) => text.Length > MaxText ? text[..MaxText] + "…" : text;
 
     /// <summary>A first prompt as a one-line title, control characters left out (a title is shown in terminals too).</summary>

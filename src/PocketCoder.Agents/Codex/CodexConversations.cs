@@ -32,7 +32,7 @@ internal sealed class CodexConversations(AgentCommand command, string name, stri
             {
                 var page = await rpc.RequestAsync("thread/list", new JsonObject
                 {
-                    ["cwd"] = new JsonArray([.. Folders(projectPath).Select(f => (JsonNode)f)]),
+                    ["cwd"] = new JsonArray([.. ConversationHistory.Folders(projectPath).Select(f => (JsonNode)f)]),
                     ["sourceKinds"] = new JsonArray([.. PersonSources.Select(s => (JsonNode)s)]),
                     ["sortKey"] = "updated_at",
                     ["limit"] = PageSize,
@@ -73,7 +73,8 @@ internal sealed class CodexConversations(AgentCommand command, string name, stri
             }
 
             // Only a thread begun in this project's folder: another folder's conversation is not this project's to carry on.
-            if (!answer.TryGetProperty("thread", out var thread) || Text(thread, "cwd") is not { } cwd || !Folders(projectPath).Contains(cwd))
+            if (!answer.TryGetProperty("thread", out var thread) || Text(thread, "cwd") is not { } cwd
+                || !ConversationHistory.Folders(projectPath).Contains(cwd))
             {
                 return null;
             }
@@ -138,13 +139,6 @@ internal sealed class CodexConversations(AgentCommand command, string name, stri
         var size = Text(thread, "path") is { } path && File.Exists(path) ? new FileInfo(path).Length : 0;
         return new AgentConversation(id, ConversationHistory.Title(Text(thread, "name") ?? Text(thread, "preview")),
             DateTimeOffset.FromUnixTimeSeconds(updated), size);
-    }
-
-    /// <summary>The folder as PocketCoder names it and as a terminal's <c>getcwd</c> would (through any link): Codex records either.</summary>
-    private static IReadOnlyList<string> Folders(string projectPath)
-    {
-        var real = FileSystem.RealPath.Resolve(projectPath);
-        return real is null || real == projectPath ? [projectPath] : [projectPath, real];
     }
 
     private async Task<T> WithAppServerAsync<T>(string projectPath, Func<JsonRpcConnection, CancellationToken, Task<T>> ask,

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using static PocketCoder.Agents.JsonFields;
 
 namespace PocketCoder.Agents.Mcp;
 
@@ -101,9 +102,6 @@ public static class McpJson
     /// <summary>An absolute http or https URL.</summary>
     public static bool IsHttp(string url) =>
         Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && string.IsNullOrEmpty(uri.UserInfo);
-
-    private static string? Text(JsonElement value, string name) =>
-        Property(value, name) is { ValueKind: JsonValueKind.String } text ? text.GetString() : null;
 
     private static IReadOnlyList<string>? Strings(JsonElement value, string name)
     {

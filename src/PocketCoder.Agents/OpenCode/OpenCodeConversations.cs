@@ -26,7 +26,7 @@ internal sealed partial class OpenCodeConversations(AgentCommand command, string
             return [];
         }
 
-        var folders = Folders(projectPath);
+        var folders = ConversationHistory.Folders(projectPath);
         return [.. list.RootElement.EnumerateArray()
             .Where(s => Text(s, "id") is { } id && IsSessionId(id) && Text(s, "directory") is { } directory && folders.Contains(directory))
             .Select(s => new AgentConversation(Text(s, "id")!, ConversationHistory.Title(Text(s, "title")),
@@ -46,7 +46,7 @@ internal sealed partial class OpenCodeConversations(AgentCommand command, string
         // It fails for a session it does not know: that is "no such conversation".
         using var export = await RunAsync(projectPath, ["export", sessionId], MaxExport, failureIsAbsence: true, cancellationToken).ConfigureAwait(false);
         if (export is null || !export.RootElement.TryGetProperty("info", out var info) || Text(info, "directory") is not { } directory
-            || !Folders(projectPath).Contains(directory))
+            || !ConversationHistory.Folders(projectPath).Contains(directory))
         {
             return null;
         }
@@ -97,12 +97,6 @@ internal sealed partial class OpenCodeConversations(AgentCommand command, string
 
     [GeneratedRegex("^ses_[A-Za-z0-9]{1,64}$")]
     private static partial Regex SessionIdPattern();
-
-    private static IReadOnlyList<string> Folders(string projectPath)
-    {
-        var real = FileSystem.RealPath.Resolve(projectPath);
-        return real is null || real == projectPath ? [projectPath] : [projectPath, real];
-    }
 
     /// <summary>Runs opencode in the project's folder; its JSON answer, or null when it has none.</summary>
     /// <param name="failureIsAbsence">A failed run means "nothing there" (else it is reported, with what opencode said).</param>
