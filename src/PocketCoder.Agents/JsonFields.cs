@@ -11,6 +11,10 @@ internal static class JsonFields
             ? value.GetString()
             : null;
 
+    /// <summary>Whether <paramref name="property"/> is <c>true</c> (false when the element is no object or the field anything else).</summary>
+    public static bool IsTrue(JsonElement element, string property) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.True;
+
     /// <summary>The whole number at <paramref name="property"/>, or 0 when the element is no object or the field no such number.</summary>
     public static long Number(JsonElement element, string property) =>
         element.ValueKind == JsonValueKind.Object && element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.Number

@@ -166,22 +166,17 @@ internal sealed class AcpSession : ProcessAgentSession
 
         if (initialized.TryGetProperty("agentCapabilities", out var capabilities) && capabilities.ValueKind == JsonValueKind.Object)
         {
-            _canLoad = capabilities.TryGetProperty("loadSession", out var load) && load.ValueKind == JsonValueKind.True;
+            _canLoad = IsTrue(capabilities, "loadSession");
             // ACP: image content only where the agent says its prompts take it.
-            _takesImages = capabilities.TryGetProperty("promptCapabilities", out var prompts) && prompts.ValueKind == JsonValueKind.Object
-                && prompts.TryGetProperty("image", out var image) && image.ValueKind == JsonValueKind.True;
+            _takesImages = capabilities.TryGetProperty("promptCapabilities", out var prompts) && IsTrue(prompts, "image");
             _canResume = capabilities.TryGetProperty("sessionCapabilities", out var sessionCapabilities)
                 && sessionCapabilities.ValueKind == JsonValueKind.Object
                 && sessionCapabilities.TryGetProperty("resume", out var resume)
                 && resume.ValueKind == JsonValueKind.Object;
-            _takesHttpMcp = capabilities.TryGetProperty("mcpCapabilities", out var mcp) && mcp.ValueKind == JsonValueKind.Object
-                && mcp.TryGetProperty("http", out var http) && http.ValueKind == JsonValueKind.True;
+            _takesHttpMcp = capabilities.TryGetProperty("mcpCapabilities", out var mcp) && IsTrue(mcp, "http");
         }
 
-        if (initialized.TryGetProperty("agentInfo", out var info))
-        {
-            _agentVersion = Text(info, "version");
-        }
+        _agentVersion = initialized.TryGetProperty("agentInfo", out var info) ? Text(info, "version") : null;
 
         if (options.ResumeAgentSessionId is { } resumeId && await TryContinueAsync(resumeId, cancellationToken).ConfigureAwait(false))
         {
@@ -349,17 +344,12 @@ internal sealed class AcpSession : ProcessAgentSession
                     await WaitForReplayAsync(ct).ConfigureAwait(false);
                 }
 
-                var blocks = new JsonArray();
-                if (Interlocked.Exchange(ref _instructions, null) is { } instructions)
-                {
-                    blocks.Add(new JsonObject { ["type"] = "text", ["text"] = instructions });
-                }
-
-                blocks.Add(new JsonObject { ["type"] = "text", ["text"] = next.Text });
-                foreach (var image in next.Images)
-                {
-                    blocks.Add(new JsonObject { ["type"] = "image", ["mimeType"] = image.MediaType, ["data"] = image.Base64 });
-                }
+                var instructions = Interlocked.Exchange(ref _instructions, null);
+                var blocks = new JsonArray([
+                    .. instructions is null ? Array.Empty<JsonNode>() : [new JsonObject { ["type"] = "text", ["text"] = instructions }],
+                    new JsonObject { ["type"] = "text", ["text"] = next.Text },
+                    .. next.Images.Select(image => (JsonNode)new JsonObject { ["type"] = "image", ["mimeType"] = image.MediaType, ["data"] = image.Base64 }),
+                ]);
 
                 var prompt = new JsonObject { ["sessionId"] = _sessionId, ["prompt"] = blocks };
                 try

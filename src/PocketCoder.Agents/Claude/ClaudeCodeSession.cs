@@ -233,7 +233,7 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
                 continue;
             }
 
-            var isError = block.TryGetProperty("is_error", out var e) && e.ValueKind == JsonValueKind.True;
+            var isError = IsTrue(block, "is_error");
             var toolUseId = Text(block, "tool_use_id") ?? "";
             var text = ToolResultText(block);
             await Sink.OnEventAsync(new ToolResult(toolUseId, text, isError), ct).ConfigureAwait(false);
@@ -258,7 +258,7 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
                 ct).ConfigureAwait(false);
         }
 
-        var isError = message.TryGetProperty("is_error", out var e) && e.ValueKind == JsonValueKind.True;
+        var isError = IsTrue(message, "is_error");
         // What this turn's calls left behind: decisions no can_use_tool came for (denied by Claude's own rules, interrupted),
         // and the count of calls per message, which only the turn's own calls need.
         _decidedInHook.Clear();

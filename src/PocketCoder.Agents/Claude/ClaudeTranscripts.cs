@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using PocketCoder.Agents.FileSystem;
 using PocketCoder.Agents.Processes;
+using static PocketCoder.Agents.JsonFields;
 
 namespace PocketCoder.Agents.Claude;
 
@@ -134,7 +135,7 @@ internal sealed class ClaudeTranscripts(AgentCommand command)
         try
         {
             using var document = JsonDocument.Parse(line);
-            return document.RootElement.ValueKind == JsonValueKind.Object ? JsonFields.Text(document.RootElement, "cwd") : null;
+            return Text(document.RootElement, "cwd");
         }
         catch (JsonException)
         {
@@ -158,15 +159,14 @@ internal sealed class ClaudeTranscripts(AgentCommand command)
         using (document)
         {
             var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || root.TryGetProperty("isSidechain", out var side) && side.ValueKind == JsonValueKind.True
-                || root.TryGetProperty("isMeta", out var meta) && meta.ValueKind == JsonValueKind.True
+            if (root.ValueKind != JsonValueKind.Object || IsTrue(root, "isSidechain") || IsTrue(root, "isMeta")
                 || !root.TryGetProperty("message", out var message) || message.ValueKind != JsonValueKind.Object
                 || !message.TryGetProperty("content", out var content))
             {
                 yield break;
             }
 
-            var user = JsonFields.Text(root, "type") == "user";
+            var user = Text(root, "type") == "user";
             if (content.ValueKind == JsonValueKind.String)
             {
                 if (content.GetString() is { Length: > 0 } text)
@@ -184,21 +184,21 @@ internal sealed class ClaudeTranscripts(AgentCommand command)
 
             foreach (var block in content.EnumerateArray())
             {
-                switch (JsonFields.Text(block, "type"))
+                switch (Text(block, "type"))
                 {
-                    case "text" when JsonFields.Text(block, "text") is { Length: > 0 } text:
+                    case "text" when Text(block, "text") is { Length: > 0 } text:
                         yield return user ? new HistoryUserText(ConversationHistory.Cut(text)) : new HistoryAssistantText(ConversationHistory.Cut(text));
                         break;
-                    case "tool_use" when JsonFields.Text(block, "id") is { } id:
-                        var tool = JsonFields.Text(block, "name") ?? "tool";
+                    case "tool_use" when Text(block, "id") is { } id:
+                        var tool = Text(block, "name") ?? "tool";
                         // Only the input is kept (its own copy), never the whole line it came in.
                         var input = block.TryGetProperty("input", out var given) && given.ValueKind == JsonValueKind.Object ? given.Clone() : Empty;
                         var described = ClaudeTools.Describe(tool, input);
                         yield return new HistoryToolCall(id, tool, described.Kind, described.Title, input);
                         break;
-                    case "tool_result" when JsonFields.Text(block, "tool_use_id") is { } id:
+                    case "tool_result" when Text(block, "tool_use_id") is { } id:
                         yield return new HistoryToolResult(id, block.TryGetProperty("content", out var result) ? ConversationHistory.Cut(Flatten(result)) : "",
-                            block.TryGetProperty("is_error", out var error) && error.ValueKind == JsonValueKind.True);
+                            IsTrue(block, "is_error"));
                         break;
                 }
             }
@@ -210,7 +210,7 @@ internal sealed class ClaudeTranscripts(AgentCommand command)
     private static string Flatten(JsonElement value) => value.ValueKind switch
     {
         JsonValueKind.String => value.GetString() ?? "",
-        JsonValueKind.Array => string.Join('\n', value.EnumerateArray().Select(b => JsonFields.Text(b, "text")).OfType<string>()),
+        JsonValueKind.Array => string.Join('\n', value.EnumerateArray().Select(b => Text(b, "text")).OfType<string>()),
         _ => "",
     };
 }

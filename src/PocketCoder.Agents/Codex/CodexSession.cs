@@ -286,8 +286,7 @@ internal sealed class CodexSession : ProcessAgentSession
                 await Permissions.WithdrawAsync(requestId.GetRawText()).ConfigureAwait(false);
 
                 break;
-            case "error" when parameters.TryGetProperty("error", out var error)
-                              && !(parameters.TryGetProperty("willRetry", out var retry) && retry.ValueKind == JsonValueKind.True):
+            case "error" when parameters.TryGetProperty("error", out var error) && !IsTrue(parameters, "willRetry"):
                 await Sink.OnEventAsync(new AgentError(Text(error, "message") ?? error.GetRawText()), ct).ConfigureAwait(false);
                 break;
             case "turn/completed" when parameters.TryGetProperty("turn", out var turn):
@@ -466,7 +465,7 @@ internal sealed class CodexSession : ProcessAgentSession
                     ["question"] = Text(question, "question"), ["header"] = Text(question, "header"), ["options"] = options, ["multiSelect"] = false,
                     ["id"] = Text(question, "id"),
                 };
-                if (question.TryGetProperty("isSecret", out var secret) && secret.ValueKind == JsonValueKind.True)
+                if (IsTrue(question, "isSecret"))
                 {
                     // Its answer goes to Codex only: the gate keeps it out of the approval, the events and the ledger.
                     entry["secret"] = true;

@@ -75,7 +75,7 @@ internal sealed partial class OpenCodeConversations(AgentCommand command, string
                 switch (Text(part, "type"))
                 {
                     // Synthetic text is OpenCode's own addition to a prompt (a file's content, a reminder), not the person's words.
-                    case "text" when Text(part, "text") is { Length: > 0 } text && !(part.TryGetProperty("synthetic", out var synthetic) && synthetic.ValueKind == JsonValueKind.True):
+                    case "text" when Text(part, "text") is { Length: > 0 } text && !IsTrue(part, "synthetic"):
                         yield return user ? new HistoryUserText(ConversationHistory.Cut(text)) : new HistoryAssistantText(ConversationHistory.Cut(text));
                         break;
                     case "tool" when !user && part.TryGetProperty("state", out var state) && Text(state, "status") is "completed" or "error":

@@ -521,7 +521,7 @@ internal sealed class OpenCodeSession : IAgentSession
             questions.Add(new JsonObject
             {
                 ["question"] = Text(question, "question"), ["header"] = Text(question, "header"), ["options"] = options,
-                ["multiSelect"] = question.TryGetProperty("multiple", out var multiple) && multiple.ValueKind == JsonValueKind.True,
+                ["multiSelect"] = IsTrue(question, "multiple"),
             });
         }
 
