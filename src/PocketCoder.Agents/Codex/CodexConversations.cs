@@ -152,16 +152,9 @@ internal sealed class CodexConversations(AgentCommand command, string name, stri
             // It has nothing to ask of a client that starts no turn; should it ask, it is told so rather than left waiting.
             OnRequest = (id, method, _) => rpc.RespondAsync(id, JsonRpcReply.Failure(JsonRpcErrors.MethodNotFound, $"PocketCoder does not handle '{method}' here.")),
         };
-        try
-        {
-            // Started outside the repository, so nothing of the project's (.codex/config.toml) is loaded: thread/list names the folder.
-            process = ChildProcess.Start(new ProcessSpec(executable, ["app-server"], Path.GetTempPath(), command.Environment, null), rpc.OnLineAsync);
-        }
-        catch (System.ComponentModel.Win32Exception exception)
-        {
-            throw new AgentUnavailableException(CodexAdapter.AgentId, $"{name} could not be started: {exception.Message}", exception);
-        }
-
+        // Started outside the repository, so nothing of the project's (.codex/config.toml) is loaded: thread/list names the folder.
+        process = ChildProcess.StartAgent(CodexAdapter.AgentId, name, new ProcessSpec(executable, ["app-server"], Path.GetTempPath(), command.Environment, null),
+            rpc.OnLineAsync);
         await using (process.ConfigureAwait(false))
         {
             _ = process.Exited.ContinueWith(exit => rpc.Close($"the codex process exited with code {exit.Result}"), TaskScheduler.Default);

@@ -86,15 +86,7 @@ internal sealed partial class OpenCodeServer : IAsyncDisposable
         env["OPENCODE_PERMISSION"] = PermissionConfig;
         var spec = confine(new ProcessSpec(executable, ["serve", "--hostname", "127.0.0.1", "--port", "0"], directory, env,
             Path.Combine(logDirectory, $"opencode-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.stderr.log"), Logger: logger));
-        try
-        {
-            server._process = ChildProcess.Start(spec, server.OnStdoutAsync);
-        }
-        catch (System.ComponentModel.Win32Exception exception)
-        {
-            throw new AgentUnavailableException(OpenCodeAdapter.AgentId, $"OpenCode could not be started: {exception.Message}", exception);
-        }
-
+        server._process = ChildProcess.StartAgent(OpenCodeAdapter.AgentId, "OpenCode", spec, server.OnStdoutAsync);
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -125,14 +125,28 @@ public sealed partial class ChildProcess : IAsyncDisposable
     }
 
     /// <summary>
+    /// <see cref="Start"/> for an agent: an executable that fails to launch (missing, not executable) makes the agent
+    /// unavailable, with the reason for the owner.
+    /// </summary>
+    internal static ChildProcess StartAgent(string agentId, string name, ProcessSpec spec, Func<string, Task> onStdoutLine)
+    {
+        try
+        {
+            return Start(spec, onStdoutLine);
+        }
+        catch (System.ComponentModel.Win32Exception exception)
+        {
+            throw new AgentUnavailableException(agentId, $"{name} could not be started: {exception.Message}", exception);
+        }
+    }
+
+    /// <summary>
     /// Starts a one-shot process (stdin closed) whose stdout and stderr arrive as raw text chunks, in the order
     /// read from each stream, one chunk at a time. The callback must not keep unbounded state: the pump keeps
     /// reading however much the process prints, so a chatty child never blocks on a full pipe.
     /// </summary>
-    public static ChildProcess StartStreaming(ProcessSpec spec, Func<OutputChunk, Task> onChunk) =>
-        StartChunks(spec, onChunk, LogLevel.Information);
-
-    private static ChildProcess StartChunks(ProcessSpec spec, Func<OutputChunk, Task> onChunk, LogLevel lifetimeLevel) =>
+    /// <param name="lifetimeLevel">The level its start and exit are logged at.</param>
+    public static ChildProcess StartStreaming(ProcessSpec spec, Func<OutputChunk, Task> onChunk, LogLevel lifetimeLevel = LogLevel.Information) =>
         new(Launch(spec), spec, lifetimeLevel, self =>
         {
             // One-shot runs read nothing from us: closing stdin makes a command that waits on it see end of input at once.
@@ -150,7 +164,7 @@ public sealed partial class ChildProcess : IAsyncDisposable
         var stdout = new CappedText(outputLimit);
         var stderr = new CappedText(outputLimit);
         // A helper run (git, tmux, a version probe) happens by the hundred: its lifetime is logged at Debug.
-        await using var process = StartChunks(spec, chunk =>
+        await using var process = StartStreaming(spec, chunk =>
         {
             (chunk.Stream == OutputStream.Stdout ? stdout : stderr).Append(chunk.Text);
             return Task.CompletedTask;

@@ -90,15 +90,7 @@ internal abstract class ProcessAgentSession : IAgentSession
     /// <summary>Starts the agent's process; its stdout lines reach <paramref name="onLine"/> one at a time, in order.</summary>
     protected void Launch(ProcessSpec spec, Func<string, Task> onLine)
     {
-        try
-        {
-            _process = ChildProcess.Start(spec, onLine);
-        }
-        catch (System.ComponentModel.Win32Exception exception)
-        {
-            throw new AgentUnavailableException(AgentId, $"{AgentName} could not be started: {exception.Message}", exception);
-        }
-
+        _process = ChildProcess.StartAgent(AgentId, AgentName, spec, onLine);
         Exited = WatchExitAsync();
     }
 
