@@ -229,22 +229,13 @@ internal sealed class AcpSession : ProcessAgentSession
 
     private JsonObject SessionParameters(string? sessionId)
     {
-        var parameters = new JsonObject();
-        if (sessionId is not null)
-        {
-            parameters["sessionId"] = sessionId;
-        }
-
+        var parameters = sessionId is null ? new JsonObject() : new JsonObject { ["sessionId"] = sessionId };
         parameters["cwd"] = _workingDirectory;
         // Only the servers the owner enabled in PocketCoder: the agent's own and the repository's are left out (below).
         parameters["mcpServers"] = Mcp.McpFormats.Acp(_mcpServers, _takesHttpMcp);
         parameters["_meta"] = ClaudeAgentGate(_workingDirectory, _ownerInstructions);
         return parameters;
     }
-
-    /// <summary>The command of the hook that answers "ask" for every tool: a fixed string, nothing from outside in it.</summary>
-    internal const string AskHookCommand =
-        """printf '%s' '{"hookSpecificOutput":{"hookEventName":"PreToolUse","permissionDecision":"ask","permissionDecisionReason":"PocketCoder puts every tool call to the owner."}}'""";
 
     /// <summary>
     /// For claude-agent-acp (Claude Code over ACP), which reads <c>_meta.claudeCode.options</c> of session/new as options of
@@ -269,17 +260,7 @@ internal sealed class AcpSession : ProcessAgentSession
                     // adapter); over ACP one would be a plain permission, allowable by a rule or mode with no answers.
                     ["disallowedTools"] = new JsonArray("AskUserQuestion"),
                     ["extraArgs"] = new JsonObject { ["strict-mcp-config"] = null },
-                    ["settings"] = new JsonObject
-                    {
-                        ["hooks"] = new JsonObject
-                        {
-                            ["PreToolUse"] = new JsonArray(new JsonObject
-                            {
-                                ["matcher"] = "*",
-                                ["hooks"] = new JsonArray(new JsonObject { ["type"] = "command", ["command"] = AskHookCommand }),
-                            }),
-                        },
-                    },
+                    ["settings"] = Claude.ClaudeCodeAdapter.AskFirstHooks,
                 },
             },
         };

@@ -32,9 +32,13 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
     /// <summary>
     /// Settings given on the command line (loaded whatever <c>--setting-sources</c> says): a PreToolUse hook on every tool
     /// whose shell command prints a fixed "ask" (printf is the shell's own, so it cannot be missing). "ask" ranks above
-    /// Claude's allow rules; the decision then comes from <c>can_use_tool</c>, i.e. the gatekeeper.
+    /// Claude's allow rules; the decision then comes from <c>can_use_tool</c>, i.e. the gatekeeper. The same settings go to
+    /// claude-agent-acp (<see cref="Acp.AcpSession.ClaudeAgentGate"/>), where the decision comes from session/request_permission.
     /// </summary>
-    internal static readonly string AskFirstSettings = new JsonObject
+    internal static readonly string AskFirstSettings = AskFirstHooks.ToJsonString();
+
+    /// <summary><see cref="AskFirstSettings"/> as a new JSON object (the command is a fixed string, nothing from outside in it).</summary>
+    internal static JsonObject AskFirstHooks => new()
     {
         ["hooks"] = new JsonObject
         {
@@ -49,7 +53,7 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
                 }),
             }),
         },
-    }.ToJsonString();
+    };
 
     private const string Name = "Claude Code";
     private const string InstallHint =
@@ -117,15 +121,7 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
             // is ever left to Claude's own allow rules (see docs/security.md).
             "--settings", AskFirstSettings,
         ];
-        if (options.ResumeAgentSessionId is { } resume)
-        {
-            arguments.AddRange(["--resume", resume]);
-        }
-        else
-        {
-            arguments.AddRange(["--session-id", options.NewAgentSessionId]);
-        }
-
+        arguments.AddRange(options.ResumeAgentSessionId is { } resume ? ["--resume", resume] : ["--session-id", options.NewAgentSessionId]);
         if (options.Model is { Length: > 0 } model)
         {
             arguments.AddRange(["--model", model]);
