@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using static PocketCoder.Agents.JsonFields;
 
 namespace PocketCoder.Agents;
@@ -19,6 +20,13 @@ public static class AgentQuestions
         var first = questions.Count > 0 ? Text(questions[0], "question") : null;
         return first is null ? "A question" : questions.Count > 1 ? $"{first} (and {questions.Count - 1} more)" : first;
     }
+
+    /// <summary>An agent's question's <c>options</c> in that shape: those with a label, each with its description.</summary>
+    internal static JsonArray Options(JsonElement question) =>
+        question.TryGetProperty("options", out var given) && given.ValueKind == JsonValueKind.Array
+            ? new JsonArray([.. given.EnumerateArray().Where(o => Text(o, "label") is not null)
+                .Select(o => (JsonNode)new JsonObject { ["label"] = Text(o, "label"), ["description"] = Text(o, "description") })])
+            : [];
 
     /// <summary>The owner's answer to the question with this text in an answered input, or null when it has none.</summary>
     public static string? Answer(JsonElement? answered, string question) =>

@@ -353,11 +353,9 @@ internal sealed class CodexSession : ProcessAgentSession
 
         var status = Text(turn, "status") ?? "completed";
         var error = turn.TryGetProperty("error", out var e) && e.ValueKind == JsonValueKind.Object ? Text(e, "message") : null;
-        string? lastMessage = null;
-        if (turn.TryGetProperty("items", out var items) && items.ValueKind == JsonValueKind.Array)
-        {
-            lastMessage = items.EnumerateArray().Where(i => Text(i, "type") == "agentMessage").Select(i => Text(i, "text")).LastOrDefault();
-        }
+        var lastMessage = turn.TryGetProperty("items", out var items) && items.ValueKind == JsonValueKind.Array
+            ? items.EnumerateArray().Where(i => Text(i, "type") == "agentMessage").Select(i => Text(i, "text")).LastOrDefault()
+            : null;
 
         await Sink.OnEventAsync(new TurnCompleted(status, status == "failed", error ?? lastMessage), ct).ConfigureAwait(false);
     }
@@ -451,18 +449,10 @@ internal sealed class CodexSession : ProcessAgentSession
         {
             foreach (var question in list.EnumerateArray().Where(q => Text(q, "question") is not null))
             {
-                var options = new JsonArray();
-                if (question.TryGetProperty("options", out var given) && given.ValueKind == JsonValueKind.Array)
-                {
-                    foreach (var option in given.EnumerateArray().Where(o => Text(o, "label") is not null))
-                    {
-                        options.Add(new JsonObject { ["label"] = Text(option, "label"), ["description"] = Text(option, "description") });
-                    }
-                }
-
                 var entry = new JsonObject
                 {
-                    ["question"] = Text(question, "question"), ["header"] = Text(question, "header"), ["options"] = options, ["multiSelect"] = false,
+                    ["question"] = Text(question, "question"), ["header"] = Text(question, "header"), ["options"] = AgentQuestions.Options(question),
+                    ["multiSelect"] = false,
                     ["id"] = Text(question, "id"),
                 };
                 if (IsTrue(question, "isSecret"))

@@ -514,13 +514,9 @@ internal sealed class OpenCodeSession : IAgentSession
         var questions = new JsonArray();
         foreach (var question in list.EnumerateArray())
         {
-            var options = question.TryGetProperty("options", out var given) && given.ValueKind == JsonValueKind.Array
-                ? new JsonArray([.. given.EnumerateArray().Where(o => Text(o, "label") is not null)
-                    .Select(o => (JsonNode)new JsonObject { ["label"] = Text(o, "label"), ["description"] = Text(o, "description") })])
-                : [];
             questions.Add(new JsonObject
             {
-                ["question"] = Text(question, "question"), ["header"] = Text(question, "header"), ["options"] = options,
+                ["question"] = Text(question, "question"), ["header"] = Text(question, "header"), ["options"] = AgentQuestions.Options(question),
                 ["multiSelect"] = IsTrue(question, "multiple"),
             });
         }
