@@ -58,15 +58,9 @@ public sealed record AcpAgentDefinition(
     /// </summary>
     public static AcpAgentDefinition Gemini(AgentCommand command, string defaultModel = "gemini-2.5-flash")
     {
-        var environment = new Dictionary<string, string?>(StringComparer.Ordinal)
-        {
-            // Gemini CLI otherwise re-launches itself in a second node process for a bigger heap: ~150 MB more per session.
-            ["GEMINI_CLI_NO_RELAUNCH"] = "true",
-        };
-        foreach (var (name, value) in command.Environment)
-        {
-            environment[name] = value;
-        }
+        var environment = new Dictionary<string, string?>(command.Environment, StringComparer.Ordinal);
+        // Gemini CLI otherwise re-launches itself in a second node process for a bigger heap: ~150 MB more per session.
+        environment.TryAdd("GEMINI_CLI_NO_RELAUNCH", "true");
 
         // An untrusted workspace: Gemini CLI then ignores the project's .gemini/settings.json (tools.allowed, approval
         // modes, hooks, MCP servers, tool discovery commands: each runs code or skips asking), its policies, agents and

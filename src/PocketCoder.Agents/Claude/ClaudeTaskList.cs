@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using static PocketCoder.Agents.JsonFields;
 
 namespace PocketCoder.Agents.Claude;
 
@@ -21,23 +22,21 @@ internal sealed partial class ClaudeTaskList
         {
             case "TodoWrite" when input.TryGetProperty("todos", out var todos) && todos.ValueKind == JsonValueKind.Array:
                 _tasks.Clear();
-                foreach (var todo in todos.EnumerateArray())
-                {
-                    _tasks.Add(((_tasks.Count + 1).ToString(CultureInfo.InvariantCulture), JsonFields.Text(todo, "content") ?? "", JsonFields.Text(todo, "status") ?? "pending"));
-                }
+                _tasks.AddRange(todos.EnumerateArray().Select((todo, i) =>
+                    ((i + 1).ToString(CultureInfo.InvariantCulture), Text(todo, "content") ?? "", Text(todo, "status") ?? "pending")));
 
                 return Entries();
             case "TaskCreate":
-                _creating[toolUseId] = JsonFields.Text(input, "subject") ?? JsonFields.Text(input, "description") ?? "";
+                _creating[toolUseId] = Text(input, "subject") ?? Text(input, "description") ?? "";
                 return null;
-            case "TaskUpdate" when JsonFields.Text(input, "taskId") is { } taskId:
+            case "TaskUpdate" when Text(input, "taskId") is { } taskId:
                 var index = _tasks.FindIndex(t => t.Id == taskId);
                 if (index < 0)
                 {
                     return null;
                 }
 
-                var status = JsonFields.Text(input, "status");
+                var status = Text(input, "status");
                 if (status == "deleted")
                 {
                     _tasks.RemoveAt(index);
@@ -45,7 +44,7 @@ internal sealed partial class ClaudeTaskList
                 else
                 {
                     var task = _tasks[index];
-                    _tasks[index] = (task.Id, JsonFields.Text(input, "subject") ?? task.Subject, status ?? task.Status);
+                    _tasks[index] = (task.Id, Text(input, "subject") ?? task.Subject, status ?? task.Status);
                 }
 
                 return Entries();

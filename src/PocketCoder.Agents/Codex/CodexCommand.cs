@@ -17,18 +17,9 @@ public static class CodexCommand
     ];
 
     /// <summary>The script a shell wrapper runs, or the command itself when it is not one plain wrapper around one quoted script.</summary>
-    public static string Script(string command)
-    {
-        foreach (var prefix in ShellPrefixes)
-        {
-            if (command.StartsWith(prefix, StringComparison.Ordinal) && SingleWord(command[prefix.Length..]) is { } script)
-            {
-                return script;
-            }
-        }
-
-        return command;
-    }
+    public static string Script(string command) =>
+        ShellPrefixes.Where(prefix => command.StartsWith(prefix, StringComparison.Ordinal))
+            .Select(prefix => SingleWord(command[prefix.Length..])).FirstOrDefault(script => script is not null) ?? command;
 
     /// <summary>
     /// A POSIX shell word made only of quoted parts and plain characters, unquoted; null when it is not exactly one such

@@ -173,12 +173,8 @@ internal sealed class JsonRpcConnection(Func<string, CancellationToken, Task> wr
         }
     }
 
-    private sealed class PendingRequest(string method, Func<JsonElement?, JsonRpcException?, Task>? onAnswer)
+    private sealed record PendingRequest(string Method, Func<JsonElement?, JsonRpcException?, Task>? OnAnswer)
     {
-        public string Method { get; } = method;
-
-        public Func<JsonElement?, JsonRpcException?, Task>? OnAnswer { get; } = onAnswer;
-
         public TaskCompletionSource<JsonElement> Answer { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }
