@@ -25,17 +25,13 @@ public static class McpForm
         }
 
         var message = Text(parameters, "message") ?? "A form from an MCP server";
-        var questions = new JsonArray();
-        foreach (var field in fields)
+        var questions = new JsonArray([.. fields.Select(field => (JsonNode)new JsonObject
         {
-            questions.Add(new JsonObject
-            {
-                ["question"] = fields.Count == 1 ? message : $"{message} — {field.Title}",
-                ["header"] = field.Title,
-                ["options"] = new JsonArray([.. field.Options.Select(o => (JsonNode)new JsonObject { ["label"] = o.Label, ["description"] = o.Value == o.Label ? null : o.Value })]),
-                ["multiSelect"] = false,
-            });
-        }
+            ["question"] = fields.Count == 1 ? message : $"{message} — {field.Title}",
+            ["header"] = field.Title,
+            ["options"] = new JsonArray([.. field.Options.Select(o => (JsonNode)new JsonObject { ["label"] = o.Label, ["description"] = o.Value == o.Label ? null : o.Value })]),
+            ["multiSelect"] = false,
+        })]);
 
         if (fields.Count == 0)
         {
