@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net.Http.Json;
 using System.Text.Json;
 
 namespace PocketCoder.Cli;
@@ -14,7 +13,7 @@ public static class ApprovalCommands
     public static async Task<int> ListAsync(CliArguments arguments, TextWriter output, TextWriter error)
     {
         using var http = ServerClient.Create(arguments);
-        var response = await ServerClient.SendAsync(http, () => http.GetAsync("/api/approvals?status=pending"), arguments, error);
+        var response = await ServerClient.SendAsync(http, () => http.GetAsync("/api/approvals?status=pending"), error);
         if (response is null)
         {
             return 1;
@@ -65,10 +64,8 @@ public static class ApprovalCommands
         return DecideAsync(arguments, decision, null, output, error);
     }
 
-    public static Task<int> DenyAsync(CliArguments arguments, TextWriter output, TextWriter error)
-    {
-        return DecideAsync(arguments, "deny", arguments.Value("message"), output, error);
-    }
+    public static Task<int> DenyAsync(CliArguments arguments, TextWriter output, TextWriter error) =>
+        DecideAsync(arguments, "deny", arguments.Value("message"), output, error);
 
     private static async Task<int> DecideAsync(CliArguments arguments, string decision, string? message, TextWriter output, TextWriter error)
     {
@@ -78,10 +75,8 @@ public static class ApprovalCommands
         }
 
         using var http = ServerClient.Create(arguments);
-        var response = await ServerClient.SendAsync(http,
-            () => http.PostAsJsonAsync($"/api/approvals/{Uri.EscapeDataString(id)}/decision", new DecisionBody(decision, message), CliJson.Default.DecisionBody),
-            arguments, error);
-        if (response is null)
+        if (!await ServerClient.PostJsonAsync(http, $"/api/approvals/{Uri.EscapeDataString(id)}/decision", new DecisionBody(decision, message),
+                CliJson.Default.DecisionBody, error))
         {
             return 1;
         }

@@ -101,26 +101,14 @@ public static class BridgeCommand
 
     private static string ReadSecret(TextWriter output, string prompt)
     {
-        if (!Console.IsInputRedirected)
+        if (Console.IsInputRedirected)
         {
-            output.Write($"{prompt} (not shown): ");
-            var typed = new System.Text.StringBuilder();
-            while (Console.ReadKey(intercept: true) is var key && key.Key != ConsoleKey.Enter)
-            {
-                if (key.Key == ConsoleKey.Backspace && typed.Length > 0)
-                {
-                    typed.Length--;
-                }
-                else if (!char.IsControl(key.KeyChar))
-                {
-                    typed.Append(key.KeyChar);
-                }
-            }
-
-            output.WriteLine();
-            return typed.ToString().Trim();
+            return (Console.In.ReadLine() ?? "").Trim();
         }
 
-        return (Console.In.ReadLine() ?? "").Trim();
+        output.Write($"{prompt} (not shown): ");
+        var typed = QuestionCommand.ReadHidden() ?? "";
+        output.WriteLine();
+        return typed.Trim();
     }
 }

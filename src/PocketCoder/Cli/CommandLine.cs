@@ -79,10 +79,9 @@ public static class CommandLine
     internal static RootCommand Root()
     {
         var root = new RootCommand($"PocketCoder {Health.HealthApi.Version}: run coding agents on this machine and steer them from a phone.");
-        var serveOptions = Server.ServeSettings.Sources.Where(s => s.Flag is not null).Select(s => s.Flag!)
-            .Select(flag => flag == "ledger-terminal-text"
-                ? (Option)new Option<bool>("--" + flag) { Description = ServeHelp(flag) }
-                : new Option<string>("--" + flag) { Description = ServeHelp(flag) });
+        var serveOptions = Server.ServeSettings.Flags().Select(flag => flag == "ledger-terminal-text"
+            ? (Option)new Option<bool>("--" + flag) { Description = ServeHelp(flag) }
+            : new Option<string>("--" + flag) { Description = ServeHelp(flag) });
         root.Subcommands.Add(Verb("serve", "Run the server (default http://127.0.0.1:7420) until Ctrl+C or SIGTERM.",
             [Data(), .. serveOptions], [], (a, o, _) => ServeCommand.RunAsync(a, o)));
         root.Subcommands.Add(Verb("pair", "Create a one-time pairing code for a phone (valid 10 minutes), with a link and a QR code.",

@@ -1,4 +1,3 @@
-using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -34,7 +33,7 @@ public static partial class QuestionCommand
         }
 
         using var http = ServerClient.Create(arguments);
-        if (await ServerClient.GetJsonAsync(http, $"/api/approvals/{Uri.EscapeDataString(id)}", arguments, error) is not { } approval)
+        if (await ServerClient.GetJsonAsync(http, $"/api/approvals/{Uri.EscapeDataString(id)}", error) is not { } approval)
         {
             return 1;
         }
@@ -124,10 +123,8 @@ public static partial class QuestionCommand
             await output.WriteLineAsync($"{(questions.Count > 1 ? $"Answer {i + 1}" : "Answer")}: {(questions[i].Secret ? "(secret)" : Describe(answers[i]))}");
         }
 
-        var response = await ServerClient.SendAsync(http,
-            () => http.PostAsJsonAsync($"/api/approvals/{Uri.EscapeDataString(id)}/answer", new AnswerBody(answers), QuestionJson.Default.AnswerBody),
-            arguments, error);
-        if (response is null)
+        if (!await ServerClient.PostJsonAsync(http, $"/api/approvals/{Uri.EscapeDataString(id)}/answer", new AnswerBody(answers),
+                QuestionJson.Default.AnswerBody, error))
         {
             return 1;
         }
@@ -165,7 +162,7 @@ public static partial class QuestionCommand
     }
 
     /// <summary>A line typed without echo at a terminal (read as it comes when input is a pipe); null at end of input.</summary>
-    private static string? ReadHidden()
+    internal static string? ReadHidden()
     {
         if (Console.IsInputRedirected)
         {
@@ -173,25 +170,19 @@ public static partial class QuestionCommand
         }
 
         var typed = new StringBuilder();
-        while (true)
+        while (Console.ReadKey(intercept: true) is var key && key.Key != ConsoleKey.Enter)
         {
-            var key = Console.ReadKey(intercept: true);
-            switch (key.Key)
+            if (key.Key == ConsoleKey.Backspace && typed.Length > 0)
             {
-                case ConsoleKey.Enter:
-                    return typed.ToString();
-                case ConsoleKey.Backspace when typed.Length > 0:
-                    typed.Length--;
-                    break;
-                default:
-                    if (!char.IsControl(key.KeyChar))
-                    {
-                        typed.Append(key.KeyChar);
-                    }
-
-                    break;
+                typed.Length--;
+            }
+            else if (!char.IsControl(key.KeyChar))
+            {
+                typed.Append(key.KeyChar);
             }
         }
+
+        return typed.ToString();
     }
 
     /// <summary>A question with its numbered options, as the terminal shows it.</summary>

@@ -8,10 +8,8 @@ public static class ServeCommand
 {
     public static async Task<int> RunAsync(CliArguments arguments, TextWriter output)
     {
-        var flagNames = ServeSettings.Sources.Where(s => s.Flag is not null).Select(s => s.Flag!).ToHashSet();
         var dataDirectory = CommandLine.DataDirectory(arguments);
-        var flags = flagNames
-            .Where(arguments.Flag)
+        var flags = ServeSettings.Flags().Where(arguments.Flag)
             .ToDictionary(f => f, f => (string?)(arguments.Value(f) ?? "true"), StringComparer.Ordinal);
         PocketCoderOptions options;
         try
@@ -23,20 +21,14 @@ public static class ServeCommand
             throw new CliException(exception.Message);
         }
 
-        var listen = options.Listen;
         WebApplication built;
         try
         {
             built = PocketCoderServer.Build(options);
         }
-        catch (InvalidDataException exception)
+        catch (Exception exception) when (exception is InvalidDataException or IOException)
         {
-            // A broken agents.json: say which entry and why, not a stack trace.
-            throw new CliException(exception.Message);
-        }
-        catch (IOException exception)
-        {
-            // A data folder that is not ours, or cannot be made private.
+            // A broken agents.json (say which entry and why, not a stack trace), or a data folder that is not ours or cannot be made private.
             throw new CliException(exception.Message);
         }
 
@@ -47,7 +39,7 @@ public static class ServeCommand
         }
         catch (IOException exception) when (exception.InnerException is SocketException or null)
         {
-            await Console.Error.WriteLineAsync($"pocketcoder: cannot listen on {listen}: {exception.Message}");
+            await Console.Error.WriteLineAsync($"pocketcoder: cannot listen on {options.Listen}: {exception.Message}");
             return 1;
         }
 

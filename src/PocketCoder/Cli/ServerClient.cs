@@ -1,5 +1,7 @@
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using PocketCoder.Auth;
 using PocketCoder.Data;
 using PocketCoder.Server;
@@ -15,7 +17,7 @@ public static class ServerClient
     public const string TokenFileName = "terminal.token";
 
     /// <summary>Sends, and on failure prints what the server said (or that it is not running). Null on failure.</summary>
-    public static async Task<HttpResponseMessage?> SendAsync(HttpClient http, Func<Task<HttpResponseMessage>> send, CliArguments arguments, TextWriter error)
+    public static async Task<HttpResponseMessage?> SendAsync(HttpClient http, Func<Task<HttpResponseMessage>> send, TextWriter error)
     {
         try
         {
@@ -42,10 +44,14 @@ public static class ServerClient
     }
 
     /// <summary>GETs JSON; null (with what went wrong said on <paramref name="error"/>) when it failed.</summary>
-    public static async Task<JsonElement?> GetJsonAsync(HttpClient http, string path, CliArguments arguments, TextWriter error) =>
-        await SendAsync(http, () => http.GetAsync(path), arguments, error) is { } response
+    public static async Task<JsonElement?> GetJsonAsync(HttpClient http, string path, TextWriter error) =>
+        await SendAsync(http, () => http.GetAsync(path), error) is { } response
             ? JsonElement.Parse(await response.Content.ReadAsStringAsync())
             : null;
+
+    /// <summary>POSTs <paramref name="body"/> as JSON; false (with what went wrong said on <paramref name="error"/>) when it failed.</summary>
+    public static async Task<bool> PostJsonAsync<T>(HttpClient http, string path, T body, JsonTypeInfo<T> type, TextWriter error) =>
+        await SendAsync(http, () => http.PostAsJsonAsync(path, body, type), error) is not null;
 
     /// <summary>The problem's detail, whatever the body holds (a proxy's HTML page too).</summary>
     private static string? Detail(string body)

@@ -1,6 +1,5 @@
 using System.ComponentModel;
 using System.Globalization;
-using System.Net.Http.Json;
 using System.Text.Json;
 using PocketCoder.Agents.Processes;
 
@@ -15,9 +14,9 @@ public static class SessionCommands
     public static async Task<int> ListAsync(CliArguments arguments, TextWriter output, TextWriter error)
     {
         using var http = ServerClient.Create(arguments);
-        var sessions = await ServerClient.GetJsonAsync(http, "/api/sessions", arguments, error);
-        var approvals = sessions is null ? null : await ServerClient.GetJsonAsync(http, "/api/approvals?status=pending", arguments, error);
-        var projects = approvals is null ? null : await ServerClient.GetJsonAsync(http, "/api/projects", arguments, error);
+        var sessions = await ServerClient.GetJsonAsync(http, "/api/sessions", error);
+        var approvals = sessions is null ? null : await ServerClient.GetJsonAsync(http, "/api/approvals?status=pending", error);
+        var projects = approvals is null ? null : await ServerClient.GetJsonAsync(http, "/api/projects", error);
         if (sessions is null || approvals is null || projects is null)
         {
             return 1;
@@ -66,9 +65,7 @@ public static class SessionCommands
             throw new CliException("Say what to send: pocketcoder send SESSION \"text\".");
         }
 
-        var response = await ServerClient.SendAsync(http,
-            () => http.PostAsJsonAsync($"/api/sessions/{id}/messages", new SendBody(text), CliJson.Default.SendBody), arguments, error);
-        if (response is null)
+        if (!await ServerClient.PostJsonAsync(http, $"/api/sessions/{id}/messages", new SendBody(text), CliJson.Default.SendBody, error))
         {
             return 1;
         }
@@ -86,7 +83,7 @@ public static class SessionCommands
             return 1;
         }
 
-        var response = await ServerClient.SendAsync(http, () => http.PostAsync($"/api/sessions/{id}/handoff", null), arguments, error);
+        var response = await ServerClient.SendAsync(http, () => http.PostAsync($"/api/sessions/{id}/handoff", null), error);
         if (response is null)
         {
             return 1;
@@ -122,7 +119,7 @@ public static class SessionCommands
             throw new CliException("Name the session: its id, or the start of it that `pocketcoder sessions` prints.");
         }
 
-        if (await ServerClient.GetJsonAsync(http, "/api/sessions", arguments, error) is not { } sessions)
+        if (await ServerClient.GetJsonAsync(http, "/api/sessions", error) is not { } sessions)
         {
             return null;
         }

@@ -14,16 +14,16 @@ public static class StatusCommand
     {
         var data = CommandLine.DataDirectory(arguments);
         using var http = ServerClient.Create(arguments);
-        var health = await ServerClient.GetJsonAsync(http, "/api/health", arguments, error);
+        var health = await ServerClient.GetJsonAsync(http, "/api/health", error);
         if (health is null)
         {
             await output.WriteLineAsync($"Not running (looked at {http.BaseAddress}; data {data}).");
             return 1;
         }
 
-        var devices = await ServerClient.GetJsonAsync(http, "/api/devices", arguments, error);
-        var sessions = await ServerClient.GetJsonAsync(http, "/api/sessions", arguments, error);
-        var approvals = await ServerClient.GetJsonAsync(http, "/api/approvals?status=pending", arguments, error);
+        var devices = await ServerClient.GetJsonAsync(http, "/api/devices", error);
+        var sessions = await ServerClient.GetJsonAsync(http, "/api/sessions", error);
+        var approvals = await ServerClient.GetJsonAsync(http, "/api/approvals?status=pending", error);
         if (devices is null || sessions is null || approvals is null)
         {
             return 1;

@@ -24,8 +24,8 @@ public static class WatchCommand
         using var http = ServerClient.Create(arguments);
         http.Timeout = Timeout.InfiniteTimeSpan;
         if (await SessionCommands.ResolveAsync(http, arguments, error) is not { } sessionId
-            || await ServerClient.GetJsonAsync(http, $"/api/sessions/{sessionId}", arguments, error) is not { } session
-            || await ServerClient.GetJsonAsync(http, "/api/approvals?status=pending", arguments, error) is not { } pending)
+            || await ServerClient.GetJsonAsync(http, $"/api/sessions/{sessionId}", error) is not { } session
+            || await ServerClient.GetJsonAsync(http, "/api/approvals?status=pending", error) is not { } pending)
         {
             return 1;
         }
@@ -179,8 +179,7 @@ public static class WatchCommand
         {
             lock (_write)
             {
-                EndStream();
-                console.MarkupLine($"[dim]({Markup.Escape(text)})[/]");
+                Line($"[dim]({Markup.Escape(text)})[/]");
             }
         }
 
@@ -223,21 +222,17 @@ public static class WatchCommand
                         _streamed = false;
                         break;
                     case "message.user":
-                        EndStream();
-                        console.MarkupLine($"[bold cyan]›[/] {Markup.Escape(Str(e, "text") ?? "")}");
+                        Line($"[bold cyan]›[/] {Markup.Escape(Str(e, "text") ?? "")}");
                         break;
                     case "thinking":
-                        EndStream();
-                        console.MarkupLine($"[dim italic]thinking: {Markup.Escape(FirstLine(Str(e, "text")))}[/]");
+                        Line($"[dim italic]thinking: {Markup.Escape(FirstLine(Str(e, "text")))}[/]");
                         break;
                     case "tool.call":
-                        EndStream();
-                        console.MarkupLine($"[yellow]▸ {Markup.Escape(Str(e, "tool") ?? "")}[/] {Markup.Escape(Str(e, "title") ?? "")}");
+                        Line($"[yellow]▸ {Markup.Escape(Str(e, "tool") ?? "")}[/] {Markup.Escape(Str(e, "title") ?? "")}");
                         break;
                     case "tool.result":
-                        EndStream();
                         var failed = e.TryGetProperty("isError", out var isError) && isError.ValueKind == JsonValueKind.True;
-                        console.MarkupLine($"  {(failed ? "[red]✗[/]" : "[green]✓[/]")} [dim]{Markup.Escape(FirstLine(Str(e, "content")))}[/]");
+                        Line($"  {(failed ? "[red]✗[/]" : "[green]✓[/]")} [dim]{Markup.Escape(FirstLine(Str(e, "content")))}[/]");
                         break;
                     case "plan" when e.TryGetProperty("entries", out var entries) && entries.ValueKind == JsonValueKind.Array:
                         EndStream();
@@ -253,12 +248,11 @@ public static class WatchCommand
                         Ask(Str(e, "approvalId") ?? "", Str(e, "tool") ?? "", Str(e, "title") ?? "", e);
                         break;
                     case "approval.resolved":
-                        EndStream();
                         var id = Str(e, "approvalId");
                         var wasWaiting = _waiting.RemoveAll(w => w.Id == id) > 0;
                         var decision = (Str(e, "decision") ?? Str(e, "status") ?? "").Replace('_', ' ');
-                        console.MarkupLine($"  [bold]{Markup.Escape(decision)}[/]{(Str(e, "decidedBy") is { } by ? $" [dim]by {Markup.Escape(by)}[/]" : "")}" +
-                                           (Str(e, "message") is { Length: > 0 } why ? $" [dim]— {Markup.Escape(why)}[/]" : ""));
+                        Line($"  [bold]{Markup.Escape(decision)}[/]{(Str(e, "decidedBy") is { } by ? $" [dim]by {Markup.Escape(by)}[/]" : "")}" +
+                             (Str(e, "message") is { Length: > 0 } why ? $" [dim]— {Markup.Escape(why)}[/]" : ""));
                         if (wasWaiting && _waiting.Count > 0)
                         {
                             ShowFirst(afterAnother: true);
@@ -266,28 +260,22 @@ public static class WatchCommand
 
                         break;
                     case "turn.completed":
-                        EndStream();
-                        console.MarkupLine($"[dim]— turn ended ({Markup.Escape(Str(e, "stopReason") ?? "")})[/]");
+                        Line($"[dim]— turn ended ({Markup.Escape(Str(e, "stopReason") ?? "")})[/]");
                         break;
                     case "turn.changes" when e.TryGetProperty("filesChanged", out var files) && files.TryGetInt32(out var changed):
-                        EndStream();
-                        console.MarkupLine($"[dim]  {changed} file(s) changed: review them on the phone[/]");
+                        Line($"[dim]  {changed} file(s) changed: review them on the phone[/]");
                         break;
                     case "usage" when e.TryGetProperty("costUsd", out var cost) && cost.ValueKind == JsonValueKind.Number:
-                        EndStream();
-                        console.MarkupLine($"[dim]  ${cost.GetDecimal().ToString("0.0000", CultureInfo.InvariantCulture)} this turn[/]");
+                        Line($"[dim]  ${cost.GetDecimal().ToString("0.0000", CultureInfo.InvariantCulture)} this turn[/]");
                         break;
                     case "error":
-                        EndStream();
-                        console.MarkupLine($"[red]! {Markup.Escape(Str(e, "message") ?? "")}[/]");
+                        Line($"[red]! {Markup.Escape(Str(e, "message") ?? "")}[/]");
                         break;
                     case "session.status":
-                        EndStream();
-                        console.MarkupLine($"[dim]· {Markup.Escape(Str(e, "status") ?? "")}{(Str(e, "reason") is { } reason ? $": {Markup.Escape(reason)}" : "")}[/]");
+                        Line($"[dim]· {Markup.Escape(Str(e, "status") ?? "")}{(Str(e, "reason") is { } reason ? $": {Markup.Escape(reason)}" : "")}[/]");
                         break;
                     case "history.imported":
-                        EndStream();
-                        console.MarkupLine($"[dim]— the above was carried over from the {Markup.Escape(Str(e, "source") ?? "terminal")}[/]");
+                        Line($"[dim]— the above was carried over from the {Markup.Escape(Str(e, "source") ?? "terminal")}[/]");
                         break;
                 }
             }
@@ -450,6 +438,13 @@ public static class WatchCommand
                 Border = BoxBorder.Rounded,
             });
             console.MarkupLine("[bold]a[/] allow once · [bold]s[/] for this session · [bold]d[/] deny · [bold]r[/] deny with a reason");
+        }
+
+        /// <summary>A line of its own, after the streamed reply's line if one is open.</summary>
+        private void Line(string markup)
+        {
+            EndStream();
+            console.MarkupLine(markup);
         }
 
         private void EndStream()

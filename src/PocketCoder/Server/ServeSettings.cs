@@ -98,6 +98,9 @@ public sealed class ServeSettings
         (nameof(GeminiPath), "POCKETCODER_GEMINI_PATH", null),
     ];
 
+    /// <summary>The settings a command-line flag can give, by flag name.</summary>
+    public static IEnumerable<string> Flags() => Sources.Where(s => s.Flag is not null).Select(s => s.Flag!);
+
     /// <param name="flags">Flag name to value (<c>"true"</c> for a switch), as given on the command line.</param>
     /// <exception cref="InvalidDataException">A value that does not bind or validate; the message lists every one.</exception>
     public static ServeSettings Load(string dataDirectory, IReadOnlyDictionary<string, string?> flags, IDictionary environment)
