@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
@@ -19,14 +18,7 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problems, I
             BadHttpRequestException bad => Describe(bad),
             _ => Unexpected(context, exception),
         };
-
-        if (exception is ApiProblem { RetryAfter: { } wait })
-        {
-            context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-        }
-
-        context.Response.StatusCode = status;
-        var details = new ProblemDetails { Status = status, Detail = detail, Extensions = { ["code"] = code } };
+        var details = Problems.Start(context, status, code, detail, (exception as ApiProblem)?.RetryAfter);
         if (exception is ApiProblem { Fields: { } fields })
         {
             foreach (var (name, value) in fields)

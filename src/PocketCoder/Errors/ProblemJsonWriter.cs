@@ -36,13 +36,7 @@ internal sealed class ProblemJsonWriter(IOptions<ProblemDetailsOptions> options)
             // A list (the files a merge conflicts in) stays a list; anything else is written as its text.
             if (value is string[] list)
             {
-                writer.WriteStartArray(name);
-                foreach (var item in list)
-                {
-                    writer.WriteStringValue(item);
-                }
-
-                writer.WriteEndArray();
+                WriteStrings(name, list);
             }
             else
             {
@@ -55,13 +49,7 @@ internal sealed class ProblemJsonWriter(IOptions<ProblemDetailsOptions> options)
             writer.WriteStartObject("errors");
             foreach (var (field, messages) in invalid.Errors)
             {
-                writer.WriteStartArray(JsonNamingPolicy.CamelCase.ConvertName(field));
-                foreach (var message in messages)
-                {
-                    writer.WriteStringValue(message);
-                }
-
-                writer.WriteEndArray();
+                WriteStrings(JsonNamingPolicy.CamelCase.ConvertName(field), messages);
             }
 
             writer.WriteEndObject();
@@ -69,6 +57,17 @@ internal sealed class ProblemJsonWriter(IOptions<ProblemDetailsOptions> options)
 
         writer.WriteEndObject();
         await writer.FlushAsync(context.HttpContext.RequestAborted);
+
+        void WriteStrings(string name, string[] items)
+        {
+            writer.WriteStartArray(name);
+            foreach (var item in items)
+            {
+                writer.WriteStringValue(item);
+            }
+
+            writer.WriteEndArray();
+        }
     }
 
     private static string ReasonPhrase(int status) =>

@@ -30,7 +30,12 @@ public static class Problems
     }
 
     /// <summary>Answers with a problem outside an endpoint (guards, authentication, the static web app).</summary>
-    public static async Task WriteAsync(HttpContext context, int status, string code, string detail, TimeSpan? retryAfter = null)
+    public static async Task WriteAsync(HttpContext context, int status, string code, string detail, TimeSpan? retryAfter = null) =>
+        await context.RequestServices.GetRequiredService<IProblemDetailsService>()
+            .WriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = Start(context, status, code, detail, retryAfter) });
+
+    /// <summary>Sets the response's status (and Retry-After, for 429 and 503), and returns its problem, to be written.</summary>
+    internal static ProblemDetails Start(HttpContext context, int status, string code, string detail, TimeSpan? retryAfter)
     {
         context.Response.StatusCode = status;
         if (retryAfter is { } wait)
@@ -38,9 +43,7 @@ public static class Problems
             context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
         }
 
-        var problem = new ProblemDetails { Status = status, Detail = detail, Extensions = { ["code"] = code } };
-        await context.RequestServices.GetRequiredService<IProblemDetailsService>()
-            .WriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem });
+        return new ProblemDetails { Status = status, Detail = detail, Extensions = { ["code"] = code } };
     }
 
     /// <summary>Fills what every problem carries: a stable code (from the status when nobody named one) and a detail.</summary>
