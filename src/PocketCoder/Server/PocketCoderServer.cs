@@ -125,8 +125,7 @@ public static class PocketCoderServer
             stream.SubscriberBuffer = options.SubscriberBuffer;
         });
         services.AddSingleton<Sessions.SessionStore>();
-        services.AddSingleton<SessionManager>();
-        services.AddHostedService(provider => provider.GetRequiredService<SessionManager>());
+        services.AddRunningSingleton<SessionManager>();
         services.AddSingleton(new AgentRegistry(Adapters(options)));
         services.AddSingleton<AgentHealthCache>();
         services.AddSingleton<Workspace.WorkspaceRoots>();
@@ -139,42 +138,34 @@ public static class PocketCoderServer
         services.AddSingleton<Handoff>();
         services.AddSingleton<Sandboxing>();
         services.AddSingleton<Workspace.Worktrees.SessionWorktrees>();
-        services.AddSingleton<CommandRunner>();
-        services.AddHostedService(provider => provider.GetRequiredService<CommandRunner>());
-        services.AddSingleton<FileWatchers>();
-        services.AddHostedService(provider => provider.GetRequiredService<FileWatchers>());
+        services.AddRunningSingleton<CommandRunner>();
+        services.AddRunningSingleton<FileWatchers>();
         services.AddSingleton<Terminals>();
         services.AddSingleton(provider => new Vapid(options.DataDirectory, VapidContact(options), provider.GetRequiredService<TimeProvider>()));
         services.AddSingleton<NotificationStore>();
         services.AddSingleton<DevicePresence>();
         services.AddSingleton<PushSender>();
-        services.AddSingleton<Notifier>();
-        services.AddHostedService(provider => provider.GetRequiredService<Notifier>());
+        services.AddRunningSingleton<Notifier>();
         // After the session manager: the backlog starts sessions, and stops (first) before the manager stops them.
         services.AddSingleton<Backlog.BacklogTasks>();
         services.AddSingleton<Backlog.Schedules>();
-        services.AddSingleton<Backlog.BacklogRunner>();
-        services.AddHostedService(provider => provider.GetRequiredService<Backlog.BacklogRunner>());
-        services.AddSingleton<Backlog.Scheduler>();
-        services.AddHostedService(provider => provider.GetRequiredService<Backlog.Scheduler>());
+        services.AddRunningSingleton<Backlog.BacklogRunner>();
+        services.AddRunningSingleton<Backlog.Scheduler>();
         services.AddSingleton<TerminalScreens>();
         services.AddSingleton<BridgeStore>();
         services.AddSingleton<BridgeServices>();
-        services.AddSingleton<BridgeHost>();
-        services.AddHostedService(provider => provider.GetRequiredService<BridgeHost>());
+        services.AddRunningSingleton<BridgeHost>();
         if (options.Hub is not null)
         {
             services.AddSingleton<HubTransport>();
             services.AddSingleton<Microsoft.AspNetCore.Connections.IConnectionListenerFactory>(provider => provider.GetRequiredService<HubTransport>());
-            services.AddSingleton<HubLink>();
-            services.AddHostedService(provider => provider.GetRequiredService<HubLink>());
+            services.AddRunningSingleton<HubLink>();
         }
 
         services.AddSingleton(challenges);
         if (options.Acme is not null)
         {
-            services.AddSingleton<AcmeRenewal>();
-            services.AddHostedService(provider => provider.GetRequiredService<AcmeRenewal>());
+            services.AddRunningSingleton<AcmeRenewal>();
         }
 
         // The core alone: AddAuthentication would also add DataProtection, whose key ring is loaded (and, on a new data
@@ -256,6 +247,13 @@ public static class PocketCoderServer
             bridges.ChannelsChanged(null);
         };
         return app;
+    }
+
+    /// <summary>A service others call that also runs with the server (started, then stopped in reverse order): one instance for both.</summary>
+    private static void AddRunningSingleton<T>(this IServiceCollection services) where T : class, IHostedService
+    {
+        services.AddSingleton<T>();
+        services.AddHostedService(provider => provider.GetRequiredService<T>());
     }
 
     /// <summary>Push services want a way to reach the sender: the owner's choice, else the public https address.</summary>
