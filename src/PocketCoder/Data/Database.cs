@@ -298,17 +298,8 @@ public sealed class DbWrite(SqliteConnection connection, SqliteTransaction trans
     public T? Scalar<T>(string sql, params (string Name, object? Value)[] parameters) =>
         SqliteExtensions.Convert<T>(statements.Bind(sql, Transaction, parameters).ExecuteScalar());
 
-    public List<T> Query<T>(string sql, Func<SqliteDataReader, T> map, params (string Name, object? Value)[] parameters)
-    {
-        using var reader = statements.Bind(sql, Transaction, parameters).ExecuteReader();
-        var rows = new List<T>();
-        while (reader.Read())
-        {
-            rows.Add(map(reader));
-        }
-
-        return rows;
-    }
+    public List<T> Query<T>(string sql, Func<SqliteDataReader, T> map, params (string Name, object? Value)[] parameters) =>
+        statements.Bind(sql, Transaction, parameters).MapRows(map);
 
     /// <summary>Runs once the transaction has committed, before the next writer starts.</summary>
     public void AfterCommit(Action action) => (_afterCommit ??= []).Add(action);

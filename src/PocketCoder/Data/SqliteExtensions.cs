@@ -15,18 +15,21 @@ public static class SqliteExtensions
     public static int Execute(this SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters) =>
         connection.Execute(sql, null, parameters);
 
-    public static T? Scalar<T>(this SqliteConnection connection, string sql, SqliteTransaction? transaction = null, params (string Name, object? Value)[] parameters)
+    public static T? Scalar<T>(this SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
     {
-        using var command = Command(connection, sql, transaction, parameters);
+        using var command = Command(connection, sql, null, parameters);
         return Convert<T>(command.ExecuteScalar());
     }
 
-    public static T? Scalar<T>(this SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters) =>
-        connection.Scalar<T>(sql, null, parameters);
-
-    public static List<T> Query<T>(this SqliteConnection connection, string sql, Func<SqliteDataReader, T> map, SqliteTransaction? transaction = null, params (string Name, object? Value)[] parameters)
+    public static List<T> Query<T>(this SqliteConnection connection, string sql, Func<SqliteDataReader, T> map, params (string Name, object? Value)[] parameters)
     {
-        using var command = Command(connection, sql, transaction, parameters);
+        using var command = Command(connection, sql, null, parameters);
+        return command.MapRows(map);
+    }
+
+    /// <summary>Runs the command and maps every row it returns.</summary>
+    public static List<T> MapRows<T>(this SqliteCommand command, Func<SqliteDataReader, T> map)
+    {
         using var reader = command.ExecuteReader();
         var rows = new List<T>();
         while (reader.Read())
@@ -36,9 +39,6 @@ public static class SqliteExtensions
 
         return rows;
     }
-
-    public static List<T> Query<T>(this SqliteConnection connection, string sql, Func<SqliteDataReader, T> map, params (string Name, object? Value)[] parameters) =>
-        connection.Query(sql, map, null, parameters);
 
     /// <summary>A scalar as <typeparamref name="T"/>; null and DBNull become default.</summary>
     public static T? Convert<T>(object? value) =>
