@@ -93,17 +93,7 @@ public static class ServerClient
 
         var (_, token) = devices.CreateLocalDevice($"terminal on {Environment.MachineName}");
         // Created owner-only from the first byte: the token never sits in a world-readable file.
-        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        using (var writer = new StreamWriter(path, new System.Text.UTF8Encoding(false), options))
-        {
-            writer.WriteLine(token);
-        }
-
+        DataFolder.WritePrivateFile(path, token + Environment.NewLine);
         return token;
     }
 }

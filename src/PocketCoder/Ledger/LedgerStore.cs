@@ -126,20 +126,7 @@ public sealed class LedgerStore(Database database, TimeProvider clock)
     private static LedgerEntry Map(SqliteDataReader r) =>
         new(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6), r.GetString(7));
 
-    private void WriteHead(long seq, string hash)
-    {
-        var temporary = HeadPath + ".tmp";
-        using (var file = new FileStream(temporary, new FileStreamOptions
-        {
-            Mode = FileMode.Create, Access = FileAccess.Write,
-            UnixCreateMode = OperatingSystem.IsWindows() ? null : UnixFileMode.UserRead | UnixFileMode.UserWrite,
-        }))
-        {
-            file.Write(System.Text.Encoding.ASCII.GetBytes($"{seq} {hash}\n"));
-        }
-
-        File.Move(temporary, HeadPath, overwrite: true);
-    }
+    private void WriteHead(long seq, string hash) => DataFolder.WritePrivateFile(HeadPath, $"{seq} {hash}\n");
 
     private HeadState ReadHead()
     {
