@@ -58,8 +58,6 @@ public static class Decisions
     public const string AllowSession = "allow_session";
     public const string AllowAlways = "allow_always";
     public const string Deny = "deny";
-
-    public static bool IsValid(string? decision) => decision is AllowOnce or AllowSession or AllowAlways or Deny;
 }
 
 /// <summary>Reads of approvals and their delivery receipts. Writes go through the <see cref="Gatekeeper"/>.</summary>

@@ -15,8 +15,6 @@ public static class RuleActions
     public const string Allow = "allow";
     public const string Deny = "deny";
     public const string Ask = "ask";
-
-    public static bool IsValid(string? action) => action is Allow or Deny or Ask;
 }
 
 /// <summary>Per-project rules, shown and removable; every change is in the ledger.</summary>
@@ -44,9 +42,7 @@ public sealed class Rules(Database database, Ledger.LedgerStore ledger, TimeProv
     /// <summary>Changes a rule in place (same id); the ledger keeps what it was and what it became.</summary>
     public Rule Change(string projectId, string ruleId, string tool, string pattern, string action, Actor actor) => database.Write(write =>
     {
-        var before = write.Query($"SELECT {Columns} FROM rules WHERE id = $id AND project_id = $project", Map,
-            ("$id", ruleId), ("$project", projectId)).FirstOrDefault()
-            ?? throw ApiProblem.NotFound(ErrorCodes.RuleNotFound, $"No rule '{ruleId}' in project '{projectId}'.");
+        var before = Existing(write, projectId, ruleId);
         write.Execute("UPDATE rules SET tool = $tool, pattern = $pattern, action = $action WHERE id = $id",
             ("$tool", tool), ("$pattern", pattern), ("$action", action), ("$id", ruleId));
         ledger.Append(write, actor.Name, "rule.changed", ruleId, new JsonObject
@@ -60,13 +56,15 @@ public sealed class Rules(Database database, Ledger.LedgerStore ledger, TimeProv
 
     public void Remove(string projectId, string ruleId, Actor actor) => database.Write(write =>
     {
-        var rule = write.Query($"SELECT {Columns} FROM rules WHERE id = $id AND project_id = $project", Map,
-            ("$id", ruleId), ("$project", projectId)).FirstOrDefault()
-            ?? throw ApiProblem.NotFound(ErrorCodes.RuleNotFound, $"No rule '{ruleId}' in project '{projectId}'.");
+        var rule = Existing(write, projectId, ruleId);
         write.Execute("DELETE FROM rules WHERE id = $id", ("$id", ruleId));
         ledger.Append(write, actor.Name, "rule.removed", rule.Id,
             new JsonObject { ["projectId"] = projectId, ["tool"] = rule.Tool, ["pattern"] = rule.Pattern, ["action"] = rule.Action });
     });
+
+    private static Rule Existing(DbWrite write, string projectId, string ruleId) =>
+        write.Query($"SELECT {Columns} FROM rules WHERE id = $id AND project_id = $project", Map, ("$id", ruleId), ("$project", projectId))
+            .FirstOrDefault() ?? throw ApiProblem.NotFound(ErrorCodes.RuleNotFound, $"No rule '{ruleId}' in project '{projectId}'.");
 
     private static Rule Map(SqliteDataReader r) =>
         new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.Time(5), r.NullableString(6));

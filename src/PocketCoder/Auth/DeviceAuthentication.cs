@@ -71,5 +71,4 @@ public sealed record Actor(string Id, string Name)
     public static readonly Actor Policy = new("policy", "policy");
     public static readonly Actor Timeout = new("timeout", "timeout");
     public static readonly Actor System = new("system", "system");
-    public static readonly Actor Terminal = new("terminal", "terminal");
 }

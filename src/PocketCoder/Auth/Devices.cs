@@ -43,10 +43,7 @@ public sealed class Devices(Database database, Ledger.LedgerStore ledger, TimePr
                 return ((Device, string)?)null;
             }
 
-            var token = Secrets.NewToken();
-            var device = new Device(Guid.NewGuid().ToString("N"), deviceName, now, null, null);
-            write.Execute("INSERT INTO devices (id, name, token_hash, created_at) VALUES ($id, $name, $hash, $now)",
-                ("$id", device.Id), ("$name", device.Name), ("$hash", Secrets.Hash(token)), ("$now", now.ToDb()));
+            var (device, token) = Insert(write, deviceName, now);
             write.Execute("UPDATE pairing_codes SET device_id = $id WHERE code_hash = $hash", ("$id", device.Id), ("$hash", codeHash));
             ledger.Append(write, device.Name, "device.paired", device.Id, new JsonObject { ["deviceName"] = device.Name });
             return (device, token);
@@ -79,17 +76,20 @@ public sealed class Devices(Database database, Ledger.LedgerStore ledger, TimePr
     /// A device for the owner's own terminal (the <c>approvals</c>/<c>approve</c>/<c>deny</c> verbs). Whoever can
     /// read the data folder could already do anything, so a token kept there adds no exposure.
     /// </summary>
-    public (Device Device, string Token) CreateLocalDevice(string name)
+    public (Device Device, string Token) CreateLocalDevice(string name) => database.Write(write =>
+    {
+        var (device, token) = Insert(write, name, clock.GetUtcNow());
+        ledger.Append(write, device.Name, "device.paired", device.Id, new JsonObject { ["deviceName"] = device.Name, ["via"] = "terminal" });
+        return (device, token);
+    });
+
+    /// <summary>A new device and its token; only the token's hash is stored.</summary>
+    private static (Device Device, string Token) Insert(DbWrite write, string name, DateTimeOffset now)
     {
         var token = Secrets.NewToken();
-        var now = clock.GetUtcNow();
         var device = new Device(Guid.NewGuid().ToString("N"), name, now, null, null);
-        database.Write(write =>
-        {
-            write.Execute("INSERT INTO devices (id, name, token_hash, created_at) VALUES ($id, $name, $hash, $now)",
-                ("$id", device.Id), ("$name", device.Name), ("$hash", Secrets.Hash(token)), ("$now", now.ToDb()));
-            ledger.Append(write, device.Name, "device.paired", device.Id, new JsonObject { ["deviceName"] = device.Name, ["via"] = "terminal" });
-        });
+        write.Execute("INSERT INTO devices (id, name, token_hash, created_at) VALUES ($id, $name, $hash, $now)",
+            ("$id", device.Id), ("$name", device.Name), ("$hash", Secrets.Hash(token)), ("$now", now.ToDb()));
         return (device, token);
     }
 
