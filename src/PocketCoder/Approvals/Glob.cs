@@ -14,39 +14,11 @@ public static class Glob
 
     public static bool MatchesCommand(string pattern, string command) => ToRegex(pattern, starCrossesSlash: true).IsMatch(command.Trim());
 
-    /// <summary>A pattern that matches exactly <paramref name="literal"/>.</summary>
-    public static string Escape(string literal)
-    {
-        var escaped = new StringBuilder(literal.Length);
-        foreach (var c in literal)
-        {
-            if (c is '*' or '?' or '\\')
-            {
-                escaped.Append('\\');
-            }
-
-            escaped.Append(c);
-        }
-
-        return escaped.ToString();
-    }
+    /// <summary>A pattern that matches exactly <paramref name="literal"/>: each <c>*</c>, <c>?</c> and <c>\</c> escaped.</summary>
+    public static string Escape(string literal) => Regex.Replace(literal, @"[*?\\]", @"\$0");
 
     /// <summary>The literal an <see cref="Escape"/>d pattern matches (a remembered command or path, shown as such).</summary>
-    public static string Unescape(string pattern)
-    {
-        var literal = new StringBuilder(pattern.Length);
-        for (var i = 0; i < pattern.Length; i++)
-        {
-            if (pattern[i] == '\\' && i + 1 < pattern.Length)
-            {
-                i++;
-            }
-
-            literal.Append(pattern[i]);
-        }
-
-        return literal.ToString();
-    }
+    public static string Unescape(string pattern) => Regex.Replace(pattern, @"\\(.)", "$1", RegexOptions.Singleline);
 
     private static Regex ToRegex(string pattern, bool starCrossesSlash)
     {
