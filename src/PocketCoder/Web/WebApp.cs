@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.StaticFiles;
+using Microsoft.Extensions.FileProviders;
 using Microsoft.Net.Http.Headers;
 using PocketCoder.Errors;
 
@@ -57,14 +58,7 @@ public static class WebApp
 
             if (IsAppPage(context.Request) && files.GetFileInfo("index.html") is { Exists: true } index)
             {
-                Secure(context.Response, Revalidate);
-                context.Response.ContentType = "text/html; charset=utf-8";
-                context.Response.ContentLength = index.Length;
-                if (!HttpMethods.IsHead(context.Request.Method))
-                {
-                    await context.Response.SendFileAsync(index, context.RequestAborted);
-                }
-
+                await SendAsync(context, index, Revalidate, "text/html; charset=utf-8");
                 return;
             }
 
@@ -73,8 +67,7 @@ public static class WebApp
         return app;
     }
 
-    private static async Task<bool> TrySendPrecompressedAsync(HttpContext context, Microsoft.Extensions.FileProviders.IFileProvider files,
-        FileExtensionContentTypeProvider types)
+    private static async Task<bool> TrySendPrecompressedAsync(HttpContext context, IFileProvider files, FileExtensionContentTypeProvider types)
     {
         var request = context.Request;
         if (!IsPublicRead(request))
@@ -96,20 +89,26 @@ public static class WebApp
                 continue;
             }
 
-            var response = context.Response;
-            Secure(response, path.StartsWith("assets/", StringComparison.Ordinal) ? Immutable : Revalidate);
-            response.ContentType = path == "index.html" ? "text/html; charset=utf-8" : contentType;
-            response.Headers.ContentEncoding = encoding;
-            response.ContentLength = compressed.Length;
-            if (!HttpMethods.IsHead(request.Method))
-            {
-                await response.SendFileAsync(compressed, context.RequestAborted);
-            }
-
+            context.Response.Headers.ContentEncoding = encoding;
+            await SendAsync(context, compressed, path.StartsWith("assets/", StringComparison.Ordinal) ? Immutable : Revalidate,
+                path == "index.html" ? "text/html; charset=utf-8" : contentType);
             return true;
         }
 
         return false;
+    }
+
+    /// <summary>Answers with the file (its headers only, for HEAD).</summary>
+    private static async Task SendAsync(HttpContext context, IFileInfo file, string cacheControl, string contentType)
+    {
+        var response = context.Response;
+        Secure(response, cacheControl);
+        response.ContentType = contentType;
+        response.ContentLength = file.Length;
+        if (!HttpMethods.IsHead(context.Request.Method))
+        {
+            await response.SendFileAsync(file, context.RequestAborted);
+        }
     }
 
     /// <summary>Whether <c>Accept-Encoding</c> names the coding with a weight above zero.</summary>
