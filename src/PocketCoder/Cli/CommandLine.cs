@@ -89,7 +89,7 @@ public static class CommandLine
             (a, o, _) => Task.FromResult(PairCommand.Run(a, o))));
         var ledger = new Command("ledger", "The decision ledger.");
         ledger.Subcommands.Add(Verb("verify", "Check the ledger's hash chain: exit 0 with `ok N entries`, or 1 naming the first bad entry.",
-            [Data()], [], (a, o, e) => Task.FromResult(LedgerCommand.Run(a, o, e)), prefix: ["verify"]));
+            [Data()], [], (a, o, e) => Task.FromResult(LedgerCommand.Run(a, o, e))));
         root.Subcommands.Add(ledger);
         root.Subcommands.Add(Verb("approvals", "List what waits for a decision (asks the running server).", [Data(), Url(), Json()], [],
             ApprovalCommands.ListAsync));
@@ -124,10 +124,9 @@ public static class CommandLine
             [Data(), Url(), new Option<bool>("--print") { Description = "Only print the command, do not run it." }], [Session()], SessionCommands.HandoffAsync));
         var service = new Command("service", "Start PocketCoder with your session and keep it running (systemd user unit; launchd on macOS).");
         service.Subcommands.Add(Verb("install", "Write the unit for this executable and data folder, then enable and start it.",
-            [Data(), new Option<bool>("--no-start") { Description = "Only write the unit file." }], [], ServiceCommand.RunAsync, prefix: ["install"]));
-        service.Subcommands.Add(Verb("uninstall", "Stop and disable it, and remove the unit.", [Data()], [], ServiceCommand.RunAsync, prefix: ["uninstall"]));
-        service.Subcommands.Add(Verb("status", "Whether it is installed, and what the service manager says of it.", [Data()], [], ServiceCommand.RunAsync,
-            prefix: ["status"]));
+            [Data(), new Option<bool>("--no-start") { Description = "Only write the unit file." }], [], ServiceCommand.RunAsync));
+        service.Subcommands.Add(Verb("uninstall", "Stop and disable it, and remove the unit.", [Data()], [], ServiceCommand.RunAsync));
+        service.Subcommands.Add(Verb("status", "Whether it is installed, and what the service manager says of it.", [Data()], [], ServiceCommand.RunAsync));
         root.Subcommands.Add(service);
         root.Subcommands.Add(Hub());
         root.Subcommands.Add(Bridge());
@@ -151,19 +150,19 @@ public static class CommandLine
         hub.Subcommands.Add(Verb("join", "Join a hub (checked with it now): phones then reach this machine at https://NAME.<hub domain>.",
             [Data(), new Option<string>("--token") { Description = "The token `hub add-machine` printed." },
                 new Option<string>("--ca") { Description = "A PEM file to trust for the hub (a private CA)." }],
-            [new Argument<string>("url") { Description = "The hub's https:// address." }], HubCommand.RunAsync, prefix: ["join"]));
-        hub.Subcommands.Add(Verb("leave", "Stop using the hub (restart serve to apply).", [Data()], [], HubCommand.RunAsync, prefix: ["leave"]));
+            [new Argument<string>("url") { Description = "The hub's https:// address." }], HubCommand.RunAsync));
+        hub.Subcommands.Add(Verb("leave", "Stop using the hub (restart serve to apply).", [Data()], [], HubCommand.RunAsync));
         hub.Subcommands.Add(Verb("serve", "Run a hub: routes https://NAME.DOMAIN by SNI to the machine NAME, unread.",
             [Data(), new Option<string>("--domain") { Description = "The hub's domain." }, new Option<string>("--cert") { Description = "Certificate (PEM)." },
                 new Option<string>("--key") { Description = "Its key (PEM)." }, new Option<string>("--listen") { Description = "Where to listen (default https://0.0.0.0:443)." },
                 new Option<string>("--public-port") { Description = "The port phones use, if not the listening one." }, Postgres(),
                 new Option<string>("--advertise") { Description = "HOST:PORT machines reach this instance at (with --postgres)." }],
-            [], HubCommand.RunAsync, prefix: ["serve"]));
+            [], HubCommand.RunAsync));
         hub.Subcommands.Add(Verb("add-machine", "Issue a machine's token (printed once).", [Data(), Postgres()],
-            [new Argument<string>("name") { Description = "The machine's name (its host name under the hub's domain)." }], HubCommand.RunAsync, prefix: ["add-machine"]));
+            [new Argument<string>("name") { Description = "The machine's name (its host name under the hub's domain)." }], HubCommand.RunAsync));
         hub.Subcommands.Add(Verb("remove-machine", "Revoke a machine's token.", [Data(), Postgres()],
-            [new Argument<string>("name") { Description = "The machine's name." }], HubCommand.RunAsync, prefix: ["remove-machine"]));
-        hub.Subcommands.Add(Verb("machines", "List the machines.", [Data(), Postgres()], [], HubCommand.RunAsync, prefix: ["machines"]));
+            [new Argument<string>("name") { Description = "The machine's name." }], HubCommand.RunAsync));
+        hub.Subcommands.Add(Verb("machines", "List the machines.", [Data(), Postgres()], [], HubCommand.RunAsync));
         return hub;
     }
 
@@ -176,15 +175,15 @@ public static class CommandLine
             [Data(), new Option<string>("--name") { Description = "What to call it (default: the platform's name)." },
                 new Option<string>("--api-base") { Description = "The platform's API address, if not its public one (a proxy, a test server)." },
                 new Option<string>("--token-file") { Description = "Read the token (Slack: the bot token, then the app-level token, one a line) from this file instead of standard input." }],
-            [platform], BridgeCommand.RunAsync, prefix: ["add"]));
-        bridge.Subcommands.Add(Verb("list", "List the bridges (never their tokens).", [Data()], [], BridgeCommand.RunAsync, prefix: ["list"]));
+            [platform], BridgeCommand.RunAsync));
+        bridge.Subcommands.Add(Verb("list", "List the bridges (never their tokens).", [Data()], [], BridgeCommand.RunAsync));
         bridge.Subcommands.Add(Verb("remove", "Remove a bridge (its linked people stay devices until revoked).", [Data()],
-            [new Argument<string>("name") { Description = "The bridge's name." }], BridgeCommand.RunAsync, prefix: ["remove"]));
+            [new Argument<string>("name") { Description = "The bridge's name." }], BridgeCommand.RunAsync));
         return bridge;
     }
 
-    private static Command Verb(string name, string description, IReadOnlyList<Option> options, IReadOnlyList<Argument<string>> arguments, Run run,
-        IReadOnlyList<string>? prefix = null)
+    /// <summary>A verb; one below a group (<c>hub join</c>) gets its own name first among its positional values, for the group's one handler.</summary>
+    private static Command Verb(string name, string description, IReadOnlyList<Option> options, IReadOnlyList<Argument<string>> arguments, Run run)
     {
         var command = new Command(name, description);
         foreach (var option in options)
@@ -200,7 +199,8 @@ public static class CommandLine
         command.SetAction(async (result, _) =>
         {
             var configuration = result.InvocationConfiguration;
-            var positional = (prefix ?? []).Concat(arguments.Select(a => result.GetValue(a) ?? "")).ToList();
+            IEnumerable<string> prefix = result.CommandResult.Parent is CommandResult { Command: not RootCommand } ? [name] : [];
+            var positional = prefix.Concat(arguments.Select(a => result.GetValue(a) ?? "")).ToList();
             return await run(new CliArguments(result, options, positional), configuration.Output, configuration.Error);
         });
         return command;
