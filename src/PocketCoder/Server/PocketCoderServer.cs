@@ -267,24 +267,19 @@ public static class PocketCoderServer
     /// <summary>The agents a server with these options runs: doctor probes exactly these.</summary>
     internal static IEnumerable<IAgentAdapter> Adapters(PocketCoderOptions options)
     {
-        if (options.AgentCommands.TryGetValue(ClaudeCodeAdapter.AgentId, out var claude))
+        (string Id, Func<Agents.Processes.AgentCommand, IAgentAdapter> Create)[] builtIn =
+        [
+            (ClaudeCodeAdapter.AgentId, command => new ClaudeCodeAdapter(command)),
+            (CodexAdapter.AgentId, command => new CodexAdapter(command)),
+            (OpenCodeAdapter.AgentId, command => new OpenCodeAdapter(command)),
+            (AcpAgentDefinition.GeminiId, command => new AcpAdapter(AcpAgentDefinition.Gemini(command, options.GeminiDefaultModel))),
+        ];
+        foreach (var (id, create) in builtIn)
         {
-            yield return new ClaudeCodeAdapter(claude);
-        }
-
-        if (options.AgentCommands.TryGetValue(CodexAdapter.AgentId, out var codex))
-        {
-            yield return new CodexAdapter(codex);
-        }
-
-        if (options.AgentCommands.TryGetValue(OpenCodeAdapter.AgentId, out var openCode))
-        {
-            yield return new OpenCodeAdapter(openCode);
-        }
-
-        if (options.AgentCommands.TryGetValue(AcpAgentDefinition.GeminiId, out var gemini))
-        {
-            yield return new AcpAdapter(AcpAgentDefinition.Gemini(gemini, options.GeminiDefaultModel));
+            if (options.AgentCommands.TryGetValue(id, out var command))
+            {
+                yield return create(command);
+            }
         }
 
         // The owner's own ACP agents (agents.json in the data folder); a bad file stops the start with its reason.
