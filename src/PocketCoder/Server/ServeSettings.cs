@@ -106,6 +106,7 @@ public sealed class ServeSettings
     public static ServeSettings Load(string dataDirectory, IReadOnlyDictionary<string, string?> flags, IDictionary environment)
     {
         var file = Path.Combine(dataDirectory, FileName);
+        var sources = $" Settings come from {file}, POCKETCODER_* variables and flags (`pocketcoder help`).";
         var configuration = new ConfigurationBuilder()
             .AddJsonFile(file, optional: true, reloadOnChange: false)
             .AddInMemoryCollection(Sources
@@ -124,15 +125,14 @@ public sealed class ServeSettings
         }
         catch (InvalidOperationException exception)
         {
-            throw new InvalidDataException($"{exception.Message} Settings come from {file}, POCKETCODER_* variables and flags (`pocketcoder help`).");
+            throw new InvalidDataException(exception.Message + sources);
         }
 
         var problems = new ServeSettingsValidator().Validate(null, settings) is { Failed: true } invalid ? invalid.Failures.ToList() : [];
         problems.AddRange(settings.TlsProblems(joinedHub: File.Exists(Reach.Hub.HubMembership.PathIn(dataDirectory))));
         if (problems.Count > 0)
         {
-            throw new InvalidDataException(string.Join(" ", problems) +
-                $" Settings come from {file}, POCKETCODER_* variables and flags (`pocketcoder help`).");
+            throw new InvalidDataException(string.Join(" ", problems) + sources);
         }
 
         return settings;
