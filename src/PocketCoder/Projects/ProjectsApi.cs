@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
+using System.Text.Json;
 using PocketCoder.Auth;
 using PocketCoder.Errors;
 using PocketCoder.Sessions;
@@ -20,7 +21,7 @@ public sealed record CreateProjectRequest(
 public sealed record UpdateProjectRequest(
     [property: PrintableText(200, AllowBlank = false, ErrorMessage = "'name' is 1 to 200 printable characters.")]
     string? Name,
-    System.Text.Json.JsonElement ApprovalTimeoutSeconds,
+    JsonElement ApprovalTimeoutSeconds,
     [property: AllowedValues(null, Sandboxing.Sandboxed, Sandboxing.None, ErrorMessage = "'sandbox' is 'sandboxed' or 'none'.")]
     string? Sandbox = null,
     bool? WorktreeDefault = null);
@@ -61,22 +62,15 @@ public static class ProjectsApi
 
     private static ProjectResponse Update(string id, UpdateProjectRequest request, ProjectStore projects, ClaimsPrincipal user)
     {
-        int? timeout = null;
-        var setTimeout = request.ApprovalTimeoutSeconds.ValueKind != System.Text.Json.JsonValueKind.Undefined;
-        if (request.ApprovalTimeoutSeconds is { ValueKind: System.Text.Json.JsonValueKind.Number } number)
+        var setTimeout = request.ApprovalTimeoutSeconds.ValueKind != JsonValueKind.Undefined;
+        int? timeout = request.ApprovalTimeoutSeconds switch
         {
-            if (!number.TryGetInt32(out var seconds) || seconds < 1 || seconds > MaxApprovalTimeoutSeconds)
-            {
-                throw ApiProblem.Validation($"'approvalTimeoutSeconds' is a whole number of seconds from 1 to {MaxApprovalTimeoutSeconds}, or null for no timeout.");
-            }
-
-            timeout = seconds;
-        }
-        else if (request.ApprovalTimeoutSeconds is { ValueKind: not System.Text.Json.JsonValueKind.Null and not System.Text.Json.JsonValueKind.Undefined })
-        {
-            throw ApiProblem.Validation("'approvalTimeoutSeconds' must be a number of seconds or null.");
-        }
-
+            { ValueKind: JsonValueKind.Null or JsonValueKind.Undefined } => null,
+            { ValueKind: JsonValueKind.Number } number when number.TryGetInt32(out var seconds) && seconds is >= 1 and <= MaxApprovalTimeoutSeconds => seconds,
+            { ValueKind: JsonValueKind.Number } => throw ApiProblem.Validation(
+                $"'approvalTimeoutSeconds' is a whole number of seconds from 1 to {MaxApprovalTimeoutSeconds}, or null for no timeout."),
+            _ => throw ApiProblem.Validation("'approvalTimeoutSeconds' must be a number of seconds or null."),
+        };
         return ProjectResponse.From(projects.Update(id, request.Name?.Trim(), setTimeout, timeout, request.Sandbox, request.WorktreeDefault, user.Actor()));
     }
 
