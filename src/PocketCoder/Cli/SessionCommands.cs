@@ -14,17 +14,16 @@ public static class SessionCommands
     public static async Task<int> ListAsync(CliArguments arguments, TextWriter output, TextWriter error)
     {
         using var http = ServerClient.Create(arguments);
-        var sessions = await ServerClient.GetJsonAsync(http, "/api/sessions", error);
-        var approvals = sessions is null ? null : await ServerClient.GetJsonAsync(http, "/api/approvals?status=pending", error);
-        var projects = approvals is null ? null : await ServerClient.GetJsonAsync(http, "/api/projects", error);
-        if (sessions is null || approvals is null || projects is null)
+        if (await ServerClient.GetJsonAsync(http, "/api/sessions", error) is not { } sessions
+            || await ServerClient.GetJsonAsync(http, "/api/approvals?status=pending", error) is not { } approvals
+            || await ServerClient.GetJsonAsync(http, "/api/projects", error) is not { } projects)
         {
             return 1;
         }
 
-        var waiting = approvals.Value.EnumerateArray().GroupBy(a => a.GetProperty("sessionId").GetString()).ToDictionary(g => g.Key ?? "", g => g.Count());
-        var names = projects.Value.EnumerateArray().ToDictionary(p => p.GetProperty("id").GetString() ?? "", p => p.GetProperty("name").GetString());
-        var shown = sessions.Value.EnumerateArray()
+        var waiting = approvals.EnumerateArray().GroupBy(a => a.GetProperty("sessionId").GetString()).ToDictionary(g => g.Key ?? "", g => g.Count());
+        var names = projects.EnumerateArray().ToDictionary(p => p.GetProperty("id").GetString() ?? "", p => p.GetProperty("name").GetString());
+        var shown = sessions.EnumerateArray()
             .Where(s => arguments.Flag("all") || s.GetProperty("archivedAt").ValueKind == JsonValueKind.Null)
             .OrderByDescending(s => s.GetProperty("updatedAt").GetDateTimeOffset()).ToList();
         if (arguments.Flag("json"))

@@ -135,14 +135,8 @@ public static class WatchCommand
 
             var wait = Backoff[Math.Min(failures++, Backoff.Length - 1)];
             view.Note($"stream lost; retrying in {wait.TotalSeconds:0} s");
-            try
-            {
-                await Task.Delay(wait, cancellationToken);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
+            // Ctrl+C or q during the wait ends the loop above.
+            await Task.Delay(wait, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
         return 0;
