@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
+using System.Net.ServerSentEvents;
 using System.Text;
 using System.Text.Json;
 using Spectre.Console;
@@ -108,15 +109,15 @@ public static class WatchCommand
                 }
 
                 failures = 0;
-                await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-                await foreach (var frame in SseFrames.ReadAsync(stream, TimeSpan.FromSeconds(45), cancellationToken))
+                await using var stream = new QuietLimit(await response.Content.ReadAsStreamAsync(cancellationToken), TimeSpan.FromSeconds(45));
+                await foreach (var frame in SseParser.Create(stream).EnumerateAsync(cancellationToken))
                 {
-                    if (frame.Id is { } id)
+                    if (long.TryParse(frame.EventId, NumberStyles.None, CultureInfo.InvariantCulture, out var id))
                     {
                         cursor = id;
                     }
 
-                    view.Render(frame.Event, frame.Data);
+                    view.Render(frame.EventType, frame.Data);
                     if (behind && cursor >= now)
                     {
                         behind = false;
@@ -464,81 +465,53 @@ public static class WatchCommand
     }
 }
 
-/// <summary>Server-sent events as a client reads them: one frame per blank line, its id (when numeric), event name and data.</summary>
-internal static class SseFrames
+/// <summary>
+/// A response body that fails a read the server leaves unanswered for longer than the silence allowed: it comments every
+/// 15 s, so a longer silence is a connection that dropped without saying so.
+/// </summary>
+internal sealed class QuietLimit(Stream inner, TimeSpan silence) : Stream
 {
-    public sealed record Frame(long? Id, string Event, string Data);
+    public override bool CanRead => true;
 
-    /// <param name="silence">How long the stream may say nothing (the server comments every 15 s) before it counts as dropped.</param>
-    /// <exception cref="IOException">The stream fell silent for longer than <paramref name="silence"/>.</exception>
-    public static async IAsyncEnumerable<Frame> ReadAsync(Stream stream, TimeSpan silence,
-        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    /// <exception cref="IOException">The stream fell silent for longer than the silence allowed.</exception>
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        using var reader = new StreamReader(stream, Encoding.UTF8);
-        long? id = null;
-        var kind = "message";
-        var data = new StringBuilder();
-        while (true)
+        using var quiet = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        quiet.CancelAfter(silence);
+        try
         {
-            string? line;
-            using (var quiet = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
-            {
-                quiet.CancelAfter(silence);
-                try
-                {
-                    line = await reader.ReadLineAsync(quiet.Token);
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                {
-                    throw new IOException($"The event stream said nothing for {silence.TotalSeconds:0} s.");
-                }
-            }
-
-            if (line is null)
-            {
-                break;
-            }
-
-            if (line.Length == 0)
-            {
-                if (data.Length > 0)
-                {
-                    yield return new Frame(id, kind, data.ToString());
-                }
-
-                id = null;
-                kind = "message";
-                data.Clear();
-                continue;
-            }
-
-            if (line[0] == ':')
-            {
-                continue;
-            }
-
-            var colon = line.IndexOf(':', StringComparison.Ordinal);
-            var field = colon < 0 ? line : line[..colon];
-            var value = colon < 0 ? "" : line[(colon + 1)..].TrimStart(' ');
-            switch (field)
-            {
-                case "id":
-                    id = long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;
-                    break;
-                case "event":
-                    kind = value;
-                    break;
-                case "data":
-                    if (data.Length > 0)
-                    {
-                        data.Append('\n');
-                    }
-
-                    data.Append(value);
-                    break;
-            }
+            return await inner.ReadAsync(buffer, quiet.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new IOException($"The event stream said nothing for {silence.TotalSeconds:0} s.");
         }
     }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Flush()
+    {
+    }
+
+    public override ValueTask DisposeAsync() => inner.DisposeAsync();
 }
 
 /// <summary>Text from elsewhere (an agent, a repository) made safe to print to a terminal.</summary>
