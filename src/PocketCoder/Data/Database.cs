@@ -105,7 +105,7 @@ public sealed class Database : IDisposable
             CommitQueued();
             var writer = Writer();
             using var transaction = writer.BeginTransaction();
-            var write = new DbWrite(writer, transaction, _statements!);
+            var write = new DbWrite(transaction, _statements!);
             var result = work(write);
             transaction.Commit();
             write.RunAfterCommit();
@@ -257,7 +257,7 @@ public sealed class Database : IDisposable
     {
         var writer = Writer();
         using var transaction = writer.BeginTransaction();
-        var write = new DbWrite(writer, transaction, _statements!);
+        var write = new DbWrite(transaction, _statements!);
         foreach (var work in batch)
         {
             work(write);
@@ -284,38 +284,23 @@ public sealed class Database : IDisposable
 }
 
 /// <summary>The connection and transaction of one <see cref="Database.Write{T}"/> call.</summary>
-public sealed class DbWrite(SqliteConnection connection, SqliteTransaction transaction, StatementCache statements)
+public sealed class DbWrite(SqliteTransaction transaction, StatementCache statements)
 {
     private List<Action>? _afterCommit;
 
-    public SqliteConnection Connection { get; } = connection;
-
-    public SqliteTransaction Transaction { get; } = transaction;
-
     public int Execute(string sql, params (string Name, object? Value)[] parameters) =>
-        statements.Bind(sql, Transaction, parameters).ExecuteNonQuery();
+        statements.Bind(sql, transaction, parameters).ExecuteNonQuery();
 
     public T? Scalar<T>(string sql, params (string Name, object? Value)[] parameters) =>
-        SqliteExtensions.Convert<T>(statements.Bind(sql, Transaction, parameters).ExecuteScalar());
+        SqliteExtensions.Convert<T>(statements.Bind(sql, transaction, parameters).ExecuteScalar());
 
     public List<T> Query<T>(string sql, Func<SqliteDataReader, T> map, params (string Name, object? Value)[] parameters) =>
-        statements.Bind(sql, Transaction, parameters).MapRows(map);
+        statements.Bind(sql, transaction, parameters).MapRows(map);
 
     /// <summary>Runs once the transaction has committed, before the next writer starts.</summary>
     public void AfterCommit(Action action) => (_afterCommit ??= []).Add(action);
 
-    internal void RunAfterCommit()
-    {
-        if (_afterCommit is null)
-        {
-            return;
-        }
-
-        foreach (var action in _afterCommit)
-        {
-            action();
-        }
-    }
+    internal void RunAfterCommit() => _afterCommit?.ForEach(action => action());
 }
 
 /// <summary>
