@@ -57,16 +57,9 @@ public sealed class Sse
         WriteFrameAsync(Encoding.UTF8.GetBytes(Frame(kind, data, id)), cancellationToken);
 
     /// <summary>The text of one event frame.</summary>
-    public static string Frame(string kind, string data, long? id)
-    {
-        var frame = new StringBuilder(data.Length + kind.Length + 32);
-        if (id is { } value)
-        {
-            frame.Append("id: ").Append(value.ToString(CultureInfo.InvariantCulture)).Append('\n');
-        }
-
-        return frame.Append("event: ").Append(kind).Append('\n').Append("data: ").Append(data).Append("\n\n").ToString();
-    }
+    public static string Frame(string kind, string data, long? id) => id is { } value
+        ? string.Create(CultureInfo.InvariantCulture, $"id: {value}\nevent: {kind}\ndata: {data}\n\n")
+        : $"event: {kind}\ndata: {data}\n\n";
 
     /// <summary>A frame already encoded (the session streams' cached bytes). Not flushed.</summary>
     public async Task WriteFrameAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken) =>
