@@ -45,12 +45,7 @@ public static class ApprovalCommands
 
             if (approval.GetProperty("kind").GetString() == "question")
             {
-                var questions = QuestionCommand.Read(approval.GetProperty("input"));
-                for (var i = 0; i < questions.Count; i++)
-                {
-                    await output.WriteAsync(QuestionCommand.Show(questions[i], i + 1, questions.Count));
-                }
-
+                await output.WriteAsync(QuestionCommand.ShowAll(QuestionCommand.Read(approval.GetProperty("input"))));
                 await output.WriteLineAsync($"  answer it: pocketcoder answer {approval.GetProperty("id").GetString()}");
             }
         }

@@ -205,6 +205,9 @@ public static partial class QuestionCommand
         return text.ToString();
     }
 
+    /// <summary>Every question with its numbered options, as the terminal shows them.</summary>
+    public static string ShowAll(IReadOnlyList<Question> questions) => string.Concat(questions.Select((q, i) => Show(q, i + 1, questions.Count)));
+
     /// <summary>
     /// A reply to one question: option numbers at its start ("2", "1,3"), then the owner's own words, if any ("1 but keep it
     /// small"); a reply with no numbers is all own words, and one starting with "=" is too ("=3 apples").

@@ -399,7 +399,7 @@ public static class WatchCommand
             if (IsQuestion(details))
             {
                 var questions = details.TryGetProperty("input", out var asked) ? QuestionCommand.Read(asked) : [];
-                console.Write(new Panel(new Text(questions.Count == 0 ? title : string.Concat(questions.Select((q, i) => QuestionCommand.Show(q, i + 1, questions.Count))).TrimEnd()))
+                console.Write(new Panel(new Text(questions.Count == 0 ? title : QuestionCommand.ShowAll(questions).TrimEnd()))
                 {
                     Header = new PanelHeader("[bold yellow] The agent asks [/]"),
                     Border = BoxBorder.Rounded,
