@@ -126,7 +126,8 @@ public static class CommandLine
         service.Subcommands.Add(Verb("install", "Write the unit for this executable and data folder, then enable and start it.",
             [Data(), new Option<bool>("--no-start") { Description = "Only write the unit file." }], [], ServiceCommand.RunAsync));
         service.Subcommands.Add(Verb("uninstall", "Stop and disable it, and remove the unit.", [Data()], [], ServiceCommand.RunAsync));
-        service.Subcommands.Add(Verb("status", "Whether it is installed, and what the service manager says of it.", [Data()], [], ServiceCommand.RunAsync));
+        service.Subcommands.Add(Verb("status", "Whether it is installed, and what the service manager says of it.", [Data()], [],
+            ServiceCommand.RunAsync));
         root.Subcommands.Add(service);
         root.Subcommands.Add(Hub());
         root.Subcommands.Add(Bridge());
@@ -182,7 +183,7 @@ public static class CommandLine
         return bridge;
     }
 
-    /// <summary>A verb; one below a group (<c>hub join</c>) gets its own name first among its positional values, for the group's one handler.</summary>
+    /// <summary>A verb; one below a group (<c>hub join</c>) gets its own name as its first positional value.</summary>
     private static Command Verb(string name, string description, IReadOnlyList<Option> options, IReadOnlyList<Argument<string>> arguments, Run run)
     {
         var command = new Command(name, description);

@@ -136,7 +136,7 @@ public static class WatchCommand
 
             var wait = Backoff[Math.Min(failures++, Backoff.Length - 1)];
             view.Note($"stream lost; retrying in {wait.TotalSeconds:0} s");
-            // Ctrl+C or q during the wait ends the loop above.
+            // Ctrl+C or q during the wait: the loop ends on its condition, as it does mid-stream.
             await Task.Delay(wait, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 

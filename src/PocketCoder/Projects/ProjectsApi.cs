@@ -66,7 +66,8 @@ public static class ProjectsApi
         int? timeout = request.ApprovalTimeoutSeconds switch
         {
             { ValueKind: JsonValueKind.Null or JsonValueKind.Undefined } => null,
-            { ValueKind: JsonValueKind.Number } number when number.TryGetInt32(out var seconds) && seconds is >= 1 and <= MaxApprovalTimeoutSeconds => seconds,
+            { ValueKind: JsonValueKind.Number } number
+                when number.TryGetInt32(out var seconds) && seconds is >= 1 and <= MaxApprovalTimeoutSeconds => seconds,
             { ValueKind: JsonValueKind.Number } => throw ApiProblem.Validation(
                 $"'approvalTimeoutSeconds' is a whole number of seconds from 1 to {MaxApprovalTimeoutSeconds}, or null for no timeout."),
             _ => throw ApiProblem.Validation("'approvalTimeoutSeconds' must be a number of seconds or null."),
