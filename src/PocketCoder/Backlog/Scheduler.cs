@@ -92,20 +92,19 @@ public sealed class Scheduler(Schedules schedules, BacklogTasks tasks, BacklogRu
         DateTimeOffset? ran = times.Count > 0 && now - times[^1] <= Grace ? times[^1] : null;
         var missed = times.Count - (ran is null ? 0 : 1);
         DateTimeOffset? lastMissed = missed > 0 ? times[missed - 1] : null;
-        var (current, added) = database.Write(write =>
+        var current = database.Write(write =>
         {
             // Changed, paused or deleted since it was read: that change wins, and this time is not run.
             if (schedules.Find(write, due.Id) is not { Enabled: true } schedule || schedule.NextRunAt != due.NextRunAt)
             {
-                return ((Schedule?)null, (BacklogTask?)null);
+                return null;
             }
 
-            BacklogTask? task = null;
             if (ran is { } at)
             {
                 try
                 {
-                    task = tasks.Add(write, schedule.ProjectId,
+                    var task = tasks.Add(write, schedule.ProjectId,
                         new TaskSpec(schedule.Prompt, schedule.Agent, schedule.Mode, schedule.Model, schedule.Worktree), $"schedule {schedule.Name}", schedule.Id);
                     ledger.Append(write, "scheduler", "schedule.ran", schedule.Id, new JsonObject
                     {
@@ -132,19 +131,21 @@ public sealed class Scheduler(Schedules schedules, BacklogTasks tasks, BacklogRu
 
             // In the same transaction as the task: a restart finds the time already moved on, and never adds it twice.
             schedules.Advanced(write, schedule, ran, missed, lastMissed, now);
-            return (schedule, task);
+            return schedule;
         });
-        if (current is not null && missed > 0)
+        if (current is null)
+        {
+            return;
+        }
+
+        if (missed > 0)
         {
             logger.LogWarning("Schedule {Schedule} ({Name}) missed {Count} run(s), the last at {Last}: the server was not running", current.Id,
                 current.Name, missed, lastMissed);
         }
 
-        if (current is not null)
-        {
-            // A task added, or at least the schedule's next time moved on: the runner looks, and the phones are told.
-            runner.Kick(current.ProjectId, changed: true);
-        }
+        // A task added, or at least the schedule's next time moved on: the runner looks, and the phones are told.
+        runner.Kick(current.ProjectId, changed: true);
     }
 
     private static readonly TimeSpan MaxWait = TimeSpan.FromDays(1);
