@@ -153,4 +153,23 @@ internal sealed class ReadyProcess : IAsyncDisposable
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
+
+    /// <summary>
+    /// Starts something that must know its port before it binds (a hub advertising its address): a port free a moment ago
+    /// can be taken by another test meanwhile, so a start that finds it in use is tried again on another one.
+    /// </summary>
+    public static async Task<(T Started, int Port)> OnFreePortAsync<T>(Func<int, Task<T>> start)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var port = FreePort();
+            try
+            {
+                return (await start(port), port);
+            }
+            catch (Exception exception) when (attempt < 3 && exception.ToString().Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+            }
+        }
+    }
 }

@@ -18,6 +18,7 @@ public sealed class HubClusterTests : IAsyncLifetime
     private readonly string _files = TempPaths.NewDirectory("pc-cluster");
     private readonly TestCertificates _certificates = new();
     private readonly List<string> _repositories = [];
+    // Null until set up (a set-up that failed part way disposes what it started).
     private TestPostgres _postgres = null!;
     private WebApplication _a = null!;
     private ReadyProcess _b = null!;
@@ -26,22 +27,42 @@ public sealed class HubClusterTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _postgres = await TestPostgres.StartAsync();
-        _certificates.WriteServerCertificate(File("hub.pem"), File("hub.key"), "hub.test");
-        _certificates.WriteServerCertificate(File("m1.pem"), File("m1.key"), "m1.hub.test");
-        (_portA, _portB) = (ReadyProcess.FreePort(), ReadyProcess.FreePort());
-        _a = await StartHubAsync(_portA);
-        // The connection string (with its password) through the environment, as the docs advise, not the command line.
-        _b = await ReadyProcess.StartHubAsync(_portB, File("hub.pem"), File("hub.key"), File("hub-b"), ["--advertise", $"127.0.0.1:{_portB}"],
-            new Dictionary<string, string> { ["POCKETCODER_HUB_POSTGRES"] = _postgres.ConnectionString });
+        try
+        {
+            _postgres = await TestPostgres.StartAsync();
+            _certificates.WriteServerCertificate(File("hub.pem"), File("hub.key"), "hub.test");
+            _certificates.WriteServerCertificate(File("m1.pem"), File("m1.key"), "m1.hub.test");
+            (_a, _portA) = await ReadyProcess.OnFreePortAsync(StartHubAsync);
+            // The connection string (with its password) through the environment, as the docs advise, not the command line.
+            (_b, _portB) = await ReadyProcess.OnFreePortAsync(port => ReadyProcess.StartHubAsync(port, File("hub.pem"), File("hub.key"),
+                File($"hub-b-{port}"), ["--advertise", $"127.0.0.1:{port}"],
+                new Dictionary<string, string> { ["POCKETCODER_HUB_POSTGRES"] = _postgres.ConnectionString }));
+        }
+        catch
+        {
+            // xUnit does not dispose a class whose set-up failed: what was started (PostgreSQL above all) is stopped here.
+            await DisposeAsync();
+            throw;
+        }
     }
 
     public async Task DisposeAsync()
     {
-        await _a.DisposeAsync();
-        await _b.DisposeAsync();
+        if (_a is not null)
+        {
+            await _a.DisposeAsync();
+        }
 
-        await _postgres.DisposeAsync();
+        if (_b is not null)
+        {
+            await _b.DisposeAsync();
+        }
+
+        if (_postgres is not null)
+        {
+            await _postgres.DisposeAsync();
+        }
+
         TempPaths.Delete(_files);
         _repositories.ForEach(TempPaths.Delete);
     }
