@@ -39,6 +39,7 @@ public sealed partial class ChildProcess : IAsyncDisposable
     private readonly Lock _turnLock = new();
     private HashSet<int> _beforeTurn = [];
     private volatile bool _stopRequested;
+    private volatile IReadOnlyCollection<int>? _sandboxedAgent;
 
     // What a stop signalled, found before the signal: a process that is dying when the exit is handled may no longer show
     // its marker (its memory is already released), yet the final status must wait until it is gone.
@@ -215,7 +216,9 @@ public sealed partial class ChildProcess : IAsyncDisposable
         var process = new Process { StartInfo = info };
         try
         {
-            process.Start();
+            // Forked from the launcher thread, never the caller's: a sandbox's parent-death signal is tied to the thread that
+            // forks it (see LauncherThread).
+            LauncherThread.Start(process);
         }
         catch
         {
@@ -341,10 +344,10 @@ public sealed partial class ChildProcess : IAsyncDisposable
             before = _beforeTurn;
         }
 
-        // In a sandbox the agent is the wrapper's child, and may have appeared only after the turn began (bwrap sets up its
-        // mounts first): it belongs to the session, not to the turn, and is never one of the turn's processes.
-        var agent = _wrapped ? ProcessTable.Children(Pid) : [];
-        var started = Descendants().Where(pid => !before.Contains(pid) && !agent.Contains(pid)).ToList();
+        // In a sandbox the agent sits below the wrapper and its init, and may have appeared only after the turn began (bwrap
+        // sets up its mounts first): they belong to the session, not to the turn, and are never among the turn's processes.
+        var session = _wrapped ? SandboxedSession() : [];
+        var started = Descendants().Where(pid => !before.Contains(pid) && !session.Contains(pid)).ToList();
         foreach (var pid in started)
         {
             _ = Kill(pid, (int)Signal.Kill);
@@ -356,6 +359,27 @@ public sealed partial class ChildProcess : IAsyncDisposable
         }
 
         await ProcessTable.WaitGoneAsync(started, DrainGrace).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// bubblewrap's init (the wrapper's one child, the sandbox's pid 1) and the agent (that init's first child). Everything
+    /// else in the sandbox is the agent's doing, orphans the init adopted included.
+    /// </summary>
+    private IReadOnlyCollection<int> SandboxedSession()
+    {
+        if (_sandboxedAgent is { } known)
+        {
+            return known;
+        }
+
+        var init = ProcessTable.Children(Pid).ToList();
+        if (init.Count != 1 || ProcessTable.FirstChild(init[0]) is not { } agent)
+        {
+            return init;
+        }
+
+        _sandboxedAgent = [init[0], agent];
+        return _sandboxedAgent;
     }
 
     public async ValueTask DisposeAsync()

@@ -57,6 +57,11 @@ internal static class ProcessTable
             .Select(d => int.TryParse(Path.GetFileName(d), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : 0)
             .Where(pid => pid > 0 && ParentOf(pid) == parent)];
 
+    /// <summary>The oldest live child of <paramref name="parent"/> (by start time), or null when it has none.</summary>
+    public static int? FirstChild(int parent) =>
+        Children(parent).Select(pid => (Pid: pid, Started: StartTimeOf(pid))).Where(c => c.Started is not null)
+            .OrderBy(c => c.Started).Select(c => (int?)c.Pid).FirstOrDefault();
+
     /// <summary>Waits (briefly polling the kernel's table) until none of the processes runs any more: gone, or a zombie.</summary>
     public static async Task WaitGoneAsync(IReadOnlyCollection<int> pids, TimeSpan limit)
     {
@@ -94,6 +99,22 @@ internal static class ProcessTable
             return null; // Exited while we looked.
         }
         catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>When the process started, in clock ticks since boot (/proc/PID/stat's 22nd field), or null once it is gone.</summary>
+    private static long? StartTimeOf(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            // Fields after the command: state is field 3, so start time (22) is the 20th of them.
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return fields.Length > 19 && long.TryParse(fields[19], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks) ? ticks : null;
+        }
+        catch (IOException)
         {
             return null;
         }

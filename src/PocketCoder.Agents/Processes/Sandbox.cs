@@ -5,7 +5,8 @@ namespace PocketCoder.Agents.Processes;
 /// cannot reach what it should not. Inside: the whole file system read-only; the project (or session worktree) and
 /// the agent's own state folders writable; a private <c>/tmp</c>; the owner's secrets (<c>~/.ssh</c>, cloud and
 /// package-registry credentials), PocketCoder's data folder (database, ledger, tokens) and the other projects absent.
-/// The network stays (the agent needs its model). <c>--die-with-parent</c>: nothing outlives the agent's process.
+/// The network stays (the agent needs its model). Its own process, user and IPC namespaces, no capabilities, and it dies
+/// with the server (<see cref="Isolation"/>).
 /// </summary>
 /// <param name="Bwrap">The bubblewrap executable.</param>
 /// <param name="Writable">The folders the agent works in (the project, or the session's worktree and its repository's git folder).</param>
@@ -39,6 +40,21 @@ public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, 
     // Tool caches a build in the project fills (package downloads): writable where they exist, so building works.
     private static readonly string[] CacheFolders = [".cache", ".npm", ".nuget/packages", ".cargo/registry", ".m2/repository", ".gradle/caches", "go/pkg/mod"];
 
+    /// <summary>
+    /// The namespaces and privileges every sandbox starts with (the probe tries exactly these).
+    /// <list type="bullet">
+    /// <item><c>--die-with-parent</c>: the sandbox dies with the server, even a <c>kill -9</c> of it. The signal is tied to the
+    /// thread that forks bubblewrap, which is why every child is started from <see cref="LauncherThread"/>.</item>
+    /// <item><c>--unshare-pid</c>: its own process table, so nothing in it can see, signal or reach through <c>/proc/PID/root</c>
+    /// the server or any other process; and when the sandbox's first process ends, the kernel ends everything in it, however
+    /// it tried to leave (<c>setsid</c>, a double fork).</item>
+    /// <item><c>--unshare-user</c> and <c>--cap-drop ALL</c>: run as root (containers, VPSs), a sandbox would otherwise keep every
+    /// capability, enough to remount or read past every mount below.</item>
+    /// <item><c>--unshare-ipc</c>: its own System V IPC.</item>
+    /// </list>
+    /// </summary>
+    public static IReadOnlyList<string> Isolation { get; } = ["--die-with-parent", "--unshare-pid", "--unshare-user", "--unshare-ipc", "--cap-drop", "ALL"];
+
     /// <summary>bubblewrap from PATH, or null where it is not installed (the sandbox is then unavailable, and health says so).</summary>
     public static string? FindBwrap() =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
@@ -54,16 +70,7 @@ public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, 
         IEnumerable<string>? settings = null)
     {
         var home = spec.Environment.TryGetValue("HOME", out var given) && given is { Length: > 0 } ? given : Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-        var arguments = new List<string>
-        {
-            "--die-with-parent",
-            // Its own IPC namespace. (Not yet its own process namespace: see docs/security.md, Known gaps.)
-            "--unshare-ipc",
-            "--ro-bind", "/", "/",
-            "--dev", "/dev",
-            "--proc", "/proc",
-            "--tmpfs", "/tmp",
-        };
+        List<string> arguments = [.. Isolation, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"];
 
         // A read-only mount does not stop connect(): the sockets of the owner's session (systemd --user, D-Bus, an ssh or
         // gpg agent, a tmux server) would run code outside the sandbox. Their folders are emptied, and the variables that

@@ -74,10 +74,11 @@ public sealed class Sandboxing(ProjectStore projects, PocketCoderOptions options
             return (null, "bubblewrap (bwrap) is not installed.");
         }
 
-        // Installed is not enough: a kernel or container without user namespaces refuses it.
+        // Installed is not enough: a kernel or container without user or process namespaces refuses it, and a sandbox
+        // without them is not one we run agents in (as root it would keep every capability).
         try
         {
-            var info = new ProcessStartInfo(bwrap, ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--die-with-parent", "--", "true"])
+            var info = new ProcessStartInfo(bwrap, [.. AgentSandbox.Isolation, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--", "true"])
             {
                 RedirectStandardError = true,
                 RedirectStandardOutput = true,
