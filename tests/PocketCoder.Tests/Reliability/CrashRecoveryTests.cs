@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net.Http.Json;
 using FakeLlm;
 using PocketCoder.Tests.Infrastructure;
 
@@ -79,6 +80,82 @@ public sealed class CrashRecoveryTests
             TempPaths.Delete(data);
             TempPaths.Delete(home);
             TempPaths.Delete(repository);
+        }
+    }
+
+    /// <summary>
+    /// A kill -9 of the server takes every sandbox with it: the agent, bubblewrap, and a tool the owner allowed that left its
+    /// process group and parent and cleared its environment (nothing but the sandbox's process namespace holds it).
+    /// </summary>
+    [Fact]
+    public async Task KillNine_SandboxedSessionWithAToolThatEscapedItsGroup_NothingLeftRunning()
+    {
+        await using var model = await FakeModelServer.StartAsync();
+        var home = TempPaths.NewDirectory("pc-home");
+        var data = TempPaths.NewDirectory("pc-data");
+        var repository = TempPaths.NewGitRepository();
+        var sleeper = $"sleep 900.{Random.Shared.Next(1, int.MaxValue)}";
+        try
+        {
+            await using var server = await ServerProcess.StartAsync(data, Environment(model, home));
+            using var http = await server.PairAsync();
+            var project = await http.PostOkAsync("/api/projects", new { path = repository });
+            Assert.Equal("sandboxed", project.GetProperty("sandbox").GetString());
+            model.Enqueue(
+                ScriptedReply.ToolUse("Bash", new { command = $"env -i setsid {sleeper} </dev/null >/dev/null 2>&1 &", description = "Start a sleeper" }),
+                ScriptedReply.ToolUse("Bash", new { command = "echo b > b.txt", description = "Write b" }));
+            var session = await http.PostOkAsync($"/api/projects/{project.GetProperty("id").GetString()}/sessions",
+                new { agent = "claude-code", prompt = "start a sleeper, then write b.txt" });
+            await using var events = await SseClient.ConnectAsync(http, $"/api/sessions/{session.GetProperty("id").GetString()}/events");
+            var first = await events.WaitForAsync("approval.requested");
+            await ApiAssert.OkJsonAsync(await http.PostAsJsonAsync($"/api/approvals/{first.Str("approvalId")}/decision", new { decision = "allow_once" }));
+            await events.WaitForAsync(e => e.Event == "approval.requested" && e.Id > first.Id);
+            var left = server.Descendants().Append(await ProcessWithCommandLineAsync(sleeper)).ToList();
+            Assert.Contains(left, pid => CommandLine(pid).Contains("bwrap", StringComparison.Ordinal));
+
+            await server.KillAsync();
+
+            foreach (var pid in left)
+            {
+                Assert.True(await ExitedAsync(pid, TimeSpan.FromSeconds(20)), $"'{CommandLine(pid)}' ({pid}) outlived the killed server.");
+            }
+        }
+        finally
+        {
+            TempPaths.Delete(data);
+            TempPaths.Delete(home);
+            TempPaths.Delete(repository);
+        }
+    }
+
+    private static async Task<int> ProcessWithCommandLineAsync(string start)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        while (stopwatch.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            foreach (var directory in Directory.EnumerateDirectories("/proc"))
+            {
+                if (int.TryParse(Path.GetFileName(directory), out var pid) && CommandLine(pid).StartsWith(start, StringComparison.Ordinal))
+                {
+                    return pid;
+                }
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException($"No process '{start}' appeared.");
+    }
+
+    private static string CommandLine(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ');
+        }
+        catch (IOException)
+        {
+            return "";
         }
     }
 
