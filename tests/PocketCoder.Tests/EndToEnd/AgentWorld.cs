@@ -77,6 +77,15 @@ public sealed class AgentWorld : IAsyncDisposable
         return new AgentWorld(agent, agents, clock, pauseWaitingAfter, model, server, phone, repository, home, project.GetProperty("id").GetString()!);
     }
 
+    /// <summary>This agent's own shell tool asked to run <paramref name="command"/> (each agent names it its own way).</summary>
+    public ScriptedReply ShellCall(string command) => Agent switch
+    {
+        "codex" => ScriptedReply.ToolUse("exec_command", new { cmd = command }),
+        "opencode" => ScriptedReply.ToolUse("bash", new { command, description = "run it" }),
+        "gemini" => ScriptedReply.ToolUse("run_shell_command", new { command, description = "run it" }),
+        _ => ScriptedReply.ToolUse("Bash", new { command, description = "run it" }),
+    };
+
     public async Task<string> StartSessionAsync(string prompt, string? mode = null, string? model = null)
     {
         var session = await Http.PostOkAsync($"/api/projects/{ProjectId}/sessions", new { agent = Agent, prompt, mode, model });

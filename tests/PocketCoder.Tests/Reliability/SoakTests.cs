@@ -1,0 +1,106 @@
+using FakeLlm;
+using PocketCoder.Tests.EndToEnd;
+using PocketCoder.Tests.Infrastructure;
+
+namespace PocketCoder.Tests.Reliability;
+
+/// <summary>
+/// What an owner does, with what an owner gets: the sandbox on (bubblewrap installed), the server's defaults, and time.
+/// Every agent has a session waiting on an approval and one sitting idle, for longer than .NET takes to retire an idle
+/// thread-pool thread (about 20 s: that used to SIGKILL every sandboxed agent). None may exit; then each is allowed or
+/// messaged and finishes with its earlier turn in context. `bench/` runs the same for ten minutes.
+/// </summary>
+public sealed class SoakTests
+{
+    /// <summary>Longer than thread-pool retirement with room to spare; the bench waits ten minutes.</summary>
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(75);
+
+    [Fact]
+    public async Task EveryAgent_SandboxedSessionsWaitingAndIdle_SurviveTheWait_ThenFinishWithTheirEarlierTurns()
+    {
+        var worlds = await Task.WhenAll(
+            AgentWorld.ClaudeAsync(), AgentWorld.CodexAsync(), AgentWorld.OpenCodeAsync(), AgentWorld.GeminiAsync(), AgentWorld.ClaudeAcpAsync());
+        try
+        {
+            var soaks = await Task.WhenAll(worlds.Select(Soak.StartAsync));
+            try
+            {
+                // Time passes, every stream watched for the session ending: each watch ends at such an event, or at the wait's end.
+                var watches = soaks.SelectMany(soak => soak.Streams).Select(stream => stream.WaitForAsync(IsFailure, Wait)).ToList();
+                await Task.WhenAll(watches).ContinueWith(_ => { }, TaskScheduler.Default);
+                if (soaks.FirstOrDefault(soak => soak.Streams.Any(stream => stream.Received.Any(IsFailure))) is { } failed)
+                {
+                    Assert.Fail($"{failed.World.Agent}: a session ended while it waited: {Describe(failed)}");
+                }
+
+                Assert.All(watches, watch => Assert.IsType<TimeoutException>(watch.Exception?.InnerException));
+
+                await Task.WhenAll(soaks.Select(soak => soak.FinishAsync()));
+            }
+            finally
+            {
+                await Task.WhenAll(soaks.Select(soak => soak.DisposeAsync().AsTask()));
+            }
+        }
+        finally
+        {
+            await Task.WhenAll(worlds.Select(world => world.DisposeAsync().AsTask()));
+        }
+    }
+
+    private static bool IsFailure(SseEvent e) => e.Event == "session.status" && e.Str("status") is "failed" or "interrupted" or "stopped";
+
+    private static string Describe(Soak soak) =>
+        string.Join("; ", soak.Streams.SelectMany(stream => stream.Received).Where(e => !e.Event.StartsWith("message", StringComparison.Ordinal))
+            .Select(e => $"{e.Event} {e.Data}"));
+
+    /// <summary>One agent's two sessions: one asked a question and waiting for the owner, one idle after its first turn.</summary>
+    private sealed class Soak(AgentWorld world, string waiting, SseClient waitingEvents, string approvalId, string idle, SseClient idleEvents) : IAsyncDisposable
+    {
+        public AgentWorld World { get; } = world;
+
+        public IReadOnlyList<SseClient> Streams { get; } = [waitingEvents, idleEvents];
+
+        public static async Task<Soak> StartAsync(AgentWorld world)
+        {
+            Assert.Equal("sandboxed", (await world.Http.GetOkAsync($"/api/projects/{world.ProjectId}")).GetProperty("sandbox").GetString());
+            world.Model.Enqueue(ScriptedReply.Text("Noted: HERON."));
+            var idle = await world.StartSessionAsync("Remember the word HERON.");
+            var idleEvents = await world.EventsAsync(idle);
+            await idleEvents.WaitForAsync("turn.completed");
+            await idleEvents.WaitForAsync(e => e.Event == "session.status" && e.Str("status") == "idle");
+
+            world.Model.Enqueue(world.ShellCall("echo waited > waited.txt"));
+            var waiting = await world.StartSessionAsync("Remember the word OSPREY, then write waited.txt.");
+            var waitingEvents = await world.EventsAsync(waiting);
+            var asked = await waitingEvents.WaitForAsync("approval.requested");
+            return new Soak(world, waiting, waitingEvents, asked.Str("approvalId")!, idle, idleEvents);
+        }
+
+        public async Task FinishAsync()
+        {
+            World.Model.Enqueue(ScriptedReply.Text("Written."));
+            await ApiAssert.OkJsonAsync(await World.DecideAsync(approvalId, "allow_once"));
+            await waitingEvents.WaitForAsync("turn.completed");
+            Assert.True(File.Exists(Path.Combine(World.Repository, "waited.txt")), $"{World.Agent}: the allowed command did not run: {Describe(this)}");
+            Assert.True(World.Model.Requests.Last(r => r.ConsumedScript).Contains("OSPREY"), $"{World.Agent}: the allowed call's turn lost its prompt");
+
+            World.Model.Enqueue(ScriptedReply.Text("The word was HERON."));
+            await World.SendAsync(idle, "Which word did I ask you to remember?");
+            await idleEvents.WaitForAsync(e => e.Event == "turn.completed" && e.Id > idleEvents.Received.First(f => f.Event == "turn.completed").Id);
+            Assert.True(World.Model.Requests.Last(r => r.ConsumedScript).Contains("HERON"), $"{World.Agent}: the idle session lost its earlier turn");
+
+            foreach (var session in (string[])[waiting, idle])
+            {
+                Assert.DoesNotContain(Streams.SelectMany(s => s.Received), IsFailure);
+                Assert.NotEqual("failed", (await World.SessionAsync(session)).GetProperty("status").GetString());
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await waitingEvents.DisposeAsync();
+            await idleEvents.DisposeAsync();
+        }
+    }
+}
