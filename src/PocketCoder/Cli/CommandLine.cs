@@ -35,7 +35,8 @@ public static class CommandLine
     private const string Epilog = """
         serve also reads pocketcoder.json in the data folder and POCKETCODER_* variables (LISTEN, PUBLIC_URL, CERT, KEY, ACME,
         ACME_CA, STALL_SECONDS, SUSPEND_IDLE_MINUTES, ALLOWED_HOSTS, GEMINI_MODEL, CLAUDE_PATH, ...); flags win over variables,
-        variables over the file. A value that is not valid stops it, naming the problem.
+        variables over the file. A value that is not valid stops it, naming the problem (exit 2); so does, in one line with
+        the fix (exit 1), a port in use, a data folder it cannot write or certificate files that cannot serve.
         """;
 
     private delegate Task<int> Run(CliArguments arguments, TextWriter output, TextWriter error);
@@ -83,7 +84,7 @@ public static class CommandLine
             ? (Option)new Option<bool>("--" + flag) { Description = ServeHelp(flag) }
             : new Option<string>("--" + flag) { Description = ServeHelp(flag) });
         root.Subcommands.Add(Verb("serve", "Run the server (default http://127.0.0.1:7420) until Ctrl+C or SIGTERM.",
-            [Data(), .. serveOptions], [], (a, o, _) => ServeCommand.RunAsync(a, o)));
+            [Data(), .. serveOptions], [], ServeCommand.RunAsync));
         root.Subcommands.Add(Verb("pair", "Create a one-time pairing code for a phone (valid 10 minutes), with a link and a QR code.",
             [Data(), new Option<string>("--url") { Description = "The address phones open, if not the server's public URL." }, Json()], [],
             (a, o, _) => Task.FromResult(PairCommand.Run(a, o))));

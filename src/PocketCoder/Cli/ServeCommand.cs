@@ -1,24 +1,50 @@
-using System.Net.Sockets;
+using Microsoft.Data.Sqlite;
+using PocketCoder.Data;
 using PocketCoder.Server;
 
 namespace PocketCoder.Cli;
 
-/// <summary><c>pocketcoder serve</c>: runs the server until Ctrl+C or SIGTERM, then stops every agent cleanly.</summary>
+/// <summary>
+/// <c>pocketcoder serve</c>: runs the server until Ctrl+C or SIGTERM, then stops every agent cleanly. A setting that is
+/// not valid is a usage mistake (exit 2); what this machine puts in the way (a data folder it cannot write, certificate
+/// files it cannot use, the port taken) is checked before anything starts and stops it with one line naming the
+/// problem and its fix, exit 1.
+/// </summary>
 public static class ServeCommand
 {
-    public static async Task<int> RunAsync(CliArguments arguments, TextWriter output)
+    public static async Task<int> RunAsync(CliArguments arguments, TextWriter output, TextWriter error)
     {
         var dataDirectory = CommandLine.DataDirectory(arguments);
         var flags = ServeSettings.Flags().Where(arguments.Flag)
             .ToDictionary(f => f, f => (string?)(arguments.Value(f) ?? "true"), StringComparer.Ordinal);
-        PocketCoderOptions options;
+        ServeSettings settings;
         try
         {
-            options = ServeSettings.Load(dataDirectory, flags, Environment.GetEnvironmentVariables()).ToOptions(dataDirectory);
+            settings = ServeSettings.Load(dataDirectory, flags, Environment.GetEnvironmentVariables());
         }
         catch (InvalidDataException exception)
         {
             throw new CliException(exception.Message);
+        }
+
+        if (DataFolder.Problem(dataDirectory, create: true) is { } unusable)
+        {
+            return await StopAsync(error, unusable);
+        }
+
+        PocketCoderOptions options;
+        try
+        {
+            options = settings.ToOptions(dataDirectory);
+        }
+        catch (InvalidDataException exception)
+        {
+            return await StopAsync(error, exception.Message);
+        }
+
+        if ((await ListenPort.CheckAsync(options.Listen, dataDirectory, options.Certificate, CancellationToken.None)).Problem is { } taken)
+        {
+            return await StopAsync(error, taken);
         }
 
         WebApplication built;
@@ -26,10 +52,16 @@ public static class ServeCommand
         {
             built = PocketCoderServer.Build(options);
         }
-        catch (Exception exception) when (exception is InvalidDataException or IOException)
+        catch (InvalidDataException exception)
         {
-            // A broken agents.json (say which entry and why, not a stack trace), or a data folder that is not ours or cannot be made private.
+            // A broken agents.json: which entry and why, not a stack trace.
             throw new CliException(exception.Message);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or SqliteException)
+        {
+            // What the check above cannot foresee: a file in it that cannot be made private, a database that is not one.
+            return await StopAsync(error, $"The data folder {dataDirectory} cannot be used: {exception.Message} " +
+                "Fix it, or choose another folder with --data.");
         }
 
         await using var app = built;
@@ -37,10 +69,11 @@ public static class ServeCommand
         {
             await app.StartAsync();
         }
-        catch (IOException exception) when (exception.InnerException is SocketException or null)
+        catch (Exception exception) when (ListenPort.FromStartFailure(options.Listen, exception) is { } problem)
         {
-            await Console.Error.WriteLineAsync($"pocketcoder: cannot listen on {options.Listen}: {exception.Message}");
-            return 1;
+            // Taken since it was checked. What started before Kestrel (sessions, bridges, the hub link) stops again, cleanly.
+            await app.StopAsync();
+            return await StopAsync(error, problem);
         }
 
         var address = PocketCoderServer.BoundUrl(app, options);
@@ -51,5 +84,11 @@ public static class ServeCommand
             """);
         await app.WaitForShutdownAsync();
         return 0;
+    }
+
+    private static async Task<int> StopAsync(TextWriter error, string problem)
+    {
+        await error.WriteLineAsync($"pocketcoder: {problem}");
+        return 1;
     }
 }

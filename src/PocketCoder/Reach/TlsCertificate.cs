@@ -100,8 +100,10 @@ public sealed class TlsCertificate
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
         {
+            // The framework says a mismatched key in terms of its own parameter ("(Parameter 'privateKey')").
+            var reason = exception is ArgumentException { ParamName: "privateKey" } ? "The key is not this certificate's key." : exception.Message;
             throw new InvalidDataException(
-                $"The certificate {certificatePath} with the key {keyPath} cannot be used: {exception.Message} " +
+                $"The certificate {certificatePath} with the key {keyPath} cannot be used: {reason} " +
                 "Give PEM files: the certificate (then any intermediates) and its unencrypted private key.");
         }
 

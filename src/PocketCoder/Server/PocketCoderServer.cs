@@ -95,6 +95,9 @@ public static class PocketCoderServer
         // The framework's handler base logs every challenge (each unauthenticated request) at Information under our
         // handler's name; refused pairings and revocations are logged by AuthLog instead.
         builder.Logging.AddFilter(typeof(DeviceAuthentication).FullName, LogLevel.Warning);
+        // A start that fails (the port taken since serve checked it) is said by serve in one line; the host would log it
+        // first with its stack trace. A background service that fails is still logged here, at Critical, as it stops the host.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
 
         var database = new Database(options.DataDirectory);
         database.Migrate();

@@ -139,7 +139,7 @@ public sealed class ServeSettings
     }
 
     /// <summary>The server's options from these settings.</summary>
-    /// <exception cref="InvalidDataException">The certificate files cannot be used.</exception>
+    /// <exception cref="InvalidDataException">The certificate files (or the ACME CA file) cannot be used: one line naming the setting.</exception>
     public PocketCoderOptions ToOptions(string dataDirectory) => ToOptions(dataDirectory, Reach.Hub.HubMembership.Load(dataDirectory));
 
     private PocketCoderOptions ToOptions(string dataDirectory, Reach.Hub.HubMembership? hub)
@@ -156,7 +156,7 @@ public sealed class ServeSettings
             // Joined to a hub, phones use the name the hub gave this machine unless the owner names another.
             PublicUrl = PublicUrl ?? hub?.PublicUrl,
             Hub = hub,
-            Certificate = Cert is not null && Key is not null ? TlsCertificate.Load(Cert, Key, TimeProvider.System)
+            Certificate = Cert is not null && Key is not null ? OwnCertificate(Cert, Key)
                 : acme is not null ? Reach.Acme.AcmeRenewal.Prepare(dataDirectory, acme.Name, TimeProvider.System)
                 : null,
             Acme = acme,
@@ -199,6 +199,18 @@ public sealed class ServeSettings
         {
             yield return "Acme without a hub needs an https:// Listen and an https:// PublicUrl naming this machine (the name to certify; " +
                 "the ACME server connects to it on port 443).";
+        }
+    }
+
+    private static TlsCertificate OwnCertificate(string certificate, string key)
+    {
+        try
+        {
+            return TlsCertificate.Load(certificate, key, TimeProvider.System);
+        }
+        catch (InvalidDataException exception)
+        {
+            throw new InvalidDataException($"Cert and Key (--cert, --key): {exception.Message}");
         }
     }
 

@@ -1,0 +1,196 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using PocketCoder.Server;
+using PocketCoder.Tests.Infrastructure;
+using PocketCoder.Tests.Reach;
+
+namespace PocketCoder.Tests.Server;
+
+/// <summary>
+/// What this machine puts in the way of <c>serve</c> (the port taken, a data folder it cannot write, certificate files
+/// that cannot serve) stops the real executable with one line on stderr that names the problem and its fix, exit 1, no
+/// stack trace.
+/// </summary>
+public sealed class StartupProblemTests : IDisposable
+{
+    private readonly string _files = TempPaths.NewDirectory("pc-startup");
+    private readonly TestCertificates _certificates = new();
+
+    public void Dispose() => TempPaths.Delete(_files);
+
+    [Fact]
+    public async Task Serve_PortHeldByAnotherProgram_OneLineNamingTheAddressAndListen_ExitOne()
+    {
+        using var holder = HoldLoopbackPort();
+        var port = ((IPEndPoint)holder.LocalEndpoint).Port;
+
+        var (exit, output, error) = await PocketCoderAsync(null, "serve", "--listen", $"http://127.0.0.1:{port}", "--data", File("data"));
+
+        AssertStoppedWithOneLine(exit, output, error, $"127.0.0.1:{port} is already in use", "--listen");
+    }
+
+    [Fact]
+    public async Task Serve_PortHeldByThisDataFoldersRunningServer_OneLineSayingItRunsAlready_ExitOne()
+    {
+        var data = File("running");
+        await using var server = await TestServer.StartAsync(data);
+
+        var (exit, output, error) = await PocketCoderAsync(null, "serve", "--listen", $"http://127.0.0.1:{server.BaseUrl.Port}", "--data", data);
+
+        AssertStoppedWithOneLine(exit, output, error, $"PocketCoder is already running on 127.0.0.1:{server.BaseUrl.Port} with the data folder {data}",
+            "--listen");
+    }
+
+    [Fact]
+    public async Task Serve_DataFolderUnderAFile_OneLineNamingTheFileAndData_ExitOne()
+    {
+        await System.IO.File.WriteAllTextAsync(File("file.txt"), "not a folder");
+
+        // Root passes every permission check; a path whose parent is a file fails for everyone.
+        var (exit, output, error) = await PocketCoderAsync(null, "serve", "--listen", "http://127.0.0.1:0", "--data", File("file.txt/data"));
+
+        AssertStoppedWithOneLine(exit, output, error, $"The data folder {File("file.txt/data")} cannot be made", $"{File("file.txt")} is a file",
+            "--data");
+    }
+
+    [Fact]
+    public async Task Serve_DataFolderWhereNoFolderCanBeMade_OneLineNamingTheFolderAndData_ExitOne()
+    {
+        // /proc takes no new folders, not even from root.
+        var data = $"/proc/pocketcoder-{Guid.NewGuid():N}";
+
+        var (exit, output, error) = await PocketCoderAsync(null, "serve", "--listen", "http://127.0.0.1:0", "--data", data);
+
+        AssertStoppedWithOneLine(exit, output, error, $"The data folder {data} cannot be made", "--data");
+    }
+
+    [Theory]
+    [InlineData("missing", "Could not find file")]
+    [InlineData("unreadable", "denied")]
+    [InlineData("not PEM", "PEM")]
+    [InlineData("another key", "The key is not this certificate's key.")]
+    [InlineData("expired", "not now")]
+    public async Task Serve_CertificateThatCannotServe_OneLineNamingCertKeyAndWhy_ExitOne(string problem, string why)
+    {
+        var (certificate, key) = WriteCertificate(problem);
+
+        var (exit, output, error) = await PocketCoderAsync(null, "serve", "--listen", "https://127.0.0.1:0", "--cert", certificate, "--key", key,
+            "--data", File("data"));
+
+        AssertStoppedWithOneLine(exit, output, error, "(--cert, --key)", why);
+    }
+
+    /// <summary>The port taken between serve's check and Kestrel's bind: Kestrel's own failure becomes the same line.</summary>
+    [Fact]
+    public async Task StartFailure_PortTakenAfterTheCheck_ReadAsTheSameLine()
+    {
+        using var holder = HoldLoopbackPort();
+        var port = ((IPEndPoint)holder.LocalEndpoint).Port;
+        var listen = $"http://127.0.0.1:{port}";
+        await using var app = PocketCoderServer.Build(
+            new PocketCoderOptions { DataDirectory = File("data"), Listen = listen, ConsoleLogging = false });
+
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => app.StartAsync());
+        await app.StopAsync();
+
+        Assert.Equal($"127.0.0.1:{port} is already in use by another program: stop it, or choose another port with --listen http://127.0.0.1:<port>.",
+            ListenPort.FromStartFailure(listen, failure));
+    }
+
+    private static void AssertStoppedWithOneLine(int exit, string output, string error, params string[] names)
+    {
+        Assert.True(exit == 1, $"exit {exit}\nstderr:\n{error}\nstdout:\n{output}");
+        var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("pocketcoder: ", line, StringComparison.Ordinal);
+        foreach (var name in names)
+        {
+            Assert.Contains(name, line, StringComparison.Ordinal);
+        }
+
+        Assert.DoesNotContain("   at ", output + error, StringComparison.Ordinal);
+    }
+
+    /// <summary>A port held the way another program holds it: listening on 127.0.0.1.</summary>
+    private static TcpListener HoldLoopbackPort()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return listener;
+    }
+
+    /// <summary>A certificate and key that cannot serve for the given reason ("usable": one that can).</summary>
+    private (string Certificate, string Key) WriteCertificate(string problem)
+    {
+        var (certificate, key) = (File($"{problem}.pem"), File($"{problem}.key"));
+        switch (problem)
+        {
+            case "missing":
+                return (File("nowhere.pem"), key);
+            case "unreadable":
+                // A folder where the file should be: root reads any file, but no one reads a folder as one.
+                _certificates.WriteServerCertificate(certificate, key);
+                return (Directory.CreateDirectory(File("a-folder.pem")).FullName, key);
+            case "not PEM":
+                _certificates.WriteServerCertificate(certificate, key);
+                System.IO.File.WriteAllText(certificate, "this is not a certificate\n");
+                return (certificate, key);
+            case "another key":
+                _certificates.WriteServerCertificate(certificate, File("unused.key"));
+                _certificates.WriteServerCertificate(File("other.pem"), key);
+                return (certificate, key);
+            case "expired":
+                using (var expiredKey = ECDsa.Create(ECCurve.NamedCurves.nistP256))
+                {
+                    using var expired = new CertificateRequest("CN=localhost", expiredKey, HashAlgorithmName.SHA256)
+                        .CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-30), DateTimeOffset.UtcNow.AddDays(-1));
+                    System.IO.File.WriteAllText(certificate, expired.ExportCertificatePem());
+                    System.IO.File.WriteAllText(key, expiredKey.ExportPkcs8PrivateKeyPem());
+                }
+
+                return (certificate, key);
+            default:
+                _certificates.WriteServerCertificate(certificate, key);
+                return (certificate, key);
+        }
+    }
+
+    /// <summary>The built executable as its own process, as a user runs it: what it prints on each stream, and its exit code.</summary>
+    private static async Task<(int Exit, string Output, string Error)> PocketCoderAsync(
+        IReadOnlyDictionary<string, string>? environment, params string[] arguments)
+    {
+        var info = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "pocketcoder.dll"));
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
+        using var process = Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(limit.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // A serve that started after all runs until stopped: stop it, and fail saying what it printed.
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            Assert.Fail($"pocketcoder {string.Join(' ', arguments)} did not stop:\n{await output}\n{await error}");
+        }
+
+        return (process.ExitCode, await output, await error);
+    }
+
+    private string File(string name) => Path.Combine(_files, name);
+}
