@@ -1,15 +1,16 @@
-using System.Net;
-using System.Net.Sockets;
 using PocketCoder.Agents.Processes;
+using PocketCoder.Data;
 using PocketCoder.Reach.Hub;
 using PocketCoder.Server;
+using PocketCoder.Sessions;
 
 namespace PocketCoder.Cli;
 
 /// <summary>
 /// <c>pocketcoder doctor</c>: what this machine has for PocketCoder, each line ok or a problem with what to do, exit 1 when
-/// any problem is found: the settings serve would use, the data folder and its modes, each agent CLI and its version, git
-/// and an author identity, tmux, the listening port, and the hub this machine joined.
+/// any problem is found: the settings serve would use, the checks serve makes before it starts (the data folder can be
+/// written, the certificate and key can serve, the port is free or this data folder's running server has it), each agent
+/// CLI and its version, git and an author identity, tmux, whether new projects' agents run sandboxed, and the hub joined.
 /// </summary>
 public static class DoctorCommand
 {
@@ -23,11 +24,10 @@ public static class DoctorCommand
             await output.WriteLineAsync($"{(ok ? "ok  " : "FIX ")} {what}{(ok || hint is null ? "" : $"\n      {hint}")}");
         }
 
-        PocketCoderOptions options;
+        ServeSettings settings;
         try
         {
-            options = ServeSettings.Load(data, new Dictionary<string, string?>(), Environment.GetEnvironmentVariables()).ToOptions(data);
-            await Line(true, $"settings: listen {options.Listen}{(options.PublicUrl is { } url ? $", phones open {url}" : "")}");
+            settings = ServeSettings.Load(data, new Dictionary<string, string?>(), Environment.GetEnvironmentVariables());
         }
         catch (InvalidDataException exception)
         {
@@ -35,7 +35,13 @@ public static class DoctorCommand
             return 1;
         }
 
-        if (!Directory.Exists(data))
+        // The data folder, the certificate and the port are what serve checks before it starts: each FIX there is a line serve would stop on.
+        var exists = Directory.Exists(data);
+        if (DataFolder.Problem(data, create: false) is { } unusable)
+        {
+            await Line(false, $"data folder {data}", unusable);
+        }
+        else if (!exists)
         {
             await Line(true, $"data folder {data} (made on first serve or pair)");
         }
@@ -48,6 +54,29 @@ public static class DoctorCommand
             var mode = File.GetUnixFileMode(data);
             var open = mode & (UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute);
             await Line(open == 0, $"data folder {data} ({Convert.ToString((int)mode, 8)})", $"other users can reach it: chmod 700 '{data}' (serve narrows it too).");
+        }
+
+        PocketCoderOptions options;
+        string? certificateProblem = null;
+        try
+        {
+            options = settings.ToOptions(data);
+        }
+        catch (Exception exception) when (exception is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            certificateProblem = exception.Message;
+            options = settings.ToOptions(data, tls: false);
+        }
+
+        await Line(true, $"settings: listen {options.Listen}{(options.PublicUrl is { } url ? $", phones open {url}" : "")}");
+        if (certificateProblem is not null)
+        {
+            await Line(false, "certificate", certificateProblem);
+        }
+        else if (options.Certificate?.Certificate is { } certificate)
+        {
+            await Line(true, $"certificate: {certificate.Subject}, valid until {certificate.NotAfter:yyyy-MM-dd}" +
+                (options.Acme is null ? "" : " (ACME renews it)"));
         }
 
         // One agent is enough: the others are mentioned with how to add them, and only none at all is a problem.
@@ -76,30 +105,32 @@ public static class DoctorCommand
         var tmux = await RunAsync("tmux", ["-V"]);
         await Line(tmux is { ExitCode: 0 }, $"tmux: {tmux?.Stdout.Trim() ?? "not found"}", "install tmux for the phone's Terminal screen.");
 
-        if (Uri.TryCreate(options.Listen, UriKind.Absolute, out var listen))
+        var sandboxed = Sandboxing.DefaultMode == Sandboxing.Sandboxed;
+        var sandbox = $"sandbox: new projects run their agents {(sandboxed ? "sandboxed (bubblewrap)" : $"unsandboxed: {Sandboxing.Problem}")}";
+        if (sandboxed || OperatingSystem.IsLinux())
         {
-            await Line(true, PortFree(listen) ? $"port {listen.Port} is free" : $"port {listen.Port} is in use (by a running PocketCoder? `pocketcoder status` says)");
+            await Line(sandboxed, sandbox, "install bubblewrap (apt-get install bubblewrap) and restart serve; until then a project set to sandboxed " +
+                "does not start its agents: set its sandbox to none to run them as they are.");
         }
+        else
+        {
+            await output.WriteLineAsync($"-    {sandbox}");
+        }
+
+        var listen = await ListenPort.CheckAsync(options.Listen, data, options.Certificate, CancellationToken.None);
+        var address = new Uri(options.Listen);
+        await Line(listen.Use != ListenPort.Use.Taken, listen.Use switch
+        {
+            ListenPort.Use.ThisServer => $"port {address.Authority}: this data folder's PocketCoder is running there (`pocketcoder status` says more)",
+            _ when address.Port == 0 => "port: any free one, chosen at start (port 0)",
+            ListenPort.Use.Free => $"port {address.Authority} is free",
+            _ => $"port {address.Authority} is in use",
+        }, listen.Problem);
 
         var hub = HubMembership.Load(data);
         await Line(true, hub is null ? "hub: not joined (phones reach this machine directly)" : $"hub: joined {hub.Hub}, phones open {hub.PublicUrl}");
         await Line(true, $"clock: {DateTimeOffset.Now:yyyy-MM-dd HH:mm:ss zzz} (pairing codes and approvals time out by it)");
         return problems == 0 ? 0 : 1;
-    }
-
-    private static bool PortFree(Uri listen)
-    {
-        try
-        {
-            var address = IPAddress.TryParse(listen.Host.Trim('[', ']'), out var ip) ? ip : IPAddress.Loopback;
-            using var probe = new TcpListener(address, listen.Port);
-            probe.Start();
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
     }
 
     private static async Task<ProcessResult?> RunAsync(string program, string[] arguments)

@@ -139,14 +139,17 @@ public sealed class ServeSettings
     }
 
     /// <summary>The server's options from these settings.</summary>
+    /// <param name="tls">False: no certificate is read or made, and no ACME is set up. Only for <c>doctor</c>, which reports
+    /// why the certificate cannot be used and still needs the rest to check the agents with.</param>
     /// <exception cref="InvalidDataException">The certificate files (or the ACME CA file) cannot be used: one line naming the setting.</exception>
-    public PocketCoderOptions ToOptions(string dataDirectory) => ToOptions(dataDirectory, Reach.Hub.HubMembership.Load(dataDirectory));
+    public PocketCoderOptions ToOptions(string dataDirectory, bool tls = true) =>
+        ToOptions(dataDirectory, Reach.Hub.HubMembership.Load(dataDirectory), tls);
 
-    private PocketCoderOptions ToOptions(string dataDirectory, Reach.Hub.HubMembership? hub)
+    private PocketCoderOptions ToOptions(string dataDirectory, Reach.Hub.HubMembership? hub, bool tls)
     {
         // Without a certificate of its own, a machine on a hub (or one told --acme) gets one from ACME: for the name the
         // hub gave it, else for its public URL's name.
-        var acme = Cert is null && (hub is not null || Acme is not null)
+        var acme = tls && Cert is null && (hub is not null || Acme is not null)
             ? new Reach.Acme.AcmeSettings(new Uri(Acme ?? Reach.Acme.AcmeSettings.LetsEncrypt), ReadCa(AcmeCa), new Uri(hub?.PublicUrl ?? PublicUrl!).Host)
             : null;
         return new()
@@ -156,7 +159,8 @@ public sealed class ServeSettings
             // Joined to a hub, phones use the name the hub gave this machine unless the owner names another.
             PublicUrl = PublicUrl ?? hub?.PublicUrl,
             Hub = hub,
-            Certificate = Cert is not null && Key is not null ? OwnCertificate(Cert, Key)
+            Certificate = !tls ? null
+                : Cert is not null && Key is not null ? OwnCertificate(Cert, Key)
                 : acme is not null ? Reach.Acme.AcmeRenewal.Prepare(dataDirectory, acme.Name, TimeProvider.System)
                 : null,
             Acme = acme,

@@ -3,7 +3,9 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using PocketCoder.Cli;
 using PocketCoder.Server;
+using PocketCoder.Sessions;
 using PocketCoder.Tests.Infrastructure;
 using PocketCoder.Tests.Reach;
 
@@ -12,7 +14,7 @@ namespace PocketCoder.Tests.Server;
 /// <summary>
 /// What this machine puts in the way of <c>serve</c> (the port taken, a data folder it cannot write, certificate files
 /// that cannot serve) stops the real executable with one line on stderr that names the problem and its fix, exit 1, no
-/// stack trace.
+/// stack trace; <c>doctor</c> finds the same, and says whether new projects' agents run sandboxed.
 /// </summary>
 public sealed class StartupProblemTests : IDisposable
 {
@@ -100,6 +102,94 @@ public sealed class StartupProblemTests : IDisposable
             ListenPort.FromStartFailure(listen, failure));
     }
 
+    [Fact]
+    public async Task Doctor_PortHeldByAnotherProgram_FixNamingListen()
+    {
+        using var holder = HoldLoopbackPort();
+        var port = ((IPEndPoint)holder.LocalEndpoint).Port;
+        var data = Settings($$"""{"Listen":"http://127.0.0.1:{{port}}"}""");
+
+        var (exit, text) = await DoctorAsync(data);
+
+        Assert.Equal(1, exit);
+        Assert.Contains($"FIX  port 127.0.0.1:{port} is in use\n      127.0.0.1:{port} is already in use by another program", text, StringComparison.Ordinal);
+        Assert.Contains("--listen http://127.0.0.1:<port>", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Doctor_PortHeldByThisDataFoldersServer_Ok()
+    {
+        var data = File("running");
+        await using var server = await TestServer.StartAsync(data);
+        Settings($$"""{"Listen":"http://127.0.0.1:{{server.BaseUrl.Port}}"}""", data);
+
+        var (_, text) = await DoctorAsync(data);
+
+        Assert.Contains($"ok   port 127.0.0.1:{server.BaseUrl.Port}: this data folder's PocketCoder is running there", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Doctor_DataFolderUnderAFile_FixNamingTheFile()
+    {
+        await System.IO.File.WriteAllTextAsync(File("file.txt"), "not a folder");
+
+        var (exit, text) = await DoctorAsync(File("file.txt/data"));
+
+        Assert.Equal(1, exit);
+        Assert.Contains($"FIX  data folder {File("file.txt/data")}\n", text, StringComparison.Ordinal);
+        Assert.Contains($"{File("file.txt")} is a file, not a folder.", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Doctor_CertificateThatCannotServe_FixNamingCertKey_AndTheOtherChecksStillRun()
+    {
+        var (certificate, key) = WriteCertificate("another key");
+        var data = Settings($$"""{"Listen":"https://127.0.0.1:0","Cert":"{{certificate}}","Key":"{{key}}"}""");
+
+        var (exit, text) = await DoctorAsync(data);
+
+        Assert.Equal(1, exit);
+        Assert.Contains("FIX  certificate\n      Cert and Key (--cert, --key): ", text, StringComparison.Ordinal);
+        Assert.Contains("The key is not this certificate's key.", text, StringComparison.Ordinal);
+        Assert.Contains("git: git version", text, StringComparison.Ordinal);
+        Assert.Contains("agent claude-code", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Doctor_UsableCertificate_OkWithItsEnd()
+    {
+        var (certificate, key) = WriteCertificate("usable");
+        var data = Settings($$"""{"Listen":"https://127.0.0.1:0","Cert":"{{certificate}}","Key":"{{key}}"}""");
+
+        var (_, text) = await DoctorAsync(data);
+
+        Assert.Contains("ok   certificate: CN=localhost, valid until ", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Doctor_SaysWhatNewProjectsGet_AsTheSandboxProbeFoundIt()
+    {
+        var (_, text) = await DoctorAsync(File("data"));
+
+        Assert.Contains(Sandboxing.DefaultMode == Sandboxing.Sandboxed
+            ? "ok   sandbox: new projects run their agents sandboxed (bubblewrap)"
+            : $"FIX  sandbox: new projects run their agents unsandboxed: {Sandboxing.Problem}", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Doctor_NoBubblewrap_FixSayingInstallItOrSetTheSandboxToNone()
+    {
+        // A PATH without bwrap (the real executable finds it on PATH, as it finds every tool).
+        var path = Directory.CreateDirectory(File("empty-path")).FullName;
+
+        var (exit, output, _) = await PocketCoderAsync(new Dictionary<string, string> { ["PATH"] = path }, "doctor", "--data", File("data"));
+
+        Assert.Equal(1, exit);
+        Assert.Contains("FIX  sandbox: new projects run their agents unsandboxed: bubblewrap (bwrap) is not installed.\n", output, StringComparison.Ordinal);
+        Assert.Contains("apt-get install bubblewrap", output, StringComparison.Ordinal);
+        Assert.Contains("set its sandbox to none", output, StringComparison.Ordinal);
+    }
+
     private static void AssertStoppedWithOneLine(int exit, string output, string error, params string[] names)
     {
         Assert.True(exit == 1, $"exit {exit}\nstderr:\n{error}\nstdout:\n{output}");
@@ -155,6 +245,21 @@ public sealed class StartupProblemTests : IDisposable
                 _certificates.WriteServerCertificate(certificate, key);
                 return (certificate, key);
         }
+    }
+
+    /// <summary>A data folder holding this pocketcoder.json (a new one unless given).</summary>
+    private string Settings(string json, string? data = null)
+    {
+        data ??= Directory.CreateDirectory(File($"data-{Guid.NewGuid():N}")).FullName;
+        System.IO.File.WriteAllText(Path.Combine(data, ServeSettings.FileName), json);
+        return data;
+    }
+
+    private static async Task<(int Exit, string Output)> DoctorAsync(string data)
+    {
+        using var output = new StringWriter();
+        var exit = await CommandLine.RunAsync(["doctor", "--data", data], output, TextWriter.Null);
+        return (exit, output.ToString());
     }
 
     /// <summary>The built executable as its own process, as a user runs it: what it prints on each stream, and its exit code.</summary>
