@@ -43,14 +43,14 @@ describe('reduceSession', () => {
     const stalled = reduceSessionAll(emptySession(), [
       ev('message.user', { text: 'go' }),
       ev('session.status', { status: 'running', mode: 'ask' }),
-      ev('error', { code: 'AGENT_STALLED', message: 'No word from opencode for 180 s', silentSeconds: 180 }),
+      ev('session.error', { code: 'AGENT_STALLED', message: 'No word from opencode for 180 s', silentSeconds: 180 }),
       ev('session.status', { status: 'running', mode: 'ask' }),
     ]);
     expect(stalled.stalled).toBe(true);
     expect(stalled.turnActive).toBe(true);
     expect(stalled.items.at(-1)).toMatchObject({ type: 'error', message: 'No word from opencode for 180 s' });
     expect(reduceSession(stalled, ev('message.delta', { text: 'back' })).stalled).toBe(false);
-    expect(reduceSession(stalled, ev('error', { message: 'other trouble' })).stalled).toBe(false);
+    expect(reduceSession(stalled, ev('session.error', { message: 'other trouble' })).stalled).toBe(false);
   });
 
   it('shows the queue as the server last said it, held only while anything waits', () => {

@@ -12,7 +12,7 @@ export type EventPayloads = components['schemas']['SessionEvents'];
 
 export const EVENT_KINDS = [
   'session.status', 'message.user', 'message.delta', 'message', 'thinking', 'tool.call', 'tool.result', 'plan',
-  'approval.requested', 'approval.resolved', 'usage', 'turn.completed', 'turn.changes', 'history.imported', 'error',
+  'approval.requested', 'approval.resolved', 'usage', 'turn.completed', 'turn.changes', 'history.imported', 'session.error',
   'queue.updated',
 ] as const satisfies readonly (keyof EventPayloads)[];
 export type EventKind = (typeof EVENT_KINDS)[number];
@@ -106,7 +106,7 @@ export function reduceSessionAll(view: SessionView, events: readonly ServerEvent
 function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq: number): void {
   const items = view.items;
   // Any word from the session (a status change aside) means the stall is over.
-  if (kind !== 'session.status' && kind !== 'queue.updated') view.stalled = kind === 'error' && str(d.code) === STALLED_CODE;
+  if (kind !== 'session.status' && kind !== 'queue.updated') view.stalled = kind === 'session.error' && str(d.code) === STALLED_CODE;
   switch (kind) {
     case 'session.status': {
       const status = str(d.status) as SessionStatus;
@@ -238,7 +238,7 @@ function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq:
       view.queue = Array.isArray(d.messages) ? (d.messages as QueuedMessage[]) : [];
       view.queueHeld = d.held === true && view.queue.length > 0;
       return;
-    case 'error':
+    case 'session.error':
       items.push({ type: 'error', seq, message: str(d.message), stderrTail: typeof d.stderrTail === 'string' ? d.stderrTail : undefined });
       return;
     default:

@@ -263,7 +263,7 @@ public static class WatchCommand
                     case "usage" when e.TryGetProperty("costUsd", out var cost) && cost.ValueKind == JsonValueKind.Number:
                         Line($"[dim]  ${cost.GetDecimal().ToString("0.0000", CultureInfo.InvariantCulture)} this turn[/]");
                         break;
-                    case "error":
+                    case "session.error":
                         Line($"[red]! {Markup.Escape(Str(e, "message") ?? "")}[/]");
                         break;
                     case "session.status":

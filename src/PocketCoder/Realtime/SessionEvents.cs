@@ -94,10 +94,13 @@ public sealed record TurnChangesEvent(int Turn, int FilesChanged) : ISessionEven
     public static string Kind => "turn.changes";
 }
 
-/// <summary>Something the owner must see: an agent error, an exit, a stall (<c>code</c> <c>AGENT_STALLED</c>).</summary>
+/// <summary>
+/// Something the owner must see: an agent error, an exit, a stall (<c>code</c> <c>AGENT_STALLED</c>). Never named plain
+/// <c>error</c>: a browser's EventSource takes an event of that name for its own connection failure.
+/// </summary>
 public sealed record ErrorEvent(string Message) : ISessionEvent
 {
-    public static string Kind => "error";
+    public static string Kind => "session.error";
 
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Code { get; init; }

@@ -50,7 +50,7 @@ public sealed class SessionRunner(
         return new ToolResultEvent(toolCallId, truncated ? content[..ToolResultLimit] : content, isError, truncated);
     }
 
-    /// <summary>The <c>code</c> of the <c>error</c> event that reports a turn with no progress (docs/api.md).</summary>
+    /// <summary>The <c>code</c> of the <c>session.error</c> event that reports a turn with no progress (docs/api.md).</summary>
     public const string StalledCode = "AGENT_STALLED";
 
     private readonly Lock _statusLock = new();
@@ -1015,8 +1015,8 @@ public sealed class SessionRunner(
     private void Touch() => Interlocked.Exchange(ref _lastActivityTicks, clock.GetUtcNow().UtcTicks);
 
     /// <summary>
-    /// A turn running with no question open and no word from the agent for <c>stallAfter</c> is reported once, as an
-    /// <c>error</c> event with code <see cref="StalledCode"/>: a model that cannot be reached, or an agent that hangs,
+    /// A turn running with no question open and no word from the agent for <c>stallAfter</c> is reported once, as a
+    /// <c>session.error</c> event with code <see cref="StalledCode"/>: a model that cannot be reached, or an agent that hangs,
     /// must not leave the phone at "Working…" forever. The turn is left alone: the owner decides to wait or cancel.
     /// </summary>
     private void CheckStall()

@@ -36,7 +36,7 @@ public sealed class CancelStopsToolTests
         Assert.True(CommandsTests.IsAlive(pid));
 
         await world.CancelAsync(sessionId);
-        var completed = await events.WaitForAsync(e => e.Event is "turn.completed" or "error");
+        var completed = await events.WaitForAsync(e => e.Event is "turn.completed" or "session.error");
         Assert.True(completed.Event == "turn.completed", "error: " + completed.Json.ToString());
         Assert.False(CommandsTests.IsAlive(pid), $"The approved tool (pid {pid}) kept running after the turn was cancelled.");
 
@@ -74,7 +74,7 @@ public sealed class CancelStopsToolTests
             try
             {
                 var next = await events.NextAsync(TimeSpan.FromMilliseconds(50));
-                Assert.False(next.Event is "tool.result" or "error" or "turn.completed",
+                Assert.False(next.Event is "tool.result" or "session.error" or "turn.completed",
                     $"'{command}' is not running and the session sent {next.Event}: {next.Data}");
             }
             catch (OperationCanceledException)

@@ -184,7 +184,7 @@ public sealed class GeminiAcpTests
         // The agent replays the old conversation when it loads it; none of that may show up again as new output.
         Assert.Single(after.Received, e => e.Event == "message" && e.Str("text") == "Noted: pineapple.");
         Assert.Contains(after.Received, e => e.Id > lastSeq && e.Event == "message" && e.Str("text") == "Your word was pineapple.");
-        Assert.DoesNotContain(after.Received, e => e.Id > lastSeq && e.Event == "error");
+        Assert.DoesNotContain(after.Received, e => e.Id > lastSeq && e.Event == "session.error");
     }
 
     [Fact]

@@ -156,12 +156,12 @@ public sealed class OpenCodeGateTests
         var sessionId = await world.StartSessionAsync("Are you there?");
         await using var events = await world.EventsAsync(sessionId);
 
-        var error = await events.WaitForAsync("error");
+        var error = await events.WaitForAsync("session.error");
         Assert.Contains("OpenCode cannot reach its model", error.Str("message"), StringComparison.Ordinal);
         await world.CancelAsync(sessionId);
         var stopped = await events.WaitForAsync("turn.completed");
         Assert.Equal("cancelled", stopped.Str("stopReason"));
-        Assert.Single(events.Received, e => e.Event == "error");
+        Assert.Single(events.Received, e => e.Event == "session.error");
     }
 
     private static async Task<string> RefusedAsync(AgentWorld world)

@@ -27,7 +27,7 @@ public sealed class StallTests
         // The check runs on a timer (a quarter of the stall time): a first tick finds it silent, but not long enough.
         clock.Advance(StallAfter - TimeSpan.FromSeconds(10));
         clock.Advance(StallAfter);
-        var stalled = await events.WaitForAsync(e => e.Event == "error" && e.Str("code") == "AGENT_STALLED");
+        var stalled = await events.WaitForAsync(e => e.Event == "session.error" && e.Str("code") == "AGENT_STALLED");
         Assert.Contains("claude-code", stalled.Str("message"), StringComparison.Ordinal);
         Assert.Equal("running", (await world.SessionAsync(sessionId)).GetProperty("status").GetString());
 
@@ -36,7 +36,7 @@ public sealed class StallTests
         release.TrySetResult();
         var completed = await events.WaitForAsync("turn.completed");
         Assert.Equal("Finally, an answer.", completed.Str("result"));
-        Assert.Single(events.Received, e => e.Event == "error");
+        Assert.Single(events.Received, e => e.Event == "session.error");
 
         // Idle is not a stall.
         await events.WaitForAsync(e => e.Event == "session.status" && e.Str("status") == "idle" && e.Id > completed.Id);
@@ -45,7 +45,7 @@ public sealed class StallTests
         await world.SendAsync(sessionId, "And now?");
         var next = await events.WaitForAsync(e => e.Event == "turn.completed" && e.Id > completed.Id);
         Assert.Equal("Quick one.", next.Str("result"));
-        Assert.Single(events.Received, e => e.Event == "error");
+        Assert.Single(events.Received, e => e.Event == "session.error");
     }
 
     [Fact]
@@ -63,6 +63,6 @@ public sealed class StallTests
         // The owner's time to decide does not count against the agent: right after, it is not stalled either.
         clock.Advance(StallAfter / 2);
         await events.WaitForAsync("turn.completed");
-        Assert.DoesNotContain(events.Received, e => e.Event == "error");
+        Assert.DoesNotContain(events.Received, e => e.Event == "session.error");
     }
 }

@@ -62,6 +62,16 @@ public sealed class AgentWorld : IAsyncDisposable
     public static Task<AgentWorld> ClaudeAcpAsync() =>
         StartAsync(ClaudeAgentAcp.AgentId, (_, _) => new Dictionary<string, AgentCommand>(), prepareData: ClaudeAgentAcp.Register);
 
+    /// <summary>A shell script in the place of the claude executable, run by the server as it runs Claude.</summary>
+    public static Task<AgentWorld> StandInClaudeAsync(string script) =>
+        StartAsync("claude-code", (_, home) =>
+        {
+            var executable = Path.Combine(TempPaths.NewDirectory("pc-agent"), "claude");
+            File.WriteAllText(executable, $"#!/bin/sh\n{script}\n");
+            File.SetUnixFileMode(executable, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            return new Dictionary<string, AgentCommand> { ["claude-code"] = new AgentCommand(executable, new Dictionary<string, string?> { ["HOME"] = home }) };
+        });
+
     /// <param name="prepareData">Writes into the data folder before the server starts (e.g. agents.json).</param>
     public static async Task<AgentWorld> StartAsync(string agent, Func<FakeModelServer, string, IReadOnlyDictionary<string, AgentCommand>> agents,
         TimeProvider? clock = null, Action<string, FakeModelServer, string>? prepareData = null, TimeSpan? pauseWaitingAfter = null)

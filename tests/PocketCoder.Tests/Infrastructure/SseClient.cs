@@ -99,8 +99,8 @@ public sealed class SseClient : IAsyncDisposable
     }
 
     // An error's own words say why the awaited event never came; the rest are named only.
-    private static string Describe(SseEvent e) => e.Event == "error"
-        ? $"{e.Id}:error \"{e.Str("message")}\"{(e.Str("stderrTail") is { Length: > 0 } tail ? $" (stderr: {tail})" : "")}"
+    private static string Describe(SseEvent e) => e.Event == "session.error"
+        ? $"{e.Id}:session.error \"{e.Str("message")}\"{(e.Str("stderrTail") is { Length: > 0 } tail ? $" (stderr: {tail})" : "")}"
         : $"{e.Id}:{e.Event}";
 
     public Task<SseEvent> WaitForAsync(string kind, TimeSpan? timeout = null) => WaitForAsync(e => e.Event == kind, timeout);

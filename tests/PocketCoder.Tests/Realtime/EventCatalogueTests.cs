@@ -27,6 +27,14 @@ public sealed class EventCatalogueTests
     }
 
     [Fact]
+    public void NoKind_IsAnEventNameTheBrowserGivesAMeaningOfItsOwn()
+    {
+        // An EventSource dispatches a frame named "error" as its connection failure and "open" as its connection: a
+        // client that reconnects on "error" would replay the same event for ever.
+        Assert.DoesNotContain(SessionEventCatalogue.All, e => e.Kind is "error" or "open");
+    }
+
+    [Fact]
     public void Payload_SessionAndSeqFirst_ThenTheEventsFieldsInCamelCase()
     {
         var input = JsonDocument.Parse("""{"command":"ls"}""").RootElement.Clone();

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using PocketCoder.Agents.Processes;
 using PocketCoder.Tests.EndToEnd;
 using PocketCoder.Tests.Infrastructure;
 
@@ -17,7 +16,7 @@ public sealed class AgentExitTests
     [Fact]
     public async Task AgentExitsAfterTakingThePrompt_SessionFails_WithWhatItPrinted()
     {
-        await using var world = await WorldWithClaudeAsync("""
+        await using var world = await AgentWorld.StandInClaudeAsync("""
             read -r initialize
             read -r prompt
             echo "claude: out of memory while loading the project" >&2
@@ -26,7 +25,7 @@ public sealed class AgentExitTests
         var id = await world.StartSessionAsync("Fix the build");
         await using var events = await world.EventsAsync(id);
 
-        var error = await events.WaitForAsync(e => e.Event == "error");
+        var error = await events.WaitForAsync(e => e.Event == "session.error");
         Assert.Contains("exited unexpectedly (exit code 3)", error.Str("message"), StringComparison.Ordinal);
         Assert.Contains("out of memory while loading the project", error.Str("stderrTail"), StringComparison.Ordinal);
         await events.WaitForAsync(e => e.Event == "session.status" && e.Str("status") == "failed");
@@ -37,7 +36,7 @@ public sealed class AgentExitTests
     public async Task AgentExitsAsItStarts_TheOwnerHearsWhatItPrinted_NeverA500()
     {
         // It closes its input at once: the first message finds no one to take it (or, if it went first, the exit follows).
-        await using var world = await WorldWithClaudeAsync("""
+        await using var world = await AgentWorld.StandInClaudeAsync("""
             exec 0<&-
             echo "claude: cannot read settings.json: permission denied" >&2
             exit 1
@@ -48,7 +47,7 @@ public sealed class AgentExitTests
         {
             var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
             await using var events = await world.EventsAsync(id);
-            var error = await events.WaitForAsync(e => e.Event == "error");
+            var error = await events.WaitForAsync(e => e.Event == "session.error");
             Assert.Contains("cannot read settings.json", error.Str("stderrTail"), StringComparison.Ordinal);
             return;
         }
@@ -61,13 +60,4 @@ public sealed class AgentExitTests
         var sessions = await world.Http.GetOkAsync($"/api/sessions?projectId={world.ProjectId}");
         Assert.Equal(0, sessions.GetArrayLength());
     }
-
-    private static Task<AgentWorld> WorldWithClaudeAsync(string script) =>
-        AgentWorld.StartAsync("claude-code", (_, home) =>
-        {
-            var executable = Path.Combine(TempPaths.NewDirectory("pc-agent"), "claude");
-            File.WriteAllText(executable, $"#!/bin/sh\n{script}\n");
-            File.SetUnixFileMode(executable, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            return new Dictionary<string, AgentCommand> { ["claude-code"] = new AgentCommand(executable, new Dictionary<string, string?> { ["HOME"] = home }) };
-        });
 }

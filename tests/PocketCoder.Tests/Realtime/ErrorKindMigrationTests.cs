@@ -1,0 +1,47 @@
+using Microsoft.Data.Sqlite;
+using PocketCoder.Data;
+using PocketCoder.Tests.EndToEnd;
+using PocketCoder.Tests.Infrastructure;
+
+namespace PocketCoder.Tests.Realtime;
+
+/// <summary>
+/// Agent errors were once stored and sent as <c>error</c>, the name a browser's EventSource keeps for its own failure
+/// (issue #35). Migration 017 renames them: a session stored by an older server replays them as <c>session.error</c>,
+/// with everything else in its log as it was.
+/// </summary>
+public sealed class ErrorKindMigrationTests
+{
+    [Fact]
+    public async Task ErrorsStoredByAnOlderServer_AfterTheUpgrade_ReplayAsSessionError_TheRestUnchanged()
+    {
+        await using var world = await AgentWorld.StandInClaudeAsync("""
+            read -r initialize
+            read -r prompt
+            echo "claude: out of memory" >&2
+            exit 3
+            """);
+        var id = await world.StartSessionAsync("Fix the build");
+        List<SseEvent> stored;
+        await using (var events = await world.EventsAsync(id))
+        {
+            await events.WaitForAsync(e => e.Event == "session.status" && e.Str("status") == "failed");
+            stored = [.. events.Received];
+        }
+
+        Assert.Contains(stored, e => e.Event == "session.error");
+        await world.RestartServerAsync(whileDown: () =>
+        {
+            // The database as the server before the rename left it: its errors under the old name, migration 017 not yet run.
+            using var connection = new SqliteConnection($"Data Source={Path.Combine(world.Server.DataDirectory, Database.FileName)};Pooling=False");
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE events SET kind = 'error' WHERE kind = 'session.error'; PRAGMA user_version = 16;";
+            command.ExecuteNonQuery();
+        });
+
+        await using var replay = await world.EventsAsync(id);
+        await replay.WaitForAsync(e => e.Id == stored[^1].Id);
+        Assert.Equal(stored.Select(e => (e.Id, e.Event, e.Data)), replay.Received.Select(e => (e.Id, e.Event, e.Data)));
+    }
+}
