@@ -53,6 +53,15 @@ describe('reduceSession', () => {
     expect(reduceSession(stalled, ev('session.error', { message: 'other trouble' })).stalled).toBe(false);
   });
 
+  it('passes over a kind it does not know (a newer server), keeping its seq and all it shows', () => {
+    seq = 0;
+    const before = reduceSessionAll(emptySession(), [ev('message.user', { text: 'go' }), ev('message', { text: 'Done.' })]);
+    const after = reduceSessionAll(before, [ev('kind.from.a.newer.server', { text: 'whatever it says' }), ev('message.user', { text: 'next' })]);
+    expect(after.lastSeq).toBe(4);
+    expect(after.items.map((i) => i.type)).toEqual(['user', 'assistant', 'user']);
+    expect(after.items[1]).toMatchObject({ text: 'Done.', done: true });
+  });
+
   it('shows the queue as the server last said it, held only while anything waits', () => {
     seq = 0;
     const queued = { id: 'q1', text: 'after this', sentBy: 'phone', queuedAt: '2026-11-23T00:00:00Z' };
@@ -184,8 +193,10 @@ class FakeSource implements EventSourceLike {
   close() { this.closed = true; }
   open() { this.readyState = 1; this.onopen?.(new Event('open')); }
   fail() { this.onerror?.(new Event('error')); }
+  /** Dispatches a frame as a browser does: to the listeners of its name, and to `onerror` for a frame named `error`. */
   emit(kind: string, id: number, data: Record<string, unknown> = {}) {
-    const message = { lastEventId: String(id), data: JSON.stringify({ sessionId: S, seq: id, ...data }) } as MessageEvent;
+    const message = new MessageEvent(kind, { lastEventId: String(id), data: JSON.stringify({ sessionId: S, seq: id, ...data }) });
+    if (kind === 'error') this.onerror?.(message);
     this.listeners.get(kind)?.forEach((l) => l(message));
   }
 }
@@ -241,6 +252,38 @@ describe('ResumableStream', () => {
     stream.close();
     fake.wake();
     expect(fake.sources).toHaveLength(2);
+  });
+
+  it('takes a frame the server named `error` (an older server) for an event to show, not a lost connection', () => {
+    const fake = fakeEnvironment();
+    const got: ServerEvent[] = [];
+    const stream = new ResumableStream({ url: '/api/sessions/s/events', env: fake.env, onEvents: (batch) => got.push(...batch) });
+    fake.sources[0]!.open();
+    fake.sources[0]!.emit('message', 1, { text: 'Working on it.' });
+    fake.sources[0]!.emit('error', 2, { message: 'The agent exited unexpectedly.' });
+    fake.sources[0]!.emit('message', 3, { text: 'Later reply.' });
+    fake.runTimers();
+    expect(fake.sources).toHaveLength(1);
+    expect(fake.sources[0]!.closed).toBe(false);
+    expect(fake.timers()).toEqual([]);
+    expect(stream.lastId).toBe(3);
+    expect(got.map((e) => e.kind)).toEqual(['message', 'session.error', 'message']);
+    expect(reduceSessionAll(emptySession(), got).items.map((i) => i.type)).toEqual(['assistant', 'error', 'assistant']);
+    stream.close();
+  });
+
+  it('passes over an event kind it does not know and goes on with the next', () => {
+    const fake = fakeEnvironment();
+    const got: number[] = [];
+    const stream = new ResumableStream({ url: '/api/sessions/s/events', env: fake.env, onEvents: (batch) => got.push(...batch.map((e) => e.data.seq)) });
+    fake.sources[0]!.open();
+    fake.sources[0]!.emit('kind.from.a.newer.server', 1);
+    fake.sources[0]!.emit('message', 2);
+    fake.runTimers();
+    expect(fake.sources[0]!.closed).toBe(false);
+    expect(got).toEqual([2]);
+    expect(stream.lastId).toBe(2);
+    stream.close();
   });
 
   it('backs off between failed attempts, and a dashboard with no cursor asks for the tail only', () => {

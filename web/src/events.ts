@@ -350,6 +350,9 @@ export interface StreamOptions {
   env?: StreamEnvironment;
 }
 
+/** A connection failure is a bare Event; a frame the server sent is a MessageEvent with its data. */
+const isServerSent = (event: Event): event is MessageEvent => typeof (event as Partial<MessageEvent>).data === 'string';
+
 export const browserEnvironment = (): StreamEnvironment => ({
   open: (url) => new EventSource(url, { withCredentials: true }) as unknown as EventSourceLike,
   onWake: (listener) => {
@@ -366,7 +369,7 @@ export const browserEnvironment = (): StreamEnvironment => ({
 });
 
 /**
- * An EventSource that remembers the last id it saw and, on any error, on `online` and when the page
+ * An EventSource that remembers the last id it saw and, when the connection fails, on `online` and when the page
  * becomes visible again, reconnects with `?after=<that id>`: the server sends exactly the later events.
  * Events that arrive within a frame are handed over as one batch.
  */
@@ -429,8 +432,15 @@ export class ResumableStream {
       this.options.onState?.('open');
       this.options.onOpen?.();
     };
-    source.onerror = () => {
+    source.onerror = (event) => {
       if (source !== this.source) return;
+      if (isServerSent(event)) {
+        // A frame the server named `error` (an older server's agent errors, now `session.error`) reaches this handler
+        // too: it is an event to show and step past, not a lost connection. Taken for one, the stream would reconnect
+        // at that very event for ever.
+        this.receive('session.error', event);
+        return;
+      }
       // We reconnect ourselves, with our own cursor in the URL, rather than trust the browser's retry.
       source.close();
       this.source = undefined;
@@ -460,7 +470,7 @@ export class ResumableStream {
     }
   }
 
-  private receive(kind: string, message: MessageEvent): void {
+  private receive(kind: EventKind, message: MessageEvent): void {
     const id = Number(message.lastEventId);
     if (!Number.isFinite(id) || id <= this.cursor) return; // already delivered
     let data: ServerEvent['data'];
