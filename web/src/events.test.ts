@@ -62,6 +62,19 @@ describe('reduceSession', () => {
     expect(after.items[1]).toMatchObject({ text: 'Done.', done: true });
   });
 
+  it('shows an exit with what the agent printed, and a restart of the failed session as resumed', () => {
+    seq = 0;
+    const failed = reduceSessionAll(emptySession(), [
+      ev('session.status', { status: 'running', mode: 'ask' }),
+      ev('session.error', { message: 'The claude-code process exited unexpectedly (exit code 137).', stderrTail: 'killed' }),
+      ev('session.status', { status: 'failed', mode: 'ask', reason: 'agent exited with code 137' }),
+    ]);
+    expect(failed.items[0]).toMatchObject({ type: 'error', stderrTail: 'killed' });
+    expect(failed.turnActive).toBe(false);
+    const restarted = reduceSession(failed, ev('session.status', { status: 'idle', mode: 'ask', reason: 'resumed' }));
+    expect(restarted.items.at(-1)).toMatchObject({ type: 'notice', text: 'Session resumed: the agent continues its conversation' });
+  });
+
   it('shows the queue as the server last said it, held only while anything waits', () => {
     seq = 0;
     const queued = { id: 'q1', text: 'after this', sentBy: 'phone', queuedAt: '2026-11-23T00:00:00Z' };

@@ -121,7 +121,7 @@ function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq:
           if (item.type === 'tool' && !item.result && !item.interrupted) items[i] = { ...item, interrupted: true };
         }
       }
-      if (view.status === 'interrupted' && status && status !== 'interrupted' && status !== 'stopped' && status !== 'failed') {
+      if ((view.status === 'interrupted' || view.status === 'failed') && status && status !== 'interrupted' && status !== 'stopped' && status !== 'failed') {
         items.push({ type: 'notice', seq, text: 'Session resumed: the agent continues its conversation', tone: 'info' });
       }
       view.status = status || view.status;

@@ -70,10 +70,16 @@ function TranscriptItem({ item, approval }: { item: Item; approval?: ApprovalVie
     case 'plan':
       return <Checklist entries={item.entries} />;
     case 'error':
+      // What an agent printed as it exited can run to 2,000 characters: folded under its error, one tap away.
       return (
         <div class="notice bad" role="alert">
           <Icon name="alert" size={18} /> <span>{item.message}</span>
-          {item.stderrTail && <pre class="stderr">{item.stderrTail}</pre>}
+          {item.stderrTail && (
+            <details class="stderr">
+              <summary>What the agent printed last</summary>
+              <pre>{item.stderrTail}</pre>
+            </details>
+          )}
         </div>
       );
     case 'notice':

@@ -294,12 +294,17 @@ function Composer({ id, status, mode, turnActive }: { id: string; status?: strin
     el.style.height = `${Math.min(el.scrollHeight, 160)}px`;
   };
 
-  if (status === 'interrupted') {
+  if (status === 'interrupted' || status === 'failed') {
+    // Either way the agent has no process: one tap starts it again on its own conversation (POST …/resume).
+    const failed = status === 'failed';
     return (
       <footer class="composer">
         <ErrorNote error={error} />
-        <p class="muted small">The server stopped while this agent was busy.</p>
-        <button class="btn primary block" disabled={busy} onClick={() => void run(() => api.resume(id))}>Resume session</button>
+        <p class="muted small">{failed ? 'The agent is not running (its error is above). Restart it to carry on this conversation.'
+          : 'The server stopped while this agent was busy.'}</p>
+        <button class="btn primary block" disabled={busy} onClick={() => void run(() => api.resume(id))}>
+          {failed ? 'Restart session' : 'Resume session'}
+        </button>
       </footer>
     );
   }
