@@ -65,7 +65,10 @@ public sealed class PhoneAppBrowserTests(ITestOutputHelper output)
         }
     }
 
-    internal static async Task<(int ExitCode, string Log)> RunNodeAsync(string workingDirectory, string[] arguments, string laptopToken)
+    /// <param name="onLine">Sees each line the script prints as it comes: the script asks the test to act on the machine
+    /// (kill a process) by printing a line, and waits on the phone for what follows.</param>
+    internal static async Task<(int ExitCode, string Log)> RunNodeAsync(string workingDirectory, string[] arguments, string laptopToken,
+        Action<string>? onLine = null)
     {
         var start = new ProcessStartInfo("node") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in arguments)
@@ -89,7 +92,22 @@ public sealed class PhoneAppBrowserTests(ITestOutputHelper output)
             }
         }
 
-        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.OutputDataReceived += (_, e) =>
+        {
+            Append(e.Data);
+            if (e.Data is { } line && onLine is not null)
+            {
+                try
+                {
+                    onLine(line);
+                }
+                catch (Exception exception)
+                {
+                    // Thrown on the output reader's thread it would end the test run: the log says it, the script times out.
+                    Append($"the test could not act on \"{line}\": {exception}");
+                }
+            }
+        };
         process.ErrorDataReceived += (_, e) => Append(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();

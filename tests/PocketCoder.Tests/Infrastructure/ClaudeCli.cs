@@ -31,6 +31,22 @@ public static class ClaudeCli
     public static Task RunInTerminalAsync(FakeModelServer model, string home, string directory, params string[] arguments) =>
         AgentClis.RunInTerminalAsync(Against(model, home)["claude-code"], directory, arguments);
 
+    /// <summary>
+    /// Waits until Claude's transcript in <paramref name="home"/> holds <paramref name="text"/>. Claude writes it a moment
+    /// after it reports a turn: an agent killed before that leaves no conversation to resume ("No conversation found").
+    /// </summary>
+    public static async Task TranscriptHoldsAsync(string home, string text)
+    {
+        var projects = Path.Combine(home, ".claude", "projects");
+        using var timeout = new CancellationTokenSource(SseClient.DefaultWait);
+        while (!Directory.Exists(projects) || !Directory.EnumerateFiles(projects, "*.jsonl", SearchOption.AllDirectories)
+                   .Any(file => File.ReadAllText(file).Contains(text, StringComparison.Ordinal)))
+        {
+            // Claude's file offers nothing to await: read it again shortly.
+            await Task.Delay(50, timeout.Token);
+        }
+    }
+
     private static string Locate()
     {
         if (Environment.GetEnvironmentVariable("POCKETCODER_TEST_CLAUDE") is { Length: > 0 } configured)

@@ -35,6 +35,13 @@ public sealed class EventCatalogueTests
     }
 
     [Fact]
+    public void EveryKind_HasOneSample_ThePhoneIsShownInTheBrowserTest()
+    {
+        Assert.Equal(SessionEventCatalogue.All.Select(e => e.Kind).Order(StringComparer.Ordinal),
+            EventSamples.All.Select(s => s.Kind).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void Payload_SessionAndSeqFirst_ThenTheEventsFieldsInCamelCase()
     {
         var input = JsonDocument.Parse("""{"command":"ls"}""").RootElement.Clone();

@@ -1,0 +1,50 @@
+using System.Text.Json;
+using PocketCoder.Agents;
+using PocketCoder.Data;
+using PocketCoder.Realtime;
+using PocketCoder.Sessions;
+
+namespace PocketCoder.Tests.Realtime;
+
+/// <param name="Shows">Words the phone shows for it; null when it is absorbed (deltas the whole message replaces, a status).</param>
+/// <param name="Folded">Words the phone shows only once the owner unfolds them.</param>
+internal sealed record EventSample(string Kind, Func<EventLog, DbWrite, string, StoredEvent> Append, string? Shows, string? Folded = null);
+
+/// <summary>
+/// One event of every kind in <see cref="SessionEventCatalogue"/>, in an order a session could have them. A kind added to
+/// the catalogue without a sample here fails <c>EventCatalogueTests</c>, so it reaches the phone in
+/// <c>EveryEventBrowserTests</c> the day it is added.
+/// </summary>
+internal static class EventSamples
+{
+    public const string ErrorMessage = "Sample: the agent reported trouble.";
+
+    public static IReadOnlyList<EventSample> All { get; } =
+    [
+        Of(new UserMessageEvent("Show me every kind of event", "laptop", [new AttachmentInfo("notes.txt", "text", "text/plain", 12)]),
+            "Show me every kind of event"),
+        Of(new ThinkingEvent("Sample thought about the folder."), "Thinking"),
+        Of(new MessageDeltaEvent("Here is a whole"), null),
+        Of(new MessageEvent("Here is a whole sample reply."), "Here is a whole sample reply."),
+        Of(new PlanEvent([new PlanEntry("Sample first step", "completed"), new PlanEntry("Sample second step", "in_progress")]), "Sample second step"),
+        Of(new ToolCallEvent("sample-call", "Bash", ToolKind.Execute.ToWire(), "ls sample-folder", Input()), "ls sample-folder"),
+        Of(new ApprovalRequestedEvent("sample-approval", "sample-call", "Bash", ToolKind.Execute.ToWire(), "ls sample-folder", Input(), null, true,
+            "2026-01-01T00:00:00.000Z", "ls sample-folder"), null),
+        Of(new ApprovalResolvedEvent("sample-approval", "sample-call", "decided", "deny", "laptop", "Not this sample folder", null),
+            "Not this sample folder"),
+        Of(new ToolResultEvent("sample-call", "Denied: Not this sample folder", true, false), null),
+        Of(new UsageEvent(1200, 300, 0, 0, 0.042m, 0.042m), "$0.0420"),
+        Of(new TurnCompletedEvent("end_turn", false, "Here is a whole sample reply."), null),
+        Of(new TurnChangesEvent(1, 2), "Review 2 changed files"),
+        Of(new HistoryImportedEvent("terminal", 4, 0), "the conversation so far in the terminal"),
+        Of(new ErrorEvent(ErrorMessage) { StderrTail = "sample: the last line the agent printed" }, ErrorMessage,
+            "sample: the last line the agent printed"),
+        Of(new QueueUpdatedEvent([], false), null),
+        Of(new SessionStatusEvent(SessionStatuses.Idle, "ask", null), null),
+    ];
+
+    private static EventSample Of<T>(T sample, string? shows, string? folded = null) where T : ISessionEvent =>
+        new(T.Kind, (log, write, sessionId) => log.Append(write, sessionId, sample), shows, folded);
+
+    private static JsonElement Input() => JsonElement.Parse("""{"command":"ls sample-folder","description":"List the sample folder"}""");
+}
