@@ -79,4 +79,13 @@ public interface IAgentConversations
 
     /// <summary>What to run in the project folder to carry on in a terminal, as an argument list.</summary>
     IReadOnlyList<string> ResumeCommand(string conversationId);
+
+    /// <summary>
+    /// Copies one conversation, as data, between the owner's home and the agent's home of PocketCoder's own
+    /// (<see cref="Processes.AgentHome"/>, at <paramref name="agentHome"/>), where the source's is newer than the destination's: a
+    /// conversation begun in a terminal carried on by a sandboxed agent, and handed back. Toward the owner, nothing is kept that
+    /// would make the owner's own agent run something as it resumes. False when the source has no such conversation.
+    /// </summary>
+    /// <param name="workingDirectory">Where the conversation works (the project's folder, or a session's worktree).</param>
+    Task<bool> CopyConversationAsync(string workingDirectory, string conversationId, string agentHome, bool toAgentHome, CancellationToken cancellationToken);
 }

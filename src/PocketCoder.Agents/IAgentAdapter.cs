@@ -71,10 +71,9 @@ public sealed record AgentStartOptions(
     /// <summary>What the enabled MCP servers' commands name by path: in sight of a sandboxed agent, which starts them.</summary>
     public IEnumerable<string> McpFiles => McpServers.Servers.SelectMany(server => server.Files);
 
-    /// <summary>The spec as it runs: inside the sandbox when there is one, with the agent's state folders (and files) writable.</summary>
-    public Processes.ProcessSpec Confine(Processes.ProcessSpec spec, IEnumerable<string> stateFolders, IEnumerable<string>? stateFiles = null,
-        IEnumerable<string>? readable = null, IEnumerable<string>? settings = null) =>
-        Sandbox is null ? spec : Sandbox.Wrap(spec, stateFolders, stateFiles ?? [], readable, settings);
+    /// <summary>The spec as it runs: inside the sandbox when there is one, its state in the agent's home of PocketCoder's own.</summary>
+    public Processes.ProcessSpec Confine(Processes.ProcessSpec spec, Processes.AgentState state, IEnumerable<string>? readable = null) =>
+        Sandbox is null ? spec : Sandbox.Wrap(spec, state, readable);
 }
 
 /// <summary>Where a running agent session delivers what it does. Implemented by the server.</summary>

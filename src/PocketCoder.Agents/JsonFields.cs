@@ -15,6 +15,20 @@ internal static class JsonFields
     public static bool IsTrue(JsonElement element, string property) =>
         element.ValueKind == JsonValueKind.Object && element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.True;
 
+    /// <summary>Whether a line of a JSON-lines file is one JSON object (anything else is not copied into the owner's files).</summary>
+    public static bool IsObjectLine(string line)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(line);
+            return document.RootElement.ValueKind == JsonValueKind.Object;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>The whole number at <paramref name="property"/>, or 0 when the element is no object or the field no such number.</summary>
     public static long Number(JsonElement element, string property) =>
         element.ValueKind == JsonValueKind.Object && element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.Number

@@ -46,8 +46,7 @@ public sealed class AcpAdapter(AcpAgentDefinition agent) : IAgentAdapter
             options.WorkingDirectory,
             environment,
             Path.Combine(options.LogDirectory, $"{agent.Id}-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.stderr.log"),
-            Logger: options.Logger), agent.StateFolders.Select(folder => Path.Combine(agent.Command.Home, folder)), readable: agent.ReadPaths.Concat(options.McpFiles),
-            settings: agent.SettingsFiles.Select(file => Path.Combine(agent.Command.Home, file)));
+            Logger: options.Logger), agent.State, readable: agent.ReadPaths.Concat(options.McpFiles));
         return await AcpSession.StartAsync(agent, spec, options, agent.ModelArgument is null ? null : model, sink, cancellationToken)
             .ConfigureAwait(false);
     }

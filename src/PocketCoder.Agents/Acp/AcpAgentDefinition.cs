@@ -38,13 +38,21 @@ public sealed record AcpAgentDefinition(
     public IReadOnlyList<string> InstructionFiles { get; init; } = [];
 
     /// <summary>
-    /// The folders outside the project the agent writes its state to (settings, logins, sessions): writable in its sandbox.
-    /// Relative ones are under the agent's home.
+    /// The folders outside the project the agent writes its state to (settings, logins, sessions): in its sandbox, from the agent's
+    /// home of PocketCoder's own. Relative ones are under the owner's home.
     /// </summary>
     public IReadOnlyList<string> StateFolders { get; init; } = [];
 
-    /// <summary>Its settings files inside those folders, read-only in its sandbox (relative ones under home).</summary>
-    public IReadOnlyList<string> SettingsFiles { get; init; } = [];
+    /// <summary>What inside those folders decides what it may do or run: read-only in its sandbox (relative ones under home).</summary>
+    public IReadOnlyList<AgentConfig> Config { get; init; } = [];
+
+    /// <summary>Its login files inside those folders, copied in from the owner's (relative ones under home).</summary>
+    public IReadOnlyList<string> Logins { get; init; } = [];
+
+    /// <summary>Its state as its sandbox gives it, every path resolved against the owner's home.</summary>
+    public AgentState State => AgentState.Of(StateFolders.Select(InHome), Config.Select(c => c with { Path = InHome(c.Path) }), Logins.Select(InHome));
+
+    private string InHome(string path) => Path.Combine(Command.Home, path);
 
     /// <summary>Absolute paths the agent reads that its sandbox's private /tmp would hide (its install, when that lives there).</summary>
     public IReadOnlyList<string> ReadPaths { get; init; } = [];
@@ -81,8 +89,16 @@ public sealed record AcpAgentDefinition(
             // Gemini reads GEMINI.md only in a trusted workspace.
             InstructionFiles = ProjectInstructions.Gemini,
             StateFolders = [".gemini"],
-            // tools.allowed and the like there would let Gemini run tools without asking.
-            SettingsFiles = [".gemini/settings.json"],
+            // Its settings (tools.allowed and the like would let Gemini run tools without asking; hooks run commands), the folders
+            // it trusts, its extensions, policies, subagents, skills, commands and instructions.
+            Config =
+            [
+                new(".gemini/settings.json", Placeholder.JsonObject),
+                new(".gemini/trustedFolders.json", Placeholder.JsonObject),
+                new(".gemini/GEMINI.md", Placeholder.Empty),
+                .. new[] { "extensions", "policies", "agents", "skills", "commands" }.Select(f => new AgentConfig($".gemini/{f}", Placeholder.Folder)),
+            ],
+            Logins = [".gemini/oauth_creds.json", ".gemini/google_accounts.json", ".gemini/mcp-oauth-tokens.json"],
             // 0.61 starts no MCP server in an untrusted workspace (a stdio one is refused: "uses stdio transport but current
             // folder is not trusted"; a URL one is never contacted), and the workspace must stay untrusted (above).
             StartsMcpServers = false,

@@ -8,9 +8,11 @@ namespace PocketCoder.Agents.Acp;
 /// The owner's own ACP agents, registered in <c>agents.json</c> in the data folder:
 /// <code>[{"id":"claude-acp","command":"claude-agent-acp","args":[]}]</code>
 /// Optional per entry: <c>name</c>, <c>modelArg</c> (e.g. <c>"--model"</c>), <c>versionArgs</c> (e.g. <c>["--version"]</c>) and
-/// <c>state</c>: the folders outside the project the agent writes to (e.g. <c>[".claude", ".claude.json"]</c>, relative to
-/// home), writable when it runs sandboxed; <c>read</c>: absolute paths under /tmp it reads (its install), which the sandbox's
-/// private /tmp would otherwise hide.
+/// <c>state</c>: the folders outside the project the agent writes to (e.g. <c>[".claude"]</c>, relative to home), given from the
+/// agent's home of PocketCoder's own when it runs sandboxed; <c>config</c>: what inside them decides what it may do or run
+/// (e.g. <c>[".claude/settings.json", ".claude/plugins/"]</c>), read-only there, the owner's own or an empty stand-in;
+/// <c>logins</c>: its login files there, copied in from the owner's; <c>read</c>: absolute paths under /tmp it reads (its
+/// install), which the sandbox's private /tmp would otherwise hide.
 /// Read once at start and checked strictly: a mistake stops the server with a message naming it, rather than
 /// leaving an agent silently missing. Only the owner can write the data folder, and commands run without a shell.
 /// </summary>
@@ -18,7 +20,7 @@ public static partial class AcpAgentsFile
 {
     public const string FileName = "agents.json";
 
-    private static readonly HashSet<string> KnownFields = new(StringComparer.Ordinal) { "id", "name", "command", "args", "modelArg", "versionArgs", "state", "read" };
+    private static readonly HashSet<string> KnownFields = new(StringComparer.Ordinal) { "id", "name", "command", "args", "modelArg", "versionArgs", "state", "config", "logins", "read" };
 
     /// <summary>The registered agents, or none when the file does not exist.</summary>
     /// <exception cref="InvalidDataException">The file is not a valid registration; the message says what to fix.</exception>
@@ -96,6 +98,10 @@ public static partial class AcpAgentsFile
                 $"Check the command of '{id}' in {source}.")
             {
                 StateFolders = Strings(entry, "state", source, where) ?? [],
+                // Read-only in its sandbox: a folder (ending in /) stands empty where the owner has none, a JSON file as {}, others empty.
+                Config = [.. (Strings(entry, "config", source, where) ?? []).Select(path => new AgentConfig(path.TrimEnd('/'),
+                    path.EndsWith('/') ? Placeholder.Folder : path.EndsWith(".json", StringComparison.Ordinal) ? Placeholder.JsonObject : Placeholder.Empty))],
+                Logins = Strings(entry, "logins", source, where) ?? [],
                 ReadPaths = Strings(entry, "read", source, where) ?? [],
             });
         }

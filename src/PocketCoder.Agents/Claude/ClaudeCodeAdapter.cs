@@ -69,8 +69,29 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
     internal static string ConfigFolder(AgentCommand command) =>
         command.Setting("CLAUDE_CONFIG_DIR") is { Length: > 0 } configured ? configured : Path.Combine(command.Home, ".claude");
 
-    /// <summary>Claude Code's state file in home, beside its config folder.</summary>
-    internal static string StateFile(AgentCommand command) => Path.Combine(command.Home, ".claude.json");
+    /// <summary>Claude Code's state file in home, beside its config folder (inside it when CLAUDE_CONFIG_DIR is set).</summary>
+    internal static string StateFile(AgentCommand command) =>
+        Path.Combine(command.Setting("CLAUDE_CONFIG_DIR") is { Length: > 0 } configured ? configured : command.Home, ".claude.json");
+
+    /// <summary>
+    /// Claude's state in a sandbox: its config folder, from the agent's home of PocketCoder's own. The owner's settings (hooks, allow
+    /// rules, plugins, MCP servers), instructions, subagents, commands, skills and output styles come in read-only, an empty stand-in
+    /// where the owner has none; the owner's login is copied in.
+    /// </summary>
+    internal static AgentState State(AgentCommand command)
+    {
+        var folder = ConfigFolder(command);
+        return AgentState.Of([folder],
+        [
+            new(Path.Combine(folder, "settings.json"), Placeholder.JsonObject),
+            new(Path.Combine(folder, "settings.local.json"), Placeholder.JsonObject),
+            new(Path.Combine(folder, "CLAUDE.md"), Placeholder.Empty),
+            .. new[] { "agents", "commands", "skills", "plugins", "output-styles", "hooks" }.Select(f => new AgentConfig(Path.Combine(folder, f), Placeholder.Folder)),
+        ], [Path.Combine(folder, ".credentials.json")]);
+    }
+
+    /// <summary>What of the owner's <c>~/.claude.json</c> logs Claude in (a key from <c>/login</c>, the account): copied in as data.</summary>
+    private static readonly string[] LoginKeys = ["primaryApiKey", "oauthAccount"];
 
     /// <summary>Never: <c>--strict-mcp-config</c> leaves out the servers of its own files; one the owner enables is passed like any other.</summary>
     public bool LoadsOwnMcpServers => false;
@@ -95,8 +116,57 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
     public Task<ConversationHistory?> ReadConversationAsync(string projectPath, string conversationId, CancellationToken cancellationToken) =>
         Task.FromResult(_transcripts.Read(projectPath, conversationId));
 
+    public Task<bool> CopyConversationAsync(string workingDirectory, string conversationId, string agentHome, bool toAgentHome,
+        CancellationToken cancellationToken)
+    {
+        var owners = ConfigFolder(command);
+        var agents = new AgentHome(agentHome, command.Home).Map(owners);
+        return Task.FromResult(toAgentHome
+            ? _transcripts.Copy(workingDirectory, conversationId, owners, agents, toOwner: false)
+            : _transcripts.Copy(workingDirectory, conversationId, agents, owners, toOwner: true));
+    }
+
     // The executable this server runs (POCKETCODER_CLAUDE_PATH, or claude on PATH), so the terminal resumes with the same one.
     public IReadOnlyList<string> ResumeCommand(string conversationId) => [command.Resolve() ?? "claude", "--resume", conversationId];
+
+    /// <summary>
+    /// Puts the owner's login keys (<see cref="LoginKeys"/>) into the agent's own state file, and nothing else of the owner's:
+    /// the agent's file keeps the rest of what it wrote itself.
+    /// </summary>
+    private static void CopyLogin(string owners, string agents)
+    {
+        if (ReadObject(owners) is not { } owner)
+        {
+            return;
+        }
+
+        var agent = ReadObject(agents) ?? [];
+        foreach (var key in LoginKeys)
+        {
+            if (owner[key] is { } value)
+            {
+                agent[key] = value.DeepClone();
+            }
+            else
+            {
+                agent.Remove(key);
+            }
+        }
+
+        AgentHome.WritePrivate(agents, agent.ToJsonString());
+    }
+
+    private static JsonObject? ReadObject(string path)
+    {
+        try
+        {
+            return new FileInfo(path) is { Exists: true, Length: < 64 * 1024 * 1024 } ? JsonNode.Parse(File.ReadAllText(path)) as JsonObject : null;
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or System.Text.Json.JsonException)
+        {
+            return null;
+        }
+    }
 
     public Task<IAgentSession> StartAsync(AgentStartOptions options, IAgentSink sink, CancellationToken cancellationToken)
     {
@@ -148,15 +218,21 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
             }
         }
 
+        if (options.Sandbox is { } sandbox)
+        {
+            // Its state file (MCP servers, and commands such as awsAuthRefresh that Claude runs) moves into its config folder, which
+            // is the agent's home's: nothing it writes reaches the ~/.claude.json the owner's own claude reads.
+            environment["CLAUDE_CONFIG_DIR"] = ConfigFolder(command);
+            CopyLogin(StateFile(command), new AgentHome(sandbox.Home, command.Home).Map(Path.Combine(ConfigFolder(command), ".claude.json")));
+        }
+
         var spec = options.Confine(new ProcessSpec(
             executable,
             arguments,
             options.WorkingDirectory,
             environment,
             Path.Combine(options.LogDirectory, $"claude-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.stderr.log"),
-            Logger: options.Logger), [ConfigFolder(command)], [StateFile(command)],
-            readable: options.McpFiles,
-            settings: [Path.Combine(ConfigFolder(command), "settings.json"), Path.Combine(ConfigFolder(command), "settings.local.json")]);
+            Logger: options.Logger), State(command), readable: options.McpFiles);
         IAgentSession session = ClaudeCodeSession.Start(spec, options.ResumeAgentSessionId ?? options.NewAgentSessionId, sink,
             options.PausesAfter, options.ResumeAgentSessionId is null ? null : options.Paused);
         return Task.FromResult(session);

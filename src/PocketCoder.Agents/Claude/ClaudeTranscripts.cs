@@ -81,15 +81,111 @@ internal sealed class ClaudeTranscripts(AgentCommand command)
         }
     }
 
+    /// <summary>
+    /// Copies a transcript, as data, from one Claude config folder to another where the source is newer than what the
+    /// destination has: a terminal's conversation into a sandboxed agent's home, and back. Toward the owner's own claude,
+    /// only JSON lines are kept and the transcript ends where no call of the main thread waits for its result: what the
+    /// agent's home holds is the agent's to write, and a call left open there (a deferred one, or one an allowed command
+    /// appended) would run first when the owner resumes it. False when the source has no such transcript.
+    /// </summary>
+    public bool Copy(string projectPath, string id, string fromConfig, string toConfig, bool toOwner)
+    {
+        if (!IsCanonicalId(id))
+        {
+            return false;
+        }
+
+        var from = Folder(fromConfig, projectPath);
+        var to = Folder(toConfig, projectPath);
+        var name = id + ".jsonl";
+        try
+        {
+            using var reader = Open(from, name, out var status);
+            var existing = new FileInfo(Path.Combine(to, name));
+            if (existing.Exists && existing.LastWriteTimeUtc >= status.ModifiedAt.UtcDateTime)
+            {
+                return true;
+            }
+
+            // Every line, however long (a pasted screenshot): the entries chain to each other, and one left out breaks the chain.
+            var text = reader.ReadToEnd();
+            if (toOwner)
+            {
+                text = string.Concat(Settled(text.Split('\n', StringSplitOptions.RemoveEmptyEntries)).Select(line => line + "\n"));
+            }
+
+            Directory.CreateDirectory(to);
+            AgentHome.WritePrivate(existing.FullName, text);
+            File.SetLastWriteTimeUtc(existing.FullName, status.ModifiedAt.UtcDateTime);
+            return true;
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The JSON object lines up to the last point where every main-thread tool call has its result.</summary>
+    internal static List<string> Settled(IReadOnlyList<string> lines)
+    {
+        var kept = new List<string>();
+        var open = new HashSet<string>(StringComparer.Ordinal);
+        var settled = 0;
+        foreach (var line in lines)
+        {
+            JsonDocument document;
+            try
+            {
+                document = JsonDocument.Parse(line);
+            }
+            catch (JsonException)
+            {
+                continue;
+            }
+
+            using (document)
+            {
+                var root = document.RootElement;
+                if (root.ValueKind != JsonValueKind.Object)
+                {
+                    continue;
+                }
+
+                kept.Add(line);
+                if (!IsTrue(root, "isSidechain") && root.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.Object
+                    && message.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array)
+                {
+                    foreach (var block in content.EnumerateArray())
+                    {
+                        switch (Text(block, "type"))
+                        {
+                            case "tool_use" when Text(block, "id") is { } call:
+                                open.Add(call);
+                                break;
+                            case "tool_result" when Text(block, "tool_use_id") is { } answered:
+                                open.Remove(answered);
+                                break;
+                        }
+                    }
+                }
+
+                if (open.Count == 0)
+                {
+                    settled = kept.Count;
+                }
+            }
+        }
+
+        return kept[..settled];
+    }
+
     /// <summary>A conversation id as Claude writes it: a lower-case GUID with dashes, so one id names one file.</summary>
     private static bool IsCanonicalId(string id) => Guid.TryParse(id, out var guid) && guid.ToString("D") == id;
 
-    private string Folder(string projectPath)
-    {
-        var config = ClaudeCodeAdapter.ConfigFolder(command);
-        var name = new string([.. projectPath.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-')]);
-        return Path.Combine(config, "projects", name);
-    }
+    private string Folder(string projectPath) => Folder(ClaudeCodeAdapter.ConfigFolder(command), projectPath);
+
+    private static string Folder(string config, string projectPath) =>
+        Path.Combine(config, "projects", new string([.. projectPath.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-')]));
 
     private static StreamReader Open(string folder, string name, out BeneathRoot.HandleStatus status)
     {

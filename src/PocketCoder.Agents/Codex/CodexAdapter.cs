@@ -26,6 +26,20 @@ public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter, IAgentCo
 
     private string CodexHome => command.Setting("CODEX_HOME") is { Length: > 0 } codexHome ? codexHome : Path.Combine(command.Home, ".codex");
 
+    /// <summary>
+    /// Codex's state in a sandbox: CODEX_HOME from the agent's home of PocketCoder's own. What decides what Codex may run comes in
+    /// read-only, an empty stand-in where the owner has none: its config (MCP servers, the <c>notify</c> program), command rules,
+    /// hooks, subagents, prompts and instructions; the owner's login is copied in.
+    /// </summary>
+    private AgentState State() => AgentState.Of([CodexHome],
+    [
+        new(Path.Combine(CodexHome, "config.toml"), Placeholder.Empty),
+        new(Path.Combine(CodexHome, "AGENTS.md"), Placeholder.Empty),
+        new(Path.Combine(CodexHome, "AGENTS.override.md"), Placeholder.Empty),
+        new(Path.Combine(CodexHome, "hooks.json"), Placeholder.JsonObject),
+        .. new[] { "rules", "hooks", "agents", "prompts" }.Select(f => new AgentConfig(Path.Combine(CodexHome, f), Placeholder.Folder)),
+    ], [Path.Combine(CodexHome, "auth.json")]);
+
     /// <summary>Codex loads the servers of its config.toml itself; PocketCoder makes their tools ask, and can turn one off.</summary>
     public bool LoadsOwnMcpServers => true;
 
@@ -41,6 +55,39 @@ public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter, IAgentCo
 
     public Task<ConversationHistory?> ReadConversationAsync(string projectPath, string conversationId, CancellationToken cancellationToken) =>
         new CodexConversations(command, Name, InstallHint).ReadAsync(projectPath, conversationId, cancellationToken);
+
+    /// <summary>
+    /// Codex keeps a thread in one rollout file, <c>CODEX_HOME/sessions/YYYY/MM/DD/rollout-TIME-ID.jsonl</c>: copied to the same place
+    /// in the other home, toward the owner's with only its JSON lines.
+    /// </summary>
+    public Task<bool> CopyConversationAsync(string workingDirectory, string conversationId, string agentHome, bool toAgentHome,
+        CancellationToken cancellationToken)
+    {
+        var agents = new AgentHome(agentHome, command.Home).Map(CodexHome);
+        var (from, to) = toAgentHome ? (CodexHome, agents) : (agents, CodexHome);
+        var sessions = Path.Combine(from, "sessions");
+        if (!Guid.TryParse(conversationId, out var guid) || guid.ToString("D") != conversationId || !Directory.Exists(sessions))
+        {
+            return Task.FromResult(false);
+        }
+
+        var rollout = new DirectoryInfo(sessions).EnumerateFiles($"rollout-*-{conversationId}.jsonl", SearchOption.AllDirectories)
+            .Where(f => f.LinkTarget is null).OrderByDescending(f => f.LastWriteTimeUtc).FirstOrDefault();
+        if (rollout is null)
+        {
+            return Task.FromResult(false);
+        }
+
+        var copy = new FileInfo(Path.Combine(to, Path.GetRelativePath(from, rollout.FullName)));
+        if (!copy.Exists || copy.LastWriteTimeUtc < rollout.LastWriteTimeUtc)
+        {
+            var lines = File.ReadLines(rollout.FullName);
+            AgentHome.WritePrivate(copy.FullName, string.Concat((toAgentHome ? lines : lines.Where(JsonFields.IsObjectLine)).Select(line => line + "\n")));
+            File.SetLastWriteTimeUtc(copy.FullName, rollout.LastWriteTimeUtc);
+        }
+
+        return Task.FromResult(true);
+    }
 
     // The codex this server runs; `codex resume ID` opens the thread in Codex's own terminal interface.
     public IReadOnlyList<string> ResumeCommand(string conversationId) => [command.Resolve() ?? "codex", "resume", conversationId];
@@ -74,7 +121,7 @@ public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter, IAgentCo
             options.WorkingDirectory,
             environment,
             Path.Combine(options.LogDirectory, $"codex-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.stderr.log"),
-            Logger: options.Logger), [CodexHome], readable: options.McpFiles, settings: [Path.Combine(CodexHome, "config.toml")]);
+            Logger: options.Logger), State(), readable: options.McpFiles);
         var servers = mcpServers.Except(options.McpServers.Disabled).Concat(options.McpServers.Servers.Select(s => s.Name)).ToList();
         return await CodexSession.StartAsync(spec, options, sink, servers, cancellationToken).ConfigureAwait(false);
     }

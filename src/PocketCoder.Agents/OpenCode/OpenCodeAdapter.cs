@@ -37,6 +37,53 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
     public Task<ConversationHistory?> ReadConversationAsync(string projectPath, string conversationId, CancellationToken cancellationToken) =>
         new OpenCodeConversations(command, Name, InstallHint).ReadAsync(projectPath, conversationId, cancellationToken);
 
+    /// <summary>
+    /// OpenCode keeps its sessions in its own database: one is carried over with its own CLI, exported from one home and imported
+    /// into the other, where the source's changed later. On the agent's home's side opencode runs with an empty config folder:
+    /// what the agent wrote into its config folder is never loaded outside its sandbox.
+    /// </summary>
+    public async Task<bool> CopyConversationAsync(string workingDirectory, string conversationId, string agentHome, bool toAgentHome,
+        CancellationToken cancellationToken)
+    {
+        var config = Directory.CreateTempSubdirectory("pocketcoder-opencode-");
+        try
+        {
+            var home = new AgentHome(agentHome, command.Home);
+            var agents = new OpenCodeConversations(command with
+            {
+                Environment = new Dictionary<string, string?>(command.Environment, StringComparer.Ordinal)
+                {
+                    ["XDG_DATA_HOME"] = home.Map(command.Xdg("XDG_DATA_HOME", ".local/share")),
+                    ["XDG_STATE_HOME"] = home.Map(command.Xdg("XDG_STATE_HOME", ".local/state")),
+                    ["XDG_CACHE_HOME"] = home.Map(command.Xdg("XDG_CACHE_HOME", ".cache")),
+                    ["XDG_CONFIG_HOME"] = config.FullName,
+                    ["OPENCODE_CONFIG_DIR"] = null,
+                    ["OPENCODE_CONFIG"] = null,
+                    ["OPENCODE_CONFIG_CONTENT"] = null,
+                },
+            }, Name, InstallHint);
+            var owners = new OpenCodeConversations(command, Name, InstallHint);
+            var (from, to) = toAgentHome ? (owners, agents) : (agents, owners);
+            if (await from.ExportAsync(workingDirectory, conversationId, cancellationToken).ConfigureAwait(false) is not { } export)
+            {
+                return false;
+            }
+
+            if (await to.ExportAsync(workingDirectory, conversationId, cancellationToken).ConfigureAwait(false) is not { } there || there.Updated < export.Updated)
+            {
+                var file = Path.Combine(config.FullName, "session.json");
+                await File.WriteAllTextAsync(file, export.Json, cancellationToken).ConfigureAwait(false);
+                await to.ImportAsync(workingDirectory, file, cancellationToken).ConfigureAwait(false);
+            }
+
+            return true;
+        }
+        finally
+        {
+            config.Delete(recursive: true);
+        }
+    }
+
     // The opencode this server runs; `opencode --session ID` opens the session in OpenCode's own terminal interface.
     public IReadOnlyList<string> ResumeCommand(string conversationId) => [command.Resolve() ?? "opencode", "--session", conversationId];
 
@@ -90,7 +137,7 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
             }
 
             var server = await OpenCodeServer.StartAsync(executable, environment, directory, options.LogDirectory, options.Logger, ReleaseServerAsync,
-                    spec => options.Confine(spec, State(), readable: options.McpFiles, settings: Settings()),
+                    spec => options.Confine(spec, State(), readable: options.McpFiles),
                     cancellationToken, key)
                 .ConfigureAwait(false);
             _servers[key] = server;
@@ -241,17 +288,27 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
     private string ConfigFolder => Path.Combine(command.Xdg("XDG_CONFIG_HOME", ".config"), "opencode");
 
     /// <summary>
-    /// Where OpenCode keeps its sessions, logs, caches and config: an opencode folder in each XDG base folder. It writes to
-    /// its config folder on start, so that stays writable; its settings files there do not (<see cref="Settings"/>), and
-    /// plugins there never load (OPENCODE_PURE).
+    /// Where OpenCode keeps its sessions, logs, caches and config: an opencode folder in each XDG base folder, from the agent's
+    /// home of PocketCoder's own in a sandbox. It writes to its config folder on start, so that stays writable; its settings
+    /// files and the folders of its plugins, agents, commands, modes and tools there do not (plugins never load anyway:
+    /// OPENCODE_PURE); the owner's login is copied in.
     /// </summary>
-    private IEnumerable<string> State() =>
+    private AgentState State() => AgentState.Of(
     [
         ConfigFolder,
-        Path.Combine(command.Xdg("XDG_DATA_HOME", ".local/share"), "opencode"),
+        DataFolder,
         Path.Combine(command.Xdg("XDG_STATE_HOME", ".local/state"), "opencode"),
         Path.Combine(command.Xdg("XDG_CACHE_HOME", ".cache"), "opencode"),
-    ];
+    ],
+    [
+        .. Settings().Select(file => new AgentConfig(file, file.EndsWith(".json", StringComparison.Ordinal) ? Placeholder.JsonObject : Placeholder.Empty)),
+        new(Path.Combine(ConfigFolder, "config"), Placeholder.Empty),
+        new(Path.Combine(ConfigFolder, "AGENTS.md"), Placeholder.Empty),
+        .. new[] { "plugin", "plugins", "agent", "agents", "command", "commands", "mode", "modes", "tool", "tools" }
+            .Select(folder => new AgentConfig(Path.Combine(ConfigFolder, folder), Placeholder.Folder)),
+    ], [Path.Combine(DataFolder, "auth.json")]);
+
+    private string DataFolder => Path.Combine(command.Xdg("XDG_DATA_HOME", ".local/share"), "opencode");
 
     /// <summary>The files OpenCode reads its settings from (permissions, agents, MCP servers): read-only in its sandbox.</summary>
     private IEnumerable<string> Settings() => new[] { "opencode.json", "opencode.jsonc", "config.json" }.Select(file => Path.Combine(ConfigFolder, file));

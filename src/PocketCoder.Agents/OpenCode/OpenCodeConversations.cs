@@ -98,9 +98,56 @@ internal sealed partial class OpenCodeConversations(AgentCommand command, string
     [GeneratedRegex("^ses_[A-Za-z0-9]{1,64}$")]
     private static partial Regex SessionIdPattern();
 
+    /// <summary>A session as OpenCode exports it (JSON text) and when it last changed, or null when there is none for the folder.</summary>
+    public async Task<(string Json, long Updated)?> ExportAsync(string projectPath, string sessionId, CancellationToken cancellationToken)
+    {
+        if (!IsSessionId(sessionId))
+        {
+            return null;
+        }
+
+        using var export = await RunAsync(projectPath, ["export", sessionId], MaxExport, failureIsAbsence: true, cancellationToken).ConfigureAwait(false);
+        return export is not null && export.RootElement.TryGetProperty("info", out var info) && Text(info, "directory") is { } directory
+               && ConversationHistory.Folders(projectPath).Contains(directory)
+            ? (export.RootElement.GetRawText(), info.TryGetProperty("time", out var time) ? Number(time, "updated") : 0)
+            : null;
+    }
+
+    /// <summary>Imports a session OpenCode exported (a file: never a URL, which <c>opencode import</c> would fetch).</summary>
+    public async Task ImportAsync(string projectPath, string file, CancellationToken cancellationToken)
+    {
+        var result = await RunCheckedAsync(projectPath, ["import", Path.GetFullPath(file)], 64 * 1024, "import a session", cancellationToken).ConfigureAwait(false);
+        if (result.ExitCode != 0)
+        {
+            throw new AgentUnavailableException(OpenCodeAdapter.AgentId, $"{name} could not import a session (exit {result.ExitCode}): {Tail(result.Stderr)}");
+        }
+    }
+
     /// <summary>Runs opencode in the project's folder; its JSON answer, or null when it has none.</summary>
     /// <param name="failureIsAbsence">A failed run means "nothing there" (else it is reported, with what opencode said).</param>
     private async Task<JsonDocument?> RunAsync(string projectPath, IReadOnlyList<string> arguments, int outputLimit, bool failureIsAbsence,
+        CancellationToken cancellationToken)
+    {
+        var result = await RunCheckedAsync(projectPath, arguments, outputLimit, "answer about its sessions", cancellationToken).ConfigureAwait(false);
+        if (result.ExitCode != 0 && !failureIsAbsence)
+        {
+            throw new AgentUnavailableException(OpenCodeAdapter.AgentId, $"{name} could not list its sessions (exit {result.ExitCode}).{Tail(result.Stderr)}");
+        }
+
+        try
+        {
+            return result.ExitCode == 0 && result.Stdout.TrimStart() is { Length: > 0 } json ? JsonDocument.Parse(json) : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static string Tail(string stderr) => stderr.Trim() is { Length: > 0 } tail ? $" It said: {tail[^Math.Min(tail.Length, 400)..]}" : "";
+
+    /// <summary>Runs opencode in the project's folder, with nothing of the repository loaded; a time-out or an oversized answer is reported.</summary>
+    private async Task<ProcessResult> RunCheckedAsync(string projectPath, IReadOnlyList<string> arguments, int outputLimit, string what,
         CancellationToken cancellationToken)
     {
         var executable = command.ResolveToStart(OpenCodeAdapter.AgentId, name, installHint);
@@ -124,24 +171,10 @@ internal sealed partial class OpenCodeConversations(AgentCommand command, string
         if (result.TimedOut || result.Truncated)
         {
             throw new AgentUnavailableException(OpenCodeAdapter.AgentId, result.TimedOut
-                ? $"{name} did not answer about its sessions within {AnswerTimeout.TotalSeconds:0} s."
-                : $"{name}'s answer about its sessions is larger than {outputLimit / (1024 * 1024)} MB.");
+                ? $"{name} did not {what} within {AnswerTimeout.TotalSeconds:0} s."
+                : $"{name}'s answer is larger than {Math.Max(1, outputLimit / (1024 * 1024))} MB.");
         }
 
-        if (result.ExitCode != 0 && !failureIsAbsence)
-        {
-            var tail = result.Stderr.Trim();
-            throw new AgentUnavailableException(OpenCodeAdapter.AgentId,
-                $"{name} could not list its sessions (exit {result.ExitCode}).{(tail.Length > 0 ? $" It said: {tail[^Math.Min(tail.Length, 400)..]}" : "")}");
-        }
-
-        try
-        {
-            return result.ExitCode == 0 && result.Stdout.TrimStart() is { Length: > 0 } json ? JsonDocument.Parse(json) : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
+        return result;
     }
 }

@@ -12,7 +12,9 @@ namespace PocketCoder.Agents.Processes;
 /// <param name="Writable">The folders the agent works in (the project, or the session's worktree and its repository's git folder).</param>
 /// <param name="Hidden">Folders that must not be seen at all (PocketCoder's data folder, the other projects).</param>
 /// <param name="Protected">Paths inside the writable folders that stay read-only (a repository's hooks and config).</param>
-public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, IReadOnlyList<string> Hidden, IReadOnlyList<string> Protected)
+/// <param name="Home">The agent's home of PocketCoder's own (<see cref="AgentHome.Root"/>), whose copies stand in for its state folders.</param>
+public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, IReadOnlyList<string> Hidden, IReadOnlyList<string> Protected,
+    string Home)
 {
     // Credentials that live in a home folder: what a prompt-injected command would go for first.
     private static readonly string[] SecretFolders =
@@ -37,7 +39,8 @@ public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, 
         }
     }
 
-    // Tool caches a build in the project fills (package downloads): writable where they exist, so building works.
+    // Tool caches a build in the project fills (package downloads): the agent's home's own where the owner has them, so building
+    // works and a package planted there (a build script run by the next build) never reaches the owner's.
     private static readonly string[] CacheFolders = [".cache", ".npm", ".nuget/packages", ".cargo/registry", ".m2/repository", ".gradle/caches", "go/pkg/mod"];
 
     /// <summary>
@@ -60,16 +63,15 @@ public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, 
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
         .Select(folder => Path.Combine(folder, "bwrap")).FirstOrDefault(File.Exists);
 
-    /// <summary>The spec run inside the sandbox, with the agent's own state writable.</summary>
-    /// <param name="stateFolders">Folders the agent writes its sessions, settings and logins to (made if missing, to be bound).</param>
-    /// <param name="stateFiles">Single files it writes beside them (bound where they exist).</param>
-    /// <param name="settings">Its own settings inside those folders (what it may run, which tools it may skip asking about): read-only, so
-    /// no session can widen what the next one, or the owner's own terminal, lets it do. Made empty where missing (<c>{}</c> for JSON).</param>
+    /// <summary>
+    /// The spec run inside the sandbox. The agent's state folders (<paramref name="state"/>) are its home of PocketCoder's own
+    /// (<see cref="AgentHome"/>), at the paths it expects; the owner's configuration comes in read-only.
+    /// </summary>
     /// <param name="readable">More it must read that may lie under /tmp (an ACP agent's <c>read</c> in agents.json).</param>
-    public ProcessSpec Wrap(ProcessSpec spec, IEnumerable<string> stateFolders, IEnumerable<string> stateFiles, IEnumerable<string>? readable = null,
-        IEnumerable<string>? settings = null)
+    public ProcessSpec Wrap(ProcessSpec spec, AgentState state, IEnumerable<string>? readable = null)
     {
-        var home = spec.Environment.TryGetValue("HOME", out var given) && given is { Length: > 0 } ? given : Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        var home = OwnerHome(spec);
+        var agentHome = new AgentHome(Home, home);
         List<string> arguments = [.. Isolation, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"];
 
         // A read-only mount does not stop connect(): the sockets of the owner's session (systemd --user, D-Bus, an ssh or
@@ -115,35 +117,35 @@ public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, 
             arguments.AddRange(["--ro-bind", "/dev/null", secret]);
         }
 
-        foreach (var folder in CacheFolders.Select(c => Path.Combine(home, c)).Where(Directory.Exists))
+        // The agent's state, and the caches a build fills, are the agent's home's, at the paths it expects: what an allowed
+        // command writes there (a settings file, an MCP server in ~/.claude.json, a package whose build script runs at the
+        // next build) never reaches what the owner's own terminal reads. Outer folders first, so inner ones land on top.
+        var folders = state.Folders.Concat(CacheFolders.Select(c => Path.Combine(home, c)).Where(Directory.Exists))
+            .Select(Path.GetFullPath).Distinct().OrderBy(f => f.Length);
+        foreach (var folder in folders)
         {
-            arguments.AddRange(["--bind", folder, folder]);
-        }
-
-        foreach (var folder in stateFolders.Distinct())
-        {
+            var copy = agentHome.Map(folder);
+            Directory.CreateDirectory(copy);
+            // The mount point: an empty folder where the owner has none yet, as the agent would have made it.
             Directory.CreateDirectory(folder);
-            arguments.AddRange(["--bind", folder, folder]);
+            arguments.AddRange(["--bind", copy, folder]);
         }
 
-        foreach (var file in stateFiles.Distinct().Where(File.Exists))
+        // ...but for what decides what it may do or run: the owner's own, read-only, or an empty stand-in it cannot replace,
+        // so that no session widens what the next one lets it do.
+        foreach (var config in state.Config.DistinctBy(c => c.Path))
         {
-            arguments.AddRange(["--bind", file, file]);
-        }
-
-        foreach (var file in (settings ?? []).Distinct())
-        {
-            if (!Exists(file))
+            if (OwnersConfig(config.Path) is { } owners)
             {
-                Directory.CreateDirectory(Path.GetDirectoryName(file)!);
-                File.WriteAllText(file, file.EndsWith(".json", StringComparison.Ordinal) ? "{}\n" : "");
+                arguments.AddRange(["--ro-bind", owners, config.Path]);
             }
-
-            if (new FileInfo(file).LinkTarget is null)
+            else
             {
-                arguments.AddRange(["--ro-bind", file, file]);
+                arguments.AddRange(["--ro-bind", StandIn(agentHome.Map(config.Path), config.Placeholder), config.Path]);
             }
         }
+
+        agentHome.CopyLogins(state.Logins);
 
         // Last, so nothing above can cover them.
         foreach (var folder in Writable)
@@ -160,6 +162,37 @@ public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, 
 
         arguments.AddRange(["--chdir", spec.WorkingDirectory, "--unsetenv", "TMPDIR", "--"]);
         return spec with { Wrapper = [Bwrap, .. arguments] };
+    }
+
+    /// <summary>The owner's home as the agent's environment names it.</summary>
+    public static string OwnerHome(ProcessSpec spec) =>
+        spec.Environment.TryGetValue("HOME", out var given) && given is { Length: > 0 } ? given : Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+
+    /// <summary>
+    /// The owner's file or folder at this path, or null. A link is the owner's own (no agent writes the owner's home), as a
+    /// dotfiles manager makes them: what it points at is bound.
+    /// </summary>
+    private static string? OwnersConfig(string path) => File.Exists(path) || Directory.Exists(path) ? path : null;
+
+    /// <summary>Makes (once) the empty stand-in in the agent's home, and returns it. One the agent replaced by a link is made again.</summary>
+    private static string StandIn(string path, Placeholder kind)
+    {
+        if (new FileInfo(path).LinkTarget is not null)
+        {
+            File.Delete(path);
+        }
+
+        if (kind == Placeholder.Folder)
+        {
+            Directory.CreateDirectory(path);
+        }
+        else if (!File.Exists(path))
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllText(path, kind == Placeholder.JsonObject ? "{}\n" : "");
+        }
+
+        return path;
     }
 
     /// <summary>The folder an executable's install lives in: its package tree for an npm one (node_modules), else its folder.</summary>

@@ -34,6 +34,7 @@ public sealed class Handoff(
     EventLog events,
     Ledger.LedgerStore ledger,
     Workspace.Worktrees.SessionWorktrees worktrees,
+    Sandboxing sandboxing,
     ILogger<Handoff> logger)
 {
     // One continue at a time: the check that nothing holds a conversation and the session that then holds it are one step.
@@ -132,11 +133,14 @@ public sealed class Handoff(
         var catalog = agents.Find(session.Agent) as IAgentConversations
             ?? throw ApiProblem.Conflict(ErrorCodes.AgentUnavailable, $"{session.Agent} conversations cannot be carried on in a terminal from here.");
         var stopped = await manager.HandBackAsync(session.Id, actor, cancellationToken);
+        // Where the conversation worked: the session's own worktree, if it has one.
+        var folder = worktrees.Find(session.Id)?.Path ?? project.Path;
+        // A sandboxed agent's conversation is in its home of PocketCoder's own: the terminal's agent finds it in the owner's.
+        await AskAsync(() => catalog.CopyConversationAsync(folder, session.AgentSessionId, sandboxing.HomeOf(session.Agent), toAgentHome: false,
+            cancellationToken));
         database.Write(write => ledger.Append(write, actor.Name, "session.handed_back", session.Id,
             new JsonObject { ["conversation"] = session.AgentSessionId, ["deviceId"] = actor.Id }));
         var command = catalog.ResumeCommand(session.AgentSessionId);
-        // Where the conversation worked: the session's own worktree, if it has one.
-        var folder = worktrees.Find(session.Id)?.Path ?? project.Path;
         var shell = $"cd {Quote(folder)} && {string.Join(' ', command.Select(Quote))}";
         return new HandoffResponse(SessionResponse.From(stopped), command, folder, shell);
     }

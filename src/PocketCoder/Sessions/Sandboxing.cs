@@ -59,8 +59,11 @@ public sealed class Sandboxing(ProjectStore projects, PocketCoderOptions options
         // What would make the owner's own git run a program later, outside the sandbox: a hook, or a setting such as
         // core.hooksPath, core.fsmonitor or a filter driver (in config or info/attributes). It stays as it is.
         string[] protectedPaths = [Path.Combine(gitFolder, "hooks"), Path.Combine(gitFolder, "config"), Path.Combine(gitFolder, "info", "attributes")];
-        return new AgentSandbox(bwrap, writable, [options.DataDirectory, .. others], protectedPaths);
+        return new AgentSandbox(bwrap, writable, [options.DataDirectory, .. others], protectedPaths, HomeOf(agentId));
     }
+
+    /// <summary>The agent's home of PocketCoder's own (<see cref="AgentHome"/>): one per agent, kept across sessions, in the data folder.</summary>
+    public string HomeOf(string agentId) => Path.Combine(options.DataDirectory, "agents", agentId, "home");
 
     private static (string? Bwrap, string? Problem) ProbeBwrap()
     {

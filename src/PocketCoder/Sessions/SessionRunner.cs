@@ -197,6 +197,13 @@ public sealed class SessionRunner(
 
     private async Task StartAgentAsync(bool resume, PausedCall? paused, CancellationToken cancellationToken)
     {
+        // project.Path is where this session works: the project's folder, or the session's worktree.
+        var sandbox = sandboxing.For(project, adapter.Id, project.Path);
+        if (resume && adapter is IAgentConversations conversations)
+        {
+            await BringConversationAsync(conversations, sandbox is not null, cancellationToken).ConfigureAwait(false);
+        }
+
         var options = new AgentStartOptions(
             project.Path,
             session.Model,
@@ -205,8 +212,7 @@ public sealed class SessionRunner(
             sessions.Mode(session.Id),
             logDirectory,
             logger,
-            // project.Path is where this session works: the project's folder, or the session's worktree.
-            sandboxing.For(project, adapter.Id, project.Path),
+            sandbox,
             sessions.Instructions(session.Id),
             pauseAfter > TimeSpan.Zero ? pauseAfter : null,
             paused,
@@ -214,6 +220,26 @@ public sealed class SessionRunner(
             mcp.ForSession(project.Id, project.Path, adapter, sessions.McpServers(session.Id)));
         _agent = await adapter.StartAsync(options, this, cancellationToken).ConfigureAwait(false);
         _agentDisposed = false;
+    }
+
+    /// <summary>
+    /// A sandboxed agent keeps its conversations in its home of PocketCoder's own, an unsandboxed one in the owner's: the
+    /// conversation is brought to the one this start uses where the other holds a newer copy (begun or carried on in a terminal,
+    /// or run before the project's sandbox setting changed).
+    /// </summary>
+    private async Task BringConversationAsync(IAgentConversations conversations, bool sandboxed, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await conversations.CopyConversationAsync(project.Path, session.AgentSessionId, sandboxing.HomeOf(adapter.Id), toAgentHome: sandboxed,
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is AgentUnavailableException or IOException or UnauthorizedAccessException)
+        {
+            // Where it already is, the agent resumes it all the same; where not, the agent says it has no such conversation.
+            logger.LogWarning("The {Agent} conversation {Conversation} could not be brought to where it resumes: {Reason}", adapter.Id,
+                session.AgentSessionId, exception.Message);
+        }
     }
 
     /// <summary>

@@ -47,6 +47,9 @@ public sealed class AgentWorld : IAsyncDisposable
 
     public HttpClient Http => Phone.Http;
 
+    /// <summary>A path in the agent's home of PocketCoder's own, where a sandboxed agent keeps what it keeps in <see cref="Home"/>.</summary>
+    public string AgentHomePath(params string[] relative) => Path.Combine([Server.DataDirectory, "agents", Agent, "home", .. relative]);
+
     /// <param name="clock">A clock the test moves by hand (timeouts, suspension), or the real one.</param>
     /// <param name="pauseWaitingAfter">How long a call waits for the owner before the agent is paused (the server's setting).</param>
     public static Task<AgentWorld> ClaudeAsync(TimeProvider? clock = null, TimeSpan? pauseWaitingAfter = null) =>

@@ -17,8 +17,9 @@ public sealed class McpTests
     {
         var agents = AgentClis.Codex(model, home);
         // Codex starts the server inside the session's sandbox, where /tmp is private: a checkout under /tmp (as a clean
-        // clone often is) is out of its sight. Codex's own folder is in sight, as a real ~/.codex is.
-        var probe = Path.Combine(AgentClis.CodexHome(home), "mcp-probe.mjs");
+        // clone often is) is out of its sight. The owner's home is in sight (read-only); Codex's own folder there is the
+        // agent's home of PocketCoder's own, not the owner's.
+        var probe = Path.Combine(home, "mcp-probe.mjs");
         File.Copy(Path.Combine(ClaudeCli.RepositoryRoot(), "tests", "agents", "mcp-probe.mjs"), probe, overwrite: true);
         File.AppendAllText(Path.Combine(AgentClis.CodexHome(home), "config.toml"), $$"""
 

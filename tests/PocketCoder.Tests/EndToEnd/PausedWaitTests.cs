@@ -70,8 +70,8 @@ public sealed class PausedWaitTests
         await using (events)
         {
             // Anything allowed to write in Claude's own folder (a command of another session, say) could change the paused
-            // call in the transcript Claude resumes from.
-            foreach (var transcript in Directory.EnumerateFiles(Path.Combine(world.Home, ".claude", "projects"), "*.jsonl", SearchOption.AllDirectories))
+            // call in the transcript Claude resumes from: a sandboxed Claude's, in its home of PocketCoder's own.
+            foreach (var transcript in Directory.EnumerateFiles(world.AgentHomePath(".claude", "projects"), "*.jsonl", SearchOption.AllDirectories))
             {
                 var text = await File.ReadAllTextAsync(transcript);
                 await File.WriteAllTextAsync(transcript, text.Replace("echo ran >> paused.txt", "echo TAMPERED >> tampered.txt", StringComparison.Ordinal));

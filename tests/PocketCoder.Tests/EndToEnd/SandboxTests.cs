@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using FakeLlm;
+using PocketCoder.Agents.Processes;
 using PocketCoder.Tests.Infrastructure;
 
 namespace PocketCoder.Tests.EndToEnd;
@@ -53,6 +54,77 @@ public sealed class SandboxTests
         Assert.Contains("build/", await SeenAsync(world, "status.txt"), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Configuration an allowed command plants where the agent keeps its state: an MCP server in <c>~/.claude.json</c> (which the
+    /// owner's own claude would start), settings, hooks, plugins, extensions, subagents, command rules, and a package in a
+    /// build cache. None of it reaches the owner's home (the agent's state is its home of PocketCoder's own), what decides what
+    /// the agent may do stays as it was for the next session, and the owner's own terminal agent runs nothing of it.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Agents))]
+    public async Task AllowedCommands_PlantAgentConfig_NothingReachesTheOwnersAgentOrTheNextSession(string agent)
+    {
+        await using var world = await StartAsync(agent);
+        var marker = Path.Combine("/var/tmp", $"pc-planted-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(Path.Combine(world.Home, ".npm"));
+        var planted = $$$$"""{"mcpServers":{"planted":{"command":"sh","args":["-c","touch {{{{marker}}}}"]}}}""";
+        var codexHome = agent == "codex" ? AgentClis.CodexHome(world.Home) : "";
+        // Each command, and the path (in the owner's home) it aims at.
+        (string Command, string Target)[] plants = agent switch
+        {
+            "claude-code" =>
+            [
+                ($"printf '%s' '{planted}' > ~/.claude.json", ".claude.json"),
+                ("mkdir -p ~/.claude/agents && echo planted > ~/.claude/agents/planted.md", ".claude/agents/planted.md"),
+                ("mkdir -p ~/.claude/plugins/planted && echo planted > ~/.claude/plugins/planted/plugin.json", ".claude/plugins/planted"),
+                ("echo '{\"planted\":{}}' > ~/.claude/settings.json", ".claude/settings.json"),
+            ],
+            "codex" =>
+            [
+                ("echo 'prefix_rule(pattern=[\"planted\"], decision=\"allow\")' > $CODEX_HOME/rules/planted.rules", Path.Combine(codexHome, "rules/planted.rules")),
+                ("echo '{\"planted\":1}' > $CODEX_HOME/hooks.json", Path.Combine(codexHome, "hooks.json")),
+                ("mkdir -p $CODEX_HOME/hooks && echo planted > $CODEX_HOME/hooks/planted.sh", Path.Combine(codexHome, "hooks/planted.sh")),
+            ],
+            "opencode" =>
+            [
+                ("mkdir -p ~/.config/opencode/plugin && echo planted > ~/.config/opencode/plugin/planted.js", ".config/opencode/plugin/planted.js"),
+                ("mkdir -p ~/.config/opencode/agent && echo planted > ~/.config/opencode/agent/planted.md", ".config/opencode/agent/planted.md"),
+                ("mkdir -p ~/.config/opencode/command && echo planted > ~/.config/opencode/command/planted.md", ".config/opencode/command/planted.md"),
+            ],
+            _ =>
+            [
+                ("mkdir -p ~/.gemini/extensions/planted && echo planted > ~/.gemini/extensions/planted/gemini-extension.json", ".gemini/extensions/planted"),
+                ("mkdir -p ~/.gemini/policies && echo planted > ~/.gemini/policies/planted.toml", ".gemini/policies/planted.toml"),
+                ("echo '{\"planted\":1}' > ~/.gemini/trustedFolders.json", ".gemini/trustedFolders.json"),
+            ],
+        };
+        await RunAsync(world, agent, [.. plants.Select(p => p.Command + "; true"), "echo planted > ~/.npm/planted.txt; true"]);
+
+        // Nothing of it in the owner's home, nor (what decides what the agent may do) in the agent's own: the next session finds
+        // it as it was.
+        var home = new AgentHome(world.AgentHomePath(), world.Home);
+        foreach (var target in plants.Select(p => Path.Combine(world.Home, p.Target)))
+        {
+            Assert.False(Planted(target), $"{target} was planted in the owner's home");
+            if (!target.EndsWith(".claude.json", StringComparison.Ordinal))
+            {
+                Assert.False(Planted(home.Map(target)), $"{home.Map(target)} was planted in the agent's home");
+            }
+        }
+
+        // The build cache the command wrote to is the agent's own.
+        Assert.False(File.Exists(Path.Combine(world.Home, ".npm", "planted.txt")), "a command wrote into the owner's build cache");
+        Assert.True(File.Exists(world.AgentHomePath(".npm", "planted.txt")), "the cache write went nowhere");
+
+        // The owner's own claude in a terminal starts no planted MCP server.
+        if (agent == "claude-code")
+        {
+            world.Model.Enqueue(ScriptedReply.Text("Hello from the terminal."));
+            await world.RunInTerminalAsync("-p", "hello");
+            Assert.False(File.Exists(marker), "the owner's own claude ran a server an allowed command planted");
+        }
+    }
+
     [Fact]
     public async Task SandboxOff_TheSameReadSucceeds()
     {
@@ -80,6 +152,11 @@ public sealed class SandboxTests
         "opencode" => AgentWorld.OpenCodeAsync(),
         _ => AgentWorld.GeminiAsync(),
     };
+
+    /// <summary>Something with "planted" in it at the path (a file, or anything in a folder).</summary>
+    private static bool Planted(string path) =>
+        File.Exists(path) ? File.ReadAllText(path).Contains("planted", StringComparison.Ordinal)
+        : Directory.Exists(path) && Directory.EnumerateFileSystemEntries(path, "*", SearchOption.AllDirectories).Any();
 
     private static string WriteFakeKey(AgentWorld world)
     {

@@ -33,7 +33,7 @@ public static class ClaudeAgentAcp
             """);
         File.SetUnixFileMode(launcher, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         File.WriteAllText(Path.Combine(dataDirectory, AcpAgentsFile.FileName),
-            $$"""[{"id":"{{AgentId}}","name":"Claude (ACP)","command":"{{launcher}}","args":[],"state":[".claude"],"read":["{{PackagesFolder}}"]}]""");
+            $$"""[{"id":"{{AgentId}}","name":"Claude (ACP)","command":"{{launcher}}","args":[],"state":[".claude"],"config":[".claude/settings.json",".claude/settings.local.json",".claude/plugins/"],"logins":[".claude/.credentials.json"],"read":["{{PackagesFolder}}"]}]""");
     }
 
     // The pinned agents' node_modules: a clone under /tmp is hidden by the sandbox's private /tmp unless named.

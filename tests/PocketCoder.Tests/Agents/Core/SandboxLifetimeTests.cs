@@ -19,8 +19,8 @@ public sealed class SandboxLifetimeTests
         try
         {
             var lines = System.Threading.Channels.Channel.CreateUnbounded<string>();
-            var sandbox = new AgentSandbox(bwrap, [folder], [], []);
-            var spec = sandbox.Wrap(new ProcessSpec("/bin/cat", [], folder, new Dictionary<string, string?>(), null), [], []);
+            var sandbox = new AgentSandbox(bwrap, [folder], [], [], Path.Combine(folder, "agent-home"));
+            var spec = sandbox.Wrap(new ProcessSpec("/bin/cat", [], folder, new Dictionary<string, string?>(), null), AgentState.Of([]));
 
             // Started from a thread of its own that ends once the sandbox is up (bubblewrap sets the signal as it starts), as a
             // pool thread retires: the signal would come at once.
@@ -63,12 +63,12 @@ public sealed class SandboxLifetimeTests
         try
         {
             var ready = new TaskCompletionSource();
-            var sandbox = new AgentSandbox(bwrap, [folder], [], []);
+            var sandbox = new AgentSandbox(bwrap, [folder], [], [], Path.Combine(folder, "agent-home"));
             // A tool that leaves its process group and its parent, and clears its environment: nothing but the sandbox's own
             // process namespace still holds it.
             var marker = $"sleep 600.{Random.Shared.Next(1, int.MaxValue)}";
             var spec = sandbox.Wrap(new ProcessSpec("/bin/sh", ["-c", $"env -i setsid {marker} </dev/null >/dev/null 2>&1 & echo up; exec cat"],
-                folder, new Dictionary<string, string?>(), null), [], []);
+                folder, new Dictionary<string, string?>(), null), AgentState.Of([]));
             await using var child = ChildProcess.Start(spec, _ =>
             {
                 ready.TrySetResult();
