@@ -571,7 +571,18 @@ public sealed class SessionRunner(
             if (_agent is { } agent && !_agentDisposed)
             {
                 _agentDisposed = true;
-                await agent.StopAsync(CancellationToken.None).ConfigureAwait(false);
+                // Between turns (a restart, an idle suspension) the agent is asked to exit by itself, so that it writes all it
+                // keeps: Claude Code signalled right after a turn lost that turn's answer from its transcript, and the next
+                // resume with it. One that lingers is stopped all the same; one in a turn is stopped at once.
+                if (IsQuiescent)
+                {
+                    await agent.EndAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+                else
+                {
+                    await agent.StopAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+
                 await agent.DisposeAsync().ConfigureAwait(false);
             }
         }
