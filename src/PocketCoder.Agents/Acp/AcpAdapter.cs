@@ -35,7 +35,7 @@ public sealed class AcpAdapter(AcpAgentDefinition agent) : IAgentAdapter
         var (servers, secrets) = Mcp.McpFormats.ByReference(options.McpServers.Servers, server => !server.ValuesArePublic);
         options = options with { Mcp = options.McpServers with { Servers = servers } };
         var environment = new Dictionary<string, string?>(agent.Command.Environment, StringComparer.Ordinal);
-        foreach (var (name, value) in secrets)
+        foreach (var (name, value) in secrets.Concat(options.Sandbox is null ? [] : agent.SandboxedEnvironment))
         {
             environment[name] = value;
         }

@@ -49,6 +49,9 @@ public sealed record AcpAgentDefinition(
     /// <summary>Its login files inside those folders, copied in from the owner's (relative ones under home).</summary>
     public IReadOnlyList<string> Logins { get; init; } = [];
 
+    /// <summary>Variables it gets when it runs sandboxed (claude-agent-acp: CLAUDE_CONFIG_DIR, so its state file is in its state folder).</summary>
+    public IReadOnlyDictionary<string, string> SandboxedEnvironment { get; init; } = new Dictionary<string, string>();
+
     /// <summary>Its state as its sandbox gives it, every path resolved against the owner's home.</summary>
     public AgentState State => AgentState.Of(StateFolders.Select(InHome), Config.Select(c => c with { Path = InHome(c.Path) }), Logins.Select(InHome));
 

@@ -9,7 +9,7 @@ namespace PocketCoder.Agents.Acp;
 /// <code>[{"id":"claude-acp","command":"claude-agent-acp","args":[]}]</code>
 /// Optional per entry: <c>name</c>, <c>modelArg</c> (e.g. <c>"--model"</c>), <c>versionArgs</c> (e.g. <c>["--version"]</c>) and
 /// <c>state</c>: the folders outside the project the agent writes to (e.g. <c>[".claude"]</c>, relative to home), given from the
-/// agent's home of PocketCoder's own when it runs sandboxed; <c>config</c>: what inside them decides what it may do or run
+/// agent's home of PocketCoder's own when it runs sandboxed (claude-agent-acp gets Claude Code's when it names none); <c>config</c>: what inside them decides what it may do or run
 /// (e.g. <c>[".claude/settings.json", ".claude/plugins/"]</c>), read-only there, the owner's own or an empty stand-in;
 /// <c>logins</c>: its login files there, copied in from the owner's; <c>read</c>: absolute paths under /tmp it reads (its
 /// install), which the sandbox's private /tmp would otherwise hide.
@@ -86,28 +86,48 @@ public static partial class AcpAgentsFile
                 throw Invalid(source, $"{where}: 'command' must name an executable");
             }
 
+            var agentCommand = new AgentCommand(command, new Dictionary<string, string?>());
+            var arguments = Strings(entry, "args", source, where) ?? [];
+            var state = Strings(entry, "state", source, where);
+            // Read-only in its sandbox: a folder (ending in /) stands empty where the owner has none, a JSON file as {}, others empty.
+            var config = Strings(entry, "config", source, where)?.Select(path => new AgentConfig(path.TrimEnd('/'),
+                path.EndsWith('/') ? Placeholder.Folder : path.EndsWith(".json", StringComparison.Ordinal) ? Placeholder.JsonObject : Placeholder.Empty));
+            var logins = Strings(entry, "logins", source, where);
+            // claude-agent-acp runs Claude Code, whose places PocketCoder knows: its conversations must be in its sandbox's state or it
+            // cannot load one again ("Resource not found"), and its settings, hooks and plugins must not be its own to widen.
+            var claude = IsClaudeAgentAcp(agentCommand, arguments)
+                ? Claude.ClaudeCodeAdapter.StateIn(Path.Combine(agentCommand.Home, state?.FirstOrDefault()
+                    ?? (agentCommand.Setting("CLAUDE_CONFIG_DIR") is { Length: > 0 } configured ? configured : ".claude")))
+                : null;
             agents.Add(new AcpAgentDefinition(
                 id,
                 String(entry, "name", source, where, required: false) ?? id,
-                new AgentCommand(command, new Dictionary<string, string?>()),
-                Strings(entry, "args", source, where) ?? [],
+                agentCommand,
+                arguments,
                 String(entry, "modelArg", source, where, required: false),
                 DefaultModel: null,
                 Strings(entry, "versionArgs", source, where),
                 MissingFileReadsEmpty: false,
                 $"Check the command of '{id}' in {source}.")
             {
-                StateFolders = Strings(entry, "state", source, where) ?? [],
-                // Read-only in its sandbox: a folder (ending in /) stands empty where the owner has none, a JSON file as {}, others empty.
-                Config = [.. (Strings(entry, "config", source, where) ?? []).Select(path => new AgentConfig(path.TrimEnd('/'),
-                    path.EndsWith('/') ? Placeholder.Folder : path.EndsWith(".json", StringComparison.Ordinal) ? Placeholder.JsonObject : Placeholder.Empty))],
-                Logins = Strings(entry, "logins", source, where) ?? [],
+                StateFolders = state ?? claude?.Folders ?? [],
+                Config = [.. config ?? claude?.Config ?? []],
+                Logins = logins ?? claude?.Logins ?? [],
+                SandboxedEnvironment = claude is null ? new Dictionary<string, string>() : new Dictionary<string, string> { ["CLAUDE_CONFIG_DIR"] = claude.Folders[0] },
                 ReadPaths = Strings(entry, "read", source, where) ?? [],
             });
         }
 
         return agents;
     }
+
+    /// <summary>
+    /// claude-agent-acp (or claude-code-acp, its former name), known by its command, the file that resolves to, or an argument
+    /// (<c>npx @agentclientprotocol/claude-agent-acp</c>, <c>node …/claude-agent-acp/dist/index.js</c>).
+    /// </summary>
+    internal static bool IsClaudeAgentAcp(AgentCommand command, IEnumerable<string> arguments) =>
+        new[] { command.Command, command.Resolve() is { } found ? FileSystem.RealPath.Resolve(found) : null }.Concat(arguments).OfType<string>()
+            .Any(part => part.Contains("claude-agent-acp", StringComparison.Ordinal) || part.Contains("claude-code-acp", StringComparison.Ordinal));
 
     private static string? String(JsonElement entry, string field, string source, string where, bool required)
     {

@@ -78,9 +78,11 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
     /// rules, plugins, MCP servers), instructions, subagents, commands, skills and output styles come in read-only, an empty stand-in
     /// where the owner has none; the owner's login is copied in.
     /// </summary>
-    internal static AgentState State(AgentCommand command)
+    internal static AgentState State(AgentCommand command) => StateIn(ConfigFolder(command));
+
+    /// <summary><see cref="State"/> for a Claude config folder (claude-agent-acp's too: it runs Claude Code).</summary>
+    internal static AgentState StateIn(string folder)
     {
-        var folder = ConfigFolder(command);
         return AgentState.Of([folder],
         [
             new(Path.Combine(folder, "settings.json"), Placeholder.JsonObject),

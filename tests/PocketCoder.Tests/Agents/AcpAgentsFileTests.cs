@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json;
 using PocketCoder.Agents.Acp;
+using PocketCoder.Agents.Processes;
 using PocketCoder.Cli;
 using PocketCoder.Tests.Infrastructure;
 
@@ -108,5 +110,42 @@ public sealed class AcpAgentsFileTests
         {
             TempPaths.Delete(repository);
         }
+    }
+
+    [Theory]
+    [Trait("Category", "Unit")]
+    [InlineData("""{"id":"claude-acp","command":"claude-agent-acp"}""")]
+    [InlineData("""{"id":"claude-acp","command":"npx","args":["-y","@agentclientprotocol/claude-agent-acp"]}""")]
+    [InlineData("""{"id":"claude-acp","command":"node","args":["/opt/claude-code-acp/dist/index.js"]}""")]
+    public void Parse_ClaudeAgentAcpWithoutState_GetsClaudeCodesStateItsConfigReadOnlyAndItsLogin(string entry)
+    {
+        // Without its conversations in its sandbox's state it can never load one again: "Resource not found".
+        var agent = Assert.Single(AcpAgentsFile.Parse(JsonElement.Parse($"[{entry}]"), "agents.json", ["gemini"]));
+        var home = agent.Command.Home;
+        var config = Environment.GetEnvironmentVariable("CLAUDE_CONFIG_DIR") is { Length: > 0 } configured ? configured : Path.Combine(home, ".claude");
+        Assert.Equal([config], agent.State.Folders);
+        Assert.Contains(agent.State.Config, c => c.Path == Path.Combine(config, "settings.json") && c.Placeholder == Placeholder.JsonObject);
+        Assert.Contains(agent.State.Config, c => c.Path == Path.Combine(config, "plugins") && c.Placeholder == Placeholder.Folder);
+        Assert.Equal([Path.Combine(config, ".credentials.json")], agent.State.Logins);
+        // Its state file moves into that folder, which is its home's in a sandbox.
+        Assert.Equal(config, agent.SandboxedEnvironment["CLAUDE_CONFIG_DIR"]);
+    }
+
+    [Fact]
+    [Trait("Category", "Unit")]
+    public void Parse_StateGiven_KeptAsGiven_ClaudesConfigThere_OtherAgentsGetNone()
+    {
+        var agents = AcpAgentsFile.Parse(JsonElement.Parse("""
+            [{"id":"claude-acp","command":"claude-agent-acp","state":["/srv/claude-home/.claude"]},
+             {"id":"other","command":"opencode","args":["acp"],"config":["x/settings.json","x/plugins/"],"logins":["x/auth.json"]}]
+            """), "agents.json", ["gemini"]);
+        Assert.Equal(["/srv/claude-home/.claude"], agents[0].State.Folders);
+        Assert.Contains(agents[0].State.Config, c => c.Path == "/srv/claude-home/.claude/settings.json");
+        Assert.Empty(agents[1].State.Folders);
+        var home = agents[1].Command.Home;
+        Assert.Equal([new AgentConfig(Path.Combine(home, "x/settings.json"), Placeholder.JsonObject), new AgentConfig(Path.Combine(home, "x/plugins"), Placeholder.Folder)],
+            agents[1].State.Config);
+        Assert.Equal([Path.Combine(home, "x/auth.json")], agents[1].State.Logins);
+        Assert.Empty(agents[1].SandboxedEnvironment);
     }
 }

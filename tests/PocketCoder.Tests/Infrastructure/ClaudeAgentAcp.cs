@@ -17,6 +17,8 @@ public static class ClaudeAgentAcp
     /// <summary>Writes the launcher into <paramref name="home"/> and registers it in <paramref name="dataDirectory"/>.</summary>
     public static void Register(string dataDirectory, FakeModelServer model, string home)
     {
+        // Named after claude-agent-acp, so PocketCoder knows it runs Claude Code; the launcher moves HOME, so the registration
+        // says where the agent's state is, as an owner with such a launcher would.
         var launcher = Path.Combine(home, "claude-agent-acp.sh");
         File.WriteAllText(launcher, $"""
             #!/bin/sh
@@ -33,7 +35,7 @@ public static class ClaudeAgentAcp
             """);
         File.SetUnixFileMode(launcher, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         File.WriteAllText(Path.Combine(dataDirectory, AcpAgentsFile.FileName),
-            $$"""[{"id":"{{AgentId}}","name":"Claude (ACP)","command":"{{launcher}}","args":[],"state":[".claude"],"config":[".claude/settings.json",".claude/settings.local.json",".claude/plugins/"],"logins":[".claude/.credentials.json"],"read":["{{PackagesFolder}}"]}]""");
+            $$"""[{"id":"{{AgentId}}","name":"Claude (ACP)","command":"{{launcher}}","args":[],"state":["{{home}}/.claude"],"read":["{{PackagesFolder}}"]}]""");
     }
 
     // The pinned agents' node_modules: a clone under /tmp is hidden by the sandbox's private /tmp unless named.
