@@ -47,7 +47,18 @@ public sealed class AcpAdapter(AcpAgentDefinition agent) : IAgentAdapter
             environment,
             Path.Combine(options.LogDirectory, $"{agent.Id}-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.stderr.log"),
             Logger: options.Logger), agent.State, readable: agent.ReadPaths.Concat(options.McpFiles));
-        return await AcpSession.StartAsync(agent, spec, options, agent.ModelArgument is null ? null : model, sink, cancellationToken)
+
+        // Where its chat files really are: in the agent's home of PocketCoder's own when it runs sandboxed.
+        var chats = agent.GuardsGeminiChats
+            ? GeminiChats.For(spec.Environment, options.Sandbox is { } sandbox ? new AgentHome(sandbox.Home, agent.Command.Home) : null, options.Logger)
+            : null;
+        if (chats is not null && options.ResumeAgentSessionId is { } resumeId)
+        {
+            // Before the process starts: its first act is a clean-up that would delete what a leftover start-up file names.
+            chats.BeforeLoad(resumeId);
+        }
+
+        return await AcpSession.StartAsync(agent, spec, options, agent.ModelArgument is null ? null : model, sink, chats, cancellationToken)
             .ConfigureAwait(false);
     }
 }

@@ -63,6 +63,9 @@ public sealed record AcpAgentDefinition(
     /// <summary>Does it start the MCP servers <c>session/new</c> names? (Gemini CLI starts none in an untrusted workspace.)</summary>
     public bool StartsMcpServers { get; init; } = true;
 
+    /// <summary>Keep Gemini CLI's chat files alive around every session/load (<see cref="GeminiChats"/>): 0.61 loses a conversation loaded twice.</summary>
+    public bool GuardsGeminiChats { get; init; }
+
     /// <summary>
     /// Gemini CLI (<c>gemini --acp -m MODEL</c>). A model is always passed: the default "auto" first asks a router
     /// model and stalls for over a minute when that answer is not what it expects.
@@ -105,6 +108,7 @@ public sealed record AcpAgentDefinition(
             // 0.61 starts no MCP server in an untrusted workspace (a stdio one is refused: "uses stdio transport but current
             // folder is not trusted"; a URL one is never contacted), and the workspace must stay untrusted (above).
             StartsMcpServers = false,
+            GuardsGeminiChats = true,
         };
     }
 }

@@ -22,6 +22,7 @@ internal sealed class AcpSession : ProcessAgentSession
     private static readonly TimeSpan ReplayLimit = TimeSpan.FromSeconds(5);
 
     private readonly AcpAgentDefinition _agent;
+    private readonly GeminiChats? _chats;
     private readonly AcpFileSystem _files;
     private readonly string _workingDirectory;
     private readonly JsonRpcConnection _rpc;
@@ -53,10 +54,11 @@ internal sealed class AcpSession : ProcessAgentSession
     private string? _currentModeId;
     private HashSet<string> _modeIds = new(StringComparer.Ordinal);
 
-    private AcpSession(AcpAgentDefinition agent, IAgentSink sink, string workingDirectory)
+    private AcpSession(AcpAgentDefinition agent, IAgentSink sink, string workingDirectory, GeminiChats? chats)
         : base(sink, agent.Id, agent.Name, appliesEditedInput: false)
     {
         _agent = agent;
+        _chats = chats;
         _workingDirectory = workingDirectory;
         _files = new AcpFileSystem(workingDirectory, agent.MissingFileReadsEmpty);
         _rpc = new JsonRpcConnection((line, ct) => Process.WriteLineAsync(line, ct), stampVersion: true)
@@ -68,9 +70,11 @@ internal sealed class AcpSession : ProcessAgentSession
 
     public override string AgentSessionId => _sessionId;
 
-    public static async Task<AcpSession> StartAsync(AcpAgentDefinition agent, ProcessSpec spec, AgentStartOptions options, string? model, IAgentSink sink, CancellationToken cancellationToken)
+    /// <param name="chats">Gemini CLI's chat files, tidied after a session/load (<see cref="GeminiChats"/>); null for other agents.</param>
+    public static async Task<AcpSession> StartAsync(AcpAgentDefinition agent, ProcessSpec spec, AgentStartOptions options, string? model, IAgentSink sink,
+        GeminiChats? chats, CancellationToken cancellationToken)
     {
-        var session = new AcpSession(agent, sink, options.WorkingDirectory);
+        var session = new AcpSession(agent, sink, options.WorkingDirectory, chats);
         session.Launch(spec, session._rpc.OnLineAsync);
         try
         {
@@ -224,6 +228,12 @@ internal sealed class AcpSession : ProcessAgentSession
                 $"{_agent.Name} could not continue the earlier conversation ({exception.Message}): a new conversation starts, " +
                 "and the agent does not remember the earlier messages."), cancellationToken).ConfigureAwait(false);
             return false;
+        }
+        finally
+        {
+            // At once, loaded or not: until then any Gemini CLI starting for this project would delete the conversation with
+            // the start-up files the load left.
+            _chats?.AfterLoad(resumeId);
         }
     }
 

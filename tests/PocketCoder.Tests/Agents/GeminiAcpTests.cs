@@ -166,9 +166,8 @@ public sealed class GeminiAcpTests
             agentSessionId = AgentSessionId(world, sessionId);
         }
 
-        // Gemini CLI 0.61.0 names its chat file by the minute it starts recording; a session/load in that same
-        // minute appends a fresh header to the same file and loses the conversation (docs/agents-acp.md).
-        await WaitForNextMinuteAsync();
+        // In the minute the chat began: Gemini CLI 0.61.0 alone would write its start-up header into the conversation's own
+        // file and lose it (docs/agents-acp.md, Resume).
         await world.RestartServerAsync();
         var lastSeq = (await world.SessionAsync(sessionId)).GetProperty("lastSeq").GetInt64();
         await using var after = await world.EventsAsync(sessionId);
@@ -200,11 +199,4 @@ public sealed class GeminiAcpTests
     /// <summary>The id the server will resume with: Gemini's own session id, recorded when the agent reported it.</summary>
     private static string AgentSessionId(AgentWorld world, string sessionId) =>
         world.Server.Services.GetRequiredService<PocketCoder.Sessions.SessionStore>().Get(sessionId).AgentSessionId;
-
-    private static async Task WaitForNextMinuteAsync()
-    {
-        var now = DateTime.UtcNow;
-        var next = new DateTime(now.Year, now.Month, now.Day, now.Hour, now.Minute, 0, DateTimeKind.Utc).AddMinutes(1);
-        await Task.Delay(next - now + TimeSpan.FromMilliseconds(200));
-    }
 }
