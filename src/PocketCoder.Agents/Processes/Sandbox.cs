@@ -54,9 +54,18 @@ public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, 
     /// <item><c>--unshare-user</c> and <c>--cap-drop ALL</c>: run as root (containers, VPSs), a sandbox would otherwise keep every
     /// capability, enough to remount or read past every mount below.</item>
     /// <item><c>--unshare-ipc</c>: its own System V IPC.</item>
+    /// <item>Run as root, the agent is <c>nobody</c> in its namespace (still the owner of what root owns outside): mapped to root
+    /// there, no sandbox of its own (Codex's bubblewrap) could map its user without a capability the sandbox has dropped
+    /// (Linux asks for CAP_SETFCAP to map a namespace's root).</item>
     /// </list>
     /// </summary>
-    public static IReadOnlyList<string> Isolation { get; } = ["--die-with-parent", "--unshare-pid", "--unshare-user", "--unshare-ipc", "--cap-drop", "ALL"];
+    public static IReadOnlyList<string> Isolation { get; } =
+    [
+        "--die-with-parent", "--unshare-pid", "--unshare-user", "--unshare-ipc", "--cap-drop", "ALL",
+        .. Environment.IsPrivilegedProcess ? (string[])["--uid", Nobody, "--gid", Nobody] : [],
+    ];
+
+    private const string Nobody = "65534";
 
     /// <summary>bubblewrap from PATH, or null where it is not installed (the sandbox is then unavailable, and health says so).</summary>
     public static string? FindBwrap() =>

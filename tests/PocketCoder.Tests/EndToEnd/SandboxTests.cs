@@ -125,6 +125,28 @@ public sealed class SandboxTests
         }
     }
 
+    /// <summary>
+    /// Root is no way out (the tests run as root, as PocketCoder often does in containers and on a VPS): an allowed command has no
+    /// capability, and sees no process but the sandbox's own, so the server's <c>/proc/PID/root</c> (its data folder, the owner's
+    /// keys) is out of reach.
+    /// </summary>
+    [Fact]
+    public async Task AllowedCommands_HaveNoCapabilities_AndSeeNoProcessOutsideTheSandbox()
+    {
+        await using var world = await StartAsync("claude-code");
+        var database = Path.Combine(world.Server.DataDirectory, "pocketcoder.db");
+        var server = Environment.ProcessId;
+        await RunAsync(world, "claude-code",
+            "mkdir -p seen; grep CapEff /proc/self/status > seen/caps.txt",
+            $"ls /proc > seen/proc.txt; head -c 16 /proc/{server}/root{database} > seen/via-proc.txt 2>&1; true");
+
+        Assert.Equal("CapEff:\t0000000000000000\n", await SeenAsync(world, "caps.txt"));
+        var processes = (await SeenAsync(world, "proc.txt")).Split('\n').Where(name => name.All(char.IsAsciiDigit) && name.Length > 0).ToList();
+        Assert.DoesNotContain(server.ToString(System.Globalization.CultureInfo.InvariantCulture), processes);
+        Assert.True(processes.Count < 20, $"the sandbox sees {processes.Count} processes: the machine's, not its own");
+        Assert.DoesNotContain("SQLite format", await SeenAsync(world, "via-proc.txt"), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task SandboxOff_TheSameReadSucceeds()
     {
