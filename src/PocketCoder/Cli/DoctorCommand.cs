@@ -105,17 +105,12 @@ public static class DoctorCommand
         var tmux = await RunAsync("tmux", ["-V"]);
         await Line(tmux is { ExitCode: 0 }, $"tmux: {tmux?.Stdout.Trim() ?? "not found"}", "install tmux for the phone's Terminal screen.");
 
-        var sandboxed = Sandboxing.DefaultMode == Sandboxing.Sandboxed;
-        var sandbox = $"sandbox: new projects run their agents {(sandboxed ? "sandboxed (bubblewrap)" : $"unsandboxed: {Sandboxing.Problem}")}";
-        if (sandboxed || OperatingSystem.IsLinux())
-        {
-            await Line(sandboxed, sandbox, "install bubblewrap (apt-get install bubblewrap) and restart serve; until then a project set to sandboxed " +
-                "does not start its agents: set its sandbox to none to run them as they are.");
-        }
-        else
-        {
-            await output.WriteLineAsync($"-    {sandbox}");
-        }
+        var unsandboxed = Sandboxing.MachineProblem;
+        await Line(unsandboxed is null, unsandboxed is null
+                ? "sandbox: bubblewrap works; agents run sandboxed unless a project is set to none"
+                : $"sandbox: unavailable: {unsandboxed} Sessions of sandboxed projects (the default) do not start",
+            "install bubblewrap (apt-get install bubblewrap) and restart serve, or set a project's sandbox to none to run its agents " +
+            "without one (an allowed command can then reach anything you can).");
 
         var listen = await ListenPort.CheckAsync(options.Listen, data, options.Certificate, CancellationToken.None);
         var address = new Uri(options.Listen);

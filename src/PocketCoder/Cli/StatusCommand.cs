@@ -46,6 +46,8 @@ public static class StatusCommand
               sessions:     {(byStatus.Count == 0 ? "none" : string.Join(", ", byStatus))}
               waiting:      {(waiting == 0 ? "nothing waits for you" : $"{waiting} approval{(waiting == 1 ? "" : "s")} (pocketcoder approvals)")}
               agents:       {string.Join(", ", agents)}
+              sandbox:      {(h.TryGetProperty("sandbox", out var sandbox) && sandbox.GetString() == "unavailable"
+                  ? "UNAVAILABLE: sessions of sandboxed projects do not start (see the warning)" : "bubblewrap: agents run sandboxed unless a project is set to none")}
             """));
         foreach (var warning in h.GetProperty("warnings").EnumerateArray())
         {

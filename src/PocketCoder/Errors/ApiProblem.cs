@@ -47,6 +47,7 @@ public static class ErrorCodes
     public const string SessionNotActive = "SESSION_NOT_ACTIVE";
     public const string UnknownAgent = "UNKNOWN_AGENT";
     public const string AgentUnavailable = "AGENT_UNAVAILABLE";
+    public const string SandboxUnavailable = "SANDBOX_UNAVAILABLE";
     public const string ApprovalNotFound = "APPROVAL_NOT_FOUND";
     public const string ApprovalAlreadyDecided = "APPROVAL_ALREADY_DECIDED";
     public const string EditedInputUnsupported = "EDITED_INPUT_UNSUPPORTED";

@@ -6,7 +6,8 @@ namespace PocketCoder.Health;
 /// <param name="HandsBack">Its conversations can be listed, carried on here and handed back to a terminal (docs/api.md, Desk and phone).</param>
 public sealed record AgentHealth(string Id, bool Available, string? Version, string? Detail, bool HandsBack);
 
-public sealed record HealthResponse(string Status, string Version, IReadOnlyList<AgentHealth> Agents, IReadOnlyList<string> Warnings);
+/// <param name="Sandbox">Whether agents can be sandboxed here: <c>available</c>, or <c>unavailable</c> (a warning says why and what to do).</param>
+public sealed record HealthResponse(string Status, string Version, IReadOnlyList<AgentHealth> Agents, IReadOnlyList<string> Warnings, string Sandbox);
 
 /// <summary>
 /// Which agents are installed and what is missing, in words a user can act on. Probing runs each agent's
@@ -65,13 +66,15 @@ public static class HealthApi
     public static void MapHealth(this IEndpointRouteBuilder api) =>
         api.MapGet("/health", GetAsync).AllowAnonymous().WithName("Health");
 
-    private static async Task<HealthResponse> GetAsync(AgentHealthCache agents, Database database, HttpContext context, CancellationToken cancellationToken)
+    private static async Task<HealthResponse> GetAsync(AgentHealthCache agents, Database database, Sessions.Sandboxing sandboxing, HttpContext context,
+        CancellationToken cancellationToken)
     {
         var health = await agents.GetAsync(cancellationToken);
         var warnings = new List<string>();
-        if (Sessions.Sandboxing.Problem is { } unsandboxed)
+        if (sandboxing.Problem is { } unsandboxed)
         {
-            warnings.Add($"Agents run without a sandbox by default: {unsandboxed} Install bubblewrap (apt-get install bubblewrap) and restart PocketCoder.");
+            warnings.Add($"Sessions of sandboxed projects (the default) cannot start: {unsandboxed} Install bubblewrap (apt-get install bubblewrap) " +
+                "and restart PocketCoder, or set a project's sandbox to none to run its agents without one.");
         }
 
         if (!health.Any(a => a.Available))
@@ -107,6 +110,6 @@ public static class HealthApi
                 $"{failing.Max(c => c.LastAttemptAt):u}). Open Devices in the app to see why, or send a test notification.");
         }
 
-        return new HealthResponse("ok", Version, health, warnings);
+        return new HealthResponse("ok", Version, health, warnings, sandboxing.Problem is null ? "available" : "unavailable");
     }
 }

@@ -26,13 +26,15 @@ public sealed record UpdateProjectRequest(
     string? Sandbox = null,
     bool? WorktreeDefault = null);
 
-/// <param name="Sandbox">How its agents run: <c>sandboxed</c> (bubblewrap) or <c>none</c>; new sessions follow a change.</param>
+/// <param name="Sandbox">How its agents run: <c>sandboxed</c> (bubblewrap, the default) or <c>none</c>; new sessions follow a change.</param>
 /// <param name="WorktreeDefault">A new session (or backlog task) works on a branch of its own unless it says <c>worktree: false</c>.</param>
+/// <param name="SandboxProblem">Why its sessions cannot start here (it runs sandboxed and bubblewrap does not work), with what the
+/// owner can do; null when they can.</param>
 public sealed record ProjectResponse(string Id, string Name, string Path, DateTimeOffset CreatedAt, int? ApprovalTimeoutSeconds, string Sandbox,
-    bool WorktreeDefault)
+    bool WorktreeDefault, string? SandboxProblem)
 {
-    public static ProjectResponse From(Project p) =>
-        new(p.Id, p.Name, p.Path, p.CreatedAt, p.ApprovalTimeoutSeconds, Sandboxing.ModeOf(p), p.WorktreeDefault);
+    public static ProjectResponse From(Project p, Sandboxing sandboxing) =>
+        new(p.Id, p.Name, p.Path, p.CreatedAt, p.ApprovalTimeoutSeconds, Sandboxing.ModeOf(p), p.WorktreeDefault, sandboxing.Refusal(p));
 }
 
 public static class ProjectsApi
@@ -47,20 +49,21 @@ public static class ProjectsApi
         projects.MapDelete("/{id}", Delete).WithName("DeleteProject");
     }
 
-    private static Created<ProjectResponse> Create(CreateProjectRequest request, ProjectStore projects, ClaimsPrincipal user)
+    private static Created<ProjectResponse> Create(CreateProjectRequest request, ProjectStore projects, Sandboxing sandboxing, ClaimsPrincipal user)
     {
         var project = projects.Add(request.Path!, request.Name, user.Actor());
-        return TypedResults.Created($"/api/projects/{project.Id}", ProjectResponse.From(project));
+        return TypedResults.Created($"/api/projects/{project.Id}", ProjectResponse.From(project, sandboxing));
     }
 
-    private static IEnumerable<ProjectResponse> List(ProjectStore projects) => projects.List().Select(ProjectResponse.From);
+    private static IEnumerable<ProjectResponse> List(ProjectStore projects, Sandboxing sandboxing) =>
+        projects.List().Select(p => ProjectResponse.From(p, sandboxing));
 
-    private static ProjectResponse Get(string id, ProjectStore projects) => ProjectResponse.From(projects.Get(id));
+    private static ProjectResponse Get(string id, ProjectStore projects, Sandboxing sandboxing) => ProjectResponse.From(projects.Get(id), sandboxing);
 
     /// <summary>A week: longer than any human answer, short enough to be a deliberate choice.</summary>
     public const int MaxApprovalTimeoutSeconds = 7 * 24 * 3600;
 
-    private static ProjectResponse Update(string id, UpdateProjectRequest request, ProjectStore projects, ClaimsPrincipal user)
+    private static ProjectResponse Update(string id, UpdateProjectRequest request, ProjectStore projects, Sandboxing sandboxing, ClaimsPrincipal user)
     {
         var setTimeout = request.ApprovalTimeoutSeconds.ValueKind != JsonValueKind.Undefined;
         int? timeout = request.ApprovalTimeoutSeconds switch
@@ -72,7 +75,8 @@ public static class ProjectsApi
                 $"'approvalTimeoutSeconds' is a whole number of seconds from 1 to {MaxApprovalTimeoutSeconds}, or null for no timeout."),
             _ => throw ApiProblem.Validation("'approvalTimeoutSeconds' must be a number of seconds or null."),
         };
-        return ProjectResponse.From(projects.Update(id, request.Name?.Trim(), setTimeout, timeout, request.Sandbox, request.WorktreeDefault, user.Actor()));
+        return ProjectResponse.From(projects.Update(id, request.Name?.Trim(), setTimeout, timeout, request.Sandbox, request.WorktreeDefault, user.Actor()),
+            sandboxing);
     }
 
     private static async Task<NoContent> Delete(string id, ProjectStore projects, SessionManager sessions, ClaimsPrincipal user, CancellationToken cancellationToken)

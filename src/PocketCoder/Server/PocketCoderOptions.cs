@@ -34,6 +34,9 @@ public sealed class PocketCoderOptions
     /// <summary>How to launch each agent, by adapter id.</summary>
     public IReadOnlyDictionary<string, AgentCommand> AgentCommands { get; init; } = AgentCommandsAt("claude", "codex", "opencode", "gemini");
 
+    /// <summary>The bubblewrap agents are sandboxed with; null: <c>bwrap</c> from PATH. (Tests name one that does not work.)</summary>
+    public string? Bubblewrap { get; init; }
+
     /// <summary>The model a Gemini session uses when it names none (Gemini CLI is always given one; see docs/agents-acp.md).</summary>
     public string GeminiDefaultModel { get; init; } = "gemini-2.5-flash";
 

@@ -2,36 +2,48 @@ using System.Diagnostics;
 using PocketCoder.Agents;
 using PocketCoder.Agents.FileSystem;
 using PocketCoder.Agents.Processes;
+using PocketCoder.Errors;
 using PocketCoder.Projects;
 using PocketCoder.Server;
 
 namespace PocketCoder.Sessions;
 
 /// <summary>
-/// Which sandbox a project's agents run in (<see cref="AgentSandbox"/>): a project setting, <c>sandboxed</c> or
-/// <c>none</c>, whose default is <c>sandboxed</c> wherever bubblewrap works on this machine. A project set to
-/// <c>sandboxed</c> never runs its agents unsandboxed: without a working bubblewrap its sessions do not start.
+/// Which sandbox a project's agents run in (<see cref="AgentSandbox"/>): a project setting, <c>sandboxed</c> (the default) or
+/// <c>none</c>. The sandbox never silently disappears: where bubblewrap does not work, a project not set to <c>none</c> starts no
+/// session (<c>SANDBOX_UNAVAILABLE</c>), and the project, health, <c>doctor</c> and <c>status</c> say why and what the owner can do:
+/// install bubblewrap, or choose to run that project unsandboxed.
 /// </summary>
 public sealed class Sandboxing(ProjectStore projects, PocketCoderOptions options)
 {
     public const string Sandboxed = "sandboxed";
     public const string None = "none";
 
-    /// <summary>bubblewrap, tried once: its path, or why agents cannot be sandboxed here.</summary>
-    private static readonly Lazy<(string? Bwrap, string? Problem)> Probe = new(ProbeBwrap);
+    /// <summary>bubblewrap from PATH, tried once for the machine: its path, or why agents cannot be sandboxed here.</summary>
+    private static readonly Lazy<(string? Bwrap, string? Problem)> OnPath = new(() => ProbeBwrap(AgentSandbox.FindBwrap()));
 
-    /// <summary>What projects get unless they choose.</summary>
-    public static string DefaultMode => Probe.Value.Bwrap is null ? None : Sandboxed;
+    private readonly Lazy<(string? Bwrap, string? Problem)> _probe =
+        options.Bubblewrap is { } named ? new(() => ProbeBwrap(named)) : OnPath;
 
-    /// <summary>Why agents run unsandboxed by default here, as a sentence for health; null when they do not.</summary>
-    public static string? Problem => Probe.Value.Problem;
+    /// <summary>Why agents cannot be sandboxed on this machine (bubblewrap from PATH), as a sentence; null when they can.</summary>
+    public static string? MachineProblem => OnPath.Value.Problem;
 
-    public static string ModeOf(Project project) => project.Sandbox ?? DefaultMode;
+    /// <summary>Why agents cannot be sandboxed by this server, as a sentence; null when they can.</summary>
+    public string? Problem => _probe.Value.Problem;
+
+    /// <summary>What a project runs its agents in: what it chose, else the sandbox.</summary>
+    public static string ModeOf(Project project) => project.Sandbox ?? Sandboxed;
+
+    /// <summary>Why this project's sessions cannot start here (its sandbox does not work), with what to do; null when they can.</summary>
+    public string? Refusal(Project project) => ModeOf(projects.Get(project.Id)) == Sandboxed && Problem is { } problem
+        ? $"This project's agents run sandboxed, and {problem} Install bubblewrap (apt-get install bubblewrap) and restart PocketCoder, " +
+          "or set this project's sandbox to none to run its agents without one."
+        : null;
 
     /// <summary>The sandbox for an agent of this project working in <paramref name="workingDirectory"/>, or null when it runs as is.</summary>
     /// <param name="workingDirectory">The project, or the session's worktree (whose repository's git folder is then writable too:
     /// commits land there).</param>
-    /// <exception cref="AgentUnavailableException">The project wants a sandbox and bubblewrap does not work here.</exception>
+    /// <exception cref="ApiProblem">The project wants a sandbox and bubblewrap does not work here (<c>SANDBOX_UNAVAILABLE</c>).</exception>
     public AgentSandbox? For(Project project, string agentId, string workingDirectory)
     {
         // The project as stored: a worktree session's view of it names the worktree as its path.
@@ -41,10 +53,9 @@ public sealed class Sandboxing(ProjectStore projects, PocketCoderOptions options
             return null;
         }
 
-        if (Probe.Value.Bwrap is not { } bwrap)
+        if (_probe.Value.Bwrap is not { } bwrap)
         {
-            throw new AgentUnavailableException(agentId,
-                $"This project's agents run sandboxed, and {Probe.Value.Problem} Install bubblewrap (apt-get install bubblewrap), or set the project's sandbox to none.");
+            throw new ApiProblem(StatusCodes.Status503ServiceUnavailable, ErrorCodes.SandboxUnavailable, Refusal(project)!);
         }
 
         // Other projects are not this agent's business; one inside this project is part of its tree and stays.
@@ -65,14 +76,14 @@ public sealed class Sandboxing(ProjectStore projects, PocketCoderOptions options
     /// <summary>The agent's home of PocketCoder's own (<see cref="AgentHome"/>): one per agent, kept across sessions, in the data folder.</summary>
     public string HomeOf(string agentId) => Path.Combine(options.DataDirectory, "agents", agentId, "home");
 
-    private static (string? Bwrap, string? Problem) ProbeBwrap()
+    private static (string? Bwrap, string? Problem) ProbeBwrap(string? bwrap)
     {
         if (!OperatingSystem.IsLinux())
         {
             return (null, "the sandbox needs Linux (bubblewrap).");
         }
 
-        if (AgentSandbox.FindBwrap() is not { } bwrap)
+        if (bwrap is null || !File.Exists(bwrap))
         {
             return (null, "bubblewrap (bwrap) is not installed.");
         }

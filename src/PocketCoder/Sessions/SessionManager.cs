@@ -448,6 +448,12 @@ public sealed class SessionManager(
 
     private async Task<SessionRunner> StartRunnerAsync(Session session, Project project, IAgentAdapter adapter, bool resume, CancellationToken cancellationToken)
     {
+        // Never quietly without the sandbox the project runs in: the owner installs bubblewrap or chooses "none" for it.
+        if (sandboxing.Refusal(project) is { } refused)
+        {
+            throw new ApiProblem(StatusCodes.Status503ServiceUnavailable, ErrorCodes.SandboxUnavailable, refused);
+        }
+
         var logDirectory = Path.Combine(database.DataDirectory, "logs", "sessions", session.Id);
         // A session in a worktree of its own works there: the agent, the gate's project root and its turn reviews.
         var workingDirectory = worktrees.WorkingDirectory(session.Id, project);

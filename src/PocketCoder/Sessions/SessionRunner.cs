@@ -199,6 +199,7 @@ public sealed class SessionRunner(
     {
         // project.Path is where this session works: the project's folder, or the session's worktree.
         var sandbox = sandboxing.For(project, adapter.Id, project.Path);
+        sessions.SetSandbox(session.Id, sandbox is null ? Sandboxing.None : Sandboxing.Sandboxed);
         if (resume && adapter is IAgentConversations conversations)
         {
             await BringConversationAsync(conversations, sandbox is not null, cancellationToken).ConfigureAwait(false);

@@ -23,7 +23,8 @@ public sealed record Session(
     long LastSeq,
     DateTimeOffset? ArchivedAt = null,
     string? Preview = null,
-    string? Profile = null);
+    string? Profile = null,
+    string? Sandbox = null);
 
 /// <summary>A session a search found, with the words around the match (marked by \u0002 … \u0003).</summary>
 public sealed record SessionMatch(Session Session, string? Snippet);
@@ -45,7 +46,7 @@ public static class SessionStatuses
 /// <summary>Session rows. Every status or mode change goes out as a <c>session.status</c> event in the same transaction.</summary>
 public sealed class SessionStore(Database database, EventLog events, TimeProvider clock)
 {
-    private const string Columns = "id, project_id, agent, model, mode, status, agent_session_id, title, created_at, updated_at, last_seq, archived_at, profile";
+    private const string Columns = "id, project_id, agent, model, mode, status, agent_session_id, title, created_at, updated_at, last_seq, archived_at, profile, sandbox";
     private const string ReadColumns = Columns + ", preview";
     internal const int MaxQuery = 200;
 
@@ -58,7 +59,7 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
         var session = new Session(Guid.NewGuid().ToString(), projectId, agent, model, mode, SessionStatuses.Starting,
             agentSessionId ?? Guid.NewGuid().ToString(), title, now, now, 0, Profile: profile?.Name);
         write.Execute(
-            $"INSERT INTO sessions ({Columns}, instructions, mcp_servers) VALUES ($id, $project, $agent, $model, $mode, $status, $agentSession, $title, $at, $at, 0, NULL, $profile, $instructions, $mcp)",
+            $"INSERT INTO sessions ({Columns}, instructions, mcp_servers) VALUES ($id, $project, $agent, $model, $mode, $status, $agentSession, $title, $at, $at, 0, NULL, $profile, NULL, $instructions, $mcp)",
             ("$id", session.Id), ("$project", projectId), ("$agent", agent), ("$model", model), ("$mode", mode),
             ("$status", session.Status), ("$agentSession", session.AgentSessionId), ("$title", title), ("$at", now.ToDb()),
             ("$profile", profile?.Name), ("$instructions", profile?.Instructions),
@@ -184,6 +185,10 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
         write.Execute("UPDATE sessions SET agent_session_id = $agentSession WHERE id = $id AND agent_session_id <> $agentSession",
             ("$agentSession", agentSessionId), ("$id", id)));
 
+    /// <summary>Records how its agent runs from this start on (<c>sandboxed</c> or <c>none</c>), for the owner to see.</summary>
+    public void SetSandbox(string id, string sandbox) => database.Write(write =>
+        write.Execute("UPDATE sessions SET sandbox = $sandbox WHERE id = $id", ("$sandbox", sandbox), ("$id", id)));
+
     public string Mode(string id) => Column(id, "mode") ?? "ask";
 
     /// <summary>Whether the agent has been sent anything yet: only then is there a conversation to resume.</summary>
@@ -217,6 +222,6 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
 
     private static Session Map(SqliteDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.NullableString(3), r.GetString(4), r.GetString(5), r.GetString(6),
-        r.NullableString(7), r.Time(8), r.Time(9), r.GetInt64(10), r.NullableTime(11), r.FieldCount > 13 ? r.NullableString(13) : null,
-        r.NullableString(12));
+        r.NullableString(7), r.Time(8), r.Time(9), r.GetInt64(10), r.NullableTime(11), r.FieldCount > 14 ? r.NullableString(14) : null,
+        r.NullableString(12), r.NullableString(13));
 }

@@ -76,14 +76,15 @@ public sealed class AgentWorld : IAsyncDisposable
         });
 
     /// <param name="prepareData">Writes into the data folder before the server starts (e.g. agents.json).</param>
+    /// <param name="bubblewrap">The bubblewrap the server sandboxes agents with (one that does not work, say); bwrap from PATH when null.</param>
     public static async Task<AgentWorld> StartAsync(string agent, Func<FakeModelServer, string, IReadOnlyDictionary<string, AgentCommand>> agents,
-        TimeProvider? clock = null, Action<string, FakeModelServer, string>? prepareData = null, TimeSpan? pauseWaitingAfter = null)
+        TimeProvider? clock = null, Action<string, FakeModelServer, string>? prepareData = null, TimeSpan? pauseWaitingAfter = null, string? bubblewrap = null)
     {
         var model = await FakeModelServer.StartAsync();
         var home = TempPaths.NewDirectory("pc-home");
         var data = TempPaths.NewDirectory("pc-data");
         prepareData?.Invoke(data, model, home);
-        var server = await TestServer.StartAsync(data, agents(model, home), clock, pauseWaitingAfter: pauseWaitingAfter);
+        var server = await TestServer.StartAsync(data, agents(model, home), clock, pauseWaitingAfter: pauseWaitingAfter, bubblewrap: bubblewrap);
         var phone = await server.PairAsync();
         var repository = TempPaths.NewGitRepository();
         var project = await phone.Http.PostOkAsync("/api/projects", new { path = repository, name = "demo" });

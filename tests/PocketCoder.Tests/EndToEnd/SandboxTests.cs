@@ -145,6 +145,37 @@ public sealed class SandboxTests
         Assert.DoesNotContain(server.ToString(System.Globalization.CultureInfo.InvariantCulture), processes);
         Assert.True(processes.Count < 20, $"the sandbox sees {processes.Count} processes: the machine's, not its own");
         Assert.DoesNotContain("SQLite format", await SeenAsync(world, "via-proc.txt"), StringComparison.Ordinal);
+        // And the session says how its agent runs.
+        Assert.All((await world.Http.GetOkAsync("/api/sessions")).EnumerateArray(), s => Assert.Equal("sandboxed", s.GetProperty("sandbox").GetString()));
+    }
+
+    /// <summary>
+    /// The sandbox never silently disappears: without a working bubblewrap a project (sandboxed by default) starts no session, and
+    /// the project and health say why and what to do; the owner's choice of none for it runs its agents, and each session says how
+    /// its agent runs.
+    /// </summary>
+    [Fact]
+    public async Task NoWorkingBubblewrap_ASandboxedProjectStartsNothingAndSaysWhy_UntilTheOwnerChoosesNone()
+    {
+        await using var world = await AgentWorld.StartAsync("claude-code", ClaudeCli.Against, bubblewrap: "/nonexistent/bwrap");
+        var project = await world.Http.GetOkAsync($"/api/projects/{world.ProjectId}");
+        Assert.Equal("sandboxed", project.GetProperty("sandbox").GetString());
+        Assert.Contains("apt-get install bubblewrap", project.GetProperty("sandboxProblem").GetString(), StringComparison.Ordinal);
+        var health = await world.Http.GetOkAsync("/api/health");
+        Assert.Equal("unavailable", health.GetProperty("sandbox").GetString());
+        Assert.Contains(health.GetProperty("warnings").EnumerateArray(), w => w.GetString()!.Contains("bubblewrap", StringComparison.Ordinal));
+
+        var refused = await world.Http.PostAsJsonAsync($"/api/projects/{world.ProjectId}/sessions", new { agent = "claude-code", prompt = "hello" });
+        await ApiAssert.ProblemAsync(refused, System.Net.HttpStatusCode.ServiceUnavailable, "SANDBOX_UNAVAILABLE");
+        Assert.Empty(world.Model.Requests);
+
+        project = await ApiAssert.OkJsonAsync(await world.Http.PatchAsJsonAsync($"/api/projects/{world.ProjectId}", new { sandbox = "none" }));
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, project.GetProperty("sandboxProblem").ValueKind);
+        world.Model.Enqueue(ScriptedReply.Text("Hello, unsandboxed."));
+        var sessionId = await world.StartSessionAsync("hello");
+        await using var events = await world.EventsAsync(sessionId);
+        await events.WaitForAsync("turn.completed");
+        Assert.Equal("none", (await world.SessionAsync(sessionId)).GetProperty("sandbox").GetString());
     }
 
     [Fact]

@@ -54,7 +54,8 @@ public sealed class TestServer : IAsyncDisposable
         TlsCertificate? certificate = null,
         PocketCoder.Reach.Hub.HubMembership? hub = null,
         PocketCoder.Reach.Acme.AcmeSettings? acme = null,
-        TimeSpan? pauseWaitingAfter = null)
+        TimeSpan? pauseWaitingAfter = null,
+        string? bubblewrap = null)
     {
         var ownsData = dataDirectory is null;
         dataDirectory ??= TempPaths.NewDirectory("pc-data");
@@ -80,6 +81,7 @@ public sealed class TestServer : IAsyncDisposable
             LiveApiDocument = liveApiDocument,
             TerminalEnvironment = new Dictionary<string, string?> { ["HOME"] = terminalHome },
             PauseWaitingAfter = pauseWaitingAfter ?? TimeSpan.FromMinutes(5),
+            Bubblewrap = bubblewrap,
         };
         var app = PocketCoderServer.Build(options, clock);
         await app.StartAsync();

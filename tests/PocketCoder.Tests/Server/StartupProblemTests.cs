@@ -167,13 +167,13 @@ public sealed class StartupProblemTests : IDisposable
     }
 
     [Fact]
-    public async Task Doctor_SaysWhatNewProjectsGet_AsTheSandboxProbeFoundIt()
+    public async Task Doctor_SaysWhetherAgentsRunSandboxed_AsTheSandboxProbeFoundIt()
     {
         var (_, text) = await DoctorAsync(File("data"));
 
-        Assert.Contains(Sandboxing.DefaultMode == Sandboxing.Sandboxed
-            ? "ok   sandbox: new projects run their agents sandboxed (bubblewrap)"
-            : $"FIX  sandbox: new projects run their agents unsandboxed: {Sandboxing.Problem}", text, StringComparison.Ordinal);
+        Assert.Contains(Sandboxing.MachineProblem is null
+            ? "ok   sandbox: bubblewrap works; agents run sandboxed unless a project is set to none"
+            : $"FIX  sandbox: unavailable: {Sandboxing.MachineProblem}", text, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -185,9 +185,10 @@ public sealed class StartupProblemTests : IDisposable
         var (exit, output, _) = await PocketCoderAsync(new Dictionary<string, string> { ["PATH"] = path }, "doctor", "--data", File("data"));
 
         Assert.Equal(1, exit);
-        Assert.Contains("FIX  sandbox: new projects run their agents unsandboxed: bubblewrap (bwrap) is not installed.\n", output, StringComparison.Ordinal);
+        Assert.Contains("FIX  sandbox: unavailable: bubblewrap (bwrap) is not installed. Sessions of sandboxed projects (the default) do not start\n",
+            output, StringComparison.Ordinal);
         Assert.Contains("apt-get install bubblewrap", output, StringComparison.Ordinal);
-        Assert.Contains("set its sandbox to none", output, StringComparison.Ordinal);
+        Assert.Contains("set a project's sandbox to none", output, StringComparison.Ordinal);
     }
 
     private static void AssertStoppedWithOneLine(int exit, string output, string error, params string[] names)
