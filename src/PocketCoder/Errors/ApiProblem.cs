@@ -66,6 +66,8 @@ public static class ErrorCodes
     public const string InvalidRef = "INVALID_REF";
     public const string GitFailed = "GIT_FAILED";
     public const string GitIdentityMissing = "GIT_IDENTITY_MISSING";
+    public const string GitRedirected = "GIT_REDIRECTED";
+    public const string GitProgramRefused = "GIT_PROGRAM_REFUSED";
     public const string WorktreeNotFound = "WORKTREE_NOT_FOUND";
     public const string WorktreeUnavailable = "WORKTREE_UNAVAILABLE";
     public const string MergeConflict = "MERGE_CONFLICT";

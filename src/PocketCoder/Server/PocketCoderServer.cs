@@ -133,6 +133,7 @@ public static class PocketCoderServer
         services.AddSingleton<AgentHealthCache>();
         services.AddSingleton<Workspace.WorkspaceRoots>();
         services.AddSingleton<WorkspaceFiles>();
+        services.AddSingleton<GitLocations>();
         services.AddSingleton<GitCli>();
         services.AddSingleton<GitWorkspace>();
         services.AddSingleton<WorktreeSnapshots>();

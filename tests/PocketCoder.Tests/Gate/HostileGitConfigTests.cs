@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using PocketCoder.Tests.Infrastructure;
 using PocketCoder.Tests.Workspace;
 
@@ -111,6 +112,8 @@ public sealed class HostileGitConfigTests
             File.SetUnixFileMode(evil, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             WorkspaceWorld.Git(clone, "config", "remote.origin.url", "ssh://example.invalid/repo");
             WorkspaceWorld.Git(clone, "config", "core.sshCommand", evil);
+            // A protocol's own allow outranks the general one: it must not open what the app closed.
+            WorkspaceWorld.Git(clone, "config", "protocol.ssh.allow", "always");
 
             await using var world = await WorkspaceWorld.StartAsync(clone);
             var response = await world.Http.GetAsync($"{world.Api}/git/file-base?path=README.md");
@@ -124,5 +127,114 @@ public sealed class HostileGitConfigTests
             TempPaths.Delete(source);
             TempPaths.Delete(Path.GetDirectoryName(clone)!);
         }
+    }
+
+    /// <summary>
+    /// A <c>commondir</c> file in the repository's git folder makes git take config, hooks and refs from the folder it names
+    /// (here one with core.fsmonitor, core.sshCommand and an ssh remote). Only linked worktrees' folders have one: the app's
+    /// git refuses the repository, saying why, and runs nothing it names.
+    /// </summary>
+    [Fact]
+    public async Task GitFolderRedirected_CommondirPlanted_RefusedAndNothingItNamesRuns()
+    {
+        var markers = TempPaths.NewDirectory("pc-markers");
+        var remote = TempPaths.NewDirectory("pc-remote");
+        await using var world = await WorkspaceWorld.StartAsync();
+        try
+        {
+            var repo = world.Repository;
+            WorkspaceWorld.Git(remote, "init", "-q", "--bare", "-b", "main");
+            WorkspaceWorld.Git(repo, "remote", "add", "origin", remote);
+            WorkspaceWorld.Git(repo, "push", "-q", "-u", "origin", "main");
+            var evil = Path.Combine(markers, "evil.git");
+            WorkspaceWorld.Git(markers, "clone", "-q", "--bare", repo, evil);
+            foreach (var (key, value) in new[]
+            {
+                ("core.bare", "false"), ("core.fsmonitor", Script(markers, "fsmonitor")), ("core.sshCommand", Script(markers, "ssh")),
+                ("remote.origin.url", "ssh://pocketcoder.invalid/repo"), ("branch.main.remote", "origin"), ("branch.main.merge", "refs/heads/main"),
+            })
+            {
+                WorkspaceWorld.Git(evil, "config", key, value);
+            }
+
+            WorkspaceWorld.Git(evil, "update-ref", "refs/remotes/origin/main", "main");
+            File.WriteAllText(Path.Combine(repo, ".git", "commondir"), evil + "\n");
+
+            var status = await ApiAssert.ProblemAsync(await world.Http.GetAsync($"{world.Api}/git/status"), System.Net.HttpStatusCode.Conflict, "GIT_REDIRECTED");
+            Assert.Contains("commondir", status.GetProperty("detail").GetString(), StringComparison.Ordinal);
+            await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync($"{world.Api}/git/push", new { }), System.Net.HttpStatusCode.Conflict, "GIT_REDIRECTED");
+            Assert.Empty(Directory.GetFiles(markers, "ran-*"));
+        }
+        finally
+        {
+            TempPaths.Delete(markers);
+            TempPaths.Delete(remote);
+        }
+    }
+
+    /// <summary>
+    /// Push talks to a remote with the owner's own ssh and credential set-up, never a program the repository's config names:
+    /// a receive-pack command (run locally for a remote on this machine), a URL rewritten to the <c>ext::</c> transport the
+    /// config allows, an ssh command, a credential helper, an upload-pack.
+    /// </summary>
+    [Fact]
+    public async Task Push_ProgramsTheRepositoryConfigNames_NoneRuns()
+    {
+        var markers = TempPaths.NewDirectory("pc-markers");
+        var remote = TempPaths.NewDirectory("pc-remote");
+        await using var world = await WorkspaceWorld.StartAsync();
+        try
+        {
+            var repo = world.Repository;
+            WorkspaceWorld.Git(remote, "init", "-q", "--bare", "-b", "main");
+            WorkspaceWorld.Git(repo, "remote", "add", "origin", remote);
+            WorkspaceWorld.Git(repo, "push", "-q", "-u", "origin", "main");
+            var push = $"{world.Api}/git/push";
+
+            WorkspaceWorld.Git(repo, "config", "remote.origin.receivepack", Script(markers, "receivepack"));
+            WorkspaceWorld.Git(repo, "commit", "-q", "--allow-empty", "-m", "one");
+            await world.Http.PostOkAsync(push, new { });
+            Assert.Equal(WorkspaceWorld.Git(repo, "rev-parse", "main").Trim(), WorkspaceWorld.Git(remote, "rev-parse", "main").Trim());
+            WorkspaceWorld.Git(repo, "config", "--unset", "remote.origin.receivepack");
+
+            WorkspaceWorld.Git(repo, "config", "protocol.ext.allow", "always");
+            WorkspaceWorld.Git(repo, "config", $"url.ext::{Script(markers, "ext")}.insteadOf", remote);
+            await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync(push, new { }), System.Net.HttpStatusCode.Conflict, "GIT_FAILED");
+            WorkspaceWorld.Git(repo, "config", "--remove-section", $"url.ext::{Script(markers, "ext")}");
+
+            WorkspaceWorld.Git(repo, "config", "remote.origin.url", "ssh://pocketcoder.invalid/repo");
+            WorkspaceWorld.Git(repo, "config", "core.sshCommand", Script(markers, "ssh"));
+            var refused = await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync(push, new { }), System.Net.HttpStatusCode.Conflict, "GIT_PROGRAM_REFUSED");
+            Assert.Contains("core.sshcommand", refused.GetProperty("detail").GetString(), StringComparison.OrdinalIgnoreCase);
+            WorkspaceWorld.Git(repo, "config", "--unset", "core.sshCommand");
+            WorkspaceWorld.Git(repo, "config", "remote.origin.url", remote);
+
+            foreach (var (key, value) in new[]
+            {
+                ("credential.helper", "!" + Script(markers, "credential")), ("credential.https://example.invalid.helper", "!" + Script(markers, "credential")),
+                ("remote.origin.uploadpack", Script(markers, "uploadpack")),
+            })
+            {
+                WorkspaceWorld.Git(repo, "config", key, value);
+                await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync(push, new { }), System.Net.HttpStatusCode.Conflict, "GIT_PROGRAM_REFUSED");
+                WorkspaceWorld.Git(repo, "config", "--unset", key);
+            }
+
+            Assert.Empty(Directory.GetFiles(markers, "ran-*"));
+        }
+        finally
+        {
+            TempPaths.Delete(markers);
+            TempPaths.Delete(remote);
+        }
+    }
+
+    /// <summary>A script that leaves <c>ran-NAME</c> in <paramref name="markers"/> and fails.</summary>
+    private static string Script(string markers, string name)
+    {
+        var path = Path.Combine(markers, name + ".sh");
+        File.WriteAllText(path, $"#!/bin/sh\ntouch '{markers}'/ran-{name}\nexit 1\n");
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return path;
     }
 }

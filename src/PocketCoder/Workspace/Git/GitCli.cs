@@ -6,12 +6,13 @@ namespace PocketCoder.Workspace.Git;
 /// <summary>
 /// Runs the git CLI in a project through <see cref="ChildProcess"/>. Arguments are a list (never a shell
 /// string); the environment forbids prompts, pagers and editors, so git can only finish or fail.
+/// git is told where the repository's metadata is (<see cref="GitLocations"/>), never left to follow a pointer in it.
 /// The project's own configuration is written by whoever (or whichever agent) last edited <c>.git/config</c>,
 /// so every setting that makes git run a program is overridden on the command line, which beats every
 /// config file: fsmonitor, hooks, signing and signature checks, external diff and textconv, and each filter
-/// driver the configuration names.
+/// driver the configuration names; a push runs the owner's ssh and credential helpers, never the repository's.
 /// </summary>
-public sealed class GitCli
+public sealed class GitCli(GitLocations locations)
 {
     public const int OutputLimit = 2 * 1024 * 1024;
 
@@ -29,7 +30,16 @@ public sealed class GitCli
         ["LC_ALL"] = "C",
         // An external diff program named by the server's own environment is no more welcome than the repo's.
         ["GIT_EXTERNAL_DIFF"] = null,
+        // Set for a repository PocketCoder knows the layout of (WithLocation); otherwise git finds it from the folder.
+        ["GIT_DIR"] = null,
+        ["GIT_COMMON_DIR"] = null,
+        ["GIT_WORK_TREE"] = null,
     };
+
+    // The transports a push may use; a repository's own config can allow others (protocol.ext.allow, a remote helper's
+    // protocol) and rewrite its remote's URL to them (url.*.insteadOf), but GIT_ALLOW_PROTOCOL overrides every such setting.
+    // Not git://, whose core.gitProxy is a program the config names.
+    private const string PushProtocols = "file:ssh:https:http";
 
     // "-c" outranks system, global, repository and included config, and git passes it on to the git
     // processes it starts itself. An empty hooks path has no hooks in it; signing would run gpg.program.
@@ -71,12 +81,23 @@ public sealed class GitCli
             verb.Add("--ignore-submodules=dirty");
         }
 
-        // Only a push (which the owner asked for) talks to a remote with the owner's ssh and credential set-up.
-        // Anything else that would (a partial clone's lazy fetch during diff or checkout) runs no transport at all,
-        // so no core.sshCommand, credential helper or remote helper the repository names.
-        string[] transport = arguments[0] == "push" ? [] : ["-c", "protocol.allow=never", "-c", "credential.helper="];
+        var push = arguments[0] == "push";
+        var environment = WithLocation(new Dictionary<string, string?>(Environment, StringComparer.Ordinal), locations.Find(directory));
+        // Only a push (which the owner asked for) talks to a remote, with the owner's ssh and credential set-up (refused
+        // where the repository's own config names a program for them). Anything else that would (a partial clone's lazy
+        // fetch during diff or checkout) runs no transport at all, so no core.sshCommand, credential helper or remote helper.
+        environment["GIT_ALLOW_PROTOCOL"] = push ? PushProtocols : "";
+        string[] transport = ["-c", "credential.helper="];
+        if (push)
+        {
+            // A signed push would run gpg.program, negotiation the remote's upload-pack, and a submodule push its own config's
+            // programs. The receive-pack runs on this machine for a remote that is a folder here: git's own, not remote.*.receivepack.
+            transport = ["-c", "push.gpgSign=false", "-c", "push.negotiate=false", "-c", "push.recurseSubmodules=no"];
+            verb.Add("--receive-pack=git-receive-pack");
+            await RefuseRepositoryProgramsAsync(directory, environment, cancellationToken);
+        }
 
-        var environment = await WithFiltersEmptiedAsync(directory, cancellationToken);
+        await EmptyFiltersAsync(directory, environment, cancellationToken);
         if (indexFile is not null)
         {
             environment["GIT_INDEX_FILE"] = indexFile;
@@ -98,18 +119,62 @@ public sealed class GitCli
         return result;
     }
 
+    /// <summary>The repository's folders, given to git so that it follows none of the pointers in them.</summary>
+    private static Dictionary<string, string?> WithLocation(Dictionary<string, string?> environment, GitLocation? location)
+    {
+        if (location is not null)
+        {
+            environment["GIT_DIR"] = location.GitDir;
+            environment["GIT_COMMON_DIR"] = location.CommonDir;
+            environment["GIT_WORK_TREE"] = location.WorkTree;
+        }
+
+        return environment;
+    }
+
+    // Programs a push runs as its config says: the ssh command, the credential helpers (also per URL, credential.<url>.helper),
+    // and the upload-pack a partial clone's lazy fetch of a missing object starts on this machine for a remote that is a folder
+    // here. Only the repository's own scopes (its config and config.worktree, with what they include) are refused.
+    private const string ProgramKeys = @"^(core\.sshcommand|credential\..*helper|remote\..*\.uploadpack)$";
+
+    /// <summary>
+    /// Refuses a push while the repository's own config names a program for it: the owner's global and system config, and the
+    /// server's environment (GIT_SSH_COMMAND), name the ones a push may run. Refused, not overridden: pushing as someone else
+    /// than the owner set up for this repository would fail in a way that says nothing of why.
+    /// </summary>
+    private static async Task RefuseRepositoryProgramsAsync(string directory, IReadOnlyDictionary<string, string?> environment,
+        CancellationToken cancellationToken)
+    {
+        var spec = new ProcessSpec("git", ["-c", "core.fsmonitor=false", "config", "--show-scope", "-z", "--get-regexp", ProgramKeys], directory,
+            environment, StderrLogPath: null);
+        var result = await ChildProcess.RunAsync(spec, OutputLimit, TimeSpan.FromSeconds(30), cancellationToken);
+        // "-z --show-scope" prints "scope\0key\nvalue\0" per entry.
+        var fields = result.Stdout.Split('\0');
+        for (var i = 0; i + 1 < fields.Length; i += 2)
+        {
+            var entry = fields[i + 1].Split('\n', 2);
+            // Its value is not repeated: a helper can carry a token.
+            if (fields[i] is "local" or "worktree" && entry is [var key, { Length: > 0 }])
+            {
+                throw ApiProblem.Conflict(ErrorCodes.GitProgramRefused,
+                    $"The repository's own config sets {key}: a program git would run to push. PocketCoder's push runs only what your " +
+                    "global config (~/.gitconfig) or the server's environment names, never what a repository does. Move the setting to your " +
+                    "global config (under [includeIf \"gitdir:…\"] to keep it to this repository), or push from a terminal.");
+            }
+        }
+    }
+
     /// <summary>
     /// A filter driver (clean, smudge, process) is any program the config names under <c>filter.NAME</c>, and
     /// .gitattributes picks which. Reading the config runs nothing, so we read every driver name it defines (all
     /// scopes, includes followed) and empty each command: git then passes the content through unchanged. The
     /// overrides go through GIT_CONFIG_KEY_n/VALUE_n, which carry any name verbatim (a "-c" would split at '=').
     /// </summary>
-    private static async Task<Dictionary<string, string?>> WithFiltersEmptiedAsync(string directory, CancellationToken cancellationToken)
+    private static async Task EmptyFiltersAsync(string directory, Dictionary<string, string?> environment, CancellationToken cancellationToken)
     {
-        var spec = new ProcessSpec("git", ["-c", "core.fsmonitor=false", "config", "-z", "--get-regexp", @"^filter\."], directory, Environment,
+        var spec = new ProcessSpec("git", ["-c", "core.fsmonitor=false", "config", "-z", "--get-regexp", @"^filter\."], directory, environment,
             StderrLogPath: null);
         var result = await ChildProcess.RunAsync(spec, OutputLimit, TimeSpan.FromSeconds(30), cancellationToken);
-        var environment = new Dictionary<string, string?>(Environment, StringComparer.Ordinal);
         var names = new HashSet<string>(StringComparer.Ordinal);
         var count = 0;
         foreach (var entry in result.Stdout.Split('\0', StringSplitOptions.RemoveEmptyEntries))
@@ -131,7 +196,6 @@ public sealed class GitCli
         }
 
         environment["GIT_CONFIG_COUNT"] = count.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return environment;
     }
 
     /// <summary>Runs git and throws <c>GIT_FAILED</c> (with git's own words) unless it succeeded.</summary>
