@@ -9,9 +9,9 @@ namespace PocketCoder.Agents.Processes;
 /// with the server (<see cref="Isolation"/>).
 /// </summary>
 /// <param name="Bwrap">The bubblewrap executable.</param>
-/// <param name="Writable">The folders the agent works in (the project, or the session's worktree and its repository's git folder).</param>
+/// <param name="Writable">The folders the agent works in (the project, or the session's worktree and what its branch needs of the repository's git folder).</param>
 /// <param name="Hidden">Folders that must not be seen at all (PocketCoder's data folder, the other projects).</param>
-/// <param name="Protected">Paths inside the writable folders that stay read-only (a repository's hooks and config).</param>
+/// <param name="Protected">Paths inside the writable folders that stay read-only (a repository's git folder, or the pointers git follows).</param>
 /// <param name="Home">The agent's home of PocketCoder's own (<see cref="AgentHome.Root"/>), whose copies stand in for its state folders.</param>
 public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, IReadOnlyList<string> Hidden, IReadOnlyList<string> Protected,
     string Home)

@@ -5,6 +5,8 @@ using PocketCoder.Agents.Processes;
 using PocketCoder.Errors;
 using PocketCoder.Projects;
 using PocketCoder.Server;
+using PocketCoder.Workspace.Git;
+using PocketCoder.Workspace.Worktrees;
 
 namespace PocketCoder.Sessions;
 
@@ -14,7 +16,7 @@ namespace PocketCoder.Sessions;
 /// session (<c>SANDBOX_UNAVAILABLE</c>), and the project, health, <c>doctor</c> and <c>status</c> say why and what the owner can do:
 /// install bubblewrap, or choose to run that project unsandboxed.
 /// </summary>
-public sealed class Sandboxing(ProjectStore projects, PocketCoderOptions options)
+public sealed class Sandboxing(ProjectStore projects, PocketCoderOptions options, GitLocations git)
 {
     public const string Sandboxed = "sandboxed";
     public const string None = "none";
@@ -41,8 +43,8 @@ public sealed class Sandboxing(ProjectStore projects, PocketCoderOptions options
         : null;
 
     /// <summary>The sandbox for an agent of this project working in <paramref name="workingDirectory"/>, or null when it runs as is.</summary>
-    /// <param name="workingDirectory">The project, or the session's worktree (whose repository's git folder is then writable too:
-    /// commits land there).</param>
+    /// <param name="workingDirectory">The project, or the session's worktree (whose branch, and the objects its commits add, are
+    /// then writable too).</param>
     /// <exception cref="ApiProblem">The project wants a sandbox and bubblewrap does not work here (<c>SANDBOX_UNAVAILABLE</c>).</exception>
     public AgentSandbox? For(Project project, string agentId, string workingDirectory)
     {
@@ -62,15 +64,44 @@ public sealed class Sandboxing(ProjectStore projects, PocketCoderOptions options
         var others = projects.List()
             .Where(p => p.Id != project.Id && !RealPath.IsWithin(p.Path, workingDirectory) && !RealPath.IsWithin(workingDirectory, p.Path))
             .Select(p => p.Path);
-        var gitFolder = Path.Combine(project.Path, ".git");
-        // The git folder is bound on its own too: a mount point cannot be renamed away (taking the read-only binds below with it).
-        IReadOnlyList<string> writable = Directory.Exists(gitFolder) && new DirectoryInfo(gitFolder).LinkTarget is null
-            ? [workingDirectory, gitFolder]
-            : [workingDirectory];
-        // What would make the owner's own git run a program later, outside the sandbox: a hook, or a setting such as
-        // core.hooksPath, core.fsmonitor or a filter driver (in config or info/attributes). It stays as it is.
-        string[] protectedPaths = [Path.Combine(gitFolder, "hooks"), Path.Combine(gitFolder, "config"), Path.Combine(gitFolder, "info", "attributes")];
-        return new AgentSandbox(bwrap, writable, [options.DataDirectory, .. others], protectedPaths, HomeOf(agentId));
+        // The repository's git metadata (docs/security.md, "Git metadata"). In the project's own folder it is read-only whole: a
+        // folder git writes its index and HEAD to can be given any file, present or not, such as a commondir sending the owner's git
+        // to a config of the agent's. On a branch of its own, the agent's git writes what that branch needs.
+        var (writable, protectedPaths) = workingDirectory != project.Path && git.Find(workingDirectory) is { Branch: { } branch } worktree
+            ? OwnBranch(worktree, branch)
+            : ([], [Path.Combine(workingDirectory, ".git")]);
+        return new AgentSandbox(bwrap, [workingDirectory, .. writable], [options.DataDirectory, .. others], protectedPaths, HomeOf(agentId));
+    }
+
+    /// <summary>
+    /// What a session on a branch of its own may write of the repository's git metadata: the objects its commits add, its
+    /// worktree's own git folder, and its branch's ref folder with its reflog. Everything else of the repository's git folder
+    /// stays as it is, as do the pointers git follows (the worktree's <c>.git</c> file, its folder's <c>commondir</c> and
+    /// <c>gitdir</c>, <c>objects/info/alternates</c>): no other ref moves, and nothing is planted that the owner's git would
+    /// read or run.
+    /// </summary>
+    private static (IReadOnlyList<string> Writable, IReadOnlyList<string> Protected) OwnBranch(GitLocation worktree, string branch)
+    {
+        var common = worktree.CommonDir;
+        // Bound read-only, so made where missing (an empty folder is what git init makes; an empty config.worktree is read as no settings).
+        var objectsInfo = Directory.CreateDirectory(Path.Combine(common, "objects", "info")).FullName;
+        var worktreeConfig = Path.Combine(worktree.GitDir, "config.worktree");
+        if (!File.Exists(worktreeConfig))
+        {
+            File.WriteAllText(worktreeConfig, "");
+        }
+
+        List<string> writable = [Path.Combine(common, "objects"), worktree.GitDir];
+        // A ref is written as a lock file renamed over it, so its whole folder must be writable: the session's own (a branch of
+        // an older session shares one, and stays read-only: what it left is committed when it is merged).
+        if (SessionWorktrees.RefFolder(branch) is { } folder)
+        {
+            writable.Add(Directory.CreateDirectory(Path.Combine(common, "refs", "heads", folder)).FullName);
+            writable.Add(Directory.CreateDirectory(Path.Combine(common, "logs", "refs", "heads", folder)).FullName);
+        }
+
+        return (writable, [Path.Combine(worktree.WorkTree, ".git"), objectsInfo, Path.Combine(worktree.GitDir, "commondir"),
+            Path.Combine(worktree.GitDir, "gitdir"), worktreeConfig]);
     }
 
     /// <summary>The agent's home of PocketCoder's own (<see cref="AgentHome"/>): one per agent, kept across sessions, in the data folder.</summary>

@@ -178,6 +178,112 @@ public sealed class SandboxTests
         Assert.Equal("none", (await world.SessionAsync(sessionId)).GetProperty("sandbox").GetString());
     }
 
+    /// <summary>
+    /// An allowed command builds a git folder of its own with programs in its config (core.fsmonitor, core.sshCommand and an
+    /// ssh remote) and tries every file that would make git take its config, objects or attributes from elsewhere. None
+    /// lands: the app's status, diff and Push, and the owner's own plain git afterwards, run none of it.
+    /// </summary>
+    [Fact]
+    public async Task AllowedCommands_CannotRedirectGitMetadata_NeitherTheAppsGitNorTheOwnersRunsThePlantedPrograms()
+    {
+        await using var world = await StartAsync("claude-code");
+        var markers = TempPaths.NewDirectory("pc-markers");
+        var remote = TempPaths.NewDirectory("pc-remote");
+        try
+        {
+            TempPaths.Git(remote, "init", "-q", "--bare", "-b", "main");
+            TempPaths.Git(world.Repository, "remote", "add", "origin", remote);
+            TempPaths.Git(world.Repository, "push", "-q", "-u", "origin", "main");
+            var exclude = await File.ReadAllTextAsync(Path.Combine(world.Repository, ".git", "info", "exclude"));
+
+            await RunAsync(world, "claude-code",
+                PlantGitFolder("evil.git", markers),
+                "echo \"$PWD/evil.git\" > .git/commondir; true",
+                "mkdir -p .git/objects/info; echo \"$PWD/evil.git/objects\" > .git/objects/info/alternates; true",
+                "echo 'seen/' >> .git/info/exclude; echo '* filter=evil' >> .git/info/attributes; true",
+                $"git config -f .git/config.worktree core.fsmonitor 'touch {markers}/ran-worktree-config; false'; true",
+                "mkdir -p .git/modules/sub && cp evil.git/config .git/modules/sub/config; true");
+
+            var git = Path.Combine(world.Repository, ".git");
+            foreach (var planted in new[] { "commondir", "config.worktree", "objects/info/alternates", "info/attributes", "modules" })
+            {
+                Assert.False(File.Exists(Path.Combine(git, planted)) || Directory.Exists(Path.Combine(git, planted)), $"a command planted .git/{planted}");
+            }
+
+            Assert.Equal(exclude, await File.ReadAllTextAsync(Path.Combine(git, "info", "exclude")));
+            var api = $"/api/projects/{world.ProjectId}/git";
+            Assert.Equal("main", (await world.Http.GetOkAsync($"{api}/status")).GetProperty("branch").GetString());
+            await world.Http.GetOkAsync($"{api}/diff");
+            Assert.Equal("origin/main", (await world.Http.PostOkAsync($"{api}/push", new { })).GetProperty("upstream").GetString());
+            // The owner, at the machine, afterwards: plain git as anyone types it.
+            TempPaths.Git(world.Repository, "status");
+            TempPaths.Git(world.Repository, "diff");
+            Assert.Empty(Directory.GetFiles(markers));
+        }
+        finally
+        {
+            TempPaths.Delete(markers);
+            TempPaths.Delete(remote);
+        }
+    }
+
+    /// <summary>
+    /// A session on a branch of its own commits there, and nothing else of the repository moves: no branch, tag or base
+    /// changed by its commands, no redirect planted in the shared git folder or its own. The app's git in its worktree
+    /// goes by where the worktree was made, not by the worktree's own <c>.git</c> file, and Merge commits only to its branch.
+    /// </summary>
+    [Fact]
+    public async Task WorktreeSession_CommitsOnItsOwnBranch_ButCannotTouchTheRestOfTheRepository()
+    {
+        await using var world = await StartAsync("claude-code");
+        var markers = TempPaths.NewDirectory("pc-markers");
+        try
+        {
+            var main = TempPaths.Git(world.Repository, "rev-parse", "main");
+            var session = await RunAsync(world, "claude-code", worktree: true, commands:
+            [
+                "echo mine > mine.txt && git add mine.txt && git -c user.name=Agent -c user.email=agent@example.invalid commit -q -m mine",
+                "git branch planted; git tag planted-tag; git update-ref refs/heads/main HEAD; git push -q . HEAD:refs/heads/pushed; true",
+                PlantGitFolder("evil.git", markers),
+                "c=$(git rev-parse --path-format=absolute --git-common-dir); d=$(git rev-parse --absolute-git-dir); " +
+                "echo \"$PWD/evil.git\" > \"$c/commondir\"; echo \"$PWD/evil.git\" > \"$d/commondir\"; printf 'gitdir: %s\\n' \"$PWD/evil.git\" > .git; true",
+            ]);
+            var worktree = await world.Http.GetOkAsync($"/api/sessions/{session}/worktree");
+            var branch = worktree.GetProperty("branch").GetString()!;
+            var path = worktree.GetProperty("path").GetString()!;
+
+            Assert.Equal("mine", TempPaths.Git(world.Repository, "log", "-1", "--format=%s", branch));
+            Assert.Equal("", TempPaths.Git(world.Repository, "branch", "--list", "planted", "pushed"));
+            Assert.Equal("", TempPaths.Git(world.Repository, "tag", "--list"));
+            Assert.Equal(main, TempPaths.Git(world.Repository, "rev-parse", "main"));
+            Assert.False(File.Exists(Path.Combine(world.Repository, ".git", "commondir")), "a command planted the repository's commondir");
+            Assert.Equal("../..", File.ReadAllText(Path.Combine(world.Repository, ".git", "worktrees", session, "commondir")).Trim());
+            Assert.Equal($"gitdir: {Path.Combine(world.Repository, ".git", "worktrees", session)}", File.ReadAllText(Path.Combine(path, ".git")).Trim());
+
+            // Had anything rewritten the worktree's .git file (here the test, as an unsandboxed agent could), the app's git would
+            // still work in the git folder it made for the session: its branch, not the planted folder's, and no upstream to push to.
+            File.WriteAllText(Path.Combine(path, ".git"), $"gitdir: {Path.Combine(path, "evil.git")}\n");
+            var api = $"/api/projects/{world.ProjectId}/git";
+            Assert.Equal(branch, (await world.Http.GetOkAsync($"{api}/status?session={session}")).GetProperty("branch").GetString());
+            await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync($"{api}/push?session={session}", new { }), System.Net.HttpStatusCode.Conflict, "NO_UPSTREAM");
+            TempPaths.Git(world.Repository, "status");
+            Assert.Empty(Directory.GetFiles(markers));
+
+            // Its agent's git can point the worktree's HEAD at another branch (its own folder in .git/worktrees stays writable): Merge
+            // then commits nothing it left uncommitted there, and the base stays as it was.
+            File.WriteAllText(Path.Combine(world.Repository, ".git", "worktrees", session, "HEAD"), "ref: refs/heads/main\n");
+            File.WriteAllText(Path.Combine(path, "left.txt"), "left\n");
+            await ApiAssert.OkJsonAsync(await world.Http.PutAsJsonAsync($"/api/projects/{world.ProjectId}/git/identity", new { name = "Owner", email = "owner@example.invalid" }));
+            await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync($"/api/sessions/{session}/worktree/merge", new { }),
+                System.Net.HttpStatusCode.Conflict, "WORKTREE_UNAVAILABLE");
+            Assert.Equal(main, TempPaths.Git(world.Repository, "rev-parse", "main"));
+        }
+        finally
+        {
+            TempPaths.Delete(markers);
+        }
+    }
+
     [Fact]
     public async Task SandboxOff_TheSameReadSucceeds()
     {
@@ -230,8 +336,29 @@ public sealed class SandboxTests
 
     private static Task<string> SeenAsync(AgentWorld world, string name) => File.ReadAllTextAsync(Path.Combine(world.Repository, "seen", name));
 
-    /// <summary>One turn in which the agent runs each command, every one allowed.</summary>
-    private static async Task RunAsync(AgentWorld world, string agent, params string[] commands)
+    /// <summary>
+    /// The command that makes <paramref name="folder"/> a git folder copied from the repository, with an ssh remote for main and
+    /// programs that touch a marker in <paramref name="markers"/> (out of the sandbox's reach: only named) when git runs them.
+    /// </summary>
+    private static string PlantGitFolder(string folder, string markers)
+    {
+        string Set(string key, string value) => $"git config -f {folder}/config {key} '{value}'";
+        return string.Join(" && ",
+            $"git clone -q --bare \"$(git rev-parse --path-format=absolute --git-common-dir)\" {folder}",
+            Set("core.bare", "false"),
+            Set("core.fsmonitor", $"touch {markers}/ran-fsmonitor; false"),
+            Set("core.sshCommand", $"touch {markers}/ran-ssh; false"),
+            Set("remote.origin.url", "ssh://pocketcoder.invalid/repo"),
+            Set("remote.origin.fetch", "+refs/heads/*:refs/remotes/origin/*"),
+            Set("branch.main.remote", "origin"),
+            Set("branch.main.merge", "refs/heads/main"),
+            $"git --git-dir={folder} update-ref refs/remotes/origin/main main") + "; true";
+    }
+
+    /// <summary>One turn in which the agent runs each command, every one allowed; the session's id.</summary>
+    private static Task<string> RunAsync(AgentWorld world, string agent, params string[] commands) => RunAsync(world, agent, false, commands);
+
+    private static async Task<string> RunAsync(AgentWorld world, string agent, bool worktree, string[] commands)
     {
         world.Model.Enqueue([.. commands.Select(command => agent switch
         {
@@ -240,7 +367,8 @@ public sealed class SandboxTests
             "opencode" => ScriptedReply.ToolUse("bash", new { command, description = "run it" }),
             _ => ScriptedReply.ToolUse("run_shell_command", new { command, description = "run it" }),
         }), ScriptedReply.Text("All run.")]);
-        var sessionId = await world.StartSessionAsync("Run the commands", mode: "trusted");
+        var sessionId = (await world.Http.PostOkAsync($"/api/projects/{world.ProjectId}/sessions",
+            new { agent = world.Agent, prompt = "Run the commands", mode = "trusted", worktree })).GetProperty("id").GetString()!;
         await using var events = await world.EventsAsync(sessionId);
         // What trusted mode still asks about (a change to git's hooks or config) the owner allows too.
         long seen = 0;
@@ -251,5 +379,6 @@ public sealed class SandboxTests
         }
 
         Assert.Equal(commands.Length, events.Received.Count(e => e.Event == "tool.result"));
+        return sessionId;
     }
 }

@@ -27,7 +27,7 @@ public sealed class WorktreeTests
             var worktree = await world.Http.GetOkAsync($"/api/sessions/{session}/worktree");
             var path = worktree.GetProperty("path").GetString()!;
             Assert.StartsWith(world.Server.DataDirectory, path, StringComparison.Ordinal);
-            Assert.Equal($"pocketcoder/{session[..8]}", worktree.GetProperty("branch").GetString());
+            Assert.Equal($"pocketcoder/{session[..8]}/work", worktree.GetProperty("branch").GetString());
             Assert.Equal("main", worktree.GetProperty("baseRef").GetString());
             Assert.Equal(["shared.txt"], worktree.GetProperty("changed").EnumerateArray().Select(f => f.GetString()));
             Assert.Equal(text + "\n", await File.ReadAllTextAsync(Path.Combine(path, "shared.txt")));
@@ -55,7 +55,7 @@ public sealed class WorktreeTests
         var kept = await world.Http.PostOkAsync($"/api/sessions/{second}/worktree/remove", new { discardBranch = false });
         Assert.False(kept.GetProperty("present").GetBoolean());
         Assert.Equal("stopped", (await world.SessionAsync(second)).GetProperty("status").GetString());
-        Assert.Contains($"pocketcoder/{second[..8]}", Git(world.Repository, "branch", "--list", "pocketcoder/*"), StringComparison.Ordinal);
+        Assert.Contains($"pocketcoder/{second[..8]}/work", Git(world.Repository, "branch", "--list", "pocketcoder/*"), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -96,7 +96,7 @@ public sealed class WorktreeTests
         await ApiAssert.ProblemAsync(await world.Http.GetAsync($"{api}/files/content?path=../../etc/passwd&session={session}"), HttpStatusCode.BadRequest, "OUTSIDE_PROJECT_ROOT");
 
         var status = await world.Http.GetOkAsync($"{api}/git/status?session={session}");
-        Assert.Equal($"pocketcoder/{session[..8]}", status.GetProperty("branch").GetString());
+        Assert.Equal($"pocketcoder/{session[..8]}/work", status.GetProperty("branch").GetString());
         Assert.Equal(["shared.txt"], status.GetProperty("untracked").EnumerateArray().Select(p => p.GetString()));
         Assert.Empty((await world.Http.GetOkAsync($"{api}/git/status")).GetProperty("untracked").EnumerateArray());
 

@@ -46,6 +46,16 @@ public sealed class SessionWorktrees(Database database, GitCli git, GitWorkspace
 
     public string Root(string projectId) => System.IO.Path.Combine(options.DataDirectory, "worktrees", projectId);
 
+    /// <summary>
+    /// A session's branch, the only one in its ref folder (<c>refs/heads/pocketcoder/ID8/</c>): git moves a ref by renaming a
+    /// lock file over it, so the folder is what a sandboxed agent's git must be able to write, and nothing else's ref may be in it.
+    /// </summary>
+    public static string BranchName(string sessionId) => $"pocketcoder/{sessionId[..8]}/work";
+
+    /// <summary>The ref folder (under <c>refs/heads</c>) that holds this branch alone, or null for an older session's
+    /// <c>pocketcoder/ID8</c>, which shares one.</summary>
+    public static string? RefFolder(string branch) => branch.Split('/') is ["pocketcoder", { Length: 8 } id, "work"] ? $"pocketcoder/{id}" : null;
+
     /// <summary>The project's session worktrees, present or removed (branch kept), newest first.</summary>
     public IReadOnlyList<SessionWorktree> List(string projectId) => database.Read(connection =>
         connection.Query($"SELECT {Columns} FROM session_worktrees WHERE project_id = $p ORDER BY created_at DESC", Map, ("$p", projects.Get(projectId).Id)));
@@ -96,7 +106,7 @@ public sealed class SessionWorktrees(Database database, GitCli git, GitWorkspace
 
         var baseCommit = commit.Stdout.Trim();
         // A branch name as base stays a name (what the work merges into); anything else is the commit itself.
-        var branch = $"pocketcoder/{sessionId[..8]}";
+        var branch = BranchName(sessionId);
         var path = System.IO.Path.Combine(Root(project.Id), sessionId);
         Directory.CreateDirectory(Root(project.Id));
         await git.RunCheckedAsync(project.Path, ["worktree", "add", "--quiet", "-b", branch, "--end-of-options", path, baseCommit], cancellationToken, GitTimeout);
@@ -401,6 +411,15 @@ public sealed class SessionWorktrees(Database database, GitCli git, GitWorkspace
 
     private async Task CommitLeftoversAsync(SessionWorktree worktree, string message, CancellationToken cancellationToken)
     {
+        // git commits to whatever the worktree's HEAD names, and its agent can rewrite that: only ever to the session's branch.
+        var head = (await git.RunAsync(worktree.Path, ["symbolic-ref", "--quiet", "HEAD"], cancellationToken)).Stdout.Trim();
+        if (head != "refs/heads/" + worktree.Branch)
+        {
+            throw ApiProblem.Conflict(ErrorCodes.WorktreeUnavailable,
+                $"The session's worktree is not on its branch {worktree.Branch} (HEAD: {(head.Length > 0 ? head : "detached")}), so what it left " +
+                $"uncommitted cannot be committed there. Check out {worktree.Branch} in the worktree (git checkout {worktree.Branch}), then merge.");
+        }
+
         var dirty = (await git.RunCheckedAsync(worktree.Path, ["status", "--porcelain"], cancellationToken)).Stdout.Length > 0;
         if (dirty)
         {
