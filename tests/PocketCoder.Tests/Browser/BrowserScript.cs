@@ -25,8 +25,13 @@ internal static class BrowserScript
         Func<string, Task> verify, params string[] arguments) => RunAsync(output, script, arrange, verify, null, arguments);
 
     /// <param name="pauseWaitingAfter">The server's pause threshold (its default when null).</param>
+    public static Task RunAsync(ITestOutputHelper output, string script, Func<TestServer, FakeModelServer, string, string, Task> arrange,
+        Func<string, Task> verify, TimeSpan? pauseWaitingAfter, params string[] arguments) =>
+        RunAsync(output, script, arrange, verify, pauseWaitingAfter, bubblewrap: null, arguments);
+
+    /// <param name="bubblewrap">The bubblewrap the server sandboxes agents with (bwrap from PATH when null).</param>
     public static async Task RunAsync(ITestOutputHelper output, string script, Func<TestServer, FakeModelServer, string, string, Task> arrange,
-        Func<string, Task> verify, TimeSpan? pauseWaitingAfter, params string[] arguments)
+        Func<string, Task> verify, TimeSpan? pauseWaitingAfter, string? bubblewrap, params string[] arguments)
     {
         var web = Path.Combine(ClaudeCli.RepositoryRoot(), "web");
         Assert.True(File.Exists("/usr/bin/chromium"), "/usr/bin/chromium is missing: scripts/test.sh installs Debian's chromium package.");
@@ -36,7 +41,8 @@ internal static class BrowserScript
         var repository = TempPaths.NewGitRepository();
         try
         {
-            await using var server = await TestServer.StartAsync(agents: ClaudeCli.Against(model, home), pauseWaitingAfter: pauseWaitingAfter);
+            await using var server = await TestServer.StartAsync(agents: ClaudeCli.Against(model, home), pauseWaitingAfter: pauseWaitingAfter,
+                bubblewrap: bubblewrap);
             var laptop = await server.PairAsync("laptop");
             await arrange(server, model, repository, home);
             var code = await PairingCodeAsync(server.DataDirectory);

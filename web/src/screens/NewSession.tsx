@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
+import { SandboxWarning } from '../components/SandboxWarning';
 import { AttachButton, type Attachment, AttachmentChips, wire } from '../components/Attach';
 import { appendDictated, Dictate } from '../components/Dictate';
 import { api, describeError, type Profile, type SessionMode } from '../api';
@@ -90,6 +91,7 @@ export function NewSession({ projectId }: { projectId: string }) {
     <>
       <AppBar back="/" title="New session" subtitle={project?.name} />
       <main class="page">
+        {project && <SandboxWarning project={project} />}
         <form class="stack" onSubmit={start}>
           {/* First what to do: on a phone the prompt must be in view, not under the fold and the button. */}
           <label class="field">

@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import { SandboxWarning } from '../components/SandboxWarning';
 import { api, describeError } from '../api';
 import { ProfilesSection } from '../components/Profiles';
 import { McpServersSection } from '../components/McpServers';
@@ -108,6 +109,7 @@ export function ProjectSettings({ projectId }: { projectId: string }) {
             Sandboxed, the agent and every command it runs can change only this project (and the agent's own settings);
             your SSH keys and other credentials, PocketCoder's data and your other projects are out of its sight.
           </p>
+          <SandboxWarning project={project} />
           <label class="field">
             <span class="sr-only">Sandbox</span>
             <select name="sandbox" value={project.sandbox} disabled={busy}

@@ -65,7 +65,7 @@ export function SessionScreen({ id }: { id: string }) {
       <AppBar
         back="/"
         title={session?.title || 'Session'}
-        subtitle={<><StatusBadge status={status} />{session && <span class="muted small">{agentName(session.agent)}{session.model ? ` · ${session.model}` : ''}{session.profile ? ` · ${session.profile}` : ''}</span>}</>}
+        subtitle={<><StatusBadge status={status} />{session && <span class="muted small">{agentName(session.agent)}{session.model ? ` · ${session.model}` : ''}{session.profile ? ` · ${session.profile}` : ''}{session.sandbox === 'none' ? ' · unsandboxed' : ''}</span>}</>}
         actions={<button class="icon-btn" aria-label="Session actions" aria-expanded={menu} onClick={() => setMenu(!menu)}><Icon name="other" /></button>}
       />
       {session && worktree && (
