@@ -36,30 +36,37 @@ public static class ClientHello
     private const ushort AlpnExtension = 16;
     private const byte HostNameType = 0;
 
+    /// <summary>
+    /// The most records a ClientHello may come in. One is usual; a hello past 16 KiB needs two. Without a limit, one-byte
+    /// records would let a hello take six times its size on the wire, all held until it is whole.
+    /// </summary>
+    public const int MaxRecords = 8;
+
     /// <summary>Looks at the bytes received so far; <paramref name="serverName"/> is lower-case when found.</summary>
     public static HelloVerdict Read(ReadOnlySequence<byte> received, out string? serverName) => Read(received, out serverName, out _);
 
-    /// <summary>As above, and the application protocols (ALPN) the client offers, in its order.</summary>
+    /// <summary>
+    /// As above, and the application protocols (ALPN) the client offers, in its order. Until the whole hello is there,
+    /// only the record headers are looked at and nothing is allocated: a hello sent a byte at a time (read again at each
+    /// byte) costs the hub no copying and no garbage.
+    /// </summary>
     public static HelloVerdict Read(ReadOnlySequence<byte> received, out string? serverName, out IReadOnlyList<string> protocols)
     {
         serverName = null;
         protocols = [];
+        Span<byte> header = stackalloc byte[4];
         var reader = new SequenceReader<byte>(received);
-        var handshake = new ArrayBufferWriter<byte>();
+        var gathered = 0;
         int? messageLength = null;
-        while (messageLength is null || handshake.WrittenCount < messageLength + 4)
+        for (var records = 1; messageLength is null || gathered < messageLength + 4; records++)
         {
             if (reader.Remaining < 5)
             {
                 return HelloVerdict.Incomplete;
             }
 
-            reader.TryRead(out var type);
-            reader.TryReadBigEndian(out short version);
-            reader.TryReadBigEndian(out short lengthField);
-            var length = (ushort)lengthField;
-            // Record versions are 3.x (SSL 3.0 framing up to TLS 1.3's fixed 3.1/3.3); a record holds at most 2^14 bytes.
-            if (type != HandshakeRecord || (version >> 8) != 3 || length == 0 || length > 16384)
+            var length = RecordLength(ref reader);
+            if (length is null || records > MaxRecords || gathered + length > MaxHandshakeBytes + 4)
             {
                 return HelloVerdict.Refused;
             }
@@ -69,17 +76,17 @@ public static class ClientHello
                 return HelloVerdict.Incomplete;
             }
 
-            if (handshake.WrittenCount + length > MaxHandshakeBytes + 4)
+            if (gathered < 4)
             {
-                return HelloVerdict.Refused;
+                // The handshake header (type, 3-byte length) may itself be split across records.
+                var take = Math.Min(4 - gathered, length.Value);
+                reader.UnreadSequence.Slice(0, take).CopyTo(header[gathered..]);
             }
 
-            reader.UnreadSequence.Slice(0, length).CopyTo(handshake.GetSpan(length));
-            handshake.Advance(length);
-            reader.Advance(length);
-            if (messageLength is null && handshake.WrittenCount >= 4)
+            reader.Advance(length.Value);
+            gathered += length.Value;
+            if (messageLength is null && gathered >= 4)
             {
-                var header = handshake.WrittenSpan;
                 if (header[0] != ClientHelloMessage)
                 {
                     return HelloVerdict.Refused;
@@ -93,7 +100,37 @@ public static class ClientHello
             }
         }
 
-        return ParseBody(handshake.WrittenSpan.Slice(4, messageLength.Value), out serverName, out protocols) ? HelloVerdict.Complete : HelloVerdict.Refused;
+        // All of it is here: join the records' fragments, once.
+        var joined = ArrayPool<byte>.Shared.Rent(messageLength.Value + 4);
+        try
+        {
+            reader = new SequenceReader<byte>(received);
+            for (var copied = 0; copied < messageLength + 4;)
+            {
+                var length = RecordLength(ref reader)!.Value;
+                var take = Math.Min(length, messageLength.Value + 4 - copied);
+                reader.UnreadSequence.Slice(0, take).CopyTo(joined.AsSpan(copied));
+                reader.Advance(length);
+                copied += take;
+            }
+
+            return ParseBody(joined.AsSpan(4, messageLength.Value), out serverName, out protocols) ? HelloVerdict.Complete : HelloVerdict.Refused;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(joined);
+        }
+    }
+
+    /// <summary>Reads a record's 5-byte header: the length of its fragment, or null when it is not a handshake record.</summary>
+    private static int? RecordLength(ref SequenceReader<byte> reader)
+    {
+        reader.TryRead(out var type);
+        reader.TryReadBigEndian(out short version);
+        reader.TryReadBigEndian(out short lengthField);
+        var length = (ushort)lengthField;
+        // Record versions are 3.x (SSL 3.0 framing up to TLS 1.3's fixed 3.1/3.3); a record holds at most 2^14 bytes.
+        return type != HandshakeRecord || (version >> 8) != 3 || length == 0 || length > 16384 ? null : length;
     }
 
     /// <summary>
@@ -119,8 +156,9 @@ public static class ClientHello
                 return new Peeked(verdict == HelloVerdict.Incomplete ? HelloVerdict.Refused : verdict, result.Buffer, name, protocols);
             }
         }
-        catch (OperationCanceledException)
+        catch (Exception exception) when (exception is OperationCanceledException or IOException)
         {
+            // The deadline, the hub closing it, or the other side resetting it (Kestrel's ConnectionResetException).
             return new Peeked(HelloVerdict.Refused, default, null, []);
         }
     }

@@ -33,6 +33,40 @@ public sealed class ClientHelloTests
     }
 
     [Fact]
+    public async Task ClientHello_InOneByteRecords_IsRefused_WhileAsManyRecordsAsAClientNeedsAreRead()
+    {
+        var handshake = (await CaptureAsync("m1.hub.test"))[5..];
+        // One byte a record: the hello takes six times its size on the wire, every byte held by the hub until it is whole.
+        var dribbled = handshake.SelectMany(b => Record([b])).ToArray();
+        Assert.Equal(HelloVerdict.Refused, ClientHello.Read(new ReadOnlySequence<byte>(dribbled), out _));
+
+        var size = (handshake.Length / ClientHello.MaxRecords) + 1;
+        var inMaxRecords = handshake.Chunk(size).SelectMany(Record).ToArray();
+        Assert.Equal(HelloVerdict.Complete, ClientHello.Read(new ReadOnlySequence<byte>(inMaxRecords), out var name));
+        Assert.Equal("m1.hub.test", name);
+    }
+
+    [Fact]
+    public async Task ClientHello_ReadAgainAsEachByteArrives_AllocatesNothing_UntilWhole()
+    {
+        var handshake = (await CaptureAsync("m1.hub.test"))[5..];
+        var reframed = Record(handshake[..100]).Concat(Record(handshake[100..])).ToArray();
+        ClientHello.Read(new ReadOnlySequence<byte>(reframed, 0, 200), out _);
+
+        // How the hub sees a slow sender: the bytes so far, read again each time one more arrives.
+        var incomplete = 0;
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var length = 0; length < reframed.Length; length++)
+        {
+            incomplete += ClientHello.Read(new ReadOnlySequence<byte>(reframed, 0, length), out _) == HelloVerdict.Incomplete ? 1 : 0;
+        }
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(reframed.Length, incomplete);
+        Assert.Equal(0, allocated);
+    }
+
+    [Fact]
     public async Task ClientHello_OfferedProtocols_AreRead()
     {
         var hello = await CaptureAsync("m1.hub.test", ["acme-tls/1"]);
