@@ -6,6 +6,7 @@ namespace PocketCoder.Hub;
 public sealed class HubMetrics
 {
     private long _machinesConnected;
+    private long _unauthenticated;
     private long _streamsOpen;
     private long _streamsTotal;
     private long _bytesToMachines;
@@ -13,6 +14,9 @@ public sealed class HubMetrics
     private readonly long[] _refused = new long[Enum.GetValues<Refusal>().Length];
 
     public long MachinesConnected => Interlocked.Read(ref _machinesConnected);
+
+    /// <summary>Connections held now that have proved nothing yet (see <see cref="HubOptions.MaxUnauthenticatedConnections"/>).</summary>
+    public long Unauthenticated => Interlocked.Read(ref _unauthenticated);
 
     public long StreamsOpen => Interlocked.Read(ref _streamsOpen);
 
@@ -25,6 +29,8 @@ public sealed class HubMetrics
     internal long Refusals(Refusal why) => Interlocked.Read(ref _refused[(int)why]);
 
     internal void MachineConnected(int delta) => Interlocked.Add(ref _machinesConnected, delta);
+
+    internal void UnauthenticatedChanged(int delta) => Interlocked.Add(ref _unauthenticated, delta);
 
     internal void StreamOpened()
     {
@@ -44,6 +50,7 @@ public sealed class HubMetrics
     {
         var text = new StringBuilder();
         Line(text, "pocketcoder_hub_machines_connected", "gauge", MachinesConnected);
+        Line(text, "pocketcoder_hub_connections_unauthenticated", "gauge", Unauthenticated);
         Line(text, "pocketcoder_hub_streams_open", "gauge", StreamsOpen);
         Line(text, "pocketcoder_hub_streams_total", "counter", StreamsTotal);
         Line(text, "pocketcoder_hub_bytes_to_machines_total", "counter", BytesToMachines);
@@ -63,6 +70,8 @@ public sealed class HubMetrics
         Refusal.UnknownName => "unknown_name",
         Refusal.Offline => "offline",
         Refusal.DialBackTimeout => "dial_back_timeout",
+        Refusal.OverallLimit => "overall_limit",
+        Refusal.SignInTimeout => "sign_in_timeout",
         _ => "limit",
     };
 
@@ -76,5 +85,13 @@ internal enum Refusal
     UnknownName,
     Offline,
     DialBackTimeout,
+
+    /// <summary>Past a cap: connections from one address, or streams to one machine.</summary>
     Limit,
+
+    /// <summary>The oldest connection that had proved nothing, closed for a newer one (<see cref="HubOptions.MaxUnauthenticatedConnections"/>).</summary>
+    OverallLimit,
+
+    /// <summary>Named the hub but did not sign in as a machine in time.</summary>
+    SignInTimeout,
 }

@@ -19,10 +19,24 @@ public sealed class HubOptions
     /// <summary>How long a connection may take to send its ClientHello (slowloris).</summary>
     public TimeSpan HelloTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long a connection naming the hub itself (or no name) has, after its ClientHello, to sign in as a machine with
+    /// a control link or a dial-back; past it the connection is closed, whatever TLS or HTTP it is in the middle of.
+    /// </summary>
+    public TimeSpan SignInTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>A spliced connection with no bytes either way for this long is closed (SSE heartbeats keep streams alive).</summary>
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>Connections from one address (an IPv6 /64 counts as one) until they sign in as a machine: strangers' and phones'.</summary>
     public int MaxConnectionsPerAddress { get; init; } = 64;
+
+    /// <summary>
+    /// Connections that have proved nothing yet (no ClientHello read, or naming the hub and not signed in), from every
+    /// address together: past it the oldest of them is closed for the newest, so a flood from many addresses is held to
+    /// this and a phone, whose ClientHello comes at once, still gets through.
+    /// </summary>
+    public int MaxUnauthenticatedConnections { get; init; } = 1_000;
 
     public int MaxStreamsPerMachine { get; init; } = 256;
 

@@ -31,9 +31,11 @@ public static partial class HubServer
             builder.Services.AddHostedService(services => services.GetRequiredService<HubCluster>());
         }
 
-        builder.Services.AddSingleton(services => new Tunnels(metrics, clock ?? TimeProvider.System, services.GetService<HubCluster>()));
+        builder.Services.AddSingleton(clock ?? TimeProvider.System);
+        builder.Services.AddSingleton(services => new Tunnels(metrics, services.GetRequiredService<TimeProvider>(), services.GetService<HubCluster>()));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(metrics);
+        builder.Services.AddSingleton<Admissions>();
         builder.Services.AddSingleton(registry);
         builder.Services.AddSingleton<SniRouter>();
 
@@ -50,6 +52,8 @@ public static partial class HubServer
                 listen.UseHttps(new TlsHandshakeCallbackOptions
                 {
                     OnConnection = _ => ValueTask.FromResult(new SslServerAuthenticationOptions { ServerCertificateContext = options.Certificate() }),
+                    // The sign-in deadline ends (and counts) a handshake left half way first; this is only a net under it.
+                    HandshakeTimeout = options.SignInTimeout * 2,
                 });
             });
         });
@@ -59,7 +63,12 @@ public static partial class HubServer
         // Upgraded connections would otherwise hold the shutdown for its whole timeout.
         app.Lifetime.ApplicationStopping.Register(tunnels.CloseAll);
         app.UseWebSockets();
-        app.MapGet("/metrics", () => Results.Text(metrics.ToText(), "text/plain; version=0.0.4"));
+        app.MapGet("/metrics", (HttpContext context) =>
+        {
+            // A scraper's connection would otherwise idle until the sign-in deadline closed it, and count as refused.
+            context.Response.Headers.Connection = "close";
+            return Results.Text(metrics.ToText(), "text/plain; version=0.0.4");
+        });
         app.Map(HubProtocol.ConnectPath, (HttpContext context) => ControlLinkAsync(context, options, registry, tunnels));
         app.Map(HubProtocol.StreamPath + "{id}", (HttpContext context, string id) => DialBackAsync(context, id, registry, tunnels));
         return app;
@@ -172,6 +181,10 @@ public static partial class HubServer
         await stream.Finished.WaitAsync(tunnels.Closing).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
+    /// <summary>
+    /// The machine a request signs in as; null (the response written) when it does not. Signed in, its connection leaves
+    /// the caps and the deadline of connections that have proved nothing.
+    /// </summary>
     private static async Task<string?> AuthenticateAsync(HttpContext context, MachineRegistry registry)
     {
         var header = context.Request.Headers.Authorization.ToString();
@@ -190,6 +203,7 @@ public static partial class HubServer
             return null;
         }
 
+        context.Features.Get<Admission>()?.SignedIn();
         return machine;
     }
 

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.IO.Pipelines;
-using System.Net;
 using System.Net.WebSockets;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
@@ -13,60 +12,60 @@ namespace PocketCoder.Hub;
 /// name (or none) continues into the hub's TLS and HTTP; <c>&lt;machine&gt;.&lt;domain&gt;</c> is spliced, bytes untouched,
 /// to that machine's dial-back, so TLS ends in the machine's own server and the hub sees only ciphertext.
 /// </summary>
-internal sealed partial class SniRouter(HubOptions options, Tunnels tunnels, HubMetrics metrics, ILogger<SniRouter> logger)
+internal sealed partial class SniRouter(HubOptions options, Admissions admissions, Tunnels tunnels, HubMetrics metrics, ILogger<SniRouter> logger)
 {
-    private readonly ConcurrentDictionary<string, int> _byAddress = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _byMachine = new(StringComparer.Ordinal);
     private readonly string _suffix = "." + options.Domain;
 
     /// <summary>
-    /// The per-address cap covers what strangers can hold: connections still owing a ClientHello, and phones' spliced
-    /// connections. The hub's own endpoints are left out once named: a machine's control link and its dial-backs all
-    /// come from the machine's one address, and must not count against the phones behind it.
+    /// Every connection is held to <see cref="Admissions"/>' caps and deadlines until it proves itself: a ClientHello
+    /// naming one of the hub's machines (a phone's stream, which stays counted at its address), or, naming the hub
+    /// itself or nothing, a machine signing in within <see cref="HubOptions.SignInTimeout"/>.
     /// </summary>
     public async Task RouteAsync(ConnectionContext connection, ConnectionDelegate next)
     {
-        var address = (connection.RemoteEndPoint as IPEndPoint)?.Address.ToString() ?? "unknown";
-        if (!Enter(_byAddress, address, options.MaxConnectionsPerAddress))
+        using var admission = admissions.Admit(connection);
+        if (admission is null)
         {
-            metrics.Refused(Refusal.Limit);
-            connection.Abort();
+            connection.Abort(new ConnectionAbortedException("Too many connections from this address."));
             return;
         }
 
-        var counted = true;
-        try
+        var input = connection.Transport.Input;
+        var remote = connection.RemoteEndPoint?.ToString() ?? "unknown";
+        var (verdict, hello, name, _) = await ClientHello.PeekAsync(input, options.HelloTimeout, connection.ConnectionClosed);
+        if (verdict != HelloVerdict.Complete)
         {
-            var input = connection.Transport.Input;
-            var remote = connection.RemoteEndPoint?.ToString() ?? "unknown";
-            var (verdict, hello, name, _) = await ClientHello.PeekAsync(input, options.HelloTimeout, connection.ConnectionClosed);
-            if (verdict != HelloVerdict.Complete)
+            Drop(input, hello);
+            if (admission.End(Refusal.Hello))
             {
-                metrics.Refused(Refusal.Hello);
                 LogRefusedHello(logger, remote);
-                Refuse(connection, input, hello);
-                return;
             }
 
-            if (name is null || name == options.Domain)
-            {
-                // The hub's own endpoints: TLS reads the same bytes again.
-                Leave(_byAddress, address);
-                counted = false;
-                input.AdvanceTo(hello.Start);
-                await next(connection);
-                return;
-            }
-
-            await SpliceToMachineAsync(connection, input, hello, name, remote);
+            return;
         }
-        finally
+
+        if (name is null || name == options.Domain)
         {
-            if (counted)
+            // The hub's own endpoints: TLS reads the same bytes again, and the endpoints tell the admission of a sign-in.
+            input.AdvanceTo(hello.Start);
+            if (admission.AwaitSignIn())
             {
-                Leave(_byAddress, address);
+                connection.Features.Set(admission);
+                await next(connection);
             }
+
+            return;
         }
+
+        if (!admission.Routed())
+        {
+            // Closed meanwhile, for a newer connection.
+            Drop(input, hello);
+            return;
+        }
+
+        await SpliceToMachineAsync(connection, input, hello, name, remote);
     }
 
     private async Task SpliceToMachineAsync(ConnectionContext connection, PipeReader input, ReadOnlySequence<byte> hello, string name, string remote)
@@ -114,12 +113,17 @@ internal sealed partial class SniRouter(HubOptions options, Tunnels tunnels, Hub
 
     private static void Refuse(ConnectionContext connection, PipeReader input, ReadOnlySequence<byte> hello)
     {
+        Drop(input, hello);
+        connection.Abort();
+    }
+
+    /// <summary>Ends the read the ClientHello was peeked with, the bytes consumed.</summary>
+    private static void Drop(PipeReader input, ReadOnlySequence<byte> hello)
+    {
         if (hello.Length > 0)
         {
             input.AdvanceTo(hello.End);
         }
-
-        connection.Abort();
     }
 
     /// <summary>Both directions until either side ends or nothing moves for the idle timeout.</summary>

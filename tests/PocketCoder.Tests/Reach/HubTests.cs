@@ -50,6 +50,7 @@ public sealed class HubTests : IAsyncLifetime
             ConsoleLogging = false,
             LogSink = _hubLogs,
             HelloTimeout = TimeSpan.FromSeconds(2),
+            SignInTimeout = TimeSpan.FromSeconds(2),
         };
         _hub = HubServer.Build(_hubOptions);
         await _hub.StartAsync();
@@ -292,6 +293,45 @@ public sealed class HubTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ConnectionsNamingTheHub_ThatNeverSignIn_AreClosedAtTheDeadline_AndCounted_TheMachinesLinkStays()
+    {
+        await using var machine = await StartMachineAsync();
+        var hello = await ClientHelloTests.CaptureAsync("hub.test");
+
+        // What a stranger can open to the hub's own name (or no name) and then leave there: a handshake half done, TLS with
+        // no request, the start of a request to the machines' link endpoint, a request refused for its token and kept alive.
+        var halfOpen = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await halfOpen.ConnectAsync(IPAddress.Loopback, HubPort);
+        await halfOpen.SendAsync(hello);
+        Stream[] held =
+        [
+            new NetworkStream(halfOpen, ownsSocket: true),
+            await TlsToTheHubAsync("hub.test", ""),
+            await TlsToTheHubAsync("127.0.0.1", ""),
+            await TlsToTheHubAsync("hub.test", "GET /hub/v1/connect HTTP/1.1\r\nHost: hub.test\r\nUpgrade: websocket\r\n"),
+            await TlsToTheHubAsync("hub.test", "GET /hub/v1/connect HTTP/1.1\r\nHost: hub.test\r\nAuthorization: Bearer m1.wrong\r\n\r\n"),
+        ];
+        try
+        {
+            // Each is closed at the deadline (2 s here), not at Kestrel's keep-alive (130 s) nor never.
+            await Task.WhenAll(held.Select(UntilClosedAsync)).WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(held.Length, Metrics.Refusals(Refusal.SignInTimeout));
+            Assert.Equal(0, Metrics.Unauthenticated);
+
+            // The machine's own link, past the same deadline long ago, signed in: it stays, and phones reach it.
+            Assert.Equal(1, Metrics.MachinesConnected);
+            Assert.Equal(HttpStatusCode.OK, (await Phone([]).GetAsync("/api/health")).StatusCode);
+        }
+        finally
+        {
+            foreach (var stream in held)
+            {
+                await stream.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
     public async Task HubUnreachable_HealthSaysSo()
     {
         var token = new MachineRegistry(HubData).Issue("m1");
@@ -437,6 +477,34 @@ public sealed class HubTests : IAsyncLifetime
             }
         };
         return attached.Task;
+    }
+
+    /// <summary>A TLS connection to the hub's port naming <paramref name="host"/>, and then <paramref name="request"/> sent.</summary>
+    private async Task<Stream> TlsToTheHubAsync(string host, string request)
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(IPAddress.Loopback, HubPort);
+        var tls = new SslStream(new NetworkStream(socket, ownsSocket: true));
+        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = host, RemoteCertificateValidationCallback = (_, _, _, _) => true });
+        await tls.WriteAsync(System.Text.Encoding.ASCII.GetBytes(request));
+        await tls.FlushAsync();
+        return tls;
+    }
+
+    /// <summary>Reads (and drops) what the hub sends until it closes the connection.</summary>
+    private static async Task UntilClosedAsync(Stream stream)
+    {
+        var buffer = new byte[4096];
+        try
+        {
+            while (await stream.ReadAsync(buffer) > 0)
+            {
+            }
+        }
+        catch (IOException)
+        {
+            // Reset: closed too.
+        }
     }
 
     private HttpClient Phone(List<string> seen, string machine = "m1", bool check = true, Socket? connect = null) =>
