@@ -72,6 +72,7 @@ public sealed class HubMetrics
         Refusal.DialBackTimeout => "dial_back_timeout",
         Refusal.OverallLimit => "overall_limit",
         Refusal.SignInTimeout => "sign_in_timeout",
+        Refusal.SecondLink => "second_link",
         _ => "limit",
     };
 
@@ -94,4 +95,7 @@ internal enum Refusal
 
     /// <summary>Named the hub but did not sign in as a machine in time.</summary>
     SignInTimeout,
+
+    /// <summary>A machine's link refused because the machine is linked already and that link still answers.</summary>
+    SecondLink,
 }

@@ -43,6 +43,12 @@ public sealed class HubOptions
     /// <summary>Every connection the hub holds, phones and machines together.</summary>
     public int MaxConnections { get; init; } = 20_000;
 
+    /// <summary>The hub pings each machine's link this often (when nothing else arrived) …</summary>
+    public TimeSpan KeepAliveInterval { get; init; } = HubProtocol.KeepAliveInterval;
+
+    /// <summary>… and ends a link whose answer has not come this long after a ping.</summary>
+    public TimeSpan KeepAliveTimeout { get; init; } = HubProtocol.KeepAliveTimeout;
+
     /// <summary>
     /// A PostgreSQL connection string shared by several instances (registry and routing, see <see cref="HubCluster"/>);
     /// null: one instance with its registry in SQLite in <see cref="DataDirectory"/>.

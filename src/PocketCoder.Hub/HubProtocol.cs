@@ -22,6 +22,18 @@ public static class HubProtocol
     public static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(5);
     public static readonly TimeSpan KeepAliveTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>Why the hub refused a machine's link or dial-back, in words for the machine's log and `hub join` (ASCII).</summary>
+    public const string RefusalHeader = "PocketCoder-Refusal";
+
+    /// <summary>
+    /// The longest a link can last once the other side has fallen silent: .NET's keep-alive pings
+    /// <paramref name="interval"/> after the last byte received and ends the link <paramref name="timeout"/> after a ping
+    /// with no answer, checking both on a heartbeat of a quarter of the shorter, so each is seen up to a tick late (and a
+    /// tick to spare). A link still up this long after some moment has heard from its machine since then.
+    /// </summary>
+    public static TimeSpan SilentLinkEndsWithin(TimeSpan interval, TimeSpan timeout) =>
+        interval + timeout + (TimeSpan.FromTicks(Math.Min(interval.Ticks, timeout.Ticks)) * 0.75);
+
     /// <summary>Control messages are small; a larger one ends the link.</summary>
     public const int MaxControlMessageBytes = 4096;
 

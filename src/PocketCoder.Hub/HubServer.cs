@@ -70,7 +70,7 @@ public static partial class HubServer
             return Results.Text(metrics.ToText(), "text/plain; version=0.0.4");
         });
         app.Map(HubProtocol.ConnectPath, (HttpContext context) => ControlLinkAsync(context, options, registry, tunnels));
-        app.Map(HubProtocol.StreamPath + "{id}", (HttpContext context, string id) => DialBackAsync(context, id, registry, tunnels));
+        app.Map(HubProtocol.StreamPath + "{id}", (HttpContext context, string id) => DialBackAsync(context, id, options, registry, tunnels));
         return app;
     }
 
@@ -116,15 +116,26 @@ public static partial class HubServer
 
     private static async Task ControlLinkAsync(HttpContext context, HubOptions options, MachineRegistry registry, Tunnels tunnels)
     {
-        if (await AuthenticateAsync(context, registry) is not { } machine)
+        if (await AuthenticateAsync(context, registry) is not { } signedIn)
         {
             return;
         }
 
+        var (machine, tokenHash) = signedIn;
         var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("PocketCoder.Hub");
-        using var socket = await context.WebSockets.AcceptWebSocketAsync(KeepAlive());
-        var link = await tunnels.AttachAsync(machine, socket);
-        LogMachineConnected(logger, machine, context.Connection.RemoteIpAddress?.ToString());
+        var remote = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        using var claim = await tunnels.ClaimAsync(machine, tokenHash, remote,
+            HubProtocol.SilentLinkEndsWithin(options.KeepAliveInterval, options.KeepAliveTimeout), context.RequestAborted);
+        if (claim.Refusal is { } refusal)
+        {
+            LogSecondLinkRefused(logger, machine, remote, refusal);
+            await RefuseAsync(context, StatusCodes.Status409Conflict, refusal);
+            return;
+        }
+
+        using var socket = await context.WebSockets.AcceptWebSocketAsync(KeepAlive(options));
+        var link = await tunnels.AttachAsync(claim, socket);
+        LogMachineConnected(logger, machine, remote);
         try
         {
             // From a cluster, the instances too (a few: the message stays small): the machine tries them when its link drops.
@@ -162,14 +173,14 @@ public static partial class HubServer
         }
     }
 
-    private static async Task DialBackAsync(HttpContext context, string id, MachineRegistry registry, Tunnels tunnels)
+    private static async Task DialBackAsync(HttpContext context, string id, HubOptions options, MachineRegistry registry, Tunnels tunnels)
     {
-        if (await AuthenticateAsync(context, registry) is not { } machine)
+        if (await AuthenticateAsync(context, registry) is not { Machine: var machine })
         {
             return;
         }
 
-        using var socket = await context.WebSockets.AcceptWebSocketAsync(KeepAlive());
+        using var socket = await context.WebSockets.AcceptWebSocketAsync(KeepAlive(options));
         if (!tunnels.TryAccept(id, machine, socket, out var stream))
         {
             // Unknown, expired or another machine's stream.
@@ -182,33 +193,43 @@ public static partial class HubServer
     }
 
     /// <summary>
-    /// The machine a request signs in as; null (the response written) when it does not. Signed in, its connection leaves
-    /// the caps and the deadline of connections that have proved nothing.
+    /// The machine a request signs in as, and the hash of its token; null (the response written) when it does not. Signed
+    /// in, its connection leaves the caps and the deadline of connections that have proved nothing.
     /// </summary>
-    private static async Task<string?> AuthenticateAsync(HttpContext context, MachineRegistry registry)
+    private static async Task<(string Machine, byte[] TokenHash)?> AuthenticateAsync(HttpContext context, MachineRegistry registry)
     {
         var header = context.Request.Headers.Authorization.ToString();
-        var machine = header.StartsWith("Bearer ", StringComparison.Ordinal) ? registry.Authenticate(header["Bearer ".Length..]) : null;
-        if (machine is null)
+        var token = header.StartsWith("Bearer ", StringComparison.Ordinal) ? header["Bearer ".Length..] : null;
+        if (registry.Authenticate(token) is not { } machine)
         {
-            context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-            await context.Response.WriteAsync("A machine token issued by this hub is required (pocketcoder hub join).");
+            await RefuseAsync(context, StatusCodes.Status401Unauthorized,
+                "A machine token issued by this hub is required (pocketcoder hub join); this one is unknown, replaced or removed.");
             return null;
         }
 
         if (!context.WebSockets.IsWebSocketRequest)
         {
-            context.Response.StatusCode = StatusCodes.Status400BadRequest;
-            await context.Response.WriteAsync("This endpoint takes a WebSocket.");
+            await RefuseAsync(context, StatusCodes.Status400BadRequest, "This endpoint takes a WebSocket.");
             return null;
         }
 
         context.Features.Get<Admission>()?.SignedIn();
-        return machine;
+        return (machine, MachineRegistry.Hash(token!));
     }
 
-    private static WebSocketAcceptContext KeepAlive() =>
-        new() { KeepAliveInterval = HubProtocol.KeepAliveInterval, KeepAliveTimeout = HubProtocol.KeepAliveTimeout };
+    /// <summary>The reason goes in a header too: a WebSocket client sees the headers of a refused upgrade, not its body.</summary>
+    private static async Task RefuseAsync(HttpContext context, int status, string why)
+    {
+        context.Response.StatusCode = status;
+        context.Response.Headers[HubProtocol.RefusalHeader] = why;
+        await context.Response.WriteAsync(why);
+    }
+
+    private static WebSocketAcceptContext KeepAlive(HubOptions options) =>
+        new() { KeepAliveInterval = options.KeepAliveInterval, KeepAliveTimeout = options.KeepAliveTimeout };
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused a second link for machine {Machine} from {Address}: {Reason}")]
+    private static partial void LogSecondLinkRefused(ILogger logger, string machine, string address, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Machine {Machine} connected from {Address}")]
     private static partial void LogMachineConnected(ILogger logger, string machine, string? address);

@@ -115,5 +115,6 @@ public sealed partial class MachineRegistry
         return command;
     }
 
-    private static byte[] Hash(string token) => SHA256.HashData(Encoding.UTF8.GetBytes(token));
+    /// <summary>What is stored of a token (and what a machine's link is remembered by).</summary>
+    internal static byte[] Hash(string token) => SHA256.HashData(Encoding.UTF8.GetBytes(token));
 }

@@ -7,8 +7,9 @@ namespace PocketCoder.Hub;
 
 /// <summary>
 /// The hub's routing table, in memory: which machines hold a control link now, and which phone connections wait for
-/// their machine to dial back. A machine that connects again replaces its older link. In a cluster, phones for machines
-/// linked to another instance are routed through <see cref="HubCluster"/>.
+/// their machine to dial back. A machine has one link: a second with the same token waits for the first to answer or be
+/// ended by its keep-alive, and is refused if it answers (see <see cref="ClaimAsync"/>). In a cluster, phones for
+/// machines linked to another instance are routed through <see cref="HubCluster"/>.
 /// </summary>
 public sealed class Tunnels
 {
@@ -17,6 +18,9 @@ public sealed class Tunnels
 
     private readonly ConcurrentDictionary<string, MachineLink> _machines = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, PendingStream> _pending = new(StringComparer.Ordinal);
+
+    // Machines whose next link is being decided or set up: one at a time, so that two newcomers cannot both get in.
+    private readonly ConcurrentDictionary<string, LinkClaim> _claims = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _closing = new();
     private readonly HubMetrics _metrics;
     private readonly TimeProvider _clock;
@@ -50,19 +54,72 @@ public sealed class Tunnels
     /// <summary>Raised with the machine's name when its control link is up (tests and the bench wait for it).</summary>
     public event Action<string>? Attached;
 
-    /// <summary>Registers a machine's control link (and, in a cluster, records it); returns what to detach when it ends.</summary>
-    internal async Task<MachineLink> AttachAsync(string machine, WebSocket socket)
+    /// <summary>Raised with the machine's name when a second link for it is refused (tests wait for it).</summary>
+    public event Action<string>? SecondLinkRefused;
+
+    /// <summary>
+    /// Decides, before a machine's control link is accepted, whether it may link, waiting if it must. At once when the
+    /// machine has no link here, or when its link was made with a token since replaced: the owner issued a new one, and
+    /// the newcomer holding it takes over. With the same token, the link there is either the machine's own, dead without
+    /// a goodbye (its network changed, say), or another machine's using a copy of the token; waiting up to
+    /// <paramref name="silentLinkEndsWithin"/> tells which: the keep-alive ends a silent link by then, and a link still up
+    /// has answered meanwhile, so the newcomer is refused. Dispose the claim once the link is attached or given up.
+    /// </summary>
+    internal async Task<LinkClaim> ClaimAsync(string machine, byte[] tokenHash, string remote, TimeSpan silentLinkEndsWithin, CancellationToken cancellationToken)
     {
-        var link = new MachineLink(machine, socket);
+        var claim = new LinkClaim(this, machine, tokenHash, remote);
+        if (!_claims.TryAdd(machine, claim))
+        {
+            return Refuse(claim, $"another link for '{machine}' (from {_claims.GetValueOrDefault(machine)?.Remote}) is being set up at this moment");
+        }
+
+        if (_machines.TryGetValue(machine, out var current) && CryptographicOperations.FixedTimeEquals(current.TokenHash, tokenHash))
+        {
+            try
+            {
+                await current.Ended.WaitAsync(silentLinkEndsWithin, _clock, cancellationToken);
+            }
+            catch (TimeoutException)
+            {
+                claim.Dispose();
+                return Refuse(claim, $"'{machine}' is already linked to this hub (from {current.Remote}, since {current.Since:u}) and that link " +
+                    "still answers: another machine is using this token. Stop that one, or issue a new token on the hub " +
+                    $"(`pocketcoder hub add-machine {machine}`) and join with it here: a link made with the new token takes over.");
+            }
+            catch
+            {
+                claim.Dispose();
+                throw;
+            }
+        }
+
+        return claim;
+    }
+
+    private LinkClaim Refuse(LinkClaim claim, string why)
+    {
+        _metrics.Refused(Refusal.SecondLink);
+        SecondLinkRefused?.Invoke(claim.Machine);
+        return new LinkClaim(this, claim.Machine, claim.TokenHash, claim.Remote, why);
+    }
+
+    internal void Unclaim(LinkClaim claim) => _claims.TryRemove(new KeyValuePair<string, LinkClaim>(claim.Machine, claim));
+
+    /// <summary>Registers a machine's control link (and, in a cluster, records it); returns what to detach when it ends.</summary>
+    internal async Task<MachineLink> AttachAsync(LinkClaim claim, WebSocket socket)
+    {
+        var link = new MachineLink(claim.Machine, socket, claim.TokenHash, claim.Remote, _clock.GetUtcNow());
         MachineLink? replaced = null;
-        _machines.AddOrUpdate(machine, link, (_, older) =>
+        _machines.AddOrUpdate(claim.Machine, link, (_, older) =>
         {
             replaced = older;
             return link;
         });
-        // The older link (a machine that reconnected before the hub noticed it was gone) ends; its handler detaches it.
+        claim.Dispose();
+        // Left here only when made with a token since replaced, or ended a moment ago: its handler detaches it.
         replaced?.Abort();
         _metrics.MachineConnected(1);
+        var machine = claim.Machine;
         if (_cluster is not null)
         {
             await _cluster.LinkedAsync(machine);
@@ -75,6 +132,7 @@ public sealed class Tunnels
     internal async Task DetachAsync(MachineLink link)
     {
         _metrics.MachineConnected(-1);
+        link.End();
         // A link already replaced by the machine's newer one leaves the machine's record alone.
         if (_machines.TryRemove(new KeyValuePair<string, MachineLink>(link.Machine, link)) && _cluster is not null)
         {
@@ -157,14 +215,45 @@ public sealed class Tunnels
         && _pending.TryRemove(new KeyValuePair<string, PendingStream>(id, pending)) && pending.Accept(socket);
 }
 
+/// <summary>
+/// The right to link a machine, while it is decided and set up; disposing it lets the next link for the machine be
+/// decided. <see cref="Refusal"/> says why a newcomer may not link (it holds no right then).
+/// </summary>
+internal sealed class LinkClaim(Tunnels tunnels, string machine, byte[] tokenHash, string remote, string? refusal = null) : IDisposable
+{
+    public string Machine { get; } = machine;
+
+    public byte[] TokenHash { get; } = tokenHash;
+
+    public string Remote { get; } = remote;
+
+    public string? Refusal { get; } = refusal;
+
+    public void Dispose() => tunnels.Unclaim(this);
+}
+
 /// <summary>One machine's control link; sends are serialized (a WebSocket allows one at a time).</summary>
-internal sealed class MachineLink(string machine, WebSocket socket)
+internal sealed class MachineLink(string machine, WebSocket socket, byte[] tokenHash, string remote, DateTimeOffset since)
 {
     private readonly SemaphoreSlim _send = new(1, 1);
+    private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public string Machine { get; } = machine;
 
     public WebSocket Socket { get; } = socket;
+
+    /// <summary>What is stored of the token it signed in with: a newcomer with another token (a new one) takes its place at once.</summary>
+    public byte[] TokenHash { get; } = tokenHash;
+
+    /// <summary>The machine's address, as this link came from it.</summary>
+    public string Remote { get; } = remote;
+
+    public DateTimeOffset Since { get; } = since;
+
+    /// <summary>Completes when the hub has let go of the link (closed, dropped, or ended by its keep-alive).</summary>
+    public Task Ended => _ended.Task;
+
+    public void End() => _ended.TrySetResult();
 
     public async Task<bool> SendAsync(string text, CancellationToken cancellationToken)
     {

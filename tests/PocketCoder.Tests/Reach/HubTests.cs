@@ -51,6 +51,9 @@ public sealed class HubTests : IAsyncLifetime
             LogSink = _hubLogs,
             HelloTimeout = TimeSpan.FromSeconds(2),
             SignInTimeout = TimeSpan.FromSeconds(2),
+            // A link that stops answering is ended within 1 + 3 s (and a bit): the tests that wait for it stay short.
+            KeepAliveInterval = TimeSpan.FromSeconds(1),
+            KeepAliveTimeout = TimeSpan.FromSeconds(3),
         };
         _hub = HubServer.Build(_hubOptions);
         await _hub.StartAsync();
@@ -331,6 +334,64 @@ public sealed class HubTests : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// Issue #36: a second machine joined with m1's token took about half of m1's phones. Now the same machine coming back
+    /// past its own dead link gets in (once the hub's keep-alive has ended that link), while a rival with the same name and
+    /// token is refused for as long as the first link answers, with a reason that reaches its `hub join` and its health.
+    /// </summary>
+    [Fact]
+    public async Task SecondLink_PastADeadLinkGetsIn_BesideALiveOneIsRefusedSayingWhy_PhonesStayWithTheFirst()
+    {
+        var token = new MachineRegistry(HubData).Issue("m1");
+        var membership = new HubMembership(HubUrl, token, $"https://m1.hub.test:{HubPort}", _certificates.Root.ExportCertificatePem());
+
+        // The machine's old link as the hub sees it after the machine's network changed: open, and silent. It sends no
+        // pings of its own and nothing reads it, so the hub's pings go unanswered.
+        using var stale = new System.Net.WebSockets.ClientWebSocket();
+        stale.Options.KeepAliveInterval = TimeSpan.Zero;
+        stale.Options.SetRequestHeader("Authorization", "Bearer " + token);
+        stale.Options.RemoteCertificateValidationCallback = (_, _, _, _) => true;
+        var first = WhenAttached("m1");
+        await stale.ConnectAsync(new Uri($"wss://127.0.0.1:{HubPort}{HubProtocol.ConnectPath}"), CancellationToken.None);
+        await first.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // The machine on its new network: let in once the hub has ended the old link, and phones reach it.
+        var back = WhenAttached("m1");
+        await using var machine = await TestServer.StartAsync(
+            certificate: TlsCertificate.Load(File("m1.pem"), File("m1.key"), TimeProvider.System), hub: membership);
+        await back.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(1, Metrics.MachinesConnected);
+        var seen = new List<string>();
+        Assert.Equal(HttpStatusCode.OK, (await Phone(seen).GetAsync("/api/health")).StatusCode);
+
+        // A second machine with the same token (a copied data folder): `hub join` there is refused, saying why …
+        System.IO.File.WriteAllText(File("ca.pem"), _certificates.Root.ExportCertificatePem());
+        var (exit, _, error) = await CliAsync("hub", "join", HubUrl, "--token", token, "--ca", File("ca.pem"), "--data", File("rival-data"));
+        Assert.True(exit == 1, error);
+        Assert.Contains("'m1' is already linked", error, StringComparison.Ordinal);
+        Assert.False(System.IO.File.Exists(HubMembership.PathIn(File("rival-data"))));
+
+        // … and its server, started anyway with its own certificate for the name, is refused at each try; its health says
+        // why (its tries come one after another: at the second refusal it has taken in the first).
+        var refused = WhenSecondLinkRefused("m1", times: 2);
+        _certificates.WriteServerCertificate(File("rival.pem"), File("rival.key"), "m1.hub.test");
+        await using var rival = await TestServer.StartAsync(
+            certificate: TlsCertificate.Load(File("rival.pem"), File("rival.key"), TimeProvider.System), hub: membership);
+        await refused.WaitAsync(TimeSpan.FromSeconds(45));
+        Assert.Contains("is already linked", await rival.Anonymous.GetStringAsync("/api/health"), StringComparison.Ordinal);
+        Assert.Contains(_hubLogs.Entries, e => e.Level == Microsoft.Extensions.Logging.LogLevel.Warning
+            && e.Message.Contains("second link for machine m1", StringComparison.Ordinal));
+
+        // Meanwhile every phone, each on a connection of its own, reaches the first machine: its certificate, never the rival's.
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await Phone(seen).GetAsync("/api/health")).StatusCode);
+        }
+
+        Assert.Equal([_machineThumbprint], seen.Distinct());
+        Assert.Equal(1, Metrics.MachinesConnected);
+    }
+
     [Fact]
     public async Task HubUnreachable_HealthSaysSo()
     {
@@ -477,6 +538,20 @@ public sealed class HubTests : IAsyncLifetime
             }
         };
         return attached.Task;
+    }
+
+    private Task WhenSecondLinkRefused(string machine, int times)
+    {
+        var refused = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var count = 0;
+        Tunnels.SecondLinkRefused += name =>
+        {
+            if (name == machine && Interlocked.Increment(ref count) == times)
+            {
+                refused.TrySetResult();
+            }
+        };
+        return refused.Task;
     }
 
     /// <summary>A TLS connection to the hub's port naming <paramref name="host"/>, and then <paramref name="request"/> sent.</summary>

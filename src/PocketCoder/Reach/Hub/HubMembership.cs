@@ -71,6 +71,7 @@ public sealed record HubMembership(string Hub, string Token, string PublicUrl, s
         socket.Options.KeepAliveInterval = HubProtocol.KeepAliveInterval;
         socket.Options.KeepAliveTimeout = HubProtocol.KeepAliveTimeout;
         socket.Options.SetRequestHeader("Authorization", "Bearer " + Token);
+        socket.Options.CollectHttpResponseDetails = true;
         using var handler = new SocketsHttpHandler();
         if (CaPem is { } pem)
         {
@@ -98,13 +99,21 @@ public sealed record HubMembership(string Hub, string Token, string PublicUrl, s
         }
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(15));
+        // The hub may hold a link while it finds out whether the one it has for this machine still answers.
+        timeout.CancelAfter(TimeSpan.FromSeconds(15) + HubProtocol.SilentLinkEndsWithin(HubProtocol.KeepAliveInterval, HubProtocol.KeepAliveTimeout));
         try
         {
             // The handler makes this one connection; the upgraded WebSocket owns it from here on.
             using var invoker = new HttpMessageInvoker(handler, disposeHandler: false);
             await socket.ConnectAsync(new UriBuilder(Hub) { Scheme = Uri.UriSchemeWss, Path = path }.Uri, invoker, timeout.Token);
             return socket;
+        }
+        catch (WebSocketException exception) when (socket.HttpResponseHeaders?.TryGetValue(HubProtocol.RefusalHeader, out var why) == true)
+        {
+            // The hub's own words (a second link for this machine, a token it does not know) rather than a bare status code.
+            var refused = new WebSocketException($"the hub refused ({(int)socket.HttpStatusCode}): {string.Join(' ', why!)}", exception);
+            socket.Dispose();
+            throw refused;
         }
         catch
         {
