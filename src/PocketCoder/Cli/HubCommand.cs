@@ -34,7 +34,8 @@ public static class HubCommand
                 output.WriteLine($"""
                     Machine '{name}' can join with this token (shown once; adding the machine again replaces it):
                       {token}
-                    On that machine: pocketcoder hub join https://<this hub's domain> --token {token}
+                    On that machine: pocketcoder hub join https://<this hub's domain>, and paste it when asked (or give it with
+                    --token-file FILE, on standard input, or in $POCKETCODER_HUB_TOKEN: not on the command line, which everyone there can read).
                     """);
                 return 0;
             case ["remove-machine", var name]:
@@ -59,7 +60,7 @@ public static class HubCommand
                 output.WriteLine(HubMembership.Remove(data) ? "Left the hub: restart `pocketcoder serve` to stop using it." : "This machine had not joined a hub.");
                 return 0;
             default:
-                throw new CliException("Use `pocketcoder hub serve|add-machine NAME|remove-machine NAME|machines|join URL --token TOKEN|leave`.");
+                throw new CliException("Use `pocketcoder hub serve|add-machine NAME|remove-machine NAME|machines|join URL [--token-file FILE]|leave`.");
         }
     }
 
@@ -166,6 +167,57 @@ public static class HubCommand
         return 0;
     }
 
+    /// <summary>
+    /// The machine's token, from where the machine's other users cannot read it: <c>--token-file</c>, standard input
+    /// (<c>--token -</c>, or whenever it is not a terminal), <c>$POCKETCODER_HUB_TOKEN</c>, or typed unseen at a prompt.
+    /// <c>--token TOKEN</c> still works, with a warning: a command line is in every user's <c>ps</c> and in shell history.
+    /// </summary>
+    private static async Task<string> TokenAsync(CliArguments arguments, TextWriter output, TextWriter error)
+    {
+        string? token;
+        var given = arguments.Value("token");
+        if (arguments.Value("token-file") is { } file)
+        {
+            try
+            {
+                token = await File.ReadAllTextAsync(file);
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                throw new CliException($"--token-file: {exception.Message}");
+            }
+        }
+        else if (given is not null and not "-")
+        {
+            await error.WriteLineAsync("pocketcoder: warning: a token given with --token is visible to every user of this machine (ps, /proc) " +
+                "and stays in your shell history; give it with --token-file FILE, --token - (standard input) or $POCKETCODER_HUB_TOKEN.");
+            token = given;
+        }
+        else if (given is null && Environment.GetEnvironmentVariable("POCKETCODER_HUB_TOKEN") is { Length: > 0 } variable)
+        {
+            token = variable;
+        }
+        else
+        {
+            var typed = !Console.IsInputRedirected;
+            if (typed)
+            {
+                await output.WriteAsync("The token `pocketcoder hub add-machine` printed on the hub (not shown): ");
+            }
+
+            token = QuestionCommand.ReadHidden();
+            if (typed)
+            {
+                await output.WriteLineAsync();
+            }
+        }
+
+        return token?.Trim() is { Length: > 0 } trimmed && !trimmed.Any(char.IsWhiteSpace)
+            ? trimmed
+            : throw new CliException("hub join needs the token `pocketcoder hub add-machine` printed on the hub: in a file (--token-file FILE), " +
+                "on standard input (--token -, or piped in), or in $POCKETCODER_HUB_TOKEN.");
+    }
+
     /// <summary>Checks the token with the hub (it answers with this machine's public URL) before writing anything.</summary>
     private static async Task<int> JoinAsync(string url, CliArguments arguments, string data, TextWriter output, TextWriter error)
     {
@@ -174,11 +226,7 @@ public static class HubCommand
             throw new CliException($"'{url}' is not a hub address: use its https:// URL, e.g. https://hub.example.com.");
         }
 
-        if (arguments.Value("token") is not { Length: > 0 } token)
-        {
-            throw new CliException("hub join needs --token: the one `pocketcoder hub add-machine` printed on the hub.");
-        }
-
+        var token = await TokenAsync(arguments, output, error);
         string? ca;
         try
         {

@@ -501,6 +501,76 @@ public sealed class HubTests : IAsyncLifetime
         Assert.False(System.IO.File.Exists(HubMembership.PathIn(machineData)));
     }
 
+    [Fact]
+    public async Task Cli_HubJoin_TakesItsTokenFromAFileStandardInputOrTheEnvironment_NeverFromTheProcessList()
+    {
+        var token = new MachineRegistry(HubData).Issue("laptop-2");
+        System.IO.File.WriteAllText(File("ca.pem"), _certificates.Root.ExportCertificatePem());
+        System.IO.File.WriteAllText(File("token"), token + "\n");
+
+        var (exit, _, error) = await CliAsync("hub", "join", HubUrl, "--token-file", File("token"), "--ca", File("ca.pem"), "--data", File("from-file"));
+        Assert.True(exit == 0, error);
+        Assert.Equal("", error);
+        Assert.Equal(token, HubMembership.Load(File("from-file"))!.Token);
+
+        // Standard input (asked for with `--token -`, or not a terminal) and the environment, each in a process of its own
+        // whose command line (what every user of the machine can read) is read while it runs.
+        (string[] Arguments, string Input, string? Environment)[] ways =
+        [
+            (["--token", "-"], token + "\n", null),
+            ([], token + "\n", null),
+            ([], "", token),
+        ];
+        foreach (var (arguments, input, environment) in ways)
+        {
+            var data = File($"joined-{Guid.NewGuid():N}");
+            var (code, commandLine, output) = await JoinProcessAsync(data, arguments, input, environment);
+            Assert.True(code == 0, output);
+            Assert.Contains("hub join", commandLine, StringComparison.Ordinal);
+            Assert.DoesNotContain(token, commandLine, StringComparison.Ordinal);
+            Assert.Equal(token, HubMembership.Load(data)!.Token);
+        }
+
+        // On the command line it still works, with a warning that everyone on the machine can read it there.
+        (exit, _, error) = await CliAsync("hub", "join", HubUrl, "--token", token, "--ca", File("ca.pem"), "--data", File("from-argument"));
+        Assert.Equal(0, exit);
+        Assert.Contains("visible to every user of this machine", error, StringComparison.Ordinal);
+
+        // No token anywhere: refused, naming the ways to give one.
+        var (none, _, said) = await JoinProcessAsync(File("no-token"), [], "", null);
+        Assert.Equal(2, none);
+        Assert.Contains("--token-file", said, StringComparison.Ordinal);
+        Assert.False(System.IO.File.Exists(HubMembership.PathIn(File("no-token"))));
+    }
+
+    /// <summary>
+    /// <c>pocketcoder hub join</c> as a process of its own; its command line is read from /proc before anything is written
+    /// to its standard input (then closed), so while it is running.
+    /// </summary>
+    private async Task<(int Exit, string CommandLine, string Output)> JoinProcessAsync(string data, string[] arguments, string input, string? environment)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in (string[])[Path.Combine(AppContext.BaseDirectory, "pocketcoder.dll"), "hub", "join", HubUrl, "--ca", File("ca.pem"), "--data", data, .. arguments])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment.Remove("POCKETCODER_HUB_TOKEN");
+        if (environment is not null)
+        {
+            start.Environment["POCKETCODER_HUB_TOKEN"] = environment;
+        }
+
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        var commandLine = (await System.IO.File.ReadAllTextAsync($"/proc/{process.Id}/cmdline")).Replace('\0', ' ');
+        await process.StandardInput.WriteAsync(input);
+        process.StandardInput.Close();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        return (process.ExitCode, commandLine, await output + await error);
+    }
+
     private static async Task<(int Exit, string Output, string Error)> CliAsync(params string[] args)
     {
         using var output = new StringWriter();
