@@ -217,7 +217,7 @@ public sealed class HubBench(bool quick, string? pocketcoderDirectory) : IAsyncD
 
     private async Task StartAsync()
     {
-        var (certificate, key, root) = Certificates();
+        var (certificate, key, root) = Certificates(_files);
         (_certificate, _key, _root) = (certificate, key, root);
         var hubCertificate = TlsCertificate.Load(certificate, key, TimeProvider.System);
         _hub = HubServer.Build(new HubOptions
@@ -332,8 +332,8 @@ public sealed class HubBench(bool quick, string? pocketcoderDirectory) : IAsyncD
         return client;
     }
 
-    /// <summary>A CA and one certificate for the hub, the machine and 127.0.0.1, as PEM files; returns the CA as PEM.</summary>
-    private (string Certificate, string Key, string Root) Certificates()
+    /// <summary>A CA and one certificate for the hub, the machine and 127.0.0.1, as PEM files in the folder; returns the CA as PEM.</summary>
+    internal static (string Certificate, string Key, string Root) Certificates(string folder)
     {
         using var rootKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var rootRequest = new CertificateRequest("CN=PocketCoder Bench Root", rootKey, HashAlgorithmName.SHA256);
@@ -347,8 +347,8 @@ public sealed class HubBench(bool quick, string? pocketcoderDirectory) : IAsyncD
         names.AddIpAddress(IPAddress.Loopback);
         request.CertificateExtensions.Add(names.Build());
         using var leaf = request.Create(root, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(7), RandomNumberGenerator.GetBytes(8));
-        var certificate = Path.Combine(_files, "cert.pem");
-        var keyPath = Path.Combine(_files, "key.pem");
+        var certificate = Path.Combine(folder, "cert.pem");
+        var keyPath = Path.Combine(folder, "key.pem");
         File.WriteAllText(certificate, leaf.ExportCertificatePem() + "\n");
         File.WriteAllText(keyPath, key.ExportPkcs8PrivateKeyPem());
         return (certificate, keyPath, root.ExportCertificatePem());

@@ -6,6 +6,7 @@ using PocketCoder.Bench;
 // Usage: PocketCoder.Bench --pocketcoder DIR --bare DIR --claude PATH [--quick] [--out FILE] [--only external,fanout,approval,push,hub,claude]
 // (--only paused: the rows of sessions paused while they wait for the owner, alone)
 // (--only hub-relay: the hub's latency and SSE rows alone, for tuning the relay without the minutes of memory steps)
+// (--only hub-flood: the hub's rows under a flood of connections that prove nothing, alone)
 var options = new Dictionary<string, string>(StringComparer.Ordinal);
 var quick = false;
 for (var i = 0; i < args.Length; i++)
@@ -68,6 +69,13 @@ if (Wanted("hub") || Wanted("hub-relay"))
     Progress("the hub: latency and SSE throughput through it vs a direct https connection");
     await using var hub = new HubBench(quick, Wanted("hub") ? Required("pocketcoder") : null);
     rows.AddRange(await hub.RunAsync());
+}
+
+if (Wanted("hub") || Wanted("hub-flood"))
+{
+    Progress("the hub under the review's flood: connections that prove nothing, by kind and by the thousand");
+    await using var flood = new HubFloodBench(quick, Required("pocketcoder"));
+    rows.AddRange(await flood.RunAsync());
 }
 
 if (Wanted("claude"))
