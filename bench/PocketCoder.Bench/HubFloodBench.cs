@@ -57,7 +57,8 @@ public sealed class HubFloodBench(bool quick, string pocketcoderDirectory) : IAs
         var rows = new List<Row>
         {
             new($"Hub memory per connection that has proved nothing (hub in its own process; {each} at once from {each / 50} addresses, read 2 s after)",
-                $"silent {Stats.F(costs[0], 1)} / ClientHello for the hub, handshake left half way {Stats.F(costs[1], 1)} / TLS done, a request to the link endpoint never finished {Stats.F(costs[2], 1)} KiB each",
+                $"silent {Stats.F(costs[0], 1)} / ClientHello for the hub, handshake left half way {Stats.F(costs[1], 1)} / " +
+                $"TLS done, a request to the link endpoint never finished {Stats.F(costs[2], 1)} KiB each",
                 "", "", "measured", ""),
         };
         rows.Add(await FloodAsync(quick ? 4_000 : 14_000));
@@ -121,8 +122,10 @@ public sealed class HubFloodBench(bool quick, string pocketcoderDirectory) : IAs
             var held = maxHeld <= 1_000;
             var through = phoneTimes.Count == phones.Count;
             return new Row(
-                $"Hub under the review's flood: {total:N0} connections of four kinds held open (2,000 from one address, the rest 50 each from {(total - 2_000) / 50} more), a phone's connection for its machine after each 1,000",
-                $"held at most {maxHeld:N0}; RSS {Stats.F(before, 1)} MiB before, at most {Stats.F(maxRss, 1)} MiB; refused: limit {Refused(metrics, "limit"):N0}, " +
+                $"Hub under the review's flood: {total:N0} connections of four kinds held open (2,000 from one address, the rest 50 " +
+                $"each from {(total - 2_000) / 50} more), a phone's connection for its machine after each 1,000",
+                $"held at most {maxHeld:N0}; RSS {Stats.F(before, 1)} MiB before, at most {Stats.F(maxRss, 1)} MiB; " +
+                $"refused: limit {Refused(metrics, "limit"):N0}, " +
                 $"overall_limit {Refused(metrics, "overall_limit"):N0}; phones through {phoneTimes.Count}/{phones.Count}, " +
                 $"median {Stats.F(phoneTimes.Count > 0 ? Stats.Percentile(phoneTimes, 50) : double.NaN, 1)} ms to the machine's dial-back",
                 $"opening took {Stats.F(opening.Elapsed.TotalSeconds, 1)} s and {Stats.F(_hub.CpuSeconds() - cpu, 1)} s of hub CPU", "",
@@ -160,7 +163,8 @@ public sealed class HubFloodBench(bool quick, string pocketcoderDirectory) : IAs
             System.Globalization.CultureInfo.InvariantCulture);
 
     private static long Refused(string metrics, string reason) =>
-        long.Parse(metrics.Split('\n').First(l => l.StartsWith($"pocketcoder_hub_refused_total{{reason=\"{reason}\"}} ", StringComparison.Ordinal)).Split(' ')[1],
+        long.Parse(metrics.Split('\n')
+            .First(l => l.StartsWith($"pocketcoder_hub_refused_total{{reason=\"{reason}\"}} ", StringComparison.Ordinal)).Split(' ')[1],
             System.Globalization.CultureInfo.InvariantCulture);
 
     private static async Task<bool> UntilAsync(Func<Task<bool>> condition, TimeSpan timeout)

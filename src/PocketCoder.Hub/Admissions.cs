@@ -201,7 +201,10 @@ internal sealed class Admission(Admissions admissions, ConnectionContext connect
     /// <summary>Closes the connection and counts why, unless something ended it already (false then).</summary>
     public bool End(Refusal why) => admissions.End(this, why);
 
-    /// <summary>It names one of the hub's machines: a phone's stream, out of the unauthenticated but still counted at its address. False when it was closed meanwhile.</summary>
+    /// <summary>
+    /// It names one of the hub's machines: a phone's stream, out of the unauthenticated but still counted at its address.
+    /// False when it was closed meanwhile.
+    /// </summary>
     public bool Routed() => admissions.Routed(this);
 
     /// <summary>It names the hub: it has <see cref="HubOptions.SignInTimeout"/> from now to sign in. False when it was closed meanwhile.</summary>

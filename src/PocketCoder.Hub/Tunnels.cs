@@ -65,7 +65,8 @@ public sealed class Tunnels
     /// <paramref name="silentLinkEndsWithin"/> tells which: the keep-alive ends a silent link by then, and a link still up
     /// has answered meanwhile, so the newcomer is refused. Dispose the claim once the link is attached or given up.
     /// </summary>
-    internal async Task<LinkClaim> ClaimAsync(string machine, byte[] tokenHash, string remote, TimeSpan silentLinkEndsWithin, CancellationToken cancellationToken)
+    internal async Task<LinkClaim> ClaimAsync(
+        string machine, byte[] tokenHash, string remote, TimeSpan silentLinkEndsWithin, CancellationToken cancellationToken)
     {
         var claim = new LinkClaim(this, machine, tokenHash, remote);
         if (!_claims.TryAdd(machine, claim))
@@ -82,9 +83,10 @@ public sealed class Tunnels
             catch (TimeoutException)
             {
                 claim.Dispose();
-                return Refuse(claim, $"'{machine}' is already linked to this hub (from {current.Remote}, since {current.Since:u}) and that link " +
-                    "still answers: another machine is using this token. Stop that one, or issue a new token on the hub " +
-                    $"(`pocketcoder hub add-machine {machine}`) and join with it here: a link made with the new token takes over.");
+                return Refuse(claim, $"'{machine}' is already linked to this hub (from {current.Remote}, since {current.Since:u}) and that " +
+                    "link still answers: another machine (or a `pocketcoder serve` still running here) is using this token. Stop that " +
+                    $"one, or issue a new token on the hub (`pocketcoder hub add-machine {machine}`) and join with it here: a link made " +
+                    "with the new token takes over.");
             }
             catch
             {

@@ -150,8 +150,12 @@ public static class CommandLine
         var hub = new Command("hub", "Reach this machine through a hub, or run one.");
         Option<string> Postgres() => new("--postgres") { Description = "A cluster's shared PostgreSQL database (else $POCKETCODER_HUB_POSTGRES)." };
         hub.Subcommands.Add(Verb("join", "Join a hub (checked with it now): phones then reach this machine at https://NAME.<hub domain>.",
-            [Data(), new Option<string>("--token-file") { Description = "Read the token `hub add-machine` printed from this file (else $POCKETCODER_HUB_TOKEN, else standard input or a prompt)." },
-                new Option<string>("--token") { Description = "The token, or - to read it from standard input (a token written here is visible in ps and shell history)." },
+            [Data(),
+                new Option<string>("--token-file")
+                {
+                    Description = "Read the token `hub add-machine` printed from this file (else $POCKETCODER_HUB_TOKEN, else standard input or a prompt).",
+                },
+                new Option<string>("--token") { Description = "The token, or - to read it from standard input (written here, ps and shell history show it)." },
                 new Option<string>("--ca") { Description = "A PEM file to trust for the hub (a private CA)." }],
             [new Argument<string>("url") { Description = "The hub's https:// address." }], HubCommand.RunAsync));
         hub.Subcommands.Add(Verb("leave", "Stop using the hub (restart serve to apply).", [Data()], [], HubCommand.RunAsync));

@@ -549,8 +549,14 @@ public sealed class HubTests : IAsyncLifetime
     /// </summary>
     private async Task<(int Exit, string CommandLine, string Output)> JoinProcessAsync(string data, string[] arguments, string input, string? environment)
     {
-        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in (string[])[Path.Combine(AppContext.BaseDirectory, "pocketcoder.dll"), "hub", "join", HubUrl, "--ca", File("ca.pem"), "--data", data, .. arguments])
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var argument in (string[])[
+            Path.Combine(AppContext.BaseDirectory, "pocketcoder.dll"), "hub", "join", HubUrl, "--ca", File("ca.pem"), "--data", data, .. arguments])
         {
             start.ArgumentList.Add(argument);
         }
@@ -630,7 +636,11 @@ public sealed class HubTests : IAsyncLifetime
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync(IPAddress.Loopback, HubPort);
         var tls = new SslStream(new NetworkStream(socket, ownsSocket: true));
-        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = host, RemoteCertificateValidationCallback = (_, _, _, _) => true });
+        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            TargetHost = host,
+            RemoteCertificateValidationCallback = (_, _, _, _) => true,
+        });
         await tls.WriteAsync(System.Text.Encoding.ASCII.GetBytes(request));
         await tls.FlushAsync();
         return tls;
