@@ -27,12 +27,23 @@ publish() {
 publish src/PocketCoder "$out/publish/pocketcoder"
 publish bench/BareApp "$out/publish/bare"
 
+# The soak: every agent, sandboxed and on the defaults, with a session waiting on an approval and one idle, for ten minutes
+# (two in a quick run): the test suite's own SoakTests, waiting longer, reporting what survived and what the sessions hold.
+soak_seconds=600
+[ ${#quick[@]} -gt 0 ] && soak_seconds=120
+echo "==> the soak: every agent, a session waiting and one idle, for $soak_seconds s" >&2
+rm -f "$out/soak.jsonl"
+dotnet build tests/PocketCoder.Tests -c Release --nologo -v quiet >&2
+POCKETCODER_SOAK_SECONDS=$soak_seconds POCKETCODER_SOAK_REPORT="$(pwd)/$out/soak.jsonl" \
+  dotnet test tests/PocketCoder.Tests -c Release --no-build --nologo --filter "FullyQualifiedName~Reliability.SoakTests" >"$out/soak.log" 2>&1 \
+  || echo "the soak test failed: see $out/soak.log (its rows say what did not survive)" >&2
+
 echo "==> building the load driver and the microbenchmarks" >&2
 dotnet build bench/PocketCoder.Bench -c Release --nologo -v quiet >&2
 dotnet build bench/PocketCoder.Microbench -c Release --nologo -v quiet >&2
 
 dotnet bench/PocketCoder.Bench/bin/Release/net10.0/PocketCoder.Bench.dll "${quick[@]}" \
-  --pocketcoder "$out/publish/pocketcoder" --bare "$out/publish/bare" --claude "$claude" --out "$out/end-to-end.md"
+  --pocketcoder "$out/publish/pocketcoder" --bare "$out/publish/bare" --claude "$claude" --soak "$out/soak.jsonl" --out "$out/end-to-end.md"
 
 echo
 echo "In-process hot paths (BenchmarkDotNet, [MemoryDiagnoser]):"

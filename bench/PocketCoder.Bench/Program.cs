@@ -89,6 +89,11 @@ else if (Wanted("paused"))
     rows.AddRange(await new ClaudeBench(Required("pocketcoder"), Required("claude"), quick).RunPausedAsync());
 }
 
+if (options.TryGetValue("soak", out var soakReport))
+{
+    rows.AddRange(SoakRows.From(soakReport));
+}
+
 rows.Add(new Row("Large output: a command printing 200 MB", "not measured", "", "", "no bench row yet; the 50 MB test bounds memory", "n/a"));
 
 var table = new StringBuilder();
