@@ -9,10 +9,14 @@ namespace PocketCoder.Agents.Processes;
 /// extensions, instructions): read-only in a sandbox, the owner's own where they have one.</param>
 /// <param name="Logins">Files inside those folders that log the agent in: the owner's copied in as data whenever the owner's is
 /// newer, the agent's copy its own after that (a refresh it makes is never written back to the owner's).</param>
-public sealed record AgentState(IReadOnlyList<string> Folders, IReadOnlyList<AgentConfig> Config, IReadOnlyList<string> Logins)
+/// <param name="Provided">Files PocketCoder writes for the agent in its data folder (Gemini CLI's gate policy): in a sandbox, which
+/// hides the data folder, read-only at their own path.</param>
+public sealed record AgentState(IReadOnlyList<string> Folders, IReadOnlyList<AgentConfig> Config, IReadOnlyList<string> Logins,
+    IReadOnlyList<string> Provided)
 {
-    public static AgentState Of(IEnumerable<string> folders, IEnumerable<AgentConfig>? config = null, IEnumerable<string>? logins = null) =>
-        new([.. folders], [.. config ?? []], [.. logins ?? []]);
+    public static AgentState Of(IEnumerable<string> folders, IEnumerable<AgentConfig>? config = null, IEnumerable<string>? logins = null,
+        IEnumerable<string>? provided = null) =>
+        new([.. folders], [.. config ?? []], [.. logins ?? []], [.. provided ?? []]);
 }
 
 /// <summary>What stands read-only at a config path the owner has nothing at, so that the agent cannot put something there.</summary>

@@ -154,6 +154,12 @@ public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, 
             }
         }
 
+        // What PocketCoder gives it from the data folder hidden above (Gemini CLI's gate policy): in sight, and as it was written.
+        foreach (var file in state.Provided)
+        {
+            arguments.AddRange(["--ro-bind", file, file]);
+        }
+
         agentHome.CopyLogins(state.Logins);
 
         // Last, so nothing above can cover them.
