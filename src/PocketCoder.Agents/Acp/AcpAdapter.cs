@@ -30,6 +30,11 @@ public sealed class AcpAdapter(AcpAgentDefinition agent) : IAgentAdapter
             arguments.AddRange([agent.ModelArgument, model]);
         }
 
+        if (agent.AdminPolicy is { } policy)
+        {
+            arguments.AddRange(GeminiGate.Arguments(agent.Id, policy, GeminiGate.SystemPolicies));
+        }
+
         // The owner's secrets go as references to variables of the agent's environment, never as values it could put on a
         // command line (claude-agent-acp does: --mcp-config). A repository's values are public and go as they are.
         var (servers, secrets) = Mcp.McpFormats.ByReference(options.McpServers.Servers, server => !server.ValuesArePublic);

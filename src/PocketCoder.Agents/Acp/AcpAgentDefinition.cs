@@ -53,7 +53,20 @@ public sealed record AcpAgentDefinition(
     public IReadOnlyDictionary<string, string> SandboxedEnvironment { get; init; } = new Dictionary<string, string>();
 
     /// <summary>Its state as its sandbox gives it, every path resolved against the owner's home.</summary>
-    public AgentState State => AgentState.Of(StateFolders.Select(InHome), Config.Select(c => c with { Path = InHome(c.Path) }), Logins.Select(InHome));
+    public AgentState State => AgentState.Of(StateFolders.Select(InHome), Config.Select(c => c with { Path = InHome(c.Path) }), Logins.Select(InHome),
+        AdminPolicy is null ? [] : [AdminPolicy]);
+
+    /// <summary>
+    /// Where PocketCoder writes Gemini CLI's gate (<see cref="GeminiGate"/>), handed over with <c>--admin-policy</c> at every start;
+    /// null for agents without one.
+    /// </summary>
+    public string? AdminPolicy { get; init; }
+
+    /// <summary>
+    /// What some of its tools are, by name, where the kind the agent reports says less (Gemini CLI's web search reports "search",
+    /// which reads like a look inside the project).
+    /// </summary>
+    public IReadOnlyDictionary<string, ToolKind> ToolKinds { get; init; } = new Dictionary<string, ToolKind>();
 
     private string InHome(string path) => Path.Combine(Command.Home, path);
 
@@ -70,7 +83,8 @@ public sealed record AcpAgentDefinition(
     /// Gemini CLI (<c>gemini --acp -m MODEL</c>). A model is always passed: the default "auto" first asks a router
     /// model and stalls for over a minute when that answer is not what it expects.
     /// </summary>
-    public static AcpAgentDefinition Gemini(AgentCommand command, string defaultModel = "gemini-2.5-flash")
+    /// <param name="adminPolicy">Where its gate policy is written (<see cref="AdminPolicy"/>): in the data folder.</param>
+    public static AcpAgentDefinition Gemini(AgentCommand command, string adminPolicy, string defaultModel = "gemini-2.5-flash")
     {
         var environment = new Dictionary<string, string?>(command.Environment, StringComparer.Ordinal);
         // Gemini CLI otherwise re-launches itself in a second node process for a bigger heap: ~150 MB more per session.
@@ -109,6 +123,15 @@ public sealed record AcpAgentDefinition(
             // folder is not trusted"; a URL one is never contacted), and the workspace must stay untrusted (above).
             StartsMcpServers = false,
             GuardsGeminiChats = true,
+            AdminPolicy = adminPolicy,
+            ToolKinds = new Dictionary<string, ToolKind>(StringComparer.Ordinal)
+            {
+                // A query sent to Google, asked like Claude's WebSearch; Gemini reports it as a "search".
+                ["google_web_search"] = ToolKind.Fetch,
+                // Its to-do list and its narration of what it does: no effect outside the agent, like Claude's TodoWrite.
+                ["write_todos"] = ToolKind.Bookkeeping,
+                ["update_topic"] = ToolKind.Bookkeeping,
+            },
         };
     }
 }

@@ -473,7 +473,7 @@ internal sealed class AcpSession : ProcessAgentSession
         var options = parameters.TryGetProperty("options", out var o) && o.ValueKind == JsonValueKind.Array
             ? [.. o.EnumerateArray().Select(option => (Id: Text(option, "optionId"), Kind: Text(option, "kind")))]
             : new List<(string? Id, string? Kind)>();
-        var request = PermissionFor(toolCall, tool);
+        var request = PermissionFor(toolCall, tool, _agent.ToolKinds);
 
         // Withdrawn because the turn was cancelled: the protocol wants a "cancelled" outcome.
         Permissions.Ask(id.GetRawText(), request, decision => AnswerAsync(id, request, options, decision),
@@ -485,10 +485,11 @@ internal sealed class AcpSession : ProcessAgentSession
     /// announce a call while its input is still streaming (claude-agent-acp: title "Terminal", rawInput {}) and only the
     /// permission request carries the command that will run; the announced call fills in what the request leaves out.
     /// </summary>
-    internal static PermissionRequest PermissionFor(JsonElement toolCall, ToolState announced)
+    /// <param name="known">What the agent's own tools are by name (<see cref="AcpAgentDefinition.ToolKinds"/>).</param>
+    internal static PermissionRequest PermissionFor(JsonElement toolCall, ToolState announced, IReadOnlyDictionary<string, ToolKind>? known = null)
     {
         var kindName = Text(toolCall, "kind");
-        var kind = kindName is null ? announced.Kind : AcpTools.Kind(kindName, announced.Name);
+        var kind = kindName is null ? announced.Kind : AcpTools.Kind(kindName, announced.Name, known);
         var hasInput = toolCall.TryGetProperty("rawInput", out var raw) && raw.ValueKind == JsonValueKind.Object && raw.EnumerateObject().Any();
         return new PermissionRequest(
             announced.Id,
@@ -552,7 +553,7 @@ internal sealed class AcpSession : ProcessAgentSession
 
             var kindName = Text(toolCall, "kind");
             var name = AcpTools.ToolName(toolCall, id, kindName);
-            var kind = AcpTools.Kind(kindName, name);
+            var kind = AcpTools.Kind(kindName, name, _agent.ToolKinds);
             state = new ToolState(id, name, kind, Text(toolCall, "title") ?? name, AcpTools.Input(toolCall),
                 AcpTools.Command(toolCall, kind), AcpTools.Path(toolCall));
             _tools[id] = state;

@@ -13,7 +13,9 @@ internal static class AcpTools
 {
     /// <param name="name">The tool's name: an MCP tool (<c>mcp__SERVER__TOOL</c>, as claude-agent-acp names one, kind "other") is of
     /// kind <see cref="ToolKind.Mcp"/>, so that <c>mcp:SERVER/TOOL</c> rules match it as they do for Claude Code and Codex.</param>
-    public static ToolKind Kind(string? kind, string? name = null) => kind switch
+    /// <param name="known">What the agent's own tools are by name (<see cref="AcpAgentDefinition.ToolKinds"/>), before its kind.</param>
+    public static ToolKind Kind(string? kind, string? name = null, IReadOnlyDictionary<string, ToolKind>? known = null) =>
+        name is not null && known?.TryGetValue(name, out var named) == true ? named : kind switch
     {
         "read" or "search" => ToolKind.Read,
         "edit" or "delete" or "move" => ToolKind.Edit,

@@ -276,7 +276,8 @@ public static class PocketCoderServer
             (ClaudeCodeAdapter.AgentId, command => new ClaudeCodeAdapter(command)),
             (CodexAdapter.AgentId, command => new CodexAdapter(command)),
             (OpenCodeAdapter.AgentId, command => new OpenCodeAdapter(command)),
-            (AcpAgentDefinition.GeminiId, command => new AcpAdapter(AcpAgentDefinition.Gemini(command, options.GeminiDefaultModel))),
+            (AcpAgentDefinition.GeminiId, command => new AcpAdapter(AcpAgentDefinition.Gemini(command,
+                Path.Combine(options.DataDirectory, "agents", AcpAgentDefinition.GeminiId, "gate-policy.toml"), options.GeminiDefaultModel))),
         ];
         foreach (var (id, create) in builtIn)
         {

@@ -5,20 +5,11 @@ using PocketCoder.Tests.EndToEnd;
 namespace PocketCoder.Tests.Agents;
 
 /// <summary>
-/// Gemini CLI's own allow-lists, approval modes and the project's configuration do not decide for PocketCoder's
-/// sessions (checked with 0.61 over ACP): the workspace is started untrusted.
+/// The project's Gemini CLI configuration does not decide for PocketCoder's sessions (checked with 0.61 over ACP): the
+/// workspace is started untrusted. The owner's own configuration: <see cref="GeminiBypassTests"/>.
 /// </summary>
 public sealed class GeminiGateTests
 {
-    [Fact]
-    public async Task UserSettingsAllowingTheShell_CommandStillAskedAndNotRunWhilePending()
-    {
-        await using var world = await AgentWorld.GeminiAsync();
-        EditUserSettings(world, settings => settings["tools"] = new JsonObject { ["allowed"] = new JsonArray("run_shell_command") });
-
-        await AssertAskedAndNothingRanAsync(world, "gem.txt");
-    }
-
     [Fact]
     public async Task HostileRepository_SettingsPoliciesHooksAndMcpServers_NothingRunsAndTheCommandIsAsked()
     {
