@@ -10,16 +10,19 @@ public sealed record AgentHealth(string Id, bool Available, string? Version, str
 public sealed record HealthResponse(string Status, string Version, IReadOnlyList<AgentHealth> Agents, IReadOnlyList<string> Warnings, string Sandbox);
 
 /// <summary>
-/// Which agents are installed and what is missing, in words a user can act on. Probing runs each agent's
-/// <c>--version</c> (over a second with four agents), so results are cached briefly: health is polled by dashboards.
-/// A probe, once started, runs to the end whoever asked for it: an impatient client that gives up only stops waiting,
-/// so the cache still fills and concurrent callers share the one probe under way.
+/// Which agents are installed and what is missing, in words a user can act on. Probing runs each agent's <c>--version</c>
+/// (over a second with four agents, cold), so the answer is never made to wait for it once there is one: the server probes
+/// as it starts, and an answer older than <see cref="Freshness"/> is given at once while a new probe runs in the background
+/// (New session shows the agents without a "looking for installed agents" pause). Only the very first caller before any probe
+/// finished waits for it. A probe, once started, runs to the end whoever asked for it: an impatient client that gives up only
+/// stops waiting, and concurrent callers share the one probe under way.
 /// </summary>
-public sealed class AgentHealthCache(AgentRegistry registry, TimeProvider clock)
+public sealed class AgentHealthCache(AgentRegistry registry, TimeProvider clock) : IHostedService
 {
     private static readonly TimeSpan Freshness = TimeSpan.FromSeconds(30);
     private readonly Lock _lock = new();
     private Task<IReadOnlyList<AgentHealth>>? _probe;
+    private IReadOnlyList<AgentHealth>? _last;
     private DateTimeOffset _probedAt;
 
     public Task<IReadOnlyList<AgentHealth>> GetAsync(CancellationToken cancellationToken)
@@ -27,10 +30,14 @@ public sealed class AgentHealthCache(AgentRegistry registry, TimeProvider clock)
         Task<IReadOnlyList<AgentHealth>> probe;
         lock (_lock)
         {
-            var stale = _probe is null || _probe.IsFaulted || (_probe.IsCompletedSuccessfully && clock.GetUtcNow() - _probedAt >= Freshness);
-            if (stale)
+            if (_probe is not { IsCompleted: false } && (_last is null || clock.GetUtcNow() - _probedAt >= Freshness))
             {
                 _probe = ProbeAsync();
+            }
+
+            if (_last is { } last)
+            {
+                return Task.FromResult(last);
             }
 
             probe = _probe!;
@@ -38,6 +45,27 @@ public sealed class AgentHealthCache(AgentRegistry registry, TimeProvider clock)
 
         return probe.WaitAsync(cancellationToken);
     }
+
+    /// <summary>The probe under way or last made (what a test awaits for the next answer).</summary>
+    internal Task<IReadOnlyList<AgentHealth>>? Probe
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _probe;
+            }
+        }
+    }
+
+    /// <summary>Probes as the server starts, so that the first phone to ask is answered from it.</summary>
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _ = GetAsync(CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     private async Task<IReadOnlyList<AgentHealth>> ProbeAsync()
     {
@@ -52,6 +80,7 @@ public sealed class AgentHealthCache(AgentRegistry registry, TimeProvider clock)
         lock (_lock)
         {
             _probedAt = clock.GetUtcNow();
+            _last = agents;
         }
 
         return agents;

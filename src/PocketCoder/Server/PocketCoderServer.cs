@@ -130,7 +130,7 @@ public static class PocketCoderServer
         services.AddSingleton<Sessions.SessionStore>();
         services.AddRunningSingleton<SessionManager>();
         services.AddSingleton(new AgentRegistry(Adapters(options)));
-        services.AddSingleton<AgentHealthCache>();
+        services.AddRunningSingleton<AgentHealthCache>();
         services.AddSingleton<Workspace.WorkspaceRoots>();
         services.AddSingleton<WorkspaceFiles>();
         services.AddSingleton<GitLocations>();

@@ -30,11 +30,37 @@ public sealed class HealthProbeTests
         Assert.Equal(1, agent.Probes);
     }
 
+    [Fact]
+    public async Task Get_AnAnswerOlderThanItsFreshness_GivenAtOnceWhileTheNextProbeRuns_ThenTheNewOne()
+    {
+        var agent = new SlowAgent();
+        var clock = new ManualClock();
+        var cache = new AgentHealthCache(new AgentRegistry([agent]), clock);
+        agent.Release.SetResult();
+        var first = await cache.GetAsync(CancellationToken.None);
+
+        agent.Version = "2.0";
+        agent.Release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        clock.Advance(TimeSpan.FromMinutes(1));
+        // The probe that starts now is held: the answer must not wait for it.
+        var stale = cache.GetAsync(CancellationToken.None);
+        Assert.True(stale.IsCompletedSuccessfully, "the caller waited for a probe although an answer was there");
+        Assert.Same(first, await stale);
+        Assert.Equal(2, agent.Probes);
+
+        agent.Release.SetResult();
+        await cache.Probe!.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal("2.0", (await cache.GetAsync(CancellationToken.None)).Single().Version);
+        Assert.Equal(2, agent.Probes);
+    }
+
     private sealed class SlowAgent : IAgentAdapter
     {
         public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource Release { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public string Version { get; set; } = "1.0";
 
         public int Probes { get; private set; }
 
@@ -48,7 +74,7 @@ public sealed class HealthProbeTests
             Started.TrySetResult();
             // Like a real --version run: honours its token, so a probe tied to a request would die with it.
             await Release.Task.WaitAsync(cancellationToken);
-            return new AgentAvailability(true, "1.0", "/usr/bin/slow");
+            return new AgentAvailability(true, Version, "/usr/bin/slow");
         }
 
         public Task<IAgentSession> StartAsync(AgentStartOptions options, IAgentSink sink, CancellationToken cancellationToken) =>
