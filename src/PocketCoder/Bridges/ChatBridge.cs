@@ -447,8 +447,12 @@ public sealed partial class ChatBridge(BridgeDefinition definition, IChatPlatfor
         var matches = projects.Where(p => p.Id == which || string.Equals(p.Name, which, StringComparison.OrdinalIgnoreCase)).ToList();
         if (matches.Count != 1)
         {
-            _outbox.Say(input.ChatId, (which.Length == 0 ? "Which project? " : matches.Count == 0 ? $"No project is called \"{which}\". " : $"Several projects are called \"{which}\": use its id. ")
-                + "Projects: " + string.Join(", ", projects.Select(p => $"{p.Name} ({p.Id})")));
+            var why = which.Length == 0 ? "Which project? " : matches.Count == 0 ? $"No project is called \"{which}\". " : $"Several projects are called \"{which}\": use its id. ";
+            // The list names every project on the machine (folders, clients, what is being worked on): said only to the
+            // linked person alone, never to whoever else is in a group.
+            _outbox.Say(input.ChatId, why + (input.IsDirect
+                ? "Projects: " + string.Join(", ", projects.Select(p => $"{p.Name} ({p.Id})"))
+                : "Send me /bind in a direct message to see the projects, then /bind PROJECT here."));
             return;
         }
 

@@ -362,6 +362,50 @@ public sealed class TelegramBridgeTests
     }
 
     [Fact]
+    public async Task Bind_NoProjectMatches_AGroupIsNotToldTheProjects_ADirectChatIs()
+    {
+        await using var telegram = await FakeTelegram.StartAsync();
+        var data = TempPaths.NewDirectory("pc-data");
+        var demo = TempPaths.NewGitRepository();
+        var secret = TempPaths.NewGitRepository();
+        try
+        {
+            telegram.Configure(data);
+            await using var server = await TestServer.StartAsync(data);
+            var phone = await server.PairAsync();
+            await phone.Http.PostOkAsync("/api/projects", new { path = demo, name = "demo" });
+            var payroll = (await phone.Http.PostOkAsync("/api/projects", new { path = secret, name = "acme-payroll" })).GetProperty("id").GetString()!;
+            var code = server.Services.GetRequiredService<Devices>().CreatePairingCode().Code;
+            telegram.Write(Alice, Alice, "alice", $"/pair {code}");
+            await telegram.MessageAsync(Alice, "Linked");
+
+            // In a group, whoever else is there reads the answer: it names no project, and says where to ask.
+            telegram.Write(Group, Alice, "alice", "/bind dmeo");
+            var group = await telegram.MessageAsync(Group, "No project is called \"dmeo\"");
+            Assert.Contains("direct message", group.Text, StringComparison.Ordinal);
+            telegram.Write(Group, Alice, "alice", "/bind");
+            await telegram.MessageAsync(Group, "Which project?");
+            Assert.All(telegram.Messages(Group), m =>
+            {
+                Assert.DoesNotContain("acme-payroll", m.Text, StringComparison.Ordinal);
+                Assert.DoesNotContain(payroll, m.Text, StringComparison.Ordinal);
+            });
+
+            // Alice alone, in her direct chat: the list, to bind the group with.
+            telegram.Write(Alice, Alice, "alice", "/bind");
+            var direct = await telegram.MessageAsync(Alice, "Projects:");
+            Assert.Contains($"acme-payroll ({payroll})", direct.Text, StringComparison.Ordinal);
+            Assert.Contains("demo (", direct.Text, StringComparison.Ordinal);
+        }
+        finally
+        {
+            TempPaths.Delete(data);
+            TempPaths.Delete(demo);
+            TempPaths.Delete(secret);
+        }
+    }
+
+    [Fact]
     public async Task ChatBoundFromThePhone_OnlyChatsALinkedPersonWroteIn_RevokingThePhoneUnbindsIt()
     {
         await using var telegram = await FakeTelegram.StartAsync();
