@@ -54,9 +54,9 @@ try {
   await page.locator('input[name="deviceName"]').fill('Phone via hub');
   await page.getByRole('button', { name: 'Pair', exact: true }).click();
   await page.getByRole('button', { name: 'Add project' }).waitFor();
-  const cookie = (await context.cookies()).find((c) => c.name === 'pocketcoder_session');
+  const cookie = (await context.cookies()).find((c) => c.name === '__Host-pocketcoder_session');
   if (!cookie?.secure || !cookie.httpOnly) throw new Error(`session cookie not Secure+HttpOnly: ${JSON.stringify(cookie)}`);
-  ok('paired through the hub; the session cookie is Secure and HttpOnly');
+  ok('paired through the hub; the session cookie is the __Host- one, Secure and HttpOnly');
 
   if (args.repo) {
     await page.getByRole('button', { name: 'Add project' }).click();

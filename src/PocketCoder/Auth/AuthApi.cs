@@ -3,6 +3,7 @@ using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
 using PocketCoder.Errors;
 using PocketCoder.Notifications;
+using PocketCoder.Server;
 
 namespace PocketCoder.Auth;
 
@@ -36,7 +37,8 @@ public static class AuthApi
         devices.MapDelete("/{id}", Revoke).WithName("RevokeDevice");
     }
 
-    private static PairResponse Pair(PairRequest request, HttpContext context, Devices devices, PairingThrottle throttle, ILogger<Devices> logger)
+    private static PairResponse Pair(PairRequest request, HttpContext context, Devices devices, PairingThrottle throttle, PocketCoderOptions options,
+        ILogger<Devices> logger)
     {
         var code = request.Code!.Trim();
         var name = request.DeviceName!.Trim();
@@ -60,15 +62,22 @@ public static class AuthApi
         }
 
         AuthLog.Paired(logger, paired.Device.Id, paired.Device.Name, client);
-        // The PWA authenticates with this cookie; scripts use the token. Script cannot read the cookie.
-        context.Response.Cookies.Append(DeviceAuthentication.CookieName, paired.Token, new CookieOptions
+        // The PWA authenticates with this cookie; scripts use the token. Script cannot read the cookie. Over https it is the
+        // __Host- one (Secure, Path=/, no Domain: the prefix's terms); over plain http a browser would drop a Secure cookie.
+        var https = DeviceAuthentication.IsHttps(context.Request, options);
+        context.Response.Cookies.Append(https ? DeviceAuthentication.SecureCookieName : DeviceAuthentication.CookieName, paired.Token, new CookieOptions
         {
             HttpOnly = true,
             SameSite = SameSiteMode.Strict,
-            Secure = context.Request.IsHttps,
+            Secure = https,
             Path = "/",
             MaxAge = TimeSpan.FromDays(400),
         });
+        if (https && context.Request.Cookies.ContainsKey(DeviceAuthentication.CookieName))
+        {
+            // Paired again after an upgrade: the plain-named cookie of an earlier pairing is never read over https now.
+            context.Response.Cookies.Delete(DeviceAuthentication.CookieName, new CookieOptions { Path = "/", Secure = true, SameSite = SameSiteMode.Strict });
+        }
         return new PairResponse(paired.Device.Id, paired.Token);
     }
 

@@ -3,6 +3,7 @@ using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 using PocketCoder.Errors;
+using PocketCoder.Server;
 
 namespace PocketCoder.Auth;
 
@@ -14,10 +15,20 @@ public sealed class DeviceAuthentication(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    Devices devices) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    Devices devices,
+    PocketCoderOptions server) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "device";
+
+    /// <summary>The app's cookie over plain http (a LAN address, loopback), where a browser keeps no <c>Secure</c> cookie.</summary>
     public const string CookieName = "pocketcoder_session";
+
+    /// <summary>
+    /// The app's cookie over https. The <c>__Host-</c> prefix makes the browser take it only when <c>Secure</c>, for
+    /// <c>Path=/</c> and without <c>Domain</c>, so only this exact origin can set it: a sibling machine on the same hub
+    /// domain (<c>other.hub.example</c>) can set a <c>Domain=hub.example</c> cookie of the plain name, never this one.
+    /// </summary>
+    public const string SecureCookieName = "__Host-pocketcoder_session";
     public const string DeviceIdClaim = "pocketcoder:device_id";
 
     /// <summary>How the credential came: the browser's cookie (<see cref="ViaCookie"/>) needs cross-site checks a bearer token does not.</summary>
@@ -28,7 +39,8 @@ public sealed class DeviceAuthentication(
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var bearer = BearerToken();
-        var token = bearer ?? Request.Cookies[CookieName];
+        // Over https only the prefixed cookie is read: a plain-named one there may have been set by a sibling domain.
+        var token = bearer ?? Request.Cookies[CookieFor(Request, server)];
         if (string.IsNullOrEmpty(token))
         {
             return Task.FromResult(AuthenticateResult.NoResult());
@@ -50,6 +62,18 @@ public sealed class DeviceAuthentication(
     protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
         Problems.WriteAsync(Context, StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized,
             "A valid device token is required (Authorization: Bearer <token>). Pair a device with `pocketcoder pair`.");
+
+    /// <summary>The cookie this request's app uses: <see cref="SecureCookieName"/> when the browser is on https, else <see cref="CookieName"/>.</summary>
+    public static string CookieFor(HttpRequest request, PocketCoderOptions server) => IsHttps(request, server) ? SecureCookieName : CookieName;
+
+    /// <summary>
+    /// Whether the browser reached the app over https: this server's own TLS (an https listen address, a hub), or a proxy
+    /// ending TLS in front of it (Tailscale, nginx) for the https public URL whose name the request carries.
+    /// </summary>
+    public static bool IsHttps(HttpRequest request, PocketCoderOptions server) =>
+        request.IsHttps
+        || (Uri.TryCreate(server.PublicUrl, UriKind.Absolute, out var publicUrl) && publicUrl.Scheme == Uri.UriSchemeHttps
+            && string.Equals(request.Host.Host, publicUrl.Host, StringComparison.OrdinalIgnoreCase));
 
     private string? BearerToken()
     {

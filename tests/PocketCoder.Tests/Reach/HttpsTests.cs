@@ -25,7 +25,7 @@ public sealed class HttpsTests : IDisposable
     public void Dispose() => TempPaths.Delete(_files);
 
     [Fact]
-    public async Task Https_PresentsTheOwnersCertificateAndIntermediate_PairingCookieIsSecure()
+    public async Task Https_PresentsTheOwnersCertificateAndIntermediate_PairingCookieIsHostPrefixed_ThePlainNameIsNotRead()
     {
         var thumbprint = _certificates.WriteServerCertificate(CertificatePath, KeyPath);
         await using var server = await TestServer.StartAsync(
@@ -41,8 +41,64 @@ public sealed class HttpsTests : IDisposable
         var code = server.Services.GetRequiredService<Devices>().CreatePairingCode().Code;
         var paired = await http.PostAsJsonAsync("/api/pair", new { code, deviceName = "phone" });
         Assert.Equal(HttpStatusCode.OK, paired.StatusCode);
-        var cookie = Assert.Single(paired.Headers.GetValues("Set-Cookie"));
-        Assert.Contains("secure", cookie, StringComparison.OrdinalIgnoreCase);
+        var cookie = AssertHostPrefixed(Assert.Single(paired.Headers.GetValues("Set-Cookie")));
+        Assert.Equal(HttpStatusCode.OK, await WithCookieAsync(http, cookie));
+
+        // The plain name, as a sibling machine on a hub's domain can set it (Domain=hub.example), is not read over https,
+        // even holding a valid token.
+        var token = cookie[(cookie.IndexOf('=', StringComparison.Ordinal) + 1)..];
+        Assert.Equal(HttpStatusCode.Unauthorized, await WithCookieAsync(http, $"pocketcoder_session={token}"));
+    }
+
+    [Fact]
+    public async Task PublicUrlOnHttps_BehindAProxyEndingTls_PairingCookieIsHostPrefixed_PlainHttpKeepsThePlainCookie()
+    {
+        await using var server = await TestServer.StartAsync(publicUrl: "https://box.example.net");
+        using var http = new HttpClient(new SocketsHttpHandler { UseCookies = false }) { BaseAddress = server.BaseUrl };
+        var devices = server.Services.GetRequiredService<Devices>();
+
+        // Through the proxy: the browser is on https://box.example.net, this server sees plain http with that name.
+        using var viaProxy = new HttpRequestMessage(HttpMethod.Post, "/api/pair")
+        {
+            Headers = { Host = "box.example.net" },
+            Content = JsonContent.Create(new { code = devices.CreatePairingCode().Code, deviceName = "phone" }),
+        };
+        var cookie = AssertHostPrefixed(Assert.Single((await http.SendAsync(viaProxy)).Headers.GetValues("Set-Cookie")));
+        Assert.Equal(HttpStatusCode.OK, await WithCookieAsync(http, cookie, "box.example.net"));
+
+        // Straight to the LAN address over plain http (the README's LAN set-up): the plain cookie, not Secure (a browser
+        // keeps no Secure cookie from http), and it is what is read there.
+        var lan = await http.PostAsJsonAsync("/api/pair", new { code = devices.CreatePairingCode().Code, deviceName = "laptop" });
+        var attributes = Assert.Single(lan.Headers.GetValues("Set-Cookie")).Split(';', StringSplitOptions.TrimEntries);
+        Assert.StartsWith("pocketcoder_session=", attributes[0], StringComparison.Ordinal);
+        Assert.DoesNotContain(attributes, a => a.Equals("secure", StringComparison.OrdinalIgnoreCase));
+        Assert.Equal(HttpStatusCode.OK, await WithCookieAsync(http, attributes[0]));
+    }
+
+    /// <summary>A <c>__Host-</c> cookie as the prefix demands it (Secure, Path=/, no Domain), HttpOnly and SameSite=Strict; its name=value.</summary>
+    private static string AssertHostPrefixed(string setCookie)
+    {
+        var attributes = setCookie.Split(';', StringSplitOptions.TrimEntries);
+        Assert.StartsWith("__Host-pocketcoder_session=", attributes[0], StringComparison.Ordinal);
+        foreach (var required in new[] { "secure", "path=/", "httponly", "samesite=strict" })
+        {
+            Assert.Contains(attributes, a => a.Equals(required, StringComparison.OrdinalIgnoreCase));
+        }
+
+        Assert.DoesNotContain(attributes, a => a.StartsWith("domain", StringComparison.OrdinalIgnoreCase));
+        return attributes[0];
+    }
+
+    private static async Task<HttpStatusCode> WithCookieAsync(HttpClient http, string cookie, string? host = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/projects");
+        request.Headers.Add("Cookie", cookie);
+        if (host is not null)
+        {
+            request.Headers.Host = host;
+        }
+
+        return (await http.SendAsync(request)).StatusCode;
     }
 
     [Fact]
