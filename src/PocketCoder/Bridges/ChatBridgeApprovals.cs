@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using PocketCoder.Approvals;
@@ -144,7 +143,7 @@ public sealed partial class ChatBridge
             return null;
         }
 
-        var labels = options.EnumerateArray().Select(o => o.ValueKind == JsonValueKind.Object ? Field(o, "label") : null).ToList();
+        var labels = options.EnumerateArray().Select(o => o.ValueKind == JsonValueKind.Object ? ApprovalCall.Field(o, "label") : null).ToList();
         return labels.Count is >= 2 and <= MostChatChoices && labels.All(l => l is { Length: > 0 }) && labels.Distinct(StringComparer.Ordinal).Count() == labels.Count
             ? [.. labels.OfType<string>()]
             : null;
@@ -156,7 +155,7 @@ public sealed partial class ChatBridge
         var text = new StringBuilder();
         var project = services.Projects.Find(approval.ProjectId)?.Name ?? approval.ProjectId;
         text.Append(Clean(approval.Tool)).Append(" wants to: ").Append(Clean(Shorten(approval.Title, 300))).Append('\n');
-        var whole = AppendCall(text, approval);
+        var whole = ApprovalCall.Append(text, approval);
         text.Append('\n').Append(project).Append(" · session ").Append(approval.SessionId[..Math.Min(8, approval.SessionId.Length)]);
         if (AppLink(approval.SessionId) is { } link)
         {
@@ -165,201 +164,13 @@ public sealed partial class ChatBridge
 
         var shown = FitText(text.ToString());
         // The title is the agent's to write, and a URL or path in it is read as much as the call below: it too must read as it is.
-        return (shown, whole && shown.Length == text.Length && approval.Title.Length <= 300 && Readable(approval.Title) && Readable(shown));
+        return (shown, whole && shown.Length == text.Length && approval.Title.Length <= 300 && ApprovalCall.Readable(approval.Title) && ApprovalCall.Readable(shown));
     }
 
     private const string NotWholeNotice = "⚠ Not shown here whole, so it can only be denied here: allow it in the app, where it is.";
 
     /// <summary>The text cut to what the platform shows, with room kept for the notice that it is not whole.</summary>
     private string FitText(string text) => Shorten(text, platform.MaxTextLength - NotWholeNotice.Length - 4);
-
-    /// <summary>Longest part of a call shown before it counts as not shown whole.</summary>
-    private const int LongestShown = 2500;
-
-    /// <summary>Input fields that never change what a call does (the agent's own words about it): not shown.</summary>
-    private static readonly HashSet<string> Commentary = new(StringComparer.Ordinal) { "description", "reason", "timeout" };
-
-    /// <summary>
-    /// What the call does, exactly as it will run: a command and its folder, an edit's path and lines, a patch's files and
-    /// diffs, and every other field of the input as the agent sent it; not only the agent's description. Whatever is
-    /// shown in a readable form is taken out; whatever is left is shown raw, so nothing that decides what runs is hidden.
-    /// </summary>
-    /// <returns>Whether everything was shown verbatim (nothing cut, no character or spacing that could hide what it says).</returns>
-    private static bool AppendCall(StringBuilder text, Approval approval)
-    {
-        using var document = JsonDocument.Parse(approval.Input);
-        var input = document.RootElement;
-        var whole = true;
-        var shownAny = false;
-        void Show(string prefix, string value)
-        {
-            // A part of 40 lines or more is folded away by some chats ("Show more") or scrolls past its buttons.
-            whole &= value.Length <= LongestShown && Readable(value) && value.Count(c => c == '\n') < 40;
-            shownAny |= value.Trim().Length > 0;
-            text.Append(prefix).Append(Clean(Shorten(value, LongestShown))).Append('\n');
-        }
-
-        if (input.ValueKind != JsonValueKind.Object)
-        {
-            Show("", Raw(input));
-            return whole;
-        }
-
-        if (approval.Kind == Agents.ToolKinds.ToWire(Agents.ToolKind.Question) && input.TryGetProperty("questions", out var questions) && questions.ValueKind == JsonValueKind.Array)
-        {
-            foreach (var question in questions.EnumerateArray().Where(q => q.ValueKind == JsonValueKind.Object))
-            {
-                Show("• ", (Field(question, "question") ?? "") + (question.TryGetProperty("multiSelect", out var many) && many.ValueKind == JsonValueKind.True ? " (any number)" : ""));
-                var options = question.TryGetProperty("options", out var list) && list.ValueKind == JsonValueKind.Array ? list.EnumerateArray().ToList() : [];
-                foreach (var option in options.Where(o => o.ValueKind == JsonValueKind.Object))
-                {
-                    Show("   – ", Field(option, "label") + (Field(option, "description") is { Length: > 0 } about ? ": " + about : ""));
-                }
-            }
-
-            return whole; // Never allowed from a chat; shown whole, a one-question choice can be answered with its buttons.
-        }
-
-        var left = input.EnumerateObject().Where(p => !Commentary.Contains(p.Name) && p.Value.ValueKind != JsonValueKind.Null)
-            .ToDictionary(p => p.Name, p => p.Value, StringComparer.Ordinal);
-        if (left.Count == 0 && approval.Plan is null)
-        {
-            return false; // Nothing but the agent's own title would say what it does.
-        }
-
-        string? Take(params string[] names)
-        {
-            foreach (var name in names)
-            {
-                if (left.TryGetValue(name, out var value) && value.ValueKind == JsonValueKind.String)
-                {
-                    left.Remove(name);
-                    return value.GetString();
-                }
-            }
-
-            return null;
-        }
-
-        if (Take("command") is { Length: > 0 } command)
-        {
-            Show("$ ", command);
-            if (Take("cwd", "workdir") is { Length: > 0 } folder)
-            {
-                Show("in ", folder);
-            }
-        }
-        else if (left.Keys.Any(k => k is "old_string" or "oldString" or "new_string" or "newString" or "content")
-                 && Take("file_path", "path", "filePath") is { Length: > 0 } path)
-        {
-            var removed = Take("old_string", "oldString");
-            var added = Take("new_string", "newString", "content");
-            Show("", path);
-            text.Append($"+{Lines(added)} −{Lines(removed)} lines\n");
-            if (removed is { Length: > 0 })
-            {
-                Show("", Prefixed(removed, "- "));
-            }
-
-            if (added is { Length: > 0 })
-            {
-                Show("", Prefixed(added, "+ "));
-            }
-        }
-        else if (left.TryGetValue("changes", out var changes) && changes.ValueKind == JsonValueKind.Array
-                 && changes.EnumerateArray().All(c => c.ValueKind == JsonValueKind.Object && Field(c, "path") is not null))
-        {
-            // A patch of several files (Codex): each file, how it changes, and its diff.
-            left.Remove("changes");
-            foreach (var change in changes.EnumerateArray())
-            {
-                Show("", Field(change, "path")! + (change.TryGetProperty("kind", out var kind) ? " " + Raw(kind) : ""));
-                if (Field(change, "diff") is { Length: > 0 } diff)
-                {
-                    Show("", diff.TrimEnd('\n'));
-                }
-
-                var rest = change.EnumerateObject().Where(p => p.Name is not ("path" or "kind" or "diff")).ToList();
-                if (rest.Count > 0)
-                {
-                    Show("", RawObject(rest.Select(p => KeyValuePair.Create(p.Name, p.Value))));
-                }
-            }
-        }
-
-        if (approval.Plan is { Length: > 0 })
-        {
-            left.Remove("plan");
-        }
-
-        if (left.Count > 0)
-        {
-            // Any other tool (a fetch, an MCP tool's call), or fields beside a command or an edit (replace_all, a host): as sent.
-            Show("", RawObject(left));
-        }
-
-        if (approval.Plan is { Length: > 0 } plan)
-        {
-            text.Append('\n');
-            Show("", plan);
-        }
-
-        // Nothing at all shown (an empty command, say) leaves only the agent's own title to go by.
-        return whole && shownAny;
-    }
-
-    private static readonly JsonSerializerOptions Readably = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
-    /// <summary>JSON as a person reads it: <c>+</c>, <c>&lt;</c> and letters as themselves, not as <c>\u002B</c>.</summary>
-    private static string Raw(JsonElement value) => JsonSerializer.Serialize(value, Readably);
-
-    private static string RawObject(IEnumerable<KeyValuePair<string, JsonElement>> fields) =>
-        "{" + string.Join(", ", fields.Select(f => JsonSerializer.Serialize(f.Key, Readably) + ": " + Raw(f.Value))) + "}";
-
-    private static string Prefixed(string text, string prefix) =>
-        string.Join('\n', text.TrimEnd('\n').Split('\n').Select(line => prefix + line));
-
-    /// <summary>
-    /// Text that shows as it is: no control character (but line breaks and tabs), no invisible formatting (zero-width
-    /// characters, bidirectional overrides, tag characters), no line or paragraph separator, no blank letters (Hangul
-    /// fillers, the braille blank), and no spacing that pushes a part out of sight (two blank lines in a row, a run of
-    /// spaces or tabs inside a line), any of which could make a command look like another. Checked by code point, so
-    /// nothing outside the basic plane slips through as half a pair.
-    /// </summary>
-    internal static bool Readable(string text)
-    {
-        foreach (var rune in text.EnumerateRunes())
-        {
-            if (rune.Value is '\n' or '\t')
-            {
-                continue;
-            }
-
-            if (Rune.IsControl(rune) || rune == Rune.ReplacementChar || rune.Value is 0x115F or 0x1160 or 0x3164 or 0xFFA0 or 0x2800
-                || Rune.GetUnicodeCategory(rune) is UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator)
-            {
-                return false;
-            }
-        }
-
-        var blank = 0;
-        foreach (var line in text.Split('\n'))
-        {
-            blank = line.Trim().Length == 0 ? blank + 1 : 0;
-            var inside = line.TrimStart();
-            if (blank >= 2 || inside.Contains(new string(' ', 16), StringComparison.Ordinal) || inside.Contains("\t\t\t\t", StringComparison.Ordinal))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    private static string? Field(JsonElement input, string name) =>
-        input.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
-
-    private static int Lines(string? text) => string.IsNullOrEmpty(text) ? 0 : text.Count(c => c == '\n') + (text.EndsWith('\n') ? 0 : 1);
 
     /// <summary>Agent-chosen text shown to a person deciding: no control characters or bidirectional overrides that could disguise it.</summary>
     private static string Clean(string text) => Cli.TerminalText.Clean(text) ?? "";

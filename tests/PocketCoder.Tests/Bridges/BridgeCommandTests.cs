@@ -111,7 +111,7 @@ public sealed class BridgeCommandTests
     [InlineData("echo hi\U000E0041\U000E0042", false)]
     [InlineData("def f():\n                return 1\n\nprint(f())", true)]
     public void Readable_OnlyTextThatShowsAsItIs(string command, bool readable) =>
-        Assert.Equal(readable, ChatBridge.Readable(command));
+        Assert.Equal(readable, PocketCoder.Approvals.ApprovalCall.Readable(command));
 
     private static async Task<(int Status, string Output, string Error)> RunAsync(params string[] args)
     {
