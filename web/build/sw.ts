@@ -57,8 +57,9 @@ self.addEventListener('fetch', (event) => {
   event.respondWith(fetch(request).catch(() => caches.match(request).then((cached) => cached || Response.error())));
 });
 
-// Notifications. The message was encrypted to this browser by the machine itself (the push service saw ciphertext);
-// "actions" is set only when the notification says what would run, so nothing is allowed unseen.
+// Notifications. The message was encrypted to this browser by the machine itself (the push service saw ciphertext).
+// "actions" offers Deny on an approval; Allow once only comes with "allowToken", which the machine sets only when the
+// body shows the call whole (not cut, nothing that could disguise it), so nothing is allowed unseen.
 self.addEventListener('push', (event) => {
   let m;
   try {
@@ -66,7 +67,8 @@ self.addEventListener('push', (event) => {
   } catch {
     m = { body: event.data ? event.data.text() : '' };
   }
-  const actions = m.actions && m.approvalId ? [{ action: 'allow_once', title: 'Allow once' }, { action: 'deny', title: 'Deny' }] : [];
+  const allow = m.actions && m.approvalId && typeof m.allowToken === 'string' ? [{ action: 'allow_once', title: 'Allow once' }] : [];
+  const actions = m.actions && m.approvalId ? [...allow, { action: 'deny', title: 'Deny' }] : [];
   event.waitUntil(self.registration.showNotification(m.title || 'PocketCoder', {
     body: m.body || '',
     tag: m.tag || 'pocketcoder',
@@ -74,13 +76,15 @@ self.addEventListener('push', (event) => {
     silent: !!m.silent,
     icon: '/icon-192.png',
     requireInteraction: m.event === 'approval.requested',
-    data: { url: m.url || '/', approvalId: m.approvalId || null, event: m.event || null },
+    data: { url: m.url || '/', approvalId: m.approvalId || null, event: m.event || null, allowToken: allow.length ? m.allowToken : null },
     actions,
   }));
 });
 
 // Allow once / Deny decide with this device's own cookie, like a tap in the app: the ledger names this device, and a
-// question someone else answered first gets the server's 409, shown as "Already decided". Anything else opens the app.
+// question someone else answered first gets the server's 409, shown as "Already decided". The post says it came from a
+// notification, with the allow token: the server takes no allow from a notification without it (NOT_SHOWN_WHOLE), and
+// an Allow this worker never offered opens the app instead. Anything else opens the app.
 self.addEventListener('notificationclick', (event) => {
   const notification = event.notification;
   const work = event.action === 'allow_once' || event.action === 'deny'
@@ -96,13 +100,14 @@ self.addEventListener('notificationclick', (event) => {
 async function decide(notification, decision) {
   const data = notification.data || {};
   notification.close();
+  if (decision !== 'deny' && !data.allowToken) return openApp(data.url);
   let response;
   try {
     response = await fetch('/api/approvals/' + encodeURIComponent(data.approvalId) + '/decision', {
       method: 'POST',
       credentials: 'same-origin',
       headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify({ decision }),
+      body: JSON.stringify(decision === 'deny' ? { decision, via: 'notification' } : { decision, via: 'notification', allowToken: data.allowToken }),
     });
   } catch {
     return openApp(data.url);

@@ -2,10 +2,12 @@
 // phone with keys made here (headless Chromium cannot reach a real push service), receives the machine's push, decrypts
 // it as a browser does (RFC 8291, written again here in JavaScript, so the server's C# is checked by a second
 // implementation), and hands the plaintext to the app's service worker with DevTools' deliverPushMessage. The worker
-// shows it; its "Allow once" decides the approval with the phone's cookie; a late "Deny" gets the server's 409.
+// shows it; its "Allow once" decides the approval with the phone's cookie; a late "Deny" gets the server's 409. Then a
+// command too long to show whole: its notification offers only Deny, and a payload forged to offer Allow anyway allows
+// nothing (the server refuses it, the worker opens the app).
 // Started by tests/PocketCoder.Tests/Notifications/NotificationBrowserTests.cs.
 //
-//   node e2e/notify.mjs --url URL --code PAIRCODE --repo DIR --command TEXT [--shots DIR]; env POCKETCODER_LAPTOP_TOKEN
+//   node e2e/notify.mjs --url URL --code PAIRCODE --repo DIR --command TEXT --cut-command TEXT [--shots DIR]; env POCKETCODER_LAPTOP_TOKEN
 //
 // Prints "ok - <step>" per step; exits 0, or 1 with the failure.
 
@@ -16,10 +18,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchPhone, ok, pair, reportFailure, scriptArgs } from './phone.mjs';
 
-const usage = 'node e2e/notify.mjs --url URL --code CODE --repo DIR --command TEXT; env POCKETCODER_LAPTOP_TOKEN';
+const usage = 'node e2e/notify.mjs --url URL --code CODE --repo DIR --command TEXT --cut-command TEXT; env POCKETCODER_LAPTOP_TOKEN';
 const args = scriptArgs(
-  { url: { type: 'string' }, code: { type: 'string' }, repo: { type: 'string' }, command: { type: 'string' } },
-  ['url', 'code', 'repo', 'command'],
+  { url: { type: 'string' }, code: { type: 'string' }, repo: { type: 'string' }, command: { type: 'string' }, 'cut-command': { type: 'string' } },
+  ['url', 'code', 'repo', 'command', 'cut-command'],
   usage,
 );
 const laptopToken = process.env.POCKETCODER_LAPTOP_TOKEN;
@@ -111,7 +113,7 @@ try {
   if (push.body.includes(Buffer.from(args.command))) throw new Error('the push service could read the command');
   const plaintext = decrypt(push.body);
   const message = JSON.parse(plaintext);
-  if (message.event !== 'approval.requested' || !message.body.includes(args.command) || !message.actions) {
+  if (message.event !== 'approval.requested' || !message.body.includes(args.command) || !message.actions || typeof message.allowToken !== 'string') {
     throw new Error(`unexpected push: ${plaintext}`);
   }
   ok('the machine pushed the question, encrypted to this browser (decrypted here in JavaScript) and VAPID-signed');
@@ -147,11 +149,11 @@ try {
   const registrationId = await registration;
   // DevTools' delivery stands in for the push service's connection to the browser; one that does not arrive (the
   // worker being restarted on a loaded machine, say) is made again, at most three times, as a push service retries.
-  const deliver = async (shownYet) => {
+  const deliver = async (shownYet, data = plaintext, tag = message.tag) => {
     for (let attempt = 1; attempt <= 3; attempt++) {
-      await cdp.send('ServiceWorker.deliverPushMessage', { origin: origin + '/', registrationId, data: plaintext });
+      await cdp.send('ServiceWorker.deliverPushMessage', { origin: origin + '/', registrationId, data });
       const sw = context.serviceWorkers().at(-1) ?? worker;
-      const found = await sw.evaluate(shownYet, message.tag).catch(() => null);
+      const found = await sw.evaluate(shownYet, tag).catch(() => null);
       if (found) return { found, sw };
     }
     return { found: null, sw: worker };
@@ -219,6 +221,72 @@ try {
   await page.locator('.notify [data-channel="web_push"]').filter({ hasText: 'last delivered' }).waitFor();
   await page.screenshot({ path: join(args.shots, 'notify-02-devices.png'), fullPage: true });
   ok('Devices shows the push channel and its last delivery');
+
+  // A command cut to fit: what the notification shows is harmless, what runs after it is not. Deny only. The phone's
+  // screen goes off first (the app says "hidden" and stops its "visible" reports), so the machine pushes.
+  await page.evaluate(() => {
+    Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+  await call('POST', '/api/notifications/presence', { visible: false });
+  const cutSession = await laptop('POST', `/api/projects/${project.body.id}/sessions`, { agent: 'claude-code', prompt: 'print a line' });
+  if (cutSession.status !== 201 && cutSession.status !== 200) throw new Error(`start session: ${JSON.stringify(cutSession)}`);
+  let cutPlaintext;
+  let cut;
+  // The first session's "turn finished" may come first.
+  do {
+    cutPlaintext = decrypt((await nextPush()).body);
+    cut = JSON.parse(cutPlaintext);
+  } while (cut.event === 'turn.finished');
+  const hidden = args['cut-command'].slice(args['cut-command'].lastIndexOf(';'));
+  if (cut.event !== 'approval.requested' || !cut.body.includes('Not shown whole') || cut.body.includes(hidden) || !cut.actions || 'allowToken' in cut) {
+    throw new Error(`the cut command's push: ${cutPlaintext}`);
+  }
+  const shownActions = async (tag) => {
+    for (let i = 0; i < 100; i++) {
+      const [n] = await self.registration.getNotifications({ tag });
+      if (n && n.data?.approvalId) return n.actions.map((a) => a.action);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return null;
+  };
+  const { found: cutActions } = await deliver(shownActions, cutPlaintext, cut.tag);
+  if (cutActions?.join() !== 'deny') throw new Error(`the cut command's notification offered: ${JSON.stringify(cutActions)}`);
+  ok('a cut command is pushed saying it is not shown whole, and its notification offers only Deny');
+
+  // The same push forged to offer Allow (a made-up token): the worker shows it, the server refuses the allow, the app opens.
+  // The same tag replaces the notification shown: it goes first, so that the one looked at is the new one.
+  const clear = (tag) => (context.serviceWorkers().at(-1) ?? worker).evaluate(async (t) => {
+    for (const n of await self.registration.getNotifications({ tag: t })) n.close();
+  }, tag);
+  await clear(cut.tag);
+  const forged = JSON.stringify({ ...cut, allowToken: 'forged-token-forged-token-forged-token-abc' });
+  const { found: forgedActions, sw: forgedWorker } = await deliver(shownActions, forged, cut.tag);
+  if (forgedActions?.join() !== 'allow_once,deny') throw new Error(`the forged notification offered: ${JSON.stringify(forgedActions)}`);
+  await forgedWorker.evaluate(async (tag) => {
+    const [n] = await self.registration.getNotifications({ tag });
+    self.dispatchEvent(new NotificationEvent('notificationclick', { notification: n, action: 'allow_once' }));
+  }, cut.tag);
+  await page.waitForURL(`${base}/s/${cutSession.body.id}`);
+  const stillPending = (await laptop('GET', `/api/approvals/${cut.approvalId}`)).body;
+  if (stillPending?.status !== 'pending') throw new Error(`after the forged Allow: ${JSON.stringify(stillPending)}`);
+  ok('an Allow forged onto that notification is refused by the server (NOT_SHOWN_WHOLE): the app opens on the session, the approval still waits');
+
+  // Its Deny works from the notification.
+  await clear(cut.tag);
+  const { found: again2, sw: denyWorker } = await deliver(shownActions, cutPlaintext, cut.tag);
+  if (again2?.join() !== 'deny') throw new Error(`the cut command's notification, again: ${JSON.stringify(again2)}`);
+  await denyWorker.evaluate(async (tag) => {
+    const [n] = await self.registration.getNotifications({ tag });
+    self.dispatchEvent(new NotificationEvent('notificationclick', { notification: n, action: 'deny' }));
+  }, cut.tag);
+  let denied;
+  for (let i = 0; i < 600 && denied?.status !== 'decided'; i++) {
+    denied = (await laptop('GET', `/api/approvals/${cut.approvalId}`)).body;
+    if (denied?.status !== 'decided') await new Promise((r) => setTimeout(r, 100));
+  }
+  if (denied?.decision !== 'deny' || denied.decidedBy !== 'Notified phone') throw new Error(`after Deny on the notification: ${JSON.stringify(denied)}`);
+  ok('Deny on that notification denies it as the phone');
 
   if (errors.length) throw new Error(`script errors: ${errors.join('; ')}`);
   ok('no script errors');

@@ -14,9 +14,16 @@ public sealed record DecisionRequest(
     string? Decision,
     [property: StringLength(ApprovalsApi.MaxMessageLength, ErrorMessage = "'message' is at most {1} characters.")]
     string? Message,
-    JsonElement? UpdatedInput)
+    JsonElement? UpdatedInput,
+    [property: AllowedValues(DecisionRequest.ViaNotification, null, ErrorMessage = "'via' is \"notification\" (an action on a notification) or absent.")]
+    string? Via = null,
+    [property: StringLength(100, ErrorMessage = "'allowToken' is at most {1} characters.")]
+    string? AllowToken = null)
 {
     internal const string DecisionMessage = "'decision' must be one of allow_once, allow_session, allow_always, deny.";
+
+    /// <summary>Set by the service worker on a notification's action: an allow then needs the notification's allow token.</summary>
+    public const string ViaNotification = "notification";
 }
 
 public sealed record DecisionResponse(string Id, string Status, string Decision);
@@ -93,7 +100,8 @@ public static class ApprovalsApi
         return ToResponse(approval, approvals.DeliveredTo([approval.Id])[approval.Id], gatekeeper.CanEditInput(approval.SessionId));
     }
 
-    private static DecisionResponse Decide(string id, DecisionRequest request, Gatekeeper gatekeeper, ClaimsPrincipal user)
+    private static DecisionResponse Decide(string id, DecisionRequest request, Gatekeeper gatekeeper, ApprovalStore approvals,
+        Notifications.NotificationActions notificationActions, ClaimsPrincipal user)
     {
         if (request.UpdatedInput is { ValueKind: not JsonValueKind.Object and not JsonValueKind.Null and not JsonValueKind.Undefined })
         {
@@ -101,6 +109,16 @@ public static class ApprovalsApi
         }
 
         var updated = request.UpdatedInput is { ValueKind: JsonValueKind.Object } input ? input : (JsonElement?)null;
+        if (request.Via == DecisionRequest.ViaNotification && request.Decision != Decisions.Deny
+            && approvals.Find(id) is { Status: ApprovalStatuses.Pending } asked
+            && !notificationActions.MayAllow(asked, user.Actor().Id, request.Decision!, updated is not null, request.AllowToken))
+        {
+            // Only a notification that showed the call whole offered Allow, with its token: anything else (a cut command, a
+            // payload made to offer Allow) allows nothing. Deny, and anything already settled, go through as ever.
+            throw new ApiProblem(StatusCodes.Status403Forbidden, ErrorCodes.NotShownWhole,
+                "The notification could not show this call whole, so it cannot be allowed from there: open the app, where it is shown whole.");
+        }
+
         var approval = gatekeeper.Decide(id, request.Decision!, request.Message, updated, user.Actor());
         return new DecisionResponse(approval.Id, approval.Status, approval.Decision!);
     }

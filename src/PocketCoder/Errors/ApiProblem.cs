@@ -51,6 +51,7 @@ public static class ErrorCodes
     public const string ApprovalNotFound = "APPROVAL_NOT_FOUND";
     public const string ApprovalAlreadyDecided = "APPROVAL_ALREADY_DECIDED";
     public const string EditedInputUnsupported = "EDITED_INPUT_UNSUPPORTED";
+    public const string NotShownWhole = "NOT_SHOWN_WHOLE";
     public const string QuestionNeedsAnswers = "QUESTION_NEEDS_ANSWERS";
     public const string NotAQuestion = "NOT_A_QUESTION";
     public const string RuleNotFound = "RULE_NOT_FOUND";

@@ -98,7 +98,8 @@ public static class NotificationKinds
 
 /// <summary>
 /// What the service worker receives, decrypted, and shows. <see cref="Url"/> is where tapping leads, relative to the app.
-/// <see cref="Actions"/>: offer Allow once / Deny (only when the notification says what would run).
+/// <see cref="Actions"/>: offer Deny on an approval; <see cref="AllowToken"/>, set only when the body shows the call whole,
+/// offers Allow once too and goes back with it (<see cref="NotificationActions"/>).
 /// </summary>
 public sealed record PushMessage(
     string Event,
@@ -109,7 +110,8 @@ public sealed record PushMessage(
     string? ApprovalId,
     bool Actions,
     bool Silent,
-    string At);
+    string At,
+    string? AllowToken);
 
 /// <summary>Source-generated JSON for what notifications store and send.</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

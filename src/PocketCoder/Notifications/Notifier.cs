@@ -29,13 +29,14 @@ public sealed class Notifier(
     SessionStore sessions,
     ProjectStore projects,
     CommandRunner commands,
+    NotificationActions actions,
     PocketCoderOptions options,
     IServer server,
     TimeProvider clock,
     ILogger<Notifier> logger) : BackgroundService
 {
     private const int SendWorkers = 4;
-    private const int SummaryLength = 180;
+    private const int SummaryLength = NotificationActions.BodyLength;
     private const int TitleLength = 80;
 
     private readonly Channel<Outgoing> _outbox = Channel.CreateBounded<Outgoing>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -98,7 +99,7 @@ public sealed class Notifier(
     /// <summary>Sends a test notification to every channel of the device now, and returns how each went.</summary>
     public async Task<IReadOnlyList<NotificationDelivery>> SendTestAsync(string deviceId, CancellationToken cancellationToken)
     {
-        var message = Message(NotificationKinds.Test, "PocketCoder test", "Notifications from PocketCoder reach this device.", "test", "/devices", null, false, false);
+        var message = Message(NotificationKinds.Test, "PocketCoder test", "Notifications from PocketCoder reach this device.", "test", "/devices", null, false, null, false);
         var results = new List<NotificationDelivery>();
         foreach (var channel in store.Channels(deviceId))
         {
@@ -184,10 +185,11 @@ public sealed class Notifier(
         var (projectName, _) = Names(approval.SessionId);
         // A question is answered in the app: no Allow/Deny actions on its notification.
         var question = approval.Kind == Agents.ToolKinds.ToWire(Agents.ToolKind.Question);
-        PushMessage For(NotificationSettings settings, bool silent) => Message(settings, silent, NotificationKinds.ApprovalRequested,
-            question ? $"The agent asks · {projectName}" : $"Approval needed · {projectName}",
-            Shorten(approval.Title) + (approval.Title.EndsWith('?') ? "" : "?"), "An approval is waiting.",
-            SessionTag(approval.SessionId), SessionUrl(approval.SessionId), approval.Id, actions: !question);
+        var (body, whole) = question ? (Shorten(approval.Title) + (approval.Title.EndsWith('?') ? "" : "?"), false) : NotificationActions.Body(approval);
+        PushMessage For(string device, NotificationSettings settings, bool silent) => Message(settings, silent, NotificationKinds.ApprovalRequested,
+            question ? $"The agent asks · {projectName}" : $"Approval needed · {projectName}", body, "An approval is waiting.",
+            SessionTag(approval.SessionId), SessionUrl(approval.SessionId), approval.Id, actions: !question,
+            allowToken: whole ? actions.Token(approval.Id, device) : null);
 
         // Timers are armed before anything is sent or recorded, so whoever sees a push or a record can move the clock.
         var token = answered.Token;
@@ -231,7 +233,7 @@ public sealed class Notifier(
         }
     }
 
-    private void EscalateNow(Approval approval, IReadOnlyList<string> looking, Func<NotificationSettings, bool, PushMessage> message)
+    private void EscalateNow(Approval approval, IReadOnlyList<string> looking, Func<string, NotificationSettings, bool, PushMessage> message)
     {
         if (approvals.Find(approval.Id) is not { Status: ApprovalStatuses.Pending })
         {
@@ -255,9 +257,11 @@ public sealed class Notifier(
         }
 
         var question = approval.Kind == Agents.ToolKinds.ToWire(Agents.ToolKind.Question);
-        Dispatch(NotificationKinds.ApprovalExpiring, approval.Id, (settings, silent) => Message(settings, silent, NotificationKinds.ApprovalExpiring,
-            $"Approval expires soon · {projectName}", $"Denied in {warnBefore:0} s unless you decide: {Shorten(approval.Title)}",
-            "An approval expires soon.", SessionTag(approval.SessionId), SessionUrl(approval.SessionId), approval.Id, actions: !question),
+        var prefix = $"Denied in {warnBefore:0} s unless you decide: ";
+        var (body, whole) = question ? (prefix + Shorten(approval.Title), false) : NotificationActions.Body(approval, prefix);
+        Dispatch(NotificationKinds.ApprovalExpiring, approval.Id, (device, settings, silent) => Message(settings, silent, NotificationKinds.ApprovalExpiring,
+            $"Approval expires soon · {projectName}", body, "An approval expires soon.", SessionTag(approval.SessionId), SessionUrl(approval.SessionId),
+            approval.Id, actions: !question, allowToken: whole ? actions.Token(approval.Id, device) : null),
             escalate: false);
     }
 
@@ -265,7 +269,7 @@ public sealed class Notifier(
     {
         var (projectName, sessionTitle) = Names(sessionId);
         var body = sessionTitle is null ? summary : $"{sessionTitle}: {summary}";
-        Dispatch(notification, sessionId, (settings, silent) => Message(settings, silent, notification, $"{what} · {projectName}", body, privateText,
+        Dispatch(notification, sessionId, (_, settings, silent) => Message(settings, silent, notification, $"{what} · {projectName}", body, privateText,
             SessionTag(sessionId), SessionUrl(sessionId)), escalate: false);
     }
 
@@ -291,7 +295,7 @@ public sealed class Notifier(
             "cancelled" => "was cancelled",
             _ => $"exited {exit.ExitCode}",
         };
-        Dispatch(NotificationKinds.CommandFinished, run.Id, (settings, silent) => Message(settings, silent, NotificationKinds.CommandFinished,
+        Dispatch(NotificationKinds.CommandFinished, run.Id, (_, settings, silent) => Message(settings, silent, NotificationKinds.CommandFinished,
             $"Command finished · {projectName}", $"`{run.Command}` {outcome} after {exit.DurationMs / 1000.0:0.#} s", "A command finished.",
             $"command-{run.ProjectId}", $"/p/{run.ProjectId}/run"), escalate: false);
     }
@@ -300,7 +304,7 @@ public sealed class Notifier(
     /// Queues the notification for every device that wants it, except those looking at the app (returned, not notified)
     /// when <paramref name="escalate"/> says a question is being asked; other events simply skip a looking device.
     /// </summary>
-    private List<string> Dispatch(string notification, string subject, Func<NotificationSettings, bool, PushMessage> message, bool escalate,
+    private List<string> Dispatch(string notification, string subject, Func<string, NotificationSettings, bool, PushMessage> message, bool escalate,
         IReadOnlySet<string>? only = null)
     {
         var looking = new List<string>();
@@ -328,7 +332,7 @@ public sealed class Notifier(
                 continue;
             }
 
-            var push = message(settings, settings.QuietHours?.Contains(now) == true);
+            var push = message(device.Key, settings, settings.QuietHours?.Contains(now) == true);
             foreach (var channel in device)
             {
                 if (!_outbox.Writer.TryWrite(new Outgoing(channel, push, subject)))
@@ -384,15 +388,23 @@ public sealed class Notifier(
         }.ToJsonString()));
     }
 
-    /// <summary>Title and body are cut so that any message fits one push record (4 KB), whatever a project is called.</summary>
-    private PushMessage Message(string notification, string title, string body, string tag, string url, string? approvalId, bool actions, bool silent) =>
-        new(notification, Shorten(title, TitleLength), Shorten(body), tag, url, approvalId, actions, silent, clock.GetUtcNow().ToString("O"));
+    /// <summary>
+    /// Title and body are cut so that any message fits one push record (4 KB), whatever a project is called. A body that
+    /// fits keeps its line breaks (an approval's command and its folder).
+    /// </summary>
+    private PushMessage Message(string notification, string title, string body, string tag, string url, string? approvalId, bool actions, string? allowToken,
+        bool silent) =>
+        new(notification, Shorten(title, TitleLength), body.Length <= SummaryLength ? body : Shorten(body), tag, url, approvalId, actions, silent,
+            clock.GetUtcNow().ToString("O"), allowToken);
 
-    /// <summary>As the device's settings want it: what happened, or for private content only that something did (no actions).</summary>
+    /// <summary>
+    /// As the device's settings want it: what happened, or for private content only that something did (no actions).
+    /// <paramref name="allowToken"/>: Allow once is offered (the body shows the call whole), with the token that lets it stand.
+    /// </summary>
     private PushMessage Message(NotificationSettings settings, bool silent, string notification, string title, string body, string privateText,
-        string tag, string url, string? approvalId = null, bool actions = false) => settings.ShowsSummary
-        ? Message(notification, title, body, tag, url, approvalId, actions, silent)
-        : Message(notification, "PocketCoder", privateText, tag, url, approvalId, actions: false, silent);
+        string tag, string url, string? approvalId = null, bool actions = false, string? allowToken = null) => settings.ShowsSummary
+        ? Message(notification, title, body, tag, url, approvalId, actions, actions ? allowToken : null, silent)
+        : Message(notification, "PocketCoder", privateText, tag, url, approvalId, actions: false, allowToken: null, silent);
 
     private (string Project, string? Session) Names(string sessionId)
     {

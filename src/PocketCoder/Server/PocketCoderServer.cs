@@ -149,6 +149,7 @@ public static class PocketCoderServer
         services.AddSingleton<NotificationStore>();
         services.AddSingleton<DevicePresence>();
         services.AddSingleton<PushSender>();
+        services.AddSingleton<NotificationActions>();
         services.AddRunningSingleton<Notifier>();
         // After the session manager: the backlog starts sessions, and stops (first) before the manager stops them.
         services.AddSingleton<Backlog.BacklogTasks>();

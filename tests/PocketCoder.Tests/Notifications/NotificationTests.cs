@@ -46,6 +46,8 @@ public sealed class NotificationTests
         Assert.Contains("echo notified > notified.txt", phoneMessage.GetProperty("body").GetString());
         Assert.Contains("demo", phoneMessage.GetProperty("title").GetString());
         Assert.True(phoneMessage.GetProperty("actions").GetBoolean());
+        // Shown whole, so Allow once is offered: its token is this device's, for this approval.
+        var allowToken = phoneMessage.GetProperty("allowToken").GetString()!;
         Assert.Equal(approvalId, phoneMessage.GetProperty("approvalId").GetString());
         Assert.Equal($"/s/{sessionId}", phoneMessage.GetProperty("url").GetString());
         Assert.ThrowsAny<CryptographicException>(() => tabletKeys.Decrypt(phoneRequest));
@@ -55,6 +57,7 @@ public sealed class NotificationTests
         Assert.Equal("An approval is waiting.", tabletMessage.GetProperty("body").GetString());
         Assert.DoesNotContain("echo", tabletMessage.GetRawText());
         Assert.False(tabletMessage.GetProperty("actions").GetBoolean());
+        Assert.False(tabletMessage.TryGetProperty("allowToken", out _));
 
         // ntfy, for the same device and with the same privacy: JSON to the server's root, the token as a bearer, a link into the app.
         var ntfy = await push.NextAsync("/");
@@ -65,8 +68,12 @@ public sealed class NotificationTests
         Assert.Equal(new Uri(world.Server.BaseUrl, $"/s/{sessionId}").ToString(), published.GetProperty("click").GetString());
         Assert.Equal("Bearer tk_test", ntfy.Header("Authorization"));
 
+        // Another device cannot use the phone's token; the phone's Allow once from the notification decides.
+        await ApiAssert.ProblemAsync(await tablet.Http.PostAsJsonAsync($"/api/approvals/{approvalId}/decision",
+            new { decision = "allow_once", via = "notification", allowToken }), HttpStatusCode.Forbidden, "NOT_SHOWN_WHOLE");
+        await ApiAssert.OkJsonAsync(await world.Http.PostAsJsonAsync($"/api/approvals/{approvalId}/decision",
+            new { decision = "allow_once", via = "notification", allowToken }));
         // Deciding ends the question; the turn that follows notifies as "turn finished".
-        await ApiAssert.OkJsonAsync(await world.DecideAsync(approvalId, "allow_once"));
         await events.WaitForAsync("turn.completed");
         var finished = phoneKeys.Decrypt(await push.NextAsync("/push/phone"));
         Assert.Equal("turn.finished", finished.GetProperty("event").GetString());
@@ -159,7 +166,55 @@ public sealed class NotificationTests
         Assert.Equal("approval.expiring", warning.GetProperty("event").GetString());
         Assert.Contains("Denied in 30 s unless you decide: ", warning.GetProperty("body").GetString());
         Assert.True(warning.GetProperty("actions").GetBoolean());
+        Assert.True(warning.TryGetProperty("allowToken", out _));
         Assert.Equal($"/s/{sessionId}", warning.GetProperty("url").GetString());
+    }
+
+    [Fact]
+    public async Task CutOrDisguisedCommand_NotificationOffersOnlyDeny_AndTheServerRefusesAnAllowFromIt()
+    {
+        await using var push = await PushServiceStub.StartAsync();
+        await using var world = await AgentWorld.ClaudeAsync();
+        using var keys = new BrowserKeys();
+        await PutOkAsync(world.Http, "/api/notifications/settings", Settings(turnFinished: false));
+        await PutOkAsync(world.Http, "/api/notifications/web-push", keys.Subscription(push.Endpoint("/push/phone")));
+        // What the notification shows of the first (180 characters) is harmless; what runs after it is not. The second is
+        // short, but a right-to-left override makes it read as something else.
+        var cut = $"echo {new string('a', 180)}; touch PWNED";
+        var disguised = "echo ok \u202E; touch PWNED2 #";
+        world.Model.Enqueue(ScriptedReply.ToolUse("Bash", new { command = cut, description = "Print" }),
+            ScriptedReply.ToolUse("Bash", new { command = disguised, description = "Print" }), ScriptedReply.Text("Denied both."));
+        var sessionId = await world.StartSessionAsync("print a line");
+        await using var events = await world.EventsAsync(sessionId);
+
+        foreach (var command in new[] { cut, disguised })
+        {
+            var approvalId = (await events.WaitForAsync("approval.requested")).Str("approvalId")!;
+            var message = keys.Decrypt(await push.NextAsync("/push/phone"));
+            Assert.Equal(approvalId, message.GetProperty("approvalId").GetString());
+            Assert.Equal(command, (await world.Http.GetOkAsync($"/api/approvals/{approvalId}")).GetProperty("input").GetProperty("command").GetString());
+            var body = message.GetProperty("body").GetString()!;
+            Assert.EndsWith("(Not shown whole: allow it in the app.)", body, StringComparison.Ordinal);
+            Assert.DoesNotContain("\u202E", body, StringComparison.Ordinal);
+            // Deny only: no token to allow with.
+            Assert.True(message.GetProperty("actions").GetBoolean());
+            Assert.False(message.TryGetProperty("allowToken", out _));
+
+            // An allow that says it came from the notification is refused, without a token or with a made-up one.
+            foreach (var forged in new object[] { new { decision = "allow_once", via = "notification" },
+                         new { decision = "allow_once", via = "notification", allowToken = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" } })
+            {
+                await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync($"/api/approvals/{approvalId}/decision", forged),
+                    HttpStatusCode.Forbidden, "NOT_SHOWN_WHOLE");
+            }
+
+            Assert.Equal("pending", (await world.Http.GetOkAsync($"/api/approvals/{approvalId}")).GetProperty("status").GetString());
+            await ApiAssert.OkJsonAsync(await world.Http.PostAsJsonAsync($"/api/approvals/{approvalId}/decision", new { decision = "deny", via = "notification" }));
+        }
+
+        await events.WaitForAsync("turn.completed");
+        Assert.False(File.Exists(Path.Combine(world.Repository, "PWNED")));
+        Assert.False(File.Exists(Path.Combine(world.Repository, "PWNED2")));
     }
 
     [Fact]
