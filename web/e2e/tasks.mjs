@@ -1,6 +1,8 @@
 // The backlog and schedules (issue #16), in Debian's Chromium at 390x844 against the real server and Claude Code:
 // New session's "When" adds a task to the project's backlog (it runs, and the Tasks screen shows it done with its
-// session) and a schedule (shown with its next time in its own zone; Pause and Resume; Delete, confirmed).
+// session) and a schedule (shown with its next time in its own zone; Pause and Resume; Delete, confirmed). Then the
+// script's other device ("laptop") sets work going and is revoked on Devices: its waiting task and its schedule show as
+// held, saying why, and Confirm puts each back.
 // Started by tests/PocketCoder.Tests/Browser/BacklogBrowserTests.cs.
 //
 //   node e2e/tasks.mjs --url URL --code PAIRCODE --repo DIR [--shots DIR]
@@ -48,4 +50,42 @@ await runPhoneScript('tasks', 'Tasks phone', async ({ page, base, projectId, sho
   await schedule.getByRole('button', { name: 'Delete it' }).click();
   await schedule.waitFor({ state: 'detached' });
   ok('a schedule is paused, resumed, and deleted after a confirmation');
+
+  // The laptop's work: a task whose command waits for a decision (so the backlog waits behind it), a second task, a schedule.
+  const laptop = async (method, path, body) => {
+    const response = await fetch(base + path, {
+      method,
+      headers: { authorization: `Bearer ${process.env.POCKETCODER_LAPTOP_TOKEN}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!response.ok) throw new Error(`laptop ${method} ${path}: ${response.status} ${await response.text()}`);
+    return response.json();
+  };
+  await laptop('POST', `/api/projects/${projectId}/tasks`, { prompt: 'Run the linter', agent: 'claude-code' });
+  const waiting = await laptop('POST', `/api/projects/${projectId}/tasks`, { prompt: 'Update the README', agent: 'claude-code' });
+  await laptop('POST', `/api/projects/${projectId}/schedules`, { name: 'Nightly', cron: '0 2 * * *', prompt: 'Nightly check', agent: 'claude-code', mode: 'trusted' });
+
+  await page.goto(`${base}/devices`);
+  const device = page.locator('[data-device="laptop"]');
+  await device.getByRole('button', { name: 'Revoke…' }).click();
+  await device.getByRole('button', { name: 'Revoke', exact: true }).click();
+  await device.locator('text=Revoked').waitFor();
+  await page.goto(`${base}/p/${projectId}/tasks`);
+  const held = page.locator(`[data-task="${waiting.id}"][data-status="held"]`);
+  await held.locator('text=Held').first().waitFor();
+  if (!(await held.innerText()).includes('"laptop"')) throw new Error(`the held task does not say why: ${await held.innerText()}`);
+  const nightly = page.locator('[data-schedule]', { hasText: 'Nightly' });
+  await nightly.locator('[data-testid="held"]', { hasText: '"laptop"' }).waitFor();
+  await nightly.locator('[data-testid="next-run"]', { hasText: 'Paused' }).waitFor();
+  const heldScreen = await smallTargets(page);
+  if (heldScreen.bad.length) throw new Error(`controls under 44x44 on Tasks with held work: ${heldScreen.bad.join('; ')}`);
+  await page.screenshot({ path: shots('tasks-02-held.png') });
+  ok('revoking the laptop on Devices holds its waiting task and its schedule; Tasks shows both held, saying why');
+
+  await held.getByRole('button', { name: /^Confirm task/ }).click();
+  await page.locator(`[data-task="${waiting.id}"][data-status="waiting"]`).waitFor();
+  await nightly.getByRole('button', { name: 'Confirm' }).click();
+  await nightly.locator('[data-testid="next-run"]', { hasText: 'Next:' }).waitFor();
+  if (await nightly.locator('[data-testid="held"]').count()) throw new Error('the schedule still shows held after Confirm');
+  ok('Confirm puts the task back in line and the schedule back on, in this phone\'s name');
 });

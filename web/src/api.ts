@@ -66,7 +66,7 @@ export type WorktreeMerge = Schemas['WorktreeMergeResponse'];
 export type WorktreeDiff = Schemas['WorktreeDiff'];
 export type ChangedFile = Schemas['ChangedFile'];
 export type QueuedMessage = Schemas['QueuedMessage'];
-export type BacklogTask = Schemas['BacklogTask'] & { status: 'waiting' | 'running' | 'done' | 'failed' | 'removed' };
+export type BacklogTask = Schemas['BacklogTask'] & { status: 'waiting' | 'running' | 'done' | 'failed' | 'removed' | 'held' };
 export type Schedule = Schemas['Schedule'];
 export interface TaskSpec { prompt: string; agent: string; mode?: SessionMode; model?: string; worktree?: boolean }
 export type MessageQueue = Schemas['MessageQueueResponse'];
@@ -222,6 +222,9 @@ export const api = {
   editQueued: (sessionId: string, messageId: string, text: string) =>
     request<QueuedMessage>('PATCH', `/api/sessions/${q(sessionId)}/queue/${q(messageId)}`, { text }),
   removeQueued: (sessionId: string, messageId: string) => request<void>('DELETE', `/api/sessions/${q(sessionId)}/queue/${q(messageId)}`),
+  /** Lets a message held for its revoked sender go on, in its place, in this device's name. */
+  confirmQueued: (sessionId: string, messageId: string) =>
+    request<QueuedMessage>('POST', `/api/sessions/${q(sessionId)}/queue/${q(messageId)}/confirm`),
   /** Lets a held queue (after a stopped turn, or a restart) go on: its first message starts if the agent is between turns. */
   runQueue: (sessionId: string) => request<Schemas['RunQueueResponse']>('POST', `/api/sessions/${q(sessionId)}/queue/run`),
   conversations: (projectId: string) => request<AgentConversation[]>('GET', `/api/projects/${q(projectId)}/agent-sessions`),
@@ -238,6 +241,8 @@ export const api = {
   tasks: (projectId: string) => request<BacklogTask[]>('GET', `/api/projects/${q(projectId)}/tasks`),
   addTask: (projectId: string, task: TaskSpec) => request<BacklogTask>('POST', `/api/projects/${q(projectId)}/tasks`, task),
   removeTask: (taskId: string) => request<BacklogTask>('DELETE', `/api/tasks/${q(taskId)}`),
+  /** Puts a task held for its revoked device back in line, in this device's name. */
+  confirmTask: (taskId: string) => request<BacklogTask>('POST', `/api/tasks/${q(taskId)}/confirm`),
   schedules: (projectId: string) => request<Schedule[]>('GET', `/api/projects/${q(projectId)}/schedules`),
   addSchedule: (projectId: string, schedule: TaskSpec & { name: string; cron: string; timeZone: string }) =>
     request<Schedule>('POST', `/api/projects/${q(projectId)}/schedules`, schedule),

@@ -90,12 +90,23 @@ public static class AuthApi
             [.. channels[d.Id].Select(ChannelResponse.From)], people.GetValueOrDefault(d.Id)));
     }
 
-    private static NoContent Revoke(string id, Devices devices, DeviceConnections connections, Bridges.BridgeHost bridges, ClaimsPrincipal user,
-        ILogger<Devices> logger)
+    private static NoContent Revoke(string id, Devices devices, DeviceConnections connections, Bridges.BridgeHost bridges, Backlog.BacklogRunner backlog,
+        Sessions.SessionManager sessions, ClaimsPrincipal user, ILogger<Devices> logger)
     {
-        devices.Revoke(id, user.Actor().Name);
+        var held = devices.Revoke(id, user.Actor().Name);
         connections.Revoke(id);
         bridges.ChannelsChanged(null);
+        // Held in the revocation's transaction; now every phone is told (the Tasks screen, each session's queue).
+        foreach (var project in held.Projects)
+        {
+            backlog.Kick(project, changed: true);
+        }
+
+        foreach (var session in held.Sessions)
+        {
+            sessions.AnnounceQueue(session);
+        }
+
         AuthLog.Revoked(logger, id, user.Actor().Name);
         return TypedResults.NoContent();
     }

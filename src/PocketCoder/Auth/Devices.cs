@@ -117,10 +117,15 @@ public sealed class Devices(Database database, Ledger.LedgerStore ledger, TimePr
     public IReadOnlyList<Device> List() => database.Read(connection => connection.Query(
         "SELECT id, name, created_at, last_seen_at, revoked_at FROM devices ORDER BY created_at", Map));
 
-    public void Revoke(string deviceId, string actor)
+    /// <summary>
+    /// Revokes the device and, in the same transaction, everything that would go on in its name: its notification
+    /// channels, the chats its person bound, and its standing work (<see cref="StandingWork"/>), which is held.
+    /// </summary>
+    /// <returns>Where standing work was held, for the phones to be told.</returns>
+    public HeldWork Revoke(string deviceId, string actor)
     {
         var now = clock.GetUtcNow();
-        database.Write(write =>
+        return database.Write(write =>
         {
             var rows = write.Query("SELECT revoked_at FROM devices WHERE id = $id", r => r.NullableString(0), ("$id", deviceId));
             if (rows.Count == 0)
@@ -130,7 +135,7 @@ public sealed class Devices(Database database, Ledger.LedgerStore ledger, TimePr
 
             if (rows[0] is not null)
             {
-                return; // Already revoked: revoking again changes nothing.
+                return HeldWork.None; // Already revoked: revoking again changes nothing.
             }
 
             write.Execute("UPDATE devices SET revoked_at = $now WHERE id = $id", ("$now", now.ToDb()), ("$id", deviceId));
@@ -155,6 +160,9 @@ public sealed class Devices(Database database, Ledger.LedgerStore ledger, TimePr
                 ledger.Append(write, actor, "bridge.unbound", project,
                     new JsonObject { ["bridge"] = bridge, ["chat"] = chat, ["reason"] = "the device that bound it, or whose direct chat it is, was revoked" });
             }
+
+            // Nor what it set going to start later (a trusted schedule would go on running commands unasked).
+            return StandingWork.HoldAll(write, ledger, deviceId, actor);
         });
     }
 

@@ -19,6 +19,7 @@ public static class BacklogApi
         api.MapPost("/projects/{id}/tasks", AddTask).WithName("AddTask");
         api.MapGet("/tasks/{taskId}", (string taskId, BacklogTasks tasks) => tasks.Get(taskId)).WithName("GetTask");
         api.MapDelete("/tasks/{taskId}", RemoveTask).WithName("RemoveTask");
+        api.MapPost("/tasks/{taskId}/confirm", ConfirmTask).WithName("ConfirmTask");
 
         api.MapGet("/projects/{id}/schedules", (string id, ProjectStore projects, Schedules schedules) => schedules.List(projects.Get(id).Id))
             .WithName("ListSchedules");
@@ -36,7 +37,7 @@ public static class BacklogApi
         var actor = user.Actor();
         var task = database.Write(write =>
         {
-            var added = tasks.Add(write, project.Id, spec, actor.Name, scheduleId: null);
+            var added = tasks.Add(write, project.Id, spec, actor, scheduleId: null);
             ledger.Append(write, actor.Name, "task.added", added.Id, new JsonObject
             {
                 ["projectId"] = project.Id, ["agent"] = spec.Agent, ["mode"] = spec.Mode, ["worktree"] = spec.Worktree, ["deviceId"] = actor.Id,
@@ -56,6 +57,14 @@ public static class BacklogApi
         return removed;
     }
 
+    /// <summary>A task held because the device that added it was revoked: back in line, on the confirming device's authority.</summary>
+    private static BacklogTask ConfirmTask(string taskId, BacklogTasks tasks, BacklogRunner runner, ClaimsPrincipal user)
+    {
+        var confirmed = tasks.Confirm(taskId, user.Actor());
+        runner.Kick(confirmed.ProjectId, changed: true);
+        return confirmed;
+    }
+
     private static Created<Schedule> AddSchedule(string id, CreateScheduleRequest request, ProjectStore projects, AgentRegistry agents, Schedules schedules,
         Scheduler scheduler, Database database, Ledger.LedgerStore ledger, TimeProvider clock, ClaimsPrincipal user)
     {
@@ -72,7 +81,7 @@ public static class BacklogApi
         var actor = user.Actor();
         var schedule = database.Write(write =>
         {
-            var added = schedules.Add(write, project.Id, request.Name!.Trim(), cron, timeZone, spec, request.Enabled ?? true);
+            var added = schedules.Add(write, project.Id, request.Name!.Trim(), cron, timeZone, spec, request.Enabled ?? true, actor);
             ledger.Append(write, actor.Name, "schedule.added", added.Id, new JsonObject
             {
                 ["projectId"] = project.Id, ["cron"] = cron, ["timeZone"] = timeZone, ["agent"] = spec.Agent, ["mode"] = spec.Mode, ["deviceId"] = actor.Id,
@@ -95,12 +104,13 @@ public static class BacklogApi
         var actor = user.Actor();
         var updated = database.Write(write =>
         {
-            var changed = schedules.Update(write, schedule, request);
-            ledger.Append(write, actor.Name, "schedule.changed", schedule.Id, new JsonObject
-            {
-                ["projectId"] = schedule.ProjectId, ["cron"] = changed.Cron, ["timeZone"] = changed.TimeZone, ["enabled"] = changed.Enabled,
-                ["deviceId"] = actor.Id,
-            });
+            var (changed, confirmed) = schedules.Update(write, schedule, request, actor);
+            ledger.Append(write, actor.Name, confirmed ? "schedule.confirmed" : "schedule.changed", schedule.Id,
+                new JsonObject
+                {
+                    ["projectId"] = schedule.ProjectId, ["cron"] = changed.Cron, ["timeZone"] = changed.TimeZone, ["enabled"] = changed.Enabled,
+                    ["deviceId"] = actor.Id,
+                });
             return changed;
         });
         scheduler.Changed();

@@ -121,7 +121,8 @@ public sealed class BacklogRunner(BacklogTasks tasks, SessionManager manager, Se
 
             if (!tasks.Claim(next.Id))
             {
-                // Removed a moment ago.
+                // Removed a moment ago, or held: its device was revoked (the phones are told).
+                changed = true;
                 continue;
             }
 

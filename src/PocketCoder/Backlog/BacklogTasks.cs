@@ -11,7 +11,8 @@ namespace PocketCoder.Backlog;
 public sealed record TaskSpec(string Prompt, string Agent, string Mode, string? Model, bool Worktree);
 
 /// <param name="Status"><c>waiting</c>, <c>running</c> (its session works), <c>done</c> (its session finished its work, or was
-/// stopped), <c>failed</c> (it could not start, or its session failed: <c>problem</c> says why), <c>removed</c>.</param>
+/// stopped), <c>failed</c> (it could not start, or its session failed: <c>problem</c> says why), <c>removed</c>, <c>held</c>
+/// (the device that added it, or its schedule's, was revoked: <c>problem</c> says so; another device confirms or removes it).</param>
 /// <param name="ScheduleId">The schedule that added it; null when added by hand.</param>
 public sealed record BacklogTask(string Id, string ProjectId, string Prompt, string Agent, string Mode, string? Model, bool Worktree, string Status,
     string? SessionId, string? ScheduleId, string? Problem, string CreatedBy, DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt);
@@ -23,6 +24,7 @@ public static class BacklogStatuses
     public const string Done = "done";
     public const string Failed = "failed";
     public const string Removed = "removed";
+    public const string Held = "held";
 }
 
 public sealed record CreateTaskRequest(
@@ -41,7 +43,7 @@ public sealed record CreateTaskRequest(
 /// A project's backlog: tasks waiting to start, one after another (<see cref="BacklogRunner"/>), the one running, and
 /// the most recent finished ones. A waiting task can be removed; once started it is a session like any other.
 /// </summary>
-public sealed class BacklogTasks(Database database, TimeProvider clock)
+public sealed class BacklogTasks(Database database, Ledger.LedgerStore ledger, TimeProvider clock)
 {
     /// <summary>More than this waiting in one project is a runaway schedule or a script, not a plan.</summary>
     public const int MaxWaiting = 100;
@@ -52,11 +54,11 @@ public sealed class BacklogTasks(Database database, TimeProvider clock)
     private const string Columns = "id, project_id, prompt, agent, mode, model, worktree, status, session_id, schedule_id, problem, created_by, " +
                                    "created_at, started_at, finished_at";
 
-    /// <summary>The running task and the waiting ones in the order they will start, then the newest finished.</summary>
+    /// <summary>The running task and the waiting (or held) ones in the order they will start, then the newest finished.</summary>
     public IReadOnlyList<BacklogTask> List(string projectId) => database.Read(c =>
     {
-        var open = c.Query($"SELECT {Columns} FROM backlog_tasks WHERE project_id = $p AND status IN ('running', 'waiting') " +
-                           "ORDER BY status = 'waiting', position", Map, ("$p", projectId));
+        var open = c.Query($"SELECT {Columns} FROM backlog_tasks WHERE project_id = $p AND status IN ('running', 'waiting', 'held') " +
+                           "ORDER BY status <> 'running', position", Map, ("$p", projectId));
         var finished = c.Query($"SELECT {Columns} FROM backlog_tasks WHERE project_id = $p AND status IN ('done', 'failed') " +
                                "ORDER BY finished_at DESC LIMIT $n", Map, ("$p", projectId), ("$n", FinishedShown));
         return (IReadOnlyList<BacklogTask>)[.. open, .. finished];
@@ -65,31 +67,66 @@ public sealed class BacklogTasks(Database database, TimeProvider clock)
     public BacklogTask Get(string id) => database.Read(c => c.Query($"SELECT {Columns} FROM backlog_tasks WHERE id = $id", Map, ("$id", id)))
         .FirstOrDefault() ?? throw ApiProblem.NotFound(ErrorCodes.TaskNotFound, $"No task with id '{id}'.");
 
+    /// <summary>Added by hand, by the device <paramref name="by"/> (on whose authority it will start).</summary>
+    /// <exception cref="ApiProblem"><c>BACKLOG_FULL</c> (409) with <see cref="MaxWaiting"/> already waiting; <c>UNAUTHORIZED</c> for a revoked device.</exception>
+    public BacklogTask Add(DbWrite write, string projectId, TaskSpec spec, Auth.Actor by, string? scheduleId)
+    {
+        Auth.StandingWork.EnsureNotRevoked(write, by);
+        return Add(write, projectId, spec, by.Name, by.Id, scheduleId);
+    }
+
+    /// <param name="createdByDevice">The device on whose authority it starts (a schedule's: the schedule's device).</param>
     /// <exception cref="ApiProblem"><c>BACKLOG_FULL</c> (409) with <see cref="MaxWaiting"/> already waiting.</exception>
-    public BacklogTask Add(DbWrite write, string projectId, TaskSpec spec, string createdBy, string? scheduleId)
+    public BacklogTask Add(DbWrite write, string projectId, TaskSpec spec, string createdBy, string? createdByDevice, string? scheduleId)
+    {
+        FullCheck(write, projectId);
+
+        var task = new BacklogTask(Guid.NewGuid().ToString(), projectId, spec.Prompt, spec.Agent, spec.Mode, spec.Model, spec.Worktree,
+            BacklogStatuses.Waiting, null, scheduleId, null, createdBy, clock.GetUtcNow(), null, null);
+        write.Execute($"""
+            INSERT INTO backlog_tasks ({Columns}, position, created_by_device)
+            VALUES ($id, $p, $prompt, $agent, $mode, $model, $worktree, 'waiting', NULL, $schedule, NULL, $by, $at, NULL, NULL,
+                    (SELECT COALESCE(MAX(position), 0) + 1 FROM backlog_tasks WHERE project_id = $p), $device)
+            """,
+            ("$id", task.Id), ("$p", projectId), ("$prompt", spec.Prompt), ("$agent", spec.Agent), ("$mode", spec.Mode), ("$model", spec.Model),
+            ("$worktree", spec.Worktree ? 1 : 0), ("$schedule", scheduleId), ("$by", createdBy), ("$at", task.CreatedAt.ToDb()), ("$device", createdByDevice));
+        return task;
+    }
+
+    private static void FullCheck(DbWrite write, string projectId)
     {
         if (write.Scalar<long>("SELECT COUNT(*) FROM backlog_tasks WHERE project_id = $p AND status = 'waiting'", ("$p", projectId)) >= MaxWaiting)
         {
             throw ApiProblem.Conflict(ErrorCodes.BacklogFull, $"{MaxWaiting} tasks already wait in this project's backlog. Remove some first.");
         }
-
-        var task = new BacklogTask(Guid.NewGuid().ToString(), projectId, spec.Prompt, spec.Agent, spec.Mode, spec.Model, spec.Worktree,
-            BacklogStatuses.Waiting, null, scheduleId, null, createdBy, clock.GetUtcNow(), null, null);
-        write.Execute($"""
-            INSERT INTO backlog_tasks ({Columns}, position)
-            VALUES ($id, $p, $prompt, $agent, $mode, $model, $worktree, 'waiting', NULL, $schedule, NULL, $by, $at, NULL, NULL,
-                    (SELECT COALESCE(MAX(position), 0) + 1 FROM backlog_tasks WHERE project_id = $p))
-            """,
-            ("$id", task.Id), ("$p", projectId), ("$prompt", spec.Prompt), ("$agent", spec.Agent), ("$mode", spec.Mode), ("$model", spec.Model),
-            ("$worktree", spec.Worktree ? 1 : 0), ("$schedule", scheduleId), ("$by", createdBy), ("$at", task.CreatedAt.ToDb()));
-        return task;
     }
 
-    /// <summary>Takes a task off the backlog before it starts.</summary>
+    /// <summary>
+    /// Puts a held task back in line, at its place, to start on <paramref name="by"/>'s authority (ledgered as
+    /// <c>task.confirmed</c>).
+    /// </summary>
+    /// <exception cref="ApiProblem"><c>TASK_NOT_HELD</c> (409) for a task that is not held; <c>BACKLOG_FULL</c>.</exception>
+    public BacklogTask Confirm(string id, Auth.Actor by) => database.Write(write =>
+    {
+        Auth.StandingWork.EnsureNotRevoked(write, by);
+        var task = write.Query($"SELECT {Columns} FROM backlog_tasks WHERE id = $id", Map, ("$id", id)).FirstOrDefault()
+            ?? throw ApiProblem.NotFound(ErrorCodes.TaskNotFound, $"No task with id '{id}'.");
+        if (task.Status != BacklogStatuses.Held)
+        {
+            throw ApiProblem.Conflict(ErrorCodes.TaskNotHeld, $"Task {id} is {task.Status}: only a held task is confirmed.");
+        }
+
+        FullCheck(write, task.ProjectId);
+        write.Execute("UPDATE backlog_tasks SET status = 'waiting', problem = NULL, created_by_device = $device WHERE id = $id", ("$id", id), ("$device", by.Id));
+        ledger.Append(write, by.Name, "task.confirmed", id, new System.Text.Json.Nodes.JsonObject { ["projectId"] = task.ProjectId, ["deviceId"] = by.Id });
+        return task with { Status = BacklogStatuses.Waiting, Problem = null };
+    });
+
+    /// <summary>Takes a task off the backlog before it starts (waiting, or held).</summary>
     /// <exception cref="ApiProblem"><c>TASK_NOT_WAITING</c> (409) once it has started (stop its session instead).</exception>
     public BacklogTask Remove(string id) => database.Write(write =>
     {
-        if (write.Execute("UPDATE backlog_tasks SET status = 'removed', finished_at = $at WHERE id = $id AND status = 'waiting'",
+        if (write.Execute("UPDATE backlog_tasks SET status = 'removed', finished_at = $at WHERE id = $id AND status IN ('waiting', 'held')",
                 ("$id", id), ("$at", clock.GetUtcNow().ToDb())) == 0)
         {
             var task = Get(id);
@@ -117,11 +154,26 @@ public sealed class BacklogTasks(Database database, TimeProvider clock)
 
     /// <summary>
     /// Takes a waiting task to start it, before its session exists: a task removed a moment ago is not started, and one
-    /// whose start a crash cut short is found running without a session (and reported failed) rather than run twice.
+    /// whose start a crash cut short is found running without a session (and reported failed) rather than run twice. A
+    /// task whose device was revoked is held instead (<see cref="Auth.StandingWork"/>).
     /// </summary>
-    public bool Claim(string id) => database.Write(write => write.Execute(
-        "UPDATE backlog_tasks SET status = 'running', started_at = $at WHERE id = $id AND status = 'waiting'",
-        ("$id", id), ("$at", clock.GetUtcNow().ToDb())) == 1);
+    public bool Claim(string id) => database.Write(write =>
+    {
+        if (write.Query("SELECT project_id, created_by_device FROM backlog_tasks WHERE id = $id AND status = 'waiting'",
+                r => (Project: r.GetString(0), Device: r.NullableString(1)), ("$id", id)) is not [var task])
+        {
+            return false;
+        }
+
+        if (Auth.StandingWork.RevokedReason(write, task.Device) is { } reason)
+        {
+            Auth.StandingWork.HoldTask(write, ledger, "backlog", id, task.Project, task.Device, reason);
+            return false;
+        }
+
+        return write.Execute("UPDATE backlog_tasks SET status = 'running', started_at = $at WHERE id = $id AND status = 'waiting'",
+            ("$id", id), ("$at", clock.GetUtcNow().ToDb())) == 1;
+    });
 
     public void Started(string id, string sessionId) => database.Write(write => write.Execute(
         "UPDATE backlog_tasks SET session_id = $s WHERE id = $id", ("$id", id), ("$s", sessionId)));

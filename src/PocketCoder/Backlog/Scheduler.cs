@@ -92,6 +92,7 @@ public sealed class Scheduler(Schedules schedules, BacklogTasks tasks, BacklogRu
         DateTimeOffset? ran = times.Count > 0 && now - times[^1] <= Grace ? times[^1] : null;
         var missed = times.Count - (ran is null ? 0 : 1);
         DateTimeOffset? lastMissed = missed > 0 ? times[missed - 1] : null;
+        var held = false;
         var current = database.Write(write =>
         {
             // Changed, paused or deleted since it was read: that change wins, and this time is not run.
@@ -100,12 +101,21 @@ public sealed class Scheduler(Schedules schedules, BacklogTasks tasks, BacklogRu
                 return null;
             }
 
+            // Its device was revoked (before its revocation held it, or in a race with it): it runs on no one's word now.
+            if (Auth.StandingWork.RevokedReason(write, schedule.CreatedByDevice) is { } reason)
+            {
+                Auth.StandingWork.HoldSchedule(write, ledger, "scheduler", schedule.Id, schedule.ProjectId, schedule.CreatedByDevice, reason);
+                held = true;
+                return schedule;
+            }
+
             if (ran is { } at)
             {
                 try
                 {
                     var task = tasks.Add(write, schedule.ProjectId,
-                        new TaskSpec(schedule.Prompt, schedule.Agent, schedule.Mode, schedule.Model, schedule.Worktree), $"schedule {schedule.Name}", schedule.Id);
+                        new TaskSpec(schedule.Prompt, schedule.Agent, schedule.Mode, schedule.Model, schedule.Worktree), $"schedule {schedule.Name}",
+                        schedule.CreatedByDevice, schedule.Id);
                     ledger.Append(write, "scheduler", "schedule.ran", schedule.Id, new JsonObject
                     {
                         ["projectId"] = schedule.ProjectId, ["at"] = at.ToDb(), ["taskId"] = task.Id,
@@ -138,7 +148,7 @@ public sealed class Scheduler(Schedules schedules, BacklogTasks tasks, BacklogRu
             return;
         }
 
-        if (missed > 0)
+        if (missed > 0 && !held)
         {
             logger.LogWarning("Schedule {Schedule} ({Name}) missed {Count} run(s), the last at {Last}: the server was not running", current.Id,
                 current.Name, missed, lastMissed);

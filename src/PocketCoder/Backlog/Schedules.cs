@@ -11,9 +11,16 @@ namespace PocketCoder.Backlog;
 /// <param name="NextRunAt">When it next adds a task (null while disabled).</param>
 /// <param name="MissedRuns">Times that went by while the server was down (or more than a minute late): reported here and in the
 /// ledger, never run in a burst.</param>
+/// <param name="HeldReason">Set while the schedule is held because the device that set it going was revoked (it is then
+/// disabled): enabling it from another device confirms it, on that device's authority (<see cref="Auth.StandingWork"/>).</param>
 public sealed record Schedule(string Id, string ProjectId, string Name, string Cron, string TimeZone, string Prompt, string Agent, string Mode,
     string? Model, bool Worktree, bool Enabled, DateTimeOffset? NextRunAt, DateTimeOffset? LastRunAt, int MissedRuns, DateTimeOffset? LastMissedAt,
-    DateTimeOffset CreatedAt);
+    DateTimeOffset CreatedAt, string? HeldReason)
+{
+    /// <summary>The device on whose authority it runs (null: added before devices were recorded with it).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string? CreatedByDevice { get; init; }
+}
 
 public sealed record CreateScheduleRequest(
     [property: Required(ErrorMessage = "'name' is required.")]
@@ -57,7 +64,7 @@ public sealed class Schedules(Database database, TimeProvider clock)
     public const int MaxPerProject = 50;
 
     private const string Columns = "id, project_id, name, cron, time_zone, prompt, agent, mode, model, worktree, enabled, next_run_at, last_run_at, " +
-                                   "missed_runs, last_missed_at, created_at";
+                                   "missed_runs, last_missed_at, created_at, held_reason, created_by_device";
 
     public IReadOnlyList<Schedule> List(string projectId) => database.Read(c =>
         c.Query($"SELECT {Columns} FROM schedules WHERE project_id = $p ORDER BY created_at", Map, ("$p", projectId)));
@@ -78,8 +85,10 @@ public sealed class Schedules(Database database, TimeProvider clock)
         "SELECT next_run_at FROM schedules WHERE enabled = 1 AND next_run_at IS NOT NULL ORDER BY next_run_at LIMIT 1", r => (DateTimeOffset?)r.Time(0)))
         .FirstOrDefault();
 
-    public Schedule Add(DbWrite write, string projectId, string name, string cron, string timeZone, TaskSpec spec, bool enabled)
+    /// <param name="by">The device that sets it going: each run is on its authority.</param>
+    public Schedule Add(DbWrite write, string projectId, string name, string cron, string timeZone, TaskSpec spec, bool enabled, Auth.Actor by)
     {
+        Auth.StandingWork.EnsureNotRevoked(write, by);
         if (write.Scalar<long>("SELECT COUNT(*) FROM schedules WHERE project_id = $p", ("$p", projectId)) >= MaxPerProject)
         {
             throw ApiProblem.Conflict(ErrorCodes.ScheduleLimit, $"A project holds at most {MaxPerProject} schedules.");
@@ -87,20 +96,24 @@ public sealed class Schedules(Database database, TimeProvider clock)
 
         var now = clock.GetUtcNow();
         var schedule = new Schedule(Guid.NewGuid().ToString(), projectId, name, cron, timeZone, spec.Prompt, spec.Agent, spec.Mode, spec.Model,
-            spec.Worktree, enabled, enabled ? NextAfter(cron, timeZone, now) : null, null, 0, null, now);
+            spec.Worktree, enabled, enabled ? NextAfter(cron, timeZone, now) : null, null, 0, null, now, null) { CreatedByDevice = by.Id };
         write.Execute($"""
             INSERT INTO schedules ({Columns})
-            VALUES ($id, $p, $name, $cron, $tz, $prompt, $agent, $mode, $model, $worktree, $enabled, $next, NULL, 0, NULL, $at)
+            VALUES ($id, $p, $name, $cron, $tz, $prompt, $agent, $mode, $model, $worktree, $enabled, $next, NULL, 0, NULL, $at, NULL, $device)
             """,
             ("$id", schedule.Id), ("$p", projectId), ("$name", name), ("$cron", cron), ("$tz", timeZone), ("$prompt", spec.Prompt),
             ("$agent", spec.Agent), ("$mode", spec.Mode), ("$model", spec.Model), ("$worktree", spec.Worktree ? 1 : 0), ("$enabled", enabled ? 1 : 0),
-            ("$next", schedule.NextRunAt?.ToDb()), ("$at", now.ToDb()));
+            ("$next", schedule.NextRunAt?.ToDb()), ("$at", now.ToDb()), ("$device", by.Id));
         return schedule;
     }
 
-    /// <summary>Changes what was asked; a new expression, zone or enabling counts the next time from now (times while it was off are not missed).</summary>
-    public Schedule Update(DbWrite write, Schedule read, UpdateScheduleRequest change)
+    /// <summary>
+    /// Changes what was asked; a new expression, zone or enabling counts the next time from now (times while it was off are
+    /// not missed). Enabling a held schedule confirms it (said by <c>Confirmed</c>): from then on it runs on <paramref name="by"/>'s authority.
+    /// </summary>
+    public (Schedule Updated, bool Confirmed) Update(DbWrite write, Schedule read, UpdateScheduleRequest change, Auth.Actor by)
     {
+        Auth.StandingWork.EnsureNotRevoked(write, by);
         // Read again in the transaction: a time the scheduler just ran is never set back and run twice.
         var schedule = Find(write, read.Id) ?? throw ApiProblem.NotFound(ErrorCodes.ScheduleNotFound, $"No schedule with id '{read.Id}'.");
         var cron = change.Cron?.Trim() ?? schedule.Cron;
@@ -108,18 +121,23 @@ public sealed class Schedules(Database database, TimeProvider clock)
         var enabled = change.Enabled ?? schedule.Enabled;
         var retimed = cron != schedule.Cron || timeZone != schedule.TimeZone || enabled != schedule.Enabled;
         var next = !enabled ? null : retimed ? NextAfter(cron, timeZone, clock.GetUtcNow()) : schedule.NextRunAt;
+        var confirmed = enabled && schedule.HeldReason is not null;
         var updated = schedule with
         {
             Name = Words(change.Name, "name") ?? schedule.Name, Cron = cron, TimeZone = timeZone, Prompt = Words(change.Prompt, "prompt") ?? schedule.Prompt,
             Enabled = enabled,
             NextRunAt = next,
+            HeldReason = confirmed ? null : schedule.HeldReason,
+            CreatedByDevice = confirmed ? by.Id : schedule.CreatedByDevice,
         };
         write.Execute("""
-            UPDATE schedules SET name = $name, cron = $cron, time_zone = $tz, prompt = $prompt, enabled = $enabled, next_run_at = $next WHERE id = $id
+            UPDATE schedules SET name = $name, cron = $cron, time_zone = $tz, prompt = $prompt, enabled = $enabled, next_run_at = $next,
+                                 held_reason = $held, created_by_device = $device
+            WHERE id = $id
             """,
             ("$id", schedule.Id), ("$name", updated.Name), ("$cron", cron), ("$tz", timeZone), ("$prompt", updated.Prompt), ("$enabled", enabled ? 1 : 0),
-            ("$next", next?.ToDb()));
-        return updated;
+            ("$next", next?.ToDb()), ("$held", updated.HeldReason), ("$device", updated.CreatedByDevice));
+        return (updated, confirmed);
     }
 
     public void Delete(DbWrite write, string id) => write.Execute("DELETE FROM schedules WHERE id = $id", ("$id", id));
@@ -192,5 +210,8 @@ public sealed class Schedules(Database database, TimeProvider clock)
     private static Schedule Map(Microsoft.Data.Sqlite.SqliteDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6), r.GetString(7),
         r.NullableString(8), r.GetInt64(9) == 1, r.GetInt64(10) == 1, r.NullableTime(11), r.NullableTime(12), (int)r.GetInt64(13), r.NullableTime(14),
-        r.Time(15));
+        r.Time(15), r.NullableString(16))
+    {
+        CreatedByDevice = r.NullableString(17),
+    };
 }

@@ -60,6 +60,7 @@ public sealed class BridgeStore(Database database, Ledger.LedgerStore ledger, Ti
             if (previous is not null && previous != deviceId)
             {
                 write.Execute("UPDATE bridge_channels SET bound_by_device = $device WHERE bound_by_device = $previous", ("$device", deviceId), ("$previous", previous));
+                StandingWork.Transfer(write, previous, deviceId);
                 if (write.Execute("UPDATE devices SET revoked_at = $now WHERE id = $previous AND revoked_at IS NULL", ("$now", person.LinkedAt.ToDb()), ("$previous", previous)) == 1)
                 {
                     ledger.Append(write, device.Name, "device.revoked", previous, new JsonObject { ["reason"] = "replaced by a new link of the same chat user" });

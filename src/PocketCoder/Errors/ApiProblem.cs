@@ -95,6 +95,7 @@ public static class ErrorCodes
     public const string QueuedMessageNotFound = "QUEUED_MESSAGE_NOT_FOUND";
     public const string TaskNotFound = "TASK_NOT_FOUND";
     public const string TaskNotWaiting = "TASK_NOT_WAITING";
+    public const string TaskNotHeld = "TASK_NOT_HELD";
     public const string BacklogFull = "BACKLOG_FULL";
     public const string ScheduleNotFound = "SCHEDULE_NOT_FOUND";
     public const string ScheduleLimit = "SCHEDULE_LIMIT";

@@ -84,7 +84,7 @@ public sealed class SessionManager(
         {
             try
             {
-                await runner.SendAsync(prompt, actor.Name, cancellationToken);
+                await runner.SendAsync(prompt, actor, cancellationToken);
             }
             catch (ApiProblem problem)
             {
@@ -145,7 +145,7 @@ public sealed class SessionManager(
         var runner = await EnsureRunningAsync(sessionId, cancellationToken);
         try
         {
-            return await runner.SendAsync(message, actor.Name, cancellationToken);
+            return await runner.SendAsync(message, actor, cancellationToken);
         }
         catch (InvalidOperationException exception)
         {
@@ -166,6 +166,25 @@ public sealed class SessionManager(
         queue.Edit(sessions.Get(sessionId).Id, messageId, text, QueueHeld(sessionId));
 
     public void RemoveQueued(string sessionId, string messageId) => queue.Remove(sessions.Get(sessionId).Id, messageId, QueueHeld(sessionId));
+
+    /// <summary>
+    /// Lets a message held for its revoked sender go on, on <paramref name="actor"/>'s authority; if it is first in line,
+    /// the agent is between turns and the queue is not waiting for the owner, it starts now.
+    /// </summary>
+    public async Task<QueuedMessage> ConfirmQueuedAsync(string sessionId, string messageId, Actor actor, CancellationToken cancellationToken)
+    {
+        var session = sessions.Get(sessionId);
+        var confirmed = queue.Confirm(session.Id, messageId, actor, QueueHeld(session.Id));
+        if (_live.TryGetValue(session.Id, out var runner) && !runner.QueueHeld)
+        {
+            await runner.RunQueueAsync(cancellationToken);
+        }
+
+        return confirmed;
+    }
+
+    /// <summary>Tells every device the session's queue as it now stands (messages were held outside the runner).</summary>
+    public void AnnounceQueue(string sessionId) => queue.Announce(sessionId, QueueHeld(sessionId));
 
     /// <summary>Lets a held queue go on, bringing the agent back first if its process is gone; says whether a message started.</summary>
     public async Task<bool> RunQueueAsync(string sessionId, CancellationToken cancellationToken)

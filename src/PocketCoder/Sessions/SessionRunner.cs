@@ -1,6 +1,7 @@
 using System.Text.Json;
 using PocketCoder.Agents;
 using PocketCoder.Approvals;
+using PocketCoder.Auth;
 using PocketCoder.Errors;
 using PocketCoder.Projects;
 using PocketCoder.Realtime;
@@ -126,8 +127,8 @@ public sealed class SessionRunner(
                 }
             }
 
-            // A message about to start from the queue is work someone waits for.
-            return _held || queue.IsEmpty(session.Id);
+            // A message about to start from the queue is work someone waits for (one held for confirming is not about to).
+            return _held || !queue.NextStarts(session.Id);
         }
     }
 
@@ -249,7 +250,7 @@ public sealed class SessionRunner(
     /// the queue is held goes first, and lets the queue go on after it. Returns the message as queued, or null when it
     /// started a turn at once.
     /// </summary>
-    public async Task<QueuedMessage?> SendAsync(OwnerMessage message, string sender, CancellationToken cancellationToken)
+    public async Task<QueuedMessage?> SendAsync(OwnerMessage message, Actor sender, CancellationToken cancellationToken)
     {
         Touch();
         var agent = _agent ?? throw new InvalidOperationException("The session has not started.");
@@ -285,7 +286,7 @@ public sealed class SessionRunner(
             }
 
             _held = false;
-            await BeginTurnAsync(agent, message, sender, cancellationToken).ConfigureAwait(false);
+            await BeginTurnAsync(agent, message, sender.Name, cancellationToken).ConfigureAwait(false);
             return null;
         }
         finally

@@ -89,6 +89,8 @@ public static class SessionsApi
             manager.RemoveQueued(id, messageId);
             return TypedResults.NoContent();
         }).WithName("RemoveQueuedMessage");
+        group.MapPost("/{id}/queue/{messageId}/confirm", (string id, string messageId, SessionManager manager, ClaimsPrincipal user, CancellationToken ct) =>
+            manager.ConfirmQueuedAsync(id, messageId, user.Actor(), ct)).WithName("ConfirmQueuedMessage");
         group.MapPost("/{id}/queue/run", RunQueueAsync).WithName("RunMessageQueue");
         group.MapPost("/{id}/cancel", Cancel).WithName("CancelTurn");
         group.MapPost("/{id}/handoff", (string id, Handoff handoff, ClaimsPrincipal user, CancellationToken ct) => handoff.HandBackAsync(id, user.Actor(), ct))

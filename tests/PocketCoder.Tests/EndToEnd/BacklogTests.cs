@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using FakeLlm;
+using Microsoft.Extensions.DependencyInjection;
 using PocketCoder.Tests.Infrastructure;
 
 namespace PocketCoder.Tests.EndToEnd;
@@ -123,6 +124,112 @@ public sealed class BacklogTests
         Assert.Equal(3, (await ScheduledTasksAsync(world, schedule)).Count);
     }
 
+    [Fact]
+    public async Task RevokedDevice_ItsScheduleAndWaitingTaskAreHeld_NothingRunsOnItsWord_UntilAnotherDeviceConfirms()
+    {
+        var clock = new ManualClock(new DateTimeOffset(2026, 11, 23, 12, 0, 30, TimeSpan.Zero));
+        await using var world = await AgentWorld.ClaudeAsync(clock);
+        var laptop = await world.Server.PairAsync("laptop");
+        var release = new TaskCompletionSource();
+        world.Model.Enqueue(ScriptedReply.Held(release.Task, "Phone task one done."), ScriptedReply.Text("Phone task two done."));
+        await using var all = await SseClient.ConnectAsync(world.Http, "/api/events?tail=true", null);
+
+        await AddTaskAsync(world.Http, world.ProjectId, "Phone task one");
+        using (var waiting = new CancellationTokenSource(TimeSpan.FromSeconds(90)))
+        {
+            await world.Model.WaitForRequestAsync(r => r.Contains("Phone task one"), waiting.Token);
+        }
+
+        var laptopTask = await AddTaskAsync(laptop.Http, world.ProjectId, "Laptop task");
+        await AddTaskAsync(world.Http, world.ProjectId, "Phone task two");
+        // The laptop's schedule: every minute, in trusted mode (commands run unasked).
+        var created = await laptop.Http.PostAsJsonAsync($"/api/projects/{world.ProjectId}/schedules",
+            new { name = "laptop minutely", cron = "* * * * *", prompt = "Laptop schedule run", agent = "claude-code", mode = "trusted" });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var schedule = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+
+        // Revoked: in the same transaction its schedule is disabled and its waiting task held, each saying why, in the ledger.
+        Assert.Equal(HttpStatusCode.NoContent, (await world.Http.DeleteAsync($"/api/devices/{laptop.DeviceId}")).StatusCode);
+        var heldTask = await world.Http.GetOkAsync($"/api/tasks/{laptopTask}");
+        Assert.Equal("held", heldTask.GetProperty("status").GetString());
+        Assert.Contains("\"laptop\"", heldTask.GetProperty("problem").GetString(), StringComparison.Ordinal);
+        var heldSchedule = await world.Http.GetOkAsync($"/api/schedules/{schedule}");
+        Assert.False(heldSchedule.GetProperty("enabled").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, heldSchedule.GetProperty("nextRunAt").ValueKind);
+        Assert.Contains("\"laptop\"", heldSchedule.GetProperty("heldReason").GetString(), StringComparison.Ordinal);
+        var ledger = await LedgerAsync(world);
+        Assert.Contains(ledger, e => e.Action == "task.held" && e.Subject == laptopTask);
+        Assert.Contains(ledger, e => e.Action == "schedule.held" && e.Subject == schedule);
+
+        // Its time comes and goes, and the backlog moves on past its task: nothing starts on the laptop's word.
+        clock.Advance(TimeSpan.FromSeconds(30));
+        release.SetResult();
+        var two = await all.WaitForAsync(e => e.Event == "message.user" && e.Str("text") == "Phone task two");
+        await all.WaitForAsync(e => e.Event == "turn.completed" && e.Str("sessionId") == two.Str("sessionId"));
+        Assert.DoesNotContain(world.Model.Requests, r => r.Contains("Laptop task") || r.Contains("Laptop schedule run"));
+        Assert.Empty(await ScheduledTasksAsync(world, schedule));
+        Assert.Equal("held", (await world.Http.GetOkAsync($"/api/tasks/{laptopTask}")).GetProperty("status").GetString());
+
+        // The phone confirms the task: back in line, it runs, now in the phone's name.
+        world.Model.Enqueue(ScriptedReply.Text("Laptop task done."));
+        var confirmed = await world.Http.PostOkAsync($"/api/tasks/{laptopTask}/confirm", new { });
+        Assert.Equal("waiting", confirmed.GetProperty("status").GetString());
+        var laptopRun = await all.WaitForAsync(e => e.Event == "message.user" && e.Str("text") == "Laptop task");
+        await all.WaitForAsync(e => e.Event == "turn.completed" && e.Str("sessionId") == laptopRun.Str("sessionId"));
+        await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync($"/api/tasks/{laptopTask}/confirm", new { }), HttpStatusCode.Conflict, "TASK_NOT_HELD");
+
+        // And the schedule: enabled again, it counts from now and runs at its next time.
+        var resumed = await world.Http.PatchOkAsync($"/api/schedules/{schedule}", new { enabled = true });
+        Assert.Equal(JsonValueKind.Null, resumed.GetProperty("heldReason").ValueKind);
+        Assert.Equal(At(12, 2), resumed.GetProperty("nextRunAt").GetDateTimeOffset());
+        await RunOnceAsync(world, clock, TimeSpan.FromMinutes(1), "Scheduled run done.");
+        Assert.Single(await ScheduledTasksAsync(world, schedule));
+        ledger = await LedgerAsync(world);
+        Assert.Contains(ledger, e => e.Action == "task.confirmed" && e.Subject == laptopTask && e.Actor == "test phone");
+        Assert.Contains(ledger, e => e.Action == "schedule.confirmed" && e.Subject == schedule && e.Actor == "test phone");
+    }
+
+    [Fact]
+    public async Task DeviceRevokedBeforeItsWorkWasHeld_ItsScheduleIsHeldWhenItsTimeComes_NoTaskAdded()
+    {
+        var clock = new ManualClock(new DateTimeOffset(2026, 11, 23, 12, 0, 30, TimeSpan.Zero));
+        await using var server = await TestServer.StartAsync(clock: clock);
+        var phone = await server.PairAsync();
+        var laptop = await server.PairAsync("laptop");
+        var repository = TempPaths.NewGitRepository();
+        try
+        {
+            var project = (await phone.Http.PostOkAsync("/api/projects", new { path = repository, name = "demo" })).GetProperty("id").GetString()!;
+            var created = await laptop.Http.PostAsJsonAsync($"/api/projects/{project}/schedules",
+                new { name = "laptop minutely", cron = "* * * * *", prompt = "Laptop schedule run", agent = "claude-code", mode = "trusted" });
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            var schedule = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+
+            // Revoked the way a device was before its work was held with it (or by a revocation racing the schedule's
+            // creation): the revocation itself held nothing. The scheduler checks when the time comes.
+            server.Services.GetRequiredService<PocketCoder.Data.Database>().Write(write => write.Execute(
+                "UPDATE devices SET revoked_at = $now WHERE id = $id", ("$now", PocketCoder.Data.SqliteExtensions.ToDb(clock.GetUtcNow())), ("$id", laptop.DeviceId)));
+            await using var all = await SseClient.ConnectAsync(phone.Http, "/api/events?tail=true", null);
+            clock.Advance(TimeSpan.FromSeconds(30));
+            await all.WaitForAsync(e => e.Event == "backlog.changed" && e.Str("projectId") == project);
+
+            Assert.Empty((await phone.Http.GetOkAsync($"/api/projects/{project}/tasks")).EnumerateArray());
+            var held = await phone.Http.GetOkAsync($"/api/schedules/{schedule}");
+            Assert.False(held.GetProperty("enabled").GetBoolean());
+            Assert.Contains("\"laptop\"", held.GetProperty("heldReason").GetString(), StringComparison.Ordinal);
+            var ledger = (await phone.Http.GetOkAsync("/api/ledger?limit=100")).GetProperty("entries").EnumerateArray();
+            Assert.Contains(ledger, e => e.GetProperty("action").GetString() == "schedule.held" && e.GetProperty("actor").GetString() == "scheduler");
+        }
+        finally
+        {
+            TempPaths.Delete(repository);
+        }
+    }
+
+    private static async Task<List<(string Action, string Subject, string Actor)>> LedgerAsync(AgentWorld world) =>
+        [.. (await world.Http.GetOkAsync("/api/ledger?limit=500")).GetProperty("entries").EnumerateArray()
+            .Select(e => (e.GetProperty("action").GetString()!, e.GetProperty("subject").GetString()!, e.GetProperty("actor").GetString()!))];
+
     private static DateTimeOffset At(int hour, int minute) => new(2026, 11, 23, hour, minute, 0, TimeSpan.Zero);
 
     /// <summary>Moves the clock to the schedule's next time and waits for the session it starts to finish its turn.</summary>
@@ -146,9 +253,11 @@ public sealed class BacklogTests
         [.. (await world.Http.GetOkAsync($"/api/projects/{world.ProjectId}/tasks")).EnumerateArray()
             .Where(t => t.GetProperty("scheduleId").GetString() == schedule)];
 
-    private static async Task<string> AddTaskAsync(AgentWorld world, string prompt)
+    private static Task<string> AddTaskAsync(AgentWorld world, string prompt) => AddTaskAsync(world.Http, world.ProjectId, prompt);
+
+    private static async Task<string> AddTaskAsync(HttpClient http, string projectId, string prompt)
     {
-        var response = await world.Http.PostAsJsonAsync($"/api/projects/{world.ProjectId}/tasks", new { prompt, agent = "claude-code", mode = "ask" });
+        var response = await http.PostAsJsonAsync($"/api/projects/{projectId}/tasks", new { prompt, agent = "claude-code", mode = "ask" });
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
     }

@@ -111,9 +111,62 @@ public sealed class MessageQueueTests
         Assert.Single(world.Model.Requests, r => r.ConsumedScript && r.Contains("after the stop"));
     }
 
-    private static async Task<string> QueueAsync(AgentWorld world, string session, string text)
+    [Fact]
+    public async Task RevokedDevice_ItsQueuedMessageIsHeld_NothingBehindItStarts_UntilAnotherDeviceConfirmsIt()
     {
-        var response = await world.Http.PostAsJsonAsync($"/api/sessions/{session}/messages", new { text });
+        await using var world = await AgentWorld.ClaudeAsync();
+        var laptop = await world.Server.PairAsync("laptop");
+        var release = new TaskCompletionSource();
+        world.Model.Enqueue(ScriptedReply.Held(release.Task, "Long job done."), ScriptedReply.Text("Reply to the laptop."), ScriptedReply.Text("Reply to the phone."));
+        var session = await world.StartSessionAsync("Start the long job");
+        await using var events = await world.EventsAsync(session, lastEventId: "0");
+        using (var waiting = new CancellationTokenSource(TimeSpan.FromSeconds(90)))
+        {
+            await world.Model.WaitForRequestAsync(r => r.Contains("Start the long job"), waiting.Token);
+        }
+
+        var fromLaptop = await QueueAsync(laptop.Http, session, "message from the laptop");
+        await QueueAsync(world.Http, session, "message from the phone");
+
+        // Revoked: the laptop's message stays in its place, held, and says why; every device is told.
+        Assert.Equal(HttpStatusCode.NoContent, (await world.Http.DeleteAsync($"/api/devices/{laptop.DeviceId}")).StatusCode);
+        var held = await events.WaitForAsync(e => e.Event == "queue.updated" && HeldReason(e.Json, 0) is not null);
+        Assert.Equal(["message from the laptop", "message from the phone"], Texts(held.Json));
+        Assert.Contains("\"laptop\"", HeldReason(held.Json, 0), StringComparison.Ordinal);
+        Assert.Null(HeldReason(held.Json, 1));
+        var ledger = (await world.Http.GetOkAsync("/api/ledger?limit=100")).GetProperty("entries").EnumerateArray().ToList();
+        Assert.Contains(ledger, e => e.GetProperty("action").GetString() == "queue.held" && e.GetProperty("subject").GetString() == fromLaptop);
+
+        // The turn ends: neither it nor the phone's message behind it starts (asked outright: nothing to start).
+        release.SetResult();
+        await events.WaitForAsync("turn.completed");
+        var run = await world.Http.PostAsync($"/api/sessions/{session}/queue/run", null);
+        Assert.False((await run.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("started").GetBoolean());
+
+        // The phone confirms it: it starts in its place, then the phone's own.
+        var confirmed = await world.Http.PostOkAsync($"/api/sessions/{session}/queue/{fromLaptop}/confirm", new { });
+        Assert.Equal(JsonValueKind.Null, confirmed.GetProperty("heldReason").ValueKind);
+        await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Reply to the phone.");
+        var confirmedAt = events.Received.First(e => e.Event == "queue.updated" && e.Id > held.Id && HeldReason(e.Json, 0) is null && Texts(e.Json).Count == 2).Id;
+        var laptopTurn = events.Received.First(e => e.Event == "message.user" && e.Str("text") == "message from the laptop");
+        var phoneTurn = events.Received.First(e => e.Event == "message.user" && e.Str("text") == "message from the phone");
+        Assert.True(confirmedAt < laptopTurn.Id && laptopTurn.Id < phoneTurn.Id);
+        Assert.Equal("laptop", laptopTurn.Str("sentBy"));
+        await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync($"/api/sessions/{session}/queue/{fromLaptop}/confirm", new { }),
+            HttpStatusCode.NotFound, "QUEUED_MESSAGE_NOT_FOUND");
+        ledger = (await world.Http.GetOkAsync("/api/ledger?limit=100")).GetProperty("entries").EnumerateArray().ToList();
+        Assert.Contains(ledger, e => e.GetProperty("action").GetString() == "queue.confirmed" && e.GetProperty("subject").GetString() == fromLaptop
+            && e.GetProperty("actor").GetString() == "test phone");
+    }
+
+    private static string? HeldReason(JsonElement queue, int index) =>
+        queue.GetProperty("messages")[index].TryGetProperty("heldReason", out var reason) && reason.ValueKind == JsonValueKind.String ? reason.GetString() : null;
+
+    private static Task<string> QueueAsync(AgentWorld world, string session, string text) => QueueAsync(world.Http, session, text);
+
+    private static async Task<string> QueueAsync(HttpClient http, string session, string text)
+    {
+        var response = await http.PostAsJsonAsync($"/api/sessions/{session}/messages", new { text });
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         var queued = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("queued");
         Assert.Equal(JsonValueKind.Object, queued.ValueKind);

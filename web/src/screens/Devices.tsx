@@ -54,7 +54,7 @@ export function Devices() {
             </li>
           ))}
         </ul>
-        {devices && <p class="fine">A revoked device is refused on its very next request. Pair again with <code>pocketcoder pair</code>.</p>}
+        {devices && <p class="fine">A revoked device is refused on its very next request, and what it set going to start later (schedules, waiting tasks, queued messages) is held until you confirm it. Pair again with <code>pocketcoder pair</code>.</p>}
         {bridges.length > 0 && <Bridges bridges={bridges} projects={projects} onChange={() => void load()} onError={setError} />}
       </main>
     </>

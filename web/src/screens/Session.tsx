@@ -227,7 +227,12 @@ function QueuedMessages({ id, queue, held }: { id: string; queue: QueuedMessage[
               <>
                 <p class="queued-text"><span class="muted small">{n + 1}.</span> {m.text}</p>
                 {m.attachments && m.attachments.length > 0 && <p class="muted small">{m.attachments.map((a) => a.name).join(', ')}</p>}
+                {m.heldReason && <p class="warn-note" role="status">{m.heldReason}</p>}
                 <div class="row">
+                  {m.heldReason && (
+                    <button class="btn primary small" disabled={busy} aria-label={`Confirm queued message ${n + 1}`}
+                      onClick={() => void run(() => api.confirmQueued(id, m.id))}>Confirm</button>
+                  )}
                   <button class="btn ghost small" disabled={busy} onClick={() => setEditing({ id: m.id, text: m.text })}>Edit</button>
                   <button class="btn danger-ghost small" disabled={busy} aria-label={`Remove queued message ${n + 1}`}
                     onClick={() => void run(() => api.removeQueued(id, m.id))}>Remove</button>

@@ -17,7 +17,7 @@ export function zoned(at: string, timeZone: string): string {
 }
 
 const STATUS_LABEL: Record<BacklogTask['status'], string> = {
-  running: 'Running', waiting: 'Waiting', done: 'Done', failed: 'Failed', removed: 'Removed',
+  running: 'Running', waiting: 'Waiting', done: 'Done', failed: 'Failed', removed: 'Removed', held: 'Held',
 };
 
 /**
@@ -67,19 +67,26 @@ export function Tasks({ projectId }: { projectId: string }) {
           {tasks?.length === 0 && <Empty><p>Nothing waiting.</p></Empty>}
           <ul class="list">
             {tasks?.map((t) => (
-              <li key={t.id} class="list-row" data-task={t.id} data-status={t.status}>
+              <li key={t.id} class={`list-row${t.status === 'held' ? ' held' : ''}`} data-task={t.id} data-status={t.status}>
                 <div class="grow">
                   <div class="session-title">{t.prompt}</div>
                   <div class="muted small">
                     {STATUS_LABEL[t.status]} · {agentName(t.agent)} · {modeLabel(t.mode)}{t.worktree ? ' · own branch' : ''}
-                    {t.scheduleId ? ` · ${t.createdBy}` : ''}{t.problem ? ` · ${t.problem}` : ''}
+                    {t.scheduleId ? ` · ${t.createdBy}` : ''}{t.problem && t.status !== 'held' ? ` · ${t.problem}` : ''}
                   </div>
+                  {t.status === 'held' && t.problem && <div class="warn-note" role="status">{t.problem}</div>}
                 </div>
-                {t.sessionId && <a class="btn ghost small" {...linkTo(`/s/${t.sessionId}`)}>Open</a>}
-                {t.status === 'waiting' && (
-                  <button class="btn danger-ghost small" disabled={busy !== null} aria-label={`Remove task: ${t.prompt.slice(0, 40)}`}
-                    onClick={() => void act(t.id, () => api.removeTask(t.id))}>Remove</button>
-                )}
+                <div class="row wrap-row">
+                  {t.sessionId && <a class="btn ghost small" {...linkTo(`/s/${t.sessionId}`)}>Open</a>}
+                  {t.status === 'held' && (
+                    <button class="btn primary small" disabled={busy !== null} aria-label={`Confirm task: ${t.prompt.slice(0, 40)}`}
+                      onClick={() => void act(t.id, () => api.confirmTask(t.id))}>Confirm</button>
+                  )}
+                  {(t.status === 'waiting' || t.status === 'held') && (
+                    <button class="btn danger-ghost small" disabled={busy !== null} aria-label={`Remove task: ${t.prompt.slice(0, 40)}`}
+                      onClick={() => void act(t.id, () => api.removeTask(t.id))}>Remove</button>
+                  )}
+                </div>
               </li>
             ))}
           </ul>
@@ -97,6 +104,7 @@ export function Tasks({ projectId }: { projectId: string }) {
                     {s.enabled && s.nextRunAt ? `Next: ${zoned(s.nextRunAt, s.timeZone)}` : 'Paused'}
                     {s.lastRunAt ? ` · last ${zoned(s.lastRunAt, s.timeZone)}` : ''}
                   </div>
+                  {s.heldReason && <div class="warn-note" role="status" data-testid="held">{s.heldReason}</div>}
                   {s.missedRuns > 0 && s.lastMissedAt && (
                     <div class="warn-note" role="status">
                       Missed {s.missedRuns} run{s.missedRuns === 1 ? '' : 's'} while the server was down (last {zoned(s.lastMissedAt, s.timeZone)}); they were not run late.
@@ -105,7 +113,7 @@ export function Tasks({ projectId }: { projectId: string }) {
                 </div>
                 <div class="row wrap-row">
                   <button class="btn ghost small" disabled={busy !== null} onClick={() => void act(s.id, () => api.updateSchedule(s.id, { enabled: !s.enabled }))}>
-                    {s.enabled ? 'Pause' : 'Resume'}
+                    {s.enabled ? 'Pause' : s.heldReason ? 'Confirm' : 'Resume'}
                   </button>
                   {deleting === s.id
                     ? <button class="btn danger small" disabled={busy !== null} onClick={() => void act(s.id, () => api.deleteSchedule(s.id))}>Delete it</button>
