@@ -37,7 +37,15 @@ public sealed class ErrorKindMigrationTests
             connection.Open();
             using var command = connection.CreateCommand();
             // (And without what later migrations added, which run again after it.)
-            command.CommandText = "UPDATE events SET kind = 'error' WHERE kind = 'session.error'; ALTER TABLE sessions DROP COLUMN sandbox; PRAGMA user_version = 16;";
+            command.CommandText = """
+                UPDATE events SET kind = 'error' WHERE kind = 'session.error';
+                ALTER TABLE sessions DROP COLUMN sandbox;
+                DROP INDEX schedules_by_device; DROP INDEX backlog_tasks_by_device; DROP INDEX queued_messages_by_device;
+                ALTER TABLE schedules DROP COLUMN created_by_device; ALTER TABLE schedules DROP COLUMN held_reason;
+                ALTER TABLE backlog_tasks DROP COLUMN created_by_device;
+                ALTER TABLE queued_messages DROP COLUMN sent_by_device; ALTER TABLE queued_messages DROP COLUMN held_reason;
+                PRAGMA user_version = 16;
+                """;
             command.ExecuteNonQuery();
         });
 
