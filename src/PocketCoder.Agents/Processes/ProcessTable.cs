@@ -72,49 +72,27 @@ internal static class ProcessTable
         }
     }
 
-    private static bool IsRunning(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            return stat[(stat.LastIndexOf(')') + 2)..][0] is not ('Z' or 'X');
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-    }
+    private static bool IsRunning(int pid) => StatFields(pid) is [var state, ..] && state is not ("Z" or "X");
 
-    private static int? ParentOf(int pid)
-    {
-        try
-        {
-            // /proc/PID/stat: "pid (comm) state ppid ..."; comm may hold spaces and parentheses, so read after the last ')'.
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            return fields.Length > 1 && int.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out var ppid) ? ppid : null;
-        }
-        catch (IOException)
-        {
-            return null; // Exited while we looked.
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
+    private static int? ParentOf(int pid) =>
+        StatFields(pid) is { Length: > 1 } fields && int.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out var ppid) ? ppid : null;
 
     /// <summary>When the process started, in clock ticks since boot (/proc/PID/stat's 22nd field), or null once it is gone.</summary>
-    private static long? StartTimeOf(int pid)
+    private static long? StartTimeOf(int pid) =>
+        StatFields(pid) is { Length: > 19 } fields && long.TryParse(fields[19], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks) ? ticks : null;
+
+    /// <summary>
+    /// /proc/PID/stat's fields after the command ("pid (comm) state ppid ...": comm may hold spaces and parentheses, so they are
+    /// read after the last ')'): state first, then the parent, ... the start time 20th. Null when it exited while we looked.
+    /// </summary>
+    private static string[]? StatFields(int pid)
     {
         try
         {
             var stat = File.ReadAllText($"/proc/{pid}/stat");
-            // Fields after the command: state is field 3, so start time (22) is the 20th of them.
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            return fields.Length > 19 && long.TryParse(fields[19], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks) ? ticks : null;
+            return stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         }
-        catch (IOException)
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
             return null;
         }
