@@ -16,7 +16,7 @@ namespace PocketCoder.Sessions;
 /// session (<c>SANDBOX_UNAVAILABLE</c>), and the project, health, <c>doctor</c> and <c>status</c> say why and what the owner can do:
 /// install bubblewrap, or choose to run that project unsandboxed.
 /// </summary>
-public sealed class Sandboxing(ProjectStore projects, PocketCoderOptions options, GitLocations git)
+public sealed class Sandboxing(ProjectStore projects, PocketCoderOptions options, GitLocations git, GitCli gitCli)
 {
     public const string Sandboxed = "sandboxed";
     public const string None = "none";
@@ -45,8 +45,9 @@ public sealed class Sandboxing(ProjectStore projects, PocketCoderOptions options
     /// <summary>The sandbox for an agent of this project working in <paramref name="workingDirectory"/>, or null when it runs as is.</summary>
     /// <param name="workingDirectory">The project, or the session's worktree (whose branch, and the objects its commits add, are
     /// then writable too).</param>
-    /// <exception cref="ApiProblem">The project wants a sandbox and bubblewrap does not work here (<c>SANDBOX_UNAVAILABLE</c>).</exception>
-    public AgentSandbox? For(Project project, string agentId, string workingDirectory)
+    /// <exception cref="ApiProblem">The project wants a sandbox and bubblewrap does not work here (<c>SANDBOX_UNAVAILABLE</c>); a
+    /// submodule's path is a symbolic link, or the repository's git metadata leads elsewhere (<c>GIT_REDIRECTED</c>).</exception>
+    public async Task<AgentSandbox?> ForAsync(Project project, string agentId, string workingDirectory, CancellationToken cancellationToken)
     {
         // The project as stored: a worktree session's view of it names the worktree as its path.
         project = projects.Get(project.Id);
@@ -70,7 +71,10 @@ public sealed class Sandboxing(ProjectStore projects, PocketCoderOptions options
         var (writable, protectedPaths) = workingDirectory != project.Path && git.Find(workingDirectory) is { Branch: { } branch } worktree
             ? OwnBranch(worktree, branch)
             : ([], [Path.Combine(workingDirectory, ".git")]);
-        return new AgentSandbox(bwrap, [workingDirectory, .. writable], [options.DataDirectory, .. others], protectedPaths, HomeOf(agentId));
+        // ...and the submodules the owner's git would enter, as the index the working tree uses names them now.
+        var submodules = await SubmoduleMounts.ReadAsync(gitCli, workingDirectory, cancellationToken);
+        return new AgentSandbox(bwrap, [workingDirectory, .. writable, .. submodules.Pinned], [options.DataDirectory, .. others],
+            [.. protectedPaths, .. submodules.Protected], HomeOf(agentId));
     }
 
     /// <summary>

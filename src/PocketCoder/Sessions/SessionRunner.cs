@@ -199,7 +199,7 @@ public sealed class SessionRunner(
     private async Task StartAgentAsync(bool resume, PausedCall? paused, CancellationToken cancellationToken)
     {
         // project.Path is where this session works: the project's folder, or the session's worktree.
-        var sandbox = sandboxing.For(project, adapter.Id, project.Path);
+        var sandbox = await sandboxing.ForAsync(project, adapter.Id, project.Path, cancellationToken).ConfigureAwait(false);
         sessions.SetSandbox(session.Id, sandbox is null ? Sandboxing.None : Sandboxing.Sandboxed);
         if (resume && adapter is IAgentConversations conversations)
         {

@@ -284,6 +284,62 @@ public sealed class SandboxTests
         }
     }
 
+    /// <summary>
+    /// The owner's own <c>git status</c> enters every submodule the index names, with that submodule's own config. Allowed
+    /// commands try to put a repository with <c>core.fsmonitor</c> at a populated submodule's path (its <c>.git</c> rewritten, the
+    /// folder or the one above it moved away and made again) and at an uninitialised one's (made in place, or the folder moved
+    /// away first), and add a submodule to <c>.gitmodules</c>, which git does not take for one. None of it lands where git
+    /// looks, the submodule's files stay the agent's to edit, and the owner's plain <c>git status</c> and <c>git diff</c> afterwards
+    /// run nothing planted: in the project, and for a session on a branch of its own in its worktree (its terminal) too.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AllowedCommands_CannotPlantARepositoryAtASubmodulesPath_TheOwnersGitRunsNothing(bool worktree)
+    {
+        await using var world = await StartAsync("claude-code");
+        var markers = TempPaths.NewDirectory("pc-markers");
+        var library = TempPaths.NewGitRepository();
+        try
+        {
+            string[] owner = ["-c", "user.email=owner@example.invalid", "-c", "user.name=Owner", "-c", "protocol.file.allow=always"];
+            TempPaths.Git(world.Repository, [.. owner, "submodule", "add", "-q", library, "libs/lib"]);
+            TempPaths.Git(world.Repository, [.. owner, "submodule", "add", "-q", library, "empty"]);
+            TempPaths.Git(world.Repository, [.. owner, "commit", "-q", "-m", "two submodules"]);
+            // Not initialised: an empty folder, as a clone without --recurse-submodules leaves it.
+            TempPaths.Git(world.Repository, "submodule", "deinit", "-q", "-f", "empty");
+
+            string Plant(string folder, string name) => $"git init -q {folder} && git -C {folder} config core.fsmonitor 'touch {markers}/ran-{name}; false'";
+            var session = await RunAsync(world, "claude-code", worktree, commands:
+            [
+                $"{Plant("planted", "redirected")} && printf 'gitdir: %s\\n' \"$PWD/planted/.git\" > libs/lib/.git; true",
+                $"mv libs/lib libs/lib.moved && mkdir libs/lib && {Plant("libs/lib", "moved-lib")}; true",
+                $"mv libs libs.moved && mkdir -p libs/lib && {Plant("libs/lib", "moved-libs")}; true",
+                $"{Plant("empty", "empty")}; true",
+                $"mv empty empty.moved && mkdir empty && {Plant("empty", "moved-empty")}; true",
+                $"printf '[submodule \"other\"]\\n\\tpath = other\\n\\turl = ./other\\n' >> .gitmodules && {Plant("other", "gitmodules")}; true",
+                "echo edited >> libs/lib/README.md",
+            ]);
+
+            var folder = worktree ? (await world.Http.GetOkAsync($"/api/sessions/{session}/worktree")).GetProperty("path").GetString()! : world.Repository;
+            // The owner, at the machine afterwards: plain git as anyone types it, in the project and in the session's worktree.
+            foreach (var place in new[] { world.Repository, folder }.Distinct())
+            {
+                TempPaths.Git(place, "status");
+                TempPaths.Git(place, "diff");
+            }
+
+            Assert.Empty(Directory.GetFiles(markers).Select(Path.GetFileName));
+            Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(folder, "empty")));
+            Assert.Contains("edited", await File.ReadAllTextAsync(Path.Combine(folder, "libs", "lib", "README.md")), StringComparison.Ordinal);
+        }
+        finally
+        {
+            TempPaths.Delete(markers);
+            TempPaths.Delete(library);
+        }
+    }
+
     [Fact]
     public async Task SandboxOff_TheSameReadSucceeds()
     {

@@ -67,8 +67,9 @@ public sealed class GitCli(GitLocations locations)
 
     /// <summary>Runs git; a failure is returned, not thrown, except "not a repository" and a timeout.</summary>
     /// <param name="indexFile">An index of our own (GIT_INDEX_FILE), so the owner's staging area is never touched.</param>
+    /// <param name="outputLimit">How much of each output is kept (<see cref="OutputLimit"/> unless given); past it the result says <c>Truncated</c>.</param>
     public async Task<ProcessResult> RunAsync(string directory, IReadOnlyList<string> arguments, CancellationToken cancellationToken,
-        TimeSpan? timeout = null, string? indexFile = null)
+        TimeSpan? timeout = null, string? indexFile = null, int outputLimit = OutputLimit)
     {
         List<string> verb = [arguments[0]];
         if (DiffVerbs.Contains(arguments[0]))
@@ -104,7 +105,7 @@ public sealed class GitCli(GitLocations locations)
         }
         var spec = new ProcessSpec("git", [.. GlobalArguments, .. Neutralised, .. transport, .. verb, .. arguments.Skip(1)], directory, environment,
             StderrLogPath: null);
-        var result = await ChildProcess.RunAsync(spec, OutputLimit, timeout ?? TimeSpan.FromSeconds(30), cancellationToken);
+        var result = await ChildProcess.RunAsync(spec, outputLimit, timeout ?? TimeSpan.FromSeconds(30), cancellationToken);
         if (result.TimedOut)
         {
             throw new ApiProblem(StatusCodes.Status504GatewayTimeout, ErrorCodes.GitFailed,
