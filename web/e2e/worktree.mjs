@@ -1,6 +1,6 @@
 // A session on a branch of its own (issue #16), in Debian's Chromium at 390x844 against the real server and Claude
 // Code: started from New session "On a branch of its own", its worktree bar shows the branch and the file it changed,
-// and "Merge into main" brings the work into the project.
+// and "Merge into main" brings the work into the project: the work the bar shows, refused once the worktree changed since.
 // Started by tests/PocketCoder.Tests/Browser/WorktreeBrowserTests.cs, which then checks the repository.
 //
 //   node e2e/worktree.mjs --url URL --code PAIRCODE --repo DIR [--shots DIR]
@@ -60,6 +60,25 @@ await runPhoneScript('worktree', 'Worktree phone', async ({ page, base, projectI
   await page.goBack();
   await bar.locator('.worktree-summary').click();
   await bar.getByRole('link', { name: 'shared.txt' }).waitFor();
+
+  // Something writes to the worktree after the bar was shown (as a process the agent left running could): the merge the bar
+  // offers is what it showed, so it is refused, and the bar shows the branch as it is now.
+  const sessionId = new URL(page.url()).pathname.split('/')[2];
+  const written = await page.evaluate(async ({ id, session }) => {
+    const started = await fetch(`/api/projects/${id}/commands?session=${session}`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ command: "echo 'written later' >> shared.txt" }),
+    });
+    const command = (await started.json()).id;
+    return new Promise((resolve) => {
+      const events = new EventSource(`/api/commands/${command}/events`);
+      events.addEventListener('exit', (e) => { events.close(); resolve(JSON.parse(e.data).exitCode); });
+    });
+  }, { id: projectId, session: sessionId });
+  if (written !== 0) throw new Error(`the command writing to the worktree exited ${written}`);
+  await bar.getByRole('button', { name: 'Merge into main' }).click();
+  await bar.locator('[role="alert"]', { hasText: 'changed since it was shown to you' }).waitFor();
+  ok('a merge after the worktree changed behind the bar is refused');
+
   await bar.getByRole('button', { name: 'Merge into main' }).click();
   await bar.locator('[role="status"]', { hasText: 'fast-forward' }).waitFor();
   await page.screenshot({ path: shots('worktree-02-merged.png') });

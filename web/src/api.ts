@@ -252,10 +252,14 @@ export const api = {
   /** The project's session worktrees (present, or removed with their branch kept). */
   worktrees: (projectId: string) => request<SessionWorktreeRecord[]>('GET', `/api/projects/${q(projectId)}/worktrees`),
   worktree: (sessionId: string) => request<Worktree>('GET', `/api/sessions/${q(sessionId)}/worktree`),
-  /** Commits what is left, then fast-forwards the base or makes a merge commit; MERGE_CONFLICT (with `files`) leaves the base as it was. */
   /** What the session's branch changed against where it started, committed or not. */
   worktreeDiff: (sessionId: string) => request<WorktreeDiff>('GET', `/api/sessions/${q(sessionId)}/worktree/diff`),
-  mergeWorktree: (sessionId: string) => request<WorktreeMerge>('POST', `/api/sessions/${q(sessionId)}/worktree/merge`, {}),
+  /**
+   * Commits what is left, then fast-forwards the base or makes a merge commit; MERGE_CONFLICT (with `files`) leaves the base as it was.
+   * Only what the owner was shown (`head` and `tree` of that worktree): WORKTREE_MOVED when the branch or its files changed since.
+   */
+  mergeWorktree: (sessionId: string, shown: Pick<Worktree, 'head' | 'tree'>) =>
+    request<WorktreeMerge>('POST', `/api/sessions/${q(sessionId)}/worktree/merge`, { commit: shown.head, tree: shown.tree }),
   /** Stops the session and removes its worktree; the branch too with `discardBranch`. */
   removeWorktree: (sessionId: string, discardBranch: boolean) =>
     request<Worktree | undefined>('POST', `/api/sessions/${q(sessionId)}/worktree/remove`, { discardBranch }),

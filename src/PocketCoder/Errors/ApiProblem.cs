@@ -72,6 +72,7 @@ public static class ErrorCodes
     public const string WorktreeNotFound = "WORKTREE_NOT_FOUND";
     public const string WorktreeUnavailable = "WORKTREE_UNAVAILABLE";
     public const string MergeConflict = "MERGE_CONFLICT";
+    public const string WorktreeMoved = "WORKTREE_MOVED";
     public const string HostNotAllowed = "HOST_NOT_ALLOWED";
     public const string CrossSiteRequest = "CROSS_SITE_REQUEST";
     public const string NothingToCommit = "NOTHING_TO_COMMIT";

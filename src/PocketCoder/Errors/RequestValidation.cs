@@ -52,3 +52,15 @@ public sealed class EveryItemMatchesAttribute(string pattern) : ValidationAttrib
         _ => false,
     };
 }
+
+/// <summary>A git object id as git prints it: 40 (SHA-1) or 64 (SHA-256) lowercase hex digits.</summary>
+[AttributeUsage(AttributeTargets.Property | AttributeTargets.Parameter)]
+public sealed class GitObjectIdAttribute : ValidationAttribute
+{
+    public override bool IsValid(object? value) => value switch
+    {
+        null => true,
+        string id => id.Length is 40 or 64 && id.All(char.IsAsciiHexDigitLower),
+        _ => false,
+    };
+}

@@ -58,6 +58,78 @@ public sealed class WorktreeTests
         Assert.Contains($"pocketcoder/{second[..8]}/work", Git(world.Repository, "branch", "--list", "pocketcoder/*"), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Merge takes what the owner reviewed (the branch's commit and the worktree's tree, as <c>GET …/worktree</c> gave them): a
+    /// process the agent left running commits to the branch after the review, and the merge is refused with the base as it was;
+    /// so is one after a file changed in the worktree. Looked at again, the same work merges, exactly as shown.
+    /// </summary>
+    [Fact]
+    public async Task Merge_AfterTheBranchOrWorktreeChangedSinceTheReview_RefusedUntilLookedAtAgain()
+    {
+        await using var world = await AgentWorld.ClaudeAsync();
+        await ApiAssert.OkJsonAsync(await world.Http.PutAsJsonAsync($"/api/projects/{world.ProjectId}/git/identity", new { name = "Owner", email = "owner@example.invalid" }));
+        // Where the test and the process the agent leaves behind signal each other: pipes, which no snapshot takes.
+        await File.WriteAllTextAsync(Path.Combine(world.Repository, ".gitignore"), "/pipes/\n");
+        Git(world.Repository, "add", ".gitignore");
+        Git(world.Repository, "-c", "user.email=t@example.invalid", "-c", "user.name=T", "commit", "-q", "-m", "ignore pipes");
+        var main = Git(world.Repository, "rev-parse", "main");
+
+        world.Model.Enqueue(
+            ScriptedReply.ToolUse("Bash", new { command = "echo reviewed > reviewed.txt", description = "Write" }),
+            ScriptedReply.ToolUse("Bash", new
+            {
+                command = "mkdir -p pipes && mkfifo pipes/go pipes/landed && (read go < pipes/go; echo late > late.txt && git add late.txt && " +
+                    "git -c user.name=Agent -c user.email=agent@example.invalid commit -qm late; echo landed > pipes/landed) < /dev/null > /dev/null 2>&1 &",
+                description = "Leave a process behind",
+            }),
+            ScriptedReply.Text("Done."));
+        var session = (await world.Http.PostOkAsync($"/api/projects/{world.ProjectId}/sessions",
+            new { agent = "claude-code", prompt = "Work", mode = "trusted", worktree = true })).GetProperty("id").GetString()!;
+        await using (var events = await world.EventsAsync(session))
+        {
+            await events.WaitForAsync("turn.completed");
+        }
+
+        var reviewed = await world.Http.GetOkAsync($"/api/sessions/{session}/worktree");
+        var path = reviewed.GetProperty("path").GetString()!;
+        Assert.Equal(["reviewed.txt"], reviewed.GetProperty("changed").EnumerateArray().Select(f => f.GetString()));
+        // The process commits to the branch after the owner looked.
+        await SignalAsync(Path.Combine(path, "pipes", "go"));
+        Assert.Equal("landed\n", await ReadPipeAsync(Path.Combine(path, "pipes", "landed")));
+        Assert.Equal("late", Git(world.Repository, "log", "-1", "--format=%s", reviewed.GetProperty("branch").GetString()!));
+
+        var merge = $"/api/sessions/{session}/worktree/merge";
+        // Only an id as the review gave it: a name would be whatever it names when the merge runs.
+        await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync(merge, new { commit = "pocketcoder/" + session[..8] + "/work" }),
+            HttpStatusCode.BadRequest, "VALIDATION_FAILED");
+        await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync(merge, Reviewed(reviewed)), HttpStatusCode.Conflict, "WORKTREE_MOVED");
+        Assert.Equal(main, Git(world.Repository, "rev-parse", "main"));
+
+        // Looked at again; then a file changes in the worktree, uncommitted.
+        var again = await world.Http.GetOkAsync($"/api/sessions/{session}/worktree");
+        Assert.Equal(["late.txt", "reviewed.txt"], again.GetProperty("changed").EnumerateArray().Select(f => f.GetString()));
+        await File.WriteAllTextAsync(Path.Combine(path, "unseen.txt"), "unseen\n");
+        await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync(merge, Reviewed(again)), HttpStatusCode.Conflict, "WORKTREE_MOVED");
+        Assert.Equal(main, Git(world.Repository, "rev-parse", "main"));
+
+        var shown = await world.Http.GetOkAsync($"/api/sessions/{session}/worktree");
+        var merged = await world.Http.PostOkAsync(merge, Reviewed(shown));
+        Assert.True(merged.GetProperty("fastForward").GetBoolean());
+        Assert.Equal(shown.GetProperty("tree").GetString(), Git(world.Repository, "rev-parse", "main^{tree}"));
+        Assert.Equal("unseen\n", await File.ReadAllTextAsync(Path.Combine(world.Repository, "unseen.txt")));
+        // What was uncommitted is now the branch's last commit, and the worktree's own git agrees.
+        Assert.Equal("", Git(path, "status", "--porcelain"));
+    }
+
+    private static object Reviewed(JsonElement worktree) => new { commit = worktree.GetProperty("head").GetString(), tree = worktree.GetProperty("tree").GetString() };
+
+    /// <summary>Writes a line into a pipe (opening it waits for its reader).</summary>
+    private static Task SignalAsync(string pipe) =>
+        Task.Run(() => File.WriteAllText(pipe, "go\n")).WaitAsync(TimeSpan.FromSeconds(30));
+
+    /// <summary>Reads a pipe to its end (opening it waits for its writer).</summary>
+    private static Task<string> ReadPipeAsync(string pipe) => Task.Run(() => File.ReadAllText(pipe)).WaitAsync(TimeSpan.FromSeconds(30));
+
     [Fact]
     public async Task Orphans_ListedAndCleaned()
     {

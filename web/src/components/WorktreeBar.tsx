@@ -26,10 +26,11 @@ export function WorktreeBar({ session, working, onStopped }: { session: Session;
     setNote(null);
     try {
       setNote(await work());
-      await load();
     } catch (e) {
       setError(describeError(e));
     }
+    // Either way what is shown is the branch as it is now (a merge refused because it moved shows what it moved to).
+    await load();
     setBusy(false);
     setConfirm(null);
   };
@@ -67,7 +68,8 @@ export function WorktreeBar({ session, working, onStopped }: { session: Session;
           {confirm === null && (
             <div class="row wrap-row">
               <button class="btn primary" disabled={busy || working} onClick={() => void act(async () => {
-                const merged = await api.mergeWorktree(session.id);
+                // What this bar shows is what merges: the branch and its files as they were when it was loaded.
+                const merged = await api.mergeWorktree(session.id, info);
                 return merged.fastForward ? `${merged.baseRef} now has the session's work (fast-forward).` : `Merged into ${merged.baseRef} (${merged.commit.slice(0, 8)}).`;
               })}>Merge into {info.baseRef}</button>
               {info.present && <button class="btn ghost" disabled={busy} onClick={() => setConfirm('keep')}>Keep branch…</button>}

@@ -18,8 +18,15 @@ public sealed record SessionWorktree(string SessionId, string ProjectId, string 
 /// <param name="Ahead">Commits on the session's branch that the base lacks (its uncommitted changes not counted).</param>
 /// <param name="Behind">Commits on the base since the branch started.</param>
 /// <param name="Changed">Files that differ from the base, committed or not.</param>
+/// <param name="Head">The branch's commit now: what Merge is told the owner reviewed.</param>
+/// <param name="Tree">What a merge brings in now: the worktree as a tree, uncommitted changes and new files in (the branch's, once
+/// the worktree is removed); told to Merge with <paramref name="Head"/>.</param>
 public sealed record WorktreeResponse(string SessionId, string Path, string Branch, string BaseRef, string BaseCommit, bool Present, int Ahead,
-    int Behind, IReadOnlyList<string> Changed);
+    int Behind, IReadOnlyList<string> Changed, string Head, string Tree);
+
+/// <summary>What the owner reviewed before a merge (<see cref="WorktreeResponse.Head"/> and <see cref="WorktreeResponse.Tree"/>);
+/// null where the caller does not say.</summary>
+public sealed record ReviewedWork(string? Commit, string? Tree);
 
 /// <param name="FastForward">The base moved to the branch without a merge commit.</param>
 public sealed record WorktreeMergeResponse(string Commit, bool FastForward, string BaseRef);
@@ -130,19 +137,17 @@ public sealed class SessionWorktrees(Database database, GitCli git, GitWorkspace
         var worktree = Get(sessionId);
         var project = projects.Get(worktree.ProjectId);
         var baseTip = await TipAsync(project, worktree, cancellationToken);
-        var counts = (await git.RunCheckedAsync(project.Path, ["rev-list", "--left-right", "--count", $"{baseTip}...refs/heads/{worktree.Branch}"],
+        var head = await BranchTipAsync(project, worktree, cancellationToken);
+        var counts = (await git.RunCheckedAsync(project.Path, ["rev-list", "--left-right", "--count", $"{baseTip}...{head}"],
             cancellationToken)).Stdout.Split('\t', StringSplitOptions.TrimEntries);
-        var present = worktree.RemovedAt is null && Directory.Exists(worktree.Path);
-        // Against the point it branched from: what the session did, committed or not.
-        var changed = present
-            ? (await git.RunCheckedAsync(worktree.Path, ["diff", "--name-only", "-z", worktree.BaseCommit], cancellationToken)).Stdout
-                .Split('\0', StringSplitOptions.RemoveEmptyEntries)
-                .Concat((await git.RunCheckedAsync(worktree.Path, ["ls-files", "-z", "--others", "--exclude-standard"], cancellationToken)).Stdout
-                    .Split('\0', StringSplitOptions.RemoveEmptyEntries))
-            : (await git.RunCheckedAsync(project.Path, ["diff", "--name-only", "-z", worktree.BaseCommit, "refs/heads/" + worktree.Branch], cancellationToken))
-                .Stdout.Split('\0', StringSplitOptions.RemoveEmptyEntries);
+        var present = IsPresent(worktree);
+        var tree = present ? await SnapshotAsync(worktree, cancellationToken) : await TreeOfAsync(project, head, cancellationToken);
+        // Against the point it branched from: what the session did, committed or not, as a merge would bring it in.
+        var changed = (await git.RunCheckedAsync(project.Path, ["diff", "--name-only", "-z", worktree.BaseCommit, tree], cancellationToken)).Stdout
+            .Split('\0', StringSplitOptions.RemoveEmptyEntries);
         return new WorktreeResponse(sessionId, worktree.Path, worktree.Branch, worktree.BaseRef, worktree.BaseCommit, present,
-            int.Parse(counts[1], CultureInfo.InvariantCulture), int.Parse(counts[0], CultureInfo.InvariantCulture), [.. changed.Distinct().Order(StringComparer.Ordinal)]);
+            int.Parse(counts[1], CultureInfo.InvariantCulture), int.Parse(counts[0], CultureInfo.InvariantCulture), [.. changed.Distinct().Order(StringComparer.Ordinal)],
+            head, tree);
     }
 
     /// <summary>
@@ -159,17 +164,16 @@ public sealed class SessionWorktrees(Database database, GitCli git, GitWorkspace
             return await snapshots.DiffAsync(worktree.Path, worktree.BaseCommit, now, cancellationToken);
         }
 
-        var tip = (await git.RunCheckedAsync(project.Path, ["rev-parse", "--verify", "--end-of-options", "refs/heads/" + worktree.Branch + "^{commit}"],
-            cancellationToken)).Stdout.Trim();
-        return await snapshots.DiffAsync(project.Path, worktree.BaseCommit, tip, cancellationToken);
+        return await snapshots.DiffAsync(project.Path, worktree.BaseCommit, await BranchTipAsync(project, worktree, cancellationToken), cancellationToken);
     }
 
     /// <summary>
     /// Commits what the session left uncommitted in its worktree, then brings the branch into its base: a fast-forward
     /// where the base has not moved, else a merge commit. A conflict is reported (<c>MERGE_CONFLICT</c>, with the files)
-    /// and the base stays exactly as it was. The caller makes sure no turn runs.
+    /// and the base stays exactly as it was. The caller makes sure no turn runs; a process the agent left running may still
+    /// commit or write, so what the owner <paramref name="reviewed"/> is what is merged, or nothing is (<c>WORKTREE_MOVED</c>).
     /// </summary>
-    public Task<WorktreeMergeResponse> MergeAsync(string sessionId, string? title, Actor actor, CancellationToken cancellationToken) =>
+    public Task<WorktreeMergeResponse> MergeAsync(string sessionId, string? title, ReviewedWork reviewed, Actor actor, CancellationToken cancellationToken) =>
         ChangingAsync(async () =>
         {
             var worktree = Get(sessionId);
@@ -182,12 +186,23 @@ public sealed class SessionWorktrees(Database database, GitCli git, GitWorkspace
 
             await RequireIdentityAsync(project, cancellationToken);
             var message = $"PocketCoder session {sessionId[..8]}" + (title is { Length: > 0 } ? $": {title}" : "");
-            if (worktree.RemovedAt is null && Directory.Exists(worktree.Path))
+            var tip = await BranchTipAsync(project, worktree, cancellationToken);
+            if (reviewed.Commit is { } seen && seen != tip)
             {
-                await CommitLeftoversAsync(worktree, message, cancellationToken);
+                throw Moved(worktree, $"{worktree.Branch} is at {tip[..12]} now, not {seen[..12]}");
             }
 
-            var head = (await git.RunCheckedAsync(project.Path, ["rev-parse", "--verify", "refs/heads/" + worktree.Branch], cancellationToken)).Stdout.Trim();
+            // From here on the branch is named by its commit: whatever lands on it meanwhile is not merged.
+            var head = tip;
+            if (IsPresent(worktree))
+            {
+                head = await CommitLeftoversAsync(project, worktree, tip, reviewed.Tree, message, cancellationToken);
+            }
+            else if (reviewed.Tree is { } tree && tree != await TreeOfAsync(project, tip, cancellationToken))
+            {
+                throw Moved(worktree, $"{worktree.Branch} holds other files than the ones shown");
+            }
+
             var baseTip = await TipAsync(project, worktree, cancellationToken);
             // Full names: a tag called like the branch would make the short name ambiguous.
             var checkedOut = (await git.RunAsync(project.Path, ["symbolic-ref", "--quiet", "HEAD"], cancellationToken)).Stdout.Trim() == "refs/heads/" + worktree.BaseRef;
@@ -409,9 +424,15 @@ public sealed class SessionWorktrees(Database database, GitCli git, GitWorkspace
         }
     }
 
-    private async Task CommitLeftoversAsync(SessionWorktree worktree, string message, CancellationToken cancellationToken)
+    /// <summary>
+    /// Commits the worktree as it is (the tree a review shows) on top of <paramref name="tip"/>, and returns the commit the
+    /// branch then names (<paramref name="tip"/> when nothing was left). Refused (<c>WORKTREE_MOVED</c>) when the worktree is not
+    /// the <paramref name="reviewed"/> tree, or the branch moved from <paramref name="tip"/> meanwhile.
+    /// </summary>
+    private async Task<string> CommitLeftoversAsync(Project project, SessionWorktree worktree, string tip, string? reviewed, string message,
+        CancellationToken cancellationToken)
     {
-        // git commits to whatever the worktree's HEAD names, and its agent can rewrite that: only ever to the session's branch.
+        // The worktree's index and files follow its HEAD, which its agent can rewrite: only ever the session's branch.
         var head = (await git.RunAsync(worktree.Path, ["symbolic-ref", "--quiet", "HEAD"], cancellationToken)).Stdout.Trim();
         if (head != "refs/heads/" + worktree.Branch)
         {
@@ -420,13 +441,65 @@ public sealed class SessionWorktrees(Database database, GitCli git, GitWorkspace
                 $"uncommitted cannot be committed there. Check out {worktree.Branch} in the worktree (git checkout {worktree.Branch}), then merge.");
         }
 
-        var dirty = (await git.RunCheckedAsync(worktree.Path, ["status", "--porcelain"], cancellationToken)).Stdout.Length > 0;
-        if (dirty)
+        var tree = await SnapshotAsync(worktree, cancellationToken);
+        if (reviewed is not null && reviewed != tree)
         {
-            await git.RunCheckedAsync(worktree.Path, ["add", "-A"], cancellationToken);
-            await git.RunCheckedAsync(worktree.Path, ["commit", "--quiet", "--no-verify", "--message=" + message], cancellationToken);
+            throw Moved(worktree, "files in its worktree changed");
+        }
+
+        if (tree == await TreeOfAsync(project, tip, cancellationToken))
+        {
+            return tip;
+        }
+
+        // Exactly that tree, whatever is written after it was taken; and only onto the tip it was checked against.
+        var commit = (await git.RunCheckedAsync(project.Path, ["commit-tree", tree, "-p", tip, "-m", message], cancellationToken)).Stdout.Trim();
+        if ((await git.RunAsync(project.Path, ["update-ref", "refs/heads/" + worktree.Branch, commit, tip], cancellationToken)).ExitCode != 0)
+        {
+            throw Moved(worktree, $"a commit landed on {worktree.Branch} while it was being merged");
+        }
+
+        // The worktree's index follows, so its own git shows nothing left to commit (a file written since shows as changed).
+        var indexed = await git.RunAsync(worktree.Path, ["read-tree", commit], cancellationToken);
+        if (indexed.ExitCode == 0)
+        {
+            await git.RunAsync(worktree.Path, ["update-index", "-q", "--refresh"], cancellationToken);
+        }
+        else
+        {
+            logger.LogWarning("The index of worktree {Worktree} could not follow the commit {Commit}: {Error}", worktree.Path, commit, indexed.Stderr.Trim());
+        }
+
+        return commit;
+    }
+
+    /// <summary>The worktree as a tree, as a turn review takes it: uncommitted changes and new files in, ignored ones out.</summary>
+    private async Task<string> SnapshotAsync(SessionWorktree worktree, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await snapshots.TakeAsync(worktree.Path, cancellationToken)
+                ?? throw ApiProblem.Conflict(ErrorCodes.WorktreeUnavailable, $"git does not take {worktree.Path} for a repository any more.");
+        }
+        catch (TimeoutException exception)
+        {
+            throw new ApiProblem(StatusCodes.Status504GatewayTimeout, ErrorCodes.GitFailed, exception.Message);
         }
     }
+
+    private async Task<string> BranchTipAsync(Project project, SessionWorktree worktree, CancellationToken cancellationToken) =>
+        (await git.RunCheckedAsync(project.Path, ["rev-parse", "--verify", "--end-of-options", "refs/heads/" + worktree.Branch + "^{commit}"],
+            cancellationToken)).Stdout.Trim();
+
+    private async Task<string> TreeOfAsync(Project project, string commit, CancellationToken cancellationToken) =>
+        (await git.RunCheckedAsync(project.Path, ["rev-parse", "--verify", "--end-of-options", commit + "^{tree}"], cancellationToken)).Stdout.Trim();
+
+    private static bool IsPresent(SessionWorktree worktree) => worktree.RemovedAt is null && Directory.Exists(worktree.Path);
+
+    private static ApiProblem Moved(SessionWorktree worktree, string what) =>
+        ApiProblem.Conflict(ErrorCodes.WorktreeMoved,
+            $"The session's work changed since it was shown to you ({what}), so it was not merged: {worktree.BaseRef} is as it was. " +
+            "Look at the branch again, then merge.");
 
     private async Task<string> MergeCheckedOutAsync(Project project, SessionWorktree worktree, string head, bool fastForward, string message,
         CancellationToken cancellationToken)

@@ -9,6 +9,12 @@ namespace PocketCoder.Workspace.Worktrees;
 /// <param name="DiscardBranch">Also delete the branch, and with it whatever was not merged.</param>
 public sealed record RemoveWorktreeRequest(bool DiscardBranch);
 
+/// <param name="Commit">The branch's commit the owner reviewed (<c>head</c> of GET …/worktree): a branch that moved since is not merged.</param>
+/// <param name="Tree">The tree the owner reviewed (<c>tree</c> of GET …/worktree): a worktree whose files changed since is not merged.</param>
+public sealed record MergeWorktreeRequest(
+    [property: GitObjectId(ErrorMessage = "'commit' must be a commit id as GET /api/sessions/{id}/worktree gives it (head).")] string? Commit,
+    [property: GitObjectId(ErrorMessage = "'tree' must be a tree id as GET /api/sessions/{id}/worktree gives it.")] string? Tree);
+
 /// <summary>A session's worktree (see <see cref="SessionWorktrees"/>): its state, merging it, removing it; a project's orphans.</summary>
 public static class WorktreesApi
 {
@@ -27,9 +33,9 @@ public static class WorktreesApi
             worktrees.CleanOrphansAsync(id, user.Actor(), ct)).WithName("CleanWorktreeOrphans");
     }
 
-    /// <summary>Only between turns: the branch is committed and merged as it stands, with no agent writing to it meanwhile.</summary>
-    private static async Task<WorktreeMergeResponse> MergeAsync(string id, SessionWorktrees worktrees, SessionStore sessions, ClaimsPrincipal user,
-        CancellationToken cancellationToken)
+    /// <summary>Only between turns, and what the owner reviewed (when the request says what that was), or nothing.</summary>
+    private static async Task<WorktreeMergeResponse> MergeAsync(string id, MergeWorktreeRequest? request, SessionWorktrees worktrees, SessionStore sessions,
+        ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         var session = sessions.Get(id);
         if (SessionStatuses.Busy.Contains(session.Status))
@@ -37,7 +43,7 @@ public static class WorktreesApi
             throw ApiProblem.Conflict(ErrorCodes.SessionBusy, "The agent is working in this worktree: merge when its turn is over.");
         }
 
-        return await worktrees.MergeAsync(id, session.Title, user.Actor(), cancellationToken);
+        return await worktrees.MergeAsync(id, session.Title, new ReviewedWork(request?.Commit, request?.Tree), user.Actor(), cancellationToken);
     }
 
     /// <summary>Stops the session (its work there is over), then removes the worktree, keeping the branch unless told otherwise.</summary>
