@@ -41,7 +41,16 @@ public sealed class WorktreeSnapshots(GitCli git)
             try
             {
                 CopyIndex(directory, index);
-                await git.RunCheckedAsync(projectPath, ["add", "--all", "--", "."], token, Limit, index).ConfigureAwait(false);
+                // A file git cannot take (a nested repository with no commit yet, which git can record neither as files nor as a
+                // submodule) stays out of the snapshot, as it stays out of any commit, rather than leaving the turn or branch unshown:
+                // with --ignore-errors git adds the rest and says so with exit 1.
+                var added = await git.RunAsync(projectPath, ["add", "--all", "--ignore-errors", "--", "."], token, Limit, index).ConfigureAwait(false);
+                if (added.ExitCode is not (0 or 1))
+                {
+                    throw GitCli.Failed("add", added);
+                }
+
+
                 var tree = await git.RunCheckedAsync(projectPath, ["write-tree"], token, Limit, index).ConfigureAwait(false);
                 return tree.Stdout.Trim();
             }
