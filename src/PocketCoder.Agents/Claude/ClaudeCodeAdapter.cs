@@ -121,28 +121,26 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
     public Task<bool> CopyConversationAsync(string workingDirectory, string conversationId, string agentHome, bool toAgentHome,
         CancellationToken cancellationToken)
     {
-        var owners = ConfigFolder(command);
-        var agents = new AgentHome(agentHome, command.Home).Map(owners);
-        return Task.FromResult(toAgentHome
-            ? _transcripts.Copy(workingDirectory, conversationId, owners, agents, toOwner: false)
-            : _transcripts.Copy(workingDirectory, conversationId, agents, owners, toOwner: true));
+        return Task.FromResult(_transcripts.Copy(workingDirectory, conversationId, ConfigFolder(command), new AgentHome(agentHome, command.Home), toAgentHome));
     }
 
     // The executable this server runs (POCKETCODER_CLAUDE_PATH, or claude on PATH), so the terminal resumes with the same one.
     public IReadOnlyList<string> ResumeCommand(string conversationId) => [command.Resolve() ?? "claude", "--resume", conversationId];
 
     /// <summary>
-    /// Puts the owner's login keys (<see cref="LoginKeys"/>) into the agent's own state file, and nothing else of the owner's:
-    /// the agent's file keeps the rest of what it wrote itself.
+    /// Puts the owner's login keys (<see cref="LoginKeys"/>) into the agent's own state file (<paramref name="agents"/>, a path in
+    /// the owner's home whose copy is in <paramref name="home"/>), and nothing else of the owner's: the agent's file keeps the
+    /// rest of what it wrote itself. Read and written as the agent's home's files are (<see cref="AgentHome.Read"/>): never
+    /// through a link it left there.
     /// </summary>
-    private static void CopyLogin(string owners, string agents)
+    private static void CopyLogin(string owners, AgentHome home, string agents)
     {
-        if (ReadObject(owners) is not { } owner)
+        if (Parse(File.Exists(owners) && new FileInfo(owners).Length < MaxStateFile ? File.ReadAllText(owners) : null) is not { } owner)
         {
             return;
         }
 
-        var agent = ReadObject(agents) ?? [];
+        var agent = Parse(home.Read(agents, MaxStateFile)) ?? [];
         foreach (var key in LoginKeys)
         {
             if (owner[key] is { } value)
@@ -155,16 +153,18 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
             }
         }
 
-        AgentHome.WritePrivate(agents, agent.ToJsonString());
+        home.Write(agents, agent.ToJsonString());
     }
 
-    private static JsonObject? ReadObject(string path)
+    private const long MaxStateFile = 64 * 1024 * 1024;
+
+    private static JsonObject? Parse(string? text)
     {
         try
         {
-            return new FileInfo(path) is { Exists: true, Length: < 64 * 1024 * 1024 } ? JsonNode.Parse(File.ReadAllText(path)) as JsonObject : null;
+            return text is null ? null : JsonNode.Parse(text) as JsonObject;
         }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or System.Text.Json.JsonException)
+        catch (System.Text.Json.JsonException)
         {
             return null;
         }
@@ -225,7 +225,7 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
             // Its state file (MCP servers, and commands such as awsAuthRefresh that Claude runs) moves into its config folder, which
             // is the agent's home's: nothing it writes reaches the ~/.claude.json the owner's own claude reads.
             environment["CLAUDE_CONFIG_DIR"] = ConfigFolder(command);
-            CopyLogin(StateFile(command), new AgentHome(sandbox.Home, command.Home).Map(Path.Combine(ConfigFolder(command), ".claude.json")));
+            CopyLogin(StateFile(command), new AgentHome(sandbox.Home, command.Home), Path.Combine(ConfigFolder(command), ".claude.json"));
         }
 
         var spec = options.Confine(new ProcessSpec(

@@ -56,6 +56,7 @@ public static partial class BeneathRoot
     private const int Enxio = 6;
     private const int AtEmptyPath = 0x1000;
     private const int AtSymlinkNoFollow = 0x100;
+    private const int AtRemoveDir = 0x200;
 
     // The only flags whose values differ between the architectures .NET runs Linux on.
     private static readonly int ODirectory = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm ? 0x4000 : 0x10000;
@@ -131,7 +132,9 @@ public static partial class BeneathRoot
     /// then renamed over it relative to the same handle. An existing file keeps its permission bits; anything there
     /// that is not a regular file is refused. Returns whether the file was created.
     /// </summary>
-    public static bool ReplaceFile(string root, string relative, ReadOnlySpan<byte> content)
+    /// <param name="newFileMode">The permission bits of a file that did not exist (0644, narrowed by the umask, when null).</param>
+    /// <param name="modifiedAt">Its modification time, where it must say when the content it copies was written.</param>
+    public static bool ReplaceFile(string root, string relative, ReadOnlySpan<byte> content, int? newFileMode = null, DateTimeOffset? modifiedAt = null)
     {
         using var parent = OpenParent(root, relative, out var name);
         var existing = StatAt(parent, name);
@@ -146,7 +149,7 @@ public static partial class BeneathRoot
         }
 
         var temporary = $".{name}.pocketcoder-{Guid.NewGuid():N}.tmp";
-        var mode = existing?.Permissions ?? 0x1A4; // 0644, narrowed by the umask as any new file is
+        var mode = existing?.Permissions ?? newFileMode ?? 0x1A4; // 0644, narrowed by the umask as any new file is
         var fd = NativeOpenAt(parent, temporary, OWrOnly | OCreat | OExcl | ONofollow | OCloexec, (uint)mode);
         if (fd < 0)
         {
@@ -164,6 +167,15 @@ public static partial class BeneathRoot
 
                 RandomAccess.Write(handle, content, 0);
                 RandomAccess.FlushToDisk(handle);
+                if (modifiedAt is { } at)
+                {
+                    var seconds = at.ToUnixTimeSeconds();
+                    long[] times = [seconds, (at.UtcTicks % TimeSpan.TicksPerSecond) * 100, seconds, (at.UtcTicks % TimeSpan.TicksPerSecond) * 100];
+                    if (NativeFutimens(handle, times) != 0)
+                    {
+                        throw Failure(Marshal.GetLastPInvokeError(), relative);
+                    }
+                }
             }
 
             if (NativeRenameAt(parent, temporary, parent, name) != 0)
@@ -178,6 +190,16 @@ public static partial class BeneathRoot
         }
 
         return existing is null;
+    }
+
+    /// <summary>Removes what is at the path (a file, a link, an empty folder), found through its verified parent; nothing there is fine.</summary>
+    public static void RemoveEntry(string root, string relative)
+    {
+        using var parent = OpenParent(root, relative, out var name);
+        if (NativeUnlinkAt(parent, name, 0) != 0 && NativeUnlinkAt(parent, name, AtRemoveDir) != 0 && Marshal.GetLastPInvokeError() != Enoent)
+        {
+            throw Failure(Marshal.GetLastPInvokeError(), relative);
+        }
     }
 
     /// <summary>Creates the missing directories of a root-relative path, each made and entered through its parent's handle.</summary>
@@ -316,6 +338,9 @@ public static partial class BeneathRoot
 
     [LibraryImport("libc", EntryPoint = "mkdirat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int NativeMkdirAt(SafeFileHandle directory, string name, uint mode);
+
+    [LibraryImport("libc", EntryPoint = "futimens", SetLastError = true)]
+    private static partial int NativeFutimens(SafeFileHandle handle, long[] times);
 
     [LibraryImport("libc", EntryPoint = "fchmod", SetLastError = true)]
     private static partial int NativeFchmod(SafeFileHandle handle, uint mode);

@@ -1,3 +1,5 @@
+using PocketCoder.Agents.FileSystem;
+
 namespace PocketCoder.Agents.Processes;
 
 /// <summary>
@@ -53,28 +55,99 @@ public sealed record AgentHome(string Root, string OwnerHome)
         foreach (var login in logins)
         {
             var owners = new FileInfo(login);
-            var copy = new FileInfo(Map(login));
-            if (!owners.Exists || (copy.Exists && copy.LinkTarget is null && copy.LastWriteTimeUtc >= owners.LastWriteTimeUtc))
+            if (owners.Exists && !(Probe(login) is { IsRegularFile: true } copy && copy.ModifiedAt >= owners.LastWriteTimeUtc))
             {
-                continue;
+                Write(login, File.ReadAllBytes(owners.FullName), owners.LastWriteTimeUtc);
             }
-
-            Directory.CreateDirectory(copy.DirectoryName!);
-            var aside = copy.FullName + ".pocketcoder-copy";
-            File.Copy(owners.FullName, aside, overwrite: true);
-            File.SetUnixFileMode(aside, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            File.SetLastWriteTimeUtc(aside, owners.LastWriteTimeUtc);
-            File.Move(aside, copy.FullName, overwrite: true);
         }
     }
 
-    /// <summary>Replaces a file of the agent's home whole (written aside, then renamed), readable by its owner only.</summary>
+    // Every file and folder of the agent's home is the agent's to have made: what PocketCoder reads, writes or makes there goes
+    // through a handle of its root, one component at a time, never through a link (BeneathRoot), and never reads a FIFO or a
+    // file past a limit. A link there would otherwise make the server read a secret for the agent or write where it chose.
+
+    /// <summary>What the agent's copy of <paramref name="ownerPath"/> is now (not following a link), or null when there is nothing.</summary>
+    public BeneathRoot.HandleStatus? Probe(string ownerPath)
+    {
+        try
+        {
+            return Directory.Exists(Root) ? BeneathRoot.Probe(Root, Relative(ownerPath)) : null;
+        }
+        catch (ConfinedIOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The agent's copy of <paramref name="ownerPath"/> as text, or null: missing, not a regular file, a link on the way, or over <paramref name="limit"/> bytes.</summary>
+    public string? Read(string ownerPath, long limit)
+    {
+        try
+        {
+            using var handle = BeneathRoot.OpenFileForRead(Root, Relative(ownerPath), out var status);
+            if (status.Size > limit)
+            {
+                return null;
+            }
+
+            using var reader = new StreamReader(new FileStream(handle, FileAccess.Read), System.Text.Encoding.UTF8);
+            return reader.ReadToEnd();
+        }
+        catch (Exception exception) when (exception is ConfinedIOException or IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Replaces the agent's copy of <paramref name="ownerPath"/> whole, readable by its owner only; what stands there that is no regular file goes first.</summary>
+    public void Write(string ownerPath, ReadOnlySpan<byte> content, DateTimeOffset? modifiedAt = null)
+    {
+        var relative = Relative(ownerPath);
+        EnsureFolderAt(Path.GetDirectoryName(relative) ?? "");
+        if (BeneathRoot.Probe(Root, relative) is { IsRegularFile: false })
+        {
+            BeneathRoot.RemoveEntry(Root, relative);
+        }
+
+        BeneathRoot.ReplaceFile(Root, relative, content, newFileMode: 0x180, modifiedAt: modifiedAt); // 0600
+    }
+
+    public void Write(string ownerPath, string text, DateTimeOffset? modifiedAt = null) =>
+        Write(ownerPath, System.Text.Encoding.UTF8.GetBytes(text), modifiedAt);
+
+    /// <summary>Makes the agent's copy of a folder (and the folders above it), replacing a link found on the way by a folder.</summary>
+    public void EnsureFolder(string ownerPath) => EnsureFolderAt(Relative(ownerPath));
+
+    private void EnsureFolderAt(string relative)
+    {
+        Directory.CreateDirectory(Root);
+        var made = "";
+        foreach (var component in relative.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            made = made.Length == 0 ? component : $"{made}/{component}";
+            if (BeneathRoot.Probe(Root, made) is { IsDirectory: false })
+            {
+                BeneathRoot.RemoveEntry(Root, made);
+            }
+        }
+
+        BeneathRoot.CreateDirectories(Root, relative);
+    }
+
+    /// <summary>The agent's copy of an owner path, relative to <see cref="Root"/> with '/' separators.</summary>
+    private string Relative(string ownerPath) => Path.GetRelativePath(Root, Map(ownerPath));
+
+    /// <summary>Replaces a file the server owns whole (written aside, then renamed), readable by its owner only: never one of the agent's home.</summary>
     public static void WritePrivate(string path, string text)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var aside = path + ".pocketcoder-copy";
-        File.WriteAllText(aside, text);
-        File.SetUnixFileMode(aside, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var aside = $"{path}.{Guid.NewGuid():N}.pocketcoder";
+        using (var file = new FileStream(aside, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite }))
+        {
+            file.Write(System.Text.Encoding.UTF8.GetBytes(text));
+        }
+
         File.Move(aside, path, overwrite: true);
     }
 

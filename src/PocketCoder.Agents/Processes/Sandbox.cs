@@ -134,7 +134,7 @@ public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, 
         foreach (var folder in folders)
         {
             var copy = agentHome.Map(folder);
-            Directory.CreateDirectory(copy);
+            agentHome.EnsureFolder(folder);
             // The mount point: an empty folder where the owner has none yet, as the agent would have made it.
             Directory.CreateDirectory(folder);
             arguments.AddRange(["--bind", copy, folder]);
@@ -150,7 +150,7 @@ public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, 
             }
             else
             {
-                arguments.AddRange(["--ro-bind", StandIn(agentHome.Map(config.Path), config.Placeholder), config.Path]);
+                arguments.AddRange(["--ro-bind", StandIn(agentHome, config), config.Path]);
             }
         }
 
@@ -189,25 +189,20 @@ public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, 
     /// </summary>
     private static string? OwnersConfig(string path) => File.Exists(path) || Directory.Exists(path) ? path : null;
 
-    /// <summary>Makes (once) the empty stand-in in the agent's home, and returns it. One the agent replaced by a link is made again.</summary>
-    private static string StandIn(string path, Placeholder kind)
+    /// <summary>Makes (once) the empty stand-in in the agent's home, and returns it. Whatever else the agent left there (a link, a file
+    /// where a folder belongs) is replaced.</summary>
+    private static string StandIn(AgentHome home, AgentConfig config)
     {
-        if (new FileInfo(path).LinkTarget is not null)
+        if (config.Placeholder == Placeholder.Folder)
         {
-            File.Delete(path);
+            home.EnsureFolder(config.Path);
+        }
+        else if (home.Probe(config.Path) is not { IsRegularFile: true })
+        {
+            home.Write(config.Path, config.Placeholder == Placeholder.JsonObject ? "{}\n" : "");
         }
 
-        if (kind == Placeholder.Folder)
-        {
-            Directory.CreateDirectory(path);
-        }
-        else if (!File.Exists(path))
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            File.WriteAllText(path, kind == Placeholder.JsonObject ? "{}\n" : "");
-        }
-
-        return path;
+        return home.Map(config.Path);
     }
 
     /// <summary>The folder an executable's install lives in: its package tree for an npm one (node_modules), else its folder.</summary>
