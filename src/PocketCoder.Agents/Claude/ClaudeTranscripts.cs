@@ -82,53 +82,73 @@ internal sealed class ClaudeTranscripts(AgentCommand command)
     }
 
     /// <summary>
-    /// Copies a transcript, as data, from one Claude config folder to another where the source is newer than what the
-    /// destination has: a terminal's conversation into a sandboxed agent's home, and back. Toward the owner's own claude,
-    /// only JSON lines are kept and the transcript ends where no call of the main thread waits for its result: what the
-    /// agent's home holds is the agent's to write, and a call left open there (a deferred one, or one an allowed command
-    /// appended) would run first when the owner resumes it. False when the source has no such transcript.
+    /// Copies a transcript, as data, between the owner's Claude config folder and the agent's home of PocketCoder's own, where the
+    /// source is newer than what the destination has: a terminal's conversation into a sandboxed agent's home, and back. The
+    /// agent's home is read and written without following a link (<see cref="AgentHome.Read"/>). Toward the owner's own claude
+    /// only what a conversation is made of is kept (<see cref="Settled"/>): what the agent's home holds is the agent's to have
+    /// written, and a call left open there (a deferred one, or one an allowed command forged) would run first as the owner
+    /// resumes it. False when the source has no such transcript.
     /// </summary>
-    public bool Copy(string projectPath, string id, string fromConfig, string toConfig, bool toOwner)
+    public bool Copy(string projectPath, string id, string ownersConfig, AgentHome home, bool toAgentHome)
     {
         if (!IsCanonicalId(id))
         {
             return false;
         }
 
-        var from = Folder(fromConfig, projectPath);
-        var to = Folder(toConfig, projectPath);
-        var name = id + ".jsonl";
+        var owners = Path.Combine(Folder(ownersConfig, projectPath), id + ".jsonl");
         try
         {
-            using var reader = Open(from, name, out var status);
-            var existing = new FileInfo(Path.Combine(to, name));
-            if (existing.Exists && existing.LastWriteTimeUtc >= status.ModifiedAt.UtcDateTime)
+            if (toAgentHome)
             {
+                using var reader = Open(Path.GetDirectoryName(owners)!, Path.GetFileName(owners), out var status);
+                if (!(home.Probe(owners) is { IsRegularFile: true } copy && copy.ModifiedAt >= status.ModifiedAt))
+                {
+                    // Every line, however long (a pasted screenshot): the entries chain to each other, and one left out breaks the chain.
+                    home.Write(owners, reader.ReadToEnd(), status.ModifiedAt);
+                }
+
                 return true;
             }
 
-            // Every line, however long (a pasted screenshot): the entries chain to each other, and one left out breaks the chain.
-            var text = reader.ReadToEnd();
-            if (toOwner)
+            if (home.Probe(owners) is not { IsRegularFile: true } agents)
             {
-                text = string.Concat(Settled(text.Split('\n', StringSplitOptions.RemoveEmptyEntries)).Select(line => line + "\n"));
+                return false;
             }
 
-            Directory.CreateDirectory(to);
-            AgentHome.WritePrivate(existing.FullName, text);
-            File.SetLastWriteTimeUtc(existing.FullName, status.ModifiedAt.UtcDateTime);
+            var existing = new FileInfo(owners);
+            if (!(existing.Exists && existing.LastWriteTimeUtc >= agents.ModifiedAt.UtcDateTime))
+            {
+                var text = home.Read(owners, MaxCopied) ?? throw new IOException("the agent's transcript is not a regular file within the size limit");
+                Directory.CreateDirectory(existing.DirectoryName!);
+                AgentHome.WritePrivate(owners, string.Concat(Settled(text.Split('\n', StringSplitOptions.RemoveEmptyEntries)).Select(line => line + "\n")));
+                File.SetLastWriteTimeUtc(owners, agents.ModifiedAt.UtcDateTime);
+            }
+
             return true;
         }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or ConfinedIOException)
         {
             return false;
         }
     }
 
-    /// <summary>The JSON object lines up to the last point where every main-thread tool call has its result.</summary>
+    /// <summary>A transcript larger than this is not copied to the owner (read whole, it would weigh on the server).</summary>
+    private const long MaxCopied = 256L * 1024 * 1024;
+
+    /// <summary>The kinds of line a conversation is made of; the rest (attachments such as a deferred call's, queued prompts, the
+    /// pointer to where to resume) is bookkeeping an agent's home must not hand to the owner's claude.</summary>
+    private static readonly HashSet<string> ConversationLines = new(StringComparer.Ordinal) { "user", "assistant", "system", "summary" };
+
+    /// <summary>
+    /// What of a transcript from the agent's home goes to the owner's: the conversation's own lines (<see cref="ConversationLines"/>),
+    /// up to the last point where every main-thread call has its result, a result counting only on a line that follows on from
+    /// one kept before it (its <c>parentUuid</c>), as Claude itself reads the chain.
+    /// </summary>
     internal static List<string> Settled(IReadOnlyList<string> lines)
     {
         var kept = new List<string>();
+        var uuids = new HashSet<string>(StringComparer.Ordinal);
         var open = new HashSet<string>(StringComparer.Ordinal);
         var settled = 0;
         foreach (var line in lines)
@@ -146,12 +166,18 @@ internal sealed class ClaudeTranscripts(AgentCommand command)
             using (document)
             {
                 var root = document.RootElement;
-                if (root.ValueKind != JsonValueKind.Object)
+                if (root.ValueKind != JsonValueKind.Object || Text(root, "type") is not { } type || !ConversationLines.Contains(type))
                 {
                     continue;
                 }
 
                 kept.Add(line);
+                var onChain = Text(root, "parentUuid") is { } parent && uuids.Contains(parent);
+                if (Text(root, "uuid") is { } uuid)
+                {
+                    uuids.Add(uuid);
+                }
+
                 if (!IsTrue(root, "isSidechain") && root.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.Object
                     && message.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array)
                 {
@@ -159,10 +185,10 @@ internal sealed class ClaudeTranscripts(AgentCommand command)
                     {
                         switch (Text(block, "type"))
                         {
-                            case "tool_use" when Text(block, "id") is { } call:
+                            case "tool_use" when type == "assistant" && Text(block, "id") is { } call:
                                 open.Add(call);
                                 break;
-                            case "tool_result" when Text(block, "tool_use_id") is { } answered:
+                            case "tool_result" when type == "user" && onChain && Text(block, "tool_use_id") is { } answered:
                                 open.Remove(answered);
                                 break;
                         }
