@@ -116,6 +116,8 @@ public sealed record AcpAgentDefinition(
                 new(".gemini/settings.json", Placeholder.JsonObject),
                 new(".gemini/trustedFolders.json", Placeholder.JsonObject),
                 new(".gemini/GEMINI.md", Placeholder.Empty),
+                // Variables it loads (an API base URL would send every later session's prompts elsewhere).
+                new(".gemini/.env", Placeholder.Empty),
                 .. new[] { "extensions", "policies", "agents", "skills", "commands" }.Select(f => new AgentConfig($".gemini/{f}", Placeholder.Folder)),
             ],
             Logins = [".gemini/oauth_creds.json", ".gemini/google_accounts.json", ".gemini/mcp-oauth-tokens.json"],

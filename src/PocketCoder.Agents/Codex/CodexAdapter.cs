@@ -37,6 +37,8 @@ public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter, IAgentCo
         new(Path.Combine(CodexHome, "AGENTS.md"), Placeholder.Empty),
         new(Path.Combine(CodexHome, "AGENTS.override.md"), Placeholder.Empty),
         new(Path.Combine(CodexHome, "hooks.json"), Placeholder.JsonObject),
+        // Variables Codex loads at every start (BASH_ENV, PATH, LD_PRELOAD would reach every command of every later session).
+        new(Path.Combine(CodexHome, ".env"), Placeholder.Empty),
         .. new[] { "rules", "hooks", "agents", "prompts" }.Select(f => new AgentConfig(Path.Combine(CodexHome, f), Placeholder.Folder)),
     ], [Path.Combine(CodexHome, "auth.json")]);
 
@@ -63,31 +65,51 @@ public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter, IAgentCo
     public Task<bool> CopyConversationAsync(string workingDirectory, string conversationId, string agentHome, bool toAgentHome,
         CancellationToken cancellationToken)
     {
-        var agents = new AgentHome(agentHome, command.Home).Map(CodexHome);
-        var (from, to) = toAgentHome ? (CodexHome, agents) : (agents, CodexHome);
-        var sessions = Path.Combine(from, "sessions");
-        if (!Guid.TryParse(conversationId, out var guid) || guid.ToString("D") != conversationId || !Directory.Exists(sessions))
+        if (!Guid.TryParse(conversationId, out var guid) || guid.ToString("D") != conversationId)
         {
             return Task.FromResult(false);
         }
 
-        var rollout = new DirectoryInfo(sessions).EnumerateFiles($"rollout-*-{conversationId}.jsonl", SearchOption.AllDirectories)
-            .Where(f => f.LinkTarget is null).OrderByDescending(f => f.LastWriteTimeUtc).FirstOrDefault();
-        if (rollout is null)
+        // Found by name in the owner's CODEX_HOME, or in the agent's copy of it; the agent's is then read through a handle of its
+        // home's root (never through a link it left there) and checked to be a regular file.
+        var home = new AgentHome(agentHome, command.Home);
+        var sessions = toAgentHome ? Path.Combine(CodexHome, "sessions") : home.Map(Path.Combine(CodexHome, "sessions"));
+        var found = Directory.Exists(sessions)
+            ? new DirectoryInfo(sessions).EnumerateFiles($"rollout-*-{conversationId}.jsonl", SearchOption.AllDirectories)
+                .Where(f => f.LinkTarget is null).OrderByDescending(f => f.LastWriteTimeUtc).FirstOrDefault()
+            : null;
+        if (found is null)
         {
             return Task.FromResult(false);
         }
 
-        var copy = new FileInfo(Path.Combine(to, Path.GetRelativePath(from, rollout.FullName)));
-        if (!copy.Exists || copy.LastWriteTimeUtc < rollout.LastWriteTimeUtc)
+        var owners = Path.Combine(CodexHome, "sessions", Path.GetRelativePath(sessions, found.FullName));
+        if (toAgentHome)
         {
-            var lines = File.ReadLines(rollout.FullName);
-            AgentHome.WritePrivate(copy.FullName, string.Concat((toAgentHome ? lines : lines.Where(JsonFields.IsObjectLine)).Select(line => line + "\n")));
-            File.SetLastWriteTimeUtc(copy.FullName, rollout.LastWriteTimeUtc);
+            if (!(home.Probe(owners) is { IsRegularFile: true } copy && copy.ModifiedAt >= found.LastWriteTimeUtc))
+            {
+                home.Write(owners, File.ReadAllBytes(found.FullName), found.LastWriteTimeUtc);
+            }
+
+            return Task.FromResult(true);
+        }
+
+        if (home.Probe(owners) is not { IsRegularFile: true } agents || home.Read(owners, MaxRollout) is not { } rollout)
+        {
+            return Task.FromResult(false);
+        }
+
+        if (!File.Exists(owners) || File.GetLastWriteTimeUtc(owners) < agents.ModifiedAt.UtcDateTime)
+        {
+            AgentHome.WritePrivate(owners, string.Concat(rollout.Split('\n').Where(JsonFields.IsObjectLine).Select(line => line + "\n")));
+            File.SetLastWriteTimeUtc(owners, agents.ModifiedAt.UtcDateTime);
         }
 
         return Task.FromResult(true);
     }
+
+    /// <summary>A rollout larger than this is not copied to the owner (read whole, it would weigh on the server).</summary>
+    private const long MaxRollout = 256L * 1024 * 1024;
 
     // The codex this server runs; `codex resume ID` opens the thread in Codex's own terminal interface.
     public IReadOnlyList<string> ResumeCommand(string conversationId) => [command.Resolve() ?? "codex", "resume", conversationId];
