@@ -72,7 +72,7 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
             if (await to.ExportAsync(workingDirectory, conversationId, cancellationToken).ConfigureAwait(false) is not { } there || there.Updated < export.Updated)
             {
                 var file = Path.Combine(config.FullName, "session.json");
-                await File.WriteAllTextAsync(file, export.Json, cancellationToken).ConfigureAwait(false);
+                await File.WriteAllTextAsync(file, toAgentHome ? export.Json : AsData(export.Json), cancellationToken).ConfigureAwait(false);
                 await to.ImportAsync(workingDirectory, file, cancellationToken).ConfigureAwait(false);
             }
 
@@ -83,6 +83,30 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
             config.Delete(recursive: true);
         }
     }
+
+    /// <summary>
+    /// What of a session, exported from the agent's home, the owner's OpenCode imports: its messages, and of its description
+    /// only what names and dates it. A session's own permission rules outrank every config (an allowed command could have set
+    /// "allow everything" in the agent's database), and none of the agent's reaches the owner's.
+    /// </summary>
+    internal static string AsData(string export)
+    {
+        var session = JsonNode.Parse(export) as JsonObject ?? throw new JsonException("An OpenCode export is a JSON object.");
+        if (session["info"] is JsonObject info)
+        {
+            foreach (var key in info.Select(property => property.Key).Where(key => !SessionDescription.Contains(key)).ToList())
+            {
+                info.Remove(key);
+            }
+        }
+
+        return session.ToJsonString();
+    }
+
+    private static readonly HashSet<string> SessionDescription = new(StringComparer.Ordinal)
+    {
+        "id", "slug", "projectID", "directory", "parentID", "title", "version", "time", "summary",
+    };
 
     // The opencode this server runs; `opencode --session ID` opens the session in OpenCode's own terminal interface.
     public IReadOnlyList<string> ResumeCommand(string conversationId) => [command.Resolve() ?? "opencode", "--session", conversationId];

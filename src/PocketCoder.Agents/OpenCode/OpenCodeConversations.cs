@@ -98,6 +98,23 @@ internal sealed partial class OpenCodeConversations(AgentCommand command, string
     [GeneratedRegex("^ses_[A-Za-z0-9]{1,64}$")]
     private static partial Regex SessionIdPattern();
 
+    /// <summary>
+    /// git settings from the environment, which outrank every config file: no fsmonitor or hook program, no transport at all (a
+    /// partial clone's lazy fetch would run <c>core.sshCommand</c>).
+    /// </summary>
+    private static readonly Dictionary<string, string?> NeutralGit = new(StringComparer.Ordinal)
+    {
+        ["GIT_CONFIG_COUNT"] = "3",
+        ["GIT_CONFIG_KEY_0"] = "core.fsmonitor",
+        ["GIT_CONFIG_VALUE_0"] = "false",
+        ["GIT_CONFIG_KEY_1"] = "core.hooksPath",
+        ["GIT_CONFIG_VALUE_1"] = "/dev/null",
+        ["GIT_CONFIG_KEY_2"] = "protocol.allow",
+        ["GIT_CONFIG_VALUE_2"] = "never",
+        ["GIT_ALLOW_PROTOCOL"] = "",
+        ["GIT_TERMINAL_PROMPT"] = "0",
+    };
+
     /// <summary>A session as OpenCode exports it (JSON text) and when it last changed, or null when there is none for the folder.</summary>
     public async Task<(string Json, long Updated)?> ExportAsync(string projectPath, string sessionId, CancellationToken cancellationToken)
     {
@@ -157,6 +174,13 @@ internal sealed partial class OpenCodeConversations(AgentCommand command, string
         }
 
         var environment = OpenCodeServer.Confined(command.Environment, projectPath);
+        // OpenCode runs git in the project (its project id is the first commit): run by the server, outside any sandbox, that git
+        // must run no program the repository's config names, whoever wrote it.
+        foreach (var (name, value) in NeutralGit)
+        {
+            environment[name] = value;
+        }
+
         ProcessResult result;
         try
         {

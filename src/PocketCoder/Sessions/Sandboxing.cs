@@ -70,11 +70,28 @@ public sealed class Sandboxing(ProjectStore projects, PocketCoderOptions options
         // to a config of the agent's. On a branch of its own, the agent's git writes what that branch needs.
         var (writable, protectedPaths) = workingDirectory != project.Path && git.Find(workingDirectory) is { Branch: { } branch } worktree
             ? OwnBranch(worktree, branch)
-            : ([], [Path.Combine(workingDirectory, ".git")]);
+            : ([], [GitFolderOrStandIn(workingDirectory)]);
         // ...and the submodules the owner's git would enter, as the index the working tree uses names them now.
         var submodules = await SubmoduleMounts.ReadAsync(gitCli, workingDirectory, cancellationToken);
         return new AgentSandbox(bwrap, [workingDirectory, .. writable, .. submodules.Pinned], [options.DataDirectory, .. others],
             [.. protectedPaths, .. submodules.Protected], HomeOf(agentId));
+    }
+
+    /// <summary>
+    /// The project's <c>.git</c>, made an empty folder where the project is no repository of its own (none at all, or a folder
+    /// inside one): git passes an empty <c>.git</c> by as no repository, and bound read-only it stands where an allowed command
+    /// would otherwise make a repository whose config (<c>core.fsmonitor</c>, <c>core.sshCommand</c>) the owner's git, a shell
+    /// prompt's included, or an agent CLI's own git run by the server, would run outside the sandbox.
+    /// </summary>
+    private static string GitFolderOrStandIn(string workingDirectory)
+    {
+        var git = Path.Combine(workingDirectory, ".git");
+        if (!File.Exists(git) && !Directory.Exists(git) && new FileInfo(git).LinkTarget is null)
+        {
+            Directory.CreateDirectory(git);
+        }
+
+        return git;
     }
 
     /// <summary>
