@@ -99,7 +99,7 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
             FROM best JOIN sessions s ON s.id = best.session_id
             WHERE $project IS NULL OR s.project_id = $project
             ORDER BY s.updated_at DESC LIMIT $limit
-            """, r => new SessionMatch(Map(r), r.NullableString(14)), ("$match", match), ("$project", projectId), ("$limit", limit)));
+            """, r => new SessionMatch(Map(r), r.NullableString(r.FieldCount - 1)), ("$match", match), ("$project", projectId), ("$limit", limit)));
     }
 
     /// <summary>Each word quoted (a quote inside doubled), the last one a prefix: <c>fix "login</c> → <c>"fix" "\"login"*</c>.</summary>

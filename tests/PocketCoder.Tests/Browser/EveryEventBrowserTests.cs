@@ -3,6 +3,7 @@ using FakeLlm;
 using Microsoft.Extensions.DependencyInjection;
 using PocketCoder.Data;
 using PocketCoder.Realtime;
+using PocketCoder.Sessions;
 using PocketCoder.Tests.Infrastructure;
 using PocketCoder.Tests.Realtime;
 using Xunit.Abstractions;
@@ -41,7 +42,10 @@ public sealed class EveryEventBrowserTests(ITestOutputHelper output)
             }
 
             // The kill comes later than Claude's writing of the first turn, as a crash an hour on would.
-            await ClaudeCli.TranscriptHoldsAsync(home, "Noted: the bird is HERON.");
+            // (In the sandboxed agent's home of PocketCoder's own.)
+            var config = new PocketCoder.Agents.Processes.AgentHome(server.Services.GetRequiredService<Sandboxing>().HomeOf("claude-code"), home)
+                .Map(Path.Combine(home, ".claude"));
+            await ClaudeCli.TranscriptHoldsAsync(config, "Noted: the bird is HERON.");
 
             // One event of every kind, through the server's own log: stored, numbered and sent as an agent's would be.
             var log = server.Services.GetRequiredService<EventLog>();

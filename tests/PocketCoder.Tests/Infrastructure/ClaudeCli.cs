@@ -32,12 +32,13 @@ public static class ClaudeCli
         AgentClis.RunInTerminalAsync(Against(model, home)["claude-code"], directory, arguments);
 
     /// <summary>
-    /// Waits until Claude's transcript in <paramref name="home"/> holds <paramref name="text"/>. Claude writes it a moment
-    /// after it reports a turn: an agent killed before that leaves no conversation to resume ("No conversation found").
+    /// Waits until a Claude transcript under <paramref name="config"/> (a Claude config folder: a sandboxed agent's is in its home
+    /// of PocketCoder's own) holds <paramref name="text"/>. Claude writes it a moment after it reports a turn: an agent killed
+    /// before that leaves no conversation to resume ("No conversation found").
     /// </summary>
-    public static async Task TranscriptHoldsAsync(string home, string text)
+    public static async Task TranscriptHoldsAsync(string config, string text)
     {
-        var projects = Path.Combine(home, ".claude", "projects");
+        var projects = Path.Combine(config, "projects");
         using var timeout = new CancellationTokenSource(SseClient.DefaultWait);
         while (!Directory.Exists(projects) || !Directory.EnumerateFiles(projects, "*.jsonl", SearchOption.AllDirectories)
                    .Any(file => File.ReadAllText(file).Contains(text, StringComparison.Ordinal)))

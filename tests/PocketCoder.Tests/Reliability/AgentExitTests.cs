@@ -73,7 +73,7 @@ public sealed class AgentExitTests
         var id = await world.StartSessionAsync("Remember the bird HERON");
         await using var events = await world.EventsAsync(id);
         await events.WaitForAsync("turn.completed");
-        await ClaudeCli.TranscriptHoldsAsync(world.Home, "Noted: the bird is HERON.");
+        await ClaudeCli.TranscriptHoldsAsync(world.AgentHomePath(".claude"), "Noted: the bird is HERON.");
         await world.SendAsync(id, "Now think about it for a long time");
         using (var timeout = new CancellationTokenSource(SseClient.DefaultWait))
         {
