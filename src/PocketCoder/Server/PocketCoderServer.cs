@@ -138,6 +138,7 @@ public static class PocketCoderServer
         services.AddSingleton<GitWorkspace>();
         services.AddSingleton<WorktreeSnapshots>();
         services.AddSingleton<TurnReviews>();
+        services.AddSingleton<Sessions.Running.SessionServices>();
         services.AddSingleton<MessageQueue>();
         services.AddSingleton<Handoff>();
         services.AddSingleton<Sandboxing>();

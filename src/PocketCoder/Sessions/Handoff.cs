@@ -191,7 +191,7 @@ public sealed class Handoff(
                 events.Append(write, sessionId, new ToolCallEvent(call.ToolCallId, call.Tool, call.Kind.ToWire(), call.Title, call.Input));
                 break;
             case HistoryToolResult result:
-                events.Append(write, sessionId, SessionRunner.ToolResultEventOf(result.ToolCallId, result.Content, result.IsError));
+                events.Append(write, sessionId, Running.AgentEventMapper.ToolResultEventOf(result.ToolCallId, result.Content, result.IsError));
                 break;
         }
     }

@@ -28,9 +28,7 @@ public sealed class SessionManager(
     AgentRegistry agents,
     Server.PocketCoderOptions options,
     TimeProvider clock,
-    TurnReviews reviews,
-    Sandboxing sandboxing,
-    Mcp.McpServerStore mcp,
+    Running.SessionServices runnerServices,
     Workspace.Worktrees.SessionWorktrees worktrees,
     MessageQueue queue,
     ILogger<SessionManager> logger) : IHostedService
@@ -468,7 +466,7 @@ public sealed class SessionManager(
     private async Task<SessionRunner> StartRunnerAsync(Session session, Project project, IAgentAdapter adapter, bool resume, CancellationToken cancellationToken)
     {
         // Never quietly without the sandbox the project runs in: the owner installs bubblewrap or chooses "none" for it.
-        if (sandboxing.Refusal(project) is { } refused)
+        if (runnerServices.Sandboxing.Refusal(project) is { } refused)
         {
             throw new ApiProblem(StatusCodes.Status503ServiceUnavailable, ErrorCodes.SandboxUnavailable, refused);
         }
@@ -477,8 +475,8 @@ public sealed class SessionManager(
         // A session in a worktree of its own works there: the agent, the gate's project root and its turn reviews.
         var workingDirectory = worktrees.WorkingDirectory(session.Id, project);
         var workspace = workingDirectory == project.Path ? project : project with { Path = workingDirectory };
-        var runner = new SessionRunner(session, workspace, adapter, sessions, events, gatekeeper, logDirectory, logger, clock, options.StallAfter, reviews, sandboxing, mcp, queue,
-            ended => _live.TryRemove(new KeyValuePair<string, SessionRunner>(ended.SessionId, ended)), options.PauseWaitingAfter);
+        var runner = new SessionRunner(session, workspace, adapter, logDirectory, runnerServices,
+            ended => _live.TryRemove(new KeyValuePair<string, SessionRunner>(ended.SessionId, ended)));
         try
         {
             await runner.StartAsync(resume, cancellationToken);

@@ -27,7 +27,7 @@ public sealed class PausedWaitTests
             Assert.Equal(HttpStatusCode.OK, (await world.DecideAsync(approvalId, "allow_once")).StatusCode);
             await ApiAssert.ProblemAsync(await world.DecideAsync(approvalId, "deny"), HttpStatusCode.Conflict, "APPROVAL_ALREADY_DECIDED");
 
-            await events.WaitForAsync(e => e.Event == "session.status" && e.Str("reason") == SessionRunner.ResumedReason);
+            await events.WaitForAsync(e => e.Event == "session.status" && e.Str("reason") == PocketCoder.Sessions.Running.PausedCalls.ResumedReason);
             var result = await events.WaitForAsync("tool.result");
             Assert.False(result.Json.GetProperty("isError").GetBoolean());
             var done = await events.WaitForAsync("turn.completed");
@@ -160,7 +160,7 @@ public sealed class PausedWaitTests
         var sessionId = await world.StartSessionAsync("Write paused.txt");
         var events = await world.EventsAsync(sessionId);
         var asked = await events.WaitForAsync("approval.requested");
-        await events.WaitForAsync(e => e.Event == "session.status" && e.Str("reason") == SessionRunner.PausedReason);
+        await events.WaitForAsync(e => e.Event == "session.status" && e.Str("reason") == PocketCoder.Sessions.Running.PausedCalls.PausedReason);
 
         // The agent's process is gone while the owner has not decided.
         Assert.Empty(AgentProcesses(world.Home));

@@ -1,0 +1,399 @@
+using System.Text.Json;
+using PocketCoder.Agents;
+
+namespace PocketCoder.Sessions.Running;
+
+/// <summary>What pausing an agent on a call needs of its session.</summary>
+public interface IPauseHost
+{
+    /// <summary>The session is stopping: nothing is paused or resumed any more.</summary>
+    bool Stopping { get; }
+
+    /// <summary>A call waited past the threshold and is let go, to pause the agent on (its id is recorded for any later resume).</summary>
+    void Releasing(PermissionRequest request);
+
+    /// <summary>Stops the agent's process for the pause (its exit is not the session's end); false when there is none to stop.</summary>
+    Task<bool> StopForPauseAsync(string toolCallId);
+
+    /// <summary>Starts the agent again with its native resume and the owner's decision applied to the call: its turn goes on.</summary>
+    Task ResumeAsync(PausedCall call);
+
+    /// <summary>The paused agent could not be resumed: the owner hears why.</summary>
+    void ResumeFailed(Exception exception);
+
+    /// <summary>Nothing runs for the session any more: the turn ends (cancelled, or failed), and the next message brings the agent back.</summary>
+    void EndPaused(string status, string reason, bool cancelled);
+}
+
+/// <summary>
+/// Pausing an agent on a call the owner has not decided, so that a wait costs no memory: a call that waited past
+/// <c>pauseAfter</c> is let go by the agent's gate hook (<see cref="PermissionDecision.PauseAgent"/>); once the agent's turn
+/// ends on it, its process is stopped; once the owner decides, the agent starts again with its native resume and their
+/// decision applied to that very call as they saw it. Where the agent could not pause, the call comes back through its
+/// permission request and joins the same wait. Each released call keeps its gate wait: the same approval throughout.
+/// Stopping, resuming, cancelling and stopping for good happen one at a time (<see cref="ExclusiveAsync"/>).
+/// </summary>
+public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pauseAfter)
+{
+    /// <summary>The reason a <c>session.status</c> event gives while the agent is paused on a call (the app shows it).</summary>
+    public const string PausedReason = "agent paused to save memory";
+
+    /// <summary>The reason given once a paused agent runs again, the owner's decision applied.</summary>
+    public const string ResumedReason = "resumed on the owner's decision";
+
+    /// <summary>What a paused call becomes when the owner never decided it (the turn was cancelled, the server restarted).</summary>
+    public const string UndecidedPausedCall =
+        "This call was not run: the turn was cancelled, or PocketCoder restarted, before it could run. Ask again if it is still needed.";
+
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, PausedWait> _released = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _transition = new(1, 1);
+
+    /// <summary>True while the agent's process is stopped on a call the owner has not decided; their decision resumes it.</summary>
+    public bool IsPaused
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return !host.Stopping && _released.Values.Any(wait => wait is { ProcessGone: true, Resumed: false });
+            }
+        }
+    }
+
+    /// <summary>Runs <paramref name="action"/> after any pause or resume under way, and keeps the next one waiting until it is done.</summary>
+    public async Task ExclusiveAsync(Func<Task> action, CancellationToken cancellationToken)
+    {
+        await _transition.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await action().ConfigureAwait(false);
+        }
+        finally
+        {
+            _transition.Release();
+        }
+    }
+
+    /// <summary>
+    /// The owner cancels the turn: released calls' approvals are withdrawn. A paused agent is then left stopped (the call is
+    /// denied when it next resumes), and <paramref name="cancelTurn"/> is not needed; otherwise it runs.
+    /// </summary>
+    public Task CancelAsync(Func<Task> cancelTurn, CancellationToken cancellationToken) => ExclusiveAsync(() =>
+    {
+        List<PausedWait> released;
+        lock (_lock)
+        {
+            released = [.. _released.Values];
+        }
+
+        released.ForEach(wait => wait.WithdrawQuietly());
+        return released.Any(wait => wait is { ProcessGone: true, Resumed: false }) ? Task.CompletedTask : cancelTurn();
+    }, cancellationToken);
+
+    /// <summary>
+    /// The agent asks for a call: a call let go earlier and asked again takes the wait already open; any other waits for the
+    /// turn's opening snapshot, then for the owner through <paramref name="ask"/>, and is let go to pause the agent on once it
+    /// has waited <c>pauseAfter</c> where the request can pause.
+    /// </summary>
+    public async Task<PermissionDecision> RequestAsync(PermissionRequest request, Task opening,
+        Func<PermissionRequest, CancellationToken, Task<PermissionDecision>> ask, CancellationToken cancellationToken)
+    {
+        if (TakeReleased(request.ToolCallId) is { } released)
+        {
+            return await JoinReleasedAsync(request, released, cancellationToken).ConfigureAwait(false);
+        }
+
+        // Nothing the agent does may come before the turn's opening snapshot.
+        await opening.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (!request.CanPause || pauseAfter <= TimeSpan.Zero)
+        {
+            return await ask(request, cancellationToken).ConfigureAwait(false);
+        }
+
+        // Withdrawn with the agent's request until it is let go; from then on only the owner (or a cancel, a stop) ends the wait.
+        var withdraw = new CancellationTokenSource();
+        var registration = cancellationToken.Register(static source => ((CancellationTokenSource)source!).Cancel(), withdraw);
+        var decision = ask(request, withdraw.Token);
+        try
+        {
+            // Not WaitAsync(…, cancellationToken): its callback would run before the registration's (newest first), and this
+            // catch would then unregister the withdrawal before it ran, leaving the question open with nobody waiting.
+            var decided = await decision.WaitAsync(pauseAfter, clock).ConfigureAwait(false);
+            await registration.DisposeAsync().ConfigureAwait(false);
+            withdraw.Dispose();
+            return decided;
+        }
+        catch (TimeoutException)
+        {
+            // Waited long enough: let go below.
+        }
+        catch (Exception)
+        {
+            // Withdrawn (through the registration), or the gate failed.
+            await registration.DisposeAsync().ConfigureAwait(false);
+            withdraw.Dispose();
+            throw;
+        }
+
+        await registration.DisposeAsync().ConfigureAwait(false);
+        return await ReleaseAsync(request, decision, withdraw).ConfigureAwait(false);
+    }
+
+    /// <summary>The call waited long enough: it is let go for the agent to pause on, unless it was decided or the session stops meanwhile.</summary>
+    private async Task<PermissionDecision> ReleaseAsync(PermissionRequest request, Task<PermissionDecision> decision, CancellationTokenSource withdraw)
+    {
+        var wait = new PausedWait(request, decision, withdraw);
+        lock (_lock)
+        {
+            if (host.Stopping || decision.IsCompleted)
+            {
+                wait = null;
+            }
+            else
+            {
+                _released[request.ToolCallId] = wait;
+            }
+        }
+
+        if (wait is null)
+        {
+            try
+            {
+                return await decision.ConfigureAwait(false);
+            }
+            finally
+            {
+                withdraw.Dispose();
+            }
+        }
+
+        host.Releasing(request);
+        _ = WhenDecidedAsync(wait);
+        return PermissionDecision.PauseAgent;
+    }
+
+    private PausedWait? TakeReleased(string toolCallId)
+    {
+        lock (_lock)
+        {
+            if (_released.TryGetValue(toolCallId, out var released))
+            {
+                released.TakenByAgent = true;
+            }
+
+            return released;
+        }
+    }
+
+    /// <summary>A call let go to pause the agent, asked again (Claude would not defer it): the wait already open answers it.</summary>
+    private async Task<PermissionDecision> JoinReleasedAsync(PermissionRequest request, PausedWait released, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var decided = await released.Decision.WaitAsync(cancellationToken).ConfigureAwait(false);
+            // On the call as the owner saw it: its input (or their edit), and only for the same tool.
+            return !decided.Allow ? decided
+                : request.Tool != released.Tool ? PermissionDecision.NotTheCallDecided
+                : decided with { UpdatedInput = decided.UpdatedInput ?? released.Input };
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            released.WithdrawQuietly();
+            throw;
+        }
+        finally
+        {
+            Forget(released);
+        }
+    }
+
+    /// <summary>
+    /// The agent's turn ended as paused on <paramref name="toolCallId"/>: when the call was let go here, its process is to
+    /// go, and the pause moves on in the background. False when nothing here let it go (the turn then simply ended).
+    /// </summary>
+    public bool TurnPausedOn(string? toolCallId)
+    {
+        PausedWait? wait;
+        lock (_lock)
+        {
+            if (toolCallId is null || !_released.TryGetValue(toolCallId, out wait) || wait.TakenByAgent)
+            {
+                return false;
+            }
+
+            wait.AgentStopped = true;
+        }
+
+        _ = Task.Run(() => SettleAsync(wait), CancellationToken.None);
+        return true;
+    }
+
+    /// <summary>
+    /// A turn that ended without pausing (interrupted, or calls let go came back and ran) leaves nothing released behind:
+    /// a question still open for one is withdrawn, since no agent waits for its answer any more.
+    /// </summary>
+    public void TurnEnded()
+    {
+        List<PausedWait> unused;
+        lock (_lock)
+        {
+            unused = [.. _released.Values.Where(wait => !wait.AgentStopped)];
+            unused.ForEach(wait => _released.Remove(wait.ToolCallId));
+        }
+
+        unused.Where(wait => wait.Decided is null).ToList().ForEach(wait => wait.WithdrawQuietly());
+    }
+
+    /// <summary>Every released call's question is withdrawn (the session stops, or its agent died).</summary>
+    public void WithdrawAll()
+    {
+        List<PausedWait> released;
+        lock (_lock)
+        {
+            released = [.. _released.Values];
+        }
+
+        released.ForEach(wait => wait.WithdrawQuietly());
+    }
+
+    private async Task WhenDecidedAsync(PausedWait wait)
+    {
+        try
+        {
+            wait.Decided = await wait.Decision.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Withdrawn: the turn was cancelled or the session stops. The agent, if paused, stays stopped.
+            wait.Cancelled = true;
+        }
+        finally
+        {
+            wait.Withdraw.Dispose();
+        }
+
+        bool settle;
+        lock (_lock)
+        {
+            // Decided before the turn ended on the call: the turn's end (TurnPausedOn) settles it then.
+            settle = wait.AgentStopped && !wait.TakenByAgent;
+        }
+
+        if (settle)
+        {
+            await SettleAsync(wait).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The call came back and took its decision itself: nothing is paused on it.</summary>
+    private void Forget(PausedWait wait)
+    {
+        lock (_lock)
+        {
+            if (_released.TryGetValue(wait.ToolCallId, out var current) && current == wait)
+            {
+                _released.Remove(wait.ToolCallId);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Moves a pause on: stops the agent's process once its turn ended on the call, and once the owner decided, resumes it.
+    /// A pause withdrawn while the process is gone leaves it gone: the session is idle until the next message, and the call is
+    /// denied as the agent resumes then.
+    /// </summary>
+    private async Task SettleAsync(PausedWait wait)
+    {
+        await _transition.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (host.Stopping || wait.Resumed)
+            {
+                return;
+            }
+
+            if (!wait.ProcessGone && await host.StopForPauseAsync(wait.ToolCallId).ConfigureAwait(false))
+            {
+                lock (_lock)
+                {
+                    wait.ProcessGone = true;
+                }
+            }
+
+            if (wait.Cancelled)
+            {
+                End(SessionStatuses.Idle, "the turn was cancelled while the agent was paused", wait);
+                return;
+            }
+
+            if (wait.Decided is not { } decided)
+            {
+                return;
+            }
+
+            wait.Resumed = true;
+            await host.ResumeAsync(new PausedCall(wait.ToolCallId, wait.Tool, wait.Input, decided)).ConfigureAwait(false);
+            Forget(wait);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            host.ResumeFailed(exception);
+            End(SessionStatuses.Failed, "the paused agent could not be resumed", wait);
+        }
+        finally
+        {
+            _transition.Release();
+        }
+    }
+
+    private void End(string status, string reason, PausedWait wait)
+    {
+        Forget(wait);
+        host.EndPaused(status, reason, wait.Cancelled);
+    }
+
+    /// <summary>A call the agent is to pause on: the gate's wait for it, and where it stands.</summary>
+    private sealed class PausedWait(PermissionRequest request, Task<PermissionDecision> decision, CancellationTokenSource withdraw)
+    {
+        public string ToolCallId { get; } = request.ToolCallId;
+
+        /// <summary>The call as the owner saw it: what their allow runs when the agent resumes.</summary>
+        public string Tool { get; } = request.Tool;
+
+        public JsonElement Input { get; } = request.Input;
+
+        public Task<PermissionDecision> Decision { get; } = decision;
+
+        /// <summary>Withdraws the approval (a cancel, a stop).</summary>
+        public CancellationTokenSource Withdraw { get; } = withdraw;
+
+        /// <summary>The agent did not pause but asked for the call again, and took the decision itself.</summary>
+        public bool TakenByAgent { get; set; }
+
+        /// <summary>The agent's turn ended on the call: its process is to go.</summary>
+        public bool AgentStopped { get; set; }
+
+        public bool ProcessGone { get; set; }
+
+        public bool Resumed { get; set; }
+
+        public volatile PermissionDecision? Decided;
+
+        public volatile bool Cancelled;
+
+        /// <summary>Withdraws the approval unless it is already settled; the pause is then cancelled either way.</summary>
+        public void WithdrawQuietly()
+        {
+            Cancelled = true;
+            try
+            {
+                Withdraw.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // Decided meanwhile.
+            }
+        }
+    }
+}

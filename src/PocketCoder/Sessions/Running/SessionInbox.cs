@@ -1,0 +1,225 @@
+using PocketCoder.Agents;
+using PocketCoder.Auth;
+using PocketCoder.Errors;
+using PocketCoder.Realtime;
+
+namespace PocketCoder.Sessions.Running;
+
+/// <summary>
+/// A session's messages on their way to its agent: one at a time, in order. A message sent between turns begins a turn at
+/// once; one sent while a turn runs or a question waits joins the session's <see cref="MessageQueue"/> and starts when the
+/// turn ends. After the owner cancels a turn, or when the agent comes back with messages still queued, the queue is
+/// <see cref="Held"/> until they say go on.
+/// </summary>
+/// <param name="currentAgent">The agent's session now (a paused agent's is replaced when it resumes).</param>
+/// <param name="touch">Tells the stall watch that something was sent.</param>
+public sealed class SessionInbox(string sessionId, string agentId, TurnState turn, TurnSnapshots snapshots, MessageQueue queue,
+    ISessionEventTarget events, Func<IAgentSession?> currentAgent, Action touch, ILogger logger)
+{
+    // One message at a time: which one begins a turn, and the order the agent gets them in, are then certain.
+    private readonly SemaphoreSlim _sendLock = new(1, 1);
+
+    /// <summary>Queued messages do not start by themselves (after a cancel, or an agent brought back with some waiting).</summary>
+    private volatile bool _held;
+
+    /// <summary>True while queued messages wait for the owner rather than starting by themselves.</summary>
+    public bool Held => _held;
+
+    /// <summary>Nobody waits for a message about to start (one held for confirming is not about to).</summary>
+    public bool NothingAboutToStart => _held || !queue.NextStarts(sessionId);
+
+    /// <summary>The agent has just started: messages queued before it went away (a restart, a stop) wait for the owner.</summary>
+    public void HoldWhatWaits()
+    {
+        if (!queue.IsEmpty(sessionId))
+        {
+            _held = true;
+            queue.Announce(sessionId, held: true);
+        }
+    }
+
+    /// <summary>
+    /// A turn ended on its own: the next queued message starts (off the agent's event pump, which must not wait on it),
+    /// unless the owner had cancelled it: what they queued behind it then waits for them to say go on.
+    /// </summary>
+    public void TurnEnded(bool cancelled)
+    {
+        if (cancelled)
+        {
+            _held = true;
+            queue.Announce(sessionId, held: true);
+        }
+        else
+        {
+            _ = Task.Run(StartNextAfterTurnAsync, CancellationToken.None);
+        }
+    }
+
+    /// <summary>
+    /// Sends the message as a turn of its own when the agent is between turns; while a turn runs (or a question waits, or
+    /// earlier messages wait their turn) it joins the session's queue instead and starts after them. A message sent while
+    /// the queue is held goes first, and lets the queue go on after it. Returns the message as queued, or null when it
+    /// started a turn at once.
+    /// </summary>
+    public async Task<QueuedMessage?> SendAsync(OwnerMessage message, Actor sender, CancellationToken cancellationToken)
+    {
+        touch();
+        var agent = currentAgent() ?? throw new InvalidOperationException("The session has not started.");
+        if (message.Prompt.Images.Count > 0 && !agent.TakesImages)
+        {
+            // Refused before it is recorded: the transcript never shows a message the agent did not get.
+            throw new ApiProblem(StatusCodes.Status422UnprocessableEntity, ErrorCodes.AttachmentUnsupported,
+                $"This agent ({agentId}) said it takes no images in its prompts. Send the message without them.");
+        }
+
+        await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var (busy, cancelling) = turn.Admit();
+            if (busy || (!_held && !queue.IsEmpty(sessionId)))
+            {
+                var queued = queue.Add(sessionId, message, sender, _held, first: cancelling);
+                // Between turns with messages already waiting (the last turn just ended): the first of them goes now.
+                return !busy && await StartNextLockedAsync(cancellationToken).ConfigureAwait(false) == queued.Id ? null : queued;
+            }
+
+            _held = false;
+            await BeginTurnAsync(agent, message, sender.Name, cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    /// <summary>Lets a held queue go on: its first message starts now if the agent is between turns. Says whether one did.</summary>
+    public async Task<bool> RunQueueAsync(CancellationToken cancellationToken)
+    {
+        await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var wasHeld = _held;
+            _held = false;
+            var started = await StartNextLockedAsync(cancellationToken).ConfigureAwait(false) is not null;
+            if (wasHeld && !started)
+            {
+                queue.Announce(sessionId, held: false);
+            }
+
+            return started;
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// A turn begins: its review opens, the transcript shows the message, and the agent gets it. A message the agent
+    /// did not take ends the turn again (nothing would end it otherwise, and everything sent later would wait behind it).
+    /// </summary>
+    private async Task BeginTurnAsync(IAgentSession agent, OwnerMessage message, string sender, CancellationToken cancellationToken)
+    {
+        // Taken while the message goes out, not before: the gate waits for it (RequestPermissionAsync).
+        snapshots.BeginTurn();
+        events.Append(new UserMessageEvent(message.Text, sender, message.Attachments.Count > 0 ? message.Attachments : null));
+        turn.Begin();
+        try
+        {
+            await agent.SendAsync(message.Prompt, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            turn.SetActive(false);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Under the send lock: starts the queue's first message if the agent is between turns; its id, or null. The turn is
+    /// claimed before the message is taken, so nothing sees an idle session with an empty queue in between. A message the
+    /// agent did not take goes back first in line, and the queue is held (said as an error event), never lost.
+    /// </summary>
+    private async Task<string?> StartNextLockedAsync(CancellationToken cancellationToken)
+    {
+        if (currentAgent() is not { } live || live.Exited.IsCompleted || turn.Stopping)
+        {
+            return null;
+        }
+
+        if (!turn.TryClaim())
+        {
+            return null;
+        }
+
+        var next = queue.TakeNext(sessionId);
+        if (next is null)
+        {
+            turn.SetActive(false, write: false);
+            return null;
+        }
+
+        try
+        {
+            await BeginTurnAsync(live, next.Value.Message, next.Value.Queued.SentBy, cancellationToken).ConfigureAwait(false);
+            queue.Sent(next.Value.Queued.Id);
+            return next.Value.Queued.Id;
+        }
+        catch (Exception exception) when (!turn.Stopping)
+        {
+            _held = true;
+            queue.Unsent(sessionId, next.Value.Queued.Id);
+            logger.LogWarning(exception, "Session {SessionId}: a queued message could not be sent", sessionId);
+            events.Append(new ErrorEvent(
+                $"The queued message could not be sent to {agentId} ({exception.Message}); it waits first in line. Send queued now to try again."));
+            return null;
+        }
+    }
+
+    private async Task StartNextAfterTurnAsync()
+    {
+        try
+        {
+            await _sendLock.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                if (!_held)
+                {
+                    await StartNextLockedAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                _sendLock.Release();
+            }
+        }
+        catch (Exception exception) when (!turn.Stopping)
+        {
+            logger.LogWarning(exception, "Session {SessionId}: the next queued message could not be sent", sessionId);
+            events.Append(new ErrorEvent($"The next queued message could not be sent to {agentId}: {exception.Message}"));
+        }
+        catch (Exception)
+        {
+            // The session is stopping: what is still queued stays queued for when it comes back.
+        }
+    }
+
+    /// <summary>
+    /// Closes the session to new messages if the agent is between turns with no question open, and says whether it did.
+    /// Taken under the send lock, so no message is half sent; the caller then stops the process.
+    /// </summary>
+    public async Task<bool> CloseBetweenTurnsAsync(CancellationToken cancellationToken)
+    {
+        await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // Messages still queued would be left behind with nobody to send them.
+            return turn.TryClose(() => queue.IsEmpty(sessionId));
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+}

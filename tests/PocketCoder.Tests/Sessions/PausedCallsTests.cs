@@ -1,0 +1,283 @@
+using System.Text.Json;
+using PocketCoder.Agents;
+using PocketCoder.Sessions;
+using PocketCoder.Sessions.Running;
+using PocketCoder.Tests.Infrastructure;
+
+namespace PocketCoder.Tests.Sessions;
+
+/// <summary>
+/// The pause machine on its own, with a fake session and a hand-moved clock: the races the end-to-end suites meet only by
+/// chance (the owner deciding before or after the agent's turn ends on the call, a cancel while paused, a stop while the
+/// agent resumes, the agent asking again instead of pausing) each happen here on purpose.
+/// </summary>
+[Trait("Category", "Unit")]
+public sealed class PausedCallsTests
+{
+    private static readonly TimeSpan PauseAfter = TimeSpan.FromMinutes(5);
+    private readonly ManualClock _clock = new();
+    private readonly FakePauseHost _host = new();
+    private readonly PausedCalls _paused;
+    private readonly TaskCompletionSource<PermissionDecision> _owner = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private CancellationToken _askToken;
+
+    public PausedCallsTests() => _paused = new PausedCalls(_host, _clock, PauseAfter);
+
+    private static PermissionRequest Call(string id = "call-1", string tool = "Bash", bool canPause = true) =>
+        new(id, tool, ToolKind.Execute, "rm -rf build", JsonSerializer.SerializeToElement(new { command = "rm -rf build" }), "rm -rf build",
+            null, null, canPause);
+
+    private Task<PermissionDecision> Ask(PermissionRequest request, CancellationToken cancellationToken)
+    {
+        _askToken = cancellationToken;
+        cancellationToken.Register(() => _owner.TrySetCanceled(cancellationToken));
+        return _owner.Task;
+    }
+
+    /// <summary>The agent asks, and the call waits past the threshold: the agent is told to pause.</summary>
+    private async Task<PermissionDecision> ReleasedAsync(PermissionRequest? request = null)
+    {
+        var asked = _paused.RequestAsync(request ?? Call(), Task.CompletedTask, Ask, CancellationToken.None);
+        await _clock.TimersArmedAsync();
+        _clock.Advance(PauseAfter);
+        return await asked;
+    }
+
+    [Fact]
+    public async Task Request_DecidedWithinTheThreshold_IsTheDecision_NothingPauses()
+    {
+        var asked = _paused.RequestAsync(Call(), Task.CompletedTask, Ask, CancellationToken.None);
+        _owner.SetResult(new PermissionDecision(true));
+
+        Assert.True((await asked).Allow);
+        Assert.False(_paused.TurnPausedOn("call-1"));
+        Assert.Empty(_host.Released);
+    }
+
+    [Fact]
+    public async Task Request_ThatCannotPause_WaitsForTheOwnerHoweverLong()
+    {
+        var asked = _paused.RequestAsync(Call(canPause: false), Task.CompletedTask, Ask, CancellationToken.None);
+        _clock.Advance(PauseAfter * 3);
+        Assert.False(asked.IsCompleted);
+
+        _owner.SetResult(PermissionDecision.Deny("no"));
+        Assert.False((await asked).Allow);
+    }
+
+    [Fact]
+    public async Task Request_WaitsForTheTurnsOpeningSnapshot_BeforeTheOwnerIsAsked()
+    {
+        var opening = new TaskCompletionSource();
+        var asked = _paused.RequestAsync(Call(), opening.Task, Ask, CancellationToken.None);
+        Assert.Equal(default, _askToken);
+
+        opening.SetResult();
+        await _clock.TimersArmedAsync();
+        _owner.SetResult(new PermissionDecision(true));
+        Assert.True((await asked).Allow);
+    }
+
+    [Fact]
+    public async Task DecidedAfterTheTurnEndedOnTheCall_ProcessStopsThenResumesWithTheDecision()
+    {
+        Assert.True((await ReleasedAsync()).PausesAgent);
+        Assert.Equal(["call-1"], _host.Released);
+
+        Assert.True(_paused.TurnPausedOn("call-1"));
+        await _host.Stopped.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(_paused.IsPaused);
+
+        _owner.SetResult(new PermissionDecision(true, "go"));
+        var resumed = await _host.Resumed.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal("call-1", resumed.ToolCallId);
+        Assert.True(resumed.Decision.Allow);
+        Assert.Equal("Bash", resumed.Tool);
+        Assert.False(_paused.IsPaused);
+        Assert.Null(_host.Ended);
+    }
+
+    [Fact]
+    public async Task DecidedBeforeTheTurnEndedOnTheCall_TheTurnsEndStopsAndResumesAtOnce()
+    {
+        await ReleasedAsync();
+        _owner.SetResult(PermissionDecision.Deny("not that"));
+        // The decision is in, but the agent has not stopped yet: nothing may resume a process that still runs.
+        await Task.Yield();
+        Assert.False(_host.Resumed.Task.IsCompleted);
+
+        Assert.True(_paused.TurnPausedOn("call-1"));
+        var resumed = await _host.Resumed.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.True(_host.Stopped.Task.IsCompleted);
+        Assert.False(resumed.Decision.Allow);
+        Assert.Equal("not that", resumed.Decision.Message);
+    }
+
+    [Fact]
+    public async Task CancelledWhilePaused_ApprovalWithdrawn_AgentLeftStopped_TurnEndsCancelled()
+    {
+        await ReleasedAsync();
+        _paused.TurnPausedOn("call-1");
+        await _host.Stopped.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        var cancelTurnRan = false;
+        await _paused.CancelAsync(() =>
+        {
+            cancelTurnRan = true;
+            return Task.CompletedTask;
+        }, CancellationToken.None);
+
+        Assert.True(_askToken.IsCancellationRequested);
+        Assert.False(cancelTurnRan);
+        var ended = await _host.EndedTask.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal((SessionStatuses.Idle, true), (ended.Status, ended.Cancelled));
+        Assert.False(_host.Resumed.Task.IsCompleted);
+    }
+
+    [Fact]
+    public async Task Cancel_WithNothingPaused_CancelsTheTurn()
+    {
+        var cancelTurnRan = false;
+        await _paused.CancelAsync(() =>
+        {
+            cancelTurnRan = true;
+            return Task.CompletedTask;
+        }, CancellationToken.None);
+
+        Assert.True(cancelTurnRan);
+    }
+
+    [Fact]
+    public async Task StoppedWhileTheAgentResumes_TheStopWaitsForTheResumeToFinish()
+    {
+        var resuming = new TaskCompletionSource();
+        _host.ResumeGate = resuming.Task;
+        await ReleasedAsync();
+        _paused.TurnPausedOn("call-1");
+        _owner.SetResult(new PermissionDecision(true));
+        await _host.ResumeStarted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        var stopRan = false;
+        var stop = _paused.ExclusiveAsync(() =>
+        {
+            stopRan = true;
+            return Task.CompletedTask;
+        }, CancellationToken.None);
+        Assert.False(stopRan);
+        Assert.False(stop.IsCompleted);
+
+        resuming.SetResult();
+        await stop.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(stopRan);
+    }
+
+    [Fact]
+    public async Task AgentAsksAgainInsteadOfPausing_TakesTheSameWait_OnTheInputTheOwnerSaw()
+    {
+        await ReleasedAsync();
+        var again = _paused.RequestAsync(Call(), Task.CompletedTask, (_, _) => throw new InvalidOperationException("asked twice"),
+            CancellationToken.None);
+        _owner.SetResult(new PermissionDecision(true));
+
+        var decided = await again;
+        Assert.True(decided.Allow);
+        Assert.Equal("rm -rf build", decided.UpdatedInput!.Value.GetProperty("command").GetString());
+        // Taken by the agent itself: its turn ending "paused" on it is not a pause here.
+        Assert.False(_paused.TurnPausedOn("call-1"));
+    }
+
+    [Fact]
+    public async Task AgentAsksAgainForAnotherTool_UnderTheSameId_IsDenied()
+    {
+        await ReleasedAsync();
+        var again = _paused.RequestAsync(Call(tool: "Write"), Task.CompletedTask, Ask, CancellationToken.None);
+        _owner.SetResult(new PermissionDecision(true));
+
+        Assert.Same(PermissionDecision.NotTheCallDecided, await again);
+    }
+
+    [Fact]
+    public async Task TurnEndsWithoutPausing_OpenQuestionWithdrawn()
+    {
+        await ReleasedAsync();
+        _paused.TurnEnded();
+
+        Assert.True(_askToken.IsCancellationRequested);
+        Assert.False(_paused.TurnPausedOn("call-1"));
+    }
+
+    [Fact]
+    public async Task ResumeFails_OwnerHearsWhy_TurnEndsFailed()
+    {
+        _host.ResumeError = new InvalidOperationException("a process on this machine holds the conversation");
+        await ReleasedAsync();
+        _paused.TurnPausedOn("call-1");
+        _owner.SetResult(new PermissionDecision(true));
+
+        var ended = await _host.EndedTask.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal((SessionStatuses.Failed, false), (ended.Status, ended.Cancelled));
+        Assert.Same(_host.ResumeError, _host.Failure);
+    }
+
+    [Fact]
+    public async Task SessionStopping_NothingIsLetGo_TheRequestKeepsWaitingForTheOwner()
+    {
+        var asked = _paused.RequestAsync(Call(), Task.CompletedTask, Ask, CancellationToken.None);
+        await _clock.TimersArmedAsync();
+        _host.Stopping = true;
+        _clock.Advance(PauseAfter);
+        _owner.SetResult(PermissionDecision.Deny("stopping"));
+
+        Assert.Equal("stopping", (await asked).Message);
+        Assert.Empty(_host.Released);
+    }
+
+    private sealed class FakePauseHost : IPauseHost
+    {
+        public bool Stopping { get; set; }
+
+        public List<string> Released { get; } = [];
+
+        public TaskCompletionSource Stopped { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource ResumeStarted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource<PausedCall> Resumed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource<(string Status, bool Cancelled)> EndedTask { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public (string Status, bool Cancelled)? Ended => EndedTask.Task.IsCompleted ? EndedTask.Task.Result : null;
+
+        public Task ResumeGate { get; set; } = Task.CompletedTask;
+
+        public Exception? ResumeError { get; set; }
+
+        public Exception? Failure { get; private set; }
+
+        public void Releasing(PermissionRequest request) => Released.Add(request.ToolCallId);
+
+        public Task<bool> StopForPauseAsync(string toolCallId)
+        {
+            Stopped.TrySetResult();
+            return Task.FromResult(true);
+        }
+
+        public async Task ResumeAsync(PausedCall call)
+        {
+            ResumeStarted.TrySetResult();
+            await ResumeGate;
+            if (ResumeError is not null)
+            {
+                throw ResumeError;
+            }
+
+            Resumed.TrySetResult(call);
+        }
+
+        public void ResumeFailed(Exception exception) => Failure = exception;
+
+        public void EndPaused(string status, string reason, bool cancelled) => EndedTask.TrySetResult((status, cancelled));
+    }
+}
