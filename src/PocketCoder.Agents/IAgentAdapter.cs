@@ -15,6 +15,13 @@ public interface IAgentAdapter
     /// </summary>
     bool AppliesEditedInput { get; }
 
+    /// <summary>
+    /// The one-line title a call of <paramref name="tool"/> with <paramref name="input"/> gets (what the transcript's tool
+    /// row shows), or null where the agent does not say. Asked of an input the owner edited before allowing, so the row
+    /// shows what ran rather than what was asked for: only an agent that <see cref="AppliesEditedInput"/> needs it.
+    /// </summary>
+    string? TitleOf(string tool, System.Text.Json.JsonElement input) => null;
+
     /// <summary>Does it take this MCP server, one the owner enabled in PocketCoder (<see cref="AgentStartOptions.Mcp"/>)?</summary>
     bool TakesMcpServer(Mcp.McpServer server) => true;
 

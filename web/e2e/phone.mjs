@@ -44,6 +44,53 @@ export const smallTargets = (page) => page.evaluate(() => {
   return { bad, measured };
 });
 
+/**
+ * Every control on screen whose text does not fit it: a button or link whose content is wider than its box, a text field
+ * whose placeholder is wider than the room inside it (cut off, or wrapped out of a one-line field), a select whose chosen
+ * option is. An invisible control (a native picker laid over its label) counts by nothing.
+ */
+export const clippedControls = (page) => page.evaluate(() => {
+  const bad = [];
+  const context = document.createElement('canvas').getContext('2d');
+  const textWidth = (text, style) => {
+    context.font = `${style.fontStyle} ${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+    return context.measureText(text).width;
+  };
+  let measured = 0;
+  for (const el of document.querySelectorAll('button, a.btn, a.chip-btn, select, input:not([type="hidden"]):not([type="radio"]):not([type="checkbox"]):not([type="file"]), textarea')) {
+    const r = el.getBoundingClientRect();
+    const style = getComputedStyle(el);
+    if ((r.width === 0 && r.height === 0) || style.opacity === '0' || style.visibility === 'hidden') continue;
+    measured++;
+    const name = (el.getAttribute('aria-label') || el.textContent || el.getAttribute('placeholder') || el.getAttribute('name') || '').trim().slice(0, 30);
+    const room = el.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    if (el.matches('button, a') && el.scrollWidth > el.clientWidth + 1) bad.push(`${el.tagName.toLowerCase()} "${name}": content ${el.scrollWidth}px in ${el.clientWidth}px`);
+    if (el.matches('input, textarea') && el.placeholder && !el.value) {
+      const wide = textWidth(el.placeholder, getComputedStyle(el, '::placeholder'));
+      if (wide > room + 1) bad.push(`${el.tagName.toLowerCase()} placeholder "${el.placeholder}": ${Math.round(wide)}px in ${Math.round(room)}px`);
+    }
+    if (el.matches('select') && el.selectedOptions[0]) {
+      // The arrow takes about 20 px of the room.
+      const wide = textWidth(el.selectedOptions[0].textContent.trim(), style);
+      if (wide > room - 20 + 1) bad.push(`select "${name}": "${el.selectedOptions[0].textContent.trim()}" ${Math.round(wide)}px in ${Math.round(room - 20)}px`);
+    }
+  }
+  return { bad, measured };
+});
+
+/** Every form control (shown or laid invisibly over a label) whose text is under 16 px: iOS zooms the page when one takes focus. */
+export const smallFontControls = (page) => page.evaluate(() => {
+  const bad = [];
+  let measured = 0;
+  for (const el of document.querySelectorAll('input:not([type="hidden"]):not([type="radio"]):not([type="checkbox"]):not([type="file"]), select, textarea')) {
+    if (el.getClientRects().length === 0) continue;
+    measured++;
+    const size = parseFloat(getComputedStyle(el).fontSize);
+    if (size < 16) bad.push(`${el.tagName.toLowerCase()} "${(el.getAttribute('aria-label') || el.getAttribute('name') || el.getAttribute('placeholder') || '').slice(0, 30)}" ${size}px`);
+  }
+  return { bad, measured };
+});
+
 /** Pairs the phone from a `#pair=CODE` link as a user would: the code is filled in, the device named, Pair tapped. */
 export async function pair(page, base, code, deviceName) {
   await page.goto(`${base}/#pair=${code}`);
@@ -95,14 +142,14 @@ export const ok = (what) => console.log(`ok - ${what}`);
 /**
  * The shape of a script against one paired phone and one project: parses `--url --code --repo [--shots]`, launches the
  * phone with a fresh profile, pairs it as `deviceName` and adds the repository as a project, then runs `steps` with
- * `{page, base, projectId, shots}`. Script errors on the page fail the run ("no script errors" is its last ok); a
+ * `{page, base, projectId, args, shots}` (`more`: the script's own options, each required, in `args`). Script errors on the page fail the run ("no script errors" is its last ok); a
  * failure is reported with a screenshot `<name>-failure.png`; the browser and profile always go; the exit code says.
  */
-export async function runPhoneScript(name, deviceName, steps) {
+export async function runPhoneScript(name, deviceName, steps, more = {}) {
   const args = scriptArgs(
-    { url: { type: 'string' }, code: { type: 'string' }, repo: { type: 'string' } },
-    ['url', 'code', 'repo'],
-    `node e2e/${name}.mjs --url URL --code CODE --repo DIR`,
+    { url: { type: 'string' }, code: { type: 'string' }, repo: { type: 'string' }, ...more },
+    ['url', 'code', 'repo', ...Object.keys(more)],
+    `node e2e/${name}.mjs --url URL --code CODE --repo DIR${Object.keys(more).map((k) => ` --${k} VALUE`).join('')}`,
   );
   const base = args.url.replace(/\/$/, '');
   const profile = mkdtempSync(join(tmpdir(), 'pc-chromium-'));
@@ -115,7 +162,7 @@ export async function runPhoneScript(name, deviceName, steps) {
   try {
     await pair(page, base, args.code, deviceName);
     const projectId = await addProject(page, args.repo);
-    await steps({ page, base, projectId, repo: args.repo, shots: (file) => join(args.shots, file) });
+    await steps({ page, base, projectId, repo: args.repo, args, shots: (file) => join(args.shots, file) });
     if (errors.length) throw new Error(`script errors: ${errors.join('; ')}`);
     ok('no script errors');
   } catch (e) {

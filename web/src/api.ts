@@ -103,6 +103,20 @@ export class NetworkError extends Error {
   }
 }
 
+/**
+ * A problem's words as the owner reads them: an API path in them (`PUT /api/projects/{id}/git/identity`, meant for a
+ * script) is left out, with the brackets around it. The server words its problems without them; this keeps an older
+ * server's (or a missed one's) off the screen.
+ */
+export function withoutApiPaths(text: string): string {
+  if (!text.includes('/api/')) return text;
+  return text
+    .replace(/\s*\((?:(?:GET|POST|PUT|PATCH|DELETE)\s+)?\/api\/[^)]*\)/g, '')
+    .replace(/\s*(?:(?:See|see)\s+)?(?:(?:GET|POST|PUT|PATCH|DELETE)\s+)?\/api\/\S*(?:\s+\{[^}]*\})?/g, '')
+    .replace(/\s+([.,:;])/g, '$1')
+    .trim();
+}
+
 /** Turns a failed response into an ApiError, whatever its body holds. */
 export async function toApiError(response: Response): Promise<ApiError> {
   const retry = Number(response.headers.get('retry-after'));
@@ -112,7 +126,7 @@ export async function toApiError(response: Response): Promise<ApiError> {
     try {
       const body = (await response.json()) as { code?: unknown; detail?: unknown; title?: unknown };
       const code = typeof body.code === 'string' ? body.code : fallbackCode(response.status);
-      const detail = typeof body.detail === 'string' ? body.detail : typeof body.title === 'string' ? body.title : response.statusText;
+      const detail = withoutApiPaths(typeof body.detail === 'string' ? body.detail : typeof body.title === 'string' ? body.title : response.statusText);
       return new ApiError(response.status, code, detail, retryAfter);
     } catch {
       // A JSON content type with a broken body: fall through to the generic error.

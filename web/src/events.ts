@@ -30,6 +30,8 @@ export interface ApprovalView {
   approvalId: string; toolCallId: string; tool: string; kind: ToolKind; title: string; input: unknown; plan?: string | null;
   createdAt?: string; status: ApprovalStatus; decision?: Decision | null; decidedBy?: string | null; message?: string | null;
   updatedInput?: unknown;
+  /** The title of `updatedInput` when the owner edited the call before allowing it: what the tool row shows, since it ran. */
+  updatedTitle?: string | null;
   /** Whether the agent runs an edited input; only then does the card offer "Edit, then allow". */
   canEditInput?: boolean;
   /** What "Always allow" remembers with `tool`: the exact command or path as a glob, or `*` for the whole tool. */
@@ -203,6 +205,7 @@ function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq:
         approval: {
           ...item.approval, status: (str(d.status) || 'decided') as ApprovalStatus, decision: (d.decision as Decision) ?? null,
           decidedBy: str(d.decidedBy) || null, message: typeof d.message === 'string' ? d.message : null, updatedInput: d.updatedInput,
+          updatedTitle: typeof d.updatedTitle === 'string' ? d.updatedTitle : null,
         },
       };
       return;

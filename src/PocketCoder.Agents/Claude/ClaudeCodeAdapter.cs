@@ -22,6 +22,8 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
 
     public bool AppliesEditedInput => true;
 
+    public string? TitleOf(string tool, System.Text.Json.JsonElement input) => ClaudeTools.Describe(tool, input).Title;
+
     /// <summary>
     /// Only plan mode is handed to Claude (it then proposes a plan instead of acting). Every other mode
     /// stays Claude's "default", so Claude asks us about every edit and command and the gatekeeper

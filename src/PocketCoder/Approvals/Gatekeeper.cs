@@ -140,7 +140,7 @@ public sealed class Gatekeeper(
                 // Allowing a question without answers would let the agent go on as if answered; a grant or a rule would
                 // answer the next ones unread. It is answered (POST …/answer) or dismissed (deny).
                 why = new ApiProblem(StatusCodes.Status422UnprocessableEntity, ErrorCodes.QuestionNeedsAnswers,
-                    "This is a question: answer it (POST /api/approvals/{id}/answer) or dismiss it with deny.");
+                    "This is a question: answer it (its answers, not an allow) or dismiss it (deny).");
                 return null;
             }
 
@@ -186,7 +186,9 @@ public sealed class Gatekeeper(
                 ["updatedInput"] = updated is null ? null : JsonNode.Parse(updated),
                 ["message"] = finalMessage,
             });
-            events.Append(write, approval.SessionId, approval.ResolvedEvent());
+            // An edited call runs as edited: its title (what the tool row shows) is the edit's, in the agent's own words.
+            var updatedTitle = allow && !answering && updatedInput is { } edit ? AgentOf(write, approval.SessionId)?.TitleOf(approval.Tool, edit) : null;
+            events.Append(write, approval.SessionId, approval.ResolvedEvent() with { UpdatedTitle = updatedTitle });
             return approval;
         });
 
@@ -212,8 +214,10 @@ public sealed class Gatekeeper(
     public bool CanEditInput(string sessionId) => database.Read(connection => AgentAppliesEditedInput(connection.Query(
         "SELECT agent FROM sessions WHERE id = $session", r => r.GetString(0), ("$session", sessionId)).FirstOrDefault()));
 
-    private bool CanEditInput(DbWrite write, string sessionId) => AgentAppliesEditedInput(write.Query(
-        "SELECT agent FROM sessions WHERE id = $session", r => r.GetString(0), ("$session", sessionId)).FirstOrDefault());
+    private bool CanEditInput(DbWrite write, string sessionId) => AgentOf(write, sessionId) is { AppliesEditedInput: true };
+
+    private IAgentAdapter? AgentOf(DbWrite write, string sessionId) => write.Query(
+        "SELECT agent FROM sessions WHERE id = $session", r => r.GetString(0), ("$session", sessionId)).FirstOrDefault() is { } agent ? agents.Find(agent) : null;
 
     private bool AgentAppliesEditedInput(string? agent) => agent is not null && agents.Find(agent) is { AppliesEditedInput: true };
 

@@ -32,7 +32,7 @@ public sealed record CreateScheduleRequest(
     [property: Required(ErrorMessage = "'prompt' is required: what the agent should do at each run.")]
     [property: StringLength(SessionsApi.MaxMessageLength, ErrorMessage = "'prompt' is at most {1} characters.")]
     string? Prompt,
-    [property: Required(ErrorMessage = "'agent' is required: one of the agent ids in GET /api/health (e.g. \"claude-code\").")]
+    [property: Required(ErrorMessage = "'agent' is required: one of the agent ids the server's health lists (e.g. \"claude-code\").")]
     string? Agent,
     [property: StringLength(100, ErrorMessage = "'timeZone' is an IANA time zone name such as \"Europe/Berlin\".")]
     string? TimeZone = null,

@@ -18,7 +18,7 @@ public sealed record BridgeResponse(string Id, string Platform, string State, st
 public sealed record BridgeChatResponse(string ChatId, string ChatTitle, bool Direct, string LastUserName, DateTimeOffset LastSeenAt, string? ProjectId);
 
 public sealed record BindChannelRequest(
-    [property: Required(ErrorMessage = "'chatId' is required: one of the bridge's chats (GET /api/bridges lists them).")]
+    [property: Required(ErrorMessage = "'chatId' is required: one of the chats the bridge lists.")]
     [property: PrintableText(200, AllowBlank = false, ErrorMessage = "'chatId' is 1 to 200 printable characters.")]
     string? ChatId,
     [property: Required(ErrorMessage = "'projectId' is required: the project the chat will steer.")]

@@ -104,7 +104,7 @@ public sealed class McpServerStore(Database database, Ledger.LedgerStore ledger,
         if (List(project).Any(e => string.Equals(e.Name, server.Name, StringComparison.OrdinalIgnoreCase)))
         {
             throw ApiProblem.Conflict(ErrorCodes.McpServerExists,
-                $"This project already has an MCP server called \"{server.Name}\" (GET /api/projects/{project.Id}/mcp-servers): choose another name.");
+                $"This project already has an MCP server called \"{server.Name}\": choose another name.");
         }
 
         var now = clock.GetUtcNow().ToDb();
@@ -158,7 +158,7 @@ public sealed class McpServerStore(Database database, Ledger.LedgerStore ledger,
 
             if (fingerprint is null)
             {
-                throw ApiProblem.Validation($"'fingerprint' is required to enable a server a file declares: the one GET /api/projects/{project.Id}/mcp-servers shows for it.");
+                throw ApiProblem.Validation($"'fingerprint' is required to enable a server a file declares: the one the project's MCP server list shows for it.");
             }
 
             if (!string.Equals(fingerprint, entry.Fingerprint, StringComparison.Ordinal))

@@ -32,7 +32,7 @@ public sealed record McpServerRequest(
 public sealed record McpServerChange(
     [property: Required(ErrorMessage = "'enabled' is required: true or false.")]
     bool? Enabled,
-    [property: RegularExpression("^[0-9a-f]{64}$", ErrorMessage = "'fingerprint' is the 64 hex digits GET /api/projects/{id}/mcp-servers shows.")]
+    [property: RegularExpression("^[0-9a-f]{64}$", ErrorMessage = "'fingerprint' is the 64 hex digits the project's MCP server list shows.")]
     string? Fingerprint);
 
 /// <summary>A variable or a header: its value only where the file that declares it is the repository's (anyone can read it there).</summary>

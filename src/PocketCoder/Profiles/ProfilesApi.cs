@@ -15,7 +15,7 @@ public sealed record ProfileRequest(
     [property: Required(ErrorMessage = "'name' is required: 1 to 60 printable characters.")]
     [property: PrintableText(60, AllowBlank = false, ErrorMessage = "'name' is 1 to 60 printable characters.")]
     string? Name,
-    [property: Required(ErrorMessage = "'agent' is required: one of the agent ids in GET /api/health (e.g. \"claude-code\").")]
+    [property: Required(ErrorMessage = "'agent' is required: one of the agent ids the server's health lists (e.g. \"claude-code\").")]
     string? Agent,
     [property: MinLength(1, ErrorMessage = "'model' must be a model name of at most 100 letters, digits and . _ : / - [ ].")]
     [property: RegularExpression(SessionsApi.ModelPattern, ErrorMessage = "'model' must be a model name of at most 100 letters, digits and . _ : / - [ ].")]

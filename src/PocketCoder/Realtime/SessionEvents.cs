@@ -147,6 +147,13 @@ public sealed record ApprovalResolvedEvent(
     JsonElement? UpdatedInput) : ISessionEvent
 {
     public static string Kind => "approval.resolved";
+
+    /// <summary>
+    /// The title of <see cref="UpdatedInput"/> when the owner edited the call before allowing it (as the agent titles it):
+    /// the tool row then shows what ran, not what was asked for. Absent otherwise (no edit, an answer, a denial).
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? UpdatedTitle { get; init; }
 }
 
 /// <summary>

@@ -489,7 +489,7 @@ public sealed class SessionManager(
                 sessions.SetStatus(write, session.Id, SessionStatuses.Failed, "the agent could not be started");
             });
             throw new ApiProblem(StatusCodes.Status503ServiceUnavailable, ErrorCodes.AgentUnavailable,
-                $"{exception.Message} See GET /api/health for what is installed.");
+                $"{exception.Message} New session shows which agents are installed.");
         }
 
         _live[session.Id] = runner;

@@ -111,7 +111,7 @@ public static class SessionsApi
         var project = projects.Get(projectId);
         var profile = request.Profile is { } profileId ? profiles.Get(projectId, profileId) : null;
         var agent = request.Agent ?? profile?.Agent
-            ?? throw ApiProblem.Validation("'agent' is required: one of the agent ids in GET /api/health (e.g. \"claude-code\"), or a 'profile' that names one.");
+            ?? throw ApiProblem.Validation("'agent' is required: one of the agent ids the server's health lists (e.g. \"claude-code\"), or a 'profile' that names one.");
         var mode = request.Mode ?? profile?.Mode ?? SessionModes.Ask;
         if (string.IsNullOrWhiteSpace(request.Prompt) && request.Attachments is { Count: > 0 })
         {

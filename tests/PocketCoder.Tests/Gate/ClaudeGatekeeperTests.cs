@@ -118,7 +118,7 @@ public sealed class ClaudeGatekeeperTests
     }
 
     [Fact]
-    public async Task AllowWithEditedInput_RunsTheEditedCommand_LedgerKeepsBoth()
+    public async Task AllowWithEditedInput_RunsTheEditedCommand_LedgerKeepsBoth_ResolvedEventTitlesTheEdit()
     {
         await using var world = await AgentWorld.ClaudeAsync();
         world.Model.Enqueue(Bash("echo original > original.txt"), ScriptedReply.Text("Done."));
@@ -128,6 +128,9 @@ public sealed class ClaudeGatekeeperTests
 
         await ApiAssert.OkJsonAsync(await world.DecideAsync(ask.Str("approvalId")!, "allow_once",
             updatedInput: new { command = "echo edited > edited.txt", description = "Write a file" }));
+        // The tool row shows what ran: the event gives the edit's title as Claude's tool would be titled.
+        var resolved = await events.WaitForAsync("approval.resolved");
+        Assert.Equal("echo edited > edited.txt", resolved.Str("updatedTitle"));
         await events.WaitForAsync("turn.completed");
 
         Assert.True(File.Exists(Path.Combine(world.Repository, "edited.txt")));

@@ -2,11 +2,11 @@ import { useState } from 'preact/hooks';
 import { api, ApiError, describeError, type Decision } from '../api';
 import type { ApprovalView } from '../events';
 import { renderMarkdown } from '../markdown';
-import { ToolInput, useRelative } from './Transcript';
+import { AskedFor, ToolInput, useRelative } from './Transcript';
 import { rememberDecided } from '../push';
 import { reachable, useStore } from '../store';
 import { ErrorNote, Icon } from './ui';
-import { QuestionCard } from './QuestionCard';
+import { QuestionCard, questionsOf } from './QuestionCard';
 
 const DECIDED: Record<Decision, string> = {
   allow_once: 'Allowed once',
@@ -163,6 +163,33 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
   );
 }
 
+/**
+ * The title of what ran when the owner edited the call before allowing it (the server's `updatedTitle`, else the edited
+ * command), or null when it ran as asked.
+ */
+export function editedTitle(a: ApprovalView): string | null {
+  if (a.status !== 'decided' || a.decision === 'deny' || a.kind === 'question' || a.updatedInput == null) return null;
+  const command = (a.updatedInput as { command?: unknown }).command;
+  return a.updatedTitle || (typeof command === 'string' ? command : `${a.tool} (as you edited it)`);
+}
+
+/** What the owner answered to each question, in the order asked (the server keeps them keyed by question). */
+export function answersOf(a: ApprovalView): string[] {
+  if (a.kind !== 'question' || a.status !== 'decided' || a.decision === 'deny') return [];
+  const answers = (a.updatedInput as { answers?: unknown } | null)?.answers;
+  if (!answers || typeof answers !== 'object') return [];
+  const keyed = answers as Record<string, unknown>;
+  const asked = questionsOf(a.input).map((q) => q.question);
+  const order = [...asked.filter((q) => q in keyed), ...Object.keys(keyed).filter((q) => !asked.includes(q))];
+  return order.flatMap((q) => (typeof keyed[q] === 'string' && keyed[q] ? [keyed[q] as string] : []));
+}
+
+function Answers({ a }: { a: ApprovalView }) {
+  const answers = answersOf(a);
+  if (answers.length === 0) return null;
+  return <span class="decision-answers" data-testid="answers">: {answers.map((text, i) => <span key={i}>{i > 0 && ' · '}“{text}”</span>)}</span>;
+}
+
 function decidedText(a: ApprovalView): { allowed: boolean; text: string } {
   const allowed = a.status === 'decided' && a.decision !== 'deny';
   const text = a.kind === 'question' && a.status === 'decided'
@@ -180,7 +207,7 @@ export function DecisionLine({ a }: { a: ApprovalView }) {
   return (
     <div class={`decision ${allowed ? 'allowed' : 'refused'}`} data-approval={a.approvalId} data-decision={a.decision ?? a.status}>
       <Icon name="shield" size={16} />
-      <span><strong>{text}</strong>{a.decidedBy && a.status === 'decided' && <span class="muted"> by {a.decidedBy}</span>}
+      <span><strong>{text}</strong><Answers a={a} />{a.decidedBy && a.status === 'decided' && <span class="muted"> by {a.decidedBy}</span>}
         {a.message && <span class="decision-message"> — “{a.message}”</span>}</span>
     </div>
   );
@@ -190,19 +217,21 @@ function DecidedCard({ a }: { a: ApprovalView }) {
   const [open, setOpen] = useState(false);
   const rel = useRelative();
   const { allowed, text } = decidedText(a);
+  const ran = editedTitle(a);
   return (
     <section class={`approval decided ${allowed ? 'allowed' : 'refused'}`} data-approval={a.approvalId} data-decision={a.decision ?? a.status}>
       <button class="decided-head" aria-expanded={open} onClick={() => setOpen(!open)}>
         <Icon name={allowed ? 'check' : 'cross'} size={18} />
         <span class="decided-text">
-          <strong>{text}</strong>
+          <strong>{text}</strong><Answers a={a} />
           {a.decidedBy && a.status === 'decided' && <span class="muted"> by {a.decidedBy}</span>}
-          <span class="decided-what muted">{a.plan ? 'Plan' : rel(a.title || a.tool)}</span>
+          <span class="decided-what muted">{a.plan ? 'Plan' : rel(ran ?? (a.title || a.tool))}</span>
         </span>
       </button>
       {a.message && <div class="decided-message">“{a.message}”</div>}
       {open && (
         <div class="approval-body">
+          {ran !== null && <AskedFor tool={a.tool} title={a.title || a.tool} input={a.input} />}
           {a.plan ? <div class="md plan-text" dangerouslySetInnerHTML={{ __html: renderMarkdown(a.plan) }} /> : <ToolInput tool={a.tool} input={a.updatedInput ?? a.input} />}
         </div>
       )}

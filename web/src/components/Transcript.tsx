@@ -4,7 +4,7 @@ import type { PlanEntry } from '../api';
 import { editPreview, withContext, type DiffLine } from '../diff';
 import type { ApprovalView, Item, ToolResultView } from '../events';
 import { renderMarkdown } from '../markdown';
-import { ApprovalCard, DecisionLine } from './ApprovalCard';
+import { ApprovalCard, DecisionLine, editedTitle } from './ApprovalCard';
 import { linkTo } from '../router';
 import { Icon } from './ui';
 
@@ -120,11 +120,14 @@ function ToolItem({ item, approval }: { item: Extract<Item, { type: 'tool' }>; a
   const [open, setOpen] = useState(false);
   const rel = useRelative();
   const state = item.result ? (item.result.isError ? 'failed' : 'done') : item.interrupted ? 'interrupted' : 'running';
+  // Edited before it was allowed: the row names what ran; what the agent asked for is one tap away.
+  const ran = approval ? editedTitle(approval) : null;
+  const asked = item.title || item.tool;
   return (
     <div class={`tool ${state}${open ? ' open' : ''}`} data-tool={item.tool}>
       <button class="tool-head" aria-expanded={open} onClick={() => setOpen(!open)}>
         <span class={`kind kind-${item.kind}`}><Icon name={item.kind} size={18} /></span>
-        <span class="tool-title">{rel(item.title || item.tool)}</span>
+        <span class="tool-title">{rel(ran ?? asked)}</span>
         <span class="tool-state" aria-label={state}>
           {state === 'running' ? <span class="spinner small" />
             : state === 'interrupted' ? <Icon name="alert" size={16} />
@@ -134,10 +137,25 @@ function ToolItem({ item, approval }: { item: Extract<Item, { type: 'tool' }>; a
       {approval && <DecisionLine a={approval} />}
       {open && (
         <div class="tool-body">
+          {ran !== null && <AskedFor tool={item.tool} title={asked} input={item.input} />}
           <ToolInput tool={item.tool} input={approval?.updatedInput ?? item.input} />
           {item.result && <ToolResult result={item.result} />}
         </div>
       )}
+    </div>
+  );
+}
+
+/** What the agent asked to run before the owner edited it. */
+export function AskedFor({ tool, title, input }: { tool: string; title: string; input: unknown }) {
+  const rel = useRelative();
+  const o = (input ?? {}) as Record<string, unknown>;
+  const command = typeof o.command === 'string' ? o.command : null;
+  return (
+    <div class="asked-for" data-testid="asked-for">
+      <p><span class="muted">Asked for:</span> <code class="asked-title">{rel(command ?? title)}</code></p>
+      {command === null && <ToolInput tool={tool} input={input} />}
+      <p class="muted">What ran, as you edited it:</p>
     </div>
   );
 }

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, describeError, scoped, type Session, type Worktree } from '../api';
 import { linkTo } from '../router';
 import { ErrorNote } from './ui';
+import { identityMissing, IdentityForm } from './GitIdentity';
 
 /**
  * A session on a branch of its own (a git worktree): where it stands against its base, and, between turns, merging it
@@ -14,6 +15,8 @@ export function WorktreeBar({ session, working, onStopped }: { session: Session;
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [note, setNote] = useState<string | null>(null);
+  // A merge refused for want of a git author: the form asks for one, then merges again.
+  const [retry, setRetry] = useState<(() => void) | null>(null);
 
   const load = () => api.worktree(session.id).then(setInfo, (e) => setError(describeError(e)));
   // Again whenever a turn ends: what the branch holds has changed.
@@ -27,7 +30,8 @@ export function WorktreeBar({ session, working, onStopped }: { session: Session;
     try {
       setNote(await work());
     } catch (e) {
-      setError(describeError(e));
+      if (identityMissing(e)) setRetry(() => () => void act(work));
+      else setError(describeError(e));
     }
     // Either way what is shown is the branch as it is now (a merge refused because it moved shows what it moved to).
     await load();
@@ -64,6 +68,7 @@ export function WorktreeBar({ session, working, onStopped }: { session: Session;
             </div>
           )}
           <ErrorNote error={error} />
+          {retry && <IdentityForm projectId={session.projectId} doing="merge" onSaved={() => { setRetry(null); retry(); }} />}
           {note && <p class="muted small" role="status">{note}</p>}
           {confirm === null && (
             <div class="row wrap-row">

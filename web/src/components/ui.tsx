@@ -1,4 +1,5 @@
 import type { ComponentChildren } from 'preact';
+import { useEffect, useRef } from 'preact/hooks';
 import type { SessionStatus, ToolKind } from '../api';
 import { back as goBack, navigate } from '../router';
 import { reachable, useStore } from '../store';
@@ -129,4 +130,57 @@ export function timeAgo(iso?: string | null): string {
   if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
   if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
   return new Date(iso).toLocaleDateString();
+}
+
+const FOCUSABLE = 'button:not(:disabled), a[href], input:not(:disabled), select:not(:disabled), textarea:not(:disabled), [tabindex]:not([tabindex="-1"])';
+
+/**
+ * A sheet over the bottom of the screen, where the thumb is, whatever the page behind it is scrolled to. Modal: focus
+ * moves into it and Tab stays inside; Escape or a tap on the dimmed page closes it, and focus goes back where it was.
+ */
+export function Sheet({ label, onClose, children }: { label: string; onClose: () => void; children: ComponentChildren }) {
+  const sheet = useRef<HTMLDivElement>(null);
+  const close = useRef(onClose);
+  close.current = onClose;
+  useEffect(() => {
+    const opener = document.activeElement as HTMLElement | null;
+    sheet.current?.querySelector<HTMLElement>(FOCUSABLE)?.focus();
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') {
+        e.preventDefault();
+        close.current();
+        return;
+      }
+      if (e.key !== 'Tab' || !sheet.current) return;
+      const inside = [...sheet.current.querySelectorAll<HTMLElement>(FOCUSABLE)].filter((el) => el.offsetParent !== null);
+      if (inside.length === 0) return;
+      const first = inside[0]!;
+      const last = inside[inside.length - 1]!;
+      const at = document.activeElement as HTMLElement | null;
+      if (!at || !sheet.current.contains(at)) {
+        e.preventDefault();
+        first.focus();
+      } else if (e.shiftKey && at === first) {
+        e.preventDefault();
+        last.focus();
+      } else if (!e.shiftKey && at === last) {
+        e.preventDefault();
+        first.focus();
+      }
+    };
+    document.addEventListener('keydown', onKey);
+    return () => {
+      document.removeEventListener('keydown', onKey);
+      if (opener?.isConnected) opener.focus();
+    };
+  }, []);
+  return (
+    <div class="sheet-layer">
+      <div class="sheet-backdrop" data-testid="sheet-backdrop" onClick={() => close.current()} />
+      <div class="sheet" ref={sheet} role="dialog" aria-modal="true" aria-label={label}>
+        <div class="sheet-grip" aria-hidden="true" />
+        {children}
+      </div>
+    </div>
+  );
 }

@@ -2,24 +2,9 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, scoped, ApiError, describeError, type GitBranches, type GitCommitDetail, type GitDiff, type GitLog, type GitStatus } from '../api';
 import { AppBar, Empty, ErrorNote, Icon, timeAgo } from '../components/ui';
+import { identityMissing, IdentityForm } from '../components/GitIdentity';
 import { linkTo } from '../router';
 import { useStore } from '../store';
-
-/** Who commits from the phone are by, saved in this project's own git configuration. */
-function IdentityForm({ busy, onSave }: { busy: boolean; onSave: (name: string, email: string) => void }) {
-  const [name, setName] = useState('');
-  const [email, setEmail] = useState('');
-  return (
-    <form class="card stack identity" onSubmit={(e) => { e.preventDefault(); onSave(name.trim(), email.trim()); }}>
-      <p class="small">git needs to know who you are before it can commit. This is saved for this project only.</p>
-      <label class="field"><span>Name</span>
-        <input value={name} required autocomplete="name" onInput={(e) => setName((e.target as HTMLInputElement).value)} /></label>
-      <label class="field"><span>Email</span>
-        <input type="email" value={email} required autocomplete="email" onInput={(e) => setEmail((e.target as HTMLInputElement).value)} /></label>
-      <button class="btn primary block" type="submit" disabled={busy || !name.trim() || !email.trim()}>Save author</button>
-    </form>
-  );
-}
 
 function gitProblem(e: unknown): string {
   if (e instanceof ApiError && e.code === 'GIT_NOT_INITIALIZED') return 'This project is not a git repository.';
@@ -37,8 +22,8 @@ export function Git({ projectId, session }: { projectId: string; session?: strin
   const [busy, setBusy] = useState(false);
   const [note, setNote] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
-  // Set when a commit was refused for want of an author: the form below asks for one, for this project only.
-  const [needsIdentity, setNeedsIdentity] = useState(false);
+  // Set when a commit was refused for want of an author: the form under it asks for one, then commits again.
+  const [retry, setRetry] = useState<(() => void) | null>(null);
   const [confirmDiscard, setConfirmDiscard] = useState(false);
 
   const load = () => api.gitStatus(projectId, session).then(setStatus, (e) => setError(gitProblem(e)));
@@ -53,8 +38,8 @@ export function Git({ projectId, session }: { projectId: string; session?: strin
       setNote(done?.(result) ?? null);
       await load();
     } catch (e) {
-      setNeedsIdentity(e instanceof ApiError && e.code === 'GIT_IDENTITY_MISSING');
-      setError(gitProblem(e));
+      if (identityMissing(e)) setRetry(() => () => void act(action, done));
+      else setError(gitProblem(e));
     } finally {
       setBusy(false);
     }
@@ -143,11 +128,11 @@ export function Git({ projectId, session }: { projectId: string; session?: strin
             <button class="btn primary block" type="submit" disabled={busy || !message.trim()}>Commit {status.staged.length} file{status.staged.length === 1 ? '' : 's'}</button>
           </form>
         )}
-        {needsIdentity && (
-          <IdentityForm busy={busy} onSave={(name, email) => void act(() => api.gitSetIdentity(projectId, name, email), () => {
-            setNeedsIdentity(false);
-            return `Commits in this project are now by ${name}. Commit again.`;
-          })} />
+        {retry && (
+          <IdentityForm projectId={projectId} doing="commit" onSaved={() => {
+            setRetry(null);
+            retry();
+          }} />
         )}
         {status?.upstream && (
           <button class="btn ghost block" disabled={busy} onClick={() => void act(() => api.gitPush(projectId, session), (r) => {

@@ -3,7 +3,7 @@ import { AttachButton, type Attachment, AttachmentChips, release, wire } from '.
 import { appendDictated, Dictate } from '../components/Dictate';
 import { api, describeError, type HandoffResult, type QueuedMessage, type Session, type SessionMode, type SessionWorktreeRecord } from '../api';
 import { ProjectRoot, Transcript } from '../components/Transcript';
-import { AppBar, ErrorNote, Icon, StatusBadge } from '../components/ui';
+import { AppBar, ErrorNote, Icon, Sheet, StatusBadge } from '../components/ui';
 import { emptySession, modeLabel, MODES, pendingApprovals, reduceSessionAll, ResumableStream, type SessionView, type StreamState } from '../events';
 import { loadHealth, upsertSession, useStore } from '../store';
 import { agentName } from './Home';
@@ -18,6 +18,8 @@ export function SessionScreen({ id }: { id: string }) {
   const [menu, setMenu] = useState(false);
   const scrolled = useRef(false);
   const stickToBottom = useRef(true);
+  // Approval cards already brought into view: each is shown from its top once, never again on later events.
+  const revealed = useRef(new Set<string>());
 
   const loadWorktree = (projectId: string) =>
     api.worktrees(projectId).then((all) => setWorktree(all.find((w) => w.sessionId === id) ?? null), () => setWorktree(null));
@@ -43,13 +45,24 @@ export function SessionScreen({ id }: { id: string }) {
     if (view.items.length === 0) return;
     const anchor = location.hash.startsWith('#approval-') ? document.getElementById(location.hash.slice(1)) : null;
     if (!scrolled.current && anchor) {
-      anchor.scrollIntoView({ block: 'center' });
+      // A card taller than the screen is read from its top (its first question), not from its middle.
+      anchor.scrollIntoView({ block: anchor.offsetHeight > window.innerHeight / 2 ? 'start' : 'center' });
+      if (anchor.dataset.approval) revealed.current.add(anchor.dataset.approval);
       scrolled.current = true;
       return;
     }
     if (stickToBottom.current || !scrolled.current) {
       window.scrollTo(0, document.documentElement.scrollHeight);
       scrolled.current = true;
+      // Following the stream would show a tall card (several questions) from its buttons up: show it from its top.
+      const cards = document.querySelectorAll<HTMLElement>('.approval.pending[data-approval]');
+      const card = cards[cards.length - 1];
+      const id = card?.dataset.approval;
+      if (card && id && !revealed.current.has(id)) {
+        revealed.current.add(id);
+        const barBottom = document.querySelector('.appbar')?.getBoundingClientRect().bottom ?? 0;
+        if (card.getBoundingClientRect().top < barBottom) card.scrollIntoView({ block: 'start' });
+      }
     }
   }, [view]);
 
@@ -66,7 +79,7 @@ export function SessionScreen({ id }: { id: string }) {
         back="/"
         title={session?.title || 'Session'}
         subtitle={<><StatusBadge status={status} />{session && <span class="muted small">{agentName(session.agent)}{session.model ? ` · ${session.model}` : ''}{session.profile ? ` · ${session.profile}` : ''}{session.sandbox === 'none' ? ' · unsandboxed' : ''}</span>}</>}
-        actions={<button class="icon-btn" aria-label="Session actions" aria-expanded={menu} onClick={() => setMenu(!menu)}><Icon name="other" /></button>}
+        actions={<button class="icon-btn" aria-label="Session actions" aria-haspopup="dialog" aria-expanded={menu} onClick={() => setMenu(!menu)}><Icon name="other" /></button>}
       />
       {session && worktree && (
         <WorktreeBar session={session} working={view.turnActive} onStopped={() => {
@@ -74,7 +87,13 @@ export function SessionScreen({ id }: { id: string }) {
           void loadWorktree(session.projectId);
         }} />
       )}
-      {menu && session && <SessionActions session={{ ...session, status: status ?? session.status }} onDone={(s) => { setSession(s); upsertSession(s); setMenu(false); }} />}
+      {/* A sheet at the bottom rather than a strip under the bar: the transcript is nearly always scrolled away from the top. */}
+      {menu && session && (
+        <Sheet label="Session actions" onClose={() => setMenu(false)}>
+          <SessionActions session={{ ...session, status: status ?? session.status }} onClose={() => setMenu(false)}
+            onDone={(s) => { setSession(s); upsertSession(s); setMenu(false); }} />
+        </Sheet>
+      )}
       <main class="page transcript-page" data-last-seq={view.lastSeq}>
         <ErrorNote error={error} />
         {stream !== 'open' && view.lastSeq > 0 && <div class="reconnecting" role="status">Reconnecting…</div>}
@@ -97,7 +116,7 @@ export function SessionScreen({ id }: { id: string }) {
 }
 
 /** Stop the session, archive it (stopped, hidden from Home, kept whole), or bring it back: each confirmed first. */
-function SessionActions({ session, onDone }: { session: Session; onDone: (s: Session) => void }) {
+function SessionActions({ session, onDone, onClose }: { session: Session; onDone: (s: Session) => void; onClose: () => void }) {
   const [confirm, setConfirm] = useState<'stop' | 'archive' | 'handoff' | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -134,7 +153,7 @@ function SessionActions({ session, onDone }: { session: Session; onDone: (s: Ses
   };
   const stopped = session.status === 'stopped';
   return (
-    <div class="session-actions" role="group" aria-label="Session actions">
+    <div class="session-actions">
       <ErrorNote error={error} />
       {handedOff && (
         <div class="confirm handoff" data-testid="handoff">
@@ -144,16 +163,17 @@ function SessionActions({ session, onDone }: { session: Session; onDone: (s: Ses
         </div>
       )}
       {confirm === null && !handedOff && (
-        <div class="row wrap-row">
+        <div class="sheet-actions">
           {!stopped && handsBack && (
-            <button class="btn ghost" disabled={busy} onClick={() => setConfirm('handoff')}>Continue in terminal…</button>
+            <button class="btn ghost block" disabled={busy} onClick={() => setConfirm('handoff')}>Continue in terminal…</button>
           )}
-          {!stopped && <button class="btn danger-ghost" disabled={busy} onClick={() => setConfirm('stop')}>Stop session…</button>}
+          {!stopped && <button class="btn danger-ghost block" disabled={busy} onClick={() => setConfirm('stop')}>Stop session…</button>}
           {session.archivedAt
-            ? <button class="btn ghost" disabled={busy} onClick={() => void act(() => api.archive(session.id, false))}>Unarchive</button>
-            : <button class="btn ghost" disabled={busy} onClick={() => setConfirm('archive')}>Archive…</button>}
+            ? <button class="btn ghost block" disabled={busy} onClick={() => void act(() => api.archive(session.id, false))}>Unarchive</button>
+            : <button class="btn ghost block" disabled={busy} onClick={() => setConfirm('archive')}>Archive…</button>}
         </div>
       )}
+      {confirm === null && <button class="btn block sheet-close" onClick={onClose}>Close</button>}
       {confirm === 'stop' && (
         <div class="confirm">
           <p>Stop the agent? Its conversation is kept, but this session takes no more messages.</p>

@@ -138,9 +138,8 @@ public sealed class GitWorkspace(Projects.ProjectStore projects, WorkspaceRoots 
         if (identity.Name is null || identity.Email is null)
         {
             throw ApiProblem.Conflict(ErrorCodes.GitIdentityMissing,
-                "git has no author identity for this project (user.name and user.email). Set one for the project with " +
-                "PUT /api/projects/{id}/git/identity {name, email} (the app asks for it), or run `git config --global user.name …` " +
-                "and `git config --global user.email …` on the machine.");
+                "git has no author identity for this project (user.name and user.email): give it a name and an email for this " +
+                "project, or run `git config --global user.name …` and `git config --global user.email …` on the machine.");
         }
 
         // --message=<text> is one argument: a message that starts with '-' stays a message.

@@ -420,7 +420,7 @@ public sealed class SessionWorktrees(Database database, GitCli git, GitWorkspace
         if (identity.Name is null || identity.Email is null)
         {
             throw ApiProblem.Conflict(ErrorCodes.GitIdentityMissing,
-                "git has no author identity for this project (user.name and user.email): set one (PUT /api/projects/{id}/git/identity) before merging.");
+                "git has no author identity for this project (user.name and user.email): give it a name and an email before merging.");
         }
     }
 

@@ -12,8 +12,8 @@ public sealed record RemoveWorktreeRequest(bool DiscardBranch);
 /// <param name="Commit">The branch's commit the owner reviewed (<c>head</c> of GET …/worktree): a branch that moved since is not merged.</param>
 /// <param name="Tree">The tree the owner reviewed (<c>tree</c> of GET …/worktree): a worktree whose files changed since is not merged.</param>
 public sealed record MergeWorktreeRequest(
-    [property: GitObjectId(ErrorMessage = "'commit' must be a commit id as GET /api/sessions/{id}/worktree gives it (head).")] string? Commit,
-    [property: GitObjectId(ErrorMessage = "'tree' must be a tree id as GET /api/sessions/{id}/worktree gives it.")] string? Tree);
+    [property: GitObjectId(ErrorMessage = "'commit' must be a commit id as the session's worktree gives it (head).")] string? Commit,
+    [property: GitObjectId(ErrorMessage = "'tree' must be a tree id as the session's worktree gives it.")] string? Tree);
 
 /// <summary>A session's worktree (see <see cref="SessionWorktrees"/>): its state, merging it, removing it; a project's orphans.</summary>
 public static class WorktreesApi

@@ -1,0 +1,96 @@
+using FakeLlm;
+using PocketCoder.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace PocketCoder.Tests.Browser;
+
+/// <summary>
+/// The session screen's third pass (issue #37) in Debian's Chromium at 390x844 (web/e2e/third-pass-session.mjs), with the
+/// REAL Claude Code CLI: a command edited before it is allowed shows what ran; the ⋯ menu is a bottom sheet reachable from
+/// a scrolled transcript; a tall question card opens at its first question and its row says what was answered; a commit
+/// and a merge without a git author ask for one in place and then go on; no control is clipped or under 16 px, and no
+/// screen shows an API path.
+/// </summary>
+public sealed class ThirdPassSessionBrowserTests(ITestOutputHelper output)
+{
+    private const string Asked = "echo asked > asked.txt";
+    private const string Edited = "echo edited > edited.txt";
+
+    /// <summary>Enough markdown to make the transcript several screens long.</summary>
+    private static string Long(string what) =>
+        string.Join("\n\n", Enumerable.Range(1, 24).Select(n => $"{what} {n}: a paragraph long enough to wrap on a phone, so that the transcript runs well past one screen."));
+
+    /// <summary>Three questions with described options: a card taller than the phone's screen.</summary>
+    private static ScriptedReply ThreeQuestions() => ScriptedReply.ToolUse("AskUserQuestion", new
+    {
+        questions = new object[]
+        {
+            new
+            {
+                question = "Which database should the service use?", header = "Database", multiSelect = false,
+                options = new object[] { new { label = "Postgres", description = "The team's usual" }, new { label = "SQLite", description = "One file" } },
+            },
+            new
+            {
+                question = "Which extras do you want?", header = "Extras", multiSelect = true,
+                options = new object[]
+                {
+                    new { label = "Metrics", description = "Prometheus" }, new { label = "Tracing", description = "OpenTelemetry" },
+                    new { label = "Docs", description = "A README section" },
+                },
+            },
+            new
+            {
+                question = "Where should it run?", header = "Hosting", multiSelect = false,
+                options = new object[]
+                {
+                    new { label = "The team's server", description = "Next to the others" }, new { label = "A container", description = "Anywhere" },
+                    new { label = "Both", description = "Server first" },
+                },
+            },
+        },
+    });
+
+    /// <summary>A repository whose git knows no author: the project's own empty name and email hide the tests' global one.</summary>
+    private static void ForgetAuthor(string repository)
+    {
+        TempPaths.Git(repository, "config", "user.name", "");
+        TempPaths.Git(repository, "config", "user.email", "");
+    }
+
+    [Fact]
+    public async Task PhoneApp_ThirdPass_EditedCallShowsWhatRan_MenuSheet_QuestionInView_IdentityInline_NoClippingNoApiPaths()
+    {
+        var branchProject = TempPaths.NewGitRepository();
+        try
+        {
+            ForgetAuthor(branchProject);
+            await BrowserScript.RunAsync(output, "third-pass-session.mjs",
+                (model, repository, _) =>
+                {
+                    ForgetAuthor(repository);
+                    model.Enqueue(
+                        ScriptedReply.ToolUse("Bash", new { command = Asked, description = "Write a file" }, Long("Before")),
+                        ScriptedReply.Text(Long("After")),
+                        ThreeQuestions(),
+                        ScriptedReply.Text("Postgres with metrics and tracing, in a container."),
+                        ScriptedReply.ToolUse("Bash", new { command = "echo 'from the branch' > branch.txt", description = "Write branch.txt" }),
+                        ScriptedReply.Text("Written on the branch."));
+                    return Task.CompletedTask;
+                },
+                async repository =>
+                {
+                    // What ran is the edit, and the commit the phone made after asking for an author is by that author.
+                    Assert.Equal("edited\n", await File.ReadAllTextAsync(Path.Combine(repository, "edited.txt")));
+                    Assert.False(File.Exists(Path.Combine(repository, "asked.txt")));
+                    Assert.Equal("Phone Owner <owner@example.invalid>", TempPaths.Git(repository, "log", "-1", "--format=%an <%ae>"));
+                },
+                "--command", Edited, "--asked", Asked, "--repo2", branchProject);
+            Assert.Equal("from the branch\n", await File.ReadAllTextAsync(Path.Combine(branchProject, "branch.txt")));
+        }
+        finally
+        {
+            TempPaths.Delete(branchProject);
+        }
+    }
+}
