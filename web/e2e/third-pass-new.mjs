@@ -26,15 +26,15 @@ await runPhoneScript('third-pass-new', 'Third pass phone', async ({ page, base, 
   await summary.filter({ hasText: 'Claude Code' }).waitFor();
   await inFirstScreen(page.locator('textarea[name="prompt"]'), 'the prompt');
   await inFirstScreen(page.getByRole('button', { name: 'Start session' }), 'Start');
-  const height = await page.evaluate(() => document.scrollingElement.scrollHeight);
-  if (height > VIEWPORT) throw new Error(`New session is ${height} px tall: more than one screen`);
+  const [height, bottom] = await page.evaluate(() => [document.scrollingElement.scrollHeight, Math.round(document.querySelector('main form').getBoundingClientRect().bottom)]);
+  if (height > VIEWPORT || bottom > VIEWPORT) throw new Error(`New session is ${height} px tall, its form ends at ${bottom} px: more than one screen`);
   for (const part of ['Claude Code', 'Ask', 'Project folder', 'Now']) {
     if (!(await summary.textContent()).includes(part)) throw new Error(`the options line does not say "${part}": ${await summary.textContent()}`);
   }
   const first = await smallTargets(page);
   if (first.bad.length) throw new Error(`controls under 44x44 on New session: ${first.bad.join('; ')}`);
   await page.screenshot({ path: shots('third-pass-new-01-composer.png') });
-  ok(`New session fits one screen (${height} px): the prompt and Start on it, the options one line ("${await summary.textContent()}")`);
+  ok(`New session fits one screen (its form ends at ${bottom} px): the prompt and Start on it, the options one line ("${await summary.textContent()}")`);
 
   // 2. The next visit: the agents are remembered, shown before the server answers (its answer held back meanwhile).
   const held = [];
@@ -72,7 +72,8 @@ await runPhoneScript('third-pass-new', 'Third pass phone', async ({ page, base, 
   const schedules = await api(`/api/projects/${projectId}/schedules`);
   const saved = schedules.find((s) => s.prompt === 'Check for outdated dependencies');
   if (saved?.cron !== '0 9 * * 1-5') throw new Error(`the schedule was saved as ${JSON.stringify(saved)}`);
-  ok(`"Every weekday" at 09:00 shows the next runs (${shown.join(' | ')}) and saves the schedule as 0 9 * * 1-5`);
+  await page.getByText('Weekdays at 09:00').first().waitFor();
+  ok(`"Every weekday" at 09:00 shows the next runs (${shown.join(' | ')}) and saves the schedule as 0 9 * * 1-5, listed in words`);
 
   // 4. Add project: suggestions first, no path to type.
   await page.goto(`${base}/`);
