@@ -89,3 +89,17 @@ public interface IAgentConversations
     /// <param name="workingDirectory">Where the conversation works (the project's folder, or a session's worktree).</param>
     Task<bool> CopyConversationAsync(string workingDirectory, string conversationId, string agentHome, bool toAgentHome, CancellationToken cancellationToken);
 }
+
+/// <summary>A folder an agent worked in on this machine, as its own conversation store records it.</summary>
+public sealed record AgentFolder(string Path, DateTimeOffset LastActivity);
+
+/// <summary>
+/// An agent whose conversation store says which folders it worked in: where the owner already works, offered when a project is
+/// added. Read from the same store <see cref="IAgentConversations"/> lists a folder's conversations from, the other way round.
+/// </summary>
+public interface IAgentFolders
+{
+    /// <summary>Folders, newest first, at most <paramref name="max"/>; they may no longer exist.</summary>
+    /// <exception cref="AgentUnavailableException">The agent cannot be asked (not installed, or failed to answer).</exception>
+    Task<IReadOnlyList<AgentFolder>> ListFoldersAsync(int max, CancellationToken cancellationToken);
+}

@@ -108,6 +108,13 @@ export async function addProject(page, path) {
   return new URL(page.url()).pathname.split('/')[2];
 }
 
+/** Unfolds New session's options (agent, mode, profile, where, when, model), folded under the prompt on open. */
+export async function openSessionOptions(page) {
+  const toggle = page.locator('button.options-summary');
+  if ((await toggle.getAttribute('aria-expanded')) !== 'true') await toggle.click();
+  await page.locator('#session-options').waitFor();
+}
+
 /** A failed run: the error, what the page showed (CI keeps the log, not the screenshots), and a screenshot. */
 export async function reportFailure(page, error, screenshot) {
   console.error(`FAIL: ${error?.stack ?? error}`);

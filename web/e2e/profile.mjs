@@ -7,7 +7,7 @@
 //
 // Prints "ok - <step>" per step; exits 0, or 1 with the failure.
 
-import { ok, runPhoneScript, smallTargets } from './phone.mjs';
+import { ok, openSessionOptions, runPhoneScript, smallTargets } from './phone.mjs';
 
 await runPhoneScript('profile', 'Profile phone', async ({ page, base, projectId, shots }) => {
   await page.goto(`${base}/p/${projectId}/settings`);
@@ -26,6 +26,7 @@ await runPhoneScript('profile', 'Profile phone', async ({ page, base, projectId,
   ok('a profile is made in the project settings and listed with what it chooses');
 
   await page.goto(`${base}/p/${projectId}/new`);
+  await openSessionOptions(page);
   await page.getByRole('radio', { name: /Planner/ }).check();
   if (!(await page.getByRole('radio', { name: /^Plan Plans only/ }).isChecked())) throw new Error('the profile did not choose its mode');
   await page.locator('textarea[name="prompt"]').fill('Plan the work');

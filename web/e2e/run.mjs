@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { launchPhone } from './phone.mjs';
+import { launchPhone, openSessionOptions } from './phone.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -138,6 +138,7 @@ try {
   await page.locator('input[name="path"]').fill(args.repo);
   await page.locator('form button[type="submit"]', { hasText: 'Add project' }).click();
   await page.getByRole('heading', { name: 'New session' }).waitFor();
+  await openSessionOptions(page);
   await page.locator('.choice', { hasText: 'Claude Code' }).locator('input:checked').waitFor();
   await page.locator('textarea[name="prompt"]').fill('Create hello.txt with a greeting');
   await shot('03-new-session');

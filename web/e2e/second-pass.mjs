@@ -11,7 +11,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { addProject, launchPhone, ok, pair, reportFailure, scriptArgs, smallTargets } from './phone.mjs';
+import { addProject, launchPhone, ok, openSessionOptions, pair, reportFailure, scriptArgs, smallTargets } from './phone.mjs';
 
 const args = scriptArgs(
   { url: { type: 'string' }, code: { type: 'string' }, repo: { type: 'string' }, command: { type: 'string' } },
@@ -50,6 +50,7 @@ try {
 
   // New session: the prompt is in view above the sticky button; each mode says what it lets run.
   const projectId = await addProject(page, args.repo);
+  await openSessionOptions(page);
   await page.locator('.choice', { hasText: 'Claude Code' }).locator('input:checked').waitFor();
   const prompt = await page.locator('textarea[name="prompt"]').boundingBox();
   const button = await page.getByRole('button', { name: 'Start session' }).boundingBox();

@@ -9,11 +9,12 @@
 //
 // Prints "ok - <step>" per step; exits 0, or 1 with the failure.
 
-import { ok, runPhoneScript, smallTargets } from './phone.mjs';
+import { ok, openSessionOptions, runPhoneScript, smallTargets } from './phone.mjs';
 
 await runPhoneScript('tasks', 'Tasks phone', async ({ page, base, projectId, shots }) => {
 
   await page.locator('textarea[name="prompt"]').fill('Tidy the changelog');
+  await openSessionOptions(page);
   await page.locator('input[name="when"][value="backlog"]').check();
   await page.getByRole('button', { name: 'Add to backlog' }).click();
   await page.waitForURL(new RegExp(`/p/${projectId}/tasks$`));
@@ -25,8 +26,10 @@ await runPhoneScript('tasks', 'Tasks phone', async ({ page, base, projectId, sho
 
   await page.goto(`${base}/p/${projectId}/new`);
   await page.locator('textarea[name="prompt"]').fill('Check for outdated dependencies');
+  await openSessionOptions(page);
   await page.locator('input[name="when"][value="schedule"]').check();
   await page.locator('input[name="schedule-name"]').fill('Weekday check');
+  await page.locator('select[name="repeat"]').selectOption('custom');
   await page.locator('input[name="cron"]').fill('0 9 * * 1-5');
   await page.locator('input[name="time-zone"]').fill('Europe/Berlin');
   const newScreen = await smallTargets(page);

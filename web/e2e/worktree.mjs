@@ -7,7 +7,7 @@
 //
 // Prints "ok - <step>" per step; exits 0, or 1 with the failure.
 
-import { ok, runPhoneScript, smallTargets } from './phone.mjs';
+import { ok, openSessionOptions, runPhoneScript, smallTargets } from './phone.mjs';
 
 await runPhoneScript('worktree', 'Worktree phone', async ({ page, base, projectId, shots }) => {
   // A merge commits as the project's identity: set it as the app's git screen would.
@@ -17,6 +17,7 @@ await runPhoneScript('worktree', 'Worktree phone', async ({ page, base, projectI
   if (identity !== 200) throw new Error(`setting the git identity answered ${identity}`);
 
   await page.locator('textarea[name="prompt"]').fill('Write shared.txt');
+  await openSessionOptions(page);
   await page.locator('input[name="mode"][value="trusted"]').check();
   await page.locator('input[name="place"][value="worktree"]').check();
   const { bad } = await smallTargets(page);

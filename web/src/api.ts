@@ -23,6 +23,9 @@ export type Paired = Schemas['PairResponse'];
 export type Device = Schemas['DeviceResponse'];
 export type Bridge = Schemas['BridgeResponse'] & { state: 'connecting' | 'connected' | 'failing' | 'stopped' };
 export type Project = Schemas['ProjectResponse'];
+export type FolderListing = Schemas['FolderListing'];
+export type FolderSuggestion = Schemas['FolderSuggestion'];
+export type FolderSuggestions = Schemas['FolderSuggestions'];
 export type Profile = Schemas['ProfileResponse'] & { mode: SessionMode | null };
 /** What a profile holds when saved: every field is replaced (null or absent: the session's own default). */
 export type ProfileFields = {
@@ -206,6 +209,11 @@ export const api = {
   projects: () => request<Project[]>('GET', '/api/projects'),
   project: (id: string) => request<Project>('GET', `/api/projects/${q(id)}`),
   addProject: (path: string, name?: string) => request<Project>('POST', '/api/projects', name ? { path, name } : { path }),
+  /** One folder of the server's home (home itself for ''), its subfolders only; hidden ones when asked. */
+  folders: (path: string, hidden = false) =>
+    request<FolderListing>('GET', `/api/folders?path=${q(path)}${hidden ? '&hidden=true' : ''}`),
+  /** Folders worth adding: added before, worked in by the agents, repositories under home. */
+  folderSuggestions: () => request<FolderSuggestions>('GET', '/api/folders/suggestions'),
   removeProject: (id: string) => request<void>('DELETE', `/api/projects/${q(id)}`),
   updateProject: (id: string, change: { name?: string; approvalTimeoutSeconds?: number | null; sandbox?: 'sandboxed' | 'none'; worktreeDefault?: boolean }) =>
     request<Project>('PATCH', `/api/projects/${q(id)}`, change),

@@ -1,7 +1,8 @@
 // @vitest-environment happy-dom
 import { h, render } from 'preact';
 import { describe, expect, it } from 'vitest';
-import { setState, useStore } from './store';
+import { setFetch } from './api';
+import { getState, loadHealth, setState, useStore } from './store';
 
 function Loaded() {
   const loaded = useStore((s) => s.loaded);
@@ -16,5 +17,24 @@ describe('useStore', () => {
     setState({ loaded: true });
     await new Promise((resolve) => setTimeout(resolve, 0));
     expect(root.textContent).toBe('ready');
+  });
+});
+
+describe('loadHealth', () => {
+  it('shows the agents remembered from the last visit at once, then what the server answers', async () => {
+    const health = (version: string) => ({ status: 'ok', version: '1', agents: [{ id: 'claude-code', available: true, version }], warnings: [] });
+    localStorage.setItem('pocketcoder.health.v1', JSON.stringify(health('1.0')));
+    let answer!: (r: Response) => void;
+    setFetch(() => new Promise<Response>((resolve) => (answer = resolve)));
+    setState({ health: undefined });
+
+    const loading = loadHealth();
+    // Before the server has answered: the remembered list.
+    expect(getState().health?.agents[0]?.version).toBe('1.0');
+
+    answer(new Response(JSON.stringify(health('2.0')), { headers: { 'content-type': 'application/json' } }));
+    await loading;
+    expect(getState().health?.agents[0]?.version).toBe('2.0');
+    expect(JSON.parse(localStorage.getItem('pocketcoder.health.v1')!).agents[0].version).toBe('2.0');
   });
 });

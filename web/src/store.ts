@@ -21,6 +21,9 @@ export interface AppState {
 }
 
 const CACHE_KEY = 'pocketcoder.snapshot.v1';
+// The agents found installed last time: New session shows them at once and asks again behind (the server's probe of
+// every CLI takes a second or two when cold). Which agents are installed is no secret; it goes with the pairing all the same.
+const HEALTH_KEY = 'pocketcoder.health.v1';
 
 let state: AppState = {
   auth: 'unknown',
@@ -179,6 +182,7 @@ export function signedOut(): void {
   dashboard?.close();
   dashboard = undefined;
   localStorage.removeItem(CACHE_KEY);
+  localStorage.removeItem(HEALTH_KEY);
   setState({ auth: 'unpaired', projects: [], board: { sessions: {}, pending: {} }, loaded: true });
 }
 
@@ -187,9 +191,22 @@ export function upsertSession(session: Session): void {
 }
 
 export async function loadHealth(): Promise<Health | undefined> {
+  if (!state.health) {
+    try {
+      const remembered = JSON.parse(localStorage.getItem(HEALTH_KEY) ?? 'null') as Health | null;
+      if (remembered && Array.isArray(remembered.agents)) setState({ health: remembered });
+    } catch {
+      // Nothing usable remembered: the answer below fills it in.
+    }
+  }
   try {
     const health = await api.health();
     setState({ health });
+    try {
+      localStorage.setItem(HEALTH_KEY, JSON.stringify(health));
+    } catch {
+      // Storage full or disabled: the next visit waits for the answer.
+    }
     return health;
   } catch {
     return state.health;

@@ -12,7 +12,7 @@ namespace PocketCoder.Agents.Claude;
 /// before it ever asks; a PreToolUse hook registered over the same pipe answers "ask" for every tool, which Claude
 /// ranks above any other hook's "allow" and above its allow rules, so every call comes to the gatekeeper.
 /// </summary>
-public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAgentConversations, IAgentMcpConfig
+public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAgentConversations, IAgentFolders, IAgentMcpConfig
 {
     private readonly ClaudeTranscripts _transcripts = new(command);
 
@@ -119,6 +119,9 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
 
     public Task<ConversationHistory?> ReadConversationAsync(string projectPath, string conversationId, CancellationToken cancellationToken) =>
         Task.FromResult(_transcripts.Read(projectPath, conversationId));
+
+    public Task<IReadOnlyList<AgentFolder>> ListFoldersAsync(int max, CancellationToken cancellationToken) =>
+        Task.FromResult(_transcripts.Folders(max, cancellationToken));
 
     public Task<bool> CopyConversationAsync(string workingDirectory, string conversationId, string agentHome, bool toAgentHome,
         CancellationToken cancellationToken)

@@ -53,6 +53,50 @@ internal sealed class ClaudeTranscripts(AgentCommand command)
         return [.. found.OrderByDescending(c => c.LastActivity)];
     }
 
+    /// <summary>
+    /// The folders Claude Code keeps transcripts for, newest first. A transcript folder's name is lossy (every character but letters
+    /// and digits became '-'), so the folder is the <c>cwd</c> the newest transcript's lines record.
+    /// </summary>
+    public IReadOnlyList<AgentFolder> Folders(int max, CancellationToken cancellationToken)
+    {
+        var projects = Path.Combine(ClaudeCodeAdapter.ConfigFolder(command), "projects");
+        if (!Directory.Exists(projects))
+        {
+            return [];
+        }
+
+        var found = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+        var folders = new DirectoryInfo(projects).EnumerateDirectories().Where(d => d.LinkTarget is null)
+            .OrderByDescending(d => d.LastWriteTimeUtc).Take(MaxFolderScan);
+        foreach (var folder in folders)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                var newest = folder.EnumerateFiles("*.jsonl").Where(f => IsCanonicalId(Path.GetFileNameWithoutExtension(f.Name)))
+                    .OrderByDescending(f => f.LastWriteTimeUtc).Take(3);
+                foreach (var file in newest)
+                {
+                    using var reader = Open(folder.FullName, file.Name, out var status);
+                    if (Lines(reader).Take(TitleScanLines).Select(Cwd).FirstOrDefault(c => c is not null) is { } cwd && Path.IsPathFullyQualified(cwd))
+                    {
+                        found[cwd] = found.TryGetValue(cwd, out var seen) && seen > status.ModifiedAt ? seen : status.ModifiedAt;
+                        break;
+                    }
+                }
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or ConfinedIOException)
+            {
+                // A folder or transcript gone, or not ours to read: nothing to suggest from it.
+            }
+        }
+
+        return [.. found.Select(f => new AgentFolder(f.Key, f.Value)).OrderByDescending(f => f.LastActivity).Take(max)];
+    }
+
+    // The newest folders are the ones worth suggesting; an old machine's hundreds of them are not all read.
+    private const int MaxFolderScan = 200;
+
     public ConversationHistory? Read(string projectPath, string id)
     {
         if (!IsCanonicalId(id))

@@ -7,7 +7,7 @@ namespace PocketCoder.Agents.Codex;
 /// OpenAI Codex, driven as ONE long-lived <c>codex app-server</c> process per session: JSON-RPC lines over
 /// stdio, one thread per session, and every command or file change it wants to make asked on the same pipe.
 /// </summary>
-public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter, IAgentConversations, IAgentMcpConfig
+public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter, IAgentConversations, IAgentFolders, IAgentMcpConfig
 {
     public const string AgentId = "codex";
 
@@ -57,6 +57,9 @@ public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter, IAgentCo
 
     public Task<ConversationHistory?> ReadConversationAsync(string projectPath, string conversationId, CancellationToken cancellationToken) =>
         new CodexConversations(command, Name, InstallHint).ReadAsync(projectPath, conversationId, cancellationToken);
+
+    public Task<IReadOnlyList<AgentFolder>> ListFoldersAsync(int max, CancellationToken cancellationToken) =>
+        new CodexConversations(command, Name, InstallHint).FoldersAsync(max, cancellationToken);
 
     /// <summary>
     /// Codex keeps a thread in one rollout file, <c>CODEX_HOME/sessions/YYYY/MM/DD/rollout-TIME-ID.jsonl</c>: copied to the same place

@@ -50,6 +50,26 @@ internal sealed class CodexConversations(AgentCommand command, string name, stri
             return (IReadOnlyList<AgentConversation>)[.. found.OrderByDescending(c => c.LastActivity).Take(MaxListed)];
         }, cancellationToken);
 
+    /// <summary>The folders of the newest threads (one page of <c>thread/list</c>, unfiltered), newest first.</summary>
+    public Task<IReadOnlyList<AgentFolder>> FoldersAsync(int max, CancellationToken cancellationToken) =>
+        WithAppServerAsync(Path.GetTempPath(), async (rpc, ct) =>
+        {
+            var page = await rpc.RequestAsync("thread/list", new JsonObject
+            {
+                ["sourceKinds"] = new JsonArray([.. PersonSources.Select(s => (JsonNode)s)]),
+                ["sortKey"] = "updated_at",
+                ["limit"] = PageSize,
+            }, ct).ConfigureAwait(false);
+            var folders = page.TryGetProperty("data", out var threads) && threads.ValueKind == JsonValueKind.Array
+                ? threads.EnumerateArray()
+                    .Select(t => (Cwd: Text(t, "cwd"), Thread: Describe(t)))
+                    .Where(t => t.Cwd is not null && Path.IsPathFullyQualified(t.Cwd) && t.Thread is not null)
+                    .GroupBy(t => t.Cwd!, StringComparer.Ordinal)
+                    .Select(g => new AgentFolder(g.Key, g.Max(t => t.Thread!.LastActivity)))
+                : [];
+            return (IReadOnlyList<AgentFolder>)[.. folders.OrderByDescending(f => f.LastActivity).Take(max)];
+        }, cancellationToken);
+
     public Task<ConversationHistory?> ReadAsync(string projectPath, string threadId, CancellationToken cancellationToken)
     {
         // One spelling per thread (Codex's: lower case with dashes), so the lock's comparisons of ids hold.

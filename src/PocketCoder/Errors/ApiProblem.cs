@@ -57,6 +57,8 @@ public static class ErrorCodes
     public const string RuleNotFound = "RULE_NOT_FOUND";
     public const string InvalidCursor = "INVALID_CURSOR";
     public const string OutsideProjectRoot = "OUTSIDE_PROJECT_ROOT";
+    public const string OutsideHome = "OUTSIDE_HOME";
+    public const string FolderUnreadable = "FOLDER_UNREADABLE";
     public const string InvalidPath = "INVALID_PATH";
     public const string FileNotFound = "FILE_NOT_FOUND";
     public const string FileTooLarge = "FILE_TOO_LARGE";

@@ -37,6 +37,14 @@ public sealed class PocketCoderOptions
     /// <summary>The bubblewrap agents are sandboxed with; null: <c>bwrap</c> from PATH. (Tests name one that does not work.)</summary>
     public string? Bubblewrap { get; init; }
 
+    /// <summary>
+    /// The owner's home (HOME of the server process): the one folder a phone may browse to pick a project's folder
+    /// (<see cref="Projects.Folders"/>). Tests give a temp folder.
+    /// </summary>
+    public string OwnerHome { get; init; } = Environment.GetEnvironmentVariable("HOME") is { Length: > 0 } home
+        ? home
+        : Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+
     /// <summary>The model a Gemini session uses when it names none (Gemini CLI is always given one; see docs/agents-acp.md).</summary>
     public string GeminiDefaultModel { get; init; } = "gemini-2.5-flash";
 

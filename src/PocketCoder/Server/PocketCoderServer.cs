@@ -114,6 +114,7 @@ public static class PocketCoderServer
         services.AddSingleton<DeviceConnections>();
         services.AddSingleton<ProjectHooks>();
         services.AddSingleton<Projects.ProjectStore>();
+        services.AddSingleton<Projects.Folders>();
         services.AddSingleton<Profiles.ProfileStore>();
         services.AddSingleton<McpServerStore>();
         services.AddSingleton<Rules>();
@@ -217,6 +218,7 @@ public static class PocketCoderServer
         api.MapHealth();
         api.MapAuth();
         api.MapProjects();
+        api.MapFolders();
         api.MapSessions();
         api.MapProfiles();
         api.MapMcpServers();

@@ -24,6 +24,8 @@ namespace PocketCoder.Server;
 [JsonSerializable(typeof(UpdateProjectRequest))]
 [JsonSerializable(typeof(ProjectResponse))]
 [JsonSerializable(typeof(IEnumerable<ProjectResponse>))]
+[JsonSerializable(typeof(FolderListing))]
+[JsonSerializable(typeof(FolderSuggestions))]
 [JsonSerializable(typeof(CreateSessionRequest))]
 [JsonSerializable(typeof(SendMessageRequest))]
 [JsonSerializable(typeof(SendMessageResponse))]

@@ -41,8 +41,9 @@ internal static class BrowserScript
         var repository = TempPaths.NewGitRepository();
         try
         {
+            // One home for the agents and the owner, as on a real machine: the phone browses it to pick a project's folder.
             await using var server = await TestServer.StartAsync(agents: ClaudeCli.Against(model, home), pauseWaitingAfter: pauseWaitingAfter,
-                bubblewrap: bubblewrap);
+                bubblewrap: bubblewrap, ownerHome: home);
             var laptop = await server.PairAsync("laptop");
             await arrange(server, model, repository, home);
             var code = await PairingCodeAsync(server.DataDirectory);

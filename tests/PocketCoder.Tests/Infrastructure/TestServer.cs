@@ -55,7 +55,8 @@ public sealed class TestServer : IAsyncDisposable
         PocketCoder.Reach.Hub.HubMembership? hub = null,
         PocketCoder.Reach.Acme.AcmeSettings? acme = null,
         TimeSpan? pauseWaitingAfter = null,
-        string? bubblewrap = null)
+        string? bubblewrap = null,
+        string? ownerHome = null)
     {
         var ownsData = dataDirectory is null;
         dataDirectory ??= TempPaths.NewDirectory("pc-data");
@@ -82,6 +83,8 @@ public sealed class TestServer : IAsyncDisposable
             TerminalEnvironment = new Dictionary<string, string?> { ["HOME"] = terminalHome },
             PauseWaitingAfter = pauseWaitingAfter ?? TimeSpan.FromMinutes(5),
             Bubblewrap = bubblewrap,
+            // The home a phone browses for a project's folder: never the home of whoever runs the tests.
+            OwnerHome = ownerHome ?? Directory.CreateDirectory(Path.Combine(dataDirectory, "owner-home")).FullName,
         };
         var app = PocketCoderServer.Build(options, clock);
         await app.StartAsync();

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, describeError, type Project, type Session } from '../api';
 import { AppBar, Empty, ErrorNote, Icon, StatusBadge, timeAgo } from '../components/ui';
+import { FolderPicker } from '../components/FolderPicker';
 import { linkTo, navigate } from '../router';
 import { dismissPushOffer, shouldOfferPush } from '../push';
 import { refresh, setState, useStore } from '../store';
@@ -124,14 +125,16 @@ function AddProject() {
     }
   };
   return (
-    <form class="card stack" onSubmit={submit}>
+    <form class="card stack add-project-form" onSubmit={submit}>
+      <h2 class="card-title">Add a project</h2>
+      <FolderPicker picked={path.trim()} onPick={setPath} />
       <label class="field">
-        <span>Folder on the computer</span>
+        <span>Or type the folder's path on the computer</span>
         <input name="path" value={path} placeholder="/home/you/code/app" autoCapitalize="off" autoCorrect="off" spellcheck={false} required
           onInput={(e) => setPath((e.target as HTMLInputElement).value)} />
       </label>
       <ErrorNote error={error} />
-      <div class="row">
+      <div class="row sticky-actions">
         <button type="button" class="btn ghost" onClick={() => setOpen(false)}>Cancel</button>
         <button type="submit" class="btn primary grow" disabled={busy || !path.trim()}>{busy ? 'Adding…' : 'Add project'}</button>
       </div>

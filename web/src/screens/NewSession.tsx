@@ -4,11 +4,12 @@ import { AttachButton, type Attachment, AttachmentChips, wire } from '../compone
 import { appendDictated, Dictate } from '../components/Dictate';
 import { api, describeError, type Profile, type SessionMode } from '../api';
 import { profileSummary } from '../components/Profiles';
-import { AppBar, ErrorNote } from '../components/ui';
+import { AppBar, ErrorNote, Icon } from '../components/ui';
 import { modeLabel, MODES } from '../events';
 import { navigate } from '../router';
 import { loadHealth, upsertSession, useStore } from '../store';
 import { agentName } from './Home';
+import { choiceOf, cronOf, nextRuns, REPEATS, repeatLabel, runLabel, WEEKDAYS, type Repeat, type RepeatChoice } from '../cron';
 
 // Model names each agent understands; free text is accepted too (blank = the agent's default).
 const MODELS: Record<string, string[]> = {
@@ -20,12 +21,15 @@ const MODELS: Record<string, string[]> = {
 export function NewSession({ projectId }: { projectId: string }) {
   const health = useStore((s) => s.health);
   const project = useStore((s) => s.projects.find((p) => p.id === projectId));
-  const [agent, setAgent] = useState<string | null>(null);
+  // The owner's pick, else the first installed agent (from the list remembered from the last visit, at once).
+  const [picked, setAgent] = useState<string | null>(null);
+  const agent = picked ?? health?.agents.find((a) => a.available)?.id ?? null;
+  const [options, setOptions] = useState(false);
   const [model, setModel] = useState('');
   const [mode, setMode] = useState<SessionMode>('ask');
   // The project's default until the owner picks (a project set to work on branches of their own).
-  const [picked, setWorktree] = useState<boolean | null>(null);
-  const worktree = picked ?? project?.worktreeDefault ?? false;
+  const [ownBranch, setWorktree] = useState<boolean | null>(null);
+  const worktree = ownBranch ?? project?.worktreeDefault ?? false;
   const [prompt, setPrompt] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -33,7 +37,9 @@ export function NewSession({ projectId }: { projectId: string }) {
   const [reading, setReading] = useState(false);
   // Now, after the project's other tasks (its backlog), or at the times of a cron expression.
   const [when, setWhen] = useState<'now' | 'backlog' | 'schedule'>('now');
-  const [cron, setCron] = useState('0 9 * * 1-5');
+  const [repeat, setRepeat] = useState<RepeatChoice>(() => choiceOf('0 9 * * 1-5'));
+  const cron = cronOf(repeat);
+  const change = (patch: Partial<RepeatChoice>) => setRepeat((r) => ({ ...r, ...patch }));
   const [timeZone, setTimeZone] = useState(() => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC');
   const [name, setName] = useState('');
   const [profiles, setProfiles] = useState<Profile[]>([]);
@@ -41,10 +47,7 @@ export function NewSession({ projectId }: { projectId: string }) {
 
   useEffect(() => {
     api.profiles(projectId).then(setProfiles).catch(() => setProfiles([]));
-    void loadHealth().then((h) => {
-      const first = h?.agents.find((a) => a.available);
-      setAgent((current) => current ?? first?.id ?? null);
-    });
+    void loadHealth();
   }, []);
 
   // A profile fills in its choices (each can still be changed here); its instructions go with the session.
@@ -87,6 +90,16 @@ export function NewSession({ projectId }: { projectId: string }) {
     }
   };
 
+  const chosenProfile = profiles.find((p) => p.id === profile);
+  const summaryLine = [
+    chosenProfile?.name,
+    agent ? agentName(agent) : health ? 'No agent installed' : 'Looking for agents…',
+    modeLabel(mode),
+    worktree ? 'Own branch' : 'Project folder',
+    when === 'now' ? 'Now' : when === 'backlog' ? 'After other tasks' : repeatLabel(repeat),
+    model.trim() || undefined,
+  ].filter(Boolean).join(' · ');
+
   return (
     <>
       <AppBar back="/" title="New session" subtitle={project?.name} />
@@ -103,106 +116,109 @@ export function NewSession({ projectId }: { projectId: string }) {
             <textarea name="prompt" rows={4} value={prompt} placeholder="e.g. Fix the failing test in src/parser" onInput={(e) => setPrompt((e.target as HTMLTextAreaElement).value)} />
           </label>
           <AttachmentChips attachments={attachments} onRemove={(i) => setAttachments((all) => all.filter((_, n) => n !== i))} />
-          {profiles.length > 0 && (
-            <fieldset class="field">
-              <legend>Profile</legend>
-              <div class="choices">
-                <label class="choice">
-                  <input type="radio" name="profile" value="" checked={profile === null} onChange={() => pickProfile(null)} />
-                  <span class="choice-body"><strong>None</strong><span class="muted small">Choose everything below.</span></span>
-                </label>
-                {profiles.map((p) => (
-                  <label key={p.id} class="choice">
-                    <input type="radio" name="profile" value={p.id} checked={profile === p.id} onChange={() => pickProfile(p)} />
-                    <span class="choice-body"><strong>{p.name}</strong><span class="muted small">{profileSummary(p)}</span></span>
+          {/* The choices fold into one line: on a phone the prompt and Start are the first screen, the rest one tap away. */}
+          <button type="button" class="options-summary" aria-expanded={options} aria-controls="session-options" onClick={() => setOptions(!options)}>
+            <span class="options-summary-text">
+              <span class="muted small">Options</span>
+              <span data-testid="options-summary">{summaryLine}</span>
+            </span>
+            <span class="options-summary-go">{options ? 'Done' : 'Change'}</span>
+          </button>
+          {options && (
+            <div class="stack session-options" id="session-options">
+              {profiles.length > 0 && (
+                <fieldset class="field">
+                  <legend>Profile</legend>
+                  <div class="choices">
+                    <label class="choice">
+                      <input type="radio" name="profile" value="" checked={profile === null} onChange={() => pickProfile(null)} />
+                      <span class="choice-body"><strong>None</strong><span class="muted small">Choose everything below.</span></span>
+                    </label>
+                    {profiles.map((p) => (
+                      <label key={p.id} class="choice">
+                        <input type="radio" name="profile" value={p.id} checked={profile === p.id} onChange={() => pickProfile(p)} />
+                        <span class="choice-body"><strong>{p.name}</strong><span class="muted small">{profileSummary(p)}</span></span>
+                      </label>
+                    ))}
+                  </div>
+                </fieldset>
+              )}
+              <fieldset class="field">
+                <legend>Agent</legend>
+                {!health && <p class="muted">Looking for installed agents…</p>}
+                <div class="choices">
+                  {health?.agents.map((a) => (
+                    <label key={a.id} class={`choice${a.available ? '' : ' unavailable'}`}>
+                      <input type="radio" name="agent" value={a.id} checked={agent === a.id} disabled={!a.available} onChange={() => setAgent(a.id)} />
+                      <span class="choice-body">
+                        <strong>{agentName(a.id)}</strong>
+                        <span class="muted small">{a.available ? (a.version ? `version ${a.version}` : 'installed') : a.detail ?? 'not available'}</span>
+                      </span>
+                    </label>
+                  ))}
+                </div>
+              </fieldset>
+              <fieldset class="field">
+                <legend>Mode: what runs without asking</legend>
+                <div class="choices">
+                  {MODES.map((m) => (
+                    <label key={m.id} class="choice">
+                      <input type="radio" name="mode" value={m.id} checked={mode === m.id} onChange={() => setMode(m.id)} />
+                      <span class="choice-body"><strong>{modeLabel(m.id)}</strong><span class="muted small">{m.hint}</span></span>
+                    </label>
+                  ))}
+                </div>
+              </fieldset>
+              <fieldset class="field">
+                <legend>Where it works</legend>
+                <div class="choices">
+                  <label class="choice">
+                    <input type="radio" name="place" value="project" checked={!worktree} onChange={() => setWorktree(false)} />
+                    <span class="choice-body"><strong>In the project folder</strong><span class="muted small">Its changes are your working copy's.</span></span>
                   </label>
-                ))}
-              </div>
-            </fieldset>
-          )}
-          <fieldset class="field">
-            <legend>Agent</legend>
-            {!health && <p class="muted">Looking for installed agents…</p>}
-            <div class="choices">
-              {health?.agents.map((a) => (
-                <label key={a.id} class={`choice${a.available ? '' : ' unavailable'}`}>
-                  <input type="radio" name="agent" value={a.id} checked={agent === a.id} disabled={!a.available} onChange={() => setAgent(a.id)} />
-                  <span class="choice-body">
-                    <strong>{agentName(a.id)}</strong>
-                    <span class="muted small">{a.available ? (a.version ? `version ${a.version}` : 'installed') : a.detail ?? 'not available'}</span>
-                  </span>
-                </label>
-              ))}
-            </div>
-          </fieldset>
-          <fieldset class="field">
-            <legend>Mode: what runs without asking</legend>
-            <div class="choices">
-              {MODES.map((m) => (
-                <label key={m.id} class="choice">
-                  <input type="radio" name="mode" value={m.id} checked={mode === m.id} onChange={() => setMode(m.id)} />
-                  <span class="choice-body"><strong>{modeLabel(m.id)}</strong><span class="muted small">{m.hint}</span></span>
-                </label>
-              ))}
-            </div>
-          </fieldset>
-          <fieldset class="field">
-            <legend>Where it works</legend>
-            <div class="choices">
-              <label class="choice">
-                <input type="radio" name="place" value="project" checked={!worktree} onChange={() => setWorktree(false)} />
-                <span class="choice-body"><strong>In the project folder</strong><span class="muted small">Its changes are your working copy's.</span></span>
-              </label>
-              <label class="choice">
-                <input type="radio" name="place" value="worktree" checked={worktree} onChange={() => setWorktree(true)} />
-                <span class="choice-body"><strong>On a branch of its own</strong><span class="muted small">A separate worktree: nothing changes here until you merge it.</span></span>
-              </label>
-            </div>
-          </fieldset>
-          <fieldset class="field">
-            <legend>When</legend>
-            <div class="choices">
-              <label class="choice">
-                <input type="radio" name="when" value="now" checked={when === 'now'} onChange={() => setWhen('now')} />
-                <span class="choice-body"><strong>Now</strong><span class="muted small">A session starts at once.</span></span>
-              </label>
-              <label class="choice">
-                <input type="radio" name="when" value="backlog" checked={when === 'backlog'} onChange={() => setWhen('backlog')} />
-                <span class="choice-body"><strong>After the project's other tasks</strong><span class="muted small">Waits in the backlog; starts when the one before has finished.</span></span>
-              </label>
-              <label class="choice">
-                <input type="radio" name="when" value="schedule" checked={when === 'schedule'} onChange={() => setWhen('schedule')} />
-                <span class="choice-body"><strong>On a schedule</strong><span class="muted small">Added to the backlog at each time a cron expression gives.</span></span>
-              </label>
-            </div>
-          </fieldset>
-          {when === 'schedule' && (
-            <div class="stack">
+                  <label class="choice">
+                    <input type="radio" name="place" value="worktree" checked={worktree} onChange={() => setWorktree(true)} />
+                    <span class="choice-body"><strong>On a branch of its own</strong><span class="muted small">A separate worktree: nothing changes here until you merge it.</span></span>
+                  </label>
+                </div>
+              </fieldset>
+              <fieldset class="field">
+                <legend>When</legend>
+                <div class="choices">
+                  <label class="choice">
+                    <input type="radio" name="when" value="now" checked={when === 'now'} onChange={() => setWhen('now')} />
+                    <span class="choice-body"><strong>Now</strong><span class="muted small">A session starts at once.</span></span>
+                  </label>
+                  <label class="choice">
+                    <input type="radio" name="when" value="backlog" checked={when === 'backlog'} onChange={() => setWhen('backlog')} />
+                    <span class="choice-body"><strong>After the project's other tasks</strong><span class="muted small">Waits in the backlog; starts when the one before has finished.</span></span>
+                  </label>
+                  <label class="choice">
+                    <input type="radio" name="when" value="schedule" checked={when === 'schedule'} onChange={() => setWhen('schedule')} />
+                    <span class="choice-body"><strong>On a schedule</strong><span class="muted small">Added to the backlog at each time a cron expression gives.</span></span>
+                  </label>
+                </div>
+              </fieldset>
+              {when === 'schedule' && (
+                <div class="stack">
+                  <label class="field">
+                    <span>Name</span>
+                    <input name="schedule-name" value={name} placeholder={prompt.trim().slice(0, 60) || 'e.g. Nightly dependency check'} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
+                  </label>
+                  <SchedulePicker choice={repeat} onChange={change} cron={cron} timeZone={timeZone} />
+                  <label class="field">
+                    <span>Time zone</span>
+                    <input name="time-zone" value={timeZone} autoCapitalize="off" spellcheck={false} onInput={(e) => setTimeZone((e.target as HTMLInputElement).value)} />
+                  </label>
+                </div>
+              )}
               <label class="field">
-                <span>Name</span>
-                <input name="schedule-name" value={name} placeholder={prompt.trim().slice(0, 60) || 'e.g. Nightly dependency check'} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
-              </label>
-              <label class="field">
-                <span>Cron <span class="muted">(minute hour day month weekday)</span></span>
-                <input name="cron" class="mono" value={cron} autoCapitalize="off" spellcheck={false} list="cron-presets" onInput={(e) => setCron((e.target as HTMLInputElement).value)} />
-                <datalist id="cron-presets">
-                  <option value="0 9 * * 1-5">Weekdays at 09:00</option>
-                  <option value="0 2 * * *">Every night at 02:00</option>
-                  <option value="0 * * * *">Every hour</option>
-                  <option value="0 8 * * 1">Mondays at 08:00</option>
-                </datalist>
-              </label>
-              <label class="field">
-                <span>Time zone</span>
-                <input name="time-zone" value={timeZone} autoCapitalize="off" spellcheck={false} onInput={(e) => setTimeZone((e.target as HTMLInputElement).value)} />
+                <span>Model <span class="muted">(blank for the agent's default)</span></span>
+                <input name="model" list="models" value={model} autoCapitalize="off" spellcheck={false} onInput={(e) => setModel((e.target as HTMLInputElement).value)} />
+                <datalist id="models">{(MODELS[agent ?? ''] ?? []).map((m) => <option key={m} value={m} />)}</datalist>
               </label>
             </div>
           )}
-          <label class="field">
-            <span>Model <span class="muted">(blank for the agent's default)</span></span>
-            <input name="model" list="models" value={model} autoCapitalize="off" spellcheck={false} onInput={(e) => setModel((e.target as HTMLInputElement).value)} />
-            <datalist id="models">{(MODELS[agent ?? ''] ?? []).map((m) => <option key={m} value={m} />)}</datalist>
-          </label>
           <ErrorNote error={error} />
           <div class="sticky-actions">
             <button class="btn primary block" type="submit" disabled={busy || reading || !agent}>{busy ? 'Saving…' : when === 'now' ? 'Start session' : when === 'backlog' ? 'Add to backlog' : 'Add schedule'}</button>
@@ -210,5 +226,64 @@ export function NewSession({ projectId }: { projectId: string }) {
         </form>
       </main>
     </>
+  );
+}
+
+/** A schedule as people say it, the cron it makes, and the next three times it gives (worked out here, in its time zone). */
+function SchedulePicker({ choice, onChange, cron, timeZone }: { choice: RepeatChoice; onChange: (patch: Partial<RepeatChoice>) => void; cron: string; timeZone: string }) {
+  let runs: Date[] | null = null;
+  try {
+    runs = nextRuns(cron, timeZone.trim() || 'UTC', new Date());
+  } catch {
+    runs = null;
+  }
+  return (
+    <div class="stack schedule-picker">
+      <label class="field">
+        <span>Repeat</span>
+        <select name="repeat" value={choice.repeat} onChange={(e) => {
+          const repeat = (e.target as HTMLSelectElement).value as Repeat;
+          // Custom starts from what the preset said, to edit rather than retype.
+          onChange(repeat === 'custom' && choice.repeat !== 'custom' ? { repeat, custom: cron } : { repeat });
+        }}>
+          {REPEATS.map((r) => <option key={r.id} value={r.id}>{r.label}</option>)}
+        </select>
+      </label>
+      {choice.repeat === 'weekly' && (
+        <label class="field">
+          <span>On</span>
+          <select name="weekday" value={String(choice.weekday)} onChange={(e) => onChange({ weekday: Number((e.target as HTMLSelectElement).value) })}>
+            {WEEKDAYS.map((d, i) => <option key={d} value={String(i)}>{d}</option>)}
+          </select>
+        </label>
+      )}
+      {(choice.repeat === 'weekdays' || choice.repeat === 'daily' || choice.repeat === 'weekly') && (
+        <label class="field">
+          <span>At</span>
+          <input type="time" name="time" value={choice.time} required onInput={(e) => onChange({ time: (e.target as HTMLInputElement).value || choice.time })} />
+        </label>
+      )}
+      {choice.repeat === 'hourly' && (
+        <label class="field">
+          <span>At minute</span>
+          <input type="number" name="minute" inputMode="numeric" min={0} max={59} value={choice.minute}
+            onInput={(e) => onChange({ minute: Math.min(59, Math.max(0, Number.parseInt((e.target as HTMLInputElement).value, 10) || 0)) })} />
+        </label>
+      )}
+      {choice.repeat === 'custom' && (
+        <label class="field">
+          <span>Cron <span class="muted">(minute hour day month weekday)</span></span>
+          <input name="cron" class="mono" value={choice.custom} autoCapitalize="off" spellcheck={false} placeholder="0 9 * * 1-5"
+            onInput={(e) => onChange({ custom: (e.target as HTMLInputElement).value })} />
+        </label>
+      )}
+      <div class="next-runs" data-testid="next-runs" aria-live="polite">
+        {runs === null
+          ? <p class="error-note small">Not a schedule that can be worked out: five fields, like 0 9 * * 1-5, and a time zone such as Europe/Berlin.</p>
+          : runs.length === 0
+            ? <p class="muted small">It would never run.</p>
+            : <><span class="muted small">Next runs</span><ol class="plain">{runs.map((r) => <li key={r.getTime()}><Icon name="history" size={16} /> {runLabel(r, timeZone.trim() || 'UTC')}</li>)}</ol></>}
+      </div>
+    </div>
   );
 }

@@ -5,6 +5,7 @@ import { modeLabel } from '../events';
 import { linkTo } from '../router';
 import { onNotice, reachable, useStore } from '../store';
 import { agentName } from './Home';
+import { choiceOf, repeatLabel } from '../cron';
 
 /** A time as the schedule's own zone reads it (that is what its cron means), e.g. "Mon 09:00". */
 export function zoned(at: string, timeZone: string): string {
@@ -99,7 +100,7 @@ export function Tasks({ projectId }: { projectId: string }) {
               <li key={s.id} class="list-row schedule" data-schedule={s.id}>
                 <div class="grow">
                   <div class="session-title">{s.name}</div>
-                  <div class="muted small"><code>{s.cron}</code> · {s.timeZone} · {agentName(s.agent)} · {modeLabel(s.mode)}</div>
+                  <div class="muted small">{choiceOf(s.cron).repeat !== 'custom' && <>{repeatLabel(choiceOf(s.cron))} </>}<code>{s.cron}</code> · {s.timeZone} · {agentName(s.agent)} · {modeLabel(s.mode)}</div>
                   <div class="small" data-testid="next-run">
                     {s.enabled && s.nextRunAt ? `Next: ${zoned(s.nextRunAt, s.timeZone)}` : 'Paused'}
                     {s.lastRunAt ? ` · last ${zoned(s.lastRunAt, s.timeZone)}` : ''}
