@@ -87,7 +87,7 @@ public static class CommandLine
             [Data(), .. serveOptions], [], ServeCommand.RunAsync));
         root.Subcommands.Add(Verb("pair", "Create a one-time pairing code for a phone (valid 10 minutes), with a link and a QR code.",
             [Data(), new Option<string>("--url") { Description = "The address phones open, if not the server's public URL." }, Json()], [],
-            (a, o, _) => Task.FromResult(PairCommand.Run(a, o))));
+            (a, o, _) => PairCommand.RunAsync(a, o)));
         var ledger = new Command("ledger", "The decision ledger.");
         ledger.Subcommands.Add(Verb("verify", "Check the ledger's hash chain: exit 0 with `ok N entries`, or 1 naming the first bad entry.",
             [Data()], [], (a, o, e) => Task.FromResult(LedgerCommand.Run(a, o, e))));
