@@ -110,7 +110,7 @@ public static class CommandLine
             [new Argument<string>("id") { Description = "The question's id (see `pocketcoder approvals`)." }], QuestionCommand.AnswerAsync));
         root.Subcommands.Add(Verb("status", "Is the server running, where phones reach it, paired devices, sessions and what waits (exit 1 when not running).",
             [Data(), Url()], [], StatusCommand.RunAsync));
-        root.Subcommands.Add(Verb("doctor", "Check this machine for PocketCoder: settings, data folder, certificate, agents, git, tmux, sandbox, port, hub (exit 1 on a problem).",
+        root.Subcommands.Add(Verb("doctor", "Check this machine for PocketCoder: settings, data folder, certificate, agents, git, tmux, sandbox, port, hub, how phones reach it and whether push can work (exit 1 on a problem).",
             [Data()], [], DoctorCommand.RunAsync));
         root.Subcommands.Add(Verb("sessions", "List the sessions, newest activity first, with how many approvals wait in each.",
             [Data(), Url(), Json(), new Option<bool>("--all") { Description = "Archived ones too." }], [], SessionCommands.ListAsync));

@@ -11,7 +11,8 @@ namespace PocketCoder.Cli;
 /// <c>pocketcoder doctor</c>: what this machine has for PocketCoder, each line ok or a problem with what to do, exit 1 when
 /// any problem is found: the settings serve would use, the checks serve makes before it starts (the data folder can be
 /// written, the certificate and key can serve, the port is free or this data folder's running server has it), each agent
-/// CLI and its version, git and an author identity, tmux, whether new projects' agents run sandboxed, and the hub joined.
+/// CLI and its version, git and an author identity, tmux, whether new projects' agents run sandboxed, the hub joined, and
+/// which route phones take (public URL, hub, Tailscale, LAN, none), with whether push can work (it needs https).
 /// </summary>
 public static class DoctorCommand
 {
