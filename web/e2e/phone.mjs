@@ -149,7 +149,7 @@ export const ok = (what) => console.log(`ok - ${what}`);
 /**
  * The shape of a script against one paired phone and one project: parses `--url --code --repo [--shots]`, launches the
  * phone with a fresh profile, pairs it as `deviceName` and adds the repository as a project, then runs `steps` with
- * `{page, base, projectId, args, shots}` (`more`: the script's own options, each required, in `args`). Script errors on the page fail the run ("no script errors" is its last ok); a
+ * `{page, base, projectId, args, shots, context, chromium}` (`more`: the script's own options, each required, in `args`). Script errors on the page fail the run ("no script errors" is its last ok); a
  * failure is reported with a screenshot `<name>-failure.png`; the browser and profile always go; the exit code says.
  */
 export async function runPhoneScript(name, deviceName, steps, more = {}) {
@@ -169,7 +169,7 @@ export async function runPhoneScript(name, deviceName, steps, more = {}) {
   try {
     await pair(page, base, args.code, deviceName);
     const projectId = await addProject(page, args.repo);
-    await steps({ page, base, projectId, repo: args.repo, args, shots: (file) => join(args.shots, file) });
+    await steps({ page, base, projectId, repo: args.repo, args, shots: (file) => join(args.shots, file), context, chromium: args.chromium });
     if (errors.length) throw new Error(`script errors: ${errors.join('; ')}`);
     ok('no script errors');
   } catch (e) {

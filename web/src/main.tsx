@@ -7,7 +7,10 @@ import './styles.css';
 
 takePairingLink();
 
-render(<App />, document.getElementById('app')!);
+// index.html paints a shell before the script arrives (a header and "Loading…"); the app takes its place.
+const root = document.getElementById('app')!;
+root.replaceChildren();
+render(<App />, root);
 void boot();
 
 if ('serviceWorker' in navigator && import.meta.env.PROD) {

@@ -4,6 +4,7 @@
 import { useLayoutEffect, useState } from 'preact/hooks';
 import { api, ApiError, NetworkError, setUnauthorizedHandler, type Health, type Project, type Session } from './api';
 import { checkLedger } from './ledgerWatch';
+import { offlineStore } from './offline';
 import { reduceDashboard, ResumableStream, type Dashboard, type StreamState } from './events';
 
 export interface AppState {
@@ -183,6 +184,8 @@ export function signedOut(): void {
   dashboard = undefined;
   localStorage.removeItem(CACHE_KEY);
   localStorage.removeItem(HEALTH_KEY);
+  // Unpaired or revoked: the transcripts kept for offline reading go too (they can hold code and secrets).
+  void offlineStore().clear();
   setState({ auth: 'unpaired', projects: [], board: { sessions: {}, pending: {} }, loaded: true });
 }
 

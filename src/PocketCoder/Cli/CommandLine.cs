@@ -87,7 +87,7 @@ public static class CommandLine
             [Data(), .. serveOptions], [], ServeCommand.RunAsync));
         root.Subcommands.Add(Verb("pair", "Create a one-time pairing code for a phone (valid 10 minutes), with a link and a QR code.",
             [Data(), new Option<string>("--url") { Description = "The address phones open, if not the server's public URL." }, Json()], [],
-            (a, o, _) => Task.FromResult(PairCommand.Run(a, o))));
+            (a, o, _) => PairCommand.RunAsync(a, o)));
         var ledger = new Command("ledger", "The decision ledger.");
         ledger.Subcommands.Add(Verb("verify", "Check the ledger's hash chain: exit 0 with `ok N entries`, or 1 naming the first bad entry.",
             [Data()], [], (a, o, e) => Task.FromResult(LedgerCommand.Run(a, o, e))));
@@ -110,7 +110,7 @@ public static class CommandLine
             [new Argument<string>("id") { Description = "The question's id (see `pocketcoder approvals`)." }], QuestionCommand.AnswerAsync));
         root.Subcommands.Add(Verb("status", "Is the server running, where phones reach it, paired devices, sessions and what waits (exit 1 when not running).",
             [Data(), Url()], [], StatusCommand.RunAsync));
-        root.Subcommands.Add(Verb("doctor", "Check this machine for PocketCoder: settings, data folder, certificate, agents, git, tmux, sandbox, port, hub (exit 1 on a problem).",
+        root.Subcommands.Add(Verb("doctor", "Check this machine for PocketCoder: settings, data folder, certificate, agents, git, tmux, sandbox, port, hub, how phones reach it and whether push can work (exit 1 on a problem).",
             [Data()], [], DoctorCommand.RunAsync));
         root.Subcommands.Add(Verb("sessions", "List the sessions, newest activity first, with how many approvals wait in each.",
             [Data(), Url(), Json(), new Option<bool>("--all") { Description = "Archived ones too." }], [], SessionCommands.ListAsync));

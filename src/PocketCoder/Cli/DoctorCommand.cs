@@ -1,5 +1,6 @@
 using PocketCoder.Agents.Processes;
 using PocketCoder.Data;
+using PocketCoder.Reach;
 using PocketCoder.Reach.Hub;
 using PocketCoder.Server;
 using PocketCoder.Sessions;
@@ -10,7 +11,8 @@ namespace PocketCoder.Cli;
 /// <c>pocketcoder doctor</c>: what this machine has for PocketCoder, each line ok or a problem with what to do, exit 1 when
 /// any problem is found: the settings serve would use, the checks serve makes before it starts (the data folder can be
 /// written, the certificate and key can serve, the port is free or this data folder's running server has it), each agent
-/// CLI and its version, git and an author identity, tmux, whether new projects' agents run sandboxed, and the hub joined.
+/// CLI and its version, git and an author identity, tmux, whether new projects' agents run sandboxed, the hub joined, and
+/// which route phones take (public URL, hub, Tailscale, LAN, none), with whether push can work (it needs https).
 /// </summary>
 public static class DoctorCommand
 {
@@ -124,8 +126,51 @@ public static class DoctorCommand
 
         var hub = HubMembership.Load(data);
         await Line(true, hub is null ? "hub: not joined (phones reach this machine directly)" : $"hub: joined {hub.Hub}, phones open {hub.PublicUrl}");
+        await ReachAsync(output, options, address);
         await Line(true, $"clock: {DateTimeOffset.Now:yyyy-MM-dd HH:mm:ss zzz} (pairing codes and approvals time out by it)");
         return problems == 0 ? 0 : 1;
+    }
+
+    /// <summary>
+    /// Which route phones take to this machine (a public URL, the hub, Tailscale, the LAN, or none), whether Tailscale could
+    /// give it https, and whether push can work: informational lines (a machine used from its own browser is fine as it is),
+    /// each with the next step when phones cannot install the app or get notifications.
+    /// </summary>
+    private static async Task ReachAsync(TextWriter output, PocketCoderOptions options, Uri listen)
+    {
+        async Task Info(bool ok, string what, string? hint = null) =>
+            await output.WriteLineAsync($"{(ok ? "ok  " : "-   ")} {what}{(ok || hint is null ? "" : $"\n      {hint}")}");
+
+        var tailscale = await Tailscale.ForThisMachine().StatusAsync(CancellationToken.None);
+        // serve takes Tailscale's name itself when it already serves the port (ServeCommand): doctor tells the same route.
+        var publicUrl = options.PublicUrl ?? (options.Hub is null && tailscale?.HttpsUrl is { } tailnet && tailscale.Serves(listen.Port) ? tailnet : null);
+        var route = PhoneRoute.Choose(listen, publicUrl, options.Hub, tailscale, PhoneRoute.LanAddresses());
+        var next = PhoneRoute.NextStepForHttps(listen.Port, tailscale);
+        var addresses = string.Join(", ", route.Addresses);
+        await (route.Kind switch
+        {
+            RouteKind.Hub => Info(true, $"reach: through the hub: phones open {addresses}"),
+            RouteKind.Tailscale => Info(true, $"reach: Tailscale serves this machine as {addresses}, for phones on your tailnet"),
+            RouteKind.PublicUrl => Info(route.Https, $"reach: phones open {addresses} (the public URL{(route.Https ? ", https" : ", plain http")})", next),
+            RouteKind.Lan when route.Addresses.Count == 0 => Info(false, "reach: serve listens beyond this machine, but it has no network address a phone could open",
+                "connect it to the phone's network, or set --public-url."),
+            RouteKind.Lan => Info(route.Https, $"reach: LAN only: phones on this machine's network open {addresses}{(route.Https ? "" : " (plain http)")}", next),
+            _ => Info(false, $"reach: this machine only: serve listens on {listen.Host}, which a phone cannot open",
+                $"to listen on the LAN: pocketcoder serve --listen {listen.Scheme}://0.0.0.0:{listen.Port}. {next}"),
+        });
+        await Info(tailscale?.HttpsUrl is not null, tailscale switch
+        {
+            null => "tailscale: not installed (optional: it gives this machine an https name phones on your tailnet can open)",
+            { HttpsUrl: { } url } => $"tailscale: connected as {url}{(tailscale.Serves(listen.Port) ? ", serving this port" : $"; `tailscale serve --bg {listen.Port}` would serve this port there")}",
+            { Running: false } => "tailscale: installed, not connected (`tailscale up`)",
+            _ => "tailscale: connected, without a MagicDNS name (turn on MagicDNS and HTTPS certificates for the tailnet)",
+        });
+        var pushable = route.Https && route.Kind != RouteKind.LoopbackOnly && route.Addresses.Count > 0;
+        await Info(pushable, pushable
+                ? "push: phones open an https address, so the app installs and notifications can reach them"
+                : "push: not possible yet: browsers let only an https page install the app and receive notifications (push " +
+                  "subscriptions need a secure context), and phones here would open plain http",
+            next);
     }
 
     private static async Task<ProcessResult?> RunAsync(string program, string[] arguments)

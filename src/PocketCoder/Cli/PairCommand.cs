@@ -2,6 +2,7 @@ using System.Text.Json;
 using PocketCoder.Auth;
 using PocketCoder.Data;
 using PocketCoder.Reach;
+using PocketCoder.Reach.Hub;
 using PocketCoder.Server;
 using QRCoder;
 
@@ -13,14 +14,29 @@ namespace PocketCoder.Cli;
 /// </summary>
 public static class PairCommand
 {
-    public static int Run(CliArguments arguments, TextWriter output)
+    public static async Task<int> RunAsync(CliArguments arguments, TextWriter output)
     {
         var dataDirectory = CommandLine.DataDirectory(arguments);
-        var given = arguments.Value("url") ?? PhoneAddress(dataDirectory);
-        if (!Uri.TryCreate(given, UriKind.Absolute, out var address) || (address.Scheme != Uri.UriSchemeHttp && address.Scheme != Uri.UriSchemeHttps))
+        var (bound, publicUrl) = arguments.Value("url") is { } url ? Given(url) : PhoneAddress(dataDirectory);
+        HubMembership? hub;
+        try
         {
-            throw new CliException($"--url must be the http:// or https:// address phones open, such as {PocketCoderOptions.DefaultListen}; got '{given}'.");
+            hub = HubMembership.Load(dataDirectory);
         }
+        catch (InvalidDataException)
+        {
+            hub = null; // serve and doctor say what is wrong with it; the code is still good
+        }
+
+        if (arguments.Value("url") is null)
+        {
+            // Joined to a hub, phones use the name it gave this machine unless the owner named another (as serve does).
+            publicUrl ??= hub?.PublicUrl;
+        }
+
+        var route = PhoneRoute.Choose(bound, publicUrl, hub, await Tailscale.ForThisMachine().StatusAsync(CancellationToken.None),
+            PhoneRoute.LanAddresses());
+        var address = new Uri(route.Addresses.FirstOrDefault() ?? bound.GetLeftPart(UriPartial.Authority));
 
         using var database = new Database(dataDirectory);
         database.Migrate();
@@ -46,37 +62,51 @@ public static class PairCommand
         }
 
         output.WriteLine($"Or open {link}");
-        if (address.Host is "0.0.0.0" or "[::]")
+        // The phone may be on another of this machine's networks than the first one.
+        foreach (var other in route.Addresses.Skip(1))
         {
-            output.WriteLine($"{address.Host} means every interface of this machine; a phone cannot open it. Start serve with " +
-                "--public-url naming the address the phone uses (e.g. http://192.168.1.20:7420), or open that address yourself.");
+            output.WriteLine($"   or {other}/#pair={code}");
         }
-        else if (address.Scheme == Uri.UriSchemeHttp && !address.IsLoopback)
+
+        foreach (var line in route.Advice)
         {
-            output.WriteLine("Over plain http the app works but cannot be installed or keep working offline: browsers want https " +
-                "for that (see docs/reach.md).");
+            output.WriteLine(line);
         }
 
         return 0;
     }
 
-    /// <summary>Where the server last said phones reach it, else what its settings say, else the default.</summary>
-    private static string PhoneAddress(string dataDirectory)
+    /// <summary>
+    /// <c>--url</c>: the address phones open. A loopback or every-interface one is where the server listens, not a public
+    /// address: the route says what a phone can open instead.
+    /// </summary>
+    private static (Uri Bound, string? PublicUrl) Given(string given)
     {
-        if (ServerAddress.Read(dataDirectory) is { } recorded)
+        if (!Uri.TryCreate(given, UriKind.Absolute, out var address) || (address.Scheme != Uri.UriSchemeHttp && address.Scheme != Uri.UriSchemeHttps))
         {
-            return recorded.PublicUrl;
+            throw new CliException($"--url must be the http:// or https:// address phones open, such as {PocketCoderOptions.DefaultListen}; got '{given}'.");
+        }
+
+        return (address, address.IsLoopback || address.Host is "localhost" or "0.0.0.0" or "[::]" ? null : address.GetLeftPart(UriPartial.Authority));
+    }
+
+    /// <summary>Where the server last said it listens and phones reach it, else what its settings say, else the default.</summary>
+    private static (Uri Bound, string? PublicUrl) PhoneAddress(string dataDirectory)
+    {
+        if (ServerAddress.Read(dataDirectory) is { } recorded && Uri.TryCreate(recorded.Url, UriKind.Absolute, out var url))
+        {
+            return (url, recorded.PublicUrl == recorded.Url ? null : recorded.PublicUrl);
         }
 
         try
         {
             var settings = ServeSettings.Load(dataDirectory, new Dictionary<string, string?>(), Environment.GetEnvironmentVariables());
-            return settings.PublicUrl ?? settings.Listen;
+            return (new Uri(settings.Listen), settings.PublicUrl);
         }
-        catch (InvalidDataException)
+        catch (Exception exception) when (exception is InvalidDataException or UriFormatException)
         {
             // serve will refuse these settings and say why; the pairing code is still good.
-            return PocketCoderOptions.DefaultListen;
+            return (new Uri(PocketCoderOptions.DefaultListen), null);
         }
     }
 }

@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using PocketCoder.Data;
+using PocketCoder.Reach;
 using PocketCoder.Server;
 
 namespace PocketCoder.Cli;
@@ -25,6 +26,15 @@ public static class ServeCommand
         catch (InvalidDataException exception)
         {
             throw new CliException(exception.Message);
+        }
+
+        // Tailscale already serving this port over https (`tailscale serve --bg PORT`) gives the machine its ts.net name:
+        // taken as the public URL when the owner named none and no hub gives one, so pairing links and the host guard use it.
+        var tailscale = await Tailscale.ForThisMachine().StatusAsync(CancellationToken.None);
+        if (settings.PublicUrl is null && tailscale?.HttpsUrl is { } tailnet && Uri.TryCreate(settings.Listen, UriKind.Absolute, out var listen)
+            && tailscale.Serves(listen.Port) && !File.Exists(Reach.Hub.HubMembership.PathIn(dataDirectory)))
+        {
+            settings.PublicUrl = tailnet;
         }
 
         if (DataFolder.Problem(dataDirectory, create: true) is { } unusable)
@@ -80,8 +90,15 @@ public static class ServeCommand
         await output.WriteLineAsync($"""
             PocketCoder {Health.HealthApi.Version} listening on {address}{(options.PublicUrl is { } publicUrl ? $", reached at {publicUrl}" : "")}
             Data: {options.DataDirectory}
-            To pair a phone, run `pocketcoder pair{(arguments.Value("data") is { } d ? $" --data {d}" : "")}` and enter the code it shows.
             """);
+        var route = PhoneRoute.Choose(new Uri(address), options.PublicUrl, options.Hub, tailscale, PhoneRoute.LanAddresses());
+        foreach (var line in route.Lines())
+        {
+            await output.WriteLineAsync(line);
+        }
+
+        await output.WriteLineAsync(
+            $"To pair a phone, run `pocketcoder pair{(arguments.Value("data") is { } d ? $" --data {d}" : "")}` and enter the code it shows (or scan its QR code).");
         await app.WaitForShutdownAsync();
         return 0;
     }

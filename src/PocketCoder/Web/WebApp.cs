@@ -19,20 +19,23 @@ public static class WebApp
     private const string Revalidate = "no-cache";
 
     // The shell runs only its own script; the markdown renderer escapes model text, and this is the second fence.
-    private const string ContentSecurityPolicy =
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+    // {0}: the hashes of index.html's own <style> blocks (the shell painted before the app arrives), and nothing else inline.
+    private const string ContentSecurityPolicyFormat =
+        "default-src 'self'; script-src 'self'; style-src 'self'{0}; img-src 'self' data:; connect-src 'self'; " +
         "font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'; worker-src 'self'; manifest-src 'self'";
 
     public static WebApplication MapWebApp(this WebApplication app)
     {
         var files = app.Environment.WebRootFileProvider;
+        var policy = string.Format(System.Globalization.CultureInfo.InvariantCulture, ContentSecurityPolicyFormat,
+            string.Concat(ShellStyleHashes(files).Select(hash => $" 'sha256-{hash}'")));
         var types = new FileExtensionContentTypeProvider();
         types.Mappings[".webmanifest"] = "application/manifest+json";
 
         // A browser that takes brotli or gzip gets the copy the web build made (web/vite.config.ts, precompress).
         app.Use(async (context, next) =>
         {
-            if (!await TrySendPrecompressedAsync(context, files, types))
+            if (!await TrySendPrecompressedAsync(context, files, types, policy))
             {
                 await next(context);
             }
@@ -43,7 +46,7 @@ public static class WebApp
             FileProvider = files,
             ContentTypeProvider = types,
             OnPrepareResponse = context => Secure(context.Context.Response,
-                context.Context.Request.Path.StartsWithSegments("/assets", StringComparison.Ordinal) ? Immutable : Revalidate),
+                context.Context.Request.Path.StartsWithSegments("/assets", StringComparison.Ordinal) ? Immutable : Revalidate, policy),
         });
 
         // Any other page of the app (a deep link such as /s/123, or a reload there) gets the shell; the app routes.
@@ -58,7 +61,7 @@ public static class WebApp
 
             if (IsAppPage(context.Request) && files.GetFileInfo("index.html") is { Exists: true } index)
             {
-                await SendAsync(context, index, Revalidate, "text/html; charset=utf-8");
+                await SendAsync(context, index, Revalidate, "text/html; charset=utf-8", policy);
                 return;
             }
 
@@ -67,7 +70,26 @@ public static class WebApp
         return app;
     }
 
-    private static async Task<bool> TrySendPrecompressedAsync(HttpContext context, IFileProvider files, FileExtensionContentTypeProvider types)
+    /// <summary>
+    /// The base64 SHA-256 of each inline <c>&lt;style&gt;</c> block in index.html, as CSP hashes them (the text between the
+    /// tags, exactly): the shell's first paint is styled with no request and no <c>'unsafe-inline'</c>.
+    /// </summary>
+    internal static IEnumerable<string> ShellStyleHashes(IFileProvider files)
+    {
+        var index = files.GetFileInfo("index.html");
+        if (!index.Exists)
+        {
+            return [];
+        }
+
+        using var stream = index.CreateReadStream();
+        var html = new StreamReader(stream).ReadToEnd();
+        return System.Text.RegularExpressions.Regex.Matches(html, "<style>(.*?)</style>", System.Text.RegularExpressions.RegexOptions.Singleline)
+            .Select(match => Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(match.Groups[1].Value))))
+            .ToArray();
+    }
+
+    private static async Task<bool> TrySendPrecompressedAsync(HttpContext context, IFileProvider files, FileExtensionContentTypeProvider types, string policy)
     {
         var request = context.Request;
         if (!IsPublicRead(request))
@@ -91,7 +113,7 @@ public static class WebApp
 
             context.Response.Headers.ContentEncoding = encoding;
             await SendAsync(context, compressed, path.StartsWith("assets/", StringComparison.Ordinal) ? Immutable : Revalidate,
-                path == "index.html" ? "text/html; charset=utf-8" : contentType);
+                path == "index.html" ? "text/html; charset=utf-8" : contentType, policy);
             return true;
         }
 
@@ -99,10 +121,10 @@ public static class WebApp
     }
 
     /// <summary>Answers with the file (its headers only, for HEAD).</summary>
-    private static async Task SendAsync(HttpContext context, IFileInfo file, string cacheControl, string contentType)
+    private static async Task SendAsync(HttpContext context, IFileInfo file, string cacheControl, string contentType, string policy)
     {
         var response = context.Response;
-        Secure(response, cacheControl);
+        Secure(response, cacheControl, policy);
         response.ContentType = contentType;
         response.ContentLength = file.Length;
         if (!HttpMethods.IsHead(context.Request.Method))
@@ -126,12 +148,12 @@ public static class WebApp
         && !request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase)
         && !request.Path.StartsWithSegments("/openapi", StringComparison.OrdinalIgnoreCase);
 
-    private static void Secure(HttpResponse response, string cacheControl)
+    private static void Secure(HttpResponse response, string cacheControl, string policy)
     {
         var headers = response.Headers;
         headers[HeaderNames.CacheControl] = cacheControl;
         headers[HeaderNames.XContentTypeOptions] = "nosniff";
-        headers[HeaderNames.ContentSecurityPolicy] = ContentSecurityPolicy;
+        headers[HeaderNames.ContentSecurityPolicy] = policy;
         headers["Referrer-Policy"] = "no-referrer";
         // The same URL answers brotli, gzip or plain by Accept-Encoding: caches must keep them apart.
         headers[HeaderNames.Vary] = HeaderNames.AcceptEncoding;

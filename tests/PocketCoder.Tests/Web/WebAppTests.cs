@@ -22,6 +22,27 @@ public sealed class WebAppTests
     }
 
     [Fact]
+    public async Task Index_ItsInlineShellStyle_AllowedByItsHashAlone_AndTheStylesheetAfterTheShell()
+    {
+        await using var server = await TestServer.StartAsync();
+
+        var response = await server.Anonymous.GetAsync("/");
+        var html = await response.Content.ReadAsStringAsync();
+        var policy = response.Headers.GetValues("Content-Security-Policy").Single();
+
+        // The shell paints before anything else arrives: styled inline, with CSP allowing exactly that block.
+        var style = System.Text.RegularExpressions.Regex.Match(html, "<style>(.*?)</style>", System.Text.RegularExpressions.RegexOptions.Singleline);
+        Assert.True(style.Success, "index.html has no inline shell style");
+        var hash = Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(style.Groups[1].Value)));
+        Assert.Contains($"style-src 'self' 'sha256-{hash}';", policy, StringComparison.Ordinal);
+        Assert.DoesNotContain("unsafe-inline", policy, StringComparison.Ordinal);
+        Assert.Contains("data-boot-shell", html, StringComparison.Ordinal);
+        // In <head> the stylesheet would hold the shell's first paint back until it arrived.
+        Assert.True(html.IndexOf("rel=\"stylesheet\"", StringComparison.Ordinal) > html.IndexOf("data-boot-shell", StringComparison.Ordinal),
+            "the app's stylesheet comes before the shell");
+    }
+
+    [Fact]
     public async Task HashedAsset_Anonymous_ImmutableForAYear()
     {
         await using var server = await TestServer.StartAsync();

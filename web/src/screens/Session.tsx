@@ -1,11 +1,12 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { AttachButton, type Attachment, AttachmentChips, release, wire } from '../components/Attach';
 import { appendDictated, Dictate } from '../components/Dictate';
-import { api, describeError, type HandoffResult, type QueuedMessage, type Session, type SessionMode, type SessionWorktreeRecord } from '../api';
+import { api, describeError, NetworkError, type HandoffResult, type QueuedMessage, type Session, type SessionMode, type SessionWorktreeRecord } from '../api';
 import { ProjectRoot, Transcript } from '../components/Transcript';
 import { AppBar, ErrorNote, Icon, Sheet, StatusBadge } from '../components/ui';
 import { emptySession, modeLabel, MODES, pendingApprovals, reduceSessionAll, ResumableStream, type SessionView, type StreamState } from '../events';
 import { loadHealth, upsertSession, useStore } from '../store';
+import { keepTranscript } from '../offline';
 import { agentName } from './Home';
 import { WorktreeBar } from '../components/WorktreeBar';
 
@@ -16,6 +17,8 @@ export function SessionScreen({ id }: { id: string }) {
   const [stream, setStream] = useState<StreamState>('connecting');
   const [error, setError] = useState<string | null>(null);
   const [menu, setMenu] = useState(false);
+  // Shown from this phone's copy (offline.ts) while the machine cannot be reached.
+  const [fromCopy, setFromCopy] = useState(false);
   const scrolled = useRef(false);
   const stickToBottom = useRef(true);
   // Approval cards already brought into view: each is shown from its top once, never again on later events.
@@ -24,11 +27,25 @@ export function SessionScreen({ id }: { id: string }) {
   const loadWorktree = (projectId: string) =>
     api.worktrees(projectId).then((all) => setWorktree(all.find((w) => w.sessionId === id) ?? null), () => setWorktree(null));
   useEffect(() => {
-    api.session(id).then((s) => { setSession(s); upsertSession(s); void loadWorktree(s.projectId); }, (e) => setError(describeError(e)));
+    const kept = keepTranscript(id);
+    void kept.restored.then((saved) => {
+      if (!saved) return;
+      setView((v) => (v.lastSeq === 0 ? reduceSessionAll(v, saved.events) : v));
+      setSession((s) => s ?? saved.session ?? null);
+      setFromCopy(true);
+    });
+    api.session(id).then((s) => { setSession(s); upsertSession(s); kept.session(s); void loadWorktree(s.projectId); }, (e) => {
+      // Offline with a copy kept: the copy is the answer, and the banner says why it may be old.
+      if (e instanceof NetworkError) void kept.restored.then((saved) => { if (!saved) setError(describeError(e)); });
+      else setError(describeError(e));
+    });
     const events = new ResumableStream({
       url: `/api/sessions/${encodeURIComponent(id)}/events`,
       onState: setStream,
-      onEvents: (batch) => setView((v) => reduceSessionAll(v, batch)),
+      onEvents: (batch) => {
+        setView((v) => reduceSessionAll(v, batch));
+        kept.add(batch);
+      },
     });
     const onScroll = () => {
       stickToBottom.current = window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 160;
@@ -36,6 +53,7 @@ export function SessionScreen({ id }: { id: string }) {
     window.addEventListener('scroll', onScroll, { passive: true });
     return () => {
       events.close();
+      void kept.close();
       window.removeEventListener('scroll', onScroll);
     };
   }, [id]);
@@ -66,6 +84,7 @@ export function SessionScreen({ id }: { id: string }) {
     }
   }, [view]);
 
+  const online = useStore((s) => s.online);
   const projectRoot = useStore((s) => s.projects.find((p) => p.id === session?.projectId)?.path ?? '');
   // A session on a branch of its own works in its worktree: paths in its transcript are relative to that.
   const root = worktree && !worktree.removedAt ? worktree.path : projectRoot;
@@ -96,7 +115,9 @@ export function SessionScreen({ id }: { id: string }) {
       )}
       <main class="page transcript-page" data-last-seq={view.lastSeq}>
         <ErrorNote error={error} />
-        {stream !== 'open' && view.lastSeq > 0 && <div class="reconnecting" role="status">Reconnecting…</div>}
+        {stream !== 'open' && view.lastSeq > 0 && (fromCopy && !online
+          ? <div class="reconnecting" role="status" data-testid="offline-copy">Offline: the transcript as this phone last loaded it.</div>
+          : <div class="reconnecting" role="status">Reconnecting…</div>)}
         {view.items.length === 0 && stream === 'open' && <p class="muted center">Nothing here yet.</p>}
         <ProjectRoot.Provider value={root}>
           <Transcript items={view.items} />
