@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, ApiError, describeError, type Decision } from '../api';
 import type { ApprovalView } from '../events';
 import { renderMarkdown } from '../markdown';
-import { ToolInput, useRelative } from './Transcript';
+import { copyCode, ToolInput, useRelative } from './Transcript';
 import { rememberDecided } from '../push';
 import { reachable, useStore } from '../store';
 import { ErrorNote, Icon } from './ui';
@@ -98,7 +98,7 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
         </div>
       </header>
       <div class="approval-body">
-        {a.plan ? <div class="md plan-text" dangerouslySetInnerHTML={{ __html: renderMarkdown(a.plan) }} /> : <ToolInput tool={a.tool} input={a.input} />}
+        {a.plan ? <div class="md plan-text" dangerouslySetInnerHTML={{ __html: renderMarkdown(a.plan) }} onClick={copyCode} /> : <ToolInput tool={a.tool} input={a.input} context={a.editContext} />}
       </div>
       <ErrorNote error={error} />
       {mode === 'choose' && (
@@ -203,7 +203,7 @@ function DecidedCard({ a }: { a: ApprovalView }) {
       {a.message && <div class="decided-message">“{a.message}”</div>}
       {open && (
         <div class="approval-body">
-          {a.plan ? <div class="md plan-text" dangerouslySetInnerHTML={{ __html: renderMarkdown(a.plan) }} /> : <ToolInput tool={a.tool} input={a.updatedInput ?? a.input} />}
+          {a.plan ? <div class="md plan-text" dangerouslySetInnerHTML={{ __html: renderMarkdown(a.plan) }} onClick={copyCode} /> : <ToolInput tool={a.tool} input={a.updatedInput ?? a.input} context={a.updatedInput ? null : a.editContext} />}
         </div>
       )}
     </section>
