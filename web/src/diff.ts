@@ -289,8 +289,12 @@ export function parseUnifiedDiff(text: string): DiffFile[] {
   return files;
 }
 
+// Word marks are a reading aid: a huge rewrite is shown by lines alone rather than keep a phone busy comparing words.
+const WORD_BUDGET = 4_000_000;
+
 /** Marks the words of each removed/added line pair (a run of removals followed by a run of additions, paired in order). */
 export function pairWords(lines: NumberedLine[]): NumberedLine[] {
+  let budget = WORD_BUDGET;
   let i = 0;
   while (i < lines.length) {
     if (lines[i]!.kind !== 'del') {
@@ -302,7 +306,8 @@ export function pairWords(lines: NumberedLine[]): NumberedLine[] {
     const adds = i;
     while (i < lines.length && lines[i]!.kind === 'add') i++;
     const pairs = Math.min(adds - dels, i - adds);
-    for (let k = 0; k < pairs; k++) {
+    for (let k = 0; k < pairs && budget > 0; k++) {
+      budget -= (lines[dels + k]!.text.length + 1) * (lines[adds + k]!.text.length + 1) / 16;
       const words = wordDiff(lines[dels + k]!.text, lines[adds + k]!.text);
       if (words) [lines[dels + k]!.words, lines[adds + k]!.words] = words;
     }

@@ -37,7 +37,7 @@ interface DiffProps {
 export function Diff({ files, label = (p) => p, onComment, commented = [] }: DiffProps) {
   const marked = new Set(commented.map(refKey));
   return (
-    <div class="diffs">
+    <div class={`diffs${onComment ? ' commentable' : ''}`}>
       {files.map((file, i) => (
         <DiffFileView key={`${i}-${file.path}`} file={file} label={label} foldedAtFirst={files.length >= FOLD_FROM} onComment={onComment} marked={marked} />
       ))}
