@@ -14,11 +14,11 @@ import { ok, runPhoneScript, smallTargets } from './phone.mjs';
 const FIRST = 'Please update the answer in the app. Then tell me what changed.';
 const SECOND = 'Please update the README with a license section.';
 
-/** Controls under 44x44, leaving out a diff's line numbers: they sit in the code like links in a paragraph (a long press on the line is the big target). */
-const smallOutsideLines = async (page, screen) => {
-  const { bad } = await smallTargets(page);
-  const offenders = bad.filter((o) => !o.startsWith('button.ln '));
-  if (offenders.length) throw new Error(`controls under 44x44 on ${screen}: ${offenders.join('; ')}`);
+/** Every control on screen at least 44x44 (a line's number too, when it is a button). */
+const measure = async (page, screen) => {
+  const { bad, measured } = await smallTargets(page);
+  if (measured === 0) throw new Error(`no controls measured on ${screen}`);
+  if (bad.length) throw new Error(`controls under 44x44 on ${screen}: ${bad.join('; ')}`);
 };
 
 await runPhoneScript('third-pass-diffs', 'Third-pass phone', async ({ page, base, projectId, shots }) => {
@@ -36,7 +36,7 @@ await runPhoneScript('third-pass-diffs', 'Third-pass phone', async ({ page, base
   await file.locator('.dl.ctx[data-new="6"]', { hasText: '}' }).waitFor();
   const numbers = await file.locator('.dl').evaluateAll((rows) => rows.map((r) => `${r.dataset.old ?? ''}/${r.dataset.new ?? ''}`));
   if (numbers.join(' ') !== '1/1 2/2 3/3 4/ /4 5/5 6/6') throw new Error(`the approval's edit is numbered ${numbers.join(' ')}`);
-  await smallOutsideLines(page, 'approval with an edit');
+  await measure(page, 'approval with an edit');
   await page.screenshot({ path: shots('third-diffs-01-approval.png') });
   ok('an approval\'s edit shows the file\'s lines around it with their numbers, and the changed word within the changed line');
 
@@ -113,6 +113,10 @@ await runPhoneScript('third-pass-diffs', 'Third-pass phone', async ({ page, base
   await sheet.filter({ hasText: 'src/app.ts:3' }).waitFor();
   await sheet.getByRole('textbox', { name: 'Your comment' }).fill('Call it result.');
   await sheet.getByRole('button', { name: 'Add comment' }).click();
+  // The visible way to the same: "Pick a line…" turns each line's number into a 44px button.
+  if (await page.getByRole('button', { name: /^Comment on / }).count()) throw new Error('line buttons before picking');
+  await page.getByRole('button', { name: 'Pick a line…' }).click();
+  await measure(page, 'turn review, picking a line');
   await page.getByRole('button', { name: 'Comment on src/app.ts line 5' }).click();
   await sheet.filter({ hasText: 'src/app.ts:5' }).waitFor();
   await sheet.getByRole('textbox', { name: 'Your comment' }).fill('Shorten this line.');
@@ -121,13 +125,14 @@ await runPhoneScript('third-pass-diffs', 'Third-pass phone', async ({ page, base
   await tray.locator('.comment-item', { hasText: 'Call it result.' }).waitFor();
   await tray.locator('.comment-item', { hasText: 'Shorten this line.' }).waitFor();
   if (await turnFile.locator('.dl.commented').count() !== 2) throw new Error('the commented lines are not marked');
-  await smallOutsideLines(page, 'turn review with comments');
+  await page.getByRole('button', { name: 'Done' }).click();
+  await measure(page, 'turn review with comments');
   await page.screenshot({ path: shots('third-diffs-03-comments.png') });
   await tray.getByRole('button', { name: 'Send 2 comments to agent' }).click();
   await page.waitForURL(`${base}/s/${sessionId}`);
   await page.locator('.user-bubble', { hasText: 'Please fix these:' }).filter({ hasText: 'Shorten this line.' }).waitFor();
   await page.locator('.md', { hasText: 'Fixed both.' }).waitFor();
-  ok('two line comments (a long press, a tap on a number) gathered in a tray and went to the agent as one message');
+  ok('two line comments (a long press; "Pick a line…" and a tap on a 44px number) gathered in a tray and went to the agent as one message');
 
   // 5. The git screen's diff is the same view (the branch's and a commit's use it too).
   await page.goto(`${base}/p/${projectId}/git/diff?path=src%2Fapp.ts&staged=false`);

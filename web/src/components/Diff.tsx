@@ -24,8 +24,10 @@ interface DiffProps {
   files: DiffFile[];
   /** Shown instead of each path (made relative to the project by the caller). */
   label?: (path: string) => string;
-  /** Lets the owner comment on a line: a long press on it, or a tap on its number. */
+  /** Lets the owner comment on a line: a long press on it; with `picking`, a tap on its number too. */
   onComment?: (ref: LineRef) => void;
+  /** Each line's number becomes a 44px button (rows grow to fit): the visible, tap-sized way to what a long press does. */
+  picking?: boolean;
   /** Lines that already carry a comment, marked. */
   commented?: LineRef[];
 }
@@ -34,19 +36,19 @@ interface DiffProps {
  * Every diff in the app: per file (folding, with its counts), old and new line numbers, the changed words of each
  * changed pair, wrapped lines hanging at their own indentation, and syntax colours once the highlighter has loaded.
  */
-export function Diff({ files, label = (p) => p, onComment, commented = [] }: DiffProps) {
+export function Diff({ files, label = (p) => p, onComment, picking = false, commented = [] }: DiffProps) {
   const marked = new Set(commented.map(refKey));
   return (
-    <div class={`diffs${onComment ? ' commentable' : ''}`}>
+    <div class={`diffs${onComment ? ' commentable' : ''}${onComment && picking ? ' picking' : ''}`}>
       {files.map((file, i) => (
-        <DiffFileView key={`${i}-${file.path}`} file={file} label={label} foldedAtFirst={files.length >= FOLD_FROM} onComment={onComment} marked={marked} />
+        <DiffFileView key={`${i}-${file.path}`} file={file} label={label} foldedAtFirst={files.length >= FOLD_FROM} onComment={onComment} picking={picking} marked={marked} />
       ))}
     </div>
   );
 }
 
-function DiffFileView({ file, label, foldedAtFirst, onComment, marked }: {
-  file: DiffFile; label: (path: string) => string; foldedAtFirst: boolean; onComment?: (ref: LineRef) => void; marked: Set<string>;
+function DiffFileView({ file, label, foldedAtFirst, onComment, picking, marked }: {
+  file: DiffFile; label: (path: string) => string; foldedAtFirst: boolean; onComment?: (ref: LineRef) => void; picking: boolean; marked: Set<string>;
 }) {
   const [open, setOpen] = useState(!foldedAtFirst);
   const colours = useHighlightedFile(file, open);
@@ -70,7 +72,7 @@ function DiffFileView({ file, label, foldedAtFirst, onComment, marked }: {
           {file.binary && <div class="diff-note">A binary file: its contents are not shown.</div>}
           {!file.binary && file.hunks.length === 0 && <div class="diff-note">{file.status === 'renamed' ? 'Moved, contents unchanged.' : 'No changes to its lines.'}</div>}
           {file.hunks.map((hunk, h) => (
-            <HunkView key={h} file={file} hunk={hunk} first={h === 0} colours={colours} numbered={numbered} onComment={onComment} marked={marked} />
+            <HunkView key={h} file={file} hunk={hunk} first={h === 0} colours={colours} numbered={numbered} onComment={onComment} picking={picking} marked={marked} />
           ))}
         </div>
       )}
@@ -78,9 +80,9 @@ function DiffFileView({ file, label, foldedAtFirst, onComment, marked }: {
   );
 }
 
-function HunkView({ file, hunk, first, colours, numbered, onComment, marked }: {
+function HunkView({ file, hunk, first, colours, numbered, onComment, picking, marked }: {
   file: DiffFile; hunk: Hunk; first: boolean; colours: Map<NumberedLine, Token[]> | null; numbered: boolean;
-  onComment?: (ref: LineRef) => void; marked: Set<string>;
+  onComment?: (ref: LineRef) => void; picking: boolean; marked: Set<string>;
 }) {
   const from = hunk.lines.find((l) => l.new !== undefined)?.new ?? hunk.newStart;
   // The first hunk starting at the top needs no heading; any other says where it is (and git's enclosing function).
@@ -93,14 +95,14 @@ function HunkView({ file, hunk, first, colours, numbered, onComment, marked }: {
         </div>
       )}
       {hunk.lines.map((line, i) => (
-        <LineView key={i} file={file} line={line} tokens={colours?.get(line)} onComment={onComment} marked={marked} numbered={numbered} />
+        <LineView key={i} file={file} line={line} tokens={colours?.get(line)} onComment={onComment} picking={picking} marked={marked} numbered={numbered} />
       ))}
     </>
   );
 }
 
-function LineView({ file, line, tokens, onComment, marked, numbered }: {
-  file: DiffFile; line: NumberedLine; tokens?: Token[]; onComment?: (ref: LineRef) => void; marked: Set<string>; numbered: boolean;
+function LineView({ file, line, tokens, onComment, picking, marked, numbered }: {
+  file: DiffFile; line: NumberedLine; tokens?: Token[]; onComment?: (ref: LineRef) => void; picking: boolean; marked: Set<string>; numbered: boolean;
 }) {
   const timer = useRef<number | undefined>(undefined);
   const pressed = useRef(false);
@@ -131,8 +133,9 @@ function LineView({ file, line, tokens, onComment, marked, numbered }: {
   };
   return (
     <div class={`dl ${line.kind}${isMarked ? ' commented' : ''}`} data-old={line.old} data-new={line.new} {...press}>
-      {numbered && <LineNumber n={line.old} own={ref.side === 'old'} label={ref} comment={comment} />}
-      {numbered && <LineNumber n={line.new} own={ref.side === 'new'} label={ref} comment={comment} />}
+      {comment && picking
+        ? <button type="button" class="ln pick" aria-label={`Comment on ${ref.path} line ${ref.line}`} onClick={comment}>{ref.side === 'old' ? `−${ref.line}` : ref.line}</button>
+        : numbered && <><span class="ln">{line.old ?? ''}</span><span class="ln">{line.new ?? ''}</span></>}
       <span class="dl-sign" aria-hidden="true">{line.kind === 'add' ? '+' : line.kind === 'del' ? '−' : ' '}</span>
       <span class="dl-code" style={{ '--indent': `${indent + 2}ch` }}>
         {pieces(line.text, tokens, line.words).map((p, i) => {
@@ -143,14 +146,6 @@ function LineView({ file, line, tokens, onComment, marked, numbered }: {
       </span>
     </div>
   );
-}
-
-/** A line's number; the one of its own side is a button when the owner may comment (the visible way to what a long press does). */
-function LineNumber({ n, own, label, comment }: { n?: number; own: boolean; label: LineRef; comment?: () => void }) {
-  if (own && comment && n !== undefined) {
-    return <button type="button" class="ln" aria-label={`Comment on ${label.path} line ${label.line}`} onClick={comment}>{n}</button>;
-  }
-  return <span class="ln">{n ?? ''}</span>;
 }
 
 /** Columns of leading whitespace (a tab counts 4, as the CSS tab-size): where a wrapped line's continuation hangs. */

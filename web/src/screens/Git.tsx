@@ -186,10 +186,12 @@ function Row({ path, label, link, button }: { path: string; label: string; link:
 }
 
 /** A unified diff from git, shown file by file (components/Diff.tsx); text that is no diff is shown as it came. */
-export function UnifiedDiff({ text, onComment, commented }: { text: string; onComment?: (ref: LineRef) => void; commented?: LineRef[] }) {
+export function UnifiedDiff({ text, onComment, picking, commented }: {
+  text: string; onComment?: (ref: LineRef) => void; picking?: boolean; commented?: LineRef[];
+}) {
   const files = useMemo(() => parseUnifiedDiff(text), [text]);
   if (files.length === 0) return <pre class="diff-body unified">{text}</pre>;
-  return <Diff files={files} onComment={onComment} commented={commented} />;
+  return <Diff files={files} onComment={onComment} picking={picking} commented={commented} />;
 }
 
 export function GitDiffView({ projectId, path, staged, session }: { projectId: string; path: string; staged: boolean; session?: string }) {

@@ -54,7 +54,8 @@ export function commentsMessage(comments: readonly LineComment[]): string {
 
 /**
  * What one turn changed in the project, file by file, with "looks good" or "ask for changes" sent back to the agent; and
- * comments on single lines (a long press on a line, or a tap on its number), gathered in a tray and sent as one message.
+ * comments on single lines (a long press on a line, or "Pick a line…" then a tap on its number), gathered in a tray and
+ * sent as one message.
  */
 export function TurnReview({ sessionId, turn }: { sessionId: string; turn: number }) {
   const [changes, setChanges] = useState<TurnChanges | null>(null);
@@ -64,6 +65,7 @@ export function TurnReview({ sessionId, turn }: { sessionId: string; turn: numbe
   const [busy, setBusy] = useState(false);
   const [comments, setComments] = useState<LineComment[]>([]);
   const [commenting, setCommenting] = useState<LineRef | null>(null);
+  const [picking, setPicking] = useState(false);
   const [draft, setDraft] = useState('');
   const draftBox = useRef<HTMLTextAreaElement>(null);
   useEffect(() => void api.turnChanges(sessionId, turn).then(setChanges, (e) => setError(describeError(e))), [sessionId, turn]);
@@ -117,8 +119,13 @@ export function TurnReview({ sessionId, turn }: { sessionId: string; turn: numbe
         <ErrorNote error={error} />
         {changes && changes.files.length === 0 && <Empty><p>This turn changed no files.</p></Empty>}
         {changes && changes.files.length > 0 && <ChangedFiles files={changes.files} />}
-        {changes?.diff && <p class="fine">Press and hold a line (or tap its number) to comment on it.</p>}
-        {changes?.diff && <UnifiedDiff text={changes.diff} onComment={comment} commented={comments.map((c) => c.ref)} />}
+        {changes?.diff && (
+          <div class="row comment-hint">
+            <p class="fine grow">{picking ? 'Tap a line\'s number to comment on it.' : 'Press and hold a line to comment on it.'}</p>
+            <button type="button" class="btn ghost small" aria-pressed={picking} onClick={() => setPicking(!picking)}>{picking ? 'Done' : 'Pick a line…'}</button>
+          </div>
+        )}
+        {changes?.diff && <UnifiedDiff text={changes.diff} onComment={comment} picking={picking} commented={comments.map((c) => c.ref)} />}
         {changes?.truncated && <p class="fine">The diff was cut at 2 MB.</p>}
         {commenting && (
           <form class="comment-sheet card stack" aria-label="Comment on a line" onSubmit={(e) => { e.preventDefault(); keep(); }}>
