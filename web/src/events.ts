@@ -3,6 +3,7 @@
 
 import type { ApprovalStatus, Decision, PlanEntry, QueuedMessage, Session, SessionMode, SessionStatus, ToolKind } from './api';
 import type { components } from './api.gen';
+import type { EditContext } from './diff';
 
 // ---------------------------------------------------------------------------------------------------------
 // Event shapes (docs/api.md, Events)
@@ -22,6 +23,15 @@ type Unlisted = Exclude<keyof EventPayloads, EventKind>;
 const everyKindListed: [Unlisted] extends [never] ? true : Unlisted = true;
 void everyKindListed;
 
+/** approval.requested's editContext, when it has the shape the server sends (else none: the edit is shown alone). */
+function editContext(value: unknown): EditContext | null {
+  const o = value as Record<string, unknown> | null;
+  const lines = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
+  if (!o || typeof o !== 'object' || typeof o.line !== 'number' || o.line < 1 || !lines(o.before) || !lines(o.after)
+    || typeof o.prefix !== 'string' || typeof o.suffix !== 'string') return null;
+  return { line: o.line, before: o.before as string[], after: o.after as string[], prefix: o.prefix, suffix: o.suffix };
+}
+
 export interface EventBase { sessionId: string; seq: number }
 export type AttachmentInfo = NonNullable<components['schemas']['UserMessageEvent']['attachments']>[number];
 export interface ServerEvent { kind: string; data: EventBase & Record<string, unknown> }
@@ -36,6 +46,8 @@ export interface ApprovalView {
   canEditInput?: boolean;
   /** What "Always allow" remembers with `tool`: the exact command or path as a glob, or `*` for the whole tool. */
   rulePattern?: string;
+  /** For an edit: the file's lines around the text it replaces, read by the server when it asked (null when it could not). */
+  editContext?: EditContext | null;
 }
 export interface ToolResultView { content: string; isError: boolean; truncated: boolean }
 /** A turn's tokens and cost (`costUsd`), and the session's cost so far (`sessionCostUsd`). */
@@ -191,6 +203,7 @@ function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq:
           approvalId, toolCallId: str(d.toolCallId), tool: str(d.tool), kind: (str(d.kind) || 'other') as ToolKind, title: str(d.title),
           input: d.input, plan: typeof d.plan === 'string' ? d.plan : null, createdAt: str(d.createdAt), status: 'pending',
           canEditInput: d.canEditInput === true, rulePattern: typeof d.rulePattern === 'string' ? d.rulePattern : undefined,
+          editContext: editContext(d.editContext),
         },
       });
       return;

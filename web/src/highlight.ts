@@ -137,7 +137,7 @@ export function languageFor(path: string): string | null {
 }
 
 /** A markdown fence's info string, as a language: full names and extensions both work (```ts, ```python). */
-function resolve(name: string): string | null {
+export function resolve(name: string): string | null {
   const n = name.toLowerCase();
   return SPECS[n] || n === 'html' || n === 'xml' || n === 'markdown' ? n : EXTENSIONS[n] ?? NAMES[n] ?? null;
 }

@@ -64,3 +64,24 @@ describe('diff', () => {
     expect(editPreview('Bash', { command: 'ls' })).toBeNull();
   });
 });
+
+describe('GFM tables and code blocks', () => {
+  it('renders a table with its header, alignment and escaped cells, in a box that scrolls sideways', () => {
+    const html = renderMarkdown('Results:\n\n| Name | Count |\n|:-----|------:|\n| `a|b` | **2** |\n| <b>x</b> | 3 | extra |\n| short |');
+    expect(html).toContain('<div class="md-table" tabindex="0"><table><thead><tr><th class="al">Name</th><th class="ar">Count</th></tr></thead>');
+    expect(html).toContain('<td class="al"><code>a|b</code></td><td class="ar"><strong>2</strong></td>');
+    expect(html).toContain('<td class="al">&lt;b&gt;x&lt;/b&gt;</td><td class="ar">3</td></tr>');
+    expect(html).toContain('<td class="al">short</td><td class="ar"></td>');
+    expect(html).not.toContain('extra');
+  });
+
+  it('takes a table straight after a paragraph line, and leaves pipes without a delimiter row as text', () => {
+    expect(renderMarkdown('Here:\n| a | b |\n|---|---|\n| 1 | 2 |')).toContain('<p>Here:</p><div class="md-table"');
+    expect(renderMarkdown('a | b\nc | d')).toBe('<p>a | b<br>c | d</p>');
+  });
+
+  it('gives each code block a copy button', () => {
+    expect(renderMarkdown('```ts\nconst a = 1;\n```')).toBe(
+      '<div class="code-block"><pre data-lang="ts"><code>const a = 1;</code></pre><button type="button" class="copy-code" aria-label="Copy code">Copy</button></div>');
+  });
+});

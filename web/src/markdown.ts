@@ -76,6 +76,60 @@ export function inline(src: string): string {
 }
 
 const LIST_ITEM = /^(\s*)([-*+]|\d{1,9}[.)])\s+(.*)$/;
+const TABLE_DELIMITER = /^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$/;
+
+/** A GFM table row's cells: split at pipes outside code spans (a `\|` is a pipe in the cell), outer pipes dropped. */
+export function tableCells(row: string): string[] {
+  let text = row.trim();
+  if (text.startsWith('|')) text = text.slice(1);
+  if (text.endsWith('|') && !text.endsWith('\\|')) text = text.slice(0, -1);
+  const cells: string[] = [];
+  let cell = '';
+  let code = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '\\' && text[i + 1] === '|') {
+      cell += '|';
+      i++;
+    } else if (c === '`') {
+      code = !code;
+      cell += c;
+    } else if (c === '|' && !code) {
+      cells.push(cell.trim());
+      cell = '';
+    } else cell += c;
+  }
+  cells.push(cell.trim());
+  return cells;
+}
+
+/** A header row followed by a delimiter row with as many columns starts a table. */
+function isTableStart(lines: string[], i: number): boolean {
+  const head = lines[i]!;
+  const delimiter = lines[i + 1];
+  return head.includes('|') && delimiter !== undefined && TABLE_DELIMITER.test(delimiter) && delimiter.includes('-')
+    && tableCells(head).length === tableCells(delimiter).length;
+}
+
+const ALIGN: Record<string, string> = { left: ' class="al"', center: ' class="ac"', right: ' class="ar"' };
+
+/** A GFM table, in a box that scrolls sideways on a narrow screen; cells are inline markdown (escaped like any text). */
+function table(lines: string[], start: number): { html: string; end: number } {
+  const head = tableCells(lines[start]!);
+  const aligns = tableCells(lines[start + 1]!).map((d) =>
+    d.startsWith(':') && d.endsWith(':') ? 'center' : d.endsWith(':') ? 'right' : d.startsWith(':') ? 'left' : '');
+  const cell = (tag: string, text: string, k: number) => `<${tag}${ALIGN[aligns[k] ?? ''] ?? ''}>${inline(text)}</${tag}>`;
+  let i = start + 2;
+  const rows: string[] = [];
+  while (i < lines.length && lines[i]!.trim() && lines[i]!.includes('|')) {
+    const cells = tableCells(lines[i++]!);
+    // Short rows are padded and long ones cut, as GFM does: every row has the header's columns.
+    rows.push(`<tr>${head.map((_, k) => cell('td', cells[k] ?? '', k)).join('')}</tr>`);
+  }
+  const html = `<div class="md-table" tabindex="0"><table><thead><tr>${head.map((h, k) => cell('th', h, k)).join('')}</tr></thead>`
+    + `<tbody>${rows.join('')}</tbody></table></div>`;
+  return { html, end: i };
+}
 
 /** Block structure: paragraphs, fenced code, headings, quotes, lists (with task boxes). Returns safe HTML. */
 export function renderMarkdown(text: string): string {
@@ -92,7 +146,15 @@ export function renderMarkdown(text: string): string {
       while (i < lines.length && !lines[i]!.trim().startsWith(marker)) body.push(lines[i++]!);
       i++; // the closing fence (or the end)
       const lang = fence[2] ? ` data-lang="${escapeHtml(fence[2])}"` : '';
-      out.push(`<pre${lang}><code>${escapeHtml(body.join('\n'))}</code></pre>`);
+      // The copy button is ours; the transcript wires it (and colours the code once the highlighter has loaded).
+      out.push(`<div class="code-block"><pre${lang}><code>${escapeHtml(body.join('\n'))}</code></pre>`
+        + `<button type="button" class="copy-code" aria-label="Copy code">Copy</button></div>`);
+      continue;
+    }
+    if (isTableStart(lines, i)) {
+      const { html, end } = table(lines, i);
+      out.push(html);
+      i = end;
       continue;
     }
     if (!line.trim()) {
@@ -129,7 +191,8 @@ export function renderMarkdown(text: string): string {
       continue;
     }
     const paragraph: string[] = [];
-    while (i < lines.length && lines[i]!.trim() && !LIST_ITEM.test(lines[i]!) && !/^(#{1,6}\s|\s*>|\s*```|\s*~~~)/.test(lines[i]!)) {
+    while (i < lines.length && lines[i]!.trim() && !LIST_ITEM.test(lines[i]!) && !/^(#{1,6}\s|\s*>|\s*```|\s*~~~)/.test(lines[i]!)
+      && !(paragraph.length && isTableStart(lines, i))) {
       paragraph.push(lines[i++]!.trim());
     }
     out.push(`<p>${paragraph.map(inline).join('<br>')}</p>`);

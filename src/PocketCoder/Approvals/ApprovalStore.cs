@@ -27,8 +27,9 @@ public sealed record Approval(
 {
     /// <summary>The payload of <c>approval.requested</c>: everything a phone needs to show what will run.</summary>
     /// <param name="canEditInput">Whether the session's agent runs an edited input (else the phone offers no edit).</param>
-    public ApprovalRequestedEvent RequestedEvent(bool canEditInput) =>
-        new(Id, ToolCallId, Tool, Kind, Title, Json(Input), Plan, canEditInput, CreatedAt.ToDb(), RulePattern);
+    /// <param name="editContext">For an edit: the file's lines around it, read when asking (kept only in the event).</param>
+    public ApprovalRequestedEvent RequestedEvent(bool canEditInput, EditContext? editContext = null) =>
+        new(Id, ToolCallId, Tool, Kind, Title, Json(Input), Plan, canEditInput, CreatedAt.ToDb(), RulePattern, editContext);
 
     public ApprovalResolvedEvent ResolvedEvent() =>
         new(Id, ToolCallId, Status, Decision, DecidedBy, Message, UpdatedInput is null ? null : Json(UpdatedInput));

@@ -57,6 +57,8 @@ public sealed class Gatekeeper(
             Guid.NewGuid().ToString("N"), context.SessionId, context.Project.Id, request.ToolCallId, request.Tool, request.Kind.ToWire(),
             request.Title, request.Input.GetRawText(), request.PlanText, RulePattern(request, context.Project.Path),
             ApprovalStatuses.Pending, clock.GetUtcNow(), null, null, null, null, null);
+        // Read now, as the agent sees the file when it asks: the phone shows the edit among its lines.
+        var editContext = request.Kind == ToolKind.Edit ? EditContext.For(request.Path, request.Input, context.Project.Path) : null;
         var answer = new TaskCompletionSource<PermissionDecision>(TaskCreationOptions.RunContinuationsAsynchronously);
         // Registered before the approval is visible, so even an instant decision finds its waiter;
         // and the timeout is armed before anyone can see the question, so it can never be missed.
@@ -76,7 +78,7 @@ public sealed class Gatekeeper(
                     ("$id", approval.Id), ("$session", approval.SessionId), ("$project", approval.ProjectId), ("$call", approval.ToolCallId),
                     ("$tool", approval.Tool), ("$kind", approval.Kind), ("$title", approval.Title), ("$input", approval.Input),
                     ("$plan", approval.Plan), ("$pattern", approval.RulePattern), ("$at", approval.CreatedAt.ToDb()));
-                events.Append(write, approval.SessionId, approval.RequestedEvent(CanEditInput(write, approval.SessionId)));
+                events.Append(write, approval.SessionId, approval.RequestedEvent(CanEditInput(write, approval.SessionId), editContext));
             });
             GateLog.Asked(logger, approval.Id, approval.Tool, approval.ToolCallId, approval.SessionId);
             onAsking();

@@ -121,6 +121,7 @@ public sealed record SessionStatusEvent(string Status, string Mode, string? Reas
 /// <summary>
 /// Everything a phone needs to show what will run, whether it may offer "edit, then allow", and the rule "always allow"
 /// would add (<c>tool</c> + <c>rulePattern</c>: the exact command or project-relative path, escaped as a glob, or <c>*</c>).
+/// <c>editContext</c>: for an edit of a file inside the session's folder, its lines around the replaced text (null otherwise).
 /// </summary>
 public sealed record ApprovalRequestedEvent(
     string ApprovalId,
@@ -132,7 +133,8 @@ public sealed record ApprovalRequestedEvent(
     string? Plan,
     bool CanEditInput,
     string CreatedAt,
-    string RulePattern) : ISessionEvent
+    string RulePattern,
+    Approvals.EditContext? EditContext = null) : ISessionEvent
 {
     public static string Kind => "approval.requested";
 }

@@ -55,7 +55,7 @@ public sealed class SessionManager(
         var title = prompt?.Text is not { Length: > 0 } text ? null : text.Length > 80 ? text[..80] + "…" : text;
         var session = database.Write(write =>
         {
-            var created = sessions.Create(write, project.Id, adapter.Id, model, mode, title, profile: profile);
+            var created = sessions.Create(write, project.Id, adapter.Id, model, mode, title, profile: profile, shortTitle: SessionTitles.Short(prompt?.Text));
             ledger.Append(write, actor.Name, "session.started", created.Id,
                 new JsonObject { ["projectId"] = project.Id, ["agent"] = adapter.Id, ["model"] = model, ["mode"] = mode, ["profile"] = profile?.Name });
             return created;

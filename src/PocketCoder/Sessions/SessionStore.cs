@@ -24,7 +24,8 @@ public sealed record Session(
     DateTimeOffset? ArchivedAt = null,
     string? Preview = null,
     string? Profile = null,
-    string? Sandbox = null);
+    string? Sandbox = null,
+    string? ShortTitle = null);
 
 /// <summary>A session a search found, with the words around the match (marked by \u0002 … \u0003).</summary>
 public sealed record SessionMatch(Session Session, string? Snippet);
@@ -46,22 +47,23 @@ public static class SessionStatuses
 /// <summary>Session rows. Every status or mode change goes out as a <c>session.status</c> event in the same transaction.</summary>
 public sealed class SessionStore(Database database, EventLog events, TimeProvider clock)
 {
-    private const string Columns = "id, project_id, agent, model, mode, status, agent_session_id, title, created_at, updated_at, last_seq, archived_at, profile, sandbox";
+    private const string Columns = "id, project_id, agent, model, mode, status, agent_session_id, title, created_at, updated_at, last_seq, archived_at, profile, sandbox, short_title";
     private const string ReadColumns = Columns + ", preview";
     internal const int MaxQuery = 200;
 
     /// <param name="agentSessionId">The agent's own conversation to carry on (one begun in a terminal); a new one when null.</param>
     /// <param name="profile">The profile it starts from (its name, the instructions it adds, its MCP servers), if any.</param>
+    /// <param name="shortTitle">What tells it apart on a list (<see cref="SessionTitles"/>).</param>
     public Session Create(DbWrite write, string projectId, string agent, string? model, string mode, string? title, string? agentSessionId = null,
-        SessionProfile? profile = null)
+        SessionProfile? profile = null, string? shortTitle = null)
     {
         var now = clock.GetUtcNow();
         var session = new Session(Guid.NewGuid().ToString(), projectId, agent, model, mode, SessionStatuses.Starting,
-            agentSessionId ?? Guid.NewGuid().ToString(), title, now, now, 0, Profile: profile?.Name);
+            agentSessionId ?? Guid.NewGuid().ToString(), title, now, now, 0, Profile: profile?.Name, ShortTitle: shortTitle);
         write.Execute(
-            $"INSERT INTO sessions ({Columns}, instructions, mcp_servers) VALUES ($id, $project, $agent, $model, $mode, $status, $agentSession, $title, $at, $at, 0, NULL, $profile, NULL, $instructions, $mcp)",
+            $"INSERT INTO sessions ({Columns}, instructions, mcp_servers) VALUES ($id, $project, $agent, $model, $mode, $status, $agentSession, $title, $at, $at, 0, NULL, $profile, NULL, $short, $instructions, $mcp)",
             ("$id", session.Id), ("$project", projectId), ("$agent", agent), ("$model", model), ("$mode", mode),
-            ("$status", session.Status), ("$agentSession", session.AgentSessionId), ("$title", title), ("$at", now.ToDb()),
+            ("$status", session.Status), ("$agentSession", session.AgentSessionId), ("$title", title), ("$at", now.ToDb()), ("$short", shortTitle),
             ("$profile", profile?.Name), ("$instructions", profile?.Instructions),
             ("$mcp", profile?.McpServers is { } mcp ? System.Text.Json.JsonSerializer.Serialize(mcp) : null));
         events.Append(write, session.Id, new SessionStatusEvent(session.Status, mode, null));
@@ -222,6 +224,6 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
 
     private static Session Map(SqliteDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.NullableString(3), r.GetString(4), r.GetString(5), r.GetString(6),
-        r.NullableString(7), r.Time(8), r.Time(9), r.GetInt64(10), r.NullableTime(11), r.FieldCount > 14 ? r.NullableString(14) : null,
-        r.NullableString(12), r.NullableString(13));
+        r.NullableString(7), r.Time(8), r.Time(9), r.GetInt64(10), r.NullableTime(11), r.FieldCount > 15 ? r.NullableString(15) : null,
+        r.NullableString(12), r.NullableString(13), r.NullableString(14));
 }

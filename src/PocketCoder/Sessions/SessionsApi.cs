@@ -49,17 +49,20 @@ public sealed record UpdateSessionRequest(
 /// <param name="Match">With <c>?q=</c>: the words around the match, each matched stretch between U+0002 and U+0003.</param>
 /// <param name="Profile">The name of the profile it was started with (as it was called then), or null.</param>
 /// <param name="Sandbox">How its agent runs since it last started: <c>sandboxed</c> or <c>none</c>; null before it first started.</param>
+/// <param name="ShortTitle">What tells it apart on a list: the first sentence of its first prompt (or the agent's own title
+/// for a conversation carried on), without markdown or code, cut at a word near 48 characters; null without either.</param>
 public sealed record SessionResponse(
     string Id, string ProjectId, string Agent, string? Model, string Mode, string Status, string? Title,
     DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, long LastSeq, DateTimeOffset? ArchivedAt,
     string? Preview = null,
     string? Match = null,
     string? Profile = null,
-    string? Sandbox = null)
+    string? Sandbox = null,
+    string? ShortTitle = null)
 {
     public static SessionResponse From(Session s) =>
         new(s.Id, s.ProjectId, s.Agent, s.Model, s.Mode, s.Status, s.Title, s.CreatedAt, s.UpdatedAt, s.LastSeq, s.ArchivedAt, s.Preview, Profile: s.Profile,
-            Sandbox: s.Sandbox);
+            Sandbox: s.Sandbox, ShortTitle: s.ShortTitle ?? SessionTitles.Short(s.Title));
 }
 
 public static class SessionsApi

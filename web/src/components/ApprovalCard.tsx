@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, ApiError, describeError, type Decision } from '../api';
 import type { ApprovalView } from '../events';
 import { renderMarkdown } from '../markdown';
-import { AskedFor, ToolInput, useRelative } from './Transcript';
+import { AskedFor, copyCode, ToolInput, useRelative } from './Transcript';
 import { rememberDecided } from '../push';
 import { reachable, useStore } from '../store';
 import { ErrorNote, Icon } from './ui';
@@ -98,7 +98,7 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
         </div>
       </header>
       <div class="approval-body">
-        {a.plan ? <div class="md plan-text" dangerouslySetInnerHTML={{ __html: renderMarkdown(a.plan) }} /> : <ToolInput tool={a.tool} input={a.input} />}
+        {a.plan ? <div class="md plan-text" dangerouslySetInnerHTML={{ __html: renderMarkdown(a.plan) }} onClick={copyCode} /> : <ToolInput tool={a.tool} input={a.input} context={a.editContext} />}
       </div>
       <ErrorNote error={error} />
       {mode === 'choose' && (
@@ -232,7 +232,7 @@ function DecidedCard({ a }: { a: ApprovalView }) {
       {open && (
         <div class="approval-body">
           {ran !== null && <AskedFor tool={a.tool} title={a.title || a.tool} input={a.input} />}
-          {a.plan ? <div class="md plan-text" dangerouslySetInnerHTML={{ __html: renderMarkdown(a.plan) }} /> : <ToolInput tool={a.tool} input={a.updatedInput ?? a.input} />}
+          {a.plan ? <div class="md plan-text" dangerouslySetInnerHTML={{ __html: renderMarkdown(a.plan) }} onClick={copyCode} /> : <ToolInput tool={a.tool} input={a.updatedInput ?? a.input} context={a.updatedInput ? null : a.editContext} />}
         </div>
       )}
     </section>

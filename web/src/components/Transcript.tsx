@@ -1,7 +1,9 @@
 import { createContext } from 'preact';
-import { useContext, useMemo, useState } from 'preact/hooks';
+import { useContext, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { PlanEntry } from '../api';
-import { editPreview, withContext, type DiffLine } from '../diff';
+import { editFile, type EditContext, type DiffFile } from '../diff';
+import { Diff } from './Diff';
+import { loadHighlighter } from '../lazyHighlight';
 import type { ApprovalView, Item, ToolResultView } from '../events';
 import { renderMarkdown } from '../markdown';
 import { ApprovalCard, DecisionLine, editedTitle } from './ApprovalCard';
@@ -45,7 +47,7 @@ function TranscriptItem({ item, approval }: { item: Item; approval?: ApprovalVie
     case 'user':
       return (
         <div class="bubble user-bubble" data-testid="message">
-          <div class="md" dangerouslySetInnerHTML={{ __html: renderMarkdown(item.text) }} />
+          <div class="md" dangerouslySetInnerHTML={{ __html: renderMarkdown(item.text) }} onClick={copyCode} />
           {item.attachments && (
             <ul class="sent-attachments">
               {item.attachments.map((a, i) => <li key={i}><Icon name={a.kind === 'image' ? 'attach' : 'file'} size={16} /> {a.name}</li>)}
@@ -60,7 +62,7 @@ function TranscriptItem({ item, approval }: { item: Item; approval?: ApprovalVie
       return (
         <details class="thinking">
           <summary>Thinking</summary>
-          <div class="md muted" dangerouslySetInnerHTML={{ __html: renderMarkdown(item.text) }} />
+          <div class="md muted" dangerouslySetInnerHTML={{ __html: renderMarkdown(item.text) }} onClick={copyCode} />
         </details>
       );
     case 'tool':
@@ -96,7 +98,72 @@ function TranscriptItem({ item, approval }: { item: Item; approval?: ApprovalVie
 function Markdown({ text, class: className }: { text: string; class: string }) {
   // Every character of model text is escaped by renderMarkdown before it becomes markup.
   const html = useMemo(() => renderMarkdown(text), [text]);
-  return <div class={`md ${className}`} data-testid="message" dangerouslySetInnerHTML={{ __html: html }} />;
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (box.current) colourCodeBlocks(box.current);
+  }, [html]);
+  return <div ref={box} class={`md ${className}`} data-testid="message" dangerouslySetInnerHTML={{ __html: html }} onClick={copyCode} />;
+}
+
+// Code blocks this long are left plain: colouring is for reading, not for a wall of tokens.
+const CODE_COLOUR_LIMIT = 64 * 1024;
+
+/**
+ * Colours the fenced code blocks that name their language, once the highlighter chunk has loaded. Tokens go in as text
+ * nodes (never markup), so code stays code whatever it holds.
+ */
+function colourCodeBlocks(root: HTMLElement): void {
+  const blocks = [...root.querySelectorAll<HTMLElement>('pre[data-lang] > code')].filter((c) => !c.dataset.coloured && (c.textContent ?? '').length <= CODE_COLOUR_LIMIT);
+  if (blocks.length === 0) return;
+  void loadHighlighter().then((h) => {
+    for (const code of blocks) {
+      const language = h.resolve(code.parentElement!.dataset.lang ?? '');
+      if (!language || !code.isConnected) continue;
+      const source = code.textContent ?? '';
+      const fragment = document.createDocumentFragment();
+      h.highlightLines(source, language).forEach((line, i) => {
+        if (i) fragment.append('\n');
+        for (const t of line) {
+          if (t.kind === 'plain') fragment.append(t.text);
+          else {
+            const span = document.createElement('span');
+            span.className = `tok-${t.kind}`;
+            span.textContent = t.text;
+            fragment.append(span);
+          }
+        }
+      });
+      code.replaceChildren(fragment);
+      code.dataset.coloured = 'true';
+    }
+  }, () => {});
+}
+
+/** The copy button of a code block (markdown.ts writes it): the block's text to the clipboard, and a word that it went. */
+export function copyCode(e: MouseEvent): void {
+  const button = (e.target as Element).closest<HTMLButtonElement>('.copy-code');
+  const code = button?.parentElement?.querySelector('code');
+  if (!button || !code) return;
+  const text = code.textContent ?? '';
+  const done = (word: string) => {
+    button.textContent = word;
+    window.setTimeout(() => { button.textContent = 'Copy'; }, 1500);
+  };
+  // The clipboard API needs a secure context; a phone on plain http over the LAN falls back to a selection copy.
+  const fallback = () => {
+    const area = document.createElement('textarea');
+    area.value = text;
+    area.setAttribute('readonly', '');
+    area.style.position = 'fixed';
+    area.style.opacity = '0';
+    document.body.append(area);
+    area.select();
+    const copied = document.execCommand('copy');
+    area.remove();
+    done(copied ? 'Copied' : 'Copy failed');
+  };
+  if (navigator.clipboard?.writeText) void navigator.clipboard.writeText(text).then(() => done('Copied'), fallback);
+  else fallback();
 }
 
 export function Checklist({ entries }: { entries: PlanEntry[] }) {
@@ -138,7 +205,7 @@ function ToolItem({ item, approval }: { item: Extract<Item, { type: 'tool' }>; a
       {open && (
         <div class="tool-body">
           {ran !== null && <AskedFor tool={item.tool} title={asked} input={item.input} />}
-          <ToolInput tool={item.tool} input={approval?.updatedInput ?? item.input} />
+          <ToolInput tool={item.tool} input={approval?.updatedInput ?? item.input} context={approval?.updatedInput ? null : approval?.editContext} />
           {item.result && <ToolResult result={item.result} />}
         </div>
       )}
@@ -160,9 +227,10 @@ export function AskedFor({ tool, title, input }: { tool: string; title: string; 
   );
 }
 
-export function ToolInput({ tool, input }: { tool: string; input: unknown }) {
-  const edit = editPreview(tool, input);
-  if (edit) return <DiffView path={edit.path} lines={edit.lines} created={edit.created} />;
+/** `context`: the file's lines around an edit, as the server read them when it asked (approval.requested's editContext). */
+export function ToolInput({ tool, input, context }: { tool: string; input: unknown; context?: EditContext | null }) {
+  const edit = useMemo(() => editFile(tool, input, context), [tool, input, context]);
+  if (edit) return <DiffView files={[edit]} />;
   const o = (input ?? {}) as Record<string, unknown>;
   if (typeof o.command === 'string') {
     return (
@@ -185,27 +253,10 @@ function ToolResult({ result }: { result: ToolResultView }) {
   );
 }
 
-export function DiffView({ path, lines, created }: { path: string; lines: DiffLine[]; created?: boolean }) {
+/** Diffs inside the transcript (an edit's preview): paths relative to the project, shortened to their last parts. */
+export function DiffView({ files }: { files: DiffFile[] }) {
   const rel = useRelative();
-  const shown = created ? lines : withContext(lines);
-  const added = lines.filter((l) => l.op === '+').length;
-  const removed = lines.filter((l) => l.op === '-').length;
-  return (
-    <div class="diff">
-      <div class="diff-head">
-        <span class="diff-path" title={path}>{shortPath(rel(path))}</span>
-        <span class="diff-stat">{created
-          ? <><span class="plus">+{added}</span> · whole file</>
-          : <><span class="plus">+{added}</span> <span class="minus">−{removed}</span></>}</span>
-      </div>
-      <pre class="diff-body">
-        {shown.map((line, i) =>
-          line === null
-            ? <span key={i} class="gap">⋯</span>
-            : <span key={i} class={line.op === '+' ? 'add' : line.op === '-' ? 'del' : 'ctx'}>{line.op === ' ' ? '  ' : `${line.op} `}{line.text}{'\n'}</span>)}
-      </pre>
-    </div>
-  );
+  return <Diff files={files} label={(path) => shortPath(rel(path))} />;
 }
 
 export function shortPath(path: string): string {

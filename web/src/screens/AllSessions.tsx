@@ -58,7 +58,7 @@ export function AllSessions({ query: initial }: { query: string }) {
           {list.map((s) => (
             <li key={s.id}>
               <a class="session-row" data-session={s.id} {...linkTo(`/s/${s.id}`)}>
-                <span class="session-title">{s.title || 'Untitled session'}</span>
+                <span class="session-title" title={s.title ?? undefined}>{s.shortTitle || s.title || 'Untitled session'}</span>
                 <span class="session-preview">{s.match ? marked(s.match) : s.preview}</span>
                 <span class="session-meta">
                   <StatusBadge status={s.status} />{s.archivedAt && <span class="badge badge-idle">Archived</span>}

@@ -3,7 +3,7 @@ import { api, scoped, ApiError, describeError, type DirectoryListing, type FileC
 import { AppBar, Empty, ErrorNote, Icon } from '../components/ui';
 import { linkTo } from '../router';
 import { DiffView } from '../components/Transcript';
-import { diffLines } from '../diff';
+import { textsFile } from '../diff';
 import { onNotice, useStore } from '../store';
 
 function problem(e: unknown): string {
@@ -186,7 +186,7 @@ export function FileView({ projectId, path, session }: { projectId: string; path
             {conflict && (
               <div class="confirm conflict" role="alert" data-testid="file-conflict">
                 <p><strong>{conflict.theirs ? 'The file changed on disk while you edited it.' : 'The file was deleted while you edited it.'}</strong> Nothing was saved.</p>
-                {conflict.theirs && <DiffView path={`disk → yours`} lines={diffLines(conflict.theirs.content.replaceAll('\r\n', '\n'), draft)} />}
+                {conflict.theirs && <DiffView files={[textsFile('disk → yours', conflict.theirs.content.replaceAll('\r\n', '\n'), draft)]} />}
                 <div class="row wrap-row">
                   <button class="btn ghost" disabled={saving} onClick={() => {
                     setDraft(null);

@@ -1,8 +1,10 @@
 import type { ComponentChildren } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, scoped, ApiError, describeError, type GitBranches, type GitCommitDetail, type GitDiff, type GitLog, type GitStatus } from '../api';
 import { AppBar, Empty, ErrorNote, Icon, timeAgo } from '../components/ui';
 import { identityMissing, IdentityForm } from '../components/GitIdentity';
+import { Diff, type LineRef } from '../components/Diff';
+import { parseUnifiedDiff } from '../diff';
 import { linkTo } from '../router';
 import { useStore } from '../store';
 
@@ -168,18 +170,13 @@ function Row({ path, label, link, button }: { path: string; label: string; link:
   );
 }
 
-/** A unified diff, coloured by line. */
-export function UnifiedDiff({ text }: { text: string }) {
-  const lines = text.replace(/\n$/, '').split('\n');
-  return (
-    <pre class="diff-body unified">
-      {lines.map((line, i) => {
-        const cls = line.startsWith('+++') || line.startsWith('---') || line.startsWith('diff ') || line.startsWith('index ') ? 'meta'
-          : line.startsWith('@@') ? 'hunk' : line.startsWith('+') ? 'add' : line.startsWith('-') ? 'del' : 'ctx';
-        return <span key={i} class={cls}>{line}{'\n'}</span>;
-      })}
-    </pre>
-  );
+/** A unified diff from git, shown file by file (components/Diff.tsx); text that is no diff is shown as it came. */
+export function UnifiedDiff({ text, onComment, picking, commented }: {
+  text: string; onComment?: (ref: LineRef) => void; picking?: boolean; commented?: LineRef[];
+}) {
+  const files = useMemo(() => parseUnifiedDiff(text), [text]);
+  if (files.length === 0) return <pre class="diff-body unified">{text}</pre>;
+  return <Diff files={files} onComment={onComment} picking={picking} commented={commented} />;
 }
 
 export function GitDiffView({ projectId, path, staged, session }: { projectId: string; path: string; staged: boolean; session?: string }) {

@@ -69,7 +69,7 @@ function ProjectCard({ project, sessions: everything }: { project: Project; sess
           {shown.map((s) => (
             <li key={s.id}>
               <a class="session-row" {...linkTo(`/s/${s.id}`)}>
-                <span class="session-title">{s.title || 'Untitled session'}</span>
+                <span class="session-title" title={s.title ?? undefined}>{s.shortTitle || s.title || 'Untitled session'}</span>
                 <span class="session-meta"><StatusBadge status={s.status} />{s.archivedAt && <span class="badge badge-idle">Archived</span>}<span class="muted small">{agentName(s.agent)} · {timeAgo(s.updatedAt)}</span></span>
               </a>
             </li>

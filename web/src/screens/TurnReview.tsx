@@ -1,7 +1,8 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, describeError, type ChangedFile, type TurnChanges, type WorktreeDiff } from '../api';
 import { AppBar, Empty, ErrorNote } from '../components/ui';
 import { navigate } from '../router';
+import type { LineRef } from '../components/Diff';
 import { UnifiedDiff } from './Git';
 
 const STATUS: Record<string, string> = { A: 'added', M: 'modified', D: 'deleted', R: 'renamed', T: 'type changed', C: 'copied' };
@@ -42,20 +43,65 @@ export function BranchDiff({ sessionId }: { sessionId: string }) {
   );
 }
 
-/** What one turn changed in the project, file by file, with "looks good" or "ask for changes" sent back to the agent. */
+interface LineComment { ref: LineRef; text: string }
+
+/** The comments as one message to the agent: each with its file and line, the line quoted, then what to change. */
+export function commentsMessage(comments: readonly LineComment[]): string {
+  const items = comments.map((c, i) => `${i + 1}. ${c.ref.path}:${c.ref.line}${c.ref.side === 'old' ? ' (a removed line)' : ''}\n`
+    + `   > ${c.ref.text.trim() || '(an empty line)'}\n   ${c.text.trim().split('\n').join('\n   ')}`);
+  return `Please fix these:\n\n${items.join('\n\n')}`;
+}
+
+/**
+ * What one turn changed in the project, file by file, with "looks good" or "ask for changes" sent back to the agent; and
+ * comments on single lines (a long press on a line, or "Pick a line…" then a tap on its number), gathered in a tray and
+ * sent as one message.
+ */
 export function TurnReview({ sessionId, turn }: { sessionId: string; turn: number }) {
   const [changes, setChanges] = useState<TurnChanges | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [asking, setAsking] = useState(false);
   const [message, setMessage] = useState('');
   const [busy, setBusy] = useState(false);
+  const [comments, setComments] = useState<LineComment[]>([]);
+  const [commenting, setCommenting] = useState<LineRef | null>(null);
+  const [picking, setPicking] = useState(false);
+  const [draft, setDraft] = useState('');
+  const draftBox = useRef<HTMLTextAreaElement>(null);
   useEffect(() => void api.turnChanges(sessionId, turn).then(setChanges, (e) => setError(describeError(e))), [sessionId, turn]);
+  useEffect(() => { if (commenting) draftBox.current?.focus(); }, [commenting]);
 
   const review = async (verdict: 'approve' | 'changes') => {
     setBusy(true);
     setError(null);
     try {
       await api.reviewTurn(sessionId, turn, verdict, verdict === 'changes' ? message.trim() : undefined);
+      navigate(`/s/${sessionId}`, { replace: true });
+    } catch (e) {
+      setError(describeError(e));
+      setBusy(false);
+    }
+  };
+
+  const comment = (ref: LineRef) => {
+    const existing = comments.find((c) => c.ref.path === ref.path && c.ref.line === ref.line && c.ref.side === ref.side);
+    setDraft(existing?.text ?? '');
+    setCommenting(ref);
+  };
+  const keep = () => {
+    if (!commenting || !draft.trim()) return;
+    const ref = commenting;
+    setComments((all) => [...all.filter((c) => !(c.ref.path === ref.path && c.ref.line === ref.line && c.ref.side === ref.side)), { ref, text: draft.trim() }]);
+    setCommenting(null);
+    setDraft('');
+  };
+  // One message with every comment, through the session's ordinary message queue; the branch and its Merge stay as they are.
+  const sendComments = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await api.send(sessionId, commentsMessage(comments));
+      setComments([]);
       navigate(`/s/${sessionId}`, { replace: true });
     } catch (e) {
       setError(describeError(e));
@@ -73,10 +119,49 @@ export function TurnReview({ sessionId, turn }: { sessionId: string; turn: numbe
         <ErrorNote error={error} />
         {changes && changes.files.length === 0 && <Empty><p>This turn changed no files.</p></Empty>}
         {changes && changes.files.length > 0 && <ChangedFiles files={changes.files} />}
-        {changes?.diff && <UnifiedDiff text={changes.diff} />}
+        {changes?.diff && (
+          <div class="row comment-hint">
+            <p class="fine grow">{picking ? 'Tap a line\'s number to comment on it.' : 'Press and hold a line to comment on it.'}</p>
+            <button type="button" class="btn ghost small" aria-pressed={picking} onClick={() => setPicking(!picking)}>{picking ? 'Done' : 'Pick a line…'}</button>
+          </div>
+        )}
+        {changes?.diff && <UnifiedDiff text={changes.diff} onComment={comment} picking={picking} commented={comments.map((c) => c.ref)} />}
         {changes?.truncated && <p class="fine">The diff was cut at 2 MB.</p>}
-        {changes && changes.files.length > 0 && (
+        {commenting && (
+          <form class="comment-sheet card stack" aria-label="Comment on a line" onSubmit={(e) => { e.preventDefault(); keep(); }}>
+            <div class="small"><strong class="mono-name">{commenting.path}:{commenting.line}</strong></div>
+            <pre class="comment-quote">{commenting.text || ' '}</pre>
+            <label class="field">
+              <span>Your comment</span>
+              <textarea ref={draftBox} rows={3} value={draft} onInput={(e) => setDraft((e.target as HTMLTextAreaElement).value)} />
+            </label>
+            <div class="row">
+              <button type="button" class="btn ghost" onClick={() => setCommenting(null)}>Cancel</button>
+              <button type="submit" class="btn primary grow" disabled={!draft.trim()}>Add comment</button>
+            </div>
+          </form>
+        )}
+        {changes && changes.files.length > 0 && !commenting && (
           <div class="sticky-actions stack">
+            {comments.length > 0 && (
+              <section class="comment-tray card" aria-label="Your comments">
+                <ul class="plain">
+                  {comments.map((c) => (
+                    <li key={`${c.ref.path}:${c.ref.side}:${c.ref.line}`} class="comment-item">
+                      <button type="button" class="comment-open" onClick={() => comment(c.ref)}>
+                        <span class="mono-name small">{c.ref.path}:{c.ref.line}</span>
+                        <span class="comment-text">{c.text}</span>
+                      </button>
+                      <button type="button" class="btn ghost small" aria-label={`Remove the comment on ${c.ref.path} line ${c.ref.line}`}
+                        onClick={() => setComments((all) => all.filter((x) => x !== c))}>Remove</button>
+                    </li>
+                  ))}
+                </ul>
+                <button type="button" class="btn primary block" disabled={busy} onClick={() => void sendComments()}>
+                  Send {comments.length === 1 ? 'the comment' : `${comments.length} comments`} to agent
+                </button>
+              </section>
+            )}
             {asking && (
               <label class="field">
                 <span>What should change?</span>

@@ -1,0 +1,68 @@
+using System.Text.Json;
+using PocketCoder.Approvals;
+using PocketCoder.Tests.Infrastructure;
+
+namespace PocketCoder.Tests.Gate;
+
+/// <summary>
+/// approval.requested's <c>editContext</c>: the lines around an Edit's <c>old_string</c>, so the phone shows the change
+/// in place with its true line numbers; and never a byte of a file outside the session's folder.
+/// </summary>
+public sealed class EditContextTests
+{
+    private const string File = "one\ntwo\nthree\n  const answer = 41;\nfive\nsix\nseven\neight\n";
+
+    [Fact]
+    public void Locate_GivesTheWholeLinesAroundTheReplacedText_AndTheLineItStartsOn()
+    {
+        var context = EditContext.Locate(File, "answer = 41")!;
+        Assert.Equal(4, context.Line);
+        Assert.Equal(["one", "two", "three"], context.Before);
+        Assert.Equal(["five", "six", "seven"], context.After);
+        Assert.Equal("  const ", context.Prefix);
+        Assert.Equal(";", context.Suffix);
+    }
+
+    [Fact]
+    public void Locate_TextEndingWithItsNewline_EndsOnThatLine_AtTheTopAndEndOfTheFile()
+    {
+        var top = EditContext.Locate(File, "one\ntwo\n")!;
+        Assert.Equal((1, 0, "", ""), (top.Line, top.Before.Count, top.Prefix, top.Suffix));
+        Assert.Equal(["three", "  const answer = 41;", "five"], top.After);
+
+        var end = EditContext.Locate(File, "eight")!;
+        Assert.Equal((8, "", ""), (end.Line, end.Prefix, end.Suffix));
+        Assert.Equal(["five", "six", "seven"], end.Before);
+        Assert.Empty(end.After);
+
+        Assert.Null(EditContext.Locate(File, "not there"));
+    }
+
+    [Fact]
+    public void For_ReadsOnlyFilesInsideTheSessionsFolder_NotThroughALink()
+    {
+        var project = TempPaths.NewDirectory("pc-ctx");
+        var outside = TempPaths.NewDirectory("pc-ctx-out");
+        try
+        {
+            System.IO.File.WriteAllText(Path.Combine(project, "a.ts"), File);
+            System.IO.File.WriteAllText(Path.Combine(outside, "secret.txt"), "token = abc\n");
+            System.IO.File.CreateSymbolicLink(Path.Combine(project, "link.txt"), Path.Combine(outside, "secret.txt"));
+            using var edit = JsonDocument.Parse("""{"old_string":"answer = 41","new_string":"answer = 42"}""");
+            using var secret = JsonDocument.Parse("""{"old_string":"token","new_string":"x"}""");
+
+            Assert.Equal(4, EditContext.For(Path.Combine(project, "a.ts"), edit.RootElement, project)!.Line);
+            Assert.Equal(4, EditContext.For("a.ts", edit.RootElement, project)!.Line);
+            Assert.Null(EditContext.For(Path.Combine(outside, "secret.txt"), secret.RootElement, project));
+            Assert.Null(EditContext.For(Path.Combine(project, "link.txt"), secret.RootElement, project));
+            Assert.Null(EditContext.For(Path.Combine(project, "..", Path.GetFileName(outside), "secret.txt"), secret.RootElement, project));
+            using var write = JsonDocument.Parse("""{"content":"x"}""");
+            Assert.Null(EditContext.For(Path.Combine(project, "a.ts"), write.RootElement, project));
+        }
+        finally
+        {
+            TempPaths.Delete(project);
+            TempPaths.Delete(outside);
+        }
+    }
+}

@@ -1,0 +1,13 @@
+// @vitest-environment happy-dom
+import { describe, expect, it } from 'vitest';
+import { commentsMessage } from './TurnReview';
+
+describe('commentsMessage', () => {
+  it('puts every comment in one message: its file and line, the line quoted, then the words', () => {
+    expect(commentsMessage([
+      { ref: { path: 'src/app.ts', line: 3, side: 'new', text: "  const label = 'answer';" }, text: 'Call it result.' },
+      { ref: { path: 'src/old.ts', line: 9, side: 'old', text: '' }, text: 'Keep this.\nIt is used.' },
+    ])).toBe("Please fix these:\n\n1. src/app.ts:3\n   > const label = 'answer';\n   Call it result.\n\n"
+      + '2. src/old.ts:9 (a removed line)\n   > (an empty line)\n   Keep this.\n   It is used.');
+  });
+});
