@@ -25,11 +25,16 @@ const manifest = {
   ],
 };
 
-/** Icons, the manifest and the service worker, made during the build (nothing binary is committed). */
+/**
+ * Icons, the manifest and the service worker, made during the build (nothing binary is committed). Runs after Vite has
+ * written index.html ('post'), so the worker's version covers it too: the worker answers the app's pages from its cache,
+ * and a new version of the worker is the only way a changed index.html reaches an installed phone.
+ */
 function pwa(): Plugin {
   return {
     name: 'pocketcoder-pwa',
     apply: 'build',
+    enforce: 'post',
     generateBundle(_options, bundle) {
       const files: Record<string, string | Uint8Array> = {
         'icon.svg': iconSvg,
@@ -42,7 +47,9 @@ function pwa(): Plugin {
       for (const [fileName, source] of Object.entries(files)) this.emitFile({ type: 'asset', fileName, source });
       const shell = Object.keys(bundle).filter((name) => name.startsWith('assets/')).map((name) => `/${name}`).sort();
       const precache = [...shell, '/manifest.webmanifest', '/icon.svg', '/icon-192.png', '/apple-touch-icon.png'];
-      const version = createHash('sha256').update(precache.join('\n')).digest('hex').slice(0, 12);
+      const index = bundle['index.html'];
+      if (index?.type !== 'asset') throw new Error('pocketcoder-pwa: index.html is not in the bundle yet');
+      const version = createHash('sha256').update(precache.join('\n')).update(index.source).digest('hex').slice(0, 12);
       this.emitFile({ type: 'asset', fileName: 'sw.js', source: serviceWorker(version, precache) });
     },
   };

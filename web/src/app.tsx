@@ -3,7 +3,7 @@ import { Conversations } from './screens/Conversations';
 import { BranchDiff, TurnReview } from './screens/TurnReview';
 import { AllSessions } from './screens/AllSessions';
 import { useEffect } from 'preact/hooks';
-import { LedgerWarning, OfflineBanner } from './components/ui';
+import { LedgerWarning, OfflineBanner, UpdateBanner } from './components/ui';
 import { match, navigate, useRoute } from './router';
 import { Devices } from './screens/Devices';
 import { FileView, Files } from './screens/Files';
@@ -77,6 +77,7 @@ function Shell({ children }: { children: ComponentChildren }) {
   return (
     <>
       <OfflineBanner />
+      <UpdateBanner />
       <LedgerWarning />
       {children}
     </>

@@ -2,7 +2,7 @@ import { render } from 'preact';
 import { App } from './app';
 import { takePairingLink } from './pairing';
 import { navigate } from './router';
-import { boot } from './store';
+import { boot, setState } from './store';
 import './styles.css';
 
 takePairingLink();
@@ -15,6 +15,12 @@ void boot();
 
 if ('serviceWorker' in navigator && import.meta.env.PROD) {
   window.addEventListener('load', () => void navigator.serviceWorker.register('/sw.js').catch(() => {}));
+  // The worker answers the app from its cache at once, so an update shows as a new worker taking over while the old
+  // version runs here: the page offers a reload (UpdateBanner). A first install (no worker before) is no update.
+  const hadWorker = navigator.serviceWorker.controller !== null;
+  navigator.serviceWorker.addEventListener('controllerchange', () => {
+    if (hadWorker) setState({ updateReady: true });
+  });
   // A tapped notification, with the app already open: the service worker asks it to show the question.
   navigator.serviceWorker.addEventListener('message', (event: MessageEvent<{ type?: string; url?: unknown }>) => {
     if (event.data?.type === 'open' && typeof event.data.url === 'string' && event.data.url.startsWith('/')) navigate(event.data.url);

@@ -19,6 +19,8 @@ export interface AppState {
   loaded: boolean;
   /** Set when the machine's ledger no longer contains what this phone saw (see ledgerWatch.ts). */
   ledgerWarning?: string | null;
+  /** A new version of the app took over this page's service worker: the page runs the old one until reloaded. */
+  updateReady?: boolean;
 }
 
 const CACHE_KEY = 'pocketcoder.snapshot.v1';

@@ -106,6 +106,18 @@ export function OfflineBanner() {
   );
 }
 
+/** A new version of the app is installed and waits for a reload (main.tsx): the owner chooses when, nothing typed is lost. */
+export function UpdateBanner() {
+  const ready = useStore((s) => s.updateReady === true);
+  if (!ready) return null;
+  return (
+    <div class="update-ready" role="status" data-testid="update-ready">
+      <span>A new version of PocketCoder is ready.</span>
+      <button type="button" class="btn small" onClick={() => location.reload()}>Reload</button>
+    </div>
+  );
+}
+
 /** The machine's ledger no longer contains what this phone saw: a rewrite the owner must know about. */
 export function LedgerWarning() {
   const warning = useStore((s) => s.ledgerWarning);
