@@ -91,7 +91,9 @@ export async function boot(): Promise<void> {
   });
   window.addEventListener('online', () => {
     setState({ online: true });
-    if (state.auth === 'paired') void refresh();
+    // The browser says "online" before the server is reachable again (captive portals, a flapping radio): a failure
+    // here only means still offline, which refresh has already said, never an unhandled rejection.
+    if (state.auth === 'paired') void refresh().catch(() => {});
   });
   window.addEventListener('offline', () => setState({ online: false }));
   document.addEventListener('visibilitychange', reportPresence);
