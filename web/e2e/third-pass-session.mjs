@@ -13,7 +13,7 @@
 //
 // Prints "ok - <step>" per step; exits 0, or 1 with the failures.
 
-import { addProject, clippedControls, ok, runPhoneScript, smallFontControls, smallTargets } from './phone.mjs';
+import { addProject, clippedControls, ok, openSessionOptions, runPhoneScript, smallFontControls, smallTargets } from './phone.mjs';
 
 const failures = [];
 /** One check: its failure is reported and remembered, and the script goes on to the next. */
@@ -199,6 +199,7 @@ await runPhoneScript('third-pass-session', 'Third-pass phone', async ({ page, ba
   await page.goto(base + '/');
   await addProject(page, args.repo2);
   await page.locator('textarea[name="prompt"]').fill('Write branch.txt');
+  await openSessionOptions(page);
   await page.locator('input[name="mode"][value="trusted"]').check();
   await page.locator('input[name="place"][value="worktree"]').check();
   await page.getByRole('button', { name: 'Start session' }).click();
@@ -231,6 +232,24 @@ await runPhoneScript('third-pass-session', 'Third-pass phone', async ({ page, ba
       await page.locator(ready).first().waitFor(SHORT);
       await screenIsClean(screen);
     }
+  });
+
+  // 11. Every other screen of the app, as it first shows: its title up and nothing still loading, then the same three checks.
+  await check('every other screen: nothing clipped, controls at 16 px, no API path', async () => {
+    const screens = [
+      ['home', '/'], ['all sessions', '/sessions'], ['files', `/p/${projectId}/files`], ['tasks', `/p/${projectId}/tasks`],
+      ['rules', `/p/${projectId}/rules`], ['conversations', `/p/${projectId}/conversations`], ['git', `/p/${projectId}/git`],
+      ['branches', `/p/${projectId}/git/branches`], ['history', `/p/${projectId}/git/log`], ['terminal', `/p/${projectId}/terminal`],
+      ['session', sessionPath],
+    ];
+    const problems = [];
+    for (const [screen, path] of screens) {
+      await page.goto(base + path);
+      await page.locator('header h1, main h2').first().waitFor(SHORT);
+      await page.waitForFunction(() => !/Loading…|Looking for/.test(document.body.innerText), null, SHORT);
+      await screenIsClean(screen).catch((e) => problems.push(e.message));
+    }
+    if (problems.length) throw new Error(problems.join('\n'));
   });
 
   if (failures.length) throw new Error(`${failures.length} check(s) failed:\n  ${failures.join('\n  ')}`);

@@ -41,13 +41,17 @@ public sealed record EditContext(int Line, IReadOnlyList<string> Before, IReadOn
 
         try
         {
-            var file = new FileInfo(real);
-            if (!file.Exists || file.Length > MaxFileBytes)
+            // Opened beneath the root and judged on the handle: a FIFO the agent left under an edited name is never read (it
+            // would hold the gate until a writer came), and a link swapped in after the check above leads nowhere.
+            using var handle = BeneathRoot.OpenFileForRead(root, Path.GetRelativePath(root, real), out var status);
+            if (status.Size > MaxFileBytes)
             {
                 return null;
             }
 
-            var bytes = File.ReadAllBytes(real);
+            using var stream = new FileStream(handle, FileAccess.Read, 1);
+            var bytes = new byte[status.Size];
+            stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
             if (Array.IndexOf(bytes, (byte)0) >= 0)
             {
                 return null;

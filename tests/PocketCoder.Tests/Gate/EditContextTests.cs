@@ -65,4 +65,27 @@ public sealed class EditContextTests
             TempPaths.Delete(outside);
         }
     }
+
+    [Fact]
+    public async Task For_AFifoUnderTheEditedName_IsNeverRead_TheGateIsNotHeld()
+    {
+        var project = TempPaths.NewDirectory("pc-ctx-fifo");
+        try
+        {
+            Assert.Equal(0, MakeFifo(Path.Combine(project, "a.ts"), 0x1B6));
+            using var edit = JsonDocument.Parse("""{"old_string":"answer = 41","new_string":"answer = 42"}""");
+
+            // Reading a FIFO waits for a writer that never comes: the context must be given up on, not waited for.
+            var context = Task.Run(() => EditContext.For(Path.Combine(project, "a.ts"), edit.RootElement, project));
+            Assert.Same(context, await Task.WhenAny(context, Task.Delay(TimeSpan.FromSeconds(10))));
+            Assert.Null(await context);
+        }
+        finally
+        {
+            TempPaths.Delete(project);
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "mkfifo", SetLastError = true)]
+    private static extern int MakeFifo(string path, uint mode);
 }
