@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { diffLines, editPreview } from './diff';
-import { renderMarkdown, safeHref } from './markdown';
+import { renderMarkdown, safeHref, TABLE_LIMITS } from './markdown';
 
 describe('renderMarkdown', () => {
   it('escapes HTML in text: a script tag is shown, never run', () => {
@@ -83,5 +83,23 @@ describe('GFM tables and code blocks', () => {
   it('gives each code block a copy button', () => {
     expect(renderMarkdown('```ts\nconst a = 1;\n```')).toBe(
       '<div class="code-block"><pre data-lang="ts"><code>const a = 1;</code></pre><button type="button" class="copy-code" aria-label="Copy code">Copy</button></div>');
+  });
+});
+
+describe('tables from a hostile reply stay cheap', () => {
+  // Backtracking over it took 11 s: the test's own time limit is the check.
+  it('a delimiter line of 100,000 spaces is judged at once, not backtracked over', () => {
+    expect(renderMarkdown(`a|b\n${' '.repeat(100_000)}x`)).not.toContain('<table>');
+  }, 3000);
+
+  it('thousands of columns are no table; thousands of rows stop at the cell bound', () => {
+    const wide = `${'|'.repeat(3000)}\n${'|-'.repeat(3000)}|\n${'|\n'.repeat(3000)}`;
+    expect(renderMarkdown(wide)).not.toContain('<table>');
+
+    const head = `|${' a |'.repeat(TABLE_LIMITS.columns)}\n|${' - |'.repeat(TABLE_LIMITS.columns)}\n`;
+    const html = renderMarkdown(head + '| x |\n'.repeat(5000));
+    expect(html).toContain('<table>');
+    expect(html.split('<tr>').length - 2).toBe(Math.floor(TABLE_LIMITS.cells / TABLE_LIMITS.columns) - 1);
+    expect(html.length).toBeLessThan(5_000_000);
   });
 });

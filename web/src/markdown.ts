@@ -76,7 +76,23 @@ export function inline(src: string): string {
 }
 
 const LIST_ITEM = /^(\s*)([-*+]|\d{1,9}[.)])\s+(.*)$/;
-const TABLE_DELIMITER = /^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$/;
+/**
+ * Bounds on a table from the model's text: a line past them is no table row, and rows past the cell bound are left as
+ * plain text after the table. Without them a
+ * prompt-injected reply of a few KB (thousands of columns times thousands of rows) became hundreds of MB of cells, and
+ * the phone froze on every replay of the session.
+ */
+export const TABLE_LIMITS = { lineLength: 4096, columns: 64, cells: 20_000 };
+
+/** One delimiter cell: dashes, with an optional colon at either end. */
+const DELIMITER_CELL = /^:?-+:?$/;
+
+/** A delimiter row (`| --- | :-: |`), judged cell by cell: linear in its length (a single pattern over the whole line backtracked). */
+function isDelimiterRow(line: string): boolean {
+  if (line.length > TABLE_LIMITS.lineLength || !line.includes('-')) return false;
+  const cells = tableCells(line);
+  return cells.length <= TABLE_LIMITS.columns && cells.every((cell) => DELIMITER_CELL.test(cell));
+}
 
 /** A GFM table row's cells: split at pipes outside code spans (a `\|` is a pipe in the cell), outer pipes dropped. */
 export function tableCells(row: string): string[] {
@@ -107,7 +123,7 @@ export function tableCells(row: string): string[] {
 function isTableStart(lines: string[], i: number): boolean {
   const head = lines[i]!;
   const delimiter = lines[i + 1];
-  return head.includes('|') && delimiter !== undefined && TABLE_DELIMITER.test(delimiter) && delimiter.includes('-')
+  return head.includes('|') && head.length <= TABLE_LIMITS.lineLength && delimiter !== undefined && isDelimiterRow(delimiter)
     && tableCells(head).length === tableCells(delimiter).length;
 }
 
@@ -121,10 +137,12 @@ function table(lines: string[], start: number): { html: string; end: number } {
   const cell = (tag: string, text: string, k: number) => `<${tag}${ALIGN[aligns[k] ?? ''] ?? ''}>${inline(text)}</${tag}>`;
   let i = start + 2;
   const rows: string[] = [];
-  while (i < lines.length && lines[i]!.trim() && lines[i]!.includes('|')) {
-    const cells = tableCells(lines[i++]!);
+  let cells = head.length;
+  while (i < lines.length && lines[i]!.trim() && lines[i]!.includes('|') && lines[i]!.length <= TABLE_LIMITS.lineLength
+    && (cells += head.length) <= TABLE_LIMITS.cells) {
+    const row = tableCells(lines[i++]!);
     // Short rows are padded and long ones cut, as GFM does: every row has the header's columns.
-    rows.push(`<tr>${head.map((_, k) => cell('td', cells[k] ?? '', k)).join('')}</tr>`);
+    rows.push(`<tr>${head.map((_, k) => cell('td', row[k] ?? '', k)).join('')}</tr>`);
   }
   const html = `<div class="md-table" tabindex="0"><table><thead><tr>${head.map((h, k) => cell('th', h, k)).join('')}</tr></thead>`
     + `<tbody>${rows.join('')}</tbody></table></div>`;
