@@ -155,4 +155,13 @@ describe('editFile', () => {
     expect(editFile('Edit', { file_path: 'a', old_string: 'x', new_string: 'y' })!.hunks[0]!.lines[0]!.old).toBeUndefined();
     expect(editFile('Write', { file_path: 'a', content: 'one\ntwo\n' })!.hunks[0]!.lines.map((l) => l.new)).toEqual([1, 2]);
   });
+
+  it('replace_all says it replaces every occurrence, and is never shown among one occurrence\'s lines', () => {
+    const file = editFile('Edit', { file_path: 'a', old_string: 'verify=True', new_string: 'verify=False', replace_all: true }, {
+      line: 12, before: ['a'], after: ['b'], prefix: '', suffix: '',
+    })!;
+    expect(file.note).toMatch(/every occurrence/);
+    expect(file.hunks[0]!.lines.map((l) => [l.kind, l.old])).toEqual([['del', undefined], ['add', undefined]]);
+    expect(editFile('Edit', { file_path: 'a', old_string: 'x', new_string: 'y' })!.note).toBeUndefined();
+  });
 });

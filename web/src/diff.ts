@@ -138,6 +138,8 @@ export interface DiffFile {
   hunks: Hunk[];
   /** A mode change (e.g. "100644 → 100755"), when git reports one. */
   mode?: string;
+  /** What the lines alone do not say (an edit that replaces every occurrence). */
+  note?: string;
 }
 
 const OCTAL: Record<string, string> = { n: '\n', t: '\t', r: '\r', '"': '"', '\\': '\\', a: '\x07', b: '\b', f: '\f', v: '\v' };
@@ -380,7 +382,9 @@ export function editFile(tool: string, input: unknown, context?: EditContext | n
   let lines = preview.lines;
   let first = 1;
   let numbered = preview.created === true;
-  if (context && typeof o.old_string === 'string' && typeof o.new_string === 'string') {
+  // replace_all rewrites every occurrence: one occurrence among its file's lines would make it look local.
+  const everywhere = o.replace_all === true;
+  if (context && !everywhere && typeof o.old_string === 'string' && typeof o.new_string === 'string') {
     lines = [
       ...context.before.map((text): DiffLine => ({ op: ' ', text })),
       ...diffLines(context.prefix + o.old_string + context.suffix, context.prefix + o.new_string + context.suffix),
@@ -402,6 +406,7 @@ export function editFile(tool: string, input: unknown, context?: EditContext | n
     added: lines.filter((l) => l.op === '+').length, deleted: lines.filter((l) => l.op === '-').length,
     // A new file is all additions: one hunk. An edit keeps a few lines around each change; long unchanged runs go.
     hunks: preview.created ? [{ oldStart: 0, newStart: 1, section: '', lines: numberedLines }] : splitHunks(numberedLines),
+    ...(everywhere ? { note: 'Replaces every occurrence in the file, not only this one.' } : {}),
   };
 }
 

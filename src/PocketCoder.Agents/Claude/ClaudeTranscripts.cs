@@ -78,7 +78,10 @@ internal sealed class ClaudeTranscripts(AgentCommand command)
                 foreach (var file in newest)
                 {
                     using var reader = Open(folder.FullName, file.Name, out var status);
-                    if (Lines(reader).Take(TitleScanLines).Select(Cwd).FirstOrDefault(c => c is not null) is { } cwd && Path.IsPathFullyQualified(cwd))
+                    // The cwd a transcript records is only believed where Claude would have filed it there: one naming another
+                    // folder was not written by Claude for it (a planted transcript), and is no folder it worked in.
+                    if (Lines(reader).Take(TitleScanLines).Select(Cwd).FirstOrDefault(c => c is not null) is { } cwd && Path.IsPathFullyQualified(cwd)
+                        && Path.GetFileName(Folder(cwd)) == folder.Name)
                     {
                         found[cwd] = found.TryGetValue(cwd, out var seen) && seen > status.ModifiedAt ? seen : status.ModifiedAt;
                         break;

@@ -17,6 +17,8 @@ public sealed record EditContext(int Line, IReadOnlyList<string> Before, IReadOn
     // The phone shows an edit, not a file: a file too big to read quickly at the moment of asking is shown without context.
     private const long MaxFileBytes = 2 * 1024 * 1024;
 
+    private const int MaxLineLength = 2048;
+
     /// <summary>
     /// The context of a single-replacement edit (<c>old_string</c>/<c>new_string</c>, as Claude's Edit sends) of a text
     /// file inside <paramref name="projectRoot"/> (the session's folder: the project, or its worktree), or null: another
@@ -28,7 +30,9 @@ public sealed record EditContext(int Line, IReadOnlyList<string> Before, IReadOn
         if (string.IsNullOrEmpty(path) || input.ValueKind != JsonValueKind.Object
             || !input.TryGetProperty("old_string", out var oldValue) || oldValue.ValueKind != JsonValueKind.String
             || !input.TryGetProperty("new_string", out var newValue) || newValue.ValueKind != JsonValueKind.String
-            || oldValue.GetString() is not { Length: > 0 } oldText)
+            || oldValue.GetString() is not { Length: > 0 } oldText
+            // Every occurrence is replaced: the lines around one of them would make the change look local.
+            || (input.TryGetProperty("replace_all", out var all) && all.ValueKind == JsonValueKind.True))
         {
             return null;
         }
@@ -95,7 +99,10 @@ public sealed record EditContext(int Line, IReadOnlyList<string> Before, IReadOn
             after = after[..^1];
         }
 
-        return new EditContext(line, [.. before.TakeLast(Math.Min(Around, line - 1))], [.. after.Take(Around)],
+        var context = new EditContext(line, [.. before.TakeLast(Math.Min(Around, line - 1))], [.. after.Take(Around)],
             text[lineStart..at], oldText.EndsWith('\n') ? "" : text[end..lineEnd]);
+        // A minified file's one line would put megabytes in an event every device gets: such an edit goes without context.
+        return context.Prefix.Length > MaxLineLength || context.Suffix.Length > MaxLineLength
+            || context.Before.Concat(context.After).Any(l => l.Length > MaxLineLength) ? null : context;
     }
 }

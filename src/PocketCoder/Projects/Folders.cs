@@ -184,12 +184,20 @@ public sealed class Folders(PocketCoderOptions options, ProjectStore projects, A
 
         // Each folder once, in the first list that has it; only folders that exist inside home and are no project yet.
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        // What an agent's conversation store says is only a hint: an allowed command can write a transcript naming any folder
+        // and any date. A hidden folder (~/.ssh, ~/.config) or PocketCoder's own data is never suggested, a date is never
+        // later than now (one from 2099 would stay first), and the path is checked as text before it is touched.
+        var now = DateTimeOffset.UtcNow;
+        var data = RealPath.Resolve(options.DataDirectory) ?? options.DataDirectory;
         List<FolderSuggestion> Keep(IEnumerable<FolderSuggestion> candidates) =>
         [
             .. candidates
+                .Where(s => System.IO.Path.IsPathRooted(s.Path) && (IsInside(home, s.Path) || IsInside(options.OwnerHome, s.Path)))
                 .Select(s => RealPath.Resolve(s.Path) is { } real && Directory.Exists(real) ? s with { Path = real, Name = Name(home, real) } : null)
                 .OfType<FolderSuggestion>()
-                .Where(s => IsInside(home, s.Path) && s.Path != home && !registered.ContainsKey(s.Path) && seen.Add(s.Path))
+                .Where(s => IsInside(home, s.Path) && s.Path != home && !registered.ContainsKey(s.Path) && !IsHidden(home, s.Path)
+                    && (!IsInside(data, s.Path) || IsInside(data, home)) && seen.Add(s.Path))
+                .Select(s => s.LastActivity > now ? s with { LastActivity = now } : s)
                 .Take(MaxSuggestions),
         ];
 
@@ -199,6 +207,8 @@ public sealed class Folders(PocketCoderOptions options, ProjectStore projects, A
     }
 
     private static string Name(string home, string path) => System.IO.Path.GetRelativePath(home, path);
+
+    private static bool IsHidden(string home, string path) => Name(home, path).Split('/').Any(part => part.StartsWith('.'));
 
     /// <summary>Folders once added as projects, from the ledger, newest first.</summary>
     private IEnumerable<FolderSuggestion> Recent() =>

@@ -114,6 +114,16 @@ public sealed class FoldersApiTests : IDisposable
         var worked = Directory.CreateDirectory(Path.Combine(_home, "scratch", "experiment")).FullName;
         WriteClaudeTranscript(worked);
         WriteClaudeTranscript(Path.Combine(_outside, "elsewhere"));
+        // What an allowed command could write there: a hidden folder of the owner's, dated far ahead to stay first.
+        var ssh = Directory.CreateDirectory(Path.Combine(_home, ".ssh")).FullName;
+        WriteClaudeTranscript(ssh);
+        // And one filed under a folder Claude worked in, claiming another: the cwd is believed only where Claude files it.
+        var claimed = Directory.CreateDirectory(Path.Combine(_home, "claimed")).FullName;
+        WriteClaudeTranscript(worked, cwd: claimed);
+        foreach (var transcript in Directory.EnumerateFiles(Path.Combine(_home, ".claude", "projects"), "*.jsonl", SearchOption.AllDirectories))
+        {
+            File.SetLastWriteTimeUtc(transcript, new DateTime(2099, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+        }
 
         // A project added, then removed: a recent folder. One still registered is no suggestion.
         var old = Directory.CreateDirectory(Path.Combine(_home, "old-project")).FullName;
@@ -132,6 +142,9 @@ public sealed class FoldersApiTests : IDisposable
         Assert.Equal(worked, agent.GetProperty("path").GetString());
         Assert.Equal(Path.Combine("scratch", "experiment"), agent.GetProperty("name").GetString());
         Assert.Equal(["claude-code"], agent.GetProperty("agents").EnumerateArray().Select(a => a.GetString()));
+        Assert.True(agent.GetProperty("lastActivity").GetDateTimeOffset() <= DateTimeOffset.UtcNow, "a date ahead of now is taken as now");
+        Assert.DoesNotContain(ssh, suggestions.GetRawText(), StringComparison.Ordinal);
+        Assert.DoesNotContain(claimed, suggestions.GetRawText(), StringComparison.Ordinal);
         Assert.Equal([old], Paths(suggestions, "recent"));
         Assert.DoesNotContain(_outside, suggestions.GetRawText(), StringComparison.Ordinal);
     }
@@ -143,10 +156,10 @@ public sealed class FoldersApiTests : IDisposable
         [.. suggestions.GetProperty(list).EnumerateArray().Select(f => f.GetProperty("path").GetString()!)];
 
     /// <summary>A transcript as Claude Code writes one: its folder named after the path, each line recording the cwd.</summary>
-    private void WriteClaudeTranscript(string cwd)
+    private void WriteClaudeTranscript(string folderOf, string? cwd = null)
     {
-        var folder = Directory.CreateDirectory(Path.Combine(_home, ".claude", "projects", new string([.. cwd.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-')]))).FullName;
-        var line = JsonSerializer.Serialize(new { type = "user", cwd, sessionId = Guid.NewGuid().ToString(), message = new { role = "user", content = "hello" } });
+        var folder = Directory.CreateDirectory(Path.Combine(_home, ".claude", "projects", new string([.. folderOf.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-')]))).FullName;
+        var line = JsonSerializer.Serialize(new { type = "user", cwd = cwd ?? folderOf, sessionId = Guid.NewGuid().ToString(), message = new { role = "user", content = "hello" } });
         File.WriteAllText(Path.Combine(folder, Guid.NewGuid() + ".jsonl"), line + "\n");
     }
 }

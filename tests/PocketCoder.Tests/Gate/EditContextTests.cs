@@ -39,6 +39,33 @@ public sealed class EditContextTests
     }
 
     [Fact]
+    public void Locate_AMinifiedLine_GivesNoContext_RatherThanMegabytesInTheEvent()
+    {
+        var minified = "var a=1;" + new string('x', 100_000) + "answer = 41;" + new string('y', 100_000) + "\n";
+        Assert.Null(EditContext.Locate(minified, "answer = 41"));
+        Assert.Null(EditContext.Locate(new string('z', 5000) + "\nanswer = 41\n", "answer = 41"));
+    }
+
+    [Fact]
+    public void For_ReplaceAll_GivesNoContext_OneOccurrenceWouldMakeItLookLocal()
+    {
+        var project = TempPaths.NewDirectory("pc-ctx-all");
+        try
+        {
+            System.IO.File.WriteAllText(Path.Combine(project, "a.ts"), File);
+            using var all = JsonDocument.Parse("""{"old_string":"answer = 41","new_string":"answer = 42","replace_all":true}""");
+            using var one = JsonDocument.Parse("""{"old_string":"answer = 41","new_string":"answer = 42","replace_all":false}""");
+
+            Assert.Null(EditContext.For("a.ts", all.RootElement, project));
+            Assert.NotNull(EditContext.For("a.ts", one.RootElement, project));
+        }
+        finally
+        {
+            TempPaths.Delete(project);
+        }
+    }
+
+    [Fact]
     public void For_ReadsOnlyFilesInsideTheSessionsFolder_NotThroughALink()
     {
         var project = TempPaths.NewDirectory("pc-ctx");

@@ -69,6 +69,7 @@ function DiffFileView({ file, label, foldedAtFirst, onComment, picking, marked }
       {open && (
         <div class="diff-body" style={{ '--ln': `${width}ch` }} data-numbered={numbered || undefined}>
           {file.mode && <div class="diff-note">Mode {file.mode}</div>}
+          {file.note && <div class="diff-note diff-warn" data-testid="diff-note">{file.note}</div>}
           {file.binary && <div class="diff-note">A binary file: its contents are not shown.</div>}
           {!file.binary && file.hunks.length === 0 && <div class="diff-note">{file.status === 'renamed' ? 'Moved, contents unchanged.' : 'No changes to its lines.'}</div>}
           {file.hunks.map((hunk, h) => (

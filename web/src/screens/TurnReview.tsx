@@ -45,10 +45,14 @@ export function BranchDiff({ sessionId }: { sessionId: string }) {
 
 interface LineComment { ref: LineRef; text: string }
 
+/** A quoted line is the repository's text in the owner's message: cut short, so a long line cannot pass for their words. */
+const QUOTE_LIMIT = 200;
+
 /** The comments as one message to the agent: each with its file and line, the line quoted, then what to change. */
 export function commentsMessage(comments: readonly LineComment[]): string {
+  const quote = (text: string) => (text.length > QUOTE_LIMIT ? `${text.slice(0, QUOTE_LIMIT)}…` : text);
   const items = comments.map((c, i) => `${i + 1}. ${c.ref.path}:${c.ref.line}${c.ref.side === 'old' ? ' (a removed line)' : ''}\n`
-    + `   > ${c.ref.text.trim() || '(an empty line)'}\n   ${c.text.trim().split('\n').join('\n   ')}`);
+    + `   > ${quote(c.ref.text.trim()) || '(an empty line)'}\n   ${c.text.trim().split('\n').join('\n   ')}`);
   return `Please fix these:\n\n${items.join('\n\n')}`;
 }
 
