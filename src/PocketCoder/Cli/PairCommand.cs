@@ -36,7 +36,9 @@ public static class PairCommand
 
         var route = PhoneRoute.Choose(bound, publicUrl, hub, await Tailscale.ForThisMachine().StatusAsync(CancellationToken.None),
             PhoneRoute.LanAddresses());
-        var address = new Uri(route.Addresses.FirstOrDefault() ?? bound.GetLeftPart(UriPartial.Authority));
+        // With no address a phone could open (the route's advice says why), the link is at least one this machine's own browser opens.
+        var address = new Uri(route.Addresses.FirstOrDefault() ?? (bound.Host is "0.0.0.0" or "[::]"
+            ? $"{bound.Scheme}://127.0.0.1:{bound.Port}" : bound.GetLeftPart(UriPartial.Authority)));
 
         using var database = new Database(dataDirectory);
         database.Migrate();

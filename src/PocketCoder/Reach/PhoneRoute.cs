@@ -175,12 +175,20 @@ public sealed record PhoneRoute(RouteKind Kind, IReadOnlyList<string> Addresses,
         }
 
         var any = IPAddress.TryParse(bound.Host.Trim('[', ']'), out var ip) && (ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.IPv6Any));
-        var addresses = any
-            ? lan.Select(a => $"{bound.Scheme}://{(a.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{a}]" : a.ToString())}:{port}").ToList()
-            : [bound.GetLeftPart(UriPartial.Authority)];
         var lanHttps = bound.Scheme == Uri.UriSchemeHttps;
+        // A public address is never offered for a plain-http link: a pairing code sent across the internet in the clear could
+        // be read and used first. Over https any address will do.
+        var offered = lanHttps ? lan : [.. lan.Where(IsPrivate)];
+        var addresses = any
+            ? offered.Select(a => $"{bound.Scheme}://{(a.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{a}]" : a.ToString())}:{port}").ToList()
+            : [bound.GetLeftPart(UriPartial.Authority)];
         var advice = new List<string>();
-        if (addresses.Count == 0)
+        if (addresses.Count == 0 && offered.Count < lan.Count)
+        {
+            advice.Add("This machine's addresses are public: a pairing link over plain http would cross the internet in the clear, so none is " +
+                "offered. Set up https (below), or pair from a private network.");
+        }
+        else if (addresses.Count == 0)
         {
             advice.Add("This machine has no network address a phone could open; connect it to the phone's network, or set --public-url.");
         }
@@ -244,5 +252,13 @@ public sealed record PhoneRoute(RouteKind Kind, IReadOnlyList<string> Addresses,
         {
             return [];
         }
+    }
+
+    /// <summary>An address of a private network (RFC 1918) or of a carrier-grade NAT (RFC 6598).</summary>
+    public static bool IsPrivate(IPAddress address)
+    {
+        var b = address.GetAddressBytes();
+        return b.Length == 4 && (b[0] == 10 || (b[0] == 172 && b[1] is >= 16 and <= 31) || (b[0] == 192 && b[1] == 168)
+            || (b[0] == 100 && b[1] is >= 64 and <= 127));
     }
 }

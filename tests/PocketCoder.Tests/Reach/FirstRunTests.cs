@@ -30,6 +30,25 @@ public sealed class FirstRunTests : IDisposable
 
     // ---- pair --------------------------------------------------------------------------------------------------------
 
+    [Theory]
+    [InlineData("192.168.1.20", true)]
+    [InlineData("10.0.0.5", true)]
+    [InlineData("172.20.3.4", true)]
+    [InlineData("100.100.1.1", true)]
+    [InlineData("172.32.0.1", false)]
+    [InlineData("203.0.113.7", false)]
+    [InlineData("8.8.8.8", false)]
+    public void LanAddress_OnlyPrivateNetworks_APublicAddressNeverGetsAPlainHttpPairingLink(string address, bool offered)
+    {
+        IPAddress[] lan = [IPAddress.Parse(address)];
+        var http = PhoneRoute.Choose(new Uri("http://0.0.0.0:7420"), null, null, null, lan);
+        var https = PhoneRoute.Choose(new Uri("https://0.0.0.0:7420"), null, null, null, lan);
+
+        Assert.Equal(offered ? [$"http://{address}:7420"] : [], http.Addresses);
+        Assert.Equal(offered, !http.Advice.Any(a => a.Contains("addresses are public", StringComparison.Ordinal)));
+        Assert.Equal([$"https://{address}:7420"], https.Addresses);
+    }
+
     [Fact]
     public async Task Pair_ServerOnLoopbackOnly_SaysAPhoneCannotOpenIt_HowToListenOnTheLan_AndTheHttpsStep()
     {
@@ -52,10 +71,12 @@ public sealed class FirstRunTests : IDisposable
 
         Assert.Equal(0, exit);
         Assert.DoesNotContain("0.0.0.0:8123/#pair", output, StringComparison.Ordinal);
-        var lan = PhoneRoute.LanAddresses();
+        var all = PhoneRoute.LanAddresses();
+        var lan = all.Where(PhoneRoute.IsPrivate).ToList();
         if (lan.Count == 0)
         {
-            Assert.Contains("no network address a phone could open", output, StringComparison.Ordinal);
+            Assert.Contains(all.Count == 0 ? "no network address a phone could open" : "addresses are public", output, StringComparison.Ordinal);
+            Assert.Contains("Or open http://127.0.0.1:8123/#pair=", output, StringComparison.Ordinal);
             return;
         }
 
@@ -95,10 +116,11 @@ public sealed class FirstRunTests : IDisposable
         var port = FreePort();
         var output = await ServeUntilReadyAsync(NoTailscale, $"http://0.0.0.0:{port}");
 
-        var lan = PhoneRoute.LanAddresses();
+        var all = PhoneRoute.LanAddresses();
+        var lan = all.Where(PhoneRoute.IsPrivate).ToList();
         if (lan.Count == 0)
         {
-            Assert.Contains("no network address a phone could open", output, StringComparison.Ordinal);
+            Assert.Contains(all.Count == 0 ? "no network address a phone could open" : "addresses are public", output, StringComparison.Ordinal);
             return;
         }
 
