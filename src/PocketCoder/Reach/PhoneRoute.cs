@@ -96,12 +96,15 @@ public sealed class Tailscale(IProgramRunner runner, string program)
                 using var json = JsonDocument.Parse(serve.Stdout);
                 if (json.RootElement.ValueKind == JsonValueKind.Object && json.RootElement.TryGetProperty("Web", out var web) && web.ValueKind == JsonValueKind.Object)
                 {
-                    foreach (var site in web.EnumerateObject())
+                    // Only what https://NAME/ reaches counts: a proxy on another port or under a path is another address than the
+                    // one pairing links would name, and the link's page would be someone else's.
+                    foreach (var site in web.EnumerateObject().Where(site => dnsName is not null && site.Name == $"{dnsName}:443"))
                     {
                         if (site.Value.TryGetProperty("Handlers", out var handlers) && handlers.ValueKind == JsonValueKind.Object)
                         {
                             proxies.AddRange(handlers.EnumerateObject()
-                                .Where(h => h.Value.ValueKind == JsonValueKind.Object && h.Value.TryGetProperty("Proxy", out var p) && p.ValueKind == JsonValueKind.String)
+                                .Where(h => h.Name == "/" && h.Value.ValueKind == JsonValueKind.Object && h.Value.TryGetProperty("Proxy", out var p)
+                                    && p.ValueKind == JsonValueKind.String)
                                 .Select(h => h.Value.GetProperty("Proxy").GetString()!));
                         }
                     }

@@ -209,6 +209,18 @@ public sealed class FirstRunTests : IDisposable
         Assert.Equal(["status --json", "serve status --json"], runner.Calls);
     }
 
+    [Theory]
+    [InlineData(":8443", "/")]
+    [InlineData(":443", "/pocketcoder")]
+    public async Task Tailscale_ProxyOnAnotherPortOrPath_IsNotThisMachinesAddress(string site, string path)
+    {
+        var serve = """{"Web":{""" + $"\"{TailnetName}{site}\"" + """:{"Handlers":{""" + $"\"{path}\"" + """:{"Proxy":"http://127.0.0.1:7420"}}}}}""";
+        var state = await new Tailscale(new ScriptedRunner(StatusJson(running: true), serve), "tailscale").StatusAsync(CancellationToken.None);
+
+        // Pairing links name https://NAME/: a proxy reached at another port or path would put the code in someone else's page.
+        Assert.False(state!.Serves(7420));
+    }
+
     [Fact]
     public async Task Tailscale_NotInstalled_IsNull_AndLoggedOut_HasNoName()
     {
