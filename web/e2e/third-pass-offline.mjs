@@ -25,15 +25,20 @@ import { launchPhone, ok, runPhoneScript } from './phone.mjs';
 
 const SLOW_3G = { offline: false, latency: 2000, downloadThroughput: (400 * 1000) / 8, uploadThroughput: (400 * 1000) / 8 };
 
+/** Opens the app in `page` on Slow 3G, emulated from before the first request, and waits for its first paint. */
+async function openOnSlow3g(context, page, base) {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', SLOW_3G);
+  await page.goto(`${base}/`, { waitUntil: 'commit', timeout: 60_000 });
+  await page.waitForFunction(() => performance.getEntriesByType('paint').some((p) => p.name === 'first-contentful-paint'), null, { timeout: 60_000 });
+}
+
 /** The app opened again in a new page of the same profile, on Slow 3G from before the first request. */
 async function reopened(context, base, shots) {
   const page = await context.newPage();
   try {
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('Network.enable');
-    await cdp.send('Network.emulateNetworkConditions', SLOW_3G);
-    await page.goto(`${base}/`, { waitUntil: 'commit', timeout: 60_000 });
-    await page.waitForFunction(() => performance.getEntriesByType('paint').some((p) => p.name === 'first-contentful-paint'), null, { timeout: 60_000 });
+    await openOnSlow3g(context, page, base);
     const figures = await page.evaluate(() => {
       const fcp = performance.getEntriesByType('paint').find((p) => p.name === 'first-contentful-paint').startTime;
       const nav = performance.getEntriesByType('navigation')[0];
@@ -66,11 +71,7 @@ async function coldStart(chromium, base, shots) {
   const context = await launchPhone({ executablePath: chromium, profile });
   try {
     const page = context.pages()[0] ?? (await context.newPage());
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('Network.enable');
-    await cdp.send('Network.emulateNetworkConditions', SLOW_3G);
-    await page.goto(`${base}/`, { waitUntil: 'commit', timeout: 60_000 });
-    await page.waitForFunction(() => performance.getEntriesByType('paint').some((p) => p.name === 'first-contentful-paint'), null, { timeout: 60_000 });
+    await openOnSlow3g(context, page, base);
     const figures = await page.evaluate(() => {
       const fcp = performance.getEntriesByType('paint').find((p) => p.name === 'first-contentful-paint').startTime;
       const nav = performance.getEntriesByType('navigation')[0];
