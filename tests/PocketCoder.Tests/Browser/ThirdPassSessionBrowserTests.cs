@@ -23,22 +23,9 @@ public sealed class ThirdPassSessionBrowserTests(ITestOutputHelper output)
     /// <summary>Three questions with described options: a card taller than the phone's screen.</summary>
     private static ScriptedReply ThreeQuestions() => ScriptedReply.ToolUse("AskUserQuestion", new
     {
-        questions = new object[]
-        {
-            new
-            {
-                question = "Which database should the service use?", header = "Database", multiSelect = false,
-                options = new object[] { new { label = "Postgres", description = "The team's usual" }, new { label = "SQLite", description = "One file" } },
-            },
-            new
-            {
-                question = "Which extras do you want?", header = "Extras", multiSelect = true,
-                options = new object[]
-                {
-                    new { label = "Metrics", description = "Prometheus" }, new { label = "Tracing", description = "OpenTelemetry" },
-                    new { label = "Docs", description = "A README section" },
-                },
-            },
+        questions = (object[])
+        [
+            .. EndToEnd.QuestionTests.TwoQuestionsAsked,
             new
             {
                 question = "Where should it run?", header = "Hosting", multiSelect = false,
@@ -48,7 +35,7 @@ public sealed class ThirdPassSessionBrowserTests(ITestOutputHelper output)
                     new { label = "Both", description = "Server first" },
                 },
             },
-        },
+        ],
     });
 
     /// <summary>A repository whose git knows no author: the project's own empty name and email hide the tests' global one.</summary>

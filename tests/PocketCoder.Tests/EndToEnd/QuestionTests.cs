@@ -11,10 +11,11 @@ namespace PocketCoder.Tests.EndToEnd;
 /// </summary>
 public sealed class QuestionTests
 {
-    internal static ScriptedReply TwoQuestions() => ScriptedReply.ToolUse("AskUserQuestion", new
-    {
-        questions = new object[]
-        {
+    internal static ScriptedReply TwoQuestions() => ScriptedReply.ToolUse("AskUserQuestion", new { questions = TwoQuestionsAsked });
+
+    /// <summary>One single-choice and one multi-choice question, with described options (other tests add to them).</summary>
+    internal static readonly object[] TwoQuestionsAsked =
+        [
             new
             {
                 question = "Which database should the service use?", header = "Database", multiSelect = false,
@@ -29,8 +30,7 @@ public sealed class QuestionTests
                     new { label = "Docs", description = "A README section" },
                 },
             },
-        },
-    });
+        ];
 
     [Fact]
     public async Task TwoQuestions_OneMultiSelect_ModelReceivesExactlyTheAnswers_SecondAnswerIs409_TrustedModeAndRulesDoNotAnswer()
