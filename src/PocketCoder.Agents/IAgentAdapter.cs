@@ -9,16 +9,9 @@ public interface IAgentAdapter
     string Id { get; }
 
     /// <summary>
-    /// Can the agent run an edited version of a call it asked about ("edit, then allow")? Where it cannot, the
-    /// gatekeeper refuses such a decision and the phone does not offer it: the owner must never approve an
-    /// edit while the original runs.
-    /// </summary>
-    bool AppliesEditedInput { get; }
-
-    /// <summary>
     /// The one-line title a call of <paramref name="tool"/> with <paramref name="input"/> gets (what the transcript's tool
     /// row shows), or null where the agent does not say. Asked of an input the owner edited before allowing, so the row
-    /// shows what ran rather than what was asked for: only an agent that <see cref="AppliesEditedInput"/> needs it.
+    /// shows what ran rather than what was asked for: only an agent whose requests <see cref="PermissionRequest.CanEditInput"/> needs it.
     /// </summary>
     string? TitleOf(string tool, System.Text.Json.JsonElement input) => null;
 

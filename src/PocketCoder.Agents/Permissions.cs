@@ -8,6 +8,9 @@ namespace PocketCoder.Agents;
 /// </summary>
 /// <param name="CanPause">The agent can be stopped while this waits and resumed on the decision, the decision then
 /// applied to this very call (<see cref="PermissionDecision.PauseAgent"/>); only Claude Code's held gate hook can.</param>
+/// <param name="CanEditInput">The agent runs the input an allow sends back in place of this one ("edit, then allow"). Where
+/// it cannot, the gatekeeper refuses an edited allow and the phone offers none: the owner must never approve an edit
+/// while the original runs. Only Claude Code can.</param>
 public sealed record PermissionRequest(
     string ToolCallId,
     string Tool,
@@ -17,7 +20,8 @@ public sealed record PermissionRequest(
     string? Command,
     string? Path,
     string? PlanText,
-    bool CanPause = false);
+    bool CanPause = false,
+    bool CanEditInput = false);
 
 /// <summary>The owner's answer to one of an agent's questions: the options chosen (their labels) and their own words.</summary>
 public sealed record OwnerAnswer(IReadOnlyList<string> Selected, string? Other);

@@ -10,8 +10,6 @@ public sealed class AcpAdapter(AcpAgentDefinition agent) : IAgentAdapter
 {
     public string Id => agent.Id;
 
-    public bool AppliesEditedInput => false;
-
     public AcpAgentDefinition Definition => agent;
 
     public bool TakesMcpServer(Mcp.McpServer server) => agent.StartsMcpServers;

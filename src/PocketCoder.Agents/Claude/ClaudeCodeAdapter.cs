@@ -20,8 +20,6 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
 
     public string Id => AgentId;
 
-    public bool AppliesEditedInput => true;
-
     public string? TitleOf(string tool, System.Text.Json.JsonElement input) => ClaudeTools.Describe(tool, input).Title;
 
     /// <summary>

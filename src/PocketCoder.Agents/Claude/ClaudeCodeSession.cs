@@ -321,7 +321,7 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
     {
         var described = ClaudeTools.Describe(tool, input);
         return new PermissionRequest(toolUseId, tool, described.Kind, described.Title, input, described.Command, described.Path,
-            tool == "ExitPlanMode" ? Text(input, "plan") : null, canPause);
+            tool == "ExitPlanMode" ? Text(input, "plan") : null, canPause, CanEditInput: true);
     }
 
     /// <summary>A decision as the answer to <c>can_use_tool</c>.</summary>

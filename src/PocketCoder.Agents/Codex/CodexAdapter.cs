@@ -13,8 +13,6 @@ public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter, IAgentCo
 
     public string Id => AgentId;
 
-    public bool AppliesEditedInput => false;
-
     private const string Name = "Codex";
     private const string InstallHint = "Install it with `npm install -g @openai/codex`, or point POCKETCODER_CODEX_PATH at the codex executable.";
 

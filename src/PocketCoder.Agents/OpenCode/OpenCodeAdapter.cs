@@ -19,8 +19,6 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
 
     public string Id => AgentId;
 
-    public bool AppliesEditedInput => false;
-
 
     private const string Name = "OpenCode";
     private const string InstallHint = "Install it with `npm install -g opencode-ai`, or point POCKETCODER_OPENCODE_PATH at the opencode executable.";

@@ -23,13 +23,13 @@ public sealed record Approval(
     string? DecidedBy,
     DateTimeOffset? DecidedAt,
     string? Message,
-    string? UpdatedInput)
+    string? UpdatedInput,
+    bool CanEditInput)
 {
     /// <summary>The payload of <c>approval.requested</c>: everything a phone needs to show what will run.</summary>
-    /// <param name="canEditInput">Whether the session's agent runs an edited input (else the phone offers no edit).</param>
     /// <param name="editContext">For an edit: the file's lines around it, read when asking (kept only in the event).</param>
-    public ApprovalRequestedEvent RequestedEvent(bool canEditInput, EditContext? editContext = null) =>
-        new(Id, ToolCallId, Tool, Kind, Title, Json(Input), Plan, canEditInput, CreatedAt.ToDb(), RulePattern, editContext);
+    public ApprovalRequestedEvent RequestedEvent(EditContext? editContext = null) =>
+        new(Id, ToolCallId, Tool, Kind, Title, Json(Input), Plan, CanEditInput, CreatedAt.ToDb(), RulePattern, editContext);
 
     public ApprovalResolvedEvent ResolvedEvent() =>
         new(Id, ToolCallId, Status, Decision, DecidedBy, Message, UpdatedInput is null ? null : Json(UpdatedInput));
@@ -65,7 +65,7 @@ public static class Decisions
 public sealed class ApprovalStore(Database database, TimeProvider clock)
 {
     internal const string Columns =
-        "id, session_id, project_id, tool_call_id, tool, kind, title, input, plan, rule_pattern, status, created_at, decision, decided_by, decided_at, message, updated_input";
+        "id, session_id, project_id, tool_call_id, tool, kind, title, input, plan, rule_pattern, status, created_at, decision, decided_by, decided_at, message, updated_input, can_edit_input";
 
     public IReadOnlyList<Approval> List(string? status, string? sessionId) => database.Read(connection =>
     {
@@ -146,5 +146,5 @@ public sealed class ApprovalStore(Database database, TimeProvider clock)
     internal static Approval Map(SqliteDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6),
         r.GetString(7), r.NullableString(8), r.GetString(9), r.GetString(10), r.Time(11), r.NullableString(12),
-        r.NullableString(13), r.NullableTime(14), r.NullableString(15), r.NullableString(16));
+        r.NullableString(13), r.NullableTime(14), r.NullableString(15), r.NullableString(16), r.GetInt32(17) != 0);
 }

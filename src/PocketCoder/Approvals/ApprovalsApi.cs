@@ -78,7 +78,7 @@ public static class ApprovalsApi
         rules.MapPost("/preview", PreviewRule).WithName("PreviewRule");
     }
 
-    private static IEnumerable<ApprovalResponse> List(string? status, string? sessionId, ApprovalStore approvals, Gatekeeper gatekeeper, ClaimsPrincipal user)
+    private static IEnumerable<ApprovalResponse> List(string? status, string? sessionId, ApprovalStore approvals, ClaimsPrincipal user)
     {
         if (status is not null and not ApprovalStatuses.Pending and not ApprovalStatuses.Decided)
         {
@@ -89,15 +89,13 @@ public static class ApprovalsApi
         // Listing counts as delivery: this device has now been shown these questions.
         approvals.MarkDelivered(list.Where(a => a.Status == ApprovalStatuses.Pending).Select(a => a.Id), user.Actor().Id);
         var delivered = approvals.DeliveredTo(list.Select(a => a.Id));
-        var canEdit = new Dictionary<string, bool>(StringComparer.Ordinal);
-        return list.Select(a => ToResponse(a, delivered[a.Id],
-            canEdit.TryGetValue(a.SessionId, out var can) ? can : canEdit[a.SessionId] = gatekeeper.CanEditInput(a.SessionId)));
+        return list.Select(a => ToResponse(a, delivered[a.Id]));
     }
 
-    private static ApprovalResponse Get(string id, ApprovalStore approvals, Gatekeeper gatekeeper)
+    private static ApprovalResponse Get(string id, ApprovalStore approvals)
     {
         var approval = approvals.Find(id) ?? throw ApiProblem.NotFound(ErrorCodes.ApprovalNotFound, $"No approval with id '{id}'.");
-        return ToResponse(approval, approvals.DeliveredTo([approval.Id])[approval.Id], gatekeeper.CanEditInput(approval.SessionId));
+        return ToResponse(approval, approvals.DeliveredTo([approval.Id])[approval.Id]);
     }
 
     private static DecisionResponse Decide(string id, DecisionRequest request, Gatekeeper gatekeeper, ApprovalStore approvals,
@@ -194,8 +192,8 @@ public static class ApprovalsApi
         return TypedResults.NoContent();
     }
 
-    private static ApprovalResponse ToResponse(Approval a, IReadOnlyList<string> deliveredTo, bool canEditInput) => new(
+    private static ApprovalResponse ToResponse(Approval a, IReadOnlyList<string> deliveredTo) => new(
         a.Id, a.SessionId, a.ProjectId, a.ToolCallId, a.Tool, a.Kind, a.Title, JsonElement.Parse(a.Input), a.Plan, a.Status,
-        a.CreatedAt, a.Decision, a.DecidedBy, a.DecidedAt, a.Message, a.UpdatedInput is null ? null : JsonElement.Parse(a.UpdatedInput), deliveredTo, canEditInput,
+        a.CreatedAt, a.Decision, a.DecidedBy, a.DecidedAt, a.Message, a.UpdatedInput is null ? null : JsonElement.Parse(a.UpdatedInput), deliveredTo, a.CanEditInput,
         a.RulePattern);
 }

@@ -11,7 +11,8 @@ using PocketCoder.Realtime;
 namespace PocketCoder.Approvals;
 
 /// <summary>What the gatekeeper needs to know about the session asking.</summary>
-public sealed record GateContext(string SessionId, Project Project, string Mode);
+/// <param name="Agent">The session's agent: gives an edited call the title it runs under (<see cref="IAgentAdapter.TitleOf"/>).</param>
+public sealed record GateContext(string SessionId, Project Project, string Mode, IAgentAdapter? Agent = null);
 
 /// <summary>
 /// The single choke point every agent tool call passes. Policy decides what it can; everything else
@@ -23,11 +24,14 @@ public sealed class Gatekeeper(
     EventLog events,
     Ledger.LedgerStore ledger,
     Rules rules,
-    AgentRegistry agents,
     TimeProvider clock,
     ILogger<Gatekeeper> logger)
 {
-    private readonly ConcurrentDictionary<string, TaskCompletionSource<PermissionDecision>> _waiting = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Waiter> _waiting = new(StringComparer.Ordinal);
+
+    /// <summary>A request waiting for its decision, with the agent that asked (a pending approval always has one: those
+    /// left by a stopped server are interrupted at start).</summary>
+    private sealed record Waiter(TaskCompletionSource<PermissionDecision> Answer, IAgentAdapter? Agent);
 
     /// <param name="onAsking">Called once the question is out to the humans (the session is now waiting for them).</param>
     public async Task<PermissionDecision> RequestAsync(GateContext context, PermissionRequest request, Action onAsking, CancellationToken cancellationToken)
@@ -56,13 +60,13 @@ public sealed class Gatekeeper(
         var approval = new Approval(
             Guid.NewGuid().ToString("N"), context.SessionId, context.Project.Id, request.ToolCallId, request.Tool, request.Kind.ToWire(),
             request.Title, request.Input.GetRawText(), request.PlanText, RulePattern(request, context.Project.Path),
-            ApprovalStatuses.Pending, clock.GetUtcNow(), null, null, null, null, null);
+            ApprovalStatuses.Pending, clock.GetUtcNow(), null, null, null, null, null, request.CanEditInput);
         // Read now, as the agent sees the file when it asks: the phone shows the edit among its lines.
         var editContext = request.Kind == ToolKind.Edit ? EditContext.For(request.Path, request.Input, context.Project.Path) : null;
         var answer = new TaskCompletionSource<PermissionDecision>(TaskCreationOptions.RunContinuationsAsynchronously);
         // Registered before the approval is visible, so even an instant decision finds its waiter;
         // and the timeout is armed before anyone can see the question, so it can never be missed.
-        _waiting[approval.Id] = answer;
+        _waiting[approval.Id] = new Waiter(answer, context.Agent);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (context.Project.ApprovalTimeoutSeconds is > 0 and var seconds)
         {
@@ -74,11 +78,11 @@ public sealed class Gatekeeper(
             database.Write(write =>
             {
                 write.Execute(
-                    $"INSERT INTO approvals ({ApprovalStore.Columns}) VALUES ($id, $session, $project, $call, $tool, $kind, $title, $input, $plan, $pattern, 'pending', $at, NULL, NULL, NULL, NULL, NULL)",
+                    $"INSERT INTO approvals ({ApprovalStore.Columns}) VALUES ($id, $session, $project, $call, $tool, $kind, $title, $input, $plan, $pattern, 'pending', $at, NULL, NULL, NULL, NULL, NULL, $edit)",
                     ("$id", approval.Id), ("$session", approval.SessionId), ("$project", approval.ProjectId), ("$call", approval.ToolCallId),
                     ("$tool", approval.Tool), ("$kind", approval.Kind), ("$title", approval.Title), ("$input", approval.Input),
-                    ("$plan", approval.Plan), ("$pattern", approval.RulePattern), ("$at", approval.CreatedAt.ToDb()));
-                events.Append(write, approval.SessionId, approval.RequestedEvent(CanEditInput(write, approval.SessionId), editContext));
+                    ("$plan", approval.Plan), ("$pattern", approval.RulePattern), ("$at", approval.CreatedAt.ToDb()), ("$edit", approval.CanEditInput));
+                events.Append(write, approval.SessionId, approval.RequestedEvent(editContext));
             });
             GateLog.Asked(logger, approval.Id, approval.Tool, approval.ToolCallId, approval.SessionId);
             onAsking();
@@ -147,7 +151,7 @@ public sealed class Gatekeeper(
             }
 
             // Answers are not an edit: every agent that asks a question takes its answers back (each in its own form).
-            if (allow && updatedInput is not null && !answering && !CanEditInput(write, approval.SessionId))
+            if (allow && updatedInput is not null && !answering && !approval.CanEditInput)
             {
                 // Claude runs the input we send back; the others run what they asked for whatever we say, so an
                 // "edited" allow would approve a command the owner did not see run. Nothing is decided.
@@ -189,7 +193,8 @@ public sealed class Gatekeeper(
                 ["message"] = finalMessage,
             });
             // An edited call runs as edited: its title (what the tool row shows) is the edit's, in the agent's own words.
-            var updatedTitle = allow && !answering && updatedInput is { } edit ? AgentOf(write, approval.SessionId)?.TitleOf(approval.Tool, edit) : null;
+            var updatedTitle = allow && !answering && updatedInput is { } edit && _waiting.TryGetValue(approval.Id, out var asker)
+                ? asker.Agent?.TitleOf(approval.Tool, edit) : null;
             events.Append(write, approval.SessionId, approval.ResolvedEvent() with { UpdatedTitle = updatedTitle });
             return approval;
         });
@@ -204,24 +209,13 @@ public sealed class Gatekeeper(
 
         if (_waiting.TryGetValue(approvalId, out var waiter))
         {
-            waiter.TrySetResult(decision == Decisions.Deny
+            waiter.Answer.TrySetResult(decision == Decisions.Deny
                 ? PermissionDecision.Deny(decided.Message!)
                 : new PermissionDecision(true, decided.Message, updatedInput, decision == Decisions.AllowSession, answers));
         }
 
         return decided;
     }
-
-    /// <summary>Whether the agent of <paramref name="sessionId"/> runs the input a decision replaces (IAgentAdapter.AppliesEditedInput).</summary>
-    public bool CanEditInput(string sessionId) => database.Read(connection => AgentAppliesEditedInput(connection.Query(
-        "SELECT agent FROM sessions WHERE id = $session", r => r.GetString(0), ("$session", sessionId)).FirstOrDefault()));
-
-    private bool CanEditInput(DbWrite write, string sessionId) => AgentOf(write, sessionId) is { AppliesEditedInput: true };
-
-    private IAgentAdapter? AgentOf(DbWrite write, string sessionId) => write.Query(
-        "SELECT agent FROM sessions WHERE id = $session", r => r.GetString(0), ("$session", sessionId)).FirstOrDefault() is { } agent ? agents.Find(agent) : null;
-
-    private bool AgentAppliesEditedInput(string? agent) => agent is not null && agents.Find(agent) is { AppliesEditedInput: true };
 
     /// <summary>At start-up: questions asked before the server stopped can no longer be answered to anyone.</summary>
     public int InterruptPending() => database.Write(write =>

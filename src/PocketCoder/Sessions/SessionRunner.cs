@@ -278,7 +278,7 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget
         var asked = false;
         try
         {
-            var context = new GateContext(_session.Id, _project, _sessions.Mode(_session.Id));
+            var context = new GateContext(_session.Id, _project, _sessions.Mode(_session.Id), _adapter);
             return await _services.Gatekeeper.RequestAsync(context, request, () =>
             {
                 asked = true;

@@ -66,8 +66,6 @@ public sealed class HealthProbeTests
 
         public string Id => "slow";
 
-        public bool AppliesEditedInput => false;
-
         public async Task<AgentAvailability> ProbeAsync(CancellationToken cancellationToken)
         {
             Probes++;

@@ -11,7 +11,7 @@ namespace PocketCoder.Tests.Gate;
 public sealed class QuestionAnswersTests
 {
     private static Approval Question(string input) => new("a1", "s1", "p1", "t1", "AskUserQuestion", "question", "Q", input, null, "*", "pending",
-        DateTimeOffset.UnixEpoch, null, null, null, null, null);
+        DateTimeOffset.UnixEpoch, null, null, null, null, null, CanEditInput: true);
 
     private const string TwoQuestions = """
         {"questions":[
