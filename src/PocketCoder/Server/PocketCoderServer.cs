@@ -39,7 +39,8 @@ public static class PocketCoderServer
     /// <summary>JSON bodies are small; the limit keeps a hostile client from making us buffer megabytes.</summary>
     public const long MaxRequestBodyBytes = 2 * 1024 * 1024;
 
-    public static WebApplication Build(PocketCoderOptions options, TimeProvider? clock = null)
+    /// <param name="testServices">Applied after every registration: a test's own stand-ins (an agent with no process behind it).</param>
+    public static WebApplication Build(PocketCoderOptions options, TimeProvider? clock = null, Action<IServiceCollection>? testServices = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
@@ -205,6 +206,7 @@ public static class PocketCoderServer
             json.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
         });
 
+        testServices?.Invoke(services);
         var app = builder.Build();
         app.UseProblemResponses();
         app.UseAllowedHosts(options);

@@ -33,6 +33,9 @@ public sealed class AgentWorld : IAsyncDisposable
 
     public string Agent { get; }
 
+    /// <summary>The agent with no process behind it, in a world started by <see cref="FakeAsync"/>.</summary>
+    public FakeAgent? Fake { get; private init; }
+
     public FakeModelServer Model { get; }
 
     public TestServer Server { get; private set; }
@@ -54,6 +57,10 @@ public sealed class AgentWorld : IAsyncDisposable
     /// <param name="pauseWaitingAfter">How long a call waits for the owner before the agent is paused (the server's setting).</param>
     public static Task<AgentWorld> ClaudeAsync(TimeProvider? clock = null, TimeSpan? pauseWaitingAfter = null) =>
         StartAsync("claude-code", ClaudeCli.Against, clock, pauseWaitingAfter: pauseWaitingAfter);
+
+    /// <summary>The server runs <paramref name="fake"/> as its only agent (nothing of a model is used).</summary>
+    public static Task<AgentWorld> FakeAsync(FakeAgent fake, TimeProvider? clock = null) =>
+        StartAsync(FakeAgent.AgentId, (_, _) => new Dictionary<string, AgentCommand>(), clock, fake: fake);
 
     public static Task<AgentWorld> GeminiAsync() => StartAsync("gemini", GeminiCli.Against);
 
@@ -78,17 +85,19 @@ public sealed class AgentWorld : IAsyncDisposable
     /// <param name="prepareData">Writes into the data folder before the server starts (e.g. agents.json).</param>
     /// <param name="bubblewrap">The bubblewrap the server sandboxes agents with (one that does not work, say); bwrap from PATH when null.</param>
     public static async Task<AgentWorld> StartAsync(string agent, Func<FakeModelServer, string, IReadOnlyDictionary<string, AgentCommand>> agents,
-        TimeProvider? clock = null, Action<string, FakeModelServer, string>? prepareData = null, TimeSpan? pauseWaitingAfter = null, string? bubblewrap = null)
+        TimeProvider? clock = null, Action<string, FakeModelServer, string>? prepareData = null, TimeSpan? pauseWaitingAfter = null, string? bubblewrap = null,
+        FakeAgent? fake = null)
     {
         var model = await FakeModelServer.StartAsync();
         var home = TempPaths.NewDirectory("pc-home");
         var data = TempPaths.NewDirectory("pc-data");
         prepareData?.Invoke(data, model, home);
-        var server = await TestServer.StartAsync(data, agents(model, home), clock, pauseWaitingAfter: pauseWaitingAfter, bubblewrap: bubblewrap);
+        var server = await TestServer.StartAsync(data, agents(model, home), clock, pauseWaitingAfter: pauseWaitingAfter, bubblewrap: bubblewrap,
+            fakeAgent: fake);
         var phone = await server.PairAsync();
         var repository = TempPaths.NewGitRepository();
         var project = await phone.Http.PostOkAsync("/api/projects", new { path = repository, name = "demo" });
-        return new AgentWorld(agent, agents, clock, pauseWaitingAfter, model, server, phone, repository, home, project.GetProperty("id").GetString()!);
+        return new AgentWorld(agent, agents, clock, pauseWaitingAfter, model, server, phone, repository, home, project.GetProperty("id").GetString()!) { Fake = fake };
     }
 
     /// <summary>This agent's own shell tool asked to run <paramref name="command"/> (each agent names it its own way).</summary>
@@ -137,7 +146,7 @@ public sealed class AgentWorld : IAsyncDisposable
     {
         await Server.StopAsync();
         whileDown?.Invoke();
-        Server = await TestServer.StartAsync(Server.DataDirectory, _agents(Model, Home), _clock, pauseWaitingAfter: _pauseWaitingAfter);
+        Server = await TestServer.StartAsync(Server.DataDirectory, _agents(Model, Home), _clock, pauseWaitingAfter: _pauseWaitingAfter, fakeAgent: Fake);
         var http = new HttpClient { BaseAddress = Server.BaseUrl, Timeout = TimeSpan.FromSeconds(60) };
         http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Phone.Token);
         Phone = Phone with { Http = http };

@@ -5,7 +5,9 @@ namespace PocketCoder.Tests.Infrastructure;
 /// <summary>
 /// An agent session with no process behind it, for testing what a session does around its agent: what it was sent, whether
 /// it was cancelled or stopped, and an exit the test decides. A message can be refused (<see cref="Refuse"/>) or held until
-/// the test lets it through (<see cref="Hold"/>).
+/// the test lets it through (<see cref="Hold"/>). Started by a <see cref="FakeAgent"/>, it also talks back to the server as
+/// an agent does (<see cref="Sink"/>): each message it takes runs the agent's script (say something, ask for a tool, end
+/// the turn), and stopping or exiting is told as the agent's exit.
 /// </summary>
 public sealed class FakeAgentSession : IAgentSession
 {
@@ -17,6 +19,19 @@ public sealed class FakeAgentSession : IAgentSession
     public string AgentSessionId { get; init; } = "fake-conversation";
 
     public bool TakesImages { get; init; }
+
+    /// <summary>Where it tells what it does (the server's session), when started by a <see cref="FakeAgent"/>.</summary>
+    public IAgentSink? Sink { get; init; }
+
+    /// <summary>What the server started it with, when started by a <see cref="FakeAgent"/>.</summary>
+    public AgentStartOptions? Options { get; init; }
+
+    /// <summary>Run for each message it takes, after it is taken (with a <see cref="Sink"/> only).</summary>
+    public Func<FakeAgentSession, AgentPrompt, Task>? Script { get; init; }
+
+    private bool _ready;
+    private int _turnsOpen;
+    private int _calls;
 
     /// <summary>The texts of the prompts it took, in order.</summary>
     public IReadOnlyList<string> Sent
@@ -81,6 +96,40 @@ public sealed class FakeAgentSession : IAgentSession
         }
 
         taken.SetResult();
+        if (Sink is not null)
+        {
+            Interlocked.Increment(ref _turnsOpen);
+            // What it then does comes from elsewhere, as from a real agent's output: never from within the send.
+            _ = Task.Run(() => RunScriptAsync(prompt), CancellationToken.None);
+        }
+    }
+
+    private async Task RunScriptAsync(AgentPrompt prompt)
+    {
+        if (!_ready)
+        {
+            _ready = true;
+            await Sink!.OnEventAsync(new AgentReady(AgentSessionId, Options?.Model ?? "fake-model", "1.0"), CancellationToken.None);
+        }
+
+        await (Script ?? FakeAgent.Echo)(this, prompt);
+    }
+
+    /// <summary>Says <paramref name="text"/> as the agent's whole message.</summary>
+    public Task SayAsync(string text) => Sink!.OnEventAsync(new AssistantMessage(text), CancellationToken.None).AsTask();
+
+    /// <summary>Ends the turn as the agent does when it has nothing more to do.</summary>
+    public Task EndTurnAsync(string? result = null, string stopReason = "end_turn") =>
+        Interlocked.Exchange(ref _turnsOpen, 0) > 0
+            ? Sink!.OnEventAsync(new TurnCompleted(stopReason, false, result), CancellationToken.None).AsTask()
+            : Task.CompletedTask;
+
+    /// <summary>Asks to run a shell command, as the agent's tool call, and waits for the gatekeeper's answer.</summary>
+    public Task<PermissionDecision> AskToRunAsync(string command, CancellationToken cancellationToken = default)
+    {
+        var id = $"fake-call-{Interlocked.Increment(ref _calls)}";
+        var input = System.Text.Json.JsonSerializer.SerializeToElement(new Dictionary<string, string> { ["command"] = command });
+        return Sink!.RequestPermissionAsync(new PermissionRequest(id, "Bash", ToolKind.Execute, command, input, command, null, null), cancellationToken);
     }
 
     public Task SetModeAsync(string mode, CancellationToken cancellationToken) => Task.CompletedTask;
@@ -88,7 +137,8 @@ public sealed class FakeAgentSession : IAgentSession
     public Task CancelTurnAsync(CancellationToken cancellationToken)
     {
         Cancels++;
-        return Task.CompletedTask;
+        // As the agents do: a cancelled turn ends, said as cancelled.
+        return Sink is null ? Task.CompletedTask : EndTurnAsync(null, "cancelled");
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => End("stop");
@@ -96,13 +146,22 @@ public sealed class FakeAgentSession : IAgentSession
     public Task EndAsync(CancellationToken cancellationToken) => End("end");
 
     /// <summary>The process exits by itself.</summary>
-    public void Exit() => _exited.TrySetResult();
+    public void Exit() => _ = ExitAsync(1, expected: false);
 
     private Task End(string how)
     {
         EndedBy ??= how;
+        return ExitAsync(0, expected: true);
+    }
+
+    private async Task ExitAsync(int code, bool expected)
+    {
+        if (!_exited.Task.IsCompleted && Sink is not null)
+        {
+            await Sink.OnEventAsync(new AgentExited(code, expected, expected ? "" : "the fake agent exited"), CancellationToken.None);
+        }
+
         _exited.TrySetResult();
-        return Task.CompletedTask;
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;

@@ -56,7 +56,8 @@ public sealed class TestServer : IAsyncDisposable
         PocketCoder.Reach.Acme.AcmeSettings? acme = null,
         TimeSpan? pauseWaitingAfter = null,
         string? bubblewrap = null,
-        string? ownerHome = null)
+        string? ownerHome = null,
+        FakeAgent? fakeAgent = null)
     {
         var ownsData = dataDirectory is null;
         dataDirectory ??= TempPaths.NewDirectory("pc-data");
@@ -86,7 +87,9 @@ public sealed class TestServer : IAsyncDisposable
             // The home a phone browses for a project's folder: never the home of whoever runs the tests.
             OwnerHome = ownerHome ?? Directory.CreateDirectory(Path.Combine(dataDirectory, "owner-home")).FullName,
         };
-        var app = PocketCoderServer.Build(options, clock);
+        // A fake agent is the only agent there is: no real one is started by mistake.
+        var app = PocketCoderServer.Build(options, clock,
+            fakeAgent is null ? null : services => services.AddSingleton(new PocketCoder.Agents.AgentRegistry([fakeAgent])));
         await app.StartAsync();
         return new TestServer(app, dataDirectory, ownsData);
     }

@@ -41,6 +41,7 @@ public sealed class ErrorKindMigrationTests
                 UPDATE events SET kind = 'error' WHERE kind = 'session.error';
                 ALTER TABLE sessions DROP COLUMN sandbox;
                 ALTER TABLE sessions DROP COLUMN short_title;
+                ALTER TABLE approvals DROP COLUMN can_edit_input;
                 DROP INDEX schedules_by_device; DROP INDEX backlog_tasks_by_device; DROP INDEX queued_messages_by_device;
                 ALTER TABLE schedules DROP COLUMN created_by_device; ALTER TABLE schedules DROP COLUMN held_reason;
                 ALTER TABLE backlog_tasks DROP COLUMN created_by_device;

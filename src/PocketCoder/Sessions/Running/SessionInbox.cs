@@ -148,7 +148,10 @@ public sealed class SessionInbox(string sessionId, string agentId, TurnState tur
             return null;
         }
 
-        if (!turn.TryClaim())
+        // Nothing to start: the turn is not claimed even for a moment, as a claim makes the session look busy (IsQuiescent)
+        // just after it said it was idle, and whoever looked then (the backlog) would wait for a turn that never comes.
+        // Messages join the queue under the send lock, held here: none can arrive between the look and the claim.
+        if (!queue.NextStarts(sessionId) || !turn.TryClaim())
         {
             return null;
         }

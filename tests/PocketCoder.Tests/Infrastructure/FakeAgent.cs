@@ -1,0 +1,75 @@
+using PocketCoder.Agents;
+
+namespace PocketCoder.Tests.Infrastructure;
+
+/// <summary>
+/// An agent the server runs with no process and no model behind it: each session it starts is a <see cref="FakeAgentSession"/>
+/// the test can reach (<see cref="SessionAsync"/>) and drive, and each message runs <see cref="Script"/> (by default it
+/// echoes the message and ends the turn). For tests of what the server does around an agent (the runner, the backlog,
+/// the chat bridges) that need neither a real CLI nor minutes; the agents' own protocols are tested with the real CLIs.
+/// </summary>
+public sealed class FakeAgent : IAgentAdapter
+{
+    public const string AgentId = "fake";
+
+    private readonly Lock _lock = new();
+    private readonly List<FakeAgentSession> _sessions = [];
+    private TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>What each session does with each message it takes; read when a session starts.</summary>
+    public Func<FakeAgentSession, AgentPrompt, Task> Script { get; set; } = Echo;
+
+    public string Id => AgentId;
+
+    /// <summary>Says "Done: " and the message, then ends the turn.</summary>
+    public static async Task Echo(FakeAgentSession session, AgentPrompt prompt)
+    {
+        await session.SayAsync($"Done: {prompt.Text}");
+        await session.EndTurnAsync();
+    }
+
+    public Task<AgentAvailability> ProbeAsync(CancellationToken cancellationToken) =>
+        Task.FromResult(new AgentAvailability(true, "1.0", null));
+
+    public Task<IAgentSession> StartAsync(AgentStartOptions options, IAgentSink sink, CancellationToken cancellationToken)
+    {
+        var session = new FakeAgentSession
+        {
+            AgentSessionId = options.ResumeAgentSessionId ?? options.NewAgentSessionId,
+            Sink = sink,
+            Options = options,
+            Script = Script,
+        };
+        TaskCompletionSource started;
+        lock (_lock)
+        {
+            _sessions.Add(session);
+            started = _started;
+            _started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        started.SetResult();
+        return Task.FromResult<IAgentSession>(session);
+    }
+
+    /// <summary>The <paramref name="index"/>th session it started (from 0), once it has.</summary>
+    public async Task<FakeAgentSession> SessionAsync(int index)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            Task next;
+            lock (_lock)
+            {
+                if (_sessions.Count > index)
+                {
+                    return _sessions[index];
+                }
+
+                next = _started.Task;
+            }
+
+            await next.WaitAsync(timeout.Token);
+        }
+    }
+}
