@@ -23,10 +23,8 @@ internal sealed class AcpFileSystem(string projectRoot, bool missingFileReadsEmp
     /// <summary>Answers one fs request: the JSON-RPC result, or an error.</summary>
     public async Task<JsonRpcReply> HandleAsync(string method, JsonElement parameters, CancellationToken cancellationToken)
     {
-        var requested = parameters.ValueKind == JsonValueKind.Object && parameters.TryGetProperty("path", out var p) && p.ValueKind == JsonValueKind.String
-            ? p.GetString()
-            : null;
-        if (string.IsNullOrEmpty(requested))
+        var request = AcpJson.Read<FileRequest>(parameters);
+        if (request?.Path is not { Length: > 0 } requested)
         {
             return JsonRpcReply.Failure(JsonRpcErrors.InvalidParams, "'path' is required.");
         }
@@ -39,16 +37,15 @@ internal sealed class AcpFileSystem(string projectRoot, bool missingFileReadsEmp
 
         if (RealPath.InsideRoot(_root, requested) is not { } real)
         {
-            return JsonRpcReply.Failure(JsonRpcErrors.InvalidParams, $"'{requested}' is outside the project root.",
-                new JsonObject { ["code"] = "OUTSIDE_PROJECT_ROOT", ["path"] = requested });
+            return JsonRpcReply.Failure(JsonRpcErrors.InvalidParams, $"'{requested}' is outside the project root.", Data("OUTSIDE_PROJECT_ROOT", requested));
         }
 
         try
         {
             return method switch
             {
-                "fs/read_text_file" => await ReadAsync(real, parameters, cancellationToken).ConfigureAwait(false),
-                "fs/write_text_file" => await WriteAsync(real, parameters, cancellationToken).ConfigureAwait(false),
+                "fs/read_text_file" => await ReadAsync(real, request, cancellationToken).ConfigureAwait(false),
+                "fs/write_text_file" => await WriteAsync(real, request, cancellationToken).ConfigureAwait(false),
                 _ => JsonRpcReply.Failure(JsonRpcErrors.MethodNotFound, $"Unknown method '{method}'."),
             };
         }
@@ -62,7 +59,7 @@ internal sealed class AcpFileSystem(string projectRoot, bool missingFileReadsEmp
         }
     }
 
-    private Task<JsonRpcReply> ReadAsync(string real, JsonElement parameters, CancellationToken cancellationToken)
+    private Task<JsonRpcReply> ReadAsync(string real, FileRequest request, CancellationToken cancellationToken)
     {
         string content;
         try
@@ -82,31 +79,29 @@ internal sealed class AcpFileSystem(string projectRoot, bool missingFileReadsEmp
         catch (ConfinedIOException exception) when (exception.Failure == ConfinedFailure.NotFound)
         {
             return Task.FromResult(missingFileReadsEmpty
-                ? JsonRpcReply.Success(new JsonObject { ["content"] = "" })
-                : JsonRpcReply.Failure(AcpErrors.ResourceNotFound, $"Resource not found: {real}", new JsonObject { ["path"] = real }));
+                ? Content("")
+                : JsonRpcReply.Failure(AcpErrors.ResourceNotFound, $"Resource not found: {real}", Data(null, real)));
         }
         catch (ConfinedIOException exception)
         {
             return Task.FromResult(Refused(real, exception));
         }
 
-        var line = Number(parameters, "line");
-        var limit = Number(parameters, "limit");
-        if (line is not null || limit is not null)
+        if (request.Line is not null || request.Limit is not null)
         {
             // 1-based line, as the protocol defines it; keep the original line endings.
             var lines = content.Split('\n');
-            var start = Math.Clamp((int)(line ?? 1) - 1, 0, lines.Length);
-            var count = Math.Clamp((int)(limit ?? int.MaxValue), 0, lines.Length - start);
+            var start = Math.Clamp((int)(request.Line ?? 1) - 1, 0, lines.Length);
+            var count = Math.Clamp((int)(request.Limit ?? int.MaxValue), 0, lines.Length - start);
             content = string.Join('\n', lines, start, count);
         }
 
-        return Task.FromResult(JsonRpcReply.Success(new JsonObject { ["content"] = content }));
+        return Task.FromResult(Content(content));
     }
 
-    private Task<JsonRpcReply> WriteAsync(string real, JsonElement parameters, CancellationToken cancellationToken)
+    private Task<JsonRpcReply> WriteAsync(string real, FileRequest request, CancellationToken cancellationToken)
     {
-        if (!parameters.TryGetProperty("content", out var c) || c.ValueKind != JsonValueKind.String)
+        if (request.Content is not { } content)
         {
             return Task.FromResult(JsonRpcReply.Failure(JsonRpcErrors.InvalidParams, "'content' is required."));
         }
@@ -121,7 +116,7 @@ internal sealed class AcpFileSystem(string projectRoot, bool missingFileReadsEmp
                 BeneathRoot.CreateDirectories(_root, folder);
             }
 
-            BeneathRoot.ReplaceFile(_root, relative, Utf8NoBom.GetBytes(c.GetString() ?? ""));
+            BeneathRoot.ReplaceFile(_root, relative, Utf8NoBom.GetBytes(content));
         }
         catch (ConfinedIOException exception)
         {
@@ -135,16 +130,15 @@ internal sealed class AcpFileSystem(string projectRoot, bool missingFileReadsEmp
 
     private static JsonRpcReply Refused(string real, ConfinedIOException exception) => exception.Failure switch
     {
-        ConfinedFailure.Moved => JsonRpcReply.Failure(JsonRpcErrors.InvalidParams, $"'{real}' is outside the project root.",
-            new JsonObject { ["code"] = "OUTSIDE_PROJECT_ROOT", ["path"] = real }),
-        ConfinedFailure.NotRegularFile => JsonRpcReply.Failure(JsonRpcErrors.InvalidParams, $"'{real}' is not a regular file.",
-            new JsonObject { ["code"] = "NOT_A_REGULAR_FILE", ["path"] = real }),
+        ConfinedFailure.Moved => JsonRpcReply.Failure(JsonRpcErrors.InvalidParams, $"'{real}' is outside the project root.", Data("OUTSIDE_PROJECT_ROOT", real)),
+        ConfinedFailure.NotRegularFile => JsonRpcReply.Failure(JsonRpcErrors.InvalidParams, $"'{real}' is not a regular file.", Data("NOT_A_REGULAR_FILE", real)),
         ConfinedFailure.IsDirectory => JsonRpcReply.Failure(JsonRpcErrors.InvalidParams, $"'{real}' is a directory."),
         _ => JsonRpcReply.Failure(JsonRpcErrors.InternalError, exception.Message),
     };
 
-    private static long? Number(JsonElement parameters, string property) =>
-        parameters.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var n) ? n : null;
+    private static JsonRpcReply Content(string content) => JsonRpcReply.Success(AcpJson.Object(new ReadTextFileResponse(content)));
+
+    private static JsonObject Data(string? code, string path) => AcpJson.Object(new FileErrorData(code, path));
 }
 
 /// <summary>ACP's own JSON-RPC error codes (the standard ones are <see cref="JsonRpcErrors"/>).</summary>

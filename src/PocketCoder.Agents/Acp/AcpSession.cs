@@ -1,11 +1,8 @@
-using System.Collections.Concurrent;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using PocketCoder.Agents.Processes;
 using PocketCoder.Agents.Sessions;
-using static PocketCoder.Agents.JsonFields;
 
 namespace PocketCoder.Agents.Acp;
 
@@ -13,13 +10,15 @@ namespace PocketCoder.Agents.Acp;
 /// One ACP agent process: JSON-RPC 2.0, one message per line, both directions. We send <c>initialize</c>,
 /// <c>session/new</c> (or <c>session/load</c>), <c>session/prompt</c> (its response ends the turn), <c>session/set_mode</c>
 /// and the <c>session/cancel</c> notification; the agent sends <c>session/update</c> notifications and asks us
-/// <c>session/request_permission</c> (answered by the gatekeeper) and <c>fs/*</c> (confined to the project).
+/// <c>session/request_permission</c> (answered by the gatekeeper) and <c>fs/*</c> (confined to the project). The messages
+/// are the records of AcpProtocol.cs; what the updates mean for the owner is <see cref="AcpUpdates"/>.
 /// </summary>
 internal sealed class AcpSession : ProcessAgentSession
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
     private static readonly TimeSpan ReplayQuiet = TimeSpan.FromMilliseconds(300);
     private static readonly TimeSpan ReplayLimit = TimeSpan.FromSeconds(5);
+    private const string StartsAfresh = "a new conversation starts, and the agent does not remember the earlier messages.";
 
     private readonly AcpAgentDefinition _agent;
     private readonly GeminiChats? _chats;
@@ -27,21 +26,12 @@ internal sealed class AcpSession : ProcessAgentSession
     private readonly string _workingDirectory;
     private readonly JsonRpcConnection _rpc;
     private readonly Channel<AgentPrompt> _prompts = Channel.CreateUnbounded<AgentPrompt>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Lock _toolsLock = new();
-    private readonly Dictionary<string, ToolState> _tools = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _finishedTools = new(StringComparer.Ordinal);
-
-    // Assistant text of the current stretch (flushed as one AssistantMessage before a tool call and at turn end)
-    // and of the whole turn. Touched only by the stdout reader.
-    private readonly StringBuilder _text = new();
-    private readonly StringBuilder _turnText = new();
+    private readonly AcpUpdates _updates;
 
     private string _sessionId = "";
     private volatile bool _replaying;
     private long _lastUpdateTicks;
-    private bool _canLoad;
-    private bool _takesImages;
-    private bool _canResume;
+    private AgentCapabilities? _capabilities;
     private string? _agentVersion;
 
     // The project's instruction files, sent ahead of the first prompt of a new conversation (a continued one has them).
@@ -49,7 +39,6 @@ internal sealed class AcpSession : ProcessAgentSession
     // The owner's instructions for this session (its profile's): in Claude's system prompt, else with the instruction files.
     private string? _ownerInstructions;
     private IReadOnlyList<Mcp.McpServer> _mcpServers = [];
-    private bool _takesHttpMcp;
     private string? _defaultModeId;
     private string? _currentModeId;
     private HashSet<string> _modeIds = new(StringComparer.Ordinal);
@@ -61,6 +50,7 @@ internal sealed class AcpSession : ProcessAgentSession
         _chats = chats;
         _workingDirectory = workingDirectory;
         _files = new AcpFileSystem(workingDirectory, agent.MissingFileReadsEmpty);
+        _updates = new AcpUpdates(agent.ToolKinds);
         _rpc = new JsonRpcConnection((line, ct) => Process.WriteLineAsync(line, ct), stampVersion: true)
         {
             OnNotification = OnNotificationAsync,
@@ -101,11 +91,12 @@ internal sealed class AcpSession : ProcessAgentSession
         return session;
     }
 
-    public override bool TakesImages => _takesImages;
+    // ACP: image content only where the agent says its prompts take it.
+    public override bool TakesImages => _capabilities?.PromptCapabilities?.Image == true;
 
     public override Task SendAsync(AgentPrompt prompt, CancellationToken cancellationToken)
     {
-        if (prompt.Images.Count > 0 && !_takesImages)
+        if (prompt.Images.Count > 0 && !TakesImages)
         {
             throw new InvalidOperationException("This agent takes no images in its prompts.");
         }
@@ -131,8 +122,7 @@ internal sealed class AcpSession : ProcessAgentSession
 
         try
         {
-            await _rpc.RequestAsync("session/set_mode", new JsonObject { ["sessionId"] = _sessionId, ["modeId"] = target }, cancellationToken)
-                .ConfigureAwait(false);
+            await _rpc.RequestAsync("session/set_mode", AcpJson.Object(new SetSessionModeRequest(_sessionId, target)), cancellationToken).ConfigureAwait(false);
             _currentModeId = target;
         }
         catch (JsonRpcException exception) when (Started)
@@ -145,7 +135,7 @@ internal sealed class AcpSession : ProcessAgentSession
 
     protected override Task InterruptTurnAsync(CancellationToken cancellationToken) =>
         // Open permission requests were withdrawn first: the protocol wants them answered "cancelled" once we cancel.
-        _rpc.NotifyAsync("session/cancel", new JsonObject { ["sessionId"] = _sessionId }, cancellationToken);
+        _rpc.NotifyAsync("session/cancel", AcpJson.Object(new CancelNotification(_sessionId)), cancellationToken);
 
     protected override void OnProcessExited(int exitCode)
     {
@@ -157,30 +147,12 @@ internal sealed class AcpSession : ProcessAgentSession
     {
         _ownerInstructions = options.Instructions;
         _mcpServers = options.McpServers.Servers;
-        var initialized = await _rpc.RequestAsync("initialize", new JsonObject
-        {
-            ["protocolVersion"] = 1,
-            ["clientCapabilities"] = new JsonObject
-            {
-                ["fs"] = new JsonObject { ["readTextFile"] = true, ["writeTextFile"] = true },
-                ["terminal"] = false,
-            },
-            ["clientInfo"] = new JsonObject { ["name"] = "pocketcoder", ["title"] = "PocketCoder", ["version"] = ClientVersion },
-        }, cancellationToken).ConfigureAwait(false);
-
-        if (initialized.TryGetProperty("agentCapabilities", out var capabilities) && capabilities.ValueKind == JsonValueKind.Object)
-        {
-            _canLoad = IsTrue(capabilities, "loadSession");
-            // ACP: image content only where the agent says its prompts take it.
-            _takesImages = capabilities.TryGetProperty("promptCapabilities", out var prompts) && IsTrue(prompts, "image");
-            _canResume = capabilities.TryGetProperty("sessionCapabilities", out var sessionCapabilities)
-                && sessionCapabilities.ValueKind == JsonValueKind.Object
-                && sessionCapabilities.TryGetProperty("resume", out var resume)
-                && resume.ValueKind == JsonValueKind.Object;
-            _takesHttpMcp = capabilities.TryGetProperty("mcpCapabilities", out var mcp) && IsTrue(mcp, "http");
-        }
-
-        _agentVersion = initialized.TryGetProperty("agentInfo", out var info) ? Text(info, "version") : null;
+        // terminal/* is not offered: agents run commands themselves, gated.
+        var initialize = new InitializeRequest(1, new ClientCapabilities(new FileSystemCapability(true, true), Terminal: false),
+            new Implementation("pocketcoder", "PocketCoder", ClientVersion));
+        var initialized = AcpJson.Read<InitializeResponse>(await _rpc.RequestAsync("initialize", AcpJson.Object(initialize), cancellationToken).ConfigureAwait(false));
+        _capabilities = initialized?.AgentCapabilities;
+        _agentVersion = initialized?.AgentInfo?.Version;
 
         if (options.ResumeAgentSessionId is { } resumeId && await TryContinueAsync(resumeId, cancellationToken).ConfigureAwait(false))
         {
@@ -188,9 +160,9 @@ internal sealed class AcpSession : ProcessAgentSession
         }
         else
         {
-            var created = await _rpc.RequestAsync("session/new", SessionParameters(null), cancellationToken).ConfigureAwait(false);
-            _sessionId = Text(created, "sessionId") ?? throw new InvalidOperationException("session/new returned no sessionId");
-            ReadModes(created);
+            var created = AcpJson.Read<NewSessionResponse>(await _rpc.RequestAsync("session/new", SessionParameters(null), cancellationToken).ConfigureAwait(false));
+            _sessionId = created?.SessionId ?? throw new InvalidOperationException("session/new returned no sessionId");
+            ReadModes(created.Modes);
             // Claude over ACP (no instruction files of its own here) takes both in its system prompt (ClaudeAgentGate).
             _instructions = _agent.InstructionFiles.Count == 0
                 ? null
@@ -203,30 +175,30 @@ internal sealed class AcpSession : ProcessAgentSession
     /// <summary>Continues an earlier conversation with session/load or session/resume; false (and says why) when it cannot.</summary>
     private async Task<bool> TryContinueAsync(string resumeId, CancellationToken cancellationToken)
     {
-        if (!_canLoad && !_canResume)
+        var canLoad = _capabilities?.LoadSession == true;
+        if (!canLoad && _capabilities?.SessionCapabilities?.Resume is not { ValueKind: JsonValueKind.Object })
         {
             await Sink.OnEventAsync(new AgentError(
-                $"{_agent.Name} cannot continue earlier conversations (it offers neither session/load nor session/resume): " +
-                "a new conversation starts, and the agent does not remember the earlier messages."), cancellationToken).ConfigureAwait(false);
+                $"{_agent.Name} cannot continue earlier conversations (it offers neither session/load nor session/resume): {StartsAfresh}"), cancellationToken)
+                .ConfigureAwait(false);
             return false;
         }
 
         try
         {
             // session/load replays the whole conversation as session/update notifications; we already have it.
-            _replaying = _canLoad;
+            _replaying = canLoad;
             Interlocked.Exchange(ref _lastUpdateTicks, Environment.TickCount64);
-            var loaded = await _rpc.RequestAsync(_canLoad ? "session/load" : "session/resume", SessionParameters(resumeId), cancellationToken)
+            var loaded = await _rpc.RequestAsync(canLoad ? "session/load" : "session/resume", SessionParameters(resumeId), cancellationToken)
                 .ConfigureAwait(false);
-            ReadModes(loaded);
+            ReadModes(AcpJson.Read<NewSessionResponse>(loaded)?.Modes);
             return true;
         }
         catch (JsonRpcException exception)
         {
             _replaying = false;
-            await Sink.OnEventAsync(new AgentError(
-                $"{_agent.Name} could not continue the earlier conversation ({exception.Message}): a new conversation starts, " +
-                "and the agent does not remember the earlier messages."), cancellationToken).ConfigureAwait(false);
+            await Sink.OnEventAsync(new AgentError($"{_agent.Name} could not continue the earlier conversation ({exception.Message}): {StartsAfresh}"), cancellationToken)
+                .ConfigureAwait(false);
             return false;
         }
         finally
@@ -237,15 +209,9 @@ internal sealed class AcpSession : ProcessAgentSession
         }
     }
 
-    private JsonObject SessionParameters(string? sessionId)
-    {
-        var parameters = sessionId is null ? new JsonObject() : new JsonObject { ["sessionId"] = sessionId };
-        parameters["cwd"] = _workingDirectory;
-        // Only the servers the owner enabled in PocketCoder: the agent's own and the repository's are left out (below).
-        parameters["mcpServers"] = Mcp.McpFormats.Acp(_mcpServers, _takesHttpMcp);
-        parameters["_meta"] = ClaudeAgentGate(_workingDirectory, _ownerInstructions);
-        return parameters;
-    }
+    // Only the servers the owner enabled in PocketCoder: the agent's own and the repository's are left out (below).
+    private JsonObject SessionParameters(string? sessionId) => AcpJson.Object(new NewSessionRequest(
+        sessionId, _workingDirectory, Mcp.McpFormats.Acp(_mcpServers, _capabilities?.McpCapabilities?.Http == true), ClaudeAgentGate(_workingDirectory, _ownerInstructions)));
 
     /// <summary>
     /// For claude-agent-acp (Claude Code over ACP), which reads <c>_meta.claudeCode.options</c> of session/new as options of
@@ -253,47 +219,26 @@ internal sealed class AcpSession : ProcessAgentSession
     /// Code adapter's: only the owner's user settings load (a repository's <c>.claude/settings*.json</c> — hooks, allow
     /// rules, modes — never do), no <c>.mcp.json</c> servers, bypass mode refused, and a PreToolUse hook that answers
     /// "ask" for every tool, so even what Claude deems read-only reaches session/request_permission and the gatekeeper;
-    /// and no AskUserQuestion (answered only through Claude Code's own adapter, docs/agents.md).
+    /// and no AskUserQuestion (over ACP a plain permission, allowable by a rule or mode with no answers; answered only through
+    /// Claude Code's own adapter, docs/agents.md).
     /// The repository's CLAUDE.md is content, not configuration: handed over as an addition to the system prompt.
     /// </summary>
-    internal static JsonObject ClaudeAgentGate(string projectRoot, string? ownerInstructions = null)
-    {
-        var meta = new JsonObject
-        {
-            ["claudeCode"] = new JsonObject
-            {
-                ["options"] = new JsonObject
-                {
-                    ["settingSources"] = new JsonArray("user"),
-                    ["allowDangerouslySkipPermissions"] = false,
-                    // Questions are answered only where PocketCoder knows them for what they are (Claude Code's own
-                    // adapter); over ACP one would be a plain permission, allowable by a rule or mode with no answers.
-                    ["disallowedTools"] = new JsonArray("AskUserQuestion"),
-                    ["extraArgs"] = new JsonObject { ["strict-mcp-config"] = null },
-                    ["settings"] = Claude.ClaudeCodeAdapter.AskFirstHooks,
-                },
-            },
-        };
-        if (ProjectInstructions.With(ProjectInstructions.Read(projectRoot, ProjectInstructions.Claude), ownerInstructions) is { } instructions)
-        {
-            meta["systemPrompt"] = new JsonObject { ["append"] = instructions };
-        }
+    internal static ClaudeAgentMeta ClaudeAgentGate(string projectRoot, string? ownerInstructions = null) => new(
+        new ClaudeCodeMeta(new ClaudeCodeOptions(["user"], AllowDangerouslySkipPermissions: false, ["AskUserQuestion"],
+            new Dictionary<string, string?> { ["strict-mcp-config"] = null }, Claude.ClaudeCodeAdapter.AskFirstHooks)),
+        ProjectInstructions.With(ProjectInstructions.Read(projectRoot, ProjectInstructions.Claude), ownerInstructions) is { } instructions
+            ? new SystemPromptAppend(instructions)
+            : null);
 
-        return meta;
-    }
-
-    private void ReadModes(JsonElement result)
+    private void ReadModes(SessionModeState? modes)
     {
-        if (!result.TryGetProperty("modes", out var modes) || modes.ValueKind != JsonValueKind.Object)
+        if (modes is null)
         {
             return;
         }
 
-        _currentModeId = Text(modes, "currentModeId");
-        if (modes.TryGetProperty("availableModes", out var available) && available.ValueKind == JsonValueKind.Array)
-        {
-            _modeIds = [.. available.EnumerateArray().Select(m => Text(m, "id")).OfType<string>()];
-        }
+        _currentModeId = modes.CurrentModeId;
+        _modeIds = modes.AvailableModes is { } available ? [.. available.Select(m => m?.Id).OfType<string>()] : _modeIds;
 
         // Thrown inside the handshake: the start is then refused as AGENT_UNAVAILABLE and the process stopped.
         _defaultModeId ??= SafeDefaultMode(_currentModeId, _modeIds)
@@ -313,15 +258,10 @@ internal sealed class AcpSession : ProcessAgentSession
     /// claude-agent-acp starts in bypassPermissions when the owner's Claude default says so) — then its "default" mode, or
     /// the first that asks. Null when every mode it offers skips asking (or it names none to switch to).
     /// </summary>
-    internal static string? SafeDefaultMode(string? current, IReadOnlyCollection<string> available)
-    {
-        if (current is null || !BypassModes.Contains(current))
-        {
-            return current;
-        }
-
-        return available.FirstOrDefault(m => m == "default") ?? available.FirstOrDefault(m => !BypassModes.Contains(m) && m != "plan");
-    }
+    internal static string? SafeDefaultMode(string? current, IReadOnlyCollection<string> available) =>
+        current is null || !BypassModes.Contains(current)
+            ? current
+            : available.FirstOrDefault(m => m == "default") ?? available.FirstOrDefault(m => !BypassModes.Contains(m) && m != "plan");
 
     private async Task PumpPromptsAsync()
     {
@@ -336,18 +276,17 @@ internal sealed class AcpSession : ProcessAgentSession
                 }
 
                 var instructions = Interlocked.Exchange(ref _instructions, null);
-                var blocks = new JsonArray([
-                    .. instructions is null ? Array.Empty<JsonNode>() : [new JsonObject { ["type"] = "text", ["text"] = instructions }],
-                    new JsonObject { ["type"] = "text", ["text"] = next.Text },
-                    .. next.Images.Select(image => (JsonNode)new JsonObject { ["type"] = "image", ["mimeType"] = image.MediaType, ["data"] = image.Base64 }),
+                var prompt = new PromptRequest(_sessionId, [
+                    .. instructions is null ? Array.Empty<ContentBlock>() : [new ContentBlock("text", instructions)],
+                    new ContentBlock("text", next.Text),
+                    .. next.Images.Select(image => new ContentBlock("image", MimeType: image.MediaType, Data: image.Base64)),
                 ]);
-
-                var prompt = new JsonObject { ["sessionId"] = _sessionId, ["prompt"] = blocks };
                 try
                 {
                     Process.MarkTurnStart();
                     // The turn's end is reported on the reader as the answer arrives, in order with the updates before it.
-                    await _rpc.RequestAsync("session/prompt", prompt, ct, (result, error) => FinishTurnAsync(result, error?.Detail)).ConfigureAwait(false);
+                    await _rpc.RequestAsync("session/prompt", AcpJson.Object(prompt), ct,
+                        (result, error) => ReportAsync(_updates.EndTurn(AcpJson.Read<PromptResponse>(result), error?.Detail, _agent.Name), Lifetime)).ConfigureAwait(false);
                 }
                 catch (JsonRpcException)
                 {
@@ -387,8 +326,7 @@ internal sealed class AcpSession : ProcessAgentSession
     }
 
     private Task OnNotificationAsync(string method, JsonElement parameters) =>
-        method == "session/update" && parameters.ValueKind == JsonValueKind.Object
-        && parameters.TryGetProperty("update", out var update) && update.ValueKind == JsonValueKind.Object
+        method == "session/update" && AcpJson.Read<SessionNotification>(parameters) is { Update: { } update }
             ? OnUpdateAsync(update)
             : Task.CompletedTask;
 
@@ -396,21 +334,23 @@ internal sealed class AcpSession : ProcessAgentSession
     {
         switch (method)
         {
-            case "session/request_permission" when parameters.ValueKind == JsonValueKind.Object:
-                await OnPermissionRequestAsync(id.Clone(), parameters.Clone()).ConfigureAwait(false);
+            case "session/request_permission" when AcpJson.Read<RequestPermissionRequest>(parameters) is { } request:
+                await (request.ToolCall is { } toolCall
+                    ? OnPermissionRequestAsync(id.Clone(), toolCall, request.Options ?? [])
+                    : _rpc.RespondAsync(id, JsonRpcReply.Failure(JsonRpcErrors.InvalidParams, "toolCall is required."))).ConfigureAwait(false);
                 break;
             case "fs/read_text_file" or "fs/write_text_file":
                 // Answered in order on the reader: the agent waits for it before it goes on anyway.
                 await _rpc.RespondAsync(id, await _files.HandleAsync(method, parameters, Lifetime).ConfigureAwait(false)).ConfigureAwait(false);
                 break;
             default:
-                // terminal/* is not offered (clientCapabilities.terminal = false): agents run commands themselves, gated.
+                // terminal/* is not offered (clientCapabilities.terminal = false).
                 await _rpc.RespondAsync(id, JsonRpcReply.Failure(JsonRpcErrors.MethodNotFound, $"PocketCoder does not offer '{method}'.")).ConfigureAwait(false);
                 break;
         }
     }
 
-    private async Task OnUpdateAsync(JsonElement update)
+    private async Task OnUpdateAsync(SessionUpdate update)
     {
         Interlocked.Exchange(ref _lastUpdateTicks, Environment.TickCount64);
         if (_replaying)
@@ -418,237 +358,56 @@ internal sealed class AcpSession : ProcessAgentSession
             return;
         }
 
-        var ct = Lifetime;
-        switch (Text(update, "sessionUpdate"))
+        if (update is CurrentModeUpdate mode)
         {
-            case "agent_message_chunk" when ChunkText(update) is { Length: > 0 } text:
-                _text.Append(text);
-                _turnText.Append(text);
-                await Sink.OnEventAsync(new MessageDelta(text), ct).ConfigureAwait(false);
-                break;
-            case "agent_thought_chunk" when ChunkText(update) is { Length: > 0 } thought:
-                await Sink.OnEventAsync(new Thinking(thought), ct).ConfigureAwait(false);
-                break;
-            case "tool_call":
-                await FlushTextAsync(ct).ConfigureAwait(false);
-                await AnnounceToolAsync(update, ct).ConfigureAwait(false);
-                await FinishToolIfDoneAsync(update, ct).ConfigureAwait(false);
-                break;
-            case "tool_call_update":
-                if (Text(update, "title") is not null || Text(update, "kind") is not null)
-                {
-                    await FlushTextAsync(ct).ConfigureAwait(false);
-                    await AnnounceToolAsync(update, ct).ConfigureAwait(false);
-                }
-
-                await FinishToolIfDoneAsync(update, ct).ConfigureAwait(false);
-                break;
-            case "plan" when update.TryGetProperty("entries", out var entries) && entries.ValueKind == JsonValueKind.Array:
-                await Sink.OnEventAsync(new PlanUpdate([.. entries.EnumerateArray()
-                    .Select(e => new PlanEntry(Text(e, "content") ?? "", Text(e, "status") ?? "pending"))]), ct).ConfigureAwait(false);
-                break;
-            case "usage_update":
-                // Context usage (tokens in the window) and, where the agent knows it, the session's cost so far.
-                await Sink.OnEventAsync(new UsageReport(Number(update, "used"), 0, 0, 0, Cost(update), CostIsRunningTotal: true), ct).ConfigureAwait(false);
-                break;
-            case "current_mode_update":
-                _currentModeId = Text(update, "currentModeId") ?? _currentModeId;
-                break;
-        }
-    }
-
-    private async Task OnPermissionRequestAsync(JsonElement id, JsonElement parameters)
-    {
-        var ct = Lifetime;
-        var toolCall = parameters.TryGetProperty("toolCall", out var t) && t.ValueKind == JsonValueKind.Object ? t : default;
-        if (toolCall.ValueKind != JsonValueKind.Object)
-        {
-            await _rpc.RespondAsync(id, JsonRpcReply.Failure(JsonRpcErrors.InvalidParams, "toolCall is required.")).ConfigureAwait(false);
+            _currentModeId = mode.CurrentModeId ?? _currentModeId;
             return;
         }
 
-        await FlushTextAsync(ct).ConfigureAwait(false);
-        // Gemini CLI asks before it announces the call: announce it first so the phone shows what is being asked about.
-        var tool = await AnnounceToolAsync(toolCall, ct).ConfigureAwait(false);
-        var options = parameters.TryGetProperty("options", out var o) && o.ValueKind == JsonValueKind.Array
-            ? [.. o.EnumerateArray().Select(option => (Id: Text(option, "optionId"), Kind: Text(option, "kind")))]
-            : new List<(string? Id, string? Kind)>();
-        var request = PermissionFor(toolCall, tool, _agent.ToolKinds);
-
-        // Withdrawn because the turn was cancelled: the protocol wants a "cancelled" outcome.
-        Permissions.Ask(id.GetRawText(), request, decision => AnswerAsync(id, request, options, decision),
-            () => _rpc.RespondAsync(id, JsonRpcReply.Success(Outcome(null))));
+        await ReportAsync(_updates.Map(update), Lifetime).ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// What the owner is asked about: the permission request's own view of the call wherever it has one. An agent may
-    /// announce a call while its input is still streaming (claude-agent-acp: title "Terminal", rawInput {}) and only the
-    /// permission request carries the command that will run; the announced call fills in what the request leaves out.
-    /// </summary>
-    /// <param name="known">What the agent's own tools are by name (<see cref="AcpAgentDefinition.ToolKinds"/>).</param>
-    internal static PermissionRequest PermissionFor(JsonElement toolCall, ToolState announced, IReadOnlyDictionary<string, ToolKind>? known = null)
+    private async Task OnPermissionRequestAsync(JsonElement id, ToolCallUpdate toolCall, IReadOnlyList<PermissionOption?> options)
     {
-        var kindName = Text(toolCall, "kind");
-        var kind = kindName is null ? announced.Kind : AcpTools.Kind(kindName, announced.Name, known);
-        var hasInput = toolCall.TryGetProperty("rawInput", out var raw) && raw.ValueKind == JsonValueKind.Object && raw.EnumerateObject().Any();
-        return new PermissionRequest(
-            announced.Id,
-            announced.Name,
-            kind,
-            Text(toolCall, "title") ?? announced.Title,
-            hasInput ? raw.Clone() : announced.Input,
-            AcpTools.Command(toolCall, kind) ?? announced.Command,
-            AcpTools.Path(toolCall) ?? announced.Path,
-            null);
+        var events = new List<AgentEvent>();
+        var request = _updates.Ask(toolCall, events);
+        await ReportAsync(events, Lifetime).ConfigureAwait(false);
+        // Withdrawn because the turn was cancelled: the protocol wants a "cancelled" outcome.
+        Permissions.Ask(id.GetRawText(), request, decision => AnswerAsync(id, request, options, decision), () => RespondAsync(id, null));
     }
 
-    private async Task AnswerAsync(JsonElement id, PermissionRequest request, List<(string? Id, string? Kind)> options, PermissionDecision decision)
+    private async Task AnswerAsync(JsonElement id, PermissionRequest request, IReadOnlyList<PermissionOption?> options, PermissionDecision decision)
     {
         var allow = decision.Allow;
-        // Always "once": the gatekeeper remembers session and project grants itself. allow_always would make the
-        // agent stop asking, and later calls would bypass the gatekeeper.
-        var optionId = allow
-            ? Option(options, "allow_once")
-            : Option(options, "reject_once") ?? Option(options, "reject_always");
+        var optionId = AcpUpdates.Option(options, allow);
         if (allow && optionId is null)
         {
             await Sink.OnEventAsync(new AgentError(
                 $"{_agent.Name} offered no one-time allow option for '{request.Title}', so it was refused: allowing it for good would bypass the gatekeeper."),
                 CancellationToken.None).ConfigureAwait(false);
-            optionId = Option(options, "reject_once") ?? Option(options, "reject_always");
+            optionId = AcpUpdates.Option(options, allow: false);
             allow = false;
         }
 
-        await _rpc.RespondAsync(id, JsonRpcReply.Success(Outcome(optionId))).ConfigureAwait(false);
-        if (!allow)
+        await RespondAsync(id, optionId).ConfigureAwait(false);
+        // Agents report a refused call differently (Gemini CLI not at all): close it on the phone either way.
+        var message = decision.Allow ? null : decision.Message;
+        if (!allow && _updates.Finish(request.ToolCallId, string.IsNullOrWhiteSpace(message) ? "Denied." : $"Denied: {message}", true) is { } denied)
         {
-            // Agents report a refused call differently (Gemini CLI not at all): close it on the phone either way.
-            var message = decision.Allow ? null : decision.Message;
-            await FinishToolAsync(request.ToolCallId, string.IsNullOrWhiteSpace(message) ? "Denied." : $"Denied: {message}", true, CancellationToken.None)
-                .ConfigureAwait(false);
+            await Sink.OnEventAsync(denied, CancellationToken.None).ConfigureAwait(false);
         }
     }
 
-    private static JsonObject Outcome(string? optionId) => new()
-    {
-        ["outcome"] = optionId is null
-            ? new JsonObject { ["outcome"] = "cancelled" }
-            : new JsonObject { ["outcome"] = "selected", ["optionId"] = optionId },
-    };
+    private Task RespondAsync(JsonElement id, string? optionId) => _rpc.RespondAsync(id, JsonRpcReply.Success(AcpJson.Object(
+        new RequestPermissionResponse(new PermissionOutcome(optionId is null ? "cancelled" : "selected", optionId)))));
 
-    private static string? Option(List<(string? Id, string? Kind)> options, string kind) =>
-        options.FirstOrDefault(o => o.Kind == kind && o.Id is not null).Id;
-
-    /// <summary>Reports a tool call the first time it is seen; later sightings return what was reported.</summary>
-    private async Task<ToolState> AnnounceToolAsync(JsonElement toolCall, CancellationToken ct)
+    private async Task ReportAsync(List<AgentEvent> events, CancellationToken ct)
     {
-        var id = Text(toolCall, "toolCallId") ?? $"acp-{Guid.NewGuid():N}";
-        ToolState state;
-        lock (_toolsLock)
+        foreach (var agentEvent in events)
         {
-            if (_tools.TryGetValue(id, out var known))
-            {
-                return known;
-            }
-
-            var kindName = Text(toolCall, "kind");
-            var name = AcpTools.ToolName(toolCall, id, kindName);
-            var kind = AcpTools.Kind(kindName, name, _agent.ToolKinds);
-            state = new ToolState(id, name, kind, Text(toolCall, "title") ?? name, AcpTools.Input(toolCall),
-                AcpTools.Command(toolCall, kind), AcpTools.Path(toolCall));
-            _tools[id] = state;
+            await Sink.OnEventAsync(agentEvent, ct).ConfigureAwait(false);
         }
-
-        await Sink.OnEventAsync(new ToolCall(state.Id, state.Name, state.Kind, state.Title, state.Input), ct).ConfigureAwait(false);
-        return state;
     }
-
-    private Task FinishToolIfDoneAsync(JsonElement update, CancellationToken ct) =>
-        Text(update, "status") is "completed" or "failed" && Text(update, "toolCallId") is { } id
-            ? FinishToolAsync(id, AcpTools.Output(update), Text(update, "status") == "failed", ct)
-            : Task.CompletedTask;
-
-    private async Task FinishToolAsync(string toolCallId, string output, bool isError, CancellationToken ct)
-    {
-        lock (_toolsLock)
-        {
-            if (!_finishedTools.Add(toolCallId))
-            {
-                return;
-            }
-        }
-
-        await Sink.OnEventAsync(new ToolResult(toolCallId, output, isError), ct).ConfigureAwait(false);
-    }
-
-    private async Task FlushTextAsync(CancellationToken ct)
-    {
-        if (_text.Length == 0)
-        {
-            return;
-        }
-
-        var text = _text.ToString();
-        _text.Clear();
-        await Sink.OnEventAsync(new AssistantMessage(text), ct).ConfigureAwait(false);
-    }
-
-    private async Task FinishTurnAsync(JsonElement? result, string? error)
-    {
-        var ct = Lifetime;
-        await FlushTextAsync(ct).ConfigureAwait(false);
-        var turnText = _turnText.ToString();
-        _turnText.Clear();
-        if (error is not null)
-        {
-            await Sink.OnEventAsync(new AgentError($"{_agent.Name}: {error}"), ct).ConfigureAwait(false);
-            await Sink.OnEventAsync(new TurnCompleted("error", true, error), ct).ConfigureAwait(false);
-            return;
-        }
-
-        if (result is { ValueKind: JsonValueKind.Object } body && Usage(body) is { } usage)
-        {
-            await Sink.OnEventAsync(usage, ct).ConfigureAwait(false);
-        }
-
-        var stopReason = result is { ValueKind: JsonValueKind.Object } r ? Text(r, "stopReason") ?? "end_turn" : "end_turn";
-        await Sink.OnEventAsync(new TurnCompleted(stopReason, stopReason == "refusal", turnText.Length > 0 ? turnText : null), ct)
-            .ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// The turn's tokens: the protocol's <c>usage</c> (inputTokens, outputTokens, cachedReadTokens, cachedWriteTokens),
-    /// else Gemini CLI's <c>_meta.quota.token_count</c> (input_tokens, output_tokens).
-    /// </summary>
-    private static UsageReport? Usage(JsonElement result)
-    {
-        if (result.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
-        {
-            return new UsageReport(Number(usage, "inputTokens"), Number(usage, "outputTokens"),
-                Number(usage, "cachedReadTokens"), Number(usage, "cachedWriteTokens"), null);
-        }
-
-        if (result.TryGetProperty("_meta", out var meta) && meta.ValueKind == JsonValueKind.Object
-            && meta.TryGetProperty("quota", out var quota) && quota.ValueKind == JsonValueKind.Object
-            && quota.TryGetProperty("token_count", out var count) && count.ValueKind == JsonValueKind.Object)
-        {
-            return new UsageReport(Number(count, "input_tokens"), Number(count, "output_tokens"), 0, 0, null);
-        }
-
-        return null;
-    }
-
-    private static decimal? Cost(JsonElement update) =>
-        update.TryGetProperty("cost", out var cost) && cost.ValueKind == JsonValueKind.Object
-        && Text(cost, "currency") is "USD" or "usd"
-        && cost.TryGetProperty("amount", out var amount) && amount.ValueKind == JsonValueKind.Number
-            ? amount.GetDecimal()
-            : null;
-
-    private static string? ChunkText(JsonElement update) =>
-        update.TryGetProperty("content", out var content) && Text(content, "type") == "text" ? Text(content, "text") : null;
 
     private static string ClientVersion => typeof(AcpSession).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
-
-    internal sealed record ToolState(string Id, string Name, ToolKind Kind, string Title, JsonElement Input, string? Command, string? Path);
 }

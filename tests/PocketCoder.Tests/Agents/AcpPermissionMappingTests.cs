@@ -12,12 +12,12 @@ public sealed class AcpPermissionMappingTests
     public void PermissionFor_AnnouncedAsEmptyTerminal_ShowsTheRequestsCommand()
     {
         // claude-agent-acp announces "Terminal" with {} while the input streams, then asks with the real command.
-        var announced = new AcpSession.ToolState("toolu_1", "Terminal", ToolKind.Execute, "Terminal", JsonElement.Parse("{}"), null, null);
-        var asked = JsonElement.Parse("""
+        var announced = new AcpUpdates.ToolState("toolu_1", "Terminal", ToolKind.Execute, "Terminal", JsonElement.Parse("{}"), null, null);
+        var asked = Asked("""
             {"toolCallId":"toolu_1","title":"rm -rf build","kind":"execute","rawInput":{"command":"rm -rf build","description":"Clean"}}
             """);
 
-        var request = AcpSession.PermissionFor(asked, announced);
+        var request = AcpUpdates.PermissionFor(asked, announced);
 
         Assert.Equal("rm -rf build", request.Title);
         Assert.Equal("rm -rf build", request.Command);
@@ -30,9 +30,9 @@ public sealed class AcpPermissionMappingTests
     public void PermissionFor_RequestWithoutDetails_KeepsWhatWasAnnounced()
     {
         // Gemini CLI asks with a bare toolCall id after announcing the call in full.
-        var announced = new AcpSession.ToolState("t2", "run_shell_command", ToolKind.Execute, "ls -la", JsonElement.Parse("""{"command":"ls -la"}"""), "ls -la", null);
+        var announced = new AcpUpdates.ToolState("t2", "run_shell_command", ToolKind.Execute, "ls -la", JsonElement.Parse("""{"command":"ls -la"}"""), "ls -la", null);
 
-        var request = AcpSession.PermissionFor(JsonElement.Parse("""{"toolCallId":"t2"}"""), announced);
+        var request = AcpUpdates.PermissionFor(Asked("""{"toolCallId":"t2"}"""), announced);
 
         Assert.Equal("ls -la", request.Title);
         Assert.Equal("ls -la", request.Command);
@@ -50,4 +50,6 @@ public sealed class AcpPermissionMappingTests
     [Fact]
     public void SafeDefaultMode_OnlyModesThatSkipAsking_None() =>
         Assert.Null(AcpSession.SafeDefaultMode("bypassPermissions", ["bypassPermissions", "acceptEdits", "plan"]));
+
+    private static ToolCallUpdate Asked(string json) => AcpJson.Read<ToolCallUpdate>(JsonElement.Parse(json))!;
 }

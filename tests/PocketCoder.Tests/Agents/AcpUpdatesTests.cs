@@ -1,0 +1,142 @@
+using System.Text.Json;
+using PocketCoder.Agents;
+using PocketCoder.Agents.Acp;
+
+namespace PocketCoder.Tests.Agents;
+
+/// <summary>
+/// What the owner sees of an ACP agent's session/update stream: each row is the updates an agent sends (one JSON
+/// object a line, the <c>update</c> of a session/update) and the events they make, in order.
+/// </summary>
+[Trait("Category", "Unit")]
+public sealed class AcpUpdatesTests
+{
+    [Theory]
+    [InlineData("""{"sessionUpdate":"agent_message_chunk","content":{"type":"text","text":"Hi"}}""", "delta Hi")]
+    [InlineData("""{"sessionUpdate":"agent_message_chunk","content":{"type":"image","data":"AA=="}}""", "")]
+    [InlineData("""{"sessionUpdate":"agent_message_chunk","content":{"type":"text","text":""}}""", "")]
+    [InlineData("""{"sessionUpdate":"agent_thought_chunk","content":{"type":"text","text":"Hmm"}}""", "thinking Hmm")]
+    [InlineData("""{"content":{"type":"text","text":"no kind"},"sessionUpdate":"agent_thought_chunk","_meta":{"x":1}}""", "thinking no kind")]
+    [InlineData("""{"sessionUpdate":"available_commands_update","availableCommands":[]}""", "")]
+    [InlineData("""{"sessionUpdate":"current_mode_update","currentModeId":"plan"}""", "")]
+    [InlineData("""{"sessionUpdate":"plan","entries":[{"content":"Read","status":"completed","priority":"high"},{"content":"Fix"},null]}""",
+        "plan Read:completed,Fix:pending,:pending")]
+    [InlineData("""{"sessionUpdate":"plan"}""", "")]
+    [InlineData("""{"sessionUpdate":"usage_update","used":1200,"size":200000,"cost":{"amount":0.25,"currency":"USD"}}""", "usage 1200/0 $0.25 running")]
+    [InlineData("""{"sessionUpdate":"usage_update","used":5,"cost":{"amount":3,"currency":"EUR"}}""", "usage 5/0 $- running")]
+    public void Map_OneUpdate_MakesTheseEvents(string updates, string expected) => Assert.Equal(expected, Run(updates));
+
+    [Theory]
+    // Gemini CLI: announced in full, finished by an update; its tool's name is the part of the id before "__".
+    [InlineData("""
+        {"sessionUpdate":"tool_call","toolCallId":"run_shell_command__1","title":"ls -la","kind":"execute","status":"pending"}
+        {"sessionUpdate":"tool_call_update","toolCallId":"run_shell_command__1","status":"completed","content":[{"type":"content","content":{"type":"text","text":"a.txt"}}]}
+        """, "call run_shell_command__1 run_shell_command Execute 'ls -la' | result run_shell_command__1 ok a.txt")]
+    // Text before a call is one whole message ahead of it; the call is announced once, whatever repeats it.
+    [InlineData("""
+        {"sessionUpdate":"agent_message_chunk","content":{"type":"text","text":"Let me "}}
+        {"sessionUpdate":"agent_message_chunk","content":{"type":"text","text":"look."}}
+        {"sessionUpdate":"tool_call","toolCallId":"t1","title":"Read a.txt","kind":"read","locations":[{"path":"/p/a.txt"}]}
+        {"sessionUpdate":"tool_call_update","toolCallId":"t1","title":"Read a.txt","kind":"read"}
+        """, "delta Let me  | delta look. | message Let me look. | call t1 read Read 'Read a.txt'")]
+    // A call first seen in an update is announced by it; a failed one is an error, and a result comes once.
+    [InlineData("""
+        {"sessionUpdate":"tool_call_update","toolCallId":"t2","title":"Edit b.cs","kind":"edit","status":"failed","rawOutput":{"error":"nope"}}
+        {"sessionUpdate":"tool_call_update","toolCallId":"t2","status":"failed","rawOutput":"again"}
+        """, """call t2 edit Edit 'Edit b.cs' | result t2 error {"error":"nope"}""")]
+    // An update without title or kind does not announce; diffs are named by path.
+    [InlineData("""
+        {"sessionUpdate":"tool_call_update","toolCallId":"t3","status":"completed","content":[{"type":"diff","path":"/p/c.cs","oldText":null,"newText":"x"},{"type":"terminal","terminalId":"9"}]}
+        """, "result t3 ok (edited /p/c.cs)")]
+    // claude-agent-acp names its tools in _meta: an MCP tool is of kind Mcp whatever kind the agent says.
+    [InlineData("""
+        {"sessionUpdate":"tool_call","toolCallId":"toolu_9","title":"search","kind":"other","_meta":{"claudeCode":{"toolName":"mcp__docs__search"}}}
+        """, "call toolu_9 mcp__docs__search Mcp 'search'")]
+    public void Map_AStreamOfUpdates_MakesTheseEvents(string updates, string expected) => Assert.Equal(expected, Run(updates));
+
+    [Fact]
+    public void Map_CallWithoutRawInput_ShowsWhatTheCallShowsAsItsInput()
+    {
+        var updates = new AcpUpdates();
+        var call = Assert.IsType<ToolCall>(Assert.Single(updates.Map(Update("""
+            {"sessionUpdate":"tool_call","toolCallId":"t","title":"Write a","kind":"edit","locations":[{"path":"/p/a","line":3}],
+             "content":[{"type":"diff","path":"/p/a","newText":"x"}]}
+            """))));
+
+        Assert.Equal("""{"title":"Write a","kind":"edit","locations":[{"path":"/p/a","line":3}],"content":[{"type":"diff","path":"/p/a","newText":"x"}]}""",
+            call.Input.GetRawText());
+    }
+
+    [Theory]
+    [InlineData("""{"stopReason":"end_turn","usage":{"inputTokens":10,"outputTokens":4,"cachedReadTokens":2,"cachedWriteTokens":1,"totalTokens":17}}""",
+        null, "message Done. | usage 10/4 cache 2/1 | turn end_turn ok Done.")]
+    [InlineData("""{"stopReason":"refusal","_meta":{"quota":{"token_count":{"input_tokens":7,"output_tokens":3}}}}""",
+        null, "message Done. | usage 7/3 cache 0/0 | turn refusal error Done.")]
+    [InlineData("null", null, "message Done. | turn end_turn ok Done.")]
+    [InlineData("null", "Internal error", "message Done. | error Gemini CLI: Internal error | turn error error Internal error")]
+    public void EndTurn_FlushesTheTextAndReportsTheAnswer(string answer, string? error, string expected)
+    {
+        var updates = new AcpUpdates();
+        updates.Map(Update("""{"sessionUpdate":"agent_message_chunk","content":{"type":"text","text":"Done."}}"""));
+
+        var events = updates.EndTurn(JsonSerializer.Deserialize(answer, AcpJson.Default.PromptResponse), error, "Gemini CLI");
+
+        Assert.Equal(expected, Describe(events));
+        Assert.Equal("turn end_turn ok -", Describe(updates.EndTurn(null, null, "Gemini CLI")));
+    }
+
+    [Fact]
+    public void Ask_UnannouncedCall_AnnouncesItBeforeTheQuestion_AndFinishesItOnce()
+    {
+        // Gemini CLI asks before it announces.
+        var updates = new AcpUpdates();
+        var events = new List<AgentEvent>();
+
+        var request = updates.Ask(ToolCallOf("""{"toolCallId":"w1","title":"rm -rf build","kind":"execute"}"""), events);
+
+        Assert.Equal("call w1 execute Execute 'rm -rf build'", Describe(events));
+        Assert.Equal("rm -rf build", request.Command);
+        Assert.NotNull(updates.Finish("w1", "Denied.", true));
+        Assert.Null(updates.Finish("w1", "Denied.", true));
+        Assert.Equal("", Run("""{"sessionUpdate":"tool_call_update","toolCallId":"w1","status":"failed"}""", updates));
+    }
+
+    [Theory]
+    [InlineData("proceed_once:allow_once,proceed_always:allow_always,cancel:reject_once", true, "proceed_once")]
+    [InlineData("proceed_once:allow_once,proceed_always:allow_always,cancel:reject_once", false, "cancel")]
+    [InlineData("always:allow_always,never:reject_always", true, null)]
+    [InlineData("always:allow_always,never:reject_always", false, "never")]
+    [InlineData("", false, null)]
+    public void Option_PicksAOneTimeAnswerByKind(string offered, bool allow, string? expected)
+    {
+        var options = offered.Split(',', StringSplitOptions.RemoveEmptyEntries)
+            .Select(pair => new PermissionOption(pair.Split(':')[0], pair.Split(':')[1])).ToList<PermissionOption?>();
+        Assert.Equal(expected, AcpUpdates.Option(options, allow));
+    }
+
+    private static string Run(string updates, AcpUpdates? into = null)
+    {
+        var mapper = into ?? new AcpUpdates();
+        return Describe(updates.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).SelectMany(line => mapper.Map(Update(line))));
+    }
+
+    private static SessionUpdate Update(string json) =>
+        AcpJson.Read<SessionNotification>(JsonElement.Parse($$"""{"sessionId":"s","update":{{json}}}"""))!.Update!;
+
+    private static ToolCallUpdate ToolCallOf(string json) => AcpJson.Read<ToolCallUpdate>(JsonElement.Parse(json))!;
+
+    private static string Describe(IEnumerable<AgentEvent> events) => string.Join(" | ", events.Select(e => e switch
+    {
+        MessageDelta d => $"delta {d.Text}",
+        AssistantMessage m => $"message {m.Text}",
+        Thinking t => $"thinking {t.Text}",
+        ToolCall c => $"call {c.ToolCallId} {c.Tool} {c.Kind} '{c.Title}'",
+        ToolResult r => $"result {r.ToolCallId} {(r.IsError ? "error" : "ok")} {r.Content}",
+        PlanUpdate p => $"plan {string.Join(',', p.Entries.Select(entry => $"{entry.Content}:{entry.Status}"))}",
+        UsageReport { CostIsRunningTotal: true } u => $"usage {u.InputTokens}/{u.OutputTokens} ${u.CostUsd?.ToString() ?? "-"} running",
+        UsageReport u => $"usage {u.InputTokens}/{u.OutputTokens} cache {u.CacheReadTokens}/{u.CacheWriteTokens}",
+        TurnCompleted t => $"turn {t.StopReason} {(t.IsError ? "error" : "ok")} {t.Result ?? "-"}",
+        AgentError error => $"error {error.Message}",
+        _ => e.ToString(),
+    }));
+}
