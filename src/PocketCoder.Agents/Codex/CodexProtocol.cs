@@ -165,18 +165,13 @@ internal static class CodexWire
     /// <summary>A message's params (or a result) as <typeparamref name="T"/>; null when it is absent or not of that shape.</summary>
     public static T? Read<T>(JsonElement element) where T : class
     {
-        if (element.ValueKind != JsonValueKind.Object)
-        {
-            return null;
-        }
-
         try
         {
-            return element.Deserialize(Info<T>(CodexJson.Default));
+            return element.ValueKind == JsonValueKind.Object ? element.Deserialize(Info<T>(CodexJson.Default)) : null;
         }
         catch (JsonException)
         {
-            return null;
+            return null; // A member of another type than Codex's schema says: read as no such message.
         }
     }
 

@@ -79,6 +79,13 @@ internal static class CodexRequests
     }
 
     /// <summary>
+    /// The owner's answers to an MCP form as the content it asked for. A dismissal declines it, and so does an answer that
+    /// does not fit the form (a word where a number was asked).
+    /// </summary>
+    public static McpServerElicitationRequestResponse FormAnswer(JsonElement form, PermissionDecision decision) =>
+        (decision.Allow ? McpForm.Content(form, decision.Answers) : null) is { } content ? new("accept", content) : new("decline");
+
+    /// <summary>
     /// An MCP tool call Codex asks about: the tool as <c>mcp__SERVER__TOOL</c> (as Claude names them), its arguments as
     /// input. Codex forwards a server's own elicitation with its <c>_meta</c> untouched, so a hostile server could dress a
     /// form up as Codex's approval of a tool call (which a rule or a trusted mode would then accept, unseen): it counts as

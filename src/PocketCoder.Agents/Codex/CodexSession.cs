@@ -114,14 +114,12 @@ internal sealed class CodexSession : ProcessAgentSession
 
     protected override async Task InterruptTurnAsync(CancellationToken cancellationToken)
     {
-        if (_turnId is not { } turnId)
-        {
-            return;
-        }
-
         try
         {
-            await _rpc.RequestAsync("turn/interrupt", CodexWire.Node(new TurnInterruptParams(AgentSessionId, turnId)), cancellationToken).ConfigureAwait(false);
+            if (_turnId is { } turnId)
+            {
+                await _rpc.RequestAsync("turn/interrupt", CodexWire.Node(new TurnInterruptParams(AgentSessionId, turnId)), cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (JsonRpcException)
         {
@@ -247,8 +245,8 @@ internal sealed class CodexSession : ProcessAgentSession
                                                  && McpToolCallFor(elicitation) is { } toolCall =>
                 (toolCall, decision => AnswerAsync(requestId, elicitation.TurnId, decision, elicitation: true)),
             // An MCP server asks the owner to fill in a form: a question, answered field by field.
-            "mcpServer/elicitation/request" when McpForm.Questions(parameters) is { } form && parameters.Clone() is var formAsked =>
-                (form, decision => AnswerMcpFormAsync(requestId, formAsked, decision)),
+            "mcpServer/elicitation/request" when McpForm.Questions(parameters) is { } form && parameters.Clone() is var asked =>
+                (form, decision => _rpc.RespondAsync(requestId, JsonRpcReply.Success(CodexWire.Node(CodexRequests.FormAnswer(asked, decision))))),
             "item/tool/requestUserInput" when CodexWire.Read<ToolRequestUserInputParams>(parameters) is { } asked && CodexRequests.Questions(asked) is { } question =>
                 (question, decision => AnswerQuestionAsync(requestId, asked, decision)),
             _ => null,
@@ -273,15 +271,6 @@ internal sealed class CodexSession : ProcessAgentSession
     {
         var unasked = _startedItems.Values.OfType<McpToolCallItem>().Where(call => call.Id is { } id && !_askedMcpCalls.ContainsKey(id));
         return CodexRequests.McpToolCall(elicitation, unasked) is { } toolCall && _askedMcpCalls.TryAdd(toolCall.ToolCallId, true) ? toolCall : null;
-    }
-
-    /// <summary>The owner's answers to an MCP form as the content it asked for; a dismissal declines it.</summary>
-    private Task AnswerMcpFormAsync(JsonElement id, JsonElement asked, PermissionDecision decision)
-    {
-        // An answer that does not fit the form (a word where a number was asked): the server is told the owner declined.
-        var content = decision.Allow ? McpForm.Content(asked, decision.Answers) : null;
-        var answer = new McpServerElicitationRequestResponse(content is null ? "decline" : "accept", content);
-        return _rpc.RespondAsync(id, JsonRpcReply.Success(CodexWire.Node(answer)));
     }
 
     /// <summary>The owner's answers, one per question id; a dismissed question is an error the model reads.</summary>

@@ -40,28 +40,19 @@ internal static class CodexUpdates
     /// <summary>A tool call's item as the call; null for an item that is no tool call.</summary>
     internal static ToolCall? Describe(ThreadItem item)
     {
-        var id = item.Id ?? "";
-        switch (item)
+        (string Tool, ToolKind Kind, string Title, JsonElement Input)? call = item switch
         {
-            case CommandExecutionItem command:
-                var script = CodexCommand.Script(command.Command ?? "");
-                return new ToolCall(id, ExecTool, ToolKind.Execute, script, CodexWire.Input(new CommandInput(script, command.Cwd)));
-            case FileChangeItem change:
-                var paths = Paths(change.Changes);
-                return new ToolCall(id, PatchTool, ToolKind.Edit, paths.Count == 0 ? "Change files" : $"Edit {string.Join(", ", paths)}",
-                    CodexWire.Input(new ChangesInput(Changes(change.Changes))));
-            case McpToolCallItem mcp:
-                var mcpTool = McpTool(mcp.Server ?? "", mcp.Tool ?? "");
-                return new ToolCall(id, mcpTool, ToolKind.Other, mcpTool, Arguments(mcp.Arguments));
-            case DynamicToolCallItem dynamic:
-                var tool = dynamic.Tool ?? "tool";
-                return new ToolCall(id, tool, ToolKind.Other, tool, Arguments(dynamic.Arguments));
-            case WebSearchItem search:
-                var query = search.Query ?? "";
-                return new ToolCall(id, "web_search", ToolKind.Fetch, $"Search the web: {query}", CodexWire.Input(new QueryInput(query)));
-            default:
-                return null;
-        }
+            CommandExecutionItem command when CodexCommand.Script(command.Command ?? "") is var script =>
+                (ExecTool, ToolKind.Execute, script, CodexWire.Input(new CommandInput(script, command.Cwd))),
+            FileChangeItem change when Paths(change.Changes) is var paths => (PatchTool, ToolKind.Edit,
+                paths.Count == 0 ? "Change files" : $"Edit {string.Join(", ", paths)}", CodexWire.Input(new ChangesInput(Changes(change.Changes)))),
+            McpToolCallItem mcp when McpTool(mcp.Server ?? "", mcp.Tool ?? "") is var name => (name, ToolKind.Other, name, Arguments(mcp.Arguments)),
+            DynamicToolCallItem dynamic when (dynamic.Tool ?? "tool") is var name => (name, ToolKind.Other, name, Arguments(dynamic.Arguments)),
+            WebSearchItem search when (search.Query ?? "") is var query =>
+                ("web_search", ToolKind.Fetch, $"Search the web: {query}", CodexWire.Input(new QueryInput(query))),
+            _ => null,
+        };
+        return call is { } c ? new ToolCall(item.Id ?? "", c.Tool, c.Kind, c.Title, c.Input) : null;
     }
 
     /// <summary>A finished tool call's outcome: failed when Codex says so (or the command exited non-zero), with its output.</summary>
