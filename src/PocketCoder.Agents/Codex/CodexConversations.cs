@@ -1,9 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using PocketCoder.Agents.Processes;
 using PocketCoder.Agents.Sessions;
-using static PocketCoder.Agents.JsonFields;
 
 namespace PocketCoder.Agents.Codex;
 
@@ -30,20 +28,9 @@ internal sealed class CodexConversations(AgentCommand command, string name, stri
             string? cursor = null;
             do
             {
-                var page = await rpc.RequestAsync("thread/list", new JsonObject
-                {
-                    ["cwd"] = new JsonArray([.. ConversationHistory.Folders(projectPath).Select(f => (JsonNode)f)]),
-                    ["sourceKinds"] = new JsonArray([.. PersonSources.Select(s => (JsonNode)s)]),
-                    ["sortKey"] = "updated_at",
-                    ["limit"] = PageSize,
-                    ["cursor"] = cursor,
-                }, ct).ConfigureAwait(false);
-                if (page.TryGetProperty("data", out var threads) && threads.ValueKind == JsonValueKind.Array)
-                {
-                    found.AddRange(threads.EnumerateArray().Select(Describe).OfType<AgentConversation>());
-                }
-
-                cursor = Text(page, "nextCursor");
+                var page = await ListAsync(rpc, [.. ConversationHistory.Folders(projectPath)], cursor, ct).ConfigureAwait(false);
+                found.AddRange((page?.Data ?? []).Select(Describe).OfType<AgentConversation>());
+                cursor = page?.NextCursor;
             }
             while (cursor is not null && found.Count < MaxListed);
 
@@ -54,19 +41,12 @@ internal sealed class CodexConversations(AgentCommand command, string name, stri
     public Task<IReadOnlyList<AgentFolder>> FoldersAsync(int max, CancellationToken cancellationToken) =>
         WithAppServerAsync(Path.GetTempPath(), async (rpc, ct) =>
         {
-            var page = await rpc.RequestAsync("thread/list", new JsonObject
-            {
-                ["sourceKinds"] = new JsonArray([.. PersonSources.Select(s => (JsonNode)s)]),
-                ["sortKey"] = "updated_at",
-                ["limit"] = PageSize,
-            }, ct).ConfigureAwait(false);
-            var folders = page.TryGetProperty("data", out var threads) && threads.ValueKind == JsonValueKind.Array
-                ? threads.EnumerateArray()
-                    .Select(t => (Cwd: Text(t, "cwd"), Thread: Describe(t)))
-                    .Where(t => t.Cwd is not null && Path.IsPathFullyQualified(t.Cwd) && t.Thread is not null)
-                    .GroupBy(t => t.Cwd!, StringComparer.Ordinal)
-                    .Select(g => new AgentFolder(g.Key, g.Max(t => t.Thread!.LastActivity)))
-                : [];
+            var page = await ListAsync(rpc, null, null, ct).ConfigureAwait(false);
+            var folders = (page?.Data ?? [])
+                .Select(t => (t.Cwd, Thread: Describe(t)))
+                .Where(t => t.Cwd is not null && Path.IsPathFullyQualified(t.Cwd) && t.Thread is not null)
+                .GroupBy(t => t.Cwd!, StringComparer.Ordinal)
+                .Select(g => new AgentFolder(g.Key, g.Max(t => t.Thread!.LastActivity)));
             return (IReadOnlyList<AgentFolder>)[.. folders.OrderByDescending(f => f.LastActivity).Take(max)];
         }, cancellationToken);
 
@@ -83,8 +63,7 @@ internal sealed class CodexConversations(AgentCommand command, string name, stri
             JsonElement answer;
             try
             {
-                answer = await rpc.RequestAsync("thread/read", new JsonObject { ["threadId"] = threadId, ["includeTurns"] = true }, ct)
-                    .ConfigureAwait(false);
+                answer = await rpc.RequestAsync("thread/read", CodexWire.Node(new ThreadReadParams(threadId, true)), ct).ConfigureAwait(false);
             }
             catch (JsonRpcException)
             {
@@ -93,8 +72,7 @@ internal sealed class CodexConversations(AgentCommand command, string name, stri
             }
 
             // Only a thread begun in this project's folder: another folder's conversation is not this project's to carry on.
-            if (!answer.TryGetProperty("thread", out var thread) || Text(thread, "cwd") is not { } cwd
-                || !ConversationHistory.Folders(projectPath).Contains(cwd))
+            if (CodexWire.Read<ThreadResponse>(answer)?.Thread is not { Cwd: { } cwd } thread || !ConversationHistory.Folders(projectPath).Contains(cwd))
             {
                 return null;
             }
@@ -103,62 +81,49 @@ internal sealed class CodexConversations(AgentCommand command, string name, stri
         }, cancellationToken);
     }
 
+    /// <summary>One page of threads (those begun in <paramref name="folders"/>, or all), newest first.</summary>
+    private static async Task<ThreadListResponse?> ListAsync(JsonRpcConnection rpc, IReadOnlyList<string>? folders, string? cursor, CancellationToken ct) =>
+        CodexWire.Read<ThreadListResponse>(await rpc.RequestAsync("thread/list",
+            CodexWire.Node(new ThreadListParams(folders, PersonSources, "updated_at", PageSize, cursor)), ct).ConfigureAwait(false));
+
     /// <summary>What one thread holds for a reader: the prompts, the answers, and each tool call with its result.</summary>
-    internal static IEnumerable<HistoryEntry> Entries(JsonElement thread)
+    internal static IEnumerable<HistoryEntry> Entries(CodexThread thread)
     {
-        if (!thread.TryGetProperty("turns", out var turns) || turns.ValueKind != JsonValueKind.Array)
+        foreach (var item in (thread.Turns ?? []).SelectMany(turn => turn.Items ?? []))
         {
-            yield break;
-        }
-
-        foreach (var turn in turns.EnumerateArray())
-        {
-            if (!turn.TryGetProperty("items", out var items) || items.ValueKind != JsonValueKind.Array)
+            switch (item)
             {
-                continue;
-            }
+                case UserMessageItem { Content: { } content }
+                    when string.Join('\n', content.Where(i => i.Type == "text").Select(i => i.Text).OfType<string>()) is { Length: > 0 } text:
+                    yield return new HistoryUserText(ConversationHistory.Cut(text));
+                    break;
+                case AgentMessageItem { Text: { Length: > 0 } text }:
+                    yield return new HistoryAssistantText(ConversationHistory.Cut(text));
+                    break;
+                default:
+                    if (CodexUpdates.Describe(item) is { } call)
+                    {
+                        yield return new HistoryToolCall(call.ToolCallId, call.Tool, call.Kind, call.Title, call.Input);
+                        var result = CodexUpdates.ResultOf(call.ToolCallId, item);
+                        yield return new HistoryToolResult(result.ToolCallId, ConversationHistory.Cut(result.Content), result.IsError);
+                    }
 
-            foreach (var item in items.EnumerateArray())
-            {
-                switch (Text(item, "type"))
-                {
-                    case "userMessage" when UserText(item) is { Length: > 0 } text:
-                        yield return new HistoryUserText(ConversationHistory.Cut(text));
-                        break;
-                    case "agentMessage" when Text(item, "text") is { Length: > 0 } text:
-                        yield return new HistoryAssistantText(ConversationHistory.Cut(text));
-                        break;
-                    default:
-                        if (CodexSession.Describe(item) is { } call)
-                        {
-                            yield return new HistoryToolCall(call.ToolCallId, call.Tool, call.Kind, call.Title, call.Input);
-                            var result = CodexSession.ResultOf(call.ToolCallId, item);
-                            yield return new HistoryToolResult(result.ToolCallId, ConversationHistory.Cut(result.Content), result.IsError);
-                        }
-
-                        break;
-                }
+                    break;
             }
         }
     }
 
-    private static string? UserText(JsonElement item) =>
-        item.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array
-            ? string.Join('\n', content.EnumerateArray().Where(i => Text(i, "type") == "text").Select(i => Text(i, "text")).OfType<string>())
-            : null;
-
-    private static AgentConversation? Describe(JsonElement thread)
+    private static AgentConversation? Describe(CodexThread thread)
     {
-        if (Text(thread, "id") is not { } id)
+        if (thread.Id is not { } id)
         {
             return null;
         }
 
-        var updated = thread.TryGetProperty("updatedAt", out var at) && at.TryGetInt64(out var seconds) ? Math.Clamp(seconds, 0, 253402300799) : 0;
+        var updated = Math.Clamp(thread.UpdatedAt ?? 0, 0, 253402300799);
         // The rollout's size where Codex says where it is (a field it marks unstable: without it, 0).
-        var size = Text(thread, "path") is { } path && File.Exists(path) ? new FileInfo(path).Length : 0;
-        return new AgentConversation(id, ConversationHistory.Title(Text(thread, "name") ?? Text(thread, "preview")),
-            DateTimeOffset.FromUnixTimeSeconds(updated), size);
+        var size = thread.Path is { } path && File.Exists(path) ? new FileInfo(path).Length : 0;
+        return new AgentConversation(id, ConversationHistory.Title(thread.Name ?? thread.Preview), DateTimeOffset.FromUnixTimeSeconds(updated), size);
     }
 
     private async Task<T> WithAppServerAsync<T>(string projectPath, Func<JsonRpcConnection, CancellationToken, Task<T>> ask,
@@ -182,11 +147,7 @@ internal sealed class CodexConversations(AgentCommand command, string name, stri
             timeout.CancelAfter(AnswerTimeout);
             try
             {
-                await rpc.RequestAsync("initialize", new JsonObject
-                {
-                    ["clientInfo"] = new JsonObject { ["name"] = "pocketcoder", ["title"] = "PocketCoder", ["version"] = "1" },
-                }, timeout.Token).ConfigureAwait(false);
-                await rpc.NotifyAsync("initialized", null, timeout.Token).ConfigureAwait(false);
+                await CodexWire.InitializeAsync(rpc, "1", timeout.Token).ConfigureAwait(false);
                 return await ask(rpc, timeout.Token).ConfigureAwait(false);
             }
             catch (Exception exception) when (exception is InvalidOperationException or JsonRpcException
