@@ -233,6 +233,38 @@ public sealed class OpenCodeUpdatesTests
             JsonSerializer.Serialize(new SessionInfo(null, [new PermissionRule("*", "*", "ask")]), OpenCodeJson.Default.SessionInfo));
     }
 
+    [Fact]
+    public void Export_ReadBack_HasThePromptsAnswersAndFinishedCalls_NotOpenCodesOwnText()
+    {
+        const string export = """
+            {"info":{"id":"ses_dedc7808cffe","slug":"brave-orchid","directory":"/repo","title":"New session","version":"1.18.33",
+              "permission":[{"permission":"*","pattern":"*","action":"ask"}],"time":{"created":1795602062000,"updated":1795602077878}},
+             "messages":[
+              {"info":{"id":"msg_u","role":"user","time":{"created":1},"agent":"build","model":{"providerID":"fake","modelID":"fake-model"}},
+               "parts":[{"id":"prt_1","type":"text","text":"Please write hi"},{"id":"prt_2","type":"text","text":"<file>...</file>","synthetic":true}]},
+              {"info":{"id":"msg_a","role":"assistant","cost":0,"tokens":{"input":1,"output":2,"reasoning":0,"cache":{"read":0,"write":0}},"error":{"name":"X"}},
+               "parts":[{"id":"prt_s","type":"step-start","snapshot":"fc3b"},
+                {"id":"prt_3","type":"text","text":"I'll write the file.","time":{"start":1,"end":2}},
+                {"id":"prt_4","type":"tool","tool":"bash","callID":"call_fake_1","state":{"status":"completed","input":{"command":"echo hi"},"output":"(no output)","metadata":{"exit":0},"title":"echo hi","time":{"start":1,"end":2}}},
+                {"id":"prt_5","type":"tool","tool":"bash","callID":"call_fake_2","state":{"status":"error","input":{"command":"touch never.txt"},"error":"rejected","time":{"start":1,"end":2}}},
+                {"id":"prt_6","type":"tool","tool":"read","callID":"call_3","state":{"status":"running","input":{}}},
+                {"id":"prt_f","type":"step-finish","reason":"stop","cost":0.25,"tokens":{"total":3,"input":1,"output":2,"reasoning":0,"cache":{"read":0,"write":0}}}]}]}
+            """;
+
+        var read = JsonSerializer.Deserialize(export, OpenCodeJson.Default.SessionExport)!;
+
+        Assert.Equal(("/repo", 1795602077878L), (read.Info!.Directory, read.Info.Time!.Updated));
+        Assert.Equal(
+            [
+                "HistoryUserText { Text = Please write hi }", "HistoryAssistantText { Text = I'll write the file. }",
+                """HistoryToolCall { ToolCallId = call_fake_1, Tool = bash, Kind = Execute, Title = echo hi, Input = {"command":"echo hi"} }""",
+                "HistoryToolResult { ToolCallId = call_fake_1, Content = (no output), IsError = False }",
+                """HistoryToolCall { ToolCallId = call_fake_2, Tool = bash, Kind = Execute, Title = touch never.txt, Input = {"command":"touch never.txt"} }""",
+                "HistoryToolResult { ToolCallId = call_fake_2, Content = rejected, IsError = True }",
+            ],
+            OpenCodeConversations.Entries(read).Select(e => e.ToString()));
+    }
+
     private static string Show(AgentEvent update) => update.ToString();
 
     private static JsonElement Json(string text) => JsonElement.Parse(text);
