@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using PocketCoder.Agents.Processes;
-using static PocketCoder.Agents.JsonFields;
 
 namespace PocketCoder.Agents.OpenCode;
 
@@ -19,73 +18,43 @@ internal sealed partial class OpenCodeConversations(AgentCommand command, string
 
     public async Task<IReadOnlyList<AgentConversation>> ListAsync(string projectPath, CancellationToken cancellationToken)
     {
-        using var list = await RunAsync(projectPath, ["session", "list", "--format", "json"], 4 * 1024 * 1024, failureIsAbsence: false, cancellationToken)
-            .ConfigureAwait(false);
-        if (list is null || list.RootElement.ValueKind != JsonValueKind.Array)
-        {
-            return [];
-        }
-
+        var list = OpenCodeJson.Read(await RunAsync(projectPath, ["session", "list", "--format", "json"], 4 * 1024 * 1024, failureIsAbsence: false, cancellationToken)
+            .ConfigureAwait(false), OpenCodeJson.Default.IReadOnlyListListedSession);
         var folders = ConversationHistory.Folders(projectPath);
-        return [.. list.RootElement.EnumerateArray()
-            .Where(s => Text(s, "id") is { } id && IsSessionId(id) && Text(s, "directory") is { } directory && folders.Contains(directory))
-            .Select(s => new AgentConversation(Text(s, "id")!, ConversationHistory.Title(Text(s, "title")),
-                DateTimeOffset.FromUnixTimeMilliseconds(s.TryGetProperty("updated", out var at) && at.TryGetInt64(out var ms) ? Math.Clamp(ms, 0, 253402300799999) : 0), 0))
+        return [.. (list ?? []).Where(s => s.Id is { } id && IsSessionId(id) && s.Directory is { } directory && folders.Contains(directory))
+            .Select(s => new AgentConversation(s.Id!, ConversationHistory.Title(s.Title),
+                DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(s.Updated ?? 0, 0, 253402300799999)), 0))
             .OrderByDescending(c => c.LastActivity)
             .Take(MaxListed)];
     }
 
-    public async Task<ConversationHistory?> ReadAsync(string projectPath, string sessionId, CancellationToken cancellationToken)
-    {
-        // Checked before it becomes an argument: an id is never read as an option.
-        if (!IsSessionId(sessionId))
-        {
-            return null;
-        }
-
-        // It fails for a session it does not know: that is "no such conversation".
-        using var export = await RunAsync(projectPath, ["export", sessionId], MaxExport, failureIsAbsence: true, cancellationToken).ConfigureAwait(false);
-        if (export is null || !export.RootElement.TryGetProperty("info", out var info) || Text(info, "directory") is not { } directory
-            || !ConversationHistory.Folders(projectPath).Contains(directory))
-        {
-            return null;
-        }
-
-        return ConversationHistory.Newest(Entries(export.RootElement));
-    }
+    public async Task<ConversationHistory?> ReadAsync(string projectPath, string sessionId, CancellationToken cancellationToken) =>
+        await ExportAsync(projectPath, sessionId, cancellationToken).ConfigureAwait(false) is { } export
+            ? ConversationHistory.Newest(Entries(export.Session))
+            : null;
 
     /// <summary>What one export holds for a reader: the prompts, the answers, and each tool call with its outcome.</summary>
-    internal static IEnumerable<HistoryEntry> Entries(JsonElement export)
+    internal static IEnumerable<HistoryEntry> Entries(SessionExport export)
     {
-        if (!export.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array)
+        foreach (var message in export.Messages ?? [])
         {
-            yield break;
-        }
-
-        foreach (var message in messages.EnumerateArray())
-        {
-            var user = message.TryGetProperty("info", out var info) && Text(info, "role") == "user";
-            if (!message.TryGetProperty("parts", out var parts) || parts.ValueKind != JsonValueKind.Array)
+            var user = message.Info?.Role == "user";
+            foreach (var part in message.Parts ?? [])
             {
-                continue;
-            }
-
-            foreach (var part in parts.EnumerateArray())
-            {
-                switch (Text(part, "type"))
+                switch (part)
                 {
                     // Synthetic text is OpenCode's own addition to a prompt (a file's content, a reminder), not the person's words.
-                    case "text" when Text(part, "text") is { Length: > 0 } text && !IsTrue(part, "synthetic"):
+                    case { Type: "text", Text: { Length: > 0 } text, Synthetic: not true }:
                         yield return user ? new HistoryUserText(ConversationHistory.Cut(text)) : new HistoryAssistantText(ConversationHistory.Cut(text));
                         break;
-                    case "tool" when !user && part.TryGetProperty("state", out var state) && Text(state, "status") is "completed" or "error":
-                        var callId = Text(part, "callID") ?? Text(part, "id") ?? "";
-                        var tool = Text(part, "tool") ?? "tool";
-                        var input = state.TryGetProperty("input", out var given) && given.ValueKind == JsonValueKind.Object ? given.Clone() : JsonElement.Parse("{}");
-                        var (kind, title, _, _) = OpenCodeSession.Describe(tool, input);
+                    case { Type: "tool", State: { Status: "completed" or "error" } state } when !user:
+                        var callId = part.CallID ?? part.Id ?? "";
+                        var tool = part.Tool ?? "tool";
+                        var input = state.Input is { ValueKind: JsonValueKind.Object } given ? given : JsonElement.Parse("{}");
+                        var (kind, title, _, _) = OpenCodeUpdates.Describe(tool, input);
                         yield return new HistoryToolCall(callId, tool, kind, title, input);
-                        var failed = Text(state, "status") == "error";
-                        yield return new HistoryToolResult(callId, ConversationHistory.Cut((failed ? Text(state, "error") : Text(state, "output")) ?? ""), failed);
+                        var failed = state.Status == "error";
+                        yield return new HistoryToolResult(callId, ConversationHistory.Cut((failed ? state.Error : state.Output) ?? ""), failed);
                         break;
                 }
             }
@@ -115,18 +84,16 @@ internal sealed partial class OpenCodeConversations(AgentCommand command, string
         ["GIT_TERMINAL_PROMPT"] = "0",
     };
 
-    /// <summary>A session as OpenCode exports it (JSON text) and when it last changed, or null when there is none for the folder.</summary>
-    public async Task<(string Json, long Updated)?> ExportAsync(string projectPath, string sessionId, CancellationToken cancellationToken)
+    /// <summary>A session as OpenCode exports it (JSON text, and read) and when it last changed, or null when there is none for the folder.</summary>
+    public async Task<(string Json, SessionExport Session, long Updated)?> ExportAsync(string projectPath, string sessionId, CancellationToken cancellationToken)
     {
-        if (!IsSessionId(sessionId))
-        {
-            return null;
-        }
-
-        using var export = await RunAsync(projectPath, ["export", sessionId], MaxExport, failureIsAbsence: true, cancellationToken).ConfigureAwait(false);
-        return export is not null && export.RootElement.TryGetProperty("info", out var info) && Text(info, "directory") is { } directory
-               && ConversationHistory.Folders(projectPath).Contains(directory)
-            ? (export.RootElement.GetRawText(), info.TryGetProperty("time", out var time) ? Number(time, "updated") : 0)
+        // Checked before it becomes an argument: an id is never read as an option. It fails for a session it does not know: that
+        // is "no such conversation".
+        var json = IsSessionId(sessionId)
+            ? await RunAsync(projectPath, ["export", sessionId], MaxExport, failureIsAbsence: true, cancellationToken).ConfigureAwait(false)
+            : null;
+        return OpenCodeJson.Read(json, OpenCodeJson.Default.SessionExport) is { Info.Directory: { } directory } export && ConversationHistory.Folders(projectPath).Contains(directory)
+            ? (json!, export, export.Info.Time?.Updated ?? 0)
             : null;
     }
 
@@ -140,9 +107,9 @@ internal sealed partial class OpenCodeConversations(AgentCommand command, string
         }
     }
 
-    /// <summary>Runs opencode in the project's folder; its JSON answer, or null when it has none.</summary>
+    /// <summary>Runs opencode in the project's folder; its answer's text, or null when it has none.</summary>
     /// <param name="failureIsAbsence">A failed run means "nothing there" (else it is reported, with what opencode said).</param>
-    private async Task<JsonDocument?> RunAsync(string projectPath, IReadOnlyList<string> arguments, int outputLimit, bool failureIsAbsence,
+    private async Task<string?> RunAsync(string projectPath, IReadOnlyList<string> arguments, int outputLimit, bool failureIsAbsence,
         CancellationToken cancellationToken)
     {
         var result = await RunCheckedAsync(projectPath, arguments, outputLimit, "answer about its sessions", cancellationToken).ConfigureAwait(false);
@@ -151,14 +118,7 @@ internal sealed partial class OpenCodeConversations(AgentCommand command, string
             throw new AgentUnavailableException(OpenCodeAdapter.AgentId, $"{name} could not list its sessions (exit {result.ExitCode}).{Tail(result.Stderr)}");
         }
 
-        try
-        {
-            return result.ExitCode == 0 && result.Stdout.TrimStart() is { Length: > 0 } json ? JsonDocument.Parse(json) : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
+        return result.ExitCode == 0 && result.Stdout.Trim() is { Length: > 0 } json ? json : null;
     }
 
     private static string Tail(string stderr) => stderr.Trim() is { Length: > 0 } tail ? $" It said: {tail[^Math.Min(tail.Length, 400)..]}" : "";

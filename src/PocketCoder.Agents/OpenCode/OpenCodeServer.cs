@@ -1,13 +1,13 @@
 using System.Collections.Concurrent;
 using System.Net.Http.Headers;
+using System.Net.ServerSentEvents;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 using PocketCoder.Agents.Processes;
-using static PocketCoder.Agents.JsonFields;
 
 namespace PocketCoder.Agents.OpenCode;
 
@@ -27,7 +27,7 @@ internal sealed partial class OpenCodeServer : IAsyncDisposable
     /// </summary>
     private const string PermissionConfig = """{"bash":"ask","edit":"ask","webfetch":"ask","external_directory":"ask"}""";
 
-    private readonly ConcurrentDictionary<string, Func<string, JsonElement, Task>> _listeners = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Func<OpenCodeEvent, Task>> _listeners = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource<Uri> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _lifetime = new();
@@ -127,18 +127,14 @@ internal sealed partial class OpenCodeServer : IAsyncDisposable
     public Task ReleaseAsync() => _release(this);
 
     /// <summary>Events whose <c>properties.sessionID</c> is <paramref name="sessionId"/> go to <paramref name="onEvent"/>.</summary>
-    public void Listen(string sessionId, Func<string, JsonElement, Task> onEvent) => _listeners[sessionId] = onEvent;
+    public void Listen(string sessionId, Func<OpenCodeEvent, Task> onEvent) => _listeners[sessionId] = onEvent;
 
     public void Unlisten(string sessionId) => _listeners.TryRemove(sessionId, out _);
 
-    public async Task<JsonElement> SendAsync(HttpMethod method, string path, JsonObject? body, CancellationToken cancellationToken)
+    /// <summary>Sends a request; its answer as <paramref name="answer"/> says (null when it has none).</summary>
+    public async Task<T?> SendAsync<T>(HttpMethod method, string path, HttpContent? body, JsonTypeInfo<T>? answer, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(method, path);
-        if (body is not null)
-        {
-            request.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
-        }
-
+        using var request = new HttpRequestMessage(method, path) { Content = body };
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _lifetime.Token);
         timeout.CancelAfter(TimeSpan.FromSeconds(60));
         using var response = await Http.SendAsync(request, timeout.Token).ConfigureAwait(false);
@@ -148,8 +144,11 @@ internal sealed partial class OpenCodeServer : IAsyncDisposable
             throw new OpenCodeHttpException((int)response.StatusCode, $"{method} {path} answered {(int)response.StatusCode}: {text}");
         }
 
-        return text.Length == 0 ? default : JsonElement.Parse(text);
+        return answer is null || text.Length == 0 ? default : JsonSerializer.Deserialize(text, answer);
     }
+
+    public Task SendAsync(HttpMethod method, string path, HttpContent? body, CancellationToken cancellationToken) =>
+        SendAsync<object>(method, path, body, null, cancellationToken);
 
     public async ValueTask DisposeAsync()
     {
@@ -191,13 +190,10 @@ internal sealed partial class OpenCodeServer : IAsyncDisposable
                 request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
                 using var response = await Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
                 response.EnsureSuccessStatusCode();
-                using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false));
-                while (await reader.ReadLineAsync(ct).ConfigureAwait(false) is { } line)
+                using var stream = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+                await foreach (var item in SseParser.Create(stream).EnumerateAsync(ct).ConfigureAwait(false))
                 {
-                    if (line.StartsWith("data:", StringComparison.Ordinal))
-                    {
-                        await DispatchAsync(line[5..].Trim()).ConfigureAwait(false);
-                    }
+                    await DispatchAsync(OpenCodeJson.Read(item.Data, OpenCodeJson.Default.OpenCodeEvent)).ConfigureAwait(false);
                 }
             }
             catch (Exception exception) when (exception is HttpRequestException or IOException && !ct.IsCancellationRequested)
@@ -208,35 +204,22 @@ internal sealed partial class OpenCodeServer : IAsyncDisposable
         }
     }
 
-    private async Task DispatchAsync(string data)
+    private async Task DispatchAsync(OpenCodeEvent? message)
     {
-        JsonElement message;
-        try
-        {
-            message = JsonElement.Parse(data);
-        }
-        catch (JsonException)
-        {
-            return;
-        }
-
-        var type = Text(message, "type");
-        if (type == "server.connected")
+        if (message?.Type == "server.connected")
         {
             _connected.TrySetResult();
             return;
         }
 
-        if (type is null || !message.TryGetProperty("properties", out var properties)
-            || Text(properties, "sessionID") is not { } sessionId
-            || !_listeners.TryGetValue(sessionId, out var listener))
+        if (message is not { Type: not null, Properties.SessionID: { } sessionId } || !_listeners.TryGetValue(sessionId, out var listener))
         {
             return;
         }
 
         try
         {
-            await listener(type, properties).ConfigureAwait(false);
+            await listener(message).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // One session's bad event must not stop the stream every other session reads.
         catch (Exception)

@@ -181,7 +181,7 @@ public sealed class McpFormatsTests
     [InlineData("probe_", "probe", null)]
     [InlineData("other_tool", "probe", null)]
     public void OpenCode_AnMcpToolIsOnlyOneOfTheServersItWasGiven_NeverItsOwnPermission(string tool, string servers, string? expected) =>
-        Assert.Equal(expected, PocketCoder.Agents.OpenCode.OpenCodeSession.McpTool(tool, servers.Split(','))?.Name);
+        Assert.Equal(expected, PocketCoder.Agents.OpenCode.OpenCodeUpdates.McpTool(tool, servers.Split(','))?.Name);
 
     [Fact]
     public void OpenCode_AValueSubstitutedIntoTheConfigText_StaysInsideItsString()
@@ -208,7 +208,7 @@ public sealed class McpFormatsTests
     [InlineData(null, "mcp:probe:x", null, null)]
     public void OpenCode_OnlyItsOwnResourceToolsAreMcpCalls_NeverACommandOrAFileNamedLikeOne(string? tool, string patterns, string? expected, string? kind)
     {
-        var resource = PocketCoder.Agents.OpenCode.OpenCodeSession.McpResource(tool, patterns.Split(','), new System.Text.Json.Nodes.JsonObject());
+        var resource = PocketCoder.Agents.OpenCode.OpenCodeUpdates.McpResource(tool, patterns.Split(','), new System.Text.Json.Nodes.JsonObject());
         Assert.Equal(expected, resource?.Name);
         Assert.Equal(kind, resource is { } r ? ToolKinds.ToWire(r.Kind) : null);
     }

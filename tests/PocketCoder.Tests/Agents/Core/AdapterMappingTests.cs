@@ -60,7 +60,7 @@ public sealed class AdapterMappingTests : IDisposable
     [Fact]
     public void OpenCode_GateRules_AskForEverything_AndAllowNoSubagents_QuestionsComeAsCards()
     {
-        var rules = OpenCodeSession.GateRules().Select(r => (r!["permission"]!.GetValue<string>(), r["action"]!.GetValue<string>())).ToList();
+        var rules = OpenCodeSession.GateRules().Select(r => (r.Permission, r.Action)).ToList();
 
         Assert.Equal(("*", "ask"), rules[0]); // First, so anything not named below is asked.
         Assert.Contains(("task", "deny"), rules);
