@@ -52,3 +52,34 @@ describe('api errors', () => {
     expect(JSON.stringify(seen?.headers)).not.toMatch(/authorization/i);
   });
 });
+
+describe('requests', () => {
+  const sent: { url: string; init?: RequestInit }[] = [];
+  const answer = (status = 200, body = '{}') => setFetch(async (url, init) => {
+    sent.push({ url, init });
+    return new Response(status === 204 ? null : body, { status, headers: { 'content-type': 'application/json' } });
+  });
+  afterEach(() => { sent.length = 0; });
+
+  it('puts ids in the path encoded and leaves out the query parameters not given', async () => {
+    answer();
+    await api.file('p/1', 'src/a b.ts');
+    await api.folders('', false);
+    await api.gitLog('p1', 0, 'se ss');
+    expect(sent.map((s) => new URL(s.url).pathname + new URL(s.url).search)).toEqual([
+      '/api/projects/p%2F1/files/content?path=src%2Fa%20b.ts', '/api/folders?path=', '/api/projects/p1/git/log?skip=0&limit=50&session=se%20ss',
+    ]);
+  });
+
+  it("saves a file's text as it is, over the version read", async () => {
+    answer(200, '{"path":"a.txt","sha256":"new"}');
+    expect(await api.writeFile('p1', 'a.txt', '{"not":"json"}', 'old')).toEqual({ path: 'a.txt', sha256: 'new' });
+    expect(sent[0]?.init).toMatchObject({ method: 'PUT', body: '{"not":"json"}', headers: { 'content-type': 'text/plain; charset=utf-8', 'if-match': '"old"' } });
+  });
+
+  it('sends presence so that it outlives the page, and reads an empty answer as nothing', async () => {
+    answer(204);
+    expect(await api.presence(false)).toBeUndefined();
+    expect(sent[0]?.init).toMatchObject({ method: 'POST', keepalive: true, body: '{"visible":false}' });
+  });
+});

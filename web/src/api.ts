@@ -1,7 +1,9 @@
-// The one way the app talks to the server. Types mirror docs/api.md; the session cookie set by pairing
-// authenticates every call (same origin), so no token is ever handled by script.
+// The one way the app talks to the server: a client typed by the server's OpenAPI document, so every path, parameter
+// and body below is checked when the app is built. The session cookie set by pairing authenticates every call (same
+// origin), so no token is ever handled by script.
 
-import type { components } from './api.gen';
+import createClient from 'openapi-fetch';
+import type { components, paths } from './api.gen';
 
 export type SessionStatus = 'starting' | 'running' | 'waiting_approval' | 'idle' | 'failed' | 'stopped' | 'interrupted';
 export type SessionMode = 'ask' | 'plan' | 'accept_edits' | 'trusted';
@@ -17,7 +19,6 @@ export type QuestionAnswer = { selected?: string[]; other?: string };
 // fields the server keeps to a fixed set get their literal types.
 type Schemas = components['schemas'];
 
-export type AgentHealth = Schemas['AgentHealth'];
 export type Health = Schemas['HealthResponse'];
 export type Paired = Schemas['PairResponse'];
 export type Device = Schemas['DeviceResponse'];
@@ -36,14 +37,12 @@ export type ProfileFields = {
 export type McpState = 'enabled' | 'disabled' | 'needs_approval' | 'changed' | 'unusable';
 export type McpServer = Schemas['McpServerResponse'] & { state: McpState };
 /** A server of the owner's own: a command (stdio) or a URL; env and headers' values are secrets, never shown back. */
-export type McpServerFields = {
-  name: string; command?: string; args?: string[]; url?: string;
-  env?: Record<string, string>; headers?: Record<string, string>; enabled?: boolean;
-};
+export type McpServerFields = { name: string; command?: string; args?: string[]; url?: string; env?: Record<string, string>; headers?: Record<string, string>; enabled?: boolean };
 export type Session = Schemas['SessionResponse'] & { mode: SessionMode; status: SessionStatus };
 export type Approval = Schemas['ApprovalResponse'] & { kind: ToolKind; status: ApprovalStatus; decision: Decision | null };
 export type Rule = Schemas['RuleResponse'] & { action: 'allow' | 'deny' | 'ask' };
 export type RulePreview = Schemas['RulePreview'];
+type RuleFields = { tool: string; pattern: string; action: Rule['action'] };
 
 // Not in the OpenAPI document: it arrives in `plan` events (docs/api.md, Events).
 export interface PlanEntry { content: string; status: string }
@@ -52,27 +51,22 @@ export type FileEntry = Schemas['FileEntry'] & { type: 'file' | 'directory' | 's
 export type DirectoryListing = Schemas['DirectoryListing'] & { entries: FileEntry[] };
 export type FileContent = Schemas['FileContent'];
 
-export type GitChange = Schemas['GitChange'];
 export type GitStatus = Schemas['GitStatusResponse'];
 export type GitDiff = Schemas['GitDiffResponse'];
-export type GitBranch = Schemas['GitBranch'];
 export type GitBranches = Schemas['GitBranchesResponse'];
 export type GitLog = Schemas['GitLogResponse'];
 export type GitCommitDetail = Schemas['GitCommitDetail'];
-export type FileWritten = Schemas['FileWritten'];
 export type TurnChanges = Schemas['TurnChanges'];
 export type AgentConversation = Schemas['AgentConversationResponse'];
 export type HandoffResult = Schemas['HandoffResponse'];
 export type SessionWorktreeRecord = Schemas['SessionWorktree'];
 export type Worktree = Schemas['WorktreeResponse'];
-export type WorktreeMerge = Schemas['WorktreeMergeResponse'];
 export type WorktreeDiff = Schemas['WorktreeDiff'];
 export type ChangedFile = Schemas['ChangedFile'];
 export type QueuedMessage = Schemas['QueuedMessage'];
 export type BacklogTask = Schemas['BacklogTask'] & { status: 'waiting' | 'running' | 'done' | 'failed' | 'removed' | 'held' };
 export type Schedule = Schemas['Schedule'];
 export interface TaskSpec { prompt: string; agent: string; mode?: SessionMode; model?: string; worktree?: boolean }
-export type MessageQueue = Schemas['MessageQueueResponse'];
 export type CommandRun = Schemas['CommandResponse'] & {
   status: 'running' | 'exited' | 'cancelled' | 'timed_out' | 'interrupted' | 'failed';
 };
@@ -159,35 +153,41 @@ export function setUnauthorizedHandler(handler: () => void): void {
   onUnauthorized = handler;
 }
 
-/** `keepalive`: the request outlives the page (a "hidden" presence report sent as the phone locks). */
-/** `text`: the body is sent as is, as text/plain (a file's content), with any extra `headers`. */
-export async function request<T>(method: string, path: string, body?: unknown,
-  options: { keepalive?: boolean; text?: string; headers?: Record<string, string> } = {}): Promise<T> {
-  const init: RequestInit = { method, credentials: 'same-origin', headers: { accept: 'application/json', ...options.headers }, keepalive: options.keepalive };
-  if (options.text !== undefined) {
-    init.headers = { accept: 'application/json', 'content-type': 'text/plain; charset=utf-8', ...options.headers };
-    init.body = options.text;
-  } else if (body !== undefined) {
-    init.headers = { accept: 'application/json', 'content-type': 'application/json', ...options.headers };
-    init.body = JSON.stringify(body);
-  }
-  let response: Response;
-  try {
-    response = await fetcher(path, init);
-  } catch (e) {
-    throw new NetworkError(e instanceof Error ? e.message : String(e));
-  }
-  if (!response.ok) {
+/**
+ * The document lists every parameter of a C# request record as required, a nullable one too; the server reads a field
+ * left out as null (a PATCH: as "keep as it is"). So in the bodies sent, a field that may be null may be left out.
+ */
+type Omittable<T> = T extends readonly (infer E)[] ? Omittable<E>[] : T extends object
+  ? { [K in keyof T as null extends T[K] ? K : never]?: Omittable<T[K]> } & { [K in keyof T as null extends T[K] ? never : K]: Omittable<T[K]> } : T;
+type Sent<Op> = Op extends { requestBody: { content: { 'application/json': infer B } } }
+  ? Omit<Op, 'requestBody'> & { requestBody: { content: { 'application/json': Omittable<B> } } } : Op;
+
+const client = createClient<{ [P in keyof paths]: { [M in keyof paths[P]]: Sent<paths[P][M]> } }>({
+  baseUrl: globalThis.location?.origin ?? 'http://localhost', // Node (the unit tests) has no page to resolve a path on
+  credentials: 'same-origin',
+  headers: { accept: 'application/json' },
+  // The swappable fetcher gets a URL and a plain init, the body as the text sent. `keepalive`: the request outlives the
+  // page (a "hidden" presence report sent as the phone locks).
+  fetch: async (r) => fetcher(r.url, {
+    method: r.method, credentials: r.credentials, keepalive: r.keepalive, headers: Object.fromEntries(r.headers), body: r.body ? await r.text() : undefined,
+  }),
+});
+// Around every call: no answer at all is a NetworkError (the UI says "offline"), a failed answer an ApiError.
+client.use({
+  onError: ({ error }) => new NetworkError(error instanceof Error ? error.message : String(error)),
+  async onResponse({ response }) {
+    if (response.ok) return undefined;
     const error = await toApiError(response);
     if (error.code === 'UNAUTHORIZED') onUnauthorized();
     throw error;
-  }
-  if (response.status === 204 || response.status === 202) {
-    const text = await response.text();
-    return (text ? JSON.parse(text) : undefined) as T;
-  }
-  return (await response.json()) as T;
-}
+  },
+});
+
+/** An answer's body: a failure never gets here (thrown above). */
+const body = async <T>(call: Promise<{ data?: T }>): Promise<T> => (await call).data as T;
+const byId = (id: string) => ({ params: { path: { id } } });
+/** Files, git, commands and the terminal act on the project's folder, or with `session` on that session's worktree. */
+const within = <Q extends object>(id: string, session?: string, query?: Q) => ({ path: { id }, query: { ...query, session } });
 
 const q = encodeURIComponent;
 /**
@@ -197,172 +197,169 @@ const q = encodeURIComponent;
 export const scoped = (url: string, session?: string) => (session ? `${url}${url.includes('?') ? '&' : '?'}session=${q(session)}` : url);
 
 export const api = {
-  health: () => request<Health>('GET', '/api/health'),
-  pair: (code: string, deviceName: string) => request<Paired>('POST', '/api/pair', { code, deviceName }),
-  devices: () => request<Device[]>('GET', '/api/devices'),
-  revokeDevice: (id: string) => request<void>('DELETE', `/api/devices/${q(id)}`),
-  bridges: () => request<Bridge[]>('GET', '/api/bridges'),
-  bindChat: (bridgeId: string, chatId: string, projectId: string) =>
-    request<Schemas['BridgeChannelResponse']>('POST', `/api/bridges/${q(bridgeId)}/channels`, { chatId, projectId }),
-  unbindChat: (bridgeId: string, chatId: string) => request<void>('DELETE', `/api/bridges/${q(bridgeId)}/channels/${q(chatId)}`),
+  health: () => body(client.GET('/api/health')),
+  pair: (code: string, deviceName: string) => body(client.POST('/api/pair', { body: { code, deviceName } })),
+  devices: () => body(client.GET('/api/devices')),
+  revokeDevice: (device: string) => body(client.DELETE('/api/devices/{id}', byId(device))),
+  bridges: () => body(client.GET('/api/bridges')) as Promise<Bridge[]>,
+  bindChat: (bridgeId: string, chatId: string, projectId: string) => body(client.POST('/api/bridges/{bridgeId}/channels', { params: { path: { bridgeId } }, body: { chatId, projectId } })),
+  unbindChat: (bridgeId: string, chatId: string) => body(client.DELETE('/api/bridges/{bridgeId}/channels/{chatId}', { params: { path: { bridgeId, chatId } } })),
 
-  projects: () => request<Project[]>('GET', '/api/projects'),
-  project: (id: string) => request<Project>('GET', `/api/projects/${q(id)}`),
-  addProject: (path: string, name?: string) => request<Project>('POST', '/api/projects', name ? { path, name } : { path }),
+  projects: () => body(client.GET('/api/projects')),
+  project: (project: string) => body(client.GET('/api/projects/{id}', byId(project))),
+  addProject: (path: string, name?: string) => body(client.POST('/api/projects', { body: name ? { path, name } : { path } })),
   /** One folder of the server's home (home itself for ''), its subfolders only; hidden ones when asked. */
-  folders: (path: string, hidden = false) =>
-    request<FolderListing>('GET', `/api/folders?path=${q(path)}${hidden ? '&hidden=true' : ''}`),
+  folders: (path: string, hidden = false) => body(client.GET('/api/folders', { params: { query: { path, hidden: hidden || undefined } } })),
   /** Folders worth adding: added before, worked in by the agents, repositories under home. */
-  folderSuggestions: () => request<FolderSuggestions>('GET', '/api/folders/suggestions'),
-  removeProject: (id: string) => request<void>('DELETE', `/api/projects/${q(id)}`),
-  updateProject: (id: string, change: { name?: string; approvalTimeoutSeconds?: number | null; sandbox?: 'sandboxed' | 'none'; worktreeDefault?: boolean }) =>
-    request<Project>('PATCH', `/api/projects/${q(id)}`, change),
+  folderSuggestions: () => body(client.GET('/api/folders/suggestions')),
+  removeProject: (project: string) => body(client.DELETE('/api/projects/{id}', byId(project))),
+  updateProject: (project: string, change: { name?: string; approvalTimeoutSeconds?: number | null; sandbox?: 'sandboxed' | 'none'; worktreeDefault?: boolean }) =>
+    body(client.PATCH('/api/projects/{id}', { ...byId(project), body: change })),
 
-  sessions: (projectId?: string) => request<Session[]>('GET', projectId ? `/api/sessions?projectId=${q(projectId)}` : '/api/sessions'),
-  session: (id: string) => request<Session>('GET', `/api/sessions/${q(id)}`),
+  sessions: (projectId?: string) => body(client.GET('/api/sessions', { params: { query: { projectId } } })) as Promise<Session[]>,
+  session: (session: string) => body(client.GET('/api/sessions/{id}', byId(session))) as Promise<Session>,
   /** Sessions whose prompts hold every word (the last as a prefix); `match` marks the hit with U+0002 … U+0003. */
-  searchSessions: (query: string) => request<Session[]>('GET', `/api/sessions?q=${q(query)}`),
-  profiles: (projectId: string) => request<Profile[]>('GET', `/api/projects/${q(projectId)}/profiles`),
-  createProfile: (projectId: string, fields: ProfileFields) => request<Profile>('POST', `/api/projects/${q(projectId)}/profiles`, fields),
-  updateProfile: (projectId: string, id: string, fields: ProfileFields) => request<Profile>('PUT', `/api/projects/${q(projectId)}/profiles/${q(id)}`, fields),
-  deleteProfile: (projectId: string, id: string) => request<void>('DELETE', `/api/projects/${q(projectId)}/profiles/${q(id)}`),
-  mcpServers: (projectId: string) => request<McpServer[]>('GET', `/api/projects/${q(projectId)}/mcp-servers`),
-  addMcpServer: (projectId: string, fields: McpServerFields) => request<McpServer>('POST', `/api/projects/${q(projectId)}/mcp-servers`, fields),
+  searchSessions: (query: string) => body(client.GET('/api/sessions', { params: { query: { q: query } } })) as Promise<Session[]>,
+  profiles: (projectId: string) => body(client.GET('/api/projects/{projectId}/profiles', { params: { path: { projectId } } })) as Promise<Profile[]>,
+  createProfile: (projectId: string, fields: ProfileFields) =>
+    body(client.POST('/api/projects/{projectId}/profiles', { params: { path: { projectId } }, body: fields })) as Promise<Profile>,
+  updateProfile: (projectId: string, profileId: string, fields: ProfileFields) =>
+    body(client.PUT('/api/projects/{projectId}/profiles/{profileId}', { params: { path: { projectId, profileId } }, body: fields })) as Promise<Profile>,
+  deleteProfile: (projectId: string, profileId: string) => body(client.DELETE('/api/projects/{projectId}/profiles/{profileId}', { params: { path: { projectId, profileId } } })),
+  mcpServers: (projectId: string) => body(client.GET('/api/projects/{projectId}/mcp-servers', { params: { path: { projectId } } })) as Promise<McpServer[]>,
+  addMcpServer: (projectId: string, fields: McpServerFields) =>
+    body(client.POST('/api/projects/{projectId}/mcp-servers', { params: { path: { projectId } }, body: fields })) as Promise<McpServer>,
   /** Turning on a server a file declares approves it: send the fingerprint shown, so that what starts is what was seen. */
   setMcpServer: (projectId: string, s: McpServer, enabled: boolean) =>
-    request<McpServer>('PATCH', `/api/projects/${q(projectId)}/mcp-servers/${q(s.origin)}/${q(s.name)}`,
-      enabled && s.fingerprint ? { enabled, fingerprint: s.fingerprint } : { enabled }),
-  removeMcpServer: (projectId: string, s: McpServer) => request<void>('DELETE', `/api/projects/${q(projectId)}/mcp-servers/${q(s.origin)}/${q(s.name)}`),
+    body(client.PATCH('/api/projects/{projectId}/mcp-servers/{origin}/{name}', { params: { path: { projectId, origin: s.origin, name: s.name } },
+      body: enabled && s.fingerprint ? { enabled, fingerprint: s.fingerprint } : { enabled } })) as Promise<McpServer>,
+  removeMcpServer: (projectId: string, s: McpServer) =>
+    body(client.DELETE('/api/projects/{projectId}/mcp-servers/{origin}/{name}', { params: { path: { projectId, origin: s.origin, name: s.name } } })),
   /** `profile`: start from one of the project's profiles (its instructions go to the agent; the other fields given win). */
-  startSession: (projectId: string, body: { agent: string; prompt?: string; model?: string; mode?: SessionMode; attachments?: { name: string; data: string }[]; worktree?: boolean; profile?: string }) =>
-    request<Session>('POST', `/api/projects/${q(projectId)}/sessions`, body),
-  /** `attachments`: images (shown to the model) and text files (put in the prompt), base64; see docs/api.md. */
-  /** Starts a turn between turns; while one runs, the message waits in the session's queue (`queued`). */
-  send: (sessionId: string, text: string, attachments: { name: string; data: string }[] = []) =>
-    request<Schemas['SendMessageResponse']>('POST', `/api/sessions/${q(sessionId)}/messages`, attachments.length ? { text, attachments } : { text }),
-  queue: (sessionId: string) => request<MessageQueue>('GET', `/api/sessions/${q(sessionId)}/queue`),
-  editQueued: (sessionId: string, messageId: string, text: string) =>
-    request<QueuedMessage>('PATCH', `/api/sessions/${q(sessionId)}/queue/${q(messageId)}`, { text }),
-  removeQueued: (sessionId: string, messageId: string) => request<void>('DELETE', `/api/sessions/${q(sessionId)}/queue/${q(messageId)}`),
+  startSession: (projectId: string, start: { agent: string; prompt?: string; model?: string; mode?: SessionMode; attachments?: { name: string; data: string }[]; worktree?: boolean; profile?: string }) =>
+    body(client.POST('/api/projects/{projectId}/sessions', { params: { path: { projectId } }, body: start })) as Promise<Session>,
+  /**
+   * Starts a turn between turns; while one runs, the message waits in the session's queue (`queued`). `attachments`:
+   * images (shown to the model) and text files (put in the prompt), base64; see docs/api.md.
+   */
+  send: (session: string, text: string, attachments: { name: string; data: string }[] = []) =>
+    body(client.POST('/api/sessions/{id}/messages', { ...byId(session), body: attachments.length ? { text, attachments } : { text } })),
+  queue: (session: string) => body(client.GET('/api/sessions/{id}/queue', byId(session))),
+  editQueued: (session: string, messageId: string, text: string) =>
+    body(client.PATCH('/api/sessions/{id}/queue/{messageId}', { params: { path: { id: session, messageId } }, body: { text } })),
+  removeQueued: (session: string, messageId: string) => body(client.DELETE('/api/sessions/{id}/queue/{messageId}', { params: { path: { id: session, messageId } } })),
   /** Lets a message held for its revoked sender go on, in its place, in this device's name. */
-  confirmQueued: (sessionId: string, messageId: string) =>
-    request<QueuedMessage>('POST', `/api/sessions/${q(sessionId)}/queue/${q(messageId)}/confirm`),
+  confirmQueued: (session: string, messageId: string) => body(client.POST('/api/sessions/{id}/queue/{messageId}/confirm', { params: { path: { id: session, messageId } } })),
   /** Lets a held queue (after a stopped turn, or a restart) go on: its first message starts if the agent is between turns. */
-  runQueue: (sessionId: string) => request<Schemas['RunQueueResponse']>('POST', `/api/sessions/${q(sessionId)}/queue/run`),
-  conversations: (projectId: string) => request<AgentConversation[]>('GET', `/api/projects/${q(projectId)}/agent-sessions`),
+  runQueue: (session: string) => body(client.POST('/api/sessions/{id}/queue/run', byId(session))),
+  conversations: (projectId: string) => body(client.GET('/api/projects/{projectId}/agent-sessions', { params: { path: { projectId } } })),
   /** Carries on, here, a conversation the agent keeps for the folder (one begun in a terminal): a new session with its history. */
-  continueConversation: (projectId: string, agent: string, id: string, force = false) =>
-    request<Session>('POST', `/api/projects/${q(projectId)}/agent-sessions/${q(agent)}/${q(id)}/continue${force ? '?force=true' : ''}`),
+  continueConversation: (projectId: string, agent: string, conversationId: string, force = false) =>
+    body(client.POST('/api/projects/{projectId}/agent-sessions/{agent}/{conversationId}/continue',
+      { params: { path: { projectId, agent, conversationId }, query: { force: force || undefined } } })) as Promise<Session>,
   /** Stops the agent between turns and answers with the command that resumes it in a terminal. */
-  handoff: (sessionId: string) => request<HandoffResult>('POST', `/api/sessions/${q(sessionId)}/handoff`),
-  turnChanges: (sessionId: string, turn: number) => request<TurnChanges>('GET', `/api/sessions/${q(sessionId)}/turns/${turn}`),
+  handoff: (session: string) => body(client.POST('/api/sessions/{id}/handoff', byId(session))),
+  turnChanges: (session: string, turn: number) => body(client.GET('/api/sessions/{id}/turns/{turn}', { params: { path: { id: session, turn } } })),
   /** Ledgered as turn.reviewed, and sent to the agent as the owner's next message. */
-  reviewTurn: (sessionId: string, turn: number, verdict: 'approve' | 'changes', message?: string) =>
-    request<void>('POST', `/api/sessions/${q(sessionId)}/turns/${turn}/review`, message ? { verdict, message } : { verdict }),
+  reviewTurn: (session: string, turn: number, verdict: 'approve' | 'changes', message?: string) =>
+    body(client.POST('/api/sessions/{id}/turns/{turn}/review', { params: { path: { id: session, turn } }, body: message ? { verdict, message } : { verdict } })),
   /** The project's backlog: the running task, the waiting ones in order, then the newest finished. */
-  tasks: (projectId: string) => request<BacklogTask[]>('GET', `/api/projects/${q(projectId)}/tasks`),
-  addTask: (projectId: string, task: TaskSpec) => request<BacklogTask>('POST', `/api/projects/${q(projectId)}/tasks`, task),
-  removeTask: (taskId: string) => request<BacklogTask>('DELETE', `/api/tasks/${q(taskId)}`),
+  tasks: (project: string) => body(client.GET('/api/projects/{id}/tasks', byId(project))) as Promise<BacklogTask[]>,
+  addTask: (project: string, task: TaskSpec) => body(client.POST('/api/projects/{id}/tasks', { ...byId(project), body: task })) as Promise<BacklogTask>,
+  removeTask: (taskId: string) => body(client.DELETE('/api/tasks/{taskId}', { params: { path: { taskId } } })) as Promise<BacklogTask>,
   /** Puts a task held for its revoked device back in line, in this device's name. */
-  confirmTask: (taskId: string) => request<BacklogTask>('POST', `/api/tasks/${q(taskId)}/confirm`),
-  schedules: (projectId: string) => request<Schedule[]>('GET', `/api/projects/${q(projectId)}/schedules`),
-  addSchedule: (projectId: string, schedule: TaskSpec & { name: string; cron: string; timeZone: string }) =>
-    request<Schedule>('POST', `/api/projects/${q(projectId)}/schedules`, schedule),
+  confirmTask: (taskId: string) => body(client.POST('/api/tasks/{taskId}/confirm', { params: { path: { taskId } } })) as Promise<BacklogTask>,
+  schedules: (project: string) => body(client.GET('/api/projects/{id}/schedules', byId(project))),
+  addSchedule: (project: string, schedule: TaskSpec & { name: string; cron: string; timeZone: string }) =>
+    body(client.POST('/api/projects/{id}/schedules', { ...byId(project), body: schedule })),
   updateSchedule: (scheduleId: string, change: { enabled?: boolean; name?: string; cron?: string; timeZone?: string; prompt?: string }) =>
-    request<Schedule>('PATCH', `/api/schedules/${q(scheduleId)}`, change),
-  deleteSchedule: (scheduleId: string) => request<void>('DELETE', `/api/schedules/${q(scheduleId)}`),
+    body(client.PATCH('/api/schedules/{scheduleId}', { params: { path: { scheduleId } }, body: change })),
+  deleteSchedule: (scheduleId: string) => body(client.DELETE('/api/schedules/{scheduleId}', { params: { path: { scheduleId } } })),
   /** The project's session worktrees (present, or removed with their branch kept). */
-  worktrees: (projectId: string) => request<SessionWorktreeRecord[]>('GET', `/api/projects/${q(projectId)}/worktrees`),
-  worktree: (sessionId: string) => request<Worktree>('GET', `/api/sessions/${q(sessionId)}/worktree`),
+  worktrees: (project: string) => body(client.GET('/api/projects/{id}/worktrees', byId(project))),
+  worktree: (session: string) => body(client.GET('/api/sessions/{id}/worktree', byId(session))),
   /** What the session's branch changed against where it started, committed or not. */
-  worktreeDiff: (sessionId: string) => request<WorktreeDiff>('GET', `/api/sessions/${q(sessionId)}/worktree/diff`),
+  worktreeDiff: (session: string) => body(client.GET('/api/sessions/{id}/worktree/diff', byId(session))),
   /**
    * Commits what is left, then fast-forwards the base or makes a merge commit; MERGE_CONFLICT (with `files`) leaves the base as it was.
    * Only what the owner was shown (`head` and `tree` of that worktree): WORKTREE_MOVED when the branch or its files changed since.
    */
-  mergeWorktree: (sessionId: string, shown: Pick<Worktree, 'head' | 'tree'>) =>
-    request<WorktreeMerge>('POST', `/api/sessions/${q(sessionId)}/worktree/merge`, { commit: shown.head, tree: shown.tree }),
+  mergeWorktree: (session: string, shown: Pick<Worktree, 'head' | 'tree'>) =>
+    body(client.POST('/api/sessions/{id}/worktree/merge', { ...byId(session), body: { commit: shown.head, tree: shown.tree } })),
   /** Stops the session and removes its worktree; the branch too with `discardBranch`. */
-  removeWorktree: (sessionId: string, discardBranch: boolean) =>
-    request<Worktree | undefined>('POST', `/api/sessions/${q(sessionId)}/worktree/remove`, { discardBranch }),
-  cancel: (sessionId: string) => request<void>('POST', `/api/sessions/${q(sessionId)}/cancel`),
-  resume: (sessionId: string) => request<void>('POST', `/api/sessions/${q(sessionId)}/resume`),
-  setMode: (sessionId: string, mode: SessionMode) => request<Session>('PATCH', `/api/sessions/${q(sessionId)}`, { mode }),
-  stop: (sessionId: string) => request<Session>('DELETE', `/api/sessions/${q(sessionId)}`),
-  archive: (sessionId: string, archived: boolean) =>
-    request<Session>('POST', `/api/sessions/${q(sessionId)}/${archived ? 'archive' : 'unarchive'}`),
+  removeWorktree: (session: string, discardBranch: boolean) => body(client.POST('/api/sessions/{id}/worktree/remove', { ...byId(session), body: { discardBranch } })),
+  cancel: (session: string) => body(client.POST('/api/sessions/{id}/cancel', byId(session))),
+  resume: (session: string) => body(client.POST('/api/sessions/{id}/resume', byId(session))) as Promise<Session>,
+  setMode: (session: string, mode: SessionMode) => body(client.PATCH('/api/sessions/{id}', { ...byId(session), body: { mode } })) as Promise<Session>,
+  stop: (session: string) => body(client.DELETE('/api/sessions/{id}', byId(session))) as Promise<Session>,
+  archive: (session: string, archived: boolean) => body(client.POST(archived ? '/api/sessions/{id}/archive' : '/api/sessions/{id}/unarchive', byId(session))) as Promise<Session>,
 
-  approvals: (status?: 'pending' | 'decided', sessionId?: string) => {
-    const params = new URLSearchParams();
-    if (status) params.set('status', status);
-    if (sessionId) params.set('sessionId', sessionId);
-    const query = params.toString();
-    return request<Approval[]>('GET', `/api/approvals${query ? `?${query}` : ''}`);
-  },
-  decide: (id: string, decision: Decision, extra?: { message?: string; updatedInput?: unknown }) =>
-    request<{ id: string; status: string; decision: Decision }>('POST', `/api/approvals/${q(id)}/decision`, { decision, ...extra }),
+  approvals: (status?: 'pending' | 'decided', sessionId?: string) => body(client.GET('/api/approvals', { params: { query: { status, sessionId } } })) as Promise<Approval[]>,
+  decide: (approval: string, decision: Decision, extra?: { message?: string; updatedInput?: unknown }) =>
+    body(client.POST('/api/approvals/{id}/decision', { ...byId(approval), body: { decision, ...extra } })),
 
   /** Answers an agent's question: one answer per question, in order (chosen option labels and/or the owner's own words). */
-  answer: (id: string, answers: QuestionAnswer[]) =>
-    request<{ id: string; status: string; decision: Decision }>('POST', `/api/approvals/${q(id)}/answer`, { answers }),
+  answer: (approval: string, answers: QuestionAnswer[]) => body(client.POST('/api/approvals/{id}/answer', { ...byId(approval), body: { answers } })),
 
-  rules: (projectId: string) => request<Rule[]>('GET', `/api/projects/${q(projectId)}/rules`),
-  addRule: (projectId: string, rule: { tool: string; pattern: string; action: Rule['action'] }) =>
-    request<Rule>('POST', `/api/projects/${q(projectId)}/rules`, rule),
-  changeRule: (projectId: string, ruleId: string, rule: { tool: string; pattern: string; action: Rule['action'] }) =>
-    request<Rule>('PUT', `/api/projects/${q(projectId)}/rules/${q(ruleId)}`, rule),
-  previewRule: (projectId: string, rule: { tool: string; pattern: string; action: Rule['action'] }) =>
-    request<RulePreview>('POST', `/api/projects/${q(projectId)}/rules/preview`, rule),
-  removeRule: (projectId: string, ruleId: string) => request<void>('DELETE', `/api/projects/${q(projectId)}/rules/${q(ruleId)}`),
+  rules: (projectId: string) => body(client.GET('/api/projects/{projectId}/rules', { params: { path: { projectId } } })) as Promise<Rule[]>,
+  addRule: (projectId: string, rule: RuleFields) => body(client.POST('/api/projects/{projectId}/rules', { params: { path: { projectId } }, body: rule })) as Promise<Rule>,
+  changeRule: (projectId: string, ruleId: string, rule: RuleFields) =>
+    body(client.PUT('/api/projects/{projectId}/rules/{ruleId}', { params: { path: { projectId, ruleId } }, body: rule })) as Promise<Rule>,
+  previewRule: (projectId: string, rule: RuleFields) => body(client.POST('/api/projects/{projectId}/rules/preview', { params: { path: { projectId } }, body: rule })),
+  removeRule: (projectId: string, ruleId: string) => body(client.DELETE('/api/projects/{projectId}/rules/{ruleId}', { params: { path: { projectId, ruleId } } })),
 
-  // Files, git and commands take an optional `session`: act on that session's worktree instead of the project's folder.
-  files: (projectId: string, path = '', session?: string) => request<DirectoryListing>('GET', scoped(`/api/projects/${q(projectId)}/files?path=${q(path)}`, session)),
-  file: (projectId: string, path: string, session?: string) => request<FileContent>('GET', scoped(`/api/projects/${q(projectId)}/files/content?path=${q(path)}`, session)),
-  /** Saves only over the version the editor read (`sha256`); else FILE_CHANGED (412) and nothing is written. */
+  files: (projectId: string, path = '', session?: string) => body(client.GET('/api/projects/{id}/files', { params: within(projectId, session, { path }) })) as Promise<DirectoryListing>,
+  file: (projectId: string, path: string, session?: string) => body(client.GET('/api/projects/{id}/files/content', { params: within(projectId, session, { path }) })),
+  /**
+   * Saves only over the version the editor read (`sha256`); else FILE_CHANGED (412) and nothing is written. The content
+   * goes as text, which the document does not describe (hence `never`).
+   */
   writeFile: (projectId: string, path: string, content: string, replaces: string, session?: string) =>
-    request<FileWritten>('PUT', scoped(`/api/projects/${q(projectId)}/files/content?path=${q(path)}`, session), undefined, { text: content, headers: { 'if-match': `"${replaces}"` } }),
+    body(client.PUT('/api/projects/{id}/files/content', {
+      params: { path: { id: projectId }, query: { path, session } }, body: content as never, bodySerializer: () => content,
+      headers: { 'content-type': 'text/plain; charset=utf-8', 'if-match': `"${replaces}"` },
+    })),
 
-  gitStatus: (projectId: string, session?: string) => request<GitStatus>('GET', scoped(`/api/projects/${q(projectId)}/git/status`, session)),
-  gitDiff: (projectId: string, path: string, staged: boolean, session?: string) =>
-    request<GitDiff>('GET', scoped(`/api/projects/${q(projectId)}/git/diff?path=${q(path)}&staged=${staged}`, session)),
-  gitLog: (projectId: string, skip = 0, session?: string) => request<GitLog>('GET', scoped(`/api/projects/${q(projectId)}/git/log?skip=${skip}&limit=50`, session)),
-  gitCommitDetail: (projectId: string, sha: string, session?: string) => request<GitCommitDetail>('GET', scoped(`/api/projects/${q(projectId)}/git/commits/${q(sha)}`, session)),
+  gitStatus: (projectId: string, session?: string) => body(client.GET('/api/projects/{id}/git/status', { params: within(projectId, session) })),
+  gitDiff: (projectId: string, path: string, staged: boolean, session?: string) => body(client.GET('/api/projects/{id}/git/diff', { params: within(projectId, session, { path, staged }) })),
+  gitLog: (projectId: string, skip = 0, session?: string) => body(client.GET('/api/projects/{id}/git/log', { params: within(projectId, session, { skip, limit: 50 }) })),
+  gitCommitDetail: (projectId: string, sha: string, session?: string) =>
+    body(client.GET('/api/projects/{id}/git/commits/{sha}', { params: { path: { id: projectId, sha }, query: { session } } })),
   gitDiscard: (projectId: string, paths: string[], includeStaged = false, session?: string) =>
-    request<GitStatus>('POST', scoped(`/api/projects/${q(projectId)}/git/discard`, session), { paths, includeStaged }),
-  gitBranches: (projectId: string, session?: string) => request<GitBranches>('GET', scoped(`/api/projects/${q(projectId)}/git/branches`, session)),
-  gitStage: (projectId: string, paths: string[], session?: string) => request<GitStatus>('POST', scoped(`/api/projects/${q(projectId)}/git/stage`, session), { paths }),
-  gitUnstage: (projectId: string, paths: string[], session?: string) => request<GitStatus>('POST', scoped(`/api/projects/${q(projectId)}/git/unstage`, session), { paths }),
-  ledgerHead: () => request<{ seq: number; hash: string }>('GET', '/api/ledger/head'),
+    body(client.POST('/api/projects/{id}/git/discard', { params: within(projectId, session), body: { paths, includeStaged } })),
+  gitBranches: (projectId: string, session?: string) => body(client.GET('/api/projects/{id}/git/branches', { params: within(projectId, session) })),
+  gitStage: (projectId: string, paths: string[], session?: string) => body(client.POST('/api/projects/{id}/git/stage', { params: within(projectId, session), body: { paths } })),
+  gitUnstage: (projectId: string, paths: string[], session?: string) => body(client.POST('/api/projects/{id}/git/unstage', { params: within(projectId, session), body: { paths } })),
+  ledgerHead: () => body(client.GET('/api/ledger/head')),
   ledgerEntry: async (seq: number) =>
-    (await request<{ entries: { seq: number; hash: string }[] }>('GET', `/api/ledger?after=${seq - 1}&limit=1`)).entries.find((e) => e.seq === seq) ?? null,
-  gitSetIdentity: (projectId: string, name: string, email: string) =>
-    request<{ name: string | null; email: string | null }>('PUT', `/api/projects/${q(projectId)}/git/identity`, { name, email }),
-  gitCommit: (projectId: string, message: string, session?: string) => request<{ sha: string; branch?: string }>('POST', scoped(`/api/projects/${q(projectId)}/git/commit`, session), { message }),
-  gitPush: (projectId: string, session?: string) => request<{ ok: boolean; branch?: string; upstream?: string; output?: string }>('POST', scoped(`/api/projects/${q(projectId)}/git/push`, session)),
-  gitCheckout: (projectId: string, ref: string, session?: string) => request<{ ok: boolean; branch?: string }>('POST', scoped(`/api/projects/${q(projectId)}/git/checkout`, session), { ref }),
+    (await body(client.GET('/api/ledger', { params: { query: { after: seq - 1, limit: 1 } } }))).entries.find((e) => e.seq === seq) ?? null,
+  gitSetIdentity: (project: string, name: string, email: string) => body(client.PUT('/api/projects/{id}/git/identity', { ...byId(project), body: { name, email } })),
+  gitCommit: (projectId: string, message: string, session?: string) => body(client.POST('/api/projects/{id}/git/commit', { params: within(projectId, session), body: { message } })),
+  gitPush: (projectId: string, session?: string) => body(client.POST('/api/projects/{id}/git/push', { params: within(projectId, session) })),
+  gitCheckout: (projectId: string, ref: string, session?: string) => body(client.POST('/api/projects/{id}/git/checkout', { params: within(projectId, session), body: { ref } })),
   gitBranch: (projectId: string, name: string, session?: string) =>
-    request<{ ok: boolean; branch?: string }>('POST', scoped(`/api/projects/${q(projectId)}/git/branch`, session), { name, checkout: true }),
+    body(client.POST('/api/projects/{id}/git/branch', { params: within(projectId, session), body: { name, checkout: true } })),
 
-  runCommand: (projectId: string, command: string, session?: string) => request<{ id: string }>('POST', scoped(`/api/projects/${q(projectId)}/commands`, session), { command }),
-  commands: (projectId: string) => request<CommandRun[]>('GET', `/api/projects/${q(projectId)}/commands?limit=20`),
-  command: (id: string) => request<CommandRun>('GET', `/api/commands/${q(id)}`),
-  cancelCommand: (id: string) => request<void>('POST', `/api/commands/${q(id)}/cancel`),
+  runCommand: (projectId: string, command: string, session?: string) => body(client.POST('/api/projects/{id}/commands', { params: within(projectId, session), body: { command } })),
+  commands: (projectId: string) => body(client.GET('/api/projects/{id}/commands', { params: { path: { id: projectId }, query: { limit: 20 } } })) as Promise<CommandRun[]>,
+  command: (command: string) => body(client.GET('/api/commands/{id}', byId(command))) as Promise<CommandRun>,
+  cancelCommand: (command: string) => body(client.POST('/api/commands/{id}/cancel', byId(command))),
 
   /** The project's shell, or with `session` the shell of that session's worktree (a separate one). */
   openTerminal: (projectId: string, cols: number, rows: number, session?: string) =>
-    request<{ screen: TerminalScreen }>('POST', scoped(`/api/projects/${q(projectId)}/terminal`, session), { cols, rows }),
+    body(client.POST('/api/projects/{id}/terminal', { params: within(projectId, session), body: { cols, rows } })),
   terminalInput: (projectId: string, input: { text?: string; keys?: string[] }, session?: string) =>
-    request<void>('POST', scoped(`/api/projects/${q(projectId)}/terminal/input`, session), input),
+    body(client.POST('/api/projects/{id}/terminal/input', { params: within(projectId, session), body: input })),
   terminalEventsUrl: (projectId: string, session?: string) => scoped(`/api/projects/${q(projectId)}/terminal/events`, session),
 
-  notifications: () => request<NotificationsState>('GET', '/api/notifications'),
-  saveNotificationSettings: (settings: NotificationSettings) => request<NotificationSettings>('PUT', '/api/notifications/settings', settings),
-  subscribeWebPush: (subscription: PushSubscriptionJSON) => request<NotificationChannel>('PUT', '/api/notifications/web-push', subscription),
-  unsubscribeWebPush: () => request<void>('DELETE', '/api/notifications/web-push'),
-  setNtfy: (topicUrl: string, token?: string) => request<NotificationChannel>('PUT', '/api/notifications/ntfy', { topicUrl, token: token || null }),
-  removeNtfy: () => request<void>('DELETE', '/api/notifications/ntfy'),
-  testNotification: () => request<NotificationDelivery[]>('POST', '/api/notifications/test'),
-  presence: (visible: boolean) => request<void>('POST', '/api/notifications/presence', { visible }, { keepalive: true }),
+  notifications: () => body(client.GET('/api/notifications')) as Promise<NotificationsState>,
+  saveNotificationSettings: (settings: NotificationSettings) => body(client.PUT('/api/notifications/settings', { body: settings })) as Promise<NotificationSettings>,
+  subscribeWebPush: (subscription: PushSubscriptionJSON) => body(client.PUT('/api/notifications/web-push', { body: subscription })),
+  unsubscribeWebPush: () => body(client.DELETE('/api/notifications/web-push')),
+  setNtfy: (topicUrl: string, token?: string) => body(client.PUT('/api/notifications/ntfy', { body: { topicUrl, token: token || null } })),
+  removeNtfy: () => body(client.DELETE('/api/notifications/ntfy')),
+  testNotification: () => body(client.POST('/api/notifications/test')) as Promise<NotificationDelivery[]>,
+  presence: (visible: boolean) => body(client.POST('/api/notifications/presence', { body: { visible }, keepalive: true })),
 };
 
 /** Words for an error a person can act on. */
