@@ -1,5 +1,5 @@
 using System.Text;
-using System.Text.Json;
+using PocketCoder.Display;
 using PocketCoder.Realtime;
 
 namespace PocketCoder.Bridges;
@@ -16,17 +16,13 @@ internal sealed class TurnPost(string sessionId)
     private readonly List<string> _tools = [];
     private string _stretch = "";
 
+    private string? _ending;
+    private int? _filesChanged;
+    private decimal? _cost;
+
     public string SessionId { get; } = sessionId;
 
     public ChatPost? Post { get; set; }
-
-    public string? Ending { get; private set; }
-
-    public int? FilesChanged { get; private set; }
-
-    public decimal? Cost { get; private set; }
-
-    public bool Finished => Ending is not null;
 
     public string Reply
     {
@@ -39,53 +35,47 @@ internal sealed class TurnPost(string sessionId)
         }
     }
 
-    public void Delta(string text)
+    /// <summary>Takes in one of the session's events, read as its record; false for an event the message does not show.</summary>
+    public bool Take(StoredEvent stored)
     {
         lock (this)
         {
-            _stretch += text;
-        }
-    }
+            if (stored.As<MessageDeltaEvent>() is { } delta)
+            {
+                _stretch += delta.Text;
+            }
+            else if (stored.As<MessageEvent>() is { } message)
+            {
+                // A finished stretch of the reply replaces what its deltas said (they may have been partial).
+                _reply.Append(message.Text).Append("\n\n");
+                _stretch = "";
+            }
+            else if (stored.As<ToolCallEvent>() is { } call)
+            {
+                _tools.Add($"▸ {call.Tool}: {ChatMessage.Shorten(call.Title, 120)}");
+            }
+            else if (stored.As<ErrorEvent>() is { } error)
+            {
+                _tools.Add($"⚠ {ChatMessage.Shorten(error.Message, 300)}");
+            }
+            else if (stored.As<UsageEvent>() is { } usage)
+            {
+                _cost = usage.CostUsd;
+            }
+            else if (stored.As<TurnChangesEvent>() is { } changes)
+            {
+                _filesChanged = changes.FilesChanged;
+            }
+            else if (stored.As<TurnCompletedEvent>() is { } completed)
+            {
+                _ending = completed.StopReason == "cancelled" ? "⏹ Stopped" : completed.IsError ? "⚠ Ended with an error" : "✓ Done";
+            }
+            else
+            {
+                return false;
+            }
 
-    /// <summary>A finished stretch of the reply replaces what its deltas said (they may have been partial).</summary>
-    public void Stretch(string text)
-    {
-        lock (this)
-        {
-            _reply.Append(text).Append("\n\n");
-            _stretch = "";
-        }
-    }
-
-    public void Tool(string line)
-    {
-        lock (this)
-        {
-            _tools.Add(line);
-        }
-    }
-
-    public void Finish(string ending)
-    {
-        lock (this)
-        {
-            Ending = ending;
-        }
-    }
-
-    public void Changes(int files)
-    {
-        lock (this)
-        {
-            FilesChanged = files;
-        }
-    }
-
-    public void Costs(decimal? cost)
-    {
-        lock (this)
-        {
-            Cost = cost;
+            return true;
         }
     }
 
@@ -102,18 +92,18 @@ internal sealed class TurnPost(string sessionId)
                 footer.Append("\n\n").AppendJoin('\n', tools);
             }
 
-            footer.Append("\n\n").Append(Ending ?? "… working");
-            if (FilesChanged is > 0 and var files)
+            footer.Append("\n\n").Append(_ending ?? "… working");
+            if (_filesChanged is > 0 and var files)
             {
                 footer.Append($" · {files} file{(files == 1 ? "" : "s")} changed");
             }
 
-            if (Cost is { } cost)
+            if (_cost is { } cost)
             {
                 footer.Append($" · ${cost:0.####}");
             }
 
-            if (link is not null && Finished)
+            if (link is not null && _ending is not null)
             {
                 footer.Append('\n').Append(link);
             }
@@ -126,153 +116,7 @@ internal sealed class TurnPost(string sessionId)
                 reply = "…" + reply[^Math.Max(0, room - 1)..];
             }
 
-            return new ChatMessage(Cli.TerminalText.Clean((reply + footer).Trim()) ?? "");
-        }
-    }
-}
-
-public sealed partial class ChatBridge
-{
-    /// <summary>
-    /// Follows every session's events; acts on those of bound projects (approvals) and of chats' sessions (turns). After
-    /// subscribing (and again if it ever falls behind) it looks up what waits, so no approval goes unshown.
-    /// </summary>
-    private async Task FollowAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            while (!cancellationToken.IsCancellationRequested)
-            {
-                using var subscription = services.Hub.Subscribe(null, 8192);
-                CatchUpApprovals();
-                while (await subscription.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    while (subscription.Reader.TryRead(out var item))
-                    {
-                        if (item.Stored is { } stored)
-                        {
-                            try
-                            {
-                                OnEvent(stored);
-                            }
-                            catch (Exception exception) when (exception is not OperationCanceledException)
-                            {
-                                BridgeLog.HandlerFailed(logger, exception, definition.Id);
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
-    }
-
-    private void OnEvent(StoredEvent stored)
-    {
-        if (stored.Kind == ApprovalRequestedEvent.Kind)
-        {
-            using var data = JsonDocument.Parse(stored.Data);
-            if (services.Approvals.Find(data.RootElement.GetProperty("approvalId").GetString()!) is { } approval)
-            {
-                ApprovalRequested(approval.Id, approval.ProjectId);
-            }
-
-            return;
-        }
-
-        if (stored.Kind == ApprovalResolvedEvent.Kind)
-        {
-            using var data = JsonDocument.Parse(stored.Data);
-            ApprovalResolved(data.RootElement.GetProperty("approvalId").GetString()!);
-            return;
-        }
-
-        foreach (var channel in _channels)
-        {
-            if (channel.SessionId == stored.SessionId)
-            {
-                OnTurnEvent(channel.ChatId, stored);
-            }
-        }
-    }
-
-    private void OnTurnEvent(string chatId, StoredEvent stored)
-    {
-        var kind = stored.Kind;
-        if (kind == UserMessageEvent.Kind)
-        {
-            // A new turn (from this chat, the phone or the queue): a new message.
-            Turn(chatId, stored.SessionId, fresh: true);
-            return;
-        }
-
-        if (kind != MessageDeltaEvent.Kind && kind != MessageEvent.Kind && kind != ToolCallEvent.Kind && kind != TurnCompletedEvent.Kind
-            && kind != TurnChangesEvent.Kind && kind != UsageEvent.Kind && kind != ErrorEvent.Kind)
-        {
-            return;
-        }
-
-        using var document = JsonDocument.Parse(stored.Data);
-        var data = document.RootElement;
-        var turn = Turn(chatId, stored.SessionId, fresh: false);
-        if (kind == MessageDeltaEvent.Kind)
-        {
-            turn.Delta(data.GetProperty("text").GetString() ?? "");
-        }
-        else if (kind == MessageEvent.Kind)
-        {
-            turn.Stretch(data.GetProperty("text").GetString() ?? "");
-        }
-        else if (kind == ToolCallEvent.Kind)
-        {
-            turn.Tool($"▸ {data.GetProperty("tool").GetString()}: {Shorten(data.GetProperty("title").GetString() ?? "", 120)}");
-        }
-        else if (kind == UsageEvent.Kind)
-        {
-            turn.Costs(data.TryGetProperty("costUsd", out var cost) && cost.ValueKind == JsonValueKind.Number ? cost.GetDecimal() : null);
-        }
-        else if (kind == TurnChangesEvent.Kind)
-        {
-            turn.Changes(data.GetProperty("filesChanged").GetInt32());
-        }
-        else if (kind == ErrorEvent.Kind)
-        {
-            turn.Tool($"⚠ {Shorten(data.GetProperty("message").GetString() ?? "", 300)}");
-        }
-        else
-        {
-            var reason = data.GetProperty("stopReason").GetString();
-            turn.Finish(reason == "cancelled" ? "⏹ Stopped" : data.GetProperty("isError").GetBoolean() ? "⚠ Ended with an error" : "✓ Done");
-            SendWholeReplyIfCut(chatId, turn);
-        }
-
-        _outbox.Show(turn.Post!);
-    }
-
-    private TurnPost Turn(string chatId, string sessionId, bool fresh)
-    {
-        // One message per turn; what comes after a turn's end (its changes, its cost) still belongs to its message.
-        if (!fresh && _turns.TryGetValue(chatId, out var current) && current.SessionId == sessionId)
-        {
-            return current;
-        }
-
-        var turn = new TurnPost(sessionId);
-        var link = AppLink(sessionId);
-        turn.Post = new ChatPost(chatId, () => turn.Render(platform.MaxTextLength, link));
-        _turns[chatId] = turn;
-        return turn;
-    }
-
-    private void SendWholeReplyIfCut(string chatId, TurnPost turn)
-    {
-        var reply = turn.Reply;
-        if (reply.Length > platform.MaxTextLength - 400)
-        {
-            var clean = Cli.TerminalText.Clean(reply) ?? "";
-            _outbox.Call(chatId, token => platform.SendFileAsync(chatId, "reply.txt", clean, "The whole reply.", token));
+            return new ChatMessage(TerminalText.Clean((reply + footer).Trim()) ?? "");
         }
     }
 }
