@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using PocketCoder.Display;
 
 namespace PocketCoder.Approvals;
 
@@ -33,7 +34,7 @@ public static class ApprovalCall
             // A part of 40 lines or more is folded away by some chats ("Show more") or scrolls past its buttons.
             whole &= value.Length <= LongestShown && Readable(value) && value.Count(c => c == '\n') < 40;
             shownAny |= value.Trim().Length > 0;
-            text.Append(prefix).Append(Cli.TerminalText.Clean(Shorten(value)) ?? "").Append('\n');
+            text.Append(prefix).Append(TerminalText.Clean(Shorten(value)) ?? "").Append('\n');
         }
 
         if (input.ValueKind != JsonValueKind.Object)

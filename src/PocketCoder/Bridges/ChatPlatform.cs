@@ -23,7 +23,11 @@ public sealed record ChatButton(string Label, string Data);
 /// <summary>A message as the bridge wants it shown: plain text (never the platform's markup) and rows of buttons.</summary>
 /// <param name="AsksReply">The bridge waits for an answer to it (a reason to deny): the platform opens a reply to it where it can,
 /// which also reaches a bot that otherwise sees only commands in a group (Telegram's privacy mode).</param>
-public sealed record ChatMessage(string Text, IReadOnlyList<IReadOnlyList<ChatButton>>? Buttons = null, bool AsksReply = false);
+public sealed record ChatMessage(string Text, IReadOnlyList<IReadOnlyList<ChatButton>>? Buttons = null, bool AsksReply = false)
+{
+    /// <summary>The text cut to at most <paramref name="length"/> characters, an ellipsis saying where.</summary>
+    public static string Shorten(string text, int length) => text.Length <= length ? text : text[..(length - 1)] + "…";
+}
 
 /// <summary>The platform asked us to slow down: nothing is lost, the call is made again after <see cref="RetryAfter"/>.</summary>
 public sealed class ChatRateLimitedException(TimeSpan retryAfter) : Exception($"Rate limited for {retryAfter.TotalSeconds:0.#} s.")

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using PocketCoder.Display;
 
 namespace PocketCoder.Cli;
 

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using PocketCoder.Approvals;
+using PocketCoder.Display;
 
 namespace PocketCoder.Notifications;
 
@@ -43,7 +44,7 @@ public sealed class NotificationActions
         }
 
         var room = BodyLength - prefix.Length - NotWholeNotice.Length - 1;
-        var flat = (Cli.TerminalText.Clean(text) ?? "").ReplaceLineEndings(" ");
+        var flat = (TerminalText.Clean(text) ?? "").ReplaceLineEndings(" ");
         return (prefix + (flat.Length <= room ? flat : flat[..(room - 1)] + "…") + " " + NotWholeNotice, false);
     }
 

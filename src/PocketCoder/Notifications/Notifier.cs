@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -113,56 +112,33 @@ public sealed class Notifier(
     {
         try
         {
-            switch (stored.Kind)
+            if (stored.As<ApprovalRequestedEvent>() is { } requested)
             {
-                case var kind when kind == ApprovalRequestedEvent.Kind:
-                    using (var data = JsonDocument.Parse(stored.Data))
-                    {
-                        if (approvals.Find(data.RootElement.GetProperty("approvalId").GetString()!) is { Status: ApprovalStatuses.Pending } approval)
-                        {
-                            OnApprovalRequested(approval);
-                        }
-                    }
-
-                    break;
-                case var kind when kind == ApprovalResolvedEvent.Kind:
-                    using (var data = JsonDocument.Parse(stored.Data))
-                    {
-                        if (_open.TryRemove(data.RootElement.GetProperty("approvalId").GetString()!, out var answered))
-                        {
-                            answered.Cancel();
-                            answered.Dispose();
-                        }
-                    }
-
-                    break;
-                case var kind when kind == TurnCompletedEvent.Kind:
-                    var turn = JsonNode.Parse(stored.Data)!;
-                    if (turn["stopReason"]?.GetValue<string>() != "cancelled")
-                    {
-                        var result = turn["result"]?.GetValue<string>();
-                        OnSessionEvent(stored.SessionId, NotificationKinds.TurnFinished, "Turn finished", turn["isError"]?.GetValue<bool>() == true
-                            ? "The turn ended with an error." : string.IsNullOrWhiteSpace(result) ? "The agent is waiting for you." : result, "A turn finished.");
-                    }
-
-                    break;
-                case var kind when kind == SessionStatusEvent.Kind:
-                    var status = JsonNode.Parse(stored.Data)!;
-                    if (status["status"]?.GetValue<string>() == SessionStatuses.Failed)
-                    {
-                        OnSessionEvent(stored.SessionId, NotificationKinds.SessionFailed, "Session failed",
-                            status["reason"]?.GetValue<string>() ?? "The agent stopped unexpectedly.", "A session needs attention.");
-                    }
-
-                    break;
-                case var kind when kind == ErrorEvent.Kind:
-                    var error = JsonNode.Parse(stored.Data)!;
-                    if (error["code"]?.GetValue<string>() == SessionRunner.StalledCode)
-                    {
-                        OnSessionEvent(stored.SessionId, NotificationKinds.SessionFailed, "Agent stalled", error["message"]?.GetValue<string>() ?? "", "A session needs attention.");
-                    }
-
-                    break;
+                if (approvals.Find(requested.ApprovalId) is { Status: ApprovalStatuses.Pending } approval)
+                {
+                    OnApprovalRequested(approval);
+                }
+            }
+            else if (stored.As<ApprovalResolvedEvent>() is { } resolved)
+            {
+                if (_open.TryRemove(resolved.ApprovalId, out var answered))
+                {
+                    answered.Cancel();
+                    answered.Dispose();
+                }
+            }
+            else if (stored.As<TurnCompletedEvent>() is { StopReason: not "cancelled" } turn)
+            {
+                OnSessionEvent(stored.SessionId, NotificationKinds.TurnFinished, "Turn finished", turn.IsError
+                    ? "The turn ended with an error." : string.IsNullOrWhiteSpace(turn.Result) ? "The agent is waiting for you." : turn.Result, "A turn finished.");
+            }
+            else if (stored.As<SessionStatusEvent>() is { Status: SessionStatuses.Failed } status)
+            {
+                OnSessionEvent(stored.SessionId, NotificationKinds.SessionFailed, "Session failed", status.Reason ?? "The agent stopped unexpectedly.", "A session needs attention.");
+            }
+            else if (stored.As<ErrorEvent>() is { Code: SessionRunner.StalledCode } error)
+            {
+                OnSessionEvent(stored.SessionId, NotificationKinds.SessionFailed, "Agent stalled", error.Message, "A session needs attention.");
             }
         }
         catch (Exception exception) when (exception is not OperationCanceledException || !_stopping.IsCancellationRequested)

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Serialization.Metadata;
 using Microsoft.Data.Sqlite;
 using PocketCoder.Data;
 
@@ -22,6 +21,9 @@ public sealed record StoredEvent(long Id, string SessionId, long Seq, string Kin
     internal byte[] FrameWithId(long id) => id == Seq
         ? _bySeq ??= EventStream.Frame(Seq, this)
         : _byId ??= EventStream.Frame(id, this);
+
+    /// <summary>The payload as its record when the event is of that kind (null otherwise): read by type, not field by field.</summary>
+    public T? As<T>() where T : class, ISessionEvent => Kind == T.Kind ? JsonSerializer.Deserialize(Data, SessionEventJson.Info<T>()) : null;
 }
 
 /// <summary>
@@ -63,9 +65,7 @@ public sealed class EventLog(Database database, EventHub hub, TimeProvider clock
     /// <summary>The event's JSON as stored and sent: <c>sessionId</c> and <c>seq</c> first, then the event's own fields.</summary>
     internal static string Payload<T>(string sessionId, long seq, T data) where T : ISessionEvent
     {
-        var info = SessionEventJson.Default.GetTypeInfo(typeof(T)) as JsonTypeInfo<T>
-            ?? throw new InvalidOperationException($"{typeof(T).Name} is not listed on {nameof(SessionEventJson)}.");
-        var fields = JsonSerializer.SerializeToUtf8Bytes(data, info);
+        var fields = JsonSerializer.SerializeToUtf8Bytes(data, SessionEventJson.Info<T>());
         var buffer = new ArrayBufferWriter<byte>(fields.Length + 64);
         using (var writer = new Utf8JsonWriter(buffer))
         {

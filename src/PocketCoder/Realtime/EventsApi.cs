@@ -1,5 +1,4 @@
 using System.Security.Claims;
-using System.Text.Json;
 using PocketCoder.Approvals;
 using PocketCoder.Auth;
 using PocketCoder.Notifications;
@@ -44,15 +43,9 @@ public static class EventsApi
         var deviceId = user.Actor().Id;
         return stored =>
         {
-            if (stored.Kind != "approval.requested")
+            if (stored.As<ApprovalRequestedEvent>() is { } requested)
             {
-                return;
-            }
-
-            using var data = JsonDocument.Parse(stored.Data);
-            if (data.RootElement.TryGetProperty("approvalId", out var approvalId) && approvalId.GetString() is { } idText)
-            {
-                approvals.MarkDelivered([idText], deviceId);
+                approvals.MarkDelivered([requested.ApprovalId], deviceId);
             }
         };
     }

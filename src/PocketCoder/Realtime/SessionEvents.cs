@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using PocketCoder.Agents;
 
 namespace PocketCoder.Realtime;
@@ -194,4 +195,9 @@ public static class SessionEventCatalogue
 [JsonSerializable(typeof(ApprovalRequestedEvent))]
 [JsonSerializable(typeof(ApprovalResolvedEvent))]
 [JsonSerializable(typeof(QueueUpdatedEvent))]
-public sealed partial class SessionEventJson : JsonSerializerContext;
+public sealed partial class SessionEventJson : JsonSerializerContext
+{
+    /// <summary>The generated reader and writer of one kind of event.</summary>
+    internal static JsonTypeInfo<T> Info<T>() where T : ISessionEvent => Default.GetTypeInfo(typeof(T)) as JsonTypeInfo<T>
+        ?? throw new InvalidOperationException($"{typeof(T).Name} is not listed on {nameof(SessionEventJson)}.");
+}

@@ -1,4 +1,5 @@
 using PocketCoder.Cli;
+using PocketCoder.Display;
 
 namespace PocketCoder.Tests.Api;
 

@@ -94,7 +94,7 @@ public sealed class BridgeCommandTests
     [InlineData("/pair@other_bot 123456", true)]
     [InlineData("an email a@b.c", false)]
     public void ForAnotherBot_OnlyCommandsNamingAnotherBot(string text, bool another) =>
-        Assert.Equal(another, ChatBridge.ForAnotherBot(text, "pocket_test_bot"));
+        Assert.Equal(another, ChatCommands.ForAnotherBot(text, "pocket_test_bot"));
 
     [Theory]
     [InlineData("rm -rf build", true)]

@@ -89,7 +89,7 @@ public sealed partial class FeishuPlatform(BridgeDefinition bridge) : IChatPlatf
                 await AcknowledgeAsync(socket, frame, null, cancellationToken).ConfigureAwait(false);
             }
 
-            if (input is { PressId: null } && ChatBridge.ParseCommand(input.Text ?? "").Command == "pair")
+            if (input is { PressId: null } && ChatCommands.Parse(input.Text ?? "").Command == "pair")
             {
                 // Only pairing names the device after the person; no other message costs a contact lookup.
                 input = input with { UserName = await NameAsync(input.UserId, cancellationToken).ConfigureAwait(false) };
@@ -363,7 +363,7 @@ public sealed partial class FeishuPlatform(BridgeDefinition bridge) : IChatPlatf
     /// <summary>A card with the text as plain text (never markdown: what agents write is shown, not interpreted) and rows of buttons.</summary>
     private JsonObject Card(ChatMessage message)
     {
-        var text = ChatBridge.Shorten(message.Text, MaxTextLength);
+        var text = ChatMessage.Shorten(message.Text, MaxTextLength);
         var elements = new JsonArray(new JsonObject
         {
             ["tag"] = "div",

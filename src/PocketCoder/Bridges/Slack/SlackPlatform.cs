@@ -233,7 +233,7 @@ public sealed class SlackPlatform(BridgeDefinition bridge) : IChatPlatform
     /// <summary>Plain text in a section block (never mrkdwn: what agents write is shown, not interpreted), and a row of buttons.</summary>
     private JsonObject Body(string chatId, ChatMessage message)
     {
-        var text = ChatBridge.Shorten(message.Text, MaxTextLength);
+        var text = ChatMessage.Shorten(message.Text, MaxTextLength);
         var blocks = new JsonArray(new JsonObject
         {
             ["type"] = "section",

@@ -150,7 +150,7 @@ public sealed class TelegramPlatform(BridgeDefinition bridge, TimeSpan pollWait)
         using var form = new MultipartFormDataContent
         {
             { new StringContent(chatId), "chat_id" },
-            { new StringContent(ChatBridge.Shorten(caption, 1024)), "caption" },
+            { new StringContent(ChatMessage.Shorten(caption, 1024)), "caption" },
         };
         var file = new ByteArrayContent(Encoding.UTF8.GetBytes(content));
         file.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("text/plain");
@@ -163,7 +163,7 @@ public sealed class TelegramPlatform(BridgeDefinition bridge, TimeSpan pollWait)
 
     private JsonObject Body(string chatId, ChatMessage message)
     {
-        var text = ChatBridge.Shorten(message.Text, MaxTextLength);
+        var text = ChatMessage.Shorten(message.Text, MaxTextLength);
         var body = new JsonObject
         {
             ["chat_id"] = long.TryParse(chatId, CultureInfo.InvariantCulture, out var numeric) ? numeric : chatId,
