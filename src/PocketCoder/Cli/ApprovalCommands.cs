@@ -1,34 +1,37 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using PocketCoder.Approvals;
 using PocketCoder.Display;
+using PocketCoder.Server;
 
 namespace PocketCoder.Cli;
 
-/// <summary>
-/// <c>pocketcoder approvals</c>, <c>approve ID</c> and <c>deny ID</c>: decide from the terminal through the
-/// running server, exactly as a phone does (the decision must reach the waiting agent, so it cannot
-/// be written to the database behind the server's back). The terminal is a device of its own.
-/// </summary>
-public static class ApprovalCommands
+// approvals, approve ID and deny ID decide from the terminal through the running server, exactly as a phone does (the
+// decision must reach the waiting agent, so it cannot be written to the database behind the server's back).
+
+/// <summary><c>pocketcoder approvals</c>: what waits for a decision.</summary>
+internal sealed class ApprovalsCommand : ServerVerb
 {
-    public static async Task<int> ListAsync(CliArguments arguments, TextWriter output, TextWriter error)
+    private readonly Option<bool> _json = Json();
+
+    public ApprovalsCommand() : base("approvals", "List what waits for a decision (asks the running server).") => Declare(_json);
+
+    protected override async Task<int> RunAsync(ParseResult parsed, TextWriter output, TextWriter error)
     {
-        using var http = ServerClient.Create(arguments);
-        var response = await ServerClient.SendAsync(http, () => http.GetAsync("/api/approvals?status=pending"), error);
-        if (response is null)
+        using var http = Connect(parsed);
+        if (await ServerClient.GetAsync(http, "/api/approvals?status=pending", WireJson.Default.IEnumerableApprovalResponse, error) is not { } approvals)
         {
             return 1;
         }
 
-        var text = await response.Content.ReadAsStringAsync();
-        if (arguments.Flag("json"))
+        if (parsed.GetValue(_json))
         {
-            await output.WriteLineAsync(text);
+            await output.WriteLineAsync(JsonSerializer.Serialize(approvals, WireJson.Default.IEnumerableApprovalResponse));
             return 0;
         }
 
-        var approvals = JsonElement.Parse(text).EnumerateArray().ToList();
-        if (approvals.Count == 0)
+        if (!approvals.Any())
         {
             await output.WriteLineAsync("Nothing is waiting for you.");
             return 0;
@@ -36,48 +39,20 @@ public static class ApprovalCommands
 
         foreach (var approval in approvals)
         {
-            var created = approval.GetProperty("createdAt").GetDateTimeOffset();
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"{approval.GetProperty("id").GetString()}  {TerminalText.Clean(approval.GetProperty("tool").GetString()),-10} {TerminalText.Clean(approval.GetProperty("title").GetString())}  (session {approval.GetProperty("sessionId").GetString()?[..8]}, {Age(created)} ago)"));
-            if (approval.TryGetProperty("plan", out var plan) && plan.ValueKind == JsonValueKind.String)
+                $"{approval.Id}  {TerminalText.Clean(approval.Tool),-10} {TerminalText.Clean(approval.Title)}  (session {approval.SessionId[..8]}, {Age(approval.CreatedAt)} ago)"));
+            if (approval.Plan is not null)
             {
-                await output.WriteLineAsync(TerminalText.Clean(plan.GetString()));
+                await output.WriteLineAsync(TerminalText.Clean(approval.Plan));
             }
 
-            if (approval.GetProperty("kind").GetString() == "question")
+            if (approval.Kind == "question")
             {
-                await output.WriteAsync(QuestionCommand.ShowAll(QuestionCommand.Read(approval.GetProperty("input"))));
-                await output.WriteLineAsync($"  answer it: pocketcoder answer {approval.GetProperty("id").GetString()}");
+                await output.WriteAsync(QuestionCommand.ShowAll(QuestionCommand.Read(approval.Input)));
+                await output.WriteLineAsync($"  answer it: pocketcoder answer {approval.Id}");
             }
         }
 
-        return 0;
-    }
-
-    public static Task<int> ApproveAsync(CliArguments arguments, TextWriter output, TextWriter error)
-    {
-        var decision = arguments.Flag("always") ? "allow_always" : arguments.Flag("session") ? "allow_session" : "allow_once";
-        return DecideAsync(arguments, decision, null, output, error);
-    }
-
-    public static Task<int> DenyAsync(CliArguments arguments, TextWriter output, TextWriter error) =>
-        DecideAsync(arguments, "deny", arguments.Value("message"), output, error);
-
-    private static async Task<int> DecideAsync(CliArguments arguments, string decision, string? message, TextWriter output, TextWriter error)
-    {
-        if (arguments.Positional is not [var id])
-        {
-            throw new CliException("Name exactly one approval id (see `pocketcoder approvals`).");
-        }
-
-        using var http = ServerClient.Create(arguments);
-        if (!await ServerClient.PostJsonAsync(http, $"/api/approvals/{Uri.EscapeDataString(id)}/decision", new DecisionBody(decision, message),
-                CliJson.Default.DecisionBody, error))
-        {
-            return 1;
-        }
-
-        await output.WriteLineAsync($"{decision.Replace('_', ' ')}: {id}");
         return 0;
     }
 
@@ -88,10 +63,48 @@ public static class ApprovalCommands
     }
 }
 
-public sealed record DecisionBody(string Decision, string? Message);
+/// <summary><c>pocketcoder approve ID</c> and <c>deny ID</c>: one decision, posted as the phone posts it.</summary>
+internal abstract class DecisionCommand : ServerVerb
+{
+    private readonly Argument<string> _id;
 
-[System.Text.Json.Serialization.JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
-[System.Text.Json.Serialization.JsonSerializable(typeof(DecisionBody))]
-[System.Text.Json.Serialization.JsonSerializable(typeof(PairingCodeOutput))]
-[System.Text.Json.Serialization.JsonSerializable(typeof(SendBody))]
-internal sealed partial class CliJson : System.Text.Json.Serialization.JsonSerializerContext;
+    protected DecisionCommand(string name, string description, string idHelp) : base(name, description) =>
+        Declare(_id = new Argument<string>("id") { Description = idHelp });
+
+    protected abstract DecisionRequest Decision(ParseResult parsed);
+
+    protected override async Task<int> RunAsync(ParseResult parsed, TextWriter output, TextWriter error)
+    {
+        var id = parsed.GetValue(_id)!;
+        var decision = Decision(parsed);
+        using var http = Connect(parsed);
+        if (!await ServerClient.PostJsonAsync(http, $"/api/approvals/{Uri.EscapeDataString(id)}/decision", decision, WireJson.Default.DecisionRequest, error))
+        {
+            return 1;
+        }
+
+        await output.WriteLineAsync($"{decision.Decision!.Replace('_', ' ')}: {id}");
+        return 0;
+    }
+}
+
+internal sealed class ApproveCommand : DecisionCommand
+{
+    private readonly Option<bool> _session = new("--session") { Description = "Allow it for the rest of the session." };
+    private readonly Option<bool> _always = new("--always") { Description = "Allow it always in this project (adds a rule)." };
+
+    public ApproveCommand() : base("approve", "Allow a waiting call once (or for the session, or always for the project).",
+        "The approval's id (see `pocketcoder approvals`).") => Declare(_session, _always);
+
+    protected override DecisionRequest Decision(ParseResult parsed) => new(
+        parsed.GetValue(_always) ? Decisions.AllowAlways : parsed.GetValue(_session) ? Decisions.AllowSession : Decisions.AllowOnce, null, null);
+}
+
+internal sealed class DenyCommand : DecisionCommand
+{
+    private readonly Option<string> _message = new("--message") { Description = "Why, for the agent." };
+
+    public DenyCommand() : base("deny", "Deny a waiting call; the agent sees the message.", "The approval's id.") => Declare(_message);
+
+    protected override DecisionRequest Decision(ParseResult parsed) => new(Decisions.Deny, parsed.GetValue(_message), null);
+}

@@ -1,10 +1,12 @@
+using System.CommandLine;
+
 namespace PocketCoder.Cli;
 
 /// <summary>
 /// <c>pocketcoder completion bash|zsh</c>: a shell completion script. The shell asks pocketcoder itself what may come next
 /// (System.CommandLine's <c>[suggest:POSITION]</c> directive), so completion always knows every verb and option this build has.
 /// </summary>
-public static class CompletionCommand
+internal sealed class CompletionCommand : Verb
 {
     public const string Bash = """
         # pocketcoder completion for bash: eval "$(pocketcoder completion bash)" (e.g. in ~/.bashrc)
@@ -29,9 +31,14 @@ public static class CompletionCommand
         compdef _pocketcoder pocketcoder
         """;
 
-    public static async Task<int> RunAsync(CliArguments arguments, TextWriter output, TextWriter error)
+    private readonly Argument<string> _shell = new Argument<string>("shell") { Description = "bash or zsh." }.AcceptOnlyFromAmong("bash", "zsh");
+
+    public CompletionCommand() : base("completion", "Print a shell completion script: eval \"$(pocketcoder completion bash)\" in ~/.bashrc (or zsh).", data: false) =>
+        Declare(_shell);
+
+    protected override async Task<int> RunAsync(ParseResult parsed, TextWriter output, TextWriter error)
     {
-        await output.WriteLineAsync(arguments.Positional[0] == "zsh" ? Zsh : Bash);
+        await output.WriteLineAsync(parsed.GetValue(_shell) == "zsh" ? Zsh : Bash);
         return 0;
     }
 }

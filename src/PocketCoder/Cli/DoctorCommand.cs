@@ -1,3 +1,4 @@
+using System.CommandLine;
 using PocketCoder.Agents.Processes;
 using PocketCoder.Data;
 using PocketCoder.Reach;
@@ -14,11 +15,12 @@ namespace PocketCoder.Cli;
 /// CLI and its version, git and an author identity, tmux, whether new projects' agents run sandboxed, the hub joined, and
 /// which route phones take (public URL, hub, Tailscale, LAN, none), with whether push can work (it needs https).
 /// </summary>
-public static class DoctorCommand
+internal sealed class DoctorCommand() : Verb("doctor", "Check this machine for PocketCoder: settings, data folder, certificate, agents, git, tmux, " +
+    "sandbox, port, hub, how phones reach it and whether push can work (exit 1 on a problem).")
 {
-    public static async Task<int> RunAsync(CliArguments arguments, TextWriter output, TextWriter error)
+    protected override async Task<int> RunAsync(ParseResult parsed, TextWriter output, TextWriter error)
     {
-        var data = CommandLine.DataDirectory(arguments);
+        var data = DataDirectory(parsed);
         var problems = 0;
         async Task Line(bool ok, string what, string? hint = null)
         {
@@ -95,16 +97,16 @@ public static class DoctorCommand
         await Line(available > 0, available > 0 ? $"{available} agent{(available == 1 ? "" : "s")} ready" : "no agent is installed",
             "install at least one (see the lines above).");
 
-        var git = await RunAsync("git", ["--version"]);
+        var git = await RunToolAsync("git", ["--version"]);
         await Line(git is { ExitCode: 0 }, $"git: {git?.Stdout.Trim() ?? "not found"}", "install git: sessions, reviews and the Git screen need it.");
         if (git is { ExitCode: 0 })
         {
-            var name = (await RunAsync("git", ["config", "--global", "user.name"]))?.Stdout.Trim();
+            var name = (await RunToolAsync("git", ["config", "--global", "user.name"]))?.Stdout.Trim();
             await Line(!string.IsNullOrEmpty(name), $"git author: {(string.IsNullOrEmpty(name) ? "none set" : name)}",
                 "commits from the phone ask for one per project; or set it once: git config --global user.name/user.email.");
         }
 
-        var tmux = await RunAsync("tmux", ["-V"]);
+        var tmux = await RunToolAsync("tmux", ["-V"]);
         await Line(tmux is { ExitCode: 0 }, $"tmux: {tmux?.Stdout.Trim() ?? "not found"}", "install tmux for the phone's Terminal screen.");
 
         var unsandboxed = Sandboxing.MachineProblem;
@@ -173,7 +175,7 @@ public static class DoctorCommand
             next);
     }
 
-    private static async Task<ProcessResult?> RunAsync(string program, string[] arguments)
+    private static async Task<ProcessResult?> RunToolAsync(string program, string[] arguments)
     {
         if (new AgentCommand(program, new Dictionary<string, string?>()).Resolve() is not { } path)
         {

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Text.Json;
 using PocketCoder.Auth;
 using PocketCoder.Data;
@@ -12,12 +13,18 @@ namespace PocketCoder.Cli;
 /// <c>pocketcoder pair</c>: writes a one-time code straight into the data folder's database, so it
 /// works whether or not the server is running, and prints it (with a QR code on a terminal).
 /// </summary>
-public static class PairCommand
+internal sealed class PairCommand : Verb
 {
-    public static async Task<int> RunAsync(CliArguments arguments, TextWriter output)
+    private readonly Option<string> _url = new("--url") { Description = "The address phones open, if not the server's public URL." };
+    private readonly Option<bool> _json = Json();
+
+    public PairCommand() : base("pair", "Create a one-time pairing code for a phone (valid 10 minutes), with a link and a QR code.") => Declare(_url, _json);
+
+    protected override async Task<int> RunAsync(ParseResult parsed, TextWriter output, TextWriter error)
     {
-        var dataDirectory = CommandLine.DataDirectory(arguments);
-        var (bound, publicUrl) = arguments.Value("url") is { } url ? Given(url) : PhoneAddress(dataDirectory);
+        var dataDirectory = DataDirectory(parsed);
+        var given = parsed.GetValue(_url);
+        var (bound, publicUrl) = given is not null ? Given(given) : PhoneAddress(dataDirectory);
         HubMembership? hub;
         try
         {
@@ -28,7 +35,7 @@ public static class PairCommand
             hub = null; // serve and doctor say what is wrong with it; the code is still good
         }
 
-        if (arguments.Value("url") is null)
+        if (given is null)
         {
             // Joined to a hub, phones use the name it gave this machine unless the owner named another (as serve does).
             publicUrl ??= hub?.PublicUrl;
@@ -48,7 +55,7 @@ public static class PairCommand
 
         // The code rides in the fragment, which browsers never send to a server: it stays out of every log.
         var link = $"{address.GetLeftPart(UriPartial.Authority)}/#pair={code}";
-        if (arguments.Flag("json"))
+        if (parsed.GetValue(_json))
         {
             output.WriteLine(JsonSerializer.Serialize(new PairingCodeOutput(code, expiresAt, link), CliJson.Default.PairingCodeOutput));
             return 0;

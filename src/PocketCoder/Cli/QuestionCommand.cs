@@ -1,7 +1,10 @@
+using System.CommandLine;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using PocketCoder.Approvals;
 using PocketCoder.Display;
+using PocketCoder.Server;
 
 namespace PocketCoder.Cli;
 
@@ -10,8 +13,18 @@ namespace PocketCoder.Cli;
 /// running server, as the phone does. Each question is shown with its numbered options; a reply is option numbers, the
 /// owner's own words, or both — given with <c>--reply</c> (one per question) or typed when asked.
 /// </summary>
-public static partial class QuestionCommand
+internal sealed partial class QuestionCommand : ServerVerb
 {
+    private readonly Argument<string> _id = new("id") { Description = "The question's id (see `pocketcoder approvals`)." };
+    private readonly Option<string[]> _reply = new("--reply")
+    {
+        Description = "One per question, in order: option numbers (\"2\", or \"1,3\" where several may be chosen), your own words, or both (\"1 but small\").",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    public QuestionCommand() : base("answer", "Answer a question an agent asked: pick its options or write your own words (asks for each, unless --reply gives them).") =>
+        Declare(_reply, _id);
+
     /// <summary>One question as the terminal shows it: its text cleaned of anything that would act on the terminal.</summary>
     /// <param name="Secret">The agent marked it secret (a password, a token): typed hidden, never echoed, all own words.</param>
     public sealed record Question(string Text, string? Header, IReadOnlyList<Option> Options, bool MultiSelect, bool Secret = false);
@@ -22,56 +35,48 @@ public static partial class QuestionCommand
         public Option(string label, string? description = null) : this(label, OneLine(label) ?? "", OneLine(description)) { }
     }
 
-    public sealed record AnswerBody(IReadOnlyList<AnswerItem> Answers);
-
-    public sealed record AnswerItem(IReadOnlyList<string> Selected, string? Other);
-
-    public static async Task<int> AnswerAsync(CliArguments arguments, TextWriter output, TextWriter error)
+    protected override async Task<int> RunAsync(ParseResult parsed, TextWriter output, TextWriter error)
     {
-        if (arguments.Positional is not [var id])
-        {
-            throw new CliException("Name exactly one question id (see `pocketcoder approvals`).");
-        }
-
-        using var http = ServerClient.Create(arguments);
-        if (await ServerClient.GetJsonAsync(http, $"/api/approvals/{Uri.EscapeDataString(id)}", error) is not { } approval)
+        var id = parsed.GetValue(_id)!;
+        using var http = Connect(parsed);
+        if (await ServerClient.GetAsync(http, $"/api/approvals/{Uri.EscapeDataString(id)}", WireJson.Default.ApprovalResponse, error) is not { } approval)
         {
             return 1;
         }
 
-        if (approval.GetProperty("kind").GetString() != "question")
+        if (approval.Kind != "question")
         {
-            await error.WriteLineAsync($"pocketcoder: {id} is a {approval.GetProperty("tool").GetString()} call, not a question: `pocketcoder approve` or `deny` it.");
+            await error.WriteLineAsync($"pocketcoder: {id} is a {approval.Tool} call, not a question: `pocketcoder approve` or `deny` it.");
             return 1;
         }
 
-        if (approval.GetProperty("status").GetString() != "pending")
+        if (approval.Status != "pending")
         {
-            await error.WriteLineAsync($"pocketcoder: {id} was already answered{(approval.TryGetProperty("decidedBy", out var by) && by.ValueKind == JsonValueKind.String ? $" by {by.GetString()}" : "")}.");
+            await error.WriteLineAsync($"pocketcoder: {id} was already answered{(approval.DecidedBy is { } by ? $" by {by}" : "")}.");
             return 1;
         }
 
-        var questions = Read(approval.GetProperty("input"));
+        var questions = Read(approval.Input);
         if (questions.Count == 0)
         {
             await error.WriteLineAsync($"pocketcoder: {id} holds no question that can be answered; dismiss it with `pocketcoder deny {id}`.");
             return 1;
         }
 
-        var replies = arguments.Values("reply");
-        if (replies.Count > 0 && replies.Count != questions.Count)
+        var replies = parsed.GetValue(_reply) ?? [];
+        if (replies.Length > 0 && replies.Length != questions.Count)
         {
             throw new CliException($"Give one --reply for each of the {questions.Count} question(s), in order.");
         }
 
-        var answers = new List<AnswerItem>();
+        var answers = new List<QuestionAnswer>();
         for (var i = 0; i < questions.Count; i++)
         {
             var question = questions[i];
-            if (replies.Count > 0)
+            if (replies.Length > 0)
             {
                 var (answer, problem) = question.Secret
-                    ? (replies[i].Length > 0 ? new AnswerItem([], replies[i]) : null, "the answer is empty.")
+                    ? (replies[i].Length > 0 ? new QuestionAnswer([], replies[i]) : null, "the answer is empty.")
                     : Parse(replies[i], question);
                 if (answer is null)
                 {
@@ -93,7 +98,7 @@ public static partial class QuestionCommand
                 }
 
                 await output.WriteLineAsync();
-                answers.Add(new AnswerItem([], secret));
+                answers.Add(new QuestionAnswer([], secret));
                 continue;
             }
 
@@ -124,8 +129,8 @@ public static partial class QuestionCommand
             await output.WriteLineAsync($"{(questions.Count > 1 ? $"Answer {i + 1}" : "Answer")}: {(questions[i].Secret ? "(secret)" : Describe(answers[i]))}");
         }
 
-        if (!await ServerClient.PostJsonAsync(http, $"/api/approvals/{Uri.EscapeDataString(id)}/answer", new AnswerBody(answers),
-                QuestionJson.Default.AnswerBody, error))
+        if (!await ServerClient.PostJsonAsync(http, $"/api/approvals/{Uri.EscapeDataString(id)}/answer", new AnswerRequest(answers),
+                CliJson.Default.AnswerRequest, error))
         {
             return 1;
         }
@@ -145,45 +150,21 @@ public static partial class QuestionCommand
         var questions = new List<Question>();
         foreach (var item in list.EnumerateArray())
         {
-            if (item.ValueKind != JsonValueKind.Object || Str(item, "question") is not { } text)
+            if (item.ValueKind != JsonValueKind.Object || StringIn(item, "question") is not { } text)
             {
                 return [];
             }
 
             var options = item.TryGetProperty("options", out var given) && given.ValueKind == JsonValueKind.Array
-                ? given.EnumerateArray().Where(o => o.ValueKind == JsonValueKind.Object && Str(o, "label") is not null)
-                    .Select(o => new Option(Str(o, "label")!, Str(o, "description"))).ToList()
+                ? given.EnumerateArray().Where(o => o.ValueKind == JsonValueKind.Object && StringIn(o, "label") is not null)
+                    .Select(o => new Option(StringIn(o, "label")!, StringIn(o, "description"))).ToList()
                 : [];
-            questions.Add(new Question(TerminalText.Clean(text)!, OneLine(Str(item, "header")), options,
+            questions.Add(new Question(TerminalText.Clean(text)!, OneLine(StringIn(item, "header")), options,
                 item.TryGetProperty("multiSelect", out var multi) && multi.ValueKind == JsonValueKind.True,
                 item.TryGetProperty("secret", out var secret) && secret.ValueKind == JsonValueKind.True));
         }
 
         return questions;
-    }
-
-    /// <summary>A line typed without echo at a terminal (read as it comes when input is a pipe); null at end of input.</summary>
-    internal static string? ReadHidden()
-    {
-        if (Console.IsInputRedirected)
-        {
-            return Console.In.ReadLine();
-        }
-
-        var typed = new StringBuilder();
-        while (Console.ReadKey(intercept: true) is var key && key.Key != ConsoleKey.Enter)
-        {
-            if (key.Key == ConsoleKey.Backspace && typed.Length > 0)
-            {
-                typed.Length--;
-            }
-            else if (!char.IsControl(key.KeyChar))
-            {
-                typed.Append(key.KeyChar);
-            }
-        }
-
-        return typed.ToString();
     }
 
     /// <summary>A question with its numbered options, as the terminal shows it.</summary>
@@ -214,19 +195,19 @@ public static partial class QuestionCommand
     /// small"); a reply with no numbers is all own words, and one starting with "=" is too ("=3 apples").
     /// </summary>
     /// <returns>The answer, or null and what is wrong with the reply.</returns>
-    public static (AnswerItem? Answer, string Problem) Parse(string reply, Question question)
+    public static (QuestionAnswer? Answer, string Problem) Parse(string reply, Question question)
     {
         reply = reply.Trim();
         // A reply that is an option's label (say "10" among "10", "5", "1") is that option, not a number.
         if (question.Options.FirstOrDefault(o => o.Label == reply || o.Shown == reply) is { } named)
         {
-            return (new AnswerItem([named.Label], null), "");
+            return (new QuestionAnswer([named.Label], null), "");
         }
 
         if (reply.StartsWith('='))
         {
             var words = reply[1..].Trim();
-            return words.Length > 0 ? (new AnswerItem([], words), "") : (null, "Write your own answer after the '='.");
+            return words.Length > 0 ? (new QuestionAnswer([], words), "") : (null, "Write your own answer after the '='.");
         }
 
         var match = LeadingNumbers().Match(reply);
@@ -258,24 +239,17 @@ public static partial class QuestionCommand
 
         return chosen.Count == 0 && own.Length == 0
             ? (null, "Choose an option or write your own answer.")
-            : (new AnswerItem(chosen, own.Length > 0 ? own : null), "");
+            : (new QuestionAnswer(chosen, own.Length > 0 ? own : null), "");
     }
 
     /// <summary>What the answer will say, shown before it is sent.</summary>
-    public static string Describe(AnswerItem answer) =>
-        string.Join(", ", answer.Selected.Select(OneLine).Append(answer.Other is { } own ? $"\"{OneLine(own)}\"" : null).OfType<string>());
+    public static string Describe(QuestionAnswer answer) =>
+        string.Join(", ", (answer.Selected ?? []).Select(OneLine).Append(answer.Other is { } own ? $"\"{OneLine(own)}\"" : null).OfType<string>());
 
     /// <summary>Agent text on one line, with nothing in it that acts on a terminal (escapes, carriage returns, bidi overrides).</summary>
     private static string? OneLine(string? text) => TerminalText.Clean(text)?.ReplaceLineEndings(" ").Replace('\t', ' ');
-
-    private static string? Str(JsonElement element, string name) =>
-        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
     /// <summary>Option numbers at the start of a reply, separated by commas, then a space or the end.</summary>
     [GeneratedRegex(@"^(\d+(?:\s*,\s*\d+)*)(?=\s|$)")]
     private static partial Regex LeadingNumbers();
 }
-
-[System.Text.Json.Serialization.JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
-[System.Text.Json.Serialization.JsonSerializable(typeof(QuestionCommand.AnswerBody))]
-internal sealed partial class QuestionJson : System.Text.Json.Serialization.JsonSerializerContext;

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Microsoft.Data.Sqlite;
 using PocketCoder.Data;
 using PocketCoder.Reach;
@@ -11,13 +12,20 @@ namespace PocketCoder.Cli;
 /// files it cannot use, the port taken) is checked before anything starts and stops it with one line naming the
 /// problem and its fix, exit 1.
 /// </summary>
-public static class ServeCommand
+internal sealed class ServeCommand : Verb
 {
-    public static async Task<int> RunAsync(CliArguments arguments, TextWriter output, TextWriter error)
+    /// <summary>Every setting's flag (<see cref="ServeSettings.Flags"/>): a switch, or an option with a value.</summary>
+    private readonly Dictionary<string, Option> _flags = ServeSettings.Flags().ToDictionary(flag => flag, flag => flag == "ledger-terminal-text"
+        ? (Option)new Option<bool>("--" + flag) { Description = Help(flag) }
+        : new Option<string>("--" + flag) { Description = Help(flag) });
+
+    public ServeCommand() : base("serve", "Run the server (default http://127.0.0.1:7420) until Ctrl+C or SIGTERM.") => Declare([.. _flags.Values]);
+
+    protected override async Task<int> RunAsync(ParseResult parsed, TextWriter output, TextWriter error)
     {
-        var dataDirectory = CommandLine.DataDirectory(arguments);
-        var flags = ServeSettings.Flags().Where(arguments.Flag)
-            .ToDictionary(f => f, f => (string?)(arguments.Value(f) ?? "true"), StringComparer.Ordinal);
+        var dataDirectory = DataDirectory(parsed);
+        var flags = _flags.Where(f => parsed.GetResult(f.Value) is { Implicit: false })
+            .ToDictionary(f => f.Key, f => f.Value is Option<string> value ? parsed.GetValue(value) : "true", StringComparer.Ordinal);
         ServeSettings settings;
         try
         {
@@ -98,10 +106,27 @@ public static class ServeCommand
         }
 
         await output.WriteLineAsync(
-            $"To pair a phone, run `pocketcoder pair{(arguments.Value("data") is { } d ? $" --data {d}" : "")}` and enter the code it shows (or scan its QR code).");
+            $"To pair a phone, run `pocketcoder pair{(GivenData(parsed) is { } d ? $" --data {d}" : "")}` and enter the code it shows (or scan its QR code).");
         await app.WaitForShutdownAsync();
         return 0;
     }
+
+    private static string Help(string flag) => flag switch
+    {
+        "listen" => "Where to listen (default http://127.0.0.1:7420); https:// needs --cert/--key or --acme.",
+        "public-url" => "The address phones open, if not --listen (a proxy, Tailscale, a LAN name).",
+        "cert" => "Certificate (PEM) for an https:// --listen (reloaded when renewed).",
+        "key" => "Its private key (PEM).",
+        "acme" => "Get the certificate from this ACME directory (TLS-ALPN-01), for the hub name or the https --public-url name.",
+        "acme-ca" => "A PEM file to trust for a private ACME server.",
+        "suspend-idle-minutes" => "Stop idle agent processes after N minutes (default 15, 0: never).",
+        "stall-seconds" => "Report a turn with no word from the agent after N s (default 180, 0: never).",
+        "allowed-host" => "Host names to answer to besides loopback and IP literals (comma-separated).",
+        "ledger-terminal-text" => "Keep the text typed into terminals in the ledger.",
+        "notify-escalate-seconds" => "Notify the looking device too when an approval waits this long (default 30).",
+        "push-contact" => "The mailto: or https: contact sent to push services (VAPID).",
+        _ => flag,
+    };
 
     private static async Task<int> StopAsync(TextWriter error, string problem)
     {

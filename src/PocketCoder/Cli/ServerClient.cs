@@ -1,7 +1,9 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
+using Microsoft.AspNetCore.Mvc;
 using PocketCoder.Auth;
 using PocketCoder.Data;
 using PocketCoder.Server;
@@ -12,7 +14,7 @@ namespace PocketCoder.Cli;
 /// The terminal as a device of the running server: verbs that act on sessions and approvals go through its API, exactly
 /// as a phone does (a decision or a message must reach the live agent), with the terminal's own device token.
 /// </summary>
-public static class ServerClient
+internal static class ServerClient
 {
     public const string TokenFileName = "terminal.token";
 
@@ -43,11 +45,12 @@ public static class ServerClient
         }
     }
 
-    /// <summary>GETs JSON; null (with what went wrong said on <paramref name="error"/>) when it failed.</summary>
-    public static async Task<JsonElement?> GetJsonAsync(HttpClient http, string path, TextWriter error) =>
-        await SendAsync(http, () => http.GetAsync(path), error) is { } response
-            ? JsonElement.Parse(await response.Content.ReadAsStringAsync())
-            : null;
+    /// <summary>
+    /// GETs a reply as the server's own wire record (a renamed field breaks the build, not the terminal); null (with what
+    /// went wrong said on <paramref name="error"/>) when it failed.
+    /// </summary>
+    public static async Task<T?> GetAsync<T>(HttpClient http, string path, JsonTypeInfo<T> type, TextWriter error) where T : class =>
+        await SendAsync(http, () => http.GetAsync(path), error) is { } response ? await response.Content.ReadFromJsonAsync(type) : null;
 
     /// <summary>POSTs <paramref name="body"/> as JSON; false (with what went wrong said on <paramref name="error"/>) when it failed.</summary>
     public static async Task<bool> PostJsonAsync<T>(HttpClient http, string path, T body, JsonTypeInfo<T> type, TextWriter error) =>
@@ -58,9 +61,7 @@ public static class ServerClient
     {
         try
         {
-            return JsonElement.Parse(body) is { ValueKind: JsonValueKind.Object } problem && problem.TryGetProperty("detail", out var detail)
-                ? detail.GetString()
-                : null;
+            return JsonSerializer.Deserialize(body, CliJson.Default.ProblemDetails)?.Detail;
         }
         catch (JsonException)
         {
@@ -68,13 +69,13 @@ public static class ServerClient
         }
     }
 
-    public static HttpClient Create(CliArguments arguments)
+    /// <param name="url">--url, when given.</param>
+    public static HttpClient Create(string? url, string dataDirectory)
     {
         // Where the running server said it listens (server.json in the data folder) unless told otherwise.
-        var url = arguments.Value("url") ?? Environment.GetEnvironmentVariable("POCKETCODER_URL")
-            ?? Reach.ServerAddress.Read(CommandLine.DataDirectory(arguments))?.Url ?? PocketCoderOptions.DefaultListen;
+        url ??= Environment.GetEnvironmentVariable("POCKETCODER_URL") ?? Reach.ServerAddress.Read(dataDirectory)?.Url ?? PocketCoderOptions.DefaultListen;
         var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(30) };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", TerminalToken(CommandLine.DataDirectory(arguments)));
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", TerminalToken(dataDirectory));
         return http;
     }
 
@@ -97,3 +98,10 @@ public static class ServerClient
         return token;
     }
 }
+
+/// <summary>What the terminal writes or reads that is not a server reply record in <see cref="WireJson"/>.</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(PairingCodeOutput))]
+[JsonSerializable(typeof(Approvals.AnswerRequest))]
+[JsonSerializable(typeof(ProblemDetails))]
+internal sealed partial class CliJson : JsonSerializerContext;

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Security;
 using PocketCoder.Agents.Processes;
 
@@ -9,47 +10,60 @@ namespace PocketCoder.Cli;
 /// macOS a launchd agent (<c>~/Library/LaunchAgents/dev.pocketcoder.plist</c>, loaded with <c>launchctl</c>). The unit runs
 /// this very executable with the data folder it was installed with; <c>--no-start</c> only writes the file.
 /// </summary>
-public static class ServiceCommand
+internal sealed class ServiceCommand() : VerbGroup("service",
+    "Start PocketCoder with your session and keep it running (systemd user unit; launchd on macOS).", new Install(), new Uninstall(), new Status())
 {
     private const string Label = "dev.pocketcoder";
 
-    public static async Task<int> RunAsync(CliArguments arguments, TextWriter output, TextWriter error)
+    private sealed class Install : Verb
     {
-        var data = CommandLine.DataDirectory(arguments);
-        var file = UnitPath();
-        switch (arguments.Positional)
+        private readonly Option<bool> _noStart = new("--no-start") { Description = "Only write the unit file." };
+
+        public Install() : base("install", "Write the unit for this executable and data folder, then enable and start it.") => Declare(_noStart);
+
+        protected override async Task<int> RunAsync(ParseResult parsed, TextWriter output, TextWriter error)
         {
-            case ["install"]:
-                Directory.CreateDirectory(Path.GetDirectoryName(file)!);
-                await File.WriteAllTextAsync(file, OperatingSystem.IsMacOS() ? Plist(data) : Unit(data));
-                await output.WriteLineAsync($"Wrote {file}.");
-                if (arguments.Flag("no-start"))
-                {
-                    return 0;
-                }
+            var data = DataDirectory(parsed);
+            var file = UnitPath();
+            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+            await File.WriteAllTextAsync(file, OperatingSystem.IsMacOS() ? Plist(data) : Unit(data));
+            await output.WriteLineAsync($"Wrote {file}.");
+            return parsed.GetValue(_noStart) ? 0 : await ManagerAsync(output, error, OperatingSystem.IsMacOS() ? ["launchctl", "load", "-w", file] : ["systemctl", "--user", "daemon-reload"],
+                OperatingSystem.IsMacOS() ? null : ["systemctl", "--user", "enable", "--now", "pocketcoder.service"]);
+        }
+    }
 
-                return await ManagerAsync(output, error, OperatingSystem.IsMacOS() ? ["launchctl", "load", "-w", file] : ["systemctl", "--user", "daemon-reload"],
-                    OperatingSystem.IsMacOS() ? null : ["systemctl", "--user", "enable", "--now", "pocketcoder.service"]);
-            case ["uninstall"]:
-                if (!File.Exists(file))
-                {
-                    await output.WriteLineAsync("PocketCoder is not installed as a service.");
-                    return 0;
-                }
+    private sealed class Uninstall() : Verb("uninstall", "Stop and disable it, and remove the unit.")
+    {
+        protected override async Task<int> RunAsync(ParseResult parsed, TextWriter output, TextWriter error)
+        {
+            var file = UnitPath();
+            if (!File.Exists(file))
+            {
+                await output.WriteLineAsync("PocketCoder is not installed as a service.");
+                return 0;
+            }
 
-                var stopped = await ManagerAsync(output, error, OperatingSystem.IsMacOS() ? ["launchctl", "unload", "-w", file] : ["systemctl", "--user", "disable", "--now", "pocketcoder.service"], null);
-                File.Delete(file);
-                await output.WriteLineAsync($"Removed {file}.");
-                return stopped;
-            default:
-                if (!File.Exists(file))
-                {
-                    await output.WriteLineAsync($"Not installed as a service ({file} does not exist). `pocketcoder service install` sets it up.");
-                    return 1;
-                }
+            var stopped = await ManagerAsync(output, error, OperatingSystem.IsMacOS() ? ["launchctl", "unload", "-w", file] : ["systemctl", "--user", "disable", "--now", "pocketcoder.service"], null);
+            File.Delete(file);
+            await output.WriteLineAsync($"Removed {file}.");
+            return stopped;
+        }
+    }
 
-                await output.WriteLineAsync($"Installed: {file}");
-                return await ManagerAsync(output, error, OperatingSystem.IsMacOS() ? ["launchctl", "list", Label] : ["systemctl", "--user", "status", "--no-pager", "pocketcoder.service"], null);
+    private sealed class Status() : Verb("status", "Whether it is installed, and what the service manager says of it.")
+    {
+        protected override async Task<int> RunAsync(ParseResult parsed, TextWriter output, TextWriter error)
+        {
+            var file = UnitPath();
+            if (!File.Exists(file))
+            {
+                await output.WriteLineAsync($"Not installed as a service ({file} does not exist). `pocketcoder service install` sets it up.");
+                return 1;
+            }
+
+            await output.WriteLineAsync($"Installed: {file}");
+            return await ManagerAsync(output, error, OperatingSystem.IsMacOS() ? ["launchctl", "list", Label] : ["systemctl", "--user", "status", "--no-pager", "pocketcoder.service"], null);
         }
     }
 

@@ -1,6 +1,7 @@
+using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using PocketCoder.Reach;
+using PocketCoder.Server;
 
 namespace PocketCoder.Cli;
 
@@ -8,50 +9,46 @@ namespace PocketCoder.Cli;
 /// <c>pocketcoder status</c>: is the server running, where, for which phones, and what is going on. Exit 0 when it runs,
 /// 1 when it does not (so scripts and service checks can use it).
 /// </summary>
-public static class StatusCommand
+internal sealed class StatusCommand() : ServerVerb("status",
+    "Is the server running, where phones reach it, paired devices, sessions and what waits (exit 1 when not running).")
 {
-    public static async Task<int> RunAsync(CliArguments arguments, TextWriter output, TextWriter error)
+    protected override async Task<int> RunAsync(ParseResult parsed, TextWriter output, TextWriter error)
     {
-        var data = CommandLine.DataDirectory(arguments);
-        using var http = ServerClient.Create(arguments);
-        var health = await ServerClient.GetJsonAsync(http, "/api/health", error);
-        if (health is null)
+        var data = DataDirectory(parsed);
+        using var http = Connect(parsed);
+        if (await ServerClient.GetAsync(http, "/api/health", WireJson.Default.HealthResponse, error) is not { } health)
         {
             await output.WriteLineAsync($"Not running (looked at {http.BaseAddress}; data {data}).");
             return 1;
         }
 
-        var devices = await ServerClient.GetJsonAsync(http, "/api/devices", error);
-        var sessions = await ServerClient.GetJsonAsync(http, "/api/sessions", error);
-        var approvals = await ServerClient.GetJsonAsync(http, "/api/approvals?status=pending", error);
+        var devices = await ServerClient.GetAsync(http, "/api/devices", WireJson.Default.IEnumerableDeviceResponse, error);
+        var sessions = await ServerClient.GetAsync(http, "/api/sessions", WireJson.Default.IEnumerableSessionResponse, error);
+        var approvals = await ServerClient.GetAsync(http, "/api/approvals?status=pending", WireJson.Default.IEnumerableApprovalResponse, error);
         if (devices is null || sessions is null || approvals is null)
         {
             return 1;
         }
 
-        var h = health.Value;
         var recorded = ServerAddress.Read(data);
-        var phones = devices.Value.EnumerateArray().Where(d => d.GetProperty("revokedAt").ValueKind == JsonValueKind.Null).ToList();
-        var byStatus = sessions.Value.EnumerateArray().Where(s => s.GetProperty("archivedAt").ValueKind == JsonValueKind.Null)
-            .GroupBy(s => s.GetProperty("status").GetString()).Select(g => $"{g.Count()} {g.Key}").ToList();
-        var agents = h.GetProperty("agents").EnumerateArray()
-            .Select(a => a.GetProperty("available").GetBoolean() ? $"{a.GetProperty("id").GetString()} {a.GetProperty("version").GetString()}".Trim()
-                : $"{a.GetProperty("id").GetString()} (missing)").ToList();
-        var waiting = approvals.Value.GetArrayLength();
+        var phones = devices.Where(d => d.RevokedAt is null).ToList();
+        var byStatus = sessions.Where(s => s.ArchivedAt is null).GroupBy(s => s.Status).Select(g => $"{g.Count()} {g.Key}").ToList();
+        var agents = health.Agents.Select(a => a.Available ? $"{a.Id} {a.Version}".Trim() : $"{a.Id} (missing)").ToList();
+        var waiting = approvals.Count();
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"""
-            PocketCoder {h.GetProperty("version").GetString()} is running at {http.BaseAddress}
+            PocketCoder {health.Version} is running at {http.BaseAddress}
               phones open:  {recorded?.PublicUrl ?? http.BaseAddress?.ToString()}
               data:         {data}
-              devices:      {phones.Count} paired ({string.Join(", ", phones.Select(d => d.GetProperty("name").GetString()))})
+              devices:      {phones.Count} paired ({string.Join(", ", phones.Select(d => d.Name))})
               sessions:     {(byStatus.Count == 0 ? "none" : string.Join(", ", byStatus))}
               waiting:      {(waiting == 0 ? "nothing waits for you" : $"{waiting} approval{(waiting == 1 ? "" : "s")} (pocketcoder approvals)")}
               agents:       {string.Join(", ", agents)}
-              sandbox:      {(h.TryGetProperty("sandbox", out var sandbox) && sandbox.GetString() == "unavailable"
+              sandbox:      {(health.Sandbox == "unavailable"
                   ? "UNAVAILABLE: sessions of sandboxed projects do not start (see the warning)" : "bubblewrap: agents run sandboxed unless a project is set to none")}
             """));
-        foreach (var warning in h.GetProperty("warnings").EnumerateArray())
+        foreach (var warning in health.Warnings)
         {
-            await output.WriteLineAsync($"  warning:      {warning.GetString()}");
+            await output.WriteLineAsync($"  warning:      {warning}");
         }
 
         return 0;

@@ -1,10 +1,16 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Net.ServerSentEvents;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using PocketCoder.Approvals;
 using PocketCoder.Display;
+using PocketCoder.Realtime;
+using PocketCoder.Server;
+using PocketCoder.Sessions;
 using Spectre.Console;
 
 namespace PocketCoder.Cli;
@@ -15,24 +21,30 @@ namespace PocketCoder.Cli;
 /// end), and a call waiting for the owner is put as a prompt answered with one key. A dropped stream is picked up where
 /// it left off (Last-Event-ID), so nothing is shown twice or missed.
 /// </summary>
-public static class WatchCommand
+internal sealed class WatchCommand : SessionVerb
 {
     private const int DefaultHistory = 200;
     private const int ResultLineLength = 160;
     private static readonly TimeSpan[] Backoff = [TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10)];
 
-    public static async Task<int> RunAsync(CliArguments arguments, TextWriter output, TextWriter error)
+    private readonly Option<string> _history = new("--history") { Description = "How many earlier events to show first (default 200)." };
+    private readonly Option<bool> _noKeys = new("--no-keys") { Description = "Only watch; do not answer approvals from this terminal." };
+
+    public WatchCommand() : base("watch", "Follow a session live: its reply as it streams, tool calls, and each waiting call as a prompt answered with a key.") =>
+        Declare(_history, _noKeys);
+
+    protected override async Task<int> RunAsync(ParseResult parsed, TextWriter output, TextWriter error)
     {
-        using var http = ServerClient.Create(arguments);
+        using var http = Connect(parsed);
         http.Timeout = Timeout.InfiniteTimeSpan;
-        if (await SessionCommands.ResolveAsync(http, arguments, error) is not { } sessionId
-            || await ServerClient.GetJsonAsync(http, $"/api/sessions/{sessionId}", error) is not { } session
-            || await ServerClient.GetJsonAsync(http, "/api/approvals?status=pending", error) is not { } pending)
+        if (await ResolveAsync(parsed, http, error) is not { } sessionId
+            || await ServerClient.GetAsync(http, $"/api/sessions/{sessionId}", WireJson.Default.SessionResponse, error) is not { } session
+            || await ServerClient.GetAsync(http, "/api/approvals?status=pending", WireJson.Default.IEnumerableApprovalResponse, error) is not { } pending)
         {
             return 1;
         }
 
-        var history = arguments.Value("history") is { } given
+        var history = parsed.GetValue(_history) is { } given
             ? int.TryParse(given, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : throw new CliException("--history takes a number of events.")
             : DefaultHistory;
         var console = AnsiConsole.Create(new AnsiConsoleSettings
@@ -42,10 +54,10 @@ public static class WatchCommand
         });
         var view = new SessionView(console, http, sessionId);
         view.Header(session);
-        var lastSeq = session.GetProperty("lastSeq").GetInt64();
         // What waits now is shown once the history up to now has been: in its place when that history holds its request,
         // after it when the request is older than what is shown.
-        var waiting = pending.EnumerateArray().Where(a => a.GetProperty("sessionId").GetString() == sessionId).Select(a => a.Clone()).ToList();
+        var waiting = pending.Where(a => a.SessionId == sessionId)
+            .Select(a => new WaitingCall(a.Id, a.Tool, a.Title, a.Kind == "question", a.Input, a.Plan)).ToList();
 
         using var quit = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
@@ -53,23 +65,15 @@ public static class WatchCommand
             e.Cancel = true;
             quit.Cancel();
         };
-        if (!arguments.Flag("no-keys") && !Console.IsInputRedirected)
+        if (!parsed.GetValue(_noKeys) && !Console.IsInputRedirected)
         {
             // Blocks in Console.ReadKey until a key or the end of the process: never awaited.
             _ = Task.Run(() => view.ReadKeysAsync(quit));
         }
 
-        var cursor = Math.Max(0, lastSeq - history);
-        var caughtUp = () =>
-        {
-            foreach (var approval in waiting)
-            {
-                view.Waiting(approval);
-            }
-        };
         try
         {
-            return await FollowAsync(http, sessionId, cursor, lastSeq, caughtUp, view, error, quit.Token);
+            return await FollowAsync(http, sessionId, Math.Max(0, session.LastSeq - history), session.LastSeq, () => waiting.ForEach(view.Waiting), view, error, quit.Token);
         }
         finally
         {
@@ -144,12 +148,27 @@ public static class WatchCommand
         return 0;
     }
 
+    /// <summary>The events the terminal shows, each read as the server's own record of it.</summary>
+    private static readonly Dictionary<string, JsonTypeInfo> Shown = new([
+        Of(SessionEventJson.Default.MessageDeltaEvent), Of(SessionEventJson.Default.MessageEvent), Of(SessionEventJson.Default.UserMessageEvent),
+        Of(SessionEventJson.Default.ThinkingEvent), Of(SessionEventJson.Default.ToolCallEvent), Of(SessionEventJson.Default.ToolResultEvent),
+        Of(SessionEventJson.Default.PlanEvent), Of(SessionEventJson.Default.ApprovalRequestedEvent), Of(SessionEventJson.Default.ApprovalResolvedEvent),
+        Of(SessionEventJson.Default.TurnCompletedEvent), Of(SessionEventJson.Default.TurnChangesEvent), Of(SessionEventJson.Default.UsageEvent),
+        Of(SessionEventJson.Default.ErrorEvent), Of(SessionEventJson.Default.SessionStatusEvent), Of(SessionEventJson.Default.HistoryImportedEvent),
+    ]);
+
+    private static KeyValuePair<string, JsonTypeInfo> Of<T>(JsonTypeInfo<T> type) where T : ISessionEvent => new(T.Kind, type);
+
+    /// <summary>A call waiting for the owner, from the pending list or its approval.requested event: what the keys answer.</summary>
+    /// <param name="IsQuestion">A question is answered (pocketcoder answer, the phone), never allowed: here it can only be dismissed.</param>
+    private sealed record WaitingCall(string Id, string Tool, string Title, bool IsQuestion, JsonElement Input, string? Plan);
+
     /// <summary>What the terminal shows of one session, and the approvals it may answer. Writes are serialised: keys and events both write.</summary>
     private sealed class SessionView(IAnsiConsole console, HttpClient http, string sessionId)
     {
         private readonly Lock _write = new();
         // Oldest first; the keys answer the first, whose panel is the last one shown.
-        private readonly List<(string Id, string Title, string Tool, JsonElement Details)> _waiting = [];
+        private readonly List<WaitingCall> _waiting = [];
         // The cursor is mid-line after streamed text; _streamed: the reply so far was shown as it streamed (its closing
         // message event then adds nothing).
         private bool _inLine;
@@ -161,12 +180,12 @@ public static class WatchCommand
         private DateTimeOffset _askedAt;
         private int _deciding;
 
-        public void Header(JsonElement session)
+        public void Header(SessionResponse session)
         {
             lock (_write)
             {
-                console.MarkupLine($"[bold]{Markup.Escape(Str(session, "title") ?? "(untitled)")}[/]  " +
-                                   $"[dim]{Markup.Escape(sessionId[..8])} · {Markup.Escape(Str(session, "agent") ?? "")} · {Markup.Escape(Str(session, "mode") ?? "")} · {Markup.Escape(Str(session, "status") ?? "")}[/]");
+                console.MarkupLine($"[bold]{Markup.Escape(Clean(session.Title) ?? "(untitled)")}[/]  " +
+                                   $"[dim]{Markup.Escape(sessionId[..8])} · {Escape(session.Agent)} · {Escape(session.Mode)} · {Escape(session.Status)}[/]");
                 console.MarkupLine("[dim]Keys: a allow once · s allow for the session · d deny · r deny with a reason · q quit[/]");
             }
         }
@@ -180,98 +199,84 @@ public static class WatchCommand
         }
 
         /// <summary>An approval that already waited when watching began (its request event may be older than the history shown).</summary>
-        public void Waiting(JsonElement approval)
+        public void Waiting(WaitingCall approval)
         {
             lock (_write)
             {
-                Ask(Str(approval, "id") ?? "", Str(approval, "tool") ?? "", Str(approval, "title") ?? "", approval);
+                Ask(approval);
             }
         }
 
         public void Render(string kind, string data)
         {
-            JsonElement e;
+            ISessionEvent? e;
             try
             {
-                e = JsonElement.Parse(data);
+                e = Shown.TryGetValue(kind, out var type) ? JsonSerializer.Deserialize(data, type) as ISessionEvent : null;
             }
             catch (JsonException)
             {
                 return;
             }
 
+            // Most events are a line of their own; the reply, the plan and approvals are shown as they are below.
+            var line = e switch
+            {
+                UserMessageEvent sent => $"[bold cyan]›[/] {Escape(sent.Text)}",
+                ThinkingEvent thinking => $"[dim italic]thinking: {Markup.Escape(FirstLine(Clean(thinking.Text)))}[/]",
+                ToolCallEvent call => $"[yellow]▸ {Escape(call.Tool)}[/] {Escape(call.Title)}",
+                ToolResultEvent result => $"  {(result.IsError ? "[red]✗[/]" : "[green]✓[/]")} [dim]{Markup.Escape(FirstLine(Clean(result.Content)))}[/]",
+                TurnCompletedEvent turn => $"[dim]— turn ended ({Escape(turn.StopReason)})[/]",
+                TurnChangesEvent changes => $"[dim]  {changes.FilesChanged} file(s) changed: review them on the phone[/]",
+                UsageEvent { CostUsd: { } cost } => $"[dim]  ${cost.ToString("0.0000", CultureInfo.InvariantCulture)} this turn[/]",
+                ErrorEvent failure => $"[red]! {Escape(failure.Message)}[/]",
+                SessionStatusEvent status => $"[dim]· {Escape(status.Status)}{(Clean(status.Reason) is { } reason ? $": {Markup.Escape(reason)}" : "")}[/]",
+                HistoryImportedEvent imported => $"[dim]— the above was carried over from the {Markup.Escape(Clean(imported.Source) ?? "terminal")}[/]",
+                _ => null,
+            };
             lock (_write)
             {
-                switch (kind)
+                switch (e)
                 {
-                    case "message.delta":
-                        _inLine = _streamed = true;
-                        console.Write(new Text(Str(e, "text") ?? ""));
+                    case not null when line is not null:
+                        Line(line);
                         break;
-                    case "message":
+                    case MessageDeltaEvent delta:
+                        _inLine = _streamed = true;
+                        console.Write(new Text(Clean(delta.Text) ?? ""));
+                        break;
+                    case MessageEvent message:
                         EndStream();
                         if (!_streamed)
                         {
-                            console.WriteLine(Str(e, "text") ?? "");
+                            console.WriteLine(Clean(message.Text) ?? "");
                         }
 
                         _streamed = false;
                         break;
-                    case "message.user":
-                        Line($"[bold cyan]›[/] {Markup.Escape(Str(e, "text") ?? "")}");
-                        break;
-                    case "thinking":
-                        Line($"[dim italic]thinking: {Markup.Escape(FirstLine(Str(e, "text")))}[/]");
-                        break;
-                    case "tool.call":
-                        Line($"[yellow]▸ {Markup.Escape(Str(e, "tool") ?? "")}[/] {Markup.Escape(Str(e, "title") ?? "")}");
-                        break;
-                    case "tool.result":
-                        var failed = e.TryGetProperty("isError", out var isError) && isError.ValueKind == JsonValueKind.True;
-                        Line($"  {(failed ? "[red]✗[/]" : "[green]✓[/]")} [dim]{Markup.Escape(FirstLine(Str(e, "content")))}[/]");
-                        break;
-                    case "plan" when e.TryGetProperty("entries", out var entries) && entries.ValueKind == JsonValueKind.Array:
+                    case PlanEvent { Entries: { } entries }:
                         EndStream();
-                        foreach (var entry in entries.EnumerateArray())
+                        foreach (var entry in entries)
                         {
-                            var mark = Str(entry, "status") switch { "completed" => "[green]☑[/]", "in_progress" => "[yellow]◧[/]", _ => "☐" };
-                            console.MarkupLine($"  {mark} {Markup.Escape(Str(entry, "content") ?? "")}");
+                            var mark = entry?.Status switch { "completed" => "[green]☑[/]", "in_progress" => "[yellow]◧[/]", _ => "☐" };
+                            console.MarkupLine($"  {mark} {Escape(entry?.Content)}");
                         }
 
                         break;
-                    case "approval.requested":
+                    case ApprovalRequestedEvent asked:
                         EndStream();
-                        Ask(Str(e, "approvalId") ?? "", Str(e, "tool") ?? "", Str(e, "title") ?? "", e);
+                        Ask(new WaitingCall(asked.ApprovalId, asked.Tool, asked.Title, asked.ToolKind == "question", asked.Input, asked.Plan));
                         break;
-                    case "approval.resolved":
-                        var id = Str(e, "approvalId");
-                        var wasWaiting = _waiting.RemoveAll(w => w.Id == id) > 0;
-                        var decision = (Str(e, "decision") ?? Str(e, "status") ?? "").Replace('_', ' ');
-                        Line($"  [bold]{Markup.Escape(decision)}[/]{(Str(e, "decidedBy") is { } by ? $" [dim]by {Markup.Escape(by)}[/]" : "")}" +
-                             (Str(e, "message") is { Length: > 0 } why ? $" [dim]— {Markup.Escape(why)}[/]" : ""));
+                    case ApprovalResolvedEvent resolved:
+                        var wasWaiting = _waiting.RemoveAll(w => w.Id == resolved.ApprovalId) > 0;
+                        Line($"  [bold]{Escape((resolved.Decision ?? resolved.Status)?.Replace('_', ' '))}[/]" +
+                             (Clean(resolved.DecidedBy) is { } by ? $" [dim]by {Markup.Escape(by)}[/]" : "") +
+                             (Clean(resolved.Message) is { Length: > 0 } why ? $" [dim]— {Markup.Escape(why)}[/]" : ""));
                         if (wasWaiting && _waiting.Count > 0)
                         {
                             ShowFirst(afterAnother: true);
                         }
 
-                        break;
-                    case "turn.completed":
-                        Line($"[dim]— turn ended ({Markup.Escape(Str(e, "stopReason") ?? "")})[/]");
-                        break;
-                    case "turn.changes" when e.TryGetProperty("filesChanged", out var files) && files.TryGetInt32(out var changed):
-                        Line($"[dim]  {changed} file(s) changed: review them on the phone[/]");
-                        break;
-                    case "usage" when e.TryGetProperty("costUsd", out var cost) && cost.ValueKind == JsonValueKind.Number:
-                        Line($"[dim]  ${cost.GetDecimal().ToString("0.0000", CultureInfo.InvariantCulture)} this turn[/]");
-                        break;
-                    case "session.error":
-                        Line($"[red]! {Markup.Escape(Str(e, "message") ?? "")}[/]");
-                        break;
-                    case "session.status":
-                        Line($"[dim]· {Markup.Escape(Str(e, "status") ?? "")}{(Str(e, "reason") is { } reason ? $": {Markup.Escape(reason)}" : "")}[/]");
-                        break;
-                    case "history.imported":
-                        Line($"[dim]— the above was carried over from the {Markup.Escape(Str(e, "source") ?? "terminal")}[/]");
                         break;
                 }
             }
@@ -302,7 +307,7 @@ public static class WatchCommand
                 lock (_write)
                 {
                     if (_waiting.Count == 0 || key.KeyChar is not ('a' or 's' or 'd' or 'r') || DateTimeOffset.UtcNow - _askedAt < KeyGrace
-                        || (IsQuestion(_waiting[0].Details) && key.KeyChar is not 'd')
+                        || (_waiting[0].IsQuestion && key.KeyChar is not 'd')
                         || Volatile.Read(ref _deciding) == 1)
                     {
                         continue;
@@ -342,7 +347,7 @@ public static class WatchCommand
             {
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
                 using var response = await http.PostAsJsonAsync($"/api/approvals/{Uri.EscapeDataString(approvalId)}/decision",
-                    new DecisionBody(decision, message), CliJson.Default.DecisionBody, timeout.Token);
+                    new DecisionRequest(decision, message, null), WireJson.Default.DecisionRequest, timeout.Token);
                 if (response.StatusCode == HttpStatusCode.Conflict)
                 {
                     problem = "already decided elsewhere";
@@ -368,26 +373,23 @@ public static class WatchCommand
             }
         }
 
-        private void Ask(string approvalId, string tool, string title, JsonElement details)
+        private void Ask(WaitingCall approval)
         {
-            if (_waiting.Any(w => w.Id == approvalId))
+            if (_waiting.Any(w => w.Id == approval.Id))
             {
                 return;
             }
 
-            _waiting.Add((approvalId, title, tool, details.Clone()));
+            _waiting.Add(approval);
             if (_waiting.Count == 1)
             {
                 ShowFirst(afterAnother: false);
             }
             else
             {
-                console.MarkupLine($"[yellow]Also waiting:[/] {Markup.Escape(title)} [dim](shown when the one above is decided)[/]");
+                console.MarkupLine($"[yellow]Also waiting:[/] {Escape(approval.Title)} [dim](shown when the one above is decided)[/]");
             }
         }
-
-        /// <summary>A question is answered (pocketcoder answer, the phone), never allowed: here it can only be dismissed.</summary>
-        private static bool IsQuestion(JsonElement details) => Str(details, "kind") == "question";
 
         /// <summary>The approval the keys answer, in full.</summary>
         /// <param name="afterAnother">It takes the place of one just decided: keys count only a moment later (<see cref="KeyGrace"/>),
@@ -395,11 +397,12 @@ public static class WatchCommand
         /// a key typed before it appeared was read and ignored.</param>
         private void ShowFirst(bool afterAnother)
         {
-            var (id, title, tool, details) = _waiting[0];
+            var (id, tool, title, isQuestion, input, plan) = _waiting[0];
+            (tool, title) = (Clean(tool) ?? "", Clean(title) ?? "");
             _askedAt = afterAnother ? DateTimeOffset.UtcNow : DateTimeOffset.MinValue;
-            if (IsQuestion(details))
+            if (isQuestion)
             {
-                var questions = details.TryGetProperty("input", out var asked) ? QuestionCommand.Read(asked) : [];
+                var questions = QuestionCommand.Read(input);
                 console.Write(new Panel(new Text(questions.Count == 0 ? title : QuestionCommand.ShowAll(questions).TrimEnd()))
                 {
                     Header = new PanelHeader("[bold yellow] The agent asks [/]"),
@@ -411,7 +414,7 @@ public static class WatchCommand
 
             var body = new StringBuilder(Markup.Escape(title));
             // What will run exactly, not only the agent's description of it.
-            if (details.TryGetProperty("input", out var input) && input.ValueKind == JsonValueKind.Object)
+            if (input.ValueKind == JsonValueKind.Object)
             {
                 if (Str(input, "command") is { Length: > 0 } command && command != title)
                 {
@@ -423,9 +426,9 @@ public static class WatchCommand
                 }
             }
 
-            if (Str(details, "plan") is { Length: > 0 } plan)
+            if (Clean(plan) is { Length: > 0 } shown)
             {
-                body.Append("\n\n").Append(Markup.Escape(plan));
+                body.Append("\n\n").Append(Markup.Escape(shown));
             }
 
             console.Write(new Panel(new Markup(body.ToString()))
@@ -452,11 +455,14 @@ public static class WatchCommand
             }
         }
 
-        /// <summary>A string of the server's, safe to print: see <see cref="TerminalText.Clean"/>.</summary>
-        private static string? Str(JsonElement element, string name) =>
-            element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
-                ? TerminalText.Clean(value.GetString())
-                : null;
+        /// <summary>A string of the server's (or the agent's, through it), safe to print: see <see cref="TerminalText.Clean"/>.</summary>
+        private static string? Clean(string? text) => TerminalText.Clean(text);
+
+        /// <summary>A string of the server's, cleaned and escaped for Spectre's markup.</summary>
+        private static string Escape(string? text) => Markup.Escape(Clean(text) ?? "");
+
+        /// <summary>A string in the tool's input (the agent's own JSON), safe to print.</summary>
+        private static string? Str(JsonElement element, string name) => Clean(StringIn(element, name));
 
         private static string FirstLine(string? text)
         {
