@@ -62,6 +62,9 @@ public static class ApprovalsApi
 {
     public const int MaxMessageLength = 4_000;
 
+    public static IServiceCollection AddApprovals(this IServiceCollection services) =>
+        services.AddSingleton<Rules>().AddSingleton<ApprovalStore>().AddSingleton<Gatekeeper>();
+
     public static void MapApprovals(this IEndpointRouteBuilder api)
     {
         var approvals = api.MapGroup("/approvals");

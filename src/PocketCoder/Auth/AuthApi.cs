@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
@@ -28,6 +30,23 @@ public sealed record DeviceBridge(string BridgeId, string Platform, string UserI
 
 public static class AuthApi
 {
+    public static IServiceCollection AddAuth(this IServiceCollection services)
+    {
+        services.AddSingleton<Devices>().AddSingleton<PairingThrottle>().AddSingleton<DeviceConnections>()
+            // The core alone: AddAuthentication would also add DataProtection, whose key ring is loaded (and, on a new data
+            // folder, created and written) before the server answers, for nothing: device tokens are our own, hashed in the database.
+            .AddAuthenticationCore(auth => auth.DefaultScheme = DeviceAuthentication.SchemeName)
+            .AddWebEncoders();
+        // The framework's handler base logs every challenge (each unauthenticated request) at Information under our
+        // handler's name; refused pairings and revocations are logged by AuthLog instead.
+        services.AddLogging(logging => logging.AddFilter(typeof(DeviceAuthentication).FullName, LogLevel.Warning));
+        new AuthenticationBuilder(services)
+            .AddScheme<AuthenticationSchemeOptions, DeviceAuthentication>(DeviceAuthentication.SchemeName, null);
+        services.AddAuthorizationBuilder()
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder(DeviceAuthentication.SchemeName).RequireAuthenticatedUser().Build());
+        return services;
+    }
+
     public static void MapAuth(this IEndpointRouteBuilder api)
     {
         api.MapPost("/pair", Pair).AllowAnonymous().WithName("Pair");

@@ -7,12 +7,16 @@ using PocketCoder.Data;
 using PocketCoder.Errors;
 using PocketCoder.Projects;
 using PocketCoder.Sessions;
+using PocketCoder.Server;
 
 namespace PocketCoder.Backlog;
 
 /// <summary>A project's backlog (tasks that start one after another) and its schedules (that add tasks at set times).</summary>
 public static class BacklogApi
 {
+    public static IServiceCollection AddBacklog(this IServiceCollection services) =>
+        services.AddSingleton<BacklogTasks>().AddSingleton<Schedules>().AddRunningSingleton<BacklogRunner>().AddRunningSingleton<Scheduler>();
+
     public static void MapBacklog(this IEndpointRouteBuilder api)
     {
         api.MapGet("/projects/{id}/tasks", (string id, ProjectStore projects, BacklogTasks tasks) => tasks.List(projects.Get(id).Id)).WithName("ListTasks");

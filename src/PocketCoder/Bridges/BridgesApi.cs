@@ -3,6 +3,7 @@ using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
 using PocketCoder.Auth;
 using PocketCoder.Errors;
+using PocketCoder.Server;
 
 namespace PocketCoder.Bridges;
 
@@ -36,6 +37,9 @@ public sealed record BridgePersonResponse(string UserId, string UserName, string
 /// <summary>The chat bridges as the phone sees them: their state, the chats bound to projects, the people linked. Never a token.</summary>
 public static class BridgesApi
 {
+    public static IServiceCollection AddBridges(this IServiceCollection services) =>
+        services.AddSingleton<BridgeStore>().AddSingleton<BridgeServices>().AddRunningSingleton<BridgeHost>();
+
     public static void MapBridges(this IEndpointRouteBuilder api)
     {
         var bridges = api.MapGroup("/bridges");

@@ -1,5 +1,6 @@
 using PocketCoder.Agents;
 using PocketCoder.Data;
+using PocketCoder.Server;
 
 namespace PocketCoder.Health;
 
@@ -91,6 +92,8 @@ public static class HealthApi
 {
     public static readonly string Version =
         typeof(HealthApi).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
+    public static IServiceCollection AddHealth(this IServiceCollection services) => services.AddRunningSingleton<AgentHealthCache>();
 
     public static void MapHealth(this IEndpointRouteBuilder api) =>
         api.MapGet("/health", GetAsync).AllowAnonymous().WithName("Health");

@@ -13,6 +13,8 @@ public static class LedgerApi
 {
     public const int PageSize = 200;
 
+    public static IServiceCollection AddLedger(this IServiceCollection services) => services.AddSingleton<LedgerStore>();
+
     public static void MapLedger(this IEndpointRouteBuilder api)
     {
         api.MapGet("/ledger", Page).WithName("ReadLedger");

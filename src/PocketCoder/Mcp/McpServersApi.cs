@@ -64,6 +64,8 @@ public static class McpServersApi
     private const int MaxPairs = 50;
     private const int MaxValue = 8000;
 
+    public static IServiceCollection AddMcpServers(this IServiceCollection services) => services.AddSingleton<McpServerStore>();
+
     public static void MapMcpServers(this IEndpointRouteBuilder api)
     {
         var servers = api.MapGroup("/projects/{projectId}/mcp-servers");

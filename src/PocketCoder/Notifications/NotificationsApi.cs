@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http.HttpResults;
 using PocketCoder.Auth;
 using PocketCoder.Errors;
+using PocketCoder.Server;
 
 namespace PocketCoder.Notifications;
 
@@ -46,6 +47,15 @@ public sealed record NotificationsResponse(
 public static class NotificationsApi
 {
     private const int MaxEndpointLength = 2048;
+
+    public static IServiceCollection AddNotifications(this IServiceCollection services, PocketCoderOptions options) => services
+        .AddSingleton(provider => new Vapid(options.DataDirectory, VapidContact(options), provider.GetRequiredService<TimeProvider>()))
+        .AddSingleton<NotificationStore>().AddSingleton<DevicePresence>().AddSingleton<PushSender>().AddSingleton<NotificationActions>()
+        .AddRunningSingleton<Notifier>();
+
+    /// <summary>Push services want a way to reach the sender: the owner's choice, else the public https address.</summary>
+    private static string VapidContact(PocketCoderOptions options) =>
+        options.PushContact ?? (options.PublicUrl is { } url && url.StartsWith("https://", StringComparison.OrdinalIgnoreCase) ? url : "mailto:pocketcoder@localhost");
 
     public static void MapNotifications(this IEndpointRouteBuilder api)
     {

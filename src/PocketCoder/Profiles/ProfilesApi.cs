@@ -41,6 +41,8 @@ public static class ProfilesApi
 {
     public const int MaxInstructions = 16_000;
 
+    public static IServiceCollection AddProfiles(this IServiceCollection services) => services.AddSingleton<ProfileStore>();
+
     public static void MapProfiles(this IEndpointRouteBuilder api)
     {
         var profiles = api.MapGroup("/projects/{projectId}/profiles");

@@ -5,6 +5,8 @@ namespace PocketCoder.Projects;
 /// <summary>Picking a project's folder from a phone: the owner's home browsed, and folders worth adding (docs/api.md, "Folders").</summary>
 public static class FoldersApi
 {
+    public static IServiceCollection AddFolders(this IServiceCollection services) => services.AddSingleton<Folders>();
+
     public static void MapFolders(this IEndpointRouteBuilder api)
     {
         var folders = api.MapGroup("/folders");

@@ -39,6 +39,9 @@ public sealed record ProjectResponse(string Id, string Name, string Path, DateTi
 
 public static class ProjectsApi
 {
+    public static IServiceCollection AddProjects(this IServiceCollection services) =>
+        services.AddSingleton<ProjectHooks>().AddSingleton<ProjectStore>();
+
     public static void MapProjects(this IEndpointRouteBuilder api)
     {
         var projects = api.MapGroup("/projects");

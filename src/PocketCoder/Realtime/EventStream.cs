@@ -1,27 +1,18 @@
 using System.Text;
-using Microsoft.Extensions.Options;
+using PocketCoder.Server;
 
 namespace PocketCoder.Realtime;
-
-public sealed class EventStreamOptions
-{
-    /// <summary>A comment line at least this often keeps proxies and phones from closing an idle stream.</summary>
-    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
-
-    /// <summary>Events buffered per live subscriber before it is switched to catching up from the database.</summary>
-    public int SubscriberBuffer { get; set; } = 1024;
-
-    /// <summary>Rows read from the database per catch-up query.</summary>
-    public int CatchUpBatch { get; set; } = 500;
-}
 
 /// <summary>
 /// Writes an SSE stream that resumes exactly: first everything after the client's cursor from the
 /// database, then live events, skipping any already sent. A subscriber that overflows its buffer
 /// goes back to the database for what it missed, so it never sees a gap and the server never buffers without bound.
 /// </summary>
-public sealed class EventStream(EventHub hub, IOptions<EventStreamOptions> options, IHostApplicationLifetime lifetime)
+public sealed class EventStream(EventHub hub, PocketCoderOptions options, IHostApplicationLifetime lifetime)
 {
+    /// <summary>Rows read from the database per catch-up query.</summary>
+    private const int CatchUpBatch = 500;
+
     public delegate IReadOnlyList<StoredEvent> ReadAfter(long cursor, int limit);
 
     /// <param name="sessionId">The session to follow, or null for every session.</param>
@@ -52,18 +43,17 @@ public sealed class EventStream(EventHub hub, IOptions<EventStreamOptions> optio
     private async Task StreamAsync(HttpContext context, string? sessionId, long after, ReadAfter read, Func<StoredEvent, long> cursorOf,
         Action<StoredEvent>? onSent, CancellationToken cancellationToken)
     {
-        var settings = options.Value;
         var sse = await Sse.StartAsync(context, cancellationToken);
         var cursor = after;
         while (!cancellationToken.IsCancellationRequested)
         {
-            using var subscription = hub.Subscribe(sessionId, settings.SubscriberBuffer);
+            using var subscription = hub.Subscribe(sessionId, options.SubscriberBuffer);
 
             // Catch up from the database. Subscribing first means nothing committed meanwhile is missed.
             IReadOnlyList<StoredEvent> batch;
             do
             {
-                batch = read(cursor, settings.CatchUpBatch);
+                batch = read(cursor, CatchUpBatch);
                 foreach (var stored in batch)
                 {
                     onSent?.Invoke(stored);
@@ -73,13 +63,13 @@ public sealed class EventStream(EventHub hub, IOptions<EventStreamOptions> optio
 
                 await sse.FlushAsync(cancellationToken);
             }
-            while (batch.Count == settings.CatchUpBatch);
+            while (batch.Count == CatchUpBatch);
 
             // Live.
             while (true)
             {
                 using var heartbeat = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                heartbeat.CancelAfter(settings.HeartbeatInterval);
+                heartbeat.CancelAfter(options.HeartbeatInterval);
                 bool more;
                 try
                 {

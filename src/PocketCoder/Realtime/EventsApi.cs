@@ -7,6 +7,9 @@ namespace PocketCoder.Realtime;
 
 public static class EventsApi
 {
+    public static IServiceCollection AddEvents(this IServiceCollection services) =>
+        services.AddSingleton<EventHub>().AddSingleton<EventLog>().AddSingleton<EventStream>();
+
     public static void MapEvents(this IEndpointRouteBuilder api)
     {
         api.MapGet("/sessions/{id}/events", SessionEvents).WithName("SessionEvents").Produces<string>(StatusCodes.Status200OK, "text/event-stream");

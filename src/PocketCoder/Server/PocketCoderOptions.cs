@@ -48,6 +48,7 @@ public sealed class PocketCoderOptions
     /// <summary>The model a Gemini session uses when it names none (Gemini CLI is always given one; see docs/agents-acp.md).</summary>
     public string GeminiDefaultModel { get; init; } = "gemini-2.5-flash";
 
+    /// <summary>A comment line on every event stream at least this often keeps proxies and phones from closing an idle one.</summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(15);
 
     /// <summary>Events buffered per live SSE subscriber before it falls back to reading the database.</summary>

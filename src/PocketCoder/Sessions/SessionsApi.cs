@@ -4,6 +4,7 @@ using System.Security.Claims;
 using PocketCoder.Agents;
 using PocketCoder.Auth;
 using PocketCoder.Errors;
+using PocketCoder.Server;
 
 namespace PocketCoder.Sessions;
 
@@ -72,6 +73,11 @@ public static class SessionsApi
 
     internal const string ModelPattern = @"^[A-Za-z0-9._:/\-\[\]]{1,100}$";
     internal const string ModeMessage = "'mode' must be one of ask, plan, accept_edits, trusted.";
+
+    /// <summary>Sessions and what runs them; the manager runs with the server, started before the features that start sessions.</summary>
+    public static IServiceCollection AddSessions(this IServiceCollection services, AgentRegistry agents) => services
+        .AddSingleton<SessionStore>().AddRunningSingleton<SessionManager>().AddSingleton(agents).AddSingleton<Running.SessionServices>()
+        .AddSingleton<TurnReviews>().AddSingleton<MessageQueue>().AddSingleton<Handoff>().AddSingleton<Sandboxing>();
 
     public static void MapSessions(this IEndpointRouteBuilder api)
     {

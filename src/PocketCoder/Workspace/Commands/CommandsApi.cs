@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using System.Security.Claims;
 using System.Text.Json;
-using Microsoft.Extensions.Options;
 using PocketCoder.Auth;
 using PocketCoder.Realtime;
 using PocketCoder.Server;
@@ -10,6 +9,8 @@ namespace PocketCoder.Workspace.Commands;
 
 public static class CommandsApi
 {
+    public static IServiceCollection AddCommands(this IServiceCollection services) => services.AddRunningSingleton<CommandRunner>();
+
     public static void MapCommands(this IEndpointRouteBuilder api)
     {
         api.MapPost("/projects/{id}/commands", Run).WithName("RunCommand");
@@ -37,7 +38,7 @@ public static class CommandsApi
     /// <c>output</c> events (SSE id = chunk number, from 1) then one <c>exit</c> event, after which the stream ends.
     /// A late or resuming subscriber (Last-Event-ID) gets every kept chunk after its cursor, then the live ones.
     /// </summary>
-    private static async Task EventsAsync(string id, HttpContext context, CommandRunner runner, IOptions<EventStreamOptions> options,
+    private static async Task EventsAsync(string id, HttpContext context, CommandRunner runner, PocketCoderOptions options,
         IHostApplicationLifetime lifetime, CancellationToken cancellationToken)
     {
         var cursor = Sse.Cursor(context);
@@ -75,7 +76,7 @@ public static class CommandsApi
 
                 await sse.FlushAsync(ending.Token);
                 using var heartbeat = CancellationTokenSource.CreateLinkedTokenSource(ending.Token);
-                heartbeat.CancelAfter(options.Value.HeartbeatInterval);
+                heartbeat.CancelAfter(options.HeartbeatInterval);
                 try
                 {
                     await changed.WaitAsync(heartbeat.Token);

@@ -1,11 +1,16 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using System.Security.Claims;
 using PocketCoder.Auth;
+using PocketCoder.Server;
 
 namespace PocketCoder.Workspace.Files;
 
 public static class FilesApi
 {
+    /// <summary>Files, and their watchers: <c>file.changed</c> events for every project, from server start.</summary>
+    public static IServiceCollection AddFiles(this IServiceCollection services) =>
+        services.AddSingleton<WorkspaceFiles>().AddRunningSingleton<Watcher.FileWatchers>();
+
     public static void MapFiles(this IEndpointRouteBuilder api)
     {
         var files = api.MapGroup("/projects/{id}/files");

@@ -5,6 +5,9 @@ namespace PocketCoder.Workspace.Git;
 
 public static class GitApi
 {
+    public static IServiceCollection AddGit(this IServiceCollection services) =>
+        services.AddSingleton<GitLocations>().AddSingleton<GitCli>().AddSingleton<GitWorkspace>().AddSingleton<WorktreeSnapshots>();
+
     public static void MapGit(this IEndpointRouteBuilder api)
     {
         // `session` (every route but identity, which is the repository's): act on that session's worktree (WorkspaceRoots).

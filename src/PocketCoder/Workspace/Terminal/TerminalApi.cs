@@ -1,6 +1,5 @@
 using System.Security.Claims;
 using System.Text.Json;
-using Microsoft.Extensions.Options;
 using PocketCoder.Auth;
 using PocketCoder.Realtime;
 using PocketCoder.Server;
@@ -9,6 +8,9 @@ namespace PocketCoder.Workspace.Terminal;
 
 public static class TerminalApi
 {
+    public static IServiceCollection AddTerminal(this IServiceCollection services) =>
+        services.AddSingleton<Terminals>().AddSingleton<TerminalScreens>();
+
     public static void MapTerminal(this IEndpointRouteBuilder api)
     {
         var terminal = api.MapGroup("/projects/{id}/terminal");
@@ -38,7 +40,7 @@ public static class TerminalApi
     /// latest one, so there are no SSE ids to resume by.
     /// </summary>
     private static async Task EventsAsync(string id, string? session, HttpContext context, Terminals terminals, TerminalScreens screens,
-        IOptions<EventStreamOptions> options, IHostApplicationLifetime lifetime, ClaimsPrincipal user, CancellationToken cancellationToken)
+        PocketCoderOptions options, IHostApplicationLifetime lifetime, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         var first = await terminals.ScreenAsync(id, session, cancellationToken);
         using var watch = screens.Subscribe(id, session, user.Actor().Id, first);
@@ -49,7 +51,7 @@ public static class TerminalApi
             await WriteScreenAsync(sse, first, ending.Token);
             while (true)
             {
-                var (changed, screen) = await watch.NextAsync(options.Value.HeartbeatInterval, ending.Token);
+                var (changed, screen) = await watch.NextAsync(options.HeartbeatInterval, ending.Token);
                 if (!changed)
                 {
                     await sse.HeartbeatAsync(ending.Token);

@@ -18,6 +18,10 @@ public sealed record MergeWorktreeRequest(
 /// <summary>A session's worktree (see <see cref="SessionWorktrees"/>): its state, merging it, removing it; a project's orphans.</summary>
 public static class WorktreesApi
 {
+    /// <summary>Session worktrees, and the roots (a project's folder or a session's worktree) files, git and commands act in.</summary>
+    public static IServiceCollection AddWorktrees(this IServiceCollection services) =>
+        services.AddSingleton<SessionWorktrees>().AddSingleton<WorkspaceRoots>();
+
     public static void MapWorktrees(this IEndpointRouteBuilder api)
     {
         var session = api.MapGroup("/sessions/{id}/worktree");
