@@ -76,7 +76,7 @@ public static class PocketCoderServer
             .AddReach(options, challenges)
             .AddWireFormat(options.LiveApiDocument);
 
-        testServices?.Invoke(services);
+        testServices?.Invoke(builder.Services);
         var app = builder.Build();
         app.UseProblemResponses();
         app.UseAllowedHosts(options);
