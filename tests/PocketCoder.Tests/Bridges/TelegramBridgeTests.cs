@@ -114,6 +114,49 @@ public sealed class TelegramBridgeTests
         Assert.Equal("decided", ApprovalStatus(world, thirdId));
     }
 
+    /// <summary>
+    /// With a fake agent (no process, no model), so the moments come where the test puts them: the press in the chat is
+    /// the decision the agent gets; a question the agent withdraws (the owner cancels the turn on the phone) loses its
+    /// buttons and says so, and a press on its old message afterwards settles nothing and is told how it ended.
+    /// </summary>
+    [Fact]
+    public async Task FakeAgent_PressIsTheAgentsDecision_WithdrawnQuestionLosesItsButtons_ALatePressSettlesNothing()
+    {
+        var telegram = await FakeTelegram.StartAsync();
+        await using var __ = telegram;
+        var fake = new FakeAgent();
+        var decisions = new List<bool>();
+        fake.Script = async (session, prompt) =>
+        {
+            var decision = await session.AskToRunAsync(prompt.Text == "deploy" ? "make deploy" : "make clean");
+            decisions.Add(decision.Allow);
+            await session.SayAsync(decision.Allow ? "Deployed." : "Not deployed.");
+            await session.EndTurnAsync();
+        };
+        await using var world = await AgentWorld.StartAsync(FakeAgent.AgentId, (_, _) => new Dictionary<string, PocketCoder.Agents.Processes.AgentCommand>(),
+            prepareData: (data, _, _) => telegram.Configure(data), fake: fake);
+        await LinkAndBindAsync(world, telegram);
+
+        telegram.Write(Group, Alice, "alice", "deploy");
+        var deploy = await telegram.MessageAsync(Group, "$ make deploy");
+        telegram.Press(deploy, "Allow once", Alice, "alice");
+        await telegram.WaitForAsync(t => t.Messages(Group.ToString()).FirstOrDefault(m => m.Text.Contains("Deployed.", StringComparison.Ordinal)), "the agent's reply to the allow");
+        Assert.Equal([true], decisions);
+
+        telegram.Write(Group, Alice, "alice", "clean");
+        var clean = await telegram.MessageAsync(Group, "$ make clean");
+        var sessionId = (await world.Http.GetOkAsync("/api/approvals?status=pending")).EnumerateArray().Single().GetProperty("sessionId").GetString()!;
+        await world.CancelAsync(sessionId);
+        var withdrawn = await telegram.WaitForAsync(t => t.Messages(Group.ToString()).FirstOrDefault(m => m.MessageId == clean.MessageId && m.Text.Contains("Withdrawn", StringComparison.Ordinal)),
+            "the withdrawn question's message saying so");
+        Assert.Empty(withdrawn.Buttons);
+
+        telegram.Press(clean, "Allow once", Alice, "alice");
+        await telegram.WaitForAsync(t => t.Answers.FirstOrDefault(a => a.StartsWith("Withdrawn", StringComparison.Ordinal)), "the answer to the late press, saying how it ended");
+        Assert.Equal([true], decisions);
+        Assert.Equal("cancelled", (await world.Http.GetOkAsync($"/api/approvals?sessionId={sessionId}")).EnumerateArray().Last().GetProperty("status").GetString());
+    }
+
     [Fact]
     public async Task Duplicates_RateLimits_Revocation_AndPairingInAGroup()
     {

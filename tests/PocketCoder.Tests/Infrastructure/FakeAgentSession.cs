@@ -29,6 +29,7 @@ public sealed class FakeAgentSession : IAgentSession
     /// <summary>Run for each message it takes, after it is taken (with a <see cref="Sink"/> only).</summary>
     public Func<FakeAgentSession, AgentPrompt, Task>? Script { get; init; }
 
+    private CancellationTokenSource _turn = new();
     private bool _ready;
     private int _turnsOpen;
     private int _calls;
@@ -112,7 +113,14 @@ public sealed class FakeAgentSession : IAgentSession
             await Sink!.OnEventAsync(new AgentReady(AgentSessionId, Options?.Model ?? "fake-model", "1.0"), CancellationToken.None);
         }
 
-        await (Script ?? FakeAgent.Echo)(this, prompt);
+        try
+        {
+            await (Script ?? FakeAgent.Echo)(this, prompt);
+        }
+        catch (OperationCanceledException)
+        {
+            // The turn was cancelled while the script waited (for a decision): the cancel has ended it.
+        }
     }
 
     /// <summary>Says <paramref name="text"/> as the agent's whole message.</summary>
@@ -124,12 +132,15 @@ public sealed class FakeAgentSession : IAgentSession
             ? Sink!.OnEventAsync(new TurnCompleted(stopReason, false, result), CancellationToken.None).AsTask()
             : Task.CompletedTask;
 
-    /// <summary>Asks to run a shell command, as the agent's tool call, and waits for the gatekeeper's answer.</summary>
-    public Task<PermissionDecision> AskToRunAsync(string command, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Asks to run a shell command, as the agent's tool call, and waits for the gatekeeper's answer. Cancelling the turn
+    /// withdraws the question, as the agents do.
+    /// </summary>
+    public async Task<PermissionDecision> AskToRunAsync(string command)
     {
         var id = $"fake-call-{Interlocked.Increment(ref _calls)}";
         var input = System.Text.Json.JsonSerializer.SerializeToElement(new Dictionary<string, string> { ["command"] = command });
-        return Sink!.RequestPermissionAsync(new PermissionRequest(id, "Bash", ToolKind.Execute, command, input, command, null, null), cancellationToken);
+        return await Sink!.RequestPermissionAsync(new PermissionRequest(id, "Bash", ToolKind.Execute, command, input, command, null, null), _turn.Token);
     }
 
     public Task SetModeAsync(string mode, CancellationToken cancellationToken) => Task.CompletedTask;
@@ -137,8 +148,14 @@ public sealed class FakeAgentSession : IAgentSession
     public Task CancelTurnAsync(CancellationToken cancellationToken)
     {
         Cancels++;
-        // As the agents do: a cancelled turn ends, said as cancelled.
-        return Sink is null ? Task.CompletedTask : EndTurnAsync(null, "cancelled");
+        if (Sink is null)
+        {
+            return Task.CompletedTask;
+        }
+
+        // As the agents do: what the turn asked is withdrawn, and the turn ends, said as cancelled.
+        Interlocked.Exchange(ref _turn, new CancellationTokenSource()).Cancel();
+        return EndTurnAsync(null, "cancelled");
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => End("stop");
