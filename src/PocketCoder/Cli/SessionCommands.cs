@@ -3,6 +3,7 @@ using System.ComponentModel;
 using System.Globalization;
 using System.Text.Json;
 using PocketCoder.Agents.Processes;
+using PocketCoder.Display;
 using PocketCoder.Server;
 using PocketCoder.Sessions;
 
@@ -45,8 +46,9 @@ internal sealed class SessionsCommand : ServerVerb
         {
             var asks = waiting.GetValueOrDefault(session.Id);
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"{session.Id[..8]}  {session.Status,-16} {names.GetValueOrDefault(session.ProjectId) ?? "?",-16} " +
-                $"{ApprovalsCommand.Age(session.UpdatedAt),4} ago  {(asks > 0 ? $"[{asks} waiting] " : "")}{session.Title ?? "(untitled)"}"));
+                $"{session.Id[..8]}  {session.Status,-16} {TerminalText.Clean(names.GetValueOrDefault(session.ProjectId)) ?? "?",-16} " +
+                // A title is someone's words (a chat's, an agent transcript's): no escape sequence of theirs reaches the terminal.
+                $"{ApprovalsCommand.Age(session.UpdatedAt),4} ago  {(asks > 0 ? $"[{asks} waiting] " : "")}{TerminalText.Clean(session.Title) ?? "(untitled)"}"));
         }
 
         return 0;
