@@ -24,12 +24,15 @@ public sealed record Approval(
     DateTimeOffset? DecidedAt,
     string? Message,
     string? UpdatedInput,
-    bool CanEditInput)
+    bool CanEditInput,
+    string Risk = RiskClasses.Other,
+    string DeciderRole = Auth.Roles.Approver,
+    int Needed = 1)
 {
     /// <summary>The payload of <c>approval.requested</c>: everything a phone needs to show what will run.</summary>
     /// <param name="editContext">For an edit: the file's lines around it, read when asking (kept only in the event).</param>
     public ApprovalRequestedEvent RequestedEvent(EditContext? editContext = null) =>
-        new(Id, ToolCallId, Tool, Kind, Title, Json(Input), Plan, CanEditInput, CreatedAt.ToDb(), RulePattern, editContext);
+        new(Id, ToolCallId, Tool, Kind, Title, Json(Input), Plan, CanEditInput, CreatedAt.ToDb(), RulePattern, editContext, Risk, DeciderRole, Needed);
 
     public ApprovalResolvedEvent ResolvedEvent() =>
         new(Id, ToolCallId, Status, Decision, DecidedBy, Message, UpdatedInput is null ? null : Json(UpdatedInput));
@@ -65,7 +68,7 @@ public static class Decisions
 public sealed class ApprovalStore(Database database, TimeProvider clock)
 {
     internal const string Columns =
-        "id, session_id, project_id, tool_call_id, tool, kind, title, input, plan, rule_pattern, status, created_at, decision, decided_by, decided_at, message, updated_input, can_edit_input";
+        "id, session_id, project_id, tool_call_id, tool, kind, title, input, plan, rule_pattern, status, created_at, decision, decided_by, decided_at, message, updated_input, can_edit_input, risk, decider_role, needed";
 
     public IReadOnlyList<Approval> List(string? status, string? sessionId) => database.Read(connection =>
     {
@@ -146,5 +149,29 @@ public sealed class ApprovalStore(Database database, TimeProvider clock)
     internal static Approval Map(SqliteDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6),
         r.GetString(7), r.NullableString(8), r.GetString(9), r.GetString(10), r.Time(11), r.NullableString(12),
-        r.NullableString(13), r.NullableTime(14), r.NullableString(15), r.NullableString(16), r.GetInt32(17) != 0);
+        r.NullableString(13), r.NullableTime(14), r.NullableString(15), r.NullableString(16), r.GetInt32(17) != 0, r.GetString(18), r.GetString(19),
+        r.GetInt32(20));
+
+    /// <summary>Who has allowed each of these calls so far (a call that needs two people), in the order they did.</summary>
+    public IReadOnlyDictionary<string, List<string>> AllowedBy(IEnumerable<string> approvalIds)
+    {
+        var result = approvalIds.Distinct().ToDictionary(id => id, _ => new List<string>(), StringComparer.Ordinal);
+        if (result.Count == 0)
+        {
+            return result;
+        }
+
+        database.Read(connection =>
+        {
+            foreach (var (approvalId, person) in connection.Query(
+                "SELECT approval_id, person_name FROM approval_votes WHERE approval_id IN (SELECT value FROM json_each($ids)) ORDER BY at",
+                r => (r.GetString(0), r.GetString(1)), ("$ids", new JsonArray([.. result.Keys.Select(i => JsonValue.Create(i))]).ToJsonString())))
+            {
+                result[approvalId].Add(person);
+            }
+
+            return 0;
+        });
+        return result;
+    }
 }

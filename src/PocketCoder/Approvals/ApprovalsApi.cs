@@ -26,12 +26,14 @@ public sealed record DecisionRequest(
     public const string ViaNotification = "notification";
 }
 
-public sealed record DecisionResponse(string Id, string Status, string Decision);
+/// <param name="Status"><c>pending</c> when this was the first of two people's allows (<paramref name="AllowedBy"/> so far).</param>
+public sealed record DecisionResponse(string Id, string Status, string Decision, int Needed = 1, IReadOnlyList<string>? AllowedBy = null);
 
 public sealed record ApprovalResponse(
     string Id, string SessionId, string ProjectId, string ToolCallId, string Tool, string Kind, string Title, JsonElement Input,
     string? Plan, string Status, DateTimeOffset CreatedAt, string? Decision, string? DecidedBy, DateTimeOffset? DecidedAt,
-    string? Message, JsonElement? UpdatedInput, IReadOnlyList<string> DeliveredTo, bool CanEditInput, string RulePattern);
+    string? Message, JsonElement? UpdatedInput, IReadOnlyList<string> DeliveredTo, bool CanEditInput, string RulePattern,
+    string Risk, string DeciderRole, int Needed, IReadOnlyList<string> AllowedBy);
 
 /// <summary>What a rule would have matched among the project's newest questions (<paramref name="Checked"/> of them).</summary>
 public sealed record RulePreview(int Checked, int Matched, IReadOnlyList<RuleMatch> Examples);
@@ -63,7 +65,7 @@ public static class ApprovalsApi
     public const int MaxMessageLength = 4_000;
 
     public static IServiceCollection AddApprovals(this IServiceCollection services) =>
-        services.AddSingleton<Rules>().AddSingleton<ApprovalStore>().AddSingleton<Gatekeeper>();
+        services.AddSingleton<Rules>().AddSingleton<TeamPolicies>().AddSingleton<ApprovalStore>().AddSingleton<Gatekeeper>();
 
     public static void MapApprovals(this IEndpointRouteBuilder api)
     {
@@ -79,6 +81,7 @@ public static class ApprovalsApi
         rules.MapDelete("/{ruleId}", RemoveRule).WithName("RemoveRule");
         rules.MapPut("/{ruleId}", ChangeRule).WithName("ChangeRule");
         rules.MapPost("/preview", PreviewRule).WithName("PreviewRule");
+        api.MapTeamPolicy();
     }
 
     private static IEnumerable<ApprovalResponse> List(string? status, string? sessionId, ApprovalStore approvals, ClaimsPrincipal user)
@@ -92,13 +95,14 @@ public static class ApprovalsApi
         // Listing counts as delivery: this device has now been shown these questions.
         approvals.MarkDelivered(list.Where(a => a.Status == ApprovalStatuses.Pending).Select(a => a.Id), user.Actor().Id);
         var delivered = approvals.DeliveredTo(list.Select(a => a.Id));
-        return list.Select(a => ToResponse(a, delivered[a.Id]));
+        var allowedBy = approvals.AllowedBy(list.Where(a => a.Needed > 1).Select(a => a.Id));
+        return list.Select(a => ToResponse(a, delivered[a.Id], allowedBy.GetValueOrDefault(a.Id) ?? []));
     }
 
     private static ApprovalResponse Get(string id, ApprovalStore approvals)
     {
         var approval = approvals.Find(id) ?? throw ApiProblem.NotFound(ErrorCodes.ApprovalNotFound, $"No approval with id '{id}'.");
-        return ToResponse(approval, approvals.DeliveredTo([approval.Id])[approval.Id]);
+        return ToResponse(approval, approvals.DeliveredTo([approval.Id])[approval.Id], approvals.AllowedBy([approval.Id])[approval.Id]);
     }
 
     private static DecisionResponse Decide(string id, DecisionRequest request, Gatekeeper gatekeeper, ApprovalStore approvals,
@@ -121,7 +125,8 @@ public static class ApprovalsApi
         }
 
         var approval = gatekeeper.Decide(id, request.Decision!, request.Message, updated, user.Actor());
-        return new DecisionResponse(approval.Id, approval.Status, approval.Decision!);
+        return new DecisionResponse(approval.Id, approval.Status, approval.Decision ?? request.Decision!, approval.Needed,
+            approval.Needed > 1 ? approvals.AllowedBy([approval.Id])[approval.Id] : null);
     }
 
     /// <summary>Answers a question: checked against its options, then allowed with the answers as the agent reads them.</summary>
@@ -195,8 +200,8 @@ public static class ApprovalsApi
         return TypedResults.NoContent();
     }
 
-    private static ApprovalResponse ToResponse(Approval a, IReadOnlyList<string> deliveredTo) => new(
+    private static ApprovalResponse ToResponse(Approval a, IReadOnlyList<string> deliveredTo, IReadOnlyList<string> allowedBy) => new(
         a.Id, a.SessionId, a.ProjectId, a.ToolCallId, a.Tool, a.Kind, a.Title, JsonElement.Parse(a.Input), a.Plan, a.Status,
         a.CreatedAt, a.Decision, a.DecidedBy, a.DecidedAt, a.Message, a.UpdatedInput is null ? null : JsonElement.Parse(a.UpdatedInput), deliveredTo, a.CanEditInput,
-        a.RulePattern);
+        a.RulePattern, a.Risk, a.DeciderRole, a.Needed, allowedBy);
 }

@@ -24,6 +24,7 @@ public sealed class Gatekeeper(
     EventLog events,
     Ledger.LedgerStore ledger,
     Rules rules,
+    TeamPolicies policies,
     TimeProvider clock,
     ILogger<Gatekeeper> logger)
 {
@@ -40,6 +41,15 @@ public sealed class Gatekeeper(
             "SELECT tool FROM session_grants WHERE session_id = $session", r => r.GetString(0), ("$session", context.SessionId)))
             .ToHashSet(StringComparer.Ordinal);
         var verdict = Policy.Evaluate(request, context.Mode, rules.List(context.Project.Id), grants, context.Project.Path);
+        var team = policies.For(context.Project.Id);
+        var risk = Policy.RiskOf(request, context.Project.Path);
+        if (verdict is { Outcome: Outcome.Allow, Rule: null } && team.NeedsTwo(risk) && request.Kind != ToolKind.Bookkeeping)
+        {
+            // A mode or an "allow for this session" grant is one person's word: a call that needs two people is asked.
+            // An owner's rule naming it still allows it: rules are the owner's alone.
+            verdict = new Verdict(Outcome.Ask, $"This project asks two people to allow {risk} calls.");
+        }
+
         if (verdict.Outcome != Outcome.Ask)
         {
             var allowed = verdict.Outcome == Outcome.Allow;
@@ -60,7 +70,8 @@ public sealed class Gatekeeper(
         var approval = new Approval(
             Guid.NewGuid().ToString("N"), context.SessionId, context.Project.Id, request.ToolCallId, request.Tool, request.Kind.ToWire(),
             request.Title, request.Input.GetRawText(), request.PlanText, RulePattern(request, context.Project.Path),
-            ApprovalStatuses.Pending, clock.GetUtcNow(), null, null, null, null, null, request.CanEditInput);
+            ApprovalStatuses.Pending, clock.GetUtcNow(), null, null, null, null, null, request.CanEditInput, risk, team.LeastToDecide(risk).ToWire(),
+            team.NeedsTwo(risk) ? 2 : 1);
         // Read now, as the agent sees the file when it asks: the phone shows the edit among its lines.
         var editContext = request.Kind == ToolKind.Edit ? EditContext.For(request.Path, request.Input, context.Project.Path) : null;
         var answer = new TaskCompletionSource<PermissionDecision>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -73,15 +84,21 @@ public sealed class Gatekeeper(
             _ = DenyWhenTimedOutAsync(approval.Id, TimeSpan.FromSeconds(seconds), timeout.Token);
         }
 
+        if (team.EscalateAfterSeconds is { } escalate && approval.DeciderRole != Roles.Owner)
+        {
+            _ = EscalateWhenUnansweredAsync(approval, TimeSpan.FromSeconds(escalate), timeout.Token);
+        }
+
         try
         {
             database.Write(write =>
             {
                 write.Execute(
-                    $"INSERT INTO approvals ({ApprovalStore.Columns}) VALUES ($id, $session, $project, $call, $tool, $kind, $title, $input, $plan, $pattern, 'pending', $at, NULL, NULL, NULL, NULL, NULL, $edit)",
+                    $"INSERT INTO approvals ({ApprovalStore.Columns}) VALUES ($id, $session, $project, $call, $tool, $kind, $title, $input, $plan, $pattern, 'pending', $at, NULL, NULL, NULL, NULL, NULL, $edit, $risk, $deciders, $needed)",
                     ("$id", approval.Id), ("$session", approval.SessionId), ("$project", approval.ProjectId), ("$call", approval.ToolCallId),
                     ("$tool", approval.Tool), ("$kind", approval.Kind), ("$title", approval.Title), ("$input", approval.Input),
-                    ("$plan", approval.Plan), ("$pattern", approval.RulePattern), ("$at", approval.CreatedAt.ToDb()), ("$edit", approval.CanEditInput));
+                    ("$plan", approval.Plan), ("$pattern", approval.RulePattern), ("$at", approval.CreatedAt.ToDb()), ("$edit", approval.CanEditInput),
+                    ("$risk", approval.Risk), ("$deciders", approval.DeciderRole), ("$needed", approval.Needed));
                 events.Append(write, approval.SessionId, approval.RequestedEvent(editContext));
             });
             GateLog.Asked(logger, approval.Id, approval.Tool, approval.ToolCallId, approval.SessionId);
@@ -118,6 +135,7 @@ public sealed class Gatekeeper(
     {
         var answering = answers is not null;
         ApiProblem? why = null;
+        var voted = false;
         var decided = database.Write(write =>
         {
             if (ApprovalStore.Find(write, approvalId) is not { } approval)
@@ -160,6 +178,34 @@ public sealed class Gatekeeper(
                 return null;
             }
 
+            // Who may decide: the person behind the device, in this project, by what the call was when it was asked.
+            var person = IsSystem(actor) ? null : People.OfDevice(write, actor.Id);
+            if (!IsSystem(actor) && (why = Refusal(write, approval, person, decision, allow)) is not null)
+            {
+                return null;
+            }
+
+            var allowedBy = new List<string>();
+            if (allow && approval.Needed > 1 && person is not null)
+            {
+                allowedBy.AddRange(write.Query("SELECT person_name FROM approval_votes WHERE approval_id = $id ORDER BY at", r => r.GetString(0), ("$id", approval.Id)));
+                allowedBy.Add(person.Name);
+                if (allowedBy.Count < approval.Needed)
+                {
+                    // One of two: recorded, shown to every phone ("1 of 2"), and the call goes on waiting.
+                    write.Execute("INSERT INTO approval_votes (approval_id, person_id, person_name, device_id, at) VALUES ($id, $person, $name, $device, $at)",
+                        ("$id", approval.Id), ("$person", person.Id), ("$name", person.Name), ("$device", actor.Id), ("$at", clock.GetUtcNow().ToDb()));
+                    ledger.Append(write, actor.Name, "approval.allowed_by_one", approval.Id, new JsonObject
+                    {
+                        ["sessionId"] = approval.SessionId, ["deviceId"] = actor.Id, ["personId"] = person.Id, ["person"] = person.Name,
+                        ["tool"] = approval.Tool, ["input"] = JsonNode.Parse(approval.Input), ["needed"] = approval.Needed,
+                    });
+                    events.Append(write, approval.SessionId, new ApprovalVoteEvent(approval.Id, approval.ToolCallId, allowedBy, approval.Needed));
+                    voted = true;
+                    return approval;
+                }
+            }
+
             // Kept, shown to every device and ledgered: a secret answer is not (the agent alone gets it, below).
             var updated = allow ? (answering ? QuestionAnswers.Recorded(approval, updatedInput!.Value) : updatedInput)?.GetRawText() : null;
             var finalMessage = allow ? message : string.IsNullOrWhiteSpace(message) ? $"The owner denied this {approval.Tool} call." : message;
@@ -187,6 +233,9 @@ public sealed class Gatekeeper(
                 ["decision"] = decision,
                 ["sessionId"] = approval.SessionId,
                 ["deviceId"] = actor.Id,
+                ["personId"] = person?.Id,
+                ["person"] = person?.Name,
+                ["allowedBy"] = allowedBy.Count > 1 ? new JsonArray([.. allowedBy.Select(name => JsonValue.Create(name))]) : null,
                 ["tool"] = approval.Tool,
                 ["input"] = JsonNode.Parse(approval.Input),
                 ["updatedInput"] = updated is null ? null : JsonNode.Parse(updated),
@@ -200,9 +249,9 @@ public sealed class Gatekeeper(
         });
 
         refusal = why;
-        if (decided is null)
+        if (decided is null || voted)
         {
-            return null;
+            return decided;
         }
 
         GateLog.Decided(logger, decided.Id, decided.Tool, decided.SessionId, decision, actor.Name);
@@ -216,6 +265,50 @@ public sealed class Gatekeeper(
 
         return decided;
     }
+
+    private static bool IsSystem(Actor actor) => actor == Actor.Timeout || actor == Actor.System || actor == Actor.Policy;
+
+    /// <summary>Why this person may not make this decision on this call, or null: the one check every way of deciding passes.</summary>
+    private static ApiProblem? Refusal(DbWrite write, Approval approval, Person? person, string decision, bool allow)
+    {
+        if (person is null)
+        {
+            return Forbidden("This device belongs to no one who may decide: pair it as a person's device.");
+        }
+
+        var role = People.RoleIn(write, person, approval.ProjectId);
+        var least = Roles.FromWire(approval.DeciderRole) ?? Role.Approver;
+        if (role < least)
+        {
+            var what = approval.Risk == RiskClasses.Budget ? "raise a budget" : $"decide {approval.Risk} calls in this project";
+            return Forbidden($"Only {least.AndAbove()} may {what}; {person.Name} is {(role == Role.Approver || role == Role.Operator ? "an" : "a")} {role.ToWire()}.");
+        }
+
+        if (decision == Decisions.AllowAlways && role != Role.Owner)
+        {
+            return Forbidden("\"Allow always\" adds a project rule, and only owners change rules: allow it once or for this session.");
+        }
+
+        if (allow && approval.Needed > 1)
+        {
+            if (decision != Decisions.AllowOnce)
+            {
+                return new ApiProblem(StatusCodes.Status422UnprocessableEntity, ErrorCodes.TwoPersonAllowOnce,
+                    "This call needs two people's allow, so it is allowed once at a time: a grant or a rule would let one person allow the next.");
+            }
+
+            if (write.Scalar<string>("SELECT person_id FROM approval_votes WHERE approval_id = $id AND person_id = $person",
+                    ("$id", approval.Id), ("$person", person.Id)) is not null)
+            {
+                return ApiProblem.Conflict(ErrorCodes.AlreadyAllowedByYou,
+                    $"{person.Name} has allowed this already: it needs another person's allow (your other devices are you).");
+            }
+        }
+
+        return null;
+    }
+
+    private static ApiProblem Forbidden(string detail) => new(StatusCodes.Status403Forbidden, ErrorCodes.RoleForbidden, detail);
 
     /// <summary>At start-up: questions asked before the server stopped can no longer be answered to anyone.</summary>
     public int InterruptPending() => database.Write(write =>
@@ -257,6 +350,31 @@ public sealed class Gatekeeper(
             // Refused when someone decided in the same instant: theirs stands.
             TryDecide(approvalId, Decisions.Deny, $"No decision within {after.TotalSeconds:0} seconds: denied by the project's approval timeout.",
                 null, Actor.Timeout, out _);
+        }
+        catch (OperationCanceledException)
+        {
+            // Decided or withdrawn in time.
+        }
+    }
+
+    /// <summary>Unanswered in time by those who first could decide: the owners are asked too (the notifier pushes to them).</summary>
+    private async Task EscalateWhenUnansweredAsync(Approval approval, TimeSpan after, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(after, clock, cancellationToken).ConfigureAwait(false);
+            database.Write(write =>
+            {
+                if (write.Execute("UPDATE approvals SET escalated_at = $at WHERE id = $id AND status = 'pending' AND escalated_at IS NULL",
+                        ("$at", clock.GetUtcNow().ToDb()), ("$id", approval.Id)) == 1)
+                {
+                    ledger.Append(write, Actor.System.Name, "approval.escalated", approval.Id, new JsonObject
+                    {
+                        ["sessionId"] = approval.SessionId, ["to"] = Roles.Owner, ["afterSeconds"] = (int)after.TotalSeconds,
+                    });
+                    events.Append(write, approval.SessionId, new ApprovalEscalatedEvent(approval.Id, approval.ToolCallId, Roles.Owner));
+                }
+            });
         }
         catch (OperationCanceledException)
         {

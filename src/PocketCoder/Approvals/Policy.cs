@@ -176,6 +176,23 @@ public static class Policy
     /// Whether a rule covers the request: its tool does, and its pattern is <c>*</c>, matches the command, or matches the
     /// path relative to the project (<paramref name="relativePath"/>; null when outside it or there is none).
     /// </summary>
+    /// <summary>
+    /// The call's risk class, as a project's team policy routes it (<see cref="TeamPolicy"/>): its kind, except that an edit of
+    /// a protected path, or a command naming one, is <c>protected</c> whatever its kind.
+    /// </summary>
+    public static string RiskOf(PermissionRequest request, string projectRoot) => request.Kind switch
+    {
+        ToolKind.Question => RiskClasses.Question,
+        ToolKind.Edit when EditPaths(request).Any(p => IsProtected(p, RelativeToProject(p, projectRoot), projectRoot)) => RiskClasses.Protected,
+        ToolKind.Execute when request.Command is { } command && ProtectedInCommand(command) is not null => RiskClasses.Protected,
+        ToolKind.Read => RiskClasses.Read,
+        ToolKind.Edit => RiskClasses.Edit,
+        ToolKind.Execute => RiskClasses.Shell,
+        ToolKind.Fetch => RiskClasses.Fetch,
+        ToolKind.Mcp => RiskClasses.Mcp,
+        _ => RiskClasses.Other,
+    };
+
     public static bool RuleMatches(Rule rule, PermissionRequest request, string? relativePath) =>
         ToolMatches(rule.Tool, request)
         && (rule.Pattern == "*"

@@ -23,8 +23,9 @@ public sealed record PairResponse(string DeviceId, string Token);
 
 /// <param name="Notifications">How this device is notified, with each channel's last delivery and failure.</param>
 /// <param name="Bridge">For a person linked through a chat bridge: which bridge, the platform and their user id there.</param>
+/// <param name="PersonId">Whose device it is (<c>GET /api/people</c>).</param>
 public sealed record DeviceResponse(string Id, string Name, DateTimeOffset CreatedAt, DateTimeOffset? LastSeenAt, DateTimeOffset? RevokedAt, bool Current,
-    IReadOnlyList<ChannelResponse> Notifications, DeviceBridge? Bridge);
+    IReadOnlyList<ChannelResponse> Notifications, DeviceBridge? Bridge, string? PersonId = null);
 
 public sealed record DeviceBridge(string BridgeId, string Platform, string UserId, string UserName);
 
@@ -32,7 +33,7 @@ public static class AuthApi
 {
     public static IServiceCollection AddAuth(this IServiceCollection services)
     {
-        services.AddSingleton<Devices>().AddSingleton<PairingThrottle>().AddSingleton<DeviceConnections>()
+        services.AddSingleton<Devices>().AddSingleton<People>().AddSingleton<PairingThrottle>().AddSingleton<DeviceConnections>()
             // The core alone: AddAuthentication would also add DataProtection, whose key ring is loaded (and, on a new data
             // folder, created and written) before the server answers, for nothing: device tokens are our own, hashed in the database.
             .AddAuthenticationCore(auth => auth.DefaultScheme = DeviceAuthentication.SchemeName)
@@ -54,6 +55,7 @@ public static class AuthApi
         var devices = api.MapGroup("/devices");
         devices.MapGet("/", List).WithName("ListDevices");
         devices.MapDelete("/{id}", Revoke).WithName("RevokeDevice");
+        api.MapPeople();
     }
 
     private static PairResponse Pair(PairRequest request, HttpContext context, Devices devices, PairingThrottle throttle, PocketCoderOptions options,
@@ -106,16 +108,29 @@ public static class AuthApi
         var channels = notifications.Channels().ToLookup(c => c.DeviceId);
         var people = bridges.People().ToDictionary(p => p.DeviceId, p => new DeviceBridge(p.BridgeId, p.Platform, p.UserId, p.UserName), StringComparer.Ordinal);
         return devices.List().Select(d => new DeviceResponse(d.Id, d.Name, d.CreatedAt, d.LastSeenAt, d.RevokedAt, d.Id == current,
-            [.. channels[d.Id].Select(ChannelResponse.From)], people.GetValueOrDefault(d.Id)));
+            [.. channels[d.Id].Select(ChannelResponse.From)], people.GetValueOrDefault(d.Id), d.PersonId));
     }
 
+    /// <summary>An owner revokes any device; anyone else only their own person's (a lost phone, from their laptop).</summary>
     private static NoContent Revoke(string id, Devices devices, DeviceConnections connections, Bridges.BridgeHost bridges, Backlog.BacklogRunner backlog,
         Sessions.SessionManager sessions, ClaimsPrincipal user, ILogger<Devices> logger)
     {
+        if (user.Role() != Role.Owner && devices.List().FirstOrDefault(d => d.Id == id) is { } device && device.PersonId != user.PersonId())
+        {
+            throw new ApiProblem(StatusCodes.Status403Forbidden, ErrorCodes.RoleForbidden, "Only owners revoke someone else's device.");
+        }
+
         var held = devices.Revoke(id, user.Actor().Name);
         connections.Revoke(id);
+        Announce(held, bridges, backlog, sessions);
+        AuthLog.Revoked(logger, id, user.Actor().Name);
+        return TypedResults.NoContent();
+    }
+
+    /// <summary>After a revocation: the bridges forget its chats, and every phone is told what was held (the Tasks screen, each session's queue).</summary>
+    internal static void Announce(HeldWork held, Bridges.BridgeHost bridges, Backlog.BacklogRunner backlog, Sessions.SessionManager sessions)
+    {
         bridges.ChannelsChanged(null);
-        // Held in the revocation's transaction; now every phone is told (the Tasks screen, each session's queue).
         foreach (var project in held.Projects)
         {
             backlog.Kick(project, changed: true);
@@ -125,8 +140,5 @@ public static class AuthApi
         {
             sessions.AnnounceQueue(session);
         }
-
-        AuthLog.Revoked(logger, id, user.Actor().Name);
-        return TypedResults.NoContent();
     }
 }

@@ -16,6 +16,7 @@ public sealed class DeviceAuthentication(
     ILoggerFactory logger,
     UrlEncoder encoder,
     Devices devices,
+    People people,
     PocketCoderOptions server) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "device";
@@ -30,6 +31,10 @@ public sealed class DeviceAuthentication(
     /// </summary>
     public const string SecureCookieName = "__Host-pocketcoder_session";
     public const string DeviceIdClaim = "pocketcoder:device_id";
+
+    /// <summary>The device's person and their role (before any narrowing in a project: <see cref="RoleGuard"/>).</summary>
+    public const string PersonIdClaim = "pocketcoder:person_id";
+    public const string RoleClaim = "pocketcoder:role";
 
     /// <summary>How the credential came: the browser's cookie (<see cref="ViaCookie"/>) needs cross-site checks a bearer token does not.</summary>
     public const string ViaClaim = "pocketcoder:via";
@@ -53,8 +58,13 @@ public sealed class DeviceAuthentication(
         }
 
         devices.Touch(device);
+        // A device with no person (none should remain after migration 022) is given the least role, never the most.
+        var person = device.PersonId is { } personId ? people.Find(personId) : null;
         var identity = new ClaimsIdentity(
-            [new Claim(DeviceIdClaim, device.Id), new Claim(ClaimTypes.Name, device.Name), new Claim(ViaClaim, bearer is null ? ViaCookie : ViaBearer)],
+            [
+                new Claim(DeviceIdClaim, device.Id), new Claim(ClaimTypes.Name, device.Name), new Claim(ViaClaim, bearer is null ? ViaCookie : ViaBearer),
+                new Claim(PersonIdClaim, person?.Id ?? ""), new Claim(RoleClaim, (person?.Role ?? Role.Viewer).ToWire()),
+            ],
             SchemeName);
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
     }
@@ -87,6 +97,11 @@ public static class DeviceClaims
     /// <summary>The calling device, as the ledger names it.</summary>
     public static Actor Actor(this ClaimsPrincipal user) =>
         new(user.FindFirstValue(DeviceAuthentication.DeviceIdClaim) ?? "unknown", user.Identity?.Name ?? "unknown");
+
+    /// <summary>The calling person's own role (a project may narrow it: <see cref="People.RoleIn"/>).</summary>
+    public static Role Role(this ClaimsPrincipal user) => Roles.FromWire(user.FindFirstValue(DeviceAuthentication.RoleClaim)) ?? Auth.Role.Viewer;
+
+    public static string? PersonId(this ClaimsPrincipal user) => user.FindFirstValue(DeviceAuthentication.PersonIdClaim) is { Length: > 0 } id ? id : null;
 }
 
 /// <summary>Who did something: a device, or the system itself (<c>policy</c>, <c>timeout</c>, <c>system</c>).</summary>

@@ -5,7 +5,8 @@ using PocketCoder.Errors;
 
 namespace PocketCoder.Auth;
 
-public sealed record Device(string Id, string Name, DateTimeOffset CreatedAt, DateTimeOffset? LastSeenAt, DateTimeOffset? RevokedAt);
+/// <param name="PersonId">Whose device it is: their role is its role (<see cref="People"/>).</param>
+public sealed record Device(string Id, string Name, DateTimeOffset CreatedAt, DateTimeOffset? LastSeenAt, DateTimeOffset? RevokedAt, string? PersonId);
 
 /// <summary>Paired devices, pairing codes, and the ledger entries pairing and revocation leave.</summary>
 public sealed class Devices(Database database, Ledger.LedgerStore ledger, TimeProvider clock)
@@ -16,14 +17,15 @@ public sealed class Devices(Database database, Ledger.LedgerStore ledger, TimePr
     private readonly Lazy<byte[]> _pairingKey = new(() => Secrets.LoadOrCreateKey(Path.Combine(database.DataDirectory, PairingKeyFileName)));
 
     /// <summary>Creates a one-time code. Works from the CLI while the server runs: both use the same database.</summary>
-    public (string Code, DateTimeOffset ExpiresAt) CreatePairingCode()
+    /// <param name="personId">Whose device it pairs (an invite); null: the machine's first owner's (<c>pocketcoder pair</c>).</param>
+    public (string Code, DateTimeOffset ExpiresAt) CreatePairingCode(string? personId = null)
     {
         var code = Secrets.NewPairingCode();
         var now = clock.GetUtcNow();
         var expires = now + PairingCodeLifetime;
         database.Write(write => write.Execute(
-            "INSERT INTO pairing_codes (code_hash, created_at, expires_at) VALUES ($hash, $now, $expires)",
-            ("$hash", Secrets.HashPairingCode(_pairingKey.Value, code)), ("$now", now.ToDb()), ("$expires", expires.ToDb())));
+            "INSERT INTO pairing_codes (code_hash, created_at, expires_at, person_id) VALUES ($hash, $now, $expires, $person)",
+            ("$hash", Secrets.HashPairingCode(_pairingKey.Value, code)), ("$now", now.ToDb()), ("$expires", expires.ToDb()), ("$person", personId)));
         return (code, expires);
     }
 
@@ -43,9 +45,16 @@ public sealed class Devices(Database database, Ledger.LedgerStore ledger, TimePr
                 return ((Device, string)?)null;
             }
 
-            var (device, token) = Insert(write, deviceName, now);
+            // An invite's person must still be there: one revoked since the code was made gets no new device.
+            var invited = write.Scalar<string>("SELECT person_id FROM pairing_codes WHERE code_hash = $hash", ("$hash", codeHash));
+            if (invited is not null && write.Scalar<string>("SELECT id FROM people WHERE id = $id AND revoked_at IS NULL", ("$id", invited)) is null)
+            {
+                return null;
+            }
+
+            var (device, token) = Insert(write, deviceName, invited ?? People.FirstOwner(write, ledger, now), now);
             write.Execute("UPDATE pairing_codes SET device_id = $id WHERE code_hash = $hash", ("$id", device.Id), ("$hash", codeHash));
-            ledger.Append(write, device.Name, "device.paired", device.Id, new JsonObject { ["deviceName"] = device.Name });
+            ledger.Append(write, device.Name, "device.paired", device.Id, new JsonObject { ["deviceName"] = device.Name, ["personId"] = device.PersonId });
             return (device, token);
         });
     }
@@ -78,18 +87,19 @@ public sealed class Devices(Database database, Ledger.LedgerStore ledger, TimePr
     /// </summary>
     public (Device Device, string Token) CreateLocalDevice(string name) => database.Write(write =>
     {
-        var (device, token) = Insert(write, name, clock.GetUtcNow());
-        ledger.Append(write, device.Name, "device.paired", device.Id, new JsonObject { ["deviceName"] = device.Name, ["via"] = "terminal" });
+        var now = clock.GetUtcNow();
+        var (device, token) = Insert(write, name, People.FirstOwner(write, ledger, now), now);
+        ledger.Append(write, device.Name, "device.paired", device.Id, new JsonObject { ["deviceName"] = device.Name, ["via"] = "terminal", ["personId"] = device.PersonId });
         return (device, token);
     });
 
-    /// <summary>A new device and its token; only the token's hash is stored.</summary>
-    private static (Device Device, string Token) Insert(DbWrite write, string name, DateTimeOffset now)
+    /// <summary>A new device of the person and its token; only the token's hash is stored.</summary>
+    private static (Device Device, string Token) Insert(DbWrite write, string name, string personId, DateTimeOffset now)
     {
         var token = Secrets.NewToken();
-        var device = new Device(Guid.NewGuid().ToString("N"), name, now, null, null);
-        write.Execute("INSERT INTO devices (id, name, token_hash, created_at) VALUES ($id, $name, $hash, $now)",
-            ("$id", device.Id), ("$name", device.Name), ("$hash", Secrets.Hash(token)), ("$now", now.ToDb()));
+        var device = new Device(Guid.NewGuid().ToString("N"), name, now, null, null, personId);
+        write.Execute("INSERT INTO devices (id, name, token_hash, created_at, person_id) VALUES ($id, $name, $hash, $now, $person)",
+            ("$id", device.Id), ("$name", device.Name), ("$hash", Secrets.Hash(token)), ("$now", now.ToDb()), ("$person", personId));
         return (device, token);
     }
 
@@ -98,7 +108,7 @@ public sealed class Devices(Database database, Ledger.LedgerStore ledger, TimePr
     {
         var hash = Secrets.Hash(token);
         return database.Read(connection => connection.Query(
-            "SELECT id, name, created_at, last_seen_at, revoked_at FROM devices WHERE token_hash = $hash AND revoked_at IS NULL",
+            "SELECT id, name, created_at, last_seen_at, revoked_at, person_id FROM devices WHERE token_hash = $hash AND revoked_at IS NULL",
             Map, ("$hash", hash)).FirstOrDefault());
     }
 
@@ -115,56 +125,56 @@ public sealed class Devices(Database database, Ledger.LedgerStore ledger, TimePr
     }
 
     public IReadOnlyList<Device> List() => database.Read(connection => connection.Query(
-        "SELECT id, name, created_at, last_seen_at, revoked_at FROM devices ORDER BY created_at", Map));
+        "SELECT id, name, created_at, last_seen_at, revoked_at, person_id FROM devices ORDER BY created_at", Map));
 
     /// <summary>
     /// Revokes the device and, in the same transaction, everything that would go on in its name: its notification
     /// channels, the chats its person bound, and its standing work (<see cref="StandingWork"/>), which is held.
     /// </summary>
     /// <returns>Where standing work was held, for the phones to be told.</returns>
-    public HeldWork Revoke(string deviceId, string actor)
+    public HeldWork Revoke(string deviceId, string actor) => database.Write(write => Revoke(write, deviceId, actor));
+
+    /// <inheritdoc cref="Revoke(string, string)"/>
+    public HeldWork Revoke(DbWrite write, string deviceId, string actor)
     {
         var now = clock.GetUtcNow();
-        return database.Write(write =>
+        var rows = write.Query("SELECT revoked_at FROM devices WHERE id = $id", r => r.NullableString(0), ("$id", deviceId));
+        if (rows.Count == 0)
         {
-            var rows = write.Query("SELECT revoked_at FROM devices WHERE id = $id", r => r.NullableString(0), ("$id", deviceId));
-            if (rows.Count == 0)
-            {
-                throw ApiProblem.NotFound(ErrorCodes.DeviceNotFound, $"No device with id '{deviceId}'.");
-            }
+            throw ApiProblem.NotFound(ErrorCodes.DeviceNotFound, $"No device with id '{deviceId}'.");
+        }
 
-            if (rows[0] is not null)
-            {
-                return HeldWork.None; // Already revoked: revoking again changes nothing.
-            }
+        if (rows[0] is not null)
+        {
+            return HeldWork.None; // Already revoked: revoking again changes nothing.
+        }
 
-            write.Execute("UPDATE devices SET revoked_at = $now WHERE id = $id", ("$now", now.ToDb()), ("$id", deviceId));
-            // A revoked phone must not go on receiving what the agents ask (a push carries the command's summary).
-            write.Execute("DELETE FROM notification_channels WHERE device_id = $id", ("$id", deviceId));
-            ledger.Append(write, actor, "device.revoked", deviceId);
-            // Nor a chat its person bound (their direct chat, a group): it would go on showing approvals and turns to a
-            // chat no one still linked answers for. Another linked person binds it again if it should steer.
-            // Their own direct chats too, whoever bound them (the phone can): no one else linked reads there.
-            var bound = write.Query(
-                """
-                SELECT bridge_id, chat_id, project_id FROM bridge_channels WHERE bound_by_device = $id
-                UNION
-                SELECT b.bridge_id, b.chat_id, b.project_id FROM bridge_channels b
-                JOIN bridge_chats c ON c.bridge_id = b.bridge_id AND c.chat_id = b.chat_id AND c.is_direct = 1
-                JOIN bridge_people p ON p.bridge_id = c.bridge_id AND p.user_id = c.last_user_id AND p.device_id = $id
-                """,
-                r => (Bridge: r.GetString(0), Chat: r.GetString(1), Project: r.GetString(2)), ("$id", deviceId));
-            foreach (var (bridge, chat, project) in bound)
-            {
-                write.Execute("DELETE FROM bridge_channels WHERE bridge_id = $bridge AND chat_id = $chat", ("$bridge", bridge), ("$chat", chat));
-                ledger.Append(write, actor, "bridge.unbound", project,
-                    new JsonObject { ["bridge"] = bridge, ["chat"] = chat, ["reason"] = "the device that bound it, or whose direct chat it is, was revoked" });
-            }
+        write.Execute("UPDATE devices SET revoked_at = $now WHERE id = $id", ("$now", now.ToDb()), ("$id", deviceId));
+        // A revoked phone must not go on receiving what the agents ask (a push carries the command's summary).
+        write.Execute("DELETE FROM notification_channels WHERE device_id = $id", ("$id", deviceId));
+        ledger.Append(write, actor, "device.revoked", deviceId);
+        // Nor a chat its person bound (their direct chat, a group): it would go on showing approvals and turns to a
+        // chat no one still linked answers for. Another linked person binds it again if it should steer.
+        // Their own direct chats too, whoever bound them (the phone can): no one else linked reads there.
+        var bound = write.Query(
+            """
+            SELECT bridge_id, chat_id, project_id FROM bridge_channels WHERE bound_by_device = $id
+            UNION
+            SELECT b.bridge_id, b.chat_id, b.project_id FROM bridge_channels b
+            JOIN bridge_chats c ON c.bridge_id = b.bridge_id AND c.chat_id = b.chat_id AND c.is_direct = 1
+            JOIN bridge_people p ON p.bridge_id = c.bridge_id AND p.user_id = c.last_user_id AND p.device_id = $id
+            """,
+            r => (Bridge: r.GetString(0), Chat: r.GetString(1), Project: r.GetString(2)), ("$id", deviceId));
+        foreach (var (bridge, chat, project) in bound)
+        {
+            write.Execute("DELETE FROM bridge_channels WHERE bridge_id = $bridge AND chat_id = $chat", ("$bridge", bridge), ("$chat", chat));
+            ledger.Append(write, actor, "bridge.unbound", project,
+                new JsonObject { ["bridge"] = bridge, ["chat"] = chat, ["reason"] = "the device that bound it, or whose direct chat it is, was revoked" });
+        }
 
-            // Nor what it set going to start later (a trusted schedule would go on running commands unasked).
-            return StandingWork.HoldAll(write, ledger, deviceId, actor);
-        });
+        // Nor what it set going to start later (a trusted schedule would go on running commands unasked).
+        return StandingWork.HoldAll(write, ledger, deviceId, actor);
     }
 
-    private static Device Map(SqliteDataReader r) => new(r.GetString(0), r.GetString(1), r.Time(2), r.NullableTime(3), r.NullableTime(4));
+    private static Device Map(SqliteDataReader r) => new(r.GetString(0), r.GetString(1), r.Time(2), r.NullableTime(3), r.NullableTime(4), r.NullableString(5));
 }

@@ -34,10 +34,11 @@ public static class BacklogApi
     }
 
     private static Created<BacklogTask> AddTask(string id, CreateTaskRequest request, ProjectStore projects, AgentRegistry agents, BacklogTasks tasks,
-        BacklogRunner runner, Database database, Ledger.LedgerStore ledger, ClaimsPrincipal user)
+        BacklogRunner runner, Database database, Ledger.LedgerStore ledger, Approvals.TeamPolicies policies, ClaimsPrincipal user)
     {
         var project = projects.Get(id);
         var spec = Spec(request.Prompt!, request.Agent!, request.Mode, request.Model, request.Worktree ?? project.WorktreeDefault, agents);
+        policies.EnsureMayChoose(project.Id, spec.Mode, user.Actor());
         var actor = user.Actor();
         var task = database.Write(write =>
         {
@@ -62,18 +63,21 @@ public static class BacklogApi
     }
 
     /// <summary>A task held because the device that added it was revoked: back in line, on the confirming device's authority.</summary>
-    private static BacklogTask ConfirmTask(string taskId, BacklogTasks tasks, BacklogRunner runner, ClaimsPrincipal user)
+    private static BacklogTask ConfirmTask(string taskId, BacklogTasks tasks, BacklogRunner runner, Approvals.TeamPolicies policies, ClaimsPrincipal user)
     {
+        var held = tasks.Get(taskId);
+        policies.EnsureMayChoose(held.ProjectId, held.Mode, user.Actor());
         var confirmed = tasks.Confirm(taskId, user.Actor());
         runner.Kick(confirmed.ProjectId, changed: true);
         return confirmed;
     }
 
     private static Created<Schedule> AddSchedule(string id, CreateScheduleRequest request, ProjectStore projects, AgentRegistry agents, Schedules schedules,
-        Scheduler scheduler, Database database, Ledger.LedgerStore ledger, TimeProvider clock, ClaimsPrincipal user)
+        Scheduler scheduler, Database database, Ledger.LedgerStore ledger, TimeProvider clock, Approvals.TeamPolicies policies, ClaimsPrincipal user)
     {
         var project = projects.Get(id);
         var spec = Spec(request.Prompt!, request.Agent!, request.Mode, request.Model, request.Worktree ?? project.WorktreeDefault, agents);
+        policies.EnsureMayChoose(project.Id, spec.Mode, user.Actor());
         var cron = request.Cron!.Trim();
         var timeZone = string.IsNullOrWhiteSpace(request.TimeZone) ? "UTC" : request.TimeZone.Trim();
         Schedules.Validate(cron, timeZone, clock.GetUtcNow());
@@ -97,9 +101,11 @@ public static class BacklogApi
     }
 
     private static Schedule UpdateSchedule(string scheduleId, UpdateScheduleRequest request, Schedules schedules, Scheduler scheduler, Database database,
-        Ledger.LedgerStore ledger, TimeProvider clock, ClaimsPrincipal user)
+        Ledger.LedgerStore ledger, TimeProvider clock, Approvals.TeamPolicies policies, ClaimsPrincipal user)
     {
         var schedule = schedules.Get(scheduleId);
+        // Enabling it (or confirming a held one) makes it run on this device's authority, mode included.
+        policies.EnsureMayChoose(schedule.ProjectId, schedule.Mode, user.Actor());
         if (request.Cron is not null || request.TimeZone is not null)
         {
             Schedules.Validate(request.Cron?.Trim() ?? schedule.Cron, request.TimeZone?.Trim() ?? schedule.TimeZone, clock.GetUtcNow());

@@ -223,8 +223,9 @@ internal sealed class ApprovalPosts(BridgeContext bridge)
 
     private void Decide(string chatId, string approvalId, string decision, string? message, BridgePerson person, string? pressId) => Act(chatId, approvalId, pressId, () =>
     {
-        Services.Gatekeeper.Decide(approvalId, decision, message, null, person.Actor);
-        return decision == Decisions.Deny ? "Denied." : "Allowed.";
+        var decided = Services.Gatekeeper.Decide(approvalId, decision, message, null, person.Actor);
+        return decision == Decisions.Deny ? "Denied."
+            : decided.Status == ApprovalStatuses.Pending ? $"Allowed by you: it needs {decided.Needed - 1} more person's allow." : "Allowed.";
     });
 
     /// <summary>

@@ -77,6 +77,12 @@ internal sealed class ChatCommands(BridgeContext bridge, ApprovalPosts approvals
         }
 
         var channel = bridge.Channel(input.ChatId);
+        if (Refusal(command, channel, person) is { } refused)
+        {
+            Outbox.Say(input.ChatId, refused);
+            return;
+        }
+
         var reply = command switch
         {
             null => await MessageAsync(channel, person, input.Text!.Trim(), cancellationToken).ConfigureAwait(false),
@@ -96,6 +102,23 @@ internal sealed class ChatCommands(BridgeContext bridge, ApprovalPosts approvals
         {
             Outbox.Say(input.ChatId, reply);
         }
+    }
+
+    /// <summary>
+    /// Roles hold in chat as in the app: binding a chat is an owner's, starting and steering sessions an operator's (in the
+    /// chat's project), and reading is everyone's. Button presses are held to the project's policy by the gatekeeper.
+    /// </summary>
+    private string? Refusal(string? command, BridgeChannel? channel, BridgePerson person)
+    {
+        var least = command switch
+        {
+            "bind" or "unbind" => Auth.Role.Owner,
+            null or "new" or "stop" or "mode" or "agent" => Auth.Role.Operator,
+            _ => Auth.Role.Viewer,
+        };
+        var who = Services.People.OfDevice(person.DeviceId);
+        var role = who is null ? Auth.Role.Viewer : Services.People.RoleIn(who, channel?.ProjectId);
+        return role >= least ? null : $"Only {Auth.Roles.AndAbove(least)} may do that here; you are {(role == Auth.Role.Viewer ? "a" : "an")} {Auth.Roles.ToWire(role)}.";
     }
 
     private void Pair(ChatInput input, string code)

@@ -54,6 +54,14 @@ public static class ErrorCodes
     public const string NotShownWhole = "NOT_SHOWN_WHOLE";
     public const string QuestionNeedsAnswers = "QUESTION_NEEDS_ANSWERS";
     public const string NotAQuestion = "NOT_A_QUESTION";
+    public const string RoleForbidden = "ROLE_FORBIDDEN";
+    public const string RouteWithoutRole = "ROUTE_WITHOUT_ROLE";
+    public const string TwoPersonAllowOnce = "TWO_PERSON_ALLOW_ONCE";
+    public const string AlreadyAllowedByYou = "ALREADY_ALLOWED_BY_YOU";
+    public const string PersonNotFound = "PERSON_NOT_FOUND";
+    public const string PersonRevoked = "PERSON_REVOKED";
+    public const string LastOwner = "LAST_OWNER";
+    public const string ModeNotAllowed = "MODE_NOT_ALLOWED";
     public const string RuleNotFound = "RULE_NOT_FOUND";
     public const string InvalidCursor = "INVALID_CURSOR";
     public const string OutsideProjectRoot = "OUTSIDE_PROJECT_ROOT";

@@ -29,6 +29,8 @@ public sealed class Notifier(
     ProjectStore projects,
     CommandRunner commands,
     NotificationActions actions,
+    Auth.People people,
+    TeamPolicies policies,
     PocketCoderOptions options,
     IServer server,
     TimeProvider clock,
@@ -119,6 +121,13 @@ public sealed class Notifier(
                     OnApprovalRequested(approval);
                 }
             }
+            else if (stored.As<ApprovalEscalatedEvent>() is { } escalated)
+            {
+                if (approvals.Find(escalated.ApprovalId) is { Status: ApprovalStatuses.Pending } approval)
+                {
+                    OnApprovalEscalated(approval);
+                }
+            }
             else if (stored.As<ApprovalResolvedEvent>() is { } resolved)
             {
                 if (_open.TryRemove(resolved.ApprovalId, out var answered))
@@ -177,7 +186,7 @@ public sealed class Notifier(
                 () => WarnNow(approval, warnBefore, projectName), token);
         }
 
-        var looking = Dispatch(NotificationKinds.ApprovalRequested, approval.Id, For, escalate: true);
+        var looking = Dispatch(NotificationKinds.ApprovalRequested, approval.Id, For, escalate: true, among: Deciders(approval, escalated: false));
         if (looking.Count > 0)
         {
             _ = LaterAsync(options.NotifyEscalateAfter, NotificationKinds.ApprovalRequested, () => EscalateNow(approval, looking, For), token);
@@ -188,6 +197,35 @@ public sealed class Notifier(
             Record(new NotificationDelivery(0, device, "app", NotificationKinds.ApprovalRequested, approval.Id, clock.GetUtcNow(), DeliveryOutcomes.Suppressed, null,
                 "The app was open on this device."));
         }
+    }
+
+    /// <summary>
+    /// The devices a question goes to: those of the people who may decide it in its project (never a viewer's). Where the
+    /// project escalates, owners are asked only once it has been escalated, unless no one else could decide it.
+    /// </summary>
+    private HashSet<string> Deciders(Approval approval, bool escalated)
+    {
+        var least = Auth.Roles.FromWire(approval.DeciderRole) ?? Auth.Role.Approver;
+        var eligible = people.DeviceRoles(approval.ProjectId).Where(d => d.Role >= least).ToList();
+        if (!escalated && least != Auth.Role.Owner && policies.For(approval.ProjectId).EscalateAfterSeconds is not null
+            && eligible.Any(d => d.Role != Auth.Role.Owner))
+        {
+            eligible.RemoveAll(d => d.Role == Auth.Role.Owner);
+        }
+
+        return [.. eligible.Select(d => d.DeviceId)];
+    }
+
+    /// <summary>No one who first could decide answered in time: the owners are pushed it now, marked as escalated.</summary>
+    private void OnApprovalEscalated(Approval approval)
+    {
+        var (projectName, _) = Names(approval.SessionId);
+        var (body, whole) = NotificationActions.Body(approval, "Unanswered: ");
+        var owners = Deciders(approval, escalated: true);
+        owners.ExceptWith(Deciders(approval, escalated: false));
+        Dispatch(NotificationKinds.ApprovalRequested, approval.Id, (device, settings, silent) => Message(settings, silent, NotificationKinds.ApprovalRequested,
+            $"Escalated to you · {projectName}", body, "An approval is waiting.", SessionTag(approval.SessionId), SessionUrl(approval.SessionId),
+            approval.Id, actions: true, allowToken: whole ? actions.Token(approval.Id, device) : null), escalate: false, among: owners);
     }
 
     /// <summary>Does <paramref name="act"/> after <paramref name="delay"/> unless the question is answered first; a failure is logged.</summary>
@@ -238,7 +276,7 @@ public sealed class Notifier(
         Dispatch(NotificationKinds.ApprovalExpiring, approval.Id, (device, settings, silent) => Message(settings, silent, NotificationKinds.ApprovalExpiring,
             $"Approval expires soon · {projectName}", body, "An approval expires soon.", SessionTag(approval.SessionId), SessionUrl(approval.SessionId),
             approval.Id, actions: !question, allowToken: whole ? actions.Token(approval.Id, device) : null),
-            escalate: false);
+            escalate: false, among: Deciders(approval, escalated: true));
     }
 
     private void OnSessionEvent(string sessionId, string notification, string what, string summary, string privateText)
@@ -280,14 +318,15 @@ public sealed class Notifier(
     /// Queues the notification for every device that wants it, except those looking at the app (returned, not notified)
     /// when <paramref name="escalate"/> says a question is being asked; other events simply skip a looking device.
     /// </summary>
+    /// <param name="among">The only devices it may go to (a question's deciders); null: any.</param>
     private List<string> Dispatch(string notification, string subject, Func<string, NotificationSettings, bool, PushMessage> message, bool escalate,
-        IReadOnlySet<string>? only = null)
+        IReadOnlySet<string>? only = null, IReadOnlySet<string>? among = null)
     {
         var looking = new List<string>();
         var now = clock.GetUtcNow();
         foreach (var device in store.Channels().GroupBy(c => c.DeviceId))
         {
-            if (only is not null && !only.Contains(device.Key))
+            if ((only is not null && !only.Contains(device.Key)) || (among is not null && !among.Contains(device.Key)))
             {
                 continue;
             }

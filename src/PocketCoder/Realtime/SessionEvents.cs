@@ -135,9 +135,27 @@ public sealed record ApprovalRequestedEvent(
     bool CanEditInput,
     string CreatedAt,
     string RulePattern,
-    Approvals.EditContext? EditContext = null) : ISessionEvent
+    Approvals.EditContext? EditContext = null,
+    string Risk = Approvals.RiskClasses.Other,
+    string DeciderRole = Auth.Roles.Approver,
+    int Needed = 1) : ISessionEvent
 {
     public static string Kind => "approval.requested";
+}
+
+/// <summary>
+/// A call that needs two people was allowed by one (<c>allowedBy</c>: the people so far, <c>needed</c>: how many it takes):
+/// it still waits, and a card shows "1 of 2". A deny, or the allow that completes it, is an <c>approval.resolved</c>.
+/// </summary>
+public sealed record ApprovalVoteEvent(string ApprovalId, string ToolCallId, IReadOnlyList<string> AllowedBy, int Needed) : ISessionEvent
+{
+    public static string Kind => "approval.vote";
+}
+
+/// <summary>Nobody who first could decide answered in time: the call now goes to the owners as well (<c>to</c>).</summary>
+public sealed record ApprovalEscalatedEvent(string ApprovalId, string ToolCallId, string To) : ISessionEvent
+{
+    public static string Kind => "approval.escalated";
 }
 
 public sealed record ApprovalResolvedEvent(
@@ -194,6 +212,8 @@ public static class SessionEventCatalogue
 [JsonSerializable(typeof(SessionStatusEvent))]
 [JsonSerializable(typeof(ApprovalRequestedEvent))]
 [JsonSerializable(typeof(ApprovalResolvedEvent))]
+[JsonSerializable(typeof(ApprovalVoteEvent))]
+[JsonSerializable(typeof(ApprovalEscalatedEvent))]
 [JsonSerializable(typeof(QueueUpdatedEvent))]
 public sealed partial class SessionEventJson : JsonSerializerContext
 {

@@ -23,11 +23,11 @@ public static class ApiDocument
     {
         if (live)
         {
-            app.MapOpenApi(Path);
+            app.MapOpenApi(Path).WithName("ApiDocument");
         }
         else
         {
-            app.MapGet(Path, () => TypedResults.Bytes(BuiltIn.Value, "application/json;charset=utf-8")).ExcludeFromDescription();
+            app.MapGet(Path, () => TypedResults.Bytes(BuiltIn.Value, "application/json;charset=utf-8")).ExcludeFromDescription().WithName("ApiDocument");
         }
 
         return app;

@@ -85,6 +85,7 @@ public static class PocketCoderServer
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseDeviceGuards();
+        app.UseRoleGuard();
 
         var api = app.MapGroup("/api");
         api.MapHealth();

@@ -24,6 +24,7 @@ public sealed class SessionManager(
     Projects.ProjectStore projects,
     EventLog events,
     Gatekeeper gatekeeper,
+    TeamPolicies policies,
     Ledger.LedgerStore ledger,
     AgentRegistry agents,
     Server.PocketCoderOptions options,
@@ -50,6 +51,7 @@ public sealed class SessionManager(
         SessionProfile? profile = null)
     {
         var project = projects.Get(projectId);
+        policies.EnsureMayChoose(project.Id, mode, actor);
         var adapter = agents.Find(agentId) ?? throw ApiProblem.BadRequest(ErrorCodes.UnknownAgent,
             $"Unknown agent '{agentId}'. Known agents: {string.Join(", ", agents.All.Select(a => a.Id))}.");
         var title = prompt?.Text is not { Length: > 0 } text ? null : text.Length > 80 ? text[..80] + "…" : text;
@@ -281,6 +283,7 @@ public sealed class SessionManager(
     public async Task<Session> SetModeAsync(string sessionId, string mode, Actor actor, CancellationToken cancellationToken)
     {
         var session = sessions.Get(sessionId);
+        policies.EnsureMayChoose(session.ProjectId, mode, actor);
         var changed = database.Write(write =>
         {
             if (!sessions.SetMode(write, session.Id, mode))

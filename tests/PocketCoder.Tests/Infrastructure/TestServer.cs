@@ -94,10 +94,18 @@ public sealed class TestServer : IAsyncDisposable
         return new TestServer(app, dataDirectory, ownsData);
     }
 
-    /// <summary>Pairs a new device the way a phone does and returns a client that sends its token.</summary>
-    public async Task<PairedClient> PairAsync(string deviceName = "test phone")
+    /// <summary>Adds a person with the role (as an owner's invite does) and pairs their first device.</summary>
+    public async Task<PairedClient> PairPersonAsync(string name, Role role, string? deviceName = null)
     {
-        var code = Services.GetRequiredService<Devices>().CreatePairingCode().Code;
+        var person = Services.GetRequiredService<People>().Add(name, role, Actor.System);
+        return await PairAsync(deviceName ?? $"{name}'s phone", person.Id);
+    }
+
+    /// <summary>Pairs a new device the way a phone does and returns a client that sends its token.</summary>
+    /// <param name="personId">Whose device (an invite); null: the machine's first owner's, as <c>pocketcoder pair</c> makes it.</param>
+    public async Task<PairedClient> PairAsync(string deviceName = "test phone", string? personId = null)
+    {
+        var code = Services.GetRequiredService<Devices>().CreatePairingCode(personId).Code;
         var response = await Anonymous.PostAsJsonAsync("/api/pair", new { code, deviceName });
         response.EnsureSuccessStatusCode();
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();

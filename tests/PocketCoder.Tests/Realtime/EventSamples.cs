@@ -30,6 +30,9 @@ internal static class EventSamples
         Of(new ToolCallEvent("sample-call", "Bash", ToolKind.Execute.ToWire(), "ls sample-folder", Input()), "ls sample-folder"),
         Of(new ApprovalRequestedEvent("sample-approval", "sample-call", "Bash", ToolKind.Execute.ToWire(), "ls sample-folder", Input(), null, true,
             "2026-01-01T00:00:00.000Z", "ls sample-folder"), null),
+        // Shown on the waiting card ("Allowed by Ana · 1 of 2", "Escalated to owners"), which the denial below then settles.
+        Of(new ApprovalVoteEvent("sample-approval", "sample-call", ["Ana"], 2), null),
+        Of(new ApprovalEscalatedEvent("sample-approval", "sample-call", "owner"), null),
         Of(new ApprovalResolvedEvent("sample-approval", "sample-call", "decided", "deny", "laptop", "Not this sample folder", null),
             "Not this sample folder"),
         Of(new ToolResultEvent("sample-call", "Denied: Not this sample folder", true, false), null),

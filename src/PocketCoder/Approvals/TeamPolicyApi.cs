@@ -1,0 +1,24 @@
+using System.Security.Claims;
+
+namespace PocketCoder.Approvals;
+
+/// <summary>A project's team policy with every kind spelled out, as the app's editor shows it.</summary>
+public sealed record TeamPolicyResponse(IReadOnlyDictionary<string, string> Deciders, IReadOnlyList<string> TwoPerson, int? EscalateAfterSeconds,
+    BudgetPolicy Budget)
+{
+    public static TeamPolicyResponse From(TeamPolicy policy) => new(
+        RiskClasses.Routed.ToDictionary(risk => risk, risk => Auth.Roles.ToWire(policy.LeastToDecide(risk)), StringComparer.Ordinal),
+        policy.TwoPerson, policy.EscalateAfterSeconds, policy.Budget);
+}
+
+public static class TeamPolicyApi
+{
+    public static void MapTeamPolicy(this IEndpointRouteBuilder api)
+    {
+        var policy = api.MapGroup("/projects/{projectId}/policy");
+        policy.MapGet("/", (string projectId, Projects.ProjectStore projects, TeamPolicies policies) =>
+            TeamPolicyResponse.From(policies.For(projects.Get(projectId).Id))).WithName("GetTeamPolicy");
+        policy.MapPut("/", (string projectId, TeamPolicyRequest request, Projects.ProjectStore projects, TeamPolicies policies, ClaimsPrincipal user) =>
+            TeamPolicyResponse.From(policies.Set(projects.Get(projectId).Id, TeamPolicy.From(request), Auth.DeviceClaims.Actor(user)))).WithName("SetTeamPolicy");
+    }
+}

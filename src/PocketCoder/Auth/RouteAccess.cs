@@ -1,0 +1,164 @@
+namespace PocketCoder.Auth;
+
+/// <summary>
+/// Who may use each route, by its name (the OpenAPI operation id): one table to read, and to audit against
+/// docs/security.md. A route missing here is refused to everyone (<see cref="RoleGuard"/>) and fails the role matrix test.
+/// Reading is open to every role; changing a project's work needs an operator; a shell of one's own an approver; what
+/// changes who may do what, or what runs unasked (rules, MCP servers, profiles, the sandbox, bridges, people), an owner.
+/// </summary>
+public static class RouteAccess
+{
+    private static AccessRule Read(ProjectFrom from = ProjectFrom.None, string value = "id") => new(Access.Read, from, value);
+
+    private static AccessRule Steer(ProjectFrom from, string value = "id") => new(Access.Steer, from, value);
+
+    private static readonly AccessRule Own = new(Access.Own);
+
+    private static readonly AccessRule ProjectRead = Read(ProjectFrom.ProjectRoute);
+    private static readonly AccessRule ProjectSteer = Steer(ProjectFrom.ProjectRoute);
+    private static readonly AccessRule ProjectShell = new(Access.Shell, ProjectFrom.ProjectRoute);
+    private static readonly AccessRule SessionSteer = Steer(ProjectFrom.SessionRoute);
+
+    public static IReadOnlyDictionary<string, AccessRule> ByRoute { get; } = new Dictionary<string, AccessRule>(StringComparer.Ordinal)
+    {
+        // The team and its devices. Revoking one's own device, and inviting one's own next device, are checked in the handler.
+        ["ListDevices"] = Read(),
+        ["RevokeDevice"] = Read(),
+        ["ListPeople"] = Read(),
+        ["Me"] = Read(),
+        ["AddPerson"] = Own,
+        ["ChangePerson"] = Own,
+        ["RevokePerson"] = Own,
+        ["InvitePersonDevice"] = Read(),
+        ["ListMembers"] = Read(ProjectFrom.ProjectRoute, "projectId"),
+        ["SetMember"] = Own,
+        ["ClearMember"] = Own,
+
+        // Projects, and what decides what runs in them.
+        ["CreateProject"] = Own,
+        ["ListProjects"] = Read(),
+        ["GetProject"] = ProjectRead,
+        ["UpdateProject"] = Own,
+        ["DeleteProject"] = Own,
+        ["ListFolders"] = Own,
+        ["SuggestFolders"] = Own,
+        ["GetTeamPolicy"] = Read(ProjectFrom.ProjectRoute, "projectId"),
+        ["SetTeamPolicy"] = Own,
+        ["ListRules"] = Read(ProjectFrom.ProjectRoute, "projectId"),
+        ["AddRule"] = Own,
+        ["RemoveRule"] = Own,
+        ["ChangeRule"] = Own,
+        ["PreviewRule"] = Own,
+        ["ListProfiles"] = Read(ProjectFrom.ProjectRoute, "projectId"),
+        ["CreateProfile"] = Own,
+        ["UpdateProfile"] = Own,
+        ["DeleteProfile"] = Own,
+        ["ListMcpServers"] = Read(ProjectFrom.ProjectRoute, "projectId"),
+        ["AddMcpServer"] = Own,
+        ["ChangeMcpServer"] = Own,
+        ["RemoveMcpServer"] = Own,
+
+        // Approvals: the gatekeeper checks the project's policy for the call's kind (and a budget's raise).
+        ["ListApprovals"] = Read(),
+        ["GetApproval"] = Read(ProjectFrom.ApprovalRoute),
+        ["DecideApproval"] = new(Access.Decide, ProjectFrom.ApprovalRoute),
+        ["AnswerQuestion"] = new(Access.Decide, ProjectFrom.ApprovalRoute),
+
+        // Sessions. Choosing a mode that allows calls unasked is checked against the project's policy too.
+        ["ListAgentConversations"] = Read(ProjectFrom.ProjectRoute, "projectId"),
+        ["ContinueAgentConversation"] = Steer(ProjectFrom.ProjectRoute, "projectId"),
+        ["CreateSession"] = Steer(ProjectFrom.ProjectRoute, "projectId"),
+        ["ListSessions"] = Read(),
+        ["GetSession"] = Read(ProjectFrom.SessionRoute),
+        ["UpdateSession"] = SessionSteer,
+        ["SendMessage"] = SessionSteer,
+        ["GetMessageQueue"] = Read(ProjectFrom.SessionRoute),
+        ["EditQueuedMessage"] = SessionSteer,
+        ["RemoveQueuedMessage"] = SessionSteer,
+        ["ConfirmQueuedMessage"] = SessionSteer,
+        ["RunMessageQueue"] = SessionSteer,
+        ["CancelTurn"] = SessionSteer,
+        ["HandOffSession"] = SessionSteer,
+        ["GetTurnChanges"] = Read(ProjectFrom.SessionRoute),
+        ["ReviewTurn"] = SessionSteer,
+        ["ResumeSession"] = SessionSteer,
+        ["StopSession"] = SessionSteer,
+        ["ArchiveSession"] = SessionSteer,
+        ["UnarchiveSession"] = SessionSteer,
+        ["SessionEvents"] = Read(ProjectFrom.SessionRoute),
+        ["AllEvents"] = Read(),
+
+        // Backlog and schedules: they start sessions later, on their author's authority.
+        ["ListTasks"] = ProjectRead,
+        ["AddTask"] = ProjectSteer,
+        ["GetTask"] = Read(ProjectFrom.TaskRoute, "taskId"),
+        ["RemoveTask"] = Steer(ProjectFrom.TaskRoute, "taskId"),
+        ["ConfirmTask"] = Steer(ProjectFrom.TaskRoute, "taskId"),
+        ["ListSchedules"] = ProjectRead,
+        ["AddSchedule"] = ProjectSteer,
+        ["GetSchedule"] = Read(ProjectFrom.ScheduleRoute, "scheduleId"),
+        ["UpdateSchedule"] = Steer(ProjectFrom.ScheduleRoute, "scheduleId"),
+        ["DeleteSchedule"] = Steer(ProjectFrom.ScheduleRoute, "scheduleId"),
+
+        // Worktrees, files and git.
+        ["GetWorktree"] = Read(ProjectFrom.SessionRoute),
+        ["GetWorktreeDiff"] = Read(ProjectFrom.SessionRoute),
+        ["MergeWorktree"] = SessionSteer,
+        ["RemoveWorktree"] = SessionSteer,
+        ["ListWorktrees"] = ProjectRead,
+        ["ListWorktreeOrphans"] = ProjectRead,
+        ["CleanWorktreeOrphans"] = ProjectSteer,
+        ["ListFiles"] = ProjectRead,
+        ["ReadFile"] = ProjectRead,
+        ["WriteFile"] = ProjectSteer,
+        ["GitStatus"] = ProjectRead,
+        ["GitDiff"] = ProjectRead,
+        ["GitBranches"] = ProjectRead,
+        ["GitFileBase"] = ProjectRead,
+        ["GitLog"] = ProjectRead,
+        ["GitCommitDetail"] = ProjectRead,
+        ["GitIdentity"] = ProjectRead,
+        ["GitSetIdentity"] = Own,
+        ["GitStage"] = ProjectSteer,
+        ["GitUnstage"] = ProjectSteer,
+        ["GitCommit"] = ProjectSteer,
+        ["GitCheckout"] = ProjectSteer,
+        ["GitCreateBranch"] = ProjectSteer,
+        ["GitDiscard"] = ProjectSteer,
+        ["GitPush"] = ProjectSteer,
+
+        // A shell of one's own, outside every agent: deciding a shell call alone.
+        ["RunCommand"] = ProjectShell,
+        ["CommandHistory"] = ProjectRead,
+        ["GetCommand"] = Read(ProjectFrom.CommandRoute),
+        ["CommandEvents"] = Read(ProjectFrom.CommandRoute),
+        ["CancelCommand"] = new(Access.Shell, ProjectFrom.CommandRoute),
+        ["OpenTerminal"] = ProjectShell,
+        ["TerminalScreen"] = ProjectShell,
+        ["TerminalInput"] = ProjectShell,
+        ["ResizeTerminal"] = ProjectShell,
+        ["TerminalEvents"] = ProjectShell,
+        ["CloseTerminal"] = ProjectShell,
+
+        // Chat bridges: a bound chat steers a project and shows its approvals.
+        ["ListBridges"] = Own,
+        ["BindChannel"] = Own,
+        ["UnbindChannel"] = Own,
+
+        // A device's own notifications: every role has some (a viewer hears a turn finish; only deciders hear approvals).
+        ["GetNotifications"] = Read(),
+        ["SaveNotificationSettings"] = Read(),
+        ["SubscribeWebPush"] = Read(),
+        ["UnsubscribeWebPush"] = Read(),
+        ["SetNtfy"] = Read(),
+        ["RemoveNtfy"] = Read(),
+        ["TestNotification"] = Read(),
+        ["ReportPresence"] = Read(),
+
+        // The ledger: anyone may check it (an auditor is a viewer).
+        ["ReadLedger"] = Read(),
+        ["VerifyLedger"] = Read(),
+        ["LedgerHead"] = Read(),
+        ["ApiDocument"] = Read(),
+    };
+}
