@@ -65,7 +65,7 @@ public static class ApprovalsApi
     public const int MaxMessageLength = 4_000;
 
     public static IServiceCollection AddApprovals(this IServiceCollection services) =>
-        services.AddSingleton<Rules>().AddSingleton<TeamPolicies>().AddSingleton<ApprovalStore>().AddSingleton<Gatekeeper>();
+        services.AddSingleton<Rules>().AddSingleton<TeamPolicies>().AddSingleton<Budgets>().AddSingleton<ApprovalStore>().AddSingleton<Gatekeeper>();
 
     public static void MapApprovals(this IEndpointRouteBuilder api)
     {

@@ -25,6 +25,7 @@ public sealed class Gatekeeper(
     Ledger.LedgerStore ledger,
     Rules rules,
     TeamPolicies policies,
+    Budgets budgets,
     TimeProvider clock,
     ILogger<Gatekeeper> logger)
 {
@@ -37,6 +38,26 @@ public sealed class Gatekeeper(
     /// <param name="onAsking">Called once the question is out to the humans (the session is now waiting for them).</param>
     public async Task<PermissionDecision> RequestAsync(GateContext context, PermissionRequest request, Action onAsking, CancellationToken cancellationToken)
     {
+        // Told once however many questions this call takes (a budget's, then its own): the session waits once.
+        var asked = 0;
+        void AskingOnce()
+        {
+            if (Interlocked.Exchange(ref asked, 1) == 0)
+            {
+                onAsking();
+            }
+        }
+
+        if (budgets.Reached(context.Project.Id, context.SessionId) is { } spent)
+        {
+            // The agent's next call after its budget is spent waits on whether to raise it; a refusal stops it there.
+            var raised = await AskAsync(context, BudgetQuestion(context, request, spent), null, AskingOnce, cancellationToken).ConfigureAwait(false);
+            if (!raised.Allow)
+            {
+                return raised;
+            }
+        }
+
         var grants = database.Read(connection => connection.Query(
             "SELECT tool FROM session_grants WHERE session_id = $session", r => r.GetString(0), ("$session", context.SessionId)))
             .ToHashSet(StringComparer.Ordinal);
@@ -74,6 +95,14 @@ public sealed class Gatekeeper(
             team.NeedsTwo(risk) ? 2 : 1);
         // Read now, as the agent sees the file when it asks: the phone shows the edit among its lines.
         var editContext = request.Kind == ToolKind.Edit ? EditContext.For(request.Path, request.Input, context.Project.Path) : null;
+        return await AskAsync(context, approval, editContext, AskingOnce, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Puts the approval to the people who may decide it and waits for the first decision that settles it.</summary>
+    private async Task<PermissionDecision> AskAsync(GateContext context, Approval approval, EditContext? editContext, Action onAsking,
+        CancellationToken cancellationToken)
+    {
+        var team = policies.For(context.Project.Id);
         var answer = new TaskCompletionSource<PermissionDecision>(TaskCreationOptions.RunContinuationsAsynchronously);
         // Registered before the approval is visible, so even an instant decision finds its waiter;
         // and the timeout is armed before anyone can see the question, so it can never be missed.
@@ -116,6 +145,12 @@ public sealed class Gatekeeper(
             await timeout.CancelAsync().ConfigureAwait(false);
         }
     }
+
+    /// <summary>"Raise the budget?", asked before the call it holds (same tool call id, so the phone shows it on that call).</summary>
+    private Approval BudgetQuestion(GateContext context, PermissionRequest request, BudgetUse spent) => new(
+        Guid.NewGuid().ToString("N"), context.SessionId, context.Project.Id, request.ToolCallId, RiskClasses.Budget, ToolKind.Bookkeeping.ToWire(),
+        Budgets.Title(spent), budgets.Question(context.Project.Id, spent).GetRawText(), null, "*", ApprovalStatuses.Pending, clock.GetUtcNow(),
+        null, null, null, null, null, false, RiskClasses.Budget, Roles.Approver, 1);
 
     /// <summary>The first decision wins; any later one is a 409 <c>APPROVAL_ALREADY_DECIDED</c>.</summary>
     public Approval Decide(string approvalId, string decision, string? message, JsonElement? updatedInput, Actor actor) =>
@@ -208,7 +243,9 @@ public sealed class Gatekeeper(
 
             // Kept, shown to every device and ledgered: a secret answer is not (the agent alone gets it, below).
             var updated = allow ? (answering ? QuestionAnswers.Recorded(approval, updatedInput!.Value) : updatedInput)?.GetRawText() : null;
-            var finalMessage = allow ? message : string.IsNullOrWhiteSpace(message) ? $"The owner denied this {approval.Tool} call." : message;
+            var finalMessage = allow ? message : !string.IsNullOrWhiteSpace(message) ? message : approval.Risk == RiskClasses.Budget
+                ? "The budget is spent and was not raised: stop here, make no more tool calls and end your turn."
+                : $"The owner denied this {approval.Tool} call.";
             var now = clock.GetUtcNow();
             write.Execute(
                 "UPDATE approvals SET status = 'decided', decision = $decision, decided_by = $by, decided_at = $at, message = $message, updated_input = $updated WHERE id = $id",
@@ -218,7 +255,11 @@ public sealed class Gatekeeper(
                 Status = ApprovalStatuses.Decided, Decision = decision, DecidedBy = actor.Name, DecidedAt = now, Message = finalMessage, UpdatedInput = updated,
             };
 
-            if (decision == Decisions.AllowSession)
+            if (allow && approval.Risk == RiskClasses.Budget)
+            {
+                budgets.Raise(write, approval, actor);
+            }
+            else if (decision == Decisions.AllowSession)
             {
                 write.Execute("INSERT OR IGNORE INTO session_grants (session_id, tool) VALUES ($session, $tool)",
                     ("$session", approval.SessionId), ("$tool", approval.Tool));
@@ -282,6 +323,11 @@ public sealed class Gatekeeper(
         {
             var what = approval.Risk == RiskClasses.Budget ? "raise a budget" : $"decide {approval.Risk} calls in this project";
             return Forbidden($"Only {least.AndAbove()} may {what}; {person.Name} is {(role == Role.Approver || role == Role.Operator ? "an" : "a")} {role.ToWire()}.");
+        }
+
+        if (allow && approval.Risk == RiskClasses.Budget && decision != Decisions.AllowOnce)
+        {
+            return ApiProblem.Validation("A budget is raised one step at a time: allow it once (or deny to stop the agent).");
         }
 
         if (decision == Decisions.AllowAlways && role != Role.Owner)

@@ -20,5 +20,7 @@ public static class TeamPolicyApi
             TeamPolicyResponse.From(policies.For(projects.Get(projectId).Id))).WithName("GetTeamPolicy");
         policy.MapPut("/", (string projectId, TeamPolicyRequest request, Projects.ProjectStore projects, TeamPolicies policies, ClaimsPrincipal user) =>
             TeamPolicyResponse.From(policies.Set(projects.Get(projectId).Id, TeamPolicy.From(request), Auth.DeviceClaims.Actor(user)))).WithName("SetTeamPolicy");
+        api.MapGet("/projects/{projectId}/budget", (string projectId, string? sessionId, Projects.ProjectStore projects, Budgets budgets) =>
+            budgets.Status(projects.Get(projectId).Id, sessionId)).WithName("GetBudget");
     }
 }

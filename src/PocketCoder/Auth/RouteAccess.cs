@@ -44,6 +44,7 @@ public static class RouteAccess
         ["SuggestFolders"] = Own,
         ["GetTeamPolicy"] = Read(ProjectFrom.ProjectRoute, "projectId"),
         ["SetTeamPolicy"] = Own,
+        ["GetBudget"] = Read(ProjectFrom.ProjectRoute, "projectId"),
         ["ListRules"] = Read(ProjectFrom.ProjectRoute, "projectId"),
         ["AddRule"] = Own,
         ["RemoveRule"] = Own,

@@ -31,7 +31,7 @@ public sealed record NotificationSettings(
 
     public bool Wants(string notification) => notification switch
     {
-        NotificationKinds.ApprovalRequested or NotificationKinds.Test => true,
+        NotificationKinds.ApprovalRequested or NotificationKinds.BudgetWarning or NotificationKinds.Test => true,
         NotificationKinds.TurnFinished => TurnFinished,
         NotificationKinds.SessionFailed => SessionFailed,
         NotificationKinds.CommandFinished => CommandFinished,
@@ -93,6 +93,9 @@ public static class NotificationKinds
     public const string TurnFinished = "turn.finished";
     public const string SessionFailed = "session.failed";
     public const string CommandFinished = "command.finished";
+
+    /// <summary>A budget is 80 % spent: to the people who may raise it (approvers and owners).</summary>
+    public const string BudgetWarning = "budget.warning";
     public const string Test = "test";
 }
 

@@ -31,6 +31,7 @@ public sealed class Notifier(
     NotificationActions actions,
     Auth.People people,
     TeamPolicies policies,
+    Budgets budgets,
     PocketCoderOptions options,
     IServer server,
     TimeProvider clock,
@@ -135,6 +136,10 @@ public sealed class Notifier(
                     answered.Cancel();
                     answered.Dispose();
                 }
+            }
+            else if (stored.Kind == UsageEvent.Kind)
+            {
+                OnUsage(stored.SessionId);
             }
             else if (stored.As<TurnCompletedEvent>() is { StopReason: not "cancelled" } turn)
             {
@@ -277,6 +282,26 @@ public sealed class Notifier(
             $"Approval expires soon · {projectName}", body, "An approval expires soon.", SessionTag(approval.SessionId), SessionUrl(approval.SessionId),
             approval.Id, actions: !question, allowToken: whole ? actions.Token(approval.Id, device) : null),
             escalate: false, among: Deciders(approval, escalated: true));
+    }
+
+    /// <summary>A cap just passed 80 %: the people who may raise it hear it now, before the agent stops at the whole.</summary>
+    private void OnUsage(string sessionId)
+    {
+        if (sessions.Find(sessionId) is not { } session)
+        {
+            return;
+        }
+
+        foreach (var use in budgets.NewWarnings(session.ProjectId, sessionId))
+        {
+            var (projectName, title) = Names(sessionId);
+            var body = $"{(use.Scope == "session" ? $"The session {title ?? ""}".TrimEnd() : "The project")} has spent {use.Spent:P0} of its budget: "
+                + $"{Budgets.Describe(use.UsedTokens, use.UsedCostUsd)} of {Budgets.Describe(use.CapTokens, use.CapCostUsd)}.";
+            var raisers = people.DeviceRoles(session.ProjectId).Where(d => d.Role >= Auth.Role.Approver).Select(d => d.DeviceId).ToHashSet(StringComparer.Ordinal);
+            Dispatch(NotificationKinds.BudgetWarning, sessionId, (_, settings, silent) => Message(settings, silent, NotificationKinds.BudgetWarning,
+                $"Budget at {use.Spent:P0} · {projectName}", body, "A budget is nearly spent.", SessionTag(sessionId), SessionUrl(sessionId)),
+                escalate: false, among: raisers);
+        }
     }
 
     private void OnSessionEvent(string sessionId, string notification, string what, string summary, string privateText)

@@ -32,6 +32,7 @@ namespace PocketCoder.Server;
 [JsonSerializable(typeof(TeamPolicy))]
 [JsonSerializable(typeof(TeamPolicyRequest))]
 [JsonSerializable(typeof(TeamPolicyResponse))]
+[JsonSerializable(typeof(BudgetStatus))]
 [JsonSerializable(typeof(CreateProjectRequest))]
 [JsonSerializable(typeof(UpdateProjectRequest))]
 [JsonSerializable(typeof(ProjectResponse))]

@@ -1,0 +1,150 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using PocketCoder.Auth;
+using PocketCoder.Data;
+
+namespace PocketCoder.Approvals;
+
+/// <summary>What one cap has spent, against the cap with every raise granted on it (null: no cap of that kind).</summary>
+/// <param name="Scope"><c>session</c> (over its life) or <c>project</c> (over the period).</param>
+public sealed record BudgetUse(string Scope, long UsedTokens, decimal UsedCostUsd, long? CapTokens, decimal? CapCostUsd)
+{
+    /// <summary>How much of the tighter cap is spent (1 = all of it).</summary>
+    public double Spent => Math.Max(
+        CapTokens is { } tokens ? UsedTokens / (double)tokens : 0,
+        CapCostUsd is { } cost ? (double)(UsedCostUsd / cost) : 0);
+}
+
+/// <param name="PeriodStart">Where the project's period began (UTC midnight, or the first of the month).</param>
+public sealed record BudgetStatus(string Period, DateTimeOffset PeriodStart, BudgetUse? Project, BudgetUse? Session);
+
+/// <summary>
+/// Token and cost caps per session and per project (a day or a month), read from the usage events already recorded. At
+/// 80 % the people who may raise a budget are warned (<see cref="NewWarnings"/>); at 100 % the agent's next tool call waits
+/// on a "raise the budget?" question only approvers and owners decide (the gatekeeper asks it). Tokens are input plus output
+/// (cache reads are cheap and would dwarf them); an agent that reports no cost is held to the token caps alone.
+/// </summary>
+public sealed class Budgets(Database database, TeamPolicies policies, Ledger.LedgerStore ledger, TimeProvider clock)
+{
+    public const double WarnAt = 0.8;
+
+    public BudgetStatus Status(string projectId, string? sessionId)
+    {
+        var budget = policies.For(projectId).Budget;
+        var start = PeriodStart(budget.Period, clock.GetUtcNow());
+        return database.Read(connection =>
+        {
+            BudgetUse? Use(string scope, BudgetCap? cap, string sql, string subject, string? periodStart)
+            {
+                if (cap is null)
+                {
+                    return null;
+                }
+
+                var (tokens, cost) = connection.Query(sql, r => (r.GetInt64(0), (decimal)r.GetDouble(1)), ("$subject", subject), ("$start", start.ToDb()))[0];
+                var (moreTokens, moreCost) = connection.Query(
+                    "SELECT COALESCE(SUM(tokens), 0), COALESCE(SUM(cost_usd), 0) FROM budget_raises WHERE project_id = $project AND scope = $scope "
+                    + "AND (session_id = $subject OR period_start = $period)",
+                    r => (r.GetInt64(0), (decimal)r.GetDouble(1)), ("$project", projectId), ("$scope", scope), ("$subject", subject), ("$period", periodStart))[0];
+                return new BudgetUse(scope, tokens, cost, cap.Tokens + moreTokens, cap.CostUsd + moreCost);
+            }
+
+            return new BudgetStatus(budget.Period, start,
+                Use("project", budget.Project, ProjectSpent, projectId, start.ToDb()),
+                sessionId is null ? null : Use("session", budget.Session, SessionSpent, sessionId, null));
+        });
+    }
+
+    /// <summary>The cap this session has spent, the session's own first, or null while there is room.</summary>
+    public BudgetUse? Reached(string projectId, string sessionId)
+    {
+        var status = Status(projectId, sessionId);
+        return new[] { status.Session, status.Project }.FirstOrDefault(use => use?.Spent >= 1);
+    }
+
+    /// <summary>The input of the "raise the budget?" question: what was spent, the cap, and what an allow adds to it.</summary>
+    public JsonElement Question(string projectId, BudgetUse reached)
+    {
+        var budget = policies.For(projectId).Budget;
+        var cap = reached.Scope == "session" ? budget.Session : budget.Project;
+        var question = new JsonObject
+        {
+            ["budget"] = reached.Scope,
+            ["period"] = reached.Scope == "project" ? budget.Period : null,
+            ["usedTokens"] = reached.UsedTokens,
+            ["capTokens"] = reached.CapTokens,
+            ["usedCostUsd"] = reached.UsedCostUsd,
+            ["capCostUsd"] = reached.CapCostUsd,
+            ["raiseTokens"] = cap?.Tokens,
+            ["raiseCostUsd"] = cap?.CostUsd,
+        };
+        return JsonElement.Parse(question.ToJsonString());
+    }
+
+    public static string Title(BudgetUse reached) =>
+        $"Raise the {reached.Scope}'s budget? It has spent {Describe(reached.UsedTokens, reached.UsedCostUsd)} of {Describe(reached.CapTokens, reached.CapCostUsd)}.";
+
+    /// <summary>An allowed "raise the budget?" question adds one more of the policy's cap, in the decision's transaction.</summary>
+    public void Raise(DbWrite write, Approval approval, Actor actor)
+    {
+        var question = JsonElement.Parse(approval.Input);
+        var scope = question.GetProperty("budget").GetString()!;
+        long? tokens = question.GetProperty("raiseTokens") is { ValueKind: JsonValueKind.Number } t ? t.GetInt64() : null;
+        decimal? cost = question.GetProperty("raiseCostUsd") is { ValueKind: JsonValueKind.Number } c ? c.GetDecimal() : null;
+        var period = scope == "project" ? PeriodStart(policies.For(approval.ProjectId).Budget.Period, clock.GetUtcNow()).ToDb() : null;
+        write.Execute(
+            "INSERT INTO budget_raises (id, project_id, scope, session_id, period_start, tokens, cost_usd, approval_id, raised_by, at) "
+            + "VALUES ($id, $project, $scope, $session, $period, $tokens, $cost, $approval, $by, $at)",
+            ("$id", Guid.NewGuid().ToString("N")), ("$project", approval.ProjectId), ("$scope", scope), ("$session", scope == "session" ? approval.SessionId : null),
+            ("$period", period), ("$tokens", tokens), ("$cost", cost is { } value ? (double)value : null), ("$approval", approval.Id), ("$by", actor.Name),
+            ("$at", clock.GetUtcNow().ToDb()));
+        ledger.Append(write, actor.Name, "budget.raised", approval.ProjectId, new JsonObject
+        {
+            ["scope"] = scope, ["sessionId"] = approval.SessionId, ["periodStart"] = period, ["tokens"] = tokens, ["costUsd"] = cost,
+            ["approvalId"] = approval.Id, ["deviceId"] = actor.Id,
+        });
+    }
+
+    /// <summary>The caps of this session's project that have just passed <see cref="WarnAt"/>: each warned once (ledgered), then not again.</summary>
+    public IReadOnlyList<BudgetUse> NewWarnings(string projectId, string sessionId)
+    {
+        var status = Status(projectId, sessionId);
+        var crossed = new[] { status.Session, status.Project }.OfType<BudgetUse>().Where(use => use.Spent >= WarnAt).ToList();
+        return crossed.Count == 0 ? [] : database.Write(write => crossed.Where(use =>
+        {
+            var subject = use.Scope == "session" ? sessionId : status.PeriodStart.ToDb();
+            if (write.Execute("INSERT OR IGNORE INTO budget_warnings (project_id, scope, subject, at) VALUES ($project, $scope, $subject, $at)",
+                    ("$project", projectId), ("$scope", use.Scope), ("$subject", subject), ("$at", clock.GetUtcNow().ToDb())) == 0)
+            {
+                return false;
+            }
+
+            ledger.Append(write, Actor.System.Name, "budget.warning", projectId, new JsonObject
+            {
+                ["scope"] = use.Scope, ["sessionId"] = sessionId, ["spent"] = Math.Round(use.Spent, 3), ["usedTokens"] = use.UsedTokens,
+                ["capTokens"] = use.CapTokens, ["usedCostUsd"] = use.UsedCostUsd, ["capCostUsd"] = use.CapCostUsd,
+            });
+            return true;
+        }).ToList());
+    }
+
+    public static DateTimeOffset PeriodStart(string period, DateTimeOffset now) => period == BudgetPolicy.Month
+        ? new DateTimeOffset(now.UtcDateTime.Year, now.UtcDateTime.Month, 1, 0, 0, 0, TimeSpan.Zero)
+        : new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero);
+
+    public static string Describe(long? tokens, decimal? cost) => string.Join(" and ", new[]
+    {
+        tokens is { } t ? t.ToString("N0", CultureInfo.InvariantCulture) + " tokens" : null,
+        cost is { } c ? "$" + c.ToString("0.00", CultureInfo.InvariantCulture) : null,
+    }.OfType<string>());
+
+    private const string SessionSpent =
+        "SELECT COALESCE(SUM(COALESCE(json_extract(data, '$.inputTokens'), 0) + COALESCE(json_extract(data, '$.outputTokens'), 0)), 0), "
+        + "COALESCE(SUM(json_extract(data, '$.costUsd')), 0) FROM events WHERE kind = 'usage' AND session_id = $subject";
+
+    private const string ProjectSpent =
+        "SELECT COALESCE(SUM(COALESCE(json_extract(e.data, '$.inputTokens'), 0) + COALESCE(json_extract(e.data, '$.outputTokens'), 0)), 0), "
+        + "COALESCE(SUM(json_extract(e.data, '$.costUsd')), 0) FROM events e JOIN sessions s ON s.id = e.session_id "
+        + "WHERE e.kind = 'usage' AND s.project_id = $subject AND e.at >= $start";
+}

@@ -1,0 +1,209 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using PocketCoder.Agents;
+using PocketCoder.Auth;
+using PocketCoder.Tests.EndToEnd;
+using PocketCoder.Tests.Infrastructure;
+
+namespace PocketCoder.Tests.Teams;
+
+/// <summary>
+/// People with roles deciding a fake agent's calls through the real server: who may decide what is the project's policy,
+/// a two-person call runs only after two different people allow it, modes and rules cannot step around either, and every
+/// step is in the ledger with the person and the device.
+/// </summary>
+public sealed class TeamApprovalTests
+{
+    [Fact]
+    public async Task TwoPersonShellCall_RunsOnlyAfterTwoDifferentPeopleAllow()
+    {
+        var (fake, decided) = AskingAgent("rm -rf build");
+        await using var world = await AgentWorld.FakeAsync(fake);
+        var ana = await world.Server.PairPersonAsync("Ana", Role.Approver);
+        var anaLaptop = await PairAnotherAsync(world, ana, "Ana's laptop");
+        await SetPolicyAsync(world, new { twoPerson = new[] { "shell" } });
+        await using var events = await SseClient.ConnectAsync(world.Http, "/api/events?tail=true", null);
+
+        await world.StartSessionAsync("clean up");
+        var asked = await events.WaitForAsync("approval.requested");
+        Assert.Equal(2, asked.Json.GetProperty("needed").GetInt32());
+        Assert.Equal("shell", asked.Json.GetProperty("risk").GetString());
+        var id = asked.Str("approvalId")!;
+
+        var first = await ApiAssert.OkJsonAsync(await Decide(ana.Http, id, "allow_once"));
+        Assert.Equal("pending", first.GetProperty("status").GetString());
+        Assert.Equal(["Ana"], first.GetProperty("allowedBy").EnumerateArray().Select(e => e.GetString()));
+        var vote = await events.WaitForAsync("approval.vote");
+        Assert.Equal(["Ana"], vote.Json.GetProperty("allowedBy").EnumerateArray().Select(e => e.GetString()));
+        Assert.False(decided.Task.IsCompleted, "one person's allow let a two-person call run");
+
+        // Ana's other device is Ana: not a second person. A session grant would let one person allow the next ones.
+        await ApiAssert.ProblemAsync(await Decide(anaLaptop.Http, id, "allow_once"), HttpStatusCode.Conflict, "ALREADY_ALLOWED_BY_YOU");
+        await ApiAssert.ProblemAsync(await Decide(world.Http, id, "allow_session"), HttpStatusCode.UnprocessableEntity, "TWO_PERSON_ALLOW_ONCE");
+        Assert.False(decided.Task.IsCompleted);
+
+        var second = await ApiAssert.OkJsonAsync(await Decide(world.Http, id, "allow_once"));
+        Assert.Equal("decided", second.GetProperty("status").GetString());
+        Assert.True((await decided.Task.WaitAsync(TimeSpan.FromSeconds(30))).Allow);
+
+        var ledger = await LedgerAsync(world);
+        var one = ledger.Single(e => e.GetProperty("action").GetString() == "approval.allowed_by_one");
+        Assert.Equal("Ana", one.GetProperty("detail").GetProperty("person").GetString());
+        Assert.Equal(ana.DeviceId, one.GetProperty("detail").GetProperty("deviceId").GetString());
+        var final = ledger.Single(e => e.GetProperty("action").GetString() == "approval.decided");
+        Assert.Equal(["Ana", "Owner"], final.GetProperty("detail").GetProperty("allowedBy").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(world.Phone.DeviceId, final.GetProperty("detail").GetProperty("deviceId").GetString());
+        Assert.Equal("Owner", final.GetProperty("detail").GetProperty("person").GetString());
+    }
+
+    [Fact]
+    public async Task TwoPersonCall_ADenyFromEitherSettlesIt_AndNoModeOrGrantAllowsIt()
+    {
+        var (fake, decided) = AskingAgent("git push --force");
+        await using var world = await AgentWorld.FakeAsync(fake);
+        await SetPolicyAsync(world, new { twoPerson = new[] { "shell" } });
+        await using var events = await SseClient.ConnectAsync(world.Http, "/api/events?tail=true", null);
+
+        // The owner's trusted mode allows everything else unasked, but a two-person call is still asked.
+        await world.Http.PostOkAsync($"/api/projects/{world.ProjectId}/sessions", new { agent = FakeAgent.AgentId, prompt = "push", mode = "trusted" });
+        var asked = await events.WaitForAsync("approval.requested");
+
+        var ana = await world.Server.PairPersonAsync("Ana", Role.Approver);
+        await ApiAssert.OkJsonAsync(await Decide(ana.Http, asked.Str("approvalId")!, "deny"));
+        Assert.False((await decided.Task.WaitAsync(TimeSpan.FromSeconds(30))).Allow);
+    }
+
+    [Fact]
+    public async Task WhoDecides_IsTheProjectsPolicy_AndAViewerDecidesNothing()
+    {
+        var (fake, decided) = AskingAgent("make test");
+        await using var world = await AgentWorld.FakeAsync(fake);
+        var viewer = await world.Server.PairPersonAsync("Vic", Role.Viewer);
+        var operatorPerson = await world.Server.PairPersonAsync("Olu", Role.Operator);
+        await using var events = await SseClient.ConnectAsync(world.Http, "/api/events?tail=true", null);
+        await world.StartSessionAsync("test it");
+        var asked = await events.WaitForAsync("approval.requested");
+        var id = asked.Str("approvalId")!;
+        Assert.Equal("approver", asked.Json.GetProperty("deciderRole").GetString());
+
+        await ApiAssert.ProblemAsync(await Decide(viewer.Http, id, "allow_once"), HttpStatusCode.Forbidden, "ROLE_FORBIDDEN");
+        var refused = await ApiAssert.ProblemAsync(await Decide(operatorPerson.Http, id, "allow_once"), HttpStatusCode.Forbidden, "ROLE_FORBIDDEN");
+        Assert.Contains("approvers and owners", refused.GetProperty("detail").GetString());
+        // "Always allow" adds a rule, and rules are the owners'.
+        var ana = await world.Server.PairPersonAsync("Ana", Role.Approver);
+        await ApiAssert.ProblemAsync(await Decide(ana.Http, id, "allow_always"), HttpStatusCode.Forbidden, "ROLE_FORBIDDEN");
+        Assert.False(decided.Task.IsCompleted);
+
+        // The policy lets operators decide shell calls in this project: a call asked from now on is theirs.
+        await SetPolicyAsync(world, new { deciders = new Dictionary<string, string> { ["shell"] = "operator" } });
+        await ApiAssert.OkJsonAsync(await Decide(world.Http, id, "deny"));
+        await world.SendAsync((await world.Http.GetOkAsync("/api/sessions")).EnumerateArray().First().GetProperty("id").GetString()!, "again");
+        var again = await events.WaitForAsync(e => e.Event == "approval.requested" && e.Str("approvalId") != id);
+        Assert.Equal("operator", again.Json.GetProperty("deciderRole").GetString());
+        await ApiAssert.OkJsonAsync(await Decide(operatorPerson.Http, again.Str("approvalId")!, "allow_once"));
+
+        var ledger = await LedgerAsync(world);
+        Assert.Contains(ledger, e => e.GetProperty("action").GetString() == "policy.changed");
+        Assert.Contains(ledger, e => e.GetProperty("action").GetString() == "approval.decided"
+            && e.GetProperty("detail").GetProperty("person").GetString() == "Olu");
+    }
+
+    [Fact]
+    public async Task AModeThatAllowsCallsUnasked_NeedsARoleThatCouldAllowThemAlone()
+    {
+        await using var world = await AgentWorld.FakeAsync(new FakeAgent());
+        var operatorPerson = await world.Server.PairPersonAsync("Olu", Role.Operator);
+
+        await ApiAssert.ProblemAsync(await operatorPerson.Http.PostAsJsonAsync($"/api/projects/{world.ProjectId}/sessions",
+            new { agent = FakeAgent.AgentId, prompt = "go", mode = "trusted" }), HttpStatusCode.Forbidden, "MODE_NOT_ALLOWED");
+        var session = await operatorPerson.Http.PostOkAsync($"/api/projects/{world.ProjectId}/sessions", new { agent = FakeAgent.AgentId, prompt = "go" });
+        await ApiAssert.ProblemAsync(await operatorPerson.Http.PatchAsJsonAsync($"/api/sessions/{session.GetProperty("id").GetString()}",
+            new { mode = "accept_edits" }), HttpStatusCode.Forbidden, "MODE_NOT_ALLOWED");
+        await ApiAssert.ProblemAsync(await operatorPerson.Http.PostAsJsonAsync($"/api/projects/{world.ProjectId}/tasks",
+            new { prompt = "later", agent = FakeAgent.AgentId, mode = "trusted" }), HttpStatusCode.Forbidden, "MODE_NOT_ALLOWED");
+
+        // Where the project lets operators decide edits, accept_edits is theirs to choose.
+        await SetPolicyAsync(world, new { deciders = new Dictionary<string, string> { ["edit"] = "operator" } });
+        await ApiAssert.OkJsonAsync(await operatorPerson.Http.PatchAsJsonAsync($"/api/sessions/{session.GetProperty("id").GetString()}",
+            new { mode = "accept_edits" }));
+    }
+
+    [Fact]
+    public async Task NarrowedInAProject_AnApproverDecidesNothingThere()
+    {
+        var (fake, _) = AskingAgent("make test");
+        await using var world = await AgentWorld.FakeAsync(fake);
+        var ana = await world.Server.PairPersonAsync("Ana", Role.Approver);
+        var anaId = (await ana.Http.GetOkAsync("/api/people/me")).GetProperty("person").GetProperty("id").GetString();
+        await ApiAssert.OkJsonAsync(await world.Http.PutAsJsonAsync($"/api/projects/{world.ProjectId}/members/{anaId}", new { role = "viewer" }));
+        await using var events = await SseClient.ConnectAsync(world.Http, "/api/events?tail=true", null);
+        await world.StartSessionAsync("test it");
+        var asked = await events.WaitForAsync("approval.requested");
+
+        await ApiAssert.ProblemAsync(await Decide(ana.Http, asked.Str("approvalId")!, "allow_once"), HttpStatusCode.Forbidden, "ROLE_FORBIDDEN");
+        await ApiAssert.ProblemAsync(await ana.Http.PostAsJsonAsync($"/api/projects/{world.ProjectId}/sessions", new { agent = FakeAgent.AgentId, prompt = "x" }),
+            HttpStatusCode.Forbidden, "ROLE_FORBIDDEN");
+        Assert.Equal(HttpStatusCode.OK, (await ana.Http.GetAsync($"/api/projects/{world.ProjectId}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task UnansweredByApprovers_EscalatesToTheOwners_ThenTheProjectTimeoutDenies()
+    {
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        var (fake, decided) = AskingAgent("make release");
+        await using var world = await AgentWorld.FakeAsync(fake, clock);
+        await world.Server.PairPersonAsync("Ana", Role.Approver);
+        await SetPolicyAsync(world, new { escalateAfterSeconds = 60 });
+        await ApiAssert.OkJsonAsync(await world.Http.PatchAsJsonAsync($"/api/projects/{world.ProjectId}", new { approvalTimeoutSeconds = 300 }));
+        await using var events = await SseClient.ConnectAsync(world.Http, "/api/events?tail=true", null);
+        await world.StartSessionAsync("release it");
+        var asked = await events.WaitForAsync("approval.requested");
+
+        clock.Advance(TimeSpan.FromSeconds(61));
+        var escalated = await events.WaitForAsync("approval.escalated");
+        Assert.Equal(asked.Str("approvalId"), escalated.Str("approvalId"));
+        Assert.Equal("owner", escalated.Str("to"));
+
+        clock.Advance(TimeSpan.FromSeconds(240));
+        Assert.False((await decided.Task.WaitAsync(TimeSpan.FromSeconds(30))).Allow);
+        var ledger = await LedgerAsync(world);
+        Assert.Contains(ledger, e => e.GetProperty("action").GetString() == "approval.escalated");
+        Assert.Contains(ledger, e => e.GetProperty("action").GetString() == "approval.decided" && e.GetProperty("actor").GetString() == "timeout");
+    }
+
+    /// <summary>A fake agent that asks to run <paramref name="command"/> on each message; the task is the last answer.</summary>
+    private static (FakeAgent Fake, TaskCompletionSource<PermissionDecision> Decided) AskingAgent(string command)
+    {
+        var decided = new TaskCompletionSource<PermissionDecision>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var fake = new FakeAgent
+        {
+            Script = async (session, prompt) =>
+            {
+                var decision = await session.AskToRunAsync(command);
+                if (prompt.Text != "again" || !decision.Allow)
+                {
+                    decided.TrySetResult(decision);
+                }
+
+                await session.EndTurnAsync();
+            },
+        };
+        return (fake, decided);
+    }
+
+    private static Task<HttpResponseMessage> Decide(HttpClient http, string approvalId, string decision) =>
+        http.PostAsJsonAsync($"/api/approvals/{approvalId}/decision", new { decision });
+
+    private static async Task SetPolicyAsync(AgentWorld world, object policy) =>
+        await ApiAssert.OkJsonAsync(await world.Http.PutAsJsonAsync($"/api/projects/{world.ProjectId}/policy", policy));
+
+    private static async Task<PairedClient> PairAnotherAsync(AgentWorld world, PairedClient person, string deviceName)
+    {
+        var personId = (await person.Http.GetOkAsync("/api/people/me")).GetProperty("person").GetProperty("id").GetString()!;
+        return await world.Server.PairAsync(deviceName, personId);
+    }
+
+    private static async Task<List<JsonElement>> LedgerAsync(AgentWorld world) =>
+        [.. (await world.Http.GetOkAsync("/api/ledger?limit=1000")).GetProperty("entries").EnumerateArray()];
+}
