@@ -63,11 +63,16 @@ public sealed class Budgets(Database database, TeamPolicies policies, Ledger.Led
         return new[] { status.Session, status.Project }.FirstOrDefault(use => use?.Spent >= 1);
     }
 
-    /// <summary>The input of the "raise the budget?" question: what was spent, the cap, and what an allow adds to it.</summary>
+    /// <summary>
+    /// The input of the "raise the budget?" question: what was spent, the cap, and what an allow adds to it: whatever was
+    /// spent past the cap (a turn can overshoot it) and one more of the policy's cap, so the agent has that much room again.
+    /// </summary>
     public JsonElement Question(string projectId, BudgetUse reached)
     {
         var budget = policies.For(projectId).Budget;
         var cap = reached.Scope == "session" ? budget.Session : budget.Project;
+        long? raiseTokens = cap?.Tokens is { } stepTokens ? stepTokens + Math.Max(0, reached.UsedTokens - (reached.CapTokens ?? 0)) : null;
+        decimal? raiseCost = cap?.CostUsd is { } stepCost ? stepCost + Math.Max(0, reached.UsedCostUsd - (reached.CapCostUsd ?? 0)) : null;
         var question = new JsonObject
         {
             ["budget"] = reached.Scope,
@@ -76,8 +81,8 @@ public sealed class Budgets(Database database, TeamPolicies policies, Ledger.Led
             ["capTokens"] = reached.CapTokens,
             ["usedCostUsd"] = reached.UsedCostUsd,
             ["capCostUsd"] = reached.CapCostUsd,
-            ["raiseTokens"] = cap?.Tokens,
-            ["raiseCostUsd"] = cap?.CostUsd,
+            ["raiseTokens"] = raiseTokens,
+            ["raiseCostUsd"] = raiseCost,
         };
         return JsonElement.Parse(question.ToJsonString());
     }
@@ -85,7 +90,7 @@ public sealed class Budgets(Database database, TeamPolicies policies, Ledger.Led
     public static string Title(BudgetUse reached) =>
         $"Raise the {reached.Scope}'s budget? It has spent {Describe(reached.UsedTokens, reached.UsedCostUsd)} of {Describe(reached.CapTokens, reached.CapCostUsd)}.";
 
-    /// <summary>An allowed "raise the budget?" question adds one more of the policy's cap, in the decision's transaction.</summary>
+    /// <summary>An allowed "raise the budget?" question adds what it said it would (<see cref="Question"/>), in the decision's transaction.</summary>
     public void Raise(DbWrite write, Approval approval, Actor actor)
     {
         var question = JsonElement.Parse(approval.Input);

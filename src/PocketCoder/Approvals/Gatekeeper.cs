@@ -255,11 +255,7 @@ public sealed class Gatekeeper(
                 Status = ApprovalStatuses.Decided, Decision = decision, DecidedBy = actor.Name, DecidedAt = now, Message = finalMessage, UpdatedInput = updated,
             };
 
-            if (allow && approval.Risk == RiskClasses.Budget)
-            {
-                budgets.Raise(write, approval, actor);
-            }
-            else if (decision == Decisions.AllowSession)
+            if (decision == Decisions.AllowSession)
             {
                 write.Execute("INSERT OR IGNORE INTO session_grants (session_id, tool) VALUES ($session, $tool)",
                     ("$session", approval.SessionId), ("$tool", approval.Tool));
@@ -282,6 +278,12 @@ public sealed class Gatekeeper(
                 ["updatedInput"] = updated is null ? null : JsonNode.Parse(updated),
                 ["message"] = finalMessage,
             });
+            if (allow && approval.Risk == RiskClasses.Budget)
+            {
+                // After the decision's own entry, so the ledger reads "decided, then raised". (A budget is only ever allowed once.)
+                budgets.Raise(write, approval, actor);
+            }
+
             // An edited call runs as edited: its title (what the tool row shows) is the edit's, in the agent's own words.
             var updatedTitle = allow && !answering && updatedInput is { } edit && _waiting.TryGetValue(approval.Id, out var asker)
                 ? asker.Agent?.TitleOf(approval.Tool, edit) : null;
