@@ -295,14 +295,16 @@ public sealed class Notifier(
         foreach (var use in budgets.NewWarnings(session.ProjectId, sessionId))
         {
             var (projectName, title) = Names(sessionId);
-            var body = $"{(use.Scope == "session" ? $"The session {title ?? ""}".TrimEnd() : "The project")} has spent {use.Spent:P0} of its budget: "
+            var body = $"{(use.Scope == "session" ? $"The session {title ?? ""}".TrimEnd() : "The project")} has spent {Percent(use)} of its budget: "
                 + $"{Budgets.Describe(use.UsedTokens, use.UsedCostUsd)} of {Budgets.Describe(use.CapTokens, use.CapCostUsd)}.";
             var raisers = people.DeviceRoles(session.ProjectId).Where(d => d.Role >= Auth.Role.Approver).Select(d => d.DeviceId).ToHashSet(StringComparer.Ordinal);
             Dispatch(NotificationKinds.BudgetWarning, sessionId, (_, settings, silent) => Message(settings, silent, NotificationKinds.BudgetWarning,
-                $"Budget at {use.Spent:P0} · {projectName}", body, "A budget is nearly spent.", SessionTag(sessionId), SessionUrl(sessionId)),
+                $"Budget at {Percent(use)} · {projectName}", body, "A budget is nearly spent.", SessionTag(sessionId), SessionUrl(sessionId)),
                 escalate: false, among: raisers);
         }
     }
+
+    private static string Percent(BudgetUse use) => $"{Math.Round(use.Spent * 100):0}%";
 
     private void OnSessionEvent(string sessionId, string notification, string what, string summary, string privateText)
     {

@@ -158,6 +158,43 @@ public sealed class TelegramBridgeTests
     }
 
     [Fact]
+    public async Task RolesHoldInChat_AViewerNeitherBindsNorStartsNorDecides()
+    {
+        var telegram = await FakeTelegram.StartAsync();
+        await using var __ = telegram;
+        var fake = new FakeAgent();
+        var decisions = new List<bool>();
+        fake.Script = async (session, prompt) =>
+        {
+            decisions.Add((await session.AskToRunAsync("make deploy")).Allow);
+            await session.EndTurnAsync();
+        };
+        await using var world = await AgentWorld.StartAsync(FakeAgent.AgentId, (_, _) => new Dictionary<string, PocketCoder.Agents.Processes.AgentCommand>(),
+            prepareData: (data, _, _) => telegram.Configure(data), fake: fake);
+        await LinkAndBindAsync(world, telegram);
+        // Mallory is invited as a viewer: her chat identity is a device of hers, and her role goes with it.
+        var viewer = world.Server.Services.GetRequiredService<People>().Add("Mallory", Role.Viewer, Actor.System);
+        var code = world.Server.Services.GetRequiredService<Devices>().CreatePairingCode(viewer.Id).Code;
+        telegram.Write(Mallory, Mallory, "mallory", $"/pair {code}");
+        await telegram.MessageAsync(Mallory, "Linked");
+
+        telegram.Write(Group, Mallory, "mallory", "/unbind");
+        await telegram.MessageAsync(Group, "Only owners may do that here; you are a viewer.");
+        telegram.Write(Group, Mallory, "mallory", "deploy it");
+        await telegram.MessageAsync(Group, "Only operators, approvers and owners may do that here");
+        Assert.Empty((await world.Http.GetOkAsync("/api/sessions")).EnumerateArray());
+
+        telegram.Write(Group, Alice, "alice", "deploy");
+        var asked = await telegram.MessageAsync(Group, "$ make deploy");
+        telegram.Press(asked, "Allow once", Mallory, "mallory");
+        await telegram.WaitForAsync(t => t.Answers.FirstOrDefault(a => a.StartsWith("Only approvers and owners", StringComparison.Ordinal)), "the refusal on the button");
+        Assert.Empty(decisions);
+        telegram.Press(asked, "Allow once", Alice, "alice");
+        await telegram.WaitForAsync(t => decisions.Count == 1 ? "decided" : null, "Alice's allow");
+        Assert.Equal([true], decisions);
+    }
+
+    [Fact]
     public async Task Duplicates_RateLimits_Revocation_AndPairingInAGroup()
     {
         var (world, telegram) = await StartAsync();
