@@ -215,7 +215,7 @@ public sealed class Gatekeeper(
 
             // Who may decide: the person behind the device, in this project, by what the call was when it was asked.
             var person = IsSystem(actor) ? null : People.OfDevice(write, actor.Id);
-            if (!IsSystem(actor) && (why = Refusal(write, approval, person, decision, allow)) is not null)
+            if (!IsSystem(actor) && (why = Refusal(write, approval, person, decision, allow && updatedInput is not null && !answering)) is not null)
             {
                 return null;
             }
@@ -312,8 +312,10 @@ public sealed class Gatekeeper(
     private static bool IsSystem(Actor actor) => actor == Actor.Timeout || actor == Actor.System || actor == Actor.Policy;
 
     /// <summary>Why this person may not make this decision on this call, or null: the one check every way of deciding passes.</summary>
-    private static ApiProblem? Refusal(DbWrite write, Approval approval, Person? person, string decision, bool allow)
+    /// <param name="edited">An allow with an edited input ("edit, then allow").</param>
+    private static ApiProblem? Refusal(DbWrite write, Approval approval, Person? person, string decision, bool edited)
     {
+        var allow = decision != Decisions.Deny;
         if (person is null)
         {
             return Forbidden("This device belongs to no one who may decide: pair it as a person's device.");
@@ -343,6 +345,13 @@ public sealed class Gatekeeper(
             {
                 return new ApiProblem(StatusCodes.Status422UnprocessableEntity, ErrorCodes.TwoPersonAllowOnce,
                     "This call needs two people's allow, so it is allowed once at a time: a grant or a rule would let one person allow the next.");
+            }
+
+            if (edited)
+            {
+                // The other person allowed what was asked; an edit would run a command only one person saw.
+                return new ApiProblem(StatusCodes.Status422UnprocessableEntity, ErrorCodes.TwoPersonAllowOnce,
+                    "This call needs two people's allow of the same thing, so it cannot be edited: deny it with a message saying what to run instead.");
             }
 
             if (write.Scalar<string>("SELECT person_id FROM approval_votes WHERE approval_id = $id AND person_id = $person",

@@ -136,11 +136,13 @@ public sealed class FakeAgentSession : IAgentSession
     /// Asks to run a shell command, as the agent's tool call, and waits for the gatekeeper's answer. Cancelling the turn
     /// withdraws the question, as the agents do.
     /// </summary>
-    public async Task<PermissionDecision> AskToRunAsync(string command)
+    /// <param name="canEditInput">Whether it runs an edited input, as Claude Code does.</param>
+    public async Task<PermissionDecision> AskToRunAsync(string command, bool canEditInput = false)
     {
         var id = $"fake-call-{Interlocked.Increment(ref _calls)}";
         var input = System.Text.Json.JsonSerializer.SerializeToElement(new Dictionary<string, string> { ["command"] = command });
-        return await Sink!.RequestPermissionAsync(new PermissionRequest(id, "Bash", ToolKind.Execute, command, input, command, null, null), _turn.Token);
+        return await Sink!.RequestPermissionAsync(
+            new PermissionRequest(id, "Bash", ToolKind.Execute, command, input, command, null, null, CanEditInput: canEditInput), _turn.Token);
     }
 
     public Task SetModeAsync(string mode, CancellationToken cancellationToken) => Task.CompletedTask;

@@ -41,6 +41,9 @@ public sealed class TeamApprovalTests
         // Ana's other device is Ana: not a second person. A session grant would let one person allow the next ones.
         await ApiAssert.ProblemAsync(await Decide(anaLaptop.Http, id, "allow_once"), HttpStatusCode.Conflict, "ALREADY_ALLOWED_BY_YOU");
         await ApiAssert.ProblemAsync(await Decide(world.Http, id, "allow_session"), HttpStatusCode.UnprocessableEntity, "TWO_PERSON_ALLOW_ONCE");
+        // Nor may the second person run something else than what the first allowed.
+        await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync($"/api/approvals/{id}/decision",
+            new { decision = "allow_once", updatedInput = new { command = "rm -rf /" } }), HttpStatusCode.UnprocessableEntity, "TWO_PERSON_ALLOW_ONCE");
         Assert.False(decided.Task.IsCompleted);
 
         var second = await ApiAssert.OkJsonAsync(await Decide(world.Http, id, "allow_once"));
@@ -180,7 +183,7 @@ public sealed class TeamApprovalTests
         {
             Script = async (session, prompt) =>
             {
-                var decision = await session.AskToRunAsync(command);
+                var decision = await session.AskToRunAsync(command, canEditInput: true);
                 if (prompt.Text != "again" || !decision.Allow)
                 {
                     decided.TrySetResult(decision);
