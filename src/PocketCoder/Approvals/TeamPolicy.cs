@@ -55,8 +55,11 @@ public sealed record TeamPolicy(IReadOnlyDictionary<string, string> Deciders, IR
             SessionModes.AcceptEdits => [RiskClasses.Edit],
             _ => [],
         };
-        return covered.All(risk => role >= LeastToDecide(risk) && (!NeedsTwo(risk) || role == Role.Owner));
+        return covered.All(risk => AllowsAlone(role, risk));
     }
+
+    /// <summary>Whether <paramref name="role"/> could allow a call of this kind by themself (an owner: even a two-person kind).</summary>
+    public bool AllowsAlone(Role role, string risk) => role >= LeastToDecide(risk) && (!NeedsTwo(risk) || role == Role.Owner);
 
     /// <summary>The policy as the owner wrote it, checked: a bad one is refused whole, with what is wrong.</summary>
     public static TeamPolicy From(TeamPolicyRequest request)
@@ -146,6 +149,20 @@ public sealed class TeamPolicies(Database database, Ledger.LedgerStore ledger, P
     /// Actors that are no one's device (the backlog starting a task) were checked when the work was set going.
     /// </summary>
     /// <exception cref="ApiProblem">403 <c>MODE_NOT_ALLOWED</c>.</exception>
+    /// <summary>
+    /// Refuses a person's own change of git, agent or CI configuration (a file written from the phone) unless they could
+    /// allow an agent's edit there alone: what would be a <c>protected</c> call for an agent is no less one for a person.
+    /// </summary>
+    /// <exception cref="ApiProblem">403 <c>ROLE_FORBIDDEN</c>.</exception>
+    public void EnsureMayChangeProtected(string projectId, Actor actor)
+    {
+        if (people.OfDevice(actor.Id) is { } person && !For(projectId).AllowsAlone(people.RoleIn(person, projectId), RiskClasses.Protected))
+        {
+            throw new ApiProblem(StatusCodes.Status403Forbidden, ErrorCodes.RoleForbidden,
+                $"This file is git, agent or CI configuration, which changes what runs next: only those who may allow such an edit alone may change it in this project ({For(projectId).LeastToDecide(RiskClasses.Protected).AndAbove()}).");
+        }
+    }
+
     public void EnsureMayChoose(string projectId, string mode, Actor actor)
     {
         if (mode is not (SessionModes.Trusted or SessionModes.AcceptEdits) || people.OfDevice(actor.Id) is not { } person)

@@ -133,6 +133,26 @@ public sealed class TeamApprovalTests
     }
 
     [Fact]
+    public async Task AnOperatorsOwnEdit_OfGitAgentOrCiConfiguration_IsHeldToWhoMayAllowSuchAnEdit()
+    {
+        await using var world = await AgentWorld.FakeAsync(new FakeAgent());
+        var operatorPerson = await world.Server.PairPersonAsync("Olu", Role.Operator);
+        HttpContent Text(string text) => new StringContent(text, System.Text.Encoding.UTF8, "text/plain");
+        var files = $"/api/projects/{world.ProjectId}/files/content";
+
+        await ApiAssert.OkJsonAsync(await operatorPerson.Http.PutAsync($"{files}?path=notes.txt", Text("hi")));
+        foreach (var spelled in new[] { ".claude/settings.json", "src/../.git/hooks/pre-commit", ".github/workflows/ci.yml", ".mcp.json" })
+        {
+            await ApiAssert.ProblemAsync(await operatorPerson.Http.PutAsync($"{files}?path={Uri.EscapeDataString(spelled)}", Text("{}")),
+                HttpStatusCode.Forbidden, "ROLE_FORBIDDEN");
+        }
+
+        Assert.False(File.Exists(Path.Combine(world.Repository, ".claude", "settings.json")));
+        await SetPolicyAsync(world, new { deciders = new Dictionary<string, string> { ["protected"] = "operator" } });
+        await ApiAssert.OkJsonAsync(await operatorPerson.Http.PutAsync($"{files}?path=.mcp.json", Text("{}")));
+    }
+
+    [Fact]
     public async Task NarrowedInAProject_AnApproverDecidesNothingThere()
     {
         var (fake, _) = AskingAgent("make test");
