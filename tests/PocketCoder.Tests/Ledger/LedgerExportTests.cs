@@ -244,6 +244,18 @@ public sealed class LedgerExportTests : IDisposable
     }
 
     [Fact]
+    public void Since_NothingThatLate_AnEmptyExportStillSignedAndVerified()
+    {
+        var path = Export(new LedgerExportFilter(Since: _clock.GetUtcNow() + TimeSpan.FromDays(1)));
+
+        var result = Verify(path);
+
+        Assert.True(result.IsOk, result.Problem);
+        Assert.Equal(0, result.Entries);
+        Assert.Equal(2, Lines(path).Count);
+    }
+
+    [Fact]
     public void Csv_OneRowPerEntry_QuotedForSpreadsheets_FormulasDefused()
     {
         var devices = new Devices(_database, _ledger, _clock);
@@ -307,6 +319,7 @@ public sealed class LedgerExportTests : IDisposable
 
         var (exported, _, said) = await RunAsync("ledger", "export", "--data", _data, "--out", export);
         var (keyed, keyOutput, _) = await RunAsync("ledger", "key", "--data", _data);
+        var (_, keyJson, _) = await RunAsync("ledger", "key", "--data", _data, "--json");
         await File.WriteAllTextAsync(pem, keyOutput);
         var (byPem, byPemOutput, _) = await RunAsync("ledger", "verify", "--export", export, "--key", pem);
         var (byFingerprint, byFingerprintOutput, _) = await RunAsync("ledger", "verify", "--export", export, "--key", _key.PublicKey.Fingerprint);
@@ -316,6 +329,8 @@ public sealed class LedgerExportTests : IDisposable
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(export));
         Assert.StartsWith($"ok: 12 entries, signed by {_key.PublicKey.Fingerprint}\n", byPemOutput, StringComparison.Ordinal);
         Assert.Equal(byPemOutput, byFingerprintOutput);
+        Assert.Equal(_key.PublicKey.Fingerprint, JsonNode.Parse(keyJson)!["fingerprint"]!.GetValue<string>());
+        Assert.Equal(_key.PublicKey.Pem, JsonNode.Parse(keyJson)!["publicKeyPem"]!.GetValue<string>());
     }
 
     [Fact]
