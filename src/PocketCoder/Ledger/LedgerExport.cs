@@ -290,10 +290,11 @@ public sealed class LedgerExporter(Database database, LedgerStore ledger, Ledger
 
 /// <summary>
 /// Which ledger entries are about one project. An entry names its project directly (the subject of project.*, file.*,
-/// terminal.*, command.*, git.*, bridge.*, profile.*, mcp.* and worktree.orphans_cleaned; <c>detail.projectId</c> of
-/// rule.*, schedule.*, task.*, worktree.* and session.started), or one of its sessions (the subject of session.*,
-/// approval.auto_*, turn.reviewed and worktree.*; <c>detail.sessionId</c> of approval.decided, approval.withdrawn,
-/// approval.interrupted, approval.timed_out and queue.*). Devices and pairing belong to no project.
+/// terminal.*, command.*, git.*, bridge.*, profile.*, mcp.*, policy.changed, member.*, budget.* and
+/// worktree.orphans_cleaned; <c>detail.projectId</c> of rule.*, schedule.*, task.*, worktree.* and session.started), or
+/// one of its sessions (the subject of session.*, approval.auto_*, turn.reviewed and worktree.*; <c>detail.sessionId</c>
+/// of approval.decided, approval.allowed_by_one, approval.escalated, approval.withdrawn, approval.interrupted and
+/// queue.*). People, devices and pairing belong to no project.
 /// </summary>
 internal sealed class ProjectScope(string projectId, IEnumerable<string> sessions)
 {
