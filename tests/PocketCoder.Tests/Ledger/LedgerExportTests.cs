@@ -29,6 +29,10 @@ public sealed class LedgerExportTests : IDisposable
     private readonly Project _web;
     private readonly Project _api;
 
+    // Where the entries the tests look for landed (pairing also records the machine's first owner, so seqs are read, not assumed).
+    // Entry seq S is on line S + 1 of an export of the whole ledger (line 1 is the header), Lines(path)[S] below.
+    private readonly long _webAdded, _apiAdded, _ruleAdded, _lastBeforeLater, _webStarted, _webDecided, _apiStarted, _apiAllowed, _commandRun, _apiRemoved;
+
     public LedgerExportTests()
     {
         _data = Directory.CreateDirectory(Path.Combine(_root, "data")).FullName;
@@ -38,23 +42,32 @@ public sealed class LedgerExportTests : IDisposable
         _key = new LedgerSigningKey(_data);
 
         var devices = new Devices(_database, _ledger, _clock);
-        var phone = devices.Redeem(devices.CreatePairingCode().Code, "phone")!.Value.Device;                        // 1 device.paired
-        var laptop = devices.Redeem(devices.CreatePairingCode().Code, "laptop")!.Value.Device;                      // 2 device.paired
+        var phone = devices.Redeem(devices.CreatePairingCode().Code, "phone")!.Value.Device;
+        var laptop = devices.Redeem(devices.CreatePairingCode().Code, "laptop")!.Value.Device;
         var owner = new Actor(phone.Id, phone.Name);
         var projects = new ProjectStore(_database, _ledger, _clock, new ProjectHooks());
-        _web = projects.Add(Directory.CreateDirectory(Path.Combine(_root, "web")).FullName, "web", owner);          // 3 project.added
-        _api = projects.Add(Directory.CreateDirectory(Path.Combine(_root, "api")).FullName, "api", owner);          // 4 project.added
-        new PocketCoder.Approvals.Rules(_database, _ledger, _clock).Add(_web.Id, "Bash", "npm test", "allow", owner); // 5 rule.added
+        _web = projects.Add(Directory.CreateDirectory(Path.Combine(_root, "web")).FullName, "web", owner);
+        _webAdded = Head;
+        _api = projects.Add(Directory.CreateDirectory(Path.Combine(_root, "api")).FullName, "api", owner);
+        _apiAdded = Head;
+        new PocketCoder.Approvals.Rules(_database, _ledger, _clock).Add(_web.Id, "Bash", "npm test", "allow", owner);
+        _ruleAdded = _lastBeforeLater = Head;
 
         _clock.Advance(TimeSpan.FromDays(2));
-        Append(owner.Name, "session.started", "s-web", new() { ["projectId"] = _web.Id, ["agent"] = "claude-code" });         // 6
-        Append(owner.Name, "approval.decided", "a-1", new() { ["decision"] = "allow_once", ["sessionId"] = "s-web" });         // 7
-        Append(owner.Name, "session.started", "s-api", new() { ["projectId"] = _api.Id, ["agent"] = "codex" });                // 8
-        Append("policy", "approval.auto_allowed", "s-api", new() { ["tool"] = "Read", ["mode"] = "ask" });                     // 9
-        devices.Revoke(laptop.Id, owner.Name);                                                                                   // 10 device.revoked
-        Append(owner.Name, "command.run", _web.Id, new() { ["command"] = Awkward, ["deviceId"] = phone.Id });                  // 11
-        projects.Remove(_api.Id, owner);                                                                                         // 12 project.removed
+        _webStarted = Append(owner.Name, "session.started", "s-web", new() { ["projectId"] = _web.Id, ["agent"] = "claude-code" });
+        _webDecided = Append(owner.Name, "approval.decided", "a-1", new() { ["decision"] = "allow_once", ["sessionId"] = "s-web" });
+        _apiStarted = Append(owner.Name, "session.started", "s-api", new() { ["projectId"] = _api.Id, ["agent"] = "codex" });
+        _apiAllowed = Append("policy", "approval.auto_allowed", "s-api", new() { ["tool"] = "Read", ["mode"] = "ask" });
+        devices.Revoke(laptop.Id, owner.Name);
+        _commandRun = Append(owner.Name, "command.run", _web.Id, new() { ["command"] = Awkward, ["deviceId"] = phone.Id });
+        projects.Remove(_api.Id, owner);
+        _apiRemoved = Head;
     }
+
+    private long Head => _ledger.Head().Seq;
+
+    /// <summary>The signature line's number in an export of the whole ledger.</summary>
+    private long SignatureLine => Head + 2;
 
     [Fact]
     public void Export_Untouched_VerifiesWithTheFingerprint_AllEntriesAsStored()
@@ -64,14 +77,14 @@ public sealed class LedgerExportTests : IDisposable
         var result = Verify(path);
 
         Assert.True(result.IsOk, result.Problem);
-        Assert.Equal(12, result.Entries);
+        Assert.Equal(Head, result.Entries);
         Assert.Equal(_key.PublicKey.Fingerprint, result.Fingerprint);
-        Assert.Contains("the whole ledger (entries 1 to 12)", result.Scope, StringComparison.Ordinal);
+        Assert.Contains($"the whole ledger (entries 1 to {Head})", result.Scope, StringComparison.Ordinal);
         // Each entry line holds what the ledger stored, the detail byte for byte (non-ASCII, quotes, <, & and all).
         var stored = _ledger.Page(0, 100);
         var exported = Lines(path)[1..^1].Select(l => LedgerExportVerifier.ReadEntry(JsonElement.Parse(l))!).ToList();
         Assert.Equal(stored, exported);
-        Assert.Contains(Awkward, JsonNode.Parse(Lines(path)[11])!["detail"]!["command"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains(Awkward, JsonNode.Parse(Lines(path)[(int)_commandRun])!["detail"]!["command"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -92,18 +105,19 @@ public sealed class LedgerExportTests : IDisposable
     public void Tampered_OneFieldChanged_FailsNamingThatLine()
     {
         var path = Export();
-        Edit(path, lines => lines[3] = lines[3].Replace("\"actor\":\"phone\"", "\"actor\":\"mallory\"", StringComparison.Ordinal));
+        Edit(path, lines => lines[(int)_webAdded] = lines[(int)_webAdded].Replace("\"actor\":\"phone\"", "\"actor\":\"mallory\"", StringComparison.Ordinal));
 
-        AssertFails(path, 4, "line 4 was changed");
+        AssertFails(path, _webAdded + 1, $"line {_webAdded + 1} was changed: entry {_webAdded}'s content does not match its hash");
     }
 
     [Fact]
     public void Tampered_ChangedWithTheEntryHashRecomputed_NamedByTheNextLinesRecord()
     {
         var path = Export();
-        Edit(path, lines => lines[7] = Forged(lines[7], detail: "{\"decision\":\"deny\",\"sessionId\":\"s-web\"}"));
+        var line = _webDecided + 1;
+        Edit(path, lines => lines[(int)_webDecided] = Forged(lines[(int)_webDecided], detail: "{\"decision\":\"deny\",\"sessionId\":\"s-web\"}"));
 
-        AssertFails(path, 8, "line 8 was changed: line 9 records a different hash");
+        AssertFails(path, line, $"line {line} was changed: line {line + 1} records a different hash");
     }
 
     [Fact]
@@ -113,8 +127,8 @@ public sealed class LedgerExportTests : IDisposable
         Edit(path, lines =>
         {
             // The forger recomputes everything after the changed entry: the ledger's chain and the export's.
-            lines[7] = Forged(lines[7], detail: "{\"decision\":\"deny\",\"sessionId\":\"s-web\"}");
-            for (var i = 8; i < lines.Count; i++)
+            lines[(int)_webDecided] = Forged(lines[(int)_webDecided], detail: "{\"decision\":\"deny\",\"sessionId\":\"s-web\"}");
+            for (var i = (int)_webDecided + 1; i < lines.Count; i++)
             {
                 var line = JsonNode.Parse(lines[i])!.AsObject();
                 line["prev"] = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(lines[i - 1])));
@@ -128,7 +142,7 @@ public sealed class LedgerExportTests : IDisposable
             }
         });
 
-        AssertFails(path, 14, "line 14: the signature does not verify");
+        AssertFails(path, SignatureLine, $"line {SignatureLine}: the signature does not verify");
     }
 
     [Fact]
@@ -139,11 +153,12 @@ public sealed class LedgerExportTests : IDisposable
         AssertFails(EditedExport(lines => (lines[4], lines[5]) = (lines[5], lines[4])), 5, "line 5 is out of order");
 
     [Fact]
-    public void Tampered_SignatureLineDropped_FailsAsTruncated() => AssertFails(EditedExport(lines => lines.RemoveAt(13)), 14, "without its signature line");
+    public void Tampered_SignatureLineDropped_FailsAsTruncated() =>
+        AssertFails(EditedExport(lines => lines.RemoveAt(lines.Count - 1)), SignatureLine, "without its signature line");
 
     [Fact]
     public void Tampered_CutAfterAWholeLine_FailsNamingTheFirstMissingLine() =>
-        AssertFails(EditedExport(lines => lines.RemoveRange(7, lines.Count - 7)), 8, "header announces 12 entries");
+        AssertFails(EditedExport(lines => lines.RemoveRange(7, lines.Count - 7)), 8, $"header announces {Head} entries");
 
     [Fact]
     public void Tampered_CutInsideALine_FailsAsCutShort()
@@ -157,7 +172,8 @@ public sealed class LedgerExportTests : IDisposable
     }
 
     [Fact]
-    public void Tampered_LineAddedAfterTheSignature_Fails() => AssertFails(EditedExport(lines => lines.Add(lines[3])), 15, "added after the signature");
+    public void Tampered_LineAddedAfterTheSignature_Fails() =>
+        AssertFails(EditedExport(lines => lines.Add(lines[3])), SignatureLine + 1, "added after the signature");
 
     [Fact]
     public void Tampered_LineInsertedWithItsNumber_FailsAtTheLineItDisplaced() =>
@@ -208,7 +224,7 @@ public sealed class LedgerExportTests : IDisposable
         var result = Verify(path);
 
         Assert.True(result.IsOk, result.Problem);
-        Assert.Equal([3, 5, 6, 7, 11], Seqs(path));
+        Assert.Equal([_webAdded, _ruleAdded, _webStarted, _webDecided, _commandRun], Seqs(path));
         Assert.Contains($"only entries about project web ({_web.Id})", result.Scope, StringComparison.Ordinal);
     }
 
@@ -218,7 +234,7 @@ public sealed class LedgerExportTests : IDisposable
         var path = Export(new LedgerExportFilter(Project: "api"));
 
         Assert.True(Verify(path).IsOk);
-        Assert.Equal([4, 8, 9, 12], Seqs(path));
+        Assert.Equal([_apiAdded, _apiStarted, _apiAllowed, _apiRemoved], Seqs(path));
     }
 
     [Fact]
@@ -239,7 +255,7 @@ public sealed class LedgerExportTests : IDisposable
         var result = Verify(path);
 
         Assert.True(result.IsOk, result.Problem);
-        Assert.Equal([6, 7, 8, 9, 10, 11, 12], Seqs(path));
+        Assert.Equal([.. Enumerable.Range((int)_lastBeforeLater + 1, (int)(Head - _lastBeforeLater)).Select(s => (long)s)], Seqs(path));
         Assert.Contains("since 2026-01-02T12:00:00.0000000Z", result.Scope, StringComparison.Ordinal);
     }
 
@@ -266,10 +282,10 @@ public sealed class LedgerExportTests : IDisposable
 
         var rows = Encoding.UTF8.GetString(output.ToArray()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal("seq,at,actor,action,subject,detail,prevHash,hash", rows[0]);
-        Assert.Equal(14, rows.Length);
-        var last = _ledger.Page(12, 1).Single();
-        Assert.StartsWith($"13,{last.At},\"'=HYPERLINK(\"\"http://x\"\")\",device.paired,{last.Subject},", rows[13], StringComparison.Ordinal);
-        Assert.EndsWith($",{last.PrevHash},{last.Hash}", rows[13], StringComparison.Ordinal);
+        Assert.Equal(Head + 1, rows.Length);
+        var last = _ledger.Page(Head - 1, 1).Single();
+        Assert.StartsWith($"{last.Seq},{last.At},\"'=HYPERLINK(\"\"http://x\"\")\",device.paired,{last.Subject},", rows[^1], StringComparison.Ordinal);
+        Assert.EndsWith($",{last.PrevHash},{last.Hash}", rows[^1], StringComparison.Ordinal);
     }
 
     [Fact]
@@ -325,9 +341,9 @@ public sealed class LedgerExportTests : IDisposable
         var (byFingerprint, byFingerprintOutput, _) = await RunAsync("ledger", "verify", "--export", export, "--key", _key.PublicKey.Fingerprint);
 
         Assert.Equal((0, 0, 0, 0), (exported, keyed, byPem, byFingerprint));
-        Assert.Contains($"12 of 12 entries written to {export}, signed by {_key.PublicKey.Fingerprint}", said, StringComparison.Ordinal);
+        Assert.Contains($"{Head} of {Head} entries written to {export}, signed by {_key.PublicKey.Fingerprint}", said, StringComparison.Ordinal);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(export));
-        Assert.StartsWith($"ok: 12 entries, signed by {_key.PublicKey.Fingerprint}\n", byPemOutput, StringComparison.Ordinal);
+        Assert.StartsWith($"ok: {Head} entries, signed by {_key.PublicKey.Fingerprint}\n", byPemOutput, StringComparison.Ordinal);
         Assert.Equal(byPemOutput, byFingerprintOutput);
         Assert.Equal(_key.PublicKey.Fingerprint, JsonNode.Parse(keyJson)!["fingerprint"]!.GetValue<string>());
         Assert.Equal(_key.PublicKey.Pem, JsonNode.Parse(keyJson)!["publicKeyPem"]!.GetValue<string>());
@@ -367,13 +383,13 @@ public sealed class LedgerExportTests : IDisposable
         var home = Directory.CreateDirectory(Path.Combine(_root, "auditor-home")).FullName;
 
         var ok = await RunExecutableAsync(home, "ledger", "verify", "--export", path, "--key", _key.PublicKey.Fingerprint);
-        Edit(path, lines => lines[6] = lines[6].Replace("\"s-web\"", "\"s-evil\"", StringComparison.Ordinal));
+        Edit(path, lines => lines[(int)_webStarted] = lines[(int)_webStarted].Replace("\"s-web\"", "\"s-evil\"", StringComparison.Ordinal));
         var tampered = await RunExecutableAsync(home, "ledger", "verify", "--export", path, "--key", _key.PublicKey.Fingerprint);
 
         Assert.True(ok.Code == 0, ok.Error);
-        Assert.StartsWith($"ok: 12 entries, signed by {_key.PublicKey.Fingerprint}", ok.Output, StringComparison.Ordinal);
+        Assert.StartsWith($"ok: {Head} entries, signed by {_key.PublicKey.Fingerprint}", ok.Output, StringComparison.Ordinal);
         Assert.Equal(1, tampered.Code);
-        Assert.Equal("export not verified: line 7 was changed: entry 6's content does not match its hash\n", tampered.Error);
+        Assert.Equal($"export not verified: line {_webStarted + 1} was changed: entry {_webStarted}'s content does not match its hash\n", tampered.Error);
         Assert.DoesNotContain(Directory.GetFileSystemEntries(home, "*", SearchOption.AllDirectories), e => e.Contains("pocketcoder", StringComparison.OrdinalIgnoreCase));
     }
 
@@ -384,6 +400,7 @@ public sealed class LedgerExportTests : IDisposable
         await using var server = await TestServer.StartAsync();
         var phone = await server.PairAsync("phone");
         var shown = await phone.Http.GetOkAsync("/api/ledger/key");
+        var head = (await phone.Http.GetOkAsync("/api/ledger/head")).GetProperty("seq").GetInt64();
         var export = Path.Combine(_root, "live.jsonl");
 
         var (exported, _, said) = await RunAsync("ledger", "export", "--data", server.DataDirectory, "--out", export);
@@ -391,7 +408,7 @@ public sealed class LedgerExportTests : IDisposable
 
         Assert.True(exported == 0, said);
         Assert.Equal(0, verified);
-        Assert.StartsWith($"ok: 1 entry, signed by {shown.GetProperty("fingerprint").GetString()}", output, StringComparison.Ordinal);
+        Assert.StartsWith($"ok: {head} {(head == 1 ? "entry" : "entries")}, signed by {shown.GetProperty("fingerprint").GetString()}", output, StringComparison.Ordinal);
         Assert.Equal(LedgerPublicKey.Algorithm, shown.GetProperty("algorithm").GetString());
         Assert.Equal(shown.GetProperty("fingerprint").GetString(), LedgerPublicKey.FromPem(shown.GetProperty("publicKeyPem").GetString()!).Fingerprint);
     }
@@ -426,7 +443,7 @@ public sealed class LedgerExportTests : IDisposable
     public void Fingerprint_AsPastedOrTyped_NormalizedOrRefused(string given, string? expected) =>
         Assert.Equal(expected, LedgerPublicKey.NormalizeFingerprint(given));
 
-    private void Append(string actor, string action, string subject, JsonObject detail) => _database.Write(write => _ledger.Append(write, actor, action, subject, detail));
+    private long Append(string actor, string action, string subject, JsonObject detail) => _database.Write(write => _ledger.Append(write, actor, action, subject, detail)).Seq;
 
     private string Export(LedgerExportFilter? filter = null, LedgerSigningKey? key = null)
     {
