@@ -42,6 +42,7 @@ export type Session = Schemas['SessionResponse'] & { mode: SessionMode; status: 
 export type Approval = Schemas['ApprovalResponse'] & { kind: ToolKind; status: ApprovalStatus; decision: Decision | null };
 export type Rule = Schemas['RuleResponse'] & { action: 'allow' | 'deny' | 'ask' };
 export type RulePreview = Schemas['RulePreview'];
+export type LedgerKey = Schemas['LedgerKeyResponse'];
 type RuleFields = { tool: string; pattern: string; action: Rule['action'] };
 
 // Not in the OpenAPI document: it arrives in `plan` events (docs/api.md, Events).
@@ -331,6 +332,7 @@ export const api = {
   gitStage: (projectId: string, paths: string[], session?: string) => body(client.POST('/api/projects/{id}/git/stage', { params: within(projectId, session), body: { paths } })),
   gitUnstage: (projectId: string, paths: string[], session?: string) => body(client.POST('/api/projects/{id}/git/unstage', { params: within(projectId, session), body: { paths } })),
   ledgerHead: () => body(client.GET('/api/ledger/head')),
+  ledgerKey: () => body(client.GET('/api/ledger/key')),
   ledgerEntry: async (seq: number) =>
     (await body(client.GET('/api/ledger', { params: { query: { after: seq - 1, limit: 1 } } }))).entries.find((e) => e.seq === seq) ?? null,
   gitSetIdentity: (project: string, name: string, email: string) => body(client.PUT('/api/projects/{id}/git/identity', { ...byId(project), body: { name, email } })),

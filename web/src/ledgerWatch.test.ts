@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkLedger, type LedgerSource } from './ledgerWatch';
+import { acceptSigningKey, checkLedger, checkSigningKey, type LedgerSource } from './ledgerWatch';
 
 class MemoryStorage {
   private items = new Map<string, string>();
@@ -34,5 +34,22 @@ describe('the phone as the ledger witness', () => {
     const storage = new MemoryStorage() as unknown as Storage;
     await checkLedger(ledger(['a', 'b', 'c']), storage);
     expect(await checkLedger(ledger(['a']), storage)).toMatch(/ends at entry 1, but this phone saw entry 3/);
+  });
+});
+
+describe('the phone as the witness of the ledger signing key', () => {
+  it('remembers the first key and is quiet while it stays', () => {
+    const storage = new MemoryStorage() as unknown as Storage;
+    expect(checkSigningKey('SHA256:aaa', storage)).toBeNull();
+    expect(checkSigningKey('SHA256:aaa', storage)).toBeNull();
+  });
+
+  it('warns when the machine shows another key, and keeps warning until the owner accepts it', () => {
+    const storage = new MemoryStorage() as unknown as Storage;
+    checkSigningKey('SHA256:aaa', storage);
+    expect(checkSigningKey('SHA256:bbb', storage)).toMatch(/another key than the one this phone saw .*\(SHA256:aaa\)/);
+    expect(checkSigningKey('SHA256:bbb', storage)).toMatch(/someone else did/);
+    acceptSigningKey('SHA256:bbb', storage);
+    expect(checkSigningKey('SHA256:bbb', storage)).toBeNull();
   });
 });

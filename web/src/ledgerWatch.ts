@@ -46,3 +46,36 @@ export async function checkLedger(source: LedgerSource, storage: Storage, now = 
   storage.setItem(KEY, JSON.stringify({ seq: head.seq, hash: head.hash, seenAt: now.toISOString() } satisfies SeenHead));
   return null;
 }
+
+const SIGNING_KEY = 'pocketcoder.ledgerKey.v1';
+
+interface SeenKey {
+  fingerprint: string;
+  seenAt: string;
+}
+
+/**
+ * The phone as the witness of the key that signs the machine's ledger exports: it remembers the fingerprint it first
+ * saw and warns when the machine shows another. Someone with the machine's files could make a key of their own and sign
+ * a forged history with it; an auditor given the new fingerprint would then accept it. The warning stays until the
+ * owner accepts the new key (`acceptSigningKey`).
+ */
+export function checkSigningKey(fingerprint: string, storage: Storage, now = new Date()): string | null {
+  let seen: SeenKey | null = null;
+  try {
+    seen = JSON.parse(storage.getItem(SIGNING_KEY) ?? 'null') as SeenKey | null;
+  } catch {
+    seen = null;
+  }
+  if (seen && typeof seen.fingerprint === 'string' && seen.fingerprint !== fingerprint) {
+    return `This machine signs ledger exports with another key than the one this phone saw on ${new Date(seen.seenAt).toLocaleString()} ` +
+      `(${seen.fingerprint}). Exports signed before do not verify against it. If you did not replace the key yourself, someone else did.`;
+  }
+  if (!seen) acceptSigningKey(fingerprint, storage, now);
+  return null;
+}
+
+/** The owner replaced the key on purpose: remember the new one. */
+export function acceptSigningKey(fingerprint: string, storage: Storage, now = new Date()) {
+  storage.setItem(SIGNING_KEY, JSON.stringify({ fingerprint, seenAt: now.toISOString() } satisfies SeenKey));
+}

@@ -160,6 +160,7 @@ public static class RouteAccess
         ["ReadLedger"] = Read(),
         ["VerifyLedger"] = Read(),
         ["LedgerHead"] = Read(),
+        ["LedgerKey"] = Read(),
         ["ApiDocument"] = Read(),
     };
 }

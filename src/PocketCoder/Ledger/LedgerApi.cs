@@ -9,17 +9,26 @@ public sealed record LedgerHead(long Seq, string Hash);
 
 public sealed record LedgerPage(IReadOnlyList<LedgerEntryResponse> Entries, long? NextAfter);
 
+/// <summary>The key that signs this machine's ledger exports: what an auditor checks an export against, got out of band.</summary>
+public sealed record LedgerKeyResponse(string Fingerprint, string PublicKeyPem, string Algorithm)
+{
+    public static LedgerKeyResponse From(LedgerPublicKey key) => new(key.Fingerprint, key.Pem, LedgerPublicKey.Algorithm);
+}
+
 public static class LedgerApi
 {
     public const int PageSize = 200;
 
-    public static IServiceCollection AddLedger(this IServiceCollection services) => services.AddSingleton<LedgerStore>();
+    public static IServiceCollection AddLedger(this IServiceCollection services) => services
+        .AddSingleton<LedgerStore>()
+        .AddSingleton(provider => new LedgerSigningKey(provider.GetRequiredService<Data.Database>().DataDirectory));
 
     public static void MapLedger(this IEndpointRouteBuilder api)
     {
         api.MapGet("/ledger", Page).WithName("ReadLedger");
         api.MapGet("/ledger/verify", Verify).WithName("VerifyLedger");
         api.MapGet("/ledger/head", (LedgerStore ledger) => ledger.Head()).WithName("LedgerHead");
+        api.MapGet("/ledger/key", (LedgerSigningKey key) => LedgerKeyResponse.From(key.PublicKey)).WithName("LedgerKey");
     }
 
     /// <summary>Entries after <paramref name="after"/>, oldest first; <c>nextAfter</c> is set while there are more.</summary>

@@ -18,7 +18,8 @@ public sealed record LedgerEntry(long Seq, string At, string Actor, string Actio
 public sealed class LedgerStore(Database database, TimeProvider clock)
 {
     public const string HeadFileName = "ledger.head";
-    private static readonly string Genesis = new('0', 64);
+    /// <summary>The first entry's <c>prevHash</c>.</summary>
+    internal static readonly string Genesis = new('0', 64);
 
     private string HeadPath => Path.Combine(database.DataDirectory, HeadFileName);
 
@@ -49,6 +50,33 @@ public sealed class LedgerStore(Database database, TimeProvider clock)
     public IReadOnlyList<LedgerEntry> Page(long after, int limit) => database.Read(connection => connection.Query(
         "SELECT seq, at, actor, action, subject, detail, prev_hash, hash FROM ledger WHERE seq > $after ORDER BY seq LIMIT $limit",
         Map, ("$after", after), ("$limit", limit)));
+
+    /// <summary>Entries 1 to <paramref name="through"/>, oldest first, read a page at a time (each page its own short read).</summary>
+    public IEnumerable<LedgerEntry> Entries(long through)
+    {
+        const int pageSize = 1000;
+        long after = 0;
+        while (after < through)
+        {
+            var page = Page(after, (int)Math.Min(pageSize, through - after));
+            foreach (var entry in page)
+            {
+                if (entry.Seq > through)
+                {
+                    yield break;
+                }
+
+                yield return entry;
+            }
+
+            if (page.Count == 0)
+            {
+                yield break;
+            }
+
+            after = page[^1].Seq;
+        }
+    }
 
     /// <summary>Walks the whole chain. Returns the number of entries, or the first entry that is not what it claims.</summary>
     public LedgerVerification Verify()

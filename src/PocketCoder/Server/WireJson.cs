@@ -69,6 +69,7 @@ namespace PocketCoder.Server;
 [JsonSerializable(typeof(LedgerPage))]
 [JsonSerializable(typeof(LedgerHead))]
 [JsonSerializable(typeof(LedgerVerification))]
+[JsonSerializable(typeof(LedgerKeyResponse))]
 [JsonSerializable(typeof(DirectoryListing))]
 [JsonSerializable(typeof(FileContent))]
 [JsonSerializable(typeof(FileWritten))]

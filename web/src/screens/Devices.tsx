@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, describeError, type Bridge, type Device, type Project } from '../api';
+import { api, describeError, type Bridge, type Device, type LedgerKey, type Project } from '../api';
 import { AppBar, ErrorNote, timeAgo } from '../components/ui';
+import { acceptSigningKey, checkSigningKey } from '../ledgerWatch';
 import { signedOut } from '../store';
 import { ChannelState, NotificationPanel } from './Notifications';
 
@@ -56,8 +57,38 @@ export function Devices() {
         </ul>
         {devices && <p class="fine">A revoked device is refused on its very next request, and what it set going to start later (schedules, waiting tasks, queued messages) is held until you confirm it. Pair again with <code>pocketcoder pair</code>.</p>}
         {bridges.length > 0 && <Bridges bridges={bridges} projects={projects} onChange={() => void load()} onError={setError} />}
+        <LedgerKeyCard />
       </main>
     </>
+  );
+}
+
+/** The fingerprint an auditor checks this machine's ledger exports against: read here, away from the export file. */
+function LedgerKeyCard() {
+  const [key, setKey] = useState<LedgerKey | null>(null);
+  const [warning, setWarning] = useState<string | null>(null);
+  useEffect(() => {
+    api.ledgerKey().then((k) => {
+      setKey(k);
+      setWarning(checkSigningKey(k.fingerprint, localStorage));
+    }, () => {});
+  }, []);
+  if (!key) return null;
+  const accept = () => {
+    acceptSigningKey(key.fingerprint, localStorage);
+    setWarning(null);
+  };
+  return (
+    <section class="card pad ledger-key" aria-label="Ledger signing key">
+      <h2>Ledger signing key</h2>
+      <code class="fingerprint" data-fingerprint>{key.fingerprint}</code>
+      {warning && <>
+        <p class="error-note" role="alert">{warning}</p>
+        <button class="btn small" onClick={accept}>I replaced it: trust this key</button>
+      </>}
+      <p class="muted small">An auditor checks this machine's ledger exports (<code>pocketcoder ledger export</code>) against this fingerprint,
+        with <code>pocketcoder ledger verify --export FILE --key</code> and the fingerprint. Give it to them from here, not with the file.</p>
+    </section>
   );
 }
 
