@@ -136,6 +136,25 @@ describe('reduceSession', () => {
     expect(replayed.items.find((i) => i.type === 'approval')).toMatchObject({ approval: { status: 'decided' } });
   });
 
+  it('shows who may decide a two-person call, each allow so far, and an escalation', () => {
+    seq = 0;
+    let view = reduceSessionAll(emptySession(), [
+      ev('approval.requested', { approvalId: 'a2', toolCallId: 't2', tool: 'Bash', kind: 'execute', title: 'rm -rf build', input: {},
+        risk: 'shell', deciderRole: 'approver', needed: 2 }),
+    ]);
+    const approval = () => (view.items.find((i) => i.type === 'approval') as { approval: Record<string, unknown> }).approval;
+    expect(approval()).toMatchObject({ risk: 'shell', deciderRole: 'approver', needed: 2, allowedBy: [] });
+    view = reduceSessionAll(view, [
+      ev('approval.vote', { approvalId: 'a2', toolCallId: 't2', allowedBy: ['Ada'], needed: 2 }),
+      ev('approval.escalated', { approvalId: 'a2', toolCallId: 't2', to: 'owner' }),
+    ]);
+    expect(approval()).toMatchObject({ status: 'pending', allowedBy: ['Ada'], needed: 2, escalatedTo: 'owner' });
+    // A vote for a call this view never saw changes nothing.
+    const before = view.items;
+    view = reduceSession(view, ev('approval.vote', { approvalId: 'zz', toolCallId: 'x', allowedBy: ['Bo'], needed: 2 }));
+    expect(view.items).toEqual(before);
+  });
+
   it('updates one to-do list per turn in place and keeps the latest usage', () => {
     seq = 0;
     const view = reduceSessionAll(emptySession(), [

@@ -14,7 +14,7 @@ export type EventPayloads = components['schemas']['SessionEvents'];
 export const EVENT_KINDS = [
   'session.status', 'message.user', 'message.delta', 'message', 'thinking', 'tool.call', 'tool.result', 'plan',
   'approval.requested', 'approval.resolved', 'usage', 'turn.completed', 'turn.changes', 'history.imported', 'session.error',
-  'queue.updated',
+  'queue.updated', 'approval.vote', 'approval.escalated',
 ] as const satisfies readonly (keyof EventPayloads)[];
 export type EventKind = (typeof EVENT_KINDS)[number];
 
@@ -48,6 +48,16 @@ export interface ApprovalView {
   rulePattern?: string;
   /** For an edit: the file's lines around the text it replaces, read by the server when it asked (null when it could not). */
   editContext?: EditContext | null;
+  /** The kind of call the project's policy routes (read, edit, shell, fetch, mcp, protected, question, budget, other). */
+  risk?: string;
+  /** The least role that may decide it (approver or operator; owner once escalated or for a budget raise). */
+  deciderRole?: string;
+  /** How many different people must allow it: 2 under the two-person rule. */
+  needed?: number;
+  /** The people who have allowed it so far, while it waits for a second person. */
+  allowedBy?: string[];
+  /** Nobody eligible answered in time: it went to this role (the owners). */
+  escalatedTo?: string | null;
 }
 export interface ToolResultView { content: string; isError: boolean; truncated: boolean }
 /** A turn's tokens and cost (`costUsd`), and the session's cost so far (`sessionCostUsd`). */
@@ -204,8 +214,22 @@ function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq:
           input: d.input, plan: typeof d.plan === 'string' ? d.plan : null, createdAt: str(d.createdAt), status: 'pending',
           canEditInput: d.canEditInput === true, rulePattern: typeof d.rulePattern === 'string' ? d.rulePattern : undefined,
           editContext: editContext(d.editContext),
+          risk: typeof d.risk === 'string' ? d.risk : undefined, deciderRole: typeof d.deciderRole === 'string' ? d.deciderRole : undefined,
+          needed: typeof d.needed === 'number' ? d.needed : 1, allowedBy: [],
         },
       });
+      return;
+    }
+    case 'approval.vote':
+    case 'approval.escalated': {
+      const approvalId = str(d.approvalId);
+      const index = findLast(items, (i) => i.type === 'approval' && i.approval.approvalId === approvalId);
+      if (index < 0) return;
+      const item = items[index] as Extract<Item, { type: 'approval' }>;
+      const change: Partial<ApprovalView> = kind === 'approval.vote'
+        ? { allowedBy: Array.isArray(d.allowedBy) ? d.allowedBy.map(str) : [], needed: num(d.needed) || item.approval.needed }
+        : { escalatedTo: str(d.to) || 'owner' };
+      items[index] = { ...item, approval: { ...item.approval, ...change } };
       return;
     }
     case 'approval.resolved': {
