@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   emptySession, PAUSED_REASON, reduceDashboard, reduceSession, reduceSessionAll, ResumableStream, type Dashboard,
-  type EventSourceLike, type ServerEvent, type StreamEnvironment,
+  type EventSourceLike, type Item, type ServerEvent, type StreamEnvironment,
 } from './events';
 
 const S = 'sess1';
@@ -142,7 +142,7 @@ describe('reduceSession', () => {
       ev('approval.requested', { approvalId: 'a2', toolCallId: 't2', tool: 'Bash', kind: 'execute', title: 'rm -rf build', input: {},
         risk: 'shell', deciderRole: 'approver', needed: 2 }),
     ]);
-    const approval = () => (view.items.find((i) => i.type === 'approval') as { approval: Record<string, unknown> }).approval;
+    const approval = () => (view.items.find((i) => i.type === 'approval') as Extract<Item, { type: 'approval' }>).approval;
     expect(approval()).toMatchObject({ risk: 'shell', deciderRole: 'approver', needed: 2, allowedBy: [] });
     view = reduceSessionAll(view, [
       ev('approval.vote', { approvalId: 'a2', toolCallId: 't2', allowedBy: ['Ada'], needed: 2 }),
