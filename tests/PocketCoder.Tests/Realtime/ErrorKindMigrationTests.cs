@@ -46,6 +46,17 @@ public sealed class ErrorKindMigrationTests
                 ALTER TABLE schedules DROP COLUMN created_by_device; ALTER TABLE schedules DROP COLUMN held_reason;
                 ALTER TABLE backlog_tasks DROP COLUMN created_by_device;
                 ALTER TABLE queued_messages DROP COLUMN sent_by_device; ALTER TABLE queued_messages DROP COLUMN held_reason;
+                DROP INDEX events_usage; DROP TABLE budget_warnings; DROP TABLE budget_raises;
+                DROP TABLE approval_votes; DROP TABLE team_policies;
+                ALTER TABLE approvals DROP COLUMN risk; ALTER TABLE approvals DROP COLUMN decider_role;
+                ALTER TABLE approvals DROP COLUMN needed; ALTER TABLE approvals DROP COLUMN escalated_at;
+                DROP TABLE project_members; ALTER TABLE pairing_codes DROP COLUMN person_id;
+                -- devices.person_id references people, so SQLite cannot drop it: the table is built again as it was.
+                DROP INDEX devices_person;
+                CREATE TABLE devices_before_people (id TEXT PRIMARY KEY, name TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,
+                    created_at TEXT NOT NULL, last_seen_at TEXT, revoked_at TEXT);
+                INSERT INTO devices_before_people SELECT id, name, token_hash, created_at, last_seen_at, revoked_at FROM devices;
+                DROP TABLE devices; ALTER TABLE devices_before_people RENAME TO devices; DROP TABLE people;
                 PRAGMA user_version = 16;
                 """;
             command.ExecuteNonQuery();
