@@ -14,8 +14,8 @@ const RISKS: { risk: string; label: string }[] = [
   { risk: 'other', label: 'Anything else' },
 ];
 const DECIDERS = [
-  { role: 'operator', label: 'Operators and up' },
-  { role: 'approver', label: 'Approvers and up' },
+  { role: 'operator', label: 'Operators' },
+  { role: 'approver', label: 'Approvers' },
   { role: 'owner', label: 'Owners only' },
 ];
 
@@ -70,7 +70,8 @@ export function TeamPolicySection({ projectId, editable }: { projectId: string; 
   return (
     <form class="card pad stack team-policy" aria-label="Team policy" onSubmit={save}>
       <h2>Who decides</h2>
-      <p class="muted small">{editable ? 'Who may allow each kind of call in this project, and which need two different people.' : 'Set by the owners: who may allow each kind of call here.'}</p>
+      <p class="muted small">{editable ? 'The least role that may allow each kind of call in this project (the roles above it may too), and which need two different people.'
+        : 'Set by the owners: the least role that may allow each kind of call here (the roles above it may too).'}</p>
       <fieldset class="policy-grid" disabled={!editable || busy}>
         {RISKS.map(({ risk, label }) => (
           <label key={risk} class="contents">
