@@ -11,7 +11,15 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { ok, reportFailure, runPhoneScript } from './phone.mjs';
+import { clippedControls, ok, reportFailure, runPhoneScript, smallFontControls, smallTargets } from './phone.mjs';
+
+/** Controls under 44x44, clipped, or under 16 px on a screen, gathered so that one run names them all. */
+const offenders = [];
+async function measure(page, screen) {
+  for (const [what, check] of [['under 44x44', smallTargets], ['clipped', clippedControls], ['under 16 px', smallFontControls]]) {
+    for (const bad of (await check(page)).bad) offenders.push(`${screen}, ${what}: ${bad}`);
+  }
+}
 
 /** Invites a person from People and returns the one-time code the app shows for their first device. */
 async function invite(page, name, role) {
@@ -49,6 +57,7 @@ await runPhoneScript('teams', 'Owner phone', async ({ page, base, projectId, rep
   const anaCode = await invite(page, 'Ana', 'approver');
   const vicCode = await invite(page, 'Vic', 'viewer');
   await page.screenshot({ path: shots('teams-01-people.png'), fullPage: true });
+  await measure(page, 'People');
   ok('People: the owner invites Ana (approver) and Vic (viewer), each with a one-time code and link');
 
   // The policy editor: shell calls need two people.
@@ -60,6 +69,7 @@ await runPhoneScript('teams', 'Owner phone', async ({ page, base, projectId, rep
   if (!(await page.locator('input[name="two-shell"]').isChecked())) throw new Error('the saved policy does not ask two people for shell calls');
   await page.locator('[data-testid="budget-meter"]').waitFor();
   await page.screenshot({ path: shots('teams-02-policy.png'), fullPage: true });
+  await measure(page, 'Settings with the policy');
   ok('the policy editor saves "two people must allow commands", and reads it back');
 
   const browser = await chromium.launch({
@@ -96,6 +106,7 @@ await runPhoneScript('teams', 'Owner phone', async ({ page, base, projectId, rep
     if (await anaCard.getByRole('button', { name: 'Allow once' }).count()) throw new Error('Ana is offered a second allow of her own');
     if (await anaCard.getByRole('button', { name: /this session|Always allow/ }).count()) throw new Error('a two-person call offers a grant or a rule');
     await ana.screenshot({ path: shots('teams-03-ana-one-of-two.png'), fullPage: true });
+    await measure(ana, 'a card allowed by one of two');
     if (existsSync(join(repo, 'two.txt'))) throw new Error('the command ran after one person\'s allow');
     ok('Ana allows: her card says 1 of 2, by Ana, and the command has not run');
 
@@ -112,8 +123,12 @@ await runPhoneScript('teams', 'Owner phone', async ({ page, base, projectId, rep
     }, approvalId);
     if (refused.status !== 403 || refused.code !== 'ROLE_FORBIDDEN') throw new Error(`the viewer's allow was not refused: ${JSON.stringify(refused)}`);
     await vic.screenshot({ path: shots('teams-04-vic-watches.png'), fullPage: true });
+    await vic.goto(`${base}/p/${projectId}/settings`);
+    await vic.locator('select[name="decider-shell"]:disabled').waitFor();
+    if (await vic.getByRole('button', { name: 'Save policy' }).count()) throw new Error('the viewer is offered to save the policy');
+    await measure(vic, 'Settings read by a viewer');
     if (existsSync(join(repo, 'two.txt'))) throw new Error('the command ran after a viewer\'s allow');
-    ok('Vic sees 1 of 2 with no button to decide, cannot steer, and his allow sent anyway is refused (ROLE_FORBIDDEN)');
+    ok('Vic sees 1 of 2 with no button to decide, cannot steer, and his allow sent anyway is refused (ROLE_FORBIDDEN); the policy is his to read, not to save');
 
     // The owner is the second person: it runs.
     await card.filter({ hasText: '1 of 2 allowed — by Ana' }).waitFor();
@@ -124,6 +139,8 @@ await runPhoneScript('teams', 'Owner phone', async ({ page, base, projectId, rep
     await page.screenshot({ path: shots('teams-05-ran.png'), fullPage: true });
     ok('the owner allows as the second person: the command runs, and every phone shows the reply');
     if (errors.length) throw new Error(`script errors: ${errors.join('; ')}`);
+    if (offenders.length) throw new Error(`controls too small, clipped or under 16 px:\n  ${offenders.join('\n  ')}`);
+    ok('every control on People, the policy and the team cards is 44x44 or more, unclipped, 16 px or more');
   } catch (e) {
     for (const [who, p] of [['ana', ana], ['vic', vic]]) if (p) await reportFailure(p, `(${who}'s phone at the failure)`, shots(`teams-failure-${who}.png`));
     throw e;

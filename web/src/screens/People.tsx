@@ -5,11 +5,12 @@ import { ROLES, type Role } from '../roles';
 import { refresh, useCaller, useStore } from '../store';
 
 const ROLE_HINT: Record<Role, string> = {
-  viewer: 'Viewer — reads sessions, files and the ledger',
-  operator: 'Operator — starts and steers sessions',
-  approver: 'Approver — also decides approvals, has a shell',
-  owner: 'Owner — also people, rules and settings',
+  viewer: 'Reads sessions, files, the ledger and the team; decides nothing.',
+  operator: 'Starts and steers sessions, backlog, git and files.',
+  approver: 'Also decides approvals and questions, and has a shell of their own.',
+  owner: 'Everything: also people, rules, MCP servers, settings and bridges.',
 };
+const roleName = (role: Role) => role.charAt(0).toUpperCase() + role.slice(1);
 
 /**
  * The team: who may do what, and on which devices. Owners invite people, change roles, pair more devices and revoke;
@@ -79,7 +80,7 @@ function PersonRow({ person: p, owner, self, act, onInvite }: {
       {!p.revokedAt && owner && (
         <select aria-label={`Role of ${p.name}`} value={p.role}
           onChange={(e) => void act(() => api.changeRole(p.id, (e.target as HTMLSelectElement).value))}>
-          {ROLES.map((r) => <option key={r} value={r}>{r}</option>)}
+          {ROLES.map((r) => <option key={r} value={r}>{roleName(r)}</option>)}
         </select>
       )}
       {!p.revokedAt && (owner || self) && <button class="btn ghost small" onClick={onInvite}>Add a device</button>}
@@ -116,8 +117,9 @@ function AddPerson({ onAdded, onError }: { onAdded: (invite: Invite) => void; on
       <label class="field">
         <span>Role</span>
         <select name="personRole" value={role} onChange={(e) => setRole((e.target as HTMLSelectElement).value as Role)}>
-          {ROLES.map((r) => <option key={r} value={r}>{ROLE_HINT[r]}</option>)}
+          {ROLES.map((r) => <option key={r} value={r}>{roleName(r)}</option>)}
         </select>
+        <span class="muted small" data-testid="role-hint">{ROLE_HINT[role]}</span>
       </label>
       <button class="btn primary block" type="submit" disabled={busy || !name.trim()}>{busy ? 'Inviting…' : 'Invite'}</button>
     </form>
