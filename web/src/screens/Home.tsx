@@ -16,6 +16,8 @@ export function Home() {
   const waiting = Object.values(pending).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   const { role } = useCaller();
   const owner = role === undefined || can(role, 'own');
+  // A viewer is shown what waits, but it does not wait for them.
+  const decides = role === undefined || can(role, 'decide');
 
   return (
     <>
@@ -31,7 +33,7 @@ export function Home() {
         {waiting.length > 0 && (
           <a class="pending-banner" {...linkTo(`/s/${waiting[0]!.sessionId}#approval-${waiting[0]!.approvalId}`)}>
             <Icon name="shield" />
-            <span><strong>{waiting.length === 1 ? '1 approval' : `${waiting.length} approvals`}</strong> waiting for you</span>
+            <span><strong>{waiting.length === 1 ? '1 approval' : `${waiting.length} approvals`}</strong> waiting{decides ? ' for you' : ''}</span>
             <span class="pending-go">Review <Icon name="chevron" size={18} /></span>
           </a>
         )}
