@@ -23,6 +23,12 @@ const DECIDERS = [
 const numberOrNull = (text: string): number | null => (text.trim() === '' ? null : Number(text));
 const shown = (n: number | null | undefined) => (n == null ? '' : String(n));
 
+/** The budget with one cap typed in: a scope with neither cap left is no cap at all (null), as the server reads it. */
+export function withCap(budget: TeamPolicy['budget'], scope: 'session' | 'project', field: 'tokens' | 'costUsd', text: string): TeamPolicy['budget'] {
+  const next = { tokens: null, costUsd: null, ...budget[scope], [field]: numberOrNull(text) };
+  return { ...budget, [scope]: next.tokens == null && next.costUsd == null ? null : next };
+}
+
 /**
  * Who decides what in this project, which calls need two people, when an unanswered call goes on to the owners, and
  * the budgets: owners edit it, everyone else reads it. The server checks it whole (VALIDATION_FAILED says what is wrong).
@@ -46,10 +52,7 @@ export function TeamPolicySection({ projectId, editable }: { projectId: string; 
     setSaved(false);
   };
   const changeBudget = (patch: Partial<TeamPolicy['budget']>) => change({ budget: { ...policy.budget, ...patch } });
-  const cap = (scope: 'session' | 'project', field: 'tokens' | 'costUsd', text: string) => {
-    const next = { tokens: null, costUsd: null, ...policy.budget[scope], [field]: numberOrNull(text) };
-    changeBudget({ [scope]: next.tokens == null && next.costUsd == null ? null : next });
-  };
+  const cap = (scope: 'session' | 'project', field: 'tokens' | 'costUsd', text: string) => change({ budget: withCap(policy.budget, scope, field, text) });
   const twoPerson = (risk: string, on: boolean) =>
     change({ twoPerson: on ? [...policy.twoPerson.filter((r) => r !== risk), risk] : policy.twoPerson.filter((r) => r !== risk) });
 
