@@ -62,6 +62,11 @@ await runPhoneScript('teams', 'Owner phone', async ({ page, base, projectId, rep
 
   // The policy editor: shell calls need two people.
   await page.goto(`${base}/p/${projectId}/settings`);
+  // A bad policy is refused whole, in the server's words.
+  await page.locator('input[name="escalateAfterSeconds"]').fill('5');
+  await page.getByRole('button', { name: 'Save policy' }).click();
+  await page.getByRole('form', { name: 'Team policy' }).getByText('10 to 604800 seconds').waitFor();
+  await page.locator('input[name="escalateAfterSeconds"]').fill('');
   await page.locator('input[name="two-shell"]').check();
   await page.getByRole('button', { name: 'Save policy' }).click();
   await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
@@ -70,7 +75,7 @@ await runPhoneScript('teams', 'Owner phone', async ({ page, base, projectId, rep
   await page.locator('[data-testid="budget-meter"]').waitFor();
   await page.screenshot({ path: shots('teams-02-policy.png'), fullPage: true });
   await measure(page, 'Settings with the policy');
-  ok('the policy editor saves "two people must allow commands", and reads it back');
+  ok('the policy editor shows why a bad policy is refused, saves "two people must allow commands", and reads it back');
 
   const browser = await chromium.launch({
     executablePath, headless: true,

@@ -71,7 +71,8 @@ export function TeamPolicySection({ projectId, editable }: { projectId: string; 
   };
 
   return (
-    <form class="card pad stack team-policy" aria-label="Team policy" onSubmit={save}>
+    // noValidate: the server's check is the one that counts, and its words (VALIDATION_FAILED) say what to change.
+    <form class="card pad stack team-policy" aria-label="Team policy" onSubmit={save} noValidate>
       <h2>Who decides</h2>
       <p class="muted small">{editable ? 'The least role that may allow each kind of call in this project (the roles above it may too), and which need two different people.'
         : 'Set by the owners: the least role that may allow each kind of call here (the roles above it may too).'}</p>
