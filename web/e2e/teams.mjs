@@ -2,6 +2,7 @@
 // approver (Ana) and a viewer (Vic) from People and asks two people for shell calls in the policy editor; Ana and Vic
 // pair browsers of their own with the codes shown. Claude's command then waits: Ana's allow makes it "1 of 2", Vic is
 // offered no decision (and the server refuses one sent all the same), and it runs only once the owner allows too.
+// Then the owner makes Ana an operator and revokes Vic, whose browser is sent back to pairing.
 // Started by tests/PocketCoder.Tests/Browser/TeamsBrowserTests.cs.
 //
 //   node e2e/teams.mjs --url URL --code PAIRCODE --repo DIR [--shots DIR]
@@ -143,6 +144,22 @@ await runPhoneScript('teams', 'Owner phone', async ({ page, base, projectId, rep
     await ana.locator('[data-testid="message"]').filter({ hasText: 'Ran after two people allowed it.' }).first().waitFor();
     await page.screenshot({ path: shots('teams-05-ran.png'), fullPage: true });
     ok('the owner allows as the second person: the command runs, and every phone shows the reply');
+
+    // People again: a role changed, and a person revoked (their browser is signed out on its next request).
+    await page.goto(`${base}/people`);
+    await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'PATCH' && r.url().includes('/api/people/') && r.ok()),
+      page.locator('[data-person="Ana"] select').selectOption('operator'),
+    ]);
+    await page.reload();
+    if ((await page.locator('[data-person="Ana"] select').inputValue()) !== 'operator') throw new Error('Ana\'s new role did not stay');
+    const vicRow = page.locator('[data-person="Vic"]');
+    await vicRow.getByRole('button', { name: 'Revoke…' }).click();
+    await vicRow.getByRole('button', { name: 'Revoke Vic and their device' }).click();
+    await page.locator('[data-person="Vic"].revoked').waitFor();
+    await vic.reload();
+    await vic.getByRole('heading', { name: 'Pair this phone' }).waitFor();
+    ok('People: Ana becomes an operator, and Vic, revoked, is sent back to pairing');
     if (errors.length) throw new Error(`script errors: ${errors.join('; ')}`);
     if (offenders.length) throw new Error(`controls too small, clipped or under 16 px:\n  ${offenders.join('\n  ')}`);
     ok('every control on People, the policy and the team cards is 44x44 or more, unclipped, 16 px or more');
