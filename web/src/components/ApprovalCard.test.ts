@@ -52,6 +52,13 @@ describe('a question', () => {
     expect(root.querySelector<HTMLButtonElement>('button.primary')?.disabled).toBe(true);
   });
 
+  it('is not offered to someone below the role that decides it', () => {
+    const root = card({ kind: 'question', tool: 'AskUserQuestion', deciderRole: 'approver', input: { questions: [{ question: 'Ok?', options: [{ label: 'Yes' }] }] } },
+      { role: 'operator', name: 'Olu' });
+    expect(buttons(root)).toEqual([]);
+    expect(root.textContent).toContain('Only approvers and owners may answer');
+  });
+
   it('reads an agent\'s malformed input without failing', () => {
     const root = card({ kind: 'question', tool: 'AskUserQuestion', input: { questions: [{ question: 7 }, null, { question: 'Ok?', options: 'no' }] } });
     expect(root.querySelectorAll('fieldset').length).toBe(1);
