@@ -24,4 +24,21 @@ public sealed class TeamsBrowserTests(ITestOutputHelper output)
             },
             async repository => Assert.Equal("ran\n", await File.ReadAllTextAsync(Path.Combine(repository, "two.txt"))));
     }
+
+    /// <summary>web/e2e/budget.mjs: a session over its cap asks to raise the budget (or stop), and goes on once raised.</summary>
+    [Fact]
+    public async Task ASpentBudget_AsksToRaiseItOrStop_AndGoesOnOnceRaised()
+    {
+        await BrowserScript.RunAsync(output, "budget.mjs",
+            (model, _, _) =>
+            {
+                // Claude Code's own prompt is thousands of tokens: the first turn alone spends the 1,000 the phone sets.
+                model.Enqueue(
+                    ScriptedReply.Text("Warmed up."),
+                    ScriptedReply.ToolUse("Bash", new { command = "echo ran > ran.txt", description = "Write" }),
+                    ScriptedReply.Text("Wrote it."));
+                return Task.CompletedTask;
+            },
+            async repository => Assert.Equal("ran", (await File.ReadAllTextAsync(Path.Combine(repository, "ran.txt"))).Trim()));
+    }
 }
