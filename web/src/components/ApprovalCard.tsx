@@ -165,11 +165,13 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
   return (
     <section class="approval pending" id={`approval-${a.approvalId}`} data-approval={a.approvalId} aria-label="Approval needed">
       <header class="approval-head">
-        <span class={`kind kind-${a.kind}`}><Icon name={a.plan ? 'plan' : a.kind} size={20} /></span>
+        <span class={`kind kind-${a.kind}`}><Icon name={budget ? 'alert' : a.plan ? 'plan' : a.kind} size={20} /></span>
         <div>
           <div class="approval-title">{headline(a)}</div>
           <div class="muted small approval-sub">
-            <span class="badge" data-kind={kindWord(a.kind)}>{kindWord(a.kind)}</span> {a.title ? rel(a.title) : a.tool}
+            {/* A budget's title repeats what its body says in words: the badge alone names it. */}
+            {budget ? <span class="badge" data-kind="budget">budget</span>
+              : <><span class="badge" data-kind={kindWord(a.kind)}>{kindWord(a.kind)}</span> {a.title ? rel(a.title) : a.tool}</>}
           </div>
         </div>
       </header>
