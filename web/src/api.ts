@@ -43,6 +43,12 @@ export type Approval = Schemas['ApprovalResponse'] & { kind: ToolKind; status: A
 export type Rule = Schemas['RuleResponse'] & { action: 'allow' | 'deny' | 'ask' };
 export type RulePreview = Schemas['RulePreview'];
 export type LedgerKey = Schemas['LedgerKeyResponse'];
+export type Person = Schemas['PersonResponse'];
+export type Me = Schemas['MeResponse'];
+export type Invite = Schemas['InviteResponse'];
+export type TeamPolicy = Schemas['TeamPolicyResponse'];
+export type BudgetStatus = Schemas['BudgetStatus'];
+export type BudgetUse = Schemas['BudgetUse'];
 type RuleFields = { tool: string; pattern: string; action: Rule['action'] };
 
 // Not in the OpenAPI document: it arrives in `plan` events (docs/api.md, Events).
@@ -205,6 +211,20 @@ export const api = {
   bridges: () => body(client.GET('/api/bridges')) as Promise<Bridge[]>,
   bindChat: (bridgeId: string, chatId: string, projectId: string) => body(client.POST('/api/bridges/{bridgeId}/channels', { params: { path: { bridgeId } }, body: { chatId, projectId } })),
   unbindChat: (bridgeId: string, chatId: string) => body(client.DELETE('/api/bridges/{bridgeId}/channels/{chatId}', { params: { path: { bridgeId, chatId } } })),
+
+  /** Who is calling: their person (role, devices, the projects narrowing it) and this device. */
+  me: () => body(client.GET('/api/people/me')),
+  people: () => body(client.GET('/api/people')),
+  /** A new person and the one-time code (10 minutes) that pairs their first device. */
+  addPerson: (name: string, role: string) => body(client.POST('/api/people', { body: { name, role } })),
+  changeRole: (person: string, role: string) => body(client.PATCH('/api/people/{id}', { ...byId(person), body: { role } })),
+  /** Revokes the person and every device of theirs; what they set going to start later is held. */
+  revokePerson: (person: string) => body(client.DELETE('/api/people/{id}', byId(person))),
+  /** A code pairing another device of the person (owners for anyone, anyone for themself). */
+  invite: (person: string) => body(client.POST('/api/people/{id}/invites', byId(person))),
+  policy: (projectId: string) => body(client.GET('/api/projects/{projectId}/policy', { params: { path: { projectId } } })),
+  setPolicy: (projectId: string, policy: TeamPolicy) => body(client.PUT('/api/projects/{projectId}/policy', { params: { path: { projectId } }, body: policy })),
+  budget: (projectId: string) => body(client.GET('/api/projects/{projectId}/budget', { params: { path: { projectId } } })),
 
   projects: () => body(client.GET('/api/projects')),
   project: (project: string) => body(client.GET('/api/projects/{id}', byId(project))),

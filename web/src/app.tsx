@@ -12,6 +12,7 @@ import { Home } from './screens/Home';
 import { NewSession } from './screens/NewSession';
 import { linkedPairingCode } from './pairing';
 import { Pair } from './screens/Pair';
+import { People } from './screens/People';
 import { ProjectSettings } from './screens/ProjectSettings';
 import { Rules } from './screens/Rules';
 import { Run, Terminal } from './screens/Run';
@@ -64,6 +65,7 @@ export function App() {
   else if ((params = match('/p/:id/run', p))) screen = <Run projectId={params.id!} />;
   else if ((params = match('/p/:id/terminal', p))) screen = <Terminal projectId={params.id!} session={route.query.get('session') ?? undefined} />;
   else if (match('/devices', p)) screen = <Devices />;
+  else if (match('/people', p)) screen = <People />;
   else if (match('/sessions', p)) screen = <AllSessions query={route.query.get('q') ?? ''} />;
   else screen = <Home />;
   return <Shell>{screen}</Shell>;

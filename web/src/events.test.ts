@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  emptySession, PAUSED_REASON, reduceDashboard, reduceSession, reduceSessionAll, ResumableStream, type Dashboard,
+  emptySession, PAUSED_REASON, reduceDashboard, reduceSession, reduceSessionAll, ResumableStream, withListed, type Dashboard,
   type EventSourceLike, type Item, type ServerEvent, type StreamEnvironment,
 } from './events';
 
@@ -153,6 +153,20 @@ describe('reduceSession', () => {
     const before = view.items;
     view = reduceSession(view, ev('approval.vote', { approvalId: 'zz', toolCallId: 'x', allowedBy: ['Bo'], needed: 2 }));
     expect(view.items).toEqual(before);
+  });
+
+  it('takes who may decide and who allowed from the approvals list, which is read now', () => {
+    seq = 0;
+    // Replayed from an older copy: the request without the team's fields, and no vote yet.
+    const view = reduceSessionAll(emptySession(), [
+      ev('approval.requested', { approvalId: 'a3', toolCallId: 't3', tool: 'Bash', kind: 'execute', title: 'make', input: {} }),
+    ]);
+    const listed = [{ id: 'a3', risk: 'shell', deciderRole: 'approver', needed: 2, allowedBy: ['Ada'] }];
+    const merged = withListed(view, listed);
+    expect(merged.items[0]).toMatchObject({ approval: { risk: 'shell', needed: 2, allowedBy: ['Ada'] } });
+    // Nothing new: the same view, so nothing renders again.
+    expect(withListed(merged, listed)).toBe(merged);
+    expect(withListed(view, [])).toBe(view);
   });
 
   it('updates one to-do list per turn in place and keeps the latest usage', () => {

@@ -315,6 +315,29 @@ export const MODES: { id: SessionMode; hint: string }[] = [
   { id: 'trusted', hint: 'Everything runs, except what a rule denies' },
 ];
 
+/** The team's part of an approval as GET /api/approvals lists it (a pending one; the events may predate it). */
+export type ListedTeamState = { id: string; risk: string; deciderRole: string; needed: number; allowedBy: string[] };
+
+/**
+ * Pending cards with who may decide and who has allowed as the approvals list says: the list is read now, while the
+ * events may have been replayed from an older copy or be missing the votes. The one with more allows is the newer.
+ */
+export function withListed(view: SessionView, listed: readonly ListedTeamState[]): SessionView {
+  if (listed.length === 0) return view;
+  const byId = new Map(listed.map((l) => [l.id, l]));
+  let changed = false;
+  const items = view.items.map((item) => {
+    const l = item.type === 'approval' && item.approval.status === 'pending' ? byId.get(item.approval.approvalId) : undefined;
+    if (!l || item.type !== 'approval') return item;
+    const a = item.approval;
+    const allowedBy = l.allowedBy.length > (a.allowedBy ?? []).length ? l.allowedBy : a.allowedBy;
+    if (a.risk === l.risk && a.deciderRole === l.deciderRole && a.needed === l.needed && allowedBy === a.allowedBy) return item;
+    changed = true;
+    return { ...item, approval: { ...a, risk: l.risk, deciderRole: l.deciderRole, needed: l.needed, allowedBy } };
+  });
+  return changed ? { ...view, items } : view;
+}
+
 export const pendingApprovals = (view: SessionView): ApprovalView[] =>
   view.items.flatMap((i) => (i.type === 'approval' && i.approval.status === 'pending' ? [i.approval] : []));
 

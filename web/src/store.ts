@@ -2,8 +2,9 @@
 // pending approvals) kept live by /api/events. Screens subscribe with useStore.
 
 import { useLayoutEffect, useState } from 'preact/hooks';
-import { api, ApiError, NetworkError, setUnauthorizedHandler, type Health, type Project, type Session } from './api';
+import { api, ApiError, NetworkError, setUnauthorizedHandler, type Health, type Me, type Project, type Session } from './api';
 import { checkLedger } from './ledgerWatch';
+import { roleIn, type Role } from './roles';
 import { offlineStore } from './offline';
 import { reduceDashboard, ResumableStream, type Dashboard, type StreamState } from './events';
 
@@ -14,6 +15,8 @@ export interface AppState {
   projects: Project[];
   board: Dashboard;
   health?: Health;
+  /** Who this device is (its person and role), from /api/people/me: the app offers only what that role may do (roles.ts). */
+  me?: Me;
   /** Data shown came from the last visit, not the server (offline start). */
   stale: boolean;
   loaded: boolean;
@@ -113,12 +116,16 @@ export async function boot(): Promise<void> {
 /** Loads projects, sessions and pending approvals; starts the live dashboard stream once paired. */
 export async function refresh(): Promise<void> {
   try {
-    const [projects, sessions, pending] = await Promise.all([api.projects(), api.sessions(), api.approvals('pending')]);
+    // Who we are comes with the rest (one more small request, in parallel); without it the app offers everything, as the
+    // server still refuses what the role may not do.
+    const [projects, sessions, pending, me] = await Promise.all([
+      api.projects(), api.sessions(), api.approvals('pending'), api.me().catch((e: unknown) => (e instanceof ApiError ? undefined : Promise.reject(e))),
+    ]);
     const board: Dashboard = {
       sessions: Object.fromEntries(sessions.map((s) => [s.id, s])),
       pending: Object.fromEntries(pending.map((a) => [a.id, { approvalId: a.id, sessionId: a.sessionId, createdAt: a.createdAt }])),
     };
-    setState({ auth: 'paired', projects, board, online: true, stale: false, loaded: true });
+    setState({ auth: 'paired', projects, board, online: true, stale: false, loaded: true, me: me ?? state.me });
     saveSnapshot();
     startDashboard();
     void checkLedger({ head: api.ledgerHead, entry: api.ledgerEntry }, localStorage)
@@ -190,7 +197,7 @@ export function signedOut(): void {
   localStorage.removeItem(HEALTH_KEY);
   // Unpaired or revoked: the transcripts kept for offline reading go too (they can hold code and secrets).
   void offlineStore().clear();
-  setState({ auth: 'unpaired', projects: [], board: { sessions: {}, pending: {} }, loaded: true });
+  setState({ auth: 'unpaired', projects: [], board: { sessions: {}, pending: {} }, loaded: true, me: undefined });
 }
 
 export function upsertSession(session: Session): void {
@@ -248,4 +255,10 @@ function restoreSnapshot(): void {
   });
   // Keep trying: the stream's reconnect (online / visible) brings fresh data and clears `stale`.
   if (known) startDashboard();
+}
+
+/** The caller's role in a project (or their own, without one), and their name; both undefined until known. */
+export function useCaller(projectId?: string): { role?: Role; name?: string } {
+  const person = useStore((s) => s.me?.person);
+  return person ? { role: roleIn(person, projectId), name: person.name } : {};
 }

@@ -1,5 +1,6 @@
-import { useState } from 'preact/hooks';
+import { useContext, useState } from 'preact/hooks';
 import { api, ApiError, describeError, type Decision } from '../api';
+import { andAbove, asRole, CallerRole, offerFor, type Offer, type TeamCall } from '../roles';
 import type { ApprovalView } from '../events';
 import { renderMarkdown } from '../markdown';
 import { AskedFor, copyCode, ToolInput, useRelative } from './Transcript';
@@ -17,6 +18,7 @@ const DECIDED: Record<Decision, string> = {
 
 function headline(a: ApprovalView): string {
   if (a.plan) return 'Plan ready for your review';
+  if (a.risk === 'budget') return 'The budget is spent';
   switch (a.kind) {
     case 'execute': return 'Wants to run a command';
     case 'edit': return a.tool === 'Write' ? 'Wants to write a file' : 'Wants to edit a file';
@@ -40,6 +42,75 @@ function editableText(input: unknown): { text: string; isCommand: boolean } {
   return { text: JSON.stringify(input ?? {}, null, 2), isCommand: false };
 }
 
+const capitalized = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+
+/** Who may decide the call under the project's policy: "Approvers and owners may decide". */
+export const deciderText = (a: TeamCall): string => `${capitalized(andAbove(asRole(a.deciderRole ?? 'approver')))} may decide`;
+
+/** Where a call that needs several people stands: "1 of 2 allowed — by Ada; needs one more person". Null for a one-person call. */
+export function votesText(a: TeamCall): string | null {
+  const needed = a.needed ?? 1;
+  if (needed < 2) return null;
+  const by = a.allowedBy ?? [];
+  if (by.length === 0) return `Needs ${needed === 2 ? 'two' : needed} different people to allow it`;
+  const more = needed - by.length;
+  return `${by.length} of ${needed} allowed — by ${by.join(', ')}; needs ${more === 1 ? 'one more person' : `${more} more people`}`;
+}
+
+/** Said once nobody eligible answered in time and the owners were asked too (the others may still decide). */
+export const escalationText = (a: Pick<ApprovalView, 'escalatedTo'>): string | null =>
+  a.escalatedTo ? `No answer in time: the ${a.escalatedTo === 'owner' ? 'owners were' : `${a.escalatedTo}s were`} asked too` : null;
+
+const tokens = (n: unknown) => (typeof n === 'number' ? `${n.toLocaleString('en')} tokens` : null);
+const dollars = (n: unknown) => (typeof n === 'number' ? `$${n.toFixed(2)}` : null);
+const both = (...parts: (string | null)[]) => parts.filter(Boolean).join(' and ');
+
+/**
+ * A budget question's input in words: what was spent of what cap, and what raising it adds. The server's input is
+ * `{budget, period?, usedTokens, capTokens, usedCostUsd, capCostUsd, raiseTokens, raiseCostUsd}` (docs/api.md, budgets).
+ */
+export function budgetText(input: unknown): { spent: string; raise: string } {
+  const b = (input && typeof input === 'object' ? input : {}) as Record<string, unknown>;
+  const scope = b.budget === 'project' ? `The project's ${b.period === 'month' ? 'monthly' : 'daily'} budget` : 'This session\'s budget';
+  const capped = (used: unknown, cap: unknown, say: (n: unknown) => string | null) => (typeof cap === 'number' ? `${say(used) ?? say(0)} of ${say(cap)}` : null);
+  const spent = both(capped(b.usedTokens, b.capTokens, tokens), capped(b.usedCostUsd, b.capCostUsd, dollars));
+  const raise = both(typeof b.raiseTokens === 'number' && b.raiseTokens > 0 ? tokens(b.raiseTokens) : null,
+    typeof b.raiseCostUsd === 'number' && b.raiseCostUsd > 0 ? dollars(b.raiseCostUsd) : null);
+  return {
+    spent: `${scope} is spent${spent ? `: ${spent}` : ''}.`,
+    raise: `Raise the budget to let the agent go on${raise ? ` (adds ${raise})` : ''}; Stop tells it to end its turn.`,
+  };
+}
+
+/** A refusal of a decision in words that say what to do next; the card stays usable. */
+export function refusalText(e: unknown): string {
+  if (!(e instanceof ApiError)) return describeError(e);
+  switch (e.code) {
+    case 'APPROVAL_ALREADY_DECIDED': return `Already decided elsewhere: ${e.detail}`;
+    case 'ALREADY_ALLOWED_BY_YOU': return 'You have allowed this already (your other devices count as you): it needs another person\'s allow.';
+    case 'TWO_PERSON_ALLOW_ONCE': return `Two people must allow this call, so it is allowed once, as asked: ${e.detail}`;
+    case 'ROLE_FORBIDDEN': return `Not yours to decide: ${e.detail}`;
+    default: return describeError(e);
+  }
+}
+
+/** Who may decide, where two people stand, and an escalation: the team's part of a pending card. */
+function TeamState({ a, offer, name, role }: { a: ApprovalView; offer: Offer; name?: string; role?: string }) {
+  const votes = votesText(a);
+  const escalation = escalationText(a);
+  const mine = name !== undefined && (a.allowedBy ?? []).includes(name);
+  // An owner alone under the default policy (approvers decide, one allow) is told nothing new: the line stays away.
+  if (!votes && !escalation && offer.decide && (a.deciderRole ?? 'approver') === 'approver' && (role === undefined || role === 'owner')) return null;
+  return (
+    <div class="team-state muted small" data-testid="team-state">
+      <div data-decider={a.deciderRole ?? 'approver'}>{deciderText(a)}{offer.decide ? '' : ': not you, so you can only watch'}</div>
+      {votes && <div data-votes={(a.allowedBy ?? []).length}>{votes}</div>}
+      {mine && <div>You allowed it: another person must allow it too.</div>}
+      {escalation && <div data-escalated>{escalation}</div>}
+    </div>
+  );
+}
+
 export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
   const [mode, setMode] = useState<'choose' | 'deny' | 'edit' | 'always'>('choose');
   const [message, setMessage] = useState('');
@@ -49,19 +120,24 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
   const rel = useRelative();
   // A decision sent while the machine is unreachable would only fail: the buttons wait until it is back.
   const up = useStore(reachable);
+  const caller = useContext(CallerRole);
 
   if (a.status !== 'pending') return <DecidedCard a={a} />;
   if (a.kind === 'question') return <QuestionCard approval={a} />;
+  const offer = offerFor(a, caller.role, caller.name);
+  const budget = a.risk === 'budget';
 
   const decide = async (decision: Decision, extra?: { message?: string; updatedInput?: unknown }) => {
     setBusy(decision);
     setError(null);
     try {
-      await api.decide(a.approvalId, decision, extra);
+      const answer = await api.decide(a.approvalId, decision, extra);
       rememberDecided();
-      // The card turns into its decided form when approval.resolved arrives on the stream.
+      // One of two people: approval.vote brings "1 of 2" to every phone, and the call waits for another person.
+      if (answer.status === 'pending') setBusy(null);
+      // Otherwise the card turns into its decided form when approval.resolved arrives on the stream.
     } catch (e) {
-      setError(e instanceof ApiError && e.code === 'APPROVAL_ALREADY_DECIDED' ? `Already decided elsewhere: ${e.detail}` : describeError(e));
+      setError(refusalText(e));
       setBusy(null);
     }
   };
@@ -89,32 +165,50 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
   return (
     <section class="approval pending" id={`approval-${a.approvalId}`} data-approval={a.approvalId} aria-label="Approval needed">
       <header class="approval-head">
-        <span class={`kind kind-${a.kind}`}><Icon name={a.plan ? 'plan' : a.kind} size={20} /></span>
+        <span class={`kind kind-${a.kind}`}><Icon name={budget ? 'alert' : a.plan ? 'plan' : a.kind} size={20} /></span>
         <div>
           <div class="approval-title">{headline(a)}</div>
           <div class="muted small approval-sub">
-            <span class="badge" data-kind={kindWord(a.kind)}>{kindWord(a.kind)}</span> {a.title ? rel(a.title) : a.tool}
+            {/* A budget's title repeats what its body says in words: the badge alone names it. */}
+            {budget ? <span class="badge" data-kind="budget">budget</span>
+              : <><span class="badge" data-kind={kindWord(a.kind)}>{kindWord(a.kind)}</span> {a.title ? rel(a.title) : a.tool}</>}
           </div>
         </div>
       </header>
       <div class="approval-body">
-        {a.plan ? <div class="md plan-text" dangerouslySetInnerHTML={{ __html: renderMarkdown(a.plan) }} onClick={copyCode} /> : <ToolInput tool={a.tool} input={a.input} context={a.editContext} />}
+        {budget ? <BudgetBody input={a.input} />
+          : a.plan ? <div class="md plan-text" dangerouslySetInnerHTML={{ __html: renderMarkdown(a.plan) }} onClick={copyCode} /> : <ToolInput tool={a.tool} input={a.input} context={a.editContext} />}
       </div>
+      <TeamState a={a} offer={offer} name={caller.name} role={caller.role} />
       <ErrorNote error={error} />
-      {mode === 'choose' && (
+      {mode === 'choose' && offer.decide && budget && (
+        <div class="approval-actions">
+          <div class="row">
+            <button class="btn danger-ghost" disabled={busy !== null || !up} onClick={() => void decide('deny')}>{busy === 'deny' ? 'Stopping…' : 'Stop'}</button>
+            <button class="btn primary grow" disabled={busy !== null || !up} onClick={() => void decide('allow_once')}>
+              {busy === 'allow_once' ? 'Raising…' : 'Raise the budget'}
+            </button>
+          </div>
+        </div>
+      )}
+      {mode === 'choose' && offer.decide && !budget && (
         <div class="approval-actions">
           <div class="row">
             <button class="btn danger-ghost" disabled={busy !== null || !up} onClick={() => setMode('deny')}>Deny…</button>
-            <button class="btn primary grow" disabled={busy !== null || !up} onClick={() => void decide('allow_once')}>
-              {busy === 'allow_once' ? 'Allowing…' : 'Allow once'}
-            </button>
+            {offer.allowOnce && (
+              <button class="btn primary grow" disabled={busy !== null || !up} onClick={() => void decide('allow_once')}>
+                {busy === 'allow_once' ? 'Allowing…' : 'Allow once'}
+              </button>
+            )}
           </div>
-          <div class="row">
-            <button class="btn ghost grow" disabled={busy !== null || !up} onClick={() => void decide('allow_session')}
-              title={`Every ${a.tool} call in this session runs without asking`}>{a.tool.length <= 16 ? `All ${a.tool} this session` : 'This tool, all session'}</button>
-            <button class="btn ghost grow" disabled={busy !== null || !up} onClick={() => setMode('always')}>Always allow…</button>
-          </div>
-          {!a.plan && a.canEditInput === true && <button class="link-btn" disabled={busy !== null || !up} onClick={() => setMode('edit')}>Edit, then allow…</button>}
+          {(offer.allowSession || offer.allowAlways) && (
+            <div class="row">
+              {offer.allowSession && <button class="btn ghost grow" disabled={busy !== null || !up} onClick={() => void decide('allow_session')}
+                title={`Every ${a.tool} call in this session runs without asking`}>{a.tool.length <= 16 ? `All ${a.tool} this session` : 'This tool, all session'}</button>}
+              {offer.allowAlways && <button class="btn ghost grow" disabled={busy !== null || !up} onClick={() => setMode('always')}>Always allow…</button>}
+            </div>
+          )}
+          {!a.plan && a.canEditInput === true && offer.edit && <button class="link-btn" disabled={busy !== null || !up} onClick={() => setMode('edit')}>Edit, then allow…</button>}
         </div>
       )}
       {mode === 'always' && (
@@ -161,6 +255,11 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
       )}
     </section>
   );
+}
+
+function BudgetBody({ input }: { input: unknown }) {
+  const { spent, raise } = budgetText(input);
+  return <div class="budget-text" data-testid="budget"><p><strong>{spent}</strong></p><p class="muted small">{raise}</p></div>;
 }
 
 /**

@@ -1,5 +1,6 @@
-import { useState } from 'preact/hooks';
+import { useContext, useState } from 'preact/hooks';
 import { api, ApiError, describeError, type QuestionAnswer } from '../api';
+import { andAbove, asRole, CallerRole, offerFor } from '../roles';
 import type { ApprovalView } from '../events';
 import { rememberDecided } from '../push';
 import { reachable, useStore } from '../store';
@@ -34,6 +35,8 @@ export function QuestionCard({ approval: a }: { approval: ApprovalView }) {
   const [busy, setBusy] = useState<'answer' | 'dismiss' | null>(null);
   const [error, setError] = useState<string | null>(null);
   const up = useStore(reachable);
+  const caller = useContext(CallerRole);
+  const mayAnswer = offerFor(a, caller.role, caller.name).decide;
 
   const toggle = (index: number, label: string, many: boolean) =>
     setChosen(chosen.map((c, i) => (i !== index ? c : many ? (c.includes(label) ? c.filter((l) => l !== label) : [...c, label]) : [label])));
@@ -52,7 +55,8 @@ export function QuestionCard({ approval: a }: { approval: ApprovalView }) {
       }
       rememberDecided();
     } catch (e) {
-      setError(e instanceof ApiError && e.code === 'APPROVAL_ALREADY_DECIDED' ? `Already answered elsewhere: ${e.detail}` : describeError(e));
+      setError(e instanceof ApiError && e.code === 'APPROVAL_ALREADY_DECIDED' ? `Already answered elsewhere: ${e.detail}`
+        : e instanceof ApiError && e.code === 'ROLE_FORBIDDEN' ? `Not yours to answer: ${e.detail}` : describeError(e));
       setBusy(null);
     }
   };
@@ -88,14 +92,16 @@ export function QuestionCard({ approval: a }: { approval: ApprovalView }) {
         ))}
       </div>
       <ErrorNote error={error} />
-      <div class="approval-actions">
-        <div class="row">
-          <button class="btn danger-ghost" disabled={busy !== null || !up} onClick={() => void send('dismiss')}>{busy === 'dismiss' ? 'Dismissing…' : 'Dismiss'}</button>
-          <button class="btn primary grow" disabled={busy !== null || !up || !complete} onClick={() => void send('answer')}>
-            {busy === 'answer' ? 'Answering…' : 'Answer'}
-          </button>
+      {mayAnswer ? (
+        <div class="approval-actions">
+          <div class="row">
+            <button class="btn danger-ghost" disabled={busy !== null || !up} onClick={() => void send('dismiss')}>{busy === 'dismiss' ? 'Dismissing…' : 'Dismiss'}</button>
+            <button class="btn primary grow" disabled={busy !== null || !up || !complete} onClick={() => void send('answer')}>
+              {busy === 'answer' ? 'Answering…' : 'Answer'}
+            </button>
+          </div>
         </div>
-      </div>
+      ) : <p class="muted small" data-testid="team-state">Only {andAbove(asRole(a.deciderRole ?? 'approver'))} may answer: you can only watch.</p>}
     </section>
   );
 }

@@ -1,6 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, describeError, scoped, type Session, type Worktree } from '../api';
 import { linkTo } from '../router';
+import { can } from '../roles';
+import { useCaller } from '../store';
 import { ErrorNote } from './ui';
 import { identityMissing, IdentityForm } from './GitIdentity';
 
@@ -9,6 +11,9 @@ import { identityMissing, IdentityForm } from './GitIdentity';
  * into the base, keeping the branch, or discarding both. A merge that conflicts leaves the base as it was and says where.
  */
 export function WorktreeBar({ session, working, onStopped }: { session: Session; working: boolean; onStopped: () => void }) {
+  const { role } = useCaller(session.projectId);
+  // Merging or removing the branch steers the session; a terminal of one's own is an approver's.
+  const may = (action: 'steer' | 'shell') => role === undefined || can(role, action);
   const [info, setInfo] = useState<Worktree | null>(null);
   const [open, setOpen] = useState(false);
   const [confirm, setConfirm] = useState<'keep' | 'discard' | null>(null);
@@ -64,13 +69,13 @@ export function WorktreeBar({ session, working, onStopped }: { session: Session;
               <a class="btn ghost small" {...linkTo(`/s/${session.id}/branch`)}>Diff</a>
               <a class="btn ghost small" {...linkTo(scoped(`/p/${session.projectId}/files`, session.id))}>Files</a>
               <a class="btn ghost small" {...linkTo(scoped(`/p/${session.projectId}/git`, session.id))}>Git</a>
-              <a class="btn ghost small" {...linkTo(scoped(`/p/${session.projectId}/terminal`, session.id))}>Terminal</a>
+              {may('shell') && <a class="btn ghost small" {...linkTo(scoped(`/p/${session.projectId}/terminal`, session.id))}>Terminal</a>}
             </div>
           )}
           <ErrorNote error={error} />
           {retry && <IdentityForm projectId={session.projectId} doing="merge" onSaved={() => { setRetry(null); retry(); }} />}
           {note && <p class="muted small" role="status">{note}</p>}
-          {confirm === null && (
+          {confirm === null && may('steer') && (
             <div class="row wrap-row">
               <button class="btn primary" disabled={busy || working} onClick={() => void act(async () => {
                 // What this bar shows is what merges: the branch and its files as they were when it was loaded.

@@ -16,6 +16,7 @@ const PATHS: Record<string, string> = {
   folder: 'M3 6h6l2 2h10v11H3z',
   file: 'M6 3h8l4 4v14H6z M14 3v4h4',
   devices: 'M7 3h10v18H7z M11 18h2',
+  people: 'M9 11a4 4 0 100-8 4 4 0 000 8z M2 21a7 7 0 0114 0 M16 3a4 4 0 010 8 M18 14a6 6 0 014 7',
   shield: 'M12 3l8 3v6c0 5-3.5 8-8 9-4.5-1-8-4-8-9V6z',
   plus: 'M12 5v14 M5 12h14',
   send: 'M5 12h14 M13 6l6 6-6 6',

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, describeError, type Bridge, type Device, type LedgerKey, type Project } from '../api';
 import { AppBar, ErrorNote, timeAgo } from '../components/ui';
 import { acceptSigningKey, checkSigningKey } from '../ledgerWatch';
-import { signedOut } from '../store';
+import { signedOut, useCaller, useStore } from '../store';
 import { ChannelState, NotificationPanel } from './Notifications';
 
 export function Devices() {
@@ -13,9 +13,13 @@ export function Devices() {
   const [bridges, setBridges] = useState<Bridge[]>([]);
   const [projects, setProjects] = useState<Project[]>([]);
 
+  const { role } = useCaller();
+  const owner = role === undefined || role === 'owner';
+  const myPerson = useStore((s) => s.me?.person.id);
+  // Bridges are the owners' (a bound chat steers a project): others are not asked for them.
   const load = () => Promise.all([
     api.devices().then(setDevices),
-    api.bridges().then(setBridges),
+    owner ? api.bridges().then(setBridges) : undefined,
     api.projects().then(setProjects),
   ]).catch((e) => setError(describeError(e)));
   useEffect(() => void load(), []);
@@ -49,7 +53,7 @@ export function Devices() {
                 {d.bridge && <div class="muted small">Linked via {d.bridge.bridgeId === d.bridge.platform ? d.bridge.platform : `${d.bridge.bridgeId} (${d.bridge.platform})`} as {d.bridge.userName} · user {d.bridge.userId}</div>}
                 {d.notifications.map((c) => <ChannelState key={c.kind} channel={c} />)}
               </div>
-              {!d.revokedAt && (confirm === d.id
+              {!d.revokedAt && (owner || d.personId === myPerson) && (confirm === d.id
                 ? <button class="btn danger small" onClick={() => void revoke(d)}>{d.current ? 'Sign out' : 'Revoke'}</button>
                 : <button class="btn danger-ghost small" onClick={() => setConfirm(d.id)}>Revoke…</button>)}
             </li>

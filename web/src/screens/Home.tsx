@@ -4,7 +4,8 @@ import { AppBar, Empty, ErrorNote, Icon, StatusBadge, timeAgo } from '../compone
 import { FolderPicker } from '../components/FolderPicker';
 import { linkTo, navigate } from '../router';
 import { dismissPushOffer, shouldOfferPush } from '../push';
-import { refresh, setState, useStore } from '../store';
+import { refresh, setState, useCaller, useStore } from '../store';
+import { can } from '../roles';
 
 const SHOWN = 5;
 
@@ -13,6 +14,10 @@ export function Home() {
   const sessions = useStore((s) => s.board.sessions);
   const pending = useStore((s) => s.board.pending);
   const waiting = Object.values(pending).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  const { role } = useCaller();
+  const owner = role === undefined || can(role, 'own');
+  // A viewer is shown what waits, but it does not wait for them.
+  const decides = role === undefined || can(role, 'decide');
 
   return (
     <>
@@ -20,6 +25,7 @@ export function Home() {
         title="PocketCoder"
         actions={<>
           <a class="icon-btn" aria-label="All sessions" {...linkTo('/sessions')}><Icon name="search" /></a>
+          <a class="icon-btn" aria-label="People" {...linkTo('/people')}><Icon name="people" /></a>
           <a class="icon-btn" aria-label="Devices" {...linkTo('/devices')}><Icon name="devices" /></a>
         </>}
       />
@@ -27,7 +33,7 @@ export function Home() {
         {waiting.length > 0 && (
           <a class="pending-banner" {...linkTo(`/s/${waiting[0]!.sessionId}#approval-${waiting[0]!.approvalId}`)}>
             <Icon name="shield" />
-            <span><strong>{waiting.length === 1 ? '1 approval' : `${waiting.length} approvals`}</strong> waiting for you</span>
+            <span><strong>{waiting.length === 1 ? '1 approval' : `${waiting.length} approvals`}</strong> waiting{decides ? ' for you' : ''}</span>
             <span class="pending-go">Review <Icon name="chevron" size={18} /></span>
           </a>
         )}
@@ -42,13 +48,16 @@ export function Home() {
           <ProjectCard key={project.id} project={project}
             sessions={Object.values(sessions).filter((s) => s.projectId === project.id).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))} />
         ))}
-        <AddProject />
+        {owner && <AddProject />}
       </main>
     </>
   );
 }
 
 function ProjectCard({ project, sessions: everything }: { project: Project; sessions: Session[] }) {
+  const { role } = useCaller(project.id);
+  // Unknown (not loaded yet): offered, as before teams; the server refuses what it must.
+  const may = (action: 'steer' | 'shell') => role === undefined || can(role, action);
   const [all, setAll] = useState(false);
   const [archived, setArchived] = useState(false);
   // Archived sessions stay out of the way, one tap from view.
@@ -62,7 +71,7 @@ function ProjectCard({ project, sessions: everything }: { project: Project; sess
           <h2>{project.name}</h2>
           <div class="path" title={project.path}>{project.path}</div>
         </div>
-        <a class="btn primary small" {...linkTo(`/p/${project.id}/new`)}><Icon name="plus" size={18} /> Session</a>
+        {may('steer') && <a class="btn primary small" {...linkTo(`/p/${project.id}/new`)}><Icon name="plus" size={18} /> Session</a>}
       </div>
       {shown.length > 0 && (
         <ul class="session-list">
@@ -83,8 +92,8 @@ function ProjectCard({ project, sessions: everything }: { project: Project; sess
       <div class="project-tools">
         <a class="chip-btn" {...linkTo(`/p/${project.id}/files`)}><Icon name="folder" size={18} /> Files</a>
         <a class="chip-btn" {...linkTo(`/p/${project.id}/git`)}><Icon name="branch" size={18} /> Git</a>
-        <a class="chip-btn" {...linkTo(`/p/${project.id}/run`)}><Icon name="play" size={18} /> Run</a>
-        <a class="chip-btn" {...linkTo(`/p/${project.id}/terminal`)}><Icon name="terminal" size={18} /> Terminal</a>
+        {may('shell') && <a class="chip-btn" {...linkTo(`/p/${project.id}/run`)}><Icon name="play" size={18} /> Run</a>}
+        {may('shell') && <a class="chip-btn" {...linkTo(`/p/${project.id}/terminal`)}><Icon name="terminal" size={18} /> Terminal</a>}
         <a class="chip-btn" {...linkTo(`/p/${project.id}/conversations`)}><Icon name="history" size={18} /> Conversations</a>
         <a class="chip-btn" {...linkTo(`/p/${project.id}/tasks`)}><Icon name="plan" size={18} /> Tasks</a>
         <a class="chip-btn" {...linkTo(`/p/${project.id}/rules`)}><Icon name="shield" size={18} /> Rules</a>

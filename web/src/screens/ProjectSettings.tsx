@@ -4,8 +4,9 @@ import { api, describeError } from '../api';
 import { ProfilesSection } from '../components/Profiles';
 import { McpServersSection } from '../components/McpServers';
 import { AppBar, ErrorNote } from '../components/ui';
+import { TeamPolicySection } from '../components/TeamPolicy';
 import { navigate } from '../router';
-import { getState, refresh, setState, useStore } from '../store';
+import { getState, refresh, setState, useCaller, useStore } from '../store';
 
 const TIMEOUTS: { seconds: number | null; label: string }[] = [
   { seconds: null, label: 'Never: wait for me' },
@@ -23,6 +24,7 @@ export function ProjectSettings({ projectId }: { projectId: string }) {
   const [note, setNote] = useState<string | null>(null);
   const [confirm, setConfirm] = useState(false);
   const [busy, setBusy] = useState(false);
+  const { role } = useCaller(projectId);
 
   if (!project) {
     return (<><AppBar back="/" title="Settings" /><main class="page"><ErrorNote error={error ?? 'No such project.'} /></main></>);
@@ -85,6 +87,16 @@ export function ProjectSettings({ projectId }: { projectId: string }) {
     }
   };
 
+  // Everything but the team policy is the owners' to change; the others read who decides what, and the budget.
+  if (role !== undefined && role !== 'owner') {
+    return (
+      <>
+        <AppBar back="/" title="Settings" subtitle={project.name} />
+        <main class="page settings"><TeamPolicySection projectId={projectId} editable={false} /></main>
+      </>
+    );
+  }
+
   return (
     <>
       <AppBar back="/" title="Settings" subtitle={project.name} />
@@ -131,6 +143,7 @@ export function ProjectSettings({ projectId }: { projectId: string }) {
             </select>
           </label>
         </section>
+        <TeamPolicySection projectId={projectId} editable />
         <McpServersSection projectId={projectId} />
         <ProfilesSection projectId={projectId} />
         <section class="card pad danger-zone">

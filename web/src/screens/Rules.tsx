@@ -11,11 +11,14 @@ export const KIND_WORDS: { value: string; label: string }[] = [
   { value: 'mcp', label: 'mcp — MCP tools' },
 ];
 import { AppBar, Empty, ErrorNote, Icon } from '../components/ui';
-import { useStore } from '../store';
+import { useCaller, useStore } from '../store';
 
 export function Rules({ projectId }: { projectId: string }) {
   const project = useStore((s) => s.projects.find((p) => p.id === projectId));
   const [rules, setRules] = useState<Rule[] | null>(null);
+  // Rules change what runs unasked: the owners' to write, everyone's to read.
+  const { role } = useCaller(projectId);
+  const owner = role === undefined || role === 'owner';
   const [error, setError] = useState<string | null>(null);
   const load = () => api.rules(projectId).then(setRules, (e) => setError(describeError(e)));
   useEffect(() => void load(), [projectId]);
@@ -30,7 +33,7 @@ export function Rules({ projectId }: { projectId: string }) {
 
   // What the rule would have matched, as it is typed (a moment after the last key).
   useEffect(() => {
-    if (!draft.tool) return setPreview(null);
+    if (!draft.tool || !owner) return setPreview(null);
     const timer = window.setTimeout(() => void api.previewRule(projectId, draft).then(setPreview, () => setPreview(null)), 300);
     return () => window.clearTimeout(timer);
   }, [projectId, draft.tool, draft.pattern, draft.action]);
@@ -88,12 +91,12 @@ export function Rules({ projectId }: { projectId: string }) {
                 <div><strong>{KIND_WORDS.find((k) => k.value === r.tool)?.label ?? r.tool}</strong></div>
                 <code class="pattern">{r.pattern}</code>
               </div>
-              <button class="icon-btn" aria-label={`Edit rule ${r.tool} ${r.pattern}`} onClick={() => edit(r)}><Icon name="edit" /></button>
-              <button class="icon-btn" aria-label={`Remove rule ${r.tool} ${r.pattern}`} onClick={() => void remove(r)}><Icon name="trash" /></button>
+              {owner && <button class="icon-btn" aria-label={`Edit rule ${r.tool} ${r.pattern}`} onClick={() => edit(r)}><Icon name="edit" /></button>}
+              {owner && <button class="icon-btn" aria-label={`Remove rule ${r.tool} ${r.pattern}`} onClick={() => void remove(r)}><Icon name="trash" /></button>}
             </li>
           ))}
         </ul>
-        <form class="rule-form" onSubmit={(e) => void save(e)} aria-label={editing ? 'Change the rule' : 'Add a rule'}>
+        {owner && <form class="rule-form" onSubmit={(e) => void save(e)} aria-label={editing ? 'Change the rule' : 'Add a rule'}>
           {editing && <p class="muted small">Changing the rule <code>{editing.tool} {editing.pattern}</code>.</p>}
           <label class="field"><span>Tool</span>
             <select value={tool} onChange={(e) => setTool((e.target as HTMLSelectElement).value)}>
@@ -129,7 +132,7 @@ export function Rules({ projectId }: { projectId: string }) {
               )}
             </div>
           )}
-        </form>
+        </form>}
         <p class="fine">Edits of git, agent and CI configuration (.git, .claude, .codex, .opencode, .gemini, .mcp.json, .envrc, .gitattributes, .github/workflows) always ask unless a rule names the path. </p>
         <p class="fine">A deny rule always wins; then the session mode; then ask, allow. Patterns match the command, or the path inside the project.</p>
       </main>

@@ -1,11 +1,12 @@
-import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { AttachButton, type Attachment, AttachmentChips, release, wire } from '../components/Attach';
 import { appendDictated, Dictate } from '../components/Dictate';
 import { api, describeError, NetworkError, type HandoffResult, type QueuedMessage, type Session, type SessionMode, type SessionWorktreeRecord } from '../api';
 import { ProjectRoot, Transcript } from '../components/Transcript';
 import { AppBar, ErrorNote, Icon, Sheet, StatusBadge } from '../components/ui';
-import { emptySession, modeLabel, MODES, pendingApprovals, reduceSessionAll, ResumableStream, type SessionView, type StreamState } from '../events';
-import { loadHealth, upsertSession, useStore } from '../store';
+import { emptySession, modeLabel, MODES, pendingApprovals, reduceSessionAll, ResumableStream, withListed, type ListedTeamState, type SessionView, type StreamState } from '../events';
+import { loadHealth, upsertSession, useCaller, useStore } from '../store';
+import { CallerRole, can } from '../roles';
 import { keepTranscript } from '../offline';
 import { agentName } from './Home';
 import { WorktreeBar } from '../components/WorktreeBar';
@@ -14,6 +15,7 @@ export function SessionScreen({ id }: { id: string }) {
   const [session, setSession] = useState<Session | null>(null);
   const [worktree, setWorktree] = useState<SessionWorktreeRecord | null>(null);
   const [view, setView] = useState<SessionView>(emptySession);
+  const [listed, setListed] = useState<ListedTeamState[]>([]);
   const [stream, setStream] = useState<StreamState>('connecting');
   const [error, setError] = useState<string | null>(null);
   const [menu, setMenu] = useState(false);
@@ -91,6 +93,13 @@ export function SessionScreen({ id }: { id: string }) {
   const status = view.status ?? session?.status;
   const mode = view.mode ?? session?.mode ?? 'ask';
   const waiting = pendingApprovals(view).length;
+  const caller = useCaller(session?.projectId);
+  const steers = caller.role === undefined || can(caller.role, 'steer');
+  // Each new question: who may decide it and who has allowed, as the approvals list says now.
+  useEffect(() => {
+    if (waiting > 0) void api.approvals('pending', id).then(setListed, () => {});
+  }, [id, waiting]);
+  const shown = useMemo(() => withListed(view, listed), [view, listed]);
 
   return (
     <div class="session-screen">
@@ -98,7 +107,7 @@ export function SessionScreen({ id }: { id: string }) {
         back="/"
         title={<span class="title-lines">{session?.shortTitle || session?.title || 'Session'}</span>}
         subtitle={<><StatusBadge status={status} />{session && <span class="muted small">{agentName(session.agent)}{session.model ? ` · ${session.model}` : ''}{session.profile ? ` · ${session.profile}` : ''}{session.sandbox === 'none' ? ' · unsandboxed' : ''}</span>}</>}
-        actions={<button class="icon-btn" aria-label="Session actions" aria-haspopup="dialog" aria-expanded={menu} onClick={() => setMenu(!menu)}><Icon name="other" /></button>}
+        actions={steers && <button class="icon-btn" aria-label="Session actions" aria-haspopup="dialog" aria-expanded={menu} onClick={() => setMenu(!menu)}><Icon name="other" /></button>}
       />
       {session && worktree && (
         <WorktreeBar session={session} working={view.turnActive} onStopped={() => {
@@ -120,7 +129,9 @@ export function SessionScreen({ id }: { id: string }) {
           : <div class="reconnecting" role="status">Reconnecting…</div>)}
         {view.items.length === 0 && stream === 'open' && <p class="muted center">Nothing here yet.</p>}
         <ProjectRoot.Provider value={root}>
-          <Transcript items={view.items} />
+          <CallerRole.Provider value={caller}>
+            <Transcript items={shown.items} />
+          </CallerRole.Provider>
         </ProjectRoot.Provider>
         {view.paused && waiting > 0 && (
           <div class="working paused" role="status">Waiting for you — agent paused to save memory. Your decision resumes it.</div>
@@ -131,7 +142,9 @@ export function SessionScreen({ id }: { id: string }) {
         <UsageLine view={view} />
         <QueuedMessages id={id} queue={view.queue} held={view.queueHeld && !view.turnActive} />
       </main>
-      <Composer id={id} status={status} mode={mode} turnActive={view.turnActive} />
+      {steers
+        ? <Composer id={id} status={status} mode={mode} turnActive={view.turnActive} />
+        : <footer class="composer"><p class="muted center" data-testid="read-only">You are a viewer here: you can read this session, not steer it.</p></footer>}
     </div>
   );
 }

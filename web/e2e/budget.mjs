@@ -1,0 +1,42 @@
+// A spent budget on the phone (issue #39), in Debian's Chromium at 390x844 against the real server and Claude Code: the
+// owner caps each session at 1,000 tokens in the policy editor; Claude Code's first turn alone spends more, so its next
+// tool call waits on a card saying the budget is spent, with Raise the budget and Stop instead of the allow wording.
+// Raising it lets the call go on to be asked as usual; allowed, the command runs.
+// Started by tests/PocketCoder.Tests/Browser/TeamsBrowserTests.cs.
+//
+//   node e2e/budget.mjs --url URL --code PAIRCODE --repo DIR [--shots DIR]
+//
+// Prints "ok - <step>" per step; exits 0, or 1 with the failure.
+
+import { ok, runPhoneScript } from './phone.mjs';
+
+await runPhoneScript('budget', 'Budget phone', async ({ page, base, projectId, shots }) => {
+  await page.goto(`${base}/p/${projectId}/settings`);
+  await page.locator('input[name="session-tokens"]').fill('1000');
+  await page.getByRole('button', { name: 'Save policy' }).click();
+  await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+  ok('the policy editor caps each session at 1,000 tokens');
+
+  await page.goto(`${base}/p/${projectId}/new`);
+  await page.locator('textarea[name="prompt"]').fill('warm up');
+  await page.getByRole('button', { name: 'Start session' }).click();
+  await page.waitForURL(/\/s\/[^/]+$/);
+  await page.locator('[data-testid="message"]').filter({ hasText: 'Warmed up.' }).first().waitFor({ timeout: 60_000 });
+  await page.locator('textarea[aria-label="Message"]').fill('write ran.txt');
+  await page.getByRole('button', { name: 'Send' }).click();
+
+  const card = page.locator('.approval.pending');
+  await card.locator('.approval-title', { hasText: 'The budget is spent' }).waitFor({ timeout: 60_000 });
+  await card.locator('[data-testid="budget"]').filter({ hasText: 'This session\'s budget is spent' }).waitFor();
+  const offered = (await card.getByRole('button').allTextContents()).map((t) => t.trim());
+  if (JSON.stringify(offered) !== JSON.stringify(['Stop', 'Raise the budget'])) throw new Error(`a budget card offers ${JSON.stringify(offered)}`);
+  await page.screenshot({ path: shots('budget-01-spent.png'), fullPage: true });
+  ok('the next tool call waits on "The budget is spent", offering Raise the budget and Stop only');
+
+  await card.getByRole('button', { name: 'Raise the budget' }).click();
+  await page.locator('.approval.pending .approval-title', { hasText: 'Wants to run a command' }).waitFor({ timeout: 60_000 });
+  await page.locator('.approval.pending').getByRole('button', { name: 'Allow once' }).click();
+  await page.locator('[data-testid="message"]').filter({ hasText: 'Wrote it.' }).first().waitFor({ timeout: 60_000 });
+  await page.screenshot({ path: shots('budget-02-raised.png'), fullPage: true });
+  ok('raised, the call is asked as usual; allowed, the command runs');
+});

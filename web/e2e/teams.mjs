@@ -1,0 +1,172 @@
+// Teams (issue #39), in Debian's Chromium at 390x844 against the real server and Claude Code: the owner invites an
+// approver (Ana) and a viewer (Vic) from People and asks two people for shell calls in the policy editor; Ana and Vic
+// pair browsers of their own with the codes shown. Claude's command then waits: Ana's allow makes it "1 of 2", Vic is
+// offered no decision (and the server refuses one sent all the same), and it runs only once the owner allows too.
+// Then the owner makes Ana an operator and revokes Vic, whose browser is sent back to pairing.
+// Started by tests/PocketCoder.Tests/Browser/TeamsBrowserTests.cs.
+//
+//   node e2e/teams.mjs --url URL --code PAIRCODE --repo DIR [--shots DIR]
+//
+// Prints "ok - <step>" per step; exits 0, or 1 with the failure.
+
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { clippedControls, ok, reportFailure, runPhoneScript, smallFontControls, smallTargets } from './phone.mjs';
+
+/** Controls under 44x44, clipped, or under 16 px on a screen, gathered so that one run names them all. */
+const offenders = [];
+async function measure(page, screen) {
+  for (const [what, check] of [['under 44x44', smallTargets], ['clipped', clippedControls], ['under 16 px', smallFontControls]]) {
+    for (const bad of (await check(page)).bad) offenders.push(`${screen}, ${what}: ${bad}`);
+  }
+}
+
+/** Invites a person from People and returns the one-time code the app shows for their first device. */
+async function invite(page, name, role) {
+  const form = page.getByRole('form', { name: 'Invite a person' });
+  await form.locator('input[name="personName"]').fill(name);
+  await form.locator('select[name="personRole"]').selectOption(role);
+  await form.getByRole('button', { name: 'Invite' }).click();
+  const code = (await page.locator('[data-testid="invite-code"]').textContent()).trim();
+  const link = (await page.locator('[data-testid="invite-link"]').textContent()).trim();
+  if (!link.endsWith(`/#pair=${code}`)) throw new Error(`the invite's link does not carry its code: ${link}`);
+  await page.getByRole('button', { name: 'Done' }).click();
+  await page.locator(`[data-person="${name}"]`).waitFor();
+  return code;
+}
+
+/** A second person's phone: its own browser context (its own cookie), paired from the invite link as they would. */
+async function personPhone(browser, base, code, deviceName, errors) {
+  const context = await browser.newContext({
+    viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, colorScheme: 'light',
+    userAgent: 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36',
+  });
+  const page = await context.newPage();
+  page.setDefaultTimeout(60_000);
+  page.on('pageerror', (e) => errors.push(`${deviceName}: ${e}`));
+  await page.goto(`${base}/#pair=${code}`);
+  await page.locator('input[name="deviceName"]').fill(deviceName);
+  await page.getByRole('button', { name: 'Pair', exact: true }).click();
+  await page.getByRole('link', { name: 'People' }).waitFor();
+  return page;
+}
+
+await runPhoneScript('teams', 'Owner phone', async ({ page, base, projectId, repo, shots, chromium: executablePath }) => {
+  // People: the owner invites an approver and a viewer; each gets a code (and link) for their first device.
+  await page.goto(`${base}/people`);
+  const anaCode = await invite(page, 'Ana', 'approver');
+  const vicCode = await invite(page, 'Vic', 'viewer');
+  await page.screenshot({ path: shots('teams-01-people.png'), fullPage: true });
+  await measure(page, 'People');
+  ok('People: the owner invites Ana (approver) and Vic (viewer), each with a one-time code and link');
+
+  // The policy editor: shell calls need two people.
+  await page.goto(`${base}/p/${projectId}/settings`);
+  // A bad policy is refused whole, in the server's words.
+  await page.locator('input[name="escalateAfterSeconds"]').fill('5');
+  await page.getByRole('button', { name: 'Save policy' }).click();
+  await page.getByRole('form', { name: 'Team policy' }).getByText('10 to 604800 seconds').waitFor();
+  await page.locator('input[name="escalateAfterSeconds"]').fill('');
+  await page.locator('input[name="two-shell"]').check();
+  await page.getByRole('button', { name: 'Save policy' }).click();
+  await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+  await page.reload();
+  if (!(await page.locator('input[name="two-shell"]').isChecked())) throw new Error('the saved policy does not ask two people for shell calls');
+  await page.locator('[data-testid="budget-meter"]').waitFor();
+  await page.screenshot({ path: shots('teams-02-policy.png'), fullPage: true });
+  await measure(page, 'Settings with the policy');
+  ok('the policy editor shows why a bad policy is refused, saves "two people must allow commands", and reads it back');
+
+  const browser = await chromium.launch({
+    executablePath, headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const errors = [];
+  let ana;
+  let vic;
+  try {
+    ana = await personPhone(browser, base, anaCode, "Ana's phone", errors);
+    vic = await personPhone(browser, base, vicCode, "Vic's phone", errors);
+    // What a viewer is not offered: starting a session, the terminal.
+    if (await vic.getByRole('link', { name: 'Session', exact: true }).count()) throw new Error('the viewer is offered a new session');
+    if (await vic.getByRole('link', { name: 'Terminal', exact: true }).count()) throw new Error('the viewer is offered the terminal');
+    ok('Ana and Vic pair browsers of their own with their codes; Vic is offered no new session and no terminal');
+
+    await page.goto(`${base}/p/${projectId}/new`);
+    await page.locator('textarea[name="prompt"]').fill('Write two.txt');
+    await page.getByRole('button', { name: 'Start session' }).click();
+    await page.waitForURL(/\/s\/[^/]+$/);
+    const session = new URL(page.url()).pathname;
+    const card = page.locator('.approval.pending');
+    await card.locator('[data-testid="team-state"]').filter({ hasText: 'Needs two different people to allow it' }).waitFor();
+    const approvalId = await card.getAttribute('data-approval');
+    ok('the command waits on a card saying it needs two people');
+
+    // Ana allows: one of two.
+    await ana.goto(`${base}${session}`);
+    const anaCard = ana.locator('.approval.pending');
+    await anaCard.getByRole('button', { name: 'Allow once' }).click();
+    await anaCard.filter({ hasText: '1 of 2 allowed — by Ana; needs one more person' }).waitFor();
+    await anaCard.filter({ hasText: 'You allowed it' }).waitFor();
+    if (await anaCard.getByRole('button', { name: 'Allow once' }).count()) throw new Error('Ana is offered a second allow of her own');
+    if (await anaCard.getByRole('button', { name: /this session|Always allow/ }).count()) throw new Error('a two-person call offers a grant or a rule');
+    await ana.screenshot({ path: shots('teams-03-ana-one-of-two.png'), fullPage: true });
+    await measure(ana, 'a card allowed by one of two');
+    if (existsSync(join(repo, 'two.txt'))) throw new Error('the command ran after one person\'s allow');
+    ok('Ana allows: her card says 1 of 2, by Ana, and the command has not run');
+
+    // Vic watches: no decision offered, and one sent all the same is refused.
+    await vic.goto(`${base}${session}`);
+    const vicCard = vic.locator('.approval.pending');
+    await vicCard.filter({ hasText: '1 of 2 allowed — by Ana' }).waitFor();
+    await vicCard.filter({ hasText: 'not you, so you can only watch' }).waitFor();
+    if (await vicCard.getByRole('button').count()) throw new Error('the viewer is offered a decision');
+    await vic.locator('[data-testid="read-only"]').waitFor();
+    const refused = await vic.evaluate(async (id) => {
+      const r = await fetch(`/api/approvals/${id}/decision`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ decision: 'allow_once' }) });
+      return { status: r.status, code: (await r.json()).code };
+    }, approvalId);
+    if (refused.status !== 403 || refused.code !== 'ROLE_FORBIDDEN') throw new Error(`the viewer's allow was not refused: ${JSON.stringify(refused)}`);
+    await vic.screenshot({ path: shots('teams-04-vic-watches.png'), fullPage: true });
+    await vic.goto(`${base}/p/${projectId}/settings`);
+    await vic.locator('select[name="decider-shell"]:disabled').waitFor();
+    if (await vic.getByRole('button', { name: 'Save policy' }).count()) throw new Error('the viewer is offered to save the policy');
+    await measure(vic, 'Settings read by a viewer');
+    if (existsSync(join(repo, 'two.txt'))) throw new Error('the command ran after a viewer\'s allow');
+    ok('Vic sees 1 of 2 with no button to decide, cannot steer, and his allow sent anyway is refused (ROLE_FORBIDDEN); the policy is his to read, not to save');
+
+    // The owner is the second person: it runs.
+    await card.filter({ hasText: '1 of 2 allowed — by Ana' }).waitFor();
+    await card.getByRole('button', { name: 'Allow once' }).click();
+    await page.locator('[data-testid="message"]').filter({ hasText: 'Ran after two people allowed it.' }).first().waitFor({ timeout: 60_000 });
+    if (!existsSync(join(repo, 'two.txt'))) throw new Error('the command did not run after two people allowed it');
+    await ana.locator('[data-testid="message"]').filter({ hasText: 'Ran after two people allowed it.' }).first().waitFor();
+    await page.screenshot({ path: shots('teams-05-ran.png'), fullPage: true });
+    ok('the owner allows as the second person: the command runs, and every phone shows the reply');
+
+    // People again: a role changed, and a person revoked (their browser is signed out on its next request).
+    await page.goto(`${base}/people`);
+    await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'PATCH' && r.url().includes('/api/people/') && r.ok()),
+      page.locator('[data-person="Ana"] select').selectOption('operator'),
+    ]);
+    await page.reload();
+    if ((await page.locator('[data-person="Ana"] select').inputValue()) !== 'operator') throw new Error('Ana\'s new role did not stay');
+    const vicRow = page.locator('[data-person="Vic"]');
+    await vicRow.getByRole('button', { name: 'Revoke…' }).click();
+    await vicRow.getByRole('button', { name: 'Revoke Vic and their device' }).click();
+    await page.locator('[data-person="Vic"].revoked').waitFor();
+    await vic.reload();
+    await vic.getByRole('heading', { name: 'Pair this phone' }).waitFor();
+    ok('People: Ana becomes an operator, and Vic, revoked, is sent back to pairing');
+    if (errors.length) throw new Error(`script errors: ${errors.join('; ')}`);
+    if (offenders.length) throw new Error(`controls too small, clipped or under 16 px:\n  ${offenders.join('\n  ')}`);
+    ok('every control on People, the policy and the team cards is 44x44 or more, unclipped, 16 px or more');
+  } catch (e) {
+    for (const [who, p] of [['ana', ana], ['vic', vic]]) if (p) await reportFailure(p, `(${who}'s phone at the failure)`, shots(`teams-failure-${who}.png`));
+    throw e;
+  } finally {
+    await browser.close();
+  }
+});
