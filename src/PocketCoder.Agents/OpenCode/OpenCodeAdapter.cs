@@ -133,18 +133,14 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
         }
 
         // One server serves the sessions of a folder that get the same MCP servers (their config is the server's own).
-        var environment = new Dictionary<string, string?>(command.Environment, StringComparer.Ordinal);
+        var environment = command.EnvironmentWith([]);
         var key = directory;
         if (options.McpServers.Servers.Count > 0)
         {
             CheckMcpNames(options.McpServers.Servers.Select(s => s.Name).ToList());
             var (config, secrets) = Mcp.McpFormats.OpenCode(options.McpServers.Servers);
+            environment = command.EnvironmentWith(secrets);
             environment["OPENCODE_CONFIG_CONTENT"] = MergedConfig(command.Setting("OPENCODE_CONFIG_CONTENT"), config);
-            foreach (var (name, value) in secrets)
-            {
-                environment[name] = value;
-            }
-
             key = $"{directory}\n{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
                 string.Join("\n", secrets.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => $"{s.Key}={s.Value}")) + "\n" + config)))}";
         }
@@ -158,10 +154,9 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
                 return running;
             }
 
-            var server = await OpenCodeServer.StartAsync(executable, environment, directory, options.LogDirectory, options.Logger, ReleaseServerAsync,
-                    spec => options.Confine(spec, State(), readable: options.McpFiles),
-                    cancellationToken, key)
-                .ConfigureAwait(false);
+            var server = await OpenCodeServer.StartAsync(directory, key, environment,
+                (arguments, confined) => options.Spec("opencode", executable, arguments, confined, State(), workingDirectory: directory), ReleaseServerAsync,
+                cancellationToken).ConfigureAwait(false);
             _servers[key] = server;
             server.AddUser();
             return server;

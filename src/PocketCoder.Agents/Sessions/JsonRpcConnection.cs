@@ -21,8 +21,8 @@ internal sealed class JsonRpcConnection(Func<string, CancellationToken, Task> wr
     /// <summary>A notification from the peer: method and params (default when absent).</summary>
     public Func<string, JsonElement, Task> OnNotification { get; init; } = (_, _) => Task.CompletedTask;
 
-    /// <summary>A request from the peer: id, method, params. Unanswered methods should be answered with <see cref="JsonRpcErrors.MethodNotFound"/>.</summary>
-    public Func<JsonElement, string, JsonElement, Task> OnRequest { get; init; } = (_, _, _) => Task.CompletedTask;
+    /// <summary>A request from the peer: id, method, params. Without one, every request is refused (<see cref="RefuseAsync"/>).</summary>
+    public Func<JsonElement, string, JsonElement, Task>? OnRequest { get; init; }
 
     /// <summary>
     /// Sends a request and waits for its answer. <paramref name="onAnswer"/>, when given, runs on the reader as the
@@ -91,6 +91,10 @@ internal sealed class JsonRpcConnection(Func<string, CancellationToken, Task> wr
         return WriteAnswerAsync(message);
     }
 
+    /// <summary>Answers a request PocketCoder does not handle as such (<see cref="JsonRpcErrors.MethodNotFound"/>), rather than leave the peer waiting.</summary>
+    public Task RefuseAsync(JsonElement id, string method) =>
+        RespondAsync(id, JsonRpcReply.Failure(JsonRpcErrors.MethodNotFound, $"PocketCoder does not handle '{method}'."));
+
     /// <summary>The peer is gone: every request still waiting fails now, and later ones fail at once.</summary>
     public void Close(string reason)
     {
@@ -123,7 +127,7 @@ internal sealed class JsonRpcConnection(Func<string, CancellationToken, Task> wr
         var parameters = message.TryGetProperty("params", out var p) ? p : default;
         if (message.TryGetProperty("method", out var m) && m.ValueKind == JsonValueKind.String && m.GetString() is { } method)
         {
-            await (hasId ? OnRequest(id, method, parameters) : OnNotification(method, parameters)).ConfigureAwait(false);
+            await (!hasId ? OnNotification(method, parameters) : OnRequest?.Invoke(id, method, parameters) ?? RefuseAsync(id, method)).ConfigureAwait(false);
             return;
         }
 
