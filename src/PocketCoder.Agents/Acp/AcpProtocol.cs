@@ -120,21 +120,12 @@ internal sealed record SystemPromptAppend(string Append);
 /// <summary>The one serializer context of the protocol: camelCase names, absent rather than null fields on the way out.</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     AllowOutOfOrderMetadataProperties = true)]
-[JsonSerializable(typeof(InitializeRequest))]
-[JsonSerializable(typeof(InitializeResponse))]
-[JsonSerializable(typeof(NewSessionRequest))]
-[JsonSerializable(typeof(NewSessionResponse))]
-[JsonSerializable(typeof(SetSessionModeRequest))]
-[JsonSerializable(typeof(CancelNotification))]
-[JsonSerializable(typeof(PromptRequest))]
-[JsonSerializable(typeof(PromptResponse))]
-[JsonSerializable(typeof(SessionNotification))]
-[JsonSerializable(typeof(ToolCallUpdate))]
-[JsonSerializable(typeof(RequestPermissionRequest))]
-[JsonSerializable(typeof(RequestPermissionResponse))]
-[JsonSerializable(typeof(FileRequest))]
-[JsonSerializable(typeof(ReadTextFileResponse))]
-[JsonSerializable(typeof(FileErrorData))]
+[JsonSerializable(typeof(InitializeRequest)), JsonSerializable(typeof(InitializeResponse))] // initialize
+[JsonSerializable(typeof(NewSessionRequest)), JsonSerializable(typeof(NewSessionResponse)), JsonSerializable(typeof(SetSessionModeRequest))] // session/*
+[JsonSerializable(typeof(CancelNotification)), JsonSerializable(typeof(PromptRequest)), JsonSerializable(typeof(PromptResponse))]
+[JsonSerializable(typeof(SessionNotification)), JsonSerializable(typeof(ToolCallUpdate))] // session/update
+[JsonSerializable(typeof(RequestPermissionRequest)), JsonSerializable(typeof(RequestPermissionResponse))] // session/request_permission
+[JsonSerializable(typeof(FileRequest)), JsonSerializable(typeof(ReadTextFileResponse)), JsonSerializable(typeof(FileErrorData))] // fs/*
 internal sealed partial class AcpJson : JsonSerializerContext
 {
     /// <summary>A message as the JSON object <see cref="Sessions.JsonRpcConnection"/> sends.</summary>

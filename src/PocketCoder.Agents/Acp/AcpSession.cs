@@ -23,7 +23,10 @@ internal sealed class AcpSession : JsonRpcAgentSession
     private readonly AcpAgentDefinition _agent;
     private readonly GeminiChats? _chats;
     private readonly AcpFileSystem _files;
-    private readonly string _workingDirectory;
+
+    /// <summary>The session's folder, the owner's instructions for it (its profile's: in Claude's system prompt, else with the
+    /// instruction files) and its MCP servers.</summary>
+    private readonly AgentStartOptions _options;
     private readonly Channel<AgentPrompt> _prompts = Channel.CreateUnbounded<AgentPrompt>(new UnboundedChannelOptions { SingleReader = true });
     private readonly AcpUpdates _updates;
 
@@ -35,20 +38,17 @@ internal sealed class AcpSession : JsonRpcAgentSession
 
     // The project's instruction files, sent ahead of the first prompt of a new conversation (a continued one has them).
     private string? _instructions;
-    // The owner's instructions for this session (its profile's): in Claude's system prompt, else with the instruction files.
-    private string? _ownerInstructions;
-    private IReadOnlyList<Mcp.McpServer> _mcpServers = [];
     private string? _defaultModeId;
     private string? _currentModeId;
     private HashSet<string> _modeIds = new(StringComparer.Ordinal);
 
-    private AcpSession(AcpAgentDefinition agent, IAgentSink sink, string workingDirectory, GeminiChats? chats)
+    private AcpSession(AcpAgentDefinition agent, IAgentSink sink, AgentStartOptions options, GeminiChats? chats)
         : base(sink, agent.Id, agent.Name, stampVersion: true)
     {
         _agent = agent;
         _chats = chats;
-        _workingDirectory = workingDirectory;
-        _files = new AcpFileSystem(workingDirectory, agent.MissingFileReadsEmpty);
+        _options = options;
+        _files = new AcpFileSystem(options.WorkingDirectory, agent.MissingFileReadsEmpty);
         _updates = new AcpUpdates(agent.ToolKinds);
     }
 
@@ -58,8 +58,8 @@ internal sealed class AcpSession : JsonRpcAgentSession
     public static async Task<AcpSession> StartAsync(AcpAgentDefinition agent, ProcessSpec spec, AgentStartOptions options, string? model, IAgentSink sink,
         GeminiChats? chats, CancellationToken cancellationToken)
     {
-        var session = new AcpSession(agent, sink, options.WorkingDirectory, chats);
-        await session.StartAsync(spec, StartTimeout, ct => session.HandshakeAsync(options, ct), cancellationToken).ConfigureAwait(false);
+        var session = new AcpSession(agent, sink, options, chats);
+        await session.StartAsync(spec, StartTimeout, session.HandshakeAsync, cancellationToken).ConfigureAwait(false);
         await sink.OnEventAsync(new AgentReady(session._sessionId, model, session._agentVersion), cancellationToken).ConfigureAwait(false);
         _ = Task.Run(session.PumpPromptsAsync, CancellationToken.None);
         return session;
@@ -124,10 +124,8 @@ internal sealed class AcpSession : JsonRpcAgentSession
         _ => exception.Message,
     } + ".";
 
-    private async Task HandshakeAsync(AgentStartOptions options, CancellationToken cancellationToken)
+    private async Task HandshakeAsync(CancellationToken cancellationToken)
     {
-        _ownerInstructions = options.Instructions;
-        _mcpServers = options.McpServers.Servers;
         // terminal/* is not offered: agents run commands themselves, gated.
         var initialize = new InitializeRequest(1, new ClientCapabilities(new FileSystemCapability(true, true), Terminal: false),
             new Implementation("pocketcoder", "PocketCoder", ClientVersion));
@@ -135,7 +133,7 @@ internal sealed class AcpSession : JsonRpcAgentSession
         _capabilities = initialized?.AgentCapabilities;
         _agentVersion = initialized?.AgentInfo?.Version;
 
-        if (options.ResumeAgentSessionId is { } resumeId && await TryContinueAsync(resumeId, cancellationToken).ConfigureAwait(false))
+        if (_options.ResumeAgentSessionId is { } resumeId && await TryContinueAsync(resumeId, cancellationToken).ConfigureAwait(false))
         {
             _sessionId = resumeId;
         }
@@ -147,10 +145,10 @@ internal sealed class AcpSession : JsonRpcAgentSession
             // Claude over ACP (no instruction files of its own here) takes both in its system prompt (ClaudeAgentGate).
             _instructions = _agent.InstructionFiles.Count == 0
                 ? null
-                : ProjectInstructions.With(ProjectInstructions.Read(_workingDirectory, _agent.InstructionFiles), _ownerInstructions);
+                : ProjectInstructions.With(ProjectInstructions.Read(_options.WorkingDirectory, _agent.InstructionFiles), _options.Instructions);
         }
 
-        await SetModeAsync(options.Mode, cancellationToken).ConfigureAwait(false);
+        await SetModeAsync(_options.Mode, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Continues an earlier conversation with session/load or session/resume; false (and says why) when it cannot.</summary>
@@ -192,7 +190,8 @@ internal sealed class AcpSession : JsonRpcAgentSession
 
     // Only the servers the owner enabled in PocketCoder: the agent's own and the repository's are left out (below).
     private JsonObject SessionParameters(string? sessionId) => AcpJson.Object(new NewSessionRequest(
-        sessionId, _workingDirectory, Mcp.McpFormats.Acp(_mcpServers, _capabilities?.McpCapabilities?.Http == true), ClaudeAgentGate(_workingDirectory, _ownerInstructions)));
+        sessionId, _options.WorkingDirectory, Mcp.McpFormats.Acp(_options.McpServers.Servers, _capabilities?.McpCapabilities?.Http == true),
+        ClaudeAgentGate(_options.WorkingDirectory, _options.Instructions)));
 
     /// <summary>
     /// For claude-agent-acp (Claude Code over ACP), which reads <c>_meta.claudeCode.options</c> of session/new as options of

@@ -67,16 +67,13 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
     internal static AgentState State(AgentCommand command) => StateIn(ConfigFolder(command));
 
     /// <summary><see cref="State"/> for a Claude config folder (claude-agent-acp's too: it runs Claude Code).</summary>
-    internal static AgentState StateIn(string folder)
-    {
-        return AgentState.Of([folder],
-        [
-            new(Path.Combine(folder, "settings.json"), Placeholder.JsonObject),
-            new(Path.Combine(folder, "settings.local.json"), Placeholder.JsonObject),
-            new(Path.Combine(folder, "CLAUDE.md"), Placeholder.Empty),
-            .. new[] { "agents", "commands", "skills", "plugins", "output-styles", "hooks" }.Select(f => new AgentConfig(Path.Combine(folder, f), Placeholder.Folder)),
-        ], [Path.Combine(folder, ".credentials.json")]);
-    }
+    internal static AgentState StateIn(string folder) => AgentState.Of([folder],
+    [
+        new(Path.Combine(folder, "settings.json"), Placeholder.JsonObject),
+        new(Path.Combine(folder, "settings.local.json"), Placeholder.JsonObject),
+        new(Path.Combine(folder, "CLAUDE.md"), Placeholder.Empty),
+        .. new[] { "agents", "commands", "skills", "plugins", "output-styles", "hooks" }.Select(f => new AgentConfig(Path.Combine(folder, f), Placeholder.Folder)),
+    ], [Path.Combine(folder, ".credentials.json")]);
 
     /// <summary>What of the owner's <c>~/.claude.json</c> logs Claude in (a key from <c>/login</c>, the account): copied in as data.</summary>
     private static readonly string[] LoginKeys = ["primaryApiKey", "oauthAccount"];
@@ -108,10 +105,8 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
         Task.FromResult(_transcripts.Folders(max, cancellationToken));
 
     public Task<bool> CopyConversationAsync(string workingDirectory, string conversationId, string agentHome, bool toAgentHome,
-        CancellationToken cancellationToken)
-    {
-        return Task.FromResult(_transcripts.Copy(workingDirectory, conversationId, ConfigFolder(command), new AgentHome(agentHome, command.Home), toAgentHome));
-    }
+        CancellationToken cancellationToken) =>
+        Task.FromResult(_transcripts.Copy(workingDirectory, conversationId, ConfigFolder(command), new AgentHome(agentHome, command.Home), toAgentHome));
 
     // The executable this server runs (POCKETCODER_CLAUDE_PATH, or claude on PATH), so the terminal resumes with the same one.
     public IReadOnlyList<string> ResumeCommand(string conversationId) => [command.Resolve() ?? "claude", "--resume", conversationId];

@@ -113,8 +113,8 @@ internal sealed partial class ClaudeJson : JsonSerializerContext
         : Read<IReadOnlyList<ContentBlock>>(content) ?? [];
 
     /// <summary>A tool result's content as text: a string as it is, blocks' texts one per line, anything else as JSON.</summary>
-    public static string TextOf(JsonElement? content) => content is { ValueKind: not (JsonValueKind.String or JsonValueKind.Array or JsonValueKind.Null or JsonValueKind.Undefined) } other
-        ? other.GetRawText()
+    public static string TextOf(JsonElement? content) => content?.ValueKind is JsonValueKind.Object or JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False
+        ? content.Value.GetRawText()
         : string.Join('\n', Blocks(content).Select(block => block.Text).OfType<string>());
 
     /// <summary>A tool's input: an object, as Claude sent it; an empty one where it sent none.</summary>

@@ -156,21 +156,7 @@ internal sealed class ClaudeTranscripts(AgentCommand command)
                 return true;
             }
 
-            if (home.Probe(owners) is not { IsRegularFile: true } agents)
-            {
-                return false;
-            }
-
-            var existing = new FileInfo(owners);
-            if (!(existing.Exists && existing.LastWriteTimeUtc >= agents.ModifiedAt.UtcDateTime))
-            {
-                var text = home.Read(owners, MaxCopied) ?? throw new IOException("the agent's transcript is not a regular file within the size limit");
-                Directory.CreateDirectory(existing.DirectoryName!);
-                AgentHome.WritePrivate(owners, string.Concat(Settled(text.Split('\n', StringSplitOptions.RemoveEmptyEntries)).Select(line => line + "\n")));
-                File.SetLastWriteTimeUtc(owners, agents.ModifiedAt.UtcDateTime);
-            }
-
-            return true;
+            return home.CopyOut(owners, MaxCopied, Settled);
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or ConfinedIOException)
         {
@@ -293,7 +279,9 @@ internal sealed class ClaudeTranscripts(AgentCommand command)
             switch (block)
             {
                 case { Type: "text", Text: { Length: > 0 } text }:
-                    yield return line.Type == "user" ? new HistoryUserText(ConversationHistory.Cut(text)) : new HistoryAssistantText(ConversationHistory.Cut(text));
+                    yield return line.Type == "user"
+                        ? new HistoryUserText(ConversationHistory.Cut(text))
+                        : new HistoryAssistantText(ConversationHistory.Cut(text));
                     break;
                 case { Type: "tool_use", Id: not null }:
                     // Only the input is kept (its own copy), never the whole line it came in.

@@ -85,28 +85,7 @@ public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter, IAgentCo
         }
 
         var owners = Path.Combine(CodexHome, "sessions", Path.GetRelativePath(sessions, found.FullName));
-        if (toAgentHome)
-        {
-            if (!(home.Probe(owners) is { IsRegularFile: true } copy && copy.ModifiedAt >= found.LastWriteTimeUtc))
-            {
-                home.Write(owners, File.ReadAllBytes(found.FullName), found.LastWriteTimeUtc);
-            }
-
-            return Task.FromResult(true);
-        }
-
-        if (home.Probe(owners) is not { IsRegularFile: true } agents || home.Read(owners, MaxRollout) is not { } rollout)
-        {
-            return Task.FromResult(false);
-        }
-
-        if (!File.Exists(owners) || File.GetLastWriteTimeUtc(owners) < agents.ModifiedAt.UtcDateTime)
-        {
-            AgentHome.WritePrivate(owners, string.Concat(rollout.Split('\n').Where(JsonFields.IsObjectLine).Select(line => line + "\n")));
-            File.SetLastWriteTimeUtc(owners, agents.ModifiedAt.UtcDateTime);
-        }
-
-        return Task.FromResult(true);
+        return Task.FromResult(toAgentHome ? home.CopyIn(owners) : home.CopyOut(owners, MaxRollout, lines => lines.Where(JsonFields.IsObjectLine)));
     }
 
     /// <summary>A rollout larger than this is not copied to the owner (read whole, it would weigh on the server).</summary>
