@@ -71,9 +71,19 @@ public sealed record AgentStartOptions(
     /// <summary>What the enabled MCP servers' commands name by path: in sight of a sandboxed agent, which starts them.</summary>
     public IEnumerable<string> McpFiles => McpServers.Servers.SelectMany(server => server.Files);
 
-    /// <summary>The spec as it runs: inside the sandbox when there is one, its state in the agent's home of PocketCoder's own.</summary>
-    public Processes.ProcessSpec Confine(Processes.ProcessSpec spec, Processes.AgentState state, IEnumerable<string>? readable = null) =>
-        Sandbox is null ? spec : Sandbox.Wrap(spec, state, readable);
+    /// <summary>
+    /// The agent's process as it runs for this session: its stderr kept in the log folder, inside the sandbox when there is one (its
+    /// state in the agent's home of PocketCoder's own, the enabled MCP servers' files and <paramref name="readable"/> in sight).
+    /// </summary>
+    /// <param name="name">Begins its log file's name.</param>
+    /// <param name="workingDirectory">Where it runs; the session's working directory when null.</param>
+    public Processes.ProcessSpec Spec(string name, string executable, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string?> environment,
+        Processes.AgentState state, IEnumerable<string>? readable = null, string? workingDirectory = null)
+    {
+        var spec = new Processes.ProcessSpec(executable, arguments, workingDirectory ?? WorkingDirectory, environment,
+            Path.Combine(LogDirectory, $"{name}-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.stderr.log"), Logger: Logger);
+        return Sandbox is null ? spec : Sandbox.Wrap(spec, state, [.. readable ?? [], .. McpFiles]);
+    }
 }
 
 /// <summary>Where a running agent session delivers what it does. Implemented by the server.</summary>
@@ -83,6 +93,18 @@ public interface IAgentSink
 
     /// <summary>Waits, as long as it takes, for the gatekeeper's decision. Cancelled when the agent withdraws the request.</summary>
     Task<PermissionDecision> RequestPermissionAsync(PermissionRequest request, CancellationToken cancellationToken);
+}
+
+internal static class AgentSinks
+{
+    /// <summary>Hands each event to the sink, in order.</summary>
+    public static async Task OnEventsAsync(this IAgentSink sink, IEnumerable<AgentEvent> events, CancellationToken cancellationToken)
+    {
+        foreach (var agentEvent in events)
+        {
+            await sink.OnEventAsync(agentEvent, cancellationToken).ConfigureAwait(false);
+        }
+    }
 }
 
 /// <summary>A live agent conversation: one process, many turns.</summary>

@@ -11,10 +11,6 @@ internal static class JsonFields
             ? value.GetString()
             : null;
 
-    /// <summary>Whether <paramref name="property"/> is <c>true</c> (false when the element is no object or the field anything else).</summary>
-    public static bool IsTrue(JsonElement element, string property) =>
-        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.True;
-
     /// <summary>Whether a line of a JSON-lines file is one JSON object (anything else is not copied into the owner's files).</summary>
     public static bool IsObjectLine(string line)
     {
@@ -28,9 +24,4 @@ internal static class JsonFields
             return false;
         }
     }
-
-    /// <summary>The whole number at <paramref name="property"/>, or 0 when the element is no object or the field no such number.</summary>
-    public static long Number(JsonElement element, string property) =>
-        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.Number
-        && value.TryGetInt64(out var n) ? n : 0;
 }

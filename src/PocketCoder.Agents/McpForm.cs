@@ -25,30 +25,13 @@ public static class McpForm
         }
 
         var message = Text(parameters, "message") ?? "A form from an MCP server";
-        var questions = new JsonArray([.. fields.Select(field => (JsonNode)new JsonObject
-        {
-            ["question"] = fields.Count == 1 ? message : $"{message} — {field.Title}",
-            ["header"] = field.Title,
-            ["options"] = new JsonArray([.. field.Options.Select(o => (JsonNode)new JsonObject { ["label"] = o.Label, ["description"] = o.Value == o.Label ? null : o.Value })]),
-            ["multiSelect"] = false,
-        })]);
-
-        if (fields.Count == 0)
-        {
-            // Nothing to fill in: the server only wants a yes.
-            questions.Add(new JsonObject
-            {
-                ["question"] = message, ["header"] = "Confirm",
-                ["options"] = new JsonArray(new JsonObject { ["label"] = "OK", ["description"] = "Send the form" }), ["multiSelect"] = false,
-            });
-        }
-
-        var input = JsonSerializer.SerializeToElement(new JsonObject
-        {
-            ["server"] = Text(parameters, "serverName"), ["message"] = message, ["questions"] = questions,
-        });
-        return new PermissionRequest(Text(parameters, "turnId") ?? "", $"mcp__{Text(parameters, "serverName") ?? "server"}__form", ToolKind.Question,
-            AgentQuestions.Title(input), input, null, null, null);
+        var server = Text(parameters, "serverName");
+        // Without a field to fill in the server only wants a yes.
+        IReadOnlyList<QuestionCard> questions = fields.Count == 0
+            ? [new QuestionCard(message, "Confirm", [new QuestionOption("OK", "Send the form")], false)]
+            : [.. fields.Select(field => new QuestionCard(fields.Count == 1 ? message : $"{message} — {field.Title}", field.Title,
+                [.. field.Options.Select(o => new QuestionOption(o.Label, o.Value == o.Label ? null : o.Value))], false))];
+        return AgentQuestions.Request(Text(parameters, "turnId") ?? "", $"mcp__{server ?? "server"}__form", new QuestionCards(questions, server, message));
     }
 
     /// <summary>

@@ -37,19 +37,8 @@ public sealed class AcpAdapter(AcpAgentDefinition agent) : IAgentAdapter
         // command line (claude-agent-acp does: --mcp-config). A repository's values are public and go as they are.
         var (servers, secrets) = Mcp.McpFormats.ByReference(options.McpServers.Servers, server => !server.ValuesArePublic);
         options = options with { Mcp = options.McpServers with { Servers = servers } };
-        var environment = new Dictionary<string, string?>(agent.Command.Environment, StringComparer.Ordinal);
-        foreach (var (name, value) in secrets.Concat(options.Sandbox is null ? [] : agent.SandboxedEnvironment))
-        {
-            environment[name] = value;
-        }
-
-        var spec = options.Confine(new ProcessSpec(
-            executable,
-            arguments,
-            options.WorkingDirectory,
-            environment,
-            Path.Combine(options.LogDirectory, $"{agent.Id}-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.stderr.log"),
-            Logger: options.Logger), agent.State, readable: agent.ReadPaths.Concat(options.McpFiles));
+        var environment = agent.Command.EnvironmentWith(secrets.Concat(options.Sandbox is null ? [] : agent.SandboxedEnvironment));
+        var spec = options.Spec(agent.Id, executable, arguments, environment, agent.State, agent.ReadPaths);
 
         // Where its chat files really are: in the agent's home of PocketCoder's own when it runs sandboxed.
         var chats = agent.GuardsGeminiChats

@@ -96,8 +96,9 @@ public static partial class AcpAgentsFile
             // claude-agent-acp runs Claude Code, whose places PocketCoder knows: its conversations must be in its sandbox's state or it
             // cannot load one again ("Resource not found"), and its settings, hooks and plugins must not be its own to widen.
             var claude = IsClaudeAgentAcp(agentCommand, arguments)
-                ? Claude.ClaudeCodeAdapter.StateIn(Path.Combine(agentCommand.Home, state?.FirstOrDefault()
-                    ?? (agentCommand.Setting("CLAUDE_CONFIG_DIR") is { Length: > 0 } configured ? configured : ".claude")))
+                ? Claude.ClaudeCodeAdapter.StateIn(state?.FirstOrDefault() is { } folder
+                    ? Path.Combine(agentCommand.Home, folder)
+                    : Claude.ClaudeCodeAdapter.ConfigFolder(agentCommand))
                 : null;
             agents.Add(new AcpAgentDefinition(
                 id,

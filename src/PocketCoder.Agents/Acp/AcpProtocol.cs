@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
-using System.Text.Json.Serialization.Metadata;
+using PocketCoder.Agents.Sessions;
 
 namespace PocketCoder.Agents.Acp;
 
@@ -114,44 +114,23 @@ internal sealed record FileErrorData(string? Code, string Path);
 internal sealed record ClaudeAgentMeta(ClaudeCodeMeta ClaudeCode, SystemPromptAppend? SystemPrompt);
 internal sealed record ClaudeCodeMeta(ClaudeCodeOptions Options);
 internal sealed record ClaudeCodeOptions(IReadOnlyList<string> SettingSources, bool AllowDangerouslySkipPermissions, IReadOnlyList<string> DisallowedTools,
-    IReadOnlyDictionary<string, string?> ExtraArgs, JsonObject Settings);
+    IReadOnlyDictionary<string, string?> ExtraArgs, Claude.ClaudeSettings Settings);
 internal sealed record SystemPromptAppend(string Append);
 
 /// <summary>The one serializer context of the protocol: camelCase names, absent rather than null fields on the way out.</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     AllowOutOfOrderMetadataProperties = true)]
-[JsonSerializable(typeof(InitializeRequest))]
-[JsonSerializable(typeof(InitializeResponse))]
-[JsonSerializable(typeof(NewSessionRequest))]
-[JsonSerializable(typeof(NewSessionResponse))]
-[JsonSerializable(typeof(SetSessionModeRequest))]
-[JsonSerializable(typeof(CancelNotification))]
-[JsonSerializable(typeof(PromptRequest))]
-[JsonSerializable(typeof(PromptResponse))]
-[JsonSerializable(typeof(SessionNotification))]
-[JsonSerializable(typeof(ToolCallUpdate))]
-[JsonSerializable(typeof(RequestPermissionRequest))]
-[JsonSerializable(typeof(RequestPermissionResponse))]
-[JsonSerializable(typeof(FileRequest))]
-[JsonSerializable(typeof(ReadTextFileResponse))]
-[JsonSerializable(typeof(FileErrorData))]
+[JsonSerializable(typeof(InitializeRequest)), JsonSerializable(typeof(InitializeResponse))] // initialize
+[JsonSerializable(typeof(NewSessionRequest)), JsonSerializable(typeof(NewSessionResponse)), JsonSerializable(typeof(SetSessionModeRequest))] // session/*
+[JsonSerializable(typeof(CancelNotification)), JsonSerializable(typeof(PromptRequest)), JsonSerializable(typeof(PromptResponse))]
+[JsonSerializable(typeof(SessionNotification)), JsonSerializable(typeof(ToolCallUpdate))] // session/update
+[JsonSerializable(typeof(RequestPermissionRequest)), JsonSerializable(typeof(RequestPermissionResponse))] // session/request_permission
+[JsonSerializable(typeof(FileRequest)), JsonSerializable(typeof(ReadTextFileResponse)), JsonSerializable(typeof(FileErrorData))] // fs/*
 internal sealed partial class AcpJson : JsonSerializerContext
 {
     /// <summary>A message as the JSON object <see cref="Sessions.JsonRpcConnection"/> sends.</summary>
-    public static JsonObject Object<T>(T value) => JsonSerializer.SerializeToNode(value, Info<T>())!.AsObject();
+    public static JsonObject Object<T>(T value) => Default.Object(value);
 
     /// <summary>A message read as <typeparamref name="T"/>; null when it is no object or does not fit (a field of another type).</summary>
-    public static T? Read<T>(JsonElement? element) where T : class
-    {
-        try
-        {
-            return element is { ValueKind: JsonValueKind.Object } message ? message.Deserialize(Info<T>()) : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
-
-    private static JsonTypeInfo<T> Info<T>() => (JsonTypeInfo<T>)Default.GetTypeInfo(typeof(T))!;
+    public static T? Read<T>(JsonElement? element) where T : class => Default.Read<T>(element);
 }

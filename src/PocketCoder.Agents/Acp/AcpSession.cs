@@ -13,7 +13,7 @@ namespace PocketCoder.Agents.Acp;
 /// <c>session/request_permission</c> (answered by the gatekeeper) and <c>fs/*</c> (confined to the project). The messages
 /// are the records of AcpProtocol.cs; what the updates mean for the owner is <see cref="AcpUpdates"/>.
 /// </summary>
-internal sealed class AcpSession : ProcessAgentSession
+internal sealed class AcpSession : JsonRpcAgentSession
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
     private static readonly TimeSpan ReplayQuiet = TimeSpan.FromMilliseconds(300);
@@ -23,8 +23,10 @@ internal sealed class AcpSession : ProcessAgentSession
     private readonly AcpAgentDefinition _agent;
     private readonly GeminiChats? _chats;
     private readonly AcpFileSystem _files;
-    private readonly string _workingDirectory;
-    private readonly JsonRpcConnection _rpc;
+
+    /// <summary>The session's folder, the owner's instructions for it (its profile's: in Claude's system prompt, else with the
+    /// instruction files) and its MCP servers.</summary>
+    private readonly AgentStartOptions _options;
     private readonly Channel<AgentPrompt> _prompts = Channel.CreateUnbounded<AgentPrompt>(new UnboundedChannelOptions { SingleReader = true });
     private readonly AcpUpdates _updates;
 
@@ -36,26 +38,18 @@ internal sealed class AcpSession : ProcessAgentSession
 
     // The project's instruction files, sent ahead of the first prompt of a new conversation (a continued one has them).
     private string? _instructions;
-    // The owner's instructions for this session (its profile's): in Claude's system prompt, else with the instruction files.
-    private string? _ownerInstructions;
-    private IReadOnlyList<Mcp.McpServer> _mcpServers = [];
     private string? _defaultModeId;
     private string? _currentModeId;
     private HashSet<string> _modeIds = new(StringComparer.Ordinal);
 
-    private AcpSession(AcpAgentDefinition agent, IAgentSink sink, string workingDirectory, GeminiChats? chats)
-        : base(sink, agent.Id, agent.Name, appliesEditedInput: false)
+    private AcpSession(AcpAgentDefinition agent, IAgentSink sink, AgentStartOptions options, GeminiChats? chats)
+        : base(sink, agent.Id, agent.Name, stampVersion: true)
     {
         _agent = agent;
         _chats = chats;
-        _workingDirectory = workingDirectory;
-        _files = new AcpFileSystem(workingDirectory, agent.MissingFileReadsEmpty);
+        _options = options;
+        _files = new AcpFileSystem(options.WorkingDirectory, agent.MissingFileReadsEmpty);
         _updates = new AcpUpdates(agent.ToolKinds);
-        _rpc = new JsonRpcConnection((line, ct) => Process.WriteLineAsync(line, ct), stampVersion: true)
-        {
-            OnNotification = OnNotificationAsync,
-            OnRequest = OnRequestAsync,
-        };
     }
 
     public override string AgentSessionId => _sessionId;
@@ -64,28 +58,8 @@ internal sealed class AcpSession : ProcessAgentSession
     public static async Task<AcpSession> StartAsync(AcpAgentDefinition agent, ProcessSpec spec, AgentStartOptions options, string? model, IAgentSink sink,
         GeminiChats? chats, CancellationToken cancellationToken)
     {
-        var session = new AcpSession(agent, sink, options.WorkingDirectory, chats);
-        session.Launch(spec, session._rpc.OnLineAsync);
-        try
-        {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(StartTimeout);
-            await session.HandshakeAsync(options, timeout.Token).ConfigureAwait(false);
-        }
-        catch (Exception exception) when (exception is JsonRpcException or InvalidOperationException or OperationCanceledException)
-        {
-            var tail = await session.AbandonStartAsync().ConfigureAwait(false);
-            var reason = exception switch
-            {
-                JsonRpcException { Code: AcpErrors.AuthRequired } => $"it needs to be signed in first ({exception.Message})",
-                OperationCanceledException when !cancellationToken.IsCancellationRequested => $"it did not answer within {StartTimeout.TotalSeconds:0} seconds",
-                _ => exception.Message,
-            };
-            throw new AgentUnavailableException(agent.Id,
-                $"{agent.Name} failed to start: {reason}." + (tail.Length > 0 ? $" Its last output: {tail}" : ""), exception);
-        }
-
-        session.MarkStarted();
+        var session = new AcpSession(agent, sink, options, chats);
+        await session.StartAsync(spec, StartTimeout, session.HandshakeAsync, cancellationToken).ConfigureAwait(false);
         await sink.OnEventAsync(new AgentReady(session._sessionId, model, session._agentVersion), cancellationToken).ConfigureAwait(false);
         _ = Task.Run(session.PumpPromptsAsync, CancellationToken.None);
         return session;
@@ -122,7 +96,7 @@ internal sealed class AcpSession : ProcessAgentSession
 
         try
         {
-            await _rpc.RequestAsync("session/set_mode", AcpJson.Object(new SetSessionModeRequest(_sessionId, target)), cancellationToken).ConfigureAwait(false);
+            await Rpc.RequestAsync("session/set_mode", AcpJson.Object(new SetSessionModeRequest(_sessionId, target)), cancellationToken).ConfigureAwait(false);
             _currentModeId = target;
         }
         catch (JsonRpcException exception) when (Started)
@@ -135,41 +109,46 @@ internal sealed class AcpSession : ProcessAgentSession
 
     protected override Task InterruptTurnAsync(CancellationToken cancellationToken) =>
         // Open permission requests were withdrawn first: the protocol wants them answered "cancelled" once we cancel.
-        _rpc.NotifyAsync("session/cancel", AcpJson.Object(new CancelNotification(_sessionId)), cancellationToken);
+        Rpc.NotifyAsync("session/cancel", AcpJson.Object(new CancelNotification(_sessionId)), cancellationToken);
 
     protected override void OnProcessExited(int exitCode)
     {
         _prompts.Writer.TryComplete();
-        _rpc.Close($"{_agent.Name} exited (code {exitCode}).");
+        base.OnProcessExited(exitCode);
     }
 
-    private async Task HandshakeAsync(AgentStartOptions options, CancellationToken cancellationToken)
+    protected override string StartFailure(Exception exception, TimeSpan timeout) => $"{_agent.Name} failed to start: " + exception switch
     {
-        _ownerInstructions = options.Instructions;
-        _mcpServers = options.McpServers.Servers;
+        JsonRpcException { Code: AcpErrors.AuthRequired } => $"it needs to be signed in first ({exception.Message})",
+        OperationCanceledException => $"it did not answer within {timeout.TotalSeconds:0} seconds",
+        _ => exception.Message,
+    } + ".";
+
+    private async Task HandshakeAsync(CancellationToken cancellationToken)
+    {
         // terminal/* is not offered: agents run commands themselves, gated.
         var initialize = new InitializeRequest(1, new ClientCapabilities(new FileSystemCapability(true, true), Terminal: false),
             new Implementation("pocketcoder", "PocketCoder", ClientVersion));
-        var initialized = AcpJson.Read<InitializeResponse>(await _rpc.RequestAsync("initialize", AcpJson.Object(initialize), cancellationToken).ConfigureAwait(false));
+        var initialized = AcpJson.Read<InitializeResponse>(await Rpc.RequestAsync("initialize", AcpJson.Object(initialize), cancellationToken).ConfigureAwait(false));
         _capabilities = initialized?.AgentCapabilities;
         _agentVersion = initialized?.AgentInfo?.Version;
 
-        if (options.ResumeAgentSessionId is { } resumeId && await TryContinueAsync(resumeId, cancellationToken).ConfigureAwait(false))
+        if (_options.ResumeAgentSessionId is { } resumeId && await TryContinueAsync(resumeId, cancellationToken).ConfigureAwait(false))
         {
             _sessionId = resumeId;
         }
         else
         {
-            var created = AcpJson.Read<NewSessionResponse>(await _rpc.RequestAsync("session/new", SessionParameters(null), cancellationToken).ConfigureAwait(false));
+            var created = AcpJson.Read<NewSessionResponse>(await Rpc.RequestAsync("session/new", SessionParameters(null), cancellationToken).ConfigureAwait(false));
             _sessionId = created?.SessionId ?? throw new InvalidOperationException("session/new returned no sessionId");
             ReadModes(created.Modes);
             // Claude over ACP (no instruction files of its own here) takes both in its system prompt (ClaudeAgentGate).
             _instructions = _agent.InstructionFiles.Count == 0
                 ? null
-                : ProjectInstructions.With(ProjectInstructions.Read(_workingDirectory, _agent.InstructionFiles), _ownerInstructions);
+                : ProjectInstructions.With(ProjectInstructions.Read(_options.WorkingDirectory, _agent.InstructionFiles), _options.Instructions);
         }
 
-        await SetModeAsync(options.Mode, cancellationToken).ConfigureAwait(false);
+        await SetModeAsync(_options.Mode, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Continues an earlier conversation with session/load or session/resume; false (and says why) when it cannot.</summary>
@@ -189,7 +168,7 @@ internal sealed class AcpSession : ProcessAgentSession
             // session/load replays the whole conversation as session/update notifications; we already have it.
             _replaying = canLoad;
             Interlocked.Exchange(ref _lastUpdateTicks, Environment.TickCount64);
-            var loaded = await _rpc.RequestAsync(canLoad ? "session/load" : "session/resume", SessionParameters(resumeId), cancellationToken)
+            var loaded = await Rpc.RequestAsync(canLoad ? "session/load" : "session/resume", SessionParameters(resumeId), cancellationToken)
                 .ConfigureAwait(false);
             ReadModes(AcpJson.Read<NewSessionResponse>(loaded)?.Modes);
             return true;
@@ -211,7 +190,8 @@ internal sealed class AcpSession : ProcessAgentSession
 
     // Only the servers the owner enabled in PocketCoder: the agent's own and the repository's are left out (below).
     private JsonObject SessionParameters(string? sessionId) => AcpJson.Object(new NewSessionRequest(
-        sessionId, _workingDirectory, Mcp.McpFormats.Acp(_mcpServers, _capabilities?.McpCapabilities?.Http == true), ClaudeAgentGate(_workingDirectory, _ownerInstructions)));
+        sessionId, _options.WorkingDirectory, Mcp.McpFormats.Acp(_options.McpServers.Servers, _capabilities?.McpCapabilities?.Http == true),
+        ClaudeAgentGate(_options.WorkingDirectory, _options.Instructions)));
 
     /// <summary>
     /// For claude-agent-acp (Claude Code over ACP), which reads <c>_meta.claudeCode.options</c> of session/new as options of
@@ -285,8 +265,8 @@ internal sealed class AcpSession : ProcessAgentSession
                 {
                     Process.MarkTurnStart();
                     // The turn's end is reported on the reader as the answer arrives, in order with the updates before it.
-                    await _rpc.RequestAsync("session/prompt", AcpJson.Object(prompt), ct,
-                        (result, error) => ReportAsync(_updates.EndTurn(AcpJson.Read<PromptResponse>(result), error?.Detail, _agent.Name), Lifetime)).ConfigureAwait(false);
+                    await Rpc.RequestAsync("session/prompt", AcpJson.Object(prompt), ct,
+                        (result, error) => Sink.OnEventsAsync(_updates.EndTurn(AcpJson.Read<PromptResponse>(result), error?.Detail, _agent.Name), Lifetime)).ConfigureAwait(false);
                 }
                 catch (JsonRpcException)
                 {
@@ -325,27 +305,27 @@ internal sealed class AcpSession : ProcessAgentSession
         _replaying = false;
     }
 
-    private Task OnNotificationAsync(string method, JsonElement parameters) =>
+    protected override Task OnNotificationAsync(string method, JsonElement parameters) =>
         method == "session/update" && AcpJson.Read<SessionNotification>(parameters) is { Update: { } update }
             ? OnUpdateAsync(update)
             : Task.CompletedTask;
 
-    private async Task OnRequestAsync(JsonElement id, string method, JsonElement parameters)
+    protected override async Task OnRequestAsync(JsonElement id, string method, JsonElement parameters)
     {
         switch (method)
         {
             case "session/request_permission" when AcpJson.Read<RequestPermissionRequest>(parameters) is { } request:
                 await (request.ToolCall is { } toolCall
                     ? OnPermissionRequestAsync(id.Clone(), toolCall, request.Options ?? [])
-                    : _rpc.RespondAsync(id, JsonRpcReply.Failure(JsonRpcErrors.InvalidParams, "toolCall is required."))).ConfigureAwait(false);
+                    : Rpc.RespondAsync(id, JsonRpcReply.Failure(JsonRpcErrors.InvalidParams, "toolCall is required."))).ConfigureAwait(false);
                 break;
             case "fs/read_text_file" or "fs/write_text_file":
                 // Answered in order on the reader: the agent waits for it before it goes on anyway.
-                await _rpc.RespondAsync(id, await _files.HandleAsync(method, parameters, Lifetime).ConfigureAwait(false)).ConfigureAwait(false);
+                await Rpc.RespondAsync(id, await _files.HandleAsync(method, parameters, Lifetime).ConfigureAwait(false)).ConfigureAwait(false);
                 break;
             default:
                 // terminal/* is not offered (clientCapabilities.terminal = false).
-                await _rpc.RespondAsync(id, JsonRpcReply.Failure(JsonRpcErrors.MethodNotFound, $"PocketCoder does not offer '{method}'.")).ConfigureAwait(false);
+                await Rpc.RefuseAsync(id, method).ConfigureAwait(false);
                 break;
         }
     }
@@ -364,14 +344,14 @@ internal sealed class AcpSession : ProcessAgentSession
             return;
         }
 
-        await ReportAsync(_updates.Map(update), Lifetime).ConfigureAwait(false);
+        await Sink.OnEventsAsync(_updates.Map(update), Lifetime).ConfigureAwait(false);
     }
 
     private async Task OnPermissionRequestAsync(JsonElement id, ToolCallUpdate toolCall, IReadOnlyList<PermissionOption?> options)
     {
         var events = new List<AgentEvent>();
         var request = _updates.Ask(toolCall, events);
-        await ReportAsync(events, Lifetime).ConfigureAwait(false);
+        await Sink.OnEventsAsync(events, Lifetime).ConfigureAwait(false);
         // Withdrawn because the turn was cancelled: the protocol wants a "cancelled" outcome.
         Permissions.Ask(id.GetRawText(), request, decision => AnswerAsync(id, request, options, decision), () => RespondAsync(id, null));
     }
@@ -398,16 +378,6 @@ internal sealed class AcpSession : ProcessAgentSession
         }
     }
 
-    private Task RespondAsync(JsonElement id, string? optionId) => _rpc.RespondAsync(id, JsonRpcReply.Success(AcpJson.Object(
+    private Task RespondAsync(JsonElement id, string? optionId) => Rpc.RespondAsync(id, JsonRpcReply.Success(AcpJson.Object(
         new RequestPermissionResponse(new PermissionOutcome(optionId is null ? "cancelled" : "selected", optionId)))));
-
-    private async Task ReportAsync(List<AgentEvent> events, CancellationToken ct)
-    {
-        foreach (var agentEvent in events)
-        {
-            await Sink.OnEventAsync(agentEvent, ct).ConfigureAwait(false);
-        }
-    }
-
-    private static string ClientVersion => typeof(AcpSession).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 }

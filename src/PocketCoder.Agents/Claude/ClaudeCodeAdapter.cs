@@ -35,25 +35,11 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
     /// Claude's allow rules; the decision then comes from <c>can_use_tool</c>, i.e. the gatekeeper. The same settings go to
     /// claude-agent-acp (<see cref="Acp.AcpSession.ClaudeAgentGate"/>), where the decision comes from session/request_permission.
     /// </summary>
-    internal static readonly string AskFirstSettings = AskFirstHooks.ToJsonString();
+    internal static string AskFirstSettings => ClaudeJson.Write(AskFirstHooks);
 
-    /// <summary><see cref="AskFirstSettings"/> as a new JSON object (the command is a fixed string, nothing from outside in it).</summary>
-    internal static JsonObject AskFirstHooks => new()
-    {
-        ["hooks"] = new JsonObject
-        {
-            ["PreToolUse"] = new JsonArray(new JsonObject
-            {
-                ["matcher"] = "*",
-                ["hooks"] = new JsonArray(new JsonObject
-                {
-                    ["type"] = "command",
-                    ["command"] = "printf '%s' '{\"hookSpecificOutput\":{\"hookEventName\":\"PreToolUse\",\"permissionDecision\":\"ask\"," +
-                        "\"permissionDecisionReason\":\"PocketCoder puts every tool call to the owner.\"}}'",
-                }),
-            }),
-        },
-    };
+    /// <summary><see cref="AskFirstSettings"/> as settings (the command is a fixed string, nothing from outside in it).</summary>
+    internal static ClaudeSettings AskFirstHooks { get; } = new(new HookSettings([new HookMatcher("*", [new HookCommand("command",
+        $"printf '%s' '{ClaudeJson.Write(new ControlAnswer(HookSpecificOutput: new HookOutput("ask", "PocketCoder puts every tool call to the owner.")))}'")])]));
 
     private const string Name = "Claude Code";
     private const string InstallHint =
@@ -81,16 +67,13 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
     internal static AgentState State(AgentCommand command) => StateIn(ConfigFolder(command));
 
     /// <summary><see cref="State"/> for a Claude config folder (claude-agent-acp's too: it runs Claude Code).</summary>
-    internal static AgentState StateIn(string folder)
-    {
-        return AgentState.Of([folder],
-        [
-            new(Path.Combine(folder, "settings.json"), Placeholder.JsonObject),
-            new(Path.Combine(folder, "settings.local.json"), Placeholder.JsonObject),
-            new(Path.Combine(folder, "CLAUDE.md"), Placeholder.Empty),
-            .. new[] { "agents", "commands", "skills", "plugins", "output-styles", "hooks" }.Select(f => new AgentConfig(Path.Combine(folder, f), Placeholder.Folder)),
-        ], [Path.Combine(folder, ".credentials.json")]);
-    }
+    internal static AgentState StateIn(string folder) => AgentState.Of([folder],
+    [
+        new(Path.Combine(folder, "settings.json"), Placeholder.JsonObject),
+        new(Path.Combine(folder, "settings.local.json"), Placeholder.JsonObject),
+        new(Path.Combine(folder, "CLAUDE.md"), Placeholder.Empty),
+        .. new[] { "agents", "commands", "skills", "plugins", "output-styles", "hooks" }.Select(f => new AgentConfig(Path.Combine(folder, f), Placeholder.Folder)),
+    ], [Path.Combine(folder, ".credentials.json")]);
 
     /// <summary>What of the owner's <c>~/.claude.json</c> logs Claude in (a key from <c>/login</c>, the account): copied in as data.</summary>
     private static readonly string[] LoginKeys = ["primaryApiKey", "oauthAccount"];
@@ -122,10 +105,8 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
         Task.FromResult(_transcripts.Folders(max, cancellationToken));
 
     public Task<bool> CopyConversationAsync(string workingDirectory, string conversationId, string agentHome, bool toAgentHome,
-        CancellationToken cancellationToken)
-    {
-        return Task.FromResult(_transcripts.Copy(workingDirectory, conversationId, ConfigFolder(command), new AgentHome(agentHome, command.Home), toAgentHome));
-    }
+        CancellationToken cancellationToken) =>
+        Task.FromResult(_transcripts.Copy(workingDirectory, conversationId, ConfigFolder(command), new AgentHome(agentHome, command.Home), toAgentHome));
 
     // The executable this server runs (POCKETCODER_CLAUDE_PATH, or claude on PATH), so the terminal resumes with the same one.
     public IReadOnlyList<string> ResumeCommand(string conversationId) => [command.Resolve() ?? "claude", "--resume", conversationId];
@@ -208,20 +189,15 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
             arguments.AddRange(["--append-system-prompt", instructions]);
         }
 
-        var environment = new Dictionary<string, string?>(command.Environment, StringComparer.Ordinal)
-        {
-            // Headless sessions still show up in the user's own `claude --resume` list.
-            ["CLAUDE_CODE_ENTRYPOINT"] = "sdk-pocketcoder",
-        };
+        var (mcpConfig, secrets) = McpFormats.Claude(options.McpServers.Servers);
         if (options.McpServers.Servers.Count > 0)
         {
-            var (mcpConfig, secrets) = McpFormats.Claude(options.McpServers.Servers);
             arguments.AddRange(["--mcp-config", mcpConfig]);
-            foreach (var (name, value) in secrets)
-            {
-                environment[name] = value;
-            }
         }
+
+        var environment = command.EnvironmentWith(secrets);
+        // Headless sessions still show up in the user's own `claude --resume` list.
+        environment["CLAUDE_CODE_ENTRYPOINT"] = "sdk-pocketcoder";
 
         if (options.Sandbox is { } sandbox)
         {
@@ -231,15 +207,8 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
             CopyLogin(StateFile(command), new AgentHome(sandbox.Home, command.Home), Path.Combine(ConfigFolder(command), ".claude.json"));
         }
 
-        var spec = options.Confine(new ProcessSpec(
-            executable,
-            arguments,
-            options.WorkingDirectory,
-            environment,
-            Path.Combine(options.LogDirectory, $"claude-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.stderr.log"),
-            Logger: options.Logger), State(command), readable: options.McpFiles);
-        IAgentSession session = ClaudeCodeSession.Start(spec, options.ResumeAgentSessionId ?? options.NewAgentSessionId, sink,
-            options.PausesAfter, options.ResumeAgentSessionId is null ? null : options.Paused);
+        IAgentSession session = ClaudeCodeSession.Start(options.Spec("claude", executable, arguments, environment, State(command)),
+            options.ResumeAgentSessionId ?? options.NewAgentSessionId, sink, options.PausesAfter, options.ResumeAgentSessionId is null ? null : options.Paused);
         return Task.FromResult(session);
     }
 }

@@ -1,9 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using PocketCoder.Agents.Processes;
 using PocketCoder.Agents.Sessions;
-using static PocketCoder.Agents.JsonFields;
 
 namespace PocketCoder.Agents.Claude;
 
@@ -54,19 +52,10 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
         var session = new ClaudeCodeSession(agentSessionId, sink, holdFor is not null, paused);
         session.Launch(spec, session.OnLineAsync);
         session.MarkStarted();
-        var gate = new JsonObject { ["hookCallbackIds"] = new JsonArray(GateHookId) };
-        if (holdFor is { } hold)
-        {
-            // A hook that runs out of time stops the call (the owner's answer would then be lost): the hold never comes near it.
-            gate["timeout"] = (int)Math.Ceiling((hold + HookTimeMargin).TotalSeconds);
-        }
-
-        // Before the first message: register the gate hook, so not even the first tool call escapes it.
-        _ = session.SendControlRequestAsync(new JsonObject
-        {
-            ["subtype"] = "initialize",
-            ["hooks"] = new JsonObject { ["PreToolUse"] = new JsonArray(gate) },
-        }, CancellationToken.None);
+        // Before the first message: register the gate hook, so not even the first tool call escapes it. A hook that runs out of
+        // time stops the call (the owner's answer would then be lost): the hold never comes near it.
+        var gate = new HookMatcher(HookCallbackIds: [GateHookId], Timeout: holdFor is { } hold ? (int)Math.Ceiling((hold + HookTimeMargin).TotalSeconds) : null);
+        _ = session.SendControlRequestAsync(new ControlRequest("initialize", Hooks: new HookSettings([gate])), CancellationToken.None);
         return session;
     }
 
@@ -76,230 +65,91 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
     public override Task SendAsync(AgentPrompt prompt, CancellationToken cancellationToken)
     {
         // Images go first, as Anthropic advises, each a base64 image block; then the text.
-        JsonNode content = prompt.Images.Count == 0 ? prompt.Text : new JsonArray([
-            .. prompt.Images.Select(i => (JsonNode)new JsonObject
-            {
-                ["type"] = "image",
-                ["source"] = new JsonObject { ["type"] = "base64", ["media_type"] = i.MediaType, ["data"] = i.Base64 },
-            }),
-            .. string.IsNullOrEmpty(prompt.Text) ? Array.Empty<JsonNode>() : [new JsonObject { ["type"] = "text", ["text"] = prompt.Text }],
+        var content = prompt.Images.Count == 0 ? ClaudeJson.Element(prompt.Text) : ClaudeJson.Element<IReadOnlyList<ContentBlock>>(
+        [
+            .. prompt.Images.Select(i => new ContentBlock("image", Source: new ImageSource("base64", i.MediaType, i.Base64))),
+            .. string.IsNullOrEmpty(prompt.Text) ? Array.Empty<ContentBlock>() : [new ContentBlock("text", prompt.Text)],
         ]);
-        var line = new JsonObject
-        {
-            ["type"] = "user",
-            ["message"] = new JsonObject { ["role"] = "user", ["content"] = content },
-            ["parent_tool_use_id"] = null,
-            ["session_id"] = AgentSessionId,
-        };
         Process.MarkTurnStart();
-        return Process.WriteLineAsync(line.ToJsonString(), cancellationToken);
+        return Process.WriteLineAsync(ClaudeJson.Line(new UserLine(new ClaudeMessage(null, "user", content), AgentSessionId)), cancellationToken);
     }
 
     public override Task SetModeAsync(string mode, CancellationToken cancellationToken) =>
-        SendControlRequestAsync(new JsonObject { ["subtype"] = "set_permission_mode", ["mode"] = ClaudeCodeAdapter.PermissionMode(mode) }, cancellationToken);
+        SendControlRequestAsync(new ControlRequest("set_permission_mode", ClaudeCodeAdapter.PermissionMode(mode)), cancellationToken);
 
-    protected override Task InterruptTurnAsync(CancellationToken cancellationToken) =>
-        SendControlRequestAsync(new JsonObject { ["subtype"] = "interrupt" }, cancellationToken);
+    protected override Task InterruptTurnAsync(CancellationToken cancellationToken) => SendControlRequestAsync(new ControlRequest("interrupt"), cancellationToken);
 
-    private Task SendControlRequestAsync(JsonObject request, CancellationToken cancellationToken)
-    {
-        var line = new JsonObject
-        {
-            ["type"] = "control_request",
-            ["request_id"] = $"pocketcoder-{Interlocked.Increment(ref _requestCounter)}",
-            ["request"] = request,
-        };
-        return Process.WriteLineAsync(line.ToJsonString(), cancellationToken);
-    }
+    private Task SendControlRequestAsync(ControlRequest request, CancellationToken cancellationToken) => Process.WriteLineAsync(
+        ClaudeJson.Line(new ControlRequestLine($"pocketcoder-{Interlocked.Increment(ref _requestCounter)}", request)), cancellationToken);
 
     internal async Task OnLineAsync(string line)
     {
-        JsonElement message;
-        try
+        // A line that is not protocol output (a stray print) stays in the log, where a user debugging the agent will look.
+        switch (ClaudeJson.Read<ClaudeLine>(line))
         {
-            message = JsonElement.Parse(line);
-        }
-        catch (JsonException)
-        {
-            // Not protocol output (a stray print); keep it where a user debugging the agent will look.
-            return;
-        }
+            case ControlRequestLine { RequestId: { } requestId, Request: { } request }:
+                OnControlRequest(requestId, request);
+                break;
+            case ControlCancelRequestLine { RequestId: { } cancelled }:
+                await Permissions.WithdrawAsync(cancelled).ConfigureAwait(false);
+                break;
+            case { } message:
+                var events = ClaudeUpdates.Map(message, _tasks, AgentSessionId);
+                Remember(message, events);
+                await Sink.OnEventsAsync(events, Lifetime).ConfigureAwait(false);
 
-        var ct = Lifetime;
-        switch (Text(message, "type"))
+                break;
+        }
+    }
+
+    /// <summary>What the session keeps of a line: the conversation's id, and the calls of each of the main thread's messages.</summary>
+    private void Remember(ClaudeLine line, IReadOnlyList<AgentEvent> events)
+    {
+        switch (line)
         {
-            case "system":
-                await OnSystemAsync(message, ct).ConfigureAwait(false);
+            case SystemLine when events is [AgentReady ready]:
+                _agentSessionId = ready.AgentSessionId;
                 break;
-            case "stream_event":
-                await OnStreamEventAsync(message, ct).ConfigureAwait(false);
-                break;
-            case "assistant":
-                await OnAssistantAsync(message, ct).ConfigureAwait(false);
-                break;
-            case "user":
-                await OnToolResultsAsync(message, ct).ConfigureAwait(false);
-                break;
-            case "result":
-                await OnResultAsync(message, ct).ConfigureAwait(false);
-                break;
-            case "control_request":
-                OnControlRequest(message);
-                break;
-            case "control_cancel_request":
-                if (Text(message, "request_id") is { } cancelled)
+            // A subagent's calls are never paused on: Claude would end the subagent, not the turn.
+            case AssistantLine { ParentToolUseId: null, Message.Id: { } messageId }:
+                foreach (var call in events.OfType<ToolCall>().Where(call => call.ToolCallId.Length > 0))
                 {
-                    await Permissions.WithdrawAsync(cancelled).ConfigureAwait(false);
+                    _messageOfCall[call.ToolCallId] = messageId;
+                    _callsInMessage.AddOrUpdate(messageId, 1, (_, n) => n + 1);
                 }
 
                 break;
+            case ResultLine:
+                // What this turn's calls left behind: decisions no can_use_tool came for (denied by Claude's own rules, interrupted),
+                // and the count of calls per message, which only the turn's own calls need.
+                _decidedInHook.Clear();
+                _callsInMessage.Clear();
+                _messageOfCall.Clear();
+                break;
         }
     }
 
-    private async Task OnSystemAsync(JsonElement message, CancellationToken ct)
+    private void OnControlRequest(string requestId, ControlRequest request)
     {
-        if (Text(message, "subtype") == "init")
-        {
-            _agentSessionId = Text(message, "session_id") ?? AgentSessionId;
-            await Sink.OnEventAsync(new AgentReady(AgentSessionId, Text(message, "model"), Text(message, "claude_code_version")), ct).ConfigureAwait(false);
-        }
-    }
-
-    private async Task OnStreamEventAsync(JsonElement message, CancellationToken ct)
-    {
-        if (message.TryGetProperty("event", out var streamEvent) && Text(streamEvent, "type") == "content_block_delta"
-            && streamEvent.TryGetProperty("delta", out var delta) && Text(delta, "type") == "text_delta" && Text(delta, "text") is { Length: > 0 } text)
-        {
-            await Sink.OnEventAsync(new MessageDelta(text), ct).ConfigureAwait(false);
-        }
-    }
-
-    private async Task OnAssistantAsync(JsonElement message, CancellationToken ct)
-    {
-        if (!message.TryGetProperty("message", out var body) || !body.TryGetProperty("content", out var content)
-            || content.ValueKind != JsonValueKind.Array)
-        {
-            return;
-        }
-
-        // A subagent's calls are never paused on: Claude would end the subagent, not the turn.
-        var messageId = message.TryGetProperty("parent_tool_use_id", out var parent) && parent.ValueKind == JsonValueKind.String
-            ? null
-            : Text(body, "id");
-        foreach (var block in content.EnumerateArray())
-        {
-            switch (Text(block, "type"))
-            {
-                case "text" when Text(block, "text") is { Length: > 0 } text:
-                    await Sink.OnEventAsync(new AssistantMessage(text), ct).ConfigureAwait(false);
-                    break;
-                case "thinking" when Text(block, "thinking") is { Length: > 0 } thinking:
-                    await Sink.OnEventAsync(new Thinking(thinking), ct).ConfigureAwait(false);
-                    break;
-                case "tool_use":
-                    var callId = Text(block, "id");
-                    if (messageId is not null && callId is not null)
-                    {
-                        _messageOfCall[callId] = messageId;
-                        _callsInMessage.AddOrUpdate(messageId, 1, (_, n) => n + 1);
-                    }
-
-                    var tool = Text(block, "name") ?? "unknown";
-                    var input = block.TryGetProperty("input", out var i) ? i.Clone() : EmptyObject();
-                    var described = ClaudeTools.Describe(tool, input);
-                    await Sink.OnEventAsync(new ToolCall(callId ?? "", tool, described.Kind, described.Title, input), ct).ConfigureAwait(false);
-                    if (_tasks.OnToolUse(callId ?? "", tool, input) is { } todos)
-                    {
-                        await Sink.OnEventAsync(new PlanUpdate(todos), ct).ConfigureAwait(false);
-                    }
-
-                    break;
-            }
-        }
-    }
-
-    private async Task OnToolResultsAsync(JsonElement message, CancellationToken ct)
-    {
-        if (!message.TryGetProperty("message", out var body) || !body.TryGetProperty("content", out var content)
-            || content.ValueKind != JsonValueKind.Array)
-        {
-            return;
-        }
-
-        foreach (var block in content.EnumerateArray())
-        {
-            if (Text(block, "type") != "tool_result")
-            {
-                continue;
-            }
-
-            var isError = IsTrue(block, "is_error");
-            var toolUseId = Text(block, "tool_use_id") ?? "";
-            var text = ToolResultText(block);
-            await Sink.OnEventAsync(new ToolResult(toolUseId, text, isError), ct).ConfigureAwait(false);
-            if (_tasks.OnToolResult(toolUseId, text, isError) is { } todos)
-            {
-                await Sink.OnEventAsync(new PlanUpdate(todos), ct).ConfigureAwait(false);
-            }
-        }
-    }
-
-    private async Task OnResultAsync(JsonElement message, CancellationToken ct)
-    {
-        if (message.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
-        {
-            // Tokens are this turn's; total_cost_usd is this process's running total.
-            decimal? cost = message.TryGetProperty("total_cost_usd", out var c) && c.ValueKind == JsonValueKind.Number
-                ? c.GetDecimal()
-                : null;
-            await Sink.OnEventAsync(
-                new UsageReport(Number(usage, "input_tokens"), Number(usage, "output_tokens"),
-                    Number(usage, "cache_read_input_tokens"), Number(usage, "cache_creation_input_tokens"), cost, CostIsRunningTotal: true),
-                ct).ConfigureAwait(false);
-        }
-
-        var isError = IsTrue(message, "is_error");
-        // What this turn's calls left behind: decisions no can_use_tool came for (denied by Claude's own rules, interrupted),
-        // and the count of calls per message, which only the turn's own calls need.
-        _decidedInHook.Clear();
-        _callsInMessage.Clear();
-        _messageOfCall.Clear();
-
-        // A turn that ends because the gate hook deferred a call: the agent is to be paused, not left idle.
-        var paused = Text(message, "stop_reason") == TurnCompleted.Paused && message.TryGetProperty("deferred_tool_use", out var deferred)
-            ? Text(deferred, "id")
-            : null;
-        await Sink.OnEventAsync(new TurnCompleted(paused is null ? Text(message, "subtype") ?? "success" : TurnCompleted.Paused, isError,
-            Text(message, "result"), paused), ct).ConfigureAwait(false);
-    }
-
-    private void OnControlRequest(JsonElement message)
-    {
-        var requestId = Text(message, "request_id");
-        if (requestId is null || !message.TryGetProperty("request", out var request))
-        {
-            return;
-        }
-
-        if (Text(request, "subtype") == "hook_callback")
+        if (request.Subtype == "hook_callback")
         {
             OnGateHook(requestId, request);
             return;
         }
 
-        if (Text(request, "subtype") != "can_use_tool")
+        if (request.Subtype != "can_use_tool")
         {
             // We offer no MCP servers over this pipe; say so rather than leave the agent waiting.
-            _ = RespondErrorAsync(requestId, $"Unsupported control request '{Text(request, "subtype")}'.");
+            _ = RespondAsync(requestId, null, $"Unsupported control request '{request.Subtype}'.");
             return;
         }
 
-        var tool = Text(request, "tool_name") ?? "unknown";
-        var input = request.TryGetProperty("input", out var i) ? i.Clone() : EmptyObject();
-        var toolUseId = Text(request, "tool_use_id") ?? requestId;
+        var tool = request.ToolName ?? "unknown";
+        var input = ClaudeJson.InputOf(request.Input);
+        var toolUseId = request.ToolUseId ?? requestId;
         if (_decidedInHook.TryRemove(toolUseId, out var decided))
         {
-            _ = RespondQuietlyAsync(requestId, ToolAnswer(decided.Tool == tool ? decided.Decision : PermissionDecision.NotTheCallDecided, decided.Input));
+            _ = RespondAsync(requestId, ToolAnswer(decided.Tool == tool ? decided.Decision : PermissionDecision.NotTheCallDecided, decided.Input));
             return;
         }
 
@@ -308,12 +158,12 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
             // The call this agent paused on, run as it resumes: the owner's decision on the call as they saw it, whatever
             // the transcript on disk says now (anything allowed to write there could have changed it).
             var decision = !paused.Decision.Allow || (paused.Tool == tool && paused.Input is not null) ? paused.Decision : PermissionDecision.NotTheCallDecided;
-            _ = RespondQuietlyAsync(requestId, ToolAnswer(PermissionBroker.Normalise(decision, Describe(toolUseId, tool, input), true, AgentName),
+            _ = RespondAsync(requestId, ToolAnswer(PermissionBroker.Normalise(decision, Describe(toolUseId, tool, input), true, AgentName),
                 paused.Input ?? input));
             return;
         }
 
-        var permission = Describe(toolUseId, tool, input) with { Path = ClaudeTools.Describe(tool, input).Path ?? Text(request, "blocked_path") };
+        var permission = Describe(toolUseId, tool, input) with { Path = ClaudeTools.Describe(tool, input).Path ?? request.BlockedPath };
         Permissions.Ask(requestId, permission, decision => RespondAsync(requestId, ToolAnswer(decision, input)));
     }
 
@@ -321,22 +171,13 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
     {
         var described = ClaudeTools.Describe(tool, input);
         return new PermissionRequest(toolUseId, tool, described.Kind, described.Title, input, described.Command, described.Path,
-            tool == "ExitPlanMode" ? Text(input, "plan") : null, canPause, CanEditInput: true);
+            tool == "ExitPlanMode" ? JsonFields.Text(input, "plan") : null, canPause, CanEditInput: true);
     }
 
-    /// <summary>A decision as the answer to <c>can_use_tool</c>.</summary>
-    private static JsonObject ToolAnswer(PermissionDecision decision, JsonElement input) => decision.Allow
-        ? new JsonObject
-        {
-            // The edited input when the owner edited the call: Claude runs what it is handed here.
-            ["behavior"] = "allow",
-            ["updatedInput"] = JsonNode.Parse((decision.UpdatedInput ?? input).GetRawText()),
-        }
-        : new JsonObject
-        {
-            ["behavior"] = "deny",
-            ["message"] = decision.Message ?? "Denied by the owner.",
-        };
+    /// <summary>A decision as the answer to <c>can_use_tool</c>: an allow hands over the input to run (the owner's edit, where they made one).</summary>
+    private static ControlAnswer ToolAnswer(PermissionDecision decision, JsonElement input) => decision.Allow
+        ? new ControlAnswer("allow", UpdatedInput: decision.UpdatedInput ?? input)
+        : new ControlAnswer("deny", Message: decision.Message ?? "Denied by the owner.");
 
     /// <summary>
     /// The gate hook. It answers "ask", which Claude ranks above its own allow rules and any other hook's "allow": the
@@ -347,26 +188,25 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
     /// <see cref="ClaudeCodeAdapter"/>). Without pausing the hook answers at once and the decision waits in
     /// <c>can_use_tool</c>, so a human taking an hour meets no hook time limit.
     /// </summary>
-    private void OnGateHook(string requestId, JsonElement request)
+    private void OnGateHook(string requestId, ControlRequest request)
     {
-        if (Text(request, "callback_id") is var callbackId && callbackId != GateHookId)
+        if (request.CallbackId != GateHookId)
         {
-            _ = RespondErrorAsync(requestId, $"Unknown hook callback '{callbackId}'.");
+            _ = RespondAsync(requestId, null, $"Unknown hook callback '{request.CallbackId}'.");
             return;
         }
 
-        var hookInput = request.TryGetProperty("input", out var h) ? h : EmptyObject();
-        var toolUseId = Text(request, "tool_use_id") ?? Text(hookInput, "tool_use_id");
+        var hook = ClaudeJson.Read<HookInput>(request.Input);
+        var toolUseId = request.ToolUseId ?? hook?.ToolUseId;
         if (!_holdsCalls || toolUseId is null || toolUseId == _paused?.ToolCallId)
         {
-            _ = RespondQuietlyAsync(requestId, HookAnswer("ask"));
+            _ = RespondAsync(requestId, HookAnswer("ask"));
             return;
         }
 
-        var tool = Text(hookInput, "tool_name") ?? "unknown";
-        var input = hookInput.TryGetProperty("tool_input", out var i) ? i.Clone() : EmptyObject();
-        var permission = Describe(toolUseId, tool, input, canPause: true);
-        Permissions.Ask(requestId, permission, decision =>
+        var tool = hook?.ToolName ?? "unknown";
+        var input = ClaudeJson.InputOf(hook?.ToolInput);
+        Permissions.Ask(requestId, Describe(toolUseId, tool, input, canPause: true), decision =>
         {
             if (decision.PausesAgent)
             {
@@ -385,55 +225,20 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
     private bool MadeAlone(string toolUseId) =>
         _messageOfCall.TryGetValue(toolUseId, out var messageId) && _callsInMessage.TryGetValue(messageId, out var calls) && calls == 1;
 
-    private static JsonObject HookAnswer(string permissionDecision) => new()
-    {
-        ["hookSpecificOutput"] = new JsonObject
-        {
-            ["hookEventName"] = "PreToolUse",
-            ["permissionDecision"] = permissionDecision,
-            ["permissionDecisionReason"] = "PocketCoder puts every tool call to the owner's gatekeeper.",
-        },
-    };
+    private static ControlAnswer HookAnswer(string permissionDecision) =>
+        new(HookSpecificOutput: new HookOutput(permissionDecision, "PocketCoder puts every tool call to the owner's gatekeeper."));
 
-    private Task RespondAsync(string requestId, JsonObject response) =>
-        WriteControlResponseAsync(new JsonObject { ["subtype"] = "success", ["request_id"] = requestId, ["response"] = response });
-
-    private Task RespondQuietlyAsync(string requestId, JsonObject response) => QuietlyAsync(() => RespondAsync(requestId, response));
-
-    private Task RespondErrorAsync(string requestId, string error) => QuietlyAsync(() =>
-        WriteControlResponseAsync(new JsonObject { ["subtype"] = "error", ["request_id"] = requestId, ["error"] = error }));
-
-    private Task WriteControlResponseAsync(JsonObject response) =>
-        Process.WriteLineAsync(new JsonObject { ["type"] = "control_response", ["response"] = response }.ToJsonString(), CancellationToken.None);
-
-    private static async Task QuietlyAsync(Func<Task> write)
+    /// <summary>Answers a control request of Claude's (<paramref name="error"/>: refuses it). Claude gone meanwhile is waiting for nobody.</summary>
+    private async Task RespondAsync(string requestId, ControlAnswer? answer, string? error = null)
     {
         try
         {
-            await write().ConfigureAwait(false);
+            await Process.WriteLineAsync(ClaudeJson.Line(new ControlResponseLine(new ControlResponse(error is null ? "success" : "error", requestId, answer, error))),
+                CancellationToken.None).ConfigureAwait(false);
         }
         catch (InvalidOperationException)
         {
             // Exited meanwhile.
         }
     }
-
-    private static string ToolResultText(JsonElement block)
-    {
-        if (!block.TryGetProperty("content", out var content))
-        {
-            return "";
-        }
-
-        if (content.ValueKind == JsonValueKind.String)
-        {
-            return content.GetString() ?? "";
-        }
-
-        return content.ValueKind == JsonValueKind.Array
-            ? string.Concat(content.EnumerateArray().Select(part => Text(part, "text")))
-            : content.GetRawText();
-    }
-
-    private static JsonElement EmptyObject() => JsonElement.Parse("{}");
 }

@@ -1,8 +1,6 @@
 using System.Text;
-using System.Text.Json;
 using PocketCoder.Agents.FileSystem;
 using PocketCoder.Agents.Processes;
-using static PocketCoder.Agents.JsonFields;
 
 namespace PocketCoder.Agents.Claude;
 
@@ -80,7 +78,7 @@ internal sealed class ClaudeTranscripts(AgentCommand command)
                     using var reader = Open(folder.FullName, file.Name, out var status);
                     // The cwd a transcript records is only believed where Claude would have filed it there: one naming another
                     // folder was not written by Claude for it (a planted transcript), and is no folder it worked in.
-                    if (Lines(reader).Take(TitleScanLines).Select(Cwd).FirstOrDefault(c => c is not null) is { } cwd && Path.IsPathFullyQualified(cwd)
+                    if (Lines(reader).Take(TitleScanLines).Select(line => line.Cwd).FirstOrDefault(c => c is not null) is { } cwd && Path.IsPathFullyQualified(cwd)
                         && Path.GetFileName(Folder(cwd)) == folder.Name)
                     {
                         found[cwd] = found.TryGetValue(cwd, out var seen) && seen > status.ModifiedAt ? seen : status.ModifiedAt;
@@ -158,21 +156,7 @@ internal sealed class ClaudeTranscripts(AgentCommand command)
                 return true;
             }
 
-            if (home.Probe(owners) is not { IsRegularFile: true } agents)
-            {
-                return false;
-            }
-
-            var existing = new FileInfo(owners);
-            if (!(existing.Exists && existing.LastWriteTimeUtc >= agents.ModifiedAt.UtcDateTime))
-            {
-                var text = home.Read(owners, MaxCopied) ?? throw new IOException("the agent's transcript is not a regular file within the size limit");
-                Directory.CreateDirectory(existing.DirectoryName!);
-                AgentHome.WritePrivate(owners, string.Concat(Settled(text.Split('\n', StringSplitOptions.RemoveEmptyEntries)).Select(line => line + "\n")));
-                File.SetLastWriteTimeUtc(owners, agents.ModifiedAt.UtcDateTime);
-            }
-
-            return true;
+            return home.CopyOut(owners, MaxCopied, Settled);
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or ConfinedIOException)
         {
@@ -200,52 +184,34 @@ internal sealed class ClaudeTranscripts(AgentCommand command)
         var settled = 0;
         foreach (var line in lines)
         {
-            JsonDocument document;
-            try
-            {
-                document = JsonDocument.Parse(line);
-            }
-            catch (JsonException)
+            if (ClaudeJson.Read<TranscriptLine>(line) is not { Type: { } type } entry || !ConversationLines.Contains(type))
             {
                 continue;
             }
 
-            using (document)
+            kept.Add(line);
+            var onChain = entry.ParentUuid is { } parent && uuids.Contains(parent);
+            if (entry.Uuid is { } uuid)
             {
-                var root = document.RootElement;
-                if (root.ValueKind != JsonValueKind.Object || Text(root, "type") is not { } type || !ConversationLines.Contains(type))
-                {
-                    continue;
-                }
+                uuids.Add(uuid);
+            }
 
-                kept.Add(line);
-                var onChain = Text(root, "parentUuid") is { } parent && uuids.Contains(parent);
-                if (Text(root, "uuid") is { } uuid)
+            foreach (var block in ClaudeJson.Blocks(entry.IsSidechain == true ? null : entry.Message?.Content))
+            {
+                switch (block)
                 {
-                    uuids.Add(uuid);
+                    case { Type: "tool_use", Id: { } call } when type == "assistant":
+                        open.Add(call);
+                        break;
+                    case { Type: "tool_result", ToolUseId: { } answered } when type == "user" && onChain:
+                        open.Remove(answered);
+                        break;
                 }
+            }
 
-                if (!IsTrue(root, "isSidechain") && root.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.Object
-                    && message.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.Array)
-                {
-                    foreach (var block in content.EnumerateArray())
-                    {
-                        switch (Text(block, "type"))
-                        {
-                            case "tool_use" when type == "assistant" && Text(block, "id") is { } call:
-                                open.Add(call);
-                                break;
-                            case "tool_result" when type == "user" && onChain && Text(block, "tool_use_id") is { } answered:
-                                open.Remove(answered);
-                                break;
-                        }
-                    }
-                }
-
-                if (open.Count == 0)
-                {
-                    settled = kept.Count;
-                }
+            if (open.Count == 0)
+            {
+                settled = kept.Count;
             }
         }
 
@@ -273,7 +239,7 @@ internal sealed class ClaudeTranscripts(AgentCommand command)
         string? title = null;
         foreach (var line in Lines(reader).Take(TitleScanLines))
         {
-            cwd ??= Cwd(line);
+            cwd ??= line.Cwd;
             if (title is null && Entries(line).OfType<HistoryUserText>().FirstOrDefault() is { } first)
             {
                 title = ConversationHistory.Title(first.Text);
@@ -288,98 +254,45 @@ internal sealed class ClaudeTranscripts(AgentCommand command)
         return (cwd is null || cwd == projectPath, title);
     }
 
-    private static IEnumerable<string> Lines(StreamReader reader)
+    /// <summary>The transcript's lines that are JSON objects, passing over those too long to be worth reading.</summary>
+    private static IEnumerable<TranscriptLine> Lines(StreamReader reader)
     {
         while (reader.ReadLine() is { } line)
         {
-            if (line.Length <= MaxLine)
+            if (line.Length <= MaxLine && ClaudeJson.Read<TranscriptLine>(line) is { } read)
             {
-                yield return line;
+                yield return read;
             }
-        }
-    }
-
-    private static string? Cwd(string line)
-    {
-        try
-        {
-            using var document = JsonDocument.Parse(line);
-            return Text(document.RootElement, "cwd");
-        }
-        catch (JsonException)
-        {
-            return null;
         }
     }
 
     /// <summary>What one transcript line holds for a reader; bookkeeping lines, side chains and meta messages hold nothing.</summary>
-    internal static IEnumerable<HistoryEntry> Entries(string line)
+    internal static IEnumerable<HistoryEntry> Entries(TranscriptLine line)
     {
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(line);
-        }
-        catch (JsonException)
+        if (line is not { IsSidechain: not true, IsMeta: not true, Message: { } message })
         {
             yield break;
         }
 
-        using (document)
+        foreach (var block in ClaudeJson.Blocks(message.Content))
         {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || IsTrue(root, "isSidechain") || IsTrue(root, "isMeta")
-                || !root.TryGetProperty("message", out var message) || message.ValueKind != JsonValueKind.Object
-                || !message.TryGetProperty("content", out var content))
+            switch (block)
             {
-                yield break;
-            }
-
-            var user = Text(root, "type") == "user";
-            if (content.ValueKind == JsonValueKind.String)
-            {
-                if (content.GetString() is { Length: > 0 } text)
-                {
-                    yield return user ? new HistoryUserText(ConversationHistory.Cut(text)) : new HistoryAssistantText(ConversationHistory.Cut(text));
-                }
-
-                yield break;
-            }
-
-            if (content.ValueKind != JsonValueKind.Array)
-            {
-                yield break;
-            }
-
-            foreach (var block in content.EnumerateArray())
-            {
-                switch (Text(block, "type"))
-                {
-                    case "text" when Text(block, "text") is { Length: > 0 } text:
-                        yield return user ? new HistoryUserText(ConversationHistory.Cut(text)) : new HistoryAssistantText(ConversationHistory.Cut(text));
-                        break;
-                    case "tool_use" when Text(block, "id") is { } id:
-                        var tool = Text(block, "name") ?? "tool";
-                        // Only the input is kept (its own copy), never the whole line it came in.
-                        var input = block.TryGetProperty("input", out var given) && given.ValueKind == JsonValueKind.Object ? given.Clone() : Empty;
-                        var described = ClaudeTools.Describe(tool, input);
-                        yield return new HistoryToolCall(id, tool, described.Kind, described.Title, input);
-                        break;
-                    case "tool_result" when Text(block, "tool_use_id") is { } id:
-                        yield return new HistoryToolResult(id, block.TryGetProperty("content", out var result) ? ConversationHistory.Cut(Flatten(result)) : "",
-                            IsTrue(block, "is_error"));
-                        break;
-                }
+                case { Type: "text", Text: { Length: > 0 } text }:
+                    yield return line.Type == "user"
+                        ? new HistoryUserText(ConversationHistory.Cut(text))
+                        : new HistoryAssistantText(ConversationHistory.Cut(text));
+                    break;
+                case { Type: "tool_use", Id: not null }:
+                    // Only the input is kept (its own copy), never the whole line it came in.
+                    var call = ClaudeUpdates.Call(block);
+                    yield return new HistoryToolCall(call.ToolCallId, call.Tool, call.Kind, call.Title, call.Input);
+                    break;
+                case { Type: "tool_result", ToolUseId: not null }:
+                    var result = ClaudeUpdates.Result(block);
+                    yield return new HistoryToolResult(result.ToolCallId, ConversationHistory.Cut(result.Content), result.IsError);
+                    break;
             }
         }
     }
-
-    private static readonly JsonElement Empty = JsonDocument.Parse("{}").RootElement.Clone();
-
-    private static string Flatten(JsonElement value) => value.ValueKind switch
-    {
-        JsonValueKind.String => value.GetString() ?? "",
-        JsonValueKind.Array => string.Join('\n', value.EnumerateArray().Select(b => Text(b, "text")).OfType<string>()),
-        _ => "",
-    };
 }

@@ -85,28 +85,7 @@ public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter, IAgentCo
         }
 
         var owners = Path.Combine(CodexHome, "sessions", Path.GetRelativePath(sessions, found.FullName));
-        if (toAgentHome)
-        {
-            if (!(home.Probe(owners) is { IsRegularFile: true } copy && copy.ModifiedAt >= found.LastWriteTimeUtc))
-            {
-                home.Write(owners, File.ReadAllBytes(found.FullName), found.LastWriteTimeUtc);
-            }
-
-            return Task.FromResult(true);
-        }
-
-        if (home.Probe(owners) is not { IsRegularFile: true } agents || home.Read(owners, MaxRollout) is not { } rollout)
-        {
-            return Task.FromResult(false);
-        }
-
-        if (!File.Exists(owners) || File.GetLastWriteTimeUtc(owners) < agents.ModifiedAt.UtcDateTime)
-        {
-            AgentHome.WritePrivate(owners, string.Concat(rollout.Split('\n').Where(JsonFields.IsObjectLine).Select(line => line + "\n")));
-            File.SetLastWriteTimeUtc(owners, agents.ModifiedAt.UtcDateTime);
-        }
-
-        return Task.FromResult(true);
+        return Task.FromResult(toAgentHome ? home.CopyIn(owners) : home.CopyOut(owners, MaxRollout, lines => lines.Where(JsonFields.IsObjectLine)));
     }
 
     /// <summary>A rollout larger than this is not copied to the owner (read whole, it would weigh on the server).</summary>
@@ -130,21 +109,9 @@ public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter, IAgentCo
         }
 
         var (enabled, secrets) = McpFormats.Codex(options.McpServers, mcpServers, command.Setting);
-        var environment = new Dictionary<string, string?>(command.Environment, StringComparer.Ordinal);
-        foreach (var (name, value) in secrets)
-        {
-            environment[name] = value;
-        }
-
-        // Codex's state (threads, logins, config) is CODEX_HOME, else ~/.codex.
-        var spec = options.Confine(new ProcessSpec(
-            executable,
-            // Codex asks the owner questions (request_user_input) only in its Plan mode unless this is on; the phone answers them.
-            ["app-server", "-c", "features.default_mode_request_user_input=true", .. mcpApprovals, .. enabled],
-            options.WorkingDirectory,
-            environment,
-            Path.Combine(options.LogDirectory, $"codex-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.stderr.log"),
-            Logger: options.Logger), State(), readable: options.McpFiles);
+        // Codex asks the owner questions (request_user_input) only in its Plan mode unless this is on; the phone answers them.
+        var spec = options.Spec("codex", executable, ["app-server", "-c", "features.default_mode_request_user_input=true", .. mcpApprovals, .. enabled],
+            command.EnvironmentWith(secrets), State());
         var servers = mcpServers.Except(options.McpServers.Disabled).Concat(options.McpServers.Servers.Select(s => s.Name)).ToList();
         return await CodexSession.StartAsync(spec, options, sink, servers, cancellationToken).ConfigureAwait(false);
     }

@@ -131,12 +131,8 @@ internal sealed class CodexConversations(AgentCommand command, string name, stri
     {
         var executable = command.ResolveToStart(CodexAdapter.AgentId, name, installHint);
         ChildProcess? process = null;
-        JsonRpcConnection rpc = null!;
-        rpc = new JsonRpcConnection((line, ct) => process!.WriteLineAsync(line, ct), stampVersion: false)
-        {
-            // It has nothing to ask of a client that starts no turn; should it ask, it is told so rather than left waiting.
-            OnRequest = (id, method, _) => rpc.RespondAsync(id, JsonRpcReply.Failure(JsonRpcErrors.MethodNotFound, $"PocketCoder does not handle '{method}' here.")),
-        };
+        // It has nothing to ask of a client that starts no turn; should it ask, it is refused rather than left waiting.
+        var rpc = new JsonRpcConnection((line, ct) => process!.WriteLineAsync(line, ct), stampVersion: false);
         // Started outside the repository, so nothing of the project's (.codex/config.toml) is loaded: thread/list names the folder.
         process = ChildProcess.StartAgent(CodexAdapter.AgentId, name, new ProcessSpec(executable, ["app-server"], Path.GetTempPath(), command.Environment, null),
             rpc.OnLineAsync);

@@ -2,7 +2,6 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
-using System.Text.Json.Serialization.Metadata;
 using PocketCoder.Agents.Sessions;
 
 namespace PocketCoder.Agents.Codex;
@@ -99,9 +98,7 @@ internal sealed record ElicitationMeta([property: JsonPropertyName("codex_approv
     [property: JsonPropertyName("tool_name")] string? ToolName, [property: JsonPropertyName("tool_params")] JsonElement ToolParams);
 
 internal sealed record ToolRequestUserInputParams(string? ItemId, string? TurnId, IReadOnlyList<ToolRequestUserInputQuestion>? Questions);
-internal sealed record ToolRequestUserInputQuestion(string? Id, string? Header, string? Question, bool IsSecret,
-    IReadOnlyList<ToolRequestUserInputOption>? Options);
-internal sealed record ToolRequestUserInputOption(string? Label, string? Description);
+internal sealed record ToolRequestUserInputQuestion(string? Id, string? Header, string? Question, bool IsSecret, IReadOnlyList<QuestionOption>? Options);
 internal sealed record ToolRequestUserInputResponse(IReadOnlyDictionary<string, ToolRequestUserInputAnswer> Answers);
 internal sealed record ToolRequestUserInputAnswer(IReadOnlyList<string> Answers);
 
@@ -120,11 +117,6 @@ internal sealed record CommandApprovalInput(string Command, string? Cwd, string?
 internal sealed record ChangesInput(JsonElement Changes);
 internal sealed record FileChangeApprovalInput(JsonElement Changes, string? Reason, string? GrantRoot);
 internal sealed record QueryInput(string Query);
-internal sealed record QuestionsInput(IReadOnlyList<QuestionInput> Questions);
-
-/// <param name="Secret">Its answer goes to Codex only: the gate keeps it out of the approval, the events and the ledger.</param>
-internal sealed record QuestionInput(string? Question, string? Header, IReadOnlyList<ToolRequestUserInputOption> Options, bool MultiSelect, string? Id,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool Secret);
 
 /// <summary>
 /// The source-generated serializers for all of the above: camelCase as Codex writes it, nulls left out of what is sent
@@ -146,7 +138,6 @@ internal sealed record QuestionInput(string? Question, string? Header, IReadOnly
 [JsonSerializable(typeof(ToolRequestUserInputResponse)), JsonSerializable(typeof(ApprovalResponse))]
 [JsonSerializable(typeof(McpServerElicitationRequestResponse)), JsonSerializable(typeof(CommandInput)), JsonSerializable(typeof(CommandApprovalInput))]
 [JsonSerializable(typeof(ChangesInput)), JsonSerializable(typeof(FileChangeApprovalInput)), JsonSerializable(typeof(QueryInput))]
-[JsonSerializable(typeof(QuestionsInput))]
 internal sealed partial class CodexJson : JsonSerializerContext;
 
 /// <summary>Codex's messages to and from records, through <see cref="CodexJson"/>.</summary>
@@ -163,23 +154,13 @@ internal static class CodexWire
     });
 
     /// <summary>A message's params (or a result) as <typeparamref name="T"/>; null when it is absent or not of that shape.</summary>
-    public static T? Read<T>(JsonElement element) where T : class
-    {
-        try
-        {
-            return element.ValueKind == JsonValueKind.Object ? element.Deserialize(Info<T>(CodexJson.Default)) : null;
-        }
-        catch (JsonException)
-        {
-            return null; // A member of another type than Codex's schema says: read as no such message.
-        }
-    }
+    public static T? Read<T>(JsonElement element) where T : class => CodexJson.Default.Read<T>(element);
 
     /// <summary>Params or a result to send.</summary>
-    public static JsonObject Node<T>(T value) => (JsonObject)JsonSerializer.SerializeToNode(value, Info<T>(CodexJson.Default))!;
+    public static JsonObject Node<T>(T value) => CodexJson.Default.Object(value);
 
     /// <summary>A tool call's or a question's input, as it is stored and shown.</summary>
-    public static JsonElement Input<T>(T value) => JsonSerializer.SerializeToElement(value, Info<T>(Readable));
+    public static JsonElement Input<T>(T value) => JsonSerializer.SerializeToElement(value, Readable.Info<T>());
 
     /// <summary>The handshake that opens every app-server connection: initialize, answered, then initialized.</summary>
     public static async Task<InitializeResponse?> InitializeAsync(JsonRpcConnection rpc, string version, CancellationToken cancellationToken)
@@ -205,6 +186,4 @@ internal static class CodexWire
         "turn/completed" => Read<TurnCompletedNotification>(parameters),
         _ => null,
     };
-
-    private static JsonTypeInfo<T> Info<T>(CodexJson context) => (JsonTypeInfo<T>)context.GetTypeInfo(typeof(T))!;
 }

@@ -45,7 +45,7 @@ internal static class CodexRequests
     /// </summary>
     public static PermissionRequest? Questions(ToolRequestUserInputParams asked)
     {
-        var questions = Asked(asked).Select(q => new QuestionInput(q.Question, q.Header, [.. (q.Options ?? []).Where(o => o.Label is not null)],
+        var questions = Asked(asked).Select(q => new QuestionCard(q.Question, q.Header, [.. (q.Options ?? []).Where(o => o.Label is not null)],
             false, q.Id, q.IsSecret)).ToList();
 
         // Answers go back keyed by id: a question without one, or two sharing one, would have its answer lost or given to
@@ -56,8 +56,7 @@ internal static class CodexRequests
             return null;
         }
 
-        var input = CodexWire.Input(new QuestionsInput(questions));
-        return new PermissionRequest(asked.ItemId ?? "", UserInputTool, ToolKind.Question, AgentQuestions.Title(input), input, null, null, null);
+        return AgentQuestions.Request(asked.ItemId ?? "", UserInputTool, new QuestionCards(questions));
     }
 
     /// <summary>The owner's answers, one per question id: each chosen label, then the owner's own words, as Codex's own prompt gives them.</summary>

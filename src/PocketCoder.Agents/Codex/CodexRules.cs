@@ -50,15 +50,8 @@ internal static partial class CodexRules
 
     private static IEnumerable<string> RuleDirectories(string projectDirectory, IReadOnlyDictionary<string, string?> environment)
     {
-        string? Variable(string name) => environment.TryGetValue(name, out var value) ? value : System.Environment.GetEnvironmentVariable(name);
-        if (Variable("CODEX_HOME") is { Length: > 0 } codexHome)
-        {
-            yield return Path.Combine(codexHome, "rules");
-        }
-        else if (Variable("HOME") is { Length: > 0 } home)
-        {
-            yield return Path.Combine(home, ".codex", "rules");
-        }
+        var codex = new Processes.AgentCommand("codex", environment);
+        yield return Path.Combine(codex.Setting("CODEX_HOME") is { Length: > 0 } codexHome ? codexHome : Path.Combine(codex.Home, ".codex"), "rules");
 
         // The project and every folder above it: Codex looks for .codex folders up the tree.
         for (var directory = new DirectoryInfo(projectDirectory); directory is not null; directory = directory.Parent)

@@ -10,13 +10,22 @@ namespace PocketCoder.Agents.Codex;
 /// One running <c>codex app-server</c> holding one thread. Turns its notifications into <see cref="AgentEvent"/>s
 /// and answers its command / file-change approval requests with the gatekeeper's decision.
 /// </summary>
-internal sealed class CodexSession : ProcessAgentSession
+internal sealed class CodexSession : JsonRpcAgentSession
 {
     private static readonly TimeSpan StartupTimeout = TimeSpan.FromSeconds(60);
 
+    /// <summary>Longest the first turn waits for the MCP servers to start (Codex offers a server's tools only once it has).</summary>
+    private static readonly TimeSpan McpStartWait = TimeSpan.FromSeconds(30);
+
     private readonly AgentStartOptions _options;
-    private readonly JsonRpcConnection _rpc;
     private readonly ConcurrentDictionary<string, ThreadItem> _startedItems = new(StringComparer.Ordinal);
+
+    /// <summary>MCP tool calls whose approval was already asked: each started call is asked about once.</summary>
+    private readonly ConcurrentDictionary<string, bool> _askedMcpCalls = new(StringComparer.Ordinal);
+
+    /// <summary>The MCP servers of Codex's config that have not yet said ready, failed or cancelled.</summary>
+    private readonly HashSet<string> _mcpStarting;
+    private readonly TaskCompletionSource _mcpStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private string _agentSessionId;
 
     /// <summary>The running turn: set by turn/started (or turn/start's answer, whichever comes first), cleared by turn/completed.</summary>
@@ -25,15 +34,8 @@ internal sealed class CodexSession : ProcessAgentSession
     private TokenUsageBreakdown _reported = TokenUsageBreakdown.None;
     private TokenUsageBreakdown _latest = TokenUsageBreakdown.None;
 
-    /// <summary>Longest the first turn waits for the MCP servers to start (Codex offers a server's tools only once it has).</summary>
-    private static readonly TimeSpan McpStartWait = TimeSpan.FromSeconds(30);
-
-    /// <summary>The MCP servers of Codex's config that have not yet said ready, failed or cancelled.</summary>
-    private readonly HashSet<string> _mcpStarting;
-    private readonly TaskCompletionSource _mcpStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
     private CodexSession(AgentStartOptions options, IAgentSink sink, IReadOnlyCollection<string> mcpServers)
-        : base(sink, CodexAdapter.AgentId, "Codex", appliesEditedInput: false)
+        : base(sink, CodexAdapter.AgentId, "Codex", stampVersion: false)
     {
         _mcpStarting = new HashSet<string>(mcpServers, StringComparer.Ordinal);
         if (_mcpStarting.Count == 0)
@@ -43,11 +45,6 @@ internal sealed class CodexSession : ProcessAgentSession
 
         _options = options;
         _mode = options.Mode;
-        _rpc = new JsonRpcConnection((line, ct) => Process.WriteLineAsync(line, ct), stampVersion: false)
-        {
-            OnNotification = OnNotificationAsync,
-            OnRequest = OnRequestAsync,
-        };
         _agentSessionId = options.ResumeAgentSessionId ?? "";
     }
 
@@ -58,25 +55,7 @@ internal sealed class CodexSession : ProcessAgentSession
         CancellationToken cancellationToken)
     {
         var session = new CodexSession(options, sink, mcpServers);
-        session.Launch(spec, session._rpc.OnLineAsync);
-        try
-        {
-            await session.HandshakeAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception exception) when (exception is InvalidOperationException or JsonRpcException or TimeoutException or OperationCanceledException)
-        {
-            // Stopped first: its exit waits for stderr to be drained, so the tail is complete when read.
-            var tail = await session.AbandonStartAsync().ConfigureAwait(false);
-            if (exception is OperationCanceledException && cancellationToken.IsCancellationRequested)
-            {
-                throw;
-            }
-
-            throw new AgentUnavailableException(CodexAdapter.AgentId,
-                $"Codex did not start ({exception.Message}).{(tail.Length > 0 ? $" Its last output: {tail}" : "")}", exception);
-        }
-
-        session.MarkStarted();
+        await session.StartAsync(spec, StartupTimeout, session.HandshakeAsync, cancellationToken).ConfigureAwait(false);
         return session;
     }
 
@@ -98,7 +77,7 @@ internal sealed class CodexSession : ProcessAgentSession
         await Task.WhenAny(_mcpStarted.Task, Task.Delay(McpStartWait, cancellationToken)).ConfigureAwait(false);
         _mcpStarted.TrySetResult();
         Process.MarkTurnStart();
-        var started = await _rpc.RequestAsync("turn/start", CodexWire.Node(parameters), cancellationToken).ConfigureAwait(false);
+        var started = await Rpc.RequestAsync("turn/start", CodexWire.Node(parameters), cancellationToken).ConfigureAwait(false);
         if (CodexWire.Read<TurnStartResponse>(started)?.Turn?.Id is { } turnId)
         {
             Interlocked.CompareExchange(ref _turnId, turnId, null);
@@ -118,7 +97,7 @@ internal sealed class CodexSession : ProcessAgentSession
         {
             if (_turnId is { } turnId)
             {
-                await _rpc.RequestAsync("turn/interrupt", CodexWire.Node(new TurnInterruptParams(AgentSessionId, turnId)), cancellationToken).ConfigureAwait(false);
+                await Rpc.RequestAsync("turn/interrupt", CodexWire.Node(new TurnInterruptParams(AgentSessionId, turnId)), cancellationToken).ConfigureAwait(false);
             }
         }
         catch (JsonRpcException)
@@ -127,24 +106,18 @@ internal sealed class CodexSession : ProcessAgentSession
         }
     }
 
-    protected override void OnProcessExited(int exitCode) => _rpc.Close($"the codex process exited with code {exitCode}");
+    protected override void OnProcessExited(int exitCode) => Rpc.Close($"the codex process exited with code {exitCode}");
 
-    private async Task HandshakeAsync(CancellationToken cancellationToken)
+    private async Task HandshakeAsync(CancellationToken ct)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(StartupTimeout);
-        var ct = timeout.Token;
-
-        var initialized = await CodexWire.InitializeAsync(_rpc, typeof(CodexSession).Assembly.GetName().Version?.ToString(3) ?? "0.0.0", ct)
-            .ConfigureAwait(false);
-
+        var initialized = await CodexWire.InitializeAsync(Rpc, ClientVersion, ct).ConfigureAwait(false);
         JsonElement? resumed = null;
         string? problem = null;
         if (_options.ResumeAgentSessionId is { } resume)
         {
             try
             {
-                resumed = await _rpc.RequestAsync("thread/resume", ThreadParameters(resume), ct).ConfigureAwait(false);
+                resumed = await Rpc.RequestAsync("thread/resume", ThreadParameters(resume), ct).ConfigureAwait(false);
             }
             catch (JsonRpcException exception)
             {
@@ -153,7 +126,7 @@ internal sealed class CodexSession : ProcessAgentSession
             }
         }
 
-        var thread = CodexWire.Read<ThreadResponse>(resumed ?? await _rpc.RequestAsync("thread/start", ThreadParameters(null), ct).ConfigureAwait(false));
+        var thread = CodexWire.Read<ThreadResponse>(resumed ?? await Rpc.RequestAsync("thread/start", ThreadParameters(null), ct).ConfigureAwait(false));
         _agentSessionId = thread?.Thread?.Id ?? "";
         if (AgentSessionId.Length == 0)
         {
@@ -175,7 +148,7 @@ internal sealed class CodexSession : ProcessAgentSession
     /// <summary>The model the owner chose; null leaves Codex's own.</summary>
     private string? Model => _options.Model is { Length: > 0 } model ? model : null;
 
-    private async Task OnNotificationAsync(string method, JsonElement parameters)
+    protected override async Task OnNotificationAsync(string method, JsonElement parameters)
     {
         if (CodexWire.Notification(method, parameters) is not { } notification)
         {
@@ -224,13 +197,10 @@ internal sealed class CodexSession : ProcessAgentSession
                 break;
         }
 
-        foreach (var update in CodexUpdates.Map(notification, itemWasStarted, turnUsage))
-        {
-            await Sink.OnEventAsync(update, Lifetime).ConfigureAwait(false);
-        }
+        await Sink.OnEventsAsync(CodexUpdates.Map(notification, itemWasStarted, turnUsage), Lifetime).ConfigureAwait(false);
     }
 
-    private Task OnRequestAsync(JsonElement id, string method, JsonElement parameters)
+    protected override Task OnRequestAsync(JsonElement id, string method, JsonElement parameters)
     {
         var requestId = id.Clone();
         (PermissionRequest Request, Func<PermissionDecision, Task> Answer)? ask = method switch
@@ -246,7 +216,7 @@ internal sealed class CodexSession : ProcessAgentSession
                 (toolCall, decision => AnswerAsync(requestId, elicitation.TurnId, decision, elicitation: true)),
             // An MCP server asks the owner to fill in a form: a question, answered field by field.
             "mcpServer/elicitation/request" when McpForm.Questions(parameters) is { } form && parameters.Clone() is var asked =>
-                (form, decision => _rpc.RespondAsync(requestId, JsonRpcReply.Success(CodexWire.Node(CodexRequests.FormAnswer(asked, decision))))),
+                (form, decision => Rpc.RespondAsync(requestId, JsonRpcReply.Success(CodexWire.Node(CodexRequests.FormAnswer(asked, decision))))),
             "item/tool/requestUserInput" when CodexWire.Read<ToolRequestUserInputParams>(parameters) is { } asked && CodexRequests.Questions(asked) is { } question =>
                 (question, decision => AnswerQuestionAsync(requestId, asked, decision)),
             _ => null,
@@ -256,15 +226,12 @@ internal sealed class CodexSession : ProcessAgentSession
             // Questions we cannot put to the owner (an MCP form with fields we cannot show, a URL elicitation, legacy
             // v1 approvals, user input with no questions or without distinct ids): an MCP tool call is then declined.
             // say so rather than leave the agent waiting forever.
-            return _rpc.RespondAsync(id, JsonRpcReply.Failure(JsonRpcErrors.MethodNotFound, $"PocketCoder does not handle '{method}'."));
+            return Rpc.RefuseAsync(id, method);
         }
 
         Permissions.Ask(requestId.GetRawText(), request, answer);
         return Task.CompletedTask;
     }
-
-    /// <summary>MCP tool calls whose approval was already asked: each started call is asked about once.</summary>
-    private readonly ConcurrentDictionary<string, bool> _askedMcpCalls = new(StringComparer.Ordinal);
 
     /// <summary>The MCP tool call an elicitation asks about, when it is one (see <see cref="CodexRequests.McpToolCall"/>); asked about once.</summary>
     private PermissionRequest? McpToolCallFor(McpServerElicitationRequestParams elicitation)
@@ -286,11 +253,11 @@ internal sealed class CodexSession : ProcessAgentSession
                 await SteerAsync(turnId, $"({why})").ConfigureAwait(false);
             }
 
-            await _rpc.RespondAsync(id, JsonRpcReply.Failure(JsonRpcErrors.InternalError, why)).ConfigureAwait(false);
+            await Rpc.RespondAsync(id, JsonRpcReply.Failure(JsonRpcErrors.InternalError, why)).ConfigureAwait(false);
             return;
         }
 
-        await _rpc.RespondAsync(id, JsonRpcReply.Success(CodexWire.Node(CodexRequests.Answers(asked, decision)))).ConfigureAwait(false);
+        await Rpc.RespondAsync(id, JsonRpcReply.Success(CodexWire.Node(CodexRequests.Answers(asked, decision)))).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -308,7 +275,7 @@ internal sealed class CodexSession : ProcessAgentSession
         }
 
         var verdict = decision.Allow ? "accept" : "decline";
-        await _rpc.RespondAsync(id, JsonRpcReply.Success(elicitation
+        await Rpc.RespondAsync(id, JsonRpcReply.Success(elicitation
             ? CodexWire.Node(new McpServerElicitationRequestResponse(verdict))
             : CodexWire.Node(new ApprovalResponse(verdict)))).ConfigureAwait(false);
     }
@@ -320,7 +287,7 @@ internal sealed class CodexSession : ProcessAgentSession
     {
         try
         {
-            await _rpc.RequestAsync("turn/steer", CodexWire.Node(new TurnSteerParams(AgentSessionId, turnId, input)), cancellationToken).ConfigureAwait(false);
+            await Rpc.RequestAsync("turn/steer", CodexWire.Node(new TurnSteerParams(AgentSessionId, turnId, input)), cancellationToken).ConfigureAwait(false);
             return true;
         }
         catch (JsonRpcException)

@@ -93,21 +93,20 @@ public sealed partial record McpServer(string Name, string? Command, IReadOnlyLi
                 return null;
             }
 
-            if (new FileInfo(real).Length > MaxDigestedFile)
+            var length = new FileInfo(real).Length;
+            if (length > MaxDigestedFile)
             {
                 // Too large to read at every listing: its inode and status-change time stand for it (any write moves the
                 // time, and nothing sets it back), which errs towards asking again.
-                return $"large:{new FileInfo(real).Length}:{regular.Changed}";
+                return $"large:{length}:{regular.Changed}";
             }
 
-            var info = new FileInfo(real);
             if (Digests.Count > 10_000)
             {
                 Digests.Clear();
             }
 
-            var status = FileSystem.UnixFiles.Stat(real)!;
-            return Digests.GetOrAdd((real, info.Length, status.Changed), _ =>
+            return Digests.GetOrAdd((real, length, regular.Changed), _ =>
             {
                 using var stream = File.OpenRead(real);
                 return Convert.ToHexStringLower(SHA256.HashData(stream));

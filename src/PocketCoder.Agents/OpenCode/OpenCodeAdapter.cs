@@ -19,7 +19,6 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
 
     public string Id => AgentId;
 
-
     private const string Name = "OpenCode";
     private const string InstallHint = "Install it with `npm install -g opencode-ai`, or point POCKETCODER_OPENCODE_PATH at the opencode executable.";
 
@@ -133,18 +132,14 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
         }
 
         // One server serves the sessions of a folder that get the same MCP servers (their config is the server's own).
-        var environment = new Dictionary<string, string?>(command.Environment, StringComparer.Ordinal);
+        var environment = command.EnvironmentWith([]);
         var key = directory;
         if (options.McpServers.Servers.Count > 0)
         {
             CheckMcpNames(options.McpServers.Servers.Select(s => s.Name).ToList());
             var (config, secrets) = Mcp.McpFormats.OpenCode(options.McpServers.Servers);
+            environment = command.EnvironmentWith(secrets);
             environment["OPENCODE_CONFIG_CONTENT"] = MergedConfig(command.Setting("OPENCODE_CONFIG_CONTENT"), config);
-            foreach (var (name, value) in secrets)
-            {
-                environment[name] = value;
-            }
-
             key = $"{directory}\n{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
                 string.Join("\n", secrets.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => $"{s.Key}={s.Value}")) + "\n" + config)))}";
         }
@@ -158,10 +153,9 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
                 return running;
             }
 
-            var server = await OpenCodeServer.StartAsync(executable, environment, directory, options.LogDirectory, options.Logger, ReleaseServerAsync,
-                    spec => options.Confine(spec, State(), readable: options.McpFiles),
-                    cancellationToken, key)
-                .ConfigureAwait(false);
+            var server = await OpenCodeServer.StartAsync(directory, key, environment,
+                (arguments, confined) => options.Spec("opencode", executable, arguments, confined, State(), workingDirectory: directory), ReleaseServerAsync,
+                cancellationToken).ConfigureAwait(false);
             _servers[key] = server;
             server.AddUser();
             return server;
@@ -238,34 +232,16 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
     private HashSet<string> OwnMcpServerNames()
     {
         var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        var tomlConfig = Path.Combine(ConfigFolder, "config");
-        if (File.Exists(tomlConfig))
+        if (ReadText(Path.Combine(ConfigFolder, "config")) is { } tomlConfig)
         {
-            try
-            {
-                names.UnionWith(System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(tomlConfig), @"^\s*\[\s*mcp\.""?([^\]"".]+)",
-                    System.Text.RegularExpressions.RegexOptions.Multiline).Select(m => m.Groups[1].Value.Trim()));
-            }
-            catch (IOException)
-            {
-                // Unreadable to OpenCode as well.
-            }
+            names.UnionWith(System.Text.RegularExpressions.Regex.Matches(tomlConfig, @"^\s*\[\s*mcp\.""?([^\]"".]+)",
+                System.Text.RegularExpressions.RegexOptions.Multiline).Select(m => m.Groups[1].Value.Trim()));
         }
 
         var folders = new[] { Path.Combine(command.Home, ".opencode"), command.Setting("OPENCODE_CONFIG_DIR") }.OfType<string>().Where(f => f.Length > 0);
         var files = Settings().Concat(folders.SelectMany(folder => new[] { "opencode.json", "opencode.jsonc" }.Select(file => Path.Combine(folder, file))))
             .Append(command.Setting("OPENCODE_CONFIG") ?? "");
-        var texts = files.Where(File.Exists).Select(file =>
-        {
-            try
-            {
-                return File.ReadAllText(file);
-            }
-            catch (IOException)
-            {
-                return null;
-            }
-        }).Append(command.Setting("OPENCODE_CONFIG_CONTENT"));
+        var texts = files.Select(ReadText).Append(command.Setting("OPENCODE_CONFIG_CONTENT"));
         foreach (var text in texts.OfType<string>())
         {
             if (ParseConfig(text)?["mcp"] is JsonObject mcp)
@@ -275,6 +251,19 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
         }
 
         return names;
+    }
+
+    /// <summary>A config file's text; null where there is none, or none OpenCode could read either.</summary>
+    private static string? ReadText(string file)
+    {
+        try
+        {
+            return File.Exists(file) ? File.ReadAllText(file) : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
     }
 
     /// <summary>OpenCode's config as it reads it: JSON with comments and trailing commas; null where it is not.</summary>

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using PocketCoder.Agents.Processes;
+using PocketCoder.Agents.Sessions;
 
 namespace PocketCoder.Agents.OpenCode;
 
@@ -18,8 +19,8 @@ internal sealed partial class OpenCodeConversations(AgentCommand command, string
 
     public async Task<IReadOnlyList<AgentConversation>> ListAsync(string projectPath, CancellationToken cancellationToken)
     {
-        var list = OpenCodeJson.Read(await RunAsync(projectPath, ["session", "list", "--format", "json"], 4 * 1024 * 1024, failureIsAbsence: false, cancellationToken)
-            .ConfigureAwait(false), OpenCodeJson.Default.IReadOnlyListListedSession);
+        var list = OpenCodeJson.Default.Read<IReadOnlyList<ListedSession>>(await RunAsync(projectPath, ["session", "list", "--format", "json"], 4 * 1024 * 1024,
+            failureIsAbsence: false, cancellationToken).ConfigureAwait(false));
         var folders = ConversationHistory.Folders(projectPath);
         return [.. (list ?? []).Where(s => s.Id is { } id && IsSessionId(id) && s.Directory is { } directory && folders.Contains(directory))
             .Select(s => new AgentConversation(s.Id!, ConversationHistory.Title(s.Title),
@@ -92,7 +93,7 @@ internal sealed partial class OpenCodeConversations(AgentCommand command, string
         var json = IsSessionId(sessionId)
             ? await RunAsync(projectPath, ["export", sessionId], MaxExport, failureIsAbsence: true, cancellationToken).ConfigureAwait(false)
             : null;
-        return OpenCodeJson.Read(json, OpenCodeJson.Default.SessionExport) is { Info.Directory: { } directory } export && ConversationHistory.Folders(projectPath).Contains(directory)
+        return OpenCodeJson.Default.Read<SessionExport>(json) is { Info.Directory: { } directory } export && ConversationHistory.Folders(projectPath).Contains(directory)
             ? (json!, export, export.Info.Time?.Updated ?? 0)
             : null;
     }

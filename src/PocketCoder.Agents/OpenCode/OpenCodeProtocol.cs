@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
-using System.Text.Json.Serialization.Metadata;
 
 namespace PocketCoder.Agents.OpenCode;
 
@@ -47,8 +46,6 @@ internal sealed record CallRef(string? MessageID, string? CallID);
 
 internal sealed record AskedQuestion(string? Question, string? Header, IReadOnlyList<QuestionOption>? Options, bool? Multiple);
 
-internal sealed record QuestionOption(string? Label, [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Description);
-
 internal sealed record SessionError(string? Name, ErrorData? Data);
 
 internal sealed record ErrorData(string? Message);
@@ -91,32 +88,10 @@ internal sealed record QuestionReply(IReadOnlyList<IReadOnlyList<string>> Answer
 internal sealed record ResourceInput(IReadOnlyList<string> Servers, [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Uri,
     IReadOnlyList<string> Patterns);
 
-/// <summary>OpenCode's questions in the one shape the gate and the phone know (<see cref="AgentQuestions"/>).</summary>
-internal sealed record QuestionCards(IReadOnlyList<QuestionCard> Questions);
-
-internal sealed record QuestionCard(
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Question,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Header,
-    IReadOnlyList<QuestionOption> Options, bool MultiSelect);
-
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(OpenCodeEvent)), JsonSerializable(typeof(SessionError))] // the event stream
 [JsonSerializable(typeof(SessionInfo)), JsonSerializable(typeof(MessageWithParts)), JsonSerializable(typeof(Prompt))] // the HTTP API
 [JsonSerializable(typeof(PermissionReply)), JsonSerializable(typeof(QuestionReply))]
 [JsonSerializable(typeof(IReadOnlyList<ListedSession>)), JsonSerializable(typeof(SessionExport))] // the CLI's answers
-[JsonSerializable(typeof(ResourceInput)), JsonSerializable(typeof(QuestionCards))] // what the owner is shown
-internal sealed partial class OpenCodeJson : JsonSerializerContext
-{
-    /// <summary><paramref name="json"/> read as <paramref name="type"/>; null when there is none, or it is not one.</summary>
-    public static T? Read<T>(string? json, JsonTypeInfo<T> type)
-    {
-        try
-        {
-            return json is null ? default : JsonSerializer.Deserialize(json, type);
-        }
-        catch (JsonException)
-        {
-            return default;
-        }
-    }
-}
+[JsonSerializable(typeof(ResourceInput))] // what the owner is shown
+internal sealed partial class OpenCodeJson : JsonSerializerContext;

@@ -6,8 +6,8 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using System.Text.RegularExpressions;
-using Microsoft.Extensions.Logging;
 using PocketCoder.Agents.Processes;
+using PocketCoder.Agents.Sessions;
 
 namespace PocketCoder.Agents.OpenCode;
 
@@ -74,19 +74,20 @@ internal sealed partial class OpenCodeServer : IAsyncDisposable
             ["OPENCODE_PURE"] = "1",
         };
 
-    public static async Task<OpenCodeServer> StartAsync(string executable, IReadOnlyDictionary<string, string?> environment, string directory,
-        string logDirectory, ILogger logger, Func<OpenCodeServer, Task> release, Func<ProcessSpec, ProcessSpec> confine, CancellationToken cancellationToken,
-        string? key = null)
+    /// <param name="key">What the adapter finds it by (<see cref="Key"/>).</param>
+    /// <param name="spec">The process to run, from its arguments and environment (the session's log folder, its sandbox).</param>
+    public static async Task<OpenCodeServer> StartAsync(string directory, string key, IReadOnlyDictionary<string, string?> environment,
+        Func<IReadOnlyList<string>, IReadOnlyDictionary<string, string?>, ProcessSpec> spec, Func<OpenCodeServer, Task> release,
+        CancellationToken cancellationToken)
     {
-        var server = new OpenCodeServer(directory, key ?? directory, release);
+        var server = new OpenCodeServer(directory, key, release);
         var password = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
         var env = Confined(environment, directory);
         env["OPENCODE_SERVER_PASSWORD"] = password;
         env["OPENCODE_SERVER_USERNAME"] = null;
         env["OPENCODE_PERMISSION"] = PermissionConfig;
-        var spec = confine(new ProcessSpec(executable, ["serve", "--hostname", "127.0.0.1", "--port", "0"], directory, env,
-            Path.Combine(logDirectory, $"opencode-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}.stderr.log"), Logger: logger));
-        server._process = ChildProcess.StartAgent(OpenCodeAdapter.AgentId, "OpenCode", spec, server.OnStdoutAsync);
+        server._process = ChildProcess.StartAgent(OpenCodeAdapter.AgentId, "OpenCode", spec(["serve", "--hostname", "127.0.0.1", "--port", "0"], env),
+            server.OnStdoutAsync);
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -109,11 +110,10 @@ internal sealed partial class OpenCodeServer : IAsyncDisposable
         }
         catch (Exception exception) when (exception is InvalidOperationException or TaskCanceledException)
         {
-            var tail = server._process.StderrTail.Trim();
+            var tail = server._process.StderrTail;
             await server.DisposeAsync().ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
-            throw new AgentUnavailableException(OpenCodeAdapter.AgentId,
-                $"OpenCode did not start ({exception.Message}).{(tail.Length > 0 ? $" Its last output: {(tail.Length > 2000 ? tail[^2000..] : tail)}" : "")}",
+            throw new AgentUnavailableException(OpenCodeAdapter.AgentId, $"OpenCode did not start ({exception.Message}).{AgentUnavailableException.LastOutput(tail)}",
                 exception);
         }
 
@@ -193,7 +193,7 @@ internal sealed partial class OpenCodeServer : IAsyncDisposable
                 using var stream = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
                 await foreach (var item in SseParser.Create(stream).EnumerateAsync(ct).ConfigureAwait(false))
                 {
-                    await DispatchAsync(OpenCodeJson.Read(item.Data, OpenCodeJson.Default.OpenCodeEvent)).ConfigureAwait(false);
+                    await DispatchAsync(OpenCodeJson.Default.Read<OpenCodeEvent>(item.Data)).ConfigureAwait(false);
                 }
             }
             catch (Exception exception) when (exception is HttpRequestException or IOException && !ct.IsCancellationRequested)

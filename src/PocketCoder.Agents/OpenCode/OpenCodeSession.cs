@@ -202,10 +202,7 @@ internal sealed class OpenCodeSession : IAgentSession
                     events = OpenCodeUpdates.Map(update.Type, properties, _stream, McpServers);
                 }
 
-                foreach (var agentEvent in events)
-                {
-                    await _sink.OnEventAsync(agentEvent, ct).ConfigureAwait(false);
-                }
+                await _sink.OnEventsAsync(events, ct).ConfigureAwait(false);
 
                 break;
         }

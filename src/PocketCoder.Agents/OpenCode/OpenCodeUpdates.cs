@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using PocketCoder.Agents.Sessions;
 
 namespace PocketCoder.Agents.OpenCode;
 
@@ -59,7 +60,7 @@ internal static class OpenCodeUpdates
                 break;
             case "session.error" when p.Error is { } error:
                 // Not the abort the owner asked for. An error is named, with its words in data.message, unless it is some other shape.
-                var known = error.ValueKind == JsonValueKind.Object ? OpenCodeJson.Read(error.GetRawText(), OpenCodeJson.Default.SessionError) : null;
+                var known = OpenCodeJson.Default.Read<SessionError>(error);
                 if (known?.Name != "MessageAbortedError" && !stream.Aborted)
                 {
                     yield return new AgentError(known?.Data?.Message ?? known?.Name ?? error.GetRawText());
@@ -189,11 +190,8 @@ internal static class OpenCodeUpdates
             return null;
         }
 
-        var input = JsonSerializer.SerializeToElement(new QuestionCards([.. questions.Select(q => new QuestionCard(q.Question, q.Header,
-            [.. (q.Options ?? []).Where(o => o.Label is not null)], q.Multiple == true))]),
-            OpenCodeJson.Default.QuestionCards);
-        return (new PermissionRequest(asked.Tool?.CallID ?? requestId, "question", ToolKind.Question, AgentQuestions.Title(input), input, null, null, null),
-            questions.Count);
+        return (AgentQuestions.Request(asked.Tool?.CallID ?? requestId, "question", new QuestionCards([.. questions.Select(q => new QuestionCard(q.Question,
+            q.Header, [.. (q.Options ?? []).Where(o => o.Label is not null)], q.Multiple == true))])), questions.Count);
     }
 
     /// <summary>The owner's answers (each chosen label, then their own words), or null for a rejection: "the user dismissed this question".</summary>

@@ -16,6 +16,18 @@ public sealed record AgentCommand(string Command, IReadOnlyDictionary<string, st
     /// <summary>An XDG base folder as the agent sees it (<c>XDG_DATA_HOME</c> and the like), else its default under home.</summary>
     public string Xdg(string variable, string fallback) => Setting(variable) is { Length: > 0 } set ? set : Path.Combine(Home, fallback);
 
+    /// <summary>The agent's environment with <paramref name="more"/> set over it (an MCP server's secrets, say).</summary>
+    public Dictionary<string, string?> EnvironmentWith(IEnumerable<KeyValuePair<string, string>> more)
+    {
+        var environment = new Dictionary<string, string?>(Environment, StringComparer.Ordinal);
+        foreach (var (name, value) in more)
+        {
+            environment[name] = value;
+        }
+
+        return environment;
+    }
+
     /// <summary>The absolute path of the executable, or null when it cannot be found.</summary>
     public string? Resolve()
     {

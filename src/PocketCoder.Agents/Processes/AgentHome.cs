@@ -54,12 +54,47 @@ public sealed record AgentHome(string Root, string OwnerHome)
     {
         foreach (var login in logins)
         {
-            var owners = new FileInfo(login);
-            if (owners.Exists && !(Probe(login) is { IsRegularFile: true } copy && copy.ModifiedAt >= owners.LastWriteTimeUtc))
-            {
-                Write(login, File.ReadAllBytes(owners.FullName), owners.LastWriteTimeUtc);
-            }
+            CopyIn(login);
         }
+    }
+
+    /// <summary>Copies the owner's file in where it is newer than the agent's copy; false when the owner has none.</summary>
+    public bool CopyIn(string ownerPath)
+    {
+        var owners = new FileInfo(ownerPath);
+        if (owners.Exists && !(Probe(ownerPath) is { IsRegularFile: true } copy && copy.ModifiedAt >= owners.LastWriteTimeUtc))
+        {
+            Write(ownerPath, File.ReadAllBytes(owners.FullName), owners.LastWriteTimeUtc);
+        }
+
+        return owners.Exists;
+    }
+
+    /// <summary>
+    /// Copies the agent's copy of a file of JSON lines out to the owner's where it is newer, with only the lines
+    /// <paramref name="keep"/> picks (what the owner's own agent may read as its own), and its time. False when the agent has
+    /// none, or none that is a regular file within <paramref name="limit"/> bytes.
+    /// </summary>
+    public bool CopyOut(string ownerPath, long limit, Func<string[], IEnumerable<string>> keep)
+    {
+        if (Probe(ownerPath) is not { IsRegularFile: true } agents)
+        {
+            return false;
+        }
+
+        if (File.Exists(ownerPath) && File.GetLastWriteTimeUtc(ownerPath) >= agents.ModifiedAt.UtcDateTime)
+        {
+            return true;
+        }
+
+        if (Read(ownerPath, limit) is not { } text)
+        {
+            return false;
+        }
+
+        WritePrivate(ownerPath, string.Concat(keep(text.Split('\n', StringSplitOptions.RemoveEmptyEntries)).Select(line => line + "\n")));
+        File.SetLastWriteTimeUtc(ownerPath, agents.ModifiedAt.UtcDateTime);
+        return true;
     }
 
     // Every file and folder of the agent's home is the agent's to have made: what PocketCoder reads, writes or makes there goes

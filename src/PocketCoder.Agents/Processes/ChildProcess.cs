@@ -121,8 +121,15 @@ public sealed partial class ChildProcess : IAsyncDisposable
             throw;
         }
 
-        return new ChildProcess(process, spec, LogLevel.Information, self =>
-            (Task.Run(() => self.PumpStdoutAsync(onStdoutLine)), Task.Run(() => self.PumpStderrAsync(stderrLog))));
+        return new ChildProcess(process, spec, LogLevel.Information, self => (Task.Run(() => self.PumpStdoutAsync(onStdoutLine)), Task.Run(async () =>
+        {
+            await self.PumpChunksAsync(self._process.StandardError, OutputStream.Stderr,
+                chunk => stderrLog?.WriteAsync(chunk.Text) ?? Task.CompletedTask).ConfigureAwait(false);
+            if (stderrLog is not null)
+            {
+                await stderrLog.DisposeAsync().ConfigureAwait(false);
+            }
+        })));
     }
 
     /// <summary>
@@ -418,27 +425,6 @@ public sealed partial class ChildProcess : IAsyncDisposable
                 AppendStderr($"[pocketcoder] failed to handle an agent line: {exception.Message}\n");
                 ProcessLog.OutputFailed(_logger, exception, _program, Pid);
             }
-        }
-    }
-
-    private async Task PumpStderrAsync(StreamWriter? log)
-    {
-        var reader = _process.StandardError;
-        var buffer = new char[4096];
-        int read;
-        while ((read = await reader.ReadAsync(buffer).ConfigureAwait(false)) > 0)
-        {
-            var chunk = new string(buffer, 0, read);
-            AppendStderr(chunk);
-            if (log is not null)
-            {
-                await log.WriteAsync(chunk).ConfigureAwait(false);
-            }
-        }
-
-        if (log is not null)
-        {
-            await log.DisposeAsync().ConfigureAwait(false);
         }
     }
 

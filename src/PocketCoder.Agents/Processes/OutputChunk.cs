@@ -23,19 +23,9 @@ internal sealed class CappedText(int limit)
 
     public void Append(string chunk)
     {
-        var room = limit - _text.Length;
-        if (chunk.Length > room)
-        {
-            Truncated = true;
-            if (room > 0)
-            {
-                _text.Append(chunk.AsSpan(0, room));
-            }
-
-            return;
-        }
-
-        _text.Append(chunk);
+        var room = Math.Max(limit - _text.Length, 0);
+        Truncated |= chunk.Length > room;
+        _text.Append(chunk.AsSpan(0, Math.Min(chunk.Length, room)));
     }
 
     public override string ToString() => _text.ToString();

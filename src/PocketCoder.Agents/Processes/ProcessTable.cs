@@ -105,13 +105,9 @@ internal static class ProcessTable
             var environment = File.ReadAllBytes($"/proc/{pid}/environ");
             return environment.AsSpan().StartsWith(needle) || environment.AsSpan().IndexOf(needle.Prepend((byte)0).ToArray()) >= 0;
         }
-        catch (IOException)
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
-            return false;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return false; // Another user's process: never ours.
+            return false; // Gone, or another user's process: never ours.
         }
     }
 }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 
 namespace PocketCoder.Agents.Sessions;
 
@@ -21,8 +22,8 @@ internal sealed class JsonRpcConnection(Func<string, CancellationToken, Task> wr
     /// <summary>A notification from the peer: method and params (default when absent).</summary>
     public Func<string, JsonElement, Task> OnNotification { get; init; } = (_, _) => Task.CompletedTask;
 
-    /// <summary>A request from the peer: id, method, params. Unanswered methods should be answered with <see cref="JsonRpcErrors.MethodNotFound"/>.</summary>
-    public Func<JsonElement, string, JsonElement, Task> OnRequest { get; init; } = (_, _, _) => Task.CompletedTask;
+    /// <summary>A request from the peer: id, method, params. Without one, every request is refused (<see cref="RefuseAsync"/>).</summary>
+    public Func<JsonElement, string, JsonElement, Task>? OnRequest { get; init; }
 
     /// <summary>
     /// Sends a request and waits for its answer. <paramref name="onAnswer"/>, when given, runs on the reader as the
@@ -43,11 +44,8 @@ internal sealed class JsonRpcConnection(Func<string, CancellationToken, Task> wr
                 throw new InvalidOperationException(reason);
             }
 
-            var message = Envelope();
-            message["id"] = id;
-            message["method"] = method;
-            message["params"] = parameters ?? new JsonObject();
-            await writeLine(message.ToJsonString(), cancellationToken).ConfigureAwait(false);
+            await writeLine(JsonSerializer.Serialize(new JsonRpcRequest(Version, id, method, parameters ?? []), JsonRpcJson.Default.JsonRpcRequest), cancellationToken)
+                .ConfigureAwait(false);
             return await pending.Answer.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -56,40 +54,28 @@ internal sealed class JsonRpcConnection(Func<string, CancellationToken, Task> wr
         }
     }
 
-    public Task NotifyAsync(string method, JsonObject? parameters, CancellationToken cancellationToken)
-    {
-        var message = Envelope();
-        message["method"] = method;
-        if (parameters is not null)
-        {
-            message["params"] = parameters;
-        }
-
-        return writeLine(message.ToJsonString(), cancellationToken);
-    }
+    public Task NotifyAsync(string method, JsonObject? parameters, CancellationToken cancellationToken) =>
+        writeLine(JsonSerializer.Serialize(new JsonRpcNotification(Version, method, parameters), JsonRpcJson.Default.JsonRpcNotification), cancellationToken);
 
     /// <summary>Answers a request of the peer. A peer that is gone meanwhile is waiting for nobody: not an error.</summary>
-    public Task RespondAsync(JsonElement id, JsonRpcReply reply)
+    public async Task RespondAsync(JsonElement id, JsonRpcReply reply)
     {
-        var message = Envelope();
-        message["id"] = JsonNode.Parse(id.GetRawText());
-        if (reply.Error is { } error)
+        try
         {
-            var body = new JsonObject { ["code"] = error.Code, ["message"] = error.Message };
-            if (error.Data is not null)
-            {
-                body["data"] = error.Data.DeepClone();
-            }
-
-            message["error"] = body;
+            var answer = reply.Error is { } error
+                ? JsonSerializer.Serialize(new JsonRpcFailure(Version, id, error), JsonRpcJson.Default.JsonRpcFailure)
+                : JsonSerializer.Serialize(new JsonRpcSuccess(Version, id, reply.Result), JsonRpcJson.Default.JsonRpcSuccess);
+            await writeLine(answer, CancellationToken.None).ConfigureAwait(false);
         }
-        else
+        catch (InvalidOperationException)
         {
-            message["result"] = reply.Result?.DeepClone();
+            // The peer exited meanwhile.
         }
-
-        return WriteAnswerAsync(message);
     }
+
+    /// <summary>Answers a request PocketCoder does not handle as such (<see cref="JsonRpcErrors.MethodNotFound"/>), rather than leave the peer waiting.</summary>
+    public Task RefuseAsync(JsonElement id, string method) =>
+        RespondAsync(id, JsonRpcReply.Failure(JsonRpcErrors.MethodNotFound, $"PocketCoder does not handle '{method}'."));
 
     /// <summary>The peer is gone: every request still waiting fails now, and later ones fail at once.</summary>
     public void Close(string reason)
@@ -104,49 +90,29 @@ internal sealed class JsonRpcConnection(Func<string, CancellationToken, Task> wr
     /// <summary>Handles one line from the peer. Lines that are not JSON-RPC (a stray print) are ignored.</summary>
     public async Task OnLineAsync(string line)
     {
-        JsonElement message;
-        try
-        {
-            message = JsonElement.Parse(line);
-        }
-        catch (JsonException)
+        if (JsonRpcJson.Default.Read<JsonRpcIncoming>(line) is not { } message)
         {
             return;
         }
 
-        if (message.ValueKind != JsonValueKind.Object)
+        var id = message.Id;
+        var hasId = id.ValueKind is JsonValueKind.Number or JsonValueKind.String;
+        if (message.Method is { } method)
         {
-            return;
-        }
-
-        var hasId = message.TryGetProperty("id", out var id) && id.ValueKind is JsonValueKind.Number or JsonValueKind.String;
-        var parameters = message.TryGetProperty("params", out var p) ? p : default;
-        if (message.TryGetProperty("method", out var m) && m.ValueKind == JsonValueKind.String && m.GetString() is { } method)
-        {
-            await (hasId ? OnRequest(id, method, parameters) : OnNotification(method, parameters)).ConfigureAwait(false);
+            await (!hasId ? OnNotification(method, message.Params) : OnRequest?.Invoke(id, method, message.Params) ?? RefuseAsync(id, method)).ConfigureAwait(false);
             return;
         }
 
         // An answer to one of ours: our ids are numbers.
-        if (!hasId || id.ValueKind != JsonValueKind.Number || !id.TryGetInt64(out var number) || !_pending.TryGetValue(number, out var pending))
+        if (id.ValueKind != JsonValueKind.Number || !id.TryGetInt64(out var number) || !_pending.TryGetValue(number, out var pending))
         {
             return;
         }
 
-        JsonRpcException? failure = null;
-        JsonElement? result = null;
-        if (message.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object)
-        {
-            failure = JsonRpcException.From(pending.Method, error);
-        }
-        else
-        {
-            result = message.TryGetProperty("result", out var r) ? r.Clone() : default(JsonElement);
-        }
-
+        var failure = message.Error.ValueKind == JsonValueKind.Object ? JsonRpcException.From(pending.Method, message.Error) : null;
         if (pending.OnAnswer is { } onAnswer)
         {
-            await onAnswer(result, failure).ConfigureAwait(false);
+            await onAnswer(failure is null ? message.Result : null, failure).ConfigureAwait(false);
         }
 
         if (failure is not null)
@@ -155,29 +121,35 @@ internal sealed class JsonRpcConnection(Func<string, CancellationToken, Task> wr
         }
         else
         {
-            pending.Answer.TrySetResult(result!.Value);
+            pending.Answer.TrySetResult(message.Result);
         }
     }
 
-    private JsonObject Envelope() => stampVersion ? new JsonObject { ["jsonrpc"] = "2.0" } : new JsonObject();
-
-    private async Task WriteAnswerAsync(JsonObject message)
-    {
-        try
-        {
-            await writeLine(message.ToJsonString(), CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (InvalidOperationException)
-        {
-            // The peer exited meanwhile.
-        }
-    }
+    /// <summary>The <c>jsonrpc</c> member, where the peer wants it.</summary>
+    private string? Version => stampVersion ? "2.0" : null;
 
     private sealed record PendingRequest(string Method, Func<JsonElement?, JsonRpcException?, Task>? OnAnswer)
     {
         public TaskCompletionSource<JsonElement> Answer { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }
+
+// The messages on the line: what is read (a request, a notification or an answer, by which members it has), and what is written.
+internal sealed record JsonRpcIncoming(JsonElement Id, string? Method, JsonElement Params, JsonElement Result, JsonElement Error);
+internal sealed record JsonRpcRequest(string? Jsonrpc, long Id, string Method, JsonObject Params);
+internal sealed record JsonRpcNotification(string? Jsonrpc, string Method, JsonObject? Params);
+internal sealed record JsonRpcSuccess(string? Jsonrpc, JsonElement Id, [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] JsonNode? Result);
+internal sealed record JsonRpcFailure(string? Jsonrpc, JsonElement Id, JsonRpcError Error);
+
+/// <summary>An error as the peer sends it; its <c>data</c> may carry <c>details</c> (ACP's agents do).</summary>
+internal sealed record JsonRpcErrorBody(int? Code, string? Message, JsonElement Data);
+internal sealed record JsonRpcErrorData(string? Details);
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(JsonRpcIncoming)), JsonSerializable(typeof(JsonRpcRequest)), JsonSerializable(typeof(JsonRpcNotification))]
+[JsonSerializable(typeof(JsonRpcSuccess)), JsonSerializable(typeof(JsonRpcFailure)), JsonSerializable(typeof(JsonRpcErrorBody))]
+[JsonSerializable(typeof(JsonRpcErrorData))]
+internal sealed partial class JsonRpcJson : JsonSerializerContext;
 
 /// <summary>What we answer to one request of the peer: a result (possibly null) or an error.</summary>
 internal sealed record JsonRpcReply(JsonNode? Result, JsonRpcError? Error)
@@ -199,17 +171,14 @@ internal sealed class JsonRpcException(string method, int code, string detail) :
 
     internal static JsonRpcException From(string method, JsonElement error)
     {
-        var code = error.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.Number && c.TryGetInt32(out var n) ? n : JsonRpcErrors.InternalError;
-        var message = error.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() ?? "error" : "error";
-        if (error.TryGetProperty("data", out var data) && data.ValueKind != JsonValueKind.Null)
+        var body = JsonRpcJson.Default.Read<JsonRpcErrorBody>(error);
+        var message = body?.Message ?? "error";
+        if (body?.Data is { ValueKind: not (JsonValueKind.Null or JsonValueKind.Undefined) } data)
         {
-            var details = data.ValueKind == JsonValueKind.Object && data.TryGetProperty("details", out var d) && d.ValueKind == JsonValueKind.String
-                ? d.GetString()
-                : data.GetRawText();
-            message = $"{message} ({details})";
+            message = $"{message} ({(JsonRpcJson.Default.Read<JsonRpcErrorData>(data)?.Details is { } details ? details : data.GetRawText())})";
         }
 
-        return new JsonRpcException(method, code, message);
+        return new JsonRpcException(method, body?.Code ?? JsonRpcErrors.InternalError, message);
     }
 }
 

@@ -10,7 +10,6 @@ namespace PocketCoder.Agents.Sessions;
 internal abstract class ProcessAgentSession : IAgentSession
 {
     protected static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
-    private const int StartFailureTailLimit = 2000;
 
     private readonly CancellationTokenSource _lifetime = new();
     private ChildProcess? _process;
@@ -96,14 +95,39 @@ internal abstract class ProcessAgentSession : IAgentSession
 
     protected void MarkStarted() => _started = true;
 
-    /// <summary>The start failed: ends the process and returns the end of what it said on stderr, for the error message.</summary>
-    protected async Task<string> AbandonStartAsync()
+    /// <summary>
+    /// Starts the agent's process and runs its <paramref name="handshake"/> within <paramref name="timeout"/>. An agent that
+    /// fails it is stopped, and the start refused as unavailable with the end of what it said on stderr.
+    /// </summary>
+    /// <exception cref="AgentUnavailableException">The handshake failed or timed out.</exception>
+    protected async Task StartAsync(ProcessSpec spec, Func<string, Task> onLine, TimeSpan timeout, Func<CancellationToken, Task> handshake,
+        CancellationToken cancellationToken)
     {
-        await Process.StopAsync(StopGrace, CancellationToken.None).ConfigureAwait(false);
-        var tail = Process.StderrTail.Trim();
-        await DisposeAsync().ConfigureAwait(false);
-        return tail.Length > StartFailureTailLimit ? tail[^StartFailureTailLimit..] : tail;
+        Launch(spec, onLine);
+        try
+        {
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            limit.CancelAfter(timeout);
+            await handshake(limit.Token).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is InvalidOperationException or JsonRpcException or OperationCanceledException)
+        {
+            // Stopped first: its exit waits for stderr to be drained, so the tail is complete when read.
+            await Process.StopAsync(StopGrace, CancellationToken.None).ConfigureAwait(false);
+            var tail = Process.StderrTail;
+            await DisposeAsync().ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            throw new AgentUnavailableException(AgentId, StartFailure(exception, timeout) + AgentUnavailableException.LastOutput(tail), exception);
+        }
+
+        _started = true;
     }
+
+    /// <summary>What the owner is told when the handshake failed (or did not end within <paramref name="timeout"/>).</summary>
+    protected virtual string StartFailure(Exception exception, TimeSpan timeout) => $"{AgentName} did not start ({exception.Message}).";
+
+    /// <summary>PocketCoder's version, as it introduces itself to an agent.</summary>
+    protected static string ClientVersion => typeof(ProcessAgentSession).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
     /// <summary>Asks the agent to stop its current turn (its protocol's interrupt).</summary>
     protected abstract Task InterruptTurnAsync(CancellationToken cancellationToken);

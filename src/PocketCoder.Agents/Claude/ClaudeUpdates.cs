@@ -1,0 +1,76 @@
+namespace PocketCoder.Agents.Claude;
+
+/// <summary>
+/// Claude Code's stream-json lines as <see cref="AgentEvent"/>s: functions of a line and Claude's to-do list (which they
+/// update), with no I/O. Control requests (questions for the gatekeeper) stay with <see cref="ClaudeCodeSession"/>; a
+/// transcript's tool calls and results are read as the live ones (<see cref="ClaudeTranscripts"/>).
+/// </summary>
+internal static class ClaudeUpdates
+{
+    /// <param name="sessionId">The conversation as the session knows it, for an init line that names none.</param>
+    public static IReadOnlyList<AgentEvent> Map(ClaudeLine line, ClaudeTaskList tasks, string sessionId) => line switch
+    {
+        SystemLine { Subtype: "init" } init => [new AgentReady(init.SessionId ?? sessionId, init.Model, init.ClaudeCodeVersion)],
+        StreamEventLine { Event: { Type: "content_block_delta", Delta: { Type: "text_delta", Text: { Length: > 0 } text } } } => [new MessageDelta(text)],
+        AssistantLine { Message: { } message } => [.. ClaudeJson.Blocks(message.Content).SelectMany(block => Said(block, tasks))],
+        // Claude prints the tool results as the user's turn.
+        UserLine { Message: { } message } => [.. ClaudeJson.Blocks(message.Content).Where(block => block.Type == "tool_result").SelectMany(block => Said(block, tasks))],
+        ResultLine result => Ended(result),
+        _ => [],
+    };
+
+    /// <summary>A tool_use block as the call, described in the gatekeeper's terms.</summary>
+    internal static ToolCall Call(ContentBlock block)
+    {
+        var tool = block.Name ?? "unknown";
+        var input = ClaudeJson.InputOf(block.Input);
+        var described = ClaudeTools.Describe(tool, input);
+        return new ToolCall(block.Id ?? "", tool, described.Kind, described.Title, input);
+    }
+
+    /// <summary>A tool_result block as the call's outcome.</summary>
+    internal static ToolResult Result(ContentBlock block) => new(block.ToolUseId ?? "", ClaudeJson.TextOf(block.Content), block.IsError == true);
+
+    private static IEnumerable<AgentEvent> Said(ContentBlock block, ClaudeTaskList tasks)
+    {
+        switch (block)
+        {
+            case { Type: "text", Text: { Length: > 0 } text }:
+                yield return new AssistantMessage(text);
+                break;
+            case { Type: "thinking", Thinking: { Length: > 0 } thinking }:
+                yield return new Thinking(thinking);
+                break;
+            case { Type: "tool_use" }:
+                var call = Call(block);
+                yield return call;
+                if (tasks.OnToolUse(call.ToolCallId, call.Tool, call.Input) is { } todos)
+                {
+                    yield return new PlanUpdate(todos);
+                }
+
+                break;
+            case { Type: "tool_result" }:
+                var result = Result(block);
+                yield return result;
+                if (tasks.OnToolResult(result.ToolCallId, result.Content, result.IsError) is { } changed)
+                {
+                    yield return new PlanUpdate(changed);
+                }
+
+                break;
+        }
+    }
+
+    private static IReadOnlyList<AgentEvent> Ended(ResultLine result)
+    {
+        // A turn that ends because the gate hook deferred a call: the agent is to be paused, not left idle.
+        var paused = result.StopReason == TurnCompleted.Paused ? result.DeferredToolUse?.Id : null;
+        var ended = new TurnCompleted(paused is null ? result.Subtype ?? "success" : TurnCompleted.Paused, result.IsError == true, result.Result, paused);
+        // Tokens are this turn's; total_cost_usd is this process's running total.
+        return result.Usage is { } usage
+            ? [new UsageReport(usage.InputTokens, usage.OutputTokens, usage.CacheReadInputTokens, usage.CacheCreationInputTokens, result.TotalCostUsd,
+                CostIsRunningTotal: true), ended]
+            : [ended];
+    }
+}
