@@ -26,15 +26,7 @@ internal sealed class ServeCommand : Verb
         var dataDirectory = DataDirectory(parsed);
         var flags = _flags.Where(f => parsed.GetResult(f.Value) is { Implicit: false })
             .ToDictionary(f => f.Key, f => f.Value is Option<string> value ? parsed.GetValue(value) : "true", StringComparer.Ordinal);
-        ServeSettings settings;
-        try
-        {
-            settings = ServeSettings.Load(dataDirectory, flags, Environment.GetEnvironmentVariables());
-        }
-        catch (InvalidDataException exception)
-        {
-            throw new CliException(exception.Message);
-        }
+        var settings = Usable(() => ServeSettings.Load(dataDirectory, flags, Environment.GetEnvironmentVariables()));
 
         // Tailscale already serving this port over https (`tailscale serve --bg PORT`) gives the machine its ts.net name:
         // taken as the public URL when the owner named none and no hub gives one, so pairing links and the host guard use it.
@@ -68,12 +60,8 @@ internal sealed class ServeCommand : Verb
         WebApplication built;
         try
         {
-            built = PocketCoderServer.Build(options);
-        }
-        catch (InvalidDataException exception)
-        {
-            // A broken agents.json: which entry and why, not a stack trace.
-            throw new CliException(exception.Message);
+            // A broken agents.json is a usage mistake: which entry and why, not a stack trace.
+            built = Usable(() => PocketCoderServer.Build(options));
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or SqliteException)
         {

@@ -148,16 +148,9 @@ internal sealed class WatchCommand : SessionVerb
         return 0;
     }
 
-    /// <summary>The events the terminal shows, each read as the server's own record of it.</summary>
-    private static readonly Dictionary<string, JsonTypeInfo> Shown = new([
-        Of(SessionEventJson.Default.MessageDeltaEvent), Of(SessionEventJson.Default.MessageEvent), Of(SessionEventJson.Default.UserMessageEvent),
-        Of(SessionEventJson.Default.ThinkingEvent), Of(SessionEventJson.Default.ToolCallEvent), Of(SessionEventJson.Default.ToolResultEvent),
-        Of(SessionEventJson.Default.PlanEvent), Of(SessionEventJson.Default.ApprovalRequestedEvent), Of(SessionEventJson.Default.ApprovalResolvedEvent),
-        Of(SessionEventJson.Default.TurnCompletedEvent), Of(SessionEventJson.Default.TurnChangesEvent), Of(SessionEventJson.Default.UsageEvent),
-        Of(SessionEventJson.Default.ErrorEvent), Of(SessionEventJson.Default.SessionStatusEvent), Of(SessionEventJson.Default.HistoryImportedEvent),
-    ]);
-
-    private static KeyValuePair<string, JsonTypeInfo> Of<T>(JsonTypeInfo<T> type) where T : ISessionEvent => new(T.Kind, type);
+    /// <summary>Every kind of event, read as the server's own record of it; <see cref="SessionView.Render"/> picks what it shows.</summary>
+    private static readonly Dictionary<string, JsonTypeInfo> Records =
+        SessionEventCatalogue.All.ToDictionary(e => e.Kind, e => SessionEventJson.Default.GetTypeInfo(e.Type)!);
 
     /// <summary>A call waiting for the owner, from the pending list or its approval.requested event: what the keys answer.</summary>
     /// <param name="IsQuestion">A question is answered (pocketcoder answer, the phone), never allowed: here it can only be dismissed.</param>
@@ -212,7 +205,7 @@ internal sealed class WatchCommand : SessionVerb
             ISessionEvent? e;
             try
             {
-                e = Shown.TryGetValue(kind, out var type) ? JsonSerializer.Deserialize(data, type) as ISessionEvent : null;
+                e = Records.TryGetValue(kind, out var type) ? JsonSerializer.Deserialize(data, type) as ISessionEvent : null;
             }
             catch (JsonException)
             {
