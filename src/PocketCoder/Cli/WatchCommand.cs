@@ -12,6 +12,7 @@ using PocketCoder.Realtime;
 using PocketCoder.Server;
 using PocketCoder.Sessions;
 using Spectre.Console;
+using static PocketCoder.Display.TerminalText;
 
 namespace PocketCoder.Cli;
 
@@ -168,10 +169,9 @@ internal sealed class WatchCommand : SessionVerb
         private bool _streamed;
 
         // Keys answer the approval on screen, only once it has been there a moment (a key typed before it appeared, or a
-        // double tap, must not approve a call nobody read), and one decision at a time.
+        // double tap, must not approve a call nobody read), and one decision at a time (the next key is read once it is made).
         private static readonly TimeSpan KeyGrace = TimeSpan.FromMilliseconds(600);
         private DateTimeOffset _askedAt;
-        private int _deciding;
 
         public void Header(SessionResponse session)
         {
@@ -300,8 +300,7 @@ internal sealed class WatchCommand : SessionVerb
                 lock (_write)
                 {
                     if (_waiting.Count == 0 || key.KeyChar is not ('a' or 's' or 'd' or 'r') || DateTimeOffset.UtcNow - _askedAt < KeyGrace
-                        || (_waiting[0].IsQuestion && key.KeyChar is not 'd')
-                        || Volatile.Read(ref _deciding) == 1)
+                        || (_waiting[0].IsQuestion && key.KeyChar is not 'd'))
                     {
                         continue;
                     }
@@ -320,16 +319,7 @@ internal sealed class WatchCommand : SessionVerb
                     message = Console.ReadLine();
                 }
 
-                var decision = key.KeyChar switch { 'a' => "allow_once", 's' => "allow_session", _ => "deny" };
-                Volatile.Write(ref _deciding, 1);
-                try
-                {
-                    await DecideAsync(current, decision, message);
-                }
-                finally
-                {
-                    Volatile.Write(ref _deciding, 0);
-                }
+                await DecideAsync(current, key.KeyChar switch { 'a' => "allow_once", 's' => "allow_session", _ => "deny" }, message);
             }
         }
 
@@ -448,10 +438,7 @@ internal sealed class WatchCommand : SessionVerb
             }
         }
 
-        /// <summary>A string of the server's (or the agent's, through it), safe to print: see <see cref="TerminalText.Clean"/>.</summary>
-        private static string? Clean(string? text) => TerminalText.Clean(text);
-
-        /// <summary>A string of the server's, cleaned and escaped for Spectre's markup.</summary>
+        /// <summary>A string of the server's (or the agent's, through it), made safe to print (<see cref="TerminalText.Clean"/>) and escaped for Spectre's markup.</summary>
         private static string Escape(string? text) => Markup.Escape(Clean(text) ?? "");
 
         /// <summary>A string in the tool's input (the agent's own JSON), safe to print.</summary>
