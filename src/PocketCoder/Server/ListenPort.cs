@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
-using System.Net.Http.Json;
 using System.Text.Json;
 using PocketCoder.Reach;
 
