@@ -243,21 +243,14 @@ public sealed partial class HubCluster(NpgsqlDataSource database, string adverti
     /// Says this instance is alive, restores link records a failed write lost (never taking a machine another instance
     /// recorded since), and clears what instances gone for a minute left behind.
     /// </summary>
-    private async Task BeatAsync(CancellationToken cancellationToken)
-    {
-        await using var batch = database.CreateBatch();
-        batch.BatchCommands.Add(BatchCommand("""
-            INSERT INTO hub_instances (id, advertise, seen_at) VALUES (@id, @advertise, now())
-            ON CONFLICT (id) DO UPDATE SET seen_at = now()
-            """, ("id", Instance), ("advertise", Advertise)));
-        batch.BatchCommands.Add(BatchCommand("""
-            INSERT INTO hub_links (machine, instance, since) SELECT m, @id, now() FROM unnest(@machines) AS m
-            ON CONFLICT (machine) DO NOTHING
-            """, ("id", Instance), ("machines", LinkedMachines?.Invoke() ?? [])));
-        batch.BatchCommands.Add(BatchCommand("DELETE FROM hub_instances WHERE seen_at < now() - interval '1 minute'"));
-        batch.BatchCommands.Add(BatchCommand("DELETE FROM hub_links l WHERE NOT EXISTS (SELECT 1 FROM hub_instances i WHERE i.id = l.instance)"));
-        await batch.ExecuteNonQueryAsync(cancellationToken);
-    }
+    private Task BeatAsync(CancellationToken cancellationToken) => ExecuteAsync("""
+        INSERT INTO hub_instances (id, advertise, seen_at) VALUES (@id, @advertise, now())
+        ON CONFLICT (id) DO UPDATE SET seen_at = now();
+        INSERT INTO hub_links (machine, instance, since) SELECT m, @id, now() FROM unnest(@machines) AS m
+        ON CONFLICT (machine) DO NOTHING;
+        DELETE FROM hub_instances WHERE seen_at < now() - interval '1 minute';
+        DELETE FROM hub_links l WHERE NOT EXISTS (SELECT 1 FROM hub_instances i WHERE i.id = l.instance)
+        """, cancellationToken, ("id", Instance), ("advertise", Advertise), ("machines", LinkedMachines?.Invoke() ?? []));
 
     private async Task ExecuteAsync(string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
     {
@@ -268,19 +261,9 @@ public sealed partial class HubCluster(NpgsqlDataSource database, string adverti
     private NpgsqlCommand Command(string sql, params (string Name, object Value)[] parameters)
     {
         var command = database.CreateCommand(sql);
-        command.Parameters.AddRange(Parameters(parameters));
+        command.Parameters.AddRange(parameters.Select(p => new NpgsqlParameter(p.Name, p.Value)).ToArray());
         return command;
     }
-
-    private static NpgsqlBatchCommand BatchCommand(string sql, params (string Name, object Value)[] parameters)
-    {
-        var command = new NpgsqlBatchCommand(sql);
-        command.Parameters.AddRange(Parameters(parameters));
-        return command;
-    }
-
-    private static NpgsqlParameter[] Parameters((string Name, object Value)[] parameters) =>
-        [.. parameters.Select(p => new NpgsqlParameter(p.Name, p.Value))];
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Hub instance {Instance} joined its cluster; machines dial it at {Advertise}")]
     private static partial void LogJoined(ILogger logger, string instance, string advertise);

@@ -1,3 +1,4 @@
+using System.Data;
 using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text;
@@ -61,13 +62,7 @@ public sealed partial class MachineRegistry
         using var connection = Open();
         using var command = Command(connection, "SELECT name FROM machines ORDER BY name");
         using var reader = command.ExecuteReader();
-        var names = new List<string>();
-        while (reader.Read())
-        {
-            names.Add(reader.GetString(0));
-        }
-
-        return names;
+        return [.. reader.Cast<IDataRecord>().Select(row => row.GetString(0))];
     }
 
     /// <summary>The machine a token belongs to, or null. The name is read from the token, the hash compared in constant time.</summary>

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Net.WebSockets;
 using Microsoft.AspNetCore.Connections;
@@ -14,7 +13,7 @@ namespace PocketCoder.Hub;
 /// </summary>
 internal sealed partial class SniRouter(HubOptions options, Admissions admissions, Tunnels tunnels, HubMetrics metrics, ILogger<SniRouter> logger)
 {
-    private readonly ConcurrentDictionary<string, int> _byMachine = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _byMachine = new(StringComparer.Ordinal);
     private readonly string _suffix = "." + options.Domain;
 
     /// <summary>
@@ -78,7 +77,7 @@ internal sealed partial class SniRouter(HubOptions options, Admissions admission
             return;
         }
 
-        if (!Enter(_byMachine, machine, options.MaxStreamsPerMachine))
+        if (!Enter(machine))
         {
             metrics.Refused(Refusal.Limit);
             Refuse(connection, input, hello);
@@ -107,7 +106,7 @@ internal sealed partial class SniRouter(HubOptions options, Admissions admission
         }
         finally
         {
-            Leave(_byMachine, machine);
+            Leave(machine);
         }
     }
 
@@ -211,31 +210,29 @@ internal sealed partial class SniRouter(HubOptions options, Admissions admission
         }
     }
 
-    private static bool Enter(ConcurrentDictionary<string, int> counts, string key, int limit)
+    /// <summary>Counts one more stream to the machine, unless it has <see cref="HubOptions.MaxStreamsPerMachine"/> already.</summary>
+    private bool Enter(string machine)
     {
-        while (true)
+        lock (_byMachine)
         {
-            var current = counts.GetValueOrDefault(key);
-            if (current >= limit)
+            var open = _byMachine.GetValueOrDefault(machine);
+            if (open >= options.MaxStreamsPerMachine)
             {
                 return false;
             }
 
-            if (current == 0 ? counts.TryAdd(key, 1) : counts.TryUpdate(key, current + 1, current))
-            {
-                return true;
-            }
+            _byMachine[machine] = open + 1;
+            return true;
         }
     }
 
-    private static void Leave(ConcurrentDictionary<string, int> counts, string key)
+    private void Leave(string machine)
     {
-        while (true)
+        lock (_byMachine)
         {
-            var current = counts[key];
-            if (current == 1 ? counts.TryRemove(new KeyValuePair<string, int>(key, 1)) : counts.TryUpdate(key, current - 1, current))
+            if (--_byMachine[machine] == 0)
             {
-                return;
+                _byMachine.Remove(machine);
             }
         }
     }

@@ -96,17 +96,7 @@ internal sealed class BridgeCommand() : VerbGroup("bridge", "Steer from a chat a
         }
     }
 
-    private static List<BridgeDefinition> Load(string data)
-    {
-        try
-        {
-            return [.. BridgesFile.Load(data)];
-        }
-        catch (InvalidDataException exception)
-        {
-            throw new CliException(exception.Message);
-        }
-    }
+    private static List<BridgeDefinition> Load(string data) => Verb.Usable(() => BridgesFile.Load(data).ToList());
 
     private static string[] ReadTokenFile(string path, int count)
     {

@@ -53,6 +53,35 @@ internal abstract class Verb : Command
 
     protected static Option<bool> Json() => new("--json") { Description = "Print JSON instead of text." };
 
+    /// <summary>An option that takes a value, shown in help as <paramref name="helpName"/>.</summary>
+    protected static Option<string> Named(string name, string helpName, string description) => new(name) { Description = description, HelpName = helpName };
+
+    /// <summary>What <paramref name="read"/> returns; a file or setting it finds unusable (<see cref="InvalidDataException"/>) is a usage mistake.</summary>
+    internal static T Usable<T>(Func<T> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (InvalidDataException exception)
+        {
+            throw new CliException(exception.Message);
+        }
+    }
+
+    /// <summary>The file an option names; one that cannot be read is a usage mistake, said as <c>OPTION: why</c>.</summary>
+    protected static async Task<string> ReadGivenAsync(string option, string path)
+    {
+        try
+        {
+            return await File.ReadAllTextAsync(path);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"{option}: {exception.Message}");
+        }
+    }
+
     /// <summary>A string property of the agent's own JSON (a tool's input), which no record of the server's describes; null when absent.</summary>
     protected static string? StringIn(JsonElement element, string name) =>
         element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
@@ -116,9 +145,6 @@ internal abstract class ServerVerb : Verb
     private Option<string> Url { get; } = new("--url") { Description = "The running server (else $POCKETCODER_URL, else http://127.0.0.1:7420)." };
 
     protected HttpClient Connect(ParseResult parsed) => ServerClient.Create(parsed.GetValue(Url), DataDirectory(parsed));
-
-    /// <summary>The session's id, or the start of it: the argument of send, watch and handoff.</summary>
-    protected static Argument<string> Session() => new("session") { Description = "The session's id, or the start of it that `pocketcoder sessions` prints." };
 }
 
 /// <summary>The <c>pocketcoder</c> executable: its verbs, one class each, and how a mistake in calling them is said.</summary>

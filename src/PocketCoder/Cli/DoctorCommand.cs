@@ -1,5 +1,4 @@
 using System.CommandLine;
-using PocketCoder.Agents.Processes;
 using PocketCoder.Data;
 using PocketCoder.Reach;
 using PocketCoder.Reach.Hub;
@@ -97,16 +96,17 @@ internal sealed class DoctorCommand() : Verb("doctor", "Check this machine for P
         await Line(available > 0, available > 0 ? $"{available} agent{(available == 1 ? "" : "s")} ready" : "no agent is installed",
             "install at least one (see the lines above).");
 
-        var git = await RunToolAsync("git", ["--version"]);
+        var tools = new SystemProgramRunner();
+        var git = await tools.RunAsync("git", ["--version"], CancellationToken.None);
         await Line(git is { ExitCode: 0 }, $"git: {git?.Stdout.Trim() ?? "not found"}", "install git: sessions, reviews and the Git screen need it.");
         if (git is { ExitCode: 0 })
         {
-            var name = (await RunToolAsync("git", ["config", "--global", "user.name"]))?.Stdout.Trim();
+            var name = (await tools.RunAsync("git", ["config", "--global", "user.name"], CancellationToken.None))?.Stdout.Trim();
             await Line(!string.IsNullOrEmpty(name), $"git author: {(string.IsNullOrEmpty(name) ? "none set" : name)}",
                 "commits from the phone ask for one per project; or set it once: git config --global user.name/user.email.");
         }
 
-        var tmux = await RunToolAsync("tmux", ["-V"]);
+        var tmux = await tools.RunAsync("tmux", ["-V"], CancellationToken.None);
         await Line(tmux is { ExitCode: 0 }, $"tmux: {tmux?.Stdout.Trim() ?? "not found"}", "install tmux for the phone's Terminal screen.");
 
         var unsandboxed = Sandboxing.MachineProblem;
@@ -173,16 +173,5 @@ internal sealed class DoctorCommand() : Verb("doctor", "Check this machine for P
                 : "push: not possible yet: browsers let only an https page install the app and receive notifications (push " +
                   "subscriptions need a secure context), and phones here would open plain http",
             next);
-    }
-
-    private static async Task<ProcessResult?> RunToolAsync(string program, string[] arguments)
-    {
-        if (new AgentCommand(program, new Dictionary<string, string?>()).Resolve() is not { } path)
-        {
-            return null;
-        }
-
-        return await ChildProcess.RunAsync(new ProcessSpec(path, arguments, Environment.CurrentDirectory, new Dictionary<string, string?>(), StderrLogPath: null),
-            64 * 1024, TimeSpan.FromSeconds(15), CancellationToken.None);
     }
 }

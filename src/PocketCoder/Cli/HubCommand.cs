@@ -154,15 +154,7 @@ internal sealed class HubCommand() : VerbGroup("hub", "Reach this machine throug
                 throw new CliException("The hub listens on https:// only (--listen https://ADDRESS:PORT).");
             }
 
-            TlsCertificate certificate;
-            try
-            {
-                certificate = TlsCertificate.Load(cert, key, TimeProvider.System);
-            }
-            catch (InvalidDataException exception)
-            {
-                throw new CliException(exception.Message);
-            }
+            var certificate = Usable(() => TlsCertificate.Load(cert, key, TimeProvider.System));
 
             var postgres = ConnectionString(parsed.GetValue(_postgres));
             var advertise = parsed.GetValue(_advertise);
@@ -239,14 +231,7 @@ internal sealed class HubCommand() : VerbGroup("hub", "Reach this machine throug
             var given = parsed.GetValue(_token);
             if (parsed.GetValue(_tokenFile) is { } file)
             {
-                try
-                {
-                    token = await File.ReadAllTextAsync(file);
-                }
-                catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-                {
-                    throw new CliException($"--token-file: {exception.Message}");
-                }
+                token = await ReadGivenAsync("--token-file", file);
             }
             else if (given is not null and not "-")
             {
@@ -279,15 +264,7 @@ internal sealed class HubCommand() : VerbGroup("hub", "Reach this machine throug
             }
 
             var token = await TokenAsync(parsed, output, error);
-            string? ca;
-            try
-            {
-                ca = parsed.GetValue(_ca) is { } caPath ? await File.ReadAllTextAsync(caPath) : null;
-            }
-            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-            {
-                throw new CliException($"--ca: {exception.Message}");
-            }
+            var ca = parsed.GetValue(_ca) is { } caPath ? await ReadGivenAsync("--ca", caPath) : null;
 
             var candidate = new HubMembership(hub.GetLeftPart(UriPartial.Authority), token, PublicUrl: "pending", ca);
             string publicUrl;

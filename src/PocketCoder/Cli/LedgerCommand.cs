@@ -46,17 +46,11 @@ internal sealed class LedgerCommand() : VerbGroup("ledger", "The decision ledger
 
     private sealed class Verify : Verb
     {
-        private readonly Option<string> _export = new("--export")
-        {
-            Description = "Check an export file instead of this machine's ledger: needs no database or data folder, only --key.",
-            HelpName = "FILE",
-        };
+        private readonly Option<string> _export = Named("--export", "FILE",
+            "Check an export file instead of this machine's ledger: needs no database or data folder, only --key.");
 
-        private readonly Option<string> _key = new("--key")
-        {
-            Description = "With --export: the machine's public key, a PEM file (`pocketcoder ledger key` there) or its fingerprint (SHA256:…, shown on the phone under Devices).",
-            HelpName = "KEY",
-        };
+        private readonly Option<string> _key = Named("--key", "KEY",
+            "With --export: the machine's public key, a PEM file (`pocketcoder ledger key` there) or its fingerprint (SHA256:…, shown on the phone under Devices).");
 
         public Verify() : base("verify", "Check the ledger's hash chain: exit 0 with `ok N entries`, or 1 naming the first bad entry. With --export, check an export file.") =>
             Declare(_export, _key);
@@ -140,17 +134,11 @@ internal sealed class LedgerCommand() : VerbGroup("ledger", "The decision ledger
 
     private sealed class Export : Verb
     {
-        private readonly Option<string> _since = new("--since")
-        {
-            Description = "Only entries from this time on: an ISO-8601 date or time (UTC unless it says), or a duration back from now (30m, 12h, 7d, 2w).",
-            HelpName = "WHEN",
-        };
+        private readonly Option<string> _since = Named("--since", "WHEN",
+            "Only entries from this time on: an ISO-8601 date or time (UTC unless it says), or a duration back from now (30m, 12h, 7d, 2w).");
 
-        private readonly Option<string> _project = new("--project")
-        {
-            Description = "Only entries about this project (its id or name): the project, its sessions and their approvals, its rules, schedules, tasks, files, git and terminal.",
-            HelpName = "PROJECT",
-        };
+        private readonly Option<string> _project = Named("--project", "PROJECT",
+            "Only entries about this project (its id or name): the project, its sessions and their approvals, its rules, schedules, tasks, files, git and terminal.");
 
         private readonly Option<string> _format = new Option<string>("--format")
         {
@@ -158,11 +146,8 @@ internal sealed class LedgerCommand() : VerbGroup("ledger", "The decision ledger
             DefaultValueFactory = _ => "jsonl",
         }.AcceptOnlyFromAmong("jsonl", "csv");
 
-        private readonly Option<string> _out = new("--out")
-        {
-            Description = "Write to this file (owner-only, as the ledger is) instead of standard output.",
-            HelpName = "FILE",
-        };
+        private readonly Option<string> _out = Named("--out", "FILE",
+            "Write to this file (owner-only, as the ledger is) instead of standard output.");
 
         public Export() : base("export", "Write the ledger (every decision, rule, device and project change) signed by this machine's key, for an auditor.") =>
             Declare(_since, _project, _format, _out);

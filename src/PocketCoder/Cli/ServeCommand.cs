@@ -15,9 +15,9 @@ namespace PocketCoder.Cli;
 internal sealed class ServeCommand : Verb
 {
     /// <summary>Every setting's flag (<see cref="ServeSettings.Flags"/>): a switch, or an option with a value.</summary>
-    private readonly Dictionary<string, Option> _flags = ServeSettings.Flags().ToDictionary(flag => flag, flag => flag == "ledger-terminal-text"
-        ? (Option)new Option<bool>("--" + flag) { Description = Help(flag) }
-        : new Option<string>("--" + flag) { Description = Help(flag) });
+    private readonly Dictionary<string, Option> _flags = ServeSettings.Flags().ToDictionary(flag => flag.Name, flag => flag.Name == "ledger-terminal-text"
+        ? (Option)new Option<bool>("--" + flag.Name) { Description = flag.Help }
+        : new Option<string>("--" + flag.Name) { Description = flag.Help });
 
     public ServeCommand() : base("serve", "Run the server (default http://127.0.0.1:7420) until Ctrl+C or SIGTERM.") => Declare([.. _flags.Values]);
 
@@ -26,15 +26,7 @@ internal sealed class ServeCommand : Verb
         var dataDirectory = DataDirectory(parsed);
         var flags = _flags.Where(f => parsed.GetResult(f.Value) is { Implicit: false })
             .ToDictionary(f => f.Key, f => f.Value is Option<string> value ? parsed.GetValue(value) : "true", StringComparer.Ordinal);
-        ServeSettings settings;
-        try
-        {
-            settings = ServeSettings.Load(dataDirectory, flags, Environment.GetEnvironmentVariables());
-        }
-        catch (InvalidDataException exception)
-        {
-            throw new CliException(exception.Message);
-        }
+        var settings = Usable(() => ServeSettings.Load(dataDirectory, flags, Environment.GetEnvironmentVariables()));
 
         // Tailscale already serving this port over https (`tailscale serve --bg PORT`) gives the machine its ts.net name:
         // taken as the public URL when the owner named none and no hub gives one, so pairing links and the host guard use it.
@@ -68,12 +60,8 @@ internal sealed class ServeCommand : Verb
         WebApplication built;
         try
         {
-            built = PocketCoderServer.Build(options);
-        }
-        catch (InvalidDataException exception)
-        {
-            // A broken agents.json: which entry and why, not a stack trace.
-            throw new CliException(exception.Message);
+            // A broken agents.json is a usage mistake: which entry and why, not a stack trace.
+            built = Usable(() => PocketCoderServer.Build(options));
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or SqliteException)
         {
@@ -110,23 +98,6 @@ internal sealed class ServeCommand : Verb
         await app.WaitForShutdownAsync();
         return 0;
     }
-
-    private static string Help(string flag) => flag switch
-    {
-        "listen" => "Where to listen (default http://127.0.0.1:7420); https:// needs --cert/--key or --acme.",
-        "public-url" => "The address phones open, if not --listen (a proxy, Tailscale, a LAN name).",
-        "cert" => "Certificate (PEM) for an https:// --listen (reloaded when renewed).",
-        "key" => "Its private key (PEM).",
-        "acme" => "Get the certificate from this ACME directory (TLS-ALPN-01), for the hub name or the https --public-url name.",
-        "acme-ca" => "A PEM file to trust for a private ACME server.",
-        "suspend-idle-minutes" => "Stop idle agent processes after N minutes (default 15, 0: never).",
-        "stall-seconds" => "Report a turn with no word from the agent after N s (default 180, 0: never).",
-        "allowed-host" => "Host names to answer to besides loopback and IP literals (comma-separated).",
-        "ledger-terminal-text" => "Keep the text typed into terminals in the ledger.",
-        "notify-escalate-seconds" => "Notify the looking device too when an approval waits this long (default 30).",
-        "push-contact" => "The mailto: or https: contact sent to push services (VAPID).",
-        _ => flag,
-    };
 
     private static async Task<int> StopAsync(TextWriter error, string problem)
     {

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Net;
-using System.Net.Http.Json;
 using System.Net.ServerSentEvents;
 using System.Text;
 using System.Text.Json;
@@ -12,6 +11,7 @@ using PocketCoder.Realtime;
 using PocketCoder.Server;
 using PocketCoder.Sessions;
 using Spectre.Console;
+using static PocketCoder.Display.TerminalText;
 
 namespace PocketCoder.Cli;
 
@@ -148,16 +148,9 @@ internal sealed class WatchCommand : SessionVerb
         return 0;
     }
 
-    /// <summary>The events the terminal shows, each read as the server's own record of it.</summary>
-    private static readonly Dictionary<string, JsonTypeInfo> Shown = new([
-        Of(SessionEventJson.Default.MessageDeltaEvent), Of(SessionEventJson.Default.MessageEvent), Of(SessionEventJson.Default.UserMessageEvent),
-        Of(SessionEventJson.Default.ThinkingEvent), Of(SessionEventJson.Default.ToolCallEvent), Of(SessionEventJson.Default.ToolResultEvent),
-        Of(SessionEventJson.Default.PlanEvent), Of(SessionEventJson.Default.ApprovalRequestedEvent), Of(SessionEventJson.Default.ApprovalResolvedEvent),
-        Of(SessionEventJson.Default.TurnCompletedEvent), Of(SessionEventJson.Default.TurnChangesEvent), Of(SessionEventJson.Default.UsageEvent),
-        Of(SessionEventJson.Default.ErrorEvent), Of(SessionEventJson.Default.SessionStatusEvent), Of(SessionEventJson.Default.HistoryImportedEvent),
-    ]);
-
-    private static KeyValuePair<string, JsonTypeInfo> Of<T>(JsonTypeInfo<T> type) where T : ISessionEvent => new(T.Kind, type);
+    /// <summary>Every kind of event, read as the server's own record of it; <see cref="SessionView.Render"/> picks what it shows.</summary>
+    private static readonly Dictionary<string, JsonTypeInfo> Records =
+        SessionEventCatalogue.All.ToDictionary(e => e.Kind, e => SessionEventJson.Default.GetTypeInfo(e.Type)!);
 
     /// <summary>A call waiting for the owner, from the pending list or its approval.requested event: what the keys answer.</summary>
     /// <param name="IsQuestion">A question is answered (pocketcoder answer, the phone), never allowed: here it can only be dismissed.</param>
@@ -175,10 +168,9 @@ internal sealed class WatchCommand : SessionVerb
         private bool _streamed;
 
         // Keys answer the approval on screen, only once it has been there a moment (a key typed before it appeared, or a
-        // double tap, must not approve a call nobody read), and one decision at a time.
+        // double tap, must not approve a call nobody read), and one decision at a time (the next key is read once it is made).
         private static readonly TimeSpan KeyGrace = TimeSpan.FromMilliseconds(600);
         private DateTimeOffset _askedAt;
-        private int _deciding;
 
         public void Header(SessionResponse session)
         {
@@ -212,7 +204,7 @@ internal sealed class WatchCommand : SessionVerb
             ISessionEvent? e;
             try
             {
-                e = Shown.TryGetValue(kind, out var type) ? JsonSerializer.Deserialize(data, type) as ISessionEvent : null;
+                e = Records.TryGetValue(kind, out var type) ? JsonSerializer.Deserialize(data, type) as ISessionEvent : null;
             }
             catch (JsonException)
             {
@@ -307,8 +299,7 @@ internal sealed class WatchCommand : SessionVerb
                 lock (_write)
                 {
                     if (_waiting.Count == 0 || key.KeyChar is not ('a' or 's' or 'd' or 'r') || DateTimeOffset.UtcNow - _askedAt < KeyGrace
-                        || (_waiting[0].IsQuestion && key.KeyChar is not 'd')
-                        || Volatile.Read(ref _deciding) == 1)
+                        || (_waiting[0].IsQuestion && key.KeyChar is not 'd'))
                     {
                         continue;
                     }
@@ -327,16 +318,7 @@ internal sealed class WatchCommand : SessionVerb
                     message = Console.ReadLine();
                 }
 
-                var decision = key.KeyChar switch { 'a' => "allow_once", 's' => "allow_session", _ => "deny" };
-                Volatile.Write(ref _deciding, 1);
-                try
-                {
-                    await DecideAsync(current, decision, message);
-                }
-                finally
-                {
-                    Volatile.Write(ref _deciding, 0);
-                }
+                await DecideAsync(current, key.KeyChar switch { 'a' => "allow_once", 's' => "allow_session", _ => "deny" }, message);
             }
         }
 
@@ -455,10 +437,7 @@ internal sealed class WatchCommand : SessionVerb
             }
         }
 
-        /// <summary>A string of the server's (or the agent's, through it), safe to print: see <see cref="TerminalText.Clean"/>.</summary>
-        private static string? Clean(string? text) => TerminalText.Clean(text);
-
-        /// <summary>A string of the server's, cleaned and escaped for Spectre's markup.</summary>
+        /// <summary>A string of the server's (or the agent's, through it), made safe to print (<see cref="TerminalText.Clean"/>) and escaped for Spectre's markup.</summary>
         private static string Escape(string? text) => Markup.Escape(Clean(text) ?? "");
 
         /// <summary>A string in the tool's input (the agent's own JSON), safe to print.</summary>

@@ -103,12 +103,8 @@ public sealed class Database : IDisposable
         {
             // What was queued before this call commits before it: writes keep the order they were asked in.
             CommitQueued();
-            var writer = Writer();
-            using var transaction = writer.BeginTransaction();
-            var write = new DbWrite(transaction, _statements!);
-            var result = work(write);
-            transaction.Commit();
-            write.RunAfterCommit();
+            var result = default(T)!;
+            Commit([write => result = work(write)]);
             return result;
         }
     }

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
-using Microsoft.AspNetCore.Mvc;
 
 namespace PocketCoder.Errors;
 
@@ -15,7 +14,7 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problems, I
         var (status, code, detail) = exception switch
         {
             ApiProblem problem => (problem.Status, problem.Code, problem.Message),
-            BadHttpRequestException bad => Describe(bad),
+            BadHttpRequestException bad => Describe(bad, context.Request),
             _ => Unexpected(context, exception),
         };
         var details = Problems.Start(context, status, code, detail, (exception as ApiProblem)?.RetryAfter);
@@ -36,17 +35,13 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problems, I
         return (StatusCodes.Status500InternalServerError, ErrorCodes.Internal, "An unexpected error occurred; it has been logged.");
     }
 
-    private static (int, string, string) Describe(BadHttpRequestException exception)
+    private static (int, string, string) Describe(BadHttpRequestException exception, HttpRequest request)
     {
         var status = exception.StatusCode;
-        if (status == StatusCodes.Status413PayloadTooLarge)
+        if (status is StatusCodes.Status413PayloadTooLarge or StatusCodes.Status415UnsupportedMediaType)
         {
-            return (status, ErrorCodes.BodyTooLarge, "The request body is too large.");
-        }
-
-        if (status == StatusCodes.Status415UnsupportedMediaType)
-        {
-            return (status, ErrorCodes.UnsupportedMediaType, "Send the body as application/json.");
+            var (code, detail) = Problems.Explain(status, request);
+            return (status, code, detail);
         }
 
         if (exception.InnerException is JsonException json)

@@ -66,18 +66,20 @@ public static class Problems
             return;
         }
 
-        var request = context.HttpContext.Request;
-        var (code, detail) = problem.Status switch
-        {
-            401 => (ErrorCodes.Unauthorized, "A valid device token is required. Pair a device with `pocketcoder pair`."),
-            404 => (ErrorCodes.NotFound, $"No endpoint at {request.Path}."),
-            405 => (ErrorCodes.MethodNotAllowed, $"{request.Method} is not allowed on {request.Path}."),
-            413 => (ErrorCodes.BodyTooLarge, "The request body is too large."),
-            415 => (ErrorCodes.UnsupportedMediaType, "Send the body as application/json."),
-            >= 500 => (ErrorCodes.Internal, "An unexpected error occurred; it has been logged."),
-            _ => (ErrorCodes.BadRequest, "The request could not be handled."),
-        };
+        var (code, detail) = Explain(problem.Status, context.HttpContext.Request);
         problem.Extensions["code"] = code;
         problem.Detail ??= detail;
     }
+
+    /// <summary>What a bare status means, when nobody said: its stable code and a detail.</summary>
+    internal static (string Code, string Detail) Explain(int? status, HttpRequest request) => status switch
+    {
+        401 => (ErrorCodes.Unauthorized, "A valid device token is required. Pair a device with `pocketcoder pair`."),
+        404 => (ErrorCodes.NotFound, $"No endpoint at {request.Path}."),
+        405 => (ErrorCodes.MethodNotAllowed, $"{request.Method} is not allowed on {request.Path}."),
+        413 => (ErrorCodes.BodyTooLarge, "The request body is too large."),
+        415 => (ErrorCodes.UnsupportedMediaType, "Send the body as application/json."),
+        >= 500 => (ErrorCodes.Internal, "An unexpected error occurred; it has been logged."),
+        _ => (ErrorCodes.BadRequest, "The request could not be handled."),
+    };
 }

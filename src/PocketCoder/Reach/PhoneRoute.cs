@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using PocketCoder.Agents.Processes;
 using PocketCoder.Reach.Hub;
 
@@ -64,61 +66,50 @@ public sealed class Tailscale(IProgramRunner runner, string program)
     /// <summary>Null when Tailscale is not installed; else what it says (not running when it does not answer).</summary>
     public async Task<TailscaleState?> StatusAsync(CancellationToken cancellationToken)
     {
-        var status = await runner.RunAsync(program, ["status", "--json"], cancellationToken);
-        if (status is null)
+        if (await runner.RunAsync(program, ["status", "--json"], cancellationToken) is not { } status)
         {
             return null;
         }
 
-        string? dnsName = null;
-        var running = false;
+        // Not JSON when not running (it prints a sentence instead), or from a version that answers otherwise: no tailnet name to offer.
+        var state = Read(status.Stdout, TailscaleJson.Default.TailscaleStatus);
+        var running = state?.BackendState == "Running";
+        var dnsName = state?.Self?.DNSName?.TrimEnd('.') is { Length: > 0 } trimmed ? trimmed : null;
+        // Only what https://NAME/ reaches counts: a proxy on another port or under a path is another address than the
+        // one pairing links would name, and the link's page would be someone else's.
+        var proxy = running && await runner.RunAsync(program, ["serve", "status", "--json"], cancellationToken) is { ExitCode: 0 } serve && dnsName is not null
+            ? Read(serve.Stdout, TailscaleJson.Default.TailscaleServe)?.Web?.GetValueOrDefault($"{dnsName}:443")?.Handlers?.GetValueOrDefault("/")?.Proxy
+            : null;
+        return new TailscaleState(dnsName, running, proxy is null ? [] : [proxy]);
+    }
+
+    private static T? Read<T>(string json, JsonTypeInfo<T> type) where T : class
+    {
         try
         {
-            using var json = JsonDocument.Parse(status.Stdout);
-            var root = json.RootElement;
-            running = root.TryGetProperty("BackendState", out var state) && state.ValueKind == JsonValueKind.String && state.GetString() == "Running";
-            if (root.TryGetProperty("Self", out var self) && self.ValueKind == JsonValueKind.Object
-                && self.TryGetProperty("DNSName", out var name) && name.ValueKind == JsonValueKind.String)
-            {
-                dnsName = name.GetString()!.TrimEnd('.') is { Length: > 0 } trimmed ? trimmed : null;
-            }
+            return JsonSerializer.Deserialize(json, type);
         }
         catch (JsonException)
         {
-            // Not running (it prints a sentence instead), or a version that answers otherwise: no tailnet name to offer.
+            return null;
         }
-
-        var proxies = new List<string>();
-        if (running && await runner.RunAsync(program, ["serve", "status", "--json"], cancellationToken) is { ExitCode: 0 } serve)
-        {
-            try
-            {
-                using var json = JsonDocument.Parse(serve.Stdout);
-                if (json.RootElement.ValueKind == JsonValueKind.Object && json.RootElement.TryGetProperty("Web", out var web) && web.ValueKind == JsonValueKind.Object)
-                {
-                    // Only what https://NAME/ reaches counts: a proxy on another port or under a path is another address than the
-                    // one pairing links would name, and the link's page would be someone else's.
-                    foreach (var site in web.EnumerateObject().Where(site => dnsName is not null && site.Name == $"{dnsName}:443"))
-                    {
-                        if (site.Value.TryGetProperty("Handlers", out var handlers) && handlers.ValueKind == JsonValueKind.Object)
-                        {
-                            proxies.AddRange(handlers.EnumerateObject()
-                                .Where(h => h.Name == "/" && h.Value.ValueKind == JsonValueKind.Object && h.Value.TryGetProperty("Proxy", out var p)
-                                    && p.ValueKind == JsonValueKind.String)
-                                .Select(h => h.Value.GetProperty("Proxy").GetString()!));
-                        }
-                    }
-                }
-            }
-            catch (JsonException)
-            {
-                // Nothing served that we can read.
-            }
-        }
-
-        return new TailscaleState(dnsName, running, proxies);
     }
 }
+
+/// <summary>What is read of <c>tailscale status --json</c> and <c>tailscale serve status --json</c>, in Tailscale's own names.</summary>
+internal sealed record TailscaleStatus(string? BackendState, TailscaleSelf? Self);
+
+internal sealed record TailscaleSelf(string? DNSName);
+
+internal sealed record TailscaleServe(Dictionary<string, TailscaleSite?>? Web);
+
+internal sealed record TailscaleSite(Dictionary<string, TailscaleHandler?>? Handlers);
+
+internal sealed record TailscaleHandler(string? Proxy);
+
+[JsonSerializable(typeof(TailscaleStatus))]
+[JsonSerializable(typeof(TailscaleServe))]
+internal sealed partial class TailscaleJson : JsonSerializerContext;
 
 /// <summary>How phones reach this machine, as <c>serve</c>, <c>pair</c> and <c>doctor</c> tell it.</summary>
 public enum RouteKind
@@ -219,24 +210,17 @@ public sealed record PhoneRoute(RouteKind Kind, IReadOnlyList<string> Addresses,
     };
 
     /// <summary>What serve and pair print: where phones go (or that none can), then the advice.</summary>
-    public IEnumerable<string> Lines()
-    {
-        if (Kind != RouteKind.LoopbackOnly && Addresses.Count > 0)
+    public IEnumerable<string> Lines() => Kind == RouteKind.LoopbackOnly || Addresses.Count == 0 ? Advice :
+    [
+        $"Phones open: {string.Join(", ", Addresses)}" + Kind switch
         {
-            yield return $"Phones open: {string.Join(", ", Addresses)}" + Kind switch
-            {
-                RouteKind.Hub => " (through the hub)",
-                RouteKind.Tailscale => " (Tailscale: phones on your tailnet)",
-                RouteKind.Lan => " (phones on this machine's network)",
-                _ => "",
-            };
-        }
-
-        foreach (var line in Advice)
-        {
-            yield return line;
-        }
-    }
+            RouteKind.Hub => " (through the hub)",
+            RouteKind.Tailscale => " (Tailscale: phones on your tailnet)",
+            RouteKind.Lan => " (phones on this machine's network)",
+            _ => "",
+        },
+        .. Advice,
+    ];
 
     /// <summary>This machine's IPv4 addresses on its networks (not loopback, not link-local, not container bridges or Tailscale's own).</summary>
     public static IReadOnlyList<IPAddress> LanAddresses()

@@ -9,7 +9,19 @@ namespace PocketCoder.Reach;
 /// </summary>
 public static class PinnedCa
 {
-    public static RemoteCertificateValidationCallback Validator(string caPem)
+    /// <summary>A handler that trusts only <paramref name="caPem"/>, or the system's CAs when it is null.</summary>
+    public static SocketsHttpHandler Handler(string? caPem)
+    {
+        var handler = new SocketsHttpHandler();
+        if (caPem is not null)
+        {
+            handler.SslOptions.RemoteCertificateValidationCallback = Validator(caPem);
+        }
+
+        return handler;
+    }
+
+    private static RemoteCertificateValidationCallback Validator(string caPem)
     {
         var roots = new X509Certificate2Collection();
         roots.ImportFromPem(caPem);

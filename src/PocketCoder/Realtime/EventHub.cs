@@ -66,24 +66,17 @@ public sealed class EventHub
         }
     }
 
-    public sealed class Subscription : IDisposable
+    /// <summary>One subscriber's buffer; made by <see cref="Subscribe"/>, which lists it until it is disposed.</summary>
+    public sealed class Subscription(EventHub hub, string? sessionId, int capacity) : IDisposable
     {
-        private readonly EventHub _hub;
-        private readonly Channel<HubItem> _channel;
-
-        internal Subscription(EventHub hub, string? sessionId, int capacity)
+        private readonly Channel<HubItem> _channel = Channel.CreateBounded<HubItem>(new BoundedChannelOptions(capacity)
         {
-            _hub = hub;
-            SessionId = sessionId;
-            _channel = Channel.CreateBounded<HubItem>(new BoundedChannelOptions(capacity)
-            {
-                SingleReader = true,
-                SingleWriter = false,
-                FullMode = BoundedChannelFullMode.Wait,
-            });
-        }
+            SingleReader = true,
+            SingleWriter = false,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
 
-        public string? SessionId { get; }
+        public string? SessionId { get; } = sessionId;
 
         public ChannelReader<HubItem> Reader => _channel.Reader;
 
@@ -101,7 +94,7 @@ public sealed class EventHub
 
         public void Dispose()
         {
-            _hub.Remove(this);
+            hub.Remove(this);
             _channel.Writer.TryComplete();
         }
     }

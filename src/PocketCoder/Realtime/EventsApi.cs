@@ -1,5 +1,4 @@
 using System.Security.Claims;
-using PocketCoder.Approvals;
 using PocketCoder.Auth;
 using PocketCoder.Notifications;
 

@@ -139,9 +139,7 @@ public static class ListenPort
         using var http = new HttpClient(handler) { BaseAddress = url.Uri, Timeout = TimeSpan.FromSeconds(5) };
         try
         {
-            var health = JsonElement.Parse(await http.GetStringAsync("/api/health", cancellationToken));
-            return health.ValueKind == JsonValueKind.Object && health.TryGetProperty("status", out var status) && status.GetString() == "ok"
-                && health.TryGetProperty("version", out var version) && version.ValueKind == JsonValueKind.String;
+            return await http.GetFromJsonAsync("/api/health", WireJson.Default.HealthResponse, cancellationToken) is { Status: "ok", Version: not null };
         }
         catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException or JsonException or InvalidOperationException)
         {

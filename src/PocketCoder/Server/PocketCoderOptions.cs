@@ -110,11 +110,8 @@ public sealed class PocketCoderOptions
             return Path.GetFullPath(explicitDirectory);
         }
 
-        var xdg = Environment.GetEnvironmentVariable("XDG_DATA_HOME");
-        var root = string.IsNullOrEmpty(xdg)
-            ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share")
-            : xdg;
-        return Path.Combine(root, "pocketcoder");
+        return Path.Combine(Environment.GetEnvironmentVariable("XDG_DATA_HOME") is { Length: > 0 } xdg
+            ? xdg : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share"), "pocketcoder");
     }
 
     /// <summary>Each agent at the given executable (a path, or a name looked up on PATH).</summary>

@@ -75,31 +75,31 @@ public sealed class ServeSettings
     [Required(AllowEmptyStrings = false)]
     public string GeminiPath { get; set; } = "gemini";
 
-    /// <summary>Every setting: its key (the property, and the key in <c>pocketcoder.json</c>), variable and flag.</summary>
-    public static readonly IReadOnlyList<(string Key, string Variable, string? Flag)> Sources =
+    /// <summary>Every setting: its key (the property, and the key in <c>pocketcoder.json</c>), variable, and flag with its help.</summary>
+    public static readonly IReadOnlyList<(string Key, string Variable, string? Flag, string? Help)> Sources =
     [
-        (nameof(Listen), "POCKETCODER_LISTEN", "listen"),
-        (nameof(PublicUrl), "POCKETCODER_PUBLIC_URL", "public-url"),
-        (nameof(Cert), "POCKETCODER_CERT", "cert"),
-        (nameof(Key), "POCKETCODER_KEY", "key"),
-        (nameof(Acme), "POCKETCODER_ACME", "acme"),
-        (nameof(AcmeCa), "POCKETCODER_ACME_CA", "acme-ca"),
-        (nameof(SuspendIdleMinutes), "POCKETCODER_SUSPEND_IDLE_MINUTES", "suspend-idle-minutes"),
-        (nameof(StallSeconds), "POCKETCODER_STALL_SECONDS", "stall-seconds"),
-        (nameof(PauseWaitingSeconds), "POCKETCODER_PAUSE_WAITING_SECONDS", "pause-waiting-seconds"),
-        (nameof(AllowedHosts), "POCKETCODER_ALLOWED_HOSTS", "allowed-host"),
-        (nameof(LedgerTerminalText), "POCKETCODER_LEDGER_TERMINAL_TEXT", "ledger-terminal-text"),
-        (nameof(NotifyEscalateSeconds), "POCKETCODER_NOTIFY_ESCALATE_SECONDS", "notify-escalate-seconds"),
-        (nameof(PushContact), "POCKETCODER_PUSH_CONTACT", "push-contact"),
-        (nameof(GeminiModel), "POCKETCODER_GEMINI_MODEL", null),
-        (nameof(ClaudePath), "POCKETCODER_CLAUDE_PATH", null),
-        (nameof(CodexPath), "POCKETCODER_CODEX_PATH", null),
-        (nameof(OpenCodePath), "POCKETCODER_OPENCODE_PATH", null),
-        (nameof(GeminiPath), "POCKETCODER_GEMINI_PATH", null),
+        (nameof(Listen), "POCKETCODER_LISTEN", "listen", "Where to listen (default http://127.0.0.1:7420); https:// needs --cert/--key or --acme."),
+        (nameof(PublicUrl), "POCKETCODER_PUBLIC_URL", "public-url", "The address phones open, if not --listen (a proxy, Tailscale, a LAN name)."),
+        (nameof(Cert), "POCKETCODER_CERT", "cert", "Certificate (PEM) for an https:// --listen (reloaded when renewed)."),
+        (nameof(Key), "POCKETCODER_KEY", "key", "Its private key (PEM)."),
+        (nameof(Acme), "POCKETCODER_ACME", "acme", "Get the certificate from this ACME directory (TLS-ALPN-01), for the hub name or the https --public-url name."),
+        (nameof(AcmeCa), "POCKETCODER_ACME_CA", "acme-ca", "A PEM file to trust for a private ACME server."),
+        (nameof(SuspendIdleMinutes), "POCKETCODER_SUSPEND_IDLE_MINUTES", "suspend-idle-minutes", "Stop idle agent processes after N minutes (default 15, 0: never)."),
+        (nameof(StallSeconds), "POCKETCODER_STALL_SECONDS", "stall-seconds", "Report a turn with no word from the agent after N s (default 180, 0: never)."),
+        (nameof(PauseWaitingSeconds), "POCKETCODER_PAUSE_WAITING_SECONDS", "pause-waiting-seconds", null),
+        (nameof(AllowedHosts), "POCKETCODER_ALLOWED_HOSTS", "allowed-host", "Host names to answer to besides loopback and IP literals (comma-separated)."),
+        (nameof(LedgerTerminalText), "POCKETCODER_LEDGER_TERMINAL_TEXT", "ledger-terminal-text", "Keep the text typed into terminals in the ledger."),
+        (nameof(NotifyEscalateSeconds), "POCKETCODER_NOTIFY_ESCALATE_SECONDS", "notify-escalate-seconds", "Notify the looking device too when an approval waits this long (default 30)."),
+        (nameof(PushContact), "POCKETCODER_PUSH_CONTACT", "push-contact", "The mailto: or https: contact sent to push services (VAPID)."),
+        (nameof(GeminiModel), "POCKETCODER_GEMINI_MODEL", null, null),
+        (nameof(ClaudePath), "POCKETCODER_CLAUDE_PATH", null, null),
+        (nameof(CodexPath), "POCKETCODER_CODEX_PATH", null, null),
+        (nameof(OpenCodePath), "POCKETCODER_OPENCODE_PATH", null, null),
+        (nameof(GeminiPath), "POCKETCODER_GEMINI_PATH", null, null),
     ];
 
-    /// <summary>The settings a command-line flag can give, by flag name.</summary>
-    public static IEnumerable<string> Flags() => Sources.Where(s => s.Flag is not null).Select(s => s.Flag!);
+    /// <summary>The settings a command-line flag can give: the flag's name and its help (the name, when it has none).</summary>
+    public static IEnumerable<(string Name, string Help)> Flags() => Sources.Where(s => s.Flag is not null).Select(s => (s.Flag!, s.Help ?? s.Flag!));
 
     /// <param name="flags">Flag name to value (<c>"true"</c> for a switch), as given on the command line.</param>
     /// <exception cref="InvalidDataException">A value that does not bind or validate; the message lists every one.</exception>
@@ -142,11 +142,9 @@ public sealed class ServeSettings
     /// <param name="tls">False: no certificate is read or made, and no ACME is set up. Only for <c>doctor</c>, which reports
     /// why the certificate cannot be used and still needs the rest to check the agents with.</param>
     /// <exception cref="InvalidDataException">The certificate files (or the ACME CA file) cannot be used: one line naming the setting.</exception>
-    public PocketCoderOptions ToOptions(string dataDirectory, bool tls = true) =>
-        ToOptions(dataDirectory, Reach.Hub.HubMembership.Load(dataDirectory), tls);
-
-    private PocketCoderOptions ToOptions(string dataDirectory, Reach.Hub.HubMembership? hub, bool tls)
+    public PocketCoderOptions ToOptions(string dataDirectory, bool tls = true)
     {
+        var hub = Reach.Hub.HubMembership.Load(dataDirectory);
         // Without a certificate of its own, a machine on a hub (or one told --acme) gets one from ACME: for the name the
         // hub gave it, else for its public URL's name.
         var acme = tls && Cert is null && (hub is not null || Acme is not null)

@@ -75,7 +75,7 @@ public sealed partial class AcmeRenewal(PocketCoderOptions options, AlpnChalleng
         var settings = options.Acme!;
         var certificate = options.Certificate!;
         var name = settings.Name;
-        using var http = Http(settings);
+        using var http = new HttpClient(PinnedCa.Handler(settings.CaPem)) { Timeout = TimeSpan.FromSeconds(60) };
         // Polling the ACME server runs on real time: the injected clock schedules renewals only.
         var client = new AcmeClient(http, settings.Directory, AccountKey(), TimeProvider.System);
         var failures = 0;
@@ -129,17 +129,6 @@ public sealed partial class AcmeRenewal(PocketCoderOptions options, AlpnChalleng
         key.GenerateKey(ECCurve.NamedCurves.nistP256);
         DataFolder.WritePrivateFile(path, key.ExportPkcs8PrivateKeyPem());
         return key;
-    }
-
-    private static HttpClient Http(AcmeSettings settings)
-    {
-        var handler = new SocketsHttpHandler();
-        if (settings.CaPem is { } pem)
-        {
-            handler.SslOptions.RemoteCertificateValidationCallback = PinnedCa.Validator(pem);
-        }
-
-        return new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(60) };
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "ACME issued a certificate for {Name}, valid until {NotAfter:u}")]

@@ -72,12 +72,7 @@ public sealed record HubMembership(string Hub, string Token, string PublicUrl, s
         socket.Options.KeepAliveTimeout = HubProtocol.KeepAliveTimeout;
         socket.Options.SetRequestHeader("Authorization", "Bearer " + Token);
         socket.Options.CollectHttpResponseDetails = true;
-        using var handler = new SocketsHttpHandler();
-        if (CaPem is { } pem)
-        {
-            handler.SslOptions.RemoteCertificateValidationCallback = PinnedCa.Validator(pem);
-        }
-
+        using var handler = PinnedCa.Handler(CaPem);
         if (via is not null)
         {
             var colon = via.LastIndexOf(':');
