@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -152,9 +151,7 @@ public sealed class TelegramPlatform(BridgeDefinition bridge, TimeSpan pollWait)
             { new StringContent(chatId), "chat_id" },
             { new StringContent(ChatMessage.Shorten(caption, 1024)), "caption" },
         };
-        var file = new ByteArrayContent(Encoding.UTF8.GetBytes(content));
-        file.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("text/plain");
-        form.Add(file, "document", fileName);
+        form.Add(ChatHttp.TextFile(content), "document", fileName);
         await SendAsync("sendDocument", form, cancellationToken).ConfigureAwait(false);
     }
 
@@ -187,12 +184,11 @@ public sealed class TelegramPlatform(BridgeDefinition bridge, TimeSpan pollWait)
     }
 
     private Task<JsonNode?> CallAsync(string method, JsonObject request, CancellationToken cancellationToken) =>
-        SendAsync(method, new StringContent(request.ToJsonString(), Encoding.UTF8, "application/json"), cancellationToken);
+        SendAsync(method, ChatHttp.Json(request), cancellationToken);
 
     private async Task<JsonNode?> SendAsync(string method, HttpContent content, CancellationToken cancellationToken)
     {
-        // Joined as text: a token holds a colon, which Uri's relative resolution would take for a scheme.
-        var address = new Uri(bridge.ApiBase.ToString().TrimEnd('/') + "/bot" + bridge.Secret + "/" + method);
+        var address = ChatHttp.Address(bridge, "bot" + bridge.Secret + "/" + method);
         // The client's own timeout fits the long poll; any other call that hangs must not hold back the chats behind it.
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (method != "getUpdates")
@@ -210,8 +206,7 @@ public sealed class TelegramPlatform(BridgeDefinition bridge, TimeSpan pollWait)
         var description = answer?["description"]?.GetValue<string>() ?? $"HTTP {(int)response.StatusCode}";
         if (response.StatusCode == HttpStatusCode.TooManyRequests)
         {
-            var seconds = answer?["parameters"]?["retry_after"]?.GetValue<int>() ?? 5;
-            throw new ChatRateLimitedException(TimeSpan.FromSeconds(Math.Clamp(seconds, 1, 3600)));
+            throw ChatHttp.RateLimited(answer?["parameters"]?["retry_after"]?.GetValue<int>() ?? 5);
         }
 
         if ((int)response.StatusCode is >= 400 and < 500)
