@@ -338,25 +338,22 @@ public sealed partial class FeishuPlatform(BridgeDefinition bridge) : IChatPlatf
     private JsonObject Card(ChatMessage message)
     {
         var text = ChatMessage.Shorten(message.Text, MaxTextLength);
-        var elements = new JsonArray(new JsonObject
+        JsonNode div = new JsonObject
         {
             ["tag"] = "div",
             ["text"] = new JsonObject { ["tag"] = "plain_text", ["content"] = text.Length == 0 ? "…" : text },
-        });
-        foreach (var row in message.Buttons ?? [])
+        };
+        var elements = new JsonArray([div, .. (message.Buttons ?? []).Select(row => (JsonNode)new JsonObject
         {
-            elements.Add(new JsonObject
+            ["tag"] = "action",
+            ["actions"] = new JsonArray([.. row.Select(b => (JsonNode)new JsonObject
             {
-                ["tag"] = "action",
-                ["actions"] = new JsonArray([.. row.Select(b => (JsonNode)new JsonObject
-                {
-                    ["tag"] = "button",
-                    ["text"] = new JsonObject { ["tag"] = "plain_text", ["content"] = b.Label },
-                    ["type"] = "default",
-                    ["value"] = new JsonObject { ["pc"] = b.Data },
-                })]),
-            });
-        }
+                ["tag"] = "button",
+                ["text"] = new JsonObject { ["tag"] = "plain_text", ["content"] = b.Label },
+                ["type"] = "default",
+                ["value"] = new JsonObject { ["pc"] = b.Data },
+            })]),
+        })]);
 
         // Shared: an edit shows to everyone in the chat, not only to whoever pressed.
         return new JsonObject { ["config"] = new JsonObject { ["update_multi"] = true }, ["elements"] = elements };

@@ -215,25 +215,22 @@ public sealed class SlackPlatform(BridgeDefinition bridge) : IChatPlatform
     private JsonObject Body(string chatId, ChatMessage message)
     {
         var text = ChatMessage.Shorten(message.Text, MaxTextLength);
-        var blocks = new JsonArray(new JsonObject
+        JsonNode section = new JsonObject
         {
             ["type"] = "section",
             ["text"] = new JsonObject { ["type"] = "plain_text", ["text"] = text.Length == 0 ? "…" : text, ["emoji"] = false },
-        });
-        foreach (var row in message.Buttons ?? [])
+        };
+        var blocks = new JsonArray([section, .. (message.Buttons ?? []).Select(row => (JsonNode)new JsonObject
         {
-            blocks.Add(new JsonObject
+            ["type"] = "actions",
+            ["elements"] = new JsonArray([.. row.Select(b => (JsonNode)new JsonObject
             {
-                ["type"] = "actions",
-                ["elements"] = new JsonArray([.. row.Select(b => (JsonNode)new JsonObject
-                {
-                    ["type"] = "button",
-                    ["text"] = new JsonObject { ["type"] = "plain_text", ["text"] = b.Label },
-                    ["action_id"] = b.Data,
-                    ["value"] = b.Data,
-                })]),
-            });
-        }
+                ["type"] = "button",
+                ["text"] = new JsonObject { ["type"] = "plain_text", ["text"] = b.Label },
+                ["action_id"] = b.Data,
+                ["value"] = b.Data,
+            })]),
+        })]);
 
         return new JsonObject { ["channel"] = chatId, ["text"] = text, ["blocks"] = blocks, ["unfurl_links"] = false, ["unfurl_media"] = false };
     }
