@@ -70,37 +70,32 @@ public sealed class TelegramPlatform(BridgeDefinition bridge, TimeSpan pollWait)
     {
         try
         {
-            return Read(updateId, update);
+            var delivery = updateId.ToString(CultureInfo.InvariantCulture);
+            if (update["callback_query"] is JsonObject press)
+            {
+                var (userId, userName, isBot) = Person(press["from"]);
+                if (isBot || press["message"] is not JsonObject pressed || pressed["chat"] is not JsonObject chat)
+                {
+                    return null;
+                }
+
+                return new ChatInput(delivery, Id(chat["id"]), ChatTitle(chat), chat["type"]?.GetValue<string>() == "private", userId, userName,
+                    Id(pressed["message_id"]), null, press["data"]?.GetValue<string>() ?? "", press["id"]?.GetValue<string>() ?? "");
+            }
+
+            if (update["message"] is JsonObject message && message["chat"] is JsonObject messageChat && message["text"]?.GetValue<string>() is { } text)
+            {
+                var (userId, userName, isBot) = Person(message["from"]);
+                return isBot ? null : new ChatInput(delivery, Id(messageChat["id"]), ChatTitle(messageChat),
+                    messageChat["type"]?.GetValue<string>() == "private", userId, userName, Id(message["message_id"]), text);
+            }
+
+            return null; // Photos, joins, edits: nothing a bridge acts on.
         }
         catch (Exception exception) when (exception is InvalidOperationException or FormatException or OverflowException)
         {
             return null;
         }
-    }
-
-    private static ChatInput? Read(long updateId, JsonNode update)
-    {
-        var delivery = updateId.ToString(CultureInfo.InvariantCulture);
-        if (update["callback_query"] is JsonObject press)
-        {
-            var (userId, userName, isBot) = Person(press["from"]);
-            if (isBot || press["message"] is not JsonObject pressed || pressed["chat"] is not JsonObject chat)
-            {
-                return null;
-            }
-
-            return new ChatInput(delivery, Id(chat["id"]), ChatTitle(chat), chat["type"]?.GetValue<string>() == "private", userId, userName,
-                Id(pressed["message_id"]), null, press["data"]?.GetValue<string>() ?? "", press["id"]?.GetValue<string>() ?? "");
-        }
-
-        if (update["message"] is JsonObject message && message["chat"] is JsonObject messageChat && message["text"]?.GetValue<string>() is { } text)
-        {
-            var (userId, userName, isBot) = Person(message["from"]);
-            return isBot ? null : new ChatInput(delivery, Id(messageChat["id"]), ChatTitle(messageChat),
-                messageChat["type"]?.GetValue<string>() == "private", userId, userName, Id(message["message_id"]), text);
-        }
-
-        return null; // Photos, joins, edits: nothing a bridge acts on.
     }
 
     private static (string Id, string Name, bool IsBot) Person(JsonNode? from)
