@@ -373,10 +373,9 @@ public sealed class SessionManager(
                 {
                     await SuspendIdleAsync(cancellationToken);
                 }
-#pragma warning disable CA1031 // The loop must outlive one agent that will not stop; it is logged.
                 catch (Exception exception) when (exception is not OperationCanceledException)
-#pragma warning restore CA1031
                 {
+                    // The loop must outlive one agent that will not stop; it is logged.
                     logger.LogWarning(exception, "Suspending idle sessions failed");
                 }
             }
@@ -410,10 +409,9 @@ public sealed class SessionManager(
             {
                 await runner.StopAsync(CancellationToken.None);
             }
-#pragma warning disable CA1031 // Shutdown goes on for the others whatever one agent does.
             catch (Exception exception)
-#pragma warning restore CA1031
             {
+                // Shutdown goes on for the others whatever one agent does.
                 logger.LogWarning(exception, "Stopping session {Session} failed", runner.SessionId);
             }
         }));
