@@ -44,7 +44,7 @@ public sealed class Scheduler(Schedules schedules, BacklogTasks tasks, BacklogRu
             using var wake = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
             var changed = _changed.Reader.WaitToReadAsync(wake.Token).AsTask();
             // At most a day at a time (Task.Delay's limit is 49 days; a clock changed under us is seen again within a day).
-            var wait = next is { } at ? Clamp(at - clock.GetUtcNow()) : MaxWait;
+            var wait = next is { } at ? TimeSpan.FromTicks(Math.Clamp((at - clock.GetUtcNow()).Ticks, 0, MaxWait.Ticks)) : MaxWait;
             var due = Task.Delay(wait, clock, wake.Token);
             try
             {
@@ -159,6 +159,4 @@ public sealed class Scheduler(Schedules schedules, BacklogTasks tasks, BacklogRu
     }
 
     private static readonly TimeSpan MaxWait = TimeSpan.FromDays(1);
-
-    private static TimeSpan Clamp(TimeSpan wait) => wait < TimeSpan.Zero ? TimeSpan.Zero : wait > MaxWait ? MaxWait : wait;
 }

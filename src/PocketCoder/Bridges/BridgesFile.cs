@@ -1,5 +1,5 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using PocketCoder.Data;
 
@@ -62,21 +62,15 @@ public static partial class BridgesFile
 
     private static List<BridgeDefinition> Parse(string path, string json)
     {
-        if (JsonNode.Parse(json) is not JsonObject root || root["bridges"] is not JsonArray entries)
+        if (JsonSerializer.Deserialize(json, BridgesFileJson.Default.BridgesFileContent)?.Bridges is not { } entries)
         {
             throw new InvalidDataException($"{path} must be an object with a \"bridges\" array.");
         }
 
         var bridges = new List<BridgeDefinition>();
-        foreach (var entry in entries)
+        foreach (var (id, platform, secret, appSecret, appId, apiBase) in entries.Select(e => e ?? new BridgeEntry(null, null, null, null, null, null)))
         {
-            var id = Text(entry, "id") ?? "";
-            var platform = Text(entry, "platform") ?? "";
-            var secret = Text(entry, "secret") ?? "";
-            var apiBase = Text(entry, "apiBase");
-            var appSecret = Text(entry, "appSecret");
-            var appId = Text(entry, "appId");
-            if (Check(id, platform, secret, apiBase, appSecret, appId) is { } problem)
+            if (Check(id ?? "", platform ?? "", secret ?? "", apiBase, appSecret, appId) is { } problem)
             {
                 throw new InvalidDataException($"{path}: bridge '{id}': {problem}");
             }
@@ -86,14 +80,11 @@ public static partial class BridgesFile
                 throw new InvalidDataException($"{path}: two bridges are named '{id}'.");
             }
 
-            bridges.Add(new BridgeDefinition(id, platform, secret, apiBase is null ? Platforms[platform] : new Uri(apiBase), appSecret, appId));
+            bridges.Add(new BridgeDefinition(id!, platform!, secret!, apiBase is null ? Platforms[platform!] : new Uri(apiBase), appSecret, appId));
         }
 
         return bridges;
     }
-
-    private static string? Text(JsonNode? entry, string name) =>
-        entry is JsonObject fields && fields[name] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
 
     /// <summary>What is wrong with a bridge's settings, or null.</summary>
     public static string? Check(string id, string platform, string secret, string? apiBase, string? appSecret = null, string? appId = null)
@@ -146,30 +137,21 @@ public static partial class BridgesFile
     /// <summary>Adds a bridge (or replaces the one with its name), written whole and 0600.</summary>
     public static void Save(string dataDirectory, IReadOnlyList<BridgeDefinition> bridges)
     {
-        var entries = new JsonArray();
-        foreach (var bridge in bridges)
-        {
-            var entry = new JsonObject { ["id"] = bridge.Id, ["platform"] = bridge.Platform, ["secret"] = bridge.Secret };
-            if (bridge.AppSecret is not null)
-            {
-                entry["appSecret"] = bridge.AppSecret;
-            }
-
-            if (bridge.AppId is not null)
-            {
-                entry["appId"] = bridge.AppId;
-            }
-
-            if (bridge.ApiBase != Platforms[bridge.Platform])
-            {
-                entry["apiBase"] = bridge.ApiBase.ToString();
-            }
-
-            entries.Add(entry);
-        }
-
+        // The API address only where it is not the platform's own.
+        var entries = bridges.Select(b => new BridgeEntry(b.Id, b.Platform, b.Secret, b.AppSecret, b.AppId,
+            b.ApiBase == Platforms[b.Platform] ? null : b.ApiBase.ToString()));
         Directory.CreateDirectory(dataDirectory);
         DataFolder.WritePrivateFile(PathIn(dataDirectory),
-            new JsonObject { ["bridges"] = entries }.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+            JsonSerializer.Serialize(new BridgesFileContent([.. entries]), BridgesFileJson.Default.BridgesFileContent) + "\n");
     }
 }
+
+internal sealed record BridgeEntry(string? Id, string? Platform, string? Secret, string? AppSecret, string? AppId, string? ApiBase);
+
+internal sealed record BridgesFileContent(IReadOnlyList<BridgeEntry?>? Bridges);
+
+/// <summary>bridges.json as written and read: camelCase names matched exactly, a key given twice refused.</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true, AllowDuplicateProperties = false,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(BridgesFileContent))]
+internal sealed partial class BridgesFileJson : JsonSerializerContext;

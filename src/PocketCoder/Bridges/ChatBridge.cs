@@ -96,10 +96,7 @@ public sealed class ChatBridge
     /// <summary>The phone unbound a chat, a device was revoked or a project removed: forget what it knew of those chats.</summary>
     public void ChannelsChanged() => _approvals.ChannelsChanged();
 
-    /// <summary>
-    /// A chat was just bound (here, or from the phone by <paramref name="boundBy"/>): take it up, say so in the chat and
-    /// show the project's pending approvals there.
-    /// </summary>
+    /// <inheritdoc cref="ChatCommands.Bound"/>
     public void Bound(string chatId, bool isDirect, Project project, string? boundBy) => _commands.Bound(chatId, isDirect, project, boundBy);
 
     private async Task ConnectAndReceiveAsync(CancellationToken cancellationToken)

@@ -323,13 +323,7 @@ public sealed class McpServerStore(Database database, Ledger.LedgerStore ledger,
             {
                 var kept = write.Query("SELECT project_id || '/' || name FROM mcp_servers WHERE origin = 'pocketcoder'", r => r.GetString(0))
                     .ToHashSet(StringComparer.Ordinal);
-                UpdateSecrets(secrets =>
-                {
-                    foreach (var key in secrets.Select(pair => pair.Key).Where(key => !kept.Contains(key)).ToList())
-                    {
-                        secrets.Remove(key);
-                    }
-                });
+                UpdateSecrets(secrets => secrets.Select(pair => pair.Key).Where(key => !kept.Contains(key)).ToList().ForEach(key => secrets.Remove(key)));
             });
         }
         catch (ApiProblem)

@@ -101,7 +101,8 @@ public sealed class Notifier(
     /// <summary>Sends a test notification to every channel of the device now, and returns how each went.</summary>
     public async Task<IReadOnlyList<NotificationDelivery>> SendTestAsync(string deviceId, CancellationToken cancellationToken)
     {
-        var message = Message(NotificationKinds.Test, "PocketCoder test", "Notifications from PocketCoder reach this device.", "test", "/devices", null, false, null, false);
+        var message = Message(NotificationSettings.Default, false, NotificationKinds.Test, "PocketCoder test", "Notifications from PocketCoder reach this device.",
+            "", "test", "/devices");
         var results = new List<NotificationDelivery>();
         foreach (var channel in store.Channels(deviceId))
         {
@@ -115,27 +116,20 @@ public sealed class Notifier(
     {
         try
         {
-            if (stored.As<ApprovalRequestedEvent>() is { } requested)
+            // Each branch reads one kind of event: one that does not go on matches none of the others.
+            if (stored.As<ApprovalRequestedEvent>() is { } requested && approvals.Find(requested.ApprovalId) is { Status: ApprovalStatuses.Pending } asked)
             {
-                if (approvals.Find(requested.ApprovalId) is { Status: ApprovalStatuses.Pending } approval)
-                {
-                    OnApprovalRequested(approval);
-                }
+                OnApprovalRequested(asked);
             }
-            else if (stored.As<ApprovalEscalatedEvent>() is { } escalated)
+            else if (stored.As<ApprovalEscalatedEvent>() is { } escalated
+                     && approvals.Find(escalated.ApprovalId) is { Status: ApprovalStatuses.Pending } unanswered)
             {
-                if (approvals.Find(escalated.ApprovalId) is { Status: ApprovalStatuses.Pending } approval)
-                {
-                    OnApprovalEscalated(approval);
-                }
+                OnApprovalEscalated(unanswered);
             }
-            else if (stored.As<ApprovalResolvedEvent>() is { } resolved)
+            else if (stored.As<ApprovalResolvedEvent>() is { } resolved && _open.TryRemove(resolved.ApprovalId, out var answered))
             {
-                if (_open.TryRemove(resolved.ApprovalId, out var answered))
-                {
-                    answered.Cancel();
-                    answered.Dispose();
-                }
+                answered.Cancel();
+                answered.Dispose();
             }
             else if (stored.Kind == UsageEvent.Kind)
             {
@@ -176,10 +170,8 @@ public sealed class Notifier(
         // A question is answered in the app: no Allow/Deny actions on its notification.
         var question = approval.Kind == Agents.ToolKinds.ToWire(Agents.ToolKind.Question);
         var (body, whole) = question ? (Shorten(approval.Title) + (approval.Title.EndsWith('?') ? "" : "?"), false) : NotificationActions.Body(approval);
-        PushMessage For(string device, NotificationSettings settings, bool silent) => Message(settings, silent, NotificationKinds.ApprovalRequested,
-            question ? $"The agent asks · {projectName}" : $"Approval needed · {projectName}", body, "An approval is waiting.",
-            SessionTag(approval.SessionId), SessionUrl(approval.SessionId), approval.Id, actions: !question,
-            allowToken: whole ? actions.Token(approval.Id, device) : null);
+        var message = ApprovalMessage(approval, NotificationKinds.ApprovalRequested,
+            question ? $"The agent asks · {projectName}" : $"Approval needed · {projectName}", body, whole, offersActions: !question);
 
         // Timers are armed before anything is sent or recorded, so whoever sees a push or a record can move the clock.
         var token = answered.Token;
@@ -191,10 +183,10 @@ public sealed class Notifier(
                 () => WarnNow(approval, warnBefore, projectName), token);
         }
 
-        var looking = Dispatch(NotificationKinds.ApprovalRequested, approval.Id, For, escalate: true, among: Deciders(approval, escalated: false));
+        var looking = Dispatch(NotificationKinds.ApprovalRequested, approval.Id, message, escalate: true, among: Deciders(approval, escalated: false));
         if (looking.Count > 0)
         {
-            _ = LaterAsync(options.NotifyEscalateAfter, NotificationKinds.ApprovalRequested, () => EscalateNow(approval, looking, For), token);
+            _ = LaterAsync(options.NotifyEscalateAfter, NotificationKinds.ApprovalRequested, () => EscalateNow(approval, looking, message), token);
         }
 
         foreach (var device in looking)
@@ -228,9 +220,9 @@ public sealed class Notifier(
         var (body, whole) = NotificationActions.Body(approval, "Unanswered: ");
         var owners = Deciders(approval, escalated: true);
         owners.ExceptWith(Deciders(approval, escalated: false));
-        Dispatch(NotificationKinds.ApprovalRequested, approval.Id, (device, settings, silent) => Message(settings, silent, NotificationKinds.ApprovalRequested,
-            $"Escalated to you · {projectName}", body, "An approval is waiting.", SessionTag(approval.SessionId), SessionUrl(approval.SessionId),
-            approval.Id, actions: true, allowToken: whole ? actions.Token(approval.Id, device) : null), escalate: false, among: owners);
+        Dispatch(NotificationKinds.ApprovalRequested, approval.Id,
+            ApprovalMessage(approval, NotificationKinds.ApprovalRequested, $"Escalated to you · {projectName}", body, whole, offersActions: true),
+            escalate: false, among: owners);
     }
 
     /// <summary>Does <paramref name="act"/> after <paramref name="delay"/> unless the question is answered first; a failure is logged.</summary>
@@ -278,9 +270,8 @@ public sealed class Notifier(
         var question = approval.Kind == Agents.ToolKinds.ToWire(Agents.ToolKind.Question);
         var prefix = $"Denied in {warnBefore:0} s unless you decide: ";
         var (body, whole) = question ? (prefix + Shorten(approval.Title), false) : NotificationActions.Body(approval, prefix);
-        Dispatch(NotificationKinds.ApprovalExpiring, approval.Id, (device, settings, silent) => Message(settings, silent, NotificationKinds.ApprovalExpiring,
-            $"Approval expires soon · {projectName}", body, "An approval expires soon.", SessionTag(approval.SessionId), SessionUrl(approval.SessionId),
-            approval.Id, actions: !question, allowToken: whole ? actions.Token(approval.Id, device) : null),
+        Dispatch(NotificationKinds.ApprovalExpiring, approval.Id, ApprovalMessage(approval, NotificationKinds.ApprovalExpiring,
+            $"Approval expires soon · {projectName}", body, whole, offersActions: !question, "An approval expires soon."),
             escalate: false, among: Deciders(approval, escalated: true));
     }
 
@@ -318,27 +309,22 @@ public sealed class Notifier(
     {
         try
         {
-            NotifyCommandFinished(run, exit);
+            var projectName = projects.Find(run.ProjectId)?.Name ?? "PocketCoder";
+            var outcome = exit.Status switch
+            {
+                "timed_out" => "timed out",
+                "cancelled" => "was cancelled",
+                _ => $"exited {exit.ExitCode}",
+            };
+            Dispatch(NotificationKinds.CommandFinished, run.Id, (_, settings, silent) => Message(settings, silent, NotificationKinds.CommandFinished,
+                $"Command finished · {projectName}", $"`{run.Command}` {outcome} after {exit.DurationMs / 1000.0:0.#} s", "A command finished.",
+                $"command-{run.ProjectId}", $"/p/{run.ProjectId}/run"), escalate: false);
         }
         catch (Exception exception)
         {
             // Called from the command runner as the command ends: nothing here may break that.
             NotificationLog.HandlerFailed(logger, exception, NotificationKinds.CommandFinished);
         }
-    }
-
-    private void NotifyCommandFinished(CommandRun run, CommandExitEvent exit)
-    {
-        var projectName = projects.Find(run.ProjectId)?.Name ?? "PocketCoder";
-        var outcome = exit.Status switch
-        {
-            "timed_out" => "timed out",
-            "cancelled" => "was cancelled",
-            _ => $"exited {exit.ExitCode}",
-        };
-        Dispatch(NotificationKinds.CommandFinished, run.Id, (_, settings, silent) => Message(settings, silent, NotificationKinds.CommandFinished,
-            $"Command finished · {projectName}", $"`{run.Command}` {outcome} after {exit.DurationMs / 1000.0:0.#} s", "A command finished.",
-            $"command-{run.ProjectId}", $"/p/{run.ProjectId}/run"), escalate: false);
     }
 
     /// <summary>
@@ -431,22 +417,22 @@ public sealed class Notifier(
     }
 
     /// <summary>
+    /// As the device's settings want it: what happened, or for private content only that something did (no actions).
+    /// <paramref name="allowToken"/>: Allow once is offered (the body shows the call whole), with the token that lets it stand.
     /// Title and body are cut so that any message fits one push record (4 KB), whatever a project is called. A body that
     /// fits keeps its line breaks (an approval's command and its folder).
     /// </summary>
-    private PushMessage Message(string notification, string title, string body, string tag, string url, string? approvalId, bool actions, string? allowToken,
-        bool silent) =>
-        new(notification, Shorten(title, TitleLength), body.Length <= SummaryLength ? body : Shorten(body), tag, url, approvalId, actions, silent,
-            clock.GetUtcNow().ToString("O"), allowToken);
-
-    /// <summary>
-    /// As the device's settings want it: what happened, or for private content only that something did (no actions).
-    /// <paramref name="allowToken"/>: Allow once is offered (the body shows the call whole), with the token that lets it stand.
-    /// </summary>
     private PushMessage Message(NotificationSettings settings, bool silent, string notification, string title, string body, string privateText,
         string tag, string url, string? approvalId = null, bool actions = false, string? allowToken = null) => settings.ShowsSummary
-        ? Message(notification, title, body, tag, url, approvalId, actions, actions ? allowToken : null, silent)
-        : Message(notification, "PocketCoder", privateText, tag, url, approvalId, actions: false, allowToken: null, silent);
+        ? new(notification, Shorten(title, TitleLength), body.Length <= SummaryLength ? body : Shorten(body), tag, url, approvalId, actions, silent,
+            clock.GetUtcNow().ToString("O"), actions ? allowToken : null)
+        : new(notification, "PocketCoder", privateText, tag, url, approvalId, false, silent, clock.GetUtcNow().ToString("O"), null);
+
+    /// <summary>An approval's notification, per device: Allow once (with that device's token) only where <paramref name="whole"/>.</summary>
+    private Func<string, NotificationSettings, bool, PushMessage> ApprovalMessage(Approval approval, string notification, string title, string body,
+        bool whole, bool offersActions, string privateText = "An approval is waiting.") =>
+        (device, settings, silent) => Message(settings, silent, notification, title, body, privateText, SessionTag(approval.SessionId),
+            SessionUrl(approval.SessionId), approval.Id, offersActions, whole ? actions.Token(approval.Id, device) : null);
 
     private (string Project, string? Session) Names(string sessionId)
     {

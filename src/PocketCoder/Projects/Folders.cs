@@ -163,16 +163,8 @@ public sealed class Folders(PocketCoderOptions options, ProjectStore projects, A
     }
 
     /// <summary>Registered projects by their (real) path.</summary>
-    private Dictionary<string, string> Registered()
-    {
-        var byPath = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var project in projects.List())
-        {
-            byPath.TryAdd(project.Path, project.Id);
-        }
-
-        return byPath;
-    }
+    private Dictionary<string, string> Registered() =>
+        projects.List().DistinctBy(p => p.Path, StringComparer.Ordinal).ToDictionary(p => p.Path, p => p.Id, StringComparer.Ordinal);
 
     public async Task<FolderSuggestions> SuggestAsync(CancellationToken cancellationToken)
     {

@@ -76,8 +76,7 @@ public sealed class Handoff(
     public async Task<Session> ContinueAsync(string projectId, string agentId, string conversationId, bool force, Actor actor,
         CancellationToken cancellationToken)
     {
-        await _continuing.WaitAsync(cancellationToken);
-        try
+        return await _continuing.RunAsync(async () =>
         {
             var project = projects.Get(projectId);
             var catalog = agents.Find(agentId) as IAgentConversations
@@ -119,11 +118,7 @@ public sealed class Handoff(
                 await manager.DiscardUnstartedAsync(session.Id, agentId, problem.Code, stoppedBy: actor);
                 throw;
             }
-        }
-        finally
-        {
-            _continuing.Release();
-        }
+        }, cancellationToken);
     }
 
     /// <summary>Stops PocketCoder's process for the session, between turns, and says how to carry on in a terminal.</summary>

@@ -217,8 +217,7 @@ public sealed class SessionManager(
     {
         var session = sessions.Get(sessionId);
         var gate = _startLocks.GetOrAdd(session.Id, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync(cancellationToken);
-        try
+        return await gate.RunAsync(async () =>
         {
             if (_live.TryGetValue(session.Id, out var runner)
                 && (runner.IsPaused || (runner.IsAlive && !await runner.CloseBetweenTurnsAsync(cancellationToken))))
@@ -229,11 +228,7 @@ public sealed class SessionManager(
             }
 
             return await StopAsync(session.Id, actor, cancellationToken);
-        }
-        finally
-        {
-            gate.Release();
-        }
+        }, cancellationToken);
     }
 
     /// <summary>Brings an interrupted (or idle, process-less) session's agent back, conversation intact.</summary>
@@ -378,10 +373,9 @@ public sealed class SessionManager(
                 {
                     await SuspendIdleAsync(cancellationToken);
                 }
-#pragma warning disable CA1031 // The loop must outlive one agent that will not stop; it is logged.
                 catch (Exception exception) when (exception is not OperationCanceledException)
-#pragma warning restore CA1031
                 {
+                    // The loop must outlive one agent that will not stop; it is logged.
                     logger.LogWarning(exception, "Suspending idle sessions failed");
                 }
             }
@@ -415,10 +409,9 @@ public sealed class SessionManager(
             {
                 await runner.StopAsync(CancellationToken.None);
             }
-#pragma warning disable CA1031 // Shutdown goes on for the others whatever one agent does.
             catch (Exception exception)
-#pragma warning restore CA1031
             {
+                // Shutdown goes on for the others whatever one agent does.
                 logger.LogWarning(exception, "Stopping session {Session} failed", runner.SessionId);
             }
         }));
@@ -439,8 +432,7 @@ public sealed class SessionManager(
         }
 
         var gate = _startLocks.GetOrAdd(session.Id, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync(cancellationToken);
-        try
+        return await gate.RunAsync(async () =>
         {
             if (_live.TryGetValue(session.Id, out live) && (live.IsAlive || live.IsPaused))
             {
@@ -459,11 +451,7 @@ public sealed class SessionManager(
             }
 
             return await StartRunnerAsync(session, project, adapter, resume, cancellationToken);
-        }
-        finally
-        {
-            gate.Release();
-        }
+        }, cancellationToken);
     }
 
     private async Task<SessionRunner> StartRunnerAsync(Session session, Project project, IAgentAdapter adapter, bool resume, CancellationToken cancellationToken)

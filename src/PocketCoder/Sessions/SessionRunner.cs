@@ -68,14 +68,8 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget
     /// True when the agent is doing nothing anyone waits for: no turn running and no question open.
     /// Only then may its process be suspended.
     /// </summary>
-    public bool IsQuiescent
-    {
-        get
-        {
-            // A message about to start from the queue is work someone waits for (one held for confirming is not about to).
-            return _turn.Quiet && _inbox.NothingAboutToStart;
-        }
-    }
+    /// <remarks>A message about to start from the queue is work someone waits for (one held for confirming is not about to).</remarks>
+    public bool IsQuiescent => _turn.Quiet && _inbox.NothingAboutToStart;
 
     /// <summary>When the agent last did or was sent anything.</summary>
     public DateTimeOffset LastActivity => _stall.LastActivity;

@@ -111,12 +111,7 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
         var spaced = new string([.. query.Select(c => char.IsControl(c) ? ' ' : c)]);
         var words = spaced.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Where(w => w.Any(char.IsLetterOrDigit)).Take(12).ToList();
-        if (words.Count == 0)
-        {
-            return null;
-        }
-
-        return string.Join(' ', words.Select((w, i) => "\"" + w.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" + (i == words.Count - 1 ? "*" : "")));
+        return words.Count == 0 ? null : string.Join(' ', words.Select((w, i) => "\"" + w.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" + (i == words.Count - 1 ? "*" : "")));
     }
 
     public IReadOnlyList<Session> WithStatus(params string[] statuses) => database.Read(connection =>

@@ -99,9 +99,7 @@ public sealed class TurnReviews(Database database, WorktreeSnapshots snapshots, 
     /// <summary>The message the verdict sends to the agent; recorded in the ledger as <c>turn.reviewed</c>.</summary>
     public string Review(Session session, int turn, TurnReviewRequest request, Auth.Actor actor)
     {
-        var exists = database.Read(c => c.Scalar<long>("SELECT count(*) FROM turn_reviews WHERE session_id = $s AND turn = $t",
-            ("$s", session.Id), ("$t", turn))) > 0;
-        if (!exists)
+        if (database.Read(c => c.Scalar<long>("SELECT count(*) FROM turn_reviews WHERE session_id = $s AND turn = $t", ("$s", session.Id), ("$t", turn))) == 0)
         {
             throw ApiProblem.NotFound(ErrorCodes.TurnNotFound, $"Session {session.Id} has no reviewable turn {turn}.");
         }

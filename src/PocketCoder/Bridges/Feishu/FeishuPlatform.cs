@@ -27,7 +27,7 @@ public sealed partial class FeishuPlatform(BridgeDefinition bridge) : IChatPlatf
     private readonly SemaphoreSlim _sending = new(1, 1);
     /// <summary>Presses not yet acknowledged, with the connection they came on (the answer must go back on that one).</summary>
     private readonly ConcurrentDictionary<string, (FeishuFrame Frame, ClientWebSocket Socket)> _pressesWaiting = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, string> _names = new(StringComparer.Ordinal);
+    private readonly ChatNames _names = new();
     private readonly Dictionary<string, byte[][]> _parts = new(StringComparer.Ordinal);
     private ClientWebSocket? _socket;
     private CancellationTokenSource? _pinging;
@@ -192,31 +192,14 @@ public sealed partial class FeishuPlatform(BridgeDefinition bridge) : IChatPlatf
     private static partial Regex MentionPlaceholder();
 
     /// <summary>A person's display name (the contact API, remembered), or their open id where the app may not read contacts.</summary>
-    private async Task<string> NameAsync(string openId, CancellationToken cancellationToken)
+    /// <remarks>Without contact permission, or with Feishu busy, the open id names them.</remarks>
+    private Task<string> NameAsync(string openId, CancellationToken cancellationToken) => _names.GetAsync(openId, async () =>
     {
-        if (_names.TryGetValue(openId, out var known))
-        {
-            return known;
-        }
-
-        try
-        {
-            var user = await CallAsync(HttpMethod.Get, $"open-apis/contact/v3/users/{Uri.EscapeDataString(openId)}?user_id_type=open_id", null, cancellationToken)
-                .ConfigureAwait(false);
-            var name = user["data"]?["user"]?["name"]?.GetValue<string>() ?? openId;
-            if (_names.Count < 10_000)
-            {
-                _names[openId] = name;
-            }
-
-            return name;
-        }
-        catch (Exception exception) when (exception is ChatRefusedException or ChatRateLimitedException or HttpRequestException
-                                              or TaskCanceledException or InvalidOperationException && !cancellationToken.IsCancellationRequested)
-        {
-            return openId; // No contact permission, or Feishu busy: the open id names them.
-        }
-    }
+        var user = await CallAsync(HttpMethod.Get, $"open-apis/contact/v3/users/{Uri.EscapeDataString(openId)}?user_id_type=open_id", null, cancellationToken)
+            .ConfigureAwait(false);
+        return user["data"]?["user"]?["name"]?.GetValue<string>() ?? openId;
+    }, exception => exception is ChatRefusedException or ChatRateLimitedException or HttpRequestException
+        or TaskCanceledException or InvalidOperationException && !cancellationToken.IsCancellationRequested, openId);
 
     public async Task<string> SendAsync(string chatId, ChatMessage message, CancellationToken cancellationToken)
     {
@@ -241,9 +224,7 @@ public sealed partial class FeishuPlatform(BridgeDefinition bridge) : IChatPlatf
             { new StringContent("stream"), "file_type" },
             { new StringContent(fileName), "file_name" },
         };
-        var file = new ByteArrayContent(Encoding.UTF8.GetBytes(content));
-        file.Headers.ContentType = new MediaTypeHeaderValue("text/plain");
-        form.Add(file, "file", fileName);
+        form.Add(ChatHttp.TextFile(content), "file", fileName);
         var uploaded = await SendAsync(HttpMethod.Post, "open-apis/im/v1/files", form, cancellationToken).ConfigureAwait(false);
         var key = uploaded["data"]?["file_key"]?.GetValue<string>() ?? throw new ChatRefusedException("Feishu gave the file no key.");
         await SendAsync(chatId, new ChatMessage(caption), cancellationToken).ConfigureAwait(false);
@@ -303,21 +284,14 @@ public sealed partial class FeishuPlatform(BridgeDefinition bridge) : IChatPlatf
     private async Task WriteAsync(ClientWebSocket socket, FeishuFrame frame, CancellationToken cancellationToken)
     {
         var bytes = frame.Encode();
-        await _sending.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await socket.SendAsync(bytes, WebSocketMessageType.Binary, true, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _sending.Release();
-        }
+        await _sending.RunAsync(async () => await socket.SendAsync(bytes, WebSocketMessageType.Binary, true, cancellationToken).ConfigureAwait(false),
+            cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<ClientWebSocket> OpenSocketAsync(CancellationToken cancellationToken)
     {
         var endpoint = await SendAsync(HttpMethod.Post, "callback/ws/endpoint",
-            JsonContent(new JsonObject { ["AppID"] = bridge.AppId, ["AppSecret"] = bridge.Secret }), cancellationToken, authorized: false).ConfigureAwait(false);
+            ChatHttp.Json(new JsonObject { ["AppID"] = bridge.AppId, ["AppSecret"] = bridge.Secret }), cancellationToken, authorized: false).ConfigureAwait(false);
         var url = endpoint["data"]?["URL"]?.GetValue<string>() ?? throw new ChatRefusedException("Feishu gave no connection address.");
         var socket = await SocketMessages.OpenAsync(url, "Feishu", cancellationToken).ConfigureAwait(false);
         var service = int.TryParse(System.Web.HttpUtility.ParseQueryString(new Uri(url).Query)["service_id"], CultureInfo.InvariantCulture, out var id) ? id : 0;
@@ -364,34 +338,29 @@ public sealed partial class FeishuPlatform(BridgeDefinition bridge) : IChatPlatf
     private JsonObject Card(ChatMessage message)
     {
         var text = ChatMessage.Shorten(message.Text, MaxTextLength);
-        var elements = new JsonArray(new JsonObject
+        JsonNode div = new JsonObject
         {
             ["tag"] = "div",
             ["text"] = new JsonObject { ["tag"] = "plain_text", ["content"] = text.Length == 0 ? "…" : text },
-        });
-        foreach (var row in message.Buttons ?? [])
+        };
+        var elements = new JsonArray([div, .. (message.Buttons ?? []).Select(row => (JsonNode)new JsonObject
         {
-            elements.Add(new JsonObject
+            ["tag"] = "action",
+            ["actions"] = new JsonArray([.. row.Select(b => (JsonNode)new JsonObject
             {
-                ["tag"] = "action",
-                ["actions"] = new JsonArray([.. row.Select(b => (JsonNode)new JsonObject
-                {
-                    ["tag"] = "button",
-                    ["text"] = new JsonObject { ["tag"] = "plain_text", ["content"] = b.Label },
-                    ["type"] = "default",
-                    ["value"] = new JsonObject { ["pc"] = b.Data },
-                })]),
-            });
-        }
+                ["tag"] = "button",
+                ["text"] = new JsonObject { ["tag"] = "plain_text", ["content"] = b.Label },
+                ["type"] = "default",
+                ["value"] = new JsonObject { ["pc"] = b.Data },
+            })]),
+        })]);
 
         // Shared: an edit shows to everyone in the chat, not only to whoever pressed.
         return new JsonObject { ["config"] = new JsonObject { ["update_multi"] = true }, ["elements"] = elements };
     }
 
-    private static StringContent JsonContent(JsonObject body) => new(body.ToJsonString(), Encoding.UTF8, "application/json");
-
     private Task<JsonObject> CallAsync(HttpMethod method, string path, JsonObject? body, CancellationToken cancellationToken) =>
-        SendAsync(method, path, body is null ? null : JsonContent(body), cancellationToken);
+        SendAsync(method, path, body is null ? null : ChatHttp.Json(body), cancellationToken);
 
     /// <summary>One Open API call: the tenant token in the header (renewed once if Feishu says it expired), Feishu's <c>code</c> checked.</summary>
     private async Task<JsonObject> SendAsync(HttpMethod method, string path, HttpContent? content, CancellationToken cancellationToken, bool authorized = true)
@@ -399,7 +368,7 @@ public sealed partial class FeishuPlatform(BridgeDefinition bridge) : IChatPlatf
         var body = content is null ? null : await content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
         for (var attempt = 1; ; attempt++)
         {
-            using var request = new HttpRequestMessage(method, new Uri(bridge.ApiBase.ToString().TrimEnd('/') + "/" + path));
+            using var request = new HttpRequestMessage(method, ChatHttp.Address(bridge, path));
             if (body is not null)
             {
                 request.Content = new ByteArrayContent(body);
@@ -416,7 +385,7 @@ public sealed partial class FeishuPlatform(BridgeDefinition bridge) : IChatPlatf
             {
                 var reset = response.Headers.TryGetValues("x-ogw-ratelimit-reset", out var values)
                     && int.TryParse(values.FirstOrDefault(), CultureInfo.InvariantCulture, out var seconds) ? seconds : 1;
-                throw new ChatRateLimitedException(TimeSpan.FromSeconds(Math.Clamp(reset, 1, 3600)));
+                throw ChatHttp.RateLimited(reset);
             }
 
             var answer = await ChatHttp.ReadAsync(response, cancellationToken).ConfigureAwait(false) as JsonObject;
@@ -451,7 +420,7 @@ public sealed partial class FeishuPlatform(BridgeDefinition bridge) : IChatPlatf
         }
 
         var answer = await SendAsync(HttpMethod.Post, "open-apis/auth/v3/tenant_access_token/internal",
-            JsonContent(new JsonObject { ["app_id"] = bridge.AppId, ["app_secret"] = bridge.Secret }), cancellationToken, authorized: false).ConfigureAwait(false);
+            ChatHttp.Json(new JsonObject { ["app_id"] = bridge.AppId, ["app_secret"] = bridge.Secret }), cancellationToken, authorized: false).ConfigureAwait(false);
         _token = answer["tenant_access_token"]?.GetValue<string>() ?? throw new ChatRefusedException("Feishu gave no tenant access token.");
         var lifetime = answer["expire"]?.GetValueKind() == JsonValueKind.Number ? answer["expire"]!.GetValue<int>() : 7200;
         _tokenUntil = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(Math.Max(60, lifetime - 300));

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.WebSockets;
@@ -21,7 +20,7 @@ public sealed class SlackPlatform(BridgeDefinition bridge) : IChatPlatform
     private static readonly string[] CommandPrefixes = ["pc ", "pocketcoder "];
 
     private readonly HttpClient _http = ChatHttp.Client(TimeSpan.FromSeconds(30));
-    private readonly ConcurrentDictionary<string, string> _names = new(StringComparer.Ordinal);
+    private readonly ChatNames _names = new();
     private ClientWebSocket? _socket;
     private string? _botUserId;
 
@@ -162,29 +161,11 @@ public sealed class SlackPlatform(BridgeDefinition bridge) : IChatPlatform
             userId, "@" + (payload["user_name"]?.GetValue<string>() ?? userId), "", line);
     }
 
-    private async Task<string> NameAsync(string userId, CancellationToken cancellationToken)
+    private Task<string> NameAsync(string userId, CancellationToken cancellationToken) => _names.GetAsync(userId, async () =>
     {
-        if (_names.TryGetValue(userId, out var known))
-        {
-            return known;
-        }
-
-        try
-        {
-            var info = await CallAsync("users.info", new JsonObject { ["user"] = userId }, bridge.Secret, cancellationToken).ConfigureAwait(false);
-            var name = "@" + (info["user"]?["name"]?.GetValue<string>() ?? userId);
-            if (_names.Count < 10_000)
-            {
-                _names[userId] = name;
-            }
-
-            return name;
-        }
-        catch (Exception exception) when (exception is ChatRefusedException or HttpRequestException)
-        {
-            return "@" + userId;
-        }
-    }
+        var info = await CallAsync("users.info", new JsonObject { ["user"] = userId }, bridge.Secret, cancellationToken).ConfigureAwait(false);
+        return "@" + (info["user"]?["name"]?.GetValue<string>() ?? userId);
+    }, exception => exception is ChatRefusedException or HttpRequestException, "@" + userId);
 
     public async Task<string> SendAsync(string chatId, ChatMessage message, CancellationToken cancellationToken)
     {
@@ -234,43 +215,37 @@ public sealed class SlackPlatform(BridgeDefinition bridge) : IChatPlatform
     private JsonObject Body(string chatId, ChatMessage message)
     {
         var text = ChatMessage.Shorten(message.Text, MaxTextLength);
-        var blocks = new JsonArray(new JsonObject
+        JsonNode section = new JsonObject
         {
             ["type"] = "section",
             ["text"] = new JsonObject { ["type"] = "plain_text", ["text"] = text.Length == 0 ? "…" : text, ["emoji"] = false },
-        });
-        foreach (var row in message.Buttons ?? [])
+        };
+        var blocks = new JsonArray([section, .. (message.Buttons ?? []).Select(row => (JsonNode)new JsonObject
         {
-            blocks.Add(new JsonObject
+            ["type"] = "actions",
+            ["elements"] = new JsonArray([.. row.Select(b => (JsonNode)new JsonObject
             {
-                ["type"] = "actions",
-                ["elements"] = new JsonArray([.. row.Select(b => (JsonNode)new JsonObject
-                {
-                    ["type"] = "button",
-                    ["text"] = new JsonObject { ["type"] = "plain_text", ["text"] = b.Label },
-                    ["action_id"] = b.Data,
-                    ["value"] = b.Data,
-                })]),
-            });
-        }
+                ["type"] = "button",
+                ["text"] = new JsonObject { ["type"] = "plain_text", ["text"] = b.Label },
+                ["action_id"] = b.Data,
+                ["value"] = b.Data,
+            })]),
+        })]);
 
         return new JsonObject { ["channel"] = chatId, ["text"] = text, ["blocks"] = blocks, ["unfurl_links"] = false, ["unfurl_media"] = false };
     }
 
     private async Task<JsonObject> CallAsync(string method, JsonObject request, string token, CancellationToken cancellationToken, bool form = false)
     {
-        using var message = new HttpRequestMessage(HttpMethod.Post, new Uri(bridge.ApiBase.ToString().TrimEnd('/') + "/" + method))
+        using var message = new HttpRequestMessage(HttpMethod.Post, ChatHttp.Address(bridge, method))
         {
-            Content = form
-                ? new FormUrlEncodedContent(request.Select(p => KeyValuePair.Create(p.Key, p.Value?.ToString() ?? "")))
-                : new StringContent(request.ToJsonString(), Encoding.UTF8, "application/json"),
+            Content = form ? new FormUrlEncodedContent(request.Select(p => KeyValuePair.Create(p.Key, p.Value?.ToString() ?? ""))) : ChatHttp.Json(request),
         };
         message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         using var response = await _http.SendAsync(message, cancellationToken).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.TooManyRequests)
         {
-            var seconds = response.Headers.RetryAfter?.Delta?.TotalSeconds ?? 5;
-            throw new ChatRateLimitedException(TimeSpan.FromSeconds(Math.Clamp(seconds, 1, 3600)));
+            throw ChatHttp.RateLimited(response.Headers.RetryAfter?.Delta?.TotalSeconds ?? 5);
         }
 
         if (!response.IsSuccessStatusCode)

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -71,37 +70,32 @@ public sealed class TelegramPlatform(BridgeDefinition bridge, TimeSpan pollWait)
     {
         try
         {
-            return Read(updateId, update);
+            var delivery = updateId.ToString(CultureInfo.InvariantCulture);
+            if (update["callback_query"] is JsonObject press)
+            {
+                var (userId, userName, isBot) = Person(press["from"]);
+                if (isBot || press["message"] is not JsonObject pressed || pressed["chat"] is not JsonObject chat)
+                {
+                    return null;
+                }
+
+                return new ChatInput(delivery, Id(chat["id"]), ChatTitle(chat), chat["type"]?.GetValue<string>() == "private", userId, userName,
+                    Id(pressed["message_id"]), null, press["data"]?.GetValue<string>() ?? "", press["id"]?.GetValue<string>() ?? "");
+            }
+
+            if (update["message"] is JsonObject message && message["chat"] is JsonObject messageChat && message["text"]?.GetValue<string>() is { } text)
+            {
+                var (userId, userName, isBot) = Person(message["from"]);
+                return isBot ? null : new ChatInput(delivery, Id(messageChat["id"]), ChatTitle(messageChat),
+                    messageChat["type"]?.GetValue<string>() == "private", userId, userName, Id(message["message_id"]), text);
+            }
+
+            return null; // Photos, joins, edits: nothing a bridge acts on.
         }
         catch (Exception exception) when (exception is InvalidOperationException or FormatException or OverflowException)
         {
             return null;
         }
-    }
-
-    private static ChatInput? Read(long updateId, JsonNode update)
-    {
-        var delivery = updateId.ToString(CultureInfo.InvariantCulture);
-        if (update["callback_query"] is JsonObject press)
-        {
-            var (userId, userName, isBot) = Person(press["from"]);
-            if (isBot || press["message"] is not JsonObject pressed || pressed["chat"] is not JsonObject chat)
-            {
-                return null;
-            }
-
-            return new ChatInput(delivery, Id(chat["id"]), ChatTitle(chat), chat["type"]?.GetValue<string>() == "private", userId, userName,
-                Id(pressed["message_id"]), null, press["data"]?.GetValue<string>() ?? "", press["id"]?.GetValue<string>() ?? "");
-        }
-
-        if (update["message"] is JsonObject message && message["chat"] is JsonObject messageChat && message["text"]?.GetValue<string>() is { } text)
-        {
-            var (userId, userName, isBot) = Person(message["from"]);
-            return isBot ? null : new ChatInput(delivery, Id(messageChat["id"]), ChatTitle(messageChat),
-                messageChat["type"]?.GetValue<string>() == "private", userId, userName, Id(message["message_id"]), text);
-        }
-
-        return null; // Photos, joins, edits: nothing a bridge acts on.
     }
 
     private static (string Id, string Name, bool IsBot) Person(JsonNode? from)
@@ -152,9 +146,7 @@ public sealed class TelegramPlatform(BridgeDefinition bridge, TimeSpan pollWait)
             { new StringContent(chatId), "chat_id" },
             { new StringContent(ChatMessage.Shorten(caption, 1024)), "caption" },
         };
-        var file = new ByteArrayContent(Encoding.UTF8.GetBytes(content));
-        file.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("text/plain");
-        form.Add(file, "document", fileName);
+        form.Add(ChatHttp.TextFile(content), "document", fileName);
         await SendAsync("sendDocument", form, cancellationToken).ConfigureAwait(false);
     }
 
@@ -187,12 +179,11 @@ public sealed class TelegramPlatform(BridgeDefinition bridge, TimeSpan pollWait)
     }
 
     private Task<JsonNode?> CallAsync(string method, JsonObject request, CancellationToken cancellationToken) =>
-        SendAsync(method, new StringContent(request.ToJsonString(), Encoding.UTF8, "application/json"), cancellationToken);
+        SendAsync(method, ChatHttp.Json(request), cancellationToken);
 
     private async Task<JsonNode?> SendAsync(string method, HttpContent content, CancellationToken cancellationToken)
     {
-        // Joined as text: a token holds a colon, which Uri's relative resolution would take for a scheme.
-        var address = new Uri(bridge.ApiBase.ToString().TrimEnd('/') + "/bot" + bridge.Secret + "/" + method);
+        var address = ChatHttp.Address(bridge, "bot" + bridge.Secret + "/" + method);
         // The client's own timeout fits the long poll; any other call that hangs must not hold back the chats behind it.
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (method != "getUpdates")
@@ -210,8 +201,7 @@ public sealed class TelegramPlatform(BridgeDefinition bridge, TimeSpan pollWait)
         var description = answer?["description"]?.GetValue<string>() ?? $"HTTP {(int)response.StatusCode}";
         if (response.StatusCode == HttpStatusCode.TooManyRequests)
         {
-            var seconds = answer?["parameters"]?["retry_after"]?.GetValue<int>() ?? 5;
-            throw new ChatRateLimitedException(TimeSpan.FromSeconds(Math.Clamp(seconds, 1, 3600)));
+            throw ChatHttp.RateLimited(answer?["parameters"]?["retry_after"]?.GetValue<int>() ?? 5);
         }
 
         if ((int)response.StatusCode is >= 400 and < 500)

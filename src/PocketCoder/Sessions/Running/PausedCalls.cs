@@ -62,34 +62,14 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
     }
 
     /// <summary>Runs <paramref name="action"/> after any pause or resume under way, and keeps the next one waiting until it is done.</summary>
-    public async Task ExclusiveAsync(Func<Task> action, CancellationToken cancellationToken)
-    {
-        await _transition.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await action().ConfigureAwait(false);
-        }
-        finally
-        {
-            _transition.Release();
-        }
-    }
+    public Task ExclusiveAsync(Func<Task> action, CancellationToken cancellationToken) => _transition.RunAsync(action, cancellationToken);
 
     /// <summary>
     /// The owner cancels the turn: released calls' approvals are withdrawn. A paused agent is then left stopped (the call is
     /// denied when it next resumes), and <paramref name="cancelTurn"/> is not needed; otherwise it runs.
     /// </summary>
-    public Task CancelAsync(Func<Task> cancelTurn, CancellationToken cancellationToken) => ExclusiveAsync(() =>
-    {
-        List<PausedWait> released;
-        lock (_lock)
-        {
-            released = [.. _released.Values];
-        }
-
-        released.ForEach(wait => wait.WithdrawQuietly());
-        return released.Any(wait => wait is { ProcessGone: true, Resumed: false }) ? Task.CompletedTask : cancelTurn();
-    }, cancellationToken);
+    public Task CancelAsync(Func<Task> cancelTurn, CancellationToken cancellationToken) =>
+        ExclusiveAsync(() => WithdrawAll() ? Task.CompletedTask : cancelTurn(), cancellationToken);
 
     /// <summary>
     /// The agent asks for a call: a call let go earlier and asked again takes the wait already open; any other waits for the
@@ -245,8 +225,9 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
         unused.Where(wait => wait.Decided is null).ToList().ForEach(wait => wait.WithdrawQuietly());
     }
 
-    /// <summary>Every released call's question is withdrawn (the session stops, or its agent died).</summary>
-    public void WithdrawAll()
+    /// <summary>Every released call's question is withdrawn (the turn is cancelled, the session stops, or its agent died).</summary>
+    /// <returns>Whether an agent is left stopped on one of them (paused, and not resumed).</returns>
+    public bool WithdrawAll()
     {
         List<PausedWait> released;
         lock (_lock)
@@ -255,6 +236,7 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
         }
 
         released.ForEach(wait => wait.WithdrawQuietly());
+        return released.Any(wait => wait is { ProcessGone: true, Resumed: false });
     }
 
     private async Task WhenDecidedAsync(PausedWait wait)

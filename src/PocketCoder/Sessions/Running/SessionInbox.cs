@@ -72,8 +72,7 @@ public sealed class SessionInbox(string sessionId, string agentId, TurnState tur
                 $"This agent ({agentId}) said it takes no images in its prompts. Send the message without them.");
         }
 
-        await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        return await _sendLock.RunAsync<QueuedMessage?>(async () =>
         {
             var (busy, cancelling) = turn.Admit();
             if (busy || (!_held && !queue.IsEmpty(sessionId)))
@@ -86,34 +85,22 @@ public sealed class SessionInbox(string sessionId, string agentId, TurnState tur
             _held = false;
             await BeginTurnAsync(agent, message, sender.Name, cancellationToken).ConfigureAwait(false);
             return null;
-        }
-        finally
-        {
-            _sendLock.Release();
-        }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Lets a held queue go on: its first message starts now if the agent is between turns. Says whether one did.</summary>
-    public async Task<bool> RunQueueAsync(CancellationToken cancellationToken)
+    public Task<bool> RunQueueAsync(CancellationToken cancellationToken) => _sendLock.RunAsync(async () =>
     {
-        await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        var wasHeld = _held;
+        _held = false;
+        var started = await StartNextLockedAsync(cancellationToken).ConfigureAwait(false) is not null;
+        if (wasHeld && !started)
         {
-            var wasHeld = _held;
-            _held = false;
-            var started = await StartNextLockedAsync(cancellationToken).ConfigureAwait(false) is not null;
-            if (wasHeld && !started)
-            {
-                queue.Announce(sessionId, held: false);
-            }
+            queue.Announce(sessionId, held: false);
+        }
 
-            return started;
-        }
-        finally
-        {
-            _sendLock.Release();
-        }
-    }
+        return started;
+    }, cancellationToken);
 
     /// <summary>
     /// A turn begins: its review opens, the transcript shows the message, and the agent gets it. A message the agent
@@ -184,18 +171,13 @@ public sealed class SessionInbox(string sessionId, string agentId, TurnState tur
     {
         try
         {
-            await _sendLock.WaitAsync().ConfigureAwait(false);
-            try
+            await _sendLock.RunAsync(async () =>
             {
                 if (!_held)
                 {
                     await StartNextLockedAsync(CancellationToken.None).ConfigureAwait(false);
                 }
-            }
-            finally
-            {
-                _sendLock.Release();
-            }
+            }).ConfigureAwait(false);
         }
         catch (Exception exception) when (!turn.Stopping)
         {
@@ -212,17 +194,7 @@ public sealed class SessionInbox(string sessionId, string agentId, TurnState tur
     /// Closes the session to new messages if the agent is between turns with no question open, and says whether it did.
     /// Taken under the send lock, so no message is half sent; the caller then stops the process.
     /// </summary>
-    public async Task<bool> CloseBetweenTurnsAsync(CancellationToken cancellationToken)
-    {
-        await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            // Messages still queued would be left behind with nobody to send them.
-            return turn.TryClose(() => queue.IsEmpty(sessionId));
-        }
-        finally
-        {
-            _sendLock.Release();
-        }
-    }
+    /// <remarks>Messages still queued would be left behind with nobody to send them: the session then stays open.</remarks>
+    public Task<bool> CloseBetweenTurnsAsync(CancellationToken cancellationToken) =>
+        _sendLock.RunAsync(() => Task.FromResult(turn.TryClose(() => queue.IsEmpty(sessionId))), cancellationToken);
 }

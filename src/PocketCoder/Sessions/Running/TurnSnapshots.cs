@@ -23,9 +23,8 @@ public sealed class TurnSnapshots(Func<Task<int?>> open, Func<int, Task<int?>> c
     /// <summary>A turn begins: its opening snapshot starts, off the caller's thread.</summary>
     public void BeginTurn() => Volatile.Write(ref _opening, Task.Run(OpenAsync, CancellationToken.None));
 
-    private async Task OpenAsync()
+    private Task OpenAsync() => _lock.RunAsync(async () =>
     {
-        await _lock.WaitAsync().ConfigureAwait(false);
         try
         {
             Volatile.Write(ref _turn, await open().ConfigureAwait(false) ?? 0);
@@ -34,11 +33,7 @@ public sealed class TurnSnapshots(Func<Task<int?>> open, Func<int, Task<int?>> c
         {
             failed(exception);
         }
-        finally
-        {
-            _lock.Release();
-        }
-    }
+    });
 
     /// <summary>
     /// The turn ended: its review closes. The lock is taken here, before the turn is seen as over, so the next turn's opening

@@ -20,28 +20,10 @@ public sealed class TurnState(Action<string, string?> write)
     public bool Stopping => _stopping;
 
     /// <summary>No turn runs and no question is open: only then may the agent's process be suspended or handed back.</summary>
-    public bool Quiet
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return !_turnActive && _asking == 0;
-            }
-        }
-    }
+    public bool Quiet => Locked(() => !_turnActive && _asking == 0);
 
     /// <summary>A turn runs and nobody is asked anything: the only time silence from the agent is a stall.</summary>
-    public bool Working
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return !_stopping && _turnActive && _asking == 0;
-            }
-        }
-    }
+    public bool Working => Locked(() => !_stopping && _turnActive && _asking == 0);
 
     /// <summary>Says whether the session is busy (the message then waits in the queue), and whether the owner's cancel is under way.</summary>
     /// <exception cref="InvalidOperationException">The session is being handed back: no message starts a turn.</exception>
@@ -196,6 +178,14 @@ public sealed class TurnState(Action<string, string?> write)
             }
 
             write(_asking > 0 ? SessionStatuses.WaitingApproval : _turnActive ? SessionStatuses.Running : SessionStatuses.Idle, reason);
+        }
+    }
+
+    private T Locked<T>(Func<T> read)
+    {
+        lock (_lock)
+        {
+            return read();
         }
     }
 }

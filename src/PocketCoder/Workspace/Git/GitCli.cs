@@ -83,7 +83,15 @@ public sealed class GitCli(GitLocations locations)
         }
 
         var push = arguments[0] == "push";
-        var environment = WithLocation(new Dictionary<string, string?>(Environment, StringComparer.Ordinal), locations.Find(directory));
+        var environment = new Dictionary<string, string?>(Environment, StringComparer.Ordinal);
+        // The repository's folders, given to git so that it follows none of the pointers in them.
+        if (locations.Find(directory) is { } location)
+        {
+            environment["GIT_DIR"] = location.GitDir;
+            environment["GIT_COMMON_DIR"] = location.CommonDir;
+            environment["GIT_WORK_TREE"] = location.WorkTree;
+        }
+
         // Only a push (which the owner asked for) talks to a remote, with the owner's ssh and credential set-up (refused
         // where the repository's own config names a program for them). Anything else that would (a partial clone's lazy
         // fetch during diff or checkout) runs no transport at all, so no core.sshCommand, credential helper or remote helper.
@@ -118,19 +126,6 @@ public sealed class GitCli(GitLocations locations)
         }
 
         return result;
-    }
-
-    /// <summary>The repository's folders, given to git so that it follows none of the pointers in them.</summary>
-    private static Dictionary<string, string?> WithLocation(Dictionary<string, string?> environment, GitLocation? location)
-    {
-        if (location is not null)
-        {
-            environment["GIT_DIR"] = location.GitDir;
-            environment["GIT_COMMON_DIR"] = location.CommonDir;
-            environment["GIT_WORK_TREE"] = location.WorkTree;
-        }
-
-        return environment;
     }
 
     // Programs a push runs as its config says: the ssh command, the credential helpers (also per URL, credential.<url>.helper),

@@ -50,7 +50,6 @@ public sealed class WorktreeSnapshots(GitCli git)
                     throw GitCli.Failed("add", added);
                 }
 
-
                 var tree = await git.RunCheckedAsync(projectPath, ["write-tree"], token, Limit, index).ConfigureAwait(false);
                 return tree.Stdout.Trim();
             }

@@ -181,9 +181,8 @@ public sealed class Terminals(WorkspaceRoots roots, PocketCoderOptions options, 
     public async Task<TerminalScreen> ResizeAsync(string projectId, string? session, TerminalResizeRequest request, CancellationToken cancellationToken)
     {
         var project = roots.Get(projectId, session);
-        var cols = request.Cols!.Value;
-        var rows = request.Rows!.Value;
-        EnsureOk(await TmuxAsync(["resize-window", "-t", Target(project.Id, session), "-x", Text(cols), "-y", Text(rows)], cancellationToken), project.Id);
+        EnsureOk(await TmuxAsync(["resize-window", "-t", Target(project.Id, session), "-x", Text(request.Cols!.Value), "-y", Text(request.Rows!.Value)],
+            cancellationToken), project.Id);
         return await ScreenAsync(project.Id, session, cancellationToken);
     }
 

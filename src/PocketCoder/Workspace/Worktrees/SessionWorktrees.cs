@@ -310,18 +310,7 @@ public sealed class SessionWorktrees(Database database, GitCli git, GitWorkspace
         }, cancellationToken);
 
     /// <summary>Runs a change to the project's branches under <see cref="_changing"/>.</summary>
-    private async Task<T> ChangingAsync<T>(Func<Task<T>> change, CancellationToken cancellationToken)
-    {
-        await _changing.WaitAsync(cancellationToken);
-        try
-        {
-            return await change();
-        }
-        finally
-        {
-            _changing.Release();
-        }
-    }
+    private Task<T> ChangingAsync<T>(Func<Task<T>> change, CancellationToken cancellationToken) => _changing.RunAsync(change, cancellationToken);
 
     private async Task RemoveWorktreeAsync(Project project, string path, CancellationToken cancellationToken)
     {
