@@ -39,7 +39,8 @@ internal sealed record UserLine(ClaudeMessage? Message, string? SessionId = null
 /// <param name="DeferredToolUse">With stop reason <see cref="TurnCompleted.Paused"/>: the call the gate hook deferred.</param>
 internal sealed record ResultLine(string? Subtype, bool? IsError, string? Result, decimal? TotalCostUsd, Usage? Usage, string? StopReason,
     ContentBlock? DeferredToolUse) : ClaudeLine;
-internal sealed record Usage(long InputTokens, long OutputTokens, long CacheReadInputTokens, long CacheCreationInputTokens);
+// Nullable: a null count must not make the whole result line unreadable (the turn would never end).
+internal sealed record Usage(long? InputTokens, long? OutputTokens, long? CacheReadInputTokens, long? CacheCreationInputTokens);
 
 /// <summary>A message: its content is a string or a list of blocks (<see cref="ClaudeJson.Blocks"/> reads either).</summary>
 internal sealed record ClaudeMessage(string? Id, string? Role, JsonElement? Content);

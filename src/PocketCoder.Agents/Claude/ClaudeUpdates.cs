@@ -69,7 +69,8 @@ internal static class ClaudeUpdates
         var ended = new TurnCompleted(paused is null ? result.Subtype ?? "success" : TurnCompleted.Paused, result.IsError == true, result.Result, paused);
         // Tokens are this turn's; total_cost_usd is this process's running total.
         return result.Usage is { } usage
-            ? [new UsageReport(usage.InputTokens, usage.OutputTokens, usage.CacheReadInputTokens, usage.CacheCreationInputTokens, result.TotalCostUsd,
+            ? [new UsageReport(usage.InputTokens ?? 0, usage.OutputTokens ?? 0, usage.CacheReadInputTokens ?? 0, usage.CacheCreationInputTokens ?? 0,
+                result.TotalCostUsd,
                 CostIsRunningTotal: true), ended]
             : [ended];
     }

@@ -43,6 +43,18 @@ public sealed class ClaudeProtocolTests : IDisposable
     }
 
     [Fact]
+    public async Task ResultWithANullCount_StillEndsTheTurn()
+    {
+        // Lines are read whole into records: a count that is null must not cost the line that ends the turn.
+        var sink = new RecordingSink();
+        await using var session = Start(sink,
+            """{"type":"result","subtype":"success","is_error":false,"result":"Done","usage":{"input_tokens":10,"output_tokens":null}}""");
+
+        Assert.Equal(new UsageReport(10, 0, 0, 0, null, CostIsRunningTotal: true), await sink.NextAsync());
+        Assert.Equal(new TurnCompleted("success", false, "Done"), await sink.NextAsync());
+    }
+
+    [Fact]
     public async Task CanUseTool_GoesToTheGate_AndItsDenialIsWhatClaudeHears()
     {
         var sink = new RecordingSink { Decide = _ => PermissionDecision.Deny("Not today.") };
