@@ -123,6 +123,8 @@ await runPhoneScript('teams', 'Owner phone', async ({ page, base, projectId, rep
     await vicCard.filter({ hasText: 'not you, so you can only watch' }).waitFor();
     if (await vicCard.getByRole('button').count()) throw new Error('the viewer is offered a decision');
     await vic.locator('[data-testid="read-only"]').waitFor();
+    // The question waits, but not for a viewer.
+    await vic.locator('[data-status="waiting_approval"]', { hasText: 'Waiting for a decision' }).first().waitFor();
     const refused = await vic.evaluate(async (id) => {
       const r = await fetch(`/api/approvals/${id}/decision`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ decision: 'allow_once' }) });
       return { status: r.status, code: (await r.json()).code };
@@ -133,6 +135,13 @@ await runPhoneScript('teams', 'Owner phone', async ({ page, base, projectId, rep
     await vic.locator('select[name="decider-shell"]:disabled').waitFor();
     if (await vic.getByRole('button', { name: 'Save policy' }).count()) throw new Error('the viewer is offered to save the policy');
     await measure(vic, 'Settings read by a viewer');
+    // The backlog and git read, but steer nothing.
+    await vic.goto(`${base}/p/${projectId}/tasks`);
+    await vic.getByRole('heading', { name: 'Backlog' }).waitFor();
+    if (await vic.getByRole('link', { name: 'Add a task or schedule' }).count()) throw new Error('the viewer is offered to add a task');
+    await vic.goto(`${base}/p/${projectId}/git/branches`);
+    await vic.getByRole('heading', { name: 'Branches' }).waitFor();
+    if (await vic.getByRole('button', { name: 'Create and switch' }).count()) throw new Error('the viewer is offered to create a branch');
     if (existsSync(join(repo, 'two.txt'))) throw new Error('the command ran after a viewer\'s allow');
     ok('Vic sees 1 of 2 with no button to decide, cannot steer, and his allow sent anyway is refused (ROLE_FORBIDDEN); the policy is his to read, not to save');
 

@@ -4,7 +4,7 @@
 import { useLayoutEffect, useState } from 'preact/hooks';
 import { api, ApiError, NetworkError, setUnauthorizedHandler, type Health, type Me, type Project, type Session } from './api';
 import { checkLedger } from './ledgerWatch';
-import { roleIn, type Role } from './roles';
+import { can, roleIn, type Action, type Role } from './roles';
 import { offlineStore } from './offline';
 import { reduceDashboard, ResumableStream, type Dashboard, type StreamState } from './events';
 
@@ -261,4 +261,10 @@ function restoreSnapshot(): void {
 export function useCaller(projectId?: string): { role?: Role; name?: string } {
   const person = useStore((s) => s.me?.person);
   return person ? { role: roleIn(person, projectId), name: person.name } : {};
+}
+
+/** Whether the caller may do `action` (in the project, where given); everything while their role is not known yet. */
+export function useMay(projectId?: string): (action: Action) => boolean {
+  const { role } = useCaller(projectId);
+  return (action) => role === undefined || can(role, action);
 }

@@ -1,8 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, describeError, scoped, type Session, type Worktree } from '../api';
 import { linkTo } from '../router';
-import { can } from '../roles';
-import { useCaller } from '../store';
+import { useMay } from '../store';
 import { ErrorNote } from './ui';
 import { identityMissing, IdentityForm } from './GitIdentity';
 
@@ -11,9 +10,8 @@ import { identityMissing, IdentityForm } from './GitIdentity';
  * into the base, keeping the branch, or discarding both. A merge that conflicts leaves the base as it was and says where.
  */
 export function WorktreeBar({ session, working, onStopped }: { session: Session; working: boolean; onStopped: () => void }) {
-  const { role } = useCaller(session.projectId);
   // Merging or removing the branch steers the session; a terminal of one's own is an approver's.
-  const may = (action: 'steer' | 'shell') => role === undefined || can(role, action);
+  const may = useMay(session.projectId);
   const [info, setInfo] = useState<Worktree | null>(null);
   const [open, setOpen] = useState(false);
   const [confirm, setConfirm] = useState<'keep' | 'discard' | null>(null);

@@ -2,7 +2,7 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
 import type { SessionStatus, ToolKind } from '../api';
 import { back as goBack, navigate } from '../router';
-import { reachable, useStore } from '../store';
+import { reachable, useMay, useStore } from '../store';
 
 const PATHS: Record<string, string> = {
   back: 'M15 18l-6-6 6-6',
@@ -56,10 +56,13 @@ const STATUS: Record<SessionStatus, { label: string; tone: string }> = {
   interrupted: { label: 'Interrupted', tone: 'int' },
 };
 
-export function StatusBadge({ status }: { status?: SessionStatus }) {
+/** A session's status; a question waits "for you" only for someone who may decide questions in its project. */
+export function StatusBadge({ status, projectId }: { status?: SessionStatus; projectId?: string }) {
+  const decides = useMay(projectId)('decide');
   const s = status ? STATUS[status] : undefined;
   if (!s) return null;
-  return <span class={`badge badge-${s.tone}`} data-status={status}><span class="dot" aria-hidden="true" />{s.label}</span>;
+  const label = status === 'waiting_approval' && !decides ? 'Waiting for a decision' : s.label;
+  return <span class={`badge badge-${s.tone}`} data-status={status}><span class="dot" aria-hidden="true" />{label}</span>;
 }
 
 export function AppBar({ title, subtitle, back, actions }: { title: ComponentChildren; subtitle?: ComponentChildren; back?: string; actions?: ComponentChildren }) {

@@ -4,7 +4,7 @@ import { AppBar, Empty, ErrorNote, Icon } from '../components/ui';
 import { linkTo } from '../router';
 import { DiffView } from '../components/Transcript';
 import { textsFile } from '../diff';
-import { onNotice, useStore } from '../store';
+import { onNotice, useMay, useStore } from '../store';
 
 function problem(e: unknown): string {
   if (e instanceof ApiError && e.code === 'NOT_FOUND') return 'This server has no file browser yet (it needs the workspace endpoints).';
@@ -99,6 +99,8 @@ export function FileView({ projectId, path, session }: { projectId: string; path
   const [draft, setDraft] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
   const [note, setNote] = useState<string | null>(null);
+  // Writing a file steers the project: a viewer reads it only.
+  const steers = useMay(projectId)('steer');
   // Set by the watcher while editing: the file on disk is no longer the one the draft started from.
   const [changedOnDisk, setChangedOnDisk] = useState(false);
   // A save refused because the file moved on: what is on disk now (null: it was deleted).
@@ -164,7 +166,7 @@ export function FileView({ projectId, path, session }: { projectId: string; path
         subtitle={<span class="muted small">{project?.name} / {path}</span>}
         actions={<>
           <button class="icon-btn" aria-pressed={wrap} aria-label="Wrap lines" onClick={() => setWrap(!wrap)}><Icon name="code" /></button>
-          {file?.utf8 && !editing && <button class="icon-btn" aria-label="Edit" onClick={() => { setDraft(original); setNote(null); }}><Icon name="edit" /></button>}
+          {steers && file?.utf8 && !editing && <button class="icon-btn" aria-label="Edit" onClick={() => { setDraft(original); setNote(null); }}><Icon name="edit" /></button>}
         </>} />
       <main class={`page file-page${editing ? ' editing' : ''}`}>
         <ErrorNote error={error} />

@@ -6,7 +6,7 @@ import { identityMissing, IdentityForm } from '../components/GitIdentity';
 import { Diff, type LineRef } from '../components/Diff';
 import { parseUnifiedDiff } from '../diff';
 import { linkTo } from '../router';
-import { useStore } from '../store';
+import { useMay, useStore } from '../store';
 
 function gitProblem(e: unknown): string {
   if (e instanceof ApiError && e.code === 'GIT_NOT_INITIALIZED') return 'This project is not a git repository.';
@@ -27,6 +27,8 @@ export function Git({ projectId, session }: { projectId: string; session?: strin
   // Set when a commit was refused for want of an author: the form under it asks for one, then commits again.
   const [retry, setRetry] = useState<(() => void) | null>(null);
   const [confirmDiscard, setConfirmDiscard] = useState(false);
+  // A viewer reads the status and the diffs; staging, committing, discarding and pushing steer the project.
+  const steers = useMay(projectId)('steer');
 
   const load = () => api.gitStatus(projectId, session).then(setStatus, (e) => setError(gitProblem(e)));
   useEffect(() => void load(), [projectId]);
@@ -75,16 +77,16 @@ export function Git({ projectId, session }: { projectId: string; session?: strin
         )}
         {status && status.staged.length > 0 && (
           <Section title={`Staged (${status.staged.length})`}
-            action={<button class="link-btn" disabled={busy} onClick={() => void act(() => api.gitUnstage(projectId, status.staged.map((c) => c.path), session))}>Unstage all</button>}>
+            action={steers && <button class="link-btn" disabled={busy} onClick={() => void act(() => api.gitUnstage(projectId, status.staged.map((c) => c.path), session))}>Unstage all</button>}>
             {status.staged.map((c) => (
               <Row key={c.path} path={c.path} label={word(c.status)} link={diffLink(c.path, true)}
-                button={<button class="btn ghost small" disabled={busy} onClick={() => void act(() => api.gitUnstage(projectId, [c.path], session))}>Unstage</button>} />
+                button={steers && <button class="btn ghost small" disabled={busy} onClick={() => void act(() => api.gitUnstage(projectId, [c.path], session))}>Unstage</button>} />
             ))}
           </Section>
         )}
         {status && (status.unstaged.length > 0 || status.untracked.length > 0) && (
           <Section title={`Changes (${status.unstaged.length + status.untracked.length})`}
-            action={<span class="row">
+            action={steers && <span class="row">
               <button class="link-btn danger-text" disabled={busy} onClick={() => setConfirmDiscard(true)}>Discard…</button>
               <button class="link-btn" disabled={busy}
                 onClick={() => void act(() => api.gitStage(projectId, [...status.unstaged.map((c) => c.path), ...status.untracked], session))}>Stage all</button>
@@ -107,15 +109,15 @@ export function Git({ projectId, session }: { projectId: string; session?: strin
             )}
             {status.unstaged.map((c) => (
               <Row key={c.path} path={c.path} label={word(c.status)} link={diffLink(c.path, false)}
-                button={<button class="btn ghost small" disabled={busy} onClick={() => void act(() => api.gitStage(projectId, [c.path], session))}>Stage</button>} />
+                button={steers && <button class="btn ghost small" disabled={busy} onClick={() => void act(() => api.gitStage(projectId, [c.path], session))}>Stage</button>} />
             ))}
             {status.untracked.map((path) => (
               <Row key={path} path={path} label="new" link={linkTo(scoped(`/p/${projectId}/file?path=${encodeURIComponent(path)}`, session))}
-                button={<button class="btn ghost small" disabled={busy} onClick={() => void act(() => api.gitStage(projectId, [path], session))}>Stage</button>} />
+                button={steers && <button class="btn ghost small" disabled={busy} onClick={() => void act(() => api.gitStage(projectId, [path], session))}>Stage</button>} />
             ))}
           </Section>
         )}
-        {status && status.staged.length > 0 && (
+        {steers && status && status.staged.length > 0 && (
           <form class="card stack commit" onSubmit={(e) => {
             e.preventDefault();
             void act(() => api.gitCommit(projectId, message.trim(), session), (r) => {
@@ -136,7 +138,7 @@ export function Git({ projectId, session }: { projectId: string; session?: strin
             retry();
           }} />
         )}
-        {status?.upstream && (
+        {steers && status?.upstream && (
           <button class="btn ghost block" disabled={busy} onClick={() => void act(() => api.gitPush(projectId, session), (r) => {
             const push = r as { ok: boolean; output?: string };
             return push.ok ? `Pushed to ${status.upstream}.` : `Push failed: ${push.output ?? ''}`;
@@ -184,6 +186,7 @@ export function GitDiffView({ projectId, path, staged, session }: { projectId: s
   const [error, setError] = useState<string | null>(null);
   const [confirm, setConfirm] = useState(false);
   const [discarded, setDiscarded] = useState(false);
+  const steers = useMay(projectId)('steer');
   useEffect(() => void api.gitDiff(projectId, path, staged, session).then(setDiff, (e) => setError(gitProblem(e))), [projectId, path, staged, session]);
   const discard = () => api.gitDiscard(projectId, [path], staged, session).then(() => {
     setDiscarded(true);
@@ -198,7 +201,7 @@ export function GitDiffView({ projectId, path, staged, session }: { projectId: s
         {diff && (diff.diff ? <UnifiedDiff text={diff.diff} /> : <Empty><p>No differences.</p></Empty>)}
         {diff?.truncated && <p class="fine">The diff was cut at 2 MB.</p>}
         {discarded && <p class="ok-note" role="status">Changes to {path} discarded.</p>}
-        {diff?.diff && !confirm && (
+        {steers && diff?.diff && !confirm && (
           <button class="btn danger-ghost block" onClick={() => setConfirm(true)}>Discard {staged ? 'all changes' : 'these changes'}…</button>
         )}
         {confirm && (
@@ -279,6 +282,7 @@ export function Branches({ projectId }: { projectId: string }) {
   const [name, setName] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const steers = useMay(projectId)('steer');
   const load = () => api.gitBranches(projectId).then(setBranches, (e) => setError(gitProblem(e)));
   useEffect(() => void load(), [projectId]);
   const act = async (action: () => Promise<unknown>) => {
@@ -305,17 +309,19 @@ export function Branches({ projectId }: { projectId: string }) {
                 <div><strong class="mono-name">{b.name}</strong> {b.current && <span class="badge badge-run">current</span>}</div>
                 <div class="muted small">{b.sha.slice(0, 7)}{b.remote ? ' · remote' : ''}{b.upstream ? ` · tracks ${b.upstream}` : ''}</div>
               </div>
-              {!b.current && !b.remote && <button class="btn ghost small" disabled={busy} onClick={() => void act(() => api.gitCheckout(projectId, b.name))}>Switch</button>}
+              {steers && !b.current && !b.remote && <button class="btn ghost small" disabled={busy} onClick={() => void act(() => api.gitCheckout(projectId, b.name))}>Switch</button>}
             </li>
           ))}
         </ul>
-        <form class="card stack new-branch" onSubmit={(e) => { e.preventDefault(); void act(() => api.gitBranch(projectId, name.trim())).then(() => setName('')); }}>
-          <label class="field">
-            <span>New branch from here</span>
-            <input value={name} autoCapitalize="off" spellcheck={false} placeholder="feature/thing" onInput={(e) => setName((e.target as HTMLInputElement).value)} />
-          </label>
-          <button class="btn primary block" type="submit" disabled={busy || !name.trim()}>Create and switch</button>
-        </form>
+        {steers && (
+          <form class="card stack new-branch" onSubmit={(e) => { e.preventDefault(); void act(() => api.gitBranch(projectId, name.trim())).then(() => setName('')); }}>
+            <label class="field">
+              <span>New branch from here</span>
+              <input value={name} autoCapitalize="off" spellcheck={false} placeholder="feature/thing" onInput={(e) => setName((e.target as HTMLInputElement).value)} />
+            </label>
+            <button class="btn primary block" type="submit" disabled={busy || !name.trim()}>Create and switch</button>
+          </form>
+        )}
       </main>
     </>
   );

@@ -4,8 +4,7 @@ import { AppBar, Empty, ErrorNote, Icon, StatusBadge, timeAgo } from '../compone
 import { FolderPicker } from '../components/FolderPicker';
 import { linkTo, navigate } from '../router';
 import { dismissPushOffer, shouldOfferPush } from '../push';
-import { refresh, setState, useCaller, useStore } from '../store';
-import { can } from '../roles';
+import { refresh, setState, useMay, useStore } from '../store';
 
 const SHOWN = 5;
 
@@ -14,10 +13,10 @@ export function Home() {
   const sessions = useStore((s) => s.board.sessions);
   const pending = useStore((s) => s.board.pending);
   const waiting = Object.values(pending).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
-  const { role } = useCaller();
-  const owner = role === undefined || can(role, 'own');
+  const may = useMay();
+  const owner = may('own');
   // A viewer is shown what waits, but it does not wait for them.
-  const decides = role === undefined || can(role, 'decide');
+  const decides = may('decide');
 
   return (
     <>
@@ -55,9 +54,8 @@ export function Home() {
 }
 
 function ProjectCard({ project, sessions: everything }: { project: Project; sessions: Session[] }) {
-  const { role } = useCaller(project.id);
   // Unknown (not loaded yet): offered, as before teams; the server refuses what it must.
-  const may = (action: 'steer' | 'shell') => role === undefined || can(role, action);
+  const may = useMay(project.id);
   const [all, setAll] = useState(false);
   const [archived, setArchived] = useState(false);
   // Archived sessions stay out of the way, one tap from view.
@@ -79,7 +77,7 @@ function ProjectCard({ project, sessions: everything }: { project: Project; sess
             <li key={s.id}>
               <a class="session-row" {...linkTo(`/s/${s.id}`)}>
                 <span class="session-title" title={s.title ?? undefined}>{s.shortTitle || s.title || 'Untitled session'}</span>
-                <span class="session-meta"><StatusBadge status={s.status} />{s.archivedAt && <span class="badge badge-idle">Archived</span>}<span class="muted small">{agentName(s.agent)} · {timeAgo(s.updatedAt)}</span></span>
+                <span class="session-meta"><StatusBadge status={s.status} projectId={s.projectId} />{s.archivedAt && <span class="badge badge-idle">Archived</span>}<span class="muted small">{agentName(s.agent)} · {timeAgo(s.updatedAt)}</span></span>
               </a>
             </li>
           ))}

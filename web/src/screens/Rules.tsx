@@ -11,14 +11,13 @@ export const KIND_WORDS: { value: string; label: string }[] = [
   { value: 'mcp', label: 'mcp — MCP tools' },
 ];
 import { AppBar, Empty, ErrorNote, Icon } from '../components/ui';
-import { useCaller, useStore } from '../store';
+import { useMay, useStore } from '../store';
 
 export function Rules({ projectId }: { projectId: string }) {
   const project = useStore((s) => s.projects.find((p) => p.id === projectId));
   const [rules, setRules] = useState<Rule[] | null>(null);
   // Rules change what runs unasked: the owners' to write, everyone's to read.
-  const { role } = useCaller(projectId);
-  const owner = role === undefined || role === 'owner';
+  const owner = useMay(projectId)('own');
   const [error, setError] = useState<string | null>(null);
   const load = () => api.rules(projectId).then(setRules, (e) => setError(describeError(e)));
   useEffect(() => void load(), [projectId]);

@@ -106,7 +106,7 @@ export function SessionScreen({ id }: { id: string }) {
       <AppBar
         back="/"
         title={<span class="title-lines">{session?.shortTitle || session?.title || 'Session'}</span>}
-        subtitle={<><StatusBadge status={status} />{session && <span class="muted small">{agentName(session.agent)}{session.model ? ` · ${session.model}` : ''}{session.profile ? ` · ${session.profile}` : ''}{session.sandbox === 'none' ? ' · unsandboxed' : ''}</span>}</>}
+        subtitle={<><StatusBadge status={status} projectId={session?.projectId} />{session && <span class="muted small">{agentName(session.agent)}{session.model ? ` · ${session.model}` : ''}{session.profile ? ` · ${session.profile}` : ''}{session.sandbox === 'none' ? ' · unsandboxed' : ''}</span>}</>}
         actions={steers && <button class="icon-btn" aria-label="Session actions" aria-haspopup="dialog" aria-expanded={menu} onClick={() => setMenu(!menu)}><Icon name="other" /></button>}
       />
       {session && worktree && (

@@ -3,7 +3,7 @@ import { api, type BacklogTask, describeError, type Schedule } from '../api';
 import { AppBar, Empty, ErrorNote } from '../components/ui';
 import { modeLabel } from '../events';
 import { linkTo } from '../router';
-import { onNotice, reachable, useStore } from '../store';
+import { onNotice, reachable, useMay, useStore } from '../store';
 import { agentName } from './Home';
 import { choiceOf, repeatLabel } from '../cron';
 
@@ -32,6 +32,8 @@ export function Tasks({ projectId }: { projectId: string }) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const [deleting, setDeleting] = useState<string | null>(null);
+  // A viewer reads the backlog and the schedules; adding, confirming, pausing and removing them steer the project.
+  const steers = useMay(projectId)('steer');
 
   const load = () => {
     void api.tasks(projectId).then(setTasks, (e) => setError(describeError(e)));
@@ -61,7 +63,7 @@ export function Tasks({ projectId }: { projectId: string }) {
       <AppBar back="/" title="Tasks" subtitle={project?.name} />
       <main class="page stack">
         <ErrorNote error={error} />
-        <a class="btn primary block" {...linkTo(`/p/${projectId}/new`)}>Add a task or schedule</a>
+        {steers && <a class="btn primary block" {...linkTo(`/p/${projectId}/new`)}>Add a task or schedule</a>}
         <section aria-label="Backlog">
           <div class="section-head"><h2>Backlog</h2></div>
           <p class="fine">Each task starts as a session of its own once the one before has finished its work.</p>
@@ -79,11 +81,11 @@ export function Tasks({ projectId }: { projectId: string }) {
                 </div>
                 <div class="row wrap-row">
                   {t.sessionId && <a class="btn ghost small" {...linkTo(`/s/${t.sessionId}`)}>Open</a>}
-                  {t.status === 'held' && (
+                  {steers && t.status === 'held' && (
                     <button class="btn primary small" disabled={busy !== null} aria-label={`Confirm task: ${t.prompt.slice(0, 40)}`}
                       onClick={() => void act(t.id, () => api.confirmTask(t.id))}>Confirm</button>
                   )}
-                  {(t.status === 'waiting' || t.status === 'held') && (
+                  {steers && (t.status === 'waiting' || t.status === 'held') && (
                     <button class="btn danger-ghost small" disabled={busy !== null} aria-label={`Remove task: ${t.prompt.slice(0, 40)}`}
                       onClick={() => void act(t.id, () => api.removeTask(t.id))}>Remove</button>
                   )}
@@ -112,14 +114,16 @@ export function Tasks({ projectId }: { projectId: string }) {
                     </div>
                   )}
                 </div>
-                <div class="row wrap-row">
-                  <button class="btn ghost small" disabled={busy !== null} onClick={() => void act(s.id, () => api.updateSchedule(s.id, { enabled: !s.enabled }))}>
-                    {s.enabled ? 'Pause' : s.heldReason ? 'Confirm' : 'Resume'}
-                  </button>
-                  {deleting === s.id
-                    ? <button class="btn danger small" disabled={busy !== null} onClick={() => void act(s.id, () => api.deleteSchedule(s.id))}>Delete it</button>
-                    : <button class="btn danger-ghost small" disabled={busy !== null} onClick={() => setDeleting(s.id)}>Delete…</button>}
-                </div>
+                {steers && (
+                  <div class="row wrap-row">
+                    <button class="btn ghost small" disabled={busy !== null} onClick={() => void act(s.id, () => api.updateSchedule(s.id, { enabled: !s.enabled }))}>
+                      {s.enabled ? 'Pause' : s.heldReason ? 'Confirm' : 'Resume'}
+                    </button>
+                    {deleting === s.id
+                      ? <button class="btn danger small" disabled={busy !== null} onClick={() => void act(s.id, () => api.deleteSchedule(s.id))}>Delete it</button>
+                      : <button class="btn danger-ghost small" disabled={busy !== null} onClick={() => setDeleting(s.id)}>Delete…</button>}
+                  </div>
+                )}
               </li>
             ))}
           </ul>
