@@ -5,8 +5,8 @@ import { api, describeError, NetworkError, type HandoffResult, type QueuedMessag
 import { ProjectRoot, Transcript } from '../components/Transcript';
 import { AppBar, ErrorNote, Icon, Sheet, StatusBadge } from '../components/ui';
 import { emptySession, modeLabel, MODES, pendingApprovals, reduceSessionAll, ResumableStream, withListed, type ListedTeamState, type SessionView, type StreamState } from '../events';
-import { loadHealth, upsertSession, useCaller, useStore } from '../store';
-import { CallerRole, can } from '../roles';
+import { loadHealth, upsertSession, useCaller, useMay, useStore } from '../store';
+import { CallerRole } from '../roles';
 import { keepTranscript } from '../offline';
 import { agentName } from './Home';
 import { WorktreeBar } from '../components/WorktreeBar';
@@ -94,7 +94,7 @@ export function SessionScreen({ id }: { id: string }) {
   const mode = view.mode ?? session?.mode ?? 'ask';
   const waiting = pendingApprovals(view).length;
   const caller = useCaller(session?.projectId);
-  const steers = caller.role === undefined || can(caller.role, 'steer');
+  const steers = useMay(session?.projectId)('steer');
   // Each new question: who may decide it and who has allowed, as the approvals list says now.
   useEffect(() => {
     if (waiting > 0) void api.approvals('pending', id).then(setListed, () => {});
