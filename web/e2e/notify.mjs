@@ -170,10 +170,19 @@ try {
   ok(`the service worker showed "${shown.title}" with Allow once / Deny`);
 
   // Tapping "Allow once": the worker decides with the phone's own cookie.
-  await sw.evaluate(async (tag) => {
+  // The worker confirms with an "Allowed once" notification under the same tag; wait for it, or it could land on top of
+  // the repeated push below and turn that into a notification with nothing to decide.
+  const confirmed = await sw.evaluate(async (tag) => {
     const [n] = await self.registration.getNotifications({ tag });
     self.dispatchEvent(new NotificationEvent('notificationclick', { notification: n, action: 'allow_once' }));
+    for (let i = 0; i < 600; i++) {
+      const [shown] = await self.registration.getNotifications({ tag });
+      if (shown && shown.title === 'Allowed once') return shown.title;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return null;
   }, message.tag);
+  if (confirmed !== 'Allowed once') throw new Error(`after "Allow once" the worker showed: ${JSON.stringify(confirmed)}`);
   let approval;
   for (let i = 0; i < 600 && approval?.status !== 'decided'; i++) {
     approval = (await laptop('GET', `/api/approvals/${message.approvalId}`)).body;
@@ -201,7 +210,7 @@ try {
   const again = await lateWorker.evaluate(async (tag) => {
     const [shown] = await self.registration.getNotifications({ tag });
     self.dispatchEvent(new NotificationEvent('notificationclick', { notification: shown, action: 'deny' }));
-    for (let i = 0; i < 200; i++) {
+    for (let i = 0; i < 600; i++) {
       const [n] = await self.registration.getNotifications({ tag });
       if (n && n.title === 'Already decided') return n.body;
       await new Promise((r) => setTimeout(r, 50));
