@@ -88,9 +88,14 @@ internal sealed class DoctorCommand() : Verb("doctor", "Check this machine for P
         {
             var probe = await agent.ProbeAsync(CancellationToken.None);
             available += probe.Available ? 1 : 0;
-            await output.WriteLineAsync(probe.Available
-                ? $"ok   agent {agent.Id}: {probe.Version ?? "installed"}"
-                : $"-    agent {agent.Id}: not installed (optional)\n      {probe.Detail}");
+            // A newer CLI than the newest checked is not a problem to fix (it may well work), but the owner should know.
+            var newer = probe.Available ? Health.CheckedVersions.Newer(agent.Id, probe.Version) : null;
+            await output.WriteLineAsync(!probe.Available
+                ? $"-    agent {agent.Id}: not installed (optional)\n      {probe.Detail}"
+                : newer is null
+                    ? $"ok   agent {agent.Id}: {probe.Version ?? "installed"}"
+                    : $"!    agent {agent.Id}: {newer}\n      it may read settings or speak a protocol the gatekeeper was not checked against; " +
+                      "the newest checked is the safe one (docs/agents.md, The newest CLIs).");
         }
 
         await Line(available > 0, available > 0 ? $"{available} agent{(available == 1 ? "" : "s")} ready" : "no agent is installed",

@@ -5,7 +5,10 @@ using PocketCoder.Server;
 namespace PocketCoder.Health;
 
 /// <param name="HandsBack">Its conversations can be listed, carried on here and handed back to a terminal (docs/api.md, Desk and phone).</param>
-public sealed record AgentHealth(string Id, bool Available, string? Version, string? Detail, bool HandsBack);
+/// <param name="CheckedVersion">The newest version of this agent PocketCoder's agent matrix and bypass tests passed with; null for an agent never checked.</param>
+/// <param name="NewerThanChecked">Set when the installed version is newer than <paramref name="CheckedVersion"/>, in words the phone shows.</param>
+public sealed record AgentHealth(string Id, bool Available, string? Version, string? Detail, bool HandsBack, string? CheckedVersion = null,
+    string? NewerThanChecked = null);
 
 /// <param name="Sandbox">Whether agents can be sandboxed here: <c>available</c>, or <c>unavailable</c> (a warning says why and what to do).</param>
 public sealed record HealthResponse(string Status, string Version, IReadOnlyList<AgentHealth> Agents, IReadOnlyList<string> Warnings, string Sandbox);
@@ -75,7 +78,8 @@ public sealed class AgentHealthCache(AgentRegistry registry, TimeProvider clock)
             var availability = await adapter.ProbeAsync(CancellationToken.None).ConfigureAwait(false);
             // Where an installed agent lives is not for anonymous callers: say only what is missing.
             return new AgentHealth(adapter.Id, availability.Available, availability.Version, availability.Available ? null : availability.Detail,
-                adapter is IAgentConversations);
+                adapter is IAgentConversations, CheckedVersions.For(adapter.Id),
+                availability.Available ? CheckedVersions.Newer(adapter.Id, availability.Version) : null);
         });
         var agents = await Task.WhenAll(probes).ConfigureAwait(false);
         lock (_lock)

@@ -62,15 +62,29 @@ public sealed class AgentWorld : IAsyncDisposable
     public static Task<AgentWorld> FakeAsync(FakeAgent fake, TimeProvider? clock = null) =>
         StartAsync(FakeAgent.AgentId, (_, _) => new Dictionary<string, AgentCommand>(), clock, fake: fake);
 
-    public static Task<AgentWorld> GeminiAsync() => StartAsync("gemini", GeminiCli.Against);
+    public static Task<AgentWorld> GeminiAsync() => NamedAsync("gemini");
 
-    public static Task<AgentWorld> CodexAsync() => StartAsync("codex", AgentClis.Codex);
+    public static Task<AgentWorld> CodexAsync() => NamedAsync("codex");
 
-    public static Task<AgentWorld> OpenCodeAsync() => StartAsync("opencode", AgentClis.OpenCode);
+    public static Task<AgentWorld> OpenCodeAsync() => NamedAsync("opencode");
 
     /// <summary>claude-agent-acp, registered by the owner in agents.json (see <see cref="ClaudeAgentAcp"/>).</summary>
-    public static Task<AgentWorld> ClaudeAcpAsync() =>
-        StartAsync(ClaudeAgentAcp.AgentId, (_, _) => new Dictionary<string, AgentCommand>(), prepareData: ClaudeAgentAcp.Register);
+    public static Task<AgentWorld> ClaudeAcpAsync() => NamedAsync(ClaudeAgentAcp.AgentId);
+
+    /// <summary>Every named agent PocketCoder is tested against (the agent matrix, the resume matrix).</summary>
+    public static IReadOnlyList<string> Named => ["claude-code", "codex", "opencode", "gemini", ClaudeAgentAcp.AgentId];
+
+    /// <summary>One of <see cref="Named"/>, set up as its own start method would.</summary>
+    /// <param name="clock">A clock the test moves by hand (suspension), or the real one.</param>
+    public static Task<AgentWorld> NamedAsync(string agent, TimeProvider? clock = null) => agent switch
+    {
+        "claude-code" => ClaudeAsync(clock),
+        "codex" => StartAsync(agent, AgentClis.Codex, clock),
+        "opencode" => StartAsync(agent, AgentClis.OpenCode, clock),
+        "gemini" => StartAsync(agent, GeminiCli.Against, clock),
+        ClaudeAgentAcp.AgentId => StartAsync(agent, (_, _) => new Dictionary<string, AgentCommand>(), clock, prepareData: ClaudeAgentAcp.Register),
+        _ => throw new ArgumentOutOfRangeException(nameof(agent), agent, "not a named agent"),
+    };
 
     /// <summary>A shell script in the place of the claude executable, run by the server as it runs Claude.</summary>
     public static Task<AgentWorld> StandInClaudeAsync(string script) =>

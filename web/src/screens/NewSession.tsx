@@ -153,6 +153,7 @@ export function NewSession({ projectId }: { projectId: string }) {
                       <span class="choice-body">
                         <strong>{agentName(a.id)}</strong>
                         <span class="muted small">{a.available ? (a.version ? `version ${a.version}` : 'installed') : a.detail ?? 'not available'}</span>
+                        {a.newerThanChecked && <span class="small newer-than-checked">Newer than checked: {a.newerThanChecked}.</span>}
                       </span>
                     </label>
                   ))}

@@ -1,0 +1,182 @@
+using System.Net;
+using FakeLlm;
+using PocketCoder.Tests.Infrastructure;
+
+namespace PocketCoder.Tests.EndToEnd;
+
+/// <summary>
+/// The eight things every named agent is held to, each REAL CLI against the fake model, sandboxed as by default: text, a tool
+/// call put to the owner, allow, deny, edit-then-allow (or refused up front where the agent cannot run an edited input), cancel,
+/// resume after a restart, and usage. One theory per capability, so a run names exactly what an agent (or a newer release of
+/// it: scripts/check-newest-agents.sh) can no longer do. What an agent's protocol cannot do is said in
+/// <see cref="RunsEditedInput"/>, in docs/agents.md, and to the phone (<c>canEditInput</c>).
+/// </summary>
+public sealed class AgentMatrixTests
+{
+    public static TheoryData<string> Agents => [.. AgentWorld.Named];
+
+    /// <summary>
+    /// Agents that run the input an "edit, then allow" sends back. The rest never see an edited input (their protocols answer
+    /// a permission with an option, not a new input), so the server refuses it up front and the phone offers no edit.
+    /// </summary>
+    private static readonly HashSet<string> RunsEditedInput = ["claude-code"];
+
+    [Theory]
+    [MemberData(nameof(Agents))]
+    public async Task Text_TheModelsAnswerReachesThePhone(string agent)
+    {
+        await using var world = await AgentWorld.NamedAsync(agent);
+        world.Model.Enqueue(ScriptedReply.Text("Plain words from the model."));
+        var sessionId = await world.StartSessionAsync("say something");
+        await using var events = await world.EventsAsync(sessionId);
+        await events.WaitForAsync(e => e.Event == "message" && (e.Str("text") ?? "").Contains("Plain words from the model.", StringComparison.Ordinal));
+        await TurnCompletedAsync(events);
+    }
+
+    [Theory]
+    [MemberData(nameof(Agents))]
+    public async Task ToolCall_PutToTheOwnerWithItsCommand_NothingRunsMeanwhile(string agent)
+    {
+        await using var world = await AgentWorld.NamedAsync(agent);
+        world.Model.Enqueue(world.ShellCall("touch called.txt"), ScriptedReply.Text("Fine."));
+        var sessionId = await world.StartSessionAsync("touch a file");
+        await using var events = await world.EventsAsync(sessionId);
+        var asked = await events.WaitForAsync(e => e.Event is "approval.requested" or "tool.result" or "turn.completed");
+        Assert.Equal("approval.requested", asked.Event);
+        Assert.Contains("touch called.txt", asked.Json.GetProperty("input").GetRawText(), StringComparison.Ordinal);
+        Assert.Equal("execute", asked.Str("kind"));
+        Assert.False(File.Exists(Path.Combine(world.Repository, "called.txt")));
+        await ApiAssert.OkJsonAsync(await world.DecideAsync(asked.Str("approvalId")!, "deny"));
+        await TurnCompletedAsync(events);
+    }
+
+    [Theory]
+    [MemberData(nameof(Agents))]
+    public async Task Allow_TheCommandRuns(string agent)
+    {
+        await using var world = await AgentWorld.NamedAsync(agent);
+        world.Model.Enqueue(world.ShellCall("echo allowed > allowed.txt"), ScriptedReply.Text("Written."));
+        var sessionId = await world.StartSessionAsync("write a file");
+        await using var events = await world.EventsAsync(sessionId);
+        var asked = await events.WaitForAsync("approval.requested");
+        await ApiAssert.OkJsonAsync(await world.DecideAsync(asked.Str("approvalId")!, "allow_once"));
+        await TurnCompletedAsync(events);
+        Assert.Equal("allowed\n", await File.ReadAllTextAsync(Path.Combine(world.Repository, "allowed.txt")));
+    }
+
+    [Theory]
+    [MemberData(nameof(Agents))]
+    public async Task Deny_NothingRuns_AndTheTurnEnds(string agent)
+    {
+        await using var world = await AgentWorld.NamedAsync(agent);
+        world.Model.Enqueue(world.ShellCall("touch denied.txt"), ScriptedReply.Text("Understood."));
+        var sessionId = await world.StartSessionAsync("touch a file");
+        await using var events = await world.EventsAsync(sessionId);
+        var asked = await events.WaitForAsync("approval.requested");
+        await ApiAssert.OkJsonAsync(await world.DecideAsync(asked.Str("approvalId")!, "deny", "Not now."));
+        await TurnCompletedAsync(events);
+        Assert.False(File.Exists(Path.Combine(world.Repository, "denied.txt")));
+    }
+
+    [Theory]
+    [MemberData(nameof(Agents))]
+    public async Task EditThenAllow_TheEditedCommandRuns_OrIsRefusedUpFront(string agent)
+    {
+        await using var world = await AgentWorld.NamedAsync(agent);
+        world.Model.Enqueue(world.ShellCall("touch asked.txt"), ScriptedReply.Text("Done."));
+        var sessionId = await world.StartSessionAsync("touch a file");
+        await using var events = await world.EventsAsync(sessionId);
+        var asked = await events.WaitForAsync("approval.requested");
+        var approvalId = asked.Str("approvalId")!;
+        var edited = new { command = "touch edited.txt", description = "run it" };
+
+        Assert.Equal(RunsEditedInput.Contains(agent), asked.Json.GetProperty("canEditInput").GetBoolean());
+        if (RunsEditedInput.Contains(agent))
+        {
+            await ApiAssert.OkJsonAsync(await world.DecideAsync(approvalId, "allow_once", updatedInput: edited));
+            await TurnCompletedAsync(events);
+            Assert.True(File.Exists(Path.Combine(world.Repository, "edited.txt")), "the edited command did not run");
+        }
+        else
+        {
+            await ApiAssert.ProblemAsync(await world.DecideAsync(approvalId, "allow_once", updatedInput: edited),
+                HttpStatusCode.UnprocessableEntity, "EDITED_INPUT_UNSUPPORTED");
+            Assert.Equal("pending", (await world.Http.GetOkAsync($"/api/approvals/{approvalId}")).GetProperty("status").GetString());
+            await ApiAssert.OkJsonAsync(await world.DecideAsync(approvalId, "deny"));
+            await TurnCompletedAsync(events);
+            Assert.False(File.Exists(Path.Combine(world.Repository, "edited.txt")));
+        }
+
+        Assert.False(File.Exists(Path.Combine(world.Repository, "asked.txt")), "the command as asked ran");
+    }
+
+    [Theory]
+    [MemberData(nameof(Agents))]
+    public async Task Cancel_WhileACallWaits_TheTurnEndsNothingRuns_AndTheSessionGoesOn(string agent)
+    {
+        await using var world = await AgentWorld.NamedAsync(agent);
+        // Only the call: a cancelled turn asks the model nothing more, so the next reply queued is the next turn's.
+        world.Model.Enqueue(world.ShellCall("touch cancelled.txt"));
+        var sessionId = await world.StartSessionAsync("touch a file");
+        await using var events = await world.EventsAsync(sessionId);
+        var asked = await events.WaitForAsync("approval.requested");
+
+        await world.CancelAsync(sessionId);
+        var ended = await TurnCompletedAsync(events);
+        Assert.NotEqual("pending", (await world.Http.GetOkAsync($"/api/approvals/{asked.Str("approvalId")}")).GetProperty("status").GetString());
+
+        world.Model.Enqueue(ScriptedReply.Text("Still here."));
+        await world.SendAsync(sessionId, "are you there?");
+        await events.WaitForAsync(e => e.Event == "message" && e.Id > ended.Id && (e.Str("text") ?? "").Contains("Still here.", StringComparison.Ordinal));
+        await TurnCompletedAsync(events, after: ended.Id);
+        Assert.False(File.Exists(Path.Combine(world.Repository, "cancelled.txt")));
+    }
+
+    [Theory]
+    [MemberData(nameof(Agents))]
+    public async Task Resume_AfterARestart_TheModelIsToldTheEarlierTurn(string agent)
+    {
+        await using var world = await AgentWorld.NamedAsync(agent);
+        world.Model.Enqueue(ScriptedReply.Text("Noted."));
+        var sessionId = await world.StartSessionAsync("Remember the word QUINCE.");
+        await using (var events = await world.EventsAsync(sessionId))
+        {
+            await TurnCompletedAsync(events);
+        }
+
+        await world.RestartServerAsync();
+        var lastSeq = (await world.SessionAsync(sessionId)).GetProperty("lastSeq").GetInt64();
+        await using (var events = await world.EventsAsync(sessionId))
+        {
+            world.Model.Enqueue(ScriptedReply.Text("QUINCE."));
+            await world.SendAsync(sessionId, "Which word?");
+            await TurnCompletedAsync(events, after: lastSeq);
+        }
+
+        var body = world.Model.Requests.Last(r => r.ConsumedScript).Body.GetRawText();
+        Assert.Contains("Remember the word QUINCE.", body, StringComparison.Ordinal);
+        Assert.Contains("Noted.", body, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(Agents))]
+    public async Task Usage_TheTurnsTokensAreReported(string agent)
+    {
+        await using var world = await AgentWorld.NamedAsync(agent);
+        world.Model.Enqueue(ScriptedReply.Text("Counted."));
+        var sessionId = await world.StartSessionAsync("count me");
+        await using var events = await world.EventsAsync(sessionId);
+        var ended = await TurnCompletedAsync(events);
+        var usage = events.Received.Where(e => e.Event == "usage" && e.Id < ended.Id).ToList();
+        Assert.True(usage.Count > 0, "no usage event before the turn ended");
+        Assert.Contains(usage, e => e.Json.GetProperty("inputTokens").GetInt64() > 0);
+    }
+
+    /// <summary>The turn's end; an error on the way fails the test with its words instead of a timeout.</summary>
+    private static async Task<SseEvent> TurnCompletedAsync(SseClient events, long after = 0)
+    {
+        var ended = await events.WaitForAsync(e => e.Id > after && e.Event is "turn.completed" or "session.error");
+        Assert.True(ended.Event == "turn.completed", "session.error: " + ended.Json.GetRawText());
+        return ended;
+    }
+}
