@@ -28,7 +28,7 @@ public static class AgentClis
             """);
         return new Dictionary<string, AgentCommand>
         {
-            ["codex"] = new AgentCommand(Locate("POCKETCODER_TEST_CODEX", Path.Combine("node_modules", ".bin", "codex")), new Dictionary<string, string?>
+            ["codex"] = new AgentCommand(Locate("POCKETCODER_TEST_CODEX", Path.Combine(".bin", "codex")), new Dictionary<string, string?>
             {
                 ["HOME"] = home,
                 ["CODEX_HOME"] = codexHome,
@@ -120,7 +120,7 @@ public static class AgentClis
             """);
         return new Dictionary<string, AgentCommand>
         {
-            ["opencode"] = new AgentCommand(Locate("POCKETCODER_TEST_OPENCODE", Path.Combine("node_modules", ".bin", "opencode")), new Dictionary<string, string?>
+            ["opencode"] = new AgentCommand(Locate("POCKETCODER_TEST_OPENCODE", Path.Combine(".bin", "opencode")), new Dictionary<string, string?>
             {
                 ["HOME"] = home,
                 ["XDG_CONFIG_HOME"] = Path.Combine(home, ".config"),
@@ -177,7 +177,7 @@ public static class AgentClis
             return configured;
         }
 
-        var path = Path.Combine(ClaudeCli.RepositoryRoot(), "tests", "agents", relative);
+        var path = AgentPackages.File(relative);
         return File.Exists(path)
             ? path
             : throw new InvalidOperationException(

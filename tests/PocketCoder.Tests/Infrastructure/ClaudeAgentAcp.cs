@@ -39,11 +39,11 @@ public static class ClaudeAgentAcp
     }
 
     // The pinned agents' node_modules: a clone under /tmp is hidden by the sandbox's private /tmp unless named.
-    private static string PackagesFolder => Path.Combine(ClaudeCli.RepositoryRoot(), "tests", "agents", "node_modules");
+    private static string PackagesFolder => AgentPackages.NodeModules;
 
     private static string Locate()
     {
-        var script = Path.Combine(ClaudeCli.RepositoryRoot(), "tests", "agents", "node_modules", "@agentclientprotocol", "claude-agent-acp", "dist", "index.js");
+        var script = AgentPackages.File("@agentclientprotocol", "claude-agent-acp", "dist", "index.js");
         return File.Exists(script)
             ? script
             : throw new InvalidOperationException(

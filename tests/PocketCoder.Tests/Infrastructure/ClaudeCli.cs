@@ -55,11 +55,10 @@ public static class ClaudeCli
             return configured;
         }
 
-        var root = RepositoryRoot();
         string[] candidates =
         [
-            Path.Combine(root, "tests", "agents", "node_modules", "@anthropic-ai", "claude-code-linux-x64", "claude"),
-            Path.Combine(root, "tests", "agents", "node_modules", ".bin", "claude"),
+            AgentPackages.File("@anthropic-ai", "claude-code-linux-x64", "claude"),
+            AgentPackages.File(".bin", "claude"),
         ];
         return candidates.FirstOrDefault(File.Exists)
             ?? throw new InvalidOperationException(

@@ -49,7 +49,7 @@ public static class GeminiCli
             return configured;
         }
 
-        var candidate = Path.Combine(ClaudeCli.RepositoryRoot(), "tests", "agents", "node_modules", ".bin", "gemini");
+        var candidate = AgentPackages.File(".bin", "gemini");
         return File.Exists(candidate)
             ? candidate
             : throw new InvalidOperationException(

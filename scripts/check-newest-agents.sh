@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Checks PocketCoder against the NEWEST published version of every agent CLI the tests pin, without touching the pins:
+# installs them beside the pinned ones (tests/agents-newest, never tests/agents), runs the agent matrix
+# (EndToEnd/AgentMatrixTests: eight capabilities per agent) and every agent's gate and bypass tests against them, and prints
+# a table: agent, pinned, newest, pass or FAIL per capability. With --record it also writes that table, dated, into
+# docs/agents.md ("The newest CLIs") and raises src/PocketCoder/Health/checked-agents.json to each newest version that
+# passed everything (what doctor and the phone compare an installed CLI with). Moving a pin stays a deliberate change:
+# edit tests/agents/package.json to the version the table says passed.
+# Needs what ./scripts/test.sh installs (run it once first); takes about 15 minutes on two cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+record=false
+[ "${1:-}" = "--record" ] && record=true
+
+newest=tests/agents-newest
+mkdir -p "$newest"
+echo "==> asking npm for the newest version of each pinned agent CLI"
+node - "$newest/package.json" <<'JS'
+const { execFileSync } = require('node:child_process');
+const { readFileSync, writeFileSync } = require('node:fs');
+const pinned = JSON.parse(readFileSync('tests/agents/package.json', 'utf8')).dependencies;
+const dependencies = {};
+for (const name of Object.keys(pinned)) {
+  dependencies[name] = execFileSync('npm', ['view', name, 'version'], { encoding: 'utf8' }).trim();
+  console.log(`    ${name}: pinned ${pinned[name]}, newest ${dependencies[name]}`);
+}
+writeFileSync(process.argv[2], JSON.stringify({ name: 'pocketcoder-newest-agents', private: true, dependencies }, null, 2) + '\n');
+JS
+echo "==> installing them into $newest"
+(cd "$newest" && npm install --no-audit --no-fund --no-save --loglevel=error)
+
+echo "==> building"
+dotnet build PocketCoder.slnx -c Release --nologo -v quiet
+
+echo "==> running the agent matrix and the gate and bypass tests against the newest CLIs"
+results=$(mktemp -d)
+test_tmp=$(mktemp -d /tmp/pct.XXXXXX)
+chmod 711 "$test_tmp"
+export POCKETCODER_TEST_CODEX_HOMES
+POCKETCODER_TEST_CODEX_HOMES=$(mktemp -d /var/tmp/pct-codex.XXXXXX)
+POCKETCODER_TEST_AGENTS="$PWD/$newest" TMPDIR="$test_tmp" dotnet test tests/PocketCoder.Tests -c Release --no-build --nologo \
+  --filter "FullyQualifiedName~AgentMatrixTests|FullyQualifiedName~BypassTests|FullyQualifiedName~GateTests" \
+  --logger "trx;LogFileName=newest.trx" --results-directory "$results" || true
+rm -rf "$test_tmp" "$POCKETCODER_TEST_CODEX_HOMES"
+
+args=(--trx "$results/newest.trx" --pinned tests/agents/package.json --newest "$newest/package.json")
+$record && args+=(--record docs/agents.md --checked src/PocketCoder/Health/checked-agents.json)
+node scripts/newest-agents-report.mjs "${args[@]}"
