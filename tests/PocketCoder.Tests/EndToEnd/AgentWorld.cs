@@ -68,6 +68,23 @@ public sealed class AgentWorld : IAsyncDisposable
 
     public static Task<AgentWorld> OpenCodeAsync() => StartAsync("opencode", AgentClis.OpenCode);
 
+    public static Task<AgentWorld> CopilotAsync() => StartAsync("copilot", AgentClis.Copilot);
+
+    public static Task<AgentWorld> QwenAsync() => StartAsync("qwen", AgentClis.Qwen);
+
+    /// <summary>The world of an agent by its id (the agent matrix's), with a clock the test moves where it gives one.</summary>
+    public static Task<AgentWorld> OfAsync(string agent, TimeProvider? clock = null) => agent switch
+    {
+        "claude-code" => ClaudeAsync(clock),
+        "codex" => StartAsync(agent, AgentClis.Codex, clock),
+        "opencode" => StartAsync(agent, AgentClis.OpenCode, clock),
+        "gemini" => StartAsync(agent, GeminiCli.Against, clock),
+        "copilot" => StartAsync(agent, AgentClis.Copilot, clock),
+        "qwen" => StartAsync(agent, AgentClis.Qwen, clock),
+        ClaudeAgentAcp.AgentId => StartAsync(agent, (_, _) => new Dictionary<string, AgentCommand>(), clock, prepareData: ClaudeAgentAcp.Register),
+        _ => throw new ArgumentException($"no such agent in the tests: {agent}", nameof(agent)),
+    };
+
     /// <summary>claude-agent-acp, registered by the owner in agents.json (see <see cref="ClaudeAgentAcp"/>).</summary>
     public static Task<AgentWorld> ClaudeAcpAsync() =>
         StartAsync(ClaudeAgentAcp.AgentId, (_, _) => new Dictionary<string, AgentCommand>(), prepareData: ClaudeAgentAcp.Register);
@@ -105,7 +122,8 @@ public sealed class AgentWorld : IAsyncDisposable
     {
         "codex" => ScriptedReply.ToolUse("exec_command", new { cmd = command }),
         "opencode" => ScriptedReply.ToolUse("bash", new { command, description = "run it" }),
-        "gemini" => ScriptedReply.ToolUse("run_shell_command", new { command, description = "run it" }),
+        "gemini" or "qwen" => ScriptedReply.ToolUse("run_shell_command", new { command, description = "run it" }),
+        "copilot" => ScriptedReply.ToolUse("bash", new { command, description = "run it" }),
         _ => ScriptedReply.ToolUse("Bash", new { command, description = "run it" }),
     };
 

@@ -14,14 +14,14 @@ public sealed class ResumeMatrixTests
 {
     private const string Word = "PERSIMMON";
 
-    public static TheoryData<string> Agents => ["claude-code", "codex", "opencode", "gemini", ClaudeAgentAcp.AgentId];
+    public static TheoryData<string> Agents => ["claude-code", "codex", "opencode", "gemini", ClaudeAgentAcp.AgentId, "copilot", "qwen"];
 
     [Theory]
     [MemberData(nameof(Agents))]
     public async Task Conversation_ThreeRestartsThenSuspension_EveryTurnRemembersTheEarlierOnes(string agent)
     {
         var clock = new ManualClock(DateTimeOffset.UtcNow);
-        await using var world = await StartAsync(agent, clock);
+        await using var world = await AgentWorld.OfAsync(agent, clock);
         Assert.Equal("sandboxed", (await world.Http.GetOkAsync($"/api/projects/{world.ProjectId}")).GetProperty("sandbox").GetString());
 
         world.Model.Enqueue(ScriptedReply.Text("Answer 0."));
@@ -73,15 +73,4 @@ public sealed class ResumeMatrixTests
             Assert.True(body.Contains($"Answer {earlier}.", StringComparison.Ordinal), $"turn {turn}: the model was not told its answer {earlier}");
         }
     }
-
-    // As AgentWorld's own starts, with a clock the test moves (suspension).
-    private static Task<AgentWorld> StartAsync(string agent, TimeProvider clock) => agent switch
-    {
-        "claude-code" => AgentWorld.ClaudeAsync(clock),
-        "codex" => AgentWorld.StartAsync(agent, AgentClis.Codex, clock),
-        "opencode" => AgentWorld.StartAsync(agent, AgentClis.OpenCode, clock),
-        "gemini" => AgentWorld.StartAsync(agent, GeminiCli.Against, clock),
-        _ => AgentWorld.StartAsync(agent, (_, _) => new Dictionary<string, PocketCoder.Agents.Processes.AgentCommand>(), clock,
-            prepareData: ClaudeAgentAcp.Register),
-    };
 }
