@@ -29,6 +29,11 @@ public sealed class AcpAdapter(AcpAgentDefinition agent) : IAgentAdapter
             arguments.AddRange([agent.ModelArgument, model]);
         }
 
+        if (agent.Prepare is { } prepare)
+        {
+            arguments.AddRange(prepare(options));
+        }
+
         if (agent.AdminPolicy is { } policy)
         {
             arguments.AddRange(GeminiGate.Arguments(agent.Id, policy, GeminiGate.SystemPolicies));

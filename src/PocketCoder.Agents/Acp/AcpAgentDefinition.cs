@@ -58,7 +58,16 @@ public sealed record AcpAgentDefinition(
 
     /// <summary>Its state as its sandbox gives it, every path resolved against the owner's home.</summary>
     public AgentState State => AgentState.Of(StateFolders.Select(InHome), Config.Select(c => c with { Path = InHome(c.Path) }), Logins.Select(InHome),
-        AdminPolicy is null ? [] : [AdminPolicy]);
+        [.. AdminPolicy is null ? [] : new[] { AdminPolicy }, .. Provided]);
+
+    /// <summary>Files PocketCoder writes for it in the data folder (Qwen Code's gate): in its sandbox, read-only at their own path.</summary>
+    public IReadOnlyList<string> Provided { get; init; } = [];
+
+    /// <summary>
+    /// Runs before every start, with the session's options: writes what it is given (<see cref="Provided"/>), checks the project and
+    /// returns more arguments, or refuses with an <see cref="AgentUnavailableException"/> saying why. Null for agents without one.
+    /// </summary>
+    public Func<AgentStartOptions, IReadOnlyList<string>>? Prepare { get; init; }
 
     /// <summary>
     /// Where PocketCoder writes Gemini CLI's gate (<see cref="GeminiGate"/>), handed over with <c>--admin-policy</c> at every start;
@@ -161,6 +170,8 @@ public sealed record AcpAgentDefinition(
             ["GITHUB_COPILOT_PROMPT_MODE_EXTENSIONS"] = null,
             // A downloaded newer version would run instead of the one the owner installed (and PocketCoder was checked against).
             ["COPILOT_AUTO_UPDATE"] = "false",
+            // Its state is where its sandbox gives it, and where CopilotGate looks for hooks: ~/.copilot.
+            ["COPILOT_HOME"] = null,
         };
 
         return new AcpAgentDefinition(
@@ -190,21 +201,24 @@ public sealed record AcpAgentDefinition(
             // Its own state file, with the signed-in account (1.0.102 exits at start when it cannot write it, so it cannot be
             // read-only); what it keeps there is checked at every start (docs/agents-acp.md, Copilot CLI).
             Logins = [".copilot/config.json"],
+            Prepare = options => CopilotGate.Arguments(CopilotId, options.WorkingDirectory, command.Home),
         };
     }
 
     /// <summary>
-    /// Qwen Code (<c>qwen --acp</c>, docs/agents-acp.md) in its safe mode: no hooks, extensions, skills, MCP servers, custom
-    /// subagents, permission rules, approval modes from settings or background memory agents, whoever configured them (a
-    /// repository's <c>.qwen/settings.json</c> included); and in its "default" approval mode, which asks about every edit and
-    /// command (its own default is "auto", where a model decides).
+    /// Qwen Code (<c>qwen --acp</c>, docs/agents-acp.md) behind <see cref="QwenGate"/>: a system settings file of PocketCoder's
+    /// above every other makes it ask about every call, in an untrusted workspace, without hooks, MCP servers of its own configs
+    /// or background memory agents; and it starts in its "default" approval mode, which asks (its own default is "auto", where a
+    /// model decides).
     /// </summary>
-    public static AcpAgentDefinition Qwen(AgentCommand command)
+    /// <param name="folder">Where its gate's files are written (the data folder's <c>agents/qwen</c>).</param>
+    public static AcpAgentDefinition Qwen(AgentCommand command, string folder)
     {
+        var (settings, trustedFolders) = QwenGate.Paths(folder);
         var environment = new Dictionary<string, string?>(command.Environment, StringComparer.Ordinal)
         {
-            // The same as --safe-mode, for any process it starts of itself.
-            ["QWEN_CODE_SAFE_MODE"] = "1",
+            ["QWEN_CODE_SYSTEM_SETTINGS_PATH"] = settings,
+            ["QWEN_CODE_TRUSTED_FOLDERS_PATH"] = trustedFolders,
             // Qwen Code otherwise re-launches itself in a second node process for a bigger heap.
             ["QWEN_CODE_NO_RELAUNCH"] = "true",
         };
@@ -213,15 +227,13 @@ public sealed record AcpAgentDefinition(
             QwenId,
             "Qwen Code",
             command with { Environment = environment },
-            ["--acp", "--safe-mode", "--approval-mode", "default"],
+            ["--acp", "--approval-mode", "default"],
             "-m",
             DefaultModel: null,
             ["--version"],
             MissingFileReadsEmpty: false,
             "Install it with `npm install -g @qwen-code/qwen-code`, or point POCKETCODER_QWEN_PATH at the qwen executable.")
         {
-            // Safe mode reads no context files: the project's go with the first prompt.
-            InstructionFiles = ProjectInstructions.Qwen,
             StateFolders = [".qwen"],
             Config =
             [
@@ -232,8 +244,14 @@ public sealed record AcpAgentDefinition(
                 .. new[] { "extensions", "agents", "skills", "commands", "hooks" }.Select(f => new AgentConfig($".qwen/{f}", Placeholder.Folder)),
             ],
             Logins = [".qwen/oauth_creds.json"],
-            // Safe mode starts no MCP server, the ones session/new names included (docs/agents-acp.md).
+            // Its gate turns off every MCP server, the ones session/new names too (Qwen Code gives them no way apart).
             StartsMcpServers = false,
+            Provided = [settings, trustedFolders],
+            Prepare = _ =>
+            {
+                QwenGate.Write(folder);
+                return [];
+            },
         };
     }
 }

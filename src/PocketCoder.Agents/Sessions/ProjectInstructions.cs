@@ -18,9 +18,6 @@ internal static class ProjectInstructions
     /// <summary>The file Gemini CLI reads from a trusted project's root.</summary>
     public static readonly IReadOnlyList<string> Gemini = ["GEMINI.md"];
 
-    /// <summary>The files Qwen Code reads from a project's root (it reads none in the safe mode PocketCoder starts it in).</summary>
-    public static readonly IReadOnlyList<string> Qwen = ["QWEN.md", "AGENTS.md"];
-
     /// <summary>The files' contents, each headed by its path; null when none is there.</summary>
     public static string? Read(string projectRoot, IReadOnlyList<string> files)
     {

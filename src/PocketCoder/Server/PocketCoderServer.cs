@@ -178,7 +178,7 @@ public static class PocketCoderServer
             (AcpAgentDefinition.GeminiId, command => new AcpAdapter(AcpAgentDefinition.Gemini(command,
                 Path.Combine(options.DataDirectory, "agents", AcpAgentDefinition.GeminiId, "gate-policy.toml"), options.GeminiDefaultModel))),
             (AcpAgentDefinition.CopilotId, command => new AcpAdapter(AcpAgentDefinition.Copilot(command))),
-            (AcpAgentDefinition.QwenId, command => new AcpAdapter(AcpAgentDefinition.Qwen(command))),
+            (AcpAgentDefinition.QwenId, command => new AcpAdapter(AcpAgentDefinition.Qwen(command, Path.Combine(options.DataDirectory, "agents", AcpAgentDefinition.QwenId)))),
         ];
         foreach (var (id, create) in builtIn)
         {
