@@ -141,6 +141,17 @@ public sealed class QwenBypassTests
             s["mcpServers"] = McpServer(w, "user-mcp");
             s["memory"] = new JsonObject { ["enableManagedAutoMemory"] = true, ["enableManagedAutoDream"] = true, ["enableAutoSkill"] = true };
         }), _ => NamedAcpBypass.Touch("run_shell_command"), Markers: ["user-hook", "user-mcp"]),
+        // An extension's MCP servers load at start "just like" settings' ones.
+        ["user and repository extensions with MCP servers"] = new(w =>
+        {
+            foreach (var (root, marker) in new[] { (w.Home, "user-extension-mcp"), (w.Repository, "repo-extension-mcp") })
+            {
+                NamedAcpBypass.WriteJson(root, $".qwen/extensions/{marker}/qwen-extension.json", new JsonObject
+                {
+                    ["name"] = marker, ["version"] = "1.0.0", ["mcpServers"] = McpServer(w, marker),
+                });
+            }
+        }, _ => NamedAcpBypass.Touch("run_shell_command"), Markers: ["user-extension-mcp", "repo-extension-mcp"]),
         ["repository settings trusted: allow rules, yolo, hooks, MCP servers"] = new(w =>
         {
             UserSettings(w, s => s["security"]!["folderTrust"] = new JsonObject { ["enabled"] = true });
