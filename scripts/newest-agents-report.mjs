@@ -14,7 +14,7 @@ const AGENTS = {
   'opencode-ai': { id: 'opencode', classes: /^OpenCode(Bypass|Gate)Tests$/ },
   '@google/gemini-cli': { id: 'gemini', classes: /^Gemini(Bypass|Gate)Tests$/ },
   '@github/copilot': { id: 'copilot', classes: /^Copilot(Bypass|Gate)Tests$/ },
-  '@qwen-code/qwen-code': { id: 'qwen-code', classes: /^Qwen(Code)?(Bypass|Gate)Tests$/ },
+  '@qwen-code/qwen-code': { id: 'qwen', classes: /^Qwen(Code)?(Bypass|Gate)Tests$/ },
 };
 const CAPABILITIES = [['Text', 'text'], ['ToolCall', 'tool call'], ['Allow', 'allow'], ['Deny', 'deny'], ['EditThenAllow', 'edit, then allow'],
   ['Cancel', 'cancel'], ['Resume', 'resume'], ['Usage', 'usage']];

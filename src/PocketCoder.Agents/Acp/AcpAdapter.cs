@@ -14,8 +14,9 @@ public sealed class AcpAdapter(AcpAgentDefinition agent) : IAgentAdapter
 
     public bool TakesMcpServer(Mcp.McpServer server) => agent.StartsMcpServers;
 
+    // The last word of its first line: "0.61.0", or Copilot CLI's "GitHub Copilot CLI 1.0.102." without its full stop.
     public Task<AgentAvailability> ProbeAsync(CancellationToken cancellationToken) =>
-        agent.Command.ProbeAsync(agent.Name, agent.InstallHint, agent.VersionArguments, line => line.Split(' ')[^1], cancellationToken);
+        agent.Command.ProbeAsync(agent.Name, agent.InstallHint, agent.VersionArguments, line => line.Split(' ')[^1].TrimEnd('.'), cancellationToken);
 
     public async Task<IAgentSession> StartAsync(AgentStartOptions options, IAgentSink sink, CancellationToken cancellationToken)
     {
@@ -26,6 +27,11 @@ public sealed class AcpAdapter(AcpAgentDefinition agent) : IAgentAdapter
         if (agent.ModelArgument is not null && model is not null)
         {
             arguments.AddRange([agent.ModelArgument, model]);
+        }
+
+        if (agent.Prepare is { } prepare)
+        {
+            arguments.AddRange(prepare(options));
         }
 
         if (agent.AdminPolicy is { } policy)

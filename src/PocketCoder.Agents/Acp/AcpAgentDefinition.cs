@@ -31,6 +31,10 @@ public sealed record AcpAgentDefinition(
 {
     public const string GeminiId = "gemini";
 
+    public const string CopilotId = "copilot";
+
+    public const string QwenId = "qwen";
+
     /// <summary>
     /// Instruction files in the project root the agent no longer reads itself because PocketCoder keeps the project's
     /// configuration from it; they go with the first prompt of a new conversation.
@@ -54,7 +58,16 @@ public sealed record AcpAgentDefinition(
 
     /// <summary>Its state as its sandbox gives it, every path resolved against the owner's home.</summary>
     public AgentState State => AgentState.Of(StateFolders.Select(InHome), Config.Select(c => c with { Path = InHome(c.Path) }), Logins.Select(InHome),
-        AdminPolicy is null ? [] : [AdminPolicy]);
+        [.. AdminPolicy is null ? [] : new[] { AdminPolicy }, .. Provided]);
+
+    /// <summary>Files PocketCoder writes for it in the data folder (Qwen Code's gate): in its sandbox, read-only at their own path.</summary>
+    public IReadOnlyList<string> Provided { get; init; } = [];
+
+    /// <summary>
+    /// Runs before every start, with the session's options: writes what it is given (<see cref="Provided"/>), checks the project and
+    /// returns more arguments, or refuses with an <see cref="AgentUnavailableException"/> saying why. Null for agents without one.
+    /// </summary>
+    public Func<AgentStartOptions, IReadOnlyList<string>>? Prepare { get; init; }
 
     /// <summary>
     /// Where PocketCoder writes Gemini CLI's gate (<see cref="GeminiGate"/>), handed over with <c>--admin-policy</c> at every start;
@@ -133,6 +146,111 @@ public sealed record AcpAgentDefinition(
                 // Its to-do list and its narration of what it does: no effect outside the agent, like Claude's TodoWrite.
                 ["write_todos"] = ToolKind.Bookkeeping,
                 ["update_topic"] = ToolKind.Bookkeeping,
+            },
+        };
+    }
+
+    /// <summary>
+    /// GitHub Copilot CLI (<c>copilot --acp</c>, docs/agents-acp.md). Its own approvals stay on (it asks over ACP about every
+    /// write, command, fetch and path outside the project); what would turn them off from the environment is removed, and
+    /// nothing under the system's temporary folder is readable unasked.
+    /// </summary>
+    public static AcpAgentDefinition Copilot(AgentCommand command)
+    {
+        var environment = new Dictionary<string, string?>(command.Environment, StringComparer.Ordinal)
+        {
+            // "true" approves every call and trusts the folder (its hooks, MCP servers, plugins and skills load); any truthy value
+            // approves every call.
+            ["COPILOT_ALLOW_ALL"] = null,
+            // An LLM judge that approves what it deems safe: not the owner's decision.
+            ["COPILOT_ASSISTED_APPROVAL"] = null,
+            // Opt-ins that load a repository's hooks, MCP servers and extensions in an untrusted folder.
+            ["GITHUB_COPILOT_PROMPT_MODE_REPO_HOOKS"] = null,
+            ["GITHUB_COPILOT_PROMPT_MODE_WORKSPACE_MCP"] = null,
+            ["GITHUB_COPILOT_PROMPT_MODE_EXTENSIONS"] = null,
+            // A downloaded newer version would run instead of the one the owner installed (and PocketCoder was checked against).
+            ["COPILOT_AUTO_UPDATE"] = "false",
+            // Its state is where its sandbox gives it, and where CopilotGate looks for hooks: ~/.copilot.
+            ["COPILOT_HOME"] = null,
+        };
+
+        return new AcpAgentDefinition(
+            CopilotId,
+            "Copilot CLI",
+            command with { Environment = environment },
+            // --disallow-temp-dir: Copilot otherwise reads and writes the system's temporary folder without asking.
+            ["--acp", "--disallow-temp-dir", "--no-auto-update"],
+            "--model",
+            DefaultModel: null,
+            ["--version"],
+            MissingFileReadsEmpty: false,
+            "Install it with `npm install -g @github/copilot`, or point POCKETCODER_COPILOT_PATH at the copilot executable.")
+        {
+            // Its sessions, logs and memories; its package cache (the CLI unpacks its own JavaScript there on first run).
+            StateFolders = [".copilot", ".cache/copilot"],
+            // Its settings (allow-lists, trusted folders, hooks, a permission mode), MCP servers, agents, skills, plugins, extensions
+            // and instructions: each decides what it may run.
+            Config =
+            [
+                new(".copilot/settings.json", Placeholder.JsonObject),
+                new(".copilot/mcp-config.json", Placeholder.JsonObject),
+                new(".copilot/lsp-config.json", Placeholder.JsonObject),
+                new(".copilot/copilot-instructions.md", Placeholder.Empty),
+                .. new[] { "hooks", "agents", "skills", "installed-plugins", "extensions" }.Select(f => new AgentConfig($".copilot/{f}", Placeholder.Folder)),
+            ],
+            // Its own state file, with the signed-in account (1.0.102 exits at start when it cannot write it, so it cannot be
+            // read-only); what it keeps there is checked at every start (docs/agents-acp.md, Copilot CLI).
+            Logins = [".copilot/config.json"],
+            Prepare = options => CopilotGate.Arguments(CopilotId, options.WorkingDirectory, command.Home),
+        };
+    }
+
+    /// <summary>
+    /// Qwen Code (<c>qwen --acp</c>, docs/agents-acp.md) behind <see cref="QwenGate"/>: a system settings file of PocketCoder's
+    /// above every other makes it ask about every call, in an untrusted workspace, without hooks, MCP servers of its own configs
+    /// or background memory agents; and it starts in its "default" approval mode, which asks (its own default is "auto", where a
+    /// model decides).
+    /// </summary>
+    /// <param name="folder">Where its gate's files are written (the data folder's <c>agents/qwen</c>).</param>
+    public static AcpAgentDefinition Qwen(AgentCommand command, string folder)
+    {
+        var (settings, trustedFolders) = QwenGate.Paths(folder);
+        var environment = new Dictionary<string, string?>(command.Environment, StringComparer.Ordinal)
+        {
+            ["QWEN_CODE_SYSTEM_SETTINGS_PATH"] = settings,
+            ["QWEN_CODE_TRUSTED_FOLDERS_PATH"] = trustedFolders,
+            // Qwen Code otherwise re-launches itself in a second node process for a bigger heap.
+            ["QWEN_CODE_NO_RELAUNCH"] = "true",
+        };
+
+        return new AcpAgentDefinition(
+            QwenId,
+            "Qwen Code",
+            command with { Environment = environment },
+            ["--acp", "--approval-mode", "default"],
+            "-m",
+            DefaultModel: null,
+            ["--version"],
+            MissingFileReadsEmpty: false,
+            "Install it with `npm install -g @qwen-code/qwen-code`, or point POCKETCODER_QWEN_PATH at the qwen executable.")
+        {
+            StateFolders = [".qwen"],
+            Config =
+            [
+                new(".qwen/settings.json", Placeholder.JsonObject),
+                new(".qwen/trustedFolders.json", Placeholder.JsonObject),
+                new(".qwen/QWEN.md", Placeholder.Empty),
+                new(".qwen/.env", Placeholder.Empty),
+                .. new[] { "extensions", "agents", "skills", "commands", "hooks" }.Select(f => new AgentConfig($".qwen/{f}", Placeholder.Folder)),
+            ],
+            Logins = [".qwen/oauth_creds.json"],
+            // Its gate turns off every MCP server, the ones session/new names too (Qwen Code gives them no way apart).
+            StartsMcpServers = false,
+            Provided = [settings, trustedFolders],
+            Prepare = _ =>
+            {
+                QwenGate.Write(folder);
+                return [];
             },
         };
     }

@@ -60,7 +60,9 @@ internal sealed record SessionNotification(string? SessionId, SessionUpdate? Upd
 [JsonDerivedType(typeof(CurrentModeUpdate), "current_mode_update")]
 internal record SessionUpdate;
 
-internal sealed record AgentMessageChunk(ContentBlock? Content) : SessionUpdate;
+/// <param name="Meta">Qwen Code's token counts of one model answer (on the answer's last chunk, often with empty text).</param>
+internal sealed record AgentMessageChunk(ContentBlock? Content, [property: JsonPropertyName("_meta")] ChunkMeta? Meta = null) : SessionUpdate;
+internal sealed record ChunkMeta(TurnUsage? Usage);
 internal sealed record AgentThoughtChunk(ContentBlock? Content) : SessionUpdate;
 
 /// <summary>A tool call's fields as <c>tool_call_update</c> and a permission request's <c>toolCall</c> carry them: all optional.</summary>

@@ -88,7 +88,7 @@ internal sealed class AcpSession : JsonRpcAgentSession
     {
         // Only plan mode is handed to the agent (it then proposes instead of acting). Every other mode stays the
         // agent's default, which asks about everything: the gatekeeper decides, never the agent's own auto-approval.
-        var target = mode == SessionModes.Plan && _modeIds.Contains("plan") ? "plan" : _defaultModeId;
+        var target = mode == SessionModes.Plan && _modeIds.FirstOrDefault(m => Bare(m) == "plan") is { } plan ? plan : _defaultModeId;
         if (target is null || target == _currentModeId)
         {
             return;
@@ -230,8 +230,13 @@ internal sealed class AcpSession : JsonRpcAgentSession
     /// <summary>Agents' mode ids that run tools without asking: never kept as a session's mode.</summary>
     private static readonly HashSet<string> BypassModes = new(StringComparer.OrdinalIgnoreCase)
     {
-        "bypassPermissions", "acceptEdits", "dontAsk", "yolo", "autoEdit", "auto_edit", "auto",
+        "bypassPermissions", "acceptEdits", "dontAsk", "yolo", "autoEdit", "auto_edit", "auto-edit", "auto",
+        // Copilot CLI's: it turns on allow-all.
+        "autopilot",
     };
+
+    /// <summary>A mode id without the URL it may be given as (Copilot CLI's are <c>https://agentclientprotocol.com/protocol/session-modes#plan</c>).</summary>
+    private static string Bare(string id) => id.LastIndexOf('#') is >= 0 and var hash ? id[(hash + 1)..] : id;
 
     /// <summary>
     /// The mode PocketCoder's sessions run in: the agent's own current mode, unless that one skips asking (e.g.
@@ -239,9 +244,9 @@ internal sealed class AcpSession : JsonRpcAgentSession
     /// the first that asks. Null when every mode it offers skips asking (or it names none to switch to).
     /// </summary>
     internal static string? SafeDefaultMode(string? current, IReadOnlyCollection<string> available) =>
-        current is null || !BypassModes.Contains(current)
+        current is null || !BypassModes.Contains(Bare(current))
             ? current
-            : available.FirstOrDefault(m => m == "default") ?? available.FirstOrDefault(m => !BypassModes.Contains(m) && m != "plan");
+            : available.FirstOrDefault(m => Bare(m) == "default") ?? available.FirstOrDefault(m => !BypassModes.Contains(Bare(m)) && Bare(m) != "plan");
 
     private async Task PumpPromptsAsync()
     {

@@ -23,16 +23,31 @@ internal sealed class AcpUpdates(IReadOnlyDictionary<string, ToolKind>? known = 
     private readonly StringBuilder _text = new();
     private readonly StringBuilder _turnText = new();
 
+    // Qwen Code's counts of the turn's model answers so far: it gives them on message chunks, not in session/prompt's answer.
+    private TurnUsage? _chunkUsage;
+
     /// <summary>The events one update makes (none for kinds that are not the owner's business, e.g. available commands).</summary>
     public List<AgentEvent> Map(SessionUpdate update)
     {
         var events = new List<AgentEvent>();
         switch (update)
         {
-            case AgentMessageChunk { Content: { Type: "text", Text: { Length: > 0 } text } }:
-                _text.Append(text);
-                _turnText.Append(text);
-                events.Add(new MessageDelta(text));
+            case AgentMessageChunk chunk:
+                if (chunk.Meta?.Usage is { } counted)
+                {
+                    _chunkUsage = _chunkUsage is { } sum
+                        ? new TurnUsage(sum.InputTokens + counted.InputTokens, sum.OutputTokens + counted.OutputTokens,
+                            sum.CachedReadTokens + counted.CachedReadTokens, sum.CachedWriteTokens + counted.CachedWriteTokens)
+                        : counted;
+                }
+
+                if (chunk.Content is { Type: "text", Text: { Length: > 0 } text })
+                {
+                    _text.Append(text);
+                    _turnText.Append(text);
+                    events.Add(new MessageDelta(text));
+                }
+
                 break;
             case AgentThoughtChunk { Content: { Type: "text", Text: { Length: > 0 } thought } }:
                 events.Add(new Thinking(thought));
@@ -77,13 +92,15 @@ internal sealed class AcpUpdates(IReadOnlyDictionary<string, ToolKind>? known = 
         }
     }
 
-    /// <summary>The end of a turn: session/prompt's answer, or its error. The tokens are the protocol's <c>usage</c>, else Gemini CLI's.</summary>
+    /// <summary>The end of a turn: session/prompt's answer, or its error. The tokens are the protocol's <c>usage</c>, else Gemini CLI's, else the sum of Qwen Code's per answer.</summary>
     public List<AgentEvent> EndTurn(PromptResponse? result, string? error, string agentName)
     {
         var events = new List<AgentEvent>();
         Flush(events);
         var turnText = _turnText.Length > 0 ? _turnText.ToString() : null;
         _turnText.Clear();
+        var chunkUsage = _chunkUsage;
+        _chunkUsage = null;
         if (error is not null)
         {
             return [.. events, new AgentError($"{agentName}: {error}"), new TurnCompleted("error", true, error)];
@@ -93,6 +110,7 @@ internal sealed class AcpUpdates(IReadOnlyDictionary<string, ToolKind>? known = 
         {
             { Usage: { } usage } => [new UsageReport(usage.InputTokens, usage.OutputTokens, usage.CachedReadTokens, usage.CachedWriteTokens, null)],
             { Meta.Quota.TokenCount: { } count } => [new UsageReport(count.InputTokens, count.OutputTokens, 0, 0, null)],
+            _ when chunkUsage is { } usage => [new UsageReport(usage.InputTokens, usage.OutputTokens, usage.CachedReadTokens, usage.CachedWriteTokens, null)],
             _ => [],
         });
         var stopReason = result?.StopReason ?? "end_turn";

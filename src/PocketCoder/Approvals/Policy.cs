@@ -33,7 +33,9 @@ public static class Policy
     public static readonly IReadOnlyList<string> ProtectedPatterns =
     [
         ".git", ".git/**",
-        ".claude/**", ".codex/**", ".opencode/**", ".gemini/**",
+        ".claude/**", ".codex/**", ".opencode/**", ".gemini/**", ".qwen/**",
+        // Copilot CLI's: its repository settings, hooks (it runs them unasked) and MCP servers.
+        ".github/copilot/**", ".github/hooks/**", ".github/mcp.json", ".vscode/mcp.json",
         "opencode.json", "opencode.jsonc", ".mcp.json",
         ".envrc", ".gitattributes", "**/.gitattributes",
         ".github/workflows/**",
@@ -150,7 +152,7 @@ public static class Policy
     // A protected location named in a command line: a word that is, or starts a path with, one of them. ".gitignore"
     // and ".github/ISSUE_TEMPLATE" are not; "git config" writes .git/config without naming it.
     private static readonly Regex ProtectedWord = new(
-        @"(?:^|[\s'""=:;|&<>()`/])(?<name>\.git(?=$|[\s'""/;|&<>)`])|\.claude|\.codex|\.opencode|\.gemini|opencode\.jsonc?|\.mcp\.json|\.envrc|\.gitattributes|\.github/workflows)(?![\w.-])"
+        @"(?:^|[\s'""=:;|&<>()`/])(?<name>\.git(?=$|[\s'""/;|&<>)`])|\.claude|\.codex|\.opencode|\.gemini|\.qwen|opencode\.jsonc?|\.mcp\.json|\.envrc|\.gitattributes|\.github/(?:workflows|copilot|hooks|mcp\.json)|\.vscode/mcp\.json)(?![\w.-])"
         + @"|(?<name>\bgit(?:\s+-[cC]\s+\S+)*\s+config\b)",
         RegexOptions.CultureInvariant | RegexOptions.ExplicitCapture, TimeSpan.FromMilliseconds(100));
 

@@ -32,7 +32,7 @@ public sealed class PocketCoderOptions
     public IReadOnlyList<string> AllowedHosts { get; init; } = [];
 
     /// <summary>How to launch each agent, by adapter id.</summary>
-    public IReadOnlyDictionary<string, AgentCommand> AgentCommands { get; init; } = AgentCommandsAt("claude", "codex", "opencode", "gemini");
+    public IReadOnlyDictionary<string, AgentCommand> AgentCommands { get; init; } = AgentCommandsAt("claude", "codex", "opencode", "gemini", "copilot", "qwen");
 
     /// <summary>The bubblewrap agents are sandboxed with; null: <c>bwrap</c> from PATH. (Tests name one that does not work.)</summary>
     public string? Bubblewrap { get; init; }
@@ -115,12 +115,14 @@ public sealed class PocketCoderOptions
     }
 
     /// <summary>Each agent at the given executable (a path, or a name looked up on PATH).</summary>
-    public static Dictionary<string, AgentCommand> AgentCommandsAt(string claude, string codex, string openCode, string gemini) =>
+    public static Dictionary<string, AgentCommand> AgentCommandsAt(string claude, string codex, string openCode, string gemini, string copilot, string qwen) =>
         new(StringComparer.Ordinal)
         {
             [ClaudeCodeAdapter.AgentId] = new(claude, new Dictionary<string, string?>()),
             [CodexAdapter.AgentId] = new(codex, new Dictionary<string, string?>()),
             [OpenCodeAdapter.AgentId] = new(openCode, new Dictionary<string, string?>()),
             [AcpAgentDefinition.GeminiId] = new(gemini, new Dictionary<string, string?>()),
+            [AcpAgentDefinition.CopilotId] = new(copilot, new Dictionary<string, string?>()),
+            [AcpAgentDefinition.QwenId] = new(qwen, new Dictionary<string, string?>()),
         };
 }

@@ -177,6 +177,8 @@ public static class PocketCoderServer
             (OpenCodeAdapter.AgentId, command => new OpenCodeAdapter(command)),
             (AcpAgentDefinition.GeminiId, command => new AcpAdapter(AcpAgentDefinition.Gemini(command,
                 Path.Combine(options.DataDirectory, "agents", AcpAgentDefinition.GeminiId, "gate-policy.toml"), options.GeminiDefaultModel))),
+            (AcpAgentDefinition.CopilotId, command => new AcpAdapter(AcpAgentDefinition.Copilot(command))),
+            (AcpAgentDefinition.QwenId, command => new AcpAdapter(AcpAgentDefinition.Qwen(command, Path.Combine(options.DataDirectory, "agents", AcpAgentDefinition.QwenId)))),
         ];
         foreach (var (id, create) in builtIn)
         {
@@ -187,7 +189,7 @@ public static class PocketCoderServer
         }
 
         // The owner's own ACP agents (agents.json in the data folder); a bad file stops the start with its reason.
-        foreach (var agent in AcpAgentsFile.Load(options.DataDirectory, [ClaudeCodeAdapter.AgentId, AcpAgentDefinition.GeminiId, .. options.AgentCommands.Keys]))
+        foreach (var agent in AcpAgentsFile.Load(options.DataDirectory, [ClaudeCodeAdapter.AgentId, AcpAgentDefinition.GeminiId, AcpAgentDefinition.CopilotId, AcpAgentDefinition.QwenId, .. options.AgentCommands.Keys]))
         {
             yield return new AcpAdapter(agent);
         }

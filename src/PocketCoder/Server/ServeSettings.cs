@@ -75,6 +75,12 @@ public sealed class ServeSettings
     [Required(AllowEmptyStrings = false)]
     public string GeminiPath { get; set; } = "gemini";
 
+    [Required(AllowEmptyStrings = false)]
+    public string CopilotPath { get; set; } = "copilot";
+
+    [Required(AllowEmptyStrings = false)]
+    public string QwenPath { get; set; } = "qwen";
+
     /// <summary>Every setting: its key (the property, and the key in <c>pocketcoder.json</c>), variable, and flag with its help.</summary>
     public static readonly IReadOnlyList<(string Key, string Variable, string? Flag, string? Help)> Sources =
     [
@@ -96,6 +102,8 @@ public sealed class ServeSettings
         (nameof(CodexPath), "POCKETCODER_CODEX_PATH", null, null),
         (nameof(OpenCodePath), "POCKETCODER_OPENCODE_PATH", null, null),
         (nameof(GeminiPath), "POCKETCODER_GEMINI_PATH", null, null),
+        (nameof(CopilotPath), "POCKETCODER_COPILOT_PATH", null, null),
+        (nameof(QwenPath), "POCKETCODER_QWEN_PATH", null, null),
     ];
 
     /// <summary>The settings a command-line flag can give: the flag's name and its help (the name, when it has none).</summary>
@@ -170,7 +178,7 @@ public sealed class ServeSettings
             NotifyEscalateAfter = TimeSpan.FromSeconds(NotifyEscalateSeconds),
             PushContact = PushContact,
             GeminiDefaultModel = GeminiModel,
-            AgentCommands = PocketCoderOptions.AgentCommandsAt(ClaudePath, CodexPath, OpenCodePath, GeminiPath),
+            AgentCommands = PocketCoderOptions.AgentCommandsAt(ClaudePath, CodexPath, OpenCodePath, GeminiPath, CopilotPath, QwenPath),
         };
     }
 

@@ -44,6 +44,14 @@ public sealed class AcpPermissionMappingTests
     [InlineData("yolo", "autoEdit,yolo,ask", "ask")]
     [InlineData("default", "default,plan", "default")]
     [InlineData(null, "", null)]
+    // Qwen Code starts in "auto" (a model approves what it deems safe).
+    [InlineData("auto", "plan,default,auto-edit,auto,yolo", "default")]
+    // Copilot CLI names its modes by URL; autopilot turns allow-all on.
+    [InlineData("https://agentclientprotocol.com/protocol/session-modes#autopilot",
+        "https://agentclientprotocol.com/protocol/session-modes#agent,https://agentclientprotocol.com/protocol/session-modes#plan,https://agentclientprotocol.com/protocol/session-modes#autopilot",
+        "https://agentclientprotocol.com/protocol/session-modes#agent")]
+    [InlineData("https://agentclientprotocol.com/protocol/session-modes#agent", "https://agentclientprotocol.com/protocol/session-modes#agent",
+        "https://agentclientprotocol.com/protocol/session-modes#agent")]
     public void SafeDefaultMode_AgentStartsInAModeThatSkipsAsking_SwitchesToOneThatAsks(string? current, string available, string? expected) =>
         Assert.Equal(expected, AcpSession.SafeDefaultMode(current, available.Split(',', StringSplitOptions.RemoveEmptyEntries)));
 

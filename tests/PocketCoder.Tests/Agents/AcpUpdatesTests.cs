@@ -86,6 +86,21 @@ public sealed class AcpUpdatesTests
     }
 
     [Fact]
+    public void EndTurn_QwenCodesCountsOnMessageChunks_SummedOverTheTurnsAnswers()
+    {
+        // Qwen Code 0.24 gives each model answer's tokens in the _meta of a (often empty) message chunk, none in session/prompt's answer.
+        var updates = new AcpUpdates();
+        updates.Map(Update("""{"sessionUpdate":"agent_message_chunk","content":{"type":"text","text":""},"_meta":{"usage":{"inputTokens":10,"outputTokens":3,"totalTokens":13,"thoughtTokens":0,"cachedReadTokens":1}}}"""));
+        updates.Map(Update("""{"sessionUpdate":"agent_message_chunk","content":{"type":"text","text":"Done."},"_meta":{"usage":{"inputTokens":20,"outputTokens":4,"cachedReadTokens":2}}}"""));
+
+        var events = updates.EndTurn(JsonSerializer.Deserialize("""{"stopReason":"end_turn","_meta":{"qwen.branchPoint":{}}}""", AcpJson.Default.PromptResponse), null, "Qwen Code");
+
+        Assert.Equal("message Done. | usage 30/7 cache 3/0 | turn end_turn ok Done.", Describe(events));
+        // The next turn counts afresh.
+        Assert.Equal("turn end_turn ok -", Describe(updates.EndTurn(null, null, "Qwen Code")));
+    }
+
+    [Fact]
     public void Ask_UnannouncedCall_AnnouncesItBeforeTheQuestion_AndFinishesItOnce()
     {
         // Gemini CLI asks before it announces.

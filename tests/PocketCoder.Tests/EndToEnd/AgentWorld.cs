@@ -68,11 +68,15 @@ public sealed class AgentWorld : IAsyncDisposable
 
     public static Task<AgentWorld> OpenCodeAsync() => NamedAsync("opencode");
 
+    public static Task<AgentWorld> CopilotAsync() => NamedAsync("copilot");
+
+    public static Task<AgentWorld> QwenAsync() => NamedAsync("qwen");
+
     /// <summary>claude-agent-acp, registered by the owner in agents.json (see <see cref="ClaudeAgentAcp"/>).</summary>
     public static Task<AgentWorld> ClaudeAcpAsync() => NamedAsync(ClaudeAgentAcp.AgentId);
 
     /// <summary>Every named agent PocketCoder is tested against (the agent matrix, the resume matrix).</summary>
-    public static IReadOnlyList<string> Named => ["claude-code", "codex", "opencode", "gemini", ClaudeAgentAcp.AgentId];
+    public static IReadOnlyList<string> Named => ["claude-code", "codex", "opencode", "gemini", ClaudeAgentAcp.AgentId, "copilot", "qwen"];
 
     /// <summary>One of <see cref="Named"/>, set up as its own start method would.</summary>
     /// <param name="clock">A clock the test moves by hand (suspension), or the real one.</param>
@@ -82,6 +86,8 @@ public sealed class AgentWorld : IAsyncDisposable
         "codex" => StartAsync(agent, AgentClis.Codex, clock),
         "opencode" => StartAsync(agent, AgentClis.OpenCode, clock),
         "gemini" => StartAsync(agent, GeminiCli.Against, clock),
+        "copilot" => StartAsync(agent, AgentClis.Copilot, clock),
+        "qwen" => StartAsync(agent, AgentClis.Qwen, clock),
         ClaudeAgentAcp.AgentId => StartAsync(agent, (_, _) => new Dictionary<string, AgentCommand>(), clock, prepareData: ClaudeAgentAcp.Register),
         _ => throw new ArgumentOutOfRangeException(nameof(agent), agent, "not a named agent"),
     };
@@ -119,7 +125,8 @@ public sealed class AgentWorld : IAsyncDisposable
     {
         "codex" => ScriptedReply.ToolUse("exec_command", new { cmd = command }),
         "opencode" => ScriptedReply.ToolUse("bash", new { command, description = "run it" }),
-        "gemini" => ScriptedReply.ToolUse("run_shell_command", new { command, description = "run it" }),
+        "gemini" or "qwen" => ScriptedReply.ToolUse("run_shell_command", new { command, description = "run it" }),
+        "copilot" => ScriptedReply.ToolUse("bash", new { command, description = "run it" }),
         _ => ScriptedReply.ToolUse("Bash", new { command, description = "run it" }),
     };
 

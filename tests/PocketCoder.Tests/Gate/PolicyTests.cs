@@ -39,6 +39,11 @@ public sealed class PolicyTests : IDisposable
     [InlineData(".envrc")]
     [InlineData(".gitattributes")]
     [InlineData(".github/workflows/ci.yml")]
+    [InlineData(".qwen/settings.json")]
+    [InlineData(".github/copilot/settings.json")]
+    [InlineData(".github/hooks/hooks.json")]
+    [InlineData(".github/mcp.json")]
+    [InlineData(".vscode/mcp.json")]
     public void ProtectedPath_EditInTrustedAndAcceptEdits_Asks(string path)
     {
         foreach (var mode in new[] { SessionModes.Trusted, SessionModes.AcceptEdits })
@@ -59,6 +64,10 @@ public sealed class PolicyTests : IDisposable
     [InlineData("printf 'use nix' >.envrc", ".envrc")]
     [InlineData("cat ~/.codex/config.toml", ".codex")]
     [InlineData("cd sub && echo '* filter=x' > .gitattributes", ".gitattributes")]
+    [InlineData("mkdir -p .github/hooks && cp h.json .github/hooks/", ".github/hooks")]
+    [InlineData("echo '{}' > .github/copilot/settings.local.json", ".github/copilot")]
+    [InlineData("cp s.json .qwen/settings.json", ".qwen")]
+    [InlineData("echo '{}' > .vscode/mcp.json", ".vscode/mcp.json")]
     public void ShellNamingAProtectedPath_InTrusted_Asks(string command, string named)
     {
         var verdict = Evaluate(Shell(command), SessionModes.Trusted);

@@ -135,6 +135,61 @@ public static class AgentClis
         };
     }
 
+    /// <summary>
+    /// GitHub Copilot CLI with its bring-your-own-key provider on the fake model's Chat Completions wire, offline (no GitHub
+    /// sign-in, telemetry or update check), its state in the test's home.
+    /// </summary>
+    public static IReadOnlyDictionary<string, AgentCommand> Copilot(FakeModelServer model, string home) => new Dictionary<string, AgentCommand>
+    {
+        ["copilot"] = new AgentCommand(Locate("POCKETCODER_TEST_COPILOT", Path.Combine("node_modules", ".bin", "copilot")), new Dictionary<string, string?>
+        {
+            ["HOME"] = home,
+            ["COPILOT_PROVIDER_BASE_URL"] = $"{model.BaseUrl.ToString().TrimEnd('/')}/v1",
+            ["COPILOT_PROVIDER_API_KEY"] = "fake-key",
+            ["COPILOT_MODEL"] = "fake-model",
+            ["COPILOT_OFFLINE"] = "true",
+            // Settings of the machine running the tests must not change what the agent does.
+            ["COPILOT_HOME"] = null,
+            ["COPILOT_CACHE_HOME"] = null,
+            ["XDG_CACHE_HOME"] = null,
+            ["XDG_CONFIG_HOME"] = null,
+            ["COPILOT_GITHUB_TOKEN"] = null,
+            ["GH_TOKEN"] = null,
+            ["GITHUB_TOKEN"] = null,
+        }),
+    };
+
+    /// <summary>Qwen Code signed in with an OpenAI-compatible key (its user settings), pointed at the fake model's Chat Completions wire.</summary>
+    public static IReadOnlyDictionary<string, AgentCommand> Qwen(FakeModelServer model, string home)
+    {
+        var settings = Path.Combine(home, ".qwen", "settings.json");
+        if (!File.Exists(settings))
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(settings)!);
+            // Without selectedType Qwen Code asks how to sign in.
+            File.WriteAllText(settings, """
+                {"security":{"auth":{"selectedType":"openai"}},"privacy":{"usageStatisticsEnabled":false}}
+                """);
+        }
+
+        return new Dictionary<string, AgentCommand>
+        {
+            ["qwen"] = new AgentCommand(Locate("POCKETCODER_TEST_QWEN", Path.Combine("node_modules", ".bin", "qwen")), new Dictionary<string, string?>
+            {
+                ["HOME"] = home,
+                ["OPENAI_BASE_URL"] = $"{model.BaseUrl.ToString().TrimEnd('/')}/v1",
+                ["OPENAI_API_KEY"] = "fake-key",
+                ["OPENAI_MODEL"] = "fake-model",
+                ["QWEN_HOME"] = null,
+                ["QWEN_MODEL"] = null,
+                ["QWEN_CODE_SYSTEM_SETTINGS_PATH"] = null,
+                ["QWEN_CODE_SYSTEM_DEFAULTS_PATH"] = null,
+                ["QWEN_CODE_TRUSTED_FOLDERS_PATH"] = null,
+                ["DASHSCOPE_API_KEY"] = null,
+            }),
+        };
+    }
+
     /// <summary>Runs the agent's CLI as a person would in a terminal (its environment as the server has it); returns what it printed.</summary>
     public static async Task<string> RunInTerminalAsync(AgentCommand command, string directory, params string[] arguments)
     {

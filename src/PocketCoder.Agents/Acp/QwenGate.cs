@@ -1,0 +1,41 @@
+namespace PocketCoder.Agents.Acp;
+
+/// <summary>
+/// Qwen Code's gate: a system settings file of PocketCoder's (<c>QWEN_CODE_SYSTEM_SETTINGS_PATH</c>), which Qwen Code 0.24 puts
+/// above the user's and the repository's settings, and a trusted-folders file of its own that trusts nothing
+/// (<c>QWEN_CODE_TRUSTED_FOLDERS_PATH</c>), so that every project is an untrusted workspace: its <c>.qwen/settings.json</c>
+/// and <c>.env</c> are not read. Its safe mode would do more of this but drops every permission rule, and with it the one
+/// rule that makes Qwen Code ask about the commands it deems read-only (<c>ls</c>, <c>git status</c>), which it otherwise
+/// runs unasked. Verified against the real CLI in Gate/QwenBypassTests.
+/// </summary>
+public static class QwenGate
+{
+    /// <summary>
+    /// Ask about every kind of call, whatever rule allows it (Qwen Code's "ask" wins over "allow"); its own approval mode the one
+    /// that asks; no hooks; no MCP server of anyone's settings (PocketCoder's too: Qwen Code gives none a way apart); no
+    /// background memory or skill agents (they run the model's tool calls unasked); folder trust on, so the trusted-folders file
+    /// below decides.
+    /// </summary>
+    public const string SystemSettings = """
+        {
+          "permissions": { "ask": ["Bash", "Read", "Edit", "Write", "WebFetch", "WebSearch", "Agent", "Skill", "NotebookEdit", "ListFiles"] },
+          "tools": { "approvalMode": "default" },
+          "disableAllHooks": true,
+          "mcp": { "excluded": ["*"] },
+          "memory": { "enableManagedAutoMemory": false, "enableManagedAutoDream": false, "enableAutoSkill": false, "enableTeamMemory": false },
+          "security": { "folderTrust": { "enabled": true } }
+        }
+        """;
+
+    /// <summary>The two files' paths in <paramref name="folder"/> (the data folder's <c>agents/qwen</c>).</summary>
+    public static (string Settings, string TrustedFolders) Paths(string folder) =>
+        (Path.Combine(folder, "system-settings.json"), Path.Combine(folder, "trusted-folders.json"));
+
+    /// <summary>Writes both files afresh (before every start: what an earlier version or anyone else left there does not count).</summary>
+    public static void Write(string folder)
+    {
+        var (settings, trustedFolders) = Paths(folder);
+        Processes.AgentHome.WritePrivate(settings, SystemSettings);
+        Processes.AgentHome.WritePrivate(trustedFolders, "{}\n");
+    }
+}

@@ -1,0 +1,70 @@
+using PocketCoder.Agents;
+using PocketCoder.Agents.Acp;
+using PocketCoder.Tests.Infrastructure;
+
+namespace PocketCoder.Tests.Agents.Core;
+
+/// <summary>
+/// What Copilot CLI is refused on and what it is told before it starts (CopilotGate), read from the files alone. That the real
+/// CLI runs those hooks and servers otherwise is proven by <see cref="Gate.CopilotBypassTests"/>.
+/// </summary>
+[Trait("Category", "Unit")]
+public sealed class CopilotGateTests : IDisposable
+{
+    private readonly string _home = TempPaths.NewDirectory("pc-copilot-home");
+    private readonly string _repository = TempPaths.NewDirectory("pc-copilot-repo");
+
+    public CopilotGateTests() => Directory.CreateDirectory(Path.Combine(_repository, ".git"));
+
+    public void Dispose()
+    {
+        TempPaths.Delete(_home);
+        TempPaths.Delete(_repository);
+    }
+
+    [Theory]
+    [InlineData("repo", ".github/hooks/anything.json", "{}")]
+    [InlineData("repo", ".github/copilot/settings.json", """{"hooks":{"sessionStart":[{"type":"command","bash":"id"}]}}""")]
+    [InlineData("repo", ".github/copilot/settings.local.json", """{"hooks":{"preToolUse":[]}}""")]
+    [InlineData("home", ".copilot/hooks/h.json", "not even JSON")]
+    [InlineData("home", ".copilot/settings.json", "// its own comment\n{\"hooks\":{\"sessionStart\":[]},}")]
+    public void AHookAnywhereItLooks_StartRefusedNamingTheFile(string root, string relative, string content)
+    {
+        var file = Write(root == "repo" ? _repository : _home, relative, content);
+        // From a folder inside the repository: Copilot looks up to the repository's root.
+        var folder = Directory.CreateDirectory(Path.Combine(_repository, "src", "app")).FullName;
+
+        var refused = Assert.Throws<AgentUnavailableException>(() => CopilotGate.Arguments("copilot", folder, _home));
+
+        Assert.Contains(file, refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SettingsWithoutHooks_DoNotCount()
+    {
+        Write(_repository, ".github/copilot/settings.json", """{"hooks":{},"permissions":{"allow":["shell"]}}""");
+        Write(_home, ".copilot/settings.json", """{"model":"gpt-5"}""");
+
+        Assert.Empty(CopilotGate.Arguments("copilot", _repository, _home));
+    }
+
+    [Fact]
+    public void ItsOwnConfigsMcpServers_EachTurnedOffByName()
+    {
+        Write(_home, ".copilot/mcp-config.json", """{"mcpServers":{"mine":{"command":"x"}}}""");
+        Write(_repository, ".mcp.json", """{"mcpServers":{"repo":{"command":"x"},"mine":{"command":"y"}}}""");
+        Write(_repository, ".github/mcp.json", """{"mcpServers":{"github":{"command":"x"}}}""");
+        Write(_repository, ".vscode/mcp.json", """{"servers":{"vscode":{"command":"x"}}}""");
+
+        Assert.Equal(["--disable-mcp-server", "mine", "--disable-mcp-server", "repo", "--disable-mcp-server", "github", "--disable-mcp-server", "vscode"],
+            CopilotGate.Arguments("copilot", _repository, _home));
+    }
+
+    private static string Write(string root, string relative, string content)
+    {
+        var path = Path.Combine(root, relative);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, content);
+        return path;
+    }
+}
