@@ -141,7 +141,7 @@ public static class AgentClis
     /// </summary>
     public static IReadOnlyDictionary<string, AgentCommand> Copilot(FakeModelServer model, string home) => new Dictionary<string, AgentCommand>
     {
-        ["copilot"] = new AgentCommand(Locate("POCKETCODER_TEST_COPILOT", Path.Combine("node_modules", ".bin", "copilot")), new Dictionary<string, string?>
+        ["copilot"] = new AgentCommand(Locate("POCKETCODER_TEST_COPILOT", Path.Combine(".bin", "copilot")), new Dictionary<string, string?>
         {
             ["HOME"] = home,
             ["COPILOT_PROVIDER_BASE_URL"] = $"{model.BaseUrl.ToString().TrimEnd('/')}/v1",
@@ -174,7 +174,7 @@ public static class AgentClis
 
         return new Dictionary<string, AgentCommand>
         {
-            ["qwen"] = new AgentCommand(Locate("POCKETCODER_TEST_QWEN", Path.Combine("node_modules", ".bin", "qwen")), new Dictionary<string, string?>
+            ["qwen"] = new AgentCommand(Locate("POCKETCODER_TEST_QWEN", Path.Combine(".bin", "qwen")), new Dictionary<string, string?>
             {
                 ["HOME"] = home,
                 ["OPENAI_BASE_URL"] = $"{model.BaseUrl.ToString().TrimEnd('/')}/v1",
