@@ -5,6 +5,7 @@ using PocketCoder.Bench;
 
 // Usage: PocketCoder.Bench --pocketcoder DIR --bare DIR --claude PATH [--quick] [--out FILE] [--only external,fanout,approval,push,hub,claude]
 // (--only paused: the rows of sessions paused while they wait for the owner, alone)
+// (--only first-push: the first push after a restart, alone)
 // (--only hub-relay: the hub's latency and SSE rows alone, for tuning the relay without the minutes of memory steps)
 // (--only hub-flood: the hub's rows under a flood of connections that prove nothing, alone)
 var options = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -62,6 +63,12 @@ if (Wanted("fanout") || Wanted("approval") || Wanted("breakdown") || Wanted("pus
         rows.Add(await inProcess.PushLatencyAsync());
         rows.Add(PushEncryptionBench.Run(quick));
     }
+}
+
+if (Wanted("push") || Wanted("first-push"))
+{
+    Progress("notifications: the first push after a restart against the ones after it (the published server)");
+    rows.AddRange(await new FirstPushBench(Required("pocketcoder"), quick).RunAsync());
 }
 
 if (Wanted("hub") || Wanted("hub-relay"))
