@@ -49,32 +49,41 @@ public sealed class ClaudeBench(string pocketcoderDirectory, string claude, bool
 
         var before = world.Server.RssMiB();
         Probe(world.Server.Pid, "before");
-        for (var i = 0; i < sessions; i++)
+        var rounds = new List<(double Before, double Open, double Suspended)>();
+        for (var round = 0; round < 2; round++)
         {
-            model.Enqueue(ScriptedReply.Text($"Session {i} ready."));
-            await WaitIdleAsync(world.Http, await CreateSessionAsync(world.Http, world.ProjectId, $"hello {i}"), 0);
-        }
-
-        var open = world.Server.RssMiB();
-        var started = Stopwatch.GetTimestamp();
-        while (OsProcess.Descendants(world.Server.Pid).Any(pid => ProcessName(pid) == "claude"))
-        {
-            if (Stopwatch.GetElapsedTime(started) > TimeSpan.FromMinutes(4))
+            var start = world.Server.RssMiB();
+            for (var i = 0; i < sessions; i++)
             {
-                throw new TimeoutException("the idle sessions were not suspended within 4 minutes");
+                model.Enqueue(ScriptedReply.Text($"Session {round}.{i} ready."));
+                await WaitIdleAsync(world.Http, await CreateSessionAsync(world.Http, world.ProjectId, $"hello {round}.{i}"), 0);
             }
 
-            await Task.Delay(500);
+            var open = world.Server.RssMiB();
+            var started = Stopwatch.GetTimestamp();
+            while (OsProcess.Descendants(world.Server.Pid).Any(pid => ProcessName(pid) == "claude"))
+            {
+                if (Stopwatch.GetElapsedTime(started) > TimeSpan.FromMinutes(4))
+                {
+                    throw new TimeoutException("the idle sessions were not suspended within 4 minutes");
+                }
+
+                await Task.Delay(500);
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(5));
+            rounds.Add((start, open, world.Server.RssMiB()));
+            Probe(world.Server.Pid, $"after round {round + 1}");
         }
 
-        await Task.Delay(TimeSpan.FromSeconds(5));
-        var suspended = world.Server.RssMiB();
-        Probe(world.Server.Pid, "suspended");
-        var each = (suspended - before) / sessions;
+        var first = (rounds[0].Suspended - before) / sessions;
+        var more = (rounds[1].Suspended - rounds[1].Before) / sessions;
         return
         [
-            new Row($"{sessions} claude sessions suspended by the server's timer: server RSS growth each (published server, {Stats.F(before)} → {Stats.F(suspended)} MiB)",
-                $"{Stats.F(each, 2)} MiB", $"open and idle: {Stats.F((open - before) / sessions, 2)} MiB each", "", "< 2 MiB", each < 2 ? "met" : "MISSED"),
+            new Row($"{sessions} claude sessions suspended by the server's timer, the first after its start: server RSS growth each (published server, {Stats.F(before)} → {Stats.F(rounds[0].Suspended)} MiB)",
+                $"{Stats.F(first, 2)} MiB", $"open and idle: {Stats.F((rounds[0].Open - before) / sessions, 2)} MiB each", "", "< 2 MiB", first < 2 ? "met" : "MISSED"),
+            new Row($"  {sessions} more, suspended the same way: server RSS growth each (→ {Stats.F(rounds[1].Suspended)} MiB)",
+                $"{Stats.F(more, 2)} MiB", $"open and idle: {Stats.F((rounds[1].Open - rounds[1].Before) / sessions, 2)} MiB each", "", "< 2 MiB", more < 2 ? "met" : "MISSED"),
         ];
     }
 
