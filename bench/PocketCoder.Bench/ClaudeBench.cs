@@ -31,6 +31,92 @@ public sealed class ClaudeBench(string pocketcoderDirectory, string claude, bool
         return rows;
     }
 
+    /// <summary>
+    /// Issue #40: what suspended sessions cost the published server, as an outside check sees it. A server whose idle
+    /// sessions are suspended after a minute; its RSS 5 s after its start, then with sessions opened (one turn each) and idle,
+    /// then once its own timer has suspended them all (no claude left) and 5 s more. Per session: the growth / sessions.
+    /// </summary>
+    public async Task<List<Row>> RunSuspendedAsync()
+    {
+        var sessions = 5;
+        await using var model = await FakeModelServer.StartAsync();
+        await using var world = await StartServerAsync(model, "--suspend-idle-minutes", "1");
+        var wait = TimeSpan.FromSeconds(5) - Stopwatch.GetElapsedTime(world.Server.StartedAt);
+        if (wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait);
+        }
+
+        var before = world.Server.RssMiB();
+        Probe(world.Server.Pid, "before");
+        var rounds = new List<(double Before, double Open, double Suspended)>();
+        for (var round = 0; round < 2; round++)
+        {
+            var start = world.Server.RssMiB();
+            for (var i = 0; i < sessions; i++)
+            {
+                model.Enqueue(ScriptedReply.Text($"Session {round}.{i} ready."));
+                await WaitIdleAsync(world.Http, await CreateSessionAsync(world.Http, world.ProjectId, $"hello {round}.{i}"), 0);
+            }
+
+            var open = world.Server.RssMiB();
+            var started = Stopwatch.GetTimestamp();
+            while (OsProcess.Descendants(world.Server.Pid).Any(pid => ProcessName(pid) == "claude"))
+            {
+                if (Stopwatch.GetElapsedTime(started) > TimeSpan.FromMinutes(4))
+                {
+                    throw new TimeoutException("the idle sessions were not suspended within 4 minutes");
+                }
+
+                await Task.Delay(500);
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(5));
+            rounds.Add((start, open, world.Server.RssMiB()));
+            Probe(world.Server.Pid, $"after round {round + 1}");
+        }
+
+        var first = (rounds[0].Suspended - before) / sessions;
+        var more = (rounds[1].Suspended - rounds[1].Before) / sessions;
+        return
+        [
+            new Row($"{sessions} claude sessions suspended by the server's timer, the first after its start: server RSS growth each (published server, {Stats.F(before)} → {Stats.F(rounds[0].Suspended)} MiB)",
+                $"{Stats.F(first, 2)} MiB", $"open and idle: {Stats.F((rounds[0].Open - before) / sessions, 2)} MiB each", "", "< 2 MiB", first < 2 ? "met" : "MISSED"),
+            new Row($"  {sessions} more, suspended the same way: server RSS growth each (→ {Stats.F(rounds[1].Suspended)} MiB)",
+                $"{Stats.F(more, 2)} MiB", $"open and idle: {Stats.F((rounds[1].Open - rounds[1].Before) / sessions, 2)} MiB each", "", "< 2 MiB", more < 2 ? "met" : "MISSED"),
+        ];
+    }
+
+    /// <summary>
+    /// With POCKETCODER_BENCH_SMAPS=1, where the server's RSS is, by mapping (the JIT's code is memfd:doublemapper, the GC
+    /// heap and native allocations anon, each assembly's pages its file): what grew between two points, and so why.
+    /// </summary>
+    private static void Probe(int pid, string when)
+    {
+        if (Environment.GetEnvironmentVariable("POCKETCODER_BENCH_SMAPS") != "1")
+        {
+            return;
+        }
+
+        var byKind = new Dictionary<string, long>();
+        var kind = "";
+        foreach (var line in File.ReadLines($"/proc/{pid}/smaps"))
+        {
+            if (line.Length > 0 && char.IsAsciiHexDigit(line[0]) && line.Contains('-') && !line.Contains(':' + " "))
+            {
+                var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                kind = parts.Length >= 6 ? (parts[5].StartsWith('/') ? Path.GetFileName(parts[5]) : parts[5]) : "anon";
+            }
+            else if (line.StartsWith("Rss:", StringComparison.Ordinal))
+            {
+                byKind[kind] = byKind.GetValueOrDefault(kind) + long.Parse(line[4..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        var threads = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("Threads:", StringComparison.Ordinal));
+        Console.Error.WriteLine($"RSS by mapping, {when}: {threads} " + string.Join(" ", byKind.OrderByDescending(k => k.Value).Take(14).Select(k => $"{k.Key}={k.Value}")));
+    }
+
     /// <summary>The paused-wait rows alone (<c>--only paused</c>).</summary>
     public async Task<List<Row>> RunPausedAsync()
     {
@@ -375,7 +461,7 @@ public sealed class ClaudeBench(string pocketcoderDirectory, string claude, bool
         }
     }
 
-    private static async Task<string> CreateSessionAsync(HttpClient http, string projectId, string prompt)
+    internal static async Task<string> CreateSessionAsync(HttpClient http, string projectId, string prompt)
     {
         using var response = await http.PostAsJsonAsync($"/api/projects/{projectId}/sessions", new { agent = "claude-code", prompt });
         var body = await response.Content.ReadAsStringAsync();
@@ -387,11 +473,11 @@ public sealed class ClaudeBench(string pocketcoderDirectory, string claude, bool
         return JsonElement.Parse(body).GetProperty("id").GetString()!;
     }
 
-    private static async Task<long> LastSeqAsync(HttpClient http, string sessionId) =>
+    internal static async Task<long> LastSeqAsync(HttpClient http, string sessionId) =>
         (await http.GetFromJsonAsync<JsonElement>($"/api/sessions/{sessionId}")).GetProperty("lastSeq").GetInt64();
 
     /// <summary>Follows the session's events after <paramref name="afterSeq"/> until a turn has completed and the session is idle.</summary>
-    private static async Task WaitIdleAsync(HttpClient http, string sessionId, long afterSeq)
+    internal static async Task WaitIdleAsync(HttpClient http, string sessionId, long afterSeq)
     {
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(120));
         using var response = await http.GetAsync($"/api/sessions/{sessionId}/events?after={afterSeq}", HttpCompletionOption.ResponseHeadersRead, cancel.Token);

@@ -5,6 +5,8 @@ using PocketCoder.Bench;
 
 // Usage: PocketCoder.Bench --pocketcoder DIR --bare DIR --claude PATH [--quick] [--out FILE] [--only external,fanout,approval,push,hub,claude]
 // (--only paused: the rows of sessions paused while they wait for the owner, alone)
+// (--only suspended: what suspended sessions still cost, alone)
+// (--only first-push: the first push after a restart, alone)
 // (--only hub-relay: the hub's latency and SSE rows alone, for tuning the relay without the minutes of memory steps)
 // (--only hub-flood: the hub's rows under a flood of connections that prove nothing, alone)
 var options = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -64,6 +66,12 @@ if (Wanted("fanout") || Wanted("approval") || Wanted("breakdown") || Wanted("pus
     }
 }
 
+if (Wanted("push") || Wanted("first-push"))
+{
+    Progress("notifications: the first push after a restart against the ones after it (the published server)");
+    rows.AddRange(await new FirstPushBench(Required("pocketcoder"), quick).RunAsync());
+}
+
 if (Wanted("hub") || Wanted("hub-relay"))
 {
     Progress("the hub: latency and SSE throughput through it vs a direct https connection");
@@ -76,6 +84,13 @@ if (Wanted("hub") || Wanted("hub-flood"))
     Progress("the hub under the review's flood: connections that prove nothing, by kind and by the thousand");
     await using var flood = new HubFloodBench(quick, Required("pocketcoder"));
     rows.AddRange(await flood.RunAsync());
+}
+
+if (Wanted("claude") || Wanted("suspended"))
+{
+    Progress("sessions suspended while idle: what each still costs the server, and one answering again");
+    rows.AddRange(await new SuspendedSessionsBench(Required("claude"), quick).RunAsync());
+    rows.AddRange(await new ClaudeBench(Required("pocketcoder"), Required("claude"), quick).RunSuspendedAsync());
 }
 
 if (Wanted("claude"))

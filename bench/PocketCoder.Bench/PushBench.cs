@@ -34,6 +34,13 @@ public sealed class PushStub : IAsyncDisposable
         app.Run(async context =>
         {
             await context.Request.Body.CopyToAsync(Stream.Null);
+            if (!HttpMethods.IsPost(context.Request.Method))
+            {
+                // Not a push: a sender opening its connection ahead of the first one.
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return;
+            }
+
             stub._arrivals.Writer.TryWrite(Stopwatch.GetTimestamp());
             context.Response.StatusCode = StatusCodes.Status201Created;
         });
@@ -64,7 +71,7 @@ public static class PushEncryptionBench
         var publicKey = WebPushCrypto.PublicKeyBytes(browser);
         var auth = RandomNumberGenerator.GetBytes(16);
         var payload = JsonSerializer.SerializeToUtf8Bytes(new PushMessage("approval.requested", "Approval needed · demo", "npm test -- --watch=false?",
-            "session-0123456789abcdef0123456789abcdef", "/s/0123456789abcdef", "0123456789abcdef0123456789abcdef", true, false, DateTimeOffset.UtcNow.ToString("O")),
+            "session-0123456789abcdef0123456789abcdef", "/s/0123456789abcdef", "0123456789abcdef0123456789abcdef", true, false, DateTimeOffset.UtcNow.ToString("O"), null),
             NotificationJson.Default.PushMessage);
         var count = quick ? 500 : 5_000;
         for (var i = 0; i < 200; i++)

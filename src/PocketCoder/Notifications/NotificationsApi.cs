@@ -51,7 +51,7 @@ public static class NotificationsApi
     public static IServiceCollection AddNotifications(this IServiceCollection services, PocketCoderOptions options) => services
         .AddSingleton(provider => new Vapid(options.DataDirectory, VapidContact(options), provider.GetRequiredService<TimeProvider>()))
         .AddSingleton<NotificationStore>().AddSingleton<DevicePresence>().AddSingleton<PushSender>().AddSingleton<NotificationActions>()
-        .AddRunningSingleton<Notifier>();
+        .AddRunningSingleton<Notifier>().AddRunningSingleton<PushWarmup>();
 
     /// <summary>Push services want a way to reach the sender: the owner's choice, else the public https address.</summary>
     private static string VapidContact(PocketCoderOptions options) =>

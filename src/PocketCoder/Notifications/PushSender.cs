@@ -1,6 +1,10 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 
 namespace PocketCoder.Notifications;
@@ -20,6 +24,9 @@ public sealed class PushSender(Vapid vapid, TimeProvider clock, ILogger<PushSend
         ConnectTimeout = TimeSpan.FromSeconds(10),
         // Push services move behind DNS; pooled connections are renewed now and then.
         PooledConnectionLifetime = TimeSpan.FromMinutes(10),
+        // The connection opened at start (PushWarmup) or by the last push stays for the next one, not only for a minute:
+        // a new one costs a TLS handshake to the push service. The service may close it first; a dead one is replaced.
+        PooledConnectionIdleTimeout = TimeSpan.FromMinutes(10),
         AllowAutoRedirect = false,
     })
     {
@@ -76,6 +83,100 @@ public sealed class PushSender(Vapid vapid, TimeProvider clock, ILogger<PushSend
         {
             return (null, "The push service did not answer within the time limit.");
         }
+    }
+
+    /// <summary>
+    /// Does once, ahead of the first push, what only the first push would otherwise pay for: one whole push rehearsed on
+    /// this machine (the message's JSON, its encryption, a VAPID token, the HTTP request with its body and the answer read),
+    /// then for each channel's push service a VAPID token (the one its first push uses) and a connection, opened with a HEAD
+    /// of its root (no message, no credential) and kept in the pool.
+    /// </summary>
+    public async Task WarmAsync(IReadOnlyList<NotificationChannel> channels, CancellationToken cancellationToken)
+    {
+        await RehearseAsync(cancellationToken).ConfigureAwait(false);
+        var origins = new HashSet<Uri>();
+        foreach (var channel in channels)
+        {
+            if (Uri.TryCreate(channel.Endpoint, UriKind.Absolute, out var endpoint))
+            {
+                if (channel.Kind == ChannelKinds.WebPush)
+                {
+                    vapid.AuthorizationFor(endpoint);
+                }
+
+                origins.Add(new Uri(endpoint.GetLeftPart(UriPartial.Authority) + "/"));
+            }
+        }
+
+        await Parallel.ForEachAsync(origins, cancellationToken, async (origin, cancel) =>
+        {
+            try
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Head, origin);
+                using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel).ConfigureAwait(false);
+            }
+            catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException && !cancel.IsCancellationRequested)
+            {
+                // Unreachable now: the first push to it will say so, and be recorded.
+            }
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A push to a listener of its own on loopback that answers 201 and closes: the request is built and sent as every push
+    /// is, so the code a first push runs is ready without a message going to any push service.
+    /// </summary>
+    private async Task RehearseAsync(CancellationToken cancellationToken)
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var answering = AnswerOnceAsync(listener, cancellationToken);
+        using var browser = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+        var keys = System.Buffers.Text.Base64Url.EncodeToString(WebPushCrypto.PublicKeyBytes(browser));
+        var channel = new NotificationChannel("", ChannelKinds.WebPush, $"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}/rehearsal", keys,
+            System.Buffers.Text.Base64Url.EncodeToString(new byte[16]), null, clock.GetUtcNow(), null, null, null, null, 0);
+        var message = new PushMessage(NotificationKinds.Test, "", "", "rehearsal", "/", null, false, false, clock.GetUtcNow().ToString("O"), null);
+        using (var request = WebPushRequest(channel, message))
+        {
+            request.Headers.ConnectionClose = true;
+            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        }
+
+        await answering.ConfigureAwait(false);
+    }
+
+    private static async Task AnswerOnceAsync(TcpListener listener, CancellationToken cancellationToken)
+    {
+        using var client = await listener.AcceptTcpClientAsync(cancellationToken).ConfigureAwait(false);
+        var stream = client.GetStream();
+        var buffer = new byte[8192];
+        var read = 0;
+        int headEnd;
+        while ((headEnd = buffer.AsSpan(0, read).IndexOf("\r\n\r\n"u8)) < 0)
+        {
+            var n = await stream.ReadAsync(buffer.AsMemory(read), cancellationToken).ConfigureAwait(false);
+            if (n == 0 || (read += n) == buffer.Length)
+            {
+                return;
+            }
+        }
+
+        // The body is read too (its length is in the head), so that the sender finishes writing it before the answer comes.
+        var head = Encoding.ASCII.GetString(buffer, 0, headEnd);
+        var length = head.Split("\r\n").Select(line => line.Split(':', 2)).Where(parts => parts.Length == 2
+            && parts[0].Trim().Equals("Content-Length", StringComparison.OrdinalIgnoreCase)).Select(parts => int.Parse(parts[1].Trim(), CultureInfo.InvariantCulture)).FirstOrDefault();
+        for (var left = length - (read - headEnd - 4); left > 0;)
+        {
+            var n = await stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            if (n == 0)
+            {
+                return;
+            }
+
+            left -= n;
+        }
+
+        await stream.WriteAsync("HTTP/1.1 201 Created\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>RFC 8030 §5 with RFC 8291's encryption and RFC 8292's VAPID authorization.</summary>

@@ -44,6 +44,9 @@ public sealed class SessionManager(
 
     public int LiveCount => _live.Count;
 
+    /// <summary>The runner of a live session (for tests that follow what a suspended one leaves behind).</summary>
+    internal SessionRunner? LiveRunner(string sessionId) => _live.GetValueOrDefault(sessionId);
+
     /// <param name="worktree">Work in a git worktree of its own, on a new branch (see <see cref="Workspace.Worktrees.SessionWorktrees"/>).</param>
     /// <param name="onCreated">Told the session as soon as it is recorded, before its agent starts (a backlog task's link to it).</param>
     public async Task<Session> CreateAsync(string projectId, string agentId, OwnerMessage? prompt, string? model, string mode, Actor actor,
@@ -359,8 +362,23 @@ public sealed class SessionManager(
             suspended++;
         }
 
+        if (suspended > 0)
+        {
+            ReturnMemory();
+        }
+
         return suspended;
     }
+
+    /// <summary>
+    /// A suspended session keeps nothing of its run on the heap (its runner, agent process, pipes and buffers are all
+    /// unreachable once it leaves the live set; its events are in the database), but the server GC keeps the memory their
+    /// work used committed, for allocations to come: measured, 7.8 MiB of RSS per suspended session, against 0.2 MiB of heap
+    /// they still reach. Suspension is for memory, so the heap is compacted and what is free handed back to the system,
+    /// at most once a minute and only when sessions were suspended: a pause of milliseconds on a server doing nothing.
+    /// </summary>
+    private static void ReturnMemory() =>
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
 
     private async Task SuspendIdleLoopAsync(CancellationToken cancellationToken)
     {

@@ -33,6 +33,55 @@ public sealed class SuspendTests
         Assert.Equal(1, manager.LiveCount);
     }
 
+    /// <summary>
+    /// Issue #40: a suspended session costs the server nothing of its run. Its runner (and with it the agent session, its
+    /// process handle, pipes, buffers and timers) is reachable from nothing once suspended, and is collected; the phone that
+    /// comes back still reads every event it missed (they are in the database), and the next message resumes the agent.
+    /// </summary>
+    [Fact]
+    public async Task SuspendedSession_ItsRunnerAndAgentAreCollected_AndItsEventsAndResumeRemain()
+    {
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        await using var world = await AgentWorld.ClaudeAsync(clock);
+        var manager = world.Server.Services.GetRequiredService<SessionManager>();
+        world.Model.Enqueue(ScriptedReply.Text("Noted: KIWI."));
+        var sessionId = await world.StartSessionAsync("remember the fruit KIWI");
+        await using var events = await world.EventsAsync(sessionId);
+        await events.WaitForAsync("turn.completed");
+        await events.WaitForAsync(e => e.Event == "session.status" && e.Str("status") == "idle");
+
+        var runner = WeakRunner(manager, sessionId);
+        clock.Advance(TimeSpan.FromMinutes(16));
+        await events.WaitForAsync(e => e.Event == "session.status" && (e.Str("reason") ?? "").Contains("suspended", StringComparison.Ordinal));
+        Assert.Equal(0, manager.LiveCount);
+        // Collected within a few full collections (what the agent's exit left queued on the thread pool runs out first).
+        for (var attempt = 0; attempt < 50 && runner.IsAlive; attempt++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            await Task.Yield();
+        }
+
+        Assert.False(runner.IsAlive, "something still holds the suspended session's runner");
+
+        // A phone that was away reads the whole turn from the start, and its message brings the agent back.
+        await using (var replay = await world.EventsAsync(sessionId))
+        {
+            Assert.Contains("remember the fruit KIWI", (await replay.WaitForAsync("message.user")).Data, StringComparison.Ordinal);
+            await replay.WaitForAsync("turn.completed");
+        }
+
+        world.Model.Enqueue(ScriptedReply.Text("KIWI."));
+        await world.SendAsync(sessionId, "Which fruit?");
+        await events.WaitForAsync("turn.completed");
+        Assert.Contains("KIWI", world.Model.Requests[^1].Body.GetProperty("messages").GetRawText(), StringComparison.Ordinal);
+        Assert.Equal(1, manager.LiveCount);
+    }
+
+    /// <summary>Apart, so that no local of the test keeps the runner alive.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static WeakReference WeakRunner(SessionManager manager, string sessionId) => new(manager.LiveRunner(sessionId) ?? throw new InvalidOperationException("not live"));
+
     [Fact]
     public async Task PendingApproval_LongIdle_NeverSuspended()
     {

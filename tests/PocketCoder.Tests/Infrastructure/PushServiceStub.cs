@@ -11,7 +11,8 @@ using PocketCoder.Notifications;
 namespace PocketCoder.Tests.Infrastructure;
 
 /// <summary>One request a push service (or an ntfy server) received.</summary>
-public sealed record PushRequest(string Path, IReadOnlyDictionary<string, string> Headers, byte[] Body)
+/// <param name="Connection">The id of the connection it came on (Kestrel's), to tell a reused connection from a new one.</param>
+public sealed record PushRequest(string Path, IReadOnlyDictionary<string, string> Headers, byte[] Body, string Connection = "")
 {
     public string Header(string name) => Headers.TryGetValue(name, out var value) ? value : "";
 }
@@ -63,6 +64,9 @@ public sealed class PushServiceStub : IAsyncDisposable
         return stub;
     }
 
+    /// <summary>The HEAD requests a sender opened its connection with (they are no messages, and are not among those by path).</summary>
+    public Channel<PushRequest> Connections { get; } = Channel.CreateUnbounded<PushRequest>();
+
     public string Endpoint(string path) => new Uri(BaseUrl, path).ToString();
 
     /// <summary>What <paramref name="path"/> answers from now on.</summary>
@@ -85,7 +89,14 @@ public sealed class PushServiceStub : IAsyncDisposable
         await context.Request.Body.CopyToAsync(body);
         var headers = context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
         var path = context.Request.Path.Value ?? "/";
-        Queue(path).Writer.TryWrite(new PushRequest(path, headers, body.ToArray()));
+        if (HttpMethods.IsHead(context.Request.Method))
+        {
+            // Not a message: the server opening its connection ahead of its first push (PushWarmup), which tests await apart.
+            Connections.Writer.TryWrite(new PushRequest(path, headers, [], context.Connection.Id));
+            return;
+        }
+
+        Queue(path).Writer.TryWrite(new PushRequest(path, headers, body.ToArray(), context.Connection.Id));
         context.Response.StatusCode = _status.TryGetValue(path, out var status) ? status : StatusCodes.Status201Created;
     }
 
