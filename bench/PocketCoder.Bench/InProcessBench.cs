@@ -20,7 +20,7 @@ namespace PocketCoder.Bench;
 /// Event fan-out and the approval round trip: the real server in this process (so an event can carry the
 /// moment it was appended), its subscribers real SSE clients over loopback HTTP.
 /// </summary>
-public sealed class InProcessBench(bool quick) : IAsyncDisposable
+public sealed partial class InProcessBench(bool quick) : IAsyncDisposable
 {
     private WebApplication _app = null!;
     private HttpClient _http = null!;
