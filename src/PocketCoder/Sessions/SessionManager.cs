@@ -631,6 +631,12 @@ public sealed class SessionManager(
     private void FailPreparation(Session session, Exception exception)
     {
         var why = exception is ApiProblem problem ? problem.Message : exception.Message;
+        if (sessions.Find(session.Id) is null)
+        {
+            // Its project was removed meanwhile, and the session with it: nobody is left to tell.
+            return;
+        }
+
         database.Write(write =>
         {
             worktrees.PreparationFailed(write, session.Id, why);

@@ -115,6 +115,8 @@ public sealed class WorktreePreparationTests
         var path = Path.Combine(world.Server.DataDirectory, "worktrees", world.ProjectId, id);
         Assert.True(Directory.Exists(path), "the worktree was not begun");
         Assert.Contains(id[..8], TempPaths.Git(world.Repository, "branch", "--list", "pocketcoder/*"), StringComparison.Ordinal);
+        // Being made, it is no orphan to clean.
+        Assert.Empty((await world.Http.GetOkAsync($"/api/projects/{world.ProjectId}/worktrees/orphans")).EnumerateArray());
 
         var stopped = how == "stop" ? await world.Http.DeleteAsync($"/api/sessions/{id}") : await world.Http.PostAsync($"/api/sessions/{id}/cancel", null);
         Assert.True(stopped.IsSuccessStatusCode, await stopped.Content.ReadAsStringAsync());

@@ -225,8 +225,12 @@ public sealed partial class SessionWorktrees(Database database, GitCli git, GitW
             connection.Query($"SELECT {Columns} FROM session_worktrees WHERE project_id = $p", Map, ("$p", project.Id)));
         var live = database.Read(connection => connection.Query("SELECT id FROM sessions WHERE project_id = $p", r => r.GetString(0), ("$p", project.Id)))
             .ToHashSet(StringComparer.Ordinal);
+        // A worktree being made is not recorded yet, and no orphan: cleaning it would pull it from under git.
+        var preparing = database.Read(connection => connection.Query("SELECT session_id FROM session_preparations WHERE project_id = $p AND failed IS NULL",
+            r => r.GetString(0), ("$p", project.Id))).ToHashSet(StringComparer.Ordinal);
         var folders = Directory.Exists(Root(project.Id)) ? Directory.EnumerateDirectories(Root(project.Id)) : [];
-        var unknown = folders.Select(folder => (Folder: folder, Owner: known.FirstOrDefault(w => w.Path == folder)))
+        var unknown = folders.Where(folder => !preparing.Contains(System.IO.Path.GetFileName(folder)))
+            .Select(folder => (Folder: folder, Owner: known.FirstOrDefault(w => w.Path == folder)))
             .Where(f => f.Owner is null || !live.Contains(f.Owner.SessionId))
             .Select(f => new WorktreeOrphan("no-session", f.Folder, f.Owner?.SessionId, f.Owner?.Branch));
         var gone = known.Where(w => w.RemovedAt is null && live.Contains(w.SessionId) && !Directory.Exists(w.Path))
