@@ -89,8 +89,17 @@ public sealed class SessionManager(
         {
             if (prompt is not null)
             {
-                // Kept where a restart keeps it, and shown as waiting; it starts the first turn once the agent is up.
-                queue.Add(session.Id, prompt, actor, held: false);
+                try
+                {
+                    // Kept where a restart keeps it, and shown as waiting; it starts the first turn once the agent is up.
+                    queue.Add(session.Id, prompt, actor, held: false);
+                }
+                catch (ApiProblem problem)
+                {
+                    // Its device was revoked a moment ago: no session is left waiting for a prompt that never comes.
+                    await DiscardUnstartedAsync(session.Id, adapter.Id, problem.Code, stoppedBy: null);
+                    throw;
+                }
             }
 
             BeginPreparation(session, project, adapter, actor);

@@ -277,7 +277,8 @@ public sealed partial class SessionWorktrees(Database database, GitCli git, GitW
             throw new InvalidOperationException($"{path} is not a session worktree of project {project.Id}.");
         }
 
-        var removed = await git.RunAsync(project.Path, ["worktree", "remove", "--force", "--force", "--end-of-options", path], cancellationToken, GitTimeout);
+        // Deleting every file of a large repository's worktree takes as long as writing them did.
+        var removed = await git.RunAsync(project.Path, ["worktree", "remove", "--force", "--force", "--end-of-options", path], cancellationToken, CheckoutTimeout);
         if (removed.ExitCode != 0 && Directory.Exists(path))
         {
             // Not a worktree git knows (a crash before it was recorded, or git's own record pruned): just a folder of ours.
