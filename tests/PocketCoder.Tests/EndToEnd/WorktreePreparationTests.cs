@@ -149,6 +149,41 @@ public sealed class WorktreePreparationTests
         Assert.Empty((await world.Http.GetOkAsync($"/api/projects/{world.ProjectId}/worktrees/orphans")).EnumerateArray());
     }
 
+    /// <summary>What can be known at once is said at once, with no session left: an unknown base, a repository with no commit.</summary>
+    [Fact]
+    public async Task TheBase_IsCheckedBeforeTheAnswer_NoSessionLeftWhenItCannotBe()
+    {
+        await using var world = await AgentWorld.FakeAsync(new FakeAgent());
+        var sessions = $"/api/projects/{world.ProjectId}/sessions";
+        var unknown = await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync(sessions, new { agent = FakeAgent.AgentId, worktree = true, @base = "no-such-branch" }),
+            HttpStatusCode.BadRequest, "WORKTREE_UNAVAILABLE");
+        Assert.Contains("no-such-branch", unknown.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Empty((await world.Http.GetOkAsync($"/api/sessions?projectId={world.ProjectId}")).EnumerateArray());
+
+        var empty = TempPaths.NewDirectory("pc-empty");
+        try
+        {
+            TempPaths.Git(empty, "init", "-q", "-b", "main");
+            var project = (await world.Http.PostOkAsync("/api/projects", new { path = empty })).GetProperty("id").GetString();
+            var none = await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync($"/api/projects/{project}/sessions", new { agent = FakeAgent.AgentId, worktree = true }),
+                HttpStatusCode.BadRequest, "WORKTREE_UNAVAILABLE");
+            Assert.Contains("no commit yet", none.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            TempPaths.Delete(empty);
+        }
+
+        // A tag of the same name as no branch: the commit it names is the base, and the work has no branch to merge into.
+        TempPaths.Git(world.Repository, "tag", "v1");
+        var tagged = await world.Http.PostOkAsync(sessions, new { agent = FakeAgent.AgentId, worktree = true, @base = "v1" });
+        Assert.Equal("preparing", tagged.GetProperty("status").GetString());
+        await using var events = await world.EventsAsync(tagged.GetProperty("id").GetString()!);
+        await events.WaitForAsync(e => e.Event == "session.preparing" && e.Str("phase") == "ready");
+        var worktree = await world.Http.GetOkAsync($"/api/sessions/{tagged.GetProperty("id").GetString()}/worktree");
+        Assert.Equal(TempPaths.Git(world.Repository, "rev-parse", "v1^{commit}"), worktree.GetProperty("baseRef").GetString());
+    }
+
     private static async Task<string> CreateAsync(AgentWorld world, string prompt)
     {
         var session = await world.Http.PostOkAsync($"/api/projects/{world.ProjectId}/sessions", new { agent = FakeAgent.AgentId, prompt, worktree = true });

@@ -64,14 +64,18 @@ public sealed partial class SessionWorktrees
     /// <c>GIT_NOT_INITIALIZED</c>, <c>VALIDATION_FAILED</c>.</exception>
     public async Task<WorktreeBase> PlanAsync(Project project, string? baseRef, CancellationToken cancellationToken)
     {
-        var top = (await git.RunAsync(project.Path, ["rev-parse", "--show-toplevel"], cancellationToken)).Stdout.Trim();
+        // As few git runs as can be (each is two processes, see GitCli): the owner waits for these.
+        var head = (await git.RunAsync(project.Path, ["rev-parse", "--show-toplevel", "--symbolic-full-name", "HEAD"], cancellationToken)).Stdout
+            .Split('\n', StringSplitOptions.TrimEntries);
+        var top = head[0];
         if (top != project.Path)
         {
             throw ApiProblem.Conflict(ErrorCodes.WorktreeUnavailable,
                 $"A session worktree needs the project to be a repository's top folder; this project is inside {top}.");
         }
 
-        var current = (await git.RunAsync(project.Path, ["symbolic-ref", "--quiet", "--short", "HEAD"], cancellationToken)).Stdout.Trim();
+        // The branch the repository is on; none when detached (HEAD), or before the first commit (git names nothing then).
+        var current = head.Length > 1 && head[1].StartsWith("refs/heads/", StringComparison.Ordinal) ? head[1]["refs/heads/".Length..] : "";
         var from = baseRef is { Length: > 0 } given ? given : current.Length > 0 ? current : "HEAD";
         if (from.StartsWith('-') || from.Any(char.IsControl))
         {
@@ -79,9 +83,13 @@ public sealed partial class SessionWorktrees
         }
 
         // A branch by that name wins over a tag or other ref with the same name.
-        var isBranch = (await git.RunAsync(project.Path, ["show-ref", "--verify", "--quiet", "refs/heads/" + from], cancellationToken)).ExitCode == 0;
-        var commit = await git.RunAsync(project.Path, ["rev-parse", "--verify", "--quiet", "--end-of-options", (isBranch ? "refs/heads/" + from : from) + "^{commit}"],
-            cancellationToken);
+        var commit = await git.RunAsync(project.Path, ["rev-parse", "--verify", "--quiet", "--end-of-options", "refs/heads/" + from + "^{commit}"], cancellationToken);
+        var isBranch = commit.ExitCode == 0;
+        if (!isBranch)
+        {
+            commit = await git.RunAsync(project.Path, ["rev-parse", "--verify", "--quiet", "--end-of-options", from + "^{commit}"], cancellationToken);
+        }
+
         if (commit.ExitCode != 0)
         {
             throw ApiProblem.BadRequest(ErrorCodes.WorktreeUnavailable,
