@@ -24,7 +24,6 @@ public sealed class ClaudeBench(string pocketcoderDirectory, string claude, bool
             rows.AddRange(await PerPromptAsync(world.Http, model, world.ProjectId));
             rows.Add(await ManySessionsAsync(world.Http, model, world.ProjectId, world.Server));
             rows.AddRange(await SandboxAsync(world.Http, model, world.ProjectId, world.Server));
-            rows.AddRange(await WorktreeAsync(world.Http));
         }
 
         rows.AddRange(await PausedWaitsAsync(model));
@@ -355,83 +354,6 @@ public sealed class ClaudeBench(string pocketcoderDirectory, string claude, bool
         finally
         {
             Temp.Delete(plainRepository);
-        }
-    }
-
-    /// <summary>
-    /// Issue #16: what a session on a branch of its own costs to start on a 10,000-file repository — the session created
-    /// (201, agent started) with a worktree against without one, and against `git worktree add` of the same commit alone.
-    /// </summary>
-    private async Task<List<Row>> WorktreeAsync(HttpClient http)
-    {
-        var repository = await Temp.GitRepositoryAsync();
-        var scratch = Temp.Directory("pcbench-worktrees");
-        try
-        {
-            for (var folder = 0; folder < 100; folder++)
-            {
-                var directory = Path.Combine(repository, $"src{folder:D2}");
-                Directory.CreateDirectory(directory);
-                for (var file = 0; file < 100; file++)
-                {
-                    await File.WriteAllTextAsync(Path.Combine(directory, $"file{file:D2}.cs"), $"// {folder}/{file}\nclass C{folder}_{file} {{ }}\n");
-                }
-            }
-
-            await Cli.RunAsync("git", "-C", repository, "add", ".");
-            await Cli.RunAsync("git", "-C", repository, "-c", "user.email=bench@example.invalid", "-c", "user.name=Bench", "commit", "-q", "-m", "10k files");
-            var project = await (await http.PostAsJsonAsync("/api/projects", new { path = repository })).Content.ReadFromJsonAsync<JsonElement>();
-            var projectId = project.GetProperty("id").GetString()!;
-
-            var runs = quick ? 3 : 5;
-            var withWorktree = new List<double>();
-            var without = new List<double>();
-            var gitAlone = new List<double>();
-            for (var i = 0; i < runs; i++)
-            {
-                var target = Path.Combine(scratch, $"plain-{i}");
-                var start = Stopwatch.GetTimestamp();
-                await Cli.RunAsync("git", "-C", repository, "worktree", "add", "-q", "-b", $"bench/{i}", target, "HEAD");
-                gitAlone.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-                await Cli.RunAsync("git", "-C", repository, "worktree", "remove", "--force", target);
-                await Cli.RunAsync("git", "-C", repository, "branch", "-q", "-D", $"bench/{i}");
-
-                foreach (var (worktree, times) in new[] { (true, withWorktree), (false, without) })
-                {
-                    start = Stopwatch.GetTimestamp();
-                    using var created = await http.PostAsJsonAsync($"/api/projects/{projectId}/sessions", new { agent = "claude-code", worktree });
-                    times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-                    var body = await created.Content.ReadFromJsonAsync<JsonElement>();
-                    if (!created.IsSuccessStatusCode)
-                    {
-                        throw new InvalidOperationException($"a session with worktree={worktree} was refused: {body}");
-                    }
-
-                    var id = body.GetProperty("id").GetString()!;
-                    if (worktree)
-                    {
-                        (await http.PostAsJsonAsync($"/api/sessions/{id}/worktree/remove", new { discardBranch = true })).EnsureSuccessStatusCode();
-                    }
-                    else
-                    {
-                        (await http.DeleteAsync($"/api/sessions/{id}")).EnsureSuccessStatusCode();
-                    }
-                }
-            }
-
-            var added = Stats.Median(withWorktree) - Stats.Median(without);
-            return
-            [
-                new Row($"Worktree: session created on a 10,000-file repository, with a worktree (median of {runs})", $"{Stats.F(Stats.Median(withWorktree))} ms",
-                    $"{Stats.F(Stats.Median(without))} ms without", $"{Stats.Median(withWorktree) / Stats.Median(without):0.00}x", "report", "n/a"),
-                new Row("Worktree: the time it adds, against `git worktree add` of the same commit alone", $"{Stats.F(added)} ms",
-                    $"{Stats.F(Stats.Median(gitAlone))} ms git alone", $"{added / Stats.Median(gitAlone):0.00}x", "report", "n/a"),
-            ];
-        }
-        finally
-        {
-            Temp.Delete(scratch);
-            Temp.Delete(repository);
         }
     }
 

@@ -20,7 +20,7 @@ namespace PocketCoder.Bench;
 /// Event fan-out and the approval round trip: the real server in this process (so an event can carry the
 /// moment it was appended), its subscribers real SSE clients over loopback HTTP.
 /// </summary>
-public sealed class InProcessBench(bool quick) : IAsyncDisposable
+public sealed partial class InProcessBench(bool quick) : IAsyncDisposable
 {
     private WebApplication _app = null!;
     private HttpClient _http = null!;
@@ -37,7 +37,9 @@ public sealed class InProcessBench(bool quick) : IAsyncDisposable
             DataDirectory = _data,
             Listen = "http://127.0.0.1:0",
             ConsoleLogging = false,
-            AgentCommands = new Dictionary<string, AgentCommand>(),
+            // Sessions here only need an agent the server knows (the worktree rows time what happens before it starts): one
+            // that exits at once stands in for Claude.
+            AgentCommands = new Dictionary<string, AgentCommand> { ["claude-code"] = new AgentCommand("/bin/true", new Dictionary<string, string?>()) },
         });
         await _app.StartAsync();
         _http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue })

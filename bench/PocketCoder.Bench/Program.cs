@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using PocketCoder.Bench;
 
-// Usage: PocketCoder.Bench --pocketcoder DIR --bare DIR --claude PATH [--quick] [--out FILE] [--only external,fanout,approval,push,hub,claude]
+// Usage: PocketCoder.Bench --pocketcoder DIR --bare DIR --claude PATH [--quick] [--out FILE] [--only external,fanout,approval,push,worktree,hub,claude]
 // (--only paused: the rows of sessions paused while they wait for the owner, alone)
 // (--only suspended: what suspended sessions still cost, alone)
 // (--only first-push: the first push after a restart, alone)
@@ -36,7 +36,7 @@ if (Wanted("external"))
     rows.AddRange(await new ExternalBench(Required("pocketcoder"), Required("bare"), quick ? 3 : 7).RunAsync());
 }
 
-if (Wanted("fanout") || Wanted("approval") || Wanted("breakdown") || Wanted("push"))
+if (Wanted("fanout") || Wanted("approval") || Wanted("breakdown") || Wanted("push") || Wanted("worktree"))
 {
     await using var inProcess = new InProcessBench(quick);
     await inProcess.StartAsync();
@@ -56,6 +56,12 @@ if (Wanted("fanout") || Wanted("approval") || Wanted("breakdown") || Wanted("pus
     {
         Progress("approval round trip");
         rows.Add(await inProcess.ApprovalRoundTripAsync());
+    }
+
+    if (Wanted("worktree"))
+    {
+        Progress("a session on a branch of its own: the 201 and the worktree, on 10,000 and 100,000 files");
+        rows.AddRange(await inProcess.WorktreeStartAsync());
     }
 
     if (Wanted("push"))

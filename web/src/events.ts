@@ -14,7 +14,7 @@ export type EventPayloads = components['schemas']['SessionEvents'];
 export const EVENT_KINDS = [
   'session.status', 'message.user', 'message.delta', 'message', 'thinking', 'tool.call', 'tool.result', 'plan',
   'approval.requested', 'approval.resolved', 'usage', 'turn.completed', 'turn.changes', 'history.imported', 'session.error',
-  'queue.updated', 'approval.vote', 'approval.escalated',
+  'queue.updated', 'approval.vote', 'approval.escalated', 'session.preparing',
 ] as const satisfies readonly (keyof EventPayloads)[];
 export type EventKind = (typeof EVENT_KINDS)[number];
 
@@ -96,14 +96,25 @@ export interface SessionView {
   queueHeld: boolean;
   /** The agent's process was stopped while a call waits for the owner; their decision resumes it. */
   paused: boolean;
+  /** While the session's worktree is being made (status preparing): the phase, and how far git's checkout is when it says. */
+  preparing: Preparing | null;
+  /** Its worktree could not be made (session.error WORKTREE_FAILED): restarting it cannot help, a new session can. */
+  worktreeFailed: boolean;
 }
+
+/** A `session.preparing` event: `branch`, `checkout` (with `percent`, `done` and `total` once git reports them), `submodules`, `ready`. */
+export interface Preparing { phase: string; percent?: number; done?: number; total?: number }
+
+export const WORKTREE_FAILED_CODE = 'WORKTREE_FAILED';
 
 export const STALLED_CODE = 'AGENT_STALLED';
 
 /** The reason the server gives on a session.status event when it pauses a waiting agent (docs/api.md). */
 export const PAUSED_REASON = 'agent paused to save memory';
 
-export const emptySession = (): SessionView => ({ lastSeq: 0, items: [], totalTokens: 0, turnActive: false, stalled: false, queue: [], queueHeld: false, paused: false });
+export const emptySession = (): SessionView => ({
+  lastSeq: 0, items: [], totalTokens: 0, turnActive: false, stalled: false, queue: [], queueHeld: false, paused: false, preparing: null, worktreeFailed: false,
+});
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : v == null ? '' : String(v));
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
@@ -130,7 +141,7 @@ export function reduceSessionAll(view: SessionView, events: readonly ServerEvent
 function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq: number): void {
   const items = view.items;
   // Any word from the session (a status change aside) means the stall is over.
-  if (kind !== 'session.status' && kind !== 'queue.updated') view.stalled = kind === 'session.error' && str(d.code) === STALLED_CODE;
+  if (kind !== 'session.status' && kind !== 'queue.updated' && kind !== 'session.preparing') view.stalled = kind === 'session.error' && str(d.code) === STALLED_CODE;
   switch (kind) {
     case 'session.status': {
       const status = str(d.status) as SessionStatus;
@@ -150,6 +161,8 @@ function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq:
       }
       view.status = status || view.status;
       view.mode = mode || view.mode;
+      // Once the agent is up (or the session ended), nothing is being prepared any more.
+      if (view.status !== 'preparing' && view.status !== 'starting') view.preparing = null;
       view.paused = view.status === 'waiting_approval' && str(d.reason) === PAUSED_REASON;
       if (status === 'idle' || status === 'failed' || status === 'stopped' || status === 'interrupted') view.turnActive = false;
       if (status === 'running' || status === 'waiting_approval') view.turnActive = true;
@@ -278,7 +291,19 @@ function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq:
       view.queue = Array.isArray(d.messages) ? (d.messages as QueuedMessage[]) : [];
       view.queueHeld = d.held === true && view.queue.length > 0;
       return;
+    case 'session.preparing': {
+      const count = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined);
+      const percent = count(d.percent);
+      view.preparing = {
+        phase: str(d.phase) || 'branch', percent: percent === undefined ? undefined : Math.min(100, percent), done: count(d.done), total: count(d.total),
+      };
+      return;
+    }
     case 'session.error':
+      if (str(d.code) === WORKTREE_FAILED_CODE) {
+        view.worktreeFailed = true;
+        view.preparing = null;
+      }
       items.push({ type: 'error', seq, message: str(d.message), stderrTail: typeof d.stderrTail === 'string' ? d.stderrTail : undefined });
       return;
     default:

@@ -167,7 +167,9 @@ public sealed partial class ChildProcess : IAsyncDisposable
     /// Runs to completion and returns what it printed, each stream kept up to <paramref name="outputLimit"/>
     /// characters (the rest is read and dropped). Stopped (group SIGTERM, then SIGKILL) on timeout or cancellation.
     /// </summary>
-    public static async Task<ProcessResult> RunAsync(ProcessSpec spec, int outputLimit, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <param name="onStderr">Shown each piece of stderr as it arrives (a progress meter), besides keeping it.</param>
+    public static async Task<ProcessResult> RunAsync(ProcessSpec spec, int outputLimit, TimeSpan timeout, CancellationToken cancellationToken,
+        Action<string>? onStderr = null)
     {
         var stdout = new CappedText(outputLimit);
         var stderr = new CappedText(outputLimit);
@@ -175,6 +177,11 @@ public sealed partial class ChildProcess : IAsyncDisposable
         await using var process = StartStreaming(spec, chunk =>
         {
             (chunk.Stream == OutputStream.Stdout ? stdout : stderr).Append(chunk.Text);
+            if (chunk.Stream == OutputStream.Stderr)
+            {
+                onStderr?.Invoke(chunk.Text);
+            }
+
             return Task.CompletedTask;
         }, LogLevel.Debug);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -120,6 +120,20 @@ public sealed record SessionStatusEvent(string Status, string Mode, string? Reas
 }
 
 /// <summary>
+/// The session's worktree is being made (status <c>preparing</c>): <c>phase</c> is <c>branch</c>, <c>checkout</c> (with
+/// <c>percent</c>, <c>done</c> and <c>total</c> files once git reports them, every 5 %), <c>submodules</c>, then <c>ready</c>,
+/// after which its agent starts there. A failure is a <c>session.error</c> with code <c>WORKTREE_FAILED</c>.
+/// </summary>
+public sealed record SessionPreparingEvent(
+    string Phase,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Percent = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? Done = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? Total = null) : ISessionEvent
+{
+    public static string Kind => "session.preparing";
+}
+
+/// <summary>
 /// Everything a phone needs to show what will run, whether it may offer "edit, then allow", and the rule "always allow"
 /// would add (<c>tool</c> + <c>rulePattern</c>: the exact command or project-relative path, escaped as a glob, or <c>*</c>).
 /// <c>editContext</c>: for an edit of a file inside the session's folder, its lines around the replaced text (null otherwise).
@@ -210,6 +224,7 @@ public static class SessionEventCatalogue
 [JsonSerializable(typeof(TurnCompletedEvent))]
 [JsonSerializable(typeof(ErrorEvent))]
 [JsonSerializable(typeof(SessionStatusEvent))]
+[JsonSerializable(typeof(SessionPreparingEvent))]
 [JsonSerializable(typeof(ApprovalRequestedEvent))]
 [JsonSerializable(typeof(ApprovalResolvedEvent))]
 [JsonSerializable(typeof(ApprovalVoteEvent))]

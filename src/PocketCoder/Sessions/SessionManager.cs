@@ -37,7 +37,13 @@ public sealed class SessionManager(
     /// <summary>How often idle sessions are looked for; suspension is not urgent, memory is the point.</summary>
     private static readonly TimeSpan SuspendCheckInterval = TimeSpan.FromMinutes(1);
 
+    /// <summary>The <c>code</c> of the <c>session.error</c> event that says a session's worktree could not be made (docs/api.md).</summary>
+    public const string WorktreeFailedCode = "WORKTREE_FAILED";
+
     private readonly ConcurrentDictionary<string, SessionRunner> _live = new(StringComparer.Ordinal);
+
+    // Sessions whose worktree is being made, each with what stops it.
+    private readonly ConcurrentDictionary<string, Preparation> _preparing = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _startLocks = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private Task _suspender = Task.CompletedTask;
@@ -47,7 +53,9 @@ public sealed class SessionManager(
     /// <summary>The runner of a live session (for tests that follow what a suspended one leaves behind).</summary>
     internal SessionRunner? LiveRunner(string sessionId) => _live.GetValueOrDefault(sessionId);
 
-    /// <param name="worktree">Work in a git worktree of its own, on a new branch (see <see cref="Workspace.Worktrees.SessionWorktrees"/>).</param>
+    /// <param name="worktree">Work in a git worktree of its own, on a new branch (see <see cref="Workspace.Worktrees.SessionWorktrees"/>):
+    /// the session is returned <c>preparing</c> as soon as its base is checked, and the worktree is made after (see
+    /// <see cref="PrepareAsync"/>); the prompt waits in its queue meanwhile.</param>
     /// <param name="onCreated">Told the session as soon as it is recorded, before its agent starts (a backlog task's link to it).</param>
     public async Task<Session> CreateAsync(string projectId, string agentId, OwnerMessage? prompt, string? model, string mode, Actor actor,
         CancellationToken cancellationToken, WorktreeChoice? worktree = null, Action<Session>? onCreated = null,
@@ -57,24 +65,53 @@ public sealed class SessionManager(
         policies.EnsureMayChoose(project.Id, mode, actor);
         var adapter = agents.Find(agentId) ?? throw ApiProblem.BadRequest(ErrorCodes.UnknownAgent,
             $"Unknown agent '{agentId}'. Known agents: {string.Join(", ", agents.All.Select(a => a.Id))}.");
+        // What can be known at once is refused at once, with no session left behind: a bad base, no sandbox.
+        var from = worktree is null ? null : await worktrees.PlanAsync(project, worktree.Base, cancellationToken);
+        if (from is not null && runnerServices.Sandboxing.Refusal(project) is { } refused)
+        {
+            throw new ApiProblem(StatusCodes.Status503ServiceUnavailable, ErrorCodes.SandboxUnavailable, refused);
+        }
+
         var title = prompt?.Text is not { Length: > 0 } text ? null : text.Length > 80 ? text[..80] + "…" : text;
         var session = database.Write(write =>
         {
-            var created = sessions.Create(write, project.Id, adapter.Id, model, mode, title, profile: profile, shortTitle: SessionTitles.Short(prompt?.Text));
+            var created = sessions.Create(write, project.Id, adapter.Id, model, mode, title, profile: profile, shortTitle: SessionTitles.Short(prompt?.Text),
+                status: from is null ? SessionStatuses.Starting : SessionStatuses.Preparing);
+            if (from is not null)
+            {
+                worktrees.RecordPreparation(write, created.Id, project, from);
+            }
+
             ledger.Append(write, actor.Name, "session.started", created.Id,
                 new JsonObject { ["projectId"] = project.Id, ["agent"] = adapter.Id, ["model"] = model, ["mode"] = mode, ["profile"] = profile?.Name });
             return created;
         });
         onCreated?.Invoke(session);
 
+        if (from is not null)
+        {
+            if (prompt is not null)
+            {
+                try
+                {
+                    // Kept where a restart keeps it, and shown as waiting; it starts the first turn once the agent is up.
+                    queue.Add(session.Id, prompt, actor, held: false);
+                }
+                catch (ApiProblem problem)
+                {
+                    // Its device was revoked a moment ago: no session is left waiting for a prompt that never comes.
+                    await DiscardUnstartedAsync(session.Id, adapter.Id, problem.Code, stoppedBy: null);
+                    throw;
+                }
+            }
+
+            BeginPreparation(session, project, adapter, actor);
+            return sessions.Get(session.Id);
+        }
+
         SessionRunner runner;
         try
         {
-            if (worktree is not null)
-            {
-                await worktrees.CreateAsync(project, session.Id, worktree.Base, actor, cancellationToken);
-            }
-
             runner = await StartRunnerAsync(session, project, adapter, resume: false, cancellationToken);
         }
         catch (ApiProblem)
@@ -145,6 +182,11 @@ public sealed class SessionManager(
     /// </summary>
     public async Task<QueuedMessage?> SendAsync(string sessionId, OwnerMessage message, Actor actor, CancellationToken cancellationToken)
     {
+        if (await QueueWhilePreparingAsync(sessionId, message, actor, cancellationToken) is { } waiting)
+        {
+            return waiting;
+        }
+
         var runner = await EnsureRunningAsync(sessionId, cancellationToken);
         try
         {
@@ -199,12 +241,19 @@ public sealed class SessionManager(
     /// <summary>True while the session's agent runs a turn, waits for a decision, or is about to start a queued message.</summary>
     public bool IsWorking(string sessionId) => _live.TryGetValue(sessionId, out var runner) && !runner.IsQuiescent;
 
-    // With no agent running, nothing queued starts until the owner says so.
-    private bool QueueHeld(string sessionId) => !_live.TryGetValue(sessionId, out var runner) || runner.QueueHeld;
+    // With no agent running, nothing queued starts until the owner says so; while the worktree is made, it starts once it is there.
+    private bool QueueHeld(string sessionId) => !_preparing.ContainsKey(sessionId) && (!_live.TryGetValue(sessionId, out var runner) || runner.QueueHeld);
 
-    public async Task CancelAsync(string sessionId, CancellationToken cancellationToken)
+    /// <summary>Cancels the running turn; while the session's worktree is being made, that stops the session (nothing else runs).</summary>
+    public async Task CancelAsync(string sessionId, Actor actor, CancellationToken cancellationToken)
     {
         var session = sessions.Get(sessionId);
+        if (_preparing.ContainsKey(session.Id))
+        {
+            await StopAsync(session.Id, actor, cancellationToken);
+            return;
+        }
+
         if (_live.TryGetValue(session.Id, out var runner))
         {
             await runner.CancelTurnAsync(cancellationToken);
@@ -245,6 +294,13 @@ public sealed class SessionManager(
     public async Task<Session> StopAsync(string sessionId, Actor actor, CancellationToken cancellationToken)
     {
         var session = sessions.Get(sessionId);
+        if (_preparing.TryGetValue(session.Id, out var preparation))
+        {
+            // git is stopped and what it half made taken away before the session says it stopped.
+            await preparation.Cancel.CancelAsync();
+            await preparation.Finished.Task;
+        }
+
         if (_live.TryRemove(session.Id, out var runner))
         {
             await runner.StopAsync(cancellationToken);
@@ -324,7 +380,13 @@ public sealed class SessionManager(
         queue.ReleaseUnsent();
         foreach (var waiting in queue.SessionsWaiting())
         {
-            queue.Announce(waiting, held: true);
+            queue.Announce(waiting, held: sessions.Find(waiting)?.Status != SessionStatuses.Preparing);
+        }
+
+        // Worktrees a restart cut short are made now, from the start; their sessions go on as if nothing had happened.
+        foreach (var unfinished in worktrees.Unfinished())
+        {
+            ResumePreparation(unfinished);
         }
 
         var approvals = gatekeeper.InterruptPending();
@@ -408,6 +470,8 @@ public sealed class SessionManager(
     {
         await _stopping.CancelAsync();
         await _suspender;
+        // Worktrees being made stop with the server (theirs is cancelled with _stopping); the next start makes them again.
+        await Task.WhenAll(_preparing.Values.Select(p => p.Finished.Task));
 
         // Questions nobody can answer any more are settled as interrupted, not left pending.
         gatekeeper.InterruptPending();
@@ -472,7 +536,162 @@ public sealed class SessionManager(
         }, cancellationToken);
     }
 
-    private async Task<SessionRunner> StartRunnerAsync(Session session, Project project, IAgentAdapter adapter, bool resume, CancellationToken cancellationToken)
+    /// <summary>A worktree being made, and what stops it: a stop or cancel of its session, or the server stopping.</summary>
+    private sealed class Preparation(CancellationToken stopping)
+    {
+        public CancellationTokenSource Cancel { get; } = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+
+        /// <summary>Set once the preparation has ended, however: its half-made worktree is gone by then, or its agent runs.</summary>
+        public TaskCompletionSource Finished { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private void BeginPreparation(Session session, Project project, IAgentAdapter adapter, Actor actor)
+    {
+        var preparation = new Preparation(_stopping.Token);
+        _preparing[session.Id] = preparation;
+        _ = Task.Run(() => PrepareAsync(session, project, adapter, actor, preparation), CancellationToken.None);
+    }
+
+    /// <summary>At start-up: a session whose worktree was being made goes on being made, or fails clearly when it cannot.</summary>
+    private void ResumePreparation(Workspace.Worktrees.WorktreePreparation unfinished)
+    {
+        var session = sessions.Find(unfinished.SessionId);
+        var project = projects.Find(unfinished.ProjectId);
+        var adapter = session is null ? null : agents.Find(session.Agent);
+        if (session is { Status: SessionStatuses.Preparing } && project is not null && adapter is not null)
+        {
+            logger.LogInformation("Making the worktree of session {Session} again: a restart cut it short", session.Id);
+            BeginPreparation(session, project, adapter, Actor.System);
+            return;
+        }
+
+        database.Write(write =>
+        {
+            worktrees.PreparationFailed(write, unfinished.SessionId, "the server stopped while it was being made");
+            if (session is not null && session.Status == SessionStatuses.Preparing)
+            {
+                events.Append(write, session.Id, new ErrorEvent($"The server stopped while this session's worktree was being made, and its agent " +
+                    $"'{session.Agent}' is not available now. Start a new session.") { Code = WorktreeFailedCode });
+                sessions.SetStatus(write, session.Id, SessionStatuses.Failed, "its worktree could not be made");
+            }
+        });
+    }
+
+    /// <summary>
+    /// Makes the session's worktree (with <c>session.preparing</c> progress), then starts its agent there and lets its queue
+    /// (the first prompt, and whatever was sent meanwhile) go on. A failure ends the session <c>failed</c> with a
+    /// <c>session.error</c> (<see cref="WorktreeFailedCode"/>); a stop takes the half-made worktree away; a server that stops
+    /// leaves it to be made again at the next start.
+    /// </summary>
+    private async Task PrepareAsync(Session session, Project project, IAgentAdapter adapter, Actor actor, Preparation preparation)
+    {
+        var token = preparation.Cancel.Token;
+        try
+        {
+            try
+            {
+                await worktrees.PrepareAsync(session.Id, actor,
+                    step => events.Append(session.Id, new SessionPreparingEvent(step.Phase, step.Percent, step.Done, step.Total)), token);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                if (!_stopping.IsCancellationRequested)
+                {
+                    // Stopped by the owner (StopAsync records that): the session will never get a worktree.
+                    database.Write(write => worktrees.PreparationFailed(write, session.Id, "the session was stopped before it was ready"));
+                }
+
+                return;
+            }
+            catch (Exception exception)
+            {
+                FailPreparation(session, exception);
+                return;
+            }
+
+            sessions.SetStatus(session.Id, SessionStatuses.Starting, "its worktree is ready");
+            var gate = _startLocks.GetOrAdd(session.Id, _ => new SemaphoreSlim(1, 1));
+            await gate.RunAsync(async () =>
+            {
+                try
+                {
+                    var runner = await StartRunnerAsync(sessions.Get(session.Id), project, adapter, resume: false, token, holdQueued: false);
+                    await runner.RunQueueAsync(token);
+                }
+                catch (ApiProblem problem)
+                {
+                    // StartRunnerAsync reported an agent that would not start; anything else is reported here.
+                    if (problem.Code != ErrorCodes.AgentUnavailable)
+                    {
+                        database.Write(write =>
+                        {
+                            events.Append(write, session.Id, new ErrorEvent(problem.Message) { Code = problem.Code });
+                            sessions.SetStatus(write, session.Id, SessionStatuses.Failed, "the agent could not be started");
+                        });
+                    }
+                }
+                finally
+                {
+                    // Messages sent from here on (waiting for this lock) find the agent running, or failed; a stop until now
+                    // cancelled the start and stops whatever got going.
+                    _preparing.TryRemove(new KeyValuePair<string, Preparation>(session.Id, preparation));
+                }
+            }, token);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            // Stopped as its agent was starting: StopAsync stops whatever runs.
+        }
+        catch (Exception exception)
+        {
+            // Never a session left saying "preparing" for ever with nobody working on it.
+            logger.LogWarning(exception, "Starting session {Session} in its new worktree failed", session.Id);
+            FailPreparation(session, exception);
+        }
+        finally
+        {
+            _preparing.TryRemove(new KeyValuePair<string, Preparation>(session.Id, preparation));
+            preparation.Finished.TrySetResult();
+        }
+    }
+
+    private void FailPreparation(Session session, Exception exception)
+    {
+        var why = exception is ApiProblem problem ? problem.Message : exception.Message;
+        if (sessions.Find(session.Id) is null)
+        {
+            // Its project was removed meanwhile, and the session with it: nobody is left to tell.
+            return;
+        }
+
+        database.Write(write =>
+        {
+            worktrees.PreparationFailed(write, session.Id, why);
+            events.Append(write, session.Id, new ErrorEvent($"The session's worktree could not be made: {why}") { Code = WorktreeFailedCode });
+            sessions.SetStatus(write, session.Id, SessionStatuses.Failed, "its worktree could not be made");
+            ledger.Append(write, Actor.System.Name, "session.start_failed", session.Id,
+                new JsonObject { ["agent"] = session.Agent, ["code"] = WorktreeFailedCode });
+        });
+    }
+
+    /// <summary>
+    /// A message to a session whose worktree is still being made joins its queue (returned), and starts once the agent is up;
+    /// null once it is not preparing. Under the start lock, which the preparation holds as it hands over to the agent.
+    /// </summary>
+    private async Task<QueuedMessage?> QueueWhilePreparingAsync(string sessionId, OwnerMessage message, Actor actor, CancellationToken cancellationToken)
+    {
+        if (!_preparing.ContainsKey(sessionId))
+        {
+            return null;
+        }
+
+        var gate = _startLocks.GetOrAdd(sessionId, _ => new SemaphoreSlim(1, 1));
+        return await gate.RunAsync(() => Task.FromResult(_preparing.ContainsKey(sessionId) ? queue.Add(sessionId, message, actor, held: false) : null),
+            cancellationToken);
+    }
+
+    private async Task<SessionRunner> StartRunnerAsync(Session session, Project project, IAgentAdapter adapter, bool resume, CancellationToken cancellationToken,
+        bool holdQueued = true)
     {
         // Never quietly without the sandbox the project runs in: the owner installs bubblewrap or chooses "none" for it.
         if (runnerServices.Sandboxing.Refusal(project) is { } refused)
@@ -488,7 +707,7 @@ public sealed class SessionManager(
             ended => _live.TryRemove(new KeyValuePair<string, SessionRunner>(ended.SessionId, ended)));
         try
         {
-            await runner.StartAsync(resume, cancellationToken);
+            await runner.StartAsync(resume, cancellationToken, holdQueued);
         }
         catch (AgentUnavailableException exception)
         {

@@ -104,7 +104,9 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget
     }
 
     /// <summary>Starts the agent process, continuing its earlier conversation when <paramref name="resume"/> is set.</summary>
-    public async Task StartAsync(bool resume, CancellationToken cancellationToken)
+    /// <param name="holdQueued">Messages already queued wait for the owner (they were sent to an agent that went away); false
+    /// for a session whose worktree was just made, whose queue holds what was sent meanwhile, to run now.</param>
+    public async Task StartAsync(bool resume, CancellationToken cancellationToken, bool holdQueued = true)
     {
         // An agent that paused on a call before this runner (a restart, a cancelled turn): whatever it was, the owner did
         // not allow it, and it must not run as the agent resumes.
@@ -112,7 +114,10 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget
             ? new PausedCall(call, null, null, PermissionDecision.Deny(PausedCalls.UndecidedPausedCall)) : null;
         await StartAgentAsync(resume, paused, cancellationToken).ConfigureAwait(false);
         _turn.Write(resume ? "resumed" : null);
-        _inbox.HoldWhatWaits();
+        if (holdQueued)
+        {
+            _inbox.HoldWhatWaits();
+        }
 
         _stall.Start();
     }

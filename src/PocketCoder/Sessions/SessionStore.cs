@@ -32,6 +32,9 @@ public sealed record SessionMatch(Session Session, string? Snippet);
 
 public static class SessionStatuses
 {
+    /// <summary>Its worktree is being made (<c>session.preparing</c> says how far); its agent starts once it is there.</summary>
+    public const string Preparing = "preparing";
+
     public const string Starting = "starting";
     public const string Running = "running";
     public const string WaitingApproval = "waiting_approval";
@@ -54,11 +57,12 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
     /// <param name="agentSessionId">The agent's own conversation to carry on (one begun in a terminal); a new one when null.</param>
     /// <param name="profile">The profile it starts from (its name, the instructions it adds, its MCP servers), if any.</param>
     /// <param name="shortTitle">What tells it apart on a list (<see cref="SessionTitles"/>).</param>
+    /// <param name="status"><see cref="SessionStatuses.Starting"/>, or <see cref="SessionStatuses.Preparing"/> while its worktree is made.</param>
     public Session Create(DbWrite write, string projectId, string agent, string? model, string mode, string? title, string? agentSessionId = null,
-        SessionProfile? profile = null, string? shortTitle = null)
+        SessionProfile? profile = null, string? shortTitle = null, string status = SessionStatuses.Starting)
     {
         var now = clock.GetUtcNow();
-        var session = new Session(Guid.NewGuid().ToString(), projectId, agent, model, mode, SessionStatuses.Starting,
+        var session = new Session(Guid.NewGuid().ToString(), projectId, agent, model, mode, status,
             agentSessionId ?? Guid.NewGuid().ToString(), title, now, now, 0, Profile: profile?.Name, ShortTitle: shortTitle);
         write.Execute(
             $"INSERT INTO sessions ({Columns}, instructions, mcp_servers) VALUES ($id, $project, $agent, $model, $mode, $status, $agentSession, $title, $at, $at, 0, NULL, $profile, NULL, $short, $instructions, $mcp)",

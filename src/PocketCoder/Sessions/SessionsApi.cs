@@ -201,9 +201,9 @@ public static class SessionsApi
         return TypedResults.Accepted($"/api/sessions/{id}");
     }
 
-    private static async Task<Accepted> Cancel(string id, SessionManager manager, CancellationToken cancellationToken)
+    private static async Task<Accepted> Cancel(string id, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
-        await manager.CancelAsync(id, cancellationToken);
+        await manager.CancelAsync(id, user.Actor(), cancellationToken);
         return TypedResults.Accepted($"/api/sessions/{id}");
     }
 

@@ -239,6 +239,12 @@ public sealed class WorktreeTests
         Assert.True(project.GetProperty("worktreeDefault").GetBoolean());
 
         var byDefault = await world.Http.PostOkAsync($"/api/projects/{world.ProjectId}/sessions", new { agent = "claude-code" });
+        Assert.Equal("preparing", byDefault.GetProperty("status").GetString());
+        await using (var events = await world.EventsAsync(byDefault.GetProperty("id").GetString()!))
+        {
+            await events.WaitForAsync(e => e.Event == "session.preparing" && e.Str("phase") == "ready");
+        }
+
         var worktree = await world.Http.GetOkAsync($"/api/sessions/{byDefault.GetProperty("id").GetString()}/worktree");
         Assert.StartsWith("pocketcoder/", worktree.GetProperty("branch").GetString(), StringComparison.Ordinal);
 

@@ -52,6 +52,18 @@ public sealed class FakeAgent : IAgentAdapter
         return Task.FromResult<IAgentSession>(session);
     }
 
+    /// <summary>The sessions it has started so far.</summary>
+    public IReadOnlyList<FakeAgentSession> Started
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _sessions];
+            }
+        }
+    }
+
     /// <summary>The <paramref name="index"/>th session it started (from 0), once it has.</summary>
     public async Task<FakeAgentSession> SessionAsync(int index)
     {

@@ -21,6 +21,8 @@ internal static class EventSamples
 
     public static IReadOnlyList<EventSample> All { get; } =
     [
+        // Shown only while the session is still being prepared; the idle status below ends that.
+        Of(new SessionPreparingEvent(PocketCoder.Workspace.Worktrees.PreparationPhases.Checkout, 40, 4000, 10000), null),
         Of(new UserMessageEvent("Show me every kind of event", "laptop", [new AttachmentInfo("notes.txt", "text", "text/plain", 12)]),
             "Show me every kind of event"),
         Of(new ThinkingEvent("Sample thought about the folder."), "Thinking"),

@@ -10,6 +10,7 @@ import { CallerRole } from '../roles';
 import { keepTranscript } from '../offline';
 import { agentName } from './Home';
 import { WorktreeBar } from '../components/WorktreeBar';
+import { PreparingNote } from '../components/Preparing';
 
 export function SessionScreen({ id }: { id: string }) {
   const [session, setSession] = useState<Session | null>(null);
@@ -100,6 +101,12 @@ export function SessionScreen({ id }: { id: string }) {
     if (waiting > 0) void api.approvals('pending', id).then(setListed, () => {});
   }, [id, waiting]);
   const shown = useMemo(() => withListed(view, listed), [view, listed]);
+  // Its worktree appears once made: the bar above the transcript and the paths in it follow.
+  const ready = view.preparing?.phase === 'ready';
+  useEffect(() => {
+    if (ready && session) void loadWorktree(session.projectId);
+  }, [ready, session?.projectId]);
+  const preparing = status === 'preparing' || (status === 'starting' && view.preparing !== null);
 
   return (
     <div class="session-screen">
@@ -133,6 +140,7 @@ export function SessionScreen({ id }: { id: string }) {
             <Transcript items={shown.items} />
           </CallerRole.Provider>
         </ProjectRoot.Provider>
+        {preparing && <PreparingNote preparing={view.preparing} />}
         {view.paused && waiting > 0 && (
           <div class="working paused" role="status">Waiting for you — agent paused to save memory. Your decision resumes it.</div>
         )}
@@ -143,7 +151,7 @@ export function SessionScreen({ id }: { id: string }) {
         <QueuedMessages id={id} queue={view.queue} held={view.queueHeld && !view.turnActive} />
       </main>
       {steers
-        ? <Composer id={id} status={status} mode={mode} turnActive={view.turnActive} />
+        ? <Composer id={id} status={status} mode={mode} turnActive={view.turnActive || preparing} worktreeFailed={view.worktreeFailed} />
         : <footer class="composer"><p class="muted center" data-testid="read-only">You are a viewer here: you can read this session, not steer it.</p></footer>}
     </div>
   );
@@ -314,7 +322,7 @@ function UsageLine({ view }: { view: SessionView }) {
   );
 }
 
-function Composer({ id, status, mode, turnActive }: { id: string; status?: string; mode: SessionMode; turnActive: boolean }) {
+function Composer({ id, status, mode, turnActive, worktreeFailed }: { id: string; status?: string; mode: SessionMode; turnActive: boolean; worktreeFailed: boolean }) {
   const [text, setText] = useState('');
   const [attachments, setAttachments] = useState<Attachment[]>([]);
   const [reading, setReading] = useState(false);
@@ -353,6 +361,14 @@ function Composer({ id, status, mode, turnActive }: { id: string; status?: strin
     el.style.height = `${Math.min(el.scrollHeight, 160)}px`;
   };
 
+  if (status === 'failed' && worktreeFailed) {
+    // No restart can help: the agent never had a folder to work in.
+    return (
+      <footer class="composer">
+        <p class="muted small" data-testid="worktree-failed">The session's worktree could not be made (why is above), so its agent never started. Start a new session.</p>
+      </footer>
+    );
+  }
   if (status === 'interrupted' || status === 'failed') {
     // Either way the agent has no process: one tap starts it again on its own conversation (POST …/resume).
     const failed = status === 'failed';
@@ -386,7 +402,7 @@ function Composer({ id, status, mode, turnActive }: { id: string; status?: strin
         </label>
         {turnActive && (
           <button class="btn danger-ghost small" disabled={busy} onClick={() => void run(() => api.cancel(id))}>
-            <Icon name="stop" size={16} /> Stop turn
+            <Icon name="stop" size={16} /> {status === 'preparing' ? 'Stop session' : 'Stop turn'}
           </button>
         )}
       </div>

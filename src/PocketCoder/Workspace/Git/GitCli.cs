@@ -16,6 +16,9 @@ public sealed class GitCli(GitLocations locations)
 {
     public const int OutputLimit = 2 * 1024 * 1024;
 
+    /// <summary>Seconds git waits before it shows progress (its own default is 2): a phone shows a long checkout's soon.</summary>
+    public const string ProgressDelay = "1";
+
     private static readonly Dictionary<string, string?> Environment = new(StringComparer.Ordinal)
     {
         ["GIT_TERMINAL_PROMPT"] = "0",
@@ -68,8 +71,10 @@ public sealed class GitCli(GitLocations locations)
     /// <summary>Runs git; a failure is returned, not thrown, except "not a repository" and a timeout.</summary>
     /// <param name="indexFile">An index of our own (GIT_INDEX_FILE), so the owner's staging area is never touched.</param>
     /// <param name="outputLimit">How much of each output is kept (<see cref="OutputLimit"/> unless given); past it the result says <c>Truncated</c>.</param>
+    /// <param name="onProgress">Shown git's progress output as it comes (for a verb given <c>--progress</c>); git waits
+    /// <see cref="ProgressDelay"/> before it shows any, so a quick run says nothing.</param>
     public async Task<ProcessResult> RunAsync(string directory, IReadOnlyList<string> arguments, CancellationToken cancellationToken,
-        TimeSpan? timeout = null, string? indexFile = null, int outputLimit = OutputLimit)
+        TimeSpan? timeout = null, string? indexFile = null, int outputLimit = OutputLimit, Action<string>? onProgress = null)
     {
         List<string> verb = [arguments[0]];
         if (DiffVerbs.Contains(arguments[0]))
@@ -111,9 +116,15 @@ public sealed class GitCli(GitLocations locations)
         {
             environment["GIT_INDEX_FILE"] = indexFile;
         }
+
+        if (onProgress is not null)
+        {
+            environment["GIT_PROGRESS_DELAY"] = ProgressDelay;
+        }
+
         var spec = new ProcessSpec("git", [.. GlobalArguments, .. Neutralised, .. transport, .. verb, .. arguments.Skip(1)], directory, environment,
             StderrLogPath: null);
-        var result = await ChildProcess.RunAsync(spec, outputLimit, timeout ?? TimeSpan.FromSeconds(30), cancellationToken);
+        var result = await ChildProcess.RunAsync(spec, outputLimit, timeout ?? TimeSpan.FromSeconds(30), cancellationToken, onProgress);
         if (result.TimedOut)
         {
             throw new ApiProblem(StatusCodes.Status504GatewayTimeout, ErrorCodes.GitFailed,

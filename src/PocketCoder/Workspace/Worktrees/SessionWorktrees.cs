@@ -42,7 +42,7 @@ public sealed record WorktreeOrphan(string Kind, string Path, string? SessionId,
 /// the branch is kept and the worktree removed, or both are discarded. Worktrees whose session is gone, and sessions
 /// whose worktree was deleted by hand, are listed and cleaned.
 /// </summary>
-public sealed class SessionWorktrees(Database database, GitCli git, GitWorkspace workspace, ProjectStore projects, PocketCoderOptions options,
+public sealed partial class SessionWorktrees(Database database, GitCli git, GitWorkspace workspace, ProjectStore projects, PocketCoderOptions options,
     Ledger.LedgerStore ledger, TimeProvider clock, Terminal.Terminals terminals, WorktreeSnapshots snapshots, ILogger<SessionWorktrees> logger)
 {
     private const string Columns = "session_id, project_id, path, branch, base_ref, base_commit, created_at, removed_at";
@@ -74,63 +74,16 @@ public sealed class SessionWorktrees(Database database, GitCli git, GitWorkspace
         ?? throw ApiProblem.NotFound(ErrorCodes.WorktreeNotFound, $"Session {sessionId} does not work in a worktree of its own.");
 
     /// <summary>Where the session's agent works: its worktree, or the project for a session without one.</summary>
-    /// <exception cref="ApiProblem"><c>WORKTREE_UNAVAILABLE</c>: its worktree was removed or deleted; it never falls back to the project.</exception>
+    /// <exception cref="ApiProblem"><c>WORKTREE_UNAVAILABLE</c>: its worktree was removed or deleted, is still being made, or could not
+    /// be made; it never falls back to the project.</exception>
     public string WorkingDirectory(string sessionId, Project project) => Find(sessionId) switch
     {
+        null when Preparation(sessionId) is { } preparing => throw NotReady(preparing),
         null => project.Path,
         { RemovedAt: null } worktree when Directory.Exists(worktree.Path) => worktree.Path,
         var gone => throw ApiProblem.Conflict(ErrorCodes.WorktreeUnavailable,
             $"This session worked in a worktree that is gone ({gone.Path}); its branch {gone.Branch} remains. Start a new session."),
     };
-
-    /// <summary>Creates the branch and its worktree for a new session (before its agent starts).</summary>
-    /// <param name="baseRef">A branch or commit to start from; null: the branch the repository is on (or its commit).</param>
-    public async Task<SessionWorktree> CreateAsync(Project project, string sessionId, string? baseRef, Actor actor, CancellationToken cancellationToken)
-    {
-        var top = (await git.RunAsync(project.Path, ["rev-parse", "--show-toplevel"], cancellationToken)).Stdout.Trim();
-        if (top != project.Path)
-        {
-            throw ApiProblem.Conflict(ErrorCodes.WorktreeUnavailable,
-                $"A session worktree needs the project to be a repository's top folder; this project is inside {top}.");
-        }
-
-        var current = (await git.RunAsync(project.Path, ["symbolic-ref", "--quiet", "--short", "HEAD"], cancellationToken)).Stdout.Trim();
-        var from = baseRef is { Length: > 0 } given ? given : current.Length > 0 ? current : "HEAD";
-        if (from.StartsWith('-') || from.Any(char.IsControl))
-        {
-            throw ApiProblem.Validation($"'base' must name a branch or a commit; got '{from}'.");
-        }
-
-        // A branch by that name wins over a tag or other ref with the same name.
-        var isBranch = (await git.RunAsync(project.Path, ["show-ref", "--verify", "--quiet", "refs/heads/" + from], cancellationToken)).ExitCode == 0;
-        var commit = await git.RunAsync(project.Path, ["rev-parse", "--verify", "--quiet", "--end-of-options", (isBranch ? "refs/heads/" + from : from) + "^{commit}"],
-            cancellationToken);
-        if (commit.ExitCode != 0)
-        {
-            throw ApiProblem.BadRequest(ErrorCodes.WorktreeUnavailable,
-                from == "HEAD" ? "The repository has no commit yet: commit once, then start a session in a worktree." : $"No branch or commit '{from}' in the repository.");
-        }
-
-        var baseCommit = commit.Stdout.Trim();
-        // A branch name as base stays a name (what the work merges into); anything else is the commit itself.
-        var branch = BranchName(sessionId);
-        var path = System.IO.Path.Combine(Root(project.Id), sessionId);
-        Directory.CreateDirectory(Root(project.Id));
-        await git.RunCheckedAsync(project.Path, ["worktree", "add", "--quiet", "-b", branch, "--end-of-options", path, baseCommit], cancellationToken, GitTimeout);
-        await CheckOutSubmodulesAsync(project, path, baseCommit, cancellationToken);
-        var worktree = new SessionWorktree(sessionId, project.Id, path, branch, isBranch ? from : baseCommit, baseCommit, clock.GetUtcNow(), null);
-        database.Write(write =>
-        {
-            write.Execute($"INSERT INTO session_worktrees ({Columns}) VALUES ($s, $p, $path, $b, $ref, $c, $at, NULL)",
-                ("$s", sessionId), ("$p", project.Id), ("$path", path), ("$b", branch), ("$ref", worktree.BaseRef), ("$c", baseCommit),
-                ("$at", worktree.CreatedAt.ToDb()));
-            ledger.Append(write, actor.Name, "worktree.created", sessionId, new JsonObject
-            {
-                ["projectId"] = project.Id, ["branch"] = branch, ["base"] = worktree.BaseRef, ["baseCommit"] = baseCommit, ["deviceId"] = actor.Id,
-            });
-        });
-        return worktree;
-    }
 
     public async Task<WorktreeResponse> StatusAsync(string sessionId, CancellationToken cancellationToken)
     {
@@ -272,8 +225,12 @@ public sealed class SessionWorktrees(Database database, GitCli git, GitWorkspace
             connection.Query($"SELECT {Columns} FROM session_worktrees WHERE project_id = $p", Map, ("$p", project.Id)));
         var live = database.Read(connection => connection.Query("SELECT id FROM sessions WHERE project_id = $p", r => r.GetString(0), ("$p", project.Id)))
             .ToHashSet(StringComparer.Ordinal);
+        // A worktree being made is not recorded yet, and no orphan: cleaning it would pull it from under git.
+        var preparing = database.Read(connection => connection.Query("SELECT session_id FROM session_preparations WHERE project_id = $p AND failed IS NULL",
+            r => r.GetString(0), ("$p", project.Id))).ToHashSet(StringComparer.Ordinal);
         var folders = Directory.Exists(Root(project.Id)) ? Directory.EnumerateDirectories(Root(project.Id)) : [];
-        var unknown = folders.Select(folder => (Folder: folder, Owner: known.FirstOrDefault(w => w.Path == folder)))
+        var unknown = folders.Where(folder => !preparing.Contains(System.IO.Path.GetFileName(folder)))
+            .Select(folder => (Folder: folder, Owner: known.FirstOrDefault(w => w.Path == folder)))
             .Where(f => f.Owner is null || !live.Contains(f.Owner.SessionId))
             .Select(f => new WorktreeOrphan("no-session", f.Folder, f.Owner?.SessionId, f.Owner?.Branch));
         var gone = known.Where(w => w.RemovedAt is null && live.Contains(w.SessionId) && !Directory.Exists(w.Path))
@@ -320,7 +277,8 @@ public sealed class SessionWorktrees(Database database, GitCli git, GitWorkspace
             throw new InvalidOperationException($"{path} is not a session worktree of project {project.Id}.");
         }
 
-        var removed = await git.RunAsync(project.Path, ["worktree", "remove", "--force", "--force", "--end-of-options", path], cancellationToken, GitTimeout);
+        // Deleting every file of a large repository's worktree takes as long as writing them did.
+        var removed = await git.RunAsync(project.Path, ["worktree", "remove", "--force", "--force", "--end-of-options", path], cancellationToken, CheckoutTimeout);
         if (removed.ExitCode != 0 && Directory.Exists(path))
         {
             // Not a worktree git knows (a crash before it was recorded, or git's own record pruned): just a folder of ours.
