@@ -59,6 +59,7 @@ namespace PocketCoder.Server;
 [JsonSerializable(typeof(SessionResponse))]
 [JsonSerializable(typeof(IEnumerable<SessionResponse>))]
 [JsonSerializable(typeof(DecisionRequest))]
+[JsonSerializable(typeof(AnswerRequest))]
 [JsonSerializable(typeof(DecisionResponse))]
 [JsonSerializable(typeof(ApprovalResponse))]
 [JsonSerializable(typeof(IEnumerable<ApprovalResponse>))]
