@@ -64,7 +64,7 @@ public static class PushEncryptionBench
         var publicKey = WebPushCrypto.PublicKeyBytes(browser);
         var auth = RandomNumberGenerator.GetBytes(16);
         var payload = JsonSerializer.SerializeToUtf8Bytes(new PushMessage("approval.requested", "Approval needed · demo", "npm test -- --watch=false?",
-            "session-0123456789abcdef0123456789abcdef", "/s/0123456789abcdef", "0123456789abcdef0123456789abcdef", true, false, DateTimeOffset.UtcNow.ToString("O")),
+            "session-0123456789abcdef0123456789abcdef", "/s/0123456789abcdef", "0123456789abcdef0123456789abcdef", true, false, DateTimeOffset.UtcNow.ToString("O"), null),
             NotificationJson.Default.PushMessage);
         var count = quick ? 500 : 5_000;
         for (var i = 0; i < 200; i++)
