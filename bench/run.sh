@@ -26,6 +26,13 @@ publish() {
 }
 publish src/PocketCoder "$out/publish/pocketcoder"
 publish bench/BareApp "$out/publish/bare"
+# And both as native binaries (Native AOT), measured in the same run against both bare apps (docs/performance.md).
+echo "==> publishing pocketcoder and the bare baseline app as native binaries" >&2
+publish_native() {
+  dotnet publish "$1" -c Release -r linux-x64 -p:PublishAot=true --artifacts-path "$out/artifacts-native" -o "$2" --nologo -v quiet >&2
+}
+publish_native src/PocketCoder "$out/publish/pocketcoder-native"
+publish_native bench/BareApp "$out/publish/bare-native"
 
 # The soak: every agent, sandboxed and on the defaults, with a session waiting on an approval and one idle, for ten minutes
 # (two in a quick run): the test suite's own SoakTests, waiting longer, reporting what survived and what the sessions hold.
@@ -43,7 +50,8 @@ dotnet build bench/PocketCoder.Bench -c Release --nologo -v quiet >&2
 dotnet build bench/PocketCoder.Microbench -c Release --nologo -v quiet >&2
 
 dotnet bench/PocketCoder.Bench/bin/Release/net10.0/PocketCoder.Bench.dll "${quick[@]}" \
-  --pocketcoder "$out/publish/pocketcoder" --bare "$out/publish/bare" --claude "$claude" --soak "$out/soak.jsonl" --out "$out/end-to-end.md"
+  --pocketcoder "$out/publish/pocketcoder" --bare "$out/publish/bare" \
+  --pocketcoder-aot "$out/publish/pocketcoder-native" --bare-aot "$out/publish/bare-native" --claude "$claude" --soak "$out/soak.jsonl" --out "$out/end-to-end.md"
 
 echo
 echo "In-process hot paths (BenchmarkDotNet, [MemoryDiagnoser]):"

@@ -5,66 +5,81 @@ using System.Text.Json;
 
 namespace PocketCoder.Bench;
 
-/// <summary>Idle memory and start-up: the published pocketcoder against the published bare app, as OS processes.</summary>
-public sealed class ExternalBench(string pocketcoderDirectory, string bareDirectory, int startupRuns)
+/// <summary>
+/// Idle memory and start-up of the published pocketcoder against the published bare app, as OS processes: JIT
+/// (ReadyToRun) builds always; the native (Native AOT) builds too when their folders are given. The native server is held
+/// to the bare JIT app (it must cost no more than the least ASP.NET Core service does JITted) and to the bare native app.
+/// </summary>
+public sealed class ExternalBench(string pocketcoderDirectory, string bareDirectory, string? pocketcoderAotDirectory, string? bareAotDirectory, int startupRuns)
 {
-    private string PocketCoderExe => Path.Combine(pocketcoderDirectory, "pocketcoder");
-
-    private string BareExe => Path.Combine(bareDirectory, "bareapp");
+    private sealed record Build(string Name, string Directory, bool IsPocketCoder)
+    {
+        public string Exe => Path.Combine(Directory, IsPocketCoder ? "pocketcoder" : "bareapp");
+    }
 
     public async Task<List<Row>> RunAsync()
     {
         var rows = new List<Row>();
         using var http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero }) { Timeout = TimeSpan.FromSeconds(5) };
         var data = Temp.Directory("pcbench-data");
+        var pc = new Build("JIT", pocketcoderDirectory, true);
+        var bare = new Build("JIT", bareDirectory, false);
+        Build? pcAot = pocketcoderAotDirectory is null ? null : new Build("native", pocketcoderAotDirectory, true);
+        Build? bareAot = bareAotDirectory is null ? null : new Build("native", bareAotDirectory, false);
+        Build[] builds = [pc, bare, .. pcAot is null ? [] : new[] { pcAot }, .. bareAot is null ? [] : new[] { bareAot }];
 
-        // Start-up: one discarded run each (disk cache, first-run migrations), then alternate so drift hits both alike.
-        var pcTimes = new List<double>();
-        var bareTimes = new List<double>();
+        // Start-up: one discarded run each (disk cache, first-run migrations), then round-robin so drift hits all alike.
+        var times = builds.ToDictionary(b => b, _ => new List<double>());
         for (var run = 0; run <= startupRuns; run++)
         {
-            await using (var pc = StartPocketCoder(data))
+            foreach (var build in builds)
             {
-                var t = (await pc.WaitHealthyAsync(http, TimeSpan.FromSeconds(30))).TotalMilliseconds;
+                await using var process = Start(build, data);
+                var t = (await process.WaitHealthyAsync(http, TimeSpan.FromSeconds(30))).TotalMilliseconds;
                 if (run > 0)
                 {
-                    pcTimes.Add(t);
-                }
-            }
-
-            await using (var bare = StartBare())
-            {
-                var t = (await bare.WaitHealthyAsync(http, TimeSpan.FromSeconds(30))).TotalMilliseconds;
-                if (run > 0)
-                {
-                    bareTimes.Add(t);
+                    times[build].Add(t);
                 }
             }
         }
 
-        var pcStart = Stats.Median(pcTimes);
-        var bareStart = Stats.Median(bareTimes);
-        rows.Add(Ratio($"Start-up: exec to first 200 /api/health (median of {startupRuns})", pcStart, bareStart, "ms", 1.5));
-
         // Idle memory: 5 s after exec, then after 1,000 API requests.
-        var (pcIdle, pcBusy) = await MemoryAsync(StartPocketCoder(data), http, PocketCoderRequestsAsync(data));
-        var (bareIdle, bareBusy) = await MemoryAsync(StartBare(), http, BareRequestsAsync());
-        rows.Add(Ratio("Idle RSS 5 s after start", pcIdle, bareIdle, "MiB", 1.3));
-        rows.Add(Ratio("RSS after 1,000 API requests", pcBusy, bareBusy, "MiB", 1.3));
+        var memory = new Dictionary<Build, (double Idle, double Busy)>();
+        foreach (var build in builds)
+        {
+            memory[build] = await MemoryAsync(Start(build, data), http, build.IsPocketCoder ? PocketCoderRequestsAsync(build, data) : BareRequestsAsync());
+        }
+
         Temp.Delete(data);
+        var start = $"Start-up: exec to first 200 /api/health (median of {startupRuns})";
+        void Compare(Build server, Build baseline, double startTarget, double memoryTarget)
+        {
+            var against = $"{server.Name} vs bare {baseline.Name}";
+            rows.Add(Ratio($"{start}, {against}", Stats.Median(times[server]), Stats.Median(times[baseline]), "ms", startTarget));
+            rows.Add(Ratio($"Idle RSS 5 s after start, {against}", memory[server].Idle, memory[baseline].Idle, "MiB", memoryTarget));
+            rows.Add(Ratio($"RSS after 1,000 API requests, {against}", memory[server].Busy, memory[baseline].Busy, "MiB", memoryTarget));
+        }
+
+        Compare(pc, bare, 1.5, 1.3);
+        if (pcAot is not null)
+        {
+            // Issue #40: the native server costs no more than the bare app JITted, and at most 1.5x the bare app native.
+            Compare(pcAot, bare, 1.0, 1.0);
+            if (bareAot is not null)
+            {
+                Compare(pcAot, bareAot, 1.5, 1.5);
+            }
+        }
+
         return rows;
     }
 
-    private OsProcess StartPocketCoder(string data)
+    private static OsProcess Start(Build build, string data)
     {
         var url = OsProcess.FreeLoopbackUrl();
-        return OsProcess.Start(PocketCoderExe, ["serve", "--listen", url.ToString().TrimEnd('/'), "--data", data], url);
-    }
-
-    private OsProcess StartBare()
-    {
-        var url = OsProcess.FreeLoopbackUrl();
-        return OsProcess.Start(BareExe, ["--urls", url.ToString().TrimEnd('/')], url);
+        return build.IsPocketCoder
+            ? OsProcess.Start(build.Exe, ["serve", "--listen", url.ToString().TrimEnd('/'), "--data", data], url)
+            : OsProcess.Start(build.Exe, ["--urls", url.ToString().TrimEnd('/')], url);
     }
 
     private static async Task<(double Idle, double Busy)> MemoryAsync(OsProcess process, HttpClient http, Func<Uri, Task> requests)
@@ -86,10 +101,10 @@ public sealed class ExternalBench(string pocketcoderDirectory, string bareDirect
     }
 
     /// <summary>A phone's everyday reads, authenticated: 1,000 in all, round-robin over the list endpoints.</summary>
-    private Func<Uri, Task> PocketCoderRequestsAsync(string data) => async baseUrl =>
+    private static Func<Uri, Task> PocketCoderRequestsAsync(Build build, string data) => async baseUrl =>
     {
         using var client = new HttpClient { BaseAddress = baseUrl };
-        var code = JsonDocument.Parse(await Cli.RunAsync(PocketCoderExe, "pair", "--json", "--data", data)).RootElement.GetProperty("code").GetString();
+        var code = JsonDocument.Parse(await Cli.RunAsync(build.Exe, "pair", "--json", "--data", data)).RootElement.GetProperty("code").GetString();
         var paired = await client.PostAsJsonAsync("/api/pair", new { code, deviceName = "bench" });
         paired.EnsureSuccessStatusCode();
         var token = (await paired.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString();

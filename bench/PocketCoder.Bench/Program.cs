@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using PocketCoder.Bench;
 
-// Usage: PocketCoder.Bench --pocketcoder DIR --bare DIR --claude PATH [--quick] [--out FILE] [--only external,fanout,approval,push,worktree,hub,claude]
+// Usage: PocketCoder.Bench --pocketcoder DIR --bare DIR --claude PATH [--pocketcoder-aot DIR --bare-aot DIR] [--quick] [--out FILE] [--only external,fanout,approval,push,worktree,hub,claude]
 // (--only paused: the rows of sessions paused while they wait for the owner, alone)
 // (--only suspended: what suspended sessions still cost, alone)
 // (--only first-push: the first push after a restart, alone)
@@ -32,8 +32,9 @@ void Progress(string what) => Console.Error.WriteLine($"==> {what}");
 
 if (Wanted("external"))
 {
-    Progress("start-up and idle memory: published pocketcoder vs the published bare app");
-    rows.AddRange(await new ExternalBench(Required("pocketcoder"), Required("bare"), quick ? 3 : 7).RunAsync());
+    Progress("start-up and idle memory: published pocketcoder vs the published bare app (JIT, and native when given)");
+    rows.AddRange(await new ExternalBench(Required("pocketcoder"), Required("bare"), options.GetValueOrDefault("pocketcoder-aot"),
+        options.GetValueOrDefault("bare-aot"), quick ? 3 : 7).RunAsync());
 }
 
 if (Wanted("fanout") || Wanted("approval") || Wanted("breakdown") || Wanted("push") || Wanted("worktree"))

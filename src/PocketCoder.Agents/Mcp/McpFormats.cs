@@ -1,4 +1,3 @@
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -16,7 +15,7 @@ public static class McpFormats
 
     // TOML takes a JSON string or array of strings as its own, provided non-ASCII text stays as it is (a \u escape of a
     // surrogate pair is valid JSON, not valid TOML).
-    private static readonly JsonSerializerOptions TomlStrings = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private static PlainJson TomlStrings => PlainJson.Readable;
 
     /// <summary>
     /// Claude Code's <c>--mcp-config</c> JSON (its <c>.mcp.json</c> format) and the variables it needs: Claude expands
@@ -108,7 +107,7 @@ public static class McpFormats
             if (server.IsStdio)
             {
                 Set($"{table}.command", Toml(server.Command!));
-                Set($"{table}.args", JsonSerializer.Serialize(server.Args, TomlStrings));
+                Set($"{table}.args", JsonSerializer.Serialize(server.Args, TomlStrings.IReadOnlyListString));
                 if (server.ValuesArePublic)
                 {
                     Set($"{table}.env", TomlTable(server.Env));
@@ -116,7 +115,7 @@ public static class McpFormats
                 else
                 {
                     PassByName(server, environment, current);
-                    Set($"{table}.env_vars", JsonSerializer.Serialize(server.Env.Keys, TomlStrings));
+                    Set($"{table}.env_vars", JsonSerializer.Serialize(server.Env.Keys, TomlStrings.IEnumerableString));
                 }
             }
             else
@@ -211,7 +210,7 @@ public static class McpFormats
             : new JsonObject { ["type"] = "http", ["name"] = server.Name, ["url"] = server.Url, ["headers"] = Pairs(server.Headers) })).ToArray());
     }
 
-    private static string Toml(string value) => JsonSerializer.Serialize(value, TomlStrings);
+    private static string Toml(string value) => JsonSerializer.Serialize(value, TomlStrings.String);
 
     /// <summary>An inline TOML table of strings: <c>{"KEY"="value",…}</c>.</summary>
     private static string TomlTable(IReadOnlyDictionary<string, string> values) =>
@@ -219,7 +218,7 @@ public static class McpFormats
 
     /// <summary>A value as the inside of a JSON string literal, with no brace left as it is (see <see cref="OpenCode"/>).</summary>
     internal static string InsideAJsonString(string value) =>
-        JsonSerializer.Serialize(value)[1..^1].Replace("{", "\\u007b", StringComparison.Ordinal).Replace("}", "\\u007d", StringComparison.Ordinal);
+        JsonSerializer.Serialize(value, PlainJson.Default.String)[1..^1].Replace("{", "\\u007b", StringComparison.Ordinal).Replace("}", "\\u007d", StringComparison.Ordinal);
 
     /// <summary>
     /// A variable that changes how a program runs (what it loads, where it looks, which shell), whoever sets it: in Codex's

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using PocketCoder.Agents;
 using PocketCoder.Display;
 
 namespace PocketCoder.Approvals;
@@ -146,13 +147,11 @@ public static class ApprovalCall
         return whole && shownAny;
     }
 
-    private static readonly JsonSerializerOptions Readably = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
     /// <summary>JSON as a person reads it: <c>+</c>, <c>&lt;</c> and letters as themselves, not as <c>\u002B</c>.</summary>
-    private static string Raw(JsonElement value) => JsonSerializer.Serialize(value, Readably);
+    private static string Raw(JsonElement value) => JsonSerializer.Serialize(value, PlainJson.Readable.JsonElement);
 
     private static string RawObject(IEnumerable<KeyValuePair<string, JsonElement>> fields) =>
-        "{" + string.Join(", ", fields.Select(f => JsonSerializer.Serialize(f.Key, Readably) + ": " + Raw(f.Value))) + "}";
+        "{" + string.Join(", ", fields.Select(f => JsonSerializer.Serialize(f.Key, PlainJson.Readable.String) + ": " + Raw(f.Value))) + "}";
 
     private static string Prefixed(string text, string prefix) =>
         string.Join('\n', text.TrimEnd('\n').Split('\n').Select(line => prefix + line));

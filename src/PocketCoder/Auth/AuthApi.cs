@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
 using PocketCoder.Errors;
@@ -58,7 +59,7 @@ public static class AuthApi
         api.MapPeople();
     }
 
-    private static PairResponse Pair(PairRequest request, HttpContext context, Devices devices, PairingThrottle throttle, PocketCoderOptions options,
+    private static PairResponse Pair(PairRequest request, HttpContext context, Devices devices, PairingThrottle throttle, [FromServices] PocketCoderOptions options,
         ILogger<Devices> logger)
     {
         var code = request.Code!.Trim();
@@ -112,7 +113,7 @@ public static class AuthApi
     }
 
     /// <summary>An owner revokes any device; anyone else only their own person's (a lost phone, from their laptop).</summary>
-    private static NoContent Revoke(string id, Devices devices, DeviceConnections connections, Bridges.BridgeHost bridges, Backlog.BacklogRunner backlog,
+    private static NoContent Revoke(string id, Devices devices, DeviceConnections connections, [FromServices] Bridges.BridgeHost bridges, [FromServices] Backlog.BacklogRunner backlog,
         Sessions.SessionManager sessions, ClaimsPrincipal user, ILogger<Devices> logger)
     {
         if (user.Role() != Role.Owner && devices.List().FirstOrDefault(d => d.Id == id) is { } device && device.PersonId != user.PersonId())

@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using PocketCoder.Errors;
 
 namespace PocketCoder.Auth;
@@ -101,8 +102,8 @@ public static class PeopleApi
     }
 
     /// <summary>Revokes the person with all their devices; their standing work is held (<see cref="StandingWork"/>).</summary>
-    private static NoContent Revoke(string id, People people, Devices devices, DeviceConnections connections, Bridges.BridgeHost bridges,
-        Backlog.BacklogRunner backlog, Sessions.SessionManager sessions, ClaimsPrincipal user)
+    private static NoContent Revoke(string id, People people, Devices devices, DeviceConnections connections, [FromServices] Bridges.BridgeHost bridges,
+        [FromServices] Backlog.BacklogRunner backlog, Sessions.SessionManager sessions, ClaimsPrincipal user)
     {
         var deviceIds = devices.List().Where(d => d.PersonId == id && d.RevokedAt is null).Select(d => d.Id).ToList();
         var held = people.Revoke(id, user.Actor());

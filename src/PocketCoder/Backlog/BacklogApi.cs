@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using PocketCoder.Agents;
 using PocketCoder.Auth;
 using PocketCoder.Data;
@@ -34,7 +35,7 @@ public static class BacklogApi
     }
 
     private static Created<BacklogTask> AddTask(string id, CreateTaskRequest request, ProjectStore projects, AgentRegistry agents, BacklogTasks tasks,
-        BacklogRunner runner, Database database, Ledger.LedgerStore ledger, Approvals.TeamPolicies policies, ClaimsPrincipal user)
+        [FromServices] BacklogRunner runner, Database database, Ledger.LedgerStore ledger, Approvals.TeamPolicies policies, ClaimsPrincipal user)
     {
         var project = projects.Get(id);
         var spec = Spec(request.Prompt!, request.Agent!, request.Mode, request.Model, request.Worktree ?? project.WorktreeDefault, agents);
@@ -53,7 +54,7 @@ public static class BacklogApi
         return TypedResults.Created($"/api/tasks/{task.Id}", task);
     }
 
-    private static BacklogTask RemoveTask(string taskId, BacklogTasks tasks, BacklogRunner runner, Database database, Ledger.LedgerStore ledger,
+    private static BacklogTask RemoveTask(string taskId, BacklogTasks tasks, [FromServices] BacklogRunner runner, Database database, Ledger.LedgerStore ledger,
         ClaimsPrincipal user)
     {
         var removed = tasks.Remove(taskId);
@@ -63,7 +64,7 @@ public static class BacklogApi
     }
 
     /// <summary>A task held because the device that added it was revoked: back in line, on the confirming device's authority.</summary>
-    private static BacklogTask ConfirmTask(string taskId, BacklogTasks tasks, BacklogRunner runner, Approvals.TeamPolicies policies, ClaimsPrincipal user)
+    private static BacklogTask ConfirmTask(string taskId, BacklogTasks tasks, [FromServices] BacklogRunner runner, Approvals.TeamPolicies policies, ClaimsPrincipal user)
     {
         var held = tasks.Get(taskId);
         policies.EnsureMayChoose(held.ProjectId, held.Mode, user.Actor());
@@ -73,7 +74,7 @@ public static class BacklogApi
     }
 
     private static Created<Schedule> AddSchedule(string id, CreateScheduleRequest request, ProjectStore projects, AgentRegistry agents, Schedules schedules,
-        Scheduler scheduler, Database database, Ledger.LedgerStore ledger, TimeProvider clock, Approvals.TeamPolicies policies, ClaimsPrincipal user)
+        [FromServices] Scheduler scheduler, Database database, Ledger.LedgerStore ledger, TimeProvider clock, Approvals.TeamPolicies policies, ClaimsPrincipal user)
     {
         var project = projects.Get(id);
         var spec = Spec(request.Prompt!, request.Agent!, request.Mode, request.Model, request.Worktree ?? project.WorktreeDefault, agents);
@@ -100,7 +101,7 @@ public static class BacklogApi
         return TypedResults.Created($"/api/schedules/{schedule.Id}", schedule);
     }
 
-    private static Schedule UpdateSchedule(string scheduleId, UpdateScheduleRequest request, Schedules schedules, Scheduler scheduler, Database database,
+    private static Schedule UpdateSchedule(string scheduleId, UpdateScheduleRequest request, Schedules schedules, [FromServices] Scheduler scheduler, Database database,
         Ledger.LedgerStore ledger, TimeProvider clock, Approvals.TeamPolicies policies, ClaimsPrincipal user)
     {
         var schedule = schedules.Get(scheduleId);

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
 using PocketCoder.Auth;
@@ -48,7 +49,7 @@ public static class BridgesApi
         bridges.MapDelete("/{bridgeId}/channels/{chatId}", Unbind).WithName("UnbindChannel");
     }
 
-    private static IEnumerable<BridgeResponse> List(BridgeHost host, BridgeStore store, Devices devices, Server.PocketCoderOptions options)
+    private static IEnumerable<BridgeResponse> List([FromServices] BridgeHost host, BridgeStore store, Devices devices, [FromServices] Server.PocketCoderOptions options)
     {
         var running = host.Bridges.ToDictionary(b => b.Definition.Id, StringComparer.Ordinal);
         var revoked = devices.List().Where(d => d.RevokedAt is not null).Select(d => d.Id).ToHashSet(StringComparer.Ordinal);
@@ -86,8 +87,8 @@ public static class BridgesApi
     /// made and named cannot be picked by mistake), and only while that person is linked. The binding belongs to this
     /// device: revoking it unbinds the chat.
     /// </summary>
-    private static Created<BridgeChannelResponse> Bind(string bridgeId, BindChannelRequest request, BridgeStore store, BridgeHost host,
-        Projects.ProjectStore projects, Server.PocketCoderOptions options, ClaimsPrincipal user)
+    private static Created<BridgeChannelResponse> Bind(string bridgeId, BindChannelRequest request, BridgeStore store, [FromServices] BridgeHost host,
+        Projects.ProjectStore projects, [FromServices] Server.PocketCoderOptions options, ClaimsPrincipal user)
     {
         if (Configured(host, options).All(d => d.Id != bridgeId))
         {
@@ -107,7 +108,7 @@ public static class BridgesApi
             BridgeChannelResponse.From(channel));
     }
 
-    private static NoContent Unbind(string bridgeId, string chatId, BridgeStore store, BridgeHost host, ClaimsPrincipal user)
+    private static NoContent Unbind(string bridgeId, string chatId, BridgeStore store, [FromServices] BridgeHost host, ClaimsPrincipal user)
     {
         if (!store.Unbind(bridgeId, chatId, user.Actor()))
         {

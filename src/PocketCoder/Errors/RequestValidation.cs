@@ -7,6 +7,9 @@ namespace PocketCoder.Errors;
 // handler runs; a failure is a 400 VALIDATION_FAILED whose detail is the messages below (see Problems.Complete).
 // What needs the domain (does the project exist, is the path inside it, is the tool name known) stays in the domain.
 // Every attribute lets null through: [Required] says when a field must be there.
+// A handler's service parameters whose classes reach Tasks, exceptions or certificates (the options, hosted services) are
+// marked [FromServices]: the validation generator walks every other parameter's type, and in those it would write
+// reflection over System.Reflection's own types that the native binary cannot keep (the AOT publish fails on it).
 
 /// <summary>Text of at most <c>maxLength</c> characters with no control character (a name, a label).</summary>
 [AttributeUsage(AttributeTargets.Property | AttributeTargets.Parameter)]
@@ -63,4 +66,26 @@ public sealed class GitObjectIdAttribute : ValidationAttribute
         string id => id.Length is 40 or 64 && id.All(char.IsAsciiHexDigitLower),
         _ => false,
     };
+}
+
+/// <summary>
+/// A list of at most <c>max</c> items (and at least <see cref="Min"/>); <c>{1}</c> in the message is the most. The framework's
+/// MaxLength and Length attributes would do this by reflection on any type, which the native binary does not keep.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property | AttributeTargets.Parameter)]
+public sealed class ItemCountAttribute(int max) : ValidationAttribute
+{
+    public int Max { get; } = max;
+
+    public int Min { get; init; }
+
+    public override bool IsValid(object? value) => value switch
+    {
+        null => true,
+        System.Collections.ICollection items => items.Count >= Min && items.Count <= Max,
+        _ => false,
+    };
+
+    public override string FormatErrorMessage(string name) =>
+        string.Format(System.Globalization.CultureInfo.CurrentCulture, ErrorMessageString, name, Max, Min);
 }

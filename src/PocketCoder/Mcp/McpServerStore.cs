@@ -129,7 +129,7 @@ public sealed class McpServerStore(Database database, Ledger.LedgerStore ledger,
                 VALUES ($project, $origin, $name, $enabled, $command, $args, $url, NULL, $now, $now)
                 """,
                 ("$project", project.Id), ("$origin", McpOrigins.PocketCoder), ("$name", server.Name), ("$enabled", enabled ? 1 : 0),
-                ("$command", server.Command), ("$args", server.IsStdio ? JsonSerializer.Serialize(server.Args) : null), ("$url", server.Url), ("$now", now));
+                ("$command", server.Command), ("$args", server.IsStdio ? JsonSerializer.Serialize(server.Args, PlainJson.Default.IReadOnlyListString) : null), ("$url", server.Url), ("$now", now));
             // The secrets are written inside the transaction: if they cannot be, the server is not added either.
             UpdateSecrets(secrets => secrets[Key(project.Id, server.Name)] = new JsonObject
             {
@@ -335,7 +335,7 @@ public sealed class McpServerStore(Database database, Ledger.LedgerStore ledger,
     private static McpServer Added(string projectId, Choice row, JsonObject secrets)
     {
         var saved = secrets[Key(projectId, row.Name)] as JsonObject;
-        return new McpServer(row.Name, row.Command, row.Args is null ? [] : JsonSerializer.Deserialize<List<string>>(row.Args) ?? [],
+        return new McpServer(row.Name, row.Command, row.Args is null ? [] : JsonSerializer.Deserialize(row.Args, PlainJson.Default.ListString) ?? [],
             FromJson(saved?["env"]), row.Url, FromJson(saved?["headers"]));
     }
 

@@ -19,7 +19,7 @@ public sealed record McpServerRequest(
     [property: StringLength(1000, MinimumLength = 1, ErrorMessage = "'command' is 1 to 1000 characters: a program on PATH or an absolute path.")]
     [property: NoNulText(1000, ErrorMessage = "'command' must not contain NUL.")]
     string? Command,
-    [property: MaxLength(100, ErrorMessage = "'args' holds at most 100 arguments.")]
+    [property: ItemCount(100, ErrorMessage = "'args' holds at most 100 arguments.")]
     IReadOnlyList<string>? Args,
     [property: StringLength(2000, MinimumLength = 1, ErrorMessage = "'url' is an http(s) URL of at most 2000 characters.")]
     string? Url,

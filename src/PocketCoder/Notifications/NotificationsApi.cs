@@ -3,6 +3,7 @@ using System.Net;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using PocketCoder.Auth;
 using PocketCoder.Errors;
 using PocketCoder.Server;
@@ -134,7 +135,7 @@ public static class NotificationsApi
         return TypedResults.NoContent();
     }
 
-    private static async Task<IEnumerable<DeliveryResponse>> TestAsync(ClaimsPrincipal user, Notifier notifier, CancellationToken cancellationToken)
+    private static async Task<IEnumerable<DeliveryResponse>> TestAsync(ClaimsPrincipal user, [FromServices] Notifier notifier, CancellationToken cancellationToken)
     {
         var results = await notifier.SendTestAsync(user.Actor().Id, cancellationToken);
         if (results.Count == 0)

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
+using PocketCoder.Agents;
 using PocketCoder.Auth;
 using PocketCoder.Data;
 using PocketCoder.Errors;
@@ -91,7 +92,7 @@ public sealed class ProfileStore(Database database, Ledger.LedgerStore ledger, T
     [
         ("$name", fields.Name), ("$agent", fields.Agent), ("$model", fields.Model), ("$mode", fields.Mode),
         ("$worktree", fields.Worktree is { } worktree ? worktree ? 1 : 0 : null), ("$instructions", fields.Instructions),
-        ("$mcp", fields.McpServers is { } mcp ? JsonSerializer.Serialize(mcp) : null),
+        ("$mcp", fields.McpServers is { } mcp ? JsonSerializer.Serialize(mcp, PlainJson.Default.IReadOnlyListString) : null),
     ];
 
     /// <summary>What the ledger keeps of a profile: everything but the instructions' text (their length says they changed).</summary>
@@ -107,5 +108,5 @@ public sealed class ProfileStore(Database database, Ledger.LedgerStore ledger, T
 
     private static AgentProfile Map(SqliteDataReader r) => new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.NullableString(4),
         r.NullableString(5), r.IsDBNull(6) ? null : r.GetInt64(6) == 1, r.NullableString(7), r.Time(8), r.Time(9),
-        r.NullableString(10) is { } mcp ? JsonSerializer.Deserialize<List<string>>(mcp) : null);
+        r.NullableString(10) is { } mcp ? JsonSerializer.Deserialize(mcp, PlainJson.Default.ListString) : null);
 }

@@ -17,7 +17,7 @@ public sealed record ProfileRequest(
     string? Name,
     [property: Required(ErrorMessage = "'agent' is required: one of the agent ids the server's health lists (e.g. \"claude-code\").")]
     string? Agent,
-    [property: MinLength(1, ErrorMessage = "'model' must be a model name of at most 100 letters, digits and . _ : / - [ ].")]
+    [property: StringLength(100, MinimumLength = 1, ErrorMessage = "'model' must be a model name of at most 100 letters, digits and . _ : / - [ ].")]
     [property: RegularExpression(SessionsApi.ModelPattern, ErrorMessage = "'model' must be a model name of at most 100 letters, digits and . _ : / - [ ].")]
     string? Model,
     [property: AllowedValues(SessionModes.Ask, SessionModes.Plan, SessionModes.AcceptEdits, SessionModes.Trusted, null, ErrorMessage = SessionsApi.ModeMessage)]
@@ -25,7 +25,7 @@ public sealed record ProfileRequest(
     bool? Worktree,
     [property: StringLength(ProfilesApi.MaxInstructions, ErrorMessage = "'instructions' is at most {1} characters.")]
     string? Instructions,
-    [property: MaxLength(Mcp.McpServerStore.MaxPerProject * 4, ErrorMessage = "'mcpServers' names at most {1} servers.")]
+    [property: ItemCount(Mcp.McpServerStore.MaxPerProject * 4, ErrorMessage = "'mcpServers' names at most {1} servers.")]
     [property: EveryItemMatches(Agents.Mcp.McpServer.NamePatternText, ErrorMessage = "'mcpServers' holds server names, each " + Agents.Mcp.McpServer.NameRule + ".")]
     IReadOnlyList<string>? McpServers = null);
 

@@ -200,13 +200,35 @@ public sealed record QueueUpdatedEvent(IReadOnlyList<Sessions.QueuedMessage> Mes
     public static string Kind => "queue.updated";
 }
 
-/// <summary>Every kind in the catalogue with its record, found once (the OpenAPI document lists them all).</summary>
+/// <summary>
+/// Every kind in the catalogue with its record (the OpenAPI document and `pocketcoder watch` list them all). Named here, not
+/// found by reflection, so the native binary keeps them; a test holds this list equal to every <see cref="ISessionEvent"/>.
+/// </summary>
 public static class SessionEventCatalogue
 {
-    public static IReadOnlyList<(string Kind, Type Type)> All { get; } = [.. typeof(ISessionEvent).Assembly.GetTypes()
-        .Where(t => t.IsClass && !t.IsAbstract && typeof(ISessionEvent).IsAssignableFrom(t))
-        .Select(t => ((string)t.GetProperty(nameof(ISessionEvent.Kind))!.GetValue(null)!, t))
-        .OrderBy(e => e.Item1, StringComparer.Ordinal)];
+    public static IReadOnlyList<(string Kind, Type Type)> All { get; } = [.. new[]
+    {
+        Entry<UserMessageEvent>(),
+        Entry<TurnChangesEvent>(),
+        Entry<HistoryImportedEvent>(),
+        Entry<MessageDeltaEvent>(),
+        Entry<MessageEvent>(),
+        Entry<ThinkingEvent>(),
+        Entry<ToolCallEvent>(),
+        Entry<ToolResultEvent>(),
+        Entry<PlanEvent>(),
+        Entry<UsageEvent>(),
+        Entry<TurnCompletedEvent>(),
+        Entry<ErrorEvent>(),
+        Entry<SessionStatusEvent>(),
+        Entry<ApprovalRequestedEvent>(),
+        Entry<ApprovalResolvedEvent>(),
+        Entry<ApprovalVoteEvent>(),
+        Entry<ApprovalEscalatedEvent>(),
+        Entry<QueueUpdatedEvent>(),
+    }.OrderBy(e => e.Kind, StringComparer.Ordinal)];
+
+    private static (string Kind, Type Type) Entry<T>() where T : ISessionEvent => (T.Kind, typeof(T));
 }
 
 /// <summary>Source-generated serialization of every session event (the catalogue above, one line each).</summary>

@@ -79,6 +79,17 @@ public static class ApiDocument
 
                 document.Components!.Schemas!["SessionEvents"] = events;
             });
+            // A list's bounds as the generator shows MaxLength's and Length's (see ItemCountAttribute, which replaces them).
+            options.AddSchemaTransformer((schema, context, _) =>
+            {
+                if (context.JsonPropertyInfo?.AttributeProvider?.GetCustomAttributes(typeof(Errors.ItemCountAttribute), true) is [Errors.ItemCountAttribute count, ..])
+                {
+                    schema.MaxItems = count.Max;
+                    schema.MinItems = count.Min > 0 ? count.Min : null;
+                }
+
+                return Task.CompletedTask;
+            });
             options.AddOperationTransformer((operation, context, _) =>
             {
                 operation.Responses ??= new OpenApiResponses();

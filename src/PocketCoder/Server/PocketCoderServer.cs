@@ -119,7 +119,8 @@ public static class PocketCoderServer
     }
 
     /// <summary>A service others call that also runs with the server (started, then stopped in reverse order): one instance for both.</summary>
-    internal static IServiceCollection AddRunningSingleton<T>(this IServiceCollection services) where T : class, IHostedService =>
+    internal static IServiceCollection AddRunningSingleton<[System.Diagnostics.CodeAnalysis.DynamicallyAccessedMembers(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicConstructors)] T>(
+        this IServiceCollection services) where T : class, IHostedService =>
         services.AddSingleton<T>().AddHostedService(provider => provider.GetRequiredService<T>());
 
     /// <summary>How the API's bodies look on the wire: problems, compression, validation, the OpenAPI document, JSON.</summary>
@@ -140,8 +141,9 @@ public static class PocketCoderServer
         .AddApiDocument(liveApiDocument)
         .ConfigureHttpJsonOptions(json =>
         {
-            json.SerializerOptions.TypeInfoResolverChain.Insert(0, WireJson.Default);
-            json.SerializerOptions.TypeInfoResolverChain.Insert(1, SessionEventJson.Default);
+            // Only the generated contexts, with no reflection behind them: a body type missing from WireJson fails the same
+            // way under `dotnet run` and in the tests as in the native binary, which has no reflection to fall back on.
+            json.SerializerOptions.TypeInfoResolver = System.Text.Json.Serialization.Metadata.JsonTypeInfoResolver.Combine(WireJson.Default, SessionEventJson.Default);
             // A number is a number: "5" for an int is a validation error, and the contract says integer, not integer-or-string.
             json.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
         });

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
+using PocketCoder.Agents;
 using PocketCoder.Data;
 using PocketCoder.Errors;
 using PocketCoder.Realtime;
@@ -69,7 +70,7 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
             ("$id", session.Id), ("$project", projectId), ("$agent", agent), ("$model", model), ("$mode", mode),
             ("$status", session.Status), ("$agentSession", session.AgentSessionId), ("$title", title), ("$at", now.ToDb()), ("$short", shortTitle),
             ("$profile", profile?.Name), ("$instructions", profile?.Instructions),
-            ("$mcp", profile?.McpServers is { } mcp ? System.Text.Json.JsonSerializer.Serialize(mcp) : null));
+            ("$mcp", profile?.McpServers is { } mcp ? System.Text.Json.JsonSerializer.Serialize(mcp, PlainJson.Default.IReadOnlyListString) : null));
         events.Append(write, session.Id, new SessionStatusEvent(session.Status, mode, null));
         return session;
     }
@@ -206,7 +207,7 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
 
     /// <summary>The MCP servers its profile chose among the project's enabled ones; null: all of them.</summary>
     public IReadOnlyList<string>? McpServers(string id) =>
-        Column(id, "mcp_servers") is { } json ? System.Text.Json.JsonSerializer.Deserialize<List<string>>(json) : null;
+        Column(id, "mcp_servers") is { } json ? System.Text.Json.JsonSerializer.Deserialize(json, PlainJson.Default.ListString) : null;
 
     /// <summary>The tool call the session's agent paused on and has not yet been resumed past (docs/api.md, "Paused agents").</summary>
     public string? PausedCall(string id) => Column(id, "paused_call");

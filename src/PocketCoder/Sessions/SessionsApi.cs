@@ -15,7 +15,7 @@ public sealed record CreateSessionRequest(
     string? Agent,
     [property: StringLength(SessionsApi.MaxMessageLength, ErrorMessage = "'prompt' is at most {1} characters.")]
     string? Prompt,
-    [property: MinLength(1, ErrorMessage = "'model' must be a model name of at most 100 letters, digits and . _ : / - [ ].")]
+    [property: StringLength(100, MinimumLength = 1, ErrorMessage = "'model' must be a model name of at most 100 letters, digits and . _ : / - [ ].")]
     [property: RegularExpression(SessionsApi.ModelPattern, ErrorMessage = "'model' must be a model name of at most 100 letters, digits and . _ : / - [ ].")]
     string? Model,
     [property: AllowedValues(SessionModes.Ask, SessionModes.Plan, SessionModes.AcceptEdits, SessionModes.Trusted, null, ErrorMessage = SessionsApi.ModeMessage)]

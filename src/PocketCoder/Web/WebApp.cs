@@ -6,8 +6,8 @@ using PocketCoder.Errors;
 namespace PocketCoder.Web;
 
 /// <summary>
-/// Serves the phone app (built from web/ into wwwroot) at <c>/</c>. The shell is public: it holds no data,
-/// and every <c>/api</c> endpoint stays behind device authentication. This is middleware, not endpoints,
+/// Serves the phone app (built from web/ into wwwroot, embedded in the assembly) at <c>/</c>. The shell is public: it
+/// holds no data, and every <c>/api</c> endpoint stays behind device authentication. This is middleware, not endpoints,
 /// so it runs before authentication and never shadows an <c>/api</c> route.
 /// </summary>
 public static class WebApp
@@ -24,9 +24,13 @@ public static class WebApp
         "default-src 'self'; script-src 'self'; style-src 'self'{0}; img-src 'self' data:; connect-src 'self'; " +
         "font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'; worker-src 'self'; manifest-src 'self'";
 
+    /// <summary>The app's files; none when the server was built with <c>-p:SkipWebBuild=true</c> on a fresh clone.</summary>
+    internal static IFileProvider Files { get; } = new EmbeddedFileProvider(typeof(WebApp).Assembly, "PocketCoder.wwwroot");
+
     public static WebApplication MapWebApp(this WebApplication app)
     {
-        var files = app.Environment.WebRootFileProvider;
+        // Embedded (PocketCoder.csproj, IncludeWebApp): the native binary is one file, and `dotnet run` serves the same bytes.
+        var files = Files;
         var policy = string.Format(System.Globalization.CultureInfo.InvariantCulture, ContentSecurityPolicyFormat,
             string.Concat(ShellStyleHashes(files).Select(hash => $" 'sha256-{hash}'")));
         var types = new FileExtensionContentTypeProvider();

@@ -14,7 +14,7 @@ public sealed class CompletionTests
         try
         {
             var wrapper = Path.Combine(bin, "pocketcoder");
-            await File.WriteAllTextAsync(wrapper, $"#!/bin/sh\nexec dotnet '{Path.Combine(AppContext.BaseDirectory, "pocketcoder.dll")}' \"$@\"\n");
+            await File.WriteAllTextAsync(wrapper, $"#!/bin/sh\nexec {string.Join(' ', Infrastructure.PocketCoderCommand.Prefix.Select(part => $"'{part}'"))} \"$@\"\n");
             File.SetUnixFileMode(wrapper, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
             info.ArgumentList.Add("-c");

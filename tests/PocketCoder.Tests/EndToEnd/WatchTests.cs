@@ -21,8 +21,8 @@ public sealed class WatchTests
         await using var events = await world.EventsAsync(sessionId);
         var asked = await events.WaitForAsync("approval.requested");
 
-        await using var pane = await TmuxPane.StartAsync(world.Home, "dotnet", Path.Combine(AppContext.BaseDirectory, "pocketcoder.dll"), "watch",
-            sessionId[..8], "--url", world.Server.BaseUrl.ToString(), "--data", world.Server.DataDirectory);
+        await using var pane = await TmuxPane.StartAsync(world.Home, [.. PocketCoderCommand.Prefix, "watch",
+            sessionId[..8], "--url", world.Server.BaseUrl.ToString(), "--data", world.Server.DataDirectory]);
         var screen = await pane.WaitForAsync(s => s.Contains("a allow once", StringComparison.Ordinal) && s.Contains("wants to run", StringComparison.Ordinal));
         Assert.Contains("Write watched.txt", screen, StringComparison.Ordinal);
         Assert.Contains("echo watched > watched.txt", screen, StringComparison.Ordinal);

@@ -81,12 +81,8 @@ internal sealed class ReadyProcess : IAsyncDisposable
     public static Task<ReadyProcess> StartHubAsync(int port, string certificate, string key, string data,
         IEnumerable<string> more, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var start = new ProcessStartInfo("dotnet");
-        foreach (var argument in (string[])[Path.Combine(AppContext.BaseDirectory, "pocketcoder.dll"), "hub", "serve", "--domain", "hub.test",
-            "--cert", certificate, "--key", key, "--listen", $"https://127.0.0.1:{port}", "--data", data, .. more])
-        {
-            start.ArgumentList.Add(argument);
-        }
+        var start = PocketCoderCommand.Info(["hub", "serve", "--domain", "hub.test",
+            "--cert", certificate, "--key", key, "--listen", $"https://127.0.0.1:{port}", "--data", data, .. more]);
 
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {

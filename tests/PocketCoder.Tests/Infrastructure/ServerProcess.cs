@@ -9,7 +9,7 @@ namespace PocketCoder.Tests.Infrastructure;
 
 /// <summary>
 /// The real <c>pocketcoder serve</c> as its own OS process (the build output beside the tests, run with
-/// <c>dotnet</c>), for what an in-process server cannot show: a <c>kill -9</c>.
+/// <c>dotnet</c>, or the native binary: <see cref="PocketCoderCommand"/>), for what an in-process server cannot show: a <c>kill -9</c>.
 /// </summary>
 public sealed class ServerProcess : IAsyncDisposable
 {
@@ -41,17 +41,17 @@ public sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    private static string Dll => Path.Combine(AppContext.BaseDirectory, "pocketcoder.dll");
-
-    /// <param name="executable">The installed `pocketcoder` to run (a packed tool); the built pocketcoder.dll when null.</param>
+    /// <param name="executable">The installed `pocketcoder` to run (a packed tool); <see cref="PocketCoderCommand"/>'s when null.</param>
     public static async Task<ServerProcess> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string?> environment, string? executable = null)
     {
         var baseUrl = FreeLoopbackUrl();
         var info = Info("serve", "--listen", baseUrl.ToString().TrimEnd('/'), "--data", dataDirectory);
         if (executable is not null)
         {
-            info.FileName = executable;
-            info.ArgumentList.RemoveAt(0);
+            info = new ProcessStartInfo(executable, info.ArgumentList.Skip(PocketCoderCommand.Prefix.Count - 1))
+            {
+                RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            };
         }
 
         foreach (var (name, value) in environment)
@@ -181,17 +181,7 @@ public sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    private static ProcessStartInfo Info(params string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Dll);
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        return info;
-    }
+    private static ProcessStartInfo Info(params string[] args) => PocketCoderCommand.Info(args);
 
     private static Uri FreeLoopbackUrl()
     {

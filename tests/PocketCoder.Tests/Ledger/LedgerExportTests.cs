@@ -509,12 +509,7 @@ public sealed class LedgerExportTests : IDisposable
 
     private static async Task<(int Code, string Output, string Error)> RunExecutableAsync(string home, params string[] args)
     {
-        var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "pocketcoder.dll"));
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
+        var info = Infrastructure.PocketCoderCommand.Info(args);
 
         info.Environment["HOME"] = home;
         info.Environment.Remove("XDG_DATA_HOME");

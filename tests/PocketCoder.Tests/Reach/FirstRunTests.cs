@@ -308,12 +308,7 @@ public sealed class FirstRunTests : IDisposable
 
     private static ProcessStartInfo Start(IReadOnlyDictionary<string, string> environment, string[] arguments)
     {
-        var info = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "pocketcoder.dll"));
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
+        var info = PocketCoderCommand.Info(arguments);
 
         foreach (var (name, value) in environment)
         {

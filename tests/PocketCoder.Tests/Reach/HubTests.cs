@@ -549,17 +549,8 @@ public sealed class HubTests : IAsyncLifetime
     /// </summary>
     private async Task<(int Exit, string CommandLine, string Output)> JoinProcessAsync(string data, string[] arguments, string input, string? environment)
     {
-        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var argument in (string[])[
-            Path.Combine(AppContext.BaseDirectory, "pocketcoder.dll"), "hub", "join", HubUrl, "--ca", File("ca.pem"), "--data", data, .. arguments])
-        {
-            start.ArgumentList.Add(argument);
-        }
+        var start = PocketCoderCommand.Info(["hub", "join", HubUrl, "--ca", File("ca.pem"), "--data", data, .. arguments]);
+        start.RedirectStandardInput = true;
 
         start.Environment.Remove("POCKETCODER_HUB_TOKEN");
         if (environment is not null)

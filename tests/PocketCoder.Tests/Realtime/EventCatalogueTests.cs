@@ -27,6 +27,16 @@ public sealed class EventCatalogueTests
     }
 
     [Fact]
+    public void TheCatalogue_NamesEveryEventRecord()
+    {
+        // The catalogue is written out (the native binary has no assembly to scan): a record left off it would be missing
+        // from the OpenAPI document and from `pocketcoder watch`.
+        Assert.Equal(Events.Select(t => t.FullName).Order(StringComparer.Ordinal),
+            SessionEventCatalogue.All.Select(e => e.Type.FullName).Order(StringComparer.Ordinal));
+        Assert.All(SessionEventCatalogue.All, e => Assert.Equal(KindOf(e.Type), e.Kind));
+    }
+
+    [Fact]
     public void NoKind_IsAnEventNameTheBrowserGivesAMeaningOfItsOwn()
     {
         // An EventSource dispatches a frame named "error" as its connection failure and "open" as its connection: a

@@ -18,8 +18,7 @@ public sealed class ServiceCommandTests
             var unit = Path.Combine(config, "systemd", "user", "pocketcoder.service");
             Assert.Contains($"Wrote {unit}.", output, StringComparison.Ordinal);
             var text = await File.ReadAllTextAsync(unit);
-            var dll = Path.Combine(AppContext.BaseDirectory, "pocketcoder.dll");
-            Assert.Contains($"ExecStart={Environment.ProcessPath} {dll} serve --data \"{data}\"", text, StringComparison.Ordinal);
+            Assert.Contains($"ExecStart={string.Join(' ', PocketCoderCommand.Prefix)} serve --data \"{data}\"", text, StringComparison.Ordinal);
             Assert.Contains("WantedBy=default.target", text, StringComparison.Ordinal);
             Assert.Contains("Environment=", text, StringComparison.Ordinal);
 
@@ -41,12 +40,7 @@ public sealed class ServiceCommandTests
     /// <summary>Runs the built pocketcoder as its own process, with the systemd config folder pointed at <paramref name="config"/>.</summary>
     private static async Task<(int Exit, string Output)> RunAsync(string config, params string[] arguments)
     {
-        var info = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "pocketcoder.dll"));
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
+        var info = PocketCoderCommand.Info(arguments);
 
         info.Environment["XDG_CONFIG_HOME"] = config;
         using var process = Process.Start(info)!;

@@ -267,12 +267,7 @@ public sealed class StartupProblemTests : IDisposable
     private static async Task<(int Exit, string Output, string Error)> PocketCoderAsync(
         IReadOnlyDictionary<string, string>? environment, params string[] arguments)
     {
-        var info = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "pocketcoder.dll"));
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
+        var info = PocketCoderCommand.Info(arguments);
 
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using System.Security.Claims;
 using System.Text.Json;
 using PocketCoder.Auth;
@@ -38,7 +39,7 @@ public static class CommandsApi
     /// <c>output</c> events (SSE id = chunk number, from 1) then one <c>exit</c> event, after which the stream ends.
     /// A late or resuming subscriber (Last-Event-ID) gets every kept chunk after its cursor, then the live ones.
     /// </summary>
-    private static async Task EventsAsync(string id, HttpContext context, CommandRunner runner, PocketCoderOptions options,
+    private static async Task EventsAsync(string id, HttpContext context, CommandRunner runner, [FromServices] PocketCoderOptions options,
         IHostApplicationLifetime lifetime, CancellationToken cancellationToken)
     {
         var cursor = Sse.Cursor(context);

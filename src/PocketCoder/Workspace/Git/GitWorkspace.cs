@@ -16,7 +16,7 @@ public sealed record GitBranchesResponse(string? Current, IReadOnlyList<GitBranc
 
 public sealed record GitPathsRequest(
     [property: Required(ErrorMessage = "'paths' must list at least one path.")]
-    [property: Length(1, GitWorkspace.MaxPaths, ErrorMessage = "'paths' must list 1 to 1000 paths.")]
+    [property: ItemCount(GitWorkspace.MaxPaths, Min = 1, ErrorMessage = "'paths' must list 1 to 1000 paths.")]
     IReadOnlyList<string>? Paths);
 
 public sealed record GitCommitRequest(
@@ -48,7 +48,7 @@ public sealed record GitCommitDetail(GitCommitSummary Commit, string Message, st
 
 public sealed record GitDiscardRequest(
     [property: Required(ErrorMessage = "'paths' must list at least one path.")]
-    [property: Length(1, GitWorkspace.MaxPaths, ErrorMessage = "'paths' must list 1 to 1000 paths.")]
+    [property: ItemCount(GitWorkspace.MaxPaths, Min = 1, ErrorMessage = "'paths' must list 1 to 1000 paths.")]
     IReadOnlyList<string>? Paths,
     bool? IncludeStaged);
 

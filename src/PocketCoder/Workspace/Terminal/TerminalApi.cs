@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using System.Security.Claims;
 using System.Text.Json;
 using PocketCoder.Auth;
@@ -40,7 +41,7 @@ public static class TerminalApi
     /// latest one, so there are no SSE ids to resume by.
     /// </summary>
     private static async Task EventsAsync(string id, string? session, HttpContext context, Terminals terminals, TerminalScreens screens,
-        PocketCoderOptions options, IHostApplicationLifetime lifetime, ClaimsPrincipal user, CancellationToken cancellationToken)
+        [FromServices] PocketCoderOptions options, IHostApplicationLifetime lifetime, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         var first = await terminals.ScreenAsync(id, session, cancellationToken);
         using var watch = screens.Subscribe(id, session, user.Actor().Id, first);

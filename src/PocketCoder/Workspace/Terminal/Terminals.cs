@@ -20,7 +20,7 @@ public sealed record OpenTerminalRequest(
 public sealed record TerminalInputRequest(
     [property: NoNulText(Terminals.MaxInputChars, ErrorMessage = "'text' must be at most 65536 characters, without NUL.")]
     string? Text,
-    [property: MaxLength(100, ErrorMessage = "At most 100 keys per call.")]
+    [property: ItemCount(100, ErrorMessage = "At most 100 keys per call.")]
     [property: EveryItemMatches(Terminals.KeyNamePattern, ErrorMessage = "Every key must be a name tmux knows (e.g. Enter, Tab, Escape, BSpace, Up, C-c, M-x, F5).")]
     IReadOnlyList<string>? Keys);
 

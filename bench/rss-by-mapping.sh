@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Where a process's resident memory lies, in MiB, by mapping: its own executable (code and data of the image), each
+# shared library, the GC heap and other anonymous memory, and the rest. For docs/performance.md's table of what
+# pocketcoder adds over the bare app: run it on both, started the same way, at the same moment of their lives.
+#   bench/rss-by-mapping.sh PID
+set -euo pipefail
+pid=$1
+awk '
+  /^[0-9a-f]+-[0-9a-f]+ / {
+    path = (NF >= 6) ? $6 : "[anonymous]"
+    if (path ~ /\.so/) { n = split(path, parts, "/"); name = parts[n] }
+    else if (path ~ /^\//) { n = split(path, parts, "/"); name = parts[n] " (executable)" }
+    else name = path
+    next
+  }
+  /^Rss:/ { rss[name] += $2 }
+  END {
+    for (name in rss) if (rss[name] >= 256) printf "%8.1f MiB  %s\n", rss[name] / 1024, name
+    total = 0; for (name in rss) total += rss[name]
+    printf "%8.1f MiB  total\n", total / 1024
+  }' "/proc/$pid/smaps" | sort -rn
