@@ -221,6 +221,7 @@ public static class SessionEventCatalogue
         Entry<TurnCompletedEvent>(),
         Entry<ErrorEvent>(),
         Entry<SessionStatusEvent>(),
+        Entry<SessionPreparingEvent>(),
         Entry<ApprovalRequestedEvent>(),
         Entry<ApprovalResolvedEvent>(),
         Entry<ApprovalVoteEvent>(),

@@ -167,7 +167,12 @@ public sealed partial class SessionManager
         }
 
         var gate = _startLocks.GetOrAdd(sessionId, _ => new SemaphoreSlim(1, 1));
-        return await gate.RunAsync(() => Task.FromResult(_preparing.ContainsKey(sessionId) ? queue.Add(sessionId, message, actor, held: false) : null),
+        // Still listed for a moment after a failure is recorded (the preparation's last step takes it off): the status, written
+        // with the failure's event, says whether it is really still being prepared.
+        return await gate.RunAsync(() => Task.FromResult(_preparing.ContainsKey(sessionId)
+                && sessions.Find(sessionId)?.Status is SessionStatuses.Preparing or SessionStatuses.Starting
+                ? queue.Add(sessionId, message, actor, held: false)
+                : null),
             cancellationToken);
     }
 }
