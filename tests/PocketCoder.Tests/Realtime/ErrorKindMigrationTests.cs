@@ -47,7 +47,7 @@ public sealed class ErrorKindMigrationTests
                 ALTER TABLE backlog_tasks DROP COLUMN created_by_device;
                 ALTER TABLE queued_messages DROP COLUMN sent_by_device; ALTER TABLE queued_messages DROP COLUMN held_reason;
                 DROP INDEX events_usage; DROP TABLE budget_warnings; DROP TABLE budget_raises;
-                DROP TABLE approval_votes; DROP TABLE team_policies;
+                DROP TABLE approval_votes; DROP TABLE team_policies; DROP TABLE session_preparations;
                 ALTER TABLE approvals DROP COLUMN risk; ALTER TABLE approvals DROP COLUMN decider_role;
                 ALTER TABLE approvals DROP COLUMN needed; ALTER TABLE approvals DROP COLUMN escalated_at;
                 DROP TABLE project_members; ALTER TABLE pairing_codes DROP COLUMN person_id;
