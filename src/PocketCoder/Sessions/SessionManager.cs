@@ -437,7 +437,8 @@ public sealed partial class SessionManager(
     /// unreachable once it leaves the live set; its events are in the database), but the server GC keeps the memory their
     /// work used committed, for allocations to come: measured, 7.8 MiB of RSS per suspended session, against 0.2 MiB of heap
     /// they still reach. Suspension is for memory, so the heap is compacted and what is free handed back to the system,
-    /// at most once a minute and only when sessions were suspended: a pause of milliseconds on a server doing nothing.
+    /// at most once a minute and only when sessions were suspended: a blocking pause of some milliseconds at a heap of this
+    /// size, which sessions still working wait out too.
     /// </summary>
     private static void ReturnMemory() =>
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
