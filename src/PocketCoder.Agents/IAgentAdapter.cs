@@ -115,6 +115,12 @@ public interface IAgentSession : IAsyncDisposable
     /// <summary>Can its prompts carry images? (An ACP agent says so when it starts.) Images are never sent where not.</summary>
     bool TakesImages { get; }
 
+    /// <summary>
+    /// The models the agent says it offers, and the one this session uses: completes once the agent has said (with null for an
+    /// agent that says nothing of its models, or when its process ends first).
+    /// </summary>
+    Task<AgentModels?> Models { get; }
+
     /// <summary>Sends a user message; the agent starts (or queues) a turn.</summary>
     Task SendAsync(AgentPrompt prompt, CancellationToken cancellationToken);
 

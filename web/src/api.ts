@@ -28,6 +28,7 @@ export type FolderListing = Schemas['FolderListing'];
 export type FolderSuggestion = Schemas['FolderSuggestion'];
 export type FolderSuggestions = Schemas['FolderSuggestions'];
 export type Profile = Schemas['ProfileResponse'] & { mode: SessionMode | null };
+export type AgentModels = Schemas['AgentModelsResponse'];
 /** What a profile holds when saved: every field is replaced (null or absent: the session's own default). */
 export type ProfileFields = {
   name: string; agent: string; model?: string | null; mode?: SessionMode | null; worktree?: boolean | null; instructions?: string | null;
@@ -247,6 +248,9 @@ export const api = {
   updateProfile: (projectId: string, profileId: string, fields: ProfileFields) =>
     body(client.PUT('/api/projects/{projectId}/profiles/{profileId}', { params: { path: { projectId, profileId } }, body: fields })) as Promise<Profile>,
   deleteProfile: (projectId: string, profileId: string) => body(client.DELETE('/api/projects/{projectId}/profiles/{profileId}', { params: { path: { projectId, profileId } } })),
+  /** The models an agent offers (asked of it once, when no session of it has said yet); an empty list: free text. */
+  agentModels: (agentId: string) => body(client.GET('/api/agents/{agentId}/models', { params: { path: { agentId } } })),
+  refreshAgentModels: (agentId: string) => body(client.POST('/api/agents/{agentId}/models/refresh', { params: { path: { agentId } } })),
   mcpServers: (projectId: string) => body(client.GET('/api/projects/{projectId}/mcp-servers', { params: { path: { projectId } } })) as Promise<McpServer[]>,
   addMcpServer: (projectId: string, fields: McpServerFields) =>
     body(client.POST('/api/projects/{projectId}/mcp-servers', { params: { path: { projectId } }, body: fields })) as Promise<McpServer>,

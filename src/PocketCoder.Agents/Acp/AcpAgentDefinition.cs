@@ -228,7 +228,9 @@ public sealed record AcpAgentDefinition(
             "Qwen Code",
             command with { Environment = environment },
             ["--acp", "--approval-mode", "default"],
-            "-m",
+            // Not by -m: its models are chosen over the protocol, by the ids it reports (`$runtime|openai|qwen3-coder(openai)`) or
+            // their names, which -m would take as a model name of its current provider.
+            ModelArgument: null,
             DefaultModel: null,
             ["--version"],
             MissingFileReadsEmpty: false,

@@ -25,10 +25,23 @@ internal sealed record McpCapabilities(bool Http);
 // session/new, session/load, session/resume, session/set_mode, session/cancel, session/prompt
 /// <summary>session/new, and with <see cref="SessionId"/> session/load or session/resume.</summary>
 internal sealed record NewSessionRequest(string? SessionId, string Cwd, JsonArray McpServers, [property: JsonPropertyName("_meta")] ClaudeAgentMeta Meta);
-internal sealed record NewSessionResponse(string? SessionId, SessionModeState? Modes);
+/// <param name="Models">The models the agent offers (the protocol's session models, still unstable): Gemini CLI, Qwen Code.</param>
+/// <param name="ConfigOptions">The session's settings, among them one of category <c>model</c> where the agent offers models
+/// that way: claude-agent-acp, Qwen Code.</param>
+internal sealed record NewSessionResponse(string? SessionId, SessionModeState? Modes, SessionModelState? Models = null,
+    IReadOnlyList<SessionConfigOption?>? ConfigOptions = null);
 internal sealed record SessionModeState(string? CurrentModeId, IReadOnlyList<SessionMode?>? AvailableModes);
 internal sealed record SessionMode(string? Id);
 internal sealed record SetSessionModeRequest(string SessionId, string ModeId);
+internal sealed record SessionModelState(string? CurrentModelId, IReadOnlyList<ModelInfo?>? AvailableModels);
+internal sealed record ModelInfo(string? ModelId, string? Name, string? Description);
+
+/// <summary>A session setting; a <c>select</c> lists its values, or groups of them (each with its own <see cref="ConfigValue.Options"/>).</summary>
+/// <param name="CurrentValue">A string for a select, a boolean for a boolean option.</param>
+internal sealed record SessionConfigOption(string? Id, string? Category, string? Type, JsonElement? CurrentValue, IReadOnlyList<ConfigValue?>? Options);
+internal sealed record ConfigValue(string? Value, string? Name, string? Description, IReadOnlyList<ConfigValue?>? Options);
+internal sealed record SetConfigOptionRequest(string SessionId, string ConfigId, string Value);
+internal sealed record SetSessionModelRequest(string SessionId, string ModelId);
 internal sealed record CancelNotification(string SessionId);
 internal sealed record PromptRequest(string SessionId, IReadOnlyList<ContentBlock> Prompt);
 
@@ -124,6 +137,7 @@ internal sealed record SystemPromptAppend(string Append);
     AllowOutOfOrderMetadataProperties = true)]
 [JsonSerializable(typeof(InitializeRequest)), JsonSerializable(typeof(InitializeResponse))] // initialize
 [JsonSerializable(typeof(NewSessionRequest)), JsonSerializable(typeof(NewSessionResponse)), JsonSerializable(typeof(SetSessionModeRequest))] // session/*
+[JsonSerializable(typeof(SetConfigOptionRequest)), JsonSerializable(typeof(SetSessionModelRequest))]
 [JsonSerializable(typeof(CancelNotification)), JsonSerializable(typeof(PromptRequest)), JsonSerializable(typeof(PromptResponse))]
 [JsonSerializable(typeof(SessionNotification)), JsonSerializable(typeof(ToolCallUpdate))] // session/update
 [JsonSerializable(typeof(RequestPermissionRequest)), JsonSerializable(typeof(RequestPermissionResponse))] // session/request_permission

@@ -36,6 +36,10 @@ internal sealed class AcpSession : JsonRpcAgentSession
     private AgentCapabilities? _capabilities;
     private string? _agentVersion;
 
+    /// <summary>The models it offers (null: it names none), and why the one the owner chose is not the one in use.</summary>
+    private AcpModels? _models;
+    private string? _modelProblem;
+
     // The project's instruction files, sent ahead of the first prompt of a new conversation (a continued one has them).
     private string? _instructions;
     private string? _defaultModeId;
@@ -60,7 +64,14 @@ internal sealed class AcpSession : JsonRpcAgentSession
     {
         var session = new AcpSession(agent, sink, options, chats);
         await session.StartAsync(spec, StartTimeout, session.HandshakeAsync, cancellationToken).ConfigureAwait(false);
-        await sink.OnEventAsync(new AgentReady(session._sessionId, model, session._agentVersion), cancellationToken).ConfigureAwait(false);
+        await sink.OnEventAsync(new AgentReady(session._sessionId, session._models?.Offered.Current ?? model, session._agentVersion), cancellationToken)
+            .ConfigureAwait(false);
+        if (session._modelProblem is { } problem)
+        {
+            await sink.OnEventAsync(new AgentError(problem), cancellationToken).ConfigureAwait(false);
+        }
+
+        session.ModelsReported.TrySetResult(session._models?.Offered);
         _ = Task.Run(session.PumpPromptsAsync, CancellationToken.None);
         return session;
     }
@@ -142,6 +153,7 @@ internal sealed class AcpSession : JsonRpcAgentSession
             var created = AcpJson.Read<NewSessionResponse>(await Rpc.RequestAsync("session/new", SessionParameters(null), cancellationToken).ConfigureAwait(false));
             _sessionId = created?.SessionId ?? throw new InvalidOperationException("session/new returned no sessionId");
             ReadModes(created.Modes);
+            _models = AcpModels.Read(created);
             // Claude over ACP (no instruction files of its own here) takes both in its system prompt (ClaudeAgentGate).
             _instructions = _agent.InstructionFiles.Count == 0
                 ? null
@@ -149,6 +161,48 @@ internal sealed class AcpSession : JsonRpcAgentSession
         }
 
         await SetModeAsync(_options.Mode, cancellationToken).ConfigureAwait(false);
+        await ChooseModelAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Makes the owner's model the session's, through the protocol, where the agent offers it (by id or by name). An agent with
+    /// a launch option for it (Gemini CLI's <c>-m</c>) already took it, or a model outside its list; one without says which it
+    /// uses instead, after it is ready.
+    /// </summary>
+    private async Task ChooseModelAsync(CancellationToken cancellationToken)
+    {
+        if (_options.Model is not { Length: > 0 } chosen || _models is not { } models)
+        {
+            return;
+        }
+
+        if (models.Offered.Find(chosen) is not { } model)
+        {
+            if (_agent.ModelArgument is null)
+            {
+                _modelProblem = $"{_agent.Name} does not offer the model '{chosen}', so it uses {(models.Offered.Current is { } current ? $"'{current}'" : "its default")}. " +
+                    $"It offers: {string.Join(", ", models.Offered.Models.Select(m => m.Id))}.";
+            }
+
+            return;
+        }
+
+        if (model.Id == models.Offered.Current)
+        {
+            return;
+        }
+
+        var (method, parameters) = models.Select(_sessionId, model);
+        try
+        {
+            await Rpc.RequestAsync(method, parameters, cancellationToken).ConfigureAwait(false);
+            _models = models with { Offered = models.Offered with { Current = model.Id } };
+        }
+        catch (JsonRpcException exception)
+        {
+            _modelProblem = $"{_agent.Name} did not switch to the model '{chosen}' ({exception.Message}), so it uses " +
+                $"{(models.Offered.Current is { } current ? $"'{current}'" : "its default")}.";
+        }
     }
 
     /// <summary>Continues an earlier conversation with session/load or session/resume; false (and says why) when it cannot.</summary>
@@ -170,7 +224,9 @@ internal sealed class AcpSession : JsonRpcAgentSession
             Interlocked.Exchange(ref _lastUpdateTicks, Environment.TickCount64);
             var loaded = await Rpc.RequestAsync(canLoad ? "session/load" : "session/resume", SessionParameters(resumeId), cancellationToken)
                 .ConfigureAwait(false);
-            ReadModes(AcpJson.Read<NewSessionResponse>(loaded)?.Modes);
+            var continued = AcpJson.Read<NewSessionResponse>(loaded);
+            ReadModes(continued?.Modes);
+            _models = AcpModels.Read(continued);
             return true;
         }
         catch (JsonRpcException exception)

@@ -208,7 +208,8 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
         }
 
         IAgentSession session = ClaudeCodeSession.Start(options.Spec("claude", executable, arguments, environment, State(command)),
-            options.ResumeAgentSessionId ?? options.NewAgentSessionId, sink, options.PausesAfter, options.ResumeAgentSessionId is null ? null : options.Paused);
+            options.ResumeAgentSessionId ?? options.NewAgentSessionId, sink, options.PausesAfter, options.ResumeAgentSessionId is null ? null : options.Paused,
+            options.Model is { Length: > 0 } chosen ? chosen : null);
         return Task.FromResult(session);
     }
 }

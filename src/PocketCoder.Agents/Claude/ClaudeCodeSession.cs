@@ -33,6 +33,13 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
     private PausedCall? _paused;
     private string _agentSessionId;
     private long _requestCounter;
+    private string? _model;
+
+    /// <summary>The id of the first control request, initialize (<see cref="SendControlRequestAsync"/> counts from 1).</summary>
+    private const string InitializeRequestId = "pocketcoder-1";
+
+    /// <summary>The value of Claude Code's model list that runs when no <c>--model</c> is given.</summary>
+    private const string DefaultModel = "default";
 
     /// <summary>Without a process: only for feeding <see cref="OnLineAsync"/> directly (benchmarks of the line parser).</summary>
     internal ClaudeCodeSession(string agentSessionId, IAgentSink sink, bool holdsCalls = false, PausedCall? paused = null)
@@ -47,7 +54,8 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
 
     /// <param name="holdFor">Set when calls may pause the agent: the gate hook then holds each call until it is decided or
     /// paused, which takes at most this long (Claude's own time limit on the hook is set well past it).</param>
-    public static ClaudeCodeSession Start(ProcessSpec spec, string agentSessionId, IAgentSink sink, TimeSpan? holdFor, PausedCall? paused)
+    /// <param name="model">The model the owner chose (<c>--model</c>); null: Claude's default.</param>
+    public static ClaudeCodeSession Start(ProcessSpec spec, string agentSessionId, IAgentSink sink, TimeSpan? holdFor, PausedCall? paused, string? model)
     {
         var session = new ClaudeCodeSession(agentSessionId, sink, holdFor is not null, paused);
         session.Launch(spec, session.OnLineAsync);
@@ -55,6 +63,7 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
         // Before the first message: register the gate hook, so not even the first tool call escapes it. A hook that runs out of
         // time stops the call (the owner's answer would then be lost): the hold never comes near it.
         var gate = new HookMatcher(HookCallbackIds: [GateHookId], Timeout: holdFor is { } hold ? (int)Math.Ceiling((hold + HookTimeMargin).TotalSeconds) : null);
+        session._model = model;
         _ = session.SendControlRequestAsync(new ControlRequest("initialize", Hooks: new HookSettings([gate])), CancellationToken.None);
         return session;
     }
@@ -90,7 +99,14 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
             case ControlRequestLine { RequestId: { } requestId, Request: { } request }:
                 OnControlRequest(requestId, request);
                 break;
-            case ControlCancelRequestLine { RequestId: { } cancelled }:
+            case ControlResponseLine { Response: { RequestId: InitializeRequestId } answer }:
+                // Its answer to initialize names the models it offers; "default" is what runs without --model.
+                ModelsReported.TrySetResult(answer.Response?.Models is { } models
+                    ? AgentModels.Of(models.OfType<ClaudeModelInfo>().Where(m => m.Value is { Length: > 0 })
+                        .Select(m => new AgentModel(m.Value!, m.DisplayName ?? m.Value!, m.Description)), _model ?? DefaultModel)
+                    : null);
+                break;
+                        case ControlCancelRequestLine { RequestId: { } cancelled }:
                 await Permissions.WithdrawAsync(cancelled).ConfigureAwait(false);
                 break;
             case { } message:

@@ -68,8 +68,11 @@ internal sealed record ControlResponseLine(ControlResponse Response) : ClaudeLin
 internal sealed record ControlResponse(string Subtype, string RequestId, ControlAnswer? Response = null, string? Error = null);
 
 /// <summary>can_use_tool's answer (allow with the input to run, or deny with a message), or a hook's output.</summary>
+/// <param name="Models">initialize's answer: the models Claude Code offers (<c>--model</c> takes each value).</param>
 internal sealed record ControlAnswer(string? Behavior = null, [property: JsonPropertyName("updatedInput")] JsonElement? UpdatedInput = null,
-    string? Message = null, [property: JsonPropertyName("hookSpecificOutput")] HookOutput? HookSpecificOutput = null);
+    string? Message = null, [property: JsonPropertyName("hookSpecificOutput")] HookOutput? HookSpecificOutput = null,
+    IReadOnlyList<ClaudeModelInfo?>? Models = null);
+internal sealed record ClaudeModelInfo(string? Value, [property: JsonPropertyName("displayName")] string? DisplayName, string? Description);
 
 /// <summary>A PreToolUse hook's decision: allow, deny, ask (the permission prompt decides) or defer (end the turn, keep the call).</summary>
 internal sealed record HookOutput([property: JsonPropertyName("permissionDecision")] string PermissionDecision,

@@ -21,6 +21,10 @@ internal sealed record ThreadResponse(CodexThread? Thread, string? Model);
 internal sealed record ThreadListParams(IReadOnlyList<string>? Cwd, IReadOnlyList<string> SourceKinds, string SortKey, int Limit, string? Cursor);
 internal sealed record ThreadListResponse(IReadOnlyList<CodexThread>? Data, string? NextCursor);
 internal sealed record ThreadReadParams(string ThreadId, bool IncludeTurns);
+internal sealed record ModelListParams(string? Cursor);
+internal sealed record ModelListResponse(IReadOnlyList<CodexModel?>? Data, string? NextCursor);
+/// <param name="Model">What selects it (thread/start's and turn/start's <c>model</c>).</param>
+internal sealed record CodexModel(string? Id, string? Model, string? DisplayName, string? Description, bool? Hidden);
 internal sealed record CodexThread(string? Id, string? Cwd, string? Name, string? Preview, long? UpdatedAt, string? Path, IReadOnlyList<Turn>? Turns);
 
 /// <summary>One piece of a prompt: text, or an image as a data URL.</summary>
@@ -126,6 +130,7 @@ internal sealed record QueryInput(string Query);
     AllowOutOfOrderMetadataProperties = true)]
 [JsonSerializable(typeof(InitializeParams)), JsonSerializable(typeof(InitializeResponse)), JsonSerializable(typeof(ThreadParams))]
 [JsonSerializable(typeof(ThreadResponse)), JsonSerializable(typeof(ThreadReadParams)), JsonSerializable(typeof(ThreadListParams))]
+[JsonSerializable(typeof(ModelListParams)), JsonSerializable(typeof(ModelListResponse))]
 [JsonSerializable(typeof(ThreadListResponse)), JsonSerializable(typeof(TurnStartParams)), JsonSerializable(typeof(TurnStartResponse))]
 [JsonSerializable(typeof(TurnSteerParams)), JsonSerializable(typeof(TurnInterruptParams)), JsonSerializable(typeof(FileUpdateChange))]
 [JsonSerializable(typeof(McpServerStatusUpdatedNotification)), JsonSerializable(typeof(TurnStartedNotification))]

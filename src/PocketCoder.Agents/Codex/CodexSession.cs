@@ -139,7 +139,42 @@ internal sealed class CodexSession : JsonRpcAgentSession
         {
             await Sink.OnEventAsync(new AgentError(problem), ct).ConfigureAwait(false);
         }
+
+        // Not awaited: Codex may ask its provider for the list, and the session need not wait for that.
+        _ = ListModelsAsync(thread?.Model);
     }
+
+    /// <summary>Codex's <c>model/list</c>, every page (a few at most), with the thread's model as the one in use.</summary>
+    private async Task ListModelsAsync(string? current)
+    {
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Lifetime);
+            timeout.CancelAfter(ModelListTimeout);
+            List<AgentModel> models = [];
+            string? cursor = null;
+            for (var page = 0; page < 10; page++)
+            {
+                var listed = CodexWire.Read<ModelListResponse>(await Rpc.RequestAsync("model/list", CodexWire.Node(new ModelListParams(cursor)), timeout.Token)
+                    .ConfigureAwait(false));
+                models.AddRange((listed?.Data ?? []).OfType<CodexModel>().Where(m => m is { Hidden: not true } && (m.Model ?? m.Id) is { Length: > 0 })
+                    .Select(m => new AgentModel((m.Model ?? m.Id)!, m.DisplayName ?? (m.Model ?? m.Id)!, m.Description)));
+                if ((cursor = listed?.NextCursor) is null)
+                {
+                    break;
+                }
+            }
+
+            ModelsReported.TrySetResult(AgentModels.Of(models, current));
+        }
+        catch (Exception exception) when (exception is JsonRpcException or OperationCanceledException or InvalidOperationException or IOException)
+        {
+            // An older Codex without model/list, or one whose provider did not answer: it names no models.
+            ModelsReported.TrySetResult(null);
+        }
+    }
+
+    private static readonly TimeSpan ModelListTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>thread/start's params, or thread/resume's for <paramref name="threadId"/>.</summary>
     private JsonObject ThreadParameters(string? threadId) => CodexWire.Node(new ThreadParams(threadId, _options.WorkingDirectory, CodexAdapter.ApprovalPolicy,

@@ -88,10 +88,19 @@ internal sealed record QuestionReply(IReadOnlyList<IReadOnlyList<string>> Answer
 internal sealed record ResourceInput(IReadOnlyList<string> Servers, [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Uri,
     IReadOnlyList<string> Patterns);
 
+/// <summary><c>GET /config/providers</c>: each provider the owner set up, with its models keyed by id.</summary>
+internal sealed record ProvidersAnswer(IReadOnlyList<ProviderInfo?>? Providers);
+internal sealed record ProviderInfo(string? Id, string? Name, IReadOnlyDictionary<string, ProviderModel?>? Models);
+internal sealed record ProviderModel(string? Name);
+
+/// <summary><c>GET /config</c>, as far as the model in use: <c>provider/model</c>.</summary>
+internal sealed record ConfigAnswer(string? Model);
+
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(OpenCodeEvent)), JsonSerializable(typeof(SessionError))] // the event stream
 [JsonSerializable(typeof(SessionInfo)), JsonSerializable(typeof(MessageWithParts)), JsonSerializable(typeof(Prompt))] // the HTTP API
 [JsonSerializable(typeof(PermissionReply)), JsonSerializable(typeof(QuestionReply))]
+[JsonSerializable(typeof(ProvidersAnswer)), JsonSerializable(typeof(ConfigAnswer))]
 [JsonSerializable(typeof(IReadOnlyList<ListedSession>)), JsonSerializable(typeof(SessionExport))] // the CLI's answers
 [JsonSerializable(typeof(ResourceInput))] // what the owner is shown
 internal sealed partial class OpenCodeJson : JsonSerializerContext;

@@ -67,6 +67,7 @@ internal sealed class OpenCodeSession : IAgentSession
             ?? throw new AgentUnavailableException(OpenCodeAdapter.AgentId, "OpenCode created a session without an id.");
 
         var session = new OpenCodeSession(server, options, sink, id);
+        session.Models = session.ListModelsAsync();
         server.Listen(id, session.OnEventAsync);
         _ = session.WatchServerAsync();
         await sink.OnEventAsync(new AgentReady(id, options.Model, null), cancellationToken).ConfigureAwait(false);
@@ -79,6 +80,30 @@ internal sealed class OpenCodeSession : IAgentSession
     }
 
     public bool TakesImages => true;
+
+    public Task<AgentModels?> Models { get; private set; } = Task.FromResult<AgentModels?>(null);
+
+    /// <summary>
+    /// Every model of every provider OpenCode has, as <c>provider/model</c> (what a prompt's model names), and the one in use: the
+    /// owner's choice, else OpenCode's configured model.
+    /// </summary>
+    private async Task<AgentModels?> ListModelsAsync()
+    {
+        try
+        {
+            var providers = await _server.SendAsync(HttpMethod.Get, "/config/providers", null, OpenCodeJson.Default.ProvidersAnswer, _lifetime.Token)
+                .ConfigureAwait(false);
+            var current = _options.Model is { Length: > 0 } chosen ? chosen
+                : (await _server.SendAsync(HttpMethod.Get, "/config", null, OpenCodeJson.Default.ConfigAnswer, _lifetime.Token).ConfigureAwait(false))?.Model;
+            return AgentModels.Of((providers?.Providers ?? []).OfType<ProviderInfo>().Where(p => p.Id is { Length: > 0 })
+                .SelectMany(p => (p.Models ?? new Dictionary<string, ProviderModel?>()).Select(m =>
+                    new AgentModel($"{p.Id}/{m.Key}", $"{p.Name ?? p.Id}: {m.Value?.Name ?? m.Key}", null))), current);
+        }
+        catch (Exception exception) when (exception is OpenCodeHttpException or HttpRequestException or OperationCanceledException or JsonException)
+        {
+            return null;
+        }
+    }
 
     public async Task SendAsync(AgentPrompt prompt, CancellationToken cancellationToken)
     {

@@ -47,6 +47,11 @@ internal abstract class ProcessAgentSession : IAgentSession
     /// <summary>Claude Code and Codex take images in every prompt; an ACP agent says whether it does.</summary>
     public virtual bool TakesImages => true;
 
+    /// <summary>Set by the adapter once the agent has named its models; null for one that does not (OpenCode), or on exit.</summary>
+    protected TaskCompletionSource<AgentModels?> ModelsReported { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task<AgentModels?> Models => ModelsReported.Task;
+
     public abstract Task SendAsync(AgentPrompt prompt, CancellationToken cancellationToken);
 
     public abstract Task SetModeAsync(string mode, CancellationToken cancellationToken);
@@ -140,6 +145,7 @@ internal abstract class ProcessAgentSession : IAgentSession
     private async Task WatchExitAsync()
     {
         var exitCode = await Process.Exited.ConfigureAwait(false);
+        ModelsReported.TrySetResult(null);
         OnProcessExited(exitCode);
         await Permissions.WithdrawAllAsync().ConfigureAwait(false);
         // A process that dies during the handshake is reported by the start as a failure to start.

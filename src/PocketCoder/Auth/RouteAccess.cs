@@ -54,6 +54,9 @@ public static class RouteAccess
         ["CreateProfile"] = Own,
         ["UpdateProfile"] = Own,
         ["DeleteProfile"] = Own,
+        // Listing an agent's models starts it once, in an empty folder, where no session has named them yet; asking again, an owner.
+        ["ListAgentModels"] = Read(),
+        ["RefreshAgentModels"] = Own,
         ["ListMcpServers"] = Read(ProjectFrom.ProjectRoute, "projectId"),
         ["AddMcpServer"] = Own,
         ["ChangeMcpServer"] = Own,

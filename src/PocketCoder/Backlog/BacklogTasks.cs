@@ -35,7 +35,7 @@ public sealed record CreateTaskRequest(
     string? Agent,
     [property: AllowedValues(SessionModes.Ask, SessionModes.Plan, SessionModes.AcceptEdits, SessionModes.Trusted, null, ErrorMessage = SessionsApi.ModeMessage)]
     string? Mode = null,
-    [property: RegularExpression(SessionsApi.ModelPattern, ErrorMessage = "'model' must be a model name of at most 100 letters, digits and . _ : / - [ ].")]
+    [property: RegularExpression(SessionsApi.ModelPattern, ErrorMessage = SessionsApi.ModelMessage)]
     string? Model = null,
     bool? Worktree = null);
 

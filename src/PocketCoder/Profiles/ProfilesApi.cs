@@ -17,8 +17,8 @@ public sealed record ProfileRequest(
     string? Name,
     [property: Required(ErrorMessage = "'agent' is required: one of the agent ids the server's health lists (e.g. \"claude-code\").")]
     string? Agent,
-    [property: StringLength(100, MinimumLength = 1, ErrorMessage = "'model' must be a model name of at most 100 letters, digits and . _ : / - [ ].")]
-    [property: RegularExpression(SessionsApi.ModelPattern, ErrorMessage = "'model' must be a model name of at most 100 letters, digits and . _ : / - [ ].")]
+    [property: StringLength(100, MinimumLength = 1, ErrorMessage = SessionsApi.ModelMessage)]
+    [property: RegularExpression(SessionsApi.ModelPattern, ErrorMessage = SessionsApi.ModelMessage)]
     string? Model,
     [property: AllowedValues(SessionModes.Ask, SessionModes.Plan, SessionModes.AcceptEdits, SessionModes.Trusted, null, ErrorMessage = SessionsApi.ModeMessage)]
     string? Mode,

@@ -13,6 +13,7 @@ using PocketCoder.Health;
 using PocketCoder.Hub;
 using PocketCoder.Ledger;
 using PocketCoder.Mcp;
+using PocketCoder.ModelLists;
 using PocketCoder.Notifications;
 using PocketCoder.Profiles;
 using PocketCoder.Projects;
@@ -59,6 +60,7 @@ public static class PocketCoderServer
             .AddProjects()
             .AddFolders()
             .AddProfiles()
+            .AddModelLists()
             .AddMcpServers()
             .AddApprovals()
             .AddEvents()
@@ -94,6 +96,7 @@ public static class PocketCoderServer
         api.MapFolders();
         api.MapSessions();
         api.MapProfiles();
+        api.MapModelLists();
         api.MapMcpServers();
         api.MapEvents();
         api.MapApprovals();

@@ -121,6 +121,7 @@ namespace PocketCoder.Server;
 [JsonSerializable(typeof(PocketCoder.Mcp.McpServerResponse))]
 [JsonSerializable(typeof(IEnumerable<PocketCoder.Mcp.McpServerResponse>))]
 [JsonSerializable(typeof(PocketCoder.Profiles.ProfileResponse))]
+[JsonSerializable(typeof(PocketCoder.ModelLists.AgentModelsResponse))]
 [JsonSerializable(typeof(IEnumerable<PocketCoder.Profiles.ProfileResponse>))]
 [JsonSerializable(typeof(PocketCoder.Workspace.Worktrees.WorktreeResponse))]
 [JsonSerializable(typeof(PocketCoder.Workspace.Git.WorktreeDiff))]

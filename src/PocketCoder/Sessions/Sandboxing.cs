@@ -78,6 +78,25 @@ public sealed class Sandboxing(ProjectStore projects, PocketCoderOptions options
     }
 
     /// <summary>
+    /// The sandbox for a short run of an agent in an empty folder of its own (asked which models it offers, with no prompt): that
+    /// folder its only writable one, every project and the data folder out of sight, its home PocketCoder's own. Null — the agent
+    /// runs as is — only where bubblewrap does not work here and no project wants a sandbox, as its sessions would run.
+    /// </summary>
+    /// <exception cref="ApiProblem">A project wants a sandbox and bubblewrap does not work here (<c>SANDBOX_UNAVAILABLE</c>).</exception>
+    public AgentSandbox? ForScratch(string agentId, string folder)
+    {
+        if (_probe.Value.Bwrap is { } bwrap)
+        {
+            return new AgentSandbox(bwrap, [folder], [options.DataDirectory, .. projects.List().Select(p => p.Path)], [GitFolderOrStandIn(folder)],
+                HomeOf(agentId));
+        }
+
+        return projects.List().FirstOrDefault(p => ModeOf(p) == Sandboxed) is { } sandboxed
+            ? throw new ApiProblem(StatusCodes.Status503ServiceUnavailable, ErrorCodes.SandboxUnavailable, Refusal(sandboxed)!)
+            : null;
+    }
+
+    /// <summary>
     /// The project's <c>.git</c>, made an empty folder where the project is no repository of its own (none at all, or a folder
     /// inside one): git passes an empty <c>.git</c> by as no repository, and bound read-only it stands where an allowed command
     /// would otherwise make a repository whose config (<c>core.fsmonitor</c>, <c>core.sshCommand</c>) the owner's git, a shell

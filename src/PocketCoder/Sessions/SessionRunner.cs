@@ -140,6 +140,9 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget
             _services.Mcp.ForSession(_project.Id, _project.Path, _adapter, _sessions.McpServers(_session.Id)));
         _agent = await _adapter.StartAsync(options, this, cancellationToken).ConfigureAwait(false);
         _agentDisposed = false;
+        // What it says of its models keeps the profile's and New session's pickers current, without starting it to ask.
+        _ = _agent.Models.ContinueWith(said => _services.Models.Report(_adapter.Id, _session.Model, said.Result), CancellationToken.None,
+            TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
         _cost.NewProcess();
     }
 

@@ -15,8 +15,8 @@ public sealed record CreateSessionRequest(
     string? Agent,
     [property: StringLength(SessionsApi.MaxMessageLength, ErrorMessage = "'prompt' is at most {1} characters.")]
     string? Prompt,
-    [property: StringLength(100, MinimumLength = 1, ErrorMessage = "'model' must be a model name of at most 100 letters, digits and . _ : / - [ ].")]
-    [property: RegularExpression(SessionsApi.ModelPattern, ErrorMessage = "'model' must be a model name of at most 100 letters, digits and . _ : / - [ ].")]
+    [property: StringLength(100, MinimumLength = 1, ErrorMessage = SessionsApi.ModelMessage)]
+    [property: RegularExpression(SessionsApi.ModelPattern, ErrorMessage = SessionsApi.ModelMessage)]
     string? Model,
     [property: AllowedValues(SessionModes.Ask, SessionModes.Plan, SessionModes.AcceptEdits, SessionModes.Trusted, null, ErrorMessage = SessionsApi.ModeMessage)]
     string? Mode,
@@ -71,7 +71,11 @@ public static class SessionsApi
     /// <summary>A message is at most this long; larger content belongs in a file the agent can read.</summary>
     public const int MaxMessageLength = 100_000;
 
-    internal const string ModelPattern = @"^[A-Za-z0-9._:/\-\[\]]{1,100}$";
+    // Never a leading dash: the model is the value of an agent's option (--model, -m), and a CLI can read "--yolo" there as an
+    // option of its own (Gemini CLI's did). $ | ( ) are in the ids agents report (Qwen Code's "$runtime|openai|qwen3(openai)").
+    internal const string ModelPattern = @"^[A-Za-z0-9$][A-Za-z0-9._:/\-\[\]$|()@+]{0,99}$";
+    internal const string ModelMessage =
+        "'model' must be a model name of at most 100 letters, digits and . _ : / - [ ] $ | ( ) @ +, beginning with a letter, a digit or $.";
     internal const string ModeMessage = "'mode' must be one of ask, plan, accept_edits, trusted.";
 
     /// <summary>Sessions and what runs them; the manager runs with the server, started before the features that start sessions.</summary>

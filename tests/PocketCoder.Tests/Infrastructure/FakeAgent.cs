@@ -21,6 +21,12 @@ public sealed class FakeAgent : IAgentAdapter
 
     public string Id => AgentId;
 
+    /// <summary>The models its sessions say they offer (the one in use: the session's model where it names one); null: none.</summary>
+    public IReadOnlyList<AgentModel>? Models { get; set; }
+
+    /// <summary>How many sessions it has started, probes of its models included.</summary>
+    public int Starts => Started.Count;
+
     /// <summary>Says "Done: " and the message, then ends the turn.</summary>
     public static async Task Echo(FakeAgentSession session, AgentPrompt prompt)
     {
@@ -39,6 +45,7 @@ public sealed class FakeAgent : IAgentAdapter
             Sink = sink,
             Options = options,
             Script = Script,
+            Models = Task.FromResult(Models is { } models ? AgentModels.Of(models, options.Model is { Length: > 0 } chosen ? chosen : models.FirstOrDefault()?.Id) : null),
         };
         TaskCompletionSource started;
         lock (_lock)

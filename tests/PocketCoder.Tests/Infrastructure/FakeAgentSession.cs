@@ -20,6 +20,9 @@ public sealed class FakeAgentSession : IAgentSession
 
     public bool TakesImages { get; init; }
 
+    /// <summary>The models it says it offers (its agent's <see cref="FakeAgent.Models"/>).</summary>
+    public Task<AgentModels?> Models { get; init; } = Task.FromResult<AgentModels?>(null);
+
     /// <summary>Where it tells what it does (the server's session), when started by a <see cref="FakeAgent"/>.</summary>
     public IAgentSink? Sink { get; init; }
 

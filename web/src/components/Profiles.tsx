@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, describeError, type McpServer, type Profile, type ProfileFields, type SessionMode } from '../api';
 import { modeLabel, MODES } from '../events';
 import { ErrorNote } from './ui';
+import { ModelField } from './ModelField';
 import { loadHealth, useStore } from '../store';
 import { agentName } from '../screens/Home';
 
@@ -99,8 +100,7 @@ export function ProfilesSection({ projectId }: { projectId: string }) {
               <option value="">As New session says (Ask)</option>
               {MODES.map((m) => <option key={m.id} value={m.id}>{modeLabel(m.id)}</option>)}
             </select></label>
-          <label class="field"><span>Model <span class="muted">(blank for the agent's default)</span></span>
-            <input name="profile-model" value={editing.fields.model ?? ''} autoCapitalize="off" spellcheck={false} onInput={(e) => set({ model: (e.target as HTMLInputElement).value })} /></label>
+          <ModelField agent={editing.fields.agent || agents[0]?.id || null} value={editing.fields.model ?? ''} onChange={(model) => set({ model })} name="profile-model" />
           <label class="field"><span>Where it works</span>
             <select name="profile-worktree" value={editing.fields.worktree === true ? 'worktree' : editing.fields.worktree === false ? 'project' : ''}
               onChange={(e) => { const v = (e.target as HTMLSelectElement).value; set({ worktree: v === 'worktree' ? true : v === 'project' ? false : null }); }}>

@@ -3,6 +3,7 @@ import { SandboxWarning } from '../components/SandboxWarning';
 import { AttachButton, type Attachment, AttachmentChips, wire } from '../components/Attach';
 import { appendDictated, Dictate } from '../components/Dictate';
 import { api, describeError, type Profile, type SessionMode } from '../api';
+import { ModelField } from '../components/ModelField';
 import { profileSummary } from '../components/Profiles';
 import { AppBar, ErrorNote, Icon } from '../components/ui';
 import { modeLabel, MODES } from '../events';
@@ -10,13 +11,6 @@ import { navigate } from '../router';
 import { loadHealth, upsertSession, useStore } from '../store';
 import { agentName } from './Home';
 import { choiceOf, cronOf, nextRuns, REPEATS, repeatLabel, runLabel, WEEKDAYS, type Repeat, type RepeatChoice } from '../cron';
-
-// Model names each agent understands; free text is accepted too (blank = the agent's default).
-const MODELS: Record<string, string[]> = {
-  'claude-code': ['sonnet', 'opus', 'haiku'],
-  codex: ['gpt-5-codex', 'gpt-5'],
-  gemini: ['gemini-2.5-pro', 'gemini-2.5-flash'],
-};
 
 export function NewSession({ projectId }: { projectId: string }) {
   const health = useStore((s) => s.health);
@@ -213,11 +207,7 @@ export function NewSession({ projectId }: { projectId: string }) {
                   </label>
                 </div>
               )}
-              <label class="field">
-                <span>Model <span class="muted">(blank for the agent's default)</span></span>
-                <input name="model" list="models" value={model} autoCapitalize="off" spellcheck={false} onInput={(e) => setModel((e.target as HTMLInputElement).value)} />
-                <datalist id="models">{(MODELS[agent ?? ''] ?? []).map((m) => <option key={m} value={m} />)}</datalist>
-              </label>
+              <ModelField agent={agent} value={model} onChange={setModel} name="model" />
             </div>
           )}
           <ErrorNote error={error} />

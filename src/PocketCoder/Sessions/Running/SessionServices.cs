@@ -13,6 +13,7 @@ public sealed record SessionServices(
     TurnReviews Reviews,
     Sandboxing Sandboxing,
     McpServerStore Mcp,
+    ModelLists.ModelCatalog Models,
     MessageQueue Queue,
     TimeProvider Clock,
     PocketCoderOptions Options,

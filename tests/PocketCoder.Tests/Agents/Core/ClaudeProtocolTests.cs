@@ -134,7 +134,7 @@ public sealed class ClaudeProtocolTests : IDisposable
         File.WriteAllLines(script, lines);
         var spec = new ProcessSpec("sh", ["-c", "cat \"$0\"; exec cat > \"$1\"", script, StdinLog], _folder,
             new Dictionary<string, string?>(), StderrLogPath: null);
-        return ClaudeCodeSession.Start(spec, "s-0", sink, holdFor: null, paused: null);
+        return ClaudeCodeSession.Start(spec, "s-0", sink, holdFor: null, paused: null, model: null);
     }
 
     /// <summary>The first line the session wrote that satisfies <paramref name="match"/>, once it is there.</summary>
