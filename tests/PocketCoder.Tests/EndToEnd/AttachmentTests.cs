@@ -7,7 +7,8 @@ namespace PocketCoder.Tests.EndToEnd;
 
 /// <summary>
 /// A prompt with a screenshot and a log file, through each REAL agent CLI to the fake model: the image arrives as the
-/// model's own image input (byte for byte), the text file inside the prompt, and the transcript lists both.
+/// model's own image input (byte for byte), the text file inside the prompt, and the transcript lists both. Every named
+/// agent, Qwen Code with its own placeholder for a model it takes to read no images.
 /// </summary>
 public sealed class AttachmentTests
 {
@@ -15,7 +16,7 @@ public sealed class AttachmentTests
     private static readonly byte[] Png = Convert.FromBase64String(
         "iVBORw0KGgoAAAANSUhEUgAAAAIAAAABCAIAAAB7QOjdAAAADUlEQVR4nGP4zwAE/wEHAAH/4iOeWQAAAABJRU5ErkJggg==");
 
-    public static TheoryData<string> Agents => ["claude-code", "codex", "opencode", "gemini"];
+    public static TheoryData<string> Agents => [.. AgentWorld.Named];
 
     [Theory]
     [MemberData(nameof(Agents))]
@@ -39,6 +40,16 @@ public sealed class AttachmentTests
         await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "I see a red and a blue pixel.");
 
         var request = world.Model.Requests.Last(r => r.ConsumedScript);
+        if (agent == "qwen")
+        {
+            // Qwen Code hands an image only to a model it knows takes images (by name: qwen3.5-plus, gpt-…, claude-…, or as
+            // configured): for the tests' "fake-model" it sends its own placeholder instead (docs/agents.md).
+            Assert.Empty(request.UserImages());
+            Assert.True(request.Contains("[image: image/png]"), "Qwen Code's placeholder for the image is not in the prompt");
+            Assert.True(request.Contains("Attached file build.log:\n````\n" + log + "````"), "the text file is not in the prompt, fenced");
+            return;
+        }
+
         var image = Assert.Single(request.UserImages());
         Assert.Equal("image/png", image.MediaType);
         Assert.Equal(Png, Convert.FromBase64String(image.Base64));
@@ -76,11 +87,5 @@ public sealed class AttachmentTests
         Assert.DoesNotContain(world.Model.Requests, r => r.ConsumedScript);
     }
 
-    private static Task<AgentWorld> World(string agent) => agent switch
-    {
-        "claude-code" => AgentWorld.ClaudeAsync(),
-        "codex" => AgentWorld.CodexAsync(),
-        "opencode" => AgentWorld.OpenCodeAsync(),
-        _ => AgentWorld.GeminiAsync(),
-    };
+    private static Task<AgentWorld> World(string agent) => AgentWorld.NamedAsync(agent);
 }
