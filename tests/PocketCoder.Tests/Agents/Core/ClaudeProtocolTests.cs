@@ -117,6 +117,24 @@ public sealed class ClaudeProtocolTests : IDisposable
         Assert.Equal((kind, title), (described.Kind, described.Title));
     }
 
+    [Fact]
+    public void Transcript_OnlyTheConversationsOwnLinesAreHistory()
+    {
+        // Claude Code 2.1.332 keeps each request's system prompt and reminders in the transcript as api-request-blob lines, with a
+        // user or a system message: none of it is something the owner said or the agent answered.
+        string[] lines =
+        [
+            """{"type":"user","uuid":"u1","message":{"role":"user","content":"Remember the word heron"}}""",
+            """{"type":"api-request-blob","message":{"role":"user","content":[{"type":"text","text":"<system-reminder>Attribution</system-reminder>"}]}}""",
+            """{"type":"api-request-blob","message":{"role":"system","content":[{"type":"text","text":"# Environment"}]}}""",
+            """{"type":"assistant","uuid":"a1","parentUuid":"u1","message":{"role":"assistant","content":[{"type":"text","text":"I will remember heron."}]}}""",
+        ];
+
+        var entries = lines.Select(l => ClaudeJson.Read<TranscriptLine>(l)!).SelectMany(ClaudeTranscripts.Entries).ToList();
+
+        Assert.Equal<HistoryEntry>([new HistoryUserText("Remember the word heron"), new HistoryAssistantText("I will remember heron.")], entries);
+    }
+
     [Theory]
     [InlineData(SessionModes.Plan, "plan")]
     [InlineData(SessionModes.Ask, "default")]
