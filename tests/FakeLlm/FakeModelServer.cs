@@ -292,7 +292,8 @@ public sealed partial class FakeModelServer : IAsyncDisposable
             done.TrySetResult(recorded);
         }
 
-        return (reply, recorded);
+        // Made of the request outside the lock too: it is the test's code.
+        return (reply is AnsweringReply answering ? answering.Reply(recorded) : reply, recorded);
     }
 
     private List<ContentBlock> Blocks(ScriptedReply reply)
