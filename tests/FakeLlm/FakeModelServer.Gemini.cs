@@ -122,6 +122,6 @@ public sealed partial class FakeModelServer
             done.TrySetResult(recorded);
         }
 
-        return (reply, recorded);
+        return (reply is AnsweringReply answering ? answering.Reply(recorded) : reply, recorded);
     }
 }

@@ -152,8 +152,8 @@ public sealed partial class FakeModelServer : IAsyncDisposable
 
     /// <summary>
     /// Tells agent-loop requests from side requests. Side requests (session title, command prefix, quota
-    /// probe) carry no tools; the agent loop and its subagents always do. Claude Code 2.1.197 with
-    /// CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 sends only agent-loop requests (all with 27 tools).
+    /// probe) carry no tools; the agent loop and its subagents always do. Claude Code 2.1.332 with
+    /// CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 sends only agent-loop requests (all with tools: 13, the rest offered by name).
     /// </summary>
     internal static bool IsMainAgentRequest(JsonElement body) =>
         body.TryGetProperty("tools", out var tools) && tools.ValueKind == JsonValueKind.Array && tools.GetArrayLength() > 0;
@@ -292,7 +292,8 @@ public sealed partial class FakeModelServer : IAsyncDisposable
             done.TrySetResult(recorded);
         }
 
-        return (reply, recorded);
+        // Made of the request outside the lock too: it is the test's code.
+        return (reply is AnsweringReply answering ? answering.Reply(recorded) : reply, recorded);
     }
 
     private List<ContentBlock> Blocks(ScriptedReply reply)

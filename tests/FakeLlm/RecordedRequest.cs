@@ -50,6 +50,30 @@ public sealed partial record RecordedRequest(string Path, JsonElement Body, bool
                 .OfType<string>()]
             : [];
 
+    /// <summary>
+    /// The tools the model is offered: those in <c>tools</c>, and those Claude Code (2.1.332 on) offers by name only, to be loaded
+    /// with its ToolSearch tool, listed in a message of the conversation ("The following deferred tools are now available via
+    /// ToolSearch...:" then one name a line). The latest list counts: it replaces any earlier one.
+    /// </summary>
+    public IReadOnlyList<string> OfferedToolNames => [.. ToolNames.Union(DeferredToolNames)];
+
+    /// <summary>The names of the tools offered by name only (see <see cref="OfferedToolNames"/>); empty when none are.</summary>
+    public IReadOnlyList<string> DeferredToolNames
+    {
+        get
+        {
+            const string Announcement = "deferred tools are now available via ToolSearch";
+            var latest = Strings(Body).LastOrDefault(s => s.Contains(Announcement, StringComparison.Ordinal));
+            if (latest is null)
+            {
+                return [];
+            }
+
+            var list = latest[latest.IndexOf(Announcement, StringComparison.Ordinal)..];
+            return [.. list[(list.IndexOf(":\n", StringComparison.Ordinal) + 2)..].Split('\n').TakeWhile(line => line.Trim().Length > 0).Select(line => line.Trim())];
+        }
+    }
+
     /// <summary>The system prompt flattened to text (it may be a string or an array of text blocks).</summary>
     public string SystemText => Body.TryGetProperty("system", out var system) ? FlattenText(system) : "";
 

@@ -49,6 +49,16 @@ public abstract record ScriptedReply
     }
 
     /// <summary>
+    /// The reply <paramref name="reply"/> makes of the request it answers: for what only the request says (Claude Code's plan
+    /// file, whose name it makes up for each conversation and gives the model in its prompt).
+    /// </summary>
+    public static ScriptedReply Answering(Func<RecordedRequest, ScriptedReply> reply)
+    {
+        ArgumentNullException.ThrowIfNull(reply);
+        return new AnsweringReply(reply);
+    }
+
+    /// <summary>
     /// A text answer that stalls after the first <c>content_block_start</c> until <paramref name="release"/>
     /// completes, so tests can cancel a turn while the model is still "thinking". A client disconnect or
     /// disposing the server ends the stall without finishing the message.
@@ -68,3 +78,5 @@ internal sealed record ToolUseReply(string ToolName, JsonElement Input, string? 
 internal sealed record ParallelToolUseReply(IReadOnlyList<ToolUseReply> Calls) : ScriptedReply;
 
 internal sealed record HeldReply(Task Release, string Content) : ScriptedReply;
+
+internal sealed record AnsweringReply(Func<RecordedRequest, ScriptedReply> Reply) : ScriptedReply;

@@ -207,9 +207,11 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
             CopyLogin(StateFile(command), new AgentHome(sandbox.Home, command.Home), Path.Combine(ConfigFolder(command), ".claude.json"));
         }
 
+        var plans = Path.Combine(ConfigFolder(command), "plans");
+        var plansOnDisk = options.Sandbox is { } confined ? new AgentHome(confined.Home, command.Home).Map(plans) : plans;
         IAgentSession session = ClaudeCodeSession.Start(options.Spec("claude", executable, arguments, environment, State(command)),
             options.ResumeAgentSessionId ?? options.NewAgentSessionId, sink, options.PausesAfter, options.ResumeAgentSessionId is null ? null : options.Paused,
-            options.Model is { Length: > 0 } chosen ? chosen : null);
+            options.Model is { Length: > 0 } chosen ? chosen : null, new ClaudePlanFiles(plans, plansOnDisk));
         return Task.FromResult(session);
     }
 }

@@ -31,6 +31,9 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
 
     /// <summary>Resumed after a pause: the call it paused on, and the owner's decision for it.</summary>
     private PausedCall? _paused;
+
+    /// <summary>Where Claude writes its plans (a write there is its own note, not an edit), when the adapter knows.</summary>
+    private readonly ClaudePlanFiles? _plans;
     private string _agentSessionId;
     private long _requestCounter;
     private string? _model;
@@ -42,12 +45,13 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
     private const string DefaultModel = "default";
 
     /// <summary>Without a process: only for feeding <see cref="OnLineAsync"/> directly (benchmarks of the line parser).</summary>
-    internal ClaudeCodeSession(string agentSessionId, IAgentSink sink, bool holdsCalls = false, PausedCall? paused = null)
+    internal ClaudeCodeSession(string agentSessionId, IAgentSink sink, bool holdsCalls = false, PausedCall? paused = null, ClaudePlanFiles? plans = null)
         : base(sink, ClaudeCodeAdapter.AgentId, "Claude Code", appliesEditedInput: true)
     {
         _agentSessionId = agentSessionId;
         _holdsCalls = holdsCalls;
         _paused = paused;
+        _plans = plans;
     }
 
     public override string AgentSessionId => _agentSessionId;
@@ -55,9 +59,10 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
     /// <param name="holdFor">Set when calls may pause the agent: the gate hook then holds each call until it is decided or
     /// paused, which takes at most this long (Claude's own time limit on the hook is set well past it).</param>
     /// <param name="model">The model the owner chose (<c>--model</c>); null: Claude's default.</param>
-    public static ClaudeCodeSession Start(ProcessSpec spec, string agentSessionId, IAgentSink sink, TimeSpan? holdFor, PausedCall? paused, string? model)
+    public static ClaudeCodeSession Start(ProcessSpec spec, string agentSessionId, IAgentSink sink, TimeSpan? holdFor, PausedCall? paused, string? model,
+        ClaudePlanFiles? plans = null)
     {
-        var session = new ClaudeCodeSession(agentSessionId, sink, holdFor is not null, paused);
+        var session = new ClaudeCodeSession(agentSessionId, sink, holdFor is not null, paused, plans);
         session.Launch(spec, session.OnLineAsync);
         session.MarkStarted();
         // Before the first message: register the gate hook, so not even the first tool call escapes it. A hook that runs out of
@@ -179,13 +184,14 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
             return;
         }
 
-        var permission = Describe(toolUseId, tool, input) with { Path = ClaudeTools.Describe(tool, input).Path ?? request.BlockedPath };
+        var permission = Describe(toolUseId, tool, input);
+        permission = permission with { Path = permission.Path ?? request.BlockedPath };
         Permissions.Ask(requestId, permission, decision => RespondAsync(requestId, ToolAnswer(decision, input)));
     }
 
-    private static PermissionRequest Describe(string toolUseId, string tool, JsonElement input, bool canPause = false)
+    private PermissionRequest Describe(string toolUseId, string tool, JsonElement input, bool canPause = false)
     {
-        var described = ClaudeTools.Describe(tool, input);
+        var described = ClaudeTools.Describe(tool, input, _plans);
         return new PermissionRequest(toolUseId, tool, described.Kind, described.Title, input, described.Command, described.Path,
             tool == "ExitPlanMode" ? JsonFields.Text(input, "plan") : null, canPause, CanEditInput: true);
     }

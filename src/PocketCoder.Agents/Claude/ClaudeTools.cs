@@ -8,12 +8,15 @@ internal static class ClaudeTools
 {
     public sealed record Description(ToolKind Kind, string Title, string? Command, string? Path);
 
-    public static Description Describe(string tool, JsonElement input)
+    /// <param name="plans">Where Claude writes its plans, when known: a write there is bookkeeping (<see cref="ClaudePlanFiles"/>).</param>
+    public static Description Describe(string tool, JsonElement input, ClaudePlanFiles? plans = null)
     {
         var command = Text(input, "command");
         var filePath = Text(input, "file_path") ?? Text(input, "notebook_path");
         return tool switch
         {
+            "Write" or "Edit" or "MultiEdit" when plans is not null && plans.Holds(filePath) =>
+                new(ToolKind.Bookkeeping, $"Write the plan {Path.GetFileName(filePath)}", null, filePath),
             "Bash" or "BashOutput" or "KillShell" or "KillBash" =>
                 new(ToolKind.Execute, command ?? Text(input, "description") ?? tool, command, null),
             "Edit" or "MultiEdit" or "Write" or "NotebookEdit" =>
@@ -27,6 +30,10 @@ internal static class ClaudeTools
             "ExitPlanMode" => new(ToolKind.Other, "Proposed plan", null, null),
             "AskUserQuestion" => new(ToolKind.Question, AgentQuestions.Title(input), null, null),
             "TodoWrite" or "TaskCreate" or "TaskUpdate" or "TaskList" or "TaskGet" => new(ToolKind.Bookkeeping, "Update the to-do list", null, null),
+            // 2.1.332 offers most tools (MCP servers' too) by name only, their schemas loaded by this search: it runs nothing, and
+            // each tool it loads is asked about when called. Other new tools (ListAgents, SendMessage, Workflow, Monitor, CronCreate,
+            // ScheduleWakeup...) reach other sessions or start work: they stay Other, which the owner is asked about.
+            "ToolSearch" => new(ToolKind.Bookkeeping, $"Look up tools: {Text(input, "query")}".Trim(), null, null),
             _ when tool.StartsWith("mcp__", StringComparison.Ordinal) => new(ToolKind.Mcp, tool, null, null),
             _ => new(ToolKind.Other, tool, null, null),
         };

@@ -266,10 +266,14 @@ internal sealed class ClaudeTranscripts(AgentCommand command)
         }
     }
 
-    /// <summary>What one transcript line holds for a reader; bookkeeping lines, side chains and meta messages hold nothing.</summary>
+    /// <summary>
+    /// What one transcript line holds for a reader: only the conversation's own user and assistant lines do. Bookkeeping lines hold
+    /// nothing, even those carrying a message (2.1.332 keeps a copy of each request's system prompt and reminders, as
+    /// <c>api-request-blob</c> lines with a user or system message), and neither do side chains and meta messages.
+    /// </summary>
     internal static IEnumerable<HistoryEntry> Entries(TranscriptLine line)
     {
-        if (line is not { IsSidechain: not true, IsMeta: not true, Message: { } message })
+        if (line is not { Type: "user" or "assistant", IsSidechain: not true, IsMeta: not true, Message: { } message })
         {
             yield break;
         }

@@ -12,11 +12,13 @@ public sealed class CancelStopsToolTests
     public Task Codex_ApprovedLongCommand_CancelKillsIt() =>
         CancelKillsToolAsync(AgentWorld.CodexAsync, "sleep 3071", ScriptedReply.ToolUse("exec_command", new { cmd = "sleep 3071" }));
 
+    // Claude Code refuses a standalone long sleep before asking (2.1.332, and the one claude-agent-acp bundles: "Blocked:
+    // standalone sleep"), so the long command is another.
     [Fact]
     public Task Claude_ApprovedLongCommand_CancelKillsIt() =>
-        CancelKillsToolAsync(() => AgentWorld.ClaudeAsync(), "sleep 3072", ScriptedReply.ToolUse("Bash", new { command = "sleep 3072", description = "Wait" }));
+        CancelKillsToolAsync(() => AgentWorld.ClaudeAsync(), "timeout 3072 tail -f /dev/null",
+            ScriptedReply.ToolUse("Bash", new { command = "timeout 3072 tail -f /dev/null", description = "Wait" }));
 
-    // The Claude Code that claude-agent-acp bundles refuses a standalone long sleep, so the long command is another.
     [Fact]
     public Task ClaudeOverAcp_ApprovedLongCommand_CancelKillsIt() =>
         CancelKillsToolAsync(AgentWorld.ClaudeAcpAsync, "timeout 3073 tail -f /dev/null",

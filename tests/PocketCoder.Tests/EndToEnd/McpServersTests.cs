@@ -122,11 +122,11 @@ public sealed class McpServersTests
         var secrets = Path.Combine(world.Server.DataDirectory, "mcp-secrets.json");
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(secrets));
 
-        // The agent has the server's tools; calling one asks the owner, naming server and tool; an mcp:SERVER/TOOL rule lets
-        // that tool run unasked.
+        // The agent has the server's tools (offered in full, or by name for its tool search since Claude Code 2.1.332); calling one
+        // asks the owner, naming server and tool; an mcp:SERVER/TOOL rule lets that tool run unasked.
         var (events, _, _, _) = await GatedThenRuledAsync(world, log, "mcp__probe__touch_file", "mcp:probe/touch_file");
         await using var _ = events;
-        Assert.Contains("mcp__probe__touch_file", world.Model.Requests.First(r => r.ConsumedScript).ToolNames);
+        Assert.Contains("mcp__probe__touch_file", world.Model.Requests.First(r => r.ConsumedScript).OfferedToolNames);
 
         // The secret reached the server (its environment; checked above), and nowhere a device can see: not the ledger, not the events.
         Assert.DoesNotContain(Secret, (await world.Http.GetOkAsync("/api/ledger?limit=500")).ToString(), StringComparison.Ordinal);
@@ -143,7 +143,7 @@ public sealed class McpServersTests
             await secondEvents.WaitForAsync(e => e.Event == "message" && e.Str("text") == "No probe.");
         }
 
-        Assert.DoesNotContain("mcp__probe__touch_file", world.Model.Requests.Last(r => r.ConsumedScript).ToolNames);
+        Assert.DoesNotContain("mcp__probe__touch_file", world.Model.Requests.Last(r => r.ConsumedScript).OfferedToolNames);
         Assert.Equal(HttpStatusCode.NoContent, (await world.Http.DeleteAsync($"{servers}/pocketcoder/probe")).StatusCode);
         Assert.DoesNotContain(Secret, await File.ReadAllTextAsync(secrets), StringComparison.Ordinal);
         await ApiAssert.ProblemAsync(await world.Http.DeleteAsync($"{servers}/pocketcoder/probe"), HttpStatusCode.NotFound, "MCP_SERVER_NOT_FOUND");
@@ -188,7 +188,7 @@ public sealed class McpServersTests
             await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Before.");
         }
 
-        Assert.DoesNotContain(world.Model.Requests.Last(r => r.ConsumedScript).ToolNames, t => t.StartsWith("mcp__repo-probe__", StringComparison.Ordinal));
+        Assert.DoesNotContain(world.Model.Requests.Last(r => r.ConsumedScript).OfferedToolNames, t => t.StartsWith("mcp__repo-probe__", StringComparison.Ordinal));
         Assert.False(File.Exists(log));
 
         // Enabling it is approving what was shown: no fingerprint, or another one, is refused.
@@ -212,7 +212,7 @@ public sealed class McpServersTests
             await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Profiled.");
         }
 
-        Assert.DoesNotContain(world.Model.Requests.Last(r => r.ConsumedScript).ToolNames, t => t.StartsWith("mcp__repo-probe__", StringComparison.Ordinal));
+        Assert.DoesNotContain(world.Model.Requests.Last(r => r.ConsumedScript).OfferedToolNames, t => t.StartsWith("mcp__repo-probe__", StringComparison.Ordinal));
         Assert.False(File.Exists(log));
 
         // Approved, the next session's agent starts it and has its tools.
@@ -223,7 +223,7 @@ public sealed class McpServersTests
             await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "After.");
         }
 
-        Assert.Contains("mcp__repo-probe__touch_file", world.Model.Requests.Last(r => r.ConsumedScript).ToolNames);
+        Assert.Contains("mcp__repo-probe__touch_file", world.Model.Requests.Last(r => r.ConsumedScript).OfferedToolNames);
         Assert.True(File.Exists(log));
 
         // The repository changes it: it is no longer what the owner approved, and no agent gets it until they look again.
@@ -239,7 +239,7 @@ public sealed class McpServersTests
             await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Changed.");
         }
 
-        Assert.DoesNotContain(world.Model.Requests.Last(r => r.ConsumedScript).ToolNames, t => t.StartsWith("mcp__repo-probe__", StringComparison.Ordinal));
+        Assert.DoesNotContain(world.Model.Requests.Last(r => r.ConsumedScript).OfferedToolNames, t => t.StartsWith("mcp__repo-probe__", StringComparison.Ordinal));
         Assert.False(File.Exists(log));
     }
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using FakeLlm;
 using PocketCoder.Cli;
 using PocketCoder.Tests.EndToEnd;
@@ -190,18 +191,84 @@ public sealed class ClaudeGatekeeperTests
     {
         await using var world = await AgentWorld.ClaudeAsync();
         const string plan = "1. Add a failing test\n2. Fix the parser";
-        world.Model.Enqueue(ScriptedReply.ToolUse("ExitPlanMode", new { plan }), ScriptedReply.Text("Starting."));
+        // As Claude Code asks since 2.1: the plan written to the plan file its prompt names (made up for each conversation), then
+        // ExitPlanMode without it; Claude hands the file's text to the permission prompt.
+        world.Model.Enqueue(
+            ScriptedReply.Answering(request => ScriptedReply.ToolUse("Write", new { file_path = PlanFile(request), content = plan })),
+            ScriptedReply.ToolUse("ExitPlanMode", new { }),
+            ScriptedReply.Text("Starting."));
         var sessionId = await world.StartSessionAsync("plan the fix", mode: "plan");
         await using var events = await world.EventsAsync(sessionId);
 
+        // Writing the plan is the agent's own note, not an edit plan mode refuses: allowed by the gatekeeper, and ledgered.
         var ask = await events.WaitForAsync("approval.requested");
         Assert.Equal("ExitPlanMode", ask.Str("tool"));
+        Assert.Contains(await LedgerAsync(world), e => e.GetProperty("action").GetString() == "approval.auto_allowed" && e.ToString().Contains("Write", StringComparison.Ordinal));
         Assert.Contains("Add a failing test", ask.Str("plan"), StringComparison.Ordinal);
         var listed = await world.Http.GetOkAsync($"/api/approvals/{ask.Str("approvalId")}");
         Assert.Contains("Fix the parser", listed.GetProperty("plan").GetString(), StringComparison.Ordinal);
         await ApiAssert.OkJsonAsync(await world.DecideAsync(ask.Str("approvalId")!, "allow_once"));
         await events.WaitForAsync("turn.completed");
     }
+
+    [Fact]
+    public async Task ToolSearch_LoadsATool_UnaskedButLedgered_TheToolItLoadsIsAsked_ADenyRuleStopsTheSearch()
+    {
+        // Claude Code 2.1.332 offers most tools by name only: the model loads their schemas with ToolSearch, then calls them.
+        await using var world = await AgentWorld.ClaudeAsync();
+        world.Model.Enqueue(
+            ScriptedReply.ToolUse("ToolSearch", new { query = "select:WebFetch" }),
+            ScriptedReply.ToolUse("WebFetch", new { url = "https://example.test/notes", prompt = "Summarise" }),
+            ScriptedReply.Text("Fetched."));
+        var sessionId = await world.StartSessionAsync("read the notes");
+        await using var events = await world.EventsAsync(sessionId);
+        Assert.Contains("ToolSearch", (await FirstScriptedRequestAsync(world)).ToolNames);
+
+        var ask = await events.WaitForAsync("approval.requested");
+        Assert.Equal("WebFetch", ask.Str("tool"));
+        Assert.Contains("WebFetch", world.Model.Requests.Last(r => r.ConsumedScript).ToolNames); // loaded by the search
+        Assert.Contains(await LedgerAsync(world), e => e.GetProperty("action").GetString() == "approval.auto_allowed" && e.ToString().Contains("ToolSearch", StringComparison.Ordinal));
+        await ApiAssert.OkJsonAsync(await world.DecideAsync(ask.Str("approvalId")!, "deny"));
+        var first = await events.WaitForAsync("turn.completed");
+
+        // The owner's deny rule beats it, as any rule does bookkeeping.
+        await world.Http.PostOkAsync($"/api/projects/{world.ProjectId}/rules", new { tool = "ToolSearch", pattern = "*", action = "deny" });
+        world.Model.Enqueue(ScriptedReply.ToolUse("ToolSearch", new { query = "select:WebSearch" }), ScriptedReply.Text("Fine."));
+        await world.SendAsync(sessionId, "search again");
+        await events.WaitForAsync(e => e.Event == "turn.completed" && e.Id > first.Id);
+        Assert.Contains(await LedgerAsync(world), e => e.GetProperty("action").GetString() == "approval.auto_denied" && e.ToString().Contains("ToolSearch", StringComparison.Ordinal));
+        Assert.DoesNotContain("WebSearch", world.Model.Requests.Last(r => r.ConsumedScript).ToolNames);
+    }
+
+    [Fact]
+    public async Task ListAgents_ReachesOtherSessions_SoTheOwnerIsAsked()
+    {
+        // A 2.1.332 tool that lists the other Claude sessions of the machine (and the owner's cloud ones) to message them.
+        await using var world = await AgentWorld.ClaudeAsync();
+        world.Model.Enqueue(ScriptedReply.ToolUse("ListAgents", new { }), ScriptedReply.Text("Nobody else."));
+        var sessionId = await world.StartSessionAsync("who else is working?");
+        await using var events = await world.EventsAsync(sessionId);
+        Assert.Contains("ListAgents", (await FirstScriptedRequestAsync(world)).OfferedToolNames);
+
+        var ask = await events.WaitForAsync("approval.requested");
+        Assert.Equal("ListAgents", ask.Str("tool"));
+        await ApiAssert.OkJsonAsync(await world.DecideAsync(ask.Str("approvalId")!, "deny"));
+        var result = await events.WaitForAsync(e => e.Event == "tool.result" && e.Str("toolCallId") == ask.Str("toolCallId"));
+        Assert.True(result.Json.GetProperty("isError").GetBoolean());
+        await events.WaitForAsync("turn.completed");
+    }
+
+    private static async Task<RecordedRequest> FirstScriptedRequestAsync(AgentWorld world)
+    {
+        using var timeout = new CancellationTokenSource(SseClient.DefaultWait);
+        return await world.Model.WaitForRequestAsync(r => r.ConsumedScript, timeout.Token);
+    }
+
+    /// <summary>The plan file Claude Code's plan-mode prompt tells the model to write.</summary>
+    private static string PlanFile(RecordedRequest request) =>
+        Regex.Match(request.Body.GetRawText(), @"(?:create your plan at|plan file already exists at) (/[^\s""\\]+\.md)") is { Success: true } found
+            ? found.Groups[1].Value
+            : throw new InvalidOperationException("The request names no plan file.");
 
     [Fact]
     public async Task TaskList_CreatedAndUpdated_BecomesPlanEvents()
@@ -212,7 +279,8 @@ public sealed class ClaudeGatekeeperTests
             ScriptedReply.ToolUse("TaskCreate", new { subject = "Fix the bug", description = "Then the fix" }),
             ScriptedReply.ToolUse("TaskUpdate", new { taskId = "1", status = "completed" }),
             ScriptedReply.Text("Working through the list."));
-        var sessionId = await world.StartSessionAsync("track your work");
+        // Claude Code 2.1.332 offers its task list only to the models that want one, which its default (claude-opus-5-5) is not.
+        var sessionId = await world.StartSessionAsync("track your work", model: "claude-sonnet-4-6");
         await using var events = await world.EventsAsync(sessionId);
         await events.WaitForAsync("turn.completed");
 

@@ -110,11 +110,64 @@ public sealed class ClaudeProtocolTests : IDisposable
     [InlineData("mcp__github__create_issue", "{}", ToolKind.Mcp, "mcp__github__create_issue")]
     [InlineData("ExitPlanMode", """{"plan":"1. do it"}""", ToolKind.Other, "Proposed plan")]
     [InlineData("SomethingNew", "{}", ToolKind.Other, "SomethingNew")]
+    // 2.1.332's tool search only loads schemas (each tool it loads is asked about when called); its new tools that reach other
+    // sessions or start work in the background are asked about like any other.
+    [InlineData("ToolSearch", """{"query":"select:WebFetch"}""", ToolKind.Bookkeeping, "Look up tools: select:WebFetch")]
+    [InlineData("ListAgents", "{}", ToolKind.Other, "ListAgents")]
+    [InlineData("SendMessage", """{"to":"main","message":"hi"}""", ToolKind.Other, "SendMessage")]
+    [InlineData("Workflow", """{"script":"export const meta = {}"}""", ToolKind.Other, "Workflow")]
+    [InlineData("Monitor", "{}", ToolKind.Other, "Monitor")]
+    [InlineData("CronCreate", """{"cron":"* * * * *","prompt":"go"}""", ToolKind.Other, "CronCreate")]
     public void Tools_AreDescribedInTheGatesTerms(string tool, string input, ToolKind kind, string title)
     {
         var described = ClaudeTools.Describe(tool, JsonElement.Parse(input));
 
         Assert.Equal((kind, title), (described.Kind, described.Title));
+    }
+
+    [Fact]
+    public void Transcript_OnlyTheConversationsOwnLinesAreHistory()
+    {
+        // Claude Code 2.1.332 keeps each request's system prompt and reminders in the transcript as api-request-blob lines, with a
+        // user or a system message: none of it is something the owner said or the agent answered.
+        string[] lines =
+        [
+            """{"type":"user","uuid":"u1","message":{"role":"user","content":"Remember the word heron"}}""",
+            """{"type":"api-request-blob","message":{"role":"user","content":[{"type":"text","text":"<system-reminder>Attribution</system-reminder>"}]}}""",
+            """{"type":"api-request-blob","message":{"role":"system","content":[{"type":"text","text":"# Environment"}]}}""",
+            """{"type":"assistant","uuid":"a1","parentUuid":"u1","message":{"role":"assistant","content":[{"type":"text","text":"I will remember heron."}]}}""",
+        ];
+
+        var entries = lines.Select(l => ClaudeJson.Read<TranscriptLine>(l)!).SelectMany(ClaudeTranscripts.Entries).ToList();
+
+        Assert.Equal<HistoryEntry>([new HistoryUserText("Remember the word heron"), new HistoryAssistantText("I will remember heron.")], entries);
+    }
+
+    [Fact]
+    public void PlanFile_AWriteThereIsBookkeeping_OnlyPlainlyInThePlansFolderAndNeverThroughALink()
+    {
+        var plans = Path.Combine(_folder, "config", "plans");
+        Directory.CreateDirectory(plans);
+        var files = new ClaudePlanFiles(plans, plans);
+        string Write(string path) => $$"""{"file_path":{{JsonSerializer.Serialize(path)}},"content":"1. Fix it"}""";
+        ToolKind KindOf(string tool, string path) => ClaudeTools.Describe(tool, JsonElement.Parse(Write(path)), files).Kind;
+
+        Assert.Equal(ToolKind.Bookkeeping, KindOf("Write", Path.Combine(plans, "fix-the-parser.md")));
+        Assert.Equal(ToolKind.Bookkeeping, KindOf("Edit", Path.Combine(plans, "fix-the-parser.md")));
+        Assert.Equal(ToolKind.Edit, KindOf("Write", Path.Combine(plans, "run.sh")));
+        Assert.Equal(ToolKind.Edit, KindOf("Write", Path.Combine(plans, "..", "settings.md")));
+        Assert.Equal(ToolKind.Edit, KindOf("Write", Path.Combine(plans, "deeper", "plan.md")));
+        Assert.Equal(ToolKind.Edit, KindOf("Write", "plan.md"));
+        Assert.Equal(ToolKind.Edit, ClaudeTools.Describe("Write", JsonElement.Parse(Write(Path.Combine(plans, "a.md")))).Kind); // plans unknown
+
+        // A link there could lead the write anywhere: the file, or the folder itself.
+        var elsewhere = Path.Combine(_folder, "elsewhere.md");
+        File.CreateSymbolicLink(Path.Combine(plans, "linked.md"), elsewhere);
+        Assert.Equal(ToolKind.Edit, KindOf("Write", Path.Combine(plans, "linked.md")));
+        var linkedFolder = Path.Combine(_folder, "config", "linked-plans");
+        Directory.CreateSymbolicLink(linkedFolder, plans);
+        Assert.Equal(ToolKind.Edit, ClaudeTools.Describe("Write", JsonElement.Parse(Write(Path.Combine(linkedFolder, "a.md"))),
+            new ClaudePlanFiles(linkedFolder, linkedFolder)).Kind);
     }
 
     [Theory]
