@@ -12,6 +12,10 @@ namespace PocketCoder.Agents.Acp;
 /// <item>MCP servers of its own configs (<c>~/.copilot/mcp-config.json</c>; a repository's <c>.mcp.json</c>, <c>.github/mcp.json</c>
 /// and <c>.vscode/mcp.json</c> where the folder is trusted): each turned off by name with <c>--disable-mcp-server</c>. The ones
 /// the owner enabled in PocketCoder come through <c>session/new</c>.</item>
+/// <item>Plugins the owner installed (<c>copilot plugin install</c>): listed in <c>~/.copilot/config.json</c> with the folder their
+/// files are in (under <c>~/.copilot/installed-plugins</c>, or wherever that says). It loads them in any folder, trusted or not:
+/// their hooks run like the ones above, and their MCP servers start unasked, <c>--disable-mcp-server</c> or not, within a turn. So it is
+/// not started where a plugin has either.</item>
 /// </list>
 /// </summary>
 public static class CopilotGate
@@ -28,6 +32,14 @@ public static class CopilotGate
             throw new AgentUnavailableException(agentId,
                 $"Copilot CLI would run the hooks in {found} without asking: it runs every hook it finds, a repository's too, and cannot be told " +
                 "not to. PocketCoder does not start Copilot CLI where there are any: remove them (or move them out of that file), or use another agent.");
+        }
+
+        var plugins = Plugins(copilotHome).ToList();
+        if (plugins.Select(PluginCode).FirstOrDefault(file => file is not null) is { } pluginCode)
+        {
+            throw new AgentUnavailableException(agentId,
+                $"Copilot CLI would run the hooks or MCP servers of the plugin in {pluginCode} without asking: it runs every installed plugin's, and " +
+                "cannot be told not to. PocketCoder does not start Copilot CLI where there are any: uninstall that plugin (`copilot plugin uninstall`), or use another agent.");
         }
 
         List<string> arguments = [];
@@ -61,6 +73,46 @@ public static class CopilotGate
             .Append(Path.Combine(copilotHome, "settings.json"));
         return settings.FirstOrDefault(file => Read(file) is { ValueKind: JsonValueKind.Object } root
             && root.TryGetProperty("hooks", out var hooks) && hooks.ValueKind == JsonValueKind.Object && hooks.EnumerateObject().Any());
+    }
+
+    // Where a plugin's manifest may be, as 1.0.102 looks for it.
+    private static readonly string[] Manifests = ["plugin.json", ".plugin/plugin.json", ".github/plugin/plugin.json", ".claude-plugin/plugin.json"];
+
+    /// <summary>The folders of the installed plugins: those config.json lists, and any under installed-plugins (MARKETPLACE/NAME).</summary>
+    private static IEnumerable<string> Plugins(string copilotHome)
+    {
+        var root = Path.Combine(copilotHome, "installed-plugins");
+        var listed = Read(Path.Combine(copilotHome, "config.json")) is { ValueKind: JsonValueKind.Object } config
+            && config.TryGetProperty("installedPlugins", out var installed) && installed.ValueKind == JsonValueKind.Array
+                ? installed.EnumerateArray()
+                    .Select(plugin => plugin.ValueKind == JsonValueKind.Object && plugin.TryGetProperty("cache_path", out var folder)
+                        && folder.ValueKind == JsonValueKind.String && folder.GetString() is { Length: > 0 } path ? Path.GetFullPath(path, root) : null)
+                    .OfType<string>()
+                : [];
+        return listed.Concat(Folders(root).SelectMany(Folders)).Where(Directory.Exists).Distinct(StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// The file that gives a plugin hooks or MCP servers (its default <c>hooks/hooks.json</c> or <c>.mcp.json</c> with any, or a
+    /// manifest naming some), or null.
+    /// </summary>
+    private static string? PluginCode(string plugin) =>
+        new[] { Path.Combine(plugin, "hooks", "hooks.json"), Path.Combine(plugin, "hooks.json") }.FirstOrDefault(File.Exists)
+        ?? new[] { Path.Combine(plugin, ".mcp.json") }.FirstOrDefault(file => ServerNames(file).Any())
+        ?? Manifests.Select(manifest => Path.Combine(plugin, manifest))
+            .FirstOrDefault(manifest => Read(manifest) is { ValueKind: JsonValueKind.Object } root
+                && new[] { "hooks", "mcpServers" }.Any(key => root.TryGetProperty(key, out var value) && value.ValueKind is not (JsonValueKind.Null or JsonValueKind.Undefined)));
+
+    private static IEnumerable<string> Folders(string folder)
+    {
+        try
+        {
+            return Directory.Exists(folder) ? [.. Directory.EnumerateDirectories(folder)] : [];
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
     }
 
     /// <summary>The working folder and those above it up to its repository's root (where Copilot looks for a repository's config).</summary>
