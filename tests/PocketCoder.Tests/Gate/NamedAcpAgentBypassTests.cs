@@ -213,6 +213,20 @@ public sealed class QwenBypassTests
                 });
             }
         }, _ => NamedAcpBypass.Touch("run_shell_command"), Markers: ["user-extension-mcp", "repo-extension-mcp"]),
+        // An extension's hooks: inline in its manifest, or its hooks/hooks.json.
+        ["user and repository extensions with hooks"] = new(w =>
+        {
+            foreach (var (root, marker) in new[] { (w.Home, "user-extension-hook"), (w.Repository, "repo-extension-hook") })
+            {
+                NamedAcpBypass.WriteJson(root, $".qwen/extensions/{marker}/qwen-extension.json", new JsonObject
+                {
+                    ["name"] = marker, ["version"] = "1.0.0", ["hooks"] = Hooks(w, marker),
+                });
+                NamedAcpBypass.WriteJson(root, $".qwen/extensions/{marker}-file/qwen-extension.json", new JsonObject { ["name"] = $"{marker}-file", ["version"] = "1.0.0" });
+                NamedAcpBypass.WriteJson(root, $".qwen/extensions/{marker}-file/hooks/hooks.json", new JsonObject { ["hooks"] = Hooks(w, $"{marker}-file") });
+            }
+        }, _ => NamedAcpBypass.Touch("run_shell_command"),
+            Markers: ["user-extension-hook", "repo-extension-hook", "user-extension-hook-file", "repo-extension-hook-file"]),
         ["repository settings trusted: allow rules, yolo, hooks, MCP servers"] = new(w =>
         {
             UserSettings(w, s => s["security"]!["folderTrust"] = new JsonObject { ["enabled"] = true });
