@@ -9,9 +9,11 @@ namespace PocketCoder.Agents.Acp;
 /// folder it does not trust, and the owner's (<c>~/.copilot/settings.json</c>, <c>~/.copilot/hooks/</c>), at session start and
 /// before every prompt, whatever <c>disableAllHooks</c> says. No option turns them off, so PocketCoder does not start it
 /// where there are any, naming the file.</item>
-/// <item>MCP servers of its own configs (<c>~/.copilot/mcp-config.json</c>; a repository's <c>.mcp.json</c>, <c>.github/mcp.json</c>
-/// and <c>.vscode/mcp.json</c> where the folder is trusted): each turned off by name with <c>--disable-mcp-server</c>. The ones
-/// the owner enabled in PocketCoder come through <c>session/new</c>.</item>
+/// <item>MCP servers of its own configs: the owner's (<c>~/.copilot/mcp-config.json</c>) each turned off by name with
+/// <c>--disable-mcp-server</c>; a repository's (<c>.mcp.json</c>, <c>.github/mcp.json</c>, <c>.vscode/mcp.json</c>) start only in a
+/// folder the owner trusts (<c>trustedFolders</c> of <c>~/.copilot/config.json</c>), and there they started whatever that flag said,
+/// so it is not started in a trusted folder whose repository has any. The ones the owner enabled in PocketCoder come through
+/// <c>session/new</c>.</item>
 /// <item>Plugins the owner installed (<c>copilot plugin install</c>): listed in <c>~/.copilot/config.json</c> with the folder their
 /// files are in (under <c>~/.copilot/installed-plugins</c>, or wherever that says). It loads them in any folder, trusted or not:
 /// their hooks run like the ones above, and their MCP servers start unasked, <c>--disable-mcp-server</c> or not, within a turn. So it is
@@ -42,12 +44,20 @@ public static class CopilotGate
                 "cannot be told not to. PocketCoder does not start Copilot CLI where there are any: uninstall that plugin (`copilot plugin uninstall`), or use another agent.");
         }
 
+        var repositoryConfigs = RepositoryFolders(project).SelectMany(folder => new[]
+        {
+            Path.Combine(folder, ".mcp.json"), Path.Combine(folder, ".github", "mcp.json"), Path.Combine(folder, ".vscode", "mcp.json"),
+        }).ToList();
+        if (Trusted(project, copilotHome) && repositoryConfigs.FirstOrDefault(file => ServerNames(file).Any()) is { } repositoryServers)
+        {
+            throw new AgentUnavailableException(agentId,
+                $"Copilot CLI trusts this folder (trustedFolders in {Path.Combine(copilotHome, "config.json")}), and would start the MCP servers of " +
+                $"{repositoryServers} without asking: it does not keep a trusted folder's servers off when told to. Remove the folder from its trusted " +
+                "folders, or use another agent.");
+        }
+
         List<string> arguments = [];
-        var configs = new[] { Path.Combine(copilotHome, "mcp-config.json") }
-            .Concat(RepositoryFolders(project).SelectMany(folder => new[]
-            {
-                Path.Combine(folder, ".mcp.json"), Path.Combine(folder, ".github", "mcp.json"), Path.Combine(folder, ".vscode", "mcp.json"),
-            }));
+        var configs = new[] { Path.Combine(copilotHome, "mcp-config.json") }.Concat(repositoryConfigs);
         foreach (var name in configs.SelectMany(ServerNames).Distinct(StringComparer.Ordinal))
         {
             arguments.AddRange(["--disable-mcp-server", name]);
@@ -73,6 +83,23 @@ public static class CopilotGate
             .Append(Path.Combine(copilotHome, "settings.json"));
         return settings.FirstOrDefault(file => Read(file) is { ValueKind: JsonValueKind.Object } root
             && root.TryGetProperty("hooks", out var hooks) && hooks.ValueKind == JsonValueKind.Object && hooks.EnumerateObject().Any());
+    }
+
+    /// <summary>
+    /// Does the owner trust the folder or one above it? 1.0.102 keeps its trusted folders in config.json (it ignores settings.json's
+    /// <c>trustedFolders</c>, "not recognized"); both are read, as a later version may not.
+    /// </summary>
+    private static bool Trusted(string project, string copilotHome)
+    {
+        var folder = Path.GetFullPath(project).TrimEnd(Path.DirectorySeparatorChar);
+        return new[] { ("config.json", "trustedFolders"), ("config.json", "trusted_folders"), ("settings.json", "trustedFolders") }
+            .Select(source => Read(Path.Combine(copilotHome, source.Item1)) is { ValueKind: JsonValueKind.Object } root
+                && root.TryGetProperty(source.Item2, out var list) && list.ValueKind == JsonValueKind.Array ? list : (JsonElement?)null)
+            .OfType<JsonElement>()
+            .SelectMany(list => list.EnumerateArray())
+            .Where(entry => entry.ValueKind == JsonValueKind.String && entry.GetString() is { Length: > 0 })
+            .Select(entry => Path.GetFullPath(entry.GetString()!).TrimEnd(Path.DirectorySeparatorChar))
+            .Any(trusted => trusted.Length == 0 || folder == trusted || folder.StartsWith(trusted + Path.DirectorySeparatorChar, StringComparison.Ordinal));
     }
 
     // Where a plugin's manifest may be, as 1.0.102 looks for it.

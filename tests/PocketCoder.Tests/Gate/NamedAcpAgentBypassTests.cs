@@ -59,11 +59,16 @@ public sealed class CopilotBypassTests
             _ => NamedAcpBypass.Touch("bash"), Markers: ["repo-hook"], Refused: true),
         ["repository MCP servers, the folder trusted by the owner"] = new(w =>
         {
-            NamedAcpBypass.WriteJson(w.Home, ".copilot/settings.json", new JsonObject { ["trustedFolders"] = new JsonArray(w.Repository) });
+            Trust(w);
             NamedAcpBypass.WriteJson(w.Repository, ".mcp.json", McpServers(w, "repo-mcp"));
             NamedAcpBypass.WriteJson(w.Repository, ".github/mcp.json", McpServers(w, "repo-github-mcp"));
             NamedAcpBypass.WriteJson(w.Repository, ".vscode/mcp.json", new JsonObject { ["servers"] = McpServers(w, "repo-vscode-mcp")["mcpServers"]!.DeepClone() });
-        }, _ => NamedAcpBypass.Touch("bash"), Markers: ["repo-mcp", "repo-github-mcp", "repo-vscode-mcp"]),
+        }, _ => NamedAcpBypass.Touch("bash"), Markers: ["repo-mcp", "repo-github-mcp", "repo-vscode-mcp"], Refused: true),
+        ["repository MCP servers, the folder not trusted"] = new(w =>
+        {
+            NamedAcpBypass.WriteJson(w.Repository, ".mcp.json", McpServers(w, "repo-mcp"));
+            NamedAcpBypass.WriteJson(w.Repository, ".github/mcp.json", McpServers(w, "repo-github-mcp"));
+        }, _ => NamedAcpBypass.Touch("bash"), Markers: ["repo-mcp", "repo-github-mcp"]),
         // A plugin the owner installed (`copilot plugin install`): listed in ~/.copilot/config.json, its files wherever that says.
         ["user plugin with hooks"] = new(w => InstallPlugin(w, "hooked-plugin", plugin =>
             NamedAcpBypass.WriteJson(plugin, "hooks.json", new JsonObject { ["version"] = 1, ["hooks"] = Hooks(w, "plugin-hook") })),
@@ -76,7 +81,7 @@ public sealed class CopilotBypassTests
             _ => NamedAcpBypass.Touch("bash"), Markers: ["user-extension"]),
         ["repository extension, the folder trusted by the owner"] = new(w =>
         {
-            NamedAcpBypass.WriteJson(w.Home, ".copilot/settings.json", new JsonObject { ["trustedFolders"] = new JsonArray(w.Repository) });
+            Trust(w);
             Extension(w, Path.Combine(w.Repository, ".github", "extensions"), "repo-extension");
         }, _ => NamedAcpBypass.Touch("bash"), Markers: ["repo-extension"]),
     };
@@ -87,13 +92,25 @@ public sealed class CopilotBypassTests
         var plugin = Path.Combine(world.Home, ".copilot", "installed-plugins", "_direct", name);
         NamedAcpBypass.WriteJson(plugin, "plugin.json", new JsonObject { ["name"] = name, ["version"] = "1.0.0", ["description"] = "a plugin" });
         contents(plugin);
-        var configPath = Path.Combine(world.Home, ".copilot", "config.json");
-        var config = File.Exists(configPath) ? JsonNode.Parse(File.ReadAllText(configPath), documentOptions: new() { CommentHandling = System.Text.Json.JsonCommentHandling.Skip })!.AsObject() : [];
-        config["installedPlugins"] = new JsonArray(new JsonObject
+        EditConfig(world, config => config["installedPlugins"] = new JsonArray(new JsonObject
         {
             ["name"] = name, ["marketplace"] = "", ["version"] = "1.0.0", ["installed_at"] = "2026-01-01T00:00:00Z", ["cache_path"] = plugin, ["enabled"] = true,
             ["source"] = new JsonObject { ["source"] = "local", ["path"] = plugin },
-        });
+        }));
+    }
+
+    /// <summary>
+    /// The owner trusts the project as 1.0.102 records it: in config.json (it ignores <c>trustedFolders</c> in settings.json, warning
+    /// "not recognized"). With it, a repository's .mcp.json server started (tried by hand without the gate).
+    /// </summary>
+    private static void Trust(AgentWorld world) => EditConfig(world, config => config["trustedFolders"] = new JsonArray(world.Repository));
+
+    private static void EditConfig(AgentWorld world, Action<JsonObject> edit)
+    {
+        var configPath = Path.Combine(world.Home, ".copilot", "config.json");
+        var config = File.Exists(configPath) ? JsonNode.Parse(File.ReadAllText(configPath), documentOptions: new() { CommentHandling = System.Text.Json.JsonCommentHandling.Skip })!.AsObject() : [];
+        edit(config);
+        Directory.CreateDirectory(Path.GetDirectoryName(configPath)!);
         File.WriteAllText(configPath, config.ToJsonString());
     }
 
@@ -310,7 +327,7 @@ internal static class NamedAcpBypass
             {
                 var refused = await world.Http.PostAsJsonAsync($"/api/projects/{world.ProjectId}/sessions", new { agent = world.Agent, prompt = "go" });
                 var problem = await ApiAssert.ProblemAsync(refused, System.Net.HttpStatusCode.ServiceUnavailable, "AGENT_UNAVAILABLE");
-                Assert.Contains("hooks", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+                Assert.Contains("without asking", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
                 AssertNothingRan(world, variant, what);
                 continue;
             }

@@ -84,6 +84,29 @@ public sealed class CopilotGateTests : IDisposable
         Assert.Empty(CopilotGate.Arguments("copilot", _repository, _home));
     }
 
+    [Theory]
+    [InlineData(".copilot/config.json", "// managed\n{\"trustedFolders\":[\"REPO\"]}")]
+    [InlineData(".copilot/settings.json", "{\"trustedFolders\":[\"PARENT\"]}")]
+    public void ATrustedFolderWithRepositoryMcpServers_StartRefused(string relative, string content)
+    {
+        Write(_home, relative, content.Replace("REPO", _repository, StringComparison.Ordinal)
+            .Replace("PARENT", Path.GetDirectoryName(_repository)!, StringComparison.Ordinal));
+        var servers = Write(_repository, ".github/mcp.json", """{"mcpServers":{"github":{"command":"x"}}}""");
+
+        var refused = Assert.Throws<AgentUnavailableException>(() => CopilotGate.Arguments("copilot", _repository, _home));
+
+        Assert.Contains(servers, refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ATrustedFolderWithoutRepositoryMcpServers_Started()
+    {
+        Write(_home, ".copilot/config.json", $$"""{"trustedFolders":["{{_repository}}"]}""");
+        Write(_repository, ".mcp.json", """{"mcpServers":{}}""");
+
+        Assert.Empty(CopilotGate.Arguments("copilot", _repository, _home));
+    }
+
     [Fact]
     public void SettingsWithoutHooks_DoNotCount()
     {
