@@ -172,6 +172,10 @@ public sealed record AcpAgentDefinition(
             ["COPILOT_AUTO_UPDATE"] = "false",
             // Its state is where its sandbox gives it, and where CopilotGate looks for hooks: ~/.copilot.
             ["COPILOT_HOME"] = null,
+            // At start it moves hooks, config.json (the installed plugins), MCP config and plugins into ~/.copilot from these
+            // folders' .copilot where ~/.copilot has none: after CopilotGate looked (Gate/CopilotBypassTests).
+            ["XDG_CONFIG_HOME"] = null,
+            ["XDG_STATE_HOME"] = null,
         };
 
         return new AcpAgentDefinition(

@@ -34,8 +34,9 @@ public static class Policy
     [
         ".git", ".git/**",
         ".claude/**", ".codex/**", ".opencode/**", ".gemini/**", ".qwen/**",
-        // Copilot CLI's: its repository settings, hooks (it runs them unasked) and MCP servers.
-        ".github/copilot/**", ".github/hooks/**", ".github/mcp.json", ".vscode/mcp.json",
+        // Copilot CLI's: its repository settings, hooks (it runs them unasked), MCP servers, and extensions (Node programs it
+        // forks in a trusted folder).
+        ".github/copilot/**", ".github/hooks/**", ".github/mcp.json", ".vscode/mcp.json", ".github/extensions/**",
         "opencode.json", "opencode.jsonc", ".mcp.json",
         ".envrc", ".gitattributes", "**/.gitattributes",
         ".github/workflows/**",
@@ -152,7 +153,7 @@ public static class Policy
     // A protected location named in a command line: a word that is, or starts a path with, one of them. ".gitignore"
     // and ".github/ISSUE_TEMPLATE" are not; "git config" writes .git/config without naming it.
     private static readonly Regex ProtectedWord = new(
-        @"(?:^|[\s'""=:;|&<>()`/])(?<name>\.git(?=$|[\s'""/;|&<>)`])|\.claude|\.codex|\.opencode|\.gemini|\.qwen|opencode\.jsonc?|\.mcp\.json|\.envrc|\.gitattributes|\.github/(?:workflows|copilot|hooks|mcp\.json)|\.vscode/mcp\.json)(?![\w.-])"
+        @"(?:^|[\s'""=:;|&<>()`/])(?<name>\.git(?=$|[\s'""/;|&<>)`])|\.claude|\.codex|\.opencode|\.gemini|\.qwen|opencode\.jsonc?|\.mcp\.json|\.envrc|\.gitattributes|\.github/(?:workflows|copilot|hooks|extensions|mcp\.json)|\.vscode/mcp\.json)(?![\w.-])"
         + @"|(?<name>\bgit(?:\s+-[cC]\s+\S+)*\s+config\b)",
         RegexOptions.CultureInvariant | RegexOptions.ExplicitCapture, TimeSpan.FromMilliseconds(100));
 

@@ -59,5 +59,32 @@ public sealed class AcpPermissionMappingTests
     public void SafeDefaultMode_OnlyModesThatSkipAsking_None() =>
         Assert.Null(AcpSession.SafeDefaultMode("bypassPermissions", ["bypassPermissions", "acceptEdits", "plan"]));
 
+    // Copilot CLI 1.0.102's session/new config options, as it answers them (its "model" option appears when signed in to GitHub).
+    private const string CopilotOptions = """
+        {"id":"mode","name":"Mode","category":"mode","type":"select","currentValue":"https://agentclientprotocol.com/protocol/session-modes#agent",
+         "options":[{"value":"https://agentclientprotocol.com/protocol/session-modes#agent","name":"Agent"},
+                    {"value":"https://agentclientprotocol.com/protocol/session-modes#autopilot","name":"Autopilot"}]},
+        {"id":"allow_all","name":"Allow all","category":"permissions","type":"select","currentValue":"off",
+         "options":[{"value":"on","name":"On"},{"value":"off","name":"Off"}]}
+        """;
+
+    [Fact]
+    public void ConfigOptions_OnlyTheModelCategoryIsEverSet_NeverCopilotsAllowAllOrMode()
+    {
+        // Without a model option nothing is chosen through session/set_config_option: "on" or "autopilot" is no model.
+        Assert.Null(AcpModels.Read(AcpJson.Read<NewSessionResponse>(JsonElement.Parse($$"""{"sessionId":"s","configOptions":[{{CopilotOptions}}]}"""))));
+
+        var withModel = AcpModels.Read(AcpJson.Read<NewSessionResponse>(JsonElement.Parse($$"""
+            {"sessionId":"s","configOptions":[{{CopilotOptions}},
+              {"id":"model","name":"Model","category":"model","type":"select","currentValue":"gpt-5","options":[{"value":"gpt-5","name":"GPT-5"}]}]}
+            """)))!;
+        Assert.Equal(["gpt-5"], withModel.Offered.Models.Select(m => m.Id));
+        Assert.Null(withModel.Offered.Find("on"));
+        Assert.Null(withModel.Offered.Find("https://agentclientprotocol.com/protocol/session-modes#autopilot"));
+        var (method, parameters) = withModel.Select("s", withModel.Offered.Models[0]);
+        Assert.Equal("session/set_config_option", method);
+        Assert.Equal("model", parameters["configId"]!.GetValue<string>());
+    }
+
     private static ToolCallUpdate Asked(string json) => AcpJson.Read<ToolCallUpdate>(JsonElement.Parse(json))!;
 }

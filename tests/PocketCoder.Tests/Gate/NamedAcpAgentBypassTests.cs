@@ -59,12 +59,67 @@ public sealed class CopilotBypassTests
             _ => NamedAcpBypass.Touch("bash"), Markers: ["repo-hook"], Refused: true),
         ["repository MCP servers, the folder trusted by the owner"] = new(w =>
         {
-            NamedAcpBypass.WriteJson(w.Home, ".copilot/settings.json", new JsonObject { ["trustedFolders"] = new JsonArray(w.Repository) });
+            Trust(w);
             NamedAcpBypass.WriteJson(w.Repository, ".mcp.json", McpServers(w, "repo-mcp"));
             NamedAcpBypass.WriteJson(w.Repository, ".github/mcp.json", McpServers(w, "repo-github-mcp"));
             NamedAcpBypass.WriteJson(w.Repository, ".vscode/mcp.json", new JsonObject { ["servers"] = McpServers(w, "repo-vscode-mcp")["mcpServers"]!.DeepClone() });
-        }, _ => NamedAcpBypass.Touch("bash"), Markers: ["repo-mcp", "repo-github-mcp", "repo-vscode-mcp"]),
+        }, _ => NamedAcpBypass.Touch("bash"), Markers: ["repo-mcp", "repo-github-mcp", "repo-vscode-mcp"], Refused: true),
+        ["repository MCP servers, the folder not trusted"] = new(w =>
+        {
+            NamedAcpBypass.WriteJson(w.Repository, ".mcp.json", McpServers(w, "repo-mcp"));
+            NamedAcpBypass.WriteJson(w.Repository, ".github/mcp.json", McpServers(w, "repo-github-mcp"));
+        }, _ => NamedAcpBypass.Touch("bash"), Markers: ["repo-mcp", "repo-github-mcp"]),
+        // A plugin the owner installed (`copilot plugin install`): listed in ~/.copilot/config.json, its files wherever that says.
+        ["user plugin with hooks"] = new(w => InstallPlugin(w, "hooked-plugin", plugin =>
+            NamedAcpBypass.WriteJson(plugin, "hooks.json", new JsonObject { ["version"] = 1, ["hooks"] = Hooks(w, "plugin-hook") })),
+            _ => NamedAcpBypass.Touch("bash"), Markers: ["plugin-hook"], Refused: true),
+        ["user plugin with an MCP server"] = new(w => InstallPlugin(w, "mcp-plugin", plugin => NamedAcpBypass.WriteJson(plugin, ".mcp.json", McpServers(w, "plugin-mcp"))),
+            _ => NamedAcpBypass.Touch("bash"), Markers: ["plugin-mcp"], Refused: true),
+        // Extensions are Node programs it forks at session start (~/.copilot/extensions/NAME/extension.mjs; a repository's in
+        // .github/extensions when the folder is trusted).
+        ["user extension"] = new(w => Extension(w, Path.Combine(w.Home, ".copilot", "extensions"), "user-extension"),
+            _ => NamedAcpBypass.Touch("bash"), Markers: ["user-extension"]),
+        ["repository extension, the folder trusted by the owner"] = new(w =>
+        {
+            Trust(w);
+            Extension(w, Path.Combine(w.Repository, ".github", "extensions"), "repo-extension");
+        }, _ => NamedAcpBypass.Touch("bash"), Markers: ["repo-extension"]),
     };
+
+    /// <summary>Installs a plugin as `copilot plugin install DIR` does: its files under ~/.copilot/installed-plugins, listed in config.json.</summary>
+    private static void InstallPlugin(AgentWorld world, string name, Action<string> contents)
+    {
+        var plugin = Path.Combine(world.Home, ".copilot", "installed-plugins", "_direct", name);
+        NamedAcpBypass.WriteJson(plugin, "plugin.json", new JsonObject { ["name"] = name, ["version"] = "1.0.0", ["description"] = "a plugin" });
+        contents(plugin);
+        EditConfig(world, config => config["installedPlugins"] = new JsonArray(new JsonObject
+        {
+            ["name"] = name, ["marketplace"] = "", ["version"] = "1.0.0", ["installed_at"] = "2026-01-01T00:00:00Z", ["cache_path"] = plugin, ["enabled"] = true,
+            ["source"] = new JsonObject { ["source"] = "local", ["path"] = plugin },
+        }));
+    }
+
+    /// <summary>
+    /// The owner trusts the project as 1.0.102 records it: in config.json (it ignores <c>trustedFolders</c> in settings.json, warning
+    /// "not recognized"). With it, a repository's .mcp.json server started (tried by hand without the gate).
+    /// </summary>
+    private static void Trust(AgentWorld world) => EditConfig(world, config => config["trustedFolders"] = new JsonArray(world.Repository));
+
+    private static void EditConfig(AgentWorld world, Action<JsonObject> edit)
+    {
+        var configPath = Path.Combine(world.Home, ".copilot", "config.json");
+        var config = File.Exists(configPath) ? JsonNode.Parse(File.ReadAllText(configPath), documentOptions: new() { CommentHandling = System.Text.Json.JsonCommentHandling.Skip })!.AsObject() : [];
+        edit(config);
+        Directory.CreateDirectory(Path.GetDirectoryName(configPath)!);
+        File.WriteAllText(configPath, config.ToJsonString());
+    }
+
+    private static void Extension(AgentWorld world, string folder, string marker)
+    {
+        var path = Path.Combine(folder, marker, "extension.mjs");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, $"import {{ writeFileSync }} from 'node:fs';\nwriteFileSync({JsonValue.Create(Path.Combine(world.Repository, marker)).ToJsonString()}, 'ran');\n");
+    }
 
     private static ScriptedReply Shell(string command) => ScriptedReply.ToolUse("bash", new { command, description = "run it" });
 
@@ -112,6 +167,29 @@ public sealed class CopilotBypassTests
                 ["GITHUB_COPILOT_PROMPT_MODE_WORKSPACE_MCP"] = "true",
                 ["GITHUB_COPILOT_PROMPT_MODE_EXTENSIONS"] = "true",
             })));
+
+    // At start, with COPILOT_HOME unset, it moves ~/.copilot's hooks, config.json (its installed plugins) and MCP config in from
+    // $XDG_CONFIG_HOME/.copilot (and installed-plugins from $XDG_STATE_HOME/.copilot) where ~/.copilot has none: after
+    // PocketCoder looked.
+    [Fact]
+    public Task HooksInTheXdgConfigFolder_NotMovedInToRun()
+    {
+        string? xdg = null;
+        return NamedAcpBypass.RunAsync("hooks in $XDG_CONFIG_HOME/.copilot", new(w =>
+        {
+            NamedAcpBypass.WriteJson(xdg!, ".copilot/hooks/hooks.json", new JsonObject { ["version"] = 1, ["hooks"] = Hooks(w, "xdg-hook") });
+            NamedAcpBypass.WriteJson(xdg!, ".copilot/mcp-config.json", McpServers(w, "xdg-mcp"));
+        }, _ => NamedAcpBypass.Touch("bash"), Markers: ["xdg-hook", "xdg-mcp"]), () =>
+            AgentWorld.StartAsync("copilot", (model, home) =>
+            {
+                xdg = Path.Combine(home, ".config");
+                return NamedAcpBypass.WithVariables(AgentClis.Copilot(model, home), "copilot", new()
+                {
+                    ["XDG_CONFIG_HOME"] = xdg,
+                    ["XDG_STATE_HOME"] = Path.Combine(home, ".local", "state"),
+                });
+            }));
+    }
 }
 
 /// <summary>
@@ -152,6 +230,20 @@ public sealed class QwenBypassTests
                 });
             }
         }, _ => NamedAcpBypass.Touch("run_shell_command"), Markers: ["user-extension-mcp", "repo-extension-mcp"]),
+        // An extension's hooks: inline in its manifest, or its hooks/hooks.json.
+        ["user and repository extensions with hooks"] = new(w =>
+        {
+            foreach (var (root, marker) in new[] { (w.Home, "user-extension-hook"), (w.Repository, "repo-extension-hook") })
+            {
+                NamedAcpBypass.WriteJson(root, $".qwen/extensions/{marker}/qwen-extension.json", new JsonObject
+                {
+                    ["name"] = marker, ["version"] = "1.0.0", ["hooks"] = Hooks(w, marker),
+                });
+                NamedAcpBypass.WriteJson(root, $".qwen/extensions/{marker}-file/qwen-extension.json", new JsonObject { ["name"] = $"{marker}-file", ["version"] = "1.0.0" });
+                NamedAcpBypass.WriteJson(root, $".qwen/extensions/{marker}-file/hooks/hooks.json", new JsonObject { ["hooks"] = Hooks(w, $"{marker}-file") });
+            }
+        }, _ => NamedAcpBypass.Touch("run_shell_command"),
+            Markers: ["user-extension-hook", "repo-extension-hook", "user-extension-hook-file", "repo-extension-hook-file"]),
         ["repository settings trusted: allow rules, yolo, hooks, MCP servers"] = new(w =>
         {
             UserSettings(w, s => s["security"]!["folderTrust"] = new JsonObject { ["enabled"] = true });
@@ -235,7 +327,7 @@ internal static class NamedAcpBypass
             {
                 var refused = await world.Http.PostAsJsonAsync($"/api/projects/{world.ProjectId}/sessions", new { agent = world.Agent, prompt = "go" });
                 var problem = await ApiAssert.ProblemAsync(refused, System.Net.HttpStatusCode.ServiceUnavailable, "AGENT_UNAVAILABLE");
-                Assert.Contains("hooks", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+                Assert.Contains("without asking", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
                 AssertNothingRan(world, variant, what);
                 continue;
             }

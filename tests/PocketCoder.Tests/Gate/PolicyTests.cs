@@ -42,6 +42,7 @@ public sealed class PolicyTests : IDisposable
     [InlineData(".qwen/settings.json")]
     [InlineData(".github/copilot/settings.json")]
     [InlineData(".github/hooks/hooks.json")]
+    [InlineData(".github/extensions/x/extension.mjs")]
     [InlineData(".github/mcp.json")]
     [InlineData(".vscode/mcp.json")]
     public void ProtectedPath_EditInTrustedAndAcceptEdits_Asks(string path)
@@ -65,6 +66,7 @@ public sealed class PolicyTests : IDisposable
     [InlineData("cat ~/.codex/config.toml", ".codex")]
     [InlineData("cd sub && echo '* filter=x' > .gitattributes", ".gitattributes")]
     [InlineData("mkdir -p .github/hooks && cp h.json .github/hooks/", ".github/hooks")]
+    [InlineData("cp x.mjs .github/extensions/x/extension.mjs", ".github/extensions")]
     [InlineData("echo '{}' > .github/copilot/settings.local.json", ".github/copilot")]
     [InlineData("cp s.json .qwen/settings.json", ".qwen")]
     [InlineData("echo '{}' > .vscode/mcp.json", ".vscode/mcp.json")]

@@ -132,7 +132,7 @@ export function Rules({ projectId }: { projectId: string }) {
             </div>
           )}
         </form>}
-        <p class="fine">Edits of git, agent and CI configuration (.git, .claude, .codex, .opencode, .gemini, .qwen, .github/copilot, .github/hooks, .mcp.json, .github/mcp.json, .vscode/mcp.json, .envrc, .gitattributes, .github/workflows) always ask unless a rule names the path. </p>
+        <p class="fine">Edits of git, agent and CI configuration (.git, .claude, .codex, .opencode, .gemini, .qwen, .github/copilot, .github/hooks, .github/extensions, .mcp.json, .github/mcp.json, .vscode/mcp.json, .envrc, .gitattributes, .github/workflows) always ask unless a rule names the path. </p>
         <p class="fine">A deny rule always wins; then the session mode; then ask, allow. Patterns match the command, or the path inside the project.</p>
       </main>
     </>

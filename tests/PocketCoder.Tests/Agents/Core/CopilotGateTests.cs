@@ -39,6 +39,74 @@ public sealed class CopilotGateTests : IDisposable
         Assert.Contains(file, refused.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("hooks/hooks.json", "{}")]
+    [InlineData(".mcp.json", """{"mcpServers":{"s":{"command":"x"}}}""")]
+    [InlineData(".claude-plugin/plugin.json", """{"name":"p","hooks":"./elsewhere.json"}""")]
+    [InlineData(".github/plugin/plugin.json", """{"name":"p","mcpServers":{"s":{"command":"x"}}}""")]
+    public void AnInstalledPluginWithHooksOrMcpServers_StartRefusedNamingTheFile(string relative, string content)
+    {
+        var file = Write(_home, Path.Combine(".copilot/installed-plugins/market/p", relative), content);
+
+        var refused = Assert.Throws<AgentUnavailableException>(() => CopilotGate.Arguments("copilot", _repository, _home));
+
+        Assert.Contains(file, refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void APluginConfigJsonListsElsewhere_FoundThere()
+    {
+        var plugin = TempPaths.NewDirectory("pc-copilot-plugin");
+        try
+        {
+            var file = Write(plugin, "hooks/hooks.json", "{}");
+            Write(_home, ".copilot/config.json", $$"""
+                // This file is managed automatically.
+                {"installedPlugins":[{"name":"p","marketplace":"","cache_path":"{{plugin}}","enabled":true}]}
+                """);
+
+            var refused = Assert.Throws<AgentUnavailableException>(() => CopilotGate.Arguments("copilot", _repository, _home));
+
+            Assert.Contains(file, refused.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            TempPaths.Delete(plugin);
+        }
+    }
+
+    [Fact]
+    public void APluginOfSkillsAndAgentsOnly_Started()
+    {
+        Write(_home, ".copilot/installed-plugins/_direct/p/plugin.json", """{"name":"p","skills":"skills/"}""");
+        Write(_home, ".copilot/installed-plugins/_direct/p/skills/s/SKILL.md", "---\nname: s\n---\n");
+
+        Assert.Empty(CopilotGate.Arguments("copilot", _repository, _home));
+    }
+
+    [Theory]
+    [InlineData(".copilot/config.json", "// managed\n{\"trustedFolders\":[\"REPO\"]}")]
+    [InlineData(".copilot/settings.json", "{\"trustedFolders\":[\"PARENT\"]}")]
+    public void ATrustedFolderWithRepositoryMcpServers_StartRefused(string relative, string content)
+    {
+        Write(_home, relative, content.Replace("REPO", _repository, StringComparison.Ordinal)
+            .Replace("PARENT", Path.GetDirectoryName(_repository)!, StringComparison.Ordinal));
+        var servers = Write(_repository, ".github/mcp.json", """{"mcpServers":{"github":{"command":"x"}}}""");
+
+        var refused = Assert.Throws<AgentUnavailableException>(() => CopilotGate.Arguments("copilot", _repository, _home));
+
+        Assert.Contains(servers, refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ATrustedFolderWithoutRepositoryMcpServers_Started()
+    {
+        Write(_home, ".copilot/config.json", $$"""{"trustedFolders":["{{_repository}}"]}""");
+        Write(_repository, ".mcp.json", """{"mcpServers":{}}""");
+
+        Assert.Empty(CopilotGate.Arguments("copilot", _repository, _home));
+    }
+
     [Fact]
     public void SettingsWithoutHooks_DoNotCount()
     {
