@@ -205,7 +205,11 @@ public sealed record AcpAgentDefinition(
             // Its own state file, with the signed-in account (1.0.102 exits at start when it cannot write it, so it cannot be
             // read-only); what it keeps there is checked at every start (docs/agents-acp.md, Copilot CLI).
             Logins = [".copilot/config.json"],
-            Prepare = options => CopilotGate.Arguments(CopilotId, options.WorkingDirectory, command.Home),
+            // Sandboxed, it reads the agent's home of PocketCoder's own, whose config.json it writes (so may a command it runs
+            // there: a trusted folder, a plugin): that home is looked through as well as the owner's.
+            Prepare = options => options.Sandbox is { } sandbox
+                ? [.. CopilotGate.Arguments(CopilotId, options.WorkingDirectory, command.Home), .. CopilotGate.Arguments(CopilotId, options.WorkingDirectory, sandbox.Home)]
+                : CopilotGate.Arguments(CopilotId, options.WorkingDirectory, command.Home),
         };
     }
 

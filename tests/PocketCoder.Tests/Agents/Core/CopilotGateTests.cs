@@ -128,6 +128,31 @@ public sealed class CopilotGateTests : IDisposable
             CopilotGate.Arguments("copilot", _repository, _home));
     }
 
+    [Fact]
+    public void Sandboxed_TheAgentsOwnHomeIsLookedThroughToo_WhereACommandItRanCouldHaveTrustedTheFolder()
+    {
+        // The sandboxed agent's config.json is its own and writable: an allowed command there could add the project to its
+        // trusted folders, and the next sandboxed session would start the repository's servers unasked.
+        var agentHome = TempPaths.NewDirectory("pc-copilot-agent-home");
+        try
+        {
+            Write(agentHome, ".copilot/config.json", $$"""{"trustedFolders":["{{_repository}}"]}""");
+            var servers = Write(_repository, ".mcp.json", """{"mcpServers":{"planted":{"command":"x"}}}""");
+            var copilot = AcpAgentDefinition.Copilot(new PocketCoder.Agents.Processes.AgentCommand("copilot", new Dictionary<string, string?> { ["HOME"] = _home }));
+            var options = new AgentStartOptions(_repository, null, null, "s", "ask", _home, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance,
+                new PocketCoder.Agents.Processes.AgentSandbox("/usr/bin/bwrap", [_repository], [], [], agentHome));
+
+            var refused = Assert.Throws<AgentUnavailableException>(() => copilot.Prepare!(options));
+            Assert.Contains(servers, refused.Message, StringComparison.Ordinal);
+            // Unsandboxed, only the owner's home counts (it trusts nothing): started, the servers turned off by name.
+            Assert.Equal(["--disable-mcp-server", "planted"], copilot.Prepare!(options with { Sandbox = null }));
+        }
+        finally
+        {
+            TempPaths.Delete(agentHome);
+        }
+    }
+
     private static string Write(string root, string relative, string content)
     {
         var path = Path.Combine(root, relative);
