@@ -143,7 +143,7 @@ export function NewSession({ projectId }: { projectId: string }) {
                 <div class="choices">
                   {health?.agents.map((a) => (
                     <label key={a.id} class={`choice${a.available ? '' : ' unavailable'}`}>
-                      <input type="radio" name="agent" value={a.id} checked={agent === a.id} disabled={!a.available} onChange={() => setAgent(a.id)} />
+                      <input type="radio" name="agent" value={a.id} checked={agent === a.id} disabled={!a.available} onChange={() => { setAgent(a.id); setModel(''); }} />
                       <span class="choice-body">
                         <strong>{agentName(a.id)}</strong>
                         <span class="muted small">{a.available ? (a.version ? `version ${a.version}` : 'installed') : a.detail ?? 'not available'}</span>
