@@ -28,6 +28,10 @@ internal sealed class CodexSession : JsonRpcAgentSession
     private readonly TaskCompletionSource _mcpStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private string _agentSessionId;
 
+    /// <summary>The thread's model (thread/start's answer): the one in use, in the model list.</summary>
+    private string? _threadModel;
+    private readonly Lazy<Task<AgentModels?>> _models;
+
     /// <summary>The running turn: set by turn/started (or turn/start's answer, whichever comes first), cleared by turn/completed.</summary>
     private volatile string? _turnId;
     private string _mode;
@@ -46,7 +50,11 @@ internal sealed class CodexSession : JsonRpcAgentSession
         _options = options;
         _mode = options.Mode;
         _agentSessionId = options.ResumeAgentSessionId ?? "";
+        _models = new Lazy<Task<AgentModels?>>(() => ListModelsAsync(_threadModel));
     }
+
+    /// <summary>Codex's <c>model/list</c>, asked once, when first wanted (it may ask its provider): not for every start.</summary>
+    public override Task<AgentModels?> Models => _models.Value;
 
     public override string AgentSessionId => _agentSessionId;
 
@@ -140,12 +148,11 @@ internal sealed class CodexSession : JsonRpcAgentSession
             await Sink.OnEventAsync(new AgentError(problem), ct).ConfigureAwait(false);
         }
 
-        // Not awaited: Codex may ask its provider for the list, and the session need not wait for that.
-        _ = ListModelsAsync(thread?.Model);
+        _threadModel = thread?.Model;
     }
 
     /// <summary>Codex's <c>model/list</c>, every page (a few at most), with the thread's model as the one in use.</summary>
-    private async Task ListModelsAsync(string? current)
+    private async Task<AgentModels?> ListModelsAsync(string? current)
     {
         try
         {
@@ -165,12 +172,12 @@ internal sealed class CodexSession : JsonRpcAgentSession
                 }
             }
 
-            ModelsReported.TrySetResult(AgentModels.Of(models, current));
+            return AgentModels.Of(models, current);
         }
         catch (Exception exception) when (exception is JsonRpcException or OperationCanceledException or InvalidOperationException or IOException)
         {
-            // An older Codex without model/list, or one whose provider did not answer: it names no models.
-            ModelsReported.TrySetResult(null);
+            // An older Codex without model/list, one whose provider did not answer, or one that exited: it names no models.
+            return null;
         }
     }
 

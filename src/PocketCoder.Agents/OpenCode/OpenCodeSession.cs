@@ -21,6 +21,7 @@ internal sealed class OpenCodeSession : IAgentSession
     private readonly Lock _streamLock = new();
     private string _mode;
     private int _released;
+    private readonly Lazy<Task<AgentModels?>> _models;
 
     private OpenCodeSession(OpenCodeServer server, AgentStartOptions options, IAgentSink sink, string sessionId)
     {
@@ -30,6 +31,7 @@ internal sealed class OpenCodeSession : IAgentSession
         _mode = options.Mode;
         AgentSessionId = sessionId;
         _permissions = new PermissionBroker(sink, appliesEditedInput: false, "OpenCode", _lifetime.Token);
+        _models = new Lazy<Task<AgentModels?>>(ListModelsAsync);
     }
 
     public string AgentSessionId { get; }
@@ -67,7 +69,6 @@ internal sealed class OpenCodeSession : IAgentSession
             ?? throw new AgentUnavailableException(OpenCodeAdapter.AgentId, "OpenCode created a session without an id.");
 
         var session = new OpenCodeSession(server, options, sink, id);
-        session.Models = session.ListModelsAsync();
         server.Listen(id, session.OnEventAsync);
         _ = session.WatchServerAsync();
         await sink.OnEventAsync(new AgentReady(id, options.Model, null), cancellationToken).ConfigureAwait(false);
@@ -81,7 +82,8 @@ internal sealed class OpenCodeSession : IAgentSession
 
     public bool TakesImages => true;
 
-    public Task<AgentModels?> Models { get; private set; } = Task.FromResult<AgentModels?>(null);
+    /// <summary>Asked of its server once, when first wanted: not for every start.</summary>
+    public Task<AgentModels?> Models => _models.Value;
 
     /// <summary>
     /// Every model of every provider OpenCode has, as <c>provider/model</c> (what a prompt's model names), and the one in use: the

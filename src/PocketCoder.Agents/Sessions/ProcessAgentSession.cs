@@ -47,10 +47,11 @@ internal abstract class ProcessAgentSession : IAgentSession
     /// <summary>Claude Code and Codex take images in every prompt; an ACP agent says whether it does.</summary>
     public virtual bool TakesImages => true;
 
-    /// <summary>Set by the adapter once the agent has named its models; null for one that does not (OpenCode), or on exit.</summary>
+    /// <summary>Set by the adapter once the agent has named its models as it started; null on exit (or where it never says).</summary>
     protected TaskCompletionSource<AgentModels?> ModelsReported { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public Task<AgentModels?> Models => ModelsReported.Task;
+    /// <summary>What the agent said as it started; an adapter that must ask for the list asks only when this is first read.</summary>
+    public virtual Task<AgentModels?> Models => ModelsReported.Task;
 
     public abstract Task SendAsync(AgentPrompt prompt, CancellationToken cancellationToken);
 

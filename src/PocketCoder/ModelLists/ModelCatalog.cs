@@ -11,7 +11,7 @@ namespace PocketCoder.ModelLists;
 public sealed record ModelList(string Agent, IReadOnlyList<AgentModel> Models, string? Default, DateTimeOffset ReportedAt, string Source);
 
 /// <summary>
-/// The models each agent offers (docs/agents.md, "Models"), for a profile's or a session's model picker. Every session of an
+/// The models each agent offers (docs/agents.md, "Models per agent"), for a profile's or a session's model picker. Every session of an
 /// agent that starts without a chosen model tells it afresh; where none has yet, the agent is started once to be asked — in
 /// an empty folder of its own, sandboxed as sessions are, with no prompt, stopped as soon as it has answered. An agent that names
 /// no models (OpenCode's server is asked instead; Copilot CLI with a key of the owner's provider names none) has an empty list:
@@ -23,17 +23,17 @@ public sealed class ModelCatalog(AgentRegistry agents, Sandboxing sandboxing, Po
     internal static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(90);
 
     private readonly ConcurrentDictionary<string, ModelList> _known = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, Task<ModelList>> _probes = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<Task<ModelList>>> _probes = new(StringComparer.Ordinal);
 
     /// <summary>Probes that failed, and when: asked again within <see cref="FailureKept"/>, the same answer, without starting the agent again.</summary>
     private readonly ConcurrentDictionary<string, (ApiProblem Problem, DateTimeOffset At)> _failures = new(StringComparer.Ordinal);
 
     internal static readonly TimeSpan FailureKept = TimeSpan.FromMinutes(1);
 
-    /// <summary>What a session said as it started: kept when the session chose no model, so that its current one is the agent's default.</summary>
-    public void Report(string agentId, string? chosenModel, AgentModels? models)
+    /// <summary>What a session that chose no model said as it started (its current model is then the agent's default).</summary>
+    public void Report(string agentId, AgentModels? models)
     {
-        if (models is not null && chosenModel is not { Length: > 0 })
+        if (models is not null)
         {
             _known[agentId] = new ModelList(agentId, models.Models, models.Current, clock.GetUtcNow(), "session");
         }
@@ -55,31 +55,28 @@ public sealed class ModelCatalog(AgentRegistry agents, Sandboxing sandboxing, Po
             throw failed.Problem;
         }
 
-        // One probe per agent at a time: a second caller waits for the same answer.
-        var probe = _probes.GetOrAdd(adapter.Id, id => Task.Run(async () =>
-        {
-            try
-            {
-                var list = await ProbeAsync(adapter);
-                _failures.TryRemove(id, out _);
-                return list;
-            }
-            catch (ApiProblem problem)
-            {
-                _failures[adapter.Id] = (problem, clock.GetUtcNow());
-                throw;
-            }
-        }));
+        // One probe per agent at a time: a second caller waits for the same answer (Lazy: GetOrAdd may make two, never start two).
+        var probe = _probes.GetOrAdd(adapter.Id, _ => new Lazy<Task<ModelList>>(() => Task.Run(() => ProbeOnceAsync(adapter))));
+        return await probe.Value.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>The probe, its failure kept a while, and the next caller free to start another once it has ended.</summary>
+    private async Task<ModelList> ProbeOnceAsync(IAgentAdapter adapter)
+    {
         try
         {
-            return await probe.WaitAsync(cancellationToken);
+            var list = await ProbeAsync(adapter);
+            _failures.TryRemove(adapter.Id, out _);
+            return list;
+        }
+        catch (ApiProblem problem)
+        {
+            _failures[adapter.Id] = (problem, clock.GetUtcNow());
+            throw;
         }
         finally
         {
-            if (probe.IsCompleted)
-            {
-                _probes.TryRemove(new KeyValuePair<string, Task<ModelList>>(adapter.Id, probe));
-            }
+            _probes.TryRemove(adapter.Id, out _);
         }
     }
 

@@ -140,9 +140,13 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget
             _services.Mcp.ForSession(_project.Id, _project.Path, _adapter, _sessions.McpServers(_session.Id)));
         _agent = await _adapter.StartAsync(options, this, cancellationToken).ConfigureAwait(false);
         _agentDisposed = false;
-        // What it says of its models keeps the profile's and New session's pickers current, without starting it to ask.
-        _ = _agent.Models.ContinueWith(said => _services.Models.Report(_adapter.Id, _session.Model, said.Result), CancellationToken.None,
-            TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+        // What a session on the agent's default says of its models keeps the profile's and New session's pickers current, without
+        // starting the agent to ask. One with a model of its own says nothing of the default, and is not asked (Codex would ask its provider).
+        if (_session.Model is not { Length: > 0 })
+        {
+            _ = _agent.Models.ContinueWith(said => _services.Models.Report(_adapter.Id, said.Result), CancellationToken.None,
+                TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+        }
         _cost.NewProcess();
     }
 
