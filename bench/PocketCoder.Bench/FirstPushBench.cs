@@ -10,8 +10,9 @@ namespace PocketCoder.Bench;
 /// The first push after a start against the ones after it, as an outside check sees them: the published server, a device
 /// paired and subscribed to a push service on loopback, then restarted (as after an update or a reboot) and asked for a test
 /// push a moment after it answers, then for more. Each time runs from just before the request to the push's arrival.
+/// Run for the JIT (ReadyToRun) build and, when given, the native binary: <paramref name="build"/> names which in the rows.
 /// </summary>
-public sealed class FirstPushBench(string pocketcoderDirectory, bool quick)
+public sealed class FirstPushBench(string pocketcoderDirectory, bool quick, string build = "JIT")
 {
     /// <summary>How long after the first 200 the first push is asked for: the soonest a phone could ask after a restart.</summary>
     private static readonly TimeSpan AfterStart = TimeSpan.FromMilliseconds(500);
@@ -60,10 +61,10 @@ public sealed class FirstPushBench(string pocketcoderDirectory, bool quick)
         var p99 = Stats.Percentile(all, 99);
         return
         [
-            new Row($"Push after a restart: the first, median / max ({starts} starts, asked {AfterStart.TotalMilliseconds:0} ms after the first 200)",
+            new Row($"Push after a restart ({build}): the first, median / max ({starts} starts, asked {AfterStart.TotalMilliseconds:0} ms after the first 200)",
                 $"{Stats.F(Stats.Median(firsts), 1)} / {Stats.F(firsts.Max(), 1)} ms", $"later pushes {Stats.F(Stats.Median(warm), 1)} / {Stats.F(warm.Max(), 1)} ms",
                 $"{Stats.F(Stats.Median(firsts) / Stats.Median(warm), 1)}x", "", ""),
-            new Row($"Push: test push asked to its arrival, p99 including each start's first ({all.Count} pushes)", $"{Stats.F(p99, 1)} ms",
+            new Row($"Push ({build}): test push asked to its arrival, p99 including each start's first ({all.Count} pushes)", $"{Stats.F(p99, 1)} ms",
                 $"p50 {Stats.F(Stats.Median(all), 1)} ms", "", "p99 < 20 ms", p99 < 20 ? "met" : "MISSED"),
         ];
     }

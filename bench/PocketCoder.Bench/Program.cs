@@ -77,6 +77,10 @@ if (Wanted("push") || Wanted("first-push"))
 {
     Progress("notifications: the first push after a restart against the ones after it (the published server)");
     rows.AddRange(await new FirstPushBench(Required("pocketcoder"), quick).RunAsync());
+    if (options.GetValueOrDefault("pocketcoder-aot") is { } native)
+    {
+        rows.AddRange(await new FirstPushBench(native, quick, "native").RunAsync());
+    }
 }
 
 if (Wanted("hub") || Wanted("hub-relay"))

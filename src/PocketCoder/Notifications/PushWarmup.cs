@@ -9,10 +9,11 @@ namespace PocketCoder.Notifications;
 public sealed class PushWarmup(PushSender sender, NotificationStore store, IHostApplicationLifetime lifetime, ILogger<PushWarmup> logger) : IHostedService
 {
     private readonly CancellationTokenSource _stopping = new();
+    private readonly TaskCompletionSource _warmed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _warming = Task.CompletedTask;
 
-    /// <summary>Done when the warm-up has run (or given up); never faults.</summary>
-    public Task Warmed => _warming;
+    /// <summary>Done when the warm-up has run (or given up); never faults. Never done for a server stopped before it started.</summary>
+    public Task Warmed => _warmed.Task;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -33,6 +34,10 @@ public sealed class PushWarmup(PushSender sender, NotificationStore store, IHost
         {
             // Warming is an optimisation: the first push then pays the cost itself, as before.
             logger.LogDebug(exception, "Warming the push path failed");
+        }
+        finally
+        {
+            _warmed.TrySetResult();
         }
     }
 

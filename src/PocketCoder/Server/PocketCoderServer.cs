@@ -76,6 +76,8 @@ public static class PocketCoderServer
             .AddBacklog()
             .AddBridges()
             .AddReach(options, challenges)
+            // Last: it waits for start-up's work (the push warm-up, the first agent probe) before it lets go of its pages.
+            .AddRunningSingleton<StartupPages>()
             .AddWireFormat(options.LiveApiDocument);
 
         testServices?.Invoke(builder.Services);
