@@ -51,15 +51,13 @@ public sealed class DeviceAuthentication(
             return Task.FromResult(AuthenticateResult.NoResult());
         }
 
-        var device = devices.Authenticate(token);
-        if (device is null)
+        if (people.Authenticate(token) is not ({ } device, var person))
         {
             return Task.FromResult(AuthenticateResult.Fail("Unknown or revoked device token."));
         }
 
         devices.Touch(device);
         // A device with no person (none should remain after migration 022) is given the least role, never the most.
-        var person = device.PersonId is { } personId ? people.Find(personId) : null;
         var identity = new ClaimsIdentity(
             [
                 new Claim(DeviceIdClaim, device.Id), new Claim(ClaimTypes.Name, device.Name), new Claim(ViaClaim, bearer is null ? ViaCookie : ViaBearer),
