@@ -63,10 +63,15 @@ public sealed class HubBench(bool quick, string? pocketcoderDirectory) : IAsyncD
 
         var events = quick ? 2_000 : 20_000;
         var (directRates, relayedRates) = (new List<double>(), new List<double>());
+        var (directCpu, relayedCpu) = (new List<double>(), new List<double>());
         for (var round = 0; round < rounds; round++)
         {
-            directRates.Add(await SseRateAsync(direct, events));
-            relayedRates.Add(await SseRateAsync(relayed, events));
+            var (rate, cpu) = await SseRateAsync(direct, events);
+            directRates.Add(rate);
+            directCpu.Add(cpu);
+            (rate, cpu) = await SseRateAsync(relayed, events);
+            relayedRates.Add(rate);
+            relayedCpu.Add(cpu);
         }
 
         var (directRate, relayedRate) = (Stats.Percentile(directRates, 50), Stats.Percentile(relayedRates, 50));
@@ -74,6 +79,12 @@ public sealed class HubBench(bool quick, string? pocketcoderDirectory) : IAsyncD
             $"{Stats.F(relayedRate, 0)} /s through the hub (rounds {string.Join(", ", relayedRates.Select(r => Stats.F(r, 0)))})",
             $"{Stats.F(directRate, 0)} /s direct (rounds {string.Join(", ", directRates.Select(r => Stats.F(r, 0)))})",
             $"{Stats.F(relayedRate / directRate * 100, 0)} %", ">= 80 % of direct", relayedRate >= 0.8 * directRate ? "met" : "MISSED"));
+        // Hub, machine and phone share this process: the hub's part (with the machine's second TLS on its dial-back) is what
+        // the relayed rounds cost over the direct ones, per MB the phone received.
+        var (directCpuPerMb, relayedCpuPerMb) = (Stats.Percentile(directCpu, 50), Stats.Percentile(relayedCpu, 50));
+        rows.Add(new Row("Hub: CPU per MB of SSE the phone received (process CPU, user + system; median round)",
+            $"{Stats.F(relayedCpuPerMb, 1)} ms/MB through the hub", $"{Stats.F(directCpuPerMb, 1)} ms/MB direct (machine and phone)",
+            $"hub and dial-back +{Stats.F(relayedCpuPerMb - directCpuPerMb, 1)} ms/MB", "report", ""));
         if (pocketcoderDirectory is not null)
         {
             rows.AddRange(await HubProcessAsync(quick, pocketcoderDirectory));
@@ -274,7 +285,8 @@ public sealed class HubBench(bool quick, string? pocketcoderDirectory) : IAsyncD
     }
 
     /// <summary>Appends events to a fresh session while one reader takes them over SSE; events per second as received.</summary>
-    private async Task<double> SseRateAsync(HttpClient client, int events)
+    /// <returns>Events per second at the phone, and the process's CPU time per MB the phone received.</returns>
+    private async Task<(double Rate, double CpuMsPerMb)> SseRateAsync(HttpClient client, int events)
     {
         var services = _machine.Services;
         var project = services.GetRequiredService<Projects.ProjectStore>().Add(await Temp.GitRepositoryAsync(), "bench", Actor.System).Id;
@@ -287,6 +299,7 @@ public sealed class HubBench(bool quick, string? pocketcoderDirectory) : IAsyncD
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(), Encoding.UTF8, false, 64 * 1024);
         var log = services.GetRequiredService<PocketCoder.Realtime.EventLog>();
         var text = new string('x', 120);
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var start = Stopwatch.GetTimestamp();
         var append = Task.Run(() =>
         {
@@ -296,13 +309,17 @@ public sealed class HubBench(bool quick, string? pocketcoderDirectory) : IAsyncD
             }
         });
         var received = 0;
+        long bytes = 0;
         while (received < events && await reader.ReadLineAsync() is { } line)
         {
             received += line.StartsWith("data: ", StringComparison.Ordinal) ? 1 : 0;
+            bytes += line.Length + 1;
         }
 
         await append;
-        return received / Stopwatch.GetElapsedTime(start).TotalSeconds;
+        var rate = received / Stopwatch.GetElapsedTime(start).TotalSeconds;
+        var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalMilliseconds;
+        return (rate, cpu / (bytes / 1048576.0));
     }
 
     private HttpClient Client(Uri baseAddress, int? connectTo)
