@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using System.Threading.Channels;
@@ -59,7 +60,14 @@ internal sealed class HubTransport : IConnectionListenerFactory, IConnectionList
 /// <summary>One phone connection through the hub: its bytes are the dial-back WebSocket's binary messages.</summary>
 internal sealed class HubConnection : DefaultConnectionContext
 {
+    /// <summary>
+    /// The most bytes one message to the hub carries: a TLS record's worth and more, so a burst of events (each its own
+    /// TLS record) goes out as one message, one outer TLS record and one send.
+    /// </summary>
+    private const int MessageSize = 64 * 1024;
+
     private readonly Stream _stream;
+    private readonly Task _sending;
     private Action? _closed;
 
     public HubConnection(Stream stream, EndPoint? remote, Action closed)
@@ -67,11 +75,62 @@ internal sealed class HubConnection : DefaultConnectionContext
     {
         _stream = stream;
         _closed = closed;
+        // Kestrel writes into a pipe of its own, which one loop empties into the WebSocket: whatever was written while the
+        // last message was on its way goes out together. A PipeWriter straight on the stream sent every 4 KiB block of
+        // every flush as its own message (each a WebSocket frame, an outer TLS record, a send, and at the hub a receive).
+        var outgoing = new System.IO.Pipelines.Pipe(new PipeOptions(useSynchronizationContext: false));
+        _sending = SendAsync(outgoing.Reader, stream);
         // Reads as large as a WebSocket message the hub sends (16 KiB), not the 4 KiB default.
         Transport = new Pipe(PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 32 * 1024, minimumReadSize: 16 * 1024)),
-            PipeWriter.Create(stream));
+            outgoing.Writer);
         RemoteEndPoint = remote;
         LocalEndPoint = new HubEndPoint();
+    }
+
+    private static async Task SendAsync(PipeReader pending, Stream stream)
+    {
+        var message = ArrayPool<byte>.Shared.Rent(MessageSize);
+        Exception? failed = null;
+        try
+        {
+            while (true)
+            {
+                var result = await pending.ReadAsync().ConfigureAwait(false);
+                for (var bytes = result.Buffer; !bytes.IsEmpty;)
+                {
+                    var length = (int)Math.Min(bytes.Length, MessageSize);
+                    var chunk = bytes.Slice(0, length);
+                    if (chunk.IsSingleSegment)
+                    {
+                        await stream.WriteAsync(chunk.First).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        chunk.CopyTo(message);
+                        await stream.WriteAsync(message.AsMemory(0, length)).ConfigureAwait(false);
+                    }
+
+                    bytes = bytes.Slice(length);
+                }
+
+                pending.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception exception) when (exception is IOException or ObjectDisposedException or System.Net.WebSockets.WebSocketException
+            or OperationCanceledException)
+        {
+            // The dial-back is gone: Kestrel's next flush sees the pipe's reader completed and ends the connection.
+            failed = exception;
+        }
+        finally
+        {
+            await pending.CompleteAsync(failed).ConfigureAwait(false);
+            ArrayPool<byte>.Shared.Return(message);
+        }
     }
 
     /// <summary>Kestrel gives up on the connection (a reset, a protocol error): the dial-back goes at once.</summary>
@@ -84,7 +143,9 @@ internal sealed class HubConnection : DefaultConnectionContext
     public override async ValueTask DisposeAsync()
     {
         await Transport.Input.CompleteAsync();
+        // What Kestrel wrote last (a response's end) still goes out before the dial-back closes.
         await Transport.Output.CompleteAsync();
+        await _sending;
         await _stream.DisposeAsync();
         // Not base.DisposeAsync(): it disposes the ConnectionClosed token source, which an Abort just before may still
         // be cancelling on the thread pool; an ObjectDisposedException there ends the process. It holds nothing unmanaged.
