@@ -36,7 +36,8 @@ public sealed class AgentHealthCache(AgentRegistry registry, TimeProvider clock)
         {
             if (_probe is not { IsCompleted: false } && (_last is null || clock.GetUtcNow() - _probedAt >= Freshness))
             {
-                _probe = ProbeAsync();
+                // On the thread pool: starting each agent's process takes milliseconds, and the caller is answered from the last probe.
+                _probe = Task.Run(ProbeAsync);
             }
 
             if (_last is { } last)

@@ -41,11 +41,13 @@ public sealed class HealthProbeTests
 
         agent.Version = "2.0";
         agent.Release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        agent.Started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         clock.Advance(TimeSpan.FromMinutes(1));
-        // The probe that starts now is held: the answer must not wait for it.
+        // The probe that starts now is held: the answer must not wait for it (nor for starting it).
         var stale = cache.GetAsync(CancellationToken.None);
         Assert.True(stale.IsCompletedSuccessfully, "the caller waited for a probe although an answer was there");
         Assert.Same(first, await stale);
+        await agent.Started.Task.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(2, agent.Probes);
 
         agent.Release.SetResult();
@@ -56,7 +58,7 @@ public sealed class HealthProbeTests
 
     private sealed class SlowAgent : IAgentAdapter
     {
-        public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource Started { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public TaskCompletionSource Release { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
