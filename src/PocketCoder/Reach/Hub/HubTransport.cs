@@ -89,7 +89,6 @@ internal sealed class HubConnection : DefaultConnectionContext
 
     private static async Task SendAsync(PipeReader pending, Stream stream)
     {
-        var message = ArrayPool<byte>.Shared.Rent(MessageSize);
         Exception? failed = null;
         try
         {
@@ -106,8 +105,17 @@ internal sealed class HubConnection : DefaultConnectionContext
                     }
                     else
                     {
-                        chunk.CopyTo(message);
-                        await stream.WriteAsync(message.AsMemory(0, length)).ConfigureAwait(false);
+                        // Rented only for the write: an idle stream (a phone's open event stream) holds no buffer.
+                        var message = ArrayPool<byte>.Shared.Rent(length);
+                        try
+                        {
+                            chunk.CopyTo(message);
+                            await stream.WriteAsync(message.AsMemory(0, length)).ConfigureAwait(false);
+                        }
+                        finally
+                        {
+                            ArrayPool<byte>.Shared.Return(message);
+                        }
                     }
 
                     bytes = bytes.Slice(length);
@@ -129,7 +137,6 @@ internal sealed class HubConnection : DefaultConnectionContext
         finally
         {
             await pending.CompleteAsync(failed).ConfigureAwait(false);
-            ArrayPool<byte>.Shared.Return(message);
         }
     }
 
