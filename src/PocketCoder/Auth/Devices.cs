@@ -107,9 +107,7 @@ public sealed class Devices(Database database, Ledger.LedgerStore ledger, TimePr
     public Device? Authenticate(string token)
     {
         var hash = Secrets.Hash(token);
-        return database.Read(connection => connection.Query(
-            "SELECT id, name, created_at, last_seen_at, revoked_at, person_id FROM devices WHERE token_hash = $hash AND revoked_at IS NULL",
-            Map, ("$hash", hash)).FirstOrDefault());
+        return database.Read(connection => connection.Query($"SELECT {Columns} FROM devices d WHERE {HoldsToken}", Map, ("$hash", hash)).FirstOrDefault());
     }
 
     /// <summary>Records that a device was seen, at most once a minute per device to keep reads read-only.</summary>
@@ -178,6 +176,9 @@ public sealed class Devices(Database database, Ledger.LedgerStore ledger, TimePr
 
     /// <summary>What <see cref="Map"/> reads, for a query of a device joined with more (<c>d</c> is the devices table).</summary>
     internal const string Columns = "d.id, d.name, d.created_at, d.last_seen_at, d.revoked_at, d.person_id";
+
+    /// <summary>The one rule a token authenticates by (<c>d</c> is the devices table, <c>$hash</c> the token's hash).</summary>
+    internal const string HoldsToken = "d.token_hash = $hash AND d.revoked_at IS NULL";
 
     internal static Device Map(SqliteDataReader r) => new(r.GetString(0), r.GetString(1), r.Time(2), r.NullableTime(3), r.NullableTime(4), r.NullableString(5));
 }

@@ -35,7 +35,7 @@ public sealed class People(Database database, Ledger.LedgerStore ledger, Devices
     }
 
     private static readonly string DeviceWithPerson =
-        $"SELECT {Devices.Columns}, {Prefixed("p")} FROM devices d LEFT JOIN people p ON p.id = d.person_id WHERE d.token_hash = $hash AND d.revoked_at IS NULL";
+        $"SELECT {Devices.Columns}, {Prefixed("p")} FROM devices d LEFT JOIN people p ON p.id = d.person_id WHERE {Devices.HoldsToken}";
 
     public Person Get(string id) => Find(id) ?? throw ApiProblem.NotFound(ErrorCodes.PersonNotFound, $"No person with id '{id}'.");
 
