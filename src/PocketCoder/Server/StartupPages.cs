@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using PocketCoder.Health;
@@ -106,7 +107,7 @@ public sealed class StartupPages(PushWarmup push, AgentHealthCache agents, IHost
     {
         var found = new List<Mapping>();
         var reader = new SmapsReader(found);
-        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(bufferSize);
+        var buffer = ArrayPool<byte>.Shared.Rent(bufferSize);
         try
         {
             var filled = 0;
@@ -139,7 +140,7 @@ public sealed class StartupPages(PushWarmup push, AgentHealthCache agents, IHost
         }
         finally
         {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
