@@ -100,6 +100,13 @@ export interface SessionView {
   preparing: Preparing | null;
   /** Its worktree could not be made (session.error WORKTREE_FAILED): restarting it cannot help, a new session can. */
   worktreeFailed: boolean;
+  /**
+   * The seq at which its worktree was last made (session.preparing ready), 0 before. A seq rather than `preparing`: a batch
+   * can make the worktree and start the agent at once, and what reloads the worktree must still see it happened.
+   */
+  worktreeMadeAt: number;
+  /** The seq at which a turn last ended, 0 before: what the agent changed is worth loading again (a batch can hold a whole turn). */
+  turnEndedAt: number;
 }
 
 /** A `session.preparing` event: `branch`, `checkout` (with `percent`, `done` and `total` once git reports them), `submodules`, `ready`. */
@@ -114,6 +121,7 @@ export const PAUSED_REASON = 'agent paused to save memory';
 
 export const emptySession = (): SessionView => ({
   lastSeq: 0, items: [], totalTokens: 0, turnActive: false, stalled: false, queue: [], queueHeld: false, paused: false, preparing: null, worktreeFailed: false,
+  worktreeMadeAt: 0, turnEndedAt: 0,
 });
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : v == null ? '' : String(v));
@@ -164,7 +172,10 @@ function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq:
       // Once the agent is up (or the session ended), nothing is being prepared any more.
       if (view.status !== 'preparing' && view.status !== 'starting') view.preparing = null;
       view.paused = view.status === 'waiting_approval' && str(d.reason) === PAUSED_REASON;
-      if (status === 'idle' || status === 'failed' || status === 'stopped' || status === 'interrupted') view.turnActive = false;
+      if (status === 'idle' || status === 'failed' || status === 'stopped' || status === 'interrupted') {
+        if (view.turnActive) view.turnEndedAt = seq;
+        view.turnActive = false;
+      }
       if (status === 'running' || status === 'waiting_approval') view.turnActive = true;
       return;
     }
@@ -273,6 +284,7 @@ function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq:
     case 'turn.completed':
       closeStreaming(items);
       view.turnActive = false;
+      view.turnEndedAt = seq;
       if (d.isError === true) items.push({ type: 'notice', seq, text: `The turn ended with an error${d.result ? `: ${str(d.result)}` : ''}`, tone: 'bad' });
       else if (str(d.stopReason) === 'cancelled') items.push({ type: 'notice', seq, text: 'Turn cancelled', tone: 'info' });
       return;
@@ -297,6 +309,7 @@ function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq:
       view.preparing = {
         phase: str(d.phase) || 'branch', percent: percent === undefined ? undefined : Math.min(100, percent), done: count(d.done), total: count(d.total),
       };
+      if (view.preparing.phase === 'ready') view.worktreeMadeAt = seq;
       return;
     }
     case 'session.error':

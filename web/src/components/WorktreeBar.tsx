@@ -9,7 +9,9 @@ import { identityMissing, IdentityForm } from './GitIdentity';
  * A session on a branch of its own (a git worktree): where it stands against its base, and, between turns, merging it
  * into the base, keeping the branch, or discarding both. A merge that conflicts leaves the base as it was and says where.
  */
-export function WorktreeBar({ session, working, onStopped }: { session: Session; working: boolean; onStopped: () => void }) {
+export function WorktreeBar({ session, working, turnEndedAt, onStopped }: {
+  session: Session; working: boolean; turnEndedAt: number; onStopped: () => void;
+}) {
   // Merging or removing the branch steers the session; a terminal of one's own is an approver's.
   const may = useMay(session.projectId);
   const [info, setInfo] = useState<Worktree | null>(null);
@@ -22,8 +24,9 @@ export function WorktreeBar({ session, working, onStopped }: { session: Session;
   const [retry, setRetry] = useState<(() => void) | null>(null);
 
   const load = () => api.worktree(session.id).then(setInfo, (e) => setError(describeError(e)));
-  // Again whenever a turn ends: what the branch holds has changed.
-  useEffect(() => { void load(); }, [session.id, working]);
+  // Again whenever a turn starts or ends: what the branch holds has changed. By the turn's end seq, not only `working`: a
+  // whole turn can arrive in one batch of events (a phone catching up), and `working` is then false before and after.
+  useEffect(() => { void load(); }, [session.id, working, turnEndedAt]);
 
   if (!info) return error ? <ErrorNote error={error} /> : null;
   const act = async (work: () => Promise<string>) => {

@@ -102,10 +102,9 @@ export function SessionScreen({ id }: { id: string }) {
   }, [id, waiting]);
   const shown = useMemo(() => withListed(view, listed), [view, listed]);
   // Its worktree appears once made: the bar above the transcript and the paths in it follow.
-  const ready = view.preparing?.phase === 'ready';
   useEffect(() => {
-    if (ready && session) void loadWorktree(session.projectId);
-  }, [ready, session?.projectId]);
+    if (view.worktreeMadeAt > 0 && session) void loadWorktree(session.projectId);
+  }, [view.worktreeMadeAt, session?.projectId]);
   const preparing = status === 'preparing' || (status === 'starting' && view.preparing !== null);
 
   return (
@@ -117,7 +116,7 @@ export function SessionScreen({ id }: { id: string }) {
         actions={steers && <button class="icon-btn" aria-label="Session actions" aria-haspopup="dialog" aria-expanded={menu} onClick={() => setMenu(!menu)}><Icon name="other" /></button>}
       />
       {session && worktree && (
-        <WorktreeBar session={session} working={view.turnActive} onStopped={() => {
+        <WorktreeBar session={session} working={view.turnActive} turnEndedAt={view.turnEndedAt} onStopped={() => {
           void api.session(id).then((s) => { setSession(s); upsertSession(s); });
           void loadWorktree(session.projectId);
         }} />
