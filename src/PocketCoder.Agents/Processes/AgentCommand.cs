@@ -70,16 +70,8 @@ public sealed record AgentCommand(string Command, IReadOnlyDictionary<string, st
             return new AgentAvailability(true, null, executable);
         }
 
-        string? firstLine;
-        try
-        {
-            firstLine = await ReadVersionAsync(executable, versionArguments, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            firstLine = null; // It did not answer within its time.
-        }
-
+        // Null when it failed, or did not answer within its time.
+        var firstLine = await ReadVersionAsync(executable, versionArguments, cancellationToken).ConfigureAwait(false);
         return firstLine is null
             ? new AgentAvailability(false, null, $"'{executable} {string.Join(' ', versionArguments)}' failed; reinstall {name}.")
             : new AgentAvailability(true, version(firstLine), executable);
@@ -99,9 +91,9 @@ public sealed record AgentCommand(string Command, IReadOnlyDictionary<string, st
             firstLine ??= line.Trim();
             return Task.CompletedTask;
         });
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(20));
-        var exitCode = await process.Exited.WaitAsync(timeout.Token).ConfigureAwait(false);
-        return exitCode == 0 ? firstLine : null;
+        // A version needs no input: stdin is closed at once, so an executable that reads it anyway (a wrapper script) sees
+        // its end instead of holding the health answer that waits for this probe until the timeout. Stopped after 20 s.
+        await process.EndInputAsync(TimeSpan.FromSeconds(20), cancellationToken).ConfigureAwait(false);
+        return await process.Exited.ConfigureAwait(false) == 0 ? firstLine : null;
     }
 }

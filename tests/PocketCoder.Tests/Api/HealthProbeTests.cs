@@ -56,6 +56,25 @@ public sealed class HealthProbeTests
         Assert.Equal(2, agent.Probes);
     }
 
+    [Fact]
+    public async Task Probe_AnExecutableThatReadsItsInput_GetsItsEnd_AndAnswersAtOnce()
+    {
+        // A wrapper that reads stdin before it does anything (as a stand-in agent does) held the probe, and with it the
+        // first health answer, for the probe's whole 20 s, then counted as broken.
+        var executable = Path.Combine(TempPaths.NewDirectory("pc-agent"), "claude");
+        await File.WriteAllTextAsync(executable, "#!/bin/sh\nread -r line\necho \"9.9.9 (Claude Code)\"\n");
+        File.SetUnixFileMode(executable, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var command = new PocketCoder.Agents.Processes.AgentCommand(executable, new Dictionary<string, string?>());
+
+        // Well inside the probe's own 20 s: a probe still waiting on its input fails here.
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var availability = await command.ProbeAsync("Claude Code", "install it", ["--version"], line => line.Split(' ')[0], patience.Token);
+
+        Assert.True(availability.Available, availability.Detail);
+        Assert.Equal("9.9.9", availability.Version);
+        TempPaths.Delete(Path.GetDirectoryName(executable)!);
+    }
+
     private sealed class SlowAgent : IAgentAdapter
     {
         public TaskCompletionSource Started { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
