@@ -97,7 +97,7 @@ public sealed class PausedWaitTests
         (await world.Http.DeleteAsync($"/api/sessions/{sessionId}")).EnsureSuccessStatusCode();
 
         Assert.Equal("stopped", (await world.SessionAsync(sessionId)).GetProperty("status").GetString());
-        Assert.Empty(AgentProcesses(world.Home));
+        Assert.Empty(AgentProcesses.All(world.Home));
     }
 
     [Fact]
@@ -163,36 +163,8 @@ public sealed class PausedWaitTests
         await events.WaitForAsync(e => e.Event == "session.status" && e.Str("reason") == PocketCoder.Sessions.Running.PausedCalls.PausedReason);
 
         // The agent's process is gone while the owner has not decided.
-        Assert.Empty(AgentProcesses(world.Home));
+        Assert.Empty(AgentProcesses.All(world.Home));
         Assert.Equal("waiting_approval", (await world.SessionAsync(sessionId)).GetProperty("status").GetString());
         return (sessionId, asked.Str("approvalId")!, events);
-    }
-
-    /// <summary>The processes running with the world's HOME: its agent and whatever that started.</summary>
-    private static List<int> AgentProcesses(string home)
-    {
-        var marker = $"HOME={home}\0";
-        var found = new List<int>();
-        foreach (var directory in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(directory), out var pid) || pid == Environment.ProcessId)
-            {
-                continue;
-            }
-
-            try
-            {
-                if (File.ReadAllText(Path.Combine(directory, "environ")).Contains(marker, StringComparison.Ordinal))
-                {
-                    found.Add(pid);
-                }
-            }
-            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-            {
-                // Gone meanwhile, or not ours to read.
-            }
-        }
-
-        return found;
     }
 }

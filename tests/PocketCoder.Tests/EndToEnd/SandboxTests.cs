@@ -135,7 +135,7 @@ public sealed class SandboxTests
     {
         await using var world = await StartAsync("claude-code");
         var database = Path.Combine(world.Server.DataDirectory, "pocketcoder.db");
-        var server = Environment.ProcessId;
+        var server = world.Server.ProcessId;
         await RunAsync(world, "claude-code",
             "mkdir -p seen; grep CapEff /proc/self/status > seen/caps.txt",
             $"ls /proc > seen/proc.txt; head -c 16 /proc/{server}/root{database} > seen/via-proc.txt 2>&1; true");

@@ -3,16 +3,22 @@ using PocketCoder.Agents.Processes;
 
 namespace PocketCoder.Tests.Infrastructure;
 
-/// <summary>The agent processes an in-process test server started, found in /proc as the kernel sees them.</summary>
+/// <summary>The agent processes a test server started, found in /proc as the kernel sees them.</summary>
 public static class AgentProcesses
 {
     /// <summary>
-    /// The one agent this test process runs with <paramref name="home"/>: its child carrying the mark every agent process
-    /// carries (<see cref="ChildProcess.MarkerVariable"/>) and that HOME (a sandbox's bwrap, or the agent itself).
+    /// The one agent running with <paramref name="home"/>: the top process carrying the mark every agent process carries
+    /// (<see cref="ChildProcess.MarkerVariable"/>) and that HOME (a sandbox's bwrap, or the agent itself), whichever
+    /// server started it (the test process's own, or the binary as its own process).
     /// </summary>
-    public static int Started(string home)
+    public static int Started(string home) => Assert.Single(Running(home).Where(p => !p.ParentMarked).Select(p => p.Pid));
+
+    /// <summary>Every process of the agents running with <paramref name="home"/>: the agent and whatever it started.</summary>
+    public static List<int> All(string home) => [.. Running(home).Select(p => p.Pid)];
+
+    private static List<(int Pid, bool ParentMarked)> Running(string home)
     {
-        var found = new List<int>();
+        var marked = new Dictionary<int, int>();
         foreach (var directory in Directory.EnumerateDirectories("/proc"))
         {
             if (!int.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
@@ -26,10 +32,10 @@ public static class AgentProcesses
                 var stat = File.ReadAllText(Path.Combine(directory, "stat"));
                 var parent = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], CultureInfo.InvariantCulture);
                 var environment = File.ReadAllText(Path.Combine(directory, "environ")).Split('\0');
-                if (parent == Environment.ProcessId && environment.Contains($"HOME={home}")
+                if (environment.Contains($"HOME={home}")
                     && environment.Any(v => v.StartsWith(ChildProcess.MarkerVariable + "=", StringComparison.Ordinal)))
                 {
-                    found.Add(pid);
+                    marked[pid] = parent;
                 }
             }
             catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
@@ -38,6 +44,6 @@ public static class AgentProcesses
             }
         }
 
-        return Assert.Single(found);
+        return [.. marked.Select(p => (p.Key, marked.ContainsKey(p.Value)))];
     }
 }

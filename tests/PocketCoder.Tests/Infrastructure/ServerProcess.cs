@@ -78,14 +78,40 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <summary>Pairs a device the way a user does: <c>pocketcoder pair --json</c>, then POST /api/pair.</summary>
     public async Task<HttpClient> PairAsync(string deviceName = "phone")
     {
+        var code = await PairingCodeAsync();
+        using var anonymous = new HttpClient { BaseAddress = BaseUrl };
+        var paired = await ApiAssert.OkJsonAsync(await anonymous.PostAsJsonAsync("/api/pair", new { code, deviceName }));
+        return Client(paired.GetProperty("token").GetString()!);
+    }
+
+    /// <summary>A pairing code for the owner's next device, as <c>pocketcoder pair --json</c> prints it.</summary>
+    public async Task<string> PairingCodeAsync()
+    {
         using var pair = Process.Start(Info("pair", "--json", "--data", DataDirectory))!;
         var output = await pair.StandardOutput.ReadToEndAsync();
         await pair.WaitForExitAsync();
         Assert.True(pair.ExitCode == 0, $"pocketcoder pair failed: {await pair.StandardError.ReadToEndAsync()}");
-        var code = JsonElement.Parse(output).GetProperty("code").GetString();
-        using var anonymous = new HttpClient { BaseAddress = BaseUrl };
-        var paired = await ApiAssert.OkJsonAsync(await anonymous.PostAsJsonAsync("/api/pair", new { code, deviceName }));
-        return Client(paired.GetProperty("token").GetString()!);
+        return JsonElement.Parse(output).GetProperty("code").GetString()!;
+    }
+
+    /// <summary>SIGTERM, as <c>systemctl stop</c> or Ctrl+C would: agents stopped, state saved. Killed after a minute.</summary>
+    public async Task StopAsync()
+    {
+        if (_process.HasExited)
+        {
+            return;
+        }
+
+        Assert.Equal(0, Kill(_process.Id, Sigterm));
+        using var patience = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        try
+        {
+            await _process.WaitForExitAsync(patience.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"The server did not stop within a minute of SIGTERM:\n{Log}");
+        }
     }
 
     public HttpClient Client(string token)
@@ -182,6 +208,11 @@ public sealed class ServerProcess : IAsyncDisposable
     }
 
     private static ProcessStartInfo Info(params string[] args) => PocketCoderCommand.Info(args);
+
+    private const int Sigterm = 15;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
 
     private static Uri FreeLoopbackUrl()
     {

@@ -12,23 +12,38 @@ namespace PocketCoder.Tests.Infrastructure;
 
 /// <summary>
 /// The real PocketCoder server, started in-process on a free 127.0.0.1 port with its own data folder,
-/// and talked to over real HTTP.
+/// and talked to over real HTTP. With <c>POCKETCODER_TEST_SERVER=binary</c> (scripts/test-aot.sh) it is the native binary
+/// (<see cref="PocketCoderCommand"/>) as its own process instead, wherever the test gives it nothing only an in-process
+/// server can take (a clock moved by hand, a fake agent, a hub membership); reading such a server's services then throws
+/// <see cref="InProcessOnlyException"/>.
 /// </summary>
 public sealed class TestServer : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private readonly WebApplication? _app;
+    private readonly ServerProcess? _process;
     private readonly bool _ownsData;
     private bool _stopped;
 
-    private TestServer(WebApplication app, string dataDirectory, bool ownsData)
+    private TestServer(WebApplication? app, ServerProcess? process, Uri baseUrl, string dataDirectory, bool ownsData)
     {
         _app = app;
+        _process = process;
         _ownsData = ownsData;
         DataDirectory = dataDirectory;
-        BaseUrl = new Uri(PocketCoderServer.BoundUrl(app, app.Services.GetRequiredService<PocketCoderOptions>()));
+        BaseUrl = baseUrl;
         // No cookie jar: pairing sets a session cookie, and an "anonymous" client must stay anonymous.
         Anonymous = new HttpClient(new HttpClientHandler { UseCookies = false }) { BaseAddress = BaseUrl, Timeout = TimeSpan.FromSeconds(60) };
     }
+
+    /// <summary>Tests run against the native binary as its own process (scripts/test-aot.sh), not an in-process server.</summary>
+    public static bool InBinary { get; } = Environment.GetEnvironmentVariable("POCKETCODER_TEST_SERVER") switch
+    {
+        null or "" or "in-process" => false,
+        "binary" => PocketCoderCommand.Binary is not null
+            ? true
+            : throw new InvalidOperationException("POCKETCODER_TEST_SERVER=binary needs POCKETCODER_BINARY: the native binary to test"),
+        var other => throw new InvalidOperationException($"POCKETCODER_TEST_SERVER is 'binary' or 'in-process', not '{other}'"),
+    };
 
     public Uri BaseUrl { get; }
 
@@ -36,9 +51,12 @@ public sealed class TestServer : IAsyncDisposable
 
     public HttpClient Anonymous { get; }
 
-    public IServiceProvider Services => _app.Services;
+    /// <summary>The server's process: this one, or the binary's.</summary>
+    public int ProcessId => _process?.Pid ?? Environment.ProcessId;
 
-    public WebApplication App => _app;
+    public IServiceProvider Services => _app?.Services ?? throw new InProcessOnlyException("it reads the server's services");
+
+    public WebApplication App => _app ?? throw new InProcessOnlyException("it reads the server's services");
 
     /// <param name="dataDirectory">Reuse a data folder (a restart); a fresh temp folder when null, deleted on dispose.</param>
     public static async Task<TestServer> StartAsync(
@@ -60,6 +78,26 @@ public sealed class TestServer : IAsyncDisposable
         FakeAgent? fakeAgent = null)
     {
         var ownsData = dataDirectory is null;
+        if (InBinary)
+        {
+            // What the command line cannot say, only an in-process server can be given: such a test runs as it always does.
+            string?[] inProcessOnly =
+            [
+                agents is null || BinaryAgentSettings(agents) is not null ? null : "agent commands of its own",
+                clock is null ? null : "a clock", heartbeat is null ? null : "a heartbeat",
+                subscriberBuffer == 1024 ? null : "a subscriber buffer", logs is null ? null : "captured logs",
+                liveApiDocument ? "the live API document" : null, listen == "http://127.0.0.1:0" ? null : "an address to listen on",
+                certificate is null ? null : "a certificate", hub is null ? null : "a hub", acme is null ? null : "ACME",
+                bubblewrap is null ? null : "a bubblewrap", fakeAgent is null ? null : "a fake agent",
+            ];
+            var given = string.Join(", ", inProcessOnly.OfType<string>());
+            NoteStart(given.Length == 0 ? "binary" : $"in-process: {given}");
+            if (given.Length == 0)
+            {
+                return await StartBinaryAsync(dataDirectory, agents ?? DefaultAgents, publicUrl, pauseWaitingAfter, ownerHome);
+            }
+        }
+
         dataDirectory ??= TempPaths.NewDirectory("pc-data");
         // The terminals' shells start in a HOME of their own: the start-up files of whoever runs the tests stay out.
         var terminalHome = Directory.CreateDirectory(Path.Combine(dataDirectory, "terminal-home")).FullName;
@@ -71,11 +109,7 @@ public sealed class TestServer : IAsyncDisposable
             Certificate = certificate ?? (acme is not null ? PocketCoder.Reach.Acme.AcmeRenewal.Prepare(dataDirectory, acme.Name, TimeProvider.System) : null),
             Hub = hub,
             Acme = acme,
-            AgentCommands = agents ?? new Dictionary<string, AgentCommand>
-            {
-                // Nothing installed unless a test says so: health and errors must say what is missing.
-                ["claude-code"] = new AgentCommand("/nonexistent/claude", new Dictionary<string, string?>()),
-            },
+            AgentCommands = agents ?? DefaultAgents,
             HeartbeatInterval = heartbeat ?? TimeSpan.FromSeconds(15),
             SubscriberBuffer = subscriberBuffer,
             ConsoleLogging = false,
@@ -91,7 +125,93 @@ public sealed class TestServer : IAsyncDisposable
         var app = PocketCoderServer.Build(options, clock,
             fakeAgent is null ? null : services => services.AddSingleton(new PocketCoder.Agents.AgentRegistry([fakeAgent])));
         await app.StartAsync();
-        return new TestServer(app, dataDirectory, ownsData);
+        return new TestServer(app, null, new Uri(PocketCoderServer.BoundUrl(app, options)), dataDirectory, ownsData);
+    }
+
+    private static async Task<TestServer> StartBinaryAsync(string? dataDirectory, IReadOnlyDictionary<string, AgentCommand> agents,
+        string? publicUrl, TimeSpan? pauseWaitingAfter, string? ownerHome)
+    {
+        var ownsData = dataDirectory is null;
+        dataDirectory ??= TempPaths.NewDirectory("pc-data");
+        var environment = new Dictionary<string, string?>
+        {
+            // The home a phone browses and the terminals' shells start in: never the home of whoever runs the tests.
+            ["HOME"] = ownerHome ?? Directory.CreateDirectory(Path.Combine(dataDirectory, "owner-home")).FullName,
+            ["POCKETCODER_PUBLIC_URL"] = publicUrl,
+            ["POCKETCODER_PAUSE_WAITING_SECONDS"] = ((int)(pauseWaitingAfter ?? TimeSpan.FromMinutes(5)).TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        // The agents' settings over the server's own: it runs with their environment, as an owner's server would.
+        foreach (var (name, value) in BinaryAgentSettings(agents)!)
+        {
+            environment[name] = value;
+        }
+
+        var process = await ServerProcess.StartAsync(dataDirectory, environment);
+        return new TestServer(null, process, process.BaseUrl, dataDirectory, ownsData);
+    }
+
+    /// <summary>
+    /// Which servers the binary run started as the binary and which in-process, and why: a line each in
+    /// <c>POCKETCODER_TEST_SERVER_LOG</c> when set (scripts/test-aot.sh sums them up).
+    /// </summary>
+    private static readonly Lock StartLog = new();
+
+    private static void NoteStart(string how)
+    {
+        if (Environment.GetEnvironmentVariable("POCKETCODER_TEST_SERVER_LOG") is { Length: > 0 } log)
+        {
+            lock (StartLog)
+            {
+                File.AppendAllText(log, how + "\n");
+            }
+        }
+    }
+
+    // Nothing installed unless a test says so: health and errors must say what is missing.
+    private static Dictionary<string, AgentCommand> DefaultAgents =>
+        new() { ["claude-code"] = new AgentCommand("/nonexistent/claude", new Dictionary<string, string?>()) };
+
+    // The variable `serve` takes each built-in agent's executable from (Server/ServeSettings.cs).
+    private static readonly Dictionary<string, string> AgentPathVariables = new()
+    {
+        ["claude-code"] = "POCKETCODER_CLAUDE_PATH", ["codex"] = "POCKETCODER_CODEX_PATH", ["opencode"] = "POCKETCODER_OPENCODE_PATH",
+        ["gemini"] = "POCKETCODER_GEMINI_PATH", ["copilot"] = "POCKETCODER_COPILOT_PATH", ["qwen"] = "POCKETCODER_QWEN_PATH",
+    };
+
+    /// <summary>
+    /// The binary's environment for these agent commands: each one's executable (a built-in one not given is not installed;
+    /// in-process it is left out), and their environments, which the agents inherit from the server's.
+    /// Null when the command line cannot say it: another agent's id, or two agents wanting one variable differently.
+    /// </summary>
+    private static Dictionary<string, string?>? BinaryAgentSettings(IReadOnlyDictionary<string, AgentCommand> agents)
+    {
+        var settings = AgentPathVariables.ToDictionary(p => p.Value, p => (string?)$"/nonexistent/{p.Key}");
+        var environment = new Dictionary<string, string?>();
+        foreach (var (id, command) in agents)
+        {
+            if (!AgentPathVariables.TryGetValue(id, out var variable))
+            {
+                return null;
+            }
+
+            settings[variable] = command.Command;
+            foreach (var (name, value) in command.Environment)
+            {
+                if (environment.TryGetValue(name, out var earlier) && earlier != value)
+                {
+                    return null;
+                }
+
+                environment[name] = value;
+            }
+        }
+
+        foreach (var (name, value) in environment)
+        {
+            settings[name] = value;
+        }
+
+        return settings;
     }
 
     /// <summary>Adds a person with the role (as an owner's invite does) and pairs their first device.</summary>
@@ -105,7 +225,9 @@ public sealed class TestServer : IAsyncDisposable
     /// <param name="personId">Whose device (an invite); null: the machine's first owner's, as <c>pocketcoder pair</c> makes it.</param>
     public async Task<PairedClient> PairAsync(string deviceName = "test phone", string? personId = null)
     {
-        var code = Services.GetRequiredService<Devices>().CreatePairingCode(personId).Code;
+        var code = _process is null ? Services.GetRequiredService<Devices>().CreatePairingCode(personId).Code
+            : personId is null ? await _process.PairingCodeAsync()
+            : throw new InProcessOnlyException("it pairs an invited person's device");
         var response = await Anonymous.PostAsJsonAsync("/api/pair", new { code, deviceName });
         response.EnsureSuccessStatusCode();
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
@@ -124,7 +246,14 @@ public sealed class TestServer : IAsyncDisposable
         }
 
         _stopped = true;
-        await _app.StopAsync();
+        if (_process is not null)
+        {
+            await _process.StopAsync();
+            await _process.DisposeAsync();
+            return;
+        }
+
+        await _app!.StopAsync();
         await _app.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
     }
@@ -141,3 +270,12 @@ public sealed class TestServer : IAsyncDisposable
 }
 
 public sealed record PairedClient(HttpClient Http, string DeviceId, string Token);
+
+/// <summary>
+/// A test that needs the in-process server, run where the server is the native binary (<see cref="TestServer.InBinary"/>):
+/// scripts/test-aot.sh counts these apart from failures by the message's first words.
+/// </summary>
+public sealed class InProcessOnlyException(string why) : Exception($"{Marker} {why}")
+{
+    public const string Marker = "In-process only:";
+}
