@@ -5,6 +5,7 @@ using System.Text.Json;
 using PocketCoder.Hub;
 using PocketCoder.Reach;
 using PocketCoder.Reach.Hub;
+using PocketCoder.Server;
 
 namespace PocketCoder.Cli;
 
@@ -201,6 +202,8 @@ internal sealed class HubCommand() : VerbGroup("hub", "Reach this machine throug
 
             var machines = postgres is null ? data : $"shared in PostgreSQL, this instance at {advertise}";
             await output.WriteLineAsync($"PocketCoder hub for *.{domain} listening on {hub.Urls.FirstOrDefault() ?? listen}; machines: {machines}");
+            // Its start-up is over once it listens (a hub warms nothing up): the program pages only that read go, as the server's do.
+            StartupPages.Release();
             await hub.WaitForShutdownAsync();
             return 0;
         }
