@@ -81,9 +81,10 @@ public sealed class TestServer : IAsyncDisposable
         if (InBinary)
         {
             // What the command line cannot say, only an in-process server can be given: such a test runs as it always does.
+            var agentSettings = BinaryAgentSettings(agents ?? DefaultAgents);
             string?[] inProcessOnly =
             [
-                agents is null || BinaryAgentSettings(agents) is not null ? null : "agent commands of its own",
+                agentSettings is not null ? null : "agent commands of its own",
                 clock is null ? null : "a clock", heartbeat is null ? null : "a heartbeat",
                 subscriberBuffer == 1024 ? null : "a subscriber buffer", logs is null ? null : "captured logs",
                 liveApiDocument ? "the live API document" : null, listen == "http://127.0.0.1:0" ? null : "an address to listen on",
@@ -94,7 +95,7 @@ public sealed class TestServer : IAsyncDisposable
             NoteStart(given.Length == 0 ? "binary" : $"in-process: {given}");
             if (given.Length == 0)
             {
-                return await StartBinaryAsync(dataDirectory, agents ?? DefaultAgents, publicUrl, pauseWaitingAfter, ownerHome);
+                return await StartBinaryAsync(dataDirectory, agentSettings!, publicUrl, pauseWaitingAfter, ownerHome);
             }
         }
 
@@ -128,7 +129,7 @@ public sealed class TestServer : IAsyncDisposable
         return new TestServer(app, null, new Uri(PocketCoderServer.BoundUrl(app, options)), dataDirectory, ownsData);
     }
 
-    private static async Task<TestServer> StartBinaryAsync(string? dataDirectory, IReadOnlyDictionary<string, AgentCommand> agents,
+    private static async Task<TestServer> StartBinaryAsync(string? dataDirectory, Dictionary<string, string?> agentSettings,
         string? publicUrl, TimeSpan? pauseWaitingAfter, string? ownerHome)
     {
         var ownsData = dataDirectory is null;
@@ -141,7 +142,7 @@ public sealed class TestServer : IAsyncDisposable
             ["POCKETCODER_PAUSE_WAITING_SECONDS"] = ((int)(pauseWaitingAfter ?? TimeSpan.FromMinutes(5)).TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
         // The agents' settings over the server's own: it runs with their environment, as an owner's server would.
-        foreach (var (name, value) in BinaryAgentSettings(agents)!)
+        foreach (var (name, value) in agentSettings)
         {
             environment[name] = value;
         }
@@ -150,12 +151,12 @@ public sealed class TestServer : IAsyncDisposable
         return new TestServer(null, process, process.BaseUrl, dataDirectory, ownsData);
     }
 
+    private static readonly Lock StartLog = new();
+
     /// <summary>
     /// Which servers the binary run started as the binary and which in-process, and why: a line each in
     /// <c>POCKETCODER_TEST_SERVER_LOG</c> when set (scripts/test-aot.sh sums them up).
     /// </summary>
-    private static readonly Lock StartLog = new();
-
     private static void NoteStart(string how)
     {
         if (Environment.GetEnvironmentVariable("POCKETCODER_TEST_SERVER_LOG") is { Length: > 0 } log)
