@@ -67,6 +67,9 @@ public sealed class ServerProcess : IAsyncDisposable
         }
 
         var server = new ServerProcess(Process.Start(info)!, baseUrl, dataDirectory);
+        // A test that fails between the start and its `await using` (a helper that throws) never disposes it: the server
+        // must not outlive the test run.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => server.KillIfRunning();
         server._process.OutputDataReceived += (_, e) => server.Append(e.Data);
         server._process.ErrorDataReceived += (_, e) => server.Append(e.Data);
         server._process.BeginOutputReadLine();
@@ -111,6 +114,18 @@ public sealed class ServerProcess : IAsyncDisposable
         catch (OperationCanceledException)
         {
             throw new TimeoutException($"The server did not stop within a minute of SIGTERM:\n{Log}");
+        }
+    }
+
+    private void KillIfRunning()
+    {
+        try
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+        catch (Exception exception) when (exception is InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            // Exited, or disposed, already.
         }
     }
 
