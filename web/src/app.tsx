@@ -3,6 +3,7 @@ import { Conversations } from './screens/Conversations';
 import { BranchDiff, TurnReview } from './screens/TurnReview';
 import { AllSessions } from './screens/AllSessions';
 import { useEffect } from 'preact/hooks';
+import { Loading } from './components/Loading';
 import { LedgerWarning, OfflineBanner, UpdateBanner } from './components/ui';
 import { match, navigate, useRoute } from './router';
 import { Devices } from './screens/Devices';
@@ -32,7 +33,7 @@ export function App() {
     }
     return <Shell><Pair initialCode={linkedPairingCode() ?? ''} /></Shell>;
   }
-  if (!loaded) return <Shell><div class="splash" aria-busy="true"><div class="spinner" /></div></Shell>;
+  if (!loaded) return <Shell><Loading /></Shell>;
   if (auth === 'unknown' && !online) {
     return (
       <Shell>
