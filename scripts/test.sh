@@ -101,6 +101,8 @@ else
   echo "vitest wrote no report" >&2
   status=1
 fi
+# Every failure named once more at the very end, where a log cut to its last lines still shows them all.
+node scripts/failures.mjs "$results" || true
 rm -rf "$results"
 if [ "$passed" = 0 ]; then
   echo "no test ran" >&2
