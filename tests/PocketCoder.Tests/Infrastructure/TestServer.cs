@@ -23,6 +23,7 @@ public sealed class TestServer : IAsyncDisposable
     private readonly ServerProcess? _process;
     private readonly bool _ownsData;
     private bool _stopped;
+    private PairedClient? _inviter;
 
     private TestServer(WebApplication? app, ServerProcess? process, Uri baseUrl, string dataDirectory, bool ownsData)
     {
@@ -216,19 +217,46 @@ public sealed class TestServer : IAsyncDisposable
     }
 
     /// <summary>Adds a person with the role (as an owner's invite does) and pairs their first device.</summary>
+    /// <remarks>On the binary the owner invites them through the API, as the app does, from a device of the harness's own
+    /// (paired once per server, named "test harness"): the only way in from outside the process.</remarks>
     public async Task<PairedClient> PairPersonAsync(string name, Role role, string? deviceName = null)
     {
-        var person = Services.GetRequiredService<People>().Add(name, role, Actor.System);
-        return await PairAsync(deviceName ?? $"{name}'s phone", person.Id);
+        deviceName ??= $"{name}'s phone";
+        if (_process is null)
+        {
+            var person = Services.GetRequiredService<People>().Add(name, role, Actor.System);
+            return await PairWithCodeAsync(Services.GetRequiredService<Devices>().CreatePairingCode(person.Id).Code, deviceName);
+        }
+
+        _inviter ??= await PairAsync("test harness");
+        var invite = await _inviter.Http.PostAsJsonAsync("/api/people", new { name, role = role.ToWire() });
+        Assert.True(invite.IsSuccessStatusCode, $"inviting {name}: {(int)invite.StatusCode} {await invite.Content.ReadAsStringAsync()}");
+        var code = (await invite.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString()!;
+        return await PairWithCodeAsync(code, deviceName);
     }
 
-    /// <summary>Pairs a new device the way a phone does and returns a client that sends its token.</summary>
-    /// <param name="personId">Whose device (an invite); null: the machine's first owner's, as <c>pocketcoder pair</c> makes it.</param>
-    public async Task<PairedClient> PairAsync(string deviceName = "test phone", string? personId = null)
+    /// <summary>Pairs one more device of a person already invited (an invite from the People screen).</summary>
+    public async Task<PairedClient> PairDeviceOfAsync(string personId, string deviceName)
     {
-        var code = _process is null ? Services.GetRequiredService<Devices>().CreatePairingCode(personId).Code
-            : personId is null ? await _process.PairingCodeAsync()
-            : throw new InProcessOnlyException("it pairs an invited person's device");
+        if (_process is null)
+        {
+            return await PairWithCodeAsync(Services.GetRequiredService<Devices>().CreatePairingCode(personId).Code, deviceName);
+        }
+
+        _inviter ??= await PairAsync("test harness");
+        var invite = await _inviter.Http.PostAsync($"/api/people/{personId}/invites", null);
+        Assert.True(invite.IsSuccessStatusCode, $"inviting {personId}: {(int)invite.StatusCode} {await invite.Content.ReadAsStringAsync()}");
+        return await PairWithCodeAsync((await invite.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString()!, deviceName);
+    }
+
+    /// <summary>Pairs a new device of the machine's owner the way a phone does (a code as <c>pocketcoder pair</c> makes it)
+    /// and returns a client that sends its token.</summary>
+    public async Task<PairedClient> PairAsync(string deviceName = "test phone") =>
+        await PairWithCodeAsync(_process is null ? Services.GetRequiredService<Devices>().CreatePairingCode(null).Code : await _process.PairingCodeAsync(),
+            deviceName);
+
+    private async Task<PairedClient> PairWithCodeAsync(string code, string deviceName)
+    {
         var response = await Anonymous.PostAsJsonAsync("/api/pair", new { code, deviceName });
         response.EnsureSuccessStatusCode();
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();

@@ -50,7 +50,7 @@ public sealed class PeopleApiTests
         var owner = await server.PairAsync();
         var ana = await server.PairPersonAsync("Ana", Role.Operator);
         var anaId = (await ana.Http.GetOkAsync("/api/people/me")).GetProperty("person").GetProperty("id").GetString()!;
-        var laptop = await server.PairAsync("Ana's laptop", anaId);
+        var laptop = await server.PairDeviceOfAsync(anaId, "Ana's laptop");
         var unused = (await ana.Http.PostOkAsync($"/api/people/{anaId}/invites", new { })).GetProperty("code").GetString();
 
         Assert.Equal(HttpStatusCode.NoContent, (await owner.Http.DeleteAsync($"/api/people/{anaId}")).StatusCode);

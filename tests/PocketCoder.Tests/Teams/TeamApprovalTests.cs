@@ -224,7 +224,7 @@ public sealed class TeamApprovalTests
     private static async Task<PairedClient> PairAnotherAsync(AgentWorld world, PairedClient person, string deviceName)
     {
         var personId = (await person.Http.GetOkAsync("/api/people/me")).GetProperty("person").GetProperty("id").GetString()!;
-        return await world.Server.PairAsync(deviceName, personId);
+        return await world.Server.PairDeviceOfAsync(personId, deviceName);
     }
 
     private static async Task<List<JsonElement>> LedgerAsync(AgentWorld world) =>
