@@ -2,7 +2,7 @@
 // server running the real Claude Code CLI on a scripted fake model. Started by the xunit test
 // tests/PocketCoder.Tests/Browser/PhoneAppBrowserTests.cs, which starts the server and scripts the model.
 //
-//   node e2e/run.mjs --url URL --code PAIRCODE --repo DIR --shots DIR [--files]
+//   node e2e/run.mjs --url URL --code PAIRCODE --repo DIR --shots DIR
 //   env POCKETCODER_LAPTOP_TOKEN: a second device's token, used to talk while the phone is offline.
 //
 // Prints "ok - <step>" per step and exits 0, or prints the failure and exits 1 (with failure.png saved).
@@ -19,14 +19,13 @@ const { values: args } = parseArgs({
     code: { type: 'string' },
     repo: { type: 'string' },
     shots: { type: 'string', default: 'test-results' },
-    files: { type: 'boolean', default: false },
     chromium: { type: 'string', default: process.env.POCKETCODER_CHROMIUM || '/usr/bin/chromium' },
   },
 });
 const base = args.url.replace(/\/$/, '');
 const laptopToken = process.env.POCKETCODER_LAPTOP_TOKEN;
 if (!args.url || !args.code || !args.repo || !laptopToken) {
-  console.error('usage: node e2e/run.mjs --url URL --code CODE --repo DIR [--shots DIR] [--files]; env POCKETCODER_LAPTOP_TOKEN');
+  console.error('usage: node e2e/run.mjs --url URL --code CODE --repo DIR [--shots DIR]; env POCKETCODER_LAPTOP_TOKEN');
   process.exit(2);
 }
 mkdirSync(args.shots, { recursive: true });
@@ -221,50 +220,46 @@ try {
   ok('home lists the session with its status');
 
   // 7. Workspace: the file the agent wrote in the viewer; stage and commit it; run a command; the terminal.
-  if (args.files) {
-    const projectTool = (name) => page.locator('.chip-btn', { hasText: name }).first();
-    await projectTool('Files').click();
-    await page.locator('.file-row[data-path="hello.txt"]').waitFor();
-    await shot('11-files');
-    await page.locator('.file-row[data-path="hello.txt"]').click();
-    await expectText(page.locator('[data-testid="file-content"]'), 'Hello from the phone');
-    await shot('12-file-viewer');
-    ok('file tree lists hello.txt and the viewer shows what the agent wrote');
+  const projectTool = (name) => page.locator('.chip-btn', { hasText: name }).first();
+  await projectTool('Files').click();
+  await page.locator('.file-row[data-path="hello.txt"]').waitFor();
+  await shot('11-files');
+  await page.locator('.file-row[data-path="hello.txt"]').click();
+  await expectText(page.locator('[data-testid="file-content"]'), 'Hello from the phone');
+  await shot('12-file-viewer');
+  ok('file tree lists hello.txt and the viewer shows what the agent wrote');
 
-    await page.goto(`${base}/`);
-    await projectTool('Git').click();
-    const row = page.locator('.git-row[data-path="hello.txt"]');
-    await row.waitFor();
-    await row.getByRole('button', { name: 'Stage' }).click();
-    await page.locator('.git-row[data-path="hello.txt"]', { hasText: 'added' }).getByRole('button', { name: 'Unstage' }).waitFor();
-    await page.locator('.commit textarea').fill('Add hello.txt from the phone');
-    await shot('13-git');
-    await page.locator('.commit button[type="submit"]').click();
-    await expectText(page.locator('.ok-note'), 'Committed');
-    await page.locator('.empty', { hasText: 'clean' }).waitFor();
-    ok('git: staged and committed the new file');
+  await page.goto(`${base}/`);
+  await projectTool('Git').click();
+  const row = page.locator('.git-row[data-path="hello.txt"]');
+  await row.waitFor();
+  await row.getByRole('button', { name: 'Stage' }).click();
+  await page.locator('.git-row[data-path="hello.txt"]', { hasText: 'added' }).getByRole('button', { name: 'Unstage' }).waitFor();
+  await page.locator('.commit textarea').fill('Add hello.txt from the phone');
+  await shot('13-git');
+  await page.locator('.commit button[type="submit"]').click();
+  await expectText(page.locator('.ok-note'), 'Committed');
+  await page.locator('.empty', { hasText: 'clean' }).waitFor();
+  ok('git: staged and committed the new file');
 
-    await page.goto(`${base}/`);
-    await projectTool('Run').click();
-    await page.locator('input[aria-label="Command"]').fill('cat hello.txt && git log --oneline | head -1');
-    await page.getByRole('button', { name: 'Run', exact: true }).click();
-    await expectText(page.locator('[data-testid="exit"]'), 'exit 0');
-    await expectText(page.locator('[data-testid="command-output"]'), 'Hello from the phone');
-    await expectText(page.locator('[data-testid="command-output"]'), 'Add hello.txt from the phone');
-    await shot('14-run');
-    ok('ran a command with live output and its exit code');
+  await page.goto(`${base}/`);
+  await projectTool('Run').click();
+  await page.locator('input[aria-label="Command"]').fill('cat hello.txt && git log --oneline | head -1');
+  await page.getByRole('button', { name: 'Run', exact: true }).click();
+  await expectText(page.locator('[data-testid="exit"]'), 'exit 0');
+  await expectText(page.locator('[data-testid="command-output"]'), 'Hello from the phone');
+  await expectText(page.locator('[data-testid="command-output"]'), 'Add hello.txt from the phone');
+  await shot('14-run');
+  ok('ran a command with live output and its exit code');
 
-    await page.goto(`${base}/`);
-    await projectTool('Terminal').click();
-    await page.locator('[data-testid="terminal-screen"]').waitFor();
-    await page.locator('input[aria-label="Terminal input"]').fill('echo hi-from-the-$((6*7))-terminal');
-    await page.getByRole('button', { name: 'Send to terminal' }).click();
-    await expectText(page.locator('[data-testid="terminal-screen"]'), 'hi-from-the-42-terminal');
-    await shot('15-terminal');
-    ok('terminal: typed a command and saw its output on the screen');
-  } else {
-    console.log('# workspace: the server has no workspace endpoints; files, git, run and terminal not checked');
-  }
+  await page.goto(`${base}/`);
+  await projectTool('Terminal').click();
+  await page.locator('[data-testid="terminal-screen"]').waitFor();
+  await page.locator('input[aria-label="Terminal input"]').fill('echo hi-from-the-$((6*7))-terminal');
+  await page.getByRole('button', { name: 'Send to terminal' }).click();
+  await expectText(page.locator('[data-testid="terminal-screen"]'), 'hi-from-the-42-terminal');
+  await shot('15-terminal');
+  ok('terminal: typed a command and saw its output on the screen');
 
   // 8. Devices: both devices, this one marked; rules (empty) reachable.
   await page.goto(`${base}/devices`);

@@ -1,6 +1,5 @@
 using System.Net;
 using FakeLlm;
-using Microsoft.Extensions.DependencyInjection;
 using PocketCoder.Tests.EndToEnd;
 using PocketCoder.Tests.Infrastructure;
 
@@ -198,5 +197,5 @@ public sealed class GeminiAcpTests
 
     /// <summary>The id the server will resume with: Gemini's own session id, recorded when the agent reported it.</summary>
     private static string AgentSessionId(AgentWorld world, string sessionId) =>
-        world.Server.Services.GetRequiredService<PocketCoder.Sessions.SessionStore>().Get(sessionId).AgentSessionId;
+        world.Server.ReadDatabase("SELECT agent_session_id FROM sessions WHERE id = $id", ("$id", sessionId))!;
 }

@@ -1,6 +1,5 @@
 using System.Net;
 using FakeLlm;
-using Microsoft.Extensions.DependencyInjection;
 using PocketCoder.Tests.EndToEnd;
 using PocketCoder.Tests.Infrastructure;
 
@@ -188,5 +187,5 @@ public sealed class NamedAcpAgentTests
     }
 
     private static string AgentSessionId(AgentWorld world, string sessionId) =>
-        world.Server.Services.GetRequiredService<PocketCoder.Sessions.SessionStore>().Get(sessionId).AgentSessionId;
+        world.Server.ReadDatabase("SELECT agent_session_id FROM sessions WHERE id = $id", ("$id", sessionId))!;
 }

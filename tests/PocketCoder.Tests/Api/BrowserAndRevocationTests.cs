@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Json;
-using Microsoft.Extensions.DependencyInjection;
 using PocketCoder.Auth;
 using PocketCoder.Tests.Infrastructure;
 using PocketCoder.Tests.Workspace;
@@ -99,7 +98,7 @@ public sealed class BrowserAndRevocationTests
 
     private static async Task<string> CookieAsync(TestServer server)
     {
-        var code = server.Services.GetRequiredService<Devices>().CreatePairingCode().Code;
+        var code = await server.PairingCodeAsync();
         var response = await server.Anonymous.PostAsJsonAsync("/api/pair", new { code, deviceName = "pwa" });
         return Assert.Single(response.Headers.GetValues("Set-Cookie")).Split(';')[0];
     }

@@ -2,7 +2,6 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.DependencyInjection;
 using PocketCoder.Auth;
 using PocketCoder.Tests.Infrastructure;
 
@@ -47,7 +46,7 @@ public sealed class PairingHardeningTests
     public async Task PairingCode_StoredAsKeyedHash_KeyFilePrivate_PlainHashDoesNotMatch()
     {
         await using var server = await TestServer.StartAsync();
-        var code = server.Services.GetRequiredService<Devices>().CreatePairingCode().Code;
+        var code = await server.PairingCodeAsync();
         var keyPath = Path.Combine(server.DataDirectory, Devices.PairingKeyFileName);
 
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keyPath));

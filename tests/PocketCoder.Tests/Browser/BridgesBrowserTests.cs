@@ -29,7 +29,7 @@ public sealed class BridgesBrowserTests(ITestOutputHelper output)
                     var laptop = await server.PairAsync("desk");
                     await laptop.Http.PostOkAsync("/api/projects", new { path = website, name = "website" });
                     telegram.Configure(server.DataDirectory);
-                    var code = server.Services.GetRequiredService<Devices>().CreatePairingCode().Code;
+                    var code = await server.PairingCodeAsync();
                     telegram.Write(111, 111, "alice", $"/pair {code}");
                     await telegram.MessageAsync(111, "Linked");
                     telegram.Write(-500, 111, "alice", "hello?");

@@ -2,8 +2,6 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using FakeLlm;
-using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
 using PocketCoder.Cli;
 using PocketCoder.Tests.Infrastructure;
 using Xunit.Abstractions;
@@ -45,12 +43,10 @@ public sealed class PhoneAppBrowserTests(ITestOutputHelper output)
                 ScriptedReply.Text("Yes, hello.txt is still there."));
 
             var code = await BrowserScript.PairingCodeAsync(server.DataDirectory);
-            var hasFiles = server.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
-                .Any(e => e.RoutePattern.RawText?.Contains("/files", StringComparison.Ordinal) == true);
             var shots = Path.Combine(web, "test-results");
 
             var (exitCode, log) = await RunNodeAsync(web,
-                ["e2e/run.mjs", "--url", server.BaseUrl.ToString(), "--code", code, "--repo", repository, "--shots", shots, .. hasFiles ? new[] { "--files" } : []],
+                ["e2e/run.mjs", "--url", server.BaseUrl.ToString(), "--code", code, "--repo", repository, "--shots", shots],
                 laptop.Token);
 
             output.WriteLine(log);

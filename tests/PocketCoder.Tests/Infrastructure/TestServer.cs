@@ -251,9 +251,11 @@ public sealed class TestServer : IAsyncDisposable
 
     /// <summary>Pairs a new device of the machine's owner the way a phone does (a code as <c>pocketcoder pair</c> makes it)
     /// and returns a client that sends its token.</summary>
-    public async Task<PairedClient> PairAsync(string deviceName = "test phone") =>
-        await PairWithCodeAsync(_process is null ? Services.GetRequiredService<Devices>().CreatePairingCode(null).Code : await _process.PairingCodeAsync(),
-            deviceName);
+    public async Task<PairedClient> PairAsync(string deviceName = "test phone") => await PairWithCodeAsync(await PairingCodeAsync(), deviceName);
+
+    /// <summary>A one-time code for a device of the machine's owner, as <c>pocketcoder pair</c> makes it.</summary>
+    public async Task<string> PairingCodeAsync() =>
+        _process is null ? Services.GetRequiredService<Devices>().CreatePairingCode(null).Code : await _process.PairingCodeAsync();
 
     private async Task<PairedClient> PairWithCodeAsync(string code, string deviceName)
     {
@@ -264,6 +266,22 @@ public sealed class TestServer : IAsyncDisposable
         var client = new HttpClient { BaseAddress = BaseUrl, Timeout = TimeSpan.FromSeconds(60) };
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return new PairedClient(client, body.GetProperty("deviceId").GetString()!, token);
+    }
+
+    /// <summary>One value from the server's database file, read as another process would: works with the binary too.</summary>
+    public string? ReadDatabase(string sql, params (string Name, object Value)[] parameters)
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection(
+            $"Data Source={Path.Combine(DataDirectory, PocketCoder.Data.Database.FileName)};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+
+        return command.ExecuteScalar()?.ToString();
     }
 
     /// <summary>Stops the server as Ctrl+C would (agents stopped, state saved); the data folder stays.</summary>
