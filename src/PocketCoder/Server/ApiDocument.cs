@@ -15,12 +15,21 @@ public static class ApiDocument
 {
     public const string Path = "/openapi/v1.json";
 
+    /// <summary>
+    /// Whether this build has the generator at all: the native build leaves it out (PocketCoder.csproj sets the switch off,
+    /// and the compiler drops every branch behind it), as only the tests run it and they run on the JIT build.
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.FeatureSwitchDefinition(GeneratorSwitch)]
+    private static bool GeneratorIncluded => !AppContext.TryGetSwitch(GeneratorSwitch, out var included) || included;
+
+    private const string GeneratorSwitch = "PocketCoder.LiveApiDocument.IsSupported";
+
     public static IServiceCollection AddApiDocument(this IServiceCollection services, bool live) =>
-        live ? services.AddGenerator() : services;
+        live && GeneratorIncluded ? services.AddGenerator() : services;
 
     public static WebApplication MapApiDocument(this WebApplication app, bool live)
     {
-        if (live)
+        if (live && GeneratorIncluded)
         {
             app.MapOpenApi(Path).WithName("ApiDocument");
         }

@@ -228,11 +228,7 @@ public sealed class TestServer : IAsyncDisposable
             return await PairWithCodeAsync(Services.GetRequiredService<Devices>().CreatePairingCode(person.Id).Code, deviceName);
         }
 
-        _inviter ??= await PairAsync("test harness");
-        var invite = await _inviter.Http.PostAsJsonAsync("/api/people", new { name, role = role.ToWire() });
-        Assert.True(invite.IsSuccessStatusCode, $"inviting {name}: {(int)invite.StatusCode} {await invite.Content.ReadAsStringAsync()}");
-        var code = (await invite.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString()!;
-        return await PairWithCodeAsync(code, deviceName);
+        return await PairWithCodeAsync(await InviteCodeAsync("/api/people", new { name, role = role.ToWire() }), deviceName);
     }
 
     /// <summary>Pairs one more device of a person already invited (an invite from the People screen).</summary>
@@ -243,10 +239,16 @@ public sealed class TestServer : IAsyncDisposable
             return await PairWithCodeAsync(Services.GetRequiredService<Devices>().CreatePairingCode(personId).Code, deviceName);
         }
 
+        return await PairWithCodeAsync(await InviteCodeAsync($"/api/people/{personId}/invites", new { }), deviceName);
+    }
+
+    /// <summary>An invite's pairing code, asked for by the owner's harness device (<c>POST /api/people</c> or an invite).</summary>
+    private async Task<string> InviteCodeAsync(string path, object body)
+    {
         _inviter ??= await PairAsync("test harness");
-        var invite = await _inviter.Http.PostAsync($"/api/people/{personId}/invites", null);
-        Assert.True(invite.IsSuccessStatusCode, $"inviting {personId}: {(int)invite.StatusCode} {await invite.Content.ReadAsStringAsync()}");
-        return await PairWithCodeAsync((await invite.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString()!, deviceName);
+        var invite = await _inviter.Http.PostAsJsonAsync(path, body);
+        Assert.True(invite.IsSuccessStatusCode, $"POST {path}: {(int)invite.StatusCode} {await invite.Content.ReadAsStringAsync()}");
+        return (await invite.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString()!;
     }
 
     /// <summary>Pairs a new device of the machine's owner the way a phone does (a code as <c>pocketcoder pair</c> makes it)
