@@ -15,6 +15,7 @@ public sealed class ServerProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly System.Text.StringBuilder _log = new();
+    private EventHandler? _killAtExit;
 
     private ServerProcess(Process process, Uri baseUrl, string dataDirectory)
     {
@@ -69,7 +70,9 @@ public sealed class ServerProcess : IAsyncDisposable
         var server = new ServerProcess(Process.Start(info)!, baseUrl, dataDirectory);
         // A test that fails between the start and its `await using` (a helper that throws) never disposes it: the server
         // must not outlive the test run.
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => server.KillIfRunning();
+        // Unhooked when disposed, so the run does not keep every finished server (and its log) alive to its end.
+        server._killAtExit = (_, _) => server.KillIfRunning();
+        AppDomain.CurrentDomain.ProcessExit += server._killAtExit;
         server._process.OutputDataReceived += (_, e) => server.Append(e.Data);
         server._process.ErrorDataReceived += (_, e) => server.Append(e.Data);
         server._process.BeginOutputReadLine();
@@ -178,6 +181,7 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        AppDomain.CurrentDomain.ProcessExit -= _killAtExit;
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
