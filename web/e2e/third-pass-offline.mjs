@@ -50,12 +50,12 @@ async function reopened(context, base, shots) {
       // With the script cached too, the app may already have taken the shell's place: its own loading screen (the same
       // header and "Loading…", while the first API answers cross the slow network) or a screen.
       const appShown = !shell && !!app?.firstElementChild && app.getBoundingClientRect().height > 0;
-      const splash = !!app?.querySelector('[data-loading]');
+      const loading = !!app?.querySelector('[data-loading]');
       return {
         fcp: Math.round(fcp),
         responseEnd: Math.round(nav.responseEnd),
         controlled: navigator.serviceWorker.controller !== null,
-        shown: shellShown ? 'the shell' : appShown ? (splash ? "the app's loading screen" : 'the app') : '',
+        shown: shellShown ? 'the shell' : appShown ? (loading ? "the app's loading screen" : 'the app') : '',
       };
     });
     await page.screenshot({ path: shots('third-pass-03-reopened-slow-3g.png') });

@@ -1,4 +1,4 @@
-// What the phone shows until the first answers arrive: the same header, "Loading…" and placeholder cards that
+// What the phone shows until the first answers arrive: the same header, "Loading…" and three grey cards that
 // index.html paints before the script (its inline style stays in <head>, so these classes are styled with or without
 // the app's stylesheet). The app takes the shell's place as soon as its script runs, which on a cached start can be
 // before the browser painted anything: were this a bare spinner, the first paint with words in it would wait a whole
