@@ -111,7 +111,7 @@ public sealed class SandboxLifetimeTests
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         while (!deadline.IsCancellationRequested)
         {
-            if (!File.Exists($"/proc/{pid}/stat") || File.ReadAllText($"/proc/{pid}/stat").Split(") ")[^1].StartsWith('Z'))
+            if (StatOf(pid) is not { } stat || stat.Split(") ")[^1].StartsWith('Z'))
             {
                 return true;
             }
@@ -120,6 +120,19 @@ public sealed class SandboxLifetimeTests
         }
 
         return false;
+    }
+
+    /// <summary>The process's /proc stat line; null once it is gone (it may go between a check and the read: "No such process").</summary>
+    private static string? StatOf(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/stat");
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     private static string ReadCommandLine(int pid)
