@@ -23,7 +23,15 @@ filter=${FILTER:-'FullyQualifiedName!~ToolPackageTests'}
 if [ -z "${POCKETCODER_BINARY:-}" ]; then
   case "$(uname -m)" in x86_64) rid=linux-x64 ;; aarch64) rid=linux-arm64 ;; *) echo "no native build for $(uname -m)" >&2; exit 1 ;; esac
   echo "==> publishing the native binary ($rid) into artifacts/native/$rid"
+  rm -rf "artifacts/native/$rid"
   dotnet publish src/PocketCoder -c Release -r "$rid" -p:PublishAot=true -o "artifacts/native/$rid" --nologo -v quiet
+  # One file is what users copy (README): anything else the publish leaves beside it (the debug symbols aside) is a bug,
+  # and every test below runs the binary from that folder, so a library it needed from beside it would fail them all.
+  extra=$(ls "artifacts/native/$rid" | grep -vx -e pocketcoder -e pocketcoder.dbg || true)
+  if [ -n "$extra" ]; then
+    echo "the native publish is not one file; beside pocketcoder: $extra" >&2
+    exit 1
+  fi
   POCKETCODER_BINARY="$PWD/artifacts/native/$rid/pocketcoder"
 fi
 starts=$(mktemp)

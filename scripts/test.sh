@@ -12,7 +12,8 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # tests never download a browser), pebble (an ACME test server, with its fake DNS) for certificates through the hub,
 # PostgreSQL for hub instances sharing a database (the tests run a private server of their own, never the system's),
 # systemd's systemd-analyze to check the unit `pocketcoder service install` writes (nothing is started),
-# bubblewrap for the sandbox agents run in (the tests check what it keeps out).
+# bubblewrap for the sandbox agents run in (the tests check what it keeps out), SQLite's static library for the native
+# binary.
 missing=()
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v setsid >/dev/null 2>&1 || missing+=(util-linux)
@@ -22,6 +23,8 @@ command -v pebble >/dev/null 2>&1 || missing+=(pebble)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+# SQLite's static library, linked into the native binary (scripts/test-aot.sh and bench/run.sh publish it).
+[ -e "/usr/lib/$(uname -m)-linux-gnu/libsqlite3.a" ] || missing+=(libsqlite3-dev)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "==> installing ${missing[*]}"
   as_root apt-get update -qq
