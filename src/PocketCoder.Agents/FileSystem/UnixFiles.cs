@@ -44,9 +44,9 @@ public static partial class UnixFiles
     }
 
     /// <summary>
-    /// A directory only this user can use: created 0700 if missing; an existing one must be a real directory (not a
-    /// link) owned by this user, and is narrowed to 0700. Anything else is refused — someone else could read or
-    /// replace what we put there.
+    /// A directory only this user can use: created 0700 if missing, and so is each missing folder above it; an existing
+    /// one must be a real directory (not a link) owned by this user, and is narrowed to 0700. Anything else is refused —
+    /// someone else could read or replace what we put there.
     /// </summary>
     public static string EnsurePrivateDirectory(string path)
     {
@@ -55,9 +55,17 @@ public static partial class UnixFiles
             throw new PlatformNotSupportedException("PocketCoder runs on Linux.");
         }
 
-        if (Stat(path) is null)
+        // Directory.CreateDirectory gives its mode to the last folder only: the ones it makes above it would get the
+        // umask's (0755), so each missing one is made in turn, from the top.
+        var missing = new Stack<string>();
+        for (var folder = Path.GetFullPath(path); Stat(folder) is null && Path.GetDirectoryName(folder) is { } parent; folder = parent)
         {
-            Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            missing.Push(folder);
+        }
+
+        while (missing.TryPop(out var folder))
+        {
+            Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
 
         var status = Stat(path) ?? throw new IOException($"{path} could not be created.");

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using PocketCoder.Agents.FileSystem;
 
 namespace PocketCoder.Agents.Processes;
 
@@ -110,8 +111,15 @@ public sealed partial class ChildProcess : IAsyncDisposable
         {
             if (spec.StderrLogPath is not null)
             {
-                Directory.CreateDirectory(Path.GetDirectoryName(spec.StderrLogPath)!);
-                stderrLog = new StreamWriter(spec.StderrLogPath, append: true, Utf8NoBom) { AutoFlush = true };
+                // An agent's stderr can quote what it was given (a token in a command): its folder and file are the owner's
+                // alone from the start, not only once the next start narrows the data folder.
+                UnixFiles.EnsurePrivateDirectory(Path.GetDirectoryName(spec.StderrLogPath)!);
+                var file = new FileStream(spec.StderrLogPath, new FileStreamOptions
+                {
+                    Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.Read,
+                    UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+                });
+                stderrLog = new StreamWriter(file, Utf8NoBom) { AutoFlush = true };
             }
         }
         catch
@@ -407,13 +415,25 @@ public sealed partial class ChildProcess : IAsyncDisposable
             // The kernel did not reap it in time; nothing more we can do from here.
         }
 
+        // Process.Dispose leaves a redirected stream that was used to its user: stdin's pipe would stay open until a
+        // collection finalized it (the output pipes are closed by their pumps).
+        try
+        {
+            _process.StandardInput.Dispose();
+        }
+        catch (IOException)
+        {
+            // What was left in it could not be flushed to a process that is gone: nothing to keep.
+        }
+
         _process.Dispose();
         _stdinLock.Dispose();
     }
 
     private async Task PumpStdoutAsync(Func<string, Task> onStdoutLine)
     {
-        var reader = _process.StandardOutput;
+        // Closed at the end of the output (see DisposeAsync): the pipe is the pump's, and it is done with it.
+        using var reader = _process.StandardOutput;
         while (await reader.ReadLineAsync().ConfigureAwait(false) is { } line)
         {
             if (line.Length == 0)
@@ -435,8 +455,10 @@ public sealed partial class ChildProcess : IAsyncDisposable
         }
     }
 
-    private async Task PumpChunksAsync(StreamReader reader, OutputStream stream, Func<OutputChunk, Task> onChunk)
+    private async Task PumpChunksAsync(StreamReader output, OutputStream stream, Func<OutputChunk, Task> onChunk)
     {
+        // Closed at the end of the output (see DisposeAsync): the pipe is the pump's, and it is done with it.
+        using var reader = output;
         var buffer = new char[16 * 1024];
         int read;
         while ((read = await reader.ReadAsync(buffer).ConfigureAwait(false)) > 0)
