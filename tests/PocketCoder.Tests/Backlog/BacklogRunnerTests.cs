@@ -79,6 +79,24 @@ public sealed class BacklogRunnerTests
     }
 
     [Fact]
+    public async Task AgentThatCannotStart_TheTaskFailsSayingWhy_AndNamesNoSessionThatIsGone()
+    {
+        var fake = new FakeAgent();
+        await using var world = await AgentWorld.FakeAsync(fake);
+        fake.StartFails = new AgentUnavailableException(FakeAgent.AgentId, "The fake agent could not be started: no such file.");
+        await using var all = await SseClient.ConnectAsync(world.Http, "/api/events?tail=true", null);
+
+        var task = await AddTaskAsync(world, "Build");
+        await StatusAsync(world, all, task, "failed");
+
+        // The session made for it was discarded (no husk for every retry): the task must not send the phone to it.
+        var failed = await world.Http.GetOkAsync($"/api/tasks/{task}");
+        Assert.Equal(JsonValueKind.Null, failed.GetProperty("sessionId").ValueKind);
+        Assert.Contains("no such file", failed.GetProperty("problem").GetString(), StringComparison.Ordinal);
+        Assert.Empty((await world.Http.GetOkAsync("/api/sessions")).EnumerateArray());
+    }
+
+    [Fact]
     public async Task MessageQueuedBehindATasksTurn_IsPartOfTheTask_TheNextStartsOnlyAfterItRan()
     {
         var fake = new FakeAgent();

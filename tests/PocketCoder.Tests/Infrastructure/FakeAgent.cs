@@ -37,8 +37,16 @@ public sealed class FakeAgent : IAgentAdapter
     public Task<AgentAvailability> ProbeAsync(CancellationToken cancellationToken) =>
         Task.FromResult(new AgentAvailability(true, "1.0", null));
 
+    /// <summary>Set: every start fails with it, as an agent whose executable is missing or broken does.</summary>
+    public AgentUnavailableException? StartFails { get; set; }
+
     public Task<IAgentSession> StartAsync(AgentStartOptions options, IAgentSink sink, CancellationToken cancellationToken)
     {
+        if (StartFails is { } failure)
+        {
+            return Task.FromException<IAgentSession>(failure);
+        }
+
         var session = new FakeAgentSession
         {
             AgentSessionId = options.ResumeAgentSessionId ?? options.NewAgentSessionId,
