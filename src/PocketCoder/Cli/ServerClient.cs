@@ -37,12 +37,28 @@ internal static class ServerClient
             await error.WriteLineAsync($"pocketcoder: {http.BaseAddress} did not answer within {http.Timeout.TotalSeconds:0} s.");
             return null;
         }
-        catch (HttpRequestException)
+        catch (HttpRequestException exception) when (exception.HttpRequestError == HttpRequestError.SecureConnectionError)
+        {
+            // It is running: telling the owner to start it would send them the wrong way (a certificate of their own, a
+            // self-signed one, is what this machine does not trust).
+            await error.WriteLineAsync($"pocketcoder: {http.BaseAddress} answered, but not with a certificate this machine trusts " +
+                $"({Innermost(exception).Message}). Trust the certificate's CA on this machine (or point SSL_CERT_FILE at it), " +
+                "or name an address it serves over plain http with --url.");
+            return null;
+        }
+        catch (HttpRequestException exception) when (exception.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError)
         {
             await error.WriteLineAsync($"pocketcoder: PocketCoder is not running at {http.BaseAddress}. Start it with `pocketcoder serve`, or name it with --url.");
             return null;
         }
+        catch (HttpRequestException exception)
+        {
+            await error.WriteLineAsync($"pocketcoder: {http.BaseAddress} could not be asked: {Innermost(exception).Message}");
+            return null;
+        }
     }
+
+    private static Exception Innermost(Exception exception) => exception.InnerException is { } inner ? Innermost(inner) : exception;
 
     /// <summary>
     /// GETs a reply as the server's own wire record (a renamed field breaks the build, not the terminal); null (with what

@@ -140,6 +140,28 @@ public sealed class HttpsTests : IDisposable
     }
 
     [Fact]
+    public async Task Cli_CertificateThisMachineDoesNotTrust_SaysSo_NotThatTheServerIsNotRunning()
+    {
+        _certificates.WriteServerCertificate(CertificatePath, KeyPath);
+        await using var server = await TestServer.StartAsync(
+            listen: "https://127.0.0.1:0", certificate: TlsCertificate.Load(CertificatePath, KeyPath, TimeProvider.System));
+        // The terminal's client, as `pocketcoder status` makes it: the machine's own trust store, which lacks this CA.
+        using var http = new HttpClient { BaseAddress = server.BaseUrl };
+        var error = new StringWriter();
+
+        Assert.Null(await ServerClient.SendAsync(http, () => http.GetAsync("/api/health"), error));
+
+        Assert.Contains("not with a certificate this machine trusts", error.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("not running", error.ToString(), StringComparison.Ordinal);
+
+        // Where nothing listens, that is what it says.
+        using var nobody = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{ReadyProcess.FreePort()}/") };
+        var notRunning = new StringWriter();
+        Assert.Null(await ServerClient.SendAsync(nobody, () => nobody.GetAsync("/api/health"), notRunning));
+        Assert.Contains("PocketCoder is not running at", notRunning.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Pair_LinkNamesThePortTheServerReallyListensOn()
     {
         await using var server = await TestServer.StartAsync();
