@@ -157,9 +157,12 @@ public sealed class Schedules(Database database, TimeProvider clock)
         schedule.NextRunAt is not { } from ? []
             : [.. Expression(schedule.Cron).GetOccurrences(from, now, Zone(schedule.TimeZone), fromInclusive: true, toInclusive: true).Take(limit)];
 
-    /// <summary>The first time after <paramref name="after"/> (null: the expression never fires again, e.g. 30 February).</summary>
+    /// <summary>
+    /// The first time after <paramref name="after"/> (null: the expression never fires again, e.g. 30 February), in UTC as
+    /// every stored time is read back: given in the zone's offset, a new schedule's answer differed from its next read.
+    /// </summary>
     public static DateTimeOffset? NextAfter(string cron, string timeZone, DateTimeOffset after) =>
-        Expression(cron).GetNextOccurrence(after, Zone(timeZone));
+        Expression(cron).GetNextOccurrence(after, Zone(timeZone))?.ToUniversalTime();
 
     /// <summary>Checks an expression and zone as a schedule would use them, from now.</summary>
     /// <exception cref="ApiProblem"><c>VALIDATION_FAILED</c>: not an expression, an unknown zone, or a time that never comes.</exception>
