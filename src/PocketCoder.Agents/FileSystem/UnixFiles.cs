@@ -66,6 +66,11 @@ public static partial class UnixFiles
         while (missing.TryPop(out var folder))
         {
             Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            // Made by someone else between our look and our mkdir (which then succeeds quietly): nothing goes below it.
+            if (Stat(folder) is not { IsDirectory: true } made || made.Owner != CurrentUser)
+            {
+                throw new IOException($"{folder} is not a directory owned by this user (uid {CurrentUser}); refusing to use it.");
+            }
         }
 
         var status = Stat(path) ?? throw new IOException($"{path} could not be created.");

@@ -40,6 +40,7 @@ public sealed partial class ChildProcess : IAsyncDisposable
     private readonly Lock _turnLock = new();
     private HashSet<int> _beforeTurn = [];
     private volatile bool _stopRequested;
+    private int _disposed;
     private volatile IReadOnlyCollection<int>? _sandboxedAgent;
 
     // What a stop signalled, found before the signal: a process that is dying when the exit is handled may no longer show
@@ -415,15 +416,21 @@ public sealed partial class ChildProcess : IAsyncDisposable
             // The kernel did not reap it in time; nothing more we can do from here.
         }
 
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         // Process.Dispose leaves a redirected stream that was used to its user: stdin's pipe would stay open until a
         // collection finalized it (the output pipes are closed by their pumps).
         try
         {
             _process.StandardInput.Dispose();
         }
-        catch (IOException)
+        catch (Exception exception) when (exception is IOException or InvalidOperationException)
         {
-            // What was left in it could not be flushed to a process that is gone: nothing to keep.
+            // What was left in it could not be flushed to a process that is gone, or a write is still stuck on a pipe a
+            // process we could not find holds: the handle goes with the process below, or with a collection.
         }
 
         _process.Dispose();
