@@ -39,11 +39,13 @@ internal static class ServerClient
         }
         catch (HttpRequestException exception) when (exception.HttpRequestError == HttpRequestError.SecureConnectionError)
         {
-            // It is running: telling the owner to start it would send them the wrong way (a certificate of their own, a
-            // self-signed one, is what this machine does not trust).
-            await error.WriteLineAsync($"pocketcoder: {http.BaseAddress} answered, but not with a certificate this machine trusts " +
-                $"({Innermost(exception).Message}). Trust the certificate's CA on this machine (or point SSL_CERT_FILE at it), " +
-                "or name an address it serves over plain http with --url.");
+            // Something answers: telling the owner to start the server would send them the wrong way. Most often it is their
+            // own server with a certificate of their own (self-signed, mkcert) that this machine does not trust; but any TLS
+            // failure lands here, so trusting is offered for their own server only, never as the fix.
+            await error.WriteLineAsync($"pocketcoder: {http.BaseAddress} answered, but https with it could not be established " +
+                $"({Innermost(exception).Message}). If it is your server with a certificate of your own that this machine " +
+                "does not trust, trust that certificate's CA here (or point SSL_CERT_FILE at it); otherwise something else " +
+                "answers at that address.");
             return null;
         }
         catch (HttpRequestException exception) when (exception.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError)
