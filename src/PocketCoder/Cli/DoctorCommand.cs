@@ -59,6 +59,10 @@ internal sealed class DoctorCommand() : Verb("doctor", "Check this machine for P
             await Line(open == 0, $"data folder {data} ({Convert.ToString((int)mode, 8)})", $"other users can reach it: chmod 700 '{data}' (serve narrows it too).");
         }
 
+        // Which SQLite holds everything: the native binary has the build machine's linked in (docs/design.md, "The native
+        // binary"), so its version is the build's, and worth seeing when a SQLite fix is announced.
+        await Line(true, $"sqlite: {Database.SqliteVersion()}{(System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported ? "" : ", linked into this binary")}");
+
         PocketCoderOptions options;
         string? certificateProblem = null;
         try

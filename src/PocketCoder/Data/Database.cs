@@ -84,6 +84,14 @@ public sealed class Database : IDisposable
     /// <summary>The native connections given their PRAGMAs; an entry goes with its connection when the pool closes it.</summary>
     private static readonly ConditionalWeakTable<SQLitePCL.sqlite3, object> Configured = new();
 
+    /// <summary>The version of the SQLite library this process runs (the native binary's is linked in at build time).</summary>
+    public static string SqliteVersion()
+    {
+        using var connection = new SqliteConnection("Data Source=:memory:");
+        connection.Open();
+        return connection.Scalar<string>("SELECT sqlite_version();") ?? "unknown";
+    }
+
     /// <summary>Applies the numbered scripts in Data/Migrations that this database has not seen yet.</summary>
     public void Migrate()
     {

@@ -76,6 +76,7 @@ public sealed class CommandLineTests
             Assert.Contains($"FIX  data folder {data} (705)", text, StringComparison.Ordinal);
             Assert.Contains($"chmod 700 '{data}'", text, StringComparison.Ordinal);
             Assert.Contains("ok   git: git version", text, StringComparison.Ordinal);
+            Assert.Matches(@"ok   sqlite: 3\.\d+\.\d+", text);
             Assert.Contains("agent claude-code", text, StringComparison.Ordinal);
         }
         finally
