@@ -21,6 +21,7 @@ claude=$(pwd)/tests/agents/node_modules/@anthropic-ai/claude-code-linux-x64/clau
 # their own artifacts path keeps the RID-specific restore out of the everyday build's obj/ folders.
 echo "==> publishing pocketcoder and the bare baseline app" >&2
 publish() {
+  rm -rf "$2"
   dotnet publish "$1" -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true \
     --artifacts-path "$out/artifacts" -o "$2" --nologo -v quiet >&2
 }
@@ -29,6 +30,7 @@ publish bench/BareApp "$out/publish/bare"
 # And both as native binaries (Native AOT), measured in the same run against both bare apps (docs/performance.md).
 echo "==> publishing pocketcoder and the bare baseline app as native binaries" >&2
 publish_native() {
+  rm -rf "$2"
   dotnet publish "$1" -c Release -r linux-x64 -p:PublishAot=true --artifacts-path "$out/artifacts-native" -o "$2" --nologo -v quiet >&2
 }
 publish_native src/PocketCoder "$out/publish/pocketcoder-native"
