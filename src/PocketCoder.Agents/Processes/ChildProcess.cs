@@ -407,6 +407,11 @@ public sealed partial class ChildProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         try
         {
             await StopAsync(TimeSpan.FromSeconds(3)).ConfigureAwait(false);
@@ -414,11 +419,6 @@ public sealed partial class ChildProcess : IAsyncDisposable
         catch (TimeoutException)
         {
             // The kernel did not reap it in time; nothing more we can do from here.
-        }
-
-        if (Interlocked.Exchange(ref _disposed, 1) == 1)
-        {
-            return;
         }
 
         // Process.Dispose leaves a redirected stream that was used to its user: stdin's pipe would stay open until a
