@@ -26,7 +26,7 @@ public sealed record Approval(
     string? UpdatedInput,
     bool CanEditInput,
     string Risk = RiskClasses.Other,
-    string DeciderRole = Auth.Roles.Approver,
+    string DeciderRole = Teams.Roles.Approver,
     int Needed = 1)
 {
     /// <summary>The payload of <c>approval.requested</c>: everything a phone needs to show what will run.</summary>

@@ -5,6 +5,7 @@ using System.Text.Json;
 using PocketCoder.Agents;
 using PocketCoder.Auth;
 using PocketCoder.Errors;
+using PocketCoder.Teams;
 
 namespace PocketCoder.Approvals;
 

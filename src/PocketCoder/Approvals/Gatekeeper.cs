@@ -7,6 +7,7 @@ using PocketCoder.Data;
 using PocketCoder.Errors;
 using PocketCoder.Projects;
 using PocketCoder.Realtime;
+using PocketCoder.Teams;
 
 namespace PocketCoder.Approvals;
 

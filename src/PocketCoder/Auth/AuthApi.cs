@@ -7,6 +7,8 @@ using System.Security.Claims;
 using PocketCoder.Errors;
 using PocketCoder.Notifications;
 using PocketCoder.Server;
+using PocketCoder.Approvals;
+using PocketCoder.Teams;
 
 namespace PocketCoder.Auth;
 

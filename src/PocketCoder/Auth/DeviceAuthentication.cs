@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 using PocketCoder.Errors;
 using PocketCoder.Server;
+using PocketCoder.Teams;
 
 namespace PocketCoder.Auth;
 
@@ -97,7 +98,7 @@ public static class DeviceClaims
         new(user.FindFirstValue(DeviceAuthentication.DeviceIdClaim) ?? "unknown", user.Identity?.Name ?? "unknown");
 
     /// <summary>The calling person's own role (a project may narrow it: <see cref="People.RoleIn"/>).</summary>
-    public static Role Role(this ClaimsPrincipal user) => Roles.FromWire(user.FindFirstValue(DeviceAuthentication.RoleClaim)) ?? Auth.Role.Viewer;
+    public static Role Role(this ClaimsPrincipal user) => Roles.FromWire(user.FindFirstValue(DeviceAuthentication.RoleClaim)) ?? Teams.Role.Viewer;
 
     public static string? PersonId(this ClaimsPrincipal user) => user.FindFirstValue(DeviceAuthentication.PersonIdClaim) is { Length: > 0 } id ? id : null;
 }

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.Authorization;
 using PocketCoder.Data;
 using PocketCoder.Errors;
+using PocketCoder.Teams;
 
 namespace PocketCoder.Auth;
 
@@ -57,7 +58,7 @@ public static class RoleGuard
 
     private static bool ShellNeedsTwo(HttpContext context, AccessRule rule) =>
         ProjectOf(context, rule) is { } projectId
-        && context.RequestServices.GetRequiredService<Approvals.TeamPolicies>().For(projectId).NeedsTwo(Approvals.RiskClasses.Shell);
+        && context.RequestServices.GetRequiredService<Teams.TeamPolicies>().For(projectId).NeedsTwo(Approvals.RiskClasses.Shell);
 
     /// <summary>The project the route is about, from its route value (null: none, or a thing that does not exist, which the route says).</summary>
     private static string? ProjectOf(HttpContext context, AccessRule rule)

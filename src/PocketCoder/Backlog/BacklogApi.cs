@@ -35,7 +35,7 @@ public static class BacklogApi
     }
 
     private static Created<BacklogTask> AddTask(string id, CreateTaskRequest request, ProjectStore projects, AgentRegistry agents, BacklogTasks tasks,
-        [FromServices] BacklogRunner runner, Database database, Ledger.LedgerStore ledger, Approvals.TeamPolicies policies, ClaimsPrincipal user)
+        [FromServices] BacklogRunner runner, Database database, Ledger.LedgerStore ledger, Teams.TeamPolicies policies, ClaimsPrincipal user)
     {
         var project = projects.Get(id);
         var spec = Spec(request.Prompt!, request.Agent!, request.Mode, request.Model, request.Worktree ?? project.WorktreeDefault, agents);
@@ -64,7 +64,7 @@ public static class BacklogApi
     }
 
     /// <summary>A task held because the device that added it was revoked: back in line, on the confirming device's authority.</summary>
-    private static BacklogTask ConfirmTask(string taskId, BacklogTasks tasks, [FromServices] BacklogRunner runner, Approvals.TeamPolicies policies, ClaimsPrincipal user)
+    private static BacklogTask ConfirmTask(string taskId, BacklogTasks tasks, [FromServices] BacklogRunner runner, Teams.TeamPolicies policies, ClaimsPrincipal user)
     {
         var held = tasks.Get(taskId);
         policies.EnsureMayChoose(held.ProjectId, held.Mode, user.Actor());
@@ -74,7 +74,7 @@ public static class BacklogApi
     }
 
     private static Created<Schedule> AddSchedule(string id, CreateScheduleRequest request, ProjectStore projects, AgentRegistry agents, Schedules schedules,
-        [FromServices] Scheduler scheduler, Database database, Ledger.LedgerStore ledger, TimeProvider clock, Approvals.TeamPolicies policies, ClaimsPrincipal user)
+        [FromServices] Scheduler scheduler, Database database, Ledger.LedgerStore ledger, TimeProvider clock, Teams.TeamPolicies policies, ClaimsPrincipal user)
     {
         var project = projects.Get(id);
         var spec = Spec(request.Prompt!, request.Agent!, request.Mode, request.Model, request.Worktree ?? project.WorktreeDefault, agents);
@@ -102,7 +102,7 @@ public static class BacklogApi
     }
 
     private static Schedule UpdateSchedule(string scheduleId, UpdateScheduleRequest request, Schedules schedules, [FromServices] Scheduler scheduler, Database database,
-        Ledger.LedgerStore ledger, TimeProvider clock, Approvals.TeamPolicies policies, ClaimsPrincipal user)
+        Ledger.LedgerStore ledger, TimeProvider clock, Teams.TeamPolicies policies, ClaimsPrincipal user)
     {
         var schedule = schedules.Get(scheduleId);
         // Enabling it (or confirming a held one) makes it run on this device's authority, mode included.

@@ -4,6 +4,7 @@ using PocketCoder.Auth;
 using PocketCoder.Projects;
 using PocketCoder.Realtime;
 using PocketCoder.Sessions;
+using PocketCoder.Teams;
 
 namespace PocketCoder.Bridges;
 

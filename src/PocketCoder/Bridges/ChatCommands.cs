@@ -112,13 +112,13 @@ internal sealed class ChatCommands(BridgeContext bridge, ApprovalPosts approvals
     {
         var least = command switch
         {
-            "bind" or "unbind" => Auth.Role.Owner,
-            null or "new" or "stop" or "mode" or "agent" => Auth.Role.Operator,
-            _ => Auth.Role.Viewer,
+            "bind" or "unbind" => Teams.Role.Owner,
+            null or "new" or "stop" or "mode" or "agent" => Teams.Role.Operator,
+            _ => Teams.Role.Viewer,
         };
         var who = Services.People.OfDevice(person.DeviceId);
-        var role = who is null ? Auth.Role.Viewer : Services.People.RoleIn(who, channel?.ProjectId);
-        return role >= least ? null : $"Only {Auth.Roles.AndAbove(least)} may do that here; you are {(role == Auth.Role.Viewer ? "a" : "an")} {Auth.Roles.ToWire(role)}.";
+        var role = who is null ? Teams.Role.Viewer : Services.People.RoleIn(who, channel?.ProjectId);
+        return role >= least ? null : $"Only {Teams.Roles.AndAbove(least)} may do that here; you are {(role == Teams.Role.Viewer ? "a" : "an")} {Teams.Roles.ToWire(role)}.";
     }
 
     private void Pair(ChatInput input, string code)

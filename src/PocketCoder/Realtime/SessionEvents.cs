@@ -151,7 +151,7 @@ public sealed record ApprovalRequestedEvent(
     string RulePattern,
     Approvals.EditContext? EditContext = null,
     string Risk = Approvals.RiskClasses.Other,
-    string DeciderRole = Auth.Roles.Approver,
+    string DeciderRole = Teams.Roles.Approver,
     int Needed = 1) : ISessionEvent
 {
     public static string Kind => "approval.requested";

@@ -11,6 +11,7 @@ using PocketCoder.Workspace.Commands;
 using PocketCoder.Workspace.Files;
 using PocketCoder.Workspace.Git;
 using PocketCoder.Workspace.Terminal;
+using PocketCoder.Teams;
 
 namespace PocketCoder.Server;
 

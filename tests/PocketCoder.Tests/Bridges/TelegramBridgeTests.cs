@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using PocketCoder.Auth;
 using PocketCoder.Tests.EndToEnd;
 using PocketCoder.Tests.Infrastructure;
+using PocketCoder.Teams;
 
 namespace PocketCoder.Tests.Bridges;
 

@@ -7,6 +7,7 @@ using PocketCoder.Agents.Processes;
 using PocketCoder.Auth;
 using PocketCoder.Reach;
 using PocketCoder.Server;
+using PocketCoder.Teams;
 
 namespace PocketCoder.Tests.Infrastructure;
 

@@ -30,7 +30,7 @@ public static class FilesApi
     /// creates only.
     /// </summary>
     private static async Task<Results<Created<FileWritten>, Ok<FileWritten>>> WriteAsync(string id, string? path, string? session, HttpRequest request, WorkspaceFiles files, ClaimsPrincipal user,
-        Approvals.TeamPolicies policies, CancellationToken cancellationToken)
+        Teams.TeamPolicies policies, CancellationToken cancellationToken)
     {
         // Judged as spelled once ".." is taken out; a link leading elsewhere is refused by the write itself (BeneathRoot),
         // as is a NUL (which the path functions below would throw on).

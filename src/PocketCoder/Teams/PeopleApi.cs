@@ -3,8 +3,9 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using PocketCoder.Errors;
+using PocketCoder.Auth;
 
-namespace PocketCoder.Auth;
+namespace PocketCoder.Teams;
 
 public sealed record PersonResponse(string Id, string Name, string Role, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt,
     IReadOnlyList<PersonDevice> Devices, IReadOnlyList<MemberResponse> Projects)

@@ -3,8 +3,9 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using PocketCoder.Auth;
 using PocketCoder.Data;
+using PocketCoder.Approvals;
 
-namespace PocketCoder.Approvals;
+namespace PocketCoder.Teams;
 
 /// <summary>What one cap has spent, against the cap with every raise granted on it (null: no cap of that kind).</summary>
 /// <param name="Scope"><c>session</c> (over its life) or <c>project</c> (over the period).</param>

@@ -2,8 +2,9 @@ using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
 using PocketCoder.Data;
 using PocketCoder.Errors;
+using PocketCoder.Auth;
 
-namespace PocketCoder.Auth;
+namespace PocketCoder.Teams;
 
 public sealed record Person(string Id, string Name, Role Role, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
 

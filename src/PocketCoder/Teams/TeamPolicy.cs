@@ -4,28 +4,9 @@ using PocketCoder.Agents;
 using PocketCoder.Auth;
 using PocketCoder.Data;
 using PocketCoder.Errors;
+using PocketCoder.Approvals;
 
-namespace PocketCoder.Approvals;
-
-/// <summary>The kinds of call a project's team policy routes, in the rule vocabulary (<see cref="RuleTools.KindWords"/>) plus three.</summary>
-public static class RiskClasses
-{
-    public const string Read = "read";
-    public const string Edit = "edit";
-    public const string Shell = "shell";
-    public const string Fetch = "fetch";
-    public const string Mcp = "mcp";
-
-    /// <summary>An edit of, or a command naming, git, agent or CI configuration (<see cref="Policy.ProtectedPatterns"/>).</summary>
-    public const string Protected = "protected";
-    public const string Question = "question";
-    public const string Other = "other";
-
-    /// <summary>Not a tool call: the agent reached its budget, and going on needs an owner's or approver's raise.</summary>
-    public const string Budget = "budget";
-
-    public static readonly IReadOnlyList<string> Routed = [Read, Edit, Shell, Fetch, Mcp, Protected, Question, Other];
-}
+namespace PocketCoder.Teams;
 
 /// <summary>
 /// Who decides what in one project: the least role that may decide each risk class (operators, approvers or owners), the
