@@ -44,6 +44,16 @@ public static class ApprovalCall
             return whole;
         }
 
+        if (approval.Kind == ApprovalKinds.Budget && JsonSerializer.Deserialize(approval.Input, Server.WireJson.Default.BudgetAsk) is { } budget)
+        {
+            // What a raise adds and what it lets go on, in words: the decider weighs the spend, not the fields.
+            Show("A raise adds ", Teams.Budgets.Describe(budget.RaiseTokens, budget.RaiseCostUsd) + ".");
+            Show("It holds ", budget.Holds.Kind == Teams.BudgetHold.Call
+                ? $"the {budget.Holds.Tool} call: {budget.Holds.Text}"
+                : $"the message: {budget.Holds.Text}");
+            return whole && shownAny;
+        }
+
         if (approval.Kind == Agents.ToolKinds.ToWire(Agents.ToolKind.Question) && input.TryGetProperty("questions", out var questions) && questions.ValueKind == JsonValueKind.Array)
         {
             foreach (var question in questions.EnumerateArray().Where(q => q.ValueKind == JsonValueKind.Object))

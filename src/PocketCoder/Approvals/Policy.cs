@@ -11,7 +11,18 @@ public enum Outcome
     Ask,
 }
 
-public sealed record Verdict(Outcome Outcome, string Reason, Rule? Rule = null);
+/// <summary>What the policy does with a call, why, and on whose word.</summary>
+/// <param name="Rule">The rule that decided it (an owner's word), if one did.</param>
+/// <param name="Standing">An allow that stands on the session's mode or an "allow for this session" grant: one person's word.</param>
+public sealed record Verdict(Outcome Outcome, string Reason, Rule? Rule = null, Standing Standing = Standing.None);
+
+/// <summary>A session's standing allow an allow verdict rests on.</summary>
+public enum Standing
+{
+    None,
+    Mode,
+    Grant,
+}
 
 /// <summary>
 /// Decides what the gatekeeper does with a tool call before any human is asked. In order:
@@ -118,7 +129,7 @@ public static class Policy
                     $"The command touches '{named}' (git, agent or CI configuration), which changes what runs next: the owner decides even in a trusted session.");
             }
 
-            return new Verdict(Outcome.Allow, "The session is trusted.");
+            return new Verdict(Outcome.Allow, "The session is trusted.", Standing: Standing.Mode);
         }
 
         if (rules.FirstOrDefault(r => r.Action == RuleActions.Ask && Matches(r)) is { } ask)
@@ -133,13 +144,17 @@ public static class Policy
 
         if (sessionGrants.Contains(request.Tool))
         {
-            return new Verdict(Outcome.Allow, $"{request.Tool} was allowed for this session.");
+            // A grant is a standing allow like the trusted mode, and stops where it does: at a command naming git, agent or
+            // CI configuration.
+            return request.Kind == ToolKind.Execute && request.Command is { } granted && ProtectedInCommand(granted) is { } touched
+                ? new Verdict(Outcome.Ask, $"The command touches '{touched}' (git, agent or CI configuration), which changes what runs next: the owner decides, whatever was allowed for this session.")
+                : new Verdict(Outcome.Allow, $"{request.Tool} was allowed for this session.", Standing: Standing.Grant);
         }
 
         var insideProject = (request.Path is null || subjectPath is not null) && editPaths.All(p => RelativeToProject(p, projectRoot) is not null);
         if (mode == SessionModes.AcceptEdits && isEdit && request.Path is not null && insideProject)
         {
-            return new Verdict(Outcome.Allow, "The session accepts edits inside the project.");
+            return new Verdict(Outcome.Allow, "The session accepts edits inside the project.", Standing: Standing.Mode);
         }
 
         if (request.Kind == ToolKind.Read && insideProject)

@@ -46,7 +46,9 @@ public enum ProjectFrom
 public sealed record AccessRule(Access Access, ProjectFrom ProjectFrom = ProjectFrom.None, string RouteValue = "id")
 {
     /// <summary>The least role that passes.</summary>
-    public Role Least => Access switch
+    public Role Least => LeastFor(Access);
+
+    public static Role LeastFor(Access access) => access switch
     {
         Access.Read => Role.Viewer,
         Access.Steer or Access.Decide => Role.Operator,

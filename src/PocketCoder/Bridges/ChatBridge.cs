@@ -16,7 +16,7 @@ public sealed record BridgeHealth(string State, string? BotName, string? Problem
 public sealed record BridgeServices(
     BridgeStore Store,
     Devices Devices,
-    People People,
+    Authority Authority,
     PairingThrottle Throttle,
     ProjectStore Projects,
     SessionManager Manager,

@@ -3,6 +3,8 @@ using PocketCoder.Errors;
 using PocketCoder.Projects;
 using PocketCoder.Sessions;
 
+using PocketCoder.Teams;
+
 namespace PocketCoder.Bridges;
 
 /// <summary>
@@ -105,20 +107,19 @@ internal sealed class ChatCommands(BridgeContext bridge, ApprovalPosts approvals
     }
 
     /// <summary>
-    /// Roles hold in chat as in the app: binding a chat is an owner's, starting and steering sessions an operator's (in the
-    /// chat's project), and reading is everyone's. Button presses are held to the project's policy by the gatekeeper.
+    /// Roles hold in chat as in the app, asked of the one table (<see cref="DecisionRights"/>): binding a chat is an owner's,
+    /// starting and steering sessions an operator's at least (in the chat's project; the session manager then asks whether
+    /// they may start that mode or steer that session), and reading is everyone's. Presses are held to the gatekeeper's check.
     /// </summary>
     private string? Refusal(string? command, BridgeChannel? channel, BridgePerson person)
     {
-        var least = command switch
+        Act act = command switch
         {
-            "bind" or "unbind" => Teams.Role.Owner,
-            null or "new" or "stop" or "mode" or "agent" => Teams.Role.Operator,
-            _ => Teams.Role.Viewer,
+            "bind" or "unbind" => new Manage("bind chats to projects"),
+            null or "new" or "stop" or "mode" or "agent" => new UseRoute(Auth.Access.Steer),
+            _ => new UseRoute(Auth.Access.Read),
         };
-        var who = Services.People.OfDevice(person.DeviceId);
-        var role = who is null ? Teams.Role.Viewer : Services.People.RoleIn(who, channel?.ProjectId);
-        return role >= least ? null : $"Only {Teams.Roles.AndAbove(least)} may do that here; you are {(role == Teams.Role.Viewer ? "a" : "an")} {Teams.Roles.ToWire(role)}.";
+        return Services.Authority.Check(person.Actor, channel?.ProjectId, act).Reason;
     }
 
     private void Pair(ChatInput input, string code)

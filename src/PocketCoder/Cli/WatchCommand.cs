@@ -330,13 +330,17 @@ internal sealed class WatchCommand : SessionVerb
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
                 using var response = await http.PostAsJsonAsync($"/api/approvals/{Uri.EscapeDataString(approvalId)}/decision",
                     new DecisionRequest(decision, message, null), WireJson.Default.DecisionRequest, timeout.Token);
-                if (response.StatusCode == HttpStatusCode.Conflict)
+                if (response.IsSuccessStatusCode)
                 {
-                    problem = "already decided elsewhere";
+                    // One of two people's allows settles nothing yet: said here, as no resolved event will say it.
+                    if (await response.Content.ReadFromJsonAsync(WireJson.Default.DecisionResponse, timeout.Token) is { Status: "pending" } vote)
+                    {
+                        Note(DecisionCommand.Said(vote, approvalId));
+                    }
                 }
-                else if (!response.IsSuccessStatusCode)
+                else
                 {
-                    problem = $"the server said {(int)response.StatusCode}";
+                    problem = await ServerClient.ProblemDetailAsync(response) ?? $"the server said {(int)response.StatusCode}";
                 }
             }
             catch (HttpRequestException exception)

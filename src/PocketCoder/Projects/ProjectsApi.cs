@@ -30,8 +30,9 @@ public sealed record UpdateProjectRequest(
 /// <param name="WorktreeDefault">A new session (or backlog task) works on a branch of its own unless it says <c>worktree: false</c>.</param>
 /// <param name="SandboxProblem">Why its sessions cannot start here (it runs sandboxed and bubblewrap does not work), with what the
 /// owner can do; null when they can.</param>
+/// <param name="Offers">What the caller may do in it now: the modes they may start a session in, files, a shell of their own, its settings.</param>
 public sealed record ProjectResponse(string Id, string Name, string Path, DateTimeOffset CreatedAt, int? ApprovalTimeoutSeconds, string Sandbox,
-    bool WorktreeDefault, string? SandboxProblem)
+    bool WorktreeDefault, string? SandboxProblem, Teams.ProjectOffers? Offers = null)
 {
     public static ProjectResponse From(Project p, Sandboxing sandboxing) =>
         new(p.Id, p.Name, p.Path, p.CreatedAt, p.ApprovalTimeoutSeconds, Sandboxing.ModeOf(p), p.WorktreeDefault, sandboxing.Refusal(p));
@@ -58,10 +59,14 @@ public static class ProjectsApi
         return TypedResults.Created($"/api/projects/{project.Id}", ProjectResponse.From(project, sandboxing));
     }
 
-    private static IEnumerable<ProjectResponse> List(ProjectStore projects, Sandboxing sandboxing) =>
-        projects.List().Select(p => ProjectResponse.From(p, sandboxing));
+    private static IEnumerable<ProjectResponse> List(ProjectStore projects, Sandboxing sandboxing, Teams.Authority authority, ClaimsPrincipal user) =>
+        projects.List().Select(p => ProjectResponse.From(p, sandboxing) with { Offers = authority.OffersFor(user.Actor(), p.Id) });
 
-    private static ProjectResponse Get(string id, ProjectStore projects, Sandboxing sandboxing) => ProjectResponse.From(projects.Get(id), sandboxing);
+    private static ProjectResponse Get(string id, ProjectStore projects, Sandboxing sandboxing, Teams.Authority authority, ClaimsPrincipal user)
+    {
+        var project = projects.Get(id);
+        return ProjectResponse.From(project, sandboxing) with { Offers = authority.OffersFor(user.Actor(), project.Id) };
+    }
 
     /// <summary>A week: longer than any human answer, short enough to be a deliberate choice.</summary>
     public const int MaxApprovalTimeoutSeconds = 7 * 24 * 3600;

@@ -34,6 +34,7 @@ namespace PocketCoder.Server;
 [JsonSerializable(typeof(TeamPolicyRequest))]
 [JsonSerializable(typeof(TeamPolicyResponse))]
 [JsonSerializable(typeof(BudgetStatus))]
+[JsonSerializable(typeof(BudgetAsk))]
 [JsonSerializable(typeof(CreateProjectRequest))]
 [JsonSerializable(typeof(UpdateProjectRequest))]
 [JsonSerializable(typeof(ProjectResponse))]

@@ -52,6 +52,7 @@ public sealed record UpdateSessionRequest(
 /// <param name="Sandbox">How its agent runs since it last started: <c>sandboxed</c> or <c>none</c>; null before it first started.</param>
 /// <param name="ShortTitle">What tells it apart on a list: the first sentence of its first prompt (or the agent's own title
 /// for a conversation carried on), without markdown or code, cut at a word near 48 characters; null without either.</param>
+/// <param name="Offers">What the caller may do with it now: steer it (or why not, and who can), the modes they may switch it to, stop it.</param>
 public sealed record SessionResponse(
     string Id, string ProjectId, string Agent, string? Model, string Mode, string Status, string? Title,
     DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, long LastSeq, DateTimeOffset? ArchivedAt,
@@ -59,7 +60,8 @@ public sealed record SessionResponse(
     string? Match = null,
     string? Profile = null,
     string? Sandbox = null,
-    string? ShortTitle = null)
+    string? ShortTitle = null,
+    Teams.SessionOffers? Offers = null)
 {
     public static SessionResponse From(Session s) =>
         new(s.Id, s.ProjectId, s.Agent, s.Model, s.Mode, s.Status, s.Title, s.CreatedAt, s.UpdatedAt, s.LastSeq, s.ArchivedAt, s.Preview, Profile: s.Profile,
@@ -95,8 +97,8 @@ public static class SessionsApi
         group.MapPatch("/{id}", Update).WithName("UpdateSession");
         group.MapPost("/{id}/messages", Send).WithName("SendMessage").WithMetadata(new Attachments.BodyLimit());
         group.MapGet("/{id}/queue", (string id, SessionManager manager) => manager.Queue(id)).WithName("GetMessageQueue");
-        group.MapPatch("/{id}/queue/{messageId}", (string id, string messageId, EditQueuedMessageRequest request, SessionManager manager) =>
-            manager.EditQueued(id, messageId, request.Text!)).WithName("EditQueuedMessage");
+        group.MapPatch("/{id}/queue/{messageId}", (string id, string messageId, EditQueuedMessageRequest request, SessionManager manager, ClaimsPrincipal user) =>
+            manager.EditQueued(id, messageId, request.Text!, user.Actor())).WithName("EditQueuedMessage");
         group.MapDelete("/{id}/queue/{messageId}", (string id, string messageId, SessionManager manager) =>
         {
             manager.RemoveQueued(id, messageId);
@@ -146,11 +148,13 @@ public static class SessionsApi
     }
 
     /// <summary>Every session (or a project's); with <c>q</c>, those whose prompts match it, most recently active first.</summary>
-    private static IEnumerable<SessionResponse> List(string? projectId, string? q, int? limit, SessionStore sessions)
+    private static IEnumerable<SessionResponse> List(string? projectId, string? q, int? limit, SessionStore sessions, Teams.Authority authority, ClaimsPrincipal user)
     {
         if (q is null)
         {
-            return sessions.List(projectId).Select(SessionResponse.From);
+            var all = sessions.List(projectId);
+            var offers = authority.OffersFor(user.Actor(), all);
+            return all.Select(s => SessionResponse.From(s) with { Offers = offers[s.Id] });
         }
 
         if (q.Length > SessionStore.MaxQuery)
@@ -158,10 +162,16 @@ public static class SessionsApi
             throw ApiProblem.Validation($"'q' is at most {SessionStore.MaxQuery} characters.");
         }
 
-        return sessions.Search(q, projectId, Math.Clamp(limit ?? 100, 1, 500)).Select(m => SessionResponse.From(m.Session) with { Match = m.Snippet });
+        var found = sessions.Search(q, projectId, Math.Clamp(limit ?? 100, 1, 500));
+        var offered = authority.OffersFor(user.Actor(), [.. found.Select(m => m.Session)]);
+        return found.Select(m => SessionResponse.From(m.Session) with { Match = m.Snippet, Offers = offered[m.Session.Id] });
     }
 
-    private static SessionResponse Get(string id, SessionStore sessions) => SessionResponse.From(sessions.Get(id));
+    private static SessionResponse Get(string id, SessionStore sessions, Teams.Authority authority, ClaimsPrincipal user)
+    {
+        var session = sessions.Get(id);
+        return SessionResponse.From(session) with { Offers = authority.OffersFor(user.Actor(), [session])[session.Id] };
+    }
 
     private static async Task<SessionResponse> Update(string id, UpdateSessionRequest request, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken) =>
         SessionResponse.From(await manager.SetModeAsync(id, request.Mode!, user.Actor(), cancellationToken));
@@ -177,8 +187,8 @@ public static class SessionsApi
         return TypedResults.Accepted($"/api/sessions/{id}", new SendMessageResponse(queued));
     }
 
-    private static async Task<Accepted<RunQueueResponse>> RunQueueAsync(string id, SessionManager manager, CancellationToken cancellationToken) =>
-        TypedResults.Accepted($"/api/sessions/{id}/queue", new RunQueueResponse(await manager.RunQueueAsync(id, cancellationToken)));
+    private static async Task<Accepted<RunQueueResponse>> RunQueueAsync(string id, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken) =>
+        TypedResults.Accepted($"/api/sessions/{id}/queue", new RunQueueResponse(await manager.RunQueueAsync(id, user.Actor(), cancellationToken)));
 
     /// <summary>Carries on, here, a conversation the agent keeps for the project's folder (one begun in a terminal).</summary>
     private static async Task<Created<SessionResponse>> ContinueAsync(string projectId, string agent, string conversationId, bool? force, Handoff handoff,
@@ -200,6 +210,8 @@ public static class SessionsApi
     private static async Task<Accepted> ReviewAsync(string id, int turn, TurnReviewRequest request, SessionStore sessions, TurnReviews reviews,
         SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
+        // Asking for changes is steering: refused before the review is recorded, as sending the message would be.
+        manager.EnsureMaySteer(id, user.Actor());
         var message = reviews.Review(sessions.Get(id), turn, request, user.Actor());
         await manager.SendAsync(id, OwnerMessage.FromText(message), user.Actor(), cancellationToken);
         return TypedResults.Accepted($"/api/sessions/{id}");
