@@ -301,8 +301,16 @@ internal sealed class ChatCommands(BridgeContext bridge, ApprovalPosts approvals
             return "No session here yet: the mode is set on a running session.";
         }
 
-        await Services.Manager.SetModeAsync(current, mode, person.Actor, cancellationToken).ConfigureAwait(false);
-        return $"Mode: {mode}.";
+        try
+        {
+            await Services.Manager.SetModeAsync(current, mode, person.Actor, cancellationToken).ConfigureAwait(false);
+            return $"Mode: {mode}.";
+        }
+        catch (ApiProblem problem)
+        {
+            // A mode this person may not choose (MODE_NOT_ALLOWED), a session gone: said in the chat, as the app says it.
+            return problem.Message;
+        }
     }
 
     private string Agent(string chatId, BridgeChannel channel, string agent)
