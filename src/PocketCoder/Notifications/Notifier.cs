@@ -203,9 +203,11 @@ public sealed class Notifier(
     /// </summary>
     private HashSet<string> Deciders(Approval approval, bool escalated)
     {
-        var least = Teams.Roles.FromWire(approval.DeciderRole) ?? Teams.Role.Approver;
-        var eligible = people.DeviceRoles(approval.ProjectId).Where(d => d.Role >= least).ToList();
-        if (!escalated && least != Teams.Role.Owner && policies.For(approval.ProjectId).EscalateAfterSeconds is not null
+        // Whoever the one table lets allow (or answer) it: a notification offers Allow, so it goes to no one else.
+        var eligible = people.DeviceRoles(approval.ProjectId)
+            .Where(d => Teams.Offers.For(new Teams.Decider(null, d.DeviceId, d.Role, Active: true), approval, allowedAlready: false) is { AllowOnce: true } or { Answer: true })
+            .ToList();
+        if (!escalated && approval.DeciderRole != Teams.Roles.Owner && policies.For(approval.ProjectId).EscalateAfterSeconds is not null
             && eligible.Any(d => d.Role != Teams.Role.Owner))
         {
             eligible.RemoveAll(d => d.Role == Teams.Role.Owner);

@@ -128,28 +128,35 @@ public sealed partial class SessionManager(
 
         if (prompt is not null)
         {
-            try
-            {
-                await runner.SendAsync(prompt, actor, cancellationToken);
-            }
-            catch (ApiProblem problem)
-            {
-                // The first prompt could not go (images to an agent that takes none): as with a start that failed.
-                await DiscardUnstartedAsync(session.Id, adapter.Id, problem.Code, stoppedBy: actor);
-                throw;
-            }
-            catch (InvalidOperationException)
-            {
-                // The agent exited as it started (a bad setting, a broken install) and closed its input: the owner hears
-                // what it printed, never a 500.
-                var why = await runner.WhyTheAgentStoppedAsync();
-                await DiscardUnstartedAsync(session.Id, adapter.Id, ErrorCodes.AgentUnavailable, stoppedBy: actor);
-                throw new ApiProblem(StatusCodes.Status503ServiceUnavailable, ErrorCodes.AgentUnavailable,
-                    $"The {adapter.Id} agent exited before it took the first message. {why}");
-            }
+            await SendFirstPromptAsync(runner, session.Id, adapter.Id, prompt, actor, cancellationToken);
         }
 
         return sessions.Get(session.Id);
+    }
+
+    /// <summary>A new session's first prompt; one that cannot go leaves no session behind, as a start that failed does not.</summary>
+    private async Task SendFirstPromptAsync(SessionRunner runner, string sessionId, string agent, OwnerMessage prompt, Actor actor,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            await runner.SendAsync(prompt, actor, cancellationToken);
+        }
+        catch (ApiProblem problem)
+        {
+            // The first prompt could not go (images to an agent that takes none): as with a start that failed.
+            await DiscardUnstartedAsync(sessionId, agent, problem.Code, stoppedBy: actor);
+            throw;
+        }
+        catch (InvalidOperationException)
+        {
+            // The agent exited as it started (a bad setting, a broken install) and closed its input: the owner hears
+            // what it printed, never a 500.
+            var why = await runner.WhyTheAgentStoppedAsync();
+            await DiscardUnstartedAsync(sessionId, agent, ErrorCodes.AgentUnavailable, stoppedBy: actor);
+            throw new ApiProblem(StatusCodes.Status503ServiceUnavailable, ErrorCodes.AgentUnavailable,
+                $"The {agent} agent exited before it took the first message. {why}");
+        }
     }
 
     /// <summary>

@@ -114,14 +114,14 @@ public static class SessionsApi
         group.MapPost("/{id}/turns/{turn:int}/review", ReviewAsync).WithName("ReviewTurn");
         group.MapPost("/{id}/resume", Resume).WithName("ResumeSession");
         group.MapDelete("/{id}", Stop).WithName("StopSession");
-        group.MapPost("/{id}/archive", (string id, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken) =>
-            ArchiveAsync(id, true, manager, user, cancellationToken)).WithName("ArchiveSession");
-        group.MapPost("/{id}/unarchive", (string id, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken) =>
-            ArchiveAsync(id, false, manager, user, cancellationToken)).WithName("UnarchiveSession");
+        group.MapPost("/{id}/archive", (string id, SessionManager manager, Teams.Authority authority, ClaimsPrincipal user, CancellationToken cancellationToken) =>
+            ArchiveAsync(id, true, manager, authority, user, cancellationToken)).WithName("ArchiveSession");
+        group.MapPost("/{id}/unarchive", (string id, SessionManager manager, Teams.Authority authority, ClaimsPrincipal user, CancellationToken cancellationToken) =>
+            ArchiveAsync(id, false, manager, authority, user, cancellationToken)).WithName("UnarchiveSession");
     }
 
     private static async Task<Created<SessionResponse>> Create(string projectId, CreateSessionRequest request, SessionManager manager, Projects.ProjectStore projects,
-        Profiles.ProfileStore profiles, ClaimsPrincipal user, CancellationToken cancellationToken)
+        Profiles.ProfileStore profiles, Teams.Authority authority, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         var project = projects.Get(projectId);
         var profile = request.Profile is { } profileId ? profiles.Get(projectId, profileId) : null;
@@ -144,8 +144,12 @@ public static class SessionsApi
 
         var session = await manager.CreateAsync(projectId, agent, prompt, request.Model ?? profile?.Model, mode, user.Actor(), cancellationToken, worktree,
             profile: profile is null ? null : new SessionProfile(profile.Name, profile.Instructions, profile.McpServers));
-        return TypedResults.Created($"/api/sessions/{session.Id}", SessionResponse.From(session));
+        return TypedResults.Created($"/api/sessions/{session.Id}", Answer(session, authority, user));
     }
+
+    /// <summary>A session as the caller's answer: with what they may do with it now.</summary>
+    private static SessionResponse Answer(Session session, Teams.Authority authority, ClaimsPrincipal user) =>
+        SessionResponse.From(session) with { Offers = authority.OffersFor(user.Actor(), [session])[session.Id] };
 
     /// <summary>Every session (or a project's); with <c>q</c>, those whose prompts match it, most recently active first.</summary>
     private static IEnumerable<SessionResponse> List(string? projectId, string? q, int? limit, SessionStore sessions, Teams.Authority authority, ClaimsPrincipal user)
@@ -167,17 +171,16 @@ public static class SessionsApi
         return found.Select(m => SessionResponse.From(m.Session) with { Match = m.Snippet, Offers = offered[m.Session.Id] });
     }
 
-    private static SessionResponse Get(string id, SessionStore sessions, Teams.Authority authority, ClaimsPrincipal user)
-    {
-        var session = sessions.Get(id);
-        return SessionResponse.From(session) with { Offers = authority.OffersFor(user.Actor(), [session])[session.Id] };
-    }
+    private static SessionResponse Get(string id, SessionStore sessions, Teams.Authority authority, ClaimsPrincipal user) =>
+        Answer(sessions.Get(id), authority, user);
 
-    private static async Task<SessionResponse> Update(string id, UpdateSessionRequest request, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken) =>
-        SessionResponse.From(await manager.SetModeAsync(id, request.Mode!, user.Actor(), cancellationToken));
+    private static async Task<SessionResponse> Update(string id, UpdateSessionRequest request, SessionManager manager, Teams.Authority authority,
+        ClaimsPrincipal user, CancellationToken cancellationToken) =>
+        Answer(await manager.SetModeAsync(id, request.Mode!, user.Actor(), cancellationToken), authority, user);
 
-    private static async Task<SessionResponse> ArchiveAsync(string id, bool archived, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken) =>
-        SessionResponse.From(await manager.ArchiveAsync(id, archived, user.Actor(), cancellationToken));
+    private static async Task<SessionResponse> ArchiveAsync(string id, bool archived, SessionManager manager, Teams.Authority authority, ClaimsPrincipal user,
+        CancellationToken cancellationToken) =>
+        Answer(await manager.ArchiveAsync(id, archived, user.Actor(), cancellationToken), authority, user);
 
     /// <summary>Starts a turn between turns; while one runs, the message joins the session's queue (and the answer says so).</summary>
     private static async Task<Accepted<SendMessageResponse>> Send(string id, SendMessageRequest request, SessionManager manager, ClaimsPrincipal user,
@@ -192,10 +195,10 @@ public static class SessionsApi
 
     /// <summary>Carries on, here, a conversation the agent keeps for the project's folder (one begun in a terminal).</summary>
     private static async Task<Created<SessionResponse>> ContinueAsync(string projectId, string agent, string conversationId, bool? force, Handoff handoff,
-        ClaimsPrincipal user, CancellationToken cancellationToken)
+        Teams.Authority authority, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         var session = await handoff.ContinueAsync(projectId, agent, conversationId, force == true, user.Actor(), cancellationToken);
-        return TypedResults.Created($"/api/sessions/{session.Id}", SessionResponse.From(session));
+        return TypedResults.Created($"/api/sessions/{session.Id}", Answer(session, authority, user));
     }
 
     /// <summary>What the turn changed in the project: files with line counts and the patch.</summary>
@@ -223,12 +226,14 @@ public static class SessionsApi
         return TypedResults.Accepted($"/api/sessions/{id}");
     }
 
-    private static async Task<Accepted<SessionResponse>> Resume(string id, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken)
+    private static async Task<Accepted<SessionResponse>> Resume(string id, SessionManager manager, Teams.Authority authority, ClaimsPrincipal user,
+        CancellationToken cancellationToken)
     {
         var session = await manager.ResumeAsync(id, user.Actor(), cancellationToken);
-        return TypedResults.Accepted($"/api/sessions/{id}", SessionResponse.From(session));
+        return TypedResults.Accepted($"/api/sessions/{id}", Answer(session, authority, user));
     }
 
-    private static async Task<SessionResponse> Stop(string id, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken) =>
-        SessionResponse.From(await manager.StopAsync(id, user.Actor(), cancellationToken));
+    private static async Task<SessionResponse> Stop(string id, SessionManager manager, Teams.Authority authority, ClaimsPrincipal user,
+        CancellationToken cancellationToken) =>
+        Answer(await manager.StopAsync(id, user.Actor(), cancellationToken), authority, user);
 }

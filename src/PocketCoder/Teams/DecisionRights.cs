@@ -168,7 +168,7 @@ public static class DecisionRights
         var why = Unasked(steer.Mode, [], policy).Contains(beyond) ? $"its mode, {steer.Mode}" : "an \"allow for this session\" grant";
         return Right.No(StatusCodes.Status403Forbidden, ErrorCodes.SteerNotAllowed,
             $"This session runs {beyond} calls unasked ({why}), which {who.Name}, {Article(who.Role)} {who.Role.ToWire()}, could not allow alone in this project: "
-            + $"only {policy.LeastToDecide(beyond).AndAbove()} steer it. One of them can switch it to ask mode, or send this for you.");
+            + $"only {policy.LeastToDecide(beyond).AndAbove()} steer it as it is. Switch it to ask or plan mode first, or ask one of them to send this.");
     }
 
     private static Right Decide(Decider who, DecideCall call)
