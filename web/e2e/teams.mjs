@@ -11,48 +11,10 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { clippedControls, ok, reportFailure, runPhoneScript, smallFontControls, smallTargets } from './phone.mjs';
-
-/** Controls under 44x44, clipped, or under 16 px on a screen, gathered so that one run names them all. */
-const offenders = [];
-async function measure(page, screen) {
-  for (const [what, check] of [['under 44x44', smallTargets], ['clipped', clippedControls], ['under 16 px', smallFontControls]]) {
-    for (const bad of (await check(page)).bad) offenders.push(`${screen}, ${what}: ${bad}`);
-  }
-}
-
-/** Invites a person from People and returns the one-time code the app shows for their first device. */
-async function invite(page, name, role) {
-  const form = page.getByRole('form', { name: 'Invite a person' });
-  await form.locator('input[name="personName"]').fill(name);
-  await form.locator('select[name="personRole"]').selectOption(role);
-  await form.getByRole('button', { name: 'Invite' }).click();
-  const code = (await page.locator('[data-testid="invite-code"]').textContent()).trim();
-  const link = (await page.locator('[data-testid="invite-link"]').textContent()).trim();
-  if (!link.endsWith(`/#pair=${code}`)) throw new Error(`the invite's link does not carry its code: ${link}`);
-  await page.getByRole('button', { name: 'Done' }).click();
-  await page.locator(`[data-person="${name}"]`).waitFor();
-  return code;
-}
-
-/** A second person's phone: its own browser context (its own cookie), paired from the invite link as they would. */
-async function personPhone(browser, base, code, deviceName, errors) {
-  const context = await browser.newContext({
-    viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, colorScheme: 'light',
-    userAgent: 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36',
-  });
-  const page = await context.newPage();
-  page.setDefaultTimeout(60_000);
-  page.on('pageerror', (e) => errors.push(`${deviceName}: ${e}`));
-  await page.goto(`${base}/#pair=${code}`);
-  await page.locator('input[name="deviceName"]').fill(deviceName);
-  await page.getByRole('button', { name: 'Pair', exact: true }).click();
-  await page.getByRole('link', { name: 'People' }).waitFor();
-  return page;
-}
+import { controlAudit, invite, ok, personPhone, reportFailure, runPhoneScript, teamBrowser } from './phone.mjs';
 
 await runPhoneScript('teams', 'Owner phone', async ({ page, base, projectId, repo, shots, chromium: executablePath }) => {
+  const { measure, offenders } = controlAudit();
   // People: the owner invites an approver and a viewer; each gets a code (and link) for their first device.
   await page.goto(`${base}/people`);
   const anaCode = await invite(page, 'Ana', 'approver');
@@ -78,10 +40,7 @@ await runPhoneScript('teams', 'Owner phone', async ({ page, base, projectId, rep
   await measure(page, 'Settings with the policy');
   ok('the policy editor shows why a bad policy is refused, saves "two people must allow commands", and reads it back');
 
-  const browser = await chromium.launch({
-    executablePath, headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await teamBrowser(executablePath);
   const errors = [];
   let ana;
   let vic;
