@@ -67,7 +67,7 @@ await runPhoneScript('teams', 'Owner phone', async ({ page, base, projectId, rep
     const anaCard = ana.locator('.approval.pending');
     await anaCard.getByRole('button', { name: 'Allow once' }).click();
     await anaCard.filter({ hasText: '1 of 2 allowed — by Ana; needs one more person' }).waitFor();
-    await anaCard.filter({ hasText: 'You allowed it' }).waitFor();
+    await anaCard.locator('[data-testid="waiting-for"]').filter({ hasText: 'Waiting for another person\'s allow' }).waitFor();
     if (await anaCard.getByRole('button', { name: 'Allow once' }).count()) throw new Error('Ana is offered a second allow of her own');
     if (await anaCard.getByRole('button', { name: /this session|Always allow/ }).count()) throw new Error('a two-person call offers a grant or a rule');
     await ana.screenshot({ path: shots('teams-03-ana-one-of-two.png'), fullPage: true });
@@ -79,11 +79,11 @@ await runPhoneScript('teams', 'Owner phone', async ({ page, base, projectId, rep
     await vic.goto(`${base}${session}`);
     const vicCard = vic.locator('.approval.pending');
     await vicCard.filter({ hasText: '1 of 2 allowed — by Ana' }).waitFor();
-    await vicCard.filter({ hasText: 'not you, so you can only watch' }).waitFor();
+    await vicCard.locator('[data-testid="waiting-for"]').filter({ hasText: 'Waiting for an approver or an owner' }).waitFor();
     if (await vicCard.getByRole('button').count()) throw new Error('the viewer is offered a decision');
-    await vic.locator('[data-testid="read-only"]').waitFor();
-    // The question waits, but not for a viewer.
-    await vic.locator('[data-status="waiting_approval"]', { hasText: 'Waiting for a decision' }).first().waitFor();
+    await vic.locator('[data-testid="steer-refusal"]').filter({ hasText: 'Only operators, approvers and owners start or steer sessions' }).waitFor();
+    // The question waits, but not for a viewer: his badge says whom it waits for.
+    await vic.locator('[data-status="waiting_approval"]', { hasText: 'Waiting for an approver or an owner' }).first().waitFor();
     const refused = await vic.evaluate(async (id) => {
       const r = await fetch(`/api/approvals/${id}/decision`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ decision: 'allow_once' }) });
       return { status: r.status, code: (await r.json()).code };
@@ -127,7 +127,9 @@ await runPhoneScript('teams', 'Owner phone', async ({ page, base, projectId, rep
     await page.locator('[data-person="Vic"].revoked').waitFor();
     await vic.reload();
     await vic.getByRole('heading', { name: 'Pair this phone' }).waitFor();
-    ok('People: Ana becomes an operator, and Vic, revoked, is sent back to pairing');
+    await vic.locator('[data-testid="signed-out-reason"]').filter({ hasText: 'Ask an owner of this PocketCoder to invite you again' }).waitFor();
+    if (await vic.getByText('pocketcoder pair').count()) throw new Error('a revoked teammate is told to run pocketcoder pair');
+    ok('People: Ana becomes an operator, and Vic, revoked, is sent back to pairing, told to ask an owner to invite him again');
     if (errors.length) throw new Error(`script errors: ${errors.join('; ')}`);
     if (offenders.length) throw new Error(`controls too small, clipped or under 16 px:\n  ${offenders.join('\n  ')}`);
     ok('every control on People, the policy and the team cards is 44x44 or more, unclipped, 16 px or more');
