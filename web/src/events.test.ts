@@ -169,6 +169,32 @@ describe('reduceSession', () => {
     expect(withListed(view, [])).toBe(view);
   });
 
+  it('takes what this person may do with a call from the approvals list, the only one that says', () => {
+    seq = 0;
+    const view = reduceSessionAll(emptySession(), [
+      ev('approval.requested', { approvalId: 'a4', toolCallId: 't4', tool: 'Bash', kind: 'execute', title: 'make', input: {}, risk: 'shell', deciderRole: 'approver', needed: 2 }),
+    ]);
+    const offers = { allowOnce: false, allowSession: false, allowAlways: false, edit: false, deny: true, answer: false, waitingFor: 'Waiting for another person\'s allow' };
+    const merged = withListed(view, [{ id: 'a4', risk: 'shell', deciderRole: 'approver', needed: 2, allowedBy: ['Ada'], offers }]);
+    expect(merged.items[0]).toMatchObject({ approval: { offers, allowedBy: ['Ada'] } });
+    // A list that has not said yet keeps what was known.
+    expect(withListed(merged, [{ id: 'a4', risk: 'shell', deciderRole: 'approver', needed: 2, allowedBy: ['Ada'] }])).toBe(merged);
+  });
+
+  it('marks an "allow for this session" grant, which changes who may steer the session', () => {
+    seq = 0;
+    let view = reduceSessionAll(emptySession(), [
+      ev('approval.requested', { approvalId: 'a5', toolCallId: 't5', tool: 'Bash', kind: 'execute', title: 'make', input: {} }),
+      ev('approval.resolved', { approvalId: 'a5', status: 'decided', decision: 'allow_once' }),
+    ]);
+    expect(view.grantedAt).toBe(0);
+    view = reduceSessionAll(view, [
+      ev('approval.requested', { approvalId: 'a6', toolCallId: 't6', tool: 'Bash', kind: 'execute', title: 'make', input: {} }),
+      ev('approval.resolved', { approvalId: 'a6', status: 'decided', decision: 'allow_session' }),
+    ]);
+    expect(view.grantedAt).toBe(view.lastSeq);
+  });
+
   it('updates one to-do list per turn in place and keeps the latest usage', () => {
     seq = 0;
     const view = reduceSessionAll(emptySession(), [

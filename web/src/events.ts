@@ -1,7 +1,7 @@
 // Live events: an EventSource that resumes exactly where it left off, and pure reducers that fold events
 // into what the screens show. A replayed event (same seq) never changes anything twice.
 
-import type { ApprovalStatus, Decision, PlanEntry, QueuedMessage, Session, SessionMode, SessionStatus, ToolKind } from './api';
+import type { ApprovalOffers, ApprovalStatus, Decision, PlanEntry, QueuedMessage, Session, SessionMode, SessionStatus, ToolKind } from './api';
 import type { components } from './api.gen';
 import type { EditContext } from './diff';
 
@@ -58,6 +58,11 @@ export interface ApprovalView {
   allowedBy?: string[];
   /** Nobody eligible answered in time: it went to this role (the owners). */
   escalatedTo?: string | null;
+  /**
+   * What this device's person may decide on it, as the approvals list said last (events carry none): undefined until
+   * known, and then the card offers exactly these.
+   */
+  offers?: ApprovalOffers | null;
 }
 export interface ToolResultView { content: string; isError: boolean; truncated: boolean }
 /** A turn's tokens and cost (`costUsd`), and the session's cost so far (`sessionCostUsd`). */
@@ -107,6 +112,11 @@ export interface SessionView {
   worktreeMadeAt: number;
   /** The seq at which a turn last ended, 0 before: what the agent changed is worth loading again (a batch can hold a whole turn). */
   turnEndedAt: number;
+  /**
+   * The seq of the last "allow for this session" grant, 0 before: a grant changes who may steer the session (its offers),
+   * which the app then asks the server again.
+   */
+  grantedAt: number;
 }
 
 /** A `session.preparing` event: `branch`, `checkout` (with `percent`, `done` and `total` once git reports them), `submodules`, `ready`. */
@@ -121,7 +131,7 @@ export const PAUSED_REASON = 'agent paused to save memory';
 
 export const emptySession = (): SessionView => ({
   lastSeq: 0, items: [], totalTokens: 0, turnActive: false, stalled: false, queue: [], queueHeld: false, paused: false, preparing: null, worktreeFailed: false,
-  worktreeMadeAt: 0, turnEndedAt: 0,
+  worktreeMadeAt: 0, turnEndedAt: 0, grantedAt: 0,
 });
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : v == null ? '' : String(v));
@@ -269,6 +279,7 @@ function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq:
           updatedTitle: typeof d.updatedTitle === 'string' ? d.updatedTitle : null,
         },
       };
+      if (d.decision === 'allow_session') view.grantedAt = seq;
       return;
     }
     case 'usage': {
@@ -353,12 +364,16 @@ export const MODES: { id: SessionMode; hint: string }[] = [
   { id: 'trusted', hint: 'Everything runs, except what a rule denies' },
 ];
 
-/** The team's part of an approval as GET /api/approvals lists it (a pending one; the events may predate it). */
-export type ListedTeamState = { id: string; risk: string; deciderRole: string; needed: number; allowedBy: string[] };
+/**
+ * The team's part of an approval as GET /api/approvals lists it (a pending one; the events may predate it), with what the
+ * caller may do with it (`offers`), which only that list says.
+ */
+export type ListedTeamState = { id: string; risk: string; deciderRole: string; needed: number; allowedBy: string[]; offers?: ApprovalOffers | null };
 
 /**
- * Pending cards with who may decide and who has allowed as the approvals list says: the list is read now, while the
- * events may have been replayed from an older copy or be missing the votes. The one with more allows is the newer.
+ * Pending cards with who may decide, who has allowed and what the caller may do as the approvals list says: the list is
+ * read now, while the events may have been replayed from an older copy or be missing the votes. The one with more allows
+ * is the newer; the offers are the list's alone.
  */
 export function withListed(view: SessionView, listed: readonly ListedTeamState[]): SessionView {
   if (listed.length === 0) return view;
@@ -369,9 +384,10 @@ export function withListed(view: SessionView, listed: readonly ListedTeamState[]
     if (!l || item.type !== 'approval') return item;
     const a = item.approval;
     const allowedBy = l.allowedBy.length > (a.allowedBy ?? []).length ? l.allowedBy : a.allowedBy;
-    if (a.risk === l.risk && a.deciderRole === l.deciderRole && a.needed === l.needed && allowedBy === a.allowedBy) return item;
+    const offers = l.offers ?? a.offers;
+    if (a.risk === l.risk && a.deciderRole === l.deciderRole && a.needed === l.needed && allowedBy === a.allowedBy && offers === a.offers) return item;
     changed = true;
-    return { ...item, approval: { ...a, risk: l.risk, deciderRole: l.deciderRole, needed: l.needed, allowedBy } };
+    return { ...item, approval: { ...a, risk: l.risk, deciderRole: l.deciderRole, needed: l.needed, allowedBy, offers } };
   });
   return changed ? { ...view, items } : view;
 }
@@ -382,7 +398,8 @@ export const pendingApprovals = (view: SessionView): ApprovalView[] =>
 // ---------------------------------------------------------------------------------------------------------
 // The dashboard: every session's status and every pending approval, from /api/events on top of a REST snapshot.
 
-export interface PendingRef { approvalId: string; sessionId: string; createdAt: string }
+/** A pending approval on the dashboard; `listed` once the approvals list has said what it is and what the caller may do with it. */
+export interface PendingRef { approvalId: string; sessionId: string; createdAt: string; listed?: ListedTeamState }
 export interface Dashboard { sessions: Record<string, Session>; pending: Record<string, PendingRef> }
 
 export function reduceDashboard(board: Dashboard, event: ServerEvent): Dashboard {

@@ -53,10 +53,12 @@ public static class ProjectsApi
         projects.MapDelete("/{id}", Delete).WithName("DeleteProject");
     }
 
-    private static Created<ProjectResponse> Create(CreateProjectRequest request, ProjectStore projects, Sandboxing sandboxing, ClaimsPrincipal user)
+    private static Created<ProjectResponse> Create(CreateProjectRequest request, ProjectStore projects, Sandboxing sandboxing, Teams.Authority authority,
+        ClaimsPrincipal user)
     {
         var project = projects.Add(request.Path!, request.Name, user.Actor());
-        return TypedResults.Created($"/api/projects/{project.Id}", ProjectResponse.From(project, sandboxing));
+        return TypedResults.Created($"/api/projects/{project.Id}",
+            ProjectResponse.From(project, sandboxing) with { Offers = authority.OffersFor(user.Actor(), project.Id) });
     }
 
     private static IEnumerable<ProjectResponse> List(ProjectStore projects, Sandboxing sandboxing, Teams.Authority authority, ClaimsPrincipal user) =>
@@ -71,7 +73,8 @@ public static class ProjectsApi
     /// <summary>A week: longer than any human answer, short enough to be a deliberate choice.</summary>
     public const int MaxApprovalTimeoutSeconds = 7 * 24 * 3600;
 
-    private static ProjectResponse Update(string id, UpdateProjectRequest request, ProjectStore projects, Sandboxing sandboxing, ClaimsPrincipal user)
+    private static ProjectResponse Update(string id, UpdateProjectRequest request, ProjectStore projects, Sandboxing sandboxing, Teams.Authority authority,
+        ClaimsPrincipal user)
     {
         var setTimeout = request.ApprovalTimeoutSeconds.ValueKind != JsonValueKind.Undefined;
         int? timeout = request.ApprovalTimeoutSeconds switch
@@ -83,8 +86,8 @@ public static class ProjectsApi
                 $"'approvalTimeoutSeconds' is a whole number of seconds from 1 to {MaxApprovalTimeoutSeconds}, or null for no timeout."),
             _ => throw ApiProblem.Validation("'approvalTimeoutSeconds' must be a number of seconds or null."),
         };
-        return ProjectResponse.From(projects.Update(id, request.Name?.Trim(), setTimeout, timeout, request.Sandbox, request.WorktreeDefault, user.Actor()),
-            sandboxing);
+        var updated = projects.Update(id, request.Name?.Trim(), setTimeout, timeout, request.Sandbox, request.WorktreeDefault, user.Actor());
+        return ProjectResponse.From(updated, sandboxing) with { Offers = authority.OffersFor(user.Actor(), updated.Id) };
     }
 
     private static async Task<NoContent> Delete(string id, ProjectStore projects, SessionManager sessions, ClaimsPrincipal user, CancellationToken cancellationToken)
