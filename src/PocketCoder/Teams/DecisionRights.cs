@@ -141,9 +141,9 @@ public static class DecisionRights
 
     private static Right Mode(Decider who, string mode, TeamPolicy policy)
     {
-        if (who.Role < Role.Operator)
+        if (Below(who, Role.Operator, "start or steer sessions") is { } refused)
         {
-            return Right.Forbidden($"Only operators, approvers and owners start or steer sessions; {Is(who)}.");
+            return refused;
         }
 
         return Unasked(mode, [], policy).FirstOrDefault(risk => !policy.AllowsAlone(who.Role, risk)) is { } beyond
@@ -154,9 +154,9 @@ public static class DecisionRights
 
     private static Right SteerRight(Decider who, Steer steer, TeamPolicy policy)
     {
-        if (who.Role < Role.Operator)
+        if (Below(who, Role.Operator, "start or steer sessions") is { } refused)
         {
-            return Right.Forbidden($"Only operators, approvers and owners start or steer sessions; {Is(who)}.");
+            return refused;
         }
 
         var unasked = Unasked(steer.Mode, steer.GrantedRisks, policy);
@@ -217,9 +217,9 @@ public static class DecisionRights
 
     private static Right Write(Decider who, WriteFile write, TeamPolicy policy)
     {
-        if (who.Role < Role.Operator)
+        if (Below(who, Role.Operator, "change files") is { } refused)
         {
-            return Right.Forbidden($"Only operators, approvers and owners change files; {Is(who)}.");
+            return refused;
         }
 
         return write.Protected && !policy.AllowsAlone(who.Role, RiskClasses.Protected)
@@ -227,6 +227,10 @@ public static class DecisionRights
                 + $"such an edit alone may change it in this project ({policy.LeastToDecide(RiskClasses.Protected).AndAbove()}); {Is(who)}.")
             : Right.Yes;
     }
+
+    /// <summary>A refusal for someone below <paramref name="least"/>, who may not <paramref name="what"/>; null for anyone else.</summary>
+    private static Right? Below(Decider who, Role least, string what) =>
+        who.Role < least ? Right.Forbidden($"Only {least.AndAbove()} {what}; {Is(who)}.") : null;
 
     private static string Is(Decider who) => $"{who.Name} is {Article(who.Role)} {who.Role.ToWire()}{(who.Narrowed ? " in this project" : "")}";
 
