@@ -133,6 +133,9 @@ internal sealed class FuzzWorld(TestServer server, ConcurrentQueue<AuthorityFuzz
             var why = judged.TryGetValue(command, out var verdict) ? verdict : "the ledger says nothing allowed it";
             Assert.True(why is null, $"Seed {seed}: '{command}' ran, but {why}. Steps: {string.Join("; ", did)}. Replay: POCKETCODER_FUZZ_SEED={seed}");
         }
+
+        // Each project has a file watcher (an inotify instance, of which a user has 128): a sequence's goes with it.
+        _projects.Remove(_project, _owner);
     }
 
     private async Task SetUpAsync(int seed, Random random)
