@@ -238,7 +238,7 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
                 System.Text.RegularExpressions.RegexOptions.Multiline).Select(m => m.Groups[1].Value.Trim()));
         }
 
-        var folders = new[] { Path.Combine(command.Home, ".opencode"), command.Setting("OPENCODE_CONFIG_DIR") }.OfType<string>().Where(f => f.Length > 0);
+        var folders = OtherConfigFolders(onlyExisting: false);
         var files = Settings().Concat(folders.SelectMany(folder => new[] { "opencode.json", "opencode.jsonc" }.Select(file => Path.Combine(folder, file))))
             .Append(command.Setting("OPENCODE_CONFIG") ?? "");
         var texts = files.Select(ReadText).Append(command.Setting("OPENCODE_CONFIG_CONTENT"));
@@ -300,8 +300,9 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
 
     /// <summary>
     /// Where OpenCode keeps its sessions, logs, caches and config: an opencode folder in each XDG base folder, from the agent's
-    /// home of PocketCoder's own in a sandbox. It writes to its config folder on start, so that stays writable; its settings
-    /// files and the folders of its plugins, agents, commands, modes and tools there do not (plugins never load anyway:
+    /// home of PocketCoder's own in a sandbox. It writes to its config folders on start (a .gitignore, its plugin package), so
+    /// they stay writable, <c>~/.opencode</c> and OPENCODE_CONFIG_DIR too (1.18 hung at start where that was read-only); its
+    /// settings files and the folders of its plugins, agents, commands, modes and tools there do not (plugins never load anyway:
     /// OPENCODE_PURE); the owner's login is copied in.
     /// </summary>
     private AgentState State() => AgentState.Of(
@@ -310,14 +311,26 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
         DataFolder,
         Path.Combine(command.Xdg("XDG_STATE_HOME", ".local/state"), "opencode"),
         Path.Combine(command.Xdg("XDG_CACHE_HOME", ".cache"), "opencode"),
+        .. OtherConfigFolders(onlyExisting: true),
     ],
     [
         .. Settings().Select(file => new AgentConfig(file, file.EndsWith(".json", StringComparison.Ordinal) ? Placeholder.JsonObject : Placeholder.Empty)),
         new(Path.Combine(ConfigFolder, "config"), Placeholder.Empty),
         new(Path.Combine(ConfigFolder, "AGENTS.md"), Placeholder.Empty),
-        .. new[] { "plugin", "plugins", "agent", "agents", "command", "commands", "mode", "modes", "tool", "tools" }
-            .Select(folder => new AgentConfig(Path.Combine(ConfigFolder, folder), Placeholder.Folder)),
+        .. OtherConfigFolders(onlyExisting: true).SelectMany(folder => new[] { "opencode.json", "opencode.jsonc" }
+            .Select(file => new AgentConfig(Path.Combine(folder, file), Placeholder.JsonObject))),
+        .. OtherConfigFolders(onlyExisting: true).Prepend(ConfigFolder).SelectMany(config =>
+            new[] { "plugin", "plugins", "agent", "agents", "command", "commands", "mode", "modes", "tool", "tools" }
+            .Select(folder => new AgentConfig(Path.Combine(config, folder), Placeholder.Folder))),
     ], [Path.Combine(DataFolder, "auth.json")]);
+
+    /// <summary>
+    /// The config folders OpenCode reads besides its own: <c>~/.opencode</c> and OPENCODE_CONFIG_DIR. Sandboxed, only those the
+    /// owner has (a mount point made in the owner's home would be a config folder to the owner's own OpenCode from then on).
+    /// </summary>
+    private IEnumerable<string> OtherConfigFolders(bool onlyExisting) =>
+        new[] { Path.Combine(command.Home, ".opencode"), command.Setting("OPENCODE_CONFIG_DIR") is { Length: > 0 } named ? command.InHome(named) : null }
+            .OfType<string>().Where(folder => !onlyExisting || Directory.Exists(folder));
 
     private string DataFolder => Path.Combine(command.Xdg("XDG_DATA_HOME", ".local/share"), "opencode");
 

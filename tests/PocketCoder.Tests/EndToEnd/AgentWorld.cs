@@ -82,14 +82,20 @@ public sealed class AgentWorld : IAsyncDisposable
     /// <param name="clock">A clock the test moves by hand (suspension), or the real one.</param>
     public static Task<AgentWorld> NamedAsync(string agent, TimeProvider? clock = null) => agent switch
     {
-        "claude-code" => ClaudeAsync(clock),
-        "codex" => StartAsync(agent, AgentClis.Codex, clock),
-        "opencode" => StartAsync(agent, AgentClis.OpenCode, clock),
-        "gemini" => StartAsync(agent, GeminiCli.Against, clock),
-        "copilot" => StartAsync(agent, AgentClis.Copilot, clock),
-        "qwen" => StartAsync(agent, AgentClis.Qwen, clock),
         ClaudeAgentAcp.AgentId => StartAsync(agent, (_, _) => new Dictionary<string, AgentCommand>(), clock, prepareData: ClaudeAgentAcp.Register),
-        _ => throw new ArgumentOutOfRangeException(nameof(agent), agent, "not a named agent"),
+        _ => StartAsync(agent, (model, home) => CommandsOf(agent, model, home), clock),
+    };
+
+    /// <summary>How the server is told to launch one of <see cref="Named"/> (but claude-agent-acp, which the owner registers), against the fake model.</summary>
+    public static IReadOnlyDictionary<string, AgentCommand> CommandsOf(string agent, FakeModelServer model, string home) => agent switch
+    {
+        "claude-code" => ClaudeCli.Against(model, home),
+        "codex" => AgentClis.Codex(model, home),
+        "opencode" => AgentClis.OpenCode(model, home),
+        "gemini" => GeminiCli.Against(model, home),
+        "copilot" => AgentClis.Copilot(model, home),
+        "qwen" => AgentClis.Qwen(model, home),
+        _ => throw new ArgumentOutOfRangeException(nameof(agent), agent, "not a named agent started by its own command"),
     };
 
     /// <summary>A shell script in the place of the claude executable, run by the server as it runs Claude.</summary>
