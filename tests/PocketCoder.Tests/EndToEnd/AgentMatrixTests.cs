@@ -20,7 +20,7 @@ public sealed class AgentMatrixTests
     /// Agents that run the input an "edit, then allow" sends back. The rest never see an edited input (their protocols answer
     /// a permission with an option, not a new input), so the server refuses it up front and the phone offers no edit.
     /// </summary>
-    private static readonly HashSet<string> RunsEditedInput = ["claude-code"];
+    private static readonly HashSet<string> RunsEditedInput = ["claude-code", "pi"];
 
     [Theory]
     [MemberData(nameof(Agents))]

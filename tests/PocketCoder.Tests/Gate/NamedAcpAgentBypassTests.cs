@@ -316,6 +316,12 @@ internal static class NamedAcpBypass
     public static async Task RunAsync(string name, Variant variant, Func<Task<AgentWorld>> start)
     {
         await using var world = await start();
+        await RunInAsync(world, name, variant);
+    }
+
+    /// <summary>A variant in a world of its own or one a test class shares (which then sets its configuration back after each).</summary>
+    public static async Task RunInAsync(AgentWorld world, string name, Variant variant)
+    {
         variant.Arrange(world);
         var call = variant.Call(world);
         foreach (var sandbox in (string[])["sandboxed", "none"])

@@ -190,6 +190,50 @@ public static class AgentClis
         };
     }
 
+    /// <summary>
+    /// pi with a provider of the owner's own (<c>~/.pi/agent/models.json</c>: the fake model on the Chat Completions wire) as its
+    /// default (<c>settings.json</c>), offline, its state in the test's home.
+    /// </summary>
+    /// <summary>pi's settings in the test's home: the fake provider is its default.</summary>
+    public const string PiSettings = """{"defaultProvider":"fake","defaultModel":"fake-model","enableInstallTelemetry":false}""";
+
+    public static IReadOnlyDictionary<string, AgentCommand> Pi(FakeModelServer model, string home)
+    {
+        var folder = Path.Combine(home, ".pi", "agent");
+        Directory.CreateDirectory(folder);
+        var provider = new System.Text.Json.Nodes.JsonObject
+        {
+            ["baseUrl"] = $"{model.BaseUrl.ToString().TrimEnd('/')}/v1",
+            ["api"] = "openai-completions",
+            ["apiKey"] = "fake-key",
+            ["compat"] = new System.Text.Json.Nodes.JsonObject { ["supportsDeveloperRole"] = false, ["supportsReasoningEffort"] = false },
+            ["models"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject
+            {
+                ["id"] = "fake-model", ["name"] = "Fake model", ["input"] = new System.Text.Json.Nodes.JsonArray("text", "image"),
+            }),
+        };
+        File.WriteAllText(Path.Combine(folder, "models.json"),
+            new System.Text.Json.Nodes.JsonObject { ["providers"] = new System.Text.Json.Nodes.JsonObject { ["fake"] = provider } }.ToJsonString());
+        if (!File.Exists(Path.Combine(folder, "settings.json")))
+        {
+            File.WriteAllText(Path.Combine(folder, "settings.json"), PiSettings);
+        }
+
+        return new Dictionary<string, AgentCommand>
+        {
+            ["pi"] = new AgentCommand(Locate("POCKETCODER_TEST_PI", Path.Combine(".bin", "pi")), new Dictionary<string, string?>
+            {
+                ["HOME"] = home,
+                // Settings of the machine running the tests must not change what the agent does.
+                ["PI_CODING_AGENT_DIR"] = null,
+                ["PI_CODING_AGENT_SESSION_DIR"] = null,
+                ["OPENAI_API_KEY"] = null,
+                ["ANTHROPIC_API_KEY"] = null,
+                ["GEMINI_API_KEY"] = null,
+            }),
+        };
+    }
+
     /// <summary>Runs the agent's CLI as a person would in a terminal (its environment as the server has it); returns what it printed.</summary>
     public static async Task<string> RunInTerminalAsync(AgentCommand command, string directory, params string[] arguments)
     {
