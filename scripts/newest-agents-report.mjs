@@ -17,6 +17,7 @@ const AGENTS = {
   '@github/copilot': { id: 'copilot', classes: /^Copilot(Bypass|Gate)Tests$/ },
   '@qwen-code/qwen-code': { id: 'qwen', classes: /^Qwen(Code)?(Bypass|Gate)Tests$/ },
   '@mariozechner/pi-coding-agent': { id: 'pi', classes: /^Pi(Bypass|Gate)Tests$/ },
+  '@kilocode/cli': { id: 'kilo', classes: /^Kilo(Bypass|Gate)Tests$/ },
   '@vibe-kit/grok-cli': { id: 'grok', refusal: /\.RefusedAgentTests\.Grok_/ },
   '@sourcegraph/amp': { id: 'amp', refusal: /\.RefusedAgentTests\.VendorServiceAgent_.*agent: "amp"/ },
   '@augmentcode/auggie': { id: 'auggie', refusal: /\.RefusedAgentTests\.VendorServiceAgent_.*agent: "auggie"/ },

@@ -44,6 +44,7 @@ public sealed class PocketCoderOptions
         KeyValuePair.Create(AcpAgentDefinition.CopilotId, "copilot"),
         KeyValuePair.Create(AcpAgentDefinition.QwenId, "qwen"),
         KeyValuePair.Create(Agents.Pi.PiAdapter.AgentId, "pi"),
+        KeyValuePair.Create(OpenCodeFlavor.KiloId, "kilo"),
         .. Agents.RefusedAgents.All.Select(agent => KeyValuePair.Create(agent.Id, agent.Executable)),
     ], StringComparer.Ordinal);
 

@@ -187,6 +187,7 @@ public static class PocketCoderServer
             (AcpAgentDefinition.CopilotId, command => new AcpAdapter(AcpAgentDefinition.Copilot(command))),
             (AcpAgentDefinition.QwenId, command => new AcpAdapter(AcpAgentDefinition.Qwen(command, Path.Combine(options.DataDirectory, "agents", AcpAgentDefinition.QwenId)))),
             (Agents.Pi.PiAdapter.AgentId, command => new Agents.Pi.PiAdapter(command, Path.Combine(options.DataDirectory, "agents", Agents.Pi.PiAdapter.AgentId))),
+            (OpenCodeFlavor.KiloId, command => new KiloAdapter(command)),
         ];
         foreach (var (id, create) in builtIn)
         {

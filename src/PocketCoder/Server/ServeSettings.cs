@@ -88,6 +88,9 @@ public sealed class ServeSettings
     [Required(AllowEmptyStrings = false)]
     public string PiPath { get; set; } = "pi";
 
+    [Required(AllowEmptyStrings = false)]
+    public string KiloPath { get; set; } = "kilo";
+
     /// <summary>Every setting: its key (the property, and the key in <c>pocketcoder.json</c>), variable, and flag with its help.</summary>
     public static readonly IReadOnlyList<(string Key, string Variable, string? Flag, string? Help)> Sources =
     [
@@ -112,6 +115,7 @@ public sealed class ServeSettings
         (nameof(CopilotPath), "POCKETCODER_COPILOT_PATH", null, null),
         (nameof(QwenPath), "POCKETCODER_QWEN_PATH", null, null),
         (nameof(PiPath), "POCKETCODER_PI_PATH", null, null),
+        (nameof(KiloPath), "POCKETCODER_KILO_PATH", null, null),
     ];
 
     /// <summary>The settings a command-line flag can give: the flag's name and its help (the name, when it has none).</summary>
@@ -195,6 +199,7 @@ public sealed class ServeSettings
                 [AcpAgentDefinition.CopilotId] = CopilotPath,
                 [AcpAgentDefinition.QwenId] = QwenPath,
                 [Agents.Pi.PiAdapter.AgentId] = PiPath,
+                [OpenCodeFlavor.KiloId] = KiloPath,
             }),
         };
     }

@@ -6,14 +6,15 @@ namespace PocketCoder.Tests.EndToEnd;
 
 /// <summary>
 /// An owner who keeps an agent's configuration somewhere of their own, with the variable the agent documents for it
-/// (<c>QWEN_HOME</c>, <c>GEMINI_CLI_HOME</c>, <c>COPILOT_HOME</c>, <c>CLAUDE_CONFIG_DIR</c>, <c>OPENCODE_CONFIG_DIR</c>; Codex's
+/// (<c>QWEN_HOME</c>, <c>GEMINI_CLI_HOME</c>, <c>COPILOT_HOME</c>, <c>CLAUDE_CONFIG_DIR</c>, <c>OPENCODE_CONFIG_DIR</c>, <c>KILO_CONFIG_DIR</c>,
+/// <c>PI_CODING_AGENT_DIR</c>; Codex's
 /// <c>CODEX_HOME</c> is what every Codex test already sets), gets a session that starts sandboxed, answers, and keeps its state
 /// in the agent's home of PocketCoder's own: the owner's folder is read, never written. Before, a sandboxed Qwen Code with
 /// <c>QWEN_HOME</c> crashed at start (<c>ENOENT mkdir …/extensions</c>): that folder was neither writable nor its own.
 /// </summary>
 public sealed class AgentHomeVariablesTests
 {
-    public static TheoryData<string> Agents => ["qwen", "gemini", "copilot", "claude-code", "opencode"];
+    public static TheoryData<string> Agents => ["qwen", "gemini", "copilot", "claude-code", "opencode", "kilo", "pi"];
 
     [Theory]
     [MemberData(nameof(Agents))]
@@ -52,6 +53,8 @@ public sealed class AgentHomeVariablesTests
             "copilot" => ("COPILOT_HOME", (Source: (string?)null, Target: folder)),
             "claude-code" => ("CLAUDE_CONFIG_DIR", (Source: null, Target: folder)),
             "opencode" => ("OPENCODE_CONFIG_DIR", (Source: null, Target: folder)),
+            "kilo" => ("KILO_CONFIG_DIR", (Source: null, Target: folder)),
+            "pi" => ("PI_CODING_AGENT_DIR", (Source: Path.Combine(home, ".pi", "agent"), Target: folder)),
             _ => throw new ArgumentOutOfRangeException(nameof(agent), agent, "no home variable"),
         };
         if (configuration.Source is { } source)
@@ -65,10 +68,10 @@ public sealed class AgentHomeVariablesTests
             Directory.Delete(source, recursive: true);
         }
 
-        if (agent == "opencode")
+        if (agent is "opencode" or "kilo")
         {
             // A config folder of the owner's with settings that change nothing here.
-            File.WriteAllText(Path.Combine(folder, "opencode.json"), """{"share":"disabled"}""");
+            File.WriteAllText(Path.Combine(folder, $"{agent}.json"), """{"share":"disabled"}""");
         }
 
         var command = agents[agent];

@@ -25,6 +25,7 @@ public sealed class AgentModelsTests
         ["qwen"] = "fake-model",
         ["copilot"] = null,
         ["pi"] = "fake/fake-model",
+        ["kilo"] = "fake/fake-model",
     };
 
     [Theory]

@@ -76,7 +76,7 @@ public sealed class AgentWorld : IAsyncDisposable
     public static Task<AgentWorld> ClaudeAcpAsync() => NamedAsync(ClaudeAgentAcp.AgentId);
 
     /// <summary>Every named agent PocketCoder is tested against (the agent matrix, the resume matrix).</summary>
-    public static IReadOnlyList<string> Named => ["claude-code", "codex", "opencode", "gemini", ClaudeAgentAcp.AgentId, "copilot", "qwen", "pi"];
+    public static IReadOnlyList<string> Named => ["claude-code", "codex", "opencode", "gemini", ClaudeAgentAcp.AgentId, "copilot", "qwen", "pi", "kilo"];
 
     /// <summary>One of <see cref="Named"/>, set up as its own start method would.</summary>
     /// <param name="clock">A clock the test moves by hand (suspension), or the real one.</param>
@@ -96,6 +96,7 @@ public sealed class AgentWorld : IAsyncDisposable
         "copilot" => AgentClis.Copilot(model, home),
         "qwen" => AgentClis.Qwen(model, home),
         "pi" => AgentClis.Pi(model, home),
+        "kilo" => AgentClis.Kilo(model, home),
         _ => throw new ArgumentOutOfRangeException(nameof(agent), agent, "not a named agent started by its own command"),
     };
 
@@ -131,7 +132,7 @@ public sealed class AgentWorld : IAsyncDisposable
     public ScriptedReply ShellCall(string command) => Agent switch
     {
         "codex" => ScriptedReply.ToolUse("exec_command", new { cmd = command }),
-        "opencode" => ScriptedReply.ToolUse("bash", new { command, description = "run it" }),
+        "opencode" or "kilo" => ScriptedReply.ToolUse("bash", new { command, description = "run it" }),
         "gemini" or "qwen" => ScriptedReply.ToolUse("run_shell_command", new { command, description = "run it" }),
         "copilot" => ScriptedReply.ToolUse("bash", new { command, description = "run it" }),
         "pi" => ScriptedReply.ToolUse("bash", new { command }),

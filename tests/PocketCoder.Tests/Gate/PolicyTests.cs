@@ -42,6 +42,8 @@ public sealed class PolicyTests : IDisposable
     [InlineData(".qwen/settings.json")]
     [InlineData(".pi/settings.json")]
     [InlineData(".pi/extensions/x.ts")]
+    [InlineData(".kilocode/plugin/x.ts")]
+    [InlineData("kilo.json")]
     [InlineData(".github/copilot/settings.json")]
     [InlineData(".github/hooks/hooks.json")]
     [InlineData(".github/extensions/x/extension.mjs")]

@@ -136,6 +136,22 @@ public static class AgentClis
     }
 
     /// <summary>
+    /// Kilo Code set up as OpenCode is (its config in a file named by KILO_CONFIG in the test's home, every folder there), against
+    /// the fake model's Chat Completions wire.
+    /// </summary>
+    public static IReadOnlyDictionary<string, AgentCommand> Kilo(FakeModelServer model, string home)
+    {
+        var openCode = OpenCode(model, home)["opencode"];
+        var config = Path.Combine(home, "kilo-test.json");
+        File.Copy(Path.Combine(home, "opencode-test.json"), config, overwrite: true);
+        var environment = openCode.Environment.ToDictionary(
+            variable => variable.Key.StartsWith("OPENCODE_", StringComparison.Ordinal) ? "KILO_" + variable.Key["OPENCODE_".Length..] : variable.Key,
+            variable => variable.Key == "OPENCODE_CONFIG" ? config : variable.Value);
+        environment["KILO_API_KEY"] = null;
+        return new Dictionary<string, AgentCommand> { ["kilo"] = new AgentCommand(Locate("POCKETCODER_TEST_KILO", Path.Combine(".bin", "kilo")), environment) };
+    }
+
+    /// <summary>
     /// GitHub Copilot CLI with its bring-your-own-key provider on the fake model's Chat Completions wire, offline (no GitHub
     /// sign-in, telemetry or update check), its state in the test's home.
     /// </summary>
