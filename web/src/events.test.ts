@@ -212,6 +212,33 @@ describe('reduceSession', () => {
   });
 });
 
+describe('a call announced before its input', () => {
+  const at = (seq: number, kind: string, data: Record<string, unknown>) => ({ kind, data: { sessionId: S, seq, ...data } });
+
+  it('shows the command in the same row once the agent tells it, and a replay changes nothing', () => {
+    const events = [
+      at(1, 'tool.call', { toolCallId: 'q1', tool: 'run_shell_command', kind: 'execute', title: 'Shell', input: {} }),
+      at(2, 'tool.call.updated', { toolCallId: 'q1', title: 'echo hi > made.txt (run it)', input: { command: 'echo hi > made.txt' }, inputMissing: false }),
+      at(3, 'tool.result', { toolCallId: 'q1', content: '', isError: false, truncated: false }),
+    ];
+    const view = reduceSessionAll(emptySession(), events);
+    const tools = view.items.filter((i) => i.type === 'tool');
+    expect(tools).toHaveLength(1);
+    expect(tools[0]).toMatchObject({ seq: 1, title: 'echo hi > made.txt (run it)', input: { command: 'echo hi > made.txt' }, inputMissing: false });
+    expect(reduceSessionAll(view, events).items).toEqual(view.items);
+  });
+
+  it('says so when the call ends without it', () => {
+    const view = reduceSessionAll(emptySession(), [
+      at(1, 'tool.call', { toolCallId: 'q2', tool: 'run_shell_command', kind: 'execute', title: 'Shell', input: {} }),
+      at(2, 'tool.call.updated', { toolCallId: 'q2', title: 'Shell', input: {}, inputMissing: true }),
+      at(3, 'tool.call.updated', { toolCallId: 'unknown', title: 'Nothing', input: {}, inputMissing: false }),
+    ]);
+    expect(view.items).toHaveLength(1);
+    expect(view.items[0]).toMatchObject({ type: 'tool', title: 'Shell', inputMissing: true });
+  });
+});
+
 describe('interrupted and resumed', () => {
   it('marks a call with no result as interrupted when the session is, and says when it resumes', () => {
     const at = (seq: number, kind: string, data: Record<string, unknown>) => ({ kind, data: { sessionId: S, seq, ...data } });

@@ -12,7 +12,7 @@ import type { EditContext } from './diff';
 export type EventPayloads = components['schemas']['SessionEvents'];
 
 export const EVENT_KINDS = [
-  'session.status', 'message.user', 'message.delta', 'message', 'thinking', 'tool.call', 'tool.result', 'plan',
+  'session.status', 'message.user', 'message.delta', 'message', 'thinking', 'tool.call', 'tool.call.updated', 'tool.result', 'plan',
   'approval.requested', 'approval.resolved', 'usage', 'turn.completed', 'turn.changes', 'history.imported', 'session.error',
   'queue.updated', 'approval.vote', 'approval.escalated', 'session.preparing',
 ] as const satisfies readonly (keyof EventPayloads)[];
@@ -75,6 +75,8 @@ export type Item =
   | { type: 'assistant'; seq: number; text: string; done: boolean }
   | { type: 'thinking'; seq: number; text: string }
   | { type: 'tool'; seq: number; toolCallId: string; tool: string; kind: ToolKind; title: string; input: unknown; result?: ToolResultView;
+      /** The call ended and the agent never said its input (tool.call.updated inputMissing): the row says so. */
+      inputMissing?: boolean;
       /** The session ended (a restart, a failure, a stop) before this call's result came: it will never come. */
       interrupted?: boolean }
   | { type: 'approval'; seq: number; approval: ApprovalView }
@@ -216,6 +218,15 @@ function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq:
       const toolCallId = str(d.toolCallId);
       if (items.some((i) => i.type === 'tool' && i.toolCallId === toolCallId)) return;
       items.push({ type: 'tool', seq, toolCallId, tool: str(d.tool), kind: (str(d.kind) || 'other') as ToolKind, title: str(d.title), input: d.input });
+      return;
+    }
+    case 'tool.call.updated': {
+      // An agent announced the call before its input: the same row now shows what it is (never a second row).
+      const toolCallId = str(d.toolCallId);
+      const index = findLast(items, (i) => i.type === 'tool' && i.toolCallId === toolCallId);
+      if (index < 0) return;
+      const item = items[index] as Extract<Item, { type: 'tool' }>;
+      items[index] = { ...item, title: str(d.title) || item.title, input: d.input ?? item.input, inputMissing: d.inputMissing === true };
       return;
     }
     case 'tool.result': {

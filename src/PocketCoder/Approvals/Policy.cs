@@ -45,6 +45,10 @@ public static class Policy
     [
         ".git", ".git/**",
         ".claude/**", ".codex/**", ".opencode/**", ".gemini/**", ".qwen/**",
+        // pi's: its project settings (a shell, a prefix for every command, packages to install) and extensions.
+        ".pi/**",
+        // Kilo Code's (an OpenCode fork): its config, plugins, tools and agents.
+        ".kilo/**", ".kilocode/**", "kilo.json", "kilo.jsonc",
         // Copilot CLI's: its repository settings, hooks (it runs them unasked), MCP servers, and extensions (Node programs it
         // forks in a trusted folder).
         ".github/copilot/**", ".github/hooks/**", ".github/mcp.json", ".vscode/mcp.json", ".github/extensions/**",
@@ -186,7 +190,7 @@ public static class Policy
     // A protected location named in a command line: a word that is, or starts a path with, one of them. ".gitignore"
     // and ".github/ISSUE_TEMPLATE" are not; "git config" writes .git/config without naming it.
     private static readonly Regex ProtectedWord = new(
-        @"(?:^|[\s'""=:;|&<>()`/])(?<name>\.git(?=$|[\s'""/;|&<>)`])|\.claude|\.codex|\.opencode|\.gemini|\.qwen|opencode\.jsonc?|\.mcp\.json|\.envrc|\.gitattributes|\.github/(?:workflows|copilot|hooks|extensions|mcp\.json)|\.vscode/mcp\.json)(?![\w.-])"
+        @"(?:^|[\s'""=:;|&<>()`/])(?<name>\.git(?=$|[\s'""/;|&<>)`])|\.claude|\.codex|\.opencode|\.gemini|\.qwen|\.pi|\.kilo|\.kilocode|kilo\.jsonc?|opencode\.jsonc?|\.mcp\.json|\.envrc|\.gitattributes|\.github/(?:workflows|copilot|hooks|extensions|mcp\.json)|\.vscode/mcp\.json)(?![\w.-])"
         + @"|(?<name>\bgit(?:\s+-[cC]\s+\S+)*\s+config\b)",
         RegexOptions.CultureInvariant | RegexOptions.ExplicitCapture, TimeSpan.FromMilliseconds(100));
 

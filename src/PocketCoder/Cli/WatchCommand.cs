@@ -217,6 +217,9 @@ internal sealed class WatchCommand : SessionVerb
                 UserMessageEvent sent => $"[bold cyan]›[/] {Escape(sent.Text)}",
                 ThinkingEvent thinking => $"[dim italic]thinking: {Markup.Escape(FirstLine(Clean(thinking.Text)))}[/]",
                 ToolCallEvent call => $"[yellow]▸ {Escape(call.Tool)}[/] {Escape(call.Title)}",
+                // A terminal cannot change a line already written: what the call turned out to be goes under it.
+                ToolCallUpdatedEvent { InputMissing: true } => "[dim]  (the agent never said what this call's input was)[/]",
+                ToolCallUpdatedEvent updated => $"[yellow]  ↳[/] {Escape(updated.Title)}",
                 ToolResultEvent result => $"  {(result.IsError ? "[red]✗[/]" : "[green]✓[/]")} [dim]{Markup.Escape(FirstLine(Clean(result.Content)))}[/]",
                 TurnCompletedEvent turn => $"[dim]— turn ended ({Escape(turn.StopReason)})[/]",
                 TurnChangesEvent changes => $"[dim]  {changes.FilesChanged} file(s) changed: review them on the phone[/]",

@@ -179,6 +179,7 @@ public sealed class TestServer : IAsyncDisposable
     {
         ["claude-code"] = "POCKETCODER_CLAUDE_PATH", ["codex"] = "POCKETCODER_CODEX_PATH", ["opencode"] = "POCKETCODER_OPENCODE_PATH",
         ["gemini"] = "POCKETCODER_GEMINI_PATH", ["copilot"] = "POCKETCODER_COPILOT_PATH", ["qwen"] = "POCKETCODER_QWEN_PATH",
+        ["pi"] = "POCKETCODER_PI_PATH", ["kilo"] = "POCKETCODER_KILO_PATH",
     };
 
     /// <summary>

@@ -110,7 +110,10 @@ function ProjectCard({ project, sessions: everything }: { project: Project; sess
 }
 
 export function agentName(id: string): string {
-  return ({ 'claude-code': 'Claude Code', codex: 'Codex', opencode: 'OpenCode', gemini: 'Gemini', copilot: 'Copilot CLI', qwen: 'Qwen Code' } as Record<string, string>)[id] ?? id;
+  return ({
+    'claude-code': 'Claude Code', codex: 'Codex', opencode: 'OpenCode', gemini: 'Gemini', copilot: 'Copilot CLI', qwen: 'Qwen Code', pi: 'pi', kilo: 'Kilo Code',
+    grok: 'Grok CLI', amp: 'Amp', auggie: 'Auggie', crush: 'Crush', droid: 'Factory Droid',
+  } as Record<string, string>)[id] ?? id;
 }
 
 function AddProject() {
