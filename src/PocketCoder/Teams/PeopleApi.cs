@@ -118,12 +118,12 @@ public static class PeopleApi
     }
 
     /// <summary>A code for another device of the person: an owner's for anyone, or one's own next device.</summary>
-    private static InviteResponse Invite(string id, People people, Devices devices, ClaimsPrincipal user)
+    private static InviteResponse Invite(string id, People people, Devices devices, Authority authority, ClaimsPrincipal user)
     {
         var person = people.Get(id);
-        if (user.Role() != Role.Owner && user.PersonId() != person.Id)
+        if (user.PersonId() != person.Id)
         {
-            throw new ApiProblem(StatusCodes.Status403Forbidden, ErrorCodes.RoleForbidden, "Only owners pair devices for someone else: pair your own from here.");
+            authority.Ensure(user.Actor(), null, new Manage("pair devices for someone else (pair your own from here)"));
         }
 
         if (person.RevokedAt is not null)
