@@ -26,8 +26,7 @@ public static class ApprovalCall
     /// <returns>Whether everything was shown verbatim (nothing cut, no character or spacing that could hide what it says).</returns>
     public static bool Append(StringBuilder text, Approval approval)
     {
-        using var document = JsonDocument.Parse(approval.Input);
-        var input = document.RootElement;
+        var input = approval.InputJson;
         var shown = new Shown(text);
         if (input.ValueKind != JsonValueKind.Object)
         {
@@ -35,7 +34,7 @@ public static class ApprovalCall
             return shown.Whole;
         }
 
-        if (approval.Kind == ApprovalKinds.Budget && JsonSerializer.Deserialize(approval.Input, Server.WireJson.Default.BudgetAsk) is { } budget)
+        if (approval.Budget is { } budget)
         {
             // What a raise adds and what it lets go on, in words: the decider weighs the spend, not the fields.
             shown.Show("A raise adds ", Teams.Budgets.Describe(budget.RaiseTokens, budget.RaiseCostUsd) + ".");

@@ -29,10 +29,16 @@ public sealed record Approval(
     string DeciderRole = Teams.Roles.Approver,
     int Needed = 1)
 {
+    /// <summary>The input as JSON: the one place every reader (the API, a chat card, a notification, the event) parses it.</summary>
+    public JsonElement InputJson => Json(Input);
+
+    /// <summary>A budget decision's input as its record; null for any other kind.</summary>
+    public Teams.BudgetAsk? Budget => Kind == ApprovalKinds.Budget ? InputJson.Deserialize(Server.WireJson.Default.BudgetAsk) : null;
+
     /// <summary>The payload of <c>approval.requested</c>: everything a phone needs to show what will run.</summary>
     /// <param name="editContext">For an edit: the file's lines around it, read when asking (kept only in the event).</param>
     public ApprovalRequestedEvent RequestedEvent(EditContext? editContext = null) =>
-        new(Id, ToolCallId, Tool, Kind, Title, Json(Input), Plan, CanEditInput, CreatedAt.ToDb(), RulePattern, editContext, Risk, DeciderRole, Needed);
+        new(Id, ToolCallId, Tool, Kind, Title, InputJson, Plan, CanEditInput, CreatedAt.ToDb(), RulePattern, editContext, Risk, DeciderRole, Needed);
 
     public ApprovalResolvedEvent ResolvedEvent() =>
         new(Id, ToolCallId, Status, Decision, DecidedBy, Message, UpdatedInput is null ? null : Json(UpdatedInput));

@@ -73,8 +73,8 @@ internal static class ApprovalText
     /// </summary>
     public static IReadOnlyList<string>? ChatChoices(Approval approval)
     {
-        using var document = JsonDocument.Parse(approval.Input);
-        if (document.RootElement.ValueKind != JsonValueKind.Object || !document.RootElement.TryGetProperty("questions", out var questions)
+        var input = approval.InputJson;
+        if (input.ValueKind != JsonValueKind.Object || !input.TryGetProperty("questions", out var questions)
             || questions.ValueKind != JsonValueKind.Array || questions.GetArrayLength() != 1)
         {
             return null;

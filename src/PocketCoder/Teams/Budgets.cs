@@ -102,8 +102,7 @@ public sealed class Budgets(Database database, TeamPolicies policies, Ledger.Led
     /// <summary>An allowed "raise the budget?" decision adds what it said it would (<see cref="Ask"/>), in the decision's transaction.</summary>
     public void Raise(DbWrite write, Approval approval, Actor actor)
     {
-        var ask = JsonSerializer.Deserialize(approval.Input, Server.WireJson.Default.BudgetAsk)
-            ?? throw new InvalidOperationException($"Approval {approval.Id} holds no budget question.");
+        var ask = approval.Budget ?? throw new InvalidOperationException($"Approval {approval.Id} holds no budget question.");
         var period = ask.Budget == "project" ? PeriodStart(policies.For(approval.ProjectId).Budget.Period, clock.GetUtcNow()).ToDb() : null;
         write.Execute(
             "INSERT INTO budget_raises (id, project_id, scope, session_id, period_start, tokens, cost_usd, approval_id, raised_by, at) "
