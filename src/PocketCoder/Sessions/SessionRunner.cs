@@ -98,6 +98,9 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget
 
     private volatile bool _resuming;
 
+    /// <summary>What a resume waiting in line for an agent slot gives up on: a stop, or the owner cancelling the turn.</summary>
+    private CancellationTokenSource? _resumeWait;
+
     bool IPauseHost.Stopping => _turn.Stopping;
 
     /// <summary>
@@ -223,8 +226,28 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget
         }
     }
 
-    /// <summary>Cancels the running turn; not while a paused agent is stopped or resumed (see <see cref="PausedCalls.CancelAsync"/>).</summary>
-    public Task CancelTurnAsync(CancellationToken cancellationToken) => _paused.CancelAsync(async () =>
+    /// <summary>
+    /// Cancels the running turn; not while a paused agent is stopped or resumed (see <see cref="PausedCalls.CancelAsync"/>), but
+    /// a resume still waiting in line for an agent slot gives up at once (the turn then ends here).
+    /// </summary>
+    public Task CancelTurnAsync(CancellationToken cancellationToken)
+    {
+        if (_resuming)
+        {
+            try
+            {
+                _resumeWait?.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // Its slot came meanwhile: the agent runs, and the cancel is its turn's.
+            }
+        }
+
+        return CancelAfterAnyPauseAsync(cancellationToken);
+    }
+
+    private Task CancelAfterAnyPauseAsync(CancellationToken cancellationToken) => _paused.CancelAsync(async () =>
     {
         if (_agent is { Exited.IsCompleted: false } agent && _turn.RequestCancel())
         {
@@ -384,15 +407,25 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget
 
         // The agent carries on with the turn by itself, the decided call first: what is sent meanwhile (while it waits in line
         // for an agent slot, say) queues behind it.
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(_stopped.Token);
+        _resumeWait = wait;
         _resuming = true;
         _turn.SetActive(true, write: false);
         try
         {
-            await StartAgentAsync(resume: true, call, _stopped.Token).ConfigureAwait(false);
+            await StartAgentAsync(resume: true, call, wait.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (wait.IsCancellationRequested && !_stopped.IsCancellationRequested)
+        {
+            // The owner cancelled the turn while it waited for a slot: it ends here, and the call it paused on is denied when
+            // the agent next resumes (as after any cancel of a paused turn).
+            ((IPauseHost)this).EndPaused(SessionStatuses.Idle, "the turn was cancelled while it waited for an agent slot", cancelled: true);
+            return;
         }
         finally
         {
             _resuming = false;
+            _resumeWait = null;
         }
 
         _turn.SetActive(true);

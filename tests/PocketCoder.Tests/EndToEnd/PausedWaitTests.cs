@@ -196,6 +196,29 @@ public sealed class PausedWaitTests
         Assert.Equal(3, (await world.Http.GetOkAsync("/api/resources")).GetProperty("running").GetInt32());
     }
 
+    [Fact]
+    public async Task AllowedWhileEverySlotIsTaken_ACancelEndsTheWaitInLine_AndNothingRuns()
+    {
+        await using var world = await PausedWorldAsync();
+        (await world.Http.PutAsJsonAsync("/api/resources/limit", new { limit = 1 })).EnsureSuccessStatusCode();
+        var (sessionId, approvalId, events) = await PausedOnACommandAsync(world);
+        await using (events)
+        {
+            // Paused, it holds no slot: another session takes it and keeps it, idle.
+            world.Model.Enqueue(ScriptedReply.Text("Holding the slot."));
+            await IdleSessionAsync(world, "Say hello");
+
+            Assert.Equal(HttpStatusCode.OK, (await world.DecideAsync(approvalId, "allow_once")).StatusCode);
+            await events.WaitForAsync(e => e.Event == "session.status" && e.Str("status") == "queued");
+
+            // A cancel answers at once rather than waiting for a slot, and the turn ends there.
+            await world.CancelAsync(sessionId);
+            await events.WaitForAsync(e => e.Event == "session.status" && e.Str("status") == "idle");
+            Assert.Empty((await world.Http.GetOkAsync("/api/resources")).GetProperty("queued").EnumerateArray());
+            Assert.False(File.Exists(Path.Combine(world.Repository, "paused.txt")), "a call ran after its turn was cancelled");
+        }
+    }
+
     private static async Task<string> IdleSessionAsync(AgentWorld world, string prompt)
     {
         var sessionId = await world.StartSessionAsync(prompt);
