@@ -235,7 +235,7 @@ public sealed partial class SessionManager(
     public QueuedMessage EditQueued(string sessionId, string messageId, string text, Actor actor)
     {
         EnsureMaySteer(sessionId, actor);
-        return queue.Edit(sessions.Get(sessionId).Id, messageId, text, QueueHeld(sessionId));
+        return queue.Edit(sessions.Get(sessionId).Id, messageId, text, actor, QueueHeld(sessionId));
     }
 
     public void RemoveQueued(string sessionId, string messageId) => queue.Remove(sessions.Get(sessionId).Id, messageId, QueueHeld(sessionId));
@@ -318,13 +318,24 @@ public sealed partial class SessionManager(
         }, cancellationToken);
     }
 
-    /// <summary>Brings an interrupted (or idle, process-less) session's agent back, conversation intact.</summary>
+    /// <summary>
+    /// Brings an interrupted (or idle, process-less) session's agent back, conversation intact, on <paramref name="actor"/>'s word.
+    /// A session whose agent is already there changes nothing: resuming never takes over whose word a running turn is on.
+    /// </summary>
     public async Task<Session> ResumeAsync(string sessionId, Actor actor, CancellationToken cancellationToken)
     {
         EnsureMaySteer(sessionId, actor);
-        var runner = await EnsureRunningAsync(sessionId, cancellationToken);
-        runner.ResumedBy(actor);
-        database.Write(write => ledger.Append(write, actor.Name, "session.resumed", sessionId));
+        var resumed = false;
+        await EnsureRunningAsync(sessionId, cancellationToken, started: runner =>
+        {
+            runner.ResumedBy(actor);
+            resumed = true;
+        });
+        if (resumed)
+        {
+            database.Write(write => ledger.Append(write, actor.Name, "session.resumed", sessionId));
+        }
+
         return sessions.Get(sessionId);
     }
 
@@ -598,7 +609,8 @@ public sealed partial class SessionManager(
         }
     }
 
-    private async Task<SessionRunner> EnsureRunningAsync(string sessionId, CancellationToken cancellationToken)
+    /// <param name="started">Called, under the session's start lock, only when this call started the agent.</param>
+    private async Task<SessionRunner> EnsureRunningAsync(string sessionId, CancellationToken cancellationToken, Action<SessionRunner>? started = null)
     {
         var session = sessions.Get(sessionId);
         // A paused agent is live too: the owner's decision resumes it, on the call it paused on (never a second process).
@@ -631,7 +643,9 @@ public sealed partial class SessionManager(
                     $"A process on this machine holds this conversation (pid {holder.Pid}: {holder.Name}). Quit it in its terminal, then send again.");
             }
 
-            return await StartRunnerAsync(session, project, adapter, resume, cancellationToken);
+            var runner = await StartRunnerAsync(session, project, adapter, resume, cancellationToken);
+            started?.Invoke(runner);
+            return runner;
         }, cancellationToken);
     }
 
