@@ -261,7 +261,7 @@ public sealed partial class SessionManager(
     public QueuedMessage EditQueued(string sessionId, string messageId, string text, Actor actor)
     {
         EnsureMaySteer(sessionId, actor);
-        return queue.Edit(sessions.Get(sessionId).Id, messageId, text, QueueHeld(sessionId));
+        return queue.Edit(sessions.Get(sessionId).Id, messageId, text, actor, QueueHeld(sessionId));
     }
 
     public void RemoveQueued(string sessionId, string messageId) => queue.Remove(sessions.Get(sessionId).Id, messageId, QueueHeld(sessionId));
@@ -347,13 +347,25 @@ public sealed partial class SessionManager(
         }, cancellationToken);
     }
 
-    /// <summary>Brings an interrupted (or idle, process-less) session's agent back, conversation intact.</summary>
+    /// <summary>
+    /// Brings an interrupted (or idle, process-less) session's agent back, conversation intact, on <paramref name="actor"/>'s word.
+    /// A session whose agent is already there changes nothing: resuming never takes over whose word a running turn is on.
+    /// </summary>
     public async Task<Session> ResumeAsync(string sessionId, Actor actor, CancellationToken cancellationToken)
     {
         EnsureMaySteer(sessionId, actor);
-        // In line for an agent slot, it resumes when its turn comes.
-        (await EnsureRunningAsync(sessionId, cancellationToken))?.ResumedBy(actor);
-        database.Write(write => ledger.Append(write, actor.Name, "session.resumed", sessionId));
+        // In line for an agent slot (this call put it there), it resumes when its turn comes, its queue going on.
+        var resumed = false;
+        await EnsureRunningAsync(sessionId, cancellationToken, started: runner =>
+        {
+            runner?.ResumedBy(actor);
+            resumed = true;
+        });
+        if (resumed)
+        {
+            database.Write(write => ledger.Append(write, actor.Name, "session.resumed", sessionId));
+        }
+
         return sessions.Get(sessionId);
     }
 
@@ -633,7 +645,9 @@ public sealed partial class SessionManager(
     /// The session's live runner, its agent started (or resumed) first if its process is gone; null when it waits for an agent
     /// slot instead (it joined the line here, or was in it already), or for its worktree.
     /// </summary>
-    private async Task<SessionRunner?> EnsureRunningAsync(string sessionId, CancellationToken cancellationToken)
+    /// <param name="started">Called, under the session's start lock, only when this call started the agent (with its runner) or
+    /// put the session in line for a slot (with null).</param>
+    private async Task<SessionRunner?> EnsureRunningAsync(string sessionId, CancellationToken cancellationToken, Action<SessionRunner?>? started = null)
     {
         var session = sessions.Get(sessionId);
         // A paused agent is live too: the owner's decision resumes it, on the call it paused on (never a second process).
@@ -674,10 +688,13 @@ public sealed partial class SessionManager(
             if (!runnerServices.Slots.TryTake(session.Id))
             {
                 BeginQueuedStart(session, project, adapter, resume);
+                started?.Invoke(null);
                 return null;
             }
 
-            return await StartRunnerAsync(session, project, adapter, resume, cancellationToken);
+            var runner = await StartRunnerAsync(session, project, adapter, resume, cancellationToken);
+            started?.Invoke(runner);
+            return runner;
         }, cancellationToken);
     }
 
