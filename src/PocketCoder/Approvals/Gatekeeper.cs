@@ -78,7 +78,7 @@ public sealed class Gatekeeper(
             Guid.NewGuid().ToString("N"), context.SessionId, context.Project.Id, request.ToolCallId, request.Tool, request.Kind.ToWire(),
             request.Title, request.Input.GetRawText(), request.PlanText, RulePattern(request, context.Project.Path),
             ApprovalStatuses.Pending, clock.GetUtcNow(), null, null, null, null, null, request.CanEditInput, risk, team.LeastToDecide(risk).ToWire(),
-            team.NeedsTwo(risk) ? 2 : 1);
+            team.NeedsTwo(risk) ? 2 : 1, RiskSigns.Read(request, context.Project.Path));
         // Read now, as the agent sees the file when it asks: the phone shows the edit among its lines.
         var editContext = request.Kind == ToolKind.Edit ? EditContext.For(request.Path, request.Input, context.Project.Path) : null;
         return await AskAsync(context, approval, editContext, AskingOnce, cancellationToken).ConfigureAwait(false);

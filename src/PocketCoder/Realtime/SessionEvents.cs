@@ -165,7 +165,8 @@ public sealed record ApprovalRequestedEvent(
     Approvals.EditContext? EditContext = null,
     string Risk = Approvals.RiskClasses.Other,
     string DeciderRole = Teams.Roles.Approver,
-    int Needed = 1) : ISessionEvent
+    int Needed = 1,
+    IReadOnlyList<string>? RiskSigns = null) : ISessionEvent
 {
     public static string Kind => "approval.requested";
 }
