@@ -5,7 +5,7 @@
 import createClient from 'openapi-fetch';
 import type { components, paths } from './api.gen';
 
-export type SessionStatus = 'preparing' | 'starting' | 'running' | 'waiting_approval' | 'idle' | 'failed' | 'stopped' | 'interrupted';
+export type SessionStatus = 'preparing' | 'queued' | 'starting' | 'running' | 'waiting_approval' | 'idle' | 'failed' | 'stopped' | 'interrupted';
 export type SessionMode = 'ask' | 'plan' | 'accept_edits' | 'trusted';
 export type ToolKind = 'read' | 'edit' | 'execute' | 'fetch' | 'mcp' | 'question' | 'other';
 export type Decision = 'allow_once' | 'allow_session' | 'allow_always' | 'deny';
@@ -20,6 +20,8 @@ export type QuestionAnswer = { selected?: string[]; other?: string };
 type Schemas = components['schemas'];
 
 export type Health = Schemas['HealthResponse'];
+/** The limit on running agents, who waits for a slot, and the memory each running session's process tree holds. */
+export type Resources = Schemas['ResourcesResponse'];
 export type Paired = Schemas['PairResponse'];
 export type Device = Schemas['DeviceResponse'];
 export type Bridge = Schemas['BridgeResponse'] & { state: 'connecting' | 'connected' | 'failing' | 'stopped' };
@@ -214,6 +216,9 @@ export const scoped = (url: string, session?: string) => (session ? `${url}${url
 
 export const api = {
   health: () => body(client.GET('/api/health')),
+  resources: () => body(client.GET('/api/resources')),
+  /** An owner's: null goes back to the configured limit (or the one from the machine's memory). */
+  setAgentLimit: (limit: number | null) => body(client.PUT('/api/resources/limit', { body: { limit } })),
   pair: (code: string, deviceName: string) => body(client.POST('/api/pair', { body: { code, deviceName } })),
   devices: () => body(client.GET('/api/devices')),
   revokeDevice: (device: string) => body(client.DELETE('/api/devices/{id}', byId(device))),

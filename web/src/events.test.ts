@@ -25,6 +25,14 @@ describe('reduceSession', () => {
     expect(streaming.items[1]).toMatchObject({ text: 'Hello', done: false });
   });
 
+  it("says a session's place in line for an agent slot, until its agent starts", () => {
+    seq = 0;
+    const reason = 'waiting for an agent slot: starts when one of 4 running sessions finishes or pauses (2nd in line)';
+    const inLine = reduceSessionAll(emptySession(), [ev('session.status', { status: 'queued', mode: 'ask', reason })]);
+    expect(inLine.inLine).toBe(reason);
+    expect(reduceSession(inLine, ev('session.status', { status: 'running', mode: 'ask' })).inLine).toBeNull();
+  });
+
   it('says the agent is paused while a call waits for the owner, until it runs again', () => {
     seq = 0;
     const paused = reduceSessionAll(emptySession(), [

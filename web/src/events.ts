@@ -108,6 +108,8 @@ export interface SessionView {
   paused: boolean;
   /** While the session's worktree is being made (status preparing): the phase, and how far git's checkout is when it says. */
   preparing: Preparing | null;
+  /** While the session waits for an agent slot (status queued): its place in line, in the server's words; null otherwise. */
+  inLine: string | null;
   /** Its worktree could not be made (session.error WORKTREE_FAILED): restarting it cannot help, a new session can. */
   worktreeFailed: boolean;
   /**
@@ -135,7 +137,7 @@ export const STALLED_CODE = 'AGENT_STALLED';
 export const PAUSED_REASON = 'agent paused to save memory';
 
 export const emptySession = (): SessionView => ({
-  lastSeq: 0, items: [], totalTokens: 0, turnActive: false, stalled: false, queue: [], queueHeld: false, paused: false, preparing: null, worktreeFailed: false,
+  lastSeq: 0, items: [], totalTokens: 0, turnActive: false, stalled: false, queue: [], queueHeld: false, paused: false, preparing: null, inLine: null, worktreeFailed: false,
   worktreeMadeAt: 0, turnEndedAt: 0, grantedAt: 0,
 });
 
@@ -187,6 +189,8 @@ function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq:
       // Once the agent is up (or the session ended), nothing is being prepared any more.
       if (view.status !== 'preparing' && view.status !== 'starting') view.preparing = null;
       view.paused = view.status === 'waiting_approval' && str(d.reason) === PAUSED_REASON;
+      // In line for an agent slot: the server's words say its place ("starts when one of 4 running sessions finishes or pauses").
+      view.inLine = view.status === 'queued' ? str(d.reason) || 'waiting for an agent slot' : null;
       if (status === 'idle' || status === 'failed' || status === 'stopped' || status === 'interrupted') {
         if (view.turnActive) view.turnEndedAt = seq;
         view.turnActive = false;

@@ -11,7 +11,17 @@ public sealed record AgentHealth(string Id, bool Available, string? Version, str
     string? NewerThanChecked = null);
 
 /// <param name="Sandbox">Whether agents can be sandboxed here: <c>available</c>, or <c>unavailable</c> (a warning says why and what to do).</param>
-public sealed record HealthResponse(string Status, string Version, IReadOnlyList<AgentHealth> Agents, IReadOnlyList<string> Warnings, string Sandbox);
+/// <param name="Resources">The limit on running agents and the memory they hold, in counts and sums (which session holds what:
+/// <c>GET /api/resources</c>, for signed-in callers).</param>
+public sealed record HealthResponse(string Status, string Version, IReadOnlyList<AgentHealth> Agents, IReadOnlyList<string> Warnings, string Sandbox,
+    HealthResources? Resources = null);
+
+/// <param name="AgentLimit">Agent processes that may run at once.</param>
+/// <param name="Running">Sessions whose agent runs.</param>
+/// <param name="Queued">Sessions waiting for a slot.</param>
+/// <param name="AgentsMemoryBytes">What the running agents' process trees hold.</param>
+public sealed record HealthResources(int AgentLimit, int Running, int Queued, long AgentsMemoryBytes, long ServerMemoryBytes, long MachineMemoryBytes,
+    long MachineAvailableBytes);
 
 /// <summary>
 /// Which agents are installed and what is missing, in words a user can act on. Probing runs each agent's <c>--version</c>
@@ -103,8 +113,8 @@ public static class HealthApi
     public static void MapHealth(this IEndpointRouteBuilder api) =>
         api.MapGet("/health", GetAsync).AllowAnonymous().WithName("Health");
 
-    private static async Task<HealthResponse> GetAsync(AgentHealthCache agents, Database database, Sessions.Sandboxing sandboxing, HttpContext context,
-        CancellationToken cancellationToken)
+    private static async Task<HealthResponse> GetAsync(AgentHealthCache agents, Database database, Sessions.Sandboxing sandboxing, Sessions.Resources resources,
+        HttpContext context, CancellationToken cancellationToken)
     {
         var health = await agents.GetAsync(cancellationToken);
         var warnings = new List<string>();
@@ -147,6 +157,15 @@ public static class HealthApi
                 $"{failing.Max(c => c.LastAttemptAt):u}). Open Devices in the app to see why, or send a test notification.");
         }
 
-        return new HealthResponse("ok", Version, health, warnings, sandboxing.Problem is null ? "available" : "unavailable");
+        var now = resources.Now();
+        if (now.Queued.Count > 0)
+        {
+            warnings.Add($"{now.Queued.Count} session{(now.Queued.Count == 1 ? " waits" : "s wait")} for an agent slot: {now.Running} of {now.Limit} run. " +
+                "They start as running sessions finish or pause; the limit can be raised in Settings.");
+        }
+
+        return new HealthResponse("ok", Version, health, warnings, sandboxing.Problem is null ? "available" : "unavailable",
+            new HealthResources(now.Limit, now.Running, now.Queued.Count, now.AgentsMemoryBytes, now.ServerMemoryBytes, now.MachineMemoryBytes,
+                now.MachineAvailableBytes));
     }
 }

@@ -11,6 +11,7 @@ import { modeChoices, waitsFor } from '../offers';
 import { keepTranscript } from '../offline';
 import { agentName } from './Home';
 import { WorktreeBar } from '../components/WorktreeBar';
+import { SessionMemoryLine } from '../components/Resources';
 import { PreparingNote } from '../components/Preparing';
 
 export function SessionScreen({ id }: { id: string }) {
@@ -153,6 +154,7 @@ export function SessionScreen({ id }: { id: string }) {
           <Transcript items={shown.items} />
         </ProjectRoot.Provider>
         {preparing && <PreparingNote preparing={view.preparing} />}
+        {status === 'queued' && view.inLine && <div class="working queued" role="status" data-testid="in-line">{view.inLine[0]!.toUpperCase() + view.inLine.slice(1)}.</div>}
         {view.paused && waiting > 0 && (mine
           ? <div class="working paused" role="status">Waiting for you — agent paused to save memory. Your decision resumes it.</div>
           : <div class="working paused" role="status">Waiting for a decision — agent paused to save memory. The decision resumes it.</div>)}
@@ -160,6 +162,7 @@ export function SessionScreen({ id }: { id: string }) {
           ? <div class="working stalled" role="status" aria-label="Agent stalled">No progress for a while: wait, or cancel the turn.</div>
           : <div class="working" aria-label="Agent working"><span class="spinner small" /> Working…</div>)}
         <UsageLine view={view} />
+        {(status === 'idle' || status === 'running' || status === 'waiting_approval') && <SessionMemoryLine sessionId={id} />}
         <QueuedMessages id={id} queue={view.queue} held={view.queueHeld && !view.turnActive} offers={offers} />
         <Outbox id={id} />
       </main>

@@ -17,5 +17,6 @@ public sealed record SessionServices(
     MessageQueue Queue,
     Teams.Budgets Budgets,
     TimeProvider Clock,
+    AgentSlots Slots,
     PocketCoderOptions Options,
     ILogger<SessionRunner> Logger);
