@@ -58,6 +58,7 @@ export type Me = Schemas['MeResponse'];
 export type Invite = Schemas['InviteResponse'];
 export type TeamPolicy = Schemas['TeamPolicyResponse'];
 export type BudgetStatus = Schemas['BudgetStatus'];
+export type BudgetCap = Schemas['BudgetCap'];
 export type BudgetUse = Schemas['BudgetUse'];
 type RuleFields = { tool: string; pattern: string; action: Rule['action'] };
 
@@ -279,8 +280,11 @@ export const api = {
    * Starts a turn between turns; while one runs, the message waits in the session's queue (`queued`). `attachments`:
    * images (shown to the model) and text files (put in the prompt), base64; see docs/api.md.
    */
-  send: (session: string, text: string, attachments: { name: string; data: string }[] = []) =>
-    body(client.POST('/api/sessions/{id}/messages', { ...byId(session), body: attachments.length ? { text, attachments } : { text } })),
+  /** @param clientId The message's key: sent again with it (a retry, the outbox), the session takes it once. */
+  send: (session: string, text: string, attachments: { name: string; data: string }[] = [], clientId?: string) =>
+    body(client.POST('/api/sessions/{id}/messages', {
+      ...byId(session), body: { text, ...(attachments.length ? { attachments } : {}), ...(clientId ? { clientId } : {}) },
+    })),
   queue: (session: string) => body(client.GET('/api/sessions/{id}/queue', byId(session))),
   editQueued: (session: string, messageId: string, text: string) =>
     body(client.PATCH('/api/sessions/{id}/queue/{messageId}', { params: { path: { id: session, messageId } }, body: { text } })),

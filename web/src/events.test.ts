@@ -218,6 +218,22 @@ describe('reduceSession', () => {
     expect(view.usage).toMatchObject({ inputTokens: 20, costUsd: 0.02 });
     expect(view.totalTokens).toBe(42);
   });
+
+  it('tells a stopped turn as stopped, never as an error, with no "0 in · 0 out"', () => {
+    seq = 0;
+    const view = reduceSessionAll(emptySession(), [
+      ev('message.user', { text: 'go' }),
+      ev('usage', { inputTokens: 10, outputTokens: 5, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: null }),
+      ev('turn.completed', { stopReason: 'end_turn', isError: false }),
+      ev('message.user', { text: 'again' }),
+      ev('usage', { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: null }),
+      // An older server sent a stopped Claude Code turn as an error too.
+      ev('turn.completed', { stopReason: 'cancelled', isError: true }),
+    ]);
+    const notices = view.items.filter((i) => i.type === 'notice');
+    expect(notices).toMatchObject([{ text: 'Turn stopped', tone: 'info' }]);
+    expect(view.usage).toBeUndefined();
+  });
 });
 
 describe('a call announced before its input', () => {

@@ -50,6 +50,9 @@ export interface ApprovalView {
   editContext?: EditContext | null;
   /** The kind of call the project's policy routes (read, edit, shell, fetch, mcp, protected, question, budget, other). */
   risk?: string;
+  /** What the server read in the call (piped-to-shell, deletes, force-push, privilege, credentials, outside-project,
+   *  installs-packages, network): the card says them in words. */
+  riskSigns?: string[];
   /** The least role that may decide it (approver or operator; owner once escalated or for a budget raise). */
   deciderRole?: string;
   /** How many different people must allow it: 2 under the two-person rule. */
@@ -265,6 +268,7 @@ function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq:
           editContext: editContext(d.editContext),
           risk: typeof d.risk === 'string' ? d.risk : undefined, deciderRole: typeof d.deciderRole === 'string' ? d.deciderRole : undefined,
           needed: typeof d.needed === 'number' ? d.needed : 1, allowedBy: [],
+          riskSigns: Array.isArray(d.riskSigns) ? d.riskSigns.filter((x): x is string => typeof x === 'string') : [],
         },
       });
       return;
@@ -303,7 +307,9 @@ function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq:
         cacheWriteTokens: num(d.cacheWriteTokens), costUsd: typeof d.costUsd === 'number' ? d.costUsd : null,
         sessionCostUsd: typeof d.sessionCostUsd === 'number' ? d.sessionCostUsd : null,
       };
-      view.usage = usage;
+      // A turn that counted nothing (one stopped before the model answered) has no usage line: "0 in · 0 out" says nothing.
+      const counted = usage.inputTokens + usage.outputTokens + usage.cacheReadTokens + usage.cacheWriteTokens > 0 || !!usage.costUsd;
+      view.usage = counted ? usage : undefined;
       view.totalTokens += usage.inputTokens + usage.outputTokens;
       return;
     }
@@ -311,8 +317,9 @@ function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq:
       closeStreaming(items);
       view.turnActive = false;
       view.turnEndedAt = seq;
-      if (d.isError === true) items.push({ type: 'notice', seq, text: `The turn ended with an error${d.result ? `: ${str(d.result)}` : ''}`, tone: 'bad' });
-      else if (str(d.stopReason) === 'cancelled') items.push({ type: 'notice', seq, text: 'Turn cancelled', tone: 'info' });
+      // A turn someone stopped is stopped, not a failure (an older server sent it as an error).
+      if (str(d.stopReason) === 'cancelled') items.push({ type: 'notice', seq, text: 'Turn stopped', tone: 'info' });
+      else if (d.isError === true) items.push({ type: 'notice', seq, text: `The turn ended with an error${d.result ? `: ${str(d.result)}` : ''}`, tone: 'bad' });
       return;
     case 'history.imported': {
       const skipped = typeof d.skipped === 'number' && d.skipped > 0 ? ` (the ${d.skipped} oldest left out)` : '';

@@ -333,7 +333,11 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget
     {
         await _snapshots.EndTurnAsync().ConfigureAwait(false);
         _paused.TurnEnded();
-        _events.Append(_session.Id, new TurnCompletedEvent(completed.StopReason, completed.IsError, completed.Result));
+        // Claude Code ends an interrupted turn as an error ("error_during_execution"): a turn the owner stopped is told as
+        // stopped, never as a failure.
+        _events.Append(_session.Id, _turn.CancelRequested
+            ? new TurnCompletedEvent(TurnCompletedEvent.Cancelled, false, null)
+            : new TurnCompletedEvent(completed.StopReason, completed.IsError, completed.Result));
         _inbox.TurnEnded(cancelled: _turn.End());
     }
 
@@ -448,7 +452,7 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget
         _onEnded(this);
         // The turn ends here: its review closes on what it changed, and the transcript says so.
         _ = Task.Run(_snapshots.EndTurnAsync, CancellationToken.None);
-        _events.Append(_session.Id, new TurnCompletedEvent(cancelled ? "cancelled" : "error", !cancelled, null));
+        _events.Append(_session.Id, new TurnCompletedEvent(cancelled ? TurnCompletedEvent.Cancelled : "error", !cancelled, null));
         _sessions.SetStatus(_session.Id, status, reason);
     }
 
