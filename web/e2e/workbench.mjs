@@ -77,7 +77,7 @@ try {
   await measure(page, 'turn review');
   await page.getByRole('button', { name: 'Ask for changes…' }).click();
   await page.locator('.sticky-actions textarea').fill('Keep the old title too.');
-  await page.getByRole('button', { name: 'Send to the agent' }).click();
+  await page.getByRole('button', { name: 'Submit review' }).click();
   await page.waitForURL(`${base}/s/${sessionId}`);
   await page.locator('.user-bubble', { hasText: 'Keep the old title too.' }).waitFor();
   await page.locator('.md', { hasText: 'Keeping both.' }).waitFor();

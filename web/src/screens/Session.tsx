@@ -510,7 +510,7 @@ function Composer({ id, status, mode, turnActive, worktreeFailed, offers }: {
           <AttachmentChips attachments={attachments} onRemove={(i) => setAttachments((all) => all.filter((_, n) => n !== i))} />
           <form class="composer-row" onSubmit={send}>
             <AttachButton attached={attachments} onAdd={(added) => setAttachments((all) => [...all, ...added])} onReading={setReading} onProblem={setError} />
-            <textarea ref={area} rows={1} value={text} placeholder={turnActive ? 'Next message…' : 'Tell the agent…'} aria-label="Message"
+            <textarea ref={area} rows={1} value={text} placeholder={turnActive ? 'Queue next…' : 'Tell the agent…'} aria-label="Message"
               onInput={(e) => { const el = e.target as HTMLTextAreaElement; setText(el.value); grow(el); }}
               onKeyDown={(e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void send(e); }} />
             <Dictate onText={(words) => setText((t) => appendDictated(t, words))} onProblem={setError} />
