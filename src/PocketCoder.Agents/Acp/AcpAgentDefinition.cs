@@ -56,9 +56,16 @@ public sealed record AcpAgentDefinition(
     /// <summary>Variables it gets when it runs sandboxed (claude-agent-acp: CLAUDE_CONFIG_DIR, so its state file is in its state folder).</summary>
     public IReadOnlyDictionary<string, string> SandboxedEnvironment { get; init; } = new Dictionary<string, string>();
 
-    /// <summary>Its state as its sandbox gives it, every path resolved against the owner's home.</summary>
+    /// <summary>Its state as its sandbox gives it, every path resolved against the owner's home, and where its model is.</summary>
     public AgentState State => AgentState.Of(StateFolders.Select(InHome), Config.Select(c => c with { Path = InHome(c.Path) }), Logins.Select(InHome),
-        [.. AdminPolicy is null ? [] : new[] { AdminPolicy }, .. Provided]);
+        [.. AdminPolicy is null ? [] : new[] { AdminPolicy }, .. Provided]) with { Endpoints = [.. (ModelEndpoints?.Invoke(Command) ?? []).Concat(Hosts).Distinct()] };
+
+    /// <summary>Where the agent's model is, read from its configuration as it reads it (<see cref="Processes.Network.ModelHosts"/>); null: nowhere known.</summary>
+    public Func<AgentCommand, IReadOnlyList<Processes.Network.NetworkEndpoint>>? ModelEndpoints { get; init; }
+
+    /// <summary>More hosts its traffic reaches unasked from a sandbox: the owner's word in agents.json (<c>hosts</c>), for a model the
+    /// agent's own configuration does not show (a launcher that sets it).</summary>
+    public IReadOnlyList<Processes.Network.NetworkEndpoint> Hosts { get; init; } = [];
 
     /// <summary>Files PocketCoder writes for it in the data folder (Qwen Code's gate): in its sandbox, read-only at their own path.</summary>
     public IReadOnlyList<string> Provided { get; init; } = [];
@@ -134,6 +141,7 @@ public sealed record AcpAgentDefinition(
                 .. new[] { "extensions", "policies", "agents", "skills", "commands" }.Select(f => new AgentConfig($".gemini/{f}", Placeholder.Folder)),
             ],
             Logins = [".gemini/oauth_creds.json", ".gemini/google_accounts.json", ".gemini/mcp-oauth-tokens.json"],
+            ModelEndpoints = agent => Processes.Network.ModelHosts.Gemini(agent.Setting, Path.Combine(agent.Home, ".gemini")),
             // 0.61 starts no MCP server in an untrusted workspace (a stdio one is refused: "uses stdio transport but current
             // folder is not trusted"; a URL one is never contacted), and the workspace must stay untrusted (above).
             StartsMcpServers = false,
@@ -205,6 +213,7 @@ public sealed record AcpAgentDefinition(
             // Its own state file, with the signed-in account (1.0.102 exits at start when it cannot write it, so it cannot be
             // read-only); what it keeps there is checked at every start (docs/agents-acp.md, Copilot CLI).
             Logins = [".copilot/config.json"],
+            ModelEndpoints = agent => Processes.Network.ModelHosts.Copilot(agent.Setting),
             // Sandboxed, it reads the agent's home of PocketCoder's own, whose config.json it writes (so may a command it runs
             // there: a trusted folder, a plugin): that home is looked through as well as the owner's.
             Prepare = options => options.Sandbox is { } sandbox
@@ -254,6 +263,7 @@ public sealed record AcpAgentDefinition(
                 .. new[] { "extensions", "agents", "skills", "commands", "hooks" }.Select(f => new AgentConfig($".qwen/{f}", Placeholder.Folder)),
             ],
             Logins = [".qwen/oauth_creds.json"],
+            ModelEndpoints = agent => Processes.Network.ModelHosts.Qwen(agent.Setting, Path.Combine(agent.Home, ".qwen")),
             // Its gate turns off every MCP server, the ones session/new names too (Qwen Code gives them no way apart).
             StartsMcpServers = false,
             Provided = [settings, trustedFolders],

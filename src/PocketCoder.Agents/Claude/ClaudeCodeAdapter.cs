@@ -64,7 +64,8 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
     /// rules, plugins, MCP servers), instructions, subagents, commands, skills and output styles come in read-only, an empty stand-in
     /// where the owner has none; the owner's login is copied in.
     /// </summary>
-    internal static AgentState State(AgentCommand command) => StateIn(ConfigFolder(command));
+    internal static AgentState State(AgentCommand command) =>
+        StateIn(ConfigFolder(command)) with { Endpoints = Processes.Network.ModelHosts.Claude(command.Setting, ConfigFolder(command)) };
 
     /// <summary><see cref="State"/> for a Claude config folder (claude-agent-acp's too: it runs Claude Code).</summary>
     internal static AgentState StateIn(string folder) => AgentState.Of([folder],

@@ -317,7 +317,12 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
         new(Path.Combine(ConfigFolder, "AGENTS.md"), Placeholder.Empty),
         .. new[] { "plugin", "plugins", "agent", "agents", "command", "commands", "mode", "modes", "tool", "tools" }
             .Select(folder => new AgentConfig(Path.Combine(ConfigFolder, folder), Placeholder.Folder)),
-    ], [Path.Combine(DataFolder, "auth.json")]);
+    ], [Path.Combine(DataFolder, "auth.json")]) with
+    {
+        Endpoints = Processes.Network.ModelHosts.OpenCode(command.Setting, ConfigFolder, DataFolder),
+        // PocketCoder talks to its server on the sandbox's loopback.
+        Serves = true,
+    };
 
     private string DataFolder => Path.Combine(command.Xdg("XDG_DATA_HOME", ".local/share"), "opencode");
 

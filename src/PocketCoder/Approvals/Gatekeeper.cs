@@ -262,7 +262,9 @@ public sealed class Gatekeeper(
             }
             else if (decision == Decisions.AllowAlways)
             {
-                rules.Add(write, approval.ProjectId, approval.Tool, approval.RulePattern, RuleActions.Allow, actor);
+                // A connection's rule is the kind word with its host (network files.example.org:443), as the rules screen writes them.
+                rules.Add(write, approval.ProjectId, approval.Kind == ToolKind.Network.ToWire() ? "network" : approval.Tool, approval.RulePattern,
+                    RuleActions.Allow, actor);
             }
 
             ledger.Append(write, actor.Name, "approval.decided", approval.Id, new JsonObject
@@ -443,6 +445,7 @@ public sealed class Gatekeeper(
     private static string RulePattern(PermissionRequest request, string projectRoot) => request switch
     {
         { Kind: ToolKind.Execute, Command: { Length: > 0 } command } => Glob.Escape(command.Trim()),
+        { Kind: ToolKind.Network, Command: { Length: > 0 } target } => target,
         { Path: { Length: > 0 } path } when Policy.RelativeToProject(path, projectRoot) is { } relative => Glob.Escape(relative),
         { Path: { Length: > 0 } path } => Glob.Escape(path),
         _ => "*",

@@ -104,7 +104,9 @@ public static class Policy
                 $"'{first.Real ?? first.Spelled}' is protected (git, agent or CI configuration): an edit there changes what runs next, so the owner decides in every mode.");
         }
 
-        if (mode == SessionModes.Trusted)
+        // A mode is about what the agent does in the project; a connection out of the sandbox is not covered by one (only by a
+        // rule, a grant or the owner): an allowed command must not carry what it can read to a host nobody named.
+        if (mode == SessionModes.Trusted && request.Kind != ToolKind.Network)
         {
             if (request.Kind == ToolKind.Execute && request.Command is { } command && ProtectedInCommand(command) is { } named)
             {
@@ -193,6 +195,7 @@ public static class Policy
         ToolKind.Execute => RiskClasses.Shell,
         ToolKind.Fetch => RiskClasses.Fetch,
         ToolKind.Mcp => RiskClasses.Mcp,
+        ToolKind.Network => RiskClasses.Network,
         _ => RiskClasses.Other,
     };
 
@@ -201,6 +204,7 @@ public static class Policy
         && (rule.Pattern == "*"
             || (request.Kind == ToolKind.Execute && request.Command is { } command && Glob.MatchesCommand(rule.Pattern, command))
             || (request.Kind == ToolKind.Mcp && McpMatches(rule.Pattern, request.Tool))
+            || (request.Kind == ToolKind.Network && request.Command is { } target && Network.HostPattern.Matches(rule.Pattern, target))
             || (relativePath is not null && Glob.MatchesPath(rule.Pattern, relativePath)));
 
     /// <summary>
@@ -328,7 +332,7 @@ public static class Policy
 /// </summary>
 public static class RuleTools
 {
-    public static readonly IReadOnlyList<string> KindWords = ["shell", "read", "edit", "write", "fetch", "mcp"];
+    public static readonly IReadOnlyList<string> KindWords = ["shell", "read", "edit", "write", "fetch", "mcp", "network"];
 
     // Lower case only: Claude's "Edit", "Read" and "Write" stay its own tool names, so an existing rule for
     // them keeps its exact meaning.
@@ -339,6 +343,7 @@ public static class RuleTools
         "edit" or "write" => ToolKind.Edit,
         "fetch" => ToolKind.Fetch,
         "mcp" => ToolKind.Mcp,
+        "network" => ToolKind.Network,
         _ => null,
     };
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { ApprovalView } from '../events';
 import { ApiError } from '../api';
 import { CallerRole, type Role } from '../roles';
-import { ApprovalCard, budgetText, deciderText, escalationText, refusalText, votesText } from './ApprovalCard';
+import { ApprovalCard, budgetText, deciderText, domainPattern, escalationText, networkCall, refusalText, votesText } from './ApprovalCard';
 
 function card(overrides: Partial<ApprovalView>, caller?: { role: Role; name: string }): HTMLElement {
   const approval: ApprovalView = {
@@ -19,6 +19,20 @@ function card(overrides: Partial<ApprovalView>, caller?: { role: Role; name: str
 const buttons = (root: HTMLElement) => [...root.querySelectorAll('button')].map((b) => b.textContent ?? '');
 
 describe('ApprovalCard', () => {
+  it('shows a connection by where it goes and who opened it, and offers this host for the session', () => {
+    const root = card({ kind: 'network', tool: 'network:files.example.org:443', title: 'Connect to files.example.org:443',
+      input: { connect: 'files.example.org:443', by: 'pip install requests' }, rulePattern: 'files.example.org:443' });
+    expect(root.textContent).toContain('Wants to connect');
+    expect(root.querySelector('[data-testid="network-call"]')?.textContent).toContain('files.example.org:443');
+    expect(root.textContent).toContain('by pip install requests');
+    expect(buttons(root)).toContain('This host, all session');
+    expect(networkCall({ connect: 'a.test:1' })).toEqual({ target: 'a.test:1', by: undefined, under: undefined });
+    expect(domainPattern('files.example.org:443')).toBe('*.example.org');
+    expect(domainPattern('example.org:443')).toBeNull();
+    expect(domainPattern('10.0.0.5:80')).toBeNull();
+    expect(domainPattern('[::1]:443')).toBeNull();
+  });
+
   it('offers "Edit, then allow" only when the agent runs an edited input', () => {
     expect(buttons(card({ canEditInput: true }))).toContain('Edit, then allow…');
     expect(buttons(card({ canEditInput: false }))).not.toContain('Edit, then allow…');

@@ -17,4 +17,5 @@ public sealed record SessionServices(
     MessageQueue Queue,
     TimeProvider Clock,
     PocketCoderOptions Options,
+    Network.Egress Egress,
     ILogger<SessionRunner> Logger);
