@@ -53,11 +53,18 @@ public sealed record AcpAgentDefinition(
     /// <summary>Its login files inside those folders, copied in from the owner's (relative ones under home).</summary>
     public IReadOnlyList<string> Logins { get; init; } = [];
 
+    /// <summary>
+    /// Whether it logs in with <see cref="Logins"/> as configured: an agent its environment or settings log in with a key does not
+    /// need them, and an OAuth login's refresh token then stays out of its sandbox. Always, unless an agent says otherwise.
+    /// </summary>
+    public Func<AgentCommand, bool> NeedsLogins { get; init; } = _ => true;
+
     /// <summary>Variables it gets when it runs sandboxed (claude-agent-acp: CLAUDE_CONFIG_DIR, so its state file is in its state folder).</summary>
     public IReadOnlyDictionary<string, string> SandboxedEnvironment { get; init; } = new Dictionary<string, string>();
 
     /// <summary>Its state as its sandbox gives it, every path resolved against the owner's home, and where its model is.</summary>
-    public AgentState State => AgentState.Of(StateFolders.Select(InHome), Config.Select(c => c with { Path = InHome(c.Path) }), Logins.Select(InHome),
+    public AgentState State => AgentState.Of(StateFolders.Select(InHome), Config.Select(c => c with { Path = InHome(c.Path) }),
+        NeedsLogins(Command) ? Logins.Select(InHome) : [],
         [.. AdminPolicy is null ? [] : new[] { AdminPolicy }, .. Provided]) with { Endpoints = [.. (ModelEndpoints?.Invoke(Command) ?? []).Concat(Hosts).Distinct()] };
 
     /// <summary>Where the agent's model is, read from its configuration as it reads it (<see cref="Processes.Network.ModelHosts"/>); null: nowhere known.</summary>
@@ -142,6 +149,8 @@ public sealed record AcpAgentDefinition(
             ],
             Logins = [".gemini/oauth_creds.json", ".gemini/google_accounts.json", ".gemini/mcp-oauth-tokens.json"],
             ModelEndpoints = agent => Processes.Network.ModelHosts.Gemini(agent.Setting, Path.Combine(agent.Home, ".gemini")),
+            // A Google login (oauth_creds.json: a refresh token) only when no key logs it in.
+            NeedsLogins = agent => !Processes.Network.ModelHosts.GeminiKeyed(agent.Setting, Path.Combine(agent.Home, ".gemini")),
             // 0.61 starts no MCP server in an untrusted workspace (a stdio one is refused: "uses stdio transport but current
             // folder is not trusted"; a URL one is never contacted), and the workspace must stay untrusted (above).
             StartsMcpServers = false,
@@ -264,6 +273,8 @@ public sealed record AcpAgentDefinition(
             ],
             Logins = [".qwen/oauth_creds.json"],
             ModelEndpoints = agent => Processes.Network.ModelHosts.Qwen(agent.Setting, Path.Combine(agent.Home, ".qwen")),
+            // Its Qwen login (oauth_creds.json: a refresh token) only when it signs in with it, not with an OpenAI-compatible key.
+            NeedsLogins = agent => Processes.Network.ModelHosts.QwenSignsIn(Path.Combine(agent.Home, ".qwen")),
             // Its gate turns off every MCP server, the ones session/new names too (Qwen Code gives them no way apart).
             StartsMcpServers = false,
             Provided = [settings, trustedFolders],

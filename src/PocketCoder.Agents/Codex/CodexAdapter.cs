@@ -29,7 +29,7 @@ public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter, IAgentCo
     /// read-only, an empty stand-in where the owner has none: its config (MCP servers, the <c>notify</c> program), command rules,
     /// hooks, subagents, prompts and instructions; the owner's login is copied in.
     /// </summary>
-    private AgentState State() => AgentState.Of([CodexHome],
+    private AgentState State() => new AgentState([CodexHome],
     [
         new(Path.Combine(CodexHome, "config.toml"), Placeholder.Empty),
         new(Path.Combine(CodexHome, "AGENTS.md"), Placeholder.Empty),
@@ -38,7 +38,12 @@ public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter, IAgentCo
         // Variables Codex loads at every start (BASH_ENV, PATH, LD_PRELOAD would reach every command of every later session).
         new(Path.Combine(CodexHome, ".env"), Placeholder.Empty),
         .. new[] { "rules", "hooks", "agents", "prompts" }.Select(f => new AgentConfig(Path.Combine(CodexHome, f), Placeholder.Folder)),
-    ], [Path.Combine(CodexHome, "auth.json")]) with { Endpoints = Processes.Network.ModelHosts.Codex(command.Setting, CodexHome) };
+    ], Processes.Network.ModelHosts.CodexUsesOpenAi(CodexHome) ? [Path.Combine(CodexHome, "auth.json")] : [], [])
+    {
+        // auth.json (an OpenAI key, or a ChatGPT login with its refresh token) is copied in only for OpenAI's own provider: one of the
+        // owner's (model_provider) logs in with its own key variable.
+        Endpoints = Processes.Network.ModelHosts.Codex(command.Setting, CodexHome),
+    };
 
     /// <summary>
     /// What sandboxed Codex runs without: its update check and its plugins, which at every start fetch a plugin marketplace from

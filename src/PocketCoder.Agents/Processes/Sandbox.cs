@@ -28,6 +28,19 @@ public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, 
 
     private static readonly string[] SecretFiles = [".netrc", ".git-credentials", ".npmrc", ".pypirc", ".pgpass", ".config/hub"];
 
+    // Every agent's own folders in the owner's home, where its login lies (an OAuth refresh token, an API key): hidden from every
+    // sandbox, its own agent's too, which gets its home's copies at the same paths (state folders are bound after these).
+    private static readonly string[] AgentFolders =
+    [
+        ".claude", ".codex", ".gemini", ".qwen", ".copilot", ".cache/copilot", ".config/github-copilot",
+        ".config/opencode", ".local/share/opencode", ".local/state/opencode", ".opencode",
+    ];
+
+    private static readonly string[] AgentFiles = [".claude.json", ".claude.json.backup"];
+
+    // The same folders where the owner's environment moves them.
+    private static readonly string[] AgentFolderVariables = ["CLAUDE_CONFIG_DIR", "CODEX_HOME", "COPILOT_HOME", "QWEN_HOME", "GEMINI_CLI_HOME", "OPENCODE_CONFIG_DIR"];
+
     private static readonly string[] SessionVariables =
         ["SSH_AUTH_SOCK", "GPG_AGENT_INFO", "DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR", "TMUX", "TMUX_PANE", "DISPLAY", "WAYLAND_DISPLAY"];
 
@@ -131,12 +144,18 @@ public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, 
             arguments.AddRange(["--tmpfs", hidden]);
         }
 
-        foreach (var secret in SecretFolders.Select(s => Path.Combine(home, s)).Where(Directory.Exists))
+        var agentFolders = AgentFolders.Select(s => Path.Combine(home, s))
+            .Concat(AgentFolderVariables.Select(v => spec.Environment.TryGetValue(v, out var set) ? set : Environment.GetEnvironmentVariable(v)).OfType<string>()
+                .Where(folder => folder.Length > 1 && Path.IsPathRooted(folder)));
+        // Each where it really is: a mount on a path through a link (a dotfiles manager's ~/.codex) would land outside the sandbox's
+        // root (bubblewrap follows it from there), and the private /tmp hides what is under it anyway.
+        foreach (var secret in SecretFolders.Select(s => Path.Combine(home, s)).Concat(agentFolders).Where(Directory.Exists).Select(Real)
+                     .Where(p => !IsUnder(p, "/tmp") || IsUnder(p, home)).Distinct())
         {
             arguments.AddRange(["--tmpfs", secret]);
         }
 
-        foreach (var secret in SecretFiles.Select(s => Path.Combine(home, s)).Where(File.Exists))
+        foreach (var secret in SecretFiles.Concat(AgentFiles).Select(s => Path.Combine(home, s)).Where(File.Exists).Select(Real).Distinct())
         {
             arguments.AddRange(["--ro-bind", "/dev/null", secret]);
         }
@@ -218,7 +237,7 @@ public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, 
     /// <summary>Whether the sandbox would see a path: not in its private /tmp or emptied /run, nor in a folder it hides.</summary>
     private bool Visible(string path, string home) =>
         !IsUnder(path, "/tmp") && !IsUnder(path, "/run") && !IsUnder(path, "/var/run") && !Hidden.Any(h => IsUnder(path, h))
-        && !SecretFolders.Any(s => IsUnder(path, Path.Combine(home, s))) && File.Exists(path);
+        && !SecretFolders.Concat(AgentFolders).Any(s => IsUnder(path, Path.Combine(home, s))) && File.Exists(path);
 
     /// <summary>The owner's home as the agent's environment names it.</summary>
     public static string OwnerHome(ProcessSpec spec) =>
@@ -263,6 +282,8 @@ public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, 
     }
 
     private static bool Exists(string path) => Directory.Exists(path) || File.Exists(path);
+
+    private static string Real(string path) => FileSystem.RealPath.Resolve(path) ?? path;
 
     private static bool IsUnder(string path, string folder) =>
         path == folder || path.StartsWith(folder.TrimEnd('/') + "/", StringComparison.Ordinal);

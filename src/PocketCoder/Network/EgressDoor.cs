@@ -268,7 +268,7 @@ public sealed class EgressDoor : IEgressDoor
             request = ProxyRequest.Parse(head, out var problem);
             if (request is null)
             {
-                await AnswerAsync(client, 400, "Bad Request", $"PocketCoder's sandbox proxy: {problem}.", connection.Token).ConfigureAwait(false);
+                await ProxyExchange.AnswerAsync(client, 400, "Bad Request", $"PocketCoder's sandbox proxy: {problem}.", connection.Token).ConfigureAwait(false);
                 return;
             }
 
@@ -276,20 +276,20 @@ public sealed class EgressDoor : IEgressDoor
             if (!verdict.Allowed)
             {
                 Record(request.Target, verdict, new Transfer(0, 0), started, peer);
-                await AnswerAsync(client, 403, "Forbidden", $"PocketCoder's sandbox: {verdict.Reason}", connection.Token).ConfigureAwait(false);
+                await ProxyExchange.AnswerAsync(client, 403, "Forbidden", $"PocketCoder's sandbox: {verdict.Reason}", connection.Token).ConfigureAwait(false);
                 return;
             }
 
             using var host = await _gate.ConnectAsync(request.Target, verdict.Model, connection.Token).ConfigureAwait(false);
             var transfer = request.IsConnect
-                ? await TunnelAsync(client, host, rest, connection.Token).ConfigureAwait(false)
-                : await ForwardAsync(client, host, request, rest, connection.Token).ConfigureAwait(false);
+                ? await ProxyExchange.TunnelAsync(client, host, rest, connection.Token).ConfigureAwait(false)
+                : await ProxyExchange.ForwardAsync(client, host, request, rest, connection.Token).ConfigureAwait(false);
             Record(request.Target, verdict, transfer, started, peer);
         }
         catch (EgressRefusedException refused)
         {
             Record(request!.Target, new EgressVerdict(false, refused.Message), new Transfer(0, 0), started, peer);
-            await AnswerAsync(client, 502, "Bad Gateway", $"PocketCoder's sandbox proxy: {refused.Message}", connection.Token).ConfigureAwait(false);
+            await ProxyExchange.AnswerAsync(client, 502, "Bad Gateway", $"PocketCoder's sandbox proxy: {refused.Message}", connection.Token).ConfigureAwait(false);
         }
         catch (Exception exception) when (exception is SocketException or IOException or OperationCanceledException or ObjectDisposedException)
         {
@@ -307,7 +307,7 @@ public sealed class EgressDoor : IEgressDoor
         using var gaveUp = CancellationTokenSource.CreateLinkedTokenSource(connection.Token);
         using var watch = CancellationTokenSource.CreateLinkedTokenSource(connection.Token);
         var deciding = _gate.DecideAsync(target, peer, gaveUp.Token);
-        var watching = deciding.IsCompleted ? Task.CompletedTask : WatchForCloseAsync(client, watch.Token, gaveUp);
+        var watching = deciding.IsCompleted ? Task.CompletedTask : ProxyExchange.WatchForCloseAsync(client, watch.Token, gaveUp);
         try
         {
             return await deciding.ConfigureAwait(false);
@@ -322,80 +322,6 @@ public sealed class EgressDoor : IEgressDoor
         {
             await watch.CancelAsync().ConfigureAwait(false);
             await watching.ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>Cancels <paramref name="gaveUp"/> when the client closes its end while it waits (a peek reads its end of input as 0).</summary>
-    private static async Task WatchForCloseAsync(Socket client, CancellationToken watch, CancellationTokenSource gaveUp)
-    {
-        var one = new byte[1];
-        try
-        {
-            if (await client.ReceiveAsync(one, SocketFlags.Peek, watch).ConfigureAwait(false) == 0)
-            {
-                await gaveUp.CancelAsync().ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // Decided: no longer watched.
-        }
-        catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
-        {
-            await gaveUp.CancelAsync().ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>CONNECT: the tunnel is opened, and the bytes go both ways untouched (TLS is never looked into).</summary>
-    private static async Task<Transfer> TunnelAsync(Socket client, Socket host, byte[] early, CancellationToken cancellationToken)
-    {
-        await Relay.SendAllAsync(client, "HTTP/1.1 200 Connection established\r\n\r\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
-        await Relay.SendAllAsync(host, early, cancellationToken).ConfigureAwait(false);
-        var joined = await Relay.JoinAsync(client, host, cancellationToken).ConfigureAwait(false);
-        return joined with { Sent = joined.Sent + early.Length };
-    }
-
-    /// <summary>
-    /// Plain HTTP: the request goes to the host in origin form (its body follows as it comes), the answer's head comes back saying
-    /// the connection closes after it, then the rest of the answer. Once the host has answered and closed, the connection ends.
-    /// </summary>
-    private static async Task<Transfer> ForwardAsync(Socket client, Socket host, ProxyRequest request, byte[] body, CancellationToken cancellationToken)
-    {
-        var head = request.ForwardedHead();
-        await Relay.SendAllAsync(host, head, cancellationToken).ConfigureAwait(false);
-        await Relay.SendAllAsync(host, body, cancellationToken).ConfigureAwait(false);
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var upload = Relay.PumpAsync(client, host, stop);
-        long received = 0;
-        while (await Relay.ReadHeadAsync(host, 64 * 1024, stop.Token).ConfigureAwait(false) is var (answer, rest))
-        {
-            var interim = ProxyRequest.IsInterim(answer);
-            var rewritten = interim ? answer : ProxyRequest.ClosingResponseHead(answer);
-            await Relay.SendAllAsync(client, rewritten, stop.Token).ConfigureAwait(false);
-            await Relay.SendAllAsync(client, rest, stop.Token).ConfigureAwait(false);
-            received += rewritten.Length + rest.Length;
-            if (!interim)
-            {
-                break;
-            }
-        }
-
-        received += await Relay.PumpAsync(host, client, stop).ConfigureAwait(false);
-        await stop.CancelAsync().ConfigureAwait(false);
-        return new Transfer(head.Length + body.Length + await upload.ConfigureAwait(false), received);
-    }
-
-    private static async Task AnswerAsync(Socket client, int status, string phrase, string message, CancellationToken cancellationToken)
-    {
-        var body = Encoding.UTF8.GetBytes(message + "\n");
-        var head = Encoding.ASCII.GetBytes($"HTTP/1.1 {status} {phrase}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n");
-        try
-        {
-            await Relay.SendAllAsync(client, (byte[])[.. head, .. body], cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception exception) when (exception is SocketException or OperationCanceledException or ObjectDisposedException)
-        {
-            // It went first.
         }
     }
 

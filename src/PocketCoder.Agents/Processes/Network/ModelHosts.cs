@@ -45,7 +45,7 @@ public static class ModelHosts
     {
         var config = ReadText(Path.Combine(codexHome, "config.toml")) ?? "";
         var urls = TomlStrings(config, "base_url").Concat(TomlStrings(config, "chatgpt_base_url")).Append(setting("OPENAI_BASE_URL"));
-        var provider = TomlStrings(config.Split("\n[", 2)[0], "model_provider").FirstOrDefault();
+        var provider = CodexProvider(config);
         List<NetworkEndpoint> hosts = [.. Urls([.. urls])];
         if (provider is null or "openai")
         {
@@ -62,6 +62,12 @@ public static class ModelHosts
 
         return [.. hosts.Distinct()];
     }
+
+    /// <summary>Whether Codex uses OpenAI's own provider (no <c>model_provider</c>, or <c>openai</c>): only then does it log in with its auth.json.</summary>
+    public static bool CodexUsesOpenAi(string codexHome) => CodexProvider(ReadText(Path.Combine(codexHome, "config.toml")) ?? "") is null or "openai";
+
+    /// <summary>The top-level <c>model_provider</c> of a Codex config.toml (before its first table), or null.</summary>
+    private static string? CodexProvider(string config) => TomlStrings(config.Split("\n[", 2)[0], "model_provider").FirstOrDefault();
 
     // The hosts of the providers OpenCode knows by name, and what their logins refresh at (OAuth): used when one is configured,
     // logged in to (auth.json), or has its key in the environment, and gives no base URL of its own.
@@ -146,6 +152,19 @@ public static class ModelHosts
 
         return [Https("generativelanguage.googleapis.com"), Https("cloudcode-pa.googleapis.com"), Https("oauth2.googleapis.com")];
     }
+
+    /// <summary>Whether Gemini CLI logs in with a key (its environment, <c>~/.gemini/.env</c>, or <c>selectedType</c> <c>gemini-api-key</c>/<c>vertex-ai</c>).</summary>
+    public static bool GeminiKeyed(Func<string, string?> setting, string geminiFolder)
+    {
+        var file = DotEnv(Path.Combine(geminiFolder, ".env"));
+        var selected = String(ReadJson(Path.Combine(geminiFolder, "settings.json"))?["security"]?["auth"]?["selectedType"]);
+        return selected is "gemini-api-key" or "vertex-ai"
+            || new[] { "GEMINI_API_KEY", "GOOGLE_API_KEY" }.Any(name => setting(name) is { Length: > 0 } || file.ContainsKey(name));
+    }
+
+    /// <summary>Whether Qwen Code signs in with its own login (<c>selectedType</c> <c>qwen-oauth</c>) rather than a key.</summary>
+    public static bool QwenSignsIn(string qwenFolder) =>
+        String(ReadJson(Path.Combine(qwenFolder, "settings.json"))?["security"]?["auth"]?["selectedType"]) is null or "qwen-oauth";
 
     /// <summary>Copilot CLI: its bring-your-own-key provider (<c>COPILOT_PROVIDER_BASE_URL</c>); else GitHub's Copilot API and GitHub's API (its login).</summary>
     public static IReadOnlyList<NetworkEndpoint> Copilot(Func<string, string?> setting)
