@@ -44,7 +44,8 @@ internal sealed class StatusCommand() : ServerVerb("status",
               waiting:      {(waiting == 0 ? "nothing waits for you" : $"{waiting} approval{(waiting == 1 ? "" : "s")} (pocketcoder approvals)")}
               agents:       {string.Join(", ", agents)}
               sandbox:      {(health.Sandbox == "unavailable"
-                  ? "UNAVAILABLE: sessions of sandboxed projects do not start (see the warning)" : "bubblewrap: agents run sandboxed unless a project is set to none")}
+                  ? "UNAVAILABLE: sessions of sandboxed projects do not start (see the warning)"
+                  : "bubblewrap: agents run sandboxed unless a project is set to none, their network through PocketCoder's proxy")}
             """));
         foreach (var warning in health.Warnings)
         {

@@ -11,7 +11,11 @@ public sealed record AgentHealth(string Id, bool Available, string? Version, str
     string? NewerThanChecked = null);
 
 /// <param name="Sandbox">Whether agents can be sandboxed here: <c>available</c>, or <c>unavailable</c> (a warning says why and what to do).</param>
-public sealed record HealthResponse(string Status, string Version, IReadOnlyList<AgentHealth> Agents, IReadOnlyList<string> Warnings, string Sandbox);
+/// <param name="Sandbox"><c>available</c> or <c>unavailable</c> (then sandboxed projects start no session; a warning says why).</param>
+/// <param name="Network">How a sandbox's network is held: <c>proxy</c> (a network of its own, whose one way out is PocketCoder's
+/// proxy), or <c>unavailable</c> with the sandbox (never an open network: sandboxed sessions then do not start).</param>
+public sealed record HealthResponse(string Status, string Version, IReadOnlyList<AgentHealth> Agents, IReadOnlyList<string> Warnings, string Sandbox,
+    string Network);
 
 /// <summary>
 /// Which agents are installed and what is missing, in words a user can act on. Probing runs each agent's <c>--version</c>
@@ -110,7 +114,8 @@ public static class HealthApi
         var warnings = new List<string>();
         if (sandboxing.Problem is { } unsandboxed)
         {
-            warnings.Add($"Sessions of sandboxed projects (the default) cannot start: {unsandboxed} Install bubblewrap (apt-get install bubblewrap) " +
+            var remedy = Sessions.Sandboxing.Remedy(unsandboxed);
+            warnings.Add($"Sessions of sandboxed projects (the default) cannot start: {unsandboxed} {char.ToUpperInvariant(remedy[0])}{remedy[1..]} " +
                 "and restart PocketCoder, or set a project's sandbox to none to run its agents without one.");
         }
 
@@ -147,6 +152,7 @@ public static class HealthApi
                 $"{failing.Max(c => c.LastAttemptAt):u}). Open Devices in the app to see why, or send a test notification.");
         }
 
-        return new HealthResponse("ok", Version, health, warnings, sandboxing.Problem is null ? "available" : "unavailable");
+        return new HealthResponse("ok", Version, health, warnings, sandboxing.Problem is null ? "available" : "unavailable",
+            sandboxing.Problem is null ? "proxy" : "unavailable");
     }
 }

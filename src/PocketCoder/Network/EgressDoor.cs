@@ -252,8 +252,19 @@ public sealed class EgressDoor : IEgressDoor
     private async Task HandleProxyAsync(Socket client, IPEndPoint listener)
     {
         using var connection = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
-        // Who opened it, looked up at once: a short-lived process may be gone by the time its request is read.
-        var peer = client.RemoteEndPoint is IPEndPoint remote ? SandboxPeers.Find(_agentPid, remote, listener) : null;
+        // Who opened it, looked up once, and only when it matters (not for the agent's model): the process waits for its answer.
+        PeerProcess? peer = null;
+        var looked = false;
+        PeerProcess? Who()
+        {
+            if (!looked && client.RemoteEndPoint is IPEndPoint remote)
+            {
+                (peer, looked) = (SandboxPeers.Find(_agentPid, remote, listener), true);
+            }
+
+            return peer;
+        }
+
         var started = Stopwatch.GetTimestamp();
         ProxyRequest? request = null;
         try
@@ -272,7 +283,7 @@ public sealed class EgressDoor : IEgressDoor
                 return;
             }
 
-            var verdict = await DecideWatchingAsync(client, request.Target, peer, connection).ConfigureAwait(false);
+            var verdict = await DecideWatchingAsync(client, request.Target, Who, connection).ConfigureAwait(false);
             if (!verdict.Allowed)
             {
                 Record(request.Target, verdict, new Transfer(0, 0), started, peer);
@@ -302,11 +313,11 @@ public sealed class EgressDoor : IEgressDoor
     /// other connections to the same host may still wait on the question (<see cref="EgressWaits"/>). A question withdrawn
     /// without a decision refuses the connection.
     /// </summary>
-    private async Task<EgressVerdict> DecideWatchingAsync(Socket client, NetworkEndpoint target, PeerProcess? peer, CancellationTokenSource connection)
+    private async Task<EgressVerdict> DecideWatchingAsync(Socket client, NetworkEndpoint target, Func<PeerProcess?> who, CancellationTokenSource connection)
     {
         using var gaveUp = CancellationTokenSource.CreateLinkedTokenSource(connection.Token);
         using var watch = CancellationTokenSource.CreateLinkedTokenSource(connection.Token);
-        var deciding = _gate.DecideAsync(target, peer, gaveUp.Token);
+        var deciding = _gate.DecideAsync(target, who, gaveUp.Token);
         var watching = deciding.IsCompleted ? Task.CompletedTask : ProxyExchange.WatchForCloseAsync(client, watch.Token, gaveUp);
         try
         {
@@ -329,7 +340,8 @@ public sealed class EgressDoor : IEgressDoor
     private async Task HandleRelayAsync(Socket client, IPEndPoint listener, NetworkEndpoint target)
     {
         var started = Stopwatch.GetTimestamp();
-        var peer = client.RemoteEndPoint is IPEndPoint remote ? SandboxPeers.Find(_agentPid, remote, listener) : null;
+        // The agent's model: nobody is asked, so whose connection it is is not looked up (the timeline says the model).
+        PeerProcess? peer = null;
         var verdict = new EgressVerdict(true, EgressVerdict.ModelReason, Model: true);
         try
         {

@@ -43,7 +43,8 @@ public sealed record EgressVerdict(bool Allowed, string Reason, bool Model = fal
 public sealed class EgressGate(IReadOnlyList<NetworkEndpoint> model, IEgressSession? session, EgressWaits waits, UnaskedConnections unasked,
     AllowedFetches fetches, HostResolver resolver)
 {
-    public async Task<EgressVerdict> DecideAsync(NetworkEndpoint target, PeerProcess? peer, CancellationToken cancellationToken)
+    /// <param name="who">Finds the process that opened the connection (a look through /proc: only done when its answer matters).</param>
+    public async Task<EgressVerdict> DecideAsync(NetworkEndpoint target, Func<PeerProcess?> who, CancellationToken cancellationToken)
     {
         if (model.Contains(target))
         {
@@ -60,6 +61,7 @@ public sealed class EgressGate(IReadOnlyList<NetworkEndpoint> model, IEgressSess
             return new EgressVerdict(false, "Only the agent's model is reached from here.");
         }
 
+        var peer = who();
         // The agent's own process is never the subject of a question: its web fetches were allowed as calls already, and the rest
         // of its traffic (update checks, packages it installs for itself) nobody asked for. Nor is anything between turns.
         var decision = peer is { IsAgent: true } ? unasked.Decide(session, Request(target, peer), fetched: fetches.Covers(session.SessionId, target))

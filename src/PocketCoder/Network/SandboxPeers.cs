@@ -8,8 +8,8 @@ namespace PocketCoder.Network;
 /// <summary>
 /// Which process in a sandbox opened a connection the proxy accepted, and under which of the agent's commands it runs: what an
 /// approval shows as "from" (docs/security.md, "The network"). Read from <c>/proc</c> as <c>ss -p</c> does: the sandbox's own
-/// TCP table gives the socket's inode, and the process holding that inode is found among the processes of the sandbox's network
-/// namespace. The server sees them all (they are its descendants, in a user namespace it owns).
+/// TCP table gives the socket's inode, and the process holding that inode is found among the sandbox's processes. The server
+/// sees them all (they are its descendants, in a user namespace it owns).
 /// </summary>
 public static class SandboxPeers
 {
@@ -21,13 +21,15 @@ public static class SandboxPeers
     {
         try
         {
-            if (Inode(agentPid, client, listener) is not { } inode || NetworkNamespace(agentPid) is not { } sandbox)
+            if (Inode(agentPid, client, listener) is not { } inode)
             {
                 return null;
             }
 
             var socket = $"socket:[{inode}]";
-            foreach (var pid in Processes().Where(pid => NetworkNamespace(pid) == sandbox))
+            // Only the sandbox's own processes are looked through: everything below its init (the agent's parent), which adopts
+            // whatever left the agent's tree.
+            foreach (var pid in InSandbox(Parent(agentPid) ?? agentPid))
             {
                 if (Holds(pid, socket))
                 {
@@ -41,6 +43,34 @@ public static class SandboxPeers
         }
 
         return null;
+    }
+
+    /// <summary>The processes below <paramref name="init"/>, from the kernel's lists of each task's children (a few reads per process).</summary>
+    private static List<int> InSandbox(int init)
+    {
+        var found = new List<int>();
+        var pending = new Stack<int>([init]);
+        while (pending.Count > 0 && found.Count < 4096)
+        {
+            var pid = pending.Pop();
+            found.Add(pid);
+            try
+            {
+                foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+                {
+                    foreach (var child in File.ReadAllText(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                    {
+                        pending.Push(int.Parse(child, CultureInfo.InvariantCulture));
+                    }
+                }
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                // Gone meanwhile.
+            }
+        }
+
+        return found;
     }
 
     /// <summary>The inode of the sandbox's socket from <paramref name="client"/> to <paramref name="listener"/>, from its own TCP table.</summary>
@@ -75,21 +105,6 @@ public static class SandboxPeers
         }
 
         return text.Append(':').Append(endpoint.Port.ToString("X4", CultureInfo.InvariantCulture)).ToString();
-    }
-
-    private static IEnumerable<int> Processes() =>
-        Directory.EnumerateDirectories("/proc").Select(Path.GetFileName).Select(name => int.TryParse(name, out var pid) ? pid : 0).Where(pid => pid > 0);
-
-    private static string? NetworkNamespace(int pid)
-    {
-        try
-        {
-            return new FileInfo($"/proc/{pid}/ns/net").LinkTarget;
-        }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
     }
 
     private static bool Holds(int pid, string socket)

@@ -33,6 +33,11 @@ public sealed class Sandboxing(ProjectStore projects, PocketCoderOptions options
     /// <summary>Why agents cannot be sandboxed on this machine (bubblewrap from PATH), as a sentence; null when they can.</summary>
     public static string? MachineProblem => OnPath.Value.Problem;
 
+    /// <summary>What the owner can do about <see cref="MachineProblem"/> (or <see cref="Problem"/>): a clause ending before "and restart".</summary>
+    public static string Remedy(string problem) => problem.Contains("network", StringComparison.Ordinal)
+        ? "let bubblewrap make network namespaces (docs/security.md, \"The network\"; a container needs them allowed)"
+        : "install bubblewrap (apt-get install bubblewrap)";
+
     /// <summary>Why agents cannot be sandboxed by this server, as a sentence; null when they can.</summary>
     public string? Problem => _probe.Value.Problem;
 
@@ -41,13 +46,11 @@ public sealed class Sandboxing(ProjectStore projects, PocketCoderOptions options
 
     /// <summary>Why this project's sessions cannot start here (its sandbox does not work), with what to do; null when they can.</summary>
     public string? Refusal(Project project) => ModeOf(projects.Get(project.Id)) == Sandboxed && Problem is { } problem
-        ? $"This project's agents run sandboxed, and {problem} {Fix(problem)} and restart PocketCoder, " +
+        ? $"This project's agents run sandboxed, and {problem} {Capitalized(Remedy(problem))} and restart PocketCoder, " +
           "or set this project's sandbox to none to run its agents without one."
         : null;
 
-    private static string Fix(string problem) => problem.Contains("network", StringComparison.Ordinal)
-        ? "Let bubblewrap make network namespaces (docs/security.md, \"The network\")"
-        : "Install bubblewrap (apt-get install bubblewrap)";
+    private static string Capitalized(string text) => string.Concat(char.ToUpperInvariant(text[0]).ToString(), text[1..]);
 
     /// <summary>The sandbox for an agent of this project working in <paramref name="workingDirectory"/>, or null when it runs as is.</summary>
     /// <param name="workingDirectory">The project, or the session's worktree (whose branch, and the objects its commits add, are
@@ -170,33 +173,42 @@ public sealed class Sandboxing(ProjectStore projects, PocketCoderOptions options
         }
 
         // Installed is not enough: a kernel or container without user or process namespaces refuses it, and a sandbox
-        // without them is not one we run agents in (as root it would keep every capability).
+        // without them is not one we run agents in (as root it would keep every capability); nor one without a network of
+        // its own (never an open network: a refusal there is said as such).
         try
         {
-            var info = new ProcessStartInfo(bwrap, [.. AgentSandbox.Isolation, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--", "true"])
+            if (TrySandbox(bwrap, AgentSandbox.Isolation) is not { } refused)
             {
-                RedirectStandardError = true,
-                RedirectStandardOutput = true,
-            };
-            using var process = Process.Start(info)!;
-            var error = process.StandardError.ReadToEndAsync();
-            if (!process.WaitForExit(TimeSpan.FromSeconds(10)))
-            {
-                process.Kill(entireProcessTree: true);
-                return (null, "bubblewrap did not start a sandbox within 10 s.");
+                // ...and its way out: the helper inside, its listener handed out (fail closed where not).
+                return NetworkProbe.Problem(bwrap) is { } network ? (null, network) : (bwrap, null);
             }
 
-            if (process.ExitCode != 0)
-            {
-                return (null, $"bubblewrap cannot make a sandbox here ({error.Result.Trim()}).");
-            }
-
-            // ...and its network: its own namespace, the helper inside it, its listener handed out (fail closed where not).
-            return NetworkProbe.Problem(bwrap) is { } network ? (null, network) : (bwrap, null);
+            return TrySandbox(bwrap, [.. AgentSandbox.Isolation.Where(flag => flag != "--unshare-net")]) is null
+                ? (null, $"bubblewrap cannot give a sandbox a network of its own here ({refused}).")
+                : (null, $"bubblewrap cannot make a sandbox here ({refused}).");
         }
         catch (System.ComponentModel.Win32Exception exception)
         {
             return (null, $"bubblewrap could not be run ({exception.Message}).");
         }
+    }
+
+    /// <summary>Runs <c>true</c> in a sandbox with <paramref name="isolation"/>: null when it worked, else what bubblewrap said.</summary>
+    private static string? TrySandbox(string bwrap, IReadOnlyList<string> isolation)
+    {
+        var info = new ProcessStartInfo(bwrap, [.. isolation, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--", "true"])
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+        };
+        using var process = Process.Start(info)!;
+        var error = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromSeconds(10)))
+        {
+            process.Kill(entireProcessTree: true);
+            return "it did not start a sandbox within 10 s";
+        }
+
+        return process.ExitCode == 0 ? null : error.Result.Trim();
     }
 }
