@@ -15,6 +15,7 @@ public sealed class Egress(EventLog events, UnaskedConnections unasked, PocketCo
     public AllowedFetches Fetches { get; } = new(clock);
 
     private readonly UnaskedConnections _unasked = unasked;
+    private readonly TimeProvider _clock = clock;
     private readonly EgressWaits _waits = new(clock);
     private readonly EventLog _events = events;
     private readonly ILogger _logger = logger;
@@ -44,7 +45,7 @@ public sealed class Egress(EventLog events, UnaskedConnections unasked, PocketCo
     private sealed class Opener(Egress egress, IEgressSession? session) : IEgress
     {
         public IEgressDoor Open(EgressLayout layout) => new EgressDoor(egress.DoorPath(), layout,
-            new EgressGate(layout.Model, session, egress._waits, egress._unasked, egress.Fetches, egress._resolver),
+            new EgressGate(layout.Model, session, egress._waits, egress._unasked, egress.Fetches, egress._resolver, egress._clock),
             session is null ? null : connection => egress._events.Append(session.SessionId, connection), egress._logger);
     }
 }

@@ -226,6 +226,8 @@ public sealed class EgressDoor : IEgressDoor
                 return;
             }
 
+            // Every write passed on as it comes: Nagle's wait on a relay would add a delayed ACK's 40 ms to small answers.
+            client.NoDelay = true;
             if (Interlocked.Increment(ref _open) > MaxConnections)
             {
                 Interlocked.Decrement(ref _open);

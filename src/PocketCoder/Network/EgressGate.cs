@@ -41,8 +41,17 @@ public sealed record EgressVerdict(bool Allowed, string Reason, bool Model = fal
 /// allowed never leaves as a DNS query either.
 /// </summary>
 public sealed class EgressGate(IReadOnlyList<NetworkEndpoint> model, IEgressSession? session, EgressWaits waits, UnaskedConnections unasked,
-    AllowedFetches fetches, HostResolver resolver)
+    AllowedFetches fetches, HostResolver resolver, TimeProvider clock)
 {
+    /// <summary>
+    /// How long a project rule's allow of a host is reused for the sandbox's next connections to it without going to the gate
+    /// again (each is still in the timeline): a package manager's burst of connections costs one decision and one ledger entry,
+    /// not one each, and a rule removed is in force again this long after.
+    /// </summary>
+    public static readonly TimeSpan RuleReuse = TimeSpan.FromSeconds(10);
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DateTimeOffset> _allowedByRule = new(StringComparer.Ordinal);
+
     /// <param name="who">Finds the process that opened the connection (a look through /proc: only done when its answer matters).</param>
     public async Task<EgressVerdict> DecideAsync(NetworkEndpoint target, Func<PeerProcess?> who, CancellationToken cancellationToken)
     {
@@ -61,12 +70,22 @@ public sealed class EgressGate(IReadOnlyList<NetworkEndpoint> model, IEgressSess
             return new EgressVerdict(false, "Only the agent's model is reached from here.");
         }
 
+        if (_allowedByRule.TryGetValue(target.ToString(), out var until) && until > clock.GetUtcNow())
+        {
+            return new EgressVerdict(true, "Allowed by a project rule (decided a moment ago for this host).");
+        }
+
         var peer = who();
         // The agent's own process is never the subject of a question: its web fetches were allowed as calls already, and the rest
         // of its traffic (update checks, packages it installs for itself) nobody asked for. Nor is anything between turns.
         var decision = peer is { IsAgent: true } ? unasked.Decide(session, Request(target, peer), fetched: fetches.Covers(session.SessionId, target))
             : session.InTurn ? await waits.AskAsync(session, target, () => Request(target, peer), cancellationToken).ConfigureAwait(false)
             : unasked.Decide(session, Request(target, peer));
+        if (decision.Allow && unasked.AllowedByRule(session, Request(target, peer)))
+        {
+            _allowedByRule[target.ToString()] = clock.GetUtcNow() + RuleReuse;
+        }
+
         return decision.Allow ? new EgressVerdict(true, decision.Message ?? "allowed") : new EgressVerdict(false, decision.Message ?? "denied");
     }
 

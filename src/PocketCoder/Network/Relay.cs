@@ -11,7 +11,7 @@ public sealed record Transfer(long Sent, long Received);
 /// <summary>Moving bytes for the proxy: a request or response head read up to its blank line, and two sockets joined both ways.</summary>
 public static class Relay
 {
-    private const int BufferSize = 64 * 1024;
+    private const int BufferSize = 1024 * 1024;
 
     /// <summary>
     /// Reads up to and including the first blank line (<c>\r\n\r\n</c>): the head, and whatever came after it in the same reads.

@@ -15,6 +15,10 @@ namespace PocketCoder.Network;
 /// </summary>
 public sealed class UnaskedConnections(Database database, Rules rules, Ledger.LedgerStore ledger)
 {
+    /// <summary>Whether a project rule allows the connection (and none denies it): what a short reuse of the decision rests on.</summary>
+    public bool AllowedByRule(IEgressSession session, PermissionRequest request) =>
+        Policy.Evaluate(request, session.Mode, rules.List(session.ProjectId), new HashSet<string>(), session.ProjectPath) is { Outcome: Outcome.Allow, Rule: not null };
+
     /// <param name="fetched">The agent was allowed a fetch of this host a moment ago.</param>
     public PermissionDecision Decide(IEgressSession session, PermissionRequest request, bool fetched = false)
     {
