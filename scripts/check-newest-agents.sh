@@ -30,6 +30,18 @@ JS
 echo "==> installing them into $newest"
 (cd "$newest" && npm install --no-audit --no-fund --no-save --loglevel=error)
 
+# Crush is refused by name because its npm package downloads its program when installed (RefusedAgents): the newest is tried
+# on its own, so that the day it installs from the registry alone, the table says so.
+crush_version=$(npm view @charmland/crush version 2>/dev/null || echo unknown)
+crush_dir=$(mktemp -d)
+if (cd "$crush_dir" && npm init -y >/dev/null && npm install --no-audit --no-fund "@charmland/crush@$crush_version" --loglevel=error >"$crush_dir/install.log" 2>&1) \
+    && "$crush_dir/node_modules/.bin/crush" --version >/dev/null 2>&1; then
+  crush="Crush $crush_version (refused by name): installed from the registry this time; check it and reconsider its refusal (docs/agents.md)."
+else
+  crush="Crush $crush_version (refused by name): could not be installed here ($(grep -m1 -o 'Downloading [^ ]*' "$crush_dir/install.log" || echo 'its install failed')); the refusal stands."
+fi
+rm -rf "$crush_dir"
+
 echo "==> building"
 dotnet build PocketCoder.slnx -c Release --nologo -v quiet
 
@@ -40,17 +52,17 @@ chmod 711 "$test_tmp"
 export POCKETCODER_TEST_CODEX_HOMES
 POCKETCODER_TEST_CODEX_HOMES=$(mktemp -d /var/tmp/pct-codex.XXXXXX)
 POCKETCODER_TEST_AGENTS="$PWD/$newest" TMPDIR="$test_tmp" dotnet test tests/PocketCoder.Tests -c Release --no-build --nologo \
-  --filter "FullyQualifiedName~AgentMatrixTests|FullyQualifiedName~BypassTests|FullyQualifiedName~GateTests" \
+  --filter "FullyQualifiedName~AgentMatrixTests|FullyQualifiedName~BypassTests|FullyQualifiedName~GateTests|FullyQualifiedName~RefusedAgentTests" \
   --logger "trx;LogFileName=newest.trx" --results-directory "$results" || true
 
 # The matrix is what every agent shares; each agent's own features (Claude's plan cards and task lists, MCP servers, the
 # terminal hand-off...) are tested elsewhere. A newer CLI counts as checked only when those pass too.
 echo "==> running every other test that drives a real agent, against the newest CLIs"
 POCKETCODER_TEST_AGENTS="$PWD/$newest" TMPDIR="$test_tmp" dotnet test tests/PocketCoder.Tests -c Release --no-build --nologo \
-  --filter "(FullyQualifiedName~PocketCoder.Tests.EndToEnd|FullyQualifiedName~PocketCoder.Tests.Gate|FullyQualifiedName~PocketCoder.Tests.Agents|FullyQualifiedName~PocketCoder.Tests.Teams|FullyQualifiedName~PocketCoder.Tests.Browser)&FullyQualifiedName!~AgentMatrixTests&FullyQualifiedName!~BypassTests&FullyQualifiedName!~GateTests" \
+  --filter "(FullyQualifiedName~PocketCoder.Tests.EndToEnd|FullyQualifiedName~PocketCoder.Tests.Gate|FullyQualifiedName~PocketCoder.Tests.Agents|FullyQualifiedName~PocketCoder.Tests.Teams|FullyQualifiedName~PocketCoder.Tests.Browser)&FullyQualifiedName!~AgentMatrixTests&FullyQualifiedName!~BypassTests&FullyQualifiedName!~GateTests&FullyQualifiedName!~RefusedAgentTests" \
   --logger "trx;LogFileName=wide.trx" --results-directory "$results" || true
 rm -rf "$test_tmp" "$POCKETCODER_TEST_CODEX_HOMES"
 
-args=(--trx "$results/newest.trx" --wide "$results/wide.trx" --pinned tests/agents/package.json --newest "$newest/package.json")
+args=(--trx "$results/newest.trx" --wide "$results/wide.trx" --pinned tests/agents/package.json --newest "$newest/package.json" --crush "$crush")
 $record && args+=(--record docs/agents.md --checked src/PocketCoder/Health/checked-agents.json)
 node scripts/newest-agents-report.mjs "${args[@]}"

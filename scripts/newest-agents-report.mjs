@@ -6,7 +6,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((pairs, arg, i, all) => (arg.startsWith('--') ? [...pairs, [arg.slice(2), all[i + 1]]] : pairs), []));
 
-// Each package the tests pin, as PocketCoder names its agent, and the prefix of that agent's gate and bypass test classes.
+// Each package the tests pin, as PocketCoder names its agent, and the prefix of that agent's gate and bypass test classes; for
+// an agent refused by name, the tests that show its reason on the CLI (Agents/RefusedAgentTests) in their place.
 const AGENTS = {
   '@anthropic-ai/claude-code': { id: 'claude-code', classes: /^Claude(Code)?(Bypass|Gate)Tests$/ },
   '@agentclientprotocol/claude-agent-acp': { id: 'claude-acp', classes: /^ClaudeAcp(Bypass|Gate)Tests$/ },
@@ -15,6 +16,12 @@ const AGENTS = {
   '@google/gemini-cli': { id: 'gemini', classes: /^Gemini(Bypass|Gate)Tests$/ },
   '@github/copilot': { id: 'copilot', classes: /^Copilot(Bypass|Gate)Tests$/ },
   '@qwen-code/qwen-code': { id: 'qwen', classes: /^Qwen(Code)?(Bypass|Gate)Tests$/ },
+  '@mariozechner/pi-coding-agent': { id: 'pi', classes: /^Pi(Bypass|Gate)Tests$/ },
+  '@kilocode/cli': { id: 'kilo', classes: /^Kilo(Bypass|Gate)Tests$/ },
+  '@vibe-kit/grok-cli': { id: 'grok', refusal: /\.RefusedAgentTests\.Grok_/ },
+  '@sourcegraph/amp': { id: 'amp', refusal: /\.RefusedAgentTests\.VendorServiceAgent_.*agent: "amp"/ },
+  '@augmentcode/auggie': { id: 'auggie', refusal: /\.RefusedAgentTests\.VendorServiceAgent_.*agent: "auggie"/ },
+  droid: { id: 'droid', refusal: /\.RefusedAgentTests\.Droid_/ },
 };
 const CAPABILITIES = [['Text', 'text'], ['ToolCall', 'tool call'], ['Allow', 'allow'], ['Deny', 'deny'], ['EditThenAllow', 'edit, then allow'],
   ['Cancel', 'cancel'], ['Resume', 'resume'], ['Usage', 'usage']];
@@ -33,10 +40,10 @@ const pinned = JSON.parse(readFileSync(args.pinned, 'utf8')).dependencies;
 const newest = JSON.parse(readFileSync(args.newest, 'utf8')).dependencies;
 const rows = [];
 const passedAll = {};
-for (const [pkg, { id, classes }] of Object.entries(AGENTS)) {
+for (const [pkg, { id, classes, refusal }] of Object.entries(AGENTS)) {
   if (!pinned[pkg]) continue;
   const matrix = CAPABILITIES.map(([method]) => results.filter((r) => r.name.includes(`.AgentMatrixTests.${method}_`) && r.name.includes(`(agent: "${id}")`)));
-  const gate = results.filter((r) => classes.test(r.name.split('(')[0].split('.').at(-2)));
+  const gate = results.filter((r) => (classes ? classes.test(r.name.split('(')[0].split('.').at(-2)) : refusal.test(r.name)));
   const cells = [...matrix.map(cell), cell(gate)];
   const ran = [...matrix.flat(), ...gate];
   if (ran.length > 0 && ran.every((t) => t.passed) && (newest[pkg] === pinned[pkg] || (wide.length > 0 && wideFailed.length === 0))) passedAll[id] = newest[pkg];
@@ -46,11 +53,13 @@ for (const [pkg, { id, classes }] of Object.entries(AGENTS)) {
 const date = new Date().toISOString().slice(0, 10);
 const table = [
   `Run on ${date} by \`scripts/check-newest-agents.sh\`: the agent matrix (\`EndToEnd/AgentMatrixTests\`) and each agent's gate and bypass`,
-  'tests, against the newest published CLIs (a dash: no test of that kind ran for the agent).',
+  'tests (for an agent refused by name, the tests that show its reason: `Agents/RefusedAgentTests`), against the newest published CLIs',
+  '(a dash: no test of that kind ran for the agent).',
   '',
-  `| agent | pinned | newest | ${CAPABILITIES.map(([, words]) => words).join(' | ')} | gate and bypass |`,
+  `| agent | pinned | newest | ${CAPABILITIES.map(([, words]) => words).join(' | ')} | gate and bypass (or refusal) |`,
   `|---|---|---|${CAPABILITIES.map(() => '---').join('|')}|---|`,
   ...rows,
+  ...(args.crush ? ['', args.crush] : []),
   '',
   wide.length === 0 ? 'The other tests that drive a real agent were not run.'
     : wideFailed.length === 0 ? `The ${wide.length} other tests that drive a real agent passed too.`

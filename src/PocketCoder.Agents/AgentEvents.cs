@@ -22,6 +22,13 @@ public sealed record Thinking(string Text) : AgentEvent;
 
 public sealed record ToolCall(string ToolCallId, string Tool, ToolKind Kind, string Title, JsonElement Input) : AgentEvent;
 
+/// <summary>
+/// A call announced before its input was known (ACP agents announce one as the model starts it), now known better from a later
+/// update or its permission request: the transcript shows this title and input in the place of what was announced.
+/// </summary>
+/// <param name="InputMissing">The call ended (or its turn did) and the agent never said its input: the phone says so.</param>
+public sealed record ToolCallUpdated(string ToolCallId, string Title, JsonElement Input, bool InputMissing = false) : AgentEvent;
+
 public sealed record ToolResult(string ToolCallId, string Content, bool IsError) : AgentEvent;
 
 public sealed record PlanUpdate(IReadOnlyList<PlanEntry> Entries) : AgentEvent;

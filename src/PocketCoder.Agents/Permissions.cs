@@ -10,7 +10,7 @@ namespace PocketCoder.Agents;
 /// applied to this very call (<see cref="PermissionDecision.PauseAgent"/>); only Claude Code's held gate hook can.</param>
 /// <param name="CanEditInput">The agent runs the input an allow sends back in place of this one ("edit, then allow"). Where
 /// it cannot, the gatekeeper refuses an edited allow and the phone offers none: the owner must never approve an edit
-/// while the original runs. Only Claude Code can.</param>
+/// while the original runs. Claude Code and pi can.</param>
 public sealed record PermissionRequest(
     string ToolCallId,
     string Tool,

@@ -47,7 +47,10 @@ public sealed partial class FakeModelServer
             AnthropicWire.EstimateTokens(body.GetRawText().Length), OpenAiWire.OutputTokens(blocks)), cancel).ConfigureAwait(false);
     }
 
-    /// <summary><c>POST /v1/chat/completions</c> with <c>stream:true</c>, as OpenAI-compatible clients call it.</summary>
+    /// <summary>
+    /// <c>POST /v1/chat/completions</c> with <c>stream:true</c>, as OpenAI-compatible clients call it; without it (Grok CLI's
+    /// headless mode), the whole answer as one JSON body.
+    /// </summary>
     private async Task ChatCompletionsAsync(HttpContext context)
     {
         var cancel = context.RequestAborted;
@@ -60,6 +63,13 @@ public sealed partial class FakeModelServer
         var model = recorded.Model ?? "fake-model";
         var id = $"chatcmpl-fake-{Interlocked.Increment(ref _responseCount)}";
         var blocks = OpenAiBlocks(reply, "call_fake_");
+        if (!recorded.IsStreaming)
+        {
+            await WriteJsonAsync(context.Response, StatusCodes.Status200OK, OpenAiWire.ChatCompletion(id, model, blocks,
+                AnthropicWire.EstimateTokens(body.GetRawText().Length), OpenAiWire.OutputTokens(blocks)), cancel).ConfigureAwait(false);
+            return;
+        }
+
         var response = StartEventStream(context.Response);
         await SendAsync(response, OpenAiWire.ChatRole(id, model), cancel).ConfigureAwait(false);
 

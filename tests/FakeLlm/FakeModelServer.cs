@@ -26,6 +26,7 @@ public sealed partial class FakeModelServer : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private readonly Queue<ScriptedReply> _script = new();
+    private readonly List<string> _unrouted = [];
     private readonly List<RecordedRequest> _requests = [];
     private readonly List<(Func<RecordedRequest, bool> Predicate, TaskCompletionSource<RecordedRequest> Done)> _waiters = [];
 
@@ -92,6 +93,30 @@ public sealed partial class FakeModelServer : IAsyncDisposable
             {
                 _script.Enqueue(reply ?? throw new ArgumentException("A scripted reply is null.", nameof(replies)));
             }
+        }
+    }
+
+    /// <summary>
+    /// Requests on no wire the fake speaks ("POST /chat-stream"): what an agent that talks to its vendor's own service, not to a
+    /// model provider, asks for.
+    /// </summary>
+    public IReadOnlyList<string> UnroutedRequests
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _unrouted];
+            }
+        }
+    }
+
+    /// <summary>Drops the replies not yet taken: a test sharing one server across cases starts each afresh.</summary>
+    public void ClearScript()
+    {
+        lock (_gate)
+        {
+            _script.Clear();
         }
     }
 
@@ -188,6 +213,11 @@ public sealed partial class FakeModelServer : IAsyncDisposable
         _app.MapFallback(async context =>
         {
             _logger.LogWarning("FakeLlm: no route for {Method} {Path}{Query}", context.Request.Method, context.Request.Path, context.Request.QueryString);
+            lock (_gate)
+            {
+                _unrouted.Add($"{context.Request.Method} {context.Request.Path}");
+            }
+
             await WriteJsonAsync(context.Response, StatusCodes.Status404NotFound,
                 AnthropicWire.Error("not_found_error", $"fake model server has no {context.Request.Method} {context.Request.Path}"),
                 context.RequestAborted).ConfigureAwait(false);

@@ -155,6 +155,61 @@ internal static class OpenAiWire
 
     public static byte[] ChatDone() => Encoding.UTF8.GetBytes("data: [DONE]\n\n");
 
+    /// <summary>A whole answer (no <c>stream</c>): its text, its tool calls, why it stopped and what it counted.</summary>
+    public static byte[] ChatCompletion(string id, string model, IReadOnlyList<ContentBlock> blocks, int inputTokens, int outputTokens) =>
+        Json(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("id", id);
+            w.WriteString("object", "chat.completion");
+            w.WriteNumber("created", 0);
+            w.WriteString("model", model);
+            w.WriteStartArray("choices");
+            w.WriteStartObject();
+            w.WriteNumber("index", 0);
+            w.WriteStartObject("message");
+            w.WriteString("role", "assistant");
+            var text = string.Concat(blocks.OfType<TextBlock>().Select(t => t.Text));
+            if (text.Length > 0)
+            {
+                w.WriteString("content", text);
+            }
+            else
+            {
+                w.WriteNull("content");
+            }
+
+            var uses = blocks.OfType<ToolUseBlock>().ToList();
+            if (uses.Count > 0)
+            {
+                w.WriteStartArray("tool_calls");
+                foreach (var use in uses)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("id", use.Id);
+                    w.WriteString("type", "function");
+                    w.WriteStartObject("function");
+                    w.WriteString("name", use.Name);
+                    w.WriteString("arguments", JsonText(use.Input));
+                    w.WriteEndObject();
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+            }
+
+            w.WriteEndObject();
+            w.WriteString("finish_reason", uses.Count > 0 ? "tool_calls" : "stop");
+            w.WriteEndObject();
+            w.WriteEndArray();
+            w.WriteStartObject("usage");
+            w.WriteNumber("prompt_tokens", inputTokens);
+            w.WriteNumber("completion_tokens", outputTokens);
+            w.WriteNumber("total_tokens", inputTokens + outputTokens);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        });
+
     public static byte[] Error(string type, string message) =>
         Json(w =>
         {

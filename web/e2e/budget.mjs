@@ -28,6 +28,8 @@ await runPhoneScript('budget', 'Budget phone', async ({ page, base, projectId, s
   const card = page.locator('.approval.pending');
   await card.locator('.approval-title', { hasText: 'The budget is spent' }).waitFor({ timeout: 60_000 });
   await card.locator('[data-testid="budget"]').filter({ hasText: 'This session\'s budget is spent' }).waitFor();
+  // A spent budget holds the next turn: the card says what it holds.
+  await card.locator('[data-testid="budget-holds"]').filter({ hasText: 'It holds the message: write ran.txt' }).waitFor();
   const offered = (await card.getByRole('button').allTextContents()).map((t) => t.trim());
   if (JSON.stringify(offered) !== JSON.stringify(['Stop', 'Raise the budget'])) throw new Error(`a budget card offers ${JSON.stringify(offered)}`);
   await page.screenshot({ path: shots('budget-01-spent.png'), fullPage: true });

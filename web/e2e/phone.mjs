@@ -181,3 +181,55 @@ export async function runPhoneScript(name, deviceName, steps, more = {}) {
   }
   process.exit(exitCode);
 }
+
+/**
+ * Controls under 44x44, clipped, or under 16 px, gathered over a run's screens so that one run names them all:
+ * `measure(page, screen)` after each screen, `offenders` at the end.
+ */
+export function controlAudit() {
+  const offenders = [];
+  return {
+    offenders,
+    async measure(page, screen) {
+      for (const [what, check] of [['under 44x44', smallTargets], ['clipped', clippedControls], ['under 16 px', smallFontControls]]) {
+        for (const bad of (await check(page)).bad) offenders.push(`${screen}, ${what}: ${bad}`);
+      }
+    },
+  };
+}
+
+/** Invites a person from People (the page is on it) and returns the one-time code the app shows for their first device. */
+export async function invite(page, name, role) {
+  const form = page.getByRole('form', { name: 'Invite a person' });
+  await form.locator('input[name="personName"]').fill(name);
+  await form.locator('select[name="personRole"]').selectOption(role);
+  await form.getByRole('button', { name: 'Invite' }).click();
+  const code = (await page.locator('[data-testid="invite-code"]').textContent()).trim();
+  const link = (await page.locator('[data-testid="invite-link"]').textContent()).trim();
+  if (!link.endsWith(`/#pair=${code}`)) throw new Error(`the invite's link does not carry its code: ${link}`);
+  await page.getByRole('button', { name: 'Done' }).click();
+  await page.locator(`[data-person="${name}"]`).waitFor();
+  return code;
+}
+
+/** A browser for the team's other phones: each person gets a context of their own in it (`personPhone`). */
+export const teamBrowser = (executablePath) => chromium.launch({
+  executablePath, headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+
+/** A second person's phone: its own browser context (its own cookie), paired from the invite link as they would. */
+export async function personPhone(browser, base, code, deviceName, errors) {
+  const context = await browser.newContext({
+    viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, colorScheme: 'light',
+    userAgent: 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36',
+  });
+  const page = await context.newPage();
+  page.setDefaultTimeout(60_000);
+  page.on('pageerror', (e) => errors.push(`${deviceName}: ${e}`));
+  await page.goto(`${base}/#pair=${code}`);
+  await page.locator('input[name="deviceName"]').fill(deviceName);
+  await page.getByRole('button', { name: 'Pair', exact: true }).click();
+  await page.getByRole('link', { name: 'People' }).waitFor();
+  return page;
+}

@@ -11,48 +11,10 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { clippedControls, ok, reportFailure, runPhoneScript, smallFontControls, smallTargets } from './phone.mjs';
-
-/** Controls under 44x44, clipped, or under 16 px on a screen, gathered so that one run names them all. */
-const offenders = [];
-async function measure(page, screen) {
-  for (const [what, check] of [['under 44x44', smallTargets], ['clipped', clippedControls], ['under 16 px', smallFontControls]]) {
-    for (const bad of (await check(page)).bad) offenders.push(`${screen}, ${what}: ${bad}`);
-  }
-}
-
-/** Invites a person from People and returns the one-time code the app shows for their first device. */
-async function invite(page, name, role) {
-  const form = page.getByRole('form', { name: 'Invite a person' });
-  await form.locator('input[name="personName"]').fill(name);
-  await form.locator('select[name="personRole"]').selectOption(role);
-  await form.getByRole('button', { name: 'Invite' }).click();
-  const code = (await page.locator('[data-testid="invite-code"]').textContent()).trim();
-  const link = (await page.locator('[data-testid="invite-link"]').textContent()).trim();
-  if (!link.endsWith(`/#pair=${code}`)) throw new Error(`the invite's link does not carry its code: ${link}`);
-  await page.getByRole('button', { name: 'Done' }).click();
-  await page.locator(`[data-person="${name}"]`).waitFor();
-  return code;
-}
-
-/** A second person's phone: its own browser context (its own cookie), paired from the invite link as they would. */
-async function personPhone(browser, base, code, deviceName, errors) {
-  const context = await browser.newContext({
-    viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, colorScheme: 'light',
-    userAgent: 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36',
-  });
-  const page = await context.newPage();
-  page.setDefaultTimeout(60_000);
-  page.on('pageerror', (e) => errors.push(`${deviceName}: ${e}`));
-  await page.goto(`${base}/#pair=${code}`);
-  await page.locator('input[name="deviceName"]').fill(deviceName);
-  await page.getByRole('button', { name: 'Pair', exact: true }).click();
-  await page.getByRole('link', { name: 'People' }).waitFor();
-  return page;
-}
+import { controlAudit, invite, ok, personPhone, reportFailure, runPhoneScript, teamBrowser } from './phone.mjs';
 
 await runPhoneScript('teams', 'Owner phone', async ({ page, base, projectId, repo, shots, chromium: executablePath }) => {
+  const { measure, offenders } = controlAudit();
   // People: the owner invites an approver and a viewer; each gets a code (and link) for their first device.
   await page.goto(`${base}/people`);
   const anaCode = await invite(page, 'Ana', 'approver');
@@ -78,10 +40,7 @@ await runPhoneScript('teams', 'Owner phone', async ({ page, base, projectId, rep
   await measure(page, 'Settings with the policy');
   ok('the policy editor shows why a bad policy is refused, saves "two people must allow commands", and reads it back');
 
-  const browser = await chromium.launch({
-    executablePath, headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await teamBrowser(executablePath);
   const errors = [];
   let ana;
   let vic;
@@ -108,7 +67,7 @@ await runPhoneScript('teams', 'Owner phone', async ({ page, base, projectId, rep
     const anaCard = ana.locator('.approval.pending');
     await anaCard.getByRole('button', { name: 'Allow once' }).click();
     await anaCard.filter({ hasText: '1 of 2 allowed — by Ana; needs one more person' }).waitFor();
-    await anaCard.filter({ hasText: 'You allowed it' }).waitFor();
+    await anaCard.locator('[data-testid="waiting-for"]').filter({ hasText: 'Waiting for another person\'s allow' }).waitFor();
     if (await anaCard.getByRole('button', { name: 'Allow once' }).count()) throw new Error('Ana is offered a second allow of her own');
     if (await anaCard.getByRole('button', { name: /this session|Always allow/ }).count()) throw new Error('a two-person call offers a grant or a rule');
     await ana.screenshot({ path: shots('teams-03-ana-one-of-two.png'), fullPage: true });
@@ -120,11 +79,11 @@ await runPhoneScript('teams', 'Owner phone', async ({ page, base, projectId, rep
     await vic.goto(`${base}${session}`);
     const vicCard = vic.locator('.approval.pending');
     await vicCard.filter({ hasText: '1 of 2 allowed — by Ana' }).waitFor();
-    await vicCard.filter({ hasText: 'not you, so you can only watch' }).waitFor();
+    await vicCard.locator('[data-testid="waiting-for"]').filter({ hasText: 'Waiting for an approver or an owner' }).waitFor();
     if (await vicCard.getByRole('button').count()) throw new Error('the viewer is offered a decision');
-    await vic.locator('[data-testid="read-only"]').waitFor();
-    // The question waits, but not for a viewer.
-    await vic.locator('[data-status="waiting_approval"]', { hasText: 'Waiting for a decision' }).first().waitFor();
+    await vic.locator('[data-testid="steer-refusal"]').filter({ hasText: 'Only operators, approvers and owners start or steer sessions' }).waitFor();
+    // The question waits, but not for a viewer: his badge says whom it waits for.
+    await vic.locator('[data-status="waiting_approval"]', { hasText: 'Waiting for an approver or an owner' }).first().waitFor();
     const refused = await vic.evaluate(async (id) => {
       const r = await fetch(`/api/approvals/${id}/decision`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ decision: 'allow_once' }) });
       return { status: r.status, code: (await r.json()).code };
@@ -168,7 +127,9 @@ await runPhoneScript('teams', 'Owner phone', async ({ page, base, projectId, rep
     await page.locator('[data-person="Vic"].revoked').waitFor();
     await vic.reload();
     await vic.getByRole('heading', { name: 'Pair this phone' }).waitFor();
-    ok('People: Ana becomes an operator, and Vic, revoked, is sent back to pairing');
+    await vic.locator('[data-testid="signed-out-reason"]').filter({ hasText: 'Ask an owner of this PocketCoder to invite you again' }).waitFor();
+    if (await vic.getByText('pocketcoder pair').count()) throw new Error('a revoked teammate is told to run pocketcoder pair');
+    ok('People: Ana becomes an operator, and Vic, revoked, is sent back to pairing, told to ask an owner to invite him again');
     if (errors.length) throw new Error(`script errors: ${errors.join('; ')}`);
     if (offenders.length) throw new Error(`controls too small, clipped or under 16 px:\n  ${offenders.join('\n  ')}`);
     ok('every control on People, the policy and the team cards is 44x44 or more, unclipped, 16 px or more');

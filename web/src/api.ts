@@ -23,7 +23,14 @@ export type Health = Schemas['HealthResponse'];
 export type Paired = Schemas['PairResponse'];
 export type Device = Schemas['DeviceResponse'];
 export type Bridge = Schemas['BridgeResponse'] & { state: 'connecting' | 'connected' | 'failing' | 'stopped' };
-export type Project = Schemas['ProjectResponse'];
+/**
+ * What the server will accept from this device's person now (docs/security.md, "Who may do what"): the app offers exactly
+ * these, and says the server's `waitingFor` / `steerRefusal` where it offers nothing. Absent: not known (an older answer).
+ */
+export type ApprovalOffers = Schemas['ApprovalOffers'];
+export type SessionOffers = Omit<Schemas['SessionOffers'], 'modes'> & { modes: SessionMode[] };
+export type ProjectOffers = Omit<Schemas['ProjectOffers'], 'modes'> & { modes: SessionMode[] };
+export type Project = Omit<Schemas['ProjectResponse'], 'offers'> & { offers?: ProjectOffers | null };
 export type FolderListing = Schemas['FolderListing'];
 export type FolderSuggestion = Schemas['FolderSuggestion'];
 export type FolderSuggestions = Schemas['FolderSuggestions'];
@@ -39,7 +46,7 @@ export type McpState = 'enabled' | 'disabled' | 'needs_approval' | 'changed' | '
 export type McpServer = Schemas['McpServerResponse'] & { state: McpState };
 /** A server of the owner's own: a command (stdio) or a URL; env and headers' values are secrets, never shown back. */
 export type McpServerFields = { name: string; command?: string; args?: string[]; url?: string; env?: Record<string, string>; headers?: Record<string, string>; enabled?: boolean };
-export type Session = Schemas['SessionResponse'] & { mode: SessionMode; status: SessionStatus };
+export type Session = Omit<Schemas['SessionResponse'], 'offers'> & { mode: SessionMode; status: SessionStatus; offers?: SessionOffers | null };
 export type Approval = Schemas['ApprovalResponse'] & { kind: ToolKind; status: ApprovalStatus; decision: Decision | null };
 export type Rule = Schemas['RuleResponse'] & { action: 'allow' | 'deny' | 'ask' };
 export type RulePreview = Schemas['RulePreview'];
@@ -155,9 +162,9 @@ export function setFetch(f: Fetch): void {
   fetcher = f;
 }
 
-/** Called when any request comes back 401: the device was revoked or never paired. */
-let onUnauthorized: () => void = () => {};
-export function setUnauthorizedHandler(handler: () => void): void {
+/** Called when any request comes back 401 (with the server's words): the device was revoked or never paired. */
+let onUnauthorized: (detail: string) => void = () => {};
+export function setUnauthorizedHandler(handler: (detail: string) => void): void {
   onUnauthorized = handler;
 }
 
@@ -186,7 +193,7 @@ client.use({
   async onResponse({ response }) {
     if (response.ok) return undefined;
     const error = await toApiError(response);
-    if (error.code === 'UNAUTHORIZED') onUnauthorized();
+    if (error.code === 'UNAUTHORIZED') onUnauthorized(error.detail);
     throw error;
   },
 });
@@ -227,16 +234,16 @@ export const api = {
   setPolicy: (projectId: string, policy: TeamPolicy) => body(client.PUT('/api/projects/{projectId}/policy', { params: { path: { projectId } }, body: policy })),
   budget: (projectId: string) => body(client.GET('/api/projects/{projectId}/budget', { params: { path: { projectId } } })),
 
-  projects: () => body(client.GET('/api/projects')),
-  project: (project: string) => body(client.GET('/api/projects/{id}', byId(project))),
-  addProject: (path: string, name?: string) => body(client.POST('/api/projects', { body: name ? { path, name } : { path } })),
+  projects: () => body(client.GET('/api/projects')) as Promise<Project[]>,
+  project: (project: string) => body(client.GET('/api/projects/{id}', byId(project))) as Promise<Project>,
+  addProject: (path: string, name?: string) => body(client.POST('/api/projects', { body: name ? { path, name } : { path } })) as Promise<Project>,
   /** One folder of the server's home (home itself for ''), its subfolders only; hidden ones when asked. */
   folders: (path: string, hidden = false) => body(client.GET('/api/folders', { params: { query: { path, hidden: hidden || undefined } } })),
   /** Folders worth adding: added before, worked in by the agents, repositories under home. */
   folderSuggestions: () => body(client.GET('/api/folders/suggestions')),
   removeProject: (project: string) => body(client.DELETE('/api/projects/{id}', byId(project))),
   updateProject: (project: string, change: { name?: string; approvalTimeoutSeconds?: number | null; sandbox?: 'sandboxed' | 'none'; worktreeDefault?: boolean }) =>
-    body(client.PATCH('/api/projects/{id}', { ...byId(project), body: change })),
+    body(client.PATCH('/api/projects/{id}', { ...byId(project), body: change })) as Promise<Project>,
 
   sessions: (projectId?: string) => body(client.GET('/api/sessions', { params: { query: { projectId } } })) as Promise<Session[]>,
   session: (session: string) => body(client.GET('/api/sessions/{id}', byId(session))) as Promise<Session>,

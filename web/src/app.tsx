@@ -4,6 +4,7 @@ import { BranchDiff, TurnReview } from './screens/TurnReview';
 import { AllSessions } from './screens/AllSessions';
 import { useEffect } from 'preact/hooks';
 import { Loading } from './components/Loading';
+import { splitPending } from './offers';
 import { LedgerWarning, OfflineBanner, UpdateBanner } from './components/ui';
 import { match, navigate, useRoute } from './router';
 import { Devices } from './screens/Devices';
@@ -73,7 +74,8 @@ export function App() {
 }
 
 function Shell({ children }: { children: ComponentChildren }) {
-  const waiting = useStore((s) => Object.keys(s.board.pending).length);
+  // The tab's count is the badge's: the calls that wait for this person.
+  const waiting = useStore((s) => splitPending(s.board.pending).mine.length);
   useEffect(() => {
     document.title = waiting > 0 ? `(${waiting}) PocketCoder` : 'PocketCoder';
   }, [waiting]);

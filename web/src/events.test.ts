@@ -180,6 +180,32 @@ describe('reduceSession', () => {
     expect(withListed(view, [])).toBe(view);
   });
 
+  it('takes what this person may do with a call from the approvals list, the only one that says', () => {
+    seq = 0;
+    const view = reduceSessionAll(emptySession(), [
+      ev('approval.requested', { approvalId: 'a4', toolCallId: 't4', tool: 'Bash', kind: 'execute', title: 'make', input: {}, risk: 'shell', deciderRole: 'approver', needed: 2 }),
+    ]);
+    const offers = { allowOnce: false, allowSession: false, allowAlways: false, edit: false, deny: true, answer: false, waitingFor: 'Waiting for another person\'s allow' };
+    const merged = withListed(view, [{ id: 'a4', risk: 'shell', deciderRole: 'approver', needed: 2, allowedBy: ['Ada'], offers }]);
+    expect(merged.items[0]).toMatchObject({ approval: { offers, allowedBy: ['Ada'] } });
+    // A list that has not said yet keeps what was known.
+    expect(withListed(merged, [{ id: 'a4', risk: 'shell', deciderRole: 'approver', needed: 2, allowedBy: ['Ada'] }])).toBe(merged);
+  });
+
+  it('marks an "allow for this session" grant, which changes who may steer the session', () => {
+    seq = 0;
+    let view = reduceSessionAll(emptySession(), [
+      ev('approval.requested', { approvalId: 'a5', toolCallId: 't5', tool: 'Bash', kind: 'execute', title: 'make', input: {} }),
+      ev('approval.resolved', { approvalId: 'a5', status: 'decided', decision: 'allow_once' }),
+    ]);
+    expect(view.grantedAt).toBe(0);
+    view = reduceSessionAll(view, [
+      ev('approval.requested', { approvalId: 'a6', toolCallId: 't6', tool: 'Bash', kind: 'execute', title: 'make', input: {} }),
+      ev('approval.resolved', { approvalId: 'a6', status: 'decided', decision: 'allow_session' }),
+    ]);
+    expect(view.grantedAt).toBe(view.lastSeq);
+  });
+
   it('updates one to-do list per turn in place and keeps the latest usage', () => {
     seq = 0;
     const view = reduceSessionAll(emptySession(), [
@@ -194,6 +220,33 @@ describe('reduceSession', () => {
     expect(plans[0]).toMatchObject({ entries: [{ status: 'completed' }, { status: 'in_progress' }] });
     expect(view.usage).toMatchObject({ inputTokens: 20, costUsd: 0.02 });
     expect(view.totalTokens).toBe(42);
+  });
+});
+
+describe('a call announced before its input', () => {
+  const at = (seq: number, kind: string, data: Record<string, unknown>) => ({ kind, data: { sessionId: S, seq, ...data } });
+
+  it('shows the command in the same row once the agent tells it, and a replay changes nothing', () => {
+    const events = [
+      at(1, 'tool.call', { toolCallId: 'q1', tool: 'run_shell_command', kind: 'execute', title: 'Shell', input: {} }),
+      at(2, 'tool.call.updated', { toolCallId: 'q1', title: 'echo hi > made.txt (run it)', input: { command: 'echo hi > made.txt' }, inputMissing: false }),
+      at(3, 'tool.result', { toolCallId: 'q1', content: '', isError: false, truncated: false }),
+    ];
+    const view = reduceSessionAll(emptySession(), events);
+    const tools = view.items.filter((i) => i.type === 'tool');
+    expect(tools).toHaveLength(1);
+    expect(tools[0]).toMatchObject({ seq: 1, title: 'echo hi > made.txt (run it)', input: { command: 'echo hi > made.txt' }, inputMissing: false });
+    expect(reduceSessionAll(view, events).items).toEqual(view.items);
+  });
+
+  it('says so when the call ends without it', () => {
+    const view = reduceSessionAll(emptySession(), [
+      at(1, 'tool.call', { toolCallId: 'q2', tool: 'run_shell_command', kind: 'execute', title: 'Shell', input: {} }),
+      at(2, 'tool.call.updated', { toolCallId: 'q2', title: 'Shell', input: {}, inputMissing: true }),
+      at(3, 'tool.call.updated', { toolCallId: 'unknown', title: 'Nothing', input: {}, inputMissing: false }),
+    ]);
+    expect(view.items).toHaveLength(1);
+    expect(view.items[0]).toMatchObject({ type: 'tool', title: 'Shell', inputMissing: true });
   });
 });
 

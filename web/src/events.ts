@@ -1,7 +1,7 @@
 // Live events: an EventSource that resumes exactly where it left off, and pure reducers that fold events
 // into what the screens show. A replayed event (same seq) never changes anything twice.
 
-import type { ApprovalStatus, Decision, PlanEntry, QueuedMessage, Session, SessionMode, SessionStatus, ToolKind } from './api';
+import type { ApprovalOffers, ApprovalStatus, Decision, PlanEntry, QueuedMessage, Session, SessionMode, SessionStatus, ToolKind } from './api';
 import type { components } from './api.gen';
 import type { EditContext } from './diff';
 
@@ -12,7 +12,7 @@ import type { EditContext } from './diff';
 export type EventPayloads = components['schemas']['SessionEvents'];
 
 export const EVENT_KINDS = [
-  'session.status', 'message.user', 'message.delta', 'message', 'thinking', 'tool.call', 'tool.result', 'plan',
+  'session.status', 'message.user', 'message.delta', 'message', 'thinking', 'tool.call', 'tool.call.updated', 'tool.result', 'plan',
   'approval.requested', 'approval.resolved', 'usage', 'turn.completed', 'turn.changes', 'history.imported', 'session.error',
   'queue.updated', 'approval.vote', 'approval.escalated', 'session.preparing', 'network.connection',
 ] as const satisfies readonly (keyof EventPayloads)[];
@@ -60,6 +60,11 @@ export interface ApprovalView {
   allowedBy?: string[];
   /** Nobody eligible answered in time: it went to this role (the owners). */
   escalatedTo?: string | null;
+  /**
+   * What this device's person may decide on it, as the approvals list said last (events carry none): undefined until
+   * known, and then the card offers exactly these.
+   */
+  offers?: ApprovalOffers | null;
 }
 /** A connection out of the session's sandbox through PocketCoder's proxy, once it ended (docs/api.md, `network.connection`). */
 export interface NetworkConnection {
@@ -78,6 +83,8 @@ export type Item =
   | { type: 'assistant'; seq: number; text: string; done: boolean }
   | { type: 'thinking'; seq: number; text: string }
   | { type: 'tool'; seq: number; toolCallId: string; tool: string; kind: ToolKind; title: string; input: unknown; result?: ToolResultView;
+      /** The call ended and the agent never said its input (tool.call.updated inputMissing): the row says so. */
+      inputMissing?: boolean;
       /** The session ended (a restart, a failure, a stop) before this call's result came: it will never come. */
       interrupted?: boolean }
   | { type: 'approval'; seq: number; approval: ApprovalView }
@@ -117,6 +124,11 @@ export interface SessionView {
   worktreeMadeAt: number;
   /** The seq at which a turn last ended, 0 before: what the agent changed is worth loading again (a batch can hold a whole turn). */
   turnEndedAt: number;
+  /**
+   * The seq of the last "allow for this session" grant, 0 before: a grant changes who may steer the session (its offers),
+   * which the app then asks the server again.
+   */
+  grantedAt: number;
 }
 
 /** A `session.preparing` event: `branch`, `checkout` (with `percent`, `done` and `total` once git reports them), `submodules`, `ready`. */
@@ -131,7 +143,7 @@ export const PAUSED_REASON = 'agent paused to save memory';
 
 export const emptySession = (): SessionView => ({
   lastSeq: 0, items: [], totalTokens: 0, turnActive: false, stalled: false, queue: [], queueHeld: false, paused: false, preparing: null, worktreeFailed: false,
-  worktreeMadeAt: 0, turnEndedAt: 0,
+  worktreeMadeAt: 0, turnEndedAt: 0, grantedAt: 0,
 });
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : v == null ? '' : String(v));
@@ -218,6 +230,15 @@ function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq:
       items.push({ type: 'tool', seq, toolCallId, tool: str(d.tool), kind: (str(d.kind) || 'other') as ToolKind, title: str(d.title), input: d.input });
       return;
     }
+    case 'tool.call.updated': {
+      // An agent announced the call before its input: the same row now shows what it is (never a second row).
+      const toolCallId = str(d.toolCallId);
+      const index = findLast(items, (i) => i.type === 'tool' && i.toolCallId === toolCallId);
+      if (index < 0) return;
+      const item = items[index] as Extract<Item, { type: 'tool' }>;
+      items[index] = { ...item, title: str(d.title) || item.title, input: d.input ?? item.input, inputMissing: d.inputMissing === true };
+      return;
+    }
     case 'tool.result': {
       const toolCallId = str(d.toolCallId);
       const result: ToolResultView = { content: str(d.content), isError: d.isError === true, truncated: d.truncated === true };
@@ -279,6 +300,7 @@ function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq:
           updatedTitle: typeof d.updatedTitle === 'string' ? d.updatedTitle : null,
         },
       };
+      if (d.decision === 'allow_session') view.grantedAt = seq;
       return;
     }
     case 'usage': {
@@ -375,12 +397,16 @@ export const MODES: { id: SessionMode; hint: string }[] = [
   { id: 'trusted', hint: 'Everything runs, except what a rule denies' },
 ];
 
-/** The team's part of an approval as GET /api/approvals lists it (a pending one; the events may predate it). */
-export type ListedTeamState = { id: string; risk: string; deciderRole: string; needed: number; allowedBy: string[] };
+/**
+ * The team's part of an approval as GET /api/approvals lists it (a pending one; the events may predate it), with what the
+ * caller may do with it (`offers`), which only that list says.
+ */
+export type ListedTeamState = { id: string; risk: string; deciderRole: string; needed: number; allowedBy: string[]; offers?: ApprovalOffers | null };
 
 /**
- * Pending cards with who may decide and who has allowed as the approvals list says: the list is read now, while the
- * events may have been replayed from an older copy or be missing the votes. The one with more allows is the newer.
+ * Pending cards with who may decide, who has allowed and what the caller may do as the approvals list says: the list is
+ * read now, while the events may have been replayed from an older copy or be missing the votes. The one with more allows
+ * is the newer; the offers are the list's alone.
  */
 export function withListed(view: SessionView, listed: readonly ListedTeamState[]): SessionView {
   if (listed.length === 0) return view;
@@ -391,9 +417,10 @@ export function withListed(view: SessionView, listed: readonly ListedTeamState[]
     if (!l || item.type !== 'approval') return item;
     const a = item.approval;
     const allowedBy = l.allowedBy.length > (a.allowedBy ?? []).length ? l.allowedBy : a.allowedBy;
-    if (a.risk === l.risk && a.deciderRole === l.deciderRole && a.needed === l.needed && allowedBy === a.allowedBy) return item;
+    const offers = l.offers ?? a.offers;
+    if (a.risk === l.risk && a.deciderRole === l.deciderRole && a.needed === l.needed && allowedBy === a.allowedBy && offers === a.offers) return item;
     changed = true;
-    return { ...item, approval: { ...a, risk: l.risk, deciderRole: l.deciderRole, needed: l.needed, allowedBy } };
+    return { ...item, approval: { ...a, risk: l.risk, deciderRole: l.deciderRole, needed: l.needed, allowedBy, offers } };
   });
   return changed ? { ...view, items } : view;
 }
@@ -404,7 +431,8 @@ export const pendingApprovals = (view: SessionView): ApprovalView[] =>
 // ---------------------------------------------------------------------------------------------------------
 // The dashboard: every session's status and every pending approval, from /api/events on top of a REST snapshot.
 
-export interface PendingRef { approvalId: string; sessionId: string; createdAt: string }
+/** A pending approval on the dashboard; `listed` once the approvals list has said what it is and what the caller may do with it. */
+export interface PendingRef { approvalId: string; sessionId: string; createdAt: string; listed?: ListedTeamState }
 export interface Dashboard { sessions: Record<string, Session>; pending: Record<string, PendingRef> }
 
 export function reduceDashboard(board: Dashboard, event: ServerEvent): Dashboard {

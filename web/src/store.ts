@@ -1,12 +1,12 @@
 // App-wide state: who we are (paired or not), whether we are online, and the dashboard (projects, sessions,
 // pending approvals) kept live by /api/events. Screens subscribe with useStore.
 
-import { useLayoutEffect, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
 import { api, ApiError, NetworkError, setUnauthorizedHandler, type Health, type Me, type Project, type Session } from './api';
 import { checkLedger } from './ledgerWatch';
-import { can, roleIn, type Action, type Role } from './roles';
 import { offlineStore } from './offline';
 import { reduceDashboard, ResumableStream, type Dashboard, type StreamState } from './events';
+import { splitPending, withListedPending } from './offers';
 
 export interface AppState {
   auth: 'unknown' | 'paired' | 'unpaired';
@@ -15,8 +15,13 @@ export interface AppState {
   projects: Project[];
   board: Dashboard;
   health?: Health;
-  /** Who this device is (its person and role), from /api/people/me: the app offers only what that role may do (roles.ts). */
+  /**
+   * Who this device is (its person and own role), from /api/people/me: what needs no project (People, Devices, adding a
+   * project) is offered by that role; everything in a project by the project's, session's or approval's `offers`.
+   */
   me?: Me;
+  /** Why this phone was signed out, in the server's words (a revoked device: ask an owner to invite you again). */
+  signedOutReason?: string;
   /** Data shown came from the last visit, not the server (offline start). */
   stale: boolean;
   loaded: boolean;
@@ -89,8 +94,9 @@ function reportPresence(): void {
 
 /** Decides where the app starts: paired (load the dashboard), not paired (the pair screen), or offline. */
 export async function boot(): Promise<void> {
-  setUnauthorizedHandler(() => {
-    if (state.auth !== 'unpaired') signedOut();
+  setUnauthorizedHandler((reason) => {
+    // A phone that was paired here is told why it no longer is (revoked: whom to ask); a new one just pairs.
+    if (state.auth !== 'unpaired') signedOut(wasPaired() ? reason : undefined);
   });
   window.addEventListener('online', () => {
     setState({ online: true });
@@ -123,7 +129,7 @@ export async function refresh(): Promise<void> {
     ]);
     const board: Dashboard = {
       sessions: Object.fromEntries(sessions.map((s) => [s.id, s])),
-      pending: Object.fromEntries(pending.map((a) => [a.id, { approvalId: a.id, sessionId: a.sessionId, createdAt: a.createdAt }])),
+      pending: Object.fromEntries(pending.map((a) => [a.id, { approvalId: a.id, sessionId: a.sessionId, createdAt: a.createdAt, listed: a }])),
     };
     setState({ auth: 'paired', projects, board, online: true, stale: false, loaded: true, me: me ?? state.me });
     saveSnapshot();
@@ -179,29 +185,89 @@ function startDashboard(): void {
         if (event.kind === 'session.status' && !board.sessions[event.data.sessionId]) unknown = true;
         board = reduceDashboard(board, event);
       }
-      if (board !== state.board) {
-        const asked = Object.keys(board.pending).some((id) => !state.board.pending[id]);
-        setState({ board });
-        // A new question while the owner is looking: a short buzz where the browser allows it (not iOS).
-        if (asked && document.visibilityState === 'visible') navigator.vibrate?.(200);
-      }
+      if (board !== state.board) setState({ board });
+      // Events carry no offers: what this person may do with a new call, or one whose votes changed (their own allow
+      // changes it), is asked of the server, and the buzz waits for that answer.
+      if (events.some((e) => REOFFERED.has(e.kind))) reloadPending();
       if (unknown) void refresh().catch(() => {}); // a session started elsewhere
     },
   });
 }
 
-export function signedOut(): void {
+/** The dashboard kept by an earlier visit: this phone was paired here. */
+const wasPaired = (): boolean => state.auth === 'paired' || localStorage.getItem(CACHE_KEY) !== null;
+
+const REOFFERED = new Set(['approval.requested', 'approval.vote', 'approval.escalated']);
+let reloading = false;
+let reloadAgain = false;
+
+/**
+ * Asks the approvals list again for what this person may do with each pending call (folded in by `withListedPending`);
+ * asked while a list is on its way, once more after it. A call that newly waits for them buzzes the phone (not iOS).
+ */
+export function reloadPending(): void {
+  if (reloading) {
+    reloadAgain = true;
+    return;
+  }
+  reloading = true;
+  void (async () => {
+    try {
+      do {
+        reloadAgain = false;
+        const listed = await api.approvals('pending');
+        const before = splitPending(state.board.pending).mine;
+        const pending = withListedPending(state.board.pending, listed);
+        if (pending === state.board.pending) continue;
+        setState({ board: { ...state.board, pending } });
+        const asked = splitPending(pending).mine.some((p) => !before.some((b) => b.approvalId === p.approvalId));
+        if (asked && document.visibilityState === 'visible') navigator.vibrate?.(200);
+      } while (reloadAgain);
+    } catch {
+      // Unreachable: the next connection's refresh lists them all again.
+    } finally {
+      reloading = false;
+    }
+  })();
+}
+
+export function signedOut(reason?: string): void {
   dashboard?.close();
   dashboard = undefined;
   localStorage.removeItem(CACHE_KEY);
   localStorage.removeItem(HEALTH_KEY);
   // Unpaired or revoked: the transcripts kept for offline reading go too (they can hold code and secrets).
   void offlineStore().clear();
-  setState({ auth: 'unpaired', projects: [], board: { sessions: {}, pending: {} }, loaded: true, me: undefined });
+  setState({ auth: 'unpaired', projects: [], board: { sessions: {}, pending: {} }, loaded: true, me: undefined, signedOutReason: reason });
 }
 
+/**
+ * The newer of two answers about a thing, keeping the older one's offers when the newer has none: the answers to a change
+ * (starting, stopping, archiving a session; changing a project) do not carry them.
+ */
+export const keepOffers = <T extends { offers?: unknown }>(known: T | undefined | null, next: T): T =>
+  next.offers == null && known?.offers != null ? { ...next, offers: known.offers } : next;
+
 export function upsertSession(session: Session): void {
-  setState({ board: { ...state.board, sessions: { ...state.board.sessions, [session.id]: session } } });
+  const sessions = state.board.sessions;
+  setState({ board: { ...state.board, sessions: { ...sessions, [session.id]: keepOffers(sessions[session.id], session) } } });
+}
+
+/** A project as a change answered it (its offers kept when the answer has none). */
+export function upsertProject(project: Project): void {
+  setState({ projects: state.projects.map((p) => (p.id === project.id ? keepOffers(p, project) : p)) });
+}
+
+/**
+ * The project from the store, and asked again when a screen of it opens: what the caller may do there (its `offers`)
+ * changes with the team policy, their role and their membership, none of which the event stream tells.
+ */
+export function useProject(projectId: string): Project | undefined {
+  const project = useStore((s) => s.projects.find((p) => p.id === projectId));
+  useEffect(() => {
+    api.project(projectId).then(upsertProject, () => {});
+  }, [projectId]);
+  return project;
 }
 
 export async function loadHealth(): Promise<Health | undefined> {
@@ -257,14 +323,11 @@ function restoreSnapshot(): void {
   if (known) startDashboard();
 }
 
-/** The caller's role in a project (or their own, without one), and their name; both undefined until known. */
-export function useCaller(projectId?: string): { role?: Role; name?: string } {
-  const person = useStore((s) => s.me?.person);
-  return person ? { role: roleIn(person, projectId), name: person.name } : {};
-}
-
-/** Whether the caller may do `action` (in the project, where given); everything while their role is not known yet. */
-export function useMay(projectId?: string): (action: Action) => boolean {
-  const { role } = useCaller(projectId);
-  return (action) => role === undefined || can(role, action);
+/**
+ * Whether this device's person is an owner, by their own role as /api/people/me says (the server's word about them): what
+ * needs no project — adding one, the team's bridges, revoking another person's device — is an owner's. Undefined until known.
+ */
+export function useOwner(): boolean | undefined {
+  const role = useStore((s) => s.me?.person.role);
+  return role === undefined ? undefined : role === 'owner';
 }

@@ -122,6 +122,10 @@ public sealed record AcpAgentDefinition(
         // .env (bar API keys), and forces the default approval mode. Set last: nothing in the environment undoes it.
         environment["GEMINI_CLI_TRUST_WORKSPACE"] = "false";
 
+        // Its folder: .gemini in GEMINI_CLI_HOME (taken as it is, no ~), else in home.
+        var geminiHome = command.Setting("GEMINI_CLI_HOME") is { Length: > 0 } named ? named : command.Home;
+        string InGemini(string path) => Path.Combine(geminiHome, ".gemini", path);
+
         return new AcpAgentDefinition(
             GeminiId,
             "Gemini CLI",
@@ -135,22 +139,25 @@ public sealed record AcpAgentDefinition(
         {
             // Gemini reads GEMINI.md only in a trusted workspace.
             InstructionFiles = ProjectInstructions.Gemini,
-            StateFolders = [".gemini"],
+            StateFolders = [InGemini("")],
             // Its settings (tools.allowed and the like would let Gemini run tools without asking; hooks run commands), the folders
             // it trusts, its extensions, policies, subagents, skills, commands and instructions.
             Config =
             [
-                new(".gemini/settings.json", Placeholder.JsonObject),
-                new(".gemini/trustedFolders.json", Placeholder.JsonObject),
-                new(".gemini/GEMINI.md", Placeholder.Empty),
+                new(InGemini("settings.json"), Placeholder.JsonObject),
+                new(InGemini("trustedFolders.json"), Placeholder.JsonObject),
+                new(InGemini("GEMINI.md"), Placeholder.Empty),
                 // Variables it loads (an API base URL would send every later session's prompts elsewhere).
-                new(".gemini/.env", Placeholder.Empty),
-                .. new[] { "extensions", "policies", "agents", "skills", "commands" }.Select(f => new AgentConfig($".gemini/{f}", Placeholder.Folder)),
+                new(InGemini(".env"), Placeholder.Empty),
+                .. new[] { "extensions", "policies", "agents", "skills", "commands" }.Select(f => new AgentConfig(InGemini(f), Placeholder.Folder)),
             ],
-            Logins = [".gemini/oauth_creds.json", ".gemini/google_accounts.json", ".gemini/mcp-oauth-tokens.json"],
-            ModelEndpoints = agent => Processes.Network.ModelHosts.Gemini(agent.Setting, Path.Combine(agent.Home, ".gemini")),
+            Logins = [InGemini("oauth_creds.json"), InGemini("google_accounts.json"), InGemini("mcp-oauth-tokens.json")],
+            ModelEndpoints = agent => Processes.Network.ModelHosts.Gemini(agent.Setting, Path.Combine(geminiHome, ".gemini")),
             // A Google login (oauth_creds.json: a refresh token) only when no key logs it in.
-            NeedsLogins = agent => !Processes.Network.ModelHosts.GeminiKeyed(agent.Setting, Path.Combine(agent.Home, ".gemini")),
+            NeedsLogins = agent => !Processes.Network.ModelHosts.GeminiKeyed(agent.Setting, Path.Combine(geminiHome, ".gemini")),
+            Prepare = _ => AgentCommand.RelativeFolderProblem("Gemini CLI", "GEMINI_CLI_HOME", geminiHome) is { } problem
+                ? throw new AgentUnavailableException(GeminiId, problem)
+                : [],
             // 0.61 starts no MCP server in an untrusted workspace (a stdio one is refused: "uses stdio transport but current
             // folder is not trusted"; a URL one is never contacted), and the workspace must stay untrusted (above).
             StartsMcpServers = false,
@@ -174,6 +181,13 @@ public sealed record AcpAgentDefinition(
     /// </summary>
     public static AcpAgentDefinition Copilot(AgentCommand command)
     {
+        // Its folder (COPILOT_HOME, else ~/.copilot) and the cache it unpacks its own JavaScript into (COPILOT_CACHE_HOME, else
+        // XDG_CACHE_HOME's copilot folder, else ~/.cache/copilot): both named when it starts, so that it, its sandbox and
+        // CopilotGate agree on them.
+        var copilotHome = command.Folder("COPILOT_HOME", ".copilot");
+        var cache = command.Setting("COPILOT_CACHE_HOME") is { Length: > 0 } ? command.Folder("COPILOT_CACHE_HOME", ".cache/copilot")
+            : Path.Combine(command.Xdg("XDG_CACHE_HOME", ".cache"), "copilot");
+        string InCopilot(string path) => Path.Combine(copilotHome, path);
         var environment = new Dictionary<string, string?>(command.Environment, StringComparer.Ordinal)
         {
             // "true" approves every call and trusts the folder (its hooks, MCP servers, plugins and skills load); any truthy value
@@ -187,10 +201,13 @@ public sealed record AcpAgentDefinition(
             ["GITHUB_COPILOT_PROMPT_MODE_EXTENSIONS"] = null,
             // A downloaded newer version would run instead of the one the owner installed (and PocketCoder was checked against).
             ["COPILOT_AUTO_UPDATE"] = "false",
-            // Its state is where its sandbox gives it, and where CopilotGate looks for hooks: ~/.copilot.
-            ["COPILOT_HOME"] = null,
-            // At start it moves hooks, config.json (the installed plugins), MCP config and plugins into ~/.copilot from these
-            // folders' .copilot where ~/.copilot has none: after CopilotGate looked (Gate/CopilotBypassTests).
+            // Its state is where its sandbox gives it, and where CopilotGate looks for hooks.
+            ["COPILOT_HOME"] = copilotHome,
+            ["COPILOT_CACHE_HOME"] = cache,
+            ["COPILOT_PKG_CACHE_HOME"] = null,
+            // At start, with COPILOT_HOME unset, it moves hooks, config.json (the installed plugins), MCP config and plugins into
+            // ~/.copilot from these folders' .copilot where ~/.copilot has none: after CopilotGate looked (Gate/CopilotBypassTests).
+            // COPILOT_HOME is set now; they stay removed all the same.
             ["XDG_CONFIG_HOME"] = null,
             ["XDG_STATE_HOME"] = null,
         };
@@ -208,26 +225,31 @@ public sealed record AcpAgentDefinition(
             "Install it with `npm install -g @github/copilot`, or point POCKETCODER_COPILOT_PATH at the copilot executable.")
         {
             // Its sessions, logs and memories; its package cache (the CLI unpacks its own JavaScript there on first run).
-            StateFolders = [".copilot", ".cache/copilot"],
+            StateFolders = [copilotHome, cache],
             // Its settings (allow-lists, trusted folders, hooks, a permission mode), MCP servers, agents, skills, plugins, extensions
             // and instructions: each decides what it may run.
             Config =
             [
-                new(".copilot/settings.json", Placeholder.JsonObject),
-                new(".copilot/mcp-config.json", Placeholder.JsonObject),
-                new(".copilot/lsp-config.json", Placeholder.JsonObject),
-                new(".copilot/copilot-instructions.md", Placeholder.Empty),
-                .. new[] { "hooks", "agents", "skills", "installed-plugins", "extensions" }.Select(f => new AgentConfig($".copilot/{f}", Placeholder.Folder)),
+                new(InCopilot("settings.json"), Placeholder.JsonObject),
+                new(InCopilot("mcp-config.json"), Placeholder.JsonObject),
+                new(InCopilot("lsp-config.json"), Placeholder.JsonObject),
+                new(InCopilot("copilot-instructions.md"), Placeholder.Empty),
+                .. new[] { "hooks", "agents", "skills", "installed-plugins", "extensions" }.Select(f => new AgentConfig(InCopilot(f), Placeholder.Folder)),
             ],
             // Its own state file, with the signed-in account (1.0.102 exits at start when it cannot write it, so it cannot be
             // read-only); what it keeps there is checked at every start (docs/agents-acp.md, Copilot CLI).
-            Logins = [".copilot/config.json"],
+            Logins = [InCopilot("config.json")],
             ModelEndpoints = agent => Processes.Network.ModelHosts.Copilot(agent.Setting),
             // Sandboxed, it reads the agent's home of PocketCoder's own, whose config.json it writes (so may a command it runs
             // there: a trusted folder, a plugin): that home is looked through as well as the owner's.
-            Prepare = options => options.Sandbox is { } sandbox
-                ? [.. CopilotGate.Arguments(CopilotId, options.WorkingDirectory, command.Home), .. CopilotGate.Arguments(CopilotId, options.WorkingDirectory, sandbox.Home)]
-                : CopilotGate.Arguments(CopilotId, options.WorkingDirectory, command.Home),
+            Prepare = options =>
+                (AgentCommand.RelativeFolderProblem("Copilot CLI", "COPILOT_HOME", copilotHome)
+                 ?? AgentCommand.RelativeFolderProblem("Copilot CLI", "COPILOT_CACHE_HOME", cache)) is { } problem
+                    ? throw new AgentUnavailableException(CopilotId, problem)
+                : options.Sandbox is { } sandbox
+                    ? [.. CopilotGate.Arguments(CopilotId, options.WorkingDirectory, copilotHome),
+                       .. CopilotGate.Arguments(CopilotId, options.WorkingDirectory, new AgentHome(sandbox.Home, command.Home).Map(copilotHome))]
+                    : CopilotGate.Arguments(CopilotId, options.WorkingDirectory, copilotHome),
         };
     }
 
@@ -241,12 +263,17 @@ public sealed record AcpAgentDefinition(
     public static AcpAgentDefinition Qwen(AgentCommand command, string folder)
     {
         var (settings, trustedFolders) = QwenGate.Paths(folder);
+        var qwenHome = QwenGate.Home(command);
+        // Where it writes its conversations, temporary files and logs: QWEN_RUNTIME_DIR, else a setting of its own, else its home.
+        var runtime = command.Setting("QWEN_RUNTIME_DIR") is { Length: > 0 } ? command.Folder("QWEN_RUNTIME_DIR", ".qwen") : null;
         var environment = new Dictionary<string, string?>(command.Environment, StringComparer.Ordinal)
         {
             ["QWEN_CODE_SYSTEM_SETTINGS_PATH"] = settings,
             ["QWEN_CODE_TRUSTED_FOLDERS_PATH"] = trustedFolders,
             // Qwen Code otherwise re-launches itself in a second node process for a bigger heap.
             ["QWEN_CODE_NO_RELAUNCH"] = "true",
+            // Named, so that it does not look for one in ~/.env and its sandbox, its gate and it agree on the folder.
+            ["QWEN_HOME"] = qwenHome,
         };
 
         return new AcpAgentDefinition(
@@ -262,24 +289,32 @@ public sealed record AcpAgentDefinition(
             MissingFileReadsEmpty: false,
             "Install it with `npm install -g @qwen-code/qwen-code`, or point POCKETCODER_QWEN_PATH at the qwen executable.")
         {
-            StateFolders = [".qwen"],
+            StateFolders = [qwenHome, .. runtime is null ? [] : new[] { runtime }],
             Config =
             [
-                new(".qwen/settings.json", Placeholder.JsonObject),
-                new(".qwen/trustedFolders.json", Placeholder.JsonObject),
-                new(".qwen/QWEN.md", Placeholder.Empty),
-                new(".qwen/.env", Placeholder.Empty),
-                .. new[] { "extensions", "agents", "skills", "commands", "hooks" }.Select(f => new AgentConfig($".qwen/{f}", Placeholder.Folder)),
+                new(Path.Combine(qwenHome, "settings.json"), Placeholder.JsonObject),
+                new(Path.Combine(qwenHome, "trustedFolders.json"), Placeholder.JsonObject),
+                new(Path.Combine(qwenHome, "QWEN.md"), Placeholder.Empty),
+                new(Path.Combine(qwenHome, ".env"), Placeholder.Empty),
+                .. new[] { "extensions", "agents", "skills", "commands", "hooks" }.Select(f => new AgentConfig(Path.Combine(qwenHome, f), Placeholder.Folder)),
             ],
-            Logins = [".qwen/oauth_creds.json"],
-            ModelEndpoints = agent => Processes.Network.ModelHosts.Qwen(agent.Setting, Path.Combine(agent.Home, ".qwen")),
+            Logins = [Path.Combine(qwenHome, "oauth_creds.json")],
+            ModelEndpoints = agent => Processes.Network.ModelHosts.Qwen(agent.Setting, qwenHome),
             // Its Qwen login (oauth_creds.json: a refresh token) only when it signs in with it, not with an OpenAI-compatible key.
-            NeedsLogins = agent => Processes.Network.ModelHosts.QwenSignsIn(Path.Combine(agent.Home, ".qwen")),
+            NeedsLogins = _ => Processes.Network.ModelHosts.QwenSignsIn(qwenHome),
+            // Sandboxed, its home is writable but a runtime folder its settings name elsewhere is not: that goes to its home too.
+            SandboxedEnvironment = new Dictionary<string, string> { ["QWEN_RUNTIME_DIR"] = runtime ?? qwenHome },
             // Its gate turns off every MCP server, the ones session/new names too (Qwen Code gives them no way apart).
             StartsMcpServers = false,
             Provided = [settings, trustedFolders],
             Prepare = _ =>
             {
+                if ((AgentCommand.RelativeFolderProblem("Qwen Code", "QWEN_HOME", qwenHome)
+                     ?? AgentCommand.RelativeFolderProblem("Qwen Code", "QWEN_RUNTIME_DIR", runtime)) is { } problem)
+                {
+                    throw new AgentUnavailableException(QwenId, problem);
+                }
+
                 QwenGate.Write(folder);
                 return [];
             },

@@ -433,9 +433,10 @@ internal sealed class AcpSession : JsonRpcAgentSession
         await RespondAsync(id, optionId).ConfigureAwait(false);
         // Agents report a refused call differently (Gemini CLI not at all): close it on the phone either way.
         var message = decision.Allow ? null : decision.Message;
-        if (!allow && _updates.Finish(request.ToolCallId, string.IsNullOrWhiteSpace(message) ? "Denied." : $"Denied: {message}", true) is { } denied)
+        if (!allow)
         {
-            await Sink.OnEventAsync(denied, CancellationToken.None).ConfigureAwait(false);
+            await Sink.OnEventsAsync(_updates.Finish(request.ToolCallId, string.IsNullOrWhiteSpace(message) ? "Denied." : $"Denied: {message}", true),
+                CancellationToken.None).ConfigureAwait(false);
         }
     }
 

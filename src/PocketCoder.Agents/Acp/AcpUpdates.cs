@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using static PocketCoder.Agents.JsonFields;
 
 namespace PocketCoder.Agents.Acp;
@@ -8,7 +9,7 @@ namespace PocketCoder.Agents.Acp;
 /// ACP's <c>session/update</c> notifications, permission requests and prompt answers as the <see cref="AgentEvent"/>s every
 /// adapter produces. No I/O: <see cref="AcpSession"/> hands each message in and sends on what comes out, so the mapping is
 /// table-tested (AcpUpdatesTests). It remembers what a stream of updates needs: the tool calls announced and finished (each
-/// reported once), and the assistant text of the current stretch (flushed as one <see cref="AssistantMessage"/> before a
+/// reported once, and completed in place as later updates or its permission request tell more of it), and the assistant text of the current stretch (flushed as one <see cref="AssistantMessage"/> before a
 /// tool call and at turn end) and of the whole turn. ACP names no tool, only a <c>kind</c> and a <c>title</c>; rules need a
 /// stable name, so it is taken from what the agent offers (<see cref="ToolName"/>).
 /// </summary>
@@ -18,6 +19,9 @@ internal sealed class AcpUpdates(IReadOnlyDictionary<string, ToolKind>? known = 
     private readonly Lock _toolsLock = new();
     private readonly Dictionary<string, ToolState> _tools = new(StringComparer.Ordinal);
     private readonly HashSet<string> _finishedTools = new(StringComparer.Ordinal);
+
+    // Calls announced with an empty input that no update or permission request has filled in yet.
+    private readonly HashSet<string> _awaitingInput = new(StringComparer.Ordinal);
 
     // Touched only by the reader (updates, permission requests and the prompt's answer all arrive there).
     private readonly StringBuilder _text = new();
@@ -52,16 +56,16 @@ internal sealed class AcpUpdates(IReadOnlyDictionary<string, ToolKind>? known = 
             case AgentThoughtChunk { Content: { Type: "text", Text: { Length: > 0 } thought } }:
                 events.Add(new Thinking(thought));
                 break;
-            // A tool_call announces a call; so does an update that names one (some agents announce so).
+            // A tool_call announces a call; so does an update that names one (some agents announce so), and one that tells its input.
             case ToolCallUpdate call:
-                if (call is ToolCallStart || call.Title is not null || call.Kind is not null)
+                if (call is ToolCallStart || call.Title is not null || call.Kind is not null || GivenInput(call) is not null)
                 {
                     Announce(call, events);
                 }
 
-                if (call.Status is "completed" or "failed" && call.ToolCallId is { } id && Finish(id, Output(call), call.Status == "failed") is { } result)
+                if (call.Status is "completed" or "failed" && call.ToolCallId is { } id)
                 {
-                    events.Add(result);
+                    events.AddRange(Finish(id, Output(call), call.Status == "failed"));
                 }
 
                 break;
@@ -83,12 +87,21 @@ internal sealed class AcpUpdates(IReadOnlyDictionary<string, ToolKind>? known = 
     /// </summary>
     public PermissionRequest Ask(ToolCallUpdate toolCall, List<AgentEvent> events) => PermissionFor(toolCall, Announce(toolCall, events), known);
 
-    /// <summary>A call's result, the first time it is reported (agents report a refused call differently, or not at all).</summary>
-    public ToolResult? Finish(string toolCallId, string output, bool isError)
+    /// <summary>
+    /// A call's result, the first time it is reported (agents report a refused call differently, or not at all); before it, that
+    /// the call never got its input, when it did not.
+    /// </summary>
+    public IReadOnlyList<AgentEvent> Finish(string toolCallId, string output, bool isError)
     {
         lock (_toolsLock)
         {
-            return _finishedTools.Add(toolCallId) ? new ToolResult(toolCallId, output, isError) : null;
+            if (!_finishedTools.Add(toolCallId))
+            {
+                return [];
+            }
+
+            var result = new ToolResult(toolCallId, output, isError);
+            return NeverGotItsInput(toolCallId) is { } missing ? [missing, result] : [result];
         }
     }
 
@@ -101,6 +114,12 @@ internal sealed class AcpUpdates(IReadOnlyDictionary<string, ToolKind>? known = 
         _turnText.Clear();
         var chunkUsage = _chunkUsage;
         _chunkUsage = null;
+        lock (_toolsLock)
+        {
+            // Calls the turn leaves open (cancelled, or never reported as done) that never got their input.
+            events.AddRange(_awaitingInput.ToList().Select(NeverGotItsInput).OfType<ToolCallUpdated>());
+        }
+
         if (error is not null)
         {
             return [.. events, new AgentError($"{agentName}: {error}"), new TurnCompleted("error", true, error)];
@@ -128,7 +147,7 @@ internal sealed class AcpUpdates(IReadOnlyDictionary<string, ToolKind>? known = 
         var kind = toolCall.Kind is null ? announced.Kind : Kind(toolCall.Kind, announced.Name, known);
         var input = RawInput(toolCall) is { } raw && raw.EnumerateObject().Any() ? raw : announced.Input;
         return new PermissionRequest(announced.Id, announced.Name, kind, toolCall.Title ?? announced.Title, input,
-            Command(toolCall, kind) ?? announced.Command, Path(toolCall) ?? announced.Path, null);
+            Command(RawInput(toolCall), toolCall.Title, kind) ?? announced.Command, Path(toolCall) ?? announced.Path, null);
     }
 
     /// <summary>
@@ -151,29 +170,92 @@ internal sealed class AcpUpdates(IReadOnlyDictionary<string, ToolKind>? known = 
         _ => ToolKind.Other,
     };
 
-    /// <summary>Reports a tool call the first time it is seen (after the text before it); later sightings return what was reported.</summary>
+    /// <summary>
+    /// Reports a tool call the first time it is seen (after the text before it). A later sighting that tells more of it (its input,
+    /// a title naming what it does) is reported as an update of the same call; the state returned is the call as now known.
+    /// </summary>
     private ToolState Announce(ToolCallUpdate toolCall, List<AgentEvent> events)
     {
         Flush(events);
         var id = toolCall.ToolCallId ?? $"acp-{Guid.NewGuid():N}";
-        ToolState state;
         lock (_toolsLock)
         {
             if (_tools.TryGetValue(id, out var seen))
             {
-                return seen;
+                if (Learn(seen, toolCall) is not { } learned)
+                {
+                    return seen;
+                }
+
+                _tools[id] = learned;
+                _awaitingInput.Remove(id);
+                events.Add(new ToolCallUpdated(id, learned.Title, learned.Input));
+                return learned;
             }
 
             var name = ToolName(toolCall, id);
             var kind = Kind(toolCall.Kind, name, known);
-            // Its input as the agent gave it, else what the call shows.
-            var input = RawInput(toolCall) ?? JsonSerializer.SerializeToElement(
+            var raw = GivenInput(toolCall);
+            // Its input as the agent gave it, else what the call shows; an empty one is still to come (or never will).
+            var input = raw ?? RawInput(toolCall) ?? JsonSerializer.SerializeToElement(
                 new ToolCallUpdate(Title: toolCall.Title, Kind: toolCall.Kind, Locations: toolCall.Locations, Content: toolCall.Content), AcpJson.Default.ToolCallUpdate);
-            _tools[id] = state = new ToolState(id, name, kind, toolCall.Title ?? name, input, Command(toolCall, kind), Path(toolCall));
+            var state = new ToolState(id, name, kind, toolCall.Title ?? name, input, Command(raw, toolCall.Title, kind), Path(toolCall), raw is not null);
+            _tools[id] = state;
+            if (raw is null && RawInput(toolCall) is not null)
+            {
+                _awaitingInput.Add(id);
+            }
+
+            events.Add(new ToolCall(state.Id, state.Name, state.Kind, state.Title, state.Input));
+            return state;
+        }
+    }
+
+    /// <summary>
+    /// The call as a later sighting completes it, or null when that tells nothing new: whichever knows more wins, field by field.
+    /// The agent's own input replaces what was shown for it; its fields are added to an input already given (a later one may
+    /// carry more of it: the permission request's <c>commands</c> beside <c>command</c>); a new title names what it does.
+    /// </summary>
+    private static ToolState? Learn(ToolState seen, ToolCallUpdate toolCall)
+    {
+        var input = seen.Input;
+        if (GivenInput(toolCall) is { } given)
+        {
+            input = seen.InputGiven ? Merged(seen.Input, given) : given;
         }
 
-        events.Add(new ToolCall(state.Id, state.Name, state.Kind, state.Title, state.Input));
-        return state;
+        var title = toolCall.Title is { Length: > 0 } named ? named : seen.Title;
+        if (title == seen.Title && JsonElement.DeepEquals(input, seen.Input))
+        {
+            return null;
+        }
+
+        var inputGiven = seen.InputGiven || GivenInput(toolCall) is not null;
+        return seen with
+        {
+            Title = title,
+            Input = input,
+            InputGiven = inputGiven,
+            Command = Command(inputGiven ? input : null, title, seen.Kind) ?? seen.Command,
+            Path = Path(toolCall) ?? seen.Path,
+        };
+    }
+
+    /// <summary>The update that says a call ended without the agent ever saying its input (once; null for any other call).</summary>
+    private ToolCallUpdated? NeverGotItsInput(string toolCallId) =>
+        _awaitingInput.Remove(toolCallId) && _tools.TryGetValue(toolCallId, out var state)
+            ? new ToolCallUpdated(toolCallId, state.Title, state.Input, InputMissing: true)
+            : null;
+
+    private static JsonElement Merged(JsonElement known, JsonElement more)
+    {
+        var merged = JsonNode.Parse(known.GetRawText())!.AsObject();
+        foreach (var property in more.EnumerateObject())
+        {
+            merged[property.Name] = JsonNode.Parse(property.Value.GetRawText());
+        }
+
+        return JsonElement.Parse(merged.ToJsonString());
     }
 
     private void Flush(List<AgentEvent> events)
@@ -202,16 +284,16 @@ internal sealed class AcpUpdates(IReadOnlyDictionary<string, ToolKind>? known = 
         meta.ValueKind != JsonValueKind.Object || depth > 2 ? null
         : Text(meta, "toolName") ?? meta.EnumerateObject().Select(property => FindToolName(property.Value, depth + 1)).FirstOrDefault(nested => nested is not null);
 
-    /// <summary>The command of an execute call: <c>rawInput.command</c> (a string or words), else the title (Gemini titles a shell call with its command).</summary>
-    private static string? Command(ToolCallUpdate toolCall, ToolKind kind) =>
+    /// <summary>The command of an execute call: its input's <c>command</c> (a string or words), else the title (Gemini titles a shell call with its command).</summary>
+    private static string? Command(JsonElement? input, string? title, ToolKind kind) =>
         kind != ToolKind.Execute ? null
-        : RawInput(toolCall) is { } raw && raw.TryGetProperty("command", out var command) ? command.ValueKind switch
+        : input is { ValueKind: JsonValueKind.Object } raw && raw.TryGetProperty("command", out var command) ? command.ValueKind switch
         {
             JsonValueKind.String => command.GetString(),
             JsonValueKind.Array => string.Join(' ', command.EnumerateArray().Select(a => a.ValueKind == JsonValueKind.String ? a.GetString() : a.GetRawText())),
-            _ => toolCall.Title,
+            _ => title,
         }
-        : toolCall.Title;
+        : title;
 
     /// <summary>The file the call is about: its first location, else a path in its input.</summary>
     private static string? Path(ToolCallUpdate toolCall) =>
@@ -234,5 +316,9 @@ internal sealed class AcpUpdates(IReadOnlyDictionary<string, ToolKind>? known = 
     // The tool's own input: the agent's terms, no schema.
     private static JsonElement? RawInput(ToolCallUpdate toolCall) => toolCall.RawInput is { ValueKind: JsonValueKind.Object } raw ? raw : null;
 
-    internal sealed record ToolState(string Id, string Name, ToolKind Kind, string Title, JsonElement Input, string? Command, string? Path);
+    /// <summary>The tool's own input when it says anything: an empty one is announced before the model has finished the call.</summary>
+    private static JsonElement? GivenInput(ToolCallUpdate toolCall) => RawInput(toolCall) is { } raw && raw.EnumerateObject().Any() ? raw : null;
+
+    /// <param name="InputGiven">The input is the agent's own, not what the call shows (its title, locations, content).</param>
+    internal sealed record ToolState(string Id, string Name, ToolKind Kind, string Title, JsonElement Input, string? Command, string? Path, bool InputGiven);
 }

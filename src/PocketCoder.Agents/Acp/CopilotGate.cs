@@ -24,11 +24,10 @@ public static class CopilotGate
 {
     /// <summary>The arguments that turn off the servers of its own configs; throws when hooks would run.</summary>
     /// <param name="project">The session's folder.</param>
-    /// <param name="home">The owner's home as the agent sees it.</param>
+    /// <param name="copilotHome">Its folder as it sees it (<c>COPILOT_HOME</c>, else <c>~/.copilot</c>).</param>
     /// <exception cref="AgentUnavailableException">A hook was found.</exception>
-    public static IReadOnlyList<string> Arguments(string agentId, string project, string home)
+    public static IReadOnlyList<string> Arguments(string agentId, string project, string copilotHome)
     {
-        var copilotHome = Path.Combine(home, ".copilot");
         if (Hooks(project, copilotHome) is { } found)
         {
             throw new AgentUnavailableException(agentId,

@@ -27,6 +27,51 @@ public static class QwenGate
         }
         """;
 
+    /// <summary>
+    /// Where the owner's Qwen Code keeps its settings, logins, extensions and conversations: <c>QWEN_HOME</c> (<c>~</c> as home), else
+    /// the <c>QWEN_HOME</c> of <c>~/.qwen/.env</c> or <c>~/.env</c> (Qwen Code 0.24 reads it there when the environment has none), else
+    /// <c>~/.qwen</c>. The agent is started with <c>QWEN_HOME</c> set to it, so that it, its sandbox and this gate agree.
+    /// </summary>
+    public static string Home(Processes.AgentCommand command) =>
+        command.Setting("QWEN_HOME") is { Length: > 0 } ? command.Folder("QWEN_HOME", ".qwen")
+        : new[] { Path.Combine(command.Home, ".qwen", ".env"), Path.Combine(command.Home, ".env") }.Select(file => DotEnvValue(file, "QWEN_HOME"))
+            .FirstOrDefault(value => value is { Length: > 0 }) is { } fromFile ? command.InHome(fromFile)
+        : Path.Combine(command.Home, ".qwen");
+
+    /// <summary>
+    /// A variable's value in a dotenv file as Qwen Code reads one (<c>KEY=value</c>, <c>export KEY=value</c>, its own <c>KEY: value</c>;
+    /// quotes taken off, a comment after an unquoted value left out); null when the file or the variable is not there.
+    /// </summary>
+    internal static string? DotEnvValue(string file, string key)
+    {
+        string[] lines;
+        try
+        {
+            lines = File.Exists(file) ? File.ReadAllLines(file) : [];
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        string? found = null;
+        foreach (var line in lines)
+        {
+            var match = System.Text.RegularExpressions.Regex.Match(line, $@"^\s*(?:export\s+)?{key}\s*[=:]\s*(.*)$");
+            if (!match.Success)
+            {
+                continue;
+            }
+
+            var value = match.Groups[1].Value.Trim();
+            // The last one wins, as dotenv parses them.
+            found = value.Length >= 2 && value[0] is '"' or '\'' or '`' && value.IndexOf(value[0], 1) is > 0 and var end ? value[1..end]
+                : value.Split(" #")[0].Trim();
+        }
+
+        return found;
+    }
+
     /// <summary>The two files' paths in <paramref name="folder"/> (the data folder's <c>agents/qwen</c>).</summary>
     public static (string Settings, string TrustedFolders) Paths(string folder) =>
         (Path.Combine(folder, "system-settings.json"), Path.Combine(folder, "trusted-folders.json"));

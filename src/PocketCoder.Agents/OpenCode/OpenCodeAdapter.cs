@@ -10,23 +10,26 @@ namespace PocketCoder.Agents.OpenCode;
 /// when its last session stops. Every sensitive tool call comes back as <c>permission.asked</c> and is decided
 /// by the gatekeeper.
 /// </summary>
-public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgentConversations
+/// <param name="flavor">OpenCode itself, or a fork that keeps its server (Kilo Code: <see cref="OpenCodeFlavor.Kilo"/>).</param>
+public sealed class OpenCodeAdapter(AgentCommand command, OpenCodeFlavor? flavor = null) : IAgentAdapter, IAgentConversations
 {
     public const string AgentId = "opencode";
 
+    private readonly OpenCodeFlavor _flavor = flavor ?? OpenCodeFlavor.OpenCode;
     private readonly Dictionary<string, OpenCodeServer> _servers = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _serversLock = new(1, 1);
 
-    public string Id => AgentId;
+    public string Id => _flavor.AgentId;
 
-    private const string Name = "OpenCode";
-    private const string InstallHint = "Install it with `npm install -g opencode-ai`, or point POCKETCODER_OPENCODE_PATH at the opencode executable.";
+    private string Name => _flavor.Name;
+
+    private string InstallHint => _flavor.InstallHint;
 
     // `opencode --version` prints "1.18.33".
     public Task<AgentAvailability> ProbeAsync(CancellationToken cancellationToken) =>
         command.ProbeAsync(Name, InstallHint, ["--version"], line => line.Split(' ')[^1], cancellationToken);
 
-    public string ProcessName => "opencode";
+    public string ProcessName => _flavor.Executable;
 
     public Task<IReadOnlyList<AgentConversation>> ListConversationsAsync(string projectPath, CancellationToken cancellationToken) =>
         new OpenCodeConversations(command, Name, InstallHint).ListAsync(projectPath, cancellationToken);
@@ -54,9 +57,9 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
                     ["XDG_STATE_HOME"] = home.Map(command.Xdg("XDG_STATE_HOME", ".local/state")),
                     ["XDG_CACHE_HOME"] = home.Map(command.Xdg("XDG_CACHE_HOME", ".cache")),
                     ["XDG_CONFIG_HOME"] = config.FullName,
-                    ["OPENCODE_CONFIG_DIR"] = null,
-                    ["OPENCODE_CONFIG"] = null,
-                    ["OPENCODE_CONFIG_CONTENT"] = null,
+                    [_flavor.Variable("CONFIG_DIR")] = null,
+                    [_flavor.Variable("CONFIG")] = null,
+                    [_flavor.Variable("CONFIG_CONTENT")] = null,
                 },
             }, Name, InstallHint);
             var owners = new OpenCodeConversations(command, Name, InstallHint);
@@ -106,7 +109,7 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
     };
 
     // The opencode this server runs; `opencode --session ID` opens the session in OpenCode's own terminal interface.
-    public IReadOnlyList<string> ResumeCommand(string conversationId) => [command.Resolve() ?? "opencode", "--session", conversationId];
+    public IReadOnlyList<string> ResumeCommand(string conversationId) => [command.Resolve() ?? _flavor.Executable, "--session", conversationId];
 
     public async Task<IAgentSession> StartAsync(AgentStartOptions options, IAgentSink sink, CancellationToken cancellationToken)
     {
@@ -124,11 +127,11 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
 
     private async Task<OpenCodeServer> AcquireServerAsync(AgentStartOptions options, CancellationToken cancellationToken)
     {
-        var executable = command.ResolveToStart(AgentId, Name, InstallHint);
+        var executable = command.ResolveToStart(Id, Name, InstallHint);
         var directory = Path.GetFullPath(options.WorkingDirectory);
-        if (OpenCodeProjectCheck.FindRepositoryCode(directory) is { } problem)
+        if (OpenCodeProjectCheck.FindRepositoryCode(directory, _flavor) is { } problem)
         {
-            throw new AgentUnavailableException(AgentId, problem);
+            throw new AgentUnavailableException(Id, problem);
         }
 
         // One server serves the sessions of a folder that get the same MCP servers (their config is the server's own).
@@ -139,9 +142,18 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
             CheckMcpNames(options.McpServers.Servers.Select(s => s.Name).ToList());
             var (config, secrets) = Mcp.McpFormats.OpenCode(options.McpServers.Servers);
             environment = command.EnvironmentWith(secrets);
-            environment["OPENCODE_CONFIG_CONTENT"] = MergedConfig(command.Setting("OPENCODE_CONFIG_CONTENT"), config);
+            environment[_flavor.Variable("CONFIG_CONTENT")] = MergedConfig(command.Setting(_flavor.Variable("CONFIG_CONTENT")), config);
             key = $"{directory}\n{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
                 string.Join("\n", secrets.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => $"{s.Key}={s.Value}")) + "\n" + config)))}";
+        }
+
+        if (options.Sandbox is { } sandbox)
+        {
+            var home = new AgentHome(sandbox.Home, command.Home);
+            foreach (var marker in _flavor.MigrationMarkers.Select(name => Path.Combine(ConfigFolder, name)).Where(path => home.Probe(path) is null))
+            {
+                home.Write(marker, "");
+            }
         }
 
         await _serversLock.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -153,8 +165,8 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
                 return running;
             }
 
-            var server = await OpenCodeServer.StartAsync(directory, key, environment,
-                (arguments, confined) => options.Spec("opencode", executable, arguments, confined, State(), workingDirectory: directory), ReleaseServerAsync,
+            var server = await OpenCodeServer.StartAsync(_flavor, directory, key, environment,
+                (arguments, confined) => options.Spec(_flavor.Executable, executable, arguments, confined, State(), workingDirectory: directory), ReleaseServerAsync,
                 cancellationToken).ConfigureAwait(false);
             _servers[key] = server;
             server.AddUser();
@@ -209,7 +221,7 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
         var own = OwnMcpServerNames();
         if (given.FirstOrDefault(name => own.Contains(name)) is { } taken)
         {
-            throw new AgentUnavailableException(AgentId, $"The MCP server \"{taken}\" is both in OpenCode's own config and enabled in PocketCoder: " +
+            throw new AgentUnavailableException(Id, $"The MCP server \"{taken}\" is both in OpenCode's own config and enabled in PocketCoder: " +
                 "OpenCode would merge the two. Turn one off, or rename one.");
         }
 
@@ -218,7 +230,7 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
         {
             if (all.FirstOrDefault(other => other.Length > name.Length && other.StartsWith(name + "_", StringComparison.OrdinalIgnoreCase)) is { } longer)
             {
-                throw new AgentUnavailableException(AgentId, $"The MCP servers \"{name}\" and \"{longer}\" would give OpenCode tools it names alike " +
+                throw new AgentUnavailableException(Id, $"The MCP servers \"{name}\" and \"{longer}\" would give OpenCode tools it names alike " +
                     $"({name}_…): rename one, or turn one off for OpenCode sessions.");
             }
         }
@@ -238,10 +250,10 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
                 System.Text.RegularExpressions.RegexOptions.Multiline).Select(m => m.Groups[1].Value.Trim()));
         }
 
-        var folders = new[] { Path.Combine(command.Home, ".opencode"), command.Setting("OPENCODE_CONFIG_DIR") }.OfType<string>().Where(f => f.Length > 0);
-        var files = Settings().Concat(folders.SelectMany(folder => new[] { "opencode.json", "opencode.jsonc" }.Select(file => Path.Combine(folder, file))))
-            .Append(command.Setting("OPENCODE_CONFIG") ?? "");
-        var texts = files.Select(ReadText).Append(command.Setting("OPENCODE_CONFIG_CONTENT"));
+        var folders = OtherConfigFolders(onlyExisting: false);
+        var files = Settings().Concat(folders.SelectMany(folder => _flavor.ConfigFiles.Select(file => Path.Combine(folder, file))))
+            .Append(command.Setting(_flavor.Variable("CONFIG")) ?? "");
+        var texts = files.Select(ReadText).Append(command.Setting(_flavor.Variable("CONFIG_CONTENT")));
         foreach (var text in texts.OfType<string>())
         {
             if (ParseConfig(text)?["mcp"] is JsonObject mcp)
@@ -296,39 +308,54 @@ public sealed class OpenCodeAdapter(AgentCommand command) : IAgentAdapter, IAgen
         return merged.ToJsonString();
     }
 
-    private string ConfigFolder => Path.Combine(command.Xdg("XDG_CONFIG_HOME", ".config"), "opencode");
+    private string ConfigFolder => Path.Combine(command.Xdg("XDG_CONFIG_HOME", ".config"), _flavor.Folder);
 
     /// <summary>
     /// Where OpenCode keeps its sessions, logs, caches and config: an opencode folder in each XDG base folder, from the agent's
-    /// home of PocketCoder's own in a sandbox. It writes to its config folder on start, so that stays writable; its settings
-    /// files and the folders of its plugins, agents, commands, modes and tools there do not (plugins never load anyway:
+    /// home of PocketCoder's own in a sandbox. It writes to its config folders on start (a .gitignore, its plugin package), so
+    /// they stay writable, <c>~/.opencode</c> and OPENCODE_CONFIG_DIR too (1.18 hung at start where that was read-only); its
+    /// settings files and the folders of its plugins, agents, commands, modes and tools there do not (plugins never load anyway:
     /// OPENCODE_PURE); the owner's login is copied in.
     /// </summary>
     private AgentState State() => AgentState.Of(
     [
         ConfigFolder,
         DataFolder,
-        Path.Combine(command.Xdg("XDG_STATE_HOME", ".local/state"), "opencode"),
-        Path.Combine(command.Xdg("XDG_CACHE_HOME", ".cache"), "opencode"),
+        Path.Combine(command.Xdg("XDG_STATE_HOME", ".local/state"), _flavor.Folder),
+        Path.Combine(command.Xdg("XDG_CACHE_HOME", ".cache"), _flavor.Folder),
+        .. _flavor.MoreStateFolders.Select(folder => Path.Combine(command.Xdg("XDG_STATE_HOME", ".local/state"), folder)),
+        .. OtherConfigFolders(onlyExisting: true),
     ],
     [
         .. Settings().Select(file => new AgentConfig(file, file.EndsWith(".json", StringComparison.Ordinal) ? Placeholder.JsonObject : Placeholder.Empty)),
         new(Path.Combine(ConfigFolder, "config"), Placeholder.Empty),
         new(Path.Combine(ConfigFolder, "AGENTS.md"), Placeholder.Empty),
-        .. new[] { "plugin", "plugins", "agent", "agents", "command", "commands", "mode", "modes", "tool", "tools" }
-            .Select(folder => new AgentConfig(Path.Combine(ConfigFolder, folder), Placeholder.Folder)),
+        .. OtherConfigFolders(onlyExisting: true).SelectMany(folder => _flavor.ConfigFiles
+            .Select(file => new AgentConfig(Path.Combine(folder, file), Placeholder.JsonObject))),
+        .. OtherConfigFolders(onlyExisting: true).Prepend(ConfigFolder).SelectMany(config =>
+            new[] { "plugin", "plugins", "agent", "agents", "command", "commands", "mode", "modes", "tool", "tools" }
+            .Select(folder => new AgentConfig(Path.Combine(config, folder), Placeholder.Folder))),
     ], [Path.Combine(DataFolder, "auth.json")]) with
     {
-        Endpoints = Processes.Network.ModelHosts.OpenCode(command.Setting, ConfigFolder, DataFolder),
+        Endpoints = Processes.Network.ModelHosts.OpenCode(command.Setting, _flavor, ConfigFolder, DataFolder),
         // PocketCoder talks to its server on the sandbox's loopback.
         Serves = true,
     };
 
-    private string DataFolder => Path.Combine(command.Xdg("XDG_DATA_HOME", ".local/share"), "opencode");
+    /// <summary>
+    /// The config folders OpenCode reads besides its own: <c>~/.opencode</c> and OPENCODE_CONFIG_DIR. Sandboxed, only those the
+    /// owner has (a mount point made in the owner's home would be a config folder to the owner's own OpenCode from then on).
+    /// </summary>
+    private IEnumerable<string> OtherConfigFolders(bool onlyExisting) =>
+        _flavor.ProjectFolders.Select(folder => Path.Combine(command.Home, folder))
+            .Append(command.Setting(_flavor.Variable("CONFIG_DIR")) is { Length: > 0 } named ? command.InHome(named) : null)
+            .OfType<string>().Where(folder => !onlyExisting || Directory.Exists(folder));
+
+    private string DataFolder => Path.Combine(command.Xdg("XDG_DATA_HOME", ".local/share"), _flavor.Folder);
 
     /// <summary>The files OpenCode reads its settings from (permissions, agents, MCP servers): read-only in its sandbox.</summary>
-    private IEnumerable<string> Settings() => new[] { "opencode.json", "opencode.jsonc", "config.json" }.Select(file => Path.Combine(ConfigFolder, file));
+    private IEnumerable<string> Settings() => _flavor.ConfigFiles.Append("config.json").Select(file => Path.Combine(ConfigFolder, file));
 
     /// <summary>OpenCode's plan agent only proposes; build acts. Every other mode is enforced by the gatekeeper.</summary>
-    internal static string AgentFor(string mode) => mode == SessionModes.Plan ? "plan" : "build";
+    internal static string AgentFor(string mode, OpenCodeFlavor flavor) => mode == SessionModes.Plan ? "plan" : flavor.BuildAgent;
 }

@@ -129,12 +129,12 @@ internal sealed partial class OpenCodeConversations(AgentCommand command, string
         CancellationToken cancellationToken)
     {
         var executable = command.ResolveToStart(OpenCodeAdapter.AgentId, name, installHint);
-        if (OpenCodeProjectCheck.FindRepositoryCode(projectPath) is { } problem)
+        if (OpenCodeProjectCheck.FindRepositoryCode(projectPath, OpenCodeFlavor.OpenCode) is { } problem)
         {
             throw new AgentUnavailableException(OpenCodeAdapter.AgentId, problem);
         }
 
-        var environment = OpenCodeServer.Confined(command.Environment, projectPath);
+        var environment = OpenCodeServer.Confined(command.Environment, projectPath, OpenCodeFlavor.OpenCode);
         // OpenCode runs git in the project (its project id is the first commit): run by the server, outside any sandbox, that git
         // must run no program the repository's config names, whoever wrote it.
         foreach (var (name, value) in NeutralGit)

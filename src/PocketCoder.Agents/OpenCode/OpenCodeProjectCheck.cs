@@ -11,32 +11,30 @@ namespace PocketCoder.Agents.OpenCode;
 internal static class OpenCodeProjectCheck
 {
     private static readonly string[] CodeFolders = ["plugin", "plugins", "tool", "tools"];
-    private static readonly string[] ConfigFiles = ["opencode.json", "opencode.jsonc"];
     private static readonly string[] CodeSettings = ["plugin", "plugins", "mcp"];
 
     /// <summary>The first thing found, as a sentence for the owner; null when the project is safe to open.</summary>
-    public static string? FindRepositoryCode(string directory)
+    public static string? FindRepositoryCode(string directory, OpenCodeFlavor flavor)
     {
         // OpenCode looks from the working directory up to the repository's root.
         for (var current = new DirectoryInfo(directory); current is not null; current = current.Parent)
         {
-            var dotOpenCode = Path.Combine(current.FullName, ".opencode");
-            foreach (var folder in CodeFolders)
+            var folders = flavor.ProjectFolders.Select(name => Path.Combine(current.FullName, name)).ToList();
+            foreach (var path in folders.SelectMany(dot => CodeFolders.Select(folder => Path.Combine(dot, folder))))
             {
-                var path = Path.Combine(dotOpenCode, folder);
                 if (Directory.Exists(path) && Directory.EnumerateFiles(path).FirstOrDefault(IsScript) is { } script)
                 {
-                    return $"The project contains OpenCode code that would run inside OpenCode ({script}). PocketCoder does not start " +
-                           "OpenCode on a project that brings its own plugins or tools: remove or move that file, or use another agent.";
+                    return $"The project contains {flavor.Name} code that would run inside {flavor.Name} ({script}). PocketCoder does not start " +
+                           $"{flavor.Name} on a project that brings its own plugins or tools: remove or move that file, or use another agent.";
                 }
             }
 
-            foreach (var file in ConfigFiles.SelectMany(name => new[] { Path.Combine(current.FullName, name), Path.Combine(dotOpenCode, name) }))
+            foreach (var file in flavor.ConfigFiles.SelectMany(name => folders.Prepend(current.FullName).Select(folder => Path.Combine(folder, name))))
             {
                 if (CodeSetting(file) is { } setting)
                 {
-                    return $"The project's {file} sets \"{setting}\", which makes OpenCode run programs of the repository's choosing. " +
-                           "PocketCoder does not start OpenCode on it: remove that setting (put it in your own ~/.config/opencode config), or use another agent.";
+                    return $"The project's {file} sets \"{setting}\", which makes {flavor.Name} run programs of the repository's choosing. " +
+                           $"PocketCoder does not start {flavor.Name} on it: remove that setting (put it in your own ~/.config/{flavor.Folder} config), or use another agent.";
                 }
             }
 

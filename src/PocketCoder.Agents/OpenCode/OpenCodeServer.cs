@@ -36,14 +36,18 @@ internal sealed partial class OpenCodeServer : IAsyncDisposable
     private Task _events = Task.CompletedTask;
     private int _users;
 
-    private OpenCodeServer(string directory, string key, Func<OpenCodeServer, Task> release)
+    private OpenCodeServer(OpenCodeFlavor flavor, string directory, string key, Func<OpenCodeServer, Task> release)
     {
+        Flavor = flavor;
         Key = key;
         Directory = directory;
         _release = release;
     }
 
     public string Directory { get; }
+
+    /// <summary>OpenCode, or the fork it is (its names).</summary>
+    public OpenCodeFlavor Flavor { get; }
 
     /// <summary>What the adapter finds it by: its folder, and the MCP servers it was given (sessions that share it get the same).</summary>
     public string Key { get; }
@@ -59,35 +63,43 @@ internal sealed partial class OpenCodeServer : IAsyncDisposable
     public bool StopRequested => _process.StopRequested;
 
     /// <summary>The agent's environment with nothing of the repository's loaded: every opencode PocketCoder runs gets it.</summary>
-    internal static Dictionary<string, string?> Confined(IReadOnlyDictionary<string, string?> environment, string directory) =>
-        new(environment, StringComparer.Ordinal)
+    internal static Dictionary<string, string?> Confined(IReadOnlyDictionary<string, string?> environment, string directory, OpenCodeFlavor flavor)
+    {
+        var confined = new Dictionary<string, string?>(environment, StringComparer.Ordinal)
         {
             // OpenCode takes its folder from PWD where a shell set one: it must be the project's, never the server's own.
             ["PWD"] = directory,
-            ["OPENCODE_DISABLE_AUTOUPDATE"] = "1",
+            [flavor.Variable("DISABLE_AUTOUPDATE")] = "1",
             // The project's own opencode.json and .opencode/ folder are content of the repository, not the owner's
             // choice: they could pre-approve commands (permission, agent.*.permission, agent front matter), add MCP
             // servers, or run code the moment the server starts (.opencode/plugin/*.ts, custom tools). None of it loads.
-            ["OPENCODE_DISABLE_PROJECT_CONFIG"] = "1",
+            [flavor.Variable("DISABLE_PROJECT_CONFIG")] = "1",
             // ...but OpenCode 1.18's plugin loader reads .opencode/plugin/ without asking that flag, and a plugin is code
             // run on start that can also answer permission questions itself (its "permission.ask" hook). So no plugins.
-            ["OPENCODE_PURE"] = "1",
+            [flavor.Variable("PURE")] = "1",
         };
+        foreach (var (name, value) in flavor.Hardening)
+        {
+            confined[name] = value;
+        }
+
+        return confined;
+    }
 
     /// <param name="key">What the adapter finds it by (<see cref="Key"/>).</param>
     /// <param name="spec">The process to run, from its arguments and environment (the session's log folder, its sandbox).</param>
-    public static async Task<OpenCodeServer> StartAsync(string directory, string key, IReadOnlyDictionary<string, string?> environment,
+    public static async Task<OpenCodeServer> StartAsync(OpenCodeFlavor flavor, string directory, string key, IReadOnlyDictionary<string, string?> environment,
         Func<IReadOnlyList<string>, IReadOnlyDictionary<string, string?>, ProcessSpec> spec, Func<OpenCodeServer, Task> release,
         CancellationToken cancellationToken)
     {
-        var server = new OpenCodeServer(directory, key, release);
+        var server = new OpenCodeServer(flavor, directory, key, release);
         var password = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
-        var env = Confined(environment, directory);
-        env["OPENCODE_SERVER_PASSWORD"] = password;
-        env["OPENCODE_SERVER_USERNAME"] = null;
-        env["OPENCODE_PERMISSION"] = PermissionConfig;
+        var env = Confined(environment, directory, flavor);
+        env[flavor.Variable("SERVER_PASSWORD")] = password;
+        env[flavor.Variable("SERVER_USERNAME")] = null;
+        env[flavor.Variable("PERMISSION")] = PermissionConfig;
         var serve = spec(["serve", "--hostname", "127.0.0.1", "--port", "0"], env);
-        server._process = ChildProcess.StartAgent(OpenCodeAdapter.AgentId, "OpenCode", serve, server.OnStdoutAsync);
+        server._process = ChildProcess.StartAgent(flavor.AgentId, flavor.Name, serve, server.OnStdoutAsync);
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -105,7 +117,7 @@ internal sealed partial class OpenCodeServer : IAsyncDisposable
                 Timeout = Timeout.InfiniteTimeSpan,
             };
             server.Http.DefaultRequestHeaders.Authorization =
-                new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"opencode:{password}")));
+                new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{flavor.ServerUser}:{password}")));
             server._events = Task.Run(server.PumpEventsAsync);
             if (await Task.WhenAny(server._connected.Task, exited, Task.Delay(Timeout.Infinite, timeout.Token)).ConfigureAwait(false) != server._connected.Task)
             {
@@ -117,7 +129,7 @@ internal sealed partial class OpenCodeServer : IAsyncDisposable
             var tail = server._process.StderrTail;
             await server.DisposeAsync().ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
-            throw new AgentUnavailableException(OpenCodeAdapter.AgentId, $"OpenCode did not start ({exception.Message}).{AgentUnavailableException.LastOutput(tail)}",
+            throw new AgentUnavailableException(flavor.AgentId, $"{flavor.Name} did not start ({exception.Message}).{AgentUnavailableException.LastOutput(tail)}",
                 exception);
         }
 

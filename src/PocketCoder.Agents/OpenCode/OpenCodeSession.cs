@@ -66,7 +66,7 @@ internal sealed class OpenCodeSession : IAgentSession
         }
 
         id ??= (await server.SendAsync(HttpMethod.Post, "/session", Rules(), OpenCodeJson.Default.SessionInfo, cancellationToken).ConfigureAwait(false))?.Id
-            ?? throw new AgentUnavailableException(OpenCodeAdapter.AgentId, "OpenCode created a session without an id.");
+            ?? throw new AgentUnavailableException(server.Flavor.AgentId, $"{server.Flavor.Name} created a session without an id.");
 
         var session = new OpenCodeSession(server, options, sink, id);
         server.Listen(id, session.OnEventAsync);
@@ -115,7 +115,7 @@ internal sealed class OpenCodeSession : IAgentSession
                 .. prompt.Images.Select((i, n) => new PromptPart("file", Mime: i.MediaType, Url: i.DataUrl,
                     Filename: $"image-{n + 1}.{i.MediaType[(i.MediaType.IndexOf('/') + 1)..]}")),
             ],
-            OpenCodeAdapter.AgentFor(_mode),
+            OpenCodeAdapter.AgentFor(_mode, _server.Flavor),
             _options.Model is { Length: > 0 } model && model.Split('/', 2) is [var provider, var modelId] ? new ModelRef(provider, modelId) : null,
             // OpenCode takes a system prompt addition per message: the owner's instructions (a profile's) go with each.
             _options.Instructions is { Length: > 0 } instructions ? instructions : null);

@@ -16,6 +16,25 @@ public sealed record AgentCommand(string Command, IReadOnlyDictionary<string, st
     /// <summary>An XDG base folder as the agent sees it (<c>XDG_DATA_HOME</c> and the like), else its default under home.</summary>
     public string Xdg(string variable, string fallback) => Setting(variable) is { Length: > 0 } set ? set : Path.Combine(Home, fallback);
 
+    /// <summary>
+    /// A folder the agent keeps its state in as a variable of its own names it (<c>QWEN_HOME</c>, <c>COPILOT_HOME</c>,
+    /// <c>GEMINI_CLI_HOME</c>), <c>~</c> and <c>~/…</c> read as the agents read them; else <paramref name="fallback"/> under home. A
+    /// relative value is kept as it is: the agent would take it relative to each project's folder (<see cref="RelativeFolderProblem"/>).
+    /// </summary>
+    public string Folder(string variable, string fallback) => Setting(variable) is { Length: > 0 } value ? InHome(value) : Path.Combine(Home, fallback);
+
+    /// <summary>Why the agent is not started: <paramref name="folder"/>, its state folder named by <paramref name="variable"/>, is relative; null when it is not.</summary>
+    /// <param name="name">The agent as the owner knows it.</param>
+    public static string? RelativeFolderProblem(string name, string variable, string? folder) =>
+        folder is { Length: > 0 } && !Path.IsPathRooted(folder)
+            ? $"{variable} is '{folder}', a relative path: {name} would take it relative to each project's folder and keep its " +
+              $"settings, logins and conversations there. Set {variable} to an absolute path, or leave it unset."
+            : null;
+
+    /// <summary><c>~</c> and <c>~/…</c> as the agent's home; anything else as it is.</summary>
+    public string InHome(string path) =>
+        path == "~" ? Home : path.StartsWith("~/", StringComparison.Ordinal) ? Path.Combine(Home, path[2..]) : path;
+
     /// <summary>The agent's environment with <paramref name="more"/> set over it (an MCP server's secrets, say).</summary>
     public Dictionary<string, string?> EnvironmentWith(IEnumerable<KeyValuePair<string, string>> more)
     {

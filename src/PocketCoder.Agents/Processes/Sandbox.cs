@@ -34,12 +34,15 @@ public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, 
     [
         ".claude", ".codex", ".gemini", ".qwen", ".copilot", ".cache/copilot", ".config/github-copilot",
         ".config/opencode", ".local/share/opencode", ".local/state/opencode", ".opencode",
+        // pi's, and Kilo Code's (OpenCode's under its names, its own command sandbox's policies beside them).
+        ".pi", ".config/kilo", ".local/share/kilo", ".local/state/kilo", ".local/state/kilo-sandbox-policy", ".kilo", ".kilocode",
     ];
 
     private static readonly string[] AgentFiles = [".claude.json", ".claude.json.backup"];
 
     // The same folders where the owner's environment moves them.
-    private static readonly string[] AgentFolderVariables = ["CLAUDE_CONFIG_DIR", "CODEX_HOME", "COPILOT_HOME", "QWEN_HOME", "GEMINI_CLI_HOME", "OPENCODE_CONFIG_DIR"];
+    private static readonly string[] AgentFolderVariables = ["CLAUDE_CONFIG_DIR", "CODEX_HOME", "COPILOT_HOME", "QWEN_HOME", "GEMINI_CLI_HOME", "OPENCODE_CONFIG_DIR",
+        "PI_CODING_AGENT_DIR", "PI_CODING_AGENT_SESSION_DIR", "KILO_CONFIG_DIR"];
 
     private static readonly string[] SessionVariables =
         ["SSH_AUTH_SOCK", "GPG_AGENT_INFO", "DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR", "TMUX", "TMUX_PANE", "DISPLAY", "WAYLAND_DISPLAY"];

@@ -26,25 +26,91 @@ public static class ApprovalCall
     /// <returns>Whether everything was shown verbatim (nothing cut, no character or spacing that could hide what it says).</returns>
     public static bool Append(StringBuilder text, Approval approval)
     {
-        using var document = JsonDocument.Parse(approval.Input);
-        var input = document.RootElement;
-        var whole = true;
-        var shownAny = false;
-        void Show(string prefix, string value)
+        var input = approval.InputJson;
+        var shown = new Shown(text);
+        if (input.ValueKind != JsonValueKind.Object)
+        {
+            shown.Show("", Raw(input));
+            return shown.Whole;
+        }
+
+        if (approval.Budget is { } budget)
+        {
+            // What a raise adds and what it lets go on, in words: the decider weighs the spend, not the fields.
+            shown.Show("A raise adds ", Teams.Budgets.Describe(budget.RaiseTokens, budget.RaiseCostUsd) + ".");
+            shown.Show("It holds ", budget.Holds.Kind == Teams.BudgetHold.Call ? $"the {budget.Holds.Tool} call: {budget.Holds.Text}" : $"the message: {budget.Holds.Text}");
+            return shown.Whole && shown.Any;
+        }
+
+        if (approval.Kind == Agents.ToolKinds.ToWire(Agents.ToolKind.Question) && input.TryGetProperty("questions", out var questions)
+            && questions.ValueKind == JsonValueKind.Array)
+        {
+            shown.Questions(questions);
+            return shown.Whole; // Never allowed from a chat; shown whole, a one-question choice can be answered with its buttons.
+        }
+
+        shown.Left = input.EnumerateObject().Where(p => !Commentary.Contains(p.Name) && p.Value.ValueKind != JsonValueKind.Null)
+            .ToDictionary(p => p.Name, p => p.Value, StringComparer.Ordinal);
+        if (shown.Left.Count == 0 && approval.Plan is null)
+        {
+            return false; // Nothing but the agent's own title would say what it does.
+        }
+
+        _ = shown.Command() || shown.Edit() || shown.Patch();
+        if (approval.Plan is { Length: > 0 })
+        {
+            shown.Left.Remove("plan");
+        }
+
+        if (shown.Left.Count > 0)
+        {
+            // Any other tool (a fetch, an MCP tool's call), or fields beside a command or an edit (replace_all, a host): as sent.
+            shown.Show("", RawObject(shown.Left));
+        }
+
+        if (approval.Plan is { Length: > 0 } plan)
+        {
+            text.Append('\n');
+            shown.Show("", plan);
+        }
+
+        // Nothing at all shown (an empty command, say) leaves only the agent's own title to go by.
+        return shown.Whole && shown.Any;
+    }
+
+    /// <summary>A call being written out: what is shown, whether all of it was shown whole, and the input's fields not shown yet.</summary>
+    private sealed class Shown(StringBuilder text)
+    {
+        public bool Whole { get; private set; } = true;
+
+        public bool Any { get; private set; }
+
+        public Dictionary<string, JsonElement> Left { get; set; } = [];
+
+        public void Show(string prefix, string value)
         {
             // A part of 40 lines or more is folded away by some chats ("Show more") or scrolls past its buttons.
-            whole &= value.Length <= LongestShown && Readable(value) && value.Count(c => c == '\n') < 40;
-            shownAny |= value.Trim().Length > 0;
+            Whole &= value.Length <= LongestShown && Readable(value) && value.Count(c => c == '\n') < 40;
+            Any |= value.Trim().Length > 0;
             text.Append(prefix).Append(TerminalText.Clean(Shorten(value)) ?? "").Append('\n');
         }
 
-        if (input.ValueKind != JsonValueKind.Object)
+        /// <summary>The first of these string fields the input has, taken out of what is left to show.</summary>
+        private string? Take(params string[] names)
         {
-            Show("", Raw(input));
-            return whole;
+            foreach (var name in names)
+            {
+                if (Left.TryGetValue(name, out var value) && value.ValueKind == JsonValueKind.String)
+                {
+                    Left.Remove(name);
+                    return value.GetString();
+                }
+            }
+
+            return null;
         }
 
-        if (approval.Kind == Agents.ToolKinds.ToWire(Agents.ToolKind.Question) && input.TryGetProperty("questions", out var questions) && questions.ValueKind == JsonValueKind.Array)
+        public void Questions(JsonElement questions)
         {
             foreach (var question in questions.EnumerateArray().Where(q => q.ValueKind == JsonValueKind.Object))
             {
@@ -55,42 +121,34 @@ public static class ApprovalCall
                     Show("   – ", Field(option, "label") + (Field(option, "description") is { Length: > 0 } about ? ": " + about : ""));
                 }
             }
-
-            return whole; // Never allowed from a chat; shown whole, a one-question choice can be answered with its buttons.
         }
 
-        var left = input.EnumerateObject().Where(p => !Commentary.Contains(p.Name) && p.Value.ValueKind != JsonValueKind.Null)
-            .ToDictionary(p => p.Name, p => p.Value, StringComparer.Ordinal);
-        if (left.Count == 0 && approval.Plan is null)
+        /// <summary>A command and the folder it runs in.</summary>
+        public bool Command()
         {
-            return false; // Nothing but the agent's own title would say what it does.
-        }
-
-        string? Take(params string[] names)
-        {
-            foreach (var name in names)
+            if (Take("command") is not { Length: > 0 } command)
             {
-                if (left.TryGetValue(name, out var value) && value.ValueKind == JsonValueKind.String)
-                {
-                    left.Remove(name);
-                    return value.GetString();
-                }
+                return false;
             }
 
-            return null;
-        }
-
-        if (Take("command") is { Length: > 0 } command)
-        {
             Show("$ ", command);
             if (Take("cwd", "workdir") is { Length: > 0 } folder)
             {
                 Show("in ", folder);
             }
+
+            return true;
         }
-        else if (left.Keys.Any(k => k is "old_string" or "oldString" or "new_string" or "newString" or "content")
-                 && Take("file_path", "path", "filePath") is { Length: > 0 } path)
+
+        /// <summary>An edit: its path, how many lines go and come, and those lines.</summary>
+        public bool Edit()
         {
+            if (!Left.Keys.Any(k => k is "old_string" or "oldString" or "new_string" or "newString" or "content")
+                || Take("file_path", "path", "filePath") is not { Length: > 0 } path)
+            {
+                return false;
+            }
+
             var removed = Take("old_string", "oldString");
             var added = Take("new_string", "newString", "content");
             Show("", path);
@@ -104,12 +162,20 @@ public static class ApprovalCall
             {
                 Show("", Prefixed(added, "+ "));
             }
+
+            return true;
         }
-        else if (left.TryGetValue("changes", out var changes) && changes.ValueKind == JsonValueKind.Array
-                 && changes.EnumerateArray().All(c => c.ValueKind == JsonValueKind.Object && Field(c, "path") is not null))
+
+        /// <summary>A patch of several files (Codex): each file, how it changes, and its diff.</summary>
+        public bool Patch()
         {
-            // A patch of several files (Codex): each file, how it changes, and its diff.
-            left.Remove("changes");
+            if (!Left.TryGetValue("changes", out var changes) || changes.ValueKind != JsonValueKind.Array
+                || !changes.EnumerateArray().All(c => c.ValueKind == JsonValueKind.Object && Field(c, "path") is not null))
+            {
+                return false;
+            }
+
+            Left.Remove("changes");
             foreach (var change in changes.EnumerateArray())
             {
                 Show("", Field(change, "path")! + (change.TryGetProperty("kind", out var kind) ? " " + Raw(kind) : ""));
@@ -124,27 +190,9 @@ public static class ApprovalCall
                     Show("", RawObject(rest.Select(p => KeyValuePair.Create(p.Name, p.Value))));
                 }
             }
-        }
 
-        if (approval.Plan is { Length: > 0 })
-        {
-            left.Remove("plan");
+            return true;
         }
-
-        if (left.Count > 0)
-        {
-            // Any other tool (a fetch, an MCP tool's call), or fields beside a command or an edit (replace_all, a host): as sent.
-            Show("", RawObject(left));
-        }
-
-        if (approval.Plan is { Length: > 0 } plan)
-        {
-            text.Append('\n');
-            Show("", plan);
-        }
-
-        // Nothing at all shown (an empty command, say) leaves only the agent's own title to go by.
-        return whole && shownAny;
     }
 
     /// <summary>JSON as a person reads it: <c>+</c>, <c>&lt;</c> and letters as themselves, not as <c>\u002B</c>.</summary>

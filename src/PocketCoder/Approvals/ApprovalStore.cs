@@ -26,13 +26,19 @@ public sealed record Approval(
     string? UpdatedInput,
     bool CanEditInput,
     string Risk = RiskClasses.Other,
-    string DeciderRole = Auth.Roles.Approver,
+    string DeciderRole = Teams.Roles.Approver,
     int Needed = 1)
 {
+    /// <summary>The input as JSON: the one place every reader (the API, a chat card, a notification, the event) parses it.</summary>
+    public JsonElement InputJson => Json(Input);
+
+    /// <summary>A budget decision's input as its record; null for any other kind.</summary>
+    public Teams.BudgetAsk? Budget => Kind == ApprovalKinds.Budget ? InputJson.Deserialize(Server.WireJson.Default.BudgetAsk) : null;
+
     /// <summary>The payload of <c>approval.requested</c>: everything a phone needs to show what will run.</summary>
     /// <param name="editContext">For an edit: the file's lines around it, read when asking (kept only in the event).</param>
     public ApprovalRequestedEvent RequestedEvent(EditContext? editContext = null) =>
-        new(Id, ToolCallId, Tool, Kind, Title, Json(Input), Plan, CanEditInput, CreatedAt.ToDb(), RulePattern, editContext, Risk, DeciderRole, Needed);
+        new(Id, ToolCallId, Tool, Kind, Title, InputJson, Plan, CanEditInput, CreatedAt.ToDb(), RulePattern, editContext, Risk, DeciderRole, Needed);
 
     public ApprovalResolvedEvent ResolvedEvent() =>
         new(Id, ToolCallId, Status, Decision, DecidedBy, Message, UpdatedInput is null ? null : Json(UpdatedInput));
@@ -64,7 +70,10 @@ public static class Decisions
     public const string Deny = "deny";
 }
 
-/// <summary>Reads of approvals and their delivery receipts. Writes go through the <see cref="Gatekeeper"/>.</summary>
+/// <summary>
+/// Every statement about approvals, their votes, deliveries and the grants decisions leave: reads for anyone, writes inside
+/// the caller's transaction (the <see cref="Gatekeeper"/>'s, a revocation's), so a decision and all it changes commit together.
+/// </summary>
 public sealed class ApprovalStore(Database database, TimeProvider clock)
 {
     internal const string Columns =
@@ -101,6 +110,75 @@ public sealed class ApprovalStore(Database database, TimeProvider clock)
 
     internal static Approval? Find(DbWrite write, string id) =>
         write.Query($"SELECT {Columns} FROM approvals WHERE id = $id", Map, ("$id", id)).FirstOrDefault();
+
+    internal static IReadOnlyList<Approval> Pending(DbWrite write) =>
+        write.Query($"SELECT {Columns} FROM approvals WHERE status = 'pending'", Map);
+
+    internal static void Insert(DbWrite write, Approval approval) => write.Execute(
+        $"INSERT INTO approvals ({Columns}) VALUES ($id, $session, $project, $call, $tool, $kind, $title, $input, $plan, $pattern, 'pending', $at, NULL, NULL, NULL, NULL, NULL, $edit, $risk, $deciders, $needed)",
+        ("$id", approval.Id), ("$session", approval.SessionId), ("$project", approval.ProjectId), ("$call", approval.ToolCallId),
+        ("$tool", approval.Tool), ("$kind", approval.Kind), ("$title", approval.Title), ("$input", approval.Input),
+        ("$plan", approval.Plan), ("$pattern", approval.RulePattern), ("$at", approval.CreatedAt.ToDb()), ("$edit", approval.CanEditInput),
+        ("$risk", approval.Risk), ("$deciders", approval.DeciderRole), ("$needed", approval.Needed));
+
+    /// <summary>Records a person's decision (the one that settles it).</summary>
+    internal static Approval MarkDecided(DbWrite write, Approval approval, string decision, string by, DateTimeOffset at, string? message, string? updated)
+    {
+        write.Execute(
+            "UPDATE approvals SET status = 'decided', decision = $decision, decided_by = $by, decided_at = $at, message = $message, updated_input = $updated WHERE id = $id",
+            ("$decision", decision), ("$by", by), ("$at", at.ToDb()), ("$message", message), ("$updated", updated), ("$id", approval.Id));
+        return approval with { Status = ApprovalStatuses.Decided, Decision = decision, DecidedBy = by, DecidedAt = at, Message = message, UpdatedInput = updated };
+    }
+
+    /// <summary>Settles it without a person's decision (withdrawn by the agent, interrupted by a restart).</summary>
+    internal static Approval MarkSettled(DbWrite write, Approval approval, string status, DateTimeOffset at, string message)
+    {
+        write.Execute("UPDATE approvals SET status = $status, decided_by = 'system', decided_at = $at, message = $message WHERE id = $id",
+            ("$status", status), ("$at", at.ToDb()), ("$message", message), ("$id", approval.Id));
+        return approval with { Status = status, DecidedBy = Auth.Actor.System.Name, DecidedAt = at, Message = message };
+    }
+
+    /// <summary>Marks it escalated to the owners, once; false when it was decided meanwhile or already escalated.</summary>
+    internal static bool MarkEscalated(DbWrite write, string approvalId, DateTimeOffset at) =>
+        write.Execute("UPDATE approvals SET escalated_at = $at WHERE id = $id AND status = 'pending' AND escalated_at IS NULL",
+            ("$at", at.ToDb()), ("$id", approvalId)) == 1;
+
+    /// <summary>An "allow for this session" grant: the tool's later calls of this kind are allowed unasked in the session.</summary>
+    internal static void Grant(DbWrite write, Approval approval) =>
+        write.Execute("INSERT INTO session_grants (session_id, tool, risk) VALUES ($session, $tool, $risk) ON CONFLICT DO UPDATE SET risk = excluded.risk",
+            ("$session", approval.SessionId), ("$tool", approval.Tool), ("$risk", approval.Risk));
+
+    /// <summary>The tools the session's grants cover.</summary>
+    public IReadOnlySet<string> GrantedTools(string sessionId) => database.Read(connection => connection.Query(
+        "SELECT tool FROM session_grants WHERE session_id = $session", r => r.GetString(0), ("$session", sessionId))).ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>The kinds of call the session's grants allow unasked.</summary>
+    public static IReadOnlyList<string> GrantedRisks(SqliteConnection connection, string sessionId) =>
+        connection.Query(GrantedRisksSql, r => r.GetString(0), ("$session", sessionId));
+
+    /// <inheritdoc cref="GrantedRisks(SqliteConnection, string)"/>
+    internal static IReadOnlyList<string> GrantedRisks(DbWrite write, string sessionId) => write.Query(GrantedRisksSql, r => r.GetString(0), ("$session", sessionId));
+
+    private const string GrantedRisksSql = "SELECT DISTINCT risk FROM session_grants WHERE session_id = $session";
+
+    /// <summary>One allow of a call that needs several people's.</summary>
+    internal static void AddVote(DbWrite write, string approvalId, Teams.Decider person, string deviceId, DateTimeOffset at) => write.Execute(
+        "INSERT INTO approval_votes (approval_id, person_id, person_name, device_id, at) VALUES ($id, $person, $name, $device, $at)",
+        ("$id", approvalId), ("$person", person.PersonId), ("$name", person.Name), ("$device", deviceId), ("$at", at.ToDb()));
+
+    /// <summary>Every allow recorded for the call, oldest first, whether it still counts or not.</summary>
+    internal static IReadOnlyList<Vote> Votes(DbWrite write, string approvalId) => write.Query(
+        "SELECT person_id, person_name, device_id FROM approval_votes WHERE approval_id = $id ORDER BY at",
+        r => new Vote(r.GetString(0), r.GetString(1), r.GetString(2)), ("$id", approvalId));
+
+    internal static void RemoveVote(DbWrite write, string approvalId, Vote vote) => write.Execute(
+        "DELETE FROM approval_votes WHERE approval_id = $id AND person_id = $person AND device_id = $device",
+        ("$id", approvalId), ("$person", vote.PersonId), ("$device", vote.DeviceId));
+
+    /// <summary>The pending calls on which a vote of this person, or cast from this device, waits.</summary>
+    internal static IReadOnlyList<Approval> PendingVotedBy(DbWrite write, string? personId, string? deviceId) => write.Query(
+        $"SELECT {Columns} FROM approvals WHERE status = 'pending' AND id IN (SELECT approval_id FROM approval_votes WHERE person_id = $person OR device_id = $device)",
+        Map, ("$person", personId), ("$device", deviceId));
 
     /// <summary>Records that <paramref name="deviceId"/> has been shown these approvals (first time only).</summary>
     public void MarkDelivered(IEnumerable<string> approvalIds, string deviceId)
@@ -153,7 +231,12 @@ public sealed class ApprovalStore(Database database, TimeProvider clock)
         r.GetInt32(20));
 
     /// <summary>Who has allowed each of these calls so far (a call that needs two people), in the order they did.</summary>
-    public IReadOnlyDictionary<string, List<string>> AllowedBy(IEnumerable<string> approvalIds)
+    public IReadOnlyDictionary<string, List<string>> AllowedBy(IEnumerable<string> approvalIds) => VotesOf(approvalIds, vote => vote.PersonName);
+
+    /// <summary>The people (ids) whose allow each of these calls holds so far.</summary>
+    public IReadOnlyDictionary<string, List<string>> VoterIds(IEnumerable<string> approvalIds) => VotesOf(approvalIds, vote => vote.PersonId);
+
+    private Dictionary<string, List<string>> VotesOf(IEnumerable<string> approvalIds, Func<Vote, string> pick)
     {
         var result = approvalIds.Distinct().ToDictionary(id => id, _ => new List<string>(), StringComparer.Ordinal);
         if (result.Count == 0)
@@ -163,11 +246,12 @@ public sealed class ApprovalStore(Database database, TimeProvider clock)
 
         database.Read(connection =>
         {
-            foreach (var (approvalId, person) in connection.Query(
-                "SELECT approval_id, person_name FROM approval_votes WHERE approval_id IN (SELECT value FROM json_each($ids)) ORDER BY at",
-                r => (r.GetString(0), r.GetString(1)), ("$ids", new JsonArray([.. result.Keys.Select(i => JsonValue.Create(i))]).ToJsonString())))
+            foreach (var (approvalId, vote) in connection.Query(
+                "SELECT approval_id, person_id, person_name, device_id FROM approval_votes WHERE approval_id IN (SELECT value FROM json_each($ids)) ORDER BY at",
+                r => (r.GetString(0), new Vote(r.GetString(1), r.GetString(2), r.GetString(3))),
+                ("$ids", new JsonArray([.. result.Keys.Select(i => JsonValue.Create(i))]).ToJsonString())))
             {
-                result[approvalId].Add(person);
+                result[approvalId].Add(pick(vote));
             }
 
             return 0;
@@ -175,3 +259,6 @@ public sealed class ApprovalStore(Database database, TimeProvider clock)
         return result;
     }
 }
+
+/// <summary>One person's allow of a call that needs several, from one of their devices.</summary>
+public sealed record Vote(string PersonId, string PersonName, string DeviceId);

@@ -5,6 +5,7 @@ using System.Text.Json;
 using PocketCoder.Agents;
 using PocketCoder.Auth;
 using PocketCoder.Errors;
+using PocketCoder.Teams;
 
 namespace PocketCoder.Approvals;
 
@@ -29,11 +30,12 @@ public sealed record DecisionRequest(
 /// <param name="Status"><c>pending</c> when this was the first of two people's allows (<paramref name="AllowedBy"/> so far).</param>
 public sealed record DecisionResponse(string Id, string Status, string Decision, int Needed = 1, IReadOnlyList<string>? AllowedBy = null);
 
+/// <param name="Offers">What the caller may do with it now (exactly what the server will accept), and, where they may not allow it, who can.</param>
 public sealed record ApprovalResponse(
     string Id, string SessionId, string ProjectId, string ToolCallId, string Tool, string Kind, string Title, JsonElement Input,
     string? Plan, string Status, DateTimeOffset CreatedAt, string? Decision, string? DecidedBy, DateTimeOffset? DecidedAt,
     string? Message, JsonElement? UpdatedInput, IReadOnlyList<string> DeliveredTo, bool CanEditInput, string RulePattern,
-    string Risk, string DeciderRole, int Needed, IReadOnlyList<string> AllowedBy);
+    string Risk, string DeciderRole, int Needed, IReadOnlyList<string> AllowedBy, ApprovalOffers? Offers = null);
 
 /// <summary>What a rule would have matched among the project's newest questions (<paramref name="Checked"/> of them).</summary>
 public sealed record RulePreview(int Checked, int Matched, IReadOnlyList<RuleMatch> Examples);
@@ -65,7 +67,7 @@ public static class ApprovalsApi
     public const int MaxMessageLength = 4_000;
 
     public static IServiceCollection AddApprovals(this IServiceCollection services) =>
-        services.AddSingleton<Rules>().AddSingleton<TeamPolicies>().AddSingleton<Budgets>().AddSingleton<ApprovalStore>().AddSingleton<Gatekeeper>();
+        services.AddSingleton<Rules>().AddSingleton<TeamPolicies>().AddSingleton<Authority>().AddSingleton<Budgets>().AddSingleton<ApprovalStore>().AddSingleton<Gatekeeper>();
 
     public static void MapApprovals(this IEndpointRouteBuilder api)
     {
@@ -84,7 +86,7 @@ public static class ApprovalsApi
         api.MapTeamPolicy();
     }
 
-    private static IEnumerable<ApprovalResponse> List(string? status, string? sessionId, ApprovalStore approvals, ClaimsPrincipal user)
+    private static IEnumerable<ApprovalResponse> List(string? status, string? sessionId, ApprovalStore approvals, Authority authority, ClaimsPrincipal user)
     {
         if (status is not null and not ApprovalStatuses.Pending and not ApprovalStatuses.Decided)
         {
@@ -96,13 +98,15 @@ public static class ApprovalsApi
         approvals.MarkDelivered(list.Where(a => a.Status == ApprovalStatuses.Pending).Select(a => a.Id), user.Actor().Id);
         var delivered = approvals.DeliveredTo(list.Select(a => a.Id));
         var allowedBy = approvals.AllowedBy(list.Where(a => a.Needed > 1).Select(a => a.Id));
-        return list.Select(a => ToResponse(a, delivered[a.Id], allowedBy.GetValueOrDefault(a.Id) ?? []));
+        var offers = authority.OffersFor(user.Actor(), list, approvals);
+        return list.Select(a => ToResponse(a, delivered[a.Id], allowedBy.GetValueOrDefault(a.Id) ?? [], offers[a.Id]));
     }
 
-    private static ApprovalResponse Get(string id, ApprovalStore approvals)
+    private static ApprovalResponse Get(string id, ApprovalStore approvals, Authority authority, ClaimsPrincipal user)
     {
         var approval = approvals.Find(id) ?? throw ApiProblem.NotFound(ErrorCodes.ApprovalNotFound, $"No approval with id '{id}'.");
-        return ToResponse(approval, approvals.DeliveredTo([approval.Id])[approval.Id], approvals.AllowedBy([approval.Id])[approval.Id]);
+        return ToResponse(approval, approvals.DeliveredTo([approval.Id])[approval.Id], approvals.AllowedBy([approval.Id])[approval.Id],
+            authority.OffersFor(user.Actor(), [approval], approvals)[approval.Id]);
     }
 
     private static DecisionResponse Decide(string id, DecisionRequest request, Gatekeeper gatekeeper, ApprovalStore approvals,
@@ -206,8 +210,8 @@ public static class ApprovalsApi
         return TypedResults.NoContent();
     }
 
-    private static ApprovalResponse ToResponse(Approval a, IReadOnlyList<string> deliveredTo, IReadOnlyList<string> allowedBy) => new(
-        a.Id, a.SessionId, a.ProjectId, a.ToolCallId, a.Tool, a.Kind, a.Title, JsonElement.Parse(a.Input), a.Plan, a.Status,
+    private static ApprovalResponse ToResponse(Approval a, IReadOnlyList<string> deliveredTo, IReadOnlyList<string> allowedBy, ApprovalOffers offers) => new(
+        a.Id, a.SessionId, a.ProjectId, a.ToolCallId, a.Tool, a.Kind, a.Title, a.InputJson, a.Plan, a.Status,
         a.CreatedAt, a.Decision, a.DecidedBy, a.DecidedAt, a.Message, a.UpdatedInput is null ? null : JsonElement.Parse(a.UpdatedInput), deliveredTo, a.CanEditInput,
-        a.RulePattern, a.Risk, a.DeciderRole, a.Needed, allowedBy);
+        a.RulePattern, a.Risk, a.DeciderRole, a.Needed, allowedBy, offers);
 }

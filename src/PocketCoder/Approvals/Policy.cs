@@ -11,7 +11,18 @@ public enum Outcome
     Ask,
 }
 
-public sealed record Verdict(Outcome Outcome, string Reason, Rule? Rule = null);
+/// <summary>What the policy does with a call, why, and on whose word.</summary>
+/// <param name="Rule">The rule that decided it (an owner's word), if one did.</param>
+/// <param name="Standing">An allow that stands on the session's mode or an "allow for this session" grant: one person's word.</param>
+public sealed record Verdict(Outcome Outcome, string Reason, Rule? Rule = null, Standing Standing = Standing.None);
+
+/// <summary>A session's standing allow an allow verdict rests on.</summary>
+public enum Standing
+{
+    None,
+    Mode,
+    Grant,
+}
 
 /// <summary>
 /// Decides what the gatekeeper does with a tool call before any human is asked. In order:
@@ -34,6 +45,10 @@ public static class Policy
     [
         ".git", ".git/**",
         ".claude/**", ".codex/**", ".opencode/**", ".gemini/**", ".qwen/**",
+        // pi's: its project settings (a shell, a prefix for every command, packages to install) and extensions.
+        ".pi/**",
+        // Kilo Code's (an OpenCode fork): its config, plugins, tools and agents.
+        ".kilo/**", ".kilocode/**", "kilo.json", "kilo.jsonc",
         // Copilot CLI's: its repository settings, hooks (it runs them unasked), MCP servers, and extensions (Node programs it
         // forks in a trusted folder).
         ".github/copilot/**", ".github/hooks/**", ".github/mcp.json", ".vscode/mcp.json", ".github/extensions/**",
@@ -45,19 +60,28 @@ public static class Policy
     public static Verdict Evaluate(PermissionRequest request, string mode, IReadOnlyList<Rule> rules, IReadOnlySet<string> sessionGrants, string projectRoot)
     {
         var subjectPath = RelativeToProject(request.Path, projectRoot);
-        var isEdit = request.Kind == ToolKind.Edit;
         // Every file an edit touches: a multi-file patch names its first file as the path, and the rest must
         // not ride along unjudged.
-        var editPaths = isEdit ? EditPaths(request) : [];
+        var editPaths = request.Kind == ToolKind.Edit ? EditPaths(request) : [];
         bool Matches(Rule rule) => RuleMatches(rule, request, subjectPath);
+        var insideProject = (request.Path is null || subjectPath is not null) && editPaths.All(p => RelativeToProject(p, projectRoot) is not null);
+        return Firm(request, mode, rules, Matches)
+            ?? ByPath(request, rules, editPaths, projectRoot)
+            ?? Trusted(request, mode, rules, Matches)
+            ?? ByRulesAndGrants(request, rules, sessionGrants, Matches)
+            ?? ByDefault(request, mode, insideProject);
+    }
 
+    /// <summary>What no mode, grant or allow rule changes: questions, deny rules, the agent's own notes, plan mode.</summary>
+    private static Verdict? Firm(PermissionRequest request, string mode, IReadOnlyList<Rule> rules, Func<Rule, bool> matches)
+    {
         if (request.Kind == ToolKind.Question)
         {
             // Only the owner knows the answer: no rule, grant or mode answers (or dismisses) a question.
             return new Verdict(Outcome.Ask, "A question for the owner: no rule or mode answers it.");
         }
 
-        if (rules.FirstOrDefault(r => r.Action == RuleActions.Deny && Matches(r)) is { } deny)
+        if (rules.FirstOrDefault(r => r.Action == RuleActions.Deny && matches(r)) is { } deny)
         {
             return new Verdict(Outcome.Deny, $"Denied by the project rule '{deny.Tool} {deny.Pattern}'.", deny);
         }
@@ -67,12 +91,14 @@ public static class Policy
             return new Verdict(Outcome.Allow, "The agent's own to-do list changes nothing outside it.");
         }
 
-        if (mode == SessionModes.Plan && request.Kind is ToolKind.Edit or ToolKind.Execute)
-        {
-            return new Verdict(Outcome.Deny,
-                "This session is in plan mode: edits and commands are not allowed. Propose a plan instead; the owner can switch the mode.");
-        }
+        return mode == SessionModes.Plan && request.Kind is ToolKind.Edit or ToolKind.Execute
+            ? new Verdict(Outcome.Deny, "This session is in plan mode: edits and commands are not allowed. Propose a plan instead; the owner can switch the mode.")
+            : null;
+    }
 
+    /// <summary>An edit whose path leads out through a link, or into git, agent or CI configuration: only a rule naming the path decides.</summary>
+    private static Verdict? ByPath(PermissionRequest request, IReadOnlyList<Rule> rules, IReadOnlyList<string> editPaths, string projectRoot)
+    {
         if (editPaths.Any(p => RelativeToProject(p, projectRoot) is null && LooksInside(p, projectRoot)))
         {
             // Spelled inside, leads outside: a symlink (or a dangling one) that trusted or accept_edits was never meant to cover.
@@ -81,81 +107,92 @@ public static class Policy
 
         var protectedPaths = editPaths.Select(p => (Spelled: p, Real: RelativeToProject(p, projectRoot)))
             .Where(p => IsProtected(p.Spelled, p.Real, projectRoot)).ToList();
-        if (protectedPaths.Count > 0)
+        if (protectedPaths.Count == 0)
         {
-            // Only a rule that names the path decides here: "* *" or a session grant for the tool must not
-            // silently cover a write that changes what runs next. With several protected files, each needs its rule.
-            var named = protectedPaths
-                .Select(p => rules.FirstOrDefault(r => r.Action != RuleActions.Deny && RuleMatches(r, request, p.Real) && NamesPath(r.Pattern)))
-                .ToList();
-            if (named.All(r => r is { Action: RuleActions.Allow }))
-            {
-                var rule = named[0]!;
-                return new Verdict(Outcome.Allow, $"Allowed by the project rule '{rule.Tool} {rule.Pattern}'.", rule);
-            }
-
-            if (named.FirstOrDefault(r => r is { Action: RuleActions.Ask }) is { } asking)
-            {
-                return new Verdict(Outcome.Ask, $"The project rule '{asking.Tool} {asking.Pattern}' asks.", asking);
-            }
-
-            var first = protectedPaths[0];
-            return new Verdict(Outcome.Ask,
-                $"'{first.Real ?? first.Spelled}' is protected (git, agent or CI configuration): an edit there changes what runs next, so the owner decides in every mode.");
+            return null;
         }
 
+        // Only a rule that names the path decides here: "* *" or a session grant for the tool must not silently cover a
+        // write that changes what runs next. With several protected files, each needs its rule.
+        var named = protectedPaths
+            .Select(p => rules.FirstOrDefault(r => r.Action != RuleActions.Deny && RuleMatches(r, request, p.Real) && NamesPath(r.Pattern)))
+            .ToList();
+        if (named.All(r => r is { Action: RuleActions.Allow }))
+        {
+            var rule = named[0]!;
+            return new Verdict(Outcome.Allow, $"Allowed by the project rule '{rule.Tool} {rule.Pattern}'.", rule);
+        }
+
+        if (named.FirstOrDefault(r => r is { Action: RuleActions.Ask }) is { } asking)
+        {
+            return new Verdict(Outcome.Ask, $"The project rule '{asking.Tool} {asking.Pattern}' asks.", asking);
+        }
+
+        var first = protectedPaths[0];
+        return new Verdict(Outcome.Ask,
+            $"'{first.Real ?? first.Spelled}' is protected (git, agent or CI configuration): an edit there changes what runs next, so the owner decides in every mode.");
+    }
+
+    /// <summary>A trusted session allows everything left, bar a command naming git, agent or CI configuration.</summary>
+    private static Verdict? Trusted(PermissionRequest request, string mode, IReadOnlyList<Rule> rules, Func<Rule, bool> matches)
+    {
         // A mode is about what the agent does in the project; a connection out of the sandbox is not covered by one (only by a
         // rule, a grant or the owner): an allowed command must not carry what it can read to a host nobody named.
-        if (mode == SessionModes.Trusted && request.Kind != ToolKind.Network)
+        if (mode != SessionModes.Trusted || request.Kind == ToolKind.Network)
         {
-            if (request.Kind == ToolKind.Execute && request.Command is { } command && ProtectedInCommand(command) is { } named)
-            {
-                // A rule that spells out the command decides; "shell *" is the trusted mode itself and does not.
-                if (rules.FirstOrDefault(r => r.Action == RuleActions.Allow && r.Pattern != "*" && Matches(r)) is { } spelled)
-                {
-                    return new Verdict(Outcome.Allow, $"Allowed by the project rule '{spelled.Tool} {spelled.Pattern}'.", spelled);
-                }
-
-                return new Verdict(Outcome.Ask,
-                    $"The command touches '{named}' (git, agent or CI configuration), which changes what runs next: the owner decides even in a trusted session.");
-            }
-
-            return new Verdict(Outcome.Allow, "The session is trusted.");
+            return null;
         }
 
-        if (rules.FirstOrDefault(r => r.Action == RuleActions.Ask && Matches(r)) is { } ask)
+        if (request.Kind == ToolKind.Execute && request.Command is { } command && ProtectedInCommand(command) is { } named)
+        {
+            // A rule that spells out the command decides; "shell *" is the trusted mode itself and does not.
+            return rules.FirstOrDefault(r => r.Action == RuleActions.Allow && r.Pattern != "*" && matches(r)) is { } spelled
+                ? new Verdict(Outcome.Allow, $"Allowed by the project rule '{spelled.Tool} {spelled.Pattern}'.", spelled)
+                : new Verdict(Outcome.Ask, $"The command touches '{named}' (git, agent or CI configuration), which changes what runs next: the owner decides even in a trusted session.");
+        }
+
+        return new Verdict(Outcome.Allow, "The session is trusted.", Standing: Standing.Mode);
+    }
+
+    private static Verdict? ByRulesAndGrants(PermissionRequest request, IReadOnlyList<Rule> rules, IReadOnlySet<string> sessionGrants, Func<Rule, bool> matches)
+    {
+        if (rules.FirstOrDefault(r => r.Action == RuleActions.Ask && matches(r)) is { } ask)
         {
             return new Verdict(Outcome.Ask, $"The project rule '{ask.Tool} {ask.Pattern}' asks.", ask);
         }
 
-        if (rules.FirstOrDefault(r => r.Action == RuleActions.Allow && Matches(r)) is { } allow)
+        if (rules.FirstOrDefault(r => r.Action == RuleActions.Allow && matches(r)) is { } allow)
         {
             return new Verdict(Outcome.Allow, $"Allowed by the project rule '{allow.Tool} {allow.Pattern}'.", allow);
         }
 
-        if (sessionGrants.Contains(request.Tool))
+        if (!sessionGrants.Contains(request.Tool))
         {
-            return new Verdict(Outcome.Allow, $"{request.Tool} was allowed for this session.");
+            return null;
         }
 
-        var insideProject = (request.Path is null || subjectPath is not null) && editPaths.All(p => RelativeToProject(p, projectRoot) is not null);
-        if (mode == SessionModes.AcceptEdits && isEdit && request.Path is not null && insideProject)
+        // A grant is a standing allow like the trusted mode, and stops where it does: at a command naming git, agent or CI configuration.
+        return request.Kind == ToolKind.Execute && request.Command is { } granted && ProtectedInCommand(granted) is { } touched
+            ? new Verdict(Outcome.Ask, $"The command touches '{touched}' (git, agent or CI configuration), which changes what runs next: the owner decides, whatever was allowed for this session.")
+            : new Verdict(Outcome.Allow, $"{request.Tool} was allowed for this session.", Standing: Standing.Grant);
+    }
+
+    private static Verdict ByDefault(PermissionRequest request, string mode, bool insideProject)
+    {
+        if (mode == SessionModes.AcceptEdits && request.Kind == ToolKind.Edit && request.Path is not null && insideProject)
         {
-            return new Verdict(Outcome.Allow, "The session accepts edits inside the project.");
+            return new Verdict(Outcome.Allow, "The session accepts edits inside the project.", Standing: Standing.Mode);
         }
 
-        if (request.Kind == ToolKind.Read && insideProject)
-        {
-            return new Verdict(Outcome.Allow, "Reading inside the project is allowed.");
-        }
-
-        return new Verdict(Outcome.Ask, "Needs the owner's decision.");
+        return request.Kind == ToolKind.Read && insideProject
+            ? new Verdict(Outcome.Allow, "Reading inside the project is allowed.")
+            : new Verdict(Outcome.Ask, "Needs the owner's decision.");
     }
 
     // A protected location named in a command line: a word that is, or starts a path with, one of them. ".gitignore"
     // and ".github/ISSUE_TEMPLATE" are not; "git config" writes .git/config without naming it.
     private static readonly Regex ProtectedWord = new(
-        @"(?:^|[\s'""=:;|&<>()`/])(?<name>\.git(?=$|[\s'""/;|&<>)`])|\.claude|\.codex|\.opencode|\.gemini|\.qwen|opencode\.jsonc?|\.mcp\.json|\.envrc|\.gitattributes|\.github/(?:workflows|copilot|hooks|extensions|mcp\.json)|\.vscode/mcp\.json)(?![\w.-])"
+        @"(?:^|[\s'""=:;|&<>()`/])(?<name>\.git(?=$|[\s'""/;|&<>)`])|\.claude|\.codex|\.opencode|\.gemini|\.qwen|\.pi|\.kilo|\.kilocode|kilo\.jsonc?|opencode\.jsonc?|\.mcp\.json|\.envrc|\.gitattributes|\.github/(?:workflows|copilot|hooks|extensions|mcp\.json)|\.vscode/mcp\.json)(?![\w.-])"
         + @"|(?<name>\bgit(?:\s+-[cC]\s+\S+)*\s+config\b)",
         RegexOptions.CultureInvariant | RegexOptions.ExplicitCapture, TimeSpan.FromMilliseconds(100));
 

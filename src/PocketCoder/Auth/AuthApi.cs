@@ -7,6 +7,8 @@ using System.Security.Claims;
 using PocketCoder.Errors;
 using PocketCoder.Notifications;
 using PocketCoder.Server;
+using PocketCoder.Approvals;
+using PocketCoder.Teams;
 
 namespace PocketCoder.Auth;
 
@@ -114,11 +116,12 @@ public static class AuthApi
 
     /// <summary>An owner revokes any device; anyone else only their own person's (a lost phone, from their laptop).</summary>
     private static NoContent Revoke(string id, Devices devices, DeviceConnections connections, [FromServices] Bridges.BridgeHost bridges, [FromServices] Backlog.BacklogRunner backlog,
-        Sessions.SessionManager sessions, ClaimsPrincipal user, ILogger<Devices> logger)
+        Sessions.SessionManager sessions, Authority authority, ClaimsPrincipal user, ILogger<Devices> logger)
     {
-        if (user.Role() != Role.Owner && devices.List().FirstOrDefault(d => d.Id == id) is { } device && device.PersonId != user.PersonId())
+        // One's own devices (a lost phone, from one's laptop) are one's own to revoke; anyone else's is managing people.
+        if (devices.List().FirstOrDefault(d => d.Id == id) is { } device && device.PersonId != user.PersonId())
         {
-            throw new ApiProblem(StatusCodes.Status403Forbidden, ErrorCodes.RoleForbidden, "Only owners revoke someone else's device.");
+            authority.Ensure(user.Actor(), null, new Manage("revoke someone else's device"));
         }
 
         var held = devices.Revoke(id, user.Actor().Name);

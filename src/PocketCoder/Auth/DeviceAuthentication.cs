@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 using PocketCoder.Errors;
 using PocketCoder.Server;
+using PocketCoder.Teams;
 
 namespace PocketCoder.Auth;
 
@@ -34,6 +35,7 @@ public sealed class DeviceAuthentication(
 
     /// <summary>The device's person and their role (before any narrowing in a project: <see cref="RoleGuard"/>).</summary>
     public const string PersonIdClaim = "pocketcoder:person_id";
+    public const string PersonNameClaim = "pocketcoder:person_name";
     public const string RoleClaim = "pocketcoder:role";
 
     /// <summary>How the credential came: the browser's cookie (<see cref="ViaCookie"/>) needs cross-site checks a bearer token does not.</summary>
@@ -53,6 +55,11 @@ public sealed class DeviceAuthentication(
 
         if (people.Authenticate(token) is not ({ } device, var person))
         {
+            if (devices.WasRevoked(token))
+            {
+                Context.Items[RevokedItem] = true;
+            }
+
             return Task.FromResult(AuthenticateResult.Fail("Unknown or revoked device token."));
         }
 
@@ -62,14 +69,21 @@ public sealed class DeviceAuthentication(
             [
                 new Claim(DeviceIdClaim, device.Id), new Claim(ClaimTypes.Name, device.Name), new Claim(ViaClaim, bearer is null ? ViaCookie : ViaBearer),
                 new Claim(PersonIdClaim, person?.Id ?? ""), new Claim(RoleClaim, (person?.Role ?? Role.Viewer).ToWire()),
+                new Claim(PersonNameClaim, person?.Name ?? ""),
             ],
             SchemeName);
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
     }
 
-    protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
-        Problems.WriteAsync(Context, StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized,
+    // A revoked device's person (a teammate, most often) cannot run `pocketcoder pair` on the owner's machine: they are told
+    // who can let them in again.
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties) => Context.Items.ContainsKey(RevokedItem)
+        ? Problems.WriteAsync(Context, StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized,
+            "This device was revoked, so it can no longer be used here. Ask an owner of this PocketCoder to invite you again (People, Invite).")
+        : Problems.WriteAsync(Context, StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized,
             "A valid device token is required (Authorization: Bearer <token>). Pair a device with `pocketcoder pair`.");
+
+    private const string RevokedItem = "pocketcoder:revoked-device";
 
     /// <summary>The cookie this request's app uses: <see cref="SecureCookieName"/> when the browser is on https, else <see cref="CookieName"/>.</summary>
     public static string CookieFor(HttpRequest request, PocketCoderOptions server) => IsHttps(request, server) ? SecureCookieName : CookieName;
@@ -97,7 +111,10 @@ public static class DeviceClaims
         new(user.FindFirstValue(DeviceAuthentication.DeviceIdClaim) ?? "unknown", user.Identity?.Name ?? "unknown");
 
     /// <summary>The calling person's own role (a project may narrow it: <see cref="People.RoleIn"/>).</summary>
-    public static Role Role(this ClaimsPrincipal user) => Roles.FromWire(user.FindFirstValue(DeviceAuthentication.RoleClaim)) ?? Auth.Role.Viewer;
+    public static Role Role(this ClaimsPrincipal user) => Roles.FromWire(user.FindFirstValue(DeviceAuthentication.RoleClaim)) ?? Teams.Role.Viewer;
+
+    /// <summary>The calling person's name (what a refusal calls them), or null for a device that is no one's.</summary>
+    public static string? PersonName(this ClaimsPrincipal user) => user.FindFirstValue(DeviceAuthentication.PersonNameClaim) is { Length: > 0 } name ? name : null;
 
     public static string? PersonId(this ClaimsPrincipal user) => user.FindFirstValue(DeviceAuthentication.PersonIdClaim) is { Length: > 0 } id ? id : null;
 }

@@ -2,6 +2,8 @@ using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
 using PocketCoder.Data;
 using PocketCoder.Errors;
+using PocketCoder.Approvals;
+using PocketCoder.Teams;
 
 namespace PocketCoder.Auth;
 
@@ -9,7 +11,8 @@ namespace PocketCoder.Auth;
 public sealed record Device(string Id, string Name, DateTimeOffset CreatedAt, DateTimeOffset? LastSeenAt, DateTimeOffset? RevokedAt, string? PersonId);
 
 /// <summary>Paired devices, pairing codes, and the ledger entries pairing and revocation leave.</summary>
-public sealed class Devices(Database database, Ledger.LedgerStore ledger, TimeProvider clock)
+/// <param name="events">Where a revocation tells the phones of the votes it withdrew; null only where nothing is revoked (the CLI's own token).</param>
+public sealed class Devices(Database database, Ledger.LedgerStore ledger, TimeProvider clock, Realtime.EventLog? events = null)
 {
     public static readonly TimeSpan PairingCodeLifetime = TimeSpan.FromMinutes(10);
     public const string PairingKeyFileName = "pairing.key";
@@ -18,16 +21,35 @@ public sealed class Devices(Database database, Ledger.LedgerStore ledger, TimePr
 
     /// <summary>Creates a one-time code. Works from the CLI while the server runs: both use the same database.</summary>
     /// <param name="personId">Whose device it pairs (an invite); null: the machine's first owner's (<c>pocketcoder pair</c>).</param>
+    /// <exception cref="ApiProblem">429 <c>RATE_LIMITED</c>: the person already has <see cref="MostOpenInvites"/> codes unused.</exception>
     public (string Code, DateTimeOffset ExpiresAt) CreatePairingCode(string? personId = null)
     {
         var code = Secrets.NewPairingCode();
         var now = clock.GetUtcNow();
         var expires = now + PairingCodeLifetime;
-        database.Write(write => write.Execute(
-            "INSERT INTO pairing_codes (code_hash, created_at, expires_at, person_id) VALUES ($hash, $now, $expires, $person)",
-            ("$hash", Secrets.HashPairingCode(_pairingKey.Value, code)), ("$now", now.ToDb()), ("$expires", expires.ToDb()), ("$person", personId)));
+        database.Write(write =>
+        {
+            // An invite is a device to be: a few at a time are a person's next phones, more are a leak (or a script) in the making.
+            if (personId is not null && write.Scalar<long>(
+                    "SELECT COUNT(*) FROM pairing_codes WHERE person_id = $person AND used_at IS NULL AND expires_at > $now", ("$person", personId), ("$now", now.ToDb()))
+                >= MostOpenInvites)
+            {
+                throw new ApiProblem(StatusCodes.Status429TooManyRequests, ErrorCodes.RateLimited,
+                    $"{MostOpenInvites} pairing codes for this person wait unused: use one, or wait until they expire ({PairingCodeLifetime.TotalMinutes:0} minutes).")
+                {
+                    RetryAfter = PairingCodeLifetime,
+                };
+            }
+
+            write.Execute(
+                "INSERT INTO pairing_codes (code_hash, created_at, expires_at, person_id) VALUES ($hash, $now, $expires, $person)",
+                ("$hash", Secrets.HashPairingCode(_pairingKey.Value, code)), ("$now", now.ToDb()), ("$expires", expires.ToDb()), ("$person", personId));
+        });
         return (code, expires);
     }
+
+    /// <summary>Unused invites one person may have at a time.</summary>
+    public const int MostOpenInvites = 3;
 
     /// <summary>Trades a valid, unused code for a new device and its token. Null when the code is wrong, used or expired.</summary>
     public (Device Device, string Token)? Redeem(string code, string deviceName)
@@ -80,6 +102,10 @@ public sealed class Devices(Database database, Ledger.LedgerStore ledger, TimePr
             return burned;
         });
     }
+
+    /// <summary>Whether this token was a device's that has since been revoked (so the refusal can say so, not "pair a device").</summary>
+    public bool WasRevoked(string token) => database.Read(connection =>
+        connection.Scalar<long>("SELECT COUNT(*) FROM devices WHERE token_hash = $hash AND revoked_at IS NOT NULL", ("$hash", Secrets.Hash(token)))) > 0;
 
     /// <summary>
     /// A device for the owner's own terminal (the <c>approvals</c>/<c>approve</c>/<c>deny</c> verbs). Whoever can
@@ -168,6 +194,12 @@ public sealed class Devices(Database database, Ledger.LedgerStore ledger, TimePr
             write.Execute("DELETE FROM bridge_channels WHERE bridge_id = $bridge AND chat_id = $chat", ("$bridge", bridge), ("$chat", chat));
             ledger.Append(write, actor, "bridge.unbound", project,
                 new JsonObject { ["bridge"] = bridge, ["chat"] = chat, ["reason"] = "the device that bound it, or whose direct chat it is, was revoked" });
+        }
+
+        // Nor an allow it gave toward a call that needs two people: counted as of now, it no longer counts.
+        if (events is not null)
+        {
+            Approvals.ApprovalVotes.WithdrawUncounted(write, ledger, events, actor, personId: null, deviceId);
         }
 
         // Nor what it set going to start later (a trusted schedule would go on running commands unasked).

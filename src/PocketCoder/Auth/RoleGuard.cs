@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.Authorization;
 using PocketCoder.Data;
 using PocketCoder.Errors;
+using PocketCoder.Teams;
 
 namespace PocketCoder.Auth;
 
@@ -29,35 +30,33 @@ public static class RoleGuard
             return;
         }
 
-        var role = RoleFor(context, rule);
-        if (role < rule.Least || (rule.Access == Access.Shell && role != Role.Owner && ShellNeedsTwo(context, rule)))
+        var right = DecisionRights.Check(CallerFor(context, rule, out var projectId), new UseRoute(rule.Access),
+            rule.Access == Access.Shell && projectId is not null ? context.RequestServices.GetRequiredService<Authority>().Policy(projectId) : TeamPolicy.Default);
+        if (!right.Allowed)
         {
-            var who = rule.Access == Access.Shell && role >= rule.Least ? "owners (this project asks two people for shell calls)" : rule.Least.AndAbove();
-            await Problems.WriteAsync(context, StatusCodes.Status403Forbidden, ErrorCodes.RoleForbidden,
-                $"Only {who} may do this; you are {(role is Role.Approver or Role.Operator or Role.Owner ? "an" : "a")} {role.ToWire()}{(role < context.User.Role() ? " in this project" : "")}.");
+            await Problems.WriteAsync(context, right.Status, right.Code!, right.Reason!);
             return;
         }
 
         await next(context);
     });
 
-    /// <summary>The caller's role for this route: their own, or lower where the route's project narrows it.</summary>
-    private static Role RoleFor(HttpContext context, AccessRule rule)
+    /// <summary>
+    /// The caller as the table sees them for this route: from their device's claims, or, where the route's project narrows
+    /// roles and theirs could be narrowed, as the project has them (one read only then).
+    /// </summary>
+    private static Decider CallerFor(HttpContext context, AccessRule rule, out string? projectId)
     {
         var own = context.User.Role();
-        if (own < rule.Least || own == Role.Owner || rule.ProjectFrom == ProjectFrom.None || context.User.PersonId() is not { } personId
-            || ProjectOf(context, rule) is not { } projectId)
+        var name = context.User.PersonName() ?? context.User.Actor().Name;
+        projectId = rule.ProjectFrom == ProjectFrom.None ? null : ProjectOf(context, rule);
+        if (own < rule.Least || own == Role.Owner || projectId is null || context.User.PersonId() is null)
         {
-            return own;
+            return new Decider(context.User.PersonId(), name, own, Active: true);
         }
 
-        var people = context.RequestServices.GetRequiredService<People>();
-        return people.Find(personId) is { } person ? people.RoleIn(person, projectId) : Role.Viewer;
+        return context.RequestServices.GetRequiredService<Authority>().Who(context.User.Actor(), projectId);
     }
-
-    private static bool ShellNeedsTwo(HttpContext context, AccessRule rule) =>
-        ProjectOf(context, rule) is { } projectId
-        && context.RequestServices.GetRequiredService<Approvals.TeamPolicies>().For(projectId).NeedsTwo(Approvals.RiskClasses.Shell);
 
     /// <summary>The project the route is about, from its route value (null: none, or a thing that does not exist, which the route says).</summary>
     private static string? ProjectOf(HttpContext context, AccessRule rule)

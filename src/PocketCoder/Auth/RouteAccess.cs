@@ -69,8 +69,9 @@ public static class RouteAccess
         ["AnswerQuestion"] = new(Access.Decide, ProjectFrom.ApprovalRoute),
 
         // Sessions. Choosing a mode that allows calls unasked is checked against the project's policy too.
-        ["ListAgentConversations"] = Read(ProjectFrom.ProjectRoute, "projectId"),
-        ["ContinueAgentConversation"] = Steer(ProjectFrom.ProjectRoute, "projectId"),
+        // The conversations the owner had with their agents in a terminal are the owner's own: listing and carrying one on, owners.
+        ["ListAgentConversations"] = Own,
+        ["ContinueAgentConversation"] = Own,
         ["CreateSession"] = Steer(ProjectFrom.ProjectRoute, "projectId"),
         ["ListSessions"] = Read(),
         ["GetSession"] = Read(ProjectFrom.SessionRoute),

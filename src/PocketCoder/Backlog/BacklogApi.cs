@@ -10,6 +10,8 @@ using PocketCoder.Projects;
 using PocketCoder.Sessions;
 using PocketCoder.Server;
 
+using PocketCoder.Teams;
+
 namespace PocketCoder.Backlog;
 
 /// <summary>A project's backlog (tasks that start one after another) and its schedules (that add tasks at set times).</summary>
@@ -35,11 +37,11 @@ public static class BacklogApi
     }
 
     private static Created<BacklogTask> AddTask(string id, CreateTaskRequest request, ProjectStore projects, AgentRegistry agents, BacklogTasks tasks,
-        [FromServices] BacklogRunner runner, Database database, Ledger.LedgerStore ledger, Approvals.TeamPolicies policies, ClaimsPrincipal user)
+        [FromServices] BacklogRunner runner, Database database, Ledger.LedgerStore ledger, Authority authority, ClaimsPrincipal user)
     {
         var project = projects.Get(id);
         var spec = Spec(request.Prompt!, request.Agent!, request.Mode, request.Model, request.Worktree ?? project.WorktreeDefault, agents);
-        policies.EnsureMayChoose(project.Id, spec.Mode, user.Actor());
+        authority.Ensure(user.Actor(), project.Id, new ChooseMode(spec.Mode));
         var actor = user.Actor();
         var task = database.Write(write =>
         {
@@ -64,21 +66,21 @@ public static class BacklogApi
     }
 
     /// <summary>A task held because the device that added it was revoked: back in line, on the confirming device's authority.</summary>
-    private static BacklogTask ConfirmTask(string taskId, BacklogTasks tasks, [FromServices] BacklogRunner runner, Approvals.TeamPolicies policies, ClaimsPrincipal user)
+    private static BacklogTask ConfirmTask(string taskId, BacklogTasks tasks, [FromServices] BacklogRunner runner, Authority authority, ClaimsPrincipal user)
     {
         var held = tasks.Get(taskId);
-        policies.EnsureMayChoose(held.ProjectId, held.Mode, user.Actor());
+        authority.Ensure(user.Actor(), held.ProjectId, new ChooseMode(held.Mode));
         var confirmed = tasks.Confirm(taskId, user.Actor());
         runner.Kick(confirmed.ProjectId, changed: true);
         return confirmed;
     }
 
     private static Created<Schedule> AddSchedule(string id, CreateScheduleRequest request, ProjectStore projects, AgentRegistry agents, Schedules schedules,
-        [FromServices] Scheduler scheduler, Database database, Ledger.LedgerStore ledger, TimeProvider clock, Approvals.TeamPolicies policies, ClaimsPrincipal user)
+        [FromServices] Scheduler scheduler, Database database, Ledger.LedgerStore ledger, TimeProvider clock, Authority authority, ClaimsPrincipal user)
     {
         var project = projects.Get(id);
         var spec = Spec(request.Prompt!, request.Agent!, request.Mode, request.Model, request.Worktree ?? project.WorktreeDefault, agents);
-        policies.EnsureMayChoose(project.Id, spec.Mode, user.Actor());
+        authority.Ensure(user.Actor(), project.Id, new ChooseMode(spec.Mode));
         var cron = request.Cron!.Trim();
         var timeZone = string.IsNullOrWhiteSpace(request.TimeZone) ? "UTC" : request.TimeZone.Trim();
         Schedules.Validate(cron, timeZone, clock.GetUtcNow());
@@ -102,11 +104,11 @@ public static class BacklogApi
     }
 
     private static Schedule UpdateSchedule(string scheduleId, UpdateScheduleRequest request, Schedules schedules, [FromServices] Scheduler scheduler, Database database,
-        Ledger.LedgerStore ledger, TimeProvider clock, Approvals.TeamPolicies policies, ClaimsPrincipal user)
+        Ledger.LedgerStore ledger, TimeProvider clock, Authority authority, ClaimsPrincipal user)
     {
         var schedule = schedules.Get(scheduleId);
         // Enabling it (or confirming a held one) makes it run on this device's authority, mode included.
-        policies.EnsureMayChoose(schedule.ProjectId, schedule.Mode, user.Actor());
+        authority.Ensure(user.Actor(), schedule.ProjectId, new ChooseMode(schedule.Mode));
         if (request.Cron is not null || request.TimeZone is not null)
         {
             Schedules.Validate(request.Cron?.Trim() ?? schedule.Cron, request.TimeZone?.Trim() ?? schedule.TimeZone, clock.GetUtcNow());

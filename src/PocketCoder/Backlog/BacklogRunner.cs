@@ -119,7 +119,7 @@ public sealed class BacklogRunner(BacklogTasks tasks, SessionManager manager, Se
                 return changed;
             }
 
-            if (!tasks.Claim(next.Id))
+            if (tasks.Claim(next.Id) is not { } author)
             {
                 // Removed a moment ago, or held: its device was revoked (the phones are told).
                 changed = true;
@@ -129,8 +129,8 @@ public sealed class BacklogRunner(BacklogTasks tasks, SessionManager manager, Se
             try
             {
                 await manager.CreateAsync(projectId, next.Agent, OwnerMessage.FromText(next.Prompt), next.Model, next.Mode,
-                    // Started in the name of whoever added it (a device, or "schedule NAME"): the ledger and transcript say so.
-                    new Actor("backlog", next.CreatedBy), cancellationToken,
+                    // Started in the name of whoever added it ("schedule NAME" for a schedule's), on its author's device's word.
+                    author, cancellationToken,
                     next.Worktree ? new WorktreeChoice(null) : null, onCreated: created => tasks.Started(next.Id, created.Id)).ConfigureAwait(false);
                 // Its turn may already have ended before the task knew its session: look once more.
                 Kick(projectId);

@@ -43,7 +43,7 @@ public sealed record CreateTaskRequest(
 /// A project's backlog: tasks waiting to start, one after another (<see cref="BacklogRunner"/>), the one running, and
 /// the most recent finished ones. A waiting task can be removed; once started it is a session like any other.
 /// </summary>
-public sealed class BacklogTasks(Database database, Ledger.LedgerStore ledger, TimeProvider clock)
+public sealed class BacklogTasks(Database database, Ledger.LedgerStore ledger, Teams.Authority authority, TimeProvider clock)
 {
     /// <summary>More than this waiting in one project is a runaway schedule or a script, not a plan.</summary>
     public const int MaxWaiting = 100;
@@ -155,24 +155,31 @@ public sealed class BacklogTasks(Database database, Ledger.LedgerStore ledger, T
     /// <summary>
     /// Takes a waiting task to start it, before its session exists: a task removed a moment ago is not started, and one
     /// whose start a crash cut short is found running without a session (and reported failed) rather than run twice. A
-    /// task whose device was revoked is held instead (<see cref="Auth.StandingWork"/>).
+    /// task whose device was revoked is held instead (<see cref="Auth.StandingWork"/>), and so is one whose author may no
+    /// longer start a session in its mode (demoted, narrowed, or the policy changed since): it starts on their word, as of now.
     /// </summary>
-    public bool Claim(string id) => database.Write(write =>
+    /// <returns>Who it starts as (its author's device), or null when it was not claimed.</returns>
+    public Auth.Actor? Claim(string id) => database.Write(write =>
     {
-        if (write.Query("SELECT project_id, created_by_device FROM backlog_tasks WHERE id = $id AND status = 'waiting'",
-                r => (Project: r.GetString(0), Device: r.NullableString(1)), ("$id", id)) is not [var task])
+        if (write.Query("SELECT project_id, created_by_device, created_by, mode FROM backlog_tasks WHERE id = $id AND status = 'waiting'",
+                r => (Project: r.GetString(0), Device: r.NullableString(1), By: r.GetString(2), Mode: r.GetString(3)), ("$id", id)) is not [var task])
         {
-            return false;
+            return null;
         }
 
-        if (Auth.StandingWork.RevokedReason(write, task.Device) is { } reason)
+        // A task from before authors' devices were kept starts on no one's word, and is refused as it starts.
+        var author = new Auth.Actor(task.Device ?? "backlog", task.By);
+        var reason = Auth.StandingWork.RevokedReason(write, task.Device)
+            ?? (task.Device is not null && authority.Check(write, author, task.Project, new Teams.ChooseMode(task.Mode)) is { Allowed: false } refused
+                ? $"Held: {refused.Reason} Confirm it from a device that may start it, or remove it." : null);
+        if (reason is not null)
         {
             Auth.StandingWork.HoldTask(write, ledger, "backlog", id, task.Project, task.Device, reason);
-            return false;
+            return null;
         }
 
         return write.Execute("UPDATE backlog_tasks SET status = 'running', started_at = $at WHERE id = $id AND status = 'waiting'",
-            ("$id", id), ("$at", clock.GetUtcNow().ToDb())) == 1;
+            ("$id", id), ("$at", clock.GetUtcNow().ToDb())) == 1 ? author : null;
     });
 
     public void Started(string id, string sessionId) => database.Write(write => write.Execute(

@@ -56,9 +56,15 @@ internal static class ApprovalText
             return new ChatMessage(shown + "\n\n" + NotWholeNotice, [deny]);
         }
 
-        // A session grant covers every later call of the tool, not only ones like this: the button says so.
-        var everyCall = $"All {ChatMessage.Shorten(Clean(approval.Tool), 24)} this session";
-        return new ChatMessage(shown, [[Button("Allow once", AllowOnceAction), Button(everyCall, AllowSessionAction)], deny]);
+        // Only what someone linked could do with it (the one table's answer for the highest role): no grant of a two-person or
+        // budget call, which every press would be refused. A session grant covers every later call of the tool, not only ones
+        // like this: the button says so.
+        var offers = Teams.Offers.ForAnyone(approval);
+        var allow = Button(approval.Kind == Approvals.ApprovalKinds.Budget ? "Raise it" : "Allow once", AllowOnceAction);
+        IReadOnlyList<ChatButton> allows = offers.AllowSession
+            ? [allow, Button($"All {ChatMessage.Shorten(Clean(approval.Tool), 24)} this session", AllowSessionAction)]
+            : [allow];
+        return new ChatMessage(shown, [allows, deny]);
     }
 
     /// <summary>
@@ -67,8 +73,8 @@ internal static class ApprovalText
     /// </summary>
     public static IReadOnlyList<string>? ChatChoices(Approval approval)
     {
-        using var document = JsonDocument.Parse(approval.Input);
-        if (document.RootElement.ValueKind != JsonValueKind.Object || !document.RootElement.TryGetProperty("questions", out var questions)
+        var input = approval.InputJson;
+        if (input.ValueKind != JsonValueKind.Object || !input.TryGetProperty("questions", out var questions)
             || questions.ValueKind != JsonValueKind.Array || questions.GetArrayLength() != 1)
         {
             return null;
@@ -91,7 +97,15 @@ internal static class ApprovalText
     public static (string Text, bool Whole) Describe(Approval approval, string project, string? link, int maxTextLength)
     {
         var text = new StringBuilder();
-        text.Append(Clean(approval.Tool)).Append(" wants to: ").Append(Clean(ChatMessage.Shorten(approval.Title, 300))).Append('\n');
+        if (approval.Kind == Approvals.ApprovalKinds.Budget)
+        {
+            text.Append(Clean(ChatMessage.Shorten(approval.Title, 300))).Append('\n');
+        }
+        else
+        {
+            text.Append(Clean(approval.Tool)).Append(" wants to: ").Append(Clean(ChatMessage.Shorten(approval.Title, 300))).Append('\n');
+        }
+
         var whole = ApprovalCall.Append(text, approval);
         text.Append('\n').Append(project).Append(" · session ").Append(approval.SessionId[..Math.Min(8, approval.SessionId.Length)]);
         if (link is not null)

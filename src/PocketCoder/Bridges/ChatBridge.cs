@@ -4,6 +4,7 @@ using PocketCoder.Auth;
 using PocketCoder.Projects;
 using PocketCoder.Realtime;
 using PocketCoder.Sessions;
+using PocketCoder.Teams;
 
 namespace PocketCoder.Bridges;
 
@@ -15,7 +16,7 @@ public sealed record BridgeHealth(string State, string? BotName, string? Problem
 public sealed record BridgeServices(
     BridgeStore Store,
     Devices Devices,
-    People People,
+    Authority Authority,
     PairingThrottle Throttle,
     ProjectStore Projects,
     SessionManager Manager,

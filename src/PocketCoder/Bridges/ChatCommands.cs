@@ -3,6 +3,8 @@ using PocketCoder.Errors;
 using PocketCoder.Projects;
 using PocketCoder.Sessions;
 
+using PocketCoder.Teams;
+
 namespace PocketCoder.Bridges;
 
 /// <summary>
@@ -105,20 +107,19 @@ internal sealed class ChatCommands(BridgeContext bridge, ApprovalPosts approvals
     }
 
     /// <summary>
-    /// Roles hold in chat as in the app: binding a chat is an owner's, starting and steering sessions an operator's (in the
-    /// chat's project), and reading is everyone's. Button presses are held to the project's policy by the gatekeeper.
+    /// Roles hold in chat as in the app, asked of the one table (<see cref="DecisionRights"/>): binding a chat is an owner's,
+    /// starting and steering sessions an operator's at least (in the chat's project; the session manager then asks whether
+    /// they may start that mode or steer that session), and reading is everyone's. Presses are held to the gatekeeper's check.
     /// </summary>
     private string? Refusal(string? command, BridgeChannel? channel, BridgePerson person)
     {
-        var least = command switch
+        Act act = command switch
         {
-            "bind" or "unbind" => Auth.Role.Owner,
-            null or "new" or "stop" or "mode" or "agent" => Auth.Role.Operator,
-            _ => Auth.Role.Viewer,
+            "bind" or "unbind" => new Manage("bind chats to projects"),
+            null or "new" or "stop" or "mode" or "agent" => new UseRoute(Auth.Access.Steer),
+            _ => new UseRoute(Auth.Access.Read),
         };
-        var who = Services.People.OfDevice(person.DeviceId);
-        var role = who is null ? Auth.Role.Viewer : Services.People.RoleIn(who, channel?.ProjectId);
-        return role >= least ? null : $"Only {Auth.Roles.AndAbove(least)} may do that here; you are {(role == Auth.Role.Viewer ? "a" : "an")} {Auth.Roles.ToWire(role)}.";
+        return Services.Authority.Check(person.Actor, channel?.ProjectId, act).Reason;
     }
 
     private void Pair(ChatInput input, string code)
@@ -300,8 +301,16 @@ internal sealed class ChatCommands(BridgeContext bridge, ApprovalPosts approvals
             return "No session here yet: the mode is set on a running session.";
         }
 
-        await Services.Manager.SetModeAsync(current, mode, person.Actor, cancellationToken).ConfigureAwait(false);
-        return $"Mode: {mode}.";
+        try
+        {
+            await Services.Manager.SetModeAsync(current, mode, person.Actor, cancellationToken).ConfigureAwait(false);
+            return $"Mode: {mode}.";
+        }
+        catch (ApiProblem problem)
+        {
+            // A mode this person may not choose (MODE_NOT_ALLOWED), a session gone: said in the chat, as the app says it.
+            return problem.Message;
+        }
     }
 
     private string Agent(string chatId, BridgeChannel channel, string agent)

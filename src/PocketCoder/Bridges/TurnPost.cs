@@ -13,7 +13,7 @@ internal sealed class TurnPost(string sessionId)
     private const int ToolLinesShown = 8;
 
     private readonly StringBuilder _reply = new();
-    private readonly List<string> _tools = [];
+    private readonly List<ToolLine> _tools = [];
     private string _stretch = "";
 
     private string? _ending;
@@ -52,11 +52,22 @@ internal sealed class TurnPost(string sessionId)
             }
             else if (stored.As<ToolCallEvent>() is { } call)
             {
-                _tools.Add($"▸ {call.Tool}: {ChatMessage.Shorten(call.Title, 120)}");
+                _tools.Add(new ToolLine(call.ToolCallId, call.Tool, $"▸ {call.Tool}: {ChatMessage.Shorten(call.Title, 120)}"));
+            }
+            else if (stored.As<ToolCallUpdatedEvent>() is { } updated)
+            {
+                // The call's line names what it turned out to be (an ACP agent announces a call before its input).
+                var index = _tools.FindLastIndex(line => line.ToolCallId == updated.ToolCallId);
+                if (index < 0)
+                {
+                    return false;
+                }
+
+                _tools[index] = _tools[index] with { Text = $"▸ {_tools[index].Tool}: {ChatMessage.Shorten(updated.Title, 120)}" };
             }
             else if (stored.As<ErrorEvent>() is { } error)
             {
-                _tools.Add($"⚠ {ChatMessage.Shorten(error.Message, 300)}");
+                _tools.Add(new ToolLine(null, null, $"⚠ {ChatMessage.Shorten(error.Message, 300)}"));
             }
             else if (stored.As<UsageEvent>() is { } usage)
             {
@@ -83,9 +94,9 @@ internal sealed class TurnPost(string sessionId)
     {
         lock (this)
         {
-            var tools = _tools.Count > ToolLinesShown
-                ? [$"… {_tools.Count - ToolLinesShown} more", .. _tools.TakeLast(ToolLinesShown)]
-                : _tools;
+            List<string> tools = _tools.Count > ToolLinesShown
+                ? [$"… {_tools.Count - ToolLinesShown} more", .. _tools.TakeLast(ToolLinesShown).Select(line => line.Text)]
+                : [.. _tools.Select(line => line.Text)];
             var footer = new StringBuilder();
             if (tools.Count > 0)
             {
@@ -120,3 +131,6 @@ internal sealed class TurnPost(string sessionId)
         }
     }
 }
+
+/// <summary>A line of the post's tool list: a call (by its id, so that its update can rewrite it) or an error.</summary>
+internal sealed record ToolLine(string? ToolCallId, string? Tool, string Text);

@@ -78,14 +78,21 @@ internal abstract class DecisionCommand : ServerVerb
         var id = parsed.GetValue(_id)!;
         var decision = Decision(parsed);
         using var http = Connect(parsed);
-        if (!await ServerClient.PostJsonAsync(http, $"/api/approvals/{Uri.EscapeDataString(id)}/decision", decision, WireJson.Default.DecisionRequest, error))
+        if (await ServerClient.SendAsync(http, () => http.PostAsJsonAsync($"/api/approvals/{Uri.EscapeDataString(id)}/decision", decision,
+                WireJson.Default.DecisionRequest), error) is not { } response
+            || await response.Content.ReadFromJsonAsync(WireJson.Default.DecisionResponse) is not { } decided)
         {
             return 1;
         }
 
-        await output.WriteLineAsync($"{decision.Decision!.Replace('_', ' ')}: {id}");
+        await output.WriteLineAsync(Said(decided, id));
         return 0;
     }
+
+    /// <summary>What the decision did, as the server says: one of two people's allows is not an allow.</summary>
+    internal static string Said(DecisionResponse decided, string id) => decided.Status == ApprovalStatuses.Pending && decided.Needed > 1
+        ? $"{decided.AllowedBy?.Count ?? 1} of {decided.Needed} allows: {id} still waits for {(decided.Needed - (decided.AllowedBy?.Count ?? 1) == 1 ? "a second person" : "more people")} to allow it."
+        : $"{decided.Decision.Replace('_', ' ')}: {id}";
 }
 
 internal sealed class ApproveCommand : DecisionCommand

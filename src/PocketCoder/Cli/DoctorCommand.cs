@@ -1,4 +1,5 @@
 using System.CommandLine;
+using PocketCoder.Agents;
 using PocketCoder.Data;
 using PocketCoder.Reach;
 using PocketCoder.Reach.Hub;
@@ -93,8 +94,11 @@ internal sealed class DoctorCommand() : Verb("doctor", "Check this machine for P
             var probe = await agent.ProbeAsync(CancellationToken.None);
             available += probe.Available ? 1 : 0;
             // A newer CLI than the newest checked is not a problem to fix (it may well work), but the owner should know.
-            var newer = probe.Available ? Health.CheckedVersions.Newer(agent.Id, probe.Version) : null;
-            await output.WriteLineAsync(!probe.Available
+            var newer = Health.CheckedVersions.Newer(agent.Id, probe.Version);
+            await output.WriteLineAsync(agent is RefusedAgent && probe.Version is { } refusedVersion
+                ? $"-    agent {agent.Id}: {refusedVersion} installed, not started\n      {probe.Detail}" +
+                  (newer is null ? "" : $"\n      {newer}: the reason may no longer hold (docs/agents.md, The newest CLIs).")
+                : !probe.Available
                 ? $"-    agent {agent.Id}: not installed (optional)\n      {probe.Detail}"
                 : newer is null
                     ? $"ok   agent {agent.Id}: {probe.Version ?? "installed"}"

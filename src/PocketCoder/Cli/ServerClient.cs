@@ -73,6 +73,9 @@ internal static class ServerClient
     public static async Task<bool> PostJsonAsync<T>(HttpClient http, string path, T body, JsonTypeInfo<T> type, TextWriter error) =>
         await SendAsync(http, () => http.PostAsJsonAsync(path, body, type), error) is not null;
 
+    /// <summary>What a refusal said (its problem's detail), or null when it said nothing readable.</summary>
+    public static async Task<string?> ProblemDetailAsync(HttpResponseMessage response) => Detail(await response.Content.ReadAsStringAsync());
+
     /// <summary>The problem's detail, whatever the body holds (a proxy's HTML page too).</summary>
     private static string? Detail(string body)
     {

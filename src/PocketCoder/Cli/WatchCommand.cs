@@ -217,6 +217,9 @@ internal sealed class WatchCommand : SessionVerb
                 UserMessageEvent sent => $"[bold cyan]›[/] {Escape(sent.Text)}",
                 ThinkingEvent thinking => $"[dim italic]thinking: {Markup.Escape(FirstLine(Clean(thinking.Text)))}[/]",
                 ToolCallEvent call => $"[yellow]▸ {Escape(call.Tool)}[/] {Escape(call.Title)}",
+                // A terminal cannot change a line already written: what the call turned out to be goes under it.
+                ToolCallUpdatedEvent { InputMissing: true } => "[dim]  (the agent never said what this call's input was)[/]",
+                ToolCallUpdatedEvent updated => $"[yellow]  ↳[/] {Escape(updated.Title)}",
                 ToolResultEvent result => $"  {(result.IsError ? "[red]✗[/]" : "[green]✓[/]")} [dim]{Markup.Escape(FirstLine(Clean(result.Content)))}[/]",
                 TurnCompletedEvent turn => $"[dim]— turn ended ({Escape(turn.StopReason)})[/]",
                 TurnChangesEvent changes => $"[dim]  {changes.FilesChanged} file(s) changed: review them on the phone[/]",
@@ -330,13 +333,17 @@ internal sealed class WatchCommand : SessionVerb
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
                 using var response = await http.PostAsJsonAsync($"/api/approvals/{Uri.EscapeDataString(approvalId)}/decision",
                     new DecisionRequest(decision, message, null), WireJson.Default.DecisionRequest, timeout.Token);
-                if (response.StatusCode == HttpStatusCode.Conflict)
+                if (response.IsSuccessStatusCode)
                 {
-                    problem = "already decided elsewhere";
+                    // One of two people's allows settles nothing yet: said here, as no resolved event will say it.
+                    if (await response.Content.ReadFromJsonAsync(WireJson.Default.DecisionResponse, timeout.Token) is { Status: "pending" } vote)
+                    {
+                        Note(DecisionCommand.Said(vote, approvalId));
+                    }
                 }
-                else if (!response.IsSuccessStatusCode)
+                else
                 {
-                    problem = $"the server said {(int)response.StatusCode}";
+                    problem = await ServerClient.ProblemDetailAsync(response) ?? $"the server said {(int)response.StatusCode}";
                 }
             }
             catch (HttpRequestException exception)

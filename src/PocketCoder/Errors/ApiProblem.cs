@@ -62,6 +62,9 @@ public static class ErrorCodes
     public const string PersonRevoked = "PERSON_REVOKED";
     public const string LastOwner = "LAST_OWNER";
     public const string ModeNotAllowed = "MODE_NOT_ALLOWED";
+
+    /// <summary>Sending to (queueing in, reviewing, resuming) a session that runs calls unasked which the sender could not allow alone.</summary>
+    public const string SteerNotAllowed = "STEER_NOT_ALLOWED";
     public const string RuleNotFound = "RULE_NOT_FOUND";
     public const string InvalidCursor = "INVALID_CURSOR";
     public const string OutsideProjectRoot = "OUTSIDE_PROJECT_ROOT";

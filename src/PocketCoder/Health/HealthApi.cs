@@ -84,7 +84,7 @@ public sealed class AgentHealthCache(AgentRegistry registry, TimeProvider clock)
             // Where an installed agent lives is not for anonymous callers: say only what is missing.
             return new AgentHealth(adapter.Id, availability.Available, availability.Version, availability.Available ? null : availability.Detail,
                 adapter is IAgentConversations, CheckedVersions.For(adapter.Id),
-                availability.Available ? CheckedVersions.Newer(adapter.Id, availability.Version) : null);
+                CheckedVersions.Newer(adapter.Id, availability.Version));
         });
         var agents = await Task.WhenAll(probes).ConfigureAwait(false);
         lock (_lock)

@@ -9,6 +9,7 @@ using PocketCoder.Realtime;
 using PocketCoder.Server;
 using PocketCoder.Sessions;
 using PocketCoder.Workspace.Commands;
+using PocketCoder.Teams;
 
 namespace PocketCoder.Notifications;
 
@@ -29,7 +30,7 @@ public sealed class Notifier(
     ProjectStore projects,
     CommandRunner commands,
     NotificationActions actions,
-    Auth.People people,
+    Teams.People people,
     TeamPolicies policies,
     Budgets budgets,
     PocketCoderOptions options,
@@ -202,12 +203,14 @@ public sealed class Notifier(
     /// </summary>
     private HashSet<string> Deciders(Approval approval, bool escalated)
     {
-        var least = Auth.Roles.FromWire(approval.DeciderRole) ?? Auth.Role.Approver;
-        var eligible = people.DeviceRoles(approval.ProjectId).Where(d => d.Role >= least).ToList();
-        if (!escalated && least != Auth.Role.Owner && policies.For(approval.ProjectId).EscalateAfterSeconds is not null
-            && eligible.Any(d => d.Role != Auth.Role.Owner))
+        // Whoever the one table lets allow (or answer) it: a notification offers Allow, so it goes to no one else.
+        var eligible = people.DeviceRoles(approval.ProjectId)
+            .Where(d => Teams.Offers.For(new Teams.Decider(null, d.DeviceId, d.Role, Active: true), approval, allowedAlready: false) is { AllowOnce: true } or { Answer: true })
+            .ToList();
+        if (!escalated && approval.DeciderRole != Teams.Roles.Owner && policies.For(approval.ProjectId).EscalateAfterSeconds is not null
+            && eligible.Any(d => d.Role != Teams.Role.Owner))
         {
-            eligible.RemoveAll(d => d.Role == Auth.Role.Owner);
+            eligible.RemoveAll(d => d.Role == Teams.Role.Owner);
         }
 
         return [.. eligible.Select(d => d.DeviceId)];
@@ -288,7 +291,7 @@ public sealed class Notifier(
             var (projectName, title) = Names(sessionId);
             var body = $"{(use.Scope == "session" ? $"The session {title ?? ""}".TrimEnd() : "The project")} has spent {Percent(use)} of its budget: "
                 + $"{Budgets.Describe(use.UsedTokens, use.UsedCostUsd)} of {Budgets.Describe(use.CapTokens, use.CapCostUsd)}.";
-            var raisers = people.DeviceRoles(session.ProjectId).Where(d => d.Role >= Auth.Role.Approver).Select(d => d.DeviceId).ToHashSet(StringComparer.Ordinal);
+            var raisers = people.DeviceRoles(session.ProjectId).Where(d => d.Role >= Teams.Role.Approver).Select(d => d.DeviceId).ToHashSet(StringComparer.Ordinal);
             Dispatch(NotificationKinds.BudgetWarning, sessionId, (_, settings, silent) => Message(settings, silent, NotificationKinds.BudgetWarning,
                 $"Budget at {Percent(use)} · {projectName}", body, "A budget is nearly spent.", SessionTag(sessionId), SessionUrl(sessionId)),
                 escalate: false, among: raisers);

@@ -30,8 +30,9 @@ public sealed record UpdateProjectRequest(
 /// <param name="WorktreeDefault">A new session (or backlog task) works on a branch of its own unless it says <c>worktree: false</c>.</param>
 /// <param name="SandboxProblem">Why its sessions cannot start here (it runs sandboxed and bubblewrap does not work), with what the
 /// owner can do; null when they can.</param>
+/// <param name="Offers">What the caller may do in it now: the modes they may start a session in, files, a shell of their own, its settings.</param>
 public sealed record ProjectResponse(string Id, string Name, string Path, DateTimeOffset CreatedAt, int? ApprovalTimeoutSeconds, string Sandbox,
-    bool WorktreeDefault, string? SandboxProblem)
+    bool WorktreeDefault, string? SandboxProblem, Teams.ProjectOffers? Offers = null)
 {
     public static ProjectResponse From(Project p, Sandboxing sandboxing) =>
         new(p.Id, p.Name, p.Path, p.CreatedAt, p.ApprovalTimeoutSeconds, Sandboxing.ModeOf(p), p.WorktreeDefault, sandboxing.Refusal(p));
@@ -52,21 +53,28 @@ public static class ProjectsApi
         projects.MapDelete("/{id}", Delete).WithName("DeleteProject");
     }
 
-    private static Created<ProjectResponse> Create(CreateProjectRequest request, ProjectStore projects, Sandboxing sandboxing, ClaimsPrincipal user)
+    private static Created<ProjectResponse> Create(CreateProjectRequest request, ProjectStore projects, Sandboxing sandboxing, Teams.Authority authority,
+        ClaimsPrincipal user)
     {
         var project = projects.Add(request.Path!, request.Name, user.Actor());
-        return TypedResults.Created($"/api/projects/{project.Id}", ProjectResponse.From(project, sandboxing));
+        return TypedResults.Created($"/api/projects/{project.Id}",
+            ProjectResponse.From(project, sandboxing) with { Offers = authority.OffersFor(user.Actor(), project.Id) });
     }
 
-    private static IEnumerable<ProjectResponse> List(ProjectStore projects, Sandboxing sandboxing) =>
-        projects.List().Select(p => ProjectResponse.From(p, sandboxing));
+    private static IEnumerable<ProjectResponse> List(ProjectStore projects, Sandboxing sandboxing, Teams.Authority authority, ClaimsPrincipal user) =>
+        projects.List().Select(p => ProjectResponse.From(p, sandboxing) with { Offers = authority.OffersFor(user.Actor(), p.Id) });
 
-    private static ProjectResponse Get(string id, ProjectStore projects, Sandboxing sandboxing) => ProjectResponse.From(projects.Get(id), sandboxing);
+    private static ProjectResponse Get(string id, ProjectStore projects, Sandboxing sandboxing, Teams.Authority authority, ClaimsPrincipal user)
+    {
+        var project = projects.Get(id);
+        return ProjectResponse.From(project, sandboxing) with { Offers = authority.OffersFor(user.Actor(), project.Id) };
+    }
 
     /// <summary>A week: longer than any human answer, short enough to be a deliberate choice.</summary>
     public const int MaxApprovalTimeoutSeconds = 7 * 24 * 3600;
 
-    private static ProjectResponse Update(string id, UpdateProjectRequest request, ProjectStore projects, Sandboxing sandboxing, ClaimsPrincipal user)
+    private static ProjectResponse Update(string id, UpdateProjectRequest request, ProjectStore projects, Sandboxing sandboxing, Teams.Authority authority,
+        ClaimsPrincipal user)
     {
         var setTimeout = request.ApprovalTimeoutSeconds.ValueKind != JsonValueKind.Undefined;
         int? timeout = request.ApprovalTimeoutSeconds switch
@@ -78,8 +86,8 @@ public static class ProjectsApi
                 $"'approvalTimeoutSeconds' is a whole number of seconds from 1 to {MaxApprovalTimeoutSeconds}, or null for no timeout."),
             _ => throw ApiProblem.Validation("'approvalTimeoutSeconds' must be a number of seconds or null."),
         };
-        return ProjectResponse.From(projects.Update(id, request.Name?.Trim(), setTimeout, timeout, request.Sandbox, request.WorktreeDefault, user.Actor()),
-            sandboxing);
+        var updated = projects.Update(id, request.Name?.Trim(), setTimeout, timeout, request.Sandbox, request.WorktreeDefault, user.Actor());
+        return ProjectResponse.From(updated, sandboxing) with { Offers = authority.OffersFor(user.Actor(), updated.Id) };
     }
 
     private static async Task<NoContent> Delete(string id, ProjectStore projects, SessionManager sessions, ClaimsPrincipal user, CancellationToken cancellationToken)

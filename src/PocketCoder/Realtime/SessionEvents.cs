@@ -51,6 +51,16 @@ public sealed record ToolCallEvent(
     public static string Kind => "tool.call";
 }
 
+/// <summary>
+/// A call shown before its input was known (an ACP agent announces one as the model starts it), now known better from a later
+/// update or its permission request: its row shows this title and input in place of the <c>tool.call</c>'s, never as a second row.
+/// <c>inputMissing</c>: the call (or its turn) ended and the agent never said its input.
+/// </summary>
+public sealed record ToolCallUpdatedEvent(string ToolCallId, string Title, JsonElement Input, bool InputMissing) : ISessionEvent
+{
+    public static string Kind => "tool.call.updated";
+}
+
 /// <param name="Truncated">The content was cut at the server's limit (64 KB).</param>
 public sealed record ToolResultEvent(string ToolCallId, string Content, bool IsError, bool Truncated) : ISessionEvent
 {
@@ -151,7 +161,7 @@ public sealed record ApprovalRequestedEvent(
     string RulePattern,
     Approvals.EditContext? EditContext = null,
     string Risk = Approvals.RiskClasses.Other,
-    string DeciderRole = Auth.Roles.Approver,
+    string DeciderRole = Teams.Roles.Approver,
     int Needed = 1) : ISessionEvent
 {
     public static string Kind => "approval.requested";
@@ -239,6 +249,7 @@ public static class SessionEventCatalogue
         Entry<MessageEvent>(),
         Entry<ThinkingEvent>(),
         Entry<ToolCallEvent>(),
+        Entry<ToolCallUpdatedEvent>(),
         Entry<ToolResultEvent>(),
         Entry<PlanEvent>(),
         Entry<UsageEvent>(),
@@ -266,6 +277,7 @@ public static class SessionEventCatalogue
 [JsonSerializable(typeof(MessageEvent))]
 [JsonSerializable(typeof(ThinkingEvent))]
 [JsonSerializable(typeof(ToolCallEvent))]
+[JsonSerializable(typeof(ToolCallUpdatedEvent))]
 [JsonSerializable(typeof(ToolResultEvent))]
 [JsonSerializable(typeof(PlanEvent))]
 [JsonSerializable(typeof(UsageEvent))]

@@ -32,7 +32,21 @@ public sealed class PocketCoderOptions
     public IReadOnlyList<string> AllowedHosts { get; init; } = [];
 
     /// <summary>How to launch each agent, by adapter id.</summary>
-    public IReadOnlyDictionary<string, AgentCommand> AgentCommands { get; init; } = AgentCommandsAt("claude", "codex", "opencode", "gemini", "copilot", "qwen");
+    public IReadOnlyDictionary<string, AgentCommand> AgentCommands { get; init; } = AgentCommandsAt(DefaultExecutables);
+
+    /// <summary>Each built-in agent's executable as it is usually called (looked up on PATH), the ones refused by name too.</summary>
+    public static IReadOnlyDictionary<string, string> DefaultExecutables { get; } = new Dictionary<string, string>(
+    [
+        KeyValuePair.Create(ClaudeCodeAdapter.AgentId, "claude"),
+        KeyValuePair.Create(CodexAdapter.AgentId, "codex"),
+        KeyValuePair.Create(OpenCodeAdapter.AgentId, "opencode"),
+        KeyValuePair.Create(AcpAgentDefinition.GeminiId, "gemini"),
+        KeyValuePair.Create(AcpAgentDefinition.CopilotId, "copilot"),
+        KeyValuePair.Create(AcpAgentDefinition.QwenId, "qwen"),
+        KeyValuePair.Create(Agents.Pi.PiAdapter.AgentId, "pi"),
+        KeyValuePair.Create(OpenCodeFlavor.KiloId, "kilo"),
+        .. Agents.RefusedAgents.All.Select(agent => KeyValuePair.Create(agent.Id, agent.Executable)),
+    ], StringComparer.Ordinal);
 
     /// <summary>The bubblewrap agents are sandboxed with; null: <c>bwrap</c> from PATH. (Tests name one that does not work.)</summary>
     public string? Bubblewrap { get; init; }
@@ -140,15 +154,7 @@ public sealed class PocketCoderOptions
             ? xdg : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share"), "pocketcoder");
     }
 
-    /// <summary>Each agent at the given executable (a path, or a name looked up on PATH).</summary>
-    public static Dictionary<string, AgentCommand> AgentCommandsAt(string claude, string codex, string openCode, string gemini, string copilot, string qwen) =>
-        new(StringComparer.Ordinal)
-        {
-            [ClaudeCodeAdapter.AgentId] = new(claude, new Dictionary<string, string?>()),
-            [CodexAdapter.AgentId] = new(codex, new Dictionary<string, string?>()),
-            [OpenCodeAdapter.AgentId] = new(openCode, new Dictionary<string, string?>()),
-            [AcpAgentDefinition.GeminiId] = new(gemini, new Dictionary<string, string?>()),
-            [AcpAgentDefinition.CopilotId] = new(copilot, new Dictionary<string, string?>()),
-            [AcpAgentDefinition.QwenId] = new(qwen, new Dictionary<string, string?>()),
-        };
+    /// <summary>Each agent at the given executable (a path, or a name looked up on PATH), by id.</summary>
+    public static Dictionary<string, AgentCommand> AgentCommandsAt(IReadOnlyDictionary<string, string> executables) =>
+        executables.ToDictionary(e => e.Key, e => new AgentCommand(e.Value, new Dictionary<string, string?>()), StringComparer.Ordinal);
 }

@@ -186,6 +186,8 @@ public static class PocketCoderServer
                 Path.Combine(options.DataDirectory, "agents", AcpAgentDefinition.GeminiId, "gate-policy.toml"), options.GeminiDefaultModel))),
             (AcpAgentDefinition.CopilotId, command => new AcpAdapter(AcpAgentDefinition.Copilot(command))),
             (AcpAgentDefinition.QwenId, command => new AcpAdapter(AcpAgentDefinition.Qwen(command, Path.Combine(options.DataDirectory, "agents", AcpAgentDefinition.QwenId)))),
+            (Agents.Pi.PiAdapter.AgentId, command => new Agents.Pi.PiAdapter(command, Path.Combine(options.DataDirectory, "agents", Agents.Pi.PiAdapter.AgentId))),
+            (OpenCodeFlavor.KiloId, command => new KiloAdapter(command)),
         ];
         foreach (var (id, create) in builtIn)
         {
@@ -195,8 +197,14 @@ public static class PocketCoderServer
             }
         }
 
+        // Known by name, never started: each says why (health, New session, and a session asked of it).
+        foreach (var refused in RefusedAgents.At(options.AgentCommands))
+        {
+            yield return refused;
+        }
+
         // The owner's own ACP agents (agents.json in the data folder); a bad file stops the start with its reason.
-        foreach (var agent in AcpAgentsFile.Load(options.DataDirectory, [ClaudeCodeAdapter.AgentId, AcpAgentDefinition.GeminiId, AcpAgentDefinition.CopilotId, AcpAgentDefinition.QwenId, .. options.AgentCommands.Keys]))
+        foreach (var agent in AcpAgentsFile.Load(options.DataDirectory, [.. PocketCoderOptions.DefaultExecutables.Keys, .. options.AgentCommands.Keys]))
         {
             yield return new AcpAdapter(agent);
         }

@@ -2,6 +2,10 @@ using System.Collections;
 using System.ComponentModel.DataAnnotations;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
+using PocketCoder.Agents.Acp;
+using PocketCoder.Agents.Claude;
+using PocketCoder.Agents.Codex;
+using PocketCoder.Agents.OpenCode;
 using PocketCoder.Reach;
 
 namespace PocketCoder.Server;
@@ -84,6 +88,12 @@ public sealed class ServeSettings
     [Required(AllowEmptyStrings = false)]
     public string QwenPath { get; set; } = "qwen";
 
+    [Required(AllowEmptyStrings = false)]
+    public string PiPath { get; set; } = "pi";
+
+    [Required(AllowEmptyStrings = false)]
+    public string KiloPath { get; set; } = "kilo";
+
     /// <summary>Every setting: its key (the property, and the key in <c>pocketcoder.json</c>), variable, and flag with its help.</summary>
     public static readonly IReadOnlyList<(string Key, string Variable, string? Flag, string? Help)> Sources =
     [
@@ -108,6 +118,8 @@ public sealed class ServeSettings
         (nameof(GeminiPath), "POCKETCODER_GEMINI_PATH", null, null),
         (nameof(CopilotPath), "POCKETCODER_COPILOT_PATH", null, null),
         (nameof(QwenPath), "POCKETCODER_QWEN_PATH", null, null),
+        (nameof(PiPath), "POCKETCODER_PI_PATH", null, null),
+        (nameof(KiloPath), "POCKETCODER_KILO_PATH", null, null),
     ];
 
     /// <summary>The settings a command-line flag can give: the flag's name and its help (the name, when it has none).</summary>
@@ -183,7 +195,17 @@ public sealed class ServeSettings
             NotifyEscalateAfter = TimeSpan.FromSeconds(NotifyEscalateSeconds),
             PushContact = PushContact,
             GeminiDefaultModel = GeminiModel,
-            AgentCommands = PocketCoderOptions.AgentCommandsAt(ClaudePath, CodexPath, OpenCodePath, GeminiPath, CopilotPath, QwenPath),
+            AgentCommands = PocketCoderOptions.AgentCommandsAt(new Dictionary<string, string>(PocketCoderOptions.DefaultExecutables, StringComparer.Ordinal)
+            {
+                [ClaudeCodeAdapter.AgentId] = ClaudePath,
+                [CodexAdapter.AgentId] = CodexPath,
+                [OpenCodeAdapter.AgentId] = OpenCodePath,
+                [AcpAgentDefinition.GeminiId] = GeminiPath,
+                [AcpAgentDefinition.CopilotId] = CopilotPath,
+                [AcpAgentDefinition.QwenId] = QwenPath,
+                [Agents.Pi.PiAdapter.AgentId] = PiPath,
+                [OpenCodeFlavor.KiloId] = KiloPath,
+            }),
         };
     }
 

@@ -11,6 +11,7 @@ using PocketCoder.Workspace.Commands;
 using PocketCoder.Workspace.Files;
 using PocketCoder.Workspace.Git;
 using PocketCoder.Workspace.Terminal;
+using PocketCoder.Teams;
 
 namespace PocketCoder.Server;
 
@@ -33,6 +34,7 @@ namespace PocketCoder.Server;
 [JsonSerializable(typeof(TeamPolicyRequest))]
 [JsonSerializable(typeof(TeamPolicyResponse))]
 [JsonSerializable(typeof(BudgetStatus))]
+[JsonSerializable(typeof(BudgetAsk))]
 [JsonSerializable(typeof(CreateProjectRequest))]
 [JsonSerializable(typeof(UpdateProjectRequest))]
 [JsonSerializable(typeof(ProjectResponse))]

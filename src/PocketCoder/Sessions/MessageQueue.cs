@@ -27,7 +27,7 @@ public sealed record EditQueuedMessageRequest(
 /// then the owner can edit or remove it. Kept in the database, so a restart loses none. Every change is a
 /// <c>queue.updated</c> event carrying the whole queue, so every device shows the same one.
 /// </summary>
-public sealed class MessageQueue(Database database, EventLog events, Ledger.LedgerStore ledger, TimeProvider clock)
+public sealed class MessageQueue(Database database, EventLog events, Ledger.LedgerStore ledger, Teams.Authority authority, TimeProvider clock)
 {
     /// <summary>More than this waiting behind one turn is a mistake (a loop, a stuck button), not a plan.</summary>
     public const int MaxQueued = 20;
@@ -130,9 +130,10 @@ public sealed class MessageQueue(Database database, EventLog events, Ledger.Ledg
     /// <summary>
     /// Takes the first waiting message to send it (null: none waits, or the first is held): from now on it is neither
     /// shown nor editable. It stays stored until <see cref="Sent"/>; <see cref="Unsent"/> puts it back first in line. One
-    /// whose device was revoked is held here rather than sent (<see cref="Auth.StandingWork"/>).
+    /// whose device was revoked is held here rather than sent (<see cref="Auth.StandingWork"/>), and so is one whose sender may
+    /// no longer steer the session as it now is (its mode or grants changed since, or their role did): it starts on their word.
     /// </summary>
-    public (QueuedMessage Queued, OwnerMessage Message)? TakeNext(string sessionId)
+    public (QueuedMessage Queued, OwnerMessage Message, Auth.Actor Sender)? TakeNext(string sessionId)
     {
         var taken = database.Write(write =>
         {
@@ -141,10 +142,10 @@ public sealed class MessageQueue(Database database, EventLog events, Ledger.Ledg
                 r => (Queued: Map(r), Raw: r.NullableString(6), Device: r.NullableString(7)), ("$s", sessionId));
             if (row.Count == 0 || row[0].Queued.HeldReason is not null)
             {
-                return ((QueuedMessage, string?)?)null;
+                return ((QueuedMessage, string?, string?)?)null;
             }
 
-            if (Auth.StandingWork.RevokedReason(write, row[0].Device) is { } reason)
+            if ((Auth.StandingWork.RevokedReason(write, row[0].Device) ?? NoLongerTheirs(write, sessionId, row[0].Device, row[0].Queued.SentBy)) is { } reason)
             {
                 Auth.StandingWork.HoldMessage(write, ledger, "queue", row[0].Queued.Id, sessionId, row[0].Device, reason);
                 Changed(write, sessionId, held: false);
@@ -153,7 +154,7 @@ public sealed class MessageQueue(Database database, EventLog events, Ledger.Ledg
 
             write.Execute("UPDATE queued_messages SET started_at = $at WHERE id = $id", ("$id", row[0].Queued.Id), ("$at", clock.GetUtcNow().ToDb()));
             Changed(write, sessionId, held: false);
-            return (row[0].Queued, row[0].Raw);
+            return (row[0].Queued, row[0].Raw, row[0].Device);
         });
         if (taken is not { } next)
         {
@@ -161,8 +162,14 @@ public sealed class MessageQueue(Database database, EventLog events, Ledger.Ledg
         }
 
         var sources = next.Item2 is { } raw ? JsonSerializer.Deserialize(raw, WireJson.Default.IReadOnlyListAttachmentRequest) : null;
-        return (next.Item1, Attachments.Build(next.Item1.Text, sources));
+        // A message from before senders were recorded starts on no one's word: nothing runs unasked in its turn.
+        return (next.Item1, Attachments.Build(next.Item1.Text, sources), new Auth.Actor(next.Item3 ?? "queue", next.Item1.SentBy));
     }
+
+    /// <summary>Why the message's sender may not steer the session as it now is (the table's reason), or null.</summary>
+    private string? NoLongerTheirs(DbWrite write, string sessionId, string? deviceId, string sentBy) =>
+        deviceId is null || authority.CheckSteer(write, sessionId, new Auth.Actor(deviceId, sentBy)) is not { Allowed: false } refused ? null
+            : $"Held: {refused.Reason} Confirm it to send it on your own word, or remove it.";
 
     /// <summary>The agent has the message: it is the transcript's now.</summary>
     public void Sent(string id) => database.Write(write => write.Execute("DELETE FROM queued_messages WHERE id = $id", ("$id", id)));

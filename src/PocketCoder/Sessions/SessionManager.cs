@@ -7,6 +7,7 @@ using PocketCoder.Data;
 using PocketCoder.Errors;
 using PocketCoder.Projects;
 using PocketCoder.Realtime;
+using PocketCoder.Teams;
 
 namespace PocketCoder.Sessions;
 
@@ -24,7 +25,7 @@ public sealed partial class SessionManager(
     Projects.ProjectStore projects,
     EventLog events,
     Gatekeeper gatekeeper,
-    TeamPolicies policies,
+    Teams.Authority authority,
     Ledger.LedgerStore ledger,
     AgentRegistry agents,
     Server.PocketCoderOptions options,
@@ -46,6 +47,10 @@ public sealed partial class SessionManager(
     private readonly ConcurrentDictionary<string, Preparation> _preparing = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _startLocks = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
+
+    // Sessions whose queue waits on "raise the budget?": one question each at a time, kept here rather than in the runner so
+    // that the agent may be suspended meanwhile (a wait costs no memory) and the raise still sends what waits.
+    private readonly ConcurrentDictionary<string, byte> _budgetWaits = new(StringComparer.Ordinal);
     private Task _suspender = Task.CompletedTask;
 
     public int LiveCount => _live.Count;
@@ -62,7 +67,8 @@ public sealed partial class SessionManager(
         SessionProfile? profile = null)
     {
         var project = projects.Get(projectId);
-        policies.EnsureMayChoose(project.Id, mode, actor);
+        // The calls the mode allows unasked are the starter's decision (a backlog task or schedule: its author's, as of now).
+        authority.Ensure(actor, project.Id, new Teams.ChooseMode(mode));
         var adapter = agents.Find(agentId) ?? throw ApiProblem.BadRequest(ErrorCodes.UnknownAgent,
             $"Unknown agent '{agentId}'. Known agents: {string.Join(", ", agents.All.Select(a => a.Id))}.");
         // What can be known at once is refused at once, with no session left behind: a bad base, no sandbox.
@@ -122,28 +128,35 @@ public sealed partial class SessionManager(
 
         if (prompt is not null)
         {
-            try
-            {
-                await runner.SendAsync(prompt, actor, cancellationToken);
-            }
-            catch (ApiProblem problem)
-            {
-                // The first prompt could not go (images to an agent that takes none): as with a start that failed.
-                await DiscardUnstartedAsync(session.Id, adapter.Id, problem.Code, stoppedBy: actor);
-                throw;
-            }
-            catch (InvalidOperationException)
-            {
-                // The agent exited as it started (a bad setting, a broken install) and closed its input: the owner hears
-                // what it printed, never a 500.
-                var why = await runner.WhyTheAgentStoppedAsync();
-                await DiscardUnstartedAsync(session.Id, adapter.Id, ErrorCodes.AgentUnavailable, stoppedBy: actor);
-                throw new ApiProblem(StatusCodes.Status503ServiceUnavailable, ErrorCodes.AgentUnavailable,
-                    $"The {adapter.Id} agent exited before it took the first message. {why}");
-            }
+            await SendFirstPromptAsync(runner, session.Id, adapter.Id, prompt, actor, cancellationToken);
         }
 
         return sessions.Get(session.Id);
+    }
+
+    /// <summary>A new session's first prompt; one that cannot go leaves no session behind, as a start that failed does not.</summary>
+    private async Task SendFirstPromptAsync(SessionRunner runner, string sessionId, string agent, OwnerMessage prompt, Actor actor,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            await runner.SendAsync(prompt, actor, cancellationToken);
+        }
+        catch (ApiProblem problem)
+        {
+            // The first prompt could not go (images to an agent that takes none): as with a start that failed.
+            await DiscardUnstartedAsync(sessionId, agent, problem.Code, stoppedBy: actor);
+            throw;
+        }
+        catch (InvalidOperationException)
+        {
+            // The agent exited as it started (a bad setting, a broken install) and closed its input: the owner hears
+            // what it printed, never a 500.
+            var why = await runner.WhyTheAgentStoppedAsync();
+            await DiscardUnstartedAsync(sessionId, agent, ErrorCodes.AgentUnavailable, stoppedBy: actor);
+            throw new ApiProblem(StatusCodes.Status503ServiceUnavailable, ErrorCodes.AgentUnavailable,
+                $"The {agent} agent exited before it took the first message. {why}");
+        }
     }
 
     /// <summary>
@@ -182,6 +195,7 @@ public sealed partial class SessionManager(
     /// </summary>
     public async Task<QueuedMessage?> SendAsync(string sessionId, OwnerMessage message, Actor actor, CancellationToken cancellationToken)
     {
+        EnsureMaySteer(sessionId, actor);
         if (await QueueWhilePreparingAsync(sessionId, message, actor, cancellationToken) is { } waiting)
         {
             return waiting;
@@ -207,8 +221,22 @@ public sealed partial class SessionManager(
         return new MessageQueueResponse(messages, messages.Count > 0 && QueueHeld(session.Id));
     }
 
-    public QueuedMessage EditQueued(string sessionId, string messageId, string text) =>
-        queue.Edit(sessions.Get(sessionId).Id, messageId, text, QueueHeld(sessionId));
+    /// <summary>
+    /// Steering is authority: sending to, queueing in, reviewing, resuming or retrying a session needs the right to allow
+    /// what it runs unasked (its mode and its standing grants), exactly as starting it in that mode does.
+    /// </summary>
+    /// <exception cref="ApiProblem">403 <c>STEER_NOT_ALLOWED</c> (or <c>ROLE_FORBIDDEN</c> for a viewer).</exception>
+    public void EnsureMaySteer(string sessionId, Actor actor)
+    {
+        var session = sessions.Get(sessionId);
+        authority.Ensure(actor, session.ProjectId, authority.SteerOf(session.Id, session.Mode));
+    }
+
+    public QueuedMessage EditQueued(string sessionId, string messageId, string text, Actor actor)
+    {
+        EnsureMaySteer(sessionId, actor);
+        return queue.Edit(sessions.Get(sessionId).Id, messageId, text, QueueHeld(sessionId));
+    }
 
     public void RemoveQueued(string sessionId, string messageId) => queue.Remove(sessions.Get(sessionId).Id, messageId, QueueHeld(sessionId));
 
@@ -219,6 +247,7 @@ public sealed partial class SessionManager(
     public async Task<QueuedMessage> ConfirmQueuedAsync(string sessionId, string messageId, Actor actor, CancellationToken cancellationToken)
     {
         var session = sessions.Get(sessionId);
+        EnsureMaySteer(session.Id, actor);
         var confirmed = queue.Confirm(session.Id, messageId, actor, QueueHeld(session.Id));
         if (_live.TryGetValue(session.Id, out var runner) && !runner.QueueHeld)
         {
@@ -232,7 +261,13 @@ public sealed partial class SessionManager(
     public void AnnounceQueue(string sessionId) => queue.Announce(sessionId, QueueHeld(sessionId));
 
     /// <summary>Lets a held queue go on, bringing the agent back first if its process is gone; says whether a message started.</summary>
-    public async Task<bool> RunQueueAsync(string sessionId, CancellationToken cancellationToken)
+    public Task<bool> RunQueueAsync(string sessionId, Actor actor, CancellationToken cancellationToken)
+    {
+        EnsureMaySteer(sessionId, actor);
+        return RunQueueAsync(sessionId, cancellationToken);
+    }
+
+    private async Task<bool> RunQueueAsync(string sessionId, CancellationToken cancellationToken)
     {
         var runner = await EnsureRunningAsync(sessionId, cancellationToken);
         return await runner.RunQueueAsync(cancellationToken);
@@ -286,7 +321,9 @@ public sealed partial class SessionManager(
     /// <summary>Brings an interrupted (or idle, process-less) session's agent back, conversation intact.</summary>
     public async Task<Session> ResumeAsync(string sessionId, Actor actor, CancellationToken cancellationToken)
     {
-        await EnsureRunningAsync(sessionId, cancellationToken);
+        EnsureMaySteer(sessionId, actor);
+        var runner = await EnsureRunningAsync(sessionId, cancellationToken);
+        runner.ResumedBy(actor);
         database.Write(write => ledger.Append(write, actor.Name, "session.resumed", sessionId));
         return sessions.Get(sessionId);
     }
@@ -337,7 +374,7 @@ public sealed partial class SessionManager(
     public async Task<Session> SetModeAsync(string sessionId, string mode, Actor actor, CancellationToken cancellationToken)
     {
         var session = sessions.Get(sessionId);
-        policies.EnsureMayChoose(session.ProjectId, mode, actor);
+        authority.Ensure(actor, session.ProjectId, new Teams.ChooseMode(mode));
         var changed = database.Write(write =>
         {
             if (!sessions.SetMode(write, session.Id, mode))
@@ -500,6 +537,67 @@ public sealed partial class SessionManager(
         }));
     }
 
+    /// <summary>
+    /// The budget is spent and a message waits in the session's queue: "raise the budget?" is asked (once per session at a
+    /// time); once a decider raises it the queue goes on, bringing the agent back if it was suspended meanwhile. Refused, what
+    /// waits stays held, and sending again (or Send queued now) asks again.
+    /// </summary>
+    private void HoldOnBudget(string sessionId, string waiting)
+    {
+        if (!_budgetWaits.TryAdd(sessionId, 0))
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            var raised = false;
+            try
+            {
+                var session = sessions.Get(sessionId);
+                var held = new Teams.BudgetHold(Teams.BudgetHold.Message, null, waiting.Length > 200 ? waiting[..200] + "…" : waiting);
+                var decision = await gatekeeper.HoldOnBudgetAsync(new GateContext(session.Id, projects.Get(session.ProjectId), session.Mode), held, "",
+                    () => { }, _stopping.Token);
+                raised = decision.Allow;
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                logger.LogWarning(exception, "Session {SessionId}: the budget could not be asked about", sessionId);
+            }
+            catch (OperationCanceledException)
+            {
+                // The server is stopping: what waits stays queued, held, for the next start.
+            }
+            finally
+            {
+                _budgetWaits.TryRemove(sessionId, out _);
+            }
+
+            if (raised)
+            {
+                await RunQueueAfterRaiseAsync(sessionId);
+            }
+            else
+            {
+                AnnounceQueue(sessionId);
+            }
+        }, CancellationToken.None);
+    }
+
+    private async Task RunQueueAfterRaiseAsync(string sessionId)
+    {
+        try
+        {
+            await RunQueueAsync(sessionId, _stopping.Token);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // A stopped session, an agent that will not start: the message stays queued, and the owner hears why.
+            logger.LogWarning(exception, "Session {SessionId}: the queue could not go on after the budget was raised", sessionId);
+            events.Append(sessionId, new ErrorEvent($"The budget was raised, but what waits could not be sent: {exception.Message} Send queued now to try again."));
+        }
+    }
+
     private async Task<SessionRunner> EnsureRunningAsync(string sessionId, CancellationToken cancellationToken)
     {
         var session = sessions.Get(sessionId);
@@ -551,7 +649,7 @@ public sealed partial class SessionManager(
         var workingDirectory = worktrees.WorkingDirectory(session.Id, project);
         var workspace = workingDirectory == project.Path ? project : project with { Path = workingDirectory };
         var runner = new SessionRunner(session, workspace, adapter, logDirectory, runnerServices,
-            ended => _live.TryRemove(new KeyValuePair<string, SessionRunner>(ended.SessionId, ended)));
+            ended => _live.TryRemove(new KeyValuePair<string, SessionRunner>(ended.SessionId, ended)), held => HoldOnBudget(session.Id, held));
         try
         {
             await runner.StartAsync(resume, cancellationToken, holdQueued);

@@ -46,8 +46,9 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
 
     private volatile ErrorEvent? _unexpectedExit;
 
+    /// <param name="holdOnBudget">The budget is spent and a message waits for it to be raised (its first words): the manager asks.</param>
     public SessionRunner(Session session, Project project, IAgentAdapter adapter, string logDirectory, SessionServices services,
-        Action<SessionRunner> onEnded)
+        Action<SessionRunner> onEnded, Action<string> holdOnBudget)
     {
         (_session, _project, _adapter, _logDirectory, _services, _onEnded) = (session, project, adapter, logDirectory, services, onEnded);
         (_sessions, _events, _logger) = (services.Sessions, services.Events, services.Logger);
@@ -60,7 +61,8 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
             (turn, files) => _events.Append(_session.Id, new TurnChangesEvent(turn, files)),
             exception => _logger.LogWarning(exception, "The turn review of session {SessionId} could not open", _session.Id));
         _paused = new PausedCalls(this, services.Clock, services.Options.PauseWaitingAfter);
-        _inbox = new SessionInbox(session.Id, adapter.Id, _turn, _snapshots, services.Queue, this, () => _agent, _stall.Touch, _logger);
+        _inbox = new SessionInbox(session.Id, adapter.Id, _turn, _snapshots, services.Queue, this, () => _agent, _stall.Touch,
+            () => services.Budgets.Reached(_project.Id, _session.Id) is not null, holdOnBudget, _logger);
     }
 
     public string SessionId => _session.Id;
@@ -177,6 +179,9 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
 
     /// <inheritdoc cref="SessionInbox.RunQueueAsync"/>
     public Task<bool> RunQueueAsync(CancellationToken cancellationToken) => _inbox.RunQueueAsync(cancellationToken);
+
+    /// <summary>Someone resumed the session: what the agent carries on with before the next message is on their word.</summary>
+    public void ResumedBy(Actor actor) => _inbox.ResumedBy(actor);
 
     /// <inheritdoc cref="SessionInbox.CloseBetweenTurnsAsync"/>
     public Task<bool> CloseBetweenTurnsAsync(CancellationToken cancellationToken) => _inbox.CloseBetweenTurnsAsync(cancellationToken);
@@ -295,7 +300,7 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
         var asked = false;
         try
         {
-            var context = new GateContext(_session.Id, _project, _sessions.Mode(_session.Id), _adapter);
+            var context = new GateContext(_session.Id, _project, _sessions.Mode(_session.Id), _adapter, _inbox.TurnBy);
             return await _services.Gatekeeper.RequestAsync(context, request, () =>
             {
                 asked = true;

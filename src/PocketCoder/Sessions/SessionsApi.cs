@@ -52,6 +52,7 @@ public sealed record UpdateSessionRequest(
 /// <param name="Sandbox">How its agent runs since it last started: <c>sandboxed</c> or <c>none</c>; null before it first started.</param>
 /// <param name="ShortTitle">What tells it apart on a list: the first sentence of its first prompt (or the agent's own title
 /// for a conversation carried on), without markdown or code, cut at a word near 48 characters; null without either.</param>
+/// <param name="Offers">What the caller may do with it now: steer it (or why not, and who can), the modes they may switch it to, stop it.</param>
 public sealed record SessionResponse(
     string Id, string ProjectId, string Agent, string? Model, string Mode, string Status, string? Title,
     DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, long LastSeq, DateTimeOffset? ArchivedAt,
@@ -59,7 +60,8 @@ public sealed record SessionResponse(
     string? Match = null,
     string? Profile = null,
     string? Sandbox = null,
-    string? ShortTitle = null)
+    string? ShortTitle = null,
+    Teams.SessionOffers? Offers = null)
 {
     public static SessionResponse From(Session s) =>
         new(s.Id, s.ProjectId, s.Agent, s.Model, s.Mode, s.Status, s.Title, s.CreatedAt, s.UpdatedAt, s.LastSeq, s.ArchivedAt, s.Preview, Profile: s.Profile,
@@ -96,8 +98,8 @@ public static class SessionsApi
         group.MapPatch("/{id}", Update).WithName("UpdateSession");
         group.MapPost("/{id}/messages", Send).WithName("SendMessage").WithMetadata(new Attachments.BodyLimit());
         group.MapGet("/{id}/queue", (string id, SessionManager manager) => manager.Queue(id)).WithName("GetMessageQueue");
-        group.MapPatch("/{id}/queue/{messageId}", (string id, string messageId, EditQueuedMessageRequest request, SessionManager manager) =>
-            manager.EditQueued(id, messageId, request.Text!)).WithName("EditQueuedMessage");
+        group.MapPatch("/{id}/queue/{messageId}", (string id, string messageId, EditQueuedMessageRequest request, SessionManager manager, ClaimsPrincipal user) =>
+            manager.EditQueued(id, messageId, request.Text!, user.Actor())).WithName("EditQueuedMessage");
         group.MapDelete("/{id}/queue/{messageId}", (string id, string messageId, SessionManager manager) =>
         {
             manager.RemoveQueued(id, messageId);
@@ -113,14 +115,14 @@ public static class SessionsApi
         group.MapPost("/{id}/turns/{turn:int}/review", ReviewAsync).WithName("ReviewTurn");
         group.MapPost("/{id}/resume", Resume).WithName("ResumeSession");
         group.MapDelete("/{id}", Stop).WithName("StopSession");
-        group.MapPost("/{id}/archive", (string id, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken) =>
-            ArchiveAsync(id, true, manager, user, cancellationToken)).WithName("ArchiveSession");
-        group.MapPost("/{id}/unarchive", (string id, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken) =>
-            ArchiveAsync(id, false, manager, user, cancellationToken)).WithName("UnarchiveSession");
+        group.MapPost("/{id}/archive", (string id, SessionManager manager, Teams.Authority authority, ClaimsPrincipal user, CancellationToken cancellationToken) =>
+            ArchiveAsync(id, true, manager, authority, user, cancellationToken)).WithName("ArchiveSession");
+        group.MapPost("/{id}/unarchive", (string id, SessionManager manager, Teams.Authority authority, ClaimsPrincipal user, CancellationToken cancellationToken) =>
+            ArchiveAsync(id, false, manager, authority, user, cancellationToken)).WithName("UnarchiveSession");
     }
 
     private static async Task<Created<SessionResponse>> Create(string projectId, CreateSessionRequest request, SessionManager manager, Projects.ProjectStore projects,
-        Profiles.ProfileStore profiles, ClaimsPrincipal user, CancellationToken cancellationToken)
+        Profiles.ProfileStore profiles, Teams.Authority authority, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         var project = projects.Get(projectId);
         var profile = request.Profile is { } profileId ? profiles.Get(projectId, profileId) : null;
@@ -143,15 +145,21 @@ public static class SessionsApi
 
         var session = await manager.CreateAsync(projectId, agent, prompt, request.Model ?? profile?.Model, mode, user.Actor(), cancellationToken, worktree,
             profile: profile is null ? null : new SessionProfile(profile.Name, profile.Instructions, profile.McpServers));
-        return TypedResults.Created($"/api/sessions/{session.Id}", SessionResponse.From(session));
+        return TypedResults.Created($"/api/sessions/{session.Id}", Answer(session, authority, user));
     }
 
+    /// <summary>A session as the caller's answer: with what they may do with it now.</summary>
+    private static SessionResponse Answer(Session session, Teams.Authority authority, ClaimsPrincipal user) =>
+        SessionResponse.From(session) with { Offers = authority.OffersFor(user.Actor(), [session])[session.Id] };
+
     /// <summary>Every session (or a project's); with <c>q</c>, those whose prompts match it, most recently active first.</summary>
-    private static IEnumerable<SessionResponse> List(string? projectId, string? q, int? limit, SessionStore sessions)
+    private static IEnumerable<SessionResponse> List(string? projectId, string? q, int? limit, SessionStore sessions, Teams.Authority authority, ClaimsPrincipal user)
     {
         if (q is null)
         {
-            return sessions.List(projectId).Select(SessionResponse.From);
+            var all = sessions.List(projectId);
+            var offers = authority.OffersFor(user.Actor(), all);
+            return all.Select(s => SessionResponse.From(s) with { Offers = offers[s.Id] });
         }
 
         if (q.Length > SessionStore.MaxQuery)
@@ -159,16 +167,21 @@ public static class SessionsApi
             throw ApiProblem.Validation($"'q' is at most {SessionStore.MaxQuery} characters.");
         }
 
-        return sessions.Search(q, projectId, Math.Clamp(limit ?? 100, 1, 500)).Select(m => SessionResponse.From(m.Session) with { Match = m.Snippet });
+        var found = sessions.Search(q, projectId, Math.Clamp(limit ?? 100, 1, 500));
+        var offered = authority.OffersFor(user.Actor(), [.. found.Select(m => m.Session)]);
+        return found.Select(m => SessionResponse.From(m.Session) with { Match = m.Snippet, Offers = offered[m.Session.Id] });
     }
 
-    private static SessionResponse Get(string id, SessionStore sessions) => SessionResponse.From(sessions.Get(id));
+    private static SessionResponse Get(string id, SessionStore sessions, Teams.Authority authority, ClaimsPrincipal user) =>
+        Answer(sessions.Get(id), authority, user);
 
-    private static async Task<SessionResponse> Update(string id, UpdateSessionRequest request, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken) =>
-        SessionResponse.From(await manager.SetModeAsync(id, request.Mode!, user.Actor(), cancellationToken));
+    private static async Task<SessionResponse> Update(string id, UpdateSessionRequest request, SessionManager manager, Teams.Authority authority,
+        ClaimsPrincipal user, CancellationToken cancellationToken) =>
+        Answer(await manager.SetModeAsync(id, request.Mode!, user.Actor(), cancellationToken), authority, user);
 
-    private static async Task<SessionResponse> ArchiveAsync(string id, bool archived, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken) =>
-        SessionResponse.From(await manager.ArchiveAsync(id, archived, user.Actor(), cancellationToken));
+    private static async Task<SessionResponse> ArchiveAsync(string id, bool archived, SessionManager manager, Teams.Authority authority, ClaimsPrincipal user,
+        CancellationToken cancellationToken) =>
+        Answer(await manager.ArchiveAsync(id, archived, user.Actor(), cancellationToken), authority, user);
 
     /// <summary>Starts a turn between turns; while one runs, the message joins the session's queue (and the answer says so).</summary>
     private static async Task<Accepted<SendMessageResponse>> Send(string id, SendMessageRequest request, SessionManager manager, ClaimsPrincipal user,
@@ -178,15 +191,15 @@ public static class SessionsApi
         return TypedResults.Accepted($"/api/sessions/{id}", new SendMessageResponse(queued));
     }
 
-    private static async Task<Accepted<RunQueueResponse>> RunQueueAsync(string id, SessionManager manager, CancellationToken cancellationToken) =>
-        TypedResults.Accepted($"/api/sessions/{id}/queue", new RunQueueResponse(await manager.RunQueueAsync(id, cancellationToken)));
+    private static async Task<Accepted<RunQueueResponse>> RunQueueAsync(string id, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken) =>
+        TypedResults.Accepted($"/api/sessions/{id}/queue", new RunQueueResponse(await manager.RunQueueAsync(id, user.Actor(), cancellationToken)));
 
     /// <summary>Carries on, here, a conversation the agent keeps for the project's folder (one begun in a terminal).</summary>
     private static async Task<Created<SessionResponse>> ContinueAsync(string projectId, string agent, string conversationId, bool? force, Handoff handoff,
-        ClaimsPrincipal user, CancellationToken cancellationToken)
+        Teams.Authority authority, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         var session = await handoff.ContinueAsync(projectId, agent, conversationId, force == true, user.Actor(), cancellationToken);
-        return TypedResults.Created($"/api/sessions/{session.Id}", SessionResponse.From(session));
+        return TypedResults.Created($"/api/sessions/{session.Id}", Answer(session, authority, user));
     }
 
     /// <summary>What the turn changed in the project: files with line counts and the patch.</summary>
@@ -201,6 +214,8 @@ public static class SessionsApi
     private static async Task<Accepted> ReviewAsync(string id, int turn, TurnReviewRequest request, SessionStore sessions, TurnReviews reviews,
         SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
+        // Asking for changes is steering: refused before the review is recorded, as sending the message would be.
+        manager.EnsureMaySteer(id, user.Actor());
         var message = reviews.Review(sessions.Get(id), turn, request, user.Actor());
         await manager.SendAsync(id, OwnerMessage.FromText(message), user.Actor(), cancellationToken);
         return TypedResults.Accepted($"/api/sessions/{id}");
@@ -212,12 +227,14 @@ public static class SessionsApi
         return TypedResults.Accepted($"/api/sessions/{id}");
     }
 
-    private static async Task<Accepted<SessionResponse>> Resume(string id, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken)
+    private static async Task<Accepted<SessionResponse>> Resume(string id, SessionManager manager, Teams.Authority authority, ClaimsPrincipal user,
+        CancellationToken cancellationToken)
     {
         var session = await manager.ResumeAsync(id, user.Actor(), cancellationToken);
-        return TypedResults.Accepted($"/api/sessions/{id}", SessionResponse.From(session));
+        return TypedResults.Accepted($"/api/sessions/{id}", Answer(session, authority, user));
     }
 
-    private static async Task<SessionResponse> Stop(string id, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken) =>
-        SessionResponse.From(await manager.StopAsync(id, user.Actor(), cancellationToken));
+    private static async Task<SessionResponse> Stop(string id, SessionManager manager, Teams.Authority authority, ClaimsPrincipal user,
+        CancellationToken cancellationToken) =>
+        Answer(await manager.StopAsync(id, user.Actor(), cancellationToken), authority, user);
 }

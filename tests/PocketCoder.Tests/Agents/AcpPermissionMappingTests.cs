@@ -12,7 +12,7 @@ public sealed class AcpPermissionMappingTests
     public void PermissionFor_AnnouncedAsEmptyTerminal_ShowsTheRequestsCommand()
     {
         // claude-agent-acp announces "Terminal" with {} while the input streams, then asks with the real command.
-        var announced = new AcpUpdates.ToolState("toolu_1", "Terminal", ToolKind.Execute, "Terminal", JsonElement.Parse("{}"), null, null);
+        var announced = new AcpUpdates.ToolState("toolu_1", "Terminal", ToolKind.Execute, "Terminal", JsonElement.Parse("{}"), null, null, InputGiven: false);
         var asked = Asked("""
             {"toolCallId":"toolu_1","title":"rm -rf build","kind":"execute","rawInput":{"command":"rm -rf build","description":"Clean"}}
             """);
@@ -30,7 +30,7 @@ public sealed class AcpPermissionMappingTests
     public void PermissionFor_RequestWithoutDetails_KeepsWhatWasAnnounced()
     {
         // Gemini CLI asks with a bare toolCall id after announcing the call in full.
-        var announced = new AcpUpdates.ToolState("t2", "run_shell_command", ToolKind.Execute, "ls -la", JsonElement.Parse("""{"command":"ls -la"}"""), "ls -la", null);
+        var announced = new AcpUpdates.ToolState("t2", "run_shell_command", ToolKind.Execute, "ls -la", JsonElement.Parse("""{"command":"ls -la"}"""), "ls -la", null, InputGiven: true);
 
         var request = AcpUpdates.PermissionFor(Asked("""{"toolCallId":"t2"}"""), announced);
 

@@ -111,9 +111,64 @@ public sealed class AcpUpdatesTests
 
         Assert.Equal("call w1 execute Execute 'rm -rf build'", Describe(events));
         Assert.Equal("rm -rf build", request.Command);
-        Assert.NotNull(updates.Finish("w1", "Denied.", true));
-        Assert.Null(updates.Finish("w1", "Denied.", true));
+        Assert.IsType<ToolResult>(Assert.Single(updates.Finish("w1", "Denied.", true)));
+        Assert.Empty(updates.Finish("w1", "Denied.", true));
         Assert.Equal("", Run("""{"sessionUpdate":"tool_call_update","toolCallId":"w1","status":"failed"}""", updates));
+    }
+
+    [Fact]
+    public void Ask_CallAnnouncedBeforeItsInput_IsCompletedFromThePermissionRequest()
+    {
+        // Qwen Code 0.24: "Shell" with rawInput {} while the model's arguments stream; the permission request has the command.
+        var updates = new AcpUpdates();
+        var announced = Run("""
+            {"sessionUpdate":"tool_call","toolCallId":"call_1","status":"pending","title":"Shell","kind":"execute","rawInput":{},"_meta":{"toolName":"run_shell_command"}}
+            """, updates);
+        var events = new List<AgentEvent>();
+
+        var request = updates.Ask(ToolCallOf("""
+            {"toolCallId":"call_1","status":"pending","title":"echo hi > made.txt (run it)","kind":"execute",
+             "rawInput":{"command":"echo hi > made.txt","description":"run it"},"_meta":{"toolName":"run_shell_command"}}
+            """), events);
+
+        Assert.Equal("call call_1 run_shell_command Execute 'Shell'", announced);
+        Assert.Equal("""updated call_1 'echo hi > made.txt (run it)' {"command":"echo hi > made.txt","description":"run it"}""", Describe(events));
+        Assert.Equal("echo hi > made.txt", request.Command);
+        // Finished, it says nothing more about its input.
+        Assert.Equal("result call_1 ok done", Run("""
+            {"sessionUpdate":"tool_call_update","toolCallId":"call_1","status":"completed","content":[{"type":"content","content":{"type":"text","text":"done"}}]}
+            """, updates));
+    }
+
+    [Theory]
+    // claude-agent-acp: "Terminal" with rawInput {}, then an update with the command as the model streamed it.
+    [InlineData("""
+        {"sessionUpdate":"tool_call","toolCallId":"toolu_1","title":"Terminal","kind":"execute","rawInput":{},"_meta":{"claudeCode":{"toolName":"Bash"}}}
+        {"sessionUpdate":"tool_call_update","toolCallId":"toolu_1","title":"`ls -la`","kind":"execute","rawInput":{"command":"ls -la"},"_meta":{"claudeCode":{"toolName":"Bash"}}}
+        {"sessionUpdate":"tool_call_update","toolCallId":"toolu_1","status":"completed","content":[]}
+        """, """call toolu_1 Bash Execute 'Terminal' | updated toolu_1 '`ls -la`' {"command":"ls -la"} | result toolu_1 ok """)]
+    // Whichever knows more: what each update adds is kept, what it repeats changes nothing.
+    [InlineData("""
+        {"sessionUpdate":"tool_call","toolCallId":"c","title":"run it","kind":"execute","rawInput":{"command":"make"}}
+        {"sessionUpdate":"tool_call_update","toolCallId":"c","title":"run it","rawInput":{"command":"make"}}
+        {"sessionUpdate":"tool_call_update","toolCallId":"c","rawInput":{"commands":["make"]}}
+        """, """call c execute Execute 'run it' | updated c 'run it' {"command":"make","commands":["make"]}""")]
+    // A call that never gets its input says so when it ends.
+    [InlineData("""
+        {"sessionUpdate":"tool_call","toolCallId":"q","title":"Shell","kind":"execute","rawInput":{}}
+        {"sessionUpdate":"tool_call_update","toolCallId":"q","status":"failed","rawOutput":"boom"}
+        """, "call q execute Execute 'Shell' | missing q 'Shell' | result q error boom")]
+    public void Map_CallAnnouncedBeforeItsInput_IsUpdatedInPlace(string updates, string expected) => Assert.Equal(expected, Run(updates));
+
+    [Fact]
+    public void EndTurn_ACallStillWithoutItsInput_SaysSo()
+    {
+        var updates = new AcpUpdates();
+        Run("""{"sessionUpdate":"tool_call","toolCallId":"q","title":"Shell","kind":"execute","rawInput":{}}""", updates);
+
+        Assert.Equal("missing q 'Shell' | turn cancelled ok -", Describe(updates.EndTurn(
+            JsonSerializer.Deserialize("""{"stopReason":"cancelled"}""", AcpJson.Default.PromptResponse), null, "Qwen Code")));
+        Assert.Equal("turn end_turn ok -", Describe(updates.EndTurn(null, null, "Qwen Code")));
     }
 
     [Theory]
@@ -146,6 +201,8 @@ public sealed class AcpUpdatesTests
         AssistantMessage m => $"message {m.Text}",
         Thinking t => $"thinking {t.Text}",
         ToolCall c => $"call {c.ToolCallId} {c.Tool} {c.Kind} '{c.Title}'",
+        ToolCallUpdated { InputMissing: true } u => $"missing {u.ToolCallId} '{u.Title}'",
+        ToolCallUpdated u => $"updated {u.ToolCallId} '{u.Title}' {u.Input.GetRawText()}",
         ToolResult r => $"result {r.ToolCallId} {(r.IsError ? "error" : "ok")} {r.Content}",
         PlanUpdate p => $"plan {string.Join(',', p.Entries.Select(entry => $"{entry.Content}:{entry.Status}"))}",
         UsageReport { CostIsRunningTotal: true } u => $"usage {u.InputTokens}/{u.OutputTokens} ${u.CostUsd?.ToString() ?? "-"} running",

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using PocketCoder.Teams;
 using PocketCoder.Tests.Infrastructure;
 
 namespace PocketCoder.Tests.Api;
@@ -23,6 +24,32 @@ public sealed class ProjectsAndRulesApiTests : IDisposable
                 TempPaths.Delete(path);
             }
         }
+    }
+
+    /// <summary>The app offers what a project's answer says the caller may do: the answers to adding and changing one say it too.</summary>
+    [Fact]
+    public async Task Projects_EveryAnswer_CarriesTheCallersOffers()
+    {
+        var repository = Track(TempPaths.NewGitRepository());
+        await using var server = await TestServer.StartAsync();
+        var owner = await server.PairAsync();
+        var olu = await server.PairPersonAsync("Olu", Role.Operator);
+        static string[] Modes(JsonElement project) => [.. project.GetProperty("offers").GetProperty("modes").EnumerateArray().Select(m => m.GetString()!)];
+        static bool Manages(JsonElement project) => project.GetProperty("offers").GetProperty("manage").GetBoolean();
+
+        var created = await owner.Http.PostOkAsync("/api/projects", new { path = repository });
+        Assert.True(Manages(created));
+        Assert.Equal(["ask", "plan", "accept_edits", "trusted"], Modes(created));
+        var id = created.GetProperty("id").GetString()!;
+        var changed = await ApiAssert.OkJsonAsync(await owner.Http.PatchAsJsonAsync($"/api/projects/{id}", new { worktreeDefault = true }));
+        Assert.True(Manages(changed));
+        Assert.True(changed.GetProperty("offers").GetProperty("shell").GetBoolean());
+
+        // An operator may start ask and plan sessions (the others run calls unasked that only approvers may allow), and manage nothing.
+        var seen = await olu.Http.GetOkAsync($"/api/projects/{id}");
+        Assert.False(Manages(seen));
+        Assert.False(seen.GetProperty("offers").GetProperty("shell").GetBoolean());
+        Assert.Equal(["ask", "plan"], Modes(seen));
     }
 
     [Fact]

@@ -77,6 +77,11 @@ public sealed class ChatBridgePartsTests
         { [Event(new MessageDeltaEvent("Hel")), Event(new MessageDeltaEvent("lo"))], "Hello\n\n… working" },
         { [Event(new MessageDeltaEvent("Hel")), Event(new MessageEvent("Hello there."))], "Hello there.\n\n… working" },
         { [Event(new MessageEvent("Looking.")), Event(Call("Bash", "List files")), Event(new TurnCompletedEvent("end_turn", false, "ok"))], "Looking.\n\n▸ Bash: List files\n\n✓ Done" },
+        // An ACP agent's call announced before its input: its line names the command once the agent tells it.
+        {
+            [Event(Call("Bash", "Shell")), Event(new ToolCallUpdatedEvent("c1", "echo hi > made.txt", JsonDocument.Parse("{}").RootElement, false))],
+            "▸ Bash: echo hi > made.txt\n\n… working"
+        },
         { [Event(new MessageDeltaEvent("Half")), Event(new TurnCompletedEvent("cancelled", false, null))], "Half\n\n⏹ Stopped" },
         { [Event(new ErrorEvent("The agent exited.")), Event(new TurnCompletedEvent("error", true, null))], "⚠ The agent exited.\n\n⚠ Ended with an error" },
         {

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using PocketCoder.Auth;
 using PocketCoder.Tests.EndToEnd;
 using PocketCoder.Tests.Infrastructure;
+using PocketCoder.Teams;
 
 namespace PocketCoder.Tests.Bridges;
 
@@ -179,9 +180,9 @@ public sealed class TelegramBridgeTests
         await telegram.MessageAsync(Mallory, "Linked");
 
         telegram.Write(Group, Mallory, "mallory", "/unbind");
-        await telegram.MessageAsync(Group, "Only owners may do that here; you are a viewer.");
+        await telegram.MessageAsync(Group, "Only owners bind chats to projects; Mallory is a viewer.");
         telegram.Write(Group, Mallory, "mallory", "deploy it");
-        await telegram.MessageAsync(Group, "Only operators, approvers and owners may do that here");
+        await telegram.MessageAsync(Group, "Only operators, approvers and owners may do this; Mallory is a viewer.");
         Assert.Empty((await world.Http.GetOkAsync("/api/sessions")).EnumerateArray());
 
         telegram.Write(Group, Alice, "alice", "deploy");

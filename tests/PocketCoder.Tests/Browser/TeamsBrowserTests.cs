@@ -41,4 +41,25 @@ public sealed class TeamsBrowserTests(ITestOutputHelper output)
             },
             async repository => Assert.Equal("ran", (await File.ReadAllTextAsync(Path.Combine(repository, "ran.txt"))).Trim()));
     }
+
+    /// <summary>
+    /// web/e2e/offers.mjs: an operator and a viewer are offered, from the server's offers, exactly what it accepts: no decision
+    /// on a call an approver decides (the card says who can), no composer on a trusted session for the operator (the server's
+    /// reason instead), none at all for the viewer; the operator's message to the ask session starts once the owner allows the call.
+    /// </summary>
+    [Fact]
+    public async Task AnOperatorAndAViewer_AreOfferedOnlyWhatTheServerAccepts_AndToldWhoCan()
+    {
+        await BrowserScript.RunAsync(output, "offers.mjs",
+            (model, _, _) =>
+            {
+                model.Enqueue(
+                    ScriptedReply.Text("Trusted and done."),
+                    ScriptedReply.ToolUse("Bash", new { command = "echo asked >> ask.txt", description = "Write the file" }),
+                    ScriptedReply.Text("Ran it."),
+                    ScriptedReply.Text("Noted Olu's line."));
+                return Task.CompletedTask;
+            },
+            async repository => Assert.Equal("asked\n", await File.ReadAllTextAsync(Path.Combine(repository, "ask.txt"))));
+    }
 }

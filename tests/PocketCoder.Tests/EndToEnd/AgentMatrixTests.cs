@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json;
 using FakeLlm;
 using PocketCoder.Tests.Infrastructure;
 
@@ -19,7 +20,7 @@ public sealed class AgentMatrixTests
     /// Agents that run the input an "edit, then allow" sends back. The rest never see an edited input (their protocols answer
     /// a permission with an option, not a new input), so the server refuses it up front and the phone offers no edit.
     /// </summary>
-    private static readonly HashSet<string> RunsEditedInput = ["claude-code"];
+    private static readonly HashSet<string> RunsEditedInput = ["claude-code", "pi"];
 
     [Theory]
     [MemberData(nameof(Agents))]
@@ -50,18 +51,27 @@ public sealed class AgentMatrixTests
         await TurnCompletedAsync(events);
     }
 
+    /// <summary>
+    /// Allowed, the command runs, and the call's row on the phone shows that command (not an empty call): some agents announce a
+    /// call before its input is known and tell it later (Qwen Code, claude-agent-acp), which the row takes in place.
+    /// </summary>
     [Theory]
     [MemberData(nameof(Agents))]
-    public async Task Allow_TheCommandRuns(string agent)
+    public async Task Allow_TheCommandRuns_AndItsRowShowsIt(string agent)
     {
+        const string command = "echo allowed > allowed.txt";
         await using var world = await AgentWorld.NamedAsync(agent);
-        world.Model.Enqueue(world.ShellCall("echo allowed > allowed.txt"), ScriptedReply.Text("Written."));
+        world.Model.Enqueue(world.ShellCall(command), ScriptedReply.Text("Written."));
         var sessionId = await world.StartSessionAsync("write a file");
         await using var events = await world.EventsAsync(sessionId);
         var asked = await events.WaitForAsync("approval.requested");
         await ApiAssert.OkJsonAsync(await world.DecideAsync(asked.Str("approvalId")!, "allow_once"));
         await TurnCompletedAsync(events);
         Assert.Equal("allowed\n", await File.ReadAllTextAsync(Path.Combine(world.Repository, "allowed.txt")));
+
+        var (rows, input) = ShownCall(events.Received, asked.Str("toolCallId")!);
+        Assert.Equal(1, rows);
+        Assert.True(Texts(input).Any(text => text.Contains(command, StringComparison.Ordinal)), $"the row shows {input.GetRawText()}, not what ran");
     }
 
     [Theory]
@@ -171,6 +181,27 @@ public sealed class AgentMatrixTests
         Assert.True(usage.Count > 0, "no usage event before the turn ended");
         Assert.Contains(usage, e => e.Json.GetProperty("inputTokens").GetInt64() > 0);
     }
+
+    /// <summary>
+    /// A call as the phone shows it (web/src/events.ts): how many rows its <c>tool.call</c> events make (one), and its input
+    /// after every <c>tool.call.updated</c>.
+    /// </summary>
+    private static (int Rows, JsonElement Input) ShownCall(IEnumerable<SseEvent> received, string toolCallId)
+    {
+        var ofCall = received.Where(e => e.Event is "tool.call" or "tool.call.updated" && e.Str("toolCallId") == toolCallId).ToList();
+        var rows = ofCall.Count(e => e.Event == "tool.call");
+        Assert.True(rows > 0, $"no tool.call for {toolCallId}");
+        return (rows, ofCall.Last().Json.GetProperty("input"));
+    }
+
+    /// <summary>Every string in a JSON value: a call's input says its command in a field of its own agent's naming.</summary>
+    private static IEnumerable<string> Texts(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.String => [value.GetString()!],
+        JsonValueKind.Object => value.EnumerateObject().SelectMany(property => Texts(property.Value)),
+        JsonValueKind.Array => value.EnumerateArray().SelectMany(Texts),
+        _ => [],
+    };
 
     /// <summary>The turn's end; an error on the way fails the test with its words instead of a timeout.</summary>
     private static async Task<SseEvent> TurnCompletedAsync(SseClient events, long after = 0)

@@ -24,6 +24,8 @@ public sealed class AgentModelsTests
         ["gemini"] = "gemini-2.5-pro",
         ["qwen"] = "fake-model",
         ["copilot"] = null,
+        ["pi"] = "fake/fake-model",
+        ["kilo"] = "fake/fake-model",
     };
 
     [Theory]
@@ -55,6 +57,7 @@ public sealed class AgentModelsTests
     [InlineData("claude-code", "haiku", "haiku")]
     [InlineData(ClaudeAgentAcp.AgentId, "haiku", "haiku")]
     [InlineData("gemini", "gemini-2.5-pro", "gemini-2.5-pro")]
+    [InlineData("pi", "fake/fake-model", "fake-model")]
     public async Task AModelPickedFromTheList_IsTheOneTheModelServerIsAskedFor(string agent, string picked, string asked)
     {
         await using var world = await AgentWorld.NamedAsync(agent);

@@ -79,20 +79,28 @@ public sealed class AgentWorld : IAsyncDisposable
     public static Task<AgentWorld> ClaudeAcpAsync() => NamedAsync(ClaudeAgentAcp.AgentId);
 
     /// <summary>Every named agent PocketCoder is tested against (the agent matrix, the resume matrix).</summary>
-    public static IReadOnlyList<string> Named => ["claude-code", "codex", "opencode", "gemini", ClaudeAgentAcp.AgentId, "copilot", "qwen"];
+    public static IReadOnlyList<string> Named => ["claude-code", "codex", "opencode", "gemini", ClaudeAgentAcp.AgentId, "copilot", "qwen", "pi", "kilo"];
 
     /// <summary>One of <see cref="Named"/>, set up as its own start method would.</summary>
     /// <param name="clock">A clock the test moves by hand (suspension), or the real one.</param>
     public static Task<AgentWorld> NamedAsync(string agent, TimeProvider? clock = null) => agent switch
     {
-        "claude-code" => ClaudeAsync(clock),
-        "codex" => StartAsync(agent, AgentClis.Codex, clock),
-        "opencode" => StartAsync(agent, AgentClis.OpenCode, clock),
-        "gemini" => StartAsync(agent, GeminiCli.Against, clock),
-        "copilot" => StartAsync(agent, AgentClis.Copilot, clock),
-        "qwen" => StartAsync(agent, AgentClis.Qwen, clock),
         ClaudeAgentAcp.AgentId => StartAsync(agent, (_, _) => new Dictionary<string, AgentCommand>(), clock, prepareData: ClaudeAgentAcp.Register),
-        _ => throw new ArgumentOutOfRangeException(nameof(agent), agent, "not a named agent"),
+        _ => StartAsync(agent, (model, home) => CommandsOf(agent, model, home), clock),
+    };
+
+    /// <summary>How the server is told to launch one of <see cref="Named"/> (but claude-agent-acp, which the owner registers), against the fake model.</summary>
+    public static IReadOnlyDictionary<string, AgentCommand> CommandsOf(string agent, FakeModelServer model, string home) => agent switch
+    {
+        "claude-code" => ClaudeCli.Against(model, home),
+        "codex" => AgentClis.Codex(model, home),
+        "opencode" => AgentClis.OpenCode(model, home),
+        "gemini" => GeminiCli.Against(model, home),
+        "copilot" => AgentClis.Copilot(model, home),
+        "qwen" => AgentClis.Qwen(model, home),
+        "pi" => AgentClis.Pi(model, home),
+        "kilo" => AgentClis.Kilo(model, home),
+        _ => throw new ArgumentOutOfRangeException(nameof(agent), agent, "not a named agent started by its own command"),
     };
 
     /// <summary>A shell script in the place of the claude executable, run by the server as it runs Claude.</summary>
@@ -129,9 +137,10 @@ public sealed class AgentWorld : IAsyncDisposable
     public ScriptedReply ShellCall(string command) => Agent switch
     {
         "codex" => ScriptedReply.ToolUse("exec_command", new { cmd = command }),
-        "opencode" => ScriptedReply.ToolUse("bash", new { command, description = "run it" }),
+        "opencode" or "kilo" => ScriptedReply.ToolUse("bash", new { command, description = "run it" }),
         "gemini" or "qwen" => ScriptedReply.ToolUse("run_shell_command", new { command, description = "run it" }),
         "copilot" => ScriptedReply.ToolUse("bash", new { command, description = "run it" }),
+        "pi" => ScriptedReply.ToolUse("bash", new { command }),
         _ => ScriptedReply.ToolUse("Bash", new { command, description = "run it" }),
     };
 

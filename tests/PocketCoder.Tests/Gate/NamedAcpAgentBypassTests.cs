@@ -308,14 +308,21 @@ internal static class NamedAcpBypass
     /// <param name="Effect">A file in the project the call would make.</param>
     /// <param name="Markers">Files in the project a hook or MCP server of the configuration would make if it ran.</param>
     /// <param name="Refused">PocketCoder refuses to start the agent on this configuration (503 AGENT_UNAVAILABLE, saying why).</param>
+    /// <param name="RefusalWords">What the refusal says.</param>
     public sealed record Variant(Action<AgentWorld> Arrange, Func<AgentWorld, ScriptedReply> Call, string? Effect = Touched, IReadOnlyList<string>? Markers = null,
-        bool Refused = false);
+        bool Refused = false, string RefusalWords = "without asking");
 
     public static ScriptedReply Touch(string shellTool) => ScriptedReply.ToolUse(shellTool, new { command = $"touch {Touched}", description = "run it" });
 
     public static async Task RunAsync(string name, Variant variant, Func<Task<AgentWorld>> start)
     {
         await using var world = await start();
+        await RunInAsync(world, name, variant);
+    }
+
+    /// <summary>A variant in a world of its own or one a test class shares (which then sets its configuration back after each).</summary>
+    public static async Task RunInAsync(AgentWorld world, string name, Variant variant)
+    {
         variant.Arrange(world);
         var call = variant.Call(world);
         foreach (var sandbox in (string[])["sandboxed", "none"])
@@ -327,7 +334,7 @@ internal static class NamedAcpBypass
             {
                 var refused = await world.Http.PostAsJsonAsync($"/api/projects/{world.ProjectId}/sessions", new { agent = world.Agent, prompt = "go" });
                 var problem = await ApiAssert.ProblemAsync(refused, System.Net.HttpStatusCode.ServiceUnavailable, "AGENT_UNAVAILABLE");
-                Assert.Contains("without asking", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+                Assert.Contains(variant.RefusalWords, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
                 AssertNothingRan(world, variant, what);
                 continue;
             }

@@ -40,6 +40,10 @@ public sealed class PolicyTests : IDisposable
     [InlineData(".gitattributes")]
     [InlineData(".github/workflows/ci.yml")]
     [InlineData(".qwen/settings.json")]
+    [InlineData(".pi/settings.json")]
+    [InlineData(".pi/extensions/x.ts")]
+    [InlineData(".kilocode/plugin/x.ts")]
+    [InlineData("kilo.json")]
     [InlineData(".github/copilot/settings.json")]
     [InlineData(".github/hooks/hooks.json")]
     [InlineData(".github/extensions/x/extension.mjs")]
@@ -69,6 +73,7 @@ public sealed class PolicyTests : IDisposable
     [InlineData("cp x.mjs .github/extensions/x/extension.mjs", ".github/extensions")]
     [InlineData("echo '{}' > .github/copilot/settings.local.json", ".github/copilot")]
     [InlineData("cp s.json .qwen/settings.json", ".qwen")]
+    [InlineData("echo '{\"shellPath\":\"/x\"}' > .pi/settings.json", ".pi")]
     [InlineData("echo '{}' > .vscode/mcp.json", ".vscode/mcp.json")]
     public void ShellNamingAProtectedPath_InTrusted_Asks(string command, string named)
     {

@@ -136,6 +136,22 @@ public static class AgentClis
     }
 
     /// <summary>
+    /// Kilo Code set up as OpenCode is (its config in a file named by KILO_CONFIG in the test's home, every folder there), against
+    /// the fake model's Chat Completions wire.
+    /// </summary>
+    public static IReadOnlyDictionary<string, AgentCommand> Kilo(FakeModelServer model, string home)
+    {
+        var openCode = OpenCode(model, home)["opencode"];
+        var config = Path.Combine(home, "kilo-test.json");
+        File.Copy(Path.Combine(home, "opencode-test.json"), config, overwrite: true);
+        var environment = openCode.Environment.ToDictionary(
+            variable => variable.Key.StartsWith("OPENCODE_", StringComparison.Ordinal) ? "KILO_" + variable.Key["OPENCODE_".Length..] : variable.Key,
+            variable => variable.Key == "OPENCODE_CONFIG" ? config : variable.Value);
+        environment["KILO_API_KEY"] = null;
+        return new Dictionary<string, AgentCommand> { ["kilo"] = new AgentCommand(Locate("POCKETCODER_TEST_KILO", Path.Combine(".bin", "kilo")), environment) };
+    }
+
+    /// <summary>
     /// GitHub Copilot CLI with its bring-your-own-key provider on the fake model's Chat Completions wire, offline (no GitHub
     /// sign-in, telemetry or update check), its state in the test's home.
     /// </summary>
@@ -186,6 +202,50 @@ public static class AgentClis
                 ["QWEN_CODE_SYSTEM_DEFAULTS_PATH"] = null,
                 ["QWEN_CODE_TRUSTED_FOLDERS_PATH"] = null,
                 ["DASHSCOPE_API_KEY"] = null,
+            }),
+        };
+    }
+
+    /// <summary>
+    /// pi with a provider of the owner's own (<c>~/.pi/agent/models.json</c>: the fake model on the Chat Completions wire) as its
+    /// default (<c>settings.json</c>), offline, its state in the test's home.
+    /// </summary>
+    /// <summary>pi's settings in the test's home: the fake provider is its default.</summary>
+    public const string PiSettings = """{"defaultProvider":"fake","defaultModel":"fake-model","enableInstallTelemetry":false}""";
+
+    public static IReadOnlyDictionary<string, AgentCommand> Pi(FakeModelServer model, string home)
+    {
+        var folder = Path.Combine(home, ".pi", "agent");
+        Directory.CreateDirectory(folder);
+        var provider = new System.Text.Json.Nodes.JsonObject
+        {
+            ["baseUrl"] = $"{model.BaseUrl.ToString().TrimEnd('/')}/v1",
+            ["api"] = "openai-completions",
+            ["apiKey"] = "fake-key",
+            ["compat"] = new System.Text.Json.Nodes.JsonObject { ["supportsDeveloperRole"] = false, ["supportsReasoningEffort"] = false },
+            ["models"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject
+            {
+                ["id"] = "fake-model", ["name"] = "Fake model", ["input"] = new System.Text.Json.Nodes.JsonArray("text", "image"),
+            }),
+        };
+        File.WriteAllText(Path.Combine(folder, "models.json"),
+            new System.Text.Json.Nodes.JsonObject { ["providers"] = new System.Text.Json.Nodes.JsonObject { ["fake"] = provider } }.ToJsonString());
+        if (!File.Exists(Path.Combine(folder, "settings.json")))
+        {
+            File.WriteAllText(Path.Combine(folder, "settings.json"), PiSettings);
+        }
+
+        return new Dictionary<string, AgentCommand>
+        {
+            ["pi"] = new AgentCommand(Locate("POCKETCODER_TEST_PI", Path.Combine(".bin", "pi")), new Dictionary<string, string?>
+            {
+                ["HOME"] = home,
+                // Settings of the machine running the tests must not change what the agent does.
+                ["PI_CODING_AGENT_DIR"] = null,
+                ["PI_CODING_AGENT_SESSION_DIR"] = null,
+                ["OPENAI_API_KEY"] = null,
+                ["ANTHROPIC_API_KEY"] = null,
+                ["GEMINI_API_KEY"] = null,
             }),
         };
     }

@@ -7,6 +7,7 @@ using PocketCoder.Agents.Processes;
 using PocketCoder.Auth;
 using PocketCoder.Reach;
 using PocketCoder.Server;
+using PocketCoder.Teams;
 
 namespace PocketCoder.Tests.Infrastructure;
 
@@ -181,6 +182,7 @@ public sealed class TestServer : IAsyncDisposable
     {
         ["claude-code"] = "POCKETCODER_CLAUDE_PATH", ["codex"] = "POCKETCODER_CODEX_PATH", ["opencode"] = "POCKETCODER_OPENCODE_PATH",
         ["gemini"] = "POCKETCODER_GEMINI_PATH", ["copilot"] = "POCKETCODER_COPILOT_PATH", ["qwen"] = "POCKETCODER_QWEN_PATH",
+        ["pi"] = "POCKETCODER_PI_PATH", ["kilo"] = "POCKETCODER_KILO_PATH",
     };
 
     /// <summary>

@@ -29,7 +29,9 @@ internal static class EventSamples
         Of(new MessageDeltaEvent("Here is a whole"), null),
         Of(new MessageEvent("Here is a whole sample reply."), "Here is a whole sample reply."),
         Of(new PlanEvent([new PlanEntry("Sample first step", "completed"), new PlanEntry("Sample second step", "in_progress")]), "Sample second step"),
-        Of(new ToolCallEvent("sample-call", "Bash", ToolKind.Execute.ToWire(), "ls sample-folder", Input()), "ls sample-folder"),
+        // Announced before its input (as ACP agents do), then completed in place: the row shows the update's title, not "Shell".
+        Of(new ToolCallEvent("sample-call", "Bash", ToolKind.Execute.ToWire(), "Shell", JsonElement.Parse("{}")), null),
+        Of(new ToolCallUpdatedEvent("sample-call", "ls sample-folder", Input(), InputMissing: false), "ls sample-folder"),
         Of(new ApprovalRequestedEvent("sample-approval", "sample-call", "Bash", ToolKind.Execute.ToWire(), "ls sample-folder", Input(), null, true,
             "2026-01-01T00:00:00.000Z", "ls sample-folder"), null),
         // Shown on the waiting card ("Allowed by Ana · 1 of 2", "Escalated to owners"), which the denial below then settles.

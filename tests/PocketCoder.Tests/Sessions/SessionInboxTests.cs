@@ -16,7 +16,7 @@ namespace PocketCoder.Tests.Sessions;
 [Trait("Category", "Unit")]
 public sealed class SessionInboxTests : IDisposable
 {
-    private static readonly Actor Owner = new("device-1", "phone");
+    private readonly Actor Owner;
     private readonly string _data = TempPaths.NewDirectory("pc-inbox");
     private readonly string _folder = TempPaths.NewDirectory("pc-inbox-project");
     private readonly Database _database;
@@ -35,14 +35,16 @@ public sealed class SessionInboxTests : IDisposable
         var clock = TimeProvider.System;
         _events = new EventLog(_database, new EventHub(), clock);
         var ledger = new PocketCoder.Ledger.LedgerStore(_database, clock);
+        // A real owner's device: a queued message starts on its sender's word, which the one authority checks.
+        Owner = new Actor(new PocketCoder.Auth.Devices(_database, ledger, clock).CreateLocalDevice("phone").Device.Id, "phone");
         var project = new PocketCoder.Projects.ProjectStore(_database, ledger, clock, new PocketCoder.Projects.ProjectHooks()).Add(_folder, "inbox", Owner);
         var sessions = new SessionStore(_database, _events, clock);
         _sessionId = _database.Write(write => sessions.Create(write, project.Id, "fake", null, "default", "inbox")).Id;
-        _queue = new MessageQueue(_database, _events, ledger, clock);
+        _queue = new MessageQueue(_database, _events, ledger, new PocketCoder.Teams.Authority(_database, new PocketCoder.Teams.TeamPolicies(_database, ledger)), clock);
         _turn = new TurnState((status, _) => _statuses.Add(status));
         var snapshots = new TurnSnapshots(() => Task.FromResult<int?>(null), _ => Task.FromResult<int?>(null), (_, _) => { }, _ => { });
         _inbox = new SessionInbox(_sessionId, "fake", _turn, snapshots, _queue, new Target(_events, _sessionId), () => _agent, () => { },
-            Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+            () => false, _ => { }, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
     }
 
     private Task<QueuedMessage?> Send(string text) => _inbox.SendAsync(OwnerMessage.FromText(text), Owner, CancellationToken.None);

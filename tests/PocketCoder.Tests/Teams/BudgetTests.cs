@@ -6,6 +6,7 @@ using PocketCoder.Agents;
 using PocketCoder.Auth;
 using PocketCoder.Tests.EndToEnd;
 using PocketCoder.Tests.Infrastructure;
+using PocketCoder.Teams;
 
 namespace PocketCoder.Tests.Teams;
 
@@ -68,13 +69,9 @@ public sealed class BudgetTests
         {
             Script = async (session, prompt) =>
             {
-                // Each turn reports what it spent, as the agents do at its end; the second also asks to run something.
+                // The turn spends the whole cap (the agent reports it mid-turn), then asks to run something.
                 await session.Sink!.OnEventAsync(new UsageReport(900, 200, 0, 0, 0.05m, false), CancellationToken.None);
-                if (prompt.Text == "deploy")
-                {
-                    decided.TrySetResult(await session.AskToRunAsync("make deploy"));
-                }
-
+                decided.TrySetResult(await session.AskToRunAsync("make deploy"));
                 await session.EndTurnAsync();
             },
         };
@@ -82,13 +79,15 @@ public sealed class BudgetTests
         await ApiAssert.OkJsonAsync(await world.Http.PutAsJsonAsync($"/api/projects/{world.ProjectId}/policy",
             new { budget = new { period = "month", project = new { costUsd = 0.05 } } }));
         await using var events = await SseClient.ConnectAsync(world.Http, "/api/events?tail=true", null);
-        var sessionId = await world.StartSessionAsync("plan");
-        await events.WaitForAsync("turn.completed");
+        await world.StartSessionAsync("deploy");
 
-        await world.SendAsync(sessionId, "deploy");
         var asked = await events.WaitForAsync("approval.requested");
         Assert.Equal("budget", asked.Json.GetProperty("risk").GetString());
+        Assert.Equal("budget", asked.Json.GetProperty("kind").GetString());
         Assert.Contains("project", asked.Str("title"));
+        // It says what it holds: the call, not only the spend.
+        Assert.Equal("call", asked.Json.GetProperty("input").GetProperty("holds").GetProperty("kind").GetString());
+        Assert.Equal("Bash", asked.Json.GetProperty("input").GetProperty("holds").GetProperty("tool").GetString());
         await ApiAssert.OkJsonAsync(await world.Http.PostAsJsonAsync($"/api/approvals/{asked.Str("approvalId")}/decision", new { decision = "deny" }));
 
         var decision = await decided.Task.WaitAsync(TimeSpan.FromSeconds(30));
@@ -96,6 +95,61 @@ public sealed class BudgetTests
         Assert.Contains("budget is spent", decision.Message);
         var status = await world.Http.GetOkAsync($"/api/projects/{world.ProjectId}/budget");
         Assert.Equal("month", status.GetProperty("period").GetString());
-        Assert.Equal(0.1m, status.GetProperty("project").GetProperty("usedCostUsd").GetDecimal());
+        Assert.Equal(0.05m, status.GetProperty("project").GetProperty("usedCostUsd").GetDecimal());
+    }
+
+    /// <summary>
+    /// A spent cap holds turns, not only tool calls: the next message, a new session's prompt and a backlog task's wait in
+    /// their queues on "raise the budget?" and none reaches the agent; refused, they stay held (nothing lost); raised, they go.
+    /// </summary>
+    [Fact]
+    public async Task ASpentBudget_HoldsNewTurnsAndNewSessions_UntilADeciderRaisesIt()
+    {
+        var fake = new FakeAgent
+        {
+            Script = async (session, prompt) =>
+            {
+                await session.Sink!.OnEventAsync(new UsageReport(900, 200, 0, 0, null, false), CancellationToken.None);
+                await session.EndTurnAsync();
+            },
+        };
+        await using var world = await AgentWorld.FakeAsync(fake);
+        var olu = await world.Server.PairPersonAsync("Olu", Role.Operator);
+        await ApiAssert.OkJsonAsync(await world.Http.PutAsJsonAsync($"/api/projects/{world.ProjectId}/policy",
+            new { budget = new { period = "day", project = new { tokens = 1000 } } }));
+        await using var events = await SseClient.ConnectAsync(world.Http, "/api/events?tail=true", null);
+        var sessionId = await world.StartSessionAsync("first");
+        await events.WaitForAsync("turn.completed");
+
+        var queued = await ApiAssert.OkJsonAsync(await olu.Http.PostAsJsonAsync($"/api/sessions/{sessionId}/messages", new { text = "second" }));
+        Assert.Equal("second", queued.GetProperty("queued").GetProperty("text").GetString());
+        var asked = await events.WaitForAsync("approval.requested");
+        Assert.Equal("budget", asked.Json.GetProperty("kind").GetString());
+        Assert.Equal("message", asked.Json.GetProperty("input").GetProperty("holds").GetProperty("kind").GetString());
+        Assert.Equal("second", asked.Json.GetProperty("input").GetProperty("holds").GetProperty("text").GetString());
+        await ApiAssert.ProblemAsync(await olu.Http.PostAsJsonAsync($"/api/approvals/{asked.Str("approvalId")}/decision", new { decision = "allow_once" }),
+            HttpStatusCode.Forbidden, "ROLE_FORBIDDEN");
+
+        // A new session's prompt is held the same way: the session starts, its prompt waits.
+        var other = await world.StartSessionAsync("third");
+        var second = await events.WaitForAsync(e => e.Event == "approval.requested" && e.Str("approvalId") != asked.Str("approvalId"));
+        Assert.Equal("third", second.Json.GetProperty("input").GetProperty("holds").GetProperty("text").GetString());
+        Assert.Equal(["first"], fake.Started[0].Sent);
+        Assert.Empty(fake.Started[1].Sent);
+
+        // Refused: what waits stays queued, held, nothing lost.
+        await ApiAssert.OkJsonAsync(await world.Http.PostAsJsonAsync($"/api/approvals/{asked.Str("approvalId")}/decision", new { decision = "deny" }));
+        var held = await world.Http.GetOkAsync($"/api/sessions/{sessionId}/queue");
+        Assert.True(held.GetProperty("held").GetBoolean());
+        Assert.Equal("second", held.GetProperty("messages")[0].GetProperty("text").GetString());
+
+        // Raised: the other session's prompt goes on; the first session's message goes once someone sends the queue on (it asks again).
+        await ApiAssert.OkJsonAsync(await world.Http.PostAsJsonAsync($"/api/approvals/{second.Str("approvalId")}/decision", new { decision = "allow_once" }));
+        await fake.Started[1].SentAsync(1);
+        Assert.Equal(["third"], fake.Started[1].Sent);
+        Assert.Equal(["first"], fake.Started[0].Sent);
+        var ledger = (await world.Http.GetOkAsync("/api/ledger?limit=1000")).GetProperty("entries").EnumerateArray()
+            .Select(e => e.GetProperty("action").GetString()).ToList();
+        Assert.Contains("budget.raised", ledger);
     }
 }

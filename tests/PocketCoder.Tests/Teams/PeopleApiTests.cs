@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using PocketCoder.Auth;
 using PocketCoder.Data;
 using PocketCoder.Tests.Infrastructure;
+using PocketCoder.Teams;
 
 namespace PocketCoder.Tests.Teams;
 

@@ -5,6 +5,7 @@ using PocketCoder.Agents;
 using PocketCoder.Auth;
 using PocketCoder.Tests.EndToEnd;
 using PocketCoder.Tests.Infrastructure;
+using PocketCoder.Teams;
 
 namespace PocketCoder.Tests.Teams;
 
@@ -141,11 +142,22 @@ public sealed class TeamApprovalTests
         var files = $"/api/projects/{world.ProjectId}/files/content";
 
         await ApiAssert.OkJsonAsync(await operatorPerson.Http.PutAsync($"{files}?path=notes.txt", Text("hi")));
-        foreach (var spelled in new[] { ".claude/settings.json", "src/../.git/hooks/pre-commit", ".github/workflows/ci.yml", ".mcp.json" })
+        foreach (var spelled in new[] { ".claude/settings.json", ".git/hooks/pre-commit", ".github/workflows/ci.yml", ".mcp.json" })
         {
             await ApiAssert.ProblemAsync(await operatorPerson.Http.PutAsync($"{files}?path={Uri.EscapeDataString(spelled)}", Text("{}")),
                 HttpStatusCode.Forbidden, "ROLE_FORBIDDEN");
         }
+
+        // Judged by where it really leads: a link of the repository's (or an earlier command's) into .git is .git.
+        Directory.CreateDirectory(Path.Combine(world.Repository, "docs"));
+        File.CreateSymbolicLink(Path.Combine(world.Repository, "docs", "setup.cfg"), "../.git/config");
+        var config = await File.ReadAllTextAsync(Path.Combine(world.Repository, ".git", "config"));
+        await ApiAssert.ProblemAsync(await operatorPerson.Http.PutAsync($"{files}?path=docs/setup.cfg", Text("[core]\n\tfsmonitor = touch pwned\n")),
+            HttpStatusCode.Forbidden, "ROLE_FORBIDDEN");
+        Assert.Equal(config, await File.ReadAllTextAsync(Path.Combine(world.Repository, ".git", "config")));
+        // And no one writes through ".." at all.
+        await ApiAssert.ProblemAsync(await world.Http.PutAsync($"{files}?path={Uri.EscapeDataString("src/../.git/hooks/pre-commit")}", Text("{}")),
+            HttpStatusCode.BadRequest, "OUTSIDE_PROJECT_ROOT");
 
         Assert.False(File.Exists(Path.Combine(world.Repository, ".claude", "settings.json")));
         await SetPolicyAsync(world, new { deciders = new Dictionary<string, string> { ["protected"] = "operator" } });

@@ -3,6 +3,7 @@ using PocketCoder.Agents;
 using PocketCoder.Auth;
 using PocketCoder.Tests.EndToEnd;
 using PocketCoder.Tests.Infrastructure;
+using PocketCoder.Teams;
 
 namespace PocketCoder.Tests.Teams;
 

@@ -2,17 +2,21 @@
 import { h, render } from 'preact';
 import { describe, expect, it } from 'vitest';
 import type { ApprovalView } from '../events';
-import { ApiError } from '../api';
-import { CallerRole, type Role } from '../roles';
-import { ApprovalCard, budgetText, deciderText, domainPattern, escalationText, networkCall, refusalText, votesText } from './ApprovalCard';
+import { ApiError, type ApprovalOffers } from '../api';
+import { ApprovalCard, budgetText, domainPattern, networkCall, refusalText } from './ApprovalCard';
+import { escalationText, votesText } from './TeamState';
 
-function card(overrides: Partial<ApprovalView>, caller?: { role: Role; name: string }): HTMLElement {
+/** What the server offers an owner on a one-person call, and (`offers`) anything else. */
+const ALL: ApprovalOffers = { allowOnce: true, allowSession: true, allowAlways: true, edit: true, deny: true, answer: false, waitingFor: null };
+const NONE: ApprovalOffers = { allowOnce: false, allowSession: false, allowAlways: false, edit: false, deny: false, answer: false, waitingFor: 'Waiting for an approver or an owner' };
+
+function card(overrides: Partial<ApprovalView>): HTMLElement {
   const approval: ApprovalView = {
     approvalId: 'a1', toolCallId: 't1', tool: 'exec_command', kind: 'execute', title: 'touch x',
-    input: { command: 'touch x' }, status: 'pending', ...overrides,
+    input: { command: 'touch x' }, status: 'pending', offers: ALL, ...overrides,
   };
   const root = document.createElement('div');
-  render(caller ? h(CallerRole.Provider, { value: caller }, h(ApprovalCard, { approval })) : h(ApprovalCard, { approval }), root);
+  render(h(ApprovalCard, { approval }), root);
   return root;
 }
 
@@ -33,10 +37,16 @@ describe('ApprovalCard', () => {
     expect(domainPattern('[::1]:443')).toBeNull();
   });
 
-  it('offers "Edit, then allow" only when the agent runs an edited input', () => {
-    expect(buttons(card({ canEditInput: true }))).toContain('Edit, then allow…');
-    expect(buttons(card({ canEditInput: false }))).not.toContain('Edit, then allow…');
-    expect(buttons(card({}))).not.toContain('Edit, then allow…');
+  it('offers exactly the decisions the server offers, "Edit, then allow" only where it offers an edit', () => {
+    expect(buttons(card({}))).toEqual(['Deny…', 'Allow once', 'All exec_command this session', 'Always allow…', 'Edit, then allow…']);
+    expect(buttons(card({ offers: { ...ALL, edit: false } }))).not.toContain('Edit, then allow…');
+    expect(buttons(card({ offers: { ...ALL, allowAlways: false, allowSession: false } }))).toEqual(['Deny…', 'Allow once', 'Edit, then allow…']);
+  });
+
+  it('offers nothing while the server has not said what this person may decide', () => {
+    const root = card({ offers: undefined });
+    expect(buttons(root)).toEqual([]);
+    expect(root.querySelector('[data-testid="checking-offers"]')?.textContent).toBe('Checking what you may decide…');
   });
 
   it('shows the kind in the words rules use', () => {
@@ -46,7 +56,8 @@ describe('ApprovalCard', () => {
 });
 
 describe('a question', () => {
-  const question = (): HTMLElement => card({
+  const question = (offers: ApprovalOffers): HTMLElement => card({
+    offers,
     kind: 'question', tool: 'AskUserQuestion', title: 'Which database?',
     input: {
       questions: [
@@ -57,7 +68,7 @@ describe('a question', () => {
   });
 
   it('is answered, never allowed: each question with its options, one or any number, and the owner\'s own words', () => {
-    const root = question();
+    const root = question({ ...NONE, answer: true, deny: true, waitingFor: null });
     expect(buttons(root)).toEqual(['Dismiss', 'Answer']);
     expect(root.querySelectorAll('[data-question="0"] input[type=radio]').length).toBe(2);
     expect(root.querySelectorAll('[data-question="1"] input[type=checkbox]').length).toBe(2);
@@ -66,15 +77,14 @@ describe('a question', () => {
     expect(root.querySelector<HTMLButtonElement>('button.primary')?.disabled).toBe(true);
   });
 
-  it('is not offered to someone below the role that decides it', () => {
-    const root = card({ kind: 'question', tool: 'AskUserQuestion', deciderRole: 'approver', input: { questions: [{ question: 'Ok?', options: [{ label: 'Yes' }] }] } },
-      { role: 'operator', name: 'Olu' });
+  it('offers no answer where the server offers none, and says whom it waits for', () => {
+    const root = question(NONE);
     expect(buttons(root)).toEqual([]);
-    expect(root.textContent).toContain('Only approvers and owners may answer');
+    expect(root.querySelector('[data-testid="waiting-for"]')?.textContent).toBe('Waiting for an approver or an owner');
   });
 
   it('reads an agent\'s malformed input without failing', () => {
-    const root = card({ kind: 'question', tool: 'AskUserQuestion', input: { questions: [{ question: 7 }, null, { question: 'Ok?', options: 'no' }] } });
+    const root = card({ kind: 'question', tool: 'AskUserQuestion', offers: NONE, input: { questions: [{ question: 7 }, null, { question: 'Ok?', options: 'no' }] } });
     expect(root.querySelectorAll('fieldset').length).toBe(1);
   });
 });
@@ -82,9 +92,7 @@ describe('a question', () => {
 describe('a team\'s call', () => {
   const shell: Partial<ApprovalView> = { risk: 'shell', deciderRole: 'approver', needed: 2, allowedBy: [] };
 
-  it('says who may decide, and where two people stand', () => {
-    expect(deciderText({ deciderRole: 'approver' })).toBe('Approvers and owners may decide');
-    expect(deciderText({ deciderRole: 'owner' })).toBe('Owners may decide');
+  it('says where two people stand, and an escalation', () => {
     expect(votesText({ needed: 1 })).toBeNull();
     expect(votesText({ needed: 2, allowedBy: [] })).toBe('Needs two different people to allow it');
     expect(votesText({ needed: 2, allowedBy: ['Ada'] })).toBe('1 of 2 allowed — by Ada; needs one more person');
@@ -92,27 +100,39 @@ describe('a team\'s call', () => {
     expect(escalationText({})).toBeNull();
   });
 
-  it('shows a viewer the call and who decides it, with no button to decide', () => {
-    const root = card(shell, { role: 'viewer', name: 'Vic' });
+  it('shows someone who may not decide the call whom it waits for, with no button to decide', () => {
+    const root = card({ ...shell, offers: NONE });
     expect(buttons(root)).toEqual([]);
-    expect(root.querySelector('[data-testid="team-state"]')?.textContent).toContain('Approvers and owners may decide');
+    expect(root.querySelector('[data-testid="waiting-for"]')?.textContent).toBe('Waiting for an approver or an owner');
+    expect(root.querySelector('[data-testid="team-state"]')?.textContent).toContain('Needs two different people to allow it');
   });
 
-  it('offers a two-person call once, as asked; after one allow, the card says so and waits for another person', () => {
-    expect(buttons(card(shell, { role: 'owner', name: 'Bo' }))).toEqual(['Deny…', 'Allow once']);
-    const voted = card({ ...shell, allowedBy: ['Ada'] }, { role: 'approver', name: 'Ada' });
+  it('offers a two-person call as the server does; after one\'s own allow, only Deny, and whom it waits for', () => {
+    expect(buttons(card({ ...shell, offers: { ...NONE, allowOnce: true, deny: true, waitingFor: null } }))).toEqual(['Deny…', 'Allow once']);
+    const voted = card({ ...shell, allowedBy: ['Ada'], offers: { ...NONE, deny: true, waitingFor: 'Waiting for another person\'s allow' } });
     expect(buttons(voted)).toEqual(['Deny…']);
     expect(voted.textContent).toContain('1 of 2 allowed — by Ada; needs one more person');
-    expect(voted.textContent).toContain('You allowed it');
+    expect(voted.querySelector('[data-testid="waiting-for"]')?.textContent).toBe('Waiting for another person\'s allow');
   });
 
-  it('asks to raise a spent budget or stop, in those words', () => {
-    const input = { budget: 'session', usedTokens: 1200, capTokens: 1000, usedCostUsd: 0, capCostUsd: null, raiseTokens: 1200, raiseCostUsd: 0 };
+  it('asks to raise a spent budget or stop, in those words, saying what it holds', () => {
+    const input = {
+      budget: 'session', usedTokens: 1200, capTokens: 1000, usedCostUsd: 0, capCostUsd: null, raiseTokens: 1200, raiseCostUsd: 0,
+      holds: { kind: 'message', tool: null, text: 'Fix the tests' },
+    };
     expect(budgetText(input).spent).toBe('This session\'s budget is spent: 1,200 tokens of 1,000 tokens.');
     expect(budgetText(input).raise).toContain('adds 1,200 tokens');
-    const root = card({ risk: 'budget', tool: 'budget', kind: 'other', deciderRole: 'approver', needed: 1, input }, { role: 'owner', name: 'Bo' });
+    expect(budgetText(input).holds).toBe('It holds the message: Fix the tests');
+    expect(budgetText({ ...input, holds: { kind: 'call', tool: 'Bash', text: 'rm -rf build' } }).holds).toBe('It holds the Bash call: rm -rf build');
+    expect(budgetText({ ...input, holds: undefined }).holds).toBeNull();
+    const budget = { risk: 'budget', tool: 'budget', kind: 'other' as const, deciderRole: 'approver', needed: 1, input };
+    const root = card({ ...budget, offers: { ...NONE, allowOnce: true, deny: true, waitingFor: null } });
     expect(buttons(root)).toEqual(['Stop', 'Raise the budget']);
     expect(root.querySelector('.approval-title')?.textContent).toBe('The budget is spent');
+    expect(root.querySelector('[data-testid="budget-holds"]')?.textContent).toBe('It holds the message: Fix the tests');
+    const watched = card({ ...budget, offers: { ...NONE, waitingFor: 'Waiting for an approver or an owner to raise the budget' } });
+    expect(buttons(watched)).toEqual([]);
+    expect(watched.querySelector('[data-testid="waiting-for"]')?.textContent).toBe('Waiting for an approver or an owner to raise the budget');
   });
 
   it('words the server\'s refusals so the next step is clear', () => {

@@ -1,6 +1,5 @@
-import { useContext, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api, ApiError, describeError, type Decision } from '../api';
-import { andAbove, asRole, CallerRole, offerFor, type Offer, type TeamCall } from '../roles';
 import type { ApprovalView } from '../events';
 import { renderMarkdown } from '../markdown';
 import { AskedFor, copyCode, ToolInput, useRelative } from './Transcript';
@@ -8,6 +7,7 @@ import { rememberDecided } from '../push';
 import { reachable, useStore } from '../store';
 import { ErrorNote, Icon } from './ui';
 import { QuestionCard, questionsOf } from './QuestionCard';
+import { TeamState } from './TeamState';
 
 const DECIDED: Record<Decision, string> = {
   allow_once: 'Allowed once',
@@ -43,34 +43,16 @@ function editableText(input: unknown): { text: string; isCommand: boolean } {
   return { text: JSON.stringify(input ?? {}, null, 2), isCommand: false };
 }
 
-const capitalized = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
-
-/** Who may decide the call under the project's policy: "Approvers and owners may decide". */
-export const deciderText = (a: TeamCall): string => `${capitalized(andAbove(asRole(a.deciderRole ?? 'approver')))} may decide`;
-
-/** Where a call that needs several people stands: "1 of 2 allowed — by Ada; needs one more person". Null for a one-person call. */
-export function votesText(a: TeamCall): string | null {
-  const needed = a.needed ?? 1;
-  if (needed < 2) return null;
-  const by = a.allowedBy ?? [];
-  if (by.length === 0) return `Needs ${needed === 2 ? 'two' : needed} different people to allow it`;
-  const more = needed - by.length;
-  return `${by.length} of ${needed} allowed — by ${by.join(', ')}; needs ${more === 1 ? 'one more person' : `${more} more people`}`;
-}
-
-/** Said once nobody eligible answered in time and the owners were asked too (the others may still decide). */
-export const escalationText = (a: Pick<ApprovalView, 'escalatedTo'>): string | null =>
-  a.escalatedTo ? `No answer in time: the ${a.escalatedTo === 'owner' ? 'owners were' : `${a.escalatedTo}s were`} asked too` : null;
-
 const tokens = (n: unknown) => (typeof n === 'number' ? `${n.toLocaleString('en')} tokens` : null);
 const dollars = (n: unknown) => (typeof n === 'number' ? `$${n.toFixed(2)}` : null);
 const both = (...parts: (string | null)[]) => parts.filter(Boolean).join(' and ');
 
 /**
- * A budget question's input in words: what was spent of what cap, and what raising it adds. The server's input is
- * `{budget, period?, usedTokens, capTokens, usedCostUsd, capCostUsd, raiseTokens, raiseCostUsd}` (docs/api.md, budgets).
+ * A budget question's input in words: what was spent of what cap, what raising it adds, and what it holds back (the call
+ * or the message that would go on). The server's input is `{budget, period?, usedTokens, capTokens, usedCostUsd,
+ * capCostUsd, raiseTokens, raiseCostUsd, holds: {kind: call|message, tool, text}}` (docs/api.md, budgets).
  */
-export function budgetText(input: unknown): { spent: string; raise: string } {
+export function budgetText(input: unknown): { spent: string; raise: string; holds: string | null } {
   const b = (input && typeof input === 'object' ? input : {}) as Record<string, unknown>;
   const scope = b.budget === 'project' ? `The project's ${b.period === 'month' ? 'monthly' : 'daily'} budget` : 'This session\'s budget';
   const capped = (used: unknown, cap: unknown, say: (n: unknown) => string | null) => (typeof cap === 'number' ? `${say(used) ?? say(0)} of ${say(cap)}` : null);
@@ -80,8 +62,23 @@ export function budgetText(input: unknown): { spent: string; raise: string } {
   return {
     spent: `${scope} is spent${spent ? `: ${spent}` : ''}.`,
     raise: `Raise the budget to let the agent go on${raise ? ` (adds ${raise})` : ''}; Stop tells it to end its turn.`,
+    holds: heldText(b.holds),
   };
 }
+
+/** "It holds the Bash call: rm -rf build" / "It holds the message: Fix the tests", as the server's chat cards say it. */
+function heldText(holds: unknown): string | null {
+  const h = (holds && typeof holds === 'object' ? holds : {}) as Record<string, unknown>;
+  const text = typeof h.text === 'string' ? h.text.trim() : '';
+  if (h.kind === 'message') return `It holds the message${text ? `: ${text}` : ''}`;
+  if (h.kind === 'call') return `It holds the ${typeof h.tool === 'string' && h.tool ? h.tool : 'tool'} call${text ? `: ${text}` : ''}`;
+  return null;
+}
+
+/** What a card offers while the server has not said what this person may decide: nothing. */
+const NOTHING: NonNullable<ApprovalView['offers']> = {
+  allowOnce: false, allowSession: false, allowAlways: false, edit: false, deny: false, answer: false, waitingFor: null,
+};
 
 /** A refusal of a decision in words that say what to do next; the card stays usable. */
 export function refusalText(e: unknown): string {
@@ -95,23 +92,6 @@ export function refusalText(e: unknown): string {
   }
 }
 
-/** Who may decide, where two people stand, and an escalation: the team's part of a pending card. */
-function TeamState({ a, offer, name, role }: { a: ApprovalView; offer: Offer; name?: string; role?: string }) {
-  const votes = votesText(a);
-  const escalation = escalationText(a);
-  const mine = name !== undefined && (a.allowedBy ?? []).includes(name);
-  // An owner alone under the default policy (approvers decide, one allow) is told nothing new: the line stays away.
-  if (!votes && !escalation && offer.decide && (a.deciderRole ?? 'approver') === 'approver' && (role === undefined || role === 'owner')) return null;
-  return (
-    <div class="team-state muted small" data-testid="team-state">
-      <div data-decider={a.deciderRole ?? 'approver'}>{deciderText(a)}{offer.decide ? '' : ': not you, so you can only watch'}</div>
-      {votes && <div data-votes={(a.allowedBy ?? []).length}>{votes}</div>}
-      {mine && <div>You allowed it: another person must allow it too.</div>}
-      {escalation && <div data-escalated>{escalation}</div>}
-    </div>
-  );
-}
-
 export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
   const [mode, setMode] = useState<'choose' | 'deny' | 'edit' | 'always'>('choose');
   const [message, setMessage] = useState('');
@@ -121,11 +101,11 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
   const rel = useRelative();
   // A decision sent while the machine is unreachable would only fail: the buttons wait until it is back.
   const up = useStore(reachable);
-  const caller = useContext(CallerRole);
 
   if (a.status !== 'pending') return <DecidedCard a={a} />;
   if (a.kind === 'question') return <QuestionCard approval={a} />;
-  const offer = offerFor(a, caller.role, caller.name);
+  // Exactly what the server offers this person; nothing while it has not said.
+  const offer = a.offers ?? NOTHING;
   const budget = a.risk === 'budget';
 
   const decide = async (decision: Decision, extra?: { message?: string; updatedInput?: unknown }) => {
@@ -181,22 +161,24 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
           : a.kind === 'network' ? <NetworkBody input={a.input} />
           : a.plan ? <div class="md plan-text" dangerouslySetInnerHTML={{ __html: renderMarkdown(a.plan) }} onClick={copyCode} /> : <ToolInput tool={a.tool} input={a.input} context={a.editContext} />}
       </div>
-      <TeamState a={a} offer={offer} name={caller.name} role={caller.role} />
+      <TeamState a={a} />
       <ErrorNote error={error} />
-      {mode === 'choose' && offer.decide && budget && (
+      {mode === 'choose' && budget && (offer.deny || offer.allowOnce) && (
         <div class="approval-actions">
           <div class="row">
-            <button class="btn danger-ghost" disabled={busy !== null || !up} onClick={() => void decide('deny')}>{busy === 'deny' ? 'Stopping…' : 'Stop'}</button>
-            <button class="btn primary grow" disabled={busy !== null || !up} onClick={() => void decide('allow_once')}>
-              {busy === 'allow_once' ? 'Raising…' : 'Raise the budget'}
-            </button>
+            {offer.deny && <button class="btn danger-ghost" disabled={busy !== null || !up} onClick={() => void decide('deny')}>{busy === 'deny' ? 'Stopping…' : 'Stop'}</button>}
+            {offer.allowOnce && (
+              <button class="btn primary grow" disabled={busy !== null || !up} onClick={() => void decide('allow_once')}>
+                {busy === 'allow_once' ? 'Raising…' : 'Raise the budget'}
+              </button>
+            )}
           </div>
         </div>
       )}
-      {mode === 'choose' && offer.decide && !budget && (
+      {mode === 'choose' && !budget && (offer.deny || offer.allowOnce) && (
         <div class="approval-actions">
           <div class="row">
-            <button class="btn danger-ghost" disabled={busy !== null || !up} onClick={() => setMode('deny')}>Deny…</button>
+            {offer.deny && <button class="btn danger-ghost" disabled={busy !== null || !up} onClick={() => setMode('deny')}>Deny…</button>}
             {offer.allowOnce && (
               <button class="btn primary grow" disabled={busy !== null || !up} onClick={() => void decide('allow_once')}>
                 {busy === 'allow_once' ? 'Allowing…' : 'Allow once'}
@@ -211,7 +193,7 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
               {offer.allowAlways && <button class="btn ghost grow" disabled={busy !== null || !up} onClick={() => setMode('always')}>Always allow…</button>}
             </div>
           )}
-          {!a.plan && a.canEditInput === true && offer.edit && <button class="link-btn" disabled={busy !== null || !up} onClick={() => setMode('edit')}>Edit, then allow…</button>}
+          {!a.plan && offer.edit && <button class="link-btn" disabled={busy !== null || !up} onClick={() => setMode('edit')}>Edit, then allow…</button>}
         </div>
       )}
       {mode === 'always' && a.kind === 'network' && <AlwaysConnect a={a} busy={busy !== null || !up} decide={decide} back={() => setMode('choose')} onError={setError} />}
@@ -320,8 +302,14 @@ function AlwaysConnect({ a, busy, decide, back, onError }: {
 }
 
 function BudgetBody({ input }: { input: unknown }) {
-  const { spent, raise } = budgetText(input);
-  return <div class="budget-text" data-testid="budget"><p><strong>{spent}</strong></p><p class="muted small">{raise}</p></div>;
+  const { spent, raise, holds } = budgetText(input);
+  return (
+    <div class="budget-text" data-testid="budget">
+      <p><strong>{spent}</strong></p>
+      {holds && <p class="budget-holds" data-testid="budget-holds">{holds}</p>}
+      <p class="muted small">{raise}</p>
+    </div>
+  );
 }
 
 /**

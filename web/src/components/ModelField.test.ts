@@ -43,10 +43,15 @@ describe('the model field', () => {
     serve(() => json(200, claude));
     const root = await field('claude-code');
     const options = [...root.querySelectorAll('option')].map((o) => o.textContent);
-    expect(options).toEqual(["The agent's default (Default (recommended))", 'Default (recommended) · default', 'Sonnet · sonnet', 'Other…']);
+    expect(options).toEqual(["The agent's default", 'Default (recommended) · default', 'Sonnet · sonnet', 'Other…']);
     expect(root.querySelector('option[value=sonnet]')?.getAttribute('title')).toBe('Efficient for routine tasks');
     await field('claude-code');
     expect(asked).toEqual(['claude-code']);
+    // A default whose name does not say it is one is named.
+    forgetModelLists();
+    serve(() => json(200, { ...claude, default: 'sonnet' }));
+    const named = await field('claude-code');
+    expect(named.querySelector('option')?.textContent).toBe("The agent's default (Sonnet)");
   });
 
   it('picks a model by its id, and "Other…" turns it into free text', async () => {

@@ -65,7 +65,8 @@ export function ModelField({ agent, value, onChange, name }: { agent: string | n
           onChange('');
         } else onChange(picked);
       }}>
-        <option value="">{fallback ? `The agent's default (${fallback})` : "The agent's default"}</option>
+        {/* Named when its name adds something: "The agent's default (Default (recommended))" says nothing more, and is cut at 390 px. */}
+        <option value="">{fallback && !/default/i.test(fallback) ? `The agent's default (${fallback})` : "The agent's default"}</option>
         {models.map((m) => <option key={m.id} value={m.id} title={m.description ?? undefined}>{m.name}{m.name !== m.id ? ` · ${m.id}` : ''}</option>)}
         <option value={OTHER}>Other…</option>
       </select>

@@ -1,10 +1,10 @@
-import { useContext, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api, ApiError, describeError, type QuestionAnswer } from '../api';
-import { andAbove, asRole, CallerRole, offerFor } from '../roles';
 import type { ApprovalView } from '../events';
 import { rememberDecided } from '../push';
 import { reachable, useStore } from '../store';
 import { ErrorNote, Icon } from './ui';
+import { TeamState } from './TeamState';
 
 type Option = { label: string; description?: string };
 type Question = { question: string; header?: string; options: Option[]; multiSelect?: boolean; secret?: boolean };
@@ -35,8 +35,9 @@ export function QuestionCard({ approval: a }: { approval: ApprovalView }) {
   const [busy, setBusy] = useState<'answer' | 'dismiss' | null>(null);
   const [error, setError] = useState<string | null>(null);
   const up = useStore(reachable);
-  const caller = useContext(CallerRole);
-  const mayAnswer = offerFor(a, caller.role, caller.name).decide;
+  // Exactly what the server offers this person: answer, dismiss, or (neither) whom it waits for.
+  const mayAnswer = a.offers?.answer === true;
+  const mayDismiss = a.offers?.deny === true;
 
   const toggle = (index: number, label: string, many: boolean) =>
     setChosen(chosen.map((c, i) => (i !== index ? c : many ? (c.includes(label) ? c.filter((l) => l !== label) : [...c, label]) : [label])));
@@ -91,17 +92,20 @@ export function QuestionCard({ approval: a }: { approval: ApprovalView }) {
           </fieldset>
         ))}
       </div>
+      <TeamState a={a} />
       <ErrorNote error={error} />
-      {mayAnswer ? (
+      {(mayAnswer || mayDismiss) && (
         <div class="approval-actions">
           <div class="row">
-            <button class="btn danger-ghost" disabled={busy !== null || !up} onClick={() => void send('dismiss')}>{busy === 'dismiss' ? 'Dismissing…' : 'Dismiss'}</button>
-            <button class="btn primary grow" disabled={busy !== null || !up || !complete} onClick={() => void send('answer')}>
-              {busy === 'answer' ? 'Answering…' : 'Answer'}
-            </button>
+            {mayDismiss && <button class="btn danger-ghost" disabled={busy !== null || !up} onClick={() => void send('dismiss')}>{busy === 'dismiss' ? 'Dismissing…' : 'Dismiss'}</button>}
+            {mayAnswer && (
+              <button class="btn primary grow" disabled={busy !== null || !up || !complete} onClick={() => void send('answer')}>
+                {busy === 'answer' ? 'Answering…' : 'Answer'}
+              </button>
+            )}
           </div>
         </div>
-      ) : <p class="muted small" data-testid="team-state">Only {andAbove(asRole(a.deciderRole ?? 'approver'))} may answer: you can only watch.</p>}
+      )}
     </section>
   );
 }

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, describeError, type Project } from '../api';
-import { getState, setState } from '../store';
+import { upsertProject } from '../store';
 
 /**
  * A project whose sandbox does not work on the machine starts no session (the server refuses, SANDBOX_UNAVAILABLE): the owner
@@ -16,7 +16,7 @@ export function SandboxWarning({ project }: { project: Project }) {
     setError(null);
     try {
       const updated = await api.updateProject(project.id, { sandbox: 'none' });
-      setState({ projects: getState().projects.map((p) => (p.id === updated.id ? updated : p)) });
+      upsertProject(updated);
     } catch (e) {
       setError(describeError(e));
     }

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, describeError, type BudgetStatus, type BudgetUse, type TeamPolicy } from '../api';
 import { ErrorNote } from './ui';
+import { upsertProject } from '../store';
 
 /** The kinds of call the policy routes, in its words (TeamPolicy.cs, RiskClasses.Routed). */
 const RISKS: { risk: string; label: string }[] = [
@@ -63,6 +64,8 @@ export function TeamPolicySection({ projectId, editable }: { projectId: string; 
     try {
       setPolicy(await api.setPolicy(projectId, policy));
       setSaved(true);
+      // The policy changes what the server offers here (the modes one may choose, a shell of one's own): asked again.
+      void api.project(projectId).then(upsertProject, () => {});
       void loadBudget();
     } catch (err) {
       setError(describeError(err));

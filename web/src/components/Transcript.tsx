@@ -243,7 +243,9 @@ function ToolItem({ item, approval }: { item: Extract<Item, { type: 'tool' }>; a
       {open && (
         <div class="tool-body">
           {ran !== null && <AskedFor tool={item.tool} title={asked} input={item.input} />}
-          <ToolInput tool={item.tool} input={approval?.updatedInput ?? item.input} context={approval?.updatedInput ? null : approval?.editContext} />
+          {item.inputMissing && !approval?.updatedInput
+            ? <p class="muted" data-testid="input-missing">The agent never said what this call's input was.</p>
+            : <ToolInput tool={item.tool} input={approval?.updatedInput ?? item.input} context={approval?.updatedInput ? null : approval?.editContext} />}
           {item.result && <ToolResult result={item.result} />}
         </div>
       )}

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, describeError, scoped, type Session, type Worktree } from '../api';
 import { linkTo } from '../router';
-import { useMay } from '../store';
+import { useStore } from '../store';
 import { ErrorNote } from './ui';
 import { identityMissing, IdentityForm } from './GitIdentity';
 
@@ -12,8 +12,10 @@ import { identityMissing, IdentityForm } from './GitIdentity';
 export function WorktreeBar({ session, working, turnEndedAt, onStopped }: {
   session: Session; working: boolean; turnEndedAt: number; onStopped: () => void;
 }) {
-  // Merging or removing the branch steers the session; a terminal of one's own is an approver's.
-  const may = useMay(session.projectId);
+  // As the server offers: merging, keeping or removing the branch are the session's own actions (`offers.stop`: what its
+  // route lets this person do), a terminal of one's own is the project's `shell`.
+  const acts = session.offers?.stop === true;
+  const shell = useStore((s) => s.projects.find((p) => p.id === session.projectId)?.offers?.shell === true);
   const [info, setInfo] = useState<Worktree | null>(null);
   const [open, setOpen] = useState(false);
   const [confirm, setConfirm] = useState<'keep' | 'discard' | null>(null);
@@ -70,13 +72,13 @@ export function WorktreeBar({ session, working, turnEndedAt, onStopped }: {
               <a class="btn ghost small" {...linkTo(`/s/${session.id}/branch`)}>Diff</a>
               <a class="btn ghost small" {...linkTo(scoped(`/p/${session.projectId}/files`, session.id))}>Files</a>
               <a class="btn ghost small" {...linkTo(scoped(`/p/${session.projectId}/git`, session.id))}>Git</a>
-              {may('shell') && <a class="btn ghost small" {...linkTo(scoped(`/p/${session.projectId}/terminal`, session.id))}>Terminal</a>}
+              {shell && <a class="btn ghost small" {...linkTo(scoped(`/p/${session.projectId}/terminal`, session.id))}>Terminal</a>}
             </div>
           )}
           <ErrorNote error={error} />
           {retry && <IdentityForm projectId={session.projectId} doing="merge" onSaved={() => { setRetry(null); retry(); }} />}
           {note && <p class="muted small" role="status">{note}</p>}
-          {confirm === null && may('steer') && (
+          {confirm === null && acts && (
             <div class="row wrap-row">
               <button class="btn primary" disabled={busy || working} onClick={() => void act(async () => {
                 // What this bar shows is what merges: the branch and its files as they were when it was loaded.

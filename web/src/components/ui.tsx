@@ -2,7 +2,8 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
 import type { SessionStatus, ToolKind } from '../api';
 import { back as goBack, navigate } from '../router';
-import { reachable, useMay, useStore } from '../store';
+import { reachable, useStore } from '../store';
+import { splitPending, waitingLabel, WAITING_FOR_YOU } from '../offers';
 
 const PATHS: Record<string, string> = {
   back: 'M15 18l-6-6 6-6',
@@ -58,13 +59,17 @@ const STATUS: Record<SessionStatus, { label: string; tone: string }> = {
   interrupted: { label: 'Interrupted', tone: 'int' },
 };
 
-/** A session's status; a question waits "for you" only for someone who may decide questions in its project. */
-export function StatusBadge({ status, projectId }: { status?: SessionStatus; projectId?: string }) {
-  const decides = useMay(projectId)('decide');
+/**
+ * A session's status. Waiting on a decision, it says "Waiting for you" only when the server offers this person to allow or
+ * answer one of its calls, else whom it waits for in the server's words ("Waiting for an approver or an owner").
+ */
+export function StatusBadge({ status, sessionId }: { status?: SessionStatus; sessionId?: string }) {
+  const waiting = useStore((st) => (status === 'waiting_approval' && sessionId ? waitingLabel(st.board.pending, sessionId) : null));
   const s = status ? STATUS[status] : undefined;
   if (!s) return null;
-  const label = status === 'waiting_approval' && !decides ? 'Waiting for a decision' : s.label;
-  return <span class={`badge badge-${s.tone}`} data-status={status}><span class="dot" aria-hidden="true" />{label}</span>;
+  const label = waiting ?? (status === 'waiting_approval' ? 'Waiting for a decision' : s.label);
+  const tone = status === 'waiting_approval' && label !== WAITING_FOR_YOU ? 'idle badge-others' : s.tone;
+  return <span class={`badge badge-${tone}`} data-status={status}><span class="dot" aria-hidden="true" />{label}</span>;
 }
 
 export function AppBar({ title, subtitle, back, actions }: { title: ComponentChildren; subtitle?: ComponentChildren; back?: string; actions?: ComponentChildren }) {
@@ -85,12 +90,12 @@ export function AppBar({ title, subtitle, back, actions }: { title: ComponentChi
   );
 }
 
-/** On every screen: how many questions wait, and a tap to the oldest. */
+/** On every screen: how many calls wait for this person (the server offers them to allow or answer), and a tap to the oldest. */
 export function PendingBadge() {
-  const pending = useStore((s) => Object.values(s.board.pending));
+  const pending = useStore((s) => splitPending(s.board.pending).mine);
   if (pending.length === 0) return null;
-  const oldest = pending.slice().sort((a, b) => a.createdAt.localeCompare(b.createdAt))[0]!;
-  const label = `${pending.length} approval${pending.length === 1 ? '' : 's'} waiting`;
+  const oldest = pending[0]!;
+  const label = `${pending.length} approval${pending.length === 1 ? '' : 's'} waiting for you`;
   return (
     <button class="pending-badge" aria-label={label} title={label} data-pending={pending.length} onClick={() => navigate(`/s/${oldest.sessionId}`)}>
       <Icon name="alert" size={18} />

@@ -61,7 +61,7 @@ export function AllSessions({ query: initial }: { query: string }) {
                 <span class="session-title" title={s.title ?? undefined}>{s.shortTitle || s.title || 'Untitled session'}</span>
                 <span class="session-preview">{s.match ? marked(s.match) : s.preview}</span>
                 <span class="session-meta">
-                  <StatusBadge status={s.status} projectId={s.projectId} />{s.archivedAt && <span class="badge badge-idle">Archived</span>}
+                  <StatusBadge status={s.status} sessionId={s.id} />{s.archivedAt && <span class="badge badge-idle">Archived</span>}
                   <span class="muted small">{projectName(s.projectId)} · {agentName(s.agent)} · {timeAgo(s.updatedAt)}</span>
                 </span>
               </a>

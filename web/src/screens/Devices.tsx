@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, describeError, type Bridge, type Device, type LedgerKey, type Project } from '../api';
 import { AppBar, ErrorNote, timeAgo } from '../components/ui';
 import { acceptSigningKey, checkSigningKey } from '../ledgerWatch';
-import { signedOut, useMay, useStore } from '../store';
+import { signedOut, useOwner, useStore } from '../store';
 import { ChannelState, NotificationPanel } from './Notifications';
 
 export function Devices() {
@@ -13,7 +13,8 @@ export function Devices() {
   const [bridges, setBridges] = useState<Bridge[]>([]);
   const [projects, setProjects] = useState<Project[]>([]);
 
-  const owner = useMay()('own');
+  // Their own role, the server's word about them: bridges and others' devices are an owner's.
+  const owner = useOwner() === true;
   const myPerson = useStore((s) => s.me?.person.id);
   // Bridges are the owners' (a bound chat steers a project): others are not asked for them.
   const load = () => Promise.all([

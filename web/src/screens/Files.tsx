@@ -4,7 +4,7 @@ import { AppBar, Empty, ErrorNote, Icon } from '../components/ui';
 import { linkTo } from '../router';
 import { DiffView } from '../components/Transcript';
 import { textsFile } from '../diff';
-import { onNotice, useMay, useStore } from '../store';
+import { onNotice, useProject } from '../store';
 
 function problem(e: unknown): string {
   if (e instanceof ApiError && e.code === 'NOT_FOUND') return 'This server has no file browser yet (it needs the workspace endpoints).';
@@ -26,7 +26,7 @@ function Crumbs({ projectId, path, name, session }: { projectId: string; path: s
 
 /** A project's files, or with `session` those of that session's worktree (its branch of its own). */
 export function Files({ projectId, path, session }: { projectId: string; path: string; session?: string }) {
-  const project = useStore((s) => s.projects.find((p) => p.id === projectId));
+  const project = useProject(projectId);
   const [listing, setListing] = useState<DirectoryListing | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
@@ -92,15 +92,15 @@ type Token = { kind: string; text: string };
 
 /** A file: read with highlighting, or edited and saved over exactly the version that was opened. */
 export function FileView({ projectId, path, session }: { projectId: string; path: string; session?: string }) {
-  const project = useStore((s) => s.projects.find((p) => p.id === projectId));
+  const project = useProject(projectId);
   const [file, setFile] = useState<FileContent | null>(null);
   const [wrap, setWrap] = useState(true);
   const [error, setError] = useState<string | null>(null);
   const [draft, setDraft] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
   const [note, setNote] = useState<string | null>(null);
-  // Writing a file steers the project: a viewer reads it only.
-  const steers = useMay(projectId)('steer');
+  // Writing a file by hand, where the server offers it (git, agent or CI configuration may need more: it says so on save).
+  const steers = project?.offers?.writeFiles === true;
   // Set by the watcher while editing: the file on disk is no longer the one the draft started from.
   const [changedOnDisk, setChangedOnDisk] = useState(false);
   // A save refused because the file moved on: what is on disk now (null: it was deleted).

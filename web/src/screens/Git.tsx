@@ -6,7 +6,7 @@ import { identityMissing, IdentityForm } from '../components/GitIdentity';
 import { Diff, type LineRef } from '../components/Diff';
 import { parseUnifiedDiff } from '../diff';
 import { linkTo } from '../router';
-import { useMay, useStore } from '../store';
+import { useProject, useStore } from '../store';
 
 function gitProblem(e: unknown): string {
   if (e instanceof ApiError && e.code === 'GIT_NOT_INITIALIZED') return 'This project is not a git repository.';
@@ -27,8 +27,9 @@ export function Git({ projectId, session }: { projectId: string; session?: strin
   // Set when a commit was refused for want of an author: the form under it asks for one, then commits again.
   const [retry, setRetry] = useState<(() => void) | null>(null);
   const [confirmDiscard, setConfirmDiscard] = useState(false);
-  // A viewer reads the status and the diffs; staging, committing, discarding and pushing steer the project.
-  const steers = useMay(projectId)('steer');
+  // Everyone reads the status and the diffs; staging, committing, discarding and pushing change the project's files, as the
+  // server offers (`writeFiles`).
+  const steers = useProject(projectId)?.offers?.writeFiles === true;
 
   const load = () => api.gitStatus(projectId, session).then(setStatus, (e) => setError(gitProblem(e)));
   useEffect(() => void load(), [projectId]);
@@ -186,7 +187,7 @@ export function GitDiffView({ projectId, path, staged, session }: { projectId: s
   const [error, setError] = useState<string | null>(null);
   const [confirm, setConfirm] = useState(false);
   const [discarded, setDiscarded] = useState(false);
-  const steers = useMay(projectId)('steer');
+  const steers = useProject(projectId)?.offers?.writeFiles === true;
   useEffect(() => void api.gitDiff(projectId, path, staged, session).then(setDiff, (e) => setError(gitProblem(e))), [projectId, path, staged, session]);
   const discard = () => api.gitDiscard(projectId, [path], staged, session).then(() => {
     setDiscarded(true);
@@ -282,7 +283,7 @@ export function Branches({ projectId }: { projectId: string }) {
   const [name, setName] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const steers = useMay(projectId)('steer');
+  const steers = useProject(projectId)?.offers?.writeFiles === true;
   const load = () => api.gitBranches(projectId).then(setBranches, (e) => setError(gitProblem(e)));
   useEffect(() => void load(), [projectId]);
   const act = async (action: () => Promise<unknown>) => {

@@ -4,7 +4,8 @@ import { AppBar, Empty, ErrorNote, Icon, StatusBadge, timeAgo } from '../compone
 import { FolderPicker } from '../components/FolderPicker';
 import { linkTo, navigate } from '../router';
 import { dismissPushOffer, shouldOfferPush } from '../push';
-import { refresh, setState, useMay, useStore } from '../store';
+import { refresh, setState, useOwner, useStore } from '../store';
+import { splitPending, waitingForOthers } from '../offers';
 
 const SHOWN = 5;
 
@@ -12,11 +13,10 @@ export function Home() {
   const projects = useStore((s) => s.projects);
   const sessions = useStore((s) => s.board.sessions);
   const pending = useStore((s) => s.board.pending);
-  const waiting = Object.values(pending).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
-  const may = useMay();
-  const owner = may('own');
-  // A viewer is shown what waits, but it does not wait for them.
-  const decides = may('decide');
+  // What waits for this person (the server offers them to allow or answer it) leads; what waits for others is said, quietly.
+  const { mine, others } = splitPending(pending);
+  // Adding a project is an owner's (their own role, the server's word about them); offered once that is known.
+  const owner = useOwner() === true;
 
   return (
     <>
@@ -29,11 +29,18 @@ export function Home() {
         </>}
       />
       <main class="page">
-        {waiting.length > 0 && (
-          <a class="pending-banner" {...linkTo(`/s/${waiting[0]!.sessionId}#approval-${waiting[0]!.approvalId}`)}>
+        {mine.length > 0 && (
+          <a class="pending-banner" {...linkTo(`/s/${mine[0]!.sessionId}#approval-${mine[0]!.approvalId}`)}>
             <Icon name="shield" />
-            <span><strong>{waiting.length === 1 ? '1 approval' : `${waiting.length} approvals`}</strong> waiting{decides ? ' for you' : ''}</span>
+            <span><strong>{mine.length === 1 ? '1 approval' : `${mine.length} approvals`}</strong> waiting for you</span>
             <span class="pending-go">Review <Icon name="chevron" size={18} /></span>
+          </a>
+        )}
+        {mine.length === 0 && others.length > 0 && (
+          <a class="pending-banner others" data-testid="waiting-for-others" {...linkTo(`/s/${others[0]!.sessionId}#approval-${others[0]!.approvalId}`)}>
+            <Icon name="shield" />
+            <span><strong>{others.length === 1 ? '1 approval' : `${others.length} approvals`}</strong>: {waitingForOthers(others)}</span>
+            <span class="pending-go">View <Icon name="chevron" size={18} /></span>
           </a>
         )}
         <NotifyHint />
@@ -54,8 +61,9 @@ export function Home() {
 }
 
 function ProjectCard({ project, sessions: everything }: { project: Project; sessions: Session[] }) {
-  // Unknown (not loaded yet): offered, as before teams; the server refuses what it must.
-  const may = useMay(project.id);
+  // What the caller may do here, as the server offers it: none of it while not known.
+  const starts = (project.offers?.modes.length ?? 0) > 0;
+  const shell = project.offers?.shell === true;
   const [all, setAll] = useState(false);
   const [archived, setArchived] = useState(false);
   // Archived sessions stay out of the way, one tap from view.
@@ -69,7 +77,7 @@ function ProjectCard({ project, sessions: everything }: { project: Project; sess
           <h2>{project.name}</h2>
           <div class="path" title={project.path}>{project.path}</div>
         </div>
-        {may('steer') && <a class="btn primary small" {...linkTo(`/p/${project.id}/new`)}><Icon name="plus" size={18} /> Session</a>}
+        {starts && <a class="btn primary small" {...linkTo(`/p/${project.id}/new`)}><Icon name="plus" size={18} /> Session</a>}
       </div>
       {shown.length > 0 && (
         <ul class="session-list">
@@ -77,7 +85,7 @@ function ProjectCard({ project, sessions: everything }: { project: Project; sess
             <li key={s.id}>
               <a class="session-row" {...linkTo(`/s/${s.id}`)}>
                 <span class="session-title" title={s.title ?? undefined}>{s.shortTitle || s.title || 'Untitled session'}</span>
-                <span class="session-meta"><StatusBadge status={s.status} projectId={s.projectId} />{s.archivedAt && <span class="badge badge-idle">Archived</span>}<span class="muted small">{agentName(s.agent)} · {timeAgo(s.updatedAt)}</span></span>
+                <span class="session-meta"><StatusBadge status={s.status} sessionId={s.id} />{s.archivedAt && <span class="badge badge-idle">Archived</span>}<span class="muted small">{agentName(s.agent)} · {timeAgo(s.updatedAt)}</span></span>
               </a>
             </li>
           ))}
@@ -90,8 +98,8 @@ function ProjectCard({ project, sessions: everything }: { project: Project; sess
       <div class="project-tools">
         <a class="chip-btn" {...linkTo(`/p/${project.id}/files`)}><Icon name="folder" size={18} /> Files</a>
         <a class="chip-btn" {...linkTo(`/p/${project.id}/git`)}><Icon name="branch" size={18} /> Git</a>
-        {may('shell') && <a class="chip-btn" {...linkTo(`/p/${project.id}/run`)}><Icon name="play" size={18} /> Run</a>}
-        {may('shell') && <a class="chip-btn" {...linkTo(`/p/${project.id}/terminal`)}><Icon name="terminal" size={18} /> Terminal</a>}
+        {shell && <a class="chip-btn" {...linkTo(`/p/${project.id}/run`)}><Icon name="play" size={18} /> Run</a>}
+        {shell && <a class="chip-btn" {...linkTo(`/p/${project.id}/terminal`)}><Icon name="terminal" size={18} /> Terminal</a>}
         <a class="chip-btn" {...linkTo(`/p/${project.id}/conversations`)}><Icon name="history" size={18} /> Conversations</a>
         <a class="chip-btn" {...linkTo(`/p/${project.id}/tasks`)}><Icon name="plan" size={18} /> Tasks</a>
         <a class="chip-btn" {...linkTo(`/p/${project.id}/rules`)}><Icon name="shield" size={18} /> Rules</a>
@@ -102,7 +110,10 @@ function ProjectCard({ project, sessions: everything }: { project: Project; sess
 }
 
 export function agentName(id: string): string {
-  return ({ 'claude-code': 'Claude Code', codex: 'Codex', opencode: 'OpenCode', gemini: 'Gemini', copilot: 'Copilot CLI', qwen: 'Qwen Code' } as Record<string, string>)[id] ?? id;
+  return ({
+    'claude-code': 'Claude Code', codex: 'Codex', opencode: 'OpenCode', gemini: 'Gemini', copilot: 'Copilot CLI', qwen: 'Qwen Code', pi: 'pi', kilo: 'Kilo Code',
+    grok: 'Grok CLI', amp: 'Amp', auggie: 'Auggie', crush: 'Crush', droid: 'Factory Droid',
+  } as Record<string, string>)[id] ?? id;
 }
 
 function AddProject() {

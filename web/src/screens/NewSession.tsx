@@ -8,19 +8,25 @@ import { profileSummary } from '../components/Profiles';
 import { AppBar, ErrorNote, Icon } from '../components/ui';
 import { modeLabel, MODES } from '../events';
 import { navigate } from '../router';
-import { loadHealth, upsertSession, useStore } from '../store';
+import { loadHealth, upsertSession, useProject, useStore } from '../store';
 import { agentName } from './Home';
 import { choiceOf, cronOf, nextRuns, REPEATS, repeatLabel, runLabel, WEEKDAYS, type Repeat, type RepeatChoice } from '../cron';
 
 export function NewSession({ projectId }: { projectId: string }) {
   const health = useStore((s) => s.health);
-  const project = useStore((s) => s.projects.find((p) => p.id === projectId));
+  const project = useProject(projectId);
+  // The modes the server offers this person here (a mode that runs calls unasked is for those who could allow them alone);
+  // none: they start nothing here.
+  const offered = project?.offers?.modes ?? [];
   // The owner's pick, else the first installed agent (from the list remembered from the last visit, at once).
   const [picked, setAgent] = useState<string | null>(null);
   const agent = picked ?? health?.agents.find((a) => a.available)?.id ?? null;
   const [options, setOptions] = useState(false);
   const [model, setModel] = useState('');
-  const [mode, setMode] = useState<SessionMode>('ask');
+  const [pickedMode, setMode] = useState<SessionMode>('ask');
+  // What was picked (or a profile's), while offered; else the first offered (ask, for anyone who may start a session).
+  const mode: SessionMode = offered.includes(pickedMode) ? pickedMode : offered[0] ?? pickedMode;
+  const withheld = MODES.filter((m) => !offered.includes(m.id));
   // The project's default until the owner picks (a project set to work on branches of their own).
   const [ownBranch, setWorktree] = useState<boolean | null>(null);
   const worktree = ownBranch ?? project?.worktreeDefault ?? false;
@@ -156,13 +162,18 @@ export function NewSession({ projectId }: { projectId: string }) {
               <fieldset class="field">
                 <legend>Mode: what runs without asking</legend>
                 <div class="choices">
-                  {MODES.map((m) => (
+                  {MODES.filter((m) => offered.includes(m.id)).map((m) => (
                     <label key={m.id} class="choice">
                       <input type="radio" name="mode" value={m.id} checked={mode === m.id} onChange={() => setMode(m.id)} />
                       <span class="choice-body"><strong>{modeLabel(m.id)}</strong><span class="muted small">{m.hint}</span></span>
                     </label>
                   ))}
                 </div>
+                {withheld.length > 0 && offered.length > 0 && (
+                  <p class="muted small" data-testid="modes-withheld">
+                    Not yours to choose in this project: {withheld.map((m) => modeLabel(m.id)).join(', ')} (each runs calls unasked that you could not allow alone).
+                  </p>
+                )}
               </fieldset>
               <fieldset class="field">
                 <legend>Where it works</legend>
@@ -211,8 +222,11 @@ export function NewSession({ projectId }: { projectId: string }) {
             </div>
           )}
           <ErrorNote error={error} />
+          {project?.offers && offered.length === 0 && (
+            <p class="muted small" data-testid="starts-none">You may not start sessions, tasks or schedules in this project: you can read its sessions.</p>
+          )}
           <div class="sticky-actions">
-            <button class="btn primary block" type="submit" disabled={busy || reading || !agent}>{busy ? 'Saving…' : when === 'now' ? 'Start session' : when === 'backlog' ? 'Add to backlog' : 'Add schedule'}</button>
+            <button class="btn primary block" type="submit" disabled={busy || reading || !agent || offered.length === 0}>{busy ? 'Saving…' : when === 'now' ? 'Start session' : when === 'backlog' ? 'Add to backlog' : 'Add schedule'}</button>
           </div>
         </form>
       </main>

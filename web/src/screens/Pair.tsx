@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, ApiError, describeError } from '../api';
 import { ErrorNote } from '../components/ui';
 import { navigate } from '../router';
-import { refresh } from '../store';
+import { refresh, useStore } from '../store';
 
 function guessDeviceName(): string {
   const ua = navigator.userAgent;
@@ -26,6 +26,8 @@ export function Pair({ initialCode }: { initialCode: string }) {
   const [name, setName] = useState(guessDeviceName);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  // Signed out by the server (a revoked device): its words say whom to ask, where a teammate cannot run `pocketcoder pair`.
+  const reason = useStore((s) => s.signedOutReason);
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -37,7 +39,7 @@ export function Pair({ initialCode }: { initialCode: string }) {
       navigate('/', { replace: true });
     } catch (err) {
       setError(err instanceof ApiError && err.code === 'PAIRING_CODE_INVALID'
-        ? 'That code is wrong, used or expired. Run `pocketcoder pair` for a fresh one.'
+        ? 'That code is wrong, used or expired. Ask whoever gave it to you for a fresh one (on the computer itself, `pocketcoder pair` makes one).'
         : describeError(err));
     } finally {
       setBusy(false);
@@ -49,7 +51,9 @@ export function Pair({ initialCode }: { initialCode: string }) {
       <div class="pair-hero">
         <img src="/icon.svg" width="72" height="72" alt="" />
         <h1 class="big">Pair this phone</h1>
-        <p class="muted">On your computer run <code>pocketcoder pair</code>, then scan its QR code or type the code it shows.</p>
+        {reason
+          ? <p class="warn-note" role="alert" data-testid="signed-out-reason">{reason}</p>
+          : <p class="muted">On your computer run <code>pocketcoder pair</code>, then scan its QR code or type the code it shows. Invited by an owner? Open their link, or type its code.</p>}
       </div>
       <form class="stack" onSubmit={submit}>
         <label class="field">

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, describeError, type Invite, type Person } from '../api';
 import { AppBar, ErrorNote, timeAgo } from '../components/ui';
 import { ROLES, type Role } from '../roles';
-import { refresh, useCaller, useStore } from '../store';
+import { refresh, useOwner, useStore } from '../store';
 
 const ROLE_HINT: Record<Role, string> = {
   viewer: 'Reads sessions, files, the ledger and the team; decides nothing.',
@@ -20,8 +20,8 @@ export function People() {
   const [people, setPeople] = useState<Person[] | null>(null);
   const [invite, setInvite] = useState<Invite | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const { role } = useCaller();
-  const owner = role === 'owner';
+  // Their own role, the server's word about them: inviting, changing roles and revoking are an owner's.
+  const owner = useOwner() === true;
   const me = useStore((s) => s.me?.person.id);
 
   const load = () => api.people().then(setPeople, (e) => setError(describeError(e)));

@@ -6,7 +6,7 @@ import { McpServersSection } from '../components/McpServers';
 import { AppBar, ErrorNote } from '../components/ui';
 import { TeamPolicySection } from '../components/TeamPolicy';
 import { navigate } from '../router';
-import { getState, refresh, setState, useCaller, useStore } from '../store';
+import { refresh, upsertProject, useProject } from '../store';
 
 const TIMEOUTS: { seconds: number | null; label: string }[] = [
   { seconds: null, label: 'Never: wait for me' },
@@ -19,12 +19,11 @@ const TIMEOUTS: { seconds: number | null; label: string }[] = [
 
 /** A project's approval timeout, its sandbox, where sessions work, its profiles, and removing the project (its sessions stop; its folder is never touched). */
 export function ProjectSettings({ projectId }: { projectId: string }) {
-  const project = useStore((s) => s.projects.find((p) => p.id === projectId));
+  const project = useProject(projectId);
   const [error, setError] = useState<string | null>(null);
   const [note, setNote] = useState<string | null>(null);
   const [confirm, setConfirm] = useState(false);
   const [busy, setBusy] = useState(false);
-  const { role } = useCaller(projectId);
 
   if (!project) {
     return (<><AppBar back="/" title="Settings" /><main class="page"><ErrorNote error={error ?? 'No such project.'} /></main></>);
@@ -37,7 +36,7 @@ export function ProjectSettings({ projectId }: { projectId: string }) {
     setError(null);
     try {
       const updated = await api.updateProject(projectId, { approvalTimeoutSeconds: seconds });
-      setState({ projects: getState().projects.map((p) => (p.id === updated.id ? updated : p)) });
+      upsertProject(updated);
       setNote(seconds === null ? 'Approvals wait for you as long as it takes.' : `Unanswered approvals are denied after ${TIMEOUTS.find((t) => t.seconds === seconds)?.label ?? `${seconds} s`}.`);
     } catch (e) {
       setError(describeError(e));
@@ -50,7 +49,7 @@ export function ProjectSettings({ projectId }: { projectId: string }) {
     setError(null);
     try {
       const updated = await api.updateProject(projectId, { worktreeDefault });
-      setState({ projects: getState().projects.map((p) => (p.id === updated.id ? updated : p)) });
+      upsertProject(updated);
       setNote(worktreeDefault
         ? 'New sessions start on a branch of their own; New session can still choose the project folder.'
         : 'New sessions start in the project folder; New session can still choose a branch of their own.');
@@ -65,7 +64,7 @@ export function ProjectSettings({ projectId }: { projectId: string }) {
     setError(null);
     try {
       const updated = await api.updateProject(projectId, { sandbox });
-      setState({ projects: getState().projects.map((p) => (p.id === updated.id ? updated : p)) });
+      upsertProject(updated);
       setNote(sandbox === 'sandboxed'
         ? 'New sessions run sandboxed. Sessions already running keep how they started.'
         : 'New sessions run without a sandbox: an allowed command can reach anything you can.');
@@ -87,8 +86,8 @@ export function ProjectSettings({ projectId }: { projectId: string }) {
     }
   };
 
-  // Everything but the team policy is the owners' to change; the others read who decides what, and the budget.
-  if (role !== undefined && role !== 'owner') {
+  // Changing the project is offered where the server offers to manage it; the others read who decides what, and the budget.
+  if (project.offers?.manage !== true) {
     return (
       <>
         <AppBar back="/" title="Settings" subtitle={project.name} />

@@ -12,13 +12,13 @@ export const KIND_WORDS: { value: string; label: string }[] = [
   { value: 'network', label: 'network — connections out of the sandbox' },
 ];
 import { AppBar, Empty, ErrorNote, Icon } from '../components/ui';
-import { useMay, useStore } from '../store';
+import { useProject } from '../store';
 
 export function Rules({ projectId }: { projectId: string }) {
-  const project = useStore((s) => s.projects.find((p) => p.id === projectId));
+  const project = useProject(projectId);
   const [rules, setRules] = useState<Rule[] | null>(null);
-  // Rules change what runs unasked: the owners' to write, everyone's to read.
-  const owner = useMay(projectId)('own');
+  // Rules change what runs unasked: everyone's to read, written where the server offers to manage the project.
+  const owner = project?.offers?.manage === true;
   const [error, setError] = useState<string | null>(null);
   const load = () => api.rules(projectId).then(setRules, (e) => setError(describeError(e)));
   useEffect(() => void load(), [projectId]);

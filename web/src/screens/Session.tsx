@@ -1,12 +1,12 @@
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { AttachButton, type Attachment, AttachmentChips, release, wire } from '../components/Attach';
 import { appendDictated, Dictate } from '../components/Dictate';
-import { api, describeError, NetworkError, type HandoffResult, type QueuedMessage, type Session, type SessionMode, type SessionWorktreeRecord } from '../api';
+import { api, describeError, NetworkError, type HandoffResult, type QueuedMessage, type Session, type SessionMode, type SessionOffers, type SessionWorktreeRecord } from '../api';
 import { ProjectRoot, Transcript } from '../components/Transcript';
 import { AppBar, ErrorNote, Icon, Sheet, StatusBadge } from '../components/ui';
-import { emptySession, modeLabel, MODES, pendingApprovals, reduceSessionAll, ResumableStream, withListed, type ListedTeamState, type SessionView, type StreamState } from '../events';
-import { loadHealth, upsertSession, useCaller, useMay, useStore } from '../store';
-import { CallerRole } from '../roles';
+import { emptySession, modeLabel, pendingApprovals, reduceSessionAll, ResumableStream, withListed, type ListedTeamState, type SessionView, type StreamState } from '../events';
+import { keepOffers, loadHealth, reloadPending, upsertSession, useStore } from '../store';
+import { modeChoices, waitsFor } from '../offers';
 import { keepTranscript } from '../offline';
 import { agentName } from './Home';
 import { WorktreeBar } from '../components/WorktreeBar';
@@ -16,7 +16,6 @@ export function SessionScreen({ id }: { id: string }) {
   const [session, setSession] = useState<Session | null>(null);
   const [worktree, setWorktree] = useState<SessionWorktreeRecord | null>(null);
   const [view, setView] = useState<SessionView>(emptySession);
-  const [listed, setListed] = useState<ListedTeamState[]>([]);
   const [stream, setStream] = useState<StreamState>('connecting');
   const [error, setError] = useState<string | null>(null);
   const [menu, setMenu] = useState(false);
@@ -94,13 +93,28 @@ export function SessionScreen({ id }: { id: string }) {
   const status = view.status ?? session?.status;
   const mode = view.mode ?? session?.mode ?? 'ask';
   const waiting = pendingApprovals(view).length;
-  const caller = useCaller(session?.projectId);
-  const steers = useMay(session?.projectId)('steer');
-  // Each new question: who may decide it and who has allowed, as the approvals list says now.
-  useEffect(() => {
-    if (waiting > 0) void api.approvals('pending', id).then(setListed, () => {});
-  }, [id, waiting]);
+  // Who may decide each waiting call, who has allowed it and what this person may do with it, as the dashboard's approvals
+  // list says (asked again at each new call and vote: events carry no offers).
+  const pending = useStore((s) => s.board.pending);
+  const listed = useMemo(() => Object.values(pending).flatMap((p): ListedTeamState[] => (p.listed && p.sessionId === id ? [p.listed] : [])), [pending, id]);
   const shown = useMemo(() => withListed(view, listed), [view, listed]);
+  const cards = pendingApprovals(shown);
+  // A call this stream shows that the list has not said yet (asked before it came): asked again, once for each such set.
+  const unknown = cards.filter((a) => !a.offers).map((a) => a.approvalId).join(' ');
+  useEffect(() => {
+    if (unknown) reloadPending();
+  }, [unknown]);
+  const mine = cards.some((a) => waitsFor(a.offers));
+  // What this person may do with the session changes with its mode and its "allow for this session" grants: asked again
+  // when the stream shows either changed since the session was read (once for each such change and reading).
+  const offersKey = session ? `${view.mode ?? ''}:${view.grantedAt}@${session.lastSeq}` : '';
+  const offersAskedFor = useRef('');
+  useEffect(() => {
+    if (!session || !view.mode || (view.mode === session.mode && view.grantedAt <= session.lastSeq) || offersAskedFor.current === offersKey) return;
+    offersAskedFor.current = offersKey;
+    api.session(id).then((s) => { setSession(s); upsertSession(s); }, () => {});
+  }, [offersKey]);
+  const offers = session?.offers ?? undefined;
   // Its worktree appears once made: the bar above the transcript and the paths in it follow.
   useEffect(() => {
     if (view.worktreeMadeAt > 0 && session) void loadWorktree(session.projectId);
@@ -112,8 +126,8 @@ export function SessionScreen({ id }: { id: string }) {
       <AppBar
         back="/"
         title={<span class="title-lines">{session?.shortTitle || session?.title || 'Session'}</span>}
-        subtitle={<><StatusBadge status={status} projectId={session?.projectId} />{session && <span class="muted small">{agentName(session.agent)}{session.model ? ` · ${session.model}` : ''}{session.profile ? ` · ${session.profile}` : ''}{session.sandbox === 'none' ? ' · unsandboxed' : ''}</span>}</>}
-        actions={steers && <button class="icon-btn" aria-label="Session actions" aria-haspopup="dialog" aria-expanded={menu} onClick={() => setMenu(!menu)}><Icon name="other" /></button>}
+        subtitle={<><StatusBadge status={status} sessionId={id} />{session && <span class="muted small">{agentName(session.agent)}{session.model ? ` · ${session.model}` : ''}{session.profile ? ` · ${session.profile}` : ''}{session.sandbox === 'none' ? ' · unsandboxed' : ''}</span>}</>}
+        actions={offers?.stop && <button class="icon-btn" aria-label="Session actions" aria-haspopup="dialog" aria-expanded={menu} onClick={() => setMenu(!menu)}><Icon name="other" /></button>}
       />
       {session && worktree && (
         <WorktreeBar session={session} working={view.turnActive} turnEndedAt={view.turnEndedAt} onStopped={() => {
@@ -125,7 +139,7 @@ export function SessionScreen({ id }: { id: string }) {
       {menu && session && (
         <Sheet label="Session actions" onClose={() => setMenu(false)}>
           <SessionActions session={{ ...session, status: status ?? session.status }} onClose={() => setMenu(false)}
-            onDone={(s) => { setSession(s); upsertSession(s); setMenu(false); }} />
+            onDone={(s) => { setSession((known) => keepOffers(known, s)); upsertSession(s); setMenu(false); }} />
         </Sheet>
       )}
       <main class="page transcript-page" data-last-seq={view.lastSeq}>
@@ -135,23 +149,19 @@ export function SessionScreen({ id }: { id: string }) {
           : <div class="reconnecting" role="status">Reconnecting…</div>)}
         {view.items.length === 0 && stream === 'open' && <p class="muted center">Nothing here yet.</p>}
         <ProjectRoot.Provider value={root}>
-          <CallerRole.Provider value={caller}>
-            <Transcript items={shown.items} />
-          </CallerRole.Provider>
+          <Transcript items={shown.items} />
         </ProjectRoot.Provider>
         {preparing && <PreparingNote preparing={view.preparing} />}
-        {view.paused && waiting > 0 && (
-          <div class="working paused" role="status">Waiting for you — agent paused to save memory. Your decision resumes it.</div>
-        )}
+        {view.paused && waiting > 0 && (mine
+          ? <div class="working paused" role="status">Waiting for you — agent paused to save memory. Your decision resumes it.</div>
+          : <div class="working paused" role="status">Waiting for a decision — agent paused to save memory. The decision resumes it.</div>)}
         {view.turnActive && waiting === 0 && (view.stalled
           ? <div class="working stalled" role="status" aria-label="Agent stalled">No progress for a while: wait, or cancel the turn.</div>
           : <div class="working" aria-label="Agent working"><span class="spinner small" /> Working…</div>)}
         <UsageLine view={view} />
-        <QueuedMessages id={id} queue={view.queue} held={view.queueHeld && !view.turnActive} />
+        <QueuedMessages id={id} queue={view.queue} held={view.queueHeld && !view.turnActive} offers={offers} />
       </main>
-      {steers
-        ? <Composer id={id} status={status} mode={mode} turnActive={view.turnActive || preparing} worktreeFailed={view.worktreeFailed} />
-        : <footer class="composer"><p class="muted center" data-testid="read-only">You are a viewer here: you can read this session, not steer it.</p></footer>}
+      <Composer id={id} status={status} mode={mode} turnActive={view.turnActive || preparing} worktreeFailed={view.worktreeFailed} offers={offers} />
     </div>
   );
 }
@@ -250,11 +260,14 @@ function SessionActions({ session, onDone, onClose }: { session: Session; onDone
  * What was sent while the agent worked: each waits for the turn before it to end, then starts a turn of its own. Until
  * then it can be edited or taken back. After a stopped turn the queue waits for the owner ("Send queued now").
  */
-function QueuedMessages({ id, queue, held }: { id: string; queue: QueuedMessage[]; held: boolean }) {
+function QueuedMessages({ id, queue, held, offers }: { id: string; queue: QueuedMessage[]; held: boolean; offers?: SessionOffers }) {
   const [editing, setEditing] = useState<{ id: string; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   if (queue.length === 0) return null;
+  // Editing, confirming and sending them on is steering; taking one back is not (it runs nothing).
+  const steers = offers?.steer === true;
+  const removes = offers?.stop === true;
   const run = async (work: () => Promise<unknown>) => {
     setBusy(true);
     setError(null);
@@ -270,7 +283,9 @@ function QueuedMessages({ id, queue, held }: { id: string; queue: QueuedMessage[
   return (
     <section class="queue" aria-label="Queued messages" data-testid="queue">
       <ErrorNote error={error} />
-      <p class="muted small">{held ? 'Waiting for you: these start when you say so (a turn was stopped, or the server restarted).' : `Queued: ${queue.length === 1 ? 'starts' : 'each starts'} when the agent finishes.`}</p>
+      <p class="muted small">{held
+        ? `${steers ? 'Waiting for you: these start when you say so' : 'Waiting: these start when someone who may steer this session says so'} (a turn was stopped, or the server restarted).`
+        : `Queued: ${queue.length === 1 ? 'starts' : 'each starts'} when the agent finishes.`}</p>
       {queue.map((m, n) => (
         <div key={m.id} class="bubble queued" data-testid="queued-message">
           {editing?.id === m.id
@@ -289,20 +304,24 @@ function QueuedMessages({ id, queue, held }: { id: string; queue: QueuedMessage[
                 <p class="queued-text"><span class="muted small">{n + 1}.</span> {m.text}</p>
                 {m.attachments && m.attachments.length > 0 && <p class="muted small">{m.attachments.map((a) => a.name).join(', ')}</p>}
                 {m.heldReason && <p class="warn-note" role="status">{m.heldReason}</p>}
-                <div class="row">
-                  {m.heldReason && (
-                    <button class="btn primary small" disabled={busy} aria-label={`Confirm queued message ${n + 1}`}
-                      onClick={() => void run(() => api.confirmQueued(id, m.id))}>Confirm</button>
-                  )}
-                  <button class="btn ghost small" disabled={busy} onClick={() => setEditing({ id: m.id, text: m.text })}>Edit</button>
-                  <button class="btn danger-ghost small" disabled={busy} aria-label={`Remove queued message ${n + 1}`}
-                    onClick={() => void run(() => api.removeQueued(id, m.id))}>Remove</button>
-                </div>
+                {(steers || removes) && (
+                  <div class="row">
+                    {steers && m.heldReason && (
+                      <button class="btn primary small" disabled={busy} aria-label={`Confirm queued message ${n + 1}`}
+                        onClick={() => void run(() => api.confirmQueued(id, m.id))}>Confirm</button>
+                    )}
+                    {steers && <button class="btn ghost small" disabled={busy} onClick={() => setEditing({ id: m.id, text: m.text })}>Edit</button>}
+                    {removes && (
+                      <button class="btn danger-ghost small" disabled={busy} aria-label={`Remove queued message ${n + 1}`}
+                        onClick={() => void run(() => api.removeQueued(id, m.id))}>Remove</button>
+                    )}
+                  </div>
+                )}
               </>
             )}
         </div>
       ))}
-      {held && <button class="btn primary block" disabled={busy} onClick={() => void run(() => api.runQueue(id))}>Send queued now</button>}
+      {held && steers && <button class="btn primary block" disabled={busy} onClick={() => void run(() => api.runQueue(id))}>Send queued now</button>}
     </section>
   );
 }
@@ -321,7 +340,13 @@ function UsageLine({ view }: { view: SessionView }) {
   );
 }
 
-function Composer({ id, status, mode, turnActive, worktreeFailed }: { id: string; status?: string; mode: SessionMode; turnActive: boolean; worktreeFailed: boolean }) {
+/**
+ * What this person may do with the session, as the server offers it: the message field where they may steer it (else the
+ * server's reason, which names who can), the modes they may switch it to, Stop turn; Resume or Restart where they may steer.
+ */
+function Composer({ id, status, mode, turnActive, worktreeFailed, offers }: {
+  id: string; status?: string; mode: SessionMode; turnActive: boolean; worktreeFailed: boolean; offers?: SessionOffers;
+}) {
   const [text, setText] = useState('');
   const [attachments, setAttachments] = useState<Attachment[]>([]);
   const [reading, setReading] = useState(false);
@@ -368,52 +393,68 @@ function Composer({ id, status, mode, turnActive, worktreeFailed }: { id: string
       </footer>
     );
   }
+  if (!offers) {
+    return <footer class="composer"><p class="muted center small" data-testid="checking-offers">Checking what you may do here…</p></footer>;
+  }
+  const refusal = <p class="muted small steer-refusal" data-testid="steer-refusal">{offers.steerRefusal ?? 'You may not steer this session.'}</p>;
   if (status === 'interrupted' || status === 'failed') {
-    // Either way the agent has no process: one tap starts it again on its own conversation (POST …/resume).
+    // Either way the agent has no process: one tap starts it again on its own conversation (POST …/resume), which is steering it.
     const failed = status === 'failed';
     return (
       <footer class="composer">
         <ErrorNote error={error} />
-        <p class="muted small">{failed ? 'The agent is not running (its error is above). Restart it to carry on this conversation.'
-          : 'The server stopped while this agent was busy.'}</p>
-        <button class="btn primary block" disabled={busy} onClick={() => void run(() => api.resume(id))}>
-          {failed ? 'Restart session' : 'Resume session'}
-        </button>
+        <p class="muted small">{failed ? 'The agent is not running (its error is above).' : 'The server stopped while this agent was busy.'}
+          {offers.steer && failed ? ' Restart it to carry on this conversation.' : ''}</p>
+        {offers.steer
+          ? <button class="btn primary block" disabled={busy} onClick={() => void run(() => api.resume(id))}>{failed ? 'Restart session' : 'Resume session'}</button>
+          : refusal}
       </footer>
     );
   }
   if (status === 'stopped') {
     return <footer class="composer"><p class="muted center">This session is stopped.</p></footer>;
   }
+  const modes = modeChoices(mode, offers.modes);
+  const switches = offers.modes.some((m) => m !== mode);
+  const stops = turnActive && offers.stop;
 
   return (
     <footer class="composer">
       <ErrorNote error={error} />
-      <div class="composer-tools">
-        <label class="mode-pick">
-          <Icon name="shield" size={16} />
-          <span>Mode: <strong>{modeLabel(mode)}</strong></span>
-          <span class="caret" aria-hidden="true">▾</span>
-          {/* The native picker, invisible over the label: a phone shows its own thumb-friendly sheet. */}
-          <select value={mode} aria-label="Mode" onChange={(e) => void run(() => api.setMode(id, (e.target as HTMLSelectElement).value as SessionMode))}>
-            {MODES.map((m) => <option key={m.id} value={m.id}>{modeLabel(m.id)} — {m.hint}</option>)}
-          </select>
-        </label>
-        {turnActive && (
-          <button class="btn danger-ghost small" disabled={busy} onClick={() => void run(() => api.cancel(id))}>
-            <Icon name="stop" size={16} /> {status === 'preparing' ? 'Stop session' : 'Stop turn'}
-          </button>
-        )}
-      </div>
-      <AttachmentChips attachments={attachments} onRemove={(i) => setAttachments((all) => all.filter((_, n) => n !== i))} />
-      <form class="composer-row" onSubmit={send}>
-        <AttachButton attached={attachments} onAdd={(added) => setAttachments((all) => [...all, ...added])} onReading={setReading} onProblem={setError} />
-        <textarea ref={area} rows={1} value={text} placeholder={turnActive ? 'Queue a message…' : 'Message the agent…'} aria-label="Message"
-          onInput={(e) => { const el = e.target as HTMLTextAreaElement; setText(el.value); grow(el); }}
-          onKeyDown={(e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void send(e); }} />
-        <Dictate onText={(words) => setText((t) => appendDictated(t, words))} onProblem={setError} />
-        <button class="send" type="submit" aria-label="Send" disabled={busy || reading || !text.trim()}><Icon name="send" /></button>
-      </form>
+      {(switches || stops) && (
+        <div class="composer-tools">
+          {switches && (
+            <label class="mode-pick">
+              <Icon name="shield" size={16} />
+              <span>Mode: <strong>{modeLabel(mode)}</strong></span>
+              <span class="caret" aria-hidden="true">▾</span>
+              {/* The native picker, invisible over the label: a phone shows its own thumb-friendly sheet. The current mode
+                  is shown, not offered, when this person may not choose it. */}
+              <select value={mode} aria-label="Mode" onChange={(e) => void run(() => api.setMode(id, (e.target as HTMLSelectElement).value as SessionMode))}>
+                {modes.map((m) => <option key={m.id} value={m.id} disabled={!m.offered}>{modeLabel(m.id)} — {m.hint}</option>)}
+              </select>
+            </label>
+          )}
+          {stops && (
+            <button class="btn danger-ghost small" disabled={busy} onClick={() => void run(() => api.cancel(id))}>
+              <Icon name="stop" size={16} /> {status === 'preparing' ? 'Stop session' : 'Stop turn'}
+            </button>
+          )}
+        </div>
+      )}
+      {offers.steer ? (
+        <>
+          <AttachmentChips attachments={attachments} onRemove={(i) => setAttachments((all) => all.filter((_, n) => n !== i))} />
+          <form class="composer-row" onSubmit={send}>
+            <AttachButton attached={attachments} onAdd={(added) => setAttachments((all) => [...all, ...added])} onReading={setReading} onProblem={setError} />
+            <textarea ref={area} rows={1} value={text} placeholder={turnActive ? 'Queue a message…' : 'Message the agent…'} aria-label="Message"
+              onInput={(e) => { const el = e.target as HTMLTextAreaElement; setText(el.value); grow(el); }}
+              onKeyDown={(e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void send(e); }} />
+            <Dictate onText={(words) => setText((t) => appendDictated(t, words))} onProblem={setError} />
+            <button class="send" type="submit" aria-label="Send" disabled={busy || reading || !text.trim()}><Icon name="send" /></button>
+          </form>
+        </>
+      ) : refusal}
     </footer>
   );
 }

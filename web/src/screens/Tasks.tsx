@@ -3,7 +3,7 @@ import { api, type BacklogTask, describeError, type Schedule } from '../api';
 import { AppBar, Empty, ErrorNote } from '../components/ui';
 import { modeLabel } from '../events';
 import { linkTo } from '../router';
-import { onNotice, reachable, useMay, useStore } from '../store';
+import { onNotice, reachable, useProject, useStore } from '../store';
 import { agentName } from './Home';
 import { choiceOf, repeatLabel } from '../cron';
 
@@ -26,14 +26,17 @@ const STATUS_LABEL: Record<BacklogTask['status'], string> = {
  * a task at each time their cron expression gives). Both are added from New session, under "When".
  */
 export function Tasks({ projectId }: { projectId: string }) {
-  const project = useStore((s) => s.projects.find((p) => p.id === projectId));
+  const project = useProject(projectId);
   const [tasks, setTasks] = useState<BacklogTask[] | null>(null);
   const [schedules, setSchedules] = useState<Schedule[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const [deleting, setDeleting] = useState<string | null>(null);
-  // A viewer reads the backlog and the schedules; adding, confirming, pausing and removing them steer the project.
-  const steers = useMay(projectId)('steer');
+  // Everyone reads the backlog and the schedules. Adding and removing them is for whoever may start a session here at all;
+  // confirming a task, and pausing, resuming or confirming a schedule, make it run on this person's word, in its mode: offered
+  // where the server offers that mode (`offers.modes`).
+  const modes: readonly string[] = project?.offers?.modes ?? [];
+  const steers = modes.length > 0;
 
   const load = () => {
     void api.tasks(projectId).then(setTasks, (e) => setError(describeError(e)));
@@ -81,7 +84,7 @@ export function Tasks({ projectId }: { projectId: string }) {
                 </div>
                 <div class="row wrap-row">
                   {t.sessionId && <a class="btn ghost small" {...linkTo(`/s/${t.sessionId}`)}>Open</a>}
-                  {steers && t.status === 'held' && (
+                  {modes.includes(t.mode) && t.status === 'held' && (
                     <button class="btn primary small" disabled={busy !== null} aria-label={`Confirm task: ${t.prompt.slice(0, 40)}`}
                       onClick={() => void act(t.id, () => api.confirmTask(t.id))}>Confirm</button>
                   )}
@@ -116,9 +119,11 @@ export function Tasks({ projectId }: { projectId: string }) {
                 </div>
                 {steers && (
                   <div class="row wrap-row">
-                    <button class="btn ghost small" disabled={busy !== null} onClick={() => void act(s.id, () => api.updateSchedule(s.id, { enabled: !s.enabled }))}>
-                      {s.enabled ? 'Pause' : s.heldReason ? 'Confirm' : 'Resume'}
-                    </button>
+                    {modes.includes(s.mode) && (
+                      <button class="btn ghost small" disabled={busy !== null} onClick={() => void act(s.id, () => api.updateSchedule(s.id, { enabled: !s.enabled }))}>
+                        {s.enabled ? 'Pause' : s.heldReason ? 'Confirm' : 'Resume'}
+                      </button>
+                    )}
                     {deleting === s.id
                       ? <button class="btn danger small" disabled={busy !== null} onClick={() => void act(s.id, () => api.deleteSchedule(s.id))}>Delete it</button>
                       : <button class="btn danger-ghost small" disabled={busy !== null} onClick={() => setDeleting(s.id)}>Delete…</button>}

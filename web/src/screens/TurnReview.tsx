@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, describeError, type ChangedFile, type TurnChanges, type WorktreeDiff } from '../api';
+import { api, describeError, type ChangedFile, type SessionOffers, type TurnChanges, type WorktreeDiff } from '../api';
 import { AppBar, Empty, ErrorNote } from '../components/ui';
 import { navigate } from '../router';
 import type { LineRef } from '../components/Diff';
@@ -72,7 +72,11 @@ export function TurnReview({ sessionId, turn }: { sessionId: string; turn: numbe
   const [picking, setPicking] = useState(false);
   const [draft, setDraft] = useState('');
   const draftBox = useRef<HTMLTextAreaElement>(null);
+  // A verdict and comments go to the agent: steering, offered where the server offers it (else its reason, naming who can).
+  const [offers, setOffers] = useState<SessionOffers | null>(null);
   useEffect(() => void api.turnChanges(sessionId, turn).then(setChanges, (e) => setError(describeError(e))), [sessionId, turn]);
+  useEffect(() => void api.session(sessionId).then((s) => setOffers(s.offers ?? null), () => {}), [sessionId]);
+  const steers = offers?.steer === true;
   useEffect(() => { if (commenting) draftBox.current?.focus(); }, [commenting]);
 
   const review = async (verdict: 'approve' | 'changes') => {
@@ -123,13 +127,13 @@ export function TurnReview({ sessionId, turn }: { sessionId: string; turn: numbe
         <ErrorNote error={error} />
         {changes && changes.files.length === 0 && <Empty><p>This turn changed no files.</p></Empty>}
         {changes && changes.files.length > 0 && <ChangedFiles files={changes.files} />}
-        {changes?.diff && (
+        {changes?.diff && steers && (
           <div class="row comment-hint">
             <p class="fine grow">{picking ? 'Tap a line\'s number to comment on it.' : 'Press and hold a line to comment on it.'}</p>
             <button type="button" class="btn ghost small" aria-pressed={picking} onClick={() => setPicking(!picking)}>{picking ? 'Done' : 'Pick a line…'}</button>
           </div>
         )}
-        {changes?.diff && <UnifiedDiff text={changes.diff} onComment={comment} picking={picking} commented={comments.map((c) => c.ref)} />}
+        {changes?.diff && <UnifiedDiff text={changes.diff} onComment={steers ? comment : undefined} picking={picking} commented={comments.map((c) => c.ref)} />}
         {changes?.truncated && <p class="fine">The diff was cut at 2 MB.</p>}
         {commenting && (
           <form class="comment-sheet card stack" aria-label="Comment on a line" onSubmit={(e) => { e.preventDefault(); keep(); }}>
@@ -145,7 +149,10 @@ export function TurnReview({ sessionId, turn }: { sessionId: string; turn: numbe
             </div>
           </form>
         )}
-        {changes && changes.files.length > 0 && !commenting && (
+        {changes && changes.files.length > 0 && offers && !steers && (
+          <p class="muted small steer-refusal" data-testid="steer-refusal">{offers.steerRefusal ?? 'You may not steer this session.'}</p>
+        )}
+        {changes && changes.files.length > 0 && !commenting && steers && (
           <div class="sticky-actions stack">
             {comments.length > 0 && (
               <section class="comment-tray card" aria-label="Your comments">

@@ -83,6 +83,8 @@ public static class ModelHosts
         ["xai"] = ["api.x.ai"],
         ["mistral"] = ["api.mistral.ai"],
         ["deepseek"] = ["api.deepseek.com"],
+        // Kilo Code's own gateway (its default provider, and its login).
+        ["kilo"] = ["api.kilo.ai"],
     };
 
     private static readonly Dictionary<string, string> OpenCodeKeys = new(StringComparer.Ordinal)
@@ -93,16 +95,16 @@ public static class ModelHosts
     };
 
     /// <summary>
-    /// OpenCode: each provider of its config files (<c>OPENCODE_CONFIG</c>, <c>OPENCODE_CONFIG_CONTENT</c>, its config folder's
-    /// <c>opencode.json(c)</c> and <c>config.json</c>) by its <c>baseURL</c>, else by name; the providers it is logged in to
-    /// (<c>auth.json</c>) or has a key for; and its model catalog unless <c>OPENCODE_DISABLE_MODELS_FETCH</c>.
+    /// OpenCode, or its fork Kilo Code (<paramref name="flavor"/>: its variables and file names): each provider of its config files
+    /// (<c>OPENCODE_CONFIG</c>, <c>OPENCODE_CONFIG_CONTENT</c>, its config folder's <c>opencode.json(c)</c> and <c>config.json</c>) by
+    /// its <c>baseURL</c>, else by name; the providers it is logged in to (<c>auth.json</c>) or has a key for; and its model catalog
+    /// (<c>MODELS_URL</c>, else its own) unless <c>DISABLE_MODELS_FETCH</c>.
     /// </summary>
-    public static IReadOnlyList<NetworkEndpoint> OpenCode(Func<string, string?> setting, string configFolder, string dataFolder)
+    public static IReadOnlyList<NetworkEndpoint> OpenCode(Func<string, string?> setting, PocketCoder.Agents.OpenCode.OpenCodeFlavor flavor, string configFolder, string dataFolder)
     {
-        var configs = new[] { setting("OPENCODE_CONFIG"), Path.Combine(configFolder, "opencode.json"), Path.Combine(configFolder, "opencode.jsonc"),
-                Path.Combine(configFolder, "config.json") }
+        var configs = flavor.ConfigFiles.Append("config.json").Select(file => Path.Combine(configFolder, file)).Prepend(setting(flavor.Variable("CONFIG")))
             .OfType<string>().Select(ReadJson)
-            .Append(setting("OPENCODE_CONFIG_CONTENT") is { Length: > 0 } content ? ParseJson(content) : null)
+            .Append(setting(flavor.Variable("CONFIG_CONTENT")) is { Length: > 0 } content ? ParseJson(content) : null)
             .OfType<JsonObject>();
         var hosts = new List<NetworkEndpoint>();
         var named = new HashSet<string>(StringComparer.Ordinal);
@@ -122,9 +124,10 @@ public static class ModelHosts
         named.UnionWith(ReadJson(Path.Combine(dataFolder, "auth.json"))?.Select(entry => entry.Key) ?? []);
         named.UnionWith(OpenCodeKeys.Where(key => setting(key.Key) is { Length: > 0 }).Select(key => key.Value));
         hosts.AddRange(named.SelectMany(name => OpenCodeProviders.GetValueOrDefault(name) ?? []).Select(Https));
-        if (setting("OPENCODE_DISABLE_MODELS_FETCH") is not { Length: > 0 })
+        if (setting(flavor.Variable("DISABLE_MODELS_FETCH")) is not { Length: > 0 })
         {
-            hosts.Add(Https("models.opencode.ai"));
+            hosts.AddRange(Urls(setting(flavor.Variable("MODELS_URL"))) is [_, ..] catalog ? catalog
+                : [Https(flavor.AgentId == PocketCoder.Agents.OpenCode.OpenCodeFlavor.KiloId ? "models.dev" : "models.opencode.ai")]);
         }
 
         return [.. hosts.Distinct()];
@@ -199,6 +202,42 @@ public static class ModelHosts
         return Urls(setting("OPENAI_BASE_URL") is { Length: > 0 } url ? url : file.GetValueOrDefault("OPENAI_BASE_URL")) is [_, ..] given
             ? given
             : [Https("api.openai.com")];
+    }
+
+    // The hosts of pi's built-in providers it may be set to or logged in to (its OAuth logins refresh at the same hosts).
+    private static readonly Dictionary<string, string[]> PiProviders = new(StringComparer.Ordinal)
+    {
+        ["anthropic"] = ["api.anthropic.com", "console.anthropic.com"],
+        ["openai"] = ["api.openai.com"],
+        ["openai-codex"] = ["chatgpt.com", "auth.openai.com"],
+        ["google"] = ["generativelanguage.googleapis.com"],
+        ["google-gemini-cli"] = ["cloudcode-pa.googleapis.com", "oauth2.googleapis.com"],
+        ["github-copilot"] = ["api.githubcopilot.com", "api.individual.githubcopilot.com", "api.github.com", "github.com"],
+        ["openrouter"] = ["openrouter.ai"],
+        ["groq"] = ["api.groq.com"],
+        ["xai"] = ["api.x.ai"],
+        ["mistral"] = ["api.mistral.ai"],
+        ["cerebras"] = ["api.cerebras.ai"],
+    };
+
+    /// <summary>
+    /// pi: every <c>baseUrl</c> of a provider in its <c>models.json</c>; and the hosts of its built-in providers it is set to
+    /// (<c>settings.json</c> <c>defaultProvider</c>), logged in to (<c>auth.json</c>) or has a key for in its environment.
+    /// </summary>
+    public static IReadOnlyList<NetworkEndpoint> Pi(Func<string, string?> setting, string agentFolder)
+    {
+        var providers = ReadJson(Path.Combine(agentFolder, "models.json"))?["providers"] as JsonObject;
+        List<NetworkEndpoint> hosts = [.. Urls([.. (providers ?? []).Select(p => String((p.Value as JsonObject)?["baseUrl"]))])];
+        var named = new HashSet<string>(StringComparer.Ordinal);
+        if (String(ReadJson(Path.Combine(agentFolder, "settings.json"))?["defaultProvider"]) is { } chosen)
+        {
+            named.Add(chosen);
+        }
+
+        named.UnionWith(ReadJson(Path.Combine(agentFolder, "auth.json"))?.Select(entry => entry.Key) ?? []);
+        named.UnionWith(OpenCodeKeys.Where(key => setting(key.Key) is { Length: > 0 }).Select(key => key.Value));
+        hosts.AddRange(named.SelectMany(name => PiProviders.GetValueOrDefault(name) ?? []).Select(Https));
+        return [.. hosts.Distinct()];
     }
 
     /// <summary>The endpoints of the URLs given (none when unset or not an http(s) URL).</summary>

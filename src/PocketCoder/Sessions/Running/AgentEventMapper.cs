@@ -35,6 +35,9 @@ public static class AgentEventMapper
             case ToolCall call:
                 target.Append(new ToolCallEvent(call.ToolCallId, call.Tool, call.Kind.ToWire(), call.Title, call.Input.Clone()));
                 return true;
+            case ToolCallUpdated updated:
+                target.Append(new ToolCallUpdatedEvent(updated.ToolCallId, updated.Title, updated.Input.Clone(), updated.InputMissing));
+                return true;
             case ToolResult result:
                 target.Append(ToolResultEventOf(result.ToolCallId, result.Content, result.IsError));
                 return true;
@@ -50,7 +53,7 @@ public static class AgentEventMapper
     }
 
     /// <summary>Output the owner sees: an agent that sends it after its turn ended has carried on by itself.</summary>
-    public static bool IsOutput(AgentEvent agentEvent) => agentEvent is MessageDelta or AssistantMessage or ToolCall;
+    public static bool IsOutput(AgentEvent agentEvent) => agentEvent is MessageDelta or AssistantMessage or ToolCall or ToolCallUpdated;
 
     /// <summary>A tool's result as the transcript keeps it: cut at <see cref="ToolResultLimit"/>, and saying so.</summary>
     public static ToolResultEvent ToolResultEventOf(string toolCallId, string content, bool isError)

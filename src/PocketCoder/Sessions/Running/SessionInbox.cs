@@ -13,8 +13,10 @@ namespace PocketCoder.Sessions.Running;
 /// </summary>
 /// <param name="currentAgent">The agent's session now (a paused agent's is replaced when it resumes).</param>
 /// <param name="touch">Tells the stall watch that something was sent.</param>
+/// <param name="budgetSpent">Whether the session's budget (or its project's) is spent: then no turn starts; what was sent waits
+/// in the queue, held, on "raise the budget?" (<paramref name="holdOnBudget"/> asks it; once raised the queue goes on).</param>
 public sealed class SessionInbox(string sessionId, string agentId, TurnState turn, TurnSnapshots snapshots, MessageQueue queue,
-    ISessionEventTarget events, Func<IAgentSession?> currentAgent, Action touch, ILogger logger)
+    ISessionEventTarget events, Func<IAgentSession?> currentAgent, Action touch, Func<bool> budgetSpent, Action<string> holdOnBudget, ILogger logger)
 {
     // One message at a time: which one begins a turn, and the order the agent gets them in, are then certain.
     private readonly SemaphoreSlim _sendLock = new(1, 1);
@@ -24,6 +26,16 @@ public sealed class SessionInbox(string sessionId, string agentId, TurnState tur
 
     /// <summary>True while queued messages wait for the owner rather than starting by themselves.</summary>
     public bool Held => _held;
+
+    /// <summary>
+    /// Who started the turn now running (or the last one): the sender of its message, or whoever resumed the session. The gate
+    /// holds every allow by the session's mode or a grant to their rights (<see cref="Approvals.GateVerdict"/>).
+    /// </summary>
+    public Actor? TurnBy { get; private set; }
+
+    /// <summary>The session was resumed by <paramref name="actor"/>: what the agent does before the next message (a paused call
+    /// it carries on with) is on their word.</summary>
+    public void ResumedBy(Actor actor) => TurnBy = actor;
 
     /// <summary>Nobody waits for a message about to start (one held for confirming is not about to).</summary>
     public bool NothingAboutToStart => _held || !queue.NextStarts(sessionId);
@@ -82,8 +94,17 @@ public sealed class SessionInbox(string sessionId, string agentId, TurnState tur
                 return !busy && await StartNextLockedAsync(cancellationToken).ConfigureAwait(false) == queued.Id ? null : queued;
             }
 
+            if (budgetSpent())
+            {
+                // No token is spent past a cap without a decider's yes: the message waits, held, and goes once it is raised.
+                var waiting = queue.Add(sessionId, message, sender, held: true);
+                _held = true;
+                holdOnBudget(message.Text);
+                return waiting;
+            }
+
             _held = false;
-            await BeginTurnAsync(agent, message, sender.Name, cancellationToken).ConfigureAwait(false);
+            await BeginTurnAsync(agent, message, sender, cancellationToken).ConfigureAwait(false);
             return null;
         }, cancellationToken).ConfigureAwait(false);
     }
@@ -106,11 +127,12 @@ public sealed class SessionInbox(string sessionId, string agentId, TurnState tur
     /// A turn begins: its review opens, the transcript shows the message, and the agent gets it. A message the agent
     /// did not take ends the turn again (nothing would end it otherwise, and everything sent later would wait behind it).
     /// </summary>
-    private async Task BeginTurnAsync(IAgentSession agent, OwnerMessage message, string sender, CancellationToken cancellationToken)
+    private async Task BeginTurnAsync(IAgentSession agent, OwnerMessage message, Actor sender, CancellationToken cancellationToken)
     {
         // Taken while the message goes out, not before: the gate waits for it (RequestPermissionAsync).
         snapshots.BeginTurn();
-        events.Append(new UserMessageEvent(message.Text, sender, message.Attachments.Count > 0 ? message.Attachments : null));
+        TurnBy = sender;
+        events.Append(new UserMessageEvent(message.Text, sender.Name, message.Attachments.Count > 0 ? message.Attachments : null));
         turn.Begin();
         try
         {
@@ -138,7 +160,21 @@ public sealed class SessionInbox(string sessionId, string agentId, TurnState tur
         // Nothing to start: the turn is not claimed even for a moment, as a claim makes the session look busy (IsQuiescent)
         // just after it said it was idle, and whoever looked then (the backlog) would wait for a turn that never comes.
         // Messages join the queue under the send lock, held here: none can arrive between the look and the claim.
-        if (!queue.NextStarts(sessionId) || !turn.TryClaim())
+        if (!queue.NextStarts(sessionId))
+        {
+            return null;
+        }
+
+        if (budgetSpent())
+        {
+            // The next message waits for the budget to be raised; the queue goes on once it is.
+            _held = true;
+            queue.Announce(sessionId, held: true);
+            holdOnBudget(queue.List(sessionId)[0].Text);
+            return null;
+        }
+
+        if (!turn.TryClaim())
         {
             return null;
         }
@@ -152,7 +188,7 @@ public sealed class SessionInbox(string sessionId, string agentId, TurnState tur
 
         try
         {
-            await BeginTurnAsync(live, next.Value.Message, next.Value.Queued.SentBy, cancellationToken).ConfigureAwait(false);
+            await BeginTurnAsync(live, next.Value.Message, next.Value.Sender, cancellationToken).ConfigureAwait(false);
             queue.Sent(next.Value.Queued.Id);
             return next.Value.Queued.Id;
         }

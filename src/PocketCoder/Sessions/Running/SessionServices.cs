@@ -15,6 +15,7 @@ public sealed record SessionServices(
     McpServerStore Mcp,
     ModelLists.ModelCatalog Models,
     MessageQueue Queue,
+    Teams.Budgets Budgets,
     TimeProvider Clock,
     PocketCoderOptions Options,
     Network.Egress Egress,

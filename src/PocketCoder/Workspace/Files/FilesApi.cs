@@ -30,16 +30,8 @@ public static class FilesApi
     /// creates only.
     /// </summary>
     private static async Task<Results<Created<FileWritten>, Ok<FileWritten>>> WriteAsync(string id, string? path, string? session, HttpRequest request, WorkspaceFiles files, ClaimsPrincipal user,
-        Approvals.TeamPolicies policies, CancellationToken cancellationToken)
+        CancellationToken cancellationToken)
     {
-        // Judged as spelled once ".." is taken out; a link leading elsewhere is refused by the write itself (BeneathRoot),
-        // as is a NUL (which the path functions below would throw on).
-        if (path is { Length: > 0 } && !path.Contains('\0', StringComparison.Ordinal)
-            && Approvals.Policy.IsProtected(Path.GetRelativePath("/p", Path.GetFullPath(Path.Combine("/p", path.TrimStart('/'))))))
-        {
-            policies.EnsureMayChangeProtected(id, user.Actor());
-        }
-
         var replaces = request.Headers.IfNoneMatch.ToString() == "*" ? "" : request.Headers.IfMatch.ToString() is { Length: > 0 } match ? match.Trim('"') : null;
         if (request.ContentLength > WorkspaceFiles.MaxWriteBytes)
         {

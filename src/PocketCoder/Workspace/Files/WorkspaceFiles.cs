@@ -23,7 +23,7 @@ public sealed record FileContent(string Path, string Content, long Size, DateTim
 public sealed record FileWritten(string Path, long Size, string Sha256, bool Created, DateTimeOffset ModifiedAt);
 
 /// <summary>Lists, reads and writes files inside a project, confined by <see cref="ProjectPaths"/>.</summary>
-public sealed class WorkspaceFiles(WorkspaceRoots roots, Database database, Ledger.LedgerStore ledger)
+public sealed class WorkspaceFiles(WorkspaceRoots roots, Database database, Ledger.LedgerStore ledger, Teams.Authority authority)
 {
     public const int MaxListing = 10_000;
     public const long MaxReadBytes = 10 * 1024 * 1024;
@@ -125,7 +125,15 @@ public sealed class WorkspaceFiles(WorkspaceRoots roots, Database database, Ledg
             throw TooLargeToWrite();
         }
 
+        // Who may write it is judged by its name first (before anything about the path is said to someone who may not)…
+        authority.Ensure(actor, projectId, new Teams.WriteFile(Approvals.Policy.IsProtected(ProjectPaths.Clean(path))));
         var target = ProjectPaths.ForWrite(project, path);
+        // …then by where the bytes really go: a link inside the project to .git/config is .git/config. The write below
+        // follows exactly that real path, never a link swapped in after this check.
+        if (Approvals.Policy.IsProtected(RootRelative(project, target).Replace('\\', '/')))
+        {
+            authority.Ensure(actor, projectId, new Teams.WriteFile(true));
+        }
         if (replaces is not null)
         {
             var current = Confined(target, () => CurrentSha(project, target));

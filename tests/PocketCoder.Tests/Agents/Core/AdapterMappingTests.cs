@@ -55,7 +55,7 @@ public sealed class AdapterMappingTests : IDisposable
     [InlineData(SessionModes.Plan, "plan")]
     [InlineData(SessionModes.Ask, "build")]
     [InlineData(SessionModes.Trusted, "build")]
-    public void OpenCode_ModesPickItsAgent(string mode, string agent) => Assert.Equal(agent, OpenCodeAdapter.AgentFor(mode));
+    public void OpenCode_ModesPickItsAgent(string mode, string agent) => Assert.Equal(agent, OpenCodeAdapter.AgentFor(mode, OpenCodeFlavor.OpenCode));
 
     [Fact]
     public void OpenCode_GateRules_AskForEverything_AndAllowNoSubagents_QuestionsComeAsCards()

@@ -34,7 +34,7 @@ public sealed class CopilotGateTests : IDisposable
         // From a folder inside the repository: Copilot looks up to the repository's root.
         var folder = Directory.CreateDirectory(Path.Combine(_repository, "src", "app")).FullName;
 
-        var refused = Assert.Throws<AgentUnavailableException>(() => CopilotGate.Arguments("copilot", folder, _home));
+        var refused = Assert.Throws<AgentUnavailableException>(() => CopilotGate.Arguments("copilot", folder, Path.Combine(_home, ".copilot")));
 
         Assert.Contains(file, refused.Message, StringComparison.Ordinal);
     }
@@ -48,7 +48,7 @@ public sealed class CopilotGateTests : IDisposable
     {
         var file = Write(_home, Path.Combine(".copilot/installed-plugins/market/p", relative), content);
 
-        var refused = Assert.Throws<AgentUnavailableException>(() => CopilotGate.Arguments("copilot", _repository, _home));
+        var refused = Assert.Throws<AgentUnavailableException>(() => CopilotGate.Arguments("copilot", _repository, Path.Combine(_home, ".copilot")));
 
         Assert.Contains(file, refused.Message, StringComparison.Ordinal);
     }
@@ -65,7 +65,7 @@ public sealed class CopilotGateTests : IDisposable
                 {"installedPlugins":[{"name":"p","marketplace":"","cache_path":"{{plugin}}","enabled":true}]}
                 """);
 
-            var refused = Assert.Throws<AgentUnavailableException>(() => CopilotGate.Arguments("copilot", _repository, _home));
+            var refused = Assert.Throws<AgentUnavailableException>(() => CopilotGate.Arguments("copilot", _repository, Path.Combine(_home, ".copilot")));
 
             Assert.Contains(file, refused.Message, StringComparison.Ordinal);
         }
@@ -81,7 +81,7 @@ public sealed class CopilotGateTests : IDisposable
         Write(_home, ".copilot/installed-plugins/_direct/p/plugin.json", """{"name":"p","skills":"skills/"}""");
         Write(_home, ".copilot/installed-plugins/_direct/p/skills/s/SKILL.md", "---\nname: s\n---\n");
 
-        Assert.Empty(CopilotGate.Arguments("copilot", _repository, _home));
+        Assert.Empty(CopilotGate.Arguments("copilot", _repository, Path.Combine(_home, ".copilot")));
     }
 
     [Theory]
@@ -93,7 +93,7 @@ public sealed class CopilotGateTests : IDisposable
             .Replace("PARENT", Path.GetDirectoryName(_repository)!, StringComparison.Ordinal));
         var servers = Write(_repository, ".github/mcp.json", """{"mcpServers":{"github":{"command":"x"}}}""");
 
-        var refused = Assert.Throws<AgentUnavailableException>(() => CopilotGate.Arguments("copilot", _repository, _home));
+        var refused = Assert.Throws<AgentUnavailableException>(() => CopilotGate.Arguments("copilot", _repository, Path.Combine(_home, ".copilot")));
 
         Assert.Contains(servers, refused.Message, StringComparison.Ordinal);
     }
@@ -104,7 +104,7 @@ public sealed class CopilotGateTests : IDisposable
         Write(_home, ".copilot/config.json", $$"""{"trustedFolders":["{{_repository}}"]}""");
         Write(_repository, ".mcp.json", """{"mcpServers":{}}""");
 
-        Assert.Empty(CopilotGate.Arguments("copilot", _repository, _home));
+        Assert.Empty(CopilotGate.Arguments("copilot", _repository, Path.Combine(_home, ".copilot")));
     }
 
     [Fact]
@@ -113,7 +113,7 @@ public sealed class CopilotGateTests : IDisposable
         Write(_repository, ".github/copilot/settings.json", """{"hooks":{},"permissions":{"allow":["shell"]}}""");
         Write(_home, ".copilot/settings.json", """{"model":"gpt-5"}""");
 
-        Assert.Empty(CopilotGate.Arguments("copilot", _repository, _home));
+        Assert.Empty(CopilotGate.Arguments("copilot", _repository, Path.Combine(_home, ".copilot")));
     }
 
     [Fact]
@@ -125,7 +125,7 @@ public sealed class CopilotGateTests : IDisposable
         Write(_repository, ".vscode/mcp.json", """{"servers":{"vscode":{"command":"x"}}}""");
 
         Assert.Equal(["--disable-mcp-server", "mine", "--disable-mcp-server", "repo", "--disable-mcp-server", "github", "--disable-mcp-server", "vscode"],
-            CopilotGate.Arguments("copilot", _repository, _home));
+            CopilotGate.Arguments("copilot", _repository, Path.Combine(_home, ".copilot")));
     }
 
     [Fact]

@@ -3,8 +3,9 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using PocketCoder.Errors;
+using PocketCoder.Auth;
 
-namespace PocketCoder.Auth;
+namespace PocketCoder.Teams;
 
 public sealed record PersonResponse(string Id, string Name, string Role, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt,
     IReadOnlyList<PersonDevice> Devices, IReadOnlyList<MemberResponse> Projects)
@@ -117,12 +118,12 @@ public static class PeopleApi
     }
 
     /// <summary>A code for another device of the person: an owner's for anyone, or one's own next device.</summary>
-    private static InviteResponse Invite(string id, People people, Devices devices, ClaimsPrincipal user)
+    private static InviteResponse Invite(string id, People people, Devices devices, Authority authority, ClaimsPrincipal user)
     {
         var person = people.Get(id);
-        if (user.Role() != Role.Owner && user.PersonId() != person.Id)
+        if (user.PersonId() != person.Id)
         {
-            throw new ApiProblem(StatusCodes.Status403Forbidden, ErrorCodes.RoleForbidden, "Only owners pair devices for someone else: pair your own from here.");
+            authority.Ensure(user.Actor(), null, new Manage("pair devices for someone else (pair your own from here)"));
         }
 
         if (person.RevokedAt is not null)

@@ -3,8 +3,9 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using PocketCoder.Auth;
 using PocketCoder.Data;
+using PocketCoder.Approvals;
 
-namespace PocketCoder.Approvals;
+namespace PocketCoder.Teams;
 
 /// <summary>What one cap has spent, against the cap with every raise granted on it (null: no cap of that kind).</summary>
 /// <param name="Scope"><c>session</c> (over its life) or <c>project</c> (over the period).</param>
@@ -16,11 +17,29 @@ public sealed record BudgetUse(string Scope, long UsedTokens, decimal UsedCostUs
         CapCostUsd is { } cost ? (double)(UsedCostUsd / cost) : 0);
 }
 
+/// <summary>What a "raise the budget?" decision holds back until it is allowed: a tool call mid-turn, or a message that would start a turn.</summary>
+/// <param name="Kind"><c>call</c> or <c>message</c>.</param>
+/// <param name="Tool">The held call's tool (a call).</param>
+/// <param name="Text">The held call's title, or the message's first words.</param>
+public sealed record BudgetHold(string Kind, string? Tool, string? Text)
+{
+    public const string Call = "call";
+    public const string Message = "message";
+}
+
+/// <summary>The input of a "raise the budget?" decision (kind <c>budget</c>).</summary>
+/// <param name="Budget"><c>session</c> or <c>project</c>: the cap that is spent.</param>
+/// <param name="Period">A project cap's period (<c>day</c>, <c>month</c>).</param>
+/// <param name="RaiseTokens">What an allow adds to the token cap (null: no token cap).</param>
+/// <param name="RaiseCostUsd">What an allow adds to the cost cap (null: no cost cap).</param>
+public sealed record BudgetAsk(string Budget, string? Period, long UsedTokens, long? CapTokens, decimal UsedCostUsd, decimal? CapCostUsd,
+    long? RaiseTokens, decimal? RaiseCostUsd, BudgetHold Holds);
+
 /// <param name="PeriodStart">Where the project's period began (UTC midnight, or the first of the month).</param>
 public sealed record BudgetStatus(string Period, DateTimeOffset PeriodStart, BudgetUse? Project, BudgetUse? Session);
 
 /// <summary>
-/// Token and cost caps per session and per project (a day or a month), read from the usage events already recorded. At
+/// Token and cost caps per session and per project (a day or a month), against what is spent as the usage events record it (carried, not summed again). At
 /// 80 % the people who may raise a budget are warned (<see cref="NewWarnings"/>); at 100 % the agent's next tool call waits
 /// on a "raise the budget?" question only approvers and owners decide (the gatekeeper asks it). Tokens are input plus output
 /// (cache reads are cheap and would dwarf them); an agent that reports no cost is held to the token caps alone.
@@ -42,7 +61,7 @@ public sealed class Budgets(Database database, TeamPolicies policies, Ledger.Led
                     return null;
                 }
 
-                var (tokens, cost) = connection.Query(sql, r => (r.GetInt64(0), (decimal)r.GetDouble(1)), ("$subject", subject), ("$start", start.ToDb()))[0];
+                var (tokens, cost) = connection.Query(sql, r => (r.GetInt64(0), (decimal)r.GetDouble(1)), ("$subject", subject), ("$day", start.ToDb()[..10]))[0];
                 var (moreTokens, moreCost) = connection.Query(
                     "SELECT COALESCE(SUM(tokens), 0), COALESCE(SUM(cost_usd), 0) FROM budget_raises WHERE project_id = $project AND scope = $scope "
                     + "AND (session_id = $subject OR period_start = $period)",
@@ -64,49 +83,36 @@ public sealed class Budgets(Database database, TeamPolicies policies, Ledger.Led
     }
 
     /// <summary>
-    /// The input of the "raise the budget?" question: what was spent, the cap, and what an allow adds to it: whatever was
-    /// spent past the cap (a turn can overshoot it) and one more of the policy's cap, so the agent has that much room again.
+    /// "Raise the budget?": what was spent, the cap, what an allow adds to it (whatever was spent past the cap, as a turn can
+    /// overshoot it, and one more of the policy's cap, so the agent has that much room again), and what it holds back.
     /// </summary>
-    public JsonElement Question(string projectId, BudgetUse reached)
+    public BudgetAsk Ask(string projectId, BudgetUse reached, BudgetHold holds)
     {
         var budget = policies.For(projectId).Budget;
         var cap = reached.Scope == "session" ? budget.Session : budget.Project;
         long? raiseTokens = cap?.Tokens is { } stepTokens ? stepTokens + Math.Max(0, reached.UsedTokens - (reached.CapTokens ?? 0)) : null;
         decimal? raiseCost = cap?.CostUsd is { } stepCost ? stepCost + Math.Max(0, reached.UsedCostUsd - (reached.CapCostUsd ?? 0)) : null;
-        var question = new JsonObject
-        {
-            ["budget"] = reached.Scope,
-            ["period"] = reached.Scope == "project" ? budget.Period : null,
-            ["usedTokens"] = reached.UsedTokens,
-            ["capTokens"] = reached.CapTokens,
-            ["usedCostUsd"] = reached.UsedCostUsd,
-            ["capCostUsd"] = reached.CapCostUsd,
-            ["raiseTokens"] = raiseTokens,
-            ["raiseCostUsd"] = raiseCost,
-        };
-        return JsonElement.Parse(question.ToJsonString());
+        return new BudgetAsk(reached.Scope, reached.Scope == "project" ? budget.Period : null, reached.UsedTokens, reached.CapTokens,
+            reached.UsedCostUsd, reached.CapCostUsd, raiseTokens, raiseCost, holds);
     }
 
     public static string Title(BudgetUse reached) =>
         $"Raise the {reached.Scope}'s budget? It has spent {Describe(reached.UsedTokens, reached.UsedCostUsd)} of {Describe(reached.CapTokens, reached.CapCostUsd)}.";
 
-    /// <summary>An allowed "raise the budget?" question adds what it said it would (<see cref="Question"/>), in the decision's transaction.</summary>
+    /// <summary>An allowed "raise the budget?" decision adds what it said it would (<see cref="Ask"/>), in the decision's transaction.</summary>
     public void Raise(DbWrite write, Approval approval, Actor actor)
     {
-        var question = JsonElement.Parse(approval.Input);
-        var scope = question.GetProperty("budget").GetString()!;
-        long? tokens = question.GetProperty("raiseTokens") is { ValueKind: JsonValueKind.Number } t ? t.GetInt64() : null;
-        decimal? cost = question.GetProperty("raiseCostUsd") is { ValueKind: JsonValueKind.Number } c ? c.GetDecimal() : null;
-        var period = scope == "project" ? PeriodStart(policies.For(approval.ProjectId).Budget.Period, clock.GetUtcNow()).ToDb() : null;
+        var ask = approval.Budget ?? throw new InvalidOperationException($"Approval {approval.Id} holds no budget question.");
+        var period = ask.Budget == "project" ? PeriodStart(policies.For(approval.ProjectId).Budget.Period, clock.GetUtcNow()).ToDb() : null;
         write.Execute(
             "INSERT INTO budget_raises (id, project_id, scope, session_id, period_start, tokens, cost_usd, approval_id, raised_by, at) "
             + "VALUES ($id, $project, $scope, $session, $period, $tokens, $cost, $approval, $by, $at)",
-            ("$id", Guid.NewGuid().ToString("N")), ("$project", approval.ProjectId), ("$scope", scope), ("$session", scope == "session" ? approval.SessionId : null),
-            ("$period", period), ("$tokens", tokens), ("$cost", cost is { } value ? (double)value : null), ("$approval", approval.Id), ("$by", actor.Name),
-            ("$at", clock.GetUtcNow().ToDb()));
+            ("$id", Guid.NewGuid().ToString("N")), ("$project", approval.ProjectId), ("$scope", ask.Budget), ("$session", ask.Budget == "session" ? approval.SessionId : null),
+            ("$period", period), ("$tokens", ask.RaiseTokens), ("$cost", ask.RaiseCostUsd is { } value ? (double)value : null), ("$approval", approval.Id),
+            ("$by", actor.Name), ("$at", clock.GetUtcNow().ToDb()));
         ledger.Append(write, actor.Name, "budget.raised", approval.ProjectId, new JsonObject
         {
-            ["scope"] = scope, ["sessionId"] = approval.SessionId, ["periodStart"] = period, ["tokens"] = tokens, ["costUsd"] = cost,
+            ["scope"] = ask.Budget, ["sessionId"] = approval.SessionId, ["periodStart"] = period, ["tokens"] = ask.RaiseTokens, ["costUsd"] = ask.RaiseCostUsd,
             ["approvalId"] = approval.Id, ["deviceId"] = actor.Id,
         });
     }
@@ -144,12 +150,10 @@ public sealed class Budgets(Database database, TeamPolicies policies, Ledger.Led
         cost is { } c ? "$" + c.ToString("0.00", CultureInfo.InvariantCulture) : null,
     }.OfType<string>());
 
+    // Carried as it is spent (migration 027: a trigger on each usage event), so a check reads a row or a month of days.
     private const string SessionSpent =
-        "SELECT COALESCE(SUM(COALESCE(json_extract(data, '$.inputTokens'), 0) + COALESCE(json_extract(data, '$.outputTokens'), 0)), 0), "
-        + "COALESCE(SUM(json_extract(data, '$.costUsd')), 0) FROM events WHERE kind = 'usage' AND session_id = $subject";
+        "SELECT COALESCE(SUM(tokens), 0), COALESCE(SUM(cost_usd), 0) FROM session_spend WHERE session_id = $subject";
 
     private const string ProjectSpent =
-        "SELECT COALESCE(SUM(COALESCE(json_extract(e.data, '$.inputTokens'), 0) + COALESCE(json_extract(e.data, '$.outputTokens'), 0)), 0), "
-        + "COALESCE(SUM(json_extract(e.data, '$.costUsd')), 0) FROM events e JOIN sessions s ON s.id = e.session_id "
-        + "WHERE e.kind = 'usage' AND s.project_id = $subject AND e.at >= $start";
+        "SELECT COALESCE(SUM(tokens), 0), COALESCE(SUM(cost_usd), 0) FROM project_spend WHERE project_id = $subject AND day >= $day";
 }

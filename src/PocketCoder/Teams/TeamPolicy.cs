@@ -4,31 +4,9 @@ using PocketCoder.Agents;
 using PocketCoder.Auth;
 using PocketCoder.Data;
 using PocketCoder.Errors;
+using PocketCoder.Approvals;
 
-namespace PocketCoder.Approvals;
-
-/// <summary>The kinds of call a project's team policy routes, in the rule vocabulary (<see cref="RuleTools.KindWords"/>) plus three.</summary>
-public static class RiskClasses
-{
-    public const string Read = "read";
-    public const string Edit = "edit";
-    public const string Shell = "shell";
-    public const string Fetch = "fetch";
-    public const string Mcp = "mcp";
-
-    /// <summary>A connection out of a sandbox to a host nobody allowed (docs/security.md, "The network").</summary>
-    public const string Network = "network";
-
-    /// <summary>An edit of, or a command naming, git, agent or CI configuration (<see cref="Policy.ProtectedPatterns"/>).</summary>
-    public const string Protected = "protected";
-    public const string Question = "question";
-    public const string Other = "other";
-
-    /// <summary>Not a tool call: the agent reached its budget, and going on needs an owner's or approver's raise.</summary>
-    public const string Budget = "budget";
-
-    public static readonly IReadOnlyList<string> Routed = [Read, Edit, Shell, Fetch, Mcp, Protected, Question, Other, Network];
-}
+namespace PocketCoder.Teams;
 
 /// <summary>
 /// Who decides what in one project: the least role that may decide each risk class (operators, approvers or owners), the
@@ -45,21 +23,6 @@ public sealed record TeamPolicy(IReadOnlyDictionary<string, string> Deciders, IR
         : Deciders.TryGetValue(risk, out var role) && Roles.FromWire(role) is { } least ? least : Role.Approver;
 
     public bool NeedsTwo(string risk) => TwoPerson.Contains(risk, StringComparer.Ordinal);
-
-    /// <summary>
-    /// Whether <paramref name="role"/> may put a session in <paramref name="mode"/>: a mode that allows calls unasked is
-    /// that role's decision for every call it allows, so it needs a role that could decide each of them alone.
-    /// </summary>
-    public bool AllowsMode(Role role, string mode)
-    {
-        string[] covered = mode switch
-        {
-            SessionModes.Trusted => [RiskClasses.Read, RiskClasses.Edit, RiskClasses.Shell, RiskClasses.Fetch, RiskClasses.Mcp, RiskClasses.Other],
-            SessionModes.AcceptEdits => [RiskClasses.Edit],
-            _ => [],
-        };
-        return covered.All(risk => AllowsAlone(role, risk));
-    }
 
     /// <summary>Whether <paramref name="role"/> could allow a call of this kind by themself (an owner: even a two-person kind).</summary>
     public bool AllowsAlone(Role role, string risk) => role >= LeastToDecide(risk) && (!NeedsTwo(risk) || role == Role.Owner);
@@ -145,42 +108,8 @@ public sealed record TeamPolicyRequest(IReadOnlyDictionary<string, string>? Deci
     BudgetPolicy? Budget);
 
 /// <summary>Each project's team policy, kept as one JSON document; every change is in the ledger.</summary>
-public sealed class TeamPolicies(Database database, Ledger.LedgerStore ledger, People people)
+public sealed class TeamPolicies(Database database, Ledger.LedgerStore ledger)
 {
-    /// <summary>
-    /// Refuses a mode that would allow calls the actor could not allow themselves (<see cref="TeamPolicy.AllowsMode"/>).
-    /// Actors that are no one's device (the backlog starting a task) were checked when the work was set going.
-    /// </summary>
-    /// <exception cref="ApiProblem">403 <c>MODE_NOT_ALLOWED</c>.</exception>
-    /// <summary>
-    /// Refuses a person's own change of git, agent or CI configuration (a file written from the phone) unless they could
-    /// allow an agent's edit there alone: what would be a <c>protected</c> call for an agent is no less one for a person.
-    /// </summary>
-    /// <exception cref="ApiProblem">403 <c>ROLE_FORBIDDEN</c>.</exception>
-    public void EnsureMayChangeProtected(string projectId, Actor actor)
-    {
-        if (people.OfDevice(actor.Id) is { } person && !For(projectId).AllowsAlone(people.RoleIn(person, projectId), RiskClasses.Protected))
-        {
-            throw new ApiProblem(StatusCodes.Status403Forbidden, ErrorCodes.RoleForbidden,
-                $"This file is git, agent or CI configuration, which changes what runs next: only those who may allow such an edit alone may change it in this project ({For(projectId).LeastToDecide(RiskClasses.Protected).AndAbove()}).");
-        }
-    }
-
-    public void EnsureMayChoose(string projectId, string mode, Actor actor)
-    {
-        if (mode is not (SessionModes.Trusted or SessionModes.AcceptEdits) || people.OfDevice(actor.Id) is not { } person)
-        {
-            return;
-        }
-
-        var role = people.RoleIn(person, projectId);
-        if (!For(projectId).AllowsMode(role, mode))
-        {
-            throw new ApiProblem(StatusCodes.Status403Forbidden, ErrorCodes.ModeNotAllowed,
-                $"A {mode} session allows calls unasked that {person.Name}, {(role == Role.Viewer ? "a" : "an")} {role.ToWire()}, could not allow alone in this project: choose ask or plan.");
-        }
-    }
-
     public TeamPolicy For(string projectId) => database.Read(connection => Parse(connection.Scalar<string>(
         "SELECT policy FROM team_policies WHERE project_id = $project", ("$project", projectId))));
 

@@ -2,8 +2,9 @@ using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
 using PocketCoder.Data;
 using PocketCoder.Errors;
+using PocketCoder.Auth;
 
-namespace PocketCoder.Auth;
+namespace PocketCoder.Teams;
 
 public sealed record Person(string Id, string Name, Role Role, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
 
@@ -14,7 +15,7 @@ public sealed record Membership(string ProjectId, string PersonId, Role Role);
 /// The people a machine serves, each with a role and devices (phones, terminals, chat identities). A role can be narrowed
 /// per project, never widened. Every change is in the ledger, and no change may leave the machine without an owner.
 /// </summary>
-public sealed class People(Database database, Ledger.LedgerStore ledger, Devices devices, TimeProvider clock)
+public sealed class People(Database database, Ledger.LedgerStore ledger, Devices devices, Realtime.EventLog events, TimeProvider clock)
 {
     private const string Columns = "id, name, role, created_at, revoked_at";
 
@@ -114,6 +115,8 @@ public sealed class People(Database database, Ledger.LedgerStore ledger, Devices
             ["name"] = changed.Name, ["role"] = changed.Role.ToWire(), ["was"] = new JsonObject { ["name"] = person.Name, ["role"] = person.Role.ToWire() },
             ["byDevice"] = actor.Id,
         });
+        // A demoted person's allows count only where they may still decide.
+        Approvals.ApprovalVotes.WithdrawUncounted(write, ledger, events, actor.Name, id, deviceId: null);
         return changed;
     });
 
@@ -157,6 +160,7 @@ public sealed class People(Database database, Ledger.LedgerStore ledger, Devices
         {
             ["personId"] = personId, ["person"] = person.Name, ["role"] = role?.ToWire(), ["byDevice"] = actor.Id,
         });
+        Approvals.ApprovalVotes.WithdrawUncounted(write, ledger, events, actor.Name, personId, deviceId: null);
     });
 
     /// <summary>

@@ -1,54 +1,6 @@
+using PocketCoder.Teams;
+
 namespace PocketCoder.Auth;
-
-/// <summary>What a person may do, lowest first: each role can do everything the ones below it can.</summary>
-public enum Role
-{
-    /// <summary>Reads sessions, files and the ledger; decides nothing.</summary>
-    Viewer,
-
-    /// <summary>Starts and steers sessions; decides only what the project's policy lets operators decide.</summary>
-    Operator,
-
-    /// <summary>Decides approvals and questions, and starts and steers sessions.</summary>
-    Approver,
-
-    /// <summary>Everything, including people, rules, MCP servers, the sandbox and bridges.</summary>
-    Owner,
-}
-
-public static class Roles
-{
-    public const string Owner = "owner";
-    public const string Approver = "approver";
-    public const string Operator = "operator";
-    public const string Viewer = "viewer";
-
-    public static string ToWire(this Role role) => role switch
-    {
-        Role.Owner => Owner,
-        Role.Approver => Approver,
-        Role.Operator => Operator,
-        _ => Viewer,
-    };
-
-    public static Role? FromWire(string? role) => role switch
-    {
-        Owner => Role.Owner,
-        Approver => Role.Approver,
-        Operator => Role.Operator,
-        Viewer => Role.Viewer,
-        _ => null,
-    };
-
-    /// <summary>A role and the ones above it, as people read it ("approvers and owners").</summary>
-    public static string AndAbove(this Role role) => role switch
-    {
-        Role.Owner => "owners",
-        Role.Approver => "approvers and owners",
-        Role.Operator => "operators, approvers and owners",
-        _ => "everyone",
-    };
-}
 
 /// <summary>
 /// What a route needs of its caller's role. Every authenticated route has one in <see cref="RouteAccess"/>; a route
@@ -94,7 +46,9 @@ public enum ProjectFrom
 public sealed record AccessRule(Access Access, ProjectFrom ProjectFrom = ProjectFrom.None, string RouteValue = "id")
 {
     /// <summary>The least role that passes.</summary>
-    public Role Least => Access switch
+    public Role Least => LeastFor(Access);
+
+    public static Role LeastFor(Access access) => access switch
     {
         Access.Read => Role.Viewer,
         Access.Steer or Access.Decide => Role.Operator,
