@@ -122,7 +122,7 @@ public static class SandboxPeers
     /// <summary>The process's command line, and that of the agent's child it runs under (the command the agent ran).</summary>
     private static PeerProcess Describe(int pid, int agentPid)
     {
-        if (pid == agentPid)
+        if (pid == agentPid || LaunchedAgent(pid, agentPid))
         {
             return new PeerProcess(pid, CommandLine(pid), null, IsAgent: true);
         }
@@ -135,6 +135,25 @@ public static class SandboxPeers
 
         return new PeerProcess(pid, CommandLine(pid), Parent(under) == agentPid && under != pid ? CommandLine(under) : null, IsAgent: false);
     }
+
+    /// <summary>
+    /// The agent's own program started by a launcher: a Node script that spawns the platform's binary with its own arguments
+    /// (Kilo Code's npm <c>kilo</c>: <c>node …/bin/kilo serve …</c> runs its binary, <c>…/bin/.kilo serve …</c>, as seen). A child of the
+    /// agent's process whose arguments are the launcher's after its script is the agent; a command it runs has arguments of its own.
+    /// </summary>
+    private static bool LaunchedAgent(int pid, int agentPid)
+    {
+        if (Parent(pid) != agentPid)
+        {
+            return false;
+        }
+
+        var (launcher, child) = (Arguments(agentPid), Arguments(pid));
+        return launcher.Length > 2 && child.Length == launcher.Length - 1 && child.AsSpan(1).SequenceEqual(launcher.AsSpan(2))
+            && Path.GetFileName(child[0]).TrimStart('.') == Path.GetFileName(launcher[1]).TrimStart('.');
+    }
+
+    private static string[] Arguments(int pid) => File.ReadAllText($"/proc/{pid}/cmdline").TrimEnd('\0').Split('\0');
 
     private static int? Parent(int pid)
     {

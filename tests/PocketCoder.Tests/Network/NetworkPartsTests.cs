@@ -135,6 +135,20 @@ public sealed class NetworkPartsTests
             Assert.Equal(["gw.example.org:8443"], ModelHosts.Copilot(n => n == "COPILOT_PROVIDER_BASE_URL" ? "https://gw.example.org:8443/v1" : null).Select(e => e.ToString()).ToArray());
             File.WriteAllText(Path.Combine(folder, ".env"), "GOOGLE_GEMINI_BASE_URL=\"http://127.0.0.1:7000\"\n");
             Assert.Equal(["127.0.0.1:7000"], ModelHosts.Gemini(None, folder).Select(e => e.ToString()).ToArray());
+
+            // pi: its models.json providers by baseUrl, and a built-in provider by the one it is set to.
+            File.WriteAllText(Path.Combine(folder, "models.json"), """{"providers":{"mine":{"baseUrl":"http://10.0.0.7:8000/v1"}}}""");
+            Assert.Equal(["10.0.0.7:8000"], ModelHosts.Pi(None, folder).Select(e => e.ToString()).ToArray());
+            File.WriteAllText(Path.Combine(folder, "settings.json"), """{"defaultProvider":"openai-codex"}""");
+            Assert.Equal(["10.0.0.7:8000", "chatgpt.com:443", "auth.openai.com:443"], ModelHosts.Pi(None, folder).Select(e => e.ToString()).ToArray());
+
+            // Kilo Code: OpenCode's reading under its names (KILO_CONFIG, its own model catalog).
+            var kilo = PocketCoder.Agents.OpenCode.OpenCodeFlavor.Kilo;
+            File.WriteAllText(Path.Combine(folder, "kilo-test.json"), """{"provider":{"fake":{"options":{"baseURL":"http://127.0.0.1:9100/v1"}}}}""");
+            Assert.Equal(["127.0.0.1:9100", "models.dev:443"],
+                ModelHosts.OpenCode(n => n == "KILO_CONFIG" ? Path.Combine(folder, "kilo-test.json") : null, kilo, folder, folder).Select(e => e.ToString()).ToArray());
+            Assert.DoesNotContain("127.0.0.1:9100",
+                ModelHosts.OpenCode(n => n == "OPENCODE_CONFIG" ? Path.Combine(folder, "kilo-test.json") : null, kilo, folder, folder).Select(e => e.ToString()));
         }
         finally
         {
