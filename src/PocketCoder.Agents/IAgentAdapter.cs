@@ -141,4 +141,10 @@ public interface IAgentSession : IAsyncDisposable
 
     /// <summary>Completes when the agent process has exited.</summary>
     Task Exited { get; }
+
+    /// <summary>
+    /// The process whose tree is this session's memory (its sandbox, the agent, the tools it runs); null before it starts or for
+    /// a session with no process of its own. OpenCode's sessions of one project share one server: each names that server.
+    /// </summary>
+    int? ProcessId => null;
 }

@@ -15,7 +15,17 @@ await runPhoneScript('budget', 'Budget phone', async ({ page, base, projectId, s
   await page.locator('input[name="session-tokens"]').fill('1000');
   await page.getByRole('button', { name: 'Save policy' }).click();
   await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
-  ok('the policy editor caps each session at 1,000 tokens');
+  // The budgets say the saved session cap, not "No cap" (#51), at 390x844 and 360x640, and again when opened afresh.
+  for (const [width, height] of [[390, 844], [360, 640]]) {
+    await page.setViewportSize({ width, height });
+    await page.reload();
+    const line = page.locator('[data-testid="session-cap"]');
+    await line.filter({ hasText: 'Each session may use up to 1,000 tokens.' }).waitFor({ timeout: 15_000 });
+    await line.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: shots(`budget-00-policy-${width}.png`) });
+  }
+  await page.setViewportSize({ width: 390, height: 844 });
+  ok('the policy editor caps each session at 1,000 tokens, and the budgets say so (390x844, 360x640)');
 
   await page.goto(`${base}/p/${projectId}/new`);
   await page.locator('textarea[name="prompt"]').fill('warm up');

@@ -227,7 +227,19 @@ export async function personPhone(browser, base, code, deviceName, errors) {
   const page = await context.newPage();
   page.setDefaultTimeout(60_000);
   page.on('pageerror', (e) => errors.push(`${deviceName}: ${e}`));
+  // The app already open when the link is opened (#51): only the fragment changes, no page load; the code must still arrive.
+  // At 360x640 here, the smaller phone.
+  await page.setViewportSize({ width: 360, height: 640 });
+  await page.goto(`${base}/`);
+  await page.locator('input[name="deviceName"]').waitFor();
   await page.goto(`${base}/#pair=${code}`);
+  const filled = await page.locator('input[name="code"]').inputValue({ timeout: 5000 });
+  if (filled.replace(/[^A-Za-z0-9]/g, '').toUpperCase() !== code.replace(/[^A-Za-z0-9]/g, '').toUpperCase()) {
+    throw new Error(`${deviceName}: the pairing link opened in the open app left the code field at "${filled}"`);
+  }
+  const pairBox = await page.getByRole('button', { name: 'Pair', exact: true }).boundingBox();
+  if (!pairBox || pairBox.y + pairBox.height > 640) throw new Error(`${deviceName}: Pair is below the fold at 360x640: ${JSON.stringify(pairBox)}`);
+  await page.setViewportSize({ width: 390, height: 844 });
   await page.locator('input[name="deviceName"]').fill(deviceName);
   await page.getByRole('button', { name: 'Pair', exact: true }).click();
   await page.getByRole('link', { name: 'People' }).waitFor();

@@ -128,11 +128,23 @@ await runPhoneScript('third-pass-diffs', 'Third-pass phone', async ({ page, base
   await page.getByRole('button', { name: 'Done' }).click();
   await measure(page, 'turn review with comments');
   await page.screenshot({ path: shots('third-diffs-03-comments.png') });
-  await tray.getByRole('button', { name: 'Send 2 comments to agent' }).click();
+  // One way to send it (#51): "Submit review" sends the summary and every comment together; no second button sends the comments alone.
+  if (await page.getByRole('button', { name: /comments? to agent/ }).count()) throw new Error('a second way to send the comments is offered');
+  await page.getByRole('textbox', { name: 'Anything else? (optional)' }).fill('Also keep the tests green.');
+  for (const [width, height] of [[390, 844], [360, 640]]) {
+    await page.setViewportSize({ width, height });
+    const submit = page.getByRole('button', { name: 'Submit review (2 comments)' });
+    await submit.scrollIntoViewIfNeeded();
+    await measure(page, `turn review with comments at ${width}x${height}`);
+    await page.screenshot({ path: shots(`third-diffs-03-comments-${width}.png`) });
+  }
+  await page.getByRole('button', { name: 'Submit review (2 comments)' }).click();
+  await page.setViewportSize({ width: 390, height: 844 });
   await page.waitForURL(`${base}/s/${sessionId}`);
-  await page.locator('.user-bubble', { hasText: 'Please fix these:' }).filter({ hasText: 'Shorten this line.' }).waitFor();
+  const sent = page.locator('.user-bubble', { hasText: 'Also keep the tests green.' });
+  await sent.filter({ hasText: 'Please fix these:' }).filter({ hasText: 'Shorten this line.' }).waitFor();
   await page.locator('.md', { hasText: 'Fixed both.' }).waitFor();
-  ok('two line comments (a long press; "Pick a line…" and a tap on a 44px number) gathered in a tray and went to the agent as one message');
+  ok('two line comments (a long press; "Pick a line…" and a tap on a 44px number) and a summary went to the agent as one submitted review (390x844, 360x640)');
 
   // 5. The git screen's diff is the same view (the branch's and a commit's use it too).
   await page.goto(`${base}/p/${projectId}/git/diff?path=src%2Fapp.ts&staged=false`);

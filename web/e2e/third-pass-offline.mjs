@@ -1,6 +1,6 @@
 // A slow network and no network (issue #37, item 8). Started by tests/PocketCoder.Tests/Browser/ThirdPassOfflineBrowserTests.cs.
 //
-//   node e2e/third-pass-offline.mjs --url URL --code PAIRCODE --repo DIR [--shots DIR]
+//   node e2e/third-pass-offline.mjs --url URL --code PAIRCODE --repo DIR --offline TEXT --reply TEXT [--shots DIR]
 //
 // (a) A fresh phone on Slow 3G (Chromium's own emulation: 400 kbps each way, 2000 ms round trip) paints index.html's
 //     shell as soon as the page arrives: first-contentful-paint comes with the document, not seconds later with the
@@ -11,6 +11,8 @@
 //     4000 ms in all (the floor plus one round trip).
 // (b) A session opened online, then the network gone and the app reloaded: the session still shows its transcript,
 //     from this phone's copy, and says it is offline.
+// (d) (#51) There, a message sent offline waits in the outbox ("waiting for the connection", kept across a reload, at 390x844
+//     and 360x640), and goes by itself, once, when the network is back (the test counts the model's requests).
 // (c) The owner's real cold start: the installed app opened again. The phone has loaded the app once (service worker
 //     installed and controlling); a new page, on Slow 3G from before its first request, opens the app's root: the
 //     service worker answers the navigation from its cache with no network wait, so first-contentful-paint comes in
@@ -23,7 +25,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launchPhone, ok, runPhoneScript } from './phone.mjs';
+import { launchPhone, ok, runPhoneScript, smallTargets } from './phone.mjs';
 
 const SLOW_3G = { offline: false, latency: 2000, downloadThroughput: (400 * 1000) / 8, uploadThroughput: (400 * 1000) / 8 };
 
@@ -97,7 +99,7 @@ async function coldStart(chromium, base, shots) {
   }
 }
 
-await runPhoneScript('third-pass-offline', 'Offline phone', async ({ page, base, projectId, context, chromium, shots }) => {
+await runPhoneScript('third-pass-offline', 'Offline phone', async ({ page, base, projectId, context, chromium, shots, args }) => {
   // (a) Cold start on Slow 3G, a fresh profile of its own.
   const cold = await coldStart(chromium, base, shots);
   console.log(`# Slow 3G cold start: first-contentful-paint ${cold.fcp} ms (document: first byte ${cold.responseStart} ms, last ${cold.responseEnd} ms)`);
@@ -163,8 +165,31 @@ await runPhoneScript('third-pass-offline', 'Offline phone', async ({ page, base,
     if (errors.length) throw new Error(`the offline session shows an error: ${errors.join(' | ')}`);
     await page.screenshot({ path: shots('third-pass-02-offline-session.png'), fullPage: true });
     ok('offline after a reload: the session shows its transcript from the phone, and says it is offline');
+
+    // (d) #51: a message sent offline is kept, shown as waiting for the connection (a reload keeps it), at 390x844 and 360x640.
+    await page.getByRole('textbox', { name: 'Message' }).fill(args.offline);
+    await page.getByRole('button', { name: 'Send' }).click();
+    const outbox = page.getByRole('region', { name: 'Waiting for the connection' });
+    await outbox.locator('.outbox-item', { hasText: args.offline }).waitFor({ timeout: 5000 });
+    await page.reload();
+    await outbox.locator('.outbox-item', { hasText: args.offline }).waitFor({ timeout: 15_000 });
+    for (const [width, height] of [[390, 844], [360, 640]]) {
+      await page.setViewportSize({ width, height });
+      await outbox.getByText('Waiting for the connection').scrollIntoViewIfNeeded();
+      const { bad } = await smallTargets(page);
+      if (bad.length) throw new Error(`controls under 44x44 at ${width}x${height}: ${bad.join('; ')}`);
+      await page.screenshot({ path: shots(`third-pass-04-outbox-${width}.png`) });
+    }
+    await page.setViewportSize({ width: 390, height: 844 });
+    ok('a message sent offline waits in the outbox, "waiting for the connection", and a reload keeps it (390x844, 360x640)');
   } finally {
     await context.setOffline(false);
   }
-
-});
+  // Back online: it goes by itself, once (the model's requests are counted by the test), and the offline note goes.
+  await page.locator('.md', { hasText: args.reply }).waitFor({ timeout: 30_000 });
+  await page.getByRole('region', { name: 'Waiting for the connection' }).waitFor({ state: 'detached', timeout: 5000 });
+  await page.locator('.offline').waitFor({ state: 'detached', timeout: 15_000 });
+  await page.locator('.user-bubble', { hasText: args.offline }).waitFor();
+  if (await page.locator('.user-bubble', { hasText: args.offline }).count() !== 1) throw new Error('the message shows twice in the transcript');
+  ok('back online, the kept message went by itself, once; the agent answered; the offline note is gone');
+}, { offline: { type: 'string' }, reply: { type: 'string' } });

@@ -3,13 +3,15 @@
 //  - the ⋯ menu from a transcript scrolled to the bottom: a bottom sheet in view, focus kept inside, Escape and a tap on
 //    the page close it, its actions work (Archive);
 //  - a card of three questions opens at its first question; once answered its row says what was answered;
+//  - (#51) the owner's message as typed with its link visible; a long command's card at 390x844 and 360x640 (the command
+//    once, folded, Allow and Deny in view with its head, the wider allows secondary); a stopped turn reads as stopped;
 //  - a commit (Git screen) and a merge (a session's branch) without a git author ask for one in place, then go on;
 //  - on every screen visited: no control clipped, no form control under 16 px, no API path in the text, and the file
 //    editor's and the turn review's buttons off the screen's edges.
 // Each check is reported on its own ("FAIL - …" and on to the next where the next can still run), so a run against the
 // app before these changes lists everything it got wrong. Started by tests/PocketCoder.Tests/Browser/ThirdPassSessionBrowserTests.cs.
 //
-//   node e2e/third-pass-session.mjs --url URL --code PAIRCODE --repo DIR --command EDITED --asked ASKED --repo2 DIR [--shots DIR]
+//   node e2e/third-pass-session.mjs --url URL --code PAIRCODE --repo DIR --command EDITED --asked ASKED --repo2 DIR --long COMMAND [--shots DIR]
 //
 // Prints "ok - <step>" per step; exits 0, or 1 with the failures.
 
@@ -138,6 +140,72 @@ await runPhoneScript('third-pass-session', 'Third-pass phone', async ({ page, ba
     await screenIsClean('session');
   });
 
+  // 3b. (#51) The owner's own message as typed, its link visible; a long command's card; a stopped turn.
+  const typed = 'Run the long script, see https://example.com/docs/long-script\n    keep   this   indentation';
+  await page.getByRole('textbox', { name: 'Message' }).fill(typed);
+  await page.getByRole('button', { name: 'Send' }).click();
+  const longCard = page.locator('.approval.pending');
+  await longCard.waitFor();
+  await check("the owner's own message is shown as typed (indentation kept), its link visible in the bubble", async () => {
+    const bubble = page.locator('.user-bubble', { hasText: 'Run the long script' });
+    const shown = await bubble.evaluate((el) => el.innerText);
+    if (!shown.includes('\n    keep   this   indentation')) throw new Error(`the message reads ${JSON.stringify(shown)}`);
+    const link = bubble.getByRole('link', { name: 'https://example.com/docs/long-script' });
+    const look = await link.evaluate((a) => {
+      const own = getComputedStyle(a);
+      return { color: own.color, background: getComputedStyle(a.closest('.user-bubble')).backgroundColor, line: own.textDecorationLine };
+    });
+    if (look.color === look.background || !look.line.includes('underline')) throw new Error(`the link does not stand out: ${JSON.stringify(look)}`);
+  });
+  for (const [width, height] of [[390, 844], [360, 640]]) {
+    await check(`a long command's card at ${width}x${height}: the command once, folded; Allow and Deny in view with it; the wider allows secondary`, async () => {
+      await page.setViewportSize({ width, height });
+      const times = (await longCard.evaluate((el) => el.innerText)).split(args.long.split('\n')[0]).length - 1;
+      if (times !== 1) throw new Error(`the command's first line is shown ${times} times`);
+      await longCard.getByRole('button', { name: /^Show the whole command/ }).waitFor(SHORT);
+      // The server's reading of the call, in words: a download piped into a shell must not look like `ls`.
+      const signs = (await longCard.locator('[data-testid="risk-signs"] li').allInnerTexts()).map((t) => t.trim());
+      if (JSON.stringify(signs) !== JSON.stringify(['Downloads and runs a script', 'Uses the network'])) throw new Error(`the card's risk words: ${JSON.stringify(signs)}`);
+      // The card from its head: what is asked and the two buttons that decide it, on one screen above the message box.
+      const headerBottom = await page.locator('.appbar').evaluate((el) => el.getBoundingClientRect().bottom);
+      await longCard.evaluate((el, top) => window.scrollBy(0, el.getBoundingClientRect().top - top - 8), headerBottom);
+      const composerTop = await page.locator('.composer').evaluate((el) => el.getBoundingClientRect().top);
+      for (const name of ['Deny…', 'Allow once']) {
+        const box = await longCard.getByRole('button', { name, exact: true }).boundingBox();
+        if (!box || box.y < headerBottom || box.y + box.height > Math.min(height, composerTop)) {
+          throw new Error(`${name} is out of view with the card's head: ${JSON.stringify(box)} (message box at ${composerTop})`);
+        }
+      }
+      const look = (name) => longCard.getByRole('button', { name, exact: true }).evaluate((el) => {
+        const s = getComputedStyle(el);
+        return { background: s.backgroundColor, border: s.borderTopWidth, weight: Number(s.fontWeight) };
+      });
+      const [allow, all] = [await look('Allow once'), await look('All Bash this session')];
+      if (all.background === allow.background || all.weight >= allow.weight || all.border !== '0px') {
+        throw new Error(`"All Bash this session" weighs as much as Allow once: ${JSON.stringify({ allow, all })}`);
+      }
+      const { bad } = await smallTargets(page);
+      if (bad.length) throw new Error(`controls under 44x44: ${bad.join('; ')}`);
+      await screenIsClean(`the long command's card at ${width}x${height}`);
+      await page.screenshot({ path: shots(`third-03b-long-card-${width}.png`) });
+    });
+  }
+  // Stopped at 360x640, read there and at 390x844.
+  await page.getByRole('button', { name: 'Stop turn' }).click();
+  await check('a stopped turn reads as stopped: not an error, and no "0 in · 0 out" (360x640, 390x844)', async () => {
+    await page.locator('.notice', { hasText: 'Turn stopped' }).waitFor(SHORT);
+    await page.locator('.approval.pending').waitFor({ state: 'detached', ...SHORT });
+    for (const [width, height] of [[360, 640], [390, 844]]) {
+      await page.setViewportSize({ width, height });
+      const text = await page.locator('main').innerText();
+      if (/ended with an error/.test(text)) throw new Error('the stopped turn reads as an error');
+      if (/\b0 in · 0 out/.test(text)) throw new Error('the stopped turn shows "0 in · 0 out"');
+      await screenIsClean(`the stopped turn at ${width}x${height}`);
+      await page.screenshot({ path: shots(`third-03c-stopped-${width}.png`) });
+    }
+  });
+  await page.setViewportSize({ width: 390, height: 844 });
+
   // 4. The turn's review: buttons off the screen's edges.
   await check("a turn's review: its buttons have the screen's side padding; nothing clipped", async () => {
     await page.locator('a.review-link').first().click();
@@ -253,4 +321,4 @@ await runPhoneScript('third-pass-session', 'Third-pass phone', async ({ page, ba
   });
 
   if (failures.length) throw new Error(`${failures.length} check(s) failed:\n  ${failures.join('\n  ')}`);
-}, { command: { type: 'string' }, asked: { type: 'string' }, repo2: { type: 'string' } });
+}, { command: { type: 'string' }, asked: { type: 'string' }, repo2: { type: 'string' }, long: { type: 'string' } });

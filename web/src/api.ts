@@ -5,7 +5,7 @@
 import createClient from 'openapi-fetch';
 import type { components, paths } from './api.gen';
 
-export type SessionStatus = 'preparing' | 'starting' | 'running' | 'waiting_approval' | 'idle' | 'failed' | 'stopped' | 'interrupted';
+export type SessionStatus = 'preparing' | 'queued' | 'starting' | 'running' | 'waiting_approval' | 'idle' | 'failed' | 'stopped' | 'interrupted';
 export type SessionMode = 'ask' | 'plan' | 'accept_edits' | 'trusted';
 export type ToolKind = 'read' | 'edit' | 'execute' | 'fetch' | 'mcp' | 'question' | 'network' | 'other';
 export type Decision = 'allow_once' | 'allow_session' | 'allow_always' | 'deny';
@@ -20,6 +20,8 @@ export type QuestionAnswer = { selected?: string[]; other?: string };
 type Schemas = components['schemas'];
 
 export type Health = Schemas['HealthResponse'];
+/** The limit on running agents, who waits for a slot, and the memory each running session's process tree holds. */
+export type Resources = Schemas['ResourcesResponse'];
 export type Paired = Schemas['PairResponse'];
 export type Device = Schemas['DeviceResponse'];
 export type Bridge = Schemas['BridgeResponse'] & { state: 'connecting' | 'connected' | 'failing' | 'stopped' };
@@ -56,6 +58,7 @@ export type Me = Schemas['MeResponse'];
 export type Invite = Schemas['InviteResponse'];
 export type TeamPolicy = Schemas['TeamPolicyResponse'];
 export type BudgetStatus = Schemas['BudgetStatus'];
+export type BudgetCap = Schemas['BudgetCap'];
 export type BudgetUse = Schemas['BudgetUse'];
 type RuleFields = { tool: string; pattern: string; action: Rule['action'] };
 
@@ -213,6 +216,9 @@ export const scoped = (url: string, session?: string) => (session ? `${url}${url
 
 export const api = {
   health: () => body(client.GET('/api/health')),
+  resources: () => body(client.GET('/api/resources')),
+  /** An owner's: null goes back to the configured limit (or the one from the machine's memory). */
+  setAgentLimit: (limit: number | null) => body(client.PUT('/api/resources/limit', { body: { limit } })),
   pair: (code: string, deviceName: string) => body(client.POST('/api/pair', { body: { code, deviceName } })),
   devices: () => body(client.GET('/api/devices')),
   revokeDevice: (device: string) => body(client.DELETE('/api/devices/{id}', byId(device))),
@@ -274,8 +280,11 @@ export const api = {
    * Starts a turn between turns; while one runs, the message waits in the session's queue (`queued`). `attachments`:
    * images (shown to the model) and text files (put in the prompt), base64; see docs/api.md.
    */
-  send: (session: string, text: string, attachments: { name: string; data: string }[] = []) =>
-    body(client.POST('/api/sessions/{id}/messages', { ...byId(session), body: attachments.length ? { text, attachments } : { text } })),
+  /** @param clientId The message's key: sent again with it (a retry, the outbox), the session takes it once. */
+  send: (session: string, text: string, attachments: { name: string; data: string }[] = [], clientId?: string) =>
+    body(client.POST('/api/sessions/{id}/messages', {
+      ...byId(session), body: { text, ...(attachments.length ? { attachments } : {}), ...(clientId ? { clientId } : {}) },
+    })),
   queue: (session: string) => body(client.GET('/api/sessions/{id}/queue', byId(session))),
   editQueued: (session: string, messageId: string, text: string) =>
     body(client.PATCH('/api/sessions/{id}/queue/{messageId}', { params: { path: { id: session, messageId } }, body: { text } })),

@@ -32,7 +32,8 @@ export function App() {
     if (auth === 'paired' && route.path === '/pair' && !linkedPairingCode()) {
       queueMicrotask(() => navigate('/', { replace: true }));
     }
-    return <Shell><Pair initialCode={linkedPairingCode() ?? ''} /></Shell>;
+    // Keyed by the code: a link opened while the pair screen shows fills it in.
+    return <Shell><Pair key={linkedPairingCode() ?? ''} initialCode={linkedPairingCode() ?? ''} /></Shell>;
   }
   if (!loaded) return <Shell><Loading /></Shell>;
   if (auth === 'unknown' && !online) {

@@ -36,6 +36,14 @@ describe('reduceSession', () => {
     expect(first.connections.map((c) => [c.host, c.outcome])).toEqual([['a.example.org', 'allowed'], ['b.example.org', 'denied']]);
   });
 
+  it("says a session's place in line for an agent slot, until its agent starts", () => {
+    seq = 0;
+    const reason = 'waiting for an agent slot: starts when one of 4 running sessions finishes or pauses (2nd in line)';
+    const inLine = reduceSessionAll(emptySession(), [ev('session.status', { status: 'queued', mode: 'ask', reason })]);
+    expect(inLine.inLine).toBe(reason);
+    expect(reduceSession(inLine, ev('session.status', { status: 'running', mode: 'ask' })).inLine).toBeNull();
+  });
+
   it('says the agent is paused while a call waits for the owner, until it runs again', () => {
     seq = 0;
     const paused = reduceSessionAll(emptySession(), [
@@ -220,6 +228,22 @@ describe('reduceSession', () => {
     expect(plans[0]).toMatchObject({ entries: [{ status: 'completed' }, { status: 'in_progress' }] });
     expect(view.usage).toMatchObject({ inputTokens: 20, costUsd: 0.02 });
     expect(view.totalTokens).toBe(42);
+  });
+
+  it('tells a stopped turn as stopped, never as an error, with no "0 in · 0 out"', () => {
+    seq = 0;
+    const view = reduceSessionAll(emptySession(), [
+      ev('message.user', { text: 'go' }),
+      ev('usage', { inputTokens: 10, outputTokens: 5, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: null }),
+      ev('turn.completed', { stopReason: 'end_turn', isError: false }),
+      ev('message.user', { text: 'again' }),
+      ev('usage', { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: null }),
+      // An older server sent a stopped Claude Code turn as an error too.
+      ev('turn.completed', { stopReason: 'cancelled', isError: true }),
+    ]);
+    const notices = view.items.filter((i) => i.type === 'notice');
+    expect(notices).toMatchObject([{ text: 'Turn stopped', tone: 'info' }]);
+    expect(view.usage).toBeUndefined();
   });
 });
 

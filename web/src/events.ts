@@ -52,6 +52,9 @@ export interface ApprovalView {
   editContext?: EditContext | null;
   /** The kind of call the project's policy routes (read, edit, shell, fetch, mcp, protected, question, budget, other). */
   risk?: string;
+  /** What the server read in the call (piped-to-shell, deletes, force-push, privilege, credentials, outside-project,
+   *  installs-packages, network): the card says them in words. */
+  riskSigns?: string[];
   /** The least role that may decide it (approver or operator; owner once escalated or for a budget raise). */
   deciderRole?: string;
   /** How many different people must allow it: 2 under the two-person rule. */
@@ -115,6 +118,8 @@ export interface SessionView {
   paused: boolean;
   /** While the session's worktree is being made (status preparing): the phase, and how far git's checkout is when it says. */
   preparing: Preparing | null;
+  /** While the session waits for an agent slot (status queued): its place in line, in the server's words; null otherwise. */
+  inLine: string | null;
   /** Its worktree could not be made (session.error WORKTREE_FAILED): restarting it cannot help, a new session can. */
   worktreeFailed: boolean;
   /**
@@ -142,7 +147,7 @@ export const STALLED_CODE = 'AGENT_STALLED';
 export const PAUSED_REASON = 'agent paused to save memory';
 
 export const emptySession = (): SessionView => ({
-  lastSeq: 0, items: [], totalTokens: 0, turnActive: false, stalled: false, queue: [], queueHeld: false, paused: false, preparing: null, worktreeFailed: false,
+  lastSeq: 0, items: [], totalTokens: 0, turnActive: false, stalled: false, queue: [], queueHeld: false, paused: false, preparing: null, inLine: null, worktreeFailed: false,
   worktreeMadeAt: 0, turnEndedAt: 0, grantedAt: 0,
 });
 
@@ -194,6 +199,8 @@ function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq:
       // Once the agent is up (or the session ended), nothing is being prepared any more.
       if (view.status !== 'preparing' && view.status !== 'starting') view.preparing = null;
       view.paused = view.status === 'waiting_approval' && str(d.reason) === PAUSED_REASON;
+      // In line for an agent slot: the server's words say its place ("starts when one of 4 running sessions finishes or pauses").
+      view.inLine = view.status === 'queued' ? str(d.reason) || 'waiting for an agent slot' : null;
       if (status === 'idle' || status === 'failed' || status === 'stopped' || status === 'interrupted') {
         if (view.turnActive) view.turnEndedAt = seq;
         view.turnActive = false;
@@ -271,6 +278,7 @@ function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq:
           editContext: editContext(d.editContext),
           risk: typeof d.risk === 'string' ? d.risk : undefined, deciderRole: typeof d.deciderRole === 'string' ? d.deciderRole : undefined,
           needed: typeof d.needed === 'number' ? d.needed : 1, allowedBy: [],
+          riskSigns: Array.isArray(d.riskSigns) ? d.riskSigns.filter((x): x is string => typeof x === 'string') : [],
         },
       });
       return;
@@ -309,7 +317,9 @@ function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq:
         cacheWriteTokens: num(d.cacheWriteTokens), costUsd: typeof d.costUsd === 'number' ? d.costUsd : null,
         sessionCostUsd: typeof d.sessionCostUsd === 'number' ? d.sessionCostUsd : null,
       };
-      view.usage = usage;
+      // A turn that counted nothing (one stopped before the model answered) has no usage line: "0 in · 0 out" says nothing.
+      const counted = usage.inputTokens + usage.outputTokens + usage.cacheReadTokens + usage.cacheWriteTokens > 0 || !!usage.costUsd;
+      view.usage = counted ? usage : undefined;
       view.totalTokens += usage.inputTokens + usage.outputTokens;
       return;
     }
@@ -317,8 +327,9 @@ function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq:
       closeStreaming(items);
       view.turnActive = false;
       view.turnEndedAt = seq;
-      if (d.isError === true) items.push({ type: 'notice', seq, text: `The turn ended with an error${d.result ? `: ${str(d.result)}` : ''}`, tone: 'bad' });
-      else if (str(d.stopReason) === 'cancelled') items.push({ type: 'notice', seq, text: 'Turn cancelled', tone: 'info' });
+      // A turn someone stopped is stopped, not a failure (an older server sent it as an error).
+      if (str(d.stopReason) === 'cancelled') items.push({ type: 'notice', seq, text: 'Turn stopped', tone: 'info' });
+      else if (d.isError === true) items.push({ type: 'notice', seq, text: `The turn ended with an error${d.result ? `: ${str(d.result)}` : ''}`, tone: 'bad' });
       return;
     case 'history.imported': {
       const skipped = typeof d.skipped === 'number' && d.skipped > 0 ? ` (the ${d.skipped} oldest left out)` : '';

@@ -6,6 +6,10 @@ import { boot, setState } from './store';
 import './styles.css';
 
 takePairingLink();
+// A pairing link opened where the app is already open changes only the fragment: no page load takes it, this does.
+window.addEventListener('hashchange', () => {
+  if (takePairingLink()) navigate('/pair', { replace: true });
+});
 
 // index.html paints a shell before the script arrives (a header and "Loading…"); the app takes its place.
 const root = document.getElementById('app')!;

@@ -5,12 +5,14 @@
  */
 let linkedCode: string | null = null;
 
-export function takePairingLink(location: Location = window.location, history: History = window.history): void {
+/** Takes the code from the address's fragment; true when there was one. */
+export function takePairingLink(location: Location = window.location, history: History = window.history): boolean {
   const code = /^#pair=([A-Za-z0-9 -]{4,20})$/.exec(location.hash)?.[1];
   if (code) {
     linkedCode = code;
     history.replaceState(null, '', '/pair');
   }
+  return code !== undefined;
 }
 
 /** The code from the link this page was opened with, if any. */

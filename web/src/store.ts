@@ -5,6 +5,7 @@ import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
 import { api, ApiError, NetworkError, setUnauthorizedHandler, type Health, type Me, type Project, type Session } from './api';
 import { checkLedger } from './ledgerWatch';
 import { offlineStore } from './offline';
+import { clearOutbox } from './outbox';
 import { reduceDashboard, ResumableStream, type Dashboard, type StreamState } from './events';
 import { splitPending, withListedPending } from './offers';
 
@@ -238,6 +239,7 @@ export function signedOut(reason?: string): void {
   localStorage.removeItem(HEALTH_KEY);
   // Unpaired or revoked: the transcripts kept for offline reading go too (they can hold code and secrets).
   void offlineStore().clear();
+  clearOutbox();
   setState({ auth: 'unpaired', projects: [], board: { sessions: {}, pending: {} }, loaded: true, me: undefined, signedOutReason: reason });
 }
 

@@ -58,6 +58,8 @@ internal sealed partial class OpenCodeServer : IAsyncDisposable
 
     public Task<int> Exited => _process.Exited;
 
+    public int ProcessId => _process.Pid;
+
     public string StderrTail => _process.StderrTail;
 
     public bool StopRequested => _process.StopRequested;

@@ -38,6 +38,8 @@ internal sealed class OpenCodeSession : IAgentSession
 
     public Task Exited => _exited.Task;
 
+    public int? ProcessId => _server.ProcessId;
+
     private IEnumerable<string> McpServers => _options.McpServers.Servers.Select(s => s.Name);
 
     public static async Task<OpenCodeSession> StartAsync(OpenCodeServer server, AgentStartOptions options, IAgentSink sink, CancellationToken cancellationToken)

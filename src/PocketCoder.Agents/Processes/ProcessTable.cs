@@ -74,7 +74,7 @@ internal static class ProcessTable
 
     private static bool IsRunning(int pid) => StatFields(pid) is [var state, ..] && state is not ("Z" or "X");
 
-    private static int? ParentOf(int pid) =>
+    internal static int? ParentOf(int pid) =>
         StatFields(pid) is { Length: > 1 } fields && int.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out var ppid) ? ppid : null;
 
     /// <summary>When the process started, in clock ticks since boot (/proc/PID/stat's 22nd field), or null once it is gone.</summary>

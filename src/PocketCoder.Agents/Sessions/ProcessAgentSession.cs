@@ -39,6 +39,8 @@ internal abstract class ProcessAgentSession : IAgentSession
     /// <summary>Cancelled when the session stops: work on its behalf ends with it.</summary>
     protected CancellationToken Lifetime => _lifetime.Token;
 
+    public int? ProcessId => _process?.Pid;
+
     protected ChildProcess Process => _process ?? throw new InvalidOperationException("The agent process has not started.");
 
     /// <summary>True once the handshake succeeded; from then on an exit is reported to the sink.</summary>

@@ -27,8 +27,12 @@ public sealed record Approval(
     bool CanEditInput,
     string Risk = RiskClasses.Other,
     string DeciderRole = Teams.Roles.Approver,
-    int Needed = 1)
+    int Needed = 1,
+    IReadOnlyList<string>? ReadSigns = null)
 {
+    /// <summary>What the server read in the call when it asked (<see cref="RiskSigns"/>); empty when nothing stood out.</summary>
+    public IReadOnlyList<string> Signs => ReadSigns ?? [];
+
     /// <summary>The input as JSON: the one place every reader (the API, a chat card, a notification, the event) parses it.</summary>
     public JsonElement InputJson => Json(Input);
 
@@ -38,7 +42,7 @@ public sealed record Approval(
     /// <summary>The payload of <c>approval.requested</c>: everything a phone needs to show what will run.</summary>
     /// <param name="editContext">For an edit: the file's lines around it, read when asking (kept only in the event).</param>
     public ApprovalRequestedEvent RequestedEvent(EditContext? editContext = null) =>
-        new(Id, ToolCallId, Tool, Kind, Title, InputJson, Plan, CanEditInput, CreatedAt.ToDb(), RulePattern, editContext, Risk, DeciderRole, Needed);
+        new(Id, ToolCallId, Tool, Kind, Title, InputJson, Plan, CanEditInput, CreatedAt.ToDb(), RulePattern, editContext, Risk, DeciderRole, Needed, Signs);
 
     public ApprovalResolvedEvent ResolvedEvent() =>
         new(Id, ToolCallId, Status, Decision, DecidedBy, Message, UpdatedInput is null ? null : Json(UpdatedInput));
@@ -77,7 +81,7 @@ public static class Decisions
 public sealed class ApprovalStore(Database database, TimeProvider clock)
 {
     internal const string Columns =
-        "id, session_id, project_id, tool_call_id, tool, kind, title, input, plan, rule_pattern, status, created_at, decision, decided_by, decided_at, message, updated_input, can_edit_input, risk, decider_role, needed";
+        "id, session_id, project_id, tool_call_id, tool, kind, title, input, plan, rule_pattern, status, created_at, decision, decided_by, decided_at, message, updated_input, can_edit_input, risk, decider_role, needed, risk_signs";
 
     public IReadOnlyList<Approval> List(string? status, string? sessionId) => database.Read(connection =>
     {
@@ -115,11 +119,11 @@ public sealed class ApprovalStore(Database database, TimeProvider clock)
         write.Query($"SELECT {Columns} FROM approvals WHERE status = 'pending'", Map);
 
     internal static void Insert(DbWrite write, Approval approval) => write.Execute(
-        $"INSERT INTO approvals ({Columns}) VALUES ($id, $session, $project, $call, $tool, $kind, $title, $input, $plan, $pattern, 'pending', $at, NULL, NULL, NULL, NULL, NULL, $edit, $risk, $deciders, $needed)",
+        $"INSERT INTO approvals ({Columns}) VALUES ($id, $session, $project, $call, $tool, $kind, $title, $input, $plan, $pattern, 'pending', $at, NULL, NULL, NULL, NULL, NULL, $edit, $risk, $deciders, $needed, $signs)",
         ("$id", approval.Id), ("$session", approval.SessionId), ("$project", approval.ProjectId), ("$call", approval.ToolCallId),
         ("$tool", approval.Tool), ("$kind", approval.Kind), ("$title", approval.Title), ("$input", approval.Input),
         ("$plan", approval.Plan), ("$pattern", approval.RulePattern), ("$at", approval.CreatedAt.ToDb()), ("$edit", approval.CanEditInput),
-        ("$risk", approval.Risk), ("$deciders", approval.DeciderRole), ("$needed", approval.Needed));
+        ("$risk", approval.Risk), ("$deciders", approval.DeciderRole), ("$needed", approval.Needed), ("$signs", string.Join(',', approval.Signs)));
 
     /// <summary>Records a person's decision (the one that settles it).</summary>
     internal static Approval MarkDecided(DbWrite write, Approval approval, string decision, string by, DateTimeOffset at, string? message, string? updated)
@@ -228,7 +232,7 @@ public sealed class ApprovalStore(Database database, TimeProvider clock)
         r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6),
         r.GetString(7), r.NullableString(8), r.GetString(9), r.GetString(10), r.Time(11), r.NullableString(12),
         r.NullableString(13), r.NullableTime(14), r.NullableString(15), r.NullableString(16), r.GetInt32(17) != 0, r.GetString(18), r.GetString(19),
-        r.GetInt32(20));
+        r.GetInt32(20), r.GetString(21).Split(',', StringSplitOptions.RemoveEmptyEntries));
 
     /// <summary>Who has allowed each of these calls so far (a call that needs two people), in the order they did.</summary>
     public IReadOnlyDictionary<string, List<string>> AllowedBy(IEnumerable<string> approvalIds) => VotesOf(approvalIds, vote => vote.PersonName);

@@ -31,11 +31,13 @@ public sealed record DecisionRequest(
 public sealed record DecisionResponse(string Id, string Status, string Decision, int Needed = 1, IReadOnlyList<string>? AllowedBy = null);
 
 /// <param name="Offers">What the caller may do with it now (exactly what the server will accept), and, where they may not allow it, who can.</param>
+/// <param name="RiskSigns">What the server read in the call when it asked (<see cref="Approvals.RiskSigns"/>), each a code the app
+/// puts in words; empty when nothing stood out.</param>
 public sealed record ApprovalResponse(
     string Id, string SessionId, string ProjectId, string ToolCallId, string Tool, string Kind, string Title, JsonElement Input,
     string? Plan, string Status, DateTimeOffset CreatedAt, string? Decision, string? DecidedBy, DateTimeOffset? DecidedAt,
     string? Message, JsonElement? UpdatedInput, IReadOnlyList<string> DeliveredTo, bool CanEditInput, string RulePattern,
-    string Risk, string DeciderRole, int Needed, IReadOnlyList<string> AllowedBy, ApprovalOffers? Offers = null);
+    string Risk, string DeciderRole, int Needed, IReadOnlyList<string> AllowedBy, ApprovalOffers? Offers = null, IReadOnlyList<string>? RiskSigns = null);
 
 /// <summary>What a rule would have matched among the project's newest questions (<paramref name="Checked"/> of them).</summary>
 public sealed record RulePreview(int Checked, int Matched, IReadOnlyList<RuleMatch> Examples);
@@ -213,5 +215,5 @@ public static class ApprovalsApi
     private static ApprovalResponse ToResponse(Approval a, IReadOnlyList<string> deliveredTo, IReadOnlyList<string> allowedBy, ApprovalOffers offers) => new(
         a.Id, a.SessionId, a.ProjectId, a.ToolCallId, a.Tool, a.Kind, a.Title, a.InputJson, a.Plan, a.Status,
         a.CreatedAt, a.Decision, a.DecidedBy, a.DecidedAt, a.Message, a.UpdatedInput is null ? null : JsonElement.Parse(a.UpdatedInput), deliveredTo, a.CanEditInput,
-        a.RulePattern, a.Risk, a.DeciderRole, a.Needed, allowedBy, offers);
+        a.RulePattern, a.Risk, a.DeciderRole, a.Needed, allowedBy, offers, a.Signs);
 }

@@ -78,7 +78,7 @@ public sealed class Gatekeeper(
             Guid.NewGuid().ToString("N"), context.SessionId, context.Project.Id, request.ToolCallId, request.Tool, request.Kind.ToWire(),
             request.Title, request.Input.GetRawText(), request.PlanText, RulePattern(request, context.Project.Path),
             ApprovalStatuses.Pending, clock.GetUtcNow(), null, null, null, null, null, request.CanEditInput, risk, team.LeastToDecide(risk).ToWire(),
-            team.NeedsTwo(risk) ? 2 : 1);
+            team.NeedsTwo(risk) ? 2 : 1, RiskSigns.Read(request, context.Project.Path));
         // Read now, as the agent sees the file when it asks: the phone shows the edit among its lines.
         var editContext = request.Kind == ToolKind.Edit ? EditContext.For(request.Path, request.Input, context.Project.Path) : null;
         return await AskAsync(context, approval, editContext, AskingOnce, cancellationToken).ConfigureAwait(false);
@@ -235,7 +235,7 @@ public sealed class Gatekeeper(
         if (_waiting.TryGetValue(approvalId, out var waiter))
         {
             waiter.Complete(decision == Decisions.Deny
-                ? PermissionDecision.Deny(decided.Message!)
+                ? PermissionDecision.Deny(decided.Message ?? DenialMessage(decided, actor))
                 : new PermissionDecision(true, decided.Message, updatedInput, decision == Decisions.AllowSession, answers));
         }
 
@@ -297,7 +297,8 @@ public sealed class Gatekeeper(
     {
         // Kept, shown to every device and ledgered: a secret answer is not (the agent alone gets it).
         var updated = ask.Allows ? (ask.Answering ? QuestionAnswers.Recorded(approval, ask.UpdatedInput!.Value) : ask.UpdatedInput)?.GetRawText() : null;
-        var message = ask.Allows ? ask.Message : !string.IsNullOrWhiteSpace(ask.Message) ? ask.Message : DenialMessage(approval, ask.Actor);
+        // The decider's own words only: a deny without any is told to the agent in plain words (DenialMessage), never kept as if typed.
+        var message = ask.Allows || !string.IsNullOrWhiteSpace(ask.Message) ? ask.Message : null;
         var person = Authority.IsSystem(ask.Actor) ? null : Authority.Who(write, ask.Actor.Id, ask.Actor.Name, approval.ProjectId);
         var decided = ApprovalStore.MarkDecided(write, approval, ask.Decision, ask.Actor.Name, clock.GetUtcNow(), message, updated);
         if (ask.Decision == Decisions.AllowSession)

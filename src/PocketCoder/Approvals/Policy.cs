@@ -315,7 +315,7 @@ public static class Policy
         (realRelative is not null && IsProtected(realRelative))
         || (TextualRelative(path, projectRoot) is { } spelled && IsProtected(spelled));
 
-    private static List<string> EditPaths(PermissionRequest request)
+    internal static List<string> EditPaths(PermissionRequest request)
     {
         var paths = new List<string>();
         if (request.Path is { Length: > 0 } path)

@@ -35,7 +35,8 @@ public static class QuestionAnswers
         var input = JsonNode.Parse(approval.Input) as JsonObject;
         var questions = (input?["questions"] as JsonArray ?? []).ToList();
         var answers = request.Answers ?? [];
-        var texts = questions.Select(q => Text(q?["question"])).ToList();
+        // A question or option that is not an object (a model can send strings) has no text: never a 500.
+        var texts = questions.Select(q => Text((q as JsonObject)?["question"])).ToList();
         if (questions.Count == 0 || texts.Any(t => t is null) || texts.Distinct(StringComparer.Ordinal).Count() != texts.Count)
         {
             // The agent's input is not a set of distinct questions (its answers are keyed by each question's text): it can
@@ -52,9 +53,9 @@ public static class QuestionAnswers
         var keyed = new JsonObject();
         for (var i = 0; i < questions.Count; i++)
         {
-            var question = questions[i]!;
+            var question = (JsonObject)questions[i]!;
             var text = texts[i]!;
-            var options = (question["options"] as JsonArray ?? []).Select(o => Text(o?["label"])).OfType<string>().ToList();
+            var options = (question["options"] as JsonArray ?? []).Select(o => Text((o as JsonObject)?["label"])).OfType<string>().ToList();
             var multiple = question["multiSelect"]?.GetValueKind() == JsonValueKind.True;
             var selected = answers[i]?.Selected ?? [];
             var own = answers[i]?.Other?.Trim() ?? "";
@@ -97,8 +98,8 @@ public static class QuestionAnswers
     public static JsonElement Recorded(Approval approval, JsonElement answered)
     {
         var secrets = ((JsonNode.Parse(approval.Input) as JsonObject)?["questions"] as JsonArray ?? [])
-            .Where(q => q?["secret"]?.GetValueKind() == JsonValueKind.True)
-            .Select(q => Text(q?["question"])).OfType<string>().ToList();
+            .Where(q => (q as JsonObject)?["secret"]?.GetValueKind() == JsonValueKind.True)
+            .Select(q => Text((q as JsonObject)?["question"])).OfType<string>().ToList();
         if (secrets.Count == 0 || JsonNode.Parse(answered.GetRawText()) is not JsonObject input || input["answers"] is not JsonObject keyed)
         {
             return answered;

@@ -21,8 +21,9 @@ public sealed class Devices(Database database, Ledger.LedgerStore ledger, TimePr
 
     /// <summary>Creates a one-time code. Works from the CLI while the server runs: both use the same database.</summary>
     /// <param name="personId">Whose device it pairs (an invite); null: the machine's first owner's (<c>pocketcoder pair</c>).</param>
+    /// <param name="madeBy">The device that asked for it (null: the owner's terminal): revoking that device voids it while unused.</param>
     /// <exception cref="ApiProblem">429 <c>RATE_LIMITED</c>: the person already has <see cref="MostOpenInvites"/> codes unused.</exception>
-    public (string Code, DateTimeOffset ExpiresAt) CreatePairingCode(string? personId = null)
+    public (string Code, DateTimeOffset ExpiresAt) CreatePairingCode(string? personId = null, string? madeBy = null)
     {
         var code = Secrets.NewPairingCode();
         var now = clock.GetUtcNow();
@@ -42,8 +43,9 @@ public sealed class Devices(Database database, Ledger.LedgerStore ledger, TimePr
             }
 
             write.Execute(
-                "INSERT INTO pairing_codes (code_hash, created_at, expires_at, person_id) VALUES ($hash, $now, $expires, $person)",
-                ("$hash", Secrets.HashPairingCode(_pairingKey.Value, code)), ("$now", now.ToDb()), ("$expires", expires.ToDb()), ("$person", personId));
+                "INSERT INTO pairing_codes (code_hash, created_at, expires_at, person_id, created_by_device) VALUES ($hash, $now, $expires, $person, $by)",
+                ("$hash", Secrets.HashPairingCode(_pairingKey.Value, code)), ("$now", now.ToDb()), ("$expires", expires.ToDb()), ("$person", personId),
+                ("$by", madeBy));
         });
         return (code, expires);
     }
@@ -176,7 +178,10 @@ public sealed class Devices(Database database, Ledger.LedgerStore ledger, TimePr
         write.Execute("UPDATE devices SET revoked_at = $now WHERE id = $id", ("$now", now.ToDb()), ("$id", deviceId));
         // A revoked phone must not go on receiving what the agents ask (a push carries the command's summary).
         write.Execute("DELETE FROM notification_channels WHERE device_id = $id", ("$id", deviceId));
-        ledger.Append(write, actor, "device.revoked", deviceId);
+        // Nor pair itself again: a code it made and that is still unused would give whoever holds it a new device, same person.
+        var voided = write.Execute("UPDATE pairing_codes SET used_at = $now WHERE created_by_device = $id AND used_at IS NULL",
+            ("$now", now.ToDb()), ("$id", deviceId));
+        ledger.Append(write, actor, "device.revoked", deviceId, voided == 0 ? null : new JsonObject { ["pairingCodesVoided"] = voided });
         // Nor a chat its person bound (their direct chat, a group): it would go on showing approvals and turns to a
         // chat no one still linked answers for. Another linked person binds it again if it should steer.
         // Their own direct chats too, whoever bound them (the phone can): no one else linked reads there.

@@ -74,6 +74,9 @@ public static class RouteAccess
         ["ContinueAgentConversation"] = Own,
         ["CreateSession"] = Steer(ProjectFrom.ProjectRoute, "projectId"),
         ["ListSessions"] = Read(),
+        // The machine's agents: how many may run at once is the owner's to say (it decides who waits).
+        ["GetResources"] = Read(),
+        ["SetAgentLimit"] = Own,
         ["GetSession"] = Read(ProjectFrom.SessionRoute),
         ["UpdateSession"] = SessionSteer,
         ["SendMessage"] = SessionSteer,

@@ -122,7 +122,7 @@ public static class BacklogApi
                 new JsonObject
                 {
                     ["projectId"] = schedule.ProjectId, ["cron"] = changed.Cron, ["timeZone"] = changed.TimeZone, ["enabled"] = changed.Enabled,
-                    ["deviceId"] = actor.Id,
+                    ["deviceId"] = actor.Id, ["prompt"] = changed.Prompt == schedule.Prompt ? null : changed.Prompt,
                 });
             return changed;
         });

@@ -110,6 +110,7 @@ public sealed class Schedules(Database database, TimeProvider clock)
     /// <summary>
     /// Changes what was asked; a new expression, zone or enabling counts the next time from now (times while it was off are
     /// not missed). Enabling a held schedule confirms it (said by <c>Confirmed</c>): from then on it runs on <paramref name="by"/>'s authority.
+    /// So does a new prompt: the words it runs are theirs, never under the authority of whoever made it first.
     /// </summary>
     public (Schedule Updated, bool Confirmed) Update(DbWrite write, Schedule read, UpdateScheduleRequest change, Auth.Actor by)
     {
@@ -122,13 +123,14 @@ public sealed class Schedules(Database database, TimeProvider clock)
         var retimed = cron != schedule.Cron || timeZone != schedule.TimeZone || enabled != schedule.Enabled;
         var next = !enabled ? null : retimed ? NextAfter(cron, timeZone, clock.GetUtcNow()) : schedule.NextRunAt;
         var confirmed = enabled && schedule.HeldReason is not null;
+        var prompt = Words(change.Prompt, "prompt") ?? schedule.Prompt;
         var updated = schedule with
         {
-            Name = Words(change.Name, "name") ?? schedule.Name, Cron = cron, TimeZone = timeZone, Prompt = Words(change.Prompt, "prompt") ?? schedule.Prompt,
+            Name = Words(change.Name, "name") ?? schedule.Name, Cron = cron, TimeZone = timeZone, Prompt = prompt,
             Enabled = enabled,
             NextRunAt = next,
             HeldReason = confirmed ? null : schedule.HeldReason,
-            CreatedByDevice = confirmed ? by.Id : schedule.CreatedByDevice,
+            CreatedByDevice = confirmed || prompt != schedule.Prompt ? by.Id : schedule.CreatedByDevice,
         };
         write.Execute("""
             UPDATE schedules SET name = $name, cron = $cron, time_zone = $tz, prompt = $prompt, enabled = $enabled, next_run_at = $next,

@@ -135,8 +135,8 @@ internal sealed class DoctorCommand() : Verb("doctor", "Check this machine for P
                 "any other host is asked on the phone, or decided by the project's network rules)", "");
         }
 
-        var listen = await ListenPort.CheckAsync(options.Listen, data, options.Certificate, CancellationToken.None);
-        var address = new Uri(options.Listen);
+        var (listenAt, listen) = await PortInUseAsync(options, data);
+        var address = new Uri(listenAt);
         await Line(listen.Use != ListenPort.Use.Taken, listen.Use switch
         {
             ListenPort.Use.ThisServer => $"port {address.Authority}: this data folder's PocketCoder is running there (`pocketcoder status` says more)",
@@ -192,5 +192,21 @@ internal sealed class DoctorCommand() : Verb("doctor", "Check this machine for P
                 : "push: not possible yet: browsers let only an https page install the app and receive notifications (push " +
                   "subscriptions need a secure context), and phones here would open plain http",
             next);
+    }
+
+    /// <summary>
+    /// The port this data folder's server uses: where it runs now when it does (it may have been started with a --listen the
+    /// settings do not hold), else where the settings would have serve listen.
+    /// </summary>
+    private static async Task<(string Listen, ListenPort.Check Check)> PortInUseAsync(PocketCoderOptions options, string data)
+    {
+        if (Reach.ServerAddress.Read(data)?.Url is { } recorded && Uri.TryCreate(recorded, UriKind.Absolute, out var running)
+            && running.Port != new Uri(options.Listen).Port
+            && await ListenPort.CheckAsync(recorded, data, options.Certificate, CancellationToken.None) is { Use: ListenPort.Use.ThisServer } there)
+        {
+            return (recorded, there);
+        }
+
+        return (options.Listen, await ListenPort.CheckAsync(options.Listen, data, options.Certificate, CancellationToken.None));
     }
 }

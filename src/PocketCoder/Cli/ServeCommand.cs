@@ -94,7 +94,7 @@ internal sealed class ServeCommand : Verb
         }
 
         await output.WriteLineAsync(
-            $"To pair a phone, run `pocketcoder pair{(GivenData(parsed) is { } d ? $" --data {d}" : "")}` and enter the code it shows (or scan its QR code).");
+            $"To pair a phone, run `{SelfCommand.For("pair")}{(GivenData(parsed) is { } d ? $" --data {d}" : "")}` and enter the code it shows (or scan its QR code).");
         await app.WaitForShutdownAsync();
         return 0;
     }

@@ -25,7 +25,8 @@ internal sealed class StatusCommand() : ServerVerb("status",
         var devices = await ServerClient.GetAsync(http, "/api/devices", WireJson.Default.IEnumerableDeviceResponse, error);
         var sessions = await ServerClient.GetAsync(http, "/api/sessions", WireJson.Default.IEnumerableSessionResponse, error);
         var approvals = await ServerClient.GetAsync(http, "/api/approvals?status=pending", WireJson.Default.IEnumerableApprovalResponse, error);
-        if (devices is null || sessions is null || approvals is null)
+        var resources = await ServerClient.GetAsync(http, "/api/resources", WireJson.Default.ResourcesResponse, error);
+        if (devices is null || sessions is null || approvals is null || resources is null)
         {
             return 1;
         }
@@ -43,10 +44,17 @@ internal sealed class StatusCommand() : ServerVerb("status",
               sessions:     {(byStatus.Count == 0 ? "none" : string.Join(", ", byStatus))}
               waiting:      {(waiting == 0 ? "nothing waits for you" : $"{waiting} approval{(waiting == 1 ? "" : "s")} (pocketcoder approvals)")}
               agents:       {string.Join(", ", agents)}
+              running:      {resources.Running} of {resources.Limit} agents at once ({resources.LimitSource}){(resources.Queued.Count == 0 ? "" : $", {resources.Queued.Count} in line")}
+              memory:       agents {MiB(resources.AgentsMemoryBytes)}, server {MiB(resources.ServerMemoryBytes)}, machine {MiB(resources.MachineMemoryBytes)} ({MiB(resources.MachineAvailableBytes)} available)
               sandbox:      {(health.Sandbox == "unavailable"
                   ? "UNAVAILABLE: sessions of sandboxed projects do not start (see the warning)"
                   : "bubblewrap: agents run sandboxed unless a project is set to none, their network through PocketCoder's proxy")}
             """));
+        foreach (var session in resources.Sessions)
+        {
+            await output.WriteLineAsync($"  session:      {session.SessionId} {session.Agent} {MiB(session.MemoryBytes)}");
+        }
+
         foreach (var warning in health.Warnings)
         {
             await output.WriteLineAsync($"  warning:      {warning}");
@@ -54,4 +62,6 @@ internal sealed class StatusCommand() : ServerVerb("status",
 
         return 0;
     }
+
+    private static string MiB(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / (1024.0 * 1024):0} MiB");
 }

@@ -11,11 +11,19 @@ public sealed record AgentHealth(string Id, bool Available, string? Version, str
     string? NewerThanChecked = null);
 
 /// <param name="Sandbox">Whether agents can be sandboxed here: <c>available</c>, or <c>unavailable</c> (a warning says why and what to do).</param>
-/// <param name="Sandbox"><c>available</c> or <c>unavailable</c> (then sandboxed projects start no session; a warning says why).</param>
 /// <param name="Network">How a sandbox's network is held: <c>proxy</c> (a network of its own, whose one way out is PocketCoder's
 /// proxy), or <c>unavailable</c> with the sandbox (never an open network: sandboxed sessions then do not start).</param>
+/// <param name="Resources">The limit on running agents and the memory they hold, in counts and sums (which session holds what:
+/// <c>GET /api/resources</c>, for signed-in callers).</param>
 public sealed record HealthResponse(string Status, string Version, IReadOnlyList<AgentHealth> Agents, IReadOnlyList<string> Warnings, string Sandbox,
-    string Network);
+    string Network, HealthResources? Resources = null);
+
+/// <param name="AgentLimit">Agent processes that may run at once.</param>
+/// <param name="Running">Sessions whose agent runs.</param>
+/// <param name="Queued">Sessions waiting for a slot.</param>
+/// <param name="AgentsMemoryBytes">What the running agents' process trees hold.</param>
+public sealed record HealthResources(int AgentLimit, int Running, int Queued, long AgentsMemoryBytes, long ServerMemoryBytes, long MachineMemoryBytes,
+    long MachineAvailableBytes);
 
 /// <summary>
 /// Which agents are installed and what is missing, in words a user can act on. Probing runs each agent's <c>--version</c>
@@ -107,8 +115,8 @@ public static class HealthApi
     public static void MapHealth(this IEndpointRouteBuilder api) =>
         api.MapGet("/health", GetAsync).AllowAnonymous().WithName("Health");
 
-    private static async Task<HealthResponse> GetAsync(AgentHealthCache agents, Database database, Sessions.Sandboxing sandboxing, HttpContext context,
-        CancellationToken cancellationToken)
+    private static async Task<HealthResponse> GetAsync(AgentHealthCache agents, Database database, Sessions.Sandboxing sandboxing, Sessions.Resources resources,
+        HttpContext context, CancellationToken cancellationToken)
     {
         var health = await agents.GetAsync(cancellationToken);
         var warnings = new List<string>();
@@ -152,7 +160,16 @@ public static class HealthApi
                 $"{failing.Max(c => c.LastAttemptAt):u}). Open Devices in the app to see why, or send a test notification.");
         }
 
+        var now = resources.Now();
+        if (now.Queued.Count > 0)
+        {
+            warnings.Add($"{now.Queued.Count} session{(now.Queued.Count == 1 ? " waits" : "s wait")} for an agent slot: {now.Running} of {now.Limit} run. " +
+                "They start as running sessions finish or pause; the limit can be raised in Settings.");
+        }
+
         return new HealthResponse("ok", Version, health, warnings, sandboxing.Problem is null ? "available" : "unavailable",
-            sandboxing.Problem is null ? "proxy" : "unavailable");
+            sandboxing.Problem is null ? "proxy" : "unavailable",
+            new HealthResources(now.Limit, now.Running, now.Queued.Count, now.AgentsMemoryBytes, now.ServerMemoryBytes, now.MachineMemoryBytes,
+                now.MachineAvailableBytes));
     }
 }

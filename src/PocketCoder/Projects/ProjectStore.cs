@@ -16,11 +16,14 @@ public sealed class ProjectStore(Database database, Ledger.LedgerStore ledger, T
 {
     private const string Columns = "id, name, path, created_at, approval_timeout_seconds, sandbox, worktree_default";
 
-    public Project Add(string path, string? name, Actor actor)
+    /// <param name="ownerHome">What <c>~</c> at the start of <paramref name="path"/> means: the home of the server's owner, where the
+    /// folder picker browses too (a phone's owner types <c>~/code</c> as they would in their shell).</param>
+    public Project Add(string path, string? name, Actor actor, string? ownerHome = null)
     {
+        path = WithHome(path, ownerHome);
         if (!System.IO.Path.IsPathFullyQualified(path))
         {
-            throw ApiProblem.Validation($"'path' must be an absolute directory path; got '{path}'.");
+            throw ApiProblem.Validation($"'path' must be an absolute directory path (or one under ~/); got '{path}'.");
         }
 
         var full = ResolveDirectory(path);
@@ -28,9 +31,10 @@ public sealed class ProjectStore(Database database, Ledger.LedgerStore ledger, T
             full, clock.GetUtcNow(), null);
         return database.Write(write =>
         {
-            if (write.Scalar<string>("SELECT id FROM projects WHERE path = $path", ("$path", full)) is { } existing)
+            if (write.Scalar<string>("SELECT name FROM projects WHERE path = $path", ("$path", full)) is { } existing)
             {
-                throw ApiProblem.Conflict(ErrorCodes.ProjectExists, $"'{full}' is already registered as project {existing}.");
+                // Named as the owner sees it on Home, never by its internal id.
+                throw ApiProblem.Conflict(ErrorCodes.ProjectExists, $"'{full}' is already added: it is the project \"{existing}\".");
             }
 
             write.Execute($"INSERT INTO projects ({Columns}) VALUES ($id, $name, $path, $at, NULL, NULL, 0)",
@@ -83,6 +87,18 @@ public sealed class ProjectStore(Database database, Ledger.LedgerStore ledger, T
         ledger.Append(write, actor.Name, "project.removed", id, new JsonObject { ["path"] = path });
         write.AfterCommit(() => hooks.OnRemoved(id));
     });
+
+    /// <summary><c>~</c> or <c>~/…</c> read as under the owner's home; any other path as given.</summary>
+    public static string WithHome(string path, string? ownerHome)
+    {
+        var trimmed = path.Trim();
+        if (ownerHome is not { Length: > 0 } home || !(trimmed == "~" || trimmed.StartsWith("~/", StringComparison.Ordinal)))
+        {
+            return trimmed;
+        }
+
+        return trimmed == "~" ? home : System.IO.Path.Combine(home, trimmed[2..]);
+    }
 
     /// <summary>The directory's real path: symlinks resolved, so confinement checks compare like with like.</summary>
     private static string ResolveDirectory(string path)

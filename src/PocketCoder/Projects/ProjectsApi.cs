@@ -54,9 +54,9 @@ public static class ProjectsApi
     }
 
     private static Created<ProjectResponse> Create(CreateProjectRequest request, ProjectStore projects, Sandboxing sandboxing, Teams.Authority authority,
-        ClaimsPrincipal user)
+        Server.PocketCoderOptions options, ClaimsPrincipal user)
     {
-        var project = projects.Add(request.Path!, request.Name, user.Actor());
+        var project = projects.Add(request.Path!, request.Name, user.Actor(), options.OwnerHome);
         return TypedResults.Created($"/api/projects/{project.Id}",
             ProjectResponse.From(project, sandboxing) with { Offers = authority.OffersFor(user.Actor(), project.Id) });
     }

@@ -82,8 +82,11 @@ public sealed record UsageEvent(long InputTokens, long OutputTokens, long CacheR
     public static string Kind => "usage";
 }
 
+/// <param name="StopReason"><see cref="Cancelled"/> for a turn the owner stopped (never an error), else the agent's own.</param>
 public sealed record TurnCompletedEvent(string StopReason, bool IsError, string? Result) : ISessionEvent
 {
+    public const string Cancelled = "cancelled";
+
     public static string Kind => "turn.completed";
 }
 
@@ -162,7 +165,8 @@ public sealed record ApprovalRequestedEvent(
     Approvals.EditContext? EditContext = null,
     string Risk = Approvals.RiskClasses.Other,
     string DeciderRole = Teams.Roles.Approver,
-    int Needed = 1) : ISessionEvent
+    int Needed = 1,
+    IReadOnlyList<string>? RiskSigns = null) : ISessionEvent
 {
     public static string Kind => "approval.requested";
 }

@@ -118,6 +118,13 @@ public sealed class PocketCoderOptions
     /// </summary>
     public IReadOnlyDictionary<string, string?> TerminalEnvironment { get; init; } = new Dictionary<string, string?>();
 
+    /// <summary>
+    /// How many agent processes may run at once on this machine (<c>--max-agents</c>); sessions beyond it wait in line, never
+    /// killed. Null: derived from the machine's memory (<see cref="Sessions.Running.AgentSlots.DefaultFor"/>). The owner may
+    /// change it through the API (kept in the database, winning over this until cleared).
+    /// </summary>
+    public int? MaxRunningAgents { get; init; }
+
     /// <summary>An agent process idle this long is stopped (its conversation kept) until the next message. Zero: never.</summary>
     public TimeSpan SuspendIdleAfter { get; init; } = TimeSpan.FromMinutes(15);
 

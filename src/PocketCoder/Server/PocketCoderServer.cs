@@ -64,6 +64,8 @@ public static class PocketCoderServer
             .AddMcpServers()
             .AddApprovals()
             .AddEvents()
+            // Before the sessions: the owner's limit on running agents holds from the first start.
+            .AddResources()
             .AddSessions(new AgentRegistry(Adapters(options)))
             .AddHealth()
             .AddGit()
@@ -97,6 +99,7 @@ public static class PocketCoderServer
         api.MapProjects();
         api.MapFolders();
         api.MapSessions();
+        api.MapResources();
         api.MapProfiles();
         api.MapModelLists();
         api.MapMcpServers();

@@ -51,6 +51,10 @@ public sealed class ServeSettings
     [Range(0, 24 * 60 * 60)]
     public int PauseWaitingSeconds { get; set; } = 300;
 
+    /// <summary>Null: derived from the machine's memory.</summary>
+    [Range(1, 1000)]
+    public int? MaxAgents { get; set; }
+
     /// <summary>Host names to answer to besides loopback and IP literals, comma-separated (DNS rebinding guard).</summary>
     public string? AllowedHosts { get; set; }
 
@@ -106,6 +110,7 @@ public sealed class ServeSettings
         (nameof(SuspendIdleMinutes), "POCKETCODER_SUSPEND_IDLE_MINUTES", "suspend-idle-minutes", "Stop idle agent processes after N minutes (default 15, 0: never)."),
         (nameof(StallSeconds), "POCKETCODER_STALL_SECONDS", "stall-seconds", "Report a turn with no word from the agent after N s (default 180, 0: never)."),
         (nameof(PauseWaitingSeconds), "POCKETCODER_PAUSE_WAITING_SECONDS", "pause-waiting-seconds", null),
+        (nameof(MaxAgents), "POCKETCODER_MAX_AGENTS", "max-agents", "Agent processes running at once; more sessions wait in line (default: from memory)."),
         (nameof(AllowedHosts), "POCKETCODER_ALLOWED_HOSTS", "allowed-host", "Host names to answer to besides loopback and IP literals (comma-separated)."),
         (nameof(NetworkHosts), "POCKETCODER_NETWORK_HOSTS", "network-host", "Names the sandboxes' proxy connects to at the address given (NAME=ADDRESS, comma-separated; even a loopback one)."),
         (nameof(LedgerTerminalText), "POCKETCODER_LEDGER_TERMINAL_TEXT", "ledger-terminal-text", "Keep the text typed into terminals in the ledger."),
@@ -189,6 +194,7 @@ public sealed class ServeSettings
             SuspendIdleAfter = TimeSpan.FromMinutes(SuspendIdleMinutes),
             StallAfter = TimeSpan.FromSeconds(StallSeconds),
             PauseWaitingAfter = TimeSpan.FromSeconds(PauseWaitingSeconds),
+            MaxRunningAgents = MaxAgents,
             AllowedHosts = [.. (AllowedHosts ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
             NetworkHosts = PocketCoderOptions.ParseNetworkHosts(NetworkHosts),
             LedgerTerminalText = LedgerTerminalText,

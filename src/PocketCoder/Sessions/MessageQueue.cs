@@ -87,14 +87,21 @@ public sealed class MessageQueue(Database database, EventLog events, Ledger.Ledg
         return queued;
     }
 
-    /// <summary>Changes the words of a message that has not started; what came with it stays.</summary>
-    public QueuedMessage Edit(string sessionId, string id, string text, bool held) => database.Write(write =>
+    /// <summary>
+    /// Changes the words of a message that has not started; what came with it stays. The words are now
+    /// <paramref name="by"/>'s: the message starts on their authority, not its first sender's (ledgered as <c>queue.edited</c>),
+    /// so no one puts their words under someone else's right to run things unasked.
+    /// </summary>
+    public QueuedMessage Edit(string sessionId, string id, string text, Auth.Actor by, bool held) => database.Write(write =>
     {
-        if (write.Execute($"UPDATE queued_messages SET text = $text WHERE id = $id AND {Waiting}", ("$text", text), ("$id", id), ("$s", sessionId)) == 0)
+        Auth.StandingWork.EnsureNotRevoked(write, by);
+        if (write.Execute($"UPDATE queued_messages SET text = $text, sent_by = $by, sent_by_device = $device WHERE id = $id AND {Waiting}",
+                ("$text", text), ("$by", by.Name), ("$device", by.Id), ("$id", id), ("$s", sessionId)) == 0)
         {
             throw NotQueued(id);
         }
 
+        ledger.Append(write, by.Name, "queue.edited", id, new System.Text.Json.Nodes.JsonObject { ["sessionId"] = sessionId, ["deviceId"] = by.Id, ["text"] = text });
         Changed(write, sessionId, held);
         return write.Query($"SELECT {Columns} FROM queued_messages WHERE id = $id", Map, ("$id", id))[0];
     });

@@ -18,8 +18,12 @@ namespace PocketCoder.Sessions;
 public sealed partial class SessionManager
 {
     /// <summary>A worktree being made, and what stops it: a stop or cancel of its session, or the server stopping.</summary>
-    private sealed class Preparation(CancellationToken stopping)
+    /// <param name="resume">Its agent carries on a conversation (a session in line for a slot that had one): a cancel takes it
+    /// out of line rather than stopping it.</param>
+    private sealed class Preparation(CancellationToken stopping, bool resume = false)
     {
+        public bool Resume { get; } = resume;
+
         public CancellationTokenSource Cancel { get; } = CancellationTokenSource.CreateLinkedTokenSource(stopping);
 
         /// <summary>Set once the preparation has ended, however: its half-made worktree is gone by then, or its agent runs.</summary>
@@ -91,33 +95,9 @@ public sealed partial class SessionManager
             }
 
             sessions.SetStatus(session.Id, SessionStatuses.Starting, "its worktree is ready");
-            var gate = _startLocks.GetOrAdd(session.Id, _ => new SemaphoreSlim(1, 1));
-            await gate.RunAsync(async () =>
-            {
-                try
-                {
-                    var runner = await StartRunnerAsync(sessions.Get(session.Id), project, adapter, resume: false, token, holdQueued: false);
-                    await runner.RunQueueAsync(token);
-                }
-                catch (ApiProblem problem)
-                {
-                    // StartRunnerAsync reported an agent that would not start; anything else is reported here.
-                    if (problem.Code != ErrorCodes.AgentUnavailable)
-                    {
-                        database.Write(write =>
-                        {
-                            events.Append(write, session.Id, new ErrorEvent(problem.Message) { Code = problem.Code });
-                            sessions.SetStatus(write, session.Id, SessionStatuses.Failed, "the agent could not be started");
-                        });
-                    }
-                }
-                finally
-                {
-                    // Messages sent from here on (waiting for this lock) find the agent running, or failed; a stop until now
-                    // cancelled the start and stops whatever got going.
-                    _preparing.TryRemove(new KeyValuePair<string, Preparation>(session.Id, preparation));
-                }
-            }, token);
+            // Like any other start, within the limit on running agents: in line (queued) until a slot is free.
+            await runnerServices.Slots.TakeAsync(session.Id, token);
+            await StartPreparedAsync(session, project, adapter, resume: false, preparation);
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
@@ -131,9 +111,51 @@ public sealed partial class SessionManager
         }
         finally
         {
+            // A slot given as the start was called off holds nothing: the next in line has it.
+            if (!_live.ContainsKey(session.Id))
+            {
+                runnerServices.Slots.Release(session.Id);
+            }
+
             _preparing.TryRemove(new KeyValuePair<string, Preparation>(session.Id, preparation));
             preparation.Finished.TrySetResult();
         }
+    }
+
+    /// <summary>
+    /// The agent of a session that waited (for its worktree, for a slot, holding one now) starts, and its queue goes on: under
+    /// the start lock, which a message sent meanwhile waits for, so that none lands between "still waiting" and "running".
+    /// </summary>
+    private async Task StartPreparedAsync(Session session, Project project, IAgentAdapter adapter, bool resume, Preparation preparation)
+    {
+        var token = preparation.Cancel.Token;
+        var gate = _startLocks.GetOrAdd(session.Id, _ => new SemaphoreSlim(1, 1));
+        await gate.RunAsync(async () =>
+        {
+            try
+            {
+                var runner = await StartRunnerAsync(sessions.Get(session.Id), project, adapter, resume, token, holdQueued: false);
+                await runner.RunQueueAsync(token);
+            }
+            catch (ApiProblem problem)
+            {
+                // StartRunnerAsync reported an agent that would not start; anything else is reported here.
+                if (problem.Code != ErrorCodes.AgentUnavailable)
+                {
+                    database.Write(write =>
+                    {
+                        events.Append(write, session.Id, new ErrorEvent(problem.Message) { Code = problem.Code });
+                        sessions.SetStatus(write, session.Id, SessionStatuses.Failed, "the agent could not be started");
+                    });
+                }
+            }
+            finally
+            {
+                // Messages sent from here on (waiting for this lock) find the agent running, or failed; a stop until now
+                // cancelled the start and stops whatever got going.
+                _preparing.TryRemove(new KeyValuePair<string, Preparation>(session.Id, preparation));
+            }
+        }, token);
     }
 
     private void FailPreparation(Session session, Exception exception)
@@ -170,7 +192,7 @@ public sealed partial class SessionManager
         // Still listed for a moment after a failure is recorded (the preparation's last step takes it off): the status, written
         // with the failure's event, says whether it is really still being prepared.
         return await gate.RunAsync(() => Task.FromResult(_preparing.ContainsKey(sessionId)
-                && sessions.Find(sessionId)?.Status is SessionStatuses.Preparing or SessionStatuses.Starting
+                && sessions.Find(sessionId)?.Status is SessionStatuses.Preparing or SessionStatuses.Queued or SessionStatuses.Starting
                 ? queue.Add(sessionId, message, actor, held: false)
                 : null),
             cancellationToken);

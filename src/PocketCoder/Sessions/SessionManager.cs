@@ -115,6 +115,12 @@ public sealed partial class SessionManager(
             return sessions.Get(session.Id);
         }
 
+        if (!runnerServices.Slots.TryTake(session.Id))
+        {
+            // Every agent slot is taken: answered queued, the prompt waiting in its queue until its turn in line comes.
+            return QueueNewSession(session, project, adapter, prompt, actor);
+        }
+
         SessionRunner runner;
         try
         {
@@ -131,6 +137,18 @@ public sealed partial class SessionManager(
             await SendFirstPromptAsync(runner, session.Id, adapter.Id, prompt, actor, cancellationToken);
         }
 
+        return sessions.Get(session.Id);
+    }
+
+    private Session QueueNewSession(Session session, Project project, IAgentAdapter adapter, OwnerMessage? prompt, Actor actor)
+    {
+        if (prompt is not null)
+        {
+            // Its device could have been revoked a moment ago: as for a session being prepared, nothing is left behind then.
+            queue.Add(session.Id, prompt, actor, held: false);
+        }
+
+        BeginQueuedStart(session, project, adapter, resume: false);
         return sessions.Get(session.Id);
     }
 
@@ -196,12 +214,20 @@ public sealed partial class SessionManager(
     public async Task<QueuedMessage?> SendAsync(string sessionId, OwnerMessage message, Actor actor, CancellationToken cancellationToken)
     {
         EnsureMaySteer(sessionId, actor);
-        if (await QueueWhilePreparingAsync(sessionId, message, actor, cancellationToken) is { } waiting)
+        SessionRunner? runner;
+        // A session waiting for its worktree or an agent slot takes the message into its queue; one whose agent is not running
+        // and cannot start now joins the line, and takes it the same way (or, its slot come meanwhile, finds the agent up).
+        do
         {
-            return waiting;
-        }
+            if (await QueueWhilePreparingAsync(sessionId, message, actor, cancellationToken) is { } waiting)
+            {
+                return waiting;
+            }
 
-        var runner = await EnsureRunningAsync(sessionId, cancellationToken);
+            runner = await EnsureRunningAsync(sessionId, cancellationToken);
+        }
+        while (runner is null);
+
         try
         {
             return await runner.SendAsync(message, actor, cancellationToken);
@@ -235,7 +261,7 @@ public sealed partial class SessionManager(
     public QueuedMessage EditQueued(string sessionId, string messageId, string text, Actor actor)
     {
         EnsureMaySteer(sessionId, actor);
-        return queue.Edit(sessions.Get(sessionId).Id, messageId, text, QueueHeld(sessionId));
+        return queue.Edit(sessions.Get(sessionId).Id, messageId, text, actor, QueueHeld(sessionId));
     }
 
     public void RemoveQueued(string sessionId, string messageId) => queue.Remove(sessions.Get(sessionId).Id, messageId, QueueHeld(sessionId));
@@ -267,11 +293,9 @@ public sealed partial class SessionManager(
         return RunQueueAsync(sessionId, cancellationToken);
     }
 
-    private async Task<bool> RunQueueAsync(string sessionId, CancellationToken cancellationToken)
-    {
-        var runner = await EnsureRunningAsync(sessionId, cancellationToken);
-        return await runner.RunQueueAsync(cancellationToken);
-    }
+    /// <remarks>A session that must wait for an agent slot runs its queue when it starts: false now.</remarks>
+    private async Task<bool> RunQueueAsync(string sessionId, CancellationToken cancellationToken) =>
+        await EnsureRunningAsync(sessionId, cancellationToken) is { } runner && await runner.RunQueueAsync(cancellationToken);
 
     /// <summary>True while the session's agent runs a turn, waits for a decision, or is about to start a queued message.</summary>
     public bool IsWorking(string sessionId) => _live.TryGetValue(sessionId, out var runner) && !runner.IsQuiescent;
@@ -283,6 +307,11 @@ public sealed partial class SessionManager(
     public async Task CancelAsync(string sessionId, Actor actor, CancellationToken cancellationToken)
     {
         var session = sessions.Get(sessionId);
+        if (await LeaveLineAsync(session.Id))
+        {
+            return;
+        }
+
         if (_preparing.ContainsKey(session.Id))
         {
             await StopAsync(session.Id, actor, cancellationToken);
@@ -318,13 +347,25 @@ public sealed partial class SessionManager(
         }, cancellationToken);
     }
 
-    /// <summary>Brings an interrupted (or idle, process-less) session's agent back, conversation intact.</summary>
+    /// <summary>
+    /// Brings an interrupted (or idle, process-less) session's agent back, conversation intact, on <paramref name="actor"/>'s word.
+    /// A session whose agent is already there changes nothing: resuming never takes over whose word a running turn is on.
+    /// </summary>
     public async Task<Session> ResumeAsync(string sessionId, Actor actor, CancellationToken cancellationToken)
     {
         EnsureMaySteer(sessionId, actor);
-        var runner = await EnsureRunningAsync(sessionId, cancellationToken);
-        runner.ResumedBy(actor);
-        database.Write(write => ledger.Append(write, actor.Name, "session.resumed", sessionId));
+        // In line for an agent slot (this call put it there), it resumes when its turn comes, its queue going on.
+        var resumed = false;
+        await EnsureRunningAsync(sessionId, cancellationToken, started: runner =>
+        {
+            runner?.ResumedBy(actor);
+            resumed = true;
+        });
+        if (resumed)
+        {
+            database.Write(write => ledger.Append(write, actor.Name, "session.resumed", sessionId));
+        }
+
         return sessions.Get(sessionId);
     }
 
@@ -432,6 +473,8 @@ public sealed partial class SessionManager(
             logger.LogInformation("Marked {Sessions} session(s) and {Approvals} pending approval(s) interrupted after a restart", interrupted.Count, approvals);
         }
 
+        // Whoever waits for an agent slot is told their place whenever the line moves.
+        runnerServices.Slots.Watch(SayPlaces);
         if (options.SuspendIdleAfter > TimeSpan.Zero)
         {
             _suspender = SuspendIdleLoopAsync(_stopping.Token);
@@ -598,11 +641,17 @@ public sealed partial class SessionManager(
         }
     }
 
-    private async Task<SessionRunner> EnsureRunningAsync(string sessionId, CancellationToken cancellationToken)
+    /// <summary>
+    /// The session's live runner, its agent started (or resumed) first if its process is gone; null when it waits for an agent
+    /// slot instead (it joined the line here, or was in it already), or for its worktree.
+    /// </summary>
+    /// <param name="started">Called, under the session's start lock, only when this call started the agent (with its runner) or
+    /// put the session in line for a slot (with null).</param>
+    private async Task<SessionRunner?> EnsureRunningAsync(string sessionId, CancellationToken cancellationToken, Action<SessionRunner?>? started = null)
     {
         var session = sessions.Get(sessionId);
         // A paused agent is live too: the owner's decision resumes it, on the call it paused on (never a second process).
-        if (_live.TryGetValue(session.Id, out var live) && (live.IsAlive || live.IsPaused))
+        if (_live.TryGetValue(session.Id, out var live) && (live.IsAlive || live.IsPaused || live.IsResuming))
         {
             return live;
         }
@@ -615,9 +664,14 @@ public sealed partial class SessionManager(
         var gate = _startLocks.GetOrAdd(session.Id, _ => new SemaphoreSlim(1, 1));
         return await gate.RunAsync(async () =>
         {
-            if (_live.TryGetValue(session.Id, out live) && (live.IsAlive || live.IsPaused))
+            if (_live.TryGetValue(session.Id, out live) && (live.IsAlive || live.IsPaused || live.IsResuming))
             {
                 return live;
+            }
+
+            if (_preparing.ContainsKey(session.Id))
+            {
+                return null;
             }
 
             var project = projects.Get(session.ProjectId);
@@ -631,7 +685,16 @@ public sealed partial class SessionManager(
                     $"A process on this machine holds this conversation (pid {holder.Pid}: {holder.Name}). Quit it in its terminal, then send again.");
             }
 
-            return await StartRunnerAsync(session, project, adapter, resume, cancellationToken);
+            if (!runnerServices.Slots.TryTake(session.Id))
+            {
+                BeginQueuedStart(session, project, adapter, resume);
+                started?.Invoke(null);
+                return null;
+            }
+
+            var runner = await StartRunnerAsync(session, project, adapter, resume, cancellationToken);
+            started?.Invoke(runner);
+            return runner;
         }, cancellationToken);
     }
 
@@ -641,6 +704,7 @@ public sealed partial class SessionManager(
         // Never quietly without the sandbox the project runs in: the owner installs bubblewrap or chooses "none" for it.
         if (runnerServices.Sandboxing.Refusal(project) is { } refused)
         {
+            runnerServices.Slots.Release(session.Id);
             throw new ApiProblem(StatusCodes.Status503ServiceUnavailable, ErrorCodes.SandboxUnavailable, refused);
         }
 
@@ -656,6 +720,7 @@ public sealed partial class SessionManager(
         }
         catch (AgentUnavailableException exception)
         {
+            runnerServices.Slots.Release(session.Id);
             database.Write(write =>
             {
                 events.Append(write, session.Id, new ErrorEvent(exception.Message));
@@ -663,6 +728,12 @@ public sealed partial class SessionManager(
             });
             throw new ApiProblem(StatusCodes.Status503ServiceUnavailable, ErrorCodes.AgentUnavailable,
                 $"{exception.Message} New session shows which agents are installed.");
+        }
+        catch (Exception)
+        {
+            // Its slot goes to the next in line: no process holds it.
+            runnerServices.Slots.Release(session.Id);
+            throw;
         }
 
         _live[session.Id] = runner;

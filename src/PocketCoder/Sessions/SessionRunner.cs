@@ -46,6 +46,9 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
 
     private volatile ErrorEvent? _unexpectedExit;
 
+    /// <summary>Cancelled as the session stops: a resume waiting in line for an agent slot gives up.</summary>
+    private readonly CancellationTokenSource _stopped = new();
+
     /// <param name="holdOnBudget">The budget is spent and a message waits for it to be raised (its first words): the manager asks.</param>
     public SessionRunner(Session session, Project project, IAgentAdapter adapter, string logDirectory, SessionServices services,
         Action<SessionRunner> onEnded, Action<string> holdOnBudget)
@@ -66,6 +69,11 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
     }
 
     public string SessionId => _session.Id;
+
+    public string Agent => _adapter.Id;
+
+    /// <summary>The agent's process (the root of its tree, for its memory) while it runs.</summary>
+    public int? ProcessId => IsAlive ? _agent?.ProcessId : null;
     /// <summary>
     /// True when the agent is doing nothing anyone waits for: no turn running and no question open.
     /// Only then may its process be suspended.
@@ -84,6 +92,14 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
 
     /// <summary>True while the agent's process is stopped on a call the owner has not decided; their decision resumes it.</summary>
     public bool IsPaused => _paused.IsPaused;
+
+    /// <summary>True while a paused agent is being started again on the owner's decision (in line for an agent slot, perhaps).</summary>
+    public bool IsResuming => _resuming;
+
+    private volatile bool _resuming;
+
+    /// <summary>What a resume waiting in line for an agent slot gives up on: a stop, or the owner cancelling the turn.</summary>
+    private CancellationTokenSource? _resumeWait;
 
     bool IPauseHost.Stopping => _turn.Stopping;
 
@@ -135,13 +151,19 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
             await BringConversationAsync(conversations, sandbox is not null, cancellationToken).ConfigureAwait(false);
         }
 
-        var pauseAfter = _services.Options.PauseWaitingAfter;
-        var options = new AgentStartOptions(_project.Path, _session.Model, resume ? _session.AgentSessionId : null, _session.AgentSessionId,
-            _sessions.Mode(_session.Id), _logDirectory, _logger, sandbox, _sessions.Instructions(_session.Id),
-            pauseAfter > TimeSpan.Zero ? pauseAfter : null, paused,
-            // Read at every start: a server's file changed since the owner enabled it is left out, never run unseen.
-            _services.Mcp.ForSession(_project.Id, _project.Path, _adapter, _sessions.McpServers(_session.Id)));
-        _agent = await _adapter.StartAsync(options, this, cancellationToken).ConfigureAwait(false);
+        // Within the limit on running agents: held already for a start the manager made, waited for in line for a resume on
+        // the owner's decision (the session says its place meanwhile).
+        await _services.Slots.TakeAsync(_session.Id, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            _agent = await StartProcessAsync(resume, paused, sandbox, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            _services.Slots.Release(_session.Id);
+            throw;
+        }
+
         _agentDisposed = false;
         // What a session on the agent's default says of its models keeps the profile's and New session's pickers current, without
         // starting the agent to ask. One with a model of its own says nothing of the default, and is not asked (Codex would ask its provider).
@@ -151,6 +173,17 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
                 TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
         }
         _cost.NewProcess();
+    }
+
+    private Task<IAgentSession> StartProcessAsync(bool resume, PausedCall? paused, Agents.Processes.AgentSandbox? sandbox, CancellationToken cancellationToken)
+    {
+        var pauseAfter = _services.Options.PauseWaitingAfter;
+        var options = new AgentStartOptions(_project.Path, _session.Model, resume ? _session.AgentSessionId : null, _session.AgentSessionId,
+            _sessions.Mode(_session.Id), _logDirectory, _logger, sandbox, _sessions.Instructions(_session.Id),
+            pauseAfter > TimeSpan.Zero ? pauseAfter : null, paused,
+            // Read at every start: a server's file changed since the owner enabled it is left out, never run unseen.
+            _services.Mcp.ForSession(_project.Id, _project.Path, _adapter, _sessions.McpServers(_session.Id)));
+        return _adapter.StartAsync(options, this, cancellationToken);
     }
 
     /// <summary>
@@ -194,8 +227,28 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
         }
     }
 
-    /// <summary>Cancels the running turn; not while a paused agent is stopped or resumed (see <see cref="PausedCalls.CancelAsync"/>).</summary>
-    public Task CancelTurnAsync(CancellationToken cancellationToken) => _paused.CancelAsync(async () =>
+    /// <summary>
+    /// Cancels the running turn; not while a paused agent is stopped or resumed (see <see cref="PausedCalls.CancelAsync"/>), but
+    /// a resume still waiting in line for an agent slot gives up at once (the turn then ends here).
+    /// </summary>
+    public Task CancelTurnAsync(CancellationToken cancellationToken)
+    {
+        if (_resuming)
+        {
+            try
+            {
+                _resumeWait?.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // Its slot came meanwhile: the agent runs, and the cancel is its turn's.
+            }
+        }
+
+        return CancelAfterAnyPauseAsync(cancellationToken);
+    }
+
+    private Task CancelAfterAnyPauseAsync(CancellationToken cancellationToken) => _paused.CancelAsync(async () =>
     {
         if (_agent is { Exited.IsCompleted: false } agent && _turn.RequestCancel())
         {
@@ -207,6 +260,7 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _turn.Stop();
+        await _stopped.CancelAsync().ConfigureAwait(false);
         _stall.Dispose();
         _services.Egress.Fetches.Forget(_session.Id);
         // Nobody will resume the agent for them: their questions are withdrawn (a paused call stays denied for any later resume).
@@ -225,6 +279,9 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
                 await (IsQuiescent ? agent.EndAsync(CancellationToken.None) : agent.StopAsync(CancellationToken.None)).ConfigureAwait(false);
                 await agent.DisposeAsync().ConfigureAwait(false);
             }
+
+            // Stopped or suspended: its slot goes to the next in line.
+            _services.Slots.Release(_session.Id);
         }, CancellationToken.None).ConfigureAwait(false);
     }
 
@@ -278,7 +335,11 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
     {
         await _snapshots.EndTurnAsync().ConfigureAwait(false);
         _paused.TurnEnded();
-        _events.Append(_session.Id, new TurnCompletedEvent(completed.StopReason, completed.IsError, completed.Result));
+        // Claude Code ends an interrupted turn as an error ("error_during_execution"): a turn the owner stopped is told as
+        // stopped, never as a failure.
+        _events.Append(_session.Id, _turn.CancelRequested
+            ? new TurnCompletedEvent(TurnCompletedEvent.Cancelled, false, null)
+            : new TurnCompletedEvent(completed.StopReason, completed.IsError, completed.Result));
         _inbox.TurnEnded(cancelled: _turn.End());
     }
 
@@ -370,6 +431,8 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
         {
             await agent.DisposeAsync().ConfigureAwait(false);
             _pausing = false;
+            // Paused, it costs no memory and takes no slot: the next in line starts.
+            _services.Slots.Release(_session.Id);
         }
 
         _sessions.Announce(_session.Id, PausedCalls.PausedReason);
@@ -385,8 +448,29 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
             throw new InvalidOperationException($"a process on this machine holds the conversation (pid {holder.Pid}: {holder.Name})");
         }
 
-        await StartAgentAsync(resume: true, call, CancellationToken.None).ConfigureAwait(false);
-        // The agent carries on with the turn by itself, the decided call first.
+        // The agent carries on with the turn by itself, the decided call first: what is sent meanwhile (while it waits in line
+        // for an agent slot, say) queues behind it.
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(_stopped.Token);
+        _resumeWait = wait;
+        _resuming = true;
+        _turn.SetActive(true, write: false);
+        try
+        {
+            await StartAgentAsync(resume: true, call, wait.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (wait.IsCancellationRequested && !_stopped.IsCancellationRequested)
+        {
+            // The owner cancelled the turn while it waited for a slot: it ends here, and the call it paused on is denied when
+            // the agent next resumes (as after any cancel of a paused turn).
+            ((IPauseHost)this).EndPaused(SessionStatuses.Idle, "the turn was cancelled while it waited for an agent slot", cancelled: true);
+            return;
+        }
+        finally
+        {
+            _resuming = false;
+            _resumeWait = null;
+        }
+
         _turn.SetActive(true);
         _sessions.Announce(_session.Id, PausedCalls.ResumedReason);
     }
@@ -407,7 +491,7 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
         _onEnded(this);
         // The turn ends here: its review closes on what it changed, and the transcript says so.
         _ = Task.Run(_snapshots.EndTurnAsync, CancellationToken.None);
-        _events.Append(_session.Id, new TurnCompletedEvent(cancelled ? "cancelled" : "error", !cancelled, null));
+        _events.Append(_session.Id, new TurnCompletedEvent(cancelled ? TurnCompletedEvent.Cancelled : "error", !cancelled, null));
         _sessions.SetStatus(_session.Id, status, reason);
     }
 
@@ -432,6 +516,7 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
         var stopRequested = _turn.Stop();
         _paused.WithdrawAll();
         _stall.Dispose();
+        _services.Slots.Release(_session.Id);
         _onEnded(this);
         if (exited.Expected || stopRequested)
         {

@@ -36,6 +36,12 @@ public static class SessionStatuses
     /// <summary>Its worktree is being made (<c>session.preparing</c> says how far); its agent starts once it is there.</summary>
     public const string Preparing = "preparing";
 
+    /// <summary>
+    /// Waiting for a free agent slot (<see cref="Running.AgentSlots"/>): its agent starts when one of the running sessions finishes or
+    /// pauses; the status's reason says its place in line. Nothing of it runs meanwhile, and nothing is killed to make room.
+    /// </summary>
+    public const string Queued = "queued";
+
     public const string Starting = "starting";
     public const string Running = "running";
     public const string WaitingApproval = "waiting_approval";
@@ -45,7 +51,8 @@ public static class SessionStatuses
     public const string Interrupted = "interrupted";
 
     /// <summary>States in which an agent process was busy; after a restart these are <see cref="Interrupted"/>.</summary>
-    public static readonly string[] Busy = [Starting, Running, WaitingApproval];
+    /// <remarks>A queued session is among them: after a restart its line is gone, and what it would have run waits, held, for the owner.</remarks>
+    public static readonly string[] Busy = [Queued, Starting, Running, WaitingApproval];
 }
 
 /// <summary>Session rows. Every status or mode change goes out as a <c>session.status</c> event in the same transaction.</summary>

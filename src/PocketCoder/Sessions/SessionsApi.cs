@@ -28,17 +28,21 @@ public sealed record CreateSessionRequest(
     string? Profile = null);
 
 /// <param name="Queued">Null: the message started a turn. Else a turn was running and the message waits in the session's queue.</param>
-public sealed record SendMessageResponse(QueuedMessage? Queued);
+/// <param name="Duplicate">A message with this <see cref="SendMessageRequest.ClientId"/> was taken before: this one was not sent again.</param>
+public sealed record SendMessageResponse(QueuedMessage? Queued, bool Duplicate = false);
 
 /// <param name="Started">A queued message started a turn now (false: none waits, or a turn still runs and the queue goes on after it).</param>
 public sealed record RunQueueResponse(bool Started);
 
 /// <param name="Attachments">Images (shown to the model) and text files (written into the prompt), up to 4; see docs/api.md.</param>
+/// <param name="ClientId">The sender's key for this message (an idempotency key): sent again with the same key, it is taken once.</param>
 public sealed record SendMessageRequest(
     [property: Required(ErrorMessage = "'text' is required and must not be blank.")]
     [property: StringLength(SessionsApi.MaxMessageLength, ErrorMessage = "'text' is at most {1} characters.")]
     string? Text,
-    IReadOnlyList<AttachmentRequest>? Attachments = null);
+    IReadOnlyList<AttachmentRequest>? Attachments = null,
+    [property: StringLength(64, MinimumLength = 8, ErrorMessage = "'clientId' is 8 to 64 characters.")]
+    string? ClientId = null);
 
 public sealed record UpdateSessionRequest(
     [property: Required(ErrorMessage = SessionsApi.ModeMessage)]
@@ -83,7 +87,7 @@ public static class SessionsApi
     /// <summary>Sessions and what runs them; the manager runs with the server, started before the features that start sessions.</summary>
     public static IServiceCollection AddSessions(this IServiceCollection services, AgentRegistry agents) => services
         .AddSingleton<SessionStore>().AddRunningSingleton<SessionManager>().AddSingleton(agents).AddSingleton<Running.SessionServices>()
-        .AddSingleton<TurnReviews>().AddSingleton<MessageQueue>().AddSingleton<Handoff>().AddSingleton<Sandboxing>()
+        .AddSingleton<TurnReviews>().AddSingleton<MessageQueue>().AddSingleton<MessageKeys>().AddSingleton<Handoff>().AddSingleton<Sandboxing>()
         .AddSingleton<Network.Egress>().AddSingleton<Network.UnaskedConnections>();
 
     public static void MapSessions(this IEndpointRouteBuilder api)
@@ -184,11 +188,27 @@ public static class SessionsApi
         Answer(await manager.ArchiveAsync(id, archived, user.Actor(), cancellationToken), authority, user);
 
     /// <summary>Starts a turn between turns; while one runs, the message joins the session's queue (and the answer says so).</summary>
-    private static async Task<Accepted<SendMessageResponse>> Send(string id, SendMessageRequest request, SessionManager manager, ClaimsPrincipal user,
-        CancellationToken cancellationToken)
+    private static async Task<Accepted<SendMessageResponse>> Send(string id, SendMessageRequest request, SessionManager manager, SessionStore sessions,
+        MessageKeys keys, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
-        var queued = await manager.SendAsync(id, Attachments.Build(request.Text!, request.Attachments), user.Actor(), cancellationToken);
-        return TypedResults.Accepted($"/api/sessions/{id}", new SendMessageResponse(queued));
+        var session = sessions.Get(id).Id;
+        manager.EnsureMaySteer(session, user.Actor());
+        if (request.ClientId is { } key && !keys.Claim(session, key))
+        {
+            // Taken before: its answer was lost on the way, or an outbox sent it again. Never twice to the agent.
+            return TypedResults.Accepted($"/api/sessions/{id}", new SendMessageResponse(null, Duplicate: true));
+        }
+
+        try
+        {
+            var queued = await manager.SendAsync(session, Attachments.Build(request.Text!, request.Attachments), user.Actor(), cancellationToken);
+            return TypedResults.Accepted($"/api/sessions/{id}", new SendMessageResponse(queued));
+        }
+        catch when (request.ClientId is { } taken)
+        {
+            keys.Release(session, taken);
+            throw;
+        }
     }
 
     private static async Task<Accepted<RunQueueResponse>> RunQueueAsync(string id, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken) =>

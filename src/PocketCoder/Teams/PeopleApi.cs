@@ -92,7 +92,7 @@ public static class PeopleApi
     private static Created<InviteResponse> Add(AddPersonRequest request, People people, Devices devices, ClaimsPrincipal user)
     {
         var person = people.Add(request.Name!.Trim(), Roles.FromWire(request.Role)!.Value, user.Actor());
-        var (code, expires) = devices.CreatePairingCode(person.Id);
+        var (code, expires) = devices.CreatePairingCode(person.Id, user.Actor().Id);
         return TypedResults.Created($"/api/people/{person.Id}", new InviteResponse(PersonResponse.From(person, [], []), code, expires));
     }
 
@@ -131,7 +131,7 @@ public static class PeopleApi
             throw ApiProblem.Conflict(ErrorCodes.PersonRevoked, $"{person.Name} was revoked; invite them again as a new person.");
         }
 
-        var (code, expires) = devices.CreatePairingCode(person.Id);
+        var (code, expires) = devices.CreatePairingCode(person.Id, user.Actor().Id);
         return new InviteResponse(PersonResponse.From(person, devices.List(), people.Memberships()), code, expires);
     }
 

@@ -118,6 +118,28 @@ public sealed class ProjectsAndRulesApiTests : IDisposable
         await ApiAssert.ProblemAsync(await phone.Http.PostAsJsonAsync("/api/projects", new { path = repository }), HttpStatusCode.Conflict, "PROJECT_EXISTS");
     }
 
+    /// <summary>
+    /// A phone's owner types <c>~/code</c> as in their shell: it is the folder under the owner's home (where the folder picker
+    /// browses too). Adding it again names the project as Home shows it, never by its internal id (#51).
+    /// </summary>
+    [Fact]
+    public async Task CreateProject_TildePath_UnderTheOwnersHome_AndAddedTwice_NamedByItsName()
+    {
+        var home = Track(TempPaths.NewDirectory("pc-home"));
+        var code = Directory.CreateDirectory(Path.Combine(home, "code")).FullName;
+        await using var server = await TestServer.StartAsync(ownerHome: home);
+        var phone = await server.PairAsync();
+
+        var created = await phone.Http.PostOkAsync("/api/projects", new { path = "~/code", name = "My code" });
+
+        Assert.Equal(code, created.GetProperty("path").GetString());
+        var again = await ApiAssert.ProblemAsync(await phone.Http.PostAsJsonAsync("/api/projects", new { path = code }), HttpStatusCode.Conflict,
+            "PROJECT_EXISTS");
+        var detail = again.GetProperty("detail").GetString()!;
+        Assert.Contains("\"My code\"", detail, StringComparison.Ordinal);
+        Assert.DoesNotContain(created.GetProperty("id").GetString()!, detail, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task CreateProject_PathThroughSymlinkedParent_ReturnsRealPath()
     {

@@ -6,8 +6,8 @@ namespace PocketCoder.Tests.Browser;
 /// <summary>
 /// The app's third pass, diffs and reading (issue #37), in Debian's Chromium at 390x844 (web/e2e/third-pass-diffs.mjs)
 /// with the REAL Claude Code CLI: an approval's edit among its file's lines with true numbers and word changes, a reply's
-/// table and code block (highlighted, copied), a turn's diff per file with hanging indents, two line comments sent to
-/// the agent as one message (checked here, as the model received it), the git screen's diff, and Home telling apart two
+/// table and code block (highlighted, copied), a turn's diff per file with hanging indents, two line comments and a summary
+/// sent to the agent as one submitted review (checked here, as the model received it), the git screen's diff, and Home telling apart two
 /// sessions whose prompts begin alike.
 /// </summary>
 public sealed class ThirdPassDiffsBrowserTests(ITestOutputHelper output)
@@ -54,6 +54,8 @@ public sealed class ThirdPassDiffsBrowserTests(ITestOutputHelper output)
                 Assert.Contains("src/app.ts:3\n   > const label = 'answer';\n   Call it result.", text, StringComparison.Ordinal);
                 Assert.Contains("src/app.ts:5\n   > return `${label}", text, StringComparison.Ordinal);
                 Assert.Contains("Shorten this line.", text, StringComparison.Ordinal);
+                // A submitted review: the summary travels with the comments, in the same message (#51).
+                Assert.Contains("Also keep the tests green.", text, StringComparison.Ordinal);
                 return Task.CompletedTask;
             });
     }

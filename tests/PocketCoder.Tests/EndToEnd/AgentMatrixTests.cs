@@ -134,6 +134,9 @@ public sealed class AgentMatrixTests
         await world.CancelAsync(sessionId);
         var ended = await TurnCompletedAsync(events);
         Assert.NotEqual("pending", (await world.Http.GetOkAsync($"/api/approvals/{asked.Str("approvalId")}")).GetProperty("status").GetString());
+        // A turn the owner stopped is told as stopped, whatever the agent calls it (Claude Code: an error): the phone must not show a failure (#51).
+        Assert.Equal("cancelled", ended.Str("stopReason"));
+        Assert.False(ended.Json.GetProperty("isError").GetBoolean());
 
         world.Model.Enqueue(ScriptedReply.Text("Still here."));
         await world.SendAsync(sessionId, "are you there?");

@@ -261,4 +261,25 @@ public sealed class BacklogTests
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
     }
+
+    [Fact]
+    public async Task ASchedulesNewPrompt_RunsOnTheEditorsWord_NotOnWhoeverMadeItFirst()
+    {
+        await using var world = await AgentWorld.ClaudeAsync();
+        var olu = await world.Server.PairPersonAsync("Olu", PocketCoder.Teams.Role.Operator);
+        var made = await world.Http.PostOkAsync($"/api/projects/{world.ProjectId}/schedules",
+            new { name = "nightly", cron = "0 3 * * *", prompt = "run the tests", agent = "claude-code", mode = "ask" });
+        var id = made.GetProperty("id").GetString()!;
+        var store = world.Server.Services.GetRequiredService<PocketCoder.Backlog.Schedules>();
+        var ownersDevice = store.Get(id).CreatedByDevice;
+
+        // Renamed by her, it is still the owner's; given new words by her, it runs on hers (the ledger keeps them).
+        await ApiAssert.OkJsonAsync(await olu.Http.PatchAsJsonAsync($"/api/schedules/{id}", new { name = "nightly tests" }));
+        Assert.Equal(ownersDevice, store.Get(id).CreatedByDevice);
+        await ApiAssert.OkJsonAsync(await olu.Http.PatchAsJsonAsync($"/api/schedules/{id}", new { prompt = "run: touch olu.txt" }));
+        Assert.Equal(olu.DeviceId, store.Get(id).CreatedByDevice);
+        var changed = (await world.Http.GetOkAsync("/api/ledger")).GetProperty("entries").EnumerateArray()
+            .Last(e => e.GetProperty("action").GetString() == "schedule.changed");
+        Assert.Equal("run: touch olu.txt", changed.GetProperty("detail").GetProperty("prompt").GetString());
+    }
 }

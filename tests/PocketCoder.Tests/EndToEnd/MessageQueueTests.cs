@@ -27,7 +27,11 @@ public sealed class MessageQueueTests
             await world.Model.WaitForRequestAsync(r => r.Contains("Start the long job"), waiting.Token);
         }
 
-        var one = await QueueAsync(world, session, "message one");
+        var one = await QueueAsync(world, session, "message one", clientId: "outbox-0001");
+        // The same message again with its key (an outbox that lost the answer, or sent it from two tabs): taken once (#51).
+        var again = await world.Http.PostAsJsonAsync($"/api/sessions/{session}/messages", new { text = "message one", clientId = "outbox-0001" });
+        Assert.Equal(HttpStatusCode.Accepted, again.StatusCode);
+        Assert.True((await again.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("duplicate").GetBoolean());
         var two = await QueueAsync(world, session, "message two");
         var three = await QueueAsync(world, session, "message three");
         Assert.Equal(["message one", "message two", "message three"], Texts(await world.Http.GetOkAsync($"/api/sessions/{session}/queue")));
@@ -162,11 +166,12 @@ public sealed class MessageQueueTests
     private static string? HeldReason(JsonElement queue, int index) =>
         queue.GetProperty("messages")[index].TryGetProperty("heldReason", out var reason) && reason.ValueKind == JsonValueKind.String ? reason.GetString() : null;
 
-    private static Task<string> QueueAsync(AgentWorld world, string session, string text) => QueueAsync(world.Http, session, text);
+    private static Task<string> QueueAsync(AgentWorld world, string session, string text, string? clientId = null) =>
+        QueueAsync(world.Http, session, text, clientId);
 
-    private static async Task<string> QueueAsync(HttpClient http, string session, string text)
+    private static async Task<string> QueueAsync(HttpClient http, string session, string text, string? clientId = null)
     {
-        var response = await http.PostAsJsonAsync($"/api/sessions/{session}/messages", new { text });
+        var response = await http.PostAsJsonAsync($"/api/sessions/{session}/messages", new { text, clientId });
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         var queued = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("queued");
         Assert.Equal(JsonValueKind.Object, queued.ValueKind);

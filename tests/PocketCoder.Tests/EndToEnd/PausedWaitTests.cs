@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Net;
 using FakeLlm;
 using PocketCoder.Sessions;
@@ -140,6 +141,90 @@ public sealed class PausedWaitTests
         var denied = world.Model.Requests.Where(r => r.ConsumedScript).SelectMany(r => r.LastToolResults()).Single();
         Assert.True(denied.IsError);
         Assert.Contains("not run", denied.Content, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task LimitOfTwo_AThirdSessionWaitsInLine_StartsWhenOnePauses_AndNothingIsKilled()
+    {
+        await using var world = await PausedWorldAsync();
+        var limited = await world.Http.PutAsJsonAsync("/api/resources/limit", new { limit = 2 });
+        Assert.Equal(2, (await ApiAssert.OkJsonAsync(limited)).GetProperty("limit").GetInt32());
+        world.Model.Enqueue(ScriptedReply.Text("A here."), ScriptedReply.Text("B here."));
+        var first = await IdleSessionAsync(world, "Say hello");
+        var second = await IdleSessionAsync(world, "Say hello again");
+
+        // Both agents run between turns, each with the memory of its process tree.
+        var resources = await world.Http.GetOkAsync("/api/resources");
+        Assert.Equal(2, resources.GetProperty("running").GetInt32());
+        Assert.All(resources.GetProperty("sessions").EnumerateArray(), s => Assert.True(s.GetProperty("memoryBytes").GetInt64() > 10 << 20));
+        Assert.True(resources.GetProperty("machineMemoryBytes").GetInt64() > resources.GetProperty("agentsMemoryBytes").GetInt64());
+
+        // A third waits in line, and says so, at once.
+        var created = await world.Http.PostOkAsync($"/api/projects/{world.ProjectId}/sessions", new { agent = world.Agent, prompt = "Say who you are" });
+        Assert.Equal("queued", created.GetProperty("status").GetString());
+        var third = created.GetProperty("id").GetString()!;
+        await using var thirdEvents = await world.EventsAsync(third);
+        var inLine = await thirdEvents.WaitForAsync(e => e.Event == "session.status" && e.Str("status") == "queued");
+        Assert.Equal("waiting for an agent slot: starts when one of 2 running sessions finishes or pauses (1st in line)", inLine.Str("reason"));
+        var health = await world.Http.GetOkAsync("/api/health");
+        Assert.Equal(1, health.GetProperty("resources").GetProperty("queued").GetInt32());
+
+        // The second waits on the owner past the threshold and pauses: its slot is the third's.
+        world.Model.Enqueue(
+            ScriptedReply.ToolUse("Bash", new { command = "echo ran >> paused.txt", description = "Write the file" }),
+            ScriptedReply.Text("C here."),
+            ScriptedReply.Text("Written after the pause."));
+        await using var secondEvents = await world.EventsAsync(second);
+        await world.SendAsync(second, "Write paused.txt");
+        var asked = await secondEvents.WaitForAsync("approval.requested");
+        await secondEvents.WaitForAsync(e => e.Event == "session.status" && e.Str("reason") == PocketCoder.Sessions.Running.PausedCalls.PausedReason);
+        await thirdEvents.WaitForAsync(e => e.Event == "turn.completed" && e.Str("result") == "C here.");
+
+        // Allowed while both slots are taken, the second waits in line to resume; a slot more lets it run the call, once.
+        Assert.Equal(HttpStatusCode.OK, (await world.DecideAsync(asked.Str("approvalId")!, "allow_once")).StatusCode);
+        await secondEvents.WaitForAsync(e => e.Event == "session.status" && e.Str("status") == "queued");
+        Assert.Equal(HttpStatusCode.OK, (await world.Http.PutAsJsonAsync("/api/resources/limit", new { limit = 3 })).StatusCode);
+        await secondEvents.WaitForAsync(e => e.Event == "turn.completed" && e.Str("result") == "Written after the pause.");
+        Assert.Equal("ran\n", await File.ReadAllTextAsync(Path.Combine(world.Repository, "paused.txt")));
+
+        // Nobody was stopped to make room: all three run, idle.
+        foreach (var session in new[] { first, second, third })
+        {
+            Assert.Equal("idle", (await world.SessionAsync(session)).GetProperty("status").GetString());
+        }
+
+        Assert.Equal(3, (await world.Http.GetOkAsync("/api/resources")).GetProperty("running").GetInt32());
+    }
+
+    [Fact]
+    public async Task AllowedWhileEverySlotIsTaken_ACancelEndsTheWaitInLine_AndNothingRuns()
+    {
+        await using var world = await PausedWorldAsync();
+        (await world.Http.PutAsJsonAsync("/api/resources/limit", new { limit = 1 })).EnsureSuccessStatusCode();
+        var (sessionId, approvalId, events) = await PausedOnACommandAsync(world);
+        await using (events)
+        {
+            // Paused, it holds no slot: another session takes it and keeps it, idle.
+            world.Model.Enqueue(ScriptedReply.Text("Holding the slot."));
+            await IdleSessionAsync(world, "Say hello");
+
+            Assert.Equal(HttpStatusCode.OK, (await world.DecideAsync(approvalId, "allow_once")).StatusCode);
+            await events.WaitForAsync(e => e.Event == "session.status" && e.Str("status") == "queued");
+
+            // A cancel answers at once rather than waiting for a slot, and the turn ends there.
+            await world.CancelAsync(sessionId);
+            await events.WaitForAsync(e => e.Event == "session.status" && e.Str("status") == "idle");
+            Assert.Empty((await world.Http.GetOkAsync("/api/resources")).GetProperty("queued").EnumerateArray());
+            Assert.False(File.Exists(Path.Combine(world.Repository, "paused.txt")), "a call ran after its turn was cancelled");
+        }
+    }
+
+    private static async Task<string> IdleSessionAsync(AgentWorld world, string prompt)
+    {
+        var sessionId = await world.StartSessionAsync(prompt);
+        await using var events = await world.EventsAsync(sessionId);
+        await events.WaitForAsync("turn.completed");
+        return sessionId;
     }
 
     /// <summary>A Claude world that pauses after <see cref="Threshold"/>, whose owner's own Claude settings allow every Bash command.</summary>

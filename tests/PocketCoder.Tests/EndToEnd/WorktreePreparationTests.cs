@@ -34,7 +34,9 @@ public sealed class WorktreePreparationTests
         var path = Path.Combine(world.Server.DataDirectory, "worktrees", world.ProjectId, id);
         Assert.False(Directory.Exists(path));
         Assert.Equal("", TempPaths.Git(world.Repository, "branch", "--list", "pocketcoder/*"));
-        await ApiAssert.ProblemAsync(await world.Http.GetAsync($"/api/sessions/{id}/worktree"), HttpStatusCode.NotFound, "WORKTREE_NOT_FOUND");
+        // Its worktree is on its way, and it says so: not "does not work in a worktree of its own" (#51).
+        var notYet = await ApiAssert.ProblemAsync(await world.Http.GetAsync($"/api/sessions/{id}/worktree"), HttpStatusCode.Conflict, "WORKTREE_UNAVAILABLE");
+        Assert.Contains("being prepared", notYet.GetProperty("detail").GetString(), StringComparison.Ordinal);
         await ApiAssert.ProblemAsync(await world.Http.GetAsync($"/api/projects/{world.ProjectId}/files?session={id}"), HttpStatusCode.Conflict,
             "WORKTREE_UNAVAILABLE");
         Assert.Equal("preparing", (await world.SessionAsync(id)).GetProperty("status").GetString());

@@ -256,6 +256,11 @@ public sealed class ClaudeGatekeeperTests
         var result = await events.WaitForAsync(e => e.Event == "tool.result" && e.Str("toolCallId") == ask.Str("toolCallId"));
         Assert.True(result.Json.GetProperty("isError").GetBoolean());
         await events.WaitForAsync("turn.completed");
+        // A deny without a reason: the agent is told in plain words, and no device shows those words as if the owner typed them (#51).
+        Assert.Contains("The owner denied this ListAgents call.", result.Str("content"), StringComparison.Ordinal);
+        Assert.Null(events.Received.Single(e => e.Event == "approval.resolved").Str("message"));
+        var decided = await world.Http.GetOkAsync($"/api/approvals/{ask.Str("approvalId")}");
+        Assert.True(!decided.TryGetProperty("message", out var typed) || typed.ValueKind == JsonValueKind.Null, $"the approval keeps {typed} as the owner's words");
     }
 
     private static async Task<RecordedRequest> FirstScriptedRequestAsync(AgentWorld world)

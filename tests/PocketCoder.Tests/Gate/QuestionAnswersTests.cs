@@ -40,6 +40,8 @@ public sealed class QuestionAnswersTests
     [InlineData("""{"questions":[{"question":7,"options":[]}]}""", HttpStatusCode.UnprocessableEntity)]
     [InlineData("""{"questions":[{"question":"Same?","options":[]},{"question":"Same?","options":[]}]}""", HttpStatusCode.UnprocessableEntity)]
     [InlineData("""{"questions":[{"question":"Name?","options":[{"label":5},{"label":"api"}]}]}""", HttpStatusCode.BadRequest)]
+    [InlineData("""{"questions":["Which database?"]}""", HttpStatusCode.UnprocessableEntity)]
+    [InlineData("""{"questions":[{"question":"Name?","options":["a","b"]}]}""", HttpStatusCode.BadRequest)]
     public void InputsThatCannotBeAnswered_OrBadAnswers_AreProblems(string input, HttpStatusCode status)
     {
         var problem = Assert.Throws<ApiProblem>(() => QuestionAnswers.Apply(Question(input), new AnswerRequest([new QuestionAnswer(["5"], null)])));

@@ -50,8 +50,8 @@ public sealed class ErrorKindMigrationTests
                 DROP TABLE approval_votes; DROP TABLE team_policies; DROP TABLE session_preparations;
                 ALTER TABLE approvals DROP COLUMN risk; ALTER TABLE approvals DROP COLUMN decider_role;
                 ALTER TABLE approvals DROP COLUMN needed; ALTER TABLE approvals DROP COLUMN escalated_at;
-                DROP TABLE project_members; ALTER TABLE pairing_codes DROP COLUMN person_id;
-                DROP TRIGGER events_usage_spend; DROP TABLE session_spend; DROP TABLE project_spend;
+                DROP TABLE project_members; ALTER TABLE pairing_codes DROP COLUMN person_id; ALTER TABLE pairing_codes DROP COLUMN created_by_device;
+                DROP TRIGGER events_usage_spend; DROP TABLE session_spend; DROP TABLE project_spend; DROP TABLE server_settings;
                 ALTER TABLE session_grants DROP COLUMN risk;
                 -- devices.person_id references people, so SQLite cannot drop it: the table is built again as it was.
                 DROP INDEX devices_person;

@@ -128,6 +128,19 @@ public sealed class StartupProblemTests : IDisposable
         Assert.Contains($"ok   port 127.0.0.1:{server.BaseUrl.Port}: this data folder's PocketCoder is running there", text, StringComparison.Ordinal);
     }
 
+    /// <summary>Started with a --listen its settings do not hold: doctor checks the port it runs on, not the default 7420 (#51).</summary>
+    [Fact]
+    public async Task Doctor_ServerStartedOnAnotherPortThanTheSettings_ChecksThePortItRunsOn()
+    {
+        var data = File("elsewhere");
+        await using var server = await TestServer.StartAsync(data);
+
+        var (_, text) = await DoctorAsync(data);
+
+        Assert.Contains($"ok   port 127.0.0.1:{server.BaseUrl.Port}: this data folder's PocketCoder is running there", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("port 127.0.0.1:7420", text, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Doctor_DataFolderUnderAFile_FixNamingTheFile()
     {

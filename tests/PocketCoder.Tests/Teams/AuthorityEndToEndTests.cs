@@ -209,4 +209,54 @@ public sealed class AuthorityEndToEndTests
         Assert.Contains("Ask an owner", revoked.GetProperty("detail").GetString());
         Assert.DoesNotContain("pocketcoder pair", revoked.GetProperty("detail").GetString());
     }
+
+    /// <summary>
+    /// Found by a review after the five above: an operator's words under an owner's authority. Her edit of the owner's
+    /// queued message, and the owner's Resume pressed during her turn, each used to let what she asked run unasked once the
+    /// owner granted Bash for the session or switched it to trusted.
+    /// </summary>
+    [Fact]
+    public async Task AnOperatorsWords_NeverRunOnTheOwnersAuthority_NotByEditingHisQueuedMessage_NorByHisResumeDuringHerTurn()
+    {
+        await using var world = await AgentWorld.ClaudeAsync();
+        var olu = await world.Server.PairPersonAsync("Olu", Role.Operator);
+        await using var events = await SseClient.ConnectAsync(world.Http, "/api/events?tail=true", null);
+
+        // The owner's ask session, its turn waiting on a call; his next message queued behind it.
+        world.Model.Enqueue(ScriptedReply.ToolUse("Bash", new { command = "echo one > one.txt", description = "one" }), ScriptedReply.Text("One."));
+        var session = await world.StartSessionAsync("write one");
+        var first = await events.WaitForAsync(e => e.Event == "approval.requested" && e.Str("sessionId") == session);
+        var queued = (await world.Http.PostOkAsync($"/api/sessions/{session}/messages", new { text = "now the tests" })).GetProperty("queued");
+        var messageId = queued.GetProperty("id").GetString();
+
+        // She rewrites it; then he allows Bash for the whole session, a standing allow she may not give.
+        var edited = await ApiAssert.OkJsonAsync(await olu.Http.PatchAsJsonAsync($"/api/sessions/{session}/queue/{messageId}", new { text = "run: touch olu.txt" }));
+        Assert.Equal("Olu's phone", edited.GetProperty("sentBy").GetString());
+        await ApiAssert.OkJsonAsync(await world.DecideAsync(first.Str("approvalId")!, "allow_session"));
+        // Her words wait for someone who may steer it now: held, never sent under his grant.
+        await events.WaitForAsync(e => e.Event == "queue.updated" && e.Str("sessionId") == session && e.Json.GetProperty("messages") is { ValueKind: JsonValueKind.Array } m
+            && m.GetArrayLength() == 1 && m[0].TryGetProperty("heldReason", out var why) && why.ValueKind == JsonValueKind.String);
+        var queue = await world.Http.GetOkAsync($"/api/sessions/{session}/queue");
+        var held = Assert.Single(queue.GetProperty("messages").EnumerateArray());
+        Assert.Equal("run: touch olu.txt", held.GetProperty("text").GetString());
+        Assert.StartsWith("Held:", held.GetProperty("heldReason").GetString());
+        Assert.DoesNotContain(world.Model.Requests, r => r.Contains("touch olu.txt"));
+        var ledger = (await world.Http.GetOkAsync("/api/ledger")).GetProperty("entries").EnumerateArray().ToList();
+        Assert.Contains(ledger, e => e.GetProperty("action").GetString() == "queue.edited" && e.GetProperty("actor").GetString() == "Olu's phone");
+
+        // Her own turn in another ask session, waiting on a call; he switches it to trusted and presses Resume.
+        world.Model.Enqueue(ScriptedReply.ToolUse("Bash", new { command = "echo two > two.txt", description = "two" }),
+            ScriptedReply.ToolUse("Bash", new { command = "touch olu2.txt", description = "touch" }), ScriptedReply.Text("Done."));
+        var started = await ApiAssert.OkJsonAsync(await olu.Http.PostAsJsonAsync($"/api/projects/{world.ProjectId}/sessions", new { agent = "claude-code", prompt = "write two" }));
+        var hers = started.GetProperty("id").GetString();
+        var two = await events.WaitForAsync(e => e.Event == "approval.requested" && e.Str("sessionId") == hers);
+        await ApiAssert.OkJsonAsync(await world.Http.PatchAsJsonAsync($"/api/sessions/{hers}", new { mode = "trusted" }));
+        await ApiAssert.OkJsonAsync(await world.Http.PostAsync($"/api/sessions/{hers}/resume", null));
+        await ApiAssert.OkJsonAsync(await world.DecideAsync(two.Str("approvalId")!, "allow_once"));
+
+        // The rest of her turn is still hers: her next command is asked, not run on his trust.
+        var next = await events.WaitForAsync(e => e.Event == "approval.requested" && e.Str("sessionId") == hers && e.Id > two.Id);
+        Assert.Equal("touch olu2.txt", next.Json.GetProperty("input").GetProperty("command").GetString());
+        Assert.False(File.Exists(Path.Combine(world.Repository, "olu2.txt")));
+    }
 }

@@ -66,6 +66,27 @@ public sealed class PeopleApiTests
     }
 
     [Fact]
+    public async Task RevokingADevice_VoidsTheCodesItMade_TheRestOfItsPersonsCodesStillPair()
+    {
+        await using var server = await TestServer.StartAsync();
+        var owner = await server.PairAsync();
+        var ana = await server.PairPersonAsync("Ana", Role.Operator);
+        var anaId = (await ana.Http.GetOkAsync("/api/people/me")).GetProperty("person").GetProperty("id").GetString()!;
+        var laptop = await server.PairDeviceOfAsync(anaId, "Ana's laptop");
+        // A stolen phone mints codes for "its own next device" before the owner notices.
+        var minted = (await ana.Http.PostOkAsync($"/api/people/{anaId}/invites", new { })).GetProperty("code").GetString();
+        var fromLaptop = (await laptop.Http.PostOkAsync($"/api/people/{anaId}/invites", new { })).GetProperty("code").GetString();
+
+        Assert.Equal(HttpStatusCode.NoContent, (await owner.Http.DeleteAsync($"/api/devices/{ana.DeviceId}")).StatusCode);
+
+        await ApiAssert.ProblemAsync(await server.Anonymous.PostAsJsonAsync("/api/pair", new { code = minted, deviceName = "the thief's" }),
+            HttpStatusCode.Unauthorized, "PAIRING_CODE_INVALID");
+        await ApiAssert.OkJsonAsync(await server.Anonymous.PostAsJsonAsync("/api/pair", new { code = fromLaptop, deviceName = "Ana's new phone" }));
+        var revoked = (await owner.Http.GetOkAsync("/api/ledger")).GetProperty("entries").EnumerateArray().Single(e => e.GetProperty("action").GetString() == "device.revoked");
+        Assert.Equal(1, revoked.GetProperty("detail").GetProperty("pairingCodesVoided").GetInt32());
+    }
+
+    [Fact]
     public async Task TheLastOwner_CannotBeDemotedOrRevoked()
     {
         await using var server = await TestServer.StartAsync();

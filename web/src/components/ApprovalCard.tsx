@@ -36,6 +36,22 @@ export function kindWord(kind: string): string {
   return kind === 'execute' ? 'shell' : kind;
 }
 
+/** The server's risk signs in words, in its order (an unknown one from a newer server is left out, never shown as a code). */
+const SIGN_WORDS: Record<string, string> = {
+  'piped-to-shell': 'Downloads and runs a script',
+  deletes: 'Deletes files',
+  'force-push': 'Force-pushes',
+  privilege: 'Asks for admin rights',
+  credentials: 'Touches credentials',
+  'outside-project': 'Reaches outside the project',
+  'installs-packages': 'Installs packages',
+  network: 'Uses the network',
+};
+
+export function riskWords(signs: readonly string[] | undefined): string[] {
+  return (signs ?? []).flatMap((s) => (SIGN_WORDS[s] ? [SIGN_WORDS[s]] : []));
+}
+
 /** What to edit before allowing: the command itself for shell tools, otherwise the whole input as JSON. */
 function editableText(input: unknown): { text: string; isCommand: boolean } {
   const o = input as Record<string, unknown> | null;
@@ -107,6 +123,8 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
   // Exactly what the server offers this person; nothing while it has not said.
   const offer = a.offers ?? NOTHING;
   const budget = a.risk === 'budget';
+  // A command is its own title: the body shows it (once), the header names the tool.
+  const isCommand = editableText(a.input).isCommand;
 
   const decide = async (decision: Decision, extra?: { message?: string; updatedInput?: unknown }) => {
     setBusy(decision);
@@ -152,14 +170,19 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
           <div class="muted small approval-sub">
             {/* A budget's title repeats what its body says in words: the badge alone names it. */}
             {budget ? <span class="badge" data-kind="budget">budget</span>
-              : <><span class="badge" data-kind={kindWord(a.kind)}>{kindWord(a.kind)}</span> {a.title ? rel(a.title) : a.tool}</>}
+              : <><span class="badge" data-kind={kindWord(a.kind)}>{kindWord(a.kind)}</span> {a.title && !isCommand ? rel(a.title) : a.tool}</>}
           </div>
         </div>
       </header>
+      {riskWords(a.riskSigns).length > 0 && (
+        <ul class="risk-signs" aria-label="What stands out" data-testid="risk-signs">
+          {riskWords(a.riskSigns).map((w) => <li key={w}><Icon name="alert" size={14} /> {w}</li>)}
+        </ul>
+      )}
       <div class="approval-body">
         {budget ? <BudgetBody input={a.input} />
           : a.kind === 'network' ? <NetworkBody input={a.input} />
-          : a.plan ? <div class="md plan-text" dangerouslySetInnerHTML={{ __html: renderMarkdown(a.plan) }} onClick={copyCode} /> : <ToolInput tool={a.tool} input={a.input} context={a.editContext} />}
+          : a.plan ? <div class="md plan-text" dangerouslySetInnerHTML={{ __html: renderMarkdown(a.plan) }} onClick={copyCode} /> : <ToolInput tool={a.tool} input={a.input} context={a.editContext} fold />}
       </div>
       <TeamState a={a} />
       <ErrorNote error={error} />
@@ -185,15 +208,16 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
               </button>
             )}
           </div>
-          {(offer.allowSession || offer.allowAlways) && (
-            <div class="row">
-              {offer.allowSession && <button class="btn ghost grow" disabled={busy !== null || !up} onClick={() => void decide('allow_session')}
+          {/* The wider allows and the edit are secondary: plain text buttons under the two that decide this one call. */}
+          {(offer.allowSession || offer.allowAlways || (!a.plan && offer.edit)) && (
+            <div class="approval-more">
+              {offer.allowSession && <button class="link-btn" disabled={busy !== null || !up} onClick={() => void decide('allow_session')}
                 title={a.kind === 'network' ? 'Connections to this host and port in this session go through without asking' : `Every ${a.tool} call in this session runs without asking`}>
                 {a.kind === 'network' ? 'This host, all session' : a.tool.length <= 16 ? `All ${a.tool} this session` : 'This tool, all session'}</button>}
-              {offer.allowAlways && <button class="btn ghost grow" disabled={busy !== null || !up} onClick={() => setMode('always')}>Always allow…</button>}
+              {offer.allowAlways && <button class="link-btn" disabled={busy !== null || !up} onClick={() => setMode('always')}>Always allow…</button>}
+              {!a.plan && offer.edit && <button class="link-btn" disabled={busy !== null || !up} onClick={() => setMode('edit')}>Edit, then allow…</button>}
             </div>
           )}
-          {!a.plan && offer.edit && <button class="link-btn" disabled={busy !== null || !up} onClick={() => setMode('edit')}>Edit, then allow…</button>}
         </div>
       )}
       {mode === 'always' && a.kind === 'network' && <AlwaysConnect a={a} busy={busy !== null || !up} decide={decide} back={() => setMode('choose')} onError={setError} />}

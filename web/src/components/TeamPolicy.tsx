@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, describeError, type BudgetStatus, type BudgetUse, type TeamPolicy } from '../api';
+import { api, describeError, type BudgetCap, type BudgetStatus, type BudgetUse, type TeamPolicy } from '../api';
 import { ErrorNote } from './ui';
 import { upsertProject } from '../store';
 
@@ -37,6 +37,8 @@ export function withCap(budget: TeamPolicy['budget'], scope: 'session' | 'projec
  */
 export function TeamPolicySection({ projectId, editable }: { projectId: string; editable: boolean }) {
   const [policy, setPolicy] = useState<TeamPolicy | null>(null);
+  // The session cap as saved (what the meter line says holds), apart from the form's edits until they are saved.
+  const [savedSessionCap, setSavedSessionCap] = useState<BudgetCap | null>(null);
   const [budget, setBudget] = useState<BudgetStatus | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);
@@ -44,7 +46,7 @@ export function TeamPolicySection({ projectId, editable }: { projectId: string; 
 
   const loadBudget = () => api.budget(projectId).then(setBudget, () => {});
   useEffect(() => {
-    api.policy(projectId).then(setPolicy, (e) => setError(describeError(e)));
+    api.policy(projectId).then((p) => { setPolicy(p); setSavedSessionCap(p.budget.session); }, (e) => setError(describeError(e)));
     void loadBudget();
   }, [projectId]);
   if (!policy) return error ? <section class="card pad"><h2>Team policy</h2><ErrorNote error={error} /></section> : null;
@@ -63,7 +65,9 @@ export function TeamPolicySection({ projectId, editable }: { projectId: string; 
     setBusy(true);
     setError(null);
     try {
-      setPolicy(await api.setPolicy(projectId, policy));
+      const stored = await api.setPolicy(projectId, policy);
+      setPolicy(stored);
+      setSavedSessionCap(stored.budget.session);
       setSaved(true);
       // The policy changes what the server offers here (the modes one may choose, a shell of one's own): asked again.
       void api.project(projectId).then(upsertProject, () => {});
@@ -109,6 +113,7 @@ export function TeamPolicySection({ projectId, editable }: { projectId: string; 
       </fieldset>
       <h2>Budgets</h2>
       <BudgetMeter use={budget?.project ?? null} period={budget?.period ?? policy.budget.period} />
+      <p class="muted small" data-testid="session-cap">{sessionCapText(savedSessionCap)}</p>
       <fieldset class="stack" disabled={!editable || busy}>
         <label class="field">
           <span>The project's budget counts per</span>
@@ -137,6 +142,13 @@ export function TeamPolicySection({ projectId, editable }: { projectId: string; 
       {editable && <button class="btn primary block" type="submit" disabled={busy}>{busy ? 'Saving…' : 'Save policy'}</button>}
     </form>
   );
+}
+
+/** The saved cap on each session in words: a project without a cap of its own may still cap every session. */
+export function sessionCapText(cap: BudgetCap | null): string {
+  const parts = [cap?.tokens != null ? `${cap.tokens.toLocaleString('en')} tokens` : null, cap?.costUsd != null ? `$${cap.costUsd.toFixed(2)}` : null]
+    .filter(Boolean);
+  return parts.length ? `Each session may use up to ${parts.join(' and ')}.` : 'No cap on each session.';
 }
 
 /** What the project has used this period, against its cap when it has one. */

@@ -5,6 +5,7 @@ import { editFile, type EditContext, type DiffFile } from '../diff';
 import { Diff } from './Diff';
 import { loadHighlighter } from '../lazyHighlight';
 import type { ApprovalView, Item, NetworkConnection, ToolResultView } from '../events';
+import { linkParts } from '../linkify';
 import { renderMarkdown } from '../markdown';
 import { ApprovalCard, DecisionLine, editedTitle } from './ApprovalCard';
 import { linkTo } from '../router';
@@ -42,12 +43,22 @@ export function Transcript({ items }: { items: Item[] }) {
   );
 }
 
+/** The owner's own words as they typed them (a command keeps its indentation), with their web addresses as links. */
+function OwnText({ text }: { text: string }) {
+  return (
+    <p class="own-text">
+      {linkParts(text).map((part, i) => (typeof part === 'string' ? part
+        : <a key={i} href={part.href} target="_blank" rel="noopener noreferrer">{part.href}</a>))}
+    </p>
+  );
+}
+
 function TranscriptItem({ item, approval }: { item: Item; approval?: ApprovalView }) {
   switch (item.type) {
     case 'user':
       return (
         <div class="bubble user-bubble" data-testid="message">
-          <div class="md" dangerouslySetInnerHTML={{ __html: renderMarkdown(item.text) }} onClick={copyCode} />
+          <OwnText text={item.text} />
           {item.attachments && (
             <ul class="sent-attachments">
               {item.attachments.map((a, i) => <li key={i}><Icon name={a.kind === 'image' ? 'attach' : 'file'} size={16} /> {a.name}</li>)}
@@ -268,7 +279,12 @@ export function AskedFor({ tool, title, input }: { tool: string; title: string; 
 }
 
 /** `context`: the file's lines around an edit, as the server read them when it asked (approval.requested's editContext). */
-export function ToolInput({ tool, input, context }: { tool: string; input: unknown; context?: EditContext | null }) {
+/** A command longer than this many lines (or characters) is folded on an approval card: its buttons stay on a phone's screen. */
+export const FOLD_LINES = 4;
+const FOLD_CHARS = 240;
+
+/** @param fold Fold a long command to its first lines, with a button to show it all (an approval card's). */
+export function ToolInput({ tool, input, context, fold = false }: { tool: string; input: unknown; context?: EditContext | null; fold?: boolean }) {
   const edit = useMemo(() => editFile(tool, input, context), [tool, input, context]);
   if (edit) return <DiffView files={[edit]} />;
   const o = (input ?? {}) as Record<string, unknown>;
@@ -276,12 +292,29 @@ export function ToolInput({ tool, input, context }: { tool: string; input: unkno
     return (
       <div class="command">
         {typeof o.description === 'string' && <div class="muted small">{o.description}</div>}
-        <pre class="code"><span class="prompt" aria-hidden="true">$ </span>{o.command}</pre>
+        <CommandText command={o.command} fold={fold} />
       </div>
     );
   }
   if (input === undefined) return null;
   return <pre class="code json">{JSON.stringify(input, null, 2)}</pre>;
+}
+
+/** The command, whole in the page (search and copy find all of it), shown folded to its first lines until asked. */
+function CommandText({ command, fold }: { command: string; fold: boolean }) {
+  const [open, setOpen] = useState(false);
+  const lines = command.split('\n').length;
+  const long = fold && (lines > FOLD_LINES || command.length > FOLD_CHARS);
+  return (
+    <>
+      <pre class={`code${long && !open ? ' folded' : ''}`}><span class="prompt" aria-hidden="true">$ </span>{command}</pre>
+      {long && (
+        <button type="button" class="link-btn fold-toggle" aria-expanded={open} onClick={() => setOpen(!open)}>
+          {open ? 'Show less' : `Show the whole command (${lines} line${lines === 1 ? '' : 's'})`}
+        </button>
+      )}
+    </>
+  );
 }
 
 function ToolResult({ result }: { result: ToolResultView }) {

@@ -50,6 +50,7 @@ export function Icon({ name, size = 22, label }: { name: keyof typeof PATHS | To
 
 const STATUS: Record<SessionStatus, { label: string; tone: string }> = {
   preparing: { label: 'Preparing', tone: 'run' },
+  queued: { label: 'In line', tone: 'idle' },
   starting: { label: 'Starting', tone: 'run' },
   running: { label: 'Running', tone: 'run' },
   waiting_approval: { label: 'Waiting for you', tone: 'wait' },

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, describeError, type Project, type Session } from '../api';
 import { AppBar, Empty, ErrorNote, Icon, StatusBadge, timeAgo } from '../components/ui';
 import { FolderPicker } from '../components/FolderPicker';
+import { ResourcesPanel } from '../components/Resources';
 import { linkTo, navigate } from '../router';
 import { dismissPushOffer, shouldOfferPush } from '../push';
 import { refresh, setState, useOwner, useStore } from '../store';
@@ -54,6 +55,7 @@ export function Home() {
           <ProjectCard key={project.id} project={project}
             sessions={Object.values(sessions).filter((s) => s.projectId === project.id).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))} />
         ))}
+        {projects.length > 0 && <ResourcesPanel owner={owner} />}
         {owner && <AddProject />}
       </main>
     </>

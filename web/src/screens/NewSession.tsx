@@ -147,7 +147,8 @@ export function NewSession({ projectId }: { projectId: string }) {
                 <legend>Agent</legend>
                 {!health && <p class="muted">Looking for installed agents…</p>}
                 <div class="choices">
-                  {health?.agents.map((a) => (
+                  {/* Installed agents first (in the server's order), then the rest with how to install them. */}
+                  {health && installedFirst(health.agents).map((a) => (
                     <label key={a.id} class={`choice${a.available ? '' : ' unavailable'}`}>
                       <input type="radio" name="agent" value={a.id} checked={agent === a.id} disabled={!a.available} onChange={() => { setAgent(a.id); setModel(''); }} />
                       <span class="choice-body">
@@ -291,4 +292,9 @@ function SchedulePicker({ choice, onChange, cron, timeZone }: { choice: RepeatCh
       </div>
     </div>
   );
+}
+
+/** The agents installed here first (in the server's order), then the others with how to install them. */
+export function installedFirst<T extends { available: boolean }>(agents: readonly T[]): T[] {
+  return [...agents.filter((a) => a.available), ...agents.filter((a) => !a.available)];
 }

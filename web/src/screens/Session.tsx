@@ -5,11 +5,13 @@ import { api, describeError, NetworkError, type HandoffResult, type QueuedMessag
 import { ProjectRoot, Transcript } from '../components/Transcript';
 import { AppBar, ErrorNote, Icon, Sheet, StatusBadge } from '../components/ui';
 import { emptySession, modeLabel, pendingApprovals, reduceSessionAll, ResumableStream, withListed, type ListedTeamState, type SessionView, type StreamState } from '../events';
-import { keepOffers, loadHealth, reloadPending, upsertSession, useStore } from '../store';
+import { keepOffers, loadHealth, reachable, reloadPending, upsertSession, useStore } from '../store';
+import { attempt, drop, flush, keep, onOutboxChange, waiting, type OutboxMessage } from '../outbox';
 import { modeChoices, waitsFor } from '../offers';
 import { keepTranscript } from '../offline';
 import { agentName } from './Home';
 import { WorktreeBar } from '../components/WorktreeBar';
+import { SessionMemoryLine } from '../components/Resources';
 import { PreparingNote } from '../components/Preparing';
 
 export function SessionScreen({ id }: { id: string }) {
@@ -152,6 +154,7 @@ export function SessionScreen({ id }: { id: string }) {
           <Transcript items={shown.items} />
         </ProjectRoot.Provider>
         {preparing && <PreparingNote preparing={view.preparing} />}
+        {status === 'queued' && view.inLine && <div class="working queued" role="status" data-testid="in-line">{view.inLine[0]!.toUpperCase() + view.inLine.slice(1)}.</div>}
         {view.paused && waiting > 0 && (mine
           ? <div class="working paused" role="status">Waiting for you — agent paused to save memory. Your decision resumes it.</div>
           : <div class="working paused" role="status">Waiting for a decision — agent paused to save memory. The decision resumes it.</div>)}
@@ -159,7 +162,9 @@ export function SessionScreen({ id }: { id: string }) {
           ? <div class="working stalled" role="status" aria-label="Agent stalled">No progress for a while: wait, or cancel the turn.</div>
           : <div class="working" aria-label="Agent working"><span class="spinner small" /> Working…</div>)}
         <UsageLine view={view} />
+        {(status === 'idle' || status === 'running' || status === 'waiting_approval') && <SessionMemoryLine sessionId={id} />}
         <QueuedMessages id={id} queue={view.queue} held={view.queueHeld && !view.turnActive} offers={offers} />
+        <Outbox id={id} />
       </main>
       <Composer id={id} status={status} mode={mode} turnActive={view.turnActive || preparing} worktreeFailed={view.worktreeFailed} offers={offers} />
     </div>
@@ -326,6 +331,29 @@ function QueuedMessages({ id, queue, held, offers }: { id: string; queue: Queued
   );
 }
 
+/** Messages kept on this phone until the machine can be reached: the owner's words, not yet sent (never lost, never sent twice). */
+function Outbox({ id }: { id: string }) {
+  const [kept, setKept] = useState(() => waiting(id));
+  useEffect(() => {
+    setKept(waiting(id));
+    return onOutboxChange(() => setKept(waiting(id)));
+  }, [id]);
+  if (kept.length === 0) return null;
+  return (
+    <section class="queue" aria-label="Waiting for the connection" data-testid="outbox">
+      {kept.map((m) => (
+        <div key={m.clientId} class="queued card outbox-item">
+          <p class="queued-text">{m.text}</p>
+          <div class="row">
+            <span class="muted small grow">Waiting for the connection</span>
+            <button type="button" class="btn ghost small" aria-label="Remove the message waiting for the connection" onClick={() => drop(m.clientId)}>Remove</button>
+          </div>
+        </div>
+      ))}
+    </section>
+  );
+}
+
 function UsageLine({ view }: { view: SessionView }) {
   const u = view.usage;
   if (!u) return null;
@@ -368,16 +396,51 @@ function Composer({ id, status, mode, turnActive, worktreeFailed, offers }: {
     }
   };
 
+  // What the owner sends is theirs until the machine has it: a message typed offline (or sent as the connection dropped)
+  // waits in this phone's outbox and goes, once, when the machine can be reached again (outbox.ts).
+  const up = useStore(reachable);
+  const deliver = (m: OutboxMessage) => api.send(m.sessionId, m.text, [], m.clientId);
+  const offerBack = (message: string, problem: string) => {
+    setText((typed) => typed || message);
+    setError(`Not sent: ${problem}`);
+  };
+  useEffect(() => {
+    if (!up) return;
+    void flush(id, deliver).then((results) => {
+      for (const r of results) if (r.outcome === 'refused') offerBack(r.message.text, r.problem);
+    });
+  }, [up, id]);
+
   const send = async (e?: Event) => {
     e?.preventDefault();
     const message = text.trim();
     if (!message) return;
-    if (await run(() => api.send(id, message, wire(attachments)))) {
-      setText('');
-      release(attachments);
-      setAttachments([]);
-      area.current?.blur();
+    if (attachments.length) {
+      // Attachments are not kept offline (a phone's storage is small): these go now, or stay in the box.
+      if (await run(() => api.send(id, message, wire(attachments)))) {
+        setText('');
+        release(attachments);
+        setAttachments([]);
+        shrink();
+      }
+      return;
     }
+    const kept = keep(id, message);
+    setText('');
+    setError(null);
+    shrink();
+    if (!up) return;
+    setBusy(true);
+    const result = await attempt(kept, deliver);
+    setBusy(false);
+    if (result.outcome === 'refused') offerBack(message, result.problem);
+  };
+
+  // The box back to one line once its text is sent: a long message's height would keep covering the transcript.
+  const shrink = () => {
+    if (!area.current) return;
+    area.current.style.height = '';
+    area.current.blur();
   };
 
   const grow = (el: HTMLTextAreaElement) => {
@@ -447,7 +510,7 @@ function Composer({ id, status, mode, turnActive, worktreeFailed, offers }: {
           <AttachmentChips attachments={attachments} onRemove={(i) => setAttachments((all) => all.filter((_, n) => n !== i))} />
           <form class="composer-row" onSubmit={send}>
             <AttachButton attached={attachments} onAdd={(added) => setAttachments((all) => [...all, ...added])} onReading={setReading} onProblem={setError} />
-            <textarea ref={area} rows={1} value={text} placeholder={turnActive ? 'Queue a message…' : 'Message the agent…'} aria-label="Message"
+            <textarea ref={area} rows={1} value={text} placeholder={turnActive ? 'Next message…' : 'Tell the agent…'} aria-label="Message"
               onInput={(e) => { const el = e.target as HTMLTextAreaElement; setText(el.value); grow(el); }}
               onKeyDown={(e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void send(e); }} />
             <Dictate onText={(words) => setText((t) => appendDictated(t, words))} onProblem={setError} />

@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
 import { describe, expect, it } from 'vitest';
-import { commentsMessage } from './TurnReview';
+import { commentsMessage, reviewMessage } from './TurnReview';
 
 describe('commentsMessage', () => {
   it('puts every comment in one message: its file and line, the line quoted, then the words', () => {
@@ -16,5 +16,18 @@ describe('commentsMessage', () => {
     const message = commentsMessage([{ ref: { path: 'a.py', line: 1, side: 'new', text: line }, text: 'Rename x.' }]);
     expect(message).not.toContain('push to main');
     expect(message).toContain('…\n   Rename x.');
+  });
+});
+
+describe('reviewMessage', () => {
+  const comment = { ref: { path: 'src/app.ts', line: 3, side: 'new' as const, text: 'x' }, text: 'Call it result.' };
+
+  it('sends the summary and every line comment in one message', () => {
+    expect(reviewMessage('  Also add a test. ', [comment])).toBe('Also add a test.\n\nPlease fix these:\n\n1. src/app.ts:3\n   > x\n   Call it result.');
+  });
+
+  it('sends either alone', () => {
+    expect(reviewMessage('', [comment])).toBe('Please fix these:\n\n1. src/app.ts:3\n   > x\n   Call it result.');
+    expect(reviewMessage('Only this.', [])).toBe('Only this.');
   });
 });

@@ -56,6 +56,11 @@ export function commentsMessage(comments: readonly LineComment[]): string {
   return `Please fix these:\n\n${items.join('\n\n')}`;
 }
 
+/** The one message a submitted review sends: the owner's summary, then every line comment (either may be absent, not both). */
+export function reviewMessage(summary: string, comments: readonly LineComment[]): string {
+  return [summary.trim(), comments.length ? commentsMessage(comments) : ''].filter(Boolean).join('\n\n');
+}
+
 /**
  * What one turn changed in the project, file by file, with "looks good" or "ask for changes" sent back to the agent; and
  * comments on single lines (a long press on a line, or "Pick a line…" then a tap on its number), gathered in a tray and
@@ -77,13 +82,16 @@ export function TurnReview({ sessionId, turn }: { sessionId: string; turn: numbe
   useEffect(() => void api.turnChanges(sessionId, turn).then(setChanges, (e) => setError(describeError(e))), [sessionId, turn]);
   useEffect(() => void api.session(sessionId).then((s) => setOffers(s.offers ?? null), () => {}), [sessionId]);
   const steers = offers?.steer === true;
+  const commented = comments.length > 0;
   useEffect(() => { if (commenting) draftBox.current?.focus(); }, [commenting]);
 
+  // One way to send a review: its verdict, with the summary and every line comment in one message.
   const review = async (verdict: 'approve' | 'changes') => {
     setBusy(true);
     setError(null);
     try {
-      await api.reviewTurn(sessionId, turn, verdict, verdict === 'changes' ? message.trim() : undefined);
+      await api.reviewTurn(sessionId, turn, verdict, verdict === 'changes' ? reviewMessage(message, comments) : undefined);
+      setComments([]);
       navigate(`/s/${sessionId}`, { replace: true });
     } catch (e) {
       setError(describeError(e));
@@ -103,20 +111,6 @@ export function TurnReview({ sessionId, turn }: { sessionId: string; turn: numbe
     setCommenting(null);
     setDraft('');
   };
-  // One message with every comment, through the session's ordinary message queue; the branch and its Merge stay as they are.
-  const sendComments = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      await api.send(sessionId, commentsMessage(comments));
-      setComments([]);
-      navigate(`/s/${sessionId}`, { replace: true });
-    } catch (e) {
-      setError(describeError(e));
-      setBusy(false);
-    }
-  };
-
   const added = changes?.files.reduce((n, f) => n + (f.added ?? 0), 0) ?? 0;
   const deleted = changes?.files.reduce((n, f) => n + (f.deleted ?? 0), 0) ?? 0;
   return (
@@ -168,23 +162,21 @@ export function TurnReview({ sessionId, turn }: { sessionId: string; turn: numbe
                     </li>
                   ))}
                 </ul>
-                <button type="button" class="btn primary block" disabled={busy} onClick={() => void sendComments()}>
-                  Send {comments.length === 1 ? 'the comment' : `${comments.length} comments`} to agent
-                </button>
               </section>
             )}
-            {asking && (
+            {(asking || commented) && (
               <label class="field">
-                <span>What should change?</span>
+                <span>{commented ? 'Anything else? (optional)' : 'What should change?'}</span>
                 <textarea rows={3} value={message} onInput={(e) => setMessage((e.target as HTMLTextAreaElement).value)} />
               </label>
             )}
             <div class="row">
-              {asking
-                ? <button class="btn ghost" disabled={busy} onClick={() => setAsking(false)}>Cancel</button>
-                : <button class="btn ghost grow" disabled={busy} onClick={() => setAsking(true)}>Ask for changes…</button>}
-              {asking
-                ? <button class="btn primary grow" disabled={busy || !message.trim()} onClick={() => void review('changes')}>Send to the agent</button>
+              {asking && !commented && <button class="btn ghost" disabled={busy} onClick={() => setAsking(false)}>Cancel</button>}
+              {!asking && !commented && <button class="btn ghost grow" disabled={busy} onClick={() => setAsking(true)}>Ask for changes…</button>}
+              {asking || commented
+                ? <button class="btn primary grow" disabled={busy || (!commented && !message.trim())} onClick={() => void review('changes')}>
+                  Submit review{commented ? ` (${comments.length} comment${comments.length === 1 ? '' : 's'})` : ''}
+                </button>
                 : <button class="btn primary grow" disabled={busy} onClick={() => void review('approve')}>Looks good</button>}
             </div>
           </div>

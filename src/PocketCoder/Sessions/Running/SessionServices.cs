@@ -17,6 +17,7 @@ public sealed record SessionServices(
     MessageQueue Queue,
     Teams.Budgets Budgets,
     TimeProvider Clock,
+    AgentSlots Slots,
     PocketCoderOptions Options,
     Network.Egress Egress,
     ILogger<SessionRunner> Logger);

@@ -120,6 +120,9 @@ public sealed class TurnState(Action<string, string?> write)
         return cancelled;
     }
 
+    /// <summary>The owner asked to stop the running turn: however the agent words its end (Claude Code: an error), it was stopped.</summary>
+    public bool CancelRequested => Locked(() => _cancelRequested);
+
     /// <summary>The owner cancels the running turn; false when no turn runs.</summary>
     public bool RequestCancel()
     {

@@ -218,7 +218,7 @@ public sealed partial class SessionWorktrees
 
     private static ApiProblem NotReady(WorktreePreparation preparation) => ApiProblem.Conflict(ErrorCodes.WorktreeUnavailable, preparation.Failed is { } why
         ? $"This session's worktree could not be made ({why}). Start a new session."
-        : "This session's worktree is still being made: try again when it is ready.");
+        : "This session's worktree is being prepared: it is ready once the session starts its agent.");
 
     private static WorktreePreparation MapPreparation(Microsoft.Data.Sqlite.SqliteDataReader r) =>
         new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.Time(4), r.NullableString(5));

@@ -70,8 +70,19 @@ public sealed partial class SessionWorktrees(Database database, GitCli git, GitW
     public SessionWorktree? Find(string sessionId) => database.Read(connection =>
         connection.Query($"SELECT {Columns} FROM session_worktrees WHERE session_id = $id", Map, ("$id", sessionId)).FirstOrDefault());
 
-    public SessionWorktree Get(string sessionId) => Find(sessionId)
-        ?? throw ApiProblem.NotFound(ErrorCodes.WorktreeNotFound, $"Session {sessionId} does not work in a worktree of its own.");
+    /// <exception cref="ApiProblem"><c>WORKTREE_UNAVAILABLE</c> (409) while its worktree is being made or when it could not be (a session
+    /// that will work in one must never read as one that does not); <c>WORKTREE_NOT_FOUND</c> for a session without one.</exception>
+    public SessionWorktree Get(string sessionId)
+    {
+        if (Find(sessionId) is { } worktree)
+        {
+            return worktree;
+        }
+
+        throw Preparation(sessionId) is { } preparing
+            ? NotReady(preparing)
+            : ApiProblem.NotFound(ErrorCodes.WorktreeNotFound, $"Session {sessionId} does not work in a worktree of its own.");
+    }
 
     /// <summary>Where the session's agent works: its worktree, or the project for a session without one.</summary>
     /// <exception cref="ApiProblem"><c>WORKTREE_UNAVAILABLE</c>: its worktree was removed or deleted, is still being made, or could not

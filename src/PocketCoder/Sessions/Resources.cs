@@ -1,0 +1,112 @@
+using System.Globalization;
+using System.Security.Claims;
+using System.Text.Json.Nodes;
+using PocketCoder.Agents.Processes;
+using PocketCoder.Auth;
+using PocketCoder.Data;
+using PocketCoder.Errors;
+using PocketCoder.Server;
+using PocketCoder.Sessions.Running;
+
+namespace PocketCoder.Sessions;
+
+/// <param name="Limit">Agent processes that may run at once; more sessions wait in line (status <c>queued</c>).</param>
+/// <param name="LimitSource"><c>default</c> (from the machine's memory), <c>config</c> (<c>--max-agents</c> and its kin) or <c>owner</c> (set through the API).</param>
+/// <param name="Running">Sessions holding a slot (their agent's process runs, or is starting).</param>
+/// <param name="Queued">Sessions waiting for a slot, first in line first.</param>
+/// <param name="Sessions">Each running session's memory: its agent's process tree, resident.</param>
+/// <param name="AgentsMemoryBytes">The sum over <paramref name="Sessions"/> (an OpenCode server shared by sessions counts once).</param>
+/// <param name="ServerMemoryBytes">PocketCoder's own resident memory.</param>
+/// <param name="MachineMemoryBytes">The machine's memory (MemTotal).</param>
+/// <param name="MachineAvailableBytes">What it could still give (MemAvailable).</param>
+public sealed record ResourcesResponse(int Limit, string LimitSource, int Running, IReadOnlyList<string> Queued, IReadOnlyList<SessionMemory> Sessions,
+    long AgentsMemoryBytes, long ServerMemoryBytes, long MachineMemoryBytes, long MachineAvailableBytes);
+
+/// <param name="MemoryBytes">Resident bytes of the agent's process tree (its sandbox, the agent, what it runs now).</param>
+public sealed record SessionMemory(string SessionId, string Agent, long MemoryBytes);
+
+/// <param name="Limit">1 to 1000; null: back to the configured limit, or the default from the machine's memory.</param>
+public sealed record SetAgentLimitRequest(int? Limit);
+
+/// <summary>
+/// The machine's agents as a resource: the limit on running agent processes (<see cref="AgentSlots"/>) and where it comes from,
+/// and the memory each running session's process tree holds. The owner's limit is kept in <c>server_settings</c> and wins over
+/// the configuration until cleared.
+/// </summary>
+public sealed class Resources(Database database, PocketCoderOptions options, AgentSlots slots, SessionManager manager, Ledger.LedgerStore ledger)
+    : IHostedService
+{
+    private const string LimitKey = "max_running_agents";
+
+    /// <summary>The limit with nothing set: the configuration's, else one from the machine's memory.</summary>
+    public static int ConfiguredLimit(PocketCoderOptions options) => options.MaxRunningAgents ?? AgentSlots.DefaultFor(MachineMemory.Read().TotalBytes);
+
+    /// <summary>The owner's limit as kept is applied as the server starts, before any session's agent.</summary>
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (OwnersLimit() is { } limit)
+        {
+            slots.SetLimit(limit);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public ResourcesResponse Now()
+    {
+        var running = manager.RunningProcesses();
+        var trees = MemoryUse.OfTrees([.. running.Select(r => r.ProcessId)]);
+        var memory = running.Select(r => new SessionMemory(r.SessionId, r.Agent, trees.GetValueOrDefault(r.ProcessId))).ToList();
+        var machine = MachineMemory.Read();
+        using var self = System.Diagnostics.Process.GetCurrentProcess();
+        return new(slots.Limit, OwnersLimit() is not null ? "owner" : options.MaxRunningAgents is not null ? "config" : "default", slots.Running,
+            slots.Waiting, memory, trees.Values.Sum(), self.WorkingSet64, machine.TotalBytes, machine.AvailableBytes);
+    }
+
+    /// <summary>Sets (or, with null, clears) the owner's limit: raised, those first in line start now; lowered, nothing running is stopped.</summary>
+    public ResourcesResponse SetLimit(int? limit, Actor actor)
+    {
+        if (limit is < 1 or > 1000)
+        {
+            throw ApiProblem.Validation("'limit' is the number of agent processes that may run at once: 1 to 1000, or null for the default.");
+        }
+
+        database.Write(write =>
+        {
+            if (limit is { } value)
+            {
+                write.Execute("INSERT INTO server_settings (key, value) VALUES ($key, $value) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    ("$key", LimitKey), ("$value", value.ToString(CultureInfo.InvariantCulture)));
+            }
+            else
+            {
+                write.Execute("DELETE FROM server_settings WHERE key = $key", ("$key", LimitKey));
+            }
+
+            ledger.Append(write, actor.Name, "server.agent_limit_changed", LimitKey, new JsonObject { ["limit"] = limit });
+        });
+        slots.SetLimit(limit ?? ConfiguredLimit(options));
+        return Now();
+    }
+
+    private int? OwnersLimit() => database.Read(connection => connection.Scalar<string>(
+        "SELECT value FROM server_settings WHERE key = $key", ("$key", LimitKey))) is { } text
+        && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var limit) && limit >= 1 ? limit : null;
+}
+
+public static class ResourcesApi
+{
+    public static IServiceCollection AddResources(this IServiceCollection services) => services
+        .AddSingleton(provider => new AgentSlots(Resources.ConfiguredLimit(provider.GetRequiredService<PocketCoderOptions>())))
+        .AddRunningSingleton<Resources>();
+
+    public static void MapResources(this IEndpointRouteBuilder api)
+    {
+        var group = api.MapGroup("/resources");
+        group.MapGet("/", (Resources resources) => resources.Now()).WithName("GetResources");
+        group.MapPut("/limit", (SetAgentLimitRequest request, Resources resources, ClaimsPrincipal user) => resources.SetLimit(request.Limit, user.Actor()))
+            .WithName("SetAgentLimit");
+    }
+}

@@ -1,0 +1,250 @@
+namespace PocketCoder.Sessions.Running;
+
+/// <summary>
+/// The machine-wide limit on running agent processes: a session holds a slot while its agent's process runs, and lets it go
+/// when the process ends (a pause on a call, an idle suspension, a stop, an exit). A session that would start beyond the limit
+/// waits in line, first come first served, and is never killed to make room. Plain state under one lock; what a session does
+/// while it waits (its status, its place on the phone) is its manager's.
+/// </summary>
+public sealed class AgentSlots
+{
+    /// <summary>What one running agent is reckoned to need: an agent process and the tools it runs (docs/design.md, Resources).</summary>
+    public const long MemoryPerAgent = 512L * 1024 * 1024;
+
+    /// <summary>The highest limit a default may come to, whatever the memory: past it, the processor is what runs out.</summary>
+    public const int HighestDefault = 32;
+
+    private readonly Lock _lock = new();
+    private readonly HashSet<string> _running = new(StringComparer.Ordinal);
+    private readonly List<Waiter> _waiting = [];
+    private readonly List<Action> _watchers = [];
+    private int _limit;
+
+    /// <param name="limit">At least 1.</param>
+    public AgentSlots(int limit)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        _limit = limit;
+    }
+
+    /// <summary>
+    /// The limit a machine gets unless told otherwise: half its memory at <see cref="MemoryPerAgent"/> each, at least 2 and
+    /// at most <see cref="HighestDefault"/> (a 16 GiB laptop: 16).
+    /// </summary>
+    public static int DefaultFor(long machineMemoryBytes) =>
+        (int)Math.Clamp(machineMemoryBytes / 2 / MemoryPerAgent, 2, HighestDefault);
+
+    /// <summary>What a session in line says (its status's reason; the phone shows it as it is).</summary>
+    public static string QueuedReason(int place, int running) =>
+        $"waiting for an agent slot: starts when one of {running} running session{(running == 1 ? "" : "s")} finishes or pauses " +
+        $"({Ordinal(place)} in line)";
+
+    private static string Ordinal(int place) => place + (place % 100 is 11 or 12 or 13 ? "th" : (place % 10) switch
+    {
+        1 => "st",
+        2 => "nd",
+        3 => "rd",
+        _ => "th",
+    });
+
+    public int Limit
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _limit;
+            }
+        }
+    }
+
+    /// <summary>How many sessions hold a slot now.</summary>
+    public int Running
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _running.Count;
+            }
+        }
+    }
+
+    /// <summary>The sessions waiting for a slot, first in line first.</summary>
+    public IReadOnlyList<string> Waiting
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _waiting.Select(w => w.SessionId)];
+            }
+        }
+    }
+
+    /// <summary>Told (outside the lock) whenever the line moves: a slot is taken or let go, someone joins or leaves it, the limit changes.</summary>
+    public void Watch(Action changed)
+    {
+        lock (_lock)
+        {
+            _watchers.Add(changed);
+        }
+    }
+
+    /// <summary>Whether the session holds a slot.</summary>
+    public bool Holds(string sessionId)
+    {
+        lock (_lock)
+        {
+            return _running.Contains(sessionId);
+        }
+    }
+
+    /// <summary>The session's place in line (1: next), or null when it is not waiting.</summary>
+    public int? Place(string sessionId)
+    {
+        lock (_lock)
+        {
+            var index = _waiting.FindIndex(w => w.SessionId == sessionId);
+            return index < 0 ? null : index + 1;
+        }
+    }
+
+    /// <summary>Takes a slot at once when one is free and nobody waits ahead (or the session holds one already); false otherwise.</summary>
+    public bool TryTake(string sessionId)
+    {
+        bool taken;
+        lock (_lock)
+        {
+            if (_running.Contains(sessionId))
+            {
+                return true;
+            }
+
+            taken = _waiting.Count == 0 && _running.Count < _limit && _running.Add(sessionId);
+        }
+
+        if (taken)
+        {
+            Changed();
+        }
+
+        return taken;
+    }
+
+    /// <summary>
+    /// Completes once the session holds a slot: at once when <see cref="TryTake"/> would, else when its turn in line comes.
+    /// Cancelled, it leaves the line (holding nothing).
+    /// </summary>
+    public async Task TakeAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        if (TryTake(sessionId))
+        {
+            return;
+        }
+
+        Waiter waiter;
+        lock (_lock)
+        {
+            if (_waiting.Find(w => w.SessionId == sessionId) is { } already)
+            {
+                waiter = already;
+            }
+            else
+            {
+                waiter = new Waiter(sessionId);
+                _waiting.Add(waiter);
+            }
+        }
+
+        Changed();
+        try
+        {
+            await waiter.Granted.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            Leave(waiter);
+            throw;
+        }
+    }
+
+    /// <summary>The session's process ended (or never started): its slot goes to the first in line. Nothing when it held none.</summary>
+    public void Release(string sessionId)
+    {
+        bool released;
+        lock (_lock)
+        {
+            released = _running.Remove(sessionId);
+        }
+
+        if (released)
+        {
+            Promote();
+        }
+    }
+
+    /// <summary>A new limit (at least 1): raised, those first in line start; lowered, nobody running is stopped, the line just waits longer.</summary>
+    public void SetLimit(int limit)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        lock (_lock)
+        {
+            _limit = limit;
+        }
+
+        Promote();
+    }
+
+    private void Leave(Waiter waiter)
+    {
+        bool left;
+        lock (_lock)
+        {
+            // A slot granted as the wait was cancelled is let go again: nobody is left holding it.
+            left = _waiting.Remove(waiter) || (waiter.Granted.Task.IsCompletedSuccessfully && _running.Remove(waiter.SessionId));
+        }
+
+        if (left)
+        {
+            Promote();
+        }
+    }
+
+    /// <summary>Gives free slots to those first in line.</summary>
+    private void Promote()
+    {
+        var granted = new List<Waiter>();
+        lock (_lock)
+        {
+            while (_waiting.Count > 0 && _running.Count < _limit)
+            {
+                var first = _waiting[0];
+                _waiting.RemoveAt(0);
+                _running.Add(first.SessionId);
+                granted.Add(first);
+            }
+        }
+
+        granted.ForEach(w => w.Granted.TrySetResult());
+        Changed();
+    }
+
+    private void Changed()
+    {
+        List<Action> watchers;
+        lock (_lock)
+        {
+            watchers = [.. _watchers];
+        }
+
+        watchers.ForEach(watch => watch());
+    }
+
+    private sealed class Waiter(string sessionId)
+    {
+        public string SessionId { get; } = sessionId;
+
+        public TaskCompletionSource Granted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

@@ -1,0 +1,91 @@
+using System.Net;
+using System.Net.Http.Json;
+using PocketCoder.Tests.Infrastructure;
+
+namespace PocketCoder.Tests.EndToEnd;
+
+/// <summary>
+/// The line for agent slots around sessions, with a fake agent (the real Claude CLI's part is in
+/// <see cref="PausedWaitTests"/>): what waits keeps every message, in order, a stop takes a session out of line, a cancel
+/// takes a resumed one out without stopping it, and a restart leaves nothing saying "queued" with nobody to start it.
+/// </summary>
+public sealed class AgentLimitTests
+{
+    [Fact]
+    public async Task InLine_MessagesWait_AStopLeavesTheLine_AndTheNextStartsWhenASlotIsLetGo()
+    {
+        var fake = new FakeAgent();
+        await using var world = await AgentWorld.FakeAsync(fake);
+        (await world.Http.PutAsJsonAsync("/api/resources/limit", new { limit = 1 })).EnsureSuccessStatusCode();
+        var first = await world.StartSessionAsync("first");
+        await using (var firstEvents = await world.EventsAsync(first))
+        {
+            await firstEvents.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Done: first");
+        }
+
+        var second = await CreateQueuedAsync(world, "second");
+        await world.SendAsync(second, "second, again");
+        var third = await CreateQueuedAsync(world, "third");
+        Assert.Contains("(2nd in line)", await ReasonAsync(world, third), StringComparison.Ordinal);
+
+        // The third is stopped while in line: it never starts, and the second stays first.
+        (await world.Http.DeleteAsync($"/api/sessions/{third}")).EnsureSuccessStatusCode();
+        Assert.Equal("stopped", (await world.SessionAsync(third)).GetProperty("status").GetString());
+        var resources = await world.Http.GetOkAsync("/api/resources");
+        Assert.Equal([second], resources.GetProperty("queued").EnumerateArray().Select(q => q.GetString()));
+
+        // The first stops: its slot is the second's, which runs its prompt, then what was sent while it waited.
+        await using var secondEvents = await world.EventsAsync(second);
+        (await world.Http.DeleteAsync($"/api/sessions/{first}")).EnsureSuccessStatusCode();
+        await secondEvents.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Done: second");
+        await secondEvents.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Done: second, again");
+        Assert.Equal(2, fake.Starts);
+        Assert.Equal(1, (await world.Http.GetOkAsync("/api/resources")).GetProperty("running").GetInt32());
+    }
+
+    [Fact]
+    public async Task ResumedSessionInLine_ACancelTakesItOut_IdleWithItsMessageHeld_AndARestartLeavesNoneQueued()
+    {
+        await using var world = await AgentWorld.FakeAsync(new FakeAgent());
+        var earlier = await world.StartSessionAsync("earlier");
+        await using (var events = await world.EventsAsync(earlier))
+        {
+            await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Done: earlier");
+        }
+
+        // Its agent goes (a restart), and the one slot is another's by the time a message would bring it back.
+        await world.RestartServerAsync();
+        (await world.Http.PutAsJsonAsync("/api/resources/limit", new { limit = 1 })).EnsureSuccessStatusCode();
+        var holder = await world.StartSessionAsync("holder");
+        await world.SendAsync(earlier, "carry on");
+        Assert.Equal("queued", (await world.SessionAsync(earlier)).GetProperty("status").GetString());
+
+        await world.CancelAsync(earlier);
+        Assert.Equal("idle", (await world.SessionAsync(earlier)).GetProperty("status").GetString());
+        var queue = await world.Http.GetOkAsync($"/api/sessions/{earlier}/queue");
+        Assert.True(queue.GetProperty("held").GetBoolean());
+        Assert.Equal("carry on", Assert.Single(queue.GetProperty("messages").EnumerateArray()).GetProperty("text").GetString());
+
+        // In line again, then the server restarts: it comes back interrupted (its message held), never queued with no line.
+        await world.SendAsync(earlier, "and this");
+        Assert.Equal("queued", (await world.SessionAsync(earlier)).GetProperty("status").GetString());
+        await world.RestartServerAsync();
+        Assert.Equal("interrupted", (await world.SessionAsync(earlier)).GetProperty("status").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await world.Http.GetAsync($"/api/sessions/{holder}")).StatusCode);
+        // The owner's limit outlives the restart.
+        Assert.Equal("owner", (await world.Http.GetOkAsync("/api/resources")).GetProperty("limitSource").GetString());
+    }
+
+    private static async Task<string> CreateQueuedAsync(AgentWorld world, string prompt)
+    {
+        var created = await world.Http.PostOkAsync($"/api/projects/{world.ProjectId}/sessions", new { agent = world.Agent, prompt });
+        Assert.Equal("queued", created.GetProperty("status").GetString());
+        return created.GetProperty("id").GetString()!;
+    }
+
+    private static async Task<string> ReasonAsync(AgentWorld world, string sessionId)
+    {
+        await using var events = await world.EventsAsync(sessionId);
+        return (await events.WaitForAsync(e => e.Event == "session.status" && e.Str("status") == "queued")).Str("reason")!;
+    }
+}
