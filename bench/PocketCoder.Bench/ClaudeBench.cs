@@ -124,7 +124,7 @@ public sealed class ClaudeBench(string pocketcoderDirectory, string claude, bool
     }
 
     /// <summary>A published server of its own (data folder, HOME, repository), paired, with one project.</summary>
-    private sealed class BenchServer(OsProcess server, HttpClient http, string projectId, IReadOnlyList<string> folders) : IAsyncDisposable
+    internal sealed class BenchServer(OsProcess server, HttpClient http, string projectId, IReadOnlyList<string> folders) : IAsyncDisposable
     {
         public OsProcess Server { get; } = server;
 
@@ -143,7 +143,7 @@ public sealed class ClaudeBench(string pocketcoderDirectory, string claude, bool
         }
     }
 
-    private async Task<BenchServer> StartServerAsync(FakeModelServer model, params string[] flags)
+    internal async Task<BenchServer> StartServerAsync(FakeModelServer model, params string[] flags)
     {
         var data = Temp.Directory("pcbench-claude");
         var home = Temp.Directory("pcbench-home");

@@ -4,6 +4,7 @@ using System.Text;
 using PocketCoder.Bench;
 
 // Usage: PocketCoder.Bench --pocketcoder DIR --bare DIR --claude PATH [--pocketcoder-aot DIR --bare-aot DIR] [--quick] [--out FILE] [--only external,fanout,approval,push,worktree,hub,claude]
+// (--only network: the sandbox's network through its proxy vs direct, alone)
 // (--only paused: the rows of sessions paused while they wait for the owner, alone)
 // (--only suspended: what suspended sessions still cost, alone)
 // (--only first-push: the first push after a restart, alone)
@@ -113,6 +114,12 @@ else if (Wanted("paused"))
 {
     Progress("sessions paused while they wait for the owner, with the real Claude Code CLI");
     rows.AddRange(await new ClaudeBench(Required("pocketcoder"), Required("claude"), quick).RunPausedAsync());
+}
+
+if (Wanted("network"))
+{
+    Progress("the sandbox's network: connections and a download through its proxy vs direct, and per prompt, with the real Claude Code CLI");
+    rows.AddRange(await new NetworkBench(Required("pocketcoder"), Required("claude"), quick).RunAsync());
 }
 
 if (options.TryGetValue("soak", out var soakReport))

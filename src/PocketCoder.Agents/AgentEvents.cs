@@ -78,6 +78,12 @@ public enum ToolKind
     /// </summary>
     Question,
     Other,
+
+    /// <summary>
+    /// A connection out of a sandbox to a host nobody allowed yet (PocketCoder's proxy asks: docs/security.md, "The network"):
+    /// the tool is <c>network:HOST:PORT</c>, the command <c>HOST:PORT</c>. No agent asks it: the sandbox's proxy does.
+    /// </summary>
+    Network,
 }
 
 public static class ToolKinds
@@ -90,6 +96,7 @@ public static class ToolKinds
         ToolKind.Fetch => "fetch",
         ToolKind.Mcp => "mcp",
         ToolKind.Question => "question",
+        ToolKind.Network => "network",
         _ => "other",
     };
 
@@ -101,6 +108,7 @@ public static class ToolKinds
         "execute" => ToolKind.Execute,
         "fetch" => ToolKind.Fetch,
         "mcp" => ToolKind.Mcp,
+        "network" => ToolKind.Network,
         _ => ToolKind.Other,
     };
 }

@@ -7,7 +7,7 @@ import type { components, paths } from './api.gen';
 
 export type SessionStatus = 'preparing' | 'queued' | 'starting' | 'running' | 'waiting_approval' | 'idle' | 'failed' | 'stopped' | 'interrupted';
 export type SessionMode = 'ask' | 'plan' | 'accept_edits' | 'trusted';
-export type ToolKind = 'read' | 'edit' | 'execute' | 'fetch' | 'mcp' | 'question' | 'other';
+export type ToolKind = 'read' | 'edit' | 'execute' | 'fetch' | 'mcp' | 'question' | 'network' | 'other';
 export type Decision = 'allow_once' | 'allow_session' | 'allow_always' | 'deny';
 export type ApprovalStatus = 'pending' | 'decided' | 'cancelled' | 'interrupted';
 

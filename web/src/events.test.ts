@@ -25,6 +25,17 @@ describe('reduceSession', () => {
     expect(streaming.items[1]).toMatchObject({ text: 'Hello', done: false });
   });
 
+  it('gathers connections in a row into one line, a new line after anything else', () => {
+    seq = 0;
+    const connection = (host: string, outcome: string) => ev('network.connection', { host, port: 443, outcome, reason: 'why', sent: 10, received: 20, milliseconds: 5 });
+    const view = reduceSessionAll(emptySession(), [
+      connection('a.example.org', 'allowed'), connection('b.example.org', 'denied'), ev('message', { text: 'Done.' }), connection('c.example.org', 'allowed'),
+    ]);
+    expect(view.items.map((i) => i.type)).toEqual(['network', 'assistant', 'network']);
+    const first = view.items[0] as Extract<Item, { type: 'network' }>;
+    expect(first.connections.map((c) => [c.host, c.outcome])).toEqual([['a.example.org', 'allowed'], ['b.example.org', 'denied']]);
+  });
+
   it("says a session's place in line for an agent slot, until its agent starts", () => {
     seq = 0;
     const reason = 'waiting for an agent slot: starts when one of 4 running sessions finishes or pauses (2nd in line)';

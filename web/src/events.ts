@@ -14,7 +14,7 @@ export type EventPayloads = components['schemas']['SessionEvents'];
 export const EVENT_KINDS = [
   'session.status', 'message.user', 'message.delta', 'message', 'thinking', 'tool.call', 'tool.call.updated', 'tool.result', 'plan',
   'approval.requested', 'approval.resolved', 'usage', 'turn.completed', 'turn.changes', 'history.imported', 'session.error',
-  'queue.updated', 'approval.vote', 'approval.escalated', 'session.preparing',
+  'queue.updated', 'approval.vote', 'approval.escalated', 'session.preparing', 'network.connection',
 ] as const satisfies readonly (keyof EventPayloads)[];
 export type EventKind = (typeof EVENT_KINDS)[number];
 
@@ -37,6 +37,8 @@ export type AttachmentInfo = NonNullable<components['schemas']['UserMessageEvent
 export interface ServerEvent { kind: string; data: EventBase & Record<string, unknown> }
 
 export interface ApprovalView {
+  /** The session that asked (a network call's "always for the domain" adds a rule to its project). */
+  sessionId?: string;
   approvalId: string; toolCallId: string; tool: string; kind: ToolKind; title: string; input: unknown; plan?: string | null;
   createdAt?: string; status: ApprovalStatus; decision?: Decision | null; decidedBy?: string | null; message?: string | null;
   updatedInput?: unknown;
@@ -67,6 +69,12 @@ export interface ApprovalView {
    */
   offers?: ApprovalOffers | null;
 }
+/** A connection out of the session's sandbox through PocketCoder's proxy, once it ended (docs/api.md, `network.connection`). */
+export interface NetworkConnection {
+  host: string; port: number; outcome: 'allowed' | 'denied'; reason: string; sent: number; received: number; milliseconds: number;
+  /** The process that opened it, and the agent's command it ran under, where the server could tell. */
+  by?: string; under?: string;
+}
 export interface ToolResultView { content: string; isError: boolean; truncated: boolean }
 /** A turn's tokens and cost (`costUsd`), and the session's cost so far (`sessionCostUsd`). */
 export interface Usage {
@@ -87,7 +95,9 @@ export type Item =
   | { type: 'error'; seq: number; message: string; stderrTail?: string }
   | { type: 'notice'; seq: number; text: string; tone: 'info' | 'bad' }
   /** A finished turn that changed files in the project: one tap to review what it changed. */
-  | { type: 'review'; seq: number; sessionId: string; turn: number; files: number };
+  | { type: 'review'; seq: number; sessionId: string; turn: number; files: number }
+  /** Connections out of the sandbox, those in a row gathered in one line. */
+  | { type: 'network'; seq: number; connections: NetworkConnection[] };
 
 export interface SessionView {
   lastSeq: number;
@@ -262,7 +272,7 @@ function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq:
       items.push({
         type: 'approval', seq,
         approval: {
-          approvalId, toolCallId: str(d.toolCallId), tool: str(d.tool), kind: (str(d.kind) || 'other') as ToolKind, title: str(d.title),
+          sessionId: str(d.sessionId) || undefined, approvalId, toolCallId: str(d.toolCallId), tool: str(d.tool), kind: (str(d.kind) || 'other') as ToolKind, title: str(d.title),
           input: d.input, plan: typeof d.plan === 'string' ? d.plan : null, createdAt: str(d.createdAt), status: 'pending',
           canEditInput: d.canEditInput === true, rulePattern: typeof d.rulePattern === 'string' ? d.rulePattern : undefined,
           editContext: editContext(d.editContext),
@@ -343,6 +353,18 @@ function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq:
         phase: str(d.phase) || 'branch', percent: percent === undefined ? undefined : Math.min(100, percent), done: count(d.done), total: count(d.total),
       };
       if (view.preparing.phase === 'ready') view.worktreeMadeAt = seq;
+      return;
+    }
+    case 'network.connection': {
+      const connection: NetworkConnection = {
+        host: str(d.host), port: num(d.port), outcome: d.outcome === 'allowed' ? 'allowed' : 'denied', reason: str(d.reason),
+        sent: num(d.sent), received: num(d.received), milliseconds: num(d.milliseconds),
+        by: typeof d.by === 'string' ? d.by : undefined, under: typeof d.under === 'string' ? d.under : undefined,
+      };
+      // Connections in a row (a package manager opens dozens) are one line in the transcript.
+      const last = items[items.length - 1];
+      if (last?.type === 'network') items[items.length - 1] = { ...last, connections: [...last.connections, connection] };
+      else items.push({ type: 'network', seq, connections: [connection] });
       return;
     }
     case 'session.error':

@@ -53,12 +53,26 @@ public sealed record AcpAgentDefinition(
     /// <summary>Its login files inside those folders, copied in from the owner's (relative ones under home).</summary>
     public IReadOnlyList<string> Logins { get; init; } = [];
 
+    /// <summary>
+    /// Whether it logs in with <see cref="Logins"/> as configured: an agent its environment or settings log in with a key does not
+    /// need them, and an OAuth login's refresh token then stays out of its sandbox. Always, unless an agent says otherwise.
+    /// </summary>
+    public Func<AgentCommand, bool> NeedsLogins { get; init; } = _ => true;
+
     /// <summary>Variables it gets when it runs sandboxed (claude-agent-acp: CLAUDE_CONFIG_DIR, so its state file is in its state folder).</summary>
     public IReadOnlyDictionary<string, string> SandboxedEnvironment { get; init; } = new Dictionary<string, string>();
 
-    /// <summary>Its state as its sandbox gives it, every path resolved against the owner's home.</summary>
-    public AgentState State => AgentState.Of(StateFolders.Select(InHome), Config.Select(c => c with { Path = InHome(c.Path) }), Logins.Select(InHome),
-        [.. AdminPolicy is null ? [] : new[] { AdminPolicy }, .. Provided]);
+    /// <summary>Its state as its sandbox gives it, every path resolved against the owner's home, and where its model is.</summary>
+    public AgentState State => AgentState.Of(StateFolders.Select(InHome), Config.Select(c => c with { Path = InHome(c.Path) }),
+        NeedsLogins(Command) ? Logins.Select(InHome) : [],
+        [.. AdminPolicy is null ? [] : new[] { AdminPolicy }, .. Provided]) with { Endpoints = [.. (ModelEndpoints?.Invoke(Command) ?? []).Concat(Hosts).Distinct()] };
+
+    /// <summary>Where the agent's model is, read from its configuration as it reads it (<see cref="Processes.Network.ModelHosts"/>); null: nowhere known.</summary>
+    public Func<AgentCommand, IReadOnlyList<Processes.Network.NetworkEndpoint>>? ModelEndpoints { get; init; }
+
+    /// <summary>More hosts its traffic reaches unasked from a sandbox: the owner's word in agents.json (<c>hosts</c>), for a model the
+    /// agent's own configuration does not show (a launcher that sets it).</summary>
+    public IReadOnlyList<Processes.Network.NetworkEndpoint> Hosts { get; init; } = [];
 
     /// <summary>Files PocketCoder writes for it in the data folder (Qwen Code's gate): in its sandbox, read-only at their own path.</summary>
     public IReadOnlyList<string> Provided { get; init; } = [];
@@ -138,6 +152,9 @@ public sealed record AcpAgentDefinition(
                 .. new[] { "extensions", "policies", "agents", "skills", "commands" }.Select(f => new AgentConfig(InGemini(f), Placeholder.Folder)),
             ],
             Logins = [InGemini("oauth_creds.json"), InGemini("google_accounts.json"), InGemini("mcp-oauth-tokens.json")],
+            ModelEndpoints = agent => Processes.Network.ModelHosts.Gemini(agent.Setting, Path.Combine(geminiHome, ".gemini")),
+            // A Google login (oauth_creds.json: a refresh token) only when no key logs it in.
+            NeedsLogins = agent => !Processes.Network.ModelHosts.GeminiKeyed(agent.Setting, Path.Combine(geminiHome, ".gemini")),
             Prepare = _ => AgentCommand.RelativeFolderProblem("Gemini CLI", "GEMINI_CLI_HOME", geminiHome) is { } problem
                 ? throw new AgentUnavailableException(GeminiId, problem)
                 : [],
@@ -222,6 +239,7 @@ public sealed record AcpAgentDefinition(
             // Its own state file, with the signed-in account (1.0.102 exits at start when it cannot write it, so it cannot be
             // read-only); what it keeps there is checked at every start (docs/agents-acp.md, Copilot CLI).
             Logins = [InCopilot("config.json")],
+            ModelEndpoints = agent => Processes.Network.ModelHosts.Copilot(agent.Setting),
             // Sandboxed, it reads the agent's home of PocketCoder's own, whose config.json it writes (so may a command it runs
             // there: a trusted folder, a plugin): that home is looked through as well as the owner's.
             Prepare = options =>
@@ -281,6 +299,9 @@ public sealed record AcpAgentDefinition(
                 .. new[] { "extensions", "agents", "skills", "commands", "hooks" }.Select(f => new AgentConfig(Path.Combine(qwenHome, f), Placeholder.Folder)),
             ],
             Logins = [Path.Combine(qwenHome, "oauth_creds.json")],
+            ModelEndpoints = agent => Processes.Network.ModelHosts.Qwen(agent.Setting, qwenHome),
+            // Its Qwen login (oauth_creds.json: a refresh token) only when it signs in with it, not with an OpenAI-compatible key.
+            NeedsLogins = _ => Processes.Network.ModelHosts.QwenSignsIn(qwenHome),
             // Sandboxed, its home is writable but a runtime folder its settings name elsewhere is not: that goes to its home too.
             SandboxedEnvironment = new Dictionary<string, string> { ["QWEN_RUNTIME_DIR"] = runtime ?? qwenHome },
             // Its gate turns off every MCP server, the ones session/new names too (Qwen Code gives them no way apart).

@@ -20,7 +20,7 @@ public static partial class AcpAgentsFile
 {
     public const string FileName = "agents.json";
 
-    private static readonly HashSet<string> KnownFields = new(StringComparer.Ordinal) { "id", "name", "command", "args", "modelArg", "versionArgs", "state", "config", "logins", "read" };
+    private static readonly HashSet<string> KnownFields = new(StringComparer.Ordinal) { "id", "name", "command", "args", "modelArg", "versionArgs", "state", "config", "logins", "read", "hosts" };
 
     /// <summary>The registered agents, or none when the file does not exist.</summary>
     /// <exception cref="InvalidDataException">The file is not a valid registration; the message says what to fix.</exception>
@@ -116,6 +116,8 @@ public static partial class AcpAgentsFile
                 Logins = logins ?? claude?.Logins ?? [],
                 SandboxedEnvironment = claude is null ? new Dictionary<string, string>() : new Dictionary<string, string> { ["CLAUDE_CONFIG_DIR"] = claude.Folders[0] },
                 ReadPaths = Strings(entry, "read", source, where) ?? [],
+                ModelEndpoints = claude is null ? null : agent => Processes.Network.ModelHosts.Claude(agent.Setting, claude.Folders[0]),
+                Hosts = Hosts(Strings(entry, "hosts", source, where), source, where),
             });
         }
 
@@ -156,6 +158,16 @@ public static partial class AcpAgentsFile
 
         return [.. value.EnumerateArray().Select(a => a.GetString()!)];
     }
+
+    /// <summary>
+    /// <c>hosts</c>: where the agent's model is when its own configuration does not say (a launcher that sets a base URL), each
+    /// <c>host:port</c> or a URL; a sandbox reaches them without asking.
+    /// </summary>
+    private static IReadOnlyList<Processes.Network.NetworkEndpoint> Hosts(List<string>? hosts, string source, string where) =>
+    [
+        .. (hosts ?? []).Select(host => Processes.Network.NetworkEndpoint.FromUrl(host) ?? Processes.Network.NetworkEndpoint.Parse(host)
+            ?? throw Invalid(source, $"{where}: '{host}' in 'hosts' is neither host:port nor an http(s) URL")),
+    ];
 
     private static InvalidDataException Invalid(string source, string problem) => new($"{source}: {problem}.");
 

@@ -64,7 +64,17 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
     /// rules, plugins, MCP servers), instructions, subagents, commands, skills and output styles come in read-only, an empty stand-in
     /// where the owner has none; the owner's login is copied in.
     /// </summary>
-    internal static AgentState State(AgentCommand command) => StateIn(ConfigFolder(command));
+    internal static AgentState State(AgentCommand command)
+    {
+        var state = StateIn(ConfigFolder(command)) with { Endpoints = Processes.Network.ModelHosts.Claude(command.Setting, ConfigFolder(command)) };
+        // Logged in by its environment (an API key, or the long-lived token of `claude setup-token`): the owner's subscription
+        // login, whose refresh token outlives any session, is not copied in.
+        return KeyedByEnvironment(command) ? state with { Logins = [] } : state;
+    }
+
+    /// <summary>Whether Claude's environment logs it in by itself (a key or a token that needs no refresh).</summary>
+    internal static bool KeyedByEnvironment(AgentCommand command) =>
+        new[] { "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN" }.Any(name => command.Setting(name) is { Length: > 0 });
 
     /// <summary><see cref="State"/> for a Claude config folder (claude-agent-acp's too: it runs Claude Code).</summary>
     internal static AgentState StateIn(string folder) => AgentState.Of([folder],
@@ -204,7 +214,11 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
             // Its state file (MCP servers, and commands such as awsAuthRefresh that Claude runs) moves into its config folder, which
             // is the agent's home's: nothing it writes reaches the ~/.claude.json the owner's own claude reads.
             environment["CLAUDE_CONFIG_DIR"] = ConfigFolder(command);
-            CopyLogin(StateFile(command), new AgentHome(sandbox.Home, command.Home), Path.Combine(ConfigFolder(command), ".claude.json"));
+            if (!KeyedByEnvironment(command))
+            {
+                // Its login as the owner made it (/login's key, the account): what a sandboxed Claude needs when nothing else logs it in.
+                CopyLogin(StateFile(command), new AgentHome(sandbox.Home, command.Home), Path.Combine(ConfigFolder(command), ".claude.json"));
+            }
         }
 
         var plans = Path.Combine(ConfigFolder(command), "plans");

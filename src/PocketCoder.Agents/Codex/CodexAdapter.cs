@@ -29,7 +29,7 @@ public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter, IAgentCo
     /// read-only, an empty stand-in where the owner has none: its config (MCP servers, the <c>notify</c> program), command rules,
     /// hooks, subagents, prompts and instructions; the owner's login is copied in.
     /// </summary>
-    private AgentState State() => AgentState.Of([CodexHome],
+    private AgentState State() => new AgentState([CodexHome],
     [
         new(Path.Combine(CodexHome, "config.toml"), Placeholder.Empty),
         new(Path.Combine(CodexHome, "AGENTS.md"), Placeholder.Empty),
@@ -38,7 +38,19 @@ public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter, IAgentCo
         // Variables Codex loads at every start (BASH_ENV, PATH, LD_PRELOAD would reach every command of every later session).
         new(Path.Combine(CodexHome, ".env"), Placeholder.Empty),
         .. new[] { "rules", "hooks", "agents", "prompts" }.Select(f => new AgentConfig(Path.Combine(CodexHome, f), Placeholder.Folder)),
-    ], [Path.Combine(CodexHome, "auth.json")]);
+    ], Processes.Network.ModelHosts.CodexUsesOpenAi(CodexHome) ? [Path.Combine(CodexHome, "auth.json")] : [], [])
+    {
+        // auth.json (an OpenAI key, or a ChatGPT login with its refresh token) is copied in only for OpenAI's own provider: one of the
+        // owner's (model_provider) logs in with its own key variable.
+        Endpoints = Processes.Network.ModelHosts.Codex(command.Setting, CodexHome),
+    };
+
+    /// <summary>
+    /// What sandboxed Codex runs without: its update check and its plugins, which at every start fetch a plugin marketplace from
+    /// GitHub and a catalog from ChatGPT (verified with 0.169: with these off it reaches its model and nothing else). Its sandbox
+    /// would otherwise have those connections refused, or asked about at the start of every session.
+    /// </summary>
+    private static readonly string[] Sandboxed = ["-c", "check_for_update_on_startup=false", "-c", "features.plugins=false"];
 
     /// <summary>Codex loads the servers of its config.toml itself; PocketCoder makes their tools ask, and can turn one off.</summary>
     public bool LoadsOwnMcpServers => true;
@@ -110,8 +122,8 @@ public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter, IAgentCo
 
         var (enabled, secrets) = McpFormats.Codex(options.McpServers, mcpServers, command.Setting);
         // Codex asks the owner questions (request_user_input) only in its Plan mode unless this is on; the phone answers them.
-        var spec = options.Spec("codex", executable, ["app-server", "-c", "features.default_mode_request_user_input=true", .. mcpApprovals, .. enabled],
-            command.EnvironmentWith(secrets), State());
+        var spec = options.Spec("codex", executable, ["app-server", "-c", "features.default_mode_request_user_input=true", .. mcpApprovals, .. enabled,
+            .. options.Sandbox is null ? [] : Sandboxed], command.EnvironmentWith(secrets), State());
         var servers = mcpServers.Except(options.McpServers.Disabled).Concat(options.McpServers.Servers.Select(s => s.Name)).ToList();
         return await CodexSession.StartAsync(spec, options, sink, servers, cancellationToken).ConfigureAwait(false);
     }

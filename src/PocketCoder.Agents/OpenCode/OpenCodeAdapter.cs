@@ -335,7 +335,12 @@ public sealed class OpenCodeAdapter(AgentCommand command, OpenCodeFlavor? flavor
         .. OtherConfigFolders(onlyExisting: true).Prepend(ConfigFolder).SelectMany(config =>
             new[] { "plugin", "plugins", "agent", "agents", "command", "commands", "mode", "modes", "tool", "tools" }
             .Select(folder => new AgentConfig(Path.Combine(config, folder), Placeholder.Folder))),
-    ], [Path.Combine(DataFolder, "auth.json")]);
+    ], [Path.Combine(DataFolder, "auth.json")]) with
+    {
+        Endpoints = Processes.Network.ModelHosts.OpenCode(command.Setting, _flavor, ConfigFolder, DataFolder),
+        // PocketCoder talks to its server on the sandbox's loopback.
+        Serves = true,
+    };
 
     /// <summary>
     /// The config folders OpenCode reads besides its own: <c>~/.opencode</c> and OPENCODE_CONFIG_DIR. Sandboxed, only those the

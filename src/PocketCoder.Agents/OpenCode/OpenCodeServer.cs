@@ -100,8 +100,8 @@ internal sealed partial class OpenCodeServer : IAsyncDisposable
         env[flavor.Variable("SERVER_PASSWORD")] = password;
         env[flavor.Variable("SERVER_USERNAME")] = null;
         env[flavor.Variable("PERMISSION")] = PermissionConfig;
-        server._process = ChildProcess.StartAgent(flavor.AgentId, flavor.Name, spec(["serve", "--hostname", "127.0.0.1", "--port", "0"], env),
-            server.OnStdoutAsync);
+        var serve = spec(["serve", "--hostname", "127.0.0.1", "--port", "0"], env);
+        server._process = ChildProcess.StartAgent(flavor.AgentId, flavor.Name, serve, server.OnStdoutAsync);
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -113,7 +113,11 @@ internal sealed partial class OpenCodeServer : IAsyncDisposable
                 throw new InvalidOperationException(exited.IsCompleted ? $"it exited with code {exited.Result}" : "it did not start listening in time");
             }
 
-            server.Http = new HttpClient { BaseAddress = await listening.ConfigureAwait(false), Timeout = Timeout.InfiniteTimeSpan };
+            server.Http = new HttpClient(Handler(serve.Attached as Processes.Network.IEgressDoor))
+            {
+                BaseAddress = await listening.ConfigureAwait(false),
+                Timeout = Timeout.InfiniteTimeSpan,
+            };
             server.Http.DefaultRequestHeaders.Authorization =
                 new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{flavor.ServerUser}:{password}")));
             server._events = Task.Run(server.PumpEventsAsync);
@@ -132,6 +136,22 @@ internal sealed partial class OpenCodeServer : IAsyncDisposable
         }
 
         return server;
+    }
+
+    /// <summary>
+    /// How the server is reached: directly, or in a sandbox, whose loopback is its own, through its door (a socket of the
+    /// sandbox's namespace connected to the port OpenCode said it listens on).
+    /// </summary>
+    private static SocketsHttpHandler Handler(Processes.Network.IEgressDoor? door)
+    {
+        var handler = new SocketsHttpHandler();
+        if (door is not null)
+        {
+            handler.ConnectCallback = async (context, cancellationToken) =>
+                new System.Net.Sockets.NetworkStream(await door.ConnectInsideAsync(context.DnsEndPoint.Port, cancellationToken).ConfigureAwait(false), ownsSocket: true);
+        }
+
+        return handler;
     }
 
     public void AddUser() => Interlocked.Increment(ref _users);

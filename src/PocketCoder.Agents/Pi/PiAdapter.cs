@@ -52,7 +52,7 @@ public sealed class PiAdapter(AgentCommand command, string folder) : IAgentAdapt
             .. new[] { "extensions", "skills", "prompts", "themes", "tools" }.Select(f => new AgentConfig(Path.Combine(AgentFolder, f), Placeholder.Folder)),
         ],
         [Path.Combine(AgentFolder, "auth.json")],
-        [PiGate.ExtensionPath(folder)]);
+        [PiGate.ExtensionPath(folder)]) with { Endpoints = Processes.Network.ModelHosts.Pi(command.Setting, AgentFolder) };
 
     public async Task<IAgentSession> StartAsync(AgentStartOptions options, IAgentSink sink, CancellationToken cancellationToken)
     {

@@ -16,6 +16,15 @@ namespace PocketCoder.Agents.Processes;
 public sealed record AgentState(IReadOnlyList<string> Folders, IReadOnlyList<AgentConfig> Config, IReadOnlyList<string> Logins,
     IReadOnlyList<string> Provided)
 {
+    /// <summary>
+    /// Where its model is (the provider's hosts, or the base URL the owner set), as its own configuration says: in a sandbox, the
+    /// only places its traffic reaches without the owner's word (docs/security.md, "The network").
+    /// </summary>
+    public IReadOnlyList<Network.NetworkEndpoint> Endpoints { get; init; } = [];
+
+    /// <summary>It serves PocketCoder on its own loopback (OpenCode's server): in a sandbox, PocketCoder connects in through its door.</summary>
+    public bool Serves { get; init; }
+
     public static AgentState Of(IEnumerable<string> folders, IEnumerable<AgentConfig>? config = null, IEnumerable<string>? logins = null,
         IEnumerable<string>? provided = null) =>
         new([.. folders], [.. config ?? []], [.. logins ?? []], [.. provided ?? []]);

@@ -33,6 +33,7 @@ public sealed partial class ChildProcess : IAsyncDisposable
     private readonly Task _stderrPump;
     private readonly bool _startsDaemon;
     private readonly bool _wrapped;
+    private readonly IAsyncDisposable? _attached;
     private readonly ILogger _logger;
     private readonly LogLevel _lifetimeLevel;
     private readonly string _program;
@@ -53,6 +54,7 @@ public sealed partial class ChildProcess : IAsyncDisposable
         _process = process;
         _startsDaemon = spec.StartsDaemon;
         _wrapped = spec.Wrapper is not null;
+        _attached = spec.Attached;
         _logger = spec.Logger ?? NullLogger.Instance;
         _lifetimeLevel = lifetimeLevel;
         _program = Path.GetFileName(spec.FileName);
@@ -127,6 +129,7 @@ public sealed partial class ChildProcess : IAsyncDisposable
         {
             process.Kill(entireProcessTree: true);
             process.Dispose();
+            _ = spec.Attached?.DisposeAsync().AsTask();
             throw;
         }
 
@@ -246,6 +249,8 @@ public sealed partial class ChildProcess : IAsyncDisposable
         catch
         {
             process.Dispose();
+            // Never started: nothing will use its way out (closing it blocks on nothing, so it is not waited for).
+            _ = spec.Attached?.DisposeAsync().AsTask();
             throw;
         }
 
@@ -525,6 +530,12 @@ public sealed partial class ChildProcess : IAsyncDisposable
         if (await Task.WhenAny(drained, Task.Delay(DrainGrace)).ConfigureAwait(false) != drained)
         {
             AppendStderr("[pocketcoder] output was cut off: a process that could not be found still holds the output pipes.\n");
+        }
+
+        if (_attached is not null)
+        {
+            // Its way out to the network closes with it: nothing it left could use a listener the server still served.
+            await _attached.DisposeAsync().ConfigureAwait(false);
         }
 
         var exitCode = _process.ExitCode;

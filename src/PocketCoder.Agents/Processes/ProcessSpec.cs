@@ -9,6 +9,8 @@ namespace PocketCoder.Agents.Processes;
 /// </param>
 /// <param name="Logger">Where its start, exit and kill are logged (see <see cref="ProcessLog"/>); nowhere when null.</param>
 /// <param name="Wrapper">A command the program runs inside (its sandbox: <see cref="AgentSandbox.Wrap"/>), or null.</param>
+/// <param name="Attached">What lives exactly as long as the process (its sandbox's way out to the network): disposed once it has
+/// exited, or at once when it could not start.</param>
 public sealed record ProcessSpec(
     string FileName,
     IReadOnlyList<string> Arguments,
@@ -17,4 +19,5 @@ public sealed record ProcessSpec(
     string? StderrLogPath,
     bool StartsDaemon = false,
     ILogger? Logger = null,
-    IReadOnlyList<string>? Wrapper = null);
+    IReadOnlyList<string>? Wrapper = null,
+    IAsyncDisposable? Attached = null);

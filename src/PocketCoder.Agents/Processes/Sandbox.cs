@@ -1,3 +1,5 @@
+using PocketCoder.Agents.Processes.Network;
+
 namespace PocketCoder.Agents.Processes;
 
 /// <summary>
@@ -5,8 +7,9 @@ namespace PocketCoder.Agents.Processes;
 /// cannot reach what it should not. Inside: the whole file system read-only; the project (or session worktree) and
 /// the agent's own state folders writable; a private <c>/tmp</c>; the owner's secrets (<c>~/.ssh</c>, cloud and
 /// package-registry credentials), PocketCoder's data folder (database, ledger, tokens) and the other projects absent.
-/// The network stays (the agent needs its model). Its own process, user and IPC namespaces, no capabilities, and it dies
-/// with the server (<see cref="Isolation"/>).
+/// Its own process, user, IPC and network namespaces, no capabilities, and it dies with the server (<see cref="Isolation"/>):
+/// the network it has is its own loopback, and the one way out is PocketCoder's proxy (<see cref="Egress"/>), which passes the
+/// agent's model and asks the owner about anything else (docs/security.md, "The network").
 /// </summary>
 /// <param name="Bwrap">The bubblewrap executable.</param>
 /// <param name="Writable">The folders the agent works in (the project, or the session's worktree and what its branch needs of the repository's git folder).</param>
@@ -16,28 +19,45 @@ namespace PocketCoder.Agents.Processes;
 public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, IReadOnlyList<string> Hidden, IReadOnlyList<string> Protected,
     string Home)
 {
+    /// <summary>The way out of the sandbox (the server's proxy); null: none at all, not even to the agent's model.</summary>
+    public IEgress? Egress { get; init; }
+
     // Credentials that live in a home folder: what a prompt-injected command would go for first.
     private static readonly string[] SecretFolders =
         [".ssh", ".gnupg", ".aws", ".azure", ".kube", ".docker", ".config/gcloud", ".config/gh", ".password-store", ".local/share/keyrings", ".terraform.d"];
 
     private static readonly string[] SecretFiles = [".netrc", ".git-credentials", ".npmrc", ".pypirc", ".pgpass", ".config/hub"];
 
-    private static readonly string[] DockerSockets = ["/run/docker.sock", "/var/run/docker.sock", "/run/podman/podman.sock"];
+    // Every agent's own folders in the owner's home, where its login lies (an OAuth refresh token, an API key): hidden from every
+    // sandbox, its own agent's too, which gets its home's copies at the same paths (state folders are bound after these).
+    private static readonly string[] AgentFolders =
+    [
+        ".claude", ".codex", ".gemini", ".qwen", ".copilot", ".cache/copilot", ".config/github-copilot",
+        ".config/opencode", ".local/share/opencode", ".local/state/opencode", ".opencode",
+        // pi's, and Kilo Code's (OpenCode's under its names, its own command sandbox's policies beside them).
+        ".pi", ".config/kilo", ".local/share/kilo", ".local/state/kilo", ".local/state/kilo-sandbox-policy", ".kilo", ".kilocode",
+    ];
+
+    private static readonly string[] AgentFiles = [".claude.json", ".claude.json.backup"];
+
+    // The same folders where the owner's environment moves them.
+    private static readonly string[] AgentFolderVariables = ["CLAUDE_CONFIG_DIR", "CODEX_HOME", "COPILOT_HOME", "QWEN_HOME", "GEMINI_CLI_HOME", "OPENCODE_CONFIG_DIR",
+        "PI_CODING_AGENT_DIR", "PI_CODING_AGENT_SESSION_DIR", "KILO_CONFIG_DIR"];
 
     private static readonly string[] SessionVariables =
         ["SSH_AUTH_SOCK", "GPG_AGENT_INFO", "DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR", "TMUX", "TMUX_PANE", "DISPLAY", "WAYLAND_DISPLAY"];
 
-    private static IEnumerable<string> RuntimeFolders(IReadOnlyDictionary<string, string?> environment)
-    {
-        yield return "/run/user";
-        yield return "/run/dbus";
-        yield return "/run/screen";
-        if ((environment.TryGetValue("XDG_RUNTIME_DIR", out var set) ? set : Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR")) is { Length: > 0 } runtime
-            && runtime != "/" && !IsUnder(runtime, "/tmp"))
-        {
-            yield return runtime;
-        }
-    }
+    /// <summary>The owner's runtime folder (<c>XDG_RUNTIME_DIR</c>) where it lies outside <c>/run</c> and <c>/tmp</c>, which are emptied anyway.</summary>
+    private static string? RuntimeFolder(IReadOnlyDictionary<string, string?> environment) =>
+        (environment.TryGetValue("XDG_RUNTIME_DIR", out var set) ? set : Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR")) is { Length: > 0 } runtime
+        && runtime != "/" && !IsUnder(runtime, "/tmp") && !IsUnder(runtime, "/run") && Directory.Exists(runtime)
+            ? runtime
+            : null;
+
+    /// <summary>Folders of the agent's PATH under <c>/run</c> (NixOS keeps its programs' links there): given back read-only.</summary>
+    private static IEnumerable<string> ProgramsUnderRun(IReadOnlyDictionary<string, string?> environment) =>
+        ((environment.TryGetValue("PATH", out var set) ? set : Environment.GetEnvironmentVariable("PATH")) ?? "")
+        .Split(':', StringSplitOptions.RemoveEmptyEntries).Where(folder => IsUnder(folder, "/run") && Directory.Exists(folder)).Distinct();
 
     // Tool caches a build in the project fills (package downloads): the agent's home's own where the owner has them, so building
     // works and a package planted there (a build script run by the next build) never reaches the owner's.
@@ -54,6 +74,9 @@ public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, 
     /// <item><c>--unshare-user</c> and <c>--cap-drop ALL</c>: run as root (containers, VPSs), a sandbox would otherwise keep every
     /// capability, enough to remount or read past every mount below.</item>
     /// <item><c>--unshare-ipc</c>: its own System V IPC.</item>
+    /// <item><c>--unshare-net</c>: its own network, with nothing but its own loopback: no route to another address, this
+    /// machine's loopback (the server's API, a database, a DNS stub), a DNS server, or an abstract unix socket outside (they
+    /// belong to a network namespace). Its way out is the server's proxy (<see cref="Egress"/>).</item>
     /// <item>Run as root, the agent is <c>nobody</c> in its namespace (still the owner of what root owns outside): mapped to root
     /// there, no sandbox of its own (Codex's bubblewrap) could map its user without a capability the sandbox has dropped
     /// (Linux asks for CAP_SETFCAP to map a namespace's root).</item>
@@ -61,7 +84,7 @@ public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, 
     /// </summary>
     public static IReadOnlyList<string> Isolation { get; } =
     [
-        "--die-with-parent", "--unshare-pid", "--unshare-user", "--unshare-ipc", "--cap-drop", "ALL",
+        "--die-with-parent", "--unshare-pid", "--unshare-user", "--unshare-ipc", "--unshare-net", "--cap-drop", "ALL",
         .. Environment.IsPrivilegedProcess ? (string[])["--uid", Nobody, "--gid", Nobody] : [],
     ];
 
@@ -84,16 +107,24 @@ public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, 
         List<string> arguments = [.. Isolation, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"];
 
         // A read-only mount does not stop connect(): the sockets of the owner's session (systemd --user, D-Bus, an ssh or
-        // gpg agent, a tmux server) would run code outside the sandbox. Their folders are emptied, and the variables that
-        // name them unset. Name resolution (/run/systemd/resolve) stays.
-        foreach (var runtime in RuntimeFolders(spec.Environment).Where(Directory.Exists))
+        // gpg agent, a tmux server, Docker, name resolution through nscd or systemd-resolved, which would carry a name out as
+        // a DNS query) would run code or reach out beyond the sandbox. /run, where the system keeps them, is emptied (with no
+        // network, nothing there is of use inside), as is the owner's runtime folder where it lies elsewhere, and the
+        // variables that name them unset. A socket bound anywhere else the sandbox sees is covered below.
+        arguments.AddRange(["--tmpfs", "/run"]);
+        foreach (var programs in ProgramsUnderRun(spec.Environment))
+        {
+            arguments.AddRange(["--ro-bind", programs, programs]);
+        }
+
+        if (RuntimeFolder(spec.Environment) is { } runtime)
         {
             arguments.AddRange(["--tmpfs", runtime]);
         }
 
-        foreach (var socket in DockerSockets.Where(File.Exists))
+        if (new DirectoryInfo("/var/run") is { Exists: true, LinkTarget: null })
         {
-            arguments.AddRange(["--ro-bind", "/dev/null", socket]);
+            arguments.AddRange(["--tmpfs", "/var/run"]);
         }
 
         foreach (var variable in SessionVariables)
@@ -116,12 +147,18 @@ public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, 
             arguments.AddRange(["--tmpfs", hidden]);
         }
 
-        foreach (var secret in SecretFolders.Select(s => Path.Combine(home, s)).Where(Directory.Exists))
+        var agentFolders = AgentFolders.Select(s => Path.Combine(home, s))
+            .Concat(AgentFolderVariables.Select(v => spec.Environment.TryGetValue(v, out var set) ? set : Environment.GetEnvironmentVariable(v)).OfType<string>()
+                .Where(folder => folder.Length > 1 && Path.IsPathRooted(folder)));
+        // Each where it really is: a mount on a path through a link (a dotfiles manager's ~/.codex) would land outside the sandbox's
+        // root (bubblewrap follows it from there), and the private /tmp hides what is under it anyway.
+        foreach (var secret in SecretFolders.Select(s => Path.Combine(home, s)).Concat(agentFolders).Where(Directory.Exists).Select(Real)
+                     .Where(p => !IsUnder(p, "/tmp") || IsUnder(p, home)).Distinct())
         {
             arguments.AddRange(["--tmpfs", secret]);
         }
 
-        foreach (var secret in SecretFiles.Select(s => Path.Combine(home, s)).Where(File.Exists))
+        foreach (var secret in SecretFiles.Concat(AgentFiles).Select(s => Path.Combine(home, s)).Where(File.Exists).Select(Real).Distinct())
         {
             arguments.AddRange(["--ro-bind", "/dev/null", secret]);
         }
@@ -168,9 +205,42 @@ public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, 
             arguments.AddRange(["--ro-bind", path, path]);
         }
 
-        arguments.AddRange(["--chdir", spec.WorkingDirectory, "--unsetenv", "TMPDIR", "--"]);
-        return spec with { Wrapper = [Bwrap, .. arguments] };
+        // Every unix socket bound on this machine that the sandbox would still see, covered: connect() to one reaches a server
+        // outside whatever the network namespace says (only abstract ones belong to it).
+        foreach (var socket in UnixSockets.Bound().Where(path => Visible(path, home)))
+        {
+            arguments.AddRange(["--ro-bind", "/dev/null", socket]);
+        }
+
+        arguments.AddRange(["--chdir", spec.WorkingDirectory, "--unsetenv", "TMPDIR"]);
+        if (Egress is null || NetworkHelper.Command is not { } helper)
+        {
+            // No way out at all: the agent starts, and cannot reach even its model.
+            return spec with { Wrapper = [Bwrap, .. arguments, "--"] };
+        }
+
+        // The way out: the door bound in, the proxy named in the variables every client reads, and the helper first, to hand
+        // the sandbox's listeners to the server before it becomes the agent.
+        var layout = new EgressLayout(state.Endpoints, state.Serves ? 16 : 0);
+        foreach (var (name, value) in layout.Environment)
+        {
+            arguments.AddRange(value is null ? ["--unsetenv", name] : ["--setenv", name, value]);
+        }
+
+        foreach (var path in NetworkHelper.Needs().Where(p => IsUnder(p, "/tmp") && Exists(p)).Distinct())
+        {
+            arguments.AddRange(["--ro-bind", path, path]);
+        }
+
+        var door = Egress.Open(layout);
+        arguments.AddRange(["--bind", door.SocketPath, EgressLayout.InsideDoor, "--"]);
+        return spec with { Wrapper = [Bwrap, .. arguments, .. SandboxNetworkEntry.Arguments(helper, layout)], Attached = door };
     }
+
+    /// <summary>Whether the sandbox would see a path: not in its private /tmp or emptied /run, nor in a folder it hides.</summary>
+    private bool Visible(string path, string home) =>
+        !IsUnder(path, "/tmp") && !IsUnder(path, "/run") && !IsUnder(path, "/var/run") && !Hidden.Any(h => IsUnder(path, h))
+        && !SecretFolders.Concat(AgentFolders).Any(s => IsUnder(path, Path.Combine(home, s))) && File.Exists(path);
 
     /// <summary>The owner's home as the agent's environment names it.</summary>
     public static string OwnerHome(ProcessSpec spec) =>
@@ -215,6 +285,8 @@ public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, 
     }
 
     private static bool Exists(string path) => Directory.Exists(path) || File.Exists(path);
+
+    private static string Real(string path) => FileSystem.RealPath.Resolve(path) ?? path;
 
     private static bool IsUnder(string path, string folder) =>
         path == folder || path.StartsWith(folder.TrimEnd('/') + "/", StringComparison.Ordinal);

@@ -182,8 +182,9 @@ public static class ApprovalsApi
         {
             var subject = Glob.Unescape(a.RulePattern);
             var kind = ToolKinds.FromWire(a.Kind);
-            var path = kind != ToolKind.Execute && a.RulePattern != "*" ? subject : null;
-            var request = new PermissionRequest(a.ToolCallId, a.Tool, kind, a.Title, default, kind == ToolKind.Execute ? subject : null, path, null);
+            var command = kind is ToolKind.Execute or ToolKind.Network;
+            var path = !command && a.RulePattern != "*" ? subject : null;
+            var request = new PermissionRequest(a.ToolCallId, a.Tool, kind, a.Title, default, command ? subject : null, path, null);
             return Policy.RuleMatches(rule, request, path is not null && !Path.IsPathRooted(path) ? path : Policy.RelativeToProject(path, project.Path));
         }).ToList();
         return new RulePreview(recent.Count, matched.Count,
@@ -194,6 +195,11 @@ public static class ApprovalsApi
     private static (string Tool, string Pattern) RuleTool(CreateRuleRequest request)
     {
         var (tool, pattern) = RuleTools.Normalize(request.Tool?.Trim() ?? "", request.Pattern!);
+        if (tool == "network" && !Network.HostPattern.IsValid(pattern))
+        {
+            throw ApiProblem.Validation($"A network rule's pattern is \"*\", a host (any port), HOST:PORT, HOST:* or *.DOMAIN (an IPv6 address in brackets), not '{pattern}'.");
+        }
+
         return !string.IsNullOrWhiteSpace(tool) && RuleTools.IsValid(tool)
             ? (tool, pattern)
             : throw ApiProblem.Validation(

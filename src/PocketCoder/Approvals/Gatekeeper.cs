@@ -307,7 +307,9 @@ public sealed class Gatekeeper(
         }
         else if (ask.Decision == Decisions.AllowAlways)
         {
-            rules.Add(write, decided.ProjectId, decided.Tool, decided.RulePattern, RuleActions.Allow, ask.Actor);
+            // A connection's rule is the kind word with its host (network files.example.org:443), as the rules screen writes them.
+            rules.Add(write, decided.ProjectId, decided.Kind == ToolKind.Network.ToWire() ? "network" : decided.Tool, decided.RulePattern,
+                RuleActions.Allow, ask.Actor);
         }
 
         ledger.Append(write, ask.Actor.Name, "approval.decided", decided.Id, new JsonObject
@@ -387,6 +389,7 @@ public sealed class Gatekeeper(
     private static string RulePattern(PermissionRequest request, string projectRoot) => request switch
     {
         { Kind: ToolKind.Execute, Command: { Length: > 0 } command } => Glob.Escape(command.Trim()),
+        { Kind: ToolKind.Network, Command: { Length: > 0 } target } => target,
         { Path: { Length: > 0 } path } when Policy.RelativeToProject(path, projectRoot) is { } relative => Glob.Escape(relative),
         { Path: { Length: > 0 } path } => Glob.Escape(path),
         _ => "*",

@@ -136,7 +136,9 @@ public static class Policy
     /// <summary>A trusted session allows everything left, bar a command naming git, agent or CI configuration.</summary>
     private static Verdict? Trusted(PermissionRequest request, string mode, IReadOnlyList<Rule> rules, Func<Rule, bool> matches)
     {
-        if (mode != SessionModes.Trusted)
+        // A mode is about what the agent does in the project; a connection out of the sandbox is not covered by one (only by a
+        // rule, a grant or the owner): an allowed command must not carry what it can read to a host nobody named.
+        if (mode != SessionModes.Trusted || request.Kind == ToolKind.Network)
         {
             return null;
         }
@@ -230,6 +232,7 @@ public static class Policy
         ToolKind.Execute => RiskClasses.Shell,
         ToolKind.Fetch => RiskClasses.Fetch,
         ToolKind.Mcp => RiskClasses.Mcp,
+        ToolKind.Network => RiskClasses.Network,
         _ => RiskClasses.Other,
     };
 
@@ -238,6 +241,7 @@ public static class Policy
         && (rule.Pattern == "*"
             || (request.Kind == ToolKind.Execute && request.Command is { } command && Glob.MatchesCommand(rule.Pattern, command))
             || (request.Kind == ToolKind.Mcp && McpMatches(rule.Pattern, request.Tool))
+            || (request.Kind == ToolKind.Network && request.Command is { } target && Network.HostPattern.Matches(rule.Pattern, target))
             || (relativePath is not null && Glob.MatchesPath(rule.Pattern, relativePath)));
 
     /// <summary>
@@ -365,7 +369,7 @@ public static class Policy
 /// </summary>
 public static class RuleTools
 {
-    public static readonly IReadOnlyList<string> KindWords = ["shell", "read", "edit", "write", "fetch", "mcp"];
+    public static readonly IReadOnlyList<string> KindWords = ["shell", "read", "edit", "write", "fetch", "mcp", "network"];
 
     // Lower case only: Claude's "Edit", "Read" and "Write" stay its own tool names, so an existing rule for
     // them keeps its exact meaning.
@@ -376,6 +380,7 @@ public static class RuleTools
         "edit" or "write" => ToolKind.Edit,
         "fetch" => ToolKind.Fetch,
         "mcp" => ToolKind.Mcp,
+        "network" => ToolKind.Network,
         _ => null,
     };
 

@@ -9,6 +9,9 @@ public static class RiskClasses
     public const string Fetch = "fetch";
     public const string Mcp = "mcp";
 
+    /// <summary>A connection out of a sandbox to a host nobody allowed (docs/security.md, "The network").</summary>
+    public const string Network = "network";
+
     /// <summary>An edit of, or a command naming, git, agent or CI configuration (<see cref="Policy.ProtectedPatterns"/>).</summary>
     public const string Protected = "protected";
     public const string Question = "question";
@@ -17,5 +20,5 @@ public static class RiskClasses
     /// <summary>Not a tool call: the agent reached its budget, and going on needs an owner's or approver's raise.</summary>
     public const string Budget = "budget";
 
-    public static readonly IReadOnlyList<string> Routed = [Read, Edit, Shell, Fetch, Mcp, Protected, Question, Other];
+    public static readonly IReadOnlyList<string> Routed = [Read, Edit, Shell, Fetch, Mcp, Protected, Question, Other, Network];
 }

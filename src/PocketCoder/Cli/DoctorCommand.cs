@@ -126,8 +126,14 @@ internal sealed class DoctorCommand() : Verb("doctor", "Check this machine for P
         await Line(unsandboxed is null, unsandboxed is null
                 ? "sandbox: bubblewrap works; agents run sandboxed unless a project is set to none"
                 : $"sandbox: unavailable: {unsandboxed} Sessions of sandboxed projects (the default) do not start",
-            "install bubblewrap (apt-get install bubblewrap) and restart serve, or set a project's sandbox to none to run its agents " +
+            $"{(unsandboxed is null ? "" : Sandboxing.Remedy(unsandboxed))} and restart serve, or set a project's sandbox to none to run its agents " +
             "without one (an allowed command can then reach anything you can).");
+        if (unsandboxed is null)
+        {
+            // Tried end to end with the sandbox above: a namespace of its own, this executable as its helper, its listener handed out.
+            await Line(true, "network: each sandbox has its own, with PocketCoder's proxy its one way out (an agent's model passes; " +
+                "any other host is asked on the phone, or decided by the project's network rules)", "");
+        }
 
         var (listenAt, listen) = await PortInUseAsync(options, data);
         var address = new Uri(listenAt);

@@ -47,7 +47,8 @@ internal sealed class StatusCommand() : ServerVerb("status",
               running:      {resources.Running} of {resources.Limit} agents at once ({resources.LimitSource}){(resources.Queued.Count == 0 ? "" : $", {resources.Queued.Count} in line")}
               memory:       agents {MiB(resources.AgentsMemoryBytes)}, server {MiB(resources.ServerMemoryBytes)}, machine {MiB(resources.MachineMemoryBytes)} ({MiB(resources.MachineAvailableBytes)} available)
               sandbox:      {(health.Sandbox == "unavailable"
-                  ? "UNAVAILABLE: sessions of sandboxed projects do not start (see the warning)" : "bubblewrap: agents run sandboxed unless a project is set to none")}
+                  ? "UNAVAILABLE: sessions of sandboxed projects do not start (see the warning)"
+                  : "bubblewrap: agents run sandboxed unless a project is set to none, their network through PocketCoder's proxy")}
             """));
         foreach (var session in resources.Sessions)
         {

@@ -11,10 +11,12 @@ public sealed record AgentHealth(string Id, bool Available, string? Version, str
     string? NewerThanChecked = null);
 
 /// <param name="Sandbox">Whether agents can be sandboxed here: <c>available</c>, or <c>unavailable</c> (a warning says why and what to do).</param>
+/// <param name="Network">How a sandbox's network is held: <c>proxy</c> (a network of its own, whose one way out is PocketCoder's
+/// proxy), or <c>unavailable</c> with the sandbox (never an open network: sandboxed sessions then do not start).</param>
 /// <param name="Resources">The limit on running agents and the memory they hold, in counts and sums (which session holds what:
 /// <c>GET /api/resources</c>, for signed-in callers).</param>
 public sealed record HealthResponse(string Status, string Version, IReadOnlyList<AgentHealth> Agents, IReadOnlyList<string> Warnings, string Sandbox,
-    HealthResources? Resources = null);
+    string Network, HealthResources? Resources = null);
 
 /// <param name="AgentLimit">Agent processes that may run at once.</param>
 /// <param name="Running">Sessions whose agent runs.</param>
@@ -120,7 +122,8 @@ public static class HealthApi
         var warnings = new List<string>();
         if (sandboxing.Problem is { } unsandboxed)
         {
-            warnings.Add($"Sessions of sandboxed projects (the default) cannot start: {unsandboxed} Install bubblewrap (apt-get install bubblewrap) " +
+            var remedy = Sessions.Sandboxing.Remedy(unsandboxed);
+            warnings.Add($"Sessions of sandboxed projects (the default) cannot start: {unsandboxed} {char.ToUpperInvariant(remedy[0])}{remedy[1..]} " +
                 "and restart PocketCoder, or set a project's sandbox to none to run its agents without one.");
         }
 
@@ -165,6 +168,7 @@ public static class HealthApi
         }
 
         return new HealthResponse("ok", Version, health, warnings, sandboxing.Problem is null ? "available" : "unavailable",
+            sandboxing.Problem is null ? "proxy" : "unavailable",
             new HealthResources(now.Limit, now.Running, now.Queued.Count, now.AgentsMemoryBytes, now.ServerMemoryBytes, now.MachineMemoryBytes,
                 now.MachineAvailableBytes));
     }

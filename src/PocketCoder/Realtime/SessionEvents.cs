@@ -215,6 +215,30 @@ public sealed record QueueUpdatedEvent(IReadOnlyList<Sessions.QueuedMessage> Mes
 }
 
 /// <summary>
+/// A connection out of the session's sandbox through PocketCoder's proxy (docs/security.md, "The network"), once it has ended
+/// (or at once, when it was refused): the host and port it asked for, <c>outcome</c> <c>allowed</c> or <c>denied</c> and why
+/// (<c>reason</c>: the agent's model, a rule, the owner's decision, or the refusal's own words), the bytes each way
+/// (<c>sent</c>: from the sandbox), how long it lasted, and the process that opened it where the server could tell
+/// (<c>by</c>; <c>under</c>: the agent's command it ran under). An approval that decided it is in the stream before it.
+/// </summary>
+public sealed record NetworkConnectionEvent(
+    string Host,
+    int Port,
+    string Outcome,
+    string Reason,
+    long Sent,
+    long Received,
+    long Milliseconds,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? By = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Under = null) : ISessionEvent
+{
+    public static string Kind => "network.connection";
+
+    public const string Allowed = "allowed";
+    public const string Denied = "denied";
+}
+
+/// <summary>
 /// Every kind in the catalogue with its record (the OpenAPI document and `pocketcoder watch` list them all). Named here, not
 /// found by reflection, so the native binary keeps them; a test holds this list equal to every <see cref="ISessionEvent"/>.
 /// </summary>
@@ -242,6 +266,7 @@ public static class SessionEventCatalogue
         Entry<ApprovalVoteEvent>(),
         Entry<ApprovalEscalatedEvent>(),
         Entry<QueueUpdatedEvent>(),
+        Entry<NetworkConnectionEvent>(),
     }.OrderBy(e => e.Kind, StringComparer.Ordinal)];
 
     private static (string Kind, Type Type) Entry<T>() where T : ISessionEvent => (T.Kind, typeof(T));
@@ -269,6 +294,7 @@ public static class SessionEventCatalogue
 [JsonSerializable(typeof(ApprovalVoteEvent))]
 [JsonSerializable(typeof(ApprovalEscalatedEvent))]
 [JsonSerializable(typeof(QueueUpdatedEvent))]
+[JsonSerializable(typeof(NetworkConnectionEvent))]
 public sealed partial class SessionEventJson : JsonSerializerContext
 {
     /// <summary>The generated reader and writer of one kind of event.</summary>

@@ -52,6 +52,32 @@ public sealed class PocketCoderOptions
     public string? Bubblewrap { get; init; }
 
     /// <summary>
+    /// Names the sandboxes' proxy connects to at an address of the owner's choosing instead of asking DNS, like an entry of
+    /// <c>/etc/hosts</c> for PocketCoder alone (or <c>curl --resolve</c>). Taken as the owner's word: a loopback address named
+    /// here is reached once a connection to the name is allowed (tests reach their own servers this way).
+    /// </summary>
+    public IReadOnlyDictionary<string, string> NetworkHosts { get; init; } = new Dictionary<string, string>();
+
+    /// <summary><c>NAME=ADDRESS,…</c> as the setting is written; an entry that is not a name and an address is refused.</summary>
+    /// <exception cref="InvalidDataException">An entry that cannot be used, named.</exception>
+    public static IReadOnlyDictionary<string, string> ParseNetworkHosts(string? setting)
+    {
+        var hosts = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var entry in (setting ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var parts = entry.Split('=', 2, StringSplitOptions.TrimEntries);
+            if (parts.Length != 2 || !Agents.Processes.Network.NetworkEndpoint.IsName(parts[0]) || !System.Net.IPAddress.TryParse(parts[1], out _))
+            {
+                throw new InvalidDataException($"NetworkHosts: '{entry}' is not NAME=ADDRESS.");
+            }
+
+            hosts[parts[0].ToLowerInvariant()] = parts[1];
+        }
+
+        return hosts;
+    }
+
+    /// <summary>
     /// The owner's home (HOME of the server process): the one folder a phone may browse to pick a project's folder
     /// (<see cref="Projects.Folders"/>). Tests give a temp folder.
     /// </summary>

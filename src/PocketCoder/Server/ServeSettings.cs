@@ -58,6 +58,9 @@ public sealed class ServeSettings
     /// <summary>Host names to answer to besides loopback and IP literals, comma-separated (DNS rebinding guard).</summary>
     public string? AllowedHosts { get; set; }
 
+    /// <summary>Names the sandbox's proxy resolves as given (<c>NAME=ADDRESS,…</c>): see <see cref="PocketCoderOptions.NetworkHosts"/>.</summary>
+    public string? NetworkHosts { get; set; }
+
     public bool LedgerTerminalText { get; set; }
 
     /// <summary>Seconds a question may go unseen on a device that had the app open before it is pushed there anyway.</summary>
@@ -109,6 +112,7 @@ public sealed class ServeSettings
         (nameof(PauseWaitingSeconds), "POCKETCODER_PAUSE_WAITING_SECONDS", "pause-waiting-seconds", null),
         (nameof(MaxAgents), "POCKETCODER_MAX_AGENTS", "max-agents", "Agent processes running at once; more sessions wait in line (default: from memory)."),
         (nameof(AllowedHosts), "POCKETCODER_ALLOWED_HOSTS", "allowed-host", "Host names to answer to besides loopback and IP literals (comma-separated)."),
+        (nameof(NetworkHosts), "POCKETCODER_NETWORK_HOSTS", "network-host", "Names the sandboxes' proxy connects to at the address given (NAME=ADDRESS, comma-separated; even a loopback one)."),
         (nameof(LedgerTerminalText), "POCKETCODER_LEDGER_TERMINAL_TEXT", "ledger-terminal-text", "Keep the text typed into terminals in the ledger."),
         (nameof(NotifyEscalateSeconds), "POCKETCODER_NOTIFY_ESCALATE_SECONDS", "notify-escalate-seconds", "Notify the looking device too when an approval waits this long (default 30)."),
         (nameof(PushContact), "POCKETCODER_PUSH_CONTACT", "push-contact", "The mailto: or https: contact sent to push services (VAPID)."),
@@ -192,6 +196,7 @@ public sealed class ServeSettings
             PauseWaitingAfter = TimeSpan.FromSeconds(PauseWaitingSeconds),
             MaxRunningAgents = MaxAgents,
             AllowedHosts = [.. (AllowedHosts ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
+            NetworkHosts = PocketCoderOptions.ParseNetworkHosts(NetworkHosts),
             LedgerTerminalText = LedgerTerminalText,
             NotifyEscalateAfter = TimeSpan.FromSeconds(NotifyEscalateSeconds),
             PushContact = PushContact,

@@ -2,7 +2,9 @@ using System.Diagnostics;
 using PocketCoder.Agents;
 using PocketCoder.Agents.FileSystem;
 using PocketCoder.Agents.Processes;
+using PocketCoder.Agents.Processes.Network;
 using PocketCoder.Errors;
+using PocketCoder.Network;
 using PocketCoder.Projects;
 using PocketCoder.Server;
 using PocketCoder.Workspace.Git;
@@ -14,9 +16,10 @@ namespace PocketCoder.Sessions;
 /// Which sandbox a project's agents run in (<see cref="AgentSandbox"/>): a project setting, <c>sandboxed</c> (the default) or
 /// <c>none</c>. The sandbox never silently disappears: where bubblewrap does not work, a project not set to <c>none</c> starts no
 /// session (<c>SANDBOX_UNAVAILABLE</c>), and the project, health, <c>doctor</c> and <c>status</c> say why and what the owner can do:
-/// install bubblewrap, or choose to run that project unsandboxed.
+/// install bubblewrap, or choose to run that project unsandboxed. A sandbox has a network of its own whose one way out is the
+/// server's proxy (<see cref="Egress"/>): where that cannot be set up, the sandbox does not work either (never an open network).
 /// </summary>
-public sealed class Sandboxing(ProjectStore projects, PocketCoderOptions options, GitLocations git, GitCli gitCli)
+public sealed class Sandboxing(ProjectStore projects, PocketCoderOptions options, GitLocations git, GitCli gitCli, Egress egress)
 {
     public const string Sandboxed = "sandboxed";
     public const string None = "none";
@@ -30,6 +33,11 @@ public sealed class Sandboxing(ProjectStore projects, PocketCoderOptions options
     /// <summary>Why agents cannot be sandboxed on this machine (bubblewrap from PATH), as a sentence; null when they can.</summary>
     public static string? MachineProblem => OnPath.Value.Problem;
 
+    /// <summary>What the owner can do about <see cref="MachineProblem"/> (or <see cref="Problem"/>): a clause ending before "and restart".</summary>
+    public static string Remedy(string problem) => problem.Contains("network", StringComparison.Ordinal)
+        ? "let bubblewrap make network namespaces (docs/security.md, \"The network\"; a container needs them allowed)"
+        : "install bubblewrap (apt-get install bubblewrap)";
+
     /// <summary>Why agents cannot be sandboxed by this server, as a sentence; null when they can.</summary>
     public string? Problem => _probe.Value.Problem;
 
@@ -38,16 +46,20 @@ public sealed class Sandboxing(ProjectStore projects, PocketCoderOptions options
 
     /// <summary>Why this project's sessions cannot start here (its sandbox does not work), with what to do; null when they can.</summary>
     public string? Refusal(Project project) => ModeOf(projects.Get(project.Id)) == Sandboxed && Problem is { } problem
-        ? $"This project's agents run sandboxed, and {problem} Install bubblewrap (apt-get install bubblewrap) and restart PocketCoder, " +
+        ? $"This project's agents run sandboxed, and {problem} {Capitalized(Remedy(problem))} and restart PocketCoder, " +
           "or set this project's sandbox to none to run its agents without one."
         : null;
+
+    private static string Capitalized(string text) => string.Concat(char.ToUpperInvariant(text[0]).ToString(), text[1..]);
 
     /// <summary>The sandbox for an agent of this project working in <paramref name="workingDirectory"/>, or null when it runs as is.</summary>
     /// <param name="workingDirectory">The project, or the session's worktree (whose branch, and the objects its commits add, are
     /// then writable too).</param>
+    /// <param name="session">The session the agent runs for: its connections out are put to its gate and shown in its timeline.</param>
     /// <exception cref="ApiProblem">The project wants a sandbox and bubblewrap does not work here (<c>SANDBOX_UNAVAILABLE</c>); a
     /// submodule's path is a symbolic link, or the repository's git metadata leads elsewhere (<c>GIT_REDIRECTED</c>).</exception>
-    public async Task<AgentSandbox?> ForAsync(Project project, string agentId, string workingDirectory, CancellationToken cancellationToken)
+    public async Task<AgentSandbox?> ForAsync(Project project, string agentId, string workingDirectory, IEgressSession session,
+        CancellationToken cancellationToken)
     {
         // The project as stored: a worktree session's view of it names the worktree as its path.
         project = projects.Get(project.Id);
@@ -74,7 +86,7 @@ public sealed class Sandboxing(ProjectStore projects, PocketCoderOptions options
         // ...and the submodules the owner's git would enter, as the index the working tree uses names them now.
         var submodules = await SubmoduleMounts.ReadAsync(gitCli, workingDirectory, cancellationToken);
         return new AgentSandbox(bwrap, [workingDirectory, .. writable, .. submodules.Pinned], [options.DataDirectory, .. others],
-            [.. protectedPaths, .. submodules.Protected], HomeOf(agentId));
+            [.. protectedPaths, .. submodules.Protected], HomeOf(agentId)) { Egress = egress.For(session) };
     }
 
     /// <summary>
@@ -87,8 +99,9 @@ public sealed class Sandboxing(ProjectStore projects, PocketCoderOptions options
     {
         if (_probe.Value.Bwrap is { } bwrap)
         {
+            // No session: its model, and nothing else.
             return new AgentSandbox(bwrap, [folder], [options.DataDirectory, .. projects.List().Select(p => p.Path)], [GitFolderOrStandIn(folder)],
-                HomeOf(agentId));
+                HomeOf(agentId)) { Egress = egress.For(null) };
         }
 
         return projects.List().FirstOrDefault(p => ModeOf(p) == Sandboxed) is { } sandboxed
@@ -160,27 +173,42 @@ public sealed class Sandboxing(ProjectStore projects, PocketCoderOptions options
         }
 
         // Installed is not enough: a kernel or container without user or process namespaces refuses it, and a sandbox
-        // without them is not one we run agents in (as root it would keep every capability).
+        // without them is not one we run agents in (as root it would keep every capability); nor one without a network of
+        // its own (never an open network: a refusal there is said as such).
         try
         {
-            var info = new ProcessStartInfo(bwrap, [.. AgentSandbox.Isolation, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--", "true"])
+            if (TrySandbox(bwrap, AgentSandbox.Isolation) is not { } refused)
             {
-                RedirectStandardError = true,
-                RedirectStandardOutput = true,
-            };
-            using var process = Process.Start(info)!;
-            var error = process.StandardError.ReadToEndAsync();
-            if (!process.WaitForExit(TimeSpan.FromSeconds(10)))
-            {
-                process.Kill(entireProcessTree: true);
-                return (null, "bubblewrap did not start a sandbox within 10 s.");
+                // ...and its way out: the helper inside, its listener handed out (fail closed where not).
+                return NetworkProbe.Problem(bwrap) is { } network ? (null, network) : (bwrap, null);
             }
 
-            return process.ExitCode == 0 ? (bwrap, null) : (null, $"bubblewrap cannot make a sandbox here ({error.Result.Trim()}).");
+            return TrySandbox(bwrap, [.. AgentSandbox.Isolation.Where(flag => flag != "--unshare-net")]) is null
+                ? (null, $"bubblewrap cannot give a sandbox a network of its own here ({refused}).")
+                : (null, $"bubblewrap cannot make a sandbox here ({refused}).");
         }
         catch (System.ComponentModel.Win32Exception exception)
         {
             return (null, $"bubblewrap could not be run ({exception.Message}).");
         }
+    }
+
+    /// <summary>Runs <c>true</c> in a sandbox with <paramref name="isolation"/>: null when it worked, else what bubblewrap said.</summary>
+    private static string? TrySandbox(string bwrap, IReadOnlyList<string> isolation)
+    {
+        var info = new ProcessStartInfo(bwrap, [.. isolation, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--", "true"])
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+        };
+        using var process = Process.Start(info)!;
+        var error = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromSeconds(10)))
+        {
+            process.Kill(entireProcessTree: true);
+            return "it did not start a sandbox within 10 s";
+        }
+
+        return process.ExitCode == 0 ? null : error.Result.Trim();
     }
 }

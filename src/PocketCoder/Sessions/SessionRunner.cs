@@ -15,7 +15,7 @@ namespace PocketCoder.Sessions;
 /// <see cref="TurnSnapshots"/> (turn reviews) and <see cref="PausedCalls"/> (pausing on a call nobody decided); what stays
 /// here is the agent's lifecycle, its sink, the session's status and its message queue.
 /// </summary>
-public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget
+public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget, Network.IEgressSession
 {
     /// <summary>The <c>code</c> of the <c>session.error</c> event that reports a turn with no progress (docs/api.md).</summary>
     public const string StalledCode = "AGENT_STALLED";
@@ -143,7 +143,8 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget
     private async Task StartAgentAsync(bool resume, PausedCall? paused, CancellationToken cancellationToken)
     {
         // _project.Path is where this session works: the project's folder, or the session's worktree.
-        var sandbox = await _services.Sandboxing.ForAsync(_project, _adapter.Id, _project.Path, cancellationToken).ConfigureAwait(false);
+        // Its connections out are this session's calls: put to its gate (as a call the agent asked for) and shown in its timeline.
+        var sandbox = await _services.Sandboxing.ForAsync(_project, _adapter.Id, _project.Path, this, cancellationToken).ConfigureAwait(false);
         _sessions.SetSandbox(_session.Id, sandbox is null ? Sandboxing.None : Sandboxing.Sandboxed);
         if (resume && _adapter is IAgentConversations conversations)
         {
@@ -261,6 +262,7 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget
         _turn.Stop();
         await _stopped.CancelAsync().ConfigureAwait(false);
         _stall.Dispose();
+        _services.Egress.Fetches.Forget(_session.Id);
         // Nobody will resume the agent for them: their questions are withdrawn (a paused call stays denied for any later resume).
         _paused.WithdrawAll();
 
@@ -341,8 +343,17 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget
         _inbox.TurnEnded(cancelled: _turn.End());
     }
 
-    public Task<PermissionDecision> RequestPermissionAsync(PermissionRequest request, CancellationToken cancellationToken) =>
-        _paused.RequestAsync(request, _snapshots.Opening, AskGateAsync, cancellationToken);
+    public async Task<PermissionDecision> RequestPermissionAsync(PermissionRequest request, CancellationToken cancellationToken)
+    {
+        var decision = await _paused.RequestAsync(request, _snapshots.Opening, AskGateAsync, cancellationToken).ConfigureAwait(false);
+        if (decision.Allow && request.Kind == ToolKind.Fetch)
+        {
+            // The agent's own process goes on to fetch it: its sandbox lets it reach that host (and only its model otherwise).
+            _services.Egress.Fetches.Allowed(_session.Id, decision.UpdatedInput ?? request.Input);
+        }
+
+        return decision;
+    }
 
     /// <summary>Puts the request to the gatekeeper; while the owner is asked, the session counts as waiting for them.</summary>
     private async Task<PermissionDecision> AskGateAsync(PermissionRequest request, CancellationToken cancellationToken)
@@ -364,6 +375,34 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget
                 // The time spent waiting for the owner is not the agent's silence.
                 _stall.Touch();
                 _turn.Answered();
+            }
+        }
+    }
+
+    string Network.IEgressSession.ProjectId => _project.Id;
+
+    string Network.IEgressSession.ProjectPath => _project.Path;
+
+    string Network.IEgressSession.Mode => _sessions.Mode(_session.Id);
+
+    bool Network.IEgressSession.InTurn => _turn.Active;
+
+    /// <summary>
+    /// A connection out of the sandbox, asked about as a call of the agent's (the session waits for the owner, the stall watch
+    /// with it; it can never pause the agent: <see cref="PermissionRequest.CanPause"/> is false). One decided after its turn
+    /// ended leaves the session free again: what was queued behind it starts.
+    /// </summary>
+    async Task<PermissionDecision> Network.IEgressSession.AskAsync(PermissionRequest request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await RequestPermissionAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (_turn.Quiet && !_turn.Stopping)
+            {
+                _inbox.TurnEnded(cancelled: false);
             }
         }
     }

@@ -28,6 +28,8 @@ public static class DecisionRightsDocument
         ("allow a shell call for the session", Decide(RiskClasses.Shell, Decisions.AllowSession)),
         ("allow a shell call always (adds a rule)", Decide(RiskClasses.Shell, Decisions.AllowAlways)),
         ("deny a shell call", Decide(RiskClasses.Shell, Decisions.Deny)),
+        ("allow a sandbox's connection to a host nobody allowed, once", Decide(RiskClasses.Network, Decisions.AllowOnce)),
+        ("allow a host always (adds a network rule)", Decide(RiskClasses.Network, Decisions.AllowAlways)),
         ("allow an edit of git, agent or CI configuration", Decide(RiskClasses.Protected, Decisions.AllowOnce)),
         ("answer or dismiss a question", Decide(RiskClasses.Question, DecideCall.Answer)),
         ("raise a budget", Decide(RiskClasses.Budget, Decisions.AllowOnce)),

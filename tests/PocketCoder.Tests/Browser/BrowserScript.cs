@@ -30,8 +30,14 @@ internal static class BrowserScript
         RunAsync(output, script, arrange, verify, pauseWaitingAfter, bubblewrap: null, arguments);
 
     /// <param name="bubblewrap">The bubblewrap the server sandboxes agents with (bwrap from PATH when null).</param>
+    public static Task RunAsync(ITestOutputHelper output, string script, Func<TestServer, FakeModelServer, string, string, Task> arrange,
+        Func<string, Task> verify, TimeSpan? pauseWaitingAfter, string? bubblewrap, params string[] arguments) =>
+        RunAsync(output, script, arrange, verify, pauseWaitingAfter, bubblewrap, networkHosts: null, arguments);
+
+    /// <param name="networkHosts">Names the sandboxes' proxy connects to at the address given (the test's own servers).</param>
     public static async Task RunAsync(ITestOutputHelper output, string script, Func<TestServer, FakeModelServer, string, string, Task> arrange,
-        Func<string, Task> verify, TimeSpan? pauseWaitingAfter, string? bubblewrap, params string[] arguments)
+        Func<string, Task> verify, TimeSpan? pauseWaitingAfter, string? bubblewrap, IReadOnlyDictionary<string, string>? networkHosts,
+        params string[] arguments)
     {
         var web = Path.Combine(ClaudeCli.RepositoryRoot(), "web");
         Assert.True(File.Exists("/usr/bin/chromium"), "/usr/bin/chromium is missing: scripts/test.sh installs Debian's chromium package.");
@@ -43,7 +49,7 @@ internal static class BrowserScript
         {
             // One home for the agents and the owner, as on a real machine: the phone browses it to pick a project's folder.
             await using var server = await TestServer.StartAsync(agents: ClaudeCli.Against(model, home), pauseWaitingAfter: pauseWaitingAfter,
-                bubblewrap: bubblewrap, ownerHome: home);
+                bubblewrap: bubblewrap, ownerHome: home, networkHosts: networkHosts);
             var laptop = await server.PairAsync("laptop");
             await arrange(server, model, repository, home);
             var code = await PairingCodeAsync(server.DataDirectory);

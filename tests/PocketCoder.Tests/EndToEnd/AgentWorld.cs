@@ -15,10 +15,13 @@ public sealed class AgentWorld : IAsyncDisposable
     private readonly Func<FakeModelServer, string, IReadOnlyDictionary<string, AgentCommand>> _agents;
     private readonly TimeProvider? _clock;
     private readonly TimeSpan? _pauseWaitingAfter;
+    private readonly IReadOnlyDictionary<string, string>? _networkHosts;
 
     private AgentWorld(string agent, Func<FakeModelServer, string, IReadOnlyDictionary<string, AgentCommand>> agents, TimeProvider? clock,
-        TimeSpan? pauseWaitingAfter, FakeModelServer model, TestServer server, PairedClient phone, string repository, string home, string projectId)
+        TimeSpan? pauseWaitingAfter, FakeModelServer model, TestServer server, PairedClient phone, string repository, string home, string projectId,
+        IReadOnlyDictionary<string, string>? networkHosts = null)
     {
+        _networkHosts = networkHosts;
         Agent = agent;
         _agents = agents;
         _clock = clock;
@@ -112,20 +115,22 @@ public sealed class AgentWorld : IAsyncDisposable
 
     /// <param name="prepareData">Writes into the data folder before the server starts (e.g. agents.json).</param>
     /// <param name="bubblewrap">The bubblewrap the server sandboxes agents with (one that does not work, say); bwrap from PATH when null.</param>
+    /// <param name="networkHosts">Names the sandboxes' proxy connects to at the address given (the test's own servers on loopback).</param>
     public static async Task<AgentWorld> StartAsync(string agent, Func<FakeModelServer, string, IReadOnlyDictionary<string, AgentCommand>> agents,
         TimeProvider? clock = null, Action<string, FakeModelServer, string>? prepareData = null, TimeSpan? pauseWaitingAfter = null, string? bubblewrap = null,
-        FakeAgent? fake = null)
+        FakeAgent? fake = null, IReadOnlyDictionary<string, string>? networkHosts = null)
     {
         var model = await FakeModelServer.StartAsync();
         var home = TempPaths.NewDirectory("pc-home");
         var data = TempPaths.NewDirectory("pc-data");
         prepareData?.Invoke(data, model, home);
         var server = await TestServer.StartAsync(data, agents(model, home), clock, pauseWaitingAfter: pauseWaitingAfter, bubblewrap: bubblewrap,
-            fakeAgent: fake);
+            fakeAgent: fake, networkHosts: networkHosts);
         var phone = await server.PairAsync();
         var repository = TempPaths.NewGitRepository();
         var project = await phone.Http.PostOkAsync("/api/projects", new { path = repository, name = "demo" });
-        return new AgentWorld(agent, agents, clock, pauseWaitingAfter, model, server, phone, repository, home, project.GetProperty("id").GetString()!) { Fake = fake };
+        return new AgentWorld(agent, agents, clock, pauseWaitingAfter, model, server, phone, repository, home, project.GetProperty("id").GetString()!,
+            networkHosts) { Fake = fake };
     }
 
     /// <summary>This agent's own shell tool asked to run <paramref name="command"/> (each agent names it its own way).</summary>
@@ -176,7 +181,8 @@ public sealed class AgentWorld : IAsyncDisposable
     {
         await Server.StopAsync();
         whileDown?.Invoke();
-        Server = await TestServer.StartAsync(Server.DataDirectory, _agents(Model, Home), _clock, pauseWaitingAfter: _pauseWaitingAfter, fakeAgent: Fake);
+        Server = await TestServer.StartAsync(Server.DataDirectory, _agents(Model, Home), _clock, pauseWaitingAfter: _pauseWaitingAfter, fakeAgent: Fake,
+            networkHosts: _networkHosts);
         var http = new HttpClient { BaseAddress = Server.BaseUrl, Timeout = TimeSpan.FromSeconds(60) };
         http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Phone.Token);
         Phone = Phone with { Http = http };

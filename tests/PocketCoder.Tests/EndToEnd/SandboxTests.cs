@@ -163,6 +163,7 @@ public sealed class SandboxTests
         Assert.Contains("apt-get install bubblewrap", project.GetProperty("sandboxProblem").GetString(), StringComparison.Ordinal);
         var health = await world.Http.GetOkAsync("/api/health");
         Assert.Equal("unavailable", health.GetProperty("sandbox").GetString());
+        Assert.Equal("unavailable", health.GetProperty("network").GetString());
         Assert.Contains(health.GetProperty("warnings").EnumerateArray(), w => w.GetString()!.Contains("bubblewrap", StringComparison.Ordinal));
 
         var refused = await world.Http.PostAsJsonAsync($"/api/projects/{world.ProjectId}/sessions", new { agent = "claude-code", prompt = "hello" });
@@ -183,6 +184,36 @@ public sealed class SandboxTests
     /// ssh remote) and tries every file that would make git take its config, objects or attributes from elsewhere. None
     /// lands: the app's status, diff and Push, and the owner's own plain git afterwards, run none of it.
     /// </summary>
+    /// <summary>
+    /// Fail closed: where a sandbox cannot have a network of its own (a container that refuses network namespaces), or its way
+    /// out cannot be set up (the helper's door refused), a sandboxed project starts no session (never one with an open network),
+    /// and the project and health say why; the model is never reached.
+    /// </summary>
+    [Theory]
+    [InlineData("--unshare-net", "network of its own")]
+    [InlineData("/run/pocketcoder/egress.sock", "its own network cannot be made")]
+    public async Task NoWayToHoldTheNetwork_ASandboxedProjectStartsNothing_AndSaysWhy(string refusedArgument, string said)
+    {
+        // bubblewrap as it is, but refusing one argument as a kernel or container would.
+        var bwrap = Path.Combine(TempPaths.NewDirectory("pc-bwrap"), "bwrap");
+        File.WriteAllText(bwrap, $$"""
+            #!/bin/sh
+            for a in "$@"; do [ "$a" = '{{refusedArgument}}' ] && { echo 'bwrap: Creating new namespace failed: Operation not permitted' >&2; exit 1; }; done
+            exec {{AgentSandbox.FindBwrap()}} "$@"
+            """);
+        File.SetUnixFileMode(bwrap, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        await using var world = await AgentWorld.StartAsync("claude-code", ClaudeCli.Against, bubblewrap: bwrap);
+
+        var project = await world.Http.GetOkAsync($"/api/projects/{world.ProjectId}");
+        Assert.Contains(said, project.GetProperty("sandboxProblem").GetString(), StringComparison.Ordinal);
+        var health = await world.Http.GetOkAsync("/api/health");
+        Assert.Equal("unavailable", health.GetProperty("sandbox").GetString());
+        Assert.Equal("unavailable", health.GetProperty("network").GetString());
+        var refused = await world.Http.PostAsJsonAsync($"/api/projects/{world.ProjectId}/sessions", new { agent = "claude-code", prompt = "hello" });
+        await ApiAssert.ProblemAsync(refused, System.Net.HttpStatusCode.ServiceUnavailable, "SANDBOX_UNAVAILABLE");
+        Assert.Empty(world.Model.Requests);
+    }
+
     [Fact]
     public async Task AllowedCommands_CannotRedirectGitMetadata_NeitherTheAppsGitNorTheOwnersRunsThePlantedPrograms()
     {

@@ -17,8 +17,8 @@ public static class ClaudeAgentAcp
     /// <summary>Writes the launcher into <paramref name="home"/> and registers it in <paramref name="dataDirectory"/>.</summary>
     public static void Register(string dataDirectory, FakeModelServer model, string home)
     {
-        // Named after claude-agent-acp, so PocketCoder knows it runs Claude Code; the launcher moves HOME, so the registration
-        // says where the agent's state is, as an owner with such a launcher would.
+        // Named after claude-agent-acp, so PocketCoder knows it runs Claude Code; the launcher moves HOME and sets the model's
+        // base URL, so the registration says where the agent's state and its model are, as an owner with such a launcher would.
         var launcher = Path.Combine(home, "claude-agent-acp.sh");
         File.WriteAllText(launcher, $"""
             #!/bin/sh
@@ -35,7 +35,7 @@ public static class ClaudeAgentAcp
             """);
         File.SetUnixFileMode(launcher, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         File.WriteAllText(Path.Combine(dataDirectory, AcpAgentsFile.FileName),
-            $$"""[{"id":"{{AgentId}}","name":"Claude (ACP)","command":"{{launcher}}","args":[],"state":["{{home}}/.claude"],"read":["{{PackagesFolder}}"]}]""");
+            $$"""[{"id":"{{AgentId}}","name":"Claude (ACP)","command":"{{launcher}}","args":[],"state":["{{home}}/.claude"],"read":["{{PackagesFolder}}"],"hosts":["{{model.BaseUrl.ToString().TrimEnd('/')}}"]}]""");
     }
 
     // The pinned agents' node_modules: a clone under /tmp is hidden by the sandbox's private /tmp unless named.

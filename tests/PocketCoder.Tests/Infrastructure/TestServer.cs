@@ -77,7 +77,8 @@ public sealed class TestServer : IAsyncDisposable
         TimeSpan? pauseWaitingAfter = null,
         string? bubblewrap = null,
         string? ownerHome = null,
-        FakeAgent? fakeAgent = null)
+        FakeAgent? fakeAgent = null,
+        IReadOnlyDictionary<string, string>? networkHosts = null)
     {
         var ownsData = dataDirectory is null;
         if (InBinary)
@@ -97,7 +98,7 @@ public sealed class TestServer : IAsyncDisposable
             NoteStart(given.Length == 0 ? "binary" : $"in-process: {given}");
             if (given.Length == 0)
             {
-                return await StartBinaryAsync(dataDirectory, agentSettings!, publicUrl, pauseWaitingAfter, ownerHome);
+                return await StartBinaryAsync(dataDirectory, agentSettings!, publicUrl, pauseWaitingAfter, ownerHome, networkHosts);
             }
         }
 
@@ -121,6 +122,7 @@ public sealed class TestServer : IAsyncDisposable
             TerminalEnvironment = new Dictionary<string, string?> { ["HOME"] = terminalHome },
             PauseWaitingAfter = pauseWaitingAfter ?? TimeSpan.FromMinutes(5),
             Bubblewrap = bubblewrap,
+            NetworkHosts = networkHosts ?? new Dictionary<string, string>(),
             // The home a phone browses for a project's folder: never the home of whoever runs the tests.
             OwnerHome = ownerHome ?? Directory.CreateDirectory(Path.Combine(dataDirectory, "owner-home")).FullName,
         };
@@ -132,7 +134,7 @@ public sealed class TestServer : IAsyncDisposable
     }
 
     private static async Task<TestServer> StartBinaryAsync(string? dataDirectory, Dictionary<string, string?> agentSettings,
-        string? publicUrl, TimeSpan? pauseWaitingAfter, string? ownerHome)
+        string? publicUrl, TimeSpan? pauseWaitingAfter, string? ownerHome, IReadOnlyDictionary<string, string>? networkHosts)
     {
         var ownsData = dataDirectory is null;
         dataDirectory ??= TempPaths.NewDirectory("pc-data");
@@ -141,6 +143,7 @@ public sealed class TestServer : IAsyncDisposable
             // The home a phone browses and the terminals' shells start in: never the home of whoever runs the tests.
             ["HOME"] = ownerHome ?? Directory.CreateDirectory(Path.Combine(dataDirectory, "owner-home")).FullName,
             ["POCKETCODER_PUBLIC_URL"] = publicUrl,
+            ["POCKETCODER_NETWORK_HOSTS"] = networkHosts is null ? null : string.Join(',', networkHosts.Select(h => $"{h.Key}={h.Value}")),
             ["POCKETCODER_PAUSE_WAITING_SECONDS"] = ((int)(pauseWaitingAfter ?? TimeSpan.FromMinutes(5)).TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
         // The agents' settings over the server's own: it runs with their environment, as an owner's server would.

@@ -47,6 +47,9 @@ internal static class EventSamples
         Of(new ErrorEvent(ErrorMessage) { StderrTail = "sample: the last line the agent printed" }, ErrorMessage,
             "sample: the last line the agent printed"),
         Of(new QueueUpdatedEvent([], false), null),
+        // One line for connections in a row; who opened it and why unfold under it.
+        Of(new NetworkConnectionEvent("files.example.org", 443, NetworkConnectionEvent.Allowed, "Allowed by the project rule 'network *.example.org'.",
+            1200, 56000, 80, "pip install sample-package"), "files.example.org:443", "by pip install sample-package"),
         Of(new SessionStatusEvent(SessionStatuses.Idle, "ask", null), null),
     ];
 

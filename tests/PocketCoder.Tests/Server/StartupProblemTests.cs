@@ -187,6 +187,10 @@ public sealed class StartupProblemTests : IDisposable
         Assert.Contains(Sandboxing.MachineProblem is null
             ? "ok   sandbox: bubblewrap works; agents run sandboxed unless a project is set to none"
             : $"FIX  sandbox: unavailable: {Sandboxing.MachineProblem}", text, StringComparison.Ordinal);
+        if (Sandboxing.MachineProblem is null)
+        {
+            Assert.Contains("ok   network: each sandbox has its own, with PocketCoder's proxy its one way out", text, StringComparison.Ordinal);
+        }
     }
 
     [Fact]

@@ -3,7 +3,7 @@ import { h, render } from 'preact';
 import { describe, expect, it } from 'vitest';
 import type { ApprovalView } from '../events';
 import { ApiError, type ApprovalOffers } from '../api';
-import { ApprovalCard, budgetText, refusalText, riskWords } from './ApprovalCard';
+import { ApprovalCard, budgetText, domainPattern, networkCall, refusalText, riskWords } from './ApprovalCard';
 import { escalationText, votesText } from './TeamState';
 
 /** What the server offers an owner on a one-person call, and (`offers`) anything else. */
@@ -23,6 +23,20 @@ function card(overrides: Partial<ApprovalView>): HTMLElement {
 const buttons = (root: HTMLElement) => [...root.querySelectorAll('button')].map((b) => b.textContent ?? '');
 
 describe('ApprovalCard', () => {
+  it('shows a connection by where it goes and who opened it, and offers this host for the session', () => {
+    const root = card({ kind: 'network', tool: 'network:files.example.org:443', title: 'Connect to files.example.org:443',
+      input: { connect: 'files.example.org:443', by: 'pip install requests' }, rulePattern: 'files.example.org:443' });
+    expect(root.textContent).toContain('Wants to connect');
+    expect(root.querySelector('[data-testid="network-call"]')?.textContent).toContain('files.example.org:443');
+    expect(root.textContent).toContain('by pip install requests');
+    expect(buttons(root)).toContain('This host, all session');
+    expect(networkCall({ connect: 'a.test:1' })).toEqual({ target: 'a.test:1', by: undefined, under: undefined });
+    expect(domainPattern('files.example.org:443')).toBe('*.example.org');
+    expect(domainPattern('example.org:443')).toBeNull();
+    expect(domainPattern('10.0.0.5:80')).toBeNull();
+    expect(domainPattern('[::1]:443')).toBeNull();
+  });
+
   it('offers exactly the decisions the server offers, "Edit, then allow" only where it offers an edit', () => {
     expect(buttons(card({}))).toEqual(['Deny…', 'Allow once', 'All exec_command this session', 'Always allow…', 'Edit, then allow…']);
     expect(buttons(card({ offers: { ...ALL, edit: false } }))).not.toContain('Edit, then allow…');

@@ -26,6 +26,7 @@ function headline(a: ApprovalView): string {
     case 'fetch': return 'Wants to fetch';
     case 'mcp': return `Wants to use the MCP tool ${a.tool}`;
     case 'question': return 'The agent asks';
+    case 'network': return 'Wants to connect';
     default: return `Wants to use ${a.tool}`;
   }
 }
@@ -180,6 +181,7 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
       )}
       <div class="approval-body">
         {budget ? <BudgetBody input={a.input} />
+          : a.kind === 'network' ? <NetworkBody input={a.input} />
           : a.plan ? <div class="md plan-text" dangerouslySetInnerHTML={{ __html: renderMarkdown(a.plan) }} onClick={copyCode} /> : <ToolInput tool={a.tool} input={a.input} context={a.editContext} fold />}
       </div>
       <TeamState a={a} />
@@ -210,14 +212,16 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
           {(offer.allowSession || offer.allowAlways || (!a.plan && offer.edit)) && (
             <div class="approval-more">
               {offer.allowSession && <button class="link-btn" disabled={busy !== null || !up} onClick={() => void decide('allow_session')}
-                title={`Every ${a.tool} call in this session runs without asking`}>{a.tool.length <= 16 ? `All ${a.tool} this session` : 'This tool, all session'}</button>}
+                title={a.kind === 'network' ? 'Connections to this host and port in this session go through without asking' : `Every ${a.tool} call in this session runs without asking`}>
+                {a.kind === 'network' ? 'This host, all session' : a.tool.length <= 16 ? `All ${a.tool} this session` : 'This tool, all session'}</button>}
               {offer.allowAlways && <button class="link-btn" disabled={busy !== null || !up} onClick={() => setMode('always')}>Always allow…</button>}
               {!a.plan && offer.edit && <button class="link-btn" disabled={busy !== null || !up} onClick={() => setMode('edit')}>Edit, then allow…</button>}
             </div>
           )}
         </div>
       )}
-      {mode === 'always' && (
+      {mode === 'always' && a.kind === 'network' && <AlwaysConnect a={a} busy={busy !== null || !up} decide={decide} back={() => setMode('choose')} onError={setError} />}
+      {mode === 'always' && a.kind !== 'network' && (
         <div class="approval-actions" data-testid="always-allow">
           <p class="always-rule">
             Adds a rule to this project: <strong>allow</strong> {a.tool}{' '}
@@ -260,6 +264,64 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
         </div>
       )}
     </section>
+  );
+}
+
+/** A connection's input: `{connect: "host:port", by?, under?}` (docs/api.md, network calls). */
+export function networkCall(input: unknown): { target: string; by?: string; under?: string } {
+  const o = (input && typeof input === 'object' ? input : {}) as Record<string, unknown>;
+  return { target: typeof o.connect === 'string' ? o.connect : '', by: typeof o.by === 'string' ? o.by : undefined, under: typeof o.under === 'string' ? o.under : undefined };
+}
+
+/** The domain a host's rule may cover instead (`*.example.org` for `files.example.org:443`); null for an address or a two-part name. */
+export function domainPattern(target: string): string | null {
+  const host = target.startsWith('[') ? '' : target.replace(/:\d+$/, '');
+  const labels = host.split('.');
+  if (labels.length < 3 || /^[\d.]+$/.test(host)) return null;
+  return `*.${labels.slice(1).join('.')}`;
+}
+
+function NetworkBody({ input }: { input: unknown }) {
+  const call = networkCall(input);
+  return (
+    <div class="network-call" data-testid="network-call">
+      <pre class="code"><span class="prompt" aria-hidden="true">→ </span>{call.target}</pre>
+      {call.by && <div class="muted small mono">by {call.by}</div>}
+      {call.under && <div class="muted small mono">in {call.under}</div>}
+      <p class="muted small">The connection waits while you decide. Nothing is looked into: only where it goes is known.</p>
+    </div>
+  );
+}
+
+/** "Always" for a connection: a project rule for this host and port, or for every host of its domain. */
+function AlwaysConnect({ a, busy, decide, back, onError }: {
+  a: ApprovalView; busy: boolean; decide: (decision: Decision) => Promise<void>; back: () => void; onError: (error: string | null) => void;
+}) {
+  const target = networkCall(a.input).target;
+  const domain = domainPattern(target);
+  const project = useStore((s) => (a.sessionId ? s.board.sessions[a.sessionId]?.projectId : undefined));
+  const forDomain = async () => {
+    try {
+      // The rule first, then this connection: the rule covers the later ones, as "always" does.
+      await api.addRule(project!, { tool: 'network', pattern: domain!, action: 'allow' });
+      await decide('allow_once');
+    } catch (e) {
+      onError(refusalText(e));
+    }
+  };
+  return (
+    <div class="approval-actions" data-testid="always-allow">
+      <p class="always-rule">
+        Adds a rule to this project: <strong>allow network</strong> <code class="pattern">{a.rulePattern || target}</code>
+        {domain && project && <> (or every host of <code class="pattern">{domain}</code>)</>}. Its connections go through without asking
+        from now on, in this and later sessions; Rules lists it, to change or remove.
+      </p>
+      <div class="row">
+        <button class="btn ghost" onClick={back}>Back</button>
+        <button class="btn primary grow" disabled={busy} onClick={() => void decide('allow_always')}>Allow {target}</button>
+      </div>
+      {domain && project && <button class="btn ghost block" disabled={busy} onClick={() => void forDomain()}>Allow every {domain} host</button>}
+    </div>
   );
 }
 

@@ -3,7 +3,7 @@ import { api, describeError, type BudgetCap, type BudgetStatus, type BudgetUse, 
 import { ErrorNote } from './ui';
 import { upsertProject } from '../store';
 
-/** The kinds of call the policy routes, in its words (TeamPolicy.cs, RiskClasses.Routed). */
+/** The kinds of call the policy routes, in its words (RiskClasses.cs, RiskClasses.Routed). */
 const RISKS: { risk: string; label: string }[] = [
   { risk: 'shell', label: 'Commands' },
   { risk: 'edit', label: 'File edits' },
@@ -11,6 +11,7 @@ const RISKS: { risk: string; label: string }[] = [
   { risk: 'read', label: 'Reads' },
   { risk: 'fetch', label: 'Web fetches' },
   { risk: 'mcp', label: 'MCP tools' },
+  { risk: 'network', label: 'Connections out of a sandbox' },
   { risk: 'question', label: 'Questions' },
   { risk: 'other', label: 'Anything else' },
 ];

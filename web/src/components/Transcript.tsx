@@ -4,7 +4,7 @@ import type { PlanEntry } from '../api';
 import { editFile, type EditContext, type DiffFile } from '../diff';
 import { Diff } from './Diff';
 import { loadHighlighter } from '../lazyHighlight';
-import type { ApprovalView, Item, ToolResultView } from '../events';
+import type { ApprovalView, Item, NetworkConnection, ToolResultView } from '../events';
 import { linkParts } from '../linkify';
 import { renderMarkdown } from '../markdown';
 import { ApprovalCard, DecisionLine, editedTitle } from './ApprovalCard';
@@ -103,7 +103,45 @@ function TranscriptItem({ item, approval }: { item: Item; approval?: ApprovalVie
           <Icon name="code" size={18} /> Review {item.files === 1 ? '1 changed file' : `${item.files} changed files`}
         </a>
       );
+    case 'network':
+      return <NetworkLine connections={item.connections} />;
   }
+}
+
+/** Bytes as a person reads them: 950 B, 12 kB, 3.4 MB. */
+export function bytesText(n: number): string {
+  if (n < 1000) return `${n} B`;
+  const [value, unit] = n < 1e6 ? [n / 1e3, 'kB'] : n < 1e9 ? [n / 1e6, 'MB'] : [n / 1e9, 'GB'];
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${unit}`;
+}
+
+/** The hosts of a run of connections in one line ("files.example.org:443, 2 more"), and how many were denied. */
+export function networkSummary(connections: readonly NetworkConnection[]): string {
+  const hosts = [...new Set(connections.map((c) => `${c.host.includes(':') ? `[${c.host}]` : c.host}:${c.port}`))];
+  const denied = connections.filter((c) => c.outcome === 'denied').length;
+  const named = hosts.length <= 2 ? hosts.join(', ') : `${hosts.slice(0, 2).join(', ')}, ${hosts.length - 2} more`;
+  const count = connections.length === 1 ? (denied ? 'Refused' : 'Connected') : `${connections.length} connections`;
+  return `${count}: ${named}${denied && connections.length > 1 ? ` (${denied} refused)` : ''}`;
+}
+
+/** Connections out of the sandbox: one line, unfolding to each one's host, outcome and why, bytes, and who opened it. */
+function NetworkLine({ connections }: { connections: NetworkConnection[] }) {
+  const denied = connections.some((c) => c.outcome === 'denied');
+  return (
+    <details class={`network${denied ? ' has-denied' : ''}`} data-testid="network">
+      <summary><Icon name="network" size={16} /> {networkSummary(connections)}</summary>
+      <div class="network-list">
+        {connections.map((c, i) => (
+          <div key={i} class="network-entry" data-outcome={c.outcome}>
+            <div><code>{c.host.includes(':') ? `[${c.host}]` : c.host}:{c.port}</code> <strong class={c.outcome}>{c.outcome}</strong>
+              {c.outcome === 'allowed' && <span class="muted"> · ↑ {bytesText(c.sent)} ↓ {bytesText(c.received)}</span>}</div>
+            <div class="muted small">{c.reason}</div>
+            {c.by && <div class="muted small mono">by {c.by}{c.under ? ` (in ${c.under})` : ''}</div>}
+          </div>
+        ))}
+      </div>
+    </details>
+  );
 }
 
 function Markdown({ text, class: className }: { text: string; class: string }) {

@@ -11,6 +11,7 @@ const PATHS: Record<string, string> = {
   edit: 'M4 20h4L19 9l-4-4L4 16z M13 7l4 4',
   execute: 'M4 5h16v14H4z M8 10l3 2-3 2 M13 15h3',
   fetch: 'M12 3a9 9 0 100 18 9 9 0 000-18z M3 12h18 M12 3c3 3 3 15 0 18 M12 3c-3 3-3 15 0 18',
+  network: 'M5 12h14 M13 6l6 6-6 6 M4 5v14',
   other: 'M5 12h.01 M12 12h.01 M19 12h.01',
   question: 'M12 3a9 9 0 100 18 9 9 0 000-18z M9.5 9.5a2.5 2.5 0 115 0c0 1.5-2.5 2-2.5 3.5 M12 17h.01',
   plan: 'M9 6h11 M9 12h11 M9 18h11 M4 6l1 1 2-2 M4 12l1 1 2-2 M4 18l1 1 2-2',

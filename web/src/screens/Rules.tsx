@@ -9,6 +9,7 @@ export const KIND_WORDS: { value: string; label: string }[] = [
   { value: 'read', label: 'read — any agent\'s reads' },
   { value: 'fetch', label: 'fetch — web fetches' },
   { value: 'mcp', label: 'mcp — MCP tools' },
+  { value: 'network', label: 'network — connections out of the sandbox' },
 ];
 import { AppBar, Empty, ErrorNote, Icon } from '../components/ui';
 import { useProject } from '../store';
@@ -108,8 +109,9 @@ export function Rules({ projectId }: { projectId: string }) {
               <input value={customTool} placeholder="e.g. Bash" autoCapitalize="off" onInput={(e) => setCustomTool((e.target as HTMLInputElement).value)} />
             </label>
           )}
-          <label class="field"><span>Pattern (command or path)</span>
-            <input class="mono" value={pattern} placeholder="e.g. npm test* or src/**" autoCapitalize="off" spellcheck={false}
+          <label class="field"><span>{tool === 'network' ? 'Host (host:port, *.domain, or host for any port)' : 'Pattern (command or path)'}</span>
+            <input class="mono" value={pattern} placeholder={tool === 'network' ? 'e.g. files.example.org:443 or *.example.org' : 'e.g. npm test* or src/**'}
+              autoCapitalize="off" spellcheck={false}
               onInput={(e) => setPattern((e.target as HTMLInputElement).value)} />
           </label>
           <div class="row">
@@ -134,6 +136,8 @@ export function Rules({ projectId }: { projectId: string }) {
         </form>}
         <p class="fine">Edits of git, agent and CI configuration (.git, .claude, .codex, .opencode, .gemini, .qwen, .github/copilot, .github/hooks, .github/extensions, .mcp.json, .github/mcp.json, .vscode/mcp.json, .envrc, .gitattributes, .github/workflows) always ask unless a rule names the path. </p>
         <p class="fine">A deny rule always wins; then the session mode; then ask, allow. Patterns match the command, or the path inside the project.</p>
+        <p class="fine">Network rules decide the connections a sandboxed agent and its commands open to hosts other than its model: nothing else
+          passes unasked, and no session mode covers them (only a rule, an allow for the session, or you).</p>
       </main>
     </>
   );

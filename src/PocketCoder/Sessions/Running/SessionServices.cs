@@ -19,4 +19,5 @@ public sealed record SessionServices(
     TimeProvider Clock,
     AgentSlots Slots,
     PocketCoderOptions Options,
+    Network.Egress Egress,
     ILogger<SessionRunner> Logger);

@@ -22,6 +22,9 @@ public sealed class TurnState(Action<string, string?> write)
     /// <summary>No turn runs and no question is open: only then may the agent's process be suspended or handed back.</summary>
     public bool Quiet => Locked(() => !_turnActive && _asking == 0);
 
+    /// <summary>A turn runs (whether or not someone is asked something in it).</summary>
+    public bool Active => Locked(() => _turnActive);
+
     /// <summary>A turn runs and nobody is asked anything: the only time silence from the agent is a stall.</summary>
     public bool Working => Locked(() => !_stopping && _turnActive && _asking == 0);
 
