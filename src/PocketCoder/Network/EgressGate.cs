@@ -44,9 +44,9 @@ public sealed class EgressGate(IReadOnlyList<NetworkEndpoint> model, IEgressSess
     AllowedFetches fetches, HostResolver resolver, TimeProvider clock)
 {
     /// <summary>
-    /// How long a project rule's allow of a host is reused for the sandbox's next connections to it without going to the gate
-    /// again (each is still in the timeline): a package manager's burst of connections costs one decision and one ledger entry,
-    /// not one each, and a rule removed is in force again this long after.
+    /// How long a project rule's allow of a host stands for the sandbox's next connections to it without a ledger entry of their
+    /// own (each is still in the timeline): a package manager's burst of connections costs one ledger entry, not one each. The
+    /// rules are read again for every connection, so a rule removed or changed bites at once.
     /// </summary>
     public static readonly TimeSpan RuleReuse = TimeSpan.FromSeconds(10);
 
@@ -70,7 +70,8 @@ public sealed class EgressGate(IReadOnlyList<NetworkEndpoint> model, IEgressSess
             return new EgressVerdict(false, "Only the agent's model is reached from here.");
         }
 
-        if (_allowedByRule.TryGetValue(target.ToString(), out var until) && until > clock.GetUtcNow())
+        if (_allowedByRule.TryGetValue(target.ToString(), out var until) && until > clock.GetUtcNow()
+            && unasked.AllowedByRule(session, Request(target, null)))
         {
             return new EgressVerdict(true, "Allowed by a project rule (decided a moment ago for this host).");
         }
