@@ -60,6 +60,12 @@ public sealed class TestServer : IAsyncDisposable
 
     public WebApplication App => _app ?? throw new InProcessOnlyException("it reads the server's services");
 
+    /// <summary>
+    /// The limit on running agents every test server starts with: the default comes from the machine's memory, and a test
+    /// must not pass on one machine and put its sessions in line on a smaller one. Tests of the limit set their own.
+    /// </summary>
+    public const int TestAgentLimit = 64;
+
     /// <param name="dataDirectory">Reuse a data folder (a restart); a fresh temp folder when null, deleted on dispose.</param>
     public static async Task<TestServer> StartAsync(
         string? dataDirectory = null,
@@ -121,6 +127,7 @@ public sealed class TestServer : IAsyncDisposable
             LiveApiDocument = liveApiDocument,
             TerminalEnvironment = new Dictionary<string, string?> { ["HOME"] = terminalHome },
             PauseWaitingAfter = pauseWaitingAfter ?? TimeSpan.FromMinutes(5),
+            MaxRunningAgents = TestAgentLimit,
             Bubblewrap = bubblewrap,
             NetworkHosts = networkHosts ?? new Dictionary<string, string>(),
             // The home a phone browses for a project's folder: never the home of whoever runs the tests.
@@ -145,6 +152,7 @@ public sealed class TestServer : IAsyncDisposable
             ["POCKETCODER_PUBLIC_URL"] = publicUrl,
             ["POCKETCODER_NETWORK_HOSTS"] = networkHosts is null ? null : string.Join(',', networkHosts.Select(h => $"{h.Key}={h.Value}")),
             ["POCKETCODER_PAUSE_WAITING_SECONDS"] = ((int)(pauseWaitingAfter ?? TimeSpan.FromMinutes(5)).TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["POCKETCODER_MAX_AGENTS"] = TestAgentLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
         // The agents' settings over the server's own: it runs with their environment, as an owner's server would.
         foreach (var (name, value) in agentSettings)

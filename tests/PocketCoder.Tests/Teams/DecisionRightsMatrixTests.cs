@@ -121,6 +121,9 @@ internal sealed class MatrixWorld : IAsyncDisposable
         matrix._world = await AgentWorld.StartAsync(FakeAgent.AgentId, (_, _) => new Dictionary<string, PocketCoder.Agents.Processes.AgentCommand>(),
             prepareData: (data, _, _) => matrix._telegram.Configure(data), fake: fake);
         await matrix.MeetEveryoneAsync();
+        // Every check leaves its session waiting on a decision (a fake agent does not pause): more than the machine's
+        // default limit on running agents, which would put the later ones in line. The limit is not what is checked here.
+        await ApiAssert.OkJsonAsync(await matrix._world.Http.PutAsJsonAsync("/api/resources/limit", new { limit = 1000 }));
         matrix._project = (await matrix._world.Http.PostOkAsync("/api/projects", new { path = TempPaths.NewGitRepository(), name = "quiet" }))
             .GetProperty("id").GetString()!;
         return matrix;
