@@ -1,8 +1,8 @@
 // The backlog and schedules (issue #16), in Debian's Chromium at 390x844 against the real server and Claude Code:
 // New session's "When" adds a task to the project's backlog (it runs, and the Tasks screen shows it done with its
-// session) and a schedule (shown with its next time in its own zone; Pause and Resume; Delete, confirmed). Then the
+// session) and a schedule (shown with its next time in its own zone; Edit in place; Pause and Resume; Delete, confirmed). Then the
 // script's other device ("laptop") sets work going and is revoked on Devices: its waiting task and its schedule show as
-// held, saying why, and Confirm puts each back.
+// held, saying why, and Confirm puts each back; Run now adds a schedule's task at once.
 // Started by tests/PocketCoder.Tests/Browser/BacklogBrowserTests.cs.
 //
 //   node e2e/tasks.mjs --url URL --code PAIRCODE --repo DIR [--shots DIR]
@@ -44,6 +44,22 @@ await runPhoneScript('tasks', 'Tasks phone', async ({ page, base, projectId, sho
   if (bad.length) throw new Error(`controls under 44x44 on Tasks: ${bad.join('; ')}`);
   await page.screenshot({ path: shots('tasks-01-backlog-and-schedule.png') });
   ok('"On a schedule" adds a schedule, shown with its next time (09:00 in its own zone)');
+
+  // Edit in place: new words and a new time; the form says the new words run on this phone's word.
+  await schedule.getByRole('button', { name: 'Edit schedule: Weekday check' }).click();
+  await schedule.locator('textarea[name="schedule-prompt"]').fill('Check for outdated dependencies and security advisories');
+  await schedule.locator('[data-testid="runs-on-you"]').waitFor();
+  await schedule.locator('input[name="time"]').fill('10:30');
+  const editScreen = await smallTargets(page);
+  if (editScreen.bad.length) throw new Error(`controls under 44x44 while editing a schedule: ${editScreen.bad.join('; ')}`);
+  await schedule.getByRole('button', { name: 'Save' }).click();
+  await schedule.locator('[data-testid="next-run"]', { hasText: '10:30' }).waitFor();
+  await page.reload();
+  await schedule.getByRole('button', { name: 'Edit schedule: Weekday check' }).click();
+  const saved = await schedule.locator('textarea[name="schedule-prompt"]').inputValue();
+  if (saved !== 'Check for outdated dependencies and security advisories') throw new Error(`the schedule's words were not saved: "${saved}"`);
+  await schedule.getByRole('button', { name: 'Cancel' }).click();
+  ok('Edit changes a schedule\'s words and time in place (the next run reads 10:30)');
 
   await schedule.getByRole('button', { name: 'Pause' }).click();
   await schedule.locator('[data-testid="next-run"]', { hasText: 'Paused' }).waitFor();
@@ -91,4 +107,10 @@ await runPhoneScript('tasks', 'Tasks phone', async ({ page, base, projectId, sho
   await nightly.locator('[data-testid="next-run"]', { hasText: 'Next:' }).waitFor();
   if (await nightly.locator('[data-testid="held"]').count()) throw new Error('the schedule still shows held after Confirm');
   ok('Confirm puts the task back in line and the schedule back on, in this phone\'s name');
+
+  // Run now: the schedule's task joins the backlog at once (behind the task still waiting on its decision).
+  await nightly.getByRole('button', { name: 'Run now: Nightly' }).click();
+  await nightly.locator('[data-testid="ran-now"]').waitFor();
+  await page.locator('[data-task][data-status="waiting"]', { hasText: 'Nightly check' }).waitFor();
+  ok('Run now adds the schedule\'s task to the backlog without moving its times');
 });

@@ -316,6 +316,7 @@ export const api = {
   updateSchedule: (scheduleId: string, change: { enabled?: boolean; name?: string; cron?: string; timeZone?: string; prompt?: string }) =>
     body(client.PATCH('/api/schedules/{scheduleId}', { params: { path: { scheduleId } }, body: change })),
   deleteSchedule: (scheduleId: string) => body(client.DELETE('/api/schedules/{scheduleId}', { params: { path: { scheduleId } } })),
+  runSchedule: (scheduleId: string) => body(client.POST('/api/schedules/{scheduleId}/run', { params: { path: { scheduleId } } })),
   /** The project's session worktrees (present, or removed with their branch kept). */
   worktrees: (project: string) => body(client.GET('/api/projects/{id}/worktrees', byId(project))),
   worktree: (session: string) => body(client.GET('/api/sessions/{id}/worktree', byId(session))),

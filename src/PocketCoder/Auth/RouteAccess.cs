@@ -107,6 +107,7 @@ public static class RouteAccess
         ["GetSchedule"] = Read(ProjectFrom.ScheduleRoute, "scheduleId"),
         ["UpdateSchedule"] = Steer(ProjectFrom.ScheduleRoute, "scheduleId"),
         ["DeleteSchedule"] = Steer(ProjectFrom.ScheduleRoute, "scheduleId"),
+        ["RunScheduleNow"] = Steer(ProjectFrom.ScheduleRoute, "scheduleId"),
 
         // Worktrees, files and git.
         ["GetWorktree"] = Read(ProjectFrom.SessionRoute),

@@ -34,6 +34,7 @@ public static class BacklogApi
         api.MapGet("/schedules/{scheduleId}", (string scheduleId, Schedules schedules) => schedules.Get(scheduleId)).WithName("GetSchedule");
         api.MapPatch("/schedules/{scheduleId}", UpdateSchedule).WithName("UpdateSchedule");
         api.MapDelete("/schedules/{scheduleId}", DeleteSchedule).WithName("DeleteSchedule");
+        api.MapPost("/schedules/{scheduleId}/run", RunScheduleNow).WithName("RunScheduleNow");
     }
 
     private static Created<BacklogTask> AddTask(string id, CreateTaskRequest request, ProjectStore projects, AgentRegistry agents, BacklogTasks tasks,
@@ -128,6 +129,30 @@ public static class BacklogApi
         });
         scheduler.Changed();
         return updated;
+    }
+
+    /// <summary>
+    /// "Run now": the schedule's task joins the backlog at once, on the authority of whoever pressed it (not the schedule's
+    /// author: an operator's press must not borrow an owner's word), and the schedule's own times are untouched.
+    /// </summary>
+    private static Created<BacklogTask> RunScheduleNow(string scheduleId, Schedules schedules, BacklogTasks tasks, [FromServices] BacklogRunner runner,
+        Database database, Ledger.LedgerStore ledger, Authority authority, ClaimsPrincipal user)
+    {
+        var schedule = schedules.Get(scheduleId);
+        var actor = user.Actor();
+        authority.Ensure(actor, schedule.ProjectId, new ChooseMode(schedule.Mode));
+        var task = database.Write(write =>
+        {
+            var added = tasks.Add(write, schedule.ProjectId,
+                new TaskSpec(schedule.Prompt, schedule.Agent, schedule.Mode, schedule.Model, schedule.Worktree), actor, schedule.Id);
+            ledger.Append(write, actor.Name, "schedule.run_now", schedule.Id, new JsonObject
+            {
+                ["projectId"] = schedule.ProjectId, ["taskId"] = added.Id, ["deviceId"] = actor.Id,
+            });
+            return added;
+        });
+        runner.Kick(schedule.ProjectId, changed: true);
+        return TypedResults.Created($"/api/tasks/{task.Id}", task);
     }
 
     private static NoContent DeleteSchedule(string scheduleId, Schedules schedules, Database database, Ledger.LedgerStore ledger, ClaimsPrincipal user)

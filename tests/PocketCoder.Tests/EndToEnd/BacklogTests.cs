@@ -281,5 +281,23 @@ public sealed class BacklogTests
         var changed = (await world.Http.GetOkAsync("/api/ledger")).GetProperty("entries").EnumerateArray()
             .Last(e => e.GetProperty("action").GetString() == "schedule.changed");
         Assert.Equal("run: touch olu.txt", changed.GetProperty("detail").GetProperty("prompt").GetString());
+
+        // "Run now" adds the schedule's task at once, in the name of whoever pressed it; its own times do not move.
+        var nextRun = store.Get(id).NextRunAt;
+        var task = await ApiAssert.OkJsonAsync(await olu.Http.PostAsync($"/api/schedules/{id}/run", null));
+        Assert.Equal("run: touch olu.txt", task.GetProperty("prompt").GetString());
+        Assert.Equal(id, task.GetProperty("scheduleId").GetString());
+        var tasks = world.Server.Services.GetRequiredService<PocketCoder.Backlog.BacklogTasks>();
+        Assert.Equal("Olu's phone", tasks.Get(task.GetProperty("id").GetString()!).CreatedBy);
+        Assert.Equal(nextRun, store.Get(id).NextRunAt);
+        var ranNow = (await world.Http.GetOkAsync("/api/ledger")).GetProperty("entries").EnumerateArray()
+            .Last(e => e.GetProperty("action").GetString() == "schedule.run_now");
+        Assert.Equal(olu.DeviceId, ranNow.GetProperty("detail").GetProperty("deviceId").GetString());
+
+        // An owner's schedule in a mode she could not choose herself is not hers to run now.
+        var yolo = await world.Http.PostOkAsync($"/api/projects/{world.ProjectId}/schedules",
+            new { name = "unasked", cron = "0 4 * * *", prompt = "clean up", agent = "claude-code", mode = "trusted" });
+        await ApiAssert.ProblemAsync(await olu.Http.PostAsync($"/api/schedules/{yolo.GetProperty("id").GetString()}/run", null),
+            HttpStatusCode.Forbidden, "MODE_NOT_ALLOWED");
     }
 }

@@ -6,6 +6,7 @@ import { linkTo } from '../router';
 import { onNotice, reachable, useProject, useStore } from '../store';
 import { agentName } from './Home';
 import { choiceOf, repeatLabel } from '../cron';
+import { ScheduleEdit } from '../components/ScheduleEdit';
 
 /** A time as the schedule's own zone reads it (that is what its cron means), e.g. "Mon 09:00". */
 export function zoned(at: string, timeZone: string): string {
@@ -32,6 +33,8 @@ export function Tasks({ projectId }: { projectId: string }) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const [deleting, setDeleting] = useState<string | null>(null);
+  const [editing, setEditing] = useState<string | null>(null);
+  const [ranNow, setRanNow] = useState<string | null>(null);
   // Everyone reads the backlog and the schedules. Adding and removing them is for whoever may start a session here at all;
   // confirming a task, and pausing, resuming or confirming a schedule, make it run on this person's word, in its mode: offered
   // where the server offers that mode (`offers.modes`).
@@ -116,9 +119,18 @@ export function Tasks({ projectId }: { projectId: string }) {
                       Missed {s.missedRuns} run{s.missedRuns === 1 ? '' : 's'} while the server was down (last {zoned(s.lastMissedAt, s.timeZone)}); they were not run late.
                     </div>
                   )}
+                  {editing === s.id && <ScheduleEdit schedule={s} onDone={(saved) => { setEditing(null); if (saved) load(); }} />}
+                  {ranNow === s.id && <p class="fine" role="status" data-testid="ran-now">Added to the backlog: it starts after the tasks before it.</p>}
                 </div>
-                {steers && (
+                {steers && editing !== s.id && (
                   <div class="row wrap-row">
+                    {modes.includes(s.mode) && (
+                      <button class="btn ghost small" disabled={busy !== null} aria-label={`Run now: ${s.name}`}
+                        onClick={() => void act(s.id, async () => { await api.runSchedule(s.id); setRanNow(s.id); })}>Run now</button>
+                    )}
+                    {modes.includes(s.mode) && (
+                      <button class="btn ghost small" disabled={busy !== null} aria-label={`Edit schedule: ${s.name}`} onClick={() => setEditing(s.id)}>Edit</button>
+                    )}
                     {modes.includes(s.mode) && (
                       <button class="btn ghost small" disabled={busy !== null} onClick={() => void act(s.id, () => api.updateSchedule(s.id, { enabled: !s.enabled }))}>
                         {s.enabled ? 'Pause' : s.heldReason ? 'Confirm' : 'Resume'}
