@@ -207,6 +207,8 @@ export async function invite(page, name, role) {
   const code = (await page.locator('[data-testid="invite-code"]').textContent()).trim();
   const link = (await page.locator('[data-testid="invite-link"]').textContent()).trim();
   if (!link.endsWith(`/#pair=${code}`)) throw new Error(`the invite's link does not carry its code: ${link}`);
+  // The link as a QR code, drawn on the phone (web/src/components/PairingQr.test.ts reads it back).
+  await page.locator('[data-testid="pairing-qr"] svg').waitFor();
   await page.getByRole('button', { name: 'Done' }).click();
   await page.locator(`[data-person="${name}"]`).waitFor();
   return code;

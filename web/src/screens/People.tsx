@@ -3,6 +3,7 @@ import { api, describeError, type Invite, type Person } from '../api';
 import { AppBar, ErrorNote, timeAgo } from '../components/ui';
 import { ROLES, type Role } from '../roles';
 import { refresh, useOwner, useStore } from '../store';
+import { canShare, PairingQr } from '../components/PairingQr';
 
 const ROLE_HINT: Record<Role, string> = {
   viewer: 'Reads sessions, files, the ledger and the team; decides nothing.',
@@ -134,13 +135,18 @@ function InviteCode({ invite, onDone }: { invite: Invite; onDone: () => void }) 
   const link = `${location.origin}/#pair=${invite.code}`;
   const [copied, setCopied] = useState(false);
   const copy = () => void navigator.clipboard?.writeText(link).then(() => setCopied(true), () => {});
+  // The share sheet: dismissing it is no error, and nothing else here can fail it.
+  const share = () => void navigator.share({ title: 'Pair with PocketCoder', text: `Pairing code ${invite.code}`, url: link }).catch(() => {});
   return (
     <section class="card pad invite" aria-label="Pairing code" data-testid="invite">
       <h2>Pair {invite.person.name}'s device</h2>
-      <p class="muted small">On their phone, open this app's address and type the code, or open the link. It works once, until {new Date(invite.expiresAt).toLocaleTimeString()}.</p>
+      <p class="muted small">On their phone, scan the code, open the link, or open this app's address and type the code. It works once, until {new Date(invite.expiresAt).toLocaleTimeString()}.</p>
       <code class="code-display" data-testid="invite-code">{invite.code}</code>
+      <PairingQr link={link} />
+      <p class="fine">Or point their phone's camera at the code.</p>
       <code class="pattern invite-link" data-testid="invite-link">{link}</code>
       <div class="row">
+        {canShare() && <button class="btn ghost grow" onClick={share}>Share…</button>}
         <button class="btn ghost grow" onClick={copy}>{copied ? 'Copied' : 'Copy link'}</button>
         <button class="btn primary grow" onClick={onDone}>Done</button>
       </div>
