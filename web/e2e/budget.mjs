@@ -49,6 +49,8 @@ await runPhoneScript('budget', 'Budget phone', async ({ page, base, projectId, s
   await page.locator('.approval.pending .approval-title', { hasText: 'Wants to run a command' }).waitFor({ timeout: 60_000 });
   await page.locator('.approval.pending').getByRole('button', { name: 'Allow once' }).click();
   await page.locator('[data-testid="message"]').filter({ hasText: 'Wrote it.' }).first().waitFor({ timeout: 60_000 });
+  // The raise stays in the timeline as itself, saying who raised it and by how much (#51), beside the call's own decision.
+  await page.locator('.approval.decided', { hasText: /Budget raised \(adds [\d,]+ tokens\) by Budget phone/ }).waitFor();
   await page.screenshot({ path: shots('budget-02-raised.png'), fullPage: true });
-  ok('raised, the call is asked as usual; allowed, the command runs');
+  ok('raised, the call is asked as usual; allowed, the command runs; the timeline keeps who raised the budget');
 });

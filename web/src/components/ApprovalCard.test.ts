@@ -1,7 +1,8 @@
 // @vitest-environment happy-dom
 import { h, render } from 'preact';
 import { describe, expect, it } from 'vitest';
-import type { ApprovalView } from '../events';
+import type { ApprovalView, Item } from '../events';
+import { timeline } from './Transcript';
 import { ApiError, type ApprovalOffers } from '../api';
 import { ApprovalCard, budgetText, domainPattern, networkCall, refusalText, riskWords } from './ApprovalCard';
 import { escalationText, votesText } from './TeamState';
@@ -133,6 +134,23 @@ describe('a team\'s call', () => {
     const watched = card({ ...budget, offers: { ...NONE, waitingFor: 'Waiting for an approver or an owner to raise the budget' } });
     expect(buttons(watched)).toEqual([]);
     expect(watched.querySelector('[data-testid="waiting-for"]')?.textContent).toBe('Waiting for an approver or an owner to raise the budget');
+  });
+
+  it('leaves a trace in the timeline once decided: who raised the budget and by how much, or that it stopped there', () => {
+    const input = { budget: 'session', usedTokens: 1200, capTokens: 1000, raiseTokens: 1200, holds: { kind: 'call', tool: 'Bash', text: 'ls' } };
+    const budget = { approvalId: 'b1', toolCallId: 't1', risk: 'budget', tool: 'budget', kind: 'other' as const, input, status: 'decided' as const, decidedBy: 'Ada' };
+    const raised = card({ ...budget, decision: 'allow_once' });
+    expect(raised.querySelector('.decided-text')?.textContent).toContain('Budget raised (adds 1,200 tokens) by Ada');
+    expect(card({ ...budget, decision: 'deny' }).querySelector('.decided-text')?.textContent).toContain('Stopped at the budget by Ada');
+    // The call it held is asked afterwards under the same tool call id: both stay in the timeline, each as itself.
+    const call: Item = { type: 'approval', seq: 3, approval: { approvalId: 'c1', toolCallId: 't1', tool: 'Bash', kind: 'execute', title: 'ls', input: {}, status: 'decided', decision: 'allow_once' } };
+    const items: Item[] = [
+      { type: 'approval', seq: 1, approval: { ...budget, title: '', decision: 'allow_once' } },
+      { type: 'tool', seq: 2, toolCallId: 't1', tool: 'Bash', kind: 'execute', title: 'ls', input: {} }, call,
+    ];
+    const { shown, approvals } = timeline(items);
+    expect(shown.map((i) => i.seq)).toEqual([1, 2]);
+    expect(approvals.get('t1')?.approvalId).toBe('c1');
   });
 
   it('words the server\'s refusals so the next step is clear', () => {

@@ -73,13 +73,23 @@ export function budgetText(input: unknown): { spent: string; raise: string; hold
   const scope = b.budget === 'project' ? `The project's ${b.period === 'month' ? 'monthly' : 'daily'} budget` : 'This session\'s budget';
   const capped = (used: unknown, cap: unknown, say: (n: unknown) => string | null) => (typeof cap === 'number' ? `${say(used) ?? say(0)} of ${say(cap)}` : null);
   const spent = both(capped(b.usedTokens, b.capTokens, tokens), capped(b.usedCostUsd, b.capCostUsd, dollars));
-  const raise = both(typeof b.raiseTokens === 'number' && b.raiseTokens > 0 ? tokens(b.raiseTokens) : null,
-    typeof b.raiseCostUsd === 'number' && b.raiseCostUsd > 0 ? dollars(b.raiseCostUsd) : null);
+  const raise = raiseOf(b);
   return {
     spent: `${scope} is spent${spent ? `: ${spent}` : ''}.`,
     raise: `Raise the budget to let the agent go on${raise ? ` (adds ${raise})` : ''}; Stop tells it to end its turn.`,
     holds: heldText(b.holds),
   };
+}
+
+function raiseOf(b: Record<string, unknown>): string {
+  return both(typeof b.raiseTokens === 'number' && b.raiseTokens > 0 ? tokens(b.raiseTokens) : null,
+    typeof b.raiseCostUsd === 'number' && b.raiseCostUsd > 0 ? dollars(b.raiseCostUsd) : null);
+}
+
+/** " (adds 1,000 tokens)": what an allowed raise added, for the timeline's trace of it. */
+export function budgetRaise(input: unknown): string {
+  const raise = raiseOf((input && typeof input === 'object' ? input : {}) as Record<string, unknown>);
+  return raise ? ` (adds ${raise})` : '';
 }
 
 /** "It holds the Bash call: rm -rf build" / "It holds the message: Fix the tests", as the server's chat cards say it. */
@@ -367,6 +377,8 @@ function decidedText(a: ApprovalView): { allowed: boolean; text: string } {
   const allowed = a.status === 'decided' && a.decision !== 'deny';
   const text = a.kind === 'question' && a.status === 'decided'
     ? (allowed ? 'Answered' : 'Dismissed')
+    : a.risk === 'budget' && a.status === 'decided'
+    ? (allowed ? `Budget raised${budgetRaise(a.input)}` : 'Stopped at the budget')
     : a.status === 'decided'
     ? `${a.decision ? DECIDED[a.decision] : 'Decided'}${a.updatedInput ? ' (edited)' : ''}`
     : a.status === 'cancelled' ? 'Withdrawn by the agent' : 'Interrupted by a server restart';

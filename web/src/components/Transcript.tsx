@@ -19,19 +19,28 @@ export function useRelative(): (text: string) => string {
   return (text) => (root ? text.split(`${root}/`).join('') : text);
 }
 
-export function Transcript({ items }: { items: Item[] }) {
-  // A tool call that needed a decision is one thing to the reader: while it waits, the approval card stands
-  // for it; once decided, the tool row carries the decision and the card steps aside.
+/**
+ * What the timeline shows. A tool call that needed a decision is one thing to the reader: while it waits, the approval
+ * card stands for it; once decided, the tool row carries the decision and the card steps aside. A budget decision is
+ * not the call's own: it stays in the timeline as itself (who raised the budget, or stopped), before the call's.
+ */
+export function timeline(items: Item[]): { shown: Item[]; approvals: Map<string, ApprovalView> } {
   const approvals = new Map<string, ApprovalView>();
   const tools = new Set<string>();
+  const ownsTool = (a: ApprovalView) => !!a.toolCallId && a.risk !== 'budget';
   for (const item of items) {
-    if (item.type === 'approval' && item.approval.toolCallId) approvals.set(item.approval.toolCallId, item.approval);
+    if (item.type === 'approval' && ownsTool(item.approval)) approvals.set(item.approval.toolCallId, item.approval);
     if (item.type === 'tool') tools.add(item.toolCallId);
   }
   const shown = items.filter((item) =>
     item.type === 'tool' ? approvals.get(item.toolCallId)?.status !== 'pending'
-      : item.type === 'approval' ? item.approval.status === 'pending' || !tools.has(item.approval.toolCallId)
+      : item.type === 'approval' ? item.approval.status === 'pending' || !ownsTool(item.approval) || !tools.has(item.approval.toolCallId)
         : true);
+  return { shown, approvals };
+}
+
+export function Transcript({ items }: { items: Item[] }) {
+  const { shown, approvals } = timeline(items);
   return (
     <ol class="transcript" aria-live="polite">
       {shown.map((item) => (
