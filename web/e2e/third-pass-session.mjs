@@ -200,6 +200,14 @@ await runPhoneScript('third-pass-session', 'Third-pass phone', async ({ page, ba
       const text = await page.locator('main').innerText();
       if (/ended with an error/.test(text)) throw new Error('the stopped turn reads as an error');
       if (/\b0 in · 0 out/.test(text)) throw new Error('the stopped turn shows "0 in · 0 out"');
+      // The header (#51): opaque over the transcript, and the agent's name whole beside the status badge.
+      const head = await page.locator('.appbar').evaluate((bar) => {
+        const agent = bar.querySelector('[data-testid="session-agent"]');
+        const sub = bar.querySelector('.appbar-sub');
+        return { background: getComputedStyle(bar).backgroundColor, agent: agent?.getBoundingClientRect().right, sub: sub?.getBoundingClientRect().right, name: agent?.textContent };
+      });
+      if (!/^rgb\(/.test(head.background)) throw new Error(`the header is see-through: ${head.background}`);
+      if (head.name !== 'Claude Code' || !(head.agent <= head.sub + 0.5)) throw new Error(`the agent's name is cut at ${width}px: ${JSON.stringify(head)}`);
       await screenIsClean(`the stopped turn at ${width}x${height}`);
       await page.screenshot({ path: shots(`third-03c-stopped-${width}.png`) });
     }

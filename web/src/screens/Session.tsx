@@ -128,7 +128,7 @@ export function SessionScreen({ id }: { id: string }) {
       <AppBar
         back="/"
         title={<span class="title-lines">{session?.shortTitle || session?.title || 'Session'}</span>}
-        subtitle={<><StatusBadge status={status} sessionId={id} />{session && <span class="muted small">{agentName(session.agent)}{session.model ? ` · ${session.model}` : ''}{session.profile ? ` · ${session.profile}` : ''}{session.sandbox === 'none' ? ' · unsandboxed' : ''}</span>}</>}
+        subtitle={<><StatusBadge status={status} sessionId={id} />{session && <span class="muted small session-agent" data-testid="session-agent">{agentName(session.agent)}</span>}{session && (session.model || session.profile || session.sandbox === 'none') && <span class="muted small session-extra">{session.model ? `· ${session.model}` : ''}{session.profile ? ` · ${session.profile}` : ''}{session.sandbox === 'none' ? ' · unsandboxed' : ''}</span>}</>}
         actions={offers?.stop && <button class="icon-btn" aria-label="Session actions" aria-haspopup="dialog" aria-expanded={menu} onClick={() => setMenu(!menu)}><Icon name="other" /></button>}
       />
       {session && worktree && (
