@@ -12,7 +12,7 @@ namespace PocketCoder.Tests.Realtime;
 /// <summary>
 /// A phone opens a session with its newest page (<c>GET /api/sessions/{id}/events/page</c>), pages back with each page's
 /// <c>before</c>, and follows the stream from the first page's <c>lastSeq</c>: every event exactly once, whatever the
-/// session's length (the lengths that matter, 500,000 events, are the bench's: bench/README.md).
+/// session's length (the lengths that matter, 500,000 events, are the bench's: docs/performance.md).
 /// </summary>
 public sealed class EventPageTests
 {

@@ -7,7 +7,7 @@ namespace PocketCoder.Tests.Server;
 /// <summary>
 /// What a phone opens stays fast with a data folder of millions of events (issue #52) when each query reads its page off
 /// an index: SQLite's own plan for each says so, on the migrated schema. A plan that scans a whole table or sorts every
-/// row before taking a page fails here; the timings themselves are the bench's (bench/README.md, scale rows).
+/// row before taking a page fails here; the timings themselves are the bench's (docs/performance.md, "Scale that stays flat").
 /// </summary>
 [Trait("Category", "Unit")]
 public sealed class QueryPlanTests : IDisposable
