@@ -8,6 +8,7 @@ using PocketCoder.Bench;
 // (--only paused: the rows of sessions paused while they wait for the owner, alone)
 // (--only suspended: what suspended sessions still cost, alone)
 // (--only first-push: the first push after a restart, alone)
+// (--only scale: a session of 500,000 events in a data folder of 2,000,000 against a session of 1,000, alone)
 // (--only hub-relay: the hub's latency and SSE rows alone, for tuning the relay without the minutes of memory steps)
 // (--only hub-flood: the hub's rows under a flood of connections that prove nothing, alone)
 var options = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -82,6 +83,12 @@ if (Wanted("push") || Wanted("first-push"))
     {
         rows.AddRange(await new FirstPushBench(native, quick, "native").RunAsync());
     }
+}
+
+if (Wanted("scale"))
+{
+    Progress("scale: a session of 500,000 events in a folder of 2,000,000 vs one of 1,000 (the published server)");
+    rows.AddRange(await new ScaleBench(Required("pocketcoder"), quick).RunAsync());
 }
 
 if (Wanted("hub") || Wanted("hub-relay"))

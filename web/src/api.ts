@@ -214,6 +214,13 @@ const q = encodeURIComponent;
  */
 export const scoped = (url: string, session?: string) => (session ? `${url}${url.includes('?') ? '&' : '?'}session=${q(session)}` : url);
 
+/** A page of a session's events as the app folds them (`kind` and the payload, which carries `sessionId` and `seq`). */
+export interface SessionEventPage {
+  events: { kind: string; data: { sessionId: string; seq: number } & Record<string, unknown> }[];
+  before: number | null;
+  lastSeq: number;
+}
+
 export const api = {
   health: () => body(client.GET('/api/health')),
   resources: () => body(client.GET('/api/resources')),
@@ -253,6 +260,18 @@ export const api = {
 
   sessions: (projectId?: string) => body(client.GET('/api/sessions', { params: { query: { projectId } } })) as Promise<Session[]>,
   session: (session: string) => body(client.GET('/api/sessions/{id}', byId(session))) as Promise<Session>,
+  /**
+   * A page of the session's events, oldest first: the newest page without `before`, else the one before that seq (each
+   * page's `before`; null at the first event). `lastSeq` is where the live stream follows on (docs/api.md, Events).
+   */
+  sessionEventPage: async (session: string, before?: number): Promise<SessionEventPage> => {
+    const page = await body(client.GET('/api/sessions/{id}/events/page', { params: { path: { id: session }, query: { before: before?.toString() } } }));
+    return {
+      events: page.events.map((e) => ({ kind: e.kind, data: e.data as SessionEventPage['events'][number]['data'] })),
+      before: page.before ?? null,
+      lastSeq: page.lastSeq,
+    };
+  },
   /** Sessions whose prompts hold every word (the last as a prefix); `match` marks the hit with U+0002 … U+0003. */
   searchSessions: (query: string) => body(client.GET('/api/sessions', { params: { query: { q: query } } })) as Promise<Session[]>,
   profiles: (projectId: string) => body(client.GET('/api/projects/{projectId}/profiles', { params: { path: { projectId } } })) as Promise<Profile[]>,

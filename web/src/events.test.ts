@@ -371,6 +371,22 @@ describe('ResumableStream', () => {
     stream.close();
   });
 
+  it("opened at a page's last event, asks only for what follows it, and after a drop only for what it missed", () => {
+    const fake = fakeEnvironment();
+    const got: number[] = [];
+    const stream = new ResumableStream({ url: '/api/sessions/s/events', after: 500_000, env: fake.env, onEvents: (batch) => got.push(...batch.map((e) => e.data.seq)) });
+    expect(fake.sources[0]!.url).toBe('/api/sessions/s/events?after=500000');
+    fake.sources[0]!.open();
+    fake.sources[0]!.emit('message', 500_001);
+    fake.sources[0]!.fail();
+    fake.runTimers();
+    expect(fake.sources[1]!.url).toBe('/api/sessions/s/events?after=500001');
+    fake.sources[1]!.emit('message', 500_002);
+    fake.runTimers();
+    expect(got).toEqual([500_001, 500_002]);
+    stream.close();
+  });
+
   it('reconnects at once when the network comes back or the page is shown again, from the same cursor', () => {
     const fake = fakeEnvironment();
     const stream = new ResumableStream({ url: '/api/sessions/s/events', after: 7, env: fake.env, onEvents: () => {} });

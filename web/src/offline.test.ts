@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Session } from './api';
 import { emptySession, reduceSessionAll, type ServerEvent } from './events';
 import { boundEvents, keepTranscript, MAX_SESSIONS, openOfflineStore } from './offline';
+import { PAGE_SIZE } from './transcriptWindow';
 
 const ev = (sessionId: string, seq: number, kind = 'message', text = `said ${seq}`): ServerEvent => ({ kind, data: { sessionId, seq, text } });
 const session = (id: string) => ({ id, title: `Session ${id}`, status: 'idle' }) as unknown as Session;
@@ -68,6 +69,17 @@ describe('keepTranscript', () => {
     const saved = await store.load('a');
     expect(saved?.events.map((e) => e.data.seq)).toEqual([1, 2, 3]);
     expect(saved?.session?.title).toBe('Session a');
+  });
+
+  it('holds only the newest window of a long stream, in memory as in the copy', async () => {
+    const store = openOfflineStore(new IDBFactory());
+    const keeper = keepTranscript('c', store, 10_000, 300);
+    for (let seq = 1; seq <= 5_000; seq += 100) keeper.add(Array.from({ length: 100 }, (_, i) => ev('c', seq + i)));
+    await keeper.close();
+    const seqs = (await store.load('c'))!.events.map((e) => e.data.seq);
+    expect(seqs.length).toBeLessThanOrEqual(300 + PAGE_SIZE);
+    expect(seqs[seqs.length - 1]).toBe(5_000);
+    expect(seqs.every((s, i) => i === 0 || s === seqs[i - 1]! + 1)).toBe(true);
   });
 
   it('writes a moment after the last change, without waiting for the screen to close', async () => {

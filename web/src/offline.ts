@@ -6,6 +6,7 @@
 
 import type { Session } from './api';
 import type { ServerEvent } from './events';
+import { MAX_WINDOW, PAGE_SIZE } from './transcriptWindow';
 
 export const MAX_SESSIONS = 20;
 export const MAX_SESSION_BYTES = 2 * 1024 * 1024;
@@ -114,8 +115,8 @@ let shared: OfflineStore | undefined;
 export const offlineStore = (): OfflineStore => (shared ??= openOfflineStore());
 
 /**
- * What the session screen keeps while it is open: every event it received (by seq, so a replay over a restored copy
- * never doubles), written a moment after the last change and when the screen closes. `restored` is the copy from the
+ * What the session screen keeps while it is open: the newest events it received, at most a window's worth
+ * (transcriptWindow.ts), by seq so a replay over a restored copy never doubles; written a moment after the last change and when the screen closes. `restored` is the copy from the
  * last visit, if any, with what arrived since merged in.
  */
 export interface TranscriptKeeper {
@@ -125,7 +126,7 @@ export interface TranscriptKeeper {
   close(): Promise<void>;
 }
 
-export function keepTranscript(id: string, store: OfflineStore = offlineStore(), delayMs = 1000): TranscriptKeeper {
+export function keepTranscript(id: string, store: OfflineStore = offlineStore(), delayMs = 1000, keep = MAX_WINDOW): TranscriptKeeper {
   const bySeq = new Map<number, ServerEvent>();
   let session: Session | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -156,6 +157,12 @@ export function keepTranscript(id: string, store: OfflineStore = offlineStore(),
     restored,
     add(events) {
       for (const event of events) bySeq.set(event.data.seq, event);
+      // The copy is the newest part of the transcript, as bounded as what the screen holds (transcriptWindow.ts): a long
+      // session does not fill the phone's storage, nor its memory while the screen is open.
+      if (bySeq.size > keep + PAGE_SIZE) {
+        const seqs = [...bySeq.keys()].sort((a, b) => a - b);
+        for (const seq of seqs.slice(0, seqs.length - keep)) bySeq.delete(seq);
+      }
       if (events.length > 0) later();
     },
     session(fresh) {

@@ -94,6 +94,7 @@ public static class RouteAccess
         ["ArchiveSession"] = SessionSteer,
         ["UnarchiveSession"] = SessionSteer,
         ["SessionEvents"] = Read(ProjectFrom.SessionRoute),
+        ["SessionEventPage"] = Read(ProjectFrom.SessionRoute),
         ["AllEvents"] = Read(),
 
         // Backlog and schedules: they start sessions later, on their author's authority.

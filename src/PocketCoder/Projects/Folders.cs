@@ -203,8 +203,10 @@ public sealed class Folders(PocketCoderOptions options, ProjectStore projects, A
     private static bool IsHidden(string home, string path) => Name(home, path).Split('/').Any(part => part.StartsWith('.'));
 
     /// <summary>Folders once added as projects, from the ledger, newest first.</summary>
+    internal const string RecentSql = "SELECT at, detail FROM ledger WHERE action = 'project.added' ORDER BY seq DESC LIMIT 200";
+
     private IEnumerable<FolderSuggestion> Recent() =>
-        database.Read(c => c.Query("SELECT at, detail FROM ledger WHERE action = 'project.added' ORDER BY seq DESC LIMIT 200",
+        database.Read(c => c.Query(RecentSql,
             r => (At: r.Time(0), Detail: r.GetString(1))))
         .Select(e =>
         {

@@ -83,8 +83,24 @@ public sealed class EventLog(Database database, EventHub hub, TimeProvider clock
     }
 
     public IReadOnlyList<StoredEvent> ReadSession(string sessionId, long afterSeq, int limit) => database.Read(connection =>
-        connection.Query($"SELECT {Columns} FROM events WHERE session_id = $session AND seq > $after ORDER BY seq LIMIT $limit",
-            Map, ("$session", sessionId), ("$after", afterSeq), ("$limit", limit)));
+        connection.Query(AfterSql, Map, ("$session", sessionId), ("$after", afterSeq), ("$limit", limit)));
+
+    /// <summary>
+    /// The session's events just before <paramref name="beforeSeq"/> (the newest ones when it is past the end), oldest first:
+    /// one page of a transcript read backwards. Walks the (session_id, seq) index from the top, so the first page of a
+    /// session of 500,000 events costs what it costs for one of 1,000.
+    /// </summary>
+    public IReadOnlyList<StoredEvent> ReadSessionBefore(string sessionId, long beforeSeq, int limit)
+    {
+        var newestFirst = database.Read(connection =>
+            connection.Query(PageSql, Map, ("$session", sessionId), ("$before", beforeSeq), ("$limit", limit)));
+        newestFirst.Reverse();
+        return newestFirst;
+    }
+
+    internal const string PageSql = $"SELECT {Columns} FROM events WHERE session_id = $session AND seq < $before ORDER BY seq DESC LIMIT $limit";
+
+    internal const string AfterSql = $"SELECT {Columns} FROM events WHERE session_id = $session AND seq > $after ORDER BY seq LIMIT $limit";
 
     public IReadOnlyList<StoredEvent> ReadAll(long afterId, int limit) => database.Read(connection =>
         connection.Query($"SELECT {Columns} FROM events WHERE id > $after ORDER BY id LIMIT $limit",

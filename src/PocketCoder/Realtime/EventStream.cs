@@ -65,11 +65,24 @@ public sealed class EventStream(EventHub hub, PocketCoderOptions options, IHostA
             }
             while (batch.Count == CatchUpBatch);
 
-            // Live.
+            cursor = await LiveAsync(sse, subscription, cursor, cursorOf, onSent, cancellationToken);
+
+            // Only an overflow ends the live loop without cancellation: go round and catch up from the database.
+        }
+    }
+
+    /// <summary>Sends live events until the subscription ends (it overflowed) or the stream does; returns the new cursor.</summary>
+    private async Task<long> LiveAsync(Sse sse, EventHub.Subscription subscription, long cursor, Func<StoredEvent, long> cursorOf,
+        Action<StoredEvent>? onSent, CancellationToken cancellationToken)
+    {
+        // One heartbeat timer per interval, renewed only when it fires: a linked token and timer made at every wake were
+        // most of what 100 subscribers cost at 1,000 events/s (docs/performance.md, fan-out). A busy stream so gets a
+        // heartbeat each interval too, one comment line.
+        var heartbeat = Heartbeat(cancellationToken);
+        try
+        {
             while (true)
             {
-                using var heartbeat = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                heartbeat.CancelAfter(options.HeartbeatInterval);
                 bool more;
                 try
                 {
@@ -78,12 +91,14 @@ public sealed class EventStream(EventHub hub, PocketCoderOptions options, IHostA
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                 {
                     await sse.HeartbeatAsync(cancellationToken);
+                    heartbeat.Dispose();
+                    heartbeat = Heartbeat(cancellationToken);
                     continue;
                 }
 
                 if (!more)
                 {
-                    break;
+                    return cursor;
                 }
 
                 while (subscription.Reader.TryRead(out var item))
@@ -109,9 +124,18 @@ public sealed class EventStream(EventHub hub, PocketCoderOptions options, IHostA
 
                 await sse.FlushAsync(cancellationToken);
             }
-
-            // Only an overflow ends the live loop without cancellation: go round and catch up from the database.
         }
+        finally
+        {
+            heartbeat.Dispose();
+        }
+    }
+
+    private CancellationTokenSource Heartbeat(CancellationToken cancellationToken)
+    {
+        var heartbeat = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        heartbeat.CancelAfter(options.HeartbeatInterval);
+        return heartbeat;
     }
 
     /// <summary>One event's frame, encoded once and cached on the event (see <c>StoredEvent.FrameWithId</c>).</summary>

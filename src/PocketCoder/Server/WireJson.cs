@@ -18,6 +18,7 @@ namespace PocketCoder.Server;
 /// <summary>Source-generated serialization for every type that crosses the HTTP boundary.</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(HealthResponse))]
+[JsonSerializable(typeof(Realtime.EventPage))]
 [JsonSerializable(typeof(Sessions.ResourcesResponse))]
 [JsonSerializable(typeof(Sessions.SetAgentLimitRequest))]
 [JsonSerializable(typeof(PairRequest))]

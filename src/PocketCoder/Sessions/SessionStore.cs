@@ -87,9 +87,13 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
 
     public Session Get(string id) => Find(id) ?? throw ApiProblem.NotFound(ErrorCodes.SessionNotFound, $"No session with id '{id}'.");
 
+    // Both read their page off an index (migration 032), not a sort of every session: tests Server/QueryPlanTests.cs checks.
+    internal const string ListSql = $"SELECT {ReadColumns} FROM sessions ORDER BY created_at DESC LIMIT 1000";
+    internal const string ListProjectSql = $"SELECT {ReadColumns} FROM sessions WHERE project_id = $project ORDER BY created_at DESC LIMIT 1000";
+
     public IReadOnlyList<Session> List(string? projectId) => database.Read(connection => projectId is null
-        ? connection.Query($"SELECT {ReadColumns} FROM sessions ORDER BY created_at DESC LIMIT 1000", Map)
-        : connection.Query($"SELECT {ReadColumns} FROM sessions WHERE project_id = $project ORDER BY created_at DESC LIMIT 1000", Map, ("$project", projectId)));
+        ? connection.Query(ListSql, Map)
+        : connection.Query(ListProjectSql, Map, ("$project", projectId)));
 
     /// <summary>
     /// Sessions whose prompts hold every word of <paramref name="query"/> (the last one as a prefix, so results come
@@ -202,7 +206,11 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
 
     /// <summary>Whether the agent has been sent anything yet: only then is there a conversation to resume.</summary>
     public bool HasConversation(string id) => database.Read(connection =>
-        connection.Scalar<long>("SELECT count(*) FROM events WHERE session_id = $id AND kind IN ('message.user', 'history.imported')", ("$id", id)) > 0);
+        connection.Scalar<long>(HasConversationSql, ("$id", id)) == 1);
+
+    // EXISTS stops at the first prompt (near the start of any conversation); a count read the whole of a long session.
+    internal const string HasConversationSql =
+        "SELECT EXISTS (SELECT 1 FROM events WHERE session_id = $id AND kind IN ('message.user', 'history.imported'))";
 
     /// <summary>The sessions, not stopped, that carry this agent conversation on (any can bring its agent back with a message).</summary>
     public IReadOnlyList<Session> Carrying(string agent, string agentSessionId) => database.Read(connection => connection.Query(

@@ -4,7 +4,8 @@ import { appendDictated, Dictate } from '../components/Dictate';
 import { api, describeError, NetworkError, type HandoffResult, type QueuedMessage, type Session, type SessionMode, type SessionOffers, type SessionWorktreeRecord } from '../api';
 import { ProjectRoot, Transcript } from '../components/Transcript';
 import { AppBar, ErrorNote, Icon, Sheet, StatusBadge } from '../components/ui';
-import { emptySession, modeLabel, pendingApprovals, reduceSessionAll, ResumableStream, withListed, type ListedTeamState, type SessionView, type StreamState } from '../events';
+import { modeLabel, pendingApprovals, ResumableStream, withListed, type ListedTeamState, type SessionView, type StreamState } from '../events';
+import { addLive, addOlder, emptyWindow, MAX_WINDOW, openAt, type TranscriptWindow } from '../transcriptWindow';
 import { keepOffers, loadHealth, reachable, reloadPending, upsertSession, useStore } from '../store';
 import { attempt, drop, flush, keep, onOutboxChange, waiting, type OutboxMessage } from '../outbox';
 import { modeChoices, waitsFor } from '../offers';
@@ -17,7 +18,12 @@ import { PreparingNote } from '../components/Preparing';
 export function SessionScreen({ id }: { id: string }) {
   const [session, setSession] = useState<Session | null>(null);
   const [worktree, setWorktree] = useState<SessionWorktreeRecord | null>(null);
-  const [view, setView] = useState<SessionView>(emptySession);
+  // A bounded window of the transcript (transcriptWindow.ts): the newest page, older ones as the owner scrolls up.
+  const [win, setWin] = useState<TranscriptWindow>(emptyWindow);
+  const view = win.view;
+  const paging = useRef(false);
+  // The page height before older events went on top: the reader stays on what they were reading.
+  const heightBeforeOlder = useRef<number | null>(null);
   const [stream, setStream] = useState<StreamState>('connecting');
   const [error, setError] = useState<string | null>(null);
   const [menu, setMenu] = useState(false);
@@ -33,8 +39,9 @@ export function SessionScreen({ id }: { id: string }) {
   useEffect(() => {
     const kept = keepTranscript(id);
     void kept.restored.then((saved) => {
-      if (!saved) return;
-      setView((v) => (v.lastSeq === 0 ? reduceSessionAll(v, saved.events) : v));
+      if (!saved || saved.events.length === 0) return;
+      const first = saved.events[0]!.data.seq;
+      setWin((w) => (w.lastSeq === 0 ? openAt({ events: saved.events, before: first > 1 ? first : null, lastSeq: saved.events[saved.events.length - 1]!.data.seq }) : w));
       setSession((s) => s ?? saved.session ?? null);
       setFromCopy(true);
     });
@@ -43,24 +50,60 @@ export function SessionScreen({ id }: { id: string }) {
       if (e instanceof NetworkError) void kept.restored.then((saved) => { if (!saved) setError(describeError(e)); });
       else setError(describeError(e));
     });
-    const events = new ResumableStream({
-      url: `/api/sessions/${encodeURIComponent(id)}/events`,
-      onState: setStream,
-      onEvents: (batch) => {
-        setView((v) => reduceSessionAll(v, batch));
-        kept.add(batch);
-      },
-    });
+    let events: ResumableStream | undefined;
+    let closed = false;
+    // The newest page first, then the live stream from its last event: a session of any length opens with one page.
+    // Offline, the stream starts where the kept copy ends (or at the start) and catches up once the machine answers.
+    const follow = (after: number) => {
+      if (closed) return;
+      events = new ResumableStream({
+        url: `/api/sessions/${encodeURIComponent(id)}/events`,
+        after,
+        onState: setStream,
+        onEvents: (batch) => {
+          setWin((w) => addLive(w, batch));
+          kept.add(batch);
+        },
+      });
+    };
+    api.sessionEventPage(id).then((page) => {
+      if (closed) return;
+      setWin(openAt(page));
+      kept.add(page.events);
+      follow(page.lastSeq);
+    }, () => void kept.restored.then((saved) => follow(saved?.events[saved.events.length - 1]?.data.seq ?? 0)));
     const onScroll = () => {
       stickToBottom.current = window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 160;
+      if (window.scrollY < 300) loadOlder.current();
     };
     window.addEventListener('scroll', onScroll, { passive: true });
     return () => {
-      events.close();
+      closed = true;
+      events?.close();
       void kept.close();
       window.removeEventListener('scroll', onScroll);
     };
   }, [id]);
+
+  // Scrolled to the top: the page before the window. Far pages at the other end go (transcriptWindow.ts).
+  const loadOlder = useRef(() => {});
+  loadOlder.current = () => {
+    if (paging.current || win.before === null) return;
+    paging.current = true;
+    api.sessionEventPage(id, win.before).then((page) => {
+      heightBeforeOlder.current = document.documentElement.scrollHeight;
+      setWin((w) => addOlder(w, page));
+    }, () => {}).finally(() => { paging.current = false; });
+  };
+  // Back from reading far up: the newest page again (the live stream kept counting meanwhile).
+  const toLatest = () => {
+    api.sessionEventPage(id).then((page) => { stickToBottom.current = true; setWin(openAt(page)); }, (e) => setError(describeError(e)));
+  };
+  useLayoutEffect(() => {
+    if (heightBeforeOlder.current === null) return;
+    window.scrollBy(0, document.documentElement.scrollHeight - heightBeforeOlder.current);
+    heightBeforeOlder.current = null;
+  }, [win]);
 
   // Follow the stream while the reader is at the bottom; a deep link to an approval scrolls to that card once.
   useLayoutEffect(() => {
@@ -106,6 +149,12 @@ export function SessionScreen({ id }: { id: string }) {
   useEffect(() => {
     if (unknown) reloadPending();
   }, [unknown]);
+  // A call still waiting that was asked before the newest page (a long turn since): pages back until its card is in the
+  // window, within the window's bound.
+  const outside = listed.some((l) => !cards.some((a) => a.approvalId === l.id));
+  useEffect(() => {
+    if (outside && win.events.length + 1 < MAX_WINDOW) loadOlder.current();
+  }, [outside, win]);
   const mine = cards.some((a) => waitsFor(a.offers));
   // What this person may do with the session changes with its mode and its "allow for this session" grants: asked again
   // when the stream shows either changed since the session was read (once for each such change and reading).
@@ -144,8 +193,11 @@ export function SessionScreen({ id }: { id: string }) {
             onDone={(s) => { setSession((known) => keepOffers(known, s)); upsertSession(s); setMenu(false); }} />
         </Sheet>
       )}
-      <main class="page transcript-page" data-last-seq={view.lastSeq}>
+      <main class="page transcript-page" data-last-seq={win.lastSeq}>
         <ErrorNote error={error} />
+        {win.before !== null && (
+          <button class="link earlier" data-testid="earlier" onClick={() => loadOlder.current()}>Earlier messages</button>
+        )}
         {stream !== 'open' && view.lastSeq > 0 && (fromCopy && !online
           ? <div class="reconnecting" role="status" data-testid="offline-copy">Offline: the transcript as this phone last loaded it.</div>
           : <div class="reconnecting" role="status">Reconnecting…</div>)}
@@ -163,6 +215,9 @@ export function SessionScreen({ id }: { id: string }) {
           : <div class="working" aria-label="Agent working"><span class="spinner small" /> Working…</div>)}
         <UsageLine view={view} />
         {(status === 'idle' || status === 'running' || status === 'waiting_approval') && <SessionMemoryLine sessionId={id} />}
+        {win.newerDropped !== null && (
+          <button class="latest" data-testid="to-latest" onClick={toLatest}>Back to the latest</button>
+        )}
         <QueuedMessages id={id} queue={view.queue} held={view.queueHeld && !view.turnActive} offers={offers} />
         <Outbox id={id} />
       </main>
