@@ -15,7 +15,7 @@ internal sealed record BridgeContext(BridgeDefinition Definition, IChatPlatform 
 
     public BridgeStore Store => Services.Store;
 
-    public ChatOutbox Outbox { get; } = new(Platform, Services.Clock, Logger);
+    public ChatOutbox Outbox { get; } = new(Platform, Services.Clock, Logger, Services.Options.ChatInterval);
 
     /// <summary>The chats bound to a project, as last read.</summary>
     public IReadOnlyList<BridgeChannel> Channels => _channels;

@@ -31,7 +31,8 @@ public sealed class ChatPost(string chatId, Func<ChatMessage> render)
 /// failures. A call the platform refuses for good (a chat the bot left), or one that fails in a way no retry mends, is
 /// dropped and logged; nothing stops the outbox.
 /// </summary>
-public sealed class ChatOutbox(IChatPlatform platform, TimeProvider clock, ILogger logger)
+/// <param name="interval">In place of the platform's interval when given (<see cref="Server.PocketCoderOptions.ChatInterval"/>).</param>
+public sealed class ChatOutbox(IChatPlatform platform, TimeProvider clock, ILogger logger, TimeSpan? interval = null)
 {
     private const int MaxAttempts = 6;
 
@@ -145,7 +146,7 @@ public sealed class ChatOutbox(IChatPlatform platform, TimeProvider clock, ILogg
                 }
                 else
                 {
-                    lane.NotBefore = clock.GetUtcNow() + platform.IntervalIn(chatId!);
+                    lane.NotBefore = clock.GetUtcNow() + (interval ?? platform.IntervalIn(chatId!));
                 }
             }
         }

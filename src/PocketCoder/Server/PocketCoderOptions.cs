@@ -146,6 +146,13 @@ public sealed class PocketCoderOptions
     /// </summary>
     public TimeSpan NotifyEscalateAfter { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// The least time between two calls a bridge makes in one chat, in place of each platform's own (Telegram asks for 3 s
+    /// in a group). Null, as on every real server: the platform's. Tests of what the bridges say set it short, since their
+    /// fake platforms have no such limit; the outbox's own tests prove the pacing.
+    /// </summary>
+    public TimeSpan? ChatInterval { get; init; }
+
     /// <summary>VAPID's contact (<c>sub</c>); when null, the public https URL, else a mailto: naming this server.</summary>
     public string? PushContact { get; init; }
 

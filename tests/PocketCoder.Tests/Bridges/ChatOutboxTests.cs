@@ -31,7 +31,10 @@ public sealed class ChatOutboxTests
 
         public int MaxTextLength => 4096;
 
-        public TimeSpan IntervalIn(string chatId) => TimeSpan.Zero;
+        /// <summary>The platform's least time between two calls in a chat; group chats (ids starting '-') wait three times as long.</summary>
+        public TimeSpan Interval { get; set; } = TimeSpan.Zero;
+
+        public TimeSpan IntervalIn(string chatId) => chatId.StartsWith('-') ? Interval * 3 : Interval;
 
         public bool SeesEveryGroupMessage => true;
 
@@ -63,11 +66,12 @@ public sealed class ChatOutboxTests
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
-    private static (ChatOutbox Outbox, ScriptedPlatform Platform, ManualClock Clock, CancellationTokenSource Stop, Task Running) Start()
+    private static (ChatOutbox Outbox, ScriptedPlatform Platform, ManualClock Clock, CancellationTokenSource Stop, Task Running) Start(
+        TimeSpan? platformInterval = null, TimeSpan? interval = null)
     {
-        var platform = new ScriptedPlatform();
+        var platform = new ScriptedPlatform { Interval = platformInterval ?? TimeSpan.Zero };
         var clock = new ManualClock();
-        var outbox = new ChatOutbox(platform, clock, NullLogger.Instance);
+        var outbox = new ChatOutbox(platform, clock, NullLogger.Instance, interval);
         var stop = new CancellationTokenSource();
         var running = Task.Run(() => outbox.RunAsync(stop.Token));
         return (outbox, platform, clock, stop, running);
@@ -78,6 +82,43 @@ public sealed class ChatOutboxTests
         await stop.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running);
         stop.Dispose();
+    }
+
+    [Fact]
+    public async Task EachChat_WaitsThePlatformsIntervalBetweenCalls_OtherChatsGoOnMeanwhile()
+    {
+        var (outbox, platform, clock, stop, running) = Start(platformInterval: TimeSpan.FromSeconds(1));
+        outbox.Say("-1", "g1");
+        outbox.Say("-1", "g2");
+        outbox.Say("A", "a1");
+        outbox.Say("A", "a2");
+        Assert.Equal("-1:g1", await platform.NextCallAsync());
+        Assert.Equal("A:a1", await platform.NextCallAsync());
+
+        // One second on: the direct chat's interval is over, the group's (three seconds) is not.
+        await clock.TimersArmedAsync();
+        Assert.True(platform.NoMoreCalls);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal("A:a2", await platform.NextCallAsync());
+        await clock.TimersArmedAsync();
+        Assert.True(platform.NoMoreCalls);
+        clock.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal("-1:g2", await platform.NextCallAsync());
+        await StopAsync(stop, running);
+    }
+
+    [Fact]
+    public async Task IntervalGiven_TakesThePlatformsPlace()
+    {
+        var (outbox, platform, clock, stop, running) = Start(platformInterval: TimeSpan.FromSeconds(1), interval: TimeSpan.FromMilliseconds(100));
+        outbox.Say("-1", "g1");
+        outbox.Say("-1", "g2");
+        Assert.Equal("-1:g1", await platform.NextCallAsync());
+        await clock.TimersArmedAsync();
+        Assert.True(platform.NoMoreCalls);
+        clock.Advance(TimeSpan.FromMilliseconds(100));
+        Assert.Equal("-1:g2", await platform.NextCallAsync());
+        await StopAsync(stop, running);
     }
 
     [Fact]

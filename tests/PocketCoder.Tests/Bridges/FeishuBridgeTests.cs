@@ -55,10 +55,10 @@ public sealed class FeishuBridgeTests
         await feishu.EditedAsync(approval, "Allowed once by Feishu Alice Wang");
         await feishu.WaitForAsync(t => t.Answers.FirstOrDefault(a => a == "Allowed."), "the toast answering Alice's press");
         Assert.True(feishu.TokensIssued > tokens);
-        Assert.True(File.Exists(Path.Combine(world.Repository, "from-feishu.txt")));
 
-        // The long reply: cut in its card, sent whole as a file.
+        // The long reply: cut in its card, sent whole as a file. It comes after the allowed command ran.
         var file = await feishu.WaitForAsync(t => t.Files.Where(f => f.Name == "reply.txt").Select(f => f.Content).FirstOrDefault(), "the whole reply as a file");
+        Assert.True(File.Exists(Path.Combine(world.Repository, "from-feishu.txt")));
         Assert.Contains(new string('z', 5000), file, StringComparison.Ordinal);
 
         // The same event again (Feishu's retry keeps the event_id): handled once. A 429 is waited out.

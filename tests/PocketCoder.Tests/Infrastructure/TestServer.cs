@@ -66,6 +66,9 @@ public sealed class TestServer : IAsyncDisposable
     /// </summary>
     public const int TestAgentLimit = 64;
 
+    /// <summary>The bridges' least time between two calls in one chat (ChatOutboxTests prove a platform's own is kept).</summary>
+    public static readonly TimeSpan TestChatInterval = TimeSpan.FromMilliseconds(100);
+
     /// <param name="dataDirectory">Reuse a data folder (a restart); a fresh temp folder when null, deleted on dispose.</param>
     public static async Task<TestServer> StartAsync(
         string? dataDirectory = null,
@@ -128,6 +131,8 @@ public sealed class TestServer : IAsyncDisposable
             TerminalEnvironment = new Dictionary<string, string?> { ["HOME"] = terminalHome },
             PauseWaitingAfter = pauseWaitingAfter ?? TimeSpan.FromMinutes(5),
             MaxRunningAgents = TestAgentLimit,
+            // A fake chat platform has no rate limit: Telegram's 3 s between a group's messages made its tests minutes long.
+            ChatInterval = TestChatInterval,
             Bubblewrap = bubblewrap,
             NetworkHosts = networkHosts ?? new Dictionary<string, string>(),
             // The home a phone browses for a project's folder: never the home of whoever runs the tests.
