@@ -18,6 +18,10 @@ namespace PocketCoder.Server;
 /// <summary>Source-generated serialization for every type that crosses the HTTP boundary.</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(HealthResponse))]
+[JsonSerializable(typeof(Previews.SessionPortsResponse))]
+[JsonSerializable(typeof(Previews.OpenPreviewRequest))]
+[JsonSerializable(typeof(Previews.OpenedPreviewResponse))]
+[JsonSerializable(typeof(IReadOnlyList<Previews.PreviewGrant>))]
 [JsonSerializable(typeof(Sessions.ResourcesResponse))]
 [JsonSerializable(typeof(Sessions.SetAgentLimitRequest))]
 [JsonSerializable(typeof(PairRequest))]
