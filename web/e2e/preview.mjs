@@ -33,8 +33,14 @@ await runPhoneScript('preview', 'Preview phone', async ({ page, base, projectId,
   ok('the Preview panel lists the port the sandboxed dev server listens on, with its process');
 
   const open = async () => {
-    const [tab] = await Promise.all([context.waitForEvent('page'), row.getByRole('button', { name: `Open port ${port}` }).click()]);
-    await tab.locator('#ws', { hasText: 'hot reload: app.js changed' }).waitFor({ timeout: 30_000 });
+    const [tab, answer] = await Promise.all([context.waitForEvent('page'), page.waitForResponse((r) => r.url().endsWith('/previews') && r.request().method() === 'POST'),
+      row.getByRole('button', { name: `Open port ${port}` }).click()]);
+    console.log(`opened: ${answer.status()} ${await answer.text()}`);
+    try {
+      await tab.locator('#ws', { hasText: 'hot reload: app.js changed' }).waitFor({ timeout: 30_000 });
+    } catch (e) {
+      throw new Error(`the preview tab at ${tab.url()} showed: ${(await tab.content()).slice(0, 600)}\n${e}`);
+    }
     return tab;
   };
   const tab = await open();

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using PocketCoder.Hub;
 using PocketCoder.Server;
@@ -11,29 +13,55 @@ namespace PocketCoder.Previews;
 /// </summary>
 public sealed class PreviewOrigin
 {
-    private readonly List<ListenOptions> _listeners = [];
+    /// <summary>The listening socket made here when the port is a free one (Kestrel serves it): its port is known before the start.</summary>
+    private Socket? _socket;
 
-    /// <summary>The URL the preview listener binds: the app's scheme and address, the preview port (localhost: IPv4 loopback, so a free port can be asked).</summary>
+    /// <summary>The URL the preview listener binds: the app's scheme and address, the preview port.</summary>
     public static string ListenUrl(PocketCoderOptions options)
     {
         var listen = new Uri(options.Listen);
-        var host = listen.Host == "localhost" && options.PreviewPort == 0 ? "127.0.0.1" : listen.Host;
-        return $"{listen.Scheme}://{(host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host)}:{options.PreviewPort}";
+        return $"{listen.Scheme}://{listen.Authority[..^(listen.IsDefaultPort ? 0 : listen.Port.ToString(System.Globalization.CultureInfo.InvariantCulture).Length + 1)]}:{options.PreviewPort}";
     }
 
-    /// <summary>Binds the preview listener in Kestrel (called where the app's own listener is bound).</summary>
-    public void Bind(KestrelServerOptions kestrel, PocketCoderOptions options) =>
-        KestrelListen.Bind(kestrel, ListenUrl(options), listen =>
+    /// <summary>
+    /// Binds the preview listener in Kestrel (called where the app's own listener is bound). A free port is taken here, with a
+    /// socket of our own that Kestrel then serves, so that the port is known at once (Kestrel's own port-0 binding does not say
+    /// which listener got which port): loopback for localhost, the address itself for an IP, every address for a name.
+    /// </summary>
+    public void Bind(KestrelServerOptions kestrel, PocketCoderOptions options)
+    {
+        var https = KestrelListen.IsHttps(options.Listen);
+        void Configure(ListenOptions listen)
         {
-            _listeners.Add(listen);
-            if (KestrelListen.IsHttps(options.Listen))
+            if (https)
             {
                 listen.UseHttps();
             }
-        });
+        }
+
+        if (options.PreviewPort != 0)
+        {
+            Port = options.PreviewPort;
+            KestrelListen.Bind(kestrel, ListenUrl(options), Configure);
+            return;
+        }
+
+        var host = new Uri(options.Listen).Host.Trim('[', ']');
+        var address = host == "localhost" ? IPAddress.Loopback : IPAddress.TryParse(host, out var ip) ? ip : Socket.OSSupportsIPv6 ? IPAddress.IPv6Any : IPAddress.Any;
+        _socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        if (address.Equals(IPAddress.IPv6Any))
+        {
+            _socket.DualMode = true;
+        }
+
+        _socket.Bind(new IPEndPoint(address, 0));
+        _socket.Listen(512);
+        Port = ((IPEndPoint)_socket.LocalEndPoint!).Port;
+        kestrel.ListenHandle((ulong)_socket.Handle, Configure);
+    }
 
     /// <summary>The port the preview origin listens on, once bound (0 before).</summary>
-    public int Port => _listeners.Select(l => l.IPEndPoint?.Port ?? 0).FirstOrDefault(port => port > 0);
+    public int Port { get; private set; }
 
     /// <summary>Whether a request arrived on the preview origin's listener.</summary>
     public bool Serves(HttpContext context) => Port > 0 && context.Connection.LocalPort == Port && context.Connection.LocalIpAddress is not null;

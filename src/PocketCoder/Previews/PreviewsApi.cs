@@ -23,8 +23,9 @@ public sealed record OpenedPreviewResponse(PreviewGrant Preview, string Url);
 /// <summary>Live previews (docs/security.md, "Previews"): find a session's ports, open one on the preview origin, list and close them.</summary>
 public static class PreviewsApi
 {
+    /// <summary>The grants and the proxy; the <see cref="PreviewOrigin"/> is registered as the instance Kestrel bound.</summary>
     public static IServiceCollection AddPreviews(this IServiceCollection services) => services
-        .AddSingleton<PreviewOrigin>().AddSingleton<PreviewGrants>().AddSingleton<PreviewProxy>();
+        .AddSingleton<PreviewGrants>().AddSingleton<PreviewProxy>();
 
     /// <summary>First in the pipeline: every request on the preview origin is a preview's, and goes nowhere else.</summary>
     public static IApplicationBuilder UsePreviewOrigin(this WebApplication app)
