@@ -58,6 +58,9 @@ export type Me = Schemas['MeResponse'];
 export type Invite = Schemas['InviteResponse'];
 export type TeamPolicy = Schemas['TeamPolicyResponse'];
 export type BudgetStatus = Schemas['BudgetStatus'];
+/** A port a session's sandbox listens on, with the process that opened it (docs/security.md, "Previews"). */
+export type ListeningPort = Schemas['ListeningPort'];
+export type PreviewGrant = Schemas['PreviewGrant'];
 export type BudgetCap = Schemas['BudgetCap'];
 export type BudgetUse = Schemas['BudgetUse'];
 type RuleFields = { tool: string; pattern: string; action: Rule['action'] };
@@ -318,6 +321,12 @@ export const api = {
     body(client.POST('/api/projects/{projectId}/agent-sessions/{agent}/{conversationId}/continue',
       { params: { path: { projectId, agent, conversationId }, query: { force: force || undefined } } })) as Promise<Session>,
   /** Stops the agent between turns and answers with the command that resumes it in a terminal. */
+  /** The ports the session's sandbox listens on now (found, not typed). */
+  ports: (session: string) => body(client.GET('/api/sessions/{id}/ports', byId(session))),
+  /** Opens a preview: the grant, and the preview origin's one-time address (a minute) that sets its cookie there. */
+  openPreview: (session: string, port: number) => body(client.POST('/api/sessions/{id}/previews', { ...byId(session), body: { port } })),
+  previews: () => body(client.GET('/api/previews')),
+  closePreview: (preview: string) => body(client.DELETE('/api/previews/{previewId}', { params: { path: { previewId: preview } } })),
   handoff: (session: string) => body(client.POST('/api/sessions/{id}/handoff', byId(session))),
   turnChanges: (session: string, turn: number) => body(client.GET('/api/sessions/{id}/turns/{turn}', { params: { path: { id: session, turn } } })),
   /** Ledgered as turn.reviewed, and sent to the agent as the owner's next message. */

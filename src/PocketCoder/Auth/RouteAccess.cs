@@ -78,6 +78,11 @@ public static class RouteAccess
         ["GetResources"] = Read(),
         ["SetAgentLimit"] = Own,
         ["GetSession"] = Read(ProjectFrom.SessionRoute),
+        // Previews: who may open or close one is the decision-rights table's act (OpenPreview), asked in the handler.
+        ["ListSessionPorts"] = Read(ProjectFrom.SessionRoute),
+        ["OpenPreview"] = Read(ProjectFrom.SessionRoute),
+        ["ListPreviews"] = Read(),
+        ["ClosePreview"] = Read(),
         ["UpdateSession"] = SessionSteer,
         ["SendMessage"] = SessionSteer,
         ["GetMessageQueue"] = Read(ProjectFrom.SessionRoute),

@@ -45,6 +45,8 @@ public static class ErrorCodes
     public const string NotADirectory = "NOT_A_DIRECTORY";
     public const string SessionNotFound = "SESSION_NOT_FOUND";
     public const string SessionNotActive = "SESSION_NOT_ACTIVE";
+    public const string PortNotListening = "PORT_NOT_LISTENING";
+    public const string PreviewNotFound = "PREVIEW_NOT_FOUND";
     public const string UnknownAgent = "UNKNOWN_AGENT";
     public const string AgentUnavailable = "AGENT_UNAVAILABLE";
     public const string SandboxUnavailable = "SANDBOX_UNAVAILABLE";

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using PocketCoder.Agents.FileSystem;
 using PocketCoder.Agents.Processes.Network;
 using PocketCoder.Realtime;
@@ -27,6 +28,28 @@ public sealed class Egress(EventLog events, UnaskedConnections unasked, PocketCo
     /// </summary>
     public IEgress For(IEgressSession? session) => new Opener(this, session);
 
+    // The doors open now, by session: the ways into each session's sandboxes (a preview of a server a command started there).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ImmutableList<EgressDoor>> _open = new(StringComparer.Ordinal);
+
+    /// <summary>The doors of the session's sandboxed processes running now, each opened (its sandbox's network set up).</summary>
+    public IReadOnlyList<EgressDoor> DoorsOf(string sessionId) =>
+        _open.TryGetValue(sessionId, out var doors) ? [.. doors.Where(door => door.Opened.IsCompletedSuccessfully && door.Opened.Result)] : [];
+
+    /// <summary>Raised with a session's id when the last of its sandboxed processes ended (its sandboxes' networks are gone).</summary>
+    public event Action<string>? SessionClosed;
+
+    private void Opened(string sessionId, EgressDoor door) =>
+        _open.AddOrUpdate(sessionId, _ => [door], (_, doors) => doors.Add(door));
+
+    private void Closed(string sessionId, EgressDoor door)
+    {
+        var left = _open.AddOrUpdate(sessionId, _ => [], (_, doors) => doors.Remove(door));
+        if (left.IsEmpty && _open.TryRemove(new KeyValuePair<string, ImmutableList<EgressDoor>>(sessionId, left)))
+        {
+            SessionClosed?.Invoke(sessionId);
+        }
+    }
+
     /// <summary>Where doors are made: the data folder's <c>run</c> (0700), or a private folder for this user under the temp folder when
     /// the data folder's path is too long for a unix socket's address (108 bytes).</summary>
     private string DoorPath()
@@ -44,8 +67,18 @@ public sealed class Egress(EventLog events, UnaskedConnections unasked, PocketCo
 
     private sealed class Opener(Egress egress, IEgressSession? session) : IEgress
     {
-        public IEgressDoor Open(EgressLayout layout) => new EgressDoor(egress.DoorPath(), layout,
-            new EgressGate(layout.Model, session, egress._waits, egress._unasked, egress.Fetches, egress._resolver, egress._clock),
-            session is null ? null : connection => egress._events.Append(session.SessionId, connection), egress._logger);
+        public IEgressDoor Open(EgressLayout layout)
+        {
+            var door = new EgressDoor(egress.DoorPath(), layout,
+                new EgressGate(layout.Model, session, egress._waits, egress._unasked, egress.Fetches, egress._resolver, egress._clock),
+                session is null ? null : connection => egress._events.Append(session.SessionId, connection), egress._logger);
+            if (session is not null)
+            {
+                egress.Opened(session.SessionId, door);
+                door.Disposed += () => egress.Closed(session.SessionId, door);
+            }
+
+            return door;
+        }
     }
 }

@@ -44,6 +44,12 @@ public sealed class EgressDoor : IEgressDoor
 
     public string SocketPath { get; }
 
+    /// <summary>The sandbox's first process (the agent), as the server's pid namespace numbers it; 0 until its network opened.</summary>
+    public int AgentPid => _agentPid;
+
+    /// <summary>Raised once, when the door closes with its process.</summary>
+    public event Action? Disposed;
+
     /// <summary>Completes once the sandbox's listeners are taken (true), or when they never will be (false: it failed or ended first).</summary>
     public Task<bool> Opened => _opened.Task;
 
@@ -376,6 +382,7 @@ public sealed class EgressDoor : IEgressDoor
         }
 
         await _closing.CancelAsync().ConfigureAwait(false);
+        Disposed?.Invoke();
         _door.Dispose();
         _listeners.ForEach(listener => listener.Dispose());
         while (_connectors.TryDequeue(out var connector))

@@ -46,7 +46,7 @@ public static class SandboxPeers
     }
 
     /// <summary>The processes below <paramref name="init"/>, from the kernel's lists of each task's children (a few reads per process).</summary>
-    private static List<int> InSandbox(int init)
+    internal static List<int> InSandbox(int init)
     {
         var found = new List<int>();
         var pending = new Stack<int>([init]);
@@ -120,7 +120,7 @@ public static class SandboxPeers
     }
 
     /// <summary>The process's command line, and that of the agent's child it runs under (the command the agent ran).</summary>
-    private static PeerProcess Describe(int pid, int agentPid)
+    internal static PeerProcess Describe(int pid, int agentPid)
     {
         if (pid == agentPid || LaunchedAgent(pid, agentPid))
         {
@@ -155,7 +155,7 @@ public static class SandboxPeers
 
     private static string[] Arguments(int pid) => File.ReadAllText($"/proc/{pid}/cmdline").TrimEnd('\0').Split('\0');
 
-    private static int? Parent(int pid)
+    internal static int? Parent(int pid)
     {
         // The fourth field of stat, after the name in parentheses (which may hold spaces and parentheses of its own).
         var stat = File.ReadAllText($"/proc/{pid}/stat");

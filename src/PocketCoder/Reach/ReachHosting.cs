@@ -10,7 +10,7 @@ namespace PocketCoder.Reach;
 public static class ReachHosting
 {
     /// <summary>Kestrel as the options ask; returns the ACME challenges its listeners answer, for <see cref="AddReach"/>.</summary>
-    public static AlpnChallenges UseReach(this IWebHostBuilder web, PocketCoderOptions options)
+    public static AlpnChallenges UseReach(this IWebHostBuilder web, PocketCoderOptions options, Previews.PreviewOrigin preview)
     {
         if (options.Certificate is not null)
         {
@@ -46,6 +46,8 @@ public static class ReachHosting
                     listen.UseHttps();
                 }
             });
+            // The preview origin: the same address, another port (docs/security.md, "Previews").
+            preview.Bind(kestrel, options);
             if (options.Hub is not null)
             {
                 // Phones through the hub: TLS ends here, in this Kestrel, with this machine's certificate. ACME's

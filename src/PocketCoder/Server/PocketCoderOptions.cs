@@ -19,6 +19,9 @@ public sealed class PocketCoderOptions
     /// <summary>The address phones open, when it is not <see cref="Listen"/> (a reverse proxy, Tailscale, a LAN name).</summary>
     public string? PublicUrl { get; init; }
 
+    /// <summary>The preview origin's port, on <see cref="Listen"/>'s address (0: a free one, chosen at each start).</summary>
+    public int PreviewPort { get; init; }
+
     /// <summary>What an https:// <see cref="Listen"/> presents.</summary>
     public TlsCertificate? Certificate { get; init; }
 

@@ -15,6 +15,7 @@ using PocketCoder.Ledger;
 using PocketCoder.Mcp;
 using PocketCoder.ModelLists;
 using PocketCoder.Notifications;
+using PocketCoder.Previews;
 using PocketCoder.Profiles;
 using PocketCoder.Projects;
 using PocketCoder.Reach;
@@ -40,7 +41,8 @@ public static class PocketCoderServer
     public static WebApplication Build(PocketCoderOptions options, TimeProvider? clock = null, Action<IServiceCollection>? testServices = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, EnvironmentName = "Production" });
-        var challenges = builder.WebHost.UseReach(options);
+        var previewOrigin = new Previews.PreviewOrigin();
+        var challenges = builder.WebHost.UseReach(options, previewOrigin);
         builder.Logging.UseServerLogging(options.ConsoleLogging, options.LogSink);
         // A start that fails (the port taken since serve checked it) is said by serve in one line; the host would log it
         // first with its stack trace. A background service that fails is still logged here, at Critical, as it stops the host.
@@ -78,12 +80,16 @@ public static class PocketCoderServer
             .AddBacklog()
             .AddBridges()
             .AddReach(options, challenges)
+            .AddSingleton(previewOrigin)
+            .AddPreviews()
             // Last: it waits for start-up's work (the push warm-up, the first agent probe) before it lets go of its pages.
             .AddRunningSingleton<StartupPages>()
             .AddWireFormat(options.LiveApiDocument);
 
         testServices?.Invoke(builder.Services);
         var app = builder.Build();
+        // Before all else: the preview origin's requests never reach the app, its API or its cookies' checks.
+        app.UsePreviewOrigin();
         app.UseProblemResponses();
         app.UseAllowedHosts(options);
         app.UseResponseCompression();
@@ -114,6 +120,7 @@ public static class PocketCoderServer
         api.MapTerminal();
         api.MapNotifications();
         api.MapBridges();
+        api.MapPreviews();
         app.MapApiDocument(options.LiveApiDocument);
 
         // Where phones find this server, for `pocketcoder pair` (which runs as its own process).
@@ -175,7 +182,8 @@ public static class PocketCoderServer
 
     /// <summary>The address the server's own socket bound (its port filled in), not the hub's.</summary>
     public static string BoundUrl(WebApplication app, PocketCoderOptions options) =>
-        app.Urls.FirstOrDefault(url => !url.EndsWith("://" + HubEndPoint.Name, StringComparison.Ordinal)) ?? options.Listen;
+        app.Urls.FirstOrDefault(url => !url.EndsWith("://" + HubEndPoint.Name, StringComparison.Ordinal)
+            && !url.EndsWith($":{app.Services.GetRequiredService<Previews.PreviewOrigin>().Port}", StringComparison.Ordinal)) ?? options.Listen;
 
     /// <summary>The agents a server with these options runs: doctor probes exactly these.</summary>
     internal static IEnumerable<IAgentAdapter> Adapters(PocketCoderOptions options)

@@ -51,6 +51,10 @@ public sealed class ServeSettings
     [Range(0, 24 * 60 * 60)]
     public int PauseWaitingSeconds { get; set; } = 300;
 
+    /// <summary>The preview origin's port on the listen address; 0: a free one at each start.</summary>
+    [Range(0, 65535)]
+    public int PreviewPort { get; set; }
+
     /// <summary>Null: derived from the machine's memory.</summary>
     [Range(1, 1000)]
     public int? MaxAgents { get; set; }
@@ -103,6 +107,7 @@ public sealed class ServeSettings
     [
         (nameof(Listen), "POCKETCODER_LISTEN", "listen", "Where to listen (default http://127.0.0.1:7420); https:// needs --cert/--key or --acme."),
         (nameof(PublicUrl), "POCKETCODER_PUBLIC_URL", "public-url", "The address phones open, if not --listen (a proxy, Tailscale, a LAN name)."),
+        (nameof(PreviewPort), "POCKETCODER_PREVIEW_PORT", "preview-port", "Port of the preview origin (servers a session started, seen on the phone), on --listen's address (default: a free one)."),
         (nameof(Cert), "POCKETCODER_CERT", "cert", "Certificate (PEM) for an https:// --listen (reloaded when renewed)."),
         (nameof(Key), "POCKETCODER_KEY", "key", "Its private key (PEM)."),
         (nameof(Acme), "POCKETCODER_ACME", "acme", "Get the certificate from this ACME directory (TLS-ALPN-01), for the hub name or the https --public-url name."),
@@ -185,6 +190,7 @@ public sealed class ServeSettings
             Listen = Listen,
             // Joined to a hub, phones use the name the hub gave this machine unless the owner names another.
             PublicUrl = PublicUrl ?? hub?.PublicUrl,
+            PreviewPort = PreviewPort,
             Hub = hub,
             Certificate = !tls ? null
                 : Cert is not null && Key is not null ? OwnCertificate(Cert, Key)

@@ -53,6 +53,12 @@ public sealed record DecideCall(string Risk, Role Least, int Needed, bool Allowe
 /// <summary>Writing, renaming or deleting a file by hand, judged by where it really leads (protected: git, agent or CI configuration).</summary>
 public sealed record WriteFile(bool Protected) : Act;
 
+/// <summary>
+/// Opening a preview of a server a session's command started (or closing one): seeing what the agent built, on an origin of its
+/// own, and sending it requests as the owner's browser would. Those who start and steer sessions may; a viewer only reads.
+/// </summary>
+public sealed record OpenPreview : Act;
+
 /// <summary>Changing what decides what runs or who may: rules, the team policy, people, MCP servers, profiles, bridges, projects.</summary>
 public sealed record Manage(string What) : Act;
 
@@ -103,6 +109,7 @@ public static class DecisionRights
                 : Right.Forbidden($"{who.Name} started this turn and, {Article(who.Role)} {who.Role.ToWire()}, could not allow {unasked.Risk} calls alone; {policy.LeastToDecide(unasked.Risk).AndAbove()} decide them."),
             DecideCall decide => Decide(who, decide),
             WriteFile write => Write(who, write, policy),
+            OpenPreview => Below(who, Role.Operator, "open previews of what a session serves") ?? Right.Yes,
             Manage manage => who.Role == Role.Owner ? Right.Yes : Right.Forbidden($"Only owners {manage.What}; {Is(who)}."),
             _ => throw new ArgumentOutOfRangeException(nameof(act), act, "An act the table does not know."),
         };

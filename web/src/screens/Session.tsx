@@ -14,6 +14,7 @@ import { agentName } from './Home';
 import { WorktreeBar } from '../components/WorktreeBar';
 import { SessionMemoryLine } from '../components/Resources';
 import { PreparingNote } from '../components/Preparing';
+import { PreviewPanel } from '../components/Preview';
 
 export function SessionScreen({ id }: { id: string }) {
   const [session, setSession] = useState<Session | null>(null);
@@ -215,6 +216,7 @@ export function SessionScreen({ id }: { id: string }) {
           : <div class="working" aria-label="Agent working"><span class="spinner small" /> Working…</div>)}
         <UsageLine view={view} />
         {(status === 'idle' || status === 'running' || status === 'waiting_approval') && <SessionMemoryLine sessionId={id} />}
+        {(status === 'idle' || status === 'running' || status === 'waiting_approval') && <PreviewPanel sessionId={id} />}
         {win.newerDropped !== null && (
           <button class="latest" data-testid="to-latest" onClick={toLatest}>Back to the latest</button>
         )}
