@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using System.Net;
+using FakeLlm;
+using Xunit.Abstractions;
+using PocketCoder.Sessions.Running;
+using PocketCoder.Tests.Infrastructure;
+
+namespace PocketCoder.Tests.EndToEnd;
+
+/// <summary>
+/// Waits that cost no memory for every agent that cannot defer a call (docs/agents.md, "Waits that cost no memory"): the REAL
+/// CLI, sandboxed, against the fake model. A call that waits past the threshold stops the agent's process mid-turn; the owner's
+/// decision resumes the conversation with the agent's own protocol and tells the model: after an allow it asks the call again
+/// and the session's one-time grant runs it exactly once, unasked; after a deny nothing runs. Each later request of the model
+/// carries the earlier turns. Allow and deny in one session, to keep the suite short.
+/// </summary>
+public sealed class PausedWaitMatrixTests(ITestOutputHelper output)
+{
+    private const string Word = "PERSIMMON";
+
+    public static TheoryData<string> Agents => ["codex", "opencode", "gemini", ClaudeAgentAcp.AgentId, "copilot", "qwen"];
+
+    [Theory]
+    [MemberData(nameof(Agents))]
+    public async Task WaitPastTheThreshold_NoProcessLeft_AllowRunsTheCallOnce_DenyRunsNothing_TheConversationKept(string agent)
+    {
+        await using var world = await AgentWorld.NamedAsync(agent, pauseWaitingAfter: TimeSpan.FromSeconds(1));
+        world.Model.Enqueue(ScriptedReply.Text("Noted."));
+        var sessionId = await world.StartSessionAsync($"Remember the word {Word}.");
+        await using var events = await world.EventsAsync(sessionId);
+        await events.WaitForAsync("turn.completed");
+        Assert.NotEmpty(AgentProcesses.All(world.Home));
+
+        // Allowed after the pause: the model asks the call again, and it runs once, nobody asked a second time.
+        world.Model.Enqueue(world.ShellCall("echo ran >> paused.txt"));
+        var allowed = await PausedOnAsync(world, events, sessionId, "Write paused.txt");
+        world.Model.Enqueue(world.ShellCall("echo ran >> paused.txt"), ScriptedReply.Text("Written after the pause."));
+        var since = LastSeq(events);
+        var clock = Stopwatch.StartNew();
+        Assert.Equal(HttpStatusCode.OK, (await world.DecideAsync(allowed, "allow_once")).StatusCode);
+        await events.WaitForAsync(e => e.Id > since && e.Event == "turn.completed", TimeSpan.FromSeconds(90));
+        output.WriteLine($"{agent}: allow to turn done {clock.ElapsedMilliseconds} ms");
+
+        Assert.Equal("ran\n", await File.ReadAllTextAsync(Path.Combine(world.Repository, "paused.txt")));
+        Assert.DoesNotContain(events.Received, e => e.Id > since && e.Event == "approval.requested");
+        Assert.Contains(events.Received, e => e.Id > since && e.Event == "tool.result" && !e.Json.GetProperty("isError").GetBoolean());
+        var told = world.Model.Requests.Where(r => r.ConsumedScript).TakeLast(2).First().Body.GetRawText();
+        Assert.True(told.Contains(Word, StringComparison.Ordinal), "the resumed conversation lost the earlier turn");
+        Assert.Contains("ALLOWED", told, StringComparison.Ordinal);
+
+        // Denied after the pause: nothing runs, and the model hears the owner's words in the conversation it had.
+        world.Model.Enqueue(world.ShellCall("echo no >> denied.txt"));
+        var denied = await PausedOnAsync(world, events, sessionId, "Write denied.txt");
+        world.Model.Enqueue(ScriptedReply.Text("Understood, not written."));
+        since = LastSeq(events);
+        Assert.Equal(HttpStatusCode.OK, (await world.DecideAsync(denied, "deny", "Not while the build runs.")).StatusCode);
+        await events.WaitForAsync(e => e.Id > since && e.Event == "turn.completed", TimeSpan.FromSeconds(90));
+
+        Assert.False(File.Exists(Path.Combine(world.Repository, "denied.txt")), "a denied call ran after the pause");
+        var last = world.Model.Requests.Last(r => r.ConsumedScript).Body.GetRawText();
+        Assert.Contains(Word, last, StringComparison.Ordinal);
+        Assert.Contains("Not while the build runs.", last, StringComparison.Ordinal);
+        Assert.Equal("ran\n", await File.ReadAllTextAsync(Path.Combine(world.Repository, "paused.txt")));
+
+        // The grant's use is in the ledger, beside the allow it rests on: once.
+        var ledger = await world.Http.GetOkAsync("/api/ledger?limit=1000");
+        Assert.Single(ledger.GetProperty("entries").EnumerateArray(),
+            e => e.GetProperty("action").GetString() == "approval.grant_used" && e.GetProperty("subject").GetString() == allowed);
+    }
+
+    /// <summary>Sends <paramref name="text"/>, whose call waits for the owner until the agent is paused on it, its process gone; the approval's id.</summary>
+    private static async Task<string> PausedOnAsync(AgentWorld world, SseClient events, string sessionId, string text)
+    {
+        var since = LastSeq(events);
+        await world.SendAsync(sessionId, text);
+        var asked = await events.WaitForAsync(e => e.Id > since && e.Event == "approval.requested");
+        await events.WaitForAsync(e => e.Id > since && e.Event == "session.status" && e.Str("reason") == PausedCalls.PausedReason);
+        Assert.Empty(AgentProcesses.All(world.Home));
+        Assert.Equal("waiting_approval", (await world.SessionAsync(sessionId)).GetProperty("status").GetString());
+        return asked.Str("approvalId")!;
+    }
+
+    private static long LastSeq(SseClient events) => events.Received.Count == 0 ? 0 : events.Received.Max(e => e.Id);
+}
