@@ -38,8 +38,12 @@ public sealed class PausedWaitMatrixTests(ITestOutputHelper output)
         var since = LastSeq(events);
         var clock = Stopwatch.StartNew();
         Assert.Equal(HttpStatusCode.OK, (await world.DecideAsync(allowed, "allow_once")).StatusCode);
+        await events.WaitForAsync(e => e.Id > since && e.Event == "session.status" && e.Str("reason") == PausedCalls.ResumedReason, TimeSpan.FromSeconds(90));
+        var resumed = clock.ElapsedMilliseconds;
+        await events.WaitForAsync(e => e.Id > since && e.Event == "tool.result", TimeSpan.FromSeconds(90));
+        var ran = clock.ElapsedMilliseconds;
         await events.WaitForAsync(e => e.Id > since && e.Event == "turn.completed", TimeSpan.FromSeconds(90));
-        output.WriteLine($"{agent}: allow to turn done {clock.ElapsedMilliseconds} ms");
+        output.WriteLine($"{agent}: from the allow: resumed {resumed} ms, the call done {ran} ms, turn done {clock.ElapsedMilliseconds} ms");
 
         Assert.Equal("ran\n", await File.ReadAllTextAsync(Path.Combine(world.Repository, "paused.txt")));
         Assert.DoesNotContain(events.Received, e => e.Id > since && e.Event == "approval.requested");
