@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Json;
 using FakeLlm;
 using Xunit.Abstractions;
 using PocketCoder.Sessions.Running;
@@ -70,6 +71,49 @@ public sealed class PausedWaitMatrixTests(ITestOutputHelper output)
         var ledger = await world.Http.GetOkAsync("/api/ledger?limit=1000");
         Assert.Single(ledger.GetProperty("entries").EnumerateArray(),
             e => e.GetProperty("action").GetString() == "approval.grant_used" && e.GetProperty("subject").GetString() == allowed);
+    }
+
+    /// <summary>
+    /// The grant rests on its decider's authority when it is used, not when it was given: an approver who allowed the call and
+    /// was revoked before the agent asked it again gave nothing. (A full slot holds the resume until after the revocation.)
+    /// </summary>
+    [Fact]
+    public async Task AllowedByAnApproverRevokedBeforeTheCallIsAskedAgain_TheGrantIsRefused_AndTheCallIsAskedAnew()
+    {
+        await using var world = await AgentWorld.NamedAsync("codex", pauseWaitingAfter: TimeSpan.FromSeconds(1));
+        var ana = await world.Server.PairPersonAsync("Ana", PocketCoder.Teams.Role.Approver);
+        var anaId = (await ana.Http.GetOkAsync("/api/people/me")).GetProperty("person").GetProperty("id").GetString();
+        (await world.Http.PutAsJsonAsync("/api/resources/limit", new { limit = 1 })).EnsureSuccessStatusCode();
+        world.Model.Enqueue(world.ShellCall("echo ran >> paused.txt"));
+        var sessionId = await world.StartSessionAsync("Write paused.txt");
+        await using var events = await world.EventsAsync(sessionId);
+        var asked = await events.WaitForAsync("approval.requested");
+        await events.WaitForAsync(e => e.Event == "session.status" && e.Str("reason") == PausedCalls.PausedReason);
+
+        // Paused, it holds no slot: another session takes it, and the allowed one waits in line to resume.
+        world.Model.Enqueue(ScriptedReply.Text("Holding the slot."));
+        var holder = await world.StartSessionAsync("Say hello");
+        await using (var holding = await world.EventsAsync(holder))
+        {
+            await holding.WaitForAsync("turn.completed");
+        }
+
+        await ApiAssert.OkJsonAsync(await ana.Http.PostAsJsonAsync($"/api/approvals/{asked.Str("approvalId")}/decision", new { decision = "allow_once" }));
+        await events.WaitForAsync(e => e.Event == "session.status" && e.Str("status") == "queued");
+        Assert.Equal(HttpStatusCode.NoContent, (await world.Http.DeleteAsync($"/api/people/{anaId}")).StatusCode);
+
+        world.Model.Enqueue(world.ShellCall("echo ran >> paused.txt"), ScriptedReply.Text("Not written."));
+        (await world.Http.PutAsJsonAsync("/api/resources/limit", new { limit = 2 })).EnsureSuccessStatusCode();
+        var again = await events.WaitForAsync(e => e.Event == "approval.requested" && e.Id > asked.Id, TimeSpan.FromSeconds(90));
+        Assert.Equal("echo ran >> paused.txt", again.Json.GetProperty("input").GetProperty("command").GetString());
+        Assert.False(File.Exists(Path.Combine(world.Repository, "paused.txt")), "a revoked approver's allow ran the call");
+        var ledger = (await world.Http.GetOkAsync("/api/ledger?limit=1000")).GetProperty("entries").EnumerateArray().ToList();
+        Assert.Contains(ledger, e => e.GetProperty("action").GetString() == "approval.grant_refused");
+        Assert.DoesNotContain(ledger, e => e.GetProperty("action").GetString() == "approval.grant_used");
+
+        Assert.Equal(HttpStatusCode.OK, (await world.DecideAsync(again.Str("approvalId")!, "deny")).StatusCode);
+        await events.WaitForAsync(e => e.Event == "turn.completed" && e.Id > again.Id, TimeSpan.FromSeconds(90));
+        Assert.False(File.Exists(Path.Combine(world.Repository, "paused.txt")));
     }
 
     /// <summary>Sends <paramref name="text"/>, whose call waits for the owner until the agent is paused on it, its process gone; the approval's id.</summary>
