@@ -116,6 +116,46 @@ public sealed class PausedWaitMatrixTests(ITestOutputHelper output)
         Assert.False(File.Exists(Path.Combine(world.Repository, "paused.txt")));
     }
 
+    /// <summary>
+    /// Issue #52: OpenCode's sessions of one project share one server. Idle, each is suspended, and the last one out stops the
+    /// server: no process is left (sandboxed, the real CLI).
+    /// </summary>
+    [Fact]
+    public async Task OpenCode_TwoIdleSessionsOfOneServer_BothSuspended_TheServerStops()
+    {
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        await using var world = await AgentWorld.NamedAsync("opencode", clock);
+        var streams = new List<SseClient>();
+        try
+        {
+            foreach (var prompt in new[] { "First.", "Second." })
+            {
+                world.Model.Enqueue(ScriptedReply.Text("Noted."));
+                var sessionId = await world.StartSessionAsync(prompt);
+                var events = await world.EventsAsync(sessionId);
+                streams.Add(events);
+                var done = await events.WaitForAsync("turn.completed");
+                await events.WaitForAsync(e => e.Event == "session.status" && e.Str("status") == "idle" && e.Id > done.Id);
+            }
+
+            Assert.NotEmpty(AgentProcesses.All(world.Home));
+            clock.Advance(TimeSpan.FromMinutes(16));
+            foreach (var events in streams)
+            {
+                await events.WaitForAsync(e => e.Event == "session.status" && (e.Str("reason") ?? "").Contains("suspended", StringComparison.Ordinal));
+            }
+
+            Assert.Empty(AgentProcesses.All(world.Home));
+        }
+        finally
+        {
+            foreach (var events in streams)
+            {
+                await events.DisposeAsync();
+            }
+        }
+    }
+
     /// <summary>Sends <paramref name="text"/>, whose call waits for the owner until the agent is paused on it, its process gone; the approval's id.</summary>
     private static async Task<string> PausedOnAsync(AgentWorld world, SseClient events, string sessionId, string text)
     {
