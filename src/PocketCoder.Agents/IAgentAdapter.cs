@@ -147,4 +147,12 @@ public interface IAgentSession : IAsyncDisposable
     /// a session with no process of its own. OpenCode's sessions of one project share one server: each names that server.
     /// </summary>
     int? ProcessId => null;
+
+    /// <summary>
+    /// The conversation survives the agent's process stopped in the middle of a turn, and a new one continues it (Codex's
+    /// <c>thread/resume</c>, OpenCode's session, ACP's <c>session/load</c>): a call that waits for the owner past the threshold
+    /// stops the process, and the owner's decision is told in the next prompt (docs/agents.md, "Waits that cost no memory").
+    /// False for an agent that pauses by deferring the call itself (Claude Code) or cannot continue a conversation.
+    /// </summary>
+    bool ResumesOnDecision => false;
 }

@@ -42,6 +42,14 @@ public sealed record PermissionDecision(bool Allow, string? Message = null, Json
 
     public bool PausesAgent { get; init; }
 
+    /// <summary>The approval whose decision this is (null: decided without asking anyone).</summary>
+    public string? ApprovalId { get; init; }
+
+    /// <summary>The device whose decision settled the approval, and its name: a grant resting on it is asked of the authority again when used.</summary>
+    public string? DeciderId { get; init; }
+
+    public string? DeciderName { get; init; }
+
     /// <summary>What a call gets whose tool changed between the owner's decision and its run: they decided another call.</summary>
     public static PermissionDecision NotTheCallDecided { get; } = Deny("This is not the call the owner decided; nothing ran. Ask again.");
 }

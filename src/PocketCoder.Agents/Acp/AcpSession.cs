@@ -79,6 +79,10 @@ internal sealed class AcpSession : JsonRpcAgentSession
     // ACP: image content only where the agent says its prompts take it.
     public override bool TakesImages => _capabilities?.PromptCapabilities?.Image == true;
 
+    /// <summary>Where the agent offers session/load (or session/resume): its saved chat keeps the turns before a call stopped mid-wait.</summary>
+    public override bool ResumesOnDecision =>
+        _capabilities?.LoadSession == true || _capabilities?.SessionCapabilities?.Resume is { ValueKind: JsonValueKind.Object };
+
     public override Task SendAsync(AgentPrompt prompt, CancellationToken cancellationToken)
     {
         if (prompt.Images.Count > 0 && !TakesImages)

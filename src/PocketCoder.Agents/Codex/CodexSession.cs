@@ -56,6 +56,9 @@ internal sealed class CodexSession : JsonRpcAgentSession
     /// <summary>Codex's <c>model/list</c>, asked once, when first wanted (it may ask its provider): not for every start.</summary>
     public override Task<AgentModels?> Models => _models.Value;
 
+    /// <summary>A thread resumed in a new app-server keeps the turns before a call stopped mid-wait (the call aborted): verified with 0.169.0.</summary>
+    public override bool ResumesOnDecision => true;
+
     public override string AgentSessionId => _agentSessionId;
 
     /// <param name="mcpServers">The MCP servers Codex's config names: the first turn waits (a while) until each has started.</param>

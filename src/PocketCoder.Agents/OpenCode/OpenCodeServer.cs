@@ -156,6 +156,9 @@ internal sealed partial class OpenCodeServer : IAsyncDisposable
 
     public void AddUser() => Interlocked.Increment(ref _users);
 
+    /// <summary>Other sessions use it too: a session that goes leaves it running.</summary>
+    public bool Shared => Volatile.Read(ref _users) > 1;
+
     public int RemoveUser() => Interlocked.Decrement(ref _users);
 
     public Task ReleaseAsync() => _release(this);

@@ -84,6 +84,9 @@ internal sealed class OpenCodeSession : IAgentSession
 
     public bool TakesImages => true;
 
+    /// <summary>The server keeps the session's messages; a turn stopped mid-wait keeps the turns before it (the call interrupted).</summary>
+    public bool ResumesOnDecision => true;
+
     /// <summary>Asked of its server once, when first wanted: not for every start.</summary>
     public Task<AgentModels?> Models => _models.Value;
 
@@ -159,6 +162,7 @@ internal sealed class OpenCodeSession : IAgentSession
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        await AbortOnSharedServerAsync().ConfigureAwait(false);
         await ReleaseAsync().ConfigureAwait(false);
         await _sink.OnEventAsync(new AgentExited(0, true, ""), CancellationToken.None).ConfigureAwait(false);
         _exited.TrySetResult();
@@ -172,6 +176,28 @@ internal sealed class OpenCodeSession : IAgentSession
         await ReleaseAsync().ConfigureAwait(false);
         _exited.TrySetResult();
         _lifetime.Dispose();
+    }
+
+    /// <summary>
+    /// A server other sessions keep running would carry on with this session's turn (waiting on its permission, or calling the
+    /// model) after we left it: the turn is aborted there. The last session out stops the server, which ends the turn with it.
+    /// </summary>
+    private async Task AbortOnSharedServerAsync()
+    {
+        if (Volatile.Read(ref _released) == 1 || !_server.Shared || _server.Exited.IsCompleted)
+        {
+            return;
+        }
+
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await _server.SendAsync(HttpMethod.Post, $"/session/{AgentSessionId}/abort", null, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is HttpRequestException or OperationCanceledException or OpenCodeHttpException)
+        {
+            // Gone meanwhile, or not answering: nothing more to stop here.
+        }
     }
 
     /// <summary>Our share of the server ends once: the last session out stops the process.</summary>

@@ -49,6 +49,9 @@ internal abstract class ProcessAgentSession : IAgentSession
     /// <summary>Claude Code and Codex take images in every prompt; an ACP agent says whether it does.</summary>
     public virtual bool TakesImages => true;
 
+    /// <inheritdoc cref="IAgentSession.ResumesOnDecision"/>
+    public virtual bool ResumesOnDecision => false;
+
     /// <summary>Set by the adapter once the agent has named its models as it started; null on exit (or where it never says).</summary>
     protected TaskCompletionSource<AgentModels?> ModelsReported { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

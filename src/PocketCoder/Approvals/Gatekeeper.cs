@@ -15,7 +15,9 @@ namespace PocketCoder.Approvals;
 /// <param name="Agent">The session's agent: gives an edited call the title it runs under (<see cref="IAgentAdapter.TitleOf"/>).</param>
 /// <param name="TurnBy">Who started the turn the call belongs to (the sender of its message, or who resumed the session): an
 /// allow by the session's mode or a grant is their word (<see cref="GateVerdict"/>). Null: no one known.</param>
-public sealed record GateContext(string SessionId, Project Project, string Mode, IAgentAdapter? Agent = null, Actor? TurnBy = null);
+/// <param name="Grant">The owner's allow of a call its stopped agent is to run again after a resume (<see cref="OneTimeGrant"/>), or null.</param>
+public sealed record GateContext(string SessionId, Project Project, string Mode, IAgentAdapter? Agent = null, Actor? TurnBy = null,
+    OneTimeGrant? Grant = null);
 
 /// <summary>Kinds of decision that are not an agent's tool call.</summary>
 public static class ApprovalKinds
@@ -65,6 +67,11 @@ public sealed class Gatekeeper(
             return raised;
         }
 
+        if (context.Grant is { } grant && grant.Matches(request) && UseGrant(context, request, grant))
+        {
+            return new PermissionDecision(true) { ApprovalId = grant.ApprovalId };
+        }
+
         var team = policies.For(context.Project.Id);
         var turnBy = context.TurnBy is null ? null : authority.Who(context.TurnBy, context.Project.Id);
         var verdict = GateVerdict.Of(request, context.Mode, rules.List(context.Project.Id), store.GrantedTools(context.SessionId), context.Project.Path, team, turnBy);
@@ -104,6 +111,38 @@ public sealed class Gatekeeper(
             clock.GetUtcNow(), null, null, null, null, null, false, RiskClasses.Budget, policies.For(context.Project.Id).LeastToDecide(RiskClasses.Budget).ToWire(), 1);
         return await AskAsync(context, approval, null, onAsking, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// The call a stopped agent was allowed, asked again after its resume: allowed once on that decision, if its decider may still
+    /// make it now (a revoked device or person, a narrowed role: the grant is given up and the call is asked anew). Its use is
+    /// ledgered beside the decision it rests on.
+    /// </summary>
+    private bool UseGrant(GateContext context, PermissionRequest request, OneTimeGrant grant) => database.Write(write =>
+    {
+        var decider = new Actor(grant.DeciderId, grant.DeciderName);
+        var still = ApprovalStore.Find(write, grant.ApprovalId) is { Status: ApprovalStatuses.Decided, Decision: not Decisions.Deny } approval
+            && approval.SessionId == context.SessionId && approval.SessionId == grant.SessionId
+            && authority.Check(write, decider, approval.ProjectId, new DecideCall(approval.Risk, Roles.FromWire(approval.DeciderRole) ?? Role.Approver,
+                1, false, approval.Decision!)).Problem is null;
+        if (!still)
+        {
+            grant.Close();
+        }
+
+        var used = still && grant.TryTake();
+        ledger.Append(write, grant.DeciderName, used ? "approval.grant_used" : "approval.grant_refused", grant.ApprovalId, new JsonObject
+        {
+            ["sessionId"] = context.SessionId,
+            ["toolCallId"] = request.ToolCallId,
+            ["tool"] = request.Tool,
+            ["input"] = JsonNode.Parse(request.Input.GetRawText()),
+            ["deviceId"] = grant.DeciderId,
+            ["reason"] = used ? "the owner's allow of this call, given while its agent was stopped" : still ? "already used" : "its decider may no longer decide it",
+        });
+        GateLog.ByPolicy(logger, used ? "allowed by a one-time grant" : "not allowed by a spent or refused grant", request.Tool, request.ToolCallId,
+            context.SessionId, context.Mode, null);
+        return used;
+    });
 
     /// <summary>Decided without asking anyone: ledgered as the policy's, with the rule or the standing allow it rests on.</summary>
     private PermissionDecision ByPolicy(GateContext context, PermissionRequest request, Verdict verdict)
@@ -236,7 +275,10 @@ public sealed class Gatekeeper(
         {
             waiter.Complete(decision == Decisions.Deny
                 ? PermissionDecision.Deny(decided.Message ?? DenialMessage(decided, actor))
-                : new PermissionDecision(true, decided.Message, updatedInput, decision == Decisions.AllowSession, answers));
+                : new PermissionDecision(true, decided.Message, updatedInput, decision == Decisions.AllowSession, answers)
+                {
+                    ApprovalId = decided.Id, DeciderId = actor.Id, DeciderName = actor.Name,
+                });
         }
 
         return decided;

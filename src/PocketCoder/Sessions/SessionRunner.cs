@@ -41,6 +41,15 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
     /// <summary>Set while a paused agent's process is being stopped: its exit is not the session's end.</summary>
     private volatile bool _pausing;
 
+    /// <summary>
+    /// Set from the moment an agent stopped mid-turn for a pause is stopped until its resume starts: whatever the old process still
+    /// says (its turn cut short, its exit) is not the session's.
+    /// </summary>
+    private volatile bool _muted;
+
+    /// <summary>The owner's allow of the call a resumed agent was stopped on, for it to ask once more (until its turn ends).</summary>
+    private OneTimeGrant? _grant;
+
     /// <summary>The agent session was disposed when it paused (it is kept only until the resumed one replaces it).</summary>
     private bool _agentDisposed;
 
@@ -289,6 +298,11 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
 
     public async ValueTask OnEventAsync(AgentEvent agentEvent, CancellationToken cancellationToken)
     {
+        if (_muted)
+        {
+            return;
+        }
+
         // Word from the agent: a stall is over, and the next one is reported again.
         _stall.Heard();
         if (AgentEventMapper.IsOutput(agentEvent))
@@ -333,6 +347,8 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
 
     private async Task OnTurnCompletedAsync(TurnCompleted completed)
     {
+        // A grant the resumed agent did not use goes with its turn.
+        Interlocked.Exchange(ref _grant, null)?.Close();
         await _snapshots.EndTurnAsync().ConfigureAwait(false);
         _paused.TurnEnded();
         // Claude Code ends an interrupted turn as an error ("error_during_execution"): a turn the owner stopped is told as
@@ -361,7 +377,7 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
         var asked = false;
         try
         {
-            var context = new GateContext(_session.Id, _project, _sessions.Mode(_session.Id), _adapter, _inbox.TurnBy);
+            var context = new GateContext(_session.Id, _project, _sessions.Mode(_session.Id), _adapter, _inbox.TurnBy, Volatile.Read(ref _grant));
             return await _services.Gatekeeper.RequestAsync(context, request, () =>
             {
                 asked = true;
@@ -414,7 +430,10 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
             _session.Id, request.Tool, request.ToolCallId, (int)_services.Options.PauseWaitingAfter.TotalSeconds);
     }
 
-    async Task<bool> IPauseHost.StopForPauseAsync(string toolCallId)
+    bool IPauseHost.StopsToPause(PermissionRequest request) =>
+        request.Kind != ToolKind.Network && _agent is { ResumesOnDecision: true } && !_agentDisposed;
+
+    async Task<bool> IPauseHost.StopForPauseAsync(string toolCallId, bool midTurn)
     {
         if (_agent is not { } agent || _agentDisposed)
         {
@@ -422,10 +441,13 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
         }
 
         _pausing = true;
+        _muted = midTurn;
         try
         {
             _agentDisposed = true;
-            await agent.EndAsync(CancellationToken.None).ConfigureAwait(false);
+            // A deferred call ended the turn: the agent exits by itself, having written all it keeps. One still in its turn is
+            // stopped at once (what it keeps of the conversation is written as it goes: docs/agents.md says what each keeps).
+            await (midTurn ? agent.StopAsync(CancellationToken.None) : agent.EndAsync(CancellationToken.None)).ConfigureAwait(false);
         }
         finally
         {
@@ -440,7 +462,7 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
         return true;
     }
 
-    async Task IPauseHost.ResumeAsync(PausedCall call)
+    async Task IPauseHost.ResumeAsync(PausedCall call, PermissionRequest? asked)
     {
         if (TerminalProcesses.Holding(TerminalProcesses.CommandLines(), _session.AgentSessionId, null, null) is { } holder)
         {
@@ -454,9 +476,10 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
         _resumeWait = wait;
         _resuming = true;
         _turn.SetActive(true, write: false);
+        _muted = false;
         try
         {
-            await StartAgentAsync(resume: true, call, wait.Token).ConfigureAwait(false);
+            await StartAgentAsync(resume: true, asked is null ? call : null, wait.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (wait.IsCancellationRequested && !_stopped.IsCancellationRequested)
         {
@@ -473,6 +496,27 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
 
         _turn.SetActive(true);
         _sessions.Announce(_session.Id, PausedCalls.ResumedReason);
+        if (asked is not null)
+        {
+            await TellDecisionAsync(asked, call.Decision).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The agent stopped mid-wait is back on its conversation, which still ends at the call: it is told the owner's decision as
+    /// its next prompt. An allow leaves a grant for that very call, once (<see cref="OneTimeGrant"/>).
+    /// </summary>
+    private async Task TellDecisionAsync(PermissionRequest asked, PermissionDecision decision)
+    {
+        _sessions.ClearPausedCall(_session.Id, asked.ToolCallId);
+        if (decision is { Allow: true, ApprovalId: { } approvalId, DeciderId: { } deciderId } && asked.Kind != ToolKind.Question)
+        {
+            Volatile.Write(ref _grant, new OneTimeGrant(_session.Id, asked.Tool, asked.Input, approvalId, deciderId, decision.DeciderName ?? deciderId));
+        }
+
+        _logger.LogInformation("Session {SessionId}: resumed {Agent} is told the owner's decision on its {Tool} call {ToolCallId} ({Decision})",
+            _session.Id, _adapter.Id, asked.Tool, asked.ToolCallId, decision.Allow ? "allowed" : "denied");
+        await _agent!.SendAsync(AgentPrompt.FromText(DecisionPrompt.Of(asked, decision)), _stopped.Token).ConfigureAwait(false);
     }
 
     void IPauseHost.ResumeFailed(Exception exception)

@@ -83,10 +83,12 @@ public sealed class AgentWorld : IAsyncDisposable
 
     /// <summary>One of <see cref="Named"/>, set up as its own start method would.</summary>
     /// <param name="clock">A clock the test moves by hand (suspension), or the real one.</param>
-    public static Task<AgentWorld> NamedAsync(string agent, TimeProvider? clock = null) => agent switch
+    /// <param name="pauseWaitingAfter">How long a call waits for the owner before the agent is paused (the server's setting).</param>
+    public static Task<AgentWorld> NamedAsync(string agent, TimeProvider? clock = null, TimeSpan? pauseWaitingAfter = null) => agent switch
     {
-        ClaudeAgentAcp.AgentId => StartAsync(agent, (_, _) => new Dictionary<string, AgentCommand>(), clock, prepareData: ClaudeAgentAcp.Register),
-        _ => StartAsync(agent, (model, home) => CommandsOf(agent, model, home), clock),
+        ClaudeAgentAcp.AgentId => StartAsync(agent, (_, _) => new Dictionary<string, AgentCommand>(), clock, prepareData: ClaudeAgentAcp.Register,
+            pauseWaitingAfter: pauseWaitingAfter),
+        _ => StartAsync(agent, (model, home) => CommandsOf(agent, model, home), clock, pauseWaitingAfter: pauseWaitingAfter),
     };
 
     /// <summary>How the server is told to launch one of <see cref="Named"/> (but claude-agent-acp, which the owner registers), against the fake model.</summary>

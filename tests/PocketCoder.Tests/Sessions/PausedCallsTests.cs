@@ -258,13 +258,15 @@ public sealed class PausedCallsTests
 
         public void Releasing(PermissionRequest request) => Released.Add(request.ToolCallId);
 
-        public Task<bool> StopForPauseAsync(string toolCallId)
+        public bool StopsToPause(PermissionRequest request) => false;
+
+        public Task<bool> StopForPauseAsync(string toolCallId, bool midTurn)
         {
             Stopped.TrySetResult();
             return Task.FromResult(true);
         }
 
-        public async Task ResumeAsync(PausedCall call)
+        public async Task ResumeAsync(PausedCall call, PermissionRequest? asked)
         {
             ResumeStarted.TrySetResult();
             await ResumeGate;

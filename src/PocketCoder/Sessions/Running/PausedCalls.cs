@@ -12,11 +12,20 @@ public interface IPauseHost
     /// <summary>A call waited past the threshold and is let go, to pause the agent on (its id is recorded for any later resume).</summary>
     void Releasing(PermissionRequest request);
 
+    /// <summary>
+    /// Can the agent be stopped while <paramref name="request"/> waits, in the middle of its turn, and told the owner's decision
+    /// once its conversation is resumed (<see cref="IAgentSession.ResumesOnDecision"/>)? Asked of a call the agent cannot defer.
+    /// </summary>
+    bool StopsToPause(PermissionRequest request);
+
     /// <summary>Stops the agent's process for the pause (its exit is not the session's end); false when there is none to stop.</summary>
-    Task<bool> StopForPauseAsync(string toolCallId);
+    /// <param name="midTurn">The agent still waits for the call (it could not defer it): it is stopped at once, its turn unfinished.</param>
+    Task<bool> StopForPauseAsync(string toolCallId, bool midTurn);
 
     /// <summary>Starts the agent again with its native resume and the owner's decision applied to the call: its turn goes on.</summary>
-    Task ResumeAsync(PausedCall call);
+    /// <param name="asked">The call as the agent asked it, when the agent was stopped mid-wait and is to be told the decision in
+    /// its next prompt (and allowed to ask that very call once more); null when it applies the decision itself (a deferred call).</param>
+    Task ResumeAsync(PausedCall call, PermissionRequest? asked);
 
     /// <summary>The paused agent could not be resumed: the owner hears why.</summary>
     void ResumeFailed(Exception exception);
@@ -30,7 +39,8 @@ public interface IPauseHost
 /// <c>pauseAfter</c> is let go by the agent's gate hook (<see cref="PermissionDecision.PauseAgent"/>); once the agent's turn
 /// ends on it, its process is stopped; once the owner decides, the agent starts again with its native resume and their
 /// decision applied to that very call as they saw it. Where the agent could not pause, the call comes back through its
-/// permission request and joins the same wait. Each released call keeps its gate wait: the same approval throughout.
+/// permission request and joins the same wait. An agent that cannot defer a call but continues a conversation stopped mid-turn
+/// (<see cref="IPauseHost.StopsToPause"/>) is stopped while its request still waits, and on the decision resumed and told it. Each released call keeps its gate wait: the same approval throughout.
 /// Stopping, resuming, cancelling and stopping for good happen one at a time (<see cref="ExclusiveAsync"/>).
 /// </summary>
 public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pauseAfter)
@@ -86,7 +96,8 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
 
         // Nothing the agent does may come before the turn's opening snapshot.
         await opening.WaitAsync(cancellationToken).ConfigureAwait(false);
-        if (!request.CanPause || pauseAfter <= TimeSpan.Zero)
+        var stops = !request.CanPause && pauseAfter > TimeSpan.Zero && host.StopsToPause(request);
+        if (!(request.CanPause || stops) || pauseAfter <= TimeSpan.Zero)
         {
             return await ask(request, cancellationToken).ConfigureAwait(false);
         }
@@ -117,13 +128,16 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
         }
 
         await registration.DisposeAsync().ConfigureAwait(false);
-        return await ReleaseAsync(request, decision, withdraw).ConfigureAwait(false);
+        return await ReleaseAsync(request, decision, withdraw, stops, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The call waited long enough: it is let go for the agent to pause on, unless it was decided or the session stops meanwhile.</summary>
-    private async Task<PermissionDecision> ReleaseAsync(PermissionRequest request, Task<PermissionDecision> decision, CancellationTokenSource withdraw)
+    /// <param name="stops">The agent cannot defer the call: it is stopped now, its request unanswered (it gets a deny once its
+    /// process is gone, which nobody reads), and told the decision after its resume.</param>
+    private async Task<PermissionDecision> ReleaseAsync(PermissionRequest request, Task<PermissionDecision> decision, CancellationTokenSource withdraw,
+        bool stops, CancellationToken cancellationToken)
     {
-        var wait = new PausedWait(request, decision, withdraw);
+        var wait = new PausedWait(request, decision, withdraw) { StopsProcess = stops, AgentStopped = stops };
         lock (_lock)
         {
             if (host.Stopping || decision.IsCompleted)
@@ -150,6 +164,14 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
 
         host.Releasing(request);
         _ = WhenDecidedAsync(wait);
+        if (!stops)
+        {
+            return PermissionDecision.PauseAgent;
+        }
+
+        _ = Task.Run(() => SettleAsync(wait), CancellationToken.None);
+        // Never an answer the old process could act on: it is stopped before this returns (or its request goes first).
+        await wait.Gone.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         return PermissionDecision.PauseAgent;
     }
 
@@ -295,7 +317,7 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
                 return;
             }
 
-            if (!wait.ProcessGone && await host.StopForPauseAsync(wait.ToolCallId).ConfigureAwait(false))
+            if (!wait.ProcessGone && await host.StopForPauseAsync(wait.ToolCallId, wait.StopsProcess).ConfigureAwait(false))
             {
                 lock (_lock)
                 {
@@ -314,8 +336,10 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
                 return;
             }
 
+            wait.Gone.TrySetResult();
             wait.Resumed = true;
-            await host.ResumeAsync(new PausedCall(wait.ToolCallId, wait.Tool, wait.Input, decided)).ConfigureAwait(false);
+            await host.ResumeAsync(new PausedCall(wait.ToolCallId, wait.Tool, wait.Input, decided), wait.StopsProcess ? wait.Request : null)
+                .ConfigureAwait(false);
             Forget(wait);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
@@ -325,6 +349,7 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
         }
         finally
         {
+            wait.Gone.TrySetResult();
             _transition.Release();
         }
     }
@@ -338,6 +363,8 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
     /// <summary>A call the agent is to pause on: the gate's wait for it, and where it stands.</summary>
     private sealed class PausedWait(PermissionRequest request, Task<PermissionDecision> decision, CancellationTokenSource withdraw)
     {
+        public PermissionRequest Request { get; } = request;
+
         public string ToolCallId { get; } = request.ToolCallId;
 
         /// <summary>The call as the owner saw it: what their allow runs when the agent resumes.</summary>
@@ -357,6 +384,12 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
         public bool AgentStopped { get; set; }
 
         public bool ProcessGone { get; set; }
+
+        /// <summary>The agent could not defer the call: its process is stopped mid-turn, and told the decision after its resume.</summary>
+        public bool StopsProcess { get; init; }
+
+        /// <summary>Set once the pause's stop is over (done, or not needed): the stopped agent's request may be let go then.</summary>
+        public TaskCompletionSource Gone { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public bool Resumed { get; set; }
 
