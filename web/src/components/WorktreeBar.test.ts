@@ -9,7 +9,7 @@ import { WorktreeBar } from './WorktreeBar';
 const session = { id: 's1', projectId: 'p1', status: 'idle', mode: 'trusted' } as Session;
 const worktree = (changed: string[]): Worktree => ({
   sessionId: 's1', path: '/w/s1', branch: 'pocketcoder/s1', baseRef: 'main', baseCommit: 'b', present: true,
-  ahead: changed.length ? 1 : 0, behind: 0, changed, head: 'h', tree: 't',
+  ahead: changed.length ? 1 : 0, behind: 0, changed, head: 'h', tree: 't', merged: false,
 });
 // Runs the bar's effects, then lets the API call they started answer and the bar render it.
 const settle = () => act(() => new Promise<void>((resolve) => setTimeout(resolve, 0)));
