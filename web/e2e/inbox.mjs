@@ -28,7 +28,7 @@ await runPhoneScript('inbox', 'Inbox phone', async ({ page, base, projectId, sho
   for (const [i, prompt] of prompts.entries()) {
     const started = await api('POST', `/api/projects/${projectId}/sessions`, { agent: 'claude-code', mode: 'ask', prompt });
     if (started.status !== 201 && started.status !== 200) throw new Error(`starting a session answered ${started.status}`);
-    await page.waitForFunction(async (n) => (await (await fetch('/api/approvals?status=pending')).json()).length === n, i + 1, { polling: 250, timeout: 60_000 });
+    await until(async () => (await api('GET', '/api/approvals?status=pending')).body.length === i + 1, `call ${i + 1} asked`);
   }
   const pending = (await api('GET', '/api/approvals?status=pending')).body;
   const idOf = (text) => pending.find((a) => JSON.stringify(a.input).includes(text))?.id;
@@ -113,18 +113,28 @@ await runPhoneScript('inbox', 'Inbox phone', async ({ page, base, projectId, sho
   if (offenders.length) throw new Error(`controls: ${offenders.join('; ')}`);
   // The allowed calls' turns end (the test then reads what they wrote).
   const ended = [one, three, four].map((id) => pending.find((a) => a.id === id).sessionId);
-  await page.waitForFunction(async (ids) => {
-    const sessions = await (await fetch('/api/sessions')).json();
-    return ids.every((id) => sessions.find((s) => s.id === id)?.status === 'idle');
-  }, ended, { polling: 250, timeout: 60_000 });
+  await until(async () => {
+    const sessions = (await api('GET', '/api/sessions')).body;
+    return ended.every((id) => sessions.find((s) => s.id === id)?.status === 'idle');
+  }, 'the allowed calls\' turns ended');
   ok('nothing left for this person: no badge, the inbox one tap away all the same; every control measured at both sizes');
 });
+
+/** Asks `check` every quarter second until it holds (the server's answers have no event to wait on here), at most a minute. */
+async function until(check, what) {
+  for (let i = 0; i < 240; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`waited a minute for: ${what}`);
+}
 
 /**
  * A finger drags the card sideways by `fraction` of its width (touch events, as a phone sends them), `whileHeld` checks what
  * the card shows under it before the finger lifts.
  */
 async function swipe(page, context, card, fraction, whileHeld) {
+  await card.locator('.approval-head').scrollIntoViewIfNeeded();
   const box = await card.locator('.approval-head').boundingBox();
   const cdp = await context.newCDPSession(page);
   const y = box.y + box.height / 2;

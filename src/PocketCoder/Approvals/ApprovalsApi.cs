@@ -175,6 +175,12 @@ public static class ApprovalsApi
     private static BatchDecisionResponse DecideEach(BatchDecisionRequest request, Gatekeeper gatekeeper, ApprovalStore approvals, ClaimsPrincipal user)
     {
         var items = request.Decisions!;
+        if (items.Any(i => i?.Id is null || i.Decision is null))
+        {
+            // A null in the list says no decision at all (the annotations check the items that are there).
+            throw ApiProblem.Validation(BatchDecisionRequest.ItemsMessage);
+        }
+
         if (items.Select(i => i.Id).Distinct(StringComparer.Ordinal).Count() != items.Count)
         {
             throw ApiProblem.Validation("'decisions' names an approval twice: each is decided once.");

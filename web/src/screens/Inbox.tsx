@@ -36,7 +36,7 @@ export function Inbox() {
           <section aria-label="Needs you" data-testid="needs-you">
             <h2 class="section-title">Needs you</h2>
             {mine.map((e) => (
-              <InboxItem key={e.approval.id} entry={e} selectable={groups.has(similarKey(e.approval))} selected={live.includes(e.approval.id)}
+              <InboxItem key={e.approval.id} entry={e} selectable={groups.get(similarKey(e.approval))?.includes(e.approval.id) === true} selected={live.includes(e.approval.id)}
                 onSelect={() => setSelected(toggleSelected(live, e.approval.id, mine))} />
             ))}
           </section>
