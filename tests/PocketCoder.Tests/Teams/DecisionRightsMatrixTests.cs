@@ -14,8 +14,8 @@ using PocketCoder.Teams;
 namespace PocketCoder.Tests.Teams;
 
 /// <summary>
-/// Every role, every act the table knows, at every door that offers it: the app's API, a chat bridge (Telegram), a
-/// notification's action and the owner's terminal. Each answer must be the table's (<see cref="DecisionRights"/>): allowed
+/// Every role, every act the table knows, at every door that offers it: the app's API (and its batch of decisions, the
+/// inbox's), a chat bridge (Telegram), a notification's action and the owner's terminal. Each answer must be the table's (<see cref="DecisionRights"/>): allowed
 /// where it says yes, refused (with its code, where the door has codes) where it says no. A fake agent keeps it fast; the
 /// agents' own protocols are tested with the real CLIs elsewhere. All mismatches are listed at once.
 /// </summary>

@@ -46,6 +46,22 @@ describe('the worktree bar', () => {
   });
 });
 
+describe('merging', () => {
+  it('is offered until the server says the branch is merged, then the bar says so instead', async () => {
+    const mine = { ...session, offers: { steer: true, steerRefusal: null, modes: [], stop: true } } as Session;
+    for (const merged of [false, true]) {
+      vi.spyOn(api, 'worktree').mockImplementation(async () => ({ ...worktree(merged ? [] : ['shared.txt']), merged }));
+      const root = document.createElement('div');
+      act(() => render(h(WorktreeBar, { session: mine, working: false, turnEndedAt: 0, onStopped: () => {} }), root));
+      await settle();
+      act(() => (root.querySelector('.worktree-summary') as HTMLButtonElement).click());
+      const merge = [...root.querySelectorAll('button')].some((b) => b.textContent === 'Merge into main');
+      expect(merge).toBe(!merged);
+      expect(root.querySelector('[data-testid="merged"]')?.textContent ?? null).toBe(merged ? 'Merged into main.' : null);
+    }
+  });
+});
+
 describe('what the session view remembers for the worktree', () => {
   it('that the worktree was made, even when the agent came up in the same batch', () => {
     seq = 0;
