@@ -54,6 +54,9 @@ await runPhoneScript('inbox', 'Inbox phone', async ({ page, base, projectId, sho
   if (order.join() !== 'needs-you,needs-you,needs-you,needs-you,waiting-on-others') throw new Error(`inbox order: ${order}`);
   const sessions = await page.locator('.inbox-session-title').allTextContents();
   if (new Set(sessions).size !== 5) throw new Error(`the inbox does not name each call's session: ${sessions}`);
+  const starter = (await api('GET', '/api/people/me')).body.person.name;
+  const from = await page.locator('.inbox-session .muted').allTextContents();
+  if (!from.every((line) => line.includes(`started by ${starter}`))) throw new Error(`the inbox does not say who started each session: ${from}`);
   await page.screenshot({ path: shots('inbox-01-390.png'), fullPage: true });
   await measure(page, 'Inbox at 390x844');
   ok('the Write, allowed by the owner, waits for a second person under "Waiting on someone else", after the four that need them');
@@ -106,7 +109,7 @@ await runPhoneScript('inbox', 'Inbox phone', async ({ page, base, projectId, sho
   if (text.includes('/api/')) throw new Error('the inbox shows an API path');
   // Home: the sessions of the project with who started them, and the badge gone (nothing needs this person).
   await page.goto(`${base}/`);
-  await page.locator('.session-row', { hasText: 'Write five.txt' }).waitFor();
+  await page.locator('.session-row', { hasText: 'Write five.txt' }).filter({ hasText: starter }).waitFor();
   if (await page.locator('.pending-badge').count()) throw new Error('the badge stayed with nothing waiting for this person');
   await page.locator('.inbox-link').waitFor();
   await measure(page, 'Home at 360x640');
