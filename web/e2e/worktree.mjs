@@ -1,6 +1,7 @@
 // A session on a branch of its own (issue #16), in Debian's Chromium at 390x844 against the real server and Claude
 // Code: started from New session "On a branch of its own", its worktree bar shows the branch and the file it changed,
-// and "Merge into main" brings the work into the project: the work the bar shows, refused once the worktree changed since.
+// and "Merge into main" brings the work into the project: the work the bar shows, refused once the worktree changed since;
+// once merged the bar says so and offers Merge no more.
 // Started by tests/PocketCoder.Tests/Browser/WorktreeBrowserTests.cs, which then checks the repository.
 //
 //   node e2e/worktree.mjs --url URL --code PAIRCODE --repo DIR [--shots DIR]
@@ -84,4 +85,13 @@ await runPhoneScript('worktree', 'Worktree phone', async ({ page, base, projectI
   await bar.locator('[role="status"]', { hasText: 'fast-forward' }).waitFor();
   await page.screenshot({ path: shots('worktree-02-merged.png') });
   ok('"Merge into main" fast-forwards the base with the session\'s work');
+
+  // Merged: the bar says so and offers Merge no more, after a reload too (the server's word, not the bar's memory).
+  await bar.locator('[data-testid="merged"]', { hasText: 'Merged into main' }).waitFor();
+  if (await bar.getByRole('button', { name: 'Merge into main' }).count()) throw new Error('the branch panel still offers Merge after the merge');
+  await page.reload();
+  await bar.locator('.worktree-summary').click();
+  await bar.locator('[data-testid="merged"]').waitFor();
+  if (await bar.getByRole('button', { name: 'Merge into main' }).count()) throw new Error('after a reload the branch panel offers Merge for a merged branch');
+  ok('once merged, the branch panel says "Merged into main" and offers Merge no more');
 });

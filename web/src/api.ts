@@ -367,6 +367,9 @@ export const api = {
   approvals: (status?: 'pending' | 'decided', sessionId?: string) => body(client.GET('/api/approvals', { params: { query: { status, sessionId } } })) as Promise<Approval[]>,
   decide: (approval: string, decision: Decision, extra?: { message?: string; updatedInput?: unknown }) =>
     body(client.POST('/api/approvals/{id}/decision', { ...byId(approval), body: { decision, ...extra } })),
+  /** Several calls decided together: each its own decision (and ledger entry); a refusal is said in that call's result. */
+  decideMany: (decisions: { id: string; decision: Decision; message?: string }[]) =>
+    body(client.POST('/api/approvals/decisions', { body: { decisions } })),
 
   /** Answers an agent's question: one answer per question, in order (chosen option labels and/or the owner's own words). */
   answer: (approval: string, answers: QuestionAnswer[]) => body(client.POST('/api/approvals/{id}/answer', { ...byId(approval), body: { answers } })),

@@ -11,6 +11,7 @@ import { Devices } from './screens/Devices';
 import { FileView, Files } from './screens/Files';
 import { Branches, Git, GitDiffView, GitHistory, GitCommitView } from './screens/Git';
 import { Home } from './screens/Home';
+import { Inbox } from './screens/Inbox';
 import { NewSession } from './screens/NewSession';
 import { linkedPairingCode } from './pairing';
 import { Pair } from './screens/Pair';
@@ -67,6 +68,7 @@ export function App() {
   else if ((params = match('/p/:id/git/commit', p))) screen = <GitCommitView projectId={params.id!} sha={route.query.get('sha') ?? ''} session={route.query.get('session') ?? undefined} />;
   else if ((params = match('/p/:id/run', p))) screen = <Run projectId={params.id!} />;
   else if ((params = match('/p/:id/terminal', p))) screen = <Terminal projectId={params.id!} session={route.query.get('session') ?? undefined} />;
+  else if (match('/inbox', p)) screen = <Inbox />;
   else if (match('/devices', p)) screen = <Devices />;
   else if (match('/people', p)) screen = <People />;
   else if (match('/sessions', p)) screen = <AllSessions query={route.query.get('q') ?? ''} />;

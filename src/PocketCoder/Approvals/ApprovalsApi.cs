@@ -30,6 +30,34 @@ public sealed record DecisionRequest(
 /// <param name="Status"><c>pending</c> when this was the first of two people's allows (<paramref name="AllowedBy"/> so far).</param>
 public sealed record DecisionResponse(string Id, string Status, string Decision, int Needed = 1, IReadOnlyList<string>? AllowedBy = null);
 
+/// <summary>Several decisions in one request (the inbox's "decide these together"): each is its own, through the same gatekeeper.</summary>
+public sealed record BatchDecisionRequest(
+    [property: Required(ErrorMessage = BatchDecisionRequest.ItemsMessage)]
+    [property: ItemCount(ApprovalsApi.MaxBatch, Min = 1, ErrorMessage = BatchDecisionRequest.ItemsMessage)]
+    IReadOnlyList<BatchDecisionItem>? Decisions)
+{
+    internal const string ItemsMessage = "'decisions' is a list of 1 to 50 decisions, each {id, decision, message?}.";
+}
+
+public sealed record BatchDecisionItem(
+    [property: Required(ErrorMessage = "Each decision's 'id' is the approval's id.")]
+    [property: StringLength(100, MinimumLength = 1, ErrorMessage = "Each decision's 'id' is the approval's id.")]
+    string? Id,
+    [property: Required(ErrorMessage = DecisionRequest.DecisionMessage)]
+    [property: AllowedValues(Decisions.AllowOnce, Decisions.AllowSession, Decisions.AllowAlways, Decisions.Deny, ErrorMessage = DecisionRequest.DecisionMessage)]
+    string? Decision,
+    [property: StringLength(ApprovalsApi.MaxMessageLength, ErrorMessage = "'message' is at most {1} characters.")]
+    string? Message = null);
+
+/// <summary>One decision of a batch, in the batch's order: <paramref name="Decided"/> as <c>/decision</c> answers it, or why it was refused
+/// (<paramref name="Error"/>, as that endpoint's problem+json would have said).</summary>
+public sealed record BatchDecisionResult(string Id, DecisionResponse? Decided, BatchDecisionError? Error);
+
+/// <param name="Status">The HTTP status the single decision would have been answered with (403 not yours, 404, 409 already decided).</param>
+public sealed record BatchDecisionError(int Status, string Code, string Detail);
+
+public sealed record BatchDecisionResponse(IReadOnlyList<BatchDecisionResult> Results);
+
 /// <param name="Offers">What the caller may do with it now (exactly what the server will accept), and, where they may not allow it, who can.</param>
 /// <param name="RiskSigns">What the server read in the call when it asked (<see cref="Approvals.RiskSigns"/>), each a code the app
 /// puts in words; empty when nothing stood out.</param>
@@ -68,6 +96,9 @@ public static class ApprovalsApi
 {
     public const int MaxMessageLength = 4_000;
 
+    /// <summary>The most decisions one batch carries: a screenful of similar calls, not a way round the gatekeeper's pace.</summary>
+    public const int MaxBatch = 50;
+
     public static IServiceCollection AddApprovals(this IServiceCollection services) =>
         services.AddSingleton<Rules>().AddSingleton<TeamPolicies>().AddSingleton<Authority>().AddSingleton<Budgets>().AddSingleton<ApprovalStore>().AddSingleton<Gatekeeper>();
 
@@ -77,6 +108,7 @@ public static class ApprovalsApi
         approvals.MapGet("/", List).WithName("ListApprovals");
         approvals.MapGet("/{id}", Get).WithName("GetApproval");
         approvals.MapPost("/{id}/decision", Decide).WithName("DecideApproval");
+        approvals.MapPost("/decisions", DecideEach).WithName("DecideApprovals");
         approvals.MapPost("/{id}/answer", Answer).WithName("AnswerQuestion");
 
         var rules = api.MapGroup("/projects/{projectId}/rules");
@@ -133,6 +165,42 @@ public static class ApprovalsApi
         var approval = gatekeeper.Decide(id, request.Decision!, request.Message, updated, user.Actor());
         return new DecisionResponse(approval.Id, approval.Status, approval.Decision ?? request.Decision!, approval.Needed,
             approval.Needed > 1 ? approvals.AllowedBy([approval.Id])[approval.Id] : null);
+    }
+
+    /// <summary>
+    /// Several calls decided together, each exactly as <c>/{id}/decision</c> would (the gatekeeper checks this person's right to
+    /// each, writes each its own ledger entry and resumes each agent); one refused (not theirs, decided already, gone) is said
+    /// in its result and stops none of the others. The same id twice is refused whole: a batch says each decision once.
+    /// </summary>
+    private static BatchDecisionResponse DecideEach(BatchDecisionRequest request, Gatekeeper gatekeeper, ApprovalStore approvals, ClaimsPrincipal user)
+    {
+        // Checked here too: a body without the list (`{}`) reached the handler past the annotations (EndpointFuzzTests).
+        var items = request.Decisions ?? throw ApiProblem.Validation(BatchDecisionRequest.ItemsMessage);
+        if (items.Count is 0 or > MaxBatch || items.Any(i => i?.Id is null || i.Decision is null))
+        {
+            // A null in the list says no decision at all (the annotations check the items that are there).
+            throw ApiProblem.Validation(BatchDecisionRequest.ItemsMessage);
+        }
+
+        if (items.Select(i => i.Id).Distinct(StringComparer.Ordinal).Count() != items.Count)
+        {
+            throw ApiProblem.Validation("'decisions' names an approval twice: each is decided once.");
+        }
+
+        var actor = user.Actor();
+        return new BatchDecisionResponse([.. items.Select(item =>
+        {
+            try
+            {
+                var approval = gatekeeper.Decide(item.Id!, item.Decision!, item.Message, null, actor);
+                return new BatchDecisionResult(approval.Id, new DecisionResponse(approval.Id, approval.Status, approval.Decision ?? item.Decision!,
+                    approval.Needed, approval.Needed > 1 ? approvals.AllowedBy([approval.Id])[approval.Id] : null), null);
+            }
+            catch (ApiProblem problem)
+            {
+                return new BatchDecisionResult(item.Id!, null, new BatchDecisionError(problem.Status, problem.Code, problem.Message));
+            }
+        })]);
     }
 
     /// <summary>Answers a question: checked against its options, then allowed with the answers as the agent reads them.</summary>

@@ -67,6 +67,9 @@ public static class RouteAccess
         ["GetApproval"] = Read(ProjectFrom.ApprovalRoute),
         ["DecideApproval"] = new(Access.Decide, ProjectFrom.ApprovalRoute),
         ["AnswerQuestion"] = new(Access.Decide, ProjectFrom.ApprovalRoute),
+        // Several calls, perhaps of several projects, each through the gatekeeper as above: a call not theirs to decide is
+        // refused in its own result (ROLE_FORBIDDEN, a viewer's every one), the others decided.
+        ["DecideApprovals"] = Read(),
 
         // Sessions. Choosing a mode that allows calls unasked is checked against the project's policy too.
         // The conversations the owner had with their agents in a terminal are the owner's own: listing and carrying one on, owners.

@@ -70,6 +70,8 @@ namespace PocketCoder.Server;
 [JsonSerializable(typeof(DecisionRequest))]
 [JsonSerializable(typeof(AnswerRequest))]
 [JsonSerializable(typeof(DecisionResponse))]
+[JsonSerializable(typeof(BatchDecisionRequest))]
+[JsonSerializable(typeof(BatchDecisionResponse))]
 [JsonSerializable(typeof(ApprovalResponse))]
 [JsonSerializable(typeof(IEnumerable<ApprovalResponse>))]
 [JsonSerializable(typeof(CreateRuleRequest))]

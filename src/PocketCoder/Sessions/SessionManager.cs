@@ -82,7 +82,7 @@ public sealed partial class SessionManager(
         var session = database.Write(write =>
         {
             var created = sessions.Create(write, project.Id, adapter.Id, model, mode, title, profile: profile, shortTitle: SessionTitles.Short(prompt?.Text),
-                status: from is null ? SessionStatuses.Starting : SessionStatuses.Preparing);
+                status: from is null ? SessionStatuses.Starting : SessionStatuses.Preparing, startedBy: SessionStore.StarterName(write, actor));
             if (from is not null)
             {
                 worktrees.RecordPreparation(write, created.Id, project, from);

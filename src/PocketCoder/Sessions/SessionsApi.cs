@@ -56,6 +56,8 @@ public sealed record UpdateSessionRequest(
 /// <param name="Sandbox">How its agent runs since it last started: <c>sandboxed</c> or <c>none</c>; null before it first started.</param>
 /// <param name="ShortTitle">What tells it apart on a list: the first sentence of its first prompt (or the agent's own title
 /// for a conversation carried on), without markdown or code, cut at a word near 48 characters; null without either.</param>
+/// <param name="StartedBy">Who started it: the person (a device that is no one's: its name; a schedule or task: whoever the server
+/// started it for); null for a session from before this was kept with no ledger entry naming anyone.</param>
 /// <param name="Offers">What the caller may do with it now: steer it (or why not, and who can), the modes they may switch it to, stop it.</param>
 public sealed record SessionResponse(
     string Id, string ProjectId, string Agent, string? Model, string Mode, string Status, string? Title,
@@ -65,11 +67,12 @@ public sealed record SessionResponse(
     string? Profile = null,
     string? Sandbox = null,
     string? ShortTitle = null,
-    Teams.SessionOffers? Offers = null)
+    Teams.SessionOffers? Offers = null,
+    string? StartedBy = null)
 {
     public static SessionResponse From(Session s) =>
         new(s.Id, s.ProjectId, s.Agent, s.Model, s.Mode, s.Status, s.Title, s.CreatedAt, s.UpdatedAt, s.LastSeq, s.ArchivedAt, s.Preview, Profile: s.Profile,
-            Sandbox: s.Sandbox, ShortTitle: s.ShortTitle ?? SessionTitles.Short(s.Title));
+            Sandbox: s.Sandbox, ShortTitle: s.ShortTitle ?? SessionTitles.Short(s.Title), StartedBy: s.StartedBy);
 }
 
 public static class SessionsApi

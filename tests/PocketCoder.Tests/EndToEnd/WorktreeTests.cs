@@ -30,6 +30,7 @@ public sealed class WorktreeTests
             Assert.Equal($"pocketcoder/{session[..8]}/work", worktree.GetProperty("branch").GetString());
             Assert.Equal("main", worktree.GetProperty("baseRef").GetString());
             Assert.Equal(["shared.txt"], worktree.GetProperty("changed").EnumerateArray().Select(f => f.GetString()));
+            Assert.False(worktree.GetProperty("merged").GetBoolean(), "a branch with work not in its base is said to be merged");
             Assert.Equal(text + "\n", await File.ReadAllTextAsync(Path.Combine(path, "shared.txt")));
             // The branch against where it started: the new file, uncommitted, with its line.
             var diff = await world.Http.GetOkAsync($"/api/sessions/{session}/worktree/diff");
@@ -43,6 +44,9 @@ public sealed class WorktreeTests
         Assert.True(merged.GetProperty("fastForward").GetBoolean());
         Assert.Equal("from A\n", await File.ReadAllTextAsync(Path.Combine(world.Repository, "shared.txt")));
         var head = Git(world.Repository, "rev-parse", "HEAD");
+        // Merged: its base holds all of it, so the app offers Merge no more (issue #51); the other branch is not.
+        Assert.True((await world.Http.GetOkAsync($"/api/sessions/{first}/worktree")).GetProperty("merged").GetBoolean(), "a merged branch is not said to be merged");
+        Assert.False((await world.Http.GetOkAsync($"/api/sessions/{second}/worktree")).GetProperty("merged").GetBoolean());
 
         var conflict = await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync($"/api/sessions/{second}/worktree/merge", new { }),
             HttpStatusCode.Conflict, "MERGE_CONFLICT");

@@ -14,8 +14,8 @@ using PocketCoder.Teams;
 namespace PocketCoder.Tests.Teams;
 
 /// <summary>
-/// Every role, every act the table knows, at every door that offers it: the app's API, a chat bridge (Telegram), a
-/// notification's action and the owner's terminal. Each answer must be the table's (<see cref="DecisionRights"/>): allowed
+/// Every role, every act the table knows, at every door that offers it: the app's API (and its batch of decisions, the
+/// inbox's), a chat bridge (Telegram), a notification's action and the owner's terminal. Each answer must be the table's (<see cref="DecisionRights"/>): allowed
 /// where it says yes, refused (with its code, where the door has codes) where it says no. A fake agent keeps it fast; the
 /// agents' own protocols are tested with the real CLIs elsewhere. All mismatches are listed at once.
 /// </summary>
@@ -213,6 +213,11 @@ internal sealed class MatrixWorld : IAsyncDisposable
             yield return ($"decide shell {decision}", Fixed(Shell(decision)), "api", role => DecideAsync(role, decision, "run: make it"));
         }
 
+        foreach (var decision in new[] { Decisions.AllowOnce, Decisions.Deny })
+        {
+            yield return ($"decide shell {decision}", Fixed(Shell(decision)), "batch", role => DecideTogetherAsync(role, decision));
+        }
+
         foreach (var decision in new[] { Decisions.AllowOnce, Decisions.AllowSession, Decisions.Deny })
         {
             yield return ($"decide shell {decision}", Fixed(Shell(decision)), Chat, role => PressAsync(role, decision));
@@ -298,6 +303,30 @@ internal sealed class MatrixWorld : IAsyncDisposable
 
     private async Task<DoorAnswer> DecideAsync(Role role, string decision, string prompt) => await DoorAnswer.Of(await Http(role).PostAsJsonAsync(
         $"/api/approvals/{await NewApprovalAsync(prompt)}/decision", new { decision, message = decision == Decisions.Deny ? "no" : null }));
+
+    /// <summary>
+    /// The inbox's batch: two fresh calls decided together. The request itself is every paired person's to make; each call is
+    /// the gatekeeper's to allow or refuse, so both results must be the table's answer (and the same one).
+    /// </summary>
+    private async Task<DoorAnswer> DecideTogetherAsync(Role role, string decision)
+    {
+        var ids = new[] { await NewApprovalAsync("run: make it"), await NewApprovalAsync("run: make it") };
+        var response = await Http(role).PostAsJsonAsync("/api/approvals/decisions", new { decisions = ids.Select(id => new { id, decision }) });
+        if (!response.IsSuccessStatusCode)
+        {
+            return await DoorAnswer.Of(response);
+        }
+
+        var results = JsonElement.Parse(await response.Content.ReadAsStringAsync()).GetProperty("results").EnumerateArray().ToList();
+        var answers = results.Select(r => r.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object
+            ? new DoorAnswer(false, error.GetProperty("code").GetString(), error.GetProperty("detail").GetString() ?? "")
+            : new DoorAnswer(true, null, r.GetProperty("decided").GetProperty("status").GetString() ?? "")).ToList();
+        Assert.Equal(ids, results.Select(r => r.GetProperty("id").GetString()));
+        // Each decided on its own: the two must agree, since the same person decides the same kind of call.
+        return answers[0].Allowed == answers[1].Allowed && answers[0].Code == answers[1].Code
+            ? answers[0] with { Said = $"both: {answers[0].Said}" }
+            : new DoorAnswer(!answers[0].Allowed, "SPLIT", $"the two calls were answered differently: {answers[0].Said} / {answers[1].Said}");
+    }
 
     private async Task<DoorAnswer> AnswerAsync(Role role) => await DoorAnswer.Of(await Http(role).PostAsJsonAsync(
         $"/api/approvals/{await NewApprovalAsync("ask: which?")}/answer", new { answers = new[] { new { selected = new[] { "Yes" } } } }));

@@ -208,6 +208,63 @@ public sealed class TeamApprovalTests
     }
 
     /// <summary>A fake agent that asks to run <paramref name="command"/> on each message; the task is the last answer.</summary>
+    /// <summary>
+    /// The inbox's "decide these together": each call goes through the gatekeeper as its own decision with its own ledger
+    /// entry; an operator's are refused one by one (the approver's to decide), one decided already or unknown is said in its
+    /// own result and stops none of the others, and a batch naming a call twice, or none, is refused whole.
+    /// </summary>
+    [Fact]
+    public async Task DecidingTogether_EachCallIsItsOwnDecision_AndEachRefusalIsSaidPerCall()
+    {
+        var fake = new FakeAgent { Script = async (session, prompt) => { await session.AskToRunAsync(prompt.Text); await session.EndTurnAsync(); } };
+        await using var world = await AgentWorld.FakeAsync(fake);
+        var olu = await world.Server.PairPersonAsync("Olu", Role.Operator);
+        var vic = await world.Server.PairPersonAsync("Vic", Role.Viewer);
+        await using var events = await SseClient.ConnectAsync(world.Http, "/api/events?tail=true", null);
+        var ids = new List<string>();
+        foreach (var command in new[] { "echo one", "echo two", "echo three" })
+        {
+            await world.StartSessionAsync(command);
+            ids.Add((await events.WaitForAsync("approval.requested")).Str("approvalId")!);
+        }
+
+        foreach (var (person, role) in new[] { (olu, "operator"), (vic, "viewer") })
+        {
+            var refused = await ApiAssert.OkJsonAsync(await person.Http.PostAsJsonAsync("/api/approvals/decisions",
+                new { decisions = ids.Select(id => new { id, decision = "allow_once" }) }));
+            foreach (var result in refused.GetProperty("results").EnumerateArray())
+            {
+                Assert.True(result.GetProperty("error").GetProperty("code").GetString() == "ROLE_FORBIDDEN", $"{role}: {result}");
+                Assert.Equal(403, result.GetProperty("error").GetProperty("status").GetInt32());
+            }
+        }
+
+        await ApiAssert.OkJsonAsync(await Decide(world.Http, ids[2], "deny"));
+        var answer = await ApiAssert.OkJsonAsync(await world.Http.PostAsJsonAsync("/api/approvals/decisions",
+            new { decisions = new object[] { new { id = ids[0], decision = "allow_once" }, new { id = "nothing", decision = "allow_once" },
+                new { id = ids[2], decision = "allow_once" }, new { id = ids[1], decision = "deny", message = "not now" } } }));
+        var results = answer.GetProperty("results").EnumerateArray().ToList();
+        Assert.Equal([ids[0], "nothing", ids[2], ids[1]], results.Select(r => r.GetProperty("id").GetString()));
+        Assert.Equal("allow_once", results[0].GetProperty("decided").GetProperty("decision").GetString());
+        Assert.Equal("APPROVAL_NOT_FOUND", results[1].GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal("APPROVAL_ALREADY_DECIDED", results[2].GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal("deny", results[3].GetProperty("decided").GetProperty("decision").GetString());
+
+        var ledger = await LedgerAsync(world);
+        foreach (var id in ids)
+        {
+            Assert.Single(ledger, e => e.GetProperty("action").GetString() == "approval.decided" && e.GetProperty("subject").GetString() == id);
+        }
+
+        Assert.DoesNotContain(ledger, e => e.GetProperty("action").GetString() == "approval.decided" && e.GetProperty("detail").GetProperty("person").GetString() is "Olu" or "Vic");
+        await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync("/api/approvals/decisions",
+            new { decisions = new[] { new { id = ids[0], decision = "deny" }, new { id = ids[0], decision = "deny" } } }), HttpStatusCode.BadRequest, "VALIDATION_FAILED");
+        await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync("/api/approvals/decisions", new { decisions = Array.Empty<object>() }),
+            HttpStatusCode.BadRequest, "VALIDATION_FAILED");
+        await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync("/api/approvals/decisions",
+            new { decisions = new[] { new { id = ids[0], decision = "maybe" } } }), HttpStatusCode.BadRequest, "VALIDATION_FAILED");
+    }
+
     private static (FakeAgent Fake, TaskCompletionSource<PermissionDecision> Decided) AskingAgent(string command)
     {
         var decided = new TaskCompletionSource<PermissionDecision>(TaskCreationOptions.RunContinuationsAsynchronously);

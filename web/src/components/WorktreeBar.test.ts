@@ -9,7 +9,7 @@ import { WorktreeBar } from './WorktreeBar';
 const session = { id: 's1', projectId: 'p1', status: 'idle', mode: 'trusted' } as Session;
 const worktree = (changed: string[]): Worktree => ({
   sessionId: 's1', path: '/w/s1', branch: 'pocketcoder/s1', baseRef: 'main', baseCommit: 'b', present: true,
-  ahead: changed.length ? 1 : 0, behind: 0, changed, head: 'h', tree: 't',
+  ahead: changed.length ? 1 : 0, behind: 0, changed, head: 'h', tree: 't', merged: false,
 });
 // Runs the bar's effects, then lets the API call they started answer and the bar render it.
 const settle = () => act(() => new Promise<void>((resolve) => setTimeout(resolve, 0)));
@@ -43,6 +43,22 @@ describe('the worktree bar', () => {
     await settle();
     expect(load).toHaveBeenCalledTimes(2);
     expect(root.querySelector('.worktree-summary')?.textContent).toContain('1 file changed');
+  });
+});
+
+describe('merging', () => {
+  it('is offered until the server says the branch is merged, then the bar says so instead', async () => {
+    const mine = { ...session, offers: { steer: true, steerRefusal: null, modes: [], stop: true } } as Session;
+    for (const merged of [false, true]) {
+      vi.spyOn(api, 'worktree').mockImplementation(async () => ({ ...worktree(merged ? [] : ['shared.txt']), merged }));
+      const root = document.createElement('div');
+      act(() => render(h(WorktreeBar, { session: mine, working: false, turnEndedAt: 0, onStopped: () => {} }), root));
+      await settle();
+      act(() => (root.querySelector('.worktree-summary') as HTMLButtonElement).click());
+      const merge = [...root.querySelectorAll('button')].some((b) => b.textContent === 'Merge into main');
+      expect(merge).toBe(!merged);
+      expect(root.querySelector('[data-testid="merged"]')?.textContent ?? null).toBe(merged ? 'Merged into main.' : null);
+    }
   });
 });
 

@@ -78,13 +78,15 @@ export function WorktreeBar({ session, working, turnEndedAt, onStopped }: {
           <ErrorNote error={error} />
           {retry && <IdentityForm projectId={session.projectId} doing="merge" onSaved={() => { setRetry(null); retry(); }} />}
           {note && <p class="muted small" role="status">{note}</p>}
+          {/* Nothing left to merge (the server's word): Merge is not offered again until the agent works on. */}
+          {info.merged && <p class="small" data-testid="merged">Merged into <span class="mono">{info.baseRef}</span>.</p>}
           {confirm === null && acts && (
             <div class="row wrap-row">
-              <button class="btn primary" disabled={busy || working} onClick={() => void act(async () => {
+              {!info.merged && <button class="btn primary" disabled={busy || working} onClick={() => void act(async () => {
                 // What this bar shows is what merges: the branch and its files as they were when it was loaded.
                 const merged = await api.mergeWorktree(session.id, info);
                 return merged.fastForward ? `${merged.baseRef} now has the session's work (fast-forward).` : `Merged into ${merged.baseRef} (${merged.commit.slice(0, 8)}).`;
-              })}>Merge into {info.baseRef}</button>
+              })}>Merge into {info.baseRef}</button>}
               {info.present && <button class="btn ghost" disabled={busy} onClick={() => setConfirm('keep')}>Keep branch…</button>}
               <button class="btn danger-ghost" disabled={busy} onClick={() => setConfirm('discard')}>Discard…</button>
             </div>

@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
 import type { SessionStatus, ToolKind } from '../api';
-import { back as goBack, navigate } from '../router';
+import { back as goBack, linkTo, useRoute } from '../router';
 import { reachable, useStore } from '../store';
 import { splitPending, waitingLabel, WAITING_FOR_YOU } from '../offers';
 
@@ -37,6 +37,7 @@ const PATHS: Record<string, string> = {
   mic: 'M12 3a3 3 0 00-3 3v6a3 3 0 006 0V6a3 3 0 00-3-3z M5 11a7 7 0 0014 0 M12 18v3',
   attach: 'M20 12l-8 8a5 5 0 01-7-7l9-9a3.5 3.5 0 015 5l-9 9a2 2 0 01-3-3l8-8',
   search: 'M11 4a7 7 0 100 14 7 7 0 000-14z M16 16l5 5',
+  inbox: 'M4 13l3-8h10l3 8v6H4z M4 13h5l1 2h4l1-2h5',
 };
 
 export function Icon({ name, size = 22, label }: { name: keyof typeof PATHS | ToolKind; size?: number; label?: string }) {
@@ -91,17 +92,21 @@ export function AppBar({ title, subtitle, back, actions }: { title: ComponentChi
   );
 }
 
-/** On every screen: how many calls wait for this person (the server offers them to allow or answer), and a tap to the oldest. */
+/**
+ * On every screen, one tap from the inbox: with how many calls wait for this person (the server offers them to allow or
+ * answer) when any do, else the inbox's plain icon (what waits on others is there too). Not on the inbox itself.
+ */
 export function PendingBadge() {
   const pending = useStore((s) => splitPending(s.board.pending).mine);
-  if (pending.length === 0) return null;
-  const oldest = pending[0]!;
-  const label = `${pending.length} approval${pending.length === 1 ? '' : 's'} waiting for you`;
+  const route = useRoute();
+  if (route.path === '/inbox') return null;
+  if (pending.length === 0) return <a class="icon-btn inbox-link" aria-label="Inbox" {...linkTo('/inbox')}><Icon name="inbox" /></a>;
+  const label = `Inbox: ${pending.length} approval${pending.length === 1 ? '' : 's'} waiting for you`;
   return (
-    <button class="pending-badge" aria-label={label} title={label} data-pending={pending.length} onClick={() => navigate(`/s/${oldest.sessionId}`)}>
-      <Icon name="alert" size={18} />
+    <a class="pending-badge" aria-label={label} title={label} data-pending={pending.length} {...linkTo('/inbox')}>
+      <Icon name="inbox" size={18} />
       <span>{pending.length}</span>
-    </button>
+    </a>
   );
 }
 

@@ -4,6 +4,7 @@ import { AppBar, Empty, ErrorNote, StatusBadge, timeAgo } from '../components/ui
 import { linkTo } from '../router';
 import { useStore } from '../store';
 import { agentName } from './Home';
+import { needsYouFirst } from '../inbox';
 
 /** Splits the server's snippet at its marks (U+0002 … U+0003): text stays text, so nothing in a prompt becomes markup. */
 export function marked(snippet: string) {
@@ -39,7 +40,9 @@ export function AllSessions({ query: initial }: { query: string }) {
     return () => { live = false; clearTimeout(timer); };
   }, [query]);
 
-  const everything = Object.values(board).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+  const pending = useStore((s) => s.board.pending);
+  // What waits for this person leads, then the most recently active.
+  const everything = needsYouFirst(Object.values(board).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt)), pending);
   const archived = everything.filter((s) => s.archivedAt).length;
   const list = found ?? (showArchived ? everything : everything.filter((s) => !s.archivedAt));
   const projectName = (id: string) => projects.find((p) => p.id === id)?.name ?? 'removed project';
@@ -62,7 +65,7 @@ export function AllSessions({ query: initial }: { query: string }) {
                 <span class="session-preview">{s.match ? marked(s.match) : s.preview}</span>
                 <span class="session-meta">
                   <StatusBadge status={s.status} sessionId={s.id} />{s.archivedAt && <span class="badge badge-idle">Archived</span>}
-                  <span class="muted small">{projectName(s.projectId)} · {agentName(s.agent)} · {timeAgo(s.updatedAt)}</span>
+                  <span class="muted small">{projectName(s.projectId)} · {agentName(s.agent)}{s.startedBy ? ` · started by ${s.startedBy}` : ''} · {timeAgo(s.updatedAt)}</span>
                 </span>
               </a>
             </li>

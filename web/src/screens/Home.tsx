@@ -7,6 +7,7 @@ import { linkTo, navigate } from '../router';
 import { dismissPushOffer, shouldOfferPush } from '../push';
 import { refresh, setState, useOwner, useStore } from '../store';
 import { splitPending, waitingForOthers } from '../offers';
+import { needsYouFirst } from '../inbox';
 
 const SHOWN = 5;
 
@@ -31,7 +32,7 @@ export function Home() {
       />
       <main class="page">
         {mine.length > 0 && (
-          <a class="pending-banner" {...linkTo(`/s/${mine[0]!.sessionId}#approval-${mine[0]!.approvalId}`)}>
+          <a class="pending-banner" {...linkTo('/inbox')}>
             <Icon name="shield" />
             <span><strong>{mine.length === 1 ? '1 approval' : `${mine.length} approvals`}</strong> waiting for you</span>
             <span class="pending-go">Review <Icon name="chevron" size={18} /></span>
@@ -53,7 +54,7 @@ export function Home() {
         )}
         {projects.map((project) => (
           <ProjectCard key={project.id} project={project}
-            sessions={Object.values(sessions).filter((s) => s.projectId === project.id).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))} />
+            sessions={needsYouFirst(Object.values(sessions).filter((s) => s.projectId === project.id).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt)), pending)} />
         ))}
         {projects.length > 0 && <ResourcesPanel owner={owner} />}
         {owner && <AddProject />}
@@ -87,7 +88,7 @@ function ProjectCard({ project, sessions: everything }: { project: Project; sess
             <li key={s.id}>
               <a class="session-row" {...linkTo(`/s/${s.id}`)}>
                 <span class="session-title" title={s.title ?? undefined}>{s.shortTitle || s.title || 'Untitled session'}</span>
-                <span class="session-meta"><StatusBadge status={s.status} sessionId={s.id} />{s.archivedAt && <span class="badge badge-idle">Archived</span>}<span class="muted small">{agentName(s.agent)} · {timeAgo(s.updatedAt)}</span></span>
+                <span class="session-meta"><StatusBadge status={s.status} sessionId={s.id} />{s.archivedAt && <span class="badge badge-idle">Archived</span>}<span class="muted small">{agentName(s.agent)}{s.startedBy ? ` · ${s.startedBy}` : ''} · {timeAgo(s.updatedAt)}</span></span>
               </a>
             </li>
           ))}

@@ -21,8 +21,10 @@ public sealed record SessionWorktree(string SessionId, string ProjectId, string 
 /// <param name="Head">The branch's commit now: what Merge is told the owner reviewed.</param>
 /// <param name="Tree">What a merge brings in now: the worktree as a tree, uncommitted changes and new files in (the branch's, once
 /// the worktree is removed); told to Merge with <paramref name="Head"/>.</param>
+/// <param name="Merged">Its base holds all of it: the branch moved from where it started, has no commit the base lacks and
+/// nothing uncommitted beside them (after a Merge, until the agent works on): there is nothing to merge.</param>
 public sealed record WorktreeResponse(string SessionId, string Path, string Branch, string BaseRef, string BaseCommit, bool Present, int Ahead,
-    int Behind, IReadOnlyList<string> Changed, string Head, string Tree);
+    int Behind, IReadOnlyList<string> Changed, string Head, string Tree, bool Merged);
 
 /// <summary>What the owner reviewed before a merge (<see cref="WorktreeResponse.Head"/> and <see cref="WorktreeResponse.Tree"/>);
 /// null where the caller does not say.</summary>
@@ -109,9 +111,11 @@ public sealed partial class SessionWorktrees(Database database, GitCli git, GitW
         // Against the point it branched from: what the session did, committed or not, as a merge would bring it in.
         var changed = (await git.RunCheckedAsync(project.Path, ["diff", "--name-only", "-z", worktree.BaseCommit, tree], cancellationToken)).Stdout
             .Split('\0', StringSplitOptions.RemoveEmptyEntries);
+        var ahead = int.Parse(counts[1], CultureInfo.InvariantCulture);
+        var merged = ahead == 0 && head != worktree.BaseCommit && (!present || tree == await TreeOfAsync(project, head, cancellationToken));
         return new WorktreeResponse(sessionId, worktree.Path, worktree.Branch, worktree.BaseRef, worktree.BaseCommit, present,
-            int.Parse(counts[1], CultureInfo.InvariantCulture), int.Parse(counts[0], CultureInfo.InvariantCulture), [.. changed.Distinct().Order(StringComparer.Ordinal)],
-            head, tree);
+            ahead, int.Parse(counts[0], CultureInfo.InvariantCulture), [.. changed.Distinct().Order(StringComparer.Ordinal)],
+            head, tree, merged);
     }
 
     /// <summary>
