@@ -96,7 +96,7 @@ try {
     ['home', '/', '.project'],
     ['files', `/p/${projectId}/files`, '.list-row'],
     ['git', `/p/${projectId}/git`, '.git-head'],
-    ['run', `/p/${projectId}/run`, 'main'],
+    ['run', `/p/${projectId}/run`, 'main.run'],
     ['terminal', `/p/${projectId}/terminal`, '[data-testid="terminal-screen"]'],
     ['settings', `/p/${projectId}/settings`, 'select[name="approvalTimeout"]'],
     ['devices', '/devices', '.notify h2'],

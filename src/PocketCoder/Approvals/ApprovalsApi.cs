@@ -36,7 +36,8 @@ public sealed record BatchDecisionRequest(
     [property: ItemCount(ApprovalsApi.MaxBatch, Min = 1, ErrorMessage = BatchDecisionRequest.ItemsMessage)]
     IReadOnlyList<BatchDecisionItem>? Decisions)
 {
-    internal const string ItemsMessage = "'decisions' is a list of 1 to 50 decisions, each {id, decision, message?}.";
+    // No braces: the annotations format their message (a "{id, …}" here was a 500 on a body without the list).
+    internal const string ItemsMessage = "'decisions' is a list of 1 to 50 decisions, each with an 'id', a 'decision' and an optional 'message'.";
 }
 
 public sealed record BatchDecisionItem(
@@ -174,7 +175,6 @@ public static class ApprovalsApi
     /// </summary>
     private static BatchDecisionResponse DecideEach(BatchDecisionRequest request, Gatekeeper gatekeeper, ApprovalStore approvals, ClaimsPrincipal user)
     {
-        // Checked here too: a body without the list (`{}`) reached the handler past the annotations (EndpointFuzzTests).
         var items = request.Decisions ?? throw ApiProblem.Validation(BatchDecisionRequest.ItemsMessage);
         if (items.Count is 0 or > MaxBatch || items.Any(i => i?.Id is null || i.Decision is null))
         {

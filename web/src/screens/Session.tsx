@@ -26,6 +26,8 @@ export function SessionScreen({ id }: { id: string }) {
   // The page height before older events went on top: the reader stays on what they were reading.
   const heightBeforeOlder = useRef<number | null>(null);
   const [stream, setStream] = useState<StreamState>('connecting');
+  // The first connection after the page is not a reconnection: the banner waits for a stream that was open, or that failed.
+  const wasOpen = useRef(false);
   const [error, setError] = useState<string | null>(null);
   const [menu, setMenu] = useState(false);
   // Shown from this phone's copy (offline.ts) while the machine cannot be reached.
@@ -60,7 +62,7 @@ export function SessionScreen({ id }: { id: string }) {
       events = new ResumableStream({
         url: `/api/sessions/${encodeURIComponent(id)}/events`,
         after,
-        onState: setStream,
+        onState: (state) => { if (state === 'open') wasOpen.current = true; setStream(state); },
         onEvents: (batch) => {
           setWin((w) => addLive(w, batch));
           kept.add(batch);
@@ -199,7 +201,7 @@ export function SessionScreen({ id }: { id: string }) {
         {win.before !== null && (
           <button class="link earlier" data-testid="earlier" onClick={() => loadOlder.current()}>Earlier messages</button>
         )}
-        {stream !== 'open' && view.lastSeq > 0 && (fromCopy && !online
+        {(stream === 'waiting' || (stream === 'connecting' && wasOpen.current)) && view.lastSeq > 0 && (fromCopy && !online
           ? <div class="reconnecting" role="status" data-testid="offline-copy">Offline: the transcript as this phone last loaded it.</div>
           : <div class="reconnecting" role="status">Reconnecting…</div>)}
         {view.items.length === 0 && stream === 'open' && <p class="muted center">Nothing here yet.</p>}
