@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, ApiError, describeError, type Decision } from '../api';
 import type { ApprovalView } from '../events';
 import { renderMarkdown } from '../markdown';
-import { AskedFor, copyCode, ToolInput, useRelative } from './Transcript';
+import { AskedFor, copyCode, ToolInput, useRelative } from './ToolView';
 import { rememberDecided } from '../push';
 import { reachable, useStore } from '../store';
 import { ErrorNote, Icon } from './ui';

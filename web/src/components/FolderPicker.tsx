@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, describeError, type FolderListing, type FolderSuggestion, type FolderSuggestions } from '../api';
 import { ErrorNote, Icon } from './ui';
-import { agentName } from '../screens/Home';
+import { agentName } from '../agents';
 
 /** A folder as the owner reads it: under home as `~/code/app`, elsewhere as it is. */
 export function tilde(path: string, home?: string): string {

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, describeError, type McpServer, type McpState } from '../api';
-import { agentName } from '../screens/Home';
+import { agentName } from '../agents';
 import { ErrorNote } from './ui';
 
 const STATES: Record<McpState, string> = {

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, describeError, type AgentModels } from '../api';
-import { agentName } from '../screens/Home';
+import { agentName } from '../agents';
 
 /** Each agent's list, asked once per page load (the server asks the agent itself at most once too). */
 const asked = new Map<string, Promise<AgentModels>>();

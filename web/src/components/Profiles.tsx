@@ -4,7 +4,7 @@ import { modeLabel, MODES } from '../events';
 import { ErrorNote } from './ui';
 import { ModelField } from './ModelField';
 import { loadHealth, useStore } from '../store';
-import { agentName } from '../screens/Home';
+import { agentName } from '../agents';
 
 /** One line saying what a profile starts: its agent, then each choice it makes. */
 export function profileSummary(p: Profile): string {

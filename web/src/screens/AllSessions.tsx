@@ -3,7 +3,7 @@ import { api, describeError, type Session } from '../api';
 import { AppBar, Empty, ErrorNote, StatusBadge, timeAgo } from '../components/ui';
 import { linkTo } from '../router';
 import { useStore } from '../store';
-import { agentName } from './Home';
+import { agentName } from '../agents';
 import { needsYouFirst } from '../inbox';
 
 /** Splits the server's snippet at its marks (U+0002 … U+0003): text stays text, so nothing in a prompt becomes markup. */

@@ -3,7 +3,7 @@ import { api, ApiError, describeError, type AgentConversation } from '../api';
 import { AppBar, Empty, ErrorNote, timeAgo } from '../components/ui';
 import { linkTo, navigate } from '../router';
 import { upsertSession, useStore } from '../store';
-import { agentName } from './Home';
+import { agentName } from '../agents';
 
 /**
  * The agent conversations this project's folder has on the machine, begun in a terminal or here: continue one on the

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, scoped, ApiError, describeError, type DirectoryListing, type FileContent } from '../api';
 import { AppBar, Empty, ErrorNote, Icon } from '../components/ui';
 import { linkTo } from '../router';
-import { DiffView } from '../components/Transcript';
+import { DiffView } from '../components/ToolView';
 import { textsFile } from '../diff';
 import { onNotice, useProject } from '../store';
 

@@ -7,6 +7,7 @@ import { linkTo, navigate } from '../router';
 import { dismissPushOffer, shouldOfferPush } from '../push';
 import { refresh, setState, useOwner, useStore } from '../store';
 import { splitPending, waitingForOthers } from '../offers';
+import { agentName } from '../agents';
 import { needsYouFirst } from '../inbox';
 
 const SHOWN = 5;
@@ -110,13 +111,6 @@ function ProjectCard({ project, sessions: everything }: { project: Project; sess
       </div>
     </section>
   );
-}
-
-export function agentName(id: string): string {
-  return ({
-    'claude-code': 'Claude Code', codex: 'Codex', opencode: 'OpenCode', gemini: 'Gemini', copilot: 'Copilot CLI', qwen: 'Qwen Code', pi: 'pi', kilo: 'Kilo Code',
-    grok: 'Grok CLI', amp: 'Amp', auggie: 'Auggie', crush: 'Crush', droid: 'Factory Droid',
-  } as Record<string, string>)[id] ?? id;
 }
 
 function AddProject() {

@@ -6,7 +6,7 @@ import { inboxEntries, isRisky, similarGroups, similarKey, swipeable, swipeOutco
 import { linkTo } from '../router';
 import { reachable, reloadPending, useStore } from '../store';
 import { rememberDecided } from '../push';
-import { agentName } from './Home';
+import { agentName } from '../agents';
 
 /**
  * Every call, question and budget decision waiting in any session of any project: first those this person may decide

@@ -9,7 +9,7 @@ import { AppBar, ErrorNote } from '../components/ui';
 import { modeLabel, MODES } from '../events';
 import { navigate } from '../router';
 import { loadHealth, upsertSession, useProject, useStore } from '../store';
-import { agentName } from './Home';
+import { agentName } from '../agents';
 import { choiceOf, cronOf, repeatLabel, type RepeatChoice } from '../cron';
 import { SchedulePicker } from '../components/SchedulePicker';
 

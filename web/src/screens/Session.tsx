@@ -2,7 +2,8 @@ import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/ho
 import { AttachButton, type Attachment, AttachmentChips, release, wire } from '../components/Attach';
 import { appendDictated, Dictate } from '../components/Dictate';
 import { api, describeError, NetworkError, type HandoffResult, type QueuedMessage, type Session, type SessionMode, type SessionOffers, type SessionWorktreeRecord } from '../api';
-import { ProjectRoot, Transcript } from '../components/Transcript';
+import { Transcript } from '../components/Transcript';
+import { ProjectRoot } from '../components/ToolView';
 import { AppBar, ErrorNote, Icon, Sheet, StatusBadge } from '../components/ui';
 import { modeLabel, pendingApprovals, ResumableStream, withListed, type ListedTeamState, type SessionView, type StreamState } from '../events';
 import { addLive, addOlder, emptyWindow, MAX_WINDOW, openAt, type TranscriptWindow } from '../transcriptWindow';
@@ -10,7 +11,7 @@ import { keepOffers, loadHealth, reachable, reloadPending, upsertSession, useSto
 import { attempt, drop, flush, keep, onOutboxChange, waiting, type OutboxMessage } from '../outbox';
 import { modeChoices, waitsFor } from '../offers';
 import { keepTranscript } from '../offline';
-import { agentName } from './Home';
+import { agentName } from '../agents';
 import { WorktreeBar } from '../components/WorktreeBar';
 import { SessionMemoryLine } from '../components/Resources';
 import { PreparingNote } from '../components/Preparing';

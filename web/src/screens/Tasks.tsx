@@ -4,7 +4,7 @@ import { AppBar, Empty, ErrorNote } from '../components/ui';
 import { modeLabel } from '../events';
 import { linkTo } from '../router';
 import { onNotice, reachable, useProject, useStore } from '../store';
-import { agentName } from './Home';
+import { agentName } from '../agents';
 import { choiceOf, repeatLabel } from '../cron';
 import { ScheduleEdit } from '../components/ScheduleEdit';
 
