@@ -14,13 +14,26 @@ public static class Glob
 
     public static bool MatchesCommand(string pattern, string command) => ToRegex(pattern, starCrossesSlash: true).IsMatch(command.Trim());
 
+    /// <summary>
+    /// A command an allow rule lets through: as <see cref="MatchesCommand"/>, except that a wildcard never stands for the
+    /// shell's syntax for running something else (<c>; &amp; | ` $ ( )</c>, a line break): "allow npm *" means npm with any
+    /// arguments, not <c>npm test; curl … | sh</c> or <c>npm test $(curl …)</c>. A command with such syntax is allowed only
+    /// by a rule that spells it out (or <c>*</c>, "anything"). Redirections stay arguments (<c>echo ok &gt; out.txt</c>): a
+    /// write to a protected path is asked by the policy whatever the rule. Deny and ask rules keep the wide wildcard: they
+    /// should catch more, never less.
+    /// </summary>
+    public static bool AllowsCommand(string pattern, string command) => ToRegex(pattern, starCrossesSlash: true, plainWords: true).IsMatch(command.Trim());
+
     /// <summary>A pattern that matches exactly <paramref name="literal"/>: each <c>*</c>, <c>?</c> and <c>\</c> escaped.</summary>
     public static string Escape(string literal) => Regex.Replace(literal, @"[*?\\]", @"\$0");
 
     /// <summary>The literal an <see cref="Escape"/>d pattern matches (a remembered command or path, shown as such).</summary>
     public static string Unescape(string pattern) => Regex.Replace(pattern, @"\\(.)", "$1", RegexOptions.Singleline);
 
-    private static Regex ToRegex(string pattern, bool starCrossesSlash)
+    /// <summary>What a wildcard of an allow rule's command pattern may stand for: anything but the shell's syntax.</summary>
+    private const string PlainWord = @"[^;&|`$()\r\n]";
+
+    private static Regex ToRegex(string pattern, bool starCrossesSlash, bool plainWords = false)
     {
         var regex = new StringBuilder("^");
         for (var i = 0; i < pattern.Length; i++)
@@ -41,16 +54,16 @@ public static class Glob
                 }
                 else
                 {
-                    regex.Append(".*");
+                    regex.Append(plainWords ? PlainWord + "*" : ".*");
                 }
             }
             else if (c == '*')
             {
-                regex.Append(starCrossesSlash ? ".*" : "[^/]*");
+                regex.Append(plainWords ? PlainWord + "*" : starCrossesSlash ? ".*" : "[^/]*");
             }
             else if (c == '?')
             {
-                regex.Append(starCrossesSlash ? "." : "[^/]");
+                regex.Append(plainWords ? PlainWord : starCrossesSlash ? "." : "[^/]");
             }
             else
             {

@@ -239,7 +239,8 @@ public static class Policy
     public static bool RuleMatches(Rule rule, PermissionRequest request, string? relativePath) =>
         ToolMatches(rule.Tool, request)
         && (rule.Pattern == "*"
-            || (request.Kind == ToolKind.Execute && request.Command is { } command && Glob.MatchesCommand(rule.Pattern, command))
+            || (request.Kind == ToolKind.Execute && request.Command is { } command
+                && (rule.Action == RuleActions.Allow ? Glob.AllowsCommand(rule.Pattern, command) : Glob.MatchesCommand(rule.Pattern, command)))
             || (request.Kind == ToolKind.Mcp && McpMatches(rule.Pattern, request.Tool))
             || (request.Kind == ToolKind.Network && request.Command is { } target && Network.HostPattern.Matches(rule.Pattern, target))
             || (relativePath is not null && Glob.MatchesPath(rule.Pattern, relativePath)));
