@@ -35,7 +35,7 @@ await runPhoneScript('preview', 'Preview phone', async ({ page, base, projectId,
   const open = async () => {
     const [tab, answer] = await Promise.all([context.waitForEvent('page'), page.waitForResponse((r) => r.url().endsWith('/previews') && r.request().method() === 'POST'),
       row.getByRole('button', { name: `Open port ${port}` }).click()]);
-    console.log(`opened: ${answer.status()} ${await answer.text()}`);
+    if (!answer.ok()) throw new Error(`opening the preview: ${answer.status()}`);
     try {
       await tab.locator('#ws', { hasText: 'hot reload: app.js changed' }).waitFor({ timeout: 30_000 });
     } catch (e) {
@@ -56,14 +56,22 @@ await runPhoneScript('preview', 'Preview phone', async ({ page, base, projectId,
     const read = await fetch(`${appOrigin}/api/sessions`, { credentials: 'include' }).then((r) => `read ${r.status}`, () => 'refused');
     await fetch(`${appOrigin}/api/projects`, { method: 'POST', mode: 'no-cors', credentials: 'include', headers: { 'Content-Type': 'text/plain' }, body: '{"path":"/tmp"}' }).catch(() => {});
     const sent = await fetch('/cookies').then((r) => r.text());
-    return { read, cookie: document.cookie, storage: localStorage.length, sent };
+    // Sending what it read anywhere but its own origin (the browser has the network the sandbox lacks): the preview's
+    // policy stops the request before it leaves.
+    const blocked = await new Promise((resolve) => {
+      document.addEventListener('securitypolicyviolation', (e) => resolve(e.effectiveDirective), { once: true });
+      navigator.sendBeacon(`${appOrigin}/elsewhere`, 'read from the sandbox');
+      setTimeout(() => resolve('sent'), 5_000);
+    });
+    return { read, cookie: document.cookie, storage: localStorage.length, sent, blocked };
   }, app.origin);
+  if (tried.blocked !== 'connect-src') throw new Error(`the preview page could send to another origin: ${tried.blocked}`);
   if (tried.read !== 'refused') throw new Error(`the preview page read the app's API: ${tried.read}`);
   if (tried.cookie.includes('pocketcoder') || tried.storage !== 0) throw new Error(`the preview page sees PocketCoder's cookie or storage: ${JSON.stringify(tried)}`);
   if (tried.sent.includes('pocketcoder')) throw new Error(`the dev server was sent PocketCoder's cookies: ${tried.sent}`);
   const projects = await page.evaluate(() => fetch('/api/projects').then((r) => r.json()));
   if (projects.length !== 1) throw new Error(`a write from the preview page reached the app: ${projects.length} projects`);
-  ok('script on the preview cannot read the app\'s API, its cookie or storage; its write is refused; the dev server never sees PocketCoder\'s cookies');
+  ok('script on the preview cannot read the app\'s API, its cookie or storage, nor send to another origin; its write is refused; the dev server never sees PocketCoder\'s cookies');
 
   // Closed from the phone: the tab has nothing more.
   const listed = panel.locator(`[data-testid="preview-open"][data-port="${port}"]`);

@@ -54,6 +54,14 @@ public sealed class PreviewProxy(PreviewGrants grants, Egress egress, ILogger<Pr
             return;
         }
 
+        // One preview origin serves every session's previews: a service worker registered by one agent's page would outlive
+        // its grant and stand between the browser and every later preview (the exchange included).
+        if (context.Request.Headers["Service-Worker"] == "script")
+        {
+            await RefuseAsync(context, StatusCodes.Status403Forbidden, "PREVIEW_NO_SERVICE_WORKER", "A preview cannot register a service worker.");
+            return;
+        }
+
         if (PreviewCookie.Read(context.Request.Cookies, https) is not { } secret || grants.Find(secret) is not { } found)
         {
             await RefuseAsync(context, StatusCodes.Status403Forbidden, "PREVIEW_NOT_OPEN", "No preview is open here in this browser: open it from the session's Preview panel in PocketCoder.");
@@ -104,6 +112,9 @@ public sealed class PreviewProxy(PreviewGrants grants, Egress egress, ILogger<Pr
         }
 
         context.Response.Headers.SetCookie = PreviewCookie.SetCookie(exchanged.Secret, https, exchanged.Grant.ExpiresAt - DateTimeOffset.UtcNow);
+        // What an earlier preview's page left on this origin (its storage, its cache, a service worker) goes: never "cookies",
+        // which would clear the app's too (a host's cookies are shared by its ports).
+        context.Response.Headers["Clear-Site-Data"] = "\"cache\", \"storage\"";
         context.Response.Redirect("/");
     }
 
@@ -147,11 +158,13 @@ public sealed class PreviewProxy(PreviewGrants grants, Egress egress, ILogger<Pr
         context.Response.StatusCode = (int)response.StatusCode;
         foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
         {
-            if (!HopByHop.Contains(name))
+            if (!HopByHop.Contains(name) && values.Where(value => PreviewHeaders.Relayed(name, value)).ToArray() is { Length: > 0 } relayed)
             {
-                context.Response.Headers[name] = values.ToArray();
+                context.Response.Headers[name] = relayed;
             }
         }
+
+        PreviewHeaders.Add(context.Response.Headers);
 
         await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
         await body.CopyToAsync(context.Response.Body, cancellationToken);

@@ -28,10 +28,12 @@ internal static class PreviewUpgrade
             return;
         }
 
-        foreach (var (name, value) in headers.Where(h => !h.Name.Equals("Connection", StringComparison.OrdinalIgnoreCase)))
+        foreach (var (name, value) in headers.Where(h => !h.Name.Equals("Connection", StringComparison.OrdinalIgnoreCase) && PreviewHeaders.Relayed(h.Name, h.Value)))
         {
             context.Response.Headers.Append(name, value);
         }
+
+        PreviewHeaders.Add(context.Response.Headers);
 
         await using var browser = await upgrade.UpgradeAsync();
         await browser.WriteAsync(rest, cancellationToken);

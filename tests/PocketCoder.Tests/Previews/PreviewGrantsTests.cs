@@ -82,6 +82,25 @@ public sealed class PreviewGrantsTests
     }
 
     [Fact]
+    public void TheServersAnswer_NeverSetsOrClearsPocketCodersCookies_AndThePageTalksOnlyToItsOrigin()
+    {
+        // Cookies are shared by a host's ports: the previewed server must not log the owner out, nor plant a session.
+        Assert.False(PreviewHeaders.Relayed("Set-Cookie", "__Host-pocketcoder_session=x; Path=/; Secure; HttpOnly"));
+        Assert.False(PreviewHeaders.Relayed("set-cookie", "POCKETCODER_SESSION=x; Path=/"));
+        Assert.False(PreviewHeaders.Relayed("Set-Cookie", " pocketcoder_preview =x"));
+        Assert.False(PreviewHeaders.Relayed("Clear-Site-Data", "\"cookies\""));
+        Assert.True(PreviewHeaders.Relayed("Set-Cookie", "vite_session=abc; Path=/"));
+        Assert.True(PreviewHeaders.Relayed("Content-Type", "text/html"));
+
+        var headers = new Microsoft.AspNetCore.Http.HeaderDictionary { ["Referrer-Policy"] = "unsafe-url", ["Content-Security-Policy"] = "script-src 'self'" };
+        PreviewHeaders.Add(headers);
+        Assert.Equal("no-referrer", headers["Referrer-Policy"].ToString());
+        // Beside the server's own policy (a browser enforces both), never in its place.
+        Assert.Equal($"script-src 'self'|{PreviewHeaders.ContentSecurityPolicy}", string.Join('|', headers["Content-Security-Policy"].ToArray()));
+        Assert.Contains("connect-src 'self'", PreviewHeaders.ContentSecurityPolicy, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Parse_ListeningSocketsOnly_IPv4AndIPv6_AddressesInHostOrder()
     {
         string[] tcp =
