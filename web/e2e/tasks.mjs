@@ -96,6 +96,7 @@ await runPhoneScript('tasks', 'Tasks phone', async ({ page, base, projectId, sho
   const nightly = page.locator('[data-schedule]', { hasText: 'Nightly' });
   await nightly.locator('[data-testid="held"]', { hasText: '"laptop"' }).waitFor();
   await nightly.locator('[data-testid="next-run"]', { hasText: 'Paused' }).waitFor();
+  if (await nightly.getByRole('button', { name: /^Run now/ }).count()) throw new Error('a held schedule offers Run now before it is confirmed');
   const heldScreen = await smallTargets(page);
   if (heldScreen.bad.length) throw new Error(`controls under 44x44 on Tasks with held work: ${heldScreen.bad.join('; ')}`);
   await page.screenshot({ path: shots('tasks-02-held.png') });

@@ -192,6 +192,11 @@ public static class ApprovalsApi
         {
             try
             {
+                if (item.Decision != Decisions.Deny && approvals.Find(item.Id!) is { } asked && NotForABatch(asked, item.Decision!) is { } why)
+                {
+                    throw ApiProblem.Conflict(ErrorCodes.DecideOnItsOwn, why);
+                }
+
                 var approval = gatekeeper.Decide(item.Id!, item.Decision!, item.Message, null, actor);
                 return new BatchDecisionResult(approval.Id, new DecisionResponse(approval.Id, approval.Status, approval.Decision ?? item.Decision!,
                     approval.Needed, approval.Needed > 1 ? approvals.AllowedBy([approval.Id])[approval.Id] : null), null);
@@ -202,6 +207,18 @@ public static class ApprovalsApi
             }
         })]);
     }
+
+    /// <summary>
+    /// Why an allow must be given on the card itself, not among others (the app offers a batch only for plain calls; the
+    /// server holds it to that): what the server read as risky, a plan, a question, a budget, or a standing rule.
+    /// </summary>
+    internal static string? NotForABatch(Approval asked, string decision) =>
+        decision == Decisions.AllowAlways ? "An 'always' rule is added from the call's own card, where it is shown."
+        : asked.Signs.Count > 0 ? $"This call reads as risky ({string.Join(", ", asked.Signs)}): allow it on its own card."
+        : asked.Plan is not null ? "A plan is read and decided on its own."
+        : asked.Kind == ToolKind.Question.ToWire() ? "A question is answered on its own card."
+        : asked.Kind == ApprovalKinds.Budget ? "A budget is raised on its own card."
+        : null;
 
     /// <summary>Answers a question: checked against its options, then allowed with the answers as the agent reads them.</summary>
     private static DecisionResponse Answer(string id, AnswerRequest request, ApprovalStore approvals, Gatekeeper gatekeeper, ClaimsPrincipal user)

@@ -141,6 +141,12 @@ public static class BacklogApi
         var schedule = schedules.Get(scheduleId);
         var actor = user.Actor();
         authority.Ensure(actor, schedule.ProjectId, new ChooseMode(schedule.Mode));
+        // A held schedule's words are a revoked device's: Confirm is where someone reads and takes them on, not a press here.
+        if (schedule.HeldReason is not null)
+        {
+            throw ApiProblem.Conflict(ErrorCodes.ScheduleHeld, $"This schedule is held ({schedule.HeldReason}): confirm it first, then run it.");
+        }
+
         var task = database.Write(write =>
         {
             var added = tasks.Add(write, schedule.ProjectId,

@@ -115,6 +115,8 @@ public static class ErrorCodes
     public const string BacklogFull = "BACKLOG_FULL";
     public const string ScheduleNotFound = "SCHEDULE_NOT_FOUND";
     public const string ScheduleLimit = "SCHEDULE_LIMIT";
+    public const string ScheduleHeld = "SCHEDULE_HELD";
+    public const string DecideOnItsOwn = "DECIDE_ON_ITS_OWN";
     public const string BridgeChannelNotFound = "BRIDGE_CHANNEL_NOT_FOUND";
     public const string BridgeNotFound = "BRIDGE_NOT_FOUND";
     public const string ProfileNotFound = "PROFILE_NOT_FOUND";

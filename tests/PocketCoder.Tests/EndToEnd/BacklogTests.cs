@@ -178,6 +178,9 @@ public sealed class BacklogTests
         await all.WaitForAsync(e => e.Event == "turn.completed" && e.Str("sessionId") == laptopRun.Str("sessionId"));
         await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync($"/api/tasks/{laptopTask}/confirm", new { }), HttpStatusCode.Conflict, "TASK_NOT_HELD");
 
+        // Run now does not skip the confirmation: a held schedule's words are the revoked device's until someone takes them on.
+        await ApiAssert.ProblemAsync(await world.Http.PostAsync($"/api/schedules/{schedule}/run", null), HttpStatusCode.Conflict, "SCHEDULE_HELD");
+
         // And the schedule: enabled again, it counts from now and runs at its next time.
         var resumed = await world.Http.PatchOkAsync($"/api/schedules/{schedule}", new { enabled = true });
         Assert.Equal(JsonValueKind.Null, resumed.GetProperty("heldReason").ValueKind);

@@ -124,7 +124,7 @@ export function Tasks({ projectId }: { projectId: string }) {
                 </div>
                 {steers && editing !== s.id && (
                   <div class="row wrap-row">
-                    {modes.includes(s.mode) && (
+                    {modes.includes(s.mode) && !s.heldReason && (
                       <button class="btn ghost small" disabled={busy !== null} aria-label={`Run now: ${s.name}`}
                         onClick={() => void act(s.id, async () => { await api.runSchedule(s.id); setRanNow(s.id); })}>Run now</button>
                     )}
