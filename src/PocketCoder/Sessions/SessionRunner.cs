@@ -511,7 +511,7 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
         _sessions.ClearPausedCall(_session.Id, asked.ToolCallId);
         if (decision is { Allow: true, ApprovalId: { } approvalId, DeciderId: { } deciderId } && asked.Kind != ToolKind.Question)
         {
-            Volatile.Write(ref _grant, new OneTimeGrant(_session.Id, asked.Tool, asked.Input, approvalId, deciderId, decision.DeciderName ?? deciderId));
+            Volatile.Write(ref _grant, new OneTimeGrant(_session.Id, asked, approvalId, deciderId, decision.DeciderName ?? deciderId));
         }
 
         _logger.LogInformation("Session {SessionId}: resumed {Agent} is told the owner's decision on its {Tool} call {ToolCallId} ({Decision})",
