@@ -65,7 +65,7 @@ public static class RequestGuards
     /// <summary>
     /// After authentication: (1) a cookie-authenticated request that changes something must come from the app's own
     /// origin — a page on another port of this host would otherwise ride the cookie (bearer clients are not browsers and
-    /// are not affected); (2) the request's cancellation is tied to its device, so revoking the device ends it.
+    /// are not affected), and a read must not be another site's (<see cref="FromAnotherSite"/>); (2) the request's cancellation is tied to its device, so revoking the device ends it.
     /// </summary>
     public static IApplicationBuilder UseDeviceGuards(this IApplicationBuilder app) => app.Use(async (context, next) =>
     {
@@ -77,8 +77,7 @@ public static class RequestGuards
         }
 
         if (context.User.HasClaim(DeviceAuthentication.ViaClaim, DeviceAuthentication.ViaCookie)
-            && !HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method)
-            && !HttpMethods.IsOptions(context.Request.Method) && !IsSameOrigin(context.Request))
+            && (IsSafe(context.Request.Method) ? FromAnotherSite(context.Request) : !IsSameOrigin(context.Request)))
         {
             await Problems.WriteAsync(context, StatusCodes.Status403Forbidden, ErrorCodes.CrossSiteRequest,
                 "This request came from another site or port (Origin / Sec-Fetch-Site), with the app's cookie: refused.");
@@ -106,6 +105,18 @@ public static class RequestGuards
             context.Abort();
         }
     });
+
+    private static bool IsSafe(string method) => HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method);
+
+    /// <summary>
+    /// A read with the app's cookie that the browser says another site or port made (an image or script on a preview page:
+    /// a host's cookies go to every port). Reads change little, but some do (listing pending calls marks them delivered,
+    /// which holds back their escalation): the API answers reads to the app's own pages, and to what the owner opened
+    /// themselves (<c>none</c>: typed, bookmarked). Browsers that send no <c>Sec-Fetch-Site</c> are read as before.
+    /// </summary>
+    private static bool FromAnotherSite(HttpRequest request) =>
+        request.Path.StartsWithSegments("/api") && request.Headers["Sec-Fetch-Site"].ToString() is { Length: > 0 } site
+        && site != "same-origin" && site != "none";
 
     private static bool IsSameOrigin(HttpRequest request)
     {

@@ -82,6 +82,15 @@ public sealed class BrowserAndRevocationTests
         var noOrigin = Request(HttpMethod.Post, $"{world.Api}/commands", cookie, new { command = "touch pwned" });
         await ApiAssert.ProblemAsync(await world.Server.Anonymous.SendAsync(noOrigin), HttpStatusCode.Forbidden, "CROSS_SITE_REQUEST");
 
+        // A read another port's page makes with the cookie (an image on a preview page): refused too, as listing pending
+        // calls marks them delivered; what the owner opens themselves (Sec-Fetch-Site: none) is read.
+        var readFromPreview = Request(HttpMethod.Get, "/api/approvals?status=pending", cookie, null);
+        readFromPreview.Headers.Add("Sec-Fetch-Site", "same-site");
+        await ApiAssert.ProblemAsync(await world.Server.Anonymous.SendAsync(readFromPreview), HttpStatusCode.Forbidden, "CROSS_SITE_REQUEST");
+        var typed = Request(HttpMethod.Get, "/api/projects", cookie, null);
+        typed.Headers.Add("Sec-Fetch-Site", "none");
+        Assert.Equal(HttpStatusCode.OK, (await world.Server.Anonymous.SendAsync(typed)).StatusCode);
+
         Assert.False(File.Exists(Path.Combine(world.Repository, "pwned")));
         Assert.Equal(before, (await world.LedgerAsync("command.run")).Count);
 
