@@ -292,7 +292,7 @@ await runPhoneScript('third-pass-session', 'Third-pass phone', async ({ page, ba
     await form.locator('input[name="gitName"]').fill('Phone Owner');
     await form.locator('input[name="gitEmail"]').fill('owner@example.invalid');
     await form.getByRole('button', { name: 'Save and merge' }).click(SHORT);
-    await bar.getByText(/main now has the session's work|Merged into main/).waitFor(SHORT);
+    await bar.getByText(/main now has the session's work|Merged into main/).first().waitFor(SHORT);
     await page.screenshot({ path: shots('third-07-merged.png') });
   });
 
