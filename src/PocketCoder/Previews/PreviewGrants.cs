@@ -29,11 +29,18 @@ public sealed class PreviewGrants(TimeProvider clock)
     public event Action<PreviewGrant>? Closed;
 
     /// <summary>Opens a preview of <paramref name="port"/>: the grant, and the one-time code the preview origin takes for it.</summary>
-    public (PreviewGrant Grant, string Code) Open(string sessionId, string projectId, int port, string openedBy)
+    /// <param name="openerRevoked">Cancelled when the device that opens it is revoked (<c>DeviceConnections.For</c>): its
+    /// previews close with it, rather than living out their hour on a lost phone.</param>
+    public (PreviewGrant Grant, string Code) Open(string sessionId, string projectId, int port, string openedBy, CancellationToken openerRevoked = default)
     {
         var now = clock.GetUtcNow();
         var grant = new PreviewGrant(Guid.NewGuid().ToString("N"), sessionId, projectId, port, openedBy, now, now + GrantLifetime);
         _grants[grant.Id] = new Entry(grant, new CancellationTokenSource());
+        if (openerRevoked.CanBeCanceled)
+        {
+            openerRevoked.Register(() => Close(grant.Id));
+        }
+
         var code = Secret();
         _codes[Hash(code)] = (grant.Id, now + CodeLifetime);
         return (grant, code);

@@ -58,7 +58,8 @@ public static class PreviewsApi
         [.. doors.Where(d => d.AgentPid > 0).SelectMany(d => ListeningPorts.InSandbox(d.AgentPid)).DistinctBy(p => p.Port).OrderBy(p => p.Port)];
 
     private static OpenedPreviewResponse Open(string id, OpenPreviewRequest request, HttpRequest http, SessionStore sessions, Egress egress,
-        Authority authority, PreviewGrants grants, PreviewOrigin origin, Database database, LedgerStore ledger, ClaimsPrincipal user)
+        Authority authority, PreviewGrants grants, PreviewOrigin origin, Database database, LedgerStore ledger, DeviceConnections connections,
+        ClaimsPrincipal user)
     {
         var session = sessions.Get(id);
         var actor = user.Actor();
@@ -69,7 +70,7 @@ public static class PreviewsApi
                 $"Nothing in this session's sandbox listens on port {request.Port} now: only the ports its processes listen on can be previewed.");
         }
 
-        var (grant, code) = grants.Open(id, session.ProjectId, port.Port, actor.Name);
+        var (grant, code) = grants.Open(id, session.ProjectId, port.Port, actor.Name, connections.For(actor.Id));
         database.Write(write => ledger.Append(write, actor.Name, "preview.opened", id, new JsonObject
         {
             ["preview"] = grant.Id, ["port"] = port.Port, ["process"] = port.CommandLine, ["expires_at"] = grant.ExpiresAt.ToString("O"),

@@ -82,6 +82,23 @@ public sealed class PreviewGrantsTests
     }
 
     [Fact]
+    public void RevokingTheDeviceThatOpenedIt_ClosesThePreview()
+    {
+        var grants = new PreviewGrants(TimeProvider.System);
+        var devices = new PocketCoder.Auth.DeviceConnections();
+        var (grant, code) = grants.Open("s1", "p1", 5173, "Ada", devices.For("ada-phone"));
+        var (other, otherCode) = grants.Open("s1", "p1", 3000, "Olu", devices.For("olu-phone"));
+        var secret = grants.Exchange(code)!.Value.Secret;
+        grants.Exchange(otherCode);
+
+        devices.Revoke("ada-phone");
+
+        Assert.Null(grants.Find(secret));
+        Assert.Null(grants.Get(grant.Id));
+        Assert.NotNull(grants.Get(other.Id));
+    }
+
+    [Fact]
     public void TheServersAnswer_NeverSetsOrClearsPocketCodersCookies_AndThePageTalksOnlyToItsOrigin()
     {
         // Cookies are shared by a host's ports: the previewed server must not log the owner out, nor plant a session.
