@@ -15,8 +15,14 @@ public static class PreviewCookie
 
     public const string SecureName = "__Host-pocketcoder_preview";
 
-    /// <summary>The cookies PocketCoder sets on this host: never passed on to a previewed server.</summary>
-    private static readonly string[] Ours = [Name, SecureName, DeviceAuthentication.CookieName, DeviceAuthentication.SecureCookieName];
+    /// <summary>The cookies PocketCoder sets on this host: never passed on to a previewed server, never set by one.</summary>
+    private static readonly HashSet<string> Ours = new(StringComparer.OrdinalIgnoreCase)
+    {
+        Name, SecureName, DeviceAuthentication.CookieName, DeviceAuthentication.SecureCookieName,
+    };
+
+    /// <summary>Whether a cookie of this name is one of PocketCoder's (in any case: the app reads cookie names so).</summary>
+    public static bool IsPocketCoders(string name) => Ours.Contains(name.Trim());
 
     /// <summary>The <c>Set-Cookie</c> value for a grant's secret, living <paramref name="lifetime"/>.</summary>
     public static string SetCookie(string secret, bool https, TimeSpan lifetime) =>
@@ -35,7 +41,7 @@ public static class PreviewCookie
         }
 
         var kept = header.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Where(pair => !Ours.Contains(pair.Split('=', 2)[0].Trim(), StringComparer.Ordinal)).ToList();
+            .Where(pair => !IsPocketCoders(pair.Split('=', 2)[0])).ToList();
         return kept.Count == 0 ? null : string.Join("; ", kept);
     }
 }

@@ -1,5 +1,3 @@
-using PocketCoder.Auth;
-
 namespace PocketCoder.Previews;
 
 /// <summary>
@@ -19,15 +17,10 @@ internal static class PreviewHeaders
         "default-src 'self' 'unsafe-inline' 'unsafe-eval' data: blob:; connect-src 'self'; form-action 'self'; frame-src 'self'; " +
         "worker-src 'self'; base-uri 'self'; object-src 'none'";
 
-    private static readonly HashSet<string> OurCookies = new(StringComparer.OrdinalIgnoreCase)
-    {
-        DeviceAuthentication.CookieName, DeviceAuthentication.SecureCookieName, PreviewCookie.Name, PreviewCookie.SecureName,
-    };
-
     /// <summary>Whether a header of the server's answer goes on to the browser (with this value).</summary>
     public static bool Relayed(string name, string value) =>
         !name.Equals("Clear-Site-Data", StringComparison.OrdinalIgnoreCase)
-        && !(name.Equals("Set-Cookie", StringComparison.OrdinalIgnoreCase) && OurCookies.Contains(CookieName(value)));
+        && !(name.Equals("Set-Cookie", StringComparison.OrdinalIgnoreCase) && PreviewCookie.IsPocketCoders(CookieName(value)));
 
     /// <summary>PocketCoder's own headers, written last so the server's cannot take their place.</summary>
     public static void Add(IHeaderDictionary headers)
@@ -39,6 +32,6 @@ internal static class PreviewHeaders
     private static string CookieName(string setCookie)
     {
         var equals = setCookie.IndexOf('=', StringComparison.Ordinal);
-        return (equals < 0 ? setCookie : setCookie[..equals]).Trim();
+        return equals < 0 ? setCookie : setCookie[..equals];
     }
 }
