@@ -114,7 +114,7 @@ public sealed class Gatekeeper(
 
     /// <summary>
     /// The call a stopped agent was allowed, asked again after its resume: allowed once on that decision, if its decider may still
-    /// make it now (a revoked device or person, a narrowed role: the grant is given up and the call is asked anew). Its use is
+    /// make it now, and so may every earlier person of a call that needed several (a revoked device or person, a narrowed role: the grant is given up and the call is asked anew). Its use is
     /// ledgered beside the decision it rests on.
     /// </summary>
     private bool UseGrant(GateContext context, PermissionRequest request, OneTimeGrant grant) => database.Write(write =>
@@ -123,7 +123,8 @@ public sealed class Gatekeeper(
         var still = ApprovalStore.Find(write, grant.ApprovalId) is { Status: ApprovalStatuses.Decided, Decision: not Decisions.Deny } approval
             && approval.SessionId == context.SessionId && approval.SessionId == grant.SessionId
             && authority.Check(write, decider, approval.ProjectId, new DecideCall(approval.Risk, Roles.FromWire(approval.DeciderRole) ?? Role.Approver,
-                1, false, approval.Decision!)).Problem is null;
+                1, false, approval.Decision!)).Problem is null
+            && StillAllowedByEnough(write, approval);
         if (!still)
         {
             grant.Close();
@@ -143,6 +144,13 @@ public sealed class Gatekeeper(
             context.SessionId, context.Mode, null);
         return used;
     });
+
+    /// <summary>
+    /// A call that needed several people still stands on as many: the earlier allows (the votes kept with the approval) are
+    /// counted as of now beside the decider's, so revoking or narrowing any of them, not only the last, gives the grant up.
+    /// </summary>
+    private static bool StillAllowedByEnough(DbWrite write, Approval approval) =>
+        approval.Needed <= 1 || ApprovalVotes.Counted(write, approval).Count + 1 >= approval.Needed;
 
     /// <summary>Decided without asking anyone: ledgered as the policy's, with the rule or the standing allow it rests on.</summary>
     private PermissionDecision ByPolicy(GateContext context, PermissionRequest request, Verdict verdict)
