@@ -261,7 +261,9 @@ export const api = {
   updateProject: (project: string, change: { name?: string; approvalTimeoutSeconds?: number | null; sandbox?: 'sandboxed' | 'none'; worktreeDefault?: boolean }) =>
     body(client.PATCH('/api/projects/{id}', { ...byId(project), body: change })) as Promise<Project>,
 
-  sessions: (projectId?: string) => body(client.GET('/api/sessions', { params: { query: { projectId } } })) as Promise<Session[]>,
+  /** The newest sessions (the first page: up to 1,000), or with `before` (the last session of a page) the page after it. */
+  sessions: (projectId?: string, page?: { before: string; limit: number }) =>
+    body(client.GET('/api/sessions', { params: { query: { projectId, ...page } } })) as Promise<Session[]>,
   session: (session: string) => body(client.GET('/api/sessions/{id}', byId(session))) as Promise<Session>,
   /**
    * A page of the session's events, oldest first: the newest page without `before`, else the one before that seq (each

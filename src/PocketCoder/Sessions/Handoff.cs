@@ -44,7 +44,6 @@ public sealed class Handoff(
     public async Task<IReadOnlyList<AgentConversationResponse>> ListAsync(string projectId, CancellationToken cancellationToken)
     {
         var project = projects.Get(projectId);
-        var owned = sessions.List(projectId).GroupBy(s => (s.Agent, s.AgentSessionId)).ToDictionary(g => g.Key, g => g.First());
         var running = TerminalProcesses.CommandLines();
         var perAgent = await Task.WhenAll(agents.All.OfType<IAgentConversations>().Select(async catalog =>
         {
@@ -63,7 +62,7 @@ public sealed class Handoff(
 
             return conversations.Select(c =>
             {
-                var session = owned.GetValueOrDefault((agent, c.Id));
+                var session = sessions.OfConversation(projectId, agent, c.Id);
                 var inUse = sessions.Carrying(agent, c.Id).Count > 0 || TerminalProcesses.Holding(running, c.Id, null, null) is not null;
                 return new AgentConversationResponse(agent, c.Id, c.Title, c.LastActivity, c.Size, session?.Id, inUse);
             });

@@ -436,9 +436,10 @@ public sealed partial class SessionManager(
 
     public async Task StopProjectAsync(string projectId, Actor actor, CancellationToken cancellationToken)
     {
-        foreach (var session in sessions.List(projectId).Where(s => _live.ContainsKey(s.Id)))
+        // Every live one of the project, however old (the list is a page of the newest).
+        foreach (var sessionId in _live.Keys.Where(id => sessions.Find(id)?.ProjectId == projectId).ToList())
         {
-            await StopAsync(session.Id, actor, cancellationToken);
+            await StopAsync(sessionId, actor, cancellationToken);
         }
     }
 

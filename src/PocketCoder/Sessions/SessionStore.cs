@@ -89,13 +89,42 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
 
     public Session Get(string id) => Find(id) ?? throw ApiProblem.NotFound(ErrorCodes.SessionNotFound, $"No session with id '{id}'.");
 
-    // Both read their page off an index (migration 032), not a sort of every session: tests Server/QueryPlanTests.cs checks.
-    internal const string ListSql = $"SELECT {ReadColumns} FROM sessions ORDER BY created_at DESC LIMIT 1000";
-    internal const string ListProjectSql = $"SELECT {ReadColumns} FROM sessions WHERE project_id = $project ORDER BY created_at DESC LIMIT 1000";
+    /// <summary>The most sessions one page of the list holds (and the page a caller gets when it names none).</summary>
+    public const int MaxPage = 1000;
 
-    public IReadOnlyList<Session> List(string? projectId) => database.Read(connection => projectId is null
-        ? connection.Query(ListSql, Map)
-        : connection.Query(ListProjectSql, Map, ("$project", projectId)));
+    // Each reads its page off an index (migration 034), not a sort of every session: tests Server/QueryPlanTests.cs checks.
+    // The cursor is the last listed session's (created_at, id): a session created meanwhile is on the first page, not twice.
+    private const string Newest = "ORDER BY created_at DESC, id DESC LIMIT $limit";
+    internal const string ListSql = $"SELECT {ReadColumns} FROM sessions {Newest}";
+    internal const string ListProjectSql = $"SELECT {ReadColumns} FROM sessions WHERE project_id = $project {Newest}";
+    internal const string ListBeforeSql = $"SELECT {ReadColumns} FROM sessions WHERE (created_at, id) < ($at, $id) {Newest}";
+    internal const string ListProjectBeforeSql =
+        $"SELECT {ReadColumns} FROM sessions WHERE project_id = $project AND (created_at, id) < ($at, $id) {Newest}";
+
+    /// <summary>
+    /// A page of sessions (or a project's), newest created first: the first page, or the one after <paramref name="before"/>
+    /// (a session of an earlier page, its last).
+    /// </summary>
+    public IReadOnlyList<Session> List(string? projectId, Session? before = null, int limit = MaxPage) => database.Read(connection =>
+    {
+        (string, object?)[] page = [("$limit", Math.Clamp(limit, 1, MaxPage)), ("$project", projectId),
+            ("$at", before?.CreatedAt.ToDb()), ("$id", before?.Id)];
+        var sql = (projectId, before) switch
+        {
+            (null, null) => ListSql,
+            (null, _) => ListBeforeSql,
+            (_, null) => ListProjectSql,
+            _ => ListProjectBeforeSql,
+        };
+        return connection.Query(sql, Map, page);
+    });
+
+    /// <summary>The project's session that holds <paramref name="agent"/>'s conversation, if one does (the newest).</summary>
+    internal const string OfConversationSql =
+        $"SELECT {ReadColumns} FROM sessions WHERE agent = $agent AND agent_session_id = $conversation AND project_id = $project ORDER BY created_at DESC LIMIT 1";
+
+    public Session? OfConversation(string projectId, string agent, string agentSessionId) => database.Read(connection =>
+        connection.Query(OfConversationSql, Map, ("$agent", agent), ("$conversation", agentSessionId), ("$project", projectId)).FirstOrDefault());
 
     /// <summary>
     /// Sessions whose prompts hold every word of <paramref name="query"/> (the last one as a prefix, so results come

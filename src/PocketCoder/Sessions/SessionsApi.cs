@@ -159,14 +159,30 @@ public static class SessionsApi
     private static SessionResponse Answer(Session session, Teams.Authority authority, ClaimsPrincipal user) =>
         SessionResponse.From(session) with { Offers = authority.OffersFor(user.Actor(), [session])[session.Id] };
 
-    /// <summary>Every session (or a project's); with <c>q</c>, those whose prompts match it, most recently active first.</summary>
-    private static IEnumerable<SessionResponse> List(string? projectId, string? q, int? limit, SessionStore sessions, Teams.Authority authority, ClaimsPrincipal user)
+    /// <summary>
+    /// The sessions (or a project's), newest created first, a page at a time: <c>limit</c> of them (1 to 1,000, all 1,000 when
+    /// not said), and with <c>before</c> (the last session of a page) the page after it. With <c>q</c>, those whose prompts
+    /// match it, most recently active first.
+    /// </summary>
+    private static IEnumerable<SessionResponse> List(string? projectId, string? q, int? limit, string? before, SessionStore sessions, Teams.Authority authority,
+        ClaimsPrincipal user)
     {
+        if (limit is < 1 or > SessionStore.MaxPage)
+        {
+            throw ApiProblem.Validation($"'limit' is between 1 and {SessionStore.MaxPage}.");
+        }
+
         if (q is null)
         {
-            var all = sessions.List(projectId);
+            var after = before is null ? null : sessions.Get(before);
+            var all = sessions.List(projectId, after, limit ?? SessionStore.MaxPage);
             var offers = authority.OffersFor(user.Actor(), all);
             return all.Select(s => SessionResponse.From(s) with { Offers = offers[s.Id] });
+        }
+
+        if (before is not null)
+        {
+            throw ApiProblem.Validation("'before' pages the session list, not a search: a search answers its best matches at once.");
         }
 
         if (q.Length > SessionStore.MaxQuery)
@@ -174,7 +190,7 @@ public static class SessionsApi
             throw ApiProblem.Validation($"'q' is at most {SessionStore.MaxQuery} characters.");
         }
 
-        var found = sessions.Search(q, projectId, Math.Clamp(limit ?? 100, 1, 500));
+        var found = sessions.Search(q, projectId, Math.Min(limit ?? 100, 500));
         var offered = authority.OffersFor(user.Actor(), [.. found.Select(m => m.Session)]);
         return found.Select(m => SessionResponse.From(m.Session) with { Match = m.Snippet, Offers = offered[m.Session.Id] });
     }

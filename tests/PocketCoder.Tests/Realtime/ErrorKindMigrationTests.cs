@@ -54,7 +54,7 @@ public sealed class ErrorKindMigrationTests
                 DROP TRIGGER events_usage_spend; DROP TABLE session_spend; DROP TABLE project_spend; DROP TABLE server_settings; DROP TABLE message_keys;
                 ALTER TABLE approvals DROP COLUMN risk_signs;
                 ALTER TABLE session_grants DROP COLUMN risk;
-                DROP INDEX sessions_created; DROP INDEX sessions_project_created; DROP INDEX ledger_project_added;
+                DROP INDEX sessions_created_id; DROP INDEX sessions_project_created_id; DROP INDEX sessions_conversation; DROP INDEX ledger_project_added;
                 ALTER TABLE sessions DROP COLUMN started_by;
                 -- devices.person_id references people, so SQLite cannot drop it: the table is built again as it was.
                 DROP INDEX devices_person;

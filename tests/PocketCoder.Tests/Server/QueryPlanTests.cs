@@ -27,6 +27,9 @@ public sealed class QueryPlanTests : IDisposable
         { "a session's events after a cursor (the stream's catch-up)", PocketCoder.Realtime.EventLog.AfterSql },
         { "the session list", PocketCoder.Sessions.SessionStore.ListSql },
         { "a project's session list", PocketCoder.Sessions.SessionStore.ListProjectSql },
+        { "the session list's page after a cursor", PocketCoder.Sessions.SessionStore.ListBeforeSql },
+        { "a project's session list's page after a cursor", PocketCoder.Sessions.SessionStore.ListProjectBeforeSql },
+        { "the session holding an agent's conversation", PocketCoder.Sessions.SessionStore.OfConversationSql },
         { "whether a session has a conversation", PocketCoder.Sessions.SessionStore.HasConversationSql },
         { "a page of the ledger (and the export's and verify's walk)", PocketCoder.Ledger.LedgerStore.PageSql },
         { "the folders once added as projects", PocketCoder.Projects.Folders.RecentSql },
@@ -56,7 +59,7 @@ public sealed class QueryPlanTests : IDisposable
         // Every parameter the query names, bound to a value of its kind: the plan does not depend on the values.
         foreach (var name in System.Text.RegularExpressions.Regex.Matches(sql, @"\$[a-z]+").Select(m => m.Value).Distinct())
         {
-            command.Parameters.Add(new SqliteParameter(name, name is "$session" or "$id" or "$project" ? "x" : 1));
+            command.Parameters.Add(new SqliteParameter(name, name is "$session" or "$id" or "$project" or "$agent" or "$conversation" ? "x" : 1));
         }
 
         using var reader = command.ExecuteReader();

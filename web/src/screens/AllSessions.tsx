@@ -15,6 +15,19 @@ export function marked(snippet: string) {
   });
 }
 
+/** The server's first page of the session list when none is asked for (what the dashboard loads). */
+export const FIRST_PAGE = 1000;
+const OLDER_PAGE = 200;
+
+/** Where the next page back starts: the session created last of all those listed, by (createdAt, id) as the server pages. */
+export function oldestListed(sessions: Session[]): string | undefined {
+  let oldest: Session | undefined;
+  for (const s of sessions) {
+    if (!oldest || s.createdAt < oldest.createdAt || (s.createdAt === oldest.createdAt && s.id < oldest.id)) oldest = s;
+  }
+  return oldest?.id;
+}
+
 /** Every session of every project, most recently active first, and a search over everything the owner asked. */
 export function AllSessions({ query: initial }: { query: string }) {
   const projects = useStore((s) => s.projects);
@@ -23,6 +36,21 @@ export function AllSessions({ query: initial }: { query: string }) {
   const [found, setFound] = useState<Session[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [showArchived, setShowArchived] = useState(false);
+  // Sessions older than the dashboard's first page, paged in on request; whether the server may hold more.
+  const [older, setOlder] = useState<Session[]>([]);
+  const [more, setMore] = useState(() => Object.keys(board).length >= FIRST_PAGE);
+  const [loadingOlder, setLoadingOlder] = useState(false);
+
+  const showOlder = () => {
+    const before = oldestListed([...Object.values(board), ...older]);
+    if (!before) return;
+    setLoadingOlder(true);
+    api.sessions(undefined, { before, limit: OLDER_PAGE }).then((page) => {
+      setOlder((had) => [...had, ...page.filter((s) => !board[s.id])]);
+      setMore(page.length === OLDER_PAGE);
+      setError(null);
+    }, (e) => setError(describeError(e))).finally(() => setLoadingOlder(false));
+  };
 
   useEffect(() => {
     const q = query.trim();
@@ -42,7 +70,8 @@ export function AllSessions({ query: initial }: { query: string }) {
 
   const pending = useStore((s) => s.board.pending);
   // What waits for this person leads, then the most recently active.
-  const everything = needsYouFirst(Object.values(board).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt)), pending);
+  const listed = [...Object.values(board), ...older.filter((s) => !board[s.id])];
+  const everything = needsYouFirst(listed.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt)), pending);
   const archived = everything.filter((s) => s.archivedAt).length;
   const list = found ?? (showArchived ? everything : everything.filter((s) => !s.archivedAt));
   const projectName = (id: string) => projects.find((p) => p.id === id)?.name ?? 'removed project';
@@ -71,6 +100,9 @@ export function AllSessions({ query: initial }: { query: string }) {
             </li>
           ))}
         </ul>
+        {!found && more && (
+          <button class="link-btn" disabled={loadingOlder} onClick={showOlder}>{loadingOlder ? 'Loading older sessions…' : 'Show older sessions'}</button>
+        )}
         {!found && archived > 0 && (
           <button class="link-btn" onClick={() => setShowArchived(!showArchived)}>{showArchived ? 'Hide archived' : `Show ${archived} archived`}</button>
         )}
