@@ -47,13 +47,23 @@ POCKETCODER_SOAK_SECONDS=$soak_seconds POCKETCODER_SOAK_REPORT="$(pwd)/$out/soak
   dotnet test tests/PocketCoder.Tests -c Release --no-build --nologo --filter "FullyQualifiedName~Reliability.SoakTests" >"$out/soak.log" 2>&1 \
   || echo "the soak test failed: see $out/soak.log (its rows say what did not survive)" >&2
 
+# Issue #52: ten sessions of every agent waiting on the owner, pause on against off, and the resumes (three in a quick run):
+# the test project's WaitingSessionsBench, which the test command leaves out (Category=Bench).
+waiting_sessions=10
+[ ${#quick[@]} -gt 0 ] && waiting_sessions=3
+echo "==> $waiting_sessions sessions of every agent waiting on the owner, pause on and off" >&2
+rm -f "$out/waiting.jsonl"
+POCKETCODER_WAITING_SESSIONS=$waiting_sessions POCKETCODER_WAITING_REPORT="$(pwd)/$out/waiting.jsonl" \
+  dotnet test tests/PocketCoder.Tests -c Release --no-build --nologo --filter "FullyQualifiedName~Reliability.WaitingSessionsBench" >"$out/waiting.log" 2>&1 \
+  || echo "the waiting-sessions bench failed: see $out/waiting.log" >&2
+
 echo "==> building the load driver and the microbenchmarks" >&2
 dotnet build bench/PocketCoder.Bench -c Release --nologo -v quiet >&2
 dotnet build bench/PocketCoder.Microbench -c Release --nologo -v quiet >&2
 
 dotnet bench/PocketCoder.Bench/bin/Release/net10.0/PocketCoder.Bench.dll "${quick[@]}" \
   --pocketcoder "$out/publish/pocketcoder" --bare "$out/publish/bare" \
-  --pocketcoder-aot "$out/publish/pocketcoder-native" --bare-aot "$out/publish/bare-native" --claude "$claude" --soak "$out/soak.jsonl" --out "$out/end-to-end.md"
+  --pocketcoder-aot "$out/publish/pocketcoder-native" --bare-aot "$out/publish/bare-native" --claude "$claude" --soak "$out/soak.jsonl" --waiting "$out/waiting.jsonl" --out "$out/end-to-end.md"
 
 echo
 echo "In-process hot paths (BenchmarkDotNet, [MemoryDiagnoser]):"

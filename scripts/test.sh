@@ -60,7 +60,7 @@ status=0
 (cd web && npx vitest run --reporter=default --reporter=junit --outputFile.junit="$results/vitest.xml") || status=$?
 
 echo "==> running the tests (xunit, including the browser test: web/e2e/run.mjs in Chromium)"
-TMPDIR="$test_tmp" dotnet test PocketCoder.slnx -c Release --no-build --nologo --logger "console;verbosity=normal" \
+TMPDIR="$test_tmp" dotnet test PocketCoder.slnx -c Release --no-build --nologo --filter "Category!=Bench" --logger "console;verbosity=normal" \
   --logger "trx" --results-directory "$results" || status=$?
 
 # Tests must leave no process behind: any process whose working directory or command line lies under the tests'

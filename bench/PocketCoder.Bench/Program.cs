@@ -6,6 +6,7 @@ using PocketCoder.Bench;
 // Usage: PocketCoder.Bench --pocketcoder DIR --bare DIR --claude PATH [--pocketcoder-aot DIR --bare-aot DIR] [--quick] [--out FILE] [--only external,fanout,approval,push,worktree,hub,claude]
 // (--only network: the sandbox's network through its proxy vs direct, alone)
 // (--only paused: the rows of sessions paused while they wait for the owner, alone)
+// (--waiting FILE: the rows of tests/PocketCoder.Tests' WaitingSessionsBench, every agent, as bench/run.sh writes them)
 // (--only suspended: what suspended sessions still cost, alone)
 // (--only first-push: the first push after a restart, alone)
 // (--only scale: a session of 500,000 events in a data folder of 2,000,000 against a session of 1,000, alone)
@@ -127,6 +128,11 @@ if (Wanted("network"))
 {
     Progress("the sandbox's network: connections and a download through its proxy vs direct, and per prompt, with the real Claude Code CLI");
     rows.AddRange(await new NetworkBench(Required("pocketcoder"), Required("claude"), quick).RunAsync());
+}
+
+if (options.TryGetValue("waiting", out var waitingReport))
+{
+    rows.AddRange(WaitingRows.From(waitingReport));
 }
 
 if (options.TryGetValue("soak", out var soakReport))

@@ -136,7 +136,10 @@ public sealed class AgentWorld : IAsyncDisposable
     }
 
     /// <summary>This agent's own shell tool asked to run <paramref name="command"/> (each agent names it its own way).</summary>
-    public ScriptedReply ShellCall(string command) => Agent switch
+    public ScriptedReply ShellCall(string command) => ShellCallOf(Agent, command);
+
+    /// <summary><paramref name="agent"/>'s own shell tool asked to run <paramref name="command"/>.</summary>
+    public static ScriptedReply ShellCallOf(string agent, string command) => agent switch
     {
         "codex" => ScriptedReply.ToolUse("exec_command", new { cmd = command }),
         "opencode" or "kilo" => ScriptedReply.ToolUse("bash", new { command, description = "run it" }),
