@@ -20,6 +20,7 @@ public sealed class FakeTelegram : FakeChat, IAsyncDisposable
     private readonly List<JsonObject> _updates = [];
     private readonly Dictionary<string, int> _rateLimits = new(StringComparer.Ordinal);
     private readonly HashSet<string> _asksReply = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
     private long _nextUpdate = 1000;
     private bool _down;
 
@@ -248,7 +249,7 @@ public sealed class FakeTelegram : FakeChat, IAsyncDisposable
     {
         var offset = request["offset"]?.GetValue<long>() ?? 0;
         var wait = TimeSpan.FromSeconds(request["timeout"]?.GetValue<int>() ?? 0);
-        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(aborted, _stopping.Token);
         cancel.CancelAfter(wait);
         while (true)
         {
@@ -288,7 +289,11 @@ public sealed class FakeTelegram : FakeChat, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // A long poll in flight ends now, empty, as Telegram's would at its timeout: the host's stop waits for every
+        // request it is answering, and would sit out the bridge's 25 s poll.
+        await _stopping.CancelAsync();
         await _app.StopAsync();
         await _app.DisposeAsync();
+        _stopping.Dispose();
     }
 }
