@@ -63,6 +63,8 @@ export type ListeningPort = Schemas['ListeningPort'];
 export type PreviewGrant = Schemas['PreviewGrant'];
 export type BudgetCap = Schemas['BudgetCap'];
 export type BudgetUse = Schemas['BudgetUse'];
+export type CostReport = Schemas['CostReportResponse'];
+export type CostRow = Schemas['CostRow'];
 type RuleFields = { tool: string; pattern: string; action: Rule['action'] };
 
 // Not in the OpenAPI document: it arrives in `plan` events (docs/api.md, Events).
@@ -249,6 +251,8 @@ export const api = {
   policy: (projectId: string) => body(client.GET('/api/projects/{projectId}/policy', { params: { path: { projectId } } })),
   setPolicy: (projectId: string, policy: TeamPolicy) => body(client.PUT('/api/projects/{projectId}/policy', { params: { path: { projectId } }, body: policy })),
   budget: (projectId: string) => body(client.GET('/api/projects/{projectId}/budget', { params: { path: { projectId } } })),
+  /** Tokens and cost over the days from..to (UTC, both included), grouped; the budgets beside them. */
+  costs: (from: string, to: string, by: string) => body(client.GET('/api/costs', { params: { query: { from, to, by } } })),
 
   projects: () => body(client.GET('/api/projects')) as Promise<Project[]>,
   project: (project: string) => body(client.GET('/api/projects/{id}', byId(project))) as Promise<Project>,

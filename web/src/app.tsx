@@ -2,7 +2,7 @@ import type { ComponentChildren } from 'preact';
 import { Conversations } from './screens/Conversations';
 import { BranchDiff, TurnReview } from './screens/TurnReview';
 import { AllSessions } from './screens/AllSessions';
-import { useEffect } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { Loading } from './components/Loading';
 import { splitPending } from './offers';
 import { LedgerWarning, OfflineBanner, UpdateBanner } from './components/ui';
@@ -71,9 +71,21 @@ export function App() {
   else if (match('/inbox', p)) screen = <Inbox />;
   else if (match('/devices', p)) screen = <Devices />;
   else if (match('/people', p)) screen = <People />;
+  else if (match('/costs', p)) screen = <LazyCosts />;
   else if (match('/sessions', p)) screen = <AllSessions query={route.query.get('q') ?? ''} />;
   else screen = <Home />;
   return <Shell>{screen}</Shell>;
+}
+
+/** The costs screen comes in its own chunk: few open it, and the first load stays small. */
+function LazyCosts() {
+  const [screen, setScreen] = useState<typeof import('./screens/Costs') | null>(null);
+  const [failed, setFailed] = useState(false);
+  useEffect(() => {
+    import('./screens/Costs').then(setScreen, () => setFailed(true));
+  }, []);
+  if (failed) return <main class="page"><p class="muted">The costs screen could not be loaded. Check the connection and reload.</p></main>;
+  return screen ? <screen.Costs /> : <Loading />;
 }
 
 function Shell({ children }: { children: ComponentChildren }) {

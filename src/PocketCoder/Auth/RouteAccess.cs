@@ -173,6 +173,10 @@ public static class RouteAccess
         ["TestNotification"] = Read(),
         ["ReportPresence"] = Read(),
 
+        // Costs at a glance: every paired person reads every session and its usage events already, so the sums of them too.
+        ["GetCosts"] = Read(),
+        ["ExportCosts"] = Read(),
+
         // The ledger: anyone may check it (an auditor is a viewer).
         ["ReadLedger"] = Read(),
         ["VerifyLedger"] = Read(),

@@ -42,6 +42,7 @@ namespace PocketCoder.Server;
 [JsonSerializable(typeof(TeamPolicyResponse))]
 [JsonSerializable(typeof(BudgetStatus))]
 [JsonSerializable(typeof(BudgetAsk))]
+[JsonSerializable(typeof(Costs.CostReportResponse))]
 [JsonSerializable(typeof(CreateProjectRequest))]
 [JsonSerializable(typeof(UpdateProjectRequest))]
 [JsonSerializable(typeof(ProjectResponse))]

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, describeError, type Bridge, type Device, type LedgerKey, type Project } from '../api';
-import { AppBar, ErrorNote, timeAgo } from '../components/ui';
+import { AppBar, ErrorNote, Icon, timeAgo } from '../components/ui';
+import { linkTo } from '../router';
 import { acceptSigningKey, checkSigningKey } from '../ledgerWatch';
 import { signedOut, useOwner, useStore } from '../store';
 import { ChannelState, NotificationPanel } from './Notifications';
@@ -41,6 +42,9 @@ export function Devices() {
       <AppBar back="/" title="Devices" />
       <main class="page">
         <ErrorNote error={error} />
+        <nav class="project-tools device-links" aria-label="More">
+          <a class="chip-btn" {...linkTo('/costs')}><Icon name="history" size={18} /> Costs</a>
+        </nav>
         <NotificationPanel onChange={() => void load()} />
         <ul class="list">
           {sorted.map((d) => (

@@ -1,0 +1,79 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using PocketCoder.Agents;
+using PocketCoder.Tests.EndToEnd;
+using PocketCoder.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace PocketCoder.Tests.Browser;
+
+/// <summary>
+/// Steering the whole run on the phone (issue #55, web/e2e/steer.mjs), in Debian's Chromium against the real server with a
+/// stand-in agent that reports usage (the agents' own usage reports are tested with the real CLIs): the costs screen's
+/// totals are the sum of the usage events the sessions' logs hold, and its CSV says the same.
+/// </summary>
+public sealed class SteerBrowserTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task PhoneApp_CostsScreen_TotalsAreTheUsageEventsSum()
+    {
+        var web = Path.Combine(ClaudeCli.RepositoryRoot(), "web");
+        Assert.True(File.Exists("/usr/bin/chromium"), "/usr/bin/chromium is missing: scripts/test.sh installs Debian's chromium package.");
+        var fake = new FakeAgent
+        {
+            Script = async (session, prompt) =>
+            {
+                await session.Sink!.OnEventAsync(new UsageReport(1200 + prompt.Text.Length, 340, 5000, 60, 0.0371m, false), CancellationToken.None);
+                await session.SayAsync($"Done: {prompt.Text}");
+                await session.EndTurnAsync();
+            },
+        };
+        await using var world = await AgentWorld.FakeAsync(fake);
+        var scratch = TempPaths.NewDirectory("pc-steer");
+        try
+        {
+            await ApiAssert.OkJsonAsync(await world.Http.PutAsJsonAsync($"/api/projects/{world.ProjectId}/policy",
+                new { budget = new { period = "day", project = new { tokens = 50_000 }, session = new { costUsd = 5 } } }));
+            await using var events = await SseClient.ConnectAsync(world.Http, "/api/events?tail=true", null);
+            var first = await world.StartSessionAsync("Fix the build");
+            await events.WaitForAsync(e => e.Event == "turn.completed" && e.Str("sessionId") == first);
+            await world.SendAsync(first, "And the tests");
+            await events.WaitForAsync(e => e.Event == "turn.completed" && e.Str("sessionId") == first && Usage(world, first) == 2);
+            var second = await world.StartSessionAsync("Write the changelog");
+            await events.WaitForAsync(e => e.Event == "turn.completed" && e.Str("sessionId") == second);
+
+            // What the screen must say: the sum of the usage events, as the sessions' own logs hold them.
+            var usage = new List<JsonElement>();
+            foreach (var id in new[] { first, second })
+            {
+                usage.AddRange((await world.Http.GetOkAsync($"/api/sessions/{id}/events/page?limit=1000")).GetProperty("events").EnumerateArray()
+                    .Where(e => e.GetProperty("kind").GetString() == "usage").Select(e => e.GetProperty("data").Clone()));
+            }
+
+            var expect = Path.Combine(scratch, "expect.json");
+            await File.WriteAllTextAsync(expect, JsonSerializer.Serialize(new
+            {
+                tokens = usage.Sum(u => u.GetProperty("inputTokens").GetInt64() + u.GetProperty("outputTokens").GetInt64()),
+                costUsd = usage.Sum(u => u.GetProperty("costUsd").GetDecimal()),
+                turns = usage.Count,
+                sessions = new[] { first, second },
+            }));
+
+            var code = await BrowserScript.PairingCodeAsync(world.Server.DataDirectory);
+            var shots = Path.Combine(web, "test-results");
+            var (exitCode, log) = await PhoneAppBrowserTests.RunNodeAsync(web,
+                ["e2e/steer.mjs", "--url", world.Server.BaseUrl.ToString(), "--code", code, "--expect", expect, "--shots", shots], world.Phone.Token);
+            output.WriteLine(log);
+            Assert.True(exitCode == 0, $"steer.mjs failed (screenshots in {shots}):\n{log}");
+            Assert.Contains("no script errors", log, StringComparison.Ordinal);
+        }
+        finally
+        {
+            TempPaths.Delete(scratch);
+        }
+    }
+
+    private static int Usage(AgentWorld world, string sessionId) => int.Parse(
+        world.Server.ReadDatabase("SELECT COUNT(*) FROM events WHERE session_id = $s AND kind = 'usage'", ("$s", sessionId))!,
+        System.Globalization.CultureInfo.InvariantCulture);
+}
