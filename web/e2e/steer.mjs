@@ -2,6 +2,9 @@
 // that reports usage: what is tested here is the phone and the server, not an agent's protocol).
 //   Costs at a glance: the costs screen's totals are the sum of the usage events (--expect, summed by the test from the
 //   sessions' own logs), at 390x844 and 360x640, by each grouping, and its CSV export says the same.
+//   Read aloud: a speechSynthesis stand-in, put in before the app loads, records what it is given. Turned on in Devices,
+//   the session's button speaks the latest reply as plain text; a notification tapped in the service worker opens the
+//   session and speaks the reply (a finished turn) or the waiting call's line (an approval) by itself.
 // Started by tests/PocketCoder.Tests/Browser/SteerBrowserTests.cs.
 //
 //   node e2e/steer.mjs --url URL --code PAIRCODE --expect FILE [--shots DIR]
@@ -20,6 +23,19 @@ const expected = JSON.parse(readFileSync(args.expect, 'utf8'));
 const shots = (file) => join(args.shots, file);
 const profile = mkdtempSync(join(tmpdir(), 'pc-chromium-'));
 const context = await launchPhone({ executablePath: args.chromium, profile });
+// The platform's synthesiser, stood in for before any page loads: what the app asks it to say is kept in window.__spoken.
+await context.addInitScript(() => {
+  window.__spoken = [];
+  const synthesis = {
+    speaking: false, pending: false, paused: false,
+    speak(utterance) { window.__spoken.push(utterance.text); },
+    cancel() {}, pause() {}, resume() {}, getVoices() { return []; },
+    addEventListener() {}, removeEventListener() {},
+  };
+  Object.defineProperty(window, 'speechSynthesis', { value: synthesis, configurable: true });
+  window.SpeechSynthesisUtterance = class { constructor(text) { this.text = text; } };
+});
+await context.grantPermissions(['notifications'], { origin: new URL(args.url).origin });
 const page = context.pages()[0] ?? (await context.newPage());
 page.setDefaultTimeout(30_000);
 const errors = [];
@@ -68,10 +84,67 @@ async function costs() {
   ok(`Export CSV downloads ${download.suggestedFilename()}, its total the same`);
 }
 
+const spoken = () => page.evaluate(() => window.__spoken.slice());
+
+async function waitSpoken(text, what) {
+  for (let i = 0; i < 200; i++) {
+    if ((await spoken()).includes(text)) return;
+    await page.waitForTimeout(50);
+  }
+  throw new Error(`${what}: the synthesiser was given ${JSON.stringify(await spoken())}, not ${JSON.stringify(text)}`);
+}
+
+/** Shows a notification as a push would and taps it (no action button) in the app's service worker. */
+async function tapNotification(url, event) {
+  const worker = context.serviceWorkers().at(-1) ?? (await context.waitForEvent('serviceworker'));
+  await worker.evaluate(async ({ url, event }) => {
+    await self.registration.showNotification('PocketCoder', { tag: `steer-${event}`, data: { url, approvalId: null, event } });
+    const [shown] = await self.registration.getNotifications({ tag: `steer-${event}` });
+    self.dispatchEvent(new NotificationEvent('notificationclick', { notification: shown }));
+  }, { url, event });
+}
+
+async function readAloud() {
+  await page.goto(`${base}/devices`);
+  await page.locator('input[name="read-aloud"]').check();
+  await page.goto(`${base}/s/${expected.replySession}`);
+  await page.locator('[data-testid="read-reply"]').click();
+  await waitSpoken(expected.replySpoken, 'Read the reply aloud');
+  await page.screenshot({ path: shots('steer-read-aloud.png') });
+  ok(`Read the reply aloud speaks the reply as plain text: "${expected.replySpoken}"`);
+
+  // From a notification: the app open elsewhere (Home), the tap opens the session and reads the reply by itself.
+  await page.goto(`${base}/`);
+  await page.evaluate(() => { window.__spoken.length = 0; });
+  await tapNotification(`/s/${expected.replySession}`, 'turn.finished');
+  await page.waitForURL(new RegExp(`/s/${expected.replySession}$`));
+  await waitSpoken(expected.replySpoken, 'a finished turn\'s notification tapped');
+  ok('a finished turn\'s notification, tapped, opens the session and reads the reply; the flag leaves the address');
+
+  await page.evaluate(() => { window.__spoken.length = 0; });
+  await tapNotification(`/s/${expected.callSession}`, 'approval.requested');
+  await page.waitForURL(new RegExp(`/s/${expected.callSession}$`));
+  await waitSpoken(expected.callSpoken, 'a waiting call\'s notification tapped');
+  await page.locator('[data-testid="read-call"]').waitFor();
+  ok(`a waiting call's notification, tapped, reads its line: "${expected.callSpoken}"`);
+
+  // Turned off, nothing is offered and a tap reads nothing.
+  await page.goto(`${base}/devices`);
+  await page.locator('input[name="read-aloud"]').uncheck();
+  await page.evaluate(() => { window.__spoken.length = 0; });
+  await tapNotification(`/s/${expected.replySession}`, 'turn.finished');
+  await page.waitForURL(new RegExp(`/s/${expected.replySession}$`));
+  await page.locator('[data-testid="message"]').first().waitFor();
+  if (await page.locator('[data-testid="read-aloud"]').count()) throw new Error('Read aloud is offered with the setting off');
+  if ((await spoken()).length) throw new Error(`with the setting off, a tap spoke ${JSON.stringify(await spoken())}`);
+  ok('with Read aloud off, no button, and a tapped notification reads nothing');
+}
+
 let exitCode = 0;
 try {
   await pair(page, base, args.code, 'Steering phone');
   await costs();
+  await readAloud();
   if (errors.length) throw new Error(`script errors: ${errors.join('; ')}`);
   ok('no script errors');
 } catch (e) {

@@ -253,6 +253,8 @@ export const api = {
   budget: (projectId: string) => body(client.GET('/api/projects/{projectId}/budget', { params: { path: { projectId } } })),
   /** Tokens and cost over the days from..to (UTC, both included), grouped; the budgets beside them. */
   costs: (from: string, to: string, by: string) => body(client.GET('/api/costs', { params: { query: { from, to, by } } })),
+  /** The same report as a CSV download (a link's address: the browser saves it under the server's filename). */
+  costsCsvUrl: (from: string, to: string, by: string) => `/api/costs.csv?${new URLSearchParams({ from, to, by })}`,
 
   projects: () => body(client.GET('/api/projects')) as Promise<Project[]>,
   project: (project: string) => body(client.GET('/api/projects/{id}', byId(project))) as Promise<Project>,

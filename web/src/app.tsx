@@ -20,6 +20,7 @@ import { ProjectSettings } from './screens/ProjectSettings';
 import { Rules } from './screens/Rules';
 import { Run, Terminal } from './screens/Run';
 import { SessionScreen } from './screens/Session';
+import type { SpeakFlag } from './components/ReadAloud';
 import { Tasks } from './screens/Tasks';
 import { useStore } from './store';
 
@@ -51,7 +52,7 @@ export function App() {
   const p = route.path;
   let screen;
   let params: Record<string, string> | null;
-  if ((params = match('/s/:id', p))) screen = <SessionScreen key={params.id} id={params.id!} />;
+  if ((params = match('/s/:id', p))) screen = <SessionScreen key={params.id} id={params.id!} speak={speakFlag(route.query.get('speak'))} />;
   else if ((params = match('/s/:id/branch', p))) screen = <BranchDiff sessionId={params.id!} />;
   else if ((params = match('/s/:id/turn/:turn', p))) screen = <TurnReview sessionId={params.id!} turn={Number(params.turn)} />;
   else if ((params = match('/p/:id/new', p))) screen = <NewSession projectId={params.id!} />;
@@ -76,6 +77,9 @@ export function App() {
   else screen = <Home />;
   return <Shell>{screen}</Shell>;
 }
+
+/** A notification's tap asks to read the reply or the waiting call aloud (build/sw.ts); anything else asks nothing. */
+const speakFlag = (value: string | null): SpeakFlag | null => (value === 'reply' || value === 'call' ? value : null);
 
 /** The costs screen comes in its own chunk: few open it, and the first load stays small. */
 function LazyCosts() {

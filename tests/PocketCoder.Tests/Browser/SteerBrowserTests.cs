@@ -10,12 +10,14 @@ namespace PocketCoder.Tests.Browser;
 /// <summary>
 /// Steering the whole run on the phone (issue #55, web/e2e/steer.mjs), in Debian's Chromium against the real server with a
 /// stand-in agent that reports usage (the agents' own usage reports are tested with the real CLIs): the costs screen's
-/// totals are the sum of the usage events the sessions' logs hold, and its CSV says the same.
+/// totals are the sum of the usage events the sessions' logs hold, and its CSV says the same; with Read aloud on, the phone
+/// speaks the latest reply as plain text (a stand-in speechSynthesis records it), and a notification's tap speaks the reply
+/// or the waiting call by itself.
 /// </summary>
 public sealed class SteerBrowserTests(ITestOutputHelper output)
 {
     [Fact]
-    public async Task PhoneApp_CostsScreen_TotalsAreTheUsageEventsSum()
+    public async Task PhoneApp_CostsTotalsAreTheUsageEventsSum_AndRepliesAndCallsAreReadAloud()
     {
         var web = Path.Combine(ClaudeCli.RepositoryRoot(), "web");
         Assert.True(File.Exists("/usr/bin/chromium"), "/usr/bin/chromium is missing: scripts/test.sh installs Debian's chromium package.");
@@ -24,7 +26,13 @@ public sealed class SteerBrowserTests(ITestOutputHelper output)
             Script = async (session, prompt) =>
             {
                 await session.Sink!.OnEventAsync(new UsageReport(1200 + prompt.Text.Length, 340, 5000, 60, 0.0371m, false), CancellationToken.None);
-                await session.SayAsync($"Done: {prompt.Text}");
+                if (prompt.Text.Contains("deploy", StringComparison.Ordinal))
+                {
+                    // A call that waits on the owner for the rest of the test: the one a notification's tap reads aloud.
+                    await session.AskToRunAsync("make deploy");
+                }
+
+                await session.SayAsync(prompt.Text.Contains("changelog", StringComparison.Ordinal) ? MarkdownReply : $"Done: {prompt.Text}");
                 await session.EndTurnAsync();
             },
         };
@@ -41,10 +49,12 @@ public sealed class SteerBrowserTests(ITestOutputHelper output)
             await events.WaitForAsync(e => e.Event == "turn.completed" && e.Str("sessionId") == first && Usage(world, first) == 2);
             var second = await world.StartSessionAsync("Write the changelog");
             await events.WaitForAsync(e => e.Event == "turn.completed" && e.Str("sessionId") == second);
+            var third = await world.StartSessionAsync("Ship it: deploy");
+            var asked = await events.WaitForAsync(e => e.Event == "approval.requested" && e.Str("sessionId") == third);
 
             // What the screen must say: the sum of the usage events, as the sessions' own logs hold them.
             var usage = new List<JsonElement>();
-            foreach (var id in new[] { first, second })
+            foreach (var id in new[] { first, second, third })
             {
                 usage.AddRange((await world.Http.GetOkAsync($"/api/sessions/{id}/events/page?limit=1000")).GetProperty("events").EnumerateArray()
                     .Where(e => e.GetProperty("kind").GetString() == "usage").Select(e => e.GetProperty("data").Clone()));
@@ -56,7 +66,12 @@ public sealed class SteerBrowserTests(ITestOutputHelper output)
                 tokens = usage.Sum(u => u.GetProperty("inputTokens").GetInt64() + u.GetProperty("outputTokens").GetInt64()),
                 costUsd = usage.Sum(u => u.GetProperty("costUsd").GetDecimal()),
                 turns = usage.Count,
-                sessions = new[] { first, second },
+                sessions = new[] { first, second, third },
+                replySession = second,
+                // The reply as spoken: its markup gone, its code block said as such (web/src/speech.ts).
+                replySpoken = "Changelog written. The build passes now; see make test. Code block, 1 line.",
+                callSession = third,
+                callSpoken = $"Waiting for you: {asked.Str("title")}",
             }));
 
             var code = await BrowserScript.PairingCodeAsync(world.Server.DataDirectory);
@@ -72,6 +87,8 @@ public sealed class SteerBrowserTests(ITestOutputHelper output)
             TempPaths.Delete(scratch);
         }
     }
+
+    private const string MarkdownReply = "## Changelog written\n\nThe **build** passes now; see `make test`.\n\n```sh\nmake test\n```";
 
     private static int Usage(AgentWorld world, string sessionId) => int.Parse(
         world.Server.ReadDatabase("SELECT COUNT(*) FROM events WHERE session_id = $s AND kind = 'usage'", ("$s", sessionId))!,

@@ -41,7 +41,7 @@ export function Costs() {
     api.costs(period.from, period.to, by).then(setReport, (e: unknown) => setError(describeError(e)));
   }, [period.from, period.to, by]);
 
-  const csv = `/api/costs.csv?${new URLSearchParams({ from: period.from, to: period.to, by })}`;
+  const csv = api.costsCsvUrl(period.from, period.to, by);
   return (
     <>
       <AppBar back="/devices" title="Costs" subtitle={`${period.from} to ${period.to} (UTC)`} />

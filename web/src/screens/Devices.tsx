@@ -5,6 +5,7 @@ import { linkTo } from '../router';
 import { acceptSigningKey, checkSigningKey } from '../ledgerWatch';
 import { signedOut, useOwner, useStore } from '../store';
 import { ChannelState, NotificationPanel } from './Notifications';
+import { ReadAloudSetting } from '../components/ReadAloud';
 
 export function Devices() {
   const [devices, setDevices] = useState<Device[] | null>(null);
@@ -46,6 +47,7 @@ export function Devices() {
           <a class="chip-btn" {...linkTo('/costs')}><Icon name="history" size={18} /> Costs</a>
         </nav>
         <NotificationPanel onChange={() => void load()} />
+        <ReadAloudSetting />
         <ul class="list">
           {sorted.map((d) => (
             <li key={d.id} class={`list-row device${d.revokedAt ? ' revoked' : ''}`} data-device={d.name}>

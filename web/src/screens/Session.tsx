@@ -16,8 +16,10 @@ import { WorktreeBar } from '../components/WorktreeBar';
 import { SessionMemoryLine } from '../components/Resources';
 import { PreparingNote } from '../components/Preparing';
 import { PreviewPanel } from '../components/Preview';
+import { ReadAloud, type SpeakFlag } from '../components/ReadAloud';
 
-export function SessionScreen({ id }: { id: string }) {
+/** `speak`: read the latest reply or the waiting call aloud once it shows (a notification's tap, components/ReadAloud.tsx). */
+export function SessionScreen({ id, speak = null }: { id: string; speak?: SpeakFlag | null }) {
   const [session, setSession] = useState<Session | null>(null);
   const [worktree, setWorktree] = useState<SessionWorktreeRecord | null>(null);
   // A bounded window of the transcript (transcriptWindow.ts): the newest page, older ones as the owner scrolls up.
@@ -217,6 +219,7 @@ export function SessionScreen({ id }: { id: string }) {
         {view.turnActive && waiting === 0 && (view.stalled
           ? <div class="working stalled" role="status" aria-label="Agent stalled">No progress for a while: wait, or cancel the turn.</div>
           : <div class="working" aria-label="Agent working"><span class="spinner small" /> Working…</div>)}
+        <ReadAloud items={shown.items} waiting={cards} flag={speak} />
         <UsageLine view={view} />
         {(status === 'idle' || status === 'running' || status === 'waiting_approval') && <SessionMemoryLine sessionId={id} />}
         {(status === 'idle' || status === 'running' || status === 'waiting_approval') && <PreviewPanel sessionId={id} />}
