@@ -5,6 +5,10 @@
 //   Read aloud: a speechSynthesis stand-in, put in before the app loads, records what it is given. Turned on in Devices,
 //   the session's button speaks the latest reply as plain text; a notification tapped in the service worker opens the
 //   session and speaks the reply (a finished turn) or the waiting call's line (an approval) by itself.
+//   A link to watch: the owner makes one from the session's actions; a fresh browser profile opens it and sees the session
+//   live (a call allowed meanwhile, and the reply after it); its cookie is refused for another session and for a decision
+//   (403 WATCH_FORBIDDEN); the owner sees who opened it and revokes it, and the watcher's page says it no longer works; a
+//   second link expired (the test moves its expiry into the past when told "expire: ID") stops working too.
 // Started by tests/PocketCoder.Tests/Browser/SteerBrowserTests.cs.
 //
 //   node e2e/steer.mjs --url URL --code PAIRCODE --expect FILE [--shots DIR]
@@ -140,11 +144,106 @@ async function readAloud() {
   ok('with Read aloud off, no button, and a tapped notification reads nothing');
 }
 
+const laptopToken = process.env.POCKETCODER_LAPTOP_TOKEN;
+async function laptop(method, path, body) {
+  const response = await fetch(`${base}${path}`, {
+    method, headers: { authorization: `Bearer ${laptopToken}`, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: response.status, body: response.status === 204 ? null : await response.json() };
+}
+
+/** A browser of someone else's: a fresh profile, no pairing, nothing of the owner's. */
+async function freshBrowser() {
+  const profile = mkdtempSync(join(tmpdir(), 'pc-watcher-'));
+  const context = await launchPhone({ executablePath: args.chromium, profile });
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(30_000);
+  page.on('pageerror', (e) => errors.push(`watcher: ${e}`));
+  return { page, close: async () => { await context.close(); rmSync(profile, { recursive: true, force: true }); } };
+}
+
+const watcherFetch = (watcherPage, method, path, body) => watcherPage.evaluate(async ({ method, path, body }) => {
+  const response = await fetch(path, { method, credentials: 'same-origin', headers: { 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+  return { status: response.status, code: (await response.json().catch(() => ({}))).code };
+}, { method, path, body });
+
+async function watch() {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`${base}/s/${expected.callSession}`);
+  await page.getByRole('button', { name: 'Session actions' }).click();
+  await page.getByRole('button', { name: 'Share a link to watch…' }).click();
+  await page.locator('select[name="watch-hours"]').selectOption('24');
+  await page.getByRole('button', { name: 'Make link' }).click();
+  const url = await page.locator('[data-testid="watch-link-url"]').inputValue();
+  if (!url.startsWith(`${base}/watch#`) || !/^[0-9a-f]{16}\.[A-Za-z0-9_-]{43}$/.test(url.split('#')[1])) throw new Error(`the watch link is ${url}`);
+  await page.screenshot({ path: shots('steer-watch-00-made.png') });
+  ok('the owner makes a 24-hour link from the session\'s actions, its secret in the fragment');
+
+  const watcher = await freshBrowser();
+  try {
+    await watcher.page.goto(url);
+    await watcher.page.locator('[data-testid="watch-title"]').filter({ hasText: 'Ship it: deploy' }).waitFor();
+    await watcher.page.locator('.transcript').filter({ hasText: 'Waiting for a decision: make deploy' }).waitFor();
+    if (new URL(watcher.page.url()).hash) throw new Error(`the secret stays in the address: ${watcher.page.url()}`);
+    // Live: the owner allows the call; the watcher sees it allowed, and the reply after it, without reloading.
+    const pending = (await laptop('GET', '/api/approvals')).body.find((a) => a.sessionId === expected.callSession && a.status === 'pending');
+    const decided = await laptop('POST', `/api/approvals/${pending.approvalId ?? pending.id}/decision`, { decision: 'allow_once' });
+    if (decided.status !== 200) throw new Error(`allowing the call: ${decided.status} ${JSON.stringify(decided.body)}`);
+    await watcher.page.locator('[data-testid="message"]').filter({ hasText: 'Done: Ship it: deploy' }).waitFor();
+    await watcher.page.locator('.transcript').filter({ hasText: 'Allowed by' }).waitFor();
+    if (await watcher.page.locator('textarea, .approval button').count()) throw new Error('the watch page offers a composer or a decision');
+    await watcher.page.screenshot({ path: shots('steer-watch-01-live.png'), fullPage: true });
+    ok('a fresh browser opens the link and watches the session live (the call allowed, the reply after it), with nothing to press');
+
+    for (const [what, method, path, body] of [
+      ['another session\'s page', 'GET', `/api/sessions/${expected.replySession}/events/page`],
+      ['another session', 'GET', `/api/sessions/${expected.replySession}`],
+      ['the session list', 'GET', '/api/sessions'],
+      ['a decision', 'POST', `/api/approvals/${pending.approvalId ?? pending.id}/decision`, { decision: 'deny' }],
+      ['a message to the session', 'POST', `/api/sessions/${expected.callSession}/messages`, { text: 'hi' }],
+      ['the costs', 'GET', '/api/costs'],
+    ]) {
+      const answer = await watcherFetch(watcher.page, method, path, body);
+      if (answer.status !== 403 || answer.code !== 'WATCH_FORBIDDEN') throw new Error(`the watch cookie on ${what}: ${answer.status} ${answer.code}`);
+    }
+    const own = await watcherFetch(watcher.page, 'GET', `/api/sessions/${expected.callSession}/events/page`);
+    if (own.status !== 200) throw new Error(`the watch cookie on its own session's page: ${own.status}`);
+    ok('its cookie is refused (403 WATCH_FORBIDDEN) for another session, the session list, a decision, a message and the costs');
+
+    // The owner sees it was opened, and revokes it from the phone: the watcher's page stops at once.
+    await page.goto(`${base}/devices`);
+    const row = page.locator('[data-testid="watch-link"]');
+    await row.locator('[data-testid="watch-openings"]').filter({ hasText: 'Opened 1 time' }).waitFor();
+    await page.screenshot({ path: shots('steer-watch-02-list.png'), fullPage: true });
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    await row.waitFor({ state: 'detached' });
+    await watcher.page.locator('[data-testid="watch-ended"]').waitFor();
+    const revoked = await watcherFetch(watcher.page, 'GET', `/api/sessions/${expected.callSession}/events/page`);
+    if (revoked.status !== 401) throw new Error(`the revoked cookie on its session: ${revoked.status}`);
+    ok('Devices lists the link as opened once; revoked there, the watcher\'s page says it no longer works and its cookie is refused');
+
+    // A second link, expired: its page stops working too.
+    const second = (await laptop('POST', `/api/sessions/${expected.callSession}/watch-links`, { expiresInHours: 1 })).body;
+    await watcher.page.goto(new URL(second.url, base).toString());
+    await watcher.page.locator('[data-testid="message"]').filter({ hasText: 'Done: Ship it: deploy' }).waitFor();
+    console.log(`expire: ${second.link.id}`);
+    let answer;
+    for (let i = 0; i < 200 && answer?.status !== 401; i++) answer = await watcherFetch(watcher.page, 'GET', '/api/watch');
+    if (answer.status !== 401) throw new Error(`an expired link's cookie: ${answer.status}`);
+    await watcher.page.reload();
+    await watcher.page.locator('[data-testid="watch-ended"]').waitFor();
+    ok('a link past its expiry stops working: its cookie is refused and its page says so');
+  } finally {
+    await watcher.close();
+  }
+}
+
 let exitCode = 0;
 try {
   await pair(page, base, args.code, 'Steering phone');
   await costs();
   await readAloud();
+  await watch();
   if (errors.length) throw new Error(`script errors: ${errors.join('; ')}`);
   ok('no script errors');
 } catch (e) {

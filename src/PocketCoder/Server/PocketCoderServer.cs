@@ -8,6 +8,7 @@ using PocketCoder.Auth;
 using PocketCoder.Backlog;
 using PocketCoder.Bridges;
 using PocketCoder.Costs;
+using PocketCoder.Watch;
 using PocketCoder.Data;
 using PocketCoder.Errors;
 using PocketCoder.Health;
@@ -80,6 +81,7 @@ public static class PocketCoderServer
             // After the session manager: the backlog starts sessions, and stops (first) before the manager stops them.
             .AddBacklog()
             .AddCosts()
+            .AddWatch()
             .AddBridges()
             .AddReach(options, challenges)
             .AddSingleton(previewOrigin)
@@ -124,6 +126,7 @@ public static class PocketCoderServer
         api.MapBridges();
         api.MapPreviews();
         api.MapCosts();
+        api.MapWatch();
         app.MapApiDocument(options.LiveApiDocument);
 
         // Where phones find this server, for `pocketcoder pair` (which runs as its own process).

@@ -1,6 +1,8 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using PocketCoder.Agents;
+using PocketCoder.Data;
 using PocketCoder.Tests.EndToEnd;
 using PocketCoder.Tests.Infrastructure;
 using Xunit.Abstractions;
@@ -12,12 +14,13 @@ namespace PocketCoder.Tests.Browser;
 /// stand-in agent that reports usage (the agents' own usage reports are tested with the real CLIs): the costs screen's
 /// totals are the sum of the usage events the sessions' logs hold, and its CSV says the same; with Read aloud on, the phone
 /// speaks the latest reply as plain text (a stand-in speechSynthesis records it), and a notification's tap speaks the reply
-/// or the waiting call by itself.
+/// or the waiting call by itself; a link to watch shows the session live in a fresh browser profile, is refused for another
+/// session and for any decision, and stops working when revoked or expired.
 /// </summary>
 public sealed class SteerBrowserTests(ITestOutputHelper output)
 {
     [Fact]
-    public async Task PhoneApp_CostsTotalsAreTheUsageEventsSum_AndRepliesAndCallsAreReadAloud()
+    public async Task PhoneApp_CostsAtAGlance_ReadAloud_AndALinkToWatch()
     {
         var web = Path.Combine(ClaudeCli.RepositoryRoot(), "web");
         Assert.True(File.Exists("/usr/bin/chromium"), "/usr/bin/chromium is missing: scripts/test.sh installs Debian's chromium package.");
@@ -77,7 +80,17 @@ public sealed class SteerBrowserTests(ITestOutputHelper output)
             var code = await BrowserScript.PairingCodeAsync(world.Server.DataDirectory);
             var shots = Path.Combine(web, "test-results");
             var (exitCode, log) = await PhoneAppBrowserTests.RunNodeAsync(web,
-                ["e2e/steer.mjs", "--url", world.Server.BaseUrl.ToString(), "--code", code, "--expect", expect, "--shots", shots], world.Phone.Token);
+                ["e2e/steer.mjs", "--url", world.Server.BaseUrl.ToString(), "--code", code, "--expect", expect, "--shots", shots], world.Phone.Token,
+                line =>
+                {
+                    if (line.StartsWith("expire: ", StringComparison.Ordinal))
+                    {
+                        // The link's day is over, as far as the server can tell: its expiry is a minute ago.
+                        world.Server.Services.GetRequiredService<Database>().Write(write => write.Execute(
+                            "UPDATE watch_links SET expires_at = $past WHERE id = $id",
+                            ("$past", DateTimeOffset.UtcNow.AddMinutes(-1).ToDb()), ("$id", line["expire: ".Length..])));
+                    }
+                });
             output.WriteLine(log);
             Assert.True(exitCode == 0, $"steer.mjs failed (screenshots in {shots}):\n{log}");
             Assert.Contains("no script errors", log, StringComparison.Ordinal);

@@ -6,6 +6,7 @@ import { acceptSigningKey, checkSigningKey } from '../ledgerWatch';
 import { signedOut, useOwner, useStore } from '../store';
 import { ChannelState, NotificationPanel } from './Notifications';
 import { ReadAloudSetting } from '../components/ReadAloud';
+import { WatchLinksPanel } from '../components/WatchLinks';
 
 export function Devices() {
   const [devices, setDevices] = useState<Device[] | null>(null);
@@ -48,6 +49,7 @@ export function Devices() {
         </nav>
         <NotificationPanel onChange={() => void load()} />
         <ReadAloudSetting />
+        {owner && <WatchLinksPanel />}
         <ul class="list">
           {sorted.map((d) => (
             <li key={d.id} class={`list-row device${d.revokedAt ? ' revoked' : ''}`} data-device={d.name}>
