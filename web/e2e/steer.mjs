@@ -192,8 +192,12 @@ async function watch() {
     await watcher.page.locator('[data-testid="message"]').filter({ hasText: 'Done: Ship it: deploy' }).waitFor();
     await watcher.page.locator('.transcript').filter({ hasText: 'Allowed by' }).waitFor();
     if (await watcher.page.locator('textarea, .approval button').count()) throw new Error('the watch page offers a composer or a decision');
+    // The turn's changes, read-only: what it wrote, as a diff.
+    const changes = watcher.page.locator('[data-testid="watch-changes"]');
+    await changes.getByRole('button', { name: /^Turn \d+: 1 file changed$/ }).click();
+    await changes.filter({ hasText: 'deployed to staging' }).waitFor();
     await watcher.page.screenshot({ path: shots('steer-watch-01-live.png'), fullPage: true });
-    ok('a fresh browser opens the link and watches the session live (the call allowed, the reply after it), with nothing to press');
+    ok('a fresh browser opens the link and watches the session live (the call allowed, the reply after it, the turn\'s diff), with nothing to decide');
 
     for (const [what, method, path, body] of [
       ['another session\'s page', 'GET', `/api/sessions/${expected.replySession}/events/page`],

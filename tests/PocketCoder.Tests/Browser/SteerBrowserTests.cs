@@ -32,7 +32,11 @@ public sealed class SteerBrowserTests(ITestOutputHelper output)
                 if (prompt.Text.Contains("deploy", StringComparison.Ordinal))
                 {
                     // A call that waits on the owner for the rest of the test: the one a notification's tap reads aloud.
-                    await session.AskToRunAsync("make deploy");
+                    // Allowed, it writes what the command would: the turn's changes a watcher is shown.
+                    if ((await session.AskToRunAsync("make deploy")).Allow)
+                    {
+                        await File.WriteAllTextAsync(Path.Combine(session.Options!.WorkingDirectory, "deployed.txt"), "deployed to staging\n");
+                    }
                 }
 
                 await session.SayAsync(prompt.Text.Contains("changelog", StringComparison.Ordinal) ? MarkdownReply : $"Done: {prompt.Text}");

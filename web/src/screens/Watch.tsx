@@ -9,6 +9,8 @@ import { ResumableStream, type Item } from '../events';
 import { Transcript } from '../components/Transcript';
 import { Loading } from '../components/Loading';
 import { addLive, emptyWindow, openAt, type TranscriptWindow } from '../transcriptWindow';
+import { Diff } from '../components/Diff';
+import { parseUnifiedDiff } from '../diff';
 
 /** A watcher reads what was asked and decided; the cards' buttons are not theirs, so each card is told as a line. */
 export function readOnly(items: Item[]): Item[] {
@@ -88,7 +90,30 @@ export function WatchPage() {
         {!watched && !error && <Loading />}
         <Transcript items={readOnly(win.view.items)} />
         {win.view.turnActive && <div class="working" aria-label="Agent working"><span class="spinner small" /> Working…</div>}
+        {watched && <TurnsChanged sessionId={watched.sessionId} items={win.view.items} />}
       </main>
     </>
+  );
+}
+
+/** What each turn changed (the turn's review, read-only): a tap shows its diff. */
+function TurnsChanged({ sessionId, items }: { sessionId: string; items: Item[] }) {
+  const turns = items.flatMap((item) => (item.type === 'review' ? [{ turn: item.turn, files: item.files }] : []));
+  const [open, setOpen] = useState<{ turn: number; diff: string } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  if (turns.length === 0) return null;
+  const show = (turn: number) => api.turnChanges(sessionId, turn).then((c) => setOpen({ turn, diff: c.diff }), (e: unknown) => setError(describeError(e)));
+  return (
+    <section class="card pad watch-changes" data-testid="watch-changes">
+      <h2>Changes</h2>
+      {error && <p class="error" role="alert">{error}</p>}
+      {turns.map(({ turn, files }) => (
+        <button key={turn} class="btn ghost block" aria-expanded={open?.turn === turn}
+          onClick={() => (open?.turn === turn ? setOpen(null) : void show(turn))}>
+          {`Turn ${turn}: ${files} file${files === 1 ? '' : 's'} changed`}
+        </button>
+      ))}
+      {open && <Diff files={parseUnifiedDiff(open.diff)} />}
+    </section>
   );
 }
