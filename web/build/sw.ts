@@ -90,7 +90,7 @@ self.addEventListener('notificationclick', (event) => {
   const notification = event.notification;
   const work = event.action === 'allow_once' || event.action === 'deny'
     ? decide(notification, event.action)
-    : (notification.close(), openApp(notification.data && notification.data.url));
+    : (notification.close(), openApp(speaking(notification.data || {})));
   try {
     event.waitUntil(work);
   } catch {
@@ -123,6 +123,17 @@ async function decide(notification, decision) {
     });
   }
   return openApp(data.url);
+}
+
+// A plain tap on a finished turn or a waiting call opens the session asking it to read the reply or the call aloud; the
+// page does so only where Read aloud is on (a setting of the device's, which a worker cannot read).
+function speaking(data) {
+  const flag = data.event === 'approval.requested' ? 'call' : data.event === 'turn.finished' ? 'reply' : null;
+  const url = typeof data.url === 'string' ? data.url : '/';
+  if (!flag || !url.startsWith('/s/')) return url;
+  const hash = url.indexOf('#');
+  const [path, fragment] = hash < 0 ? [url, ''] : [url.slice(0, hash), url.slice(hash)];
+  return path + (path.includes('?') ? '&' : '?') + 'speak=' + flag + fragment;
 }
 
 async function openApp(url) {

@@ -63,6 +63,10 @@ export type ListeningPort = Schemas['ListeningPort'];
 export type PreviewGrant = Schemas['PreviewGrant'];
 export type BudgetCap = Schemas['BudgetCap'];
 export type BudgetUse = Schemas['BudgetUse'];
+export type CostReport = Schemas['CostReportResponse'];
+export type CostRow = Schemas['CostRow'];
+export type WatchLink = Schemas['WatchLink'];
+export type WatchedSession = Schemas['WatchedSession'];
 type RuleFields = { tool: string; pattern: string; action: Rule['action'] };
 
 // Not in the OpenAPI document: it arrives in `plan` events (docs/api.md, Events).
@@ -249,6 +253,18 @@ export const api = {
   policy: (projectId: string) => body(client.GET('/api/projects/{projectId}/policy', { params: { path: { projectId } } })),
   setPolicy: (projectId: string, policy: TeamPolicy) => body(client.PUT('/api/projects/{projectId}/policy', { params: { path: { projectId } }, body: policy })),
   budget: (projectId: string) => body(client.GET('/api/projects/{projectId}/budget', { params: { path: { projectId } } })),
+  /** Tokens and cost over the days from..to (UTC, both included), grouped; the budgets beside them. */
+  costs: (from: string, to: string, by: string) => body(client.GET('/api/costs', { params: { query: { from, to, by } } })),
+  /** A link to watch the session (owners): its address holds the secret in its fragment, shown this once. */
+  createWatchLink: (session: string, expiresInHours: number) =>
+    body(client.POST('/api/sessions/{id}/watch-links', { params: { path: { id: session } }, body: { expiresInHours } })),
+  watchLinks: () => body(client.GET('/api/watch-links')),
+  revokeWatchLink: (linkId: string) => body(client.DELETE('/api/watch-links/{linkId}', { params: { path: { linkId } } })),
+  /** The watch page's one door in: the fragment's token for this link's cookie. */
+  openWatch: (token: string) => body(client.POST('/api/watch/open', { body: { token } })),
+  watched: () => body(client.GET('/api/watch')),
+  /** The same report as a CSV download (a link's address: the browser saves it under the server's filename). */
+  costsCsvUrl: (from: string, to: string, by: string) => `/api/costs.csv?${new URLSearchParams({ from, to, by })}`,
 
   projects: () => body(client.GET('/api/projects')) as Promise<Project[]>,
   project: (project: string) => body(client.GET('/api/projects/{id}', byId(project))) as Promise<Project>,

@@ -2,7 +2,7 @@ import type { ComponentChildren } from 'preact';
 import { Conversations } from './screens/Conversations';
 import { BranchDiff, TurnReview } from './screens/TurnReview';
 import { AllSessions } from './screens/AllSessions';
-import { useEffect } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { Loading } from './components/Loading';
 import { splitPending } from './offers';
 import { LedgerWarning, OfflineBanner, UpdateBanner } from './components/ui';
@@ -20,6 +20,7 @@ import { ProjectSettings } from './screens/ProjectSettings';
 import { Rules } from './screens/Rules';
 import { Run, Terminal } from './screens/Run';
 import { SessionScreen } from './screens/Session';
+import type { SpeakFlag } from './components/ReadAloud';
 import { Tasks } from './screens/Tasks';
 import { useStore } from './store';
 
@@ -51,7 +52,7 @@ export function App() {
   const p = route.path;
   let screen;
   let params: Record<string, string> | null;
-  if ((params = match('/s/:id', p))) screen = <SessionScreen key={params.id} id={params.id!} />;
+  if ((params = match('/s/:id', p))) screen = <SessionScreen key={params.id} id={params.id!} speak={speakFlag(route.query.get('speak'))} />;
   else if ((params = match('/s/:id/branch', p))) screen = <BranchDiff sessionId={params.id!} />;
   else if ((params = match('/s/:id/turn/:turn', p))) screen = <TurnReview sessionId={params.id!} turn={Number(params.turn)} />;
   else if ((params = match('/p/:id/new', p))) screen = <NewSession projectId={params.id!} />;
@@ -71,9 +72,24 @@ export function App() {
   else if (match('/inbox', p)) screen = <Inbox />;
   else if (match('/devices', p)) screen = <Devices />;
   else if (match('/people', p)) screen = <People />;
+  else if (match('/costs', p)) screen = <LazyCosts />;
   else if (match('/sessions', p)) screen = <AllSessions query={route.query.get('q') ?? ''} />;
   else screen = <Home />;
   return <Shell>{screen}</Shell>;
+}
+
+/** A notification's tap asks to read the reply or the waiting call aloud (build/sw.ts); anything else asks nothing. */
+const speakFlag = (value: string | null): SpeakFlag | null => (value === 'reply' || value === 'call' ? value : null);
+
+/** The costs screen comes in its own chunk: few open it, and the first load stays small. */
+function LazyCosts() {
+  const [screen, setScreen] = useState<typeof import('./screens/Costs') | null>(null);
+  const [failed, setFailed] = useState(false);
+  useEffect(() => {
+    import('./screens/Costs').then(setScreen, () => setFailed(true));
+  }, []);
+  if (failed) return <main class="page"><p class="muted">The costs screen could not be loaded. Check the connection and reload.</p></main>;
+  return screen ? <screen.Costs /> : <Loading />;
 }
 
 function Shell({ children }: { children: ComponentChildren }) {

@@ -1,5 +1,6 @@
 import { render } from 'preact';
 import { App } from './app';
+import { WatchPage } from './screens/Watch';
 import { takePairingLink } from './pairing';
 import { navigate } from './router';
 import { boot, setState } from './store';
@@ -14,8 +15,12 @@ window.addEventListener('hashchange', () => {
 // index.html paints a shell before the script arrives (a header and "Loading…"); the app takes its place.
 const root = document.getElementById('app')!;
 root.replaceChildren();
-render(<App />, root);
-void boot();
+// A watch link's page is no paired device: it shows one session and asks nothing else of the server.
+if (location.pathname === '/watch') render(<WatchPage />, root);
+else {
+  render(<App />, root);
+  void boot();
+}
 
 if ('serviceWorker' in navigator && import.meta.env.PROD) {
   window.addEventListener('load', () => void navigator.serviceWorker.register('/sw.js').catch(() => {}));

@@ -18,6 +18,7 @@ public sealed class DeviceAuthentication(
     UrlEncoder encoder,
     Devices devices,
     People people,
+    Watch.WatchLinks watches,
     PocketCoderOptions server) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "device";
@@ -50,7 +51,7 @@ public sealed class DeviceAuthentication(
         var token = bearer ?? Request.Cookies[CookieFor(Request, server)];
         if (string.IsNullOrEmpty(token))
         {
-            return Task.FromResult(AuthenticateResult.NoResult());
+            return Task.FromResult(Request.Cookies[Watch.WatchCookie.For(Request, server)] is { Length: > 0 } watch ? AuthenticateWatcher(watch) : AuthenticateResult.NoResult());
         }
 
         if (people.Authenticate(token) is not ({ } device, var person))
@@ -74,6 +75,34 @@ public sealed class DeviceAuthentication(
             SchemeName);
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
     }
+
+    /// <summary>
+    /// A watch link's opening (docs/security.md, "A link to watch"): a watcher of one session, no person, no role of a team's.
+    /// It is named as a device (<c>watch:</c> and the opening) so the cookie checks and the cut of its streams apply to it;
+    /// <see cref="RoleGuard"/> lets it reach that session's read routes only (<see cref="RouteAccess.WatcherMay"/>).
+    /// </summary>
+    private AuthenticateResult AuthenticateWatcher(string cookie)
+    {
+        if (watches.Find(cookie) is not { } watcher)
+        {
+            return AuthenticateResult.Fail("Unknown, revoked or expired watch link.");
+        }
+
+        var identity = new ClaimsIdentity(
+            [
+                new Claim(DeviceIdClaim, watcher.DeviceId), new Claim(ClaimTypes.Name, $"watch link {watcher.LinkId}"), new Claim(ViaClaim, ViaCookie),
+                new Claim(PersonIdClaim, ""), new Claim(RoleClaim, Role.Viewer.ToWire()), new Claim(PersonNameClaim, ""),
+                new Claim(WatchOpeningClaim, watcher.OpeningId), new Claim(WatchLinkClaim, watcher.LinkId), new Claim(WatchSessionClaim, watcher.SessionId),
+                new Claim(WatchExpiresClaim, watcher.ExpiresAt.ToString("O", System.Globalization.CultureInfo.InvariantCulture)),
+            ],
+            SchemeName);
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
+    }
+
+    public const string WatchOpeningClaim = "pocketcoder:watch_opening";
+    public const string WatchLinkClaim = "pocketcoder:watch_link";
+    public const string WatchSessionClaim = "pocketcoder:watch_session";
+    public const string WatchExpiresClaim = "pocketcoder:watch_expires";
 
     // A revoked device's person (a teammate, most often) cannot run `pocketcoder pair` on the owner's machine: they are told
     // who can let them in again.
@@ -115,6 +144,15 @@ public static class DeviceClaims
 
     /// <summary>The calling person's name (what a refusal calls them), or null for a device that is no one's.</summary>
     public static string? PersonName(this ClaimsPrincipal user) => user.FindFirstValue(DeviceAuthentication.PersonNameClaim) is { Length: > 0 } name ? name : null;
+
+    /// <summary>The watch link's opening this request comes from, or null for a device (a person's, or no one's).</summary>
+    public static Watch.Watcher? Watcher(this ClaimsPrincipal user) =>
+        user.FindFirstValue(DeviceAuthentication.WatchOpeningClaim) is { Length: > 0 } opening
+        && user.FindFirstValue(DeviceAuthentication.WatchLinkClaim) is { } link && user.FindFirstValue(DeviceAuthentication.WatchSessionClaim) is { } session
+        && DateTimeOffset.TryParse(user.FindFirstValue(DeviceAuthentication.WatchExpiresClaim), System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.RoundtripKind, out var expires)
+            ? new Watch.Watcher(opening, link, session, expires)
+            : null;
 
     public static string? PersonId(this ClaimsPrincipal user) => user.FindFirstValue(DeviceAuthentication.PersonIdClaim) is { Length: > 0 } id ? id : null;
 }

@@ -30,6 +30,20 @@ public static class RoleGuard
             return;
         }
 
+        // A watch link's page: its one session's read routes, nothing else, whatever a role would allow.
+        if (context.User.Watcher() is { } watcher)
+        {
+            if (!RouteAccess.WatcherMay(name, context.Request.RouteValues["id"] as string, watcher.SessionId))
+            {
+                await Problems.WriteAsync(context, StatusCodes.Status403Forbidden, ErrorCodes.WatchForbidden,
+                    "A watch link shows one session as it runs (its stream and its changes), and nothing else: no other session, no decision, no other part of PocketCoder.");
+                return;
+            }
+
+            await next(context);
+            return;
+        }
+
         var right = DecisionRights.Check(CallerFor(context, rule, out var projectId), new UseRoute(rule.Access),
             rule.Access == Access.Shell && projectId is not null ? context.RequestServices.GetRequiredService<Authority>().Policy(projectId) : TeamPolicy.Default);
         if (!right.Allowed)

@@ -19,6 +19,20 @@ public static class RouteAccess
     private static readonly AccessRule ProjectShell = new(Access.Shell, ProjectFrom.ProjectRoute);
     private static readonly AccessRule SessionSteer = Steer(ProjectFrom.SessionRoute);
 
+    /// <summary>
+    /// What a watch link's page may reach (docs/security.md, "A link to watch"): what it watches, and its one session's stream,
+    /// transcript pages and changes (a turn's review, the branch's diff). No decision, no file beyond those changes, no other
+    /// session, no other route: everything else is refused (<c>WATCH_FORBIDDEN</c>), checked by <see cref="RoleGuard"/> before any role.
+    /// </summary>
+    public static IReadOnlySet<string> Watchable { get; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "SessionEvents", "SessionEventPage", "GetTurnChanges", "GetWorktreeDiff",
+    };
+
+    /// <param name="sessionOfRoute">The route's <c>id</c> value (the session, on every watchable route).</param>
+    public static bool WatcherMay(string route, string? sessionOfRoute, string watchedSession) =>
+        route == "GetWatchedSession" || (Watchable.Contains(route) && string.Equals(sessionOfRoute, watchedSession, StringComparison.Ordinal));
+
     public static IReadOnlyDictionary<string, AccessRule> ByRoute { get; } = new Dictionary<string, AccessRule>(StringComparer.Ordinal)
     {
         // The team and its devices. Revoking one's own device, and inviting one's own next device, are checked in the handler.
@@ -172,6 +186,17 @@ public static class RouteAccess
         ["RemoveNtfy"] = Read(),
         ["TestNotification"] = Read(),
         ["ReportPresence"] = Read(),
+
+        // A link to watch one session: who may make, list and revoke one is the decision-rights table's act (ShareWatch),
+        // asked in the handler. What its page may reach is Watchable, above; the page itself asks what it watches.
+        ["CreateWatchLink"] = Read(ProjectFrom.SessionRoute),
+        ["ListWatchLinks"] = Read(),
+        ["RevokeWatchLink"] = Read(),
+        ["GetWatchedSession"] = Read(),
+
+        // Costs at a glance: every paired person reads every session and its usage events already, so the sums of them too.
+        ["GetCosts"] = Read(),
+        ["ExportCosts"] = Read(),
 
         // The ledger: anyone may check it (an auditor is a viewer).
         ["ReadLedger"] = Read(),

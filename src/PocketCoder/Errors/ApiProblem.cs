@@ -132,5 +132,12 @@ public static class ErrorCodes
     public const string AttachmentInvalid = "ATTACHMENT_INVALID";
     public const string AttachmentTooLarge = "ATTACHMENT_TOO_LARGE";
     public const string AttachmentUnsupported = "ATTACHMENT_UNSUPPORTED";
+    public const string CostPeriodInvalid = "COST_PERIOD_INVALID";
+    public const string CostPeriodTooLong = "COST_PERIOD_TOO_LONG";
+    public const string CostGroupingInvalid = "COST_GROUPING_INVALID";
+    public const string WatchForbidden = "WATCH_FORBIDDEN";
+    public const string WatchLinkInvalid = "WATCH_LINK_INVALID";
+    public const string WatchLinkNotFound = "WATCH_LINK_NOT_FOUND";
+    public const string WatchOnly = "WATCH_ONLY";
     public const string Internal = "INTERNAL_ERROR";
 }

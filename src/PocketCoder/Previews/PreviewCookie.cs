@@ -18,7 +18,7 @@ public static class PreviewCookie
     /// <summary>The cookies PocketCoder sets on this host: never passed on to a previewed server, never set by one.</summary>
     private static readonly HashSet<string> Ours = new(StringComparer.OrdinalIgnoreCase)
     {
-        Name, SecureName, DeviceAuthentication.CookieName, DeviceAuthentication.SecureCookieName,
+        Name, SecureName, DeviceAuthentication.CookieName, DeviceAuthentication.SecureCookieName, Watch.WatchCookie.Name, Watch.WatchCookie.SecureName,
     };
 
     /// <summary>Whether a cookie of this name is one of PocketCoder's (in any case: the app reads cookie names so).</summary>

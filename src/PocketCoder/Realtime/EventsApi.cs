@@ -25,7 +25,8 @@ public static class EventsApi
     {
         var session = sessions.Get(id);
         var after = Sse.Cursor(context);
-        using var open = presence.StreamOpened(user.Actor().Id);
+        // A watch link's page is no device of the team's: it neither counts as someone looking nor takes a question as delivered.
+        using var open = user.Watcher() is null ? presence.StreamOpened(user.Actor().Id) : null;
         await stream.RunAsync(context, session.Id, after, (cursor, limit) => log.ReadSession(session.Id, cursor, limit), e => e.Seq,
             Acknowledge(approvals, user), cancellationToken);
     }
@@ -79,8 +80,14 @@ public static class EventsApi
     private static Action<StoredEvent> Acknowledge(Approvals.ApprovalStore approvals, ClaimsPrincipal user)
     {
         var deviceId = user.Actor().Id;
+        var watcher = user.Watcher() is not null;
         return stored =>
         {
+            if (watcher)
+            {
+                return;
+            }
+
             if (stored.As<ApprovalRequestedEvent>() is { } requested)
             {
                 approvals.MarkDelivered([requested.ApprovalId], deviceId);

@@ -7,6 +7,8 @@ using PocketCoder.Approvals;
 using PocketCoder.Auth;
 using PocketCoder.Backlog;
 using PocketCoder.Bridges;
+using PocketCoder.Costs;
+using PocketCoder.Watch;
 using PocketCoder.Data;
 using PocketCoder.Errors;
 using PocketCoder.Health;
@@ -78,6 +80,8 @@ public static class PocketCoderServer
             .AddNotifications(options)
             // After the session manager: the backlog starts sessions, and stops (first) before the manager stops them.
             .AddBacklog()
+            .AddCosts()
+            .AddWatch()
             .AddBridges()
             .AddReach(options, challenges)
             .AddSingleton(previewOrigin)
@@ -121,6 +125,8 @@ public static class PocketCoderServer
         api.MapNotifications();
         api.MapBridges();
         api.MapPreviews();
+        api.MapCosts();
+        api.MapWatch();
         app.MapApiDocument(options.LiveApiDocument);
 
         // Where phones find this server, for `pocketcoder pair` (which runs as its own process).

@@ -59,6 +59,12 @@ public sealed record WriteFile(bool Protected) : Act;
 /// </summary>
 public sealed record OpenPreview : Act;
 
+/// <summary>
+/// Making, listing or revoking a link that lets anyone holding it watch a session (its stream and changes, read-only): it
+/// shows the session's work outside the team, so owners only.
+/// </summary>
+public sealed record ShareWatch : Act;
+
 /// <summary>Changing what decides what runs or who may: rules, the team policy, people, MCP servers, profiles, bridges, projects.</summary>
 public sealed record Manage(string What) : Act;
 
@@ -110,6 +116,7 @@ public static class DecisionRights
             DecideCall decide => Decide(who, decide),
             WriteFile write => Write(who, write, policy),
             OpenPreview => Below(who, Role.Operator, "open previews of what a session serves") ?? Right.Yes,
+            ShareWatch => who.Role == Role.Owner ? Right.Yes : Right.Forbidden($"Only owners share a session by a link to watch it; {Is(who)}."),
             Manage manage => who.Role == Role.Owner ? Right.Yes : Right.Forbidden($"Only owners {manage.What}; {Is(who)}."),
             _ => throw new ArgumentOutOfRangeException(nameof(act), act, "An act the table does not know."),
         };

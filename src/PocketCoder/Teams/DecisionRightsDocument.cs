@@ -37,6 +37,7 @@ public static class DecisionRightsDocument
         ("write git, agent or CI configuration by hand (by where it really leads)", _ => new WriteFile(true)),
         ("run commands and the terminal of one's own", _ => new UseRoute(Access.Shell)),
         ("open or close a preview of a server a session started", _ => new OpenPreview()),
+        ("make, list or revoke a link to watch a session", _ => new ShareWatch()),
         ("change people, rules, the team policy, MCP servers, profiles, bridges, projects", _ => new Manage("do this")),
     ];
 

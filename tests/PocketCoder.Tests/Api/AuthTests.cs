@@ -14,7 +14,8 @@ namespace PocketCoder.Tests.Api;
 
 public sealed partial class AuthTests
 {
-    private static readonly HashSet<string> AnonymousEndpoints = ["GET /api/health", "POST /api/pair"];
+    // A watch link's page trades the link's token (its own credential) for a watch cookie: no device token there either.
+    private static readonly HashSet<string> AnonymousEndpoints = ["GET /api/health", "POST /api/pair", "POST /api/watch/open"];
 
     [Fact]
     public async Task EveryEndpoint_NoGarbageOrRevokedToken_Unauthorized()
@@ -72,6 +73,8 @@ public sealed partial class AuthTests
         var code = server.Services.GetRequiredService<Devices>().CreatePairingCode().Code;
         var paired = await http.PostAsJsonAsync("/api/pair", new { code, deviceName = "phone" });
         Assert.Equal(HttpStatusCode.OK, paired.StatusCode);
+        // Answered, and opening nothing without a link's token (Watch/WatchLinkApiTests opens one).
+        await ApiAssert.ProblemAsync(await http.PostAsJsonAsync("/api/watch/open", new { token = "not.alink" }), HttpStatusCode.Forbidden, "WATCH_LINK_INVALID");
     }
 
     [Fact]

@@ -45,6 +45,23 @@ public sealed class QueryPlanTests : IDisposable
     }
 
     /// <summary>
+    /// Costs at a glance read a period's usage events off their time (migration 034), whichever sessions they are of, and
+    /// each one's session by its key: never every event. Grouping sorts only the period's own rows, as it must.
+    /// </summary>
+    [Theory]
+    [InlineData("day")]
+    [InlineData("project")]
+    [InlineData("agent")]
+    [InlineData("person")]
+    [InlineData("session")]
+    public void CostReport_ReadsThePeriodOffTheUsageIndex(string by)
+    {
+        var plan = Plan(PocketCoder.Costs.CostReport.Sql(by));
+        Assert.True(plan.All(step => !IsFullScan(step)), $"the costs by {by} scan a whole table: {string.Join(" | ", plan)}");
+        Assert.Contains(plan, step => step.StartsWith("SEARCH e USING INDEX events_usage_at (at>? AND at<?)", StringComparison.Ordinal));
+    }
+
+    /// <summary>
     /// "SCAN t" reads every row; "SCAN t USING INDEX …" walks an index in order, stopping at the LIMIT; "SCAN CONSTANT ROW"
     /// is the one row an EXISTS answers with.
     /// </summary>

@@ -1,9 +1,12 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, describeError, type Bridge, type Device, type LedgerKey, type Project } from '../api';
-import { AppBar, ErrorNote, timeAgo } from '../components/ui';
+import { AppBar, ErrorNote, Icon, timeAgo } from '../components/ui';
+import { linkTo } from '../router';
 import { acceptSigningKey, checkSigningKey } from '../ledgerWatch';
 import { signedOut, useOwner, useStore } from '../store';
 import { ChannelState, NotificationPanel } from './Notifications';
+import { ReadAloudSetting } from '../components/ReadAloud';
+import { WatchLinksPanel } from '../components/WatchLinks';
 
 export function Devices() {
   const [devices, setDevices] = useState<Device[] | null>(null);
@@ -41,7 +44,12 @@ export function Devices() {
       <AppBar back="/" title="Devices" />
       <main class="page">
         <ErrorNote error={error} />
+        <nav class="project-tools device-links" aria-label="More">
+          <a class="chip-btn" {...linkTo('/costs')}><Icon name="history" size={18} /> Costs</a>
+        </nav>
         <NotificationPanel onChange={() => void load()} />
+        <ReadAloudSetting />
+        {owner && <WatchLinksPanel />}
         <ul class="list">
           {sorted.map((d) => (
             <li key={d.id} class={`list-row device${d.revokedAt ? ' revoked' : ''}`} data-device={d.name}>

@@ -7,7 +7,8 @@ import { ProjectRoot } from '../components/ToolView';
 import { AppBar, ErrorNote, Icon, Sheet, StatusBadge } from '../components/ui';
 import { modeLabel, pendingApprovals, ResumableStream, withListed, type ListedTeamState, type SessionView, type StreamState } from '../events';
 import { addLive, addOlder, emptyWindow, MAX_WINDOW, openAt, type TranscriptWindow } from '../transcriptWindow';
-import { keepOffers, loadHealth, reachable, reloadPending, upsertSession, useStore } from '../store';
+import { keepOffers, loadHealth, reachable, reloadPending, upsertSession, useOwner, useStore } from '../store';
+import { ShareWatch } from '../components/WatchLinks';
 import { attempt, drop, flush, keep, onOutboxChange, waiting, type OutboxMessage } from '../outbox';
 import { modeChoices, waitsFor } from '../offers';
 import { keepTranscript } from '../offline';
@@ -16,8 +17,10 @@ import { WorktreeBar } from '../components/WorktreeBar';
 import { SessionMemoryLine } from '../components/Resources';
 import { PreparingNote } from '../components/Preparing';
 import { PreviewPanel } from '../components/Preview';
+import { ReadAloud, type SpeakFlag } from '../components/ReadAloud';
 
-export function SessionScreen({ id }: { id: string }) {
+/** `speak`: read the latest reply or the waiting call aloud once it shows (a notification's tap, components/ReadAloud.tsx). */
+export function SessionScreen({ id, speak = null }: { id: string; speak?: SpeakFlag | null }) {
   const [session, setSession] = useState<Session | null>(null);
   const [worktree, setWorktree] = useState<SessionWorktreeRecord | null>(null);
   // A bounded window of the transcript (transcriptWindow.ts): the newest page, older ones as the owner scrolls up.
@@ -217,6 +220,7 @@ export function SessionScreen({ id }: { id: string }) {
         {view.turnActive && waiting === 0 && (view.stalled
           ? <div class="working stalled" role="status" aria-label="Agent stalled">No progress for a while: wait, or cancel the turn.</div>
           : <div class="working" aria-label="Agent working"><span class="spinner small" /> Working…</div>)}
+        <ReadAloud items={shown.items} waiting={cards} flag={speak} />
         <UsageLine view={view} />
         {(status === 'idle' || status === 'running' || status === 'waiting_approval') && <SessionMemoryLine sessionId={id} />}
         {(status === 'idle' || status === 'running' || status === 'waiting_approval') && <PreviewPanel sessionId={id} />}
@@ -233,7 +237,8 @@ export function SessionScreen({ id }: { id: string }) {
 
 /** Stop the session, archive it (stopped, hidden from Home, kept whole), or bring it back: each confirmed first. */
 function SessionActions({ session, onDone, onClose }: { session: Session; onDone: (s: Session) => void; onClose: () => void }) {
-  const [confirm, setConfirm] = useState<'stop' | 'archive' | 'handoff' | null>(null);
+  const [confirm, setConfirm] = useState<'stop' | 'archive' | 'handoff' | 'watch' | null>(null);
+  const owner = useOwner() === true;
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   // Set once handed back: the command to carry on in a terminal stays on screen to be copied.
@@ -283,6 +288,7 @@ function SessionActions({ session, onDone, onClose }: { session: Session; onDone
           {!stopped && handsBack && (
             <button class="btn ghost block" disabled={busy} onClick={() => setConfirm('handoff')}>Continue in terminal…</button>
           )}
+          {owner && <button class="btn ghost block" disabled={busy} onClick={() => setConfirm('watch')}>Share a link to watch…</button>}
           {!stopped && <button class="btn danger-ghost block" disabled={busy} onClick={() => setConfirm('stop')}>Stop session…</button>}
           {session.archivedAt
             ? <button class="btn ghost block" disabled={busy} onClick={() => void act(() => api.archive(session.id, false))}>Unarchive</button>
@@ -290,6 +296,12 @@ function SessionActions({ session, onDone, onClose }: { session: Session; onDone
         </div>
       )}
       {confirm === null && <button class="btn block sheet-close" onClick={onClose}>Close</button>}
+      {confirm === 'watch' && (
+        <>
+          <ShareWatch sessionId={session.id} />
+          <button class="btn block sheet-close" onClick={() => setConfirm(null)}>Done</button>
+        </>
+      )}
       {confirm === 'stop' && (
         <div class="confirm">
           <p>Stop the agent? Its conversation is kept, but this session takes no more messages.</p>
