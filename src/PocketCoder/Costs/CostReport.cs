@@ -82,7 +82,7 @@ public sealed record CostReportResponse(string From, string To, string By, IRead
 /// </summary>
 public sealed class CostReport(Database database, Projects.ProjectStore projects, TeamPolicies policies, Budgets budgets)
 {
-    /// <summary>The usage events in the period, off the index on their time (migration 034), each joined to its session by key.</summary>
+    /// <summary>The usage events in the period, off the index on their time (migration 035), each joined to its session by key.</summary>
     internal static string Sql(string by)
     {
         var (key, label) = CostGrouping.Columns(by);

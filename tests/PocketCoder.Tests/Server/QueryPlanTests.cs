@@ -45,7 +45,7 @@ public sealed class QueryPlanTests : IDisposable
     }
 
     /// <summary>
-    /// Costs at a glance read a period's usage events off their time (migration 034), whichever sessions they are of, and
+    /// Costs at a glance read a period's usage events off their time (migration 035), whichever sessions they are of, and
     /// each one's session by its key: never every event. Grouping sorts only the period's own rows, as it must.
     /// </summary>
     [Theory]
