@@ -39,6 +39,8 @@ export interface ServerEvent { kind: string; data: EventBase & Record<string, un
 export interface ApprovalView {
   /** The session that asked (a network call's "always for the domain" adds a rule to its project). */
   sessionId?: string;
+  /** Its project, where the list said it (events do not: the session's project is then looked up on the board). */
+  projectId?: string;
   approvalId: string; toolCallId: string; tool: string; kind: ToolKind; title: string; input: unknown; plan?: string | null;
   createdAt?: string; status: ApprovalStatus; decision?: Decision | null; decidedBy?: string | null; message?: string | null;
   updatedInput?: unknown;
@@ -48,6 +50,8 @@ export interface ApprovalView {
   canEditInput?: boolean;
   /** What "Always allow" remembers with `tool`: the exact command or path as a glob, or `*` for the whole tool. */
   rulePattern?: string;
+  /** The rule "Always allow" proposes (the server's reading): wider for a plain tool run (`git status *`), else `rulePattern`. */
+  alwaysPattern?: string;
   /** For an edit: the file's lines around the text it replaces, read by the server when it asked (null when it could not). */
   editContext?: EditContext | null;
   /** The kind of call the project's policy routes (read, edit, shell, fetch, mcp, protected, question, budget, other). */
@@ -275,6 +279,7 @@ function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq:
           sessionId: str(d.sessionId) || undefined, approvalId, toolCallId: str(d.toolCallId), tool: str(d.tool), kind: (str(d.kind) || 'other') as ToolKind, title: str(d.title),
           input: d.input, plan: typeof d.plan === 'string' ? d.plan : null, createdAt: str(d.createdAt), status: 'pending',
           canEditInput: d.canEditInput === true, rulePattern: typeof d.rulePattern === 'string' ? d.rulePattern : undefined,
+          alwaysPattern: typeof d.alwaysPattern === 'string' ? d.alwaysPattern : undefined,
           editContext: editContext(d.editContext),
           risk: typeof d.risk === 'string' ? d.risk : undefined, deciderRole: typeof d.deciderRole === 'string' ? d.deciderRole : undefined,
           needed: typeof d.needed === 'number' ? d.needed : 1, allowedBy: [],
