@@ -231,7 +231,7 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
         </div>
       )}
       {mode === 'always' && a.kind === 'network' && <AlwaysConnect a={a} busy={busy !== null || !up} decide={decide} back={() => setMode('choose')} onError={setError} />}
-      {mode === 'always' && a.kind !== 'network' && <AlwaysRule a={a} busy={busy !== null || !up} decide={decide} back={() => setMode('choose')} />}
+      {mode === 'always' && a.kind !== 'network' && <AlwaysRule a={a} busy={busy !== null || !up} allowing={busy === 'allow_always'} decide={decide} back={() => setMode('choose')} />}
       {mode === 'deny' && (
         <div class="approval-actions">
           <label class="field">
@@ -293,8 +293,8 @@ function NetworkBody({ input }: { input: unknown }) {
  * "Always" for a command, a file or a tool: the rule the server proposes (wider for a plain tool run, `git status *`), editable,
  * tried against the project's recent calls as the rules screen does, and saved as confirmed (the server checks it covers this call).
  */
-function AlwaysRule({ a, busy, decide, back }: {
-  a: ApprovalView; busy: boolean; decide: (decision: Decision, extra?: { pattern?: string }) => Promise<void>; back: () => void;
+function AlwaysRule({ a, busy, allowing, decide, back }: {
+  a: ApprovalView; busy: boolean; allowing: boolean; decide: (decision: Decision, extra?: { pattern?: string }) => Promise<void>; back: () => void;
 }) {
   const [pattern, setPattern] = useState(a.alwaysPattern || a.rulePattern || '*');
   const [preview, setPreview] = useState<RulePreview | null>(null);
@@ -322,7 +322,7 @@ function AlwaysRule({ a, busy, decide, back }: {
       <div class="row">
         <button class="btn ghost" onClick={back}>Back</button>
         <button class="btn primary grow" disabled={busy || !confirmed} onClick={() => void decide('allow_always', { pattern: confirmed })}>
-          {busy ? 'Allowing…' : 'Add rule and allow'}
+          {allowing ? 'Allowing…' : 'Add rule and allow'}
         </button>
       </div>
     </div>
