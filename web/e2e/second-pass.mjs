@@ -68,7 +68,9 @@ try {
   await card.waitFor();
   await measure('session with an approval');
   await card.getByRole('button', { name: 'Always allow…' }).click();
-  await card.locator('[data-testid="always-allow"]').filter({ hasText: args.command }).waitFor();
+  // The rule it proposes, editable: an echo is not a tool run it widens, so the exact command.
+  const proposed = await card.locator('[data-testid="always-allow"]').getByRole('textbox', { name: 'Rule pattern' }).inputValue();
+  if (proposed !== args.command) throw new Error(`"Always allow" proposed ${proposed}`);
   await page.screenshot({ path: join(args.shots, 'second-01-always-allow.png') });
   await card.getByRole('button', { name: 'Add rule and allow' }).click();
   await page.locator('.tool[data-tool="Bash"] .tool-state[aria-label="done"]').waitFor();

@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  emptySession, PAUSED_REASON, reduceDashboard, reduceSession, reduceSessionAll, ResumableStream, withListed, type Dashboard,
+  emptySession, EVENT_KINDS, HANDLERS, PAUSED_REASON, reduceDashboard, reduceSession, reduceSessionAll, ResumableStream, withListed, type Dashboard,
   type EventSourceLike, type Item, type ServerEvent, type StreamEnvironment,
 } from './events';
 
@@ -451,5 +452,29 @@ describe('ResumableStream', () => {
     fake.runTimers();
     expect(fake.sources[3]!.url).toBe('/api/events?after=41');
     stream.close();
+  });
+});
+
+describe('HANDLERS', () => {
+  // The server's kinds, as its catalogue (Realtime/SessionEvents.cs, SessionEventCatalogue) writes them into the OpenAPI
+  // document that ApiDocumentTests holds to what the server serves.
+  const served = Object.keys(
+    (JSON.parse(readFileSync(new URL('../openapi.json', import.meta.url), 'utf8')) as { components: { schemas: { SessionEvents: { properties: object } } } })
+      .components.schemas.SessionEvents.properties,
+  ).sort();
+
+  it('has a handler for every kind the server sends, and none for a kind it does not', () => {
+    expect(served.length).toBeGreaterThan(15);
+    expect(Object.keys(HANDLERS).sort()).toEqual(served);
+    expect(EVENT_KINDS().sort()).toEqual(served);
+  });
+
+  it('folds each kind with a payload missing every field without throwing, its seq kept', () => {
+    for (const kind of served) {
+      const view = reduceSession(emptySession(), { kind, data: { sessionId: S, seq: 1 } });
+      expect(view.lastSeq).toBe(1);
+    }
+    // A kind this version does not know is skipped, its seq kept.
+    expect(reduceSession(emptySession(), { kind: 'from.the.future', data: { sessionId: S, seq: 4 } }).lastSeq).toBe(4);
   });
 });

@@ -11,17 +11,8 @@ import type { EditContext } from './diff';
 /** Every event's `data` as the server's catalogue documents it (web/openapi.json, `SessionEvents`). */
 export type EventPayloads = components['schemas']['SessionEvents'];
 
-export const EVENT_KINDS = [
-  'session.status', 'message.user', 'message.delta', 'message', 'thinking', 'tool.call', 'tool.call.updated', 'tool.result', 'plan',
-  'approval.requested', 'approval.resolved', 'usage', 'turn.completed', 'turn.changes', 'history.imported', 'session.error',
-  'queue.updated', 'approval.vote', 'approval.escalated', 'session.preparing', 'network.connection',
-] as const satisfies readonly (keyof EventPayloads)[];
-export type EventKind = (typeof EVENT_KINDS)[number];
-
-// An event kind the server sends but the app does not listen for fails the type check (EventSource needs each name).
-type Unlisted = Exclude<keyof EventPayloads, EventKind>;
-const everyKindListed: [Unlisted] extends [never] ? true : Unlisted = true;
-void everyKindListed;
+/** Every kind the server sends, as its catalogue names them: `HANDLERS` has one handler for each (the type check says so). */
+export type EventKind = keyof EventPayloads;
 
 /** approval.requested's editContext, when it has the shape the server sends (else none: the edit is shown alone). */
 function editContext(value: unknown): EditContext | null {
@@ -39,6 +30,8 @@ export interface ServerEvent { kind: string; data: EventBase & Record<string, un
 export interface ApprovalView {
   /** The session that asked (a network call's "always for the domain" adds a rule to its project). */
   sessionId?: string;
+  /** Its project, where the list said it (events do not: the session's project is then looked up on the board). */
+  projectId?: string;
   approvalId: string; toolCallId: string; tool: string; kind: ToolKind; title: string; input: unknown; plan?: string | null;
   createdAt?: string; status: ApprovalStatus; decision?: Decision | null; decidedBy?: string | null; message?: string | null;
   updatedInput?: unknown;
@@ -48,6 +41,8 @@ export interface ApprovalView {
   canEditInput?: boolean;
   /** What "Always allow" remembers with `tool`: the exact command or path as a glob, or `*` for the whole tool. */
   rulePattern?: string;
+  /** The rule "Always allow" proposes (the server's reading): wider for a plain tool run (`git status *`), else `rulePattern`. */
+  alwaysPattern?: string;
   /** For an edit: the file's lines around the text it replaces, read by the server when it asked (null when it could not). */
   editContext?: EditContext | null;
   /** The kind of call the project's policy routes (read, edit, shell, fetch, mcp, protected, question, budget, other). */
@@ -173,212 +168,225 @@ export function reduceSessionAll(view: SessionView, events: readonly ServerEvent
   return next ?? view;
 }
 
-function apply(view: SessionView, kind: string, d: Record<string, unknown>, seq: number): void {
-  const items = view.items;
+/** One event as the server documents it: its kind, and its payload (`sessionId` and `seq` with the kind's own fields). */
+export type SessionEvent = { [K in EventKind]: { kind: K; data: EventBase & EventPayloads[K] } }[EventKind];
+
+/** What folds one kind of event into a session's view: `d` typed as the server's catalogue says that kind's payload is. */
+type Handler<K extends EventKind> = (view: SessionView, d: EventBase & EventPayloads[K], seq: number) => void;
+
+const isKind = (kind: string): kind is EventKind => Object.hasOwn(HANDLERS, kind);
+
+function apply(view: SessionView, kind: string, d: EventBase & Record<string, unknown>, seq: number): void {
   // Any word from the session (a status change aside) means the stall is over.
   if (kind !== 'session.status' && kind !== 'queue.updated' && kind !== 'session.preparing') view.stalled = kind === 'session.error' && str(d.code) === STALLED_CODE;
-  switch (kind) {
-    case 'session.status': {
-      const status = str(d.status) as SessionStatus;
-      const mode = str(d.mode) as SessionMode;
-      if (view.mode && mode && mode !== view.mode) items.push({ type: 'notice', seq, text: `Mode changed to ${modeLabel(mode)}`, tone: 'info' });
-      if (status !== view.status && (status === 'failed' || status === 'interrupted' || status === 'stopped')) {
-        const reason = str(d.reason);
-        items.push({ type: 'notice', seq, text: `Session ${status}${reason ? `: ${reason}` : ''}`, tone: status === 'stopped' ? 'info' : 'bad' });
-        // Calls still open will get no result: say so instead of spinning for ever.
-        for (let i = 0; i < items.length; i++) {
-          const item = items[i]!;
-          if (item.type === 'tool' && !item.result && !item.interrupted) items[i] = { ...item, interrupted: true };
-        }
-      }
-      if ((view.status === 'interrupted' || view.status === 'failed') && status && status !== 'interrupted' && status !== 'stopped' && status !== 'failed') {
-        items.push({ type: 'notice', seq, text: 'Session resumed: the agent continues its conversation', tone: 'info' });
-      }
-      view.status = status || view.status;
-      view.mode = mode || view.mode;
-      // Once the agent is up (or the session ended), nothing is being prepared any more.
-      if (view.status !== 'preparing' && view.status !== 'starting') view.preparing = null;
-      view.paused = view.status === 'waiting_approval' && str(d.reason) === PAUSED_REASON;
-      // In line for an agent slot: the server's words say its place ("starts when one of 4 running sessions finishes or pauses").
-      view.inLine = view.status === 'queued' ? str(d.reason) || 'waiting for an agent slot' : null;
-      if (status === 'idle' || status === 'failed' || status === 'stopped' || status === 'interrupted') {
-        if (view.turnActive) view.turnEndedAt = seq;
-        view.turnActive = false;
-      }
-      if (status === 'running' || status === 'waiting_approval') view.turnActive = true;
-      return;
-    }
-    case 'message.user':
-      closeStreaming(items);
-      items.push({ type: 'user', seq, text: str(d.text), sentBy: str(d.sentBy) || undefined,
-        attachments: Array.isArray(d.attachments) ? (d.attachments as AttachmentInfo[]) : undefined });
-      view.turnActive = true;
-      return;
-    case 'message.delta': {
-      const last = items[items.length - 1];
-      if (last?.type === 'assistant' && !last.done) items[items.length - 1] = { ...last, text: last.text + str(d.text) };
-      else items.push({ type: 'assistant', seq, text: str(d.text), done: false });
-      return;
-    }
-    case 'message': {
-      // The whole block: it replaces what the deltas built, so a missed or doubled delta never shows.
-      const index = lastOpenAssistant(items);
-      if (index >= 0) items[index] = { ...(items[index] as Extract<Item, { type: 'assistant' }>), text: str(d.text), done: true };
-      else items.push({ type: 'assistant', seq, text: str(d.text), done: true });
-      return;
-    }
-    case 'thinking':
-      items.push({ type: 'thinking', seq, text: str(d.text) });
-      return;
-    case 'tool.call': {
-      closeStreaming(items);
-      const toolCallId = str(d.toolCallId);
-      if (items.some((i) => i.type === 'tool' && i.toolCallId === toolCallId)) return;
-      items.push({ type: 'tool', seq, toolCallId, tool: str(d.tool), kind: (str(d.kind) || 'other') as ToolKind, title: str(d.title), input: d.input });
-      return;
-    }
-    case 'tool.call.updated': {
-      // An agent announced the call before its input: the same row now shows what it is (never a second row).
-      const toolCallId = str(d.toolCallId);
-      const index = findLast(items, (i) => i.type === 'tool' && i.toolCallId === toolCallId);
-      if (index < 0) return;
-      const item = items[index] as Extract<Item, { type: 'tool' }>;
-      items[index] = { ...item, title: str(d.title) || item.title, input: d.input ?? item.input, inputMissing: d.inputMissing === true };
-      return;
-    }
-    case 'tool.result': {
-      const toolCallId = str(d.toolCallId);
-      const result: ToolResultView = { content: str(d.content), isError: d.isError === true, truncated: d.truncated === true };
-      const index = findLast(items, (i) => i.type === 'tool' && i.toolCallId === toolCallId);
-      if (index >= 0) items[index] = { ...(items[index] as Extract<Item, { type: 'tool' }>), result };
-      else items.push({ type: 'tool', seq, toolCallId, tool: 'tool', kind: 'other', title: 'Tool result', input: undefined, result });
-      return;
-    }
-    case 'plan': {
-      const entries = Array.isArray(d.entries)
-        ? (d.entries as unknown[]).map((e) => ({ content: str((e as PlanEntry)?.content), status: str((e as PlanEntry)?.status) }))
-        : [];
-      // The agent sends its whole list each time: update this turn's list in place rather than repeat it.
-      const lastUser = findLast(items, (i) => i.type === 'user');
-      const index = findLast(items, (i) => i.type === 'plan');
-      if (index > lastUser) items[index] = { type: 'plan', seq: items[index]!.seq, entries };
-      else items.push({ type: 'plan', seq, entries });
-      return;
-    }
-    case 'approval.requested': {
-      const approvalId = str(d.approvalId);
-      if (items.some((i) => i.type === 'approval' && i.approval.approvalId === approvalId)) return;
-      closeStreaming(items);
-      items.push({
-        type: 'approval', seq,
-        approval: {
-          sessionId: str(d.sessionId) || undefined, approvalId, toolCallId: str(d.toolCallId), tool: str(d.tool), kind: (str(d.kind) || 'other') as ToolKind, title: str(d.title),
-          input: d.input, plan: typeof d.plan === 'string' ? d.plan : null, createdAt: str(d.createdAt), status: 'pending',
-          canEditInput: d.canEditInput === true, rulePattern: typeof d.rulePattern === 'string' ? d.rulePattern : undefined,
-          editContext: editContext(d.editContext),
-          risk: typeof d.risk === 'string' ? d.risk : undefined, deciderRole: typeof d.deciderRole === 'string' ? d.deciderRole : undefined,
-          needed: typeof d.needed === 'number' ? d.needed : 1, allowedBy: [],
-          riskSigns: Array.isArray(d.riskSigns) ? d.riskSigns.filter((x): x is string => typeof x === 'string') : [],
-        },
-      });
-      return;
-    }
-    case 'approval.vote':
-    case 'approval.escalated': {
-      const approvalId = str(d.approvalId);
-      const index = findLast(items, (i) => i.type === 'approval' && i.approval.approvalId === approvalId);
-      if (index < 0) return;
-      const item = items[index] as Extract<Item, { type: 'approval' }>;
-      const change: Partial<ApprovalView> = kind === 'approval.vote'
-        ? { allowedBy: Array.isArray(d.allowedBy) ? d.allowedBy.map(str) : [], needed: num(d.needed) || item.approval.needed }
-        : { escalatedTo: str(d.to) || 'owner' };
-      items[index] = { ...item, approval: { ...item.approval, ...change } };
-      return;
-    }
-    case 'approval.resolved': {
-      const approvalId = str(d.approvalId);
-      const index = findLast(items, (i) => i.type === 'approval' && i.approval.approvalId === approvalId);
-      if (index < 0) return;
-      const item = items[index] as Extract<Item, { type: 'approval' }>;
-      items[index] = {
-        ...item,
-        approval: {
-          ...item.approval, status: (str(d.status) || 'decided') as ApprovalStatus, decision: (d.decision as Decision) ?? null,
-          decidedBy: str(d.decidedBy) || null, message: typeof d.message === 'string' ? d.message : null, updatedInput: d.updatedInput,
-          updatedTitle: typeof d.updatedTitle === 'string' ? d.updatedTitle : null,
-        },
-      };
-      if (d.decision === 'allow_session') view.grantedAt = seq;
-      return;
-    }
-    case 'usage': {
-      const usage: Usage = {
-        inputTokens: num(d.inputTokens), outputTokens: num(d.outputTokens), cacheReadTokens: num(d.cacheReadTokens),
-        cacheWriteTokens: num(d.cacheWriteTokens), costUsd: typeof d.costUsd === 'number' ? d.costUsd : null,
-        sessionCostUsd: typeof d.sessionCostUsd === 'number' ? d.sessionCostUsd : null,
-      };
-      // A turn that counted nothing (one stopped before the model answered) has no usage line: "0 in · 0 out" says nothing.
-      const counted = usage.inputTokens + usage.outputTokens + usage.cacheReadTokens + usage.cacheWriteTokens > 0 || !!usage.costUsd;
-      view.usage = counted ? usage : undefined;
-      view.totalTokens += usage.inputTokens + usage.outputTokens;
-      return;
-    }
-    case 'turn.completed':
-      closeStreaming(items);
-      view.turnActive = false;
-      view.turnEndedAt = seq;
-      // A turn someone stopped is stopped, not a failure (an older server sent it as an error).
-      if (str(d.stopReason) === 'cancelled') items.push({ type: 'notice', seq, text: 'Turn stopped', tone: 'info' });
-      else if (d.isError === true) items.push({ type: 'notice', seq, text: `The turn ended with an error${d.result ? `: ${str(d.result)}` : ''}`, tone: 'bad' });
-      return;
-    case 'history.imported': {
-      const skipped = typeof d.skipped === 'number' && d.skipped > 0 ? ` (the ${d.skipped} oldest left out)` : '';
-      items.push({ type: 'notice', seq, text: `Above: the conversation so far in the terminal${skipped}. From here on, it goes on in PocketCoder.`, tone: 'info' });
-      return;
-    }
-    case 'turn.changes':
-      if (typeof d.turn === 'number' && typeof d.filesChanged === 'number' && d.filesChanged > 0) {
-        items.push({ type: 'review', seq, sessionId: str(d.sessionId), turn: d.turn, files: d.filesChanged });
-      }
-      return;
-    case 'queue.updated':
-      // The whole queue each time: what every device shows is the server's, never a merge of guesses.
-      view.queue = Array.isArray(d.messages) ? (d.messages as QueuedMessage[]) : [];
-      view.queueHeld = d.held === true && view.queue.length > 0;
-      return;
-    case 'session.preparing': {
-      const count = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined);
-      const percent = count(d.percent);
-      view.preparing = {
-        phase: str(d.phase) || 'branch', percent: percent === undefined ? undefined : Math.min(100, percent), done: count(d.done), total: count(d.total),
-      };
-      if (view.preparing.phase === 'ready') view.worktreeMadeAt = seq;
-      return;
-    }
-    case 'network.connection': {
-      const connection: NetworkConnection = {
-        host: str(d.host), port: num(d.port), outcome: d.outcome === 'allowed' ? 'allowed' : 'denied', reason: str(d.reason),
-        sent: num(d.sent), received: num(d.received), milliseconds: num(d.milliseconds),
-        by: typeof d.by === 'string' ? d.by : undefined, under: typeof d.under === 'string' ? d.under : undefined,
-      };
-      // Connections in a row (a package manager opens dozens) are one line in the transcript.
-      const last = items[items.length - 1];
-      if (last?.type === 'network') items[items.length - 1] = { ...last, connections: [...last.connections, connection] };
-      else items.push({ type: 'network', seq, connections: [connection] });
-      return;
-    }
-    case 'session.error':
-      if (str(d.code) === WORKTREE_FAILED_CODE) {
-        view.worktreeFailed = true;
-        view.preparing = null;
-      }
-      items.push({ type: 'error', seq, message: str(d.message), stderrTail: typeof d.stderrTail === 'string' ? d.stderrTail : undefined });
-      return;
-    default:
-      // A kind this version does not know (a newer server): skip it, keep the seq.
-      return;
-  }
+  // A kind this version does not know (a newer server): skipped, its seq kept. One the catalogue names is read as its
+  // payload (the wire's one unchecked step: the handlers still read each field defensively).
+  if (isKind(kind)) handle(view, { kind, data: d } as unknown as SessionEvent, seq);
 }
+
+/** The event's own handler (a correlated lookup: the payload's type goes with its kind). */
+function handle<K extends EventKind>(view: SessionView, event: { kind: K; data: EventBase & EventPayloads[K] }, seq: number): void {
+  (HANDLERS[event.kind] as Handler<K>)(view, event.data, seq);
+}
+
+/** The kinds the stream listens for (an EventSource needs each name): exactly those with a handler, which is every one. */
+export const EVENT_KINDS = (): EventKind[] => Object.keys(HANDLERS) as EventKind[];
+
+/** An approval's card changed by a later event about it (a vote, an escalation, its decision); nothing when it is not shown. */
+function changeApproval(view: SessionView, approvalId: string, change: (approval: ApprovalView) => Partial<ApprovalView>): boolean {
+  const items = view.items;
+  const index = findLast(items, (i) => i.type === 'approval' && i.approval.approvalId === approvalId);
+  if (index < 0) return false;
+  const item = items[index] as Extract<Item, { type: 'approval' }>;
+  items[index] = { ...item, approval: { ...item.approval, ...change(item.approval) } };
+  return true;
+}
+
+/**
+ * A handler for every kind the server sends, typed by the server's catalogue (web/openapi.json, `SessionEvents`): a kind
+ * left out, or a field the catalogue does not have, fails the type check. The wire is still read defensively (`str`,
+ * `num`): an older or newer server's payload may lack a field.
+ */
+export const HANDLERS: { [K in EventKind]: Handler<K> } = {
+  'session.status': (view, d, seq) => {
+    const items = view.items;
+    const status = str(d.status) as SessionStatus;
+    const mode = str(d.mode) as SessionMode;
+    if (view.mode && mode && mode !== view.mode) items.push({ type: 'notice', seq, text: `Mode changed to ${modeLabel(mode)}`, tone: 'info' });
+    if (status !== view.status && (status === 'failed' || status === 'interrupted' || status === 'stopped')) {
+      const reason = str(d.reason);
+      items.push({ type: 'notice', seq, text: `Session ${status}${reason ? `: ${reason}` : ''}`, tone: status === 'stopped' ? 'info' : 'bad' });
+      // Calls still open will get no result: say so instead of spinning for ever.
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i]!;
+        if (item.type === 'tool' && !item.result && !item.interrupted) items[i] = { ...item, interrupted: true };
+      }
+    }
+    if ((view.status === 'interrupted' || view.status === 'failed') && status && status !== 'interrupted' && status !== 'stopped' && status !== 'failed') {
+      items.push({ type: 'notice', seq, text: 'Session resumed: the agent continues its conversation', tone: 'info' });
+    }
+    view.status = status || view.status;
+    view.mode = mode || view.mode;
+    // Once the agent is up (or the session ended), nothing is being prepared any more.
+    if (view.status !== 'preparing' && view.status !== 'starting') view.preparing = null;
+    view.paused = view.status === 'waiting_approval' && str(d.reason) === PAUSED_REASON;
+    // In line for an agent slot: the server's words say its place ("starts when one of 4 running sessions finishes or pauses").
+    view.inLine = view.status === 'queued' ? str(d.reason) || 'waiting for an agent slot' : null;
+    if (status === 'idle' || status === 'failed' || status === 'stopped' || status === 'interrupted') {
+      if (view.turnActive) view.turnEndedAt = seq;
+      view.turnActive = false;
+    }
+    if (status === 'running' || status === 'waiting_approval') view.turnActive = true;
+  },
+  'message.user': (view, d, seq) => {
+    closeStreaming(view.items);
+    view.items.push({ type: 'user', seq, text: str(d.text), sentBy: str(d.sentBy) || undefined,
+      attachments: Array.isArray(d.attachments) ? (d.attachments as AttachmentInfo[]) : undefined });
+    view.turnActive = true;
+  },
+  'message.delta': (view, d, seq) => {
+    const items = view.items;
+    const last = items[items.length - 1];
+    if (last?.type === 'assistant' && !last.done) items[items.length - 1] = { ...last, text: last.text + str(d.text) };
+    else items.push({ type: 'assistant', seq, text: str(d.text), done: false });
+  },
+  message: (view, d, seq) => {
+    // The whole block: it replaces what the deltas built, so a missed or doubled delta never shows.
+    const items = view.items;
+    const index = lastOpenAssistant(items);
+    if (index >= 0) items[index] = { ...(items[index] as Extract<Item, { type: 'assistant' }>), text: str(d.text), done: true };
+    else items.push({ type: 'assistant', seq, text: str(d.text), done: true });
+  },
+  thinking: (view, d, seq) => {
+    view.items.push({ type: 'thinking', seq, text: str(d.text) });
+  },
+  'tool.call': (view, d, seq) => {
+    const items = view.items;
+    closeStreaming(items);
+    const toolCallId = str(d.toolCallId);
+    if (items.some((i) => i.type === 'tool' && i.toolCallId === toolCallId)) return;
+    items.push({ type: 'tool', seq, toolCallId, tool: str(d.tool), kind: (str(d.kind) || 'other') as ToolKind, title: str(d.title), input: d.input });
+  },
+  'tool.call.updated': (view, d) => {
+    // An agent announced the call before its input: the same row now shows what it is (never a second row).
+    const items = view.items;
+    const toolCallId = str(d.toolCallId);
+    const index = findLast(items, (i) => i.type === 'tool' && i.toolCallId === toolCallId);
+    if (index < 0) return;
+    const item = items[index] as Extract<Item, { type: 'tool' }>;
+    items[index] = { ...item, title: str(d.title) || item.title, input: d.input ?? item.input, inputMissing: d.inputMissing === true };
+  },
+  'tool.result': (view, d, seq) => {
+    const items = view.items;
+    const toolCallId = str(d.toolCallId);
+    const result: ToolResultView = { content: str(d.content), isError: d.isError === true, truncated: d.truncated === true };
+    const index = findLast(items, (i) => i.type === 'tool' && i.toolCallId === toolCallId);
+    if (index >= 0) items[index] = { ...(items[index] as Extract<Item, { type: 'tool' }>), result };
+    else items.push({ type: 'tool', seq, toolCallId, tool: 'tool', kind: 'other', title: 'Tool result', input: undefined, result });
+  },
+  plan: (view, d, seq) => {
+    const items = view.items;
+    const entries = Array.isArray(d.entries)
+      ? (d.entries as unknown[]).map((e) => ({ content: str((e as PlanEntry)?.content), status: str((e as PlanEntry)?.status) }))
+      : [];
+    // The agent sends its whole list each time: update this turn's list in place rather than repeat it.
+    const lastUser = findLast(items, (i) => i.type === 'user');
+    const index = findLast(items, (i) => i.type === 'plan');
+    if (index > lastUser) items[index] = { type: 'plan', seq: items[index]!.seq, entries };
+    else items.push({ type: 'plan', seq, entries });
+  },
+  'approval.requested': (view, d, seq) => {
+    const items = view.items;
+    const approvalId = str(d.approvalId);
+    if (items.some((i) => i.type === 'approval' && i.approval.approvalId === approvalId)) return;
+    closeStreaming(items);
+    items.push({
+      type: 'approval', seq,
+      approval: {
+        sessionId: str(d.sessionId) || undefined, approvalId, toolCallId: str(d.toolCallId), tool: str(d.tool), kind: (str(d.kind) || 'other') as ToolKind, title: str(d.title),
+        input: d.input, plan: typeof d.plan === 'string' ? d.plan : null, createdAt: str(d.createdAt), status: 'pending',
+        canEditInput: d.canEditInput === true, rulePattern: typeof d.rulePattern === 'string' ? d.rulePattern : undefined,
+        alwaysPattern: typeof d.alwaysPattern === 'string' ? d.alwaysPattern : undefined,
+        editContext: editContext(d.editContext),
+        risk: typeof d.risk === 'string' ? d.risk : undefined, deciderRole: typeof d.deciderRole === 'string' ? d.deciderRole : undefined,
+        needed: typeof d.needed === 'number' ? d.needed : 1, allowedBy: [],
+        riskSigns: Array.isArray(d.riskSigns) ? d.riskSigns.filter((x): x is string => typeof x === 'string') : [],
+      },
+    });
+  },
+  'approval.vote': (view, d) => void changeApproval(view, str(d.approvalId), (approval) => ({
+    allowedBy: Array.isArray(d.allowedBy) ? d.allowedBy.map(str) : [], needed: num(d.needed) || approval.needed,
+  })),
+  'approval.escalated': (view, d) => void changeApproval(view, str(d.approvalId), () => ({ escalatedTo: str(d.to) || 'owner' })),
+  'approval.resolved': (view, d, seq) => {
+    const shown = changeApproval(view, str(d.approvalId), () => ({
+      status: (str(d.status) || 'decided') as ApprovalStatus, decision: (d.decision as Decision | null | undefined) ?? null,
+      decidedBy: str(d.decidedBy) || null, message: typeof d.message === 'string' ? d.message : null, updatedInput: d.updatedInput,
+      updatedTitle: typeof d.updatedTitle === 'string' ? d.updatedTitle : null,
+    }));
+    if (shown && d.decision === 'allow_session') view.grantedAt = seq;
+  },
+  usage: (view, d) => {
+    const usage: Usage = {
+      inputTokens: num(d.inputTokens), outputTokens: num(d.outputTokens), cacheReadTokens: num(d.cacheReadTokens),
+      cacheWriteTokens: num(d.cacheWriteTokens), costUsd: typeof d.costUsd === 'number' ? d.costUsd : null,
+      sessionCostUsd: typeof d.sessionCostUsd === 'number' ? d.sessionCostUsd : null,
+    };
+    // A turn that counted nothing (one stopped before the model answered) has no usage line: "0 in · 0 out" says nothing.
+    const counted = usage.inputTokens + usage.outputTokens + usage.cacheReadTokens + usage.cacheWriteTokens > 0 || !!usage.costUsd;
+    view.usage = counted ? usage : undefined;
+    view.totalTokens += usage.inputTokens + usage.outputTokens;
+  },
+  'turn.completed': (view, d, seq) => {
+    closeStreaming(view.items);
+    view.turnActive = false;
+    view.turnEndedAt = seq;
+    // A turn someone stopped is stopped, not a failure (an older server sent it as an error).
+    if (str(d.stopReason) === 'cancelled') view.items.push({ type: 'notice', seq, text: 'Turn stopped', tone: 'info' });
+    else if (d.isError === true) view.items.push({ type: 'notice', seq, text: `The turn ended with an error${d.result ? `: ${str(d.result)}` : ''}`, tone: 'bad' });
+  },
+  'history.imported': (view, d, seq) => {
+    const skipped = typeof d.skipped === 'number' && d.skipped > 0 ? ` (the ${d.skipped} oldest left out)` : '';
+    view.items.push({ type: 'notice', seq, text: `Above: the conversation so far in the terminal${skipped}. From here on, it goes on in PocketCoder.`, tone: 'info' });
+  },
+  'turn.changes': (view, d, seq) => {
+    if (typeof d.turn === 'number' && typeof d.filesChanged === 'number' && d.filesChanged > 0) {
+      view.items.push({ type: 'review', seq, sessionId: str(d.sessionId), turn: d.turn, files: d.filesChanged });
+    }
+  },
+  'queue.updated': (view, d) => {
+    // The whole queue each time: what every device shows is the server's, never a merge of guesses.
+    view.queue = Array.isArray(d.messages) ? (d.messages as QueuedMessage[]) : [];
+    view.queueHeld = d.held === true && view.queue.length > 0;
+  },
+  'session.preparing': (view, d, seq) => {
+    const count = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined);
+    const percent = count(d.percent);
+    view.preparing = {
+      phase: str(d.phase) || 'branch', percent: percent === undefined ? undefined : Math.min(100, percent), done: count(d.done), total: count(d.total),
+    };
+    if (view.preparing.phase === 'ready') view.worktreeMadeAt = seq;
+  },
+  'network.connection': (view, d, seq) => {
+    const items = view.items;
+    const connection: NetworkConnection = {
+      host: str(d.host), port: num(d.port), outcome: d.outcome === 'allowed' ? 'allowed' : 'denied', reason: str(d.reason),
+      sent: num(d.sent), received: num(d.received), milliseconds: num(d.milliseconds),
+      by: typeof d.by === 'string' ? d.by : undefined, under: typeof d.under === 'string' ? d.under : undefined,
+    };
+    // Connections in a row (a package manager opens dozens) are one line in the transcript.
+    const last = items[items.length - 1];
+    if (last?.type === 'network') items[items.length - 1] = { ...last, connections: [...last.connections, connection] };
+    else items.push({ type: 'network', seq, connections: [connection] });
+  },
+  'session.error': (view, d, seq) => {
+    if (str(d.code) === WORKTREE_FAILED_CODE) {
+      view.worktreeFailed = true;
+      view.preparing = null;
+    }
+    view.items.push({ type: 'error', seq, message: str(d.message), stderrTail: typeof d.stderrTail === 'string' ? d.stderrTail : undefined });
+  },
+};
 
 function closeStreaming(items: Item[]): void {
   const index = lastOpenAssistant(items);
@@ -614,7 +622,7 @@ export class ResumableStream {
         if (!this.closed) this.connect();
       }, delay);
     };
-    for (const kind of EVENT_KINDS) {
+    for (const kind of EVENT_KINDS()) {
       source.addEventListener(kind, (message) => {
         if (source !== this.source) return;
         this.receive(kind, message);

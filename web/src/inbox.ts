@@ -95,9 +95,9 @@ export function needsYouFirst(sessions: readonly Session[], pending: Record<stri
 /** The approval as the card draws it (the shape the session's events give it). */
 export function viewOf(a: Approval): ApprovalView {
   return {
-    sessionId: a.sessionId, approvalId: a.id, toolCallId: a.toolCallId, tool: a.tool, kind: a.kind, title: a.title, input: a.input,
+    sessionId: a.sessionId, projectId: a.projectId, approvalId: a.id, toolCallId: a.toolCallId, tool: a.tool, kind: a.kind, title: a.title, input: a.input,
     plan: a.plan, createdAt: a.createdAt, status: a.status, decision: a.decision, decidedBy: a.decidedBy, message: a.message,
-    canEditInput: a.canEditInput, rulePattern: a.rulePattern, risk: a.risk, riskSigns: a.riskSigns ?? [], deciderRole: a.deciderRole,
+    canEditInput: a.canEditInput, rulePattern: a.rulePattern, alwaysPattern: a.alwaysPattern ?? undefined, risk: a.risk, riskSigns: a.riskSigns ?? [], deciderRole: a.deciderRole,
     needed: a.needed, allowedBy: a.allowedBy, offers: a.offers ?? undefined,
   };
 }

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using PocketCoder.Realtime;
 using Microsoft.Data.Sqlite;
 using PocketCoder.Data;
+using PocketCoder.Agents;
 
 namespace PocketCoder.Approvals;
 
@@ -42,7 +43,23 @@ public sealed record Approval(
     /// <summary>The payload of <c>approval.requested</c>: everything a phone needs to show what will run.</summary>
     /// <param name="editContext">For an edit: the file's lines around it, read when asking (kept only in the event).</param>
     public ApprovalRequestedEvent RequestedEvent(EditContext? editContext = null) =>
-        new(Id, ToolCallId, Tool, Kind, Title, InputJson, Plan, CanEditInput, CreatedAt.ToDb(), RulePattern, editContext, Risk, DeciderRole, Needed, Signs);
+        new(Id, ToolCallId, Tool, Kind, Title, InputJson, Plan, CanEditInput, CreatedAt.ToDb(), RulePattern, editContext, Risk, DeciderRole, Needed, Signs,
+            AlwaysPatterns.For(this));
+
+    /// <summary>
+    /// Whether <paramref name="rule"/> matches this call as it was asked (what the rules preview counts, and what an
+    /// <c>allow_always</c>'s confirmed pattern must do): its command, or its path, as <see cref="RulePattern"/> keeps it,
+    /// relative to the project where it was inside (one kept whole was outside it, and a path rule never matches it).
+    /// </summary>
+    public bool MatchedBy(Rule rule)
+    {
+        var subject = Glob.Unescape(RulePattern);
+        var kind = ToolKinds.FromWire(Kind);
+        var command = kind is ToolKind.Execute or ToolKind.Network;
+        var path = !command && RulePattern != "*" ? subject : null;
+        var request = new PermissionRequest(ToolCallId, Tool, kind, Title, default, command ? subject : null, path, null);
+        return Policy.RuleMatches(rule, request, path is not null && !Path.IsPathRooted(path) ? path : null);
+    }
 
     public ApprovalResolvedEvent ResolvedEvent() =>
         new(Id, ToolCallId, Status, Decision, DecidedBy, Message, UpdatedInput is null ? null : Json(UpdatedInput));

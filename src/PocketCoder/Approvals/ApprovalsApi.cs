@@ -9,6 +9,8 @@ using PocketCoder.Teams;
 
 namespace PocketCoder.Approvals;
 
+/// <param name="Pattern">With <c>allow_always</c>: the rule's pattern as the owner confirmed it (the card proposes the
+/// approval's <c>alwaysPattern</c>); it must cover this call. Absent: the exact call (<c>rulePattern</c>), as before.</param>
 public sealed record DecisionRequest(
     [property: Required(ErrorMessage = DecisionRequest.DecisionMessage)]
     [property: AllowedValues(Decisions.AllowOnce, Decisions.AllowSession, Decisions.AllowAlways, Decisions.Deny, ErrorMessage = DecisionRequest.DecisionMessage)]
@@ -19,7 +21,9 @@ public sealed record DecisionRequest(
     [property: AllowedValues(DecisionRequest.ViaNotification, null, ErrorMessage = "'via' is \"notification\" (an action on a notification) or absent.")]
     string? Via = null,
     [property: StringLength(100, ErrorMessage = "'allowToken' is at most {1} characters.")]
-    string? AllowToken = null)
+    string? AllowToken = null,
+    [property: StringLength(1000, MinimumLength = 1, ErrorMessage = "'pattern' is the rule's glob, 1 to 1000 characters.")]
+    string? Pattern = null)
 {
     internal const string DecisionMessage = "'decision' must be one of allow_once, allow_session, allow_always, deny.";
 
@@ -62,11 +66,14 @@ public sealed record BatchDecisionResponse(IReadOnlyList<BatchDecisionResult> Re
 /// <param name="Offers">What the caller may do with it now (exactly what the server will accept), and, where they may not allow it, who can.</param>
 /// <param name="RiskSigns">What the server read in the call when it asked (<see cref="Approvals.RiskSigns"/>), each a code the app
 /// puts in words; empty when nothing stood out.</param>
+/// <param name="AlwaysPattern">The rule "Always allow" proposes (<see cref="AlwaysPatterns"/>): wider than
+/// <paramref name="RulePattern"/> for a plain run of a known tool (<c>git status *</c>), the same for anything else.</param>
 public sealed record ApprovalResponse(
     string Id, string SessionId, string ProjectId, string ToolCallId, string Tool, string Kind, string Title, JsonElement Input,
     string? Plan, string Status, DateTimeOffset CreatedAt, string? Decision, string? DecidedBy, DateTimeOffset? DecidedAt,
     string? Message, JsonElement? UpdatedInput, IReadOnlyList<string> DeliveredTo, bool CanEditInput, string RulePattern,
-    string Risk, string DeciderRole, int Needed, IReadOnlyList<string> AllowedBy, ApprovalOffers? Offers = null, IReadOnlyList<string>? RiskSigns = null);
+    string Risk, string DeciderRole, int Needed, IReadOnlyList<string> AllowedBy, ApprovalOffers? Offers = null, IReadOnlyList<string>? RiskSigns = null,
+    string? AlwaysPattern = null);
 
 /// <summary>What a rule would have matched among the project's newest questions (<paramref name="Checked"/> of them).</summary>
 public sealed record RulePreview(int Checked, int Matched, IReadOnlyList<RuleMatch> Examples);
@@ -163,7 +170,7 @@ public static class ApprovalsApi
                 "The notification could not show this call whole, so it cannot be allowed from there: open the app, where it is shown whole.");
         }
 
-        var approval = gatekeeper.Decide(id, request.Decision!, request.Message, updated, user.Actor());
+        var approval = gatekeeper.Decide(id, request.Decision!, request.Message, updated, user.Actor(), request.Pattern);
         return new DecisionResponse(approval.Id, approval.Status, approval.Decision ?? request.Decision!, approval.Needed,
             approval.Needed > 1 ? approvals.AllowedBy([approval.Id])[approval.Id] : null);
     }
@@ -259,19 +266,11 @@ public static class ApprovalsApi
     /// <summary>The project's last 200 questions that the rule would have matched: what a rule means, before it is saved.</summary>
     private static RulePreview PreviewRule(string projectId, CreateRuleRequest request, Projects.ProjectStore projects, ApprovalStore approvals)
     {
-        var project = projects.Get(projectId);
+        projects.Get(projectId);
         var (tool, pattern) = RuleTool(request);
         var rule = new Rule("preview", projectId, tool, pattern, request.Action!, DateTimeOffset.UnixEpoch, null);
         var recent = approvals.Recent(projectId, 200);
-        var matched = recent.Where(a =>
-        {
-            var subject = Glob.Unescape(a.RulePattern);
-            var kind = ToolKinds.FromWire(a.Kind);
-            var command = kind is ToolKind.Execute or ToolKind.Network;
-            var path = !command && a.RulePattern != "*" ? subject : null;
-            var request = new PermissionRequest(a.ToolCallId, a.Tool, kind, a.Title, default, command ? subject : null, path, null);
-            return Policy.RuleMatches(rule, request, path is not null && !Path.IsPathRooted(path) ? path : Policy.RelativeToProject(path, project.Path));
-        }).ToList();
+        var matched = recent.Where(a => a.MatchedBy(rule)).ToList();
         return new RulePreview(recent.Count, matched.Count,
             [.. matched.Take(10).Select(a => new RuleMatch(a.Tool, a.Kind, a.RulePattern == "*" ? "*" : Glob.Unescape(a.RulePattern), a.CreatedAt))]);
     }
@@ -300,5 +299,5 @@ public static class ApprovalsApi
     private static ApprovalResponse ToResponse(Approval a, IReadOnlyList<string> deliveredTo, IReadOnlyList<string> allowedBy, ApprovalOffers offers) => new(
         a.Id, a.SessionId, a.ProjectId, a.ToolCallId, a.Tool, a.Kind, a.Title, a.InputJson, a.Plan, a.Status,
         a.CreatedAt, a.Decision, a.DecidedBy, a.DecidedAt, a.Message, a.UpdatedInput is null ? null : JsonElement.Parse(a.UpdatedInput), deliveredTo, a.CanEditInput,
-        a.RulePattern, a.Risk, a.DeciderRole, a.Needed, allowedBy, offers, a.Signs);
+        a.RulePattern, a.Risk, a.DeciderRole, a.Needed, allowedBy, offers, a.Signs, AlwaysPatterns.For(a));
 }

@@ -224,8 +224,10 @@ public sealed class Gatekeeper(
     }
 
     /// <summary>The decision that settles a call, or the first of the allows it needs; any after it is a 409 <c>APPROVAL_ALREADY_DECIDED</c>.</summary>
-    public Approval Decide(string approvalId, string decision, string? message, JsonElement? updatedInput, Actor actor) =>
-        TryDecide(approvalId, decision, message, updatedInput, actor, out var refusal) ?? throw refusal!;
+    /// <param name="pattern">With <c>allow_always</c>: the rule's pattern as the owner confirmed it (it must cover this call);
+    /// null for the exact call.</param>
+    public Approval Decide(string approvalId, string decision, string? message, JsonElement? updatedInput, Actor actor, string? pattern = null) =>
+        TryDecide(approvalId, decision, message, updatedInput, actor, out var refusal, pattern: pattern) ?? throw refusal!;
 
     /// <summary>
     /// Answers a question: the only way a question is allowed, with the input <see cref="QuestionAnswers.Apply"/> made
@@ -237,9 +239,9 @@ public sealed class Gatekeeper(
     /// <summary>Decides, or says why not (unknown, already decided, not theirs to decide, an edit the agent cannot apply) without throwing.</summary>
     /// <param name="answers">Set when answering a question (and only then).</param>
     private Approval? TryDecide(string approvalId, string decision, string? message, JsonElement? updatedInput, Actor actor, out ApiProblem? refusal,
-        IReadOnlyList<OwnerAnswer>? answers = null)
+        IReadOnlyList<OwnerAnswer>? answers = null, string? pattern = null)
     {
-        var ask = new DecisionAsked(decision, message, updatedInput, answers, actor);
+        var ask = new DecisionAsked(decision, message, updatedInput, answers, actor, pattern);
         ApiProblem? why = null;
         var voted = false;
         var decided = database.Write(write =>
@@ -293,8 +295,14 @@ public sealed class Gatekeeper(
     }
 
     /// <summary>What a decision asks, as the gatekeeper reads it: the same for every door (the app, a chat, a notification, the CLI).</summary>
-    private sealed record DecisionAsked(string Decision, string? Message, JsonElement? UpdatedInput, IReadOnlyList<OwnerAnswer>? Answers, Actor Actor)
+    private sealed record DecisionAsked(string Decision, string? Message, JsonElement? UpdatedInput, IReadOnlyList<OwnerAnswer>? Answers, Actor Actor,
+        string? Pattern)
     {
+        /// <summary>The tool and pattern of the rule an <c>allow_always</c> adds: the confirmed pattern, or the exact call.</summary>
+        public Rule AlwaysRule(Approval approval) => new("always", approval.ProjectId,
+            approval.Kind == ToolKind.Network.ToWire() ? "network" : approval.Tool, Pattern ?? approval.RulePattern, RuleActions.Allow,
+            DateTimeOffset.UnixEpoch, Actor.Name);
+
         public bool Answering => Answers is not null;
 
         public bool Allows => Decision != Decisions.Deny;
@@ -319,6 +327,11 @@ public sealed class Gatekeeper(
                 $"This approval is already {approval.Status}{by}{(approval.Decision is null ? "" : $" ({approval.Decision})")}.");
         }
 
+        if (ask.Pattern is not null && PatternProblem(approval, ask) is { } wrong)
+        {
+            return wrong;
+        }
+
         var question = approval.Kind == ToolKinds.ToWire(ToolKind.Question);
         if (ask.Answering && !question)
         {
@@ -341,6 +354,28 @@ public sealed class Gatekeeper(
             : null;
     }
 
+    /// <summary>
+    /// Why a confirmed pattern cannot be the rule: it comes only with <c>allow_always</c>, and it must cover the call it allows
+    /// (a rule that would not have let this call through is not "always allow" of it). How wide it is otherwise is the owner's
+    /// choice, as on the rules screen; the right to add it (owners only) is the decision rights' check.
+    /// </summary>
+    private static ApiProblem? PatternProblem(Approval approval, DecisionAsked ask)
+    {
+        if (ask.Decision != Decisions.AllowAlways)
+        {
+            return ApiProblem.Validation("'pattern' goes with 'allow_always' only: it is the rule that decision adds.");
+        }
+
+        var rule = ask.AlwaysRule(approval);
+        if (rule.Tool == "network" && !Network.HostPattern.IsValid(rule.Pattern))
+        {
+            return ApiProblem.Validation($"A network rule's pattern is \"*\", a host (any port), HOST:PORT, HOST:* or *.DOMAIN, not '{rule.Pattern}'.");
+        }
+
+        return approval.MatchedBy(rule) ? null : new ApiProblem(StatusCodes.Status422UnprocessableEntity, ErrorCodes.PatternMissesCall,
+            $"The pattern '{rule.Pattern}' does not cover this call ('{Glob.Unescape(approval.RulePattern)}'): the rule must allow the call it is added for.");
+    }
+
     /// <summary>Records the decision that settles the call, with all it leaves (a grant, a rule, a raised budget), in one transaction.</summary>
     /// <param name="allowedBy">Everyone whose allow counted, for a call that needed several.</param>
     private Approval Settle(DbWrite write, Approval approval, DecisionAsked ask, IReadOnlyList<string> allowedBy)
@@ -358,8 +393,8 @@ public sealed class Gatekeeper(
         else if (ask.Decision == Decisions.AllowAlways)
         {
             // A connection's rule is the kind word with its host (network files.example.org:443), as the rules screen writes them.
-            rules.Add(write, decided.ProjectId, decided.Kind == ToolKind.Network.ToWire() ? "network" : decided.Tool, decided.RulePattern,
-                RuleActions.Allow, ask.Actor);
+            var rule = ask.AlwaysRule(decided);
+            rules.Add(write, decided.ProjectId, rule.Tool, rule.Pattern, RuleActions.Allow, ask.Actor);
         }
 
         ledger.Append(write, ask.Actor.Name, "approval.decided", decided.Id, new JsonObject

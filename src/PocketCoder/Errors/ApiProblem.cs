@@ -68,6 +68,9 @@ public static class ErrorCodes
     /// <summary>Sending to (queueing in, reviewing, resuming) a session that runs calls unasked which the sender could not allow alone.</summary>
     public const string SteerNotAllowed = "STEER_NOT_ALLOWED";
     public const string RuleNotFound = "RULE_NOT_FOUND";
+
+    /// <summary>An <c>allow_always</c> whose confirmed pattern does not cover the call it allows.</summary>
+    public const string PatternMissesCall = "PATTERN_MISSES_CALL";
     public const string InvalidCursor = "INVALID_CURSOR";
     public const string OutsideProjectRoot = "OUTSIDE_PROJECT_ROOT";
     public const string OutsideHome = "OUTSIDE_HOME";

@@ -148,7 +148,8 @@ public sealed record SessionPreparingEvent(
 
 /// <summary>
 /// Everything a phone needs to show what will run, whether it may offer "edit, then allow", and the rule "always allow"
-/// would add (<c>tool</c> + <c>rulePattern</c>: the exact command or project-relative path, escaped as a glob, or <c>*</c>).
+/// would add (<c>tool</c> + <c>rulePattern</c>: the exact command or project-relative path, escaped as a glob, or <c>*</c>)
+/// and the wider rule it proposes (<c>alwaysPattern</c>, <see cref="Approvals.AlwaysPatterns"/>).
 /// <c>editContext</c>: for an edit of a file inside the session's folder, its lines around the replaced text (null otherwise).
 /// </summary>
 public sealed record ApprovalRequestedEvent(
@@ -166,7 +167,8 @@ public sealed record ApprovalRequestedEvent(
     string Risk = Approvals.RiskClasses.Other,
     string DeciderRole = Teams.Roles.Approver,
     int Needed = 1,
-    IReadOnlyList<string>? RiskSigns = null) : ISessionEvent
+    IReadOnlyList<string>? RiskSigns = null,
+    string? AlwaysPattern = null) : ISessionEvent
 {
     public static string Kind => "approval.requested";
 }

@@ -207,6 +207,37 @@ public sealed class TeamApprovalTests
         Assert.Contains(ledger, e => e.GetProperty("action").GetString() == "approval.decided" && e.GetProperty("actor").GetString() == "timeout");
     }
 
+    /// <summary>
+    /// "Always allow" (#51): the server proposes a wider pattern for a plain tool run, and the rule saved is the one the owner
+    /// confirmed (edited or not), which must cover the call; an approver may not add one, pattern or not.
+    /// </summary>
+    [Fact]
+    public async Task AlwaysAllow_ProposesAPattern_SavesTheOneConfirmed_OwnersOnly()
+    {
+        var (fake, decided) = AskingAgent("git status --short");
+        await using var world = await AgentWorld.FakeAsync(fake);
+        var ana = await world.Server.PairPersonAsync("Ana", Role.Approver);
+        await using var events = await SseClient.ConnectAsync(world.Http, "/api/events?tail=true", null);
+        await world.StartSessionAsync("look");
+        var asked = await events.WaitForAsync("approval.requested");
+        var id = asked.Str("approvalId")!;
+        Assert.Equal("git status *", asked.Json.GetProperty("alwaysPattern").GetString());
+        Assert.Equal("git status *", (await world.Http.GetOkAsync($"/api/approvals/{id}")).GetProperty("alwaysPattern").GetString());
+
+        Task<HttpResponseMessage> Always(HttpClient http, string decision, string pattern) =>
+            http.PostAsJsonAsync($"/api/approvals/{id}/decision", new { decision, pattern });
+        await ApiAssert.ProblemAsync(await Always(ana.Http, "allow_always", "git status *"), HttpStatusCode.Forbidden, "ROLE_FORBIDDEN");
+        await ApiAssert.ProblemAsync(await Always(world.Http, "allow_once", "git status *"), HttpStatusCode.BadRequest, "VALIDATION_FAILED");
+        await ApiAssert.ProblemAsync(await Always(world.Http, "allow_always", "git log *"), HttpStatusCode.UnprocessableEntity, "PATTERN_MISSES_CALL");
+        Assert.False(decided.Task.IsCompleted);
+        Assert.Empty((await world.Http.GetOkAsync($"/api/projects/{world.ProjectId}/rules")).EnumerateArray());
+
+        await ApiAssert.OkJsonAsync(await Always(world.Http, "allow_always", "git st*"));
+        Assert.True((await decided.Task.WaitAsync(TimeSpan.FromSeconds(30))).Allow);
+        var rule = Assert.Single((await world.Http.GetOkAsync($"/api/projects/{world.ProjectId}/rules")).EnumerateArray());
+        Assert.Equal(("Bash", "git st*", "allow"), (rule.GetProperty("tool").GetString(), rule.GetProperty("pattern").GetString(), rule.GetProperty("action").GetString()));
+    }
+
     /// <summary>A fake agent that asks to run <paramref name="command"/> on each message; the task is the last answer.</summary>
     /// <summary>
     /// The inbox's "decide these together": each call goes through the gatekeeper as its own decision with its own ledger

@@ -1,5 +1,5 @@
-import { useState } from 'preact/hooks';
-import { api, ApiError, describeError, type Decision } from '../api';
+import { useEffect, useState } from 'preact/hooks';
+import { api, ApiError, describeError, type Decision, type RulePreview } from '../api';
 import type { ApprovalView } from '../events';
 import { renderMarkdown } from '../markdown';
 import { AskedFor, copyCode, ToolInput, useRelative } from './ToolView';
@@ -136,7 +136,7 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
   // A command is its own title: the body shows it (once), the header names the tool.
   const isCommand = editableText(a.input).isCommand;
 
-  const decide = async (decision: Decision, extra?: { message?: string; updatedInput?: unknown }) => {
+  const decide = async (decision: Decision, extra?: { message?: string; updatedInput?: unknown; pattern?: string }) => {
     setBusy(decision);
     setError(null);
     try {
@@ -231,21 +231,7 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
         </div>
       )}
       {mode === 'always' && a.kind === 'network' && <AlwaysConnect a={a} busy={busy !== null || !up} decide={decide} back={() => setMode('choose')} onError={setError} />}
-      {mode === 'always' && a.kind !== 'network' && (
-        <div class="approval-actions" data-testid="always-allow">
-          <p class="always-rule">
-            Adds a rule to this project: <strong>allow</strong> {a.tool}{' '}
-            {a.rulePattern === '*' || !a.rulePattern ? <strong>for anything</strong> : <code class="pattern">{a.rulePattern}</code>}.
-            It runs without asking from now on; Rules lists it, to change or remove.
-          </p>
-          <div class="row">
-            <button class="btn ghost" onClick={() => setMode('choose')}>Back</button>
-            <button class="btn primary grow" disabled={busy !== null || !up} onClick={() => void decide('allow_always')}>
-              {busy === 'allow_always' ? 'Allowing…' : 'Add rule and allow'}
-            </button>
-          </div>
-        </div>
-      )}
+      {mode === 'always' && a.kind !== 'network' && <AlwaysRule a={a} busy={busy !== null || !up} allowing={busy === 'allow_always'} decide={decide} back={() => setMode('choose')} />}
       {mode === 'deny' && (
         <div class="approval-actions">
           <label class="field">
@@ -299,6 +285,59 @@ function NetworkBody({ input }: { input: unknown }) {
       {call.by && <div class="muted small mono">by {call.by}</div>}
       {call.under && <div class="muted small mono">in {call.under}</div>}
       <p class="muted small">The connection waits while you decide. Nothing is looked into: only where it goes is known.</p>
+    </div>
+  );
+}
+
+/**
+ * "Always" for a command, a file or a tool: the rule the server proposes (wider for a plain tool run, `git status *`), editable,
+ * tried against the project's recent calls as the rules screen does, and saved as confirmed (the server checks it covers this call).
+ */
+function AlwaysRule({ a, busy, allowing, decide, back }: {
+  a: ApprovalView; busy: boolean; allowing: boolean; decide: (decision: Decision, extra?: { pattern?: string }) => Promise<void>; back: () => void;
+}) {
+  const [pattern, setPattern] = useState(a.alwaysPattern || a.rulePattern || '*');
+  const [preview, setPreview] = useState<RulePreview | null>(null);
+  const board = useStore((s) => (a.sessionId ? s.board.sessions[a.sessionId]?.projectId : undefined));
+  const project = a.projectId ?? board;
+  useEffect(() => {
+    const tried = pattern.trim();
+    if (!project || !tried) return setPreview(null);
+    const timer = window.setTimeout(() => void api.previewRule(project, { tool: a.tool, pattern: tried, action: 'allow' }).then(setPreview, () => setPreview(null)), 250);
+    return () => window.clearTimeout(timer);
+  }, [project, a.tool, pattern]);
+  const confirmed = pattern.trim();
+  return (
+    <div class="approval-actions" data-testid="always-allow">
+      <p class="always-rule">
+        Adds a rule to this project: <strong>allow</strong> {a.tool} for what matches the pattern{confirmed === '*' ? <> (<strong>anything</strong>)</> : ''}.
+        It runs without asking from now on; Rules lists it, to change or remove.
+      </p>
+      <label class="field">
+        <span>Pattern (<code>*</code> stands for any words, never for <code>;</code> <code>|</code> <code>&amp;&amp;</code> or <code>$(…)</code>)</span>
+        <input class="mono" value={pattern} aria-label="Rule pattern" data-testid="always-pattern" autoCapitalize="off" spellcheck={false}
+          onInput={(e) => setPattern((e.target as HTMLInputElement).value)} />
+      </label>
+      {preview && <RuleCoverage preview={preview} />}
+      <div class="row">
+        <button class="btn ghost" onClick={back}>Back</button>
+        <button class="btn primary grow" disabled={busy || !confirmed} onClick={() => void decide('allow_always', { pattern: confirmed })}>
+          {allowing ? 'Allowing…' : 'Add rule and allow'}
+        </button>
+      </div>
+    </div>
+  );
+}
+
+/** What a rule would have matched among the project's recent calls, in the rules screen's words. */
+function RuleCoverage({ preview }: { preview: RulePreview }) {
+  return (
+    <div class="rule-preview" role="status" data-testid="always-preview" data-matched={preview.matched}>
+      {preview.checked === 0 ? 'No calls in this project yet to try it on.'
+        : `Would have covered ${preview.matched} of the last ${preview.checked} calls${preview.examples.length > 0 ? ':' : '.'}`}
+      {preview.examples.length > 0 && (
+        <ul>{preview.examples.map((m, i) => <li key={i}><span class="muted">{m.tool}</span> <code>{m.subject}</code></li>)}</ul>
+      )}
     </div>
   );
 }

@@ -1,8 +1,10 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, describeError, type ChangedFile, type SessionOffers, type TurnChanges, type WorktreeDiff } from '../api';
 import { AppBar, Empty, ErrorNote } from '../components/ui';
 import { navigate } from '../router';
-import type { LineRef } from '../components/Diff';
+import { Diff, type LineRef } from '../components/Diff';
+import { parseUnifiedDiff } from '../diff';
+import { stepFile, swipeStep } from '../filePager';
 import { UnifiedDiff } from './Git';
 
 const STATUS: Record<string, string> = { A: 'added', M: 'modified', D: 'deleted', R: 'renamed', T: 'type changed', C: 'copied' };
@@ -76,6 +78,9 @@ export function TurnReview({ sessionId, turn }: { sessionId: string; turn: numbe
   const [commenting, setCommenting] = useState<LineRef | null>(null);
   const [picking, setPicking] = useState(false);
   const [draft, setDraft] = useState('');
+  // One file at a time, swiped (or stepped with the buttons) through; the comments stay in the tray whichever is shown.
+  const [current, setCurrent] = useState(0);
+  const files = useMemo(() => (changes?.diff ? parseUnifiedDiff(changes.diff) : []), [changes?.diff]);
   const draftBox = useRef<HTMLTextAreaElement>(null);
   // A verdict and comments go to the agent: steering, offered where the server offers it (else its reason, naming who can).
   const [offers, setOffers] = useState<SessionOffers | null>(null);
@@ -103,6 +108,9 @@ export function TurnReview({ sessionId, turn }: { sessionId: string; turn: numbe
     const existing = comments.find((c) => c.ref.path === ref.path && c.ref.line === ref.line && c.ref.side === ref.side);
     setDraft(existing?.text ?? '');
     setCommenting(ref);
+    // A comment opened from the tray shows its file.
+    const at = files.findIndex((f) => f.path === ref.path);
+    if (at >= 0) setCurrent(at);
   };
   const keep = () => {
     if (!commenting || !draft.trim()) return;
@@ -127,7 +135,9 @@ export function TurnReview({ sessionId, turn }: { sessionId: string; turn: numbe
             <button type="button" class="btn ghost small" aria-pressed={picking} onClick={() => setPicking(!picking)}>{picking ? 'Done' : 'Pick a line…'}</button>
           </div>
         )}
-        {changes?.diff && <UnifiedDiff text={changes.diff} onComment={steers ? comment : undefined} picking={picking} commented={comments.map((c) => c.ref)} />}
+        {changes?.diff && (files.length > 1
+          ? <FilePages files={files} current={current} onMove={setCurrent} onComment={steers ? comment : undefined} picking={picking} commented={comments.map((c) => c.ref)} />
+          : <UnifiedDiff text={changes.diff} onComment={steers ? comment : undefined} picking={picking} commented={comments.map((c) => c.ref)} />)}
         {changes?.truncated && <p class="fine">The diff was cut at 2 MB.</p>}
         {commenting && (
           <form class="comment-sheet card stack" aria-label="Comment on a line" onSubmit={(e) => { e.preventDefault(); keep(); }}>
@@ -183,5 +193,52 @@ export function TurnReview({ sessionId, turn }: { sessionId: string; turn: numbe
         )}
       </main>
     </>
+  );
+}
+
+/**
+ * A review's files one at a time: a sideways swipe on the diff moves to the next or previous file, as do the buttons above it
+ * (for a keyboard, a switch or a screen reader). Lines commented on in any file stay marked whichever file is shown.
+ */
+function FilePages({ files, current, onMove, onComment, picking, commented }: {
+  files: ReturnType<typeof parseUnifiedDiff>; current: number; onMove: (index: number) => void;
+  onComment?: (ref: LineRef) => void; picking: boolean; commented: LineRef[];
+}) {
+  const start = useRef<{ x: number; y: number; scroller: Element | null; left: number } | null>(null);
+  const shown = Math.min(current, files.length - 1);
+  const file = files[shown]!;
+  const move = (step: -1 | 0 | 1) => {
+    const next = stepFile(shown, step, files.length);
+    if (next !== shown) onMove(next);
+  };
+  const notes = commented.filter((c) => c.path === file.path).length;
+  return (
+    <section class="file-pages" aria-label="Changed files, one at a time" data-file={shown + 1} data-files={files.length}>
+      <div class="file-pager row">
+        <button type="button" class="btn ghost" aria-label="Previous file" disabled={shown === 0} onClick={() => move(-1)}>‹</button>
+        <div class="grow file-pager-name" aria-live="polite">
+          <span class="muted small">File {shown + 1} of {files.length}{notes ? ` · ${notes} comment${notes === 1 ? '' : 's'}` : ''}</span>
+          <span class="mono-name small">{file.path}</span>
+        </div>
+        <button type="button" class="btn ghost" aria-label="Next file" disabled={shown === files.length - 1} onClick={() => move(1)}>›</button>
+      </div>
+      <div
+        class="file-page-swipe"
+        onTouchStart={(e) => {
+          const t = e.touches[0];
+          const scroller = (e.target as Element).closest('.diff-body');
+          start.current = t && e.touches.length === 1 ? { x: t.clientX, y: t.clientY, scroller, left: scroller?.scrollLeft ?? 0 } : null;
+        }}
+        onTouchEnd={(e) => {
+          const from = start.current;
+          const t = e.changedTouches[0];
+          start.current = null;
+          if (!from || !t) return;
+          move(swipeStep(t.clientX - from.x, t.clientY - from.y, (from.scroller?.scrollLeft ?? 0) !== from.left));
+        }}
+      >
+        <Diff key={file.path} files={[file]} onComment={onComment} picking={picking} commented={commented} />
+      </div>
+    </section>
   );
 }
