@@ -12,6 +12,7 @@ import { FileView, Files } from './screens/Files';
 import { Branches, Git, GitDiffView, GitHistory, GitCommitView } from './screens/Git';
 import { Home } from './screens/Home';
 import { Inbox } from './screens/Inbox';
+import { Machines } from './screens/Machines';
 import { NewSession } from './screens/NewSession';
 import { linkedPairingCode } from './pairing';
 import { Pair } from './screens/Pair';
@@ -71,6 +72,7 @@ export function App() {
   else if (match('/inbox', p)) screen = <Inbox />;
   else if (match('/devices', p)) screen = <Devices />;
   else if (match('/people', p)) screen = <People />;
+  else if (match('/machines', p)) screen = <Machines />;
   else if (match('/sessions', p)) screen = <AllSessions query={route.query.get('q') ?? ''} />;
   else screen = <Home />;
   return <Shell>{screen}</Shell>;
