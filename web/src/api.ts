@@ -210,7 +210,8 @@ export interface SessionEventPage {
  */
 export interface ApiTarget {
   baseUrl: string;
-  token: string;
+  /** None only to pair with that machine (its anonymous `POST /api/pair`). */
+  token?: string;
   /** A 401 from that machine: this phone's device there was revoked (it alone; the others go on). */
   onUnauthorized(detail: string): void;
 }
@@ -221,7 +222,7 @@ export function createApi(target?: ApiTarget) {
     baseUrl: target?.baseUrl ?? globalThis.location?.origin ?? 'http://localhost', // Node (the unit tests) has no page to resolve a path on
     // Another machine never gets this machine's cookie, nor its own: the bearer token is its only credential.
     credentials: target ? 'omit' : 'same-origin',
-    headers: target ? { accept: 'application/json', authorization: `Bearer ${target.token}` } : { accept: 'application/json' },
+    headers: target?.token ? { accept: 'application/json', authorization: `Bearer ${target.token}` } : { accept: 'application/json' },
     // The swappable fetcher gets a URL and a plain init, the body as the text sent. `keepalive`: the request outlives the
     // page (a "hidden" presence report sent as the phone locks).
     fetch: async (r) => fetcher(r.url, {

@@ -13,6 +13,7 @@ import { Branches, Git, GitDiffView, GitHistory, GitCommitView } from './screens
 import { Home } from './screens/Home';
 import { Inbox } from './screens/Inbox';
 import { Machines } from './screens/Machines';
+import { MachineNewSession, MachineSession } from './screens/MachineSession';
 import { NewSession } from './screens/NewSession';
 import { linkedPairingCode } from './pairing';
 import { Pair } from './screens/Pair';
@@ -73,6 +74,8 @@ export function App() {
   else if (match('/devices', p)) screen = <Devices />;
   else if (match('/people', p)) screen = <People />;
   else if (match('/machines', p)) screen = <Machines />;
+  else if ((params = match('/m/:machine/s/:id', p))) screen = <MachineSession key={params.id} machineId={params.machine!} sessionId={params.id!} />;
+  else if ((params = match('/m/:machine/p/:id/new', p))) screen = <MachineNewSession machineId={params.machine!} projectId={params.id!} />;
   else if (match('/sessions', p)) screen = <AllSessions query={route.query.get('q') ?? ''} />;
   else screen = <Home />;
   return <Shell>{screen}</Shell>;

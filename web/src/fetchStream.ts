@@ -4,6 +4,7 @@
 
 import type { EventSourceLike, StreamEnvironment } from './events';
 import { browserEnvironment } from './events';
+import { toApiError } from './api';
 
 type Listener = (event: MessageEvent) => void;
 
@@ -61,7 +62,8 @@ export class FetchEventSource implements EventSourceLike {
   private readonly listeners = new Map<string, Listener[]>();
   private readonly abort = new AbortController();
 
-  constructor(url: string, token: string, fetcher: Fetch = (input, init) => fetch(input, init)) {
+  /** @param onUnauthorized A 401: the device was revoked there (a retry could never succeed; the machine is told, not retried quietly). */
+  constructor(url: string, token: string, private readonly onUnauthorized?: (detail: string) => void, fetcher: Fetch = (input, init) => fetch(input, init)) {
     void this.run(url, token, fetcher);
   }
 
@@ -79,6 +81,11 @@ export class FetchEventSource implements EventSourceLike {
       const response = await fetcher(url, {
         headers: { accept: 'text/event-stream', authorization: `Bearer ${token}` }, credentials: 'omit', cache: 'no-store', signal: this.abort.signal,
       });
+      if (response.status === 401 && this.onUnauthorized) {
+        this.onUnauthorized((await toApiError(response)).detail);
+        this.close();
+        return;
+      }
       if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
       this.readyState = 1;
       this.onopen?.(new Event('open'));
@@ -105,7 +112,7 @@ export class FetchEventSource implements EventSourceLike {
 }
 
 /** The stream environment for another machine: its origin before each path, its token in the header. */
-export const machineEnvironment = (origin: string, token: string): StreamEnvironment => ({
+export const machineEnvironment = (origin: string, token: string, onUnauthorized: (detail: string) => void): StreamEnvironment => ({
   ...browserEnvironment(),
-  open: (url) => new FetchEventSource(`${origin}${url}`, token),
+  open: (url) => new FetchEventSource(`${origin}${url}`, token, onUnauthorized),
 });

@@ -3,7 +3,7 @@
 // own client (bearer token, its origin), its own live stream resuming by its own cursor, and its own state: one that does
 // not answer is "offline" while the rest go on; one that refuses the token was revoked there, and only there.
 
-import { ApiError, createApi, describeError, NetworkError, toApiError, type Api, type Paired, type Project } from './api';
+import { ApiError, createApi, describeError, type Api, type Paired, type Project } from './api';
 import { reduceDashboard, ResumableStream, type Dashboard } from './events';
 import { machineEnvironment } from './fetchStream';
 import { withListedPending } from './offers';
@@ -97,19 +97,7 @@ export function boardOf(sessions: { id: string }[], pending: { id: string; sessi
 type Pair = (origin: string, code: string, deviceName: string) => Promise<Paired>;
 
 /** Pairs with the other machine from here: its pairing endpoint, cross-origin, answers with this phone's token there in the body. */
-export const pairRemotely: Pair = async (origin, code, deviceName) => {
-  let response: Response;
-  try {
-    response = await fetch(`${origin}/api/pair`, {
-      method: 'POST', credentials: 'omit', headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify({ code, deviceName }),
-    });
-  } catch (e) {
-    throw new NetworkError(e instanceof Error ? e.message : String(e));
-  }
-  if (!response.ok) throw await toApiError(response);
-  return (await response.json()) as Paired;
-};
+export const pairRemotely: Pair = (origin, code, deviceName) => createApi({ baseUrl: origin, onUnauthorized: () => {} }).pair(code, deviceName);
 
 // ---------------------------------------------------------------------------------------------------------------------
 // At run time: one live connection per machine.
@@ -145,20 +133,17 @@ export function startMachines(machineHost: MachineHost): void {
 }
 
 function connect(machine: Machine): void {
-  const entry: Live = {
-    api: createApi({
-      baseUrl: machine.origin, token: machine.token,
-      onUnauthorized: (reason) => {
-        live.get(machine.id)?.stream?.close();
-        update(machine.id, (v) => ({ ...v, status: 'revoked', reason }));
-      },
-    }),
+  // Refused there (this phone's device revoked on that machine): it stops asking, and says so; no other machine is touched.
+  const refused = (reason: string) => {
+    live.get(machine.id)?.stream?.close();
+    update(machine.id, (v) => ({ ...v, status: 'revoked', reason }));
   };
+  const entry: Live = { api: createApi({ baseUrl: machine.origin, token: machine.token, onUnauthorized: refused }) };
   live.set(machine.id, entry);
   entry.stream = new ResumableStream({
     url: '/api/events',
     tail: true,
-    env: machineEnvironment(machine.origin, machine.token),
+    env: machineEnvironment(machine.origin, machine.token, refused),
     onState: (state) => {
       if (state === 'waiting') update(machine.id, (v) => (v.status === 'revoked' ? v : { ...v, status: 'offline' }));
     },

@@ -77,12 +77,14 @@ export function AllSessions({ query: initial }: { query: string }) {
         {!found && machines.map((m) => (
           <ul key={m.machine.id} class="session-list all-sessions" aria-label={`Sessions on ${m.machine.name}`}>
             {needsYouFirst(Object.values(m.board.sessions).filter((s) => !s.archivedAt).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt)), m.board.pending).map((s) => (
-              <li key={s.id} class="session-row" data-session={s.id}>
-                <span class="session-title">{s.shortTitle || s.title || 'Untitled session'}</span>
-                <span class="session-meta">
-                  <MachineBadge view={m} /> <StatusBadge status={s.status} sessionId={s.id} />
-                  <span class="muted small">{m.projects.find((p) => p.id === s.projectId)?.name ?? ''} · {agentName(s.agent)} · {timeAgo(s.updatedAt)}</span>
-                </span>
+              <li key={s.id}>
+                <a class="session-row" data-session={s.id} {...linkTo(`/m/${m.machine.id}/s/${s.id}`)}>
+                  <span class="session-title">{s.shortTitle || s.title || 'Untitled session'}</span>
+                  <span class="session-meta">
+                    <MachineBadge view={m} /> <StatusBadge status={s.status} />
+                    <span class="muted small">{m.projects.find((p) => p.id === s.projectId)?.name ?? ''} · {agentName(s.agent)} · {timeAgo(s.updatedAt)}</span>
+                  </span>
+                </a>
               </li>
             ))}
           </ul>

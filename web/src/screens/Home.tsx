@@ -136,12 +136,21 @@ function MachineCard({ view }: { view: MachineView }) {
       {view.status === 'revoked' && <p class="muted small" role="status">This phone was signed out there. Add the machine again from Machines.</p>}
       <ul class="session-list">
         {sessions.slice(0, SHOWN).map((s) => (
-          <li key={s.id} class="session-row" data-session={s.id}>
-            <span class="session-title" title={s.title ?? undefined}>{s.shortTitle || s.title || 'Untitled session'}</span>
-            <span class="session-meta"><StatusBadge status={s.status} sessionId={s.id} /><span class="muted small">{projectName(s.projectId)} · {agentName(s.agent)} · {timeAgo(s.updatedAt)}</span></span>
+          <li key={s.id}>
+            <a class="session-row" data-session={s.id} {...linkTo(`/m/${view.machine.id}/s/${s.id}`)}>
+              <span class="session-title" title={s.title ?? undefined}>{s.shortTitle || s.title || 'Untitled session'}</span>
+              <span class="session-meta"><StatusBadge status={s.status} /><span class="muted small">{projectName(s.projectId)} · {agentName(s.agent)} · {timeAgo(s.updatedAt)}</span></span>
+            </a>
           </li>
         ))}
       </ul>
+      {view.status === 'online' && view.projects.length > 0 && (
+        <div class="project-tools">
+          {view.projects.map((p) => (
+            <a key={p.id} class="chip-btn" {...linkTo(`/m/${view.machine.id}/p/${p.id}/new`)}><Icon name="plus" size={18} /> Session in {p.name}</a>
+          ))}
+        </div>
+      )}
     </section>
   );
 }

@@ -91,8 +91,7 @@ function InboxItem({ entry, badged, selectable, selected, onSelect }: {
     <MachineContext.Provider value={entry.machine ?? null}>
     <article class={`inbox-item${selected ? ' selected' : ''}`} data-approval={a.id} data-kind={a.kind} data-machine={machine?.machine.name ?? 'home'} aria-label={a.title || a.tool}>
       <div class="inbox-from">
-        {/* The session screen is this machine's; another machine's call is decided here, its session opened on that machine. */}
-        {machine ? <span class="inbox-session">{from}</span> : <a class="inbox-session" {...linkTo(`/s/${a.sessionId}#approval-${a.id}`)}>{from}</a>}
+        <a class="inbox-session" {...linkTo(machine ? `/m/${machine.machine.id}/s/${a.sessionId}` : `/s/${a.sessionId}#approval-${a.id}`)}>{from}</a>
         {selectable && (
           <label class="inbox-select">
             <input type="checkbox" checked={selected} onChange={onSelect} aria-label={`Select ${a.title || a.tool}`} />
