@@ -3,7 +3,7 @@
 // own client (bearer token, its origin), its own live stream resuming by its own cursor, and its own state: one that does
 // not answer is "offline" while the rest go on; one that refuses the token was revoked there, and only there.
 
-import { ApiError, createApi, describeError, type Api, type Paired, type Project } from './api';
+import { ApiError, createApi, describeError, NetworkError, type Api, type Paired, type Project } from './api';
 import { reduceDashboard, ResumableStream, type Dashboard } from './events';
 import { machineEnvironment } from './fetchStream';
 import { withListedPending } from './offers';
@@ -102,7 +102,7 @@ export const pairRemotely: Pair = (origin, code, deviceName) => createApi({ base
 // ---------------------------------------------------------------------------------------------------------------------
 // At run time: one live connection per machine.
 
-interface Live { api: Api; stream?: ResumableStream; reloading?: boolean; again?: boolean }
+interface Live { api: Api; refused: (reason: string) => void; stream?: ResumableStream; reloading?: boolean; again?: boolean }
 
 /** The app store's side: where machine views are kept and read (store.ts passes these in, so this file has no cycle). */
 export interface MachineHost {
@@ -138,14 +138,14 @@ function connect(machine: Machine): void {
     live.get(machine.id)?.stream?.close();
     update(machine.id, (v) => ({ ...v, status: 'revoked', reason }));
   };
-  const entry: Live = { api: createApi({ baseUrl: machine.origin, token: machine.token, onUnauthorized: refused }) };
+  const entry: Live = { api: createApi({ baseUrl: machine.origin, token: machine.token, onUnauthorized: refused }), refused };
   live.set(machine.id, entry);
   entry.stream = new ResumableStream({
     url: '/api/events',
     tail: true,
     env: machineEnvironment(machine.origin, machine.token, refused),
     onState: (state) => {
-      if (state === 'waiting') update(machine.id, (v) => (v.status === 'revoked' ? v : { ...v, status: 'offline' }));
+      if (state === 'waiting') void unreachable(machine.id, refused);
     },
     // Each (re)connection: the snapshot again, then only what is new.
     onOpen: () => void refreshMachine(machine.id),
@@ -179,10 +179,33 @@ export async function refreshMachine(id: string): Promise<void> {
     } while (entry.again && live.get(id) === entry);
   } catch (e) {
     if (e instanceof ApiError && e.code === 'UNAUTHORIZED') return; // said by onUnauthorized
-    update(id, (v) => (v.status === 'revoked' ? v : { ...v, status: 'offline', reason: describeError(e) }));
+    if (e instanceof NetworkError) await unreachable(id, entry.refused);
+    else update(id, (v) => (v.status === 'revoked' ? v : { ...v, status: 'offline', reason: describeError(e) }));
   } finally {
     entry.reloading = false;
   }
+}
+
+const SIGNED_OUT = 'It answers, but no longer to this app: this phone was revoked there. Add it again with a new pairing code.';
+
+/**
+ * No answer the app could read: the machine is down or unreachable, or it refused this app's origin (its CORS, once the
+ * last device paired from here was revoked there), which a browser reports the same way. Its pairing endpoint answers
+ * any origin (the code is its authority), so an empty pairing tells the two apart: a problem back means it is up and
+ * refuses this app (signed out there); nothing back means offline.
+ */
+async function unreachable(id: string, refused: (reason: string) => void): Promise<void> {
+  const machine = host?.get().find((v) => v.machine.id === id)?.machine;
+  if (!machine) return;
+  try {
+    await createApi({ baseUrl: machine.origin, onUnauthorized: () => {} }).pair('', '');
+  } catch (e) {
+    if (e instanceof ApiError) {
+      refused(SIGNED_OUT);
+      return;
+    }
+  }
+  update(id, (v) => (v.status === 'revoked' ? v : { ...v, status: 'offline' }));
 }
 
 /** Pairs this phone with another machine and starts it; the machine's words when it refuses (a wrong or used code). */

@@ -1,3 +1,4 @@
+using Microsoft.Net.Http.Headers;
 using PocketCoder.Errors;
 
 namespace PocketCoder.Auth;
@@ -115,7 +116,7 @@ public static class CrossOrigin
                 context.Response.StatusCode = StatusCodes.Status204NoContent;
                 return;
             case CrossOriginVerdict.PreflightRefused:
-                context.Response.Headers.Vary = "Origin";
+                context.Response.Headers.Append(HeaderNames.Vary, "Origin");
                 await Problems.WriteAsync(context, StatusCodes.Status403Forbidden, ErrorCodes.OriginNotPaired,
                     $"The app at {origin} is not paired with this machine. Add this machine from that app with a pairing code of this machine.");
                 return;
@@ -130,7 +131,7 @@ public static class CrossOrigin
             case CrossOriginVerdict.Unreadable:
                 context.Response.OnStarting(() =>
                 {
-                    context.Response.Headers.Vary = "Origin";
+                    context.Response.Headers.Append(HeaderNames.Vary, "Origin");
                     return Task.CompletedTask;
                 });
                 break;
@@ -142,7 +143,7 @@ public static class CrossOrigin
     private static void Allow(HttpResponse response, string origin)
     {
         response.Headers.AccessControlAllowOrigin = origin;
-        // The answer differs by Origin: a cache must not hand one origin's answer to another.
-        response.Headers.Vary = "Origin";
+        // The answer differs by Origin: a cache must not hand one origin's answer to another (beside Accept-Encoding's).
+        response.Headers.Append(HeaderNames.Vary, "Origin");
     }
 }
