@@ -3,7 +3,7 @@
 // B's pairing link (a cross-origin pairing: B answers with a token, records A's origin, and lets only that origin call it).
 // A call on each machine waits in one inbox, each with its machine's badge; allowing each reaches the agent on its own
 // machine. Revoking the phone on B signs it out there only (A stays paired); B added again with a new code comes back;
-// stopping B shows it offline while a new call on A is still decided. Started by
+// stopping B shows it offline while a new call on A is still decided; removed, it leaves the app. Started by
 // tests/PocketCoder.Tests/Browser/MachinesBrowserTests.cs.
 //
 //   node e2e/machines.mjs --url URL --code PAIRCODE --repo DIR --machine-b FILE [--shots DIR]
@@ -143,8 +143,19 @@ await runPhoneScript('machines', 'Machines phone', async ({ page, base, projectI
   await until(async () => (await onA('GET', '/api/sessions')).body.every((s) => s.status === 'idle'), 'A\'s second turn ended');
   await page.screenshot({ path: shots('machines-03-offline.png'), fullPage: true });
   await measure(page, 'Inbox with a machine offline at 390x844');
-  if (offenders.length) throw new Error(`controls: ${offenders.join('; ')}`);
   ok('added again with a new code it came back; stopped, B shows offline while a new call on A is still decided');
+
+  // Removed from the app: its token forgotten here, its badge gone; A untouched.
+  await page.goto(`${base}/machines`);
+  await page.getByRole('button', { name: 'Remove Desktop' }).click();
+  await row.waitFor({ state: 'detached' });
+  if ((await page.evaluate(() => localStorage.getItem('pocketcoder.machines.v1'))) !== '[]') throw new Error('the removed machine\'s token is still kept');
+  await page.goto(`${base}/`);
+  await page.locator('.project[data-project]').first().waitFor();
+  if (await page.locator('[data-testid="machine-card"]').count()) throw new Error('the removed machine is still on Home');
+  await measure(page, 'Home after removing a machine at 390x844');
+  if (offenders.length) throw new Error(`controls: ${offenders.join('; ')}`);
+  ok('removed, B leaves the app and its token is forgotten; A goes on');
 }, { 'machine-b': { type: 'string' } });
 
 async function addMachine(page, link) {
