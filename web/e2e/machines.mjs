@@ -65,8 +65,10 @@ await runPhoneScript('machines', 'Machines phone', async ({ page, base, projectI
   const callA = (await onA('GET', '/api/approvals?status=pending')).body[0];
   const callB = (await onB('GET', '/api/approvals?status=pending')).body[0];
 
-  // One inbox: both, each with its machine's badge.
-  await page.goto(`${base}/inbox`);
+  // One inbox: the badge counts both machines' calls, and the inbox holds both, each with its machine's badge.
+  await page.goto(`${base}/`);
+  await page.locator('.pending-badge[data-pending="2"]').click();
+  await page.waitForURL(/\/inbox$/);
   const needs = page.locator('[data-testid="needs-you"]');
   const itemA = needs.locator(`.inbox-item[data-approval="${callA.id}"][data-machine="home"]`);
   const itemB = needs.locator(`.inbox-item[data-approval="${callB.id}"][data-machine="Desktop"]`);

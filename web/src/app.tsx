@@ -4,7 +4,6 @@ import { BranchDiff, TurnReview } from './screens/TurnReview';
 import { AllSessions } from './screens/AllSessions';
 import { useEffect } from 'preact/hooks';
 import { Loading } from './components/Loading';
-import { splitPending } from './offers';
 import { LedgerWarning, OfflineBanner, UpdateBanner } from './components/ui';
 import { match, navigate, useRoute } from './router';
 import { Devices } from './screens/Devices';
@@ -23,7 +22,7 @@ import { Rules } from './screens/Rules';
 import { Run, Terminal } from './screens/Run';
 import { SessionScreen } from './screens/Session';
 import { Tasks } from './screens/Tasks';
-import { useStore } from './store';
+import { useStore, waitingForYou } from './store';
 
 export function App() {
   const route = useRoute();
@@ -82,8 +81,8 @@ export function App() {
 }
 
 function Shell({ children }: { children: ComponentChildren }) {
-  // The tab's count is the badge's: the calls that wait for this person.
-  const waiting = useStore((s) => splitPending(s.board.pending).mine.length);
+  // The tab's count is the badge's: the calls that wait for this person, on every machine.
+  const waiting = useStore(waitingForYou);
   useEffect(() => {
     document.title = waiting > 0 ? `(${waiting}) PocketCoder` : 'PocketCoder';
   }, [waiting]);

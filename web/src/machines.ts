@@ -6,7 +6,7 @@
 import { ApiError, createApi, describeError, NetworkError, type Api, type Paired, type Project } from './api';
 import { reduceDashboard, ResumableStream, type Dashboard } from './events';
 import { machineEnvironment } from './fetchStream';
-import { withListedPending } from './offers';
+import { splitPending, withListedPending } from './offers';
 
 /** An added machine as kept on this phone: where it is, what it is called here, and this phone's device token there. */
 export interface Machine {
@@ -172,10 +172,16 @@ export async function refreshMachine(id: string): Promise<void> {
     do {
       entry.again = false;
       const [projects, sessions, pending] = await Promise.all([entry.api.projects(), entry.api.sessions(), entry.api.approvals('pending')]);
+      let asked = false;
       update(id, (v) => {
         const board = boardOf(sessions, pending);
-        return { ...v, status: 'online', reason: undefined, projects, board: { ...board, pending: withListedPending(board.pending, pending) } };
+        const next = withListedPending(board.pending, pending);
+        const before = splitPending(v.board.pending).mine;
+        asked = splitPending(next).mine.some((p) => !before.some((b) => b.approvalId === p.approvalId));
+        return { ...v, status: 'online', reason: undefined, projects, board: { ...board, pending: next } };
       });
+      // A call that newly waits for this person buzzes the phone, as one of this machine's does (not iOS).
+      if (asked && globalThis.document?.visibilityState === 'visible') navigator.vibrate?.(200);
     } while (entry.again && live.get(id) === entry);
   } catch (e) {
     if (e instanceof ApiError && e.code === 'UNAUTHORIZED') return; // said by onUnauthorized

@@ -81,6 +81,10 @@ export function useStore<T>(select: (s: AppState) => T): T {
 
 let dashboard: ResumableStream | undefined;
 
+/** How many calls wait for this person on every machine the app holds (the badge's and the tab's count). */
+export const waitingForYou = (s: AppState): number =>
+  s.machines.reduce((n, m) => n + splitPending(m.board.pending).mine.length, splitPending(s.board.pending).mine.length);
+
 /** Whether the machine answers: the network is up and the live stream is not waiting to reconnect. */
 export const reachable = (s: AppState): boolean => s.online && s.stream !== 'waiting';
 
