@@ -1,6 +1,7 @@
-// The one way the app talks to the server: a client typed by the server's OpenAPI document, so every path, parameter
-// and body below is checked when the app is built. The session cookie set by pairing authenticates every call (same
-// origin), so no token is ever handled by script.
+// The one way the app talks to a server: a client typed by the server's OpenAPI document, so every path, parameter
+// and body below is checked when the app is built. On this machine (the app's own origin) the session cookie set by
+// pairing authenticates every call, so its token is never handled by script; another machine the owner added gets its
+// own device token as a bearer (machines.ts, docs/security.md "One inbox across machines").
 
 import createClient from 'openapi-fetch';
 import type { components, paths } from './api.gen';
@@ -187,27 +188,6 @@ type Omittable<T> = T extends readonly (infer E)[] ? Omittable<E>[] : T extends 
 type Sent<Op> = Op extends { requestBody: { content: { 'application/json': infer B } } }
   ? Omit<Op, 'requestBody'> & { requestBody: { content: { 'application/json': Omittable<B> } } } : Op;
 
-const client = createClient<{ [P in keyof paths]: { [M in keyof paths[P]]: Sent<paths[P][M]> } }>({
-  baseUrl: globalThis.location?.origin ?? 'http://localhost', // Node (the unit tests) has no page to resolve a path on
-  credentials: 'same-origin',
-  headers: { accept: 'application/json' },
-  // The swappable fetcher gets a URL and a plain init, the body as the text sent. `keepalive`: the request outlives the
-  // page (a "hidden" presence report sent as the phone locks).
-  fetch: async (r) => fetcher(r.url, {
-    method: r.method, credentials: r.credentials, keepalive: r.keepalive, headers: Object.fromEntries(r.headers), body: r.body ? await r.text() : undefined,
-  }),
-});
-// Around every call: no answer at all is a NetworkError (the UI says "offline"), a failed answer an ApiError.
-client.use({
-  onError: ({ error }) => new NetworkError(error instanceof Error ? error.message : String(error)),
-  async onResponse({ response }) {
-    if (response.ok) return undefined;
-    const error = await toApiError(response);
-    if (error.code === 'UNAUTHORIZED') onUnauthorized(error.detail);
-    throw error;
-  },
-});
-
 /** An answer's body: a failure never gets here (thrown above). */
 const body = async <T>(call: Promise<{ data?: T }>): Promise<T> => (await call).data as T;
 const byId = (id: string) => ({ params: { path: { id } } });
@@ -228,232 +208,274 @@ export interface SessionEventPage {
   lastSeq: number;
 }
 
-export const api = {
-  health: () => body(client.GET('/api/health')),
-  resources: () => body(client.GET('/api/resources')),
-  /** An owner's: null goes back to the configured limit (or the one from the machine's memory). */
-  setAgentLimit: (limit: number | null) => body(client.PUT('/api/resources/limit', { body: { limit } })),
-  pair: (code: string, deviceName: string) => body(client.POST('/api/pair', { body: { code, deviceName } })),
-  devices: () => body(client.GET('/api/devices')),
-  revokeDevice: (device: string) => body(client.DELETE('/api/devices/{id}', byId(device))),
-  bridges: () => body(client.GET('/api/bridges')) as Promise<Bridge[]>,
-  bindChat: (bridgeId: string, chatId: string, projectId: string) => body(client.POST('/api/bridges/{bridgeId}/channels', { params: { path: { bridgeId } }, body: { chatId, projectId } })),
-  unbindChat: (bridgeId: string, chatId: string) => body(client.DELETE('/api/bridges/{bridgeId}/channels/{chatId}', { params: { path: { bridgeId, chatId } } })),
+/**
+ * Where a client sends its calls: this machine's own API (the default: same origin, the HttpOnly cookie), or another
+ * machine the app added (its origin, its own device token as a bearer, never a cookie: docs/reach.md, "One inbox").
+ */
+export interface ApiTarget {
+  baseUrl: string;
+  /** None only to pair with that machine (its anonymous `POST /api/pair`). */
+  token?: string;
+  /** A 401 from that machine: this phone's device there was revoked (it alone; the others go on). */
+  onUnauthorized(detail: string): void;
+}
 
-  /** Who is calling: their person (role, devices, the projects narrowing it) and this device. */
-  me: () => body(client.GET('/api/people/me')),
-  people: () => body(client.GET('/api/people')),
-  /** A new person and the one-time code (10 minutes) that pairs their first device. */
-  addPerson: (name: string, role: string) => body(client.POST('/api/people', { body: { name, role } })),
-  changeRole: (person: string, role: string) => body(client.PATCH('/api/people/{id}', { ...byId(person), body: { role } })),
-  /** Revokes the person and every device of theirs; what they set going to start later is held. */
-  revokePerson: (person: string) => body(client.DELETE('/api/people/{id}', byId(person))),
-  /** A code pairing another device of the person (owners for anyone, anyone for themself). */
-  invite: (person: string) => body(client.POST('/api/people/{id}/invites', byId(person))),
-  policy: (projectId: string) => body(client.GET('/api/projects/{projectId}/policy', { params: { path: { projectId } } })),
-  setPolicy: (projectId: string, policy: TeamPolicy) => body(client.PUT('/api/projects/{projectId}/policy', { params: { path: { projectId } }, body: policy })),
-  budget: (projectId: string) => body(client.GET('/api/projects/{projectId}/budget', { params: { path: { projectId } } })),
-  /** Tokens and cost over the days from..to (UTC, both included), grouped; the budgets beside them. */
-  costs: (from: string, to: string, by: string) => body(client.GET('/api/costs', { params: { query: { from, to, by } } })),
-  /** A link to watch the session (owners): its address holds the secret in its fragment, shown this once. */
-  createWatchLink: (session: string, expiresInHours: number) =>
-    body(client.POST('/api/sessions/{id}/watch-links', { params: { path: { id: session } }, body: { expiresInHours } })),
-  watchLinks: () => body(client.GET('/api/watch-links')),
-  revokeWatchLink: (linkId: string) => body(client.DELETE('/api/watch-links/{linkId}', { params: { path: { linkId } } })),
-  /** The watch page's one door in: the fragment's token for this link's cookie. */
-  openWatch: (token: string) => body(client.POST('/api/watch/open', { body: { token } })),
-  watched: () => body(client.GET('/api/watch')),
-  /** The same report as a CSV download (a link's address: the browser saves it under the server's filename). */
-  costsCsvUrl: (from: string, to: string, by: string) => `/api/costs.csv?${new URLSearchParams({ from, to, by })}`,
+/** The typed client for one machine: every method below, sent to `target` (this machine when none). */
+export function createApi(target?: ApiTarget) {
+  const client = createClient<{ [P in keyof paths]: { [M in keyof paths[P]]: Sent<paths[P][M]> } }>({
+    baseUrl: target?.baseUrl ?? globalThis.location?.origin ?? 'http://localhost', // Node (the unit tests) has no page to resolve a path on
+    // Another machine never gets this machine's cookie, nor its own: the bearer token is its only credential.
+    credentials: target ? 'omit' : 'same-origin',
+    headers: target?.token ? { accept: 'application/json', authorization: `Bearer ${target.token}` } : { accept: 'application/json' },
+    // The swappable fetcher gets a URL and a plain init, the body as the text sent. `keepalive`: the request outlives the
+    // page (a "hidden" presence report sent as the phone locks).
+    fetch: async (r) => fetcher(r.url, {
+      method: r.method, credentials: r.credentials, keepalive: r.keepalive, headers: Object.fromEntries(r.headers), body: r.body ? await r.text() : undefined,
+    }),
+  });
+  // Around every call: no answer at all is a NetworkError (the UI says "offline"), a failed answer an ApiError.
+  client.use({
+    onError: ({ error }) => new NetworkError(error instanceof Error ? error.message : String(error)),
+    async onResponse({ response }) {
+      if (response.ok) return undefined;
+      const error = await toApiError(response);
+      if (error.code === 'UNAUTHORIZED') (target?.onUnauthorized ?? onUnauthorized)(error.detail);
+      throw error;
+    },
+  });
+  return {
+    health: () => body(client.GET('/api/health')),
+    resources: () => body(client.GET('/api/resources')),
+    /** An owner's: null goes back to the configured limit (or the one from the machine's memory). */
+    setAgentLimit: (limit: number | null) => body(client.PUT('/api/resources/limit', { body: { limit } })),
+    pair: (code: string, deviceName: string) => body(client.POST('/api/pair', { body: { code, deviceName } })),
+    devices: () => body(client.GET('/api/devices')),
+    revokeDevice: (device: string) => body(client.DELETE('/api/devices/{id}', byId(device))),
+    bridges: () => body(client.GET('/api/bridges')) as Promise<Bridge[]>,
+    bindChat: (bridgeId: string, chatId: string, projectId: string) => body(client.POST('/api/bridges/{bridgeId}/channels', { params: { path: { bridgeId } }, body: { chatId, projectId } })),
+    unbindChat: (bridgeId: string, chatId: string) => body(client.DELETE('/api/bridges/{bridgeId}/channels/{chatId}', { params: { path: { bridgeId, chatId } } })),
 
-  projects: () => body(client.GET('/api/projects')) as Promise<Project[]>,
-  project: (project: string) => body(client.GET('/api/projects/{id}', byId(project))) as Promise<Project>,
-  addProject: (path: string, name?: string) => body(client.POST('/api/projects', { body: name ? { path, name } : { path } })) as Promise<Project>,
-  /** One folder of the server's home (home itself for ''), its subfolders only; hidden ones when asked. */
-  folders: (path: string, hidden = false) => body(client.GET('/api/folders', { params: { query: { path, hidden: hidden || undefined } } })),
-  /** Folders worth adding: added before, worked in by the agents, repositories under home. */
-  folderSuggestions: () => body(client.GET('/api/folders/suggestions')),
-  removeProject: (project: string) => body(client.DELETE('/api/projects/{id}', byId(project))),
-  updateProject: (project: string, change: { name?: string; approvalTimeoutSeconds?: number | null; sandbox?: 'sandboxed' | 'none'; worktreeDefault?: boolean }) =>
-    body(client.PATCH('/api/projects/{id}', { ...byId(project), body: change })) as Promise<Project>,
+    /** Who is calling: their person (role, devices, the projects narrowing it) and this device. */
+    me: () => body(client.GET('/api/people/me')),
+    people: () => body(client.GET('/api/people')),
+    /** A new person and the one-time code (10 minutes) that pairs their first device. */
+    addPerson: (name: string, role: string) => body(client.POST('/api/people', { body: { name, role } })),
+    changeRole: (person: string, role: string) => body(client.PATCH('/api/people/{id}', { ...byId(person), body: { role } })),
+    /** Revokes the person and every device of theirs; what they set going to start later is held. */
+    revokePerson: (person: string) => body(client.DELETE('/api/people/{id}', byId(person))),
+    /** A code pairing another device of the person (owners for anyone, anyone for themself). */
+    invite: (person: string) => body(client.POST('/api/people/{id}/invites', byId(person))),
+    policy: (projectId: string) => body(client.GET('/api/projects/{projectId}/policy', { params: { path: { projectId } } })),
+    setPolicy: (projectId: string, policy: TeamPolicy) => body(client.PUT('/api/projects/{projectId}/policy', { params: { path: { projectId } }, body: policy })),
+    budget: (projectId: string) => body(client.GET('/api/projects/{projectId}/budget', { params: { path: { projectId } } })),
+    /** Tokens and cost over the days from..to (UTC, both included), grouped; the budgets beside them. */
+    costs: (from: string, to: string, by: string) => body(client.GET('/api/costs', { params: { query: { from, to, by } } })),
+    /** A link to watch the session (owners): its address holds the secret in its fragment, shown this once. */
+    createWatchLink: (session: string, expiresInHours: number) =>
+      body(client.POST('/api/sessions/{id}/watch-links', { params: { path: { id: session } }, body: { expiresInHours } })),
+    watchLinks: () => body(client.GET('/api/watch-links')),
+    revokeWatchLink: (linkId: string) => body(client.DELETE('/api/watch-links/{linkId}', { params: { path: { linkId } } })),
+    /** The watch page's one door in: the fragment's token for this link's cookie. */
+    openWatch: (token: string) => body(client.POST('/api/watch/open', { body: { token } })),
+    watched: () => body(client.GET('/api/watch')),
+    /** The same report as a CSV download (a link's address: the browser saves it under the server's filename). */
+    costsCsvUrl: (from: string, to: string, by: string) => `/api/costs.csv?${new URLSearchParams({ from, to, by })}`,
 
-  /** The newest sessions (the first page: up to 1,000), or with `before` (the last session of a page) the page after it. */
-  sessions: (projectId?: string, page?: { before: string; limit: number }) =>
-    body(client.GET('/api/sessions', { params: { query: { projectId, ...page } } })) as Promise<Session[]>,
-  session: (session: string) => body(client.GET('/api/sessions/{id}', byId(session))) as Promise<Session>,
-  /**
-   * A page of the session's events, oldest first: the newest page without `before`, else the one before that seq (each
-   * page's `before`; null at the first event). `lastSeq` is where the live stream follows on (docs/api.md, Events).
-   */
-  sessionEventPage: async (session: string, before?: number): Promise<SessionEventPage> => {
-    const page = await body(client.GET('/api/sessions/{id}/events/page', { params: { path: { id: session }, query: { before: before?.toString() } } }));
-    return {
-      events: page.events.map((e) => ({ kind: e.kind, data: e.data as SessionEventPage['events'][number]['data'] })),
-      before: page.before ?? null,
-      lastSeq: page.lastSeq,
-    };
-  },
-  /** Sessions whose prompts hold every word (the last as a prefix); `match` marks the hit with U+0002 … U+0003. */
-  searchSessions: (query: string) => body(client.GET('/api/sessions', { params: { query: { q: query } } })) as Promise<Session[]>,
-  profiles: (projectId: string) => body(client.GET('/api/projects/{projectId}/profiles', { params: { path: { projectId } } })) as Promise<Profile[]>,
-  createProfile: (projectId: string, fields: ProfileFields) =>
-    body(client.POST('/api/projects/{projectId}/profiles', { params: { path: { projectId } }, body: fields })) as Promise<Profile>,
-  updateProfile: (projectId: string, profileId: string, fields: ProfileFields) =>
-    body(client.PUT('/api/projects/{projectId}/profiles/{profileId}', { params: { path: { projectId, profileId } }, body: fields })) as Promise<Profile>,
-  deleteProfile: (projectId: string, profileId: string) => body(client.DELETE('/api/projects/{projectId}/profiles/{profileId}', { params: { path: { projectId, profileId } } })),
-  /** The models an agent offers (asked of it once, when no session of it has said yet); an empty list: free text. */
-  agentModels: (agentId: string) => body(client.GET('/api/agents/{agentId}/models', { params: { path: { agentId } } })),
-  refreshAgentModels: (agentId: string) => body(client.POST('/api/agents/{agentId}/models/refresh', { params: { path: { agentId } } })),
-  mcpServers: (projectId: string) => body(client.GET('/api/projects/{projectId}/mcp-servers', { params: { path: { projectId } } })) as Promise<McpServer[]>,
-  addMcpServer: (projectId: string, fields: McpServerFields) =>
-    body(client.POST('/api/projects/{projectId}/mcp-servers', { params: { path: { projectId } }, body: fields })) as Promise<McpServer>,
-  /** Turning on a server a file declares approves it: send the fingerprint shown, so that what starts is what was seen. */
-  setMcpServer: (projectId: string, s: McpServer, enabled: boolean) =>
-    body(client.PATCH('/api/projects/{projectId}/mcp-servers/{origin}/{name}', { params: { path: { projectId, origin: s.origin, name: s.name } },
-      body: enabled && s.fingerprint ? { enabled, fingerprint: s.fingerprint } : { enabled } })) as Promise<McpServer>,
-  removeMcpServer: (projectId: string, s: McpServer) =>
-    body(client.DELETE('/api/projects/{projectId}/mcp-servers/{origin}/{name}', { params: { path: { projectId, origin: s.origin, name: s.name } } })),
-  /** `profile`: start from one of the project's profiles (its instructions go to the agent; the other fields given win). */
-  startSession: (projectId: string, start: { agent: string; prompt?: string; model?: string; mode?: SessionMode; attachments?: { name: string; data: string }[]; worktree?: boolean; profile?: string }) =>
-    body(client.POST('/api/projects/{projectId}/sessions', { params: { path: { projectId } }, body: start })) as Promise<Session>,
-  /**
-   * Starts a turn between turns; while one runs, the message waits in the session's queue (`queued`). `attachments`:
-   * images (shown to the model) and text files (put in the prompt), base64; see docs/api.md.
-   */
-  /** @param clientId The message's key: sent again with it (a retry, the outbox), the session takes it once. */
-  send: (session: string, text: string, attachments: { name: string; data: string }[] = [], clientId?: string) =>
-    body(client.POST('/api/sessions/{id}/messages', {
-      ...byId(session), body: { text, ...(attachments.length ? { attachments } : {}), ...(clientId ? { clientId } : {}) },
-    })),
-  queue: (session: string) => body(client.GET('/api/sessions/{id}/queue', byId(session))),
-  editQueued: (session: string, messageId: string, text: string) =>
-    body(client.PATCH('/api/sessions/{id}/queue/{messageId}', { params: { path: { id: session, messageId } }, body: { text } })),
-  removeQueued: (session: string, messageId: string) => body(client.DELETE('/api/sessions/{id}/queue/{messageId}', { params: { path: { id: session, messageId } } })),
-  /** Lets a message held for its revoked sender go on, in its place, in this device's name. */
-  confirmQueued: (session: string, messageId: string) => body(client.POST('/api/sessions/{id}/queue/{messageId}/confirm', { params: { path: { id: session, messageId } } })),
-  /** Lets a held queue (after a stopped turn, or a restart) go on: its first message starts if the agent is between turns. */
-  runQueue: (session: string) => body(client.POST('/api/sessions/{id}/queue/run', byId(session))),
-  conversations: (projectId: string) => body(client.GET('/api/projects/{projectId}/agent-sessions', { params: { path: { projectId } } })),
-  /** Carries on, here, a conversation the agent keeps for the folder (one begun in a terminal): a new session with its history. */
-  continueConversation: (projectId: string, agent: string, conversationId: string, force = false) =>
-    body(client.POST('/api/projects/{projectId}/agent-sessions/{agent}/{conversationId}/continue',
-      { params: { path: { projectId, agent, conversationId }, query: { force: force || undefined } } })) as Promise<Session>,
-  /** Stops the agent between turns and answers with the command that resumes it in a terminal. */
-  /** The ports the session's sandbox listens on now (found, not typed). */
-  ports: (session: string) => body(client.GET('/api/sessions/{id}/ports', byId(session))),
-  /** Opens a preview: the grant, and the preview origin's one-time address (a minute) that sets its cookie there. */
-  openPreview: (session: string, port: number) => body(client.POST('/api/sessions/{id}/previews', { ...byId(session), body: { port } })),
-  previews: () => body(client.GET('/api/previews')),
-  closePreview: (preview: string) => body(client.DELETE('/api/previews/{previewId}', { params: { path: { previewId: preview } } })),
-  handoff: (session: string) => body(client.POST('/api/sessions/{id}/handoff', byId(session))),
-  turnChanges: (session: string, turn: number) => body(client.GET('/api/sessions/{id}/turns/{turn}', { params: { path: { id: session, turn } } })),
-  /** Ledgered as turn.reviewed, and sent to the agent as the owner's next message. */
-  reviewTurn: (session: string, turn: number, verdict: 'approve' | 'changes', message?: string) =>
-    body(client.POST('/api/sessions/{id}/turns/{turn}/review', { params: { path: { id: session, turn } }, body: message ? { verdict, message } : { verdict } })),
-  /** The project's backlog: the running task, the waiting ones in order, then the newest finished. */
-  tasks: (project: string) => body(client.GET('/api/projects/{id}/tasks', byId(project))) as Promise<BacklogTask[]>,
-  addTask: (project: string, task: TaskSpec) => body(client.POST('/api/projects/{id}/tasks', { ...byId(project), body: task })) as Promise<BacklogTask>,
-  removeTask: (taskId: string) => body(client.DELETE('/api/tasks/{taskId}', { params: { path: { taskId } } })) as Promise<BacklogTask>,
-  /** Puts a task held for its revoked device back in line, in this device's name. */
-  confirmTask: (taskId: string) => body(client.POST('/api/tasks/{taskId}/confirm', { params: { path: { taskId } } })) as Promise<BacklogTask>,
-  schedules: (project: string) => body(client.GET('/api/projects/{id}/schedules', byId(project))),
-  addSchedule: (project: string, schedule: TaskSpec & { name: string; cron: string; timeZone: string }) =>
-    body(client.POST('/api/projects/{id}/schedules', { ...byId(project), body: schedule })),
-  updateSchedule: (scheduleId: string, change: { enabled?: boolean; name?: string; cron?: string; timeZone?: string; prompt?: string }) =>
-    body(client.PATCH('/api/schedules/{scheduleId}', { params: { path: { scheduleId } }, body: change })),
-  deleteSchedule: (scheduleId: string) => body(client.DELETE('/api/schedules/{scheduleId}', { params: { path: { scheduleId } } })),
-  runSchedule: (scheduleId: string) => body(client.POST('/api/schedules/{scheduleId}/run', { params: { path: { scheduleId } } })),
-  /** The project's session worktrees (present, or removed with their branch kept). */
-  worktrees: (project: string) => body(client.GET('/api/projects/{id}/worktrees', byId(project))),
-  worktree: (session: string) => body(client.GET('/api/sessions/{id}/worktree', byId(session))),
-  /** What the session's branch changed against where it started, committed or not. */
-  worktreeDiff: (session: string) => body(client.GET('/api/sessions/{id}/worktree/diff', byId(session))),
-  /**
-   * Commits what is left, then fast-forwards the base or makes a merge commit; MERGE_CONFLICT (with `files`) leaves the base as it was.
-   * Only what the owner was shown (`head` and `tree` of that worktree): WORKTREE_MOVED when the branch or its files changed since.
-   */
-  mergeWorktree: (session: string, shown: Pick<Worktree, 'head' | 'tree'>) =>
-    body(client.POST('/api/sessions/{id}/worktree/merge', { ...byId(session), body: { commit: shown.head, tree: shown.tree } })),
-  /** Stops the session and removes its worktree; the branch too with `discardBranch`. */
-  removeWorktree: (session: string, discardBranch: boolean) => body(client.POST('/api/sessions/{id}/worktree/remove', { ...byId(session), body: { discardBranch } })),
-  cancel: (session: string) => body(client.POST('/api/sessions/{id}/cancel', byId(session))),
-  resume: (session: string) => body(client.POST('/api/sessions/{id}/resume', byId(session))) as Promise<Session>,
-  setMode: (session: string, mode: SessionMode) => body(client.PATCH('/api/sessions/{id}', { ...byId(session), body: { mode } })) as Promise<Session>,
-  stop: (session: string) => body(client.DELETE('/api/sessions/{id}', byId(session))) as Promise<Session>,
-  archive: (session: string, archived: boolean) => body(client.POST(archived ? '/api/sessions/{id}/archive' : '/api/sessions/{id}/unarchive', byId(session))) as Promise<Session>,
+    projects: () => body(client.GET('/api/projects')) as Promise<Project[]>,
+    project: (project: string) => body(client.GET('/api/projects/{id}', byId(project))) as Promise<Project>,
+    addProject: (path: string, name?: string) => body(client.POST('/api/projects', { body: name ? { path, name } : { path } })) as Promise<Project>,
+    /** One folder of the server's home (home itself for ''), its subfolders only; hidden ones when asked. */
+    folders: (path: string, hidden = false) => body(client.GET('/api/folders', { params: { query: { path, hidden: hidden || undefined } } })),
+    /** Folders worth adding: added before, worked in by the agents, repositories under home. */
+    folderSuggestions: () => body(client.GET('/api/folders/suggestions')),
+    removeProject: (project: string) => body(client.DELETE('/api/projects/{id}', byId(project))),
+    updateProject: (project: string, change: { name?: string; approvalTimeoutSeconds?: number | null; sandbox?: 'sandboxed' | 'none'; worktreeDefault?: boolean }) =>
+      body(client.PATCH('/api/projects/{id}', { ...byId(project), body: change })) as Promise<Project>,
 
-  approvals: (status?: 'pending' | 'decided', sessionId?: string) => body(client.GET('/api/approvals', { params: { query: { status, sessionId } } })) as Promise<Approval[]>,
-  /** `pattern`: with allow_always, the rule as the owner confirmed it (it must cover the call); absent, the exact call. */
-  decide: (approval: string, decision: Decision, extra?: { message?: string; updatedInput?: unknown; pattern?: string }) =>
-    body(client.POST('/api/approvals/{id}/decision', { ...byId(approval), body: { decision, ...extra } })),
-  /** Several calls decided together: each its own decision (and ledger entry); a refusal is said in that call's result. */
-  decideMany: (decisions: { id: string; decision: Decision; message?: string }[]) =>
-    body(client.POST('/api/approvals/decisions', { body: { decisions } })),
+    /** The newest sessions (the first page: up to 1,000), or with `before` (the last session of a page) the page after it. */
+    sessions: (projectId?: string, page?: { before: string; limit: number }) =>
+      body(client.GET('/api/sessions', { params: { query: { projectId, ...page } } })) as Promise<Session[]>,
+    session: (session: string) => body(client.GET('/api/sessions/{id}', byId(session))) as Promise<Session>,
+    /**
+     * A page of the session's events, oldest first: the newest page without `before`, else the one before that seq (each
+     * page's `before`; null at the first event). `lastSeq` is where the live stream follows on (docs/api.md, Events).
+     */
+    sessionEventPage: async (session: string, before?: number): Promise<SessionEventPage> => {
+      const page = await body(client.GET('/api/sessions/{id}/events/page', { params: { path: { id: session }, query: { before: before?.toString() } } }));
+      return {
+        events: page.events.map((e) => ({ kind: e.kind, data: e.data as SessionEventPage['events'][number]['data'] })),
+        before: page.before ?? null,
+        lastSeq: page.lastSeq,
+      };
+    },
+    /** Sessions whose prompts hold every word (the last as a prefix); `match` marks the hit with U+0002 … U+0003. */
+    searchSessions: (query: string) => body(client.GET('/api/sessions', { params: { query: { q: query } } })) as Promise<Session[]>,
+    profiles: (projectId: string) => body(client.GET('/api/projects/{projectId}/profiles', { params: { path: { projectId } } })) as Promise<Profile[]>,
+    createProfile: (projectId: string, fields: ProfileFields) =>
+      body(client.POST('/api/projects/{projectId}/profiles', { params: { path: { projectId } }, body: fields })) as Promise<Profile>,
+    updateProfile: (projectId: string, profileId: string, fields: ProfileFields) =>
+      body(client.PUT('/api/projects/{projectId}/profiles/{profileId}', { params: { path: { projectId, profileId } }, body: fields })) as Promise<Profile>,
+    deleteProfile: (projectId: string, profileId: string) => body(client.DELETE('/api/projects/{projectId}/profiles/{profileId}', { params: { path: { projectId, profileId } } })),
+    /** The models an agent offers (asked of it once, when no session of it has said yet); an empty list: free text. */
+    agentModels: (agentId: string) => body(client.GET('/api/agents/{agentId}/models', { params: { path: { agentId } } })),
+    refreshAgentModels: (agentId: string) => body(client.POST('/api/agents/{agentId}/models/refresh', { params: { path: { agentId } } })),
+    mcpServers: (projectId: string) => body(client.GET('/api/projects/{projectId}/mcp-servers', { params: { path: { projectId } } })) as Promise<McpServer[]>,
+    addMcpServer: (projectId: string, fields: McpServerFields) =>
+      body(client.POST('/api/projects/{projectId}/mcp-servers', { params: { path: { projectId } }, body: fields })) as Promise<McpServer>,
+    /** Turning on a server a file declares approves it: send the fingerprint shown, so that what starts is what was seen. */
+    setMcpServer: (projectId: string, s: McpServer, enabled: boolean) =>
+      body(client.PATCH('/api/projects/{projectId}/mcp-servers/{origin}/{name}', { params: { path: { projectId, origin: s.origin, name: s.name } },
+        body: enabled && s.fingerprint ? { enabled, fingerprint: s.fingerprint } : { enabled } })) as Promise<McpServer>,
+    removeMcpServer: (projectId: string, s: McpServer) =>
+      body(client.DELETE('/api/projects/{projectId}/mcp-servers/{origin}/{name}', { params: { path: { projectId, origin: s.origin, name: s.name } } })),
+    /** `profile`: start from one of the project's profiles (its instructions go to the agent; the other fields given win). */
+    startSession: (projectId: string, start: { agent: string; prompt?: string; model?: string; mode?: SessionMode; attachments?: { name: string; data: string }[]; worktree?: boolean; profile?: string }) =>
+      body(client.POST('/api/projects/{projectId}/sessions', { params: { path: { projectId } }, body: start })) as Promise<Session>,
+    /**
+     * Starts a turn between turns; while one runs, the message waits in the session's queue (`queued`). `attachments`:
+     * images (shown to the model) and text files (put in the prompt), base64; see docs/api.md.
+     */
+    /** @param clientId The message's key: sent again with it (a retry, the outbox), the session takes it once. */
+    send: (session: string, text: string, attachments: { name: string; data: string }[] = [], clientId?: string) =>
+      body(client.POST('/api/sessions/{id}/messages', {
+        ...byId(session), body: { text, ...(attachments.length ? { attachments } : {}), ...(clientId ? { clientId } : {}) },
+      })),
+    queue: (session: string) => body(client.GET('/api/sessions/{id}/queue', byId(session))),
+    editQueued: (session: string, messageId: string, text: string) =>
+      body(client.PATCH('/api/sessions/{id}/queue/{messageId}', { params: { path: { id: session, messageId } }, body: { text } })),
+    removeQueued: (session: string, messageId: string) => body(client.DELETE('/api/sessions/{id}/queue/{messageId}', { params: { path: { id: session, messageId } } })),
+    /** Lets a message held for its revoked sender go on, in its place, in this device's name. */
+    confirmQueued: (session: string, messageId: string) => body(client.POST('/api/sessions/{id}/queue/{messageId}/confirm', { params: { path: { id: session, messageId } } })),
+    /** Lets a held queue (after a stopped turn, or a restart) go on: its first message starts if the agent is between turns. */
+    runQueue: (session: string) => body(client.POST('/api/sessions/{id}/queue/run', byId(session))),
+    conversations: (projectId: string) => body(client.GET('/api/projects/{projectId}/agent-sessions', { params: { path: { projectId } } })),
+    /** Carries on, here, a conversation the agent keeps for the folder (one begun in a terminal): a new session with its history. */
+    continueConversation: (projectId: string, agent: string, conversationId: string, force = false) =>
+      body(client.POST('/api/projects/{projectId}/agent-sessions/{agent}/{conversationId}/continue',
+        { params: { path: { projectId, agent, conversationId }, query: { force: force || undefined } } })) as Promise<Session>,
+    /** Stops the agent between turns and answers with the command that resumes it in a terminal. */
+    /** The ports the session's sandbox listens on now (found, not typed). */
+    ports: (session: string) => body(client.GET('/api/sessions/{id}/ports', byId(session))),
+    /** Opens a preview: the grant, and the preview origin's one-time address (a minute) that sets its cookie there. */
+    openPreview: (session: string, port: number) => body(client.POST('/api/sessions/{id}/previews', { ...byId(session), body: { port } })),
+    previews: () => body(client.GET('/api/previews')),
+    closePreview: (preview: string) => body(client.DELETE('/api/previews/{previewId}', { params: { path: { previewId: preview } } })),
+    handoff: (session: string) => body(client.POST('/api/sessions/{id}/handoff', byId(session))),
+    turnChanges: (session: string, turn: number) => body(client.GET('/api/sessions/{id}/turns/{turn}', { params: { path: { id: session, turn } } })),
+    /** Ledgered as turn.reviewed, and sent to the agent as the owner's next message. */
+    reviewTurn: (session: string, turn: number, verdict: 'approve' | 'changes', message?: string) =>
+      body(client.POST('/api/sessions/{id}/turns/{turn}/review', { params: { path: { id: session, turn } }, body: message ? { verdict, message } : { verdict } })),
+    /** The project's backlog: the running task, the waiting ones in order, then the newest finished. */
+    tasks: (project: string) => body(client.GET('/api/projects/{id}/tasks', byId(project))) as Promise<BacklogTask[]>,
+    addTask: (project: string, task: TaskSpec) => body(client.POST('/api/projects/{id}/tasks', { ...byId(project), body: task })) as Promise<BacklogTask>,
+    removeTask: (taskId: string) => body(client.DELETE('/api/tasks/{taskId}', { params: { path: { taskId } } })) as Promise<BacklogTask>,
+    /** Puts a task held for its revoked device back in line, in this device's name. */
+    confirmTask: (taskId: string) => body(client.POST('/api/tasks/{taskId}/confirm', { params: { path: { taskId } } })) as Promise<BacklogTask>,
+    schedules: (project: string) => body(client.GET('/api/projects/{id}/schedules', byId(project))),
+    addSchedule: (project: string, schedule: TaskSpec & { name: string; cron: string; timeZone: string }) =>
+      body(client.POST('/api/projects/{id}/schedules', { ...byId(project), body: schedule })),
+    updateSchedule: (scheduleId: string, change: { enabled?: boolean; name?: string; cron?: string; timeZone?: string; prompt?: string }) =>
+      body(client.PATCH('/api/schedules/{scheduleId}', { params: { path: { scheduleId } }, body: change })),
+    deleteSchedule: (scheduleId: string) => body(client.DELETE('/api/schedules/{scheduleId}', { params: { path: { scheduleId } } })),
+    runSchedule: (scheduleId: string) => body(client.POST('/api/schedules/{scheduleId}/run', { params: { path: { scheduleId } } })),
+    /** The project's session worktrees (present, or removed with their branch kept). */
+    worktrees: (project: string) => body(client.GET('/api/projects/{id}/worktrees', byId(project))),
+    worktree: (session: string) => body(client.GET('/api/sessions/{id}/worktree', byId(session))),
+    /** What the session's branch changed against where it started, committed or not. */
+    worktreeDiff: (session: string) => body(client.GET('/api/sessions/{id}/worktree/diff', byId(session))),
+    /**
+     * Commits what is left, then fast-forwards the base or makes a merge commit; MERGE_CONFLICT (with `files`) leaves the base as it was.
+     * Only what the owner was shown (`head` and `tree` of that worktree): WORKTREE_MOVED when the branch or its files changed since.
+     */
+    mergeWorktree: (session: string, shown: Pick<Worktree, 'head' | 'tree'>) =>
+      body(client.POST('/api/sessions/{id}/worktree/merge', { ...byId(session), body: { commit: shown.head, tree: shown.tree } })),
+    /** Stops the session and removes its worktree; the branch too with `discardBranch`. */
+    removeWorktree: (session: string, discardBranch: boolean) => body(client.POST('/api/sessions/{id}/worktree/remove', { ...byId(session), body: { discardBranch } })),
+    cancel: (session: string) => body(client.POST('/api/sessions/{id}/cancel', byId(session))),
+    resume: (session: string) => body(client.POST('/api/sessions/{id}/resume', byId(session))) as Promise<Session>,
+    setMode: (session: string, mode: SessionMode) => body(client.PATCH('/api/sessions/{id}', { ...byId(session), body: { mode } })) as Promise<Session>,
+    stop: (session: string) => body(client.DELETE('/api/sessions/{id}', byId(session))) as Promise<Session>,
+    archive: (session: string, archived: boolean) => body(client.POST(archived ? '/api/sessions/{id}/archive' : '/api/sessions/{id}/unarchive', byId(session))) as Promise<Session>,
 
-  /** Answers an agent's question: one answer per question, in order (chosen option labels and/or the owner's own words). */
-  answer: (approval: string, answers: QuestionAnswer[]) => body(client.POST('/api/approvals/{id}/answer', { ...byId(approval), body: { answers } })),
+    approvals: (status?: 'pending' | 'decided', sessionId?: string) => body(client.GET('/api/approvals', { params: { query: { status, sessionId } } })) as Promise<Approval[]>,
+    /** `pattern`: with allow_always, the rule as the owner confirmed it (it must cover the call); absent, the exact call. */
+    decide: (approval: string, decision: Decision, extra?: { message?: string; updatedInput?: unknown; pattern?: string }) =>
+      body(client.POST('/api/approvals/{id}/decision', { ...byId(approval), body: { decision, ...extra } })),
+    /** Several calls decided together: each its own decision (and ledger entry); a refusal is said in that call's result. */
+    decideMany: (decisions: { id: string; decision: Decision; message?: string }[]) =>
+      body(client.POST('/api/approvals/decisions', { body: { decisions } })),
 
-  rules: (projectId: string) => body(client.GET('/api/projects/{projectId}/rules', { params: { path: { projectId } } })) as Promise<Rule[]>,
-  addRule: (projectId: string, rule: RuleFields) => body(client.POST('/api/projects/{projectId}/rules', { params: { path: { projectId } }, body: rule })) as Promise<Rule>,
-  changeRule: (projectId: string, ruleId: string, rule: RuleFields) =>
-    body(client.PUT('/api/projects/{projectId}/rules/{ruleId}', { params: { path: { projectId, ruleId } }, body: rule })) as Promise<Rule>,
-  previewRule: (projectId: string, rule: RuleFields) => body(client.POST('/api/projects/{projectId}/rules/preview', { params: { path: { projectId } }, body: rule })),
-  removeRule: (projectId: string, ruleId: string) => body(client.DELETE('/api/projects/{projectId}/rules/{ruleId}', { params: { path: { projectId, ruleId } } })),
+    /** Answers an agent's question: one answer per question, in order (chosen option labels and/or the owner's own words). */
+    answer: (approval: string, answers: QuestionAnswer[]) => body(client.POST('/api/approvals/{id}/answer', { ...byId(approval), body: { answers } })),
 
-  files: (projectId: string, path = '', session?: string) => body(client.GET('/api/projects/{id}/files', { params: within(projectId, session, { path }) })) as Promise<DirectoryListing>,
-  file: (projectId: string, path: string, session?: string) => body(client.GET('/api/projects/{id}/files/content', { params: within(projectId, session, { path }) })),
-  /**
-   * Saves only over the version the editor read (`sha256`); else FILE_CHANGED (412) and nothing is written. The content
-   * goes as text, which the document does not describe (hence `never`).
-   */
-  writeFile: (projectId: string, path: string, content: string, replaces: string, session?: string) =>
-    body(client.PUT('/api/projects/{id}/files/content', {
-      params: { path: { id: projectId }, query: { path, session } }, body: content as never, bodySerializer: () => content,
-      headers: { 'content-type': 'text/plain; charset=utf-8', 'if-match': `"${replaces}"` },
-    })),
+    rules: (projectId: string) => body(client.GET('/api/projects/{projectId}/rules', { params: { path: { projectId } } })) as Promise<Rule[]>,
+    addRule: (projectId: string, rule: RuleFields) => body(client.POST('/api/projects/{projectId}/rules', { params: { path: { projectId } }, body: rule })) as Promise<Rule>,
+    changeRule: (projectId: string, ruleId: string, rule: RuleFields) =>
+      body(client.PUT('/api/projects/{projectId}/rules/{ruleId}', { params: { path: { projectId, ruleId } }, body: rule })) as Promise<Rule>,
+    previewRule: (projectId: string, rule: RuleFields) => body(client.POST('/api/projects/{projectId}/rules/preview', { params: { path: { projectId } }, body: rule })),
+    removeRule: (projectId: string, ruleId: string) => body(client.DELETE('/api/projects/{projectId}/rules/{ruleId}', { params: { path: { projectId, ruleId } } })),
 
-  gitStatus: (projectId: string, session?: string) => body(client.GET('/api/projects/{id}/git/status', { params: within(projectId, session) })),
-  gitDiff: (projectId: string, path: string, staged: boolean, session?: string) => body(client.GET('/api/projects/{id}/git/diff', { params: within(projectId, session, { path, staged }) })),
-  gitLog: (projectId: string, skip = 0, session?: string) => body(client.GET('/api/projects/{id}/git/log', { params: within(projectId, session, { skip, limit: 50 }) })),
-  gitCommitDetail: (projectId: string, sha: string, session?: string) =>
-    body(client.GET('/api/projects/{id}/git/commits/{sha}', { params: { path: { id: projectId, sha }, query: { session } } })),
-  gitDiscard: (projectId: string, paths: string[], includeStaged = false, session?: string) =>
-    body(client.POST('/api/projects/{id}/git/discard', { params: within(projectId, session), body: { paths, includeStaged } })),
-  gitBranches: (projectId: string, session?: string) => body(client.GET('/api/projects/{id}/git/branches', { params: within(projectId, session) })),
-  gitStage: (projectId: string, paths: string[], session?: string) => body(client.POST('/api/projects/{id}/git/stage', { params: within(projectId, session), body: { paths } })),
-  gitUnstage: (projectId: string, paths: string[], session?: string) => body(client.POST('/api/projects/{id}/git/unstage', { params: within(projectId, session), body: { paths } })),
-  ledgerHead: () => body(client.GET('/api/ledger/head')),
-  ledgerKey: () => body(client.GET('/api/ledger/key')),
-  ledgerEntry: async (seq: number) =>
-    (await body(client.GET('/api/ledger', { params: { query: { after: seq - 1, limit: 1 } } }))).entries.find((e) => e.seq === seq) ?? null,
-  gitSetIdentity: (project: string, name: string, email: string) => body(client.PUT('/api/projects/{id}/git/identity', { ...byId(project), body: { name, email } })),
-  gitCommit: (projectId: string, message: string, session?: string) => body(client.POST('/api/projects/{id}/git/commit', { params: within(projectId, session), body: { message } })),
-  gitPush: (projectId: string, session?: string) => body(client.POST('/api/projects/{id}/git/push', { params: within(projectId, session) })),
-  gitCheckout: (projectId: string, ref: string, session?: string) => body(client.POST('/api/projects/{id}/git/checkout', { params: within(projectId, session), body: { ref } })),
-  gitBranch: (projectId: string, name: string, session?: string) =>
-    body(client.POST('/api/projects/{id}/git/branch', { params: within(projectId, session), body: { name, checkout: true } })),
+    files: (projectId: string, path = '', session?: string) => body(client.GET('/api/projects/{id}/files', { params: within(projectId, session, { path }) })) as Promise<DirectoryListing>,
+    file: (projectId: string, path: string, session?: string) => body(client.GET('/api/projects/{id}/files/content', { params: within(projectId, session, { path }) })),
+    /**
+     * Saves only over the version the editor read (`sha256`); else FILE_CHANGED (412) and nothing is written. The content
+     * goes as text, which the document does not describe (hence `never`).
+     */
+    writeFile: (projectId: string, path: string, content: string, replaces: string, session?: string) =>
+      body(client.PUT('/api/projects/{id}/files/content', {
+        params: { path: { id: projectId }, query: { path, session } }, body: content as never, bodySerializer: () => content,
+        headers: { 'content-type': 'text/plain; charset=utf-8', 'if-match': `"${replaces}"` },
+      })),
 
-  runCommand: (projectId: string, command: string, session?: string) => body(client.POST('/api/projects/{id}/commands', { params: within(projectId, session), body: { command } })),
-  commands: (projectId: string) => body(client.GET('/api/projects/{id}/commands', { params: { path: { id: projectId }, query: { limit: 20 } } })) as Promise<CommandRun[]>,
-  command: (command: string) => body(client.GET('/api/commands/{id}', byId(command))) as Promise<CommandRun>,
-  cancelCommand: (command: string) => body(client.POST('/api/commands/{id}/cancel', byId(command))),
+    gitStatus: (projectId: string, session?: string) => body(client.GET('/api/projects/{id}/git/status', { params: within(projectId, session) })),
+    gitDiff: (projectId: string, path: string, staged: boolean, session?: string) => body(client.GET('/api/projects/{id}/git/diff', { params: within(projectId, session, { path, staged }) })),
+    gitLog: (projectId: string, skip = 0, session?: string) => body(client.GET('/api/projects/{id}/git/log', { params: within(projectId, session, { skip, limit: 50 }) })),
+    gitCommitDetail: (projectId: string, sha: string, session?: string) =>
+      body(client.GET('/api/projects/{id}/git/commits/{sha}', { params: { path: { id: projectId, sha }, query: { session } } })),
+    gitDiscard: (projectId: string, paths: string[], includeStaged = false, session?: string) =>
+      body(client.POST('/api/projects/{id}/git/discard', { params: within(projectId, session), body: { paths, includeStaged } })),
+    gitBranches: (projectId: string, session?: string) => body(client.GET('/api/projects/{id}/git/branches', { params: within(projectId, session) })),
+    gitStage: (projectId: string, paths: string[], session?: string) => body(client.POST('/api/projects/{id}/git/stage', { params: within(projectId, session), body: { paths } })),
+    gitUnstage: (projectId: string, paths: string[], session?: string) => body(client.POST('/api/projects/{id}/git/unstage', { params: within(projectId, session), body: { paths } })),
+    ledgerHead: () => body(client.GET('/api/ledger/head')),
+    ledgerKey: () => body(client.GET('/api/ledger/key')),
+    ledgerEntry: async (seq: number) =>
+      (await body(client.GET('/api/ledger', { params: { query: { after: seq - 1, limit: 1 } } }))).entries.find((e) => e.seq === seq) ?? null,
+    gitSetIdentity: (project: string, name: string, email: string) => body(client.PUT('/api/projects/{id}/git/identity', { ...byId(project), body: { name, email } })),
+    gitCommit: (projectId: string, message: string, session?: string) => body(client.POST('/api/projects/{id}/git/commit', { params: within(projectId, session), body: { message } })),
+    gitPush: (projectId: string, session?: string) => body(client.POST('/api/projects/{id}/git/push', { params: within(projectId, session) })),
+    gitCheckout: (projectId: string, ref: string, session?: string) => body(client.POST('/api/projects/{id}/git/checkout', { params: within(projectId, session), body: { ref } })),
+    gitBranch: (projectId: string, name: string, session?: string) =>
+      body(client.POST('/api/projects/{id}/git/branch', { params: within(projectId, session), body: { name, checkout: true } })),
 
-  /** The project's shell, or with `session` the shell of that session's worktree (a separate one). */
-  openTerminal: (projectId: string, cols: number, rows: number, session?: string) =>
-    body(client.POST('/api/projects/{id}/terminal', { params: within(projectId, session), body: { cols, rows } })),
-  terminalInput: (projectId: string, input: { text?: string; keys?: string[] }, session?: string) =>
-    body(client.POST('/api/projects/{id}/terminal/input', { params: within(projectId, session), body: input })),
-  terminalEventsUrl: (projectId: string, session?: string) => scoped(`/api/projects/${q(projectId)}/terminal/events`, session),
+    runCommand: (projectId: string, command: string, session?: string) => body(client.POST('/api/projects/{id}/commands', { params: within(projectId, session), body: { command } })),
+    commands: (projectId: string) => body(client.GET('/api/projects/{id}/commands', { params: { path: { id: projectId }, query: { limit: 20 } } })) as Promise<CommandRun[]>,
+    command: (command: string) => body(client.GET('/api/commands/{id}', byId(command))) as Promise<CommandRun>,
+    cancelCommand: (command: string) => body(client.POST('/api/commands/{id}/cancel', byId(command))),
 
-  notifications: () => body(client.GET('/api/notifications')) as Promise<NotificationsState>,
-  saveNotificationSettings: (settings: NotificationSettings) => body(client.PUT('/api/notifications/settings', { body: settings })) as Promise<NotificationSettings>,
-  subscribeWebPush: (subscription: PushSubscriptionJSON) => body(client.PUT('/api/notifications/web-push', { body: subscription })),
-  unsubscribeWebPush: () => body(client.DELETE('/api/notifications/web-push')),
-  setNtfy: (topicUrl: string, token?: string) => body(client.PUT('/api/notifications/ntfy', { body: { topicUrl, token: token || null } })),
-  removeNtfy: () => body(client.DELETE('/api/notifications/ntfy')),
-  testNotification: () => body(client.POST('/api/notifications/test')) as Promise<NotificationDelivery[]>,
-  presence: (visible: boolean) => body(client.POST('/api/notifications/presence', { body: { visible }, keepalive: true })),
-};
+    /** The project's shell, or with `session` the shell of that session's worktree (a separate one). */
+    openTerminal: (projectId: string, cols: number, rows: number, session?: string) =>
+      body(client.POST('/api/projects/{id}/terminal', { params: within(projectId, session), body: { cols, rows } })),
+    terminalInput: (projectId: string, input: { text?: string; keys?: string[] }, session?: string) =>
+      body(client.POST('/api/projects/{id}/terminal/input', { params: within(projectId, session), body: input })),
+    terminalEventsUrl: (projectId: string, session?: string) => scoped(`/api/projects/${q(projectId)}/terminal/events`, session),
+
+    notifications: () => body(client.GET('/api/notifications')) as Promise<NotificationsState>,
+    saveNotificationSettings: (settings: NotificationSettings) => body(client.PUT('/api/notifications/settings', { body: settings })) as Promise<NotificationSettings>,
+    subscribeWebPush: (subscription: PushSubscriptionJSON) => body(client.PUT('/api/notifications/web-push', { body: subscription })),
+    unsubscribeWebPush: () => body(client.DELETE('/api/notifications/web-push')),
+    setNtfy: (topicUrl: string, token?: string) => body(client.PUT('/api/notifications/ntfy', { body: { topicUrl, token: token || null } })),
+    removeNtfy: () => body(client.DELETE('/api/notifications/ntfy')),
+    testNotification: () => body(client.POST('/api/notifications/test')) as Promise<NotificationDelivery[]>,
+    presence: (visible: boolean) => body(client.POST('/api/notifications/presence', { body: { visible }, keepalive: true })),
+  };
+}
+
+/** What one machine's client offers (this machine's, or an added one's). */
+export type Api = ReturnType<typeof createApi>;
+
+/** This machine's own API: same origin, authenticated by the HttpOnly cookie pairing set. */
+export const api = createApi();
 
 /** Words for an error a person can act on. */
 export function describeError(error: unknown): string {

@@ -4,7 +4,6 @@ import { BranchDiff, TurnReview } from './screens/TurnReview';
 import { AllSessions } from './screens/AllSessions';
 import { useEffect, useState } from 'preact/hooks';
 import { Loading } from './components/Loading';
-import { splitPending } from './offers';
 import { LedgerWarning, OfflineBanner, UpdateBanner } from './components/ui';
 import { match, navigate, useRoute } from './router';
 import { Devices } from './screens/Devices';
@@ -12,6 +11,8 @@ import { FileView, Files } from './screens/Files';
 import { Branches, Git, GitDiffView, GitHistory, GitCommitView } from './screens/Git';
 import { Home } from './screens/Home';
 import { Inbox } from './screens/Inbox';
+import { Machines } from './screens/Machines';
+import { MachineNewSession, MachineSession } from './screens/MachineSession';
 import { NewSession } from './screens/NewSession';
 import { linkedPairingCode } from './pairing';
 import { Pair } from './screens/Pair';
@@ -22,7 +23,7 @@ import { Run, Terminal } from './screens/Run';
 import { SessionScreen } from './screens/Session';
 import type { SpeakFlag } from './components/ReadAloud';
 import { Tasks } from './screens/Tasks';
-import { useStore } from './store';
+import { useStore, waitingForYou } from './store';
 
 export function App() {
   const route = useRoute();
@@ -73,6 +74,9 @@ export function App() {
   else if (match('/devices', p)) screen = <Devices />;
   else if (match('/people', p)) screen = <People />;
   else if (match('/costs', p)) screen = <LazyCosts />;
+  else if (match('/machines', p)) screen = <Machines />;
+  else if ((params = match('/m/:machine/s/:id', p))) screen = <MachineSession key={params.id} machineId={params.machine!} sessionId={params.id!} />;
+  else if ((params = match('/m/:machine/p/:id/new', p))) screen = <MachineNewSession machineId={params.machine!} projectId={params.id!} />;
   else if (match('/sessions', p)) screen = <AllSessions query={route.query.get('q') ?? ''} />;
   else screen = <Home />;
   return <Shell>{screen}</Shell>;
@@ -93,8 +97,8 @@ function LazyCosts() {
 }
 
 function Shell({ children }: { children: ComponentChildren }) {
-  // The tab's count is the badge's: the calls that wait for this person.
-  const waiting = useStore((s) => splitPending(s.board.pending).mine.length);
+  // The tab's count is the badge's: the calls that wait for this person, on every machine.
+  const waiting = useStore(waitingForYou);
   useEffect(() => {
     document.title = waiting > 0 ? `(${waiting}) PocketCoder` : 'PocketCoder';
   }, [waiting]);

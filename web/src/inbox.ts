@@ -7,8 +7,11 @@ import type { Approval, Session } from './api';
 import type { ApprovalView, PendingRef } from './events';
 import { waitsFor } from './offers';
 
-/** A pending call as the inbox shows it: the approval as listed, and whether it waits for this person. */
-export interface InboxEntry { approval: Approval; mine: boolean }
+/**
+ * A pending call as the inbox shows it: the approval as listed, whether it waits for this person, and for a call of another
+ * machine the app added, that machine's id (machines.ts): it is decided there.
+ */
+export interface InboxEntry { approval: Approval; mine: boolean; machine?: string }
 
 /** The listed approval behind a pending ref, once the approvals list has said it whole (an event alone says too little). */
 const whole = (ref: PendingRef): Approval | undefined => {
@@ -25,6 +28,21 @@ export function inboxEntries(pending: Record<string, PendingRef>): { mine: Inbox
       return approval ? [{ approval, mine: waitsFor(approval.offers) }] : [];
     });
   return { mine: all.filter((e) => e.mine), others: all.filter((e) => !e.mine) };
+}
+
+/**
+ * One inbox across machines: this machine's pending calls and each added machine's, each tagged with its machine, "needs
+ * you" first and then the rest, each oldest first across all machines. A machine that is offline adds what it last said.
+ */
+export function mergedInbox(home: Record<string, PendingRef>, machines: readonly { id: string; pending: Record<string, PendingRef> }[]):
+  { mine: InboxEntry[]; others: InboxEntry[] } {
+  const all = [{ id: undefined as string | undefined, pending: home }, ...machines].map(({ id, pending }) => {
+    const { mine, others } = inboxEntries(pending);
+    const tag = (e: InboxEntry): InboxEntry => (id === undefined ? e : { ...e, machine: id });
+    return { mine: mine.map(tag), others: others.map(tag) };
+  });
+  const oldestFirst = (a: InboxEntry, b: InboxEntry) => a.approval.createdAt.localeCompare(b.approval.createdAt);
+  return { mine: all.flatMap((m) => m.mine).sort(oldestFirst), others: all.flatMap((m) => m.others).sort(oldestFirst) };
 }
 
 /** Whatever stands out in a call (the server's risk signs): such a call is decided with a button, never a swipe or a batch. */

@@ -8,6 +8,7 @@ import { offlineStore } from './offline';
 import { clearOutbox } from './outbox';
 import { reduceDashboard, ResumableStream, type Dashboard, type StreamState } from './events';
 import { splitPending, withListedPending } from './offers';
+import { startMachines, stopMachines, type MachineView } from './machines';
 
 export interface AppState {
   auth: 'unknown' | 'paired' | 'unpaired';
@@ -30,6 +31,8 @@ export interface AppState {
   ledgerWarning?: string | null;
   /** A new version of the app took over this page's service worker: the page runs the old one until reloaded. */
   updateReady?: boolean;
+  /** The other machines added to this app (machines.ts), each with its own state; this machine's own is the rest of the state. */
+  machines: MachineView[];
 }
 
 const CACHE_KEY = 'pocketcoder.snapshot.v1';
@@ -45,6 +48,7 @@ let state: AppState = {
   board: { sessions: {}, pending: {} },
   stale: false,
   loaded: false,
+  machines: [],
 };
 const listeners = new Set<() => void>();
 
@@ -76,6 +80,10 @@ export function useStore<T>(select: (s: AppState) => T): T {
 }
 
 let dashboard: ResumableStream | undefined;
+
+/** How many calls wait for this person on every machine the app holds (the badge's and the tab's count). */
+export const waitingForYou = (s: AppState): number =>
+  s.machines.reduce((n, m) => n + splitPending(m.board.pending).mine.length, splitPending(s.board.pending).mine.length);
 
 /** Whether the machine answers: the network is up and the live stream is not waiting to reconnect. */
 export const reachable = (s: AppState): boolean => s.online && s.stream !== 'waiting';
@@ -110,15 +118,20 @@ export async function boot(): Promise<void> {
   window.addEventListener('pagehide', () => void api.presence(false).catch(() => {}));
   try {
     await refresh();
+    startAddedMachines();
   } catch (e) {
     if (e instanceof ApiError && e.code === 'UNAUTHORIZED') return;
     if (e instanceof NetworkError) {
       restoreSnapshot();
+      // This machine does not answer; the others may.
+      startAddedMachines();
       return;
     }
     throw e;
   }
 }
+
+const startAddedMachines = () => startMachines({ get: () => state.machines, set: (machines) => setState({ machines }), storage: localStorage });
 
 /** Loads projects, sessions and pending approvals; starts the live dashboard stream once paired. */
 export async function refresh(): Promise<void> {
@@ -235,6 +248,8 @@ export function reloadPending(): void {
 export function signedOut(reason?: string): void {
   dashboard?.close();
   dashboard = undefined;
+  // The other machines' tokens go too: a phone signed out here is one its owner lost or gave up (docs/security.md).
+  stopMachines(true);
   localStorage.removeItem(CACHE_KEY);
   localStorage.removeItem(HEALTH_KEY);
   // Unpaired or revoked: the transcripts kept for offline reading go too (they can hold code and secrets).

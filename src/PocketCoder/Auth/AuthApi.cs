@@ -27,8 +27,9 @@ public sealed record PairResponse(string DeviceId, string Token);
 /// <param name="Notifications">How this device is notified, with each channel's last delivery and failure.</param>
 /// <param name="Bridge">For a person linked through a chat bridge: which bridge, the platform and their user id there.</param>
 /// <param name="PersonId">Whose device it is (<c>GET /api/people</c>).</param>
+/// <param name="AppOrigin">For a device paired from another machine's app (one inbox across machines): that app's origin, which may call this API while the device lives.</param>
 public sealed record DeviceResponse(string Id, string Name, DateTimeOffset CreatedAt, DateTimeOffset? LastSeenAt, DateTimeOffset? RevokedAt, bool Current,
-    IReadOnlyList<ChannelResponse> Notifications, DeviceBridge? Bridge, string? PersonId = null);
+    IReadOnlyList<ChannelResponse> Notifications, DeviceBridge? Bridge, string? PersonId = null, string? AppOrigin = null);
 
 public sealed record DeviceBridge(string BridgeId, string Platform, string UserId, string UserName);
 
@@ -77,7 +78,17 @@ public static class AuthApi
             };
         }
 
-        if (devices.Redeem(code, name) is not { } paired)
+        // From another machine's app (an Origin not this server's): its origin is recorded on the device and may call this API
+        // (CORS) while the device lives; the token goes in the answer's body only, for that app to send as a bearer.
+        var origin = context.Request.Headers.Origin.ToString();
+        string? appOrigin = null;
+        if (origin.Length > 0 && !CrossOrigin.IsOwnOrigin(origin, context.Request.Host.Value ?? ""))
+        {
+            appOrigin = CrossOrigin.Normalize(origin) ?? throw new ApiProblem(StatusCodes.Status400BadRequest, ErrorCodes.OriginInvalid,
+                $"A pairing from '{origin}' cannot be recorded: only an app served over http or https (a scheme, a host and a port) can pair from another origin.");
+        }
+
+        if (devices.Redeem(code, name, appOrigin) is not { } paired)
         {
             throttle.RecordFailure(client);
             AuthLog.PairingRefused(logger, client);
@@ -86,6 +97,12 @@ public static class AuthApi
         }
 
         AuthLog.Paired(logger, paired.Device.Id, paired.Device.Name, client);
+        if (appOrigin is not null)
+        {
+            // No cookie for another origin's app: it could never send it (SameSite=Strict), and it holds the token instead.
+            return new PairResponse(paired.Device.Id, paired.Token);
+        }
+
         // The PWA authenticates with this cookie; scripts use the token. Script cannot read the cookie. Over https it is the
         // __Host- one (Secure, Path=/, no Domain: the prefix's terms); over plain http a browser would drop a Secure cookie.
         var https = DeviceAuthentication.IsHttps(context.Request, options);
@@ -110,8 +127,9 @@ public static class AuthApi
         var current = user.Actor().Id;
         var channels = notifications.Channels().ToLookup(c => c.DeviceId);
         var people = bridges.People().ToDictionary(p => p.DeviceId, p => new DeviceBridge(p.BridgeId, p.Platform, p.UserId, p.UserName), StringComparer.Ordinal);
+        var origins = devices.AppOrigins();
         return devices.List().Select(d => new DeviceResponse(d.Id, d.Name, d.CreatedAt, d.LastSeenAt, d.RevokedAt, d.Id == current,
-            [.. channels[d.Id].Select(ChannelResponse.From)], people.GetValueOrDefault(d.Id), d.PersonId));
+            [.. channels[d.Id].Select(ChannelResponse.From)], people.GetValueOrDefault(d.Id), d.PersonId, origins.GetValueOrDefault(d.Id)));
     }
 
     /// <summary>An owner revokes any device; anyone else only their own person's (a lost phone, from their laptop).</summary>

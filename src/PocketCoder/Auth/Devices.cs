@@ -54,7 +54,8 @@ public sealed class Devices(Database database, Ledger.LedgerStore ledger, TimePr
     public const int MostOpenInvites = 3;
 
     /// <summary>Trades a valid, unused code for a new device and its token. Null when the code is wrong, used or expired.</summary>
-    public (Device Device, string Token)? Redeem(string code, string deviceName)
+    /// <param name="appOrigin">The other machine's app that paired (<see cref="CrossOrigin.Normalize"/>d): that origin may then call this API (CORS) while the device lives.</param>
+    public (Device Device, string Token)? Redeem(string code, string deviceName, string? appOrigin = null)
     {
         var codeHash = Secrets.HashPairingCode(_pairingKey.Value, code);
         var now = clock.GetUtcNow();
@@ -78,7 +79,14 @@ public sealed class Devices(Database database, Ledger.LedgerStore ledger, TimePr
 
             var (device, token) = Insert(write, deviceName, invited ?? People.FirstOwner(write, ledger, now), now);
             write.Execute("UPDATE pairing_codes SET device_id = $id WHERE code_hash = $hash", ("$id", device.Id), ("$hash", codeHash));
-            ledger.Append(write, device.Name, "device.paired", device.Id, new JsonObject { ["deviceName"] = device.Name, ["personId"] = device.PersonId });
+            write.Execute("UPDATE devices SET app_origin = $origin WHERE id = $id", ("$origin", appOrigin), ("$id", device.Id));
+            var entry = new JsonObject { ["deviceName"] = device.Name, ["personId"] = device.PersonId };
+            if (appOrigin is not null)
+            {
+                entry["appOrigin"] = appOrigin;
+            }
+
+            ledger.Append(write, device.Name, "device.paired", device.Id, entry);
             return (device, token);
         });
     }
@@ -104,6 +112,15 @@ public sealed class Devices(Database database, Ledger.LedgerStore ledger, TimePr
             return burned;
         });
     }
+
+    /// <summary>Whether the origin is the app origin of a live device (<see cref="CrossOrigin"/>): read each time, so a revocation bites at once.</summary>
+    public bool IsAppOrigin(string origin) => database.Read(connection =>
+        connection.Scalar<long>("SELECT COUNT(*) FROM devices WHERE app_origin = $origin AND revoked_at IS NULL", ("$origin", origin))) > 0;
+
+    /// <summary>The app origin each device was paired from, for the devices that were paired from another machine's app.</summary>
+    public IReadOnlyDictionary<string, string> AppOrigins() => database.Read(connection => connection.Query(
+        "SELECT id, app_origin FROM devices WHERE app_origin IS NOT NULL", r => (Id: r.GetString(0), Origin: r.GetString(1))))
+        .ToDictionary(d => d.Id, d => d.Origin, StringComparer.Ordinal);
 
     /// <summary>Whether this token was a device's that has since been revoked (so the refusal can say so, not "pair a device").</summary>
     public bool WasRevoked(string token) => database.Read(connection =>

@@ -93,6 +93,8 @@ public static class ErrorCodes
     public const string WorktreeMoved = "WORKTREE_MOVED";
     public const string HostNotAllowed = "HOST_NOT_ALLOWED";
     public const string CrossSiteRequest = "CROSS_SITE_REQUEST";
+    public const string OriginNotPaired = "ORIGIN_NOT_PAIRED";
+    public const string OriginInvalid = "ORIGIN_INVALID";
     public const string NothingToCommit = "NOTHING_TO_COMMIT";
     public const string NoUpstream = "NO_UPSTREAM";
     public const string CommandNotFound = "COMMAND_NOT_FOUND";

@@ -96,6 +96,8 @@ public static class PocketCoderServer
         app.UsePreviewOrigin();
         app.UseProblemResponses();
         app.UseAllowedHosts(options);
+        // Before the app's files and authentication: a preflight carries no token, and another machine's app reads 401s too.
+        app.UseCrossOriginApps();
         app.UseResponseCompression();
         app.MapWebApp();
         app.UseAuthentication();

@@ -20,8 +20,10 @@ public static class WebApp
 
     // The shell runs only its own script; the markdown renderer escapes model text, and this is the second fence.
     // {0}: the hashes of index.html's own <style> blocks (the shell painted before the app arrives), and nothing else inline.
+    // connect-src reaches the other machines the owner added (one inbox across machines, docs/security.md): which ones is
+    // known only to the app, so any http(s) origin; script-src 'self' is what keeps foreign script, and so the tokens, out.
     private const string ContentSecurityPolicyFormat =
-        "default-src 'self'; script-src 'self'; style-src 'self'{0}; img-src 'self' data:; connect-src 'self'; " +
+        "default-src 'self'; script-src 'self'; style-src 'self'{0}; img-src 'self' data:; connect-src 'self' https: http:; " +
         "font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'; worker-src 'self'; manifest-src 'self'";
 
     /// <summary>The app's files; none when the server was built with <c>-p:SkipWebBuild=true</c> on a fresh clone.</summary>

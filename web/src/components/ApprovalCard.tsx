@@ -1,10 +1,11 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, describeError, type Decision, type RulePreview } from '../api';
+import { ApiError, describeError, type Decision, type RulePreview } from '../api';
+import { useMachineApi, useMachineReachable } from '../machineContext';
 import type { ApprovalView } from '../events';
 import { renderMarkdown } from '../markdown';
 import { AskedFor, copyCode, ToolInput, useRelative } from './ToolView';
 import { rememberDecided } from '../push';
-import { reachable, useStore } from '../store';
+import { useStore } from '../store';
 import { ErrorNote, Icon } from './ui';
 import { QuestionCard, questionsOf } from './QuestionCard';
 import { TeamState } from './TeamState';
@@ -125,8 +126,10 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
   const [busy, setBusy] = useState<Decision | null>(null);
   const [error, setError] = useState<string | null>(null);
   const rel = useRelative();
-  // A decision sent while the machine is unreachable would only fail: the buttons wait until it is back.
-  const up = useStore(reachable);
+  // A decision sent while the machine is unreachable would only fail: the buttons wait until it is back. The machine is the
+  // call's own (an added machine's card decides there).
+  const up = useMachineReachable();
+  const api = useMachineApi();
 
   if (a.status !== 'pending') return <DecidedCard a={a} />;
   if (a.kind === 'question') return <QuestionCard approval={a} />;
@@ -296,6 +299,7 @@ function NetworkBody({ input }: { input: unknown }) {
 function AlwaysRule({ a, busy, allowing, decide, back }: {
   a: ApprovalView; busy: boolean; allowing: boolean; decide: (decision: Decision, extra?: { pattern?: string }) => Promise<void>; back: () => void;
 }) {
+  const api = useMachineApi();
   const [pattern, setPattern] = useState(a.alwaysPattern || a.rulePattern || '*');
   const [preview, setPreview] = useState<RulePreview | null>(null);
   const board = useStore((s) => (a.sessionId ? s.board.sessions[a.sessionId]?.projectId : undefined));
@@ -305,7 +309,7 @@ function AlwaysRule({ a, busy, allowing, decide, back }: {
     if (!project || !tried) return setPreview(null);
     const timer = window.setTimeout(() => void api.previewRule(project, { tool: a.tool, pattern: tried, action: 'allow' }).then(setPreview, () => setPreview(null)), 250);
     return () => window.clearTimeout(timer);
-  }, [project, a.tool, pattern]);
+  }, [api, project, a.tool, pattern]);
   const confirmed = pattern.trim();
   return (
     <div class="approval-actions" data-testid="always-allow">
@@ -348,6 +352,7 @@ function AlwaysConnect({ a, busy, decide, back, onError }: {
 }) {
   const target = networkCall(a.input).target;
   const domain = domainPattern(target);
+  const api = useMachineApi();
   const project = useStore((s) => (a.sessionId ? s.board.sessions[a.sessionId]?.projectId : undefined));
   const forDomain = async () => {
     try {

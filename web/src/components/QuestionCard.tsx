@@ -1,8 +1,8 @@
 import { useState } from 'preact/hooks';
-import { api, ApiError, describeError, type QuestionAnswer } from '../api';
+import { ApiError, describeError, type QuestionAnswer } from '../api';
+import { useMachineApi, useMachineReachable } from '../machineContext';
 import type { ApprovalView } from '../events';
 import { rememberDecided } from '../push';
-import { reachable, useStore } from '../store';
 import { ErrorNote, Icon } from './ui';
 import { TeamState } from './TeamState';
 
@@ -34,7 +34,8 @@ export function QuestionCard({ approval: a }: { approval: ApprovalView }) {
   const setOwnAt = (index: number, text: string) => setOwn(own.map((t, j) => (j === index ? text : t)));
   const [busy, setBusy] = useState<'answer' | 'dismiss' | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const up = useStore(reachable);
+  const up = useMachineReachable();
+  const api = useMachineApi();
   // Exactly what the server offers this person: answer, dismiss, or (neither) whom it waits for.
   const mayAnswer = a.offers?.answer === true;
   const mayDismiss = a.offers?.deny === true;

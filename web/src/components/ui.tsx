@@ -2,8 +2,8 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
 import type { SessionStatus, ToolKind } from '../api';
 import { back as goBack, linkTo, useRoute } from '../router';
-import { reachable, useStore } from '../store';
-import { splitPending, waitingLabel, WAITING_FOR_YOU } from '../offers';
+import { reachable, useStore, waitingForYou } from '../store';
+import { waitingLabel, WAITING_FOR_YOU } from '../offers';
 
 const PATHS: Record<string, string> = {
   back: 'M15 18l-6-6 6-6',
@@ -97,15 +97,16 @@ export function AppBar({ title, subtitle, back, actions }: { title: ComponentChi
  * answer) when any do, else the inbox's plain icon (what waits on others is there too). Not on the inbox itself.
  */
 export function PendingBadge() {
-  const pending = useStore((s) => splitPending(s.board.pending).mine);
+  // Every machine's: the inbox holds them all.
+  const count = useStore(waitingForYou);
   const route = useRoute();
   if (route.path === '/inbox') return null;
-  if (pending.length === 0) return <a class="icon-btn inbox-link" aria-label="Inbox" {...linkTo('/inbox')}><Icon name="inbox" /></a>;
-  const label = `Inbox: ${pending.length} approval${pending.length === 1 ? '' : 's'} waiting for you`;
+  if (count === 0) return <a class="icon-btn inbox-link" aria-label="Inbox" {...linkTo('/inbox')}><Icon name="inbox" /></a>;
+  const label = `Inbox: ${count} approval${count === 1 ? '' : 's'} waiting for you`;
   return (
-    <a class="pending-badge" aria-label={label} title={label} data-pending={pending.length} {...linkTo('/inbox')}>
+    <a class="pending-badge" aria-label={label} title={label} data-pending={count} {...linkTo('/inbox')}>
       <Icon name="inbox" size={18} />
-      <span>{pending.length}</span>
+      <span>{count}</span>
     </a>
   );
 }

@@ -5,6 +5,7 @@ import { linkTo } from '../router';
 import { useStore } from '../store';
 import { agentName } from '../agents';
 import { needsYouFirst } from '../inbox';
+import { MachineBadge } from '../components/MachineBadge';
 
 /** Splits the server's snippet at its marks (U+0002 … U+0003): text stays text, so nothing in a prompt becomes markup. */
 export function marked(snippet: string) {
@@ -75,6 +76,8 @@ export function AllSessions({ query: initial }: { query: string }) {
   const archived = everything.filter((s) => s.archivedAt).length;
   const list = found ?? (showArchived ? everything : everything.filter((s) => !s.archivedAt));
   const projectName = (id: string) => projects.find((p) => p.id === id)?.name ?? 'removed project';
+  // Every other machine's sessions after this one's, each machine's "needs you" first, with its badge (a search is this machine's).
+  const machines = useStore((s) => s.machines);
 
   return (
     <>
@@ -103,6 +106,21 @@ export function AllSessions({ query: initial }: { query: string }) {
         {!found && more && (
           <button class="link-btn" disabled={loadingOlder} onClick={showOlder}>{loadingOlder ? 'Loading older sessions…' : 'Show older sessions'}</button>
         )}
+        {!found && machines.map((m) => (
+          <ul key={m.machine.id} class="session-list all-sessions" aria-label={`Sessions on ${m.machine.name}`}>
+            {needsYouFirst(Object.values(m.board.sessions).filter((s) => !s.archivedAt).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt)), m.board.pending).map((s) => (
+              <li key={s.id}>
+                <a class="session-row" data-session={s.id} {...linkTo(`/m/${m.machine.id}/s/${s.id}`)}>
+                  <span class="session-title">{s.shortTitle || s.title || 'Untitled session'}</span>
+                  <span class="session-meta">
+                    <MachineBadge view={m} /> <StatusBadge status={s.status} />
+                    <span class="muted small">{m.projects.find((p) => p.id === s.projectId)?.name ?? ''} · {agentName(s.agent)} · {timeAgo(s.updatedAt)}</span>
+                  </span>
+                </a>
+              </li>
+            ))}
+          </ul>
+        ))}
         {!found && archived > 0 && (
           <button class="link-btn" onClick={() => setShowArchived(!showArchived)}>{showArchived ? 'Hide archived' : `Show ${archived} archived`}</button>
         )}

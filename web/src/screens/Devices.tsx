@@ -58,6 +58,8 @@ export function Devices() {
                 <div class="muted small">
                   {d.revokedAt ? `Revoked ${timeAgo(d.revokedAt)}` : `Paired ${timeAgo(d.createdAt)}${d.lastSeenAt ? ` · seen ${timeAgo(d.lastSeenAt)}` : ''}`}
                 </div>
+                {/* A phone that added this machine from another machine's app: that app may call this machine while it lives. */}
+                {d.appOrigin && <div class="muted small" data-testid="app-origin">Added from the app at {d.appOrigin}</div>}
                 {d.bridge && <div class="muted small">Linked via {d.bridge.bridgeId === d.bridge.platform ? d.bridge.platform : `${d.bridge.bridgeId} (${d.bridge.platform})`} as {d.bridge.userName} · user {d.bridge.userId}</div>}
                 {d.notifications.map((c) => <ChannelState key={c.kind} channel={c} />)}
               </div>

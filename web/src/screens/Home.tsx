@@ -9,6 +9,8 @@ import { refresh, setState, useOwner, useStore } from '../store';
 import { splitPending, waitingForOthers } from '../offers';
 import { agentName } from '../agents';
 import { needsYouFirst } from '../inbox';
+import { MachineBadge } from '../components/MachineBadge';
+import type { MachineView } from '../machines';
 
 const SHOWN = 5;
 
@@ -17,7 +19,10 @@ export function Home() {
   const sessions = useStore((s) => s.board.sessions);
   const pending = useStore((s) => s.board.pending);
   // What waits for this person (the server offers them to allow or answer it) leads; what waits for others is said, quietly.
-  const { mine, others } = splitPending(pending);
+  const machines = useStore((s) => s.machines);
+  // What waits for this person on any machine leads (the inbox has them all, each with its machine's badge).
+  const { mine: mineHere, others } = splitPending(pending);
+  const mine = [...mineHere, ...machines.flatMap((m) => splitPending(m.board.pending).mine)];
   // Adding a project is an owner's (their own role, the server's word about them); offered once that is known.
   const owner = useOwner() === true;
 
@@ -29,6 +34,7 @@ export function Home() {
           <a class="icon-btn" aria-label="All sessions" {...linkTo('/sessions')}><Icon name="search" /></a>
           <a class="icon-btn" aria-label="People" {...linkTo('/people')}><Icon name="people" /></a>
           <a class="icon-btn" aria-label="Devices" {...linkTo('/devices')}><Icon name="devices" /></a>
+          <a class="icon-btn" aria-label="Machines" {...linkTo('/machines')}><Icon name="terminal" /></a>
         </>}
       />
       <main class="page">
@@ -57,6 +63,7 @@ export function Home() {
           <ProjectCard key={project.id} project={project}
             sessions={needsYouFirst(Object.values(sessions).filter((s) => s.projectId === project.id).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt)), pending)} />
         ))}
+        {machines.map((m) => <MachineCard key={m.machine.id} view={m} />)}
         {projects.length > 0 && <ResourcesPanel owner={owner} />}
         {owner && <AddProject />}
       </main>
@@ -109,6 +116,41 @@ function ProjectCard({ project, sessions: everything }: { project: Project; sess
         <a class="chip-btn" {...linkTo(`/p/${project.id}/rules`)}><Icon name="shield" size={18} /> Rules</a>
         <a class="chip-btn" {...linkTo(`/p/${project.id}/settings`)}><Icon name="other" size={18} /> Settings</a>
       </div>
+    </section>
+  );
+}
+
+/**
+ * Another machine the app holds: its sessions, "needs you" first, with its badge and whether it answers. Its calls are
+ * decided in the inbox; its sessions open on that machine's own app.
+ */
+function MachineCard({ view }: { view: MachineView }) {
+  const sessions = needsYouFirst(Object.values(view.board.sessions).filter((s) => !s.archivedAt).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt)), view.board.pending);
+  const projectName = (id: string) => view.projects.find((p) => p.id === id)?.name ?? '';
+  return (
+    <section class="card project" data-testid="machine-card" data-machine={view.machine.name} data-status={view.status}>
+      <div class="project-head">
+        <div class="project-name"><h2><MachineBadge view={view} /></h2><div class="path">{view.machine.origin}</div></div>
+      </div>
+      {view.status === 'offline' && <p class="muted small" role="status">Does not answer now: shown as it last was. The other machines carry on.</p>}
+      {view.status === 'revoked' && <p class="muted small" role="status">This phone was signed out there. Add the machine again from Machines.</p>}
+      <ul class="session-list">
+        {sessions.slice(0, SHOWN).map((s) => (
+          <li key={s.id}>
+            <a class="session-row" data-session={s.id} {...linkTo(`/m/${view.machine.id}/s/${s.id}`)}>
+              <span class="session-title" title={s.title ?? undefined}>{s.shortTitle || s.title || 'Untitled session'}</span>
+              <span class="session-meta"><StatusBadge status={s.status} /><span class="muted small">{projectName(s.projectId)} · {agentName(s.agent)} · {timeAgo(s.updatedAt)}</span></span>
+            </a>
+          </li>
+        ))}
+      </ul>
+      {view.status === 'online' && view.projects.length > 0 && (
+        <div class="project-tools">
+          {view.projects.map((p) => (
+            <a key={p.id} class="chip-btn" {...linkTo(`/m/${view.machine.id}/p/${p.id}/new`)}><Icon name="plus" size={18} /> Session in {p.name}</a>
+          ))}
+        </div>
+      )}
     </section>
   );
 }

@@ -1,8 +1,10 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, type Approval, type Decision } from '../api';
+import { MachineBadge } from '../components/MachineBadge';
+import { MachineContext, useMachineApi, useMachineReachable } from '../machineContext';
 import { ApprovalCard, refusalText, riskWords } from '../components/ApprovalCard';
 import { AppBar, Empty, ErrorNote, Icon, timeAgo } from '../components/ui';
-import { inboxEntries, isRisky, similarGroups, similarKey, swipeable, swipeOutcome, toggleSelected, viewOf, type InboxEntry } from '../inbox';
+import { isRisky, mergedInbox, similarGroups, similarKey, swipeable, swipeOutcome, toggleSelected, viewOf, type InboxEntry } from '../inbox';
 import { linkTo } from '../router';
 import { reachable, reloadPending, useStore } from '../store';
 import { rememberDecided } from '../push';
@@ -16,14 +18,21 @@ import { agentName } from '../agents';
  */
 export function Inbox() {
   const pending = useStore((s) => s.board.pending);
-  const { mine, others } = inboxEntries(pending);
+  const machines = useStore((s) => s.machines);
+  // Every machine's calls, each with its machine's badge when the app holds more than one.
+  const { mine, others } = mergedInbox(pending, machines.map((m) => ({ id: m.machine.id, pending: m.board.pending })));
+  const badged = machines.length > 0;
   const [selected, setSelected] = useState<string[]>([]);
   // Fresh offers for every pending call when the inbox opens; from then on the stream's events keep it (store.ts).
   useEffect(() => reloadPending(), []);
+  // A batch is decided in one request, so of this machine's calls only; another machine's are decided one by one.
+  const mineHere = mine.filter((e) => !e.machine);
   // A call decided elsewhere (or withdrawn) leaves the selection with the list.
-  const live = selected.filter((id) => mine.some((e) => e.approval.id === id));
-  const groups = similarGroups(mine);
-  const unknown = Object.values(pending).length - mine.length - others.length;
+  const live = selected.filter((id) => mineHere.some((e) => e.approval.id === id));
+  const groups = similarGroups(mineHere);
+  const listed = (p: Record<string, unknown>) => Object.values(p).length;
+  const unknown = listed(pending) + machines.reduce((n, m) => n + listed(m.board.pending), 0) - mine.length - others.length;
+  const away = machines.filter((m) => m.status === 'offline' || m.status === 'revoked');
 
   return (
     <>
@@ -32,12 +41,19 @@ export function Inbox() {
         {mine.length === 0 && others.length === 0 && unknown === 0 && (
           <Empty><p><strong>Nothing is waiting.</strong></p><p>Calls, questions and budgets from every session land here.</p></Empty>
         )}
+        {away.map((m) => (
+          <p key={m.machine.id} class="muted small" role="status" data-testid="machine-away">
+            <MachineBadge view={m} /> {m.status === 'revoked' ? 'This phone was signed out there: its calls are not shown. Add it again from Machines.'
+              : 'Does not answer: its calls show again when it does. The other machines carry on.'}
+          </p>
+        ))}
         {mine.length > 0 && (
           <section aria-label="Needs you" data-testid="needs-you">
             <h2 class="section-title">Needs you</h2>
             {mine.map((e) => (
-              <InboxItem key={e.approval.id} entry={e} selectable={groups.get(similarKey(e.approval))?.includes(e.approval.id) === true} selected={live.includes(e.approval.id)}
-                onSelect={() => setSelected(toggleSelected(live, e.approval.id, mine))} />
+              <InboxItem key={`${e.machine ?? ''}:${e.approval.id}`} entry={e} badged={badged}
+                selectable={!e.machine && groups.get(similarKey(e.approval))?.includes(e.approval.id) === true} selected={!e.machine && live.includes(e.approval.id)}
+                onSelect={() => setSelected(toggleSelected(live, e.approval.id, mineHere))} />
             ))}
           </section>
         )}
@@ -45,30 +61,37 @@ export function Inbox() {
           <section aria-label="Waiting on someone else" data-testid="waiting-on-others">
             <h2 class="section-title">Waiting on someone else</h2>
             {/* Whom each waits for is the card's own line (the server's words). */}
-            {others.map((e) => <InboxItem key={e.approval.id} entry={e} selectable={false} selected={false} onSelect={() => {}} />)}
+            {others.map((e) => <InboxItem key={`${e.machine ?? ''}:${e.approval.id}`} entry={e} badged={badged} selectable={false} selected={false} onSelect={() => {}} />)}
           </section>
         )}
-        {live.length > 0 && <BatchBar ids={live} entries={mine} onDone={() => setSelected([])} />}
+        {live.length > 0 && <BatchBar ids={live} entries={mineHere} onDone={() => setSelected([])} />}
       </main>
     </>
   );
 }
 
-function InboxItem({ entry, selectable, selected, onSelect }: {
-  entry: InboxEntry; selectable: boolean; selected: boolean; onSelect: () => void;
+function InboxItem({ entry, badged, selectable, selected, onSelect }: {
+  entry: InboxEntry; badged: boolean; selectable: boolean; selected: boolean; onSelect: () => void;
 }) {
   const a = entry.approval;
-  const session = useStore((s) => s.board.sessions[a.sessionId]);
-  const project = useStore((s) => s.projects.find((p) => p.id === a.projectId));
+  // The session and project as the call's own machine knows them.
+  const machine = useStore((s) => (entry.machine ? s.machines.find((m) => m.machine.id === entry.machine) : undefined));
+  const home = useStore((s) => s);
+  const session = machine ? machine.board.sessions[a.sessionId] : home.board.sessions[a.sessionId];
+  const project = (machine ? machine.projects : home.projects).find((p) => p.id === a.projectId);
+  const from = (
+    <>
+      <span class="inbox-session-title">{badged && <MachineBadge view={machine} />} {session?.shortTitle || session?.title || 'Untitled session'}</span>
+      <span class="muted small">
+        {project?.name ?? 'removed project'}{session ? ` · ${agentName(session.agent)}` : ''}{session?.startedBy ? ` · started by ${session.startedBy}` : ''} · {timeAgo(a.createdAt)}
+      </span>
+    </>
+  );
   return (
-    <article class={`inbox-item${selected ? ' selected' : ''}`} data-approval={a.id} data-kind={a.kind} aria-label={a.title || a.tool}>
+    <MachineContext.Provider value={entry.machine ?? null}>
+    <article class={`inbox-item${selected ? ' selected' : ''}`} data-approval={a.id} data-kind={a.kind} data-machine={machine?.machine.name ?? 'home'} aria-label={a.title || a.tool}>
       <div class="inbox-from">
-        <a class="inbox-session" {...linkTo(`/s/${a.sessionId}#approval-${a.id}`)}>
-          <span class="inbox-session-title">{session?.shortTitle || session?.title || 'Untitled session'}</span>
-          <span class="muted small">
-            {project?.name ?? 'removed project'}{session ? ` · ${agentName(session.agent)}` : ''}{session?.startedBy ? ` · started by ${session.startedBy}` : ''} · {timeAgo(a.createdAt)}
-          </span>
-        </a>
+        <a class="inbox-session" {...linkTo(machine ? `/m/${machine.machine.id}/s/${a.sessionId}` : `/s/${a.sessionId}#approval-${a.id}`)}>{from}</a>
         {selectable && (
           <label class="inbox-select">
             <input type="checkbox" checked={selected} onChange={onSelect} aria-label={`Select ${a.title || a.tool}`} />
@@ -77,6 +100,7 @@ function InboxItem({ entry, selectable, selected, onSelect }: {
       </div>
       {entry.mine && swipeable(a) ? <Swipeable a={a} /> : <ApprovalCard approval={viewOf(a)} />}
     </article>
+    </MachineContext.Provider>
   );
 }
 
@@ -90,7 +114,8 @@ function Swipeable({ a }: { a: Approval }) {
   const [sent, setSent] = useState<Decision | null>(null);
   const start = useRef<{ x: number; y: number; id: number } | null>(null);
   const track = useRef<HTMLDivElement>(null);
-  const up = useStore(reachable);
+  const up = useMachineReachable();
+  const api = useMachineApi();
   const width = () => track.current?.getBoundingClientRect().width ?? 0;
   const outcome = swipeOutcome(dx, width(), a);
 
