@@ -19,24 +19,16 @@ namespace PocketCoder.Approvals;
 public static partial class AlwaysPatterns
 {
     /// <summary>
-    /// Programs whose listed subcommands read, build or test the project whatever their arguments: the words that make the
-    /// pattern's fixed part. <c>*</c> after a subcommand word (<c>npm run</c>, <c>make</c>) takes one more word, the script
-    /// or target, into the fixed part: <c>npm run build *</c>, never <c>npm run *</c> (any script is any code).
+    /// Programs whose listed subcommands only read the repository whatever options follow: the words that make the pattern's
+    /// fixed part. Kept to those on purpose. Most developer tools take an option that runs another program or writes a file
+    /// anywhere (<c>git grep -O&lt;cmd&gt;</c>, <c>git diff --output=&lt;file&gt;</c>, <c>npm … --script-shell=&lt;cmd&gt;</c>,
+    /// <c>make … SHELL=&lt;cmd&gt;</c>, <c>go test -exec &lt;cmd&gt;</c>, <c>pytest -p &lt;plugin&gt;</c>, MSBuild properties), and
+    /// <c>git blame --contents &lt;file&gt;</c> reads any file: "<c>npm test *</c>" would be "any command", one option away.
+    /// Those are proposed as the exact call; the owner may still widen one by hand, seeing the preview.
     /// </summary>
     private static readonly Dictionary<string, string[]> Subcommands = new(StringComparer.Ordinal)
     {
-        ["git"] = ["status", "diff", "log", "show", "blame", "ls-files", "rev-parse", "grep", "shortlog", "describe"],
-        ["npm"] = ["test", "run *"],
-        ["pnpm"] = ["test", "run *"],
-        ["yarn"] = ["test", "run *"],
-        ["bun"] = ["test", "run *"],
-        ["dotnet"] = ["build", "test"],
-        ["cargo"] = ["build", "test", "check", "clippy"],
-        ["go"] = ["build", "test", "vet"],
-        ["make"] = ["*"],
-        ["pytest"] = [""],
-        ["python"] = ["-m pytest"],
-        ["python3"] = ["-m pytest"],
+        ["git"] = ["status", "ls-files", "rev-parse", "describe", "shortlog"],
     };
 
     /// <summary>What "Always allow" proposes for this approval: a command's <see cref="ForCommand"/>, anything else its exact pattern.</summary>
@@ -62,31 +54,11 @@ public static partial class AlwaysPatterns
         return fixedWords is null || fixedWords == words.Length ? exact : Glob.Escape(string.Join(' ', words[..fixedWords.Value])) + " *";
     }
 
-    /// <summary>How many leading words name what runs (program, subcommand, script), or null when the table does not know it.</summary>
-    private static int? FixedPart(string[] words)
-    {
-        if (!Subcommands.TryGetValue(words[0], out var subcommands))
-        {
-            return null;
-        }
-
-        foreach (var subcommand in subcommands)
-        {
-            var parts = subcommand.Length == 0 ? [] : subcommand.Split(' ');
-            if (words.Length > parts.Length && parts.Select((part, i) => part == "*" ? NameWord().IsMatch(words[i + 1]) : part == words[i + 1]).All(ok => ok))
-            {
-                return parts.Length + 1;
-            }
-        }
-
-        return null;
-    }
+    /// <summary>How many leading words name what runs (program and subcommand), or null when the table does not know it.</summary>
+    private static int? FixedPart(string[] words) =>
+        words.Length > 2 && Subcommands.TryGetValue(words[0], out var subcommands) && subcommands.Contains(words[1], StringComparer.Ordinal) ? 2 : null;
 
     // Words of letters, digits and the punctuation of options and paths, one space apart: no quotes, globs, escapes or shell syntax.
     [GeneratedRegex(@"\A[A-Za-z0-9_./:=@%+,-]+(?: [A-Za-z0-9_./:=@%+,-]+)*\z", RegexOptions.None, 100)]
     private static partial Regex PlainWords();
-
-    // A script or target's name: no option (a leading dash) and no path.
-    [GeneratedRegex(@"\A[A-Za-z0-9_][A-Za-z0-9_:.-]*\z", RegexOptions.None, 100)]
-    private static partial Regex NameWord();
 }

@@ -23,16 +23,28 @@ public sealed class AlwaysPatternsTests
     [Theory]
     [InlineData("git status --short", "git status *")]
     [InlineData("git status", "git status")]
-    [InlineData("git log --oneline -5", "git log *")]
+    [InlineData("git ls-files -m src", "git ls-files *")]
+    [InlineData("git rev-parse --abbrev-ref HEAD", "git rev-parse *")]
     [InlineData("npm test", "npm test")]
-    [InlineData("npm test -- --watch=false", "npm test *")]
-    [InlineData("npm run build -- --mode=production", "npm run build *")]
-    [InlineData("npm run lint", "npm run lint")]
-    [InlineData("dotnet test tests/App.Tests -c Release", "dotnet test *")]
-    [InlineData("make check V=1", "make check *")]
-    [InlineData("python3 -m pytest -x tests/unit", "python3 -m pytest *")]
-    [InlineData("pytest -k login", "pytest *")]
     public void PlainToolRun_TheToolAndSubcommand_AnyArguments(string command, string expected) => Assert.Equal(expected, Propose(command));
+
+    /// <summary>
+    /// Tools with an option that runs another program, or writes or reads a file anywhere: widened, the next call could be
+    /// any command (<c>git grep -Osh</c>, <c>npm test --script-shell=./x</c>, <c>make check SHELL=./x</c>): the exact call.
+    /// </summary>
+    [Theory]
+    [InlineData("git log --oneline -5")]
+    [InlineData("git diff --stat")]
+    [InlineData("git grep -n TODO")]
+    [InlineData("git blame src/app.ts")]
+    [InlineData("npm test -- --watch=false")]
+    [InlineData("npm run build -- --mode=production")]
+    [InlineData("dotnet test tests/App.Tests -c Release")]
+    [InlineData("make check V=1")]
+    [InlineData("go test ./...")]
+    [InlineData("python3 -m pytest -x tests/unit")]
+    [InlineData("pytest -k login")]
+    public void AToolWithAnOptionThatRunsOrWritesAnything_TheExactCall(string command) => Assert.Equal(Glob.Escape(command), Propose(command));
 
     [Theory]
     // Risky by the server's reading: the exact call, whatever the tool.
@@ -58,11 +70,11 @@ public sealed class AlwaysPatternsTests
     [Fact]
     public void AProtectedCall_IsProposedAsItself()
     {
-        var approval = new Approval("a", "s", "p", "t", "Bash", "execute", "git diff .github/workflows/ci.yml", "{}", null,
-            Glob.Escape("git diff .github/workflows/ci.yml"), ApprovalStatuses.Pending, DateTimeOffset.UnixEpoch, null, null, null, null, null,
+        var approval = new Approval("a", "s", "p", "t", "Bash", "execute", "git ls-files .github/workflows/ci.yml", "{}", null,
+            Glob.Escape("git ls-files .github/workflows/ci.yml"), ApprovalStatuses.Pending, DateTimeOffset.UnixEpoch, null, null, null, null, null,
             false, RiskClasses.Protected);
-        Assert.Equal("git diff .github/workflows/ci.yml", AlwaysPatterns.For(approval));
-        Assert.Equal("git diff *", AlwaysPatterns.For(approval with { Risk = RiskClasses.Shell }));
+        Assert.Equal("git ls-files .github/workflows/ci.yml", AlwaysPatterns.For(approval));
+        Assert.Equal("git ls-files *", AlwaysPatterns.For(approval with { Risk = RiskClasses.Shell }));
     }
 
     [Fact]
