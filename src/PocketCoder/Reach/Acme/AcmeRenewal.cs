@@ -21,7 +21,8 @@ public sealed record AcmeSettings(Uri Directory, string? CaPem, string Name)
 /// is due a third of the lifetime (at most 30 days) before expiry and swaps in without a restart. Failures are retried
 /// with backoff and shown in health.
 /// </summary>
-public sealed partial class AcmeRenewal(PocketCoderOptions options, AlpnChallenges challenges, TimeProvider clock, ILogger<AcmeRenewal> logger)
+public sealed partial class AcmeRenewal(PocketCoderOptions options, AlpnChallenges challenges, TimeProvider clock, IHostApplicationLifetime lifetime,
+    ILogger<AcmeRenewal> logger)
     : BackgroundService
 {
     private static readonly TimeSpan MaxWait = TimeSpan.FromHours(12);
@@ -79,6 +80,9 @@ public sealed partial class AcmeRenewal(PocketCoderOptions options, AlpnChalleng
         // Polling the ACME server runs on real time: the injected clock schedules renewals only.
         var client = new AcmeClient(http, settings.Directory, AccountKey(), TimeProvider.System);
         var failures = 0;
+        // The challenge is answered on this server's own listener, which starts after the background services: an order
+        // placed before it listens fails its first validation and waits out a minute's backoff (seen on a first start).
+        await StartedAsync(stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -113,6 +117,19 @@ public sealed partial class AcmeRenewal(PocketCoderOptions options, AlpnChalleng
                 await Task.Delay(backoff, clock, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
         }
+    }
+
+    /// <summary>Completes once the server listens (at once if it already does), or when stopping.</summary>
+    private Task StartedAsync(CancellationToken stoppingToken)
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var listening = lifetime.ApplicationStarted.Register(() => started.TrySetResult());
+        var stopping = stoppingToken.Register(() => started.TrySetCanceled(stoppingToken));
+        return started.Task.ContinueWith(_ =>
+        {
+            listening.Dispose();
+            stopping.Dispose();
+        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     /// <summary>The ACME account's key, made once and kept (0600) so renewals use the same account.</summary>
