@@ -71,6 +71,21 @@ try {
     await item.locator('summary').click();
     await folded.waitFor({ timeout: 5_000 });
   }
+  // A subagent's calls and words stand under the call that started it, with its own state, and fold away with one tap.
+  const subagent = page.locator('.subagent[data-subagent="sample-agent"]');
+  const steps = subagent.locator('.subagent-steps');
+  await steps.getByText('Read sample-notes.md').waitFor({ timeout: 5_000 });
+  await steps.getByText('Sample subagent finding.').waitFor({ timeout: 5_000 });
+  if (await page.locator('.transcript > li > .tool', { hasText: 'Read sample-notes.md' }).count()) throw new Error('the subagent\'s call is also shown flat');
+  if ((await subagent.getAttribute('data-state')) !== 'done') throw new Error(`the finished subagent shows ${await subagent.getAttribute('data-state')}`);
+  const fold = subagent.locator('.subagent-toggle');
+  if (!(await fold.innerText()).includes('Done')) throw new Error(`the subagent's toggle says "${await fold.innerText()}", not its state`);
+  await fold.click();
+  await steps.waitFor({ state: 'detached', timeout: 5_000 });
+  await fold.click();
+  await steps.getByText('Read sample-notes.md').waitFor({ timeout: 5_000 });
+  ok('a subagent\'s calls and words are under its call, which says Done, and fold away and back');
+
   await checkScreen('with every kind on screen');
   await page.screenshot({ path: shots('every-event-01-every-kind.png'), fullPage: true });
   ok(`every kind in the catalogue (${samples.length}) taken in with the stream intact: ${samples.length - absorbed.length} shown, ` +

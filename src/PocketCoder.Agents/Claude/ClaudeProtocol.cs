@@ -21,10 +21,16 @@ namespace PocketCoder.Agents.Claude;
 [JsonDerivedType(typeof(ControlResponseLine), "control_response")]
 internal record ClaudeLine;
 
-/// <summary><c>init</c> (the first line) names the conversation, the model and Claude's version.</summary>
-internal sealed record SystemLine(string? Subtype, string? SessionId, string? Model, string? ClaudeCodeVersion) : ClaudeLine;
+/// <summary>
+/// <c>init</c> (the first line) names the conversation, the model and Claude's version. <c>task_started</c>,
+/// <c>task_progress</c> and <c>task_notification</c> follow a task run beside the conversation (a subagent, a background
+/// command): its id, the call that started it (<c>tool_use_id</c>), and at the end its status (completed, failed, stopped).
+/// </summary>
+internal sealed record SystemLine(string? Subtype, string? SessionId, string? Model, string? ClaudeCodeVersion, string? TaskId = null,
+    string? ToolUseId = null, string? TaskType = null, string? Description = null, string? Status = null, string? Summary = null) : ClaudeLine;
 
-internal sealed record StreamEventLine(StreamEvent? Event) : ClaudeLine;
+/// <param name="ParentToolUseId">Set on a subagent's partial messages (its whole ones follow as <see cref="AssistantLine"/>s).</param>
+internal sealed record StreamEventLine(StreamEvent? Event, string? ParentToolUseId = null) : ClaudeLine;
 internal sealed record StreamEvent(string? Type, StreamDelta? Delta);
 internal sealed record StreamDelta(string? Type, string? Text);
 
