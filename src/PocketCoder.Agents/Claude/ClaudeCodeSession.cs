@@ -99,6 +99,13 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
 
     protected override Task InterruptTurnAsync(CancellationToken cancellationToken) => SendControlRequestAsync(new ControlRequest("interrupt"), cancellationToken);
 
+    /// <summary>Claude stops the task alone (its questions withdrawn) and says so with a <c>task_notification</c> of status stopped.</summary>
+    public override async Task<bool> StopTaskAsync(string taskId, CancellationToken cancellationToken)
+    {
+        await SendControlRequestAsync(new ControlRequest("stop_task", TaskId: taskId), cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
     private Task SendControlRequestAsync(ControlRequest request, CancellationToken cancellationToken) => Process.WriteLineAsync(
         ClaudeJson.Line(new ControlRequestLine($"pocketcoder-{Interlocked.Increment(ref _requestCounter)}", request)), cancellationToken);
 

@@ -56,13 +56,14 @@ internal sealed record ContentBlock(string? Type, string? Text = null, string? T
     JsonElement? Input = null, string? ToolUseId = null, JsonElement? Content = null, bool? IsError = null, ImageSource? Source = null);
 internal sealed record ImageSource(string Type, string MediaType, string Data);
 
-/// <summary>A control request, either way: Claude asks (can_use_tool, hook_callback), PocketCoder tells (initialize, set_permission_mode, interrupt).</summary>
+/// <summary>A control request, either way: Claude asks (can_use_tool, hook_callback), PocketCoder tells (initialize, set_permission_mode, interrupt, stop_task).</summary>
 internal sealed record ControlRequestLine(string? RequestId, ControlRequest? Request) : ClaudeLine;
 
 /// <param name="Input">can_use_tool: the tool's input; hook_callback: the hook's (<see cref="HookInput"/>).</param>
 /// <param name="Hooks">initialize: the hooks whose callbacks come over the pipe.</param>
+/// <param name="TaskId">stop_task: the task to stop (a subagent, a background command), as its <c>task_started</c> named it.</param>
 internal sealed record ControlRequest(string? Subtype, string? Mode = null, HookSettings? Hooks = null, string? ToolName = null, JsonElement? Input = null,
-    string? ToolUseId = null, string? BlockedPath = null, string? CallbackId = null);
+    string? ToolUseId = null, string? BlockedPath = null, string? CallbackId = null, string? TaskId = null);
 internal sealed record HookInput(string? ToolName, JsonElement? ToolInput, string? ToolUseId);
 
 /// <summary>Claude withdrew a control request of its own.</summary>

@@ -152,5 +152,28 @@ public sealed class ClaudeCodeGateTests
         var reply = await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "My subagent wrote the file.");
         Assert.Null(reply.Str("parentToolCallId"));
         await events.WaitForAsync("turn.completed");
+
+        // A second subagent, stopped on its own while its shell call waits: the call never runs, the turn goes on.
+        var never = Path.Combine(world.Repository, "never-by-subagent.txt");
+        world.Model.Enqueue(
+            ScriptedReply.ToolUse(delegateTool!, new { description = "Touch a file", prompt = "Touch never-by-subagent.txt", subagent_type = "general-purpose", run_in_background = false }),
+            ScriptedReply.ToolUse("Bash", new { command = "touch never-by-subagent.txt", description = "Touch a file" }),
+            ScriptedReply.Text("The subagent was stopped."));
+        await world.SendAsync(sessionId, "Delegate touching never-by-subagent.txt");
+        var second = await events.WaitForAsync(e => e.Event == "approval.requested" && e.Str("tool") == delegateTool);
+        await ApiAssert.OkJsonAsync(await world.DecideAsync(second.Str("approvalId")!, "allow_once"));
+        var secondTask = await events.WaitForAsync(e => e.Event == "task.status" && e.Str("toolCallId") == second.Str("toolCallId"));
+        var waiting = await events.WaitForAsync(e => e.Event == "approval.requested" && e.Str("tool") == "Bash");
+        Assert.Equal(second.Str("toolCallId"), waiting.Str("parentToolCallId"));
+        await ApiAssert.ProblemAsync(await world.Http.PostAsync($"/api/sessions/{sessionId}/tasks/{running.Str("taskId")}/stop", null),
+            HttpStatusCode.Conflict, "AGENT_TASK_NOT_RUNNING");
+        Assert.Equal(HttpStatusCode.Accepted, (await world.Http.PostAsync($"/api/sessions/{sessionId}/tasks/{secondTask.Str("taskId")}/stop", null)).StatusCode);
+        // Claude withdraws the stopped subagent's question, then says the task stopped.
+        var withdrawn = await events.WaitForAsync(e => e.Event == "approval.resolved" && e.Str("approvalId") == waiting.Str("approvalId"));
+        Assert.Equal("cancelled", withdrawn.Str("status"));
+        var stopped = await events.WaitForAsync(e => e.Event == "task.status" && e.Str("taskId") == secondTask.Str("taskId") && e.Str("status") != "running");
+        Assert.Equal("stopped", stopped.Str("status"));
+        await events.WaitForAsync(e => e.Event == "turn.completed" && e.Id > stopped.Id);
+        Assert.False(File.Exists(never), "The stopped subagent's command ran.");
     }
 }

@@ -72,4 +72,21 @@ describe('subagents', () => {
     await new Promise((r) => setTimeout(r, 0));
     expect(root.querySelector('.subagent-steps')).toBeNull();
   });
+
+  it('offer Stop on a running subagent only to whoever may steer, and stop it by its task id', async () => {
+    const view = reduceSessionAll(emptySession(), delegating());
+    const root = document.createElement('div');
+    render(h(Transcript, { items: view.items }), root);
+    expect(root.querySelector('.subagent-stop')).toBeNull();
+
+    const stopped: string[] = [];
+    render(h(Transcript, { items: view.items, onStopTask: async (taskId: string) => void stopped.push(taskId) }), root);
+    (root.querySelector('.subagent-stop') as HTMLButtonElement).click();
+    expect(stopped).toEqual(['t1']);
+
+    const ended = reduceSessionAll(view, [ev('task.status', { toolCallId: 'A', taskId: 't1', taskType: null, status: 'stopped', description: null, summary: null })]);
+    render(h(Transcript, { items: ended.items, onStopTask: async () => undefined }), root);
+    expect(root.querySelector('.subagent-stop')).toBeNull();
+    expect(root.querySelector('.subagent')?.getAttribute('data-state')).toBe('stopped');
+  });
 });

@@ -30,7 +30,10 @@ export function timeline(items: Item[]): { shown: Item[]; approvals: Map<string,
 }
 
 /** What a subagent did, gathered under the call that started it; the main thread's items, and every card still waiting, stay on top. */
-export interface SubagentTree { top: Item[]; under: Map<string, Item[]>; calls: Map<string, Extract<Item, { type: 'tool' }>> }
+export interface SubagentTree {
+  top: Item[]; under: Map<string, Item[]>; calls: Map<string, Extract<Item, { type: 'tool' }>>;
+  onStopTask?: (taskId: string) => Promise<void>;
+}
 
 export function subagentTree(shown: Item[]): SubagentTree {
   const calls = new Map<string, Extract<Item, { type: 'tool' }>>();
@@ -45,9 +48,10 @@ export function subagentTree(shown: Item[]): SubagentTree {
   return { top, under, calls };
 }
 
-export function Transcript({ items }: { items: Item[] }) {
+/** `onStopTask`: where this person may steer the session, stops one running subagent (the turn goes on). */
+export function Transcript({ items, onStopTask }: { items: Item[]; onStopTask?: (taskId: string) => Promise<void> }) {
   const { shown, approvals } = timeline(items);
-  const tree = subagentTree(shown);
+  const tree: SubagentTree = { ...subagentTree(shown), onStopTask };
   return (
     <ol class="transcript" aria-live="polite">
       <Items items={tree.top} tree={tree} approvals={approvals} />
@@ -86,6 +90,7 @@ export function subagentState(item: Extract<Item, { type: 'tool' }>): 'running' 
 function Subagent({ item, approval, tree, approvals }: { item: Extract<Item, { type: 'tool' }>; approval?: ApprovalView; tree: SubagentTree;
   approvals: Map<string, ApprovalView> }) {
   const [open, setOpen] = useState(true);
+  const [stopping, setStopping] = useState<'no' | 'asking' | 'failed'>('no');
   const steps = tree.under.get(item.toolCallId) ?? [];
   const state = subagentState(item);
   const calls = steps.filter((s) => s.type === 'tool').length;
@@ -97,6 +102,12 @@ function Subagent({ item, approval, tree, approvals }: { item: Extract<Item, { t
         <span>{calls === 1 ? '1 call' : `${calls} calls`}</span>
         <Icon name="chevron" size={16} />
       </button>
+      {state === 'running' && item.task?.taskId && tree.onStopTask && (
+        <button class="btn danger-ghost small subagent-stop" disabled={stopping === 'asking'} onClick={() => {
+          setStopping('asking');
+          tree.onStopTask!(item.task!.taskId).then(() => setStopping('no'), () => setStopping('failed'));
+        }}>{stopping === 'asking' ? 'Stopping…' : stopping === 'failed' ? 'Could not stop it: try again' : 'Stop this subagent'}</button>
+      )}
       {open && steps.length > 0 && (
         <ol class="subagent-steps" aria-label="What the subagent did">
           <Items items={steps} tree={tree} approvals={approvals} />
