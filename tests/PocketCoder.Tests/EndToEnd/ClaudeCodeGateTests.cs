@@ -175,5 +175,8 @@ public sealed class ClaudeCodeGateTests
         Assert.Equal("stopped", stopped.Str("status"));
         await events.WaitForAsync(e => e.Event == "turn.completed" && e.Id > stopped.Id);
         Assert.False(File.Exists(never), "The stopped subagent's command ran.");
+        var ledger = (await world.Http.GetOkAsync("/api/ledger")).GetProperty("entries").EnumerateArray()
+            .Select(e => (Action: e.GetProperty("action").GetString(), Subject: e.GetProperty("subject").GetString(), Actor: e.GetProperty("actor").GetString()));
+        Assert.Contains(("session.task_stopped", sessionId, "test phone"), ledger);
     }
 }
