@@ -57,6 +57,7 @@ describe('subagents', () => {
     render(h(Transcript, { items: view.items }), root);
     const subagent = root.querySelector('.subagent[data-subagent="A"]')!;
     expect(subagent.getAttribute('data-state')).toBe('running');
+    expect(subagent.querySelector('.subagent-toggle')?.textContent).toContain('0 calls · 1 waiting for you');
     expect(subagent.querySelector('.subagent-steps')?.textContent).toContain('On it.');
     expect(root.querySelector('[data-testid="asked-by"]')?.textContent).toBe('Asked by the subagent “Subagent: Write the file”');
 

@@ -94,12 +94,14 @@ function Subagent({ item, approval, tree, approvals }: { item: Extract<Item, { t
   const steps = tree.under.get(item.toolCallId) ?? [];
   const state = subagentState(item);
   const calls = steps.filter((s) => s.type === 'tool').length;
+  // Its calls waiting for the owner stand on top, as cards: the row still counts them.
+  const waiting = tree.top.filter((i) => i.type === 'approval' && i.approval.status === 'pending' && i.approval.parentToolCallId === item.toolCallId).length;
   return (
     <div class={`subagent ${state}`} data-subagent={item.toolCallId} data-state={state}>
       <ToolItem item={item} approval={approval} state={state} />
       <button class="subagent-toggle" aria-expanded={open} onClick={() => setOpen(!open)}>
         <span class={`subagent-state ${state}`}>{STATE_WORDS[state]}</span>
-        <span>{calls === 1 ? '1 call' : `${calls} calls`}</span>
+        <span>{calls === 1 ? '1 call' : `${calls} calls`}{waiting ? ` · ${waiting} waiting for you` : ''}</span>
         <Icon name="chevron" size={16} />
       </button>
       {state === 'running' && item.task?.taskId && tree.onStopTask && (
