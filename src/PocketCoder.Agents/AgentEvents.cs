@@ -15,12 +15,33 @@ public sealed record AgentReady(string AgentSessionId, string? Model, string? Ag
 public sealed record MessageDelta(string Text) : AgentEvent;
 
 /// <summary>A whole assistant text block.</summary>
-public sealed record AssistantMessage(string Text) : AgentEvent;
+/// <param name="ParentToolCallId">Said by a subagent: the call of the main thread that started it (Claude's Task/Agent call).</param>
+public sealed record AssistantMessage(string Text, string? ParentToolCallId = null) : AgentEvent;
 
 /// <summary>Reasoning the agent chose to show.</summary>
-public sealed record Thinking(string Text) : AgentEvent;
+/// <param name="ParentToolCallId">A subagent's: the call that started it.</param>
+public sealed record Thinking(string Text, string? ParentToolCallId = null) : AgentEvent;
 
-public sealed record ToolCall(string ToolCallId, string Tool, ToolKind Kind, string Title, JsonElement Input) : AgentEvent;
+/// <param name="ParentToolCallId">Made by a subagent: the call of the main thread that started it, under which the phone shows this one.</param>
+public sealed record ToolCall(string ToolCallId, string Tool, ToolKind Kind, string Title, JsonElement Input, string? ParentToolCallId = null) : AgentEvent;
+
+/// <summary>
+/// A task the agent runs beside its conversation changed state: a subagent (Claude's Task/Agent call) or a command left running
+/// in the background. Keyed by the call that started it; its own tool calls carry that call as their parent.
+/// </summary>
+/// <param name="TaskId">The agent's own id of the task (what it takes to stop it).</param>
+/// <param name="TaskType">The agent's word for what runs (Claude: <c>local_agent</c>, <c>local_bash</c>…), null where it says none.</param>
+/// <param name="Status">One of <see cref="AgentTaskStatuses"/>.</param>
+public sealed record AgentTaskUpdate(string ToolCallId, string TaskId, string? TaskType, string Status, string? Description, string? Summary) : AgentEvent;
+
+/// <summary>The states of an <see cref="AgentTaskUpdate"/>.</summary>
+public static class AgentTaskStatuses
+{
+    public const string Running = "running";
+    public const string Completed = "completed";
+    public const string Failed = "failed";
+    public const string Stopped = "stopped";
+}
 
 /// <summary>
 /// A call announced before its input was known (ACP agents announce one as the model starts it), now known better from a later

@@ -130,6 +130,13 @@ public interface IAgentSession : IAsyncDisposable
     /// <summary>Stops the current turn; the session stays usable.</summary>
     Task CancelTurnAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Stops one task the agent runs beside its conversation (a subagent, a background command: <see cref="AgentTaskUpdate.TaskId"/>),
+    /// leaving the turn and the other tasks running; its end comes as an <see cref="AgentTaskUpdate"/>. False where the agent
+    /// offers no way to (only Claude Code does, by its <c>stop_task</c> control request).
+    /// </summary>
+    Task<bool> StopTaskAsync(string taskId, CancellationToken cancellationToken) => Task.FromResult(false);
+
     /// <summary>Ends the process cleanly (then forcefully after a grace period).</summary>
     Task StopAsync(CancellationToken cancellationToken);
 

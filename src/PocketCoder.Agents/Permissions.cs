@@ -11,6 +11,7 @@ namespace PocketCoder.Agents;
 /// <param name="CanEditInput">The agent runs the input an allow sends back in place of this one ("edit, then allow"). Where
 /// it cannot, the gatekeeper refuses an edited allow and the phone offers none: the owner must never approve an edit
 /// while the original runs. Claude Code and pi can.</param>
+/// <param name="ParentToolCallId">Asked by a subagent: the main thread's call that started it (the card says which subagent asks).</param>
 public sealed record PermissionRequest(
     string ToolCallId,
     string Tool,
@@ -21,7 +22,8 @@ public sealed record PermissionRequest(
     string? Path,
     string? PlanText,
     bool CanPause = false,
-    bool CanEditInput = false);
+    bool CanEditInput = false,
+    string? ParentToolCallId = null);
 
 /// <summary>The owner's answer to one of an agent's questions: the options chosen (their labels) and their own words.</summary>
 public sealed record OwnerAnswer(IReadOnlyList<string> Selected, string? Other);

@@ -71,6 +71,21 @@ try {
     await item.locator('summary').click();
     await folded.waitFor({ timeout: 5_000 });
   }
+  // A subagent's calls and words stand under the call that started it, with its own state, and fold away with one tap.
+  const subagent = page.locator('.subagent[data-subagent="sample-agent"]');
+  const steps = subagent.locator('.subagent-steps');
+  await steps.getByText('Read sample-notes.md').waitFor({ timeout: 5_000 });
+  await steps.getByText('Sample subagent finding.').waitFor({ timeout: 5_000 });
+  if (await page.locator('.transcript > li > .tool', { hasText: 'Read sample-notes.md' }).count()) throw new Error('the subagent\'s call is also shown flat');
+  if ((await subagent.getAttribute('data-state')) !== 'done') throw new Error(`the finished subagent shows ${await subagent.getAttribute('data-state')}`);
+  const fold = subagent.locator('.subagent-toggle');
+  if (!(await fold.innerText()).includes('Done')) throw new Error(`the subagent's toggle says "${await fold.innerText()}", not its state`);
+  await fold.click();
+  await steps.waitFor({ state: 'detached', timeout: 5_000 });
+  await fold.click();
+  await steps.getByText('Read sample-notes.md').waitFor({ timeout: 5_000 });
+  ok('a subagent\'s calls and words are under its call, which says Done, and fold away and back');
+
   await checkScreen('with every kind on screen');
   await page.screenshot({ path: shots('every-event-01-every-kind.png'), fullPage: true });
   ok(`every kind in the catalogue (${samples.length}) taken in with the stream intact: ${samples.length - absorbed.length} shown, ` +
@@ -78,13 +93,26 @@ try {
 
   await page.getByRole('textbox', { name: 'Message' }).fill('Write checked.txt');
   await page.getByRole('button', { name: 'Send' }).click();
-  const pending = page.locator('.approval.pending');
+  // The agent delegates: its Agent call is asked first, then the subagent's command, on a card that names the subagent.
+  const delegating = page.locator('.approval.pending', { hasText: 'Subagent: Check the folder' });
+  await delegating.waitFor();
+  await delegating.getByRole('button', { name: 'Allow once' }).click();
+  const pending = page.locator('.approval.pending', { hasText: 'checked.txt' });
   await pending.waitFor();
-  if (!(await pending.innerText()).includes('checked.txt')) throw new Error('the later approval card is not the command the agent asked for');
+  const askedBy = await pending.locator('[data-testid="asked-by"]').innerText();
+  if (!askedBy.includes('Subagent: Check the folder')) throw new Error(`the subagent's card says "${askedBy}", not which subagent asks`);
+  const live = page.locator('.subagent', { hasText: 'Subagent: Check the folder' });
+  if ((await live.getAttribute('data-state')) !== 'running') throw new Error(`the waiting subagent shows ${await live.getAttribute('data-state')}`);
+  await live.getByRole('button', { name: 'Stop this subagent' }).waitFor();
+  await checkScreen('with a subagent\'s call waiting');
+  await page.screenshot({ path: shots('every-event-02-subagent-asks.png'), fullPage: true });
   await pending.getByRole('button', { name: 'Allow once' }).click();
   await page.locator('[data-testid="message"]').filter({ hasText: 'Checked after every kind.' }).first().waitFor();
+  await live.locator('.subagent-steps').getByText('echo checked > checked.txt').waitFor();
+  if ((await live.getAttribute('data-state')) !== 'done') throw new Error(`the finished subagent shows ${await live.getAttribute('data-state')}`);
+  ok('a later subagent: its Agent call asked, then its command on a card naming it (Stop offered while it runs), allowed, then under it, Done');
   await checkScreen('after the later turn');
-  await page.screenshot({ path: shots('every-event-02-later-turn.png'), fullPage: true });
+  await page.screenshot({ path: shots('every-event-03-later-turn.png'), fullPage: true });
   ok('after them, a later approval card (allowed) and a later reply from the agent');
 
   console.log('kill: the agent');
@@ -93,7 +121,7 @@ try {
   const restart = page.getByRole('button', { name: 'Restart session' });
   await restart.waitFor();
   await checkScreen('with the session failed');
-  await page.screenshot({ path: shots('every-event-03-killed.png'), fullPage: true });
+  await page.screenshot({ path: shots('every-event-04-killed.png'), fullPage: true });
   ok('the killed agent shows at once: its error, the session failed, and a Restart button');
 
   await restart.click();
@@ -102,7 +130,7 @@ try {
   await page.getByRole('button', { name: 'Send' }).click();
   await page.locator('[data-testid="message"]').filter({ hasText: 'The bird was HERON.' }).first().waitFor();
   await checkScreen('after the restart');
-  await page.screenshot({ path: shots('every-event-04-restarted.png'), fullPage: true });
+  await page.screenshot({ path: shots('every-event-05-restarted.png'), fullPage: true });
   ok('one tap restarts the session: the agent answers from its earlier conversation');
 
   if (errors.length) throw new Error(`script errors: ${errors.join('; ')}`);

@@ -392,6 +392,9 @@ export function createApi(target?: ApiTarget) {
     /** Stops the session and removes its worktree; the branch too with `discardBranch`. */
     removeWorktree: (session: string, discardBranch: boolean) => body(client.POST('/api/sessions/{id}/worktree/remove', { ...byId(session), body: { discardBranch } })),
     cancel: (session: string) => body(client.POST('/api/sessions/{id}/cancel', byId(session))),
+    /** Stops one subagent (or background command) of the running agent, the turn going on; its end comes as task.status. */
+    stopAgentTask: (session: string, taskId: string) =>
+      body(client.POST('/api/sessions/{id}/tasks/{taskId}/stop', { params: { path: { id: session, taskId } } })),
     resume: (session: string) => body(client.POST('/api/sessions/{id}/resume', byId(session))) as Promise<Session>,
     setMode: (session: string, mode: SessionMode) => body(client.PATCH('/api/sessions/{id}', { ...byId(session), body: { mode } })) as Promise<Session>,
     stop: (session: string) => body(client.DELETE('/api/sessions/{id}', byId(session))) as Promise<Session>,

@@ -58,6 +58,10 @@ export interface ApprovalView {
   allowedBy?: string[];
   /** Nobody eligible answered in time: it went to this role (the owners). */
   escalatedTo?: string | null;
+  /** Asked by a subagent: the call that started it (Claude's Agent/Task call); the card names that subagent. */
+  parentToolCallId?: string | null;
+  /** The asking subagent's words (its call's title), where the transcript knows them. */
+  askedBy?: string;
   /**
    * What this device's person may decide on it, as the approvals list said last (events carry none): undefined until
    * known, and then the card offers exactly these.
@@ -71,6 +75,8 @@ export interface NetworkConnection {
   by?: string; under?: string;
 }
 export interface ToolResultView { content: string; isError: boolean; truncated: boolean }
+/** A subagent or background task a call started (`task.status`): its own state, whatever the call's result says. */
+export interface TaskView { taskId: string; status: 'running' | 'completed' | 'failed' | 'stopped'; description?: string; summary?: string }
 /** A turn's tokens and cost (`costUsd`), and the session's cost so far (`sessionCostUsd`). */
 export interface Usage {
   inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number; costUsd?: number | null; sessionCostUsd?: number | null;
@@ -78,9 +84,14 @@ export interface Usage {
 
 export type Item =
   | { type: 'user'; seq: number; text: string; sentBy?: string; attachments?: AttachmentInfo[] }
-  | { type: 'assistant'; seq: number; text: string; done: boolean }
-  | { type: 'thinking'; seq: number; text: string }
+  /** `parentToolCallId`: said by a subagent, shown under the call that started it. */
+  | { type: 'assistant'; seq: number; text: string; done: boolean; parentToolCallId?: string }
+  | { type: 'thinking'; seq: number; text: string; parentToolCallId?: string }
   | { type: 'tool'; seq: number; toolCallId: string; tool: string; kind: ToolKind; title: string; input: unknown; result?: ToolResultView;
+      /** Made by a subagent: the call that started it, under which this one is shown. */
+      parentToolCallId?: string;
+      /** The subagent or background task this call started, once the agent said so. */
+      task?: TaskView;
       /** The call ended and the agent never said its input (tool.call.updated inputMissing): the row says so. */
       inputMissing?: boolean;
       /** The session ended (a restart, a failure, a stop) before this call's result came: it will never come. */
@@ -251,6 +262,9 @@ export const HANDLERS: { [K in EventKind]: Handler<K> } = {
     else items.push({ type: 'assistant', seq, text: str(d.text), done: false });
   },
   message: (view, d, seq) => {
+    const parentToolCallId = str(d.parentToolCallId);
+    // A subagent's words stand under its call, apart from the reply being streamed to the owner.
+    if (parentToolCallId) return void view.items.push({ type: 'assistant', seq, text: str(d.text), done: true, parentToolCallId });
     // The whole block: it replaces what the deltas built, so a missed or doubled delta never shows.
     const items = view.items;
     const index = lastOpenAssistant(items);
@@ -258,14 +272,29 @@ export const HANDLERS: { [K in EventKind]: Handler<K> } = {
     else items.push({ type: 'assistant', seq, text: str(d.text), done: true });
   },
   thinking: (view, d, seq) => {
-    view.items.push({ type: 'thinking', seq, text: str(d.text) });
+    view.items.push({ type: 'thinking', seq, text: str(d.text), parentToolCallId: str(d.parentToolCallId) || undefined });
   },
   'tool.call': (view, d, seq) => {
     const items = view.items;
     closeStreaming(items);
     const toolCallId = str(d.toolCallId);
     if (items.some((i) => i.type === 'tool' && i.toolCallId === toolCallId)) return;
-    items.push({ type: 'tool', seq, toolCallId, tool: str(d.tool), kind: (str(d.kind) || 'other') as ToolKind, title: str(d.title), input: d.input });
+    items.push({ type: 'tool', seq, toolCallId, tool: str(d.tool), kind: (str(d.kind) || 'other') as ToolKind, title: str(d.title), input: d.input,
+      parentToolCallId: str(d.parentToolCallId) || undefined });
+  },
+  'task.status': (view, d) => {
+    // The task's own state: a background subagent's call returns at once, and the subagent works on.
+    const items = view.items;
+    const index = findLast(items, (i) => i.type === 'tool' && i.toolCallId === str(d.toolCallId));
+    if (index < 0) return;
+    const item = items[index] as Extract<Item, { type: 'tool' }>;
+    const status = str(d.status);
+    const task: TaskView = {
+      taskId: str(d.taskId) || item.task?.taskId || '',
+      status: status === 'running' || status === 'completed' || status === 'stopped' ? status : 'failed',
+      description: str(d.description) || item.task?.description, summary: str(d.summary) || item.task?.summary,
+    };
+    items[index] = { ...item, task };
   },
   'tool.call.updated': (view, d) => {
     // An agent announced the call before its input: the same row now shows what it is (never a second row).
@@ -311,6 +340,7 @@ export const HANDLERS: { [K in EventKind]: Handler<K> } = {
         risk: typeof d.risk === 'string' ? d.risk : undefined, deciderRole: typeof d.deciderRole === 'string' ? d.deciderRole : undefined,
         needed: typeof d.needed === 'number' ? d.needed : 1, allowedBy: [],
         riskSigns: Array.isArray(d.riskSigns) ? d.riskSigns.filter((x): x is string => typeof x === 'string') : [],
+        parentToolCallId: str(d.parentToolCallId) || null,
       },
     });
   },

@@ -29,6 +29,12 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
     private readonly ConcurrentDictionary<string, int> _callsInMessage = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _messageOfCall = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// The subagents' calls and the main thread's call that started each (Claude prints a call before it asks about it): the
+    /// question names its subagent. Kept for the process's life: a background subagent works on after its turn has ended.
+    /// </summary>
+    private readonly ConcurrentDictionary<string, string> _parentOfCall = new(StringComparer.Ordinal);
+
     /// <summary>Resumed after a pause: the call it paused on, and the owner's decision for it.</summary>
     private PausedCall? _paused;
 
@@ -93,6 +99,13 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
 
     protected override Task InterruptTurnAsync(CancellationToken cancellationToken) => SendControlRequestAsync(new ControlRequest("interrupt"), cancellationToken);
 
+    /// <summary>Claude stops the task alone (its questions withdrawn) and says so with a <c>task_notification</c> of status stopped.</summary>
+    public override async Task<bool> StopTaskAsync(string taskId, CancellationToken cancellationToken)
+    {
+        await SendControlRequestAsync(new ControlRequest("stop_task", TaskId: taskId), cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
     private Task SendControlRequestAsync(ControlRequest request, CancellationToken cancellationToken) => Process.WriteLineAsync(
         ClaudeJson.Line(new ControlRequestLine($"pocketcoder-{Interlocked.Increment(ref _requestCounter)}", request)), cancellationToken);
 
@@ -130,6 +143,13 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
         {
             case SystemLine when events is [AgentReady ready]:
                 _agentSessionId = ready.AgentSessionId;
+                break;
+            case AssistantLine { ParentToolUseId: { } parent }:
+                foreach (var call in events.OfType<ToolCall>().Where(call => call.ToolCallId.Length > 0))
+                {
+                    _parentOfCall[call.ToolCallId] = parent;
+                }
+
                 break;
             // A subagent's calls are never paused on: Claude would end the subagent, not the turn.
             case AssistantLine { ParentToolUseId: null, Message.Id: { } messageId }:
@@ -193,7 +213,7 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
     {
         var described = ClaudeTools.Describe(tool, input, _plans);
         return new PermissionRequest(toolUseId, tool, described.Kind, described.Title, input, described.Command, described.Path,
-            tool == "ExitPlanMode" ? JsonFields.Text(input, "plan") : null, canPause, CanEditInput: true);
+            tool == "ExitPlanMode" ? JsonFields.Text(input, "plan") : null, canPause, CanEditInput: true, _parentOfCall.GetValueOrDefault(toolUseId));
     }
 
     /// <summary>A decision as the answer to <c>can_use_tool</c>: an allow hands over the input to run (the owner's edit, where they made one).</summary>

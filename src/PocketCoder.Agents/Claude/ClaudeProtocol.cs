@@ -21,10 +21,16 @@ namespace PocketCoder.Agents.Claude;
 [JsonDerivedType(typeof(ControlResponseLine), "control_response")]
 internal record ClaudeLine;
 
-/// <summary><c>init</c> (the first line) names the conversation, the model and Claude's version.</summary>
-internal sealed record SystemLine(string? Subtype, string? SessionId, string? Model, string? ClaudeCodeVersion) : ClaudeLine;
+/// <summary>
+/// <c>init</c> (the first line) names the conversation, the model and Claude's version. <c>task_started</c>,
+/// <c>task_progress</c> and <c>task_notification</c> follow a task run beside the conversation (a subagent, a background
+/// command): its id, the call that started it (<c>tool_use_id</c>), and at the end its status (completed, failed, stopped).
+/// </summary>
+internal sealed record SystemLine(string? Subtype, string? SessionId, string? Model, string? ClaudeCodeVersion, string? TaskId = null,
+    string? ToolUseId = null, string? TaskType = null, string? Description = null, string? Status = null, string? Summary = null) : ClaudeLine;
 
-internal sealed record StreamEventLine(StreamEvent? Event) : ClaudeLine;
+/// <param name="ParentToolUseId">Set on a subagent's partial messages (its whole ones follow as <see cref="AssistantLine"/>s).</param>
+internal sealed record StreamEventLine(StreamEvent? Event, string? ParentToolUseId = null) : ClaudeLine;
 internal sealed record StreamEvent(string? Type, StreamDelta? Delta);
 internal sealed record StreamDelta(string? Type, string? Text);
 
@@ -50,13 +56,14 @@ internal sealed record ContentBlock(string? Type, string? Text = null, string? T
     JsonElement? Input = null, string? ToolUseId = null, JsonElement? Content = null, bool? IsError = null, ImageSource? Source = null);
 internal sealed record ImageSource(string Type, string MediaType, string Data);
 
-/// <summary>A control request, either way: Claude asks (can_use_tool, hook_callback), PocketCoder tells (initialize, set_permission_mode, interrupt).</summary>
+/// <summary>A control request, either way: Claude asks (can_use_tool, hook_callback), PocketCoder tells (initialize, set_permission_mode, interrupt, stop_task).</summary>
 internal sealed record ControlRequestLine(string? RequestId, ControlRequest? Request) : ClaudeLine;
 
 /// <param name="Input">can_use_tool: the tool's input; hook_callback: the hook's (<see cref="HookInput"/>).</param>
 /// <param name="Hooks">initialize: the hooks whose callbacks come over the pipe.</param>
+/// <param name="TaskId">stop_task: the task to stop (a subagent, a background command), as its <c>task_started</c> named it.</param>
 internal sealed record ControlRequest(string? Subtype, string? Mode = null, HookSettings? Hooks = null, string? ToolName = null, JsonElement? Input = null,
-    string? ToolUseId = null, string? BlockedPath = null, string? CallbackId = null);
+    string? ToolUseId = null, string? BlockedPath = null, string? CallbackId = null, string? TaskId = null);
 internal sealed record HookInput(string? ToolName, JsonElement? ToolInput, string? ToolUseId);
 
 /// <summary>Claude withdrew a control request of its own.</summary>

@@ -33,6 +33,8 @@ internal static class ClaudeTools
             // 2.1.332 offers most tools (MCP servers' too) by name only, their schemas loaded by this search: it runs nothing, and
             // each tool it loads is asked about when called. Other new tools (ListAgents, SendMessage, Workflow, Monitor, CronCreate,
             // ScheduleWakeup...) reach other sessions or start work: they stay Other, which the owner is asked about.
+            // Starts a subagent, whose own calls each come to the gate (carrying this call as their parent): Other, asked about.
+            "Agent" or "Task" => new(ToolKind.Other, $"Subagent: {Text(input, "description") ?? Text(input, "subagent_type") ?? tool}", null, null),
             "ToolSearch" => new(ToolKind.Bookkeeping, $"Look up tools: {Text(input, "query")}".Trim(), null, null),
             _ when tool.StartsWith("mcp__", StringComparison.Ordinal) => new(ToolKind.Mcp, tool, null, null),
             _ => new(ToolKind.Other, tool, null, null),

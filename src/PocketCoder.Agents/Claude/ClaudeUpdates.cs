@@ -11,38 +11,52 @@ internal static class ClaudeUpdates
     public static IReadOnlyList<AgentEvent> Map(ClaudeLine line, ClaudeTaskList tasks, string sessionId) => line switch
     {
         SystemLine { Subtype: "init" } init => [new AgentReady(init.SessionId ?? sessionId, init.Model, init.ClaudeCodeVersion)],
-        StreamEventLine { Event: { Type: "content_block_delta", Delta: { Type: "text_delta", Text: { Length: > 0 } text } } } => [new MessageDelta(text)],
-        AssistantLine { Message: { } message } => [.. ClaudeJson.Blocks(message.Content).SelectMany(block => Said(block, tasks))],
+        SystemLine { Subtype: "task_started" or "task_notification", TaskId: { Length: > 0 } taskId, ToolUseId: { Length: > 0 } startedBy } task =>
+            [new AgentTaskUpdate(startedBy, taskId, task.TaskType, TaskStatus(task), task.Description, task.Summary is { Length: > 0 } summary ? summary : null)],
+        // A subagent's partial text is not the main reply the phone streams: its whole message follows, under its parent.
+        StreamEventLine { ParentToolUseId: null, Event: { Type: "content_block_delta", Delta: { Type: "text_delta", Text: { Length: > 0 } text } } } =>
+            [new MessageDelta(text)],
+        AssistantLine { Message: { } message } said => [.. ClaudeJson.Blocks(message.Content).SelectMany(block => Said(block, tasks, said.ParentToolUseId))],
         // Claude prints the tool results as the user's turn.
-        UserLine { Message: { } message } => [.. ClaudeJson.Blocks(message.Content).Where(block => block.Type == "tool_result").SelectMany(block => Said(block, tasks))],
+        UserLine { Message: { } message } results =>
+            [.. ClaudeJson.Blocks(message.Content).Where(block => block.Type == "tool_result").SelectMany(block => Said(block, tasks, results.ParentToolUseId))],
         ResultLine result => Ended(result),
         _ => [],
     };
 
+    /// <summary>A task line's state: started is running; an end Claude names otherwise than completed or stopped is a failure.</summary>
+    private static string TaskStatus(SystemLine task) => task.Subtype == "task_started" ? AgentTaskStatuses.Running : task.Status switch
+    {
+        AgentTaskStatuses.Completed => AgentTaskStatuses.Completed,
+        AgentTaskStatuses.Stopped => AgentTaskStatuses.Stopped,
+        _ => AgentTaskStatuses.Failed,
+    };
+
     /// <summary>A tool_use block as the call, described in the gatekeeper's terms.</summary>
-    internal static ToolCall Call(ContentBlock block)
+    /// <param name="parent">Made by a subagent: the main thread's call that started it.</param>
+    internal static ToolCall Call(ContentBlock block, string? parent = null)
     {
         var tool = block.Name ?? "unknown";
         var input = ClaudeJson.InputOf(block.Input);
         var described = ClaudeTools.Describe(tool, input);
-        return new ToolCall(block.Id ?? "", tool, described.Kind, described.Title, input);
+        return new ToolCall(block.Id ?? "", tool, described.Kind, described.Title, input, parent);
     }
 
     /// <summary>A tool_result block as the call's outcome.</summary>
     internal static ToolResult Result(ContentBlock block) => new(block.ToolUseId ?? "", ClaudeJson.TextOf(block.Content), block.IsError == true);
 
-    private static IEnumerable<AgentEvent> Said(ContentBlock block, ClaudeTaskList tasks)
+    private static IEnumerable<AgentEvent> Said(ContentBlock block, ClaudeTaskList tasks, string? parent)
     {
         switch (block)
         {
             case { Type: "text", Text: { Length: > 0 } text }:
-                yield return new AssistantMessage(text);
+                yield return new AssistantMessage(text, parent);
                 break;
             case { Type: "thinking", Thinking: { Length: > 0 } thinking }:
-                yield return new Thinking(thinking);
+                yield return new Thinking(thinking, parent);
                 break;
             case { Type: "tool_use" }:
-                var call = Call(block);
+                var call = Call(block, parent);
                 yield return call;
                 if (tasks.OnToolUse(call.ToolCallId, call.Tool, call.Input) is { } todos)
                 {

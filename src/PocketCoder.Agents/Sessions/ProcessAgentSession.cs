@@ -62,6 +62,9 @@ internal abstract class ProcessAgentSession : IAgentSession
 
     public abstract Task SetModeAsync(string mode, CancellationToken cancellationToken);
 
+    /// <inheritdoc cref="IAgentSession.StopTaskAsync"/>
+    public virtual Task<bool> StopTaskAsync(string taskId, CancellationToken cancellationToken) => Task.FromResult(false);
+
     public async Task CancelTurnAsync(CancellationToken cancellationToken)
     {
         // Questions still open belong to the turn being stopped: withdraw them so nobody decides a dead call.

@@ -88,7 +88,7 @@ public sealed class Gatekeeper(
             team.NeedsTwo(risk) ? 2 : 1, RiskSigns.Read(request, context.Project.Path));
         // Read now, as the agent sees the file when it asks: the phone shows the edit among its lines.
         var editContext = request.Kind == ToolKind.Edit ? EditContext.For(request.Path, request.Input, context.Project.Path) : null;
-        return await AskAsync(context, approval, editContext, AskingOnce, cancellationToken).ConfigureAwait(false);
+        return await AskAsync(context, approval, editContext, AskingOnce, cancellationToken, request.ParentToolCallId).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -172,8 +172,9 @@ public sealed class Gatekeeper(
     }
 
     /// <summary>Puts the approval to the people who may decide it and waits for the decision that settles it.</summary>
+    /// <param name="parentToolCallId">Asked by a subagent: the call that started it, which the card names.</param>
     private async Task<PermissionDecision> AskAsync(GateContext context, Approval approval, EditContext? editContext, Action onAsking,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, string? parentToolCallId = null)
     {
         using var pending = new PendingApproval(approval, context.Agent, clock);
         _waiting[approval.Id] = pending;
@@ -193,7 +194,7 @@ public sealed class Gatekeeper(
             database.Write(write =>
             {
                 ApprovalStore.Insert(write, approval);
-                events.Append(write, approval.SessionId, approval.RequestedEvent(editContext));
+                events.Append(write, approval.SessionId, approval.RequestedEvent(editContext) with { ParentToolCallId = parentToolCallId });
             });
             GateLog.Asked(logger, approval.Id, approval.Tool, approval.ToolCallId, approval.SessionId);
             onAsking();

@@ -108,6 +108,7 @@ public static class RouteAccess
         ["ConfirmQueuedMessage"] = SessionSteer,
         ["RunMessageQueue"] = SessionSteer,
         ["CancelTurn"] = SessionSteer,
+        ["StopAgentTask"] = SessionSteer,
         ["HandOffSession"] = SessionSteer,
         ["GetTurnChanges"] = Read(ProjectFrom.SessionRoute),
         ["ReviewTurn"] = SessionSteer,

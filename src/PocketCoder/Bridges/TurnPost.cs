@@ -44,8 +44,9 @@ internal sealed class TurnPost(string sessionId)
             {
                 _stretch += delta.Text;
             }
-            else if (stored.As<MessageEvent>() is { } message)
+            else if (stored.As<MessageEvent>() is { ParentToolCallId: null } message)
             {
+                // A subagent's words are its report to the agent, not the reply to the owner.
                 // A finished stretch of the reply replaces what its deltas said (they may have been partial).
                 _reply.Append(message.Text).Append("\n\n");
                 _stretch = "";

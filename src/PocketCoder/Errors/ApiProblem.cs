@@ -115,6 +115,8 @@ public static class ErrorCodes
     public const string QueueFull = "QUEUE_FULL";
     public const string QueuedMessageNotFound = "QUEUED_MESSAGE_NOT_FOUND";
     public const string TaskNotFound = "TASK_NOT_FOUND";
+    public const string AgentTaskNotRunning = "AGENT_TASK_NOT_RUNNING";
+    public const string AgentTaskStopUnsupported = "AGENT_TASK_STOP_UNSUPPORTED";
     public const string TaskNotWaiting = "TASK_NOT_WAITING";
     public const string TaskNotHeld = "TASK_NOT_HELD";
     public const string BacklogFull = "BACKLOG_FULL";

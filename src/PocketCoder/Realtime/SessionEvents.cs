@@ -29,26 +29,51 @@ public sealed record MessageDeltaEvent(string Text) : ISessionEvent
     public static string Kind => "message.delta";
 }
 
-/// <summary>A finished stretch of the assistant's reply (before a tool call, and at the end of a turn).</summary>
-public sealed record MessageEvent(string Text) : ISessionEvent
+/// <summary>
+/// A finished stretch of the assistant's reply (before a tool call, and at the end of a turn). <c>parentToolCallId</c>: said
+/// by a subagent, under the call that started it (absent for the main thread).
+/// </summary>
+public sealed record MessageEvent(string Text,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ParentToolCallId = null) : ISessionEvent
 {
     public static string Kind => "message";
 }
 
-public sealed record ThinkingEvent(string Text) : ISessionEvent
+/// <summary><c>parentToolCallId</c>: a subagent's reasoning, under the call that started it.</summary>
+public sealed record ThinkingEvent(string Text,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ParentToolCallId = null) : ISessionEvent
 {
     public static string Kind => "thinking";
 }
 
 /// <param name="ToolKind">The normalised kind (<c>read</c>, <c>edit</c>, <c>execute</c>, <c>fetch</c>, <c>mcp</c>, <c>other</c>).</param>
+/// <param name="ParentToolCallId">Made by a subagent: the id of the call that started it (Claude's Task/Agent call); the
+/// phone shows this call under that one. Absent for the main thread's calls.</param>
 public sealed record ToolCallEvent(
     string ToolCallId,
     string Tool,
     [property: JsonPropertyName("kind")] string ToolKind,
     string Title,
-    JsonElement Input) : ISessionEvent
+    JsonElement Input,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ParentToolCallId = null) : ISessionEvent
 {
     public static string Kind => "tool.call";
+}
+
+/// <summary>
+/// A task the agent runs beside the conversation changed state: a subagent or a command left running in the background,
+/// keyed by the call that started it (<c>toolCallId</c>, the parent of the subagent's own calls). <c>status</c>: running,
+/// completed, failed or stopped; <c>taskType</c>: the agent's word for it (Claude: <c>local_agent</c>, <c>local_bash</c>).
+/// </summary>
+public sealed record TaskStatusEvent(
+    string ToolCallId,
+    string TaskId,
+    string? TaskType,
+    string Status,
+    string? Description,
+    string? Summary) : ISessionEvent
+{
+    public static string Kind => "task.status";
 }
 
 /// <summary>
@@ -168,7 +193,8 @@ public sealed record ApprovalRequestedEvent(
     string DeciderRole = Teams.Roles.Approver,
     int Needed = 1,
     IReadOnlyList<string>? RiskSigns = null,
-    string? AlwaysPattern = null) : ISessionEvent
+    string? AlwaysPattern = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ParentToolCallId = null) : ISessionEvent
 {
     public static string Kind => "approval.requested";
 }
@@ -256,6 +282,7 @@ public static class SessionEventCatalogue
         Entry<ThinkingEvent>(),
         Entry<ToolCallEvent>(),
         Entry<ToolCallUpdatedEvent>(),
+        Entry<TaskStatusEvent>(),
         Entry<ToolResultEvent>(),
         Entry<PlanEvent>(),
         Entry<UsageEvent>(),
@@ -284,6 +311,7 @@ public static class SessionEventCatalogue
 [JsonSerializable(typeof(ThinkingEvent))]
 [JsonSerializable(typeof(ToolCallEvent))]
 [JsonSerializable(typeof(ToolCallUpdatedEvent))]
+[JsonSerializable(typeof(TaskStatusEvent))]
 [JsonSerializable(typeof(ToolResultEvent))]
 [JsonSerializable(typeof(PlanEvent))]
 [JsonSerializable(typeof(UsageEvent))]

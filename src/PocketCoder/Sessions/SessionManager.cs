@@ -325,6 +325,27 @@ public sealed partial class SessionManager(
     }
 
     /// <summary>
+    /// Stops one task of the session's running agent (a subagent, a background command) as its <c>task.status</c> named it,
+    /// ledgered: only while that task runs (<c>AGENT_TASK_NOT_RUNNING</c>) and where the agent can stop one task on its own
+    /// (<c>AGENT_TASK_STOP_UNSUPPORTED</c>).
+    /// </summary>
+    public async Task StopAgentTaskAsync(string sessionId, string taskId, Actor actor, CancellationToken cancellationToken)
+    {
+        var session = sessions.Get(sessionId);
+        if (!_live.TryGetValue(session.Id, out var runner) || !runner.RunsTask(taskId))
+        {
+            throw ApiProblem.Conflict(ErrorCodes.AgentTaskNotRunning, $"No task '{taskId}' is running in this session.");
+        }
+
+        if (!await runner.StopAgentTaskAsync(taskId, cancellationToken))
+        {
+            throw ApiProblem.Conflict(ErrorCodes.AgentTaskStopUnsupported, $"{session.Agent} cannot stop one task on its own; stop the turn instead.");
+        }
+
+        database.Write(write => ledger.Append(write, actor.Name, "session.task_stopped", session.Id, new JsonObject { ["taskId"] = taskId }));
+    }
+
+    /// <summary>
     /// Stops the session's agent to hand the conversation back to a terminal: only between turns with no question open
     /// (else <c>SESSION_BUSY</c>), under the session's start lock and the runner's send lock, so neither a start nor a
     /// message slips in between the check and the stop.

@@ -38,6 +38,9 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
     private readonly TurnState _turn;
     private IAgentSession? _agent;
 
+    /// <summary>The agent's tasks (subagents, background commands) that have started and not ended: those the owner may stop one by one.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _runningTasks = new(StringComparer.Ordinal);
+
     /// <summary>Set while a paused agent's process is being stopped: its exit is not the session's end.</summary>
     private volatile bool _pausing;
 
@@ -265,6 +268,13 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
         }
     }, cancellationToken);
 
+    /// <summary>Whether the agent's task of this id has started and not ended.</summary>
+    public bool RunsTask(string taskId) => _runningTasks.ContainsKey(taskId);
+
+    /// <summary>Stops one of the agent's tasks on its own; false where its agent cannot (or it is not running).</summary>
+    public Task<bool> StopAgentTaskAsync(string taskId, CancellationToken cancellationToken) =>
+        _agent is { Exited.IsCompleted: false } agent ? agent.StopTaskAsync(taskId, cancellationToken) : Task.FromResult(false);
+
     /// <summary>Stops the process. The caller sets the final status (stopped, interrupted).</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
@@ -309,6 +319,11 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
         {
             // Output after the turn ended means the agent carried on by itself: show it running.
             _turn.Output();
+        }
+
+        if (agentEvent is AgentTaskUpdate task)
+        {
+            _ = task.Status == AgentTaskStatuses.Running ? _runningTasks.TryAdd(task.TaskId, 0) : _runningTasks.TryRemove(task.TaskId, out _);
         }
 
         if (AgentEventMapper.Map(agentEvent, this))
@@ -549,6 +564,8 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
 
     private void OnExited(AgentExited exited)
     {
+        // Its tasks ended with it (a resumed process knows none of their ids).
+        _runningTasks.Clear();
         if (_pausing)
         {
             // Stopped to pause on a call: the session goes on when the owner decides.

@@ -116,6 +116,7 @@ public static class SessionsApi
             manager.ConfirmQueuedAsync(id, messageId, user.Actor(), ct)).WithName("ConfirmQueuedMessage");
         group.MapPost("/{id}/queue/run", RunQueueAsync).WithName("RunMessageQueue");
         group.MapPost("/{id}/cancel", Cancel).WithName("CancelTurn");
+        group.MapPost("/{id}/tasks/{taskId}/stop", StopAgentTask).WithName("StopAgentTask");
         group.MapPost("/{id}/handoff", (string id, Handoff handoff, ClaimsPrincipal user, CancellationToken ct) => handoff.HandBackAsync(id, user.Actor(), ct))
             .WithName("HandOffSession");
         group.MapGet("/{id}/turns/{turn:int}", TurnChangesAsync).WithName("GetTurnChanges");
@@ -263,6 +264,13 @@ public static class SessionsApi
     private static async Task<Accepted> Cancel(string id, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         await manager.CancelAsync(id, user.Actor(), cancellationToken);
+        return TypedResults.Accepted($"/api/sessions/{id}");
+    }
+
+    /// <summary>Stops one subagent (or background command) of the running agent, the turn going on; its end comes as task.status.</summary>
+    private static async Task<Accepted> StopAgentTask(string id, string taskId, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        await manager.StopAgentTaskAsync(id, taskId, user.Actor(), cancellationToken);
         return TypedResults.Accepted($"/api/sessions/{id}");
     }
 

@@ -54,8 +54,11 @@ public sealed class EveryEventBrowserTests(ITestOutputHelper output)
             var samplesFile = Path.Combine(samples, "samples.json");
             await File.WriteAllTextAsync(samplesFile, JsonSerializer.Serialize(appended, JsonSerializerOptions.Web));
 
+            // The later turn delegates: the subagent's shell call is the later card, naming its subagent (issue #55).
             model.Enqueue(
+                ScriptedReply.ToolUse("Agent", new { description = "Check the folder", prompt = "Write checked.txt", subagent_type = "general-purpose", run_in_background = false }),
                 ScriptedReply.ToolUse("Bash", new { command = "echo checked > checked.txt", description = "Write checked.txt" }),
+                ScriptedReply.Text("The subagent checked it."),
                 ScriptedReply.Text("Checked after every kind."),
                 ScriptedReply.Text("The bird was HERON."));
             var code = await BrowserScript.PairingCodeAsync(server.DataDirectory);

@@ -88,4 +88,95 @@ public sealed class ClaudeCodeGateTests
         Assert.Equal(1, await CommandLine.RunAsync(["ledger", "verify", "--data", world.Server.DataDirectory], new StringWriter(), error));
         Assert.Contains("altered", error.ToString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task ClaudeSubagent_ShellCallWaitsOnTheOwner_AndShowsUnderItsTask()
+    {
+        await using var world = await AgentWorld.ClaudeAsync();
+        var made = Path.Combine(world.Repository, "made-by-subagent.txt");
+        string? delegateTool = null;
+        world.Model.Enqueue(
+            // Claude Code names its delegating tool Agent (Task before 2.1): whichever this CLI offers.
+            ScriptedReply.Answering(request =>
+            {
+                delegateTool = request.ToolNames.FirstOrDefault(name => name is "Agent" or "Task");
+                return ScriptedReply.ToolUse(delegateTool ?? "Agent", new
+                {
+                    description = "Write the file",
+                    prompt = "Write sub into made-by-subagent.txt",
+                    subagent_type = "general-purpose",
+                    run_in_background = false,
+                });
+            }),
+            // The subagent's own requests: a shell call, then its report.
+            ScriptedReply.ToolUse("Bash", new { command = "echo sub > made-by-subagent.txt", description = "Write a file" }),
+            ScriptedReply.Text("The subagent wrote the file."),
+            ScriptedReply.Text("My subagent wrote the file."));
+
+        var sessionId = await world.StartSessionAsync("Delegate writing made-by-subagent.txt");
+        await using var events = await world.EventsAsync(sessionId);
+
+        var started = await events.WaitForAsync(e => e.Event == "tool.call" && e.Str("tool") is "Agent" or "Task");
+        Assert.NotNull(delegateTool);
+        Assert.Equal(delegateTool, started.Str("tool"));
+        Assert.Null(started.Str("parentToolCallId"));
+        var parent = started.Str("toolCallId");
+
+        // Starting a subagent is a call like any other: put to the owner.
+        var delegating = await events.WaitForAsync("approval.requested");
+        Assert.Equal(parent, delegating.Str("toolCallId"));
+        Assert.Null(delegating.Str("parentToolCallId"));
+        await ApiAssert.OkJsonAsync(await world.DecideAsync(delegating.Str("approvalId")!, "allow_once"));
+
+        // The subagent's shell call is put to the owner, named as the subagent's, and does not run until allowed.
+        var requested = await events.WaitForAsync(e => e.Event == "approval.requested" && e.Str("tool") == "Bash");
+        Assert.Equal("Bash", requested.Str("tool"));
+        Assert.Equal(parent, requested.Str("parentToolCallId"));
+        var running = events.Received.Single(e => e.Event == "task.status");
+        Assert.Equal((parent, "running", "local_agent", "Write the file"), (running.Str("toolCallId"), running.Str("status"), running.Str("taskType"), running.Str("description")));
+        var call = events.Received.Single(e => e.Event == "tool.call" && e.Str("toolCallId") == requested.Str("toolCallId"));
+        Assert.Equal(parent, call.Str("parentToolCallId"));
+        Assert.False(File.Exists(made), "The subagent's command ran before anyone allowed it.");
+        Assert.Equal("waiting_approval", (await world.SessionAsync(sessionId)).GetProperty("status").GetString());
+
+        await ApiAssert.OkJsonAsync(await world.DecideAsync(requested.Str("approvalId")!, "allow_once"));
+        var result = await events.WaitForAsync(e => e.Event == "tool.result" && e.Str("toolCallId") == requested.Str("toolCallId"));
+        Assert.False(result.Json.GetProperty("isError").GetBoolean(), result.Data);
+        Assert.Equal("sub\n", await File.ReadAllTextAsync(made));
+
+        // The subagent's report is its Agent call's result; its task ends, and then the turn.
+        var done = await events.WaitForAsync(e => e.Event == "task.status" && e.Str("status") != "running");
+        Assert.Equal((parent, running.Str("taskId"), "completed"), (done.Str("toolCallId"), done.Str("taskId"), done.Str("status")));
+        var report = await events.WaitForAsync(e => e.Event == "tool.result" && e.Str("toolCallId") == parent);
+        Assert.Contains("The subagent wrote the file.", report.Str("content"), StringComparison.Ordinal);
+        var reply = await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "My subagent wrote the file.");
+        Assert.Null(reply.Str("parentToolCallId"));
+        await events.WaitForAsync("turn.completed");
+
+        // A second subagent, stopped on its own while its shell call waits: the call never runs, the turn goes on.
+        var never = Path.Combine(world.Repository, "never-by-subagent.txt");
+        world.Model.Enqueue(
+            ScriptedReply.ToolUse(delegateTool!, new { description = "Touch a file", prompt = "Touch never-by-subagent.txt", subagent_type = "general-purpose", run_in_background = false }),
+            ScriptedReply.ToolUse("Bash", new { command = "touch never-by-subagent.txt", description = "Touch a file" }),
+            ScriptedReply.Text("The subagent was stopped."));
+        await world.SendAsync(sessionId, "Delegate touching never-by-subagent.txt");
+        var second = await events.WaitForAsync(e => e.Event == "approval.requested" && e.Str("tool") == delegateTool);
+        await ApiAssert.OkJsonAsync(await world.DecideAsync(second.Str("approvalId")!, "allow_once"));
+        var secondTask = await events.WaitForAsync(e => e.Event == "task.status" && e.Str("toolCallId") == second.Str("toolCallId"));
+        var waiting = await events.WaitForAsync(e => e.Event == "approval.requested" && e.Str("tool") == "Bash");
+        Assert.Equal(second.Str("toolCallId"), waiting.Str("parentToolCallId"));
+        await ApiAssert.ProblemAsync(await world.Http.PostAsync($"/api/sessions/{sessionId}/tasks/{running.Str("taskId")}/stop", null),
+            HttpStatusCode.Conflict, "AGENT_TASK_NOT_RUNNING");
+        Assert.Equal(HttpStatusCode.Accepted, (await world.Http.PostAsync($"/api/sessions/{sessionId}/tasks/{secondTask.Str("taskId")}/stop", null)).StatusCode);
+        // Claude withdraws the stopped subagent's question, then says the task stopped.
+        var withdrawn = await events.WaitForAsync(e => e.Event == "approval.resolved" && e.Str("approvalId") == waiting.Str("approvalId"));
+        Assert.Equal("cancelled", withdrawn.Str("status"));
+        var stopped = await events.WaitForAsync(e => e.Event == "task.status" && e.Str("taskId") == secondTask.Str("taskId") && e.Str("status") != "running");
+        Assert.Equal("stopped", stopped.Str("status"));
+        await events.WaitForAsync(e => e.Event == "turn.completed" && e.Id > stopped.Id);
+        Assert.False(File.Exists(never), "The stopped subagent's command ran.");
+        var ledger = (await world.Http.GetOkAsync("/api/ledger")).GetProperty("entries").EnumerateArray()
+            .Select(e => (Action: e.GetProperty("action").GetString(), Subject: e.GetProperty("subject").GetString(), Actor: e.GetProperty("actor").GetString()));
+        Assert.Contains(("session.task_stopped", sessionId, "test phone"), ledger);
+    }
 }

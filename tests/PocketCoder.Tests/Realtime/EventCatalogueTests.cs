@@ -47,8 +47,9 @@ public sealed class EventCatalogueTests
     [Fact]
     public void EveryKind_HasOneSample_ThePhoneIsShownInTheBrowserTest()
     {
+        // Some kinds come more than once, as a session has them (a subagent's calls under its own).
         Assert.Equal(SessionEventCatalogue.All.Select(e => e.Kind).Order(StringComparer.Ordinal),
-            EventSamples.All.Select(s => s.Kind).Order(StringComparer.Ordinal));
+            EventSamples.All.Select(s => s.Kind).Distinct().Order(StringComparer.Ordinal));
     }
 
     [Fact]

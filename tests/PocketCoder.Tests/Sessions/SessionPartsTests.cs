@@ -163,6 +163,28 @@ public sealed class SessionPartsTests
     }
 
     [Fact]
+    public void Mapper_ASubagentsCallsAndWordsKeepTheirParent_AndItsTaskIsAStatus()
+    {
+        var target = new Recorded();
+        var input = JsonElement.Parse("""{"command":"ls"}""");
+
+        Assert.True(AgentEventMapper.Map(new ToolCall("c2", "Bash", ToolKind.Execute, "ls", input, "c1"), target));
+        Assert.True(AgentEventMapper.Map(new AssistantMessage("Listing.", "c1"), target));
+        Assert.True(AgentEventMapper.Map(new Thinking("Hm.", "c1"), target));
+        Assert.True(AgentEventMapper.Map(new AgentTaskUpdate("c1", "t1", "local_agent", AgentTaskStatuses.Running, "List", null), target));
+
+        Assert.Equal(["tool.call", "message", "thinking", "task.status"], target.Kinds);
+        Assert.Equal("c1", Assert.IsType<ToolCallEvent>(target.Events[0]).ParentToolCallId);
+        Assert.Equal("c1", Assert.IsType<MessageEvent>(target.Events[1]).ParentToolCallId);
+        Assert.Equal("c1", Assert.IsType<ThinkingEvent>(target.Events[2]).ParentToolCallId);
+        Assert.Equal(new TaskStatusEvent("c1", "t1", "local_agent", "running", "List", null), target.Events[3]);
+        // On the wire: the parent is named, and a main-thread call says nothing of one.
+        Assert.Contains("\"parentToolCallId\":\"c1\"", JsonSerializer.Serialize((ToolCallEvent)target.Events[0], SessionEventJson.Default.ToolCallEvent), StringComparison.Ordinal);
+        Assert.DoesNotContain("parentToolCallId", JsonSerializer.Serialize(new ToolCallEvent("c1", "Agent", "other", "Subagent", input), SessionEventJson.Default.ToolCallEvent),
+            StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task TurnSnapshots_TheNextTurnsOpening_WaitsForTheLastTurnsClosing()
     {
         var closing = new TaskCompletionSource<int?>();

@@ -185,6 +185,8 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
             {budget ? <span class="badge" data-kind="budget">budget</span>
               : <><span class="badge" data-kind={kindWord(a.kind)}>{kindWord(a.kind)}</span> {a.title && !isCommand ? rel(a.title) : a.tool}</>}
           </div>
+          {/* A subagent's call: the owner sees which delegated work asks, not only what it runs. */}
+          {a.parentToolCallId && <div class="muted small asked-by" data-testid="asked-by">Asked by {a.askedBy ? `the subagent “${rel(a.askedBy)}”` : 'a subagent'}</div>}
         </div>
       </header>
       {riskWords(a.riskSigns).length > 0 && (

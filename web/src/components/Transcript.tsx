@@ -29,18 +29,97 @@ export function timeline(items: Item[]): { shown: Item[]; approvals: Map<string,
   return { shown, approvals };
 }
 
-export function Transcript({ items }: { items: Item[] }) {
+/** What a subagent did, gathered under the call that started it; the main thread's items, and every card still waiting, stay on top. */
+export interface SubagentTree {
+  top: Item[]; under: Map<string, Item[]>; calls: Map<string, Extract<Item, { type: 'tool' }>>;
+  onStopTask?: (taskId: string) => Promise<void>;
+}
+
+export function subagentTree(shown: Item[]): SubagentTree {
+  const calls = new Map<string, Extract<Item, { type: 'tool' }>>();
+  for (const item of shown) if (item.type === 'tool') calls.set(item.toolCallId, item);
+  const under = new Map<string, Item[]>();
+  const top: Item[] = [];
+  for (const item of shown) {
+    const parent = 'parentToolCallId' in item ? item.parentToolCallId : undefined;
+    if (parent && calls.has(parent)) under.set(parent, [...(under.get(parent) ?? []), item]);
+    else top.push(item);
+  }
+  return { top, under, calls };
+}
+
+/** `onStopTask`: where this person may steer the session, stops one running subagent (the turn goes on). */
+export function Transcript({ items, onStopTask }: { items: Item[]; onStopTask?: (taskId: string) => Promise<void> }) {
   const { shown, approvals } = timeline(items);
+  const tree: SubagentTree = { ...subagentTree(shown), onStopTask };
   return (
     <ol class="transcript" aria-live="polite">
-      {shown.map((item) => (
-        <li key={`${item.type}-${item.seq}`} class={`t-${item.type}`} data-seq={item.seq}>
-          <TranscriptItem item={item} approval={item.type === 'tool' ? approvals.get(item.toolCallId) : undefined} />
-        </li>
-      ))}
+      <Items items={tree.top} tree={tree} approvals={approvals} />
     </ol>
   );
 }
+
+/** Each item in its row; a call that started a subagent carries the subagent's own rows under it. */
+function Items({ items, tree, approvals }: { items: Item[]; tree: SubagentTree; approvals: Map<string, ApprovalView> }) {
+  return (
+    <>
+      {items.map((item) => (
+        <li key={`${item.type}-${item.seq}`} class={`t-${item.type}`} data-seq={item.seq}>
+          {item.type === 'tool' && (item.task || tree.under.has(item.toolCallId))
+            ? <Subagent item={item} approval={approvals.get(item.toolCallId)} tree={tree} approvals={approvals} />
+            : <TranscriptItem item={askedBy(item, tree)} approval={item.type === 'tool' ? approvals.get(item.toolCallId) : undefined} />}
+        </li>
+      ))}
+    </>
+  );
+}
+
+/** A subagent's waiting card names the subagent that asks (its call's title). */
+function askedBy(item: Item, tree: SubagentTree): Item {
+  if (item.type !== 'approval' || !item.approval.parentToolCallId) return item;
+  const parent = tree.calls.get(item.approval.parentToolCallId);
+  return parent ? { ...item, approval: { ...item.approval, askedBy: parent.title || parent.tool } } : item;
+}
+
+/** The state a subagent shows: its task's own where the agent reports one, else its call's. */
+export function subagentState(item: Extract<Item, { type: 'tool' }>): 'running' | 'done' | 'failed' | 'stopped' | 'interrupted' {
+  if (item.task) return item.task.status === 'completed' ? 'done' : item.task.status === 'running' && item.interrupted ? 'interrupted' : item.task.status;
+  return item.result ? (item.result.isError ? 'failed' : 'done') : item.interrupted ? 'interrupted' : 'running';
+}
+
+function Subagent({ item, approval, tree, approvals }: { item: Extract<Item, { type: 'tool' }>; approval?: ApprovalView; tree: SubagentTree;
+  approvals: Map<string, ApprovalView> }) {
+  const [open, setOpen] = useState(true);
+  const [stopping, setStopping] = useState<'no' | 'asking' | 'failed'>('no');
+  const steps = tree.under.get(item.toolCallId) ?? [];
+  const state = subagentState(item);
+  const calls = steps.filter((s) => s.type === 'tool').length;
+  // Its calls waiting for the owner stand on top, as cards: the row still counts them.
+  const waiting = tree.top.filter((i) => i.type === 'approval' && i.approval.status === 'pending' && i.approval.parentToolCallId === item.toolCallId).length;
+  return (
+    <div class={`subagent ${state}`} data-subagent={item.toolCallId} data-state={state}>
+      <ToolItem item={item} approval={approval} state={state} />
+      <button class="subagent-toggle" aria-expanded={open} onClick={() => setOpen(!open)}>
+        <span class={`subagent-state ${state}`}>{STATE_WORDS[state]}</span>
+        <span>{calls === 1 ? '1 call' : `${calls} calls`}{waiting ? ` · ${waiting} waiting for you` : ''}</span>
+        <Icon name="chevron" size={16} />
+      </button>
+      {state === 'running' && item.task?.taskId && tree.onStopTask && (
+        <button class="btn danger-ghost small subagent-stop" disabled={stopping === 'asking'} onClick={() => {
+          setStopping('asking');
+          tree.onStopTask!(item.task!.taskId).then(() => setStopping('no'), () => setStopping('failed'));
+        }}>{stopping === 'asking' ? 'Stopping…' : stopping === 'failed' ? 'Could not stop it: try again' : 'Stop this subagent'}</button>
+      )}
+      {open && steps.length > 0 && (
+        <ol class="subagent-steps" aria-label="What the subagent did">
+          <Items items={steps} tree={tree} approvals={approvals} />
+        </ol>
+      )}
+    </div>
+  );
+}
+
+const STATE_WORDS = { running: 'Running', done: 'Done', failed: 'Failed', stopped: 'Stopped', interrupted: 'Interrupted' } as const;
 
 /** The owner's own words as they typed them (a command keeps its indentation), with their web addresses as links. */
 function OwnText({ text }: { text: string }) {
@@ -204,10 +283,10 @@ export function Checklist({ entries }: { entries: PlanEntry[] }) {
   );
 }
 
-function ToolItem({ item, approval }: { item: Extract<Item, { type: 'tool' }>; approval?: ApprovalView }) {
+function ToolItem({ item, approval, state: given }: { item: Extract<Item, { type: 'tool' }>; approval?: ApprovalView; state?: string }) {
   const [open, setOpen] = useState(false);
   const rel = useRelative();
-  const state = item.result ? (item.result.isError ? 'failed' : 'done') : item.interrupted ? 'interrupted' : 'running';
+  const state = given ?? (item.result ? (item.result.isError ? 'failed' : 'done') : item.interrupted ? 'interrupted' : 'running');
   // Edited before it was allowed: the row names what ran; what the agent asked for is one tap away.
   const ran = approval ? editedTitle(approval) : null;
   const asked = item.title || item.tool;
@@ -218,7 +297,7 @@ function ToolItem({ item, approval }: { item: Extract<Item, { type: 'tool' }>; a
         <span class="tool-title">{rel(ran ?? asked)}</span>
         <span class="tool-state" aria-label={state}>
           {state === 'running' ? <span class="spinner small" />
-            : state === 'interrupted' ? <Icon name="alert" size={16} />
+            : state === 'interrupted' || state === 'stopped' ? <Icon name="alert" size={16} />
             : state === 'failed' ? <Icon name="cross" size={16} /> : <Icon name="check" size={16} />}
         </span>
       </button>

@@ -210,7 +210,7 @@ export function SessionScreen({ id, speak = null }: { id: string; speak?: SpeakF
           : <div class="reconnecting" role="status">Reconnecting…</div>)}
         {view.items.length === 0 && stream === 'open' && <p class="muted center">Nothing here yet.</p>}
         <ProjectRoot.Provider value={root}>
-          <Transcript items={shown.items} />
+          <Transcript items={shown.items} onStopTask={offers?.steer ? (taskId) => api.stopAgentTask(id, taskId).then(() => undefined) : undefined} />
         </ProjectRoot.Provider>
         {preparing && <PreparingNote preparing={view.preparing} />}
         {status === 'queued' && view.inLine && <div class="working queued" role="status" data-testid="in-line">{view.inLine[0]!.toUpperCase() + view.inLine.slice(1)}.</div>}

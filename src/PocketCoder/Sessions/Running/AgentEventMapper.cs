@@ -27,19 +27,22 @@ public static class AgentEventMapper
                 target.Append(new MessageDeltaEvent(delta.Text));
                 return true;
             case AssistantMessage message:
-                target.Append(new MessageEvent(message.Text));
+                target.Append(new MessageEvent(message.Text, message.ParentToolCallId));
                 return true;
             case Thinking thinking:
-                target.Append(new ThinkingEvent(thinking.Text));
+                target.Append(new ThinkingEvent(thinking.Text, thinking.ParentToolCallId));
                 return true;
             case ToolCall call:
-                target.Append(new ToolCallEvent(call.ToolCallId, call.Tool, call.Kind.ToWire(), call.Title, call.Input.Clone()));
+                target.Append(new ToolCallEvent(call.ToolCallId, call.Tool, call.Kind.ToWire(), call.Title, call.Input.Clone(), call.ParentToolCallId));
                 return true;
             case ToolCallUpdated updated:
                 target.Append(new ToolCallUpdatedEvent(updated.ToolCallId, updated.Title, updated.Input.Clone(), updated.InputMissing));
                 return true;
             case ToolResult result:
                 target.Append(ToolResultEventOf(result.ToolCallId, result.Content, result.IsError));
+                return true;
+            case AgentTaskUpdate task:
+                target.Append(new TaskStatusEvent(task.ToolCallId, task.TaskId, task.TaskType, task.Status, task.Description, task.Summary));
                 return true;
             case PlanUpdate plan:
                 target.Append(new PlanEvent(plan.Entries));

@@ -43,6 +43,38 @@ public sealed class ClaudeProtocolTests : IDisposable
     }
 
     [Fact]
+    public async Task Subagent_ItsCallsMessagesAndQuestionsNameTheCallThatStartedIt_AndItsTaskHasAStatus()
+    {
+        // As Claude Code 2.1.332 prints a foreground subagent (Agent call toolu_A) that runs one shell call: the subagent's own
+        // lines carry parent_tool_use_id, its task is followed by system lines keyed by the same call.
+        var sink = new RecordingSink { Decide = _ => new PermissionDecision(true) };
+        await using var session = Start(sink,
+            """{"type":"assistant","message":{"id":"m1","content":[{"type":"tool_use","id":"toolu_A","name":"Agent","input":{"description":"Write the file","prompt":"Write it","subagent_type":"general-purpose"}}]},"parent_tool_use_id":null}""",
+            """{"type":"system","subtype":"task_started","task_id":"a65bc","tool_use_id":"toolu_A","description":"Write the file","subagent_type":"general-purpose","task_type":"local_agent","is_backgrounded":false}""",
+            """{"type":"stream_event","event":{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Writing"}},"parent_tool_use_id":"toolu_A"}""",
+            """{"type":"assistant","message":{"id":"m2","content":[{"type":"thinking","thinking":"A shell call will do."},{"type":"text","text":"Writing it."},{"type":"tool_use","id":"toolu_B","name":"Bash","input":{"command":"echo sub > f.txt"}}]},"parent_tool_use_id":"toolu_A"}""",
+            """{"type":"control_request","request_id":"req-2","request":{"subtype":"can_use_tool","tool_name":"Bash","tool_use_id":"toolu_B","input":{"command":"echo sub > f.txt"}}}""",
+            """{"type":"user","message":{"content":[{"type":"tool_result","tool_use_id":"toolu_B","content":"","is_error":false}]},"parent_tool_use_id":"toolu_A"}""",
+            """{"type":"system","subtype":"task_notification","task_id":"a65bc","tool_use_id":"toolu_A","status":"completed","output_file":"","summary":"The subagent wrote the file."}""",
+            """{"type":"system","subtype":"task_notification","task_id":"b77","tool_use_id":"toolu_C","status":"killed","output_file":"","summary":""}""");
+
+        var agent = Assert.IsType<ToolCall>(await sink.NextAsync());
+        Assert.Equal(("toolu_A", "Subagent: Write the file", null), (agent.ToolCallId, agent.Title, agent.ParentToolCallId));
+        Assert.Equal(new AgentTaskUpdate("toolu_A", "a65bc", "local_agent", AgentTaskStatuses.Running, "Write the file", null), await sink.NextAsync());
+        // The subagent's partial text is not streamed as the reply: its whole message comes, under its parent.
+        Assert.Equal(new Thinking("A shell call will do.", "toolu_A"), await sink.NextAsync());
+        Assert.Equal(new AssistantMessage("Writing it.", "toolu_A"), await sink.NextAsync());
+        var shell = Assert.IsType<ToolCall>(await sink.NextAsync());
+        Assert.Equal(("toolu_B", "toolu_A"), (shell.ToolCallId, shell.ParentToolCallId));
+        var asked = await sink.AskedAsync();
+        Assert.Equal(("toolu_B", "toolu_A"), (asked.ToolCallId, asked.ParentToolCallId));
+        Assert.Equal(new ToolResult("toolu_B", "", false), await sink.NextAsync());
+        Assert.Equal(new AgentTaskUpdate("toolu_A", "a65bc", null, AgentTaskStatuses.Completed, null, "The subagent wrote the file."), await sink.NextAsync());
+        // An end Claude names otherwise is a failure, never shown as still running.
+        Assert.Equal(new AgentTaskUpdate("toolu_C", "b77", null, AgentTaskStatuses.Failed, null, null), await sink.NextAsync());
+    }
+
+    [Fact]
     public async Task ResultWithANullCount_StillEndsTheTurn()
     {
         // Lines are read whole into records: a count that is null must not cost the line that ends the turn.
