@@ -82,7 +82,11 @@ public sealed partial class AcmeRenewal(PocketCoderOptions options, AlpnChalleng
         var failures = 0;
         // The challenge is answered on this server's own listener, which starts after the background services: an order
         // placed before it listens fails its first validation and waits out a minute's backoff (seen on a first start).
-        await StartedAsync(stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        using (var listening = CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStarted, stoppingToken))
+        {
+            await Task.Delay(Timeout.Infinite, listening.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -117,19 +121,6 @@ public sealed partial class AcmeRenewal(PocketCoderOptions options, AlpnChalleng
                 await Task.Delay(backoff, clock, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
         }
-    }
-
-    /// <summary>Completes once the server listens (at once if it already does), or when stopping.</summary>
-    private Task StartedAsync(CancellationToken stoppingToken)
-    {
-        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var listening = lifetime.ApplicationStarted.Register(() => started.TrySetResult());
-        var stopping = stoppingToken.Register(() => started.TrySetCanceled(stoppingToken));
-        return started.Task.ContinueWith(_ =>
-        {
-            listening.Dispose();
-            stopping.Dispose();
-        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     /// <summary>The ACME account's key, made once and kept (0600) so renewals use the same account.</summary>
