@@ -13,14 +13,16 @@ public static class QwenGate
     /// <summary>
     /// Ask about every kind of call, whatever rule allows it (Qwen Code's "ask" wins over "allow"); its own approval mode the one
     /// that asks; no hooks; no MCP server of anyone's settings (PocketCoder's too: Qwen Code gives none a way apart); no
-    /// background memory or skill agents (they run the model's tool calls unasked); folder trust on, so the trusted-folders file
-    /// below decides.
+    /// background memory or skill agents (they run the model's tool calls unasked); no follow-up suggestions (after every turn
+    /// they ask the model, at the owner's cost, for a next prompt sent as an extension PocketCoder does not show); folder trust
+    /// on, so the trusted-folders file below decides.
     /// </summary>
     public const string SystemSettings = """
         {
           "permissions": { "ask": ["Bash", "Read", "Edit", "Write", "WebFetch", "WebSearch", "Agent", "Skill", "NotebookEdit", "ListFiles"] },
           "tools": { "approvalMode": "default" },
           "disableAllHooks": true,
+          "ui": { "enableFollowupSuggestions": false },
           "mcp": { "excluded": ["*"] },
           "memory": { "enableManagedAutoMemory": false, "enableManagedAutoDream": false, "enableAutoSkill": false, "enableTeamMemory": false },
           "security": { "folderTrust": { "enabled": true } }
