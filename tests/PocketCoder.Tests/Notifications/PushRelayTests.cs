@@ -82,7 +82,7 @@ public sealed class PushRelayTests
     }
 
     [Fact]
-    public async Task Relay_WrongSecretOrBadBody_Refused_RevokedRelayOrDeviceStops_NothingSent()
+    public async Task Relay_WrongSecretOrBadBody_Refused_SixtyAMinute_RevokedRelayOrDeviceStops_NothingSent()
     {
         await using var push = await PushServiceStub.StartAsync();
         await using var a = await TestServer.StartAsync();
@@ -110,6 +110,21 @@ public sealed class PushRelayTests
         Assert.Equal(sealedBody, passed.Body);
         Assert.Equal("60", passed.Header("TTL"));
         Assert.Equal("from B", keys.Decrypt(passed).GetProperty("title").GetString());
+
+        // At most 60 a minute through one relay: the 61st is refused with when to try again, and not sent.
+        for (var i = 1; i < PushRelays.PerMinute; i++)
+        {
+            Assert.Equal(HttpStatusCode.Accepted, (await PostAsync(a, url, secret, sealedBody)).StatusCode);
+        }
+
+        var throttled = await PostAsync(a, url, secret, sealedBody);
+        Assert.NotNull(throttled.Headers.RetryAfter);
+        await ApiAssert.ProblemAsync(throttled, HttpStatusCode.TooManyRequests, "RATE_LIMITED");
+        Assert.Equal(PushRelays.PerMinute - 1, push.Waiting("/push/phone"));
+        for (var i = 1; i < PushRelays.PerMinute; i++)
+        {
+            await push.NextAsync("/push/phone");
+        }
 
         // Revoked by its device: gone. Another device cannot revoke it.
         var relayId = relay.GetProperty("id").GetString()!;
