@@ -296,11 +296,11 @@ internal sealed class OpenCodeSession : IAgentSession
 
         switch (update.Type)
         {
-            case "permission.asked" when properties is { Id: { } requestId, Permission: "task", Patterns: [var name] }
-                                        && await UnguardedAllowsAsync(name).ConfigureAwait(false) is { Count: > 0 } unguarded:
-                // Refused before the owner is asked: allowed, it would run calls nobody is asked about.
+            case "permission.asked" when properties is { Id: { } requestId, Permission: "task" }
+                                        && await SubagentRefusalAsync(properties, sessionId).ConfigureAwait(false) is { } refusal:
+                // Refused before the owner is asked: allowed, it would run calls nobody is asked about, or in another session.
                 await PostAnswerAsync(($"/permission/{Uri.EscapeDataString(requestId)}/reply", JsonContent.Create(
-                    new PermissionReply("reject", OpenCodeUpdates.RefusedSubagent(name, unguarded)), OpenCodeJson.Default.PermissionReply))).ConfigureAwait(false);
+                    new PermissionReply("reject", refusal), OpenCodeJson.Default.PermissionReply))).ConfigureAwait(false);
                 return true;
             case "permission.asked" when properties.Id is { } requestId:
                 var call = OpenCodeUpdates.NeedsCall(properties, McpServers)
@@ -360,6 +360,28 @@ internal sealed class OpenCodeSession : IAgentSession
         }
 
         await _sink.OnEventsAsync(events, _lifetime.Token).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Why a <c>task</c> call must not run, or null. Its <c>task_id</c> would carry on in any session of the server whose id the
+    /// model names (another person's, with its own rules and deciders, or its trusted mode): only this session's own subagents
+    /// may be carried on. And a subagent whose own rules allow calls would run them before its child session gets the gate rules.
+    /// </summary>
+    private async Task<string?> SubagentRefusalAsync(EventProperties asked, string sessionId)
+    {
+        var (_, input) = await CallPartAsync(sessionId, asked.Tool?.CallID ?? asked.Id!, asked.Tool?.MessageID, _lifetime.Token).ConfigureAwait(false);
+        if (input is not { } given)
+        {
+            return "PocketCoder could not read this task call's input, so it does not start it.";
+        }
+
+        if (JsonFields.Text(given, "task_id") is { Length: > 0 } carriedOn && !_subagents.ContainsKey(carriedOn))
+        {
+            return $"PocketCoder does not carry on \"{carriedOn}\": it is not a subagent of this session. Leave task_id out to start a new one.";
+        }
+
+        var name = JsonFields.Text(given, "subagent_type") ?? asked.Patterns?.FirstOrDefault() ?? "";
+        return await UnguardedAllowsAsync(name).ConfigureAwait(false) is { Count: > 0 } unguarded ? OpenCodeUpdates.RefusedSubagent(name, unguarded) : null;
     }
 
     /// <summary>
