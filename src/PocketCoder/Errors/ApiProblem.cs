@@ -108,6 +108,7 @@ public static class ErrorCodes
     public const string NoNotificationChannel = "NO_NOTIFICATION_CHANNEL";
     public const string FileChanged = "FILE_CHANGED";
     public const string TurnNotFound = "TURN_NOT_FOUND";
+    public const string FilesChangedSince = "FILES_CHANGED_SINCE";
     public const string ConversationNotFound = "CONVERSATION_NOT_FOUND";
     public const string ConversationInUse = "CONVERSATION_IN_USE";
     public const string ConversationMaybeInUse = "CONVERSATION_MAYBE_IN_USE";
