@@ -73,19 +73,13 @@ public sealed class Rewinds(
 
             var restored = await snapshots.RestoreAsync(folder, now, target.Before, cancellationToken);
             var earlier = Earlier(session.Id, turn);
-            var fork = adapter.CanFork && turn > 1 && points.FirstOrDefault(p => p.Turn == turn - 1)?.ResumeAt is { } at
-                ? new AgentFork(session.AgentSessionId, at)
-                : null;
+            var fork = ForkOf(adapter, session, points, turn);
             // An agent that cannot fork starts a new conversation told what came before (nothing for a rewind to the first turn).
             var summary = fork is null && turn > 1 ? OwnerMessage.FromText(RewindSummary.Of(turn, earlier)) : null;
             return await manager.CreateAsync(project.Id, session.Agent, summary, session.Model, session.Mode, actor, cancellationToken,
                 profile: ProfileOf(session), onCreated: created => database.Write(write =>
                 {
-                    if (fork is not null)
-                    {
-                        Import(write, created.Id, earlier);
-                        sessions.SetFork(write, created.Id, fork);
-                    }
+                    Carry(write, created.Id, fork, earlier);
 
                     // The session's own worktree, put back, is the new session's to work in (its branch keeps its name).
                     write.Execute("UPDATE session_worktrees SET session_id = $new WHERE session_id = $old", ("$new", created.Id), ("$old", session.Id));
@@ -93,12 +87,67 @@ public sealed class Rewinds(
                     {
                         ["turn"] = turn,
                         ["newSessionId"] = created.Id,
-                        ["conversation"] = fork is null ? (turn > 1 ? "summarised" : "new") : "forked",
+                        ["conversation"] = Conversation(fork, turn),
                         ["filesRestored"] = restored,
                         ["deviceId"] = actor.Id,
                     });
                 }));
         }, cancellationToken);
+    }
+
+    /// <summary>
+    /// A new session on a worktree and branch of its own whose files are as at the opening of <paramref name="turn"/>, carrying on the
+    /// conversation from the turn before (forked, or summarised as for a rewind). The original session, its files and its agent's
+    /// conversation are left as they are, whatever it is doing.
+    /// </summary>
+    public async Task<Session> ForkAsync(string sessionId, int turn, Actor actor, CancellationToken cancellationToken)
+    {
+        manager.EnsureMaySteer(sessionId, actor);
+        var session = sessions.Get(sessionId);
+        var project = projects.Get(session.ProjectId);
+        var adapter = agents.Find(session.Agent)
+            ?? throw ApiProblem.Conflict(ErrorCodes.AgentUnavailable, $"{session.Agent} is not an agent this server knows any more.");
+        var points = Points(session.Id);
+        var target = points.FirstOrDefault(p => p.Turn == turn) ?? throw ApiProblem.NotFound(ErrorCodes.TurnNotFound,
+            $"Session {session.Id} has no turn {turn} to fork from (turns are counted from 1; a project that is not a git repository has none).");
+        if (!await snapshots.ExistAsync(worktrees.WorkingDirectory(session.Id, project), [target.Before], cancellationToken))
+        {
+            throw ApiProblem.NotFound(ErrorCodes.TurnNotFound,
+                $"Turn {turn}'s opening snapshot is gone from the repository (git gc removes unreferenced trees after a while): there is nothing to fork from.");
+        }
+
+        var earlier = Earlier(session.Id, turn);
+        var fork = ForkOf(adapter, session, points, turn);
+        var summary = fork is null && turn > 1 ? OwnerMessage.FromText(RewindSummary.Of(turn, earlier)) : null;
+        return await manager.CreateAsync(project.Id, session.Agent, summary, session.Model, session.Mode, actor, cancellationToken,
+            worktree: new WorktreeChoice(null), profile: ProfileOf(session), onCreated: created => database.Write(write =>
+            {
+                Carry(write, created.Id, fork, earlier);
+                worktrees.StartAs(write, created.Id, target.Before);
+                ledger.Append(write, actor.Name, "session.forked", session.Id, new JsonObject
+                {
+                    ["turn"] = turn,
+                    ["newSessionId"] = created.Id,
+                    ["conversation"] = Conversation(fork, turn),
+                    ["deviceId"] = actor.Id,
+                });
+            }));
+    }
+
+    /// <summary>Where the agent's own conversation can be cut before <paramref name="turn"/>, or null (it cannot fork, or it is the first turn).</summary>
+    private static AgentFork? ForkOf(IAgentAdapter adapter, Session session, IReadOnlyList<TurnPoint> points, int turn) =>
+        adapter.CanFork && turn > 1 && points.FirstOrDefault(p => p.Turn == turn - 1)?.ResumeAt is { } at ? new AgentFork(session.AgentSessionId, at) : null;
+
+    private static string Conversation(AgentFork? fork, int turn) => fork is not null ? "forked" : turn > 1 ? "summarised" : "new";
+
+    /// <summary>A forked conversation's earlier turns are the new session's history, and its agent starts on the copy.</summary>
+    private void Carry(DbWrite write, string sessionId, AgentFork? fork, List<StoredEvent> earlier)
+    {
+        if (fork is not null)
+        {
+            Import(write, sessionId, earlier);
+            sessions.SetFork(write, sessionId, fork);
+        }
     }
 
     private static ApiProblem Busy() => ApiProblem.Conflict(ErrorCodes.SessionBusy,

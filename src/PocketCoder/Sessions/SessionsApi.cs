@@ -122,6 +122,7 @@ public static class SessionsApi
         group.MapGet("/{id}/turns/{turn:int}", TurnChangesAsync).WithName("GetTurnChanges");
         group.MapPost("/{id}/turns/{turn:int}/review", ReviewAsync).WithName("ReviewTurn");
         group.MapPost("/{id}/turns/{turn:int}/rewind", RewindAsync).WithName("RewindSession");
+        group.MapPost("/{id}/turns/{turn:int}/fork", ForkAsync).WithName("ForkSession");
         group.MapPost("/{id}/resume", Resume).WithName("ResumeSession");
         group.MapDelete("/{id}", Stop).WithName("StopSession");
         group.MapPost("/{id}/archive", (string id, SessionManager manager, Teams.Authority authority, ClaimsPrincipal user, CancellationToken cancellationToken) =>
@@ -256,6 +257,14 @@ public static class SessionsApi
         CancellationToken cancellationToken)
     {
         var session = await rewinds.RewindAsync(id, turn, user.Actor(), cancellationToken);
+        return TypedResults.Created($"/api/sessions/{session.Id}", Answer(session, authority, user));
+    }
+
+    /// <summary>A new session on a branch of its own from the turn's opening files and the conversation before it; the original stays as it is.</summary>
+    private static async Task<Created<SessionResponse>> ForkAsync(string id, int turn, Rewinds rewinds, Teams.Authority authority, ClaimsPrincipal user,
+        CancellationToken cancellationToken)
+    {
+        var session = await rewinds.ForkAsync(id, turn, user.Actor(), cancellationToken);
         return TypedResults.Created($"/api/sessions/{session.Id}", Answer(session, authority, user));
     }
 

@@ -11,7 +11,7 @@ namespace PocketCoder.Tests.EndToEnd;
 public sealed class RewindTests
 {
     [Fact]
-    public async Task Claude_RewindToBeforeTurn2_RestoresTheFile_AndTheNextRequestCarriesOnlyTurn1()
+    public async Task Claude_ForkFromTurn2_LeavesTheOriginal_RewindToBeforeTurn2_RestoresTheFile_AndTheNextRequestCarriesOnlyTurn1()
     {
         await using var world = await AgentWorld.ClaudeAsync();
         world.Model.Enqueue(
@@ -19,6 +19,8 @@ public sealed class RewindTests
             ScriptedReply.Text("Wrote one."),
             ScriptedReply.ToolUse("Bash", new { command = "printf 'two\\n' > a.txt", description = "Write two" }),
             ScriptedReply.Text("Wrote two."),
+            ScriptedReply.Text("Fork at one."),
+            ScriptedReply.Text("Still two."),
             ScriptedReply.Text("Back at one."));
         var sessionId = await world.StartSessionAsync("write the first version", mode: "trusted");
         await using var events = await world.EventsAsync(sessionId, lastEventId: "0");
@@ -27,6 +29,25 @@ public sealed class RewindTests
         await events.WaitForAsync(e => e.Event == "turn.changes" && e.Id > first.Id);
         var file = Path.Combine(world.Repository, "a.txt");
         Assert.Equal("two\n", await File.ReadAllTextAsync(file));
+
+        // A fork from turn 2: a session on a branch of its own, its files as turn 2 found them, its conversation turn 1's.
+        var forkId = (await world.Http.PostOkAsync($"/api/sessions/{sessionId}/turns/2/fork", new { })).GetProperty("id").GetString()!;
+        await using (var branch = await world.EventsAsync(forkId, lastEventId: "0"))
+        {
+            await branch.WaitForAsync(e => e.Event == "session.preparing" && e.Str("phase") == "ready");
+            var worktree = (await world.Http.GetOkAsync($"/api/sessions/{forkId}/worktree")).GetProperty("path").GetString()!;
+            Assert.Equal("one\n", await File.ReadAllTextAsync(Path.Combine(worktree, "a.txt")));
+            await world.SendAsync(forkId, "which version is this?");
+            await branch.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Fork at one.");
+        }
+
+        AssertOnlyTurn1(world.Model.Requests.Last(r => r.LastUserText().Contains("which version is this?", StringComparison.Ordinal)));
+        // The original is as it was: its files, and its conversation, whose next request carries both turns.
+        Assert.Equal("two\n", await File.ReadAllTextAsync(file));
+        await world.SendAsync(sessionId, "and the original?");
+        await events.WaitForAsync(e => e.Event == "turn.changes" && e.Json.GetProperty("turn").GetInt32() == 3);
+        var original = world.Model.Requests.Last(r => r.LastUserText().Contains("and the original?", StringComparison.Ordinal));
+        Assert.True(original.Contains("now the second version") && original.Contains("Wrote two."), "The original conversation is whole.");
 
         // A file changed outside the agent since its last turn: nothing is rewound, and the answer names it.
         var mine = Path.Combine(world.Repository, "mine.txt");
@@ -49,13 +70,19 @@ public sealed class RewindTests
         await carried.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Wrote one.");
         await world.SendAsync(newId, "what is in a.txt?");
         await carried.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Back at one.");
-        var request = world.Model.Requests.Last(r => r.LastUserText().Contains("what is in a.txt?", StringComparison.Ordinal));
-        Assert.True(request.Contains("write the first version") && request.Contains("Wrote one."), "The earlier turn is in the conversation.");
-        Assert.False(request.Contains("now the second version") || request.Contains("Wrote two."), "The rewound turn is not.");
+        AssertOnlyTurn1(world.Model.Requests.Last(r => r.LastUserText().Contains("what is in a.txt?", StringComparison.Ordinal)));
 
         var ledger = (await world.Http.GetOkAsync("/api/ledger?limit=1000")).GetProperty("entries").EnumerateArray()
-            .Single(e => e.GetProperty("action").GetString() == "session.rewound");
-        Assert.Equal(newId, ledger.GetProperty("detail").GetProperty("newSessionId").GetString());
-        Assert.Equal("forked", ledger.GetProperty("detail").GetProperty("conversation").GetString());
+            .ToList();
+        Assert.Equal(forkId, ledger.Single(e => e.GetProperty("action").GetString() == "session.forked").GetProperty("detail").GetProperty("newSessionId").GetString());
+        var rewind = ledger.Single(e => e.GetProperty("action").GetString() == "session.rewound");
+        Assert.Equal(newId, rewind.GetProperty("detail").GetProperty("newSessionId").GetString());
+        Assert.Equal("forked", rewind.GetProperty("detail").GetProperty("conversation").GetString());
+    }
+
+    private static void AssertOnlyTurn1(RecordedRequest request)
+    {
+        Assert.True(request.Contains("write the first version") && request.Contains("Wrote one."), "The earlier turn is in the conversation.");
+        Assert.False(request.Contains("now the second version") || request.Contains("Wrote two."), "The later turn is not.");
     }
 }

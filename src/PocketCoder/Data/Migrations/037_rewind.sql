@@ -4,3 +4,5 @@
 ALTER TABLE turn_reviews ADD COLUMN resume_at TEXT;
 ALTER TABLE sessions ADD COLUMN fork_conversation TEXT;
 ALTER TABLE sessions ADD COLUMN fork_at TEXT;
+-- A fork's worktree starts with its files as at the opening of the turn it forks from, not as its base commit has them.
+ALTER TABLE session_preparations ADD COLUMN start_tree TEXT;
