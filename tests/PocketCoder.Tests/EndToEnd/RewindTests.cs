@@ -80,6 +80,34 @@ public sealed class RewindTests
         Assert.Equal("forked", rewind.GetProperty("detail").GetProperty("conversation").GetString());
     }
 
+    /// <summary>An agent that cannot fork its conversation (Codex): the files go back, and a new conversation is told the earlier turns.</summary>
+    [Fact]
+    public async Task Codex_RewindToBeforeTurn2_RestoresTheFile_AndANewConversationIsToldTurn1()
+    {
+        await using var world = await AgentWorld.CodexAsync();
+        world.Model.Enqueue(
+            world.ShellCall("printf 'one\\n' > a.txt"),
+            ScriptedReply.Text("Wrote one."),
+            world.ShellCall("printf 'two\\n' > a.txt"),
+            ScriptedReply.Text("Wrote two."),
+            ScriptedReply.Text("Noted."));
+        var sessionId = await world.StartSessionAsync("write the first version", mode: "trusted");
+        await using var events = await world.EventsAsync(sessionId, lastEventId: "0");
+        var first = await events.WaitForAsync("turn.changes");
+        await world.SendAsync(sessionId, "now the second version");
+        await events.WaitForAsync(e => e.Event == "turn.changes" && e.Id > first.Id);
+        var file = Path.Combine(world.Repository, "a.txt");
+        Assert.Equal("two\n", await File.ReadAllTextAsync(file));
+
+        var newId = (await world.Http.PostOkAsync($"/api/sessions/{sessionId}/turns/2/rewind", new { })).GetProperty("id").GetString()!;
+        Assert.Equal("one\n", await File.ReadAllTextAsync(file));
+        await using var carried = await world.EventsAsync(newId, lastEventId: "0");
+        await carried.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Noted.");
+        var request = world.Model.Requests.Last(r => r.LastUserText().Contains("rewound to before its turn 2", StringComparison.Ordinal));
+        Assert.Contains("Turn 1. I asked: write the first version\nYou answered: Wrote one.", request.LastUserText(), StringComparison.Ordinal);
+        Assert.False(request.Contains("now the second version") || request.Contains("Wrote two."), "The later turn is not.");
+    }
+
     private static void AssertOnlyTurn1(RecordedRequest request)
     {
         Assert.True(request.Contains("write the first version") && request.Contains("Wrote one."), "The earlier turn is in the conversation.");
