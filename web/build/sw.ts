@@ -58,9 +58,12 @@ self.addEventListener('fetch', (event) => {
   event.respondWith(fetch(request).catch(() => caches.match(request).then((cached) => cached || Response.error())));
 });
 
-// Notifications. The message was encrypted to this browser by the machine itself (the push service saw ciphertext).
-// "actions" offers Deny on an approval; Allow once only comes with "allowToken", which the machine sets only when the
-// body shows the call whole (not cut, nothing that could disguise it), so nothing is allowed unseen.
+// Notifications. The message was encrypted to this browser by the machine that sent it (the push service, and a machine
+// relaying it, saw ciphertext). "actions" offers Deny on an approval; Allow once only comes with "allowToken", which the
+// machine sets only when the body shows the call whole (not cut, nothing that could disguise it), so nothing is allowed
+// unseen. "machine" names another machine this app added (its origin), whose push came through this machine's relay:
+// its actions go back to it with this phone's token there, read from what the app keeps for this worker; a machine not
+// kept there gets no actions, and a tap only opens the app.
 self.addEventListener('push', (event) => {
   let m;
   try {
@@ -68,22 +71,50 @@ self.addEventListener('push', (event) => {
   } catch {
     m = { body: event.data ? event.data.text() : '' };
   }
-  const allow = m.actions && m.approvalId && typeof m.allowToken === 'string' ? [{ action: 'allow_once', title: 'Allow once' }] : [];
-  const actions = m.actions && m.approvalId ? [...allow, { action: 'deny', title: 'Deny' }] : [];
-  event.waitUntil(self.registration.showNotification(m.title || 'PocketCoder', {
+  event.waitUntil(show(m));
+});
+
+async function show(m) {
+  const machine = typeof m.machine === 'string' ? await machineOf(m.machine) : null;
+  const known = typeof m.machine !== 'string' || !!machine;
+  const allow = known && m.actions && m.approvalId && typeof m.allowToken === 'string' ? [{ action: 'allow_once', title: 'Allow once' }] : [];
+  const actions = known && m.actions && m.approvalId ? [...allow, { action: 'deny', title: 'Deny' }] : [];
+  const url = !known ? '/' : machine && typeof m.url === 'string' && m.url.startsWith('/') ? '/m/' + encodeURIComponent(machine.id) + m.url : m.url || '/';
+  return self.registration.showNotification(m.title || 'PocketCoder', {
     body: m.body || '',
-    tag: m.tag || 'pocketcoder',
+    tag: (machine ? machine.id + ':' : '') + (m.tag || 'pocketcoder'),
     renotify: true,
     silent: !!m.silent,
     icon: '/icon-192.png',
     requireInteraction: m.event === 'approval.requested',
-    data: { url: m.url || '/', approvalId: m.approvalId || null, event: m.event || null, allowToken: allow.length ? m.allowToken : null },
+    data: { url, approvalId: m.approvalId || null, event: m.event || null, allowToken: allow.length ? m.allowToken : null, machine: machine ? machine.origin : null },
     actions,
-  }));
-});
+  });
+}
 
-// Allow once / Deny decide with this device's own cookie, like a tap in the app: the ledger names this device, and a
-// question someone else answered first gets the server's 409, shown as "Already decided". The post says it came from a
+// Kept by the app (src/workerKeys.ts): added machines by origin, each with its id here and this phone's token there.
+function machineOf(origin) {
+  return new Promise((resolve) => {
+    const opening = indexedDB.open('pocketcoder-worker', 1);
+    opening.onupgradeneeded = () => opening.result.createObjectStore('machines', { keyPath: 'origin' });
+    opening.onerror = () => resolve(null);
+    opening.onsuccess = () => {
+      const db = opening.result;
+      try {
+        const read = db.transaction('machines', 'readonly').objectStore('machines').get(origin);
+        read.onsuccess = () => { db.close(); resolve(read.result && typeof read.result.token === 'string' ? read.result : null); };
+        read.onerror = () => { db.close(); resolve(null); };
+      } catch {
+        db.close();
+        resolve(null);
+      }
+    };
+  });
+}
+
+// Allow once / Deny decide with this device's own cookie, like a tap in the app (on another machine, with this phone's
+// token there, as the app calls it): the ledger names this device, and a question someone else answered first gets the
+// server's 409, shown as "Already decided". The post says it came from a
 // notification, with the allow token: the server takes no allow from a notification without it (NOT_SHOWN_WHOLE), and
 // an Allow this worker never offered opens the app instead. Anything else opens the app.
 self.addEventListener('notificationclick', (event) => {
@@ -102,12 +133,17 @@ async function decide(notification, decision) {
   const data = notification.data || {};
   notification.close();
   if (decision !== 'deny' && !data.allowToken) return openApp(data.url);
+  // Another machine's: asked again now, so a machine removed since the push was shown gets nothing.
+  const machine = data.machine ? await machineOf(data.machine) : null;
+  if (data.machine && !machine) return openApp('/');
+  const headers = { 'content-type': 'application/json', accept: 'application/json' };
+  if (machine) headers.authorization = 'Bearer ' + machine.token;
   let response;
   try {
-    response = await fetch('/api/approvals/' + encodeURIComponent(data.approvalId) + '/decision', {
+    response = await fetch((machine ? machine.origin : '') + '/api/approvals/' + encodeURIComponent(data.approvalId) + '/decision', {
       method: 'POST',
-      credentials: 'same-origin',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      credentials: machine ? 'omit' : 'same-origin',
+      headers,
       body: JSON.stringify(decision === 'deny' ? { decision, via: 'notification' } : { decision, via: 'notification', allowToken: data.allowToken }),
     });
   } catch {
@@ -119,7 +155,7 @@ async function decide(notification, decision) {
       body: problem ? problem.detail || '' : notification.body,
       tag: notification.tag,
       silent: true,
-      data: { url: data.url || '/', approvalId: null, event: 'decided' },
+      data: { url: data.url || '/', approvalId: null, event: 'decided', machine: null },
     });
   }
   return openApp(data.url);

@@ -471,11 +471,16 @@ export function createApi(target?: ApiTarget) {
 
     notifications: () => body(client.GET('/api/notifications')) as Promise<NotificationsState>,
     saveNotificationSettings: (settings: NotificationSettings) => body(client.PUT('/api/notifications/settings', { body: settings })) as Promise<NotificationSettings>,
-    subscribeWebPush: (subscription: PushSubscriptionJSON) => body(client.PUT('/api/notifications/web-push', { body: subscription })),
+    /** The browser's subscription; with `relay`, the app's subscription on another machine, reached through the relay `endpoint` is. */
+    subscribeWebPush: (subscription: PushSubscriptionJSON & { relay?: { secret: string; origin: string } }) =>
+      body(client.PUT('/api/notifications/web-push', { body: subscription })),
     unsubscribeWebPush: () => body(client.DELETE('/api/notifications/web-push')),
     setNtfy: (topicUrl: string, token?: string) => body(client.PUT('/api/notifications/ntfy', { body: { topicUrl, token: token || null } })),
     removeNtfy: () => body(client.DELETE('/api/notifications/ntfy')),
     testNotification: () => body(client.POST('/api/notifications/test')) as Promise<NotificationDelivery[]>,
+    /** A push relay to this device's subscription, for another machine to notify it through this one; its secret comes this once. */
+    createPushRelay: (label: string) => body(client.POST('/api/push/relays', { body: { label } })),
+    revokePushRelay: (id: string) => body(client.DELETE('/api/push/relays/{id}', byId(id))),
     presence: (visible: boolean) => body(client.POST('/api/notifications/presence', { body: { visible }, keepalive: true })),
   };
 }

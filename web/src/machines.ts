@@ -3,10 +3,11 @@
 // own client (bearer token, its origin), its own live stream resuming by its own cursor, and its own state: one that does
 // not answer is "offline" while the rest go on; one that refuses the token was revoked there, and only there.
 
-import { ApiError, createApi, describeError, NetworkError, type Api, type Paired, type Project } from './api';
+import { api as homeApi, ApiError, createApi, describeError, NetworkError, type Api, type Paired, type Project } from './api';
 import { reduceDashboard, ResumableStream, type Dashboard } from './events';
 import { machineEnvironment } from './fetchStream';
 import { splitPending, withListedPending } from './offers';
+import { keepForWorker } from './workerKeys';
 
 /** An added machine as kept on this phone: where it is, what it is called here, and this phone's device token there. */
 export interface Machine {
@@ -19,6 +20,8 @@ export interface Machine {
   deviceId: string;
   token: string;
   addedAt: string;
+  /** The push relay on this app's own machine through which that machine notifies this phone ("Notify me from this machine"). */
+  relayId?: string;
 }
 
 export type MachineStatus = 'connecting' | 'online' | 'offline' | 'revoked';
@@ -129,6 +132,7 @@ export function startMachines(machineHost: MachineHost): void {
   host = machineHost;
   const machines = loadMachines(machineHost.storage);
   machineHost.set(machines.map((machine) => ({ machine, status: 'connecting', projects: [], board: { sessions: {}, pending: {} } })));
+  void keepForWorker(machines);
   for (const machine of machines) connect(machine);
 }
 
@@ -226,7 +230,9 @@ export async function addMachine(origin: string, code: string, name: string, dev
   };
   const replaced = kept.find((m) => m.origin === origin);
   if (replaced) forget(replaced.id);
+  if (replaced?.relayId) void homeApi.revokePushRelay(replaced.relayId).catch(() => undefined);
   saveMachines(host.storage, withMachine(kept, machine));
+  void keepForWorker(loadMachines(host.storage));
   host.set([...host.get().filter((v) => v.machine.origin !== origin), { machine, status: 'connecting', projects: [], board: { sessions: {}, pending: {} } }]);
   connect(machine);
   return machine;
@@ -243,7 +249,18 @@ export async function removeMachine(id: string): Promise<void> {
   forget(id);
   saveMachines(host.storage, loadMachines(host.storage).filter((m) => m.id !== id));
   host.set(host.get().filter((v) => v.machine.id !== id));
+  await keepForWorker(loadMachines(host.storage));
+  // Its notifications stop here too: the relay on this machine is revoked, whether or not it still answers.
+  if (machine?.relayId) await homeApi.revokePushRelay(machine.relayId).catch(() => undefined);
   if (machine && entry) await entry.api.revokeDevice(machine.deviceId).catch(() => undefined);
+}
+
+/** Records (or, with none, clears) the push relay through which a machine notifies this phone. */
+export function setRelay(id: string, relayId: string | undefined): void {
+  if (!host) return;
+  const machines = loadMachines(host.storage).map((m) => (m.id === id ? { ...m, relayId } : m));
+  saveMachines(host.storage, machines);
+  host.set(host.get().map((v) => (v.machine.id === id ? { ...v, machine: { ...v.machine, relayId } } : v)));
 }
 
 function forget(id: string): void {
@@ -257,5 +274,6 @@ export function stopMachines(clear: boolean): void {
   if (clear && host) {
     host.storage.removeItem(STORAGE_KEY);
     host.set([]);
+    void keepForWorker([]);
   }
 }

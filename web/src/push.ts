@@ -2,6 +2,7 @@
 // of it. Asked for only when the owner taps "Turn on" (never on first load), because a prompt out of context gets "Block".
 
 import { api } from './api';
+import { machineApi, setRelay, type Machine } from './machines';
 
 export type PushSupport = 'supported' | 'needs-install' | 'unsupported';
 
@@ -52,6 +53,42 @@ export async function disablePush(): Promise<void> {
   const subscription = await registration?.pushManager.getSubscription();
   await subscription?.unsubscribe().catch(() => false);
   await api.unsubscribeWebPush();
+}
+
+/**
+ * "Notify me from this machine": another machine this app added pushes to this browser's subscription through a relay on
+ * this app's own machine (docs/reach.md, "Notifications."). The relay is made here (its secret comes once), then handed
+ * to that machine with the subscription's keys, so that it encrypts to this browser as this machine does; this machine
+ * only signs and passes on what it cannot read. Needs notifications on here first: the subscription is this machine's.
+ */
+export async function enableMachinePush(machine: Machine): Promise<void> {
+  const other = machineApi(machine.id);
+  if (!other) throw new Error('That machine is not in this app any more.');
+  const registration = await navigator.serviceWorker?.getRegistration();
+  const subscription = (await registration?.pushManager.getSubscription())?.toJSON();
+  if (!subscription?.keys) throw new Error('Turn on notifications for this machine first (Devices → Notifications): they come through its subscription.');
+  const relay = await api.createPushRelay(machine.name);
+  try {
+    await other.subscribeWebPush({ endpoint: relay.url, keys: subscription.keys, relay: { secret: relay.secret, origin: machine.origin } });
+  } catch (e) {
+    await api.revokePushRelay(relay.id).catch(() => undefined);
+    throw e;
+  }
+  if (machine.relayId) await api.revokePushRelay(machine.relayId).catch(() => undefined);
+  setRelay(machine.id, relay.id);
+}
+
+/** Off: that machine forgets the relayed subscription, and the relay here is revoked (either alone would stop it). */
+export async function disableMachinePush(machine: Machine): Promise<void> {
+  await machineApi(machine.id)?.unsubscribeWebPush().catch(() => undefined);
+  if (machine.relayId) await api.revokePushRelay(machine.relayId).catch(() => undefined);
+  setRelay(machine.id, undefined);
+}
+
+/** Whether that machine notifies this phone (it holds a relayed subscription for this phone's device there). */
+export async function machinePushOn(machine: Machine): Promise<boolean> {
+  const state = await machineApi(machine.id)?.notifications();
+  return !!state?.channels.some((c) => c.kind === 'web_push' && c.relayed);
 }
 
 const DECIDED_KEY = 'pocketcoder.decidedHere';

@@ -11,7 +11,12 @@ namespace PocketCoder.Agents.Acp;
 
 // initialize
 internal sealed record InitializeRequest(int ProtocolVersion, ClientCapabilities ClientCapabilities, Implementation ClientInfo);
-internal sealed record ClientCapabilities(FileSystemCapability Fs, bool Terminal);
+/// <param name="Meta">
+/// <c>{"subagent-transcript": true}</c>: claude-agent-acp then says which subagent each update is from
+/// (<c>_meta.claudeCode.parentToolUseId</c>, the Agent call that started it) and forwards a subagent's words; others ignore it.
+/// </param>
+internal sealed record ClientCapabilities(FileSystemCapability Fs, bool Terminal,
+    [property: JsonPropertyName("_meta"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyDictionary<string, bool>? Meta = null);
 internal sealed record FileSystemCapability(bool ReadTextFile, bool WriteTextFile);
 internal sealed record Implementation(string? Name, string? Title, string? Version);
 internal sealed record InitializeResponse(AgentCapabilities? AgentCapabilities, Implementation? AgentInfo);
@@ -73,10 +78,14 @@ internal sealed record SessionNotification(string? SessionId, SessionUpdate? Upd
 [JsonDerivedType(typeof(CurrentModeUpdate), "current_mode_update")]
 internal record SessionUpdate;
 
-/// <param name="Meta">Qwen Code's token counts of one model answer (on the answer's last chunk, often with empty text).</param>
+/// <param name="Meta">Qwen Code's token counts of one model answer (on the answer's last chunk, often with empty text); claude-agent-acp's
+/// subagent that said it.</param>
 internal sealed record AgentMessageChunk(ContentBlock? Content, [property: JsonPropertyName("_meta")] ChunkMeta? Meta = null) : SessionUpdate;
-internal sealed record ChunkMeta(TurnUsage? Usage);
-internal sealed record AgentThoughtChunk(ContentBlock? Content) : SessionUpdate;
+internal sealed record ChunkMeta(TurnUsage? Usage, ClaudeCodeUpdateMeta? ClaudeCode = null);
+
+/// <summary>claude-agent-acp's <c>_meta.claudeCode</c> on an update: the Agent call whose subagent it is from, if any.</summary>
+internal sealed record ClaudeCodeUpdateMeta(string? ParentToolUseId);
+internal sealed record AgentThoughtChunk(ContentBlock? Content, [property: JsonPropertyName("_meta")] ChunkMeta? Meta = null) : SessionUpdate;
 
 /// <summary>A tool call's fields as <c>tool_call_update</c> and a permission request's <c>toolCall</c> carry them: all optional.</summary>
 /// <param name="RawInput">The tool's own input, in the agent's terms (no schema).</param>

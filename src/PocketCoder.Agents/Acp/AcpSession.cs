@@ -142,7 +142,8 @@ internal sealed class AcpSession : JsonRpcAgentSession
     private async Task HandshakeAsync(CancellationToken cancellationToken)
     {
         // terminal/* is not offered: agents run commands themselves, gated.
-        var initialize = new InitializeRequest(1, new ClientCapabilities(new FileSystemCapability(true, true), Terminal: false),
+        var initialize = new InitializeRequest(1, new ClientCapabilities(new FileSystemCapability(true, true), Terminal: false,
+                new Dictionary<string, bool> { ["subagent-transcript"] = true }),
             new Implementation("pocketcoder", "PocketCoder", ClientVersion));
         var initialized = AcpJson.Read<InitializeResponse>(await Rpc.RequestAsync("initialize", AcpJson.Object(initialize), cancellationToken).ConfigureAwait(false));
         _capabilities = initialized?.AgentCapabilities;

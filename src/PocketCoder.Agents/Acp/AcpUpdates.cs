@@ -45,7 +45,12 @@ internal sealed class AcpUpdates(IReadOnlyDictionary<string, ToolKind>? known = 
                         : counted;
                 }
 
-                if (chunk.Content is { Type: "text", Text: { Length: > 0 } text })
+                if (chunk is { Content: { Type: "text", Text: { Length: > 0 } said }, Meta.ClaudeCode.ParentToolUseId: { } speaker })
+                {
+                    // A subagent's words (claude-agent-acp forwards each whole): under its call, never the owner's reply.
+                    events.Add(new AssistantMessage(said, speaker));
+                }
+                else if (chunk.Content is { Type: "text", Text: { Length: > 0 } text })
                 {
                     _text.Append(text);
                     _turnText.Append(text);
@@ -53,8 +58,8 @@ internal sealed class AcpUpdates(IReadOnlyDictionary<string, ToolKind>? known = 
                 }
 
                 break;
-            case AgentThoughtChunk { Content: { Type: "text", Text: { Length: > 0 } thought } }:
-                events.Add(new Thinking(thought));
+            case AgentThoughtChunk { Content: { Type: "text", Text: { Length: > 0 } thought } } thinking:
+                events.Add(new Thinking(thought, thinking.Meta?.ClaudeCode?.ParentToolUseId));
                 break;
             // A tool_call announces a call; so does an update that names one (some agents announce so), and one that tells its input.
             case ToolCallUpdate call:
@@ -147,7 +152,8 @@ internal sealed class AcpUpdates(IReadOnlyDictionary<string, ToolKind>? known = 
         var kind = toolCall.Kind is null ? announced.Kind : Kind(toolCall.Kind, announced.Name, known);
         var input = RawInput(toolCall) is { } raw && raw.EnumerateObject().Any() ? raw : announced.Input;
         return new PermissionRequest(announced.Id, announced.Name, kind, toolCall.Title ?? announced.Title, input,
-            Command(RawInput(toolCall), toolCall.Title, kind) ?? announced.Command, Path(toolCall) ?? announced.Path, null);
+            Command(RawInput(toolCall), toolCall.Title, kind) ?? announced.Command, Path(toolCall) ?? announced.Path, null,
+            ParentToolCallId: ParentOf(toolCall) ?? announced.ParentToolCallId);
     }
 
     /// <summary>
@@ -199,14 +205,15 @@ internal sealed class AcpUpdates(IReadOnlyDictionary<string, ToolKind>? known = 
             // Its input as the agent gave it, else what the call shows; an empty one is still to come (or never will).
             var input = raw ?? RawInput(toolCall) ?? JsonSerializer.SerializeToElement(
                 new ToolCallUpdate(Title: toolCall.Title, Kind: toolCall.Kind, Locations: toolCall.Locations, Content: toolCall.Content), AcpJson.Default.ToolCallUpdate);
-            var state = new ToolState(id, name, kind, toolCall.Title ?? name, input, Command(raw, toolCall.Title, kind), Path(toolCall), raw is not null);
+            var state = new ToolState(id, name, kind, toolCall.Title ?? name, input, Command(raw, toolCall.Title, kind), Path(toolCall), raw is not null,
+                ParentOf(toolCall));
             _tools[id] = state;
             if (raw is null && RawInput(toolCall) is not null)
             {
                 _awaitingInput.Add(id);
             }
 
-            events.Add(new ToolCall(state.Id, state.Name, state.Kind, state.Title, state.Input));
+            events.Add(new ToolCall(state.Id, state.Name, state.Kind, state.Title, state.Input, state.ParentToolCallId));
             return state;
         }
     }
@@ -319,6 +326,13 @@ internal sealed class AcpUpdates(IReadOnlyDictionary<string, ToolKind>? known = 
     /// <summary>The tool's own input when it says anything: an empty one is announced before the model has finished the call.</summary>
     private static JsonElement? GivenInput(ToolCallUpdate toolCall) => RawInput(toolCall) is { } raw && raw.EnumerateObject().Any() ? raw : null;
 
+    /// <summary>The call whose subagent made this one: claude-agent-acp's <c>_meta.claudeCode.parentToolUseId</c>.</summary>
+    private static string? ParentOf(ToolCallUpdate toolCall) =>
+        toolCall.Meta is { ValueKind: JsonValueKind.Object } meta && meta.TryGetProperty("claudeCode", out var claude) && claude.ValueKind == JsonValueKind.Object
+            ? Text(claude, "parentToolUseId") : null;
+
     /// <param name="InputGiven">The input is the agent's own, not what the call shows (its title, locations, content).</param>
-    internal sealed record ToolState(string Id, string Name, ToolKind Kind, string Title, JsonElement Input, string? Command, string? Path, bool InputGiven);
+    /// <param name="ParentToolCallId">Made by a subagent: the call that started it.</param>
+    internal sealed record ToolState(string Id, string Name, ToolKind Kind, string Title, JsonElement Input, string? Command, string? Path, bool InputGiven,
+        string? ParentToolCallId = null);
 }

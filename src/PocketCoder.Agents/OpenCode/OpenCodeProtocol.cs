@@ -22,7 +22,8 @@ internal sealed record EventProperties(
     string? Id = null, string? Permission = null, IReadOnlyList<string>? Patterns = null, JsonObject? Metadata = null, CallRef? Tool = null,
     IReadOnlyList<AskedQuestion>? Questions = null, string? RequestID = null, JsonElement? Error = null, SessionStatus? Status = null);
 
-internal sealed record MessageInfo(string? Id, string? Role);
+/// <summary>A message's info (<c>message.updated</c>), or a session's (<c>session.created</c>: a subagent's names its parent session).</summary>
+internal sealed record MessageInfo(string? Id, string? Role, string? ParentID = null);
 
 /// <summary>
 /// A part of a message: text (<c>synthetic</c> when OpenCode added it to a prompt itself), reasoning, a tool call
@@ -34,8 +35,12 @@ internal sealed record Part(string? Id = null, string? Type = null, string? Mess
 /// <summary>OpenCode's times (milliseconds since 1970), each where it applies: a part's end, a session's last change.</summary>
 internal sealed record Times(double? End, long? Updated);
 
-/// <summary>A call's state: <c>pending</c> (no input yet), <c>running</c>, <c>completed</c> (output) or <c>error</c>.</summary>
-internal sealed record ToolState(string? Status, JsonElement? Input = null, string? Output = null, string? Error = null);
+/// <summary>
+/// A call's state: <c>pending</c> (no input yet), <c>running</c>, <c>completed</c> (output) or <c>error</c>; its tool's own
+/// metadata (the <c>task</c> tool's: <c>sessionId</c>, the subagent's child session).
+/// </summary>
+internal sealed record ToolState(string? Status, JsonElement? Input = null, string? Output = null, string? Error = null, string? Title = null,
+    JsonElement? Metadata = null);
 
 internal sealed record Tokens(long Input, long Output, TokenCache? Cache);
 
@@ -93,6 +98,9 @@ internal sealed record ProvidersAnswer(IReadOnlyList<ProviderInfo?>? Providers);
 internal sealed record ProviderInfo(string? Id, string? Name, IReadOnlyDictionary<string, ProviderModel?>? Models);
 internal sealed record ProviderModel(string? Name);
 
+/// <summary>An agent of <c>GET /agent</c>: its name and its rules as OpenCode merged them (its defaults, the config's, its own), in order.</summary>
+internal sealed record AgentInfo(string? Name, IReadOnlyList<PermissionRule>? Permission);
+
 /// <summary><c>GET /config</c>, as far as the model in use: <c>provider/model</c>.</summary>
 internal sealed record ConfigAnswer(string? Model);
 
@@ -100,7 +108,7 @@ internal sealed record ConfigAnswer(string? Model);
 [JsonSerializable(typeof(OpenCodeEvent)), JsonSerializable(typeof(SessionError))] // the event stream
 [JsonSerializable(typeof(SessionInfo)), JsonSerializable(typeof(MessageWithParts)), JsonSerializable(typeof(Prompt))] // the HTTP API
 [JsonSerializable(typeof(PermissionReply)), JsonSerializable(typeof(QuestionReply))]
-[JsonSerializable(typeof(ProvidersAnswer)), JsonSerializable(typeof(ConfigAnswer))]
+[JsonSerializable(typeof(ProvidersAnswer)), JsonSerializable(typeof(ConfigAnswer)), JsonSerializable(typeof(IReadOnlyList<AgentInfo>))]
 [JsonSerializable(typeof(IReadOnlyList<ListedSession>)), JsonSerializable(typeof(SessionExport))] // the CLI's answers
 [JsonSerializable(typeof(ResourceInput))] // what the owner is shown
 internal sealed partial class OpenCodeJson : JsonSerializerContext;

@@ -21,11 +21,14 @@ internal sealed partial class OpenCodeServer : IAsyncDisposable
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// What OpenCode must ask about rather than do: running commands, changing files, fetching, and anything outside
-    /// the project. The gatekeeper then decides with the project's rules and the session's mode. Passed in the
-    /// environment, so nothing is written into the user's project or OpenCode config.
+    /// OpenCode must ask about everything rather than do it (but keep its to-do list): the gatekeeper then decides with the
+    /// project's rules and the session's mode. A session's own rules (<see cref="OpenCodeSession.GateRules"/>) say so too and
+    /// outrank this; this is what a subagent's child session is judged by in the moment before its rules are put on it, since
+    /// OpenCode puts the config's rules after each built-in agent's own (which let its <c>general</c> and <c>explore</c>
+    /// subagents read, search, and for <c>explore</c> run commands, unasked).
+    /// Passed in the environment, so nothing is written into the user's project or OpenCode config.
     /// </summary>
-    private const string PermissionConfig = """{"bash":"ask","edit":"ask","webfetch":"ask","external_directory":"ask"}""";
+    private const string PermissionConfig = """{"*":"ask","todowrite":"allow","todoread":"allow"}""";
 
     private readonly ConcurrentDictionary<string, Func<OpenCodeEvent, Task>> _listeners = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource<Uri> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -163,7 +166,10 @@ internal sealed partial class OpenCodeServer : IAsyncDisposable
 
     public Task ReleaseAsync() => _release(this);
 
-    /// <summary>Events whose <c>properties.sessionID</c> is <paramref name="sessionId"/> go to <paramref name="onEvent"/>.</summary>
+    /// <summary>
+    /// Events whose <c>properties.sessionID</c> is <paramref name="sessionId"/> go to <paramref name="onEvent"/>, and the
+    /// <c>session.created</c> of a child session whose parent it is.
+    /// </summary>
     public void Listen(string sessionId, Func<OpenCodeEvent, Task> onEvent) => _listeners[sessionId] = onEvent;
 
     public void Unlisten(string sessionId) => _listeners.TryRemove(sessionId, out _);
@@ -249,7 +255,9 @@ internal sealed partial class OpenCodeServer : IAsyncDisposable
             return;
         }
 
-        if (message is not { Type: not null, Properties.SessionID: { } sessionId } || !_listeners.TryGetValue(sessionId, out var listener))
+        // A subagent's child session is told to the session it works for (which then listens to the child's own events).
+        var sessionId = message is { Type: "session.created", Properties.Info.ParentID: { } parentId } ? parentId : message?.Properties?.SessionID;
+        if (message?.Type is null || sessionId is null || !_listeners.TryGetValue(sessionId, out var listener))
         {
             return;
         }

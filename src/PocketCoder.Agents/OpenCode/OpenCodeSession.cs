@@ -7,7 +7,8 @@ namespace PocketCoder.Agents.OpenCode;
 /// <summary>
 /// One OpenCode session on the project's shared server. Its share of the <c>/event</c> stream becomes
 /// <see cref="AgentEvent"/>s (<see cref="OpenCodeUpdates"/>); its <c>permission.asked</c> and <c>question.asked</c> are
-/// answered with the gatekeeper's decision.
+/// answered with the gatekeeper's decision. So are its subagents': each <c>task</c> call runs in a child session of its own,
+/// which this session takes in as OpenCode makes it (its gate rules put on it, its events followed and shown under the call).
 /// </summary>
 internal sealed class OpenCodeSession : IAgentSession
 {
@@ -22,6 +23,9 @@ internal sealed class OpenCodeSession : IAgentSession
     private string _mode;
     private int _released;
     private readonly Lazy<Task<AgentModels?>> _models;
+
+    /// <summary>The subagents' child sessions, by id: each one's stream memory and the <c>task</c> call that started it.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Subagent> _subagents = new(StringComparer.Ordinal);
 
     private OpenCodeSession(OpenCodeServer server, AgentStartOptions options, IAgentSink sink, string sessionId)
     {
@@ -210,6 +214,11 @@ internal sealed class OpenCodeSession : IAgentSession
 
         await _lifetime.CancelAsync().ConfigureAwait(false);
         _server.Unlisten(AgentSessionId);
+        foreach (var childId in _subagents.Keys)
+        {
+            _server.Unlisten(childId);
+        }
+
         await _server.ReleaseAsync().ConfigureAwait(false);
     }
 
@@ -230,36 +239,188 @@ internal sealed class OpenCodeSession : IAgentSession
 
     private async Task OnEventAsync(OpenCodeEvent update)
     {
-        var ct = _lifetime.Token;
         var properties = update.Properties!;
+        if (update.Type == "session.created" && properties.Info is { Id: { } childId, ParentID: { } parentId } && parentId == AgentSessionId)
+        {
+            await TakeInSubagentAsync(childId).ConfigureAwait(false);
+            return;
+        }
+
+        if (await AskedAsync(update, AgentSessionId, subagent: null).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        IReadOnlyList<AgentEvent> events;
+        lock (_streamLock)
+        {
+            events = OpenCodeUpdates.Map(update.Type, properties, _stream, McpServers);
+        }
+
+        if (update.Type == "message.part.updated" && properties.Part is { } part && OpenCodeUpdates.Subagent(part) is var (callId, task))
+        {
+            // The task call names its child session: the subagent's later events go under this call.
+            var subagent = _subagents.GetOrAdd(task.TaskId, _ => new Subagent());
+            subagent.ParentCallId ??= callId;
+            if (subagent.LastStatus != task.Status)
+            {
+                subagent.LastStatus = task.Status;
+                events = [.. events, task];
+            }
+
+            if (task.Status != AgentTaskStatuses.Running)
+            {
+                // Stopped, its question was never answered, and OpenCode says nothing of it: nobody needs to decide it any more.
+                foreach (var requestId in subagent.TakeAsked())
+                {
+                    await _permissions.WithdrawAsync(requestId).ConfigureAwait(false);
+                }
+            }
+        }
+
+        await _sink.OnEventsAsync(events, _lifetime.Token).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A permission, a question, or the end of either, of this session (<paramref name="subagent"/> null) or one of its
+    /// subagents: put to the gatekeeper, or withdrawn. False for any other event.
+    /// </summary>
+    private async Task<bool> AskedAsync(OpenCodeEvent update, string sessionId, Subagent? subagent)
+    {
+        var properties = update.Properties!;
+        var parentCallId = subagent?.ParentCallId;
+        if (update.Type is "permission.asked" or "question.asked" && properties.Id is { } asked)
+        {
+            subagent?.Asking(asked);
+        }
+
         switch (update.Type)
         {
+            case "permission.asked" when properties is { Id: { } requestId, Permission: "task", Patterns: [var name] }
+                                        && await UnguardedAllowsAsync(name).ConfigureAwait(false) is { Count: > 0 } unguarded:
+                // Refused before the owner is asked: allowed, it would run calls nobody is asked about.
+                await PostAnswerAsync(($"/permission/{Uri.EscapeDataString(requestId)}/reply", JsonContent.Create(
+                    new PermissionReply("reject", OpenCodeUpdates.RefusedSubagent(name, unguarded)), OpenCodeJson.Default.PermissionReply))).ConfigureAwait(false);
+                return true;
             case "permission.asked" when properties.Id is { } requestId:
                 var call = OpenCodeUpdates.NeedsCall(properties, McpServers)
-                    ? await CallPartAsync(properties.Tool?.CallID ?? requestId, properties.Tool?.MessageID, ct).ConfigureAwait(false)
+                    ? await CallPartAsync(sessionId, properties.Tool?.CallID ?? requestId, properties.Tool?.MessageID, _lifetime.Token).ConfigureAwait(false)
                     : default;
-                _permissions.Ask(requestId, OpenCodeUpdates.Permission(properties, requestId, call, McpServers), decision => AnswerAsync(requestId, decision));
-                break;
+                var permission = OpenCodeUpdates.Permission(properties, requestId, call, McpServers) with { ParentToolCallId = parentCallId };
+                _permissions.Ask(requestId, permission, decision => AnswerAsync(requestId, decision));
+                return true;
             case "question.asked" when OpenCodeUpdates.Question(properties) is ({ } request, var count):
                 var questionId = properties.Id!;
-                _permissions.Ask(questionId, request, decision => PostAnswerAsync(OpenCodeUpdates.Answers(decision, count) is { } answers
+                _permissions.Ask(questionId, request with { ParentToolCallId = parentCallId }, decision => PostAnswerAsync(OpenCodeUpdates.Answers(decision, count) is { } answers
                     ? ($"/question/{Uri.EscapeDataString(questionId)}/reply", JsonContent.Create(answers, OpenCodeJson.Default.QuestionReply))
                     : ($"/question/{Uri.EscapeDataString(questionId)}/reject", null)));
-                break;
+                return true;
             case "question.replied" or "question.rejected" or "permission.replied" when properties.RequestID is { } requestId:
                 // Answered elsewhere (someone at the OpenCode TUI), or ours arrived: nobody needs to decide it here any more.
                 await _permissions.WithdrawAsync(requestId).ConfigureAwait(false);
-                break;
+                return true;
             default:
-                IReadOnlyList<AgentEvent> events;
-                lock (_streamLock)
-                {
-                    events = OpenCodeUpdates.Map(update.Type, properties, _stream, McpServers);
-                }
+                return false;
+        }
+    }
 
-                await _sink.OnEventsAsync(events, ct).ConfigureAwait(false);
+    /// <summary>
+    /// OpenCode made a child session for a subagent of this one. Its rules are derived from this session's deny rules alone, so
+    /// its calls would be judged by the agent's and the config's rules: the gate rules go onto it at once (the server's
+    /// permission config already asks about everything, so nothing of a built-in subagent runs before they land), and its
+    /// events are followed from here.
+    /// </summary>
+    private async Task TakeInSubagentAsync(string childId)
+    {
+        _subagents.GetOrAdd(childId, _ => new Subagent());
+        _server.Listen(childId, update => OnSubagentEventAsync(childId, update));
+        try
+        {
+            await _server.SendAsync(HttpMethod.Patch, $"/session/{Uri.EscapeDataString(childId)}",
+                JsonContent.Create(new SessionInfo(null, GateRules(subagent: true)), OpenCodeJson.Default.SessionInfo), _lifetime.Token).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is HttpRequestException or OpenCodeHttpException or OperationCanceledException)
+        {
+            // The server went, or the child ended already: there is nothing of it left to run.
+        }
+    }
 
-                break;
+    private async Task OnSubagentEventAsync(string childId, OpenCodeEvent update)
+    {
+        var subagent = _subagents.GetOrAdd(childId, _ => new Subagent());
+        if (await AskedAsync(update, childId, subagent).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        IReadOnlyList<AgentEvent> events;
+        lock (_streamLock)
+        {
+            events = OpenCodeUpdates.MapSubagent(update.Type, update.Properties!, subagent.Stream, _stream, subagent.ParentCallId, McpServers);
+        }
+
+        await _sink.OnEventsAsync(events, _lifetime.Token).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// What of subagent <paramref name="name"/>'s rules would let its calls run unasked before its child session gets the gate
+    /// rules (<see cref="OpenCodeUpdates.UnguardedAllows"/>). An agent OpenCode does not know has none: its task fails on its own.
+    /// </summary>
+    private async Task<IReadOnlyList<PermissionRule>> UnguardedAllowsAsync(string name)
+    {
+        try
+        {
+            var agents = await _server.SendAsync(HttpMethod.Get, "/agent", null, OpenCodeJson.Default.IReadOnlyListAgentInfo, _lifetime.Token).ConfigureAwait(false);
+            return agents?.FirstOrDefault(a => a.Name == name)?.Permission is { } rules ? OpenCodeUpdates.UnguardedAllows(rules) : [];
+        }
+        catch (Exception exception) when (exception is HttpRequestException or OpenCodeHttpException or JsonException or OperationCanceledException)
+        {
+            // Its rules unknown, it is refused as if they allowed everything.
+            return [new PermissionRule("*", "*", "allow")];
+        }
+    }
+
+    /// <summary>Stops one running subagent: its child session is aborted, and OpenCode ends its task call with an error.</summary>
+    public async Task<bool> StopTaskAsync(string taskId, CancellationToken cancellationToken)
+    {
+        if (!_subagents.TryGetValue(taskId, out var subagent) || subagent.LastStatus != AgentTaskStatuses.Running)
+        {
+            return false;
+        }
+
+        await _server.SendAsync(HttpMethod.Post, $"/session/{Uri.EscapeDataString(taskId)}/abort", null, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>A subagent's child session as seen from here; written under the session's stream lock or by its one event reader.</summary>
+    private sealed class Subagent
+    {
+        private readonly Lock _lock = new();
+        private readonly List<string> _asked = [];
+
+        public OpenCodeStream Stream { get; } = new();
+
+        public string? ParentCallId { get; set; }
+
+        public string? LastStatus { get; set; }
+
+        /// <summary>A permission or question it asked: withdrawn when it ends, if still open.</summary>
+        public void Asking(string requestId)
+        {
+            lock (_lock)
+            {
+                _asked.Add(requestId);
+            }
+        }
+
+        public IReadOnlyList<string> TakeAsked()
+        {
+            lock (_lock)
+            {
+                var asked = _asked.ToList();
+                _asked.Clear();
+                return asked;
+            }
         }
     }
 
@@ -267,7 +428,7 @@ internal sealed class OpenCodeSession : IAgentSession
     /// A call's tool and arguments: from its tool part, which OpenCode may not have sent yet when it asks (1.18 asks first), so
     /// then read from the message itself. Null when neither has them.
     /// </summary>
-    private async Task<(string? Tool, JsonElement? Input)> CallPartAsync(string callId, string? messageId, CancellationToken ct)
+    private async Task<(string? Tool, JsonElement? Input)> CallPartAsync(string sessionId, string callId, string? messageId, CancellationToken ct)
     {
         // The message first: a call id may come again in a later turn (a provider's own numbering), and what is shown must
         // be this call's arguments, not an earlier one's.
@@ -281,7 +442,7 @@ internal sealed class OpenCodeSession : IAgentSession
 
         try
         {
-            var message = await _server.SendAsync(HttpMethod.Get, $"/session/{Uri.EscapeDataString(AgentSessionId)}/message/{Uri.EscapeDataString(messageId)}",
+            var message = await _server.SendAsync(HttpMethod.Get, $"/session/{Uri.EscapeDataString(sessionId)}/message/{Uri.EscapeDataString(messageId)}",
                 null, OpenCodeJson.Default.MessageWithParts, ct).ConfigureAwait(false);
             if (message?.Parts?.FirstOrDefault(part => part.CallID == callId) is { } part)
             {
@@ -323,9 +484,10 @@ internal sealed class OpenCodeSession : IAgentSession
     /// session's: so these, on the session, outrank anything a config file says. Everything asks — reads too, so that
     /// every call reaches the gatekeeper, is in the ledger and meets the project's deny rules (PocketCoder's own policy
     /// allows reads inside the project without troubling the owner). Its question tool runs (its questions come to the
-    /// owner as question cards); plan switches are off: PocketCoder has its own plan mode. Subagents are off (see below).
+    /// owner as question cards); plan switches are off: PocketCoder has its own plan mode. A subagent (<c>task</c>) is a call
+    /// that asks like any other; its own child session gets these rules too, with no subagent of its own.
     /// </summary>
-    internal static IReadOnlyList<PermissionRule> GateRules() =>
+    internal static IReadOnlyList<PermissionRule> GateRules(bool subagent = false) =>
     [
         new("*", "*", "ask"),
         new("todowrite", "*", "allow"),
@@ -334,9 +496,7 @@ internal sealed class OpenCodeSession : IAgentSession
         new("question", "*", "allow"),
         new("plan_enter", "*", "deny"),
         new("plan_exit", "*", "deny"),
-        // A subagent runs in a child session that inherits only the deny and external_directory rules of this one, so
-        // its calls would be judged by the config rules alone (and asked on a session we do not listen to): no subagents.
-        new("task", "*", "deny"),
+        .. subagent ? [new PermissionRule("task", "*", "deny")] : Array.Empty<PermissionRule>(),
     ];
 
     private static bool EndsWithGateRules(SessionInfo session) =>

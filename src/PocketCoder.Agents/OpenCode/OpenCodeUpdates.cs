@@ -138,6 +138,74 @@ internal static class OpenCodeUpdates
     }
 
     /// <summary>
+    /// A subagent's events, from its child session's share of the stream (its own memory in <paramref name="child"/>): its calls,
+    /// words and thinking under <paramref name="parentCallId"/>, the <c>task</c> call that started it. Its partial text is not
+    /// streamed (the phone streams the reply to the owner), and its errors, idles and ends are not the turn's: the task call's
+    /// result says how it went. Its tokens are the turn's (added to <paramref name="parent"/>'s usage), as the owner pays them.
+    /// </summary>
+    public static IReadOnlyList<AgentEvent> MapSubagent(string? type, EventProperties properties, OpenCodeStream child, OpenCodeStream parent,
+        string? parentCallId, IEnumerable<string> mcpServers)
+    {
+        var events = Map(type, properties, child, mcpServers);
+        parent.Usage.Input += child.Usage.Input;
+        parent.Usage.Output += child.Usage.Output;
+        parent.Usage.CacheRead += child.Usage.CacheRead;
+        parent.Usage.CacheWrite += child.Usage.CacheWrite;
+        parent.Usage.Cost += child.Usage.Cost;
+        child.Usage = default;
+        return [.. events.Select(e => e switch
+        {
+            ToolCall call => call with { ParentToolCallId = parentCallId },
+            AssistantMessage message => message with { ParentToolCallId = parentCallId },
+            Thinking thinking => thinking with { ParentToolCallId = parentCallId },
+            ToolResult => e,
+            _ => null,
+        }).OfType<AgentEvent>()];
+    }
+
+    /// <summary>
+    /// The rules of a subagent (its merged rules, from <c>GET /agent</c>) that would let a call run unasked in its child session
+    /// before PocketCoder's gate rules reach it: every <c>allow</c> after the last "ask about everything" (the server's
+    /// permission config), but the to-do list's and <c>external_directory</c>'s (which only waives the extra question about
+    /// a path outside the project; the call itself still asks). OpenCode's built-in subagents have none (the config's rules
+    /// come after their own); an agent the owner set up with rules of its own (<c>permission: bash: allow</c>) has them after.
+    /// </summary>
+    public static IReadOnlyList<PermissionRule> UnguardedAllows(IReadOnlyList<PermissionRule> rules)
+    {
+        var guard = rules.ToList().FindLastIndex(r => r is { Permission: "*", Pattern: "*", Action: "ask" });
+        return [.. rules.Skip(guard + 1).Where(r => r.Action == "allow" && r.Permission is not ("todowrite" or "todoread" or "external_directory"))];
+    }
+
+    /// <summary>Why a subagent is refused: said to the model as the <c>task</c> call's rejection, so it can take another.</summary>
+    public static string RefusedSubagent(string name, IReadOnlyList<PermissionRule> unguarded) =>
+        $"PocketCoder does not start the subagent \"{name}\": its own rules let it run {string.Join(", ", unguarded.Select(r => r.Pattern == "*" ? r.Permission : $"{r.Permission} {r.Pattern}").Distinct())} " +
+        "without asking the owner. Use the \"general\" subagent, or do the work yourself.";
+
+    /// <summary>
+    /// A <c>task</c> call's part once OpenCode made its subagent's child session (<c>state.metadata.sessionId</c>): the call, the
+    /// child session (the task's id, what aborting it takes) and the task's state; null for any other part.
+    /// </summary>
+    public static (string CallId, AgentTaskUpdate Update)? Subagent(Part part)
+    {
+        if (part is not { Type: "tool", Tool: "task", State: { Status: { } status, Metadata: { ValueKind: JsonValueKind.Object } metadata } state }
+            || JsonFields.Text(metadata, "sessionId") is not { Length: > 0 } childId)
+        {
+            return null;
+        }
+
+        var callId = part.CallID ?? part.Id ?? "";
+        var description = state.Title ?? (state.Input is { ValueKind: JsonValueKind.Object } input ? JsonFields.Text(input, "description") : null);
+        var (taskStatus, summary) = status switch
+        {
+            "completed" => (AgentTaskStatuses.Completed, null),
+            "error" => (state.Error is { } error && error.Contains("cancel", StringComparison.OrdinalIgnoreCase) ? AgentTaskStatuses.Stopped : AgentTaskStatuses.Failed,
+                state.Error),
+            _ => (AgentTaskStatuses.Running, (string?)null),
+        };
+        return (callId, new AgentTaskUpdate(callId, childId, "subagent", taskStatus, description, summary));
+    }
+
+    /// <summary>
     /// Whether a permission is told only by its call's own tool part (<see cref="Permission"/>'s <c>call</c>): an MCP
     /// resource read, or an MCP server's tool.
     /// </summary>
@@ -164,7 +232,8 @@ internal static class OpenCodeUpdates
         }
 
         var (kind, title, command, path) = Describe(permission, input);
-        if (kind != ToolKind.Execute)
+        // A task's pattern is the subagent's name, never a path.
+        if (kind != ToolKind.Execute && permission != "task")
         {
             path ??= patterns.FirstOrDefault();
         }
@@ -258,6 +327,7 @@ internal static class OpenCodeUpdates
             "read" or "glob" or "grep" or "list" => (ToolKind.Read, file is null ? tool : $"Read {file}", null, file),
             "webfetch" or "websearch" => (ToolKind.Fetch, JsonFields.Text(input, "url") ?? tool, null, null),
             "external_directory" => (ToolKind.Other, "Use a path outside the project", null, file),
+            "task" => (ToolKind.Other, $"Subagent: {JsonFields.Text(input, "description") ?? JsonFields.Text(input, "subagent_type") ?? "a task"}", null, null),
             _ => (ToolKind.Other, tool, null, null),
         };
     }

@@ -195,6 +195,8 @@ public sealed class Devices(Database database, Ledger.LedgerStore ledger, TimePr
         write.Execute("UPDATE devices SET revoked_at = $now WHERE id = $id", ("$now", now.ToDb()), ("$id", deviceId));
         // A revoked phone must not go on receiving what the agents ask (a push carries the command's summary).
         write.Execute("DELETE FROM notification_channels WHERE device_id = $id", ("$id", deviceId));
+        // Nor another machine reach it through this one: its push relays go with it.
+        write.Execute("DELETE FROM push_relays WHERE device_id = $id", ("$id", deviceId));
         // Nor pair itself again: a code it made and that is still unused would give whoever holds it a new device, same person.
         var voided = write.Execute("UPDATE pairing_codes SET used_at = $now WHERE created_by_device = $id AND used_at IS NULL",
             ("$now", now.ToDb()), ("$id", deviceId));

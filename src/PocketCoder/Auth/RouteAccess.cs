@@ -190,6 +190,11 @@ public static class RouteAccess
         ["RemoveNtfy"] = Read(),
         ["TestNotification"] = Read(),
         ["ReportPresence"] = Read(),
+        // A device's own push relays, so that another machine can reach its subscription through this one (the post to a
+        // relay itself, RelayPush, takes no device: its secret is its credential).
+        ["CreatePushRelay"] = Read(),
+        ["ListPushRelays"] = Read(),
+        ["RevokePushRelay"] = Read(),
 
         // A link to watch one session: who may make, list and revoke one is the decision-rights table's act (ShareWatch),
         // asked in the handler. What its page may reach is Watchable, above; the page itself asks what it watches.

@@ -106,6 +106,12 @@ public static class ErrorCodes
     public const string PushEndpointInvalid = "PUSH_ENDPOINT_INVALID";
     public const string PushKeysInvalid = "PUSH_KEYS_INVALID";
     public const string NoNotificationChannel = "NO_NOTIFICATION_CHANNEL";
+    public const string PushRelayNotFound = "PUSH_RELAY_NOT_FOUND";
+    public const string PushRelaySecretInvalid = "PUSH_RELAY_SECRET_INVALID";
+    public const string PushRelayGone = "PUSH_RELAY_GONE";
+    public const string PushRelayBodyInvalid = "PUSH_RELAY_BODY_INVALID";
+    public const string PushRelayFailed = "PUSH_RELAY_FAILED";
+    public const string TooManyPushRelays = "TOO_MANY_PUSH_RELAYS";
     public const string FileChanged = "FILE_CHANGED";
     public const string TurnNotFound = "TURN_NOT_FOUND";
     public const string FilesChangedSince = "FILES_CHANGED_SINCE";

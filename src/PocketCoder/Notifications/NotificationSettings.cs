@@ -114,7 +114,8 @@ public sealed record PushMessage(
     bool Actions,
     bool Silent,
     string At,
-    string? AllowToken);
+    string? AllowToken,
+    string? Machine = null);
 
 /// <summary>Source-generated JSON for what notifications store and send.</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

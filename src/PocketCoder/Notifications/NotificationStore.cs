@@ -11,6 +11,8 @@ public static class ChannelKinds
 }
 
 /// <summary>One way of reaching one device, with how its last sends went.</summary>
+/// <param name="Token">ntfy: its access token. Web Push: the secret of the push relay <paramref name="Endpoint"/> is (a relayed subscription).</param>
+/// <param name="MachineOrigin">A relayed subscription's: this machine's origin as the app that relays it knows it, named in each message.</param>
 public sealed record NotificationChannel(
     string DeviceId,
     string Kind,
@@ -23,7 +25,12 @@ public sealed record NotificationChannel(
     DateTimeOffset? LastSuccessAt,
     int? LastStatus,
     string? LastError,
-    int Failures);
+    int Failures,
+    string? MachineOrigin = null)
+{
+    /// <summary>A Web Push subscription of the app on another machine, reached through that machine's push relay.</summary>
+    public bool Relayed => Kind == ChannelKinds.WebPush && Token is not null;
+}
 
 /// <param name="Outcome"><c>sent</c>, <c>failed</c>, <c>expired</c> (the push service said the subscription is gone; it was removed) or <c>suppressed</c>.</param>
 public sealed record NotificationDelivery(long Id, string DeviceId, string Channel, string Event, string? Subject, DateTimeOffset At, string Outcome, int? Status, string? Detail);
@@ -33,23 +40,38 @@ public sealed class NotificationStore(Database database, TimeProvider clock)
 {
     private const int KeptDeliveries = 2_000;
     private const string ChannelColumns =
-        "c.device_id, c.kind, c.endpoint, c.p256dh, c.auth, c.token, c.created_at, c.last_attempt_at, c.last_success_at, c.last_status, c.last_error, c.failures";
+        "c.device_id, c.kind, c.endpoint, c.p256dh, c.auth, c.token, c.created_at, c.last_attempt_at, c.last_success_at, c.last_status, c.last_error, c.failures, c.machine_origin";
 
     /// <summary>Adds or replaces the device's channel of this kind (a browser re-subscribing gets a new endpoint).</summary>
-    public void SaveChannel(string deviceId, string kind, string endpoint, string? p256dh, string? auth, string? token) =>
-        database.Write(write => write.Execute(
+    /// <param name="machineOrigin">A relayed subscription's: this machine's origin as the relaying app knows it.</param>
+    public void SaveChannel(string deviceId, string kind, string endpoint, string? p256dh, string? auth, string? token, string? machineOrigin = null) =>
+        database.Write(write =>
+        {
+            write.Execute(
             """
-            INSERT INTO notification_channels (device_id, kind, endpoint, p256dh, auth, token, created_at)
-            VALUES ($device, $kind, $endpoint, $p256dh, $auth, $token, $now)
+            INSERT INTO notification_channels (device_id, kind, endpoint, p256dh, auth, token, machine_origin, created_at)
+            VALUES ($device, $kind, $endpoint, $p256dh, $auth, $token, $origin, $now)
             ON CONFLICT (device_id, kind) DO UPDATE SET endpoint = excluded.endpoint, p256dh = excluded.p256dh, auth = excluded.auth,
-                token = excluded.token, created_at = excluded.created_at, last_attempt_at = NULL, last_success_at = NULL,
-                last_status = NULL, last_error = NULL, failures = 0
+                token = excluded.token, machine_origin = excluded.machine_origin, created_at = excluded.created_at, last_attempt_at = NULL,
+                last_success_at = NULL, last_status = NULL, last_error = NULL, failures = 0
             """,
             ("$device", deviceId), ("$kind", kind), ("$endpoint", endpoint), ("$p256dh", p256dh), ("$auth", auth), ("$token", token),
-            ("$now", clock.GetUtcNow().ToDb())));
+            ("$origin", machineOrigin), ("$now", clock.GetUtcNow().ToDb()));
+            // A relay is bound to the subscription it was made for: another one (new keys) cannot read what it carried.
+            write.Execute(RelaysOfOtherSubscriptions, ("$device", deviceId), ("$kind", kind), ("$endpoint", endpoint));
+        });
 
-    public bool RemoveChannel(string deviceId, string kind) => database.Write(write =>
-        write.Execute("DELETE FROM notification_channels WHERE device_id = $device AND kind = $kind", ("$device", deviceId), ("$kind", kind)) > 0);
+    public bool RemoveChannel(string deviceId, string kind) => database.Write(write => RemoveChannel(write, deviceId, kind));
+
+    /// <summary>The channel, and the push relays made for it: with the subscription gone they have nothing to reach.</summary>
+    private static bool RemoveChannel(DbWrite write, string deviceId, string kind)
+    {
+        write.Execute(RelaysOfOtherSubscriptions, ("$device", deviceId), ("$kind", kind), ("$endpoint", ""));
+        return write.Execute("DELETE FROM notification_channels WHERE device_id = $device AND kind = $kind", ("$device", deviceId), ("$kind", kind)) > 0;
+    }
+
+    private const string RelaysOfOtherSubscriptions =
+        "DELETE FROM push_relays WHERE $kind = 'web_push' AND device_id = $device AND endpoint <> $endpoint";
 
     /// <summary>The channels of devices that are not revoked; of one device when <paramref name="deviceId"/> is given.</summary>
     public IReadOnlyList<NotificationChannel> Channels(string? deviceId = null) => database.Read(connection => connection.Query(
@@ -95,7 +117,7 @@ public sealed class NotificationStore(Database database, TimeProvider clock)
                         ("$at", at), ("$status", delivery.Status), ("$error", delivery.Detail), ("$device", channel.Device), ("$kind", channel.Kind));
                     break;
                 case DeliveryOutcomes.Expired:
-                    write.Execute("DELETE FROM notification_channels WHERE device_id = $device AND kind = $kind", ("$device", channel.Device), ("$kind", channel.Kind));
+                    RemoveChannel(write, channel.Device, channel.Kind);
                     break;
             }
 
@@ -118,7 +140,7 @@ public sealed class NotificationStore(Database database, TimeProvider clock)
 
     private static NotificationChannel MapChannel(SqliteDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.NullableString(3), r.NullableString(4), r.NullableString(5), r.Time(6),
-        r.NullableTime(7), r.NullableTime(8), r.IsDBNull(9) ? null : r.GetInt32(9), r.NullableString(10), r.GetInt32(11));
+        r.NullableTime(7), r.NullableTime(8), r.IsDBNull(9) ? null : r.GetInt32(9), r.NullableString(10), r.GetInt32(11), r.NullableString(12));
 }
 
 public static class DeliveryOutcomes

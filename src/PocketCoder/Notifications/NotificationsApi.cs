@@ -12,12 +12,27 @@ namespace PocketCoder.Notifications;
 
 public sealed record WebPushKeys(string? P256dh, string? Auth);
 
-/// <summary>A browser's <c>PushSubscription.toJSON()</c>, as the app sends it.</summary>
+/// <summary>
+/// A relayed subscription's: the relay's secret (from <c>POST /api/push/relays</c> on the app's machine) and this
+/// machine's origin as that app knows it, which each message names so that its actions are posted here.
+/// </summary>
+public sealed record WebPushRelayRequest(
+    [property: Required(ErrorMessage = "'relay.secret' is required: the secret the app's machine gave with the relay.")]
+    [property: StringLength(200, ErrorMessage = "'relay.secret' is at most {1} characters.")]
+    string? Secret,
+    [property: Required(ErrorMessage = "'relay.origin' is required: this machine's origin as the app calls it (https://b.example).")]
+    string? Origin);
+
+/// <summary>
+/// A browser's <c>PushSubscription.toJSON()</c>, as the app sends it; or, with <see cref="Relay"/>, the subscription of
+/// the app on another machine: <see cref="Endpoint"/> is then that machine's push relay.
+/// </summary>
 public sealed record WebPushSubscriptionRequest(
-    [property: Required(ErrorMessage = "'endpoint' is required: the push service URL of the browser's subscription.")]
+    [property: Required(ErrorMessage = "'endpoint' is required: the push service URL of the browser's subscription, or a push relay's URL.")]
     string? Endpoint,
     [property: Required(ErrorMessage = "'keys' is required: the subscription's p256dh and auth.")]
-    WebPushKeys? Keys);
+    WebPushKeys? Keys,
+    WebPushRelayRequest? Relay = null);
 
 public sealed record NtfyChannelRequest(
     [property: Required(ErrorMessage = "'topicUrl' is required, e.g. https://ntfy.sh/my-secret-topic.")]
@@ -28,11 +43,13 @@ public sealed record NtfyChannelRequest(
 public sealed record PresenceRequest(bool Visible);
 
 /// <summary>A channel as the app shows it: where it goes (the host only: endpoints are capabilities) and how it last went.</summary>
+/// <param name="Relayed">A Web Push subscription of the app on another machine, reached through its push relay (<see cref="Host"/> is that machine's).</param>
 public sealed record ChannelResponse(
-    string Kind, string Host, DateTimeOffset CreatedAt, DateTimeOffset? LastAttemptAt, DateTimeOffset? LastSuccessAt, int? LastStatus, string? LastError, int Failures)
+    string Kind, string Host, DateTimeOffset CreatedAt, DateTimeOffset? LastAttemptAt, DateTimeOffset? LastSuccessAt, int? LastStatus, string? LastError, int Failures,
+    bool Relayed)
 {
     public static ChannelResponse From(NotificationChannel c) =>
-        new(c.Kind, new Uri(c.Endpoint).Host, c.CreatedAt, c.LastAttemptAt, c.LastSuccessAt, c.LastStatus, c.LastError, c.Failures);
+        new(c.Kind, new Uri(c.Endpoint).Host, c.CreatedAt, c.LastAttemptAt, c.LastSuccessAt, c.LastStatus, c.LastError, c.Failures, c.Relayed);
 }
 
 public sealed record DeliveryResponse(string Channel, string Event, string? Subject, DateTimeOffset At, string Outcome, int? Status, string? Detail)
@@ -51,7 +68,7 @@ public static class NotificationsApi
 
     public static IServiceCollection AddNotifications(this IServiceCollection services, PocketCoderOptions options) => services
         .AddSingleton(provider => new Vapid(options.DataDirectory, VapidContact(options), provider.GetRequiredService<TimeProvider>()))
-        .AddSingleton<NotificationStore>().AddSingleton<DevicePresence>().AddSingleton<PushSender>().AddSingleton<NotificationActions>()
+        .AddSingleton<NotificationStore>().AddSingleton<PushRelays>().AddSingleton<DevicePresence>().AddSingleton<PushSender>().AddSingleton<NotificationActions>()
         .AddRunningSingleton<Notifier>().AddRunningSingleton<PushWarmup>();
 
     /// <summary>Push services want a way to reach the sender: the owner's choice, else the public https address.</summary>
@@ -100,7 +117,23 @@ public static class NotificationsApi
                 "'keys.p256dh' must be the browser's P-256 public key and 'keys.auth' its 16-byte secret, both base64url (PushSubscription.toJSON()).");
         }
 
-        return Save(user, store, ChannelKinds.WebPush, endpoint, request.Keys.P256dh, request.Keys.Auth, null);
+        if (request.Relay is not { } relay)
+        {
+            return Save(user, store, ChannelKinds.WebPush, endpoint, request.Keys.P256dh, request.Keys.Auth, null);
+        }
+
+        if (!relay.Secret!.All(c => c is > ' ' and < (char)127))
+        {
+            throw ApiProblem.Validation("'relay.secret' must be printable ASCII without spaces (the secret the relay was made with).");
+        }
+
+        if (CrossOrigin.Normalize(relay.Origin) is not { } origin || origin != relay.Origin)
+        {
+            throw new ApiProblem(StatusCodes.Status400BadRequest, ErrorCodes.OriginInvalid,
+                "'relay.origin' must be an origin as a browser writes it: https://b.example or http://192.168.1.5:7420, no path.");
+        }
+
+        return Save(user, store, ChannelKinds.WebPush, endpoint, request.Keys.P256dh, request.Keys.Auth, relay.Secret, origin);
     }
 
     private static ChannelResponse SetNtfy(NtfyChannelRequest request, ClaimsPrincipal user, NotificationStore store)
@@ -122,10 +155,11 @@ public static class NotificationsApi
         return Save(user, store, ChannelKinds.Ntfy, topic, null, null, token);
     }
 
-    private static ChannelResponse Save(ClaimsPrincipal user, NotificationStore store, string kind, Uri endpoint, string? p256dh, string? auth, string? token)
+    private static ChannelResponse Save(ClaimsPrincipal user, NotificationStore store, string kind, Uri endpoint, string? p256dh, string? auth, string? token,
+        string? machineOrigin = null)
     {
         var device = user.Actor().Id;
-        store.SaveChannel(device, kind, endpoint.AbsoluteUri, p256dh, auth, token);
+        store.SaveChannel(device, kind, endpoint.AbsoluteUri, p256dh, auth, token, machineOrigin);
         return ChannelResponse.From(store.Channels(device).Single(c => c.Kind == kind));
     }
 

@@ -9,6 +9,9 @@ using System.Text.Json;
 
 namespace PocketCoder.Notifications;
 
+/// <summary>A push another machine encrypted (RFC 8291), with the RFC 8030 headers it asked for, to pass on through a push relay.</summary>
+public sealed record RelayedPush(byte[] Body, int TimeToLive, string Urgency, string? Topic);
+
 /// <summary>An ntfy message, published as JSON to the server's root (UTF-8 safe, unlike ntfy's header form).</summary>
 public sealed record NtfyMessage(string Topic, string Title, string Message, int Priority, IReadOnlyList<string> Tags, string? Click);
 
@@ -34,38 +37,55 @@ public sealed class PushSender(Vapid vapid, TimeProvider clock, ILogger<PushSend
     };
 
     /// <summary>How long a push service keeps a message for a device that is offline.</summary>
-    private static readonly TimeSpan TimeToLive = TimeSpan.FromHours(12);
+    public static readonly TimeSpan TimeToLive = TimeSpan.FromHours(12);
 
-    public async Task<NotificationDelivery> SendAsync(NotificationChannel channel, PushMessage message, string? subject, string appUrl, CancellationToken cancellationToken)
+    public Task<NotificationDelivery> SendAsync(NotificationChannel channel, PushMessage message, string? subject, string appUrl, CancellationToken cancellationToken) =>
+        DeliverAsync(channel, message.Event, subject,
+            () => channel.Kind == ChannelKinds.WebPush ? WebPushRequest(channel, message) : NtfyRequest(channel, message, appUrl), cancellationToken);
+
+    /// <summary>
+    /// Passes on a push another machine encrypted to <paramref name="channel"/>'s browser (a push relay), signed with this
+    /// machine's VAPID key, to which the subscription is bound. Its body is passed as it came: this machine cannot read it.
+    /// </summary>
+    public Task<NotificationDelivery> RelayAsync(NotificationChannel channel, RelayedPush push, string relayId, CancellationToken cancellationToken) =>
+        DeliverAsync(channel, PushRelays.DeliveryEvent, relayId, () =>
+        {
+            var endpoint = new Uri(channel.Endpoint);
+            return WebPushPost(endpoint, push.Body, vapid.AuthorizationFor(endpoint), push.TimeToLive, push.Urgency, push.Topic);
+        }, cancellationToken);
+
+    private async Task<NotificationDelivery> DeliverAsync(NotificationChannel channel, string what, string? subject, Func<HttpRequestMessage> request,
+        CancellationToken cancellationToken)
     {
-        var (status, error) = await AttemptAsync(channel, message, appUrl, cancellationToken).ConfigureAwait(false);
+        var (status, error) = await AttemptAsync(request, cancellationToken).ConfigureAwait(false);
         if (status is null or 429 or >= 500 && !cancellationToken.IsCancellationRequested)
         {
             // A push service that is briefly down or busy gets one more try; a refusal (4xx) does not.
             await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
-            (status, error) = await AttemptAsync(channel, message, appUrl, cancellationToken).ConfigureAwait(false);
+            (status, error) = await AttemptAsync(request, cancellationToken).ConfigureAwait(false);
         }
 
         var outcome = status switch
         {
             >= 200 and < 300 => DeliveryOutcomes.Sent,
-            // RFC 8030 §7.3: the subscription is gone for good (the browser unsubscribed, or the app was uninstalled).
+            // RFC 8030 §7.3: the subscription is gone for good (the browser unsubscribed, or the app was uninstalled); for a
+            // relayed one, the relay is (revoked, or its subscription went).
             404 or 410 when channel.Kind == ChannelKinds.WebPush => DeliveryOutcomes.Expired,
             _ => DeliveryOutcomes.Failed,
         };
         if (outcome != DeliveryOutcomes.Sent)
         {
-            NotificationLog.SendFailed(logger, channel.Kind, channel.DeviceId, message.Event, status ?? 0, error ?? "");
+            NotificationLog.SendFailed(logger, channel.Kind, channel.DeviceId, what, status ?? 0, error ?? "");
         }
 
-        return new NotificationDelivery(0, channel.DeviceId, channel.Kind, message.Event, subject, clock.GetUtcNow(), outcome, status, error);
+        return new NotificationDelivery(0, channel.DeviceId, channel.Kind, what, subject, clock.GetUtcNow(), outcome, status, error);
     }
 
-    private async Task<(int? Status, string? Error)> AttemptAsync(NotificationChannel channel, PushMessage message, string appUrl, CancellationToken cancellationToken)
+    private async Task<(int? Status, string? Error)> AttemptAsync(Func<HttpRequestMessage> build, CancellationToken cancellationToken)
     {
         try
         {
-            using var request = channel.Kind == ChannelKinds.WebPush ? WebPushRequest(channel, message) : NtfyRequest(channel, message, appUrl);
+            using var request = build();
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
             if (response.IsSuccessStatusCode)
             {
@@ -99,7 +119,7 @@ public sealed class PushSender(Vapid vapid, TimeProvider clock, ILogger<PushSend
         {
             if (Uri.TryCreate(channel.Endpoint, UriKind.Absolute, out var endpoint))
             {
-                if (channel.Kind == ChannelKinds.WebPush)
+                if (channel.Kind == ChannelKinds.WebPush && !channel.Relayed)
                 {
                     vapid.AuthorizationFor(endpoint);
                 }
@@ -179,20 +199,36 @@ public sealed class PushSender(Vapid vapid, TimeProvider clock, ILogger<PushSend
         await stream.WriteAsync("HTTP/1.1 201 Created\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>RFC 8030 §5 with RFC 8291's encryption and RFC 8292's VAPID authorization.</summary>
+    /// <summary>
+    /// RFC 8030 §5 with RFC 8291's encryption and RFC 8292's VAPID authorization; to a relayed subscription, the relay's
+    /// secret instead (the machine that relays it signs it), and the message names this machine, so that its actions
+    /// come back here.
+    /// </summary>
     private HttpRequestMessage WebPushRequest(NotificationChannel channel, PushMessage message)
     {
         var endpoint = new Uri(channel.Endpoint);
-        var plaintext = JsonSerializer.SerializeToUtf8Bytes(message, NotificationJson.Default.PushMessage);
+        var plaintext = JsonSerializer.SerializeToUtf8Bytes(channel.Relayed ? message with { Machine = channel.MachineOrigin } : message,
+            NotificationJson.Default.PushMessage);
         var body = WebPushCrypto.Encrypt(plaintext, Base64UrlText.TryDecode(channel.P256dh)!, Base64UrlText.TryDecode(channel.Auth)!);
+        var authorization = channel.Relayed ? $"Bearer {channel.Token}" : vapid.AuthorizationFor(endpoint);
+        var urgency = message.Silent ? "low" : message.Event == NotificationKinds.ApprovalRequested ? "high" : "normal";
+        // A newer message of the same session replaces one the push service still holds for an offline phone.
+        return WebPushPost(endpoint, body, authorization, (int)TimeToLive.TotalSeconds, urgency, Topic(message.Tag));
+    }
+
+    private static HttpRequestMessage WebPushPost(Uri endpoint, byte[] body, string authorization, int timeToLive, string urgency, string? topic)
+    {
         var request = new HttpRequestMessage(HttpMethod.Post, endpoint) { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
         request.Content.Headers.ContentEncoding.Add("aes128gcm");
-        request.Headers.TryAddWithoutValidation("Authorization", vapid.AuthorizationFor(endpoint));
-        request.Headers.Add("TTL", ((int)TimeToLive.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture));
-        request.Headers.Add("Urgency", message.Silent ? "low" : message.Event == NotificationKinds.ApprovalRequested ? "high" : "normal");
-        // A newer message of the same session replaces one the push service still holds for an offline phone.
-        request.Headers.Add("Topic", Topic(message.Tag));
+        request.Headers.TryAddWithoutValidation("Authorization", authorization);
+        request.Headers.Add("TTL", timeToLive.ToString(CultureInfo.InvariantCulture));
+        request.Headers.Add("Urgency", urgency);
+        if (topic is { Length: > 0 })
+        {
+            request.Headers.Add("Topic", topic);
+        }
+
         return request;
     }
 

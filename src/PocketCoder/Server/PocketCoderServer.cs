@@ -125,6 +125,7 @@ public static class PocketCoderServer
         api.MapCommands();
         api.MapTerminal();
         api.MapNotifications();
+        api.MapPushRelays();
         api.MapBridges();
         api.MapPreviews();
         api.MapCosts();

@@ -458,8 +458,10 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
             _session.Id, request.Tool, request.ToolCallId, (int)_services.Options.PauseWaitingAfter.TotalSeconds);
     }
 
+    // Not a subagent's call: stopping the agent ends the subagent's conversation, and the resumed main thread would be asked
+    // to make a call that was its subagent's.
     bool IPauseHost.StopsToPause(PermissionRequest request) =>
-        request.Kind != ToolKind.Network && _agent is { ResumesOnDecision: true } && !_agentDisposed;
+        request.Kind != ToolKind.Network && request.ParentToolCallId is null && _agent is { ResumesOnDecision: true } && !_agentDisposed;
 
     async Task<bool> IPauseHost.StopForPauseAsync(string toolCallId, bool midTurn)
     {

@@ -54,6 +54,30 @@ public sealed class AcpUpdatesTests
         """, "call toolu_9 mcp__docs__search Mcp 'search'")]
     public void Map_AStreamOfUpdates_MakesTheseEvents(string updates, string expected) => Assert.Equal(expected, Run(updates));
 
+    /// <summary>claude-agent-acp, told the client takes subagent transcripts: a subagent's updates name the Agent call that started it.</summary>
+    [Fact]
+    public void Map_ASubagentsUpdates_CarryTheirParent_ItsWordsAWholeMessage_NeverTheReply()
+    {
+        var updates = new AcpUpdates();
+        const string Parent = """ "_meta":{"claudeCode":{"toolName":"Bash","parentToolUseId":"toolu_agent"}}""";
+        var events = new[]
+        {
+            """{"sessionUpdate":"tool_call","toolCallId":"toolu_agent","title":"Write the file","kind":"think","_meta":{"claudeCode":{"toolName":"Agent"}}}""",
+            $$"""{"sessionUpdate":"tool_call","toolCallId":"toolu_sub","title":"Terminal","kind":"execute","rawInput":{},{{Parent}}}""",
+            """{"sessionUpdate":"agent_thought_chunk","content":{"type":"text","text":"Hmm"},"_meta":{"claudeCode":{"parentToolUseId":"toolu_agent"}}}""",
+            """{"sessionUpdate":"agent_message_chunk","content":{"type":"text","text":"The subagent wrote the file."},"_meta":{"claudeCode":{"parentToolUseId":"toolu_agent"}}}""",
+            """{"sessionUpdate":"agent_message_chunk","content":{"type":"text","text":"Mine."}}""",
+        }.SelectMany(line => updates.Map(Update(line))).ToList();
+        var asked = updates.Ask(ToolCallOf("""{"toolCallId":"toolu_sub","title":"echo sub","kind":"execute","rawInput":{"command":"echo sub"}}"""), events);
+
+        Assert.Equal([null, "toolu_agent"], events.OfType<ToolCall>().Select(c => c.ParentToolCallId));
+        Assert.Equal("toolu_agent", events.OfType<Thinking>().Single().ParentToolCallId);
+        Assert.Equal(["The subagent wrote the file.|toolu_agent", "Mine.|"], events.OfType<AssistantMessage>().Select(m => $"{m.Text}|{m.ParentToolCallId}"));
+        Assert.Equal(["Mine."], events.OfType<MessageDelta>().Select(d => d.Text));
+        Assert.Equal(("echo sub", "toolu_agent"), (asked.Command, asked.ParentToolCallId));
+        Assert.Null(updates.Ask(ToolCallOf("""{"toolCallId":"toolu_agent","title":"Write the file","kind":"think"}"""), events).ParentToolCallId);
+    }
+
     [Fact]
     public void Map_CallWithoutRawInput_ShowsWhatTheCallShowsAsItsInput()
     {

@@ -180,6 +180,11 @@ public sealed class OpenCodeUpdatesTests
             """ "id":"per_6","permission":"probe_touch_file","patterns":["*"],"metadata":{},"tool":{"messageID":"msg_1","callID":"call_6"}""",
             "probe_touch_file", "mcp__probe__touch_file", "mcp", "probe/touch_file", null, null
         },
+        {
+            // Starting a subagent: its pattern is the subagent's name, never a path.
+            """ "id":"per_7","permission":"task","patterns":["general"],"metadata":{"description":"Write the file","subagent_type":"general"},"always":["*"],"tool":{"messageID":"msg_1","callID":"call_7"}""",
+            null, "task", "other", "Subagent: Write the file", null, null
+        },
     };
 
     [Theory]
@@ -201,6 +206,82 @@ public sealed class OpenCodeUpdatesTests
         else if (asked.Permission != "read")
         {
             Assert.Equal(asked.Patterns, request.Input.GetProperty("patterns").EnumerateArray().Select(p => p.GetString()));
+        }
+    }
+
+    /// <summary>A subagent's child session (shapes from OpenCode 1.18.33's stream in OpenCodeSubagentTests).</summary>
+    [Fact]
+    public void Subagent_CallsWordsAndThinkingUnderItsTask_NoStreamingNoTurnEnd_ItsTokensTheTurns()
+    {
+        var (child, parent) = (new OpenCodeStream(), new OpenCodeStream());
+        parent.BeginTurn();
+        string[] script =
+        [
+            Status("busy"), Message("msg_a", "assistant"), TextPart("prt_a", "msg_a", "", ended: false), Delta("prt_a", "msg_a", "Writing"),
+            Tool("call_fake_2", "bash", $$$"""{"status":"running","input":{{{Bash}}}}"""),
+            Tool("call_fake_2", "bash", $$$"""{"status":"completed","input":{{{Bash}}},"output":"","time":{"start":1,"end":2}}"""),
+            Part("""{"id":"prt_r","messageID":"msg_a","type":"reasoning","text":"Done?","time":{"start":1,"end":2}}"""),
+            TextPart("prt_a", "msg_a", "The subagent wrote the file.", ended: true),
+            StepFinish("""{"input":10,"output":5,"cache":{"write":1,"read":2}}""", "0.25"),
+            Error("""{"name":"APIError","data":{"message":"Bad gateway"}}"""), Idle(),
+        ];
+
+        var made = script.Select(line => JsonSerializer.Deserialize(line, OpenCodeJson.Default.OpenCodeEvent)!)
+            .SelectMany(update => OpenCodeUpdates.MapSubagent(update.Type, update.Properties!, child, parent, "call_task", ["probe"])).Select(Show);
+
+        Assert.Equal(
+            [
+                Show(new ToolCall("call_fake_2", "bash", ToolKind.Execute, "echo hi > made-by-agent.txt", Json(Bash), "call_task")),
+                Show(new ToolResult("call_fake_2", "", false)),
+                Show(new Thinking("Done?", "call_task")),
+                Show(new AssistantMessage("The subagent wrote the file.", "call_task")),
+            ],
+            made);
+        Assert.Equal((10L, 5L, 2L, 1L, 0.25m), parent.Usage);
+        Assert.True(parent.TurnActive, "a subagent's idle ended the turn");
+    }
+
+    [Theory]
+    [InlineData("""{"status":"running","input":{"description":"Write it"},"title":"Write the file","metadata":{"sessionId":"ses_child"}}""", "running", "Write the file", null)]
+    [InlineData("""{"status":"completed","input":{"description":"Write it"},"output":"task_id: ses_child","metadata":{"sessionId":"ses_child"}}""", "completed", "Write it", null)]
+    [InlineData("""{"status":"error","input":{},"error":"Task cancelled","metadata":{"sessionId":"ses_child"}}""", "stopped", null, "Task cancelled")]
+    [InlineData("""{"status":"error","input":{},"error":"Subagent failed: boom","metadata":{"sessionId":"ses_child"}}""", "failed", null, "Subagent failed: boom")]
+    public void Subagent_TaskCallNamingItsChildSession_IsATaskState(string state, string status, string? description, string? summary)
+    {
+        var part = JsonSerializer.Deserialize(Tool("call_task", "task", state), OpenCodeJson.Default.OpenCodeEvent)!.Properties!.Part!;
+
+        var (callId, update) = OpenCodeUpdates.Subagent(part)!.Value;
+
+        Assert.Equal(("call_task", new AgentTaskUpdate("call_task", "ses_child", "subagent", status, description, summary)), (callId, update));
+    }
+
+    [Theory]
+    [InlineData("task", """{"status":"running","input":{"description":"x"}}""")]
+    [InlineData("bash", """{"status":"running","input":{},"metadata":{"sessionId":"ses_child"}}""")]
+    public void Subagent_NotATaskCallWithAChildSession_IsNone(string tool, string state) =>
+        Assert.Null(OpenCodeUpdates.Subagent(JsonSerializer.Deserialize(Tool("call_1", tool, state), OpenCodeJson.Default.OpenCodeEvent)!.Properties!.Part!));
+
+    /// <summary>
+    /// Subagents' rules in the order OpenCode 1.18.33's <c>GET /agent</c> gave them (its defaults, the server's permission
+    /// config; an agent's own rules, the owner's, after it), each rule <c>permission:pattern:action</c>, separated by <c>;</c>.
+    /// </summary>
+    [Theory]
+    [InlineData("general", "*:*:allow;read:*:allow;read:*.env:ask;*:*:ask;todowrite:*:allow;todoread:*:allow;external_directory:/h/opencode/tool-output/*:allow", "")]
+    [InlineData("explore", "*:*:allow;*:*:deny;grep:*:allow;bash:*:allow;read:*:allow;*:*:ask;todowrite:*:allow", "")]
+    [InlineData("general", "*:*:allow;*:*:ask;todowrite:*:allow;bash:git *:allow", "bash git *")]
+    [InlineData("runner", "*:*:allow;*:*:ask;todowrite:*:allow;*:*:deny;grep:*:allow;bash:*:allow;read:*:allow;external_directory:*:ask", "grep, bash, read")]
+    [InlineData("mine", "*:*:allow;read:*:allow", "*, read")]
+    public void UnguardedAllows_AreTheAllowsAfterTheLastAskEverything(string agent, string rules, string refused)
+    {
+        var parsed = rules.Split(';').Select(r => r.Split(':')).Select(r => new PermissionRule(r[0], r[1], r[2])).ToList();
+
+        var unguarded = OpenCodeUpdates.UnguardedAllows(parsed);
+
+        Assert.Equal(refused, string.Join(", ", unguarded.Select(r => r.Pattern == "*" ? r.Permission : $"{r.Permission} {r.Pattern}")));
+        if (unguarded.Count > 0)
+        {
+            Assert.StartsWith($"PocketCoder does not start the subagent \"{agent}\": its own rules let it run {refused} without asking",
+                OpenCodeUpdates.RefusedSubagent(agent, unguarded), StringComparison.Ordinal);
         }
     }
 

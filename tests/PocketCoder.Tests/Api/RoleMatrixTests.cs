@@ -46,9 +46,10 @@ public sealed partial class RoleMatrixTests
         using var http = new HttpClient(new HttpClientHandler { UseCookies = false }) { BaseAddress = server.BaseUrl, Timeout = TimeSpan.FromSeconds(30) };
         foreach (var (method, template, id) in operations)
         {
-            if (id is "Health" or "Pair" or "OpenWatchLink")
+            if (id is "Health" or "Pair" or "OpenWatchLink" or "RelayPush")
             {
-                continue; // Anonymous by design (AuthTests; a watch link's token is its own credential, WatchLinkTests).
+                continue; // Anonymous by design (AuthTests; a watch link's token is its own credential, WatchLinkTests;
+                          // a push relay's secret is its, PushRelayTests).
             }
 
             if (id is null || !RouteAccess.ByRoute.TryGetValue(id, out var rule))

@@ -368,7 +368,7 @@ public sealed class NotificationTests
     }
 
     /// <summary>RFC 8292: an ES256 JWT for the push service's origin, short-lived, with a contact, signed by the key in <c>k</c>.</summary>
-    private static void AssertVapid(PushRequest request, Uri pushService, string vapidKey)
+    internal static void AssertVapid(PushRequest request, Uri pushService, string vapidKey)
     {
         var authorization = request.Header("Authorization");
         Assert.StartsWith("vapid t=", authorization);

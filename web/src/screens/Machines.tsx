@@ -1,8 +1,9 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { describeError } from '../api';
 import { AppBar, ErrorNote, Icon } from '../components/ui';
 import { MachineBadge } from '../components/MachineBadge';
-import { addMachine, parseMachineLink, removeMachine } from '../machines';
+import { addMachine, parseMachineLink, removeMachine, type MachineView } from '../machines';
+import { disableMachinePush, enableMachinePush, machinePushOn } from '../push';
 import { useStore } from '../store';
 
 /**
@@ -27,12 +28,49 @@ export function Machines() {
                 {m.reason && m.status !== 'online' && <span class="muted small"> · {m.reason}</span>}
               </span>
               <button class="btn ghost small" onClick={() => void removeMachine(m.machine.id)} aria-label={`Remove ${m.machine.name}`}>Remove</button>
+              <MachineNotify view={m} />
             </li>
           ))}
         </ul>
         <AddMachine />
       </main>
     </>
+  );
+}
+
+/**
+ * "Notify me from this machine": its notifications reach this phone through a relay on this app's machine, which passes
+ * them on unread; their Allow once / Deny go back to that machine. Its state is what that machine says it holds.
+ */
+function MachineNotify({ view }: { view: MachineView }) {
+  const [on, setOn] = useState<boolean | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const online = view.status === 'online';
+  useEffect(() => {
+    if (online) void machinePushOn(view.machine).then(setOn, () => setOn(null));
+  }, [online, view.machine.id, view.machine.relayId]);
+  const toggle = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      if (on) await disableMachinePush(view.machine);
+      else await enableMachinePush(view.machine);
+      setOn(!on);
+    } catch (err) {
+      setError(describeError(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div class="machine-notify stack" data-testid="machine-notify" data-state={on === null ? 'unknown' : on ? 'on' : 'off'}>
+      <span class="muted small">Notifications from {view.machine.name}: {on === null ? (online ? 'checking…' : 'unknown while it is offline') : on ? 'on' : 'off'}</span>
+      <button class="btn ghost small" disabled={busy || !online || on === null} onClick={() => void toggle()}>
+        {on ? 'Stop notifications from this machine' : 'Notify me from this machine'}
+      </button>
+      <ErrorNote error={error} />
+    </div>
   );
 }
 

@@ -58,12 +58,13 @@ public sealed class AdapterMappingTests : IDisposable
     public void OpenCode_ModesPickItsAgent(string mode, string agent) => Assert.Equal(agent, OpenCodeAdapter.AgentFor(mode, OpenCodeFlavor.OpenCode));
 
     [Fact]
-    public void OpenCode_GateRules_AskForEverything_AndAllowNoSubagents_QuestionsComeAsCards()
+    public void OpenCode_GateRules_AskForEverything_SubagentsAskedButNoneOfTheirOwn_QuestionsComeAsCards()
     {
         var rules = OpenCodeSession.GateRules().Select(r => (r.Permission, r.Action)).ToList();
 
         Assert.Equal(("*", "ask"), rules[0]); // First, so anything not named below is asked.
-        Assert.Contains(("task", "deny"), rules);
+        Assert.DoesNotContain(rules, r => r.Permission == "task"); // Starting a subagent is asked, as "*" says.
+        Assert.Equal(("task", "deny"), OpenCodeSession.GateRules(subagent: true).Select(r => (r.Permission, r.Action)).Last());
         Assert.Contains(("plan_enter", "deny"), rules);
         // The question tool only asks; its question.asked is the owner's to answer (a question card, never a rule).
         Assert.Contains(("question", "allow"), rules);
