@@ -65,7 +65,9 @@ public sealed record UsageReport(long InputTokens, long OutputTokens, long Cache
 
 /// <summary>The agent finished a turn and waits for the next message.</summary>
 /// <param name="PausedOn">With <see cref="Paused"/>: the call the agent paused on.</param>
-public sealed record TurnCompleted(string StopReason, bool IsError, string? Result, string? PausedOn = null) : AgentEvent
+/// <param name="ResumeAt">Where the agent's conversation can be cut to keep exactly the turns up to this one (Claude: the chain
+/// entry that ended it, for <c>--resume-session-at</c>); null where the agent cannot fork its conversation (see <see cref="AgentFork"/>).</param>
+public sealed record TurnCompleted(string StopReason, bool IsError, string? Result, string? PausedOn = null, string? ResumeAt = null) : AgentEvent
 {
     /// <summary>The stop reason of a turn the agent ended to pause on a call (<see cref="PermissionDecision.PauseAgent"/>).</summary>
     public const string Paused = "tool_deferred";

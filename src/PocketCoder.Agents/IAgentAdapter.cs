@@ -21,6 +21,12 @@ public interface IAgentAdapter
     /// <summary>Is the agent installed, which version, and if not, what the user can do about it.</summary>
     Task<AgentAvailability> ProbeAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Can a new conversation start as a copy of an earlier one cut after a given turn (<see cref="AgentStartOptions.Fork"/>),
+    /// leaving that one as it is? Its turns then say where they can be cut (<see cref="TurnCompleted.ResumeAt"/>).
+    /// </summary>
+    bool CanFork => false;
+
     /// <summary>Starts the agent's long-lived process for one session.</summary>
     Task<IAgentSession> StartAsync(AgentStartOptions options, IAgentSink sink, CancellationToken cancellationToken);
 }
@@ -51,6 +57,8 @@ public sealed record AgentPrompt(string Text, IReadOnlyList<PromptImage> Images)
 /// decision); null: never. Adapters that cannot pause ignore it.</param>
 /// <param name="Paused">Resuming an agent that paused on a call: the decision to apply to that call.</param>
 /// <param name="Mcp">The MCP servers the owner enabled for this session (docs/agents.md, "MCP servers"); null: none.</param>
+/// <param name="Fork">Start the new conversation (<paramref name="NewAgentSessionId"/>) as a copy of an earlier one, cut after a turn
+/// (only for an agent that <see cref="IAgentAdapter.CanFork"/>); null: a new conversation, or the resumed one.</param>
 public sealed record AgentStartOptions(
     string WorkingDirectory,
     string? Model,
@@ -63,7 +71,8 @@ public sealed record AgentStartOptions(
     string? Instructions = null,
     TimeSpan? PausesAfter = null,
     PausedCall? Paused = null,
-    Mcp.AgentMcp? Mcp = null)
+    Mcp.AgentMcp? Mcp = null,
+    AgentFork? Fork = null)
 {
     /// <summary>The MCP servers to give the agent (none when not set).</summary>
     public Mcp.AgentMcp McpServers => Mcp ?? Agents.Mcp.AgentMcp.None;
@@ -85,6 +94,9 @@ public sealed record AgentStartOptions(
         return Sandbox is null ? spec : Sandbox.Wrap(spec, state, [.. readable ?? [], .. McpFiles]);
     }
 }
+
+/// <summary>An earlier conversation a new one starts as a copy of: <paramref name="At"/> keeps it up to that point (null: the whole of it).</summary>
+public sealed record AgentFork(string ConversationId, string? At);
 
 /// <summary>Where a running agent session delivers what it does. Implemented by the server.</summary>
 public interface IAgentSink

@@ -365,6 +365,12 @@ export function createApi(target?: ApiTarget) {
     /** Ledgered as turn.reviewed, and sent to the agent as the owner's next message. */
     reviewTurn: (session: string, turn: number, verdict: 'approve' | 'changes', message?: string) =>
       body(client.POST('/api/sessions/{id}/turns/{turn}/review', { params: { path: { id: session, turn } }, body: message ? { verdict, message } : { verdict } })),
+    /** Puts the files back to before the turn and carries the conversation on from the turn before: answers the new session. */
+    rewindTurn: (session: string, turn: number) =>
+      body(client.POST('/api/sessions/{id}/turns/{turn}/rewind', { params: { path: { id: session, turn } } })) as Promise<Session>,
+    /** A new session on a branch of its own from the turn's opening files; the original stays as it is. */
+    forkTurn: (session: string, turn: number) =>
+      body(client.POST('/api/sessions/{id}/turns/{turn}/fork', { params: { path: { id: session, turn } } })) as Promise<Session>,
     /** The project's backlog: the running task, the waiting ones in order, then the newest finished. */
     tasks: (project: string) => body(client.GET('/api/projects/{id}/tasks', byId(project))) as Promise<BacklogTask[]>,
     addTask: (project: string, task: TaskSpec) => body(client.POST('/api/projects/{id}/tasks', { ...byId(project), body: task })) as Promise<BacklogTask>,

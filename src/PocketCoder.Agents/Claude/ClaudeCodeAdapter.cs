@@ -20,6 +20,9 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
 
     public string Id => AgentId;
 
+    /// <summary>Claude copies a conversation up to a chain entry into a new one (<c>--fork-session --resume-session-at</c>).</summary>
+    public bool CanFork => true;
+
     public string? TitleOf(string tool, System.Text.Json.JsonElement input) => ClaudeTools.Describe(tool, input).Title;
 
     /// <summary>
@@ -188,6 +191,16 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
             "--settings", AskFirstSettings,
         ];
         arguments.AddRange(options.ResumeAgentSessionId is { } resume ? ["--resume", resume] : ["--session-id", options.NewAgentSessionId]);
+        if (options is { ResumeAgentSessionId: null, Fork: { } fork })
+        {
+            // A copy of the earlier conversation under the new id, cut after the kept turn's last entry: the earlier one's
+            // transcript stays as it was (what a fork leaves untouched, and what a second rewind cuts again).
+            arguments.AddRange(["--fork-session", "--resume", fork.ConversationId]);
+            if (fork.At is { } at)
+            {
+                arguments.AddRange(["--resume-session-at", at]);
+            }
+        }
         if (options.Model is { Length: > 0 } model)
         {
             arguments.AddRange(["--model", model]);

@@ -41,6 +41,9 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
     /// <summary>Where Claude writes its plans (a write there is its own note, not an edit), when the adapter knows.</summary>
     private readonly ClaudePlanFiles? _plans;
     private string _agentSessionId;
+
+    /// <summary>The main thread's latest entry in the conversation's chain: where a turn that ends now can be cut after.</summary>
+    private string? _lastEntry;
     private long _requestCounter;
     private string? _model;
 
@@ -129,6 +132,11 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
                 break;
             case { } message:
                 var events = ClaudeUpdates.Map(message, _tasks, AgentSessionId);
+                if (message is ResultLine && _lastEntry is { } entry)
+                {
+                    events = [.. events.Select(e => e is TurnCompleted ended ? ended with { ResumeAt = entry } : e)];
+                }
+
                 Remember(message, events);
                 await Sink.OnEventsAsync(events, Lifetime).ConfigureAwait(false);
 
@@ -139,6 +147,13 @@ internal sealed class ClaudeCodeSession : ProcessAgentSession
     /// <summary>What the session keeps of a line: the conversation's id, and the calls of each of the main thread's messages.</summary>
     private void Remember(ClaudeLine line, IReadOnlyList<AgentEvent> events)
     {
+        _lastEntry = line switch
+        {
+            AssistantLine { ParentToolUseId: null, Uuid: { } said } => said,
+            UserLine { ParentToolUseId: null, Uuid: { } answered } => answered,
+            _ => _lastEntry,
+        };
+
         switch (line)
         {
             case SystemLine when events is [AgentReady ready]:

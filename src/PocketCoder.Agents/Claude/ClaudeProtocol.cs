@@ -35,11 +35,12 @@ internal sealed record StreamEvent(string? Type, StreamDelta? Delta);
 internal sealed record StreamDelta(string? Type, string? Text);
 
 /// <param name="ParentToolUseId">Set on a subagent's messages: the call of the main thread it works for.</param>
-internal sealed record AssistantLine(ClaudeMessage? Message, string? ParentToolUseId) : ClaudeLine;
+/// <param name="Uuid">Its entry in the conversation's chain: what <c>--resume-session-at</c> keeps the conversation up to.</param>
+internal sealed record AssistantLine(ClaudeMessage? Message, string? ParentToolUseId, string? Uuid = null) : ClaudeLine;
 
 /// <summary>A prompt PocketCoder sends, and the tool results Claude prints as the user's turn.</summary>
 internal sealed record UserLine(ClaudeMessage? Message, string? SessionId = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? ParentToolUseId = null) : ClaudeLine;
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? ParentToolUseId = null, string? Uuid = null) : ClaudeLine;
 
 /// <param name="TotalCostUsd">What this process has cost so far; the usage is this turn's.</param>
 /// <param name="DeferredToolUse">With stop reason <see cref="TurnCompleted.Paused"/>: the call the gate hook deferred.</param>

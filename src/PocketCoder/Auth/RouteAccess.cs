@@ -112,6 +112,9 @@ public static class RouteAccess
         ["HandOffSession"] = SessionSteer,
         ["GetTurnChanges"] = Read(ProjectFrom.SessionRoute),
         ["ReviewTurn"] = SessionSteer,
+        // Puts files back and lets the agent carry on: whoever may steer the session (and the decision rights, in Rewinds).
+        ["RewindSession"] = SessionSteer,
+        ["ForkSession"] = SessionSteer,
         ["ResumeSession"] = SessionSteer,
         ["StopSession"] = SessionSteer,
         ["ArchiveSession"] = SessionSteer,

@@ -53,6 +53,9 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
     /// <summary>The owner's allow of the call a resumed agent was stopped on, for it to ask once more (until its turn ends).</summary>
     private OneTimeGrant? _grant;
 
+    /// <summary>The agent runs on a copy of an earlier conversation (<see cref="AgentFork"/>) whose first turn has not ended yet.</summary>
+    private volatile bool _forking;
+
     /// <summary>The agent session was disposed when it paused (it is kept only until the resumed one replaces it).</summary>
     private bool _agentDisposed;
 
@@ -72,7 +75,7 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
         _stall = new StallWatch(services.Clock, services.Options.StallAfter, () => _turn.Working, ReportStall);
         _snapshots = new TurnSnapshots(
             () => services.Reviews.BeginAsync(_session.Id, _project, CancellationToken.None),
-            turn => services.Reviews.EndAsync(_session.Id, turn, _project),
+            (turn, resumeAt) => services.Reviews.EndAsync(_session.Id, turn, resumeAt, _project),
             (turn, files) => _events.Append(_session.Id, new TurnChangesEvent(turn, files)),
             exception => _logger.LogWarning(exception, "The turn review of session {SessionId} could not open", _session.Id));
         _paused = new PausedCalls(this, services.Clock, services.Options.PauseWaitingAfter);
@@ -190,11 +193,14 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
     private Task<IAgentSession> StartProcessAsync(bool resume, PausedCall? paused, Agents.Processes.AgentSandbox? sandbox, CancellationToken cancellationToken)
     {
         var pauseAfter = _services.Options.PauseWaitingAfter;
-        var options = new AgentStartOptions(_project.Path, _session.Model, resume ? _session.AgentSessionId : null, _session.AgentSessionId,
+        // A rewind's or fork's session starts its agent on a copy of the earlier conversation until a turn of its own ended.
+        var fork = _adapter.CanFork ? _sessions.ForkOf(_session.Id) : null;
+        _forking = fork is not null;
+        var options = new AgentStartOptions(_project.Path, _session.Model, resume && fork is null ? _session.AgentSessionId : null, _session.AgentSessionId,
             _sessions.Mode(_session.Id), _logDirectory, _logger, sandbox, _sessions.Instructions(_session.Id),
             pauseAfter > TimeSpan.Zero ? pauseAfter : null, paused,
             // Read at every start: a server's file changed since the owner enabled it is left out, never run unseen.
-            _services.Mcp.ForSession(_project.Id, _project.Path, _adapter, _sessions.McpServers(_session.Id)));
+            _services.Mcp.ForSession(_project.Id, _project.Path, _adapter, _sessions.McpServers(_session.Id)), fork);
         return _adapter.StartAsync(options, this, cancellationToken);
     }
 
@@ -364,8 +370,15 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
     {
         // A grant the resumed agent did not use goes with its turn.
         Interlocked.Exchange(ref _grant, null)?.Close();
-        await _snapshots.EndTurnAsync().ConfigureAwait(false);
+        await _snapshots.EndTurnAsync(completed.ResumeAt).ConfigureAwait(false);
         _paused.TurnEnded();
+        // The copy of an earlier conversation (a rewind's, a fork's) is the agent's own once a turn of it ended: it resumes from now on.
+        if (_forking)
+        {
+            _forking = false;
+            _sessions.ClearFork(_session.Id);
+        }
+
         // Claude Code ends an interrupted turn as an error ("error_during_execution"): a turn the owner stopped is told as
         // stopped, never as a failure.
         _events.Append(_session.Id, _turn.CancelRequested
@@ -551,7 +564,7 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
         _stall.Dispose();
         _onEnded(this);
         // The turn ends here: its review closes on what it changed, and the transcript says so.
-        _ = Task.Run(_snapshots.EndTurnAsync, CancellationToken.None);
+        _ = Task.Run(() => _snapshots.EndTurnAsync(), CancellationToken.None);
         _events.Append(_session.Id, new TurnCompletedEvent(cancelled ? TurnCompletedEvent.Cancelled : "error", !cancelled, null));
         _sessions.SetStatus(_session.Id, status, reason);
     }

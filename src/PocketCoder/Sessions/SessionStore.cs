@@ -256,6 +256,15 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
         Column(id, "mcp_servers") is { } json ? System.Text.Json.JsonSerializer.Deserialize(json, PlainJson.Default.ListString) : null;
 
     /// <summary>The tool call the session's agent paused on and has not yet been resumed past (docs/api.md, "Paused agents").</summary>
+    /// <summary>The earlier conversation a rewind's or fork's session starts its agent on a copy of, until its first turn ends (null: none).</summary>
+    public AgentFork? ForkOf(string id) => Column(id, "fork_conversation") is { } conversation ? new AgentFork(conversation, Column(id, "fork_at")) : null;
+
+    public void SetFork(DbWrite write, string id, AgentFork fork) => write.Execute(
+        "UPDATE sessions SET fork_conversation = $conversation, fork_at = $at WHERE id = $id", ("$conversation", fork.ConversationId), ("$at", fork.At), ("$id", id));
+
+    public void ClearFork(string id) => database.Write(write =>
+        write.Execute("UPDATE sessions SET fork_conversation = NULL, fork_at = NULL WHERE id = $id", ("$id", id)));
+
     public string? PausedCall(string id) => Column(id, "paused_call");
 
     /// <summary>Records the call the agent paused on. Clearing names the call, so that a later pause stays.</summary>

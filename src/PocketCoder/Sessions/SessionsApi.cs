@@ -90,7 +90,7 @@ public static class SessionsApi
     /// <summary>Sessions and what runs them; the manager runs with the server, started before the features that start sessions.</summary>
     public static IServiceCollection AddSessions(this IServiceCollection services, AgentRegistry agents) => services
         .AddSingleton<SessionStore>().AddRunningSingleton<SessionManager>().AddSingleton(agents).AddSingleton<Running.SessionServices>()
-        .AddSingleton<TurnReviews>().AddSingleton<MessageQueue>().AddSingleton<MessageKeys>().AddSingleton<Handoff>().AddSingleton<Sandboxing>()
+        .AddSingleton<TurnReviews>().AddSingleton<MessageQueue>().AddSingleton<MessageKeys>().AddSingleton<Handoff>().AddSingleton<Rewinds>().AddSingleton<Sandboxing>()
         .AddSingleton<Network.Egress>().AddSingleton<Network.UnaskedConnections>();
 
     public static void MapSessions(this IEndpointRouteBuilder api)
@@ -121,6 +121,8 @@ public static class SessionsApi
             .WithName("HandOffSession");
         group.MapGet("/{id}/turns/{turn:int}", TurnChangesAsync).WithName("GetTurnChanges");
         group.MapPost("/{id}/turns/{turn:int}/review", ReviewAsync).WithName("ReviewTurn");
+        group.MapPost("/{id}/turns/{turn:int}/rewind", RewindAsync).WithName("RewindSession");
+        group.MapPost("/{id}/turns/{turn:int}/fork", ForkAsync).WithName("ForkSession");
         group.MapPost("/{id}/resume", Resume).WithName("ResumeSession");
         group.MapDelete("/{id}", Stop).WithName("StopSession");
         group.MapPost("/{id}/archive", (string id, SessionManager manager, Teams.Authority authority, ClaimsPrincipal user, CancellationToken cancellationToken) =>
@@ -248,6 +250,22 @@ public static class SessionsApi
     {
         var session = sessions.Get(id);
         return reviews.ChangesAsync(session, projects.Get(session.ProjectId), turn, cancellationToken);
+    }
+
+    /// <summary>Puts the files back to before the turn and carries the conversation on from there in a new session (returned).</summary>
+    private static async Task<Created<SessionResponse>> RewindAsync(string id, int turn, Rewinds rewinds, Teams.Authority authority, ClaimsPrincipal user,
+        CancellationToken cancellationToken)
+    {
+        var session = await rewinds.RewindAsync(id, turn, user.Actor(), cancellationToken);
+        return TypedResults.Created($"/api/sessions/{session.Id}", Answer(session, authority, user));
+    }
+
+    /// <summary>A new session on a branch of its own from the turn's opening files and the conversation before it; the original stays as it is.</summary>
+    private static async Task<Created<SessionResponse>> ForkAsync(string id, int turn, Rewinds rewinds, Teams.Authority authority, ClaimsPrincipal user,
+        CancellationToken cancellationToken)
+    {
+        var session = await rewinds.ForkAsync(id, turn, user.Actor(), cancellationToken);
+        return TypedResults.Created($"/api/sessions/{session.Id}", Answer(session, authority, user));
     }
 
     /// <summary>"Looks good" or "ask for changes": ledgered, and sent to the agent as the owner's next message.</summary>

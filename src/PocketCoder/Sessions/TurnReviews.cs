@@ -45,8 +45,15 @@ public sealed class TurnReviews(Database database, WorktreeSnapshots snapshots, 
     /// Snapshots the tree as the turn ends: the number of files it changed (null: no review for this turn).
     /// Runs after the turn, off the request and the agent's events: nothing waits on it, so it never throws.
     /// </summary>
-    public async Task<int?> EndAsync(string sessionId, int turn, Project project)
+    /// <param name="resumeAt">Where the agent's conversation can be cut after this turn, kept for a rewind or fork (<see cref="Rewinds"/>).</param>
+    public async Task<int?> EndAsync(string sessionId, int turn, string? resumeAt, Project project)
     {
+        if (resumeAt is not null)
+        {
+            database.Write(write => write.Execute("UPDATE turn_reviews SET resume_at = $at WHERE session_id = $s AND turn = $t",
+                ("$at", resumeAt), ("$s", sessionId), ("$t", turn)));
+        }
+
         var before = database.Read(c => c.Scalar<string>("SELECT before_tree FROM turn_reviews WHERE session_id = $s AND turn = $t AND after_tree IS NULL",
             ("$s", sessionId), ("$t", turn)));
         if (before is null || await SnapshotAsync(project, CancellationToken.None).ConfigureAwait(false) is not { } after)

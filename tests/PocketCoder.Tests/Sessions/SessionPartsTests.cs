@@ -190,7 +190,7 @@ public sealed class SessionPartsTests
         var closing = new TaskCompletionSource<int?>();
         var opened = 0;
         var changed = new List<(int, int)>();
-        var snapshots = new TurnSnapshots(() => Task.FromResult<int?>(++opened), _ => closing.Task, (turn, files) => changed.Add((turn, files)),
+        var snapshots = new TurnSnapshots(() => Task.FromResult<int?>(++opened), (_, _) => closing.Task, (turn, files) => changed.Add((turn, files)),
             e => throw e);
 
         snapshots.BeginTurn();
@@ -210,7 +210,7 @@ public sealed class SessionPartsTests
     public async Task TurnSnapshots_AReviewThatCannotOpen_CostsTheTurnItsReview_NeverTheGate()
     {
         Exception? failed = null;
-        var snapshots = new TurnSnapshots(() => throw new IOException("git is gone"), _ => throw new InvalidOperationException("nothing to close"),
+        var snapshots = new TurnSnapshots(() => throw new IOException("git is gone"), (_, _) => throw new InvalidOperationException("nothing to close"),
             (_, _) => { }, e => failed = e);
 
         snapshots.BeginTurn();

@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
 import { describe, expect, it } from 'vitest';
-import { commentsMessage, reviewMessage } from './TurnReview';
+import { commentsMessage, goBackWarning, reviewMessage } from './TurnReview';
 
 describe('commentsMessage', () => {
   it('puts every comment in one message: its file and line, the line quoted, then the words', () => {
@@ -29,5 +29,24 @@ describe('reviewMessage', () => {
   it('sends either alone', () => {
     expect(reviewMessage('', [comment])).toBe('Please fix these:\n\n1. src/app.ts:3\n   > x\n   Call it result.');
     expect(reviewMessage('Only this.', [])).toBe('Only this.');
+  });
+});
+
+describe('goBackWarning', () => {
+  it('says a rewind undoes the files and stops this session', () => {
+    const words = goBackWarning('rewind', 3);
+    expect(words).toContain('before turn 3');
+    expect(words).toContain('is undone');
+    expect(words).toContain('from turn 2');
+  });
+
+  it('says a rewind to the first turn starts afresh', () => {
+    expect(goBackWarning('rewind', 1)).toContain('starts the conversation afresh');
+  });
+
+  it('says a fork leaves this session and its files alone', () => {
+    const words = goBackWarning('fork', 2);
+    expect(words).toContain('branch of its own');
+    expect(words).toContain("project's files stay as they are");
   });
 });

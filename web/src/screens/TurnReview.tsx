@@ -191,8 +191,63 @@ export function TurnReview({ sessionId, turn }: { sessionId: string; turn: numbe
             </div>
           </div>
         )}
+        {changes && steers && !commenting && <GoBack sessionId={sessionId} turn={turn} />}
       </main>
     </>
+  );
+}
+
+type GoBackChoice = 'rewind' | 'fork';
+
+/** What each choice does, said before it is done (the files are the owner's). */
+export function goBackWarning(choice: GoBackChoice, turn: number): string {
+  return choice === 'rewind'
+    ? `The project's files go back to how they were before turn ${turn}: every change since, this turn's and the later ones', is undone. `
+      + `This session stops, and a new one ${turn > 1 ? `carries the conversation on from turn ${turn - 1}` : 'starts the conversation afresh'}.`
+    : `A new session starts on a branch of its own, its files as they were before turn ${turn}, its conversation up to there. `
+      + 'This session and the project\'s files stay as they are.';
+}
+
+/**
+ * Rewind to before this turn, or fork a new session from it: offered only with the right to steer (as the server decides),
+ * each confirmed with what it does to the files; a refusal (files changed outside the agent, a turn running) is shown as the server says it.
+ */
+function GoBack({ sessionId, turn }: { sessionId: string; turn: number }) {
+  const [confirming, setConfirming] = useState<GoBackChoice | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const go = async (choice: GoBackChoice) => {
+    setBusy(true);
+    setError(null);
+    try {
+      const next = choice === 'rewind' ? await api.rewindTurn(sessionId, turn) : await api.forkTurn(sessionId, turn);
+      navigate(`/s/${next.id}`);
+    } catch (e) {
+      setError(describeError(e));
+      setBusy(false);
+      setConfirming(null);
+    }
+  };
+  return (
+    <section class="card stack go-back" aria-label="Go back to this turn">
+      <ErrorNote error={error} />
+      {confirming ? (
+        <>
+          <p class="small" data-testid="go-back-warning">{goBackWarning(confirming, turn)}</p>
+          <div class="row">
+            <button type="button" class="btn ghost" disabled={busy} onClick={() => setConfirming(null)}>Cancel</button>
+            <button type="button" class="btn primary grow" disabled={busy} onClick={() => void go(confirming)}>
+              {confirming === 'rewind' ? 'Rewind' : 'Fork'}
+            </button>
+          </div>
+        </>
+      ) : (
+        <div class="row">
+          <button type="button" class="btn ghost grow" onClick={() => setConfirming('rewind')}>Rewind to here</button>
+          <button type="button" class="btn ghost grow" onClick={() => setConfirming('fork')}>Fork from here</button>
+        </div>
+      )}
+    </section>
   );
 }
 

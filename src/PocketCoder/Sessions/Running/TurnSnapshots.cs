@@ -6,10 +6,10 @@ namespace PocketCoder.Sessions.Running;
 /// allowed, so the prompt is not held up by git. A turn's closing snapshot is taken before the next turn's opening one.
 /// </summary>
 /// <param name="open">Opens the turn's review: its number, or null when there is none (not a repository).</param>
-/// <param name="close">Closes a review: the number of files the turn changed, or null.</param>
+/// <param name="close">Closes a review, with where the agent's conversation can be cut after the turn (or null): the number of files the turn changed, or null.</param>
 /// <param name="changed">Told the review's turn and files changed once a turn's review closes.</param>
 /// <param name="failed">Told when a review cannot open: the turn goes without one, never the gate without a decision.</param>
-public sealed class TurnSnapshots(Func<Task<int?>> open, Func<int, Task<int?>> close, Action<int, int> changed, Action<Exception> failed)
+public sealed class TurnSnapshots(Func<Task<int?>> open, Func<int, string?, Task<int?>> close, Action<int, int> changed, Action<Exception> failed)
 {
     private readonly SemaphoreSlim _lock = new(1, 1);
     private Task _opening = Task.CompletedTask;
@@ -39,7 +39,8 @@ public sealed class TurnSnapshots(Func<Task<int?>> open, Func<int, Task<int?>> c
     /// The turn ended: its review closes. The lock is taken here, before the turn is seen as over, so the next turn's opening
     /// snapshot (and so the agent's next edits) wait for this one; the closing itself goes on in the background.
     /// </summary>
-    public async Task EndTurnAsync()
+    /// <param name="resumeAt">Where the agent's conversation can be cut to keep the turns up to this one (<see cref="Agents.TurnCompleted.ResumeAt"/>).</param>
+    public async Task EndTurnAsync(string? resumeAt = null)
     {
         // A turn can end before its opening snapshot has even begun (a quick reply): that one comes first.
         await Opening.ConfigureAwait(false);
@@ -55,7 +56,7 @@ public sealed class TurnSnapshots(Func<Task<int?>> open, Func<int, Task<int?>> c
         {
             try
             {
-                if (await close(turn).ConfigureAwait(false) is { } files)
+                if (await close(turn, resumeAt).ConfigureAwait(false) is { } files)
                 {
                     changed(turn, files);
                 }

@@ -125,6 +125,62 @@ public sealed class WorktreeSnapshots(GitCli git)
         return new WorktreeDiff(Files(numbers.Stdout, statuses.Stdout), patch.Stdout, patch.Truncated);
     }
 
+    /// <summary>
+    /// Puts the working tree back from snapshot <paramref name="from"/> (the tree as it is now) to <paramref name="to"/>: each file
+    /// that differs is written as <paramref name="to"/> has it, through an index of our own, and each file only <paramref name="from"/>
+    /// has is removed. Ignored files, the owner's staging area, HEAD and refs are untouched. Returns the number of files put back.
+    /// </summary>
+    public async Task<int> RestoreAsync(string projectPath, string from, string to, CancellationToken cancellationToken)
+    {
+        if (!IsObjectId(from) || !IsObjectId(to))
+        {
+            throw new ArgumentException("Snapshots are git object ids.");
+        }
+
+        // Trees name paths from the repository's top, whatever folder of it the project is.
+        var top = (await git.RunCheckedAsync(projectPath, ["rev-parse", "--show-toplevel"], cancellationToken).ConfigureAwait(false)).Stdout.Trim();
+        var changes = await git.RunCheckedAsync(top, ["diff", "--name-status", "--no-renames", "-z", from, to, "--"], cancellationToken).ConfigureAwait(false);
+        var (written, removed) = Restored(changes.Stdout);
+        if (written.Count > 0)
+        {
+            var gitDirectory = (await git.RunCheckedAsync(top, ["rev-parse", "--absolute-git-dir"], cancellationToken).ConfigureAwait(false)).Stdout.Trim();
+            var index = Path.Combine(gitDirectory, $"pocketcoder-restore-{Guid.NewGuid():N}.index");
+            try
+            {
+                await git.RunCheckedAsync(top, ["read-tree", to], cancellationToken, Limit, index).ConfigureAwait(false);
+                foreach (var batch in written.Chunk(200))
+                {
+                    await git.RunCheckedAsync(top, ["checkout-index", "--force", "--", .. batch], cancellationToken, Limit, index).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                File.Delete(index);
+            }
+        }
+
+        foreach (var path in removed)
+        {
+            // Only a file the snapshot itself recorded, below the top (git never records "..", nor a path through a link).
+            File.Delete(Path.Combine(top, path));
+        }
+
+        return written.Count + removed.Count;
+    }
+
+    /// <summary>name-status -z without renames, "S\0path\0" each: the paths to write (added, changed) and those to remove (deleted).</summary>
+    internal static (List<string> Written, List<string> Removed) Restored(string nameStatus)
+    {
+        var (written, removed) = (new List<string>(), new List<string>());
+        var parts = nameStatus.Split('\0');
+        for (var i = 0; i + 1 < parts.Length && parts[i].Length > 0; i += 2)
+        {
+            (parts[i][0] == 'D' ? removed : written).Add(parts[i + 1]);
+        }
+
+        return (written, removed);
+    }
+
     private static bool IsObjectId(string value) => value.Length is 40 or 64 && value.All(char.IsAsciiHexDigitLower);
 
     // numstat -z: "added\tdeleted\tpath\0", or for a rename "added\tdeleted\t\0old\0new\0"; name-status -z: "S\0path\0" or "Rnn\0old\0new\0".

@@ -113,6 +113,27 @@ public sealed partial class SessionWorktrees
     public IReadOnlyList<WorktreePreparation> Unfinished() => database.Read(connection => connection.Query(
         $"SELECT {PreparationColumns} FROM session_preparations WHERE failed IS NULL ORDER BY started_at", MapPreparation));
 
+    /// <summary>
+    /// The new worktree's files start as <paramref name="tree"/> (a snapshot of this repository's, <see cref="WorktreeSnapshots"/>)
+    /// rather than as its base commit has them: a fork's, from the opening of the turn it forks from. In the session's recording transaction.
+    /// </summary>
+    public void StartAs(DbWrite write, string sessionId, string tree) =>
+        write.Execute("UPDATE session_preparations SET start_tree = $t WHERE session_id = $s", ("$t", tree), ("$s", sessionId));
+
+    /// <summary>A fork's worktree: its base's files as checked out, put to the snapshot's (uncommitted changes on its branch, for the owner to see).</summary>
+    private async Task StartAsSnapshotAsync(string sessionId, string path, CancellationToken cancellationToken)
+    {
+        if (StartTree(sessionId) is { } start)
+        {
+            var checkedOut = await snapshots.TakeAsync(path, cancellationToken)
+                ?? throw new InvalidOperationException("The new worktree is not a git repository.");
+            await snapshots.RestoreAsync(path, checkedOut, start, cancellationToken);
+        }
+    }
+
+    private string? StartTree(string sessionId) => database.Read(connection =>
+        connection.Scalar<string>("SELECT start_tree FROM session_preparations WHERE session_id = $s", ("$s", sessionId)));
+
     /// <summary>The worktree will not be made: why (it stays, so the session never starts without it).</summary>
     public void PreparationFailed(DbWrite write, string sessionId, string reason) =>
         write.Execute("UPDATE session_preparations SET failed = $why WHERE session_id = $s", ("$why", reason), ("$s", sessionId));
@@ -154,6 +175,7 @@ public sealed partial class SessionWorktrees
                 await CheckOutSubmodulesAsync(project, path, preparation.BaseCommit, cancellationToken);
             }
 
+            await StartAsSnapshotAsync(sessionId, path, cancellationToken);
             await BeforePhase(PreparationPhases.Ready, cancellationToken);
             cancellationToken.ThrowIfCancellationRequested();
             var worktree = new SessionWorktree(sessionId, project.Id, path, branch, preparation.BaseRef, preparation.BaseCommit, clock.GetUtcNow(), null);

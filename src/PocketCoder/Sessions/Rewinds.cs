@@ -1,0 +1,285 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using PocketCoder.Agents;
+using PocketCoder.Auth;
+using PocketCoder.Data;
+using PocketCoder.Errors;
+using PocketCoder.Realtime;
+using PocketCoder.Workspace.Git;
+
+namespace PocketCoder.Sessions;
+
+/// <summary>One turn's snapshots and where the conversation can be cut after it (null: the agent said nowhere).</summary>
+public sealed record TurnPoint(int Turn, string Before, string? After, string? ResumeAt);
+
+/// <summary>
+/// Rewinding a session to before one of its turns (docs/steering.md, "Rewind and fork"): the project's files go back to the turn's
+/// opening snapshot, refused when anything changed them since the latest turn ended (not the agent's doing, so not ours to undo),
+/// and a new session carries the conversation on from the turn before: the agent's own copy of it cut there where the agent can
+/// fork (Claude), else a new conversation whose first prompt summarises the earlier turns. The original session is stopped and
+/// kept as it was; its agent's transcript stays whole.
+/// </summary>
+public sealed class Rewinds(
+    Database database,
+    SessionStore sessions,
+    SessionManager manager,
+    Projects.ProjectStore projects,
+    AgentRegistry agents,
+    EventLog events,
+    Ledger.LedgerStore ledger,
+    WorktreeSnapshots snapshots,
+    Workspace.Worktrees.SessionWorktrees worktrees)
+{
+    // One rewind at a time: the files compared and the files restored are the same files.
+    private readonly SemaphoreSlim _rewinding = new(1, 1);
+
+    /// <summary>Puts the files back to before <paramref name="turn"/> and returns the session that carries the conversation on.</summary>
+    /// <exception cref="ApiProblem">404 <c>TURN_NOT_FOUND</c>; 409 <c>SESSION_BUSY</c> while a turn runs or a call waits;
+    /// 409 <c>FILES_CHANGED_SINCE</c> (naming the files) when the files are not as the latest turn left them.</exception>
+    public async Task<Session> RewindAsync(string sessionId, int turn, Actor actor, CancellationToken cancellationToken)
+    {
+        manager.EnsureMaySteer(sessionId, actor);
+        return await _rewinding.RunAsync(async () =>
+        {
+            var session = sessions.Get(sessionId);
+            var project = projects.Get(session.ProjectId);
+            var adapter = agents.Find(session.Agent)
+                ?? throw ApiProblem.Conflict(ErrorCodes.AgentUnavailable, $"{session.Agent} is not an agent this server knows any more.");
+            var folder = worktrees.WorkingDirectory(session.Id, project);
+            var points = Points(session.Id);
+            var target = points.FirstOrDefault(p => p.Turn == turn) ?? throw ApiProblem.NotFound(ErrorCodes.TurnNotFound,
+                $"Session {session.Id} has no turn {turn} to rewind to (turns are counted from 1; a project that is not a git repository has none).");
+            if (manager.IsWorking(session.Id))
+            {
+                throw Busy();
+            }
+
+            var now = await EnsureUnchangedAsync(folder, points[^1], cancellationToken);
+            // Between turns, its process goes: nothing edits the files while they are put back (a turn that began meanwhile refuses).
+            try
+            {
+                await manager.HandBackAsync(session.Id, actor, cancellationToken);
+            }
+            catch (ApiProblem problem) when (problem.Code == ErrorCodes.SessionBusy)
+            {
+                throw Busy();
+            }
+
+            if (!await snapshots.ExistAsync(folder, [target.Before], cancellationToken))
+            {
+                throw ApiProblem.NotFound(ErrorCodes.TurnNotFound,
+                    $"Turn {turn}'s opening snapshot is gone from the repository (git gc removes unreferenced trees after a while): the files cannot be put back.");
+            }
+
+            var restored = await snapshots.RestoreAsync(folder, now, target.Before, cancellationToken);
+            var earlier = Earlier(session.Id, turn);
+            var fork = ForkOf(adapter, session, points, turn);
+            // An agent that cannot fork starts a new conversation told what came before (nothing for a rewind to the first turn).
+            var summary = fork is null && turn > 1 ? OwnerMessage.FromText(RewindSummary.Of(turn, earlier)) : null;
+            return await manager.CreateAsync(project.Id, session.Agent, summary, session.Model, session.Mode, actor, cancellationToken,
+                profile: ProfileOf(session), onCreated: created => database.Write(write =>
+                {
+                    Carry(write, created.Id, fork, earlier);
+
+                    // The session's own worktree, put back, is the new session's to work in (its branch keeps its name).
+                    write.Execute("UPDATE session_worktrees SET session_id = $new WHERE session_id = $old", ("$new", created.Id), ("$old", session.Id));
+                    ledger.Append(write, actor.Name, "session.rewound", session.Id, new JsonObject
+                    {
+                        ["turn"] = turn,
+                        ["newSessionId"] = created.Id,
+                        ["conversation"] = Conversation(fork, turn),
+                        ["filesRestored"] = restored,
+                        ["deviceId"] = actor.Id,
+                    });
+                }));
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// A new session on a worktree and branch of its own whose files are as at the opening of <paramref name="turn"/>, carrying on the
+    /// conversation from the turn before (forked, or summarised as for a rewind). The original session, its files and its agent's
+    /// conversation are left as they are, whatever it is doing.
+    /// </summary>
+    public async Task<Session> ForkAsync(string sessionId, int turn, Actor actor, CancellationToken cancellationToken)
+    {
+        manager.EnsureMaySteer(sessionId, actor);
+        var session = sessions.Get(sessionId);
+        var project = projects.Get(session.ProjectId);
+        var adapter = agents.Find(session.Agent)
+            ?? throw ApiProblem.Conflict(ErrorCodes.AgentUnavailable, $"{session.Agent} is not an agent this server knows any more.");
+        var points = Points(session.Id);
+        var target = points.FirstOrDefault(p => p.Turn == turn) ?? throw ApiProblem.NotFound(ErrorCodes.TurnNotFound,
+            $"Session {session.Id} has no turn {turn} to fork from (turns are counted from 1; a project that is not a git repository has none).");
+        if (!await snapshots.ExistAsync(worktrees.WorkingDirectory(session.Id, project), [target.Before], cancellationToken))
+        {
+            throw ApiProblem.NotFound(ErrorCodes.TurnNotFound,
+                $"Turn {turn}'s opening snapshot is gone from the repository (git gc removes unreferenced trees after a while): there is nothing to fork from.");
+        }
+
+        var earlier = Earlier(session.Id, turn);
+        var fork = ForkOf(adapter, session, points, turn);
+        var summary = fork is null && turn > 1 ? OwnerMessage.FromText(RewindSummary.Of(turn, earlier)) : null;
+        return await manager.CreateAsync(project.Id, session.Agent, summary, session.Model, session.Mode, actor, cancellationToken,
+            worktree: new WorktreeChoice(null), profile: ProfileOf(session), onCreated: created => database.Write(write =>
+            {
+                Carry(write, created.Id, fork, earlier);
+                worktrees.StartAs(write, created.Id, target.Before);
+                ledger.Append(write, actor.Name, "session.forked", session.Id, new JsonObject
+                {
+                    ["turn"] = turn,
+                    ["newSessionId"] = created.Id,
+                    ["conversation"] = Conversation(fork, turn),
+                    ["deviceId"] = actor.Id,
+                });
+            }));
+    }
+
+    /// <summary>Where the agent's own conversation can be cut before <paramref name="turn"/>, or null (it cannot fork, or it is the first turn).</summary>
+    private static AgentFork? ForkOf(IAgentAdapter adapter, Session session, IReadOnlyList<TurnPoint> points, int turn) =>
+        adapter.CanFork && turn > 1 && points.FirstOrDefault(p => p.Turn == turn - 1)?.ResumeAt is { } at ? new AgentFork(session.AgentSessionId, at) : null;
+
+    private static string Conversation(AgentFork? fork, int turn) => fork is not null ? "forked" : turn > 1 ? "summarised" : "new";
+
+    /// <summary>A forked conversation's earlier turns are the new session's history, and its agent starts on the copy.</summary>
+    private void Carry(DbWrite write, string sessionId, AgentFork? fork, List<StoredEvent> earlier)
+    {
+        if (fork is not null)
+        {
+            Import(write, sessionId, earlier);
+            sessions.SetFork(write, sessionId, fork);
+        }
+    }
+
+    private static ApiProblem Busy() => ApiProblem.Conflict(ErrorCodes.SessionBusy,
+        "The agent is in the middle of a turn, waiting for a decision, or has messages queued: let it finish (or stop the turn and remove what is queued), then rewind.");
+
+    /// <summary>The tree now, when it is exactly as the latest turn left it; else 409 naming what changed since.</summary>
+    private async Task<string> EnsureUnchangedAsync(string folder, TurnPoint latest, CancellationToken cancellationToken)
+    {
+        var now = await snapshots.TakeAsync(folder, cancellationToken)
+            ?? throw ApiProblem.Conflict(ErrorCodes.GitNotInitialized, "The project is no longer a git repository: there are no snapshots to rewind to.");
+        if (latest.After is null)
+        {
+            throw ApiProblem.Conflict(ErrorCodes.FilesChangedSince,
+                $"Turn {latest.Turn} never finished (cut off by a restart), so what it changed cannot be told from what changed since: nothing was rewound.");
+        }
+
+        if (now == latest.After)
+        {
+            return now;
+        }
+
+        var changed = (await snapshots.DiffAsync(folder, latest.After, now, cancellationToken)).Files.Select(f => f.Path).ToList();
+        throw new ApiProblem(StatusCodes.Status409Conflict, ErrorCodes.FilesChangedSince,
+            $"Files changed outside the agent since turn {latest.Turn} ended ({string.Join(", ", changed.Take(10))}{(changed.Count > 10 ? ", …" : "")}): " +
+            "rewinding would lose those changes, so nothing was rewound. Commit or undo them first.")
+        {
+            Fields = new Dictionary<string, object?> { ["files"] = changed.ToArray() },
+        };
+    }
+
+    private IReadOnlyList<TurnPoint> Points(string sessionId) => database.Read(c => c.Query(
+        "SELECT turn, before_tree, after_tree, resume_at FROM turn_reviews WHERE session_id = $s ORDER BY turn",
+        r => new TurnPoint(r.GetInt32(0), r.GetString(1), r.NullableString(2), r.NullableString(3)), ("$s", sessionId)));
+
+    /// <summary>
+    /// The transcript's events before <paramref name="turn"/>: everything up to the end of the turn before it (the turns' own
+    /// <c>turn.completed</c> events, one per turn, as the reviews count them).
+    /// </summary>
+    private List<StoredEvent> Earlier(string sessionId, int turn)
+    {
+        var kept = new List<StoredEvent>();
+        var ended = 0;
+        for (long after = 0; ended < turn - 1;)
+        {
+            var page = events.ReadSession(sessionId, after, 500);
+            if (page.Count == 0)
+            {
+                break;
+            }
+
+            foreach (var stored in page.TakeWhile(_ => ended < turn - 1))
+            {
+                kept.Add(stored);
+                ended += stored.Kind == TurnCompletedEvent.Kind ? 1 : 0;
+            }
+
+            after = page[^1].Seq;
+        }
+
+        return kept;
+    }
+
+    /// <summary>The earlier turns' messages and calls, shown in the new session as its history (the agent's copy holds the same).</summary>
+    private void Import(DbWrite write, string sessionId, List<StoredEvent> earlier)
+    {
+        var count = 0;
+        foreach (var stored in earlier)
+        {
+            count += Copy(write, sessionId, stored.As<UserMessageEvent>())
+                     + Copy(write, sessionId, stored.As<MessageEvent>())
+                     + Copy(write, sessionId, stored.As<ToolCallEvent>())
+                     + Copy(write, sessionId, stored.As<ToolResultEvent>());
+        }
+
+        events.Append(write, sessionId, new HistoryImportedEvent("rewind", count, 0));
+    }
+
+    private int Copy<T>(DbWrite write, string sessionId, T? data) where T : class, ISessionEvent
+    {
+        if (data is null)
+        {
+            return 0;
+        }
+
+        events.Append(write, sessionId, data);
+        return 1;
+    }
+
+    /// <summary>The original's instructions and MCP servers go on in the new session, as its profile gave them.</summary>
+    private SessionProfile? ProfileOf(Session session)
+    {
+        var instructions = sessions.Instructions(session.Id);
+        var mcp = sessions.McpServers(session.Id);
+        return instructions is null && mcp is null && session.Profile is null ? null : new SessionProfile(session.Profile ?? "", instructions, mcp);
+    }
+}
+
+/// <summary>What a new conversation is told of the turns before a rewind, for an agent that cannot fork its own.</summary>
+public static class RewindSummary
+{
+    /// <summary>Each side of a turn is cut at this many characters, and the whole at <see cref="MaxLength"/>.</summary>
+    public const int MaxPart = 2_000;
+
+    public const int MaxLength = 16_000;
+
+    /// <summary>The owner's message and the agent's last reply of each turn before <paramref name="turn"/>, oldest first, capped.</summary>
+    public static string Of(int turn, IReadOnlyList<StoredEvent> earlier)
+    {
+        var text = new StringBuilder($"This conversation goes on from an earlier one, rewound to before its turn {turn}: the project's files are as they were then. " +
+                                     "Its earlier turns, for context (nothing to do about them now):\n");
+        var number = 0;
+        string? asked = null;
+        string? answered = null;
+        foreach (var stored in earlier)
+        {
+            if (stored.As<UserMessageEvent>() is { } user)
+            {
+                asked = asked is null ? user.Text : asked + "\n" + user.Text;
+            }
+            else if (stored.As<MessageEvent>() is { ParentToolCallId: null } reply)
+            {
+                answered = reply.Text;
+            }
+            else if (stored.Kind == TurnCompletedEvent.Kind)
+            {
+                text.Append($"\nTurn {++number}. I asked: {Cut(asked)}\nYou answered: {Cut(answered)}\n");
+                (asked, answered) = (null, null);
+            }
+        }
+
+        return text.Length <= MaxLength ? text.ToString() : text.ToString(0, MaxLength) + "…";
+    }
+
+    private static string Cut(string? text) => text is null ? "(nothing)" : text.Length <= MaxPart ? text : text[..MaxPart] + "…";
+}
