@@ -16,6 +16,8 @@ public sealed class Tunnels
     /// <summary>How long a phone waits for its machine to dial back before its connection is closed.</summary>
     public static readonly TimeSpan DialBackTimeout = TimeSpan.FromSeconds(10);
 
+    private static readonly Task Never = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously).Task;
+
     private readonly ConcurrentDictionary<string, MachineLink> _machines = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, PendingStream> _pending = new(StringComparer.Ordinal);
 
@@ -146,8 +148,8 @@ public sealed class Tunnels
     internal Task<string[]>? InstancesAsync(CancellationToken cancellationToken) => _cluster?.InstancesAsync(cancellationToken);
 
     /// <summary>
-    /// Asks the machine to dial back for one phone connection and waits for it; null when the machine is not connected
-    /// or did not dial back in time.
+    /// Asks the machine to dial back for one phone connection and waits for it; null when the machine is not connected,
+    /// its link ended first, or it did not dial back in time.
     /// </summary>
     internal async Task<PendingStream?> OpenStreamAsync(string machine, string remote, CancellationToken cancellationToken)
     {
@@ -172,7 +174,18 @@ public sealed class Tunnels
                 return null;
             }
 
-            await pending.Arrived.WaitAsync(DialBackTimeout, _clock, cancellationToken);
+            // A link that ends first (its machine stopping, or its network gone) will never bring the dial-back: the phone
+            // is refused then, as for a machine that is not connected, not left waiting for the timeout.
+            var first = await Task.WhenAny(pending.Arrived, local ? link!.Ended : Never).WaitAsync(DialBackTimeout, _clock, cancellationToken);
+            if (first != pending.Arrived)
+            {
+                _pending.TryRemove(id, out _);
+                // A dial-back let in at this very moment is let go again.
+                pending.Finish();
+                _metrics.Refused(Refusal.Offline);
+                return null;
+            }
+
             return pending;
         }
         catch (TimeoutException)

@@ -8,14 +8,31 @@
 //
 //   node e2e/machines.mjs --url URL --code PAIRCODE --repo DIR --machine-b FILE [--shots DIR]
 //
-// FILE (written by the test): {url, codes: [two pairing codes of B], token (a device of B for this script's own calls),
-// projectId (a project on B), stopFile (created to ask the test to stop B)}. Prints "ok - <step>"; exits 0, or 1.
+// FILE (written by the test): {url (B's address as the phone reaches it), codes: [two pairing codes of B], token (a device
+// of B for this script's own calls), projectId (a project on B), stopFile (created to ask the test to stop B), hub (when B
+// is behind a hub: {spki, ca})}. Prints "ok - <step>"; exits 0, or 1.
+//
+// B behind a hub (`hub` given): url is B's hub name, https://<machine>.hub.test:<hub port>, which Chromium maps to the hub
+// on loopback (--host-resolver-rules) and whose certificate, B's own (TLS ends on B, not the hub), it trusts by its public
+// key (--ignore-certificate-errors-spki-list), as hub.mjs does. This script's own calls to B go the same way, through the
+// hub (Node trusting the test's CA): what it checks of B (its devices, its CORS for A's origin) is what B answers at the
+// address the phone uses, and stopping B is seen at that address too, where the hub stays up.
 
 import { readFileSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:https';
 import { controlAudit, ok, runPhoneScript } from './phone.mjs';
 
+const machineB = (args) => JSON.parse(readFileSync(args['machine-b'], 'utf8'));
+
+/** Chromium's flags for B's address: none when direct; behind a hub, its name mapped to loopback and B's key pinned. */
+const chromiumArgs = (args) => {
+  const b = machineB(args);
+  return b.hub ? [`--host-resolver-rules=MAP ${new URL(b.url).hostname} 127.0.0.1`, `--ignore-certificate-errors-spki-list=${b.hub.spki}`] : [];
+};
+
 await runPhoneScript('machines', 'Machines phone', async ({ page, base, projectId, shots, args }) => {
-  const b = JSON.parse(readFileSync(args['machine-b'], 'utf8'));
+  const b = machineB(args);
+  const toB = b.hub ? throughHub(b) : direct(b);
   const { measure, offenders } = controlAudit();
   const onA = (method, path, body) => page.evaluate(async ({ method, path, body }) => {
     const r = await fetch(path, { method, headers: { 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
@@ -23,10 +40,8 @@ await runPhoneScript('machines', 'Machines phone', async ({ page, base, projectI
   }, { method, path, body });
   // This script's own calls to B, as its laptop (not the phone): starting a session there, reading what was decided.
   const onB = async (method, path, body) => {
-    const r = await fetch(`${b.url}${path}`, {
-      method, headers: { 'content-type': 'application/json', authorization: `Bearer ${b.token}` }, body: body ? JSON.stringify(body) : undefined,
-    });
-    return { status: r.status, body: r.status === 204 ? null : await r.json() };
+    const r = await toB(method, path, { 'content-type': 'application/json', authorization: `Bearer ${b.token}` }, body ? JSON.stringify(body) : undefined);
+    return { status: r.status, body: r.status === 204 ? null : JSON.parse(r.text) };
   };
 
   // Machines: B added with its pairing link, named "Desktop".
@@ -121,8 +136,8 @@ await runPhoneScript('machines', 'Machines phone', async ({ page, base, projectI
   await page.goto(`${base}/`);
   await page.locator('[data-testid="machine-card"][data-machine="Desktop"][data-status="revoked"]').waitFor();
   if ((await onA('GET', '/api/sessions')).status !== 200) throw new Error('A refused the phone after B revoked it');
-  const preflight = await fetch(`${b.url}/api/sessions`, { method: 'OPTIONS', headers: { origin: base, 'access-control-request-method': 'GET' } });
-  if (preflight.status !== 403 || preflight.headers.get('access-control-allow-origin')) throw new Error(`B still lets A's origin in: ${preflight.status}`);
+  const preflight = await toB('OPTIONS', '/api/sessions', { origin: base, 'access-control-request-method': 'GET' });
+  if (preflight.status !== 403 || preflight.headers['access-control-allow-origin']) throw new Error(`B still lets A's origin in: ${preflight.status}`);
   await page.locator('.project[data-project]').first().waitFor();
   ok('revoked on B: B shows the phone signed out, B no longer answers A\'s origin; A still answers the phone');
 
@@ -158,7 +173,31 @@ await runPhoneScript('machines', 'Machines phone', async ({ page, base, projectI
   await measure(page, 'Home after removing a machine at 390x844');
   if (offenders.length) throw new Error(`controls: ${offenders.join('; ')}`);
   ok('removed, B leaves the app and its token is forgotten; A goes on');
-}, { 'machine-b': { type: 'string' } });
+}, { 'machine-b': { type: 'string' } }, chromiumArgs);
+
+/** B at its own address: {status, headers (lower-case names), text}. */
+function direct(b) {
+  return async (method, path, headers, body) => {
+    const r = await fetch(`${b.url}${path}`, { method, headers, body });
+    return { status: r.status, headers: Object.fromEntries(r.headers), text: await r.text() };
+  };
+}
+
+/** B through the hub: a TLS connection to the hub's port on loopback naming B (SNI), ended by B, checked against the CA. */
+function throughHub(b) {
+  const url = new URL(b.url);
+  const agent = new Agent({ keepAlive: true, ca: b.hub.ca, servername: url.hostname });
+  return (method, path, headers, body) => new Promise((resolve, reject) => {
+    const sent = request({ host: '127.0.0.1', port: url.port, servername: url.hostname, agent, method, path, headers: { host: url.host, ...headers } }, (r) => {
+      const chunks = [];
+      r.on('data', (chunk) => chunks.push(chunk));
+      r.on('end', () => resolve({ status: r.statusCode, headers: r.headers, text: Buffer.concat(chunks).toString('utf8') }));
+      r.on('error', reject);
+    });
+    sent.on('error', reject);
+    sent.end(body);
+  });
+}
 
 async function addMachine(page, link) {
   const form = page.getByRole('form', { name: 'Add a machine' });

@@ -149,10 +149,12 @@ export const ok = (what) => console.log(`ok - ${what}`);
 /**
  * The shape of a script against one paired phone and one project: parses `--url --code --repo [--shots]`, launches the
  * phone with a fresh profile, pairs it as `deviceName` and adds the repository as a project, then runs `steps` with
- * `{page, base, projectId, args, shots, context, chromium}` (`more`: the script's own options, each required, in `args`). Script errors on the page fail the run ("no script errors" is its last ok); a
- * failure is reported with a screenshot `<name>-failure.png`; the browser and profile always go; the exit code says.
+ * `{page, base, projectId, args, shots, context, chromium}` (`more`: the script's own options, each required, in `args`;
+ * `chromiumArgs(args)`: more flags for the phone's Chromium, from them). Script errors on the page fail the run ("no script
+ * errors" is its last ok); a failure is reported with a screenshot `<name>-failure.png`; the browser and profile always
+ * go; the exit code says.
  */
-export async function runPhoneScript(name, deviceName, steps, more = {}) {
+export async function runPhoneScript(name, deviceName, steps, more = {}, chromiumArgs = () => []) {
   const args = scriptArgs(
     { url: { type: 'string' }, code: { type: 'string' }, repo: { type: 'string' }, ...more },
     ['url', 'code', 'repo', ...Object.keys(more)],
@@ -160,7 +162,7 @@ export async function runPhoneScript(name, deviceName, steps, more = {}) {
   );
   const base = args.url.replace(/\/$/, '');
   const profile = mkdtempSync(join(tmpdir(), 'pc-chromium-'));
-  const context = await launchPhone({ executablePath: args.chromium, profile });
+  const context = await launchPhone({ executablePath: args.chromium, profile, args: chromiumArgs(args) });
   const page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(60_000);
   const errors = [];

@@ -392,6 +392,41 @@ public sealed class HubTests : IAsyncLifetime
         Assert.Equal(1, Metrics.MachinesConnected);
     }
 
+    /// <summary>
+    /// A phone that arrives as its machine's link goes away (the machine stopping): the hub has asked for a dial-back that
+    /// will never come. The phone is refused when the link ends, as for a machine not connected, not held for the
+    /// dial-back timeout (10 s in which the phone app could tell neither that the machine is up nor that it is offline).
+    /// </summary>
+    [Fact]
+    public async Task LinkEndsWhileAPhoneWaitsForTheDialBack_ThePhoneIsRefusedThen_NotAtTheTimeout()
+    {
+        var token = new MachineRegistry(HubData).Issue("m1");
+        using var link = new System.Net.WebSockets.ClientWebSocket();
+        link.Options.SetRequestHeader("Authorization", "Bearer " + token);
+        link.Options.RemoteCertificateValidationCallback = (_, _, _, _) => true;
+        var attached = WhenAttached("m1");
+        await link.ConnectAsync(new Uri($"wss://127.0.0.1:{HubPort}{HubProtocol.ConnectPath}"), CancellationToken.None);
+        await attached.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // The phone's handshake waits in the hub while the hub asks the machine, over its link, to dial back.
+        var phone = TlsToTheHubAsync("m1.hub.test", "GET /api/health HTTP/1.1\r\nHost: m1.hub.test\r\n\r\n");
+        var buffer = new byte[HubProtocol.MaxControlMessageBytes];
+        HubMessage? message;
+        do
+        {
+            var received = await link.ReceiveAsync(buffer, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+            message = System.Text.Json.JsonSerializer.Deserialize(buffer.AsSpan(0, received.Count), HubJson.Default.HubMessage);
+        }
+        while (message?.Type != HubMessage.Open);
+
+        // The machine goes, its link with it (a stopping server's link is disposed, not closed politely).
+        link.Abort();
+        var failed = await Record.ExceptionAsync(() => phone.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.True(failed is IOException or System.Security.Authentication.AuthenticationException, $"the phone's connection: {failed}");
+        Assert.Equal(1, Metrics.Refusals(Refusal.Offline));
+        Assert.Equal(0, Metrics.Refusals(Refusal.DialBackTimeout));
+    }
+
     [Fact]
     public async Task HubUnreachable_HealthSaysSo()
     {
