@@ -13,10 +13,9 @@
 // FILE (written by the test): {url, code (a pairing code of B), token (a device of B for this script's own calls),
 // projectId (a project on B), command (what the agent on B asks to run)}. Prints "ok - <step>"; exits 0, or 1.
 
-import { createDecipheriv, createECDH, hkdfSync, randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { ok, runPhoneScript } from './phone.mjs';
+import { browserSubscriptionKeys, startPushService } from './pushService.mjs';
 
 await runPhoneScript('notify-machines', 'Relay phone', async ({ page, base, shots, args, context }) => {
   const b = JSON.parse(readFileSync(args['machine-b'], 'utf8'));
@@ -24,43 +23,11 @@ await runPhoneScript('notify-machines', 'Relay phone', async ({ page, base, shot
   const originB = new URL(b.url).origin;
   await context.grantPermissions(['notifications'], { origin });
 
-  // The browser's side of the subscription, and its decryption (RFC 8291 §3.4, RFC 8188 §2).
-  const browserKey = createECDH('prime256v1');
-  browserKey.generateKeys();
-  const authSecret = randomBytes(16);
-  const decrypt = (body) => {
-    const salt = body.subarray(0, 16);
-    const idLength = body[20];
-    const senderPublic = body.subarray(21, 21 + idLength);
-    const keyInfo = Buffer.concat([Buffer.from('WebPush: info\0'), browserKey.getPublicKey(), senderPublic]);
-    const ikm = Buffer.from(hkdfSync('sha256', browserKey.computeSecret(senderPublic), authSecret, keyInfo, 32));
-    const cek = Buffer.from(hkdfSync('sha256', ikm, salt, Buffer.from('Content-Encoding: aes128gcm\0'), 16));
-    const nonce = Buffer.from(hkdfSync('sha256', ikm, salt, Buffer.from('Content-Encoding: nonce\0'), 12));
-    const record = body.subarray(21 + idLength);
-    const decipher = createDecipheriv('aes-128-gcm', cek, nonce);
-    decipher.setAuthTag(record.subarray(record.length - 16));
-    const padded = Buffer.concat([decipher.update(record.subarray(0, record.length - 16)), decipher.final()]);
-    return padded.subarray(0, padded.lastIndexOf(2)).toString('utf8');
-  };
-
-  // The push service: every POST kept, to be awaited.
-  const received = [];
-  const waiters = [];
-  const pushService = createServer((request, response) => {
-    const chunks = [];
-    request.on('data', (c) => chunks.push(c));
-    request.on('end', () => {
-      const push = { headers: request.headers, body: Buffer.concat(chunks) };
-      const waiter = waiters.shift();
-      if (waiter) waiter(push);
-      else received.push(push);
-      response.writeHead(201).end();
-    });
-  });
-  await new Promise((resolve) => pushService.listen(0, '127.0.0.1', resolve));
-  const nextPush = () => (received.length ? Promise.resolve(received.shift()) : new Promise((resolve) => waiters.push(resolve)));
-  const endpoint = `http://127.0.0.1:${pushService.address().port}/push/phone`;
-  const keys = { p256dh: browserKey.getPublicKey().toString('base64url'), auth: authSecret.toString('base64url') };
+  // The browser's side of the subscription, and the push service it names.
+  const { publicKey: browserPublicKey, authSecret, decrypt } = browserSubscriptionKeys();
+  const pushService = await startPushService();
+  const { endpoint, nextPush } = pushService;
+  const keys = { p256dh: browserPublicKey.toString('base64url'), auth: authSecret.toString('base64url') };
   await context.addInitScript(({ endpoint, keys }) => {
     if (!self.PushManager) return;
     const subscription = { endpoint, options: {}, toJSON: () => ({ endpoint, expirationTime: null, keys }), unsubscribe: async () => true };

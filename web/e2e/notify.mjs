@@ -11,12 +11,11 @@
 //
 // Prints "ok - <step>" per step; exits 0, or 1 with the failure.
 
-import { createECDH, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchPhone, ok, pair, reportFailure, scriptArgs } from './phone.mjs';
+import { browserSubscriptionKeys, startPushService } from './pushService.mjs';
 
 const usage = 'node e2e/notify.mjs --url URL --code CODE --repo DIR --command TEXT --cut-command TEXT; env POCKETCODER_LAPTOP_TOKEN';
 const args = scriptArgs(
@@ -32,43 +31,10 @@ if (!laptopToken) {
 const base = args.url.replace(/\/$/, '');
 const origin = new URL(base).origin;
 
-// The browser's side of a subscription, and its decryption (RFC 8291 §3.4, RFC 8188 §2).
-const browserKey = createECDH('prime256v1');
-browserKey.generateKeys();
-const authSecret = randomBytes(16);
-function decrypt(body) {
-  const salt = body.subarray(0, 16);
-  const idLength = body[20];
-  const senderPublic = body.subarray(21, 21 + idLength);
-  const shared = browserKey.computeSecret(senderPublic);
-  const keyInfo = Buffer.concat([Buffer.from('WebPush: info\0'), browserKey.getPublicKey(), senderPublic]);
-  const ikm = Buffer.from(hkdfSync('sha256', shared, authSecret, keyInfo, 32));
-  const cek = Buffer.from(hkdfSync('sha256', ikm, salt, Buffer.from('Content-Encoding: aes128gcm\0'), 16));
-  const nonce = Buffer.from(hkdfSync('sha256', ikm, salt, Buffer.from('Content-Encoding: nonce\0'), 12));
-  const record = body.subarray(21 + idLength);
-  const decipher = createDecipheriv('aes-128-gcm', cek, nonce);
-  decipher.setAuthTag(record.subarray(record.length - 16));
-  const padded = Buffer.concat([decipher.update(record.subarray(0, record.length - 16)), decipher.final()]);
-  return padded.subarray(0, padded.lastIndexOf(2)).toString('utf8');
-}
-
-// The push service: every POST is kept, to be awaited.
-const received = [];
-const waiters = [];
-const pushService = createServer((request, response) => {
-  const chunks = [];
-  request.on('data', (c) => chunks.push(c));
-  request.on('end', () => {
-    const push = { headers: request.headers, body: Buffer.concat(chunks) };
-    const waiter = waiters.shift();
-    if (waiter) waiter(push);
-    else received.push(push);
-    response.writeHead(201).end();
-  });
-});
-await new Promise((resolve) => pushService.listen(0, '127.0.0.1', resolve));
-const endpoint = `http://127.0.0.1:${pushService.address().port}/push/phone`;
-const nextPush = () => (received.length ? Promise.resolve(received.shift()) : new Promise((resolve) => waiters.push(resolve)));
+// The browser's side of a subscription, and the push service it names.
+const { publicKey: browserPublicKey, authSecret, decrypt } = browserSubscriptionKeys();
+const pushService = await startPushService();
+const { endpoint, nextPush } = pushService;
 
 async function laptop(method, path, body) {
   const response = await fetch(base + path, {
@@ -98,7 +64,7 @@ try {
     return { status: r.status, body: await r.json().catch(() => null) };
   }, [method, path, body ?? null]);
   const b64url = (bytes) => Buffer.from(bytes).toString('base64url');
-  const subscribed = await call('PUT', '/api/notifications/web-push', { endpoint, keys: { p256dh: b64url(browserKey.getPublicKey()), auth: b64url(authSecret) } });
+  const subscribed = await call('PUT', '/api/notifications/web-push', { endpoint, keys: { p256dh: b64url(browserPublicKey), auth: b64url(authSecret) } });
   if (subscribed.status !== 200) throw new Error(`subscribe: ${JSON.stringify(subscribed)}`);
   // The phone is about to look elsewhere: hidden, so the machine pushes instead of relying on the open app.
   await call('POST', '/api/notifications/presence', { visible: false });
