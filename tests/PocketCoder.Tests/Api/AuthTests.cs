@@ -15,7 +15,8 @@ namespace PocketCoder.Tests.Api;
 public sealed partial class AuthTests
 {
     // A watch link's page trades the link's token (its own credential) for a watch cookie: no device token there either.
-    private static readonly HashSet<string> AnonymousEndpoints = ["GET /api/health", "POST /api/pair", "POST /api/watch/open"];
+    /// <summary>Routes that take no device token. A push relay's post takes its relay's secret instead (Notifications/PushRelayTests).</summary>
+    private static readonly HashSet<string> AnonymousEndpoints = ["GET /api/health", "POST /api/pair", "POST /api/watch/open", "POST /api/push/relays/{id}"];
 
     [Fact]
     public async Task EveryEndpoint_NoGarbageOrRevokedToken_Unauthorized()
@@ -75,6 +76,9 @@ public sealed partial class AuthTests
         Assert.Equal(HttpStatusCode.OK, paired.StatusCode);
         // Answered, and opening nothing without a link's token (Watch/WatchLinkApiTests opens one).
         await ApiAssert.ProblemAsync(await http.PostAsJsonAsync("/api/watch/open", new { token = "not.alink" }), HttpStatusCode.Forbidden, "WATCH_LINK_INVALID");
+        // Answered, and carrying nothing without a relay and its secret.
+        await ApiAssert.ProblemAsync(await http.PostAsync($"/api/push/relays/{Guid.NewGuid():N}", new ByteArrayContent([1, 2, 3])), HttpStatusCode.NotFound,
+            "PUSH_RELAY_NOT_FOUND");
     }
 
     [Fact]
