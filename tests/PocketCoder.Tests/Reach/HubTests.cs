@@ -108,6 +108,50 @@ public sealed class HubTests : IAsyncLifetime
     }
 
     /// <summary>
+    /// A machine stops at once with phones' event streams open through the hub, as it does with direct connections:
+    /// each dial-back ends when Kestrel is done with its connection, as a socket would be shut down, rather than waiting
+    /// for the phone (which waits for the machine) until the host's shutdown timeout (30 s) gives up.
+    /// </summary>
+    [Fact]
+    public async Task MachineStops_AtOnce_WithEventStreamsOpenThroughTheHub()
+    {
+        var machine = await StartMachineAsync();
+        var phones = new List<HttpClient>();
+        var streams = new List<HttpResponseMessage>();
+        var reading = new List<Task>();
+        try
+        {
+            var code = machine.Services.GetRequiredService<Devices>().CreatePairingCode().Code;
+            using var pairing = Phone([]);
+            var paired = await pairing.PostAsJsonAsync("/api/pair", new { code, deviceName = "phone via hub" });
+            var cookie = Assert.Single(paired.Headers.GetValues("Set-Cookie")).Split(';')[0];
+            for (var i = 0; i < 4; i++)
+            {
+                // Each on its own client, so each is its own connection (and dial-back), HTTP/1.1 as a phone's EventSource.
+                var phone = Phone([]);
+                phones.Add(phone);
+                using var events = new HttpRequestMessage(HttpMethod.Get, "/api/events?tail=true") { Version = HttpVersion.Version11 };
+                events.Headers.Add("Cookie", cookie);
+                var stream = await phone.SendAsync(events, HttpCompletionOption.ResponseHeadersRead);
+                streams.Add(stream);
+                Assert.Equal("text/event-stream", stream.Content.Headers.ContentType?.MediaType);
+                // Read as a phone's EventSource does, to the stream's end.
+                reading.Add(DrainAsync(await stream.Content.ReadAsStreamAsync()));
+            }
+
+            await machine.StopAsync().WaitAsync(TimeSpan.FromSeconds(15));
+            // And each phone sees its stream end (so it reconnects), not hang.
+            await Task.WhenAll(reading).WaitAsync(TimeSpan.FromSeconds(15));
+        }
+        finally
+        {
+            streams.ForEach(stream => stream.Dispose());
+            phones.ForEach(phone => phone.Dispose());
+            await machine.DisposeAsync();
+        }
+    }
+
+    /// <summary>
     /// The end-to-end check, with the hub in a process of its own (the published entry point, as an operator
     /// runs it) so that what it holds can be searched: Chromium pairs through it in a secure context, runs a gated
     /// session of the real Claude Code CLI on the fake model, allows the write on the approval card, and works offline
@@ -673,6 +717,21 @@ public sealed class HubTests : IAsyncLifetime
     }
 
     /// <summary>Reads (and drops) what the hub sends until it closes the connection.</summary>
+    private static async Task DrainAsync(Stream stream)
+    {
+        var buffer = new byte[4096];
+        try
+        {
+            while (await stream.ReadAsync(buffer) > 0)
+            {
+            }
+        }
+        catch (IOException)
+        {
+            // Ended by a reset rather than the response's end: ended all the same.
+        }
+    }
+
     private static async Task UntilClosedAsync(Stream stream)
     {
         var buffer = new byte[4096];

@@ -47,10 +47,14 @@ internal sealed class HubTransport : IConnectionListenerFactory, IConnectionList
             }
         }
 
-        public ValueTask UnbindAsync(CancellationToken cancellationToken = default)
+        public async ValueTask UnbindAsync(CancellationToken cancellationToken = default)
         {
             arrivals.Writer.TryComplete();
-            return ValueTask.CompletedTask;
+            // Dial-backs delivered but never accepted are Kestrel's to end no more: they end here, not at the phone's timeout.
+            while (arrivals.Reader.TryRead(out var connection))
+            {
+                await connection.DisposeAsync();
+            }
         }
 
         public ValueTask DisposeAsync() => UnbindAsync();
@@ -129,14 +133,19 @@ internal sealed class HubConnection : DefaultConnectionContext
             }
         }
         catch (Exception exception) when (exception is IOException or ObjectDisposedException or System.Net.WebSockets.WebSocketException
-            or OperationCanceledException)
+            or OperationCanceledException or NotSupportedException)
         {
-            // The dial-back is gone: Kestrel's next flush sees the pipe's reader completed and ends the connection.
+            // The dial-back is gone: Kestrel's next flush sees the pipe's reader completed and ends the connection. A stream
+            // an abort has just disposed says so as "not writeable" (NotSupportedException).
             failed = exception;
         }
         finally
         {
             await pending.CompleteAsync(failed).ConfigureAwait(false);
+            // Kestrel is done writing, so done with the connection: the dial-back ends as a socket is shut down, which also
+            // ends Kestrel's read. Kept open, that read would wait on the phone, and the phone on Kestrel, until the
+            // host's shutdown timeout aborted them (a machine with event streams open took 30 s to stop).
+            await stream.DisposeAsync().ConfigureAwait(false);
         }
     }
 
@@ -152,7 +161,9 @@ internal sealed class HubConnection : DefaultConnectionContext
         await Transport.Input.CompleteAsync();
         // What Kestrel wrote last (a response's end) still goes out before the dial-back closes.
         await Transport.Output.CompleteAsync();
-        await _sending;
+        // Whatever ended the send loop, the connection ends here: a throw would leave Kestrel waiting for it until its
+        // shutdown timeout.
+        await _sending.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await _stream.DisposeAsync();
         // Not base.DisposeAsync(): it disposes the ConnectionClosed token source, which an Abort just before may still
         // be cancelling on the thread pool; an ObjectDisposedException there ends the process. It holds nothing unmanaged.
