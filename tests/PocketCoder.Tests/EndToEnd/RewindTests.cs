@@ -22,13 +22,9 @@ public sealed class RewindTests
             ScriptedReply.Text("Fork at one."),
             ScriptedReply.Text("Still two."),
             ScriptedReply.Text("Back at one."));
-        var sessionId = await world.StartSessionAsync("write the first version", mode: "trusted");
-        await using var events = await world.EventsAsync(sessionId, lastEventId: "0");
-        var first = await events.WaitForAsync("turn.changes");
-        await world.SendAsync(sessionId, "now the second version");
-        await events.WaitForAsync(e => e.Event == "turn.changes" && e.Id > first.Id);
+        var (sessionId, events) = await TwoTurnsAsync(world);
+        await using var streamed = events;
         var file = Path.Combine(world.Repository, "a.txt");
-        Assert.Equal("two\n", await File.ReadAllTextAsync(file));
 
         // A fork from turn 2: a session on a branch of its own, its files as turn 2 found them, its conversation turn 1's.
         var forkId = (await world.Http.PostOkAsync($"/api/sessions/{sessionId}/turns/2/fork", new { })).GetProperty("id").GetString()!;
@@ -91,13 +87,9 @@ public sealed class RewindTests
             world.ShellCall("printf 'two\\n' > a.txt"),
             ScriptedReply.Text("Wrote two."),
             ScriptedReply.Text("Noted."));
-        var sessionId = await world.StartSessionAsync("write the first version", mode: "trusted");
-        await using var events = await world.EventsAsync(sessionId, lastEventId: "0");
-        var first = await events.WaitForAsync("turn.changes");
-        await world.SendAsync(sessionId, "now the second version");
-        await events.WaitForAsync(e => e.Event == "turn.changes" && e.Id > first.Id);
+        var (sessionId, events) = await TwoTurnsAsync(world);
+        await using var streamed = events;
         var file = Path.Combine(world.Repository, "a.txt");
-        Assert.Equal("two\n", await File.ReadAllTextAsync(file));
 
         var newId = (await world.Http.PostOkAsync($"/api/sessions/{sessionId}/turns/2/rewind", new { })).GetProperty("id").GetString()!;
         Assert.Equal("one\n", await File.ReadAllTextAsync(file));
@@ -112,5 +104,17 @@ public sealed class RewindTests
     {
         Assert.True(request.Contains("write the first version") && request.Contains("Wrote one."), "The earlier turn is in the conversation.");
         Assert.False(request.Contains("now the second version") || request.Contains("Wrote two."), "The later turn is not.");
+    }
+
+    /// <summary>A trusted session whose turn 1 writes "one" into a.txt and turn 2 "two" (as the script says), both turns' reviews closed.</summary>
+    private static async Task<(string SessionId, SseClient Events)> TwoTurnsAsync(AgentWorld world)
+    {
+        var sessionId = await world.StartSessionAsync("write the first version", mode: "trusted");
+        var events = await world.EventsAsync(sessionId, lastEventId: "0");
+        var first = await events.WaitForAsync("turn.changes");
+        await world.SendAsync(sessionId, "now the second version");
+        await events.WaitForAsync(e => e.Event == "turn.changes" && e.Id > first.Id);
+        Assert.Equal("two\n", await File.ReadAllTextAsync(Path.Combine(world.Repository, "a.txt")));
+        return (sessionId, events);
     }
 }
