@@ -144,6 +144,12 @@ public sealed class PocketCoderOptions
     public TimeSpan PauseWaitingAfter { get; init; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
+    /// A paused agent is started again when someone who may decide its call opens the session (the call in front of them), so
+    /// their decision runs it without the agent's start-up; undecided for this long, it is stopped again. Zero: never.
+    /// </summary>
+    public TimeSpan WarmPausedFor { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
     /// A question shown on a device whose app was open is not pushed there; if the device still has not been shown it
     /// after this long (a stream that died quietly), it is pushed after all.
     /// </summary>

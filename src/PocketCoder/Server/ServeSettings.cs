@@ -51,6 +51,10 @@ public sealed class ServeSettings
     [Range(0, 24 * 60 * 60)]
     public int PauseWaitingSeconds { get; set; } = 300;
 
+    /// <summary>0: never start a paused agent ahead of the decision when someone who may decide opens its session.</summary>
+    [Range(0, 60 * 60)]
+    public int WarmPausedSeconds { get; set; } = 60;
+
     /// <summary>The preview origin's port on the listen address; 0: a free one at each start.</summary>
     [Range(0, 65535)]
     public int PreviewPort { get; set; }
@@ -115,6 +119,7 @@ public sealed class ServeSettings
         (nameof(SuspendIdleMinutes), "POCKETCODER_SUSPEND_IDLE_MINUTES", "suspend-idle-minutes", "Stop idle agent processes after N minutes (default 15, 0: never)."),
         (nameof(StallSeconds), "POCKETCODER_STALL_SECONDS", "stall-seconds", "Report a turn with no word from the agent after N s (default 180, 0: never)."),
         (nameof(PauseWaitingSeconds), "POCKETCODER_PAUSE_WAITING_SECONDS", "pause-waiting-seconds", null),
+        (nameof(WarmPausedSeconds), "POCKETCODER_WARM_PAUSED_SECONDS", "warm-paused-seconds", null),
         (nameof(MaxAgents), "POCKETCODER_MAX_AGENTS", "max-agents", "Agent processes running at once; more sessions wait in line (default: from memory)."),
         (nameof(AllowedHosts), "POCKETCODER_ALLOWED_HOSTS", "allowed-host", "Host names to answer to besides loopback and IP literals (comma-separated)."),
         (nameof(NetworkHosts), "POCKETCODER_NETWORK_HOSTS", "network-host", "Names the sandboxes' proxy connects to at the address given (NAME=ADDRESS, comma-separated; even a loopback one)."),
@@ -200,6 +205,7 @@ public sealed class ServeSettings
             SuspendIdleAfter = TimeSpan.FromMinutes(SuspendIdleMinutes),
             StallAfter = TimeSpan.FromSeconds(StallSeconds),
             PauseWaitingAfter = TimeSpan.FromSeconds(PauseWaitingSeconds),
+            WarmPausedFor = TimeSpan.FromSeconds(WarmPausedSeconds),
             MaxRunningAgents = MaxAgents,
             AllowedHosts = [.. (AllowedHosts ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
             NetworkHosts = PocketCoderOptions.ParseNetworkHosts(NetworkHosts),

@@ -298,6 +298,21 @@ public sealed partial class SessionManager(
         await EnsureRunningAsync(sessionId, cancellationToken) is { } runner && await runner.RunQueueAsync(cancellationToken);
 
     /// <summary>True while the session's agent runs a turn, waits for a decision, or is about to start a queued message.</summary>
+    /// <summary>True while the session's agent is stopped on a call nobody has decided yet (its decision resumes it).</summary>
+    public bool IsPaused(string sessionId) => _live.TryGetValue(sessionId, out var runner) && runner.IsPaused;
+
+    /// <summary>
+    /// Someone who may decide the call the session's paused agent waits on has opened it: the agent starts again in the
+    /// background while they read, so their decision runs the call without its start-up (<see cref="Running.PausedCalls.WarmAsync"/>).
+    /// </summary>
+    public void WarmPaused(string sessionId)
+    {
+        if (options.WarmPausedFor > TimeSpan.Zero && _live.TryGetValue(sessionId, out var runner) && runner.IsPaused)
+        {
+            _ = Task.Run(() => runner.WarmPausedAsync(options.WarmPausedFor), CancellationToken.None);
+        }
+    }
+
     public bool IsWorking(string sessionId) => _live.TryGetValue(sessionId, out var runner) && !runner.IsQuiescent;
 
     // With no agent running, nothing queued starts until the owner says so; while the worktree is made, it starts once it is there.

@@ -108,6 +108,9 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
     /// <summary>True while the agent's process is stopped on a call the owner has not decided; their decision resumes it.</summary>
     public bool IsPaused => _paused.IsPaused;
 
+    /// <inheritdoc cref="PausedCalls.WarmAsync"/>
+    public Task WarmPausedAsync(TimeSpan hold) => _paused.WarmAsync(hold);
+
     /// <summary>True while a paused agent is being started again on the owner's decision (in line for an agent slot, perhaps).</summary>
     public bool IsResuming => _resuming;
 
@@ -492,8 +495,46 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
         return true;
     }
 
-    async Task IPauseHost.ResumeAsync(PausedCall call, PermissionRequest? asked)
+    async Task<bool> IPauseHost.WarmAsync()
     {
+        // Never in line for a mere look, nor ahead of a session waiting for a slot; never a second process on one conversation.
+        if (TerminalProcesses.Holding(TerminalProcesses.CommandLines(), _session.AgentSessionId, null, null) is not null
+            || !_services.Slots.TryTake(_session.Id))
+        {
+            return false;
+        }
+
+        _muted = false;
+        try
+        {
+            await StartAgentAsync(resume: true, null, _stopped.Token).ConfigureAwait(false);
+        }
+        catch (Exception exception)
+        {
+            // The decision then starts it as it would have: a look is worth no error in the transcript.
+            _services.Slots.Release(_session.Id);
+            _logger.LogInformation("Session {SessionId}: the paused {Agent} could not be started ahead of the decision: {Reason}",
+                _session.Id, _adapter.Id, exception.Message);
+            return false;
+        }
+
+        _logger.LogInformation("Session {SessionId}: the paused {Agent} started ahead of the decision, someone who may decide having the call open",
+            _session.Id, _adapter.Id);
+        _sessions.Announce(_session.Id, PausedCalls.ReadyReason);
+        return true;
+    }
+
+    async Task IPauseHost.ResumeAsync(PausedCall call, PermissionRequest? asked, bool warm)
+    {
+        if (warm && asked is not null && _agent is { Exited.IsCompleted: false } && !_agentDisposed)
+        {
+            // Started ahead of the decision, its conversation loaded: only the decision is left to tell.
+            _turn.SetActive(true);
+            _sessions.Announce(_session.Id, PausedCalls.ResumedReason);
+            await TellDecisionAsync(asked, call.Decision).ConfigureAwait(false);
+            return;
+        }
+
         if (TerminalProcesses.Holding(TerminalProcesses.CommandLines(), _session.AgentSessionId, null, null) is { } holder)
         {
             // Carried on in a terminal meanwhile: never a second process on one conversation (it ran the call there, if at all).

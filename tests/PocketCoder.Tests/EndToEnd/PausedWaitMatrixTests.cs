@@ -117,6 +117,50 @@ public sealed class PausedWaitMatrixTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// Issue #52: a paused agent is started again while someone who may decide has its session open, so their allow runs the
+    /// call in the time the model takes, not the CLI's start-up. A viewer's look starts nothing. The call still runs once, on
+    /// the grant, and the conversation is the one it had (Gemini CLI: the slowest to start).
+    /// </summary>
+    [Fact]
+    public async Task OpenedBySomeoneWhoMayDecide_ThePausedAgentStartsAhead_TheAllowRunsTheCallOnce()
+    {
+        await using var world = await AgentWorld.NamedAsync("gemini", pauseWaitingAfter: TimeSpan.FromSeconds(1));
+        var vic = await world.Server.PairPersonAsync("Vic", PocketCoder.Teams.Role.Viewer);
+        world.Model.Enqueue(ScriptedReply.Text("Noted."));
+        var sessionId = await world.StartSessionAsync($"Remember the word {Word}.");
+        await using var events = await world.EventsAsync(sessionId);
+        await events.WaitForAsync("turn.completed");
+        world.Model.Enqueue(world.ShellCall("echo ran >> warm.txt"));
+        var allowed = await PausedOnAsync(world, events, sessionId, "Write warm.txt");
+
+        await using (var viewing = await SseClient.ConnectAsync(vic.Http, $"/api/sessions/{sessionId}/events"))
+        {
+            await viewing.WaitForAsync(e => e.Event == "approval.requested");
+            Assert.Empty(AgentProcesses.All(world.Home));
+        }
+
+        // The owner opens the session (the phone's screen, from a notification): the agent starts while they read the card.
+        await using var looking = await world.EventsAsync(sessionId);
+        await looking.WaitForAsync(e => e.Event == "session.status" && e.Str("reason") == PausedCalls.ReadyReason, TimeSpan.FromSeconds(90));
+        Assert.NotEmpty(AgentProcesses.All(world.Home));
+        Assert.True((await world.SessionAsync(sessionId)).GetProperty("status").GetString() == "waiting_approval", "a look decided nothing");
+
+        world.Model.Enqueue(world.ShellCall("echo ran >> warm.txt"), ScriptedReply.Text("Written."));
+        var since = LastSeq(events);
+        var clock = Stopwatch.StartNew();
+        Assert.Equal(HttpStatusCode.OK, (await world.DecideAsync(allowed, "allow_once")).StatusCode);
+        await events.WaitForAsync(e => e.Id > since && e.Event == "tool.result", TimeSpan.FromSeconds(90));
+        output.WriteLine($"gemini, started ahead: from the allow, the call done {clock.ElapsedMilliseconds} ms");
+        await events.WaitForAsync(e => e.Id > since && e.Event == "turn.completed", TimeSpan.FromSeconds(90));
+
+        Assert.Equal("ran\n", await File.ReadAllTextAsync(Path.Combine(world.Repository, "warm.txt")));
+        Assert.DoesNotContain(events.Received, e => e.Id > since && e.Event == "approval.requested");
+        var told = world.Model.Requests.Where(r => r.ConsumedScript).TakeLast(2).First().Body.GetRawText();
+        Assert.Contains(Word, told, StringComparison.Ordinal);
+        Assert.Contains("ALLOWED", told, StringComparison.Ordinal);
+    }
+
+    /// <summary>
     /// Issue #52: OpenCode's sessions of one project share one server. Idle, each is suspended, and the last one out stops the
     /// server: no process is left (sandboxed, the real CLI).
     /// </summary>

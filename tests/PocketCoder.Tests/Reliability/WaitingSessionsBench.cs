@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
 using FakeLlm;
+using PocketCoder.Sessions.Running;
 using PocketCoder.Tests.EndToEnd;
 using PocketCoder.Tests.Infrastructure;
 using Xunit.Abstractions;
@@ -42,20 +43,24 @@ public sealed class WaitingSessionsBench(ITestOutputHelper output)
         await paused.AskAllAsync(Sessions);
         await paused.UntilNoAgentAsync(TimeSpan.FromMinutes(3));
         var on = paused.TreeRssMiB();
-        var resumes = await paused.AllowEachAsync();
+        var (resumes, ahead) = await paused.AllowEachAsync();
 
-        var median = resumes.Order().ElementAt(resumes.Count / 2);
+        var median = Median(resumes);
+        var aheadMedian = ahead.Count > 0 ? Median(ahead) : 0;
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{agent}: {Sessions} waiting, RSS pause on {on:0.0} MiB, off {off:0.0} MiB ({on / off:0.00}x); allow to command done median {median:0} ms, max {resumes.Max():0} ms"));
+            $"{agent}: {Sessions} waiting, RSS pause on {on:0.0} MiB, off {off:0.0} MiB ({on / off:0.00}x); allow to command done median {median:0} ms, max {resumes.Max():0} ms; with the session open first {aheadMedian:0} ms"));
         if (Environment.GetEnvironmentVariable("POCKETCODER_WAITING_REPORT") is { Length: > 0 } report)
         {
             await File.AppendAllTextAsync(report, JsonSerializer.Serialize(new Dictionary<string, object>
             {
                 ["agent"] = agent, ["sessions"] = Sessions, ["pausedRssMiB"] = on, ["runningRssMiB"] = off,
                 ["resumeMedianMs"] = median, ["resumeMaxMs"] = resumes.Max(),
+                ["aheadMedianMs"] = aheadMedian, ["aheadMaxMs"] = ahead.Count > 0 ? ahead.Max() : 0,
             }) + "\n");
         }
     }
+
+    private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
 
     /// <summary>A `pocketcoder serve` of its own for one agent, configured as <see cref="AgentWorld"/> configures it in-process.</summary>
     private sealed class WaitingWorld : IAsyncDisposable
@@ -154,12 +159,17 @@ public sealed class WaitingSessionsBench(ITestOutputHelper output)
         /// <summary>The server's and every process under it: VmRSS summed, MiB (shared pages count in each, the same both ways).</summary>
         public double TreeRssMiB() => new[] { Server.Pid }.Concat(Server.Descendants()).Sum(RssKiB) / 1024.0;
 
-        /// <summary>Allows each waiting call in turn; per call, the milliseconds from the allow to its command's file.</summary>
-        public async Task<List<double>> AllowEachAsync()
+        /// <summary>
+        /// Allows each waiting call in turn; per call, the milliseconds from the allow to its command's result. Every other call is
+        /// allowed as from a notification, nobody having the session open (the agent starts on the allow: "cold"); the others
+        /// as from the session's screen, opened first (the agent started while the owner reads the card: "ahead").
+        /// </summary>
+        public async Task<(List<double> Cold, List<double> Ahead)> AllowEachAsync()
         {
-            var times = new List<double>();
-            foreach (var (sessionId, approvalId, file) in _waiting)
+            var (cold, ahead) = (new List<double>(), new List<double>());
+            for (var i = 0; i < _waiting.Count; i++)
             {
+                var (sessionId, approvalId, file) = _waiting[i];
                 // Claude Code is resumed with the call still pending and answered in place; the others ask it again.
                 if (Agent != "claude-code")
                 {
@@ -167,18 +177,30 @@ public sealed class WaitingSessionsBench(ITestOutputHelper output)
                 }
 
                 Model.Enqueue(ScriptedReply.Text("Written."));
+                var opened = i % 2 == 1;
                 var since = (await Http.GetOkAsync($"/api/sessions/{sessionId}")).GetProperty("lastSeq").GetInt64();
-                await using var events = await SseClient.ConnectAsync(Http, $"/api/sessions/{sessionId}/events", null);
+                // The session's own stream is the phone's screen on it; the stream of every event is a notification's view.
+                await using var events = opened
+                    ? await SseClient.ConnectAsync(Http, $"/api/sessions/{sessionId}/events", null)
+                    : await SseClient.ConnectAsync(Http, "/api/events?tail=true", null);
+                bool Ours(SseEvent e) => !opened || e.Id > since;
+                bool OfSession(SseEvent e) => opened || e.Str("sessionId") == sessionId;
+                if (opened && Agent != "claude-code")
+                {
+                    await events.WaitForAsync(e => Ours(e) && e.Event == "session.status" && e.Str("reason") == PausedCalls.ReadyReason, TimeSpan.FromMinutes(2));
+                }
+
                 var clock = Stopwatch.StartNew();
                 (await Http.PostAsJsonAsync($"/api/approvals/{approvalId}/decision", new { decision = "allow_once" })).EnsureSuccessStatusCode();
                 // Not the paused call's own end, which an agent may report as it loads the conversation again.
-                await events.WaitForAsync(e => e.Id > since && e.Event == "tool.result" && !e.Json.GetProperty("isError").GetBoolean(), TimeSpan.FromMinutes(2));
-                times.Add(clock.Elapsed.TotalMilliseconds);
+                await events.WaitForAsync(e => Ours(e) && OfSession(e) && e.Event == "tool.result" && !e.Json.GetProperty("isError").GetBoolean(),
+                    TimeSpan.FromMinutes(2));
+                (opened ? ahead : cold).Add(clock.Elapsed.TotalMilliseconds);
                 Assert.True(File.Exists(file), $"{Agent}: the allowed command of session {sessionId} did not run");
-                await events.WaitForAsync(e => e.Id > since && e.Event == "turn.completed", TimeSpan.FromMinutes(2));
+                await events.WaitForAsync(e => Ours(e) && OfSession(e) && e.Event == "turn.completed", TimeSpan.FromMinutes(2));
             }
 
-            return times;
+            return (cold, ahead);
         }
 
         private static long RssKiB(int pid)

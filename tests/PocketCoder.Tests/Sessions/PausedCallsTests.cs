@@ -234,6 +234,96 @@ public sealed class PausedCallsTests
         Assert.Empty(_host.Released);
     }
 
+    /// <summary>An agent that cannot defer the call, stopped while its request waits (Codex, OpenCode, the ACP agents).</summary>
+    private async Task StoppedMidWaitAsync()
+    {
+        _host.Stops = true;
+        Assert.Same(PermissionDecision.PauseAgent, await ReleasedAsync(Call(canPause: false)));
+        Assert.Equal(1, _host.StopCount);
+        Assert.True(_paused.IsPaused);
+    }
+
+    [Fact]
+    public async Task Warm_StartsTheStoppedAgentAheadOfTheDecision_WhichIsThenOnlyTold()
+    {
+        await StoppedMidWaitAsync();
+        await _paused.WarmAsync(TimeSpan.FromMinutes(1));
+        await _paused.WarmAsync(TimeSpan.FromMinutes(1));
+        Assert.Equal(1, _host.Warms);
+        // Still waiting on the owner: the phone says paused, nothing is told.
+        Assert.True(_paused.IsPaused);
+
+        _owner.SetResult(new PermissionDecision(true));
+        await _host.Resumed.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(_host.ResumedWarm);
+        Assert.Equal(1, _host.StopCount);
+    }
+
+    [Fact]
+    public async Task Warm_Undecided_IsStoppedAgainAfterItsHold_AndTheDecisionStartsItAsBefore()
+    {
+        await StoppedMidWaitAsync();
+        await _paused.WarmAsync(TimeSpan.FromMinutes(1));
+        await _clock.TimersArmedAsync();
+        _clock.Advance(TimeSpan.FromSeconds(59));
+        Assert.Equal(1, _host.StopCount);
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        await _host.StoppedAgain.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        _owner.SetResult(PermissionDecision.Deny("no"));
+        await _host.Resumed.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.False(_host.ResumedWarm);
+    }
+
+    [Fact]
+    public async Task Warm_ASecondLookExtendsTheHold()
+    {
+        await StoppedMidWaitAsync();
+        await _paused.WarmAsync(TimeSpan.FromMinutes(1));
+        await _clock.TimersArmedAsync();
+        _clock.Advance(TimeSpan.FromSeconds(40));
+        await _paused.WarmAsync(TimeSpan.FromMinutes(1));
+        _clock.Advance(TimeSpan.FromSeconds(40));
+        await _clock.TimersArmedAsync();
+        Assert.Equal(1, _host.StopCount);
+        _clock.Advance(TimeSpan.FromSeconds(20));
+        await _host.StoppedAgain.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(1, _host.Warms);
+    }
+
+    [Fact]
+    public async Task Warm_NotForACallTheAgentDeferred_NorWithoutASlot()
+    {
+        await ReleasedAsync();
+        _paused.TurnPausedOn("call-1");
+        await _host.Stopped.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await _paused.WarmAsync(TimeSpan.FromMinutes(1));
+        Assert.Equal(0, _host.Warms);
+
+        var other = new FakePauseHost { Stops = true, CanWarm = false };
+        var paused = new PausedCalls(other, _clock, PauseAfter);
+        var asked = paused.RequestAsync(Call("call-2", canPause: false), Task.CompletedTask, (_, _) => new TaskCompletionSource<PermissionDecision>().Task,
+            CancellationToken.None);
+        await _clock.TimersArmedAsync();
+        _clock.Advance(PauseAfter);
+        await asked;
+        await paused.WarmAsync(TimeSpan.FromMinutes(1));
+        Assert.Equal((0, 1), (other.Warms, other.StopCount));
+    }
+
+    [Fact]
+    public async Task Warm_ThenTheTurnCancelled_IsStoppedAgain_AndTheTurnEnds()
+    {
+        await StoppedMidWaitAsync();
+        await _paused.WarmAsync(TimeSpan.FromMinutes(1));
+        await _paused.CancelAsync(() => throw new InvalidOperationException("a paused turn is not cancelled in the agent"), CancellationToken.None);
+
+        var ended = await _host.EndedTask.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal((SessionStatuses.Idle, true), (ended.Status, ended.Cancelled));
+        Assert.Equal(2, _host.StopCount);
+        Assert.False(_host.Resumed.Task.IsCompleted);
+    }
+
     private sealed class FakePauseHost : IPauseHost
     {
         public bool Stopping { get; set; }
@@ -258,16 +348,43 @@ public sealed class PausedCallsTests
 
         public void Releasing(PermissionRequest request) => Released.Add(request.ToolCallId);
 
-        public bool StopsToPause(PermissionRequest request) => false;
+        /// <summary>The agent cannot defer a call: it is stopped mid-wait, and told the decision after its resume.</summary>
+        public bool Stops { get; set; }
+
+        public bool StopsToPause(PermissionRequest request) => Stops;
+
+        public int StopCount { get; private set; }
+
+        /// <summary>Its second stop: the agent started ahead of a decision was stopped again.</summary>
+        public TaskCompletionSource StoppedAgain { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public int Warms { get; private set; }
+
+        public bool CanWarm { get; set; } = true;
+
+        public bool? ResumedWarm { get; private set; }
 
         public Task<bool> StopForPauseAsync(string toolCallId, bool midTurn)
         {
+            StopCount++;
             Stopped.TrySetResult();
+            if (StopCount == 2)
+            {
+                StoppedAgain.TrySetResult();
+            }
+
             return Task.FromResult(true);
         }
 
-        public async Task ResumeAsync(PausedCall call, PermissionRequest? asked)
+        public Task<bool> WarmAsync()
         {
+            Warms += CanWarm ? 1 : 0;
+            return Task.FromResult(CanWarm);
+        }
+
+        public async Task ResumeAsync(PausedCall call, PermissionRequest? asked, bool warm)
+        {
+            ResumedWarm = warm;
             ResumeStarted.TrySetResult();
             await ResumeGate;
             if (ResumeError is not null)

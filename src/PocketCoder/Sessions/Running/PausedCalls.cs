@@ -25,7 +25,14 @@ public interface IPauseHost
     /// <summary>Starts the agent again with its native resume and the owner's decision applied to the call: its turn goes on.</summary>
     /// <param name="asked">The call as the agent asked it, when the agent was stopped mid-wait and is to be told the decision in
     /// its next prompt (and allowed to ask that very call once more); null when it applies the decision itself (a deferred call).</param>
-    Task ResumeAsync(PausedCall call, PermissionRequest? asked);
+    /// <param name="warm">Its process was started already (<see cref="WarmAsync"/>): only the decision is to be told.</param>
+    Task ResumeAsync(PausedCall call, PermissionRequest? asked, bool warm);
+
+    /// <summary>
+    /// Starts the paused agent again on its conversation ahead of the owner's decision (nothing is told it, so nothing runs):
+    /// false when it cannot be now (no free agent slot, a terminal holds the conversation, the start failed).
+    /// </summary>
+    Task<bool> WarmAsync();
 
     /// <summary>The paused agent could not be resumed: the owner hears why.</summary>
     void ResumeFailed(Exception exception);
@@ -42,11 +49,17 @@ public interface IPauseHost
 /// permission request and joins the same wait. An agent that cannot defer a call but continues a conversation stopped mid-turn
 /// (<see cref="IPauseHost.StopsToPause"/>) is stopped while its request still waits, and on the decision resumed and told it. Each released call keeps its gate wait: the same approval throughout.
 /// Stopping, resuming, cancelling and stopping for good happen one at a time (<see cref="ExclusiveAsync"/>).
+/// While someone who may decide has the call in front of them, a stopped agent is started again ahead of their decision
+/// (<see cref="WarmAsync"/>), so that their allow runs the call in the time the model takes rather than the agent's start-up;
+/// undecided after the hold, it is stopped again.
 /// </summary>
 public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pauseAfter)
 {
     /// <summary>The reason a <c>session.status</c> event gives while the agent is paused on a call (the app shows it).</summary>
     public const string PausedReason = "agent paused to save memory";
+
+    /// <summary>The reason given once a paused agent was started again ahead of the decision (someone who may decide has it open).</summary>
+    public const string ReadyReason = "agent ready for the decision";
 
     /// <summary>The reason given once a paused agent runs again, the owner's decision applied.</summary>
     public const string ResumedReason = "resumed on the owner's decision";
@@ -173,6 +186,80 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
         // Never an answer the old process could act on: it is stopped before this returns (or its request goes first).
         await wait.Gone.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         return PermissionDecision.PauseAgent;
+    }
+
+    /// <summary>
+    /// Someone who may decide the call the agent was stopped on has it in front of them: the agent is started again now, its
+    /// conversation loaded and nothing told, and kept for <paramref name="hold"/> from this view (a later view extends it). Decided
+    /// meanwhile, only the decision is left to tell; undecided, it is stopped again. Only for an agent stopped mid-wait (told the
+    /// decision after its resume): one that deferred its call would ask it again at once.
+    /// </summary>
+    public async Task WarmAsync(TimeSpan hold)
+    {
+        PausedWait? wait;
+        lock (_lock)
+        {
+            wait = _released.Values.FirstOrDefault(w => w is { StopsProcess: true, ProcessGone: true, Resumed: false, Cancelled: false, Decided: null });
+            if (wait is null || hold <= TimeSpan.Zero)
+            {
+                return;
+            }
+
+            wait.WarmUntil = clock.GetUtcNow() + hold;
+        }
+
+        await _transition.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (host.Stopping || wait.Warm || wait.Resumed || wait.Cancelled || wait.Decided is not null || !await host.WarmAsync().ConfigureAwait(false))
+            {
+                return;
+            }
+
+            wait.Warm = true;
+        }
+        finally
+        {
+            _transition.Release();
+        }
+
+        _ = Task.Run(() => CoolAsync(wait), CancellationToken.None);
+    }
+
+    /// <summary>An agent started ahead of a decision that did not come within its hold is stopped again: the wait costs nothing.</summary>
+    private async Task CoolAsync(PausedWait wait)
+    {
+        while (true)
+        {
+            var left = wait.WarmUntil - clock.GetUtcNow();
+            if (left > TimeSpan.Zero)
+            {
+                await Task.Delay(left, clock).ConfigureAwait(false);
+                continue;
+            }
+
+            await _transition.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                if (wait.WarmUntil > clock.GetUtcNow())
+                {
+                    continue;
+                }
+
+                // Resumed (decided) or ended meanwhile: the process is the session's now, or gone.
+                if (wait.Warm && !wait.Resumed && !host.Stopping)
+                {
+                    await host.StopForPauseAsync(wait.ToolCallId, midTurn: true).ConfigureAwait(false);
+                }
+
+                wait.Warm = false;
+                return;
+            }
+            finally
+            {
+                _transition.Release();
+            }
+        }
     }
 
     private PausedWait? TakeReleased(string toolCallId)
@@ -327,6 +414,13 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
 
             if (wait.Cancelled)
             {
+                if (wait.Warm)
+                {
+                    // Started ahead of a decision that is not coming: stopped again, as it was.
+                    await host.StopForPauseAsync(wait.ToolCallId, midTurn: true).ConfigureAwait(false);
+                    wait.Warm = false;
+                }
+
                 End(SessionStatuses.Idle, "the turn was cancelled while the agent was paused", wait);
                 return;
             }
@@ -338,7 +432,7 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
 
             wait.Gone.TrySetResult();
             wait.Resumed = true;
-            await host.ResumeAsync(new PausedCall(wait.ToolCallId, wait.Tool, wait.Input, decided), wait.StopsProcess ? wait.Request : null)
+            await host.ResumeAsync(new PausedCall(wait.ToolCallId, wait.Tool, wait.Input, decided), wait.StopsProcess ? wait.Request : null, wait.Warm)
                 .ConfigureAwait(false);
             Forget(wait);
         }
@@ -392,6 +486,12 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
         public TaskCompletionSource Gone { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public bool Resumed { get; set; }
+
+        /// <summary>Its agent was started again ahead of the decision (<see cref="PausedCalls.WarmAsync"/>) and is still running.</summary>
+        public bool Warm { get; set; }
+
+        /// <summary>Until when an agent started ahead of the decision waits for it.</summary>
+        public DateTimeOffset WarmUntil { get; set; }
 
         public volatile PermissionDecision? Decided;
 
