@@ -76,9 +76,13 @@ export function KeptCard({ a, kept }: { a: ApprovalView; kept: KeptDecision }) {
   );
 }
 
-/** The kept decisions a machine refused on arrival, each said plainly until the owner has read it. */
-export function KeptDecisionNotes({ sessionId }: { sessionId?: string }) {
-  const machine = useContext(MachineContext);
+/**
+ * The kept decisions a machine refused on arrival, each said plainly until the owner has read it: of this session (on its
+ * machine), or, with `everyMachine` (the inbox), of every machine's calls.
+ */
+export function KeptDecisionNotes({ sessionId, everyMachine = false }: { sessionId?: string; everyMachine?: boolean }) {
+  const context = useContext(MachineContext);
+  const machine = everyMachine ? undefined : context;
   const read = () => keptDecisions(machine, sessionId).filter((d) => d.refused);
   const [refused, setRefused] = useState(read);
   useEffect(() => {

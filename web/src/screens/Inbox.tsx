@@ -42,7 +42,7 @@ export function Inbox() {
         {mine.length === 0 && others.length === 0 && unknown === 0 && (
           <Empty><p><strong>Nothing is waiting.</strong></p><p>Calls, questions and budgets from every session land here.</p></Empty>
         )}
-        <KeptDecisionNotes />
+        <KeptDecisionNotes everyMachine />
         {away.map((m) => (
           <p key={m.machine.id} class="muted small" role="status" data-testid="machine-away">
             <MachineBadge view={m} /> {m.status === 'revoked' ? 'This phone was signed out there: its calls are not shown. Add it again from Machines.'
