@@ -20,7 +20,7 @@ public sealed class ThirdPassOfflineBrowserTests(ITestOutputHelper output)
     private const string Done = "All three were decided.";
 
     [Fact]
-    public async Task PhoneApp_Slow3GPaintsTheShellAtOnce_AndASessionReadsOfflineAfterAReload_AndAMessageSentOfflineGoesOnce()
+    public async Task PhoneApp_Slow3GPaintsTheShellAtOnce_AndASessionReadsOfflineAfterAReload_AndWhatIsSentOrDecidedOfflineGoesOnce()
     {
         FakeModelServer? model = null;
         await BrowserScript.RunAsync(output, "third-pass-offline.mjs",
