@@ -1,6 +1,7 @@
 // A slow network and no network (issue #37, item 8). Started by tests/PocketCoder.Tests/Browser/ThirdPassOfflineBrowserTests.cs.
 //
-//   node e2e/third-pass-offline.mjs --url URL --code PAIRCODE --repo DIR --offline TEXT --reply TEXT [--shots DIR]
+//   node e2e/third-pass-offline.mjs --url URL --code PAIRCODE --repo DIR --offline TEXT --reply TEXT --decide TEXT --done TEXT
+//     [--shots DIR]; env POCKETCODER_LAPTOP_TOKEN
 //
 // (a) A fresh phone on Slow 3G (Chromium's own emulation: 400 kbps each way, 2000 ms round trip) paints index.html's
 //     shell as soon as the page arrives: first-contentful-paint comes with the document, not seconds later with the
@@ -13,6 +14,9 @@
 //     from this phone's copy, and says it is offline.
 // (d) (#51) There, a message sent offline waits in the outbox ("waiting for the connection", kept across a reload, at 390x844
 //     and 360x640), and goes by itself, once, when the network is back (the test counts the model's requests).
+// (e) (#51) Decisions taken offline on the session's cards: Allow once at 390x844 and Deny at 360x640 wait on the card, are
+//     kept across a reload, and go by themselves, once, when the network is back; one the laptop decided meanwhile is said
+//     plainly ("… already denied it"). See decisionsOffline below.
 // (c) The owner's real cold start: the installed app opened again. The phone has loaded the app once (service worker
 //     installed and controlling); a new page, on Slow 3G from before its first request, opens the app's root: the
 //     service worker answers the navigation from its cache with no network wait, so first-contentful-paint comes in
@@ -192,4 +196,118 @@ await runPhoneScript('third-pass-offline', 'Offline phone', async ({ page, base,
   await page.locator('.user-bubble', { hasText: args.offline }).waitFor();
   if (await page.locator('.user-bubble', { hasText: args.offline }).count() !== 1) throw new Error('the message shows twice in the transcript');
   ok('back online, the kept message went by itself, once; the agent answered; the offline note is gone');
-}, { offline: { type: 'string' }, reply: { type: 'string' } });
+
+  await decisionsOffline({ page, context, base, shots, args, kept });
+}, { offline: { type: 'string' }, reply: { type: 'string' }, decide: { type: 'string' }, done: { type: 'string' } });
+
+/**
+ * (e) #51: decisions taken offline. The agent asks for three commands in turn (the test scripts the model): Allow once on
+ * the first, tapped offline at 390x844, waits on the card ("waiting for the connection", taken back and taken again, kept
+ * across a reload) and goes by itself when the network is back: the command runs once (the test reads the file). Deny on
+ * the second, with words for the agent, offline at 360x640, goes the same way. Allow once on the third, offline, while the
+ * laptop denies it meanwhile: back online the phone says plainly that it was not sent and why. The ledger holds exactly
+ * one decision of each call.
+ */
+async function decisionsOffline({ page, context, base, shots, args, kept }) {
+  const laptop = process.env.POCKETCODER_LAPTOP_TOKEN;
+  if (!laptop) throw new Error('env POCKETCODER_LAPTOP_TOKEN is missing');
+  const asLaptop = async (method, path, body) => {
+    const response = await fetch(base + path, {
+      method, headers: { authorization: `Bearer ${laptop}`, 'content-type': 'application/json' }, body: body && JSON.stringify(body),
+    });
+    return { status: response.status, body: await response.json().catch(() => null) };
+  };
+  const ids = [];
+  const nextCall = async () => {
+    // A new call: the one before may show as pending a moment after its kept decision went, until its answer arrives.
+    const card = page.locator(`section.approval.pending[aria-label="Approval needed"]${ids.map((id) => `:not([data-approval="${id}"])`).join('')}`).last();
+    await card.waitFor({ timeout: 60_000 });
+    const id = await card.getAttribute('data-approval');
+    if (ids.includes(id)) throw new Error(`the call ${id} asks again`);
+    ids.push(id);
+    // The phone's copy holds the call before the network goes (a reload offline reads it from there).
+    let tries = 0;
+    while (!(await kept()).includes(id) && tries++ < 50) await page.waitForTimeout(100);
+    return { card: page.locator(`section.approval[data-approval="${id}"]`), id };
+  };
+  const waitingCard = (id, decision) => page.locator(`section[data-approval="${id}"][data-kept="${decision}"]`);
+  const offline = async () => {
+    await context.setOffline(true);
+    await page.locator('.offline').waitFor({ timeout: 15_000 });
+  };
+  const checkScreen = async (width, height, file) => {
+    const { bad } = await smallTargets(page);
+    if (bad.length) throw new Error(`controls under 44x44 at ${width}x${height}: ${bad.join('; ')}`);
+    await page.screenshot({ path: shots(file) });
+  };
+
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.getByRole('textbox', { name: 'Message' }).fill(args.decide);
+  await page.getByRole('button', { name: 'Send' }).click();
+
+  // Allow once, offline, 390x844.
+  const first = await nextCall();
+  await offline();
+  try {
+    await first.card.getByRole('button', { name: 'Allow once' }).click();
+    const allowWaits = waitingCard(first.id, 'allow_once');
+    await allowWaits.getByText('waiting for the connection').waitFor({ timeout: 5000 });
+    // Taken back while it waits, the card offers its buttons again; taken again, it waits again.
+    await allowWaits.getByRole('button', { name: 'Take it back' }).click();
+    await first.card.getByRole('button', { name: 'Allow once' }).click();
+    await allowWaits.waitFor({ timeout: 5000 });
+    await page.reload();
+    await allowWaits.waitFor({ timeout: 15_000 });
+    await allowWaits.scrollIntoViewIfNeeded();
+    await checkScreen(390, 844, 'third-pass-05-allow-waiting-390.png');
+  } finally {
+    await context.setOffline(false);
+  }
+  ok('Allow once tapped offline: the card shows it taken, "waiting for the connection", can be taken back, and a reload keeps it (390x844)');
+
+  // Back online it went by itself: the agent ran the command and asks for the next. Deny, offline, 360x640.
+  const second = await nextCall();
+  await page.setViewportSize({ width: 360, height: 640 });
+  await offline();
+  try {
+    await second.card.getByRole('button', { name: 'Deny…' }).click();
+    await second.card.getByRole('textbox').fill('Not this one');
+    await second.card.getByRole('button', { name: 'Deny', exact: true }).click();
+    const denyWaits = waitingCard(second.id, 'deny');
+    await denyWaits.getByText('waiting for the connection').waitFor({ timeout: 5000 });
+    await denyWaits.scrollIntoViewIfNeeded();
+    await checkScreen(360, 640, 'third-pass-06-deny-waiting-360.png');
+  } finally {
+    await context.setOffline(false);
+  }
+  ok('Deny kept offline with its words, shown waiting (360x640)');
+
+  // The third: allowed offline while the laptop denies it; back online the phone says so instead of dropping it.
+  const third = await nextCall();
+  await offline();
+  try {
+    await third.card.getByRole('button', { name: 'Allow once' }).click();
+    await waitingCard(third.id, 'allow_once').waitFor({ timeout: 5000 });
+    const denied = await asLaptop('POST', `/api/approvals/${third.id}/decision`, { decision: 'deny', message: 'Decided on the laptop' });
+    if (denied.status !== 200) throw new Error(`the laptop's deny: ${denied.status} ${JSON.stringify(denied.body)}`);
+  } finally {
+    await context.setOffline(false);
+  }
+  const note = page.getByRole('region', { name: 'Decisions not taken' }).getByRole('alert');
+  await note.waitFor({ timeout: 30_000 });
+  const said = await note.innerText();
+  if (!/Allow once of .*was not sent: .+ already denied it/s.test(said)) throw new Error(`the refusal says: ${said}`);
+  await note.scrollIntoViewIfNeeded();
+  await checkScreen(360, 640, 'third-pass-07-refused-360.png');
+  await note.getByRole('button', { name: 'OK' }).click();
+  await note.waitFor({ state: 'detached' });
+  ok(`a kept Allow refused on arrival is said plainly: "${said.split('\n')[0]}"`);
+
+  await page.locator('.md', { hasText: args.done }).waitFor({ timeout: 60_000 });
+  const ledger = await asLaptop('GET', '/api/ledger?limit=1000');
+  const decided = (id) => ledger.body.entries.filter((e) => e.action === 'approval.decided' && e.subject === id).map((e) => e.detail.decision);
+  const each = ids.map(decided);
+  if (JSON.stringify(each) !== JSON.stringify([['allow_once'], ['deny'], ['deny']])) throw new Error(`the ledger's decisions of the three calls: ${JSON.stringify(each)}`);
+  if (await page.locator('[data-kept]').count() !== 0) throw new Error('a card still shows a kept decision');
+  ok('the ledger holds one decision of each call: allow_once, deny, and the laptop\'s deny');
+}

@@ -407,8 +407,10 @@ export function createApi(target?: ApiTarget) {
     archive: (session: string, archived: boolean) => body(client.POST(archived ? '/api/sessions/{id}/archive' : '/api/sessions/{id}/unarchive', byId(session))) as Promise<Session>,
 
     approvals: (status?: 'pending' | 'decided', sessionId?: string) => body(client.GET('/api/approvals', { params: { query: { status, sessionId } } })) as Promise<Approval[]>,
+    approval: (approval: string) => body(client.GET('/api/approvals/{id}', byId(approval))) as Promise<Approval>,
     /** `pattern`: with allow_always, the rule as the owner confirmed it (it must cover the call); absent, the exact call. */
-    decide: (approval: string, decision: Decision, extra?: { message?: string; updatedInput?: unknown; pattern?: string }) =>
+    /** `clientId`: the decision's key (an idempotency key): sent again with it, the same answer and nothing decided twice. */
+    decide: (approval: string, decision: Decision, extra?: { message?: string; updatedInput?: unknown; pattern?: string; clientId?: string }) =>
       body(client.POST('/api/approvals/{id}/decision', { ...byId(approval), body: { decision, ...extra } })),
     /** Several calls decided together: each its own decision (and ledger entry); a refusal is said in that call's result. */
     decideMany: (decisions: { id: string; decision: Decision; message?: string }[]) =>

@@ -4,6 +4,7 @@ import { BranchDiff, TurnReview } from './screens/TurnReview';
 import { AllSessions } from './screens/AllSessions';
 import { useEffect, useState } from 'preact/hooks';
 import { Loading } from './components/Loading';
+import { KeptDecisionsSender } from './components/KeptDecisions';
 import { LedgerWarning, OfflineBanner, UpdateBanner } from './components/ui';
 import { match, navigate, useRoute } from './router';
 import { Devices } from './screens/Devices';
@@ -107,6 +108,7 @@ function Shell({ children }: { children: ComponentChildren }) {
       <OfflineBanner />
       <UpdateBanner />
       <LedgerWarning />
+      <KeptDecisionsSender />
       {children}
     </>
   );

@@ -49,6 +49,7 @@ export function drop(clientId: string): void {
 
 export function clearOutbox(): void {
   write([]);
+  writeDecisions([]);
 }
 
 /** Called whenever the outbox changes (on this page); returns the unsubscribe. */
@@ -93,6 +94,139 @@ export async function flush(sessionId: string, send: (m: OutboxMessage) => Promi
     }
   } finally {
     flushing.delete(sessionId);
+  }
+  return results;
+}
+
+// Decisions the owner took while the machine could not be reached (#51): Allow once or Deny on a call's card, tapped
+// offline or sent as the connection dropped. Each is kept on this phone with its key (the server's DecisionRequest
+// clientId), the card shows it as taken and "waiting for the connection" (and lets the owner take it back), and it goes by
+// itself when the machine answers again: through the same gatekeeper, checked as of the moment it arrives, decided once
+// however often it is sent. One the machine refuses on arrival (decided by someone else meanwhile, withdrawn, the session
+// ended, no longer theirs to decide) stays here with the reason in plain words until the owner has read it.
+
+export type KeptVerdict = 'allow_once' | 'deny';
+
+export interface KeptDecision {
+  /** The decision's key: the same on every try. */
+  clientId: string;
+  approvalId: string;
+  sessionId: string;
+  /** The added machine the call came from (machines.ts); null: this app's own machine. */
+  machine: string | null;
+  decision: KeptVerdict;
+  /** A deny's words for the agent. */
+  message?: string;
+  /** What the call was (its title or tool), for the note when it cannot be sent. */
+  title: string;
+  at: number;
+  /** Set when the machine refused it on arrival: why, in the owner's words. */
+  refused?: string;
+}
+
+const DECISIONS_KEY = 'pocketcoder-outbox-decisions';
+
+function readDecisions(): KeptDecision[] {
+  try {
+    const kept = JSON.parse(localStorage.getItem(DECISIONS_KEY) ?? '[]') as unknown;
+    return Array.isArray(kept) ? (kept as KeptDecision[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+function writeDecisions(all: KeptDecision[]): void {
+  if (all.length) localStorage.setItem(DECISIONS_KEY, JSON.stringify(all));
+  else localStorage.removeItem(DECISIONS_KEY);
+  for (const listener of listeners) listener();
+}
+
+/** Kept decisions, oldest first: of one machine (null: this one), and of one session when asked. */
+export const keptDecisions = (machine?: string | null, sessionId?: string): KeptDecision[] => readDecisions()
+  .filter((d) => (machine === undefined || d.machine === machine) && (sessionId === undefined || d.sessionId === sessionId))
+  .sort((a, b) => a.at - b.at);
+
+/** The decision kept for this call (waiting, or refused and not yet read), if any. */
+export const keptDecision = (approvalId: string, machine: string | null): KeptDecision | undefined =>
+  readDecisions().find((d) => d.approvalId === approvalId && d.machine === machine);
+
+/** Keeps a decision until it is sent (its key made here unless the failed try already had one); one per call. */
+export function keepDecision(d: Omit<KeptDecision, 'clientId' | 'at' | 'refused'> & { clientId?: string }, now = Date.now()): KeptDecision {
+  const kept: KeptDecision = { ...d, clientId: d.clientId ?? crypto.randomUUID(), at: now };
+  writeDecisions([...readDecisions().filter((k) => !(k.approvalId === d.approvalId && k.machine === d.machine)), kept]);
+  return kept;
+}
+
+/** Takes a kept decision back (the owner changed their mind while it waited), or clears a refusal they have read. */
+export function dropDecision(clientId: string): void {
+  writeDecisions(readDecisions().filter((d) => d.clientId !== clientId));
+}
+
+function markRefused(clientId: string, why: string): void {
+  writeDecisions(readDecisions().map((d) => (d.clientId === clientId ? { ...d, refused: why } : d)));
+}
+
+/** Whether a failure means "not there" (kept, tried again later) rather than the machine's answer. */
+export const unreachable = (e: unknown): boolean => !(e instanceof ApiError) || e.status >= 500;
+
+/** Where a call stands when a kept decision of it was refused, as the machine says it (GET /api/approvals/{id}). */
+export interface CallNow {
+  status: string;
+  decision?: string | null;
+  decidedBy?: string | null;
+}
+
+/**
+ * Why a kept decision was not taken, in plain words: "Ada already allowed it", "the session ended"; else the machine's
+ * own words. `call` is the call as the machine has it now (null: gone), `sessionEnded` whether its session has ended.
+ */
+export function whyNotTaken(e: unknown, call: CallNow | null, sessionEnded: boolean): string {
+  if (e instanceof ApiError && (e.code === 'APPROVAL_NOT_FOUND' || call === null)) return 'the call is gone (its session was deleted)';
+  if (call?.status === 'decided') {
+    const verb = call.decision === 'deny' ? 'denied' : 'allowed';
+    if (call.decidedBy === 'timeout') return 'the call timed out before it arrived';
+    if (!call.decidedBy || call.decidedBy === 'policy' || call.decidedBy === 'system') return `it was already ${verb}`;
+    return `${call.decidedBy} already ${verb} it`;
+  }
+  if (call?.status === 'cancelled' || call?.status === 'interrupted') return sessionEnded ? 'the session ended' : 'the agent withdrew the call';
+  return describeError(e);
+}
+
+/** What became of a kept decision the phone tried to send. */
+export type DecisionSent = { kept: KeptDecision; outcome: 'sent' | 'unreachable' } | { kept: KeptDecision; outcome: 'refused'; why: string };
+
+// Machines whose kept decisions this page is sending now: a second send (the connection flapping) waits for the next return.
+const sendingDecisions = new Set<string>();
+
+/**
+ * Sends one machine's kept decisions, oldest first, each with its key: taken (or taken before: the machine knows the key)
+ * leaves the outbox; refused stays, marked with `explain`'s words, until read; unreachable stops the round (tried again
+ * when the machine answers again).
+ */
+export async function sendKeptDecisions(machine: string | null, send: (d: KeptDecision) => Promise<unknown>,
+  explain: (d: KeptDecision, e: unknown) => Promise<string>): Promise<DecisionSent[]> {
+  const which = machine ?? '';
+  if (sendingDecisions.has(which)) return [];
+  sendingDecisions.add(which);
+  const results: DecisionSent[] = [];
+  try {
+    for (const kept of keptDecisions(machine).filter((d) => !d.refused)) {
+      try {
+        await send(kept);
+        dropDecision(kept.clientId);
+        results.push({ kept, outcome: 'sent' });
+      } catch (e) {
+        if (unreachable(e)) {
+          results.push({ kept, outcome: 'unreachable' });
+          break;
+        }
+        const why = await explain(kept, e).catch(() => describeError(e));
+        markRefused(kept.clientId, why);
+        results.push({ kept, outcome: 'refused', why });
+      }
+    }
+  } finally {
+    sendingDecisions.delete(which);
   }
   return results;
 }

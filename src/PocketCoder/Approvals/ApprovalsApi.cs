@@ -11,6 +11,8 @@ namespace PocketCoder.Approvals;
 
 /// <param name="Pattern">With <c>allow_always</c>: the rule's pattern as the owner confirmed it (the card proposes the
 /// approval's <c>alwaysPattern</c>); it must cover this call. Absent: the exact call (<c>rulePattern</c>), as before.</param>
+/// <param name="ClientId">The sender's key for this decision (an idempotency key, <see cref="DecisionKeys"/>): sent again with the
+/// same key, it gets the same answer and is decided once.</param>
 public sealed record DecisionRequest(
     [property: Required(ErrorMessage = DecisionRequest.DecisionMessage)]
     [property: AllowedValues(Decisions.AllowOnce, Decisions.AllowSession, Decisions.AllowAlways, Decisions.Deny, ErrorMessage = DecisionRequest.DecisionMessage)]
@@ -23,8 +25,12 @@ public sealed record DecisionRequest(
     [property: StringLength(100, ErrorMessage = "'allowToken' is at most {1} characters.")]
     string? AllowToken = null,
     [property: StringLength(1000, MinimumLength = 1, ErrorMessage = "'pattern' is the rule's glob, 1 to 1000 characters.")]
-    string? Pattern = null)
+    string? Pattern = null,
+    [property: StringLength(64, MinimumLength = 8, ErrorMessage = DecisionRequest.ClientIdMessage)]
+    string? ClientId = null)
 {
+    internal const string ClientIdMessage = "'clientId' is 8 to 64 characters.";
+
     internal const string DecisionMessage = "'decision' must be one of allow_once, allow_session, allow_always, deny.";
 
     /// <summary>Set by the service worker on a notification's action: an allow then needs the notification's allow token.</summary>
@@ -52,7 +58,9 @@ public sealed record BatchDecisionItem(
     [property: AllowedValues(Decisions.AllowOnce, Decisions.AllowSession, Decisions.AllowAlways, Decisions.Deny, ErrorMessage = DecisionRequest.DecisionMessage)]
     string? Decision,
     [property: StringLength(ApprovalsApi.MaxMessageLength, ErrorMessage = "'message' is at most {1} characters.")]
-    string? Message = null);
+    string? Message = null,
+    [property: StringLength(64, MinimumLength = 8, ErrorMessage = DecisionRequest.ClientIdMessage)]
+    string? ClientId = null);
 
 /// <summary>One decision of a batch, in the batch's order: <paramref name="Decided"/> as <c>/decision</c> answers it, or why it was refused
 /// (<paramref name="Error"/>, as that endpoint's problem+json would have said).</summary>
@@ -170,7 +178,7 @@ public static class ApprovalsApi
                 "The notification could not show this call whole, so it cannot be allowed from there: open the app, where it is shown whole.");
         }
 
-        var approval = gatekeeper.Decide(id, request.Decision!, request.Message, updated, user.Actor(), request.Pattern);
+        var approval = gatekeeper.Decide(id, request.Decision!, request.Message, updated, user.Actor(), request.Pattern, request.ClientId);
         return new DecisionResponse(approval.Id, approval.Status, approval.Decision ?? request.Decision!, approval.Needed,
             approval.Needed > 1 ? approvals.AllowedBy([approval.Id])[approval.Id] : null);
     }
@@ -204,7 +212,7 @@ public static class ApprovalsApi
                     throw ApiProblem.Conflict(ErrorCodes.DecideOnItsOwn, why);
                 }
 
-                var approval = gatekeeper.Decide(item.Id!, item.Decision!, item.Message, null, actor);
+                var approval = gatekeeper.Decide(item.Id!, item.Decision!, item.Message, null, actor, clientId: item.ClientId);
                 return new BatchDecisionResult(approval.Id, new DecisionResponse(approval.Id, approval.Status, approval.Decision ?? item.Decision!,
                     approval.Needed, approval.Needed > 1 ? approvals.AllowedBy([approval.Id])[approval.Id] : null), null);
             }

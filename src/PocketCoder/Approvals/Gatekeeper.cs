@@ -227,8 +227,11 @@ public sealed class Gatekeeper(
     /// <summary>The decision that settles a call, or the first of the allows it needs; any after it is a 409 <c>APPROVAL_ALREADY_DECIDED</c>.</summary>
     /// <param name="pattern">With <c>allow_always</c>: the rule's pattern as the owner confirmed it (it must cover this call);
     /// null for the exact call.</param>
-    public Approval Decide(string approvalId, string decision, string? message, JsonElement? updatedInput, Actor actor, string? pattern = null) =>
-        TryDecide(approvalId, decision, message, updatedInput, actor, out var refusal, pattern: pattern) ?? throw refusal!;
+    /// <param name="clientId">The device's key for this decision (<see cref="DecisionKeys"/>): sent again, it is answered with
+    /// where the first one stands and nothing is decided twice. Null: no key, as before.</param>
+    public Approval Decide(string approvalId, string decision, string? message, JsonElement? updatedInput, Actor actor, string? pattern = null,
+        string? clientId = null) =>
+        TryDecide(approvalId, decision, message, updatedInput, actor, out var refusal, pattern: pattern, clientId: clientId) ?? throw refusal!;
 
     /// <summary>
     /// Answers a question: the only way a question is allowed, with the input <see cref="QuestionAnswers.Apply"/> made
@@ -240,13 +243,21 @@ public sealed class Gatekeeper(
     /// <summary>Decides, or says why not (unknown, already decided, not theirs to decide, an edit the agent cannot apply) without throwing.</summary>
     /// <param name="answers">Set when answering a question (and only then).</param>
     private Approval? TryDecide(string approvalId, string decision, string? message, JsonElement? updatedInput, Actor actor, out ApiProblem? refusal,
-        IReadOnlyList<OwnerAnswer>? answers = null, string? pattern = null)
+        IReadOnlyList<OwnerAnswer>? answers = null, string? pattern = null, string? clientId = null)
     {
         var ask = new DecisionAsked(decision, message, updatedInput, answers, actor, pattern);
         ApiProblem? why = null;
         var voted = false;
+        var replayed = false;
         var decided = database.Write(write =>
         {
+            if (clientId is not null && DecisionKeys.Find(write, actor, clientId) is { } used)
+            {
+                // Decided before with this key (its answer was lost, or an outbox sent it again): where it stands, nothing twice.
+                replayed = (why = DecisionKeys.Mismatch(used, approvalId, decision)) is null;
+                return replayed ? ApprovalStore.Find(write, approvalId) : null;
+            }
+
             if (ApprovalStore.Find(write, approvalId) is not { } approval)
             {
                 why = ApiProblem.NotFound(ErrorCodes.ApprovalNotFound, $"No approval with id '{approvalId}'.");
@@ -265,18 +276,19 @@ public sealed class Gatekeeper(
                 {
                     // One of two: recorded, shown to every phone ("1 of 2"), and the call goes on waiting.
                     ApprovalVotes.Add(write, ledger, events, approval, Authority.Who(write, actor.Id, actor.Name, approval.ProjectId), actor, clock.GetUtcNow());
+                    KeepKey(write, clientId, actor, approval.Id, decision);
                     voted = true;
                     return approval;
                 }
 
-                return Settle(write, approval, ask, [.. allowedBy, Authority.Who(write, actor.Id, actor.Name, approval.ProjectId).Name]);
+                return KeepKey(write, clientId, actor, approval.Id, decision, Settle(write, approval, ask, [.. allowedBy, Authority.Who(write, actor.Id, actor.Name, approval.ProjectId).Name]));
             }
 
-            return Settle(write, approval, ask, []);
+            return KeepKey(write, clientId, actor, approval.Id, decision, Settle(write, approval, ask, []));
         });
 
         refusal = why;
-        if (decided is null || voted)
+        if (decided is null || voted || replayed)
         {
             return decided;
         }
@@ -293,6 +305,17 @@ public sealed class Gatekeeper(
         }
 
         return decided;
+    }
+
+    /// <summary>Records the decision's key in the transaction that decided it (so a key is taken exactly when its decision is).</summary>
+    private Approval? KeepKey(DbWrite write, string? clientId, Actor actor, string approvalId, string decision, Approval? settled = null)
+    {
+        if (clientId is not null)
+        {
+            DecisionKeys.Record(write, actor, clientId, approvalId, decision, clock.GetUtcNow());
+        }
+
+        return settled;
     }
 
     /// <summary>What a decision asks, as the gatekeeper reads it: the same for every door (the app, a chat, a notification, the CLI).</summary>

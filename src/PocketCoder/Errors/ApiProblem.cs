@@ -52,6 +52,7 @@ public static class ErrorCodes
     public const string SandboxUnavailable = "SANDBOX_UNAVAILABLE";
     public const string ApprovalNotFound = "APPROVAL_NOT_FOUND";
     public const string ApprovalAlreadyDecided = "APPROVAL_ALREADY_DECIDED";
+    public const string DecisionKeyReused = "DECISION_KEY_REUSED";
     public const string EditedInputUnsupported = "EDITED_INPUT_UNSUPPORTED";
     public const string NotShownWhole = "NOT_SHOWN_WHOLE";
     public const string QuestionNeedsAnswers = "QUESTION_NEEDS_ANSWERS";

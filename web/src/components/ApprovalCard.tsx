@@ -1,6 +1,6 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useContext, useEffect, useState } from 'preact/hooks';
 import { ApiError, describeError, type Decision, type RulePreview } from '../api';
-import { useMachineApi, useMachineReachable } from '../machineContext';
+import { MachineContext, useMachineApi, useMachineReachable } from '../machineContext';
 import type { ApprovalView } from '../events';
 import { renderMarkdown } from '../markdown';
 import { AskedFor, copyCode, ToolInput, useRelative } from './ToolView';
@@ -9,6 +9,7 @@ import { useStore } from '../store';
 import { ErrorNote, Icon } from './ui';
 import { QuestionCard, questionsOf } from './QuestionCard';
 import { TeamState } from './TeamState';
+import { decideOrKeep, KeptCard, mayKeep, useKeptDecision } from './KeptDecisions';
 
 const DECIDED: Record<Decision, string> = {
   allow_once: 'Allowed once',
@@ -126,12 +127,17 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
   const [busy, setBusy] = useState<Decision | null>(null);
   const [error, setError] = useState<string | null>(null);
   const rel = useRelative();
-  // A decision sent while the machine is unreachable would only fail: the buttons wait until it is back. The machine is the
-  // call's own (an added machine's card decides there).
+  // Any other decision sent while the machine is unreachable would only fail: its buttons wait until it is back. The machine
+  // is the call's own (an added machine's card decides there).
   const up = useMachineReachable();
   const api = useMachineApi();
+  const machine = useContext(MachineContext);
+  // Allow once and Deny may be taken offline: kept on this phone, shown waiting, sent when the machine answers (outbox.ts).
+  const kept = useKeptDecision(a.approvalId);
+  const keeps = mayKeep(a, 'allow_once');
 
   if (a.status !== 'pending') return <DecidedCard a={a} />;
+  if (kept && !kept.refused) return <KeptCard a={a} kept={kept} />;
   if (a.kind === 'question') return <QuestionCard approval={a} />;
   // Exactly what the server offers this person; nothing while it has not said.
   const offer = a.offers ?? NOTHING;
@@ -143,8 +149,10 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
     setBusy(decision);
     setError(null);
     try {
-      const answer = await api.decide(a.approvalId, decision, extra);
+      const answer = mayKeep(a, decision, extra) ? await decideOrKeep(api, machine, a, decision, extra?.message, up) : await api.decide(a.approvalId, decision, extra);
       rememberDecided();
+      // Kept for the connection: the card shows it waiting.
+      if (answer === null) return setBusy(null);
       // One of two people: approval.vote brings "1 of 2" to every phone, and the call waits for another person.
       if (answer.status === 'pending') setBusy(null);
       // Otherwise the card turns into its decided form when approval.resolved arrives on the stream.
@@ -216,9 +224,9 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
       {mode === 'choose' && !budget && (offer.deny || offer.allowOnce) && (
         <div class="approval-actions">
           <div class="row">
-            {offer.deny && <button class="btn danger-ghost" disabled={busy !== null || !up} onClick={() => setMode('deny')}>Deny…</button>}
+            {offer.deny && <button class="btn danger-ghost" disabled={busy !== null || (!up && !keeps)} onClick={() => setMode('deny')}>Deny…</button>}
             {offer.allowOnce && (
-              <button class="btn primary grow" disabled={busy !== null || !up} onClick={() => void decide('allow_once')}>
+              <button class="btn primary grow" disabled={busy !== null || (!up && !keeps)} onClick={() => void decide('allow_once')}>
                 {busy === 'allow_once' ? 'Allowing…' : 'Allow once'}
               </button>
             )}
@@ -245,7 +253,7 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
           </label>
           <div class="row">
             <button class="btn ghost" onClick={() => setMode('choose')}>Back</button>
-            <button class="btn danger grow" disabled={busy !== null || !up} onClick={() => void decide('deny', message.trim() ? { message: message.trim() } : undefined)}>
+            <button class="btn danger grow" disabled={busy !== null || (!up && !keeps)} onClick={() => void decide('deny', message.trim() ? { message: message.trim() } : undefined)}>
               {busy === 'deny' ? 'Denying…' : 'Deny'}
             </button>
           </div>

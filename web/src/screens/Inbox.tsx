@@ -3,6 +3,7 @@ import { api, type Approval, type Decision } from '../api';
 import { MachineBadge } from '../components/MachineBadge';
 import { MachineContext, useMachineApi, useMachineReachable } from '../machineContext';
 import { ApprovalCard, refusalText, riskWords } from '../components/ApprovalCard';
+import { KeptDecisionNotes } from '../components/KeptDecisions';
 import { AppBar, Empty, ErrorNote, Icon, timeAgo } from '../components/ui';
 import { isRisky, mergedInbox, similarGroups, similarKey, swipeable, swipeOutcome, toggleSelected, viewOf, type InboxEntry } from '../inbox';
 import { linkTo } from '../router';
@@ -41,6 +42,7 @@ export function Inbox() {
         {mine.length === 0 && others.length === 0 && unknown === 0 && (
           <Empty><p><strong>Nothing is waiting.</strong></p><p>Calls, questions and budgets from every session land here.</p></Empty>
         )}
+        <KeptDecisionNotes everyMachine />
         {away.map((m) => (
           <p key={m.machine.id} class="muted small" role="status" data-testid="machine-away">
             <MachineBadge view={m} /> {m.status === 'revoked' ? 'This phone was signed out there: its calls are not shown. Add it again from Machines.'

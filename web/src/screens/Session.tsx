@@ -10,6 +10,7 @@ import { addLive, addOlder, emptyWindow, MAX_WINDOW, openAt, type TranscriptWind
 import { keepOffers, loadHealth, reachable, reloadPending, upsertSession, useOwner, useStore } from '../store';
 import { ShareWatch } from '../components/WatchLinks';
 import { attempt, drop, flush, keep, onOutboxChange, waiting, type OutboxMessage } from '../outbox';
+import { KeptDecisionNotes } from '../components/KeptDecisions';
 import { modeChoices, waitsFor } from '../offers';
 import { keepTranscript } from '../offline';
 import { agentName } from '../agents';
@@ -229,6 +230,7 @@ export function SessionScreen({ id, speak = null }: { id: string; speak?: SpeakF
         )}
         <QueuedMessages id={id} queue={view.queue} held={view.queueHeld && !view.turnActive} offers={offers} />
         <Outbox id={id} />
+        <KeptDecisionNotes sessionId={id} />
       </main>
       <Composer id={id} status={status} mode={mode} turnActive={view.turnActive || preparing} worktreeFailed={view.worktreeFailed} offers={offers} />
     </div>
