@@ -13,6 +13,12 @@ public sealed record RiskReading(string Class, IReadOnlyList<string> Signs)
     public static RiskReading Of(PermissionRequest request, string projectRoot) =>
         new(Policy.RiskOf(request, projectRoot), RiskSigns.Read(request, projectRoot));
 
-    /// <summary>What a team policy may name to route this call: its class, then each sign.</summary>
-    public IEnumerable<string> Routed => [Class, .. Signs];
+    /// <summary>
+    /// The signs a team policy may name. Not <c>network</c>: that word already names the class of a connection out of a
+    /// sandbox (<see cref="RiskClasses.Network"/>), and a policy written for those must not start holding every <c>curl</c>.
+    /// </summary>
+    public static readonly IReadOnlyList<string> RoutableSigns = [.. RiskSigns.All.Where(sign => !RiskClasses.Routed.Contains(sign))];
+
+    /// <summary>What a team policy may name to route this call: its class, then each routable sign.</summary>
+    public IEnumerable<string> Routed => [Class, .. Signs.Where(RoutableSigns.Contains)];
 }

@@ -33,7 +33,7 @@ public sealed record TeamPolicy(IReadOnlyDictionary<string, string> Deciders, IR
     /// name changes nothing, so <c>deciders: {"shell": "operator"}</c> still lets operators run <c>npm install</c>).
     /// </summary>
     public Role LeastToDecide(RiskReading reading) =>
-        reading.Signs.Where(Deciders.ContainsKey).Select(sign => LeastToDecide(sign)).Append(LeastToDecide(reading.Class)).Max();
+        reading.Routed.Skip(1).Where(Deciders.ContainsKey).Select(sign => LeastToDecide(sign)).Append(LeastToDecide(reading.Class)).Max();
 
     /// <summary>Whether a call's allow needs two people: its class does, or one of its signs.</summary>
     public bool NeedsTwo(RiskReading reading) => reading.Routed.Any(risk => NeedsTwo(risk));
@@ -41,7 +41,7 @@ public sealed record TeamPolicy(IReadOnlyDictionary<string, string> Deciders, IR
     public bool AllowsAlone(Role role, RiskReading reading) => role >= LeastToDecide(reading) && (!NeedsTwo(reading) || role == Role.Owner);
 
     /// <summary>What a policy may route: the kinds of call, and the signs the server reads in them.</summary>
-    private static bool Routable(string risk) => RiskClasses.Routed.Contains(risk) || RiskSigns.All.Contains(risk);
+    private static bool Routable(string risk) => RiskClasses.Routed.Contains(risk) || RiskReading.RoutableSigns.Contains(risk);
 
     /// <summary>The policy as the owner wrote it, checked: a bad one is refused whole, with what is wrong.</summary>
     public static TeamPolicy From(TeamPolicyRequest request)
@@ -51,7 +51,7 @@ public sealed record TeamPolicy(IReadOnlyDictionary<string, string> Deciders, IR
         {
             if (!Routable(risk))
             {
-                throw ApiProblem.Validation($"'deciders' names '{risk}': the kinds are {string.Join(", ", RiskClasses.Routed)}; the signs {string.Join(", ", RiskSigns.All)}.");
+                throw ApiProblem.Validation($"'deciders' names '{risk}': the kinds are {string.Join(", ", RiskClasses.Routed)}; the signs {string.Join(", ", RiskReading.RoutableSigns)}.");
             }
 
             if (Roles.FromWire(role) is not { } least || least == Role.Viewer)
@@ -65,7 +65,7 @@ public sealed record TeamPolicy(IReadOnlyDictionary<string, string> Deciders, IR
         var twoPerson = (request.TwoPerson ?? []).Distinct(StringComparer.Ordinal).ToList();
         if (twoPerson.FirstOrDefault(risk => !Routable(risk) || risk == RiskClasses.Question) is { } bad)
         {
-            throw ApiProblem.Validation($"'twoPerson' names '{bad}': a kind of call that is allowed or denied ({string.Join(", ", RiskClasses.Routed.Where(r => r != RiskClasses.Question))}) or a sign ({string.Join(", ", RiskSigns.All)}).");
+            throw ApiProblem.Validation($"'twoPerson' names '{bad}': a kind of call that is allowed or denied ({string.Join(", ", RiskClasses.Routed.Where(r => r != RiskClasses.Question))}) or a sign ({string.Join(", ", RiskReading.RoutableSigns)}).");
         }
 
         if (request.EscalateAfterSeconds is < 10 or > 7 * 24 * 3600)

@@ -8,7 +8,7 @@ public sealed record TeamPolicyResponse(IReadOnlyDictionary<string, string> Deci
     BudgetPolicy Budget)
 {
     public static TeamPolicyResponse From(TeamPolicy policy) => new(
-        RiskClasses.Routed.Concat(RiskSigns.All.Where(policy.Deciders.ContainsKey))
+        RiskClasses.Routed.Concat(RiskReading.RoutableSigns.Where(policy.Deciders.ContainsKey))
             .ToDictionary(risk => risk, risk => Teams.Roles.ToWire(policy.LeastToDecide(risk)), StringComparer.Ordinal),
         policy.TwoPerson, policy.EscalateAfterSeconds, policy.Budget);
 }

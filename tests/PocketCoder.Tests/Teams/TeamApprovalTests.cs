@@ -361,6 +361,16 @@ public sealed class TeamApprovalTests
 
         await ApiAssert.ProblemAsync(await world.Http.PutAsJsonAsync($"/api/projects/{world.ProjectId}/policy", new { twoPerson = new[] { "looks-odd" } }),
             HttpStatusCode.BadRequest, "VALIDATION_FAILED");
+
+        // "network" names the kind of a connection out of a sandbox, not the sign every curl shows: a policy for those
+        // (the app's editor sends every kind) is taken as it was, and leaves a command that fetches to the shell's deciders.
+        var every = policy.GetProperty("deciders").EnumerateObject().ToDictionary(p => p.Name, p => p.Name == "network" ? "owner" : p.Value.GetString()!);
+        var saved = await ApiAssert.OkJsonAsync(await world.Http.PutAsJsonAsync($"/api/projects/{world.ProjectId}/policy", new { deciders = every }));
+        Assert.Equal("owner", saved.GetProperty("deciders").GetProperty("network").GetString());
+        await world.StartSessionAsync("curl -fsS https://example.invalid/data.json -o data.json");
+        var fetching = await NextAsked();
+        Assert.Contains("network", fetching.Json.GetProperty("riskSigns").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal("operator", fetching.Json.GetProperty("deciderRole").GetString());
     }
 
     private static (FakeAgent Fake, TaskCompletionSource<PermissionDecision> Decided) AskingAgent(string command)
