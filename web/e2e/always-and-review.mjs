@@ -99,10 +99,23 @@ await runPhoneScript('always-and-review', 'Review phone', async ({ page, base, p
   await submit.scrollIntoViewIfNeeded();
   await measure(page, 'Review with comments at 360x640');
   await page.screenshot({ path: shots('review-02-submit-360.png') });
+  // One way to send a review: no second button that sends the comments alone (#51).
+  const senders = (await page.getByRole('button').allTextContents()).filter((t) => /send|submit/i.test(t)).map((t) => t.trim());
+  if (JSON.stringify(senders) !== JSON.stringify(['Submit review (2 comments)'])) throw new Error(`the review offers to send with ${JSON.stringify(senders)}`);
   await submit.click();
   await page.waitForURL(`${base}/s/${second}`);
   await page.locator('.user-bubble', { hasText: 'Then commit.' }).filter({ hasText: 'A title, please.' }).filter({ hasText: 'Say why.' }).waitFor();
   await idle(second, 'the review\'s turn ended');
+  // As sent, they stay: the message with every comment and the summary is the transcript's, after a reload too, at both sizes.
+  for (const [width, height] of [[360, 640], [390, 844]]) {
+    await page.setViewportSize({ width, height });
+    await page.reload();
+    const sent = page.locator('.user-bubble', { hasText: 'Then commit.' }).filter({ hasText: 'A title, please.' }).filter({ hasText: 'Say why.' });
+    await sent.waitFor();
+    await sent.scrollIntoViewIfNeeded();
+    if (!(await sent.isVisible())) throw new Error(`the review as sent is not shown at ${width}x${height} after a reload`);
+  }
+  await page.setViewportSize({ width: 360, height: 640 });
   ok('at 360x640 the swipe and the buttons still move; "Submit review (2 comments)" sent both files\' comments with the summary');
 
   // 3. A risky call: "Always allow" proposes the exact command, nothing wider.

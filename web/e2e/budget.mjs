@@ -1,14 +1,15 @@
 // A spent budget on the phone (issue #39), in Debian's Chromium at 390x844 against the real server and Claude Code: the
 // owner caps each session at 1,000 tokens in the policy editor; Claude Code's first turn alone spends more, so its next
 // tool call waits on a card saying the budget is spent, with Raise the budget and Stop instead of the allow wording.
-// Raising it lets the call go on to be asked as usual; allowed, the command runs.
+// The inbox holds the same decision (at 390x844 and 360x640); raised there, the call goes on to be asked as usual;
+// allowed, the command runs.
 // Started by tests/PocketCoder.Tests/Browser/TeamsBrowserTests.cs.
 //
 //   node e2e/budget.mjs --url URL --code PAIRCODE --repo DIR [--shots DIR]
 //
 // Prints "ok - <step>" per step; exits 0, or 1 with the failure.
 
-import { ok, runPhoneScript } from './phone.mjs';
+import { controlAudit, ok, runPhoneScript } from './phone.mjs';
 
 await runPhoneScript('budget', 'Budget phone', async ({ page, base, projectId, shots }) => {
   await page.goto(`${base}/p/${projectId}/settings`);
@@ -45,7 +46,26 @@ await runPhoneScript('budget', 'Budget phone', async ({ page, base, projectId, s
   await page.screenshot({ path: shots('budget-01-spent.png'), fullPage: true });
   ok('the next tool call waits on "The budget is spent", offering Raise the budget and Stop only');
 
-  await card.getByRole('button', { name: 'Raise the budget' }).click();
+  // The inbox holds budget decisions too (#51), at 390x844 and 360x640: the same card under "Needs you", raised from there.
+  const sessionPath = new URL(page.url()).pathname;
+  const { measure, offenders } = controlAudit();
+  for (const [width, height] of [[390, 844], [360, 640]]) {
+    await page.setViewportSize({ width, height });
+    await page.goto(`${base}/inbox`);
+    const held = page.locator('[data-testid="needs-you"] .inbox-item');
+    await held.locator('.approval-title', { hasText: 'The budget is spent' }).waitFor();
+    await held.locator('[data-testid="budget-holds"]').filter({ hasText: 'It holds the message: write ran.txt' }).waitFor();
+    const inInbox = (await held.getByRole('button').allTextContents()).map((t) => t.trim());
+    if (JSON.stringify(inInbox) !== JSON.stringify(['Stop', 'Raise the budget'])) throw new Error(`the inbox's budget card at ${width}x${height} offers ${JSON.stringify(inInbox)}`);
+    await measure(page, `the inbox's budget card at ${width}x${height}`);
+    await page.screenshot({ path: shots(`budget-01b-inbox-${width}.png`) });
+  }
+  if (offenders.length) throw new Error(`controls: ${offenders.join('; ')}`);
+  await page.locator('[data-testid="needs-you"] .inbox-item').getByRole('button', { name: 'Raise the budget' }).click();
+  await page.locator('[data-testid="needs-you"] .approval-title', { hasText: 'Wants to run a command' }).waitFor({ timeout: 60_000 });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`${base}${sessionPath}`);
+  ok('the inbox holds the budget decision under "Needs you" (Stop, Raise the budget) at 390x844 and 360x640; raised there, the call comes next');
   await page.locator('.approval.pending .approval-title', { hasText: 'Wants to run a command' }).waitFor({ timeout: 60_000 });
   await page.locator('.approval.pending').getByRole('button', { name: 'Allow once' }).click();
   await page.locator('[data-testid="message"]').filter({ hasText: 'Wrote it.' }).first().waitFor({ timeout: 60_000 });

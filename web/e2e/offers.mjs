@@ -123,6 +123,29 @@ await runPhoneScript('offers', 'Owner phone', async ({ page, base, projectId, sh
     if (await vic.locator('textarea[aria-label="Message"], select[aria-label="Mode"]').count()) throw new Error('Vic is offered a composer or a mode on the trusted session');
     ok('Vic is offered no decision and no composer on either session, and nothing says the call waits for him');
 
+    // The inbox by each one's rights (#51), at 390x844 and 360x640: the owner's call needs her; Olu and Vic see it under
+    // "Waiting on someone else", offered nothing, and nothing there needs them.
+    for (const [width, height] of [[390, 844], [360, 640]]) {
+      for (const [who, p] of [['the owner', page], ['Olu', olu], ['Vic', vic]]) {
+        await p.setViewportSize({ width, height });
+        await p.goto(`${base}/inbox`);
+        const mine = who === 'the owner';
+        const section = p.locator(`[data-testid="${mine ? 'needs-you' : 'waiting-on-others'}"] .inbox-item`);
+        await section.first().waitFor();
+        if (await p.locator(`[data-testid="${mine ? 'waiting-on-others' : 'needs-you'}"]`).count()) throw new Error(`${who}'s inbox at ${width}x${height} lists the call under the other heading`);
+        const offered = (await section.first().getByRole('button').allTextContents()).map((t) => t.trim());
+        if (mine ? !offered.includes('Allow once') : offered.length) throw new Error(`${who}'s inbox at ${width}x${height} offers ${JSON.stringify(offered)}`);
+        if (!mine) await section.first().locator('[data-testid="waiting-for"]').filter({ hasText: WAITING }).waitFor();
+        const subtitle = await p.locator('.appbar-sub').innerText();
+        if (mine ? subtitle !== '1 needs you' : subtitle !== 'Nothing needs you') throw new Error(`${who}'s inbox at ${width}x${height} says "${subtitle}"`);
+        await measure(p, `${who}'s inbox at ${width}x${height}`);
+      }
+    }
+    for (const p of [page, olu, vic]) await p.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${base}${asked}`);
+    await olu.goto(`${base}${asked}`);
+    ok('the inbox by rights at 390x844 and 360x640: the owner\'s call needs her, with Allow once; Olu (operator) and Vic (viewer) see it waiting on someone else, offered nothing');
+
     // The owner decides: the call runs, then Olu's message starts on his word.
     await ownerCard.getByRole('button', { name: 'Allow once' }).click();
     await page.locator('[data-testid="message"]').filter({ hasText: 'Ran it.' }).first().waitFor({ timeout: 60_000 });

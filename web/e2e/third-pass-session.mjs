@@ -184,6 +184,11 @@ await runPhoneScript('third-pass-session', 'Third-pass phone', async ({ page, ba
       if (all.background === allow.background || all.weight >= allow.weight || all.border !== '0px') {
         throw new Error(`"All Bash this session" weighs as much as Allow once: ${JSON.stringify({ allow, all })}`);
       }
+      // What the wider allow would let through, said on the card (a tooltip is nothing on a phone).
+      const covers = longCard.locator('[data-testid="session-covers"]');
+      if (!(await covers.isVisible()) || !(await covers.innerText()).includes('every later Bash call of this session runs unasked, whatever its command')) {
+        throw new Error(`the card does not say what "All Bash this session" covers: ${await covers.count() ? await covers.innerText() : 'nothing'}`);
+      }
       const { bad } = await smallTargets(page);
       if (bad.length) throw new Error(`controls under 44x44: ${bad.join('; ')}`);
       await screenIsClean(`the long command's card at ${width}x${height}`);
@@ -296,36 +301,41 @@ await runPhoneScript('third-pass-session', 'Third-pass phone', async ({ page, ba
     await page.screenshot({ path: shots('third-07-merged.png') });
   });
 
-  // 10. The other screens the owner types on: nothing clipped, no control under 16 px, no API path.
-  await check('settings, run, devices and new session: nothing clipped, controls at 16 px, no API path', async () => {
-    for (const [screen, path, ready] of [
-      ['settings', `/p/${projectId}/settings`, 'select[name="approvalTimeout"]'],
-      ['run', `/p/${projectId}/run`, 'main input'],
-      ['devices', '/devices', '.device'],
-      ['new session', `/p/${projectId}/new`, 'textarea[name="prompt"]'],
-    ]) {
-      await page.goto(base + path);
-      await page.locator(ready).first().waitFor(SHORT);
-      await screenIsClean(screen);
-    }
-  });
-
-  // 11. Every other screen of the app, as it first shows: its title up and nothing still loading, then the same three checks.
-  await check('every other screen: nothing clipped, controls at 16 px, no API path', async () => {
-    const screens = [
-      ['home', '/'], ['all sessions', '/sessions'], ['files', `/p/${projectId}/files`], ['tasks', `/p/${projectId}/tasks`],
-      ['rules', `/p/${projectId}/rules`], ['conversations', `/p/${projectId}/conversations`], ['git', `/p/${projectId}/git`],
-      ['branches', `/p/${projectId}/git/branches`], ['history', `/p/${projectId}/git/log`], ['terminal', `/p/${projectId}/terminal`],
-      ['session', sessionPath],
-    ];
-    const problems = [];
-    for (const [screen, path] of screens) {
-      await page.goto(base + path);
-      await page.locator('header h1, main h2').first().waitFor(SHORT);
-      await page.waitForFunction(() => !/Loading…|Looking for/.test(document.body.innerText), null, SHORT);
-      await screenIsClean(screen).catch((e) => problems.push(e.message));
-    }
-    if (problems.length) throw new Error(problems.join('\n'));
+  // 11. Every screen of the app, as it first shows, at 390x844 and 360x640 (#51): its title up and nothing still loading, then
+  // the same three checks, every control 44x44 or more, and the inbox one tap away (in view at the top even scrolled down).
+  const screens = [
+    ['home', '/'], ['all sessions', '/sessions'], ['inbox', '/inbox'], ['files', `/p/${projectId}/files`], ['tasks', `/p/${projectId}/tasks`],
+    ['rules', `/p/${projectId}/rules`], ['conversations', `/p/${projectId}/conversations`], ['git', `/p/${projectId}/git`],
+    ['branches', `/p/${projectId}/git/branches`], ['history', `/p/${projectId}/git/log`], ['terminal', `/p/${projectId}/terminal`],
+    ['settings', `/p/${projectId}/settings`], ['run', `/p/${projectId}/run`], ['new session', `/p/${projectId}/new`],
+    ['devices', '/devices'], ['people', '/people'], ['machines', '/machines'], ['costs', '/costs'], ['session', sessionPath],
+    ['turn review', `${sessionPath}/turn/1`], ['file', `/p/${projectId}/file?path=edited.txt`],
+  ];
+  for (const [width, height] of [[390, 844], [360, 640]]) {
+    await check(`every screen at ${width}x${height}: nothing clipped, controls 44x44 and 16 px, no API path, the inbox one tap away`, async () => {
+      await page.setViewportSize({ width, height });
+      const problems = [];
+      for (const [screen, path] of screens) {
+        await page.goto(base + path);
+        await page.locator('header h1, main h2').first().waitFor(SHORT);
+        await page.waitForFunction(() => !/Loading…|Looking for/.test(document.body.innerText), null, SHORT);
+        await screenIsClean(screen).catch((e) => problems.push(e.message));
+        const { bad } = await smallTargets(page);
+        problems.push(...bad.map((b) => `${screen}: under 44x44: ${b}`));
+        if (screen === 'inbox') continue;
+        await toBottom();
+        const inbox = await page.locator('.inbox-link, .pending-badge').first().boundingBox().catch(() => null);
+        if (!inbox || inbox.y < 0 || inbox.y + inbox.height > height) problems.push(`${screen}: no inbox link in view (${JSON.stringify(inbox)})`);
+      }
+      if (problems.length) throw new Error(problems.join('\n'));
+    });
+  }
+  await page.setViewportSize({ width: 390, height: 844 });
+  await check('the inbox link opens the inbox from a screen scrolled down (the file view)', async () => {
+    await page.goto(`${base}/p/${projectId}/file?path=edited.txt`);
+    await toBottom();
+    await page.locator('.inbox-link, .pending-badge').first().click(SHORT);
+    await page.waitForURL(/\/inbox$/, SHORT);
   });
 
   if (failures.length) throw new Error(`${failures.length} check(s) failed:\n  ${failures.join('\n  ')}`);

@@ -23,10 +23,10 @@ public static class GateVerdict
             return verdict;
         }
 
-        var risk = Policy.RiskOf(request, projectRoot);
-        if (team.NeedsTwo(risk))
+        var risk = RiskReading.Of(request, projectRoot);
+        if (risk.Routed.FirstOrDefault(routed => team.NeedsTwo(routed)) is { } two)
         {
-            return new Verdict(Outcome.Ask, $"This project asks two people to allow {risk} calls.");
+            return new Verdict(Outcome.Ask, $"This project asks two people to allow {two} calls.");
         }
 
         if (verdict.Standing == Standing.None)
@@ -36,7 +36,7 @@ public static class GateVerdict
 
         var right = turnBy is null
             ? Right.Forbidden("No one known started this turn, so nothing runs unasked in it.")
-            : DecisionRights.Check(turnBy, new AllowUnasked(risk), team);
+            : DecisionRights.Check(turnBy, new AllowUnasked(risk.Class, risk.Signs), team);
         return right.Allowed ? verdict : new Verdict(Outcome.Ask, $"{verdict.Reason} But {right.Reason} So it is asked.");
     }
 }

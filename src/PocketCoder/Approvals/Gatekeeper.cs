@@ -80,12 +80,13 @@ public sealed class Gatekeeper(
             return ByPolicy(context, request, verdict);
         }
 
-        var risk = Policy.RiskOf(request, context.Project.Path);
+        // One reading routes the call (who decides, how many) and is what the card shows.
+        var risk = RiskReading.Of(request, context.Project.Path);
         var approval = new Approval(
             Guid.NewGuid().ToString("N"), context.SessionId, context.Project.Id, request.ToolCallId, request.Tool, request.Kind.ToWire(),
             request.Title, request.Input.GetRawText(), request.PlanText, RulePattern(request, context.Project.Path),
-            ApprovalStatuses.Pending, clock.GetUtcNow(), null, null, null, null, null, request.CanEditInput, risk, team.LeastToDecide(risk).ToWire(),
-            team.NeedsTwo(risk) ? 2 : 1, RiskSigns.Read(request, context.Project.Path));
+            ApprovalStatuses.Pending, clock.GetUtcNow(), null, null, null, null, null, request.CanEditInput, risk.Class, team.LeastToDecide(risk).ToWire(),
+            team.NeedsTwo(risk) ? 2 : 1, risk.Signs);
         // Read now, as the agent sees the file when it asks: the phone shows the edit among its lines.
         var editContext = request.Kind == ToolKind.Edit ? EditContext.For(request.Path, request.Input, context.Project.Path) : null;
         return await AskAsync(context, approval, editContext, AskingOnce, cancellationToken, request.ParentToolCallId).ConfigureAwait(false);

@@ -134,7 +134,12 @@ public static partial class RiskSigns
 
     private const int Timeout = 100;
 
-    [GeneratedRegex(@"\b(curl|wget|fetch)\b[^|;&]*\|\s*(sudo\s+)?(ba|z|da|k)?sh\b|\b(ba|z)?sh\s+<\(\s*(curl|wget)\b|\b(python3?|node|perl|ruby)\s+<\(\s*(curl|wget)\b|\b(curl|wget)\b[^|;&]*\|\s*(python3?|node|perl|ruby)\b", RegexOptions.None, Timeout)]
+    // A download run as it arrives: piped into a shell or an interpreter (`| sudo -E bash` too), fed to one as a file
+    // (`bash <(curl …)`, `source <(curl …)`), or handed to one as its script (`bash -c "$(curl …)"`, Homebrew's install line;
+    // `eval "$(curl …)"`).
+    [GeneratedRegex(@"\b(curl|wget|fetch)\b[^|;&]*\|\s*(sudo\s+(-\S+\s+)*)?((ba|z|da|k)?sh|python3?|node|perl|ruby)\b"
+        + @"|\b((ba|z)?sh|python3?|node|perl|ruby)\s+<\(\s*(curl|wget)\b|(?:^|[;&|(\s])(source|\.)\s+<\(\s*(curl|wget)\b"
+        + @"|\b((ba|z|da|k)?sh|python3?|node|perl|ruby)\s+-[ce]\s+[""']?\$\(\s*(curl|wget)\b|\beval\s+[""']?\$\(\s*(curl|wget)\b", RegexOptions.None, Timeout)]
     private static partial Regex PipeToShell();
 
     [GeneratedRegex(@"(?:^|[;&|(\s])(?:sudo\s+)?(?:rm|rmdir|shred|unlink)\s+(?<args>[^;&|\n]*)", RegexOptions.None, Timeout)]
@@ -149,7 +154,8 @@ public static partial class RiskSigns
     [GeneratedRegex(@"(?:^|[/\s'""=~])(?:\.ssh|\.aws|\.gnupg|\.kube|\.docker/config\.json|\.netrc|\.npmrc|\.pypirc|\.git-credentials|\.env(?:\.[\w-]+)?|id_rsa|id_ed25519|credentials(?:\.json)?|secrets?\.(?:json|ya?ml|toml))(?:$|[/\s'""])", RegexOptions.None, Timeout)]
     private static partial Regex CredentialPath();
 
-    [GeneratedRegex(@"(?:^|[\s'""=])(?<path>(?:/|~/)[^\s'"";|&)]*)", RegexOptions.None, Timeout)]
+    // Absolute, home and climbing (`../`) paths; a climbing one is read from the project's folder, where commands start.
+    [GeneratedRegex(@"(?:^|[\s'""=])(?<path>(?:/|~/|\.\./)[^\s'"";|&)]*)", RegexOptions.None, Timeout)]
     private static partial Regex AbsolutePaths();
 
     [GeneratedRegex(@"\b(?:npm\s+(?:i|install|add|ci)\b|yarn\s+add\b|pnpm\s+(?:add|install|i)\b|pip3?\s+install\b|python3?\s+-m\s+pip\s+install\b|(?:apt|apt-get|dnf|yum|apk|brew|pacman)\s+(?:install|add|-S)\b|cargo\s+(?:install|add)\b|gem\s+install\b|go\s+(?:install|get)\b|dotnet\s+(?:add\s+\S+\s+)?(?:tool\s+install|package)\b|uv\s+(?:add|pip\s+install)\b)", RegexOptions.None, Timeout)]

@@ -35,7 +35,11 @@ public sealed record Steer(string Mode, IReadOnlyCollection<string> GrantedRisks
 /// A call the gate would allow without asking anyone, by the session's mode or a grant (never by a rule, the owners' own
 /// word): it runs only on the word of whoever started the turn, so they must be able to allow it alone now.
 /// </summary>
-public sealed record AllowUnasked(string Risk) : Act;
+public sealed record AllowUnasked(string Risk, IReadOnlyList<string>? Signs = null) : Act
+{
+    /// <summary>The call as the gate read it: a policy naming one of its signs holds it as it holds its class.</summary>
+    public RiskReading Reading => new(Risk, Signs ?? []);
+}
 
 /// <summary>Deciding a waiting call (or raising a budget, risk <c>budget</c>), as the call stood when it was asked.</summary>
 /// <param name="Least">The least role the project's policy named for the call's kind when it was asked.</param>
@@ -111,8 +115,8 @@ public static class DecisionRights
             UseRoute route => Route(who, route.Access, policy),
             ChooseMode choose => Mode(who, choose.Mode, policy),
             Steer steer => SteerRight(who, steer, policy),
-            AllowUnasked unasked => policy.AllowsAlone(who.Role, unasked.Risk) ? Right.Yes
-                : Right.Forbidden($"{who.Name} started this turn and, {Article(who.Role)} {who.Role.ToWire()}, could not allow {unasked.Risk} calls alone; {policy.LeastToDecide(unasked.Risk).AndAbove()} decide them."),
+            AllowUnasked unasked => policy.AllowsAlone(who.Role, unasked.Reading) ? Right.Yes
+                : Right.Forbidden($"{who.Name} started this turn and, {Article(who.Role)} {who.Role.ToWire()}, could not allow {unasked.Risk} calls alone; {policy.LeastToDecide(unasked.Reading).AndAbove()} decide them."),
             DecideCall decide => Decide(who, decide),
             WriteFile write => Write(who, write, policy),
             OpenPreview => Below(who, Role.Operator, "open previews of what a session serves") ?? Right.Yes,

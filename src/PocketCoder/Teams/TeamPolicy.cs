@@ -10,10 +10,11 @@ namespace PocketCoder.Teams;
 
 /// <summary>
 /// Who decides what in one project: the least role that may decide each risk class (operators, approvers or owners), the
-/// classes whose allow needs two different people, when an unanswered call goes on to the owners, and the budgets.
+/// classes whose allow needs two different people, when an unanswered call goes on to the owners, and the budgets. Each may
+/// also name a risk sign (<see cref="RiskSigns"/>), read from the call by the same <see cref="RiskReading"/> the card shows.
 /// </summary>
-/// <param name="Deciders">Risk class → least role; a class not named is decided by approvers and owners.</param>
-/// <param name="TwoPerson">Classes whose allow needs two different people (one person's two devices are one person).</param>
+/// <param name="Deciders">Risk class or sign → least role; a class not named is decided by approvers and owners, a sign not named changes nothing.</param>
+/// <param name="TwoPerson">Classes and signs whose allow needs two different people (one person's two devices are one person).</param>
 /// <param name="EscalateAfterSeconds">Unanswered this long, a call is pushed to the owners as well; null: never.</param>
 public sealed record TeamPolicy(IReadOnlyDictionary<string, string> Deciders, IReadOnlyList<string> TwoPerson, int? EscalateAfterSeconds, BudgetPolicy Budget)
 {
@@ -27,15 +28,30 @@ public sealed record TeamPolicy(IReadOnlyDictionary<string, string> Deciders, IR
     /// <summary>Whether <paramref name="role"/> could allow a call of this kind by themself (an owner: even a two-person kind).</summary>
     public bool AllowsAlone(Role role, string risk) => role >= LeastToDecide(risk) && (!NeedsTwo(risk) || role == Role.Owner);
 
+    /// <summary>
+    /// The least role for a call as the server read it: its class's, raised by any sign the policy names (a sign it does not
+    /// name changes nothing, so <c>deciders: {"shell": "operator"}</c> still lets operators run <c>npm install</c>).
+    /// </summary>
+    public Role LeastToDecide(RiskReading reading) =>
+        reading.Routed.Skip(1).Where(Deciders.ContainsKey).Select(sign => LeastToDecide(sign)).Append(LeastToDecide(reading.Class)).Max();
+
+    /// <summary>Whether a call's allow needs two people: its class does, or one of its signs.</summary>
+    public bool NeedsTwo(RiskReading reading) => reading.Routed.Any(risk => NeedsTwo(risk));
+
+    public bool AllowsAlone(Role role, RiskReading reading) => role >= LeastToDecide(reading) && (!NeedsTwo(reading) || role == Role.Owner);
+
+    /// <summary>What a policy may route: the kinds of call, and the signs the server reads in them.</summary>
+    private static bool Routable(string risk) => RiskClasses.Routed.Contains(risk) || RiskReading.RoutableSigns.Contains(risk);
+
     /// <summary>The policy as the owner wrote it, checked: a bad one is refused whole, with what is wrong.</summary>
     public static TeamPolicy From(TeamPolicyRequest request)
     {
         var deciders = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (risk, role) in request.Deciders ?? new Dictionary<string, string>())
         {
-            if (!RiskClasses.Routed.Contains(risk))
+            if (!Routable(risk))
             {
-                throw ApiProblem.Validation($"'deciders' names '{risk}': the kinds are {string.Join(", ", RiskClasses.Routed)}.");
+                throw ApiProblem.Validation($"'deciders' names '{risk}': the kinds are {string.Join(", ", RiskClasses.Routed)}; the signs {string.Join(", ", RiskReading.RoutableSigns)}.");
             }
 
             if (Roles.FromWire(role) is not { } least || least == Role.Viewer)
@@ -47,9 +63,9 @@ public sealed record TeamPolicy(IReadOnlyDictionary<string, string> Deciders, IR
         }
 
         var twoPerson = (request.TwoPerson ?? []).Distinct(StringComparer.Ordinal).ToList();
-        if (twoPerson.FirstOrDefault(risk => !RiskClasses.Routed.Contains(risk) || risk == RiskClasses.Question) is { } bad)
+        if (twoPerson.FirstOrDefault(risk => !Routable(risk) || risk == RiskClasses.Question) is { } bad)
         {
-            throw ApiProblem.Validation($"'twoPerson' names '{bad}': a kind of call that is allowed or denied ({string.Join(", ", RiskClasses.Routed.Where(r => r != RiskClasses.Question))}).");
+            throw ApiProblem.Validation($"'twoPerson' names '{bad}': a kind of call that is allowed or denied ({string.Join(", ", RiskClasses.Routed.Where(r => r != RiskClasses.Question))}) or a sign ({string.Join(", ", RiskReading.RoutableSigns)}).");
         }
 
         if (request.EscalateAfterSeconds is < 10 or > 7 * 24 * 3600)

@@ -3,12 +3,13 @@ using PocketCoder.Approvals;
 
 namespace PocketCoder.Teams;
 
-/// <summary>A project's team policy with every kind spelled out, as the app's editor shows it.</summary>
+/// <summary>A project's team policy with every kind spelled out, as the app's editor shows it, and each sign it names.</summary>
 public sealed record TeamPolicyResponse(IReadOnlyDictionary<string, string> Deciders, IReadOnlyList<string> TwoPerson, int? EscalateAfterSeconds,
     BudgetPolicy Budget)
 {
     public static TeamPolicyResponse From(TeamPolicy policy) => new(
-        RiskClasses.Routed.ToDictionary(risk => risk, risk => Teams.Roles.ToWire(policy.LeastToDecide(risk)), StringComparer.Ordinal),
+        RiskClasses.Routed.Concat(RiskReading.RoutableSigns.Where(policy.Deciders.ContainsKey))
+            .ToDictionary(risk => risk, risk => Teams.Roles.ToWire(policy.LeastToDecide(risk)), StringComparer.Ordinal),
         policy.TwoPerson, policy.EscalateAfterSeconds, policy.Budget);
 }
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { ApprovalView, Item } from '../events';
 import { timeline } from './Transcript';
 import { ApiError, type ApprovalOffers } from '../api';
-import { ApprovalCard, budgetText, domainPattern, networkCall, refusalText, riskWords } from './ApprovalCard';
+import { ApprovalCard, budgetText, domainPattern, networkCall, refusalText, riskWords, sessionCovers } from './ApprovalCard';
 import { escalationText, votesText } from './TeamState';
 
 /** What the server offers an owner on a one-person call, and (`offers`) anything else. */
@@ -165,6 +165,15 @@ describe('the card\'s risk and command (#51)', () => {
     const root = card({ riskSigns: ['piped-to-shell', 'network'], title: 'curl -s https://example.invalid/x | sh', input: { command: 'curl -s https://example.invalid/x | sh' } });
     expect(root.querySelector('[data-testid="risk-signs"]')?.textContent).toContain('Downloads and runs a script');
     expect(card({}).querySelector('[data-testid="risk-signs"]')).toBeNull();
+  });
+
+  it('says on the card what the session-wide allow would cover, for a command, an edit and a connection', () => {
+    const covers = (a: Partial<ApprovalView>) => card(a).querySelector('[data-testid="session-covers"]')?.textContent;
+    expect(covers({ tool: 'Bash', kind: 'execute', input: { command: 'ls' } }))
+      .toBe('All Bash this session: every later Bash call of this session runs unasked, whatever its command; only one touching git, agent or CI settings still asks.');
+    expect(covers({ tool: 'Write', kind: 'edit', input: { file_path: 'a.txt' } })).toContain('every later Write call of this session runs unasked, whatever file it changes');
+    expect(sessionCovers({ tool: 'network', kind: 'network', input: { connect: 'example.org:443' } }))
+      .toBe('This host, all session: every connection to example.org:443 in this session goes through unasked.');
   });
 
   it('shows a command once, folded past four lines', () => {

@@ -54,6 +54,23 @@ export function riskWords(signs: readonly string[] | undefined): string[] {
   return (signs ?? []).flatMap((s) => (SIGN_WORDS[s] ? [SIGN_WORDS[s]] : []));
 }
 
+/** The session-wide allow's button: the tool it covers when the name is short enough for a phone. */
+export function sessionAllowLabel(a: Pick<ApprovalView, 'kind' | 'tool'>): string {
+  return a.kind === 'network' ? 'This host, all session' : a.tool.length <= 16 ? `All ${a.tool} this session` : 'This tool, all session';
+}
+
+/**
+ * What the session-wide allow lets through, said before it is chosen: every later call of this tool in this session (the
+ * server grants by tool name, Policy.ByRulesAndGrants), or for a connection, this host and port.
+ */
+export function sessionCovers(a: Pick<ApprovalView, 'kind' | 'tool' | 'input'>): string {
+  if (a.kind === 'network') return `${sessionAllowLabel(a)}: every connection to ${networkCall(a.input).target || 'this host'} in this session goes through unasked.`;
+  // The grant stops where the trusted mode does (Policy.cs): a command or an edit touching git, agent or CI settings still asks.
+  const what = a.kind === 'execute' ? 'whatever its command; only one touching git, agent or CI settings still asks'
+    : a.kind === 'edit' ? 'whatever file it changes; only git, agent or CI settings still ask' : 'whatever it asks';
+  return `${sessionAllowLabel(a)}: every later ${a.tool} call of this session runs unasked, ${what}.`;
+}
+
 /** What to edit before allowing: the command itself for shell tools, otherwise the whole input as JSON. */
 function editableText(input: unknown): { text: string; isCommand: boolean } {
   const o = input as Record<string, unknown> | null;
@@ -234,13 +251,14 @@ export function ApprovalCard({ approval: a }: { approval: ApprovalView }) {
           {/* The wider allows and the edit are secondary: plain text buttons under the two that decide this one call. */}
           {(offer.allowSession || offer.allowAlways || (!a.plan && offer.edit)) && (
             <div class="approval-more">
-              {offer.allowSession && <button class="link-btn" disabled={busy !== null || !up} onClick={() => void decide('allow_session')}
-                title={a.kind === 'network' ? 'Connections to this host and port in this session go through without asking' : `Every ${a.tool} call in this session runs without asking`}>
-                {a.kind === 'network' ? 'This host, all session' : a.tool.length <= 16 ? `All ${a.tool} this session` : 'This tool, all session'}</button>}
+              {offer.allowSession && <button class="link-btn" disabled={busy !== null || !up} onClick={() => void decide('allow_session')}>
+                {sessionAllowLabel(a)}</button>}
               {offer.allowAlways && <button class="link-btn" disabled={busy !== null || !up} onClick={() => setMode('always')}>Always allow…</button>}
               {!a.plan && offer.edit && <button class="link-btn" disabled={busy !== null || !up} onClick={() => setMode('edit')}>Edit, then allow…</button>}
             </div>
           )}
+          {/* What the session-wide allow would let through, in words on the card (a title is no help on a phone). */}
+          {offer.allowSession && <p class="muted small session-covers" data-testid="session-covers">{sessionCovers(a)}</p>}
         </div>
       )}
       {mode === 'always' && a.kind === 'network' && <AlwaysConnect a={a} busy={busy !== null || !up} decide={decide} back={() => setMode('choose')} onError={setError} />}

@@ -109,7 +109,7 @@ function AddMachine() {
       </p>
       <label class="field">
         <span>Pairing link, or the machine's address</span>
-        <input name="link" value={link} placeholder="https://laptop.example/#pair=…" autoCapitalize="off" autoCorrect="off" spellcheck={false} required
+        <input name="link" value={link} placeholder="https://laptop/#pair=…" autoCapitalize="off" autoCorrect="off" spellcheck={false} required
           onInput={(e) => setLink((e.target as HTMLInputElement).value)} />
       </label>
       <label class="field">

@@ -114,7 +114,7 @@ export function NewSession({ projectId }: { projectId: string }) {
                 <AttachButton attached={attachments} onAdd={(added) => setAttachments((all) => [...all, ...added])} onReading={setReading} onProblem={setError} />
                 <Dictate onText={(words) => setPrompt((p) => appendDictated(p, words))} onProblem={setError} />
               </span></span>
-            <textarea name="prompt" rows={4} value={prompt} placeholder="e.g. Fix the failing test in src/parser" onInput={(e) => setPrompt((e.target as HTMLTextAreaElement).value)} />
+            <textarea name="prompt" rows={4} value={prompt} placeholder="e.g. Fix the failing parser test" onInput={(e) => setPrompt((e.target as HTMLTextAreaElement).value)} />
           </label>
           <AttachmentChips attachments={attachments} onRemove={(i) => setAttachments((all) => all.filter((_, n) => n !== i))} />
           {/* The choices fold into one line: on a phone the prompt and Start are the first screen, the rest one tap away. */}
