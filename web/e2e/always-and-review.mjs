@@ -133,8 +133,22 @@ await runPhoneScript('always-and-review', 'Review phone', async ({ page, base, p
   await page.locator('.approval.pending').waitFor({ state: 'detached' });
   if ((await api('GET', `/api/projects/${projectId}/rules`)).body.length !== 1) throw new Error('a rule was added for the risky call');
   await idle(third, 'the third turn ended');
+  // A deny with no reason typed shows none (#51): no words in quotes as if the owner wrote them, at 360x640 and 390x844,
+  // after a reload too (what the server kept, not what this page remembers).
+  for (const [width, height] of [[360, 640], [390, 844]]) {
+    await page.setViewportSize({ width, height });
+    await page.reload();
+    const decided = page.locator('[data-decision="deny"]').first();
+    await decided.waitFor();
+    const quoted = await page.locator('.decision-message, .decided-message').allTextContents();
+    if (quoted.length) throw new Error(`a deny without a reason shows words as the owner's at ${width}x${height}: ${JSON.stringify(quoted)}`);
+    const said = await decided.innerText();
+    if (/denied this|“|"/.test(said)) throw new Error(`a deny without a reason reads "${said}" at ${width}x${height}`);
+    await page.screenshot({ path: shots(`always-03-denied-${width}.png`) });
+  }
+  await page.setViewportSize({ width: 360, height: 640 });
   if (offenders.length) throw new Error(`controls: ${offenders.join('; ')}`);
-  ok('a download piped to a shell is proposed as itself; denied; every control measured at both sizes');
+  ok('a download piped to a shell is proposed as itself; denied with no reason, shown with no words in quotes (360x640, 390x844); every control measured at both sizes');
 });
 
 /** Asks `check` every quarter second until it holds (the server's answers have no event to wait on here), at most a minute. */

@@ -1,4 +1,4 @@
-// A spent budget on the phone (issue #39), in Debian's Chromium at 390x844 against the real server and Claude Code: the
+// A spent budget on the phone (issue #39), in Debian's Chromium at 390x844 and 360x640 against the real server and Claude Code: the
 // owner caps each session at 1,000 tokens in the policy editor; Claude Code's first turn alone spends more, so its next
 // tool call waits on a card saying the budget is spent, with Raise the budget and Stop instead of the allow wording.
 // The inbox holds the same decision (at 390x844 and 360x640); raised there, the call goes on to be asked as usual;
@@ -9,7 +9,7 @@
 //
 // Prints "ok - <step>" per step; exits 0, or 1 with the failure.
 
-import { controlAudit, ok, runPhoneScript } from './phone.mjs';
+import { controlAudit, ok, runPhoneScript, sessionHeaderWhole } from './phone.mjs';
 
 await runPhoneScript('budget', 'Budget phone', async ({ page, base, projectId, shots }) => {
   await page.goto(`${base}/p/${projectId}/settings`);
@@ -40,11 +40,26 @@ await runPhoneScript('budget', 'Budget phone', async ({ page, base, projectId, s
   await card.locator('.approval-title', { hasText: 'The budget is spent' }).waitFor({ timeout: 60_000 });
   await card.locator('[data-testid="budget"]').filter({ hasText: 'This session\'s budget is spent' }).waitFor();
   // A spent budget holds the next turn: the card says what it holds.
-  await card.locator('[data-testid="budget-holds"]').filter({ hasText: 'It holds the message: write ran.txt' }).waitFor();
-  const offered = (await card.getByRole('button').allTextContents()).map((t) => t.trim());
-  if (JSON.stringify(offered) !== JSON.stringify(['Stop', 'Raise the budget'])) throw new Error(`a budget card offers ${JSON.stringify(offered)}`);
-  await page.screenshot({ path: shots('budget-01-spent.png'), fullPage: true });
-  ok('the next tool call waits on "The budget is spent", offering Raise the budget and Stop only');
+  // At 390x844 and 360x640 (#51): what it holds, and both its buttons whole on the screen.
+  for (const [width, height] of [[390, 844], [360, 640]]) {
+    await page.setViewportSize({ width, height });
+    await card.locator('[data-testid="budget-holds"]').filter({ hasText: 'It holds the message: write ran.txt' }).waitFor();
+    // The header (#51): opaque, the agent's name whole beside the status badge.
+    await sessionHeaderWhole(page);
+    const offered = (await card.getByRole('button').allTextContents()).map((t) => t.trim());
+    if (JSON.stringify(offered) !== JSON.stringify(['Stop', 'Raise the budget'])) throw new Error(`a budget card offers ${JSON.stringify(offered)}`);
+    for (const name of offered) {
+      const button = card.getByRole('button', { name });
+      await button.scrollIntoViewIfNeeded();
+      const box = await button.boundingBox();
+      if (!box || box.height < 44 || box.x < 0 || box.x + box.width > width || box.y < 0 || box.y + box.height > height) {
+        throw new Error(`${name} at ${width}x${height} is not whole on the screen or under 44 px: ${JSON.stringify(box)}`);
+      }
+    }
+    await page.screenshot({ path: shots(`budget-01-spent-${width}.png`) });
+  }
+  await page.setViewportSize({ width: 390, height: 844 });
+  ok('the next tool call waits on "The budget is spent", saying what it holds, offering Raise the budget and Stop only (390x844, 360x640)');
 
   // The inbox holds budget decisions too (#51), at 390x844 and 360x640: the same card under "Needs you", raised from there.
   const sessionPath = new URL(page.url()).pathname;
@@ -70,7 +85,17 @@ await runPhoneScript('budget', 'Budget phone', async ({ page, base, projectId, s
   await page.locator('.approval.pending').getByRole('button', { name: 'Allow once' }).click();
   await page.locator('[data-testid="message"]').filter({ hasText: 'Wrote it.' }).first().waitFor({ timeout: 60_000 });
   // The raise stays in the timeline as itself, saying who raised it and by how much (#51), beside the call's own decision.
-  await page.locator('.approval.decided', { hasText: /Budget raised \(adds [\d,]+ tokens\) by Budget phone/ }).waitFor();
+  const raised = page.locator('.approval.decided', { hasText: /Budget raised \(adds [\d,]+ tokens\) by Budget phone/ });
+  await raised.waitFor();
   await page.screenshot({ path: shots('budget-02-raised.png'), fullPage: true });
-  ok('raised, the call is asked as usual; allowed, the command runs; the timeline keeps who raised the budget');
+  // Kept there when the session is opened afresh, and readable at 360x640.
+  await page.setViewportSize({ width: 360, height: 640 });
+  await page.reload();
+  await raised.waitFor();
+  await raised.scrollIntoViewIfNeeded();
+  const trace = await raised.boundingBox();
+  if (!trace || trace.x < 0 || trace.x + trace.width > 360) throw new Error(`the raise at 360x640 runs off the screen: ${JSON.stringify(trace)}`);
+  await page.screenshot({ path: shots('budget-03-raised-360.png') });
+  await page.setViewportSize({ width: 390, height: 844 });
+  ok('raised, the call is asked as usual; allowed, the command runs; the timeline keeps who raised the budget (after a reload too, at 360x640)');
 });

@@ -92,6 +92,26 @@ export const smallFontControls = (page) => page.evaluate(() => {
 });
 
 /** Pairs the phone from a `#pair=CODE` link as a user would: the code is filled in, the device named, Pair tapped. */
+/**
+ * A session's header (#51): opaque over the transcript, and the agent's name whole, never cut behind the status badge
+ * (whatever the badge says) nor under the buttons beside it. Throws saying what is wrong.
+ */
+export async function sessionHeaderWhole(page, agentName = 'Claude Code') {
+  const head = await page.locator('.appbar').evaluate((bar) => {
+    const agent = bar.querySelector('[data-testid="session-agent"]');
+    const sub = bar.querySelector('.appbar-sub');
+    const rect = (el) => el && (({ left, right, top, bottom }) => ({ left, right, top, bottom }))(el.getBoundingClientRect());
+    return {
+      background: getComputedStyle(bar).backgroundColor, name: agent?.textContent, badge: bar.querySelector('.badge')?.textContent,
+      agent: rect(agent), sub: rect(sub), clipped: agent ? agent.scrollWidth > agent.clientWidth + 0.5 : true,
+    };
+  });
+  if (!/^rgb\(/.test(head.background)) throw new Error(`the header is see-through: ${head.background}`);
+  const inside = head.agent && head.sub && head.agent.left >= head.sub.left - 0.5 && head.agent.right <= head.sub.right + 0.5
+    && head.agent.top >= head.sub.top - 0.5 && head.agent.bottom <= head.sub.bottom + 0.5;
+  if (head.name !== agentName || !inside || head.clipped) throw new Error(`the agent's name is cut beside "${head.badge}": ${JSON.stringify(head)}`);
+}
+
 export async function pair(page, base, code, deviceName) {
   await page.goto(`${base}/#pair=${code}`);
   await page.locator('input[name="deviceName"]').fill(deviceName);
@@ -201,7 +221,7 @@ export function controlAudit() {
 }
 
 /** Invites a person from People (the page is on it) and returns the one-time code the app shows for their first device. */
-export async function invite(page, name, role) {
+export async function invite(page, name, role, beforeDone = async () => {}) {
   const form = page.getByRole('form', { name: 'Invite a person' });
   await form.locator('input[name="personName"]').fill(name);
   await form.locator('select[name="personRole"]').selectOption(role);
@@ -211,6 +231,7 @@ export async function invite(page, name, role) {
   if (!link.endsWith(`/#pair=${code}`)) throw new Error(`the invite's link does not carry its code: ${link}`);
   // The link as a QR code, drawn on the phone (web/src/components/PairingQr.test.ts reads it back).
   await page.locator('[data-testid="pairing-qr"] svg').waitFor();
+  await beforeDone({ code, link });
   await page.getByRole('button', { name: 'Done' }).click();
   await page.locator(`[data-person="${name}"]`).waitFor();
   return code;
@@ -222,8 +243,11 @@ export const teamBrowser = (executablePath) => chromium.launch({
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
 
-/** A second person's phone: its own browser context (its own cookie), paired from the invite link as they would. */
-export async function personPhone(browser, base, code, deviceName, errors) {
+/**
+ * A second person's phone: its own browser context (its own cookie), paired from the invite link as they would, the link
+ * opened where the app is already open, on a phone of `size` (the smaller one unless told).
+ */
+export async function personPhone(browser, base, code, deviceName, errors, [width, height] = [360, 640]) {
   const context = await browser.newContext({
     viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, colorScheme: 'light',
     userAgent: 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36',
@@ -232,17 +256,19 @@ export async function personPhone(browser, base, code, deviceName, errors) {
   page.setDefaultTimeout(60_000);
   page.on('pageerror', (e) => errors.push(`${deviceName}: ${e}`));
   // The app already open when the link is opened (#51): only the fragment changes, no page load; the code must still arrive.
-  // At 360x640 here, the smaller phone.
-  await page.setViewportSize({ width: 360, height: 640 });
+  await page.setViewportSize({ width, height });
   await page.goto(`${base}/`);
   await page.locator('input[name="deviceName"]').waitFor();
+  const loads = [];
+  page.on('load', () => loads.push(page.url()));
   await page.goto(`${base}/#pair=${code}`);
   const filled = await page.locator('input[name="code"]').inputValue({ timeout: 5000 });
   if (filled.replace(/[^A-Za-z0-9]/g, '').toUpperCase() !== code.replace(/[^A-Za-z0-9]/g, '').toUpperCase()) {
     throw new Error(`${deviceName}: the pairing link opened in the open app left the code field at "${filled}"`);
   }
+  if (loads.length) throw new Error(`${deviceName}: the pairing link loaded the page again: ${loads.join(', ')}`);
   const pairBox = await page.getByRole('button', { name: 'Pair', exact: true }).boundingBox();
-  if (!pairBox || pairBox.y + pairBox.height > 640) throw new Error(`${deviceName}: Pair is below the fold at 360x640: ${JSON.stringify(pairBox)}`);
+  if (!pairBox || pairBox.y + pairBox.height > height) throw new Error(`${deviceName}: Pair is below the fold at ${width}x${height}: ${JSON.stringify(pairBox)}`);
   await page.setViewportSize({ width: 390, height: 844 });
   await page.locator('input[name="deviceName"]').fill(deviceName);
   await page.getByRole('button', { name: 'Pair', exact: true }).click();

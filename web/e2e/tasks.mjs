@@ -1,4 +1,4 @@
-// The backlog and schedules (issue #16), in Debian's Chromium at 390x844 against the real server and Claude Code:
+// The backlog and schedules (issue #16), in Debian's Chromium at 390x844 (Edit and Run now at 360x640 too) against the real server and Claude Code:
 // New session's "When" adds a task to the project's backlog (it runs, and the Tasks screen shows it done with its
 // session) and a schedule (shown with its next time in its own zone; Edit in place; Pause and Resume; Delete, confirmed). Then the
 // script's other device ("laptop") sets work going and is revoked on Devices: its waiting task and its schedule show as
@@ -45,21 +45,30 @@ await runPhoneScript('tasks', 'Tasks phone', async ({ page, base, projectId, sho
   await page.screenshot({ path: shots('tasks-01-backlog-and-schedule.png') });
   ok('"On a schedule" adds a schedule, shown with its next time (09:00 in its own zone)');
 
-  // Edit in place: new words and a new time; the form says the new words run on this phone's word.
-  await schedule.getByRole('button', { name: 'Edit schedule: Weekday check' }).click();
-  await schedule.locator('textarea[name="schedule-prompt"]').fill('Check for outdated dependencies and security advisories');
-  await schedule.locator('[data-testid="runs-on-you"]').waitFor();
-  await schedule.locator('input[name="time"]').fill('10:30');
-  const editScreen = await smallTargets(page);
-  if (editScreen.bad.length) throw new Error(`controls under 44x44 while editing a schedule: ${editScreen.bad.join('; ')}`);
-  await schedule.getByRole('button', { name: 'Save' }).click();
-  await schedule.locator('[data-testid="next-run"]', { hasText: '10:30' }).waitFor();
-  await page.reload();
-  await schedule.getByRole('button', { name: 'Edit schedule: Weekday check' }).click();
-  const saved = await schedule.locator('textarea[name="schedule-prompt"]').inputValue();
-  if (saved !== 'Check for outdated dependencies and security advisories') throw new Error(`the schedule's words were not saved: "${saved}"`);
-  await schedule.getByRole('button', { name: 'Cancel' }).click();
-  ok('Edit changes a schedule\'s words and time in place (the next run reads 10:30)');
+  // Edit in place: new words and a new time; the form says the new words run on this phone's word. At 390x844, then at
+  // 360x640 (#51: schedules can be edited), each edit read back after a reload.
+  for (const [width, height, words, time] of [[390, 844, 'Check for outdated dependencies and security advisories', '10:30'],
+    [360, 640, 'Check for outdated dependencies', '10:45']]) {
+    await page.setViewportSize({ width, height });
+    await schedule.getByRole('button', { name: 'Edit schedule: Weekday check' }).click();
+    await schedule.locator('textarea[name="schedule-prompt"]').fill(words);
+    await schedule.locator('[data-testid="runs-on-you"]').waitFor();
+    await schedule.locator('input[name="time"]').fill(time);
+    const editScreen = await smallTargets(page);
+    if (editScreen.bad.length) throw new Error(`controls under 44x44 while editing a schedule at ${width}x${height}: ${editScreen.bad.join('; ')}`);
+    const save = schedule.getByRole('button', { name: 'Save' });
+    await save.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: shots(`tasks-01-edit-${width}.png`) });
+    await save.click();
+    await schedule.locator('[data-testid="next-run"]', { hasText: time }).waitFor();
+    await page.reload();
+    await schedule.getByRole('button', { name: 'Edit schedule: Weekday check' }).click();
+    const saved = await schedule.locator('textarea[name="schedule-prompt"]').inputValue();
+    if (saved !== words) throw new Error(`the schedule's words were not saved at ${width}x${height}: "${saved}"`);
+    await schedule.getByRole('button', { name: 'Cancel' }).click();
+  }
+  await page.setViewportSize({ width: 390, height: 844 });
+  ok('Edit changes a schedule\'s words and time in place, read back after a reload (390x844: 10:30, 360x640: 10:45)');
 
   await schedule.getByRole('button', { name: 'Pause' }).click();
   await schedule.locator('[data-testid="next-run"]', { hasText: 'Paused' }).waitFor();
@@ -109,9 +118,24 @@ await runPhoneScript('tasks', 'Tasks phone', async ({ page, base, projectId, sho
   if (await nightly.locator('[data-testid="held"]').count()) throw new Error('the schedule still shows held after Confirm');
   ok('Confirm puts the task back in line and the schedule back on, in this phone\'s name');
 
-  // Run now: the schedule's task joins the backlog at once (behind the task still waiting on its decision).
-  await nightly.getByRole('button', { name: 'Run now: Nightly' }).click();
-  await nightly.locator('[data-testid="ran-now"]').waitFor();
-  await page.locator('[data-task][data-status="waiting"]', { hasText: 'Nightly check' }).waitFor();
-  ok('Run now adds the schedule\'s task to the backlog without moving its times');
+  // Run now: the schedule's task joins the backlog at once (behind the task still waiting on its decision), at 390x844 and
+  // again at 360x640 (#51): a task each time, and the schedule's next time does not move.
+  const nextOf = async () => /Next: [^·]*/.exec(await nightly.locator('[data-testid="next-run"]').innerText())?.[0];
+  const nextBefore = await nextOf();
+  const added = page.locator('[data-task][data-status="waiting"]', { hasText: 'Nightly check' });
+  for (const [count, [width, height]] of [[390, 844], [360, 640]].entries()) {
+    await page.setViewportSize({ width, height });
+    const run = nightly.getByRole('button', { name: 'Run now: Nightly' });
+    await run.scrollIntoViewIfNeeded();
+    const box = await run.boundingBox();
+    if (!box || box.height < 44 || box.width < 44 || box.x < 0 || box.x + box.width > width) throw new Error(`Run now at ${width}x${height}: ${JSON.stringify(box)}`);
+    await run.click();
+    await nightly.locator('[data-testid="ran-now"]').waitFor();
+    await added.nth(count).waitFor();
+  }
+  if ((await added.count()) !== 2) throw new Error(`two Run now made ${await added.count()} tasks`);
+  if (!nextBefore || (await nextOf()) !== nextBefore) throw new Error('Run now moved the schedule\'s next time');
+  await page.screenshot({ path: shots('tasks-03-run-now-360.png') });
+  await page.setViewportSize({ width: 390, height: 844 });
+  ok('Run now adds the schedule\'s task to the backlog without moving its times (390x844, then 360x640)');
 });

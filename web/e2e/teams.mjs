@@ -16,12 +16,29 @@ import { controlAudit, invite, ok, personPhone, reportFailure, runPhoneScript, t
 await runPhoneScript('teams', 'Owner phone', async ({ page, base, projectId, repo, shots, chromium: executablePath }) => {
   const { measure, offenders } = controlAudit();
   // People: the owner invites an approver and a viewer; each gets a code (and link) for their first device.
+  // The phone's share sheet, as Android's Chrome has it (headless Chromium has none): what the app hands it is recorded.
+  await page.addInitScript(() => {
+    Object.defineProperty(navigator, 'share', { configurable: true, value: async (data) => { window.sharedForTest = data; } });
+  });
   await page.goto(`${base}/people`);
-  const anaCode = await invite(page, 'Ana', 'approver');
-  const vicCode = await invite(page, 'Vic', 'viewer');
+  // (#51) To pair a teammate: the link as a QR code whole on the screen, and the share sheet offered, at 390x844 (Ana) and
+  // 360x640 (Vic); the link opened where their app is already open pairs without a reload, Ana's at 390x844, Vic's at 360x640.
+  const pairingSheet = (width) => async ({ code, link }) => {
+    const qr = await page.locator('[data-testid="pairing-qr"] svg').boundingBox();
+    if (!qr || qr.width < 150 || qr.x < 0 || qr.x + qr.width > width) throw new Error(`the pairing QR at ${width} px wide: ${JSON.stringify(qr)}`);
+    await page.getByRole('button', { name: 'Share…' }).click();
+    const shared = await page.evaluate(() => window.sharedForTest);
+    if (shared?.url !== link || !shared.text.includes(code)) throw new Error(`the share sheet was handed ${JSON.stringify(shared)}`);
+    await page.screenshot({ path: shots(`teams-00-invite-${width}.png`) });
+  };
+  const anaCode = await invite(page, 'Ana', 'approver', pairingSheet(390));
+  await page.setViewportSize({ width: 360, height: 640 });
+  const vicCode = await invite(page, 'Vic', 'viewer', pairingSheet(360));
+  await measure(page, 'People at 360x640');
+  await page.setViewportSize({ width: 390, height: 844 });
   await page.screenshot({ path: shots('teams-01-people.png'), fullPage: true });
   await measure(page, 'People');
-  ok('People: the owner invites Ana (approver) and Vic (viewer), each with a one-time code and link');
+  ok('People: the owner invites Ana (approver, 390x844) and Vic (viewer, 360x640), each with a one-time code, its link as a QR code and the share sheet');
 
   // The policy editor: shell calls need two people.
   await page.goto(`${base}/p/${projectId}/settings`);
@@ -45,12 +62,12 @@ await runPhoneScript('teams', 'Owner phone', async ({ page, base, projectId, rep
   let ana;
   let vic;
   try {
-    ana = await personPhone(browser, base, anaCode, "Ana's phone", errors);
+    ana = await personPhone(browser, base, anaCode, "Ana's phone", errors, [390, 844]);
     vic = await personPhone(browser, base, vicCode, "Vic's phone", errors);
     // What a viewer is not offered: starting a session, the terminal.
     if (await vic.getByRole('link', { name: 'Session', exact: true }).count()) throw new Error('the viewer is offered a new session');
     if (await vic.getByRole('link', { name: 'Terminal', exact: true }).count()) throw new Error('the viewer is offered the terminal');
-    ok('Ana and Vic pair browsers of their own with their codes; Vic is offered no new session and no terminal');
+    ok('Ana (390x844) and Vic (360x640) pair browsers of their own from their links opened in the open app, no reload; Vic is offered no new session and no terminal');
 
     await page.goto(`${base}/p/${projectId}/new`);
     await page.locator('textarea[name="prompt"]').fill('Write two.txt');

@@ -3,7 +3,9 @@
 //  - on the next visit the agents show at once (remembered), even while the server's answer is held back;
 //  - "every weekday at 9:00" is picked, not typed: its next runs show, and the schedule is saved with `0 9 * * 1-5`;
 //  - a project's folder is picked from suggestions (a repository under home, a folder Claude Code worked in) or by
-//    browsing the owner's home (hidden folders on request, a link out of home never shown), then added.
+//    browsing the owner's home (hidden folders on request, a link out of home never shown), then added;
+//  - (#51, 390x844 and 360x640) New session lists installed agents first; Add project takes ~/… and names a folder
+//    already added by its project's name.
 // Started by tests/PocketCoder.Tests/Browser/ThirdPassNewSessionBrowserTests.cs.
 //
 //   node e2e/third-pass-new.mjs --url URL --code PAIRCODE --repo DIR [--shots DIR]
@@ -120,4 +122,49 @@ await runPhoneScript('third-pass-new', 'Third pass phone', async ({ page, base, 
   const added = await api(`/api/projects/${new URL(page.url()).pathname.split('/')[2]}`);
   if (added.path !== `${home}/code/webapp`) throw new Error(`the project added is ${added.path}`);
   ok('browsing home shows folders only (hidden on request, no link out of it); ~/code/webapp is picked with "Use" and added');
+
+  // 6. (#51) New session's agents: the installed ones first, then the others with how to install them (390x844, 360x640).
+  for (const [width, height] of [[390, 844], [360, 640]]) {
+    await page.setViewportSize({ width, height });
+    await page.goto(`${base}/p/${projectId}/new`);
+    await openSessionOptions(page);
+    const agents = page.locator('fieldset', { has: page.locator('legend', { hasText: 'Agent' }) }).locator('label.choice');
+    await agents.first().waitFor();
+    const listed = await agents.evaluateAll((labels) => labels.map((l) => ({
+      name: l.querySelector('strong').textContent, installed: !l.querySelector('input').disabled, said: l.innerText,
+    })));
+    const firstMissing = listed.findIndex((a) => !a.installed);
+    if (listed[0]?.name !== 'Claude Code' || !listed[0].installed) throw new Error(`the first agent at ${width}x${height} is ${JSON.stringify(listed[0])}`);
+    if (firstMissing < 0 || listed.slice(firstMissing).some((a) => a.installed)) throw new Error(`installed agents are not all first at ${width}x${height}: ${JSON.stringify(listed)}`);
+    if (!listed.slice(firstMissing).every((a) => /install|not found|not available/i.test(a.said))) throw new Error(`an agent not installed says nothing of how to install it: ${JSON.stringify(listed)}`);
+    const wide = await page.evaluate(() => document.scrollingElement.scrollWidth);
+    if (wide > width) throw new Error(`the agents' install help widens the page to ${wide} px at ${width}x${height}`);
+    const box = await agents.first().boundingBox();
+    if (!box || box.x < 0 || box.x + box.width > width) throw new Error(`the installed agent at ${width}x${height}: ${JSON.stringify(box)}`);
+    await page.screenshot({ path: shots(`third-pass-new-05-agents-${width}.png`), fullPage: true });
+  }
+  ok('New session lists the installed agent first, the others after it with how to install them (390x844, 360x640)');
+
+  // 7. (#51) Add project takes a path typed as in a shell, ~/…, and names a folder already added by its project's name.
+  for (const [width, height, typed] of [[390, 844, '~/scratch/experiment'], [360, 640, '~/code']]) {
+    await page.setViewportSize({ width, height });
+    await page.goto(`${base}/`);
+    await page.getByRole('button', { name: 'Add project' }).click();
+    await pathInput.fill('~/code/webapp');
+    await page.locator('form button[type="submit"]', { hasText: 'Add project' }).click();
+    const refused = page.getByRole('alert').filter({ hasText: 'already added' });
+    await refused.waitFor();
+    const said = await refused.innerText();
+    if (!said.includes('"webapp"') || said.includes(added.id)) throw new Error(`a folder already added is named "${said}" at ${width}x${height}`);
+    const wide = await page.evaluate(() => document.scrollingElement.scrollWidth);
+    if (wide > width) throw new Error(`the refusal widens the page to ${wide} px at ${width}x${height}`);
+    await page.screenshot({ path: shots(`third-pass-new-06-already-${width}.png`) });
+    await pathInput.fill(typed);
+    await page.locator('form button[type="submit"]', { hasText: 'Add project' }).click();
+    await page.getByRole('heading', { name: 'New session' }).waitFor();
+    const made = await api(`/api/projects/${new URL(page.url()).pathname.split('/')[2]}`);
+    if (made.path !== typed.replace('~', home)) throw new Error(`"${typed}" added ${made.path} at ${width}x${height}`);
+  }
+  await page.setViewportSize({ width: 390, height: 844 });
+  ok('Add project takes ~/scratch/experiment (390x844) and ~/code (360x640) under home, and names ~/code/webapp, already added, "webapp" (both sizes)');
 });

@@ -15,7 +15,7 @@
 //
 // Prints "ok - <step>" per step; exits 0, or 1 with the failures.
 
-import { addProject, clippedControls, ok, openSessionOptions, runPhoneScript, smallFontControls, smallTargets } from './phone.mjs';
+import { addProject, clippedControls, ok, openSessionOptions, runPhoneScript, sessionHeaderWhole, smallFontControls, smallTargets } from './phone.mjs';
 
 const failures = [];
 /** One check: its failure is reported and remembered, and the script goes on to the next. */
@@ -146,17 +146,24 @@ await runPhoneScript('third-pass-session', 'Third-pass phone', async ({ page, ba
   await page.getByRole('button', { name: 'Send' }).click();
   const longCard = page.locator('.approval.pending');
   await longCard.waitFor();
-  await check("the owner's own message is shown as typed (indentation kept), its link visible in the bubble", async () => {
-    const bubble = page.locator('.user-bubble', { hasText: 'Run the long script' });
-    const shown = await bubble.evaluate((el) => el.innerText);
-    if (!shown.includes('\n    keep   this   indentation')) throw new Error(`the message reads ${JSON.stringify(shown)}`);
-    const link = bubble.getByRole('link', { name: 'https://example.com/docs/long-script' });
-    const look = await link.evaluate((a) => {
-      const own = getComputedStyle(a);
-      return { color: own.color, background: getComputedStyle(a.closest('.user-bubble')).backgroundColor, line: own.textDecorationLine };
+  for (const [width, height] of [[390, 844], [360, 640]]) {
+    await check(`the owner's own message is shown as typed (indentation kept, not markdown), its link visible in the bubble, at ${width}x${height}`, async () => {
+      await page.setViewportSize({ width, height });
+      const bubble = page.locator('.user-bubble', { hasText: 'Run the long script' });
+      const shown = await bubble.evaluate((el) => el.innerText);
+      if (!shown.includes('\n    keep   this   indentation')) throw new Error(`the message reads ${JSON.stringify(shown)}`);
+      // Indented text as markdown would be a code block: it must stay the owner's words.
+      if (await bubble.locator('pre, code, p + p').count()) throw new Error('the owner\'s message is rendered as markdown');
+      const link = bubble.getByRole('link', { name: 'https://example.com/docs/long-script' });
+      const look = await link.evaluate((a) => {
+        const own = getComputedStyle(a);
+        return { color: own.color, background: getComputedStyle(a.closest('.user-bubble')).backgroundColor, line: own.textDecorationLine };
+      });
+      if (look.color === look.background || !look.line.includes('underline')) throw new Error(`the link does not stand out: ${JSON.stringify(look)}`);
+      const box = await bubble.boundingBox();
+      if (!box || box.x < 0 || box.x + box.width > width) throw new Error(`the message runs off the screen: ${JSON.stringify(box)}`);
     });
-    if (look.color === look.background || !look.line.includes('underline')) throw new Error(`the link does not stand out: ${JSON.stringify(look)}`);
-  });
+  }
   for (const [width, height] of [[390, 844], [360, 640]]) {
     await check(`a long command's card at ${width}x${height}: the command once, folded; Allow and Deny in view with it; the wider allows secondary`, async () => {
       await page.setViewportSize({ width, height });
@@ -191,6 +198,9 @@ await runPhoneScript('third-pass-session', 'Third-pass phone', async ({ page, ba
       }
       const { bad } = await smallTargets(page);
       if (bad.length) throw new Error(`controls under 44x44: ${bad.join('; ')}`);
+      // The header with the widest badge, "Waiting for you" (#51): the agent's name whole beside it.
+      await page.locator('.appbar .badge', { hasText: 'Waiting for you' }).waitFor(SHORT);
+      await sessionHeaderWhole(page);
       await screenIsClean(`the long command's card at ${width}x${height}`);
       await page.screenshot({ path: shots(`third-03b-long-card-${width}.png`) });
     });
@@ -206,13 +216,7 @@ await runPhoneScript('third-pass-session', 'Third-pass phone', async ({ page, ba
       if (/ended with an error/.test(text)) throw new Error('the stopped turn reads as an error');
       if (/\b0 in · 0 out/.test(text)) throw new Error('the stopped turn shows "0 in · 0 out"');
       // The header (#51): opaque over the transcript, and the agent's name whole beside the status badge.
-      const head = await page.locator('.appbar').evaluate((bar) => {
-        const agent = bar.querySelector('[data-testid="session-agent"]');
-        const sub = bar.querySelector('.appbar-sub');
-        return { background: getComputedStyle(bar).backgroundColor, agent: agent?.getBoundingClientRect().right, sub: sub?.getBoundingClientRect().right, name: agent?.textContent };
-      });
-      if (!/^rgb\(/.test(head.background)) throw new Error(`the header is see-through: ${head.background}`);
-      if (head.name !== 'Claude Code' || !(head.agent <= head.sub + 0.5)) throw new Error(`the agent's name is cut at ${width}px: ${JSON.stringify(head)}`);
+      await sessionHeaderWhole(page);
       await screenIsClean(`the stopped turn at ${width}x${height}`);
       await page.screenshot({ path: shots(`third-03c-stopped-${width}.png`) });
     }

@@ -1,16 +1,18 @@
 // A session on a branch of its own (issue #16), in Debian's Chromium at 390x844 against the real server and Claude
-// Code: started from New session "On a branch of its own", its worktree bar shows the branch and the file it changed,
+// Code: started from New session "On a branch of its own", it says "Preparing" while its worktree is made (390x844 and
+// 360x640; the test holds the making until this script writes --release), then its worktree bar shows the branch and the file it changed,
 // and "Merge into main" brings the work into the project: the work the bar shows, refused once the worktree changed since;
 // once merged the bar says so and offers Merge no more.
 // Started by tests/PocketCoder.Tests/Browser/WorktreeBrowserTests.cs, which then checks the repository.
 //
-//   node e2e/worktree.mjs --url URL --code PAIRCODE --repo DIR [--shots DIR]
+//   node e2e/worktree.mjs --url URL --code PAIRCODE --repo DIR --release FILE [--shots DIR]
 //
 // Prints "ok - <step>" per step; exits 0, or 1 with the failure.
 
-import { ok, openSessionOptions, runPhoneScript, smallTargets } from './phone.mjs';
+import { writeFileSync } from 'node:fs';
+import { ok, openSessionOptions, runPhoneScript, sessionHeaderWhole, smallTargets } from './phone.mjs';
 
-await runPhoneScript('worktree', 'Worktree phone', async ({ page, base, projectId, shots }) => {
+await runPhoneScript('worktree', 'Worktree phone', async ({ page, base, projectId, shots, args }) => {
   // A merge commits as the project's identity: set it as the app's git screen would.
   const identity = await page.evaluate(async (id) => (await fetch(`/api/projects/${id}/git/identity`, {
     method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Owner', email: 'owner@example.invalid' }),
@@ -25,6 +27,32 @@ await runPhoneScript('worktree', 'Worktree phone', async ({ page, base, projectI
   if (bad.length) throw new Error(`controls under 44x44 on New session: ${bad.join('; ')}`);
   await page.getByRole('button', { name: 'Start session' }).click();
   await page.waitForURL(/\/s\/[^/]+$/);
+  // (#51) While its worktree is made (the test holds it until --release exists) the session says it is being prepared, at
+  // 390x844 and 360x640: its status and what git is doing, no error; the API says so too (409 WORKTREE_UNAVAILABLE, "being
+  // prepared"), not 404 "does not work in a worktree of its own".
+  const preparingId = new URL(page.url()).pathname.split('/')[2];
+  for (const [width, height] of [[390, 844], [360, 640]]) {
+    await page.setViewportSize({ width, height });
+    await page.reload();
+    await page.locator('.appbar', { hasText: 'Preparing' }).waitFor();
+    await sessionHeaderWhole(page);
+    const note = page.locator('[data-testid="preparing"]');
+    await note.filter({ hasText: /Preparing the worktree|Making the session's branch/ }).waitFor();
+    const box = await note.boundingBox();
+    if (!box || box.x < 0 || box.x + box.width > width) throw new Error(`the preparing note at ${width}x${height}: ${JSON.stringify(box)}`);
+    if (await page.locator('[role="alert"]').count()) throw new Error(`an error shows while preparing: ${await page.locator('[role="alert"]').allInnerTexts()}`);
+    const answer = await page.evaluate(async (id) => {
+      const response = await fetch(`/api/sessions/${id}/worktree`);
+      return { status: response.status, body: await response.json() };
+    }, preparingId);
+    if (answer.status !== 409 || answer.body.code !== 'WORKTREE_UNAVAILABLE' || !answer.body.detail.includes('being prepared')) {
+      throw new Error(`GET /worktree while preparing answered ${answer.status} ${JSON.stringify(answer.body)}`);
+    }
+    await page.screenshot({ path: shots(`worktree-00-preparing-${width}.png`) });
+  }
+  await page.setViewportSize({ width: 390, height: 844 });
+  writeFileSync(args.release, 'go');
+  ok('while its worktree is made the session says "Preparing" (the agent\'s name whole beside it), with no error, and its worktree answers 409 "being prepared" (390x844, 360x640)');
   await page.locator('.md', { hasText: 'Written.' }).waitFor();
   const bar = page.locator('[data-testid="worktree"]');
   await bar.locator('.worktree-summary', { hasText: 'pocketcoder/' }).waitFor();
@@ -89,9 +117,14 @@ await runPhoneScript('worktree', 'Worktree phone', async ({ page, base, projectI
   // Merged: the bar says so and offers Merge no more, after a reload too (the server's word, not the bar's memory).
   await bar.locator('[data-testid="merged"]', { hasText: 'Merged into main' }).waitFor();
   if (await bar.getByRole('button', { name: 'Merge into main' }).count()) throw new Error('the branch panel still offers Merge after the merge');
-  await page.reload();
-  await bar.locator('.worktree-summary').click();
-  await bar.locator('[data-testid="merged"]').waitFor();
-  if (await bar.getByRole('button', { name: 'Merge into main' }).count()) throw new Error('after a reload the branch panel offers Merge for a merged branch');
-  ok('once merged, the branch panel says "Merged into main" and offers Merge no more');
-});
+  for (const [width, height] of [[390, 844], [360, 640]]) {
+    await page.setViewportSize({ width, height });
+    await page.reload();
+    await bar.locator('.worktree-summary').click();
+    await bar.locator('[data-testid="merged"]', { hasText: 'Merged into main' }).waitFor();
+    if (await bar.getByRole('button', { name: 'Merge into main' }).count()) throw new Error(`after a reload at ${width}x${height} the branch panel offers Merge for a merged branch`);
+    await page.screenshot({ path: shots(`worktree-03-merged-${width}.png`) });
+  }
+  await page.setViewportSize({ width: 390, height: 844 });
+  ok('once merged, the branch panel says "Merged into main" and offers Merge no more (after a reload, 390x844 and 360x640)');
+}, { release: { type: 'string' } });

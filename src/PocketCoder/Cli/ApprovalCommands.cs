@@ -49,7 +49,7 @@ internal sealed class ApprovalsCommand : ServerVerb
             if (approval.Kind == "question")
             {
                 await output.WriteAsync(QuestionCommand.ShowAll(QuestionCommand.Read(approval.Input)));
-                await output.WriteLineAsync($"  answer it: pocketcoder answer {approval.Id}");
+                await output.WriteLineAsync($"  answer it: {SelfCommand.For("answer")} {approval.Id}");
             }
         }
 

@@ -139,7 +139,7 @@ internal sealed class DoctorCommand() : Verb("doctor", "Check this machine for P
         var address = new Uri(listenAt);
         await Line(listen.Use != ListenPort.Use.Taken, listen.Use switch
         {
-            ListenPort.Use.ThisServer => $"port {address.Authority}: this data folder's PocketCoder is running there (`pocketcoder status` says more)",
+            ListenPort.Use.ThisServer => $"port {address.Authority}: this data folder's PocketCoder is running there (`{SelfCommand.For("status")}` says more)",
             _ when address.Port == 0 => "port: any free one, chosen at start (port 0)",
             ListenPort.Use.Free => $"port {address.Authority} is free",
             _ => $"port {address.Authority} is in use",
@@ -177,7 +177,7 @@ internal sealed class DoctorCommand() : Verb("doctor", "Check this machine for P
                 "connect it to the phone's network, or set --public-url."),
             RouteKind.Lan => Info(route.Https, $"reach: LAN only: phones on this machine's network open {addresses}{(route.Https ? "" : " (plain http)")}", next),
             _ => Info(false, $"reach: this machine only: serve listens on {listen.Host}, which a phone cannot open",
-                $"to listen on the LAN: pocketcoder serve --listen {listen.Scheme}://0.0.0.0:{listen.Port}. {next}"),
+                $"to listen on the LAN: {SelfCommand.For("serve")} --listen {listen.Scheme}://0.0.0.0:{listen.Port}. {next}"),
         });
         await Info(tailscale?.HttpsUrl is not null, tailscale switch
         {

@@ -114,7 +114,7 @@ internal sealed class HubCommand() : VerbGroup("hub", "Reach this machine throug
         protected override async Task<int> RunAsync(ParseResult parsed, TextWriter output, TextWriter error)
         {
             await output.WriteLineAsync(HubMembership.Remove(DataDirectory(parsed))
-                ? "Left the hub: restart `pocketcoder serve` to stop using it." : "This machine had not joined a hub.");
+                ? $"Left the hub: restart `{SelfCommand.For("serve")}` to stop using it." : "This machine had not joined a hub.");
             return 0;
         }
     }

@@ -46,7 +46,7 @@ internal sealed partial class QuestionCommand : ServerVerb
 
         if (approval.Kind != "question")
         {
-            await error.WriteLineAsync($"pocketcoder: {id} is a {approval.Tool} call, not a question: `pocketcoder approve` or `deny` it.");
+            await error.WriteLineAsync($"pocketcoder: {id} is a {approval.Tool} call, not a question: `{SelfCommand.For("approve")}` or `deny` it.");
             return 1;
         }
 
@@ -59,7 +59,7 @@ internal sealed partial class QuestionCommand : ServerVerb
         var questions = Read(approval.Input);
         if (questions.Count == 0)
         {
-            await error.WriteLineAsync($"pocketcoder: {id} holds no question that can be answered; dismiss it with `pocketcoder deny {id}`.");
+            await error.WriteLineAsync($"pocketcoder: {id} holds no question that can be answered; dismiss it with `{SelfCommand.For("deny")} {id}`.");
             return 1;
         }
 

@@ -58,7 +58,7 @@ internal sealed class ServiceCommand() : VerbGroup("service",
             var file = UnitPath();
             if (!File.Exists(file))
             {
-                await output.WriteLineAsync($"Not installed as a service ({file} does not exist). `pocketcoder service install` sets it up.");
+                await output.WriteLineAsync($"Not installed as a service ({file} does not exist). `{SelfCommand.For("service install")}` sets it up.");
                 return 1;
             }
 

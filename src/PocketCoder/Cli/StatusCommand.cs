@@ -42,7 +42,7 @@ internal sealed class StatusCommand() : ServerVerb("status",
               data:         {data}
               devices:      {phones.Count} paired ({string.Join(", ", phones.Select(d => d.Name))})
               sessions:     {(byStatus.Count == 0 ? "none" : string.Join(", ", byStatus))}
-              waiting:      {(waiting == 0 ? "nothing waits for you" : $"{waiting} approval{(waiting == 1 ? "" : "s")} (pocketcoder approvals)")}
+              waiting:      {(waiting == 0 ? "nothing waits for you" : $"{waiting} approval{(waiting == 1 ? "" : "s")} ({SelfCommand.For("approvals")})")}
               agents:       {string.Join(", ", agents)}
               running:      {resources.Running} of {resources.Limit} agents at once ({resources.LimitSource}){(resources.Queued.Count == 0 ? "" : $", {resources.Queued.Count} in line")}
               memory:       agents {MiB(resources.AgentsMemoryBytes)}, server {MiB(resources.ServerMemoryBytes)}, machine {MiB(resources.MachineMemoryBytes)} ({MiB(resources.MachineAvailableBytes)} available)

@@ -397,7 +397,7 @@ internal sealed class WatchCommand : SessionVerb
                     Header = new PanelHeader("[bold yellow] The agent asks [/]"),
                     Border = BoxBorder.Rounded,
                 });
-                console.MarkupLine($"answer it with [bold]pocketcoder answer {Markup.Escape(id)}[/] or on the phone · [bold]d[/] dismiss");
+                console.MarkupLine($"answer it with [bold]{Markup.Escape(SelfCommand.For("answer"))} {Markup.Escape(id)}[/] or on the phone · [bold]d[/] dismiss");
                 return;
             }
 

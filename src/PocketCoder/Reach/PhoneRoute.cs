@@ -153,7 +153,7 @@ public sealed record PhoneRoute(RouteKind Kind, IReadOnlyList<string> Addresses,
         {
             // serve takes this as its public URL itself; pair only sees it before a restart.
             return new PhoneRoute(RouteKind.Tailscale, [tailnet], true,
-                [$"Tailscale serves this port as {tailnet}: restart `pocketcoder serve` so that it answers to that name, and pair again."]);
+                [$"Tailscale serves this port as {tailnet}: restart `{Serve}` so that it answers to that name, and pair again."]);
         }
 
         var loopback = bound.IsLoopback || bound.Host is "localhost";
@@ -162,7 +162,7 @@ public sealed record PhoneRoute(RouteKind Kind, IReadOnlyList<string> Addresses,
             return new PhoneRoute(RouteKind.LoopbackOnly, [bound.GetLeftPart(UriPartial.Authority)], bound.Scheme == Uri.UriSchemeHttps,
             [
                 $"The server listens only on this machine ({bound.Host}): a phone cannot open {bound.GetLeftPart(UriPartial.Authority)}. " +
-                $"To listen on the LAN: pocketcoder serve --listen {bound.Scheme}://0.0.0.0:{port}",
+                $"To listen on the LAN: {Serve} --listen {bound.Scheme}://0.0.0.0:{port}",
                 WithoutHttps,
                 NextStepForHttps(port, tailscale),
             ]);
@@ -196,17 +196,20 @@ public sealed record PhoneRoute(RouteKind Kind, IReadOnlyList<string> Addresses,
         return new PhoneRoute(RouteKind.Lan, addresses, lanHttps, advice);
     }
 
+    /// <summary>`serve` as the owner can type it here (after `dotnet run … serve` there is no pocketcoder on PATH).</summary>
+    private static string Serve => Cli.SelfCommand.For("serve");
+
     /// <summary>The one next step towards https this machine can take: Tailscale when it is installed, else the routes in docs/reach.md.</summary>
     public static string NextStepForHttps(int port, TailscaleState? tailscale) => tailscale switch
     {
-        { HttpsUrl: { } url } => $"Next, for https: run `tailscale serve --bg {port}`, then restart `pocketcoder serve`: it takes {url} " +
+        { HttpsUrl: { } url } => $"Next, for https: run `tailscale serve --bg {port}`, then restart `{Serve}`: it takes {url} " +
             "as its address, and phones on your tailnet open that.",
         { Running: false } => $"Next, for https: Tailscale is installed but not connected: run `tailscale up`, then `tailscale serve --bg {port}`, " +
-            "then restart `pocketcoder serve`.",
+            $"then restart `{Serve}`.",
         not null => $"Next, for https: turn on MagicDNS and HTTPS certificates for your tailnet (its admin console), then run " +
-            $"`tailscale serve --bg {port}` and restart `pocketcoder serve`.",
-        null => "Next, for https: take one of the routes in docs/reach.md: a certificate of your own (--cert/--key, e.g. from " +
-            "mkcert), a reverse proxy with --public-url https://…, Tailscale (tailscale serve), or a hub (pocketcoder hub join).",
+            $"`tailscale serve --bg {port}` and restart `{Serve}`.",
+        null => $"Next, for https: take one of the routes in docs/reach.md: a certificate of your own (--cert/--key, e.g. from " +
+            $"mkcert), a reverse proxy with --public-url https://…, Tailscale (tailscale serve), or a hub ({Cli.SelfCommand.For("hub join")}).",
     };
 
     /// <summary>What serve and pair print: where phones go (or that none can), then the advice.</summary>

@@ -38,7 +38,7 @@ public static class ListenPort
             && await AnswersAsPocketCoderAsync(listen, certificate, cancellationToken))
         {
             return new Check(Use.ThisServer, $"PocketCoder is already running on {Address(listen)} with the data folder {dataDirectory} " +
-                $"(`pocketcoder status` says more): stop it first, or run this one elsewhere with --listen {Elsewhere(listen)}.");
+                $"(`{Cli.SelfCommand.For("status")}` says more): stop it first, or run this one elsewhere with --listen {Elsewhere(listen)}.");
         }
 
         return new Check(Use.Taken, Describe(listen, refused));

@@ -175,7 +175,7 @@ public static class PocketCoderServer
     /// <summary>What a removed project leaves behind in services that outlive it.</summary>
     private static void ForgetRemovedProjects(IServiceProvider services)
     {
-        // A removed project's shell would be unreachable: close it (the terminal outlives restarts, not its project).
+        // A removed project's shell would be unreachable: close it (the terminal lives as long as the server, not past its project).
         var terminals = services.GetRequiredService<Terminals>();
         var bridges = services.GetRequiredService<BridgeHost>();
         var mcp = services.GetRequiredService<McpServerStore>();

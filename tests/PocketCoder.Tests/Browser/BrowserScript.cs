@@ -1,3 +1,4 @@
+using PocketCoder.Agents.Processes;
 using System.Text.Json;
 using FakeLlm;
 using PocketCoder.Cli;
@@ -35,9 +36,15 @@ internal static class BrowserScript
         RunAsync(output, script, arrange, verify, pauseWaitingAfter, bubblewrap, networkHosts: null, arguments);
 
     /// <param name="networkHosts">Names the sandboxes' proxy connects to at the address given (the test's own servers).</param>
+    public static Task RunAsync(ITestOutputHelper output, string script, Func<TestServer, FakeModelServer, string, string, Task> arrange,
+        Func<string, Task> verify, TimeSpan? pauseWaitingAfter, string? bubblewrap, IReadOnlyDictionary<string, string>? networkHosts,
+        params string[] arguments) =>
+        RunAsync(output, script, arrange, verify, pauseWaitingAfter, bubblewrap, networkHosts, moreAgents: null, arguments);
+
+    /// <param name="moreAgents">Agent commands beside the real Claude Code's (e.g. agents this machine lacks, as a new user's has).</param>
     public static async Task RunAsync(ITestOutputHelper output, string script, Func<TestServer, FakeModelServer, string, string, Task> arrange,
         Func<string, Task> verify, TimeSpan? pauseWaitingAfter, string? bubblewrap, IReadOnlyDictionary<string, string>? networkHosts,
-        params string[] arguments)
+        IReadOnlyDictionary<string, AgentCommand>? moreAgents, params string[] arguments)
     {
         var web = Path.Combine(ClaudeCli.RepositoryRoot(), "web");
         Assert.True(File.Exists("/usr/bin/chromium"), "/usr/bin/chromium is missing: scripts/test.sh installs Debian's chromium package.");
@@ -48,7 +55,13 @@ internal static class BrowserScript
         try
         {
             // One home for the agents and the owner, as on a real machine: the phone browses it to pick a project's folder.
-            await using var server = await TestServer.StartAsync(agents: ClaudeCli.Against(model, home), pauseWaitingAfter: pauseWaitingAfter,
+            var agents = new Dictionary<string, AgentCommand>(ClaudeCli.Against(model, home));
+            foreach (var (id, command) in moreAgents ?? new Dictionary<string, AgentCommand>())
+            {
+                agents[id] = command;
+            }
+
+            await using var server = await TestServer.StartAsync(agents: agents, pauseWaitingAfter: pauseWaitingAfter,
                 bubblewrap: bubblewrap, ownerHome: home, networkHosts: networkHosts);
             var laptop = await server.PairAsync("laptop");
             await arrange(server, model, repository, home);

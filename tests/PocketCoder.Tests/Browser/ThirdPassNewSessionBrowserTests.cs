@@ -1,4 +1,5 @@
 using FakeLlm;
+using PocketCoder.Agents.Processes;
 using PocketCoder.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -8,7 +9,8 @@ namespace PocketCoder.Tests.Browser;
 /// Issue #37's third pass on adding a project and starting a session (web/e2e/third-pass-new.mjs), at 390x844: a project's
 /// folder picked from suggestions and a browser of the owner's home instead of a typed server path; New session with the
 /// prompt and Start on the first screen, its options folded into one line, the agents remembered from the last visit, and a
-/// schedule picked as "every weekday at 9:00" with its next runs shown.
+/// schedule picked as "every weekday at 9:00" with its next runs shown. (#51, at 390x844 and 360x640) installed agents listed
+/// before missing ones, ~/… typed into Add project, and a folder already added named by its project.
 /// </summary>
 public sealed class ThirdPassNewSessionBrowserTests(ITestOutputHelper output)
 {
@@ -19,7 +21,7 @@ public sealed class ThirdPassNewSessionBrowserTests(ITestOutputHelper output)
         try
         {
             await BrowserScript.RunAsync(output, "third-pass-new.mjs",
-                async (model, _, home) =>
+                async (_, model, _, home) =>
                 {
                     // A repository two levels down, a hidden folder, and a link out of home (never listed).
                     var webapp = Directory.CreateDirectory(Path.Combine(home, "code", "webapp")).FullName;
@@ -33,7 +35,15 @@ public sealed class ThirdPassNewSessionBrowserTests(ITestOutputHelper output)
                     model.Enqueue(ScriptedReply.Text("Hello from the terminal."));
                     await ClaudeCli.RunInTerminalAsync(model, home, experiment, "-p", "say hello");
                 },
-                _ => Task.CompletedTask);
+                _ => Task.CompletedTask, pauseWaitingAfter: null, bubblewrap: null, networkHosts: null,
+                // As on a new user's machine: agents this one lacks (Codex, OpenCode) come before one it has (Gemini CLI) in the
+                // server's order; New session must list Claude Code and Gemini CLI first, then the two with how to install them.
+                moreAgents: new Dictionary<string, AgentCommand>
+                {
+                    ["codex"] = new(Path.Combine(outside, "missing", "codex"), new Dictionary<string, string?>()),
+                    ["opencode"] = new(Path.Combine(outside, "missing", "opencode"), new Dictionary<string, string?>()),
+                    ["gemini"] = new(GeminiCli.Executable, new Dictionary<string, string?>()),
+                });
         }
         finally
         {

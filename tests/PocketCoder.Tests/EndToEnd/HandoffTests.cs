@@ -51,7 +51,7 @@ public sealed class HandoffTests
         Assert.Contains("[1 waiting] Remember the word heron", waiting.Output, StringComparison.Ordinal);
         var status = await CliAsync(world, "status");
         Assert.Equal(0, status.Exit);
-        Assert.Contains("1 approval (pocketcoder approvals)", status.Output, StringComparison.Ordinal);
+        Assert.Contains($"1 approval ({PocketCoder.Cli.SelfCommand.For("approvals")})", status.Output, StringComparison.Ordinal);
         Assert.Contains("1 waiting_approval", status.Output, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, (await world.DecideAsync(asked.Str("approvalId")!, "allow_once")).StatusCode);
         var wrote = await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Wrote phone.txt.");

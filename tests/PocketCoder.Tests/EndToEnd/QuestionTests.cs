@@ -136,7 +136,7 @@ public sealed class QuestionTests
         Assert.Equal(0, await PocketCoder.Cli.CommandLine.RunAsync(["approvals", .. target], listed, new StringWriter()));
         Assert.Contains("Question 1 of 2 — Database:", listed.ToString(), StringComparison.Ordinal);
         Assert.Contains("3. Docs — A README section", listed.ToString(), StringComparison.Ordinal);
-        Assert.Contains($"pocketcoder answer {id}", listed.ToString(), StringComparison.Ordinal);
+        Assert.Contains($"{PocketCoder.Cli.SelfCommand.For("answer")} {id}", listed.ToString(), StringComparison.Ordinal);
 
         // A reply that is not an option, or two for a one-option question, sends nothing; approve cannot answer it.
         var error = new StringWriter();

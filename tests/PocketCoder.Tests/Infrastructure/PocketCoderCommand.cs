@@ -19,6 +19,13 @@ public static class PocketCoderCommand
     /// <summary>The command line that starts it, before its own arguments (for a shell wrapper, tmux, a systemd unit).</summary>
     public static IReadOnlyList<string> Prefix => Binary is { } binary ? [binary] : [Environment.ProcessPath!, Dll];
 
+    /// <summary>
+    /// How the command started by <see cref="Info"/> names one of its own verbs in what it prints (#51): the build through
+    /// dotnet, or the native binary by its path, never a bare <c>pocketcoder</c> that is not on PATH.
+    /// </summary>
+    public static string Says(string verb) => PocketCoder.Cli.SelfCommand.For(verb, Binary ?? Environment.ProcessPath, AppContext.BaseDirectory,
+        Environment.GetEnvironmentVariable("PATH"));
+
     /// <summary>A start with <paramref name="arguments"/>, both output streams redirected.</summary>
     public static ProcessStartInfo Info(params IEnumerable<string> arguments)
     {

@@ -57,7 +57,7 @@ public sealed class FirstRunTests : IDisposable
         Assert.Equal(0, exit);
         Assert.Contains("Or open http://127.0.0.1:7420/#pair=", output, StringComparison.Ordinal);
         Assert.Contains("listens only on this machine (127.0.0.1): a phone cannot open", output, StringComparison.Ordinal);
-        Assert.Contains("To listen on the LAN: pocketcoder serve --listen http://0.0.0.0:7420", output, StringComparison.Ordinal);
+        Assert.Contains($"To listen on the LAN: {PocketCoderCommand.Says("serve")} --listen http://0.0.0.0:7420", output, StringComparison.Ordinal);
         Assert.Contains(PhoneRoute.WithoutHttps, output, StringComparison.Ordinal);
         Assert.Contains("Next, for https:", output, StringComparison.Ordinal);
     }
@@ -104,7 +104,7 @@ public sealed class FirstRunTests : IDisposable
         var (exit, output, _) = await PocketCoderAsync(FakeTailscale(servesPort: null), "pair", "--data", _data);
 
         Assert.Equal(0, exit);
-        Assert.Contains($"Next, for https: run `tailscale serve --bg 7420`, then restart `pocketcoder serve`: it takes https://{TailnetName}",
+        Assert.Contains($"Next, for https: run `tailscale serve --bg 7420`, then restart `{PocketCoderCommand.Says("serve")}`: it takes https://{TailnetName}",
             output, StringComparison.Ordinal);
     }
 
@@ -137,7 +137,7 @@ public sealed class FirstRunTests : IDisposable
 
         Assert.DoesNotContain("Phones open:", output, StringComparison.Ordinal);
         Assert.Contains("listens only on this machine (127.0.0.1)", output, StringComparison.Ordinal);
-        Assert.Contains($"pocketcoder serve --listen http://0.0.0.0:{port}", output, StringComparison.Ordinal);
+        Assert.Contains($"{PocketCoderCommand.Says("serve")} --listen http://0.0.0.0:{port}", output, StringComparison.Ordinal);
         Assert.Contains(PhoneRoute.WithoutHttps, output, StringComparison.Ordinal);
     }
 

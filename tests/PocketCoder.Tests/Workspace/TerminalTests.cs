@@ -148,27 +148,75 @@ public sealed class TerminalTests
     }
 
     [Fact]
-    public async Task Terminal_ServerRestart_SessionAndScreenSurvive()
+    public async Task Serve_StopsGracefully_ItsTmuxServerEndsAndTheOwnersStays()
     {
         await using var world = await WorkspaceWorld.StartAsync();
+        var socket = Terminals.SocketFor(world.Server.DataDirectory);
+        var owners = Path.Combine(TempPaths.NewDirectory("owners-tmux"), "tmux.sock");
         try
         {
+            // The owner's own tmux, on a socket of their own: PocketCoder must never end it.
+            Assert.Equal(0, Tmux(owners, "new-session", "-d", "-s", "mine", "sleep 600").ExitCode);
             await world.Http.PostOkAsync($"{world.Api}/terminal", new { });
-            await InputAsync(world, new { text = "export KEPT=still-here; echo before-restart", keys = new[] { "Enter" } });
-            await ScreenContainsAsync(world, "\nbefore-restart");
+            await InputAsync(world, new { text = "echo before-stop", keys = new[] { "Enter" } });
+            await ScreenContainsAsync(world, "\nbefore-stop");
 
-            await world.RestartAsync();
+            await world.Server.StopAsync();
 
+            var listed = Tmux(socket, "list-sessions");
+            Assert.True(listed.ExitCode != 0, $"PocketCoder's tmux server outlived serve: {listed.Output}");
+            Assert.Equal(0, Tmux(owners, "has-session", "-t", "=mine").ExitCode);
+
+            await world.StartAgainAsync();
             var reopened = await world.Http.PostOkAsync($"{world.Api}/terminal", new { });
-            Assert.False(reopened.GetProperty("created").GetBoolean());
-            Assert.Contains("before-restart", reopened.GetProperty("screen").GetProperty("text").GetString());
-            await InputAsync(world, new { text = "echo \"$KEPT\"", keys = new[] { "Enter" } });
-            await ScreenContainsAsync(world, "\nstill-here");
+            Assert.True(reopened.GetProperty("created").GetBoolean());
+            Assert.DoesNotContain("before-stop", reopened.GetProperty("screen").GetProperty("text").GetString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Tmux(owners, "kill-server");
+            TempPaths.StopTmuxServer(world.Server.DataDirectory);
+        }
+    }
+
+    [Fact]
+    public async Task Serve_StartsAfterACrash_EndsTheTmuxServerLeftBehind()
+    {
+        await using var world = await WorkspaceWorld.StartAsync();
+        var socket = Terminals.SocketFor(world.Server.DataDirectory);
+        try
+        {
+            await world.Server.StopAsync();
+            // What a server killed with SIGKILL leaves: its tmux server, still holding a project's shell.
+            Assert.Equal(0, Tmux(socket, "new-session", "-d", "-s", Terminals.SessionName(world.ProjectId), "sleep 600").ExitCode);
+
+            await world.StartAgainAsync();
+
+            var listed = Tmux(socket, "list-sessions");
+            Assert.True(listed.ExitCode != 0, $"the tmux server a crash left is still running: {listed.Output}");
+            await ApiAssert.ProblemAsync(await world.Http.GetAsync($"{world.Api}/terminal/screen"), HttpStatusCode.NotFound, "TERMINAL_NOT_FOUND");
         }
         finally
         {
             TempPaths.StopTmuxServer(world.Server.DataDirectory);
         }
+    }
+
+    /// <summary>tmux as the owner would run it by hand, on the socket given, with no config of theirs.</summary>
+    private static (int ExitCode, string Output) Tmux(string socket, params string[] arguments)
+    {
+        var info = new ProcessStartInfo("tmux") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var argument in (string[])["-S", socket, "-f", "/dev/null", .. arguments])
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        info.Environment.Remove("TMUX");
+        using var process = Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, output.Result + error);
     }
 
     [Fact]

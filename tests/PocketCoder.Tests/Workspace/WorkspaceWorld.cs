@@ -42,9 +42,14 @@ public sealed class WorkspaceWorld : IAsyncDisposable
     /// <summary>Stops this server and starts a new one on the same data folder, as a restart would.</summary>
     public async Task RestartAsync()
     {
-        var data = Server.DataDirectory;
         await Server.StopAsync();
-        Server = await TestServer.StartAsync(data);
+        await StartAgainAsync();
+    }
+
+    /// <summary>A new server on this data folder after <see cref="TestServer.StopAsync"/> (or a crash) ended the last.</summary>
+    public async Task StartAgainAsync()
+    {
+        Server = await TestServer.StartAsync(Server.DataDirectory);
         Phone = await Server.PairAsync("phone after restart");
     }
 

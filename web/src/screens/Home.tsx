@@ -187,7 +187,7 @@ function AddProject() {
       <FolderPicker picked={path.trim()} onPick={setPath} />
       <label class="field">
         <span>Or type the folder's path on the computer</span>
-        <input name="path" value={path} placeholder="/home/you/code/app" autoCapitalize="off" autoCorrect="off" spellcheck={false} required
+        <input name="path" value={path} placeholder="~/code/app" autoCapitalize="off" autoCorrect="off" spellcheck={false} required
           onInput={(e) => setPath((e.target as HTMLInputElement).value)} />
       </label>
       <ErrorNote error={error} />

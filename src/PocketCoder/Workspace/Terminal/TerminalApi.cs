@@ -10,7 +10,7 @@ namespace PocketCoder.Workspace.Terminal;
 public static class TerminalApi
 {
     public static IServiceCollection AddTerminal(this IServiceCollection services) =>
-        services.AddSingleton<Terminals>().AddSingleton<TerminalScreens>();
+        services.AddSingleton<Terminals>().AddSingleton<TerminalScreens>().AddHostedService<TerminalServerLifetime>();
 
     public static void MapTerminal(this IEndpointRouteBuilder api)
     {

@@ -38,8 +38,8 @@ public sealed record TerminalResponse(string ProjectId, string Session, bool Cre
 
 /// <summary>
 /// A persistent shell per project, held by tmux on a private socket in the data folder. tmux runs as its own
-/// daemon, so the shell outlives a dropped phone and a server restart; the server only talks to it with
-/// one-shot tmux commands (through <see cref="ChildProcess"/>), never by holding a terminal itself.
+/// daemon, so the shell outlives a dropped phone, but not `serve` (<see cref="TerminalServerLifetime"/>); the server only
+/// talks to it with one-shot tmux commands (through <see cref="ChildProcess"/>), never by holding a terminal itself.
 /// </summary>
 public sealed class Terminals(WorkspaceRoots roots, PocketCoderOptions options, Database database, Ledger.LedgerStore ledger,
     ILogger<Terminals> logger)
@@ -212,13 +212,17 @@ public sealed class Terminals(WorkspaceRoots roots, PocketCoderOptions options, 
         }
     }
 
+    /// <summary>Ends this data folder's tmux server and every shell in it; false when none was running.</summary>
+    public async Task<bool> EndServerAsync(CancellationToken cancellationToken) =>
+        File.Exists(SocketPath) && (await TmuxAsync(["kill-server"], cancellationToken)).ExitCode == 0;
+
     public async Task<bool> ExistsAsync(string name, CancellationToken cancellationToken) =>
         (await TmuxAsync(["has-session", "-t", "=" + name], cancellationToken)).ExitCode == 0;
 
     private async Task<ProcessResult> TmuxAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
     {
         // -f /dev/null: the server's shells behave the same whatever ~/.tmux.conf says.
-        // The first command starts the tmux server, a daemon meant to outlive this call (and the PocketCoder server).
+        // The first command starts the tmux server, a daemon meant to outlive this call (TerminalServerLifetime ends it with `serve`).
         var spec = new ProcessSpec("tmux", ["-S", SocketPath, "-f", "/dev/null", .. arguments], options.DataDirectory, _environment, StderrLogPath: null,
             StartsDaemon: true, Logger: logger);
         try
