@@ -18,20 +18,26 @@ export interface OutboxMessage {
 const KEY = 'pocketcoder-outbox';
 const listeners = new Set<() => void>();
 
-function read(): OutboxMessage[] {
+/** A list kept in localStorage under `key` (empty when missing or unreadable). */
+function readKept<T>(key: string): T[] {
   try {
-    const kept = JSON.parse(localStorage.getItem(KEY) ?? '[]') as unknown;
-    return Array.isArray(kept) ? (kept as OutboxMessage[]) : [];
+    const kept = JSON.parse(localStorage.getItem(key) ?? '[]') as unknown;
+    return Array.isArray(kept) ? (kept as T[]) : [];
   } catch {
     return [];
   }
 }
 
-function write(all: OutboxMessage[]): void {
-  if (all.length) localStorage.setItem(KEY, JSON.stringify(all));
-  else localStorage.removeItem(KEY);
+/** Keeps `all` under `key` (removed when empty) and tells whoever listens. */
+function writeKept<T>(key: string, all: T[]): void {
+  if (all.length) localStorage.setItem(key, JSON.stringify(all));
+  else localStorage.removeItem(key);
   for (const listener of listeners) listener();
 }
+
+const read = (): OutboxMessage[] => readKept<OutboxMessage>(KEY);
+
+const write = (all: OutboxMessage[]): void => writeKept(KEY, all);
 
 /** The session's messages still to send, oldest first. */
 export const waiting = (sessionId: string): OutboxMessage[] => read().filter((m) => m.sessionId === sessionId).sort((a, b) => a.at - b.at);
@@ -126,20 +132,9 @@ export interface KeptDecision {
 
 const DECISIONS_KEY = 'pocketcoder-outbox-decisions';
 
-function readDecisions(): KeptDecision[] {
-  try {
-    const kept = JSON.parse(localStorage.getItem(DECISIONS_KEY) ?? '[]') as unknown;
-    return Array.isArray(kept) ? (kept as KeptDecision[]) : [];
-  } catch {
-    return [];
-  }
-}
+const readDecisions = (): KeptDecision[] => readKept<KeptDecision>(DECISIONS_KEY);
 
-function writeDecisions(all: KeptDecision[]): void {
-  if (all.length) localStorage.setItem(DECISIONS_KEY, JSON.stringify(all));
-  else localStorage.removeItem(DECISIONS_KEY);
-  for (const listener of listeners) listener();
-}
+const writeDecisions = (all: KeptDecision[]): void => writeKept(DECISIONS_KEY, all);
 
 /** Kept decisions, oldest first: of one machine (null: this one), and of one session when asked. */
 export const keptDecisions = (machine?: string | null, sessionId?: string): KeptDecision[] => readDecisions()
