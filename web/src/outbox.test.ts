@@ -76,6 +76,29 @@ describe('decisions kept offline', () => {
     expect(await sendKeptDecisions(null, send, explain)).toEqual([]);
   });
 
+  it('does not send one taken back while an earlier one is on its way, and marks what is on its way or was tried', async () => {
+    const first = keepDecision(call('a1'), 1);
+    const second = keepDecision(call('a2'), 2);
+    const sent: string[] = [];
+    await sendKeptDecisions(null, async (d) => {
+      sent.push(d.approvalId);
+      if (d.approvalId === 'a1') {
+        // On its way, it can no longer be taken back; the owner takes the second back meanwhile.
+        expect(keptDecision('a1', null)?.sending).toBe(true);
+        dropDecision(second.clientId);
+      }
+    }, async () => 'never');
+    expect(sent).toEqual(['a1']);
+    expect(keptDecisions(null)).toEqual([]);
+    expect(first.tried).toBeUndefined();
+
+    // A try with no answer back marks it tried: it may have arrived, so the card no longer offers to take it back.
+    keepDecision(call('a3'), 3);
+    await sendKeptDecisions(null, async () => { throw new TypeError('Failed to fetch'); }, async () => 'never');
+    expect(keptDecision('a3', null)).toMatchObject({ tried: true });
+    expect(keptDecision('a3', null)?.sending).toBeUndefined();
+  });
+
   it('keeps a refused decision with the reason in plain words until read, and sends it no more', async () => {
     keepDecision(call('a1'), 1);
     const refusal = new ApiError(409, 'APPROVAL_ALREADY_DECIDED', 'This approval is already decided by Ada (allow_once).');

@@ -128,6 +128,13 @@ export interface KeptDecision {
   at: number;
   /** Set when the machine refused it on arrival: why, in the owner's words. */
   refused?: string;
+  /**
+   * Sent once already with no answer back: it may have reached the machine, so it can no longer be taken back (only sent
+   * again with its key, which decides nothing twice).
+   */
+  tried?: boolean;
+  /** This page is sending it now: it can no longer be taken back. */
+  sending?: boolean;
 }
 
 const DECISIONS_KEY = 'pocketcoder-outbox-decisions';
@@ -135,6 +142,16 @@ const DECISIONS_KEY = 'pocketcoder-outbox-decisions';
 const readDecisions = (): KeptDecision[] => readKept<KeptDecision>(DECISIONS_KEY);
 
 const writeDecisions = (all: KeptDecision[]): void => writeKept(DECISIONS_KEY, all);
+
+function markDecision(clientId: string, change: Partial<KeptDecision>): void {
+  writeDecisions(readDecisions().map((d) => (d.clientId === clientId ? { ...d, ...change } : d)));
+}
+
+// A page that closed while sending left its mark: the next round sends it again with its key (once either way), and
+// it may well have arrived, so it stays one that cannot be taken back.
+if (typeof localStorage !== 'undefined' && readDecisions().some((d) => d.sending)) {
+  writeDecisions(readDecisions().map(({ sending, ...d }) => (sending ? { ...d, tried: true } : d)));
+}
 
 /** Kept decisions, oldest first: of one machine (null: this one), and of one session when asked. */
 export const keptDecisions = (machine?: string | null, sessionId?: string): KeptDecision[] => readDecisions()
@@ -146,7 +163,7 @@ export const keptDecision = (approvalId: string, machine: string | null): KeptDe
   readDecisions().find((d) => d.approvalId === approvalId && d.machine === machine);
 
 /** Keeps a decision until it is sent (its key made here unless the failed try already had one); one per call. */
-export function keepDecision(d: Omit<KeptDecision, 'clientId' | 'at' | 'refused'> & { clientId?: string }, now = Date.now()): KeptDecision {
+export function keepDecision(d: Omit<KeptDecision, 'clientId' | 'at' | 'refused' | 'sending'> & { clientId?: string }, now = Date.now()): KeptDecision {
   const kept: KeptDecision = { ...d, clientId: d.clientId ?? crypto.randomUUID(), at: now };
   writeDecisions([...readDecisions().filter((k) => !(k.approvalId === d.approvalId && k.machine === d.machine)), kept]);
   return kept;
@@ -157,9 +174,7 @@ export function dropDecision(clientId: string): void {
   writeDecisions(readDecisions().filter((d) => d.clientId !== clientId));
 }
 
-function markRefused(clientId: string, why: string): void {
-  writeDecisions(readDecisions().map((d) => (d.clientId === clientId ? { ...d, refused: why } : d)));
-}
+const markRefused = (clientId: string, why: string): void => markDecision(clientId, { refused: why, sending: undefined });
 
 /** Whether a failure means "not there" (kept, tried again later) rather than the machine's answer. */
 export const unreachable = (e: unknown): boolean => !(e instanceof ApiError) || e.status >= 500;
@@ -205,13 +220,18 @@ export async function sendKeptDecisions(machine: string | null, send: (d: KeptDe
   sendingDecisions.add(which);
   const results: DecisionSent[] = [];
   try {
-    for (const kept of keptDecisions(machine).filter((d) => !d.refused)) {
+    for (const { clientId } of keptDecisions(machine).filter((d) => !d.refused)) {
+      // Read again just before it goes: one taken back meanwhile (on this card, or in another tab) is not sent.
+      const kept = readDecisions().find((d) => d.clientId === clientId && !d.refused);
+      if (!kept) continue;
+      markDecision(clientId, { sending: true });
       try {
         await send(kept);
         dropDecision(kept.clientId);
         results.push({ kept, outcome: 'sent' });
       } catch (e) {
         if (unreachable(e)) {
+          markDecision(clientId, { sending: undefined, tried: true });
           results.push({ kept, outcome: 'unreachable' });
           break;
         }

@@ -50,17 +50,28 @@ public static partial class RiskSigns
         return [.. All.Where(found.Contains)];
     }
 
-    /// <summary>The signs in a shell command. A reading, not a parser: it errs towards saying more (a sign too many costs a glance).</summary>
+    /// <summary>Longer commands are not read: each sign is then said (see <see cref="OfCommand"/>).</summary>
+    public const int LongestRead = 8 * 1024;
+
+    /// <summary>
+    /// The signs in a shell command. A reading, not a parser: it errs towards saying more (a sign too many costs a glance).
+    /// Team routing holds a call to what its signs need, so a command too long to read in time has every sign: padding a
+    /// force-push until the reading gives up must not make it a plain shell call.
+    /// </summary>
     public static IEnumerable<string> OfCommand(string command, string projectRoot)
     {
+        if (command.Length > LongestRead)
+        {
+            return All;
+        }
+
         try
         {
             return [.. OfCommandUnchecked(command, projectRoot)];
         }
         catch (RegexMatchTimeoutException)
         {
-            // Too long to read in time: say nothing rather than something wrong; the command is on the card.
-            return [];
+            return All;
         }
     }
 
@@ -137,7 +148,7 @@ public static partial class RiskSigns
     // A download run as it arrives: piped into a shell or an interpreter (`| sudo -E bash` too), fed to one as a file
     // (`bash <(curl …)`, `source <(curl …)`), or handed to one as its script (`bash -c "$(curl …)"`, Homebrew's install line;
     // `eval "$(curl …)"`).
-    [GeneratedRegex(@"\b(curl|wget|fetch)\b[^|;&]*\|\s*(sudo\s+(-\S+\s+)*)?((ba|z|da|k)?sh|python3?|node|perl|ruby)\b"
+    [GeneratedRegex(@"\b(curl|wget|fetch)\b[^;&]*\|\s*(sudo\s+(-\S+\s+)*)?(env\s+(\S+=\S*\s+)*)?(\S*/)?((ba|z|da|k)?sh|python3?|node|perl|ruby)\b"
         + @"|\b((ba|z)?sh|python3?|node|perl|ruby)\s+<\(\s*(curl|wget)\b|(?:^|[;&|(\s])(source|\.)\s+<\(\s*(curl|wget)\b"
         + @"|\b((ba|z|da|k)?sh|python3?|node|perl|ruby)\s+-[ce]\s+[""']?\$\(\s*(curl|wget)\b|\beval\s+[""']?\$\(\s*(curl|wget)\b", RegexOptions.None, Timeout)]
     private static partial Regex PipeToShell();
@@ -145,7 +156,9 @@ public static partial class RiskSigns
     [GeneratedRegex(@"(?:^|[;&|(\s])(?:sudo\s+)?(?:rm|rmdir|shred|unlink)\s+(?<args>[^;&|\n]*)", RegexOptions.None, Timeout)]
     private static partial Regex Remove();
 
-    [GeneratedRegex(@"\bgit\s+(?:-\S+\s+)*push\b[^;&|\n]*(?:\s-f\b|\s--force\b|\s--force-with-lease\b|\s\+\S)", RegexOptions.None, Timeout)]
+    // git's own options before the verb may take a value (`-C dir`, `-c k=v`); a short flag may be one of several (`-fu`);
+    // the option or the `+ref` may be quoted.
+    [GeneratedRegex(@"\bgit\s+(?:-[Cc]\s+\S+\s+|-\S+\s+)*push\b[^;&|\n]*\s[""']?(?:-[a-zA-Z]*f[a-zA-Z]*\b|--force\b|--force-with-lease\b|--force-if-includes\b|\+\S)", RegexOptions.None, Timeout)]
     private static partial Regex Force();
 
     [GeneratedRegex(@"(?:^|[;&|(\s])(?:sudo|su|doas|pkexec)\s|\bchmod\s+(?:-R\s+)?[0-7]*777\b|\bchown\s", RegexOptions.None, Timeout)]

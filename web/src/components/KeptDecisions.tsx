@@ -43,7 +43,7 @@ export async function decideOrKeep(client: Api, machine: string | null, a: Appro
     return answer;
   } catch (e) {
     if (!unreachable(e)) throw e;
-    keepDecision({ ...kept, clientId });
+    keepDecision({ ...kept, clientId, tried: true });
     return null;
   }
 }
@@ -68,10 +68,16 @@ export function KeptCard({ a, kept }: { a: ApprovalView; kept: KeptDecision }) {
       <div class="approval-title">{allow ? 'Allow once' : 'Deny'}: waiting for the connection</div>
       <pre class="code kept-call">{kept.title}</pre>
       {kept.message && <p class="muted small">Your words for the agent: {kept.message}</p>}
-      <p class="muted small">Kept on this phone; it goes by itself when the machine answers, and the agent waits until then.</p>
-      <div class="row">
-        <button type="button" class="btn ghost grow" onClick={() => dropDecision(kept.clientId)}>Take it back</button>
-      </div>
+      {kept.sending || kept.tried
+        // It may have reached the machine already: taking it back here would retract nothing there.
+        ? <p class="muted small" data-testid="kept-sent">{kept.sending ? 'Sending now. ' : 'Sent once with no answer back: it may have reached the machine. '}
+            It goes again with the same key when the machine answers, so it counts once.</p>
+        : <>
+            <p class="muted small">Kept on this phone; it goes by itself when the machine answers, and the agent waits until then.</p>
+            <div class="row">
+              <button type="button" class="btn ghost grow" onClick={() => dropDecision(kept.clientId)}>Take it back</button>
+            </div>
+          </>}
     </section>
   );
 }
