@@ -175,6 +175,6 @@ public static partial class RiskSigns
     private static partial Regex Install();
 
     // A program's name as a command word (".ssh" in a path is not ssh).
-    [GeneratedRegex(@"(?:^|[;&|(\s])(?:sudo\s+)?(?:curl|wget|ssh|scp|sftp|rsync|nc|ncat|netcat|telnet|ftp)(?=\s|$)|\bgit\s+(?:-\S+\s+)*(?:push|pull|fetch|clone)\b|https?://", RegexOptions.None, Timeout)]
+    [GeneratedRegex(@"(?:^|[;&|(\s])(?:sudo\s+)?(?:curl|wget|ssh|scp|sftp|rsync|nc|ncat|netcat|telnet|ftp)(?=\s|$)|\bgit\s+(?:-[Cc]\s+\S+\s+|-\S+\s+)*(?:push|pull|fetch|clone)\b|https?://", RegexOptions.None, Timeout)]
     private static partial Regex NetworkTool();
 }

@@ -512,6 +512,17 @@ public sealed partial class SessionManager(
 
         // Whoever waits for an agent slot is told their place whenever the line moves.
         runnerServices.Slots.Watch(SayPlaces);
+        // A session in line for a slot goes before an agent started ahead of a decision only because someone looked.
+        runnerServices.Slots.Watch(() =>
+        {
+            if (runnerServices.Slots.Waiting.Count > 0)
+            {
+                foreach (var runner in _live.Values)
+                {
+                    runner.CoolWarmPaused();
+                }
+            }
+        });
         if (options.SuspendIdleAfter > TimeSpan.Zero)
         {
             _suspender = SuspendIdleLoopAsync(_stopping.Token);

@@ -111,6 +111,9 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
     /// <inheritdoc cref="PausedCalls.WarmAsync"/>
     public Task WarmPausedAsync(TimeSpan hold) => _paused.WarmAsync(hold);
 
+    /// <inheritdoc cref="PausedCalls.CoolNow"/>
+    public void CoolWarmPaused() => _paused.CoolNow();
+
     /// <summary>True while a paused agent is being started again on the owner's decision (in line for an agent slot, perhaps).</summary>
     public bool IsResuming => _resuming;
 
@@ -600,6 +603,20 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
     /// <summary>Nothing runs here any more: the runner leaves the live set, and the next message brings the agent back.</summary>
     void IPauseHost.EndPaused(string status, string reason, bool cancelled)
     {
+        if (_agent is { } live && !_agentDisposed)
+        {
+            // A process still runs (started ahead of the decision, or resumed and then failed): nothing is to run for the
+            // session any more, and what it says as it goes is not the session's.
+            _agentDisposed = true;
+            _muted = true;
+            _ = Task.Run(async () =>
+            {
+                await live.StopAsync(CancellationToken.None).ConfigureAwait(false);
+                await live.DisposeAsync().ConfigureAwait(false);
+                _services.Slots.Release(_session.Id);
+            }, CancellationToken.None);
+        }
+
         _turn.SetActive(false, write: false);
         _turn.Stop();
         _stall.Dispose();
@@ -625,6 +642,17 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
         if (_pausing)
         {
             // Stopped to pause on a call: the session goes on when the owner decides.
+            return;
+        }
+
+        if (_paused.WarmExited())
+        {
+            // Started ahead of a decision and gone before it: paused again, the call still open; the decision starts it anew.
+            _agentDisposed = true;
+            _services.Slots.Release(_session.Id);
+            _logger.LogWarning("Session {SessionId}: the {Agent} started ahead of the decision exited (code {ExitCode}); paused again",
+                _session.Id, _adapter.Id, exited.ExitCode);
+            _sessions.Announce(_session.Id, PausedCalls.PausedReason);
             return;
         }
 

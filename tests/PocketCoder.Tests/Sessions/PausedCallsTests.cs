@@ -292,6 +292,52 @@ public sealed class PausedCallsTests
     }
 
     [Fact]
+    public async Task Warm_SomeoneInLineForASlot_StopsItAtOnce_AndLooksExtendItNoFurtherThanTwiceTheHold()
+    {
+        await StoppedMidWaitAsync();
+        await _paused.WarmAsync(TimeSpan.FromMinutes(1));
+        await _clock.TimersArmedAsync();
+        _paused.CoolNow();
+        await _host.StoppedAgain.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        // Warm again: looks every 50 s keep it no longer than two minutes from its start.
+        var more = new FakePauseHost { Stops = true };
+        var paused = new PausedCalls(more, _clock, PauseAfter);
+        _ = paused.RequestAsync(Call("call-2", canPause: false), Task.CompletedTask, (_, _) => new TaskCompletionSource<PermissionDecision>().Task,
+            CancellationToken.None);
+        await _clock.TimersArmedAsync();
+        _clock.Advance(PauseAfter);
+        await more.Stopped.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await paused.WarmAsync(TimeSpan.FromMinutes(1));
+        for (var look = 0; look < 2; look++)
+        {
+            await _clock.TimersArmedAsync();
+            _clock.Advance(TimeSpan.FromSeconds(50));
+            await paused.WarmAsync(TimeSpan.FromMinutes(1));
+        }
+
+        Assert.Equal(1, more.StopCount);
+        await _clock.TimersArmedAsync();
+        _clock.Advance(TimeSpan.FromSeconds(20));
+        await more.StoppedAgain.Task.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task Warm_TheAgentExitsByItself_TheCallStaysOpen_AndTheDecisionStartsItAnew()
+    {
+        await StoppedMidWaitAsync();
+        await _paused.WarmAsync(TimeSpan.FromMinutes(1));
+        Assert.True(_paused.WarmExited());
+        Assert.False(_paused.WarmExited());
+        Assert.True(_paused.IsPaused);
+        Assert.False(_askToken.IsCancellationRequested);
+
+        _owner.SetResult(new PermissionDecision(true));
+        await _host.Resumed.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.False(_host.ResumedWarm);
+    }
+
+    [Fact]
     public async Task Warm_NotForACallTheAgentDeferred_NorWithoutASlot()
     {
         await ReleasedAsync();

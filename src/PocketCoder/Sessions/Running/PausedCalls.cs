@@ -205,7 +205,9 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
                 return;
             }
 
-            wait.WarmUntil = clock.GetUtcNow() + hold;
+            // Each look extends the hold, up to twice the hold from the first look of this warm start.
+            var now = clock.GetUtcNow();
+            wait.WarmUntil = wait.Warm ? Min(now + hold, wait.WarmSince + (hold * 2)) : now + hold;
         }
 
         await _transition.WaitAsync().ConfigureAwait(false);
@@ -217,6 +219,8 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
             }
 
             wait.Warm = true;
+            wait.WarmSince = clock.GetUtcNow();
+            wait.Wake = new CancellationTokenSource();
         }
         finally
         {
@@ -226,22 +230,73 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
         _ = Task.Run(() => CoolAsync(wait), CancellationToken.None);
     }
 
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
+
+    /// <summary>A session waits in line for an agent slot: an agent started ahead of a decision gives its slot up now.</summary>
+    public void CoolNow()
+    {
+        List<PausedWait> warm;
+        lock (_lock)
+        {
+            warm = [.. _released.Values.Where(w => w is { Warm: true, Resumed: false })];
+        }
+
+        foreach (var wait in warm)
+        {
+            wait.WarmUntil = clock.GetUtcNow();
+            try
+            {
+                wait.Wake?.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // Cooled meanwhile.
+            }
+        }
+    }
+
+    /// <summary>
+    /// The agent started ahead of a decision exited by itself before it: the call stays open and the pause goes on, as if
+    /// it had been stopped again (true); false when no such agent ran (the exit is then the session's to handle).
+    /// </summary>
+    public bool WarmExited()
+    {
+        lock (_lock)
+        {
+            if (_released.Values.FirstOrDefault(w => w is { Warm: true, Resumed: false }) is not { } wait)
+            {
+                return false;
+            }
+
+            wait.Warm = false;
+            return true;
+        }
+    }
+
     /// <summary>An agent started ahead of a decision that did not come within its hold is stopped again: the wait costs nothing.</summary>
     private async Task CoolAsync(PausedWait wait)
     {
         while (true)
         {
             var left = wait.WarmUntil - clock.GetUtcNow();
-            if (left > TimeSpan.Zero)
+            if (left > TimeSpan.Zero && wait.Warm)
             {
-                await Task.Delay(left, clock).ConfigureAwait(false);
+                try
+                {
+                    await Task.Delay(left, clock, wait.Wake?.Token ?? CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Woken early: someone waits for a slot.
+                }
+
                 continue;
             }
 
             await _transition.WaitAsync().ConfigureAwait(false);
             try
             {
-                if (wait.WarmUntil > clock.GetUtcNow())
+                if (wait is { Warm: true, Resumed: false } && wait.WarmUntil > clock.GetUtcNow())
                 {
                     continue;
                 }
@@ -253,6 +308,8 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
                 }
 
                 wait.Warm = false;
+                wait.Wake?.Dispose();
+                wait.Wake = null;
                 return;
             }
             finally
@@ -269,6 +326,8 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
             if (_released.TryGetValue(toolCallId, out var released))
             {
                 released.TakenByAgent = true;
+                // A warm agent asking the call itself takes the decision in place: its process is the session's, not to cool.
+                released.Warm = false;
             }
 
             return released;
@@ -492,6 +551,12 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
 
         /// <summary>Until when an agent started ahead of the decision waits for it.</summary>
         public DateTimeOffset WarmUntil { get; set; }
+
+        /// <summary>When it was started ahead: later looks extend its hold up to twice the hold from then.</summary>
+        public DateTimeOffset WarmSince { get; set; }
+
+        /// <summary>Wakes the wait for its hold early (someone waits for a slot).</summary>
+        public CancellationTokenSource? Wake { get; set; }
 
         public volatile PermissionDecision? Decided;
 
