@@ -93,17 +93,19 @@ try {
   await page.screenshot({ path: join(args.shots, 'notify-01-badge.png') });
   ok('a pending badge (at least 44 px) and "(1) PocketCoder" in the title, on the Devices screen too');
 
-  // Offline: the card's buttons wait for the machine.
+  // Offline: Allow once and Deny can be kept in the phone's outbox (#51); the wider allows wait for the machine.
   await page.locator('.pending-badge').click();
   const card = page.locator('.approval.pending');
   await card.waitFor();
   await context.setOffline(true);
   await page.locator('.offline').waitFor();
-  if (!(await card.getByRole('button', { name: 'Allow once' }).isDisabled())) throw new Error('Allow once stayed enabled while offline');
+  const wider = card.getByRole('button', { name: 'All Bash this session' });
+  if (!(await wider.isDisabled())) throw new Error('All Bash this session stayed enabled while offline');
+  if (await card.getByRole('button', { name: 'Allow once' }).isDisabled()) throw new Error('Allow once, which the outbox keeps, was disabled offline');
   await context.setOffline(false);
   await page.locator('.offline').waitFor({ state: 'detached' });
-  if (await card.getByRole('button', { name: 'Allow once' }).isDisabled()) throw new Error('Allow once stayed disabled after the network came back');
-  ok('the badge opens the card; offline, its buttons are disabled and the banner says so; back online, enabled');
+  if (await wider.isDisabled()) throw new Error('All Bash this session stayed disabled after the network came back');
+  ok('the badge opens the card; offline, the wider allows are disabled (Allow once is kept by the outbox) and the banner says so; back online, enabled');
 
   // The push as the browser hands it to the service worker.
   const cdp = await context.newCDPSession(page);

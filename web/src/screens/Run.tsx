@@ -159,7 +159,7 @@ export function Terminal({ projectId, session }: { projectId: string; session?: 
           {KEYS.map((k) => <button key={k.label} class="key" disabled={!ready} onClick={() => void send({ keys: k.keys })}>{k.label}</button>)}
         </div>
         <form class="composer-row" onSubmit={(e) => { e.preventDefault(); void send({ text, keys: ['Enter'] }); setText(''); }}>
-          <input class="mono" value={text} placeholder={ready ? 'Type a command, Enter sends' : 'Opening the terminal…'} autoCapitalize="off" autoCorrect="off" spellcheck={false}
+          <input class="mono" value={text} placeholder={ready ? 'Command, Enter sends' : 'Opening the terminal…'} autoCapitalize="off" autoCorrect="off" spellcheck={false}
             aria-label="Terminal input" disabled={!ready} onInput={(e) => setText((e.target as HTMLInputElement).value)} />
           <button class="send" type="submit" aria-label="Send to terminal" disabled={!ready}><Icon name="send" /></button>
         </form>
