@@ -243,6 +243,19 @@ public sealed class PausedCallsTests
         Assert.True(_paused.IsPaused);
     }
 
+    /// <summary>A second session's pause on <paramref name="host"/>, its call never decided: stopped mid-wait.</summary>
+    private async Task<PausedCalls> StoppedMidWaitAsync(FakePauseHost host)
+    {
+        var paused = new PausedCalls(host, _clock, PauseAfter);
+        var asked = paused.RequestAsync(Call("call-2", canPause: false), Task.CompletedTask, (_, _) => new TaskCompletionSource<PermissionDecision>().Task,
+            CancellationToken.None);
+        await _clock.TimersArmedAsync();
+        _clock.Advance(PauseAfter);
+        await asked;
+        await host.Stopped.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        return paused;
+    }
+
     [Fact]
     public async Task Warm_StartsTheStoppedAgentAheadOfTheDecision_WhichIsThenOnlyTold()
     {
@@ -302,12 +315,7 @@ public sealed class PausedCallsTests
 
         // Warm again: looks every 50 s keep it no longer than two minutes from its start.
         var more = new FakePauseHost { Stops = true };
-        var paused = new PausedCalls(more, _clock, PauseAfter);
-        _ = paused.RequestAsync(Call("call-2", canPause: false), Task.CompletedTask, (_, _) => new TaskCompletionSource<PermissionDecision>().Task,
-            CancellationToken.None);
-        await _clock.TimersArmedAsync();
-        _clock.Advance(PauseAfter);
-        await more.Stopped.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var paused = await StoppedMidWaitAsync(more);
         await paused.WarmAsync(TimeSpan.FromMinutes(1));
         for (var look = 0; look < 2; look++)
         {
@@ -347,12 +355,7 @@ public sealed class PausedCallsTests
         Assert.Equal(0, _host.Warms);
 
         var other = new FakePauseHost { Stops = true, CanWarm = false };
-        var paused = new PausedCalls(other, _clock, PauseAfter);
-        var asked = paused.RequestAsync(Call("call-2", canPause: false), Task.CompletedTask, (_, _) => new TaskCompletionSource<PermissionDecision>().Task,
-            CancellationToken.None);
-        await _clock.TimersArmedAsync();
-        _clock.Advance(PauseAfter);
-        await asked;
+        var paused = await StoppedMidWaitAsync(other);
         await paused.WarmAsync(TimeSpan.FromMinutes(1));
         Assert.Equal((0, 1), (other.Warms, other.StopCount));
     }
