@@ -41,7 +41,7 @@ public static class EventsApi
     private static bool MayDecide(Actor actor, string sessionId, Approvals.ApprovalStore approvals, Teams.Authority authority)
     {
         var pending = approvals.List(Approvals.ApprovalStatuses.Pending, sessionId);
-        return pending.Count > 0 && authority.OffersFor(actor, pending, approvals).Values.Any(o => o.AllowOnce || o.Deny || o.Answer);
+        return pending.Count > 0 && authority.OffersFor(actor, pending, approvals).Values.Any(o => o.Decides);
     }
 
     /// <summary>Events per page when the caller names no <c>limit</c>; and the most it may name.</summary>
