@@ -64,6 +64,9 @@ export function onOutboxChange(listener: () => void): () => void {
   return () => listeners.delete(listener);
 }
 
+/** Whether a failure means "not there" (kept, tried again later) rather than the machine's answer. */
+export const unreachable = (e: unknown): boolean => !(e instanceof ApiError) || e.status >= 500;
+
 /** What became of a message the outbox tried to send. */
 export type Sent = { message: OutboxMessage; outcome: 'sent' } | { message: OutboxMessage; outcome: 'refused'; problem: string } | { message: OutboxMessage; outcome: 'unreachable' };
 
@@ -78,7 +81,7 @@ export async function attempt(message: OutboxMessage, send: (m: OutboxMessage) =
     drop(message.clientId);
     return { message, outcome: 'sent' };
   } catch (e) {
-    if (!(e instanceof ApiError) || e.status >= 500) return { message, outcome: 'unreachable' };
+    if (unreachable(e)) return { message, outcome: 'unreachable' };
     drop(message.clientId);
     return { message, outcome: 'refused', problem: describeError(e) };
   }
@@ -175,9 +178,6 @@ export function dropDecision(clientId: string): void {
 }
 
 const markRefused = (clientId: string, why: string): void => markDecision(clientId, { refused: why, sending: undefined });
-
-/** Whether a failure means "not there" (kept, tried again later) rather than the machine's answer. */
-export const unreachable = (e: unknown): boolean => !(e instanceof ApiError) || e.status >= 500;
 
 /** Where a call stands when a kept decision of it was refused, as the machine says it (GET /api/approvals/{id}). */
 export interface CallNow {
