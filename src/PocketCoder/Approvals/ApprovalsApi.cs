@@ -207,12 +207,8 @@ public static class ApprovalsApi
         {
             try
             {
-                if (item.Decision != Decisions.Deny && approvals.Find(item.Id!) is { } asked && NotForABatch(asked, item.Decision!) is { } why)
-                {
-                    throw ApiProblem.Conflict(ErrorCodes.DecideOnItsOwn, why);
-                }
-
-                var approval = gatekeeper.Decide(item.Id!, item.Decision!, item.Message, null, actor, clientId: item.ClientId);
+                var approval = gatekeeper.Decide(item.Id!, item.Decision!, item.Message, null, actor, clientId: item.ClientId,
+                    onItsOwn: asked => item.Decision == Decisions.Deny ? null : NotForABatch(asked, item.Decision!));
                 return new BatchDecisionResult(approval.Id, new DecisionResponse(approval.Id, approval.Status, approval.Decision ?? item.Decision!,
                     approval.Needed, approval.Needed > 1 ? approvals.AllowedBy([approval.Id])[approval.Id] : null), null);
             }

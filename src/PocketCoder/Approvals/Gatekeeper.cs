@@ -230,9 +230,13 @@ public sealed class Gatekeeper(
     /// null for the exact call.</param>
     /// <param name="clientId">The device's key for this decision (<see cref="DecisionKeys"/>): sent again, it is answered with
     /// where the first one stands and nothing is decided twice. Null: no key, as before.</param>
+    /// <param name="onItsOwn">Why this call must be decided on its own card rather than the way this decision came (a
+    /// batch), or null: a 409 <c>DECIDE_ON_ITS_OWN</c>. Asked after a replayed key is answered, so a decision made on the card
+    /// and sent again through a batch is answered as the first one was.</param>
     public Approval Decide(string approvalId, string decision, string? message, JsonElement? updatedInput, Actor actor, string? pattern = null,
-        string? clientId = null) =>
-        TryDecide(approvalId, decision, message, updatedInput, actor, out var refusal, pattern: pattern, clientId: clientId) ?? throw refusal!;
+        string? clientId = null, Func<Approval, string?>? onItsOwn = null) =>
+        TryDecide(approvalId, decision, message, updatedInput, actor, out var refusal, pattern: pattern, clientId: clientId, onItsOwn: onItsOwn)
+        ?? throw refusal!;
 
     /// <summary>
     /// Answers a question: the only way a question is allowed, with the input <see cref="QuestionAnswers.Apply"/> made
@@ -244,7 +248,7 @@ public sealed class Gatekeeper(
     /// <summary>Decides, or says why not (unknown, already decided, not theirs to decide, an edit the agent cannot apply) without throwing.</summary>
     /// <param name="answers">Set when answering a question (and only then).</param>
     private Approval? TryDecide(string approvalId, string decision, string? message, JsonElement? updatedInput, Actor actor, out ApiProblem? refusal,
-        IReadOnlyList<OwnerAnswer>? answers = null, string? pattern = null, string? clientId = null)
+        IReadOnlyList<OwnerAnswer>? answers = null, string? pattern = null, string? clientId = null, Func<Approval, string?>? onItsOwn = null)
     {
         var ask = new DecisionAsked(decision, message, updatedInput, answers, actor, pattern);
         ApiProblem? why = null;
@@ -255,13 +259,19 @@ public sealed class Gatekeeper(
             if (clientId is not null && DecisionKeys.Find(write, actor, clientId) is { } used)
             {
                 // Decided before with this key (its answer was lost, or an outbox sent it again): where it stands, nothing twice.
-                replayed = (why = DecisionKeys.Mismatch(used, approvalId, decision)) is null;
+                replayed = (why = DecisionKeys.Mismatch(used, approvalId, ask.Fingerprint())) is null;
                 return replayed ? ApprovalStore.Find(write, approvalId) : null;
             }
 
             if (ApprovalStore.Find(write, approvalId) is not { } approval)
             {
                 why = ApiProblem.NotFound(ErrorCodes.ApprovalNotFound, $"No approval with id '{approvalId}'.");
+                return null;
+            }
+
+            if (onItsOwn?.Invoke(approval) is { } alone)
+            {
+                why = ApiProblem.Conflict(ErrorCodes.DecideOnItsOwn, alone);
                 return null;
             }
 
@@ -277,15 +287,15 @@ public sealed class Gatekeeper(
                 {
                     // One of two: recorded, shown to every phone ("1 of 2"), and the call goes on waiting.
                     ApprovalVotes.Add(write, ledger, events, approval, Authority.Who(write, actor.Id, actor.Name, approval.ProjectId), actor, clock.GetUtcNow());
-                    KeepKey(write, clientId, actor, approval.Id, decision);
+                    KeepKey(write, clientId, actor, approval.Id, ask);
                     voted = true;
                     return approval;
                 }
 
-                return KeepKey(write, clientId, actor, approval.Id, decision, Settle(write, approval, ask, [.. allowedBy, Authority.Who(write, actor.Id, actor.Name, approval.ProjectId).Name]));
+                return KeepKey(write, clientId, actor, approval.Id, ask, Settle(write, approval, ask, [.. allowedBy, Authority.Who(write, actor.Id, actor.Name, approval.ProjectId).Name]));
             }
 
-            return KeepKey(write, clientId, actor, approval.Id, decision, Settle(write, approval, ask, []));
+            return KeepKey(write, clientId, actor, approval.Id, ask, Settle(write, approval, ask, []));
         });
 
         refusal = why;
@@ -309,11 +319,11 @@ public sealed class Gatekeeper(
     }
 
     /// <summary>Records the decision's key in the transaction that decided it (so a key is taken exactly when its decision is).</summary>
-    private Approval? KeepKey(DbWrite write, string? clientId, Actor actor, string approvalId, string decision, Approval? settled = null)
+    private Approval? KeepKey(DbWrite write, string? clientId, Actor actor, string approvalId, DecisionAsked ask, Approval? settled = null)
     {
         if (clientId is not null)
         {
-            DecisionKeys.Record(write, actor, clientId, approvalId, decision, clock.GetUtcNow());
+            DecisionKeys.Record(write, actor, clientId, approvalId, ask.Fingerprint(), clock.GetUtcNow());
         }
 
         return settled;
@@ -329,6 +339,9 @@ public sealed class Gatekeeper(
             DateTimeOffset.UnixEpoch, Actor.Name);
 
         public bool Answering => Answers is not null;
+
+        /// <summary>What a key records of this decision, to tell a retry of it from another decision sent under the same key.</summary>
+        public DecisionKeys.Said Fingerprint() => DecisionKeys.Said.Of(Decision, Message, Pattern, UpdatedInput);
 
         public bool Allows => Decision != Decisions.Deny;
 
