@@ -48,12 +48,14 @@ POCKETCODER_SOAK_SECONDS=$soak_seconds POCKETCODER_SOAK_REPORT="$(pwd)/$out/soak
   || echo "the soak test failed: see $out/soak.log (its rows say what did not survive)" >&2
 
 # Issue #52: ten sessions of every agent waiting on the owner, pause on against off, and the resumes (three in a quick run):
-# the test project's WaitingSessionsBench, which the test command leaves out (Category=Bench).
+# the test project's WaitingSessionsBench, which the test command leaves out (Category=Bench), against the native binary
+# (the server as shipped).
 waiting_sessions=10
 [ ${#quick[@]} -gt 0 ] && waiting_sessions=3
 echo "==> $waiting_sessions sessions of every agent waiting on the owner, pause on and off" >&2
 rm -f "$out/waiting.jsonl"
 POCKETCODER_WAITING_SESSIONS=$waiting_sessions POCKETCODER_WAITING_REPORT="$(pwd)/$out/waiting.jsonl" \
+  POCKETCODER_WAITING_SERVER="$(pwd)/$out/publish/pocketcoder-native/pocketcoder" \
   dotnet test tests/PocketCoder.Tests -c Release --no-build --nologo --filter "FullyQualifiedName~Reliability.WaitingSessionsBench" >"$out/waiting.log" 2>&1 \
   || echo "the waiting-sessions bench failed: see $out/waiting.log" >&2
 

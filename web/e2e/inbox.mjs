@@ -43,12 +43,18 @@ await runPhoneScript('inbox', 'Inbox phone', async ({ page, base, projectId, sho
 
   // From Home, the badge opens the inbox.
   await page.goto(`${base}/`);
+  const looked = page.waitForResponse((r) => /\/api\/approvals\/[^/]+\/look$/.test(r.url()) && r.request().method() === 'POST');
   await page.locator('.pending-badge[data-pending="6"]').click();
   await page.waitForURL(/\/inbox$/);
   const needs = page.locator('[data-testid="needs-you"]');
   const item = (id) => page.locator(`.inbox-item[data-approval="${id}"]`);
   await needs.locator('.inbox-item').nth(5).waitFor();
   ok('six sessions each wait on a call; the badge on Home (6) opens the inbox with all six under "Needs you"');
+  // The first card is the one decided next: its machine is told it is in front of the owner (a paused agent starts ahead).
+  const look = await looked;
+  const firstId = await needs.locator('.inbox-item').first().getAttribute('data-approval');
+  if (look.status() !== 200 || !look.url().endsWith(`/api/approvals/${firstId}/look`)) throw new Error(`the look: ${look.status()} ${look.url()}, first ${firstId}`);
+  ok('the first card that needs the owner is looked at: its machine may start a paused agent ahead of the decision');
 
   // The owner allows the Write: one of two people; it moves under "Waiting on someone else", below what needs them.
   await item(five).getByRole('button', { name: 'Allow once' }).click();

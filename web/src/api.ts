@@ -416,6 +416,9 @@ export function createApi(target?: ApiTarget) {
     decideMany: (decisions: { id: string; decision: Decision; message?: string }[]) =>
       body(client.POST('/api/approvals/decisions', { body: { decisions } })),
 
+    /** The app shows this call's card to someone who may decide it: a paused agent starts again while they read. */
+    look: (approval: string) => body(client.POST('/api/approvals/{id}/look', byId(approval))),
+
     /** Answers an agent's question: one answer per question, in order (chosen option labels and/or the owner's own words). */
     answer: (approval: string, answers: QuestionAnswer[]) => body(client.POST('/api/approvals/{id}/answer', { ...byId(approval), body: { answers } })),
 

@@ -37,6 +37,10 @@ public sealed record DecisionRequest(
     public const string ViaNotification = "notification";
 }
 
+/// <param name="StartingAhead">The call's agent was paused and starts again for this look (the session then says
+/// <c>agent ready for the decision</c>); false when it runs already, the call is settled, or the server starts nothing ahead.</param>
+public sealed record LookResponse(bool StartingAhead);
+
 /// <param name="Status"><c>pending</c> when this was the first of two people's allows (<paramref name="AllowedBy"/> so far).</param>
 public sealed record DecisionResponse(string Id, string Status, string Decision, int Needed = 1, IReadOnlyList<string>? AllowedBy = null);
 
@@ -126,6 +130,7 @@ public static class ApprovalsApi
         approvals.MapPost("/{id}/decision", Decide).WithName("DecideApproval");
         approvals.MapPost("/decisions", DecideEach).WithName("DecideApprovals");
         approvals.MapPost("/{id}/answer", Answer).WithName("AnswerQuestion");
+        approvals.MapPost("/{id}/look", Look).WithName("LookAtApproval");
 
         var rules = api.MapGroup("/projects/{projectId}/rules");
         rules.MapGet("/", ListRules).WithName("ListRules");
@@ -157,6 +162,16 @@ public static class ApprovalsApi
         var approval = approvals.Find(id) ?? throw ApiProblem.NotFound(ErrorCodes.ApprovalNotFound, $"No approval with id '{id}'.");
         return ToResponse(approval, approvals.DeliveredTo([approval.Id])[approval.Id], approvals.AllowedBy([approval.Id])[approval.Id],
             authority.OffersFor(user.Actor(), [approval], approvals)[approval.Id]);
+    }
+
+    /// <summary>
+    /// The app shows this call's card to someone who may decide it (the inbox's first): a paused agent starts again while they
+    /// read, as when they open the session, so their allow runs the call without the agent's start-up.
+    /// </summary>
+    private static LookResponse Look(string id, ApprovalStore approvals, Sessions.LooksAhead looks, ClaimsPrincipal user)
+    {
+        var approval = approvals.Find(id) ?? throw ApiProblem.NotFound(ErrorCodes.ApprovalNotFound, $"No approval with id '{id}'.");
+        return new LookResponse(looks.CardShown(user.Actor(), approval));
     }
 
     private static DecisionResponse Decide(string id, DecisionRequest request, Gatekeeper gatekeeper, ApprovalStore approvals,

@@ -21,27 +21,20 @@ public static class EventsApi
 
     /// <summary>One session's events; the SSE id is the per-session seq.</summary>
     private static async Task SessionEvents(string id, HttpContext context, Sessions.SessionStore sessions, EventLog log, EventStream stream,
-        Approvals.ApprovalStore approvals, DevicePresence presence, Sessions.SessionManager manager, Teams.Authority authority, ClaimsPrincipal user,
+        Approvals.ApprovalStore approvals, DevicePresence presence, Sessions.LooksAhead looks, ClaimsPrincipal user,
         CancellationToken cancellationToken)
     {
         var session = sessions.Get(id);
         var after = Sse.Cursor(context);
         // A watch link's page is no device of the team's: it neither counts as someone looking nor takes a question as delivered.
         using var open = user.Watcher() is null ? presence.StreamOpened(user.Actor().Id) : null;
-        if (user.Watcher() is null && manager.IsPaused(session.Id) && MayDecide(user.Actor(), session.Id, approvals, authority))
+        if (user.Watcher() is null)
         {
-            manager.WarmPaused(session.Id);
+            looks.SessionOpened(user.Actor(), session.Id);
         }
 
         await stream.RunAsync(context, session.Id, after, (cursor, limit) => log.ReadSession(session.Id, cursor, limit), e => e.Seq,
             Acknowledge(approvals, user), cancellationToken);
-    }
-
-    /// <summary>Whether <paramref name="actor"/> may decide one of the session's waiting calls (a viewer's look starts nothing).</summary>
-    private static bool MayDecide(Actor actor, string sessionId, Approvals.ApprovalStore approvals, Teams.Authority authority)
-    {
-        var pending = approvals.List(Approvals.ApprovalStatuses.Pending, sessionId);
-        return pending.Count > 0 && authority.OffersFor(actor, pending, approvals).Values.Any(o => o.Decides);
     }
 
     /// <summary>Events per page when the caller names no <c>limit</c>; and the most it may name.</summary>

@@ -76,6 +76,7 @@ namespace PocketCoder.Server;
 [JsonSerializable(typeof(DecisionRequest))]
 [JsonSerializable(typeof(AnswerRequest))]
 [JsonSerializable(typeof(DecisionResponse))]
+[JsonSerializable(typeof(LookResponse))]
 [JsonSerializable(typeof(BatchDecisionRequest))]
 [JsonSerializable(typeof(BatchDecisionResponse))]
 [JsonSerializable(typeof(ApprovalResponse))]

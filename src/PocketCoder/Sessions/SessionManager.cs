@@ -305,12 +305,16 @@ public sealed partial class SessionManager(
     /// Someone who may decide the call the session's paused agent waits on has opened it: the agent starts again in the
     /// background while they read, so their decision runs the call without its start-up (<see cref="Running.PausedCalls.WarmAsync"/>).
     /// </summary>
-    public void WarmPaused(string sessionId)
+    /// <returns>Whether the agent is paused and is asked to start (it may find every agent slot taken, and start nothing).</returns>
+    public bool WarmPaused(string sessionId)
     {
         if (options.WarmPausedFor > TimeSpan.Zero && _live.TryGetValue(sessionId, out var runner) && runner.IsPaused)
         {
             _ = Task.Run(() => runner.WarmPausedAsync(options.WarmPausedFor), CancellationToken.None);
+            return true;
         }
+
+        return false;
     }
 
     public bool IsWorking(string sessionId) => _live.TryGetValue(sessionId, out var runner) && !runner.IsQuiescent;

@@ -140,20 +140,38 @@ public sealed class PausedWaitMatrixTests(ITestOutputHelper output)
         }
 
         // The owner opens the session (the phone's screen, from a notification): the agent starts while they read the card.
-        await using var looking = await world.EventsAsync(sessionId);
-        await looking.WaitForAsync(e => e.Event == "session.status" && e.Str("reason") == PausedCalls.ReadyReason, TimeSpan.FromSeconds(90));
-        Assert.NotEmpty(AgentProcesses.All(world.Home));
-        Assert.True((await world.SessionAsync(sessionId)).GetProperty("status").GetString() == "waiting_approval", "a look decided nothing");
+        await using (var looking = await world.EventsAsync(sessionId))
+        {
+            await looking.WaitForAsync(e => e.Event == "session.status" && e.Str("reason") == PausedCalls.ReadyReason, TimeSpan.FromSeconds(90));
+            Assert.NotEmpty(AgentProcesses.All(world.Home));
+            Assert.True((await world.SessionAsync(sessionId)).GetProperty("status").GetString() == "waiting_approval", "a look decided nothing");
+            await AllowedRunsOnceAsync(world, events, allowed, "warm.txt", "started ahead");
+        }
 
-        world.Model.Enqueue(world.ShellCall("echo ran >> warm.txt"), ScriptedReply.Text("Written."));
+        // The inbox's card: the same look through its door. A viewer's is refused and starts nothing; the owner's starts it.
+        world.Model.Enqueue(world.ShellCall("echo ran >> inbox.txt"));
+        var next = await PausedOnAsync(world, events, sessionId, "Write inbox.txt");
+        await ApiAssert.ProblemAsync(await vic.Http.PostAsync($"/api/approvals/{next}/look", null), HttpStatusCode.Forbidden, "ROLE_FORBIDDEN");
+        Assert.Empty(AgentProcesses.All(world.Home));
+        var since = LastSeq(events);
+        Assert.True((await world.Http.PostOkAsync($"/api/approvals/{next}/look", new { })).GetProperty("startingAhead").GetBoolean());
+        await events.WaitForAsync(e => e.Id > since && e.Event == "session.status" && e.Str("reason") == PausedCalls.ReadyReason, TimeSpan.FromSeconds(90));
+        Assert.NotEmpty(AgentProcesses.All(world.Home));
+        await AllowedRunsOnceAsync(world, events, next, "inbox.txt", "started ahead from the inbox");
+    }
+
+    /// <summary>The allow of a call whose agent was started ahead: the call runs once, told only, the conversation kept.</summary>
+    private async Task AllowedRunsOnceAsync(AgentWorld world, SseClient events, string approvalId, string file, string how)
+    {
+        world.Model.Enqueue(world.ShellCall($"echo ran >> {file}"), ScriptedReply.Text("Written."));
         var since = LastSeq(events);
         var clock = Stopwatch.StartNew();
-        Assert.Equal(HttpStatusCode.OK, (await world.DecideAsync(allowed, "allow_once")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await world.DecideAsync(approvalId, "allow_once")).StatusCode);
         await events.WaitForAsync(e => e.Id > since && e.Event == "tool.result", TimeSpan.FromSeconds(90));
-        output.WriteLine($"gemini, started ahead: from the allow, the call done {clock.ElapsedMilliseconds} ms");
+        output.WriteLine($"gemini, {how}: from the allow, the call done {clock.ElapsedMilliseconds} ms");
         await events.WaitForAsync(e => e.Id > since && e.Event == "turn.completed", TimeSpan.FromSeconds(90));
 
-        Assert.Equal("ran\n", await File.ReadAllTextAsync(Path.Combine(world.Repository, "warm.txt")));
+        Assert.Equal("ran\n", await File.ReadAllTextAsync(Path.Combine(world.Repository, file)));
         Assert.DoesNotContain(events.Received, e => e.Id > since && e.Event == "approval.requested");
         var told = world.Model.Requests.Where(r => r.ConsumedScript).TakeLast(2).First().Body.GetRawText();
         Assert.Contains(Word, told, StringComparison.Ordinal);

@@ -116,7 +116,9 @@ public sealed class WaitingSessionsBench(ITestOutputHelper output)
                 }
             }
 
-            var server = await ServerProcess.StartAsync(data, environment);
+            // The server as shipped (bench/run.sh passes its native binary), or the test build's when run as a slice.
+            var server = await ServerProcess.StartAsync(data, environment,
+                Environment.GetEnvironmentVariable("POCKETCODER_WAITING_SERVER") is { Length: > 0 } shipped ? shipped : null);
             var http = await server.PairAsync();
             var repository = TempPaths.NewGitRepository();
             var project = await http.PostOkAsync("/api/projects", new { path = repository, name = "demo" });

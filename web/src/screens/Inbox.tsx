@@ -52,8 +52,8 @@ export function Inbox() {
         {mine.length > 0 && (
           <section aria-label="Needs you" data-testid="needs-you">
             <h2 class="section-title">Needs you</h2>
-            {mine.map((e) => (
-              <InboxItem key={`${e.machine ?? ''}:${e.approval.id}`} entry={e} badged={badged}
+            {mine.map((e, i) => (
+              <InboxItem key={`${e.machine ?? ''}:${e.approval.id}`} entry={e} badged={badged} first={i === 0}
                 selectable={!e.machine && groups.get(similarKey(e.approval))?.includes(e.approval.id) === true} selected={!e.machine && live.includes(e.approval.id)}
                 onSelect={() => setSelected(toggleSelected(live, e.approval.id, mineHere))} />
             ))}
@@ -72,8 +72,8 @@ export function Inbox() {
   );
 }
 
-function InboxItem({ entry, badged, selectable, selected, onSelect }: {
-  entry: InboxEntry; badged: boolean; selectable: boolean; selected: boolean; onSelect: () => void;
+function InboxItem({ entry, badged, first = false, selectable, selected, onSelect }: {
+  entry: InboxEntry; badged: boolean; first?: boolean; selectable: boolean; selected: boolean; onSelect: () => void;
 }) {
   const a = entry.approval;
   // The session and project as the call's own machine knows them.
@@ -101,9 +101,24 @@ function InboxItem({ entry, badged, selectable, selected, onSelect }: {
         )}
       </div>
       {entry.mine && swipeable(a) ? <Swipeable a={a} /> : <ApprovalCard approval={viewOf(a)} />}
+      {first && <StartsAhead id={a.id} />}
     </article>
     </MachineContext.Provider>
   );
+}
+
+/**
+ * The first card that needs this person is the one they decide next: its machine is told it is in front of them, and a
+ * paused agent starts again while they read it (the server decides whether: only for someone who may decide the call),
+ * so their allow runs the call without the agent's start-up. One look per card shown first; nothing is said of it.
+ */
+function StartsAhead({ id }: { id: string }) {
+  const api = useMachineApi();
+  const up = useMachineReachable();
+  useEffect(() => {
+    if (up) api.look(id).catch(() => { /* a look is a hint: a refusal or a dropped connection changes nothing shown */ });
+  }, [id, up]);
+  return null;
 }
 
 /**
