@@ -46,7 +46,7 @@ public sealed partial class ScaleBench
         [
             Pair("time from navigation to the newest item on screen", "ms", "ms", 0),
             Pair("the page's JS heap after opening it (after a GC)", "heap", "MiB", 2),
-            Pair("the browser's renderer RSS after opening it", "rss", "MiB", 1),
+            Pair("the page's renderer RSS after opening it", "rss", "MiB", 1),
             new Row($"Scale, the phone: the JS heap after paging back {pages} pages (200 events each) in that session (after a GC)",
                 $"{Stats.F(back, 2)} MiB", $"after 2 pages (the window full) {Stats.F(full, 2)} MiB", $"{Stats.F(back / full, 2)}x", "<= 1.2x",
                 back / full <= 1.2 ? "met" : "MISSED"),
