@@ -10,6 +10,7 @@ using PocketCoder.Bench;
 // (--only suspended: what suspended sessions still cost, alone)
 // (--only first-push: the first push after a restart, alone)
 // (--only scale: a session of 500,000 events in a data folder of 2,000,000 against a session of 1,000, alone)
+// (--only scale-phone: only the phone's rows of it, Chromium opening both sessions and paging back)
 // (--only hub-relay: the hub's latency and SSE rows alone, for tuning the relay without the minutes of memory steps)
 // (--only hub-flood: the hub's rows under a flood of connections that prove nothing, alone)
 var options = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -90,6 +91,11 @@ if (Wanted("scale"))
 {
     Progress("scale: a session of 500,000 events in a folder of 2,000,000 vs one of 1,000 (the published server)");
     rows.AddRange(await new ScaleBench(Required("pocketcoder"), quick).RunAsync());
+}
+else if (Wanted("scale-phone"))
+{
+    Progress("scale, the phone: Chromium opening a session of 500,000 events vs one of 1,000 (the published server)");
+    rows.AddRange(await new ScaleBench(Required("pocketcoder"), quick).RunAsync(phoneOnly: true));
 }
 
 if (Wanted("hub") || Wanted("hub-relay"))

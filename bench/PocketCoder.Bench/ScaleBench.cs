@@ -17,13 +17,14 @@ namespace PocketCoder.Bench;
 /// same run. The folder is written straight into SQLite with the server's own schema (its migrations), not through agents:
 /// what is measured is reading it back.
 /// </summary>
-public sealed class ScaleBench(string pocketcoderDirectory, bool quick)
+public sealed partial class ScaleBench(string pocketcoderDirectory, bool quick)
 {
     private const int ShortSession = 1_000;
 
     private string Exe => Path.Combine(pocketcoderDirectory, "pocketcoder");
 
-    public async Task<List<Row>> RunAsync()
+    /// <param name="phoneOnly">Only the phone's rows (ScaleBench.Browser.cs): for tuning the web app without the server's.</param>
+    public async Task<List<Row>> RunAsync(bool phoneOnly = false)
     {
         var (longSession, folderTotal) = quick ? (100_000, 400_000) : (500_000, 2_000_000);
         var big = Temp.Directory("pcbench-scale");
@@ -34,6 +35,11 @@ public sealed class ScaleBench(string pocketcoderDirectory, bool quick)
             var (shortId, longId) = Build(big, longSession, folderTotal);
             var (smallShortId, _) = Build(small, 0, 0);
             Console.Error.WriteLine($"  built {folderTotal:N0} events in {building.Elapsed.TotalSeconds:0} s");
+            if (phoneOnly)
+            {
+                return await BrowserAsync(big, shortId, longId, quick ? 8 : 15, quick ? 10 : 25);
+            }
+
             var rounds = quick ? 20 : 60;
             var rows = new List<Row>();
 
@@ -61,6 +67,8 @@ public sealed class ScaleBench(string pocketcoderDirectory, bool quick)
             rows.Add(new Row($"Scale: before the page, opening replayed the whole log ({longSession:N0} events over SSE from seq 0)",
                 $"{Stats.F(replay, 0)} ms", $"the page: {Stats.F(longOpen, 2)} ms", $"{Stats.F(replay / longOpen, 0)}x", "report", ""));
             _ = smallShortId;
+
+            rows.AddRange(await BrowserAsync(big, shortId, longId, quick ? 8 : 15, quick ? 10 : 25));
             return rows;
         }
         finally
@@ -102,6 +110,14 @@ public sealed class ScaleBench(string pocketcoderDirectory, bool quick)
         return (shortId, longId);
     }
 
+    /// <summary>The words the event at <paramref name="seq"/> says (its item on the phone shows them).</summary>
+    private static string Words(long seq) => (seq % 1_000, seq % 50) switch
+    {
+        (1, _) => $"Fix the build, step {seq}",
+        (_, 0) => $"Message {seq}",
+        _ => $"part {seq}",
+    };
+
     /// <summary>Appends <paramref name="count"/> events after the session's last one, in transactions of 50,000.</summary>
     private static void Fill(Database database, string sessionId, int count)
     {
@@ -126,9 +142,9 @@ public sealed class ScaleBench(string pocketcoderDirectory, bool quick)
                 pSeq.Value = seq;
                 (pKind.Value, pData.Value) = (seq % 1_000, seq % 50) switch
                 {
-                    (1, _) => (UserMessageEvent.Kind, EventLog.Payload(sessionId, seq, new UserMessageEvent($"Fix the build, step {seq}", "phone"))),
-                    (_, 0) => (MessageEvent.Kind, EventLog.Payload(sessionId, seq, new MessageEvent($"Message {seq}: the build passes and the tests are green."))),
-                    _ => (MessageDeltaEvent.Kind, EventLog.Payload(sessionId, seq, new MessageDeltaEvent($"part {seq} of a long answer, "))),
+                    (1, _) => (UserMessageEvent.Kind, EventLog.Payload(sessionId, seq, new UserMessageEvent(Words(seq), "phone"))),
+                    (_, 0) => (MessageEvent.Kind, EventLog.Payload(sessionId, seq, new MessageEvent($"{Words(seq)}: the build passes and the tests are green."))),
+                    _ => (MessageDeltaEvent.Kind, EventLog.Payload(sessionId, seq, new MessageDeltaEvent($"{Words(seq)} of a long answer, "))),
                 };
                 insert.ExecuteNonQuery();
             }
