@@ -107,6 +107,14 @@ public sealed record AcpAgentDefinition(
     public bool GuardsGeminiChats { get; init; }
 
     /// <summary>
+    /// Whether it may go on replaying a loaded conversation after it answered session/load (Gemini CLI 0.61 streams the replay
+    /// unawaited), so that the first prompt waits for a short silence. Agents read to replay first and answer after, as the
+    /// protocol has it (Qwen Code, Copilot CLI, claude-agent-acp), are prompted as soon as the answer comes: the wait cost a
+    /// resumed call ~0.3 s (docs/performance.md, "Resources (#52)"). True where unknown.
+    /// </summary>
+    public bool ReplaysAfterLoad { get; init; } = true;
+
+    /// <summary>
     /// Gemini CLI (<c>gemini --acp -m MODEL</c>). A model is always passed: the default "auto" first asks a router
     /// model and stalls for over a minute when that answer is not what it expects.
     /// </summary>
@@ -240,6 +248,8 @@ public sealed record AcpAgentDefinition(
             // read-only); what it keeps there is checked at every start (docs/agents-acp.md, Copilot CLI).
             Logins = [InCopilot("config.json")],
             ModelEndpoints = agent => Processes.Network.ModelHosts.Copilot(agent.Setting),
+            // 1.0.102 sends the replay before its answer (seen on the wire: what follows is its commands' list).
+            ReplaysAfterLoad = false,
             // Sandboxed, it reads the agent's home of PocketCoder's own, whose config.json it writes (so may a command it runs
             // there: a trusted folder, a plugin): that home is looked through as well as the owner's.
             Prepare = options =>
@@ -306,6 +316,8 @@ public sealed record AcpAgentDefinition(
             SandboxedEnvironment = new Dictionary<string, string> { ["QWEN_RUNTIME_DIR"] = runtime ?? qwenHome },
             // Its gate turns off every MCP server, the ones session/new names too (Qwen Code gives them no way apart).
             StartsMcpServers = false,
+            // 0.24 awaits its history's replay before it answers session/load.
+            ReplaysAfterLoad = false,
             Provided = [settings, trustedFolders],
             Prepare = _ =>
             {

@@ -86,8 +86,16 @@ public static partial class AcpAgentsFile
                 throw Invalid(source, $"{where}: 'command' must name an executable");
             }
 
-            var agentCommand = new AgentCommand(command, new Dictionary<string, string?>());
             var arguments = Strings(entry, "args", source, where) ?? [];
+            var agentCommand = new AgentCommand(command, new Dictionary<string, string?>());
+            var runsClaude = IsClaudeAgentAcp(agentCommand, arguments);
+            if (runsClaude)
+            {
+                // Claude Code's own switch for its update checks, telemetry and error reports (docs/agents-acp.md): from a sandbox
+                // each is a connection refused, and a line in the ledger and the session's timeline, at every start.
+                agentCommand = agentCommand with { Environment = new Dictionary<string, string?> { ["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1" } };
+            }
+
             var state = Strings(entry, "state", source, where);
             // Read-only in its sandbox: a folder (ending in /) stands empty where the owner has none, a JSON file as {}, others empty.
             var config = Strings(entry, "config", source, where)?.Select(path => new AgentConfig(path.TrimEnd('/'),
@@ -95,7 +103,7 @@ public static partial class AcpAgentsFile
             var logins = Strings(entry, "logins", source, where);
             // claude-agent-acp runs Claude Code, whose places PocketCoder knows: its conversations must be in its sandbox's state or it
             // cannot load one again ("Resource not found"), and its settings, hooks and plugins must not be its own to widen.
-            var claude = IsClaudeAgentAcp(agentCommand, arguments)
+            var claude = runsClaude
                 ? Claude.ClaudeCodeAdapter.StateIn(state?.FirstOrDefault() is { } folder
                     ? Path.Combine(agentCommand.Home, folder)
                     : Claude.ClaudeCodeAdapter.ConfigFolder(agentCommand))
@@ -118,6 +126,8 @@ public static partial class AcpAgentsFile
                 ReadPaths = Strings(entry, "read", source, where) ?? [],
                 ModelEndpoints = claude is null ? null : agent => Processes.Network.ModelHosts.Claude(agent.Setting, claude.Folders[0]),
                 Hosts = Hosts(Strings(entry, "hosts", source, where), source, where),
+                // claude-agent-acp 0.101 replays the history, awaited, before it answers session/load.
+                ReplaysAfterLoad = claude is null,
             });
         }
 

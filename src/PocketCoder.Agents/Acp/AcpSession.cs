@@ -227,8 +227,13 @@ internal sealed class AcpSession : JsonRpcAgentSession
             // session/load replays the whole conversation as session/update notifications; we already have it.
             _replaying = canLoad;
             Interlocked.Exchange(ref _lastUpdateTicks, Environment.TickCount64);
-            var loaded = await Rpc.RequestAsync(canLoad ? "session/load" : "session/resume", SessionParameters(resumeId), cancellationToken)
-                .ConfigureAwait(false);
+            // Ended in the reader, as the answer arrives: an agent that replays first has sent all of it by then.
+            var loaded = await Rpc.RequestAsync(canLoad ? "session/load" : "session/resume", SessionParameters(resumeId), cancellationToken,
+                _agent.ReplaysAfterLoad ? null : (_, _) =>
+                {
+                    _replaying = false;
+                    return Task.CompletedTask;
+                }).ConfigureAwait(false);
             var continued = AcpJson.Read<NewSessionResponse>(loaded);
             ReadModes(continued?.Modes);
             _models = AcpModels.Read(continued);

@@ -15,7 +15,8 @@ public static class QwenGate
     /// that asks; no hooks; no MCP server of anyone's settings (PocketCoder's too: Qwen Code gives none a way apart); no
     /// background memory or skill agents (they run the model's tool calls unasked); no follow-up suggestions (after every turn
     /// they ask the model, at the owner's cost, for a next prompt sent as an extension PocketCoder does not show); folder trust
-    /// on, so the trusted-folders file below decides.
+    /// on, so the trusted-folders file below decides. And no usage statistics: at every start 0.24 sends them to its own host
+    /// (<c>*.rum.aliyuncs.com</c>), which the sandbox refuses, each refusal a line in the ledger and the session's timeline.
     /// </summary>
     public const string SystemSettings = """
         {
@@ -25,7 +26,8 @@ public static class QwenGate
           "ui": { "enableFollowupSuggestions": false },
           "mcp": { "excluded": ["*"] },
           "memory": { "enableManagedAutoMemory": false, "enableManagedAutoDream": false, "enableAutoSkill": false, "enableTeamMemory": false },
-          "security": { "folderTrust": { "enabled": true } }
+          "security": { "folderTrust": { "enabled": true } },
+          "privacy": { "usageStatisticsEnabled": false }
         }
         """;
 

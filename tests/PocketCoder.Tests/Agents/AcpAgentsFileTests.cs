@@ -129,6 +129,10 @@ public sealed class AcpAgentsFileTests
         Assert.Equal([Path.Combine(config, ".credentials.json")], agent.State.Logins);
         // Its state file moves into that folder, which is its home's in a sandbox.
         Assert.Equal(config, agent.SandboxedEnvironment["CLAUDE_CONFIG_DIR"]);
+        // Claude Code's update checks, telemetry and error reports off: from a sandbox each is a refused connection at every start.
+        Assert.Equal("1", agent.Command.Environment["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"]);
+        // It replays a loaded conversation before it answers session/load: a resumed prompt goes at once.
+        Assert.False(agent.ReplaysAfterLoad);
     }
 
     [Fact]
@@ -147,5 +151,8 @@ public sealed class AcpAgentsFileTests
             agents[1].State.Config);
         Assert.Equal([Path.Combine(home, "x/auth.json")], agents[1].State.Logins);
         Assert.Empty(agents[1].SandboxedEnvironment);
+        // Of an agent PocketCoder does not know: nothing added to its environment, and a resumed prompt waits out any replay.
+        Assert.Empty(agents[1].Command.Environment);
+        Assert.True(agents[1].ReplaysAfterLoad);
     }
 }
