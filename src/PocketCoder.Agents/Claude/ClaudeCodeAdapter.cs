@@ -221,6 +221,10 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
         var environment = command.EnvironmentWith(secrets);
         // Headless sessions still show up in the user's own `claude --resume` list.
         environment["CLAUDE_CODE_ENTRYPOINT"] = "sdk-pocketcoder";
+        // Claude Code's own switch for its update checks, telemetry and error reports: in the sandbox each would be a refused
+        // connection in the session's timeline and the ledger at every start, and none is the owner's work (an owner's own
+        // value in agents.json stands).
+        environment.TryAdd("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1");
 
         if (options.Sandbox is { } sandbox)
         {
