@@ -207,7 +207,33 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
             pauseAfter > TimeSpan.Zero ? pauseAfter : null, paused,
             // Read at every start: a server's file changed since the owner enabled it is left out, never run unseen.
             _services.Mcp.ForSession(_project.Id, _project.Path, _adapter, _sessions.McpServers(_session.Id)), fork);
-        return _adapter.StartAsync(options, this, cancellationToken);
+        return _adapter.StartAsync(options, new ProcessSink(this, Interlocked.Increment(ref _process)), cancellationToken);
+    }
+
+    /// <summary>Which start of the agent is the current one (see <see cref="ProcessSink"/>).</summary>
+    private int _process;
+
+    /// <summary>
+    /// What one start of the agent says, handed to the runner. The runner outlives its processes (a pause stops one, the
+    /// decision starts the next; a look starts one ahead), so an exit reported late by an earlier process (one started ahead
+    /// that died as the decision started another) must not be taken for the current one's and end the session.
+    /// </summary>
+    private sealed class ProcessSink(SessionRunner runner, int process) : IAgentSink
+    {
+        public ValueTask OnEventAsync(AgentEvent agentEvent, CancellationToken cancellationToken)
+        {
+            if (agentEvent is AgentExited exited && process != Volatile.Read(ref runner._process))
+            {
+                runner._logger.LogInformation("Session {SessionId}: an earlier {Agent} process exited (code {ExitCode}); the current one runs on",
+                    runner._session.Id, runner._adapter.Id, exited.ExitCode);
+                return ValueTask.CompletedTask;
+            }
+
+            return runner.OnEventAsync(agentEvent, cancellationToken);
+        }
+
+        public Task<PermissionDecision> RequestPermissionAsync(PermissionRequest request, CancellationToken cancellationToken) =>
+            runner.RequestPermissionAsync(request, cancellationToken);
     }
 
     /// <summary>
