@@ -527,6 +527,9 @@ public sealed partial class SessionManager(
                 }
             }
         });
+        // With no agent left running, what the busy time left committed goes back to the system.
+        var trim = new Running.QuietTrim(clock, Running.QuietTrim.Collect);
+        runnerServices.Slots.Watch(() => trim.Running(runnerServices.Slots.Running));
         if (options.SuspendIdleAfter > TimeSpan.Zero)
         {
             _suspender = SuspendIdleLoopAsync(_stopping.Token);
