@@ -1,6 +1,4 @@
-using System.Buffers;
 using System.Globalization;
-using System.IO.Pipelines;
 using System.Text;
 using PocketCoder.Errors;
 
@@ -12,21 +10,11 @@ namespace PocketCoder.Realtime;
 /// cursor a client sends back. The session streams write their cached frame bytes through <see cref="WriteFrameAsync"/>
 /// (building them once per event is what keeps fan-out cheap, see docs/performance.md).
 /// </summary>
-/// <remarks>
-/// Frames go into the response's <see cref="PipeWriter"/> and leave on <see cref="FlushAsync"/>:
-/// whatever a stream has queued when it wakes goes out as one write (one chunk, one send) rather than a write and a
-/// flush per frame, as <c>Response.Body</c> does. A long catch-up is flushed every <see cref="FlushAt"/> bytes, so
-/// what waits in the pipe stays bounded and a slow client still pushes back.
-/// </remarks>
 public sealed class Sse
 {
-    /// <summary>Unflushed bytes at which a write flushes by itself.</summary>
-    internal const int FlushAt = 32 * 1024;
+    private readonly HttpResponse _response;
 
-    private readonly PipeWriter _writer;
-    private int _unflushed;
-
-    private Sse(HttpResponse response) => _writer = response.BodyWriter;
+    private Sse(HttpResponse response) => _response = response;
 
     /// <summary>
     /// Resume point: the standard <c>Last-Event-ID</c> header wins over <c>?after=</c>; neither means from the start.
@@ -55,7 +43,7 @@ public sealed class Sse
         response.Headers["X-Accel-Buffering"] = "no";
         context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
         var sse = new Sse(response);
-        await sse.WriteFrameAsync("retry: 2000\n: connected\n\n"u8, cancellationToken);
+        await sse.WriteFrameAsync(Encoding.UTF8.GetBytes("retry: 2000\n: connected\n\n"), cancellationToken);
         await sse.FlushAsync(cancellationToken);
         return sse;
     }
@@ -65,7 +53,7 @@ public sealed class Sse
     /// <paramref name="id"/> the client keeps its last one, so resuming is unaffected. Not flushed: call
     /// <see cref="FlushAsync"/> once a batch is written.
     /// </summary>
-    public ValueTask WriteEventAsync(string kind, string data, long? id, CancellationToken cancellationToken) =>
+    public Task WriteEventAsync(string kind, string data, long? id, CancellationToken cancellationToken) =>
         WriteFrameAsync(Encoding.UTF8.GetBytes(Frame(kind, data, id)), cancellationToken);
 
     /// <summary>The text of one event frame.</summary>
@@ -73,16 +61,9 @@ public sealed class Sse
         ? string.Create(CultureInfo.InvariantCulture, $"id: {value}\nevent: {kind}\ndata: {data}\n\n")
         : $"event: {kind}\ndata: {data}\n\n";
 
-    /// <summary>
-    /// A frame already encoded (the session streams' cached bytes), copied into the pipe. Not flushed unless
-    /// <see cref="FlushAt"/> bytes are waiting; then it waits for the client as a flush does.
-    /// </summary>
-    public ValueTask WriteFrameAsync(ReadOnlySpan<byte> frame, CancellationToken cancellationToken)
-    {
-        _writer.Write(frame);
-        _unflushed += frame.Length;
-        return _unflushed < FlushAt ? ValueTask.CompletedTask : FlushAsync(cancellationToken);
-    }
+    /// <summary>A frame already encoded (the session streams' cached bytes). Not flushed.</summary>
+    public async Task WriteFrameAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken) =>
+        await _response.Body.WriteAsync(frame, cancellationToken);
 
     /// <summary>A comment line, flushed: keeps proxies and phones from closing an idle stream.</summary>
     public async Task HeartbeatAsync(CancellationToken cancellationToken)
@@ -91,12 +72,7 @@ public sealed class Sse
         await FlushAsync(cancellationToken);
     }
 
-    /// <summary>Sends what the writes queued, as one write.</summary>
-    public async ValueTask FlushAsync(CancellationToken cancellationToken)
-    {
-        _unflushed = 0;
-        await _writer.FlushAsync(cancellationToken);
-    }
+    public Task FlushAsync(CancellationToken cancellationToken) => _response.Body.FlushAsync(cancellationToken);
 
     private static readonly byte[] Heartbeat = ": heartbeat\n\n"u8.ToArray();
 }

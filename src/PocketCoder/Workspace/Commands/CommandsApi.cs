@@ -94,7 +94,7 @@ public static class CommandsApi
         }
     }
 
-    private static ValueTask WriteOutputAsync(Sse sse, CommandChunk chunk, CancellationToken cancellationToken) =>
+    private static Task WriteOutputAsync(Sse sse, CommandChunk chunk, CancellationToken cancellationToken) =>
         sse.WriteEventAsync("output", JsonSerializer.Serialize(new CommandOutputEvent(chunk.Stream, chunk.Text), WireJson.Default.CommandOutputEvent),
             chunk.Id, cancellationToken);
 
