@@ -13,6 +13,7 @@ using PocketCoder.Bench;
 // (--only scale-phone: only the phone's rows of it, Chromium opening both sessions and paging back)
 // (--only hub-relay: the hub's latency and SSE rows alone, for tuning the relay without the minutes of memory steps)
 // (--only hub-flood: the hub's rows under a flood of connections that prove nothing, alone)
+// (--only fanout-paced: the paced 100-subscriber fan-out row alone, e.g. under a profiler)
 var options = new Dictionary<string, string>(StringComparer.Ordinal);
 var quick = false;
 for (var i = 0; i < args.Length; i++)
@@ -41,7 +42,7 @@ if (Wanted("external"))
         options.GetValueOrDefault("bare-aot"), quick ? 3 : 7).RunAsync());
 }
 
-if (Wanted("fanout") || Wanted("approval") || Wanted("breakdown") || Wanted("push") || Wanted("worktree"))
+if (Wanted("fanout") || Wanted("fanout-paced") || Wanted("approval") || Wanted("breakdown") || Wanted("push") || Wanted("worktree"))
 {
     await using var inProcess = new InProcessBench(quick);
     await inProcess.StartAsync();
@@ -55,6 +56,11 @@ if (Wanted("fanout") || Wanted("approval") || Wanted("breakdown") || Wanted("pus
     {
         Progress("event fan-out to 1, 10 and 100 SSE subscribers");
         rows.AddRange(await inProcess.FanOutAsync());
+    }
+    else if (Wanted("fanout-paced"))
+    {
+        Progress("event fan-out to 100 SSE subscribers paced at 1,000 events/s");
+        rows.Add(await inProcess.PacedFanOutAsync());
     }
 
     if (Wanted("approval"))
