@@ -42,6 +42,8 @@ public sealed class WaitingSessionsBench(ITestOutputHelper output)
         await using var paused = await WaitingWorld.StartAsync(agent, pauseSeconds: 3);
         await paused.AskAllAsync(Sessions);
         await paused.UntilNoAgentAsync(TimeSpan.FromMinutes(3));
+        // As the sessions go on waiting: once nothing has run for a few seconds, the server gives back what the busy time left.
+        await paused.UntilTrimmedAsync(TimeSpan.FromMinutes(1));
         var on = paused.TreeRssMiB();
         var (resumes, ahead) = await paused.AllowEachAsync();
 
@@ -154,6 +156,17 @@ public sealed class WaitingSessionsBench(ITestOutputHelper output)
             while (Server.Descendants().Count > 0)
             {
                 Assert.True(clock.Elapsed < patience, $"{Agent}: agent processes still running after {patience}: the waits were not paused");
+                await Task.Delay(250);
+            }
+        }
+
+        /// <summary>Until the server says it gave memory back with no agent running (its log; <c>QuietTrim</c>).</summary>
+        public async Task UntilTrimmedAsync(TimeSpan patience)
+        {
+            var clock = Stopwatch.StartNew();
+            while (!Server.Log.Contains("No agent runs: memory given back", StringComparison.Ordinal))
+            {
+                Assert.True(clock.Elapsed < patience, $"{Agent}: the server gave no memory back within {patience} of the last agent stopping");
                 await Task.Delay(250);
             }
         }
