@@ -181,8 +181,21 @@ export async function runPhoneScript(name, deviceName, steps, more = {}, chromiu
     `node e2e/${name}.mjs --url URL --code CODE --repo DIR${Object.keys(more).map((k) => ` --${k} VALUE`).join('')}`,
   );
   const base = args.url.replace(/\/$/, '');
+  process.exit(await withPairedPhone({ name, deviceName, base, args, chromiumArgs: chromiumArgs(args) }, async ({ page, context }) => {
+    const projectId = await addProject(page, args.repo);
+    await steps({ page, base, projectId, repo: args.repo, args, shots: (file) => join(args.shots, file), context, chromium: args.chromium });
+  }));
+}
+
+/**
+ * One phone for a script: launched with a fresh profile (`args.chromium`, `chromiumArgs`), paired as `deviceName`, then
+ * `steps({page, context, profile})`. Script errors on the page fail the run ("no script errors" is its last ok); a
+ * failure is reported with a screenshot `<name>-failure.png` in `args.shots`; the browser and profile always go. Returns
+ * the exit code.
+ */
+export async function withPairedPhone({ name, deviceName, base, args, chromiumArgs = [] }, steps) {
   const profile = mkdtempSync(join(tmpdir(), 'pc-chromium-'));
-  const context = await launchPhone({ executablePath: args.chromium, profile, args: chromiumArgs(args) });
+  const context = await launchPhone({ executablePath: args.chromium, profile, args: chromiumArgs });
   const page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(60_000);
   const errors = [];
@@ -190,8 +203,7 @@ export async function runPhoneScript(name, deviceName, steps, more = {}, chromiu
   let exitCode = 0;
   try {
     await pair(page, base, args.code, deviceName);
-    const projectId = await addProject(page, args.repo);
-    await steps({ page, base, projectId, repo: args.repo, args, shots: (file) => join(args.shots, file), context, chromium: args.chromium });
+    await steps({ page, context, profile });
     if (errors.length) throw new Error(`script errors: ${errors.join('; ')}`);
     ok('no script errors');
   } catch (e) {
@@ -201,7 +213,7 @@ export async function runPhoneScript(name, deviceName, steps, more = {}, chromiu
     await context.close();
     rmSync(profile, { recursive: true, force: true });
   }
-  process.exit(exitCode);
+  return exitCode;
 }
 
 /**

@@ -11,10 +11,8 @@
 // --sessions: {"long": {"id", "lastSeq", "newest"}, "short": {...}}, "newest" being words of the session's newest item.
 // Prints "ok - <step>" per step and, last, one line "result <json>"; exits 0, or 1.
 
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { launchPhone, ok, pair, reportFailure, scriptArgs } from './phone.mjs';
+import { readFileSync, readdirSync } from 'node:fs';
+import { ok, scriptArgs, withPairedPhone } from './phone.mjs';
 
 const args = scriptArgs(
   { url: { type: 'string' }, code: { type: 'string' }, sessions: { type: 'string' }, rounds: { type: 'string', default: '5' }, pages: { type: 'string', default: '10' } },
@@ -118,16 +116,8 @@ async function pageBack(page, pages) {
   return held;
 }
 
-const profile = mkdtempSync(join(tmpdir(), 'pc-chromium-'));
 // Playwright's flags already keep the back/forward cache off: a page navigated away from does not stay alive in it.
-const context = await launchPhone({ executablePath: args.chromium, profile });
-const page = context.pages()[0] ?? (await context.newPage());
-page.setDefaultTimeout(60_000);
-const errors = [];
-page.on('pageerror', (e) => errors.push(String(e)));
-let exitCode = 0;
-try {
-  await pair(page, base, args.code, 'Scale bench phone');
+process.exit(await withPairedPhone({ name: 'scale-bench', deviceName: 'Scale bench phone', base, args }, async ({ page, profile }) => {
   const browser = browserPid(profile);
   const result = { long: [], short: [], pagedBack: [] };
   // Alternating, so that whatever the machine does meanwhile falls on both.
@@ -139,14 +129,5 @@ try {
   result.pagedBack = await pageBack(page, Number(args.pages));
   ok(`paged back ${args.pages} pages in the long session: heap ${result.pagedBack.map((p) => p.heap.toFixed(2)).join(', ')} MiB, `
     + `items ${result.pagedBack.map((p) => p.items).join(', ')}`);
-  if (errors.length) throw new Error(`script errors: ${errors.join('; ')}`);
-  ok('no script errors');
   console.log(`result ${JSON.stringify(result)}`);
-} catch (e) {
-  exitCode = 1;
-  await reportFailure(page, e, join(args.shots, 'scale-bench-failure.png'));
-} finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
-process.exit(exitCode);
+}));
