@@ -6,7 +6,6 @@ CREATE TABLE decision_keys (
     client_id   TEXT NOT NULL,
     approval_id TEXT NOT NULL REFERENCES approvals(id) ON DELETE CASCADE,
     decision    TEXT NOT NULL,
-    details     TEXT NOT NULL, -- a digest of the decision's message, pattern and edit (DecisionKeys.Said)
     at          TEXT NOT NULL,
     PRIMARY KEY (actor_id, client_id)
 ) WITHOUT ROWID;
