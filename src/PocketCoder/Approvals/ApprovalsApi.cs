@@ -37,8 +37,9 @@ public sealed record DecisionRequest(
     public const string ViaNotification = "notification";
 }
 
-/// <param name="StartingAhead">The call's agent was paused and starts again for this look (the session then says
-/// <c>agent ready for the decision</c>); false when it runs already, the call is settled, or the server starts nothing ahead.</param>
+/// <param name="StartingAhead">The call's agent is paused on it and is asked to start again for this look (unless every agent
+/// slot is taken, the session then says <c>agent ready for the decision</c>); false when the agent is not paused on this
+/// call, the call is settled, or the server starts nothing ahead.</param>
 public sealed record LookResponse(bool StartingAhead);
 
 /// <param name="Status"><c>pending</c> when this was the first of two people's allows (<paramref name="AllowedBy"/> so far).</param>

@@ -11,30 +11,37 @@ namespace PocketCoder.Sessions;
 /// them, by the same offers the app's buttons come from), so a viewer's, a revoked device's or a watch link's look starts
 /// nothing; how long it stays started and what stops it sooner is <see cref="Running.PausedCalls.WarmAsync"/>'s.
 /// </summary>
-public sealed class LooksAhead(SessionManager manager, ApprovalStore approvals, Authority authority)
+public sealed class LooksAhead(SessionManager manager, SessionStore sessions, ApprovalStore approvals, Authority authority)
 {
-    /// <summary>The session's screen opened: true when one of its waiting calls is the looker's to decide and its agent is paused.</summary>
-    public bool SessionOpened(Actor actor, string sessionId)
+    /// <summary>The session's screen opened: true when its agent is paused on a call the looker may decide.</summary>
+    public bool SessionOpened(Actor actor, string sessionId) =>
+        manager.IsPaused(sessionId) && PausedOn(sessionId) is { } call && MayDecide(actor, call) && manager.WarmPaused(sessionId);
+
+    /// <summary>
+    /// One call's card shown (the inbox's first): true when it is the call its session's agent is paused on, and that agent
+    /// is asked to start ahead (it may not, with every agent slot taken). False for a call settled meanwhile.
+    /// </summary>
+    /// <exception cref="Errors.ApiProblem">403 <c>ROLE_FORBIDDEN</c> when the call, still waiting, is not the looker's to decide.</exception>
+    public bool CardShown(Actor actor, Approval approval)
     {
-        if (!manager.IsPaused(sessionId))
+        if (approval.Status != ApprovalStatuses.Pending)
         {
             return false;
         }
 
-        var pending = approvals.List(ApprovalStatuses.Pending, sessionId);
-        return pending.Count > 0 && authority.OffersFor(actor, pending, approvals).Values.Any(o => o.Decides) && manager.WarmPaused(sessionId);
-    }
-
-    /// <summary>One call's card shown (the inbox's first): true when its agent is paused and starts ahead for this look.</summary>
-    /// <exception cref="Errors.ApiProblem">403 <c>ROLE_FORBIDDEN</c> when the call is not the looker's to decide.</exception>
-    public bool CardShown(Actor actor, Approval approval)
-    {
-        if (!authority.OffersFor(actor, [approval], approvals)[approval.Id].Decides)
+        if (!MayDecide(actor, approval))
         {
             throw new Errors.ApiProblem(StatusCodes.Status403Forbidden, Errors.ErrorCodes.RoleForbidden,
                 "This call is not yours to decide, so your look starts nothing: its agent starts on the decision of whoever may decide it.");
         }
 
-        return approval.Status == ApprovalStatuses.Pending && manager.WarmPaused(approval.SessionId);
+        return manager.IsPaused(approval.SessionId) && PausedOn(approval.SessionId)?.Id == approval.Id && manager.WarmPaused(approval.SessionId);
     }
+
+    /// <summary>The waiting call the session's agent was stopped on: a look starts it only for someone who may decide that one.</summary>
+    private Approval? PausedOn(string sessionId) => sessions.PausedCall(sessionId) is { } toolCallId
+        ? approvals.List(ApprovalStatuses.Pending, sessionId).FirstOrDefault(a => a.ToolCallId == toolCallId)
+        : null;
+
+    private bool MayDecide(Actor actor, Approval approval) => authority.OffersFor(actor, [approval], approvals)[approval.Id].Decides;
 }

@@ -158,6 +158,9 @@ public sealed class PausedWaitMatrixTests(ITestOutputHelper output)
         await events.WaitForAsync(e => e.Id > since && e.Event == "session.status" && e.Str("reason") == PausedCalls.ReadyReason, TimeSpan.FromSeconds(90));
         Assert.NotEmpty(AgentProcesses.All(world.Home));
         await AllowedRunsOnceAsync(world, events, next, "inbox.txt", "started ahead from the inbox");
+        // A look at a call settled meanwhile (the owner's other phone decided it) starts nothing and is no refusal.
+        Assert.False((await world.Http.PostOkAsync($"/api/approvals/{next}/look", new { })).GetProperty("startingAhead").GetBoolean());
+        Assert.False((await ApiAssert.OkJsonAsync(await vic.Http.PostAsync($"/api/approvals/{next}/look", null))).GetProperty("startingAhead").GetBoolean());
     }
 
     /// <summary>The allow of a call whose agent was started ahead: the call runs once, told only, the conversation kept.</summary>
