@@ -528,14 +528,14 @@ public sealed partial class SessionManager(
             }
         });
         // With no agent left running, what the busy time left committed goes back to the system.
-        var trim = new Running.QuietTrim(clock, () =>
+        var trim = new Running.QuietTrim(clock, () => runnerServices.Slots.Running, () =>
         {
             var before = Environment.WorkingSet;
             Running.QuietTrim.Collect();
             logger.LogInformation("No agent runs: memory given back to the system (working set {Before} MiB, now {After} MiB)",
                 before >> 20, Environment.WorkingSet >> 20);
         });
-        runnerServices.Slots.Watch(() => trim.Running(runnerServices.Slots.Running));
+        runnerServices.Slots.Watch(trim.Changed);
         if (options.SuspendIdleAfter > TimeSpan.Zero)
         {
             _suspender = SuspendIdleLoopAsync(_stopping.Token);

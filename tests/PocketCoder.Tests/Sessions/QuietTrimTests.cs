@@ -15,37 +15,52 @@ public sealed class QuietTrimTests
     {
         var clock = new ManualClock(DateTimeOffset.UtcNow);
         var collected = 0;
-        var trim = new QuietTrim(clock, () => Interlocked.Increment(ref collected));
+        var running = 0;
+        var trim = new QuietTrim(clock, () => running, () => Interlocked.Increment(ref collected));
 
-        trim.Running(0);
+        running = 0;
+        trim.Changed();
         clock.Advance(QuietTrim.After - TimeSpan.FromMilliseconds(1));
         Assert.Equal(0, collected);
         clock.Advance(TimeSpan.FromMilliseconds(1));
         await WaitForAsync(() => collected == 1);
 
         // Still quiet: the line moving again (a session joining it, the limit changed) collects nothing more.
-        trim.Running(0);
+        running = 0;
+        trim.Changed();
         clock.Advance(QuietTrim.After * 3);
         Assert.Equal(1, collected);
 
         // An agent ran in between: the next quiet spell collects once more.
-        trim.Running(1);
-        trim.Running(0);
+        running = 1;
+        trim.Changed();
+        running = 0;
+        trim.Changed();
         clock.Advance(QuietTrim.After);
         await WaitForAsync(() => collected == 2);
     }
 
     [Fact]
-    public void AnAgentStartsWithinTheFiveSeconds_NothingCollected()
+    public void AnAgentStartsWithinTheFiveSeconds_OrRunsAsTheWaitEnds_NothingCollected()
     {
         var clock = new ManualClock(DateTimeOffset.UtcNow);
         var collected = 0;
-        var trim = new QuietTrim(clock, () => Interlocked.Increment(ref collected));
+        var running = 0;
+        var trim = new QuietTrim(clock, () => running, () => Interlocked.Increment(ref collected));
 
-        trim.Running(0);
+        running = 0;
+        trim.Changed();
         clock.Advance(QuietTrim.After / 2);
-        trim.Running(2);
+        running = 2;
+        trim.Changed();
         clock.Advance(QuietTrim.After * 4);
+        Assert.Equal(0, collected);
+
+        // Two changes told out of order (the last told says none run, but one does): the count is read again, nothing collected.
+        running = 0;
+        trim.Changed();
+        running = 1;
+        clock.Advance(QuietTrim.After * 2);
         Assert.Equal(0, collected);
     }
 

@@ -6,7 +6,7 @@ namespace PocketCoder.Sessions.Running;
 /// has lasted <see cref="After"/>, one compacting collection hands it back to the system (docs/performance.md, "Resources").
 /// An agent starting again before then cancels it; it runs at most once per quiet spell.
 /// </summary>
-public sealed class QuietTrim(TimeProvider clock, Action collect)
+public sealed class QuietTrim(TimeProvider clock, Func<int> running, Action collect)
 {
     /// <summary>How long nothing must run first: past a pause's stop and the agent's exit, not between two turns' processes.</summary>
     public static readonly TimeSpan After = TimeSpan.FromSeconds(5);
@@ -18,12 +18,13 @@ public sealed class QuietTrim(TimeProvider clock, Action collect)
     /// <summary>The collection the server makes: every generation, compacted, and the freed memory decommitted.</summary>
     public static void Collect() => GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
 
-    /// <summary>Told whenever the agent slots change, with how many agents now run.</summary>
-    public void Running(int running)
+    /// <summary>Told whenever the agent slots change (how many run is read again as the wait ends: two changes told out of order
+    /// never trim under a running agent).</summary>
+    public void Changed()
     {
         lock (_lock)
         {
-            if (running > 0)
+            if (running() > 0)
             {
                 _waiting?.Cancel();
                 _waiting = null;
@@ -56,9 +57,10 @@ public sealed class QuietTrim(TimeProvider clock, Action collect)
 
             lock (_lock)
             {
-                if (_waiting != waiting)
+                if (_waiting != waiting || running() > 0)
                 {
                     // An agent started as the wait ended.
+                    _waiting = _waiting == waiting ? null : _waiting;
                     return;
                 }
 
