@@ -89,11 +89,12 @@ public static partial class AcpAgentsFile
             var arguments = Strings(entry, "args", source, where) ?? [];
             var agentCommand = new AgentCommand(command, new Dictionary<string, string?>());
             var runsClaude = IsClaudeAgentAcp(agentCommand, arguments);
-            if (runsClaude)
+            if (runsClaude && agentCommand.Setting(Claude.ClaudeCodeAdapter.NonessentialTraffic) is null)
             {
                 // Claude Code's own switch for its update checks, telemetry and error reports (docs/agents-acp.md): from a sandbox
-                // each is a connection refused, and a line in the ledger and the session's timeline, at every start.
-                agentCommand = agentCommand with { Environment = new Dictionary<string, string?> { ["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1" } };
+                // each is a connection refused, and a line in the ledger and the session's timeline, at every start. A value the
+                // owner set (in the server's environment) stands.
+                agentCommand = agentCommand with { Environment = new Dictionary<string, string?> { [Claude.ClaudeCodeAdapter.NonessentialTraffic] = "1" } };
             }
 
             var state = Strings(entry, "state", source, where);

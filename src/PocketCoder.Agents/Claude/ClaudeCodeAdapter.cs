@@ -14,6 +14,9 @@ namespace PocketCoder.Agents.Claude;
 /// </summary>
 public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAgentConversations, IAgentFolders, IAgentMcpConfig
 {
+    /// <summary>Claude Code's switch for its nonessential traffic (update checks, telemetry, error reports).</summary>
+    internal const string NonessentialTraffic = "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC";
+
     private readonly ClaudeTranscripts _transcripts = new(command);
 
     public const string AgentId = "claude-code";
@@ -222,9 +225,12 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
         // Headless sessions still show up in the user's own `claude --resume` list.
         environment["CLAUDE_CODE_ENTRYPOINT"] = "sdk-pocketcoder";
         // Claude Code's own switch for its update checks, telemetry and error reports: in the sandbox each would be a refused
-        // connection in the session's timeline and the ledger at every start, and none is the owner's work (an owner's own
-        // value in agents.json stands).
-        environment.TryAdd("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1");
+        // connection in the session's timeline and the ledger at every start, and none is the owner's work. A value the
+        // owner set (in the server's environment) stands.
+        if (command.Setting(NonessentialTraffic) is null)
+        {
+            environment[NonessentialTraffic] = "1";
+        }
 
         if (options.Sandbox is { } sandbox)
         {
