@@ -269,14 +269,14 @@ public sealed class Gatekeeper(
                 return null;
             }
 
-            if (onItsOwn?.Invoke(approval) is { } alone)
+            if ((why = Malformed(approval, ask) ?? authority.Check(write, actor, approval.ProjectId, ask.Act(approval, AllowedAlready(write, approval, actor))).Problem) is not null)
             {
-                why = ApiProblem.Conflict(ErrorCodes.DecideOnItsOwn, alone);
                 return null;
             }
 
-            if ((why = Malformed(approval, ask) ?? authority.Check(write, actor, approval.ProjectId, ask.Act(approval, AllowedAlready(write, approval, actor))).Problem) is not null)
+            if (onItsOwn?.Invoke(approval) is { } alone)
             {
+                why = ApiProblem.Conflict(ErrorCodes.DecideOnItsOwn, alone);
                 return null;
             }
 
