@@ -57,14 +57,19 @@ public sealed class QuietTrim(TimeProvider clock, Func<int> running, Action coll
 
             lock (_lock)
             {
-                if (_waiting != waiting || running() > 0)
+                if (_waiting != waiting)
                 {
-                    // An agent started as the wait ended.
-                    _waiting = _waiting == waiting ? null : _waiting;
+                    // An agent started (and the wait was ended) as the delay ran out.
                     return;
                 }
 
                 _waiting = null;
+                if (running() > 0)
+                {
+                    // A change told out of order: an agent runs after all, and its stop arms the next wait.
+                    return;
+                }
+
                 _trimmed = true;
             }
         }
