@@ -28,8 +28,10 @@ public static class SoakRows
                 $"{alive} of 2", "", "", "2 of 2", alive == 2 ? "met" : "MISSED");
             var waiting = agent.GetProperty("waitingRssKiB").GetInt64() / 1024.0;
             var idle = agent.GetProperty("idleRssKiB").GetInt64() / 1024.0;
+            // Past the pause threshold a waiting session keeps no process (#52); an older report has no such field.
+            var paused = agent.TryGetProperty("waitingPaused", out var p) && p.GetBoolean();
             yield return new Row($"Soak, {name}: memory of a session waiting on an approval (its processes, RSS) vs an idle one",
-                string.Create(CultureInfo.InvariantCulture, $"{waiting:0} MiB"), string.Create(CultureInfo.InvariantCulture, $"{idle:0} MiB"),
+                string.Create(CultureInfo.InvariantCulture, $"{waiting:0} MiB{(paused ? " (paused)" : "")}"), string.Create(CultureInfo.InvariantCulture, $"{idle:0} MiB"),
                 idle > 0 ? string.Create(CultureInfo.InvariantCulture, $"{waiting / idle:0.00}x") : "n/a", "informational", "");
         }
     }

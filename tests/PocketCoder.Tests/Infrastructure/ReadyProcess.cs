@@ -163,7 +163,8 @@ internal sealed class ReadyProcess : IAsyncDisposable
             {
                 return (await start(port), port);
             }
-            catch (Exception exception) when (attempt < 3 && exception.ToString().Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            // "address already in use" from a socket; "is already in use by another program" from `pocketcoder serve`.
+            catch (Exception exception) when (attempt < 3 && exception.ToString().Contains("already in use", StringComparison.OrdinalIgnoreCase))
             {
             }
         }

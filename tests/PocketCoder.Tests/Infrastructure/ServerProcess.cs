@@ -43,9 +43,11 @@ public sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <param name="executable">The installed `pocketcoder` to run (a packed tool); <see cref="PocketCoderCommand"/>'s when null.</param>
-    public static async Task<ServerProcess> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string?> environment, string? executable = null)
+    public static async Task<ServerProcess> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string?> environment, string? executable = null) =>
+        (await ReadyProcess.OnFreePortAsync(port => StartAtAsync(new Uri($"http://127.0.0.1:{port}"), dataDirectory, environment, executable))).Started;
+
+    private static async Task<ServerProcess> StartAtAsync(Uri baseUrl, string dataDirectory, IReadOnlyDictionary<string, string?> environment, string? executable)
     {
-        var baseUrl = FreeLoopbackUrl();
         var info = Info("serve", "--listen", baseUrl.ToString().TrimEnd('/'), "--data", dataDirectory);
         if (executable is not null)
         {
@@ -232,13 +234,4 @@ public sealed class ServerProcess : IAsyncDisposable
 
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);
-
-    private static Uri FreeLoopbackUrl()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return new Uri($"http://127.0.0.1:{port}");
-    }
 }

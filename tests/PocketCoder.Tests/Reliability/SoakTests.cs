@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using FakeLlm;
+using PocketCoder.Sessions.Running;
 using PocketCoder.Tests.EndToEnd;
 using PocketCoder.Tests.Infrastructure;
 
@@ -12,7 +13,8 @@ namespace PocketCoder.Tests.Reliability;
 /// retire an idle thread-pool thread (about 20 s: that used to SIGKILL every sandboxed agent). None may exit; then each is
 /// allowed or messaged and finishes with its earlier turn in context. `bench/run.sh` runs the same for ten minutes
 /// (<c>POCKETCODER_SOAK_SECONDS</c>) and reports, per agent, what survived and what each session's processes hold
-/// (<c>POCKETCODER_SOAK_REPORT</c>).
+/// (<c>POCKETCODER_SOAK_REPORT</c>). Both sessions' streams stay open throughout, as a phone left on them: past the server's
+/// pause threshold (five minutes by default) the waiting session's agent is paused all the same, and its decision resumes it.
 /// </summary>
 public sealed class SoakTests
 {
@@ -24,7 +26,8 @@ public sealed class SoakTests
     public async Task EveryAgent_SandboxedSessionsWaitingAndIdle_SurviveTheWait_ThenFinishWithTheirEarlierTurns()
     {
         var worlds = await Task.WhenAll(
-            AgentWorld.ClaudeAsync(), AgentWorld.CodexAsync(), AgentWorld.OpenCodeAsync(), AgentWorld.GeminiAsync(), AgentWorld.ClaudeAcpAsync());
+            AgentWorld.ClaudeAsync(), AgentWorld.CodexAsync(), AgentWorld.OpenCodeAsync(), AgentWorld.GeminiAsync(), AgentWorld.ClaudeAcpAsync(),
+            AgentWorld.CopilotAsync(), AgentWorld.QwenAsync());
         try
         {
             var soaks = await Task.WhenAll(worlds.Select(Soak.StartAsync));
@@ -73,6 +76,7 @@ public sealed class SoakTests
             seconds = (int)Wait.TotalSeconds,
             waitingAlive = !soak.Streams[0].Received.Any(IsFailure),
             idleAlive = !soak.Streams[1].Received.Any(IsFailure),
+            waitingPaused = soak.Streams[0].Received.Any(e => e.Event == "session.status" && e.Str("reason") == PausedCalls.PausedReason),
             waitingRssKiB = ProcessesIn(soak.World.Repository).Sum(RssKiB),
             idleRssKiB = ProcessesIn(soak.IdleRepository).Sum(RssKiB),
         }));
