@@ -79,7 +79,7 @@ public static class RouteAccess
         // Approvals: the gatekeeper checks the project's policy for the call's kind (and a budget's raise).
         ["ListApprovals"] = Read(),
         // A look starts a paused agent ahead of the decision only for whoever may decide the call (checked by its offers).
-        ["LookAtApproval"] = Read(),
+        ["LookAtApproval"] = Read(ProjectFrom.ApprovalRoute),
         ["GetApproval"] = Read(ProjectFrom.ApprovalRoute),
         ["DecideApproval"] = new(Access.Decide, ProjectFrom.ApprovalRoute),
         ["AnswerQuestion"] = new(Access.Decide, ProjectFrom.ApprovalRoute),

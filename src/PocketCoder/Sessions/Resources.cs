@@ -54,15 +54,43 @@ public sealed class Resources(Database database, PocketCoderOptions options, Age
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
+    /// <summary>How long one pass over /proc answers for the same running processes: health is anonymous, and asked at will.</summary>
+    private const long ScanReusedForMs = 1000;
+
+    private readonly Lock _scanLock = new();
+    private (long At, string Roots, IReadOnlyDictionary<int, long> Trees)? _lastScan;
+
     public ResourcesResponse Now()
     {
         var running = manager.RunningProcesses();
-        var trees = MemoryUse.OfTrees([.. running.Select(r => r.ProcessId)]);
+        var trees = TreesOf([.. running.Select(r => r.ProcessId)]);
         var memory = running.Select(r => new SessionMemory(r.SessionId, r.Agent, trees.GetValueOrDefault(r.ProcessId))).ToList();
         var machine = MachineMemory.Read();
         using var self = System.Diagnostics.Process.GetCurrentProcess();
         return new(slots.Limit, OwnersLimit() is not null ? "owner" : options.MaxRunningAgents is not null ? "config" : "default", slots.Running,
             slots.Waiting, memory, trees.Values.Sum(), self.WorkingSet64, machine.TotalBytes, machine.AvailableBytes);
+    }
+
+    /// <summary>The memory of each process tree: read from /proc at most once a second while the same processes run.</summary>
+    private IReadOnlyDictionary<int, long> TreesOf(IReadOnlyCollection<int> roots)
+    {
+        var key = string.Join(',', roots.Order());
+        var now = Environment.TickCount64;
+        lock (_scanLock)
+        {
+            if (_lastScan is { } last && last.Roots == key && now - last.At < ScanReusedForMs)
+            {
+                return last.Trees;
+            }
+        }
+
+        var trees = MemoryUse.OfTrees(roots);
+        lock (_scanLock)
+        {
+            _lastScan = (now, key, trees);
+        }
+
+        return trees;
     }
 
     /// <summary>Sets (or, with null, clears) the owner's limit: raised, those first in line start now; lowered, nothing running is stopped.</summary>

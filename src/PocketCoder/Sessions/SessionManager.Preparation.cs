@@ -122,6 +122,12 @@ public sealed partial class SessionManager
         }
     }
 
+    private void FailStart(string sessionId, string message, string? code) => database.Write(write =>
+    {
+        events.Append(write, sessionId, new ErrorEvent(message) { Code = code });
+        sessions.SetStatus(write, sessionId, SessionStatuses.Failed, "the agent could not be started");
+    });
+
     /// <summary>
     /// The agent of a session that waited (for its worktree, for a slot, holding one now) starts, and its queue goes on: under
     /// the start lock, which a message sent meanwhile waits for, so that none lands between "still waiting" and "running".
@@ -134,20 +140,30 @@ public sealed partial class SessionManager
         {
             try
             {
-                var runner = await StartRunnerAsync(sessions.Get(session.Id), project, adapter, resume, token, holdQueued: false);
-                await runner.RunQueueAsync(token);
-            }
-            catch (ApiProblem problem)
-            {
-                // StartRunnerAsync reported an agent that would not start; anything else is reported here.
-                if (problem.Code != ErrorCodes.AgentUnavailable)
+                SessionRunner runner;
+                try
                 {
-                    database.Write(write =>
-                    {
-                        events.Append(write, session.Id, new ErrorEvent(problem.Message) { Code = problem.Code });
-                        sessions.SetStatus(write, session.Id, SessionStatuses.Failed, "the agent could not be started");
-                    });
+                    runner = await StartRunnerAsync(sessions.Get(session.Id), project, adapter, resume, token, holdQueued: false);
                 }
+                catch (ApiProblem problem)
+                {
+                    // StartRunnerAsync reported an agent that would not start; anything else is reported here.
+                    if (problem.Code != ErrorCodes.AgentUnavailable)
+                    {
+                        FailStart(session.Id, problem.Message, problem.Code);
+                    }
+
+                    return;
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException || !token.IsCancellationRequested)
+                {
+                    // Never a session left saying "queued" or "starting" with nobody to start it (the sandbox's set-up failed, a disk).
+                    logger.LogWarning(exception, "Starting session {Session} failed", session.Id);
+                    FailStart(session.Id, $"The agent could not be started: {exception.Message}", null);
+                    return;
+                }
+
+                await runner.RunQueueAsync(token);
             }
             finally
             {

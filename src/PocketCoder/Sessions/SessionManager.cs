@@ -376,7 +376,7 @@ public sealed partial class SessionManager(
         return await gate.RunAsync(async () =>
         {
             if (_live.TryGetValue(session.Id, out var runner)
-                && (runner.IsPaused || (runner.IsAlive && !await runner.CloseBetweenTurnsAsync(cancellationToken))))
+                && (runner.IsPaused || runner.IsResuming || (runner.IsAlive && !await runner.CloseBetweenTurnsAsync(cancellationToken))))
             {
                 throw ApiProblem.Conflict(ErrorCodes.SessionBusy,
                     "The agent is in the middle of a turn, waiting for a decision, or has messages queued: let it finish (or stop the turn " +
@@ -516,7 +516,8 @@ public sealed partial class SessionManager(
 
         // Whoever waits for an agent slot is told their place whenever the line moves.
         runnerServices.Slots.Watch(SayPlaces);
-        // A session in line for a slot goes before an agent started ahead of a decision only because someone looked.
+        // A session in line for a slot goes before an agent started ahead of a decision only because someone looked, and
+        // before one whose turn is over.
         runnerServices.Slots.Watch(() =>
         {
             if (runnerServices.Slots.Waiting.Count > 0)
@@ -525,6 +526,8 @@ public sealed partial class SessionManager(
                 {
                     runner.CoolWarmPaused();
                 }
+
+                _ = Task.Run(MakeRoomAsync, CancellationToken.None);
             }
         });
         // With no agent left running, what the busy time left committed goes back to the system.
@@ -572,6 +575,36 @@ public sealed partial class SessionManager(
 
         return suspended;
     }
+
+    /// <summary>
+    /// Someone waits in line for an agent slot: the session idle the longest among those holding one is suspended now, as it
+    /// would be after the idle time (its conversation kept, the next message resumes it), so that "starts when one of the
+    /// running sessions finishes" holds. Nothing working, asking or about to take a message is touched. Each slot let go moves
+    /// the line and comes back here, one session at a time.
+    /// </summary>
+    private async Task MakeRoomAsync()
+    {
+        var idle = _live.Values
+            .Where(r => r.IsQuiescent && r.IsAlive && runnerServices.Slots.Holds(r.SessionId) && sessions.Find(r.SessionId)?.Status == SessionStatuses.Idle)
+            .MinBy(r => r.LastActivity);
+        if (idle is null || runnerServices.Slots.Waiting.Count == 0 || !_live.TryRemove(new KeyValuePair<string, SessionRunner>(idle.SessionId, idle)))
+        {
+            return;
+        }
+
+        try
+        {
+            await idle.StopAsync(_stopping.Token);
+            sessions.Announce(idle.SessionId, SuspendedForTheLine);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            logger.LogWarning(exception, "Session {SessionId}: suspending it for a session in line failed", idle.SessionId);
+        }
+    }
+
+    /// <summary>What an idle session suspended to let a session in line start says (the phone shows it).</summary>
+    public const string SuspendedForTheLine = "suspended to let a session waiting for an agent slot start; the next message resumes it";
 
     /// <summary>
     /// A suspended session keeps nothing of its run on the heap (its runner, agent process, pipes and buffers are all

@@ -417,6 +417,7 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
             ? new TurnCompletedEvent(TurnCompletedEvent.Cancelled, false, null)
             : new TurnCompletedEvent(completed.StopReason, completed.IsError, completed.Result));
         _inbox.TurnEnded(cancelled: _turn.End());
+        _services.Slots.TurnOver(_session.Id);
     }
 
     public async Task<PermissionDecision> RequestPermissionAsync(PermissionRequest request, CancellationToken cancellationToken)

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using PocketCoder.Sessions;
 using PocketCoder.Tests.Infrastructure;
 
 namespace PocketCoder.Tests.EndToEnd;
@@ -12,16 +13,13 @@ namespace PocketCoder.Tests.EndToEnd;
 public sealed class AgentLimitTests
 {
     [Fact]
-    public async Task InLine_MessagesWait_AStopLeavesTheLine_AndTheNextStartsWhenASlotIsLetGo()
+    public async Task InLine_MessagesWait_AStopLeavesTheLine_TheNextStartsAsTheRunningOneFinishes_WhichIsSuspendedForIt()
     {
-        var fake = new FakeAgent();
+        var (fake, finish) = HoldingTurn("first");
         await using var world = await AgentWorld.FakeAsync(fake);
         (await world.Http.PutAsJsonAsync("/api/resources/limit", new { limit = 1 })).EnsureSuccessStatusCode();
         var first = await world.StartSessionAsync("first");
-        await using (var firstEvents = await world.EventsAsync(first))
-        {
-            await firstEvents.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Done: first");
-        }
+        await using var firstEvents = await world.EventsAsync(first);
 
         var second = await CreateQueuedAsync(world, "second");
         await world.SendAsync(second, "second, again");
@@ -33,20 +31,52 @@ public sealed class AgentLimitTests
         Assert.Equal("stopped", (await world.SessionAsync(third)).GetProperty("status").GetString());
         var resources = await world.Http.GetOkAsync("/api/resources");
         Assert.Equal([second], resources.GetProperty("queued").EnumerateArray().Select(q => q.GetString()));
+        Assert.Equal("queued", (await world.SessionAsync(second)).GetProperty("status").GetString());
 
-        // The first stops: its slot is the second's, which runs its prompt, then what was sent while it waited.
+        // The first finishes its turn: it is suspended for the line (nothing cut short), and its slot is the second's, which
+        // runs its prompt, then what was sent while it waited.
         await using var secondEvents = await world.EventsAsync(second);
-        (await world.Http.DeleteAsync($"/api/sessions/{first}")).EnsureSuccessStatusCode();
+        finish.SetResult();
+        await firstEvents.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Done: first");
+        await firstEvents.WaitForAsync(e => e.Event == "session.status" && e.Str("reason") == SessionManager.SuspendedForTheLine);
         await secondEvents.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Done: second");
         await secondEvents.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Done: second, again");
         Assert.Equal(2, fake.Starts);
+
+        // The first's next message brings it back, conversation kept, once the second (its turns over) makes room in its turn.
+        await world.SendAsync(first, "first, later");
+        await firstEvents.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Done: first, later");
+        await secondEvents.WaitForAsync(e => e.Event == "session.status" && e.Str("reason") == SessionManager.SuspendedForTheLine);
+        Assert.Equal(3, fake.Starts);
+        Assert.Equal(fake.Started[0].AgentSessionId, fake.Started[2].Options!.ResumeAgentSessionId);
         Assert.Equal(1, (await world.Http.GetOkAsync("/api/resources")).GetProperty("running").GetInt32());
+    }
+
+    [Fact]
+    public async Task AStartInLineThatBreaks_TheSessionFailsSayingWhy_NeverLeftQueued()
+    {
+        var (fake, finish) = HoldingTurn("holder");
+        await using var world = await AgentWorld.FakeAsync(fake);
+        (await world.Http.PutAsJsonAsync("/api/resources/limit", new { limit = 1 })).EnsureSuccessStatusCode();
+        await world.StartSessionAsync("holder");
+        var waiting = await CreateQueuedAsync(world, "in line");
+        await using var events = await world.EventsAsync(waiting);
+
+        fake.StartFails = new IOException("No space left on device");
+        finish.SetResult();
+        var error = await events.WaitForAsync("session.error");
+        Assert.Contains("No space left on device", error.Str("message"), StringComparison.Ordinal);
+        await events.WaitForAsync(e => e.Event == "session.status" && e.Str("status") == "failed");
+        var resources = await world.Http.GetOkAsync("/api/resources");
+        Assert.Empty(resources.GetProperty("queued").EnumerateArray());
+        Assert.Equal(0, resources.GetProperty("running").GetInt32());
     }
 
     [Fact]
     public async Task ResumedSessionInLine_ACancelTakesItOut_IdleWithItsMessageHeld_AndARestartLeavesNoneQueued()
     {
-        await using var world = await AgentWorld.FakeAsync(new FakeAgent());
+        var (fake, finish) = HoldingTurn("holder");
+        await using var world = await AgentWorld.FakeAsync(fake);
         var earlier = await world.StartSessionAsync("earlier");
         await using (var events = await world.EventsAsync(earlier))
         {
@@ -74,6 +104,26 @@ public sealed class AgentLimitTests
         Assert.Equal(HttpStatusCode.OK, (await world.Http.GetAsync($"/api/sessions/{holder}")).StatusCode);
         // The owner's limit outlives the restart.
         Assert.Equal("owner", (await world.Http.GetOkAsync("/api/resources")).GetProperty("limitSource").GetString());
+        finish.SetResult();
+    }
+
+    /// <summary>A fake agent whose turn on <paramref name="prompt"/> goes on until the test finishes it; others echo at once.</summary>
+    private static (FakeAgent Fake, TaskCompletionSource Finish) HoldingTurn(string prompt)
+    {
+        var finish = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var fake = new FakeAgent
+        {
+            Script = async (session, message) =>
+            {
+                if (message.Text == prompt)
+                {
+                    await finish.Task;
+                }
+
+                await FakeAgent.Echo(session, message);
+            },
+        };
+        return (fake, finish);
     }
 
     private static async Task<string> CreateQueuedAsync(AgentWorld world, string prompt)

@@ -37,8 +37,11 @@ public sealed class FakeAgent : IAgentAdapter
     public Task<AgentAvailability> ProbeAsync(CancellationToken cancellationToken) =>
         Task.FromResult(new AgentAvailability(true, "1.0", null));
 
-    /// <summary>Set: every start fails with it, as an agent whose executable is missing or broken does.</summary>
-    public AgentUnavailableException? StartFails { get; set; }
+    /// <summary>
+    /// Set: every start fails with it, as an agent whose executable is missing or broken does (an
+    /// <see cref="AgentUnavailableException"/>), or as a start whose set-up broke (anything else: a full disk).
+    /// </summary>
+    public Exception? StartFails { get; set; }
 
     public Task<IAgentSession> StartAsync(AgentStartOptions options, IAgentSink sink, CancellationToken cancellationToken)
     {

@@ -145,6 +145,13 @@ public sealed class SoakTests
 
         public async Task FinishAsync()
         {
+            // Paused past the threshold (the bench's ten minutes), an agent other than Claude Code is told the decision as it
+            // resumes and asks the call again; Claude Code is resumed with the call still pending and answered in place.
+            if (waitingEvents.Received.Any(e => e.Event == "session.status" && e.Str("reason") == PausedCalls.PausedReason) && World.Agent != "claude-code")
+            {
+                World.Model.Enqueue(World.ShellCall("echo waited > waited.txt"));
+            }
+
             World.Model.Enqueue(ScriptedReply.Text("Written."));
             await ApiAssert.OkJsonAsync(await World.DecideAsync(approvalId, "allow_once"));
             await waitingEvents.WaitForAsync("turn.completed");

@@ -331,6 +331,43 @@ public sealed class PausedCallsTests
     }
 
     [Fact]
+    public async Task Warm_TheStartedAgentAsksTheCallItself_ItRuns_NoLookStartsAnother_AndACancelReachesItsTurn()
+    {
+        await StoppedMidWaitAsync();
+        await _paused.WarmAsync(TimeSpan.FromMinutes(1));
+        var again = _paused.RequestAsync(Call(canPause: false), Task.CompletedTask, (_, _) => throw new InvalidOperationException("asked twice"),
+            CancellationToken.None);
+
+        Assert.False(_paused.IsPaused);
+        await _paused.WarmAsync(TimeSpan.FromMinutes(1));
+        Assert.Equal(1, _host.Warms);
+        var cancelled = false;
+        await _paused.CancelAsync(() => { cancelled = true; return Task.CompletedTask; }, CancellationToken.None);
+        Assert.True(cancelled);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => again);
+        Assert.Equal(1, _host.StopCount);
+    }
+
+    [Fact]
+    public async Task Warm_StoppedForSomeoneInLine_ALookMeanwhileDoesNotKeepIt()
+    {
+        await StoppedMidWaitAsync();
+        await _paused.WarmAsync(TimeSpan.FromMinutes(1));
+        await _clock.TimersArmedAsync();
+        // The stop for the line waits on a transition under way; a look comes meanwhile.
+        var transition = new TaskCompletionSource();
+        var held = _paused.ExclusiveAsync(() => transition.Task, CancellationToken.None);
+        _paused.CoolNow();
+        var look = _paused.WarmAsync(TimeSpan.FromMinutes(1));
+        transition.SetResult();
+        await held;
+        await look;
+
+        await _host.StoppedAgain.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(1, _host.Warms);
+    }
+
+    [Fact]
     public async Task Warm_TheAgentExitsByItself_TheCallStaysOpen_AndTheDecisionStartsItAnew()
     {
         await StoppedMidWaitAsync();

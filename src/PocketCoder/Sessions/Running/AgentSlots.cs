@@ -82,7 +82,10 @@ public sealed class AgentSlots
         }
     }
 
-    /// <summary>Told (outside the lock) whenever the line moves: a slot is taken or let go, someone joins or leaves it, the limit changes.</summary>
+    /// <summary>
+    /// Told (outside the lock) whenever the line moves: a slot is taken or let go, someone joins or leaves it, the limit changes;
+    /// and when a session holding a slot ends its turn while someone waits (<see cref="TurnOver"/>).
+    /// </summary>
     public void Watch(Action changed)
     {
         lock (_lock)
@@ -181,6 +184,24 @@ public sealed class AgentSlots
         if (released)
         {
             Promote();
+        }
+    }
+
+    /// <summary>
+    /// A session holding a slot ended its turn: when someone waits in line, the watchers are told, as the slot may now be
+    /// theirs (its manager suspends a session whose turn is over for one in line).
+    /// </summary>
+    public void TurnOver(string sessionId)
+    {
+        bool matters;
+        lock (_lock)
+        {
+            matters = _waiting.Count > 0 && _running.Contains(sessionId);
+        }
+
+        if (matters)
+        {
+            Changed();
         }
     }
 

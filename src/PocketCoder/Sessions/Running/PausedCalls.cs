@@ -205,8 +205,14 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
                 return;
             }
 
-            // Each look extends the hold, up to twice the hold from the first look of this warm start.
+            // Each look extends the hold, up to twice the hold from the first look of this warm start; never one cut short
+            // for someone in line for a slot (CoolNow).
             var now = clock.GetUtcNow();
+            if (wait.Warm && wait.Wake is { IsCancellationRequested: true })
+            {
+                return;
+            }
+
             wait.WarmUntil = wait.Warm ? Min(now + hold, wait.WarmSince + (hold * 2)) : now + hold;
         }
 
@@ -278,7 +284,8 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
     {
         while (true)
         {
-            var left = wait.WarmUntil - clock.GetUtcNow();
+            // Woken for someone in line: stopped now, whatever a look set its hold to meanwhile (its token stays cancelled).
+            var left = wait.Wake is { IsCancellationRequested: true } ? TimeSpan.Zero : wait.WarmUntil - clock.GetUtcNow();
             if (left > TimeSpan.Zero && wait.Warm)
             {
                 try
@@ -296,7 +303,7 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
             await _transition.WaitAsync().ConfigureAwait(false);
             try
             {
-                if (wait is { Warm: true, Resumed: false } && wait.WarmUntil > clock.GetUtcNow())
+                if (wait is { Warm: true, Resumed: false, Wake.IsCancellationRequested: false } && wait.WarmUntil > clock.GetUtcNow())
                 {
                     continue;
                 }
@@ -326,8 +333,10 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
             if (_released.TryGetValue(toolCallId, out var released))
             {
                 released.TakenByAgent = true;
-                // A warm agent asking the call itself takes the decision in place: its process is the session's, not to cool.
+                // A warm agent asking the call itself takes the decision in place: its process is the session's, not to cool,
+                // and it runs: nothing is paused on the call any more, so no look starts another and a cancel reaches its turn.
                 released.Warm = false;
+                released.ProcessGone = false;
             }
 
             return released;
