@@ -539,10 +539,7 @@ public sealed partial class SessionManager(
                 before >> 20, Environment.WorkingSet >> 20);
         });
         runnerServices.Slots.Watch(trim.Changed);
-        if (options.SuspendIdleAfter > TimeSpan.Zero)
-        {
-            _suspender = SuspendIdleLoopAsync(_stopping.Token);
-        }
+        _suspender = SuspendIdleLoopAsync(_stopping.Token);
 
         return Task.CompletedTask;
     }
@@ -577,30 +574,81 @@ public sealed partial class SessionManager(
     }
 
     /// <summary>
-    /// Someone waits in line for an agent slot: the session idle the longest among those holding one is suspended now, as it
-    /// would be after the idle time (its conversation kept, the next message resumes it), so that "starts when one of the
-    /// running sessions finishes" holds. Nothing working, asking or about to take a message is touched. Each slot let go moves
-    /// the line and comes back here, one session at a time.
+    /// Someone waits in line for an agent slot: the session idle the longest among those holding one (its turn over for
+    /// <see cref="IdleBeforeGivingWay"/> at least) is suspended now, as it would be after the idle time (its conversation
+    /// kept, the next message resumes it), so that "starts when one of the running sessions finishes" holds. Nothing
+    /// working, asking or about to take a message is touched. Each slot let go moves the line and comes back here, one
+    /// session at a time.
     /// </summary>
     private async Task MakeRoomAsync()
     {
+        var now = clock.GetUtcNow();
         var idle = _live.Values
             .Where(r => r.IsQuiescent && r.IsAlive && runnerServices.Slots.Holds(r.SessionId) && sessions.Find(r.SessionId)?.Status == SessionStatuses.Idle)
-            .MinBy(r => r.LastActivity);
-        if (idle is null || runnerServices.Slots.Waiting.Count == 0 || !_live.TryRemove(new KeyValuePair<string, SessionRunner>(idle.SessionId, idle)))
+            .ToList();
+        var due = idle.Where(r => now - r.LastActivity >= IdleBeforeGivingWay).MinBy(r => r.LastActivity);
+        if (runnerServices.Slots.Waiting.Count == 0)
+        {
+            return;
+        }
+
+        if (due is null)
+        {
+            // Its owner may still be typing the next message: asked again once the longest idle has been idle long enough.
+            if (idle.Count > 0)
+            {
+                MakeRoomLater(IdleBeforeGivingWay - (now - idle.Min(r => r.LastActivity)));
+            }
+
+            return;
+        }
+
+        if (!_live.TryRemove(new KeyValuePair<string, SessionRunner>(due.SessionId, due)))
         {
             return;
         }
 
         try
         {
-            await idle.StopAsync(_stopping.Token);
-            sessions.Announce(idle.SessionId, SuspendedForTheLine);
+            await due.StopAsync(_stopping.Token);
+            sessions.Announce(due.SessionId, SuspendedForTheLine);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
-            logger.LogWarning(exception, "Session {SessionId}: suspending it for a session in line failed", idle.SessionId);
+            logger.LogWarning(exception, "Session {SessionId}: suspending it for a session in line failed", due.SessionId);
         }
+    }
+
+    /// <summary>How long a session's turn must have been over before it gives its slot to a session in line.</summary>
+    public static readonly TimeSpan IdleBeforeGivingWay = TimeSpan.FromSeconds(30);
+
+    private int _roomLater;
+
+    /// <summary>One wait at a time for the line's next chance (the suspender's minute tick asks too).</summary>
+    private void MakeRoomLater(TimeSpan after)
+    {
+        if (Interlocked.Exchange(ref _roomLater, 1) == 1)
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await Task.Delay(after > TimeSpan.Zero ? after : TimeSpan.Zero, clock, _stopping.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            finally
+            {
+                Interlocked.Exchange(ref _roomLater, 0);
+            }
+
+            await MakeRoomAsync();
+        }, CancellationToken.None);
     }
 
     /// <summary>What an idle session suspended to let a session in line start says (the phone shows it).</summary>
@@ -626,7 +674,13 @@ public sealed partial class SessionManager(
             {
                 try
                 {
-                    await SuspendIdleAsync(cancellationToken);
+                    if (options.SuspendIdleAfter > TimeSpan.Zero)
+                    {
+                        await SuspendIdleAsync(cancellationToken);
+                    }
+
+                    // The line's own chance, even with idle suspension off: the limit is the owner's word too.
+                    await MakeRoomAsync();
                 }
                 catch (Exception exception) when (exception is not OperationCanceledException)
                 {

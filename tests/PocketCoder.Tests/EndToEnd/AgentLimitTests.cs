@@ -16,7 +16,8 @@ public sealed class AgentLimitTests
     public async Task InLine_MessagesWait_AStopLeavesTheLine_TheNextStartsAsTheRunningOneFinishes_WhichIsSuspendedForIt()
     {
         var (fake, finish) = HoldingTurn("first");
-        await using var world = await AgentWorld.FakeAsync(fake);
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        await using var world = await AgentWorld.FakeAsync(fake, clock);
         (await world.Http.PutAsJsonAsync("/api/resources/limit", new { limit = 1 })).EnsureSuccessStatusCode();
         var first = await world.StartSessionAsync("first");
         await using var firstEvents = await world.EventsAsync(first);
@@ -33,18 +34,24 @@ public sealed class AgentLimitTests
         Assert.Equal([second], resources.GetProperty("queued").EnumerateArray().Select(q => q.GetString()));
         Assert.Equal("queued", (await world.SessionAsync(second)).GetProperty("status").GetString());
 
-        // The first finishes its turn: it is suspended for the line (nothing cut short), and its slot is the second's, which
-        // runs its prompt, then what was sent while it waited.
+        // The first finishes its turn: kept a moment for its owner's next message, then suspended for the line (nothing cut
+        // short), and its slot is the second's, which runs its prompt, then what was sent while it waited.
         await using var secondEvents = await world.EventsAsync(second);
         finish.SetResult();
-        await firstEvents.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Done: first");
+        var done = await firstEvents.WaitForAsync("turn.completed");
+        await firstEvents.WaitForAsync(e => e.Id > done.Id && e.Event == "session.status" && e.Str("status") == "idle");
+        Assert.Equal("queued", (await world.SessionAsync(second)).GetProperty("status").GetString());
+        clock.Advance(TimeSpan.FromMinutes(1));
         await firstEvents.WaitForAsync(e => e.Event == "session.status" && e.Str("reason") == SessionManager.SuspendedForTheLine);
         await secondEvents.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Done: second");
-        await secondEvents.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Done: second, again");
+        var again = await secondEvents.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Done: second, again");
+        var secondDone = await secondEvents.WaitForAsync(e => e.Id > again.Id && e.Event == "turn.completed");
+        await secondEvents.WaitForAsync(e => e.Id > secondDone.Id && e.Event == "session.status" && e.Str("status") == "idle");
         Assert.Equal(2, fake.Starts);
 
         // The first's next message brings it back, conversation kept, once the second (its turns over) makes room in its turn.
         await world.SendAsync(first, "first, later");
+        clock.Advance(TimeSpan.FromMinutes(1));
         await firstEvents.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Done: first, later");
         await secondEvents.WaitForAsync(e => e.Event == "session.status" && e.Str("reason") == SessionManager.SuspendedForTheLine);
         Assert.Equal(3, fake.Starts);
@@ -56,14 +63,19 @@ public sealed class AgentLimitTests
     public async Task AStartInLineThatBreaks_TheSessionFailsSayingWhy_NeverLeftQueued()
     {
         var (fake, finish) = HoldingTurn("holder");
-        await using var world = await AgentWorld.FakeAsync(fake);
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        await using var world = await AgentWorld.FakeAsync(fake, clock);
         (await world.Http.PutAsJsonAsync("/api/resources/limit", new { limit = 1 })).EnsureSuccessStatusCode();
-        await world.StartSessionAsync("holder");
+        var holder = await world.StartSessionAsync("holder");
+        await using var holderEvents = await world.EventsAsync(holder);
         var waiting = await CreateQueuedAsync(world, "in line");
         await using var events = await world.EventsAsync(waiting);
 
         fake.StartFails = new IOException("No space left on device");
         finish.SetResult();
+        var done = await holderEvents.WaitForAsync("turn.completed");
+        await holderEvents.WaitForAsync(e => e.Id > done.Id && e.Event == "session.status" && e.Str("status") == "idle");
+        clock.Advance(TimeSpan.FromMinutes(1));
         var error = await events.WaitForAsync("session.error");
         Assert.Contains("No space left on device", error.Str("message"), StringComparison.Ordinal);
         await events.WaitForAsync(e => e.Event == "session.status" && e.Str("status") == "failed");
