@@ -93,7 +93,7 @@ public sealed class Resources(Database database, PocketCoderOptions options, Age
         return trees;
     }
 
-    /// <summary>Sets (or, with null, clears) the owner's limit: raised, those first in line start now; lowered, nothing running is stopped.</summary>
+    /// <summary>Sets (or, with null, clears) the owner's limit: raised, those first in line start now; lowered, nothing working is stopped.</summary>
     public ResourcesResponse SetLimit(int? limit, Actor actor)
     {
         if (limit is < 1 or > 1000)

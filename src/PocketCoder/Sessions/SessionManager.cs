@@ -214,29 +214,46 @@ public sealed partial class SessionManager(
     public async Task<QueuedMessage?> SendAsync(string sessionId, OwnerMessage message, Actor actor, CancellationToken cancellationToken)
     {
         EnsureMaySteer(sessionId, actor);
-        SessionRunner? runner;
-        // A session waiting for its worktree or an agent slot takes the message into its queue; one whose agent is not running
-        // and cannot start now joins the line, and takes it the same way (or, its slot come meanwhile, finds the agent up).
-        do
+        for (var attempt = 1; ; attempt++)
         {
-            if (await QueueWhilePreparingAsync(sessionId, message, actor, cancellationToken) is { } waiting)
+            SessionRunner? runner;
+            // A session waiting for its worktree or an agent slot takes the message into its queue; one whose agent is not running
+            // and cannot start now joins the line, and takes it the same way (or, its slot come meanwhile, finds the agent up).
+            do
             {
-                return waiting;
+                if (await QueueWhilePreparingAsync(sessionId, message, actor, cancellationToken) is { } waiting)
+                {
+                    return waiting;
+                }
+
+                runner = await EnsureRunningAsync(sessionId, cancellationToken);
+            }
+            while (runner is null);
+
+            InvalidOperationException refused;
+            try
+            {
+                return await runner.SendAsync(message, actor, cancellationToken);
+            }
+            catch (InvalidOperationException exception)
+            {
+                refused = exception;
             }
 
-            runner = await EnsureRunningAsync(sessionId, cancellationToken);
+            // Suspended for the line as the message came: it brings the session back, as to any suspended one.
+            if (attempt > 1 || !await SuspendedMeanwhileAsync(sessionId, runner, cancellationToken))
+            {
+                throw ApiProblem.Conflict(ErrorCodes.SessionNotActive,
+                    $"The agent stopped before it could take the message ({refused.Message}). Send it again to restart the agent.");
+            }
         }
-        while (runner is null);
+    }
 
-        try
-        {
-            return await runner.SendAsync(message, actor, cancellationToken);
-        }
-        catch (InvalidOperationException exception)
-        {
-            throw ApiProblem.Conflict(ErrorCodes.SessionNotActive,
-                $"The agent stopped before it could take the message ({exception.Message}). Send it again to restart the agent.");
-        }
+    /// <summary>Whether <paramref name="runner"/> was suspended (not stopped for good) once what holds the start lock is done.</summary>
+    private async Task<bool> SuspendedMeanwhileAsync(string sessionId, SessionRunner runner, CancellationToken cancellationToken)
+    {
+        await _startLocks.GetOrAdd(sessionId, _ => new SemaphoreSlim(1, 1)).RunAsync(() => Task.CompletedTask, cancellationToken);
+        return !(_live.TryGetValue(sessionId, out var current) && current == runner) && sessions.Find(sessionId)?.Status == SessionStatuses.Idle;
     }
 
     /// <summary>The messages waiting for the session's turn to end, and whether they wait for the owner.</summary>
@@ -582,41 +599,64 @@ public sealed partial class SessionManager(
     /// </summary>
     private async Task MakeRoomAsync()
     {
-        var now = clock.GetUtcNow();
-        var idle = _live.Values
-            .Where(r => r.IsQuiescent && r.IsAlive && runnerServices.Slots.Holds(r.SessionId) && sessions.Find(r.SessionId)?.Status == SessionStatuses.Idle)
-            .ToList();
-        var due = idle.Where(r => now - r.LastActivity >= IdleBeforeGivingWay).MinBy(r => r.LastActivity);
-        if (runnerServices.Slots.Waiting.Count == 0)
-        {
-            return;
-        }
-
-        if (due is null)
-        {
-            // Its owner may still be typing the next message: asked again once the longest idle has been idle long enough.
-            if (idle.Count > 0)
-            {
-                MakeRoomLater(IdleBeforeGivingWay - (now - idle.Min(r => r.LastActivity)));
-            }
-
-            return;
-        }
-
-        if (!_live.TryRemove(new KeyValuePair<string, SessionRunner>(due.SessionId, due)))
-        {
-            return;
-        }
-
+        // One at a time: a suspended agent lets its slot go only once it has exited, and until then the line still looks
+        // unserved; a second pass meanwhile would suspend one session more than the line needs.
+        await _makingRoom.WaitAsync(_stopping.Token);
         try
         {
-            await due.StopAsync(_stopping.Token);
-            sessions.Announce(due.SessionId, SuspendedForTheLine);
+            var now = clock.GetUtcNow();
+            var idle = _live.Values
+                .Where(r => r.IsQuiescent && r.IsAlive && !r.RunsAnyTask && runnerServices.Slots.Holds(r.SessionId)
+                    && sessions.Find(r.SessionId)?.Status == SessionStatuses.Idle)
+                .ToList();
+            if (runnerServices.Slots.Waiting.Count == 0)
+            {
+                return;
+            }
+
+            if (idle.Where(r => now - r.LastActivity >= IdleBeforeGivingWay).MinBy(r => r.LastActivity) is not { } due)
+            {
+                // Its owner may still be typing the next message: asked again once the longest idle has been idle long enough.
+                if (idle.Count > 0)
+                {
+                    MakeRoomLater(IdleBeforeGivingWay - (now - idle.Min(r => r.LastActivity)));
+                }
+
+                return;
+            }
+
+            await SuspendForTheLineAsync(due);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
-            logger.LogWarning(exception, "Session {SessionId}: suspending it for a session in line failed", due.SessionId);
+            logger.LogWarning(exception, "Making room for a session in line failed");
         }
+        finally
+        {
+            _makingRoom.Release();
+        }
+    }
+
+    private readonly SemaphoreSlim _makingRoom = new(1, 1);
+
+    /// <summary>
+    /// Under the session's start lock, as a hand-back is: closed to new messages between turns (a message that got in first
+    /// keeps it), then stopped. A message that comes meanwhile waits for the lock and brings it back (<see cref="SendAsync"/>).
+    /// </summary>
+    private async Task SuspendForTheLineAsync(SessionRunner due)
+    {
+        var gate = _startLocks.GetOrAdd(due.SessionId, _ => new SemaphoreSlim(1, 1));
+        await gate.RunAsync(async () =>
+        {
+            if (!_live.TryGetValue(due.SessionId, out var current) || current != due || !await due.CloseBetweenTurnsAsync(_stopping.Token)
+                || !_live.TryRemove(new KeyValuePair<string, SessionRunner>(due.SessionId, due)))
+            {
+                return;
+            }
+
+            await due.StopAsync(_stopping.Token);
+            sessions.Announce(due.SessionId, SuspendedForTheLine);
+        }, _stopping.Token);
     }
 
     /// <summary>How long a session's turn must have been over before it gives its slot to a session in line.</summary>
@@ -879,7 +919,9 @@ public sealed partial class SessionManager(
         }
         catch (Exception)
         {
-            // Its slot goes to the next in line: no process holds it.
+            // A start that broke after its process came up (a read of the session, its cost) leaves no agent behind, outside
+            // the live set where nothing would ever stop it; its slot goes to the next in line.
+            await runner.StopAsync(CancellationToken.None);
             runnerServices.Slots.Release(session.Id);
             throw;
         }

@@ -158,6 +158,8 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
             _inbox.HoldWhatWaits();
         }
 
+        // Its agent just came up: idle from now, however long the start took (the line's 30 s count from here).
+        _stall.Touch();
         _stall.Start();
     }
 
@@ -308,6 +310,9 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
 
     /// <summary>Whether the agent's task of this id has started and not ended.</summary>
     public bool RunsTask(string taskId) => _runningTasks.ContainsKey(taskId);
+
+    /// <summary>A background command or subagent of the agent still runs after its turn (never suspended for the line).</summary>
+    public bool RunsAnyTask => !_runningTasks.IsEmpty;
 
     /// <summary>Stops one of the agent's tasks on its own; false where its agent cannot (or it is not running).</summary>
     public Task<bool> StopAgentTaskAsync(string taskId, CancellationToken cancellationToken) =>

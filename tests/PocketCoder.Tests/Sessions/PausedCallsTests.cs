@@ -349,6 +349,32 @@ public sealed class PausedCallsTests
     }
 
     [Fact]
+    public async Task Warm_TheStartedAgentAsksItsCall_UndecidedByTheEndOfItsHold_IsPausedAgain_AndTheDecisionResumesIt()
+    {
+        await StoppedMidWaitAsync();
+        await _paused.WarmAsync(TimeSpan.FromMinutes(1));
+        await _clock.TimersArmedAsync();
+        var again = _paused.RequestAsync(Call(canPause: false), Task.CompletedTask, (_, _) => throw new InvalidOperationException("asked twice"),
+            CancellationToken.None);
+        Assert.False(_paused.IsPaused);
+
+        // Its hold runs out, undecided: stopped again, the question still open, the memory given back.
+        await _clock.TimersArmedAsync(2);
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        Assert.Same(PermissionDecision.PauseAgent, await again.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(2, _host.StopCount);
+        Assert.True(_paused.IsPaused);
+        Assert.False(_askToken.IsCancellationRequested);
+
+        // A later look starts it ahead again; the decision is then only told.
+        await _paused.WarmAsync(TimeSpan.FromMinutes(1));
+        Assert.Equal(2, _host.Warms);
+        _owner.SetResult(new PermissionDecision(true));
+        await _host.Resumed.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(_host.ResumedWarm);
+    }
+
+    [Fact]
     public async Task Warm_StoppedForSomeoneInLine_ALookMeanwhileDoesNotKeepIt()
     {
         await StoppedMidWaitAsync();

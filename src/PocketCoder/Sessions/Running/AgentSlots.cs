@@ -3,7 +3,8 @@ namespace PocketCoder.Sessions.Running;
 /// <summary>
 /// The machine-wide limit on running agent processes: a session holds a slot while its agent's process runs, and lets it go
 /// when the process ends (a pause on a call, an idle suspension, a stop, an exit). A session that would start beyond the limit
-/// waits in line, first come first served, and is never killed to make room. Plain state under one lock; what a session does
+/// waits in line, first come first served; nothing working is stopped to make room (its manager suspends a session whose turn
+/// is over for the line, as idle suspension would later). Plain state under one lock; what a session does
 /// while it waits (its status, its place on the phone) is its manager's.
 /// </summary>
 public sealed class AgentSlots
@@ -205,7 +206,7 @@ public sealed class AgentSlots
         }
     }
 
-    /// <summary>A new limit (at least 1): raised, those first in line start; lowered, nobody running is stopped, the line just waits longer.</summary>
+    /// <summary>A new limit (at least 1): raised, those first in line start; lowered, nobody is stopped here, the line just waits longer.</summary>
     public void SetLimit(int limit)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);

@@ -335,6 +335,8 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
                 released.TakenByAgent = true;
                 // A warm agent asking the call itself takes the decision in place: its process is the session's, not to cool,
                 // and it runs: nothing is paused on the call any more, so no look starts another and a cancel reaches its turn.
+                // Undecided by the end of its hold, it is paused again all the same (JoinReleasedAsync).
+                released.TakenWhileWarm = released.Warm;
                 released.Warm = false;
                 released.ProcessGone = false;
             }
@@ -346,8 +348,18 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
     /// <summary>A call let go to pause the agent, asked again (Claude would not defer it): the wait already open answers it.</summary>
     private async Task<PermissionDecision> JoinReleasedAsync(PermissionRequest request, PausedWait released, CancellationToken cancellationToken)
     {
+        var pausedAgain = false;
         try
         {
+            var hold = released.WarmUntil - clock.GetUtcNow();
+            if (released.TakenWhileWarm && !await DecidedWithinAsync(released.Decision, hold, cancellationToken).ConfigureAwait(false)
+                && await PauseAgainAsync(released).ConfigureAwait(false))
+            {
+                // Its process is gone: nobody reads this answer, and the decision resumes the agent as for any pause.
+                pausedAgain = true;
+                return PermissionDecision.PauseAgent;
+            }
+
             var decided = await released.Decision.WaitAsync(cancellationToken).ConfigureAwait(false);
             // On the call as the owner saw it: its input (or their edit), and only for the same tool.
             return !decided.Allow ? decided
@@ -361,8 +373,60 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
         }
         finally
         {
-            Forget(released);
+            if (!pausedAgain)
+            {
+                Forget(released);
+            }
         }
+    }
+
+    private async Task<bool> DecidedWithinAsync(Task<PermissionDecision> decision, TimeSpan within, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await decision.WaitAsync(within > TimeSpan.Zero ? within : TimeSpan.Zero, clock, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// A warm agent took its call and the hold ran out undecided: it is stopped again, the call still open, as a pause is
+    /// (the memory goes back; a later look or the decision starts it anew). False when decided or ended meanwhile.
+    /// </summary>
+    private async Task<bool> PauseAgainAsync(PausedWait wait)
+    {
+        await _transition.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (host.Stopping || wait.Cancelled || wait.Decision.IsCompleted || !wait.TakenByAgent
+                || !await host.StopForPauseAsync(wait.ToolCallId, midTurn: true).ConfigureAwait(false))
+            {
+                return false;
+            }
+
+            lock (_lock)
+            {
+                wait.ProcessGone = true;
+                wait.TakenByAgent = false;
+                wait.TakenWhileWarm = false;
+            }
+        }
+        finally
+        {
+            _transition.Release();
+        }
+
+        // A decision that came as it was stopped found it taken, and settled nothing: it is settled here (at most once).
+        if (wait.Decision.IsCompleted)
+        {
+            _ = Task.Run(() => SettleAsync(wait), CancellationToken.None);
+        }
+
+        return true;
     }
 
     /// <summary>
@@ -467,7 +531,9 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
         await _transition.WaitAsync().ConfigureAwait(false);
         try
         {
-            if (host.Stopping || wait.Resumed)
+            // Taken meanwhile by a running agent that asked the call itself (a decision racing its ask): the decision is its
+            // answer there, and that process is neither stopped nor a second one started (the call would run twice).
+            if (host.Stopping || wait.Resumed || wait.TakenByAgent)
             {
                 return;
             }
@@ -541,6 +607,9 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
 
         /// <summary>The agent did not pause but asked for the call again, and took the decision itself.</summary>
         public bool TakenByAgent { get; set; }
+
+        /// <summary>Taken by an agent started ahead of the decision: paused again at the end of its hold if still undecided.</summary>
+        public bool TakenWhileWarm { get; set; }
 
         /// <summary>The agent's turn ended on the call: its process is to go.</summary>
         public bool AgentStopped { get; set; }
