@@ -604,15 +604,17 @@ public sealed partial class SessionManager(
         await _makingRoom.WaitAsync(_stopping.Token);
         try
         {
+            // Asked at every minute tick: with nobody in line, nothing is read (a status per live session).
+            if (runnerServices.Slots.Waiting.Count == 0)
+            {
+                return;
+            }
+
             var now = clock.GetUtcNow();
             var idle = _live.Values
                 .Where(r => r.IsQuiescent && r.IsAlive && !r.RunsAnyTask && runnerServices.Slots.Holds(r.SessionId)
                     && sessions.Find(r.SessionId)?.Status == SessionStatuses.Idle)
                 .ToList();
-            if (runnerServices.Slots.Waiting.Count == 0)
-            {
-                return;
-            }
 
             if (idle.Where(r => now - r.LastActivity >= IdleBeforeGivingWay).MinBy(r => r.LastActivity) is not { } due)
             {
