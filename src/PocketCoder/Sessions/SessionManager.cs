@@ -568,6 +568,19 @@ public sealed partial class SessionManager(
     /// </summary>
     public async Task<int> SuspendIdleAsync(CancellationToken cancellationToken)
     {
+        // Counted apart: the list and the last runner of the loop stay referenced from its state until it completes, and the
+        // collection below is to take them too.
+        var suspended = await SuspendEachIdleAsync(cancellationToken);
+        if (suspended > 0)
+        {
+            ReturnMemory();
+        }
+
+        return suspended;
+    }
+
+    private async Task<int> SuspendEachIdleAsync(CancellationToken cancellationToken)
+    {
         var now = clock.GetUtcNow();
         var suspended = 0;
         foreach (var runner in _live.Values.Where(r => r.IsQuiescent && now - r.LastActivity >= options.SuspendIdleAfter).ToList())
@@ -580,11 +593,6 @@ public sealed partial class SessionManager(
             await runner.StopAsync(cancellationToken);
             sessions.Announce(runner.SessionId, "suspended while idle; the next message resumes it");
             suspended++;
-        }
-
-        if (suspended > 0)
-        {
-            ReturnMemory();
         }
 
         return suspended;
