@@ -49,7 +49,9 @@ public sealed class RestartTests
             await replay.WaitForAsync(e => e.Event == "session.status" && e.Str("status") == "idle");
         }
 
-        Assert.Equal("idle", (await world.SessionAsync(sessionId)).GetProperty("status").GetString());
+        // Seen once in a loaded full run as "failed" after the turn: the session's errors say why, if it happens again.
+        var status = (await world.SessionAsync(sessionId)).GetProperty("status").GetString();
+        Assert.True(status == "idle", $"status {status}; {string.Join("; ", replay.Received.Where(e => e.Event is "session.error" or "session.status").Select(e => e.Data))}");
     }
 
     [Fact]
