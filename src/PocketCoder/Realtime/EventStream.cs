@@ -75,67 +75,56 @@ public sealed class EventStream(EventHub hub, PocketCoderOptions options, IHostA
     private async Task<long> LiveAsync(Sse sse, EventHub.Subscription subscription, long cursor, Func<StoredEvent, long> cursorOf,
         Action<StoredEvent>? onSent, CancellationToken cancellationToken)
     {
-        // One heartbeat timer per interval, renewed only when it fires: a linked token and timer made at every wake were
-        // most of what 100 subscribers cost at 1,000 events/s (docs/performance.md, fan-out). A busy stream so gets a
-        // heartbeat each interval too, one comment line.
-        var heartbeat = Heartbeat(cancellationToken);
-        try
+        // The wait takes no token (see Subscription.Wake): the stream's end and its heartbeat wake it instead. A busy stream so
+        // gets a heartbeat each interval too, one comment line.
+        var heartbeatDue = 0;
+        using var heartbeat = new Timer(_ =>
         {
-            while (true)
+            Volatile.Write(ref heartbeatDue, 1);
+            subscription.Wake();
+        }, null, options.HeartbeatInterval, options.HeartbeatInterval);
+        using var ending = cancellationToken.Register(subscription.Wake);
+        while (await subscription.Reader.WaitToReadAsync(CancellationToken.None))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            while (subscription.Reader.TryRead(out var item))
             {
-                bool more;
-                try
+                if (item.Ephemeral is { } ephemeral)
                 {
-                    more = await subscription.Reader.WaitToReadAsync(heartbeat.Token);
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                {
-                    await sse.HeartbeatAsync(cancellationToken);
-                    heartbeat.Dispose();
-                    heartbeat = Heartbeat(cancellationToken);
+                    // No id: the client keeps its last one, so resuming stored events is unaffected.
+                    await sse.WriteEventAsync(ephemeral.Kind, ephemeral.Data, id: null, cancellationToken);
                     continue;
                 }
 
-                if (!more)
+                if (item.Stored is not { } stored)
                 {
-                    return cursor;
+                    // A wake-up: nothing to send.
+                    continue;
                 }
 
-                while (subscription.Reader.TryRead(out var item))
+                var id = cursorOf(stored);
+                if (id <= cursor)
                 {
-                    if (item.Ephemeral is { } ephemeral)
-                    {
-                        // No id: the client keeps its last one, so resuming stored events is unaffected.
-                        await sse.WriteEventAsync(ephemeral.Kind, ephemeral.Data, id: null, cancellationToken);
-                        continue;
-                    }
-
-                    var stored = item.Stored!;
-                    var id = cursorOf(stored);
-                    if (id <= cursor)
-                    {
-                        continue;
-                    }
-
-                    onSent?.Invoke(stored);
-                    await sse.WriteFrameAsync(stored.FrameWithId(id), cancellationToken);
-                    cursor = id;
+                    continue;
                 }
 
+                onSent?.Invoke(stored);
+                await sse.WriteFrameAsync(stored.FrameWithId(id), cancellationToken);
+                cursor = id;
+            }
+
+            if (Interlocked.Exchange(ref heartbeatDue, 0) == 1)
+            {
+                await sse.HeartbeatAsync(cancellationToken);
+            }
+            else
+            {
                 await sse.FlushAsync(cancellationToken);
             }
         }
-        finally
-        {
-            heartbeat.Dispose();
-        }
-    }
 
-    private CancellationTokenSource Heartbeat(CancellationToken cancellationToken)
-    {
-        var heartbeat = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        heartbeat.CancelAfter(options.HeartbeatInterval);
-        return heartbeat;
+        cancellationToken.ThrowIfCancellationRequested();
+        return cursor;
     }
 
     /// <summary>One event's frame, encoded once and cached on the event (see <c>StoredEvent.FrameWithId</c>).</summary>

@@ -54,6 +54,72 @@ public sealed class EventStreamTests
     }
 
     [Fact]
+    public void Hub_WakeIntoAFullBuffer_IsDroppedNotAnOverflow()
+    {
+        var hub = new EventHub();
+        using var subscription = hub.Subscribe(null, capacity: 2);
+        subscription.Wake();
+        hub.Publish(new StoredEvent(1, "s", 1, "message.delta", "{}", "now"));
+        subscription.Wake();
+
+        Assert.False(subscription.Overflowed);
+        Assert.True(subscription.Reader.TryRead(out var wake));
+        Assert.True(wake.IsWake);
+        Assert.True(subscription.Reader.TryRead(out var stored));
+        Assert.Equal(1, stored.Stored!.Id);
+        Assert.False(subscription.Reader.TryRead(out _));
+    }
+
+    [Fact]
+    public async Task ClosedStream_LeavesTheHubAtOnce_NotAtItsNextHeartbeat()
+    {
+        // The stream's wait takes no token: its end must wake it. With a heartbeat an hour away, only that wake can end it.
+        await using var server = await TestServer.StartAsync(heartbeat: TimeSpan.FromHours(1));
+        var phone = await server.PairAsync();
+        var sessionId = CreateSession(server);
+        var hub = server.Services.GetRequiredService<EventHub>();
+        var before = hub.SubscriberCount;
+        var stream = await SseClient.ConnectAsync(phone.Http, $"/api/sessions/{sessionId}/events");
+        await stream.WaitForAsync("session.status");
+        Assert.Equal(before + 1, hub.SubscriberCount);
+
+        await stream.DisposeAsync();
+
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (hub.SubscriberCount > before && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.Equal(before, hub.SubscriberCount);
+    }
+
+    [Fact]
+    public async Task BusyStream_StillSendsHeartbeats()
+    {
+        await using var server = await TestServer.StartAsync(heartbeat: TimeSpan.FromMilliseconds(100));
+        var phone = await server.PairAsync();
+        var sessionId = CreateSession(server);
+        var log = server.Services.GetRequiredService<EventLog>();
+        await using var stream = await SseClient.ConnectAsync(phone.Http, $"/api/sessions/{sessionId}/events");
+        await stream.WaitForAsync("session.status");
+        using var stop = new CancellationTokenSource();
+        var busy = Task.Run(async () =>
+        {
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                log.Append(sessionId, new MessageDeltaEvent($"chunk {i}"));
+                await Task.Delay(5);
+            }
+        });
+
+        // The connect comment, then heartbeats among the events.
+        await stream.WaitForCommentsAsync(3);
+        await stop.CancelAsync();
+        await busy;
+    }
+
+    [Fact]
     public async Task IdleStream_SendsHeartbeats()
     {
         await using var server = await TestServer.StartAsync(heartbeat: TimeSpan.FromMilliseconds(100));
