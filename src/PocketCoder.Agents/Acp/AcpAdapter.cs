@@ -20,9 +20,12 @@ public sealed class AcpAdapter(AcpAgentDefinition agent) : IAgentAdapter
 
     public async Task<IAgentSession> StartAsync(AgentStartOptions options, IAgentSink sink, CancellationToken cancellationToken)
     {
-        var executable = agent.Command.ResolveToStart(agent.Id, agent.Name, agent.InstallHint);
+        var launcher = agent.Command.ResolveToStart(agent.Id, agent.Name, agent.InstallHint);
+        // Its program itself rather than the npm launcher that would wait on it (Copilot CLI, Qwen Code).
+        var direct = Processes.NpmLaunchers.Of(launcher, agent.Command);
+        var executable = direct?.Executable ?? launcher;
 
-        List<string> arguments = [.. agent.Arguments];
+        List<string> arguments = [.. direct?.Arguments ?? [], .. agent.Arguments];
         var model = options.Model is { Length: > 0 } chosen ? chosen : agent.DefaultModel;
         if (agent.ModelArgument is not null && model is not null)
         {
@@ -43,7 +46,8 @@ public sealed class AcpAdapter(AcpAgentDefinition agent) : IAgentAdapter
         // command line (claude-agent-acp does: --mcp-config). A repository's values are public and go as they are.
         var (servers, secrets) = Mcp.McpFormats.ByReference(options.McpServers.Servers, server => !server.ValuesArePublic);
         options = options with { Mcp = options.McpServers with { Servers = servers } };
-        var environment = agent.Command.EnvironmentWith(secrets.Concat(options.Sandbox is null ? [] : agent.SandboxedEnvironment));
+        var environment = agent.Command.EnvironmentWith(secrets.Concat(options.Sandbox is null ? [] : agent.SandboxedEnvironment)
+            .Concat(direct?.Environment ?? new Dictionary<string, string>()));
         var spec = options.Spec(agent.Id, executable, arguments, environment, agent.State, agent.ReadPaths);
 
         // Where its chat files really are: in the agent's home of PocketCoder's own when it runs sandboxed.

@@ -1,0 +1,80 @@
+using System.Runtime.InteropServices;
+using System.Text.Json;
+
+namespace PocketCoder.Agents.Processes;
+
+/// <summary>
+/// What an agent's npm launcher would start, started directly. Copilot CLI's <c>copilot</c> (<c>npm-loader.js</c>) and Qwen Code's
+/// <c>qwen</c> (<c>cli-entry.js</c>) are each a Node process that starts the real program as a child and then waits on it for the
+/// whole session: 45 MB of the session's memory and a Node start-up before every start and every resume (docs/performance.md,
+/// "Resources"). Only the two launchers read here are recognised, by their package's name and their file; anything else, or a
+/// package laid out otherwise, is started as it is.
+/// </summary>
+public static class NpmLaunchers
+{
+    /// <summary>How to start the program directly: the executable, arguments before the agent's own, and variables to set.</summary>
+    public sealed record Direct(string Executable, IReadOnlyList<string> Arguments, IReadOnlyDictionary<string, string> Environment);
+
+    /// <summary>The program <paramref name="executable"/> launches, or null to start <paramref name="executable"/> itself.</summary>
+    /// <param name="command">The agent's command: its PATH finds the <c>node</c> a launcher's <c>#!/usr/bin/env node</c> would.</param>
+    public static Direct? Of(string executable, AgentCommand command)
+    {
+        var real = FileSystem.RealPath.Resolve(executable) ?? executable;
+        var package = Path.GetDirectoryName(real);
+        if (package is null)
+        {
+            return null;
+        }
+
+        return (Path.GetFileName(real), PackageName(package)) switch
+        {
+            ("npm-loader.js", "@github/copilot") => Copilot(package),
+            ("cli-entry.js", "@qwen-code/qwen-code") => Qwen(executable, package, command),
+            _ => null,
+        };
+    }
+
+    /// <summary>
+    /// Copilot CLI 1.0's loader starts the native binary of its platform package, <c>@github/copilot-linux-x64/copilot</c> beside
+    /// it, with the same arguments and environment (<c>linuxmusl</c> on a musl system).
+    /// </summary>
+    private static Direct? Copilot(string package)
+    {
+        var platform = RuntimeInformation.RuntimeIdentifier.StartsWith("linux-musl", StringComparison.Ordinal) ? "linuxmusl" : "linux";
+        var arch = RuntimeInformation.OSArchitecture switch
+        {
+            Architecture.X64 => "x64",
+            Architecture.Arm64 => "arm64",
+            _ => null,
+        };
+        var binary = arch is null ? null : Path.Combine(Path.GetDirectoryName(package)!, $"copilot-{platform}-{arch}", "copilot");
+        return binary is not null && File.Exists(binary) ? new Direct(binary, [], new Dictionary<string, string>()) : null;
+    }
+
+    /// <summary>
+    /// Qwen Code 0.24's entry runs <c>node --expose-gc cli.js</c> beside it with the same arguments (its memory monitor calls
+    /// <c>gc()</c>). <c>QWEN_CODE_CLI</c>, which it sets for the agent to call itself by, names the launcher as before.
+    /// </summary>
+    private static Direct? Qwen(string executable, string package, AgentCommand command)
+    {
+        var cli = Path.Combine(package, "cli.js");
+        var node = new AgentCommand("node", command.Environment).Resolve();
+        return File.Exists(cli) && node is not null
+            ? new Direct(node, ["--expose-gc", cli], new Dictionary<string, string> { ["QWEN_CODE_CLI"] = executable })
+            : null;
+    }
+
+    private static string? PackageName(string folder)
+    {
+        try
+        {
+            using var stream = File.OpenRead(Path.Combine(folder, "package.json"));
+            using var json = JsonDocument.Parse(stream);
+            return json.RootElement.TryGetProperty("name", out var name) && name.ValueKind == JsonValueKind.String ? name.GetString() : null;
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or JsonException)
+        {
+            return null;
+        }
+    }
+}
