@@ -585,22 +585,46 @@ public sealed partial class SessionManager(
         var suspended = 0;
         foreach (var runner in _live.Values.Where(r => r.IsQuiescent && now - r.LastActivity >= options.SuspendIdleAfter).ToList())
         {
-            if (!_live.TryRemove(new KeyValuePair<string, SessionRunner>(runner.SessionId, runner)))
+            if (await SuspendAsync(runner, SuspendedWhileIdle, leavingHeldMessages: true, cancellationToken))
             {
-                continue;
+                suspended++;
             }
-
-            await runner.StopAsync(cancellationToken);
-            sessions.Announce(runner.SessionId, "suspended while idle; the next message resumes it");
-            suspended++;
         }
 
         return suspended;
     }
 
+    /// <summary>What an idle session suspended after the idle time says (the phone shows it).</summary>
+    public const string SuspendedWhileIdle = "suspended while idle; the next message resumes it";
+
+    /// <summary>
+    /// Under the session's start lock, as a hand-back is: closed to new messages between turns (a message that got in first
+    /// keeps it open), then stopped, its conversation kept. A message that comes meanwhile waits for the lock and brings it back
+    /// (<see cref="SendAsync"/>) rather than finding it stopping. Says whether it suspended it.
+    /// </summary>
+    private async Task<bool> SuspendAsync(SessionRunner runner, string reason, bool leavingHeldMessages, CancellationToken cancellationToken)
+    {
+        var suspended = false;
+        var gate = _startLocks.GetOrAdd(runner.SessionId, _ => new SemaphoreSlim(1, 1));
+        await gate.RunAsync(async () =>
+        {
+            if (!_live.TryGetValue(runner.SessionId, out var current) || current != runner
+                || !await runner.CloseBetweenTurnsAsync(cancellationToken, leavingHeldMessages)
+                || !_live.TryRemove(new KeyValuePair<string, SessionRunner>(runner.SessionId, runner)))
+            {
+                return;
+            }
+
+            await runner.StopAsync(cancellationToken);
+            sessions.Announce(runner.SessionId, reason);
+            suspended = true;
+        }, cancellationToken);
+        return suspended;
+    }
+
     /// <summary>
     /// Someone waits in line for an agent slot: the session idle the longest among those holding one (its turn over for
-    /// <see cref="IdleBeforeGivingWay"/> at least) is suspended now, as it would be after the idle time (its conversation
+    /// <see cref="IdleBeforeGivingWay"/> at least; among the first waiter's own sessions if they have any idle) is suspended now, as it would be after the idle time (its conversation
     /// kept, the next message resumes it), so that "starts when one of the running sessions finishes" holds. Nothing
     /// working, asking or about to take a message is touched. Each slot let go moves the line and comes back here, one
     /// session at a time.
@@ -624,18 +648,29 @@ public sealed partial class SessionManager(
                     && sessions.Find(r.SessionId)?.Status == SessionStatuses.Idle)
                 .ToList();
 
-            if (idle.Where(r => now - r.LastActivity >= IdleBeforeGivingWay).MinBy(r => r.LastActivity) is not { } due)
+            // The waiter's own idle sessions first (a device of theirs, another of their sessions): someone else's only when they
+            // have none.
+            var candidates = WaitersOwn(idle) is { Count: > 0 } own ? own : idle;
+            if (candidates.Count == 0)
             {
-                // Its owner may still be typing the next message: asked again once the longest idle has been idle long enough.
-                if (idle.Count > 0)
-                {
-                    MakeRoomLater(IdleBeforeGivingWay - (now - idle.Min(r => r.LastActivity)));
-                }
-
                 return;
             }
 
-            await SuspendForTheLineAsync(due);
+            var due = candidates.MinBy(r => r.LastActivity)!;
+            if (now - due.LastActivity < IdleBeforeGivingWay)
+            {
+                // Its owner may still be typing the next message: asked again once it has been idle long enough.
+                MakeRoomLater(IdleBeforeGivingWay - (now - due.LastActivity));
+                return;
+            }
+
+            var first = runnerServices.Slots.Waiting.FirstOrDefault();
+            if (await SuspendAsync(due, SuspendedForTheLine, leavingHeldMessages: false, _stopping.Token))
+            {
+                // Someone else's session may be the one stopped: the ledger says which, and for whom.
+                database.Write(write => ledger.Append(write, Actor.System.Name, "session.suspended", due.SessionId,
+                    new JsonObject { ["reason"] = "agent_slot", ["for"] = first }));
+            }
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
@@ -647,27 +682,14 @@ public sealed partial class SessionManager(
         }
     }
 
-    private readonly SemaphoreSlim _makingRoom = new(1, 1);
-
-    /// <summary>
-    /// Under the session's start lock, as a hand-back is: closed to new messages between turns (a message that got in first
-    /// keeps it), then stopped. A message that comes meanwhile waits for the lock and brings it back (<see cref="SendAsync"/>).
-    /// </summary>
-    private async Task SuspendForTheLineAsync(SessionRunner due)
+    /// <summary>Of <paramref name="idle"/>, the sessions started by whoever started the session first in line.</summary>
+    private List<SessionRunner> WaitersOwn(List<SessionRunner> idle)
     {
-        var gate = _startLocks.GetOrAdd(due.SessionId, _ => new SemaphoreSlim(1, 1));
-        await gate.RunAsync(async () =>
-        {
-            if (!_live.TryGetValue(due.SessionId, out var current) || current != due || !await due.CloseBetweenTurnsAsync(_stopping.Token)
-                || !_live.TryRemove(new KeyValuePair<string, SessionRunner>(due.SessionId, due)))
-            {
-                return;
-            }
-
-            await due.StopAsync(_stopping.Token);
-            sessions.Announce(due.SessionId, SuspendedForTheLine);
-        }, _stopping.Token);
+        var waiter = runnerServices.Slots.Waiting.FirstOrDefault() is { } first ? sessions.Find(first)?.StartedBy : null;
+        return waiter is null ? [] : [.. idle.Where(r => sessions.Find(r.SessionId)?.StartedBy == waiter)];
     }
+
+    private readonly SemaphoreSlim _makingRoom = new(1, 1);
 
     /// <summary>How long a session's turn must have been over before it gives its slot to a session in line.</summary>
     public static readonly TimeSpan IdleBeforeGivingWay = TimeSpan.FromSeconds(30);

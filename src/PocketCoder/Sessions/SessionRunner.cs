@@ -269,7 +269,8 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
     public void ResumedBy(Actor actor) => _inbox.ResumedBy(actor);
 
     /// <inheritdoc cref="SessionInbox.CloseBetweenTurnsAsync"/>
-    public Task<bool> CloseBetweenTurnsAsync(CancellationToken cancellationToken) => _inbox.CloseBetweenTurnsAsync(cancellationToken);
+    public Task<bool> CloseBetweenTurnsAsync(CancellationToken cancellationToken, bool leavingHeldMessages = false) =>
+        _inbox.CloseBetweenTurnsAsync(cancellationToken, leavingHeldMessages);
 
     public async Task SetModeAsync(string mode, CancellationToken cancellationToken)
     {

@@ -119,6 +119,76 @@ public sealed class AgentLimitTests
         finish.SetResult();
     }
 
+    [Fact]
+    public async Task TheLine_StopsTheWaitersOwnIdleSessionFirst_AndTheLedgerSaysWhoseAndForWhom()
+    {
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        await using var world = await AgentWorld.FakeAsync(new FakeAgent(), clock);
+        (await world.Http.PutAsJsonAsync("/api/resources/limit", new { limit = 2 })).EnsureSuccessStatusCode();
+        var owners = await world.StartSessionAsync("the owner's");
+        await using var ownersEvents = await world.EventsAsync(owners);
+        await IdleAsync(ownersEvents);
+
+        // Ana's first session goes idle later than the owner's: the owner's is the one idle longest.
+        clock.Advance(TimeSpan.FromSeconds(10));
+        var ana = await world.Server.PairPersonAsync("Ana", PocketCoder.Teams.Role.Operator);
+        var anas = (await ana.Http.PostOkAsync($"/api/projects/{world.ProjectId}/sessions", new { agent = world.Agent, prompt = "Ana's" }))
+            .GetProperty("id").GetString()!;
+        await using var anasEvents = await world.EventsAsync(anas);
+        // Its turn over (not only its answer in): a session still in its turn is no one's to stop, and the line would take the owner's.
+        await IdleAsync(anasEvents);
+        var anasNext = await ana.Http.PostOkAsync($"/api/projects/{world.ProjectId}/sessions", new { agent = world.Agent, prompt = "Ana's next" });
+        Assert.Equal("queued", anasNext.GetProperty("status").GetString());
+        var next = anasNext.GetProperty("id").GetString()!;
+        await using var nextEvents = await world.EventsAsync(next);
+
+        // Her own idle session gives way, not the owner's that has been idle longer.
+        clock.Advance(TimeSpan.FromMinutes(1));
+        await anasEvents.WaitForAsync(e => e.Event == "session.status" && e.Str("reason") == SessionManager.SuspendedForTheLine);
+        await nextEvents.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Done: Ana's next");
+        var resources = await world.Http.GetOkAsync("/api/resources");
+        Assert.Equal(2, resources.GetProperty("running").GetInt32());
+        Assert.Equal("idle", (await world.SessionAsync(owners)).GetProperty("status").GetString());
+        Assert.DoesNotContain(ownersEvents.Received, e => e.Event == "session.status" && e.Str("reason") == SessionManager.SuspendedForTheLine);
+
+        var ledger = await world.Http.GetOkAsync("/api/ledger?limit=1000");
+        var suspended = Assert.Single(ledger.GetProperty("entries").EnumerateArray(), e => e.GetProperty("action").GetString() == "session.suspended");
+        Assert.Equal(anas, suspended.GetProperty("subject").GetString());
+        Assert.Equal("agent_slot", suspended.GetProperty("detail").GetProperty("reason").GetString());
+        Assert.Equal(next, suspended.GetProperty("detail").GetProperty("for").GetString());
+    }
+
+    [Fact]
+    public async Task IdleSuspension_LeavesAMessageHeldForTheOwner_WhichResumesTheSessionWhenLetGo()
+    {
+        var (fake, finish) = HoldingTurn("first");
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        await using var world = await AgentWorld.FakeAsync(fake, clock);
+        var session = await world.StartSessionAsync("first");
+        await using var events = await world.EventsAsync(session);
+        await (await fake.SessionAsync(0)).SentAsync(1);
+
+        // A message queued behind the running turn, then the turn cancelled: the message is held for the owner.
+        (await world.Http.PostAsJsonAsync($"/api/sessions/{session}/messages", new { text = "held one" })).EnsureSuccessStatusCode();
+        await world.CancelAsync(session);
+        await events.WaitForAsync(e => e.Event == "queue.updated" && e.Json.GetProperty("held").GetBoolean());
+
+        // Idle past the time, it is suspended (under its start lock, closed to messages first) with the message still held.
+        clock.Advance(TimeSpan.FromMinutes(16));
+        await events.WaitForAsync(e => e.Event == "session.status" && e.Str("reason") == SessionManager.SuspendedWhileIdle);
+        await fake.Started[0].Exited;
+        var queue = await world.Http.GetOkAsync($"/api/sessions/{session}/queue");
+        Assert.True(queue.GetProperty("held").GetBoolean());
+        Assert.Equal("held one", Assert.Single(queue.GetProperty("messages").EnumerateArray()).GetProperty("text").GetString());
+
+        // Let go, it resumes the conversation and is sent.
+        Assert.Equal(HttpStatusCode.Accepted, (await world.Http.PostAsync($"/api/sessions/{session}/queue/run", null)).StatusCode);
+        await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Done: held one");
+        Assert.Equal(2, fake.Starts);
+        Assert.Equal(fake.Started[0].AgentSessionId, fake.Started[1].Options!.ResumeAgentSessionId);
+        finish.SetResult();
+    }
+
     /// <summary>A fake agent whose turn on <paramref name="prompt"/> goes on until the test finishes it; others echo at once.</summary>
     private static (FakeAgent Fake, TaskCompletionSource Finish) HoldingTurn(string prompt)
     {
@@ -136,6 +206,13 @@ public sealed class AgentLimitTests
             },
         };
         return (fake, finish);
+    }
+
+    /// <summary>Until the session's turn is over and it says it is idle.</summary>
+    private static async Task IdleAsync(SseClient events)
+    {
+        var done = await events.WaitForAsync("turn.completed");
+        await events.WaitForAsync(e => e.Id > done.Id && e.Event == "session.status" && e.Str("status") == "idle");
     }
 
     private static async Task<string> CreateQueuedAsync(AgentWorld world, string prompt)

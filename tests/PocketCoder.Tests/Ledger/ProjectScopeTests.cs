@@ -25,6 +25,7 @@ public sealed class ProjectScopeTests
     [InlineData("session.started", "S", """{"projectId":"P","agent":"claude-code"}""", true)]
     [InlineData("session.start_failed", "S", """{"agent":"claude-code"}""", true)]
     [InlineData("session.stopped", "S", "{}", true)]
+    [InlineData("session.suspended", "S", """{"reason":"agent_slot","for":"T"}""", true)]
     [InlineData("session.interrupted", "T", "{}", false)]
     [InlineData("turn.reviewed", "S", """{"turn":1}""", true)]
     [InlineData("queue.held", "m1", """{"sessionId":"S","deviceId":"d","reason":"r"}""", true)]

@@ -230,7 +230,11 @@ public sealed class SessionInbox(string sessionId, string agentId, TurnState tur
     /// Closes the session to new messages if the agent is between turns with no question open, and says whether it did.
     /// Taken under the send lock, so no message is half sent; the caller then stops the process.
     /// </summary>
-    /// <remarks>Messages still queued would be left behind with nobody to send them: the session then stays open.</remarks>
-    public Task<bool> CloseBetweenTurnsAsync(CancellationToken cancellationToken) =>
-        _sendLock.RunAsync(() => Task.FromResult(turn.TryClose(() => queue.IsEmpty(sessionId))), cancellationToken);
+    /// <remarks>
+    /// Messages still queued would be left behind with nobody to send them: the session then stays open. With
+    /// <paramref name="leavingHeldMessages"/>, messages held for the owner do not keep it open: they wait for the owner either way,
+    /// and the resume the owner's next word brings sends them (idle suspension).
+    /// </remarks>
+    public Task<bool> CloseBetweenTurnsAsync(CancellationToken cancellationToken, bool leavingHeldMessages = false) =>
+        _sendLock.RunAsync(() => Task.FromResult(turn.TryClose(() => queue.IsEmpty(sessionId) || (leavingHeldMessages && Held))), cancellationToken);
 }
