@@ -59,7 +59,9 @@ public sealed record AgentCommand(string Command, IReadOnlyDictionary<string, st
         var path = Environment.TryGetValue("PATH", out var overridden) && overridden is not null
             ? overridden
             : System.Environment.GetEnvironmentVariable("PATH") ?? "";
-        foreach (var directory in path.Split(':', StringSplitOptions.RemoveEmptyEntries))
+        // Only absolute entries: a relative one would be looked up from the server's folder here, and from the project's (a
+        // repository's own ./bin) where the agent runs.
+        foreach (var directory in path.Split(':', StringSplitOptions.RemoveEmptyEntries).Where(Path.IsPathRooted))
         {
             var candidate = Path.Combine(directory, Command);
             if (File.Exists(candidate))

@@ -26,7 +26,7 @@ public static class NpmLaunchers
             return null;
         }
 
-        return (Path.GetFileName(real), PackageName(package)) switch
+        return (Path.GetFileName(real), PackageField(package, "name")) switch
         {
             ("npm-loader.js", "@github/copilot") => Copilot(package),
             ("cli-entry.js", "@qwen-code/qwen-code") => Qwen(executable, package, command),
@@ -35,8 +35,10 @@ public static class NpmLaunchers
     }
 
     /// <summary>
-    /// Copilot CLI 1.0's loader starts the native binary of its platform package, <c>@github/copilot-linux-x64/copilot</c> beside
-    /// it, with the same arguments and environment (<c>linuxmusl</c> on a musl system).
+    /// Copilot CLI 1.0's loader starts the native binary of its platform package, <c>@github/copilot-linux-x64/copilot</c>, with the
+    /// same arguments and environment (<c>linuxmusl</c> on a musl system). The package is found as Node's resolution finds it from
+    /// the loader: in the loader package's own <c>node_modules</c> first (a global install nests it there), then in each
+    /// <c>node_modules</c> above; and only of the loader's own version, so a stray platform package of another never runs instead.
     /// </summary>
     private static Direct? Copilot(string package)
     {
@@ -47,8 +49,28 @@ public static class NpmLaunchers
             Architecture.Arm64 => "arm64",
             _ => null,
         };
-        var binary = arch is null ? null : Path.Combine(Path.GetDirectoryName(package)!, $"copilot-{platform}-{arch}", "copilot");
-        return binary is not null && File.Exists(binary) ? new Direct(binary, [], new Dictionary<string, string>()) : null;
+        if (arch is null || PackageField(package, "version") is not { } version)
+        {
+            return null;
+        }
+
+        var name = Path.Combine("@github", $"copilot-{platform}-{arch}");
+        var found = NodeModulesFrom(package).Select(modules => Path.Combine(modules, name)).FirstOrDefault(Directory.Exists);
+        return found is not null && PackageField(found, "version") == version && File.Exists(Path.Combine(found, "copilot"))
+            ? new Direct(Path.Combine(found, "copilot"), [], new Dictionary<string, string>())
+            : null;
+    }
+
+    /// <summary>The <c>node_modules</c> folders Node looks in for a package required from <paramref name="folder"/>, nearest first.</summary>
+    private static IEnumerable<string> NodeModulesFrom(string folder)
+    {
+        for (var current = folder; current is not null; current = Path.GetDirectoryName(current))
+        {
+            if (Path.GetFileName(current) != "node_modules")
+            {
+                yield return Path.Combine(current, "node_modules");
+            }
+        }
     }
 
     /// <summary>
@@ -59,18 +81,20 @@ public static class NpmLaunchers
     {
         var cli = Path.Combine(package, "cli.js");
         var node = new AgentCommand("node", command.Environment).Resolve();
-        return File.Exists(cli) && node is not null
+        return File.Exists(cli) && node is not null && Path.IsPathRooted(node)
             ? new Direct(node, ["--expose-gc", cli], new Dictionary<string, string> { ["QWEN_CODE_CLI"] = executable })
             : null;
     }
 
-    private static string? PackageName(string folder)
+    /// <summary>A string field of the package.json in <paramref name="folder"/>, or null.</summary>
+    private static string? PackageField(string folder, string field)
     {
         try
         {
             using var stream = File.OpenRead(Path.Combine(folder, "package.json"));
             using var json = JsonDocument.Parse(stream);
-            return json.RootElement.TryGetProperty("name", out var name) && name.ValueKind == JsonValueKind.String ? name.GetString() : null;
+            return json.RootElement.ValueKind == JsonValueKind.Object && json.RootElement.TryGetProperty(field, out var value)
+                && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or JsonException)
         {

@@ -15,7 +15,7 @@ public sealed class LooksAhead(SessionManager manager, SessionStore sessions, Ap
 {
     /// <summary>The session's screen opened: true when its agent is paused on a call the looker may decide.</summary>
     public bool SessionOpened(Actor actor, string sessionId) =>
-        manager.IsPaused(sessionId) && PausedOn(sessionId) is { } call && MayDecide(actor, call) && manager.WarmPaused(sessionId);
+        manager.IsPaused(sessionId) && PausedOn(sessionId) is { } call && MayDecide(actor, call) && manager.WarmPaused(sessionId, screenOpened: true);
 
     /// <summary>
     /// One call's card shown (the inbox's first): true when it is the call its session's agent is paused on, and that agent
@@ -35,7 +35,7 @@ public sealed class LooksAhead(SessionManager manager, SessionStore sessions, Ap
                 "This call is not yours to decide, so your look starts nothing: its agent starts on the decision of whoever may decide it.");
         }
 
-        return manager.IsPaused(approval.SessionId) && PausedOn(approval.SessionId)?.Id == approval.Id && manager.WarmPaused(approval.SessionId);
+        return manager.IsPaused(approval.SessionId) && PausedOn(approval.SessionId)?.Id == approval.Id && manager.WarmPaused(approval.SessionId, screenOpened: false);
     }
 
     /// <summary>The waiting call the session's agent was stopped on: a look starts it only for someone who may decide that one.</summary>

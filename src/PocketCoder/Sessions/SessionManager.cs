@@ -311,8 +311,28 @@ public sealed partial class SessionManager(
     }
 
     /// <remarks>A session that must wait for an agent slot runs its queue when it starts: false now.</remarks>
-    private async Task<bool> RunQueueAsync(string sessionId, CancellationToken cancellationToken) =>
-        await EnsureRunningAsync(sessionId, cancellationToken) is { } runner && await runner.RunQueueAsync(cancellationToken);
+    private async Task<bool> RunQueueAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            if (await EnsureRunningAsync(sessionId, cancellationToken) is not { } runner)
+            {
+                return false;
+            }
+
+            if (await runner.RunQueueAsync(cancellationToken))
+            {
+                return true;
+            }
+
+            // Suspended as the queue was let go (closed to messages, its agent stopping): it comes back and runs it, as a message
+            // that comes then brings it back (SendAsync).
+            if (attempt > 1 || !await SuspendedMeanwhileAsync(sessionId, runner, cancellationToken))
+            {
+                return false;
+            }
+        }
+    }
 
     /// <summary>True while the session's agent runs a turn, waits for a decision, or is about to start a queued message.</summary>
     /// <summary>True while the session's agent is stopped on a call nobody has decided yet (its decision resumes it).</summary>
@@ -323,11 +343,12 @@ public sealed partial class SessionManager(
     /// background while they read, so their decision runs the call without its start-up (<see cref="Running.PausedCalls.WarmAsync"/>).
     /// </summary>
     /// <returns>Whether the agent is paused and is asked to start (it may find every agent slot taken, and start nothing).</returns>
-    public bool WarmPaused(string sessionId)
+    /// <param name="screenOpened">The look is the session's screen opening (again at every reconnect), not a card shown.</param>
+    public bool WarmPaused(string sessionId, bool screenOpened)
     {
         if (options.WarmPausedFor > TimeSpan.Zero && _live.TryGetValue(sessionId, out var runner) && runner.IsPaused)
         {
-            _ = Task.Run(() => runner.WarmPausedAsync(options.WarmPausedFor), CancellationToken.None);
+            _ = Task.Run(() => runner.WarmPausedAsync(options.WarmPausedFor, screenOpened), CancellationToken.None);
             return true;
         }
 
@@ -585,7 +606,8 @@ public sealed partial class SessionManager(
         var suspended = 0;
         foreach (var runner in _live.Values.Where(r => r.IsQuiescent && now - r.LastActivity >= options.SuspendIdleAfter).ToList())
         {
-            if (await SuspendAsync(runner, SuspendedWhileIdle, leavingHeldMessages: true, cancellationToken))
+            if (await SuspendAsync(runner, SuspendedWhileIdle, leavingHeldMessages: true, r => now - r.LastActivity >= options.SuspendIdleAfter,
+                    ledgerDetail: null, cancellationToken))
             {
                 suspended++;
             }
@@ -602,13 +624,16 @@ public sealed partial class SessionManager(
     /// keeps it open), then stopped, its conversation kept. A message that comes meanwhile waits for the lock and brings it back
     /// (<see cref="SendAsync"/>) rather than finding it stopping. Says whether it suspended it.
     /// </summary>
-    private async Task<bool> SuspendAsync(SessionRunner runner, string reason, bool leavingHeldMessages, CancellationToken cancellationToken)
+    /// <param name="stillDue">Asked again under the lock: a message or an event may have come while it was awaited.</param>
+    /// <param name="ledgerDetail">When given, a <c>session.suspended</c> ledger entry with this detail, written before it is announced.</param>
+    private async Task<bool> SuspendAsync(SessionRunner runner, string reason, bool leavingHeldMessages, Func<SessionRunner, bool> stillDue,
+        JsonObject? ledgerDetail, CancellationToken cancellationToken)
     {
         var suspended = false;
         var gate = _startLocks.GetOrAdd(runner.SessionId, _ => new SemaphoreSlim(1, 1));
         await gate.RunAsync(async () =>
         {
-            if (!_live.TryGetValue(runner.SessionId, out var current) || current != runner
+            if (!_live.TryGetValue(runner.SessionId, out var current) || current != runner || !runner.IsQuiescent || !stillDue(runner)
                 || !await runner.CloseBetweenTurnsAsync(cancellationToken, leavingHeldMessages)
                 || !_live.TryRemove(new KeyValuePair<string, SessionRunner>(runner.SessionId, runner)))
             {
@@ -616,6 +641,11 @@ public sealed partial class SessionManager(
             }
 
             await runner.StopAsync(cancellationToken);
+            if (ledgerDetail is not null)
+            {
+                database.Write(write => ledger.Append(write, Actor.System.Name, "session.suspended", runner.SessionId, ledgerDetail));
+            }
+
             sessions.Announce(runner.SessionId, reason);
             suspended = true;
         }, cancellationToken);
@@ -648,29 +678,34 @@ public sealed partial class SessionManager(
                     && sessions.Find(r.SessionId)?.Status == SessionStatuses.Idle)
                 .ToList();
 
-            // The waiter's own idle sessions first (a device of theirs, another of their sessions): someone else's only when they
-            // have none.
-            var candidates = WaitersOwn(idle) is { Count: > 0 } own ? own : idle;
-            if (candidates.Count == 0)
+            if (idle.Count == 0)
             {
                 return;
             }
 
-            var due = candidates.MinBy(r => r.LastActivity)!;
-            if (now - due.LastActivity < IdleBeforeGivingWay)
-            {
-                // Its owner may still be typing the next message: asked again once it has been idle long enough.
-                MakeRoomLater(IdleBeforeGivingWay - (now - due.LastActivity));
-                return;
-            }
-
+            // Of those idle long enough, the first waiter's own first (any device of theirs), then anyone's: never waiting on the
+            // waiter's own while someone else's is due, or a chatty agent of theirs would hold up the whole line.
             var first = runnerServices.Slots.Waiting.FirstOrDefault();
-            if (await SuspendAsync(due, SuspendedForTheLine, leavingHeldMessages: false, _stopping.Token))
+            var waiter = first is null ? null : sessions.Find(first);
+            bool Due(SessionRunner r) => now - r.LastActivity >= IdleBeforeGivingWay;
+            var due = idle.Where(r => Due(r) && waiter?.StartedBy is { } by && sessions.Find(r.SessionId)?.StartedBy == by).MinBy(r => r.LastActivity)
+                ?? idle.Where(Due).MinBy(r => r.LastActivity);
+            if (due is null)
             {
-                // Someone else's session may be the one stopped: the ledger says which, and for whom.
-                database.Write(write => ledger.Append(write, Actor.System.Name, "session.suspended", due.SessionId,
-                    new JsonObject { ["reason"] = "agent_slot", ["for"] = first }));
+                // Its owner may still be typing the next message: asked again once the longest idle has been idle long enough.
+                MakeRoomLater(IdleBeforeGivingWay - (now - idle.Min(r => r.LastActivity)));
+                return;
             }
+
+            // Someone else's session may be the one stopped: the ledger says which, and for whom (the waiting session itself only
+            // when it is of the same project: the ledger's project exports carry no other project's ids).
+            var forWhom = new JsonObject { ["reason"] = "agent_slot", ["forPerson"] = waiter?.StartedBy };
+            if (waiter is not null && waiter.ProjectId == sessions.Find(due.SessionId)?.ProjectId)
+            {
+                forWhom["for"] = waiter.Id;
+            }
+
+            await SuspendAsync(due, SuspendedForTheLine, leavingHeldMessages: false, Due, forWhom, _stopping.Token);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
@@ -680,13 +715,6 @@ public sealed partial class SessionManager(
         {
             _makingRoom.Release();
         }
-    }
-
-    /// <summary>Of <paramref name="idle"/>, the sessions started by whoever started the session first in line.</summary>
-    private List<SessionRunner> WaitersOwn(List<SessionRunner> idle)
-    {
-        var waiter = runnerServices.Slots.Waiting.FirstOrDefault() is { } first ? sessions.Find(first)?.StartedBy : null;
-        return waiter is null ? [] : [.. idle.Where(r => sessions.Find(r.SessionId)?.StartedBy == waiter)];
     }
 
     private readonly SemaphoreSlim _makingRoom = new(1, 1);

@@ -109,7 +109,7 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
     public bool IsPaused => _paused.IsPaused;
 
     /// <inheritdoc cref="PausedCalls.WarmAsync"/>
-    public Task WarmPausedAsync(TimeSpan hold) => _paused.WarmAsync(hold);
+    public Task WarmPausedAsync(TimeSpan hold, bool screenOpened) => _paused.WarmAsync(hold, screenOpened);
 
     /// <inheritdoc cref="PausedCalls.CoolNow"/>
     public void CoolWarmPaused() => _paused.CoolNow();

@@ -129,7 +129,7 @@ public sealed class AgentLimitTests
         await using var ownersEvents = await world.EventsAsync(owners);
         await IdleAsync(ownersEvents);
 
-        // Ana's first session goes idle later than the owner's: the owner's is the one idle longest.
+        // Ana's first session goes idle later than the owner's: the owner's is the one idle longest, both long enough to give way.
         clock.Advance(TimeSpan.FromSeconds(10));
         var ana = await world.Server.PairPersonAsync("Ana", PocketCoder.Teams.Role.Operator);
         var anas = (await ana.Http.PostOkAsync($"/api/projects/{world.ProjectId}/sessions", new { agent = world.Agent, prompt = "Ana's" }))
@@ -137,13 +137,13 @@ public sealed class AgentLimitTests
         await using var anasEvents = await world.EventsAsync(anas);
         // Its turn over (not only its answer in): a session still in its turn is no one's to stop, and the line would take the owner's.
         await IdleAsync(anasEvents);
+        clock.Advance(TimeSpan.FromSeconds(40));
         var anasNext = await ana.Http.PostOkAsync($"/api/projects/{world.ProjectId}/sessions", new { agent = world.Agent, prompt = "Ana's next" });
         Assert.Equal("queued", anasNext.GetProperty("status").GetString());
         var next = anasNext.GetProperty("id").GetString()!;
         await using var nextEvents = await world.EventsAsync(next);
 
-        // Her own idle session gives way, not the owner's that has been idle longer.
-        clock.Advance(TimeSpan.FromMinutes(1));
+        // Her own idle session gives way at once, not the owner's that has been idle longer.
         await anasEvents.WaitForAsync(e => e.Event == "session.status" && e.Str("reason") == SessionManager.SuspendedForTheLine);
         await nextEvents.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Done: Ana's next");
         var resources = await world.Http.GetOkAsync("/api/resources");
@@ -156,6 +156,7 @@ public sealed class AgentLimitTests
         Assert.Equal(anas, suspended.GetProperty("subject").GetString());
         Assert.Equal("agent_slot", suspended.GetProperty("detail").GetProperty("reason").GetString());
         Assert.Equal(next, suspended.GetProperty("detail").GetProperty("for").GetString());
+        Assert.Equal("Ana", suspended.GetProperty("detail").GetProperty("forPerson").GetString());
     }
 
     [Fact]

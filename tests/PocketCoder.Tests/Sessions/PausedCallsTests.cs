@@ -289,6 +289,40 @@ public sealed class PausedCallsTests
     }
 
     [Fact]
+    public async Task Warm_AScreenReopenedSoonAfterTheAgentWasStoppedAgain_StartsNothing_ACardShownDoes()
+    {
+        await StoppedMidWaitAsync();
+        await _paused.WarmAsync(TimeSpan.FromMinutes(1), screenOpened: true);
+        await _clock.TimersArmedAsync();
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        await _host.StoppedAgain.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        // A phone reconnecting on a flaky network reopens the screen: within twice the hold, that starts nothing.
+        _clock.Advance(TimeSpan.FromSeconds(90));
+        await _paused.WarmAsync(TimeSpan.FromMinutes(1), screenOpened: true);
+        Assert.Equal(1, _host.Warms);
+        Assert.True(_paused.IsPaused);
+
+        // The inbox's card for this call is a person turning to it: that starts it.
+        await _paused.WarmAsync(TimeSpan.FromMinutes(1), screenOpened: false);
+        Assert.Equal(2, _host.Warms);
+    }
+
+    [Fact]
+    public async Task Warm_AScreenReopenedTwiceTheHoldAfter_StartsItAgain()
+    {
+        await StoppedMidWaitAsync();
+        await _paused.WarmAsync(TimeSpan.FromMinutes(1), screenOpened: true);
+        await _clock.TimersArmedAsync();
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        await _host.StoppedAgain.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        _clock.Advance(TimeSpan.FromMinutes(2));
+        await _paused.WarmAsync(TimeSpan.FromMinutes(1), screenOpened: true);
+        Assert.Equal(2, _host.Warms);
+    }
+
+    [Fact]
     public async Task Warm_ASecondLookExtendsTheHold()
     {
         await StoppedMidWaitAsync();

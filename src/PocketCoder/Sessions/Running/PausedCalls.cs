@@ -194,7 +194,12 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
     /// meanwhile, only the decision is left to tell; undecided, it is stopped again. Only for an agent stopped mid-wait (told the
     /// decision after its resume): one that deferred its call would ask it again at once.
     /// </summary>
-    public async Task WarmAsync(TimeSpan hold)
+    /// <param name="screenOpened">
+    /// The look is a session screen's stream opening, which a phone on a flaky network does again at every reconnect: within twice
+    /// the hold of the agent being stopped again undecided, such a look starts nothing (the decision then takes the agent's
+    /// start-up). A card shown in the inbox is a person turning to this call, and always starts it.
+    /// </param>
+    public async Task WarmAsync(TimeSpan hold, bool screenOpened = false)
     {
         PausedWait? wait;
         lock (_lock)
@@ -208,7 +213,8 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
             // Each look extends the hold, up to twice the hold from the first look of this warm start; never one cut short
             // for someone in line for a slot (CoolNow).
             var now = clock.GetUtcNow();
-            if (wait.Warm && wait.Wake is { IsCancellationRequested: true })
+            if ((wait.Warm && wait.Wake is { IsCancellationRequested: true })
+                || (screenOpened && !wait.Warm && wait.CooledAt is { } cooled && now - cooled < hold * 2))
             {
                 return;
             }
@@ -312,6 +318,11 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
                 if (wait.Warm && !wait.Resumed && !host.Stopping)
                 {
                     await host.StopForPauseAsync(wait.ToolCallId, midTurn: true).ConfigureAwait(false);
+                }
+
+                if (wait.Warm)
+                {
+                    wait.CooledAt = clock.GetUtcNow();
                 }
 
                 wait.Warm = false;
@@ -632,6 +643,9 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
 
         /// <summary>When it was started ahead: later looks extend its hold up to twice the hold from then.</summary>
         public DateTimeOffset WarmSince { get; set; }
+
+        /// <summary>When an agent started ahead was last stopped again undecided: a reopened screen does not start it again soon.</summary>
+        public DateTimeOffset? CooledAt { get; set; }
 
         /// <summary>Wakes the wait for its hold early (someone waits for a slot).</summary>
         public CancellationTokenSource? Wake { get; set; }

@@ -75,6 +75,42 @@ public sealed class NpmLaunchersTests : IDisposable
     }
 
     [Fact]
+    public void CopilotInstalledGlobally_ItsNestedPlatformPackageWins_OnlyOfTheLoadersVersion()
+    {
+        // npm install -g nests the platform package in the loader's own node_modules; a stray one above must not run instead.
+        var modules = Directory.CreateDirectory(Path.Combine(_root, "lib", "node_modules")).FullName;
+        var loader = Package(Path.Combine(modules, "@github", "copilot"), "@github/copilot", "1.0.102", "npm-loader.js");
+        var nested = Package(Path.Combine(loader, "node_modules", "@github", "copilot-linux-x64"), "@github/copilot-linux-x64", "1.0.102", "copilot");
+        Package(Path.Combine(modules, "@github", "copilot-linux-x64"), "@github/copilot-linux-x64", "0.9.0", "copilot");
+        var command = new AgentCommand("copilot", new Dictionary<string, string?>());
+
+        Assert.Equal(Path.Combine(nested, "copilot"), NpmLaunchers.Of(Path.Combine(loader, "npm-loader.js"), command)?.Executable);
+
+        // Only a platform package of another version: the loader starts, and says what it finds.
+        Directory.Delete(Path.Combine(loader, "node_modules"), recursive: true);
+        Assert.Null(NpmLaunchers.Of(Path.Combine(loader, "npm-loader.js"), command));
+    }
+
+    [Fact]
+    public void QwenWithARelativePathEntry_NeverStartsANodeOfTheProjects()
+    {
+        // "./bin" on the agent's PATH would be the project's own folder where the agent runs.
+        var bin = Directory.CreateDirectory(Path.Combine(_root, "bin")).FullName;
+        File.WriteAllText(Path.Combine(bin, "node"), "");
+        var relative = new AgentCommand("qwen", new Dictionary<string, string?> { ["PATH"] = Path.GetRelativePath(Environment.CurrentDirectory, bin) });
+
+        Assert.Null(NpmLaunchers.Of(AgentPackages.File(".bin", "qwen"), relative));
+    }
+
+    private static string Package(string folder, string name, string version, string file)
+    {
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "package.json"), $$"""{ "name": "{{name}}", "version": "{{version}}" }""");
+        File.WriteAllText(Path.Combine(folder, file), "");
+        return folder;
+    }
+
+    [Fact]
     public void BrokenPackageJson_StartsAsItIs()
     {
         var folder = Directory.CreateDirectory(Path.Combine(_root, "broken")).FullName;
