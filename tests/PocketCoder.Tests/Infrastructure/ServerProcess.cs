@@ -210,6 +210,10 @@ public sealed class ServerProcess : IAsyncDisposable
             catch (HttpRequestException)
             {
             }
+            catch (TaskCanceledException)
+            {
+                // Not answered within the client's 5 s (a server still starting on a loaded machine): asked again until the minute is up.
+            }
 
             await Task.Delay(50);
         }
