@@ -32,7 +32,9 @@ public sealed class Database : IDisposable
     private readonly SemaphoreSlim _flushSignal = new(0);
     private readonly CancellationTokenSource _closing = new();
     private int _queuedCount;
+    private int _uncheckpointed;
     private Task? _flusher;
+    private Task? _checkpointer;
     private SqliteConnection? _writer;
     private StatementCache? _statements;
 
@@ -201,6 +203,15 @@ public sealed class Database : IDisposable
             _writer = null;
         }
 
+        try
+        {
+            _checkpointer?.Wait(TimeSpan.FromSeconds(10));
+        }
+        catch (AggregateException)
+        {
+            // As the flusher's; the last connection's close checkpoints what is left.
+        }
+
         _flushSignal.Dispose();
         _closing.Dispose();
 
@@ -213,10 +224,56 @@ public sealed class Database : IDisposable
         if (_writer is null)
         {
             _writer = Open();
+            // Commits leave checkpoints to CheckpointLoopAsync; this is only the backstop should it fall far behind.
+            _writer.Execute($"PRAGMA wal_autocheckpoint = {BackstopCheckpointPages};");
             _statements = new StatementCache(_writer);
+            _checkpointer ??= Task.Run(CheckpointLoopAsync);
         }
 
         return _writer;
+    }
+
+    /// <summary>How often committed pages are copied from the WAL into the database file, off the commit path.</summary>
+    public static readonly TimeSpan CheckpointEvery = TimeSpan.FromSeconds(1);
+
+    /// <summary>SQLite's own checkpoint in the commit, 40 MB of WAL in: only if the loop below could not keep up.</summary>
+    private const int BackstopCheckpointPages = 10_000;
+
+    /// <summary>
+    /// Checkpoints, once a second when anything was committed, on a connection of their own. SQLite's automatic checkpoint
+    /// runs inside the commit that crosses its threshold (1,000 pages) and syncs the database file there, under the write
+    /// lock: on a slow disk that sync held the commit, and with it the fan-out of every event queued behind it, for 40–170 ms
+    /// (docs/performance.md, "Fan-out again"). A passive checkpoint here blocks neither the writer nor readers; what it
+    /// leaves (frames a reader still needs) is taken at the next.
+    /// </summary>
+    private async Task CheckpointLoopAsync()
+    {
+        using var timer = new PeriodicTimer(CheckpointEvery);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_closing.Token).ConfigureAwait(false))
+            {
+                if (Interlocked.Exchange(ref _uncheckpointed, 0) == 0)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    using var connection = Open();
+                    connection.Execute("PRAGMA wal_checkpoint(PASSIVE);");
+                }
+                catch (SqliteException)
+                {
+                    // Busy or locked by another process (the CLI): the next tick tries again.
+                    Volatile.Write(ref _uncheckpointed, 1);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Closing: the last connection's close checkpoints what is left.
+        }
     }
 
     private async Task FlushLoopAsync()
@@ -282,6 +339,7 @@ public sealed class Database : IDisposable
         }
 
         transaction.Commit();
+        Volatile.Write(ref _uncheckpointed, 1);
         write.RunAfterCommit();
     }
 
