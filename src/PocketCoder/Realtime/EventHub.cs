@@ -12,10 +12,7 @@ public sealed record EphemeralEvent(string Kind, string Data);
 /// What a subscriber's buffer holds: a stored event, an ephemeral one, or neither: a wake-up its own reader asked for
 /// (<see cref="EventHub.Subscription.Wake"/>), which carries nothing.
 /// </summary>
-public readonly record struct HubItem(StoredEvent? Stored, EphemeralEvent? Ephemeral)
-{
-    public bool IsWake => Stored is null && Ephemeral is null;
-}
+public readonly record struct HubItem(StoredEvent? Stored, EphemeralEvent? Ephemeral);
 
 /// <summary>
 /// Fans committed events out to live subscribers. Each subscriber gets a bounded buffer; one that
@@ -99,7 +96,7 @@ public sealed class EventHub
         }
 
         /// <summary>
-        /// Wakes the reader's <c>WaitToReadAsync</c> with an empty item (<see cref="HubItem.IsWake"/>). A stream waits without a
+        /// Wakes the reader's <c>WaitToReadAsync</c> with an empty item (neither stored nor ephemeral). A stream waits without a
         /// cancellation token so the channel can reuse one waiter: a cancelable wait allocates one per wake, a fifth of what
         /// 100 subscribers at 1,000 events/s allocated (docs/performance.md, fan-out); its heartbeat and its end wake it here
         /// instead. A full buffer already has the reader awake, so a wake that finds no room is dropped, never an overflow.

@@ -654,8 +654,8 @@ public sealed partial class SessionManager(
 
     /// <summary>
     /// Someone waits in line for an agent slot: the session idle the longest among those holding one (its turn over for
-    /// <see cref="IdleBeforeGivingWay"/> at least; among the first waiter's own sessions if they have any idle) is suspended now, as it would be after the idle time (its conversation
-    /// kept, the next message resumes it), so that "starts when one of the running sessions finishes" holds. Nothing
+    /// <see cref="IdleBeforeGivingWay"/> at least; the first waiter's own before anyone else's) is suspended now, as it would
+    /// be after the idle time (its conversation kept, the next message resumes it), so that "starts when one of the running sessions finishes" holds. Nothing
     /// working, asking or about to take a message is touched. Each slot let go moves the line and comes back here, one
     /// session at a time.
     /// </summary>

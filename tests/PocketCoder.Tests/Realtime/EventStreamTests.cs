@@ -64,7 +64,7 @@ public sealed class EventStreamTests
 
         Assert.False(subscription.Overflowed);
         Assert.True(subscription.Reader.TryRead(out var wake));
-        Assert.True(wake.IsWake);
+        Assert.Equal(default, wake);
         Assert.True(subscription.Reader.TryRead(out var stored));
         Assert.Equal(1, stored.Stored!.Id);
         Assert.False(subscription.Reader.TryRead(out _));
