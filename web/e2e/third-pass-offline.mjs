@@ -228,7 +228,11 @@ async function decisionsOffline({ page, context, base, shots, args, kept }) {
     // The phone's copy holds the call before the network goes (a reload offline reads it from there).
     let tries = 0;
     while (!(await kept()).includes(id) && tries++ < 50) await page.waitForTimeout(100);
-    return { card: page.locator(`section.approval[data-approval="${id}"]`), id };
+    // And what the server offers this person (its approvals list, asked when the call arrives): a card whose offers are
+    // not known draws no buttons, and offline they would stay unknown.
+    const shown = page.locator(`section.approval[data-approval="${id}"]`);
+    await shown.getByRole('button', { name: 'Allow once' }).waitFor({ timeout: 30_000 });
+    return { card: shown, id };
   };
   const waitingCard = (id, decision) => page.locator(`section[data-approval="${id}"][data-kept="${decision}"]`);
   const offline = async () => {
