@@ -224,13 +224,16 @@ public sealed class Database : IDisposable
         if (_writer is null)
         {
             _writer = Open();
-            // Commits leave checkpoints to CheckpointLoopAsync; this is only the backstop should it fall far behind.
+            // Commits leave checkpoints to CheckpointLoop; this is only the backstop should it fall far behind.
             // Under steady writes the WAL starts over only after the backstop's checkpoint; the file is then cut back to 16 MB.
             _writer.Execute($"PRAGMA wal_autocheckpoint = {BackstopCheckpointPages}; PRAGMA journal_size_limit = {16 << 20};");
             _statements = new StatementCache(_writer);
             if (!_closing.IsCancellationRequested)
             {
-                _checkpointer ??= Task.Run(CheckpointLoopAsync);
+                // A thread of its own: a checkpoint's sync can block for 100 ms or more, and on a 2-core machine a pool thread
+                // blocked that long is half the threads the event streams' sends run on.
+                _checkpointer ??= Task.Factory.StartNew(CheckpointLoop, CancellationToken.None, TaskCreationOptions.LongRunning,
+                    TaskScheduler.Default);
             }
         }
 
@@ -250,30 +253,24 @@ public sealed class Database : IDisposable
     /// (docs/performance.md, "Fan-out again"). A passive checkpoint here blocks neither the writer nor readers; what it
     /// leaves (frames a reader still needs) is taken at the next.
     /// </summary>
-    private async Task CheckpointLoopAsync()
+    private void CheckpointLoop()
     {
         var closing = _closing.Token;
-        using var timer = new PeriodicTimer(CheckpointEvery);
-        try
+        while (!closing.WaitHandle.WaitOne(CheckpointEvery))
         {
-            while (await timer.WaitForNextTickAsync(closing).ConfigureAwait(false))
+            if (Interlocked.Exchange(ref _uncheckpointed, 0) == 0)
             {
-                if (Interlocked.Exchange(ref _uncheckpointed, 0) == 0 || closing.IsCancellationRequested)
-                {
-                    continue;
-                }
+                continue;
+            }
 
-                if (!CheckpointOnce())
-                {
-                    // Busy (another process checkpointing), or frames a reader still needs: the next tick takes the rest.
-                    Volatile.Write(ref _uncheckpointed, 1);
-                }
+            if (!CheckpointOnce())
+            {
+                // Busy (another process checkpointing), or frames a reader still needs: the next tick takes the rest.
+                Volatile.Write(ref _uncheckpointed, 1);
             }
         }
-        catch (OperationCanceledException)
-        {
-            // Closing: the last connection's close checkpoints what is left.
-        }
+
+        // Closing: the last connection's close checkpoints what is left.
     }
 
     /// <summary>One passive checkpoint; whether it copied every frame of the WAL.</summary>

@@ -3,7 +3,7 @@ using PocketCoder.Data;
 namespace PocketCoder.Tests.Server;
 
 /// <summary>
-/// Checkpoints run off the commit path (<c>Database.CheckpointLoopAsync</c>): what is committed reaches the database file
+/// Checkpoints run off the commit path (<c>Database.CheckpointLoop</c>): what is committed reaches the database file
 /// within a few seconds though no commit crossed SQLite's own threshold, and a commit never waits for it.
 /// </summary>
 public sealed class CheckpointTests : IDisposable
