@@ -6,6 +6,7 @@ import { timeline } from './Transcript';
 import { ApiError, type ApprovalOffers } from '../api';
 import { ApprovalCard, budgetText, domainPattern, networkCall, refusalText, riskWords, sessionCovers } from './ApprovalCard';
 import { escalationText, votesText } from './TeamState';
+import { setState } from '../store';
 
 /** What the server offers an owner on a one-person call, and (`offers`) anything else. */
 const ALL: ApprovalOffers = { allowOnce: true, allowSession: true, allowAlways: true, edit: true, deny: true, answer: false, waitingFor: null };
@@ -48,6 +49,17 @@ describe('ApprovalCard', () => {
     const root = card({ offers: undefined });
     expect(buttons(root)).toEqual([]);
     expect(root.querySelector('[data-testid="checking-offers"]')?.textContent).toBe('Checking what you may decide…');
+  });
+
+  it('says the choices wait for the connection when the offers are not known and the machine cannot be reached', () => {
+    setState({ online: false });
+    try {
+      const root = card({ offers: undefined });
+      expect(buttons(root)).toEqual([]);
+      expect(root.querySelector('[data-testid="checking-offers"]')?.textContent).toBe('Your choices show once the connection is back.');
+    } finally {
+      setState({ online: true });
+    }
   });
 
   it('shows the kind in the words rules use', () => {
