@@ -655,9 +655,10 @@ public sealed partial class SessionManager(
     /// <summary>
     /// Someone waits in line for an agent slot: the session idle the longest among those holding one (its turn over for
     /// <see cref="IdleBeforeGivingWay"/> at least; the first waiter's own before anyone else's) is suspended now, as it would
-    /// be after the idle time (its conversation kept, the next message resumes it), so that "starts when one of the running sessions finishes" holds. Nothing
-    /// working, asking or about to take a message is touched. Each slot let go moves the line and comes back here, one
-    /// session at a time.
+    /// be after the idle time (its conversation kept, the next message resumes it), so that "starts when one of the running
+    /// sessions finishes" holds. Nothing working, asking or about to take a message is touched; messages that wait for someone
+    /// (held for the owner, or for a revoked sender's message to be confirmed) stay queued and go when it is resumed. Each slot
+    /// let go moves the line and comes back here, one session at a time.
     /// </summary>
     private async Task MakeRoomAsync()
     {
@@ -688,24 +689,23 @@ public sealed partial class SessionManager(
             var first = runnerServices.Slots.Waiting.FirstOrDefault();
             var waiter = first is null ? null : sessions.Find(first);
             bool Due(SessionRunner r) => now - r.LastActivity >= IdleBeforeGivingWay;
-            var due = idle.Where(r => Due(r) && waiter?.StartedBy is { } by && sessions.Find(r.SessionId)?.StartedBy == by).MinBy(r => r.LastActivity)
-                ?? idle.Where(Due).MinBy(r => r.LastActivity);
-            if (due is null)
+            bool WaitersOwn(SessionRunner r) => waiter?.StartedBy is { } by && sessions.Find(r.SessionId)?.StartedBy == by;
+            var due = idle.Where(Due).OrderByDescending(WaitersOwn).ThenBy(r => r.LastActivity).ToList();
+            if (due.Count == 0)
             {
                 // Its owner may still be typing the next message: asked again once the longest idle has been idle long enough.
                 MakeRoomLater(IdleBeforeGivingWay - (now - idle.Min(r => r.LastActivity)));
                 return;
             }
 
-            // Someone else's session may be the one stopped: the ledger says which, and for whom (the waiting session itself only
-            // when it is of the same project: the ledger's project exports carry no other project's ids).
-            var forWhom = new JsonObject { ["reason"] = "agent_slot", ["forPerson"] = waiter?.StartedBy };
-            if (waiter is not null && waiter.ProjectId == sessions.Find(due.SessionId)?.ProjectId)
+            // In that order until one gives way: one that cannot now (a message got in first) must not hold up the line.
+            foreach (var runner in due)
             {
-                forWhom["for"] = waiter.Id;
+                if (await SuspendAsync(runner, SuspendedForTheLine, leavingHeldMessages: true, Due, ForWhom(waiter, runner), _stopping.Token))
+                {
+                    return;
+                }
             }
-
-            await SuspendAsync(due, SuspendedForTheLine, leavingHeldMessages: false, Due, forWhom, _stopping.Token);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
@@ -715,6 +715,21 @@ public sealed partial class SessionManager(
         {
             _makingRoom.Release();
         }
+    }
+
+    /// <summary>
+    /// The ledger's detail of a suspension for the line: someone else's session may be the one stopped, so it says for whom (the
+    /// waiting session itself only when it is of the same project: the ledger's project exports carry no other project's ids).
+    /// </summary>
+    private JsonObject ForWhom(Session? waiter, SessionRunner suspended)
+    {
+        var detail = new JsonObject { ["reason"] = "agent_slot", ["forPerson"] = waiter?.StartedBy };
+        if (waiter is not null && waiter.ProjectId == sessions.Find(suspended.SessionId)?.ProjectId)
+        {
+            detail["for"] = waiter.Id;
+        }
+
+        return detail;
     }
 
     private readonly SemaphoreSlim _makingRoom = new(1, 1);

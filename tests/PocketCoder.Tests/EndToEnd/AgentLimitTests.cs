@@ -190,6 +190,63 @@ public sealed class AgentLimitTests
         finish.SetResult();
     }
 
+    [Fact]
+    public async Task TheLine_SuspendsASessionWhoseQueueWaitsForTheOwner_ItsMessageKept()
+    {
+        var (fake, finish) = HoldingTurn("first");
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        await using var world = await AgentWorld.FakeAsync(fake, clock);
+        (await world.Http.PutAsJsonAsync("/api/resources/limit", new { limit = 1 })).EnsureSuccessStatusCode();
+        var session = await world.StartSessionAsync("first");
+        await using var events = await world.EventsAsync(session);
+        await (await fake.SessionAsync(0)).SentAsync(1);
+
+        // A message queued behind the running turn, then the turn cancelled: the queue waits for the owner, the agent is idle.
+        (await world.Http.PostAsJsonAsync($"/api/sessions/{session}/messages", new { text = "held one" })).EnsureSuccessStatusCode();
+        await world.CancelAsync(session);
+        await events.WaitForAsync(e => e.Event == "queue.updated" && e.Json.GetProperty("held").GetBoolean());
+
+        // Another session waits in line: the idle one gives way (it held the slot for ever), its message still held.
+        var next = await CreateQueuedAsync(world, "next");
+        await using var nextEvents = await world.EventsAsync(next);
+        clock.Advance(TimeSpan.FromMinutes(1));
+        await events.WaitForAsync(e => e.Event == "session.status" && e.Str("reason") == SessionManager.SuspendedForTheLine);
+        await nextEvents.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Done: next");
+        var queue = await world.Http.GetOkAsync($"/api/sessions/{session}/queue");
+        Assert.True(queue.GetProperty("held").GetBoolean());
+        Assert.Equal("held one", Assert.Single(queue.GetProperty("messages").EnumerateArray()).GetProperty("text").GetString());
+        finish.SetResult();
+    }
+
+    [Fact]
+    public async Task TheLine_SuspendsASessionWhoseFirstMessageIsHeldForItsRevokedSender()
+    {
+        var (fake, finish) = HoldingTurn("first");
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        await using var world = await AgentWorld.FakeAsync(fake, clock);
+        (await world.Http.PutAsJsonAsync("/api/resources/limit", new { limit = 1 })).EnsureSuccessStatusCode();
+        var session = await world.StartSessionAsync("first");
+        await using var events = await world.EventsAsync(session);
+        await (await fake.SessionAsync(0)).SentAsync(1);
+
+        // The owner's laptop queues a message behind the turn, then is revoked: its message is held for someone to confirm.
+        var laptop = await world.Server.PairAsync("laptop");
+        (await laptop.Http.PostAsJsonAsync($"/api/sessions/{session}/messages", new { text = "from the laptop" })).EnsureSuccessStatusCode();
+        Assert.Equal(HttpStatusCode.NoContent, (await world.Http.DeleteAsync($"/api/devices/{laptop.DeviceId}")).StatusCode);
+        finish.SetResult();
+        await IdleAsync(events);
+
+        // Nothing is about to start in it: it gives way to the session in line, and the held message stays where it was.
+        var next = await CreateQueuedAsync(world, "next");
+        await using var nextEvents = await world.EventsAsync(next);
+        clock.Advance(TimeSpan.FromMinutes(1));
+        await events.WaitForAsync(e => e.Event == "session.status" && e.Str("reason") == SessionManager.SuspendedForTheLine);
+        await nextEvents.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Done: next");
+        var queued = Assert.Single((await world.Http.GetOkAsync($"/api/sessions/{session}/queue")).GetProperty("messages").EnumerateArray());
+        Assert.Equal("from the laptop", queued.GetProperty("text").GetString());
+        Assert.Equal(2, fake.Starts);
+    }
+
     /// <summary>A fake agent whose turn on <paramref name="prompt"/> goes on until the test finishes it; others echo at once.</summary>
     private static (FakeAgent Fake, TaskCompletionSource Finish) HoldingTurn(string prompt)
     {

@@ -232,9 +232,11 @@ public sealed class SessionInbox(string sessionId, string agentId, TurnState tur
     /// </summary>
     /// <remarks>
     /// Messages still queued would be left behind with nobody to send them: the session then stays open. With
-    /// <paramref name="leavingHeldMessages"/>, messages held for the owner do not keep it open: they wait for the owner either way,
-    /// and the resume the owner's next word brings sends them (idle suspension).
+    /// <paramref name="leavingHeldMessages"/>, messages that wait for someone do not keep it open, as they do not keep it from
+    /// counting as quiet (<see cref="NothingAboutToStart"/>): the queue held for the owner after a cancel or a restart, or a first
+    /// message held for its revoked sender. They wait either way, and the resume the owner's next word brings sends them.
     /// </remarks>
     public Task<bool> CloseBetweenTurnsAsync(CancellationToken cancellationToken, bool leavingHeldMessages = false) =>
-        _sendLock.RunAsync(() => Task.FromResult(turn.TryClose(() => queue.IsEmpty(sessionId) || (leavingHeldMessages && Held))), cancellationToken);
+        _sendLock.RunAsync(() => Task.FromResult(turn.TryClose(() => queue.IsEmpty(sessionId) || (leavingHeldMessages && NothingAboutToStart))),
+            cancellationToken);
 }
