@@ -49,6 +49,7 @@ public static class ErrorCodes
     public const string PreviewNotFound = "PREVIEW_NOT_FOUND";
     public const string UnknownAgent = "UNKNOWN_AGENT";
     public const string AgentUnavailable = "AGENT_UNAVAILABLE";
+    public const string AgentSlotsFull = "AGENT_SLOTS_FULL";
     public const string SandboxUnavailable = "SANDBOX_UNAVAILABLE";
     public const string ApprovalNotFound = "APPROVAL_NOT_FOUND";
     public const string ApprovalAlreadyDecided = "APPROVAL_ALREADY_DECIDED";

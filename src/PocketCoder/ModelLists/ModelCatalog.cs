@@ -3,6 +3,7 @@ using PocketCoder.Agents;
 using PocketCoder.Errors;
 using PocketCoder.Server;
 using PocketCoder.Sessions;
+using PocketCoder.Sessions.Running;
 
 namespace PocketCoder.ModelLists;
 
@@ -15,9 +16,11 @@ public sealed record ModelList(string Agent, IReadOnlyList<AgentModel> Models, s
 /// agent that starts without a chosen model tells it afresh; where none has yet, the agent is started once to be asked — in
 /// an empty folder of its own, sandboxed as sessions are, with no prompt, stopped as soon as it has answered. An agent that names
 /// no models (OpenCode's server is asked instead; Copilot CLI with a key of the owner's provider names none) has an empty list:
-/// its model is then free text.
+/// its model is then free text. A probe is an agent process like a session's: it takes one of the machine's agent slots
+/// (<see cref="AgentSlots"/>), and only a free one nobody waits for.
 /// </summary>
-public sealed class ModelCatalog(AgentRegistry agents, Sandboxing sandboxing, PocketCoderOptions options, TimeProvider clock, ILogger<ModelCatalog> logger)
+public sealed class ModelCatalog(AgentRegistry agents, Sandboxing sandboxing, AgentSlots slots, PocketCoderOptions options, TimeProvider clock,
+    ILogger<ModelCatalog> logger)
 {
     /// <summary>How long an agent may take to start and name its models before the probe gives up.</summary>
     internal static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(90);
@@ -63,6 +66,16 @@ public sealed class ModelCatalog(AgentRegistry agents, Sandboxing sandboxing, Po
     /// <summary>The probe, its failure kept a while, and the next caller free to start another once it has ended.</summary>
     private async Task<ModelList> ProbeOnceAsync(IAgentAdapter adapter)
     {
+        // Not kept as a failure: asked again once a slot is free, it starts.
+        var slot = "model-probe:" + adapter.Id;
+        if (!slots.TryTake(slot))
+        {
+            _probes.TryRemove(adapter.Id, out _);
+            throw new ApiProblem(StatusCodes.Status503ServiceUnavailable, ErrorCodes.AgentSlotsFull,
+                $"All {slots.Limit} agent slots are taken, or a session waits for one: {adapter.Id} is asked for its models once one is free. " +
+                "A model's name can be typed meanwhile.");
+        }
+
         try
         {
             var list = await ProbeAsync(adapter);
@@ -76,6 +89,7 @@ public sealed class ModelCatalog(AgentRegistry agents, Sandboxing sandboxing, Po
         }
         finally
         {
+            slots.Release(slot);
             _probes.TryRemove(adapter.Id, out _);
         }
     }

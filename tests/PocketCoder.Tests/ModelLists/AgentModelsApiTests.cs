@@ -45,6 +45,41 @@ public sealed class AgentModelsApiTests
     }
 
     [Fact]
+    public async Task TheProbe_TakesAnAgentSlot_EveryOneTaken_ItIsRefusedSayingSo_AndAskedAgainOnceOneIsFree()
+    {
+        var fake = new FakeAgent { Models = Offered };
+        await using var world = await AgentWorld.FakeAsync(fake);
+        (await world.Http.PutAsJsonAsync("/api/resources/limit", new { limit = 1 })).EnsureSuccessStatusCode();
+        var running = await world.StartSessionAsync("hello", model: "large");
+        await (await fake.SessionAsync(0)).Models;
+
+        // Asked by anyone (every role may read the list), the probe would be a second agent process beside the limit's one.
+        var viewer = await world.Server.PairPersonAsync("Vic", PocketCoder.Teams.Role.Viewer);
+        var refused = await viewer.Http.GetAsync("/api/agents/fake/models");
+        var problem = await ApiAssert.ProblemAsync(refused, HttpStatusCode.ServiceUnavailable, "AGENT_SLOTS_FULL");
+        Assert.Contains("agent slots are taken", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(1, fake.Starts);
+
+        // Not kept as a failure: once the slot is free, asking again starts the probe, which lets its slot go when done.
+        (await world.Http.DeleteAsync($"/api/sessions/{running}")).EnsureSuccessStatusCode();
+        await fake.Started[0].Exited;
+        await WaitForRunningAsync(world, 0);
+        var list = await viewer.Http.GetOkAsync("/api/agents/fake/models");
+        Assert.Equal("probe", list.GetProperty("source").GetString());
+        Assert.Equal(2, fake.Starts);
+        await WaitForRunningAsync(world, 0);
+    }
+
+    private static async Task WaitForRunningAsync(AgentWorld world, int running)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while ((await world.Http.GetOkAsync("/api/resources")).GetProperty("running").GetInt32() != running)
+        {
+            await Task.Delay(20, timeout.Token);
+        }
+    }
+
+    [Fact]
     public async Task ASessionWithoutAModel_TellsTheList_ASessionWithItsOwnModelDoesNot()
     {
         var fake = new FakeAgent { Models = Offered };
