@@ -90,7 +90,7 @@ public sealed class Handoff(
             {
                 // The agent's own title for the conversation (OpenCode's, or its first prompt), shortened like a prompt.
                 var created = sessions.Create(write, project.Id, agentId, null, SessionModes.Ask, title, conversationId, shortTitle: SessionTitles.Short(title),
-                    startedBy: SessionStore.StarterName(write, actor));
+                    startedBy: SessionStore.StarterOf(write, actor));
                 foreach (var entry in history.Entries)
                 {
                     Import(write, created.Id, entry);

@@ -82,7 +82,7 @@ public sealed partial class SessionManager(
         var session = database.Write(write =>
         {
             var created = sessions.Create(write, project.Id, adapter.Id, model, mode, title, profile: profile, shortTitle: SessionTitles.Short(prompt?.Text),
-                status: from is null ? SessionStatuses.Starting : SessionStatuses.Preparing, startedBy: SessionStore.StarterName(write, actor));
+                status: from is null ? SessionStatuses.Starting : SessionStatuses.Preparing, startedBy: SessionStore.StarterOf(write, actor));
             if (from is not null)
             {
                 worktrees.RecordPreparation(write, created.Id, project, from);
@@ -689,7 +689,7 @@ public sealed partial class SessionManager(
             var first = runnerServices.Slots.Waiting.FirstOrDefault();
             var waiter = first is null ? null : sessions.Find(first);
             bool Due(SessionRunner r) => now - r.LastActivity >= IdleBeforeGivingWay;
-            bool WaitersOwn(SessionRunner r) => waiter?.StartedBy is { } by && sessions.Find(r.SessionId)?.StartedBy == by;
+            bool WaitersOwn(SessionRunner r) => waiter is not null && SameStarter(waiter, sessions.Find(r.SessionId));
             var due = idle.Where(Due).OrderByDescending(WaitersOwn).ThenBy(r => r.LastActivity).ToList();
             if (due.Count == 0)
             {
@@ -716,6 +716,15 @@ public sealed partial class SessionManager(
             _makingRoom.Release();
         }
     }
+
+    /// <summary>
+    /// Started by the same person (from any of their devices), or the same device that is no one's. Sessions started before the
+    /// person was kept are compared by their starters' names.
+    /// </summary>
+    private static bool SameStarter(Session waiter, Session? other) =>
+        other is not null && (waiter.StartedByPerson is { } person && other.StartedByPerson is not null
+            ? person == other.StartedByPerson
+            : waiter.StartedBy is { } name && other.StartedBy == name);
 
     /// <summary>
     /// The ledger's detail of a suspension for the line: someone else's session may be the one stopped, so it says for whom (the

@@ -27,7 +27,8 @@ public sealed record Session(
     string? Profile = null,
     string? Sandbox = null,
     string? ShortTitle = null,
-    string? StartedBy = null);
+    string? StartedBy = null,
+    string? StartedByPerson = null);
 
 /// <summary>A session a search found, with the words around the match (marked by \u0002 … \u0003).</summary>
 public sealed record SessionMatch(Session Session, string? Snippet);
@@ -59,7 +60,7 @@ public static class SessionStatuses
 /// <summary>Session rows. Every status or mode change goes out as a <c>session.status</c> event in the same transaction.</summary>
 public sealed class SessionStore(Database database, EventLog events, TimeProvider clock)
 {
-    private const string Columns = "id, project_id, agent, model, mode, status, agent_session_id, title, created_at, updated_at, last_seq, archived_at, profile, sandbox, short_title, started_by";
+    private const string Columns = "id, project_id, agent, model, mode, status, agent_session_id, title, created_at, updated_at, last_seq, archived_at, profile, sandbox, short_title, started_by, started_by_person";
     private const string ReadColumns = Columns + ", preview";
     internal const int MaxQuery = 200;
 
@@ -67,17 +68,19 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
     /// <param name="profile">The profile it starts from (its name, the instructions it adds, its MCP servers), if any.</param>
     /// <param name="shortTitle">What tells it apart on a list (<see cref="SessionTitles"/>).</param>
     /// <param name="status"><see cref="SessionStatuses.Starting"/>, or <see cref="SessionStatuses.Preparing"/> while its worktree is made.</param>
-    /// <param name="startedBy">Whoever started it, as the lists name them (<see cref="StarterName"/>).</param>
+    /// <param name="startedBy">Whoever started it (<see cref="StarterOf"/>).</param>
     public Session Create(DbWrite write, string projectId, string agent, string? model, string mode, string? title, string? agentSessionId = null,
-        SessionProfile? profile = null, string? shortTitle = null, string status = SessionStatuses.Starting, string? startedBy = null)
+        SessionProfile? profile = null, string? shortTitle = null, string status = SessionStatuses.Starting, Starter? startedBy = null)
     {
         var now = clock.GetUtcNow();
         var session = new Session(Guid.NewGuid().ToString(), projectId, agent, model, mode, status,
-            agentSessionId ?? Guid.NewGuid().ToString(), title, now, now, 0, Profile: profile?.Name, ShortTitle: shortTitle, StartedBy: startedBy);
+            agentSessionId ?? Guid.NewGuid().ToString(), title, now, now, 0, Profile: profile?.Name, ShortTitle: shortTitle, StartedBy: startedBy?.Name,
+            StartedByPerson: startedBy?.Person);
         write.Execute(
-            $"INSERT INTO sessions ({Columns}, instructions, mcp_servers) VALUES ($id, $project, $agent, $model, $mode, $status, $agentSession, $title, $at, $at, 0, NULL, $profile, NULL, $short, $startedBy, $instructions, $mcp)",
+            $"INSERT INTO sessions ({Columns}, instructions, mcp_servers) VALUES ($id, $project, $agent, $model, $mode, $status, $agentSession, $title, $at, $at, 0, NULL, $profile, NULL, $short, $startedBy, $person, $instructions, $mcp)",
             ("$id", session.Id), ("$project", projectId), ("$agent", agent), ("$model", model), ("$mode", mode),
-            ("$status", session.Status), ("$agentSession", session.AgentSessionId), ("$title", title), ("$at", now.ToDb()), ("$short", shortTitle), ("$startedBy", startedBy),
+            ("$status", session.Status), ("$agentSession", session.AgentSessionId), ("$title", title), ("$at", now.ToDb()), ("$short", shortTitle),
+            ("$startedBy", startedBy?.Name), ("$person", startedBy?.Person),
             ("$profile", profile?.Name), ("$instructions", profile?.Instructions),
             ("$mcp", profile?.McpServers is { } mcp ? System.Text.Json.JsonSerializer.Serialize(mcp, PlainJson.Default.IReadOnlyListString) : null));
         events.Append(write, session.Id, new SessionStatusEvent(session.Status, mode, null));
@@ -279,14 +282,18 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
 
     private static Session Map(SqliteDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.NullableString(3), r.GetString(4), r.GetString(5), r.GetString(6),
-        r.NullableString(7), r.Time(8), r.Time(9), r.GetInt64(10), r.NullableTime(11), r.FieldCount > 16 ? r.NullableString(16) : null,
-        r.NullableString(12), r.NullableString(13), r.NullableString(14), r.NullableString(15));
+        r.NullableString(7), r.Time(8), r.Time(9), r.GetInt64(10), r.NullableTime(11), r.FieldCount > 17 ? r.NullableString(17) : null,
+        r.NullableString(12), r.NullableString(13), r.NullableString(14), r.NullableString(15), r.NullableString(16));
 
     /// <summary>
-    /// Who a session's starter is on the lists: the person whose device it is (the device's own name for one that is no one's,
-    /// the actor's name for the server's own starts: a schedule's "system").
+    /// Who a session's starter is: on the lists, the person whose device it is (the device's own name for one that is no one's,
+    /// the actor's name for the server's own starts: a schedule's "system"); for telling one starter from another, that person's
+    /// id, or <c>device:</c> and the device's id for a device that is no one's (null for the server's own starts).
     /// </summary>
-    public static string StarterName(DbWrite write, Auth.Actor actor) =>
-        write.Scalar<string>("SELECT coalesce(p.name, d.name) FROM devices d LEFT JOIN people p ON p.id = d.person_id WHERE d.id = $id",
-            ("$id", actor.Id)) ?? actor.Name;
+    public static Starter StarterOf(DbWrite write, Auth.Actor actor) =>
+        write.Query("SELECT coalesce(p.name, d.name), coalesce(d.person_id, 'device:' || d.id) FROM devices d LEFT JOIN people p ON p.id = d.person_id WHERE d.id = $id",
+            r => new Starter(r.GetString(0), r.GetString(1)), ("$id", actor.Id)).FirstOrDefault() ?? new Starter(actor.Name, null);
 }
+
+/// <summary>A session's starter: the name the lists show, and the person (or device) it was, for comparing.</summary>
+public sealed record Starter(string Name, string? Person);

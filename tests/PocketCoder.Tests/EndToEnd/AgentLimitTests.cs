@@ -160,6 +160,35 @@ public sealed class AgentLimitTests
     }
 
     [Fact]
+    public async Task TheLine_TellsTwoPeopleOfOneNameApart()
+    {
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        await using var world = await AgentWorld.FakeAsync(new FakeAgent(), clock);
+        (await world.Http.PutAsJsonAsync("/api/resources/limit", new { limit = 2 })).EnsureSuccessStatusCode();
+        var owners = await world.StartSessionAsync("the owner's");
+        await using var ownersEvents = await world.EventsAsync(owners);
+        await IdleAsync(ownersEvents);
+
+        // One Ana's session goes idle after the owner's; another person, also called Ana, then waits in line.
+        clock.Advance(TimeSpan.FromSeconds(10));
+        var ana = await world.Server.PairPersonAsync("Ana", PocketCoder.Teams.Role.Operator);
+        var anas = (await ana.Http.PostOkAsync($"/api/projects/{world.ProjectId}/sessions", new { agent = world.Agent, prompt = "Ana's" }))
+            .GetProperty("id").GetString()!;
+        await using var anasEvents = await world.EventsAsync(anas);
+        await IdleAsync(anasEvents);
+        clock.Advance(TimeSpan.FromSeconds(40));
+        var otherAna = await world.Server.PairPersonAsync("Ana", PocketCoder.Teams.Role.Operator);
+        var waiting = await otherAna.Http.PostOkAsync($"/api/projects/{world.ProjectId}/sessions", new { agent = world.Agent, prompt = "the other Ana's" });
+        Assert.Equal("queued", waiting.GetProperty("status").GetString());
+        await using var waitingEvents = await world.EventsAsync(waiting.GetProperty("id").GetString()!);
+
+        // Neither running session is hers: the one idle the longest, the owner's, gives way, not the first Ana's.
+        await ownersEvents.WaitForAsync(e => e.Event == "session.status" && e.Str("reason") == SessionManager.SuspendedForTheLine);
+        await waitingEvents.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Done: the other Ana's");
+        Assert.DoesNotContain(anasEvents.Received, e => e.Event == "session.status" && e.Str("reason") == SessionManager.SuspendedForTheLine);
+    }
+
+    [Fact]
     public async Task IdleSuspension_LeavesAMessageHeldForTheOwner_WhichResumesTheSessionWhenLetGo()
     {
         var (fake, finish) = HoldingTurn("first");

@@ -55,7 +55,7 @@ public sealed class ErrorKindMigrationTests
                 ALTER TABLE approvals DROP COLUMN risk_signs;
                 ALTER TABLE session_grants DROP COLUMN risk;
                 DROP INDEX sessions_created_id; DROP INDEX sessions_project_created_id; DROP INDEX sessions_conversation; DROP INDEX ledger_project_added;
-                ALTER TABLE sessions DROP COLUMN started_by;
+                ALTER TABLE sessions DROP COLUMN started_by; ALTER TABLE sessions DROP COLUMN started_by_person;
                 DROP INDEX events_usage_at; DROP TABLE watch_openings; DROP TABLE watch_links;
                 ALTER TABLE turn_reviews DROP COLUMN resume_at; ALTER TABLE sessions DROP COLUMN fork_conversation; ALTER TABLE sessions DROP COLUMN fork_at;
                 DROP TABLE push_relays; ALTER TABLE notification_channels DROP COLUMN machine_origin;
