@@ -124,20 +124,9 @@ public sealed class AgentLimitTests
     {
         var clock = new ManualClock(DateTimeOffset.UtcNow);
         await using var world = await AgentWorld.FakeAsync(new FakeAgent(), clock);
-        (await world.Http.PutAsJsonAsync("/api/resources/limit", new { limit = 2 })).EnsureSuccessStatusCode();
-        var owners = await world.StartSessionAsync("the owner's");
-        await using var ownersEvents = await world.EventsAsync(owners);
-        await IdleAsync(ownersEvents);
-
-        // Ana's first session goes idle later than the owner's: the owner's is the one idle longest, both long enough to give way.
-        clock.Advance(TimeSpan.FromSeconds(10));
-        var ana = await world.Server.PairPersonAsync("Ana", PocketCoder.Teams.Role.Operator);
-        var anas = (await ana.Http.PostOkAsync($"/api/projects/{world.ProjectId}/sessions", new { agent = world.Agent, prompt = "Ana's" }))
-            .GetProperty("id").GetString()!;
-        await using var anasEvents = await world.EventsAsync(anas);
-        // Its turn over (not only its answer in): a session still in its turn is no one's to stop, and the line would take the owner's.
-        await IdleAsync(anasEvents);
-        clock.Advance(TimeSpan.FromSeconds(40));
+        var (owners, ana, anas) = await OwnersThenAnasIdleAsync(world, clock);
+        await using var ownersEvents = owners.Events;
+        await using var anasEvents = anas.Events;
         var anasNext = await ana.Http.PostOkAsync($"/api/projects/{world.ProjectId}/sessions", new { agent = world.Agent, prompt = "Ana's next" });
         Assert.Equal("queued", anasNext.GetProperty("status").GetString());
         var next = anasNext.GetProperty("id").GetString()!;
@@ -148,12 +137,12 @@ public sealed class AgentLimitTests
         await nextEvents.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Done: Ana's next");
         var resources = await world.Http.GetOkAsync("/api/resources");
         Assert.Equal(2, resources.GetProperty("running").GetInt32());
-        Assert.Equal("idle", (await world.SessionAsync(owners)).GetProperty("status").GetString());
+        Assert.Equal("idle", (await world.SessionAsync(owners.Id)).GetProperty("status").GetString());
         Assert.DoesNotContain(ownersEvents.Received, e => e.Event == "session.status" && e.Str("reason") == SessionManager.SuspendedForTheLine);
 
         var ledger = await world.Http.GetOkAsync("/api/ledger?limit=1000");
         var suspended = Assert.Single(ledger.GetProperty("entries").EnumerateArray(), e => e.GetProperty("action").GetString() == "session.suspended");
-        Assert.Equal(anas, suspended.GetProperty("subject").GetString());
+        Assert.Equal(anas.Id, suspended.GetProperty("subject").GetString());
         Assert.Equal("agent_slot", suspended.GetProperty("detail").GetProperty("reason").GetString());
         Assert.Equal(next, suspended.GetProperty("detail").GetProperty("for").GetString());
         Assert.Equal("Ana", suspended.GetProperty("detail").GetProperty("forPerson").GetString());
@@ -164,19 +153,11 @@ public sealed class AgentLimitTests
     {
         var clock = new ManualClock(DateTimeOffset.UtcNow);
         await using var world = await AgentWorld.FakeAsync(new FakeAgent(), clock);
-        (await world.Http.PutAsJsonAsync("/api/resources/limit", new { limit = 2 })).EnsureSuccessStatusCode();
-        var owners = await world.StartSessionAsync("the owner's");
-        await using var ownersEvents = await world.EventsAsync(owners);
-        await IdleAsync(ownersEvents);
+        var (owners, _, anas) = await OwnersThenAnasIdleAsync(world, clock);
+        await using var ownersEvents = owners.Events;
+        await using var anasEvents = anas.Events;
 
-        // One Ana's session goes idle after the owner's; another person, also called Ana, then waits in line.
-        clock.Advance(TimeSpan.FromSeconds(10));
-        var ana = await world.Server.PairPersonAsync("Ana", PocketCoder.Teams.Role.Operator);
-        var anas = (await ana.Http.PostOkAsync($"/api/projects/{world.ProjectId}/sessions", new { agent = world.Agent, prompt = "Ana's" }))
-            .GetProperty("id").GetString()!;
-        await using var anasEvents = await world.EventsAsync(anas);
-        await IdleAsync(anasEvents);
-        clock.Advance(TimeSpan.FromSeconds(40));
+        // Another person, also called Ana, waits in line.
         var otherAna = await world.Server.PairPersonAsync("Ana", PocketCoder.Teams.Role.Operator);
         var waiting = await otherAna.Http.PostOkAsync($"/api/projects/{world.ProjectId}/sessions", new { agent = world.Agent, prompt = "the other Ana's" });
         Assert.Equal("queued", waiting.GetProperty("status").GetString());
@@ -219,8 +200,10 @@ public sealed class AgentLimitTests
         finish.SetResult();
     }
 
-    [Fact]
-    public async Task TheLine_SuspendsASessionWhoseQueueWaitsForTheOwner_ItsMessageKept()
+    [Theory]
+    [InlineData("held after a cancel")]
+    [InlineData("held for its revoked sender")]
+    public async Task TheLine_SuspendsASessionWhoseQueuedMessageWaitsForSomeone_TheMessageKept(string held)
     {
         var (fake, finish) = HoldingTurn("first");
         var clock = new ManualClock(DateTimeOffset.UtcNow);
@@ -230,50 +213,55 @@ public sealed class AgentLimitTests
         await using var events = await world.EventsAsync(session);
         await (await fake.SessionAsync(0)).SentAsync(1);
 
-        // A message queued behind the running turn, then the turn cancelled: the queue waits for the owner, the agent is idle.
-        (await world.Http.PostAsJsonAsync($"/api/sessions/{session}/messages", new { text = "held one" })).EnsureSuccessStatusCode();
-        await world.CancelAsync(session);
-        await events.WaitForAsync(e => e.Event == "queue.updated" && e.Json.GetProperty("held").GetBoolean());
+        // A message queued behind the running turn waits for someone, and the agent is idle: the turn cancelled (the queue waits
+        // for the owner), or the turn over after the sender's device (the owner's laptop) was revoked (it waits to be confirmed).
+        var laptop = held == "held after a cancel" ? null : await world.Server.PairAsync("laptop");
+        (await (laptop?.Http ?? world.Http).PostAsJsonAsync($"/api/sessions/{session}/messages", new { text = "waits" })).EnsureSuccessStatusCode();
+        if (held == "held after a cancel")
+        {
+            await world.CancelAsync(session);
+            await events.WaitForAsync(e => e.Event == "queue.updated" && e.Json.GetProperty("held").GetBoolean());
+        }
+        else
+        {
+            (await world.Http.DeleteAsync($"/api/devices/{laptop!.DeviceId}")).EnsureSuccessStatusCode();
+            finish.SetResult();
+            await IdleAsync(events);
+        }
 
-        // Another session waits in line: the idle one gives way (it held the slot for ever), its message still held.
-        var next = await CreateQueuedAsync(world, "next");
-        await using var nextEvents = await world.EventsAsync(next);
-        clock.Advance(TimeSpan.FromMinutes(1));
-        await events.WaitForAsync(e => e.Event == "session.status" && e.Str("reason") == SessionManager.SuspendedForTheLine);
-        await nextEvents.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Done: next");
-        var queue = await world.Http.GetOkAsync($"/api/sessions/{session}/queue");
-        Assert.True(queue.GetProperty("held").GetBoolean());
-        Assert.Equal("held one", Assert.Single(queue.GetProperty("messages").EnumerateArray()).GetProperty("text").GetString());
-        finish.SetResult();
-    }
-
-    [Fact]
-    public async Task TheLine_SuspendsASessionWhoseFirstMessageIsHeldForItsRevokedSender()
-    {
-        var (fake, finish) = HoldingTurn("first");
-        var clock = new ManualClock(DateTimeOffset.UtcNow);
-        await using var world = await AgentWorld.FakeAsync(fake, clock);
-        (await world.Http.PutAsJsonAsync("/api/resources/limit", new { limit = 1 })).EnsureSuccessStatusCode();
-        var session = await world.StartSessionAsync("first");
-        await using var events = await world.EventsAsync(session);
-        await (await fake.SessionAsync(0)).SentAsync(1);
-
-        // The owner's laptop queues a message behind the turn, then is revoked: its message is held for someone to confirm.
-        var laptop = await world.Server.PairAsync("laptop");
-        (await laptop.Http.PostAsJsonAsync($"/api/sessions/{session}/messages", new { text = "from the laptop" })).EnsureSuccessStatusCode();
-        Assert.Equal(HttpStatusCode.NoContent, (await world.Http.DeleteAsync($"/api/devices/{laptop.DeviceId}")).StatusCode);
-        finish.SetResult();
-        await IdleAsync(events);
-
-        // Nothing is about to start in it: it gives way to the session in line, and the held message stays where it was.
+        // Another session waits in line: the idle one gives way (before, it held the slot for ever), its message still queued.
         var next = await CreateQueuedAsync(world, "next");
         await using var nextEvents = await world.EventsAsync(next);
         clock.Advance(TimeSpan.FromMinutes(1));
         await events.WaitForAsync(e => e.Event == "session.status" && e.Str("reason") == SessionManager.SuspendedForTheLine);
         await nextEvents.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Done: next");
         var queued = Assert.Single((await world.Http.GetOkAsync($"/api/sessions/{session}/queue")).GetProperty("messages").EnumerateArray());
-        Assert.Equal("from the laptop", queued.GetProperty("text").GetString());
+        Assert.Equal("waits", queued.GetProperty("text").GetString());
         Assert.Equal(2, fake.Starts);
+        finish.TrySetResult();
+    }
+
+    private sealed record Watched(string Id, SseClient Events);
+
+    /// <summary>
+    /// Two agent slots, both taken by idle sessions due to give way: the owner's, then Ana's (an operator) 10 s later, so the
+    /// owner's is the one idle longest; 40 s on, both have been idle long enough.
+    /// </summary>
+    private static async Task<(Watched Owners, PairedClient Ana, Watched Anas)> OwnersThenAnasIdleAsync(AgentWorld world, ManualClock clock)
+    {
+        (await world.Http.PutAsJsonAsync("/api/resources/limit", new { limit = 2 })).EnsureSuccessStatusCode();
+        var owners = await world.StartSessionAsync("the owner's");
+        var ownersEvents = await world.EventsAsync(owners);
+        await IdleAsync(ownersEvents);
+        clock.Advance(TimeSpan.FromSeconds(10));
+        var ana = await world.Server.PairPersonAsync("Ana", PocketCoder.Teams.Role.Operator);
+        var anas = (await ana.Http.PostOkAsync($"/api/projects/{world.ProjectId}/sessions", new { agent = world.Agent, prompt = "Ana's" }))
+            .GetProperty("id").GetString()!;
+        var anasEvents = await world.EventsAsync(anas);
+        // Its turn over (not only its answer in): a session still in its turn is no one's to stop, and the line would take the owner's.
+        await IdleAsync(anasEvents);
+        clock.Advance(TimeSpan.FromSeconds(40));
+        return (new Watched(owners, ownersEvents), ana, new Watched(anas, anasEvents));
     }
 
     /// <summary>A fake agent whose turn on <paramref name="prompt"/> goes on until the test finishes it; others echo at once.</summary>
