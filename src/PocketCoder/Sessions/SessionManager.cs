@@ -606,7 +606,7 @@ public sealed partial class SessionManager(
         var suspended = 0;
         foreach (var runner in _live.Values.Where(r => r.IsQuiescent && now - r.LastActivity >= options.SuspendIdleAfter).ToList())
         {
-            if (await SuspendAsync(runner, SuspendedWhileIdle, leavingHeldMessages: true, r => now - r.LastActivity >= options.SuspendIdleAfter,
+            if (await SuspendAsync(runner, SuspendedWhileIdle, r => now - r.LastActivity >= options.SuspendIdleAfter,
                     ledgerDetail: null, cancellationToken))
             {
                 suspended++;
@@ -621,12 +621,13 @@ public sealed partial class SessionManager(
 
     /// <summary>
     /// Under the session's start lock, as a hand-back is: closed to new messages between turns (a message that got in first
-    /// keeps it open), then stopped, its conversation kept. A message that comes meanwhile waits for the lock and brings it back
-    /// (<see cref="SendAsync"/>) rather than finding it stopping. Says whether it suspended it.
+    /// keeps it open; messages that wait for someone stay queued), then stopped, its conversation kept. A message that comes
+    /// meanwhile waits for the lock and brings it back (<see cref="SendAsync"/>) rather than finding it stopping. Says whether
+    /// it suspended it.
     /// </summary>
     /// <param name="stillDue">Asked again under the lock: a message or an event may have come while it was awaited.</param>
     /// <param name="ledgerDetail">When given, a <c>session.suspended</c> ledger entry with this detail, written before it is announced.</param>
-    private async Task<bool> SuspendAsync(SessionRunner runner, string reason, bool leavingHeldMessages, Func<SessionRunner, bool> stillDue,
+    private async Task<bool> SuspendAsync(SessionRunner runner, string reason, Func<SessionRunner, bool> stillDue,
         JsonObject? ledgerDetail, CancellationToken cancellationToken)
     {
         var suspended = false;
@@ -634,7 +635,7 @@ public sealed partial class SessionManager(
         await gate.RunAsync(async () =>
         {
             if (!_live.TryGetValue(runner.SessionId, out var current) || current != runner || !runner.IsQuiescent || !stillDue(runner)
-                || !await runner.CloseBetweenTurnsAsync(cancellationToken, leavingHeldMessages)
+                || !await runner.CloseBetweenTurnsAsync(cancellationToken, leavingHeldMessages: true)
                 || !_live.TryRemove(new KeyValuePair<string, SessionRunner>(runner.SessionId, runner)))
             {
                 return;
@@ -701,7 +702,7 @@ public sealed partial class SessionManager(
             // In that order until one gives way: one that cannot now (a message got in first) must not hold up the line.
             foreach (var runner in due)
             {
-                if (await SuspendAsync(runner, SuspendedForTheLine, leavingHeldMessages: true, Due, ForWhom(waiter, runner), _stopping.Token))
+                if (await SuspendAsync(runner, SuspendedForTheLine, Due, ForWhom(waiter, runner), _stopping.Token))
                 {
                     return;
                 }
