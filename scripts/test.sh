@@ -64,7 +64,7 @@ echo "==> running the tests (xunit, including the browser test: web/e2e/run.mjs 
 # for a quarter of its 34 minutes, waiting on agent CLIs and browsers. The split is by folder, into halves of about equal
 # time: the second names its folders, the first takes every other (so a new folder is never left out). Each has its own
 # report and prefixes its lines ([1] or [2]); both share the temp root, where every test makes folders of its own.
-second_half="Browser Gate Agents Reach Bridges Notifications Server"
+second_half="Browser Gate Agents Reach Bridges Notifications Server Teams"
 in_second=() not_in_second=()
 for folder in $second_half; do
   in_second+=("FullyQualifiedName~PocketCoder.Tests.$folder.")
