@@ -23,7 +23,19 @@ public sealed record PermissionRequest(
     string? PlanText,
     bool CanPause = false,
     bool CanEditInput = false,
-    string? ParentToolCallId = null);
+    string? ParentToolCallId = null)
+{
+    /// <summary>
+    /// Whether <paramref name="again"/> asks for the very call this one did: the same tool, kind, command and path, with the same
+    /// input compared as JSON values (the order of an object's properties does not count, anything else does; the command and
+    /// path too, because an ACP agent may carry its command in the call's title and send an empty input). Its id and title do
+    /// not count: a resumed agent asks the call again under an id of its own.
+    /// </summary>
+    public bool AsksTheSameAs(PermissionRequest again) =>
+        string.Equals(again.Tool, Tool, StringComparison.Ordinal) && again.Kind == Kind
+        && string.Equals(again.Command, Command, StringComparison.Ordinal) && string.Equals(again.Path, Path, StringComparison.Ordinal)
+        && JsonElement.DeepEquals(again.Input, Input);
+}
 
 /// <summary>The owner's answer to one of an agent's questions: the options chosen (their labels) and their own words.</summary>
 public sealed record OwnerAnswer(IReadOnlyList<string> Selected, string? Other);

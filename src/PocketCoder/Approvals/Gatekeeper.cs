@@ -120,12 +120,8 @@ public sealed class Gatekeeper(
     /// </summary>
     private bool UseGrant(GateContext context, PermissionRequest request, OneTimeGrant grant) => database.Write(write =>
     {
-        var decider = new Actor(grant.DeciderId, grant.DeciderName);
-        var still = ApprovalStore.Find(write, grant.ApprovalId) is { Status: ApprovalStatuses.Decided, Decision: not Decisions.Deny } approval
-            && approval.SessionId == context.SessionId && approval.SessionId == grant.SessionId
-            && authority.Check(write, decider, approval.ProjectId, new DecideCall(approval.Risk, Roles.FromWire(approval.DeciderRole) ?? Role.Approver,
-                1, false, approval.Decision!)).Problem is null
-            && StillAllowedByEnough(write, approval);
+        var still = grant.SessionId == context.SessionId
+            && AllowStands(write, context.SessionId, grant.ApprovalId, new Actor(grant.DeciderId, grant.DeciderName));
         if (!still)
         {
             grant.Close();
@@ -145,6 +141,50 @@ public sealed class Gatekeeper(
             context.SessionId, context.Mode, null);
         return used;
     });
+
+    /// <summary>
+    /// An allow given while its agent was stopped, as a paused Claude Code is about to run the call on it (after waiting in line
+    /// for an agent slot, perhaps): it stands only if its decider may still make it now, and every earlier person of a call that
+    /// needed several, as for a grant. Otherwise the call is denied (the model is told, and one it makes again is asked anew),
+    /// ledgered as <c>approval.grant_refused</c> beside the decision.
+    /// </summary>
+    public PermissionDecision StillStanding(string sessionId, PausedCall call)
+    {
+        if (call.Decision is not { Allow: true, ApprovalId: { } approvalId, DeciderId: { } deciderId } decision)
+        {
+            return call.Decision;
+        }
+
+        var decider = new Actor(deciderId, decision.DeciderName ?? deciderId);
+        return database.Write(write =>
+        {
+            if (AllowStands(write, sessionId, approvalId, decider))
+            {
+                return decision;
+            }
+
+            ledger.Append(write, decider.Name, "approval.grant_refused", approvalId, new JsonObject
+            {
+                ["sessionId"] = sessionId,
+                ["toolCallId"] = call.ToolCallId,
+                ["tool"] = call.Tool,
+                ["deviceId"] = deciderId,
+                ["reason"] = "its decider may no longer decide it",
+            });
+            return PermissionDecision.Deny("This call was not run: whoever allowed it may no longer decide it. Ask again if it is still needed.");
+        });
+    }
+
+    /// <summary>
+    /// Whether an allow of this session's call still stands now: its approval decided as an allow, the device that decided it
+    /// still allowed to by the authority, and as many people as the call needed still counted.
+    /// </summary>
+    private bool AllowStands(DbWrite write, string sessionId, string approvalId, Actor decider) =>
+        ApprovalStore.Find(write, approvalId) is { Status: ApprovalStatuses.Decided, Decision: not Decisions.Deny } approval
+        && approval.SessionId == sessionId
+        && authority.Check(write, decider, approval.ProjectId, new DecideCall(approval.Risk, Roles.FromWire(approval.DeciderRole) ?? Role.Approver,
+            1, false, approval.Decision!)).Problem is null
+        && StillAllowedByEnough(write, approval);
 
     /// <summary>
     /// A call that needed several people still stands on as many: the earlier allows (the votes kept with the approval) are

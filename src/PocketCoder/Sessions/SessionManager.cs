@@ -414,7 +414,7 @@ public sealed partial class SessionManager(
         return await gate.RunAsync(async () =>
         {
             if (_live.TryGetValue(session.Id, out var runner)
-                && (runner.IsPaused || runner.IsResuming || (runner.IsAlive && !await runner.CloseBetweenTurnsAsync(cancellationToken))))
+                && (runner.OnAPausedCall || runner.IsResuming || (runner.IsAlive && !await runner.CloseBetweenTurnsAsync(cancellationToken))))
             {
                 throw ApiProblem.Conflict(ErrorCodes.SessionBusy,
                     "The agent is in the middle of a turn, waiting for a decision, or has messages queued: let it finish (or stop the turn " +
@@ -924,7 +924,7 @@ public sealed partial class SessionManager(
     {
         var session = sessions.Get(sessionId);
         // A paused agent is live too: the owner's decision resumes it, on the call it paused on (never a second process).
-        if (_live.TryGetValue(session.Id, out var live) && (live.IsAlive || live.IsPaused || live.IsResuming))
+        if (_live.TryGetValue(session.Id, out var live) && live.HasAgent)
         {
             return live;
         }
@@ -937,7 +937,7 @@ public sealed partial class SessionManager(
         var gate = _startLocks.GetOrAdd(session.Id, _ => new SemaphoreSlim(1, 1));
         return await gate.RunAsync(async () =>
         {
-            if (_live.TryGetValue(session.Id, out live) && (live.IsAlive || live.IsPaused || live.IsResuming))
+            if (_live.TryGetValue(session.Id, out live) && live.HasAgent)
             {
                 return live;
             }

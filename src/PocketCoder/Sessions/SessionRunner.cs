@@ -117,6 +117,15 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
     /// <summary>True while a paused agent is being started again on the owner's decision (in line for an agent slot, perhaps).</summary>
     public bool IsResuming => _resuming;
 
+    /// <summary>True from the moment a call is let go to pause the agent until it is settled (<see cref="PausedCalls.HoldsTheAgent"/>).</summary>
+    public bool OnAPausedCall => _paused.HoldsTheAgent;
+
+    /// <summary>
+    /// True while this runner has the session's agent: its process runs, is paused on a call, or is on its way from one to the
+    /// other. Only a runner without one is replaced: never two processes on one conversation.
+    /// </summary>
+    public bool HasAgent => IsAlive || IsResuming || OnAPausedCall;
+
     private volatile bool _resuming;
 
     /// <summary>What a resume waiting in line for an agent slot gives up on: a stop, or the owner cancelling the turn.</summary>
@@ -179,6 +188,8 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
         await _services.Slots.TakeAsync(_session.Id, cancellationToken).ConfigureAwait(false);
         try
         {
+            // An allow that waited for the slot counts only if its deciders may still make it (revoked meanwhile: denied).
+            paused = paused is null ? null : paused with { Decision = _services.Gatekeeper.StillStanding(_session.Id, paused) };
             _agent = await StartProcessAsync(resume, paused, sandbox, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception)
@@ -616,10 +627,14 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
     private async Task TellDecisionAsync(PermissionRequest asked, PermissionDecision decision)
     {
         _sessions.ClearPausedCall(_session.Id, asked.ToolCallId);
-        if (decision is { Allow: true, ApprovalId: { } approvalId, DeciderId: { } deciderId } && asked.Kind != ToolKind.Question)
-        {
-            Volatile.Write(ref _grant, new OneTimeGrant(_session.Id, asked, approvalId, deciderId, decision.DeciderName ?? deciderId));
-        }
+        // An older grant the agent left unused (it made another call instead, which paused it again) ends here: only the call
+        // decided last may run on a grant, not one allowed before it in a turn the pause kept open.
+        // Never on an edited allow: the grant lets the call through as the agent asks it, which is the original (an agent that
+        // runs an edit instead does not stop to pause, and the gatekeeper refuses edits for those that cannot run them).
+        var grant = decision is { Allow: true, UpdatedInput: null, ApprovalId: { } approvalId, DeciderId: { } deciderId } && asked.Kind != ToolKind.Question
+            ? new OneTimeGrant(_session.Id, asked, approvalId, deciderId, decision.DeciderName ?? deciderId)
+            : null;
+        Interlocked.Exchange(ref _grant, grant)?.Close();
 
         _logger.LogInformation("Session {SessionId}: resumed {Agent} is told the owner's decision on its {Tool} call {ToolCallId} ({Decision})",
             _session.Id, _adapter.Id, asked.Tool, asked.ToolCallId, decision.Allow ? "allowed" : "denied");

@@ -62,8 +62,8 @@ public sealed class AgentWorld : IAsyncDisposable
         StartAsync("claude-code", ClaudeCli.Against, clock, pauseWaitingAfter: pauseWaitingAfter);
 
     /// <summary>The server runs <paramref name="fake"/> as its only agent (nothing of a model is used).</summary>
-    public static Task<AgentWorld> FakeAsync(FakeAgent fake, TimeProvider? clock = null) =>
-        StartAsync(FakeAgent.AgentId, (_, _) => new Dictionary<string, AgentCommand>(), clock, fake: fake);
+    public static Task<AgentWorld> FakeAsync(FakeAgent fake, TimeProvider? clock = null, TimeSpan? pauseWaitingAfter = null) =>
+        StartAsync(FakeAgent.AgentId, (_, _) => new Dictionary<string, AgentCommand>(), clock, pauseWaitingAfter: pauseWaitingAfter, fake: fake);
 
     public static Task<AgentWorld> GeminiAsync() => NamedAsync("gemini");
 

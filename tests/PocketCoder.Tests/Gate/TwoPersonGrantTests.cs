@@ -14,16 +14,19 @@ namespace PocketCoder.Tests.Gate;
 /// <summary>
 /// A two-person call allowed while its agent was paused leaves a one-time grant; when the resumed agent asks the call again,
 /// the grant counts only if the allow it rests on still stands as of then: both people may still decide it. Revoking the
-/// first of the two is as good as the second: the call is asked anew.
+/// first of the two is as good as the second: the call is asked anew. A paused Claude Code, which runs the call on the allow as
+/// it resumes, gets a deny instead.
 /// </summary>
 public sealed class TwoPersonGrantTests : IDisposable
 {
     private readonly string _repository = TempPaths.NewGitRepository();
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task TwoPersonAllow_TheFirstVoterRevokedBeforeTheCallIsAskedAgain_TheGrantIsRefused(bool revokeFirstVoter)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public async Task TwoPersonAllow_TheFirstVoterRevokedBeforeTheCallIsAskedAgain_TheGrantIsRefused(bool revokeFirstVoter, bool claudeResumes)
     {
         await using var server = await TestServer.StartAsync();
         var owner = await server.PairAsync();
@@ -54,6 +57,18 @@ public sealed class TwoPersonGrantTests : IDisposable
         {
             var anaId = (await ana.Http.GetOkAsync("/api/people/me")).GetProperty("person").GetProperty("id").GetString();
             Assert.Equal(HttpStatusCode.NoContent, (await owner.Http.DeleteAsync($"/api/people/{anaId}")).StatusCode);
+        }
+
+        if (claudeResumes)
+        {
+            // A paused Claude Code is not asked again: it runs the call on the allow as it resumes (after waiting in line for a
+            // slot, perhaps), so the allow is checked then.
+            var applied = gate.StillStanding(sessionId, new PausedCall("call-1", "bash", call.Input, allowed));
+            Assert.Equal(!revokeFirstVoter, applied.Allow);
+            var actions = (await owner.Http.GetOkAsync("/api/ledger?limit=1000")).GetProperty("entries").EnumerateArray()
+                .Select(e => e.GetProperty("action").GetString()).ToList();
+            Assert.Equal(revokeFirstVoter, actions.Contains("approval.grant_refused"));
+            return;
         }
 
         // The agent was paused and is back: it asks the same call again, with the grant the allow left.

@@ -24,6 +24,12 @@ public sealed class FakeAgent : IAgentAdapter
     /// <summary>The models its sessions say they offer (the one in use: the session's model where it names one); null: none.</summary>
     public IReadOnlyList<AgentModel>? Models { get; set; }
 
+    /// <summary>Its sessions are stopped on a call that waits past the threshold and told the decision after a resume, as Codex's are.</summary>
+    public bool ResumesOnDecision { get; set; }
+
+    /// <summary>Its sessions' processes, once gone, are let go of only when this completes (a slow clean-up after an exit).</summary>
+    public Task DisposeHold { get; set; } = Task.CompletedTask;
+
     /// <summary>How many sessions it has started, probes of its models included.</summary>
     public int Starts => Started.Count;
 
@@ -56,6 +62,8 @@ public sealed class FakeAgent : IAgentAdapter
             Sink = sink,
             Options = options,
             Script = Script,
+            ResumesOnDecision = ResumesOnDecision,
+            DisposeHold = DisposeHold,
             Models = Task.FromResult(Models is { } models ? AgentModels.Of(models, options.Model is { Length: > 0 } chosen ? chosen : models.FirstOrDefault()?.Id) : null),
         };
         TaskCompletionSource started;

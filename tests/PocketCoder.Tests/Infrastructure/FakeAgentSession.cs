@@ -20,6 +20,14 @@ public sealed class FakeAgentSession : IAgentSession
 
     public bool TakesImages { get; init; }
 
+    public bool ResumesOnDecision { get; init; }
+
+    /// <summary>What <see cref="DisposeAsync"/> waits on once it began (<see cref="Disposing"/>).</summary>
+    public Task DisposeHold { get; init; } = Task.CompletedTask;
+
+    /// <summary>Completes when the server begins to let go of it.</summary>
+    public TaskCompletionSource Disposing { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     /// <summary>The models it says it offers (its agent's <see cref="FakeAgent.Models"/>).</summary>
     public Task<AgentModels?> Models { get; init; } = Task.FromResult<AgentModels?>(null);
 
@@ -186,5 +194,9 @@ public sealed class FakeAgentSession : IAgentSession
         _exited.TrySetResult();
     }
 
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    public async ValueTask DisposeAsync()
+    {
+        Disposing.TrySetResult();
+        await DisposeHold;
+    }
 }

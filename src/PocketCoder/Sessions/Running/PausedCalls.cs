@@ -84,6 +84,23 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
         }
     }
 
+    /// <summary>
+    /// True from the moment a call is let go to pause the agent until it is settled: while its process is being stopped, while
+    /// it is gone (<see cref="IsPaused"/>) and while it is being started again. The session's agent is this runner's all along,
+    /// even in the moments its process neither runs nor counts as paused, so a message or a resume sent then joins this
+    /// runner, never starting a second process on the conversation (which the owner's decision would then start again).
+    /// </summary>
+    public bool HoldsTheAgent
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return !host.Stopping && _released.Values.Any(wait => !wait.TakenByAgent);
+            }
+        }
+    }
+
     /// <summary>Runs <paramref name="action"/> after any pause or resume under way, and keeps the next one waiting until it is done.</summary>
     public Task ExclusiveAsync(Func<Task> action, CancellationToken cancellationToken) => _transition.RunAsync(action, cancellationToken);
 
@@ -341,7 +358,14 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
     {
         lock (_lock)
         {
-            if (_released.TryGetValue(toolCallId, out var released))
+            // One whose decision a resume is already telling the agent is not taken again: asked again meanwhile, the call is
+            // a question of its own (the allow runs once, on the grant the resume leaves).
+            if (_released.TryGetValue(toolCallId, out var released) && released.Resumed)
+            {
+                return null;
+            }
+
+            if (released is not null)
             {
                 released.TakenByAgent = true;
                 // A warm agent asking the call itself takes the decision in place: its process is the session's, not to cool,
@@ -372,9 +396,11 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
             }
 
             var decided = await released.Decision.WaitAsync(cancellationToken).ConfigureAwait(false);
-            // On the call as the owner saw it: its input (or their edit), and only for the same tool.
+            // On the call as the owner saw it. An agent that runs the input the allow sends back gets that one (theirs, or their
+            // edit), so only the tool must be the same; any other runs its own input, which must then be the very one they saw.
+            var same = request.CanEditInput ? request.Tool == released.Tool : released.Request.AsksTheSameAs(request);
             return !decided.Allow ? decided
-                : request.Tool != released.Tool ? PermissionDecision.NotTheCallDecided
+                : !same ? PermissionDecision.NotTheCallDecided
                 : decided with { UpdatedInput = decided.UpdatedInput ?? released.Input };
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -576,7 +602,17 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
             }
 
             wait.Gone.TrySetResult();
-            wait.Resumed = true;
+            lock (_lock)
+            {
+                // The agent started ahead asked the call itself meanwhile: the decision is its answer there, never told twice.
+                if (wait.TakenByAgent)
+                {
+                    return;
+                }
+
+                wait.Resumed = true;
+            }
+
             await host.ResumeAsync(new PausedCall(wait.ToolCallId, wait.Tool, wait.Input, decided), wait.StopsProcess ? wait.Request : null, wait.Warm)
                 .ConfigureAwait(false);
             Forget(wait);
