@@ -43,6 +43,18 @@ public sealed class PausedCallsTests
         return await asked;
     }
 
+    /// <summary>The call is let go, the agent pauses on it, and the owner's allow is resuming it: held until the source completes.</summary>
+    private async Task<TaskCompletionSource> ResumingAsync()
+    {
+        var resuming = new TaskCompletionSource();
+        _host.ResumeGate = resuming.Task;
+        await ReleasedAsync();
+        _paused.TurnPausedOn("call-1");
+        _owner.SetResult(new PermissionDecision(true));
+        await _host.ResumeStarted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        return resuming;
+    }
+
     [Fact]
     public async Task Request_DecidedWithinTheThreshold_IsTheDecision_NothingPauses()
     {
@@ -152,12 +164,7 @@ public sealed class PausedCallsTests
     [Fact]
     public async Task StoppedWhileTheAgentResumes_TheStopWaitsForTheResumeToFinish()
     {
-        var resuming = new TaskCompletionSource();
-        _host.ResumeGate = resuming.Task;
-        await ReleasedAsync();
-        _paused.TurnPausedOn("call-1");
-        _owner.SetResult(new PermissionDecision(true));
-        await _host.ResumeStarted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var resuming = await ResumingAsync();
 
         var stopRan = false;
         var stop = _paused.ExclusiveAsync(() =>
@@ -218,12 +225,7 @@ public sealed class PausedCallsTests
     [Fact]
     public async Task AskedAgainWhileTheResumeTellsTheDecision_IsAskedAnew_TheDecisionNeverTakenTwice()
     {
-        var resuming = new TaskCompletionSource();
-        _host.ResumeGate = resuming.Task;
-        await ReleasedAsync();
-        _paused.TurnPausedOn("call-1");
-        _owner.SetResult(new PermissionDecision(true));
-        await _host.ResumeStarted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var resuming = await ResumingAsync();
 
         var askedAnew = new TaskCompletionSource<PermissionRequest>(TaskCreationOptions.RunContinuationsAsynchronously);
         var again = _paused.RequestAsync(Call(), Task.CompletedTask, (request, cancellationToken) =>
