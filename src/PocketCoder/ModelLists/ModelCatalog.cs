@@ -67,8 +67,7 @@ public sealed class ModelCatalog(AgentRegistry agents, Sandboxing sandboxing, Ag
     private async Task<ModelList> ProbeOnceAsync(IAgentAdapter adapter)
     {
         // Not kept as a failure: asked again once a slot is free, it starts.
-        var slot = "model-probe:" + adapter.Id;
-        if (!slots.TryTake(slot))
+        if (slots.TryTake("model-probe:" + adapter.Id) is not { } slot)
         {
             _probes.TryRemove(adapter.Id, out _);
             throw new ApiProblem(StatusCodes.Status503ServiceUnavailable, ErrorCodes.AgentSlotsFull,

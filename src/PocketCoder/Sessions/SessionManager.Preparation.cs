@@ -96,8 +96,8 @@ public sealed partial class SessionManager
 
             sessions.SetStatus(session.Id, SessionStatuses.Starting, "its worktree is ready");
             // Like any other start, within the limit on running agents: in line (queued) until a slot is free.
-            await runnerServices.Slots.TakeAsync(session.Id, token);
-            await StartPreparedAsync(session, project, adapter, resume: false, preparation);
+            var slot = await runnerServices.Slots.TakeAsync(session.Id, token);
+            await StartPreparedAsync(session, project, adapter, resume: false, slot, preparation);
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
@@ -111,12 +111,6 @@ public sealed partial class SessionManager
         }
         finally
         {
-            // A slot given as the start was called off holds nothing: the next in line has it.
-            if (!_live.ContainsKey(session.Id))
-            {
-                runnerServices.Slots.Release(session.Id);
-            }
-
             _preparing.TryRemove(new KeyValuePair<string, Preparation>(session.Id, preparation));
             preparation.Finished.TrySetResult();
         }
@@ -132,46 +126,60 @@ public sealed partial class SessionManager
     /// The agent of a session that waited (for its worktree, for a slot, holding one now) starts, and its queue goes on: under
     /// the start lock, which a message sent meanwhile waits for, so that none lands between "still waiting" and "running".
     /// </summary>
-    private async Task StartPreparedAsync(Session session, Project project, IAgentAdapter adapter, bool resume, Preparation preparation)
+    /// <param name="slot">The agent slot it waited for: the runner's once it starts, let go here if the start is called off first.</param>
+    private async Task StartPreparedAsync(Session session, Project project, IAgentAdapter adapter, bool resume, Running.SlotLease slot, Preparation preparation)
     {
         var token = preparation.Cancel.Token;
         var gate = _startLocks.GetOrAdd(session.Id, _ => new SemaphoreSlim(1, 1));
-        await gate.RunAsync(async () =>
+        // Let go here only if no runner took it: a runner that fails to start lets it go itself, one that runs, when its process ends.
+        var handed = false;
+        try
         {
-            try
+            await gate.RunAsync(async () =>
             {
-                SessionRunner runner;
                 try
                 {
-                    runner = await StartRunnerAsync(sessions.Get(session.Id), project, adapter, resume, token, holdQueued: false);
-                }
-                catch (ApiProblem problem)
-                {
-                    // StartRunnerAsync reported an agent that would not start; anything else is reported here.
-                    if (problem.Code != ErrorCodes.AgentUnavailable)
+                    SessionRunner runner;
+                    try
                     {
-                        FailStart(session.Id, problem.Message, problem.Code);
+                        runner = await StartRunnerAsync(sessions.Get(session.Id), project, adapter, resume, slot, token, holdQueued: false);
+                        handed = true;
+                    }
+                    catch (ApiProblem problem)
+                    {
+                        // StartRunnerAsync reported an agent that would not start; anything else is reported here.
+                        if (problem.Code != ErrorCodes.AgentUnavailable)
+                        {
+                            FailStart(session.Id, problem.Message, problem.Code);
+                        }
+
+                        return;
+                    }
+                    catch (Exception exception) when (exception is not OperationCanceledException || !token.IsCancellationRequested)
+                    {
+                        // Never a session left saying "queued" or "starting" with nobody to start it (the sandbox's set-up failed, a disk).
+                        logger.LogWarning(exception, "Starting session {Session} failed", session.Id);
+                        FailStart(session.Id, $"The agent could not be started: {exception.Message}", null);
+                        return;
                     }
 
-                    return;
+                    await runner.RunQueueAsync(token);
                 }
-                catch (Exception exception) when (exception is not OperationCanceledException || !token.IsCancellationRequested)
+                finally
                 {
-                    // Never a session left saying "queued" or "starting" with nobody to start it (the sandbox's set-up failed, a disk).
-                    logger.LogWarning(exception, "Starting session {Session} failed", session.Id);
-                    FailStart(session.Id, $"The agent could not be started: {exception.Message}", null);
-                    return;
+                    // Messages sent from here on (waiting for this lock) find the agent running, or failed; a stop until now
+                    // cancelled the start and stops whatever got going.
+                    _preparing.TryRemove(new KeyValuePair<string, Preparation>(session.Id, preparation));
                 }
-
-                await runner.RunQueueAsync(token);
-            }
-            finally
+            }, token);
+        }
+        finally
+        {
+            if (!handed)
             {
-                // Messages sent from here on (waiting for this lock) find the agent running, or failed; a stop until now
-                // cancelled the start and stops whatever got going.
-                _preparing.TryRemove(new KeyValuePair<string, Preparation>(session.Id, preparation));
+                runnerServices.Slots.Release(slot);
             }
-        }, token);
+        }
     }
 
     private void FailPreparation(Session session, Exception exception)

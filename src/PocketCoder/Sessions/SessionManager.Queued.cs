@@ -61,12 +61,11 @@ public sealed partial class SessionManager
         _ = Task.Run(() => StartWhenFreeAsync(session, project, adapter, resume, slot, waiting), CancellationToken.None);
     }
 
-    private async Task StartWhenFreeAsync(Session session, Project project, IAgentAdapter adapter, bool resume, Task slot, Preparation waiting)
+    private async Task StartWhenFreeAsync(Session session, Project project, IAgentAdapter adapter, bool resume, Task<Running.SlotLease> slot, Preparation waiting)
     {
         try
         {
-            await slot;
-            await StartPreparedAsync(session, project, adapter, resume, waiting);
+            await StartPreparedAsync(session, project, adapter, resume, await slot, waiting);
         }
         catch (OperationCanceledException) when (waiting.Cancel.IsCancellationRequested)
         {
@@ -78,12 +77,6 @@ public sealed partial class SessionManager
         }
         finally
         {
-            // A slot given as the start was called off holds nothing: the next in line has it.
-            if (!_live.ContainsKey(session.Id))
-            {
-                runnerServices.Slots.Release(session.Id);
-            }
-
             _preparing.TryRemove(new KeyValuePair<string, Preparation>(session.Id, waiting));
             waiting.Finished.TrySetResult();
         }

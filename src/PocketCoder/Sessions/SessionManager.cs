@@ -115,7 +115,7 @@ public sealed partial class SessionManager(
             return sessions.Get(session.Id);
         }
 
-        if (!runnerServices.Slots.TryTake(session.Id))
+        if (runnerServices.Slots.TryTake(session.Id) is not { } slot)
         {
             // Every agent slot is taken: answered queued, the prompt waiting in its queue until its turn in line comes.
             return QueueNewSession(session, project, adapter, prompt, actor);
@@ -124,7 +124,7 @@ public sealed partial class SessionManager(
         SessionRunner runner;
         try
         {
-            runner = await StartRunnerAsync(session, project, adapter, resume: false, cancellationToken);
+            runner = await StartRunnerAsync(session, project, adapter, resume: false, slot, cancellationToken);
         }
         catch (ApiProblem)
         {
@@ -421,7 +421,7 @@ public sealed partial class SessionManager(
                     "and remove what is queued), then hand it back.");
             }
 
-            return await StopAsync(session.Id, actor, cancellationToken);
+            return await StopUnderLockAsync(session.Id, actor, cancellationToken);
         }, cancellationToken);
     }
 
@@ -447,6 +447,11 @@ public sealed partial class SessionManager(
         return sessions.Get(sessionId);
     }
 
+    /// <summary>
+    /// Stops the session for good. Under its start lock (taken after any preparation has handed over, as that takes the lock to
+    /// start the agent), and said stopped before the lock goes: a message sent while the agent is being stopped waits, then
+    /// finds the session stopped, rather than starting a second agent on the conversation.
+    /// </summary>
     public async Task<Session> StopAsync(string sessionId, Actor actor, CancellationToken cancellationToken)
     {
         var session = sessions.Get(sessionId);
@@ -457,17 +462,24 @@ public sealed partial class SessionManager(
             await preparation.Finished.Task;
         }
 
-        if (_live.TryRemove(session.Id, out var runner))
+        var gate = _startLocks.GetOrAdd(session.Id, _ => new SemaphoreSlim(1, 1));
+        return await gate.RunAsync(() => StopUnderLockAsync(session.Id, actor, cancellationToken), cancellationToken);
+    }
+
+    /// <summary><see cref="StopAsync"/> for a caller that holds the session's start lock.</summary>
+    private async Task<Session> StopUnderLockAsync(string sessionId, Actor actor, CancellationToken cancellationToken)
+    {
+        if (_live.TryRemove(sessionId, out var runner))
         {
             await runner.StopAsync(cancellationToken);
         }
 
         database.Write(write =>
         {
-            sessions.SetStatus(write, session.Id, SessionStatuses.Stopped, $"stopped by {actor.Name}");
-            ledger.Append(write, actor.Name, "session.stopped", session.Id);
+            sessions.SetStatus(write, sessionId, SessionStatuses.Stopped, $"stopped by {actor.Name}");
+            ledger.Append(write, actor.Name, "session.stopped", sessionId);
         });
-        return sessions.Get(session.Id);
+        return sessions.Get(sessionId);
     }
 
     /// <summary>Stops the session if it runs, then hides it from the app's lists; its events and ledger entries stay.</summary>
@@ -914,6 +926,9 @@ public sealed partial class SessionManager(
         }
     }
 
+    private static ApiProblem StoppedConflict() =>
+        ApiProblem.Conflict(ErrorCodes.SessionNotActive, "This session was stopped. Start a new session to continue.");
+
     /// <summary>
     /// The session's live runner, its agent started (or resumed) first if its process is gone; null when it waits for an agent
     /// slot instead (it joined the line here, or was in it already), or for its worktree.
@@ -931,7 +946,7 @@ public sealed partial class SessionManager(
 
         if (session.Status == SessionStatuses.Stopped)
         {
-            throw ApiProblem.Conflict(ErrorCodes.SessionNotActive, "This session was stopped. Start a new session to continue.");
+            throw StoppedConflict();
         }
 
         var gate = _startLocks.GetOrAdd(session.Id, _ => new SemaphoreSlim(1, 1));
@@ -947,6 +962,12 @@ public sealed partial class SessionManager(
                 return null;
             }
 
+            // Stopped while this waited for the lock (a stop holds it until the session says so).
+            if (sessions.Get(session.Id).Status == SessionStatuses.Stopped)
+            {
+                throw StoppedConflict();
+            }
+
             var project = projects.Get(session.ProjectId);
             var adapter = agents.Find(session.Agent) ?? throw ApiProblem.Conflict(ErrorCodes.AgentUnavailable,
                 $"The agent '{session.Agent}' is not available in this build.");
@@ -958,26 +979,27 @@ public sealed partial class SessionManager(
                     $"A process on this machine holds this conversation (pid {holder.Pid}: {holder.Name}). Quit it in its terminal, then send again.");
             }
 
-            if (!runnerServices.Slots.TryTake(session.Id))
+            if (runnerServices.Slots.TryTake(session.Id) is not { } slot)
             {
                 BeginQueuedStart(session, project, adapter, resume);
                 started?.Invoke(null);
                 return null;
             }
 
-            var runner = await StartRunnerAsync(session, project, adapter, resume, cancellationToken);
+            var runner = await StartRunnerAsync(session, project, adapter, resume, slot, cancellationToken);
             started?.Invoke(runner);
             return runner;
         }, cancellationToken);
     }
 
-    private async Task<SessionRunner> StartRunnerAsync(Session session, Project project, IAgentAdapter adapter, bool resume, CancellationToken cancellationToken,
-        bool holdQueued = true)
+    /// <summary>Starts the session's agent in <paramref name="slot"/>, which is the runner's from here on (let go here if it fails).</summary>
+    private async Task<SessionRunner> StartRunnerAsync(Session session, Project project, IAgentAdapter adapter, bool resume, Running.SlotLease slot,
+        CancellationToken cancellationToken, bool holdQueued = true)
     {
         // Never quietly without the sandbox the project runs in: the owner installs bubblewrap or chooses "none" for it.
         if (runnerServices.Sandboxing.Refusal(project) is { } refused)
         {
-            runnerServices.Slots.Release(session.Id);
+            runnerServices.Slots.Release(slot);
             throw new ApiProblem(StatusCodes.Status503ServiceUnavailable, ErrorCodes.SandboxUnavailable, refused);
         }
 
@@ -989,11 +1011,11 @@ public sealed partial class SessionManager(
             ended => _live.TryRemove(new KeyValuePair<string, SessionRunner>(ended.SessionId, ended)), held => HoldOnBudget(session.Id, held));
         try
         {
-            await runner.StartAsync(resume, cancellationToken, holdQueued);
+            await runner.StartAsync(resume, slot, cancellationToken, holdQueued);
         }
         catch (AgentUnavailableException exception)
         {
-            runnerServices.Slots.Release(session.Id);
+            runnerServices.Slots.Release(slot);
             database.Write(write =>
             {
                 events.Append(write, session.Id, new ErrorEvent(exception.Message));
@@ -1007,7 +1029,7 @@ public sealed partial class SessionManager(
             // A start that broke after its process came up (a read of the session, its cost) leaves no agent behind, outside
             // the live set where nothing would ever stop it; its slot goes to the next in line.
             await runner.StopAsync(CancellationToken.None);
-            runnerServices.Slots.Release(session.Id);
+            runnerServices.Slots.Release(slot);
             throw;
         }
 

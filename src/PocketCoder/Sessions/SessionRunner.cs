@@ -38,6 +38,9 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
     private readonly TurnState _turn;
     private IAgentSession? _agent;
 
+    /// <summary>The agent slot its process holds (<see cref="AgentSlots"/>): null while it has none (paused, suspended, stopped).</summary>
+    private SlotLease? _slot;
+
     /// <summary>The agent's tasks (subagents, background commands) that have started and not ended: those the owner may stop one by one.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _runningTasks = new(StringComparer.Ordinal);
 
@@ -154,8 +157,10 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
     /// <summary>Starts the agent process, continuing its earlier conversation when <paramref name="resume"/> is set.</summary>
     /// <param name="holdQueued">Messages already queued wait for the owner (they were sent to an agent that went away); false
     /// for a session whose worktree was just made, whose queue holds what was sent meanwhile, to run now.</param>
-    public async Task StartAsync(bool resume, CancellationToken cancellationToken, bool holdQueued = true)
+    /// <param name="slot">The agent slot its manager took for this start; the runner lets it go with the process.</param>
+    public async Task StartAsync(bool resume, SlotLease slot, CancellationToken cancellationToken, bool holdQueued = true)
     {
+        _slot = slot;
         // An agent that paused on a call before this runner (a restart, a cancelled turn): whatever it was, the owner did
         // not allow it, and it must not run as the agent resumes.
         var paused = resume && _sessions.PausedCall(_session.Id) is { } call
@@ -183,9 +188,9 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
             await BringConversationAsync(conversations, sandbox is not null, cancellationToken).ConfigureAwait(false);
         }
 
-        // Within the limit on running agents: held already for a start the manager made, waited for in line for a resume on
-        // the owner's decision (the session says its place meanwhile).
-        await _services.Slots.TakeAsync(_session.Id, cancellationToken).ConfigureAwait(false);
+        // Within the limit on running agents: held already for a start the manager made or one ahead of a decision, waited for
+        // in line for a resume on the owner's decision (the session says its place meanwhile).
+        _slot ??= await _services.Slots.TakeAsync(_session.Id, cancellationToken).ConfigureAwait(false);
         try
         {
             // An allow that waited for the slot counts only if its deciders may still make it (revoked meanwhile: denied).
@@ -194,7 +199,7 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
         }
         catch (Exception)
         {
-            _services.Slots.Release(_session.Id);
+            LetSlotGo();
             throw;
         }
 
@@ -344,18 +349,23 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
         // may give up waiting; the stop itself is never abandoned halfway.
         await _paused.ExclusiveAsync(async () =>
         {
-            if (_agent is { } agent && !_agentDisposed)
+            try
             {
-                _agentDisposed = true;
-                // Between turns (a restart, an idle suspension) the agent is asked to exit by itself, so that it writes all it
-                // keeps: Claude Code signalled right after a turn lost that turn's answer from its transcript, and the next
-                // resume with it. One that lingers is stopped all the same; one in a turn is stopped at once.
-                await (IsQuiescent ? agent.EndAsync(CancellationToken.None) : agent.StopAsync(CancellationToken.None)).ConfigureAwait(false);
-                await agent.DisposeAsync().ConfigureAwait(false);
+                if (_agent is { } agent && !_agentDisposed)
+                {
+                    _agentDisposed = true;
+                    // Between turns (a restart, an idle suspension) the agent is asked to exit by itself, so that it writes all it
+                    // keeps: Claude Code signalled right after a turn lost that turn's answer from its transcript, and the next
+                    // resume with it. One that lingers is stopped all the same; one in a turn is stopped at once.
+                    await (IsQuiescent ? agent.EndAsync(CancellationToken.None) : agent.StopAsync(CancellationToken.None)).ConfigureAwait(false);
+                    await agent.DisposeAsync().ConfigureAwait(false);
+                }
             }
-
-            // Stopped or suspended: its slot goes to the next in line.
-            _services.Slots.Release(_session.Id);
+            finally
+            {
+                // Stopped or suspended (or its clean-up failed, the runner being gone all the same): its slot goes to the next in line.
+                LetSlotGo();
+            }
         }, CancellationToken.None).ConfigureAwait(false);
     }
 
@@ -534,7 +544,7 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
             await agent.DisposeAsync().ConfigureAwait(false);
             _pausing = false;
             // Paused, it costs no memory and takes no slot: the next in line starts.
-            _services.Slots.Release(_session.Id);
+            LetSlotGo();
         }
 
         _sessions.Announce(_session.Id, PausedCalls.PausedReason);
@@ -546,11 +556,12 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
     {
         // Never in line for a mere look, nor ahead of a session waiting for a slot; never a second process on one conversation.
         if (TerminalProcesses.Holding(TerminalProcesses.CommandLines(), _session.AgentSessionId, null, null) is not null
-            || !_services.Slots.TryTake(_session.Id))
+            || _services.Slots.TryTake(_session.Id) is not { } slot)
         {
             return false;
         }
 
+        _slot = slot;
         _muted = false;
         try
         {
@@ -559,7 +570,7 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
         catch (Exception exception)
         {
             // The decision then starts it as it would have: a look is worth no error in the transcript.
-            _services.Slots.Release(_session.Id);
+            LetSlotGo();
             _logger.LogInformation("Session {SessionId}: the paused {Agent} could not be started ahead of the decision: {Reason}",
                 _session.Id, _adapter.Id, exception.Message);
             return false;
@@ -657,11 +668,13 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
             // session any more, and what it says as it goes is not the session's.
             _agentDisposed = true;
             _muted = true;
+            // The slot is that process's: it goes when the process has, whatever runs for the session by then.
+            var slot = Interlocked.Exchange(ref _slot, null);
             _ = Task.Run(async () =>
             {
                 await live.StopAsync(CancellationToken.None).ConfigureAwait(false);
                 await live.DisposeAsync().ConfigureAwait(false);
-                _services.Slots.Release(_session.Id);
+                _services.Slots.Release(slot);
             }, CancellationToken.None);
         }
 
@@ -674,6 +687,9 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
         _events.Append(_session.Id, new TurnCompletedEvent(cancelled ? TurnCompletedEvent.Cancelled : "error", !cancelled, null));
         _sessions.SetStatus(_session.Id, status, reason);
     }
+
+    /// <summary>The process's slot goes to the next in line (once: a second call for the same process does nothing).</summary>
+    private void LetSlotGo() => _services.Slots.Release(Interlocked.Exchange(ref _slot, null));
 
     private void ReportStall(TimeSpan silent) => _events.Append(_session.Id, new ErrorEvent(
         $"No word from {_adapter.Id} for {(int)silent.TotalSeconds} s while it was working: it may be stuck or unable to reach " +
@@ -697,7 +713,7 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
         {
             // Started ahead of a decision and gone before it: paused again, the call still open; the decision starts it anew.
             _agentDisposed = true;
-            _services.Slots.Release(_session.Id);
+            LetSlotGo();
             _logger.LogWarning("Session {SessionId}: the {Agent} started ahead of the decision exited (code {ExitCode}); paused again",
                 _session.Id, _adapter.Id, exited.ExitCode);
             _sessions.Announce(_session.Id, PausedCalls.PausedReason);
@@ -709,7 +725,7 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
         var stopRequested = _turn.Stop();
         _paused.WithdrawAll();
         _stall.Dispose();
-        _services.Slots.Release(_session.Id);
+        LetSlotGo();
         _onEnded(this);
         if (exited.Expected || stopRequested)
         {

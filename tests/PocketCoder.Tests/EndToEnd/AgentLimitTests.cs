@@ -120,6 +120,49 @@ public sealed class AgentLimitTests
     }
 
     [Fact]
+    public async Task AMessageSentWhileTheAgentIsBeingStopped_FindsTheSessionStopped_NoSecondAgentAndNoneOverTheLimit()
+    {
+        var exit = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var fake = new FakeAgent { ExitHold = exit.Task };
+        await using var world = await AgentWorld.FakeAsync(fake);
+        (await world.Http.PutAsJsonAsync("/api/resources/limit", new { limit = 1 })).EnsureSuccessStatusCode();
+        var first = await world.StartSessionAsync("first");
+        await using var firstEvents = await world.EventsAsync(first);
+        await IdleAsync(firstEvents);
+        var second = await CreateQueuedAsync(world, "second");
+        await using var secondEvents = await world.EventsAsync(second);
+        // Anyone may read health: it counts the line, and names nobody's session.
+        var health = await world.Server.Anonymous.GetStringAsync("/api/health");
+        Assert.Equal(1, System.Text.Json.JsonDocument.Parse(health).RootElement.GetProperty("resources").GetProperty("queued").GetInt32());
+        Assert.DoesNotContain(second, health, StringComparison.Ordinal);
+        Assert.DoesNotContain(first, health, StringComparison.Ordinal);
+
+        // The owner stops the first session; its agent takes its time to exit (it still holds its slot).
+        var stop = world.Http.DeleteAsync($"/api/sessions/{first}");
+        await (await fake.SessionAsync(0)).Ending.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        // A message to it meanwhile (a teammate, a chat bridge, an outbox's retry). Given a second to go through, as it did
+        // before the stop held the session's start lock: it started a second agent on the conversation, in the slot the first
+        // still held, and the first's exit then freed that slot for the second session as well.
+        var send = world.Http.PostAsJsonAsync($"/api/sessions/{first}/messages", new { text = "one more" });
+        await Task.WhenAny(send, Task.Delay(TimeSpan.FromSeconds(1)));
+        Assert.False(send.IsCompleted, "a message to a session being stopped waits for the stop");
+        Assert.Equal(1, fake.Starts);
+
+        exit.SetResult();
+        (await stop).EnsureSuccessStatusCode();
+        var refused = await send;
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        Assert.Equal("SESSION_NOT_ACTIVE", (await refused.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("code").GetString());
+
+        // The slot the first let go is the second's, and only its.
+        await secondEvents.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Done: second");
+        Assert.Equal(2, fake.Starts);
+        Assert.Null(fake.Started[1].Options!.ResumeAgentSessionId);
+        Assert.Equal("stopped", (await world.SessionAsync(first)).GetProperty("status").GetString());
+        Assert.Equal(1, (await world.Http.GetOkAsync("/api/resources")).GetProperty("running").GetInt32());
+    }
+
+    [Fact]
     public async Task TheLine_StopsTheWaitersOwnIdleSessionFirst_AndTheLedgerSaysWhoseAndForWhom()
     {
         var clock = new ManualClock(DateTimeOffset.UtcNow);

@@ -30,6 +30,9 @@ public sealed class FakeAgent : IAgentAdapter
     /// <summary>Its sessions' processes, once gone, are let go of only when this completes (a slow clean-up after an exit).</summary>
     public Task DisposeHold { get; set; } = Task.CompletedTask;
 
+    /// <summary>Its sessions' processes, asked to stop or end, exit only when this completes (a process slow to exit).</summary>
+    public Task ExitHold { get; set; } = Task.CompletedTask;
+
     /// <summary>How many sessions it has started, probes of its models included.</summary>
     public int Starts => Started.Count;
 
@@ -64,6 +67,7 @@ public sealed class FakeAgent : IAgentAdapter
             Script = Script,
             ResumesOnDecision = ResumesOnDecision,
             DisposeHold = DisposeHold,
+            ExitHold = ExitHold,
             Models = Task.FromResult(Models is { } models ? AgentModels.Of(models, options.Model is { Length: > 0 } chosen ? chosen : models.FirstOrDefault()?.Id) : null),
         };
         TaskCompletionSource started;

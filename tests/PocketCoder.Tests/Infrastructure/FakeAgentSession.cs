@@ -25,6 +25,12 @@ public sealed class FakeAgentSession : IAgentSession
     /// <summary>What <see cref="DisposeAsync"/> waits on once it began (<see cref="Disposing"/>).</summary>
     public Task DisposeHold { get; init; } = Task.CompletedTask;
 
+    /// <summary>What a stop or an end waits on before the process exits (<see cref="Ending"/> says it began).</summary>
+    public Task ExitHold { get; init; } = Task.CompletedTask;
+
+    /// <summary>Completes when the server asks it to stop or end.</summary>
+    public TaskCompletionSource Ending { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     /// <summary>Completes when the server begins to let go of it.</summary>
     public TaskCompletionSource Disposing { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -178,10 +184,12 @@ public sealed class FakeAgentSession : IAgentSession
     /// <summary>The process exits by itself.</summary>
     public void Exit() => _ = ExitAsync(1, expected: false);
 
-    private Task End(string how)
+    private async Task End(string how)
     {
         EndedBy ??= how;
-        return ExitAsync(0, expected: true);
+        Ending.TrySetResult();
+        await ExitHold;
+        await ExitAsync(0, expected: true);
     }
 
     private async Task ExitAsync(int code, bool expected)

@@ -6,6 +6,11 @@ namespace PocketCoder.Sessions.Running;
 /// waits in line, first come first served; nothing working is stopped to make room (its manager suspends a session whose turn
 /// is over for the line, as idle suspension would later). Plain state under one lock; what a session does
 /// while it waits (its status, its place on the phone) is its manager's.
+/// <para>
+/// A slot is a <see cref="SlotLease"/>, one per agent process, let go only through that lease: a stop of a session's old
+/// process that ends late can never free the slot of the process that came after it (a stop racing a message would otherwise
+/// run one agent more than the limit, and put the next in line ahead of it).
+/// </para>
 /// </summary>
 public sealed class AgentSlots
 {
@@ -16,7 +21,7 @@ public sealed class AgentSlots
     public const int HighestDefault = 32;
 
     private readonly Lock _lock = new();
-    private readonly HashSet<string> _running = new(StringComparer.Ordinal);
+    private readonly HashSet<SlotLease> _running = [];
     private readonly List<Waiter> _waiting = [];
     private readonly List<Action> _watchers = [];
     private int _limit;
@@ -100,9 +105,11 @@ public sealed class AgentSlots
     {
         lock (_lock)
         {
-            return _running.Contains(sessionId);
+            return HeldBy(sessionId);
         }
     }
+
+    private bool HeldBy(string sessionId) => _running.Any(lease => lease.SessionId == sessionId);
 
     /// <summary>The session's place in line (1: next), or null when it is not waiting.</summary>
     public int? Place(string sessionId)
@@ -114,21 +121,16 @@ public sealed class AgentSlots
         }
     }
 
-    /// <summary>Takes a slot at once when one is free and nobody waits ahead (or the session holds one already); false otherwise.</summary>
-    public bool TryTake(string sessionId)
+    /// <summary>A slot taken at once when one is free and nobody waits ahead; null otherwise.</summary>
+    public SlotLease? TryTake(string sessionId)
     {
-        bool taken;
+        SlotLease? taken;
         lock (_lock)
         {
-            if (_running.Contains(sessionId))
-            {
-                return true;
-            }
-
-            taken = _waiting.Count == 0 && _running.Count < _limit && _running.Add(sessionId);
+            taken = TakeFree(sessionId);
         }
 
-        if (taken)
+        if (taken is not null)
         {
             Changed();
         }
@@ -136,27 +138,35 @@ public sealed class AgentSlots
         return taken;
     }
 
-    /// <summary>
-    /// Completes once the session holds a slot: at once when <see cref="TryTake"/> would, else when its turn in line comes.
-    /// Cancelled, it leaves the line (holding nothing).
-    /// </summary>
-    public async Task TakeAsync(string sessionId, CancellationToken cancellationToken)
+    /// <summary>Under the lock: a new lease when a slot is free and nobody waits for one.</summary>
+    private SlotLease? TakeFree(string sessionId)
     {
-        if (TryTake(sessionId))
+        if (_waiting.Count > 0 || _running.Count >= _limit)
         {
-            return;
+            return null;
         }
 
-        Waiter waiter;
+        var lease = new SlotLease(sessionId);
+        _running.Add(lease);
+        return lease;
+    }
+
+    /// <summary>
+    /// A slot: at once when <see cref="TryTake"/> would give one, else when this call's turn in line comes. Cancelled, it leaves
+    /// the line (holding nothing). The free-slot check and joining the line are one step, so a slot let go in between is never
+    /// given to nobody while this waits.
+    /// </summary>
+    public async Task<SlotLease> TakeAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        var waiter = new Waiter(sessionId);
         lock (_lock)
         {
-            if (_waiting.Find(w => w.SessionId == sessionId) is { } already)
+            if (TakeFree(sessionId) is { } free)
             {
-                waiter = already;
+                waiter.Granted.TrySetResult(free);
             }
             else
             {
-                waiter = new Waiter(sessionId);
                 _waiting.Add(waiter);
             }
         }
@@ -164,7 +174,7 @@ public sealed class AgentSlots
         Changed();
         try
         {
-            await waiter.Granted.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return await waiter.Granted.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -173,13 +183,21 @@ public sealed class AgentSlots
         }
     }
 
-    /// <summary>The session's process ended (or never started): its slot goes to the first in line. Nothing when it held none.</summary>
-    public void Release(string sessionId)
+    /// <summary>
+    /// The lease's process ended (or never started): its slot goes to the first in line. Nothing when it was let go already, or
+    /// for none.
+    /// </summary>
+    public void Release(SlotLease? lease)
     {
+        if (lease is null)
+        {
+            return;
+        }
+
         bool released;
         lock (_lock)
         {
-            released = _running.Remove(sessionId);
+            released = _running.Remove(lease);
         }
 
         if (released)
@@ -197,7 +215,7 @@ public sealed class AgentSlots
         bool matters;
         lock (_lock)
         {
-            matters = _waiting.Count > 0 && _running.Contains(sessionId);
+            matters = _waiting.Count > 0 && HeldBy(sessionId);
         }
 
         if (matters)
@@ -224,7 +242,7 @@ public sealed class AgentSlots
         lock (_lock)
         {
             // A slot granted as the wait was cancelled is let go again: nobody is left holding it.
-            left = _waiting.Remove(waiter) || (waiter.Granted.Task.IsCompletedSuccessfully && _running.Remove(waiter.SessionId));
+            left = _waiting.Remove(waiter) || (waiter.Granted.Task.IsCompletedSuccessfully && _running.Remove(waiter.Granted.Task.Result));
         }
 
         if (left)
@@ -236,19 +254,20 @@ public sealed class AgentSlots
     /// <summary>Gives free slots to those first in line.</summary>
     private void Promote()
     {
-        var granted = new List<Waiter>();
+        var granted = new List<(Waiter Waiter, SlotLease Lease)>();
         lock (_lock)
         {
             while (_waiting.Count > 0 && _running.Count < _limit)
             {
                 var first = _waiting[0];
                 _waiting.RemoveAt(0);
-                _running.Add(first.SessionId);
-                granted.Add(first);
+                var lease = new SlotLease(first.SessionId);
+                _running.Add(lease);
+                granted.Add((first, lease));
             }
         }
 
-        granted.ForEach(w => w.Granted.TrySetResult());
+        granted.ForEach(g => g.Waiter.Granted.TrySetResult(g.Lease));
         Changed();
     }
 
@@ -267,6 +286,14 @@ public sealed class AgentSlots
     {
         public string SessionId { get; } = sessionId;
 
-        public TaskCompletionSource Granted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<SlotLease> Granted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
+}
+
+/// <summary>One agent slot, held by one process of a session (<see cref="AgentSlots"/>); compared by identity.</summary>
+public sealed class SlotLease
+{
+    internal SlotLease(string sessionId) => SessionId = sessionId;
+
+    public string SessionId { get; }
 }
