@@ -139,6 +139,12 @@ public sealed partial class SessionManager
             {
                 try
                 {
+                    if (sessions.Find(session.Id)?.Status is null or SessionStatuses.Stopped)
+                    {
+                        // Stopped (or removed) as it waited: nothing starts, and its slot goes to the next in line.
+                        return;
+                    }
+
                     SessionRunner runner;
                     try
                     {

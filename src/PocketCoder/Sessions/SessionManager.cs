@@ -115,21 +115,37 @@ public sealed partial class SessionManager(
             return sessions.Get(session.Id);
         }
 
-        if (runnerServices.Slots.TryTake(session.Id) is not { } slot)
-        {
-            // Every agent slot is taken: answered queued, the prompt waiting in its queue until its turn in line comes.
-            return QueueNewSession(session, project, adapter, prompt, actor);
-        }
-
-        SessionRunner runner;
+        // Under its start lock, as every start is: someone who sees it listed may stop it while its agent starts.
+        var gate = _startLocks.GetOrAdd(session.Id, _ => new SemaphoreSlim(1, 1));
+        SessionRunner? runner;
         try
         {
-            runner = await StartRunnerAsync(session, project, adapter, resume: false, slot, cancellationToken);
+            runner = await gate.RunAsync(async () =>
+            {
+                if (sessions.Get(session.Id).Status == SessionStatuses.Stopped)
+                {
+                    return null;
+                }
+
+                if (runnerServices.Slots.TryTake(session.Id) is not { } slot)
+                {
+                    // Every agent slot is taken: answered queued, the prompt waiting in its queue until its turn in line comes.
+                    QueueNewSession(session, project, adapter, prompt, actor);
+                    return null;
+                }
+
+                return await StartRunnerAsync(session, project, adapter, resume: false, slot, cancellationToken);
+            }, CancellationToken.None);
         }
         catch (ApiProblem)
         {
             await DiscardUnstartedAsync(session.Id, adapter.Id, null, stoppedBy: null);
             throw;
+        }
+
+        if (runner is null)
+        {
+            return sessions.Get(session.Id);
         }
 
         if (prompt is not null)
@@ -140,7 +156,7 @@ public sealed partial class SessionManager(
         return sessions.Get(session.Id);
     }
 
-    private Session QueueNewSession(Session session, Project project, IAgentAdapter adapter, OwnerMessage? prompt, Actor actor)
+    private void QueueNewSession(Session session, Project project, IAgentAdapter adapter, OwnerMessage? prompt, Actor actor)
     {
         if (prompt is not null)
         {
@@ -149,7 +165,6 @@ public sealed partial class SessionManager(
         }
 
         BeginQueuedStart(session, project, adapter, resume: false);
-        return sessions.Get(session.Id);
     }
 
     /// <summary>A new session's first prompt; one that cannot go leaves no session behind, as a start that failed does not.</summary>
@@ -455,13 +470,6 @@ public sealed partial class SessionManager(
     public async Task<Session> StopAsync(string sessionId, Actor actor, CancellationToken cancellationToken)
     {
         var session = sessions.Get(sessionId);
-        if (_preparing.TryGetValue(session.Id, out var preparation))
-        {
-            // git is stopped and what it half made taken away before the session says it stopped.
-            await preparation.Cancel.CancelAsync();
-            await preparation.Finished.Task;
-        }
-
         var gate = _startLocks.GetOrAdd(session.Id, _ => new SemaphoreSlim(1, 1));
         return await gate.RunAsync(() => StopUnderLockAsync(session.Id, actor, cancellationToken), cancellationToken);
     }
@@ -469,6 +477,14 @@ public sealed partial class SessionManager(
     /// <summary><see cref="StopAsync"/> for a caller that holds the session's start lock.</summary>
     private async Task<Session> StopUnderLockAsync(string sessionId, Actor actor, CancellationToken cancellationToken)
     {
+        if (_preparing.TryGetValue(sessionId, out var preparation))
+        {
+            // In line for a slot, or its worktree being made (git is stopped and what it half made taken away) before the session
+            // says it stopped. Safe under the lock: a preparation waits for it only on the token cancelled here.
+            await preparation.Cancel.CancelAsync();
+            await preparation.Finished.Task;
+        }
+
         if (_live.TryRemove(sessionId, out var runner))
         {
             await runner.StopAsync(cancellationToken);
@@ -996,19 +1012,30 @@ public sealed partial class SessionManager(
     private async Task<SessionRunner> StartRunnerAsync(Session session, Project project, IAgentAdapter adapter, bool resume, Running.SlotLease slot,
         CancellationToken cancellationToken, bool holdQueued = true)
     {
-        // Never quietly without the sandbox the project runs in: the owner installs bubblewrap or chooses "none" for it.
-        if (runnerServices.Sandboxing.Refusal(project) is { } refused)
+        SessionRunner runner;
+        try
         {
+            // Never quietly without the sandbox the project runs in: the owner installs bubblewrap or chooses "none" for it.
+            if (runnerServices.Sandboxing.Refusal(project) is { } refused)
+            {
+                throw new ApiProblem(StatusCodes.Status503ServiceUnavailable, ErrorCodes.SandboxUnavailable, refused);
+            }
+
+            var logDirectory = Path.Combine(database.DataDirectory, "logs", "sessions", session.Id);
+            // A session in a worktree of its own works there: the agent, the gate's project root and its turn reviews (a
+            // worktree deleted outside PocketCoder: WORKTREE_UNAVAILABLE, here).
+            var workingDirectory = worktrees.WorkingDirectory(session.Id, project);
+            var workspace = workingDirectory == project.Path ? project : project with { Path = workingDirectory };
+            runner = new SessionRunner(session, workspace, adapter, logDirectory, runnerServices,
+                ended => _live.TryRemove(new KeyValuePair<string, SessionRunner>(ended.SessionId, ended)), held => HoldOnBudget(session.Id, held));
+        }
+        catch (Exception)
+        {
+            // No agent started: the slot goes to the next in line, however often this is tried.
             runnerServices.Slots.Release(slot);
-            throw new ApiProblem(StatusCodes.Status503ServiceUnavailable, ErrorCodes.SandboxUnavailable, refused);
+            throw;
         }
 
-        var logDirectory = Path.Combine(database.DataDirectory, "logs", "sessions", session.Id);
-        // A session in a worktree of its own works there: the agent, the gate's project root and its turn reviews.
-        var workingDirectory = worktrees.WorkingDirectory(session.Id, project);
-        var workspace = workingDirectory == project.Path ? project : project with { Path = workingDirectory };
-        var runner = new SessionRunner(session, workspace, adapter, logDirectory, runnerServices,
-            ended => _live.TryRemove(new KeyValuePair<string, SessionRunner>(ended.SessionId, ended)), held => HoldOnBudget(session.Id, held));
         try
         {
             await runner.StartAsync(resume, slot, cancellationToken, holdQueued);

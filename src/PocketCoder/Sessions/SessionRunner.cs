@@ -541,10 +541,16 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
         }
         finally
         {
-            await agent.DisposeAsync().ConfigureAwait(false);
-            _pausing = false;
-            // Paused, it costs no memory and takes no slot: the next in line starts.
-            LetSlotGo();
+            try
+            {
+                await agent.DisposeAsync().ConfigureAwait(false);
+            }
+            finally
+            {
+                _pausing = false;
+                // Paused, it costs no memory and takes no slot: the next in line starts.
+                LetSlotGo();
+            }
         }
 
         _sessions.Announce(_session.Id, PausedCalls.PausedReason);
@@ -672,9 +678,15 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
             var slot = Interlocked.Exchange(ref _slot, null);
             _ = Task.Run(async () =>
             {
-                await live.StopAsync(CancellationToken.None).ConfigureAwait(false);
-                await live.DisposeAsync().ConfigureAwait(false);
-                _services.Slots.Release(slot);
+                try
+                {
+                    await live.StopAsync(CancellationToken.None).ConfigureAwait(false);
+                    await live.DisposeAsync().ConfigureAwait(false);
+                }
+                finally
+                {
+                    _services.Slots.Release(slot);
+                }
             }, CancellationToken.None);
         }
 

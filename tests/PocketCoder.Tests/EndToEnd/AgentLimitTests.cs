@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
 using PocketCoder.Sessions;
 using PocketCoder.Tests.Infrastructure;
 
@@ -117,6 +118,61 @@ public sealed class AgentLimitTests
         // The owner's limit outlives the restart.
         Assert.Equal("owner", (await world.Http.GetOkAsync("/api/resources")).GetProperty("limitSource").GetString());
         finish.SetResult();
+    }
+
+    [Fact]
+    public async Task ASessionInLine_HandedBack_LeavesTheLine_StoppedForGood()
+    {
+        var (fake, finish) = HoldingTurn("holder");
+        await using var world = await AgentWorld.FakeAsync(fake);
+        var earlier = await world.StartSessionAsync("earlier");
+        await using (var events = await world.EventsAsync(earlier))
+        {
+            await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Done: earlier");
+        }
+
+        await world.RestartServerAsync();
+        (await world.Http.PutAsJsonAsync("/api/resources/limit", new { limit = 1 })).EnsureSuccessStatusCode();
+        await world.StartSessionAsync("holder");
+        await world.SendAsync(earlier, "carry on");
+        Assert.Equal("queued", (await world.SessionAsync(earlier)).GetProperty("status").GetString());
+
+        // Handed back to a terminal while in line (the manager's step: the fake agent has no terminal to hand to). Before a stop
+        // took the line's start with it, the session said stopped and then started its agent when the slot came.
+        var manager = world.Server.Services.GetRequiredService<SessionManager>();
+        await manager.HandBackAsync(earlier, PocketCoder.Auth.Actor.System, CancellationToken.None);
+        Assert.Empty((await world.Http.GetOkAsync("/api/resources")).GetProperty("queued").EnumerateArray());
+        Assert.Equal("stopped", (await world.SessionAsync(earlier)).GetProperty("status").GetString());
+        Assert.Equal(2, fake.Starts);
+        finish.SetResult();
+    }
+
+    [Fact]
+    public async Task ANewSessionStoppedAsItsAgentStarts_EndsStopped_WithNoAgentLeftRunning()
+    {
+        var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var fake = new FakeAgent { StartHold = up.Task };
+        await using var world = await AgentWorld.FakeAsync(fake);
+        var create = world.Http.PostAsJsonAsync($"/api/projects/{world.ProjectId}/sessions", new { agent = world.Agent, prompt = "first" });
+        await fake.StartBegun.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        // Listed as it starts: a teammate stops it. Before a new session's start took its start lock, the stop found nothing
+        // running and said stopped, and the agent then came up, ran the prompt and stayed, in a session that said stopped.
+        var listed = await world.Http.GetOkAsync("/api/sessions");
+        var id = listed.EnumerateArray().Single().GetProperty("id").GetString()!;
+        var stop = world.Http.DeleteAsync($"/api/sessions/{id}");
+        await Task.WhenAny(stop, Task.Delay(TimeSpan.FromSeconds(1)));
+
+        up.SetResult();
+        (await stop).EnsureSuccessStatusCode();
+        // The creator hears it started, or (stopped before its first message went) that it never did; either way nothing runs.
+        Assert.True((await create).StatusCode is HttpStatusCode.OK or HttpStatusCode.Created or HttpStatusCode.ServiceUnavailable);
+        Assert.Equal(0, (await world.Http.GetOkAsync("/api/resources")).GetProperty("running").GetInt32());
+        Assert.NotNull((await fake.SessionAsync(0)).EndedBy);
+        var after = await world.Http.GetAsync($"/api/sessions/{id}");
+        if (after.StatusCode == HttpStatusCode.OK)
+        {
+            Assert.Equal("stopped", (await world.SessionAsync(id)).GetProperty("status").GetString());
+        }
     }
 
     [Fact]

@@ -52,11 +52,18 @@ public sealed class FakeAgent : IAgentAdapter
     /// </summary>
     public Exception? StartFails { get; set; }
 
-    public Task<IAgentSession> StartAsync(AgentStartOptions options, IAgentSink sink, CancellationToken cancellationToken)
+    /// <summary>What a start waits on before its process is up (<see cref="StartBegun"/> says one began): an agent slow to start.</summary>
+    public Task StartHold { get; set; } = Task.CompletedTask;
+
+    public TaskCompletionSource StartBegun { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public async Task<IAgentSession> StartAsync(AgentStartOptions options, IAgentSink sink, CancellationToken cancellationToken)
     {
+        StartBegun.TrySetResult();
+        await StartHold;
         if (StartFails is { } failure)
         {
-            return Task.FromException<IAgentSession>(failure);
+            throw failure;
         }
 
         var session = new FakeAgentSession
@@ -79,7 +86,7 @@ public sealed class FakeAgent : IAgentAdapter
         }
 
         started.SetResult();
-        return Task.FromResult<IAgentSession>(session);
+        return session;
     }
 
     /// <summary>The sessions it has started so far.</summary>

@@ -254,7 +254,6 @@ public sealed class AgentSlots
     /// <summary>Gives free slots to those first in line.</summary>
     private void Promote()
     {
-        var granted = new List<(Waiter Waiter, SlotLease Lease)>();
         lock (_lock)
         {
             while (_waiting.Count > 0 && _running.Count < _limit)
@@ -263,11 +262,12 @@ public sealed class AgentSlots
                 _waiting.RemoveAt(0);
                 var lease = new SlotLease(first.SessionId);
                 _running.Add(lease);
-                granted.Add((first, lease));
+                // Granted under the lock (its continuations run elsewhere): a wait cancelled at the same moment then finds it
+                // granted, and lets the lease go (Leave), rather than neither in line nor granted, leaving it held for ever.
+                first.Granted.TrySetResult(lease);
             }
         }
 
-        granted.ForEach(g => g.Waiter.Granted.TrySetResult(g.Lease));
         Changed();
     }
 
