@@ -90,18 +90,7 @@ public sealed class AgentLimitTests
     {
         var (fake, finish) = HoldingTurn("holder");
         await using var world = await AgentWorld.FakeAsync(fake);
-        var earlier = await world.StartSessionAsync("earlier");
-        await using (var events = await world.EventsAsync(earlier))
-        {
-            await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Done: earlier");
-        }
-
-        // Its agent goes (a restart), and the one slot is another's by the time a message would bring it back.
-        await world.RestartServerAsync();
-        (await world.Http.PutAsJsonAsync("/api/resources/limit", new { limit = 1 })).EnsureSuccessStatusCode();
-        var holder = await world.StartSessionAsync("holder");
-        await world.SendAsync(earlier, "carry on");
-        Assert.Equal("queued", (await world.SessionAsync(earlier)).GetProperty("status").GetString());
+        var (earlier, holder) = await ResumedInLineAsync(world);
 
         await world.CancelAsync(earlier);
         Assert.Equal("idle", (await world.SessionAsync(earlier)).GetProperty("status").GetString());
@@ -125,17 +114,7 @@ public sealed class AgentLimitTests
     {
         var (fake, finish) = HoldingTurn("holder");
         await using var world = await AgentWorld.FakeAsync(fake);
-        var earlier = await world.StartSessionAsync("earlier");
-        await using (var events = await world.EventsAsync(earlier))
-        {
-            await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Done: earlier");
-        }
-
-        await world.RestartServerAsync();
-        (await world.Http.PutAsJsonAsync("/api/resources/limit", new { limit = 1 })).EnsureSuccessStatusCode();
-        await world.StartSessionAsync("holder");
-        await world.SendAsync(earlier, "carry on");
-        Assert.Equal("queued", (await world.SessionAsync(earlier)).GetProperty("status").GetString());
+        var (earlier, _) = await ResumedInLineAsync(world);
 
         // Handed back to a terminal while in line (the manager's step: the fake agent has no terminal to hand to). Before a stop
         // took the line's start with it, the session said stopped and then started its agent when the slot came.
@@ -361,6 +340,26 @@ public sealed class AgentLimitTests
         await IdleAsync(anasEvents);
         clock.Advance(TimeSpan.FromSeconds(40));
         return (new Watched(owners, ownersEvents), ana, new Watched(anas, anasEvents));
+    }
+
+    /// <summary>
+    /// A session with a conversation whose agent went (a restart), in line with "carry on" because the one slot is the holder's
+    /// (whose turn goes on until the test finishes it).
+    /// </summary>
+    private static async Task<(string Earlier, string Holder)> ResumedInLineAsync(AgentWorld world)
+    {
+        var earlier = await world.StartSessionAsync("earlier");
+        await using (var events = await world.EventsAsync(earlier))
+        {
+            await events.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Done: earlier");
+        }
+
+        await world.RestartServerAsync();
+        (await world.Http.PutAsJsonAsync("/api/resources/limit", new { limit = 1 })).EnsureSuccessStatusCode();
+        var holder = await world.StartSessionAsync("holder");
+        await world.SendAsync(earlier, "carry on");
+        Assert.Equal("queued", (await world.SessionAsync(earlier)).GetProperty("status").GetString());
+        return (earlier, holder);
     }
 
     /// <summary>A fake agent whose turn on <paramref name="prompt"/> goes on until the test finishes it; others echo at once.</summary>
