@@ -100,6 +100,9 @@ public sealed class ApprovalStore(Database database, TimeProvider clock)
     internal const string Columns =
         "id, session_id, project_id, tool_call_id, tool, kind, title, input, plan, rule_pattern, status, created_at, decision, decided_by, decided_at, message, updated_input, can_edit_input, risk, decider_role, needed, risk_signs";
 
+    /// <summary>The most approvals one list holds.</summary>
+    public const int ListLimit = 500;
+
     public IReadOnlyList<Approval> List(string? status, string? sessionId) => database.Read(connection =>
     {
         var where = new List<string>();
@@ -117,7 +120,11 @@ public sealed class ApprovalStore(Database database, TimeProvider clock)
             where.Add("session_id = $session");
         }
 
-        var sql = $"SELECT {Columns} FROM approvals {(where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : "")} ORDER BY created_at LIMIT 500";
+        // Oldest first, at most ListLimit: the questions open longest, or the newest of those decided (the decided only grow).
+        var filter = where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : "";
+        var sql = status == ApprovalStatuses.Pending
+            ? $"SELECT {Columns} FROM approvals {filter} ORDER BY created_at LIMIT {ListLimit}"
+            : $"SELECT * FROM (SELECT {Columns} FROM approvals {filter} ORDER BY created_at DESC LIMIT {ListLimit}) ORDER BY created_at";
         return connection.Query(sql, Map, ("$session", sessionId));
     });
 
