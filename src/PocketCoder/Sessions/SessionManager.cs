@@ -1012,37 +1012,41 @@ public sealed partial class SessionManager(
     private async Task<SessionRunner> StartRunnerAsync(Session session, Project project, IAgentAdapter adapter, bool resume, Running.SlotLease slot,
         CancellationToken cancellationToken, bool holdQueued = true)
     {
-        SessionRunner runner;
         try
         {
-            // Never quietly without the sandbox the project runs in: the owner installs bubblewrap or chooses "none" for it.
-            if (runnerServices.Sandboxing.Refusal(project) is { } refused)
-            {
-                throw new ApiProblem(StatusCodes.Status503ServiceUnavailable, ErrorCodes.SandboxUnavailable, refused);
-            }
-
-            var logDirectory = Path.Combine(database.DataDirectory, "logs", "sessions", session.Id);
-            // A session in a worktree of its own works there: the agent, the gate's project root and its turn reviews (a
-            // worktree deleted outside PocketCoder: WORKTREE_UNAVAILABLE, here).
-            var workingDirectory = worktrees.WorkingDirectory(session.Id, project);
-            var workspace = workingDirectory == project.Path ? project : project with { Path = workingDirectory };
-            runner = new SessionRunner(session, workspace, adapter, logDirectory, runnerServices,
-                ended => _live.TryRemove(new KeyValuePair<string, SessionRunner>(ended.SessionId, ended)), held => HoldOnBudget(session.Id, held));
+            return await StartInSlotAsync(session, project, adapter, resume, slot, cancellationToken, holdQueued);
         }
         catch (Exception)
         {
-            // No agent started: the slot goes to the next in line, however often this is tried.
+            // No agent left running, whatever failed and however often this is tried: the slot goes to the next in line (a
+            // runner that let it go already makes this nothing).
             runnerServices.Slots.Release(slot);
             throw;
         }
+    }
 
+    private async Task<SessionRunner> StartInSlotAsync(Session session, Project project, IAgentAdapter adapter, bool resume, Running.SlotLease slot,
+        CancellationToken cancellationToken, bool holdQueued)
+    {
+        // Never quietly without the sandbox the project runs in: the owner installs bubblewrap or chooses "none" for it.
+        if (runnerServices.Sandboxing.Refusal(project) is { } refused)
+        {
+            throw new ApiProblem(StatusCodes.Status503ServiceUnavailable, ErrorCodes.SandboxUnavailable, refused);
+        }
+
+        var logDirectory = Path.Combine(database.DataDirectory, "logs", "sessions", session.Id);
+        // A session in a worktree of its own works there: the agent, the gate's project root and its turn reviews (a worktree
+        // deleted outside PocketCoder: WORKTREE_UNAVAILABLE, here).
+        var workingDirectory = worktrees.WorkingDirectory(session.Id, project);
+        var workspace = workingDirectory == project.Path ? project : project with { Path = workingDirectory };
+        var runner = new SessionRunner(session, workspace, adapter, logDirectory, runnerServices,
+            ended => _live.TryRemove(new KeyValuePair<string, SessionRunner>(ended.SessionId, ended)), held => HoldOnBudget(session.Id, held));
         try
         {
             await runner.StartAsync(resume, slot, cancellationToken, holdQueued);
         }
         catch (AgentUnavailableException exception)
         {
-            runnerServices.Slots.Release(slot);
             database.Write(write =>
             {
                 events.Append(write, session.Id, new ErrorEvent(exception.Message));
@@ -1054,9 +1058,8 @@ public sealed partial class SessionManager(
         catch (Exception)
         {
             // A start that broke after its process came up (a read of the session, its cost) leaves no agent behind, outside
-            // the live set where nothing would ever stop it; its slot goes to the next in line.
+            // the live set where nothing would ever stop it.
             await runner.StopAsync(CancellationToken.None);
-            runnerServices.Slots.Release(slot);
             throw;
         }
 
