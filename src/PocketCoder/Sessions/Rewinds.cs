@@ -54,6 +54,10 @@ public sealed class Rewinds(
                 throw Busy();
             }
 
+            // A turn that just ended is over before its closing snapshot is written: read what it left once it is, never a
+            // turn that only looks cut off.
+            await manager.TurnReviewsSettledAsync(session.Id, cancellationToken);
+            points = Points(session.Id);
             var now = await EnsureUnchangedAsync(folder, points[^1], cancellationToken);
             // Between turns, its process goes: nothing edits the files while they are put back (a turn that began meanwhile refuses).
             try

@@ -370,6 +370,10 @@ public sealed partial class SessionManager(
         return false;
     }
 
+    /// <summary>Completes once the session's last turn's review is written (none is being closed in the background).</summary>
+    public Task TurnReviewsSettledAsync(string sessionId, CancellationToken cancellationToken) =>
+        _live.TryGetValue(sessionId, out var runner) ? runner.TurnReviewsSettledAsync(cancellationToken) : Task.CompletedTask;
+
     public bool IsWorking(string sessionId) => _live.TryGetValue(sessionId, out var runner) && !runner.IsQuiescent;
 
     // With no agent running, nothing queued starts until the owner says so; while the worktree is made, it starts once it is there.

@@ -425,6 +425,9 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
         }
     }
 
+    /// <summary>Completes once the last turn's review is closed (<see cref="TurnSnapshots.SettledAsync"/>).</summary>
+    public Task TurnReviewsSettledAsync(CancellationToken cancellationToken) => _snapshots.SettledAsync(cancellationToken);
+
     private async Task OnTurnCompletedAsync(TurnCompleted completed)
     {
         // A grant the resumed agent did not use goes with its turn.

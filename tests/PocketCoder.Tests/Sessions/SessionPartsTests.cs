@@ -207,6 +207,25 @@ public sealed class SessionPartsTests
     }
 
     [Fact]
+    public async Task TurnSnapshots_Settled_WaitsForTheClosingOfATurnAlreadyOver()
+    {
+        // A rewind sent as the session goes idle read the latest turn before its closing snapshot was written, and refused it
+        // as "cut off by a restart".
+        var closing = new TaskCompletionSource<int?>();
+        var snapshots = new TurnSnapshots(() => Task.FromResult<int?>(1), (_, _) => closing.Task, (_, _) => { }, e => throw e);
+        await snapshots.SettledAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+
+        snapshots.BeginTurn();
+        await snapshots.Opening;
+        await snapshots.EndTurnAsync();
+        var settled = snapshots.SettledAsync(CancellationToken.None);
+        Assert.False(settled.IsCompleted);
+
+        closing.SetResult(2);
+        await settled.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
     public async Task TurnSnapshots_AReviewThatCannotOpen_CostsTheTurnItsReview_NeverTheGate()
     {
         Exception? failed = null;

@@ -36,6 +36,18 @@ public sealed class TurnSnapshots(Func<Task<int?>> open, Func<int, string?, Task
     });
 
     /// <summary>
+    /// Completes once no turn's review is being closed: what the latest turn left is written by then. A turn is seen as over
+    /// while its closing snapshot is still taken in the background, and a rewind sent at that moment must read its result,
+    /// not a turn that looks cut off.
+    /// </summary>
+    public async Task SettledAsync(CancellationToken cancellationToken)
+    {
+        await Opening.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        _lock.Release();
+    }
+
+    /// <summary>
     /// The turn ended: its review closes. The lock is taken here, before the turn is seen as over, so the next turn's opening
     /// snapshot (and so the agent's next edits) wait for this one; the closing itself goes on in the background.
     /// </summary>
