@@ -38,6 +38,9 @@ public static class AuthApi
     public static IServiceCollection AddAuth(this IServiceCollection services)
     {
         services.AddSingleton<Devices>().AddSingleton<People>().AddSingleton<PairingThrottle>().AddSingleton<DeviceConnections>()
+            .AddSingleton<AccessChanges>()
+            .AddSingleton<IAccessSubscriber>(services => services.GetRequiredService<DeviceConnections>())
+            .AddSingleton<IAccessSubscriber, HeldWorkAnnouncement>()
             // The core alone: AddAuthentication would also add DataProtection, whose key ring is loaded (and, on a new data
             // folder, created and written) before the server answers, for nothing: device tokens are our own, hashed in the database.
             .AddAuthenticationCore(auth => auth.DefaultScheme = DeviceAuthentication.SchemeName)
@@ -133,8 +136,7 @@ public static class AuthApi
     }
 
     /// <summary>An owner revokes any device; anyone else only their own person's (a lost phone, from their laptop).</summary>
-    private static NoContent Revoke(string id, Devices devices, DeviceConnections connections, [FromServices] Bridges.BridgeHost bridges, [FromServices] Backlog.BacklogRunner backlog,
-        Sessions.SessionManager sessions, Authority authority, ClaimsPrincipal user, ILogger<Devices> logger)
+    private static NoContent Revoke(string id, Devices devices, Authority authority, ClaimsPrincipal user, ILogger<Devices> logger)
     {
         // One's own devices (a lost phone, from one's laptop) are one's own to revoke; anyone else's is managing people.
         if (devices.List().FirstOrDefault(d => d.Id == id) is { } device && device.PersonId != user.PersonId())
@@ -142,25 +144,9 @@ public static class AuthApi
             authority.Ensure(user.Actor(), null, new Manage("revoke someone else's device"));
         }
 
-        var held = devices.Revoke(id, user.Actor().Name);
-        connections.Revoke(id);
-        Announce(held, bridges, backlog, sessions);
+        // Its open streams, held work and the watch links it made hear of it (AccessChanges).
+        devices.Revoke(id, user.Actor().Name);
         AuthLog.Revoked(logger, id, user.Actor().Name);
         return TypedResults.NoContent();
-    }
-
-    /// <summary>After a revocation: the bridges forget its chats, and every phone is told what was held (the Tasks screen, each session's queue).</summary>
-    internal static void Announce(HeldWork held, Bridges.BridgeHost bridges, Backlog.BacklogRunner backlog, Sessions.SessionManager sessions)
-    {
-        bridges.ChannelsChanged(null);
-        foreach (var project in held.Projects)
-        {
-            backlog.Kick(project, changed: true);
-        }
-
-        foreach (var session in held.Sessions)
-        {
-            sessions.AnnounceQueue(session);
-        }
     }
 }

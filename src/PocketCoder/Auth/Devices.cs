@@ -12,7 +12,8 @@ public sealed record Device(string Id, string Name, DateTimeOffset CreatedAt, Da
 
 /// <summary>Paired devices, pairing codes, and the ledger entries pairing and revocation leave.</summary>
 /// <param name="events">Where a revocation tells the phones of the votes it withdrew; null only where nothing is revoked (the CLI's own token).</param>
-public sealed class Devices(Database database, Ledger.LedgerStore ledger, TimeProvider clock, Realtime.EventLog? events = null)
+public sealed class Devices(Database database, Ledger.LedgerStore ledger, TimeProvider clock, Realtime.EventLog? events = null,
+    AccessChanges? access = null)
 {
     public static readonly TimeSpan PairingCodeLifetime = TimeSpan.FromMinutes(10);
     public const string PairingKeyFileName = "pairing.key";
@@ -175,7 +176,12 @@ public sealed class Devices(Database database, Ledger.LedgerStore ledger, TimePr
     /// channels, the chats its person bound, and its standing work (<see cref="StandingWork"/>), which is held.
     /// </summary>
     /// <returns>Where standing work was held, for the phones to be told.</returns>
-    public HeldWork Revoke(string deviceId, string actor) => database.Write(write => Revoke(write, deviceId, actor));
+    public HeldWork Revoke(string deviceId, string actor)
+    {
+        var held = database.Write(write => Revoke(write, deviceId, actor));
+        access?.Publish(new DevicesRevoked([deviceId], held));
+        return held;
+    }
 
     /// <inheritdoc cref="Revoke(string, string)"/>
     public HeldWork Revoke(DbWrite write, string deviceId, string actor)

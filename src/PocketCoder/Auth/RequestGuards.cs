@@ -10,8 +10,19 @@ namespace PocketCoder.Auth;
 /// Every request a device has open, by device, so a revocation ends them — SSE streams included — instead of
 /// letting a revoked phone keep watching until it disconnects.
 /// </summary>
-public sealed class DeviceConnections
+public sealed class DeviceConnections : IAccessSubscriber
 {
+    public void Changed(AccessChange change)
+    {
+        if (change is DevicesRevoked revoked)
+        {
+            foreach (var device in revoked.DeviceIds)
+            {
+                Revoke(device);
+            }
+        }
+    }
+
     private readonly ConcurrentDictionary<string, CancellationTokenSource> _byDevice = new(StringComparer.Ordinal);
 
     public CancellationToken For(string deviceId) => _byDevice.GetOrAdd(deviceId, _ => new CancellationTokenSource()).Token;

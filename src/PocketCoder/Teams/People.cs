@@ -15,7 +15,8 @@ public sealed record Membership(string ProjectId, string PersonId, Role Role);
 /// The people a machine serves, each with a role and devices (phones, terminals, chat identities). A role can be narrowed
 /// per project, never widened. Every change is in the ledger, and no change may leave the machine without an owner.
 /// </summary>
-public sealed class People(Database database, Ledger.LedgerStore ledger, Devices devices, Realtime.EventLog events, TimeProvider clock)
+public sealed class People(Database database, Ledger.LedgerStore ledger, Devices devices, Realtime.EventLog events, TimeProvider clock,
+    AccessChanges? access = null)
 {
     private const string Columns = "id, name, role, created_at, revoked_at";
 
@@ -100,7 +101,14 @@ public sealed class People(Database database, Ledger.LedgerStore ledger, Devices
         return person;
     });
 
-    public Person Change(string id, string? name, Role? role, Actor actor) => database.Write(write =>
+    public Person Change(string id, string? name, Role? role, Actor actor)
+    {
+        var changed = ChangeStored(id, name, role, actor);
+        access?.Publish(new RoleChanged(id, null));
+        return changed;
+    }
+
+    private Person ChangeStored(string id, string? name, Role? role, Actor actor) => database.Write(write =>
     {
         var person = Active(write, id);
         var changed = person with { Name = name ?? person.Name, Role = role ?? person.Role };
@@ -121,7 +129,14 @@ public sealed class People(Database database, Ledger.LedgerStore ledger, Devices
     });
 
     /// <summary>Revokes the person and, in the same transaction, every device of theirs with its standing work (<see cref="Devices.Revoke"/>).</summary>
-    public HeldWork Revoke(string id, Actor actor) => database.Write(write =>
+    public HeldWork Revoke(string id, Actor actor)
+    {
+        var (held, revoked) = RevokeStored(id, actor);
+        access?.Publish(new DevicesRevoked(revoked, held));
+        return held;
+    }
+
+    private (HeldWork Held, List<string> Devices) RevokeStored(string id, Actor actor) => database.Write(write =>
     {
         var person = Active(write, id);
         if (person.Role == Role.Owner)
@@ -131,13 +146,19 @@ public sealed class People(Database database, Ledger.LedgerStore ledger, Devices
 
         write.Execute("UPDATE people SET revoked_at = $now WHERE id = $id", ("$now", clock.GetUtcNow().ToDb()), ("$id", id));
         ledger.Append(write, actor.Name, "person.revoked", id, new JsonObject { ["name"] = person.Name, ["role"] = person.Role.ToWire(), ["byDevice"] = actor.Id });
-        var held = write.Query("SELECT id FROM devices WHERE person_id = $id AND revoked_at IS NULL", r => r.GetString(0), ("$id", id))
-            .Select(device => devices.Revoke(write, device, actor.Name)).ToList();
-        return new HeldWork([.. held.SelectMany(h => h.Projects).Distinct()], [.. held.SelectMany(h => h.Sessions).Distinct()]);
+        var revoked = write.Query("SELECT id FROM devices WHERE person_id = $id AND revoked_at IS NULL", r => r.GetString(0), ("$id", id));
+        var held = revoked.Select(device => devices.Revoke(write, device, actor.Name)).ToList();
+        return (new HeldWork([.. held.SelectMany(h => h.Projects).Distinct()], [.. held.SelectMany(h => h.Sessions).Distinct()]), revoked);
     });
 
     /// <summary>Narrows the person's role in the project, or (with null) lets their own role apply there again.</summary>
-    public void SetMembership(string projectId, string personId, Role? role, Actor actor) => database.Write(write =>
+    public void SetMembership(string projectId, string personId, Role? role, Actor actor)
+    {
+        SetMembershipStored(projectId, personId, role, actor);
+        access?.Publish(new RoleChanged(personId, projectId));
+    }
+
+    private void SetMembershipStored(string projectId, string personId, Role? role, Actor actor) => database.Write(write =>
     {
         var person = Active(write, personId);
         if (role is Role.Owner)

@@ -103,17 +103,10 @@ public static class PeopleApi
     }
 
     /// <summary>Revokes the person with all their devices; their standing work is held (<see cref="StandingWork"/>).</summary>
-    private static NoContent Revoke(string id, People people, Devices devices, DeviceConnections connections, [FromServices] Bridges.BridgeHost bridges,
-        [FromServices] Backlog.BacklogRunner backlog, Sessions.SessionManager sessions, ClaimsPrincipal user)
+    private static NoContent Revoke(string id, People people, ClaimsPrincipal user)
     {
-        var deviceIds = devices.List().Where(d => d.PersonId == id && d.RevokedAt is null).Select(d => d.Id).ToList();
-        var held = people.Revoke(id, user.Actor());
-        foreach (var device in deviceIds)
-        {
-            connections.Revoke(device);
-        }
-
-        AuthApi.Announce(held, bridges, backlog, sessions);
+        // Their devices' streams, held work and watch links hear of it (AccessChanges).
+        people.Revoke(id, user.Actor());
         return TypedResults.NoContent();
     }
 

@@ -34,7 +34,8 @@ public static class WatchCookie
 
 public static class WatchApi
 {
-    public static IServiceCollection AddWatch(this IServiceCollection services) => services.AddSingleton<WatchLinks>();
+    public static IServiceCollection AddWatch(this IServiceCollection services) => services.AddSingleton<WatchLinks>()
+        .AddSingleton<IAccessSubscriber>(provider => provider.GetRequiredService<WatchLinks>());
 
     public static void MapWatch(this IEndpointRouteBuilder api)
     {

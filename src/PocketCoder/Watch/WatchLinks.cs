@@ -30,7 +30,10 @@ public sealed record Watcher(string OpeningId, string LinkId, string SessionId, 
 /// reach that session's read routes only. Only SHA-256 hashes of the secret and the cookies are kept. A link ends when it
 /// expires or is revoked: every opening's cookie stops working at once, and its open streams are cut.
 /// </summary>
-public sealed class WatchLinks(Database database, Ledger.LedgerStore ledger, DeviceConnections connections, TimeProvider clock)
+/// <remarks>A link lends its maker's right to watch: once they could no longer make it (their device or person revoked, their
+/// role narrowed), it ends as if they had revoked it (<see cref="Changed"/>).</remarks>
+public sealed class WatchLinks(Database database, Ledger.LedgerStore ledger, DeviceConnections connections, Teams.Authority authority, TimeProvider clock)
+    : IAccessSubscriber
 {
     public static readonly TimeSpan DefaultLifetime = TimeSpan.FromHours(24);
 
@@ -145,6 +148,31 @@ public sealed class WatchLinks(Database database, Ledger.LedgerStore ledger, Dev
         });
         End(link.Openings.Select(o => o.Id));
         return link;
+    }
+
+    public void Changed(AccessChange change)
+    {
+        var live = database.Read(connection => connection.Query(
+            "SELECT id, project_id, created_by, created_by_device FROM watch_links WHERE revoked_at IS NULL AND expires_at > $now",
+            r => (Id: r.GetString(0), Project: r.GetString(1), By: r.GetString(2), Device: r.GetString(3)), ("$now", clock.GetUtcNow().ToDb())));
+        foreach (var link in live.Where(l => !authority.Check(new Actor(l.Device, l.By), l.Project, new Teams.ShareWatch()).Allowed))
+        {
+            if (Get(link.Id) is not { } ending)
+            {
+                continue;
+            }
+
+            database.Write(write =>
+            {
+                write.Execute("UPDATE watch_links SET revoked_at = $at, revoked_by = $by WHERE id = $id AND revoked_at IS NULL",
+                    ("$at", clock.GetUtcNow().ToDb()), ("$by", Actor.System.Name), ("$id", link.Id));
+                ledger.Append(write, Actor.System.Name, "watch.revoked", ending.SessionId, new JsonObject
+                {
+                    ["link"] = link.Id, ["reason"] = "its maker may no longer share the session", ["madeBy"] = link.By,
+                });
+            });
+            End(ending.Openings.Select(o => o.Id));
+        }
     }
 
     private void End(IEnumerable<string> openings)

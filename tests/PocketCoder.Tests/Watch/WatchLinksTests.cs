@@ -25,7 +25,8 @@ public sealed class WatchLinksTests : IDisposable
         _database.Write(write => write.Execute(
             "INSERT INTO projects (id, name, path, created_at) VALUES ('p', 'demo', '/tmp/demo', '2026-01-01');"
             + "INSERT INTO sessions (id, project_id, agent, status, agent_session_id, created_at, updated_at) VALUES ('s', 'p', 'fake', 'idle', 'a', '2026-01-01', '2026-01-01');"));
-        _links = new WatchLinks(_database, new LedgerStore(_database, _clock), new DeviceConnections(), _clock);
+        var ledger = new LedgerStore(_database, _clock);
+        _links = new WatchLinks(_database, ledger, new DeviceConnections(), new PocketCoder.Teams.Authority(_database, new PocketCoder.Teams.TeamPolicies(_database, ledger)), _clock);
     }
 
     [Fact]
