@@ -173,7 +173,7 @@ public sealed class BacklogRunner(BacklogTasks tasks, SessionManager manager, Se
 
         return session.Status switch
         {
-            SessionStatuses.Failed => (BacklogStatuses.Failed, "its session failed"),
+            SessionStatuses.Failed => (BacklogStatuses.Failed, events.LastError(id) is { } why ? $"its session failed: {why}" : "its session failed"),
             SessionStatuses.Stopped => (BacklogStatuses.Done, null),
             // Messages still queued (held, after a cancel) are the owner's unfinished business with it: the backlog waits.
             SessionStatuses.Idle when !manager.IsWorking(id) && queue.IsEmpty(id) && events.Has(id, TurnCompletedEvent.Kind) => (BacklogStatuses.Done, null),

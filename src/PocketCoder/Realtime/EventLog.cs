@@ -111,6 +111,11 @@ public sealed class EventLog(Database database, EventHub hub, TimeProvider clock
         "SELECT json_extract(data, '$.sessionCostUsd') FROM events WHERE session_id = $session AND kind = 'usage' ORDER BY seq DESC LIMIT 1",
         r => r.IsDBNull(0) ? (decimal?)null : r.GetDecimal(0), ("$session", sessionId)).FirstOrDefault());
 
+    /// <summary>What the session's newest <c>session.error</c> said, or null: why it failed, for whoever started it elsewhere (a backlog task).</summary>
+    public string? LastError(string sessionId) => database.Read(connection => connection.Query(
+        "SELECT json_extract(data, '$.message') FROM events WHERE session_id = $session AND kind = 'session.error' ORDER BY seq DESC LIMIT 1",
+        r => r.IsDBNull(0) ? null : r.GetString(0), ("$session", sessionId)).FirstOrDefault());
+
     /// <summary>Whether the session has had an event of this kind (a <c>turn.completed</c>: it has finished a turn).</summary>
     public bool Has(string sessionId, string kind) => database.Read(connection => connection.Scalar<long>(
         "SELECT EXISTS (SELECT 1 FROM events WHERE session_id = $session AND kind = $kind)", ("$session", sessionId), ("$kind", kind))) == 1;

@@ -73,7 +73,7 @@ public sealed partial class SessionManager(
             $"Unknown agent '{agentId}'. Known agents: {string.Join(", ", agents.All.Select(a => a.Id))}.");
         // What can be known at once is refused at once, with no session left behind: a bad base, no sandbox.
         var from = worktree is null ? null : await worktrees.PlanAsync(project, worktree.Base, cancellationToken);
-        if (from is not null && runnerServices.Sandboxing.Refusal(project) is { } refused)
+        if (runnerServices.Sandboxing.Refusal(project) is { } refused)
         {
             throw new ApiProblem(StatusCodes.Status503ServiceUnavailable, ErrorCodes.SandboxUnavailable, refused);
         }
@@ -94,102 +94,40 @@ public sealed partial class SessionManager(
         });
         onCreated?.Invoke(session);
 
+        if (prompt is not null)
+        {
+            try
+            {
+                // Kept where a restart keeps it, and shown as waiting; it starts the first turn once the agent is up.
+                queue.Add(session.Id, prompt, actor, held: false);
+            }
+            catch (ApiProblem problem)
+            {
+                // Its device was revoked a moment ago: no session is left waiting for a prompt that never comes.
+                await DiscardUnstartedAsync(session.Id, adapter.Id, problem.Code, stoppedBy: null);
+                throw;
+            }
+        }
+
         if (from is not null)
         {
-            if (prompt is not null)
-            {
-                try
-                {
-                    // Kept where a restart keeps it, and shown as waiting; it starts the first turn once the agent is up.
-                    queue.Add(session.Id, prompt, actor, held: false);
-                }
-                catch (ApiProblem problem)
-                {
-                    // Its device was revoked a moment ago: no session is left waiting for a prompt that never comes.
-                    await DiscardUnstartedAsync(session.Id, adapter.Id, problem.Code, stoppedBy: null);
-                    throw;
-                }
-            }
-
             BeginPreparation(session, project, adapter, actor);
             return sessions.Get(session.Id);
         }
 
-        // Under its start lock, as every start is: someone who sees it listed may stop it while its agent starts.
-        var gate = _startLocks.GetOrAdd(session.Id, _ => new SemaphoreSlim(1, 1));
-        SessionRunner? runner;
-        try
+        // No request waits for an agent to start (one that never answered held it for a minute and more): the session is
+        // answered now, starting (or queued, in line for a slot), and its start goes on in the background, its outcome told
+        // as events (a failure: session.error with its code, and the status failed). Under its start lock, as every start is.
+        await _startLocks.GetOrAdd(session.Id, _ => new SemaphoreSlim(1, 1)).RunAsync(() =>
         {
-            runner = await gate.RunAsync(async () =>
+            if (sessions.Get(session.Id).Status != SessionStatuses.Stopped)
             {
-                if (sessions.Get(session.Id).Status == SessionStatuses.Stopped)
-                {
-                    return null;
-                }
+                BeginQueuedStart(session, project, adapter, resume: false);
+            }
 
-                if (runnerServices.Slots.TryTake(session.Id) is not { } slot)
-                {
-                    // Every agent slot is taken: answered queued, the prompt waiting in its queue until its turn in line comes.
-                    QueueNewSession(session, project, adapter, prompt, actor);
-                    return null;
-                }
-
-                return await StartRunnerAsync(session, project, adapter, resume: false, slot, cancellationToken);
-            }, CancellationToken.None);
-        }
-        catch (ApiProblem)
-        {
-            await DiscardUnstartedAsync(session.Id, adapter.Id, null, stoppedBy: null);
-            throw;
-        }
-
-        if (runner is null)
-        {
-            return sessions.Get(session.Id);
-        }
-
-        if (prompt is not null)
-        {
-            await SendFirstPromptAsync(runner, session.Id, adapter.Id, prompt, actor, cancellationToken);
-        }
-
+            return Task.CompletedTask;
+        }, CancellationToken.None);
         return sessions.Get(session.Id);
-    }
-
-    private void QueueNewSession(Session session, Project project, IAgentAdapter adapter, OwnerMessage? prompt, Actor actor)
-    {
-        if (prompt is not null)
-        {
-            // Its device could have been revoked a moment ago: as for a session being prepared, nothing is left behind then.
-            queue.Add(session.Id, prompt, actor, held: false);
-        }
-
-        BeginQueuedStart(session, project, adapter, resume: false);
-    }
-
-    /// <summary>A new session's first prompt; one that cannot go leaves no session behind, as a start that failed does not.</summary>
-    private async Task SendFirstPromptAsync(SessionRunner runner, string sessionId, string agent, OwnerMessage prompt, Actor actor,
-        CancellationToken cancellationToken)
-    {
-        try
-        {
-            await runner.SendAsync(prompt, actor, cancellationToken);
-        }
-        catch (ApiProblem problem)
-        {
-            // The first prompt could not go (images to an agent that takes none): as with a start that failed.
-            await DiscardUnstartedAsync(sessionId, agent, problem.Code, stoppedBy: actor);
-            throw;
-        }
-        catch (InvalidOperationException)
-        {
-            // The agent exited as it started (a bad setting, a broken install) and closed its input: the owner hears
-            // what it printed, never a 500.
-            var why = await runner.WhyTheAgentStoppedAsync();
-            await DiscardUnstartedAsync(sessionId, agent, ErrorCodes.AgentUnavailable, stoppedBy: actor);
-            throw new ApiProblem(StatusCodes.Status503ServiceUnavailable, ErrorCodes.AgentUnavailable,
-                $"The {agent} agent exited before it took the first message. {why}");
-        }
     }
 
     /// <summary>
@@ -1053,8 +991,10 @@ public sealed partial class SessionManager(
         {
             database.Write(write =>
             {
-                events.Append(write, session.Id, new ErrorEvent(exception.Message));
+                events.Append(write, session.Id, new ErrorEvent(exception.Message) { Code = ErrorCodes.AgentUnavailable });
                 sessions.SetStatus(write, session.Id, SessionStatuses.Failed, "the agent could not be started");
+                ledger.Append(write, Actor.System.Name, "session.start_failed", session.Id,
+                    new JsonObject { ["agent"] = session.Agent, ["code"] = ErrorCodes.AgentUnavailable });
             });
             throw new ApiProblem(StatusCodes.Status503ServiceUnavailable, ErrorCodes.AgentUnavailable,
                 $"{exception.Message} New session shows which agents are installed.");

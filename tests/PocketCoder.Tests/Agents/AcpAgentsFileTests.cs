@@ -74,7 +74,7 @@ public sealed class AcpAgentsFileTests
             var project = await phone.Http.PostOkAsync("/api/projects", new { path = repository });
             var response = await phone.Http.PostAsJsonAsync($"/api/projects/{project.GetProperty("id").GetString()}/sessions",
                 new { agent = "broken-acp", prompt = "hello" });
-            var problem = await ApiAssert.ProblemAsync(response, HttpStatusCode.ServiceUnavailable, "AGENT_UNAVAILABLE");
+            var problem = await ApiAssert.StartFailsAsync(phone.Http, response, "AGENT_UNAVAILABLE");
             Assert.Contains("boom: missing credentials", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         }
         finally
@@ -104,7 +104,7 @@ public sealed class AcpAgentsFileTests
             var project = await phone.Http.PostOkAsync("/api/projects", new { path = repository });
             var response = await phone.Http.PostAsJsonAsync($"/api/projects/{project.GetProperty("id").GetString()}/sessions",
                 new { agent = "gemini", prompt = "hello" });
-            await ApiAssert.ProblemAsync(response, HttpStatusCode.ServiceUnavailable, "AGENT_UNAVAILABLE");
+            await ApiAssert.StartFailsAsync(phone.Http, response, "AGENT_UNAVAILABLE");
         }
         finally
         {

@@ -63,7 +63,7 @@ public sealed class CodexGateTests
         world.Model.Enqueue(ScriptedReply.ToolUse("exec_command", new { cmd = "touch ruled.txt" }), ScriptedReply.Text("Done."));
 
         var refused = await world.Http.PostAsJsonAsync($"/api/projects/{world.ProjectId}/sessions", new { agent = "codex", prompt = "touch it" });
-        var problem = await ApiAssert.ProblemAsync(refused, HttpStatusCode.ServiceUnavailable, "AGENT_UNAVAILABLE");
+        var problem = await ApiAssert.StartFailsAsync(world.Http, refused, "AGENT_UNAVAILABLE");
         Assert.Contains(file, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(world.Repository, "ruled.txt")));
 

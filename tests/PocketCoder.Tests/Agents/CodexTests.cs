@@ -148,7 +148,7 @@ public sealed class CodexTests
             {
                 var project = await phone.Http.PostOkAsync("/api/projects", new { path = repository, name = "demo" });
                 var response = await phone.Http.PostAsJsonAsync($"/api/projects/{project.GetProperty("id").GetString()}/sessions", new { agent = "codex", prompt = "hi" });
-                var problem = await ApiAssert.ProblemAsync(response, HttpStatusCode.ServiceUnavailable, "AGENT_UNAVAILABLE");
+                var problem = await ApiAssert.StartFailsAsync(phone.Http, response, "AGENT_UNAVAILABLE");
                 Assert.Contains("unknown model provider fake", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
             }
             finally

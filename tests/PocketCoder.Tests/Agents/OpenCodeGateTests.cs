@@ -167,7 +167,7 @@ public sealed class OpenCodeGateTests
     private static async Task<string> RefusedAsync(AgentWorld world)
     {
         var response = await world.Http.PostAsJsonAsync($"/api/projects/{world.ProjectId}/sessions", new { agent = "opencode", prompt = "hello" });
-        var problem = await ApiAssert.ProblemAsync(response, HttpStatusCode.ServiceUnavailable, "AGENT_UNAVAILABLE");
+        var problem = await ApiAssert.StartFailsAsync(world.Http, response, "AGENT_UNAVAILABLE");
         Assert.Empty(world.Model.Requests);
         return problem.GetProperty("detail").GetString()!;
     }

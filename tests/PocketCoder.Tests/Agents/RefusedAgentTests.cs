@@ -115,7 +115,7 @@ public sealed class RefusedAgentTests
 
             var project = await phone.Http.PostOkAsync("/api/projects", new { path = repository });
             var refused = await phone.Http.PostAsJsonAsync($"/api/projects/{project.GetProperty("id").GetString()}/sessions", new { agent = "grok", prompt = "go" });
-            var problem = await ApiAssert.ProblemAsync(refused, HttpStatusCode.ServiceUnavailable, "AGENT_UNAVAILABLE");
+            var problem = await ApiAssert.StartFailsAsync(phone.Http, refused, "AGENT_UNAVAILABLE");
             Assert.Contains("PocketCoder does not start Grok CLI: it asks before a command", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
             Assert.DoesNotContain((await phone.Http.GetOkAsync("/api/sessions")).EnumerateArray(), s => s.GetProperty("status").GetString() != "failed");
         }

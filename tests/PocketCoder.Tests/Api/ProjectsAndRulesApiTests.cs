@@ -268,7 +268,7 @@ public sealed class ProjectsAndRulesApiTests : IDisposable
 
         var response = await phone.Http.PostAsJsonAsync($"/api/projects/{projectId}/sessions", new { agent = "claude-code", prompt = "hello" });
 
-        var problem = await ApiAssert.ProblemAsync(response, HttpStatusCode.ServiceUnavailable, "AGENT_UNAVAILABLE");
+        var problem = await ApiAssert.StartFailsAsync(phone.Http, response, "AGENT_UNAVAILABLE");
         // Said in the owner's words: what is installed is on the app's New session screen and in `pocketcoder doctor`, never an API path.
         Assert.DoesNotContain("/api/", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Contains("Claude Code was not found", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);

@@ -71,6 +71,8 @@ public sealed class AgentLimitTests
         await using var holderEvents = await world.EventsAsync(holder);
         var waiting = await CreateQueuedAsync(world, "in line");
         await using var events = await world.EventsAsync(waiting);
+        // The holder's agent is up before starts break (a new session's start goes on after its answer).
+        await fake.SessionAsync(0);
 
         fake.StartFails = new IOException("No space left on device");
         finish.SetResult();
@@ -115,6 +117,8 @@ public sealed class AgentLimitTests
         var (fake, finish) = HoldingTurn("holder");
         await using var world = await AgentWorld.FakeAsync(fake);
         var (earlier, _) = await ResumedInLineAsync(world);
+        // The holder's agent is up (a new session's start goes on after its answer): the line is the earlier one's alone.
+        await fake.SessionAsync(1);
 
         // Handed back to a terminal while in line (the manager's step: the fake agent has no terminal to hand to). Before a stop
         // took the line's start with it, the session said stopped and then started its agent when the slot came.

@@ -323,7 +323,7 @@ public sealed class McpServersTests
         });
         await world.Http.PostOkAsync($"/api/projects/{world.ProjectId}/mcp-servers", new { name = "github", url = "https://elsewhere.example/mcp" });
         var refused = await world.Http.PostAsJsonAsync($"/api/projects/{world.ProjectId}/sessions", new { agent = "opencode", prompt = "Hi" });
-        var problem = await ApiAssert.ProblemAsync(refused, HttpStatusCode.ServiceUnavailable, "AGENT_UNAVAILABLE");
+        var problem = await ApiAssert.StartFailsAsync(world.Http, refused, "AGENT_UNAVAILABLE");
         Assert.Contains("github", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 }

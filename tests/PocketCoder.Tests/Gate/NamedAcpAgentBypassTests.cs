@@ -333,7 +333,7 @@ internal static class NamedAcpBypass
             if (variant.Refused)
             {
                 var refused = await world.Http.PostAsJsonAsync($"/api/projects/{world.ProjectId}/sessions", new { agent = world.Agent, prompt = "go" });
-                var problem = await ApiAssert.ProblemAsync(refused, System.Net.HttpStatusCode.ServiceUnavailable, "AGENT_UNAVAILABLE");
+                var problem = await ApiAssert.StartFailsAsync(world.Http, refused, "AGENT_UNAVAILABLE");
                 Assert.Contains(variant.RefusalWords, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
                 AssertNothingRan(world, variant, what);
                 continue;

@@ -19,6 +19,25 @@ public static class ApiAssert
         return body;
     }
 
+    /// <summary>
+    /// A session whose agent cannot start: created at once (201, no request waits for an agent), then failed with a
+    /// <c>session.error</c> of <paramref name="code"/> and the status <c>failed</c>. Returns <c>{code, detail, sessionId}</c>,
+    /// the error's words where a synchronous refusal had its problem's.
+    /// </summary>
+    public static async Task<JsonElement> StartFailsAsync(HttpClient http, HttpResponseMessage created, string code)
+    {
+        var session = (await OkJsonAsync(created)).GetProperty("id").GetString()!;
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        await using var events = await SseClient.ConnectAsync(http, $"/api/sessions/{session}/events", "0");
+        var error = await events.WaitForAsync("session.error");
+        Assert.Equal(code, error.Str("code"));
+        await events.WaitForAsync(e => e.Event == "session.status" && e.Str("status") == "failed");
+        return JsonSerializer.SerializeToElement(new Dictionary<string, string>
+        {
+            ["code"] = code, ["detail"] = error.Str("message")!, ["sessionId"] = session,
+        });
+    }
+
     public static async Task<JsonElement> OkJsonAsync(HttpResponseMessage response)
     {
         var text = await response.Content.ReadAsStringAsync();
