@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
 using PocketCoder.Agents;
 using PocketCoder.Tests.Infrastructure;
+using PocketCoder.Workspace.Worktrees;
 
 namespace PocketCoder.Tests.EndToEnd;
 
@@ -145,6 +147,35 @@ public sealed class LinkDoorTests : IAsyncDisposable
 
         Assert.False(Directory.Exists(worktree) || Directory.Exists(orphan));
         Assert.Equal("the owner's\n", File.ReadAllText(Precious));
+    }
+
+    /// <summary>
+    /// A worktree's submodule is checked out into a folder the server makes: a folder on its way swapped for a link to the owner's
+    /// folder just before (as a process could) is not followed, so neither the folder nor the submodule's files land outside.
+    /// </summary>
+    [Fact]
+    public async Task WorktreeSubmodule_AFolderOnItsWaySwappedForALink_NothingIsMadeBeyondIt()
+    {
+        await using var world = await UnsandboxedAsync(new FakeAgent());
+        var library = TempPaths.NewGitRepository();
+        TempPaths.Git(world.Repository, "-c", "protocol.file.allow=always", "submodule", "add", "-q", library, "vendor/lib");
+        TempPaths.Git(world.Repository, [.. Owner, "commit", "-q", "-m", "add lib"]);
+        TempPaths.Delete(library);
+        world.Server.Services.GetRequiredService<SessionWorktrees>().BeforePhase = (phase, _) =>
+        {
+            if (phase == PreparationPhases.Submodules)
+            {
+                var worktree = Directory.GetDirectories(Path.Combine(world.Server.DataDirectory, "worktrees", world.ProjectId)).Single();
+                Directory.Delete(Path.Combine(worktree, "vendor"), recursive: true);
+                Directory.CreateSymbolicLink(Path.Combine(worktree, "vendor"), PreciousFolder);
+            }
+
+            return Task.CompletedTask;
+        };
+
+        await WorktreeSessionAsync(world);
+
+        Assert.Equal(["keep.txt"], Directory.GetFileSystemEntries(PreciousFolder).Select(Path.GetFileName));
     }
 
     /// <summary>A world whose project runs its agent unsandboxed: what is tested is the server's own file changes, on any machine.</summary>
