@@ -106,6 +106,41 @@ public sealed class LinkDoorTests : IAsyncDisposable
     }
 
     /// <summary>
+    /// The owner's checkout (git's own writes, on the app's request) along the exploit's path: main commits cache as a link to the
+    /// owner's folder, another branch has it as a folder holding keep.txt. Switching there and back removes cache/keep.txt and puts
+    /// the link back, never deleting through it; an untracked link where a checkout writes is refused by git, not written through.
+    /// </summary>
+    [Fact]
+    public async Task GitCheckout_TheLinkAndTheFolderInTurn_NothingBeyondTheLinkIsTouched()
+    {
+        await using var world = await UnsandboxedAsync(new FakeAgent());
+        CommitCacheLink(world.Repository);
+        TempPaths.Git(world.Repository, "checkout", "-q", "-b", "folder");
+        File.Delete(Path.Combine(world.Repository, "cache"));
+        Directory.CreateDirectory(Path.Combine(world.Repository, "cache"));
+        File.WriteAllText(Path.Combine(world.Repository, "cache", "keep.txt"), "the branch's\n");
+        File.WriteAllText(Path.Combine(world.Repository, "cache", "new.txt"), "the branch's\n");
+        TempPaths.Git(world.Repository, "add", "-A");
+        TempPaths.Git(world.Repository, [.. Owner, "commit", "-q", "-m", "cache is a folder"]);
+        TempPaths.Git(world.Repository, "checkout", "-q", "main");
+        Assert.Equal(PreciousFolder, new DirectoryInfo(Path.Combine(world.Repository, "cache")).LinkTarget);
+
+        await world.Http.PostOkAsync($"/api/projects/{world.ProjectId}/git/checkout", new { @ref = "folder" });
+        Assert.Equal("the branch's\n", File.ReadAllText(Path.Combine(world.Repository, "cache", "keep.txt")));
+        await world.Http.PostOkAsync($"/api/projects/{world.ProjectId}/git/checkout", new { @ref = "main" });
+        Assert.Equal(PreciousFolder, new DirectoryInfo(Path.Combine(world.Repository, "cache")).LinkTarget);
+        Assert.Equal("the owner's\n", File.ReadAllText(Precious));
+
+        // main again, the link untracked now (the owner's commit removed it): a checkout of the folder's branch would write through it.
+        TempPaths.Git(world.Repository, "rm", "-q", "--cached", "cache");
+        TempPaths.Git(world.Repository, [.. Owner, "commit", "-q", "-m", "cache untracked"]);
+        await ApiAssert.ProblemAsync(await world.Http.PostAsJsonAsync($"/api/projects/{world.ProjectId}/git/checkout", new { @ref = "folder" }),
+            HttpStatusCode.Conflict, "GIT_FAILED");
+        Assert.Equal(["keep.txt"], Directory.GetFileSystemEntries(PreciousFolder).Select(Path.GetFileName));
+        Assert.Equal("the owner's\n", File.ReadAllText(Precious));
+    }
+
+    /// <summary>
     /// A merge into the branch the project's folder has checked out writes the branch's new files there: a link planted in the folder
     /// where one goes makes git refuse (nothing merged, a 409), never write beyond it.
     /// </summary>
