@@ -54,6 +54,8 @@ public static partial class BeneathRoot
     private const int Enotdir = 20;
     private const int Eisdir = 21;
     private const int Enxio = 6;
+    private const int Eexist = 17;
+    private const int Enotempty = 39;
     private const int AtEmptyPath = 0x1000;
     private const int AtSymlinkNoFollow = 0x100;
     private const int AtRemoveDir = 0x200;
@@ -199,6 +201,85 @@ public static partial class BeneathRoot
         if (NativeUnlinkAt(parent, name, 0) != 0 && NativeUnlinkAt(parent, name, AtRemoveDir) != 0 && Marshal.GetLastPInvokeError() != Enoent)
         {
             throw Failure(Marshal.GetLastPInvokeError(), relative);
+        }
+    }
+
+    /// <summary>
+    /// Removes a file or a symlink itself (never what a link points to), found through its verified parent; a directory is
+    /// left where it is. Returns whether something was removed; nothing there is fine. A folder on the way that is now a link
+    /// is not followed: the walk refuses (<see cref="ConfinedFailure.Moved"/>), as for any other path.
+    /// </summary>
+    public static bool RemoveFileOrLink(string root, string relative)
+    {
+        using var parent = OpenParent(root, relative, out var name);
+        if (NativeUnlinkAt(parent, name, 0) == 0)
+        {
+            return true;
+        }
+
+        var error = Marshal.GetLastPInvokeError();
+        return error is Enoent or Eisdir ? false : throw Failure(error, relative);
+    }
+
+    /// <summary>Removes a directory if it is empty (rmdir never follows a link: a link there is left); returns whether it did.</summary>
+    public static bool RemoveEmptyDirectory(string root, string relative)
+    {
+        using var parent = OpenParent(root, relative, out var name);
+        if (NativeUnlinkAt(parent, name, AtRemoveDir) == 0)
+        {
+            return true;
+        }
+
+        var error = Marshal.GetLastPInvokeError();
+        return error is Enoent or Enotdir or Enotempty or Eexist ? false : throw Failure(error, relative);
+    }
+
+    /// <summary>
+    /// Makes way for something to be written at the path by a writer that walks it by name (git): each folder on the way must
+    /// be a real directory, so a symlink or file where one is needed is removed (the link itself, never its target), and a
+    /// symlink or empty directory at the path itself goes too. Every step is taken relative to the handle of the directory
+    /// before it, with O_NOFOLLOW; a non-empty directory at the path is left for the writer to refuse or replace.
+    /// </summary>
+    public static void MakeWayFor(string root, string relative)
+    {
+        var components = Components(relative);
+        var current = OpenRoot(root, OPath | ODirectory);
+        try
+        {
+            for (var i = 0; i < components.Count; i++)
+            {
+                var last = i == components.Count - 1;
+                var status = StatAt(current, components[i]);
+                if (status is null)
+                {
+                    return;
+                }
+
+                if (!status.IsDirectory)
+                {
+                    // A link (to a folder or not), a file, a FIFO where a folder must be, or a link at the path itself: unlinked.
+                    if ((!last || !status.IsRegularFile) && NativeUnlinkAt(current, components[i], 0) != 0 && Marshal.GetLastPInvokeError() != Enoent)
+                    {
+                        throw Failure(Marshal.GetLastPInvokeError(), relative);
+                    }
+
+                    return;
+                }
+
+                if (last)
+                {
+                    _ = NativeUnlinkAt(current, components[i], AtRemoveDir); // only when empty; else the writer decides
+                    return;
+                }
+
+                var next = OpenAt(current, components[i], OPath | ODirectory | ONofollow | OCloexec, relative);
+                current.Dispose();
+                current = next;
+            }
+        }
+        finally
+        {
+            current.Dispose();
         }
     }
 

@@ -117,6 +117,7 @@ public static class ErrorCodes
     public const string FileChanged = "FILE_CHANGED";
     public const string TurnNotFound = "TURN_NOT_FOUND";
     public const string FilesChangedSince = "FILES_CHANGED_SINCE";
+    public const string RestoreFailed = "RESTORE_FAILED";
     public const string ConversationNotFound = "CONVERSATION_NOT_FOUND";
     public const string ConversationInUse = "CONVERSATION_IN_USE";
     public const string ConversationMaybeInUse = "CONVERSATION_MAYBE_IN_USE";

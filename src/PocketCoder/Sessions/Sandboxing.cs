@@ -118,9 +118,17 @@ public sealed class Sandboxing(ProjectStore projects, PocketCoderOptions options
     private static string GitFolderOrStandIn(string workingDirectory)
     {
         var git = Path.Combine(workingDirectory, ".git");
-        if (!File.Exists(git) && !Directory.Exists(git) && new FileInfo(git).LinkTarget is null)
+        try
         {
-            Directory.CreateDirectory(git);
+            // Made from a handle of the folder (BeneathRoot), so a link planted as .git meanwhile is never followed to make one elsewhere.
+            if (BeneathRoot.Probe(workingDirectory, ".git") is null)
+            {
+                BeneathRoot.CreateDirectories(workingDirectory, ".git");
+            }
+        }
+        catch (ConfinedIOException)
+        {
+            // Something took its place meanwhile (a link, a file): left as it is, and bound read-only as found.
         }
 
         return git;
@@ -139,9 +147,18 @@ public sealed class Sandboxing(ProjectStore projects, PocketCoderOptions options
         // Bound read-only, so made where missing (an empty folder is what git init makes; an empty config.worktree is read as no settings).
         var objectsInfo = Directory.CreateDirectory(Path.Combine(common, "objects", "info")).FullName;
         var worktreeConfig = Path.Combine(worktree.GitDir, "config.worktree");
-        if (!File.Exists(worktreeConfig))
+        try
         {
-            File.WriteAllText(worktreeConfig, "");
+            // The worktree's git folder is the agent's to write: a dangling link planted as config.worktree must not make the
+            // server create a file wherever it points (File.WriteAllText followed it), so it is made through BeneathRoot.
+            if (BeneathRoot.Probe(worktree.GitDir, "config.worktree") is null)
+            {
+                BeneathRoot.ReplaceFile(worktree.GitDir, "config.worktree", []);
+            }
+        }
+        catch (ConfinedIOException)
+        {
+            // Something took its place meanwhile: left as it is, and bound read-only as found.
         }
 
         List<string> writable = [Path.Combine(common, "objects"), worktree.GitDir];

@@ -63,8 +63,18 @@ public sealed record SubmoduleMounts(IReadOnlyList<string> Pinned, IReadOnlyList
                     break;
                 }
 
-                // Missing: made, as git's checkout makes the folders of a submodule it does not initialise.
-                Directory.CreateDirectory(path);
+                // Missing: made, as git's checkout makes the folders of a submodule it does not initialise; step by step from the
+                // working tree's handle (BeneathRoot), so a folder on the way swapped for a link since it was looked at is not followed.
+                try
+                {
+                    Agents.FileSystem.BeneathRoot.CreateDirectories(workTree, Path.GetRelativePath(workTree, path));
+                }
+                catch (Agents.FileSystem.ConfinedIOException exception)
+                {
+                    throw ApiProblem.Conflict(ErrorCodes.GitRedirected,
+                        $"The submodule folder {Path.GetRelativePath(workTree, path)} could not be made in place ({exception.Message}): no sandboxed session starts here until it can.");
+                }
+
                 if (!last)
                 {
                     pinned.Add(path);

@@ -130,6 +130,15 @@ public sealed class WorktreeSnapshots(GitCli git)
     /// that differs is written as <paramref name="to"/> has it, through an index of our own, and each file only <paramref name="from"/>
     /// has is removed. Ignored files, the owner's staging area, HEAD and refs are untouched. Returns the number of files put back.
     /// </summary>
+    /// <remarks>
+    /// Removals come first and go through <see cref="BeneathRoot"/>, never through a link: a folder that became a link (or a link
+    /// that became a folder) must not take the removal out of the project, as <c>File.Delete</c> after the checkout once did
+    /// (it deleted <c>cache/keep.txt</c> through a <c>cache</c> link just checked back out to a folder outside). Then the way to
+    /// each written path is cleared the same way (a link or file where a folder must be, a link or empty folder where the file
+    /// goes), and only then does git write. git itself refuses to write beyond a symlink too (checkout-index --force replaces
+    /// the link); clearing first makes that ours to guarantee, not git's.
+    /// </remarks>
+    /// <exception cref="ApiProblem"><c>RESTORE_FAILED</c> (409) when a path cannot be put back without leaving the project.</exception>
     public async Task<int> RestoreAsync(string projectPath, string from, string to, CancellationToken cancellationToken)
     {
         if (!IsObjectId(from) || !IsObjectId(to))
@@ -137,10 +146,16 @@ public sealed class WorktreeSnapshots(GitCli git)
             throw new ArgumentException("Snapshots are git object ids.");
         }
 
-        // Trees name paths from the repository's top, whatever folder of it the project is.
+        // Trees name paths from the repository's top (as git gives it, a real path), whatever folder of it the project is.
         var top = (await git.RunCheckedAsync(projectPath, ["rev-parse", "--show-toplevel"], cancellationToken).ConfigureAwait(false)).Stdout.Trim();
         var changes = await git.RunCheckedAsync(top, ["diff", "--name-status", "--no-renames", "-z", from, to, "--"], cancellationToken).ConfigureAwait(false);
         var (written, removed) = Restored(changes.Stdout);
+        Confined(() => Remove(top, removed));
+        foreach (var path in written)
+        {
+            Confined(() => BeneathRoot.MakeWayFor(top, path));
+        }
+
         if (written.Count > 0)
         {
             var gitDirectory = (await git.RunCheckedAsync(top, ["rev-parse", "--absolute-git-dir"], cancellationToken).ConfigureAwait(false)).Stdout.Trim();
@@ -159,13 +174,59 @@ public sealed class WorktreeSnapshots(GitCli git)
             }
         }
 
+        return written.Count + removed.Count;
+    }
+
+    /// <summary>
+    /// Removes each path (a file or a link itself; a submodule's folder stays, as git leaves it), then the folders the removals
+    /// left empty, as a checkout does. A path whose folder is now a link or a file is not there to remove: it is not followed.
+    /// </summary>
+    private static void Remove(string top, List<string> removed)
+    {
+        var emptied = new SortedSet<string>(Comparer<string>.Create((a, b) => b.Length != a.Length ? b.Length - a.Length : string.CompareOrdinal(a, b)));
         foreach (var path in removed)
         {
-            // Only a file the snapshot itself recorded, below the top (git never records "..", nor a path through a link).
-            File.Delete(Path.Combine(top, path));
+            try
+            {
+                BeneathRoot.RemoveFileOrLink(top, path);
+            }
+            catch (ConfinedIOException exception) when (exception.Failure is ConfinedFailure.NotFound or ConfinedFailure.Moved)
+            {
+                continue;
+            }
+
+            for (var folder = Parent(path); folder.Length > 0; folder = Parent(folder))
+            {
+                emptied.Add(folder);
+            }
         }
 
-        return written.Count + removed.Count;
+        // Deepest first, so a folder emptied by removing the one below it goes too; rmdir leaves anything not empty (or a link).
+        foreach (var folder in emptied)
+        {
+            try
+            {
+                BeneathRoot.RemoveEmptyDirectory(top, folder);
+            }
+            catch (ConfinedIOException exception) when (exception.Failure is ConfinedFailure.NotFound or ConfinedFailure.Moved)
+            {
+            }
+        }
+    }
+
+    private static string Parent(string path) => path.LastIndexOf('/') is var slash and > 0 ? path[..slash] : "";
+
+    private static void Confined(Action restore)
+    {
+        try
+        {
+            restore();
+        }
+        catch (ConfinedIOException exception)
+        {
+            throw ApiProblem.Conflict(ErrorCodes.RestoreFailed,
+                $"The files could not all be put back: {exception.Message} Nothing was followed out of the project; what was put back so far stays.");
+        }
     }
 
     /// <summary>name-status -z without renames, "S\0path\0" each: the paths to write (added, changed) and those to remove (deleted).</summary>

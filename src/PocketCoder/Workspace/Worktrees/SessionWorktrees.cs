@@ -337,7 +337,17 @@ public sealed partial class SessionWorktrees(Database database, GitCli git, GitW
                 continue;
             }
 
-            Directory.CreateDirectory(target);
+            try
+            {
+                // Made as git's checkout makes a submodule's folder, step by step from the worktree, never through a link on the way.
+                Agents.FileSystem.BeneathRoot.CreateDirectories(path, relative);
+            }
+            catch (Agents.FileSystem.ConfinedIOException exception)
+            {
+                logger.LogWarning("Submodule {Path} was not checked out in worktree {Worktree}: {Error}", relative, path, exception.Message);
+                continue;
+            }
+
             var added = await git.RunAsync(source, ["worktree", "add", "--quiet", "--detach", "--end-of-options", target, sha], cancellationToken, GitTimeout);
             if (added.ExitCode != 0)
             {
