@@ -96,6 +96,7 @@ public static class RouteAccess
         // The machine's agents: how many may run at once is the owner's to say (it decides who waits).
         ["GetResources"] = Read(),
         ["SetAgentLimit"] = Own,
+        ["SetPerPersonAgentLimit"] = Own,
         ["GetSession"] = Read(ProjectFrom.SessionRoute),
         // Previews: who may open or close one is the decision-rights table's act (OpenPreview), asked in the handler.
         ["ListSessionPorts"] = Read(ProjectFrom.SessionRoute),

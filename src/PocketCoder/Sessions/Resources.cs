@@ -19,8 +19,9 @@ namespace PocketCoder.Sessions;
 /// <param name="ServerMemoryBytes">PocketCoder's own resident memory.</param>
 /// <param name="MachineMemoryBytes">The machine's memory (MemTotal).</param>
 /// <param name="MachineAvailableBytes">What it could still give (MemAvailable).</param>
+/// <param name="PerPersonLimit">The most agents one person may run at once (null: none but <paramref name="Limit"/>).</param>
 public sealed record ResourcesResponse(int Limit, string LimitSource, int Running, IReadOnlyList<string> Queued, IReadOnlyList<SessionMemory> Sessions,
-    long AgentsMemoryBytes, long ServerMemoryBytes, long MachineMemoryBytes, long MachineAvailableBytes);
+    long AgentsMemoryBytes, long ServerMemoryBytes, long MachineMemoryBytes, long MachineAvailableBytes, int? PerPersonLimit = null);
 
 /// <param name="MemoryBytes">Resident bytes of the agent's process tree (its sandbox, the agent, what it runs now).</param>
 public sealed record SessionMemory(string SessionId, string Agent, long MemoryBytes);
@@ -37,6 +38,7 @@ public sealed class Resources(Database database, PocketCoderOptions options, Age
     : IHostedService
 {
     private const string LimitKey = "max_running_agents";
+    private const string PerPersonKey = "max_running_agents_per_person";
 
     /// <summary>The limit with nothing set: the configuration's, else one from the machine's memory.</summary>
     public static int ConfiguredLimit(PocketCoderOptions options) => options.MaxRunningAgents ?? AgentSlots.DefaultFor(MachineMemory.Read().TotalBytes);
@@ -49,6 +51,7 @@ public sealed class Resources(Database database, PocketCoderOptions options, Age
             slots.SetLimit(limit);
         }
 
+        slots.SetPerPersonLimit(Setting(PerPersonKey));
         return Task.CompletedTask;
     }
 
@@ -68,7 +71,7 @@ public sealed class Resources(Database database, PocketCoderOptions options, Age
         var machine = MachineMemory.Read();
         using var self = System.Diagnostics.Process.GetCurrentProcess();
         return new(slots.Limit, OwnersLimit() is not null ? "owner" : options.MaxRunningAgents is not null ? "config" : "default", slots.Running,
-            slots.Waiting, memory, trees.Values.Sum(), self.WorkingSet64, machine.TotalBytes, machine.AvailableBytes);
+            slots.Waiting, memory, trees.Values.Sum(), self.WorkingSet64, machine.TotalBytes, machine.AvailableBytes, slots.PerPersonLimit);
     }
 
     /// <summary>The memory of each process tree: read from /proc at most once a second while the same processes run.</summary>
@@ -103,31 +106,60 @@ public sealed class Resources(Database database, PocketCoderOptions options, Age
 
         database.Write(write =>
         {
-            if (limit is { } value)
-            {
-                write.Execute("INSERT INTO server_settings (key, value) VALUES ($key, $value) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    ("$key", LimitKey), ("$value", value.ToString(CultureInfo.InvariantCulture)));
-            }
-            else
-            {
-                write.Execute("DELETE FROM server_settings WHERE key = $key", ("$key", LimitKey));
-            }
-
+            Store(write, LimitKey, limit);
             ledger.Append(write, actor.Name, "server.agent_limit_changed", LimitKey, new JsonObject { ["limit"] = limit });
         });
         slots.SetLimit(limit ?? ConfiguredLimit(options));
         return Now();
     }
 
-    private int? OwnersLimit() => database.Read(connection => connection.Scalar<string>(
-        "SELECT value FROM server_settings WHERE key = $key", ("$key", LimitKey))) is { } text
+    /// <summary>Sets (or, with null, clears) the most agents one person may run at once; a person at it waits in line.</summary>
+    public ResourcesResponse SetPerPersonLimit(int? limit, Actor actor)
+    {
+        if (limit is < 1 or > 1000)
+        {
+            throw ApiProblem.Validation("'limit' is the number of agent processes one person may run at once: 1 to 1000, or null for no cap.");
+        }
+
+        database.Write(write =>
+        {
+            Store(write, PerPersonKey, limit);
+            ledger.Append(write, actor.Name, "server.agent_limit_changed", PerPersonKey, new JsonObject { ["perPerson"] = limit });
+        });
+        slots.SetPerPersonLimit(limit);
+        return Now();
+    }
+
+    private static void Store(DbWrite write, string key, int? value)
+    {
+        if (value is { } set)
+        {
+            write.Execute("INSERT INTO server_settings (key, value) VALUES ($key, $value) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                ("$key", key), ("$value", set.ToString(CultureInfo.InvariantCulture)));
+        }
+        else
+        {
+            write.Execute("DELETE FROM server_settings WHERE key = $key", ("$key", key));
+        }
+    }
+
+    /// <summary>Whose a session's agent is, for the line's turns (<see cref="Claimant"/>): who started it, and whether they are an owner now.</summary>
+    public static Claimant ClaimantOf(Database database, string sessionId) => database.Read(connection => connection.Query(
+        "SELECT coalesce(s.started_by_person, s.started_by, s.id), p.role FROM sessions s LEFT JOIN people p ON p.id = s.started_by_person AND p.revoked_at IS NULL WHERE s.id = $id",
+        r => new Claimant(r.GetString(0), r.NullableString(1) == "owner"), ("$id", sessionId)).FirstOrDefault()) ?? Claimant.Nobody;
+
+    private int? OwnersLimit() => Setting(LimitKey);
+
+    private int? Setting(string key) => database.Read(connection => connection.Scalar<string>(
+        "SELECT value FROM server_settings WHERE key = $key", ("$key", key))) is { } text
         && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var limit) && limit >= 1 ? limit : null;
 }
 
 public static class ResourcesApi
 {
     public static IServiceCollection AddResources(this IServiceCollection services) => services
-        .AddSingleton(provider => new AgentSlots(Resources.ConfiguredLimit(provider.GetRequiredService<PocketCoderOptions>())))
+        .AddSingleton(provider => new AgentSlots(Resources.ConfiguredLimit(provider.GetRequiredService<PocketCoderOptions>()),
+            sessionId => Resources.ClaimantOf(provider.GetRequiredService<Database>(), sessionId)))
         .AddRunningSingleton<Resources>();
 
     public static void MapResources(this IEndpointRouteBuilder api)
@@ -136,5 +168,7 @@ public static class ResourcesApi
         group.MapGet("/", (Resources resources) => resources.Now()).WithName("GetResources");
         group.MapPut("/limit", (SetAgentLimitRequest request, Resources resources, ClaimsPrincipal user) => resources.SetLimit(request.Limit, user.Actor()))
             .WithName("SetAgentLimit");
+        group.MapPut("/per-person-limit", (SetAgentLimitRequest request, Resources resources, ClaimsPrincipal user) =>
+            resources.SetPerPersonLimit(request.Limit, user.Actor())).WithName("SetPerPersonAgentLimit");
     }
 }

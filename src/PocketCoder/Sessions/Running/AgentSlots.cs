@@ -3,13 +3,18 @@ namespace PocketCoder.Sessions.Running;
 /// <summary>
 /// The machine-wide limit on running agent processes: a session holds a slot while its agent's process runs, and lets it go
 /// when the process ends (a pause on a call, an idle suspension, a stop, an exit). A session that would start beyond the limit
-/// waits in line, first come first served; nothing working is stopped to make room (its manager suspends a session whose turn
+/// waits in line; nothing working is stopped to make room (its manager suspends a session whose turn
 /// is over for the line, as idle suspension would later). Plain state under one lock; what a session does
 /// while it waits (its status, its place on the phone) is its manager's.
 /// <para>
 /// A slot is a <see cref="SlotLease"/>, one per agent process, let go only through that lease: a stop of a session's old
 /// process that ends late can never free the slot of the process that came after it (a stop racing a message would otherwise
 /// run one agent more than the limit, and put the next in line ahead of it).
+/// </para>
+/// <para>
+/// The line takes turns by person, not by arrival (<see cref="Claimant"/>): owners first, then whoever runs fewest agents now,
+/// then first come; and nobody runs more than the per-person cap an owner sets, however free the machine. First come first
+/// served let an operator who started three sessions with the limit at 1 keep the owner's new session waiting behind them.
 /// </para>
 /// </summary>
 public sealed class AgentSlots
@@ -24,13 +29,31 @@ public sealed class AgentSlots
     private readonly HashSet<SlotLease> _running = [];
     private readonly List<Waiter> _waiting = [];
     private readonly List<Action> _watchers = [];
+    private readonly Func<string, Claimant> _claimantOf;
     private int _limit;
+    private int? _perPerson;
+    private long _arrivals;
 
     /// <param name="limit">At least 1.</param>
-    public AgentSlots(int limit)
+    /// <param name="claimantOf">Whose a session's start is (read outside the lock); without it every session is one nobody's, and
+    /// the line is first come first served.</param>
+    public AgentSlots(int limit, Func<string, Claimant>? claimantOf = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         _limit = limit;
+        _claimantOf = claimantOf ?? (_ => Claimant.Nobody);
+    }
+
+    /// <summary>The most agents one person may run at once (null: no cap but the limit).</summary>
+    public int? PerPersonLimit
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _perPerson;
+            }
+        }
     }
 
     /// <summary>
@@ -76,14 +99,14 @@ public sealed class AgentSlots
         }
     }
 
-    /// <summary>The sessions waiting for a slot, first in line first.</summary>
+    /// <summary>The sessions waiting for a slot, first in line first (the order the line gives slots in, not arrival).</summary>
     public IReadOnlyList<string> Waiting
     {
         get
         {
             lock (_lock)
             {
-                return [.. _waiting.Select(w => w.SessionId)];
+                return [.. Ordered().Select(w => w.SessionId)];
             }
         }
     }
@@ -116,7 +139,7 @@ public sealed class AgentSlots
     {
         lock (_lock)
         {
-            var index = _waiting.FindIndex(w => w.SessionId == sessionId);
+            var index = Ordered().FindIndex(w => w.SessionId == sessionId);
             return index < 0 ? null : index + 1;
         }
     }
@@ -124,10 +147,11 @@ public sealed class AgentSlots
     /// <summary>A slot taken at once when one is free and nobody waits ahead; null otherwise.</summary>
     public SlotLease? TryTake(string sessionId)
     {
+        var claimant = _claimantOf(sessionId);
         SlotLease? taken;
         lock (_lock)
         {
-            taken = TakeFree(sessionId);
+            taken = TakeFree(new Waiter(sessionId, claimant, long.MaxValue));
         }
 
         if (taken is not null)
@@ -138,17 +162,36 @@ public sealed class AgentSlots
         return taken;
     }
 
-    /// <summary>Under the lock: a new lease when a slot is free and nobody waits for one.</summary>
-    private SlotLease? TakeFree(string sessionId)
+    /// <summary>Under the lock: a new lease when a slot is free, the claimant is under the cap, and nobody in line goes first.</summary>
+    private SlotLease? TakeFree(Waiter newcomer)
     {
-        if (_waiting.Count > 0 || _running.Count >= _limit)
+        if (_running.Count >= _limit || !UnderCap(newcomer.Claimant)
+            || _waiting.Any(w => UnderCap(w.Claimant) && Compare(w, newcomer) < 0))
         {
             return null;
         }
 
-        var lease = new SlotLease(sessionId);
+        var lease = new SlotLease(newcomer.SessionId, newcomer.Claimant.Key);
         _running.Add(lease);
         return lease;
+    }
+
+    private int RunningOf(string claimant) => _running.Count(lease => lease.Claimant == claimant);
+
+    private bool UnderCap(Claimant claimant) => _perPerson is not { } cap || RunningOf(claimant.Key) < cap;
+
+    /// <summary>Who goes first: owners, then whoever runs fewer agents now, then whoever came first.</summary>
+    private int Compare(Waiter a, Waiter b) =>
+        a.Claimant.Owner != b.Claimant.Owner ? (a.Claimant.Owner ? -1 : 1)
+        : RunningOf(a.Claimant.Key).CompareTo(RunningOf(b.Claimant.Key)) is var fewer and not 0 ? fewer
+        : a.Arrival.CompareTo(b.Arrival);
+
+    /// <summary>The line in the order it gives slots: those under their cap by <see cref="Compare"/>, then those at it, by arrival.</summary>
+    private List<Waiter> Ordered()
+    {
+        var open = _waiting.Where(w => UnderCap(w.Claimant)).ToList();
+        open.Sort(Compare);
+        return [.. open, .. _waiting.Where(w => !UnderCap(w.Claimant)).OrderBy(w => w.Arrival)];
     }
 
     /// <summary>
@@ -158,10 +201,12 @@ public sealed class AgentSlots
     /// </summary>
     public async Task<SlotLease> TakeAsync(string sessionId, CancellationToken cancellationToken)
     {
-        var waiter = new Waiter(sessionId);
+        var claimant = _claimantOf(sessionId);
+        Waiter waiter;
         lock (_lock)
         {
-            if (TakeFree(sessionId) is { } free)
+            waiter = new Waiter(sessionId, claimant, ++_arrivals);
+            if (TakeFree(waiter) is { } free)
             {
                 waiter.Granted.TrySetResult(free);
             }
@@ -236,6 +281,22 @@ public sealed class AgentSlots
         Promote();
     }
 
+    /// <summary>A new cap on agents per person (null: none): raised or cleared, those it held back start if slots are free.</summary>
+    public void SetPerPersonLimit(int? perPerson)
+    {
+        if (perPerson is { } cap)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(cap, 1);
+        }
+
+        lock (_lock)
+        {
+            _perPerson = perPerson;
+        }
+
+        Promote();
+    }
+
     private void Leave(Waiter waiter)
     {
         bool left;
@@ -256,11 +317,10 @@ public sealed class AgentSlots
     {
         lock (_lock)
         {
-            while (_waiting.Count > 0 && _running.Count < _limit)
+            while (_running.Count < _limit && Ordered().FirstOrDefault() is { } first && UnderCap(first.Claimant))
             {
-                var first = _waiting[0];
-                _waiting.RemoveAt(0);
-                var lease = new SlotLease(first.SessionId);
+                _waiting.Remove(first);
+                var lease = new SlotLease(first.SessionId, first.Claimant.Key);
                 _running.Add(lease);
                 // Granted under the lock (its continuations run elsewhere): a wait cancelled at the same moment then finds it
                 // granted, and lets the lease go (Leave), rather than neither in line nor granted, leaving it held for ever.
@@ -282,9 +342,13 @@ public sealed class AgentSlots
         watchers.ForEach(watch => watch());
     }
 
-    private sealed class Waiter(string sessionId)
+    private sealed class Waiter(string sessionId, Claimant claimant, long arrival)
     {
         public string SessionId { get; } = sessionId;
+
+        public Claimant Claimant { get; } = claimant;
+
+        public long Arrival { get; } = arrival;
 
         public TaskCompletionSource<SlotLease> Granted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
@@ -293,7 +357,20 @@ public sealed class AgentSlots
 /// <summary>One agent slot, held by one process of a session (<see cref="AgentSlots"/>); compared by identity.</summary>
 public sealed class SlotLease
 {
-    internal SlotLease(string sessionId) => SessionId = sessionId;
+    internal SlotLease(string sessionId, string claimant)
+    {
+        SessionId = sessionId;
+        Claimant = claimant;
+    }
 
     public string SessionId { get; }
+
+    /// <summary>Whose it is (<see cref="Running.Claimant.Key"/>), counted against their cap.</summary>
+    public string Claimant { get; }
+}
+
+/// <summary>Whose a session's agent is, for the line: the person who started it (or the device, for no one's), and whether they are an owner.</summary>
+public sealed record Claimant(string Key, bool Owner)
+{
+    public static readonly Claimant Nobody = new("", false);
 }
