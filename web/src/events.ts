@@ -1,9 +1,10 @@
 // Live events: an EventSource that resumes exactly where it left off, and pure reducers that fold events
 // into what the screens show. A replayed event (same seq) never changes anything twice.
 
-import type { ApprovalOffers, ApprovalStatus, Decision, PlanEntry, QueuedMessage, Session, SessionMode, SessionStatus, ToolKind } from './api';
+import type { ApprovalOffers, ApprovalStatus, Decision, PlanEntry, QueuedMessage, SessionMode, SessionStatus, ToolKind } from './api';
 import type { components } from './api.gen';
-import type { EditContext } from './diff';
+import { readEditContext, type EditContext } from './diff';
+import { modeLabel } from './modes';
 
 // ---------------------------------------------------------------------------------------------------------
 // Event shapes (docs/api.md, Events)
@@ -13,15 +14,6 @@ export type EventPayloads = components['schemas']['SessionEvents'];
 
 /** Every kind the server sends, as its catalogue names them: `HANDLERS` has one handler for each (the type check says so). */
 export type EventKind = keyof EventPayloads;
-
-/** approval.requested's editContext, when it has the shape the server sends (else none: the edit is shown alone). */
-function editContext(value: unknown): EditContext | null {
-  const o = value as Record<string, unknown> | null;
-  const lines = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
-  if (!o || typeof o !== 'object' || typeof o.line !== 'number' || o.line < 1 || !lines(o.before) || !lines(o.after)
-    || typeof o.prefix !== 'string' || typeof o.suffix !== 'string') return null;
-  return { line: o.line, before: o.before as string[], after: o.after as string[], prefix: o.prefix, suffix: o.suffix };
-}
 
 export interface EventBase { sessionId: string; seq: number }
 export type AttachmentInfo = NonNullable<components['schemas']['UserMessageEvent']['attachments']>[number];
@@ -336,7 +328,7 @@ export const HANDLERS: { [K in EventKind]: Handler<K> } = {
         input: d.input, plan: typeof d.plan === 'string' ? d.plan : null, createdAt: str(d.createdAt), status: 'pending',
         canEditInput: d.canEditInput === true, rulePattern: typeof d.rulePattern === 'string' ? d.rulePattern : undefined,
         alwaysPattern: typeof d.alwaysPattern === 'string' ? d.alwaysPattern : undefined,
-        editContext: editContext(d.editContext),
+        editContext: readEditContext(d.editContext),
         risk: typeof d.risk === 'string' ? d.risk : undefined, deciderRole: typeof d.deciderRole === 'string' ? d.deciderRole : undefined,
         needed: typeof d.needed === 'number' ? d.needed : 1, allowedBy: [],
         riskSigns: Array.isArray(d.riskSigns) ? d.riskSigns.filter((x): x is string => typeof x === 'string') : [],
@@ -432,86 +424,6 @@ function lastOpenAssistant(items: Item[]): number {
 function findLast<T>(items: readonly T[], predicate: (item: T) => boolean): number {
   for (let i = items.length - 1; i >= 0; i--) if (predicate(items[i]!)) return i;
   return -1;
-}
-
-export function modeLabel(mode: SessionMode | string): string {
-  return ({ ask: 'Ask', plan: 'Plan', accept_edits: 'Accept edits', trusted: 'Trusted' } as Record<string, string>)[mode] ?? mode;
-}
-
-/** What each mode lets run without asking: shown where a mode is chosen. A deny rule always wins. */
-export const MODES: { id: SessionMode; hint: string }[] = [
-  { id: 'ask', hint: 'Asks before every edit and command' },
-  { id: 'plan', hint: 'Plans only: no edits, no commands' },
-  { id: 'accept_edits', hint: 'Edits inside the project run; commands ask' },
-  { id: 'trusted', hint: 'Everything runs, except what a rule denies' },
-];
-
-/**
- * The team's part of an approval as GET /api/approvals lists it (a pending one; the events may predate it), with what the
- * caller may do with it (`offers`), which only that list says.
- */
-export type ListedTeamState = { id: string; risk: string; deciderRole: string; needed: number; allowedBy: string[]; offers?: ApprovalOffers | null };
-
-/**
- * Pending cards with who may decide, who has allowed and what the caller may do as the approvals list says: the list is
- * read now, while the events may have been replayed from an older copy or be missing the votes. The one with more allows
- * is the newer; the offers are the list's alone.
- */
-export function withListed(view: SessionView, listed: readonly ListedTeamState[]): SessionView {
-  if (listed.length === 0) return view;
-  const byId = new Map(listed.map((l) => [l.id, l]));
-  let changed = false;
-  const items = view.items.map((item) => {
-    const l = item.type === 'approval' && item.approval.status === 'pending' ? byId.get(item.approval.approvalId) : undefined;
-    if (!l || item.type !== 'approval') return item;
-    const a = item.approval;
-    const allowedBy = l.allowedBy.length > (a.allowedBy ?? []).length ? l.allowedBy : a.allowedBy;
-    const offers = l.offers ?? a.offers;
-    if (a.risk === l.risk && a.deciderRole === l.deciderRole && a.needed === l.needed && allowedBy === a.allowedBy && offers === a.offers) return item;
-    changed = true;
-    return { ...item, approval: { ...a, risk: l.risk, deciderRole: l.deciderRole, needed: l.needed, allowedBy, offers } };
-  });
-  return changed ? { ...view, items } : view;
-}
-
-export const pendingApprovals = (view: SessionView): ApprovalView[] =>
-  view.items.flatMap((i) => (i.type === 'approval' && i.approval.status === 'pending' ? [i.approval] : []));
-
-// ---------------------------------------------------------------------------------------------------------
-// The dashboard: every session's status and every pending approval, from /api/events on top of a REST snapshot.
-
-/** A pending approval on the dashboard; `listed` once the approvals list has said what it is and what the caller may do with it. */
-export interface PendingRef { approvalId: string; sessionId: string; createdAt: string; listed?: ListedTeamState }
-export interface Dashboard { sessions: Record<string, Session>; pending: Record<string, PendingRef> }
-
-export function reduceDashboard(board: Dashboard, event: ServerEvent): Dashboard {
-  const d = event.data;
-  switch (event.kind) {
-    case 'session.status': {
-      const session = board.sessions[d.sessionId];
-      if (!session) return board;
-      const status = str(d.status) as SessionStatus;
-      const mode = str(d.mode) as SessionMode;
-      // Archiving is told as a status event with that reason: the session leaves (or rejoins) the lists.
-      const archivedAt = d.reason === 'archived' ? session.archivedAt ?? new Date().toISOString() : d.reason === 'unarchived' ? null : session.archivedAt;
-      if (session.status === status && session.mode === mode && session.lastSeq >= d.seq && archivedAt === session.archivedAt) return board;
-      return { ...board, sessions: { ...board.sessions, [d.sessionId]: { ...session, status, mode: mode || session.mode, archivedAt, lastSeq: Math.max(session.lastSeq, d.seq) } } };
-    }
-    case 'approval.requested': {
-      const approvalId = str(d.approvalId);
-      if (board.pending[approvalId]) return board;
-      return { ...board, pending: { ...board.pending, [approvalId]: { approvalId, sessionId: d.sessionId, createdAt: str(d.createdAt) } } };
-    }
-    case 'approval.resolved': {
-      const approvalId = str(d.approvalId);
-      if (!board.pending[approvalId]) return board;
-      const pending = { ...board.pending };
-      delete pending[approvalId];
-      return { ...board, pending };
-    }
-    default:
-      return board;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------
