@@ -5,6 +5,7 @@ import type { ApprovalOffers, ApprovalStatus, Decision, PlanEntry, QueuedMessage
 import type { components } from './api.gen';
 import { readEditContext, type EditContext } from './diff';
 import { modeLabel } from './modes';
+import { growReply, isModelTraffic, newTurn, noReply, pauseReply, settleReply, type AssistantItem, type ReplyState } from './replies';
 
 // ---------------------------------------------------------------------------------------------------------
 // Event shapes (docs/api.md, Events)
@@ -76,8 +77,7 @@ export interface Usage {
 
 export type Item =
   | { type: 'user'; seq: number; text: string; sentBy?: string; attachments?: AttachmentInfo[] }
-  /** `parentToolCallId`: said by a subagent, shown under the call that started it. */
-  | { type: 'assistant'; seq: number; text: string; done: boolean; parentToolCallId?: string }
+  | AssistantItem
   | { type: 'thinking'; seq: number; text: string; parentToolCallId?: string }
   | { type: 'tool'; seq: number; toolCallId: string; tool: string; kind: ToolKind; title: string; input: unknown; result?: ToolResultView;
       /** Made by a subagent: the call that started it, under which this one is shown. */
@@ -97,7 +97,8 @@ export type Item =
   /** Connections out of the sandbox, those in a row gathered in one line. */
   | { type: 'network'; seq: number; connections: NetworkConnection[] };
 
-export interface SessionView {
+/** `replyAt` and `modelConnections` (ReplyState): the reply being streamed, and the agent's model traffic counted (replies.ts). */
+export interface SessionView extends ReplyState {
   lastSeq: number;
   status?: SessionStatus;
   mode?: SessionMode;
@@ -146,7 +147,7 @@ export const PAUSED_REASON = 'agent paused to save memory';
 
 export const emptySession = (): SessionView => ({
   lastSeq: 0, items: [], totalTokens: 0, turnActive: false, stalled: false, queue: [], queueHeld: false, paused: false, preparing: null, inLine: null, worktreeFailed: false,
-  worktreeMadeAt: 0, turnEndedAt: 0, grantedAt: 0,
+  worktreeMadeAt: 0, turnEndedAt: 0, grantedAt: 0, ...noReply(),
 });
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : v == null ? '' : String(v));
@@ -238,37 +239,30 @@ export const HANDLERS: { [K in EventKind]: Handler<K> } = {
     if (status === 'idle' || status === 'failed' || status === 'stopped' || status === 'interrupted') {
       if (view.turnActive) view.turnEndedAt = seq;
       view.turnActive = false;
+      pauseReply(view);
     }
     if (status === 'running' || status === 'waiting_approval') view.turnActive = true;
   },
   'message.user': (view, d, seq) => {
-    closeStreaming(view.items);
+    newTurn(view);
     view.items.push({ type: 'user', seq, text: str(d.text), sentBy: str(d.sentBy) || undefined,
       attachments: Array.isArray(d.attachments) ? (d.attachments as AttachmentInfo[]) : undefined });
     view.turnActive = true;
   },
-  'message.delta': (view, d, seq) => {
-    const items = view.items;
-    const last = items[items.length - 1];
-    if (last?.type === 'assistant' && !last.done) items[items.length - 1] = { ...last, text: last.text + str(d.text) };
-    else items.push({ type: 'assistant', seq, text: str(d.text), done: false });
-  },
+  'message.delta': (view, d, seq) => growReply(view, str(d.text), seq),
   message: (view, d, seq) => {
     const parentToolCallId = str(d.parentToolCallId);
     // A subagent's words stand under its call, apart from the reply being streamed to the owner.
     if (parentToolCallId) return void view.items.push({ type: 'assistant', seq, text: str(d.text), done: true, parentToolCallId });
-    // The whole block: it replaces what the deltas built, so a missed or doubled delta never shows.
-    const items = view.items;
-    const index = lastOpenAssistant(items);
-    if (index >= 0) items[index] = { ...(items[index] as Extract<Item, { type: 'assistant' }>), text: str(d.text), done: true };
-    else items.push({ type: 'assistant', seq, text: str(d.text), done: true });
+    settleReply(view, str(d.text), seq);
   },
   thinking: (view, d, seq) => {
     view.items.push({ type: 'thinking', seq, text: str(d.text), parentToolCallId: str(d.parentToolCallId) || undefined });
   },
   'tool.call': (view, d, seq) => {
     const items = view.items;
-    closeStreaming(items);
+    // A subagent works beside the main thread: its calls and cards do not pause the main reply.
+    if (!d.parentToolCallId) pauseReply(view);
     const toolCallId = str(d.toolCallId);
     if (items.some((i) => i.type === 'tool' && i.toolCallId === toolCallId)) return;
     items.push({ type: 'tool', seq, toolCallId, tool: str(d.tool), kind: (str(d.kind) || 'other') as ToolKind, title: str(d.title), input: d.input,
@@ -320,7 +314,7 @@ export const HANDLERS: { [K in EventKind]: Handler<K> } = {
     const items = view.items;
     const approvalId = str(d.approvalId);
     if (items.some((i) => i.type === 'approval' && i.approval.approvalId === approvalId)) return;
-    closeStreaming(items);
+    if (!d.parentToolCallId) pauseReply(view);
     items.push({
       type: 'approval', seq,
       approval: {
@@ -360,7 +354,7 @@ export const HANDLERS: { [K in EventKind]: Handler<K> } = {
     view.totalTokens += usage.inputTokens + usage.outputTokens;
   },
   'turn.completed': (view, d, seq) => {
-    closeStreaming(view.items);
+    pauseReply(view);
     view.turnActive = false;
     view.turnEndedAt = seq;
     // A turn someone stopped is stopped, not a failure (an older server sent it as an error).
@@ -396,6 +390,8 @@ export const HANDLERS: { [K in EventKind]: Handler<K> } = {
       sent: num(d.sent), received: num(d.received), milliseconds: num(d.milliseconds),
       by: typeof d.by === 'string' ? d.by : undefined, under: typeof d.under === 'string' ? d.under : undefined,
     };
+    // The agent's own model traffic is a count for the turn (the usage line), not a line: see replies.ts.
+    if (isModelTraffic(connection)) return void view.modelConnections++;
     // Connections in a row (a package manager opens dozens) are one line in the transcript.
     const last = items[items.length - 1];
     if (last?.type === 'network') items[items.length - 1] = { ...last, connections: [...last.connections, connection] };
@@ -409,17 +405,6 @@ export const HANDLERS: { [K in EventKind]: Handler<K> } = {
     view.items.push({ type: 'error', seq, message: str(d.message), stderrTail: typeof d.stderrTail === 'string' ? d.stderrTail : undefined });
   },
 };
-
-function closeStreaming(items: Item[]): void {
-  const index = lastOpenAssistant(items);
-  if (index >= 0) items[index] = { ...(items[index] as Extract<Item, { type: 'assistant' }>), done: true };
-}
-
-function lastOpenAssistant(items: Item[]): number {
-  const last = items.length - 1;
-  const item = items[last];
-  return item?.type === 'assistant' && !item.done ? last : -1;
-}
 
 function findLast<T>(items: readonly T[], predicate: (item: T) => boolean): number {
   for (let i = items.length - 1; i >= 0; i--) if (predicate(items[i]!)) return i;

@@ -440,6 +440,8 @@ function UsageLine({ view }: { view: SessionView }) {
       Last turn {fmt(u.inputTokens + u.cacheReadTokens + u.cacheWriteTokens)} in · {fmt(u.outputTokens)} out
       {u.costUsd != null ? ` · ${usd(u.costUsd)}` : ''}
       {u.sessionCostUsd != null ? ` · session ${usd(u.sessionCostUsd)}` : ''}
+      {/* The agent's own model traffic: a count here, never a line in the transcript (replies.ts). */}
+      {view.modelConnections > 0 ? ` · ${view.modelConnections} model connection${view.modelConnections === 1 ? '' : 's'}` : ''}
     </p>
   );
 }
