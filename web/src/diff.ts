@@ -375,6 +375,15 @@ export interface EditContext {
 }
 
 /** An edit preview as a numbered diff file: with the file's surrounding lines and true line numbers when context is known. */
+/** approval.requested's editContext, when it has the shape the server sends (else none: the edit is shown alone). */
+export function readEditContext(value: unknown): EditContext | null {
+  const o = value as Record<string, unknown> | null;
+  const lines = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
+  if (!o || typeof o !== 'object' || typeof o.line !== 'number' || o.line < 1 || !lines(o.before) || !lines(o.after)
+    || typeof o.prefix !== 'string' || typeof o.suffix !== 'string') return null;
+  return { line: o.line, before: o.before as string[], after: o.after as string[], prefix: o.prefix, suffix: o.suffix };
+}
+
 export function editFile(tool: string, input: unknown, context?: EditContext | null): DiffFile | null {
   const preview = editPreview(tool, input);
   if (!preview) return null;

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  emptySession, EVENT_KINDS, HANDLERS, PAUSED_REASON, reduceDashboard, reduceSession, reduceSessionAll, ResumableStream, withListed, type Dashboard,
-  type EventSourceLike, type Item, type ServerEvent, type StreamEnvironment,
+  emptySession, EVENT_KINDS, HANDLERS, PAUSED_REASON, reduceSession, reduceSessionAll, ResumableStream, type EventSourceLike, type Item, type ServerEvent,
+  type StreamEnvironment,
 } from './events';
+import { reduceDashboard, withListed, type Dashboard } from './dashboard';
 
 const S = 'sess1';
 let seq = 0;

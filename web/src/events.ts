@@ -1,9 +1,11 @@
 // Live events: an EventSource that resumes exactly where it left off, and pure reducers that fold events
 // into what the screens show. A replayed event (same seq) never changes anything twice.
 
-import type { ApprovalOffers, ApprovalStatus, Decision, PlanEntry, QueuedMessage, Session, SessionMode, SessionStatus, ToolKind } from './api';
+import type { ApprovalOffers, ApprovalStatus, Decision, PlanEntry, QueuedMessage, SessionMode, SessionStatus, ToolKind } from './api';
 import type { components } from './api.gen';
-import type { EditContext } from './diff';
+import { readEditContext, type EditContext } from './diff';
+import { modeLabel } from './modes';
+import { growReply, isModelTraffic, newTurn, noReply, pauseReply, settleReply, type AssistantItem, type ReplyState } from './replies';
 
 // ---------------------------------------------------------------------------------------------------------
 // Event shapes (docs/api.md, Events)
@@ -13,15 +15,6 @@ export type EventPayloads = components['schemas']['SessionEvents'];
 
 /** Every kind the server sends, as its catalogue names them: `HANDLERS` has one handler for each (the type check says so). */
 export type EventKind = keyof EventPayloads;
-
-/** approval.requested's editContext, when it has the shape the server sends (else none: the edit is shown alone). */
-function editContext(value: unknown): EditContext | null {
-  const o = value as Record<string, unknown> | null;
-  const lines = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
-  if (!o || typeof o !== 'object' || typeof o.line !== 'number' || o.line < 1 || !lines(o.before) || !lines(o.after)
-    || typeof o.prefix !== 'string' || typeof o.suffix !== 'string') return null;
-  return { line: o.line, before: o.before as string[], after: o.after as string[], prefix: o.prefix, suffix: o.suffix };
-}
 
 export interface EventBase { sessionId: string; seq: number }
 export type AttachmentInfo = NonNullable<components['schemas']['UserMessageEvent']['attachments']>[number];
@@ -84,8 +77,7 @@ export interface Usage {
 
 export type Item =
   | { type: 'user'; seq: number; text: string; sentBy?: string; attachments?: AttachmentInfo[] }
-  /** `parentToolCallId`: said by a subagent, shown under the call that started it. */
-  | { type: 'assistant'; seq: number; text: string; done: boolean; parentToolCallId?: string }
+  | AssistantItem
   | { type: 'thinking'; seq: number; text: string; parentToolCallId?: string }
   | { type: 'tool'; seq: number; toolCallId: string; tool: string; kind: ToolKind; title: string; input: unknown; result?: ToolResultView;
       /** Made by a subagent: the call that started it, under which this one is shown. */
@@ -105,7 +97,8 @@ export type Item =
   /** Connections out of the sandbox, those in a row gathered in one line. */
   | { type: 'network'; seq: number; connections: NetworkConnection[] };
 
-export interface SessionView {
+/** `replyAt` and `modelConnections` (ReplyState): the reply being streamed, and the agent's model traffic counted (replies.ts). */
+export interface SessionView extends ReplyState {
   lastSeq: number;
   status?: SessionStatus;
   mode?: SessionMode;
@@ -154,7 +147,7 @@ export const PAUSED_REASON = 'agent paused to save memory';
 
 export const emptySession = (): SessionView => ({
   lastSeq: 0, items: [], totalTokens: 0, turnActive: false, stalled: false, queue: [], queueHeld: false, paused: false, preparing: null, inLine: null, worktreeFailed: false,
-  worktreeMadeAt: 0, turnEndedAt: 0, grantedAt: 0,
+  worktreeMadeAt: 0, turnEndedAt: 0, grantedAt: 0, ...noReply(),
 });
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : v == null ? '' : String(v));
@@ -246,37 +239,30 @@ export const HANDLERS: { [K in EventKind]: Handler<K> } = {
     if (status === 'idle' || status === 'failed' || status === 'stopped' || status === 'interrupted') {
       if (view.turnActive) view.turnEndedAt = seq;
       view.turnActive = false;
+      pauseReply(view);
     }
     if (status === 'running' || status === 'waiting_approval') view.turnActive = true;
   },
   'message.user': (view, d, seq) => {
-    closeStreaming(view.items);
+    newTurn(view);
     view.items.push({ type: 'user', seq, text: str(d.text), sentBy: str(d.sentBy) || undefined,
       attachments: Array.isArray(d.attachments) ? (d.attachments as AttachmentInfo[]) : undefined });
     view.turnActive = true;
   },
-  'message.delta': (view, d, seq) => {
-    const items = view.items;
-    const last = items[items.length - 1];
-    if (last?.type === 'assistant' && !last.done) items[items.length - 1] = { ...last, text: last.text + str(d.text) };
-    else items.push({ type: 'assistant', seq, text: str(d.text), done: false });
-  },
+  'message.delta': (view, d, seq) => growReply(view, str(d.text), seq),
   message: (view, d, seq) => {
     const parentToolCallId = str(d.parentToolCallId);
     // A subagent's words stand under its call, apart from the reply being streamed to the owner.
     if (parentToolCallId) return void view.items.push({ type: 'assistant', seq, text: str(d.text), done: true, parentToolCallId });
-    // The whole block: it replaces what the deltas built, so a missed or doubled delta never shows.
-    const items = view.items;
-    const index = lastOpenAssistant(items);
-    if (index >= 0) items[index] = { ...(items[index] as Extract<Item, { type: 'assistant' }>), text: str(d.text), done: true };
-    else items.push({ type: 'assistant', seq, text: str(d.text), done: true });
+    settleReply(view, str(d.text), seq);
   },
   thinking: (view, d, seq) => {
     view.items.push({ type: 'thinking', seq, text: str(d.text), parentToolCallId: str(d.parentToolCallId) || undefined });
   },
   'tool.call': (view, d, seq) => {
     const items = view.items;
-    closeStreaming(items);
+    // A subagent works beside the main thread: its calls and cards do not pause the main reply.
+    if (!d.parentToolCallId) pauseReply(view);
     const toolCallId = str(d.toolCallId);
     if (items.some((i) => i.type === 'tool' && i.toolCallId === toolCallId)) return;
     items.push({ type: 'tool', seq, toolCallId, tool: str(d.tool), kind: (str(d.kind) || 'other') as ToolKind, title: str(d.title), input: d.input,
@@ -328,7 +314,7 @@ export const HANDLERS: { [K in EventKind]: Handler<K> } = {
     const items = view.items;
     const approvalId = str(d.approvalId);
     if (items.some((i) => i.type === 'approval' && i.approval.approvalId === approvalId)) return;
-    closeStreaming(items);
+    if (!d.parentToolCallId) pauseReply(view);
     items.push({
       type: 'approval', seq,
       approval: {
@@ -336,7 +322,7 @@ export const HANDLERS: { [K in EventKind]: Handler<K> } = {
         input: d.input, plan: typeof d.plan === 'string' ? d.plan : null, createdAt: str(d.createdAt), status: 'pending',
         canEditInput: d.canEditInput === true, rulePattern: typeof d.rulePattern === 'string' ? d.rulePattern : undefined,
         alwaysPattern: typeof d.alwaysPattern === 'string' ? d.alwaysPattern : undefined,
-        editContext: editContext(d.editContext),
+        editContext: readEditContext(d.editContext),
         risk: typeof d.risk === 'string' ? d.risk : undefined, deciderRole: typeof d.deciderRole === 'string' ? d.deciderRole : undefined,
         needed: typeof d.needed === 'number' ? d.needed : 1, allowedBy: [],
         riskSigns: Array.isArray(d.riskSigns) ? d.riskSigns.filter((x): x is string => typeof x === 'string') : [],
@@ -368,7 +354,7 @@ export const HANDLERS: { [K in EventKind]: Handler<K> } = {
     view.totalTokens += usage.inputTokens + usage.outputTokens;
   },
   'turn.completed': (view, d, seq) => {
-    closeStreaming(view.items);
+    pauseReply(view);
     view.turnActive = false;
     view.turnEndedAt = seq;
     // A turn someone stopped is stopped, not a failure (an older server sent it as an error).
@@ -404,6 +390,8 @@ export const HANDLERS: { [K in EventKind]: Handler<K> } = {
       sent: num(d.sent), received: num(d.received), milliseconds: num(d.milliseconds),
       by: typeof d.by === 'string' ? d.by : undefined, under: typeof d.under === 'string' ? d.under : undefined,
     };
+    // The agent's own model traffic is a count for the turn (the usage line), not a line: see replies.ts.
+    if (isModelTraffic(connection)) return void view.modelConnections++;
     // Connections in a row (a package manager opens dozens) are one line in the transcript.
     const last = items[items.length - 1];
     if (last?.type === 'network') items[items.length - 1] = { ...last, connections: [...last.connections, connection] };
@@ -418,100 +406,9 @@ export const HANDLERS: { [K in EventKind]: Handler<K> } = {
   },
 };
 
-function closeStreaming(items: Item[]): void {
-  const index = lastOpenAssistant(items);
-  if (index >= 0) items[index] = { ...(items[index] as Extract<Item, { type: 'assistant' }>), done: true };
-}
-
-function lastOpenAssistant(items: Item[]): number {
-  const last = items.length - 1;
-  const item = items[last];
-  return item?.type === 'assistant' && !item.done ? last : -1;
-}
-
 function findLast<T>(items: readonly T[], predicate: (item: T) => boolean): number {
   for (let i = items.length - 1; i >= 0; i--) if (predicate(items[i]!)) return i;
   return -1;
-}
-
-export function modeLabel(mode: SessionMode | string): string {
-  return ({ ask: 'Ask', plan: 'Plan', accept_edits: 'Accept edits', trusted: 'Trusted' } as Record<string, string>)[mode] ?? mode;
-}
-
-/** What each mode lets run without asking: shown where a mode is chosen. A deny rule always wins. */
-export const MODES: { id: SessionMode; hint: string }[] = [
-  { id: 'ask', hint: 'Asks before every edit and command' },
-  { id: 'plan', hint: 'Plans only: no edits, no commands' },
-  { id: 'accept_edits', hint: 'Edits inside the project run; commands ask' },
-  { id: 'trusted', hint: 'Everything runs, except what a rule denies' },
-];
-
-/**
- * The team's part of an approval as GET /api/approvals lists it (a pending one; the events may predate it), with what the
- * caller may do with it (`offers`), which only that list says.
- */
-export type ListedTeamState = { id: string; risk: string; deciderRole: string; needed: number; allowedBy: string[]; offers?: ApprovalOffers | null };
-
-/**
- * Pending cards with who may decide, who has allowed and what the caller may do as the approvals list says: the list is
- * read now, while the events may have been replayed from an older copy or be missing the votes. The one with more allows
- * is the newer; the offers are the list's alone.
- */
-export function withListed(view: SessionView, listed: readonly ListedTeamState[]): SessionView {
-  if (listed.length === 0) return view;
-  const byId = new Map(listed.map((l) => [l.id, l]));
-  let changed = false;
-  const items = view.items.map((item) => {
-    const l = item.type === 'approval' && item.approval.status === 'pending' ? byId.get(item.approval.approvalId) : undefined;
-    if (!l || item.type !== 'approval') return item;
-    const a = item.approval;
-    const allowedBy = l.allowedBy.length > (a.allowedBy ?? []).length ? l.allowedBy : a.allowedBy;
-    const offers = l.offers ?? a.offers;
-    if (a.risk === l.risk && a.deciderRole === l.deciderRole && a.needed === l.needed && allowedBy === a.allowedBy && offers === a.offers) return item;
-    changed = true;
-    return { ...item, approval: { ...a, risk: l.risk, deciderRole: l.deciderRole, needed: l.needed, allowedBy, offers } };
-  });
-  return changed ? { ...view, items } : view;
-}
-
-export const pendingApprovals = (view: SessionView): ApprovalView[] =>
-  view.items.flatMap((i) => (i.type === 'approval' && i.approval.status === 'pending' ? [i.approval] : []));
-
-// ---------------------------------------------------------------------------------------------------------
-// The dashboard: every session's status and every pending approval, from /api/events on top of a REST snapshot.
-
-/** A pending approval on the dashboard; `listed` once the approvals list has said what it is and what the caller may do with it. */
-export interface PendingRef { approvalId: string; sessionId: string; createdAt: string; listed?: ListedTeamState }
-export interface Dashboard { sessions: Record<string, Session>; pending: Record<string, PendingRef> }
-
-export function reduceDashboard(board: Dashboard, event: ServerEvent): Dashboard {
-  const d = event.data;
-  switch (event.kind) {
-    case 'session.status': {
-      const session = board.sessions[d.sessionId];
-      if (!session) return board;
-      const status = str(d.status) as SessionStatus;
-      const mode = str(d.mode) as SessionMode;
-      // Archiving is told as a status event with that reason: the session leaves (or rejoins) the lists.
-      const archivedAt = d.reason === 'archived' ? session.archivedAt ?? new Date().toISOString() : d.reason === 'unarchived' ? null : session.archivedAt;
-      if (session.status === status && session.mode === mode && session.lastSeq >= d.seq && archivedAt === session.archivedAt) return board;
-      return { ...board, sessions: { ...board.sessions, [d.sessionId]: { ...session, status, mode: mode || session.mode, archivedAt, lastSeq: Math.max(session.lastSeq, d.seq) } } };
-    }
-    case 'approval.requested': {
-      const approvalId = str(d.approvalId);
-      if (board.pending[approvalId]) return board;
-      return { ...board, pending: { ...board.pending, [approvalId]: { approvalId, sessionId: d.sessionId, createdAt: str(d.createdAt) } } };
-    }
-    case 'approval.resolved': {
-      const approvalId = str(d.approvalId);
-      if (!board.pending[approvalId]) return board;
-      const pending = { ...board.pending };
-      delete pending[approvalId];
-      return { ...board, pending };
-    }
-    default:
-      return board;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------

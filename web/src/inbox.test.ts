@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Approval, ApprovalOffers, Session } from './api';
-import type { PendingRef } from './events';
+import type { PendingRef } from './dashboard';
 import { batchable, inboxEntries, needsYouFirst, similarGroups, swipeOutcome, toggleSelected, viewOf } from './inbox';
 
 const NONE: ApprovalOffers = { allowOnce: false, allowSession: false, allowAlways: false, edit: false, deny: false, answer: false, waitingFor: 'Waiting for another person\'s allow' };

@@ -4,7 +4,8 @@
 // the server offers them to allow or answer it (`waitsFor`).
 
 import type { Approval, Session } from './api';
-import type { ApprovalView, PendingRef } from './events';
+import type { ApprovalView } from './events';
+import type { PendingRef } from './dashboard';
 import { waitsFor } from './offers';
 
 /**

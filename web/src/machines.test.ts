@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BADGE_COLORS, loadMachines, nextColor, parseMachineLink, saveMachines, STORAGE_KEY, withMachine, type Machine } from './machines';
 import { mergedInbox } from './inbox';
 import { SseParser } from './fetchStream';
-import type { PendingRef } from './events';
+import type { PendingRef } from './dashboard';
 
 const machine = (id: string, origin: string, color = BADGE_COLORS[1]!): Machine =>
   ({ id, name: id, origin, color, deviceId: `d-${id}`, token: `t-${id}`, addedAt: '2026-01-01T00:00:00Z' });

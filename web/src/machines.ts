@@ -4,7 +4,8 @@
 // not answer is "offline" while the rest go on; one that refuses the token was revoked there, and only there.
 
 import { api as homeApi, ApiError, createApi, describeError, NetworkError, type Api, type Paired, type Project } from './api';
-import { reduceDashboard, ResumableStream, type Dashboard } from './events';
+import { ResumableStream } from './events';
+import { reduceDashboard, type Dashboard } from './dashboard';
 import { machineEnvironment } from './fetchStream';
 import { splitPending, withListedPending } from './offers';
 import { keepForWorker } from './workerKeys';

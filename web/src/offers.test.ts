@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ApprovalOffers } from './api';
-import type { ListedTeamState, PendingRef } from './events';
+import type { ListedTeamState, PendingRef } from './dashboard';
 import { modeChoices, splitPending, waitingForOthers, waitingLabel, waitsFor, withListedPending } from './offers';
 
 const NONE: ApprovalOffers = { allowOnce: false, allowSession: false, allowAlways: false, edit: false, deny: false, answer: false, waitingFor: 'Waiting for an approver or an owner' };

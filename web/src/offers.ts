@@ -4,7 +4,8 @@
 // lives here: these are pure readings of the offers.
 
 import type { ApprovalOffers, SessionMode } from './api';
-import { MODES, type ListedTeamState, type PendingRef } from './events';
+import { type ListedTeamState, type PendingRef } from './dashboard';
+import { MODES } from './modes';
 
 /** The call waits for this person: they may allow it, or answer it. Offers not known yet wait for no one. */
 export const waitsFor = (offers?: ApprovalOffers | null): boolean => !!offers && (offers.allowOnce || offers.answer);

@@ -6,7 +6,8 @@ import { api, ApiError, NetworkError, setUnauthorizedHandler, type Health, type 
 import { checkLedger } from './ledgerWatch';
 import { offlineStore } from './offline';
 import { clearOutbox } from './outbox';
-import { reduceDashboard, ResumableStream, type Dashboard, type StreamState } from './events';
+import { ResumableStream, type StreamState } from './events';
+import { reduceDashboard, type Dashboard } from './dashboard';
 import { splitPending, withListedPending } from './offers';
 import { startMachines, stopMachines, type MachineView } from './machines';
 

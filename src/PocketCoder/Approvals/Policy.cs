@@ -190,29 +190,22 @@ public static class Policy
     }
 
     // A protected location named in a command line: a word that is, or starts a path with, one of them. ".gitignore"
-    // and ".github/ISSUE_TEMPLATE" are not; "git config" writes .git/config without naming it.
+    // and ".github/ISSUE_TEMPLATE" are not; "git config" writes .git/config without naming it. The character after a name
+    // is matched rather than looked ahead at (only the name is read), so the expression runs in time linear in the
+    // command's length with no time-out: whether a command is protected depends on it alone, never on how busy the machine
+    // is (a time-out called any command protected; "git -c" repeated made one time out on any machine, #67).
     private static readonly Regex ProtectedWord = new(
-        @"(?:^|[\s'""=:;|&<>()`/])(?<name>\.git(?=$|[\s'""/;|&<>)`])|\.claude|\.codex|\.opencode|\.gemini|\.qwen|\.pi|\.kilo|\.kilocode|kilo\.jsonc?|opencode\.jsonc?|\.mcp\.json|\.envrc|\.gitattributes|\.github/(?:workflows|copilot|hooks|extensions|mcp\.json)|\.vscode/mcp\.json)(?![\w.-])"
+        @"(?:^|[\s'""=:;|&<>()`/])(?:(?<name>\.git)(?:$|[\s'""/;|&<>)`])"
+        + @"|(?<name>\.claude|\.codex|\.opencode|\.gemini|\.qwen|\.pi|\.kilo|\.kilocode|kilo\.jsonc?|opencode\.jsonc?|\.mcp\.json|\.envrc|\.gitattributes|\.github/(?:workflows|copilot|hooks|extensions|mcp\.json)|\.vscode/mcp\.json)(?:$|[^\w.-]))"
         + @"|(?<name>\bgit(?:\s+-[cC]\s+\S+)*\s+config\b)",
-        RegexOptions.CultureInvariant | RegexOptions.ExplicitCapture, TimeSpan.FromMilliseconds(100));
+        RegexOptions.CultureInvariant | RegexOptions.ExplicitCapture | RegexOptions.NonBacktracking);
 
     /// <summary>
     /// The protected location a shell command names, or null. Defence in depth for trusted sessions, not a boundary:
     /// a command that builds the name (variables, eval, a script) is not caught; confinement of the shell itself is
     /// the isolation work (docs/security.md).
     /// </summary>
-    public static string? ProtectedInCommand(string command)
-    {
-        try
-        {
-            var match = ProtectedWord.Match(command);
-            return match.Success ? match.Groups["name"].Value : null;
-        }
-        catch (RegexMatchTimeoutException)
-        {
-            return "(a command too long to check)";
-        }
-    }
+    public static string? ProtectedInCommand(string command) => ProtectedWord.Match(command) is { Success: true } match ? match.Groups["name"].Value : null;
 
     /// <summary>
     /// Whether a rule covers the request: its tool does, and its pattern is <c>*</c>, matches the command, or matches the

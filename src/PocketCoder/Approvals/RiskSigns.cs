@@ -9,7 +9,7 @@ namespace PocketCoder.Approvals;
 /// force pushes, privilege. Beside its <see cref="RiskClasses">risk class</see> (which team routing decides by), each
 /// approval carries these signs, and the phone shows them on the card in words, so <c>curl … | sh</c> never looks like <c>ls</c>.
 /// </summary>
-public static partial class RiskSigns
+public static class RiskSigns
 {
     public const string PipedToShell = "piped-to-shell";
     public const string Deletes = "deletes";
@@ -37,7 +37,7 @@ public static partial class RiskSigns
             found.Add(OutsideProject);
         }
 
-        if (paths.Any(p => CredentialPath().IsMatch(p)))
+        if (paths.Any(p => CredentialPath.IsMatch(p)))
         {
             found.Add(Credentials);
         }
@@ -55,29 +55,17 @@ public static partial class RiskSigns
 
     /// <summary>
     /// The signs in a shell command. A reading, not a parser: it errs towards saying more (a sign too many costs a glance).
-    /// Team routing holds a call to what its signs need, so a command too long to read in time has every sign: padding a
-    /// force-push until the reading gives up must not make it a plain shell call.
+    /// Team routing holds a call to what its signs need, so a command longer than <see cref="LongestRead"/> has every sign:
+    /// padding a force-push must not make it a plain shell call. Below that every command is read whole, in time linear in
+    /// its length (<see cref="RegexOptions.NonBacktracking"/>): the answer depends on the command alone, never on how busy
+    /// the machine is (a time-out that said every sign gave a harmless <c>echo</c> all eight on a loaded machine, #67).
     /// </summary>
-    public static IEnumerable<string> OfCommand(string command, string projectRoot)
-    {
-        if (command.Length > LongestRead)
-        {
-            return All;
-        }
+    public static IEnumerable<string> OfCommand(string command, string projectRoot) =>
+        command.Length > LongestRead ? All : [.. Signs(command, projectRoot)];
 
-        try
-        {
-            return [.. OfCommandUnchecked(command, projectRoot)];
-        }
-        catch (RegexMatchTimeoutException)
-        {
-            return All;
-        }
-    }
-
-    private static IEnumerable<string> OfCommandUnchecked(string command, string projectRoot)
+    private static IEnumerable<string> Signs(string command, string projectRoot)
     {
-        if (PipeToShell().IsMatch(command))
+        if (PipeToShell.IsMatch(command))
         {
             yield return PipedToShell;
         }
@@ -87,33 +75,33 @@ public static partial class RiskSigns
             yield return Deletes;
         }
 
-        if (Force().IsMatch(command))
+        if (Force.IsMatch(command))
         {
             yield return ForcePush;
         }
 
-        if (Privileged().IsMatch(command))
+        if (Privileged.IsMatch(command))
         {
             yield return Privilege;
         }
 
-        if (CredentialPath().IsMatch(command))
+        if (CredentialPath.IsMatch(command))
         {
             yield return Credentials;
         }
 
-        if (AbsolutePaths().Matches(command).Select(m => m.Groups["path"].Value)
+        if (AbsolutePaths.Matches(command).Select(m => m.Groups["path"].Value)
             .Any(p => !SystemPath(p) && (p.StartsWith('~') || Policy.RelativeToProject(p, projectRoot) is null)))
         {
             yield return OutsideProject;
         }
 
-        if (Install().IsMatch(command))
+        if (Install.IsMatch(command))
         {
             yield return InstallsPackages;
         }
 
-        if (NetworkTool().IsMatch(command))
+        if (NetworkTool.IsMatch(command))
         {
             yield return Network;
         }
@@ -121,7 +109,7 @@ public static partial class RiskSigns
 
     /// <summary>What <c>rm</c> is given, options left out; each word of each rm in the command.</summary>
     private static IEnumerable<string> DeletionTargets(string command) =>
-        Remove().Matches(command).SelectMany(m => m.Groups["args"].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        Remove.Matches(command).SelectMany(m => m.Groups["args"].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries))
             .Where(word => !word.StartsWith('-'));
 
     /// <summary>Folders a build makes again (node_modules, bin, obj, dist, build, target, caches), inside the project.</summary>
@@ -143,38 +131,31 @@ public static partial class RiskSigns
         path.StartsWith("/dev/", StringComparison.Ordinal) || path.StartsWith("/usr/", StringComparison.Ordinal)
         || path.StartsWith("/bin/", StringComparison.Ordinal) || path.StartsWith("/tmp/", StringComparison.Ordinal) || path == "/tmp";
 
-    private const int Timeout = 100;
+    // Linear in the command's length whatever it holds, so none of them needs a time-out: no lookaround, no backreference.
+    private const RegexOptions Linear = RegexOptions.NonBacktracking | RegexOptions.CultureInvariant;
 
     // A download run as it arrives: piped into a shell or an interpreter (`| sudo -E bash` too), fed to one as a file
     // (`bash <(curl …)`, `source <(curl …)`), or handed to one as its script (`bash -c "$(curl …)"`, Homebrew's install line;
     // `eval "$(curl …)"`).
-    [GeneratedRegex(@"\b(curl|wget|fetch)\b[^;&]*\|\s*(sudo\s+(-\S+\s+)*)?(env\s+(\S+=\S*\s+)*)?(\S*/)?((ba|z|da|k)?sh|python3?|node|perl|ruby)\b"
+    private static readonly Regex PipeToShell = new(@"\b(curl|wget|fetch)\b[^;&]*\|\s*(sudo\s+(-\S+\s+)*)?(env\s+(\S+=\S*\s+)*)?(\S*/)?((ba|z|da|k)?sh|python3?|node|perl|ruby)\b"
         + @"|\b((ba|z)?sh|python3?|node|perl|ruby)\s+<\(\s*(curl|wget)\b|(?:^|[;&|(\s])(source|\.)\s+<\(\s*(curl|wget)\b"
-        + @"|\b((ba|z|da|k)?sh|python3?|node|perl|ruby)\s+-[ce]\s+[""']?\$\(\s*(curl|wget)\b|\beval\s+[""']?\$\(\s*(curl|wget)\b", RegexOptions.None, Timeout)]
-    private static partial Regex PipeToShell();
+        + @"|\b((ba|z|da|k)?sh|python3?|node|perl|ruby)\s+-[ce]\s+[""']?\$\(\s*(curl|wget)\b|\beval\s+[""']?\$\(\s*(curl|wget)\b", Linear);
 
-    [GeneratedRegex(@"(?:^|[;&|(\s])(?:sudo\s+)?(?:rm|rmdir|shred|unlink)\s+(?<args>[^;&|\n]*)", RegexOptions.None, Timeout)]
-    private static partial Regex Remove();
+    private static readonly Regex Remove = new(@"(?:^|[;&|(\s])(?:sudo\s+)?(?:rm|rmdir|shred|unlink)\s+(?<args>[^;&|\n]*)", Linear);
 
     // git's own options before the verb may take a value (`-C dir`, `-c k=v`); a short flag may be one of several (`-fu`);
     // the option or the `+ref` may be quoted.
-    [GeneratedRegex(@"\bgit\s+(?:-[Cc]\s+\S+\s+|-\S+\s+)*push\b[^;&|\n]*\s[""']?(?:-[a-zA-Z]*f[a-zA-Z]*\b|--force\b|--force-with-lease\b|--force-if-includes\b|\+\S)", RegexOptions.None, Timeout)]
-    private static partial Regex Force();
+    private static readonly Regex Force = new(@"\bgit\s+(?:-[Cc]\s+\S+\s+|-\S+\s+)*push\b[^;&|\n]*\s[""']?(?:-[a-zA-Z]*f[a-zA-Z]*\b|--force\b|--force-with-lease\b|--force-if-includes\b|\+\S)", Linear);
 
-    [GeneratedRegex(@"(?:^|[;&|(\s])(?:sudo|su|doas|pkexec)\s|\bchmod\s+(?:-R\s+)?[0-7]*777\b|\bchown\s", RegexOptions.None, Timeout)]
-    private static partial Regex Privileged();
+    private static readonly Regex Privileged = new(@"(?:^|[;&|(\s])(?:sudo|su|doas|pkexec)\s|\bchmod\s+(?:-R\s+)?[0-7]*777\b|\bchown\s", Linear);
 
-    [GeneratedRegex(@"(?:^|[/\s'""=~])(?:\.ssh|\.aws|\.gnupg|\.kube|\.docker/config\.json|\.netrc|\.npmrc|\.pypirc|\.git-credentials|\.env(?:\.[\w-]+)?|id_rsa|id_ed25519|credentials(?:\.json)?|secrets?\.(?:json|ya?ml|toml))(?:$|[/\s'""])", RegexOptions.None, Timeout)]
-    private static partial Regex CredentialPath();
+    private static readonly Regex CredentialPath = new(@"(?:^|[/\s'""=~])(?:\.ssh|\.aws|\.gnupg|\.kube|\.docker/config\.json|\.netrc|\.npmrc|\.pypirc|\.git-credentials|\.env(?:\.[\w-]+)?|id_rsa|id_ed25519|credentials(?:\.json)?|secrets?\.(?:json|ya?ml|toml))(?:$|[/\s'""])", Linear);
 
     // Absolute, home and climbing (`../`) paths; a climbing one is read from the project's folder, where commands start.
-    [GeneratedRegex(@"(?:^|[\s'""=])(?<path>(?:/|~/|\.\./)[^\s'"";|&)]*)", RegexOptions.None, Timeout)]
-    private static partial Regex AbsolutePaths();
+    private static readonly Regex AbsolutePaths = new(@"(?:^|[\s'""=])(?<path>(?:/|~/|\.\./)[^\s'"";|&)]*)", Linear);
 
-    [GeneratedRegex(@"\b(?:npm\s+(?:i|install|add|ci)\b|yarn\s+add\b|pnpm\s+(?:add|install|i)\b|pip3?\s+install\b|python3?\s+-m\s+pip\s+install\b|(?:apt|apt-get|dnf|yum|apk|brew|pacman)\s+(?:install|add|-S)\b|cargo\s+(?:install|add)\b|gem\s+install\b|go\s+(?:install|get)\b|dotnet\s+(?:add\s+\S+\s+)?(?:tool\s+install|package)\b|uv\s+(?:add|pip\s+install)\b)", RegexOptions.None, Timeout)]
-    private static partial Regex Install();
+    private static readonly Regex Install = new(@"\b(?:npm\s+(?:i|install|add|ci)\b|yarn\s+add\b|pnpm\s+(?:add|install|i)\b|pip3?\s+install\b|python3?\s+-m\s+pip\s+install\b|(?:apt|apt-get|dnf|yum|apk|brew|pacman)\s+(?:install|add|-S)\b|cargo\s+(?:install|add)\b|gem\s+install\b|go\s+(?:install|get)\b|dotnet\s+(?:add\s+\S+\s+)?(?:tool\s+install|package)\b|uv\s+(?:add|pip\s+install)\b)", Linear);
 
     // A program's name as a command word (".ssh" in a path is not ssh).
-    [GeneratedRegex(@"(?:^|[;&|(\s])(?:sudo\s+)?(?:curl|wget|ssh|scp|sftp|rsync|nc|ncat|netcat|telnet|ftp)(?=\s|$)|\bgit\s+(?:-[Cc]\s+\S+\s+|-\S+\s+)*(?:push|pull|fetch|clone)\b|https?://", RegexOptions.None, Timeout)]
-    private static partial Regex NetworkTool();
+    private static readonly Regex NetworkTool = new(@"(?:^|[;&|(\s])(?:sudo\s+)?(?:curl|wget|ssh|scp|sftp|rsync|nc|ncat|netcat|telnet|ftp)(?:\s|$)|\bgit\s+(?:-[Cc]\s+\S+\s+|-\S+\s+)*(?:push|pull|fetch|clone)\b|https?://", Linear);
 }

@@ -133,7 +133,10 @@ public static class SandboxPeers
             under = parent;
         }
 
-        return new PeerProcess(pid, CommandLine(pid), Parent(under) == agentPid && under != pid ? CommandLine(under) : null, IsAgent: false);
+        var command = CommandLine(pid);
+        // Unwrapped, the agent's shell around a program is often the program's own command line: said once.
+        var started = Parent(under) == agentPid && under != pid ? CommandLine(under) : null;
+        return new PeerProcess(pid, command, started == command ? null : started, IsAgent: false);
     }
 
     /// <summary>
@@ -163,9 +166,10 @@ public static class SandboxPeers
         return fields.Length > 1 && int.TryParse(fields[1], out var parent) && parent > 0 ? parent : null;
     }
 
+    /// <summary>What the process runs, as the owner would type it (the agents' shell wrappers taken off: <see cref="TypedCommand"/>).</summary>
     private static string CommandLine(int pid)
     {
-        var text = File.ReadAllText($"/proc/{pid}/cmdline").TrimEnd('\0').Replace('\0', ' ');
+        var text = TypedCommand.Of(Arguments(pid));
         return text.Length > 300 ? text[..300] + "…" : text;
     }
 }

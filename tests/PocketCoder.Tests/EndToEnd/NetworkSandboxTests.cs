@@ -134,7 +134,8 @@ public sealed class NetworkSandboxTests(NetworkSandboxTests.World fixture) : ICl
         var outside = fixture.Outside;
         var url = $"http://{Files}:{fixture.Internet}/";
         var reached = outside.Reached("the internet");
-        Agent.Model.Enqueue(Agent.ShellCall($"mkdir -p seen; curl -sS -p --max-time 120 {url} > seen/first.txt 2>&1; true"), ScriptedReply.Text("Fetched."));
+        var command = $"mkdir -p seen; curl -sS -p --max-time 120 {url} > seen/first.txt 2>&1; true";
+        Agent.Model.Enqueue(Agent.ShellCall(command), ScriptedReply.Text("Fetched."));
         var first = await Agent.StartSessionAsync("Fetch it", mode: "trusted");
         await using (var events = await Agent.EventsAsync(first))
         {
@@ -142,7 +143,10 @@ public sealed class NetworkSandboxTests(NetworkSandboxTests.World fixture) : ICl
             Assert.Equal("network", asked.Str("kind"));
             Assert.Equal($"network:{Files}:{fixture.Internet}", asked.Str("tool"));
             Assert.Equal($"{Files}:{fixture.Internet}", asked.Str("rulePattern"));
-            Assert.Contains("curl", asked.Json.GetProperty("input").GetProperty("by").GetString(), StringComparison.Ordinal);
+            // The program, and the command the agent ran, as the owner would type them: not Claude Code's shell wrapper (#67).
+            var input = asked.Json.GetProperty("input");
+            Assert.Equal($"curl -sS -p --max-time 120 {url}", input.GetProperty("by").GetString());
+            Assert.Equal(command, input.GetProperty("under").GetString());
             // The approval is on the phone's list too, and the host has seen nothing while it waits.
             var pending = await Agent.Http.GetOkAsync("/api/approvals?status=pending");
             Assert.Contains(pending.EnumerateArray(), a => a.GetProperty("id").GetString() == asked.Str("approvalId") && a.GetProperty("kind").GetString() == "network");

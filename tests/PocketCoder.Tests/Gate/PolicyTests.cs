@@ -91,6 +91,20 @@ public sealed class PolicyTests : IDisposable
     public void OrdinaryShell_InTrusted_Allowed(string command) =>
         Assert.Equal(Outcome.Allow, Evaluate(Shell(command), SessionModes.Trusted).Outcome);
 
+    /// <summary>
+    /// Whether a command names a protected path depends on the command alone (#67): the backtracking reader took time
+    /// quadratic in a run of <c>git -c</c>, timed out, and called a harmless echo protected on any machine.
+    /// </summary>
+    [Fact]
+    public void LongHarmlessShell_InTrusted_Allowed_AndAProtectedNameAfterItStillAsks()
+    {
+        var echo = "echo '" + string.Concat(Enumerable.Repeat("git -c ", 30_000)) + "'";
+        Assert.Equal(Outcome.Allow, Evaluate(Shell(echo), SessionModes.Trusted).Outcome);
+        var verdict = Evaluate(Shell(echo + " && cp /tmp/h .claude/settings.json"), SessionModes.Trusted);
+        Assert.Equal(Outcome.Ask, verdict.Outcome);
+        Assert.Contains("'.claude'", verdict.Reason, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void ShellNamingAProtectedPath_OnlyARuleSpellingTheCommandAllowsIt()
     {

@@ -86,6 +86,31 @@ public sealed class RiskSignsTests
         Assert.Equal(RiskSigns.All, Command("ls " + new string('a', RiskSigns.LongestRead)));
     }
 
+    /// <summary>
+    /// The reading depends on the command alone (#67): under load a time-out gave a harmless 600-character <c>echo</c> all
+    /// eight signs. Text that made the backtracking reader try exponentially many ways (git's options, any number of them,
+    /// before a verb that never comes) timed out on any machine; read in linear time it is only an echo.
+    /// </summary>
+    [Fact]
+    public void Command_LongHarmlessEcho_NoSigns()
+    {
+        Assert.Empty(Command("echo \"" + string.Concat(Enumerable.Repeat("the build is green and every test passed; ", 15)) + "\" >> notes.txt"));
+        Assert.Empty(Command("echo \"git " + string.Concat(Enumerable.Repeat("-c ", 200)) + "\""));
+        Assert.Empty(Command("echo " + new string('a', RiskSigns.LongestRead - 5)));
+    }
+
+    /// <summary>Padding read whole still shows what it pads: before, after or inside a run of text that slowed the old reader.</summary>
+    [Theory]
+    [InlineData("echo \"{0}\"; git push --force origin main")]
+    [InlineData("git push --force origin main; echo \"{0}\"")]
+    [InlineData("git {0}push --force origin main")]
+    public void Command_PaddedForcePush_KeepsItsSigns(string shape)
+    {
+        var padded = string.Format(System.Globalization.CultureInfo.InvariantCulture, shape, string.Concat(Enumerable.Repeat("-c ", 2_000)));
+        Assert.InRange(padded.Length, 6_000, RiskSigns.LongestRead);
+        Assert.Equal([RiskSigns.ForcePush, RiskSigns.Network], Command(padded));
+    }
+
     [Fact]
     public void Paths_OutsideTheProject_AndCredentials()
     {

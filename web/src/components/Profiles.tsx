@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, describeError, type McpServer, type Profile, type ProfileFields, type SessionMode } from '../api';
-import { modeLabel, MODES } from '../events';
+import { modeLabel, MODES } from '../modes';
 import { ErrorNote } from './ui';
 import { ModelField } from './ModelField';
 import { loadHealth, useStore } from '../store';

@@ -6,7 +6,7 @@ import { api, describeError, type Profile, type SessionMode } from '../api';
 import { ModelField } from '../components/ModelField';
 import { profileSummary } from '../components/Profiles';
 import { AppBar, ErrorNote } from '../components/ui';
-import { modeLabel, MODES } from '../events';
+import { modeLabel, MODES } from '../modes';
 import { navigate } from '../router';
 import { loadHealth, upsertSession, useProject, useStore } from '../store';
 import { agentName } from '../agents';

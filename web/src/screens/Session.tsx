@@ -5,7 +5,9 @@ import { api, describeError, NetworkError, type HandoffResult, type QueuedMessag
 import { Transcript } from '../components/Transcript';
 import { ProjectRoot } from '../components/ToolView';
 import { AppBar, ErrorNote, Icon, Sheet, StatusBadge } from '../components/ui';
-import { modeLabel, pendingApprovals, ResumableStream, withListed, type ListedTeamState, type SessionView, type StreamState } from '../events';
+import { ResumableStream, type SessionView, type StreamState } from '../events';
+import { pendingApprovals, withListed, type ListedTeamState } from '../dashboard';
+import { modeLabel } from '../modes';
 import { addLive, addOlder, emptyWindow, MAX_WINDOW, openAt, type TranscriptWindow } from '../transcriptWindow';
 import { keepOffers, loadHealth, reachable, reloadPending, upsertSession, useOwner, useStore } from '../store';
 import { ShareWatch } from '../components/WatchLinks';
@@ -438,6 +440,8 @@ function UsageLine({ view }: { view: SessionView }) {
       Last turn {fmt(u.inputTokens + u.cacheReadTokens + u.cacheWriteTokens)} in · {fmt(u.outputTokens)} out
       {u.costUsd != null ? ` · ${usd(u.costUsd)}` : ''}
       {u.sessionCostUsd != null ? ` · session ${usd(u.sessionCostUsd)}` : ''}
+      {/* The agent's own model traffic: a count here, never a line in the transcript (replies.ts). */}
+      {view.modelConnections > 0 ? ` · ${view.modelConnections} model connection${view.modelConnections === 1 ? '' : 's'}` : ''}
     </p>
   );
 }

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, type BacklogTask, describeError, type Schedule } from '../api';
 import { AppBar, Empty, ErrorNote } from '../components/ui';
-import { modeLabel } from '../events';
+import { modeLabel } from '../modes';
 import { linkTo } from '../router';
 import { onNotice, reachable, useProject, useStore } from '../store';
 import { agentName } from '../agents';
