@@ -2,18 +2,19 @@ namespace PocketCoder.Bench;
 
 /// <summary>
 /// The footprint gate's limits (scripts/footprint-gate.sh, run by scripts/test.sh): how many times the bare ASP.NET Core app
-/// (bench/BareApp, published the same way, measured in the same run) the native pocketcoder may cost. Ratios only: absolute
-/// times on CI's 2 shared cores swing by 2x. Each limit is the issue #72 goal plus a margin for that noise; a change that
-/// really needs more raises its limit here, on purpose, in a commit that says why.
+/// (bench/BareApp, published native, measured in the same run) the native pocketcoder may cost. Ratios only: absolute
+/// times on CI's 2 shared cores swing by 2x. Issue #72's goals are 4x / 2.5x / 3x; each limit is the goal, or what the binary
+/// reaches where it misses the goal, plus room for the noise of three rounds (docs/performance.md, "Footprint"). A change
+/// that really needs more raises its limit here, on purpose, in a commit that says why.
 /// </summary>
 public static class FootprintThresholds
 {
-    /// <summary>Exec to the first 200 from /api/health. Goal 4x; start-up ratios of ~60-100 ms programs swing most.</summary>
-    public const double StartUp = 4.5;
+    /// <summary>Exec to the first 200 from /api/health: the goal. A 200 ms stall before listening is ~3x the bare app's start.</summary>
+    public const double StartUp = 4.0;
 
-    /// <summary>VmRSS 5 s after exec. Goal 2.5x.</summary>
+    /// <summary>VmRSS 5 s after exec: goal 2.5x, reached (2.45x); 2.8x leaves ~6 MiB for noise, less than a 10 MiB regression.</summary>
     public const double Idle = 2.8;
 
-    /// <summary>VmRSS 1 s after 1,000 (authenticated, for pocketcoder) GETs. Goal 3x.</summary>
-    public const double AfterRequests = 3.3;
+    /// <summary>VmRSS 1 s after 1,000 (authenticated, for pocketcoder) GETs: goal 3x, not reached (3.6x); 4x leaves ~8 MiB.</summary>
+    public const double AfterRequests = 4.0;
 }
