@@ -91,7 +91,7 @@ public static class SessionsApi
     public static IServiceCollection AddSessions(this IServiceCollection services, AgentRegistry agents) => services
         .AddSingleton<SessionStore>().AddRunningSingleton<SessionManager>().AddSingleton(agents).AddSingleton<Running.SessionServices>()
         .AddSingleton<LooksAhead>().AddSingleton<TurnReviews>().AddSingleton<MessageQueue>().AddSingleton<MessageKeys>().AddSingleton<Handoff>().AddSingleton<Rewinds>()
-        .AddSingleton<Sandboxing>().AddHostedService<SandboxProbe>()
+        .AddSingleton<Sandboxing>().AddRunningSingleton<SandboxProbe>()
         .AddSingleton<Network.Egress>().AddSingleton<Network.UnaskedConnections>();
 
     public static void MapSessions(this IEndpointRouteBuilder api)
