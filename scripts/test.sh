@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh machine: installs what the tests need (Debian packages, the pinned agent
 # CLIs and the web app's packages from npm), builds, runs vitest and the xunit suite (which includes the
-# browser test), and ends with one "N passed, N failed" line.
+# browser test), then the footprint gate (scripts/footprint-gate.sh, one check), and ends with one "N passed, N failed" line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -100,6 +100,13 @@ if [ ${#leftovers[@]} -gt 0 ]; then
 fi
 rm -rf "$test_tmp" "$POCKETCODER_TEST_CODEX_HOMES"
 
+# The footprint gate (issue #72): the native server's start-up and memory against the bare ASP.NET Core app's, measured
+# after the tests so that nothing else of ours runs beside it; one check, failed when a ratio is past its limit
+# (bench/PocketCoder.Bench/FootprintThresholds.cs). Most of its ~6 minutes is the server's native compile.
+echo "==> the footprint gate: the native server against the bare app (scripts/footprint-gate.sh)"
+footprint=0
+scripts/footprint-gate.sh || footprint=$?
+
 # Count from the TRX reports (one per test project): <Counters total=".." passed=".." failed=".." ...>.
 read -r passed failed skipped < <(cat "$results"/*.trx 2>/dev/null | grep -o '<Counters [^>]*>' \
   | sed -E 's/.* passed="([0-9]+)".* failed="([0-9]+)".*/\1 \2/; t; s/.*/0 0/' \
@@ -123,9 +130,17 @@ else
 fi
 # Every failure named once more at the very end, where a log cut to its last lines still shows them all.
 node scripts/failures.mjs "$results" || true
+[ "$footprint" = 0 ] || echo "FAILED: the footprint gate (scripts/footprint-gate.sh): a ratio to the bare app is past its limit, or it could not run (its table above)"
 rm -rf "$results"
 if [ "$passed" = 0 ]; then
   echo "no test ran" >&2
+  status=1
+fi
+# The gate counts as one check: a pass or a failure of the final line.
+if [ "$footprint" = 0 ]; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1))
   status=1
 fi
 echo "tests: $passed passed, $failed failed, $skipped skipped"

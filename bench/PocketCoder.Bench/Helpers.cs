@@ -40,12 +40,27 @@ public static class Temp
 public static class Cli
 {
     /// <summary>Runs a command to completion and returns its standard output; throws on a non-zero exit.</summary>
-    public static async Task<string> RunAsync(string executable, params string[] args)
+    public static Task<string> RunAsync(string executable, params string[] args) => RunAsync(executable, args, null);
+
+    /// <param name="environment">Variables to set, or to remove where null, over this process's own.</param>
+    public static async Task<string> RunAsync(string executable, IEnumerable<string> args, IReadOnlyDictionary<string, string?>? environment)
     {
         var info = new ProcessStartInfo(executable) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null)
+            {
+                info.Environment.Remove(name);
+            }
+            else
+            {
+                info.Environment[name] = value;
+            }
         }
 
         using var process = Process.Start(info)!;

@@ -10,9 +10,10 @@ namespace PocketCoder.Health;
 public sealed record AgentHealth(string Id, bool Available, string? Version, string? Detail, bool HandsBack, string? CheckedVersion = null,
     string? NewerThanChecked = null);
 
-/// <param name="Sandbox">Whether agents can be sandboxed here: <c>available</c>, or <c>unavailable</c> (a warning says why and what to do).</param>
+/// <param name="Sandbox">Whether agents can be sandboxed here: <c>available</c>, or <c>unavailable</c> (a warning says why and what to do);
+/// <c>checking</c> for the moment after start-up that its probe still runs.</param>
 /// <param name="Network">How a sandbox's network is held: <c>proxy</c> (a network of its own, whose one way out is PocketCoder's
-/// proxy), or <c>unavailable</c> with the sandbox (never an open network: sandboxed sessions then do not start).</param>
+/// proxy), or <c>unavailable</c> with the sandbox (never an open network: sandboxed sessions then do not start); <c>checking</c> with it.</param>
 /// <param name="Resources">The limit on running agents and the memory they hold, in counts and sums (which session holds what:
 /// <c>GET /api/resources</c>, for signed-in callers).</param>
 public sealed record HealthResponse(string Status, string Version, IReadOnlyList<AgentHealth> Agents, IReadOnlyList<string> Warnings, string Sandbox,
@@ -110,6 +111,9 @@ public static class HealthApi
     public static readonly string Version =
         typeof(HealthApi).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
+    /// <summary>What <c>sandbox</c> and <c>network</c> say while the sandbox's probe, started as the server answers, still runs.</summary>
+    public const string Checking = "checking";
+
     public static IServiceCollection AddHealth(this IServiceCollection services) => services.AddRunningSingleton<AgentHealthCache>();
 
     public static void MapHealth(this IEndpointRouteBuilder api) =>
@@ -120,7 +124,10 @@ public static class HealthApi
     {
         var health = await agents.GetAsync(cancellationToken);
         var warnings = new List<string>();
-        if (sandboxing.Problem is { } unsandboxed)
+        // Not known yet (the server has just started): said as such, rather than making the first answer wait for bubblewrap.
+        var probed = sandboxing.Probed;
+        var sandboxProblem = probed ? sandboxing.Problem : null;
+        if (sandboxProblem is { } unsandboxed)
         {
             var remedy = Sessions.Sandboxing.Remedy(unsandboxed);
             warnings.Add($"Sessions of sandboxed projects (the default) cannot start: {unsandboxed} {char.ToUpperInvariant(remedy[0])}{remedy[1..]} " +
@@ -167,8 +174,9 @@ public static class HealthApi
                 "They start as running sessions finish or pause; the limit can be raised in Settings.");
         }
 
-        return new HealthResponse("ok", Version, health, warnings, sandboxing.Problem is null ? "available" : "unavailable",
-            sandboxing.Problem is null ? "proxy" : "unavailable",
+        return new HealthResponse("ok", Version, health, warnings,
+            !probed ? Checking : sandboxProblem is null ? "available" : "unavailable",
+            !probed ? Checking : sandboxProblem is null ? "proxy" : "unavailable",
             new HealthResources(now.Limit, now.Running, now.Queued.Count, now.AgentsMemoryBytes, now.ServerMemoryBytes, now.MachineMemoryBytes,
                 now.MachineAvailableBytes));
     }

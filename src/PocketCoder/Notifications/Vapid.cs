@@ -21,16 +21,18 @@ public sealed class Vapid(string dataDirectory, string subject, TimeProvider clo
 
     private static readonly TimeSpan TokenReuse = TimeSpan.FromHours(1);
 
-    private readonly ECDsa _key = ECDsa.Create(new ECParameters
+    // Made on first use, not with the server's services: a first start generated the key (OpenSSL loaded and configured
+    // for it) before the server listened; now the push warm-up, once it answers, or a phone subscribing makes it.
+    private readonly Lazy<ECDsa> _key = new(() => ECDsa.Create(new ECParameters
     {
         Curve = ECCurve.NamedCurves.nistP256,
         D = Secrets.LoadOrCreateKey(Path.Combine(dataDirectory, KeyFileName), NewPrivateKey),
-    });
+    }));
 
     private readonly ConcurrentDictionary<string, (string Header, DateTimeOffset MadeAt)> _tokens = new(StringComparer.Ordinal);
 
     /// <summary>The application server key a browser subscribes with (<c>applicationServerKey</c>), base64url.</summary>
-    public string PublicKey => System.Buffers.Text.Base64Url.EncodeToString(WebPushCrypto.PublicKeyBytes(_key));
+    public string PublicKey => System.Buffers.Text.Base64Url.EncodeToString(WebPushCrypto.PublicKeyBytes(_key.Value));
 
     /// <summary>The <c>Authorization</c> header for a push to <paramref name="endpoint"/>: <c>vapid t=JWT, k=public key</c>.</summary>
     public string AuthorizationFor(Uri endpoint)
@@ -54,7 +56,7 @@ public sealed class Vapid(string dataDirectory, string subject, TimeProvider clo
             new VapidClaims(audience, expires.ToUnixTimeSeconds(), subject), NotificationJson.Default.VapidClaims));
         var signed = $"{head}.{claims}";
         // ES256 is the raw r || s pair (IEEE P1363), which is what SignData gives by default.
-        var signature = _key.SignData(Encoding.ASCII.GetBytes(signed), HashAlgorithmName.SHA256);
+        var signature = _key.Value.SignData(Encoding.ASCII.GetBytes(signed), HashAlgorithmName.SHA256);
         return $"{signed}.{System.Buffers.Text.Base64Url.EncodeToString(signature)}";
     }
 
@@ -65,7 +67,13 @@ public sealed class Vapid(string dataDirectory, string subject, TimeProvider clo
         return d.Length == 32 ? d : [.. new byte[32 - d.Length], .. d];
     }
 
-    public void Dispose() => _key.Dispose();
+    public void Dispose()
+    {
+        if (_key.IsValueCreated)
+        {
+            _key.Value.Dispose();
+        }
+    }
 }
 
 public sealed record VapidClaims(

@@ -86,7 +86,7 @@ public static class PocketCoderServer
             .AddReach(options, challenges)
             .AddSingleton(previewOrigin)
             .AddPreviews()
-            // Last: it waits for start-up's work (the push warm-up, the first agent probe) before it lets go of its pages.
+            // Last: it waits for start-up's work (the push warm-up, the agent and sandbox probes) before it lets go of its pages.
             .AddRunningSingleton<StartupPages>()
             .AddWireFormat(options.LiveApiDocument);
 

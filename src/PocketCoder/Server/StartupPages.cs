@@ -11,13 +11,14 @@ namespace PocketCoder.Server;
 /// the native binary's compressed type data (unpacked into memory of its own at start), the code that migrates the
 /// database, parses the command line, builds the host and warms the push path; and the kernel maps each page's neighbours
 /// with it. Those clean pages stayed in the server's resident memory for its whole life (32 MiB of the native binary's
-/// 38 MiB file, 6 s after start). When the push warm-up and the first agent probe are done, each read-only file mapping
-/// that holds no page of its own is dropped from the process's page tables (<c>madvise(MADV_DONTNEED)</c>). Nothing is
-/// lost: the pages stay in the kernel's page cache, and a page needed again comes back on its first touch, a minor fault.
+/// 38 MiB file, 6 s after start). When the push warm-up, the first agent probe and the sandbox's probe are done, each
+/// read-only file mapping that holds no page of its own is dropped from the process's page tables
+/// (<c>madvise(MADV_DONTNEED)</c>). Nothing is lost: the pages stay in the kernel's page cache, and a page needed again
+/// comes back on its first touch, a minor fault.
 /// Linux only; elsewhere, and where <c>/proc/self/smaps</c> cannot be read, nothing happens.
 /// </summary>
-public sealed class StartupPages(PushWarmup push, AgentHealthCache agents, IHostApplicationLifetime lifetime, ILogger<StartupPages> logger)
-    : IHostedService
+public sealed class StartupPages(PushWarmup push, AgentHealthCache agents, Sessions.SandboxProbe sandbox, IHostApplicationLifetime lifetime,
+    ILogger<StartupPages> logger) : IHostedService
 {
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource<long> _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -41,6 +42,10 @@ public sealed class StartupPages(PushWarmup push, AgentHealthCache agents, IHost
             {
                 await probe.WaitAsync(_stopping.Token).ConfigureAwait(false);
             }
+
+            // The sandbox's probe runs once the server answers (its processes and the code that starts them): let go after
+            // it, or its pages come back at once and the release, made in the middle of start-up's work, holds nothing.
+            await sandbox.Done.WaitAsync(_stopping.Token).ConfigureAwait(false);
 
             var released = Release();
             logger.LogDebug("Start-up is over: let go of {MiB:0.0} MiB of program pages", released / 1048576.0);

@@ -68,10 +68,39 @@ public sealed class Resources(Database database, PocketCoderOptions options, Age
         var running = manager.RunningProcesses();
         var trees = TreesOf([.. running.Select(r => r.ProcessId)]);
         var memory = running.Select(r => new SessionMemory(r.SessionId, r.Agent, trees.GetValueOrDefault(r.ProcessId))).ToList();
+        var (machine, server) = MemoryNow();
+        return new(slots.Limit, OwnersLimit() is not null ? "owner" : options.MaxRunningAgents is not null ? "config" : "default", slots.Running,
+            slots.Waiting, memory, trees.Values.Sum(), server, machine.TotalBytes, machine.AvailableBytes, slots.PerPersonLimit);
+    }
+
+    private (long At, MachineMemory Machine, long Server)? _lastMemory;
+
+    /// <summary>
+    /// The machine's memory and the server's own, read at most once a second like the trees: read at every answer
+    /// (/proc/meminfo line by line, a Process for this one), they made health the heaviest read, ~38 KB of garbage per
+    /// answer against ~13 KB for the others, and what requests leave is what the GC keeps committed (docs/performance.md,
+    /// "Footprint").
+    /// </summary>
+    private (MachineMemory Machine, long Server) MemoryNow()
+    {
+        var now = Environment.TickCount64;
+        lock (_scanLock)
+        {
+            if (_lastMemory is { } last && now - last.At < ScanReusedForMs)
+            {
+                return (last.Machine, last.Server);
+            }
+        }
+
         var machine = MachineMemory.Read();
         using var self = System.Diagnostics.Process.GetCurrentProcess();
-        return new(slots.Limit, OwnersLimit() is not null ? "owner" : options.MaxRunningAgents is not null ? "config" : "default", slots.Running,
-            slots.Waiting, memory, trees.Values.Sum(), self.WorkingSet64, machine.TotalBytes, machine.AvailableBytes, slots.PerPersonLimit);
+        var server = self.WorkingSet64;
+        lock (_scanLock)
+        {
+            _lastMemory = (now, machine, server);
+        }
+
+        return (machine, server);
     }
 
     /// <summary>The memory of each process tree: read from /proc at most once a second while the same processes run.</summary>

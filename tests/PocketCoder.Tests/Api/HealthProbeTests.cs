@@ -75,6 +75,44 @@ public sealed class HealthProbeTests
         TempPaths.Delete(Path.GetDirectoryName(executable)!);
     }
 
+    [Fact]
+    public async Task Get_WhileTheSandboxProbeRuns_SaysChecking_AtOnce_ThenWhatItFound()
+    {
+        // A bubblewrap that answers only when let go: the probe, which starts as the server answers, is held for as long as
+        // the test wants, and the first health answer must not wait for it (issue #72: it held the first answer ~0.2-0.4 s).
+        var folder = TempPaths.NewDirectory("pc-bwrap");
+        var go = Path.Combine(folder, "go");
+        var bwrap = Path.Combine(folder, "bwrap");
+        await File.WriteAllTextAsync(bwrap, $"#!/bin/sh\nwhile [ ! -e '{go}' ]; do sleep 0.05; done\necho 'bwrap: no namespaces here' >&2\nexit 1\n");
+        File.SetUnixFileMode(bwrap, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        try
+        {
+            await using var server = await TestServer.StartAsync(bubblewrap: bwrap);
+            var checking = await server.Anonymous.GetOkAsync("/api/health");
+            Assert.Equal(HealthApi.Checking, checking.GetProperty("sandbox").GetString());
+            Assert.Equal(HealthApi.Checking, checking.GetProperty("network").GetString());
+            Assert.DoesNotContain(checking.GetProperty("warnings").EnumerateArray(), w => w.GetString()!.Contains("bubblewrap", StringComparison.Ordinal));
+
+            await File.WriteAllTextAsync(go, "");
+            var found = checking;
+            using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            while (found.GetProperty("sandbox").GetString() == HealthApi.Checking)
+            {
+                await Task.Delay(50, patience.Token);
+                found = await server.Anonymous.GetOkAsync("/api/health");
+            }
+
+            Assert.Equal("unavailable", found.GetProperty("sandbox").GetString());
+            Assert.Equal("unavailable", found.GetProperty("network").GetString());
+            Assert.Contains(found.GetProperty("warnings").EnumerateArray(), w => w.GetString()!.Contains("no namespaces here", StringComparison.Ordinal));
+        }
+        finally
+        {
+            await File.WriteAllTextAsync(go, "");
+            TempPaths.Delete(folder);
+        }
+    }
+
     private sealed class SlowAgent : IAgentAdapter
     {
         public TaskCompletionSource Started { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
