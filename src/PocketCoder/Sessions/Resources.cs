@@ -128,16 +128,7 @@ public sealed class Resources(Database database, PocketCoderOptions options, Age
     /// <summary>Sets (or, with null, clears) the owner's limit: raised, those first in line start now; lowered, nothing working is stopped.</summary>
     public ResourcesResponse SetLimit(int? limit, Actor actor)
     {
-        if (limit is < 1 or > 1000)
-        {
-            throw ApiProblem.Validation("'limit' is the number of agent processes that may run at once: 1 to 1000, or null for the default.");
-        }
-
-        database.Write(write =>
-        {
-            Store(write, LimitKey, limit);
-            ledger.Append(write, actor.Name, "server.agent_limit_changed", LimitKey, new JsonObject { ["limit"] = limit });
-        });
+        Keep(LimitKey, limit, "limit", "that may run at once: 1 to 1000, or null for the default", actor);
         slots.SetLimit(limit ?? ConfiguredLimit(options));
         return Now();
     }
@@ -145,18 +136,24 @@ public sealed class Resources(Database database, PocketCoderOptions options, Age
     /// <summary>Sets (or, with null, clears) the most agents one person may run at once; a person at it waits in line.</summary>
     public ResourcesResponse SetPerPersonLimit(int? limit, Actor actor)
     {
+        Keep(PerPersonKey, limit, "perPerson", "one person may run at once: 1 to 1000, or null for no cap", actor);
+        slots.SetPerPersonLimit(limit);
+        return Now();
+    }
+
+    /// <summary>An owner's limit, checked, kept across restarts and ledgered.</summary>
+    private void Keep(string key, int? limit, string field, string meaning, Actor actor)
+    {
         if (limit is < 1 or > 1000)
         {
-            throw ApiProblem.Validation("'limit' is the number of agent processes one person may run at once: 1 to 1000, or null for no cap.");
+            throw ApiProblem.Validation($"'limit' is the number of agent processes {meaning}.");
         }
 
         database.Write(write =>
         {
-            Store(write, PerPersonKey, limit);
-            ledger.Append(write, actor.Name, "server.agent_limit_changed", PerPersonKey, new JsonObject { ["perPerson"] = limit });
+            Store(write, key, limit);
+            ledger.Append(write, actor.Name, "server.agent_limit_changed", key, new JsonObject { [field] = limit });
         });
-        slots.SetPerPersonLimit(limit);
-        return Now();
     }
 
     private static void Store(DbWrite write, string key, int? value)

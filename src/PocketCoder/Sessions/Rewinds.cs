@@ -57,6 +57,12 @@ public sealed class Rewinds(
             // A turn that just ended is over before its closing snapshot is written: read what it left once it is, never a
             // turn that only looks cut off.
             await manager.TurnReviewsSettledAsync(session.Id, cancellationToken);
+            if (manager.IsWorking(session.Id))
+            {
+                // A turn began meanwhile: it is busy, not cut off.
+                throw Busy();
+            }
+
             points = Points(session.Id);
             var now = await EnsureUnchangedAsync(folder, points[^1], cancellationToken);
             // Between turns, its process goes: nothing edits the files while they are put back (a turn that began meanwhile refuses).

@@ -485,7 +485,7 @@ public sealed partial class SessionManager(
     public async Task StopProjectAsync(string projectId, Actor actor, CancellationToken cancellationToken)
     {
         // Every live one of the project, however old (the list is a page of the newest).
-        foreach (var sessionId in _live.Keys.Where(id => sessions.Find(id)?.ProjectId == projectId).ToList())
+        foreach (var sessionId in _live.Keys.Concat(_preparing.Keys).Distinct().Where(id => sessions.Find(id)?.ProjectId == projectId).ToList())
         {
             await StopAsync(sessionId, actor, cancellationToken);
         }
@@ -528,7 +528,7 @@ public sealed partial class SessionManager(
         // before one whose turn is over.
         runnerServices.Slots.Watch(() =>
         {
-            if (runnerServices.Slots.Waiting.Count > 0)
+            if (runnerServices.Slots.Need() is { OwnOnly: false })
             {
                 foreach (var runner in _live.Values)
                 {
@@ -638,8 +638,8 @@ public sealed partial class SessionManager(
         await _makingRoom.WaitAsync(_stopping.Token);
         try
         {
-            // Asked at every minute tick: with nobody in line, nothing is read (a status per live session).
-            if (runnerServices.Slots.Waiting.Count == 0)
+            // Asked at every minute tick: with nobody in line (or a slot free for them), nothing is read.
+            if (runnerServices.Slots.Need() is not { } need)
             {
                 return;
             }
@@ -650,17 +650,18 @@ public sealed partial class SessionManager(
                     && sessions.Find(r.SessionId)?.Status == SessionStatuses.Idle)
                 .ToList();
 
+            // Of those idle long enough, the first waiter's own first (any device of theirs), then anyone's: never waiting on the
+            // waiter's own while someone else's is due, or a chatty agent of theirs would hold up the whole line.
+            var waiter = sessions.Find(need.SessionId);
+            bool Due(SessionRunner r) => now - r.LastActivity >= IdleBeforeGivingWay;
+            bool WaitersOwn(SessionRunner r) => waiter is not null && SameStarter(waiter, sessions.Find(r.SessionId));
+            // A waiter held by their own cap is served only by their own agent giving way: nobody else's is stopped for nothing.
+            idle = need.OwnOnly ? idle.Where(WaitersOwn).ToList() : idle;
             if (idle.Count == 0)
             {
                 return;
             }
 
-            // Of those idle long enough, the first waiter's own first (any device of theirs), then anyone's: never waiting on the
-            // waiter's own while someone else's is due, or a chatty agent of theirs would hold up the whole line.
-            var first = runnerServices.Slots.Waiting.FirstOrDefault();
-            var waiter = first is null ? null : sessions.Find(first);
-            bool Due(SessionRunner r) => now - r.LastActivity >= IdleBeforeGivingWay;
-            bool WaitersOwn(SessionRunner r) => waiter is not null && SameStarter(waiter, sessions.Find(r.SessionId));
             var due = idle.Where(Due).OrderByDescending(WaitersOwn).ThenBy(r => r.LastActivity).ToList();
             if (due.Count == 0)
             {

@@ -163,8 +163,10 @@ public sealed class MessageQueueTests
             && e.GetProperty("actor").GetString() == "test phone");
     }
 
+    // A queue update may list fewer (the first prompt waits in the queue too, until the agent is up).
     private static string? HeldReason(JsonElement queue, int index) =>
-        queue.GetProperty("messages")[index].TryGetProperty("heldReason", out var reason) && reason.ValueKind == JsonValueKind.String ? reason.GetString() : null;
+        queue.GetProperty("messages").GetArrayLength() > index
+        && queue.GetProperty("messages")[index].TryGetProperty("heldReason", out var reason) && reason.ValueKind == JsonValueKind.String ? reason.GetString() : null;
 
     private static Task<string> QueueAsync(AgentWorld world, string session, string text, string? clientId = null) =>
         QueueAsync(world.Http, session, text, clientId);

@@ -80,6 +80,24 @@ public sealed class AgentSlotsFairnessTests
     }
 
     [Fact]
+    public void TheLineNeedsRoom_OnlyWhenEverySlotIsTaken_AndFromTheCappedPersonsOwnAgentsWhenTheCapHoldsThem()
+    {
+        // An attacker's review: with a cap, making room suspended everyone's idle agents one by one although slots were free
+        // and only the waiter's own cap held them back.
+        var slots = Slots(3);
+        slots.SetPerPersonLimit(1);
+        Assert.NotNull(slots.TryTake("ana/1"));
+        Assert.Null(slots.Need());
+        _ = slots.TakeAsync("ana/2", CancellationToken.None);
+        Assert.Equal(new LineNeed("ana/2", OwnOnly: true), slots.Need());
+
+        var full = Slots(1);
+        Assert.NotNull(full.TryTake("ana/1"));
+        _ = full.TakeAsync("ben/1", CancellationToken.None);
+        Assert.Equal(new LineNeed("ben/1", OwnOnly: false), full.Need());
+    }
+
+    [Fact]
     public async Task TheLine_UnderRandomArrivalsAndReleases_NeverExceedsTheLimitOrACap_AndNeverLeavesASlotIdleForSomeoneEligible()
     {
         var random = new Random(65);

@@ -123,6 +123,25 @@ public sealed class AgentSlots
         }
     }
 
+    /// <summary>
+    /// Whom the line needs room for now, or null: the first in line when every slot is taken (anyone's idle agent giving way
+    /// serves), or, when everyone in line is held by their cap, the first of them, whose own idle agent alone can serve
+    /// (<paramref name="OwnOnly"/>); with a slot free for someone under their cap, nobody need give way.
+    /// </summary>
+    public LineNeed? Need()
+    {
+        lock (_lock)
+        {
+            if (Ordered().FirstOrDefault() is not { } first)
+            {
+                return null;
+            }
+
+            return !UnderCap(first.Claimant) ? new LineNeed(first.SessionId, OwnOnly: true)
+                : _running.Count >= _limit ? new LineNeed(first.SessionId, OwnOnly: false) : null;
+        }
+    }
+
     /// <summary>Whether the session holds a slot.</summary>
     public bool Holds(string sessionId)
     {
@@ -339,7 +358,18 @@ public sealed class AgentSlots
             watchers = [.. _watchers];
         }
 
-        watchers.ForEach(watch => watch());
+        foreach (var watch in watchers)
+        {
+            try
+            {
+                watch();
+            }
+            catch (Exception)
+            {
+                // A watcher's failure (a status it could not write) must not undo a take or a release half done: a waiter
+                // left in line with nobody awaiting it would hold its slot for ever. The next change tells them again.
+            }
+        }
     }
 
     private sealed class Waiter(string sessionId, Claimant claimant, long arrival)
@@ -368,6 +398,9 @@ public sealed class SlotLease
     /// <summary>Whose it is (<see cref="Running.Claimant.Key"/>), counted against their cap.</summary>
     public string Claimant { get; }
 }
+
+/// <summary>The session the line needs room for (<see cref="AgentSlots.Need"/>); <paramref name="OwnOnly"/>: only its starter's own idle agent giving way serves it.</summary>
+public sealed record LineNeed(string SessionId, bool OwnOnly);
 
 /// <summary>Whose a session's agent is, for the line: the person who started it (or the device, for no one's), and whether they are an owner.</summary>
 public sealed record Claimant(string Key, bool Owner)

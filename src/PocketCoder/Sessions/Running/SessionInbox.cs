@@ -186,6 +186,18 @@ public sealed class SessionInbox(string sessionId, string agentId, TurnState tur
             return null;
         }
 
+        if (next.Value.Message.Prompt.Images.Count > 0 && !live.TakesImages)
+        {
+            // Waited in the queue (a new session's first prompt, sent before its agent said what it takes): never sent, so no
+            // turn opens on it; it stays first in line, held, and the owner is told why.
+            turn.SetActive(false, write: false);
+            _held = true;
+            queue.Unsent(sessionId, next.Value.Queued.Id);
+            events.Append(new ErrorEvent($"This agent ({agentId}) said it takes no images in its prompts: the message waits first in line. " +
+                "Remove it and send it again without them.") { Code = ErrorCodes.AttachmentUnsupported });
+            return null;
+        }
+
         try
         {
             await BeginTurnAsync(live, next.Value.Message, next.Value.Sender, cancellationToken).ConfigureAwait(false);
