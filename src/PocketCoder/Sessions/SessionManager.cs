@@ -916,7 +916,10 @@ public sealed partial class SessionManager(
                 return live;
             }
 
-            if (_preparing.ContainsKey(session.Id))
+            // Still listed for a moment after a failure is recorded (the preparation's last step takes it off): the status,
+            // written with the failure, says whether it is really still waiting (a resume then meets the failure's cause).
+            if (_preparing.ContainsKey(session.Id)
+                && sessions.Get(session.Id).Status is SessionStatuses.Preparing or SessionStatuses.Queued or SessionStatuses.Starting)
             {
                 return null;
             }
