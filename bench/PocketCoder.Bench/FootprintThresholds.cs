@@ -16,6 +16,8 @@ public static class FootprintThresholds
     /// noise. A planted 10 MiB at start-up read 2.78x-2.96x here, and 4.4x after the requests: the gate fails it either way.</summary>
     public const double Idle = 2.7;
 
-    /// <summary>VmRSS 1 s after 1,000 (authenticated, for pocketcoder) GETs: goal 3x, not reached (3.6x); 4x leaves ~8 MiB.</summary>
-    public const double AfterRequests = 4.0;
+    /// <summary>VmRSS 1 s after 1,000 (authenticated, for pocketcoder) GETs: goal 3x, not reached (3.57x-3.75x in the runs of
+    /// 2026-11-28, the last a clean-clone run of the suite); 4.3x leaves ~10 MiB for a CI runner's noise. A planted 10 MiB at
+    /// start-up still fails the gate on idle (2.78x-3.07x against 2.7x).</summary>
+    public const double AfterRequests = 4.3;
 }
