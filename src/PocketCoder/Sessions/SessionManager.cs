@@ -916,10 +916,10 @@ public sealed partial class SessionManager(
                 return live;
             }
 
-            // Still listed for a moment after a failure is recorded (the preparation's last step takes it off): the status,
-            // written with the failure, says whether it is really still waiting (a resume then meets the failure's cause).
-            if (_preparing.ContainsKey(session.Id)
-                && sessions.Get(session.Id).Status is SessionStatuses.Preparing or SessionStatuses.Queued or SessionStatuses.Starting)
+            // Still listed for a moment after a failure is recorded (the preparation's last step takes it off): a failed one
+            // lets a resume meet the failure's cause. Only failed: a start in line or under way keeps every other status
+            // (a resumed session's own, say) and must never get a second runner beside it (the authority fuzzer's finding).
+            if (_preparing.ContainsKey(session.Id) && sessions.Get(session.Id).Status != SessionStatuses.Failed)
             {
                 return null;
             }
