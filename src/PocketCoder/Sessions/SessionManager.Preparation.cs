@@ -57,7 +57,7 @@ public sealed partial class SessionManager
             {
                 events.Append(write, session.Id, new ErrorEvent($"The server stopped while this session's worktree was being made, and its agent " +
                     $"'{session.Agent}' is not available now. Start a new session.") { Code = WorktreeFailedCode });
-                sessions.SetStatus(write, session.Id, SessionStatuses.Failed, "its worktree could not be made");
+                sessions.Move(write, session.Id, LifeEvent.PreparationFailed, "its worktree could not be made");
             }
         });
     }
@@ -94,7 +94,7 @@ public sealed partial class SessionManager
                 return;
             }
 
-            sessions.SetStatus(session.Id, SessionStatuses.Starting, "its worktree is ready");
+            sessions.Move(session.Id, LifeEvent.Prepared, "its worktree is ready");
             // Like any other start, within the limit on running agents: in line (queued) until a slot is free.
             var slot = await runnerServices.Slots.TakeAsync(session.Id, token);
             await StartPreparedAsync(session, project, adapter, resume: false, slot, preparation);
@@ -119,7 +119,7 @@ public sealed partial class SessionManager
     private void FailStart(string sessionId, string message, string? code) => database.Write(write =>
     {
         events.Append(write, sessionId, new ErrorEvent(message) { Code = code });
-        sessions.SetStatus(write, sessionId, SessionStatuses.Failed, "the agent could not be started");
+        sessions.Move(write, sessionId, LifeEvent.StartFailed, "the agent could not be started");
     });
 
     /// <summary>
@@ -201,7 +201,7 @@ public sealed partial class SessionManager
         {
             worktrees.PreparationFailed(write, session.Id, why);
             events.Append(write, session.Id, new ErrorEvent($"The session's worktree could not be made: {why}") { Code = WorktreeFailedCode });
-            sessions.SetStatus(write, session.Id, SessionStatuses.Failed, "its worktree could not be made");
+            sessions.Move(write, session.Id, LifeEvent.PreparationFailed, "its worktree could not be made");
             ledger.Append(write, Actor.System.Name, "session.start_failed", session.Id,
                 new JsonObject { ["agent"] = session.Agent, ["code"] = WorktreeFailedCode });
         });

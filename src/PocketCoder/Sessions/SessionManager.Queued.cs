@@ -42,7 +42,7 @@ public sealed partial class SessionManager
                 if (_placesSaid.GetValueOrDefault(waiting[index]) != reason && slots.Place(waiting[index]) is not null)
                 {
                     _placesSaid[waiting[index]] = reason;
-                    sessions.SetStatus(waiting[index], SessionStatuses.Queued, reason);
+                    sessions.Move(waiting[index], LifeEvent.JoinedLine, reason);
                 }
             }
         }
@@ -101,7 +101,7 @@ public sealed partial class SessionManager
             return false;
         }
 
-        sessions.SetStatus(sessionId, SessionStatuses.Idle, "taken out of the line for an agent slot");
+        sessions.Move(sessionId, LifeEvent.LeftLine, "taken out of the line for an agent slot");
         AnnounceQueue(sessionId);
         return true;
     }

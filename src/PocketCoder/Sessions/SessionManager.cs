@@ -434,7 +434,7 @@ public sealed partial class SessionManager(
 
         database.Write(write =>
         {
-            sessions.SetStatus(write, sessionId, SessionStatuses.Stopped, $"stopped by {actor.Name}");
+            sessions.Move(write, sessionId, LifeEvent.Stopped, $"stopped by {actor.Name}");
             ledger.Append(write, actor.Name, "session.stopped", sessionId);
         });
         return sessions.Get(sessionId);
@@ -498,7 +498,7 @@ public sealed partial class SessionManager(
         {
             database.Write(write =>
             {
-                sessions.SetStatus(write, session.Id, SessionStatuses.Interrupted, "the server stopped while the agent was working");
+                sessions.Move(write, session.Id, LifeEvent.ServerStopped, "the server stopped while the agent was working");
                 ledger.Append(write, Actor.System.Name, "session.interrupted", session.Id);
             });
         }
@@ -804,10 +804,7 @@ public sealed partial class SessionManager(
         _live.Clear();
         foreach (var runner in runners)
         {
-            if (sessions.Find(runner.SessionId) is { } session && SessionStatuses.Busy.Contains(session.Status))
-            {
-                sessions.SetStatus(runner.SessionId, SessionStatuses.Interrupted, "the server is shutting down");
-            }
+            sessions.Move(runner.SessionId, LifeEvent.ServerStopped, "the server is shutting down");
         }
 
         await Task.WhenAll(runners.Select(async runner =>
@@ -996,7 +993,7 @@ public sealed partial class SessionManager(
             database.Write(write =>
             {
                 events.Append(write, session.Id, new ErrorEvent(exception.Message) { Code = ErrorCodes.AgentUnavailable });
-                sessions.SetStatus(write, session.Id, SessionStatuses.Failed, "the agent could not be started");
+                sessions.Move(write, session.Id, LifeEvent.StartFailed, "the agent could not be started");
                 ledger.Append(write, Actor.System.Name, "session.start_failed", session.Id,
                     new JsonObject { ["agent"] = session.Agent, ["code"] = ErrorCodes.AgentUnavailable });
             });

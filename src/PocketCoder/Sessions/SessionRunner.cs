@@ -73,7 +73,7 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
     {
         (_session, _project, _adapter, _logDirectory, _services, _onEnded) = (session, project, adapter, logDirectory, services, onEnded);
         (_sessions, _events, _logger) = (services.Sessions, services.Events, services.Logger);
-        _turn = new TurnState((status, reason) => _sessions.SetStatus(_session.Id, status, reason));
+        _turn = new TurnState((@event, reason) => _sessions.Move(_session.Id, @event, reason));
         _cost = new CostMeter(() => _events.LastSessionCost(_session.Id));
         _stall = new StallWatch(services.Clock, services.Options.StallAfter, () => _turn.Working, ReportStall);
         _snapshots = new TurnSnapshots(
@@ -623,7 +623,7 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
         {
             // The owner cancelled the turn while it waited for a slot: it ends here, and the call it paused on is denied when
             // the agent next resumes (as after any cancel of a paused turn).
-            ((IPauseHost)this).EndPaused(SessionStatuses.Idle, "the turn was cancelled while it waited for an agent slot", cancelled: true);
+            ((IPauseHost)this).EndPaused(LifeEvent.BetweenTurns, "the turn was cancelled while it waited for an agent slot", cancelled: true);
             return;
         }
         finally
@@ -669,7 +669,7 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
     }
 
     /// <summary>Nothing runs here any more: the runner leaves the live set, and the next message brings the agent back.</summary>
-    void IPauseHost.EndPaused(string status, string reason, bool cancelled)
+    void IPauseHost.EndPaused(LifeEvent ending, string reason, bool cancelled)
     {
         if (_agent is { } live && !_agentDisposed)
         {
@@ -700,7 +700,7 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
         // The turn ends here: its review closes on what it changed, and the transcript says so.
         _ = Task.Run(() => _snapshots.EndTurnAsync(), CancellationToken.None);
         _events.Append(_session.Id, new TurnCompletedEvent(cancelled ? TurnCompletedEvent.Cancelled : "error", !cancelled, null));
-        _sessions.SetStatus(_session.Id, status, reason);
+        _sessions.Move(_session.Id, ending, reason);
     }
 
     /// <summary>The process's slot goes to the next in line (once: a second call for the same process does nothing).</summary>
@@ -754,6 +754,6 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
         };
         _unexpectedExit = error;
         _events.Append(_session.Id, error);
-        _sessions.SetStatus(_session.Id, SessionStatuses.Failed, $"agent exited with code {exited.ExitCode}");
+        _sessions.Move(_session.Id, LifeEvent.AgentFailed, $"agent exited with code {exited.ExitCode}");
     }
 }

@@ -54,7 +54,7 @@ public static class SessionStatuses
 
     /// <summary>States in which an agent process was busy; after a restart these are <see cref="Interrupted"/>.</summary>
     /// <remarks>A queued session is among them: after a restart its line is gone, and what it would have run waits, held, for the owner.</remarks>
-    public static readonly string[] Busy = [Queued, Starting, Running, WaitingApproval];
+    public static string[] Busy => SessionLifecycle.Busy;
 }
 
 /// <summary>Session rows. Every status or mode change goes out as a <c>session.status</c> event in the same transaction.</summary>
@@ -168,21 +168,50 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
         connection.Query($"SELECT {Columns} FROM sessions WHERE status IN (SELECT value FROM json_each($statuses))", Map,
             ("$statuses", new JsonArray([.. statuses.Select(s => JsonValue.Create(s))]).ToJsonString())));
 
-    /// <summary>Changes the status and tells subscribers; a no-op (and no event) when it is already that.</summary>
-    public bool SetStatus(string id, string status, string? reason = null) => database.Write(write => SetStatus(write, id, status, reason));
+    /// <summary>
+    /// Moves the session by <paramref name="event"/> to the state <see cref="SessionLifecycle"/> says, and tells subscribers in the
+    /// same transaction. Nothing is written when the table refuses the event in the session's state (a late word, say an agent
+    /// that exits after its session was stopped) or it is in that state already; being in line again says its new place.
+    /// </summary>
+    /// <returns>Whether the status changed.</returns>
+    public bool Move(string id, LifeEvent @event, string? reason = null) => database.Write(write => Move(write, id, @event, reason));
 
-    public bool SetStatus(DbWrite write, string id, string status, string? reason)
+    public bool Move(DbWrite write, string id, LifeEvent @event, string? reason)
     {
-        var mode = write.Scalar<string>("UPDATE sessions SET status = $status WHERE id = $id AND status <> $status RETURNING mode",
-            ("$status", status), ("$id", id));
-        if (mode is null)
+        var row = write.Query("SELECT status, mode FROM sessions WHERE id = $id", r => (Status: r.GetString(0), Mode: r.GetString(1)),
+            ("$id", id)).FirstOrDefault();
+        if (row.Status is null || SessionLifecycle.Next(row.Status, @event) is not { } next)
         {
+            if (row.Status is not null)
+            {
+                Interlocked.Increment(ref _refusedMoves);
+                LastRefusedMove = $"{id}: {@event} in {row.Status}";
+            }
+
             return false;
         }
 
-        events.Append(write, id, new SessionStatusEvent(status, mode, reason));
+        if (next == row.Status)
+        {
+            if (@event == LifeEvent.JoinedLine && reason is not null)
+            {
+                events.Append(write, id, new SessionStatusEvent(next, row.Mode, reason));
+            }
+
+            return false;
+        }
+
+        write.Execute("UPDATE sessions SET status = $status WHERE id = $id", ("$status", next), ("$id", id));
+        events.Append(write, id, new SessionStatusEvent(next, row.Mode, reason));
         return true;
     }
+
+    private int _refusedMoves;
+
+    /// <summary>How many events the table refused since start-up, and the last (the lifecycle tests read what was kept out).</summary>
+    internal int RefusedMoves => Volatile.Read(ref _refusedMoves);
+
+    internal string? LastRefusedMove { get; private set; }
 
     /// <summary>Archives (or brings back) a session: kept whole, hidden from lists; every device is told (reason <c>archived</c>).</summary>
     public bool SetArchived(DbWrite write, string id, bool archived)

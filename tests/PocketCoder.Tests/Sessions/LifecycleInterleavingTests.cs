@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using PocketCoder.Sessions;
 using PocketCoder.Tests.EndToEnd;
 using PocketCoder.Tests.Infrastructure;
 
@@ -140,14 +141,14 @@ public sealed class LifecycleInterleavingTests
                 var statuses = await StatusesAsync();
                 var resources = await world.Http.GetOkAsync("/api/resources");
                 if (resources.GetProperty("queued").GetArrayLength() == 0
-                    && statuses.Values.All(s => s is "idle" or "stopped" or "failed" or "interrupted"))
+                    && statuses.Values.All(s => SessionLifecycle.State(s).AtRest))
                 {
                     return;
                 }
 
                 if (DateTime.UtcNow >= deadline)
                 {
-                    var restless = statuses.First(s => s.Value is not ("idle" or "stopped" or "failed" or "interrupted")).Key;
+                    var restless = statuses.First(s => !SessionLifecycle.State(s.Value).AtRest).Key;
                     var page = await world.Http.GetOkAsync($"/api/sessions/{restless}/events/page?limit=40");
                     Assert.Fail("Never came to rest: " + string.Join(", ", statuses.Select(s => $"{s.Key[..8]} {s.Value}")) + $"; {restless[..8]}'s last events: "
                         + string.Join(" ", page.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("kind").GetString()
@@ -171,9 +172,10 @@ public sealed class LifecycleInterleavingTests
                 Assert.True(statuses.GetValueOrDefault(session) is "idle", $"Session {session} has an agent process but says {statuses.GetValueOrDefault(session)}");
             }
 
-            foreach (var (session, status) in statuses.Where(s => s.Value is "stopped" or "failed" or "queued"))
+            // What the lifecycle table says of each state: where no agent may run, none does.
+            foreach (var (session, status) in statuses.Where(s => SessionLifecycle.State(s.Value).Agent == AgentProcess.None))
             {
-                Assert.DoesNotContain(session, live);
+                Assert.True(!live.Contains(session), $"Session {session} says {status} but its agent process runs");
             }
 
             var ran = new List<string>();

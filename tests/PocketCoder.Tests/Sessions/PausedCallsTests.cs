@@ -628,6 +628,6 @@ public sealed class PausedCallsTests
 
         public void ResumeFailed(Exception exception) => Failure = exception;
 
-        public void EndPaused(string status, string reason, bool cancelled) => EndedTask.TrySetResult((status, cancelled));
+        public void EndPaused(LifeEvent ending, string reason, bool cancelled) => EndedTask.TrySetResult((SessionLifecycle.To(ending), cancelled));
     }
 }

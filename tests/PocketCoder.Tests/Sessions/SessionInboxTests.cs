@@ -41,7 +41,7 @@ public sealed class SessionInboxTests : IDisposable
         var sessions = new SessionStore(_database, _events, clock);
         _sessionId = _database.Write(write => sessions.Create(write, project.Id, "fake", null, "default", "inbox")).Id;
         _queue = new MessageQueue(_database, _events, ledger, new PocketCoder.Teams.Authority(_database, new PocketCoder.Teams.TeamPolicies(_database, ledger)), clock);
-        _turn = new TurnState((status, _) => _statuses.Add(status));
+        _turn = new TurnState((@event, _) => _statuses.Add(SessionLifecycle.To(@event)));
         var snapshots = new TurnSnapshots(() => Task.FromResult<int?>(null), (_, _) => Task.FromResult<int?>(null), (_, _) => { }, _ => { });
         _inbox = new SessionInbox(_sessionId, "fake", _turn, snapshots, _queue, new Target(_events, _sessionId), () => _agent, () => { },
             () => false, _ => { }, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);

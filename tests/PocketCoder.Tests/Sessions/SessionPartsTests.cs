@@ -13,7 +13,7 @@ public sealed class SessionPartsTests
 {
     private readonly List<(string Status, string? Reason)> _written = [];
 
-    private TurnState NewTurnState() => new((status, reason) => _written.Add((status, reason)));
+    private TurnState NewTurnState() => new((@event, reason) => _written.Add((SessionLifecycle.To(@event), reason)));
 
     [Fact]
     public void TurnState_WaitingForYouBeatsRunningBeatsIdle()

@@ -118,11 +118,11 @@ public sealed class WebAppTests
             var sessions = server.Services.GetRequiredService<PocketCoder.Sessions.SessionStore>();
             var database = server.Services.GetRequiredService<PocketCoder.Data.Database>();
             var session = database.Write(write => sessions.Create(write, project.GetProperty("id").GetString()!, "claude-code", null, "ask", "old"));
-            sessions.SetStatus(session.Id, "idle");
+            sessions.Move(session.Id, PocketCoder.Sessions.LifeEvent.BetweenTurns);
 
             await using var tail = await SseClient.ConnectAsync(phone.Http, "/api/events?tail=true");
             await tail.WaitForCommentsAsync(1); // connected: from here on, only new events
-            sessions.SetStatus(session.Id, "failed", "later");
+            sessions.Move(session.Id, PocketCoder.Sessions.LifeEvent.AgentFailed, "later");
             var first = await tail.NextAsync();
 
             Assert.Equal("failed", first.Str("status"));

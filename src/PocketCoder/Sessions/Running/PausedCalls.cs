@@ -38,7 +38,7 @@ public interface IPauseHost
     void ResumeFailed(Exception exception);
 
     /// <summary>Nothing runs for the session any more: the turn ends (cancelled, or failed), and the next message brings the agent back.</summary>
-    void EndPaused(string status, string reason, bool cancelled);
+    void EndPaused(LifeEvent ending, string reason, bool cancelled);
 }
 
 /// <summary>
@@ -592,7 +592,7 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
                     wait.Warm = false;
                 }
 
-                End(SessionStatuses.Idle, "the turn was cancelled while the agent was paused", wait);
+                End(LifeEvent.BetweenTurns, "the turn was cancelled while the agent was paused", wait);
                 return;
             }
 
@@ -620,7 +620,7 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             host.ResumeFailed(exception);
-            End(SessionStatuses.Failed, "the paused agent could not be resumed", wait);
+            End(LifeEvent.AgentFailed, "the paused agent could not be resumed", wait);
         }
         finally
         {
@@ -629,10 +629,10 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
         }
     }
 
-    private void End(string status, string reason, PausedWait wait)
+    private void End(LifeEvent ending, string reason, PausedWait wait)
     {
         Forget(wait);
-        host.EndPaused(status, reason, wait.Cancelled);
+        host.EndPaused(ending, reason, wait.Cancelled);
     }
 
     /// <summary>A call the agent is to pause on: the gate's wait for it, and where it stands.</summary>

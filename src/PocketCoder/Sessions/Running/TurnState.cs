@@ -5,8 +5,8 @@ namespace PocketCoder.Sessions.Running;
 /// change of it is made under one lock, and the status is written under the same lock, so two threads cannot write
 /// statuses out of order, and nothing sees an idle session in the middle of a turn being claimed.
 /// </summary>
-/// <param name="write">Records a status and its reason (the session store, which announces it).</param>
-public sealed class TurnState(Action<string, string?> write)
+/// <param name="write">Moves the session by an event, with its reason (the session store, which asks the lifecycle table and announces it).</param>
+public sealed class TurnState(Action<LifeEvent, string?> write)
 {
     private readonly Lock _lock = new();
     private bool _turnActive;
@@ -183,7 +183,7 @@ public sealed class TurnState(Action<string, string?> write)
                 return;
             }
 
-            write(_asking > 0 ? SessionStatuses.WaitingApproval : _turnActive ? SessionStatuses.Running : SessionStatuses.Idle, reason);
+            write(_asking > 0 ? LifeEvent.Asking : _turnActive ? LifeEvent.Working : LifeEvent.BetweenTurns, reason);
         }
     }
 
