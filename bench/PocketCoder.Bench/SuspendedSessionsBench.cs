@@ -10,6 +10,7 @@ using PocketCoder.Agents.Processes;
 using PocketCoder.Auth;
 using PocketCoder.Server;
 using PocketCoder.Sessions;
+using PocketCoder.Sessions.Live;
 
 namespace PocketCoder.Bench;
 
@@ -60,10 +61,11 @@ public sealed class SuspendedSessionsBench(string claude, bool quick)
             var projectId = (await (await http.PostAsJsonAsync("/api/projects", new { path = repository })).Content.ReadFromJsonAsync<JsonElement>())
                 .GetProperty("id").GetString()!;
             var manager = app.Services.GetRequiredService<SessionManager>();
+            var suspensions = app.Services.GetRequiredService<Suspensions>();
 
             // One session first, through the whole cycle: what is paid once per process is not any session's.
             await OpenAsync(http, model, projectId, "warm-up");
-            await SuspendAllAsync(manager, 1);
+            await SuspendAllAsync(manager, suspensions, 1);
             var first = Measure();
             var before = first;
 
@@ -79,7 +81,7 @@ public sealed class SuspendedSessionsBench(string claude, bool quick)
                 }
 
                 var opened = Measure();
-                await SuspendAllAsync(manager, count);
+                await SuspendAllAsync(manager, suspensions, count);
                 rounds.Add((opened, Measure()));
                 await GcDumpAsync($"round{round + 1}");
             }
@@ -140,9 +142,9 @@ public sealed class SuspendedSessionsBench(string claude, bool quick)
         return id;
     }
 
-    private static async Task SuspendAllAsync(SessionManager manager, int expected)
+    private static async Task SuspendAllAsync(SessionManager manager, Suspensions suspensions, int expected)
     {
-        var suspended = await manager.SuspendIdleAsync(CancellationToken.None);
+        var suspended = await suspensions.SuspendIdleAsync(CancellationToken.None);
         if (suspended != expected || manager.LiveCount != 0)
         {
             throw new InvalidOperationException($"{suspended} sessions were suspended, not {expected} ({manager.LiveCount} still live)");

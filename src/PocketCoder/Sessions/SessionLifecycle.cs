@@ -96,7 +96,8 @@ public static class SessionLifecycle
     [
         new(LifeEvent.Prepared, [Preparing], Starting, "the worktree is there: the agent starts"),
         new(LifeEvent.PreparationFailed, [Preparing, Starting, Queued], Failed, "its worktree could not be made, or its agent not started there; the event says why"),
-        new(LifeEvent.JoinedLine, [Preparing, .. Startable], Queued, "every agent slot is taken; it starts when one is free"),
+        new(LifeEvent.JoinedLine, [Preparing, .. Startable, Running, Waiting], Queued,
+            "every agent slot is taken; it starts (or a paused agent resumes on its decision) when one is free"),
         new(LifeEvent.LeftLine, [Queued], Idle, "a cancel takes a resumed session out of line; what it would run stays held"),
         new(LifeEvent.StartFailed, [Preparing, .. Startable], Failed, "session.error AGENT_UNAVAILABLE says why"),
         new(LifeEvent.Working, Reporting, Running, "a turn began, or a question was answered while it runs"),

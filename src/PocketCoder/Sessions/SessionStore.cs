@@ -58,7 +58,7 @@ public static class SessionStatuses
 }
 
 /// <summary>Session rows. Every status or mode change goes out as a <c>session.status</c> event in the same transaction.</summary>
-public sealed class SessionStore(Database database, EventLog events, TimeProvider clock)
+public sealed class SessionStore(Database database, EventLog events, TimeProvider clock, ILogger<SessionStore>? logger = null)
 {
     private const string Columns = "id, project_id, agent, model, mode, status, agent_session_id, title, created_at, updated_at, last_seq, archived_at, profile, sandbox, short_title, started_by, started_by_person";
     private const string ReadColumns = Columns + ", preview";
@@ -186,6 +186,8 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
             {
                 Interlocked.Increment(ref _refusedMoves);
                 LastRefusedMove = $"{id}: {@event} in {row.Status}";
+                // Not an error of the caller's (a late word is expected), but one the table did not foresee shows here first.
+                logger?.LogDebug("Session {Session}: {Event} refused in {Status} by the lifecycle table", id, @event, row.Status);
             }
 
             return false;

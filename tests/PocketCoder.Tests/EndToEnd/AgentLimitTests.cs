@@ -43,7 +43,7 @@ public sealed class AgentLimitTests
         await firstEvents.WaitForAsync(e => e.Id > done.Id && e.Event == "session.status" && e.Str("status") == "idle");
         Assert.Equal("queued", (await world.SessionAsync(second)).GetProperty("status").GetString());
         clock.Advance(TimeSpan.FromMinutes(1));
-        await firstEvents.WaitForAsync(e => e.Event == "session.status" && e.Str("reason") == SessionManager.SuspendedForTheLine);
+        await firstEvents.WaitForAsync(e => e.Event == "session.status" && e.Str("reason") == PocketCoder.Sessions.Live.Suspensions.SuspendedForTheLine);
         await secondEvents.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Done: second");
         var again = await secondEvents.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Done: second, again");
         var secondDone = await secondEvents.WaitForAsync(e => e.Id > again.Id && e.Event == "turn.completed");
@@ -54,7 +54,7 @@ public sealed class AgentLimitTests
         await world.SendAsync(first, "first, later");
         clock.Advance(TimeSpan.FromMinutes(1));
         await firstEvents.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Done: first, later");
-        await secondEvents.WaitForAsync(e => e.Event == "session.status" && e.Str("reason") == SessionManager.SuspendedForTheLine);
+        await secondEvents.WaitForAsync(e => e.Event == "session.status" && e.Str("reason") == PocketCoder.Sessions.Live.Suspensions.SuspendedForTheLine);
         Assert.Equal(3, fake.Starts);
         Assert.Equal(fake.Started[0].AgentSessionId, fake.Started[2].Options!.ResumeAgentSessionId);
         Assert.Equal(1, (await world.Http.GetOkAsync("/api/resources")).GetProperty("running").GetInt32());
@@ -215,12 +215,12 @@ public sealed class AgentLimitTests
         await using var nextEvents = await world.EventsAsync(next);
 
         // Her own idle session gives way at once, not the owner's that has been idle longer.
-        await anasEvents.WaitForAsync(e => e.Event == "session.status" && e.Str("reason") == SessionManager.SuspendedForTheLine);
+        await anasEvents.WaitForAsync(e => e.Event == "session.status" && e.Str("reason") == PocketCoder.Sessions.Live.Suspensions.SuspendedForTheLine);
         await nextEvents.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Done: Ana's next");
         var resources = await world.Http.GetOkAsync("/api/resources");
         Assert.Equal(2, resources.GetProperty("running").GetInt32());
         Assert.Equal("idle", (await world.SessionAsync(owners.Id)).GetProperty("status").GetString());
-        Assert.DoesNotContain(ownersEvents.Received, e => e.Event == "session.status" && e.Str("reason") == SessionManager.SuspendedForTheLine);
+        Assert.DoesNotContain(ownersEvents.Received, e => e.Event == "session.status" && e.Str("reason") == PocketCoder.Sessions.Live.Suspensions.SuspendedForTheLine);
 
         var ledger = await world.Http.GetOkAsync("/api/ledger?limit=1000");
         var suspended = Assert.Single(ledger.GetProperty("entries").EnumerateArray(), e => e.GetProperty("action").GetString() == "session.suspended");
@@ -246,9 +246,9 @@ public sealed class AgentLimitTests
         await using var waitingEvents = await world.EventsAsync(waiting.GetProperty("id").GetString()!);
 
         // Neither running session is hers: the one idle the longest, the owner's, gives way, not the first Ana's.
-        await ownersEvents.WaitForAsync(e => e.Event == "session.status" && e.Str("reason") == SessionManager.SuspendedForTheLine);
+        await ownersEvents.WaitForAsync(e => e.Event == "session.status" && e.Str("reason") == PocketCoder.Sessions.Live.Suspensions.SuspendedForTheLine);
         await waitingEvents.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Done: the other Ana's");
-        Assert.DoesNotContain(anasEvents.Received, e => e.Event == "session.status" && e.Str("reason") == SessionManager.SuspendedForTheLine);
+        Assert.DoesNotContain(anasEvents.Received, e => e.Event == "session.status" && e.Str("reason") == PocketCoder.Sessions.Live.Suspensions.SuspendedForTheLine);
     }
 
     [Fact]
@@ -268,7 +268,7 @@ public sealed class AgentLimitTests
 
         // Idle past the time, it is suspended (under its start lock, closed to messages first) with the message still held.
         clock.Advance(TimeSpan.FromMinutes(16));
-        await events.WaitForAsync(e => e.Event == "session.status" && e.Str("reason") == SessionManager.SuspendedWhileIdle);
+        await events.WaitForAsync(e => e.Event == "session.status" && e.Str("reason") == PocketCoder.Sessions.Live.Suspensions.SuspendedWhileIdle);
         await fake.Started[0].Exited;
         var queue = await world.Http.GetOkAsync($"/api/sessions/{session}/queue");
         Assert.True(queue.GetProperty("held").GetBoolean());
@@ -315,7 +315,7 @@ public sealed class AgentLimitTests
         var next = await CreateQueuedAsync(world, "next");
         await using var nextEvents = await world.EventsAsync(next);
         clock.Advance(TimeSpan.FromMinutes(1));
-        await events.WaitForAsync(e => e.Event == "session.status" && e.Str("reason") == SessionManager.SuspendedForTheLine);
+        await events.WaitForAsync(e => e.Event == "session.status" && e.Str("reason") == PocketCoder.Sessions.Live.Suspensions.SuspendedForTheLine);
         await nextEvents.WaitForAsync(e => e.Event == "message" && e.Str("text") == "Done: next");
         var queued = Assert.Single((await world.Http.GetOkAsync($"/api/sessions/{session}/queue")).GetProperty("messages").EnumerateArray());
         Assert.Equal("waits", queued.GetProperty("text").GetString());

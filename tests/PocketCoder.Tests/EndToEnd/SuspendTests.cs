@@ -96,7 +96,7 @@ public sealed class SuspendTests
         var ask = await events.WaitForAsync("approval.requested");
 
         clock.Advance(TimeSpan.FromHours(2));
-        Assert.Equal(0, await manager.SuspendIdleAsync(CancellationToken.None));
+        Assert.Equal(0, await world.Server.Services.GetRequiredService<PocketCoder.Sessions.Live.Suspensions>().SuspendIdleAsync(CancellationToken.None));
         Assert.Equal(1, manager.LiveCount);
 
         await ApiAssert.OkJsonAsync(await world.DecideAsync(ask.Str("approvalId")!, "allow_once"));

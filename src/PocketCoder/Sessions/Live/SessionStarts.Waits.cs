@@ -1,46 +1,121 @@
-using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using PocketCoder.Agents;
-using PocketCoder.Approvals;
 using PocketCoder.Auth;
-using PocketCoder.Data;
 using PocketCoder.Errors;
 using PocketCoder.Projects;
 using PocketCoder.Realtime;
+using PocketCoder.Sessions.Running;
 
-namespace PocketCoder.Sessions;
+namespace PocketCoder.Sessions.Live;
 
 /// <summary>
-/// Sessions on a branch of their own: answered <c>preparing</c> at once, their worktree made after with <c>session.preparing</c>
-/// progress, then their agent started there with the queue (the first prompt and what was sent meanwhile) going on. Apart from
-/// the rest of the manager so that what happens before an agent exists reads in one place.
+/// The waits before an agent can start. A session beyond the limit on running agents (<see cref="AgentSlots"/>) is answered
+/// <c>queued</c> at once, its message waiting in its queue, and starts by itself when one of the running sessions finishes,
+/// pauses or is suspended; its place in line is its status's reason, said again whenever the line moves. A session on a branch
+/// of its own is answered <c>preparing</c>, its worktree made after with <c>session.preparing</c> progress, then its agent
+/// started there. Messages sent meanwhile join its queue; a stop takes it out of line or stops git.
 /// </summary>
-public sealed partial class SessionManager
+public sealed partial class SessionStarts
 {
-    /// <summary>A worktree being made, and what stops it: a stop or cancel of its session, or the server stopping.</summary>
-    /// <param name="resume">Its agent carries on a conversation (a session in line for a slot that had one): a cancel takes it
-    /// out of line rather than stopping it.</param>
-    private sealed class Preparation(CancellationToken stopping, bool resume = false)
+    // One telling of the places at a time: two would each compare with what the other is writing.
+    private readonly Lock _placesLock = new();
+
+    /// <summary>Every session in line is told its place as the line now stands (the ones whose place changed).</summary>
+    private void SayPlaces()
     {
-        public bool Resume { get; } = resume;
+        var slots = runnerServices.Slots;
+        lock (_placesLock)
+        {
+            var waiting = slots.Waiting;
+            var inLine = waiting.ToHashSet(StringComparer.Ordinal);
+            foreach (var gone in liveSessions.All.Where(l => l.PlaceSaid is not null && !inLine.Contains(l.Id)))
+            {
+                gone.PlaceSaid = null;
+            }
 
-        public CancellationTokenSource Cancel { get; } = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-
-        /// <summary>Set once the preparation has ended, however: its half-made worktree is gone by then, or its agent runs.</summary>
-        public TaskCompletionSource Finished { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            for (var index = 0; index < waiting.Count; index++)
+            {
+                var reason = AgentSlots.QueuedReason(index + 1, slots.Running);
+                var session = liveSessions.Of(waiting[index]);
+                // Checked again as it is written: a session given its slot meanwhile says what it does now, not its old place.
+                if (session.PlaceSaid != reason && slots.Place(session.Id) is not null)
+                {
+                    session.PlaceSaid = reason;
+                    Sessions.Move(session.Id, LifeEvent.JoinedLine, reason);
+                }
+            }
+        }
     }
 
-    private void BeginPreparation(Session session, Project project, IAgentAdapter adapter, Actor actor)
+    /// <summary>
+    /// The session's agent is to start but every slot is taken: it joins the line now (its status says so before this returns),
+    /// and starts with its queue going on once a slot is free. Under the session's start lock.
+    /// </summary>
+    internal void BeginQueuedStart(Session session, Project project, IAgentAdapter adapter, bool resume)
+    {
+        var waiting = new Preparation(_stopping.Token, resume);
+        liveSessions.Of(session.Id).Prepare(waiting);
+        // Joins the line at once (its status is written as it does), then waits for its turn.
+        var slot = runnerServices.Slots.TakeAsync(session.Id, waiting.Cancel.Token);
+        _ = Task.Run(() => StartWhenFreeAsync(session, project, adapter, resume, slot, waiting), CancellationToken.None);
+    }
+
+    private async Task StartWhenFreeAsync(Session session, Project project, IAgentAdapter adapter, bool resume, Task<Running.SlotLease> slot, Preparation waiting)
+    {
+        try
+        {
+            await StartPreparedAsync(session, project, adapter, resume, await slot, waiting);
+        }
+        catch (OperationCanceledException) when (waiting.Cancel.IsCancellationRequested)
+        {
+            // Stopped, or taken out of line by a cancel, or the server is stopping: whoever did it says what the session is now.
+        }
+        catch (Exception exception)
+        {
+            logger.LogWarning(exception, "Starting queued session {Session} failed", session.Id);
+        }
+        finally
+        {
+            liveSessions.Of(session.Id).EndPreparation(waiting);
+            waiting.Finished.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// A session that had a conversation leaves the line on a cancel (a new one is stopped, as one being prepared is): it is idle
+    /// again with what it would have run held in its Queue. False when it is not in line.
+    /// </summary>
+    internal async Task<bool> LeaveLineAsync(string sessionId)
+    {
+        if (liveSessions.PreparationOf(sessionId) is not { } waiting || !waiting.Resume || runnerServices.Slots.Place(sessionId) is null)
+        {
+            return false;
+        }
+
+        await waiting.Cancel.CancelAsync();
+        await waiting.Finished.Task;
+        if (liveSessions.RunnerOf(sessionId) is not null)
+        {
+            // Its slot came first: it runs, and the cancel is the running turn's.
+            return false;
+        }
+
+        Sessions.Move(sessionId, LifeEvent.LeftLine, "taken out of the line for an agent slot");
+        Queue.Announce(sessionId, liveSessions.QueueHeld(sessionId));
+        return true;
+    }
+
+    internal void BeginPreparation(Session session, Project project, IAgentAdapter adapter, Actor actor)
     {
         var preparation = new Preparation(_stopping.Token);
-        _preparing[session.Id] = preparation;
+        liveSessions.Of(session.Id).Prepare(preparation);
         _ = Task.Run(() => PrepareAsync(session, project, adapter, actor, preparation), CancellationToken.None);
     }
 
     /// <summary>At start-up: a session whose worktree was being made goes on being made, or fails clearly when it cannot.</summary>
     private void ResumePreparation(Workspace.Worktrees.WorktreePreparation unfinished)
     {
-        var session = sessions.Find(unfinished.SessionId);
+        var session = Sessions.Find(unfinished.SessionId);
         var project = projects.Find(unfinished.ProjectId);
         var adapter = session is null ? null : agents.Find(session.Agent);
         if (session is { Status: SessionStatuses.Preparing } && project is not null && adapter is not null)
@@ -55,9 +130,9 @@ public sealed partial class SessionManager
             worktrees.PreparationFailed(write, unfinished.SessionId, "the server stopped while it was being made");
             if (session is not null && session.Status == SessionStatuses.Preparing)
             {
-                events.Append(write, session.Id, new ErrorEvent($"The server stopped while this session's worktree was being made, and its agent " +
-                    $"'{session.Agent}' is not available now. Start a new session.") { Code = WorktreeFailedCode });
-                sessions.Move(write, session.Id, LifeEvent.PreparationFailed, "its worktree could not be made");
+                Events.Append(write, session.Id, new ErrorEvent($"The server stopped while this session's worktree was being made, and its agent " +
+                    $"'{session.Agent}' is not available now. Start a new session.") { Code = SessionManager.WorktreeFailedCode });
+                Sessions.Move(write, session.Id, LifeEvent.PreparationFailed, "its worktree could not be made");
             }
         });
     }
@@ -65,7 +140,7 @@ public sealed partial class SessionManager
     /// <summary>
     /// Makes the session's worktree (with <c>session.preparing</c> progress), then starts its agent there and lets its queue
     /// (the first prompt, and whatever was sent meanwhile) go on. A failure ends the session <c>failed</c> with a
-    /// <c>session.error</c> (<see cref="WorktreeFailedCode"/>); a stop takes the half-made worktree away; a server that stops
+    /// <c>session.error</c> (<see cref="SessionManager.WorktreeFailedCode"/>); a stop takes the half-made worktree away; a server that stops
     /// leaves it to be made again at the next start.
     /// </summary>
     private async Task PrepareAsync(Session session, Project project, IAgentAdapter adapter, Actor actor, Preparation preparation)
@@ -76,7 +151,7 @@ public sealed partial class SessionManager
             try
             {
                 await worktrees.PrepareAsync(session.Id, actor,
-                    step => events.Append(session.Id, new SessionPreparingEvent(step.Phase, step.Percent, step.Done, step.Total)), token);
+                    step => Events.Append(session.Id, new SessionPreparingEvent(step.Phase, step.Percent, step.Done, step.Total)), token);
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
@@ -94,7 +169,7 @@ public sealed partial class SessionManager
                 return;
             }
 
-            sessions.Move(session.Id, LifeEvent.Prepared, "its worktree is ready");
+            Sessions.Move(session.Id, LifeEvent.Prepared, "its worktree is ready");
             // Like any other start, within the limit on running agents: in line (queued) until a slot is free.
             var slot = await runnerServices.Slots.TakeAsync(session.Id, token);
             await StartPreparedAsync(session, project, adapter, resume: false, slot, preparation);
@@ -111,15 +186,15 @@ public sealed partial class SessionManager
         }
         finally
         {
-            _preparing.TryRemove(new KeyValuePair<string, Preparation>(session.Id, preparation));
+            liveSessions.Of(session.Id).EndPreparation(preparation);
             preparation.Finished.TrySetResult();
         }
     }
 
     private void FailStart(string sessionId, string message, string? code) => database.Write(write =>
     {
-        events.Append(write, sessionId, new ErrorEvent(message) { Code = code });
-        sessions.Move(write, sessionId, LifeEvent.StartFailed, "the agent could not be started");
+        Events.Append(write, sessionId, new ErrorEvent(message) { Code = code });
+        Sessions.Move(write, sessionId, LifeEvent.StartFailed, "the agent could not be started");
     });
 
     /// <summary>
@@ -130,7 +205,7 @@ public sealed partial class SessionManager
     private async Task StartPreparedAsync(Session session, Project project, IAgentAdapter adapter, bool resume, Running.SlotLease slot, Preparation preparation)
     {
         var token = preparation.Cancel.Token;
-        var gate = _startLocks.GetOrAdd(session.Id, _ => new SemaphoreSlim(1, 1));
+        var gate = liveSessions.Of(session.Id).StartLock;
         // Let go here only if no runner took it: a runner that fails to start lets it go itself, one that runs, when its process ends.
         var handed = false;
         try
@@ -139,7 +214,7 @@ public sealed partial class SessionManager
             {
                 try
                 {
-                    if (sessions.Find(session.Id)?.Status is null or SessionStatuses.Stopped)
+                    if (Sessions.Find(session.Id)?.Status is null or SessionStatuses.Stopped)
                     {
                         // Stopped (or removed) as it waited: nothing starts, and its slot goes to the next in line.
                         return;
@@ -148,7 +223,7 @@ public sealed partial class SessionManager
                     SessionRunner runner;
                     try
                     {
-                        runner = await StartRunnerAsync(sessions.Get(session.Id), project, adapter, resume, slot, token, holdQueued: false);
+                        runner = await StartRunnerAsync(Sessions.Get(session.Id), project, adapter, resume, slot, token, holdQueued: false);
                         handed = true;
                     }
                     catch (ApiProblem problem)
@@ -175,7 +250,7 @@ public sealed partial class SessionManager
                 {
                     // Messages sent from here on (waiting for this lock) find the agent running, or failed; a stop until now
                     // cancelled the start and stops whatever got going.
-                    _preparing.TryRemove(new KeyValuePair<string, Preparation>(session.Id, preparation));
+                    liveSessions.Of(session.Id).EndPreparation(preparation);
                 }
             }, token);
         }
@@ -191,7 +266,7 @@ public sealed partial class SessionManager
     private void FailPreparation(Session session, Exception exception)
     {
         var why = exception is ApiProblem problem ? problem.Message : exception.Message;
-        if (sessions.Find(session.Id) is null)
+        if (Sessions.Find(session.Id) is null)
         {
             // Its project was removed meanwhile, and the session with it: nobody is left to tell.
             return;
@@ -200,10 +275,10 @@ public sealed partial class SessionManager
         database.Write(write =>
         {
             worktrees.PreparationFailed(write, session.Id, why);
-            events.Append(write, session.Id, new ErrorEvent($"The session's worktree could not be made: {why}") { Code = WorktreeFailedCode });
-            sessions.Move(write, session.Id, LifeEvent.PreparationFailed, "its worktree could not be made");
+            Events.Append(write, session.Id, new ErrorEvent($"The session's worktree could not be made: {why}") { Code = SessionManager.WorktreeFailedCode });
+            Sessions.Move(write, session.Id, LifeEvent.PreparationFailed, "its worktree could not be made");
             ledger.Append(write, Actor.System.Name, "session.start_failed", session.Id,
-                new JsonObject { ["agent"] = session.Agent, ["code"] = WorktreeFailedCode });
+                new JsonObject { ["agent"] = session.Agent, ["code"] = SessionManager.WorktreeFailedCode });
         });
     }
 
@@ -211,19 +286,19 @@ public sealed partial class SessionManager
     /// A message to a session whose worktree is still being made joins its queue (returned), and starts once the agent is up;
     /// null once it is not preparing. Under the start lock, which the preparation holds as it hands over to the agent.
     /// </summary>
-    private async Task<QueuedMessage?> QueueWhilePreparingAsync(string sessionId, OwnerMessage message, Actor actor, CancellationToken cancellationToken)
+    internal async Task<QueuedMessage?> QueueWhilePreparingAsync(string sessionId, OwnerMessage message, Actor actor, CancellationToken cancellationToken)
     {
-        if (!_preparing.ContainsKey(sessionId))
+        if (!liveSessions.IsPreparing(sessionId))
         {
             return null;
         }
 
-        var gate = _startLocks.GetOrAdd(sessionId, _ => new SemaphoreSlim(1, 1));
+        var gate = liveSessions.Of(sessionId).StartLock;
         // Still listed for a moment after a failure is recorded (the preparation's last step takes it off): the status, written
         // with the failure's event, says whether it is really still being prepared.
-        return await gate.RunAsync(() => Task.FromResult(_preparing.ContainsKey(sessionId)
-                && sessions.Find(sessionId)?.Status is SessionStatuses.Preparing or SessionStatuses.Queued or SessionStatuses.Starting
-                ? queue.Add(sessionId, message, actor, held: false)
+        return await gate.RunAsync(() => Task.FromResult(liveSessions.IsPreparing(sessionId)
+                && Sessions.Find(sessionId)?.Status is SessionStatuses.Preparing or SessionStatuses.Queued or SessionStatuses.Starting
+                ? Queue.Add(sessionId, message, actor, held: false)
                 : null),
             cancellationToken);
     }
