@@ -11,7 +11,7 @@ namespace PocketCoder.Tests.Sessions;
 
 /// <summary>
 /// Random interleavings, from several callers at once, of what people do to sessions (create, message, stop, cancel, resume,
-/// the agent limit raised and lowered, turns ending) against the fake agent, then the invariants at quiescence: every agent
+/// the agent limit raised and lowered, turns ending, calls asked and allowed or denied, agents crashing) against the fake agent, then the invariants at quiescence: every agent
 /// process holds a slot and every slot an agent process; a session said stopped, failed or queued has no agent process, and
 /// every agent process belongs to a session said to have one; nobody's message ran twice; no request answered 5xx. Each of
 /// last round's races between start, stop, pause and slots broke one of these. A seed that fails is named, and replays
@@ -57,6 +57,19 @@ public sealed class LifecycleInterleavingTests
             Script = async (session, prompt) =>
             {
                 var cancels = session.Cancels;
+                // Some prompts ask to run a command first: the turn waits on someone's decision (a pause, a withdrawal on cancel).
+                if (prompt.Text.Contains("ask", StringComparison.Ordinal))
+                {
+                    try
+                    {
+                        await session.AskToRunAsync($"echo {prompt.Text}");
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return;
+                    }
+                }
+
                 await turns.Current;
                 // As a real agent does, a turn cancelled meanwhile says nothing more (it was told as ended when cancelled).
                 if (session.Cancels == cancels)
@@ -66,7 +79,7 @@ public sealed class LifecycleInterleavingTests
             },
         };
         await using var world = await AgentWorld.FakeAsync(fake);
-        var run = new Run(world, turns, seed);
+        var run = new Run(world, turns, fake, seed);
         await Task.WhenAll(Enumerable.Range(0, Callers).Select(caller => run.CallerAsync(new Random(seed * 31 + caller))));
 
         await run.QuiesceAsync();
@@ -85,7 +98,7 @@ public sealed class LifecycleInterleavingTests
         public void Open() => Volatile.Read(ref _gate).TrySetResult();
     }
 
-    private sealed class Run(AgentWorld world, TurnGate turns, int seed)
+    private sealed class Run(AgentWorld world, TurnGate turns, FakeAgent fake, int seed)
     {
         private readonly ConcurrentBag<string> _sessions = [];
         private readonly ConcurrentBag<string> _failures = [];
@@ -97,8 +110,10 @@ public sealed class LifecycleInterleavingTests
             {
                 var known = _sessions.ToArray();
                 var session = known.Length == 0 ? null : known[random.Next(known.Length)];
-                var (what, response) = (random.Next(10), session) switch
+                var (what, response) = (random.Next(13), session) switch
                 {
+                    (10, _) => ("decide", await DecideOneAsync(random)),
+                    (11, _) => ("crash", Crash(random)),
                     (< 3, _) or (_, null) => ("create", await world.Http.PostAsJsonAsync($"/api/projects/{world.ProjectId}/sessions",
                         new { agent = world.Agent, prompt = Text() })),
                     (< 5, _) => ("message", await world.Http.PostAsJsonAsync($"/api/sessions/{session}/messages", new { text = Text() })),
@@ -108,6 +123,11 @@ public sealed class LifecycleInterleavingTests
                     (8, _) => ("limit", await world.Http.PutAsJsonAsync("/api/resources/limit", new { limit = random.Next(1, 4) })),
                     _ => ("turns", null),
                 };
+                if (what == "crash" || (what == "decide" && response is null))
+                {
+                    continue;
+                }
+
                 if (what == "turns")
                 {
                     turns.Release();
@@ -128,7 +148,35 @@ public sealed class LifecycleInterleavingTests
             Assert.True(_failures.IsEmpty, string.Join("\n", _failures));
         }
 
-        private string Text() => $"m{seed}-{Interlocked.Increment(ref _messages)}";
+        // One message in three asks to run a command first.
+        private string Text() => Interlocked.Increment(ref _messages) is var n && n % 3 == 0 ? $"m{seed}-{n}-ask" : $"m{seed}-{n}";
+
+        /// <summary>Someone allows or denies one of the calls waiting (null when none waits).</summary>
+        private async Task<HttpResponseMessage?> DecideOneAsync(Random random)
+        {
+            var pending = (await world.Http.GetOkAsync("/api/approvals?status=pending")).EnumerateArray().ToList();
+            if (pending.Count == 0)
+            {
+                return null;
+            }
+
+            var approval = pending[random.Next(pending.Count)].GetProperty("id").GetString()!;
+            var decided = await world.DecideAsync(approval, random.Next(2) == 0 ? "allow_once" : "deny");
+            // Two callers may decide the same call: the second is told it is decided, never that it ran twice.
+            return decided.StatusCode == HttpStatusCode.Conflict ? null : decided;
+        }
+
+        /// <summary>An agent process ends on its own, as a crash would: its session must say so and hold no slot.</summary>
+        private HttpResponseMessage? Crash(Random random)
+        {
+            var alive = fake.Started.Where(p => !p.Exited.IsCompleted).ToList();
+            if (alive.Count > 0)
+            {
+                alive[random.Next(alive.Count)].Exit();
+            }
+
+            return null;
+        }
 
         /// <summary>Every turn may end, every session in line may start: until nothing starts, runs or waits for a slot.</summary>
         public async Task QuiesceAsync()
@@ -138,6 +186,12 @@ public sealed class LifecycleInterleavingTests
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
             while (true)
             {
+                // Whatever still waits on someone is decided.
+                foreach (var waiting in (await world.Http.GetOkAsync("/api/approvals?status=pending")).EnumerateArray())
+                {
+                    await world.DecideAsync(waiting.GetProperty("id").GetString()!, "allow_once");
+                }
+
                 var statuses = await StatusesAsync();
                 var resources = await world.Http.GetOkAsync("/api/resources");
                 if (resources.GetProperty("queued").GetArrayLength() == 0
