@@ -11,7 +11,8 @@ namespace PocketCoder.Network;
 /// itself, telemetry; its web fetches were asked about as calls) or anything between turns (the agent starting or idle, something
 /// a command left running). Nobody set it going, so the phone is not filled with questions at every start: the project's rules
 /// decide, as the gate's own policy would, and the rest is refused (the host of a fetch the agent was just allowed is asked about
-/// instead, during a turn: <see cref="AllowedFetches"/>). Each decision is in the ledger, as the gate writes its own, and in the session's timeline.
+/// instead, during a turn: <see cref="AllowedFetches"/>). Each decision is in the ledger, as the gate writes its own, and in the
+/// session's timeline.
 /// </summary>
 public sealed class UnaskedConnections(Database database, Rules rules, Ledger.LedgerStore ledger)
 {
