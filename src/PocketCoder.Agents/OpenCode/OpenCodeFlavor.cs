@@ -22,6 +22,15 @@ public sealed record OpenCodeFlavor(string AgentId, string Name, string Executab
     /// </summary>
     public IReadOnlyList<string> MigrationMarkers { get; init; } = [];
 
+    /// <summary>
+    /// Files of a repository its older loaders read whatever <c>DISABLE_PROJECT_CONFIG</c> says, each with the setting that makes it
+    /// run or allow something (null: any content does). Kilo Code 7.7.7's "legacy" loaders (read in its source: its config's
+    /// <c>loadLegacyConfigs</c>, run on every start in the session's folder) take MCP servers from <c>.kilocode/mcp.json</c> and
+    /// <c>.kilo/mcp.json</c> (<c>mcpServers</c>, started at once) and modes from <c>.kilocodemodes</c> (YAML: agents with permissions of
+    /// the file's choosing). A project that has one is refused, naming the file (<see cref="OpenCodeProjectCheck"/>).
+    /// </summary>
+    public IReadOnlyList<(string File, string? Setting)> LegacyFiles { get; init; } = [];
+
     /// <summary>More folders of its state in XDG_STATE_HOME (Kilo Code keeps its own command sandbox's policies beside its folder).</summary>
     public IReadOnlyList<string> MoreStateFolders { get; init; } = [];
 
@@ -49,6 +58,7 @@ public sealed record OpenCodeFlavor(string AgentId, string Name, string Executab
     {
         MigrationMarkers = [".bash-permission-migrated"],
         MoreStateFolders = ["kilo-sandbox-policy"],
+        LegacyFiles = [(".kilocode/mcp.json", "mcpServers"), (".kilo/mcp.json", "mcpServers"), (".kilocodemodes", null)],
     };
 
     /// <summary>One of its variables by the name OpenCode gives it (<c>PERMISSION</c> → <c>KILO_PERMISSION</c>).</summary>

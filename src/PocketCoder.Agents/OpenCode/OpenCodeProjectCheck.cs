@@ -6,7 +6,9 @@ namespace PocketCoder.Agents.OpenCode;
 /// What in a project would make OpenCode run code of the repository's choosing. OPENCODE_DISABLE_PROJECT_CONFIG keeps
 /// the project's config out of OpenCode's main config, but 1.18's newer loader still imports
 /// <c>.opencode/plugin/*.ts</c> (found while writing OpenCodeGateTests) once the first message is processed, and a
-/// plugin is arbitrary code that can also answer permission questions itself. So we refuse to start, naming the file.
+/// plugin is arbitrary code that can also answer permission questions itself. So we refuse to start, naming the file. What is
+/// read is what the CLI loads: its config files and folders, and the files its older loaders read past that flag
+/// (<see cref="OpenCodeFlavor.LegacyFiles"/>); a setting written twice counts wherever it is (the CLI takes the last).
 /// </summary>
 internal static class OpenCodeProjectCheck
 {
@@ -38,6 +40,11 @@ internal static class OpenCodeProjectCheck
                 }
             }
 
+            if (LegacyProblem(current.FullName, flavor) is { } legacy)
+            {
+                return legacy;
+            }
+
             if (Directory.Exists(Path.Combine(current.FullName, ".git")) || File.Exists(Path.Combine(current.FullName, ".git")))
             {
                 break;
@@ -47,11 +54,53 @@ internal static class OpenCodeProjectCheck
         return null;
     }
 
+    /// <summary>A legacy file of the flavor's in <paramref name="folder"/> that would run or allow something, as a sentence; else null.</summary>
+    private static string? LegacyProblem(string folder, OpenCodeFlavor flavor)
+    {
+        foreach (var (name, setting) in flavor.LegacyFiles)
+        {
+            var file = Path.Combine(folder, name);
+            var found = setting is null ? HasContent(file) : Setting(file, [setting], unreadable: setting) is not null;
+            if (found)
+            {
+                return $"The project has {file}{(setting is null ? "" : $", setting \"{setting}\"")}: {flavor.Name}'s older loaders read it whatever " +
+                       $"PocketCoder turns off, and it would make {flavor.Name} run or allow what the repository chooses (MCP servers, modes). " +
+                       $"PocketCoder does not start {flavor.Name} on it: remove or move that file, or use another agent.";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Whether a file (a link's target too, as the CLI reads it) holds anything but white space; a folder or an unreadable one counts.</summary>
+    private static bool HasContent(string file)
+    {
+        if (Directory.Exists(file))
+        {
+            return true;
+        }
+
+        try
+        {
+            return File.Exists(file) && File.ReadAllText(file).Any(c => !char.IsWhiteSpace(c));
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return true;
+        }
+    }
+
     private static bool IsScript(string path) =>
         path.EndsWith(".ts", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".js", StringComparison.OrdinalIgnoreCase)
         || path.EndsWith(".mjs", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".mts", StringComparison.OrdinalIgnoreCase);
 
-    private static string? CodeSetting(string file)
+    private static string? CodeSetting(string file) => Setting(file, CodeSettings, unreadable: null);
+
+    /// <summary>
+    /// The first of <paramref name="settings"/> the JSON file sets to a non-empty array or object, looking at every property of that
+    /// name (a CLI's parser keeps the last of two); <paramref name="unreadable"/> for a file that is there but is no JSON object.
+    /// </summary>
+    private static string? Setting(string file, IReadOnlyList<string> settings, string? unreadable)
     {
         if (!File.Exists(file))
         {
@@ -62,16 +111,19 @@ internal static class OpenCodeProjectCheck
         {
             using var document = JsonDocument.Parse(File.ReadAllText(file),
                 new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
-            return document.RootElement.ValueKind == JsonValueKind.Object
-                ? CodeSettings.FirstOrDefault(name => document.RootElement.TryGetProperty(name, out var value)
-                                                      && value.ValueKind is JsonValueKind.Array or JsonValueKind.Object
-                                                      && (value.ValueKind == JsonValueKind.Array ? value.GetArrayLength() > 0 : value.EnumerateObject().Any()))
-                : null;
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return unreadable;
+            }
+
+            return settings.FirstOrDefault(name => document.RootElement.EnumerateObject().Any(property => property.NameEquals(name)
+                && (property.Value.ValueKind == JsonValueKind.Array ? property.Value.GetArrayLength() > 0
+                    : property.Value.ValueKind == JsonValueKind.Object && property.Value.EnumerateObject().Any())));
         }
         catch (Exception exception) when (exception is JsonException or IOException or UnauthorizedAccessException)
         {
-            // OpenCode skips a file it cannot parse as well.
-            return null;
+            // OpenCode skips a config file it cannot parse; a legacy file PocketCoder cannot read is refused rather than guessed at.
+            return unreadable;
         }
     }
 }

@@ -87,6 +87,26 @@ public static class NpmLaunchers
     }
 
     /// <summary>A string field of the package.json in <paramref name="folder"/>, or null.</summary>
+    /// <summary>
+    /// The version of the npm package <paramref name="executable"/> belongs to (its link followed, the nearest <c>package.json</c>
+    /// above it, a few folders at most, inside a <c>node_modules</c>), read and never run; null for anything not installed so.
+    /// </summary>
+    public static string? PackageVersion(string executable)
+    {
+        var real = FileSystem.RealPath.Resolve(executable) ?? executable;
+        var folder = Path.GetDirectoryName(real);
+        for (var depth = 0; depth < 4 && folder is not null && Path.GetFileName(folder) != "node_modules"; depth++, folder = Path.GetDirectoryName(folder))
+        {
+            // Only a package's own folder: a package.json of the project or the system the executable happens to lie under is not its.
+            if (folder.Contains("/node_modules/", StringComparison.Ordinal) && File.Exists(Path.Combine(folder, "package.json")))
+            {
+                return PackageField(folder, "version");
+            }
+        }
+
+        return null;
+    }
+
     private static string? PackageField(string folder, string field)
     {
         try

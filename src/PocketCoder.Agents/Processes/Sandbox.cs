@@ -106,62 +106,21 @@ public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, 
         var agentHome = new AgentHome(Home, home);
         List<string> arguments = [.. Isolation, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"];
 
-        // A read-only mount does not stop connect(): the sockets of the owner's session (systemd --user, D-Bus, an ssh or
-        // gpg agent, a tmux server, Docker, name resolution through nscd or systemd-resolved, which would carry a name out as
-        // a DNS query) would run code or reach out beyond the sandbox. /run, where the system keeps them, is emptied (with no
-        // network, nothing there is of use inside), as is the owner's runtime folder where it lies elsewhere, and the
-        // variables that name them unset. A socket bound anywhere else the sandbox sees is covered below.
-        arguments.AddRange(["--tmpfs", "/run"]);
-        foreach (var programs in ProgramsUnderRun(spec.Environment))
-        {
-            arguments.AddRange(["--ro-bind", programs, programs]);
-        }
-
-        if (RuntimeFolder(spec.Environment) is { } runtime)
-        {
-            arguments.AddRange(["--tmpfs", runtime]);
-        }
-
-        if (new DirectoryInfo("/var/run") is { Exists: true, LinkTarget: null })
-        {
-            arguments.AddRange(["--tmpfs", "/var/run"]);
-        }
-
-        foreach (var variable in SessionVariables)
-        {
-            arguments.AddRange(["--unsetenv", variable]);
-        }
+        EmptySessionFolders(arguments, spec.Environment);
 
         // A private /tmp hides everything under the real one: what the agent needs from there comes back read-only (its
         // home, its install, and a script it is given by path, as `node /…/dist/index.js`).
         var needed = new[] { home, InstallRoot(spec.FileName) }
             .Concat(spec.Arguments.Where(a => a.StartsWith('/') && File.Exists(a)).Select(InstallRoot))
             .Concat(readable ?? []);
-        foreach (var path in needed.OfType<string>().Where(p => IsUnder(p, "/tmp") && Exists(p)).Distinct())
-        {
-            arguments.AddRange(["--ro-bind", path, path]);
-        }
+        BindBackFromTmp(arguments, needed);
 
         foreach (var hidden in Hidden.Where(Directory.Exists))
         {
             arguments.AddRange(["--tmpfs", hidden]);
         }
 
-        var agentFolders = AgentFolders.Select(s => Path.Combine(home, s))
-            .Concat(AgentFolderVariables.Select(v => spec.Environment.TryGetValue(v, out var set) ? set : Environment.GetEnvironmentVariable(v)).OfType<string>()
-                .Where(folder => folder.Length > 1 && Path.IsPathRooted(folder)));
-        // Each where it really is: a mount on a path through a link (a dotfiles manager's ~/.codex) would land outside the sandbox's
-        // root (bubblewrap follows it from there), and the private /tmp hides what is under it anyway.
-        foreach (var secret in SecretFolders.Select(s => Path.Combine(home, s)).Concat(agentFolders).Where(Directory.Exists).Select(Real)
-                     .Where(p => !IsUnder(p, "/tmp") || IsUnder(p, home)).Distinct())
-        {
-            arguments.AddRange(["--tmpfs", secret]);
-        }
-
-        foreach (var secret in SecretFiles.Concat(AgentFiles).Select(s => Path.Combine(home, s)).Where(File.Exists).Select(Real).Distinct())
-        {
-            arguments.AddRange(["--ro-bind", "/dev/null", secret]);
-        }
+        HideSecrets(arguments, spec, home);
 
         // The agent's state, and the caches a build fills, are the agent's home's, at the paths it expects: what an allowed
         // command writes there (a settings file, an MCP server in ~/.claude.json, a package whose build script runs at the
@@ -205,42 +164,114 @@ public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, 
             arguments.AddRange(["--ro-bind", path, path]);
         }
 
-        // Every unix socket bound on this machine that the sandbox would still see, covered: connect() to one reaches a server
-        // outside whatever the network namespace says (only abstract ones belong to it).
-        foreach (var socket in UnixSockets.Bound().Where(path => Visible(path, home)))
-        {
-            arguments.AddRange(["--ro-bind", "/dev/null", socket]);
-        }
+        // The network helper's own files too (a build under /tmp), before the sockets are read from the mounts.
+        var helper = Egress is null ? null : NetworkHelper.Command;
+        BindBackFromTmp(arguments, helper is null ? [] : NetworkHelper.Needs());
 
+        CoverSockets(arguments);
         arguments.AddRange(["--chdir", spec.WorkingDirectory, "--unsetenv", "TMPDIR"]);
-        if (Egress is null || NetworkHelper.Command is not { } helper)
+        if (Egress is null || helper is null)
         {
             // No way out at all: the agent starts, and cannot reach even its model.
             return spec with { Wrapper = [Bwrap, .. arguments, "--"] };
         }
 
-        // The way out: the door bound in, the proxy named in the variables every client reads, and the helper first, to hand
-        // the sandbox's listeners to the server before it becomes the agent.
+        return WithWayOut(spec, arguments, state, Egress, helper);
+    }
+
+    /// <summary>
+    /// The way out: the door bound in, the proxy named in the variables every client reads, and the helper first, to hand the
+    /// sandbox's listeners to the server before it becomes the agent.
+    /// </summary>
+    private ProcessSpec WithWayOut(ProcessSpec spec, List<string> arguments, AgentState state, IEgress egress, IReadOnlyList<string> helper)
+    {
         var layout = new EgressLayout(state.Endpoints, state.Serves ? 16 : 0);
         foreach (var (name, value) in layout.Environment)
         {
             arguments.AddRange(value is null ? ["--unsetenv", name] : ["--setenv", name, value]);
         }
 
-        foreach (var path in NetworkHelper.Needs().Where(p => IsUnder(p, "/tmp") && Exists(p)).Distinct())
-        {
-            arguments.AddRange(["--ro-bind", path, path]);
-        }
-
-        var door = Egress.Open(layout);
+        var door = egress.Open(layout);
         arguments.AddRange(["--bind", door.SocketPath, EgressLayout.InsideDoor, "--"]);
         return spec with { Wrapper = [Bwrap, .. arguments, .. SandboxNetworkEntry.Arguments(helper, layout)], Attached = door };
     }
 
-    /// <summary>Whether the sandbox would see a path: not in its private /tmp or emptied /run, nor in a folder it hides.</summary>
-    private bool Visible(string path, string home) =>
-        !IsUnder(path, "/tmp") && !IsUnder(path, "/run") && !IsUnder(path, "/var/run") && !Hidden.Any(h => IsUnder(path, h))
-        && !SecretFolders.Concat(AgentFolders).Any(s => IsUnder(path, Path.Combine(home, s))) && File.Exists(path);
+    /// <summary>Paths under /tmp the agent needs, bound back read-only over its private /tmp.</summary>
+    private static void BindBackFromTmp(List<string> arguments, IEnumerable<string?> paths)
+    {
+        foreach (var path in paths.OfType<string>().Where(p => IsUnder(p, "/tmp") && Exists(p)).Distinct())
+        {
+            arguments.AddRange(["--ro-bind", path, path]);
+        }
+    }
+
+    /// <summary>The owner's session sockets out of sight: <c>/run</c>, the runtime folder, <c>/var/run</c>, and the variables naming them.</summary>
+    private static void EmptySessionFolders(List<string> arguments, IReadOnlyDictionary<string, string?> environment)
+    {
+        // A read-only mount does not stop connect(): the sockets of the owner's session (systemd --user, D-Bus, an ssh or
+        // gpg agent, a tmux server, Docker, name resolution through nscd or systemd-resolved, which would carry a name out as
+        // a DNS query) would run code or reach out beyond the sandbox. /run, where the system keeps them, is emptied (with no
+        // network, nothing there is of use inside), as is the owner's runtime folder where it lies elsewhere, and the
+        // variables that name them unset. A socket bound anywhere else the sandbox sees is covered last (CoverSockets).
+        arguments.AddRange(["--tmpfs", "/run"]);
+        foreach (var programs in ProgramsUnderRun(environment))
+        {
+            arguments.AddRange(["--ro-bind", programs, programs]);
+        }
+
+        if (RuntimeFolder(environment) is { } runtime)
+        {
+            arguments.AddRange(["--tmpfs", runtime]);
+        }
+
+        if (new DirectoryInfo("/var/run") is { Exists: true, LinkTarget: null })
+        {
+            arguments.AddRange(["--tmpfs", "/var/run"]);
+        }
+
+        foreach (var variable in SessionVariables)
+        {
+            arguments.AddRange(["--unsetenv", variable]);
+        }
+    }
+
+    /// <summary>The owner's credentials and every agent's own folders hidden, each at its real path.</summary>
+    private static void HideSecrets(List<string> arguments, ProcessSpec spec, string home)
+    {
+        var agentFolders = AgentFolders.Select(s => Path.Combine(home, s))
+            .Concat(AgentFolderVariables.Select(v => spec.Environment.TryGetValue(v, out var set) ? set : Environment.GetEnvironmentVariable(v)).OfType<string>()
+                .Where(folder => folder.Length > 1 && Path.IsPathRooted(folder)));
+        // Each where it really is: a mount on a path through a link (a dotfiles manager's ~/.codex) would land outside the sandbox's
+        // root (bubblewrap follows it from there), and the private /tmp hides what is under it anyway.
+        foreach (var secret in SecretFolders.Select(s => Path.Combine(home, s)).Concat(agentFolders).Where(Directory.Exists).Select(Real)
+                     .Where(p => !IsUnder(p, "/tmp") || IsUnder(p, home)).Distinct())
+        {
+            arguments.AddRange(["--tmpfs", secret]);
+        }
+
+        foreach (var secret in SecretFiles.Concat(AgentFiles).Select(s => Path.Combine(home, s)).Where(File.Exists).Select(Real).Distinct())
+        {
+            arguments.AddRange(["--ro-bind", "/dev/null", secret]);
+        }
+    }
+
+    /// <summary>
+    /// Every unix socket bound on this machine (<c>/proc/net/unix</c>), covered with <c>/dev/null</c> at each path where the mounts so
+    /// far show it: connect() to one reaches a server outside whatever the network namespace says (only abstract ones belong to
+    /// it). Where the sandbox sees it is read from the mounts themselves (<see cref="SandboxMounts"/>), not from where it lies: an
+    /// owner's home, a project or an install under /tmp is bound back over the private /tmp, and a folder bound elsewhere moves it.
+    /// Called after every mount but the door, which is the sandbox's own way out.
+    /// </summary>
+    private static void CoverSockets(List<string> arguments)
+    {
+        var mounts = SandboxMounts.Of(arguments);
+        var seen = UnixSockets.Bound().Select(FileSystem.RealPath.Resolve).OfType<string>()
+            .SelectMany(socket => SandboxMounts.WhereSeen(mounts, socket)).Distinct(StringComparer.Ordinal).ToList();
+        foreach (var inside in seen)
+        {
+            arguments.AddRange(["--ro-bind", "/dev/null", inside]);
+        }
+    }
 
     /// <summary>The owner's home as the agent's environment names it.</summary>
     public static string OwnerHome(ProcessSpec spec) =>

@@ -5,19 +5,20 @@ using PocketCoder.Agents.Processes.Network;
 namespace PocketCoder.Network;
 
 /// <summary>
-/// The hosts of the fetches an agent was allowed (its own web fetch tool: Claude's WebFetch, OpenCode's webfetch, Gemini's
-/// web_fetch), for a while: the agent's own process then reaches them, since the owner (or a rule) just allowed exactly that.
-/// Its own process reaches nothing else but its model (<see cref="EgressGate"/>): the rest is its own traffic (update checks,
-/// packages it installs for itself), which nobody asked for.
+/// The hosts named by the fetches an agent was allowed lately (its own web fetch tool: Claude's WebFetch, OpenCode's webfetch,
+/// Gemini's web_fetch): a connection of the agent's own process to one of them during a turn is asked about as any new host is
+/// (<see cref="EgressGate"/>), where the rest of its own traffic (update checks, packages it installs for itself) is refused
+/// unasked. It never lets a connection through by itself: a fetch allowed by the session's mode (<c>trusted</c>) or a rule for the
+/// tool is no decision about the network, and a fetch's input can name any URL (a prompt holding several).
 /// </summary>
 public sealed class AllowedFetches(TimeProvider clock)
 {
-    /// <summary>How long after the allow its hosts stay reachable (a fetch follows its allow at once; redirects within it).</summary>
+    /// <summary>How long after the allow its hosts are asked about rather than refused (a fetch follows its allow at once; redirects within it).</summary>
     public static readonly TimeSpan Window = TimeSpan.FromMinutes(10);
 
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, DateTimeOffset>> _bySession = new(StringComparer.Ordinal);
 
-    /// <summary>A fetch was allowed: every http(s) URL in its input (a URL field, or URLs in a prompt) makes its host reachable for a while.</summary>
+    /// <summary>A fetch was allowed: every http(s) URL in its input (a URL field, or URLs in a prompt) makes its host one to ask about for a while.</summary>
     public void Allowed(string sessionId, JsonElement input)
     {
         var hosts = _bySession.GetOrAdd(sessionId, _ => new ConcurrentDictionary<string, DateTimeOffset>(StringComparer.Ordinal));
@@ -27,9 +28,9 @@ public sealed class AllowedFetches(TimeProvider clock)
         }
     }
 
-    /// <summary>Whether the agent of <paramref name="sessionId"/> was allowed a fetch of <paramref name="target"/> lately (its name, or
-    /// the same name with or without <c>www.</c>, on the same port).</summary>
-    public bool Covers(string sessionId, NetworkEndpoint target)
+    /// <summary>Whether the agent of <paramref name="sessionId"/> was allowed a fetch naming <paramref name="target"/> lately (its name,
+    /// or the same name with or without <c>www.</c>, on the same port).</summary>
+    public bool Names(string sessionId, NetworkEndpoint target)
     {
         if (!_bySession.TryGetValue(sessionId, out var hosts))
         {

@@ -12,7 +12,7 @@ namespace PocketCoder.Network;
 /// </summary>
 public sealed class Egress(EventLog events, UnaskedConnections unasked, PocketCoderOptions options, TimeProvider clock, ILogger<Egress> logger)
 {
-    /// <summary>The hosts of the fetches each session's agent was allowed (its own process reaches them for a while).</summary>
+    /// <summary>The hosts of the fetches each session's agent was allowed (its own connections to them are asked about for a while).</summary>
     public AllowedFetches Fetches { get; } = new(clock);
 
     private readonly UnaskedConnections _unasked = unasked;

@@ -36,7 +36,7 @@ public sealed record EgressVerdict(bool Allowed, string Reason, bool Model = fal
 /// the agent's model passes; this machine's own addresses are refused (the server's API, a database on loopback, a cloud's
 /// metadata service); anything else goes to the session's gate as a <c>network</c> call (rules, grants, the owner) while a turn
 /// runs and a command asks, is decided by the project's rules alone between turns or when the agent's own process asks
-/// (<see cref="UnaskedConnections"/>; a host of a fetch it was just allowed passes: <see cref="AllowedFetches"/>), and is refused
+/// (<see cref="UnaskedConnections"/>; a host of a fetch it was just allowed is asked about: <see cref="AllowedFetches"/>), and is refused
 /// where there is no session (a model probe). Only a connection allowed is resolved and connected, so a name nobody
 /// allowed never leaves as a DNS query either.
 /// </summary>
@@ -77,10 +77,11 @@ public sealed class EgressGate(IReadOnlyList<NetworkEndpoint> model, IEgressSess
         }
 
         var peer = who();
-        // The agent's own process is never the subject of a question: its web fetches were allowed as calls already, and the rest
-        // of its traffic (update checks, packages it installs for itself) nobody asked for. Nor is anything between turns.
-        var decision = peer is { IsAgent: true } ? unasked.Decide(session, Request(target, peer), fetched: fetches.Covers(session.SessionId, target))
-            : session.InTurn ? await waits.AskAsync(session, target, () => Request(target, peer), cancellationToken).ConfigureAwait(false)
+        // Nobody is asked about the agent's own traffic (update checks, packages it installs for itself) nor about anything between
+        // turns: the rules decide. But for the host of a fetch it was just allowed: that is asked as a command's new host is, never
+        // let through by the fetch's allow (the mode's, or a rule's for the tool: neither decides about the network).
+        var ask = session.InTurn && (peer is not { IsAgent: true } || fetches.Names(session.SessionId, target));
+        var decision = ask ? await waits.AskAsync(session, target, () => Request(target, peer), cancellationToken).ConfigureAwait(false)
             : unasked.Decide(session, Request(target, peer));
         if (decision.Allow && unasked.AllowedByRule(session, Request(target, peer)))
         {

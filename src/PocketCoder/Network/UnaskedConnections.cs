@@ -10,8 +10,9 @@ namespace PocketCoder.Network;
 /// A connection out of a sandbox nobody is asked about: the agent's own process (its update checks, packages it installs for
 /// itself, telemetry; its web fetches were asked about as calls) or anything between turns (the agent starting or idle, something
 /// a command left running). Nobody set it going, so the phone is not filled with questions at every start: the project's rules
-/// decide, as the gate's own policy would, a fetch the agent was just allowed lets its host through (<see cref="AllowedFetches"/>),
-/// and the rest is refused. Each decision is in the ledger, as the gate writes its own, and in the session's timeline.
+/// decide, as the gate's own policy would, and the rest is refused (the host of a fetch the agent was just allowed is asked about
+/// instead, during a turn: <see cref="AllowedFetches"/>). Each decision is in the ledger, as the gate writes its own, and in the
+/// session's timeline.
 /// </summary>
 public sealed class UnaskedConnections(Database database, Rules rules, Ledger.LedgerStore ledger)
 {
@@ -19,15 +20,10 @@ public sealed class UnaskedConnections(Database database, Rules rules, Ledger.Le
     public bool AllowedByRule(IEgressSession session, PermissionRequest request) =>
         Policy.Evaluate(request, session.Mode, rules.List(session.ProjectId), new HashSet<string>(), session.ProjectPath) is { Outcome: Outcome.Allow, Rule: not null };
 
-    /// <param name="fetched">The agent was allowed a fetch of this host a moment ago.</param>
-    public PermissionDecision Decide(IEgressSession session, PermissionRequest request, bool fetched = false)
+    public PermissionDecision Decide(IEgressSession session, PermissionRequest request)
     {
         // Rules only: an "allow for this session" is a person's answer to a question, and nobody was asked here.
         var verdict = Policy.Evaluate(request, session.Mode, rules.List(session.ProjectId), new HashSet<string>(), session.ProjectPath);
-        if (fetched && verdict.Outcome != Outcome.Deny)
-        {
-            verdict = new Verdict(Outcome.Allow, "The agent's own fetch of this host, allowed as a call a moment ago.");
-        }
 
         var allowed = verdict.Outcome == Outcome.Allow;
         var reason = verdict.Outcome == Outcome.Ask

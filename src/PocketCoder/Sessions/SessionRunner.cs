@@ -455,7 +455,8 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
         var decision = await _paused.RequestAsync(request, _snapshots.Opening, AskGateAsync, cancellationToken).ConfigureAwait(false);
         if (decision.Allow && request.Kind == ToolKind.Fetch)
         {
-            // The agent's own process goes on to fetch it: its sandbox lets it reach that host (and only its model otherwise).
+            // The agent's own process goes on to fetch it: its connection to that host is asked about, as a command's would be
+            // (the rest of its own traffic is refused unasked). The allow itself opens nothing: a mode or a rule may have given it.
             _services.Egress.Fetches.Allowed(_session.Id, decision.UpdatedInput ?? request.Input);
         }
 

@@ -126,6 +126,69 @@ public sealed class RefusedAgentTests
     }
 
     /// <summary>
+    /// A refused agent is never executed, not even with <c>--version</c> to fill health (or doctor, which probes the same adapters):
+    /// each stand-in here records any run of it. An npm install's version is read from its package instead.
+    /// </summary>
+    [Fact]
+    public async Task RefusedByName_HealthNeverRunsTheExecutable_ItsVersionIsReadFromItsPackage()
+    {
+        var folder = TempPaths.NewDirectory("pc-refused");
+        try
+        {
+            var ran = Path.Combine(folder, "ran");
+            var agents = new Dictionary<string, AgentCommand>();
+            foreach (var id in (string[])["grok", "amp", "auggie", "crush", "droid"])
+            {
+                agents[id] = new AgentCommand(NpmStandIn(folder, $"@vendor/{id}", "9.1.2", $"touch '{ran}-{id}'; echo 9.1.2"), new Dictionary<string, string?>());
+            }
+
+            // One not installed by npm: its version is unknown, and it is not run to learn it either.
+            var plain = Path.Combine(folder, "bin", "droid");
+            Directory.CreateDirectory(Path.GetDirectoryName(plain)!);
+            File.WriteAllText(plain, $"#!/bin/sh\ntouch '{ran}-plain'\necho 9.1.2\n");
+            File.SetUnixFileMode(plain, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            agents["droid"] = new AgentCommand(plain, new Dictionary<string, string?>());
+            await using var server = await TestServer.StartAsync(agents: agents);
+            var phone = await server.PairAsync();
+
+            var health = (await phone.Http.GetOkAsync("/api/health")).GetProperty("agents").EnumerateArray().ToDictionary(a => a.GetProperty("id").GetString()!);
+
+            Assert.Empty(Directory.EnumerateFiles(folder, "ran-*"));
+            foreach (var id in (string[])["grok", "amp", "auggie", "crush"])
+            {
+                Assert.False(health[id].GetProperty("available").GetBoolean());
+                Assert.Equal("9.1.2", health[id].GetProperty("version").GetString());
+                Assert.StartsWith("PocketCoder does not start ", health[id].GetProperty("detail").GetString(), StringComparison.Ordinal);
+            }
+
+            Assert.True(health["droid"].GetProperty("version").ValueKind == JsonValueKind.Null, health["droid"].GetRawText());
+            Assert.StartsWith("PocketCoder does not start Factory Droid:", health["droid"].GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            TempPaths.Delete(folder);
+        }
+    }
+
+    /// <summary>
+    /// An npm install of <paramref name="package"/> under <paramref name="folder"/> (<c>node_modules/PACKAGE</c>, its executable
+    /// linked from <c>node_modules/.bin</c>) whose executable runs <paramref name="script"/>; the link's path.
+    /// </summary>
+    internal static string NpmStandIn(string folder, string package, string version, string script)
+    {
+        var root = Path.Combine(folder, "node_modules", package);
+        Directory.CreateDirectory(Path.Combine(root, "bin"));
+        File.WriteAllText(Path.Combine(root, "package.json"), JsonSerializer.Serialize(new { name = package, version }));
+        var executable = Path.Combine(root, "bin", "cli.js");
+        File.WriteAllText(executable, $"#!/bin/sh\n{script}\n");
+        File.SetUnixFileMode(executable, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var link = Path.Combine(folder, "node_modules", ".bin", package.Replace('/', '-'));
+        Directory.CreateDirectory(Path.GetDirectoryName(link)!);
+        File.CreateSymbolicLink(link, Path.Combine("..", package, "bin", "cli.js"));
+        return link;
+    }
+
+    /// <summary>
     /// <c>droid exec --output-format acp</c> in <paramref name="folder"/> (its home there): initialize, a session on the owner's own
     /// model, one prompt to its end. Whether it asked for permission (it would be refused: nothing allowed it).
     /// </summary>

@@ -157,17 +157,17 @@ public sealed class NetworkPartsTests
     }
 
     [Fact]
-    public void AllowedFetches_TheAgentReachesTheHostOfAFetchItWasAllowed_ForAWhile()
+    public void AllowedFetches_TheHostsAFetchNamed_AreAskedAboutForAWhile()
     {
         var clock = new Infrastructure.ManualClock(DateTimeOffset.UnixEpoch);
         var fetches = new AllowedFetches(clock);
         fetches.Allowed("s", JsonDocument.Parse("""{"url":"https://docs.example.org/page","prompt":"see also http://www.other.test:8080/x"}""").RootElement);
-        Assert.True(fetches.Covers("s", new NetworkEndpoint("docs.example.org", 443)));
-        Assert.True(fetches.Covers("s", new NetworkEndpoint("other.test", 8080))); // its www. twin
-        Assert.False(fetches.Covers("s", new NetworkEndpoint("docs.example.org", 80)));
-        Assert.False(fetches.Covers("other session", new NetworkEndpoint("docs.example.org", 443)));
+        Assert.True(fetches.Names("s", new NetworkEndpoint("docs.example.org", 443)));
+        Assert.True(fetches.Names("s", new NetworkEndpoint("other.test", 8080))); // its www. twin
+        Assert.False(fetches.Names("s", new NetworkEndpoint("docs.example.org", 80)));
+        Assert.False(fetches.Names("other session", new NetworkEndpoint("docs.example.org", 443)));
         clock.Advance(AllowedFetches.Window + TimeSpan.FromSeconds(1));
-        Assert.False(fetches.Covers("s", new NetworkEndpoint("docs.example.org", 443)));
+        Assert.False(fetches.Names("s", new NetworkEndpoint("docs.example.org", 443)));
     }
 
     [Fact]

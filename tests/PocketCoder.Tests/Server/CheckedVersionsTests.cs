@@ -66,24 +66,33 @@ public sealed class CheckedVersionsTests
         Assert.StartsWith("99.0.0 is ", agent.GetProperty("newerThanChecked").GetString(), StringComparison.Ordinal);
     }
 
-    /// <summary>An agent refused by name says so too when a newer CLI is installed than the one its reason was seen on.</summary>
+    /// <summary>An agent refused by name says so too when a newer CLI is installed than the one its reason was seen on (read from its
+    /// npm package: a refused agent is never run, <c>Agents/RefusedAgentTests</c>).</summary>
     [Fact]
     public async Task Health_ANewerRefusedAgentInstalled_SaysItsReasonMayNoLongerHold()
     {
-        var auggie = StandIn("9.0.0 (commit 0123abcd)");
-        await using var server = await TestServer.StartAsync(agents: new Dictionary<string, AgentCommand>
+        var folder = TempPaths.NewDirectory("pc-agent");
+        try
         {
-            ["auggie"] = new AgentCommand(auggie, new Dictionary<string, string?>()),
-        });
-        var phone = await server.PairAsync();
+            var auggie = Agents.RefusedAgentTests.NpmStandIn(folder, "@augmentcode/auggie", "9.0.0", "exit 1");
+            await using var server = await TestServer.StartAsync(agents: new Dictionary<string, AgentCommand>
+            {
+                ["auggie"] = new AgentCommand(auggie, new Dictionary<string, string?>()),
+            });
+            var phone = await server.PairAsync();
 
-        var agent = (await phone.Http.GetOkAsync("/api/health")).GetProperty("agents").EnumerateArray()
-            .Single(a => a.GetProperty("id").GetString() == "auggie");
+            var agent = (await phone.Http.GetOkAsync("/api/health")).GetProperty("agents").EnumerateArray()
+                .Single(a => a.GetProperty("id").GetString() == "auggie");
 
-        Assert.False(agent.GetProperty("available").GetBoolean());
-        Assert.Equal("9.0.0", agent.GetProperty("version").GetString());
-        Assert.StartsWith("PocketCoder does not start Auggie:", agent.GetProperty("detail").GetString(), StringComparison.Ordinal);
-        Assert.StartsWith("9.0.0 is 9 major versions newer than 0.36.0", agent.GetProperty("newerThanChecked").GetString(), StringComparison.Ordinal);
+            Assert.False(agent.GetProperty("available").GetBoolean());
+            Assert.Equal("9.0.0", agent.GetProperty("version").GetString());
+            Assert.StartsWith("PocketCoder does not start Auggie:", agent.GetProperty("detail").GetString(), StringComparison.Ordinal);
+            Assert.StartsWith("9.0.0 is 9 major versions newer than 0.36.0", agent.GetProperty("newerThanChecked").GetString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            TempPaths.Delete(folder);
+        }
     }
 
     [Fact]
