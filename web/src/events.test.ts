@@ -5,6 +5,7 @@ import {
   type StreamEnvironment,
 } from './events';
 import { reduceDashboard, withListed, type Dashboard } from './dashboard';
+import { networkSummary } from './components/Transcript';
 
 const S = 'sess1';
 let seq = 0;
@@ -36,6 +37,20 @@ describe('reduceSession', () => {
     expect(view.items.map((i) => i.type)).toEqual(['network', 'assistant', 'network']);
     const first = view.items[0] as Extract<Item, { type: 'network' }>;
     expect(first.connections.map((c) => [c.host, c.outcome])).toEqual([['a.example.org', 'allowed'], ['b.example.org', 'denied']]);
+  });
+
+  it('tells an allowed host that could not be reached apart from a refusal (outcome failed)', () => {
+    seq = 0;
+    const connection = (host: string, outcome: string, reason: string) => ev('network.connection', { host, port: 8080, outcome, reason, sent: 0, received: 0, milliseconds: 5 });
+    const one = (outcome: string, reason: string) => reduceSessionAll(emptySession(), [connection('dead.example.org', outcome, reason)]).items[0] as Extract<Item, { type: 'network' }>;
+    const failed = one('failed', 'dead.example.org:8080 did not answer (ConnectionRefused).');
+    expect(failed.connections[0]!.outcome).toBe('failed');
+    expect(networkSummary(failed.connections)).toBe('Could not connect: dead.example.org:8080');
+    expect(networkSummary(one('denied', 'Denied by the owner.').connections)).toBe('Refused: dead.example.org:8080');
+    expect(networkSummary(one('allowed', 'Allowed by the owner.').connections)).toBe('Connected: dead.example.org:8080');
+    const three = reduceSessionAll(emptySession(), [connection('a.example.org', 'failed', 'x'), connection('b.example.org', 'denied', 'y'), connection('c.example.org', 'allowed', 'z')]);
+    expect(networkSummary((three.items[0] as Extract<Item, { type: 'network' }>).connections))
+      .toBe('3 connections: a.example.org:8080, b.example.org:8080, 1 more (1 refused, 1 could not connect)');
   });
 
   it("says a session's place in line for an agent slot, until its agent starts", () => {

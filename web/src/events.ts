@@ -63,7 +63,7 @@ export interface ApprovalView {
 }
 /** A connection out of the session's sandbox through PocketCoder's proxy, once it ended (docs/api.md, `network.connection`). */
 export interface NetworkConnection {
-  host: string; port: number; outcome: 'allowed' | 'denied'; reason: string; sent: number; received: number; milliseconds: number;
+  host: string; port: number; outcome: 'allowed' | 'denied' | 'failed'; reason: string; sent: number; received: number; milliseconds: number;
   /** The process that opened it, and the agent's command it ran under, where the server could tell. */
   by?: string; under?: string;
 }
@@ -386,7 +386,7 @@ export const HANDLERS: { [K in EventKind]: Handler<K> } = {
   'network.connection': (view, d, seq) => {
     const items = view.items;
     const connection: NetworkConnection = {
-      host: str(d.host), port: num(d.port), outcome: d.outcome === 'allowed' ? 'allowed' : 'denied', reason: str(d.reason),
+      host: str(d.host), port: num(d.port), outcome: d.outcome === 'allowed' || d.outcome === 'failed' ? d.outcome : 'denied', reason: str(d.reason),
       sent: num(d.sent), received: num(d.received), milliseconds: num(d.milliseconds),
       by: typeof d.by === 'string' ? d.by : undefined, under: typeof d.under === 'string' ? d.under : undefined,
     };

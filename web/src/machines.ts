@@ -55,7 +55,7 @@ export function parseMachineLink(link: string, code?: string): { origin: string;
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return { error: 'The address must start with https:// or http://.' };
   const linked = /^#pair=([A-Za-z0-9 -]{4,20})$/.exec(url.hash)?.[1];
   const given = code?.trim() || linked;
-  if (!given) return { error: 'Give the pairing code too: on the other machine run `pocketcoder pair`, or invite a device from its Devices screen.' };
+  if (!given) return { error: 'Give the pairing code too: on the other machine run its pair command (the line its `serve` printed names it), or invite a device from its Devices screen.' };
   return { origin: url.origin, code: given };
 }
 

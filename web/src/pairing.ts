@@ -19,3 +19,12 @@ export function takePairingLink(location: Location = window.location, history: H
 export function linkedPairingCode(): string | null {
   return linkedCode;
 }
+
+/**
+ * The command that makes a pairing code on the machine serving this app, as that server says it runs there (`pocketcoder
+ * pair` where it is installed as a command, `dotnet …/pocketcoder.dll pair` after the README's `dotnet run`, with
+ * `--data` when it serves another data folder): `pocketcoder pair` only until it has said.
+ */
+export function pairCommand(health: { pairCommand?: string | null } | null | undefined): string {
+  return health?.pairCommand?.trim() || 'pocketcoder pair';
+}

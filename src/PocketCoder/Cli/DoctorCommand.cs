@@ -88,24 +88,7 @@ internal sealed class DoctorCommand() : Verb("doctor", "Check this machine for P
         }
 
         // One agent is enough: the others are mentioned with how to add them, and only none at all is a problem.
-        var available = 0;
-        foreach (var agent in PocketCoderServer.Adapters(options))
-        {
-            var probe = await agent.ProbeAsync(CancellationToken.None);
-            available += probe.Available ? 1 : 0;
-            // A newer CLI than the newest checked is not a problem to fix (it may well work), but the owner should know.
-            var newer = Health.CheckedVersions.Newer(agent.Id, probe.Version);
-            await output.WriteLineAsync(agent is RefusedAgent && probe.Version is { } refusedVersion
-                ? $"-    agent {agent.Id}: {refusedVersion} installed, not started\n      {probe.Detail}" +
-                  (newer is null ? "" : $"\n      {newer}: the reason may no longer hold (docs/agents.md, The newest CLIs).")
-                : !probe.Available
-                ? $"-    agent {agent.Id}: not installed (optional)\n      {probe.Detail}"
-                : newer is null
-                    ? $"ok   agent {agent.Id}: {probe.Version ?? "installed"}"
-                    : $"!    agent {agent.Id}: {newer}\n      it may read settings or speak a protocol the gatekeeper was not checked against; " +
-                      "the newest checked is the safe one (docs/agents.md, The newest CLIs).");
-        }
-
+        var available = await AgentsAsync(output, options);
         await Line(available > 0, available > 0 ? $"{available} agent{(available == 1 ? "" : "s")} ready" : "no agent is installed",
             "install at least one (see the lines above).");
 
@@ -157,6 +140,56 @@ internal sealed class DoctorCommand() : Verb("doctor", "Check this machine for P
     /// give it https, and whether push can work: informational lines (a machine used from its own browser is fine as it is),
     /// each with the next step when phones cannot install the app or get notifications.
     /// </summary>
+    /// <summary>A line per agent CLI (ready, optional and how to add it, newer than checked, refused by name); returns how many are ready.</summary>
+    private static async Task<int> AgentsAsync(TextWriter output, PocketCoderOptions options)
+    {
+            var available = 0;
+            List<string> refusedAbsent = [];
+            var refusedSeen = false;
+            foreach (var agent in PocketCoderServer.Adapters(options))
+            {
+                var probe = await agent.ProbeAsync(CancellationToken.None);
+                available += probe.Available ? 1 : 0;
+                // A newer CLI than the newest checked is not a problem to fix (it may well work), but the owner should know.
+                var newer = Health.CheckedVersions.Newer(agent.Id, probe.Version);
+                if (agent is RefusedAgent)
+                {
+                    refusedSeen = true;
+                    // Agents refused by name are not the owner's to fix: one short line each where installed, and those not installed
+                    // named together after the loop; the reasons are paragraphs, kept for docs/agents.md and the phone.
+                    if (probe.Version is { } version)
+                    {
+                        await output.WriteLineAsync($"-    agent {agent.Id}: {version} installed, not started ({(newer is null ? "refused by name" : "newer than the one refused: the reason may no longer hold")})");
+                    }
+                    else
+                    {
+                        refusedAbsent.Add(agent.Id);
+                    }
+
+                    continue;
+                }
+
+                await output.WriteLineAsync(!probe.Available
+                    ? $"-    agent {agent.Id}: not installed (optional)\n      {probe.Detail}"
+                    : newer is null
+                        ? $"ok   agent {agent.Id}: {probe.Version ?? "installed"}"
+                        : $"!    agent {agent.Id}: {newer}\n      it may read settings or speak a protocol the gatekeeper was not checked against; " +
+                          "the newest checked is the safe one (docs/agents.md, The newest CLIs).");
+            }
+
+            if (refusedAbsent.Count > 0)
+            {
+                await output.WriteLineAsync($"-    not installed, and refused by name: {string.Join(", ", refusedAbsent)}");
+            }
+
+            if (refusedSeen)
+            {
+                await output.WriteLineAsync("     why each is refused: docs/agents.md, \"Agents refused by name\"");
+            }
+
+        return available;
+    }
+
     private static async Task ReachAsync(TextWriter output, PocketCoderOptions options, Uri listen)
     {
         async Task Info(bool ok, string what, string? hint = null) =>

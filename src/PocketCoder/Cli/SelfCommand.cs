@@ -11,6 +11,16 @@ public static class SelfCommand
     public static string For(string verb) =>
         For(verb, Environment.ProcessPath, AppContext.BaseDirectory, Environment.GetEnvironmentVariable("PATH"));
 
+    /// <summary>
+    /// The pairing command for the server serving <paramref name="dataDirectory"/>, as this process runs: with <c>--data</c>
+    /// when that is not the folder <c>pair</c> would find by itself. What the phone's help names (health's <c>pairCommand</c>).
+    /// </summary>
+    public static string Pair(string dataDirectory) =>
+        PairVerb.Value + (Path.GetFullPath(dataDirectory) == Server.PocketCoderOptions.DefaultDataDirectory() ? "" : $" --data {Quoted(Path.GetFullPath(dataDirectory))}");
+
+    // Looked up once: a refused request's words name it, and the answer cannot change while this process runs.
+    private static readonly Lazy<string> PairVerb = new(() => For("pair"));
+
     /// <param name="processPath">This process's executable: the native binary, the apphost, a tool's shim, or dotnet itself.</param>
     /// <param name="baseDirectory">Where this program's assembly (pocketcoder.dll) is.</param>
     /// <param name="path">The PATH a shell of the owner would search.</param>

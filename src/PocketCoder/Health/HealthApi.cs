@@ -16,8 +16,11 @@ public sealed record AgentHealth(string Id, bool Available, string? Version, str
 /// proxy), or <c>unavailable</c> with the sandbox (never an open network: sandboxed sessions then do not start); <c>checking</c> with it.</param>
 /// <param name="Resources">The limit on running agents and the memory they hold, in counts and sums (which session holds what:
 /// <c>GET /api/resources</c>, for signed-in callers).</param>
+/// <param name="PairCommand">The command that makes a pairing code on this machine, as this server runs (<c>pocketcoder pair</c>,
+/// or <c>dotnet …/pocketcoder.dll pair</c> after a <c>dotnet run</c>, with <c>--data</c> for another data folder): the phone's help
+/// names it, so the help works where the server runs.</param>
 public sealed record HealthResponse(string Status, string Version, IReadOnlyList<AgentHealth> Agents, IReadOnlyList<string> Warnings, string Sandbox,
-    string Network, HealthResources? Resources = null);
+    string Network, HealthResources? Resources = null, string? PairCommand = null);
 
 /// <param name="AgentLimit">Agent processes that may run at once.</param>
 /// <param name="Running">Sessions whose agent runs.</param>
@@ -120,7 +123,7 @@ public static class HealthApi
         api.MapGet("/health", GetAsync).AllowAnonymous().WithName("Health");
 
     private static async Task<HealthResponse> GetAsync(AgentHealthCache agents, Database database, Sessions.Sandboxing sandboxing, Sessions.Resources resources,
-        HttpContext context, CancellationToken cancellationToken)
+        [Microsoft.AspNetCore.Mvc.FromServices] Server.PocketCoderOptions options, HttpContext context, CancellationToken cancellationToken)
     {
         var health = await agents.GetAsync(cancellationToken);
         var warnings = new List<string>();
@@ -144,10 +147,11 @@ public static class HealthApi
             warnings.Add("setsid (util-linux) was not found: agent processes cannot be started. Install util-linux.");
         }
 
+        var pairCommand = Cli.SelfCommand.Pair(options.DataDirectory);
         var paired = database.Read(connection => connection.Scalar<long>("SELECT count(*) FROM devices WHERE revoked_at IS NULL"));
         if (paired == 0)
         {
-            warnings.Add("No device is paired yet. Run `pocketcoder pair` and enter the code on your phone.");
+            warnings.Add($"No device is paired yet. Run `{pairCommand}` and enter the code on your phone.");
         }
 
         if (context.RequestServices.GetService<Reach.Hub.HubLink>() is { Connected: false } hub)
@@ -178,6 +182,6 @@ public static class HealthApi
             !probed ? Checking : sandboxProblem is null ? "available" : "unavailable",
             !probed ? Checking : sandboxProblem is null ? "proxy" : "unavailable",
             new HealthResources(now.Limit, now.Running, now.Queued.Count, now.AgentsMemoryBytes, now.ServerMemoryBytes, now.MachineMemoryBytes,
-                now.MachineAvailableBytes));
+                now.MachineAvailableBytes), pairCommand);
     }
 }

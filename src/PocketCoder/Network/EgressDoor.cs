@@ -307,7 +307,7 @@ public sealed class EgressDoor : IEgressDoor
         }
         catch (EgressRefusedException refused)
         {
-            Record(request!.Target, new EgressVerdict(false, refused.Message), new Transfer(0, 0), started, peer);
+            Record(request!.Target, new EgressVerdict(false, refused.Message), new Transfer(0, 0), started, peer, refused.Unreachable);
             await ProxyExchange.AnswerAsync(client, 502, "Bad Gateway", $"PocketCoder's sandbox proxy: {refused.Message}", connection.Token).ConfigureAwait(false);
         }
         catch (Exception exception) when (exception is SocketException or IOException or OperationCanceledException or ObjectDisposedException)
@@ -358,7 +358,7 @@ public sealed class EgressDoor : IEgressDoor
         }
         catch (EgressRefusedException refused)
         {
-            Record(target, new EgressVerdict(false, refused.Message), new Transfer(0, 0), started, peer);
+            Record(target, new EgressVerdict(false, refused.Message), new Transfer(0, 0), started, peer, refused.Unreachable);
         }
         catch (Exception exception) when (exception is SocketException or IOException or OperationCanceledException or ObjectDisposedException)
         {
@@ -366,10 +366,12 @@ public sealed class EgressDoor : IEgressDoor
         }
     }
 
-    private void Record(NetworkEndpoint target, EgressVerdict verdict, Transfer transfer, long started, PeerProcess? peer)
+    /// <param name="unreachable">Allowed, but the host could not be reached: outcome <c>failed</c>, not <c>denied</c>.</param>
+    private void Record(NetworkEndpoint target, EgressVerdict verdict, Transfer transfer, long started, PeerProcess? peer, bool unreachable = false)
     {
-        NetworkLog.Connection(_logger, target.ToString(), verdict.Allowed ? "allowed" : "denied", transfer.Sent, transfer.Received);
-        _record?.Invoke(new NetworkConnectionEvent(target.Host, target.Port, verdict.Allowed ? NetworkConnectionEvent.Allowed : NetworkConnectionEvent.Denied,
+        var outcome = unreachable ? NetworkConnectionEvent.Failed : verdict.Allowed ? NetworkConnectionEvent.Allowed : NetworkConnectionEvent.Denied;
+        NetworkLog.Connection(_logger, target.ToString(), outcome, transfer.Sent, transfer.Received);
+        _record?.Invoke(new NetworkConnectionEvent(target.Host, target.Port, outcome,
             verdict.Reason, transfer.Sent, transfer.Received, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds,
             peer is null ? null : peer.IsAgent ? $"the agent ({peer.CommandLine})" : peer.CommandLine, peer?.Under));
     }

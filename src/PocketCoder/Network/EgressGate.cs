@@ -101,7 +101,7 @@ public sealed class EgressGate(IReadOnlyList<NetworkEndpoint> model, IEgressSess
         var (addresses, named) = await resolver.ResolveAsync(target.Host, cancellationToken).ConfigureAwait(false);
         if (addresses.Length == 0)
         {
-            throw new EgressRefusedException($"{target.Host} could not be resolved.");
+            throw new EgressRefusedException($"{target.Host} could not be resolved.", unreachable: true);
         }
 
         if (!isModel && !named && addresses.FirstOrDefault(a => IPAddress.IsLoopback(a) || IsLocal(a)) is { } local)
@@ -127,7 +127,7 @@ public sealed class EgressGate(IReadOnlyList<NetworkEndpoint> model, IEgressSess
             }
         }
 
-        throw new EgressRefusedException($"{target} did not answer ({last?.SocketErrorCode.ToString() ?? "timed out"}).");
+        throw new EgressRefusedException($"{target} did not answer ({last?.SocketErrorCode.ToString() ?? "timed out"}).", unreachable: true);
     }
 
     /// <summary>Link-local (a cloud's metadata service lives there), unspecified and multicast addresses.</summary>
@@ -147,8 +147,15 @@ public sealed class EgressGate(IReadOnlyList<NetworkEndpoint> model, IEgressSess
 /// <summary>A network call's input, as the approval shows it: the host and port, and the process that asked (and its command).</summary>
 public sealed record NetworkCallInput(string Connect, string? By, string? Under);
 
-/// <summary>The connection could not be made; the message says why (the client reads it in the proxy's answer).</summary>
-public sealed class EgressRefusedException(string message) : Exception(message);
+/// <summary>
+/// The connection could not be made; the message says why (the client reads it in the proxy's answer). <see cref="Unreachable"/>:
+/// the host was allowed but could not be reached (no address, no answer), as against a name that leads to this machine, which is
+/// refused: the timeline tells the owner's allow that met a dead host apart from a "no".
+/// </summary>
+public sealed class EgressRefusedException(string message, bool unreachable = false) : Exception(message)
+{
+    public bool Unreachable { get; } = unreachable;
+}
 
 /// <summary>
 /// Resolves allowed hosts: an address as it is, a name through the system's resolver, or as the owner named it

@@ -244,8 +244,9 @@ public sealed record QueueUpdatedEvent(IReadOnlyList<Sessions.QueuedMessage> Mes
 
 /// <summary>
 /// A connection out of the session's sandbox through PocketCoder's proxy (docs/security.md, "The network"), once it has ended
-/// (or at once, when it was refused): the host and port it asked for, <c>outcome</c> <c>allowed</c> or <c>denied</c> and why
-/// (<c>reason</c>: the agent's model, a rule, the owner's decision, or the refusal's own words), the bytes each way
+/// (or at once, when it was refused): the host and port it asked for, <c>outcome</c> <c>allowed</c>, <c>denied</c>, or <c>failed</c>
+/// (allowed, but the host could not be reached), and why (<c>reason</c>: the agent's model, a rule, the owner's decision, the
+/// refusal's own words, or what reaching the host met), the bytes each way
 /// (<c>sent</c>: from the sandbox), how long it lasted, and the process that opened it where the server could tell
 /// (<c>by</c>; <c>under</c>: the agent's command it ran under). An approval that decided it is in the stream before it.
 /// </summary>
@@ -264,6 +265,7 @@ public sealed record NetworkConnectionEvent(
 
     public const string Allowed = "allowed";
     public const string Denied = "denied";
+    public const string Failed = "failed";
 }
 
 /// <summary>

@@ -113,6 +113,22 @@ public sealed class HealthProbeTests
         }
     }
 
+    /// <summary>
+    /// The phone's help ("run … pair") names a command that works where the server runs (#67): health, read before pairing,
+    /// says it, as serve's own line does, and the warning about no paired device names the same.
+    /// </summary>
+    [Fact]
+    public async Task Get_BeforePairing_NamesThePairCommandThatRunsHere()
+    {
+        await using var server = await TestServer.StartAsync();
+
+        var health = await server.Anonymous.GetOkAsync("/api/health");
+
+        var command = health.GetProperty("pairCommand").GetString()!;
+        Assert.EndsWith($" pair --data {server.DataDirectory}", command, StringComparison.Ordinal);
+        Assert.Contains(health.GetProperty("warnings").EnumerateArray(), w => w.GetString() == $"No device is paired yet. Run `{command}` and enter the code on your phone.");
+    }
+
     private sealed class SlowAgent : IAgentAdapter
     {
         public TaskCompletionSource Started { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -190,6 +190,29 @@ public sealed class NetworkPartsTests
     public void SandboxPeers_WritesAnEndpointAsTheKernelsTcpTable(string address, int port, string hex) =>
         Assert.Equal(hex, SandboxPeers.Hex(new IPEndPoint(IPAddress.Parse(address), port)));
 
+    /// <summary>
+    /// An allowed host that does not answer is unreachable (the timeline's <c>failed</c>, "could not connect"), told apart from
+    /// a name that leads to this machine, which the gate refuses.
+    /// </summary>
+    [Fact]
+    public async Task ConnectAsync_AnAllowedHostThatDoesNotAnswer_IsUnreachable_NotRefused()
+    {
+        var nobody = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        nobody.Start();
+        var port = ((IPEndPoint)nobody.LocalEndpoint).Port;
+        nobody.Stop();
+        // Only ConnectAsync is called: the parts that decide a connection are never reached.
+        var gate = new EgressGate([], null, new EgressWaits(TimeProvider.System), null!, new AllowedFetches(TimeProvider.System),
+            new HostResolver(new Dictionary<string, string> { ["dead.example.test"] = "127.0.0.1" }), TimeProvider.System);
+
+        var dead = await Assert.ThrowsAsync<EgressRefusedException>(() => gate.ConnectAsync(new NetworkEndpoint("dead.example.test", port), false, CancellationToken.None));
+        var here = await Assert.ThrowsAsync<EgressRefusedException>(() => gate.ConnectAsync(new NetworkEndpoint("127.0.0.1", port), false, CancellationToken.None));
+
+        Assert.True(dead.Unreachable, dead.Message);
+        Assert.Contains("did not answer", dead.Message, StringComparison.Ordinal);
+        Assert.False(here.Unreachable, here.Message);
+    }
+
     private static PermissionRequest Connection(string target) =>
         new("n", $"network:{target}", ToolKind.Network, $"Connect to {target}", JsonDocument.Parse("{}").RootElement, target, null, null);
 }

@@ -21,6 +21,16 @@ public sealed class SelfCommandTests : IDisposable
             SelfCommand.For("pair", "/usr/share/dotnet/dotnet", "/src/PocketCoder/bin/Release/net10.0/", "/usr/bin:/bin"));
     }
 
+    /// <summary>The phone's help names this (health's pairCommand, #67): the data folder given where pair would not find it by itself.</summary>
+    [Fact]
+    public void Pair_AnotherDataFolder_IsGivenWithData_QuotedWhenItHasASpace()
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(_folder, "my data")).FullName;
+
+        Assert.Equal(SelfCommand.For("pair"), SelfCommand.Pair(PocketCoder.Server.PocketCoderOptions.DefaultDataDirectory()));
+        Assert.Equal($"{SelfCommand.For("pair")} --data '{folder}'", SelfCommand.Pair(folder));
+    }
+
     [Fact]
     public void For_ABinaryOnPath_IsTheBareCommand()
     {

@@ -208,6 +208,33 @@ public sealed class StartupProblemTests : IDisposable
         Assert.Contains("set a project's sandbox to none", output, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Agents refused by name are not the owner's to fix: doctor gives an installed one a short line of its own and names the
+    /// others together, pointing at docs/agents.md for the reasons (which were a paragraph each, five of them, #67).
+    /// </summary>
+    [Fact]
+    public async Task Doctor_RefusedAgents_OneShortLineEach_NotAParagraph()
+    {
+        var path = Directory.CreateDirectory(File("refused-path")).FullName;
+        var auggie = Path.Combine(path, "auggie");
+        await System.IO.File.WriteAllTextAsync(auggie, "#!/bin/sh\necho '0.36.0 (commit 0123abcd)'\n");
+        System.IO.File.SetUnixFileMode(auggie, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        // Agent probes start through setsid, found on PATH.
+        System.IO.File.CreateSymbolicLink(Path.Combine(path, "setsid"), System.IO.File.Exists("/usr/bin/setsid") ? "/usr/bin/setsid" : "/bin/setsid");
+
+        var (_, output, _) = await PocketCoderAsync(new Dictionary<string, string> { ["PATH"] = path }, "doctor", "--data", File("data"));
+
+        var lines = output.Split('\n');
+        var installed = Array.FindIndex(lines, l => l.StartsWith("-    agent auggie:", StringComparison.Ordinal));
+        Assert.True(installed >= 0, output);
+        Assert.Equal("-    agent auggie: 0.36.0 installed, not started (refused by name)", lines[installed]);
+        Assert.False(lines[installed + 1].StartsWith("      ", StringComparison.Ordinal), output);
+        Assert.Contains("-    not installed, and refused by name: grok, amp, droid, crush\n", output, StringComparison.Ordinal);
+        Assert.Contains("why each is refused: docs/agents.md", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("PocketCoder does not start", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("would not start it", output, StringComparison.Ordinal);
+    }
+
     private static void AssertStoppedWithOneLine(int exit, string output, string error, params string[] names)
     {
         Assert.True(exit == 1, $"exit {exit}\nstderr:\n{error}\nstdout:\n{output}");

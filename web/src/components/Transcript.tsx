@@ -193,27 +193,36 @@ export function bytesText(n: number): string {
   return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${unit}`;
 }
 
-/** The hosts of a run of connections in one line ("files.example.org:443, 2 more"), and how many were denied. */
+/** What became of one connection, in words: an allowed host that could not be reached is not a refusal. */
+export const OUTCOME_WORDS: Record<NetworkConnection['outcome'], string> = { allowed: 'allowed', denied: 'refused', failed: 'could not connect' };
+
+/**
+ * The hosts of a run of connections in one line ("files.example.org:443, 2 more"), and how many were refused or could not
+ * connect; one connection says which: "Connected", "Refused", or "Could not connect" (allowed, and the host did not answer).
+ */
 export function networkSummary(connections: readonly NetworkConnection[]): string {
   const hosts = [...new Set(connections.map((c) => `${c.host.includes(':') ? `[${c.host}]` : c.host}:${c.port}`))];
-  const denied = connections.filter((c) => c.outcome === 'denied').length;
+  const count = (outcome: NetworkConnection['outcome']) => connections.filter((c) => c.outcome === outcome).length;
   const named = hosts.length <= 2 ? hosts.join(', ') : `${hosts.slice(0, 2).join(', ')}, ${hosts.length - 2} more`;
-  const count = connections.length === 1 ? (denied ? 'Refused' : 'Connected') : `${connections.length} connections`;
-  return `${count}: ${named}${denied && connections.length > 1 ? ` (${denied} refused)` : ''}`;
+  if (connections.length === 1) return `${{ allowed: 'Connected', denied: 'Refused', failed: 'Could not connect' }[connections[0]!.outcome]}: ${named}`;
+  const [denied, failed] = [count('denied'), count('failed')];
+  const notes = [...(denied ? [`${denied} refused`] : []), ...(failed ? [`${failed} could not connect`] : [])];
+  return `${connections.length} connections: ${named}${notes.length ? ` (${notes.join(', ')})` : ''}`;
 }
 
 /** Connections out of the sandbox: one line, unfolding to each one's host, outcome and why, bytes, and who opened it. */
 function NetworkLine({ connections }: { connections: NetworkConnection[] }) {
-  const denied = connections.some((c) => c.outcome === 'denied');
+  // A refusal in the warning red; a host allowed that did not answer in the waiting colour: nobody said no.
+  const mark = connections.some((c) => c.outcome === 'denied') ? ' has-denied' : connections.some((c) => c.outcome === 'failed') ? ' has-failed' : '';
   return (
-    <details class={`network${denied ? ' has-denied' : ''}`} data-testid="network">
+    <details class={`network${mark}`} data-testid="network">
       <summary><Icon name="network" size={16} /> {networkSummary(connections)}</summary>
       <div class="network-list">
         {connections.map((c, i) => (
           <div key={i} class="network-entry" data-outcome={c.outcome}>
-            <div><code>{c.host.includes(':') ? `[${c.host}]` : c.host}:{c.port}</code> <strong class={c.outcome}>{c.outcome}</strong>
+            <div><code>{c.host.includes(':') ? `[${c.host}]` : c.host}:{c.port}</code> <strong class={c.outcome}>{OUTCOME_WORDS[c.outcome]}</strong>
               {c.outcome === 'allowed' && <span class="muted"> · ↑ {bytesText(c.sent)} ↓ {bytesText(c.received)}</span>}</div>
-            <div class="muted small">{c.reason}</div>
+            <div class="muted small">{c.outcome === 'failed' ? `could not connect: ${c.reason}` : c.reason}</div>
             {c.by && <div class="muted small mono">by {c.by}{c.under ? ` (in ${c.under})` : ''}</div>}
           </div>
         ))}

@@ -3,7 +3,8 @@ import { api, describeError, type Bridge, type Device, type LedgerKey, type Proj
 import { AppBar, ErrorNote, Icon, timeAgo } from '../components/ui';
 import { linkTo } from '../router';
 import { acceptSigningKey, checkSigningKey } from '../ledgerWatch';
-import { signedOut, useOwner, useStore } from '../store';
+import { loadHealth, signedOut, useOwner, useStore } from '../store';
+import { pairCommand } from '../pairing';
 import { ChannelState, NotificationPanel } from './Notifications';
 import { ReadAloudSetting } from '../components/ReadAloud';
 import { WatchLinksPanel } from '../components/WatchLinks';
@@ -19,6 +20,9 @@ export function Devices() {
   // Their own role, the server's word about them: bridges and others' devices are an owner's.
   const owner = useOwner() === true;
   const myPerson = useStore((s) => s.me?.person.id);
+  // Pairing again names the command that works on this machine, as its server says it runs.
+  const health = useStore((s) => s.health);
+  useEffect(() => void loadHealth(), []);
   // Bridges are the owners' (a bound chat steers a project): others are not asked for them.
   const load = () => Promise.all([
     api.devices().then(setDevices),
@@ -69,7 +73,7 @@ export function Devices() {
             </li>
           ))}
         </ul>
-        {devices && <p class="fine">A revoked device is refused on its very next request, and what it set going to start later (schedules, waiting tasks, queued messages) is held until you confirm it. Pair again with <code>pocketcoder pair</code>.</p>}
+        {devices && <p class="fine">A revoked device is refused on its very next request, and what it set going to start later (schedules, waiting tasks, queued messages) is held until you confirm it. Pair again with <code>{pairCommand(health)}</code>.</p>}
         {bridges.length > 0 && <Bridges bridges={bridges} projects={projects} onChange={() => void load()} onError={setError} />}
         <LedgerKeyCard />
       </main>

@@ -104,8 +104,8 @@ function AddMachine() {
     <form class="card stack" onSubmit={submit} aria-label="Add a machine">
       <h2 class="card-title">Add a machine</h2>
       <p class="muted small">
-        On the other machine run <code>pocketcoder pair</code> (or invite a device from its Devices screen), then paste its
-        pairing link here. Its sessions and calls join this inbox with its badge.
+        On the other machine run its pair command (<code>pocketcoder pair</code> where it is installed; the line its <code>serve</code>
+        printed names it), or invite a device from its Devices screen, then paste its pairing link here. Its sessions and calls join this inbox with its badge.
       </p>
       <label class="field">
         <span>Pairing link, or the machine's address</span>

@@ -1,8 +1,9 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, describeError } from '../api';
 import { ErrorNote } from '../components/ui';
 import { navigate } from '../router';
-import { refresh, useStore } from '../store';
+import { loadHealth, refresh, useStore } from '../store';
+import { pairCommand } from '../pairing';
 
 function guessDeviceName(): string {
   const ua = navigator.userAgent;
@@ -28,6 +29,9 @@ export function Pair({ initialCode }: { initialCode: string }) {
   const [error, setError] = useState<string | null>(null);
   // Signed out by the server (a revoked device): its words say whom to ask, where a teammate cannot run `pocketcoder pair`.
   const reason = useStore((s) => s.signedOutReason);
+  // The server says how it runs on its machine (health needs no pairing): the command named is one that works there.
+  const pair = pairCommand(useStore((s) => s.health));
+  useEffect(() => void loadHealth(), []);
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -39,7 +43,7 @@ export function Pair({ initialCode }: { initialCode: string }) {
       navigate('/', { replace: true });
     } catch (err) {
       setError(err instanceof ApiError && err.code === 'PAIRING_CODE_INVALID'
-        ? 'That code is wrong, used or expired. Ask whoever gave it to you for a fresh one (on the computer itself, `pocketcoder pair` makes one).'
+        ? 'That code is wrong, used or expired. Ask whoever gave it to you for a fresh one (on the computer itself, `' + pair + '` makes one).'
         : describeError(err));
     } finally {
       setBusy(false);
@@ -53,7 +57,7 @@ export function Pair({ initialCode }: { initialCode: string }) {
         <h1 class="big">Pair this phone</h1>
         {reason
           ? <p class="warn-note" role="alert" data-testid="signed-out-reason">{reason}</p>
-          : <p class="muted">On your computer run <code>pocketcoder pair</code>, then scan its QR code or type the code it shows. Invited by an owner? Open their link, or type its code.</p>}
+          : <p class="muted">On your computer run <code data-testid="pair-command">{pair}</code>, then scan its QR code or type the code it shows. Invited by an owner? Open their link, or type its code.</p>}
       </div>
       <form class="stack" onSubmit={submit}>
         <label class="field">

@@ -21,6 +21,8 @@ import { SessionMemoryLine } from '../components/Resources';
 import { PreparingNote } from '../components/Preparing';
 import { PreviewPanel } from '../components/Preview';
 import { ReadAloud, type SpeakFlag } from '../components/ReadAloud';
+import { usageText } from '../usage';
+import { useComposerHeight } from '../composerHeight';
 
 /** `speak`: read the latest reply or the waiting call aloud once it shows (a notification's tap, components/ReadAloud.tsx). */
 export function SessionScreen({ id, speak = null }: { id: string; speak?: SpeakFlag | null }) {
@@ -43,6 +45,8 @@ export function SessionScreen({ id, speak = null }: { id: string; speak?: SpeakF
   const stickToBottom = useRef(true);
   // Approval cards already brought into view: each is shown from its top once, never again on later events.
   const revealed = useRef(new Set<string>());
+  const screen = useRef<HTMLDivElement>(null);
+  useComposerHeight(screen);
 
   const loadWorktree = (projectId: string) =>
     api.worktrees(projectId).then((all) => setWorktree(all.find((w) => w.sessionId === id) ?? null), () => setWorktree(null));
@@ -183,7 +187,7 @@ export function SessionScreen({ id, speak = null }: { id: string; speak?: SpeakF
   const preparing = status === 'preparing' || (status === 'starting' && view.preparing !== null);
 
   return (
-    <div class="session-screen">
+    <div class="session-screen" ref={screen}>
       <AppBar
         back="/"
         title={<span class="title-lines">{session?.shortTitle || session?.title || 'Session'}</span>}
@@ -431,19 +435,8 @@ function Outbox({ id }: { id: string }) {
 }
 
 function UsageLine({ view }: { view: SessionView }) {
-  const u = view.usage;
-  if (!u) return null;
-  const fmt = (n: number) => (n >= 10_000 ? `${(n / 1000).toFixed(1)}k` : n.toLocaleString());
-  const usd = (n: number) => `$${n.toFixed(n < 0.1 ? 4 : 2)}`;
-  return (
-    <p class="usage" data-testid="usage">
-      Last turn {fmt(u.inputTokens + u.cacheReadTokens + u.cacheWriteTokens)} in · {fmt(u.outputTokens)} out
-      {u.costUsd != null ? ` · ${usd(u.costUsd)}` : ''}
-      {u.sessionCostUsd != null ? ` · session ${usd(u.sessionCostUsd)}` : ''}
-      {/* The agent's own model traffic: a count here, never a line in the transcript (replies.ts). */}
-      {view.modelConnections > 0 ? ` · ${view.modelConnections} model connection${view.modelConnections === 1 ? '' : 's'}` : ''}
-    </p>
-  );
+  const text = usageText(view.usage, view.modelConnections);
+  return text ? <p class="usage" data-testid="usage">{text}</p> : null;
 }
 
 /**
