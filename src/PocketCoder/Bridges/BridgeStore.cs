@@ -24,7 +24,7 @@ public sealed record SeenChat(string BridgeId, string ChatId, string ChatTitle, 
 public sealed record ApprovalMessage(string BridgeId, string ChatId, string ApprovalId, string? MessageId, string Nonce, bool Settled);
 
 /// <summary>What the bridges keep in the database: linked people, bound chats, approval messages, resume cursors.</summary>
-public sealed class BridgeStore(Database database, Ledger.LedgerStore ledger, TimeProvider clock)
+public sealed class BridgeStore(Database database, Ledger.LedgerStore ledger, TimeProvider clock, AccessChanges? access = null)
 {
     /// <summary>Handled delivery ids kept per bridge to recognise a platform's retries.</summary>
     private const int DeliveriesKept = 2000;
@@ -53,8 +53,9 @@ public sealed class BridgeStore(Database database, Ledger.LedgerStore ledger, Ti
     {
         var deviceId = device.Id;
         var person = new BridgePerson(bridgeId, platform, userId, deviceId, userName, clock.GetUtcNow(), device.Name);
-        database.Write(write =>
+        var replaced = database.Write(write =>
         {
+            string? revoked = null;
             var previous = write.Scalar<string>("SELECT device_id FROM bridge_people WHERE bridge_id = $bridge AND user_id = $user",
                 ("$bridge", bridgeId), ("$user", userId));
             if (previous is not null && previous != deviceId)
@@ -64,6 +65,7 @@ public sealed class BridgeStore(Database database, Ledger.LedgerStore ledger, Ti
                 if (write.Execute("UPDATE devices SET revoked_at = $now WHERE id = $previous AND revoked_at IS NULL", ("$now", person.LinkedAt.ToDb()), ("$previous", previous)) == 1)
                 {
                     ledger.Append(write, device.Name, "device.revoked", previous, new JsonObject { ["reason"] = "replaced by a new link of the same chat user" });
+                    revoked = previous;
                 }
             }
 
@@ -72,7 +74,15 @@ public sealed class BridgeStore(Database database, Ledger.LedgerStore ledger, Ti
                 INSERT INTO bridge_people (bridge_id, platform, user_id, device_id, user_name, linked_at) VALUES ($bridge, $platform, $user, $device, $name, $now)
                 ON CONFLICT (bridge_id, user_id) DO UPDATE SET platform = $platform, device_id = $device, user_name = $name, linked_at = $now
                 """, ("$bridge", bridgeId), ("$platform", platform), ("$user", userId), ("$device", deviceId), ("$name", userName), ("$now", person.LinkedAt.ToDb()));
+            return revoked;
         });
+        if (replaced is not null)
+        {
+            // A revocation like any other: what the old device had open (streams, watch links it made) ends. Its standing
+            // work moved to the new device above, so nothing waits for anyone.
+            access?.Publish(new DevicesRevoked([replaced], HeldWork.None));
+        }
+
         return person;
     }
 
