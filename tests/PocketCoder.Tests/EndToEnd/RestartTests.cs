@@ -43,10 +43,12 @@ public sealed class RestartTests
         await replay.WaitForAsync("turn.completed");
         var request = world.Model.Requests[^1];
         Assert.Contains("PELICAN", request.Body.GetProperty("messages").GetRawText(), StringComparison.Ordinal);
-        // The session goes idle as the turn ends, in its own event (a GET at once may still see it running).
-        if (!replay.Received.Any(e => e.Event == "session.status" && e.Str("status") == "idle" && e.Id > settled.Id))
+        // The session goes idle as the turn ends, in its own event (a GET at once may still see it running). The resume's own
+        // "idle" came before the turn's "running": only an idle after that running is the turn's end.
+        var turnBegan = replay.Received.Last(e => e.Event == "session.status" && e.Str("status") == "running").Id;
+        if (!replay.Received.Any(e => e.Event == "session.status" && e.Str("status") == "idle" && e.Id > turnBegan))
         {
-            await replay.WaitForAsync(e => e.Event == "session.status" && e.Str("status") == "idle");
+            await replay.WaitForAsync(e => e.Event == "session.status" && e.Str("status") == "idle" && e.Id > turnBegan);
         }
 
         // Seen once in a loaded full run as "failed" after the turn: the session's errors say why, if it happens again.
