@@ -149,8 +149,10 @@ public sealed class SessionManager(
     }
 
     /// <summary>
-    /// Sends a message, bringing the agent back with its native resume first if its process is gone. While a turn runs
-    /// it is queued (returned); between turns it starts one (null).
+    /// Sends a message. While a turn runs it is queued (returned); between turns it starts one (null). When the agent's process
+    /// is gone (suspended, interrupted, failed) the request does not wait for it: the message is queued first in line and
+    /// returned, and the agent comes back with its native resume in the background and takes it (a message sent while the
+    /// queue was held goes first and lets the queue go on after it, as it does to a running agent).
     /// </summary>
     public async Task<QueuedMessage?> SendAsync(string sessionId, OwnerMessage message, Actor actor, CancellationToken cancellationToken)
     {
@@ -167,7 +169,13 @@ public sealed class SessionManager(
                     return waiting;
                 }
 
-                runner = await starts.EnsureRunningAsync(sessionId, cancellationToken);
+                QueuedMessage? forTheStart = null;
+                runner = await starts.EnsureRunningAsync(sessionId, cancellationToken,
+                    inBackground: session => forTheStart = Messages.Add(session.Id, message, actor, held: false, first: true));
+                if (forTheStart is not null)
+                {
+                    return forTheStart;
+                }
             }
             while (runner is null);
 

@@ -33,4 +33,30 @@ public sealed class SlowStartTests
         Assert.Contains("did not answer its start", failed.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Equal(0, (await world.Http.GetOkAsync("/api/resources")).GetProperty("running").GetInt32());
     }
+
+    [Fact]
+    public async Task AMessageThatBringsTheAgentBack_AnswersWhileItStarts_AndRunsOnceItIsUp()
+    {
+        var fake = new FakeAgent();
+        await using var world = await AgentWorld.FakeAsync(fake);
+        var sessionId = await world.StartSessionAsync("first");
+        await using var events = await world.EventsAsync(sessionId);
+        await events.WaitForAsync("turn.completed");
+
+        // Its agent ends on its own; the next message brings it back, with a start that takes as long as it takes.
+        (await fake.SessionAsync(0)).Exit();
+        await events.WaitForAsync(e => e.Event == "session.status" && e.Str("status") == "failed");
+        var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        fake.StartHold = up.Task;
+
+        var sent = await world.Http.PostAsJsonAsync($"/api/sessions/{sessionId}/messages", new { text = "second" }).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(HttpStatusCode.Accepted, sent.StatusCode);
+        Assert.Equal("second", (await ApiAssert.OkJsonAsync(sent)).GetProperty("queued").GetProperty("text").GetString());
+
+        up.SetResult();
+        var ran = await events.WaitForAsync(e => e.Event == "message.user" && e.Str("text") == "second");
+        await events.WaitForAsync(e => e.Event == "turn.completed" && e.Id > ran.Id);
+        Assert.Equal(2, fake.Starts);
+        Assert.Empty((await world.Http.GetOkAsync($"/api/sessions/{sessionId}/queue")).GetProperty("messages").EnumerateArray());
+    }
 }

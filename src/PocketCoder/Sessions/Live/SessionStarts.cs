@@ -215,7 +215,11 @@ public sealed partial class SessionStarts(
     /// </summary>
     /// <param name="started">Called, under the session's start lock, only when this call started the agent (with its runner) or
     /// put the session in line for a slot (with null).</param>
-    internal async Task<SessionRunner?> EnsureRunningAsync(string sessionId, CancellationToken cancellationToken, Action<SessionRunner?>? started = null)
+    /// <param name="inBackground">Given, no start is waited for: under the start lock, once the agent is known to be down and
+    /// its start allowed, this is called (a message joins the queue, first) and the start goes on in the background (in line if
+    /// every slot is taken), running the queue once the agent is up; null is returned. Its outcome is told as events.</param>
+    internal async Task<SessionRunner?> EnsureRunningAsync(string sessionId, CancellationToken cancellationToken, Action<SessionRunner?>? started = null,
+        Action<Session>? inBackground = null)
     {
         var session = Sessions.Get(sessionId);
         // A paused agent is live too: the owner's decision resumes it, on the call it paused on (never a second process).
@@ -260,6 +264,18 @@ public sealed partial class SessionStarts(
                 // The owner carried it on in a terminal meanwhile: never a second process on one conversation.
                 throw ApiProblem.Conflict(ErrorCodes.ConversationInUse,
                     $"A process on this machine holds this conversation (pid {holder.Pid}: {holder.Name}). Quit it in its terminal, then send again.");
+            }
+
+            if (runnerServices.Sandboxing.Refusal(project) is { } refused)
+            {
+                throw new ApiProblem(StatusCodes.Status503ServiceUnavailable, ErrorCodes.SandboxUnavailable, refused);
+            }
+
+            if (inBackground is not null)
+            {
+                inBackground(session);
+                BeginQueuedStart(session, project, adapter, resume);
+                return null;
             }
 
             if (runnerServices.Slots.TryTake(session.Id) is not { } slot)
