@@ -147,8 +147,10 @@ public static class HealthApi
             warnings.Add("setsid (util-linux) was not found: agent processes cannot be started. Install util-linux.");
         }
 
-        var pairCommand = Cli.SelfCommand.Pair(options.DataDirectory);
         var paired = database.Read(connection => connection.Scalar<long>("SELECT count(*) FROM devices WHERE revoked_at IS NULL"));
+        // The command names this machine's paths (the program, the data folder): said to a paired device, or to whoever opens
+        // the app before anyone is paired (the Pair screen shows it then), never to any caller of a server already in use.
+        var pairCommand = paired == 0 || context.User.Identity?.IsAuthenticated == true ? Cli.SelfCommand.Pair(options.DataDirectory) : null;
         if (paired == 0)
         {
             warnings.Add($"No device is paired yet. Run `{pairCommand}` and enter the code on your phone.");

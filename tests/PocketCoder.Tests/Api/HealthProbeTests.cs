@@ -127,6 +127,11 @@ public sealed class HealthProbeTests
         var command = health.GetProperty("pairCommand").GetString()!;
         Assert.EndsWith($" pair --data {server.DataDirectory}", command, StringComparison.Ordinal);
         Assert.Contains(health.GetProperty("warnings").EnumerateArray(), w => w.GetString() == $"No device is paired yet. Run `{command}` and enter the code on your phone.");
+
+        // Once a device is paired, the machine's paths are a paired device's to read, not any caller's.
+        var phone = await server.PairAsync();
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, (await server.Anonymous.GetOkAsync("/api/health")).GetProperty("pairCommand").ValueKind);
+        Assert.Equal(command, (await phone.Http.GetOkAsync("/api/health")).GetProperty("pairCommand").GetString());
     }
 
     private sealed class SlowAgent : IAgentAdapter
