@@ -221,7 +221,7 @@ public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, 
 
         // The way out: the door bound in, the proxy named in the variables every client reads, and the helper first, to hand
         // the sandbox's listeners to the server before it becomes the agent.
-        var layout = new EgressLayout(state.Endpoints, state.Serves ? 16 : 0);
+        var layout = new EgressLayout(state.Endpoints, state.Serves ? 16 : 0, state.Forwards);
         foreach (var (name, value) in layout.Environment)
         {
             arguments.AddRange(value is null ? ["--unsetenv", name] : ["--setenv", name, value]);
