@@ -17,6 +17,7 @@ public sealed class HeldSecretsTests
 {
     /// <summary>A real key's shape; its middle is what the test looks for in everything the sandbox could read.</summary>
     private const string RealKey = "sk-ant-api03-REALSECRETxq7Lk2Vd9Tz0Hb4Nw8Ms1Jf6Pc3Gy5Ra0Ue2Ko7Ii9REALSECRETq1W2e3R4t5Y6u7I8o9P0-AbCdEfAA";
+    private const string RealCodexKey = "sk-proj-CODEXSECRETm3N8b2V7c1X6z0L5k9J4h8G3f7D2s6A1CODEXSECRETp0O9i8U7y6T5r4E3w2Q1";
     private const string RealLoginKey = "sk-ant-api03-LOGINSECRETa1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8s9T0LOGINSECRETu1V2w3X4y5Z6-ZyXwVuAA";
 
     [Fact]
@@ -61,14 +62,37 @@ public sealed class HeldSecretsTests
         Assert.Equal([$"primaryApiKey (~/.claude.json) → {world.Model.BaseUrl.Authority}"], await CredentialLinesAsync(world, session));
     }
 
+    [Fact]
+    public async Task Codex_KeyOfItsProvider_SandboxHoldsOnlyAPlaceholder_TheModelGetsTheRealKey_AcrossThreeResumes()
+    {
+        await using var world = await AgentWorld.StartAsync("codex", (model, home) =>
+        {
+            var usual = AgentClis.Codex(model, home)["codex"];
+            var environment = new Dictionary<string, string?>(usual.Environment) { ["FAKE_API_KEY"] = RealCodexKey };
+            return new Dictionary<string, AgentCommand> { ["codex"] = usual with { Environment = environment } };
+        });
+        var (session, dump) = await DumpAsync(world, "CODEX_HOME=");
+
+        AssertNothingReal(world, dump, "CODEXSECRET");
+        Assert.Matches(@"FAKE_API_KEY=sk-proj-[A-Za-z0-9]{20,}", dump);
+        Assert.NotEmpty(world.Model.Requests);
+        Assert.All(world.Model.Requests, request => Assert.Equal($"Bearer {RealCodexKey}", request.Credential));
+        Assert.Equal([$"FAKE_API_KEY → {world.Model.BaseUrl.Authority}"], await CredentialLinesAsync(world, session));
+        for (var restart = 1; restart <= 3; restart++)
+        {
+            await world.RestartServerAsync();
+            await AskAsync(world, session, restart, $"Bearer {RealCodexKey}");
+        }
+    }
+
     /// <summary>The command an allowed call runs: everything it can read, written into the project for the test to read.</summary>
     private const string Dump =
         "mkdir -p seen; { env; for f in /proc/[0-9]*/environ; do echo \"== $f\"; tr '\\0' '\\n' < \"$f\"; done; " +
-        "find ~ \"${CLAUDE_CONFIG_DIR:-$HOME/.claude}\" /tmp -type f -size -4M 2>/dev/null | while read -r f; do echo \"== $f\"; cat \"$f\"; done; } " +
+        "find ~ \"${CLAUDE_CONFIG_DIR:-$HOME/.claude}\" \"${CODEX_HOME:-$HOME/.codex}\" /tmp -type f -size -4M 2>/dev/null | while read -r f; do echo \"== $f\"; cat \"$f\"; done; } " +
         "> seen/dump.txt 2>&1; true";
 
     /// <summary>A session whose first turn runs <see cref="Dump"/> (allowed), and what it wrote.</summary>
-    private static async Task<(string Session, string Dump)> DumpAsync(AgentWorld world)
+    private static async Task<(string Session, string Dump)> DumpAsync(AgentWorld world, string folderVariable = "CLAUDE_CONFIG_DIR=")
     {
         world.Model.Enqueue(world.ShellCall(Dump), ScriptedReply.Text("Dumped."));
         var session = await world.StartSessionAsync("Show me everything you can read.", mode: "trusted");
@@ -84,7 +108,7 @@ public sealed class HeldSecretsTests
         Assert.True(File.Exists(path), "the command wrote nothing: " + string.Join(" | ", events.Received.Where(e => e.Event == "tool.result").Select(e => e.Str("content"))));
         var dump = await File.ReadAllTextAsync(path);
         // The dump reached what matters: the agent's own environment, and its config folder.
-        Assert.Contains("CLAUDE_CONFIG_DIR=", dump, StringComparison.Ordinal);
+        Assert.Contains(folderVariable, dump, StringComparison.Ordinal);
         Assert.Contains("/environ", dump, StringComparison.Ordinal);
         return (session, dump);
     }
@@ -94,12 +118,27 @@ public sealed class HeldSecretsTests
     {
         Assert.DoesNotContain(mark, dump, StringComparison.Ordinal);
         var copied = Directory.EnumerateFiles(world.AgentHomePath(), "*", SearchOption.AllDirectories)
-            .Where(file => File.ReadAllText(file).Contains(mark, StringComparison.Ordinal)).ToList();
+            .Where(file => ReadShared(file).Contains(mark, StringComparison.Ordinal)).ToList();
         Assert.True(copied.Count == 0, $"the real credential is in the agent's home: {string.Join(", ", copied)}");
     }
 
+    /// <summary>
+    /// A file as it is now. An empty one is not opened: .NET refuses to open a file another process holds an exclusive lock on,
+    /// as the running Codex does its empty thread-writer locks.
+    /// </summary>
+    private static string ReadShared(string file)
+    {
+        if (new FileInfo(file).Length == 0)
+        {
+            return "";
+        }
+
+        using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        return new StreamReader(stream).ReadToEnd();
+    }
+
     /// <summary>One more turn after a restart: the conversation goes on, and its model request carried the real key.</summary>
-    private static async Task AskAsync(AgentWorld world, string session, int turn)
+    private static async Task AskAsync(AgentWorld world, string session, int turn, string credential = RealKey)
     {
         var lastSeq = (await world.SessionAsync(session)).GetProperty("lastSeq").GetInt64();
         await using var events = await world.EventsAsync(session);
@@ -110,7 +149,7 @@ public sealed class HeldSecretsTests
         Assert.True(errors.Count == 0, $"turn {turn}: {string.Join(" | ", errors)}");
         var asked = world.Model.Requests.Last(r => r.ConsumedScript);
         Assert.Contains("Dumped.", asked.Body.GetRawText(), StringComparison.Ordinal);
-        Assert.Equal(RealKey, asked.Credential);
+        Assert.Equal(credential, asked.Credential);
     }
 
     private static async Task<List<string>> CredentialLinesAsync(AgentWorld world, string session) =>

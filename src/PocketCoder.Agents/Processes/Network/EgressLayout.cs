@@ -54,8 +54,15 @@ public sealed record EgressLayout(IReadOnlyList<NetworkEndpoint> Model, int Conn
     [
         ("HTTPS_PROXY", ProxyUrl), ("https_proxy", ProxyUrl), ("HTTP_PROXY", ProxyUrl), ("http_proxy", ProxyUrl),
         ("NO_PROXY", NoProxy), ("no_proxy", NoProxy), ("ALL_PROXY", null), ("all_proxy", null),
-        .. ForwardListeners.Select(f => (f.Forward.Variable, (string?)$"http://{f.Listen}")),
+        .. ForwardListeners.Where(f => f.Forward.Variable is not null).Select(f => (f.Forward.Variable!, (string?)$"http://{f.Listen}")),
     ];
+
+    /// <summary>
+    /// Where the <paramref name="index"/>th forward listens inside a sandbox whose model is <paramref name="model"/> (the ports
+    /// depend on nothing else): for an agent told its base URL on its command line rather than by a variable.
+    /// </summary>
+    public static string ForwardUrl(IReadOnlyList<NetworkEndpoint> model, IReadOnlyList<ModelForward> forwards, int index) =>
+        $"http://{new EgressLayout(model, 0, forwards).ForwardListeners[index].Listen}";
 
     private static List<(IPEndPoint, NetworkEndpoint)> RelaysOf(IReadOnlyList<NetworkEndpoint> model)
     {

@@ -25,9 +25,10 @@ public sealed record HeldSecret(string Name, string Real, string Placeholder)
 /// <paramref name="Secrets"/> placeholder into its credential headers, and sends it on to <paramref name="Upstream"/> over a
 /// connection of its own, verifying the host's certificate as any client does. Nothing else is rewritten: bodies go as they came.
 /// </summary>
-/// <param name="Variable">The agent's variable that names its model's base URL (<c>ANTHROPIC_BASE_URL</c>).</param>
+/// <param name="Variable">The agent's variable that names its model's base URL (<c>ANTHROPIC_BASE_URL</c>); null where the agent is
+/// told it otherwise (a Codex provider's <c>base_url</c>, on its command line: <see cref="EgressLayout.ForwardUrl"/>).</param>
 /// <param name="Upstream">The real base URL: the owner's, or the provider's.</param>
-public sealed record ModelForward(string Variable, Uri Upstream, IReadOnlyList<HeldSecret> Secrets)
+public sealed record ModelForward(string? Variable, Uri Upstream, IReadOnlyList<HeldSecret> Secrets)
 {
     /// <summary>The headers a credential is put into; anywhere else a placeholder stays a placeholder (a host echoing a header back would hand it in).</summary>
     public static IReadOnlySet<string> CredentialHeaders { get; } =
