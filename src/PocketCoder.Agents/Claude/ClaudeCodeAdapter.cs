@@ -137,7 +137,7 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
     /// through a link it left there. A key (<c>primaryApiKey</c>) goes in as its placeholder: the real one is returned, for the
     /// model endpoint to put back (docs/security.md, "Secrets").
     /// </summary>
-    private static HeldSecret? CopyLogin(string owners, AgentHome home, string agents)
+    private static HeldSecret? CopyLogin(string owners, AgentHome home, string agents, bool hold)
     {
         if (Parse(File.Exists(owners) && new FileInfo(owners).Length < MaxStateFile ? File.ReadAllText(owners) : null) is not { } owner)
         {
@@ -150,7 +150,7 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
         {
             if (owner[key] is { } value)
             {
-                agent[key] = value.GetValueKind() == System.Text.Json.JsonValueKind.String && key == "primaryApiKey"
+                agent[key] = hold && value.GetValueKind() == System.Text.Json.JsonValueKind.String && key == "primaryApiKey"
                     ? (held = HeldSecret.Of("primaryApiKey (~/.claude.json)", value.GetValue<string>())).Placeholder
                     : value.DeepClone();
             }
@@ -162,6 +162,22 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
 
         home.Write(agents, agent.ToJsonString());
         return held;
+    }
+
+    /// <summary>Claude's environment and login in a sandbox; the model endpoint that puts its real keys in.</summary>
+    private IReadOnlyList<ModelForward> Sandboxed(AgentSandbox sandbox, Dictionary<string, string?> environment)
+    {
+        // Its state file (MCP servers, and commands such as awsAuthRefresh that Claude runs) moves into its config folder, which
+        // is the agent's home's: nothing it writes reaches the ~/.claude.json the owner's own claude reads.
+        environment["CLAUDE_CONFIG_DIR"] = ConfigFolder(command);
+        // Its login as the owner made it (/login's key, the account): what a sandboxed Claude needs when nothing else logs it in.
+        // The owner's settings.json `env` outranks Claude's environment: a base URL or key set there would take Claude past the
+        // endpoint with a placeholder (or hand it the real key anyway). Such a set-up keeps its keys as they are (docs/agents.md).
+        var hold = !(ModelHosts.ReadJson(Path.Combine(ConfigFolder(command), "settings.json"))?["env"] is JsonObject settings
+            && KeyVariables.Append("ANTHROPIC_BASE_URL").Any(settings.ContainsKey));
+        var login = KeyedByEnvironment(command) ? null
+            : CopyLogin(StateFile(command), new AgentHome(sandbox.Home, command.Home), Path.Combine(ConfigFolder(command), ".claude.json"), hold);
+        return hold ? HoldSecrets(command, environment, login) : [];
     }
 
     /// <summary>
@@ -269,17 +285,7 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
             environment[NonessentialTraffic] = "1";
         }
 
-        IReadOnlyList<ModelForward> forwards = [];
-        if (options.Sandbox is { } sandbox)
-        {
-            // Its state file (MCP servers, and commands such as awsAuthRefresh that Claude runs) moves into its config folder, which
-            // is the agent's home's: nothing it writes reaches the ~/.claude.json the owner's own claude reads.
-            environment["CLAUDE_CONFIG_DIR"] = ConfigFolder(command);
-            // Its login as the owner made it (/login's key, the account): what a sandboxed Claude needs when nothing else logs it in.
-            var login = KeyedByEnvironment(command) ? null
-                : CopyLogin(StateFile(command), new AgentHome(sandbox.Home, command.Home), Path.Combine(ConfigFolder(command), ".claude.json"));
-            forwards = HoldSecrets(command, environment, login);
-        }
+        var forwards = options.Sandbox is { } sandbox ? Sandboxed(sandbox, environment) : [];
 
         var plans = Path.Combine(ConfigFolder(command), "plans");
         var plansOnDisk = options.Sandbox is { } confined ? new AgentHome(confined.Home, command.Home).Map(plans) : plans;

@@ -78,6 +78,52 @@ public sealed class HeldSecretsPartsTests
         Assert.NotNull(problem);
     }
 
+    /// <summary>The real key goes to the model's host or nowhere: a certificate the system does not trust for the name ends it before a byte of the request.</summary>
+    [Fact]
+    public async Task Forward_ToAHostWhoseCertificateDoesNotVerify_SendsNothing()
+    {
+        using var key = System.Security.Cryptography.RSA.Create(2048);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=localhost", key,
+            System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        var upstream = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        upstream.Start();
+        var port = ((System.Net.IPEndPoint)upstream.LocalEndpoint).Port;
+        var read = Task.Run(async () =>
+        {
+            using var accepted = await upstream.AcceptTcpClientAsync();
+            await using var tls = new System.Net.Security.SslStream(accepted.GetStream());
+            try
+            {
+                await tls.AuthenticateAsServerAsync(certificate);
+                return await tls.ReadAsync(new byte[1]);
+            }
+            catch (Exception exception) when (exception is IOException or System.Security.Authentication.AuthenticationException)
+            {
+                return 0;
+            }
+        });
+        var sandbox = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        sandbox.Start();
+        using var inside = new System.Net.Sockets.TcpClient();
+        await inside.ConnectAsync(System.Net.IPAddress.Loopback, ((System.Net.IPEndPoint)sandbox.LocalEndpoint).Port);
+        using var client = await sandbox.AcceptSocketAsync();
+        using var host = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        await host.ConnectAsync(System.Net.IPAddress.Loopback, port);
+        var secret = HeldSecret.Of("ANTHROPIC_API_KEY", "sk-ant-api03-REAL0123456789abcdefghij");
+        var forward = new ModelForward("ANTHROPIC_BASE_URL", new Uri($"https://localhost:{port}"), [secret]);
+        var head = Encoding.Latin1.GetBytes($"POST /v1/messages HTTP/1.1\r\nHost: localhost\r\nx-api-key: {secret.Real}\r\n\r\n");
+
+        await Assert.ThrowsAnyAsync<System.Security.Authentication.AuthenticationException>(
+            () => ModelForwarding.ForwardAsync(client, host, forward, head, [], CancellationToken.None));
+        // The door closes the host's socket as the exchange ends: the host then reads its end, never a byte of the request
+        // (with TLS 1.3 its side of the handshake may have completed before the client checked the certificate).
+        host.Dispose();
+        Assert.Equal(0, await read.WaitAsync(TimeSpan.FromSeconds(30)));
+        upstream.Stop();
+        sandbox.Stop();
+    }
+
     [Fact]
     public void Layout_ForwardListensOnAFreePortAfterTheProxy_AndNamesItInItsVariable()
     {
