@@ -302,7 +302,13 @@ public sealed partial class FakeModelServer : IAsyncDisposable
         {
             var consumed = main && _script.Count > 0;
             reply = consumed ? _script.Dequeue() : ScriptedReply.Text(main ? NoScriptLeftText : SideRequestText);
-            recorded = new RecordedRequest(context.Request.Path + context.Request.QueryString, body, consumed) { Wire = wire };
+            var headers = context.Request.Headers;
+            recorded = new RecordedRequest(context.Request.Path + context.Request.QueryString, body, consumed)
+            {
+                Wire = wire,
+                Credential = new[] { headers["x-api-key"].ToString(), headers["x-goog-api-key"].ToString(), headers.Authorization.ToString() }
+                    .FirstOrDefault(value => value.Length > 0),
+            };
             _requests.Add(recorded);
 
             // Same lock as the append, so a waiter sees each request exactly once: in the list or here.

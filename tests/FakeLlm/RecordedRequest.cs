@@ -28,6 +28,9 @@ public sealed partial record RecordedRequest(string Path, JsonElement Body, bool
     /// <summary>The API the request used.</summary>
     public ModelWire Wire { get; init; } = ModelWire.Anthropic;
 
+    /// <summary>The credential the request carried: its <c>x-api-key</c> (Anthropic) or <c>x-goog-api-key</c> (Gemini) header, else its <c>Authorization</c>.</summary>
+    public string? Credential { get; init; }
+
     /// <summary>The <c>model</c> field, if any.</summary>
     public string? Model => IsGemini ? GeminiModel : Body.TryGetProperty("model", out var model) && model.ValueKind == JsonValueKind.String
         ? model.GetString()

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using PocketCoder.Agents.Mcp;
 using PocketCoder.Agents.Processes;
+using PocketCoder.Agents.Processes.Network;
 using PocketCoder.Agents.Sessions;
 
 namespace PocketCoder.Agents.Claude;
@@ -79,8 +80,10 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
     }
 
     /// <summary>Whether Claude's environment logs it in by itself (a key or a token that needs no refresh).</summary>
-    internal static bool KeyedByEnvironment(AgentCommand command) =>
-        new[] { "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN" }.Any(name => command.Setting(name) is { Length: > 0 });
+    internal static bool KeyedByEnvironment(AgentCommand command) => KeyVariables.Any(name => command.Setting(name) is { Length: > 0 });
+
+    /// <summary>The variables that carry Claude's key or token (sent as <c>x-api-key</c> or <c>Authorization: Bearer</c>).</summary>
+    private static readonly string[] KeyVariables = ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN"];
 
     /// <summary><see cref="State"/> for a Claude config folder (claude-agent-acp's too: it runs Claude Code).</summary>
     internal static AgentState StateIn(string folder) => AgentState.Of([folder],
@@ -131,21 +134,25 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
     /// Puts the owner's login keys (<see cref="LoginKeys"/>) into the agent's own state file (<paramref name="agents"/>, a path in
     /// the owner's home whose copy is in <paramref name="home"/>), and nothing else of the owner's: the agent's file keeps the
     /// rest of what it wrote itself. Read and written as the agent's home's files are (<see cref="AgentHome.Read"/>): never
-    /// through a link it left there.
+    /// through a link it left there. A key (<c>primaryApiKey</c>) goes in as its placeholder: the real one is returned, for the
+    /// model endpoint to put back (docs/security.md, "Secrets").
     /// </summary>
-    private static void CopyLogin(string owners, AgentHome home, string agents)
+    private static HeldSecret? CopyLogin(string owners, AgentHome home, string agents, bool hold)
     {
         if (Parse(File.Exists(owners) && new FileInfo(owners).Length < MaxStateFile ? File.ReadAllText(owners) : null) is not { } owner)
         {
-            return;
+            return null;
         }
 
         var agent = Parse(home.Read(agents, MaxStateFile)) ?? [];
+        HeldSecret? held = null;
         foreach (var key in LoginKeys)
         {
             if (owner[key] is { } value)
             {
-                agent[key] = value.DeepClone();
+                agent[key] = hold && value.GetValueKind() == System.Text.Json.JsonValueKind.String && key == "primaryApiKey"
+                    ? (held = HeldSecret.Of("primaryApiKey (~/.claude.json)", value.GetValue<string>())).Placeholder
+                    : value.DeepClone();
             }
             else
             {
@@ -154,6 +161,52 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
         }
 
         home.Write(agents, agent.ToJsonString());
+        return held;
+    }
+
+    /// <summary>Claude's environment and login in a sandbox; the model endpoint that puts its real keys in.</summary>
+    private IReadOnlyList<ModelForward> Sandboxed(AgentSandbox sandbox, Dictionary<string, string?> environment)
+    {
+        // Its state file (MCP servers, and commands such as awsAuthRefresh that Claude runs) moves into its config folder, which
+        // is the agent's home's: nothing it writes reaches the ~/.claude.json the owner's own claude reads.
+        environment["CLAUDE_CONFIG_DIR"] = ConfigFolder(command);
+        // Its login as the owner made it (/login's key, the account): what a sandboxed Claude needs when nothing else logs it in.
+        // The owner's settings.json `env` outranks Claude's environment: a base URL or key set there would take Claude past the
+        // endpoint with a placeholder (or hand it the real key anyway). Such a set-up keeps its keys as they are (docs/agents.md).
+        var hold = !(ModelHosts.ReadJson(Path.Combine(ConfigFolder(command), "settings.json"))?["env"] is JsonObject settings
+            && KeyVariables.Append("ANTHROPIC_BASE_URL").Any(settings.ContainsKey));
+        var login = KeyedByEnvironment(command) ? null
+            : CopyLogin(StateFile(command), new AgentHome(sandbox.Home, command.Home), Path.Combine(ConfigFolder(command), ".claude.json"), hold);
+        return hold ? HoldSecrets(command, environment, login) : [];
+    }
+
+    /// <summary>
+    /// In a sandbox, the keys of Claude's environment go in as placeholders, and its base URL becomes PocketCoder's model endpoint
+    /// inside, which puts the real ones back on the way to the owner's base URL or Anthropic's API. Bedrock, Vertex and Foundry log
+    /// in with their clouds' credentials, not these: left as they are.
+    /// </summary>
+    private static IReadOnlyList<ModelForward> HoldSecrets(AgentCommand command, Dictionary<string, string?> environment, HeldSecret? login)
+    {
+        List<HeldSecret> held = [.. login is null ? [] : new[] { login }];
+        foreach (var name in KeyVariables)
+        {
+            if (command.Setting(name) is { Length: > 0 } real)
+            {
+                var secret = HeldSecret.Of(name, real);
+                environment[name] = secret.Placeholder;
+                held.Add(secret);
+            }
+        }
+
+        var cloud = new[] { "CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX", "CLAUDE_CODE_USE_FOUNDRY" }.Any(name => command.Setting(name) is { Length: > 0 } and not "0");
+        if (held.Count == 0 || cloud)
+        {
+            return [];
+        }
+
+        var upstream = command.Setting("ANTHROPIC_BASE_URL") is { Length: > 0 } given && Uri.TryCreate(given.Trim(), UriKind.Absolute, out var uri)
+            && uri.Scheme is "http" or "https" ? uri : new Uri("https://api.anthropic.com");
+        return [new ModelForward("ANTHROPIC_BASE_URL", upstream, held)];
     }
 
     private const long MaxStateFile = 64 * 1024 * 1024;
@@ -232,21 +285,11 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
             environment[NonessentialTraffic] = "1";
         }
 
-        if (options.Sandbox is { } sandbox)
-        {
-            // Its state file (MCP servers, and commands such as awsAuthRefresh that Claude runs) moves into its config folder, which
-            // is the agent's home's: nothing it writes reaches the ~/.claude.json the owner's own claude reads.
-            environment["CLAUDE_CONFIG_DIR"] = ConfigFolder(command);
-            if (!KeyedByEnvironment(command))
-            {
-                // Its login as the owner made it (/login's key, the account): what a sandboxed Claude needs when nothing else logs it in.
-                CopyLogin(StateFile(command), new AgentHome(sandbox.Home, command.Home), Path.Combine(ConfigFolder(command), ".claude.json"));
-            }
-        }
+        var forwards = options.Sandbox is { } sandbox ? Sandboxed(sandbox, environment) : [];
 
         var plans = Path.Combine(ConfigFolder(command), "plans");
         var plansOnDisk = options.Sandbox is { } confined ? new AgentHome(confined.Home, command.Home).Map(plans) : plans;
-        IAgentSession session = ClaudeCodeSession.Start(options.Spec("claude", executable, arguments, environment, State(command)),
+        IAgentSession session = ClaudeCodeSession.Start(options.Spec("claude", executable, arguments, environment, State(command) with { Forwards = forwards }),
             options.ResumeAgentSessionId ?? options.NewAgentSessionId, sink, options.PausesAfter, options.ResumeAgentSessionId is null ? null : options.Paused,
             options.Model is { Length: > 0 } chosen ? chosen : null, new ClaudePlanFiles(plans, plansOnDisk));
         return Task.FromResult(session);

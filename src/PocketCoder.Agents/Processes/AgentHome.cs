@@ -25,6 +25,12 @@ public sealed record AgentState(IReadOnlyList<string> Folders, IReadOnlyList<Age
     /// <summary>It serves PocketCoder on its own loopback (OpenCode's server): in a sandbox, PocketCoder connects in through its door.</summary>
     public bool Serves { get; init; }
 
+    /// <summary>
+    /// Its model as a plain-HTTP endpoint of PocketCoder's inside the sandbox, which puts in the credentials the agent holds only as
+    /// placeholders (docs/security.md, "Secrets"). None where the agent holds no credential of its own, or runs unsandboxed.
+    /// </summary>
+    public IReadOnlyList<Network.ModelForward> Forwards { get; init; } = [];
+
     public static AgentState Of(IEnumerable<string> folders, IEnumerable<AgentConfig>? config = null, IEnumerable<string>? logins = null,
         IEnumerable<string>? provided = null) =>
         new([.. folders], [.. config ?? []], [.. logins ?? []], [.. provided ?? []]);

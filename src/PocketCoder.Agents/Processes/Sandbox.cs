@@ -185,7 +185,7 @@ public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, 
     /// </summary>
     private ProcessSpec WithWayOut(ProcessSpec spec, List<string> arguments, AgentState state, IEgress egress, IReadOnlyList<string> helper)
     {
-        var layout = new EgressLayout(state.Endpoints, state.Serves ? 16 : 0);
+        var layout = new EgressLayout(state.Endpoints, state.Serves ? 16 : 0, state.Forwards);
         foreach (var (name, value) in layout.Environment)
         {
             arguments.AddRange(value is null ? ["--unsetenv", name] : ["--setenv", name, value]);

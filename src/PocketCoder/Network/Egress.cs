@@ -10,7 +10,8 @@ namespace PocketCoder.Network;
 /// The sandboxes' one way out (docs/security.md, "The network"): a door per sandboxed process (<see cref="EgressDoor"/>), whose
 /// connections are decided for its session (<see cref="EgressGate"/>) and shown in its timeline. One per server.
 /// </summary>
-public sealed class Egress(EventLog events, UnaskedConnections unasked, PocketCoderOptions options, TimeProvider clock, ILogger<Egress> logger)
+public sealed class Egress(EventLog events, UnaskedConnections unasked, CredentialUses credentials, PocketCoderOptions options, TimeProvider clock,
+    ILogger<Egress> logger)
 {
     /// <summary>The hosts of the fetches each session's agent was allowed (its own connections to them are asked about for a while).</summary>
     public AllowedFetches Fetches { get; } = new(clock);
@@ -19,6 +20,7 @@ public sealed class Egress(EventLog events, UnaskedConnections unasked, PocketCo
     private readonly TimeProvider _clock = clock;
     private readonly EgressWaits _waits = new(clock);
     private readonly EventLog _events = events;
+    private readonly CredentialUses _credentials = credentials;
     private readonly ILogger _logger = logger;
     private readonly HostResolver _resolver = new(options.NetworkHosts);
 
@@ -71,7 +73,8 @@ public sealed class Egress(EventLog events, UnaskedConnections unasked, PocketCo
         {
             var door = new EgressDoor(egress.DoorPath(), layout,
                 new EgressGate(layout.Model, session, egress._waits, egress._unasked, egress.Fetches, egress._resolver, egress._clock),
-                session is null ? null : connection => egress._events.Append(session.SessionId, connection), egress._logger);
+                session is null ? null : connection => egress._events.Append(session.SessionId, connection), egress._logger,
+                session is null ? null : (secret, host) => egress._credentials.Used(session.SessionId, secret, host));
             if (session is not null)
             {
                 egress.Opened(session.SessionId, door);

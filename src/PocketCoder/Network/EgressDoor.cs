@@ -23,6 +23,7 @@ public sealed class EgressDoor : IEgressDoor
     private readonly EgressLayout _layout;
     private readonly EgressGate _gate;
     private readonly Action<NetworkConnectionEvent>? _record;
+    private readonly Action<HeldSecret, NetworkEndpoint>? _credentialUsed;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _closing = new();
     private readonly List<Socket> _listeners = [];
@@ -32,9 +33,11 @@ public sealed class EgressDoor : IEgressDoor
     private int _agentPid;
     private int _open;
 
-    public EgressDoor(string socketPath, EgressLayout layout, EgressGate gate, Action<NetworkConnectionEvent>? record, ILogger logger)
+    /// <param name="credentialUsed">Told each time a credential is put into a request to its host (the session's ledger line).</param>
+    public EgressDoor(string socketPath, EgressLayout layout, EgressGate gate, Action<NetworkConnectionEvent>? record, ILogger logger,
+        Action<HeldSecret, NetworkEndpoint>? credentialUsed = null)
     {
-        (SocketPath, _layout, _gate, _record, _logger) = (socketPath, layout, gate, record, logger);
+        (SocketPath, _layout, _gate, _record, _logger, _credentialUsed) = (socketPath, layout, gate, record, logger, credentialUsed);
         File.Delete(socketPath);
         _door = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         _door.Bind(new UnixDomainSocketEndPoint(socketPath));
@@ -85,6 +88,13 @@ public sealed class EgressDoor : IEgressDoor
         {
             var (listener, target) = (_listeners[i + 1], _layout.Relays[i].Target);
             serving.Add(ServeAsync(listener, client => HandleRelayAsync(client, (IPEndPoint)listener.LocalEndPoint!, target)));
+        }
+
+        var forwards = _layout.ForwardListeners;
+        for (var i = 0; i < forwards.Count; i++)
+        {
+            var (listener, forward) = (_listeners[1 + _layout.Relays.Count + i], forwards[i].Forward);
+            serving.Add(ServeAsync(listener, client => HandleForwardAsync(client, forward)));
         }
 
         await Task.WhenAll(serving).ConfigureAwait(false);
@@ -363,6 +373,50 @@ public sealed class EgressDoor : IEgressDoor
         catch (Exception exception) when (exception is SocketException or IOException or OperationCanceledException or ObjectDisposedException)
         {
             // Ended.
+        }
+    }
+
+    /// <summary>
+    /// A request to the agent's model endpoint inside (<see cref="ModelForwarding"/>): the placeholders in its credential headers
+    /// swapped for the real values, sent on to the model's real host, the answer passed back.
+    /// </summary>
+    private async Task HandleForwardAsync(Socket client, ModelForward forward)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var target = forward.Host;
+        try
+        {
+            using var reading = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
+            reading.CancelAfter(TimeSpan.FromSeconds(30));
+            if (await Relay.ReadHeadAsync(client, ProxyRequest.MaxHead, reading.Token).ConfigureAwait(false) is not var (head, rest))
+            {
+                return;
+            }
+
+            if (ModelForwarding.Rewrite(head, forward, out var problem) is not var (rewritten, used))
+            {
+                await ProxyExchange.AnswerAsync(client, 400, "Bad Request", $"PocketCoder's model endpoint: {problem}.", _closing.Token).ConfigureAwait(false);
+                return;
+            }
+
+            using var host = await _gate.ConnectAsync(target, isModel: true, _closing.Token).ConfigureAwait(false);
+            foreach (var secret in used.Distinct())
+            {
+                _credentialUsed?.Invoke(secret, target);
+            }
+
+            var transfer = await ModelForwarding.ForwardAsync(client, host, forward, rewritten, rest, _closing.Token).ConfigureAwait(false);
+            Record(target, new EgressVerdict(true, EgressVerdict.ModelReason, Model: true), transfer, started, null);
+        }
+        catch (Exception exception) when (exception is EgressRefusedException or System.Security.Authentication.AuthenticationException)
+        {
+            // The host could not be reached, or its certificate is not one the system trusts for its name: nothing was sent to it.
+            Record(target, new EgressVerdict(false, exception.Message), new Transfer(0, 0), started, null);
+            await ProxyExchange.AnswerAsync(client, 502, "Bad Gateway", $"PocketCoder's model endpoint: {exception.Message}", _closing.Token).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is SocketException or IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The sandbox or the host went away (or the session ended).
         }
     }
 

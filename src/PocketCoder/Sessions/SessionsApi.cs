@@ -92,7 +92,8 @@ public static class SessionsApi
         .AddSingleton<SessionStore>().AddSingleton<Live.LiveSessions>().AddRunningSingleton<Live.SessionStarts>().AddRunningSingleton<Live.Suspensions>().AddSingleton<SessionManager>().AddSingleton(agents).AddSingleton<Running.SessionServices>()
         .AddSingleton<LooksAhead>().AddSingleton<TurnReviews>().AddSingleton<MessageQueue>().AddSingleton<MessageKeys>().AddSingleton<Handoff>().AddSingleton<Rewinds>()
         .AddSingleton<Sandboxing>().AddRunningSingleton<SandboxProbe>()
-        .AddSingleton<Network.Egress>().AddSingleton<Network.UnaskedConnections>();
+        .AddSingleton<Network.Egress>().AddSingleton<Network.UnaskedConnections>()
+            .AddSingleton<Network.CredentialUses>();
 
     public static void MapSessions(this IEndpointRouteBuilder api)
     {

@@ -14,7 +14,9 @@ namespace PocketCoder.Agents.Processes.Network;
 /// <param name="Connectors">For an agent PocketCoder talks to over its loopback (OpenCode's server): how many unconnected sockets
 /// of the sandbox's namespace the helper hands out with its listeners, for the server to connect in with (more are made when
 /// they run out: <see cref="IEgressDoor.ConnectInsideAsync"/>). None for the others.</param>
-public sealed record EgressLayout(IReadOnlyList<NetworkEndpoint> Model, int Connectors = 0)
+/// <param name="Forwards">The agent's model as a plain-HTTP endpoint of PocketCoder's that puts its credentials in (its placeholders
+/// are all the sandbox holds): one listener each, named by its variable.</param>
+public sealed record EgressLayout(IReadOnlyList<NetworkEndpoint> Model, int Connectors = 0, IReadOnlyList<ModelForward>? Forwards = null)
 {
     /// <summary>Where the door socket is inside every sandbox (the host's <c>/run</c> is hidden, so nothing else is there).</summary>
     public const string InsideDoor = "/run/pocketcoder/egress.sock";
@@ -28,13 +30,19 @@ public sealed record EgressLayout(IReadOnlyList<NetworkEndpoint> Model, int Conn
     /// <summary>Each loopback model endpoint's listener inside, and the endpoint it relays to.</summary>
     public IReadOnlyList<(IPEndPoint Listen, NetworkEndpoint Target)> Relays { get; } = RelaysOf(Model);
 
-    public int ProxyPort => Enumerable.Range(PreferredProxyPort, 100)
-        .First(port => !Relays.Any(relay => relay.Listen.Port == port && relay.Listen.Address.Equals(IPAddress.Loopback)));
+    public int ProxyPort => FreePorts.First();
 
     public IPEndPoint Proxy => new(IPAddress.Loopback, ProxyPort);
 
-    /// <summary>Every listener the sandbox makes, the proxy first: the order the helper passes them in.</summary>
-    public IReadOnlyList<IPEndPoint> Listeners => [Proxy, .. Relays.Select(relay => relay.Listen)];
+    /// <summary>Each forward's listener inside, on the ports after the proxy's that no relay takes.</summary>
+    public IReadOnlyList<(IPEndPoint Listen, ModelForward Forward)> ForwardListeners =>
+        [.. (Forwards ?? []).Zip(FreePorts.Skip(1), (forward, port) => (new IPEndPoint(IPAddress.Loopback, port), forward))];
+
+    private IEnumerable<int> FreePorts => Enumerable.Range(PreferredProxyPort, 100)
+        .Where(port => !Relays.Any(relay => relay.Listen.Port == port && relay.Listen.Address.Equals(IPAddress.Loopback)));
+
+    /// <summary>Every listener the sandbox makes, the proxy first, then the relays and the forwards: the order the helper passes them in.</summary>
+    public IReadOnlyList<IPEndPoint> Listeners => [Proxy, .. Relays.Select(relay => relay.Listen), .. ForwardListeners.Select(f => f.Listen)];
 
     public string ProxyUrl => $"http://127.0.0.1:{ProxyPort.ToString(CultureInfo.InvariantCulture)}";
 
@@ -46,7 +54,15 @@ public sealed record EgressLayout(IReadOnlyList<NetworkEndpoint> Model, int Conn
     [
         ("HTTPS_PROXY", ProxyUrl), ("https_proxy", ProxyUrl), ("HTTP_PROXY", ProxyUrl), ("http_proxy", ProxyUrl),
         ("NO_PROXY", NoProxy), ("no_proxy", NoProxy), ("ALL_PROXY", null), ("all_proxy", null),
+        .. ForwardListeners.Where(f => f.Forward.Variable is not null).Select(f => (f.Forward.Variable!, (string?)$"http://{f.Listen}")),
     ];
+
+    /// <summary>
+    /// Where the <paramref name="index"/>th forward listens inside a sandbox whose model is <paramref name="model"/> (the ports
+    /// depend on nothing else): for an agent told its base URL on its command line rather than by a variable.
+    /// </summary>
+    public static string ForwardUrl(IReadOnlyList<NetworkEndpoint> model, IReadOnlyList<ModelForward> forwards, int index) =>
+        $"http://{new EgressLayout(model, 0, forwards).ForwardListeners[index].Listen}";
 
     private static List<(IPEndPoint, NetworkEndpoint)> RelaysOf(IReadOnlyList<NetworkEndpoint> model)
     {

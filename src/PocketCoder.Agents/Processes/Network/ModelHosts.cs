@@ -67,7 +67,7 @@ public static class ModelHosts
     public static bool CodexUsesOpenAi(string codexHome) => CodexProvider(ReadText(Path.Combine(codexHome, "config.toml")) ?? "") is null or "openai";
 
     /// <summary>The top-level <c>model_provider</c> of a Codex config.toml (before its first table), or null.</summary>
-    private static string? CodexProvider(string config) => TomlStrings(config.Split("\n[", 2)[0], "model_provider").FirstOrDefault();
+    internal static string? CodexProvider(string config) => TomlStrings(config.Split("\n[", 2)[0], "model_provider").FirstOrDefault();
 
     // The hosts of the providers OpenCode knows by name, and what their logins refresh at (OAuth): used when one is configured,
     // logged in to (auth.json), or has its key in the environment, and gives no base URL of its own.
@@ -263,7 +263,7 @@ public static class ModelHosts
     }
 
     /// <summary>A small text file of the owner's (under 4 MB), or null.</summary>
-    private static string? ReadText(string path)
+    internal static string? ReadText(string path)
     {
         try
         {
@@ -279,7 +279,7 @@ public static class ModelHosts
         node?.GetValueKind() == System.Text.Json.JsonValueKind.String ? node.GetValue<string>() : null;
 
     /// <summary>The values of <c>KEY = "…"</c> lines in a TOML file (a key of any table): enough to find its URLs.</summary>
-    private static IEnumerable<string> TomlStrings(string toml, string key) =>
+    internal static IEnumerable<string> TomlStrings(string toml, string key) =>
         System.Text.RegularExpressions.Regex.Matches(toml, $@"(?m)^\s*{key}\s*=\s*[""']([^""'\r\n]+)[""']", System.Text.RegularExpressions.RegexOptions.None,
             TimeSpan.FromSeconds(1)).Select(match => match.Groups[1].Value);
 

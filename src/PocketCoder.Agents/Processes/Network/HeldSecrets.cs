@@ -1,0 +1,110 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace PocketCoder.Agents.Processes.Network;
+
+/// <summary>
+/// A credential a sandboxed agent holds only as a placeholder (docs/security.md, "Secrets"): the real value stays with the
+/// server, which puts it back into the request headers on the way to the one host it belongs to (<see cref="ModelForward"/>).
+/// </summary>
+/// <param name="Name">Which credential, as the ledger names it (a variable, or a file and key).</param>
+/// <param name="Real">The value the provider knows: never written inside a sandbox.</param>
+/// <param name="Placeholder">What the agent holds instead (<see cref="Placeholders.For"/>).</param>
+public sealed record HeldSecret(string Name, string Real, string Placeholder)
+{
+    /// <summary>Never the real value: a record's printed form ends up in logs and failure messages.</summary>
+    public override string ToString() => $"{Name} (held as {Placeholder})";
+
+    /// <summary>A secret held for <paramref name="name"/>, its placeholder made from the real value.</summary>
+    public static HeldSecret Of(string name, string real) => new(name, real, Placeholders.For(real));
+}
+
+/// <summary>
+/// A plain-HTTP endpoint on the sandbox's own loopback that stands for the agent's model (the agent is pointed at it by
+/// <paramref name="Variable"/>, its base-URL setting): the server reads each request's head, puts the real value of each
+/// <paramref name="Secrets"/> placeholder into its credential headers, and sends it on to <paramref name="Upstream"/> over a
+/// connection of its own, verifying the host's certificate as any client does. Nothing else is rewritten: bodies go as they came.
+/// </summary>
+/// <param name="Variable">The agent's variable that names its model's base URL (<c>ANTHROPIC_BASE_URL</c>); null where the agent is
+/// told it otherwise (a Codex provider's <c>base_url</c>, on its command line: <see cref="EgressLayout.ForwardUrl"/>).</param>
+/// <param name="Upstream">The real base URL: the owner's, or the provider's.</param>
+public sealed record ModelForward(string? Variable, Uri Upstream, IReadOnlyList<HeldSecret> Secrets)
+{
+    /// <summary>The headers a credential is put into; anywhere else a placeholder stays a placeholder (a host echoing a header back would hand it in).</summary>
+    public static IReadOnlySet<string> CredentialHeaders { get; } =
+        new HashSet<string>(["authorization", "x-api-key", "api-key", "x-goog-api-key"], StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The host the credentials go to, and only there.</summary>
+    public NetworkEndpoint Host => NetworkEndpoint.FromUrl(Upstream.ToString())
+        ?? throw new InvalidOperationException($"{Upstream} is not an http(s) URL.");
+
+    public override string ToString() => $"{Variable} → {Upstream} ({string.Join(", ", Secrets.Select(s => s.Name))})";
+}
+
+/// <summary>
+/// Placeholders of the same shape as the real value: its public prefix kept (<c>sk-ant-api03-</c>, <c>sk-proj-</c>, <c>ghp_</c>),
+/// every other letter and digit replaced by one of the same kind, punctuation and length kept, so a CLI that checks a key's
+/// form accepts it. Made with a key of this server process (an HMAC of the real value), so the same value has the same
+/// placeholder while the server runs and nothing of the real value can be worked out from it.
+/// </summary>
+public static class Placeholders
+{
+    private static readonly byte[] Key = RandomNumberGenerator.GetBytes(32);
+
+    /// <summary>The placeholder of <paramref name="real"/>.</summary>
+    public static string For(string real)
+    {
+        var prefix = PublicPrefix(real);
+        var stream = Stream(real, real.Length);
+        var placeholder = new StringBuilder(prefix, real.Length);
+        for (var i = prefix.Length; i < real.Length; i++)
+        {
+            var c = real[i];
+            var pick = stream[i];
+            placeholder.Append(char.IsAsciiDigit(c) ? (char)('0' + pick % 10)
+                : char.IsAsciiLetterLower(c) ? (char)('a' + pick % 26)
+                : char.IsAsciiLetterUpper(c) ? (char)('A' + pick % 26)
+                : c);
+        }
+
+        // A value of only punctuation (or one whose every changed character came out the same) must still differ.
+        return placeholder.ToString() is var made && made != real ? made : "pocketcoder-placeholder-" + Convert.ToHexString(stream.AsSpan(0, 8));
+    }
+
+    /// <summary>
+    /// The leading words a provider gives every key of a kind (<c>sk-ant-api03-</c>): lower-case letters and digits up to 8 long,
+    /// each ended by <c>-</c> or <c>_</c>, at most 4 of them and never more than a quarter of the value.
+    /// </summary>
+    private static string PublicPrefix(string real)
+    {
+        var end = 0;
+        for (var words = 0; words < 4; words++)
+        {
+            var i = end;
+            while (i < real.Length && i - end < 8 && (char.IsAsciiLetterLower(real[i]) || char.IsAsciiDigit(real[i])))
+            {
+                i++;
+            }
+
+            if (i == end || i >= real.Length || real[i] is not ('-' or '_') || (i + 1) * 4 > real.Length)
+            {
+                break;
+            }
+
+            end = i + 1;
+        }
+
+        return real[..end];
+    }
+
+    private static byte[] Stream(string real, int length)
+    {
+        var bytes = new List<byte>(length + 32);
+        for (var block = 0; bytes.Count < length; block++)
+        {
+            bytes.AddRange(HMACSHA256.HashData(Key, Encoding.UTF8.GetBytes($"{block}:{real}")));
+        }
+
+        return [.. bytes];
+    }
+}

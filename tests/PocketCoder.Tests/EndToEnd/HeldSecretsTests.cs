@@ -1,0 +1,172 @@
+using System.Text.Json;
+using FakeLlm;
+using PocketCoder.Agents.Processes;
+using PocketCoder.Tests.Infrastructure;
+
+namespace PocketCoder.Tests.EndToEnd;
+
+/// <summary>
+/// Secrets never enter the sandbox (docs/security.md, "Secrets"), with the REAL Claude Code CLI: the test plants recognisable real
+/// credentials where the owner keeps them (the server's environment, <c>~/.claude.json</c>); an allowed command dumps everything it
+/// can read (its environment, every process's <c>/proc/PID/environ</c>, every file under its home, Claude's config folder and
+/// <c>/tmp</c>) into the project, where the test reads it: no real value is in it, only placeholders of the same shape. The fake
+/// model meanwhile gets the real credential on every request, through PocketCoder's model endpoint, across three server restarts
+/// with the conversation resumed; and the ledger names the credential and its host once for the session.
+/// </summary>
+public sealed class HeldSecretsTests
+{
+    /// <summary>A real key's shape; its middle is what the test looks for in everything the sandbox could read.</summary>
+    private const string RealKey = "sk-ant-api03-REALSECRETxq7Lk2Vd9Tz0Hb4Nw8Ms1Jf6Pc3Gy5Ra0Ue2Ko7Ii9REALSECRETq1W2e3R4t5Y6u7I8o9P0-AbCdEfAA";
+    private const string RealCodexKey = "sk-proj-CODEXSECRETm3N8b2V7c1X6z0L5k9J4h8G3f7D2s6A1CODEXSECRETp0O9i8U7y6T5r4E3w2Q1";
+    private const string RealLoginKey = "sk-ant-api03-LOGINSECRETa1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8s9T0LOGINSECRETu1V2w3X4y5Z6-ZyXwVuAA";
+
+    [Fact]
+    public async Task Claude_KeyInItsEnvironment_SandboxHoldsOnlyAPlaceholder_TheModelGetsTheRealKey_AcrossThreeResumes()
+    {
+        await using var world = await AgentWorld.StartAsync("claude-code", (model, home) => Claude(model, home, ("ANTHROPIC_API_KEY", RealKey)));
+        var (session, dump) = await DumpAsync(world);
+
+        AssertNothingReal(world, dump, "REALSECRET");
+        // What the command read is what the agent holds: a key of the same shape, which is not the real one.
+        Assert.Matches(@"ANTHROPIC_API_KEY=sk-ant-api03-[A-Za-z0-9]{20,}", dump);
+        Assert.Contains("ANTHROPIC_BASE_URL=http://127.0.0.1:", dump, StringComparison.Ordinal);
+        Assert.All(world.Model.Requests, request => Assert.Equal(RealKey, request.Credential));
+
+        // One line in the ledger for the credential and its host, however many requests the turn made.
+        var used = await CredentialLinesAsync(world, session);
+        Assert.Equal([$"ANTHROPIC_API_KEY → {world.Model.BaseUrl.Authority}"], used);
+
+        for (var restart = 1; restart <= 3; restart++)
+        {
+            await world.RestartServerAsync();
+            await AskAsync(world, session, restart);
+        }
+
+        Assert.All(world.Model.Requests, request => Assert.Equal(RealKey, request.Credential));
+    }
+
+    [Fact]
+    public async Task Claude_KeyOfItsLogin_InTheOwnersClaudeJson_IsAPlaceholderInsideAndRealAtTheModel()
+    {
+        await using var world = await AgentWorld.StartAsync("claude-code", (model, home) =>
+        {
+            File.WriteAllText(Path.Combine(home, ".claude.json"), JsonSerializer.Serialize(new { primaryApiKey = RealLoginKey }));
+            return Claude(model, home, ("ANTHROPIC_API_KEY", null));
+        });
+        var (session, dump) = await DumpAsync(world);
+
+        AssertNothingReal(world, dump, "LOGINSECRET");
+        Assert.Matches(@"""primaryApiKey"":""sk-ant-api03-[A-Za-z0-9]{20,}", dump);
+        Assert.NotEmpty(world.Model.Requests);
+        Assert.All(world.Model.Requests, request => Assert.Equal(RealLoginKey, request.Credential));
+        Assert.Equal([$"primaryApiKey (~/.claude.json) → {world.Model.BaseUrl.Authority}"], await CredentialLinesAsync(world, session));
+    }
+
+    [Fact]
+    public async Task Codex_KeyOfItsProvider_SandboxHoldsOnlyAPlaceholder_TheModelGetsTheRealKey_AcrossThreeResumes()
+    {
+        await using var world = await AgentWorld.StartAsync("codex", (model, home) =>
+        {
+            var usual = AgentClis.Codex(model, home)["codex"];
+            var environment = new Dictionary<string, string?>(usual.Environment) { ["FAKE_API_KEY"] = RealCodexKey };
+            return new Dictionary<string, AgentCommand> { ["codex"] = usual with { Environment = environment } };
+        });
+        var (session, dump) = await DumpAsync(world, "CODEX_HOME=");
+
+        AssertNothingReal(world, dump, "CODEXSECRET");
+        Assert.Matches(@"FAKE_API_KEY=sk-proj-[A-Za-z0-9]{20,}", dump);
+        Assert.NotEmpty(world.Model.Requests);
+        Assert.All(world.Model.Requests, request => Assert.Equal($"Bearer {RealCodexKey}", request.Credential));
+        Assert.Equal([$"FAKE_API_KEY → {world.Model.BaseUrl.Authority}"], await CredentialLinesAsync(world, session));
+        for (var restart = 1; restart <= 3; restart++)
+        {
+            await world.RestartServerAsync();
+            await AskAsync(world, session, restart, $"Bearer {RealCodexKey}");
+        }
+    }
+
+    /// <summary>The command an allowed call runs: everything it can read, written into the project for the test to read.</summary>
+    private const string Dump =
+        "mkdir -p seen; { env; for f in /proc/[0-9]*/environ; do echo \"== $f\"; tr '\\0' '\\n' < \"$f\"; done; " +
+        "find ~ \"${CLAUDE_CONFIG_DIR:-$HOME/.claude}\" \"${CODEX_HOME:-$HOME/.codex}\" /tmp -type f -size -4M 2>/dev/null | while read -r f; do echo \"== $f\"; cat \"$f\"; done; } " +
+        "> seen/dump.txt 2>&1; true";
+
+    /// <summary>A session whose first turn runs <see cref="Dump"/> (allowed), and what it wrote.</summary>
+    private static async Task<(string Session, string Dump)> DumpAsync(AgentWorld world, string folderVariable = "CLAUDE_CONFIG_DIR=")
+    {
+        world.Model.Enqueue(world.ShellCall(Dump), ScriptedReply.Text("Dumped."));
+        var session = await world.StartSessionAsync("Show me everything you can read.", mode: "trusted");
+        await using var events = await world.EventsAsync(session);
+        long seen = 0;
+        while (await events.WaitForAsync(e => e.Id > seen && e.Event is "approval.requested" or "turn.completed") is { Event: "approval.requested" } asked)
+        {
+            seen = asked.Id;
+            await ApiAssert.OkJsonAsync(await world.DecideAsync(asked.Str("approvalId")!, "allow_once"));
+        }
+
+        var path = Path.Combine(world.Repository, "seen", "dump.txt");
+        Assert.True(File.Exists(path), "the command wrote nothing: " + string.Join(" | ", events.Received.Where(e => e.Event == "tool.result").Select(e => e.Str("content"))));
+        var dump = await File.ReadAllTextAsync(path);
+        // The dump reached what matters: the agent's own environment, and its config folder.
+        Assert.Contains(folderVariable, dump, StringComparison.Ordinal);
+        Assert.Contains("/environ", dump, StringComparison.Ordinal);
+        return (session, dump);
+    }
+
+    /// <summary>Neither the dump nor any file of the agent's home (outside, on disk) holds the real value's recognisable middle.</summary>
+    private static void AssertNothingReal(AgentWorld world, string dump, string mark)
+    {
+        Assert.DoesNotContain(mark, dump, StringComparison.Ordinal);
+        var copied = Directory.EnumerateFiles(world.AgentHomePath(), "*", SearchOption.AllDirectories)
+            .Where(file => ReadShared(file).Contains(mark, StringComparison.Ordinal)).ToList();
+        Assert.True(copied.Count == 0, $"the real credential is in the agent's home: {string.Join(", ", copied)}");
+    }
+
+    /// <summary>
+    /// A file as it is now. An empty one is not opened: .NET refuses to open a file another process holds an exclusive lock on,
+    /// as the running Codex does its empty thread-writer locks.
+    /// </summary>
+    private static string ReadShared(string file)
+    {
+        if (new FileInfo(file).Length == 0)
+        {
+            return "";
+        }
+
+        using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        return new StreamReader(stream).ReadToEnd();
+    }
+
+    /// <summary>One more turn after a restart: the conversation goes on, and its model request carried the real key.</summary>
+    private static async Task AskAsync(AgentWorld world, string session, int turn, string credential = RealKey)
+    {
+        var lastSeq = (await world.SessionAsync(session)).GetProperty("lastSeq").GetInt64();
+        await using var events = await world.EventsAsync(session);
+        world.Model.Enqueue(ScriptedReply.Text($"Answer {turn}."));
+        await world.SendAsync(session, $"Question {turn}: what did you dump?");
+        await events.WaitForAsync(e => e.Event == "turn.completed" && e.Id > lastSeq);
+        var errors = events.Received.Where(e => e.Id > lastSeq && e.Event == "session.error").Select(e => e.Str("message")).ToList();
+        Assert.True(errors.Count == 0, $"turn {turn}: {string.Join(" | ", errors)}");
+        var asked = world.Model.Requests.Last(r => r.ConsumedScript);
+        Assert.Contains("Dumped.", asked.Body.GetRawText(), StringComparison.Ordinal);
+        Assert.Equal(credential, asked.Credential);
+    }
+
+    private static async Task<List<string>> CredentialLinesAsync(AgentWorld world, string session) =>
+        [.. (await world.Http.GetOkAsync("/api/ledger?limit=1000")).GetProperty("entries").EnumerateArray()
+            .Where(e => e.GetProperty("action").GetString() == "credential.used" && e.GetProperty("subject").GetString() == session)
+            .Select(e => $"{e.GetProperty("detail").GetProperty("credential").GetString()} → {e.GetProperty("detail").GetProperty("host").GetString()}")];
+
+    /// <summary>The tests' Claude Code with the variables given set (or removed) over its usual set-up.</summary>
+    private static Dictionary<string, AgentCommand> Claude(FakeModelServer model, string home, params (string Name, string? Value)[] set)
+    {
+        var usual = ClaudeCli.Against(model, home)["claude-code"];
+        var environment = new Dictionary<string, string?>(usual.Environment);
+        foreach (var (name, value) in set)
+        {
+            environment[name] = value;
+        }
+
+        return new Dictionary<string, AgentCommand> { ["claude-code"] = usual with { Environment = environment } };
+    }
+}

@@ -1,0 +1,197 @@
+using System.Text;
+using PocketCoder.Agents.Codex;
+using PocketCoder.Agents.Processes;
+using PocketCoder.Agents.Processes.Network;
+using PocketCoder.Network;
+using PocketCoder.Tests.Infrastructure;
+
+namespace PocketCoder.Tests.Network;
+
+/// <summary>
+/// Secrets held outside the sandbox (docs/security.md, "Secrets"), part by part: a placeholder's shape, what the model endpoint
+/// rewrites in a request (the credential headers, only), where a sandbox lays the endpoint out, and how Codex is pointed at it.
+/// </summary>
+[Trait("Category", "Unit")]
+public sealed class HeldSecretsPartsTests
+{
+    [Theory]
+    [InlineData("sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AA", "sk-ant-api03-")]
+    [InlineData("sk-proj-Zz9Yy8Xx7Ww6Vv5Uu4Tt3Ss2Rr1Qq0PpOoNnMmLlKkJjIiHhGg", "sk-proj-")]
+    [InlineData("ghp_0123456789abcdefABCDEF0123456789abcd", "ghp_")]
+    [InlineData("fake-key", "")]
+    public void Placeholder_KeepsThePublicPrefixLengthAndKindOfEachCharacter_AndNothingElse(string real, string prefix)
+    {
+        var placeholder = Placeholders.For(real);
+
+        Assert.NotEqual(real, placeholder);
+        Assert.Equal(real.Length, placeholder.Length);
+        Assert.StartsWith(prefix, placeholder, StringComparison.Ordinal);
+        Assert.Equal(placeholder, Placeholders.For(real));
+        for (var i = 0; i < real.Length; i++)
+        {
+            Assert.Equal(Kind(real[i]), Kind(placeholder[i]));
+        }
+
+        // Past the prefix, letters and digits are chosen anew: about one in 10 to 26 lands on the real one by chance.
+        var kept = Enumerable.Range(prefix.Length, real.Length - prefix.Length).Count(i => char.IsAsciiLetterOrDigit(real[i]) && real[i] == placeholder[i]);
+        Assert.True(kept * 4 < Math.Max(4, real.Length - prefix.Length), $"{kept} characters kept in place");
+    }
+
+    private static int Kind(char c) => char.IsAsciiDigit(c) ? 0 : char.IsAsciiLetterLower(c) ? 1 : char.IsAsciiLetterUpper(c) ? 2 : c;
+
+    [Fact]
+    public void Rewrite_PutsTheRealValueIntoCredentialHeadersOnly_ForTheUpstreamsHostAndPath()
+    {
+        var secret = HeldSecret.Of("ANTHROPIC_API_KEY", "sk-ant-api03-REAL0123456789abcdefghij");
+        var forward = new ModelForward("ANTHROPIC_BASE_URL", new Uri("https://gateway.example.org/anthropic/"), [secret]);
+        var head = Encoding.Latin1.GetBytes(
+            "POST /v1/messages?beta=true HTTP/1.1\r\nHost: 127.0.0.1:3129\r\nx-api-key: " + secret.Placeholder + "\r\n" +
+            "Authorization: Bearer " + secret.Placeholder + "\r\nX-Echo: " + secret.Placeholder + "\r\nConnection: keep-alive\r\n" +
+            "Content-Length: 2\r\n\r\n");
+
+        var (rewritten, used) = ModelForwarding.Rewrite(head, forward, out var problem)!.Value;
+        var text = Encoding.Latin1.GetString(rewritten);
+
+        Assert.Null(problem);
+        Assert.StartsWith("POST /anthropic/v1/messages?beta=true HTTP/1.1\r\nHost: gateway.example.org\r\n", text, StringComparison.Ordinal);
+        Assert.Contains($"x-api-key: {secret.Real}\r\n", text, StringComparison.Ordinal);
+        Assert.Contains($"Authorization: Bearer {secret.Real}\r\n", text, StringComparison.Ordinal);
+        // Any other header keeps the placeholder: a host that echoes one back would otherwise hand the key into the sandbox.
+        Assert.Contains($"X-Echo: {secret.Placeholder}\r\n", text, StringComparison.Ordinal);
+        Assert.Contains("Content-Length: 2\r\nConnection: close\r\n\r\n", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("keep-alive", text, StringComparison.Ordinal);
+        Assert.Equal([secret, secret], used);
+        Assert.Equal(new NetworkEndpoint("gateway.example.org", 443), forward.Host);
+    }
+
+    [Theory]
+    [InlineData("CONNECT api.anthropic.com:443 HTTP/1.1\r\n\r\n")]
+    [InlineData("GET http://elsewhere.example.org/ HTTP/1.1\r\n\r\n")]
+    [InlineData("GET //elsewhere.example.org/ HTTP/1.1\r\n\r\n")]
+    [InlineData("GET / HTTP/2\r\n\r\n")]
+    [InlineData("GET / HTTP/1.1\r\nbad header\r\n\r\n")]
+    public void Rewrite_AnythingButAnOriginFormRequest_IsRefused(string head)
+    {
+        var forward = new ModelForward("ANTHROPIC_BASE_URL", new Uri("https://api.anthropic.com"), [HeldSecret.Of("K", "secret-value-123")]);
+
+        Assert.Null(ModelForwarding.Rewrite(Encoding.Latin1.GetBytes(head), forward, out var problem));
+        Assert.NotNull(problem);
+    }
+
+    /// <summary>The real key goes to the model's host or nowhere: a certificate the system does not trust for the name ends it before a byte of the request.</summary>
+    [Fact]
+    public async Task Forward_ToAHostWhoseCertificateDoesNotVerify_SendsNothing()
+    {
+        using var key = System.Security.Cryptography.RSA.Create(2048);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=localhost", key,
+            System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        var upstream = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        upstream.Start();
+        var port = ((System.Net.IPEndPoint)upstream.LocalEndpoint).Port;
+        var read = Task.Run(async () =>
+        {
+            using var accepted = await upstream.AcceptTcpClientAsync();
+            await using var tls = new System.Net.Security.SslStream(accepted.GetStream());
+            try
+            {
+                await tls.AuthenticateAsServerAsync(certificate);
+                return await tls.ReadAsync(new byte[1]);
+            }
+            catch (Exception exception) when (exception is IOException or System.Security.Authentication.AuthenticationException)
+            {
+                return 0;
+            }
+        });
+        var sandbox = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        sandbox.Start();
+        using var inside = new System.Net.Sockets.TcpClient();
+        await inside.ConnectAsync(System.Net.IPAddress.Loopback, ((System.Net.IPEndPoint)sandbox.LocalEndpoint).Port);
+        using var client = await sandbox.AcceptSocketAsync();
+        using var host = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        await host.ConnectAsync(System.Net.IPAddress.Loopback, port);
+        var secret = HeldSecret.Of("ANTHROPIC_API_KEY", "sk-ant-api03-REAL0123456789abcdefghij");
+        var forward = new ModelForward("ANTHROPIC_BASE_URL", new Uri($"https://localhost:{port}"), [secret]);
+        var head = Encoding.Latin1.GetBytes($"POST /v1/messages HTTP/1.1\r\nHost: localhost\r\nx-api-key: {secret.Real}\r\n\r\n");
+
+        await Assert.ThrowsAnyAsync<System.Security.Authentication.AuthenticationException>(
+            () => ModelForwarding.ForwardAsync(client, host, forward, head, [], CancellationToken.None));
+        // The door closes the host's socket as the exchange ends: the host then reads its end, never a byte of the request
+        // (with TLS 1.3 its side of the handshake may have completed before the client checked the certificate).
+        host.Dispose();
+        Assert.Equal(0, await read.WaitAsync(TimeSpan.FromSeconds(30)));
+        upstream.Stop();
+        sandbox.Stop();
+    }
+
+    [Fact]
+    public void Layout_ForwardListensOnAFreePortAfterTheProxy_AndNamesItInItsVariable()
+    {
+        var model = new[] { new NetworkEndpoint("127.0.0.1", 3129) };
+        var forward = new ModelForward("ANTHROPIC_BASE_URL", new Uri("http://127.0.0.1:3129"), [HeldSecret.Of("K", "secret-value-123")]);
+        var layout = new EgressLayout(model, 0, [forward]);
+
+        Assert.Equal(["127.0.0.1:3128", "127.0.0.1:3129", "127.0.0.1:3130"], layout.Listeners.Select(l => l.ToString()));
+        Assert.Contains(("ANTHROPIC_BASE_URL", "http://127.0.0.1:3130"), layout.Environment);
+        Assert.Equal("http://127.0.0.1:3130", EgressLayout.ForwardUrl(model, [forward], 0));
+    }
+
+    [Fact]
+    public void Codex_AProvidersKey_IsAPlaceholder_AndItsBaseUrlGivenOnTheCommandLine()
+    {
+        var codexHome = TempPaths.NewDirectory("pc-codex");
+        try
+        {
+            File.WriteAllText(Path.Combine(codexHome, "config.toml"), """
+                model_provider = "corp"
+
+                [model_providers.other]
+                base_url = "https://other.example.org/v1"
+                env_key = "OTHER_KEY"
+
+                [model_providers.corp]
+                base_url = "https://llm.example.org/v1"
+                env_key = "CORP_KEY"
+                """);
+            var command = new AgentCommand("codex", new Dictionary<string, string?> { ["CORP_KEY"] = "corp-real-key-0123456789", ["OTHER_KEY"] = "other" });
+            var environment = new Dictionary<string, string?>();
+
+            var (forwards, arguments) = CodexSecrets.Hold(command, codexHome, [], environment);
+
+            var forward = Assert.Single(forwards);
+            Assert.Null(forward.Variable);
+            Assert.Equal(new Uri("https://llm.example.org/v1"), forward.Upstream);
+            Assert.Equal(Placeholders.For("corp-real-key-0123456789"), environment["CORP_KEY"]);
+            Assert.False(environment.ContainsKey("OTHER_KEY"));
+            Assert.Equal(["-c", "model_providers.corp.base_url=\"http://127.0.0.1:3129\""], arguments);
+        }
+        finally
+        {
+            TempPaths.Delete(codexHome);
+        }
+    }
+
+    [Fact]
+    public void Codex_OpenAisOwnProvider_KeyAndBaseUrlVariables()
+    {
+        var codexHome = TempPaths.NewDirectory("pc-codex");
+        try
+        {
+            var command = new AgentCommand("codex", new Dictionary<string, string?> { ["OPENAI_API_KEY"] = "sk-proj-real0123456789abcdefghijABCDEFGHIJ", ["OPENAI_BASE_URL"] = null });
+            var environment = new Dictionary<string, string?>();
+
+            var (forwards, arguments) = CodexSecrets.Hold(command, codexHome, [], environment);
+
+            var forward = Assert.Single(forwards);
+            Assert.Equal("OPENAI_BASE_URL", forward.Variable);
+            Assert.Equal(new Uri("https://api.openai.com/v1"), forward.Upstream);
+            Assert.StartsWith("sk-proj-", environment["OPENAI_API_KEY"], StringComparison.Ordinal);
+            Assert.NotEqual("sk-proj-real0123456789abcdefghijABCDEFGHIJ", environment["OPENAI_API_KEY"]);
+            Assert.Empty(arguments);
+        }
+        finally
+        {
+            TempPaths.Delete(codexHome);
+        }
+    }
+}
