@@ -277,7 +277,14 @@ public sealed class SessionManager(
     public Task TurnReviewsSettledAsync(string sessionId, CancellationToken cancellationToken) =>
         live.RunnerOf(sessionId) is { } runner ? runner.TurnReviewsSettledAsync(cancellationToken) : Task.CompletedTask;
 
-    public bool IsWorking(string sessionId) => live.RunnerOf(sessionId) is { IsQuiescent: false };
+    /// <summary>
+    /// True while the session's agent runs a turn, waits for a decision or is about to start a queued message, and while its
+    /// agent is being brought up to take one (its worktree made, its start under way; not while it waits in line for a slot,
+    /// which may be long): a message sent to a gone agent is queued at once and started in the background, and whoever waits
+    /// for the session to settle must not find it settled before that message has run.
+    /// </summary>
+    public bool IsWorking(string sessionId) => live.RunnerOf(sessionId) is { IsQuiescent: false }
+        || (live.IsPreparing(sessionId) && runnerServices.Slots.Place(sessionId) is null);
 
     /// <summary>Cancels the running turn; while the session's worktree is being made, that stops the session (nothing else runs).</summary>
     public async Task CancelAsync(string sessionId, Actor actor, CancellationToken cancellationToken)

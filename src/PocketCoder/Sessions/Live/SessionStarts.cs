@@ -273,6 +273,8 @@ public sealed partial class SessionStarts(
 
             if (inBackground is not null)
             {
+                // Its worktree gone, or never made: WORKTREE_UNAVAILABLE now, not a start that fails later.
+                _ = worktrees.WorkingDirectory(session.Id, project);
                 inBackground(session);
                 BeginQueuedStart(session, project, adapter, resume);
                 return null;
