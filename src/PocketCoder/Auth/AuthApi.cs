@@ -96,7 +96,7 @@ public static class AuthApi
             throttle.RecordFailure(client);
             AuthLog.PairingRefused(logger, client);
             throw new ApiProblem(StatusCodes.Status401Unauthorized, ErrorCodes.PairingCodeInvalid,
-                $"That pairing code is wrong, already used or expired. Run `{Cli.SelfCommand.Pair(options.DataDirectory)}` for a new one.");
+                $"That pairing code is wrong, already used or expired. Run the pairing command `serve` printed (`pocketcoder pair`) for a new one.");
         }
 
         AuthLog.Paired(logger, paired.Device.Id, paired.Device.Name, client);

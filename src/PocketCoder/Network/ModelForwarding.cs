@@ -26,7 +26,15 @@ public static class ModelForwarding
         var lines = Encoding.Latin1.GetString(head).Split("\r\n");
         var parts = lines[0].Split(' ');
         problem = null;
-        if (parts.Length != 3 || parts[0].Length == 0 || !parts[0].All(char.IsAsciiLetterUpper) || parts[2] is not ("HTTP/1.1" or "HTTP/1.0")
+        // A lone LF, CR or other control byte in a line would let a host that ends lines at LF read the rest as a body carrying
+        // the real key (echoed back in its error), so any is refused; as is every method but those the agents send (TRACE echoes).
+        if (lines.TakeWhile(line => line.Length > 0).Any(line => line.Any(c => (c < 0x20 && c != '\t') || c == 0x7F)))
+        {
+            problem = "a control character in the request's head";
+            return null;
+        }
+
+        if (parts.Length != 3 || parts[0] is not ("GET" or "POST" or "HEAD" or "OPTIONS") || parts[2] is not ("HTTP/1.1" or "HTTP/1.0")
             || !parts[1].StartsWith('/') || parts[1].StartsWith("//", StringComparison.Ordinal))
         {
             problem = "not an HTTP/1.x request for a path of the model's";
@@ -52,13 +60,13 @@ public static class ModelForwarding
                 continue;
             }
 
-            if (ModelForward.CredentialHeaders.Contains(name))
+            // Only a value that is the placeholder whole (or a bearer of it) gets the real one: a placeholder anywhere else in
+            // the value (beside text the host might echo) stays one.
+            if (ModelForward.CredentialHeaders.Contains(name)
+                && forward.Secrets.FirstOrDefault(s => value == s.Placeholder || value == $"Bearer {s.Placeholder}") is { } secret)
             {
-                foreach (var secret in forward.Secrets.Where(s => value.Contains(s.Placeholder, StringComparison.Ordinal)))
-                {
-                    value = value.Replace(secret.Placeholder, secret.Real, StringComparison.Ordinal);
-                    used.Add(secret);
-                }
+                value = value.Replace(secret.Placeholder, secret.Real, StringComparison.Ordinal);
+                used.Add(secret);
             }
 
             text.Append(name).Append(": ").Append(value).Append("\r\n");

@@ -13,6 +13,9 @@ public enum LifeEvent
     /// <summary>Its worktree could not be made (or was cut short and cannot be made again).</summary>
     PreparationFailed,
 
+    /// <summary>Its gone agent is brought back in the background for a message queued for it (no request waits for the start).</summary>
+    StartBegun,
+
     /// <summary>Its agent is to start but every agent slot is taken: it waits in line (said again whenever its place changes).</summary>
     JoinedLine,
 
@@ -96,6 +99,7 @@ public static class SessionLifecycle
     [
         new(LifeEvent.Prepared, [Preparing], Starting, "the worktree is there: the agent starts"),
         new(LifeEvent.PreparationFailed, [Preparing, Starting, Queued], Failed, "its worktree could not be made, or its agent not started there; the event says why"),
+        new(LifeEvent.StartBegun, [Idle, Failed, Interrupted], Starting, "a message came for its gone agent: it is brought back, then takes it"),
         new(LifeEvent.JoinedLine, [Preparing, .. Startable, Running, Waiting], Queued,
             "every agent slot is taken; it starts (or a paused agent resumes on its decision) when one is free"),
         new(LifeEvent.LeftLine, [Queued], Idle, "a cancel takes a resumed session out of line; what it would run stays held"),

@@ -70,12 +70,31 @@ public sealed class HeldSecretsPartsTests
     [InlineData("GET //elsewhere.example.org/ HTTP/1.1\r\n\r\n")]
     [InlineData("GET / HTTP/2\r\n\r\n")]
     [InlineData("GET / HTTP/1.1\r\nbad header\r\n\r\n")]
+    [InlineData("TRACE /v1/messages HTTP/1.1\r\n\r\n")]
+    [InlineData("POST /v1/messages HTTP/1.1\r\nx-api-key: K\n\n{\"model\":\"K\"}\r\n\r\n")]
+    [InlineData("POST /v1/messages HTTP/1.1\r\nx-api-key: K\rX\r\n\r\n")]
+    [InlineData("POST /v1/messages HTTP/1.1\r\nx-api-key: K\u0000\r\n\r\n")]
     public void Rewrite_AnythingButAnOriginFormRequest_IsRefused(string head)
     {
         var forward = new ModelForward("ANTHROPIC_BASE_URL", new Uri("https://api.anthropic.com"), [HeldSecret.Of("K", "secret-value-123")]);
 
-        Assert.Null(ModelForwarding.Rewrite(Encoding.Latin1.GetBytes(head), forward, out var problem));
+        // "K" stands for the placeholder: a head smuggling a second one past a bare LF is refused before any is swapped.
+        Assert.Null(ModelForwarding.Rewrite(Encoding.Latin1.GetBytes(head.Replace("K", forward.Secrets[0].Placeholder, StringComparison.Ordinal)), forward, out var problem));
         Assert.NotNull(problem);
+    }
+
+    /// <summary>Only a credential header that is the placeholder whole gets the real value: one beside other text could be echoed back.</summary>
+    [Fact]
+    public void Rewrite_APlaceholderBesideOtherText_StaysAPlaceholder()
+    {
+        var secret = HeldSecret.Of("ANTHROPIC_API_KEY", "sk-ant-api03-REAL0123456789abcdefghij");
+        var forward = new ModelForward("ANTHROPIC_BASE_URL", new Uri("https://api.anthropic.com"), [secret]);
+        var head = Encoding.Latin1.GetBytes($"POST /v1/messages HTTP/1.1\r\nx-api-key: echo {secret.Placeholder}\r\n\r\n");
+
+        var (rewritten, used) = ModelForwarding.Rewrite(head, forward, out _)!.Value;
+
+        Assert.DoesNotContain(secret.Real, Encoding.Latin1.GetString(rewritten), StringComparison.Ordinal);
+        Assert.Empty(used);
     }
 
     /// <summary>The real key goes to the model's host or nowhere: a certificate the system does not trust for the name ends it before a byte of the request.</summary>

@@ -220,6 +220,13 @@ public sealed partial class SessionStarts
                         return;
                     }
 
+                    if (liveSessions.RunnerOf(session.Id) is { HasAgent: true } up)
+                    {
+                        // Its agent came up another way meanwhile: never a second process on one conversation; it takes the queue.
+                        await up.RunQueueAsync(token);
+                        return;
+                    }
+
                     SessionRunner runner;
                     try
                     {

@@ -276,6 +276,9 @@ public sealed partial class SessionStarts(
                 // Its worktree gone, or never made: WORKTREE_UNAVAILABLE now, not a start that fails later.
                 _ = worktrees.WorkingDirectory(session.Id, project);
                 inBackground(session);
+                // Said starting before the lock goes: a message or a resume that comes meanwhile joins the queue, or finds the
+                // start under way, rather than starting a second agent beside it (a failed session would let it through).
+                Sessions.Move(session.Id, LifeEvent.StartBegun, resume ? "resuming for a message" : "starting for a message");
                 BeginQueuedStart(session, project, adapter, resume);
                 return null;
             }
