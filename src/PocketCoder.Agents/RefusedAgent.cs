@@ -24,6 +24,9 @@ public sealed class RefusedAgent(string id, string name, AgentCommand command, s
     /// with <c>--version</c>: a program PocketCoder refuses is one it cannot vouch for, and health, New session and doctor would
     /// otherwise run it on every look (with the server's environment). Its version is read from its npm package instead.
     /// </summary>
+    /// <summary>Whether its program is on this machine (found, never run).</summary>
+    public bool Installed => command.Resolve() is not null;
+
     public Task<AgentAvailability> ProbeAsync(CancellationToken cancellationToken) => Task.FromResult(command.Resolve() is { } executable
         ? new AgentAvailability(false, NpmLaunchers.PackageVersion(executable), $"PocketCoder does not start {name}: {reason}")
         : new AgentAvailability(false, null, $"{name} is not installed, and PocketCoder would not start it: {reason}"));

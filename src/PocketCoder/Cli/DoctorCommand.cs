@@ -152,14 +152,15 @@ internal sealed class DoctorCommand() : Verb("doctor", "Check this machine for P
                 available += probe.Available ? 1 : 0;
                 // A newer CLI than the newest checked is not a problem to fix (it may well work), but the owner should know.
                 var newer = Health.CheckedVersions.Newer(agent.Id, probe.Version);
-                if (agent is RefusedAgent)
+                if (agent is RefusedAgent refused)
                 {
                     refusedSeen = true;
                     // Agents refused by name are not the owner's to fix: one short line each where installed, and those not installed
-                    // named together after the loop; the reasons are paragraphs, kept for docs/agents.md and the phone.
-                    if (probe.Version is { } version)
+                    // named together after the loop; the reasons are paragraphs, kept for docs/agents.md and the phone. Its version
+                    // is its npm package's (it is never run), so one installed otherwise has none.
+                    if (refused.Installed)
                     {
-                        await output.WriteLineAsync($"-    agent {agent.Id}: {version} installed, not started ({(newer is null ? "refused by name" : "newer than the one refused: the reason may no longer hold")})");
+                        await output.WriteLineAsync($"-    agent {agent.Id}: {probe.Version ?? "(version unknown)"} installed, not started ({(newer is null ? "refused by name" : "newer than the one refused: the reason may no longer hold")})");
                     }
                     else
                     {

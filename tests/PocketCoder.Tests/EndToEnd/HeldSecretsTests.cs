@@ -88,7 +88,10 @@ public sealed class HeldSecretsTests
     /// <summary>The command an allowed call runs: everything it can read, written into the project for the test to read.</summary>
     private const string Dump =
         "mkdir -p seen; { env; for f in /proc/[0-9]*/environ; do echo \"== $f\"; tr '\\0' '\\n' < \"$f\"; done; " +
-        "find ~ \"${CLAUDE_CONFIG_DIR:-$HOME/.claude}\" \"${CODEX_HOME:-$HOME/.codex}\" /tmp -type f -size -4M 2>/dev/null | while read -r f; do echo \"== $f\"; cat \"$f\"; done; } " +
+        "{ find ~ \"${CLAUDE_CONFIG_DIR:-$HOME/.claude}\" \"${CODEX_HOME:-$HOME/.codex}\" -type f -size -4M; " +
+        // /tmp as the sandbox sees it, near its top and lately written: in the full suite it holds every other test's folders,
+        // and reading them all took long enough for Claude to send the command to the background (a turn that never ended).
+        "find /tmp -maxdepth 3 -type f -size -4M -mmin -15; } 2>/dev/null | while read -r f; do echo \"== $f\"; cat \"$f\"; done; } " +
         "> seen/dump.txt 2>&1; true";
 
     /// <summary>A session whose first turn runs <see cref="Dump"/> (allowed), and what it wrote.</summary>

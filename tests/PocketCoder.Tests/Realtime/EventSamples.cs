@@ -51,7 +51,7 @@ internal static class EventSamples
         Of(new MessageEvent("Sample subagent finding.", "sample-agent"), "Sample subagent finding."),
         Of(new TaskStatusEvent("sample-agent", "sample-task", null, "completed", null, "Sample subagent finding."), null),
         Of(new ToolResultEvent("sample-agent", "Sample subagent finding.", false, false), null),
-        Of(new UsageEvent(1200, 300, 0, 0, 0.042m, 0.042m), "$0.0420"),
+        Of(new UsageEvent(1200, 300, 0, 0, 0.042m, 0.042m), "$0.04"),
         Of(new TurnCompletedEvent("end_turn", false, "Here is a whole sample reply."), null),
         Of(new TurnChangesEvent(1, 2), "Review 2 changed files"),
         Of(new HistoryImportedEvent("terminal", 4, 0), "the conversation so far in the terminal"),

@@ -216,9 +216,14 @@ public sealed class StartupProblemTests : IDisposable
     public async Task Doctor_RefusedAgents_OneShortLineEach_NotAParagraph()
     {
         var path = Directory.CreateDirectory(File("refused-path")).FullName;
-        var auggie = Path.Combine(path, "auggie");
-        await System.IO.File.WriteAllTextAsync(auggie, "#!/bin/sh\necho '0.36.0 (commit 0123abcd)'\n");
-        System.IO.File.SetUnixFileMode(auggie, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        // Installed as npm installs it: the command a link to its package's script, whose package.json says the version (a
+        // refused agent is never run, so its version is read there).
+        var package = Directory.CreateDirectory(File("npm/lib/node_modules/@augmentcode/auggie")).FullName;
+        await System.IO.File.WriteAllTextAsync(Path.Combine(package, "package.json"), """{"name":"@augmentcode/auggie","version":"0.36.0"}""");
+        var script = Path.Combine(package, "augment.mjs");
+        await System.IO.File.WriteAllTextAsync(script, "#!/bin/sh\nexit 3\n");
+        System.IO.File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        System.IO.File.CreateSymbolicLink(Path.Combine(path, "auggie"), script);
         // Agent probes start through setsid, found on PATH.
         System.IO.File.CreateSymbolicLink(Path.Combine(path, "setsid"), System.IO.File.Exists("/usr/bin/setsid") ? "/usr/bin/setsid" : "/bin/setsid");
 
