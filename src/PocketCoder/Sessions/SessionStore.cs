@@ -185,7 +185,6 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
             if (row.Status is not null)
             {
                 Interlocked.Increment(ref _refusedMoves);
-                LastRefusedMove = $"{id}: {@event} in {row.Status}";
                 // Not an error of the caller's (a late word is expected), but one the table did not foresee shows here first.
                 logger?.LogDebug("Session {Session}: {Event} refused in {Status} by the lifecycle table", id, @event, row.Status);
             }
@@ -210,10 +209,8 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
 
     private int _refusedMoves;
 
-    /// <summary>How many events the table refused since start-up, and the last (the lifecycle tests read what was kept out).</summary>
+    /// <summary>How many events the table refused since start-up (the lifecycle tests read what was kept out; the log names each).</summary>
     internal int RefusedMoves => Volatile.Read(ref _refusedMoves);
-
-    internal string? LastRefusedMove { get; private set; }
 
     /// <summary>Archives (or brings back) a session: kept whole, hidden from lists; every device is told (reason <c>archived</c>).</summary>
     public bool SetArchived(DbWrite write, string id, bool archived)
