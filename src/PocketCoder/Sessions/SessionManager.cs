@@ -170,8 +170,8 @@ public sealed class SessionManager(
                 }
 
                 QueuedMessage? forTheStart = null;
-                runner = await starts.EnsureRunningAsync(sessionId, cancellationToken,
-                    inBackground: session => forTheStart = Messages.Add(session.Id, message, actor, held: false, first: true));
+                runner = await starts.EnsureRunningAsync(sessionId, cancellationToken, new BackgroundStart("for a message",
+                    First: session => forTheStart = Messages.Add(session.Id, message, actor, held: false, first: true)));
                 if (forTheStart is not null)
                 {
                     return forTheStart;
@@ -352,18 +352,15 @@ public sealed class SessionManager(
 
     /// <summary>
     /// Brings an interrupted (or idle, process-less) session's agent back, conversation intact, on <paramref name="actor"/>'s word.
-    /// A session whose agent is already there changes nothing: resuming never takes over whose word a running turn is on.
+    /// A session whose agent is already there changes nothing: resuming never takes over whose word a running turn is on. The
+    /// request does not wait for the agent: the session is returned <c>starting</c> (or <c>queued</c>, in line for a slot), and
+    /// the start's outcome is told as events; what was queued before waits for the owner once the agent is back.
     /// </summary>
     public async Task<Session> ResumeAsync(string sessionId, Actor actor, CancellationToken cancellationToken)
     {
         EnsureMaySteer(sessionId, actor);
-        // In line for an agent slot (this call put it there), it resumes when its turn comes, its queue going on.
         var resumed = false;
-        await starts.EnsureRunningAsync(sessionId, cancellationToken, started: runner =>
-        {
-            runner?.ResumedBy(actor);
-            resumed = true;
-        });
+        await starts.EnsureRunningAsync(sessionId, cancellationToken, new BackgroundStart($"at {actor.Name}'s request", First: _ => resumed = true, ResumedBy: actor));
         if (resumed)
         {
             database.Write(write => ledger.Append(write, actor.Name, "session.resumed", sessionId));

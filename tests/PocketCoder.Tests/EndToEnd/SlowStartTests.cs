@@ -59,4 +59,53 @@ public sealed class SlowStartTests
         Assert.Equal(2, fake.Starts);
         Assert.Empty((await world.Http.GetOkAsync($"/api/sessions/{sessionId}/queue")).GetProperty("messages").EnumerateArray());
     }
+
+    [Fact]
+    public async Task AResume_AnswersWhileTheAgentStarts_AndWhatWasQueuedBeforeWaitsForTheOwner()
+    {
+        var longTurn = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var fake = new FakeAgent
+        {
+            Script = async (session, prompt) =>
+            {
+                if (prompt.Text == "long")
+                {
+                    await longTurn.Task;
+                }
+
+                await FakeAgent.Echo(session, prompt);
+            },
+        };
+        await using var world = await AgentWorld.FakeAsync(fake);
+        var sessionId = await world.StartSessionAsync("long");
+        await using var events = await world.EventsAsync(sessionId);
+        await events.WaitForAsync(e => e.Event == "message.user" && e.Str("text") == "long");
+        Assert.Equal("queued before", (await ApiAssert.OkJsonAsync(await world.Http.PostAsJsonAsync($"/api/sessions/{sessionId}/messages",
+            new { text = "queued before" }))).GetProperty("queued").GetProperty("text").GetString());
+
+        // Its agent dies mid-turn, the message still queued; the resume's start takes as long as it takes.
+        (await fake.SessionAsync(0)).Exit();
+        await events.WaitForAsync(e => e.Event == "session.status" && e.Str("status") == "failed");
+        var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        fake.StartHold = up.Task;
+
+        var resumed = await world.Http.PostAsync($"/api/sessions/{sessionId}/resume", null).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(HttpStatusCode.Accepted, resumed.StatusCode);
+        Assert.Equal("starting", (await ApiAssert.OkJsonAsync(resumed)).GetProperty("status").GetString());
+        Assert.True((await world.Http.GetOkAsync($"/api/sessions/{sessionId}/queue")).GetProperty("held").GetBoolean());
+
+        up.SetResult();
+        await events.WaitForAsync(e => e.Event == "session.status" && e.Str("status") == "idle" && e.Str("reason") == "resumed");
+        var queue = await world.Http.GetOkAsync($"/api/sessions/{sessionId}/queue");
+        Assert.True(queue.GetProperty("held").GetBoolean(), "what was queued before the agent went away ran without the owner");
+        Assert.Equal("queued before", Assert.Single(queue.GetProperty("messages").EnumerateArray()).GetProperty("text").GetString());
+        Assert.Empty((await fake.SessionAsync(1)).Sent);
+
+        // A message sent now goes first and lets the held one go on after it.
+        await world.Http.PostAsJsonAsync($"/api/sessions/{sessionId}/messages", new { text = "now" });
+        var now = await events.WaitForAsync(e => e.Event == "message.user" && e.Str("text") == "now");
+        var after = await events.WaitForAsync(e => e.Event == "message.user" && e.Str("text") == "queued before");
+        Assert.True(after.Id > now.Id);
+        Assert.Equal(2, fake.Starts);
+    }
 }

@@ -48,15 +48,33 @@ internal sealed class LiveSession(string id)
     public void EndBudgetWait() => Interlocked.Exchange(ref _budgetWait, 0);
 }
 
+/// <summary>A start no request waits for (<see cref="SessionStarts.EnsureRunningAsync"/>).</summary>
+/// <param name="For">What it is for, in the status's reason ("for a message": "resuming for a message").</param>
+/// <param name="First">Done under the start lock before the start begins (a message joins the queue, first in line).</param>
+/// <param name="ResumedBy">Whose resume it is: what the agent carries on with is on their word, and what was queued before
+/// waits for them.</param>
+internal sealed record BackgroundStart(string For, Action<Session>? First = null, PocketCoder.Auth.Actor? ResumedBy = null);
+
 /// <summary>
 /// A wait before a session's agent can start: its worktree being made, or its place in line for an agent slot; and what stops
 /// it: a stop or cancel of its session, or the server stopping.
 /// </summary>
 /// <param name="resume">Its agent carries on a conversation (a session in line for a slot that had one): a cancel takes it
 /// out of line rather than stopping it.</param>
-internal sealed class Preparation(CancellationToken stopping, bool resume = false)
+/// <param name="resumedBy">Whose resume this start is: what the agent carries on with is on their word, and what was queued
+/// before it waits for them (<see cref="HoldsQueue"/>).</param>
+internal sealed class Preparation(CancellationToken stopping, bool resume = false, PocketCoder.Auth.Actor? resumedBy = null)
 {
     public bool Resume { get; } = resume;
+
+    public PocketCoder.Auth.Actor? ResumedBy { get; } = resumedBy;
+
+    /// <summary>
+    /// What waits in the queue was sent to an agent that went away, and waits for its owner once the agent is back (as a
+    /// resume within a request held it). A message sent meanwhile goes first and lets the rest go on. Read and written under
+    /// the session's start lock.
+    /// </summary>
+    public bool HoldsQueue { get; set; }
 
     public CancellationTokenSource Cancel { get; } = CancellationTokenSource.CreateLinkedTokenSource(stopping);
 
@@ -94,9 +112,11 @@ public sealed class LiveSessions
 
     /// <summary>
     /// With no agent running, nothing queued starts until the owner says so; while its worktree is made or it waits for a slot,
-    /// it starts once its agent is up.
+    /// it starts once its agent is up, unless a resume holds it for the owner.
     /// </summary>
-    public bool QueueHeld(string sessionId) => !IsPreparing(sessionId) && (RunnerOf(sessionId) is not { } runner || runner.QueueHeld);
+    public bool QueueHeld(string sessionId) => PreparationOf(sessionId) is { } waiting
+        ? waiting.HoldsQueue
+        : RunnerOf(sessionId) is not { } runner || runner.QueueHeld;
 
     /// <summary>Runs <paramref name="work"/> under the session's start lock.</summary>
     public Task<T> ExclusivelyAsync<T>(string sessionId, Func<Task<T>> work, CancellationToken cancellationToken) =>

@@ -51,9 +51,10 @@ public sealed partial class SessionStarts
     /// The session's agent is to start but every slot is taken: it joins the line now (its status says so before this returns),
     /// and starts with its queue going on once a slot is free. Under the session's start lock.
     /// </summary>
-    internal void BeginQueuedStart(Session session, Project project, IAgentAdapter adapter, bool resume)
+    /// <param name="resumedBy">Whose resume it is: what was queued before it is held for the owner once the agent is back.</param>
+    internal void BeginQueuedStart(Session session, Project project, IAgentAdapter adapter, bool resume, Actor? resumedBy = null)
     {
-        var waiting = new Preparation(_stopping.Token, resume);
+        var waiting = new Preparation(_stopping.Token, resume, resumedBy) { HoldsQueue = resumedBy is not null && !Queue.IsEmpty(session.Id) };
         liveSessions.Of(session.Id).Prepare(waiting);
         // Joins the line at once (its status is written as it does), then waits for its turn.
         var slot = runnerServices.Slots.TakeAsync(session.Id, waiting.Cancel.Token);
@@ -223,14 +224,18 @@ public sealed partial class SessionStarts
                     if (liveSessions.RunnerOf(session.Id) is { HasAgent: true } up)
                     {
                         // Its agent came up another way meanwhile: never a second process on one conversation; it takes the queue.
-                        await up.RunQueueAsync(token);
+                        if (!preparation.HoldsQueue)
+                        {
+                            await up.RunQueueAsync(token);
+                        }
+
                         return;
                     }
 
                     SessionRunner runner;
                     try
                     {
-                        runner = await StartRunnerAsync(Sessions.Get(session.Id), project, adapter, resume, slot, token, holdQueued: false);
+                        runner = await StartRunnerAsync(Sessions.Get(session.Id), project, adapter, resume, slot, token, holdQueued: preparation.HoldsQueue);
                         handed = true;
                     }
                     catch (ApiProblem problem)
@@ -251,7 +256,15 @@ public sealed partial class SessionStarts
                         return;
                     }
 
-                    await runner.RunQueueAsync(token);
+                    if (preparation.ResumedBy is { } resumer)
+                    {
+                        runner.ResumedBy(resumer);
+                    }
+
+                    if (!preparation.HoldsQueue)
+                    {
+                        await runner.RunQueueAsync(token);
+                    }
                 }
                 finally
                 {
@@ -303,10 +316,18 @@ public sealed partial class SessionStarts
         var gate = liveSessions.Of(sessionId).StartLock;
         // Still listed for a moment after a failure is recorded (the preparation's last step takes it off): the status, written
         // with the failure's event, says whether it is really still being prepared.
-        return await gate.RunAsync(() => Task.FromResult(liveSessions.IsPreparing(sessionId)
-                && Sessions.Find(sessionId)?.Status is SessionStatuses.Preparing or SessionStatuses.Queued or SessionStatuses.Starting
-                ? Queue.Add(sessionId, message, actor, held: false)
-                : null),
-            cancellationToken);
+        return await gate.RunAsync(() =>
+        {
+            if (liveSessions.PreparationOf(sessionId) is not { } waiting
+                || Sessions.Find(sessionId)?.Status is not (SessionStatuses.Preparing or SessionStatuses.Queued or SessionStatuses.Starting))
+            {
+                return Task.FromResult<QueuedMessage?>(null);
+            }
+
+            // What a resume holds for the owner: a message sent now goes first and lets the rest go on, as it does with the agent up.
+            var first = waiting.HoldsQueue;
+            waiting.HoldsQueue = false;
+            return Task.FromResult<QueuedMessage?>(Queue.Add(sessionId, message, actor, held: false, first: first));
+        }, cancellationToken);
     }
 }

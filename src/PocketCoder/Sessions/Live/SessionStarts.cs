@@ -121,6 +121,7 @@ public sealed partial class SessionStarts(
         {
             if (await EnsureRunningAsync(sessionId, cancellationToken) is not { } runner)
             {
+                await LetHeldQueueGoAsync(sessionId, cancellationToken);
                 return false;
             }
 
@@ -137,6 +138,19 @@ public sealed partial class SessionStarts(
             }
         }
     }
+
+    /// <summary>A resume under way holds what was queued before it for the owner: they let it go now, and it runs once the agent is up.</summary>
+    private Task LetHeldQueueGoAsync(string sessionId, CancellationToken cancellationToken) =>
+        liveSessions.Of(sessionId).StartLock.RunAsync(() =>
+        {
+            if (liveSessions.PreparationOf(sessionId) is { HoldsQueue: true } waiting)
+            {
+                waiting.HoldsQueue = false;
+                Queue.Announce(sessionId, held: false);
+            }
+
+            return Task.CompletedTask;
+        }, cancellationToken);
 
     /// <summary>Whether <paramref name="runner"/> was suspended (not stopped for good) once what holds the start lock is done.</summary>
     internal async Task<bool> SuspendedMeanwhileAsync(string sessionId, SessionRunner runner, CancellationToken cancellationToken)
@@ -213,13 +227,11 @@ public sealed partial class SessionStarts(
     /// The session's live runner, its agent started (or resumed) first if its process is gone; null when it waits for an agent
     /// slot instead (it joined the line here, or was in it already), or for its worktree.
     /// </summary>
-    /// <param name="started">Called, under the session's start lock, only when this call started the agent (with its runner) or
-    /// put the session in line for a slot (with null).</param>
     /// <param name="inBackground">Given, no start is waited for: under the start lock, once the agent is known to be down and
-    /// its start allowed, this is called (a message joins the queue, first) and the start goes on in the background (in line if
-    /// every slot is taken), running the queue once the agent is up; null is returned. Its outcome is told as events.</param>
-    internal async Task<SessionRunner?> EnsureRunningAsync(string sessionId, CancellationToken cancellationToken, Action<SessionRunner?>? started = null,
-        Action<Session>? inBackground = null)
+    /// its start allowed, its <see cref="BackgroundStart.First"/> is called (a message joins the queue, first) and the start goes
+    /// on in the background (in line if every slot is taken), running the queue once the agent is up (or holding it for the owner
+    /// on a resume); null is returned. Its outcome is told as events.</param>
+    internal async Task<SessionRunner?> EnsureRunningAsync(string sessionId, CancellationToken cancellationToken, BackgroundStart? inBackground = null)
     {
         var session = Sessions.Get(sessionId);
         // A paused agent is live too: the owner's decision resumes it, on the call it paused on (never a second process).
@@ -275,24 +287,21 @@ public sealed partial class SessionStarts(
             {
                 // Its worktree gone, or never made: WORKTREE_UNAVAILABLE now, not a start that fails later.
                 _ = worktrees.WorkingDirectory(session.Id, project);
-                inBackground(session);
+                inBackground.First?.Invoke(session);
                 // Said starting before the lock goes: a message or a resume that comes meanwhile joins the queue, or finds the
                 // start under way, rather than starting a second agent beside it (a failed session would let it through).
-                Sessions.Move(session.Id, LifeEvent.StartBegun, resume ? "resuming for a message" : "starting for a message");
-                BeginQueuedStart(session, project, adapter, resume);
+                Sessions.Move(session.Id, LifeEvent.StartBegun, resume ? $"resuming {inBackground.For}" : $"starting {inBackground.For}");
+                BeginQueuedStart(session, project, adapter, resume, inBackground.ResumedBy);
                 return null;
             }
 
             if (runnerServices.Slots.TryTake(session.Id) is not { } slot)
             {
                 BeginQueuedStart(session, project, adapter, resume);
-                started?.Invoke(null);
                 return null;
             }
 
-            var runner = await StartRunnerAsync(session, project, adapter, resume, slot, cancellationToken);
-            started?.Invoke(runner);
-            return runner;
+            return await StartRunnerAsync(session, project, adapter, resume, slot, cancellationToken);
         }, cancellationToken);
     }
 
