@@ -77,10 +77,13 @@ public sealed class WatchLinks(Database database, Ledger.LedgerStore ledger, Dev
         var now = clock.GetUtcNow();
         return database.Write(write =>
         {
-            var link = write.Query("SELECT session_id, expires_at, secret_hash FROM watch_links WHERE id = $id AND revoked_at IS NULL",
-                r => (Session: r.GetString(0), Expires: r.Time(1), Hash: r.GetString(2)), ("$id", id)).FirstOrDefault();
+            var link = write.Query(
+                "SELECT session_id, expires_at, secret_hash, project_id, created_by, created_by_device FROM watch_links WHERE id = $id AND revoked_at IS NULL",
+                r => (Session: r.GetString(0), Expires: r.Time(1), Hash: r.GetString(2), Project: r.GetString(3), By: r.GetString(4), Device: r.GetString(5)),
+                ("$id", id)).FirstOrDefault();
             if (link.Session is null || link.Expires <= now
-                || !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(link.Hash), Encoding.ASCII.GetBytes(Hash(secret))))
+                || !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(link.Hash), Encoding.ASCII.GetBytes(Hash(secret)))
+                || !MakerMayShare(link.Device, link.By, link.Project))
             {
                 return ((Watcher, string)?)null;
             }
@@ -101,11 +104,13 @@ public sealed class WatchLinks(Database database, Ledger.LedgerStore ledger, Dev
     /// <summary>The watcher an opening's cookie stands for, or null once its link is revoked or expired.</summary>
     public Watcher? Find(string cookieSecret)
     {
-        var found = database.Read(connection => connection.Query(
-            "SELECT o.id, l.id, l.session_id, l.expires_at FROM watch_openings o JOIN watch_links l ON l.id = o.link_id "
-            + "WHERE o.cookie_hash = $hash AND l.revoked_at IS NULL",
-            r => new Watcher(r.GetString(0), r.GetString(1), r.GetString(2), r.Time(3)), ("$hash", Hash(cookieSecret)))).FirstOrDefault();
-        if (found is null || found.ExpiresAt <= clock.GetUtcNow())
+        var row = database.Read(connection => connection.Query(
+            "SELECT o.id, l.id, l.session_id, l.expires_at, l.project_id, l.created_by, l.created_by_device FROM watch_openings o "
+            + "JOIN watch_links l ON l.id = o.link_id WHERE o.cookie_hash = $hash AND l.revoked_at IS NULL",
+            r => (Watcher: new Watcher(r.GetString(0), r.GetString(1), r.GetString(2), r.Time(3)), Project: r.GetString(4), By: r.GetString(5),
+                Device: r.GetString(6)),
+            ("$hash", Hash(cookieSecret)))).FirstOrDefault();
+        if (row.Watcher is not { } found || found.ExpiresAt <= clock.GetUtcNow() || !MakerMayShare(row.Device, row.By, row.Project))
         {
             return null;
         }
@@ -150,12 +155,20 @@ public sealed class WatchLinks(Database database, Ledger.LedgerStore ledger, Dev
         return link;
     }
 
+    /// <summary>
+    /// Whether a link's maker could make it now. Asked again at every opening and every request of a watcher as well as on each
+    /// access change: a change heard by nobody (the server stopped between a revocation's write and its event) never leaves a
+    /// link alive that its maker could no longer make.
+    /// </summary>
+    private bool MakerMayShare(string device, string by, string project) =>
+        authority.Check(new Actor(device, by), project, new Teams.ShareWatch()).Allowed;
+
     public void Changed(AccessChange change)
     {
         var live = database.Read(connection => connection.Query(
             "SELECT id, project_id, created_by, created_by_device FROM watch_links WHERE revoked_at IS NULL AND expires_at > $now",
             r => (Id: r.GetString(0), Project: r.GetString(1), By: r.GetString(2), Device: r.GetString(3)), ("$now", clock.GetUtcNow().ToDb())));
-        foreach (var link in live.Where(l => !authority.Check(new Actor(l.Device, l.By), l.Project, new Teams.ShareWatch()).Allowed))
+        foreach (var link in live.Where(l => !MakerMayShare(l.Device, l.By, l.Project)))
         {
             if (Get(link.Id) is not { } ending)
             {

@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using PocketCoder.Auth;
+using PocketCoder.Data;
 using PocketCoder.Teams;
 using PocketCoder.Tests.Infrastructure;
 
@@ -54,6 +56,37 @@ public sealed class WatchLinkAccessTests
             var revoked = (await owner.Http.GetOkAsync("/api/ledger?limit=1000")).GetProperty("entries").EnumerateArray()
                 .Where(e => e.GetProperty("action").GetString() == "watch.revoked").ToList();
             Assert.Equal("system", Assert.Single(revoked).GetProperty("actor").GetString());
+        }
+        finally
+        {
+            TempPaths.Delete(repository);
+        }
+    }
+
+    [Fact]
+    public async Task ALinkWhoseMakerWasRevokedUnheard_OpensNothingAndServesNothing()
+    {
+        await using var server = await TestServer.StartAsync(fakeAgent: new FakeAgent());
+        var owner = await server.PairAsync("owner's phone");
+        var ana = await server.PairPersonAsync("Ana", Role.Owner);
+        var repository = TempPaths.NewGitRepository();
+        try
+        {
+            var project = (await owner.Http.PostOkAsync("/api/projects", new { path = repository })).GetProperty("id").GetString();
+            var session = (await owner.Http.PostOkAsync($"/api/projects/{project}/sessions", new { agent = FakeAgent.AgentId, prompt = "hello" }))
+                .GetProperty("id").GetString()!;
+            var made = await ana.Http.PostOkAsync($"/api/sessions/{session}/watch-links", new { expiresInHours = 720 });
+            using var watcher = Watcher(server, await OpenAsync(server, made));
+            Assert.Equal(HttpStatusCode.OK, (await watcher.GetAsync($"/api/sessions/{session}/events/page")).StatusCode);
+
+            // Her device revoked with nobody told (the server stopped between the write and its event): the link still
+            // reads live in its own table, and must serve nothing all the same.
+            server.Services.GetRequiredService<PocketCoder.Data.Database>().Write(write =>
+                write.Execute("UPDATE devices SET revoked_at = $now WHERE id = $id", ("$now", DateTimeOffset.UtcNow.ToDb()), ("$id", ana.DeviceId)));
+            Assert.Equal(HttpStatusCode.Unauthorized, (await watcher.GetAsync($"/api/sessions/{session}/events/page")).StatusCode);
+            using var anonymous = new HttpClient(new HttpClientHandler { UseCookies = false }) { BaseAddress = server.BaseUrl };
+            var reopened = await anonymous.PostAsJsonAsync("/api/watch/open", new { token = made.GetProperty("url").GetString()!["/watch#".Length..] });
+            Assert.False(reopened.IsSuccessStatusCode, $"the link opened again: {(int)reopened.StatusCode}");
         }
         finally
         {

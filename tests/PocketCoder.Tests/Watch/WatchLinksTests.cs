@@ -24,7 +24,10 @@ public sealed class WatchLinksTests : IDisposable
         _database.Migrate();
         _database.Write(write => write.Execute(
             "INSERT INTO projects (id, name, path, created_at) VALUES ('p', 'demo', '/tmp/demo', '2026-01-01');"
-            + "INSERT INTO sessions (id, project_id, agent, status, agent_session_id, created_at, updated_at) VALUES ('s', 'p', 'fake', 'idle', 'a', '2026-01-01', '2026-01-01');"));
+            + "INSERT INTO sessions (id, project_id, agent, status, agent_session_id, created_at, updated_at) VALUES ('s', 'p', 'fake', 'idle', 'a', '2026-01-01', '2026-01-01');"
+            // The links' maker: an owner's device (a link serves only while its maker may share the session).
+            + "INSERT INTO people (id, name, role, created_at) VALUES ('o', 'Owner', 'owner', '2026-01-01');"
+            + "INSERT INTO devices (id, name, token_hash, created_at, person_id) VALUES ('d', 'Owner''s phone', 'h', '2026-01-01', 'o');"));
         var ledger = new LedgerStore(_database, _clock);
         _links = new WatchLinks(_database, ledger, new DeviceConnections(), new PocketCoder.Teams.Authority(_database, new PocketCoder.Teams.TeamPolicies(_database, ledger)), _clock);
     }
