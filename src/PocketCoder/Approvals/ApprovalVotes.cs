@@ -66,7 +66,10 @@ public static class ApprovalVotes
 
     private static bool Counts(DbWrite write, Approval approval, Vote vote)
     {
+        // The one table says whether they may still allow it (one allow of their own: the count of many is this class's).
         var who = Authority.Who(write, vote.DeviceId, vote.PersonName, approval.ProjectId);
-        return who.Active && who.PersonId == vote.PersonId && who.Role >= (Roles.FromWire(approval.DeciderRole) ?? Role.Approver);
+        var least = Roles.FromWire(approval.DeciderRole) ?? Role.Approver;
+        return who.PersonId == vote.PersonId
+            && DecisionRights.Check(who, new DecideCall(approval.Risk, least, Needed: 1, AllowedAlready: false, Decisions.AllowOnce), TeamPolicy.Default).Allowed;
     }
 }

@@ -291,7 +291,10 @@ public sealed class Notifier(
             var (projectName, title) = Names(sessionId);
             var body = $"{(use.Scope == "session" ? $"The session {title ?? ""}".TrimEnd() : "The project")} has spent {Percent(use)} of its budget: "
                 + $"{Budgets.Describe(use.UsedTokens, use.UsedCostUsd)} of {Budgets.Describe(use.CapTokens, use.CapCostUsd)}.";
-            var raisers = people.DeviceRoles(session.ProjectId).Where(d => d.Role >= Teams.Role.Approver).Select(d => d.DeviceId).ToHashSet(StringComparer.Ordinal);
+            // Those the one table lets raise it: the warning is theirs to act on.
+            var raisers = people.DeviceRoles(session.ProjectId)
+                .Where(d => Teams.DecisionRights.Check(new Teams.Decider(null, d.DeviceId, d.Role, Active: true), Teams.DecideCall.RaiseBudget, Teams.TeamPolicy.Default).Allowed)
+                .Select(d => d.DeviceId).ToHashSet(StringComparer.Ordinal);
             Dispatch(NotificationKinds.BudgetWarning, sessionId, (_, settings, silent) => Message(settings, silent, NotificationKinds.BudgetWarning,
                 $"Budget at {Percent(use)} · {projectName}", body, "A budget is nearly spent.", SessionTag(sessionId), SessionUrl(sessionId)),
                 escalate: false, among: raisers);

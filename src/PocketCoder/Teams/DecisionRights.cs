@@ -51,6 +51,9 @@ public sealed record DecideCall(string Risk, Role Least, int Needed, bool Allowe
 {
     public const string Answer = "answer";
 
+    /// <summary>Raising a spent budget one step, as its question asks (who a budget warning goes to).</summary>
+    public static readonly DecideCall RaiseBudget = new(RiskClasses.Budget, TeamPolicy.Default.LeastToDecide(RiskClasses.Budget), 1, false, Decisions.AllowOnce);
+
     public bool Allows => Decision != Decisions.Deny;
 }
 
