@@ -121,7 +121,7 @@ public static class ApprovalsApi
     public const int MaxBatch = 50;
 
     public static IServiceCollection AddApprovals(this IServiceCollection services) =>
-        services.AddSingleton<Rules>().AddSingleton<TeamPolicies>().AddSingleton<Authority>().AddSingleton<Budgets>().AddSingleton<ApprovalStore>().AddSingleton<Gatekeeper>();
+        services.AddSingleton<Rules>().AddSingleton<ApprovalStore>().AddSingleton<Gatekeeper>();
 
     public static void MapApprovals(this IEndpointRouteBuilder api)
     {
@@ -139,7 +139,6 @@ public static class ApprovalsApi
         rules.MapDelete("/{ruleId}", RemoveRule).WithName("RemoveRule");
         rules.MapPut("/{ruleId}", ChangeRule).WithName("ChangeRule");
         rules.MapPost("/preview", PreviewRule).WithName("PreviewRule");
-        api.MapTeamPolicy();
     }
 
     private static IEnumerable<ApprovalResponse> List(string? status, string? sessionId, ApprovalStore approvals, Authority authority, ClaimsPrincipal user)

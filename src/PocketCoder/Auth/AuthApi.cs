@@ -37,7 +37,7 @@ public static class AuthApi
 {
     public static IServiceCollection AddAuth(this IServiceCollection services)
     {
-        services.AddSingleton<Devices>().AddSingleton<People>().AddSingleton<PairingThrottle>().AddSingleton<DeviceConnections>()
+        services.AddSingleton<Devices>().AddSingleton<PairingThrottle>().AddSingleton<DeviceConnections>()
             .AddSingleton<AccessChanges>()
             .AddSingleton<IAccessSubscriber>(services => services.GetRequiredService<DeviceConnections>())
             .AddSingleton<IAccessSubscriber, HeldWorkAnnouncement>()
@@ -62,7 +62,6 @@ public static class AuthApi
         var devices = api.MapGroup("/devices");
         devices.MapGet("/", List).WithName("ListDevices");
         devices.MapDelete("/{id}", Revoke).WithName("RevokeDevice");
-        api.MapPeople();
     }
 
     private static PairResponse Pair(PairRequest request, HttpContext context, Devices devices, PairingThrottle throttle, [FromServices] PocketCoderOptions options,

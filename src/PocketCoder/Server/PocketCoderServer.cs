@@ -24,6 +24,7 @@ using PocketCoder.Reach;
 using PocketCoder.Reach.Hub;
 using PocketCoder.Realtime;
 using PocketCoder.Sessions;
+using PocketCoder.Teams;
 using PocketCoder.Web;
 using PocketCoder.Workspace.Commands;
 using PocketCoder.Workspace.Files;
@@ -61,6 +62,7 @@ public static class PocketCoderServer
             .AddHostedService<DatabaseLifetime>()
             .AddLedger()
             .AddAuth()
+            .AddTeams()
             .AddProjects()
             .AddFolders()
             .AddProfiles()
@@ -108,6 +110,7 @@ public static class PocketCoderServer
         var api = app.MapGroup("/api");
         api.MapHealth();
         api.MapAuth();
+        api.MapTeams();
         api.MapProjects();
         api.MapFolders();
         api.MapSessions();
