@@ -250,8 +250,12 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
             return runner.OnEventAsync(agentEvent, cancellationToken);
         }
 
+        /// <remarks>Only the current process may ask: one the runner has moved on from is not the agent the owner steers, and
+        /// whatever it asks is refused unasked (never put to anyone, never run).</remarks>
         public Task<PermissionDecision> RequestPermissionAsync(PermissionRequest request, CancellationToken cancellationToken) =>
-            runner.RequestPermissionAsync(request, cancellationToken);
+            process == Volatile.Read(ref runner._process)
+                ? runner.RequestPermissionAsync(request, cancellationToken)
+                : Task.FromResult(PermissionDecision.Deny("This agent process was replaced; nothing it asks runs."));
     }
 
     /// <summary>
@@ -452,6 +456,12 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
 
     public async Task<PermissionDecision> RequestPermissionAsync(PermissionRequest request, CancellationToken cancellationToken)
     {
+        if (_stopped.IsCancellationRequested)
+        {
+            // Stopped (the session, or this runner for a newer one): nothing is asked or run on its behalf any more.
+            return PermissionDecision.Deny("This session's agent was stopped; nothing it asks runs.");
+        }
+
         var decision = await _paused.RequestAsync(request, _snapshots.Opening, AskGateAsync, cancellationToken).ConfigureAwait(false);
         if (decision.Allow && request.Kind == ToolKind.Fetch)
         {
