@@ -11,11 +11,11 @@ namespace PocketCoder.Sessions;
 /// them, by the same offers the app's buttons come from), so a viewer's, a revoked device's or a watch link's look starts
 /// nothing; how long it stays started and what stops it sooner is <see cref="Running.PausedCalls.WarmAsync"/>'s.
 /// </summary>
-public sealed class LooksAhead(SessionManager manager, SessionStore sessions, ApprovalStore approvals, Authority authority)
+public sealed class LooksAhead(Live.LiveSessions live, Server.PocketCoderOptions options, SessionStore sessions, ApprovalStore approvals, Authority authority)
 {
     /// <summary>The session's screen opened: true when its agent is paused on a call the looker may decide.</summary>
     public bool SessionOpened(Actor actor, string sessionId) =>
-        manager.IsPaused(sessionId) && PausedOn(sessionId) is { } call && MayDecide(actor, call) && manager.WarmPaused(sessionId, screenOpened: true);
+        live.IsPaused(sessionId) && PausedOn(sessionId) is { } call && MayDecide(actor, call) && WarmPaused(sessionId, screenOpened: true);
 
     /// <summary>
     /// One call's card shown (the inbox's first): true when it is the call its session's agent is paused on, and that agent
@@ -35,7 +35,23 @@ public sealed class LooksAhead(SessionManager manager, SessionStore sessions, Ap
                 "This call is not yours to decide, so your look starts nothing: its agent starts on the decision of whoever may decide it.");
         }
 
-        return manager.IsPaused(approval.SessionId) && PausedOn(approval.SessionId)?.Id == approval.Id && manager.WarmPaused(approval.SessionId, screenOpened: false);
+        return live.IsPaused(approval.SessionId) && PausedOn(approval.SessionId)?.Id == approval.Id && WarmPaused(approval.SessionId, screenOpened: false);
+    }
+
+    /// <summary>
+    /// The agent starts again in the background while they read, so their decision runs the call without its start-up.
+    /// </summary>
+    /// <returns>Whether the agent is paused and is asked to start (it may find every agent slot taken, and start nothing).</returns>
+    /// <param name="screenOpened">The look is the session's screen opening (again at every reconnect), not a card shown.</param>
+    private bool WarmPaused(string sessionId, bool screenOpened)
+    {
+        if (options.WarmPausedFor > TimeSpan.Zero && live.RunnerOf(sessionId) is { IsPaused: true } runner)
+        {
+            _ = Task.Run(() => runner.WarmPausedAsync(options.WarmPausedFor, screenOpened), CancellationToken.None);
+            return true;
+        }
+
+        return false;
     }
 
     /// <summary>The waiting call the session's agent was stopped on: a look starts it only for someone who may decide that one.</summary>

@@ -34,7 +34,7 @@ public sealed record SetAgentLimitRequest(int? Limit);
 /// and the memory each running session's process tree holds. The owner's limit is kept in <c>server_settings</c> and wins over
 /// the configuration until cleared.
 /// </summary>
-public sealed class Resources(Database database, PocketCoderOptions options, AgentSlots slots, SessionManager manager, Ledger.LedgerStore ledger)
+public sealed class Resources(Database database, PocketCoderOptions options, AgentSlots slots, Live.LiveSessions live, Ledger.LedgerStore ledger)
     : IHostedService
 {
     private const string LimitKey = "max_running_agents";
@@ -65,7 +65,7 @@ public sealed class Resources(Database database, PocketCoderOptions options, Age
 
     public ResourcesResponse Now()
     {
-        var running = manager.RunningProcesses();
+        var running = live.RunningProcesses();
         var trees = TreesOf([.. running.Select(r => r.ProcessId)]);
         var memory = running.Select(r => new SessionMemory(r.SessionId, r.Agent, trees.GetValueOrDefault(r.ProcessId))).ToList();
         var (machine, server) = MemoryNow();

@@ -37,16 +37,6 @@ public sealed class SessionManager(
 
     private MessageQueue Messages => runnerServices.Queue;
 
-    public int LiveCount => live.RunnerCount;
-
-    /// <summary>The runner of a live session (for tests that follow what a suspended one leaves behind).</summary>
-    internal SessionRunner? LiveRunner(string sessionId) => live.RunnerOf(sessionId);
-
-    /// <summary>The running sessions' agent processes, for their memory.</summary>
-    internal IReadOnlyList<(string SessionId, string Agent, int ProcessId)> RunningProcesses() =>
-        [.. live.Runners.Where(r => r.IsAlive).Select(r => (r.SessionId, r.Agent, r.ProcessId)).Where(r => r.ProcessId is not null)
-            .Select(r => (r.SessionId, r.Agent, r.ProcessId!.Value))];
-
     /// <param name="worktree">Work in a git worktree of its own, on a new branch (see <see cref="Workspace.Worktrees.SessionWorktrees"/>):
     /// the session is returned <c>preparing</c> as soon as its base is checked, and the worktree is made after (see
     /// <see cref="PrepareAsync"/>); the prompt waits in its queue meanwhile.</param>
@@ -252,30 +242,8 @@ public sealed class SessionManager(
         return starts.RunQueueAsync(sessionId, cancellationToken);
     }
 
-    /// <summary>True while the session's agent runs a turn, waits for a decision, or is about to start a queued message.</summary>
-    /// <summary>True while the session's agent is stopped on a call nobody has decided yet (its decision resumes it).</summary>
-    public bool IsPaused(string sessionId) => live.RunnerOf(sessionId) is { IsPaused: true };
-
-    /// <summary>
-    /// Someone who may decide the call the session's paused agent waits on has opened it: the agent starts again in the
-    /// background while they read, so their decision runs the call without its start-up (<see cref="Running.PausedCalls.WarmAsync"/>).
-    /// </summary>
-    /// <returns>Whether the agent is paused and is asked to start (it may find every agent slot taken, and start nothing).</returns>
-    /// <param name="screenOpened">The look is the session's screen opening (again at every reconnect), not a card shown.</param>
-    public bool WarmPaused(string sessionId, bool screenOpened)
-    {
-        if (runnerServices.Options.WarmPausedFor > TimeSpan.Zero && live.RunnerOf(sessionId) is { IsPaused: true } runner)
-        {
-            _ = Task.Run(() => runner.WarmPausedAsync(runnerServices.Options.WarmPausedFor, screenOpened), CancellationToken.None);
-            return true;
-        }
-
-        return false;
-    }
-
-    /// <summary>Completes once the session's last turn's review is written (none is being closed in the background).</summary>
-    public Task TurnReviewsSettledAsync(string sessionId, CancellationToken cancellationToken) =>
-        live.RunnerOf(sessionId) is { } runner ? runner.TurnReviewsSettledAsync(cancellationToken) : Task.CompletedTask;
+    /// <inheritdoc cref="LiveSessions.TurnReviewsSettledAsync"/>
+    public Task TurnReviewsSettledAsync(string sessionId, CancellationToken cancellationToken) => live.TurnReviewsSettledAsync(sessionId, cancellationToken);
 
     /// <summary>
     /// True while the session's agent runs a turn, waits for a decision or is about to start a queued message, and while its

@@ -1,6 +1,6 @@
 using FakeLlm;
 using Microsoft.Extensions.DependencyInjection;
-using PocketCoder.Sessions;
+using PocketCoder.Sessions.Live;
 using PocketCoder.Tests.Infrastructure;
 
 namespace PocketCoder.Tests.EndToEnd;
@@ -13,24 +13,24 @@ public sealed class SuspendTests
     {
         var clock = new ManualClock(DateTimeOffset.UtcNow);
         await using var world = await AgentWorld.ClaudeAsync(clock);
-        var manager = world.Server.Services.GetRequiredService<SessionManager>();
+        var live = world.Server.Services.GetRequiredService<LiveSessions>();
         world.Model.Enqueue(ScriptedReply.Text("Noted: MANGO."));
         var sessionId = await world.StartSessionAsync("remember the fruit MANGO");
         await using var events = await world.EventsAsync(sessionId);
         await events.WaitForAsync("turn.completed");
         await events.WaitForAsync(e => e.Event == "session.status" && e.Str("status") == "idle");
-        Assert.Equal(1, manager.LiveCount);
+        Assert.Equal(1, live.RunnerCount);
 
         clock.Advance(TimeSpan.FromMinutes(16));
         var suspended = await events.WaitForAsync(e => e.Event == "session.status" && (e.Str("reason") ?? "").Contains("suspended", StringComparison.Ordinal));
         Assert.Equal("idle", suspended.Str("status"));
-        Assert.Equal(0, manager.LiveCount);
+        Assert.Equal(0, live.RunnerCount);
 
         world.Model.Enqueue(ScriptedReply.Text("MANGO."));
         await world.SendAsync(sessionId, "Which fruit?");
         await events.WaitForAsync("turn.completed");
         Assert.Contains("MANGO", world.Model.Requests[^1].Body.GetProperty("messages").GetRawText(), StringComparison.Ordinal);
-        Assert.Equal(1, manager.LiveCount);
+        Assert.Equal(1, live.RunnerCount);
     }
 
     /// <summary>
@@ -43,17 +43,17 @@ public sealed class SuspendTests
     {
         var clock = new ManualClock(DateTimeOffset.UtcNow);
         await using var world = await AgentWorld.ClaudeAsync(clock);
-        var manager = world.Server.Services.GetRequiredService<SessionManager>();
+        var live = world.Server.Services.GetRequiredService<LiveSessions>();
         world.Model.Enqueue(ScriptedReply.Text("Noted: KIWI."));
         var sessionId = await world.StartSessionAsync("remember the fruit KIWI");
         await using var events = await world.EventsAsync(sessionId);
         await events.WaitForAsync("turn.completed");
         await events.WaitForAsync(e => e.Event == "session.status" && e.Str("status") == "idle");
 
-        var runner = WeakRunner(manager, sessionId);
+        var runner = WeakRunner(live, sessionId);
         clock.Advance(TimeSpan.FromMinutes(16));
         await events.WaitForAsync(e => e.Event == "session.status" && (e.Str("reason") ?? "").Contains("suspended", StringComparison.Ordinal));
-        Assert.Equal(0, manager.LiveCount);
+        Assert.Equal(0, live.RunnerCount);
         // Collected within a few full collections (what the agent's exit left queued on the thread pool runs out first; on a
         // loaded machine that takes a while: bounded by time, not by a count of quick tries).
         var trying = System.Diagnostics.Stopwatch.StartNew();
@@ -77,19 +77,19 @@ public sealed class SuspendTests
         await world.SendAsync(sessionId, "Which fruit?");
         await events.WaitForAsync("turn.completed");
         Assert.Contains("KIWI", world.Model.Requests[^1].Body.GetProperty("messages").GetRawText(), StringComparison.Ordinal);
-        Assert.Equal(1, manager.LiveCount);
+        Assert.Equal(1, live.RunnerCount);
     }
 
     /// <summary>Apart, so that no local of the test keeps the runner alive.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    private static WeakReference WeakRunner(SessionManager manager, string sessionId) => new(manager.LiveRunner(sessionId) ?? throw new InvalidOperationException("not live"));
+    private static WeakReference WeakRunner(LiveSessions live, string sessionId) => new(live.RunnerOf(sessionId) ?? throw new InvalidOperationException("not live"));
 
     [Fact]
     public async Task PendingApproval_LongIdle_NeverSuspended()
     {
         var clock = new ManualClock(DateTimeOffset.UtcNow);
         await using var world = await AgentWorld.ClaudeAsync(clock);
-        var manager = world.Server.Services.GetRequiredService<SessionManager>();
+        var live = world.Server.Services.GetRequiredService<LiveSessions>();
         world.Model.Enqueue(ScriptedReply.ToolUse("Bash", new { command = "echo wait > wait.txt", description = "Write" }), ScriptedReply.Text("Done."));
         var sessionId = await world.StartSessionAsync("write wait.txt");
         await using var events = await world.EventsAsync(sessionId);
@@ -97,7 +97,7 @@ public sealed class SuspendTests
 
         clock.Advance(TimeSpan.FromHours(2));
         Assert.Equal(0, await world.Server.Services.GetRequiredService<PocketCoder.Sessions.Live.Suspensions>().SuspendIdleAsync(CancellationToken.None));
-        Assert.Equal(1, manager.LiveCount);
+        Assert.Equal(1, live.RunnerCount);
 
         await ApiAssert.OkJsonAsync(await world.DecideAsync(ask.Str("approvalId")!, "allow_once"));
         await events.WaitForAsync("turn.completed");

@@ -98,6 +98,18 @@ public sealed class LiveSessions
 
     public bool IsPreparing(string sessionId) => PreparationOf(sessionId) is not null;
 
+    /// <summary>True while the session's agent is stopped on a call nobody has decided yet (its decision resumes it).</summary>
+    public bool IsPaused(string sessionId) => RunnerOf(sessionId) is { IsPaused: true };
+
+    /// <summary>Completes once the session's last turn's review is written (none is being closed in the background).</summary>
+    public Task TurnReviewsSettledAsync(string sessionId, CancellationToken cancellationToken) =>
+        RunnerOf(sessionId) is { } runner ? runner.TurnReviewsSettledAsync(cancellationToken) : Task.CompletedTask;
+
+    /// <summary>The running sessions' agent processes, for their memory.</summary>
+    internal IReadOnlyList<(string SessionId, string Agent, int ProcessId)> RunningProcesses() =>
+        [.. Runners.Where(r => r.IsAlive).Select(r => (r.SessionId, r.Agent, r.ProcessId)).Where(r => r.ProcessId is not null)
+            .Select(r => (r.SessionId, r.Agent, r.ProcessId!.Value))];
+
     /// <summary>Every session's runner (a snapshot).</summary>
     public IReadOnlyList<SessionRunner> Runners => [.. _all.Values.Select(l => l.Runner).OfType<SessionRunner>()];
 
