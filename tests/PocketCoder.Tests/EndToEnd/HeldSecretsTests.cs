@@ -117,10 +117,10 @@ public sealed class HeldSecretsTests
         });
         var (session, dump) = await DumpAsync(world);
 
-        // The server refreshed it once, with the real refresh token; the sandbox holds neither the old tokens nor the new ones.
+        // The sandbox holds neither the old tokens nor the new ones; the server refreshed the login once, with the real refresh token.
+        AssertNothingReal(world, dump, "OAUTHSECRET");
         var refresh = Assert.Single(world.Model.OAuthRefreshes);
         Assert.Equal(RealRefresh, refresh["refresh_token"]!.ToString());
-        AssertNothingReal(world, dump, "OAUTHSECRET");
         Assert.Matches(@"""accessToken"":""sk-ant-oat01-[A-Za-z0-9_-]{90,}""", dump);
         Assert.Matches(@"""refreshToken"":""sk-ant-ort01-[A-Za-z0-9_-]{80,}""", dump);
         Assert.Contains($"\"expiresAt\":{ClaudeOAuthLogin.FarExpiresAt}", dump, StringComparison.Ordinal);
