@@ -211,9 +211,16 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
     private static bool Cloud(AgentCommand command) =>
         new[] { "CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX", "CLAUDE_CODE_USE_FOUNDRY" }.Any(name => command.Setting(name) is { Length: > 0 } and not "0");
 
-    /// <summary>Whether the subscription login is held outside for this start (so it is not copied in as the owner has it).</summary>
-    private static bool HoldsSubscription(IReadOnlyList<ModelForward> forwards) =>
-        forwards.Any(forward => forward.Secrets.Any(secret => secret.Live is ClaudeOAuthLogin));
+    /// <summary>
+    /// Claude's sandbox state with its model endpoints (<paramref name="forwards"/>). A subscription held outside is in the agent's
+    /// home as placeholders already, so the owner's file is not copied over them; and its token endpoint's host no longer passes:
+    /// should Claude try a refresh anyway (a model answering 401 does that), it fails to connect and keeps its placeholders,
+    /// where <c>platform.claude.com</c> refusing the placeholder would make it empty its login (both seen with 2.1.332).
+    /// </summary>
+    internal static AgentState HeldState(AgentState state, IReadOnlyList<ModelForward> forwards) =>
+        forwards.Any(forward => forward.Secrets.Any(secret => secret.Live is ClaudeOAuthLogin))
+            ? state with { Forwards = forwards, Logins = [], Endpoints = [.. state.Endpoints.Where(e => e.Host != ClaudeOAuthLogin.TokenUrl.Host)] }
+            : state with { Forwards = forwards };
 
     /// <summary>
     /// In a sandbox, the keys of Claude's environment go in as placeholders, and its base URL becomes PocketCoder's model endpoint
@@ -323,9 +330,7 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
 
         var plans = Path.Combine(ConfigFolder(command), "plans");
         var plansOnDisk = options.Sandbox is { } confined ? new AgentHome(confined.Home, command.Home).Map(plans) : plans;
-        var state = State(command) with { Forwards = forwards };
-        // A subscription held outside is in the agent's home as placeholders already: the owner's file is not copied over them.
-        state = HoldsSubscription(forwards) ? state with { Logins = [] } : state;
+        var state = HeldState(State(command), forwards);
         IAgentSession session = ClaudeCodeSession.Start(options.Spec("claude", executable, arguments, environment, state),
             options.ResumeAgentSessionId ?? options.NewAgentSessionId, sink, options.PausesAfter, options.ResumeAgentSessionId is null ? null : options.Paused,
             options.Model is { Length: > 0 } chosen ? chosen : null, new ClaudePlanFiles(plans, plansOnDisk));

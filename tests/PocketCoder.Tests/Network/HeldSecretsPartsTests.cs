@@ -313,4 +313,28 @@ public sealed class HeldSecretsPartsTests
         Assert.Equal(NewAccess, await login.CurrentAsync(CancellationToken.None));
         Assert.Empty(oauth.OAuthRefreshes);
     }
+
+    [Fact]
+    public void ClaudeLogin_HeldOutside_NotCopiedIn_AndItsTokenEndpointNoLongerPasses()
+    {
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        var file = OwnersLogin(clock, TimeSpan.FromHours(1));
+        using var http = new HttpClient();
+        var login = new ClaudeOAuthLogin(file, ClaudeOAuthLogin.TokenUrl, clock, http, LoginAccess, LoginRefresh);
+        var state = ClaudeCodeAdapter.StateIn(Path.GetDirectoryName(file)!) with
+        {
+            Endpoints = [new NetworkEndpoint("api.anthropic.com", 443), new NetworkEndpoint("platform.claude.com", 443)],
+        };
+        var key = new ModelForward("ANTHROPIC_BASE_URL", new Uri("https://api.anthropic.com"), [HeldSecret.Of("ANTHROPIC_API_KEY", "sk-ant-api03-0123456789abcdef")]);
+        var subscription = new ModelForward("ANTHROPIC_BASE_URL", new Uri("https://api.anthropic.com"), [login.Secret(LoginAccess)]);
+
+        var keyed = ClaudeCodeAdapter.HeldState(state, [key]);
+        var held = ClaudeCodeAdapter.HeldState(state, [subscription]);
+
+        Assert.Equal(state.Logins, keyed.Logins);
+        Assert.Equal(state.Endpoints, keyed.Endpoints);
+        Assert.Empty(held.Logins);
+        Assert.Equal([new NetworkEndpoint("api.anthropic.com", 443)], held.Endpoints);
+        Assert.Equal([subscription], held.Forwards);
+    }
 }
