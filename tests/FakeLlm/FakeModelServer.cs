@@ -210,6 +210,7 @@ public sealed partial class FakeModelServer : IAsyncDisposable
         _app.MapPost("/v1/responses", ResponsesAsync);
         _app.MapPost("/v1/chat/completions", ChatCompletionsAsync);
         MapGeminiEndpoints();
+        MapOAuthEndpoints();
         _app.MapFallback(async context =>
         {
             _logger.LogWarning("FakeLlm: no route for {Method} {Path}{Query}", context.Request.Method, context.Request.Path, context.Request.QueryString);

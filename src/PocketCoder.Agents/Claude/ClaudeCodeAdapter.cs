@@ -175,19 +175,61 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
         // endpoint with a placeholder (or hand it the real key anyway). Such a set-up keeps its keys as they are (docs/agents.md).
         var hold = !(ModelHosts.ReadJson(Path.Combine(ConfigFolder(command), "settings.json"))?["env"] is JsonObject settings
             && KeyVariables.Append("ANTHROPIC_BASE_URL").Any(settings.ContainsKey));
+        var home = new AgentHome(sandbox.Home, command.Home);
         var login = KeyedByEnvironment(command) ? null
-            : CopyLogin(StateFile(command), new AgentHome(sandbox.Home, command.Home), Path.Combine(ConfigFolder(command), ".claude.json"), hold);
-        return hold ? HoldSecrets(command, environment, login) : [];
+            : CopyLogin(StateFile(command), home, Path.Combine(ConfigFolder(command), ".claude.json"), hold);
+        environment.Remove(ClaudeOAuthLogin.TokenUrlSetting);
+        if (!hold)
+        {
+            return [];
+        }
+
+        var subscription = KeyedByEnvironment(command) || Cloud(command) ? null : HoldSubscription(command, home);
+        return HoldSecrets(command, environment, [.. new[] { login, subscription }.OfType<HeldSecret>()]);
     }
+
+    /// <summary>
+    /// A subscription login (<c>.credentials.json</c>), held outside: the agent's copy gets placeholders that never expire, the server
+    /// keeps the real one current in the owner's file (<see cref="ClaudeOAuthLogin"/>). Null when the owner has none.
+    /// </summary>
+    private static HeldSecret? HoldSubscription(AgentCommand command, AgentHome home)
+    {
+        var file = Path.Combine(ConfigFolder(command), ".credentials.json");
+        var tokenUrl = command.Setting(ClaudeOAuthLogin.TokenUrlSetting) is { Length: > 0 } set && Uri.TryCreate(set, UriKind.Absolute, out var given)
+            ? given : ClaudeOAuthLogin.TokenUrl;
+        if (ClaudeOAuthLogin.Of(file, tokenUrl) is not { } subscription || subscription.SandboxCopy(out var real) is not { } copy || real is null)
+        {
+            return null;
+        }
+
+        // Written over whatever the agent's copy was (a real login copied in by an earlier version, or one Claude emptied).
+        home.Write(file, copy);
+        return subscription.Secret(real);
+    }
+
+    /// <summary>Whether Claude logs in with a cloud's credentials (Bedrock, Vertex, Foundry), none of which the endpoint holds.</summary>
+    private static bool Cloud(AgentCommand command) =>
+        new[] { "CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX", "CLAUDE_CODE_USE_FOUNDRY" }.Any(name => command.Setting(name) is { Length: > 0 } and not "0");
+
+    /// <summary>
+    /// Claude's sandbox state with its model endpoints (<paramref name="forwards"/>). A subscription held outside is in the agent's
+    /// home as placeholders already, so the owner's file is not copied over them; and its token endpoint's host no longer passes:
+    /// should Claude try a refresh anyway (a model answering 401 does that), it fails to connect and keeps its placeholders,
+    /// where <c>platform.claude.com</c> refusing the placeholder would make it empty its login (both seen with 2.1.332).
+    /// </summary>
+    internal static AgentState HeldState(AgentState state, IReadOnlyList<ModelForward> forwards) =>
+        forwards.Any(forward => forward.Secrets.Any(secret => secret.Live is ClaudeOAuthLogin))
+            ? state with { Forwards = forwards, Logins = [], Endpoints = [.. state.Endpoints.Where(e => e.Host != ClaudeOAuthLogin.TokenUrl.Host)] }
+            : state with { Forwards = forwards };
 
     /// <summary>
     /// In a sandbox, the keys of Claude's environment go in as placeholders, and its base URL becomes PocketCoder's model endpoint
     /// inside, which puts the real ones back on the way to the owner's base URL or Anthropic's API. Bedrock, Vertex and Foundry log
     /// in with their clouds' credentials, not these: left as they are.
     /// </summary>
-    private static IReadOnlyList<ModelForward> HoldSecrets(AgentCommand command, Dictionary<string, string?> environment, HeldSecret? login)
+    private static IReadOnlyList<ModelForward> HoldSecrets(AgentCommand command, Dictionary<string, string?> environment, IReadOnlyList<HeldSecret> logins)
     {
-        List<HeldSecret> held = [.. login is null ? [] : new[] { login }];
+        List<HeldSecret> held = [.. logins];
         foreach (var name in KeyVariables)
         {
             if (command.Setting(name) is { Length: > 0 } real)
@@ -198,8 +240,7 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
             }
         }
 
-        var cloud = new[] { "CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX", "CLAUDE_CODE_USE_FOUNDRY" }.Any(name => command.Setting(name) is { Length: > 0 } and not "0");
-        if (held.Count == 0 || cloud)
+        if (held.Count == 0 || Cloud(command))
         {
             return [];
         }
@@ -289,7 +330,8 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
 
         var plans = Path.Combine(ConfigFolder(command), "plans");
         var plansOnDisk = options.Sandbox is { } confined ? new AgentHome(confined.Home, command.Home).Map(plans) : plans;
-        IAgentSession session = ClaudeCodeSession.Start(options.Spec("claude", executable, arguments, environment, State(command) with { Forwards = forwards }),
+        var state = HeldState(State(command), forwards);
+        IAgentSession session = ClaudeCodeSession.Start(options.Spec("claude", executable, arguments, environment, state),
             options.ResumeAgentSessionId ?? options.NewAgentSessionId, sink, options.PausesAfter, options.ResumeAgentSessionId is null ? null : options.Paused,
             options.Model is { Length: > 0 } chosen ? chosen : null, new ClaudePlanFiles(plans, plansOnDisk));
         return Task.FromResult(session);

@@ -393,7 +393,9 @@ public sealed class EgressDoor : IEgressDoor
                 return;
             }
 
-            if (ModelForwarding.Rewrite(head, forward, out var problem) is not var (rewritten, used))
+            // A login the server refreshes (Claude's subscription) is read as it is now; the placeholders stay what they were.
+            var current = await forward.CurrentAsync(reading.Token).ConfigureAwait(false);
+            if (ModelForwarding.Rewrite(head, current, out var problem) is not var (rewritten, used))
             {
                 await ProxyExchange.AnswerAsync(client, 400, "Bad Request", $"PocketCoder's model endpoint: {problem}.", _closing.Token).ConfigureAwait(false);
                 return;
@@ -408,7 +410,7 @@ public sealed class EgressDoor : IEgressDoor
             var transfer = await ModelForwarding.ForwardAsync(client, host, forward, rewritten, rest, _closing.Token).ConfigureAwait(false);
             Record(target, new EgressVerdict(true, EgressVerdict.ModelReason, Model: true), transfer, started, null);
         }
-        catch (Exception exception) when (exception is EgressRefusedException or System.Security.Authentication.AuthenticationException)
+        catch (Exception exception) when (exception is EgressRefusedException or System.Security.Authentication.AuthenticationException or LiveSecretException)
         {
             // The host could not be reached, or its certificate is not one the system trusts for its name: nothing was sent to it.
             Record(target, new EgressVerdict(false, exception.Message), new Transfer(0, 0), started, null);

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using FakeLlm;
+using PocketCoder.Agents.Claude;
 using PocketCoder.Agents.Processes;
 using PocketCoder.Tests.Infrastructure;
 
@@ -83,6 +84,57 @@ public sealed class HeldSecretsTests
             await world.RestartServerAsync();
             await AskAsync(world, session, restart, $"Bearer {RealCodexKey}");
         }
+    }
+
+    private const string RealAccess = "sk-ant-oat01-OAUTHSECRETq7Lk2Vd9Tz0Hb4Nw8Ms1Jf6Pc3Gy5Ra0Ue2Ko7Ii9OAUTHSECRETq1W2e3R4t5Y6u7I8o9P0-AbCdEfAA";
+    private const string RealRefresh = "sk-ant-ort01-OAUTHSECRETa1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8s9T0OAUTHSECRETu1V2w3X4y5Z6-ZyXwVuAA";
+    private const string RotatedAccess = "sk-ant-oat01-OAUTHSECRETm3N8b2V7c1X6z0L5k9J4h8G3f7D2s6A1ROTATEDq1p0O9i8U7y6T5r4E3w2Q1zZyYx-WvVuAA";
+    private const string RotatedRefresh = "sk-ant-ort01-OAUTHSECRETz9Y8x7W6v5U4t3S2r1Q0p9O8n7M6l5K4ROTATEDj3I2h1G0f9E8d7C6b5A4-QqPpOoAA";
+
+    [Fact]
+    public async Task Claude_SubscriptionLogin_NearItsEnd_TheServerRefreshesIt_TheSandboxHoldsPlaceholders_TheModelGetsTheRotatedToken()
+    {
+        string credentials = "";
+        await using var world = await AgentWorld.StartAsync("claude-code", (model, home) =>
+        {
+            credentials = Path.Combine(home, ".claude", ".credentials.json");
+            // The owner's login, two minutes from its end (Claude itself would refresh it now); written once, not again at a restart.
+            if (!File.Exists(credentials))
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(credentials)!);
+                File.WriteAllText(credentials, JsonSerializer.Serialize(new
+                {
+                    claudeAiOauth = new
+                    {
+                        accessToken = RealAccess, refreshToken = RealRefresh, expiresAt = DateTimeOffset.UtcNow.AddMinutes(2).ToUnixTimeMilliseconds(),
+                        scopes = new[] { "user:inference", "user:profile", "user:sessions:claude_code" }, subscriptionType = "max",
+                    },
+                }));
+                model.RotateLogin(RealRefresh, RotatedAccess, RotatedRefresh);
+            }
+
+            return Claude(model, home, ("ANTHROPIC_API_KEY", null), (ClaudeOAuthLogin.TokenUrlSetting, model.OAuthTokenUrl.ToString()));
+        });
+        var (session, dump) = await DumpAsync(world);
+
+        // The sandbox holds neither the old tokens nor the new ones; the server refreshed the login once, with the real refresh token.
+        AssertNothingReal(world, dump, "OAUTHSECRET");
+        var refresh = Assert.Single(world.Model.OAuthRefreshes);
+        Assert.Equal(RealRefresh, refresh["refresh_token"]!.ToString());
+        Assert.Matches(@"""accessToken"":""sk-ant-oat01-[A-Za-z0-9_-]{90,}""", dump);
+        Assert.Matches(@"""refreshToken"":""sk-ant-ort01-[A-Za-z0-9_-]{80,}""", dump);
+        Assert.Contains($"\"expiresAt\":{ClaudeOAuthLogin.FarExpiresAt}", dump, StringComparison.Ordinal);
+        Assert.All(world.Model.Requests, request => Assert.Equal($"Bearer {RotatedAccess}", request.Credential));
+        var owners = await File.ReadAllTextAsync(credentials);
+        Assert.Contains(RotatedAccess, owners, StringComparison.Ordinal);
+        Assert.Contains(RotatedRefresh, owners, StringComparison.Ordinal);
+        Assert.Equal([$"claudeAiOauth.accessToken (.credentials.json) → {world.Model.BaseUrl.Authority}"], await CredentialLinesAsync(world, session));
+
+        // The next start of the agent gets placeholders again, and its model request the rotated token, with no second refresh.
+        await world.RestartServerAsync();
+        await AskAsync(world, session, 1, $"Bearer {RotatedAccess}");
+        Assert.Single(world.Model.OAuthRefreshes);
+        Assert.DoesNotContain("OAUTHSECRET", await File.ReadAllTextAsync(world.AgentHomePath(".claude", ".credentials.json")), StringComparison.Ordinal);
     }
 
     /// <summary>The command an allowed call runs: everything it can read, written into the project for the test to read.</summary>

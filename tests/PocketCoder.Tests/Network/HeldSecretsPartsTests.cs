@@ -1,4 +1,5 @@
 using System.Text;
+using PocketCoder.Agents.Claude;
 using PocketCoder.Agents.Codex;
 using PocketCoder.Agents.Processes;
 using PocketCoder.Agents.Processes.Network;
@@ -212,5 +213,128 @@ public sealed class HeldSecretsPartsTests
         {
             TempPaths.Delete(codexHome);
         }
+    }
+
+    private const string LoginAccess = "sk-ant-oat01-LOGINACCESSq7Lk2Vd9Tz0Hb4Nw8Ms1Jf6Pc3Gy5Ra0Ue2Ko7Ii9q1W2e3R4t5Y6u7I8o9P0-AbCdEfAA";
+    private const string LoginRefresh = "sk-ant-ort01-LOGINREFRESHa1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8s9T0u1V2w3X4y5Z6-ZyXwVuAA";
+    private const string NewAccess = "sk-ant-oat01-NEWACCESSm3N8b2V7c1X6z0L5k9J4h8G3f7D2s6A1p0O9i8U7y6T5r4E3w2Q1zZyYxXwWvVuU-TtSsRrAA";
+    private const string NewRefresh = "sk-ant-ort01-NEWREFRESHz9Y8x7W6v5U4t3S2r1Q0p9O8n7M6l5K4j3I2h1G0f9E8d7C6b5A4-QqPpOoAA";
+
+    /// <summary>An owner's subscription login, ending <paramref name="endsIn"/> after <paramref name="clock"/>'s now.</summary>
+    private static string OwnersLogin(ManualClock clock, TimeSpan endsIn)
+    {
+        var file = Path.Combine(TempPaths.NewDirectory("pc-login"), ".credentials.json");
+        File.WriteAllText(file, System.Text.Json.JsonSerializer.Serialize(new
+        {
+            claudeAiOauth = new
+            {
+                accessToken = LoginAccess, refreshToken = LoginRefresh, expiresAt = clock.GetUtcNow().Add(endsIn).ToUnixTimeMilliseconds(),
+                scopes = new[] { "user:inference", "user:profile" }, subscriptionType = "max",
+            },
+        }));
+        return file;
+    }
+
+    [Fact]
+    public async Task ClaudeLogin_NearItsEnd_TheServerRefreshesItOnce_IntoTheOwnersFile_ThePlaceholdersStayTheSame()
+    {
+        await using var oauth = await FakeLlm.FakeModelServer.StartAsync();
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        var file = OwnersLogin(clock, TimeSpan.FromHours(1));
+        using var http = new HttpClient();
+        var login = new ClaudeOAuthLogin(file, oauth.OAuthTokenUrl, clock, http, LoginAccess, LoginRefresh);
+        var before = login.SandboxCopy(out var real)!;
+
+        // An hour left: the token it has, nothing asked.
+        Assert.Equal(LoginAccess, real);
+        Assert.Equal(LoginAccess, await login.CurrentAsync(CancellationToken.None));
+        Assert.Empty(oauth.OAuthRefreshes);
+
+        // Four minutes left: refreshed as Claude refreshes, and the rotated tokens are the owner's file's.
+        clock.Advance(TimeSpan.FromMinutes(56));
+        oauth.RotateLogin(LoginRefresh, NewAccess, NewRefresh, expiresIn: 28800);
+        Assert.Equal(NewAccess, await login.CurrentAsync(CancellationToken.None));
+        Assert.Equal(NewAccess, await login.CurrentAsync(CancellationToken.None));
+        var refresh = Assert.Single(oauth.OAuthRefreshes);
+        Assert.Equal("refresh_token", refresh["grant_type"]!.ToString());
+        Assert.Equal(LoginRefresh, refresh["refresh_token"]!.ToString());
+        var owners = File.ReadAllText(file);
+        Assert.Contains(NewAccess, owners, StringComparison.Ordinal);
+        Assert.Contains(NewRefresh, owners, StringComparison.Ordinal);
+        Assert.Contains($"\"expiresAt\":{clock.GetUtcNow().AddHours(8).ToUnixTimeMilliseconds()}", owners, StringComparison.Ordinal);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+
+        // What the sandbox gets: placeholders of the same shape that never expire, the same before and after the rotation.
+        var after = login.SandboxCopy(out var rotated)!;
+        Assert.Equal(NewAccess, rotated);
+        Assert.Equal(before, after);
+        foreach (var token in new[] { LoginAccess, LoginRefresh, NewAccess, NewRefresh })
+        {
+            Assert.DoesNotContain(token[13..30], after, StringComparison.Ordinal);
+        }
+
+        Assert.Contains($"\"accessToken\":\"{login.AccessPlaceholder}\"", after, StringComparison.Ordinal);
+        Assert.Contains($"\"refreshToken\":\"{login.RefreshPlaceholder}\"", after, StringComparison.Ordinal);
+        Assert.Contains($"\"expiresAt\":{ClaudeOAuthLogin.FarExpiresAt}", after, StringComparison.Ordinal);
+        Assert.StartsWith("sk-ant-oat01-", login.AccessPlaceholder, StringComparison.Ordinal);
+        Assert.Equal(LoginAccess.Length, login.AccessPlaceholder.Length);
+        Assert.Contains("\"subscriptionType\":\"max\"", after, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ClaudeLogin_RefreshRefused_ServesTheTokenWhileItLasts_ThenAnswersWithoutSending()
+    {
+        await using var oauth = await FakeLlm.FakeModelServer.StartAsync();
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        var file = OwnersLogin(clock, TimeSpan.FromMinutes(2));
+        using var http = new HttpClient();
+        var login = new ClaudeOAuthLogin(file, oauth.OAuthTokenUrl, clock, http, LoginAccess, LoginRefresh);
+
+        Assert.Equal(LoginAccess, await login.CurrentAsync(CancellationToken.None));
+        clock.Advance(TimeSpan.FromMinutes(3));
+        var refused = await Assert.ThrowsAsync<LiveSecretException>(() => login.CurrentAsync(CancellationToken.None));
+        Assert.Contains("400", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(2, oauth.OAuthRefreshes.Count);
+        Assert.Contains(LoginRefresh, File.ReadAllText(file), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ClaudeLogin_RefreshedMeanwhileByTheOwnersClaude_IsReadFromTheFile_NotRefreshedAgain()
+    {
+        await using var oauth = await FakeLlm.FakeModelServer.StartAsync();
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        var file = OwnersLogin(clock, TimeSpan.FromMinutes(1));
+        using var http = new HttpClient();
+        var login = new ClaudeOAuthLogin(file, oauth.OAuthTokenUrl, clock, http, LoginAccess, LoginRefresh);
+        File.WriteAllText(file, File.ReadAllText(file).Replace(LoginAccess, NewAccess, StringComparison.Ordinal)
+            .Replace(clock.GetUtcNow().AddMinutes(1).ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
+                clock.GetUtcNow().AddHours(8).ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
+
+        Assert.Equal(NewAccess, await login.CurrentAsync(CancellationToken.None));
+        Assert.Empty(oauth.OAuthRefreshes);
+    }
+
+    [Fact]
+    public void ClaudeLogin_HeldOutside_NotCopiedIn_AndItsTokenEndpointNoLongerPasses()
+    {
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        var file = OwnersLogin(clock, TimeSpan.FromHours(1));
+        using var http = new HttpClient();
+        var login = new ClaudeOAuthLogin(file, ClaudeOAuthLogin.TokenUrl, clock, http, LoginAccess, LoginRefresh);
+        var state = ClaudeCodeAdapter.StateIn(Path.GetDirectoryName(file)!) with
+        {
+            Endpoints = [new NetworkEndpoint("api.anthropic.com", 443), new NetworkEndpoint("platform.claude.com", 443)],
+        };
+        var key = new ModelForward("ANTHROPIC_BASE_URL", new Uri("https://api.anthropic.com"), [HeldSecret.Of("ANTHROPIC_API_KEY", "sk-ant-api03-0123456789abcdef")]);
+        var subscription = new ModelForward("ANTHROPIC_BASE_URL", new Uri("https://api.anthropic.com"), [login.Secret(LoginAccess)]);
+
+        var keyed = ClaudeCodeAdapter.HeldState(state, [key]);
+        var held = ClaudeCodeAdapter.HeldState(state, [subscription]);
+
+        Assert.Equal(state.Logins, keyed.Logins);
+        Assert.Equal(state.Endpoints, keyed.Endpoints);
+        Assert.Empty(held.Logins);
+        Assert.Equal([new NetworkEndpoint("api.anthropic.com", 443)], held.Endpoints);
+        Assert.Equal([subscription], held.Forwards);
     }
 }

@@ -17,6 +17,19 @@ public sealed record HeldSecret(string Name, string Real, string Placeholder)
 
     /// <summary>A secret held for <paramref name="name"/>, its placeholder made from the real value.</summary>
     public static HeldSecret Of(string name, string real) => new(name, real, Placeholders.For(real));
+
+    /// <summary>
+    /// Where the real value is read afresh for each request, for a credential that changes while the agent runs (an OAuth access
+    /// token the server refreshes: <see cref="PocketCoder.Agents.Claude.ClaudeOAuthLogin"/>); null where <see cref="Real"/> stays as it is.
+    /// </summary>
+    public ILiveSecret? Live { get; init; }
+}
+
+/// <summary>A credential whose real value the server keeps current (refreshing it when it nears its end) while the placeholder stays.</summary>
+public interface ILiveSecret
+{
+    /// <summary>The real value to put into a request now.</summary>
+    Task<string> CurrentAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -39,6 +52,23 @@ public sealed record ModelForward(string? Variable, Uri Upstream, IReadOnlyList<
         ?? throw new InvalidOperationException($"{Upstream} is not an http(s) URL.");
 
     public override string ToString() => $"{Variable} → {Upstream} ({string.Join(", ", Secrets.Select(s => s.Name))})";
+
+    /// <summary>This forward with each live secret's real value as it is now (<see cref="HeldSecret.Live"/>).</summary>
+    public async Task<ModelForward> CurrentAsync(CancellationToken cancellationToken)
+    {
+        if (Secrets.All(secret => secret.Live is null))
+        {
+            return this;
+        }
+
+        var current = new List<HeldSecret>(Secrets.Count);
+        foreach (var secret in Secrets)
+        {
+            current.Add(secret.Live is { } live ? secret with { Real = await live.CurrentAsync(cancellationToken).ConfigureAwait(false) } : secret);
+        }
+
+        return this with { Secrets = current };
+    }
 }
 
 /// <summary>
@@ -52,10 +82,16 @@ public static class Placeholders
     private static readonly byte[] Key = RandomNumberGenerator.GetBytes(32);
 
     /// <summary>The placeholder of <paramref name="real"/>.</summary>
-    public static string For(string real)
+    public static string For(string real) => For(real, real);
+
+    /// <summary>
+    /// A placeholder of <paramref name="real"/>'s shape made from <paramref name="seed"/> instead of the value: the same for every value
+    /// a credential takes while the server runs (an OAuth token rotated by a refresh), so the agent's copy never changes.
+    /// </summary>
+    public static string For(string real, string seed)
     {
         var prefix = PublicPrefix(real);
-        var stream = Stream(real, real.Length);
+        var stream = Stream(seed, real.Length);
         var placeholder = new StringBuilder(prefix, real.Length);
         for (var i = prefix.Length; i < real.Length; i++)
         {
@@ -106,5 +142,21 @@ public static class Placeholders
         }
 
         return [.. bytes];
+    }
+}
+
+/// <summary>A live secret could not be made current (a login gone, a refresh refused): the request is answered, never sent on.</summary>
+public sealed class LiveSecretException : Exception
+{
+    public LiveSecretException(string message, Exception? inner) : base(message, inner)
+    {
+    }
+
+    public LiveSecretException()
+    {
+    }
+
+    public LiveSecretException(string message) : base(message)
+    {
     }
 }
