@@ -247,7 +247,8 @@ public static class ModelHosts
     /// <summary>A JSON object file of the owner's, or null (missing, too large, not JSON): never a reason not to start.</summary>
     internal static JsonObject? ReadJson(string path) => ReadText(path) is { } text ? ParseJson(text) : null;
 
-    private static JsonObject? ParseJson(string text)
+    /// <summary>JSON with comments and trailing commas, as the agents read their settings; null where it is no object.</summary>
+    internal static JsonObject? ParseJson(string text)
     {
         try
         {
