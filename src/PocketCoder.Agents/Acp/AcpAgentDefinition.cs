@@ -59,6 +59,12 @@ public sealed record AcpAgentDefinition(
     /// </summary>
     public Func<AgentCommand, bool> NeedsLogins { get; init; } = _ => true;
 
+    /// <summary>
+    /// Sandboxed, its keys as placeholders in the environment given and the model endpoints that put the real ones back
+    /// (docs/security.md, "Secrets"); null for an agent whose keys stay as they are (docs/agents.md says why).
+    /// </summary>
+    public Func<AgentCommand, Dictionary<string, string?>, IReadOnlyList<Processes.Network.ModelForward>>? HoldSecrets { get; init; }
+
     /// <summary>Variables it gets when it runs sandboxed (claude-agent-acp: CLAUDE_CONFIG_DIR, so its state file is in its state folder).</summary>
     public IReadOnlyDictionary<string, string> SandboxedEnvironment { get; init; } = new Dictionary<string, string>();
 
@@ -312,6 +318,7 @@ public sealed record AcpAgentDefinition(
             ModelEndpoints = agent => Processes.Network.ModelHosts.Qwen(agent.Setting, qwenHome),
             // Its Qwen login (oauth_creds.json: a refresh token) only when it signs in with it, not with an OpenAI-compatible key.
             NeedsLogins = _ => Processes.Network.ModelHosts.QwenSignsIn(qwenHome),
+            HoldSecrets = (agent, environment) => Processes.Network.ModelHosts.QwenKey(agent.Setting, qwenHome, environment),
             // Sandboxed, its home is writable but a runtime folder its settings name elsewhere is not: that goes to its home too.
             SandboxedEnvironment = new Dictionary<string, string> { ["QWEN_RUNTIME_DIR"] = runtime ?? qwenHome },
             // Its gate turns off every MCP server, the ones session/new names too (Qwen Code gives them no way apart).

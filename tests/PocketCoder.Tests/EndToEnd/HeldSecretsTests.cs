@@ -116,6 +116,30 @@ public sealed class HeldSecretsTests
         Assert.Equal([$"fake (auth.json) → {world.Model.BaseUrl.Authority}"], await CredentialLinesAsync(world, session));
     }
 
+    /// <summary>
+    /// Qwen Code with an OpenAI-compatible login keyed by its environment (<c>OPENAI_API_KEY</c>, sent as a bearer): the key a
+    /// placeholder inside, <c>OPENAI_BASE_URL</c> the model endpoint, the real key at the model.
+    /// </summary>
+    [Theory]
+    [InlineData("qwen", "OPENAI_API_KEY", "OPENAI_BASE_URL", "sk-QWENSECRETqwenR8s2Tt5Uv9Wx3Yz7Ab1Cd4Ef6Gh0Ij", "Bearer ")]
+    public async Task Qwen_KeyInItsEnvironment_SandboxHoldsOnlyAPlaceholder_TheModelGetsTheRealKey(string agent, string variable,
+        string baseUrl, string real, string scheme)
+    {
+        await using var world = await AgentWorld.StartAsync(agent, (model, home) =>
+        {
+            var usual = AgentWorld.CommandsOf(agent, model, home)[agent];
+            var environment = new Dictionary<string, string?>(usual.Environment) { [variable] = real };
+            return new Dictionary<string, AgentCommand> { [agent] = usual with { Environment = environment } };
+        });
+        var (session, dump) = await DumpAsync(world, baseUrl + "=http://127.0.0.1:");
+
+        AssertNothingReal(world, dump, "QWENSECRET");
+        Assert.Contains(variable + "=", dump, StringComparison.Ordinal);
+        Assert.NotEmpty(world.Model.Requests);
+        Assert.All(world.Model.Requests, request => Assert.Equal(scheme + real, request.Credential));
+        Assert.Equal([$"{variable} → {world.Model.BaseUrl.Authority}"], await CredentialLinesAsync(world, session));
+    }
+
     /// <summary>The command an allowed call runs: everything it can read, written into the project for the test to read.</summary>
     private const string Dump =
         "mkdir -p seen; { env; for f in /proc/[0-9]*/environ; do echo \"== $f\"; tr '\\0' '\\n' < \"$f\"; done; " +
