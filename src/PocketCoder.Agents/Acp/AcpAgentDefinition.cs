@@ -254,6 +254,11 @@ public sealed record AcpAgentDefinition(
             // read-only); what it keeps there is checked at every start (docs/agents-acp.md, Copilot CLI).
             Logins = [InCopilot("config.json")],
             ModelEndpoints = agent => Processes.Network.ModelHosts.Copilot(agent.Setting),
+            // Its bring-your-own-key provider's key as a placeholder, the provider's base URL the model endpoint. GitHub's own token
+            // goes to GitHub's HTTPS hosts, which no setting of its moves: it stays as it is (docs/agents.md).
+            HoldSecrets = (agent, environment) => agent.Setting("COPILOT_PROVIDER_BASE_URL") is { Length: > 0 }
+                && Processes.Network.ModelForward.OfVariables(agent.Setting, ["COPILOT_PROVIDER_API_KEY"], "COPILOT_PROVIDER_BASE_URL", "", environment) is { } forward
+                    ? [forward] : [],
             // 1.0.102 sends the replay before its answer (seen on the wire: what follows is its commands' list).
             ReplaysAfterLoad = false,
             // Sandboxed, it reads the agent's home of PocketCoder's own, whose config.json it writes (so may a command it runs

@@ -117,12 +117,14 @@ public sealed class HeldSecretsTests
     }
 
     /// <summary>
-    /// Qwen Code with an OpenAI-compatible login keyed by its environment (<c>OPENAI_API_KEY</c>, sent as a bearer): the key a
-    /// placeholder inside, <c>OPENAI_BASE_URL</c> the model endpoint, the real key at the model.
+    /// Qwen Code with an OpenAI-compatible login (<c>OPENAI_API_KEY</c>), and Copilot CLI with a provider of the owner's own
+    /// (<c>COPILOT_PROVIDER_API_KEY</c>), keyed by their environment and sending it as a bearer: the key a placeholder inside, the
+    /// base URL variable the model endpoint, the real key at the model.
     /// </summary>
     [Theory]
-    [InlineData("qwen", "OPENAI_API_KEY", "OPENAI_BASE_URL", "sk-QWENSECRETqwenR8s2Tt5Uv9Wx3Yz7Ab1Cd4Ef6Gh0Ij", "Bearer ")]
-    public async Task Qwen_KeyInItsEnvironment_SandboxHoldsOnlyAPlaceholder_TheModelGetsTheRealKey(string agent, string variable,
+    [InlineData("qwen", "OPENAI_API_KEY", "OPENAI_BASE_URL", "sk-ENVSECRETqwenR8s2Tt5Uv9Wx3Yz7Ab1Cd4Ef6Gh0Ij", "Bearer ")]
+    [InlineData("copilot", "COPILOT_PROVIDER_API_KEY", "COPILOT_PROVIDER_BASE_URL", "sk-ENVSECRETcoplR8s2Tt5Uv9Wx3Yz7Ab1Cd4Ef6Gh0Ij", "Bearer ")]
+    public async Task QwenAndCopilot_KeyInTheirEnvironment_SandboxHoldsOnlyAPlaceholder_TheModelGetsTheRealKey(string agent, string variable,
         string baseUrl, string real, string scheme)
     {
         await using var world = await AgentWorld.StartAsync(agent, (model, home) =>
@@ -133,7 +135,7 @@ public sealed class HeldSecretsTests
         });
         var (session, dump) = await DumpAsync(world, baseUrl + "=http://127.0.0.1:");
 
-        AssertNothingReal(world, dump, "QWENSECRET");
+        AssertNothingReal(world, dump, "ENVSECRET");
         Assert.Contains(variable + "=", dump, StringComparison.Ordinal);
         Assert.NotEmpty(world.Model.Requests);
         Assert.All(world.Model.Requests, request => Assert.Equal(scheme + real, request.Credential));
