@@ -48,7 +48,13 @@ public sealed class AcpAdapter(AcpAgentDefinition agent) : IAgentAdapter
         options = options with { Mcp = options.McpServers with { Servers = servers } };
         var environment = agent.Command.EnvironmentWith(secrets.Concat(options.Sandbox is null ? [] : agent.SandboxedEnvironment)
             .Concat(direct?.Environment ?? new Dictionary<string, string>()));
-        var spec = options.Spec(agent.Id, executable, arguments, environment, agent.State, agent.ReadPaths);
+        var state = agent.State;
+        if (options.Sandbox is not null && agent.HoldSecrets is { } hold)
+        {
+            state = state with { Forwards = hold(agent.Command, environment) };
+        }
+
+        var spec = options.Spec(agent.Id, executable, arguments, environment, state, agent.ReadPaths);
 
         // Where its chat files really are: in the agent's home of PocketCoder's own when it runs sandboxed.
         var chats = agent.GuardsGeminiChats

@@ -59,6 +59,12 @@ public sealed record AcpAgentDefinition(
     /// </summary>
     public Func<AgentCommand, bool> NeedsLogins { get; init; } = _ => true;
 
+    /// <summary>
+    /// Sandboxed, its keys as placeholders in the environment given and the model endpoints that put the real ones back
+    /// (docs/security.md, "Secrets"); null for an agent whose keys stay as they are (docs/agents.md says why).
+    /// </summary>
+    public Func<AgentCommand, Dictionary<string, string?>, IReadOnlyList<Processes.Network.ModelForward>>? HoldSecrets { get; init; }
+
     /// <summary>Variables it gets when it runs sandboxed (claude-agent-acp: CLAUDE_CONFIG_DIR, so its state file is in its state folder).</summary>
     public IReadOnlyDictionary<string, string> SandboxedEnvironment { get; init; } = new Dictionary<string, string>();
 
@@ -248,6 +254,11 @@ public sealed record AcpAgentDefinition(
             // read-only); what it keeps there is checked at every start (docs/agents-acp.md, Copilot CLI).
             Logins = [InCopilot("config.json")],
             ModelEndpoints = agent => Processes.Network.ModelHosts.Copilot(agent.Setting),
+            // Its bring-your-own-key provider's key as a placeholder, the provider's base URL the model endpoint. GitHub's own token
+            // goes to GitHub's HTTPS hosts, which no setting of its moves: it stays as it is (docs/agents.md).
+            HoldSecrets = (agent, environment) => agent.Setting("COPILOT_PROVIDER_BASE_URL") is { Length: > 0 }
+                && Processes.Network.ModelForward.OfVariables(agent.Setting, ["COPILOT_PROVIDER_API_KEY"], "COPILOT_PROVIDER_BASE_URL", "", environment) is { } forward
+                    ? [forward] : [],
             // 1.0.102 sends the replay before its answer (seen on the wire: what follows is its commands' list).
             ReplaysAfterLoad = false,
             // Sandboxed, it reads the agent's home of PocketCoder's own, whose config.json it writes (so may a command it runs
@@ -312,6 +323,7 @@ public sealed record AcpAgentDefinition(
             ModelEndpoints = agent => Processes.Network.ModelHosts.Qwen(agent.Setting, qwenHome),
             // Its Qwen login (oauth_creds.json: a refresh token) only when it signs in with it, not with an OpenAI-compatible key.
             NeedsLogins = _ => Processes.Network.ModelHosts.QwenSignsIn(qwenHome),
+            HoldSecrets = (agent, environment) => Processes.Network.ModelHosts.QwenKey(agent.Setting, qwenHome, environment),
             // Sandboxed, its home is writable but a runtime folder its settings name elsewhere is not: that goes to its home too.
             SandboxedEnvironment = new Dictionary<string, string> { ["QWEN_RUNTIME_DIR"] = runtime ?? qwenHome },
             // Its gate turns off every MCP server, the ones session/new names too (Qwen Code gives them no way apart).

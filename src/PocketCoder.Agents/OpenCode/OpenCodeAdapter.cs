@@ -147,6 +147,7 @@ public sealed class OpenCodeAdapter(AgentCommand command, OpenCodeFlavor? flavor
                 string.Join("\n", secrets.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => $"{s.Key}={s.Value}")) + "\n" + config)))}";
         }
 
+        var state = State();
         if (options.Sandbox is { } sandbox)
         {
             var home = new AgentHome(sandbox.Home, command.Home);
@@ -154,6 +155,10 @@ public sealed class OpenCodeAdapter(AgentCommand command, OpenCodeFlavor? flavor
             {
                 home.Write(marker, "");
             }
+
+            // Its keys as placeholders, its providers pointed at PocketCoder's model endpoints; auth.json is written here, not copied.
+            var forwards = OpenCodeSecrets.Hold(command, _flavor, ConfigFolder, DataFolder, home, state.Endpoints, environment);
+            state = state with { Forwards = forwards, Logins = [] };
         }
 
         await _serversLock.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -166,7 +171,7 @@ public sealed class OpenCodeAdapter(AgentCommand command, OpenCodeFlavor? flavor
             }
 
             var server = await OpenCodeServer.StartAsync(_flavor, directory, key, environment,
-                (arguments, confined) => options.Spec(_flavor.Executable, executable, arguments, confined, State(), workingDirectory: directory), ReleaseServerAsync,
+                (arguments, confined) => options.Spec(_flavor.Executable, executable, arguments, confined, state, workingDirectory: directory), ReleaseServerAsync,
                 cancellationToken).ConfigureAwait(false);
             _servers[key] = server;
             server.AddUser();

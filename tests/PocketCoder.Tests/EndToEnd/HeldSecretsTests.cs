@@ -19,6 +19,7 @@ public sealed class HeldSecretsTests
     /// <summary>A real key's shape; its middle is what the test looks for in everything the sandbox could read.</summary>
     private const string RealKey = "sk-ant-api03-REALSECRETxq7Lk2Vd9Tz0Hb4Nw8Ms1Jf6Pc3Gy5Ra0Ue2Ko7Ii9REALSECRETq1W2e3R4t5Y6u7I8o9P0-AbCdEfAA";
     private const string RealCodexKey = "sk-proj-CODEXSECRETm3N8b2V7c1X6z0L5k9J4h8G3f7D2s6A1CODEXSECRETp0O9i8U7y6T5r4E3w2Q1";
+    private const string RealOpenCodeKey = "sk-or-v1-OPENCODESECRETd4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4OPENCODESECRETa3f2e1d0c9b8a7";
     private const string RealLoginKey = "sk-ant-api03-LOGINSECRETa1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8s9T0LOGINSECRETu1V2w3X4y5Z6-ZyXwVuAA";
 
     [Fact]
@@ -135,6 +136,62 @@ public sealed class HeldSecretsTests
         await AskAsync(world, session, 1, $"Bearer {RotatedAccess}");
         Assert.Single(world.Model.OAuthRefreshes);
         Assert.DoesNotContain("OAUTHSECRET", await File.ReadAllTextAsync(world.AgentHomePath(".claude", ".credentials.json")), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// OpenCode and Kilo Code logged in to a provider of the owner's config by <c>auth.json</c> (what <c>auth login</c> writes for
+    /// it), its <c>baseURL</c> the model's: the agent's copy of auth.json holds a placeholder, the provider is pointed at the model
+    /// endpoint by the inline config, and the model gets the real key.
+    /// </summary>
+    [Theory]
+    [InlineData("opencode")]
+    [InlineData("kilo")]
+    public async Task OpenCodeAndKilo_KeyInTheirAuthJson_SandboxHoldsOnlyAPlaceholder_TheModelGetsTheRealKey(string agent)
+    {
+        await using var world = await AgentWorld.StartAsync(agent, (model, home) =>
+        {
+            var commands = AgentWorld.CommandsOf(agent, model, home);
+            var config = commands[agent].Environment[agent == "kilo" ? "KILO_CONFIG" : "OPENCODE_CONFIG"]!;
+            // The key is the login's, not the config's.
+            File.WriteAllText(config, File.ReadAllText(config).Replace(@", ""apiKey"": ""fake-key""", "", StringComparison.Ordinal));
+            var auth = Path.Combine(home, ".local", "share", agent, "auth.json");
+            Directory.CreateDirectory(Path.GetDirectoryName(auth)!);
+            File.WriteAllText(auth, JsonSerializer.Serialize(new Dictionary<string, object> { ["fake"] = new { type = "api", key = RealOpenCodeKey } }));
+            return commands;
+        });
+        var (session, dump) = await DumpAsync(world, "XDG_DATA_HOME=");
+
+        AssertNothingReal(world, dump, "OPENCODESECRET");
+        Assert.Matches(@"""key"":""sk-or-v1-[A-Za-z0-9]{20,}", dump);
+        Assert.NotEmpty(world.Model.Requests);
+        Assert.All(world.Model.Requests, request => Assert.Equal($"Bearer {RealOpenCodeKey}", request.Credential));
+        Assert.Equal([$"fake (auth.json) → {world.Model.BaseUrl.Authority}"], await CredentialLinesAsync(world, session));
+    }
+
+    /// <summary>
+    /// Qwen Code with an OpenAI-compatible login (<c>OPENAI_API_KEY</c>), and Copilot CLI with a provider of the owner's own
+    /// (<c>COPILOT_PROVIDER_API_KEY</c>), keyed by their environment and sending it as a bearer: the key a placeholder inside, the
+    /// base URL variable the model endpoint, the real key at the model.
+    /// </summary>
+    [Theory]
+    [InlineData("qwen", "OPENAI_API_KEY", "OPENAI_BASE_URL", "sk-ENVSECRETqwenR8s2Tt5Uv9Wx3Yz7Ab1Cd4Ef6Gh0Ij", "Bearer ")]
+    [InlineData("copilot", "COPILOT_PROVIDER_API_KEY", "COPILOT_PROVIDER_BASE_URL", "sk-ENVSECRETcoplR8s2Tt5Uv9Wx3Yz7Ab1Cd4Ef6Gh0Ij", "Bearer ")]
+    public async Task QwenAndCopilot_KeyInTheirEnvironment_SandboxHoldsOnlyAPlaceholder_TheModelGetsTheRealKey(string agent, string variable,
+        string baseUrl, string real, string scheme)
+    {
+        await using var world = await AgentWorld.StartAsync(agent, (model, home) =>
+        {
+            var usual = AgentWorld.CommandsOf(agent, model, home)[agent];
+            var environment = new Dictionary<string, string?>(usual.Environment) { [variable] = real };
+            return new Dictionary<string, AgentCommand> { [agent] = usual with { Environment = environment } };
+        });
+        var (session, dump) = await DumpAsync(world, baseUrl + "=http://127.0.0.1:");
+
+        AssertNothingReal(world, dump, "ENVSECRET");
+        Assert.Contains(variable + "=", dump, StringComparison.Ordinal);
+        Assert.NotEmpty(world.Model.Requests);
+        Assert.All(world.Model.Requests, request => Assert.Equal(scheme + real, request.Credential));
+        Assert.Equal([$"{variable} → {world.Model.BaseUrl.Authority}"], await CredentialLinesAsync(world, session));
     }
 
     /// <summary>The command an allowed call runs: everything it can read, written into the project for the test to read.</summary>

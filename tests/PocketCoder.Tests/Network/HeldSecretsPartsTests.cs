@@ -1,6 +1,8 @@
 using System.Text;
 using PocketCoder.Agents.Claude;
+using System.Text.Json.Nodes;
 using PocketCoder.Agents.Codex;
+using PocketCoder.Agents.OpenCode;
 using PocketCoder.Agents.Processes;
 using PocketCoder.Agents.Processes.Network;
 using PocketCoder.Network;
@@ -336,5 +338,76 @@ public sealed class HeldSecretsPartsTests
         Assert.Empty(held.Logins);
         Assert.Equal([new NetworkEndpoint("api.anthropic.com", 443)], held.Endpoints);
         Assert.Equal([subscription], held.Forwards);
+    }
+
+    [Fact]
+    public void OpenCode_KeysOfKnownProviders_ArePlaceholders_OAuthAndUnknownProvidersStayAsTheyAre()
+    {
+        var home = TempPaths.NewDirectory("pc-home");
+        var agentHome = TempPaths.NewDirectory("pc-agent-home");
+        try
+        {
+            var (config, data) = (Path.Combine(home, ".config", "opencode"), Path.Combine(home, ".local", "share", "opencode"));
+            Directory.CreateDirectory(config);
+            Directory.CreateDirectory(data);
+            File.WriteAllText(Path.Combine(config, "opencode.json"), """{"provider":{"corp":{"options":{"baseURL":"https://llm.example.org/v1"}}}}""");
+            File.WriteAllText(Path.Combine(data, "auth.json"), """
+                {"corp":{"type":"api","key":"corp-real-key-0123456789"},"anthropic":{"type":"oauth","refresh":"rt-real","access":"at-real","expires":1},
+                 "opencode":{"type":"api","key":"zen-real-key-0123456789"}}
+                """);
+            var command = new AgentCommand("opencode", new Dictionary<string, string?>
+            {
+                ["HOME"] = home, ["XDG_CONFIG_HOME"] = null, ["XDG_DATA_HOME"] = null, ["OPENCODE_CONFIG"] = null, ["OPENCODE_CONFIG_CONTENT"] = null,
+                ["OPENAI_API_KEY"] = "sk-proj-real0123456789abcdefghijABCDEFGHIJ", ["ANTHROPIC_API_KEY"] = null,
+            });
+            var environment = new Dictionary<string, string?>();
+
+            var forwards = OpenCodeSecrets.Hold(command, OpenCodeFlavor.OpenCode, config, data, new AgentHome(agentHome, home), [], environment);
+
+            Assert.Equal(["https://llm.example.org/v1", "https://api.openai.com/v1"], forwards.Select(f => f.Upstream.ToString().TrimEnd('/')).Order().Reverse());
+            Assert.All(forwards, forward => Assert.Null(forward.Variable));
+            Assert.Equal(Placeholders.For("sk-proj-real0123456789abcdefghijABCDEFGHIJ"), environment["OPENAI_API_KEY"]);
+            var inline = JsonNode.Parse(environment["OPENCODE_CONFIG_CONTENT"]!)!["provider"]!;
+            Assert.Equal(["http://127.0.0.1:3129", "http://127.0.0.1:3130"],
+                new[] { "corp", "openai" }.Select(p => inline[p]!["options"]!["baseURL"]!.GetValue<string>()).Order());
+            // The agent's auth.json: the known provider's key a placeholder; the OAuth login and the provider with no base URL known as they were.
+            var agents = JsonNode.Parse(File.ReadAllText(Path.Combine(agentHome, ".local", "share", "opencode", "auth.json")))!;
+            Assert.Equal(Placeholders.For("corp-real-key-0123456789"), agents["corp"]!["key"]!.GetValue<string>());
+            Assert.Equal("rt-real", agents["anthropic"]!["refresh"]!.GetValue<string>());
+            Assert.Equal("zen-real-key-0123456789", agents["opencode"]!["key"]!.GetValue<string>());
+        }
+        finally
+        {
+            TempPaths.Delete(home);
+            TempPaths.Delete(agentHome);
+        }
+    }
+
+    [Theory]
+    [InlineData("""{"security":{"auth":{"selectedType":"openai"}}}""", true)]
+    [InlineData("""{"security":{"auth":{"selectedType":"openai","baseUrl":"https://elsewhere.example.org/v1"}}}""", false)]
+    [InlineData("""{"security":{"auth":{"selectedType":"qwen-oauth"}}}""", false)]
+    public void Qwen_AnOpenAiCompatibleKey_IsAPlaceholder_UnlessItsSettingsNameTheirOwn(string settings, bool held)
+    {
+        var qwenHome = TempPaths.NewDirectory("pc-qwen");
+        try
+        {
+            File.WriteAllText(Path.Combine(qwenHome, "settings.json"), settings);
+            var command = new AgentCommand("qwen", new Dictionary<string, string?> { ["OPENAI_API_KEY"] = "sk-real0123456789abcdefghij", ["OPENAI_BASE_URL"] = null });
+            var environment = new Dictionary<string, string?>();
+
+            var forwards = ModelHosts.QwenKey(command.Setting, qwenHome, environment);
+
+            Assert.Equal(held, forwards.Count == 1);
+            Assert.Equal(held, environment.ContainsKey("OPENAI_API_KEY"));
+            if (held)
+            {
+                Assert.Equal(("OPENAI_BASE_URL", new Uri("https://api.openai.com/v1")), (forwards[0].Variable, forwards[0].Upstream));
+            }
+        }
+        finally
+        {
+            TempPaths.Delete(qwenHome);
+        }
     }
 }

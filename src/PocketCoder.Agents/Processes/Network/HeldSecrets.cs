@@ -69,6 +69,34 @@ public sealed record ModelForward(string? Variable, Uri Upstream, IReadOnlyList<
 
         return this with { Secrets = current };
     }
+
+    /// <summary>
+    /// For an agent whose key is in variables (<paramref name="keys"/>) and whose base URL is one (<paramref name="baseUrl"/>): each
+    /// key set becomes its placeholder in <paramref name="environment"/>, and the forward to the base URL the owner set (read by
+    /// <paramref name="setting"/>), else <paramref name="fallback"/>, is returned; null when no key is set or the URL is no http(s) one.
+    /// </summary>
+    public static ModelForward? OfVariables(Func<string, string?> setting, IEnumerable<string> keys, string baseUrl, string fallback,
+        Dictionary<string, string?> environment)
+    {
+        var upstream = setting(baseUrl) is { Length: > 0 } given ? given.Trim() : fallback;
+        if (!Uri.TryCreate(upstream, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+        {
+            return null;
+        }
+
+        List<HeldSecret> held = [];
+        foreach (var name in keys)
+        {
+            if (setting(name) is { Length: > 0 } real)
+            {
+                var secret = HeldSecret.Of(name, real);
+                environment[name] = secret.Placeholder;
+                held.Add(secret);
+            }
+        }
+
+        return held.Count > 0 ? new ModelForward(baseUrl, uri, held) : null;
+    }
 }
 
 /// <summary>

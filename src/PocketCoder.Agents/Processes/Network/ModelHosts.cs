@@ -165,6 +165,33 @@ public static class ModelHosts
             || new[] { "GEMINI_API_KEY", "GOOGLE_API_KEY" }.Any(name => setting(name) is { Length: > 0 } || file.ContainsKey(name));
     }
 
+    /// <summary>
+    /// Qwen Code's key as a placeholder, for the OpenAI-compatible and Anthropic logins it takes from its environment
+    /// (<c>OPENAI_API_KEY</c>/<c>OPENAI_BASE_URL</c>, <c>ANTHROPIC_API_KEY</c>/<c>ANTHROPIC_BASE_URL</c>: its <c>AUTH_ENV_MAPPINGS</c>),
+    /// the base URL the owner set (its environment or <c>~/.qwen/.env</c>) else the provider's. Not when its settings name a key or
+    /// base URL of their own (they would take it past the endpoint), nor for a Qwen or Gemini login.
+    /// </summary>
+    public static IReadOnlyList<ModelForward> QwenKey(Func<string, string?> setting, string qwenFolder, Dictionary<string, string?> environment)
+    {
+        var file = DotEnv(Path.Combine(qwenFolder, ".env"));
+        var settings = ReadJson(Path.Combine(qwenFolder, "settings.json"));
+        var auth = settings?["security"]?["auth"] as JsonObject;
+        if (auth?["apiKey"] is not null || auth?["baseUrl"] is not null || settings?["modelProviders"] is not null)
+        {
+            return [];
+        }
+
+        var (key, url, fallback) = String(auth?["selectedType"]) switch
+        {
+            "openai" or "openai-responses" => ("OPENAI_API_KEY", "OPENAI_BASE_URL", "https://api.openai.com/v1"),
+            "anthropic" => ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "https://api.anthropic.com"),
+            _ => (null, null, null),
+        };
+        return key is null ? []
+            : ModelForward.OfVariables(name => name == url && setting(name) is not { Length: > 0 } ? file.GetValueOrDefault(name) : setting(name), [key],
+                url!, fallback!, environment) is { } forward ? [forward] : [];
+    }
+
     /// <summary>Whether Qwen Code signs in with its own login (<c>selectedType</c> <c>qwen-oauth</c>) rather than a key.</summary>
     public static bool QwenSignsIn(string qwenFolder) =>
         String(ReadJson(Path.Combine(qwenFolder, "settings.json"))?["security"]?["auth"]?["selectedType"]) is null or "qwen-oauth";
@@ -247,7 +274,8 @@ public static class ModelHosts
     /// <summary>A JSON object file of the owner's, or null (missing, too large, not JSON): never a reason not to start.</summary>
     internal static JsonObject? ReadJson(string path) => ReadText(path) is { } text ? ParseJson(text) : null;
 
-    private static JsonObject? ParseJson(string text)
+    /// <summary>JSON with comments and trailing commas, as the agents read their settings; null where it is no object.</summary>
+    internal static JsonObject? ParseJson(string text)
     {
         try
         {
