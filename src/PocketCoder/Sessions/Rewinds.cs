@@ -92,6 +92,12 @@ public sealed class Rewinds(
             ?? throw ApiProblem.Conflict(ErrorCodes.AgentUnavailable, $"{session.Agent} is not an agent this server knows any more.");
         var points = Points(session.Id);
         var target = Target(session.Id, points, turn);
+        if (manager.IsWorking(session.Id))
+        {
+            // The running turn has no closing snapshot yet: what it changes cannot be told from anyone else's.
+            throw Busy();
+        }
+
         await manager.TurnReviewsSettledAsync(session.Id, cancellationToken);
         var plan = await PlanAsync(worktrees.WorkingDirectory(session.Id, project), Points(session.Id), target, cancellationToken);
         var (files, others) = plan.Split();
