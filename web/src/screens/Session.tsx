@@ -219,7 +219,7 @@ export function SessionScreen({ id, speak = null }: { id: string; speak?: SpeakF
         {view.items.length === 0 && stream === 'open' && <p class="muted center">Nothing here yet.</p>}
         <ProjectRoot.Provider value={root}>
           <Transcript items={shown.items} onStopTask={offers?.steer ? (taskId) => api.stopAgentTask(id, taskId).then(() => undefined) : undefined}
-            onUndoRewind={offers?.steer ? () => api.undoRewind(id).then((next) => navigate(`/s/${next.id}`)) : undefined} />
+            onUndoRewind={offers?.steer && status !== 'stopped' ? () => api.undoRewind(id).then((next) => navigate(`/s/${next.id}`)) : undefined} />
         </ProjectRoot.Provider>
         {preparing && <PreparingNote preparing={view.preparing} />}
         {status === 'queued' && view.inLine && <div class="working queued" role="status" data-testid="in-line">{view.inLine[0]!.toUpperCase() + view.inLine.slice(1)}.</div>}
