@@ -83,6 +83,34 @@ public sealed class RewindKeepsYoursTests
         Assert.Contains(ledger, e => e.GetProperty("action").GetString() == "session.rewind_undone");
     }
 
+    /// <summary>A session on a worktree of its own: the rewind's session takes the worktree over, and the undo's takes it back, files and all.</summary>
+    [Fact]
+    public async Task UndoRewind_OnASessionsOwnWorktree_TheWorktreeGoesToTheSessionThatCarriesOn()
+    {
+        await using var world = await UnsandboxedAsync();
+        var sessionId = (await world.Http.PostOkAsync($"/api/projects/{world.ProjectId}/sessions",
+            new { agent = FakeAgent.AgentId, prompt = "agent-1", mode = "trusted", worktree = true })).GetProperty("id").GetString()!;
+        await using (var events = await world.EventsAsync(sessionId, lastEventId: "0"))
+        {
+            await events.WaitForAsync(e => e.Event == "turn.changes" && e.Json.GetProperty("turn").GetInt32() == 1);
+            await world.SendAsync(sessionId, "agent-2");
+            await events.WaitForAsync(e => e.Event == "turn.changes" && e.Json.GetProperty("turn").GetInt32() == 2);
+        }
+
+        var worktree = (await world.Http.GetOkAsync($"/api/sessions/{sessionId}/worktree")).GetProperty("path").GetString()!;
+        var newId = (await world.Http.PostOkAsync($"/api/sessions/{sessionId}/turns/2/rewind", new { })).GetProperty("id").GetString()!;
+        Assert.Equal("1\n", File.ReadAllText(Path.Combine(worktree, "agent.txt")));
+        Assert.Equal(worktree, (await world.Http.GetOkAsync($"/api/sessions/{newId}/worktree")).GetProperty("path").GetString());
+        await SettledAsync(world, newId);
+
+        var undoneId = (await world.Http.PostOkAsync($"/api/sessions/{newId}/rewind/undo", new { })).GetProperty("id").GetString()!;
+
+        Assert.Equal("2\n", File.ReadAllText(Path.Combine(worktree, "agent.txt")));
+        Assert.True(File.Exists(Path.Combine(worktree, "file2.txt")));
+        Assert.False(File.Exists(Path.Combine(world.Repository, "agent.txt")), "The project's own folder is not the session's.");
+        Assert.Equal(worktree, (await world.Http.GetOkAsync($"/api/sessions/{undoneId}/worktree")).GetProperty("path").GetString());
+    }
+
     /// <summary>A file changed after the rewind: an undo would lose it, so it is refused, naming it.</summary>
     [Fact]
     public async Task UndoRewind_AFileChangedSince_IsRefusedNamingIt()
