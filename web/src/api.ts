@@ -89,6 +89,10 @@ export type SessionWorktreeRecord = Schemas['SessionWorktree'];
 export type Worktree = Schemas['WorktreeResponse'];
 export type WorktreeDiff = Schemas['WorktreeDiff'];
 export type ChangedFile = Schemas['ChangedFile'];
+export type RewindPreview = Schemas['RewindPreview'];
+export type RewindFile = Schemas['RewindFile'];
+/** What a rewind does to the files changed outside the agent's turns since: keep them as they are, or put them back too. */
+export type RewindOthers = 'keep' | 'discard';
 export type QueuedMessage = Schemas['QueuedMessage'];
 export type BacklogTask = Schemas['BacklogTask'] & { status: 'waiting' | 'running' | 'done' | 'failed' | 'removed' | 'held' };
 export type Schedule = Schemas['Schedule'];
@@ -366,8 +370,13 @@ export function createApi(target?: ApiTarget) {
     reviewTurn: (session: string, turn: number, verdict: 'approve' | 'changes', message?: string) =>
       body(client.POST('/api/sessions/{id}/turns/{turn}/review', { params: { path: { id: session, turn } }, body: message ? { verdict, message } : { verdict } })),
     /** Puts the files back to before the turn and carries the conversation on from the turn before: answers the new session. */
-    rewindTurn: (session: string, turn: number) =>
-      body(client.POST('/api/sessions/{id}/turns/{turn}/rewind', { params: { path: { id: session, turn } } })) as Promise<Session>,
+    rewindTurn: (session: string, turn: number, others?: RewindOthers) =>
+      body(client.POST('/api/sessions/{id}/turns/{turn}/rewind', { params: { path: { id: session, turn }, query: { others } } })) as Promise<Session>,
+    /** What a rewind to before the turn would restore and delete, and the files changed outside the agent's turns since. */
+    rewindPreview: (session: string, turn: number) =>
+      body(client.GET('/api/sessions/{id}/turns/{turn}/rewind-preview', { params: { path: { id: session, turn } } })) as Promise<RewindPreview>,
+    /** Puts the files back as they were before the rewind that made this session: answers the session that carries on. */
+    undoRewind: (session: string) => body(client.POST('/api/sessions/{id}/rewind/undo', byId(session))) as Promise<Session>,
     /** A new session on a branch of its own from the turn's opening files; the original stays as it is. */
     forkTurn: (session: string, turn: number) =>
       body(client.POST('/api/sessions/{id}/turns/{turn}/fork', { params: { path: { id: session, turn } } })) as Promise<Session>,

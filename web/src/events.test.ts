@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  emptySession, EVENT_KINDS, HANDLERS, PAUSED_REASON, reduceSession, reduceSessionAll, ResumableStream, type EventSourceLike, type Item, type ServerEvent,
+  carriedOverText, emptySession, EVENT_KINDS, HANDLERS, PAUSED_REASON, reduceSession, reduceSessionAll, ResumableStream, type EventSourceLike, type Item, type ServerEvent,
   type StreamEnvironment,
 } from './events';
 import { reduceDashboard, withListed, type Dashboard } from './dashboard';
@@ -492,5 +492,29 @@ describe('HANDLERS', () => {
     }
     // A kind this version does not know is skipped, its seq kept.
     expect(reduceSession(emptySession(), { kind: 'from.the.future', data: { sessionId: S, seq: 4 } }).lastSeq).toBe(4);
+  });
+});
+
+describe('carriedOverText', () => {
+  it('says a rewind went back before the turn, and how the conversation goes on, with no terminal in it', () => {
+    const forked = carriedOverText({ source: 'rewind', entries: 6, skipped: 0, turn: 4 });
+    expect(forked).toContain('Rewound to before turn 4');
+    expect(forked).toContain('carried over up to turn 3');
+    expect(forked).not.toContain('terminal');
+    expect(carriedOverText({ source: 'rewind', entries: 0, skipped: 0, turn: 4 })).toContain('told what the earlier turns said');
+    expect(carriedOverText({ source: 'rewind', entries: 0, skipped: 0, turn: 1 })).toContain('starts afresh');
+  });
+
+  it('says a fork and an undo in their own words, and a terminal\'s as before', () => {
+    expect(carriedOverText({ source: 'fork', entries: 2, skipped: 0, turn: 2 })).toContain('Forked from before turn 2');
+    expect(carriedOverText({ source: 'undo', entries: 9, skipped: 0, turn: 5 })).toContain('The rewind was undone');
+    expect(carriedOverText({ source: 'terminal', entries: 9, skipped: 3 })).toBe('Above: the conversation so far in the terminal (the 3 oldest left out). From here on, it goes on in PocketCoder.');
+  });
+
+  it('shows a rewind as its own item (which carries the Undo), everything else as a notice', () => {
+    seq = 0;
+    const view = reduceSessionAll(emptySession(), [ev('history.imported', { source: 'rewind', entries: 0, skipped: 0, turn: 2 }),
+      ev('history.imported', { source: 'fork', entries: 0, skipped: 0, turn: 2 })]);
+    expect(view.items.map((i) => i.type)).toEqual(['rewound', 'notice']);
   });
 });

@@ -92,6 +92,8 @@ export type Item =
   | { type: 'plan'; seq: number; entries: PlanEntry[] }
   | { type: 'error'; seq: number; message: string; stderrTail?: string }
   | { type: 'notice'; seq: number; text: string; tone: 'info' | 'bad' }
+  /** This session was made by a rewind: what happened, in words, and (for whoever may steer) an Undo. */
+  | { type: 'rewound'; seq: number; text: string }
   /** A finished turn that changed files in the project: one tap to review what it changed. */
   | { type: 'review'; seq: number; sessionId: string; turn: number; files: number }
   /** Connections out of the sandbox, those in a row gathered in one line. */
@@ -362,8 +364,8 @@ export const HANDLERS: { [K in EventKind]: Handler<K> } = {
     else if (d.isError === true) view.items.push({ type: 'notice', seq, text: `The turn ended with an error${d.result ? `: ${str(d.result)}` : ''}`, tone: 'bad' });
   },
   'history.imported': (view, d, seq) => {
-    const skipped = typeof d.skipped === 'number' && d.skipped > 0 ? ` (the ${d.skipped} oldest left out)` : '';
-    view.items.push({ type: 'notice', seq, text: `Above: the conversation so far in the terminal${skipped}. From here on, it goes on in PocketCoder.`, tone: 'info' });
+    const text = carriedOverText(d);
+    view.items.push(str(d.source) === 'rewind' ? { type: 'rewound', seq, text } : { type: 'notice', seq, text, tone: 'info' });
   },
   'turn.changes': (view, d, seq) => {
     if (typeof d.turn === 'number' && typeof d.filesChanged === 'number' && d.filesChanged > 0) {
@@ -590,5 +592,29 @@ export class ResumableStream {
     const batch = this.batch;
     this.batch = [];
     if (batch.length > 0 && !this.closed) this.options.onEvents(batch, this.cursor);
+  }
+}
+
+/**
+ * What a `history.imported` says happened, in plain words: a conversation carried over from a terminal, or this session made by
+ * a rewind, a fork or an undone rewind (`turn`: the turn it went back to before; for an undo, the turn it goes on with).
+ */
+export function carriedOverText(d: { source?: string; entries?: number; skipped?: number; turn?: number | null }): string {
+  const turn = typeof d.turn === 'number' ? d.turn : undefined;
+  const entries = typeof d.entries === 'number' ? d.entries : 0;
+  const before = turn ? ` before turn ${turn}` : '';
+  const conversation = entries > 0 ? `The conversation above is carried over${turn && turn > 1 ? ` up to turn ${turn - 1}` : ''}.`
+    : turn && turn > 1 ? 'The agent starts a new conversation, told what the earlier turns said.' : 'The conversation starts afresh.';
+  switch (str(d.source)) {
+    case 'rewind':
+      return `Rewound to${before || ' an earlier turn'}: the project's files are back as they were then, except any you chose to keep. ${conversation}`;
+    case 'fork':
+      return `Forked from${before || ' an earlier turn'}: this session works on a branch of its own, its files as they were then; the original is untouched. ${conversation}`;
+    case 'undo':
+      return `The rewind was undone: the project's files are back exactly as they were before it. ${entries > 0 ? 'The conversation above goes on from where it was.' : 'The agent is told what the earlier turns said.'}`;
+    default: {
+      const skipped = typeof d.skipped === 'number' && d.skipped > 0 ? ` (the ${d.skipped} oldest left out)` : '';
+      return `Above: the conversation so far in the terminal${skipped}. From here on, it goes on in PocketCoder.`;
+    }
   }
 }

@@ -117,6 +117,8 @@ public static class RouteAccess
         ["ReviewTurn"] = SessionSteer,
         // Puts files back and lets the agent carry on: whoever may steer the session (and the decision rights, in Rewinds).
         ["RewindSession"] = SessionSteer,
+        ["PreviewRewind"] = SessionSteer,
+        ["UndoRewind"] = SessionSteer,
         ["ForkSession"] = SessionSteer,
         ["ResumeSession"] = SessionSteer,
         ["StopSession"] = SessionSteer,

@@ -118,6 +118,8 @@ public static class ErrorCodes
     public const string TurnNotFound = "TURN_NOT_FOUND";
     public const string FilesChangedSince = "FILES_CHANGED_SINCE";
     public const string RestoreFailed = "RESTORE_FAILED";
+    public const string RewindNotFound = "REWIND_NOT_FOUND";
+    public const string UndoExpired = "UNDO_EXPIRED";
     public const string ConversationNotFound = "CONVERSATION_NOT_FOUND";
     public const string ConversationInUse = "CONVERSATION_IN_USE";
     public const string ConversationMaybeInUse = "CONVERSATION_MAYBE_IN_USE";

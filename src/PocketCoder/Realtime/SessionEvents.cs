@@ -116,10 +116,12 @@ public sealed record TurnCompletedEvent(string StopReason, bool IsError, string?
 }
 
 /// <summary>
-/// The events before this one were read from the agent's own transcript of a conversation begun elsewhere (a terminal):
-/// <c>entries</c> of them, <c>skipped</c> older ones left out. What follows happened in PocketCoder.
+/// The events before this one were carried over from elsewhere: <c>entries</c> of them, <c>skipped</c> older ones left out.
+/// <c>source</c> says from where: <c>terminal</c> (the agent's own transcript of a conversation begun there), <c>rewind</c>
+/// (the session rewound to before <c>turn</c>), <c>fork</c> (forked from before <c>turn</c>) or <c>undo</c> (a rewind undone;
+/// <c>turn</c> is then the first turn the conversation goes on with). What follows happened here.
 /// </summary>
-public sealed record HistoryImportedEvent(string Source, int Entries, int Skipped) : ISessionEvent
+public sealed record HistoryImportedEvent(string Source, int Entries, int Skipped, int? Turn = null) : ISessionEvent
 {
     public static string Kind => "history.imported";
 }

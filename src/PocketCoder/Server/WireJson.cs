@@ -107,6 +107,7 @@ namespace PocketCoder.Server;
 [JsonSerializable(typeof(GitCommitDetail))]
 [JsonSerializable(typeof(GitDiscardRequest))]
 [JsonSerializable(typeof(TurnChanges))]
+[JsonSerializable(typeof(RewindPreview))]
 [JsonSerializable(typeof(IReadOnlyList<AgentConversationResponse>))]
 [JsonSerializable(typeof(HandoffResponse))]
 [JsonSerializable(typeof(TurnReviewRequest))]

@@ -12,12 +12,48 @@ namespace PocketCoder.Sessions;
 /// <summary>One turn's snapshots and where the conversation can be cut after it (null: the agent said nowhere).</summary>
 public sealed record TurnPoint(int Turn, string Before, string? After, string? ResumeAt);
 
+/// <summary>One path a rewind puts back: <c>restore</c> (written as it was) or <c>delete</c> (it was not there).</summary>
+public sealed record RewindFile(string Path, string Action);
+
+/// <summary>
+/// What a rewind to before <c>turn</c> would do (<c>GET …/rewind-preview</c>): <c>files</c>, the agent's changes it undoes;
+/// <c>others</c>, the paths changed since by someone else (the owner, another program), each with what discarding would do to it
+/// (keeping leaves it as it is); and how the conversation goes on.
+/// </summary>
+public sealed record RewindPreview(int Turn, IReadOnlyList<RewindFile> Files, IReadOnlyList<RewindFile> Others, string Conversation, int UndoHours);
+
+/// <summary>The files now, what putting them back to the target would write and remove, and the paths that were not the agent's doing.</summary>
+public sealed record RewindPlan(string Now, List<string> Written, List<string> Removed, IReadOnlySet<string> NotTheAgents)
+{
+    /// <summary>What a rewind that keeps the others does, and the others with what a discard would do to each.</summary>
+    public (List<RewindFile> Files, List<RewindFile> Others) Split()
+    {
+        var files = new List<RewindFile>();
+        var others = new List<RewindFile>();
+        foreach (var file in Written.Select(p => new RewindFile(p, "restore")).Concat(Removed.Select(p => new RewindFile(p, "delete")))
+                     .OrderBy(f => f.Path, StringComparer.Ordinal))
+        {
+            (NotTheAgents.Contains(file.Path) ? others : files).Add(file);
+        }
+
+        return (files, others);
+    }
+
+    /// <summary>
+    /// The paths changed in the gaps between the agent's turns and since the latest (<paramref name="gaps"/>, one diff each):
+    /// between a turn's closing snapshot and the next one's opening, nothing of the agent's ran.
+    /// </summary>
+    public static IReadOnlySet<string> Others(IEnumerable<(List<string> Written, List<string> Removed)> gaps) =>
+        gaps.SelectMany(g => g.Written.Concat(g.Removed)).ToHashSet(StringComparer.Ordinal);
+}
+
 /// <summary>
 /// Rewinding a session to before one of its turns (docs/steering.md, "Rewind and fork"): the project's files go back to the turn's
-/// opening snapshot, refused when anything changed them since the latest turn ended (not the agent's doing, so not ours to undo),
-/// and a new session carries the conversation on from the turn before: the agent's own copy of it cut there where the agent can
-/// fork (Claude), else a new conversation whose first prompt summarises the earlier turns. The original session is stopped and
-/// kept as it was; its agent's transcript stays whole.
+/// opening snapshot, except what was not the agent's doing (changed between any of its turns since, or after the latest), which
+/// the owner must say to keep or discard; and a new session carries the conversation on from the turn before: the agent's own copy
+/// of it cut there where the agent can fork (Claude), else a new conversation whose first prompt summarises the earlier turns. The
+/// original session is stopped and kept as it was; its agent's transcript stays whole. The files before the rewind are kept on a
+/// ref for <see cref="RewindUndo"/>.
 /// </summary>
 public sealed class Rewinds(
     Database database,
@@ -30,14 +66,55 @@ public sealed class Rewinds(
     WorktreeSnapshots snapshots,
     Workspace.Worktrees.SessionWorktrees worktrees)
 {
-    // One rewind at a time: the files compared and the files restored are the same files.
+    /// <summary>How long a rewind can be undone (while the files are as it left them).</summary>
+    public const int UndoHours = 24;
+
+    /// <summary>What the owner says of the files that were not the agent's doing.</summary>
+    public const string Keep = "keep", Discard = "discard";
+
+    // One rewind (or undo) at a time: the files compared and the files restored are the same files.
     private readonly SemaphoreSlim _rewinding = new(1, 1);
 
-    /// <summary>Puts the files back to before <paramref name="turn"/> and returns the session that carries the conversation on.</summary>
-    /// <exception cref="ApiProblem">404 <c>TURN_NOT_FOUND</c>; 409 <c>SESSION_BUSY</c> while a turn runs or a call waits;
-    /// 409 <c>FILES_CHANGED_SINCE</c> (naming the files) when the files are not as the latest turn left them.</exception>
-    public async Task<Session> RewindAsync(string sessionId, int turn, Actor actor, CancellationToken cancellationToken)
+    internal IAgentAdapter AdapterOf(Session session) => agents.Find(session.Agent)
+        ?? throw ApiProblem.Conflict(ErrorCodes.AgentUnavailable, $"{session.Agent} is not an agent this server knows any more.");
+
+    /// <summary>Where the session's files are: its worktree, or the project's folder.</summary>
+    internal string FolderOf(Session session) => worktrees.WorkingDirectory(session.Id, projects.Get(session.ProjectId));
+
+    internal Task<T> ExclusivelyAsync<T>(Func<Task<T>> work, CancellationToken cancellationToken) => _rewinding.RunAsync(work, cancellationToken);
+
+    /// <summary>What <see cref="RewindAsync"/> would do now, changing nothing.</summary>
+    public async Task<RewindPreview> PreviewAsync(string sessionId, int turn, CancellationToken cancellationToken)
     {
+        var session = sessions.Get(sessionId);
+        var project = projects.Get(session.ProjectId);
+        var adapter = agents.Find(session.Agent)
+            ?? throw ApiProblem.Conflict(ErrorCodes.AgentUnavailable, $"{session.Agent} is not an agent this server knows any more.");
+        var points = Points(session.Id);
+        var target = Target(session.Id, points, turn);
+        if (manager.IsWorking(session.Id))
+        {
+            // The running turn has no closing snapshot yet: what it changes cannot be told from anyone else's.
+            throw Busy();
+        }
+
+        await manager.TurnReviewsSettledAsync(session.Id, cancellationToken);
+        var plan = await PlanAsync(worktrees.WorkingDirectory(session.Id, project), Points(session.Id), target, cancellationToken);
+        var (files, others) = plan.Split();
+        return new RewindPreview(turn, files, others, Conversation(ForkOf(adapter, session, points, turn), turn), UndoHours);
+    }
+
+    /// <summary>Puts the files back to before <paramref name="turn"/> and returns the session that carries the conversation on.</summary>
+    /// <param name="others"><see cref="Keep"/> or <see cref="Discard"/> what was not the agent's doing; null: refuse if there is any.</param>
+    /// <exception cref="ApiProblem">404 <c>TURN_NOT_FOUND</c>; 409 <c>SESSION_BUSY</c> while a turn runs or a call waits;
+    /// 409 <c>FILES_CHANGED_SINCE</c> (naming the files) when something else changed files since the turn and the owner did not say.</exception>
+    public async Task<Session> RewindAsync(string sessionId, int turn, string? others, Actor actor, CancellationToken cancellationToken)
+    {
+        if (others is not (null or Keep or Discard))
+        {
+            throw ApiProblem.Validation("others is keep (the files changed outside the agent stay as they are) or discard (they go back too).");
+        }
+
         manager.EnsureMaySteer(sessionId, actor);
         return await _rewinding.RunAsync(async () =>
         {
@@ -46,9 +123,7 @@ public sealed class Rewinds(
             var adapter = agents.Find(session.Agent)
                 ?? throw ApiProblem.Conflict(ErrorCodes.AgentUnavailable, $"{session.Agent} is not an agent this server knows any more.");
             var folder = worktrees.WorkingDirectory(session.Id, project);
-            var points = Points(session.Id);
-            var target = points.FirstOrDefault(p => p.Turn == turn) ?? throw ApiProblem.NotFound(ErrorCodes.TurnNotFound,
-                $"Session {session.Id} has no turn {turn} to rewind to (turns are counted from 1; a project that is not a git repository has none).");
+            var target = Target(session.Id, Points(session.Id), turn);
             if (manager.IsWorking(session.Id))
             {
                 throw Busy();
@@ -63,8 +138,20 @@ public sealed class Rewinds(
                 throw Busy();
             }
 
-            points = Points(session.Id);
-            var now = await EnsureUnchangedAsync(folder, points[^1], cancellationToken);
+            var points = Points(session.Id);
+            if (!await snapshots.ExistAsync(folder, [target.Before], cancellationToken))
+            {
+                throw ApiProblem.NotFound(ErrorCodes.TurnNotFound,
+                    $"Turn {turn}'s opening snapshot is gone from the repository (git gc removes unreferenced trees after a while): the files cannot be put back.");
+            }
+
+            var plan = await PlanAsync(folder, points, target, cancellationToken);
+            var (_, notTheAgents) = plan.Split();
+            if (notTheAgents.Count > 0 && others is null)
+            {
+                throw ChangedOutside(notTheAgents.Select(f => f.Path).ToList(), turn);
+            }
+
             // Between turns, its process goes: nothing edits the files while they are put back (a turn that began meanwhile refuses).
             try
             {
@@ -75,33 +162,27 @@ public sealed class Rewinds(
                 throw Busy();
             }
 
-            if (!await snapshots.ExistAsync(folder, [target.Before], cancellationToken))
+            // The files as they are now, kept from git gc until the rewind is undone or its time is up.
+            await snapshots.KeepAsync(folder, session.Id, plan.Now, cancellationToken);
+            var restored = await RestoreAsync(folder, plan.Now, target.Before, others == Keep ? plan.NotTheAgents : null, session.Id, cancellationToken);
+            var after = await snapshots.TakeAsync(folder, cancellationToken) ?? plan.Now;
+            var kept = others == Keep ? notTheAgents.Count : 0;
+            return await CarryOnAsync(session, adapter, points, turn, actor, "rewind", "session.rewound", new JsonObject
             {
-                throw ApiProblem.NotFound(ErrorCodes.TurnNotFound,
-                    $"Turn {turn}'s opening snapshot is gone from the repository (git gc removes unreferenced trees after a while): the files cannot be put back.");
-            }
-
-            var restored = await snapshots.RestoreAsync(folder, now, target.Before, cancellationToken);
-            var earlier = Earlier(session.Id, turn);
-            var fork = ForkOf(adapter, session, points, turn);
-            // An agent that cannot fork starts a new conversation told what came before (nothing for a rewind to the first turn).
-            var summary = fork is null && turn > 1 ? OwnerMessage.FromText(RewindSummary.Of(turn, earlier)) : null;
-            return await manager.CreateAsync(project.Id, session.Agent, summary, session.Model, session.Mode, actor, cancellationToken,
-                profile: ProfileOf(session), onCreated: created => database.Write(write =>
-                {
-                    Carry(write, created.Id, fork, earlier);
-
-                    // The session's own worktree, put back, is the new session's to work in (its branch keeps its name).
-                    write.Execute("UPDATE session_worktrees SET session_id = $new WHERE session_id = $old", ("$new", created.Id), ("$old", session.Id));
-                    ledger.Append(write, actor.Name, "session.rewound", session.Id, new JsonObject
-                    {
-                        ["turn"] = turn,
-                        ["newSessionId"] = created.Id,
-                        ["conversation"] = Conversation(fork, turn),
-                        ["filesRestored"] = restored,
-                        ["deviceId"] = actor.Id,
-                    });
-                }));
+                ["filesRestored"] = restored,
+                ["others"] = new JsonArray([.. notTheAgents.Select(f => JsonValue.Create(f.Path))]),
+                ["othersKept"] = others == Keep,
+            }, (write, created) =>
+            {
+                // The session's own worktree, put back, is the new session's to work in (its branch keeps its name).
+                write.Execute("UPDATE session_worktrees SET session_id = $new WHERE session_id = $old", ("$new", created.Id), ("$old", session.Id));
+                write.Execute("""
+                    INSERT INTO session_rewinds (session_id, rewound_id, turn, before_tree, after_tree, others, kept, rewound_at)
+                    VALUES ($id, $rewound, $turn, $before, $after, $others, $kept, $at)
+                    """, ("$id", created.Id), ("$rewound", session.Id), ("$turn", turn), ("$before", plan.Now), ("$after", after),
+                    ("$others", System.Text.Json.JsonSerializer.Serialize(notTheAgents.Select(f => f.Path).ToList(), PlainJson.Default.ListString)),
+                    ("$kept", kept), ("$at", created.CreatedAt.ToDb()));
+            }, cancellationToken);
         }, cancellationToken);
     }
 
@@ -126,69 +207,119 @@ public sealed class Rewinds(
                 $"Turn {turn}'s opening snapshot is gone from the repository (git gc removes unreferenced trees after a while): there is nothing to fork from.");
         }
 
-        var earlier = Earlier(session.Id, turn);
-        var fork = ForkOf(adapter, session, points, turn);
+        return await CarryOnAsync(session, adapter, points, turn, actor, "fork", "session.forked", [],
+            (write, created) => worktrees.StartAs(write, created.Id, target.Before), cancellationToken, worktree: new WorktreeChoice(null));
+    }
+
+    /// <summary>
+    /// Puts the files back; where a path cannot be, says where the files as they were before are kept (nothing was followed out of
+    /// the project, and what was put back stays).
+    /// </summary>
+    internal async Task<int> RestoreAsync(string folder, string from, string to, IReadOnlySet<string>? except, string keptAs,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await snapshots.RestoreAsync(folder, from, to, cancellationToken, except);
+        }
+        catch (ApiProblem problem) when (problem.Code == ErrorCodes.RestoreFailed)
+        {
+            throw ApiProblem.Conflict(ErrorCodes.RestoreFailed,
+                $"{problem.Message} The files as they were before are kept on {WorktreeSnapshots.KeptRef(keptAs)} " +
+                $"(`git restore --source={WorktreeSnapshots.KeptRef(keptAs)} -- .` in the project's folder puts them back).");
+        }
+    }
+
+    /// <summary>
+    /// A new session carrying <paramref name="original"/>'s conversation on from before <paramref name="turn"/>, under its title,
+    /// ledgered as <paramref name="action"/> with <paramref name="detail"/>; <paramref name="more"/> is written with it.
+    /// </summary>
+    internal async Task<Session> CarryOnAsync(Session original, IAgentAdapter adapter, IReadOnlyList<TurnPoint> points, int turn, Actor actor,
+        string source, string action, JsonObject detail, Action<DbWrite, Session> more, CancellationToken cancellationToken,
+        WorktreeChoice? worktree = null)
+    {
+        var earlier = Earlier(original.Id, turn);
+        var fork = ForkOf(adapter, original, points, turn);
+        // An agent that cannot fork starts a new conversation told what came before (nothing for a rewind to the first turn).
         var summary = fork is null && turn > 1 ? OwnerMessage.FromText(RewindSummary.Of(turn, earlier)) : null;
-        return await manager.CreateAsync(project.Id, session.Agent, summary, session.Model, session.Mode, actor, cancellationToken,
-            worktree: new WorktreeChoice(null), profile: ProfileOf(session), onCreated: created => database.Write(write =>
+        return await manager.CreateAsync(original.ProjectId, original.Agent, summary, original.Model, original.Mode, actor, cancellationToken,
+            worktree: worktree, profile: ProfileOf(original), onCreated: created => database.Write(write =>
             {
-                Carry(write, created.Id, fork, earlier);
-                worktrees.StartAs(write, created.Id, target.Before);
-                ledger.Append(write, actor.Name, "session.forked", session.Id, new JsonObject
-                {
-                    ["turn"] = turn,
-                    ["newSessionId"] = created.Id,
-                    ["conversation"] = Conversation(fork, turn),
-                    ["deviceId"] = actor.Id,
-                });
+                sessions.SetTitle(write, created.Id, original.Title, original.ShortTitle);
+                Carry(write, created.Id, fork, earlier, source, turn);
+                more(write, created);
+                detail["turn"] = turn;
+                detail["newSessionId"] = created.Id;
+                detail["conversation"] = Conversation(fork, turn);
+                detail["deviceId"] = actor.Id;
+                ledger.Append(write, actor.Name, action, original.Id, detail);
             }));
     }
 
-    /// <summary>Where the agent's own conversation can be cut before <paramref name="turn"/>, or null (it cannot fork, or it is the first turn).</summary>
-    private static AgentFork? ForkOf(IAgentAdapter adapter, Session session, IReadOnlyList<TurnPoint> points, int turn) =>
-        adapter.CanFork && turn > 1 && points.FirstOrDefault(p => p.Turn == turn - 1)?.ResumeAt is { } at ? new AgentFork(session.AgentSessionId, at) : null;
+    /// <summary>The turn's snapshots, or 404.</summary>
+    private static TurnPoint Target(string sessionId, IReadOnlyList<TurnPoint> points, int turn) =>
+        points.FirstOrDefault(p => p.Turn == turn) ?? throw ApiProblem.NotFound(ErrorCodes.TurnNotFound,
+            $"Session {sessionId} has no turn {turn} to rewind to (turns are counted from 1; a project that is not a git repository has none).");
 
-    private static string Conversation(AgentFork? fork, int turn) => fork is not null ? "forked" : turn > 1 ? "summarised" : "new";
-
-    /// <summary>A forked conversation's earlier turns are the new session's history, and its agent starts on the copy.</summary>
-    private void Carry(DbWrite write, string sessionId, AgentFork? fork, List<StoredEvent> earlier)
-    {
-        if (fork is not null)
-        {
-            Import(write, sessionId, earlier);
-            sessions.SetFork(write, sessionId, fork);
-        }
-    }
-
-    private static ApiProblem Busy() => ApiProblem.Conflict(ErrorCodes.SessionBusy,
-        "The agent is in the middle of a turn, waiting for a decision, or has messages queued: let it finish (or stop the turn and remove what is queued), then rewind.");
-
-    /// <summary>The tree now, when it is exactly as the latest turn left it; else 409 naming what changed since.</summary>
-    private async Task<string> EnsureUnchangedAsync(string folder, TurnPoint latest, CancellationToken cancellationToken)
+    /// <summary>
+    /// The files now, what going back to before <paramref name="target"/> changes, and what of that was not the agent's doing:
+    /// whatever changed between the end of each turn since and the start of the next, or since the latest ended.
+    /// </summary>
+    private async Task<RewindPlan> PlanAsync(string folder, IReadOnlyList<TurnPoint> points, TurnPoint target, CancellationToken cancellationToken)
     {
         var now = await snapshots.TakeAsync(folder, cancellationToken)
             ?? throw ApiProblem.Conflict(ErrorCodes.GitNotInitialized, "The project is no longer a git repository: there are no snapshots to rewind to.");
-        if (latest.After is null)
+        var since = points.Where(p => p.Turn >= target.Turn).ToList();
+        if (since.FirstOrDefault(p => p.After is null) is { } cut)
         {
             throw ApiProblem.Conflict(ErrorCodes.FilesChangedSince,
-                $"Turn {latest.Turn} never finished (cut off by a restart), so what it changed cannot be told from what changed since: nothing was rewound.");
+                $"Turn {cut.Turn} never finished (cut off by a restart), so what it changed cannot be told from what changed since: nothing was rewound.");
         }
 
-        if (now == latest.After)
+        var gaps = new List<(List<string>, List<string>)>();
+        for (var i = 0; i < since.Count; i++)
         {
-            return now;
+            gaps.Add(await snapshots.ChangesAsync(folder, since[i].After!, i + 1 < since.Count ? since[i + 1].Before : now, cancellationToken));
         }
 
-        var changed = (await snapshots.DiffAsync(folder, latest.After, now, cancellationToken)).Files.Select(f => f.Path).ToList();
-        throw new ApiProblem(StatusCodes.Status409Conflict, ErrorCodes.FilesChangedSince,
-            $"Files changed outside the agent since turn {latest.Turn} ended ({string.Join(", ", changed.Take(10))}{(changed.Count > 10 ? ", …" : "")}): " +
-            "rewinding would lose those changes, so nothing was rewound. Commit or undo them first.")
+        var (written, removed) = await snapshots.ChangesAsync(folder, now, target.Before, cancellationToken);
+        return new RewindPlan(now, written, removed, RewindPlan.Others(gaps));
+    }
+
+    private static ApiProblem ChangedOutside(List<string> changed, int turn) =>
+        new(StatusCodes.Status409Conflict, ErrorCodes.FilesChangedSince,
+            $"Files changed outside the agent's turns since turn {turn} began ({string.Join(", ", changed.Take(10))}{(changed.Count > 10 ? ", …" : "")}): " +
+            "nothing was rewound. Say keep (they stay as they are) or discard (they go back too; an undo brings them back).")
         {
             Fields = new Dictionary<string, object?> { ["files"] = changed.ToArray() },
         };
+
+    /// <summary>Where the agent's own conversation can be cut before <paramref name="turn"/>, or null (it cannot fork, or it is the first turn).</summary>
+    internal static AgentFork? ForkOf(IAgentAdapter adapter, Session session, IReadOnlyList<TurnPoint> points, int turn) =>
+        adapter.CanFork && turn > 1 && points.FirstOrDefault(p => p.Turn == turn - 1)?.ResumeAt is { } at ? new AgentFork(session.AgentSessionId, at) : null;
+
+    internal static string Conversation(AgentFork? fork, int turn) => fork is not null ? "forked" : turn > 1 ? "summarised" : "new";
+
+    /// <summary>
+    /// A forked conversation's earlier turns are the new session's history, and its agent starts on the copy; either way the
+    /// transcript says what happened (<c>history.imported</c> with <paramref name="source"/> and the turn).
+    /// </summary>
+    private void Carry(DbWrite write, string sessionId, AgentFork? fork, List<StoredEvent> earlier, string source, int turn)
+    {
+        var count = 0;
+        if (fork is not null)
+        {
+            count = Import(write, sessionId, earlier);
+            sessions.SetFork(write, sessionId, fork);
+        }
+
+        events.Append(write, sessionId, new HistoryImportedEvent(source, count, 0, turn));
     }
 
-    private IReadOnlyList<TurnPoint> Points(string sessionId) => database.Read(c => c.Query(
+    internal static ApiProblem Busy() => ApiProblem.Conflict(ErrorCodes.SessionBusy,
+        "The agent is in the middle of a turn, waiting for a decision, or has messages queued: let it finish (or stop the turn and remove what is queued), then rewind.");
+
+    internal IReadOnlyList<TurnPoint> Points(string sessionId) => database.Read(c => c.Query(
         "SELECT turn, before_tree, after_tree, resume_at FROM turn_reviews WHERE session_id = $s ORDER BY turn",
         r => new TurnPoint(r.GetInt32(0), r.GetString(1), r.NullableString(2), r.NullableString(3)), ("$s", sessionId)));
 
@@ -221,7 +352,7 @@ public sealed class Rewinds(
     }
 
     /// <summary>The earlier turns' messages and calls, shown in the new session as its history (the agent's copy holds the same).</summary>
-    private void Import(DbWrite write, string sessionId, List<StoredEvent> earlier)
+    private int Import(DbWrite write, string sessionId, List<StoredEvent> earlier)
     {
         var count = 0;
         foreach (var stored in earlier)
@@ -232,7 +363,7 @@ public sealed class Rewinds(
                      + Copy(write, sessionId, stored.As<ToolResultEvent>());
         }
 
-        events.Append(write, sessionId, new HistoryImportedEvent("rewind", count, 0));
+        return count;
     }
 
     private int Copy<T>(DbWrite write, string sessionId, T? data) where T : class, ISessionEvent

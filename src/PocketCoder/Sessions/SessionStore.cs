@@ -293,6 +293,10 @@ public sealed class SessionStore(Database database, EventLog events, TimeProvide
     public void SetFork(DbWrite write, string id, AgentFork fork) => write.Execute(
         "UPDATE sessions SET fork_conversation = $conversation, fork_at = $at WHERE id = $id", ("$conversation", fork.ConversationId), ("$at", fork.At), ("$id", id));
 
+    /// <summary>A session that carries another's conversation on (a rewind, its undo, a fork) goes by the other's title.</summary>
+    public void SetTitle(DbWrite write, string id, string? title, string? shortTitle) => write.Execute(
+        "UPDATE sessions SET title = $title, short_title = $short WHERE id = $id", ("$title", title), ("$short", shortTitle), ("$id", id));
+
     public void ClearFork(string id) => database.Write(write =>
         write.Execute("UPDATE sessions SET fork_conversation = NULL, fork_at = NULL WHERE id = $id", ("$id", id)));
 

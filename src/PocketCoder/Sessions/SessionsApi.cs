@@ -90,7 +90,7 @@ public static class SessionsApi
     /// <summary>Sessions and what runs them; the manager runs with the server, started before the features that start sessions.</summary>
     public static IServiceCollection AddSessions(this IServiceCollection services, AgentRegistry agents) => services
         .AddSingleton<SessionStore>().AddSingleton<Live.LiveSessions>().AddRunningSingleton<Live.SessionStarts>().AddRunningSingleton<Live.Suspensions>().AddSingleton<SessionManager>().AddSingleton(agents).AddSingleton<Running.SessionServices>()
-        .AddSingleton<LooksAhead>().AddSingleton<TurnReviews>().AddSingleton<MessageQueue>().AddSingleton<MessageKeys>().AddSingleton<Handoff>().AddSingleton<Rewinds>()
+        .AddSingleton<LooksAhead>().AddSingleton<TurnReviews>().AddSingleton<MessageQueue>().AddSingleton<MessageKeys>().AddSingleton<Handoff>().AddSingleton<Rewinds>().AddSingleton<RewindUndo>()
         .AddSingleton<Sandboxing>().AddRunningSingleton<SandboxProbe>()
         .AddSingleton<Network.Egress>().AddSingleton<Network.UnaskedConnections>()
             .AddSingleton<Network.CredentialUses>();
@@ -123,7 +123,10 @@ public static class SessionsApi
             .WithName("HandOffSession");
         group.MapGet("/{id}/turns/{turn:int}", TurnChangesAsync).WithName("GetTurnChanges");
         group.MapPost("/{id}/turns/{turn:int}/review", ReviewAsync).WithName("ReviewTurn");
+        group.MapGet("/{id}/turns/{turn:int}/rewind-preview", (string id, int turn, Rewinds rewinds, CancellationToken ct) => rewinds.PreviewAsync(id, turn, ct))
+            .WithName("PreviewRewind");
         group.MapPost("/{id}/turns/{turn:int}/rewind", RewindAsync).WithName("RewindSession");
+        group.MapPost("/{id}/rewind/undo", UndoRewindAsync).WithName("UndoRewind");
         group.MapPost("/{id}/turns/{turn:int}/fork", ForkAsync).WithName("ForkSession");
         group.MapPost("/{id}/resume", Resume).WithName("ResumeSession");
         group.MapDelete("/{id}", Stop).WithName("StopSession");
@@ -255,10 +258,19 @@ public static class SessionsApi
     }
 
     /// <summary>Puts the files back to before the turn and carries the conversation on from there in a new session (returned).</summary>
-    private static async Task<Created<SessionResponse>> RewindAsync(string id, int turn, Rewinds rewinds, Teams.Authority authority, ClaimsPrincipal user,
+    /// <param name="others">keep or discard the files changed outside the agent's turns since; absent: refused while there are any.</param>
+    private static async Task<Created<SessionResponse>> RewindAsync(string id, int turn, string? others, Rewinds rewinds, Teams.Authority authority,
+        ClaimsPrincipal user, CancellationToken cancellationToken)
+    {
+        var session = await rewinds.RewindAsync(id, turn, others, user.Actor(), cancellationToken);
+        return TypedResults.Created($"/api/sessions/{session.Id}", Answer(session, authority, user));
+    }
+
+    /// <summary>Puts the files back as they were before the rewind that made this session; a new session carries the rewound one's conversation on.</summary>
+    private static async Task<Created<SessionResponse>> UndoRewindAsync(string id, RewindUndo undo, Teams.Authority authority, ClaimsPrincipal user,
         CancellationToken cancellationToken)
     {
-        var session = await rewinds.RewindAsync(id, turn, user.Actor(), cancellationToken);
+        var session = await undo.UndoAsync(id, user.Actor(), cancellationToken);
         return TypedResults.Created($"/api/sessions/{session.Id}", Answer(session, authority, user));
     }
 

@@ -58,4 +58,17 @@ public sealed class RewindPartsTests
         Assert.Equal(["a.txt", "new dir/b.txt", "link"], written);
         Assert.Equal(["gone.txt"], removed);
     }
+
+    [Fact]
+    public void Plan_WhatChangedInAnyGapBetweenTurns_IsNotTheAgents_TheRestIsItsToUndo()
+    {
+        // Gaps: after turn 4 (the owner wrote mine.txt, touched shared.txt), after turn 5 (nothing), since the latest (notes.txt gone).
+        var others = RewindPlan.Others([(["mine.txt", "shared.txt"], []), ([], []), ([], ["notes.txt"])]);
+        var plan = new RewindPlan("now", Written: ["agent.txt", "shared.txt", "notes.txt"], Removed: ["file5.txt", "mine.txt"], others);
+
+        var (files, notTheAgents) = plan.Split();
+
+        Assert.Equal(["agent.txt:restore", "file5.txt:delete"], files.Select(f => $"{f.Path}:{f.Action}"));
+        Assert.Equal(["mine.txt:delete", "notes.txt:restore", "shared.txt:restore"], notTheAgents.Select(f => $"{f.Path}:{f.Action}"));
+    }
 }

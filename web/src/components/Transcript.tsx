@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import type { PlanEntry } from '../api';
+import { describeError, type PlanEntry } from '../api';
 import { loadHighlighter } from '../lazyHighlight';
 import type { ApprovalView, Item, NetworkConnection, ToolResultView } from '../events';
 import { linkParts } from '../linkify';
@@ -33,6 +33,7 @@ export function timeline(items: Item[]): { shown: Item[]; approvals: Map<string,
 export interface SubagentTree {
   top: Item[]; under: Map<string, Item[]>; calls: Map<string, Extract<Item, { type: 'tool' }>>;
   onStopTask?: (taskId: string) => Promise<void>;
+  onUndoRewind?: () => Promise<void>;
 }
 
 export function subagentTree(shown: Item[]): SubagentTree {
@@ -48,14 +49,46 @@ export function subagentTree(shown: Item[]): SubagentTree {
   return { top, under, calls };
 }
 
-/** `onStopTask`: where this person may steer the session, stops one running subagent (the turn goes on). */
-export function Transcript({ items, onStopTask }: { items: Item[]; onStopTask?: (taskId: string) => Promise<void> }) {
+/**
+ * `onStopTask`: where this person may steer the session, stops one running subagent (the turn goes on). `onUndoRewind`: where
+ * they may steer a session a rewind made, puts the files back as they were before it (the server says when it no longer can).
+ */
+export function Transcript({ items, onStopTask, onUndoRewind }: { items: Item[]; onStopTask?: (taskId: string) => Promise<void>;
+  onUndoRewind?: () => Promise<void> }) {
   const { shown, approvals } = timeline(items);
-  const tree: SubagentTree = { ...subagentTree(shown), onStopTask };
+  const tree: SubagentTree = { ...subagentTree(shown), onStopTask, onUndoRewind };
   return (
     <ol class="transcript" aria-live="polite">
       <Items items={tree.top} tree={tree} approvals={approvals} />
     </ol>
+  );
+}
+
+/** What a rewind did, and its Undo: asked once more before it runs, its refusal (files changed since, too late) shown as the server says it. */
+function Rewound({ text, onUndo }: { text: string; onUndo?: () => Promise<void> }) {
+  const [step, setStep] = useState<'idle' | 'asking' | 'busy'>('idle');
+  const [error, setError] = useState<string | null>(null);
+  const undo = () => {
+    setStep('busy');
+    setError(null);
+    onUndo!().catch((e: unknown) => {
+      setError(describeError(e));
+      setStep('idle');
+    });
+  };
+  return (
+    <div class="notice info rewound stack">
+      <span>{text}</span>
+      {onUndo && step === 'idle' && <button type="button" class="btn ghost small" onClick={() => setStep('asking')}>Undo rewind…</button>}
+      {onUndo && step !== 'idle' && (
+        <div class="row">
+          <span class="small grow">The files go back exactly as they were before the rewind, and the conversation as it was.</span>
+          <button type="button" class="btn ghost small" disabled={step === 'busy'} onClick={() => setStep('idle')}>Cancel</button>
+          <button type="button" class="btn primary small" disabled={step === 'busy'} onClick={undo}>Undo rewind</button>
+        </div>
+      )}
+      {error && <span class="small bad" role="alert">{error}</span>}
+    </div>
   );
 }
 
@@ -65,7 +98,8 @@ function Items({ items, tree, approvals }: { items: Item[]; tree: SubagentTree; 
     <>
       {items.map((item) => (
         <li key={`${item.type}-${item.seq}`} class={`t-${item.type}`} data-seq={item.seq}>
-          {item.type === 'tool' && (item.task || tree.under.has(item.toolCallId))
+          {item.type === 'rewound' ? <Rewound text={item.text} onUndo={tree.onUndoRewind} />
+            : item.type === 'tool' && (item.task || tree.under.has(item.toolCallId))
             ? <Subagent item={item} approval={approvals.get(item.toolCallId)} tree={tree} approvals={approvals} />
             : <TranscriptItem item={askedBy(item, tree)} approval={item.type === 'tool' ? approvals.get(item.toolCallId) : undefined} />}
         </li>
@@ -174,7 +208,8 @@ function TranscriptItem({ item, approval }: { item: Item; approval?: ApprovalVie
         </div>
       );
     case 'notice':
-      return <div class={`notice ${item.tone}`}>{item.text}</div>;
+    case 'rewound':
+      return <div class={`notice ${item.type === 'notice' ? item.tone : 'info'}`}>{item.text}</div>;
     case 'review':
       return (
         <a class="btn ghost block review-link" data-turn={item.turn} {...linkTo(`/s/${item.sessionId}/turn/${item.turn}`)}>

@@ -23,6 +23,7 @@ import { PreviewPanel } from '../components/Preview';
 import { ReadAloud, type SpeakFlag } from '../components/ReadAloud';
 import { usageText } from '../usage';
 import { useComposerHeight } from '../composerHeight';
+import { navigate } from '../router';
 
 /** `speak`: read the latest reply or the waiting call aloud once it shows (a notification's tap, components/ReadAloud.tsx). */
 export function SessionScreen({ id, speak = null }: { id: string; speak?: SpeakFlag | null }) {
@@ -217,7 +218,8 @@ export function SessionScreen({ id, speak = null }: { id: string; speak?: SpeakF
           : <div class="reconnecting" role="status">Reconnecting…</div>)}
         {view.items.length === 0 && stream === 'open' && <p class="muted center">Nothing here yet.</p>}
         <ProjectRoot.Provider value={root}>
-          <Transcript items={shown.items} onStopTask={offers?.steer ? (taskId) => api.stopAgentTask(id, taskId).then(() => undefined) : undefined} />
+          <Transcript items={shown.items} onStopTask={offers?.steer ? (taskId) => api.stopAgentTask(id, taskId).then(() => undefined) : undefined}
+            onUndoRewind={offers?.steer && status !== 'stopped' ? () => api.undoRewind(id).then((next) => navigate(`/s/${next.id}`)) : undefined} />
         </ProjectRoot.Provider>
         {preparing && <PreparingNote preparing={view.preparing} />}
         {status === 'queued' && view.inLine && <div class="working queued" role="status" data-testid="in-line">{view.inLine[0]!.toUpperCase() + view.inLine.slice(1)}.</div>}

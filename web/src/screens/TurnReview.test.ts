@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
 import { describe, expect, it } from 'vitest';
-import { commentsMessage, goBackWarning, reviewMessage } from './TurnReview';
+import { commentsMessage, goBackWarning, reviewMessage, rewindLists } from './TurnReview';
 
 describe('commentsMessage', () => {
   it('puts every comment in one message: its file and line, the line quoted, then the words', () => {
@@ -36,7 +36,7 @@ describe('goBackWarning', () => {
   it('says a rewind undoes the files and stops this session', () => {
     const words = goBackWarning('rewind', 3);
     expect(words).toContain('before turn 3');
-    expect(words).toContain('is undone');
+    expect(words).toContain("the agent's changes since");
     expect(words).toContain('from turn 2');
   });
 
@@ -48,5 +48,20 @@ describe('goBackWarning', () => {
     const words = goBackWarning('fork', 2);
     expect(words).toContain('branch of its own');
     expect(words).toContain("project's files stay as they are");
+  });
+});
+
+describe('rewindLists', () => {
+  const preview = {
+    files: [{ path: 'src/b.ts', action: 'restore' }, { path: 'new.ts', action: 'delete' }, { path: 'src/a.ts', action: 'restore' }],
+    others: [{ path: 'notes.md', action: 'delete' }, { path: 'README.md', action: 'restore' }],
+  };
+
+  it('keeps the files changed outside the agent, named, and touches only the agent\'s', () => {
+    expect(rewindLists(preview, 'keep')).toEqual({ restore: ['src/a.ts', 'src/b.ts'], remove: ['new.ts'], kept: ['README.md', 'notes.md'] });
+  });
+
+  it('puts them back with the rest when told to, keeping none', () => {
+    expect(rewindLists(preview, 'discard')).toEqual({ restore: ['README.md', 'src/a.ts', 'src/b.ts'], remove: ['new.ts', 'notes.md'], kept: [] });
   });
 });

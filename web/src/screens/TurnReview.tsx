@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { api, describeError, type ChangedFile, type SessionOffers, type TurnChanges, type WorktreeDiff } from '../api';
+import { api, describeError, type ChangedFile, type RewindOthers, type RewindPreview, type SessionOffers, type TurnChanges, type WorktreeDiff } from '../api';
 import { AppBar, Empty, ErrorNote } from '../components/ui';
 import { navigate } from '../router';
 import { Diff, type LineRef } from '../components/Diff';
@@ -202,25 +202,64 @@ type GoBackChoice = 'rewind' | 'fork';
 /** What each choice does, said before it is done (the files are the owner's). */
 export function goBackWarning(choice: GoBackChoice, turn: number): string {
   return choice === 'rewind'
-    ? `The project's files go back to how they were before turn ${turn}: every change since, this turn's and the later ones', is undone. `
+    ? `The project's files go back to how they were before turn ${turn}: the agent's changes since, this turn's and the later ones', are undone. `
       + `This session stops, and a new one ${turn > 1 ? `carries the conversation on from turn ${turn - 1}` : 'starts the conversation afresh'}.`
     : `A new session starts on a branch of its own, its files as they were before turn ${turn}, its conversation up to there. `
       + 'This session and the project\'s files stay as they are.';
 }
 
+/** What a rewind does to each path, as the confirmation lists it: the files changed outside the agent are kept, or put back with the rest. */
+export function rewindLists(preview: Pick<RewindPreview, 'files' | 'others'>, others: RewindOthers): { restore: string[]; remove: string[]; kept: string[] } {
+  const done = others === 'discard' ? [...preview.files, ...preview.others] : preview.files;
+  const paths = (action: string) => done.filter((f) => f.action === action).map((f) => f.path).sort();
+  return { restore: paths('restore'), remove: paths('delete'), kept: others === 'keep' ? preview.others.map((f) => f.path).sort() : [] };
+}
+
+/** At most this many paths of each list are shown; the rest are counted. */
+const LISTED = 8;
+
+function PathList({ title, paths, testId }: { title: string; paths: string[]; testId: string }) {
+  if (paths.length === 0) return null;
+  return (
+    <div class="stack rewind-list" data-testid={testId}>
+      <span class="small"><strong>{title}</strong> ({paths.length})</span>
+      <ul class="plain small">
+        {paths.slice(0, LISTED).map((p) => <li key={p} class="mono-name">{p}</li>)}
+        {paths.length > LISTED && <li class="muted">and {paths.length - LISTED} more</li>}
+      </ul>
+    </div>
+  );
+}
+
 /**
  * Rewind to before this turn, or fork a new session from it: offered only with the right to steer (as the server decides),
- * each confirmed with what it does to the files; a refusal (files changed outside the agent, a turn running) is shown as the server says it.
+ * each confirmed with what it does to the files. A rewind lists, from the server's preview, what it puts back and deletes, and the
+ * files changed outside the agent's turns since, kept unless the owner chooses to put them back too; a refusal (a turn running)
+ * is shown as the server says it.
  */
 function GoBack({ sessionId, turn }: { sessionId: string; turn: number }) {
   const [confirming, setConfirming] = useState<GoBackChoice | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [preview, setPreview] = useState<RewindPreview | null>(null);
+  const [others, setOthers] = useState<RewindOthers>('keep');
+  const ask = (choice: GoBackChoice) => {
+    setConfirming(choice);
+    setError(null);
+    setPreview(null);
+    setOthers('keep');
+    if (choice === 'rewind') {
+      api.rewindPreview(sessionId, turn).then(setPreview, (e) => {
+        setError(describeError(e));
+        setConfirming(null);
+      });
+    }
+  };
   const go = async (choice: GoBackChoice) => {
     setBusy(true);
     setError(null);
     try {
-      const next = choice === 'rewind' ? await api.rewindTurn(sessionId, turn) : await api.forkTurn(sessionId, turn);
+      const next = choice === 'rewind' ? await api.rewindTurn(sessionId, turn, others) : await api.forkTurn(sessionId, turn);
       navigate(`/s/${next.id}`);
     } catch (e) {
       setError(describeError(e));
@@ -228,23 +267,44 @@ function GoBack({ sessionId, turn }: { sessionId: string; turn: number }) {
       setConfirming(null);
     }
   };
+  const lists = preview && rewindLists(preview, others);
   return (
     <section class="card stack go-back" aria-label="Go back to this turn">
       <ErrorNote error={error} />
       {confirming ? (
         <>
           <p class="small" data-testid="go-back-warning">{goBackWarning(confirming, turn)}</p>
+          {confirming === 'rewind' && !preview && <p class="muted small">Working out what it would change…</p>}
+          {lists && (
+            <div class="stack" data-testid="rewind-preview">
+              {lists.restore.length + lists.remove.length === 0 && <p class="small">No file needs to change.</p>}
+              <PathList title="Put back as they were" paths={lists.restore} testId="rewind-restore" />
+              <PathList title="Deleted (not there then)" paths={lists.remove} testId="rewind-delete" />
+              {preview.others.length > 0 && (
+                <fieldset class="stack rewind-others">
+                  <legend class="small">
+                    {preview.others.length === 1 ? '1 file was' : `${preview.others.length} files were`} changed outside the agent's turns since
+                    (by you, or another program):
+                  </legend>
+                  <label class="row small"><input type="radio" name="others" checked={others === 'keep'} onChange={() => setOthers('keep')} /> Keep them as they are</label>
+                  <label class="row small"><input type="radio" name="others" checked={others === 'discard'} onChange={() => setOthers('discard')} /> Put them back too</label>
+                  <PathList title="Kept as they are" paths={lists.kept} testId="rewind-kept" />
+                </fieldset>
+              )}
+              <p class="fine">You can undo the rewind for {preview.undoHours} hours, while the files stay as it leaves them.</p>
+            </div>
+          )}
           <div class="row">
             <button type="button" class="btn ghost" disabled={busy} onClick={() => setConfirming(null)}>Cancel</button>
-            <button type="button" class="btn primary grow" disabled={busy} onClick={() => void go(confirming)}>
+            <button type="button" class="btn primary grow" disabled={busy || (confirming === 'rewind' && !preview)} onClick={() => void go(confirming)}>
               {confirming === 'rewind' ? 'Rewind' : 'Fork'}
             </button>
           </div>
         </>
       ) : (
         <div class="row">
-          <button type="button" class="btn ghost grow" onClick={() => setConfirming('rewind')}>Rewind to here</button>
-          <button type="button" class="btn ghost grow" onClick={() => setConfirming('fork')}>Fork from here</button>
+          <button type="button" class="btn ghost grow" onClick={() => ask('rewind')}>Rewind to here</button>
+          <button type="button" class="btn ghost grow" onClick={() => ask('fork')}>Fork from here</button>
         </div>
       )}
     </section>

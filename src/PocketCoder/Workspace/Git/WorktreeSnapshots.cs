@@ -126,46 +126,71 @@ public sealed class WorktreeSnapshots(GitCli git)
     }
 
     /// <summary>
-    /// Puts the working tree back from snapshot <paramref name="from"/> (the tree as it is now) to <paramref name="to"/>: each file
-    /// that differs is written as <paramref name="to"/> has it, through an index of our own, and each file only <paramref name="from"/>
-    /// has is removed. Ignored files, the owner's staging area, HEAD and refs are untouched. Returns the number of files put back.
+    /// What putting the project's folder back from <paramref name="from"/> to <paramref name="to"/> would do: the paths to write
+    /// (added or changed) and those to remove, relative to the project's folder and confined to it. Trees are of the whole
+    /// repository; a project in a subfolder of one never reaches beyond its folder (git's <c>--relative</c>).
     /// </summary>
-    /// <remarks>
-    /// Removals come first and go through <see cref="BeneathRoot"/>, never through a link: a folder that became a link (or a link
-    /// that became a folder) must not take the removal out of the project, as <c>File.Delete</c> after the checkout once did
-    /// (it deleted <c>cache/keep.txt</c> through a <c>cache</c> link just checked back out to a folder outside). Then the way to
-    /// each written path is cleared the same way (a link or file where a folder must be, a link or empty folder where the file
-    /// goes), and only then does git write. git itself refuses to write beyond a symlink too (checkout-index --force replaces
-    /// the link); clearing first makes that ours to guarantee, not git's.
-    /// </remarks>
-    /// <exception cref="ApiProblem"><c>RESTORE_FAILED</c> (409) when a path cannot be put back without leaving the project.</exception>
-    public async Task<int> RestoreAsync(string projectPath, string from, string to, CancellationToken cancellationToken)
+    public async Task<(List<string> Written, List<string> Removed)> ChangesAsync(string projectPath, string from, string to,
+        CancellationToken cancellationToken)
     {
         if (!IsObjectId(from) || !IsObjectId(to))
         {
             throw new ArgumentException("Snapshots are git object ids.");
         }
 
-        // Trees name paths from the repository's top (as git gives it, a real path), whatever folder of it the project is.
-        var top = (await git.RunCheckedAsync(projectPath, ["rev-parse", "--show-toplevel"], cancellationToken).ConfigureAwait(false)).Stdout.Trim();
-        var changes = await git.RunCheckedAsync(top, ["diff", "--name-status", "--no-renames", "-z", from, to, "--"], cancellationToken).ConfigureAwait(false);
-        var (written, removed) = Restored(changes.Stdout);
-        Confined(() => Remove(top, removed));
+        if (from == to)
+        {
+            return ([], []);
+        }
+
+        var changes = await git.RunCheckedAsync(projectPath, ["diff", "--name-status", "--no-renames", "--relative", "-z", from, to, "--"], cancellationToken)
+            .ConfigureAwait(false);
+        return Restored(changes.Stdout);
+    }
+
+    /// <summary>
+    /// Puts the project's folder back from snapshot <paramref name="from"/> (the tree as it is now) to <paramref name="to"/>: each
+    /// file that differs is written as <paramref name="to"/> has it, through an index of our own, and each file only
+    /// <paramref name="from"/> has is removed; the paths in <paramref name="except"/> are left as they are. Only the project's folder:
+    /// in a subfolder of a repository, nothing beside it. Ignored files, the owner's staging area, HEAD and refs are untouched.
+    /// Returns the number of files put back.
+    /// </summary>
+    /// <remarks>
+    /// Removals come first and go through <see cref="BeneathRoot"/> from the project's folder, never through a link: a folder that
+    /// became a link (or a link that became a folder) must not take the removal out of the project, as <c>File.Delete</c> after the
+    /// checkout once did (it deleted <c>cache/keep.txt</c> through a <c>cache</c> link just checked back out to a folder outside).
+    /// Then the way to each written path is cleared the same way (a link or file where a folder must be, a link or empty folder
+    /// where the file goes), and only then does git write. git itself refuses to write beyond a symlink too (checkout-index --force
+    /// replaces the link); clearing first makes that ours to guarantee, not git's.
+    /// </remarks>
+    /// <exception cref="ApiProblem"><c>RESTORE_FAILED</c> (409) when a path cannot be put back without leaving the project.</exception>
+    public async Task<int> RestoreAsync(string projectPath, string from, string to, CancellationToken cancellationToken,
+        IReadOnlySet<string>? except = null)
+    {
+        var (written, removed) = await ChangesAsync(projectPath, from, to, cancellationToken).ConfigureAwait(false);
+        if (except is { Count: > 0 })
+        {
+            written.RemoveAll(except.Contains);
+            removed.RemoveAll(except.Contains);
+        }
+
+        Confined(() => Remove(projectPath, removed));
         foreach (var path in written)
         {
-            Confined(() => BeneathRoot.MakeWayFor(top, path));
+            Confined(() => BeneathRoot.MakeWayFor(projectPath, path));
         }
 
         if (written.Count > 0)
         {
-            var gitDirectory = (await git.RunCheckedAsync(top, ["rev-parse", "--absolute-git-dir"], cancellationToken).ConfigureAwait(false)).Stdout.Trim();
+            var gitDirectory = (await git.RunCheckedAsync(projectPath, ["rev-parse", "--absolute-git-dir"], cancellationToken).ConfigureAwait(false)).Stdout.Trim();
             var index = Path.Combine(gitDirectory, $"pocketcoder-restore-{Guid.NewGuid():N}.index");
             try
             {
-                await git.RunCheckedAsync(top, ["read-tree", to], cancellationToken, Limit, index).ConfigureAwait(false);
+                await git.RunCheckedAsync(projectPath, ["read-tree", to], cancellationToken, Limit, index).ConfigureAwait(false);
+                // Run in the project's folder, checkout-index takes the paths as relative to it, as the diff gave them.
                 foreach (var batch in written.Chunk(200))
                 {
-                    await git.RunCheckedAsync(top, ["checkout-index", "--force", "--", .. batch], cancellationToken, Limit, index).ConfigureAwait(false);
+                    await git.RunCheckedAsync(projectPath, ["checkout-index", "--force", "--", .. batch], cancellationToken, Limit, index).ConfigureAwait(false);
                 }
             }
             finally
@@ -176,6 +201,30 @@ public sealed class WorktreeSnapshots(GitCli git)
 
         return written.Count + removed.Count;
     }
+
+    /// <summary>Keeps <paramref name="tree"/> from <c>git gc</c> on <c>refs/pocketcoder/rewinds/NAME</c>, so it can be put back later.</summary>
+    public async Task KeepAsync(string projectPath, string name, string tree, CancellationToken cancellationToken)
+    {
+        if (!IsObjectId(tree) || !IsRefName(name))
+        {
+            throw new ArgumentException("A snapshot is a git object id, and its name a plain word.");
+        }
+
+        await git.RunCheckedAsync(projectPath, ["update-ref", KeptRef(name), tree], cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Lets <c>git gc</c> have a tree <see cref="KeepAsync"/> kept (nothing when it is gone already).</summary>
+    public async Task DropAsync(string projectPath, string name, CancellationToken cancellationToken)
+    {
+        if (IsRefName(name))
+        {
+            await git.RunAsync(projectPath, ["update-ref", "-d", KeptRef(name)], cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public static string KeptRef(string name) => $"refs/pocketcoder/rewinds/{name}";
+
+    private static bool IsRefName(string name) => name.Length is > 0 and <= 64 && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '-');
 
     /// <summary>
     /// Removes each path (a file or a link itself; a submodule's folder stays, as git leaves it), then the folders the removals
