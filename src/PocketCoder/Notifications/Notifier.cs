@@ -145,7 +145,7 @@ public sealed class Notifier(
             {
                 OnSessionEvent(stored.SessionId, NotificationKinds.SessionFailed, "Session failed", status.Reason ?? "The agent stopped unexpectedly.", "A session needs attention.");
             }
-            else if (stored.As<ErrorEvent>() is { Code: SessionRunner.StalledCode } error)
+            else if (stored.As<ErrorEvent>() is { Code: Sessions.Running.StallWatch.StalledCode } error)
             {
                 OnSessionEvent(stored.SessionId, NotificationKinds.SessionFailed, "Agent stalled", error.Message, "A session needs attention.");
             }

@@ -16,11 +16,7 @@ public sealed class CodeShapeTests
     private const int MaxFileLines = 600, MaxMethodLines = 80, MaxDependencies = 8;
 
     // Known debts, each at most its size today. Remove a line when its file is taken apart (a test below says so).
-    private static readonly Dictionary<string, int> LongFiles = new(StringComparer.Ordinal)
-    {
-        ["src/PocketCoder/Sessions/SessionRunner.cs"] = 760,
-        ["src/PocketCoder/Sessions/Running/PausedCalls.cs"] = 707,
-    };
+    private static readonly Dictionary<string, int> LongFiles = new(StringComparer.Ordinal);
 
     private static readonly Dictionary<string, int> LongMethods = new(StringComparer.Ordinal)
     {
