@@ -17,12 +17,13 @@ namespace PocketCoder.Sessions;
 /// resumed agent is told) and <see cref="SessionEgress"/> (the session its sandbox's connections are put to); what stays here is
 /// the agent's lifecycle, its sink, the session's status and its message queue.
 /// </summary>
-public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget
+public sealed class SessionRunner : IAgentSink, IPauseHost, IInboxHost
 {
     private readonly Project _project;
     private readonly IAgentAdapter _adapter;
     private readonly SessionServices _services;
     private readonly Action<SessionRunner> _onEnded;
+    private readonly Action<string> _holdOnBudget;
     private readonly SessionStore _sessions;
     private readonly EventLog _events;
     private readonly ILogger _logger;
@@ -83,8 +84,8 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget
             (turn, files) => _events.Append(_session.Id, new TurnChangesEvent(turn, files)),
             exception => _logger.LogWarning(exception, "The turn review of session {SessionId} could not open", _session.Id));
         _paused = new PausedCalls(this, services.Clock, services.Options.PauseWaitingAfter);
-        _inbox = new SessionInbox(session.Id, adapter.Id, _turn, _snapshots, services.Queue, this, () => _agent, _stall.Touch,
-            () => services.Budgets.Reached(_project.Id, _session.Id) is not null, holdOnBudget, _logger);
+        _holdOnBudget = holdOnBudget;
+        _inbox = new SessionInbox(session.Id, adapter.Id, _turn, _snapshots, services.Queue, this, _logger);
         _launch = new AgentLaunch(project, adapter, logDirectory, services);
         _sinks = new ProcessSinks(this, _logger, session.Id, adapter.Id);
         _decision = new DecisionOnResume(session.Id, adapter.Id, _sessions, _logger);
@@ -291,6 +292,14 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget
     }
 
     void ISessionEventTarget.Append<T>(T data) => _events.Append(_session.Id, data);
+
+    IAgentSession? IInboxHost.Agent => _agent;
+
+    void IInboxHost.Sent() => _stall.Touch();
+
+    bool IInboxHost.BudgetSpent => _services.Budgets.Reached(_project.Id, _session.Id) is not null;
+
+    void IInboxHost.HoldOnBudget(string text) => _holdOnBudget(text);
 
     public async ValueTask OnEventAsync(AgentEvent agentEvent, CancellationToken cancellationToken)
     {
