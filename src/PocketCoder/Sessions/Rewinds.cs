@@ -25,7 +25,7 @@ public sealed class Rewinds(
     SessionManager manager,
     Projects.ProjectStore projects,
     AgentRegistry agents,
-    EventLog events,
+    SessionHistory history,
     Ledger.LedgerStore ledger,
     WorktreeSnapshots snapshots,
     Workspace.Worktrees.SessionWorktrees worktrees)
@@ -82,7 +82,7 @@ public sealed class Rewinds(
             }
 
             var restored = await snapshots.RestoreAsync(folder, now, target.Before, cancellationToken);
-            var earlier = Earlier(session.Id, turn);
+            var earlier = history.Before(session.Id, turn);
             var fork = ForkOf(adapter, session, points, turn);
             // An agent that cannot fork starts a new conversation told what came before (nothing for a rewind to the first turn).
             var summary = fork is null && turn > 1 ? OwnerMessage.FromText(RewindSummary.Of(turn, earlier)) : null;
@@ -126,7 +126,7 @@ public sealed class Rewinds(
                 $"Turn {turn}'s opening snapshot is gone from the repository (git gc removes unreferenced trees after a while): there is nothing to fork from.");
         }
 
-        var earlier = Earlier(session.Id, turn);
+        var earlier = history.Before(session.Id, turn);
         var fork = ForkOf(adapter, session, points, turn);
         var summary = fork is null && turn > 1 ? OwnerMessage.FromText(RewindSummary.Of(turn, earlier)) : null;
         return await manager.CreateAsync(project.Id, session.Agent, summary, session.Model, session.Mode, actor, cancellationToken,
@@ -155,7 +155,7 @@ public sealed class Rewinds(
     {
         if (fork is not null)
         {
-            Import(write, sessionId, earlier);
+            history.Carry(write, sessionId, earlier);
             sessions.SetFork(write, sessionId, fork);
         }
     }
@@ -191,60 +191,6 @@ public sealed class Rewinds(
     private IReadOnlyList<TurnPoint> Points(string sessionId) => database.Read(c => c.Query(
         "SELECT turn, before_tree, after_tree, resume_at FROM turn_reviews WHERE session_id = $s ORDER BY turn",
         r => new TurnPoint(r.GetInt32(0), r.GetString(1), r.NullableString(2), r.NullableString(3)), ("$s", sessionId)));
-
-    /// <summary>
-    /// The transcript's events before <paramref name="turn"/>: everything up to the end of the turn before it (the turns' own
-    /// <c>turn.completed</c> events, one per turn, as the reviews count them).
-    /// </summary>
-    private List<StoredEvent> Earlier(string sessionId, int turn)
-    {
-        var kept = new List<StoredEvent>();
-        var ended = 0;
-        for (long after = 0; ended < turn - 1;)
-        {
-            var page = events.ReadSession(sessionId, after, 500);
-            if (page.Count == 0)
-            {
-                break;
-            }
-
-            foreach (var stored in page.TakeWhile(_ => ended < turn - 1))
-            {
-                kept.Add(stored);
-                ended += stored.Kind == TurnCompletedEvent.Kind ? 1 : 0;
-            }
-
-            after = page[^1].Seq;
-        }
-
-        return kept;
-    }
-
-    /// <summary>The earlier turns' messages and calls, shown in the new session as its history (the agent's copy holds the same).</summary>
-    private void Import(DbWrite write, string sessionId, List<StoredEvent> earlier)
-    {
-        var count = 0;
-        foreach (var stored in earlier)
-        {
-            count += Copy(write, sessionId, stored.As<UserMessageEvent>())
-                     + Copy(write, sessionId, stored.As<MessageEvent>())
-                     + Copy(write, sessionId, stored.As<ToolCallEvent>())
-                     + Copy(write, sessionId, stored.As<ToolResultEvent>());
-        }
-
-        events.Append(write, sessionId, new HistoryImportedEvent("rewind", count, 0));
-    }
-
-    private int Copy<T>(DbWrite write, string sessionId, T? data) where T : class, ISessionEvent
-    {
-        if (data is null)
-        {
-            return 0;
-        }
-
-        events.Append(write, sessionId, data);
-        return 1;
-    }
 
     /// <summary>The original's instructions and MCP servers go on in the new session, as its profile gave them.</summary>
     private SessionProfile? ProfileOf(Session session)

@@ -23,7 +23,6 @@ public sealed class CodeShapeTests
     private static readonly Dictionary<string, int> WideConstructors = new(StringComparer.Ordinal)
     {
         ["PocketCoder.Workspace.Worktrees.SessionWorktrees"] = 10,
-        ["PocketCoder.Sessions.Handoff"] = 10,
         ["PocketCoder.Approvals.Gatekeeper"] = 10,
         ["PocketCoder.Sessions.Rewinds"] = 9,
     };
