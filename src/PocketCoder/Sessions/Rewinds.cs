@@ -21,11 +21,8 @@ public sealed record TurnPoint(int Turn, string Before, string? After, string? R
 /// </summary>
 public sealed class Rewinds(
     Database database,
-    SessionStore sessions,
     SessionManager manager,
-    Projects.ProjectStore projects,
-    AgentRegistry agents,
-    SessionHistory history,
+    TurnOrigins origins,
     Ledger.LedgerStore ledger,
     WorktreeSnapshots snapshots,
     Workspace.Worktrees.SessionWorktrees worktrees)
@@ -41,14 +38,8 @@ public sealed class Rewinds(
         manager.EnsureMaySteer(sessionId, actor);
         return await _rewinding.RunAsync(async () =>
         {
-            var session = sessions.Get(sessionId);
-            var project = projects.Get(session.ProjectId);
-            var adapter = agents.Find(session.Agent)
-                ?? throw ApiProblem.Conflict(ErrorCodes.AgentUnavailable, $"{session.Agent} is not an agent this server knows any more.");
+            var (session, project, adapter, points, target) = origins.Find(sessionId, turn, "rewind to");
             var folder = worktrees.WorkingDirectory(session.Id, project);
-            var points = Points(session.Id);
-            var target = points.FirstOrDefault(p => p.Turn == turn) ?? throw ApiProblem.NotFound(ErrorCodes.TurnNotFound,
-                $"Session {session.Id} has no turn {turn} to rewind to (turns are counted from 1; a project that is not a git repository has none).");
             if (manager.IsWorking(session.Id))
             {
                 throw Busy();
@@ -63,7 +54,7 @@ public sealed class Rewinds(
                 throw Busy();
             }
 
-            points = Points(session.Id);
+            points = origins.Points(session.Id);
             var now = await EnsureUnchangedAsync(folder, points[^1], cancellationToken);
             // Between turns, its process goes: nothing edits the files while they are put back (a turn that began meanwhile refuses).
             try
@@ -82,14 +73,11 @@ public sealed class Rewinds(
             }
 
             var restored = await snapshots.RestoreAsync(folder, now, target.Before, cancellationToken);
-            var earlier = history.Before(session.Id, turn);
-            var fork = ForkOf(adapter, session, points, turn);
-            // An agent that cannot fork starts a new conversation told what came before (nothing for a rewind to the first turn).
-            var summary = fork is null && turn > 1 ? OwnerMessage.FromText(RewindSummary.Of(turn, earlier)) : null;
+            var (fork, summary, earlier) = origins.Conversation(adapter, session, points, turn);
             return await manager.CreateAsync(project.Id, session.Agent, summary, session.Model, session.Mode, actor, cancellationToken,
-                profile: ProfileOf(session), onCreated: created => database.Write(write =>
+                profile: origins.ProfileOf(session), onCreated: created => database.Write(write =>
                 {
-                    Carry(write, created.Id, fork, earlier);
+                    origins.Carry(write, created.Id, fork, earlier);
 
                     // The session's own worktree, put back, is the new session's to work in (its branch keeps its name).
                     write.Execute("UPDATE session_worktrees SET session_id = $new WHERE session_id = $old", ("$new", created.Id), ("$old", session.Id));
@@ -113,26 +101,18 @@ public sealed class Rewinds(
     public async Task<Session> ForkAsync(string sessionId, int turn, Actor actor, CancellationToken cancellationToken)
     {
         manager.EnsureMaySteer(sessionId, actor);
-        var session = sessions.Get(sessionId);
-        var project = projects.Get(session.ProjectId);
-        var adapter = agents.Find(session.Agent)
-            ?? throw ApiProblem.Conflict(ErrorCodes.AgentUnavailable, $"{session.Agent} is not an agent this server knows any more.");
-        var points = Points(session.Id);
-        var target = points.FirstOrDefault(p => p.Turn == turn) ?? throw ApiProblem.NotFound(ErrorCodes.TurnNotFound,
-            $"Session {session.Id} has no turn {turn} to fork from (turns are counted from 1; a project that is not a git repository has none).");
+        var (session, project, adapter, points, target) = origins.Find(sessionId, turn, "fork from");
         if (!await snapshots.ExistAsync(worktrees.WorkingDirectory(session.Id, project), [target.Before], cancellationToken))
         {
             throw ApiProblem.NotFound(ErrorCodes.TurnNotFound,
                 $"Turn {turn}'s opening snapshot is gone from the repository (git gc removes unreferenced trees after a while): there is nothing to fork from.");
         }
 
-        var earlier = history.Before(session.Id, turn);
-        var fork = ForkOf(adapter, session, points, turn);
-        var summary = fork is null && turn > 1 ? OwnerMessage.FromText(RewindSummary.Of(turn, earlier)) : null;
+        var (fork, summary, earlier) = origins.Conversation(adapter, session, points, turn);
         return await manager.CreateAsync(project.Id, session.Agent, summary, session.Model, session.Mode, actor, cancellationToken,
-            worktree: new WorktreeChoice(null), profile: ProfileOf(session), onCreated: created => database.Write(write =>
+            worktree: new WorktreeChoice(null), profile: origins.ProfileOf(session), onCreated: created => database.Write(write =>
             {
-                Carry(write, created.Id, fork, earlier);
+                origins.Carry(write, created.Id, fork, earlier);
                 worktrees.StartAs(write, created.Id, target.Before);
                 ledger.Append(write, actor.Name, "session.forked", session.Id, new JsonObject
                 {
@@ -144,21 +124,7 @@ public sealed class Rewinds(
             }));
     }
 
-    /// <summary>Where the agent's own conversation can be cut before <paramref name="turn"/>, or null (it cannot fork, or it is the first turn).</summary>
-    private static AgentFork? ForkOf(IAgentAdapter adapter, Session session, IReadOnlyList<TurnPoint> points, int turn) =>
-        adapter.CanFork && turn > 1 && points.FirstOrDefault(p => p.Turn == turn - 1)?.ResumeAt is { } at ? new AgentFork(session.AgentSessionId, at) : null;
-
     private static string Conversation(AgentFork? fork, int turn) => fork is not null ? "forked" : turn > 1 ? "summarised" : "new";
-
-    /// <summary>A forked conversation's earlier turns are the new session's history, and its agent starts on the copy.</summary>
-    private void Carry(DbWrite write, string sessionId, AgentFork? fork, List<StoredEvent> earlier)
-    {
-        if (fork is not null)
-        {
-            history.Carry(write, sessionId, earlier);
-            sessions.SetFork(write, sessionId, fork);
-        }
-    }
 
     private static ApiProblem Busy() => ApiProblem.Conflict(ErrorCodes.SessionBusy,
         "The agent is in the middle of a turn, waiting for a decision, or has messages queued: let it finish (or stop the turn and remove what is queued), then rewind.");
@@ -186,18 +152,6 @@ public sealed class Rewinds(
         {
             Fields = new Dictionary<string, object?> { ["files"] = changed.ToArray() },
         };
-    }
-
-    private IReadOnlyList<TurnPoint> Points(string sessionId) => database.Read(c => c.Query(
-        "SELECT turn, before_tree, after_tree, resume_at FROM turn_reviews WHERE session_id = $s ORDER BY turn",
-        r => new TurnPoint(r.GetInt32(0), r.GetString(1), r.NullableString(2), r.NullableString(3)), ("$s", sessionId)));
-
-    /// <summary>The original's instructions and MCP servers go on in the new session, as its profile gave them.</summary>
-    private SessionProfile? ProfileOf(Session session)
-    {
-        var instructions = sessions.Instructions(session.Id);
-        var mcp = sessions.McpServers(session.Id);
-        return instructions is null && mcp is null && session.Profile is null ? null : new SessionProfile(session.Profile ?? "", instructions, mcp);
     }
 }
 

@@ -90,7 +90,7 @@ public static class SessionsApi
     /// <summary>Sessions and what runs them; the manager runs with the server, started before the features that start sessions.</summary>
     public static IServiceCollection AddSessions(this IServiceCollection services, AgentRegistry agents) => services
         .AddSingleton<SessionStore>().AddSingleton<Live.LiveSessions>().AddRunningSingleton<Live.SessionStarts>().AddRunningSingleton<Live.Suspensions>().AddSingleton<SessionManager>().AddSingleton(agents).AddSingleton<Running.SessionServices>()
-        .AddSingleton<LooksAhead>().AddSingleton<TurnReviews>().AddSingleton<MessageQueue>().AddSingleton<MessageKeys>().AddSingleton<Handoff>().AddSingleton<HandBack>().AddSingleton<SessionHistory>().AddSingleton<Rewinds>()
+        .AddSingleton<LooksAhead>().AddSingleton<TurnReviews>().AddSingleton<MessageQueue>().AddSingleton<MessageKeys>().AddSingleton<Handoff>().AddSingleton<HandBack>().AddSingleton<SessionHistory>().AddSingleton<TurnOrigins>().AddSingleton<Rewinds>()
         .AddSingleton<Sandboxing>().AddRunningSingleton<SandboxProbe>()
         .AddSingleton<Network.Egress>().AddSingleton<Network.UnaskedConnections>()
             .AddSingleton<Network.CredentialUses>();

@@ -24,7 +24,6 @@ public sealed class CodeShapeTests
     {
         ["PocketCoder.Workspace.Worktrees.SessionWorktrees"] = 10,
         ["PocketCoder.Approvals.Gatekeeper"] = 10,
-        ["PocketCoder.Sessions.Rewinds"] = 9,
     };
 
     [Fact]
