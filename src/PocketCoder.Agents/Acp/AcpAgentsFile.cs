@@ -79,60 +79,66 @@ public static partial class AcpAgentsFile
                 throw Invalid(source, $"{where}: the agent id '{id}' is already taken");
             }
 
-            where = $"agent '{id}'";
-            var command = String(entry, "command", source, where, required: true)!;
-            if (command.Contains('\0', StringComparison.Ordinal) || command.Trim().Length == 0)
-            {
-                throw Invalid(source, $"{where}: 'command' must name an executable");
-            }
-
-            var arguments = Strings(entry, "args", source, where) ?? [];
-            var agentCommand = new AgentCommand(command, new Dictionary<string, string?>());
-            var runsClaude = IsClaudeAgentAcp(agentCommand, arguments);
-            if (runsClaude && agentCommand.Setting(Claude.ClaudeCodeAdapter.NonessentialTraffic) is null)
-            {
-                // Claude Code's own switch for its update checks, telemetry and error reports (docs/agents-acp.md): from a sandbox
-                // each is a connection refused, and a line in the ledger and the session's timeline, at every start. A value the
-                // owner set (in the server's environment) stands.
-                agentCommand = agentCommand with { Environment = new Dictionary<string, string?> { [Claude.ClaudeCodeAdapter.NonessentialTraffic] = "1" } };
-            }
-
-            var state = Strings(entry, "state", source, where);
-            // Read-only in its sandbox: a folder (ending in /) stands empty where the owner has none, a JSON file as {}, others empty.
-            var config = Strings(entry, "config", source, where)?.Select(path => new AgentConfig(path.TrimEnd('/'),
-                path.EndsWith('/') ? Placeholder.Folder : path.EndsWith(".json", StringComparison.Ordinal) ? Placeholder.JsonObject : Placeholder.Empty));
-            var logins = Strings(entry, "logins", source, where);
-            // claude-agent-acp runs Claude Code, whose places PocketCoder knows: its conversations must be in its sandbox's state or it
-            // cannot load one again ("Resource not found"), and its settings, hooks and plugins must not be its own to widen.
-            var claude = runsClaude
-                ? Claude.ClaudeCodeAdapter.StateIn(state?.FirstOrDefault() is { } folder
-                    ? Path.Combine(agentCommand.Home, folder)
-                    : Claude.ClaudeCodeAdapter.ConfigFolder(agentCommand))
-                : null;
-            agents.Add(new AcpAgentDefinition(
-                id,
-                String(entry, "name", source, where, required: false) ?? id,
-                agentCommand,
-                arguments,
-                String(entry, "modelArg", source, where, required: false),
-                DefaultModel: null,
-                Strings(entry, "versionArgs", source, where),
-                MissingFileReadsEmpty: false,
-                $"Check the command of '{id}' in {source}.")
-            {
-                StateFolders = state ?? claude?.Folders ?? [],
-                Config = [.. config ?? claude?.Config ?? []],
-                Logins = logins ?? claude?.Logins ?? [],
-                SandboxedEnvironment = claude is null ? new Dictionary<string, string>() : new Dictionary<string, string> { ["CLAUDE_CONFIG_DIR"] = claude.Folders[0] },
-                ReadPaths = Strings(entry, "read", source, where) ?? [],
-                ModelEndpoints = claude is null ? null : agent => Processes.Network.ModelHosts.Claude(agent.Setting, claude.Folders[0]),
-                Hosts = Hosts(Strings(entry, "hosts", source, where), source, where),
-                // claude-agent-acp 0.101 replays the history, awaited, before it answers session/load.
-                ReplaysAfterLoad = claude is null,
-            });
+            agents.Add(Define(entry, id, source));
         }
 
         return agents;
+    }
+
+    /// <summary>The agent an entry (its fields checked, its id free) registers.</summary>
+    private static AcpAgentDefinition Define(JsonElement entry, string id, string source)
+    {
+        var where = $"agent '{id}'";
+        var command = String(entry, "command", source, where, required: true)!;
+        if (command.Contains('\0', StringComparison.Ordinal) || command.Trim().Length == 0)
+        {
+            throw Invalid(source, $"{where}: 'command' must name an executable");
+        }
+
+        var arguments = Strings(entry, "args", source, where) ?? [];
+        var agentCommand = new AgentCommand(command, new Dictionary<string, string?>());
+        var runsClaude = IsClaudeAgentAcp(agentCommand, arguments);
+        if (runsClaude && agentCommand.Setting(Claude.ClaudeCodeAdapter.NonessentialTraffic) is null)
+        {
+            // Claude Code's own switch for its update checks, telemetry and error reports (docs/agents-acp.md): from a sandbox
+            // each is a connection refused, and a line in the ledger and the session's timeline, at every start. A value the
+            // owner set (in the server's environment) stands.
+            agentCommand = agentCommand with { Environment = new Dictionary<string, string?> { [Claude.ClaudeCodeAdapter.NonessentialTraffic] = "1" } };
+        }
+
+        var state = Strings(entry, "state", source, where);
+        // Read-only in its sandbox: a folder (ending in /) stands empty where the owner has none, a JSON file as {}, others empty.
+        var config = Strings(entry, "config", source, where)?.Select(path => new AgentConfig(path.TrimEnd('/'),
+            path.EndsWith('/') ? Placeholder.Folder : path.EndsWith(".json", StringComparison.Ordinal) ? Placeholder.JsonObject : Placeholder.Empty));
+        var logins = Strings(entry, "logins", source, where);
+        // claude-agent-acp runs Claude Code, whose places PocketCoder knows: its conversations must be in its sandbox's state or it
+        // cannot load one again ("Resource not found"), and its settings, hooks and plugins must not be its own to widen.
+        var claude = runsClaude
+            ? Claude.ClaudeCodeAdapter.StateIn(state?.FirstOrDefault() is { } folder
+                ? Path.Combine(agentCommand.Home, folder)
+                : Claude.ClaudeCodeAdapter.ConfigFolder(agentCommand))
+            : null;
+        return new AcpAgentDefinition(
+            id,
+            String(entry, "name", source, where, required: false) ?? id,
+            agentCommand,
+            arguments,
+            String(entry, "modelArg", source, where, required: false),
+            DefaultModel: null,
+            Strings(entry, "versionArgs", source, where),
+            MissingFileReadsEmpty: false,
+            $"Check the command of '{id}' in {source}.")
+        {
+            StateFolders = state ?? claude?.Folders ?? [],
+            Config = [.. config ?? claude?.Config ?? []],
+            Logins = logins ?? claude?.Logins ?? [],
+            SandboxedEnvironment = claude is null ? new Dictionary<string, string>() : new Dictionary<string, string> { ["CLAUDE_CONFIG_DIR"] = claude.Folders[0] },
+            ReadPaths = Strings(entry, "read", source, where) ?? [],
+            ModelEndpoints = claude is null ? null : agent => Processes.Network.ModelHosts.Claude(agent.Setting, claude.Folders[0]),
+            Hosts = Hosts(Strings(entry, "hosts", source, where), source, where),
+            // claude-agent-acp 0.101 replays the history, awaited, before it answers session/load.
+            ReplaysAfterLoad = claude is null,
+        };
     }
 
     /// <summary>

@@ -21,12 +21,7 @@ internal sealed class DoctorCommand() : Verb("doctor", "Check this machine for P
     protected override async Task<int> RunAsync(ParseResult parsed, TextWriter output, TextWriter error)
     {
         var data = DataDirectory(parsed);
-        var problems = 0;
-        async Task Line(bool ok, string what, string? hint = null)
-        {
-            problems += ok ? 0 : 1;
-            await output.WriteLineAsync($"{(ok ? "ok  " : "FIX ")} {what}{(ok || hint is null ? "" : $"\n      {hint}")}");
-        }
+        var report = new Report(output);
 
         ServeSettings settings;
         try
@@ -35,34 +30,16 @@ internal sealed class DoctorCommand() : Verb("doctor", "Check this machine for P
         }
         catch (InvalidDataException exception)
         {
-            await Line(false, "settings", exception.Message);
+            await report.Line(false, "settings", exception.Message);
             return 1;
         }
 
         // The data folder, the certificate and the port are what serve checks before it starts: each FIX there is a line serve would stop on.
-        var exists = Directory.Exists(data);
-        if (DataFolder.Problem(data, create: false) is { } unusable)
-        {
-            await Line(false, $"data folder {data}", unusable);
-        }
-        else if (!exists)
-        {
-            await Line(true, $"data folder {data} (made on first serve or pair)");
-        }
-        else if (OperatingSystem.IsWindows())
-        {
-            await Line(true, $"data folder {data}");
-        }
-        else
-        {
-            var mode = File.GetUnixFileMode(data);
-            var open = mode & (UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute);
-            await Line(open == 0, $"data folder {data} ({Convert.ToString((int)mode, 8)})", $"other users can reach it: chmod 700 '{data}' (serve narrows it too).");
-        }
+        await DataFolderAsync(report, data);
 
         // Which SQLite holds everything: the native binary has the build machine's linked in (docs/design.md, "The native
         // binary"), so its version is the build's, and worth seeing when a SQLite fix is announced.
-        await Line(true, $"sqlite: {Database.SqliteVersion()}{(System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported ? "" : ", linked into this binary")}");
+        await report.Line(true, $"sqlite: {Database.SqliteVersion()}{(System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported ? "" : ", linked into this binary")}");
 
         PocketCoderOptions options;
         string? certificateProblem = null;
@@ -76,37 +53,79 @@ internal sealed class DoctorCommand() : Verb("doctor", "Check this machine for P
             options = settings.ToOptions(data, tls: false);
         }
 
-        await Line(true, $"settings: listen {options.Listen}{(options.PublicUrl is { } url ? $", phones open {url}" : "")}");
+        await report.Line(true, $"settings: listen {options.Listen}{(options.PublicUrl is { } url ? $", phones open {url}" : "")}");
         if (certificateProblem is not null)
         {
-            await Line(false, "certificate", certificateProblem);
+            await report.Line(false, "certificate", certificateProblem);
         }
         else if (options.Certificate?.Certificate is { } certificate)
         {
-            await Line(true, $"certificate: {certificate.Subject}, valid until {certificate.NotAfter:yyyy-MM-dd}" +
+            await report.Line(true, $"certificate: {certificate.Subject}, valid until {certificate.NotAfter:yyyy-MM-dd}" +
                 (options.Acme is null ? "" : " (ACME renews it)"));
         }
 
         // One agent is enough: the others are mentioned with how to add them, and only none at all is a problem.
         var available = await AgentsAsync(output, options);
-        await Line(available > 0, available > 0 ? $"{available} agent{(available == 1 ? "" : "s")} ready" : "no agent is installed",
+        await report.Line(available > 0, available > 0 ? $"{available} agent{(available == 1 ? "" : "s")} ready" : "no agent is installed",
             "install at least one (see the lines above).");
 
+        await ToolsAsync(report);
+        await SandboxAsync(report);
+
+        var address = await PortAsync(report, options, data);
+        var hub = HubMembership.Load(data);
+        await report.Line(true, hub is null ? "hub: not joined (phones reach this machine directly)" : $"hub: joined {hub.Hub}, phones open {hub.PublicUrl}");
+        await ReachAsync(output, options, address);
+        await report.Line(true, $"clock: {DateTimeOffset.Now:yyyy-MM-dd HH:mm:ss zzz} (pairing codes and approvals time out by it)");
+        return report.Problems == 0 ? 0 : 1;
+    }
+
+    /// <summary>The data folder: usable by serve, and closed to other users.</summary>
+    private static async Task DataFolderAsync(Report report, string data)
+    {
+        var exists = Directory.Exists(data);
+        if (DataFolder.Problem(data, create: false) is { } unusable)
+        {
+            await report.Line(false, $"data folder {data}", unusable);
+        }
+        else if (!exists)
+        {
+            await report.Line(true, $"data folder {data} (made on first serve or pair)");
+        }
+        else if (OperatingSystem.IsWindows())
+        {
+            await report.Line(true, $"data folder {data}");
+        }
+        else
+        {
+            var mode = File.GetUnixFileMode(data);
+            var open = mode & (UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute);
+            await report.Line(open == 0, $"data folder {data} ({Convert.ToString((int)mode, 8)})", $"other users can reach it: chmod 700 '{data}' (serve narrows it too).");
+        }
+    }
+
+    /// <summary>git (and an author for commits) and tmux: what the Git and Terminal screens run.</summary>
+    private static async Task ToolsAsync(Report report)
+    {
         var tools = new SystemProgramRunner();
         var git = await tools.RunAsync("git", ["--version"], CancellationToken.None);
-        await Line(git is { ExitCode: 0 }, $"git: {git?.Stdout.Trim() ?? "not found"}", "install git: sessions, reviews and the Git screen need it.");
+        await report.Line(git is { ExitCode: 0 }, $"git: {git?.Stdout.Trim() ?? "not found"}", "install git: sessions, reviews and the Git screen need it.");
         if (git is { ExitCode: 0 })
         {
             var name = (await tools.RunAsync("git", ["config", "--global", "user.name"], CancellationToken.None))?.Stdout.Trim();
-            await Line(!string.IsNullOrEmpty(name), $"git author: {(string.IsNullOrEmpty(name) ? "none set" : name)}",
+            await report.Line(!string.IsNullOrEmpty(name), $"git author: {(string.IsNullOrEmpty(name) ? "none set" : name)}",
                 "commits from the phone ask for one per project; or set it once: git config --global user.name/user.email.");
         }
 
         var tmux = await tools.RunAsync("tmux", ["-V"], CancellationToken.None);
-        await Line(tmux is { ExitCode: 0 }, $"tmux: {tmux?.Stdout.Trim() ?? "not found"}", "install tmux for the phone's Terminal screen.");
+        await report.Line(tmux is { ExitCode: 0 }, $"tmux: {tmux?.Stdout.Trim() ?? "not found"}", "install tmux for the phone's Terminal screen.");
+    }
 
+    /// <summary>Whether agents can run sandboxed here, each with a network of its own.</summary>
+    private static async Task SandboxAsync(Report report)
+    {
         var unsandboxed = Sandboxing.MachineProblem;
-        await Line(unsandboxed is null, unsandboxed is null
+        await report.Line(unsandboxed is null, unsandboxed is null
                 ? "sandbox: bubblewrap works; agents run sandboxed unless a project is set to none"
                 : $"sandbox: unavailable: {unsandboxed} Sessions of sandboxed projects (the default) do not start",
             $"{(unsandboxed is null ? "" : Sandboxing.Remedy(unsandboxed))} and restart serve, or set a project's sandbox to none to run its agents " +
@@ -114,13 +133,17 @@ internal sealed class DoctorCommand() : Verb("doctor", "Check this machine for P
         if (unsandboxed is null)
         {
             // Tried end to end with the sandbox above: a namespace of its own, this executable as its helper, its listener handed out.
-            await Line(true, "network: each sandbox has its own, with PocketCoder's proxy its one way out (an agent's model passes; " +
+            await report.Line(true, "network: each sandbox has its own, with PocketCoder's proxy its one way out (an agent's model passes; " +
                 "any other host is asked on the phone, or decided by the project's network rules)", "");
         }
+    }
 
+    /// <summary>Whether serve can listen where it would (or this data folder's server already does); the address it listens at.</summary>
+    private static async Task<Uri> PortAsync(Report report, PocketCoderOptions options, string data)
+    {
         var (listenAt, listen) = await PortInUseAsync(options, data);
         var address = new Uri(listenAt);
-        await Line(listen.Use != ListenPort.Use.Taken, listen.Use switch
+        await report.Line(listen.Use != ListenPort.Use.Taken, listen.Use switch
         {
             ListenPort.Use.ThisServer => $"port {address.Authority}: this data folder's PocketCoder is running there (`{SelfCommand.For("status")}` says more)",
             _ when address.Port == 0 => "port: any free one, chosen at start (port 0)",
@@ -128,11 +151,70 @@ internal sealed class DoctorCommand() : Verb("doctor", "Check this machine for P
             _ => $"port {address.Authority} is in use",
         }, listen.Problem);
 
-        var hub = HubMembership.Load(data);
-        await Line(true, hub is null ? "hub: not joined (phones reach this machine directly)" : $"hub: joined {hub.Hub}, phones open {hub.PublicUrl}");
-        await ReachAsync(output, options, address);
-        await Line(true, $"clock: {DateTimeOffset.Now:yyyy-MM-dd HH:mm:ss zzz} (pairing codes and approvals time out by it)");
-        return problems == 0 ? 0 : 1;
+        return address;
+    }
+
+    /// <summary>What doctor prints: each line ok, or a problem with what to do; and how many problems it found.</summary>
+    private sealed class Report(TextWriter output)
+    {
+        public int Problems { get; private set; }
+
+        public async Task Line(bool ok, string what, string? hint = null)
+        {
+            Problems += ok ? 0 : 1;
+            await output.WriteLineAsync($"{(ok ? "ok  " : "FIX ")} {what}{(ok || hint is null ? "" : $"\n      {hint}")}");
+        }
+    }
+
+    /// <summary>A line per agent CLI (ready, optional and how to add it, newer than checked, refused by name); returns how many are ready.</summary>
+    private static async Task<int> AgentsAsync(TextWriter output, PocketCoderOptions options)
+    {
+        var available = 0;
+        List<string> refusedAbsent = [];
+        var refusedSeen = false;
+        foreach (var agent in PocketCoderServer.Adapters(options))
+        {
+            var probe = await agent.ProbeAsync(CancellationToken.None);
+            available += probe.Available ? 1 : 0;
+            // A newer CLI than the newest checked is not a problem to fix (it may well work), but the owner should know.
+            var newer = Health.CheckedVersions.Newer(agent.Id, probe.Version);
+            if (agent is RefusedAgent refused)
+            {
+                refusedSeen = true;
+                // Agents refused by name are not the owner's to fix: one short line each where installed, and those not installed
+                // named together after the loop; the reasons are paragraphs, kept for docs/agents.md and the phone. Its version
+                // is its npm package's (it is never run), so one installed otherwise has none.
+                if (refused.Installed)
+                {
+                    await output.WriteLineAsync($"-    agent {agent.Id}: {probe.Version ?? "(version unknown)"} installed, not started ({(newer is null ? "refused by name" : "newer than the one refused: the reason may no longer hold")})");
+                }
+                else
+                {
+                    refusedAbsent.Add(agent.Id);
+                }
+
+                continue;
+            }
+
+            await output.WriteLineAsync(!probe.Available
+                ? $"-    agent {agent.Id}: not installed (optional)\n      {probe.Detail}"
+                : newer is null
+                    ? $"ok   agent {agent.Id}: {probe.Version ?? "installed"}"
+                    : $"!    agent {agent.Id}: {newer}\n      it may read settings or speak a protocol the gatekeeper was not checked against; " +
+                      "the newest checked is the safe one (docs/agents.md, The newest CLIs).");
+        }
+
+        if (refusedAbsent.Count > 0)
+        {
+            await output.WriteLineAsync($"-    not installed, and refused by name: {string.Join(", ", refusedAbsent)}");
+        }
+
+        if (refusedSeen)
+        {
+            await output.WriteLineAsync("     why each is refused: docs/agents.md, \"Agents refused by name\"");
+        }
+
+        return available;
     }
 
     /// <summary>
@@ -140,57 +222,6 @@ internal sealed class DoctorCommand() : Verb("doctor", "Check this machine for P
     /// give it https, and whether push can work: informational lines (a machine used from its own browser is fine as it is),
     /// each with the next step when phones cannot install the app or get notifications.
     /// </summary>
-    /// <summary>A line per agent CLI (ready, optional and how to add it, newer than checked, refused by name); returns how many are ready.</summary>
-    private static async Task<int> AgentsAsync(TextWriter output, PocketCoderOptions options)
-    {
-            var available = 0;
-            List<string> refusedAbsent = [];
-            var refusedSeen = false;
-            foreach (var agent in PocketCoderServer.Adapters(options))
-            {
-                var probe = await agent.ProbeAsync(CancellationToken.None);
-                available += probe.Available ? 1 : 0;
-                // A newer CLI than the newest checked is not a problem to fix (it may well work), but the owner should know.
-                var newer = Health.CheckedVersions.Newer(agent.Id, probe.Version);
-                if (agent is RefusedAgent refused)
-                {
-                    refusedSeen = true;
-                    // Agents refused by name are not the owner's to fix: one short line each where installed, and those not installed
-                    // named together after the loop; the reasons are paragraphs, kept for docs/agents.md and the phone. Its version
-                    // is its npm package's (it is never run), so one installed otherwise has none.
-                    if (refused.Installed)
-                    {
-                        await output.WriteLineAsync($"-    agent {agent.Id}: {probe.Version ?? "(version unknown)"} installed, not started ({(newer is null ? "refused by name" : "newer than the one refused: the reason may no longer hold")})");
-                    }
-                    else
-                    {
-                        refusedAbsent.Add(agent.Id);
-                    }
-
-                    continue;
-                }
-
-                await output.WriteLineAsync(!probe.Available
-                    ? $"-    agent {agent.Id}: not installed (optional)\n      {probe.Detail}"
-                    : newer is null
-                        ? $"ok   agent {agent.Id}: {probe.Version ?? "installed"}"
-                        : $"!    agent {agent.Id}: {newer}\n      it may read settings or speak a protocol the gatekeeper was not checked against; " +
-                          "the newest checked is the safe one (docs/agents.md, The newest CLIs).");
-            }
-
-            if (refusedAbsent.Count > 0)
-            {
-                await output.WriteLineAsync($"-    not installed, and refused by name: {string.Join(", ", refusedAbsent)}");
-            }
-
-            if (refusedSeen)
-            {
-                await output.WriteLineAsync("     why each is refused: docs/agents.md, \"Agents refused by name\"");
-            }
-
-        return available;
-    }
-
     private static async Task ReachAsync(TextWriter output, PocketCoderOptions options, Uri listen)
     {
         async Task Info(bool ok, string what, string? hint = null) =>

@@ -72,56 +72,15 @@ internal sealed partial class QuestionCommand : ServerVerb
         var answers = new List<QuestionAnswer>();
         for (var i = 0; i < questions.Count; i++)
         {
-            var question = questions[i];
-            if (replies.Length > 0)
+            var answer = replies.Length > 0 ? FromReply(questions[i], replies[i], i + 1)
+                : await AskAsync(questions[i], i + 1, questions.Count, output);
+            if (answer is null)
             {
-                var (answer, problem) = question.Secret
-                    ? (replies[i].Length > 0 ? new QuestionAnswer([], replies[i]) : null, "the answer is empty.")
-                    : Parse(replies[i], question);
-                if (answer is null)
-                {
-                    throw new CliException($"Question {i + 1}: {problem}");
-                }
-
-                answers.Add(answer);
-                continue;
+                await error.WriteLineAsync("pocketcoder: no answer given; nothing was sent.");
+                return 1;
             }
 
-            await output.WriteAsync(Show(question, i + 1, questions.Count));
-            if (question.Secret)
-            {
-                await output.WriteAsync("Your answer (secret: not shown, not recorded): ");
-                if (ReadHidden() is not { Length: > 0 } secret)
-                {
-                    await error.WriteLineAsync("pocketcoder: no answer given; nothing was sent.");
-                    return 1;
-                }
-
-                await output.WriteLineAsync();
-                answers.Add(new QuestionAnswer([], secret));
-                continue;
-            }
-
-            while (true)
-            {
-                await output.WriteAsync(question.MultiSelect
-                    ? "Numbers (e.g. 1,3), your own words, or both (= first: only your words): "
-                    : "A number, your own words, or both (= first: only your words): ");
-                if (await Console.In.ReadLineAsync() is not { } line)
-                {
-                    await error.WriteLineAsync("pocketcoder: no answer given; nothing was sent.");
-                    return 1;
-                }
-
-                var (answer, problem) = Parse(line, question);
-                if (answer is not null)
-                {
-                    answers.Add(answer);
-                    break;
-                }
-
-                await output.WriteLineAsync(problem);
-            }
+            answers.Add(answer);
         }
 
         for (var i = 0; i < answers.Count; i++)
@@ -137,6 +96,51 @@ internal sealed partial class QuestionCommand : ServerVerb
 
         await output.WriteLineAsync($"answered: {id}");
         return 0;
+    }
+
+    /// <summary>The answer given with <c>--reply</c> to question <paramref name="number"/>.</summary>
+    private static QuestionAnswer FromReply(Question question, string reply, int number)
+    {
+        var (answer, problem) = question.Secret
+            ? (reply.Length > 0 ? new QuestionAnswer([], reply) : null, "the answer is empty.")
+            : Parse(reply, question);
+        return answer ?? throw new CliException($"Question {number}: {problem}");
+    }
+
+    /// <summary>Shows the question and reads its answer from the terminal, asking again until it makes sense; null when none is given.</summary>
+    private static async Task<QuestionAnswer?> AskAsync(Question question, int number, int of, TextWriter output)
+    {
+        await output.WriteAsync(Show(question, number, of));
+        if (question.Secret)
+        {
+            await output.WriteAsync("Your answer (secret: not shown, not recorded): ");
+            if (ReadHidden() is not { Length: > 0 } secret)
+            {
+                return null;
+            }
+
+            await output.WriteLineAsync();
+            return new QuestionAnswer([], secret);
+        }
+
+        while (true)
+        {
+            await output.WriteAsync(question.MultiSelect
+                ? "Numbers (e.g. 1,3), your own words, or both (= first: only your words): "
+                : "A number, your own words, or both (= first: only your words): ");
+            if (await Console.In.ReadLineAsync() is not { } line)
+            {
+                return null;
+            }
+
+            var (answer, problem) = Parse(line, question);
+            if (answer is not null)
+            {
+                return answer;
+            }
+
+            await output.WriteLineAsync(problem);
+        }
     }
 
     /// <summary>The questions of an AskUserQuestion input; empty when it holds none that can be answered.</summary>

@@ -36,38 +36,10 @@ public static class LedgerExportVerifier
         {
             var (bytes, ended) = lines.Current;
             position++;
-            if (bytes is null)
+            var (line, broken) = ReadChained(bytes, ended, position, previous, lines);
+            if (broken is not null)
             {
-                return LedgerExportVerification.Broken(position, $"line {position} is longer than {MaxLineBytes / 1024 / 1024} MiB: this is not a ledger export");
-            }
-
-            JsonElement line;
-            try
-            {
-                line = JsonElement.Parse(bytes);
-            }
-            catch (JsonException)
-            {
-                return LedgerExportVerification.Broken(position, ended
-                    ? $"line {position} was changed: it is not a JSON line of a ledger export"
-                    : $"line {position} is cut short: the file was truncated");
-            }
-
-            if (line.ValueKind != JsonValueKind.Object || Number(line, "line") is not { } number)
-            {
-                return LedgerExportVerification.Broken(position, $"line {position} has no line number: it was added, or changed");
-            }
-
-            if (number != position)
-            {
-                return LedgerExportVerification.Broken(position, Misplaced(position, number, lines));
-            }
-
-            if (previous is not null && Text(line, "prev") != Convert.ToHexStringLower(SHA256.HashData(previous)))
-            {
-                var crlf = previous is [.., (byte)'\r'] ? " (its line ending became \\r\\n)" : "";
-                return LedgerExportVerification.Broken(position - 1,
-                    $"line {position - 1} was changed{crlf}: line {position} records a different hash for it");
+                return broken;
             }
 
             var type = Text(line, "type");
@@ -86,22 +58,12 @@ public static class LedgerExportVerifier
             }
             else if (type == "entry")
             {
-                if (ReadEntry(line) is not { } entry)
-                {
-                    return LedgerExportVerification.Broken(position, $"line {position} was changed: it is not a whole ledger entry");
-                }
-
-                if (LedgerStore.ComputeHash(entry.Seq, entry.At, entry.Actor, entry.Action, entry.Subject, entry.Detail, entry.PrevHash) != entry.Hash)
-                {
-                    return LedgerExportVerification.Broken(position, $"line {position} was changed: entry {entry.Seq}'s content does not match its hash");
-                }
-
-                if (EntryOutOfChain(position, entry, last, header!.Whole) is { } problem)
+                (last, var problem) = ChainedEntry(position, line, last, header!.Whole);
+                if (problem is not null)
                 {
                     return LedgerExportVerification.Broken(position, problem);
                 }
 
-                last = entry;
                 entries++;
             }
             else if (type == "signature")
@@ -123,7 +85,7 @@ public static class LedgerExportVerifier
                 return LedgerExportVerification.Broken(position, $"line {position} was changed: it is neither an entry nor the signature");
             }
 
-            signed.AppendData(bytes);
+            signed.AppendData(bytes!);
             signed.AppendData("\n"u8);
             previous = bytes;
         }
@@ -201,6 +163,66 @@ public static class LedgerExportVerifier
             ? $"line {position}: this export of the whole ledger ends at entry {lastSeq} ({lastHash}), but its header says the ledger ended at " +
                 $"entry {header.LedgerEntries} ({header.LedgerHead})"
             : null;
+    }
+
+    /// <summary>An entry line read whole, its hash its content's, next in the chain after <paramref name="last"/>; or what is wrong with it.</summary>
+    private static (LedgerEntry? Entry, string? Problem) ChainedEntry(long position, JsonElement line, LedgerEntry? last, bool whole)
+    {
+        if (ReadEntry(line) is not { } entry)
+        {
+            return (null, $"line {position} was changed: it is not a whole ledger entry");
+        }
+
+        if (LedgerStore.ComputeHash(entry.Seq, entry.At, entry.Actor, entry.Action, entry.Subject, entry.Detail, entry.PrevHash) != entry.Hash)
+        {
+            return (null, $"line {position} was changed: entry {entry.Seq}'s content does not match its hash");
+        }
+
+        return EntryOutOfChain(position, entry, last, whole) is { } problem ? (null, problem) : (entry, null);
+    }
+
+    /// <summary>
+    /// A line read as a JSON object that stands in its place and records the hash of the line before it; or why it is not one
+    /// (the verdict, naming the line the problem lies in).
+    /// </summary>
+    private static (JsonElement Line, LedgerExportVerification? Broken) ReadChained(byte[]? bytes, bool ended, long position, byte[]? previous,
+        IEnumerator<(byte[]? Bytes, bool Ended)> rest)
+    {
+        if (bytes is null)
+        {
+            return (default, LedgerExportVerification.Broken(position, $"line {position} is longer than {MaxLineBytes / 1024 / 1024} MiB: this is not a ledger export"));
+        }
+
+        JsonElement line;
+        try
+        {
+            line = JsonElement.Parse(bytes);
+        }
+        catch (JsonException)
+        {
+            return (default, LedgerExportVerification.Broken(position, ended
+                ? $"line {position} was changed: it is not a JSON line of a ledger export"
+                : $"line {position} is cut short: the file was truncated"));
+        }
+
+        if (line.ValueKind != JsonValueKind.Object || Number(line, "line") is not { } number)
+        {
+            return (default, LedgerExportVerification.Broken(position, $"line {position} has no line number: it was added, or changed"));
+        }
+
+        if (number != position)
+        {
+            return (default, LedgerExportVerification.Broken(position, Misplaced(position, number, rest)));
+        }
+
+        if (previous is not null && Text(line, "prev") != Convert.ToHexStringLower(SHA256.HashData(previous)))
+        {
+            var crlf = previous is [.., (byte)'\r'] ? " (its line ending became \\r\\n)" : "";
+            return (default, LedgerExportVerification.Broken(position - 1,
+                $"line {position - 1} was changed{crlf}: line {position} records a different hash for it"));
+        }
+
+        return (line, null);
     }
 
     /// <summary>Line <paramref name="found"/> stands at <paramref name="position"/>: whether the line that belongs there comes later or not at all.</summary>

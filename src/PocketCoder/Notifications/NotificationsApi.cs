@@ -69,6 +69,8 @@ public static class NotificationsApi
     public static IServiceCollection AddNotifications(this IServiceCollection services, PocketCoderOptions options) => services
         .AddSingleton(provider => new Vapid(options.DataDirectory, VapidContact(options), provider.GetRequiredService<TimeProvider>()))
         .AddSingleton<NotificationStore>().AddSingleton<PushRelays>().AddSingleton<DevicePresence>().AddSingleton<PushSender>().AddSingleton<NotificationActions>()
+        .AddSingleton<NotificationOutbox>().AddSingleton<NotificationMessages>().AddSingleton<NotificationRecipients>()
+        .AddSingleton<ApprovalNotifications>().AddSingleton<SessionNotifications>()
         .AddRunningSingleton<Notifier>().AddRunningSingleton<PushWarmup>();
 
     /// <summary>Push services want a way to reach the sender: the owner's choice, else the public https address.</summary>

@@ -94,6 +94,22 @@ public static class PocketCoderServer
 
         testServices?.Invoke(builder.Services);
         var app = builder.Build();
+        app.UsePipeline(options);
+        app.MapApi(options.LiveApiDocument);
+
+        // Where phones find this server, for `pocketcoder pair` (which runs as its own process).
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var bound = BoundUrl(app, options);
+            new ServerAddress(bound, options.PublicUrl ?? bound).Write(options.DataDirectory);
+        });
+        ForgetRemovedProjects(app.Services);
+        return app;
+    }
+
+    /// <summary>What every request passes through, in this order.</summary>
+    private static void UsePipeline(this WebApplication app, PocketCoderOptions options)
+    {
         // Before all else: the preview origin's requests never reach the app, its API or its cookies' checks.
         app.UsePreviewOrigin();
         app.UseProblemResponses();
@@ -106,7 +122,11 @@ public static class PocketCoderServer
         app.UseAuthorization();
         app.UseDeviceGuards();
         app.UseRoleGuard();
+    }
 
+    /// <summary>The API: one group of routes per feature, and the document that describes them.</summary>
+    private static void MapApi(this WebApplication app, bool liveApiDocument)
+    {
         var api = app.MapGroup("/api");
         api.MapHealth();
         api.MapAuth();
@@ -133,16 +153,7 @@ public static class PocketCoderServer
         api.MapPreviews();
         api.MapCosts();
         api.MapWatch();
-        app.MapApiDocument(options.LiveApiDocument);
-
-        // Where phones find this server, for `pocketcoder pair` (which runs as its own process).
-        app.Lifetime.ApplicationStarted.Register(() =>
-        {
-            var bound = BoundUrl(app, options);
-            new ServerAddress(bound, options.PublicUrl ?? bound).Write(options.DataDirectory);
-        });
-        ForgetRemovedProjects(app.Services);
-        return app;
+        app.MapApiDocument(liveApiDocument);
     }
 
     /// <summary>A service others call that also runs with the server (started, then stopped in reverse order): one instance for both.</summary>

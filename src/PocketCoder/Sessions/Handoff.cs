@@ -4,7 +4,6 @@ using PocketCoder.Agents;
 using PocketCoder.Auth;
 using PocketCoder.Data;
 using PocketCoder.Errors;
-using PocketCoder.Realtime;
 
 namespace PocketCoder.Sessions;
 
@@ -31,10 +30,8 @@ public sealed class Handoff(
     SessionStore sessions,
     SessionManager manager,
     AgentRegistry agents,
-    EventLog events,
+    SessionHistory sessionHistory,
     Ledger.LedgerStore ledger,
-    Workspace.Worktrees.SessionWorktrees worktrees,
-    Sandboxing sandboxing,
     ILogger<Handoff> logger)
 {
     // One continue at a time: the check that nothing holds a conversation and the session that then holds it are one step.
@@ -91,12 +88,7 @@ public sealed class Handoff(
                 // The agent's own title for the conversation (OpenCode's, or its first prompt), shortened like a prompt.
                 var created = sessions.Create(write, project.Id, agentId, null, SessionModes.Ask, title, conversationId, shortTitle: SessionTitles.Short(title),
                     startedBy: SessionStore.StarterOf(write, actor));
-                foreach (var entry in history.Entries)
-                {
-                    Import(write, created.Id, entry);
-                }
-
-                events.Append(write, created.Id, new HistoryImportedEvent("terminal", history.Entries.Count, history.Skipped));
+                sessionHistory.Import(write, created.Id, history);
                 ledger.Append(write, actor.Name, "session.continued", created.Id, new JsonObject
                 {
                     ["projectId"] = project.Id,
@@ -121,27 +113,8 @@ public sealed class Handoff(
         }, cancellationToken);
     }
 
-    /// <summary>Stops PocketCoder's process for the session, between turns, and says how to carry on in a terminal.</summary>
-    public async Task<HandoffResponse> HandBackAsync(string sessionId, Actor actor, CancellationToken cancellationToken)
-    {
-        var session = sessions.Get(sessionId);
-        var project = projects.Get(session.ProjectId);
-        var catalog = agents.Find(session.Agent) as IAgentConversations
-            ?? throw ApiProblem.Conflict(ErrorCodes.AgentUnavailable, $"{session.Agent} conversations cannot be carried on in a terminal from here.");
-        var stopped = await manager.HandBackAsync(session.Id, actor, cancellationToken);
-        // Where the conversation worked: the session's own worktree, if it has one.
-        var folder = worktrees.Find(session.Id)?.Path ?? project.Path;
-        // A sandboxed agent's conversation is in its home of PocketCoder's own: the terminal's agent finds it in the owner's.
-        await AskAsync(() => catalog.CopyConversationAsync(folder, session.AgentSessionId, sandboxing.HomeOf(session.Agent), toAgentHome: false,
-            cancellationToken));
-        database.Write(write => ledger.Append(write, actor.Name, "session.handed_back", session.Id,
-            new JsonObject { ["conversation"] = session.AgentSessionId, ["deviceId"] = actor.Id }));
-        var command = catalog.ResumeCommand(session.AgentSessionId);
-        var shell = $"cd {Quote(folder)} && {string.Join(' ', command.Select(Quote))}";
-        return new HandoffResponse(SessionResponse.From(stopped), command, folder, shell);
-    }
-
-    private static async Task<T> AskAsync<T>(Func<Task<T>> ask)
+    /// <summary>Asks the agent's conversations; an agent that cannot answer is a conflict with its reason.</summary>
+    internal static async Task<T> AskAsync<T>(Func<Task<T>> ask)
     {
         try
         {
@@ -172,28 +145,6 @@ public sealed class Handoff(
                     $"{catalog.ProcessName} runs in this project's folder (pid {process.Pid}) and may be on this conversation. Quit it, or continue anyway (force=true) if it is on another.");
         }
     }
-
-    private void Import(DbWrite write, string sessionId, HistoryEntry entry)
-    {
-        switch (entry)
-        {
-            case HistoryUserText user:
-                events.Append(write, sessionId, new UserMessageEvent(user.Text, "terminal"));
-                break;
-            case HistoryAssistantText assistant:
-                events.Append(write, sessionId, new MessageEvent(assistant.Text));
-                break;
-            case HistoryToolCall call:
-                events.Append(write, sessionId, new ToolCallEvent(call.ToolCallId, call.Tool, call.Kind.ToWire(), call.Title, call.Input));
-                break;
-            case HistoryToolResult result:
-                events.Append(write, sessionId, Running.AgentEventMapper.ToolResultEventOf(result.ToolCallId, result.Content, result.IsError));
-                break;
-        }
-    }
-
-    private static string Quote(string value) =>
-        value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '/' or ':' or '=' or '@' or '+' or ',' or '%') ? value : "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 }
 
 /// <summary>Other processes on this machine, by their command lines (Linux <c>/proc</c>; elsewhere none are seen).</summary>

@@ -12,19 +12,18 @@ namespace PocketCoder.Sessions;
 /// One live session: owns the agent process, turns what it does into session events, sends every permission question
 /// through the <see cref="Gatekeeper"/>, and keeps the session's status true (waiting for you beats running beats idle).
 /// Its parts: <see cref="AgentEventMapper"/> (what the transcript shows), <see cref="CostMeter"/>, <see cref="StallWatch"/>,
-/// <see cref="TurnSnapshots"/> (turn reviews) and <see cref="PausedCalls"/> (pausing on a call nobody decided); what stays
-/// here is the agent's lifecycle, its sink, the session's status and its message queue.
+/// <see cref="TurnSnapshots"/> (turn reviews), <see cref="PausedCalls"/> (pausing on a call nobody decided), <see cref="AgentLaunch"/>
+/// (how a process is started), <see cref="AgentCallGate"/> (how its calls reach the gate), <see cref="DecisionOnResume"/> (what a
+/// resumed agent is told) and <see cref="SessionEgress"/> (the session its sandbox's connections are put to); what stays here is
+/// the agent's lifecycle, its sink, the session's status and its message queue.
 /// </summary>
-public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget, Network.IEgressSession
+public sealed class SessionRunner : IAgentSink, IPauseHost, IInboxHost
 {
-    /// <summary>The <c>code</c> of the <c>session.error</c> event that reports a turn with no progress (docs/api.md).</summary>
-    public const string StalledCode = "AGENT_STALLED";
-
     private readonly Project _project;
     private readonly IAgentAdapter _adapter;
-    private readonly string _logDirectory;
     private readonly SessionServices _services;
     private readonly Action<SessionRunner> _onEnded;
+    private readonly Action<string> _holdOnBudget;
     private readonly SessionStore _sessions;
     private readonly EventLog _events;
     private readonly ILogger _logger;
@@ -33,6 +32,12 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
     private readonly TurnSnapshots _snapshots;
     private readonly PausedCalls _paused;
     private readonly SessionInbox _inbox;
+    private readonly AgentLaunch _launch;
+    private readonly ProcessSinks _sinks;
+    private readonly SessionEgress _egress;
+    private readonly DecisionOnResume _decision;
+    private readonly AgentCallGate _gate;
+    private readonly ResumeWait _resume = new();
     private Session _session;
 
     private readonly TurnState _turn;
@@ -41,8 +46,7 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
     /// <summary>The agent slot its process holds (<see cref="AgentSlots"/>): null while it has none (paused, suspended, stopped).</summary>
     private SlotLease? _slot;
 
-    /// <summary>The agent's tasks (subagents, background commands) that have started and not ended: those the owner may stop one by one.</summary>
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _runningTasks = new(StringComparer.Ordinal);
+    private readonly AgentTasks _tasks = new();
 
     /// <summary>Set while a paused agent's process is being stopped: its exit is not the session's end.</summary>
     private volatile bool _pausing;
@@ -52,9 +56,6 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
     /// says (its turn cut short, its exit) is not the session's.
     /// </summary>
     private volatile bool _muted;
-
-    /// <summary>The owner's allow of the call a resumed agent was stopped on, for it to ask once more (until its turn ends).</summary>
-    private OneTimeGrant? _grant;
 
     /// <summary>The agent runs on a copy of an earlier conversation (<see cref="AgentFork"/>) whose first turn has not ended yet.</summary>
     private volatile bool _forking;
@@ -71,19 +72,27 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
     public SessionRunner(Session session, Project project, IAgentAdapter adapter, string logDirectory, SessionServices services,
         Action<SessionRunner> onEnded, Action<string> holdOnBudget)
     {
-        (_session, _project, _adapter, _logDirectory, _services, _onEnded) = (session, project, adapter, logDirectory, services, onEnded);
+        (_session, _project, _adapter, _services, _onEnded) = (session, project, adapter, services, onEnded);
         (_sessions, _events, _logger) = (services.Sessions, services.Events, services.Logger);
         _turn = new TurnState((@event, reason) => _sessions.Move(_session.Id, @event, reason));
         _cost = new CostMeter(() => _events.LastSessionCost(_session.Id));
-        _stall = new StallWatch(services.Clock, services.Options.StallAfter, () => _turn.Working, ReportStall);
+        _stall = new StallWatch(services.Clock, services.Options.StallAfter, () => _turn.Working,
+            silent => _events.Append(_session.Id, StallWatch.Stalled(_adapter.Id, silent)));
         _snapshots = new TurnSnapshots(
             () => services.Reviews.BeginAsync(_session.Id, _project, CancellationToken.None),
             (turn, resumeAt) => services.Reviews.EndAsync(_session.Id, turn, resumeAt, _project),
             (turn, files) => _events.Append(_session.Id, new TurnChangesEvent(turn, files)),
             exception => _logger.LogWarning(exception, "The turn review of session {SessionId} could not open", _session.Id));
         _paused = new PausedCalls(this, services.Clock, services.Options.PauseWaitingAfter);
-        _inbox = new SessionInbox(session.Id, adapter.Id, _turn, _snapshots, services.Queue, this, () => _agent, _stall.Touch,
-            () => services.Budgets.Reached(_project.Id, _session.Id) is not null, holdOnBudget, _logger);
+        _holdOnBudget = holdOnBudget;
+        _inbox = new SessionInbox(session.Id, adapter.Id, _turn, _snapshots, services.Queue, this, _logger);
+        _launch = new AgentLaunch(project, adapter, logDirectory, services);
+        _sinks = new ProcessSinks(this, _logger, session.Id, adapter.Id);
+        _decision = new DecisionOnResume(session.Id, adapter.Id, _sessions, _logger);
+        _gate = new AgentCallGate(_paused, _snapshots, services.Gatekeeper,
+            () => new GateContext(_session.Id, _project, _sessions.Mode(_session.Id), _adapter, _inbox.TurnBy, _decision.Grant),
+            _turn, _stall, input => services.Egress.Fetches.Allowed(_session.Id, input));
+        _egress = new SessionEgress(session.Id, project, _sessions, _turn, _inbox, _gate.RequestAsync);
     }
 
     public string SessionId => _session.Id;
@@ -118,7 +127,7 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
     public void CoolWarmPaused() => _paused.CoolNow();
 
     /// <summary>True while a paused agent is being started again on the owner's decision (in line for an agent slot, perhaps).</summary>
-    public bool IsResuming => _resuming;
+    public bool IsResuming => _resume.Resuming;
 
     /// <summary>True from the moment a call is let go to pause the agent until it is settled (<see cref="PausedCalls.HoldsTheAgent"/>).</summary>
     public bool OnAPausedCall => _paused.HoldsTheAgent;
@@ -128,11 +137,6 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
     /// other. Only a runner without one is replaced: never two processes on one conversation.
     /// </summary>
     public bool HasAgent => IsAlive || IsResuming || OnAPausedCall;
-
-    private volatile bool _resuming;
-
-    /// <summary>What a resume waiting in line for an agent slot gives up on: a stop, or the owner cancelling the turn.</summary>
-    private CancellationTokenSource? _resumeWait;
 
     bool IPauseHost.Stopping => _turn.Stopping;
 
@@ -179,15 +183,7 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
 
     private async Task StartAgentAsync(bool resume, PausedCall? paused, CancellationToken cancellationToken)
     {
-        // _project.Path is where this session works: the project's folder, or the session's worktree.
-        // Its connections out are this session's calls: put to its gate (as a call the agent asked for) and shown in its timeline.
-        var sandbox = await _services.Sandboxing.ForAsync(_project, _adapter.Id, _project.Path, this, cancellationToken).ConfigureAwait(false);
-        _sessions.SetSandbox(_session.Id, sandbox is null ? Sandboxing.None : Sandboxing.Sandboxed);
-        if (resume && _adapter is IAgentConversations conversations)
-        {
-            await BringConversationAsync(conversations, sandbox is not null, cancellationToken).ConfigureAwait(false);
-        }
-
+        var sandbox = await _launch.PrepareAsync(_session, resume, _egress, cancellationToken).ConfigureAwait(false);
         // Within the limit on running agents: held already for a start the manager made or one ahead of a decision, waited for
         // in line for a resume on the owner's decision (the session says its place meanwhile).
         _slot ??= await _services.Slots.TakeAsync(_session.Id, cancellationToken).ConfigureAwait(false);
@@ -195,7 +191,9 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
         {
             // An allow that waited for the slot counts only if its deciders may still make it (revoked meanwhile: denied).
             paused = paused is null ? null : paused with { Decision = _services.Gatekeeper.StillStanding(_session.Id, paused) };
-            _agent = await StartProcessAsync(resume, paused, sandbox, cancellationToken).ConfigureAwait(false);
+            var fork = _launch.ForkOf(_session);
+            _forking = fork is not null;
+            _agent = await _launch.StartAsync(_session, resume, paused, sandbox, fork, _sinks.Next(), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception)
         {
@@ -204,78 +202,8 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
         }
 
         _agentDisposed = false;
-        // What a session on the agent's default says of its models keeps the profile's and New session's pickers current, without
-        // starting the agent to ask. One with a model of its own says nothing of the default, and is not asked (Codex would ask its provider).
-        if (_session.Model is not { Length: > 0 })
-        {
-            _ = _agent.Models.ContinueWith(said => _services.Models.Report(_adapter.Id, said.Result), CancellationToken.None,
-                TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
-        }
+        _launch.ReportModels(_session, _agent);
         _cost.NewProcess();
-    }
-
-    private Task<IAgentSession> StartProcessAsync(bool resume, PausedCall? paused, Agents.Processes.AgentSandbox? sandbox, CancellationToken cancellationToken)
-    {
-        var pauseAfter = _services.Options.PauseWaitingAfter;
-        // A rewind's or fork's session starts its agent on a copy of the earlier conversation until a turn of its own ended.
-        var fork = _adapter.CanFork ? _sessions.ForkOf(_session.Id) : null;
-        _forking = fork is not null;
-        var options = new AgentStartOptions(_project.Path, _session.Model, resume && fork is null ? _session.AgentSessionId : null, _session.AgentSessionId,
-            _sessions.Mode(_session.Id), _logDirectory, _logger, sandbox, _sessions.Instructions(_session.Id),
-            pauseAfter > TimeSpan.Zero ? pauseAfter : null, paused,
-            // Read at every start: a server's file changed since the owner enabled it is left out, never run unseen.
-            _services.Mcp.ForSession(_project.Id, _project.Path, _adapter, _sessions.McpServers(_session.Id)), fork);
-        return _adapter.StartAsync(options, new ProcessSink(this, Interlocked.Increment(ref _process)), cancellationToken);
-    }
-
-    /// <summary>Which start of the agent is the current one (see <see cref="ProcessSink"/>).</summary>
-    private int _process;
-
-    /// <summary>
-    /// What one start of the agent says, handed to the runner. The runner outlives its processes (a pause stops one, the
-    /// decision starts the next; a look starts one ahead), so an exit reported late by an earlier process (one started ahead
-    /// that died as the decision started another) must not be taken for the current one's and end the session.
-    /// </summary>
-    private sealed class ProcessSink(SessionRunner runner, int process) : IAgentSink
-    {
-        public ValueTask OnEventAsync(AgentEvent agentEvent, CancellationToken cancellationToken)
-        {
-            if (agentEvent is AgentExited exited && process != Volatile.Read(ref runner._process))
-            {
-                runner._logger.LogInformation("Session {SessionId}: an earlier {Agent} process exited (code {ExitCode}); the current one runs on",
-                    runner._session.Id, runner._adapter.Id, exited.ExitCode);
-                return ValueTask.CompletedTask;
-            }
-
-            return runner.OnEventAsync(agentEvent, cancellationToken);
-        }
-
-        /// <remarks>Only the current process may ask: one the runner has moved on from is not the agent the owner steers, and
-        /// whatever it asks is refused unasked (never put to anyone, never run).</remarks>
-        public Task<PermissionDecision> RequestPermissionAsync(PermissionRequest request, CancellationToken cancellationToken) =>
-            process == Volatile.Read(ref runner._process)
-                ? runner.RequestPermissionAsync(request, cancellationToken)
-                : Task.FromResult(PermissionDecision.Deny("This agent process was replaced; nothing it asks runs."));
-    }
-
-    /// <summary>
-    /// A sandboxed agent keeps its conversations in its home of PocketCoder's own, an unsandboxed one in the owner's: the
-    /// conversation is brought to the one this start uses where the other holds a newer copy (begun or carried on in a terminal,
-    /// or run before the project's sandbox setting changed).
-    /// </summary>
-    private async Task BringConversationAsync(IAgentConversations conversations, bool sandboxed, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await conversations.CopyConversationAsync(_project.Path, _session.AgentSessionId, _services.Sandboxing.HomeOf(_adapter.Id),
-                toAgentHome: sandboxed, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception exception) when (exception is AgentUnavailableException or IOException or UnauthorizedAccessException)
-        {
-            // Where it already is, the agent resumes it all the same; where not, the agent says it has no such conversation.
-            _logger.LogWarning("The {Agent} conversation {Conversation} could not be brought to where it resumes: {Reason}", _adapter.Id,
-                _session.AgentSessionId, exception.Message);
-        }
     }
 
     /// <inheritdoc cref="SessionInbox.SendAsync"/>
@@ -306,17 +234,7 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
     /// </summary>
     public Task CancelTurnAsync(CancellationToken cancellationToken)
     {
-        if (_resuming)
-        {
-            try
-            {
-                _resumeWait?.Cancel();
-            }
-            catch (ObjectDisposedException)
-            {
-                // Its slot came meanwhile: the agent runs, and the cancel is its turn's.
-            }
-        }
+        _resume.Cancel();
 
         return CancelAfterAnyPauseAsync(cancellationToken);
     }
@@ -330,10 +248,10 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
     }, cancellationToken);
 
     /// <summary>Whether the agent's task of this id has started and not ended.</summary>
-    public bool RunsTask(string taskId) => _runningTasks.ContainsKey(taskId);
+    public bool RunsTask(string taskId) => _tasks.Runs(taskId);
 
     /// <summary>A background command or subagent of the agent still runs after its turn (never suspended for the line).</summary>
-    public bool RunsAnyTask => !_runningTasks.IsEmpty;
+    public bool RunsAnyTask => _tasks.Any;
 
     /// <summary>Stops one of the agent's tasks on its own; false where its agent cannot (or it is not running).</summary>
     public Task<bool> StopAgentTaskAsync(string taskId, CancellationToken cancellationToken) =>
@@ -375,6 +293,14 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
 
     void ISessionEventTarget.Append<T>(T data) => _events.Append(_session.Id, data);
 
+    IAgentSession? IInboxHost.Agent => _agent;
+
+    void IInboxHost.Sent() => _stall.Touch();
+
+    bool IInboxHost.BudgetSpent => _services.Budgets.Reached(_project.Id, _session.Id) is not null;
+
+    void IInboxHost.HoldOnBudget(string text) => _holdOnBudget(text);
+
     public async ValueTask OnEventAsync(AgentEvent agentEvent, CancellationToken cancellationToken)
     {
         if (_muted)
@@ -392,7 +318,7 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
 
         if (agentEvent is AgentTaskUpdate task)
         {
-            _ = task.Status == AgentTaskStatuses.Running ? _runningTasks.TryAdd(task.TaskId, 0) : _runningTasks.TryRemove(task.TaskId, out _);
+            _tasks.Update(task);
         }
 
         if (AgentEventMapper.Map(agentEvent, this))
@@ -434,8 +360,7 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
 
     private async Task OnTurnCompletedAsync(TurnCompleted completed)
     {
-        // A grant the resumed agent did not use goes with its turn.
-        Interlocked.Exchange(ref _grant, null)?.Close();
+        _decision.TurnEnded();
         await _snapshots.EndTurnAsync(completed.ResumeAt).ConfigureAwait(false);
         _paused.TurnEnded();
         // The copy of an earlier conversation (a rewind's, a fork's) is the agent's own once a turn of it ended: it resumes from now on.
@@ -454,76 +379,11 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
         _services.Slots.TurnOver(_session.Id);
     }
 
-    public async Task<PermissionDecision> RequestPermissionAsync(PermissionRequest request, CancellationToken cancellationToken)
-    {
-        if (_stopped.IsCancellationRequested)
-        {
-            // Stopped (the session, or this runner for a newer one): nothing is asked or run on its behalf any more.
-            return PermissionDecision.Deny("This session's agent was stopped; nothing it asks runs.");
-        }
-
-        var decision = await _paused.RequestAsync(request, _snapshots.Opening, AskGateAsync, cancellationToken).ConfigureAwait(false);
-        if (decision.Allow && request.Kind == ToolKind.Fetch)
-        {
-            // The agent's own process goes on to fetch it: its connection to that host is asked about, as a command's would be
-            // (the rest of its own traffic is refused unasked). The allow itself opens nothing: a mode or a rule may have given it.
-            _services.Egress.Fetches.Allowed(_session.Id, decision.UpdatedInput ?? request.Input);
-        }
-
-        return decision;
-    }
-
-    /// <summary>Puts the request to the gatekeeper; while the owner is asked, the session counts as waiting for them.</summary>
-    private async Task<PermissionDecision> AskGateAsync(PermissionRequest request, CancellationToken cancellationToken)
-    {
-        var asked = false;
-        try
-        {
-            var context = new GateContext(_session.Id, _project, _sessions.Mode(_session.Id), _adapter, _inbox.TurnBy, Volatile.Read(ref _grant));
-            return await _services.Gatekeeper.RequestAsync(context, request, () =>
-            {
-                asked = true;
-                _turn.Asking();
-            }, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            if (asked)
-            {
-                // The time spent waiting for the owner is not the agent's silence.
-                _stall.Touch();
-                _turn.Answered();
-            }
-        }
-    }
-
-    string Network.IEgressSession.ProjectId => _project.Id;
-
-    string Network.IEgressSession.ProjectPath => _project.Path;
-
-    string Network.IEgressSession.Mode => _sessions.Mode(_session.Id);
-
-    bool Network.IEgressSession.InTurn => _turn.Active;
-
-    /// <summary>
-    /// A connection out of the sandbox, asked about as a call of the agent's (the session waits for the owner, the stall watch
-    /// with it; it can never pause the agent: <see cref="PermissionRequest.CanPause"/> is false). One decided after its turn
-    /// ended leaves the session free again: what was queued behind it starts.
-    /// </summary>
-    async Task<PermissionDecision> Network.IEgressSession.AskAsync(PermissionRequest request, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await RequestPermissionAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            if (_turn.Quiet && !_turn.Stopping)
-            {
-                _inbox.TurnEnded(cancelled: false);
-            }
-        }
-    }
+    public Task<PermissionDecision> RequestPermissionAsync(PermissionRequest request, CancellationToken cancellationToken) =>
+        // Stopped (the session, or this runner for a newer one): nothing is asked or run on its behalf any more.
+        _stopped.IsCancellationRequested
+            ? Task.FromResult(PermissionDecision.Deny("This session's agent was stopped; nothing it asks runs."))
+            : _gate.RequestAsync(request, cancellationToken);
 
     void IPauseHost.Releasing(PermissionRequest request)
     {
@@ -609,7 +469,7 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
             // Started ahead of the decision, its conversation loaded: only the decision is left to tell.
             _turn.SetActive(true);
             _sessions.Announce(_session.Id, PausedCalls.ResumedReason);
-            await TellDecisionAsync(asked, call.Decision).ConfigureAwait(false);
+            await _decision.TellAsync(_agent!, asked, call.Decision, _stopped.Token).ConfigureAwait(false);
             return;
         }
 
@@ -621,9 +481,7 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
 
         // The agent carries on with the turn by itself, the decided call first: what is sent meanwhile (while it waits in line
         // for an agent slot, say) queues behind it.
-        using var wait = CancellationTokenSource.CreateLinkedTokenSource(_stopped.Token);
-        _resumeWait = wait;
-        _resuming = true;
+        using var wait = _resume.Begin(_stopped.Token);
         _turn.SetActive(true, write: false);
         _muted = false;
         try
@@ -639,37 +497,15 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
         }
         finally
         {
-            _resuming = false;
-            _resumeWait = null;
+            _resume.End();
         }
 
         _turn.SetActive(true);
         _sessions.Announce(_session.Id, PausedCalls.ResumedReason);
         if (asked is not null)
         {
-            await TellDecisionAsync(asked, call.Decision).ConfigureAwait(false);
+            await _decision.TellAsync(_agent!, asked, call.Decision, _stopped.Token).ConfigureAwait(false);
         }
-    }
-
-    /// <summary>
-    /// The agent stopped mid-wait is back on its conversation, which still ends at the call: it is told the owner's decision as
-    /// its next prompt. An allow leaves a grant for that very call, once (<see cref="OneTimeGrant"/>).
-    /// </summary>
-    private async Task TellDecisionAsync(PermissionRequest asked, PermissionDecision decision)
-    {
-        _sessions.ClearPausedCall(_session.Id, asked.ToolCallId);
-        // An older grant the agent left unused (it made another call instead, which paused it again) ends here: only the call
-        // decided last may run on a grant, not one allowed before it in a turn the pause kept open.
-        // Never on an edited allow: the grant lets the call through as the agent asks it, which is the original (an agent that
-        // runs an edit instead does not stop to pause, and the gatekeeper refuses edits for those that cannot run them).
-        var grant = decision is { Allow: true, UpdatedInput: null, ApprovalId: { } approvalId, DeciderId: { } deciderId } && asked.Kind != ToolKind.Question
-            ? new OneTimeGrant(_session.Id, asked, approvalId, deciderId, decision.DeciderName ?? deciderId)
-            : null;
-        Interlocked.Exchange(ref _grant, grant)?.Close();
-
-        _logger.LogInformation("Session {SessionId}: resumed {Agent} is told the owner's decision on its {Tool} call {ToolCallId} ({Decision})",
-            _session.Id, _adapter.Id, asked.Tool, asked.ToolCallId, decision.Allow ? "allowed" : "denied");
-        await _agent!.SendAsync(AgentPrompt.FromText(DecisionPrompt.Of(asked, decision)), _stopped.Token).ConfigureAwait(false);
     }
 
     void IPauseHost.ResumeFailed(Exception exception)
@@ -717,18 +553,9 @@ public sealed class SessionRunner : IAgentSink, IPauseHost, ISessionEventTarget,
     /// <summary>The process's slot goes to the next in line (once: a second call for the same process does nothing).</summary>
     private void LetSlotGo() => _services.Slots.Release(Interlocked.Exchange(ref _slot, null));
 
-    private void ReportStall(TimeSpan silent) => _events.Append(_session.Id, new ErrorEvent(
-        $"No word from {_adapter.Id} for {(int)silent.TotalSeconds} s while it was working: it may be stuck or unable to reach " +
-        "its model. Wait, cancel the turn, or stop the session.")
-    {
-        Code = StalledCode,
-        SilentSeconds = (int)silent.TotalSeconds,
-    });
-
     private void OnExited(AgentExited exited)
     {
-        // Its tasks ended with it (a resumed process knows none of their ids).
-        _runningTasks.Clear();
+        _tasks.ProcessExited();
         if (_pausing)
         {
             // Stopped to pause on a call: the session goes on when the owner decides.

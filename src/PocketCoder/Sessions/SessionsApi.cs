@@ -90,7 +90,7 @@ public static class SessionsApi
     /// <summary>Sessions and what runs them; the manager runs with the server, started before the features that start sessions.</summary>
     public static IServiceCollection AddSessions(this IServiceCollection services, AgentRegistry agents) => services
         .AddSingleton<SessionStore>().AddSingleton<Live.LiveSessions>().AddRunningSingleton<Live.SessionStarts>().AddRunningSingleton<Live.Suspensions>().AddSingleton<SessionManager>().AddSingleton(agents).AddSingleton<Running.SessionServices>()
-        .AddSingleton<LooksAhead>().AddSingleton<TurnReviews>().AddSingleton<MessageQueue>().AddSingleton<MessageKeys>().AddSingleton<Handoff>().AddSingleton<Rewinds>().AddSingleton<RewindUndo>()
+        .AddSingleton<LooksAhead>().AddSingleton<TurnReviews>().AddSingleton<MessageQueue>().AddSingleton<MessageKeys>().AddSingleton<Handoff>().AddSingleton<HandBack>().AddSingleton<SessionHistory>().AddSingleton<Rewinds>().AddSingleton<RewindUndo>()
         .AddSingleton<Sandboxing>().AddRunningSingleton<SandboxProbe>()
         .AddSingleton<Network.Egress>().AddSingleton<Network.UnaskedConnections>()
             .AddSingleton<Network.CredentialUses>();
@@ -119,7 +119,7 @@ public static class SessionsApi
         group.MapPost("/{id}/queue/run", RunQueueAsync).WithName("RunMessageQueue");
         group.MapPost("/{id}/cancel", Cancel).WithName("CancelTurn");
         group.MapPost("/{id}/tasks/{taskId}/stop", StopAgentTask).WithName("StopAgentTask");
-        group.MapPost("/{id}/handoff", (string id, Handoff handoff, ClaimsPrincipal user, CancellationToken ct) => handoff.HandBackAsync(id, user.Actor(), ct))
+        group.MapPost("/{id}/handoff", (string id, HandBack handBack, ClaimsPrincipal user, CancellationToken ct) => handBack.HandBackAsync(id, user.Actor(), ct))
             .WithName("HandOffSession");
         group.MapGet("/{id}/turns/{turn:int}", TurnChangesAsync).WithName("GetTurnChanges");
         group.MapPost("/{id}/turns/{turn:int}/review", ReviewAsync).WithName("ReviewTurn");

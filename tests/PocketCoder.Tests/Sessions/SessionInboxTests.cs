@@ -43,8 +43,8 @@ public sealed class SessionInboxTests : IDisposable
         _queue = new MessageQueue(_database, _events, ledger, new PocketCoder.Teams.Authority(_database, new PocketCoder.Teams.TeamPolicies(_database, ledger)), clock);
         _turn = new TurnState((@event, _) => _statuses.Add(SessionLifecycle.To(@event)));
         var snapshots = new TurnSnapshots(() => Task.FromResult<int?>(null), (_, _) => Task.FromResult<int?>(null), (_, _) => { }, _ => { });
-        _inbox = new SessionInbox(_sessionId, "fake", _turn, snapshots, _queue, new Target(_events, _sessionId), () => _agent, () => { },
-            () => false, _ => { }, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        _inbox = new SessionInbox(_sessionId, "fake", _turn, snapshots, _queue, new Host(_events, _sessionId, _agent),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
     }
 
     private Task<QueuedMessage?> Send(string text) => _inbox.SendAsync(OwnerMessage.FromText(text), Owner, CancellationToken.None);
@@ -183,8 +183,20 @@ public sealed class SessionInboxTests : IDisposable
         TempPaths.Delete(_folder);
     }
 
-    private sealed class Target(EventLog events, string sessionId) : ISessionEventTarget
+    private sealed class Host(EventLog events, string sessionId, IAgentSession agent) : IInboxHost
     {
+        public IAgentSession? Agent => agent;
+
+        public bool BudgetSpent => false;
+
         public void Append<T>(T data) where T : ISessionEvent => events.Append(sessionId, data);
+
+        public void Sent()
+        {
+        }
+
+        public void HoldOnBudget(string text)
+        {
+        }
     }
 }

@@ -1,45 +1,6 @@
-using System.Text.Json;
 using PocketCoder.Agents;
 
 namespace PocketCoder.Sessions.Running;
-
-/// <summary>What pausing an agent on a call needs of its session.</summary>
-public interface IPauseHost
-{
-    /// <summary>The session is stopping: nothing is paused or resumed any more.</summary>
-    bool Stopping { get; }
-
-    /// <summary>A call waited past the threshold and is let go, to pause the agent on (its id is recorded for any later resume).</summary>
-    void Releasing(PermissionRequest request);
-
-    /// <summary>
-    /// Can the agent be stopped while <paramref name="request"/> waits, in the middle of its turn, and told the owner's decision
-    /// once its conversation is resumed (<see cref="IAgentSession.ResumesOnDecision"/>)? Asked of a call the agent cannot defer.
-    /// </summary>
-    bool StopsToPause(PermissionRequest request);
-
-    /// <summary>Stops the agent's process for the pause (its exit is not the session's end); false when there is none to stop.</summary>
-    /// <param name="midTurn">The agent still waits for the call (it could not defer it): it is stopped at once, its turn unfinished.</param>
-    Task<bool> StopForPauseAsync(string toolCallId, bool midTurn);
-
-    /// <summary>Starts the agent again with its native resume and the owner's decision applied to the call: its turn goes on.</summary>
-    /// <param name="asked">The call as the agent asked it, when the agent was stopped mid-wait and is to be told the decision in
-    /// its next prompt (and allowed to ask that very call once more); null when it applies the decision itself (a deferred call).</param>
-    /// <param name="warm">Its process was started already (<see cref="WarmAsync"/>): only the decision is to be told.</param>
-    Task ResumeAsync(PausedCall call, PermissionRequest? asked, bool warm);
-
-    /// <summary>
-    /// Starts the paused agent again on its conversation ahead of the owner's decision (nothing is told it, so nothing runs):
-    /// false when it cannot be now (no free agent slot, a terminal holds the conversation, the start failed).
-    /// </summary>
-    Task<bool> WarmAsync();
-
-    /// <summary>The paused agent could not be resumed: the owner hears why.</summary>
-    void ResumeFailed(Exception exception);
-
-    /// <summary>Nothing runs for the session any more: the turn ends (cancelled, or failed), and the next message brings the agent back.</summary>
-    void EndPaused(LifeEvent ending, string reason, bool cancelled);
-}
 
 /// <summary>
 /// Pausing an agent on a call the owner has not decided, so that a wait costs no memory: a call that waited past
@@ -633,75 +594,5 @@ public sealed class PausedCalls(IPauseHost host, TimeProvider clock, TimeSpan pa
     {
         Forget(wait);
         host.EndPaused(ending, reason, wait.Cancelled);
-    }
-
-    /// <summary>A call the agent is to pause on: the gate's wait for it, and where it stands.</summary>
-    private sealed class PausedWait(PermissionRequest request, Task<PermissionDecision> decision, CancellationTokenSource withdraw)
-    {
-        public PermissionRequest Request { get; } = request;
-
-        public string ToolCallId { get; } = request.ToolCallId;
-
-        /// <summary>The call as the owner saw it: what their allow runs when the agent resumes.</summary>
-        public string Tool { get; } = request.Tool;
-
-        public JsonElement Input { get; } = request.Input;
-
-        public Task<PermissionDecision> Decision { get; } = decision;
-
-        /// <summary>Withdraws the approval (a cancel, a stop).</summary>
-        public CancellationTokenSource Withdraw { get; } = withdraw;
-
-        /// <summary>The agent did not pause but asked for the call again, and took the decision itself.</summary>
-        public bool TakenByAgent { get; set; }
-
-        /// <summary>Taken by an agent started ahead of the decision: paused again at the end of its hold if still undecided.</summary>
-        public bool TakenWhileWarm { get; set; }
-
-        /// <summary>The agent's turn ended on the call: its process is to go.</summary>
-        public bool AgentStopped { get; set; }
-
-        public bool ProcessGone { get; set; }
-
-        /// <summary>The agent could not defer the call: its process is stopped mid-turn, and told the decision after its resume.</summary>
-        public bool StopsProcess { get; init; }
-
-        /// <summary>Set once the pause's stop is over (done, or not needed): the stopped agent's request may be let go then.</summary>
-        public TaskCompletionSource Gone { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public bool Resumed { get; set; }
-
-        /// <summary>Its agent was started again ahead of the decision (<see cref="PausedCalls.WarmAsync"/>) and is still running.</summary>
-        public bool Warm { get; set; }
-
-        /// <summary>Until when an agent started ahead of the decision waits for it.</summary>
-        public DateTimeOffset WarmUntil { get; set; }
-
-        /// <summary>When it was started ahead: later looks extend its hold up to twice the hold from then.</summary>
-        public DateTimeOffset WarmSince { get; set; }
-
-        /// <summary>When an agent started ahead was last stopped again undecided: a reopened screen does not start it again soon.</summary>
-        public DateTimeOffset? CooledAt { get; set; }
-
-        /// <summary>Wakes the wait for its hold early (someone waits for a slot).</summary>
-        public CancellationTokenSource? Wake { get; set; }
-
-        public volatile PermissionDecision? Decided;
-
-        public volatile bool Cancelled;
-
-        /// <summary>Withdraws the approval unless it is already settled; the pause is then cancelled either way.</summary>
-        public void WithdrawQuietly()
-        {
-            Cancelled = true;
-            try
-            {
-                Withdraw.Cancel();
-            }
-            catch (ObjectDisposedException)
-            {
-                // Decided meanwhile.
-            }
-        }
     }
 }

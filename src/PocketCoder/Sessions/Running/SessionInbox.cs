@@ -5,18 +5,33 @@ using PocketCoder.Realtime;
 
 namespace PocketCoder.Sessions.Running;
 
+/// <summary>What sending messages needs of its session: its agent now, its transcript, its stall watch and its budget.</summary>
+public interface IInboxHost : ISessionEventTarget
+{
+    /// <summary>The agent's session now (a paused agent's is replaced when it resumes).</summary>
+    IAgentSession? Agent { get; }
+
+    /// <summary>Something was sent: the stall watch counts from now.</summary>
+    void Sent();
+
+    /// <summary>
+    /// Whether the session's budget (or its project's) is spent: then no turn starts; what was sent waits in the queue, held,
+    /// on "raise the budget?" (<see cref="HoldOnBudget"/> asks it; once raised the queue goes on).
+    /// </summary>
+    bool BudgetSpent { get; }
+
+    /// <summary>Asks to raise the spent budget for the message that waits for it (its first words).</summary>
+    void HoldOnBudget(string text);
+}
+
 /// <summary>
 /// A session's messages on their way to its agent: one at a time, in order. A message sent between turns begins a turn at
 /// once; one sent while a turn runs or a question waits joins the session's <see cref="MessageQueue"/> and starts when the
 /// turn ends. After the owner cancels a turn, or when the agent comes back with messages still queued, the queue is
 /// <see cref="Held"/> until they say go on.
 /// </summary>
-/// <param name="currentAgent">The agent's session now (a paused agent's is replaced when it resumes).</param>
-/// <param name="touch">Tells the stall watch that something was sent.</param>
-/// <param name="budgetSpent">Whether the session's budget (or its project's) is spent: then no turn starts; what was sent waits
-/// in the queue, held, on "raise the budget?" (<paramref name="holdOnBudget"/> asks it; once raised the queue goes on).</param>
 public sealed class SessionInbox(string sessionId, string agentId, TurnState turn, TurnSnapshots snapshots, MessageQueue queue,
-    ISessionEventTarget events, Func<IAgentSession?> currentAgent, Action touch, Func<bool> budgetSpent, Action<string> holdOnBudget, ILogger logger)
+    IInboxHost host, ILogger logger)
 {
     // One message at a time: which one begins a turn, and the order the agent gets them in, are then certain.
     private readonly SemaphoreSlim _sendLock = new(1, 1);
@@ -75,8 +90,8 @@ public sealed class SessionInbox(string sessionId, string agentId, TurnState tur
     /// </summary>
     public async Task<QueuedMessage?> SendAsync(OwnerMessage message, Actor sender, CancellationToken cancellationToken)
     {
-        touch();
-        var agent = currentAgent() ?? throw new InvalidOperationException("The session has not started.");
+        host.Sent();
+        var agent = host.Agent ?? throw new InvalidOperationException("The session has not started.");
         if (message.Prompt.Images.Count > 0 && !agent.TakesImages)
         {
             // Refused before it is recorded: the transcript never shows a message the agent did not get.
@@ -94,12 +109,12 @@ public sealed class SessionInbox(string sessionId, string agentId, TurnState tur
                 return !busy && await StartNextLockedAsync(cancellationToken).ConfigureAwait(false) == queued.Id ? null : queued;
             }
 
-            if (budgetSpent())
+            if (host.BudgetSpent)
             {
                 // No token is spent past a cap without a decider's yes: the message waits, held, and goes once it is raised.
                 var waiting = queue.Add(sessionId, message, sender, held: true);
                 _held = true;
-                holdOnBudget(message.Text);
+                host.HoldOnBudget(message.Text);
                 return waiting;
             }
 
@@ -132,7 +147,7 @@ public sealed class SessionInbox(string sessionId, string agentId, TurnState tur
         // Taken while the message goes out, not before: the gate waits for it (RequestPermissionAsync).
         snapshots.BeginTurn();
         TurnBy = sender;
-        events.Append(new UserMessageEvent(message.Text, sender.Name, message.Attachments.Count > 0 ? message.Attachments : null));
+        host.Append(new UserMessageEvent(message.Text, sender.Name, message.Attachments.Count > 0 ? message.Attachments : null));
         turn.Begin();
         try
         {
@@ -152,7 +167,7 @@ public sealed class SessionInbox(string sessionId, string agentId, TurnState tur
     /// </summary>
     private async Task<string?> StartNextLockedAsync(CancellationToken cancellationToken)
     {
-        if (currentAgent() is not { } live || live.Exited.IsCompleted || turn.Stopping)
+        if (host.Agent is not { } live || live.Exited.IsCompleted || turn.Stopping)
         {
             return null;
         }
@@ -165,12 +180,12 @@ public sealed class SessionInbox(string sessionId, string agentId, TurnState tur
             return null;
         }
 
-        if (budgetSpent())
+        if (host.BudgetSpent)
         {
             // The next message waits for the budget to be raised; the queue goes on once it is.
             _held = true;
             queue.Announce(sessionId, held: true);
-            holdOnBudget(queue.List(sessionId)[0].Text);
+            host.HoldOnBudget(queue.List(sessionId)[0].Text);
             return null;
         }
 
@@ -193,7 +208,7 @@ public sealed class SessionInbox(string sessionId, string agentId, TurnState tur
             turn.SetActive(false, write: false);
             _held = true;
             queue.Unsent(sessionId, next.Value.Queued.Id);
-            events.Append(new ErrorEvent($"This agent ({agentId}) said it takes no images in its prompts: the message waits first in line. " +
+            host.Append(new ErrorEvent($"This agent ({agentId}) said it takes no images in its prompts: the message waits first in line. " +
                 "Remove it and send it again without them.") { Code = ErrorCodes.AttachmentUnsupported });
             return null;
         }
@@ -209,7 +224,7 @@ public sealed class SessionInbox(string sessionId, string agentId, TurnState tur
             _held = true;
             queue.Unsent(sessionId, next.Value.Queued.Id);
             logger.LogWarning(exception, "Session {SessionId}: a queued message could not be sent", sessionId);
-            events.Append(new ErrorEvent(
+            host.Append(new ErrorEvent(
                 $"The queued message could not be sent to {agentId} ({exception.Message}); it waits first in line. Send queued now to try again."));
             return null;
         }
@@ -230,7 +245,7 @@ public sealed class SessionInbox(string sessionId, string agentId, TurnState tur
         catch (Exception exception) when (!turn.Stopping)
         {
             logger.LogWarning(exception, "Session {SessionId}: the next queued message could not be sent", sessionId);
-            events.Append(new ErrorEvent($"The next queued message could not be sent to {agentId}: {exception.Message}"));
+            host.Append(new ErrorEvent($"The next queued message could not be sent to {agentId}: {exception.Message}"));
         }
         catch (Exception)
         {

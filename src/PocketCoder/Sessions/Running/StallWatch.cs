@@ -1,3 +1,5 @@
+using PocketCoder.Realtime;
+
 namespace PocketCoder.Sessions.Running;
 
 /// <summary>
@@ -8,6 +10,9 @@ namespace PocketCoder.Sessions.Running;
 /// </summary>
 public sealed class StallWatch(TimeProvider clock, TimeSpan stallAfter, Func<bool> working, Action<TimeSpan> onStalled) : IDisposable
 {
+    /// <summary>The <c>code</c> of the <c>session.error</c> event that reports a turn with no progress (docs/api.md).</summary>
+    public const string StalledCode = "AGENT_STALLED";
+
     private long _lastActivityTicks = clock.GetUtcNow().UtcTicks;
     private int _stalled;
     private ITimer? _timer;
@@ -48,4 +53,13 @@ public sealed class StallWatch(TimeProvider clock, TimeSpan stallAfter, Func<boo
     }
 
     public void Dispose() => _timer?.Dispose();
+
+    /// <summary>What the transcript says of a stall: how long the agent has been silent, and what the owner can do.</summary>
+    public static ErrorEvent Stalled(string agent, TimeSpan silent) => new(
+        $"No word from {agent} for {(int)silent.TotalSeconds} s while it was working: it may be stuck or unable to reach " +
+        "its model. Wait, cancel the turn, or stop the session.")
+    {
+        Code = StalledCode,
+        SilentSeconds = (int)silent.TotalSeconds,
+    };
 }
