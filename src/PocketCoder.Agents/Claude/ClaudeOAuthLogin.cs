@@ -116,12 +116,20 @@ public sealed class ClaudeOAuthLogin : ILiveSecret
             return tokens.Access;
         }
 
-        await _refreshing.WaitAsync(cancellationToken).ConfigureAwait(false);
+        // The refresh is not the request's to cut short: the provider rotates the refresh token as it answers, so a refresh given
+        // up between its send and its answer (a request that dribbled its head until its time ran out) would leave the owner's file
+        // holding a spent token (an attacker review's finding). The request only stops waiting for it.
+        return await RefreshOnceAsync(tokens).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<string> RefreshOnceAsync(LoginTokens tokens)
+    {
+        await _refreshing.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
             // Another request (or the owner's own claude) may have refreshed it while this one waited.
             tokens = Tokens(Read(File)) ?? tokens;
-            return NearsItsEnd(tokens) ? await RefreshAsync(tokens, cancellationToken).ConfigureAwait(false) : tokens.Access;
+            return NearsItsEnd(tokens) ? await RefreshAsync(tokens, CancellationToken.None).ConfigureAwait(false) : tokens.Access;
         }
         finally
         {

@@ -41,6 +41,8 @@ public sealed class RewindUndo(
         {
             var record = Find(sessionId) is { UndoneAt: null } found ? found : throw ApiProblem.NotFound(ErrorCodes.RewindNotFound,
                 "This session was not made by a rewind, or its rewind was undone already.");
+            // Its files carried on by a rewind of its own: undoing this one would work on the project's own folder.
+            rewinds.EnsureNotCarriedOn(sessionId);
             if (clock.GetUtcNow() > record.UndoUntil)
             {
                 throw ApiProblem.Conflict(ErrorCodes.UndoExpired,

@@ -61,7 +61,7 @@ public sealed class Rewinds(
     SessionManager manager,
     Projects.ProjectStore projects,
     AgentRegistry agents,
-    EventLog events,
+    SessionHistory history,
     Ledger.LedgerStore ledger,
     WorktreeSnapshots snapshots,
     Workspace.Worktrees.SessionWorktrees worktrees)
@@ -84,8 +84,11 @@ public sealed class Rewinds(
     internal Task<T> ExclusivelyAsync<T>(Func<Task<T>> work, CancellationToken cancellationToken) => _rewinding.RunAsync(work, cancellationToken);
 
     /// <summary>What <see cref="RewindAsync"/> would do now, changing nothing.</summary>
-    public async Task<RewindPreview> PreviewAsync(string sessionId, int turn, CancellationToken cancellationToken)
+    public async Task<RewindPreview> PreviewAsync(string sessionId, int turn, Actor actor, CancellationToken cancellationToken)
     {
+        // As the rewind itself: only someone who may steer the session sees what it would put back.
+        manager.EnsureMaySteer(sessionId, actor);
+        EnsureNotCarriedOn(sessionId);
         var session = sessions.Get(sessionId);
         var project = projects.Get(session.ProjectId);
         var adapter = agents.Find(session.Agent)
@@ -118,6 +121,7 @@ public sealed class Rewinds(
         manager.EnsureMaySteer(sessionId, actor);
         return await _rewinding.RunAsync(async () =>
         {
+            EnsureNotCarriedOn(sessionId);
             var session = sessions.Get(sessionId);
             var project = projects.Get(session.ProjectId);
             var adapter = agents.Find(session.Agent)
@@ -238,7 +242,7 @@ public sealed class Rewinds(
         string source, string action, JsonObject detail, Action<DbWrite, Session> more, CancellationToken cancellationToken,
         WorktreeChoice? worktree = null)
     {
-        var earlier = Earlier(original.Id, turn);
+        var earlier = history.Before(original.Id, turn);
         var fork = ForkOf(adapter, original, points, turn);
         // An agent that cannot fork starts a new conversation told what came before (nothing for a rewind to the first turn).
         var summary = fork is null && turn > 1 ? OwnerMessage.FromText(RewindSummary.Of(turn, earlier)) : null;
@@ -309,11 +313,30 @@ public sealed class Rewinds(
         var count = 0;
         if (fork is not null)
         {
-            count = Import(write, sessionId, earlier);
+            count = history.Copy(write, sessionId, earlier);
             sessions.SetFork(write, sessionId, fork);
         }
 
-        events.Append(write, sessionId, new HistoryImportedEvent(source, count, 0, turn));
+        history.Imported(write, sessionId, new HistoryImportedEvent(source, count, 0, turn));
+    }
+
+    /// <summary>
+    /// A session whose files a rewind (or its undo) carried on into another session is done with them: its worktree is the other
+    /// one's now, and rewinding it again would work on the project's own folder instead (an attacker review's finding).
+    /// </summary>
+    /// <exception cref="ApiProblem">409 <c>SESSION_NOT_ACTIVE</c>, naming the session that carries it on.</exception>
+    internal void EnsureNotCarriedOn(string sessionId)
+    {
+        var by = database.Read(c => c.Query("""
+            SELECT session_id FROM session_rewinds WHERE rewound_id = $s
+            UNION ALL SELECT $s FROM session_rewinds WHERE session_id = $s AND undone_at IS NOT NULL
+            """, r => r.GetString(0), ("$s", sessionId))).FirstOrDefault();
+        if (by is not null)
+        {
+            throw ApiProblem.Conflict(ErrorCodes.SessionNotActive, by == sessionId
+                ? "This session's rewind was undone: the files went on in the session the undo started. Rewind that one."
+                : $"This session was rewound: session {by} carries its files and conversation on. Rewind that one.");
+        }
     }
 
     internal static ApiProblem Busy() => ApiProblem.Conflict(ErrorCodes.SessionBusy,
@@ -322,60 +345,6 @@ public sealed class Rewinds(
     internal IReadOnlyList<TurnPoint> Points(string sessionId) => database.Read(c => c.Query(
         "SELECT turn, before_tree, after_tree, resume_at FROM turn_reviews WHERE session_id = $s ORDER BY turn",
         r => new TurnPoint(r.GetInt32(0), r.GetString(1), r.NullableString(2), r.NullableString(3)), ("$s", sessionId)));
-
-    /// <summary>
-    /// The transcript's events before <paramref name="turn"/>: everything up to the end of the turn before it (the turns' own
-    /// <c>turn.completed</c> events, one per turn, as the reviews count them).
-    /// </summary>
-    private List<StoredEvent> Earlier(string sessionId, int turn)
-    {
-        var kept = new List<StoredEvent>();
-        var ended = 0;
-        for (long after = 0; ended < turn - 1;)
-        {
-            var page = events.ReadSession(sessionId, after, 500);
-            if (page.Count == 0)
-            {
-                break;
-            }
-
-            foreach (var stored in page.TakeWhile(_ => ended < turn - 1))
-            {
-                kept.Add(stored);
-                ended += stored.Kind == TurnCompletedEvent.Kind ? 1 : 0;
-            }
-
-            after = page[^1].Seq;
-        }
-
-        return kept;
-    }
-
-    /// <summary>The earlier turns' messages and calls, shown in the new session as its history (the agent's copy holds the same).</summary>
-    private int Import(DbWrite write, string sessionId, List<StoredEvent> earlier)
-    {
-        var count = 0;
-        foreach (var stored in earlier)
-        {
-            count += Copy(write, sessionId, stored.As<UserMessageEvent>())
-                     + Copy(write, sessionId, stored.As<MessageEvent>())
-                     + Copy(write, sessionId, stored.As<ToolCallEvent>())
-                     + Copy(write, sessionId, stored.As<ToolResultEvent>());
-        }
-
-        return count;
-    }
-
-    private int Copy<T>(DbWrite write, string sessionId, T? data) where T : class, ISessionEvent
-    {
-        if (data is null)
-        {
-            return 0;
-        }
-
-        events.Append(write, sessionId, data);
-        return 1;
-    }
 
     /// <summary>The original's instructions and MCP servers go on in the new session, as its profile gave them.</summary>
     private SessionProfile? ProfileOf(Session session)

@@ -38,8 +38,11 @@ public sealed class SessionHistory(EventLog events)
         return kept;
     }
 
-    /// <summary>The earlier turns' messages and calls, shown in the new session as its history (the agent's copy holds the same).</summary>
-    public void Carry(DbWrite write, string sessionId, List<StoredEvent> earlier)
+    /// <summary>
+    /// The earlier turns' messages and calls, shown in the new session as its history (the agent's copy holds the same); how
+    /// many. Its <c>history.imported</c> is the caller's, which knows why (a rewind, a fork, an undo).
+    /// </summary>
+    public int Copy(DbWrite write, string sessionId, List<StoredEvent> earlier)
     {
         var count = 0;
         foreach (var stored in earlier)
@@ -50,8 +53,11 @@ public sealed class SessionHistory(EventLog events)
                      + Copy(write, sessionId, stored.As<ToolResultEvent>());
         }
 
-        events.Append(write, sessionId, new HistoryImportedEvent("rewind", count, 0));
+        return count;
     }
+
+    /// <summary>Says in the new session's transcript where its history came from.</summary>
+    public void Imported(DbWrite write, string sessionId, HistoryImportedEvent imported) => events.Append(write, sessionId, imported);
 
     /// <summary>A terminal conversation's messages and calls, shown in the session that carries it on.</summary>
     public void Import(DbWrite write, string sessionId, ConversationHistory history)

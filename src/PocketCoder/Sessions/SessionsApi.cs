@@ -123,7 +123,7 @@ public static class SessionsApi
             .WithName("HandOffSession");
         group.MapGet("/{id}/turns/{turn:int}", TurnChangesAsync).WithName("GetTurnChanges");
         group.MapPost("/{id}/turns/{turn:int}/review", ReviewAsync).WithName("ReviewTurn");
-        group.MapGet("/{id}/turns/{turn:int}/rewind-preview", (string id, int turn, Rewinds rewinds, CancellationToken ct) => rewinds.PreviewAsync(id, turn, ct))
+        group.MapGet("/{id}/turns/{turn:int}/rewind-preview", (string id, int turn, Rewinds rewinds, ClaimsPrincipal user, CancellationToken ct) => rewinds.PreviewAsync(id, turn, user.Actor(), ct))
             .WithName("PreviewRewind");
         group.MapPost("/{id}/turns/{turn:int}/rewind", RewindAsync).WithName("RewindSession");
         group.MapPost("/{id}/rewind/undo", UndoRewindAsync).WithName("UndoRewind");

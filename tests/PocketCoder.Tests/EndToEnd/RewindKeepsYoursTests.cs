@@ -50,6 +50,26 @@ public sealed class RewindKeepsYoursTests
         Assert.Equal(("rewind", 4), (told.Str("source"), told.Json.GetProperty("turn").GetInt32()));
     }
 
+    /// <summary>
+    /// A session rewound once has handed its files on: a second rewind (or its preview) of it is refused, naming the session that
+    /// carries it on, rather than working on whatever folder it falls back to (an attacker review: a session on a worktree of its
+    /// own fell back to the project's own folder and overwrote the owner's checkout).
+    /// </summary>
+    [Fact]
+    public async Task ASessionRewoundOnce_IsNotRewoundAgain_TheOneThatCarriesItOnIs()
+    {
+        await using var world = await UnsandboxedAsync();
+        var (sessionId, events) = await TurnsAsync(world, 3, between: _ => { });
+        await using var streamed = events;
+        var rewound = (await world.Http.PostOkAsync($"/api/sessions/{sessionId}/turns/3/rewind", new { })).GetProperty("id").GetString()!;
+
+        var again = await ApiAssert.ProblemAsync(await world.Http.PostAsync($"/api/sessions/{sessionId}/turns/2/rewind?others=discard", null),
+            HttpStatusCode.Conflict, "SESSION_NOT_ACTIVE");
+        Assert.Contains(rewound, again.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        await ApiAssert.ProblemAsync(await world.Http.GetAsync($"/api/sessions/{sessionId}/turns/2/rewind-preview"), HttpStatusCode.Conflict, "SESSION_NOT_ACTIVE");
+        Assert.Equal("2\n", Read(world, "agent.txt"));
+    }
+
     /// <summary>Discarding the owner's file too, then undoing: every file is back exactly as before the rewind, the hand-made one with it.</summary>
     [Fact]
     public async Task UndoRewind_AfterADiscard_RestoresTheExactStateBefore_Once()

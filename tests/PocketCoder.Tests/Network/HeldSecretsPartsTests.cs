@@ -35,9 +35,12 @@ public sealed class HeldSecretsPartsTests
             Assert.Equal(Kind(real[i]), Kind(placeholder[i]));
         }
 
-        // Past the prefix, letters and digits are chosen anew: about one in 10 to 26 lands on the real one by chance.
-        var kept = Enumerable.Range(prefix.Length, real.Length - prefix.Length).Count(i => char.IsAsciiLetterOrDigit(real[i]) && real[i] == placeholder[i]);
-        Assert.True(kept * 4 < Math.Max(4, real.Length - prefix.Length), $"{kept} characters kept in place");
+        // Past the prefix, letters and digits are chosen anew: about one in 10 to 26 lands on the real one by chance (the key that
+        // chooses is new each run, so the bound leaves room for chance: 2 of 7 kept happened about once in 30 runs; a quarter
+        // and 3 more is about one in a million for the shortest value here, and still fails a placeholder that copies the value).
+        var rest = real.Length - prefix.Length;
+        var kept = Enumerable.Range(prefix.Length, rest).Count(i => char.IsAsciiLetterOrDigit(real[i]) && real[i] == placeholder[i]);
+        Assert.True(kept <= rest / 4 + 3, $"{kept} of {rest} characters kept in place");
     }
 
     private static int Kind(char c) => char.IsAsciiDigit(c) ? 0 : char.IsAsciiLetterLower(c) ? 1 : char.IsAsciiLetterUpper(c) ? 2 : c;
