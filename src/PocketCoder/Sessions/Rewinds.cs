@@ -287,7 +287,21 @@ public sealed class Rewinds(
         }
 
         var (written, removed) = await snapshots.ChangesAsync(folder, now, target.Before, cancellationToken);
-        return new RewindPlan(now, written, removed, RewindPlan.Others(gaps));
+        return new RewindPlan(now, written, removed, RewindPlan.Others(gaps).Union(await HiddenAsync(folder, now, target.Before, cancellationToken))
+            .ToHashSet(StringComparer.Ordinal));
+    }
+
+    /// <summary>
+    /// The paths the rewind would write that are on disk but not in the snapshot of now: ignored since (a <c>.gitignore</c> line
+    /// the agent may add with no one asked), so no snapshot tells whose their content is, and none keeps it for an undo. They are
+    /// counted as the owner's, never overwritten unasked (an attacker review's finding).
+    /// </summary>
+    private async Task<IEnumerable<string>> HiddenAsync(string folder, string now, string before, CancellationToken cancellationToken)
+    {
+        var (_, notInNow) = await snapshots.ChangesAsync(folder, before, now, cancellationToken);
+        // Only asked whether a file or a link is there (never written); a folder is not hidden content (a link the turn made a
+        // folder of is in the snapshot as the folder's files).
+        return notInNow.Where(path => new FileInfo(Path.Combine(folder, path)) is var there && (there.Exists || there.LinkTarget is not null));
     }
 
     private static ApiProblem ChangedOutside(List<string> changed, int turn) =>

@@ -51,6 +51,37 @@ public sealed class RewindKeepsYoursTests
     }
 
     /// <summary>
+    /// A file of the owner's that became ignored after a turn (a <c>.gitignore</c> line, which an agent may add unasked) is in no
+    /// snapshot since: the rewind must not put an old copy over it, since nothing would keep the owner's for an undo.
+    /// </summary>
+    [Fact]
+    public async Task Rewind_AFileIgnoredSince_IsTheOwnersAndKept()
+    {
+        // Turn 2's agent adds the ignore line: no snapshot after it has notes.md, and no gap between turns shows it changing.
+        var writes = Writes(outside: false);
+        await using var world = await AgentWorld.FakeAsync(new FakeAgent
+        {
+            Script = async (session, prompt) =>
+            {
+                await writes(session, prompt);
+                if (prompt.Text == "agent-2")
+                {
+                    await File.WriteAllTextAsync(Path.Combine(session.Options!.WorkingDirectory, ".gitignore"), "notes.md\n");
+                }
+            },
+        });
+        await ApiAssert.OkJsonAsync(await world.Http.PatchAsJsonAsync($"/api/projects/{world.ProjectId}", new { sandbox = "none" }));
+        var (sessionId, events) = await TurnsAsync(world, 3, between: turn => File.WriteAllText(Path.Combine(world.Repository, "notes.md"),
+            turn == 1 ? "first notes\n" : "the owner's notes, later\n"));
+        await using var streamed = events;
+
+        var preview = await world.Http.GetOkAsync($"/api/sessions/{sessionId}/turns/2/rewind-preview");
+        Assert.Contains("notes.md:restore", Files(preview, "others"));
+        await world.Http.PostOkAsync($"/api/sessions/{sessionId}/turns/2/rewind?others=keep", new { });
+        Assert.Equal("the owner's notes, later\n", Read(world, "notes.md"));
+    }
+
+    /// <summary>
     /// A session rewound once has handed its files on: a second rewind (or its preview) of it is refused, naming the session that
     /// carries it on, rather than working on whatever folder it falls back to (an attacker review: a session on a worktree of its
     /// own fell back to the project's own folder and overwrote the owner's checkout).
