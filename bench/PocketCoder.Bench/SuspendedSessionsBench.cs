@@ -60,12 +60,12 @@ public sealed class SuspendedSessionsBench(string claude, bool quick)
                 (await paired.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString());
             var projectId = (await (await http.PostAsJsonAsync("/api/projects", new { path = repository })).Content.ReadFromJsonAsync<JsonElement>())
                 .GetProperty("id").GetString()!;
-            var manager = app.Services.GetRequiredService<SessionManager>();
+            var live = app.Services.GetRequiredService<LiveSessions>();
             var suspensions = app.Services.GetRequiredService<Suspensions>();
 
             // One session first, through the whole cycle: what is paid once per process is not any session's.
             await OpenAsync(http, model, projectId, "warm-up");
-            await SuspendAllAsync(manager, suspensions, 1);
+            await SuspendAllAsync(live, suspensions, 1);
             var first = Measure();
             var before = first;
 
@@ -81,7 +81,7 @@ public sealed class SuspendedSessionsBench(string claude, bool quick)
                 }
 
                 var opened = Measure();
-                await SuspendAllAsync(manager, suspensions, count);
+                await SuspendAllAsync(live, suspensions, count);
                 rounds.Add((opened, Measure()));
                 await GcDumpAsync($"round{round + 1}");
             }
@@ -142,12 +142,12 @@ public sealed class SuspendedSessionsBench(string claude, bool quick)
         return id;
     }
 
-    private static async Task SuspendAllAsync(SessionManager manager, Suspensions suspensions, int expected)
+    private static async Task SuspendAllAsync(LiveSessions live, Suspensions suspensions, int expected)
     {
         var suspended = await suspensions.SuspendIdleAsync(CancellationToken.None);
-        if (suspended != expected || manager.LiveCount != 0)
+        if (suspended != expected || live.RunnerCount != 0)
         {
-            throw new InvalidOperationException($"{suspended} sessions were suspended, not {expected} ({manager.LiveCount} still live)");
+            throw new InvalidOperationException($"{suspended} sessions were suspended, not {expected} ({live.RunnerCount} still live)");
         }
 
         // Their processes are gone once suspension returns; what they leave is collected below.
