@@ -28,9 +28,7 @@ public sealed class WatchLinkAccessTests
         var repository = TempPaths.NewGitRepository();
         try
         {
-            var project = (await owner.Http.PostOkAsync("/api/projects", new { path = repository })).GetProperty("id").GetString();
-            var session = (await owner.Http.PostOkAsync($"/api/projects/{project}/sessions", new { agent = FakeAgent.AgentId, prompt = "hello" }))
-                .GetProperty("id").GetString()!;
+            var session = await SessionAsync(owner, repository);
             var kept = await owner.Http.PostOkAsync($"/api/sessions/{session}/watch-links", new { expiresInHours = 720 });
             var made = await ana.Http.PostOkAsync($"/api/sessions/{session}/watch-links", new { expiresInHours = 720 });
             var (anasCookie, ownersCookie) = (await OpenAsync(server, made), await OpenAsync(server, kept));
@@ -72,9 +70,7 @@ public sealed class WatchLinkAccessTests
         var repository = TempPaths.NewGitRepository();
         try
         {
-            var project = (await owner.Http.PostOkAsync("/api/projects", new { path = repository })).GetProperty("id").GetString();
-            var session = (await owner.Http.PostOkAsync($"/api/projects/{project}/sessions", new { agent = FakeAgent.AgentId, prompt = "hello" }))
-                .GetProperty("id").GetString()!;
+            var session = await SessionAsync(owner, repository);
             var made = await ana.Http.PostOkAsync($"/api/sessions/{session}/watch-links", new { expiresInHours = 720 });
             using var watcher = Watcher(server, await OpenAsync(server, made));
             Assert.Equal(HttpStatusCode.OK, (await watcher.GetAsync($"/api/sessions/{session}/events/page")).StatusCode);
@@ -92,6 +88,14 @@ public sealed class WatchLinkAccessTests
         {
             TempPaths.Delete(repository);
         }
+    }
+
+    /// <summary>A session of the owner's in a project of <paramref name="repository"/>, which both owners may share.</summary>
+    private static async Task<string> SessionAsync(PairedClient owner, string repository)
+    {
+        var project = (await owner.Http.PostOkAsync("/api/projects", new { path = repository })).GetProperty("id").GetString();
+        return (await owner.Http.PostOkAsync($"/api/projects/{project}/sessions", new { agent = FakeAgent.AgentId, prompt = "hello" }))
+            .GetProperty("id").GetString()!;
     }
 
     private static async Task<string> OpenAsync(TestServer server, JsonElement made)
