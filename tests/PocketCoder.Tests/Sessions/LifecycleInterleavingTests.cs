@@ -195,7 +195,8 @@ public sealed class LifecycleInterleavingTests
                 var statuses = await StatusesAsync();
                 var resources = await world.Http.GetOkAsync("/api/resources");
                 if (resources.GetProperty("queued").GetArrayLength() == 0
-                    && statuses.Values.All(s => SessionLifecycle.State(s).AtRest))
+                    && statuses.Values.All(s => SessionLifecycle.State(s).AtRest)
+                    && await NoQueuedMessageAboutToStartAsync(statuses))
                 {
                     return;
                 }
@@ -211,6 +212,24 @@ public sealed class LifecycleInterleavingTests
 
                 await Task.Delay(50);
             }
+        }
+
+        /// <summary>
+        /// An idle session whose queue is not held starts its next message by itself (off the turn that just ended), so it is
+        /// not yet at rest: a session said idle between the two would otherwise be read as quiet and then be seen running.
+        /// </summary>
+        private async Task<bool> NoQueuedMessageAboutToStartAsync(Dictionary<string, string> statuses)
+        {
+            foreach (var session in statuses.Where(s => s.Value == "idle").Select(s => s.Key))
+            {
+                var queue = await world.Http.GetOkAsync($"/api/sessions/{session}/queue");
+                if (queue.GetProperty("messages").GetArrayLength() > 0 && !queue.GetProperty("held").GetBoolean())
+                {
+                    return false;
+                }
+            }
+
+            return true;
         }
 
         public async Task CheckAsync(FakeAgent fake)
