@@ -13,7 +13,7 @@ using PocketCoder.Teams;
 namespace PocketCoder.Auth;
 
 public sealed record PairRequest(
-    [property: Required(ErrorMessage = "'code' is required: the pairing code shown by `pocketcoder pair`.")]
+    [property: Required(ErrorMessage = "'code' is required: the pairing code shown by the pairing command `serve` printed, or by an invite.")]
     string? Code,
     [property: Required(ErrorMessage = PairRequest.DeviceNameMessage)]
     [property: PrintableText(100, ErrorMessage = PairRequest.DeviceNameMessage)]
@@ -95,7 +95,7 @@ public static class AuthApi
             throttle.RecordFailure(client);
             AuthLog.PairingRefused(logger, client);
             throw new ApiProblem(StatusCodes.Status401Unauthorized, ErrorCodes.PairingCodeInvalid,
-                $"That pairing code is wrong, already used or expired. Run the pairing command `serve` printed (`pocketcoder pair`) for a new one.");
+                $"That pairing code is wrong, already used or expired. Run the pairing command `serve` printed for a new one.");
         }
 
         AuthLog.Paired(logger, paired.Device.Id, paired.Device.Name, client);

@@ -110,7 +110,7 @@ public sealed class DeviceAuthentication(
         ? Problems.WriteAsync(Context, StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized,
             "This device was revoked, so it can no longer be used here. Ask an owner of this PocketCoder to invite you again (People, Invite).")
         : Problems.WriteAsync(Context, StatusCodes.Status401Unauthorized, ErrorCodes.Unauthorized,
-            $"A valid device token is required (Authorization: Bearer <token>). Pair a device with the pairing command `serve` printed (`pocketcoder pair`).");
+            $"A valid device token is required (Authorization: Bearer <token>). Pair a device with the pairing command `serve` printed.");
 
     private const string RevokedItem = "pocketcoder:revoked-device";
 

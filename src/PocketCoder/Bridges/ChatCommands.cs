@@ -66,7 +66,7 @@ internal sealed class ChatCommands(BridgeContext bridge, ApprovalPosts approvals
             bridge.Ignore("message", input.UserId);
             if (input.IsDirect && command is "start" or "help" && bridge.MayAnswerStranger(input))
             {
-                Outbox.Say(input.ChatId, "I work for a PocketCoder server. To link yourself, run `pocketcoder pair` on it and send me /pair CODE here.");
+                Outbox.Say(input.ChatId, "I work for a PocketCoder server. " + StrangerPairingHelp("send me /pair CODE here."));
             }
 
             return;
@@ -136,7 +136,7 @@ internal sealed class ChatCommands(BridgeContext bridge, ApprovalPosts approvals
                 Services.Throttle.RecordFailure(client);
             }
 
-            SayToStranger(input, "Pairing codes are secret, so a code sent here no longer works. Make a new one with `pocketcoder pair` and send /pair CODE to me in a direct message.");
+            SayToStranger(input, "Pairing codes are secret, so a code sent here no longer works. " + StrangerPairingHelp("send /pair CODE to me in a direct message."));
             return;
         }
 
@@ -150,7 +150,7 @@ internal sealed class ChatCommands(BridgeContext bridge, ApprovalPosts approvals
         {
             Services.Throttle.RecordFailure(client);
             BridgeLog.LinkRefused(bridge.Logger, bridge.Definition.Id, input.UserId);
-            SayToStranger(input, "That code is wrong, used or expired. Run `pocketcoder pair` for a new one, then send /pair CODE.");
+            SayToStranger(input, "That code is wrong, used or expired. " + StrangerPairingHelp("send /pair CODE."));
             return;
         }
 
@@ -160,6 +160,14 @@ internal sealed class ChatCommands(BridgeContext bridge, ApprovalPosts approvals
         Outbox.Say(input.ChatId, $"Linked: you are the device \"{paired.Device.Name}\". In a group, /bind PROJECT makes it steer that project "
             + "(or write anything there and bind it from the app's Devices screen). /help lists the rest.");
     }
+
+    /// <summary>
+    /// How a stranger gets linked. Not the pairing command itself: it names this machine's paths, which health tells only a
+    /// paired device, and a stranger cannot run it anyway: the owner makes the code (People, or the command on the machine).
+    /// </summary>
+    private static string StrangerPairingHelp(string then) =>
+        "To link yourself, ask this server's owner for a pairing code (they make one in the app under People, or with the pairing "
+        + $"command on the machine), then {then}";
 
     private void SayToStranger(ChatInput input, string text)
     {

@@ -48,7 +48,7 @@ internal sealed class BridgeCommand() : VerbGroup("bridge", "Steer from a chat a
             BridgesFile.Save(data, [.. bridges.Where(b => b.Id != id), definition]);
             output.WriteLine($"""
                 {(replaced ? "Replaced" : "Added")} bridge '{id}' ({platform}). A running server starts it within seconds.
-                Next: run `pocketcoder pair`, and send the bot `/pair CODE` in a direct message to link yourself;
+                Next: run `{SelfCommand.Pair(data)}`, and send the bot `/pair CODE` in a direct message to link yourself;
                 then add the bot to a group and send `/bind PROJECT` there.
                 """);
             return Task.FromResult(0);

@@ -74,7 +74,7 @@ public static class Problems
     /// <summary>What a bare status means, when nobody said: its stable code and a detail.</summary>
     internal static (string Code, string Detail) Explain(int? status, HttpRequest request) => status switch
     {
-        401 => (ErrorCodes.Unauthorized, "A valid device token is required. Pair a device with `pocketcoder pair`."),
+        401 => (ErrorCodes.Unauthorized, "A valid device token is required. Pair a device with the pairing command `serve` printed."),
         404 => (ErrorCodes.NotFound, $"No endpoint at {request.Path}."),
         405 => (ErrorCodes.MethodNotAllowed, $"{request.Method} is not allowed on {request.Path}."),
         413 => (ErrorCodes.BodyTooLarge, "The request body is too large."),

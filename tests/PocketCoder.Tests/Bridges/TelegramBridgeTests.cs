@@ -212,7 +212,11 @@ public sealed class TelegramBridgeTests
         var burned = await telegram.MessageAsync(Group, "Pairing codes are secret");
         Assert.DoesNotContain(code, burned.Text, StringComparison.Ordinal);
         telegram.Write(Mallory, Mallory, "mallory", $"/pair {code}");
-        await telegram.MessageAsync(Mallory, "That code is wrong, used or expired");
+        var wrong = await telegram.MessageAsync(Mallory, "That code is wrong, used or expired");
+        // A stranger is told who makes codes, never a command naming this machine's paths (nor one they could not run).
+        Assert.Contains("ask this server's owner for a pairing code", wrong.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain(world.Server.DataDirectory, wrong.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain("pocketcoder pair", wrong.Text, StringComparison.Ordinal);
         Assert.DoesNotContain((await world.Http.GetOkAsync("/api/devices")).EnumerateArray(), d => d.GetProperty("name").GetString()!.Contains("mallory", StringComparison.Ordinal));
         var burnedEntries = (await world.Http.GetOkAsync("/api/ledger?limit=200")).GetProperty("entries").EnumerateArray();
         Assert.Contains(burnedEntries, e => e.GetProperty("action").GetString() == "pairing.burned");
