@@ -91,6 +91,11 @@ public sealed record AgentCommand(string Command, IReadOnlyDictionary<string, st
             return new AgentAvailability(true, null, executable);
         }
 
+        if (ChildProcess.LauncherProblem is { } launcher)
+        {
+            return new AgentAvailability(false, null, $"{name} is installed ({executable}), but cannot be started: {launcher}");
+        }
+
         // Null when it failed, or did not answer within its time.
         var firstLine = await ReadVersionAsync(executable, versionArguments, cancellationToken).ConfigureAwait(false);
         return firstLine is null

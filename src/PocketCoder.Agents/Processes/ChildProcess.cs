@@ -210,8 +210,24 @@ public sealed partial class ChildProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Why no child process can start here (setsid, which puts each in a group of its own, is not installed), or null.
+    /// Looked up on PATH as <see cref="Process.Start()"/> would, at each ask: installing util-linux needs no restart.
+    /// </summary>
+    public static string? LauncherProblem =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Any(folder => Path.IsPathRooted(folder) && File.Exists(Path.Combine(folder, "setsid")))
+            ? null
+            : "setsid (util-linux) was not found on PATH: agent processes and commands cannot be started. Install util-linux.";
+
     private static Process Launch(ProcessSpec spec)
     {
+        // Said in words rather than as the runtime's "No such file or directory" about a program the caller never named.
+        if (LauncherProblem is { } missing)
+        {
+            throw new ProcessLauncherMissingException(missing);
+        }
+
         // setsid(1) execs the program as the leader of a new process group without forking when, as here, the caller is
         // not a group leader: the pid we get is the agent's own. In a sandbox, the wrapper (bwrap) is what setsid execs; the
         // agent is its child, in the same process group.
@@ -570,3 +586,6 @@ public sealed partial class ChildProcess : IAsyncDisposable
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);
 }
+
+/// <summary>No child process can start: the launcher every one goes through (setsid) is missing. Its message says what to install.</summary>
+public sealed class ProcessLauncherMissingException(string message) : InvalidOperationException(message);

@@ -65,9 +65,13 @@ internal sealed class DoctorCommand() : Verb("doctor", "Check this machine for P
         }
 
         // One agent is enough: the others are mentioned with how to add them, and only none at all is a problem.
-        var available = await AgentsAsync(output, options);
-        await report.Line(available > 0, available > 0 ? $"{available} agent{(available == 1 ? "" : "s")} ready" : "no agent is installed",
-            "install at least one (see the lines above).");
+        // Every agent starts through setsid: without it, one line says so, rather than each agent failing its own way.
+        var launcher = Agents.Processes.ChildProcess.LauncherProblem;
+        await report.Line(launcher is null, launcher is null ? "setsid: found (each agent runs in a process group of its own)" : "setsid: not found", launcher);
+        var available = launcher is null ? await AgentsAsync(output, options) : 0;
+        await report.Line(available > 0, available > 0 ? $"{available} agent{(available == 1 ? "" : "s")} ready"
+                : launcher is null ? "no agent is installed" : "no agent can start",
+            launcher is null ? "install at least one (see the lines above)." : "install util-linux (see setsid above).");
 
         await ToolsAsync(report);
         await SandboxAsync(report);
@@ -107,6 +111,12 @@ internal sealed class DoctorCommand() : Verb("doctor", "Check this machine for P
     /// <summary>git (and an author for commits) and tmux: what the Git and Terminal screens run.</summary>
     private static async Task ToolsAsync(Report report)
     {
+        if (Agents.Processes.ChildProcess.LauncherProblem is not null)
+        {
+            // Said once above: every program here would be started through setsid, and each would only fail the same way.
+            return;
+        }
+
         var tools = new SystemProgramRunner();
         var git = await tools.RunAsync("git", ["--version"], CancellationToken.None);
         await report.Line(git is { ExitCode: 0 }, $"git: {git?.Stdout.Trim() ?? "not found"}", "install git: sessions, reviews and the Git screen need it.");

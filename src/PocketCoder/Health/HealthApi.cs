@@ -142,9 +142,9 @@ public static class HealthApi
             warnings.Add("No coding agent is installed. Install one (e.g. `npm install -g @anthropic-ai/claude-code`) and restart PocketCoder.");
         }
 
-        if (!File.Exists("/usr/bin/setsid") && !File.Exists("/bin/setsid"))
+        if (PocketCoder.Agents.Processes.ChildProcess.LauncherProblem is { } launcher)
         {
-            warnings.Add("setsid (util-linux) was not found: agent processes cannot be started. Install util-linux.");
+            warnings.Add(launcher);
         }
 
         var paired = database.Read(connection => connection.Scalar<long>("SELECT count(*) FROM devices WHERE revoked_at IS NULL"));

@@ -115,6 +115,50 @@ public sealed class CheckedVersionsTests
         }
     }
 
+    [Fact]
+    public async Task Doctor_WithoutSetsid_SaysSoOnce_AndNamesNoAgentAsMissing()
+    {
+        var data = TempPaths.NewDirectory("pc-doctor");
+        var bin = TempPaths.NewDirectory("pc-path");
+        try
+        {
+            // A PATH with everything the machine has but setsid (a machine without util-linux), and an agent installed.
+            foreach (var folder in new[] { "/usr/bin", "/bin" }.Where(Directory.Exists))
+            {
+                foreach (var program in Directory.EnumerateFiles(folder).Where(p => Path.GetFileName(p) != "setsid"))
+                {
+                    var link = Path.Combine(bin, Path.GetFileName(program));
+                    if (!File.Exists(link))
+                    {
+                        File.CreateSymbolicLink(link, program);
+                    }
+                }
+            }
+
+            var claude = StandIn("2.0.0 (Claude Code)");
+            await File.WriteAllTextAsync(Path.Combine(data, PocketCoder.Server.ServeSettings.FileName), $$"""{"ClaudePath":"{{claude}}"}""");
+            var info = PocketCoderCommand.Info("doctor", "--data", data);
+            info.Environment["PATH"] = bin;
+            using var doctor = System.Diagnostics.Process.Start(info)!;
+            var stdout = doctor.StandardOutput.ReadToEndAsync();
+            var stderr = await doctor.StandardError.ReadToEndAsync();
+            await doctor.WaitForExitAsync();
+
+            // Told as one thing to fix, not as an exception, nor as each agent "not installed".
+            Assert.DoesNotContain("Exception", stderr + await stdout, StringComparison.Ordinal);
+            var lines = (await stdout).Split('\n');
+            Assert.Contains("FIX  setsid: not found", lines);
+            Assert.Contains("FIX  no agent can start", lines);
+            Assert.DoesNotContain(lines, l => l.Contains("agent claude-code: not installed", StringComparison.Ordinal));
+            Assert.Equal(1, doctor.ExitCode);
+        }
+        finally
+        {
+            TempPaths.Delete(data);
+            TempPaths.Delete(bin);
+        }
+    }
+
     /// <summary>An executable that answers <c>--version</c> as an agent CLI would.</summary>
     private static string StandIn(string version)
     {
