@@ -1,4 +1,4 @@
-// Names every failed test of a run, with the first lines of its message, read from the run's reports (xunit's .trx files
+// Names every failed test of a run (and the slowest test classes), with the first lines of its message, read from the run's reports (xunit's .trx files
 // and vitest's JUnit .xml): printed at the end of scripts/test.sh, where a log cut to its last lines still shows them all.
 //
 //   node scripts/failures.mjs RESULTS_DIR
@@ -28,6 +28,23 @@ for (const file of readdirSync(dir)) {
       failures.push({ name, message: firstLines(/message="([^"]*)"/.exec(failure[2])?.[1] ?? '') });
     }
   }
+}
+// The slowest test classes (their tests' durations summed), on one line: where a run's time went, for keeping the suite
+// within its budget, read from the same tail of the log.
+const classes = new Map();
+for (const file of readdirSync(dir).filter((f) => f.endsWith('.trx'))) {
+  const text = readFileSync(join(dir, file), 'utf8');
+  for (const [, attributes] of text.matchAll(/<UnitTestResult\b([^>]*?)(?:\/>|>)/g)) {
+    const name = unescape(/testName="([^"]*)"/.exec(attributes)?.[1] ?? '').replace(/\(.*$/, '');
+    const [, h, m, sec] = /duration="(\d+):(\d+):([\d.]+)"/.exec(attributes) ?? [];
+    if (!name || h === undefined) continue;
+    const owner = name.split('.').slice(-2, -1)[0] ?? name;
+    classes.set(owner, (classes.get(owner) ?? 0) + Number(h) * 3600 + Number(m) * 60 + Number(sec));
+  }
+}
+const slowest = [...classes].sort((a, b) => b[1] - a[1]).slice(0, 15);
+if (slowest.length > 0) {
+  console.log(`slowest test classes: ${slowest.map(([name, seconds]) => `${name} ${Math.round(seconds)} s`).join(', ')}`);
 }
 if (failures.length > 0) {
   console.log(`failed tests (${failures.length}):`);

@@ -5,6 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Where the run's time goes, phase by phase: said on one line at the end, beside the slowest test classes.
+phases="" phase_start=$SECONDS
+phase() { phases+="${phases:+, }$1 $((SECONDS - phase_start)) s"; phase_start=$SECONDS; }
+
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages: git for real repositories, setsid (util-linux) to run agents in their own process group,
@@ -32,6 +36,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # The REAL agent CLIs, pinned in tests/agents/package-lock.json; they talk only to tests/FakeLlm.
+phase "Debian packages"
 echo "==> installing the agent CLIs the tests drive"
 # `npm install --no-save`, not `npm ci`: the registry reachable here lacks some agents' packages for other
 # platforms (e.g. opencode's darwin/windows builds), which npm ci counts as a lock-file mismatch. Versions
@@ -42,9 +47,11 @@ echo "==> installing the agent CLIs the tests drive"
 echo "==> installing the web app's packages"
 (cd web && npm ci --no-audit --no-fund --loglevel=error)
 
+phase "npm packages"
 echo "==> building (the server, and the web app into src/PocketCoder/wwwroot)"
 dotnet build PocketCoder.slnx -c Release --nologo -v quiet
 
+phase build
 echo "==> running the web app's unit tests (vitest)"
 results=$(mktemp -d)
 # Everything the tests create (data folders, repositories, homes) goes under one fresh temp root, so that
@@ -59,6 +66,7 @@ POCKETCODER_TEST_CODEX_HOMES=$(mktemp -d /var/tmp/pct-codex.XXXXXX)
 status=0
 (cd web && npx vitest run --reporter=default --reporter=junit --outputFile.junit="$results/vitest.xml") || status=$?
 
+phase vitest
 echo "==> running the tests (xunit, including the browser test: web/e2e/run.mjs in Chromium)"
 # Two test processes side by side, each running its test classes one at a time: run serially, the suite left a core idle
 # for a quarter of its 34 minutes, waiting on agent CLIs and browsers. The split is by folder, into halves of about equal
@@ -79,6 +87,7 @@ run_half 1 "Category!=Bench&$(IFS='&'; echo "${not_in_second[*]}")" & first=$!
 run_half 2 "Category!=Bench&($(IFS='|'; echo "${in_second[*]}"))" & second=$!
 wait "$first" || status=$?
 wait "$second" || status=$?
+phase xunit
 
 # Tests must leave no process behind: any process whose working directory or command line lies under the tests'
 # temp root (a tmux server, an agent CLI, a command's sleeper) is reported, counted as a failed check and ended.
@@ -106,6 +115,7 @@ rm -rf "$test_tmp" "$POCKETCODER_TEST_CODEX_HOMES"
 echo "==> the footprint gate: the native server against the bare app (scripts/footprint-gate.sh)"
 footprint=0
 scripts/footprint-gate.sh || footprint=$?
+phase "footprint gate"
 
 # Count from the TRX reports (one per test project): <Counters total=".." passed=".." failed=".." ...>.
 read -r passed failed skipped < <(cat "$results"/*.trx 2>/dev/null | grep -o '<Counters [^>]*>' \
@@ -129,6 +139,7 @@ else
   status=1
 fi
 # Every failure named once more at the very end, where a log cut to its last lines still shows them all.
+echo "time by phase: $phases"
 node scripts/failures.mjs "$results" || true
 [ "$footprint" = 0 ] || echo "FAILED: the footprint gate (scripts/footprint-gate.sh): a ratio to the bare app is past its limit, or it could not run (its table above)"
 rm -rf "$results"
