@@ -3,7 +3,7 @@ import { useLayoutEffect } from 'preact/hooks';
 
 /**
  * Keeps `--composer-h` on the page at the height of the message box shown in `screen` (its `footer.composer`): an approval
- * card's Deny and Allow stick just above it (styles.css), however tall the card grows, rather than sliding under it. The
+ * card's Deny and Allow stick just above it (session.css), however tall the card grows, rather than sliding under it. The
  * box grows with what is typed and attached, and the footer is a different element when the session's state changes what
  * it holds (Resume, stopped, a refusal), so both are followed. Removed with the screen: other screens have no message box.
  */

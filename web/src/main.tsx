@@ -5,6 +5,8 @@ import { takePairingLink } from './pairing';
 import { navigate } from './router';
 import { boot, setState } from './store';
 import './styles.css';
+import './session.css';
+import './screens.css';
 
 takePairingLink();
 // A pairing link opened where the app is already open changes only the fragment: no page load takes it, this does.
