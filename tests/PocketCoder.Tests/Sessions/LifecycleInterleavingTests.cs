@@ -77,7 +77,7 @@ public sealed partial class LifecycleInterleavingTests
         var clock = new ManualClock(DateTimeOffset.UtcNow);
         await using var world = await AgentWorld.FakeAsync(fake, clock, PauseAfter);
         var run = new Run(world, turns, fake, clock, calls, log, seed);
-        await run.SetLimitAsync(new Random(seed).Next(1, 4));
+        await run.SetLimitAsync(new Random(seed).Next(1, 6));
         await Task.WhenAll(Enumerable.Range(0, Callers).Select(caller => run.CallerAsync(caller, new Random(seed * 31 + caller))));
 
         await run.QuiesceAsync();
@@ -155,6 +155,6 @@ public sealed partial class LifecycleInterleavingTests
 
         public void Add(string line) => _lines.Enqueue($"{_since.ElapsedMilliseconds,6} ms {line}");
 
-        public override string ToString() => string.Join("\n", _lines);
+        public override string ToString() => string.Join("\n", _lines) + "\n";
     }
 }
