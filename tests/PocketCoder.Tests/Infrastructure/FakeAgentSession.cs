@@ -75,6 +75,14 @@ public sealed class FakeAgentSession : IAgentSession
 
     public Task Exited => _exited.Task;
 
+    /// <summary>
+    /// Its exit has begun to be told (as a real process is gone before the server hears so): from here the server may give its
+    /// agent slot to another, so counting processes against the limit stops counting it here, not at <see cref="Exited"/>.
+    /// </summary>
+    public bool Gone => Volatile.Read(ref _gone) != 0;
+
+    private int _gone;
+
     /// <summary>Completes once it has taken <paramref name="count"/> messages.</summary>
     public async Task SentAsync(int count)
     {
@@ -194,6 +202,7 @@ public sealed class FakeAgentSession : IAgentSession
 
     private async Task ExitAsync(int code, bool expected)
     {
+        Interlocked.Exchange(ref _gone, 1);
         if (!_exited.Task.IsCompleted && Sink is not null)
         {
             await Sink.OnEventAsync(new AgentExited(code, expected, expected ? "" : "the fake agent exited"), CancellationToken.None);
