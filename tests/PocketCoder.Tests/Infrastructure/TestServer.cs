@@ -121,7 +121,9 @@ public sealed class TestServer : IAsyncDisposable
             Listen = listen,
             PublicUrl = publicUrl ?? hub?.PublicUrl,
             Certificate = certificate ?? (acme is not null ? PocketCoder.Reach.Acme.AcmeRenewal.Prepare(dataDirectory, acme.Name, TimeProvider.System) : null),
-            PreviewCertificate = previewCertificate,
+            PreviewCertificate = previewCertificate ?? (acme?.PreviewName is { } previewName
+                ? PocketCoder.Reach.Acme.AcmeRenewal.Prepare(dataDirectory, previewName, TimeProvider.System, PocketCoder.Reach.Acme.AcmeRenewal.PreviewFolder(dataDirectory))
+                : null),
             Hub = hub,
             Acme = acme,
             AgentCommands = agents ?? DefaultAgents,
