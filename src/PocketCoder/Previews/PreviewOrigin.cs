@@ -79,6 +79,15 @@ public sealed class PreviewOrigin
         || (HubHost is not null && ThroughHub(context.Connection) && string.Equals(context.Request.Host.Host, HubHost, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>
+    /// A request for the preview host through the hub on a connection made for another name: a browser's HTTP/2 connection to
+    /// the app reused for the preview when one certificate names both. Answered <c>421</c>, on which a browser retries on a
+    /// connection of the preview's own (HTTP/1.1, where its websockets are relayed).
+    /// </summary>
+    public static bool Misdirected(HttpContext context, string host) =>
+        context.Features.Get<Microsoft.AspNetCore.Connections.Features.ITlsHandshakeFeature>()?.HostName is { Length: > 0 } asked
+        && !string.Equals(asked, host, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
     /// The preview origin as the phone reaches it. Direct: the scheme and host name the phone used for the app (its request), the
     /// preview port. Through the hub: the preview host on the hub's port. Through another proxy the host is the proxy's, which
     /// does not forward the preview port (docs/reach.md).

@@ -73,13 +73,13 @@ public static class ReachHosting
     /// </summary>
     private static SslServerAuthenticationOptions HubTls(PocketCoderOptions options, Previews.PreviewOrigin preview, string? serverName)
     {
-        var certificate = string.Equals(serverName, preview.HubHost, StringComparison.OrdinalIgnoreCase)
-            ? options.PreviewCertificate ?? options.Certificate!
-            : options.Certificate!;
+        var previewing = string.Equals(serverName, preview.HubHost, StringComparison.OrdinalIgnoreCase);
         return new SslServerAuthenticationOptions
         {
-            ServerCertificateContext = certificate.Context,
-            ApplicationProtocols = [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11],
+            ServerCertificateContext = (previewing ? options.PreviewCertificate ?? options.Certificate! : options.Certificate!).Context,
+            // The preview relays websockets as HTTP/1.1 upgrades (a dev server's hot reload); over HTTP/2 a browser would
+            // ask for them with an extended CONNECT, which the relay does not speak.
+            ApplicationProtocols = previewing ? [SslApplicationProtocol.Http11] : [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11],
         };
     }
 

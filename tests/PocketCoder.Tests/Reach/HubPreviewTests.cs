@@ -108,6 +108,46 @@ public sealed class HubPreviewTests : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// The phone app in Chromium through the hub (web/e2e/preview.mjs with the machine's names mapped to the hub on loopback and
+    /// both certificates' keys pinned, as a phone's DNS and CA would have them): the session's dev server is listed, opens in a
+    /// new tab on https://preview.m1.hub.test on the hub's port in a secure context, its websocket message arrives through the
+    /// hub, and the preview origin's isolation checks pass there as they do direct; it closes from the phone and ends with the
+    /// session.
+    /// </summary>
+    [Fact]
+    public async Task Chromium_OpensThePreviewThroughTheHub_OnItsOwnName_IsolationChecksPassThere()
+    {
+        var web = Path.Combine(ClaudeCli.RepositoryRoot(), "web");
+        Assert.True(Directory.Exists(Path.Combine(web, "node_modules", "playwright-core")), "web/node_modules is missing: build without -p:SkipWebBuild=true.");
+        _certificates.WriteServerCertificate(File("m1.pem"), File("m1.key"), "m1.hub.test");
+        _certificates.WriteServerCertificate(File("preview.pem"), File("preview.key"), PreviewHost);
+        await using var model = await FakeModelServer.StartAsync();
+        var home = TempPaths.NewDirectory("pc-home");
+        var repository = TempPaths.NewGitRepository();
+        try
+        {
+            await System.IO.File.WriteAllTextAsync(Path.Combine(repository, "devserver.js"), Browser.PreviewBrowserTests.DevServer);
+            model.Enqueue(ScriptedReply.ToolUse("Bash", new { command = "node devserver.js", run_in_background = true, description = "Start the dev server" }),
+                ScriptedReply.Text("The dev server runs on port 5173."));
+            await using var machine = await StartMachineAsync(ClaudeCli.Against(model, home), home);
+            var code = await Browser.BrowserScript.PairingCodeAsync(machine.DataDirectory);
+            var shots = Path.Combine(web, "test-results");
+            var (exit, log) = await Browser.PhoneAppBrowserTests.RunNodeAsync(web,
+                ["e2e/preview.mjs", "--url", $"https://m1.hub.test:{HubPort}", "--code", code, "--repo", repository, "--shots", shots,
+                 "--port", DevPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--spki", $"{Pin("m1")},{Pin("preview")}"], laptopToken: "");
+            Assert.True(exit == 0, $"preview.mjs through the hub failed (screenshots in {shots}):\n{log}");
+            Assert.Contains($"the preview opens in a new tab on https://{PreviewHost}:{HubPort}", log, StringComparison.Ordinal);
+            Assert.Contains("no script errors", log, StringComparison.Ordinal);
+            Assert.DoesNotContain(_hubLogs.Entries, e => e.Message.Contains("hot reload", StringComparison.Ordinal));
+        }
+        finally
+        {
+            TempPaths.Delete(repository);
+            TempPaths.Delete(home);
+        }
+    }
+
     [Fact]
     public async Task PreviewNames_OnlyAMachinesOwn_AreRouted_AndTheMachineAnswersThePreviewNameOnlyThroughTheHub()
     {
@@ -237,6 +277,13 @@ public sealed class HubPreviewTests : IAsyncLifetime
             previewCertificate: certificate == "m1" ? TlsCertificate.Load(File("preview.pem"), File("preview.key"), TimeProvider.System) : null);
         await attached.Task.WaitAsync(TimeSpan.FromSeconds(30));
         return machine;
+    }
+
+    /// <summary>The base64 SHA-256 of a certificate's public key, as Chromium's pin list takes it.</summary>
+    private string Pin(string certificate)
+    {
+        using var loaded = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(File($"{certificate}.pem"), File($"{certificate}.key"));
+        return Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(loaded.PublicKey.ExportSubjectPublicKeyInfo()));
     }
 
     private string File(string name) => Path.Combine(_files, name);
