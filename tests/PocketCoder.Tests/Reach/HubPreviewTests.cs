@@ -167,6 +167,8 @@ public sealed class HubPreviewTests : IAsyncLifetime
         Assert.Equal(both, Assert.Single(seen.Distinct()));
         Assert.Equal("PREVIEW_CODE_INVALID", await ErrorOfAsync(await preview.GetAsync("/__pocketcoder/exchange?code=guessed")));
 
+        Assert.DoesNotContain("previews cannot open through the hub", await machine.Anonymous.GetStringAsync("/api/health"), StringComparison.Ordinal);
+
         // The preview name on the machine's own listener is no name of the app's (the DNS-rebinding guard).
         using var direct = new HttpRequestMessage(HttpMethod.Get, new Uri(machine.BaseUrl, "/api/health"));
         direct.Headers.Host = PreviewHost;
@@ -178,6 +180,15 @@ public sealed class HubPreviewTests : IAsyncLifetime
         await Assert.ThrowsAsync<HttpRequestException>(() => other.GetAsync("/"));
         using var deeper = HubPhone.Create(_certificates, HubPort, [], "x.preview.m1.hub.test", check: false);
         await Assert.ThrowsAsync<HttpRequestException>(() => deeper.GetAsync("/"));
+    }
+
+    [Fact]
+    public async Task OwnCertificateWithoutThePreviewName_HealthSaysPreviewsCannotOpenThroughTheHub()
+    {
+        _certificates.WriteServerCertificate(File("m1.pem"), File("m1.key"), "m1.hub.test");
+        await using var machine = await StartMachineAsync(null, null, certificate: "m1", previewCertificate: false);
+        Assert.Contains($"The certificate does not name {PreviewHost}: previews cannot open through the hub",
+            await machine.Anonymous.GetStringAsync("/api/health"), StringComparison.Ordinal);
     }
 
     /// <summary>Starts the session whose allowed command starts the dev server in its sandbox; returns once the port is listed.</summary>
@@ -265,7 +276,7 @@ public sealed class HubPreviewTests : IAsyncLifetime
 
     /// <summary>Joins m1 as `hub join` does and starts it (its certificate, and the preview name's unless one names both).</summary>
     private async Task<TestServer> StartMachineAsync(IReadOnlyDictionary<string, PocketCoder.Agents.Processes.AgentCommand>? agents, string? home,
-        string certificate = "m1")
+        string certificate = "m1", bool previewCertificate = true)
     {
         var token = new MachineRegistry(HubData).Issue("m1");
         var candidate = new HubMembership($"https://127.0.0.1:{HubPort}", token, "pending", _certificates.Root.ExportCertificatePem());
@@ -274,7 +285,7 @@ public sealed class HubPreviewTests : IAsyncLifetime
         _hub.Services.GetRequiredService<Tunnels>().Attached += name => attached.TrySetResult();
         var machine = await TestServer.StartAsync(agents: agents, ownerHome: home, hub: membership,
             certificate: TlsCertificate.Load(File($"{certificate}.pem"), File($"{certificate}.key"), TimeProvider.System),
-            previewCertificate: certificate == "m1" ? TlsCertificate.Load(File("preview.pem"), File("preview.key"), TimeProvider.System) : null);
+            previewCertificate: certificate == "m1" && previewCertificate ? TlsCertificate.Load(File("preview.pem"), File("preview.key"), TimeProvider.System) : null);
         await attached.Task.WaitAsync(TimeSpan.FromSeconds(30));
         return machine;
     }
