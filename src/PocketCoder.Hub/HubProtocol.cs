@@ -34,6 +34,26 @@ public static class HubProtocol
     public static TimeSpan SilentLinkEndsWithin(TimeSpan interval, TimeSpan timeout) =>
         interval + timeout + (TimeSpan.FromTicks(Math.Min(interval.Ticks, timeout.Ticks)) * 0.75);
 
+    /// <summary>
+    /// The label before a machine's name that names its preview origin: <c>preview.m1.hub.example.com</c> is m1's previews
+    /// (docs/reach.md, "Previews"). A name of its own, so the browser keeps the preview's cookies, storage and script apart
+    /// from the app's; routed to the same machine by SNI like its app name, and TLS still ends on the machine.
+    /// </summary>
+    public const string PreviewLabel = "preview";
+
+    /// <summary>The preview origin's host for a machine's host on the hub (<c>m1.hub.example.com</c> → <c>preview.m1.hub.example.com</c>).</summary>
+    public static string PreviewHost(string machineHost) => $"{PreviewLabel}.{machineHost}";
+
+    /// <summary>
+    /// The machine a name under the hub's domain routes to: <c>m1</c> for <c>m1</c> and for <c>preview.m1</c> (the part before
+    /// the domain); null for anything else (deeper names, other labels), which the hub refuses as unknown.
+    /// </summary>
+    public static string? MachineOf(string label)
+    {
+        var machine = label.StartsWith(PreviewLabel + ".", StringComparison.Ordinal) ? label[(PreviewLabel.Length + 1)..] : label;
+        return machine.Contains('.', StringComparison.Ordinal) ? null : machine;
+    }
+
     /// <summary>Control messages are small; a larger one ends the link.</summary>
     public const int MaxControlMessageBytes = 4096;
 

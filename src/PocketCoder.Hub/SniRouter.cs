@@ -8,8 +8,9 @@ namespace PocketCoder.Hub;
 
 /// <summary>
 /// Kestrel connection middleware, ahead of TLS: reads the ClientHello's server name without consuming it. The hub's own
-/// name (or none) continues into the hub's TLS and HTTP; <c>&lt;machine&gt;.&lt;domain&gt;</c> is spliced, bytes untouched,
-/// to that machine's dial-back, so TLS ends in the machine's own server and the hub sees only ciphertext.
+/// name (or none) continues into the hub's TLS and HTTP; <c>&lt;machine&gt;.&lt;domain&gt;</c> (and its preview origin,
+/// <c>preview.&lt;machine&gt;.&lt;domain&gt;</c>) is spliced, bytes untouched, to that machine's dial-back, so TLS ends in
+/// the machine's own server and the hub sees only ciphertext.
 /// </summary>
 internal sealed partial class SniRouter(HubOptions options, Admissions admissions, Tunnels tunnels, HubMetrics metrics, ILogger<SniRouter> logger)
 {
@@ -69,7 +70,8 @@ internal sealed partial class SniRouter(HubOptions options, Admissions admission
 
     private async Task SpliceToMachineAsync(ConnectionContext connection, PipeReader input, ReadOnlySequence<byte> hello, string name, string remote)
     {
-        var machine = name.EndsWith(_suffix, StringComparison.Ordinal) ? name[..^_suffix.Length] : null;
+        // The machine's own name, or its preview origin's (preview.<machine>): both go to the machine, which tells them apart.
+        var machine = name.EndsWith(_suffix, StringComparison.Ordinal) ? HubProtocol.MachineOf(name[..^_suffix.Length]) : null;
         if (machine is null || !MachineRegistry.MachineName().IsMatch(machine))
         {
             metrics.Refused(Refusal.UnknownName);

@@ -169,7 +169,8 @@ export const ok = (what) => console.log(`ok - ${what}`);
 /**
  * The shape of a script against one paired phone and one project: parses `--url --code --repo [--shots]`, launches the
  * phone with a fresh profile, pairs it as `deviceName` and adds the repository as a project, then runs `steps` with
- * `{page, base, projectId, args, shots, context, chromium}` (`more`: the script's own options, each required, in `args`;
+ * `{page, base, projectId, args, shots, context, chromium}` (`more`: the script's own options, in `args`, each required
+ * unless it has a default;
  * `chromiumArgs(args)`: more flags for the phone's Chromium, from them). Script errors on the page fail the run ("no script
  * errors" is its last ok); a failure is reported with a screenshot `<name>-failure.png`; the browser and profile always
  * go; the exit code says.
@@ -177,7 +178,7 @@ export const ok = (what) => console.log(`ok - ${what}`);
 export async function runPhoneScript(name, deviceName, steps, more = {}, chromiumArgs = () => []) {
   const args = scriptArgs(
     { url: { type: 'string' }, code: { type: 'string' }, repo: { type: 'string' }, ...more },
-    ['url', 'code', 'repo', ...Object.keys(more)],
+    ['url', 'code', 'repo', ...Object.keys(more).filter((k) => !('default' in more[k]))],
     `node e2e/${name}.mjs --url URL --code CODE --repo DIR${Object.keys(more).map((k) => ` --${k} VALUE`).join('')}`,
   );
   const base = args.url.replace(/\/$/, '');

@@ -4,7 +4,12 @@
 // preview is closed from the phone, and one opened again ends with the session.
 // Started by tests/PocketCoder.Tests/Browser/PreviewBrowserTests.cs.
 //
-//   node e2e/preview.mjs --url URL --code PAIRCODE --repo DIR --port PORT [--shots DIR]
+//   node e2e/preview.mjs --url URL --code PAIRCODE --repo DIR --port PORT [--shots DIR] [--spki PINS]
+//
+// Through a hub (tests/PocketCoder.Tests/Reach/HubPreviewTests.cs): --url is the machine's hub name and --spki the base64
+// SHA-256 pins of its certificates (the app's and the preview name's, comma-separated); the app's name and its preview name
+// (preview.<app's name>) are mapped to the hub on loopback, as a phone's DNS and CA would have them. The preview must then
+// open on that preview name, in a secure context, under the same checks.
 //
 // Prints "ok - <step>" per step; exits 0, or 1 with the failure.
 
@@ -46,7 +51,12 @@ await runPhoneScript('preview', 'Preview phone', async ({ page, base, projectId,
   const tab = await open();
   const app = new URL(base);
   const preview = new URL(tab.url());
-  if (preview.origin === app.origin || preview.hostname !== app.hostname) throw new Error(`the preview is not on an origin of its own: ${preview.origin}`);
+  // Direct: the app's host on another port. Through a hub: a name of its own on the hub's port (the hub carries one port).
+  const expected = args.spki ? `preview.${app.hostname}` : app.hostname;
+  if (preview.origin === app.origin || preview.hostname !== expected) throw new Error(`the preview is not on an origin of its own: ${preview.origin}`);
+  if (args.spki && (preview.port !== app.port || !(await tab.evaluate(() => window.isSecureContext)))) {
+    throw new Error(`the preview through the hub is not on the hub's port in a secure context: ${preview.origin}`);
+  }
   if (preview.search.includes('code=')) throw new Error(`the one-time code stayed in the address: ${tab.url()}`);
   await tab.screenshot({ path: shots('preview-02-page.png') });
   ok(`the preview opens in a new tab on ${preview.origin} (the app is on ${app.origin}), and its websocket message arrives`);
@@ -96,4 +106,8 @@ await runPhoneScript('preview', 'Preview phone', async ({ page, base, projectId,
   if (!/PREVIEW_(NOT_OPEN|ENDED)/.test(text)) throw new Error(`the preview outlived its session: ${text.slice(0, 200)}`);
   await again.screenshot({ path: shots('preview-03-ended.png') });
   ok('a preview ends with its session');
-}, { port: { type: 'string' } });
+}, { port: { type: 'string' }, spki: { type: 'string', default: '' } }, (args) => {
+  if (!args.spki) return [];
+  const host = new URL(args.url).hostname;
+  return [`--host-resolver-rules=MAP ${host} 127.0.0.1, MAP preview.${host} 127.0.0.1`, `--ignore-certificate-errors-spki-list=${args.spki}`];
+});

@@ -166,6 +166,14 @@ public static class HealthApi
             warnings.Add(acme);
         }
 
+        if (context.RequestServices.GetRequiredService<Previews.PreviewOrigin>().HubHost is { } previewHost && options.PreviewCertificate is null
+            && options.Certificate?.Certificate.MatchesHostname(previewHost) == false)
+        {
+            // The owner's own certificate on a hub: the preview's name needs it too, or a phone's browser refuses its TLS.
+            warnings.Add($"The certificate does not name {previewHost}: previews cannot open through the hub. Add that name to the " +
+                "certificate (or leave --cert out and let ACME certify both names).");
+        }
+
         if (context.RequestServices.GetRequiredService<Notifications.NotificationStore>().Failing() is { Count: > 0 } failing)
         {
             // Anonymous callers read this too: a count and a time, never a device's name or a push endpoint.

@@ -9,10 +9,15 @@ namespace PocketCoder.Previews;
 /// <summary>
 /// The preview origin: a listener of its own beside the app's (same address and scheme, another port: <c>--preview-port</c>,
 /// by default a free one), so a page a previewed server sends runs on an origin that is not the app's. Every request on it is a
-/// preview's (<see cref="PreviewProxy"/>) and nothing else: no API, no app, no device token.
+/// preview's (<see cref="PreviewProxy"/>) and nothing else: no API, no app, no device token. Through a hub, where a port of
+/// its own cannot be reached, the preview origin is a name of its own instead (<c>preview.m1.hub.example.com</c>), routed
+/// by the hub to this machine like the app's and told apart here by the name the browser asked for.
 /// </summary>
 public sealed class PreviewOrigin
 {
+    /// <summary>The preview origin's host through the hub, once bound on a machine joined to one; null otherwise.</summary>
+    public string? HubHost { get; private set; }
+
     /// <summary>The listening socket made here when the port is a free one (Kestrel serves it): its port is known before the start.</summary>
     private Socket? _socket;
 
@@ -30,6 +35,7 @@ public sealed class PreviewOrigin
     /// </summary>
     public void Bind(KestrelServerOptions kestrel, PocketCoderOptions options)
     {
+        HubHost = options.Hub is { } hub ? HubProtocol.PreviewHost(new Uri(hub.PublicUrl).Host) : null;
         var https = KestrelListen.IsHttps(options.Listen);
         void Configure(ListenOptions listen)
         {
@@ -63,16 +69,40 @@ public sealed class PreviewOrigin
     /// <summary>The port the preview origin listens on, once bound (0 before).</summary>
     public int Port { get; private set; }
 
-    /// <summary>Whether a request arrived on the preview origin's listener.</summary>
-    public bool Serves(HttpContext context) => Port > 0 && context.Connection.LocalPort == Port && context.Connection.LocalIpAddress is not null;
+    /// <summary>
+    /// Whether a request is the preview origin's: it arrived on the preview listener, or through the hub naming the preview
+    /// host. By the name the browser asked for (<c>Host</c>, HTTP/2's <c>:authority</c>), not the TLS connection's: a browser
+    /// may send both names' requests on one connection when one certificate names both, and each belongs where its name says.
+    /// </summary>
+    public bool Serves(HttpContext context) =>
+        (Port > 0 && context.Connection.LocalPort == Port && context.Connection.LocalIpAddress is not null)
+        || (HubHost is not null && ThroughHub(context.Connection) && string.Equals(context.Request.Host.Host, HubHost, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>
-    /// The preview origin as the phone reaches it: the scheme and host name the phone used for the app (its request), the preview
-    /// port. Through a proxy or the hub that host is the proxy's, which does not forward the preview port (docs/reach.md).
+    /// A request for the preview host through the hub on a connection made for another name: a browser's HTTP/2 connection to
+    /// the app reused for the preview when one certificate names both. Answered <c>421</c>, on which a browser retries on a
+    /// connection of the preview's own (HTTP/1.1, where its websockets are relayed).
+    /// </summary>
+    public static bool Misdirected(HttpContext context, string host) =>
+        context.Features.Get<Microsoft.AspNetCore.Connections.Features.ITlsHandshakeFeature>()?.HostName is { Length: > 0 } asked
+        && !string.Equals(asked, host, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The preview origin as the phone reaches it. Direct: the scheme and host name the phone used for the app (its request), the
+    /// preview port. Through the hub: the preview host on the hub's port. Through another proxy the host is the proxy's, which
+    /// does not forward the preview port (docs/reach.md).
     /// </summary>
     public Uri OriginFor(HttpRequest appRequest)
     {
+        if (HubHost is not null && ThroughHub(appRequest.HttpContext.Connection))
+        {
+            return new UriBuilder(Uri.UriSchemeHttps, HubHost, appRequest.Host.Port ?? -1).Uri;
+        }
+
         var host = appRequest.Host.Host;
         return new UriBuilder(appRequest.Scheme, host.Contains(':', StringComparison.Ordinal) && !host.StartsWith('[') ? $"[{host}]" : host, Port).Uri;
     }
+
+    /// <summary>A connection the hub dialled back: every listener but the hub's is a socket on an address of this machine.</summary>
+    private static bool ThroughHub(ConnectionInfo connection) => connection.LocalIpAddress is null;
 }

@@ -36,7 +36,11 @@ public static class PreviewsApi
         var egress = app.Services.GetRequiredService<Egress>();
         // A preview ends with its session's sandbox: its grants void, its connections closed.
         egress.SessionClosed += sessionId => grants.CloseSession(sessionId);
-        return app.Use((context, next) => origin.Serves(context) ? proxy.HandleAsync(context) : next(context));
+        return app.Use((context, next) => !origin.Serves(context) ? next(context)
+            : origin.HubHost is { } hub && context.Connection.LocalIpAddress is null && PreviewOrigin.Misdirected(context, hub)
+                ? PreviewProxy.RefuseAsync(context, StatusCodes.Status421MisdirectedRequest, "PREVIEW_MISDIRECTED",
+                    "This connection was made for another name: open the preview on a connection of its own.")
+                : proxy.HandleAsync(context));
     }
 
     public static void MapPreviews(this IEndpointRouteBuilder api)

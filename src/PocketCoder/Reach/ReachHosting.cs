@@ -1,4 +1,6 @@
+using System.Net.Security;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using PocketCoder.Hub;
 using PocketCoder.Reach.Acme;
 using PocketCoder.Reach.Hub;
@@ -55,11 +57,30 @@ public static class ReachHosting
                 kestrel.Listen(new HubEndPoint(), listen =>
                 {
                     listen.Use(next => connection => challenges.RespondAsync(connection, next));
-                    listen.UseHttps();
+                    listen.UseHttps(new TlsHandshakeCallbackOptions
+                    {
+                        OnConnection = context => ValueTask.FromResult(HubTls(options, preview, context.ClientHelloInfo.ServerName)),
+                    });
                 });
             }
         });
         return challenges;
+    }
+
+    /// <summary>
+    /// TLS for a connection through the hub, by the name it asks for: the preview origin's certificate for the preview host
+    /// (ACME's second certificate, or the owner's own when it names both), the machine's for anything else.
+    /// </summary>
+    private static SslServerAuthenticationOptions HubTls(PocketCoderOptions options, Previews.PreviewOrigin preview, string? serverName)
+    {
+        var previewing = string.Equals(serverName, preview.HubHost, StringComparison.OrdinalIgnoreCase);
+        return new SslServerAuthenticationOptions
+        {
+            ServerCertificateContext = (previewing ? options.PreviewCertificate ?? options.Certificate! : options.Certificate!).Context,
+            // The preview relays websockets as HTTP/1.1 upgrades (a dev server's hot reload); over HTTP/2 a browser would
+            // ask for them with an extended CONNECT, which the relay does not speak.
+            ApplicationProtocols = previewing ? [SslApplicationProtocol.Http11] : [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11],
+        };
     }
 
     /// <summary>What <see cref="UseReach"/>'s listeners use: the hub's tunnel and its link, the challenges, certificate renewal.</summary>

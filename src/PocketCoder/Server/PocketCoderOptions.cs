@@ -25,6 +25,12 @@ public sealed class PocketCoderOptions
     /// <summary>What an https:// <see cref="Listen"/> presents.</summary>
     public TlsCertificate? Certificate { get; init; }
 
+    /// <summary>
+    /// What the preview origin's name on the hub (<c>preview.&lt;machine&gt;.&lt;hub domain&gt;</c>) presents: ACME's second
+    /// certificate. Null: <see cref="Certificate"/>, which must then name it too (the owner's own certificate).
+    /// </summary>
+    public TlsCertificate? PreviewCertificate { get; init; }
+
     /// <summary>The hub this machine joined (<c>pocketcoder hub join</c>): phones reach it through the hub too. Null: not joined.</summary>
     public Reach.Hub.HubMembership? Hub { get; init; }
 

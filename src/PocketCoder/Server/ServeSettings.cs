@@ -186,8 +186,10 @@ public sealed class ServeSettings
         var hub = Reach.Hub.HubMembership.Load(dataDirectory);
         // Without a certificate of its own, a machine on a hub (or one told --acme) gets one from ACME: for the name the
         // hub gave it, else for its public URL's name.
+        // On a hub its preview origin's name too, with a certificate of its own (docs/reach.md, "Previews").
         var acme = tls && Cert is null && (hub is not null || Acme is not null)
-            ? new Reach.Acme.AcmeSettings(new Uri(Acme ?? Reach.Acme.AcmeSettings.LetsEncrypt), ReadCa(AcmeCa), new Uri(hub?.PublicUrl ?? PublicUrl!).Host)
+            ? new Reach.Acme.AcmeSettings(new Uri(Acme ?? Reach.Acme.AcmeSettings.LetsEncrypt), ReadCa(AcmeCa), new Uri(hub?.PublicUrl ?? PublicUrl!).Host,
+                hub is null ? null : PocketCoder.Hub.HubProtocol.PreviewHost(new Uri(hub.PublicUrl).Host))
             : null;
         return new()
         {
@@ -200,6 +202,9 @@ public sealed class ServeSettings
             Certificate = !tls ? null
                 : Cert is not null && Key is not null ? OwnCertificate(Cert, Key)
                 : acme is not null ? Reach.Acme.AcmeRenewal.Prepare(dataDirectory, acme.Name, TimeProvider.System)
+                : null,
+            PreviewCertificate = acme?.PreviewName is { } previewName
+                ? Reach.Acme.AcmeRenewal.Prepare(dataDirectory, previewName, TimeProvider.System, Reach.Acme.AcmeRenewal.PreviewFolder(dataDirectory))
                 : null,
             Acme = acme,
             SuspendIdleAfter = TimeSpan.FromMinutes(SuspendIdleMinutes),

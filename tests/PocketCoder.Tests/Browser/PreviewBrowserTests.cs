@@ -19,7 +19,7 @@ public sealed class PreviewBrowserTests(ITestOutputHelper output)
 
     // A dev server as small as it gets: a page whose script opens a websocket to its own origin, the message that socket sends
     // (a hot reload's), and what cookies it was sent.
-    private const string DevServer = """
+    internal const string DevServer = """
         const http = require('http');
         const crypto = require('crypto');
         const page = `<!doctype html><html><body><h1>Built by the agent</h1><p id="ws">waiting</p><script>

@@ -87,7 +87,8 @@ public sealed class TestServer : IAsyncDisposable
         string? bubblewrap = null,
         string? ownerHome = null,
         FakeAgent? fakeAgent = null,
-        IReadOnlyDictionary<string, string>? networkHosts = null)
+        IReadOnlyDictionary<string, string>? networkHosts = null,
+        TlsCertificate? previewCertificate = null)
     {
         var ownsData = dataDirectory is null;
         if (InBinary)
@@ -100,7 +101,7 @@ public sealed class TestServer : IAsyncDisposable
                 clock is null ? null : "a clock", heartbeat is null ? null : "a heartbeat",
                 subscriberBuffer == 1024 ? null : "a subscriber buffer", logs is null ? null : "captured logs",
                 liveApiDocument ? "the live API document" : null, listen == "http://127.0.0.1:0" ? null : "an address to listen on",
-                certificate is null ? null : "a certificate", hub is null ? null : "a hub", acme is null ? null : "ACME",
+                certificate is null && previewCertificate is null ? null : "a certificate", hub is null ? null : "a hub", acme is null ? null : "ACME",
                 bubblewrap is null ? null : "a bubblewrap", fakeAgent is null ? null : "a fake agent",
             ];
             var given = string.Join(", ", inProcessOnly.OfType<string>());
@@ -120,6 +121,9 @@ public sealed class TestServer : IAsyncDisposable
             Listen = listen,
             PublicUrl = publicUrl ?? hub?.PublicUrl,
             Certificate = certificate ?? (acme is not null ? PocketCoder.Reach.Acme.AcmeRenewal.Prepare(dataDirectory, acme.Name, TimeProvider.System) : null),
+            PreviewCertificate = previewCertificate ?? (acme?.PreviewName is { } previewName
+                ? PocketCoder.Reach.Acme.AcmeRenewal.Prepare(dataDirectory, previewName, TimeProvider.System, PocketCoder.Reach.Acme.AcmeRenewal.PreviewFolder(dataDirectory))
+                : null),
             Hub = hub,
             Acme = acme,
             AgentCommands = agents ?? DefaultAgents,

@@ -107,6 +107,22 @@ public sealed class AcmeTests : IAsyncLifetime
         Assert.Null(machine.Services.GetRequiredService<AcmeRenewal>().Problem);
     }
 
+    /// <summary>On a hub the preview origin's name is certified too, with a certificate of its own, each name presenting its own.</summary>
+    [Fact]
+    public async Task JoinedMachine_GetsItsPreviewNameCertifiedToo_EachNamePresentsItsOwn()
+    {
+        await using var machine = await StartMachineAsync(prepare: null, previewName: "preview.m1.hub.test");
+        var issued = await WhenIssuedAsync(machine, count: 2);
+        var preview = Assert.Single(issued, c => c.GetNameInfo(X509NameType.DnsName, false) == "preview.m1.hub.test");
+        var app = Assert.Single(issued, c => c.GetNameInfo(X509NameType.DnsName, false) == "m1.hub.test");
+
+        Assert.Equal(preview.Thumbprint, (await PresentedAsync(name: "preview.m1.hub.test")).Thumbprint);
+        Assert.Equal(app.Thumbprint, (await PresentedAsync()).Thumbprint);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            System.IO.File.GetUnixFileMode(Path.Combine(AcmeRenewal.PreviewFolder(machine.DataDirectory), "key.pem")));
+        Assert.Null(machine.Services.GetRequiredService<AcmeRenewal>().Problem);
+    }
+
     [Fact]
     public async Task CertificateNearItsEnd_IsRenewedAtStart_WithoutARestartLater()
     {
@@ -160,7 +176,7 @@ public sealed class AcmeTests : IAsyncLifetime
         Assert.Equal(issued.Thumbprint, (await PresentedAsync(port, "direct.test")).Thumbprint);
     }
 
-    private async Task<TestServer> StartMachineAsync(Action<string>? prepare)
+    private async Task<TestServer> StartMachineAsync(Action<string>? prepare, string? previewName = null)
     {
         var token = new MachineRegistry(File("hub-data")).Issue("m1");
         var candidate = new HubMembership($"https://127.0.0.1:{HubPort}", token, "pending", _certificates.Root.ExportCertificatePem());
@@ -169,16 +185,29 @@ public sealed class AcmeTests : IAsyncLifetime
         prepare?.Invoke(data);
         var attached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _hub.Services.GetRequiredService<Tunnels>().Attached += _ => attached.TrySetResult();
-        var machine = await TestServer.StartAsync(dataDirectory: data, hub: membership, acme: _acme);
+        var machine = await TestServer.StartAsync(dataDirectory: data, hub: membership, acme: _acme with { PreviewName = previewName });
         await attached.Task.WaitAsync(TimeSpan.FromSeconds(30));
         return machine;
     }
 
-    private static async Task<X509Certificate2> WhenIssuedAsync(TestServer machine)
+    private static async Task<X509Certificate2> WhenIssuedAsync(TestServer machine) => (await WhenIssuedAsync(machine, count: 1))[0];
+
+    private static async Task<List<X509Certificate2>> WhenIssuedAsync(TestServer machine, int count)
     {
-        var issued = new TaskCompletionSource<X509Certificate2>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var issued = new TaskCompletionSource<List<X509Certificate2>>(TaskCreationOptions.RunContinuationsAsynchronously);
         var renewal = machine.Services.GetRequiredService<AcmeRenewal>();
-        renewal.Issued += certificate => issued.TrySetResult(certificate);
+        var all = new List<X509Certificate2>();
+        renewal.Issued += certificate =>
+        {
+            lock (all)
+            {
+                all.Add(certificate);
+                if (all.Count == count)
+                {
+                    issued.TrySetResult([.. all]);
+                }
+            }
+        };
         try
         {
             return await issued.Task.WaitAsync(TimeSpan.FromSeconds(90));

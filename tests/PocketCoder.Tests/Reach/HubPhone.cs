@@ -11,6 +11,8 @@ internal static class HubPhone
     public static HttpClient Create(TestCertificates certificates, int hubPort, List<string> seen, string machine = "m1", bool check = true, Socket? connect = null) => new(new SocketsHttpHandler
     {
         UseCookies = false,
+        // A redirect is the answer a test reads (a preview's exchange sets its cookie on one), as a browser would.
+        AllowAutoRedirect = false,
         ConnectCallback = async (_, cancellationToken) =>
         {
             var socket = connect ?? new Socket(SocketType.Stream, ProtocolType.Tcp);

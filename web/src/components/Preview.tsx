@@ -4,8 +4,10 @@ import { ErrorNote } from './ui';
 
 /**
  * What the session serves, on the phone: the ports its sandbox listens on (found by the server, with the process that opened
- * each), each opened in a new tab on the preview origin (another port, never the app's: docs/security.md, "Previews"), and the
- * previews open now, each closed from here.
+ * each), each opened in a new tab on the preview origin (never the app's: docs/security.md, "Previews"), and the previews open
+ * now, each closed from here. The server writes the link for the route this request came by: directly another port of the
+ * app's host, through a hub the preview's own name on the hub (preview.<machine>.<hub domain>, docs/reach.md); the app opens
+ * it as given, so a phone on the hub stays on the hub.
  */
 export function PreviewPanel({ sessionId }: { sessionId: string }) {
   const [open, setOpen] = useState(false);

@@ -9,7 +9,9 @@ namespace PocketCoder.Reach.Acme;
 /// Where certificates come from: the ACME directory, the CA to trust for its own https (a private ACME server), and the
 /// name to certify (the hub's name for this machine, or its public URL's).
 /// </summary>
-public sealed record AcmeSettings(Uri Directory, string? CaPem, string Name)
+/// <param name="PreviewName">On a hub, the preview origin's name (<c>preview.m1.hub.example.com</c>), certified beside
+/// <paramref name="Name"/> with a certificate of its own (docs/reach.md, "Previews"); null: none.</param>
+public sealed record AcmeSettings(Uri Directory, string? CaPem, string Name, string? PreviewName = null)
 {
     /// <summary>Let's Encrypt's production directory: the default for a machine on a hub with no certificate of its own.</summary>
     public const string LetsEncrypt = "https://acme-v02.api.letsencrypt.org/directory";
@@ -26,20 +28,24 @@ public sealed partial class AcmeRenewal(PocketCoderOptions options, AlpnChalleng
     : BackgroundService
 {
     private static readonly TimeSpan MaxWait = TimeSpan.FromHours(12);
-    private volatile string? _problem;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _problems = new(StringComparer.Ordinal);
 
-    /// <summary>Why the last attempt failed, or null.</summary>
-    public string? Problem => _problem;
+    /// <summary>Why the last attempt for each name failed, or null when none did.</summary>
+    public string? Problem => _problems.IsEmpty ? null : string.Join(' ', _problems.OrderBy(p => p.Key).Select(p => p.Value));
 
     /// <summary>Raised after each certificate is issued and serving (tests wait for it).</summary>
     public event Action<X509Certificate2>? Issued;
 
     public static string Folder(string dataDirectory) => Path.Combine(dataDirectory, "acme");
 
+    /// <summary>Where the preview name's certificate and key are kept (beside the machine's, with the same account).</summary>
+    public static string PreviewFolder(string dataDirectory) => Path.Combine(Folder(dataDirectory), "preview");
+
     /// <summary>The certificate to serve now: the one issued before, else a one-day self-signed stand-in for <paramref name="name"/>.</summary>
-    public static TlsCertificate Prepare(string dataDirectory, string name, TimeProvider clock)
+    /// <param name="folder">Where it is kept: <see cref="Folder"/> when null.</param>
+    public static TlsCertificate Prepare(string dataDirectory, string name, TimeProvider clock, string? folder = null)
     {
-        var folder = Folder(dataDirectory);
+        folder ??= Folder(dataDirectory);
         Directory.CreateDirectory(folder);
         var (certificate, key) = (Path.Combine(folder, "cert.pem"), Path.Combine(folder, "key.pem"));
         try
@@ -71,11 +77,18 @@ public sealed partial class AcmeRenewal(PocketCoderOptions options, AlpnChalleng
         return notAfter - TimeSpan.FromTicks(Math.Min(TimeSpan.FromDays(30).Ticks, lifetime.Ticks / 3));
     }
 
+    /// <summary>A name this server keeps certified, its certificate, and the folder its files are written to.</summary>
+    private sealed record Target(string Name, TlsCertificate Certificate, string Folder);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Acme!;
-        var certificate = options.Certificate!;
-        var name = settings.Name;
+        List<Target> targets = [new(settings.Name, options.Certificate!, Folder(options.DataDirectory))];
+        if (settings.PreviewName is { } previewName && options.PreviewCertificate is { } preview)
+        {
+            targets.Add(new Target(previewName, preview, PreviewFolder(options.DataDirectory)));
+        }
+
         using var http = new HttpClient(PinnedCa.Handler(settings.CaPem)) { Timeout = TimeSpan.FromSeconds(60) };
         // Polling the ACME server runs on real time: the injected clock schedules renewals only.
         var client = new AcmeClient(http, settings.Directory, AccountKey(), TimeProvider.System);
@@ -89,24 +102,20 @@ public sealed partial class AcmeRenewal(PocketCoderOptions options, AlpnChalleng
 
         while (!stoppingToken.IsCancellationRequested)
         {
+            // The one due first; the others wait their turn (one name per order).
+            var target = targets.MinBy(t => RenewalDue(t.Certificate.Certificate))!;
             try
             {
-                var wait = RenewalDue(certificate.Certificate) - clock.GetUtcNow();
+                var wait = RenewalDue(target.Certificate.Certificate) - clock.GetUtcNow();
                 if (wait > TimeSpan.Zero)
                 {
                     await Task.Delay(wait < MaxWait ? wait : MaxWait, clock, stoppingToken);
                     continue;
                 }
 
-                var (chain, key) = await client.OrderAsync(name, challenges, stoppingToken);
-                var folder = Folder(options.DataDirectory);
-                DataFolder.WritePrivateFile(Path.Combine(folder, "key.pem"), key);
-                DataFolder.WritePrivateFile(Path.Combine(folder, "cert.pem"), chain);
-                certificate.ReloadNow();
-                _problem = null;
+                await RenewAsync(client, target, stoppingToken);
+                _problems.TryRemove(target.Name, out _);
                 failures = 0;
-                LogIssued(logger, name, certificate.Certificate.NotAfter);
-                Issued?.Invoke(certificate.Certificate);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -115,12 +124,24 @@ public sealed partial class AcmeRenewal(PocketCoderOptions options, AlpnChalleng
             catch (Exception exception) when (exception is AcmeException or HttpRequestException or IOException or InvalidDataException
                 or OperationCanceledException or System.Text.Json.JsonException or CryptographicException)
             {
-                _problem = $"Could not get a certificate for {name} from {settings.Directory}: {exception.Message} (retrying)";
-                LogFailed(logger, name, exception.Message);
+                _problems[target.Name] = $"Could not get a certificate for {target.Name} from {settings.Directory}: {exception.Message} (retrying)";
+                LogFailed(logger, target.Name, exception.Message);
                 var backoff = TimeSpan.FromMinutes(Math.Min(360, Math.Pow(2, failures++)));
                 await Task.Delay(backoff, clock, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
         }
+    }
+
+    /// <summary>Orders a certificate for the target's name, writes it and its new key, and serves it from the next handshake.</summary>
+    private async Task RenewAsync(AcmeClient client, Target target, CancellationToken cancellationToken)
+    {
+        var (chain, key) = await client.OrderAsync(target.Name, challenges, cancellationToken);
+        Directory.CreateDirectory(target.Folder);
+        DataFolder.WritePrivateFile(Path.Combine(target.Folder, "key.pem"), key);
+        DataFolder.WritePrivateFile(Path.Combine(target.Folder, "cert.pem"), chain);
+        target.Certificate.ReloadNow();
+        LogIssued(logger, target.Name, target.Certificate.Certificate.NotAfter);
+        Issued?.Invoke(target.Certificate.Certificate);
     }
 
     /// <summary>The ACME account's key, made once and kept (0600) so renewals use the same account.</summary>
