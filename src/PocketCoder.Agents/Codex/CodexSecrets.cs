@@ -79,7 +79,7 @@ internal static class CodexSecrets
         // The endpoints forward to the backend's origin and Codex keeps its paths (it tells ChatGPT's API by the "/backend-api" in them).
         var origin = new Uri(backend.GetLeftPart(UriPartial.Authority));
         ModelForward[] forwards = [new ModelForward(null, origin, [secret]), new ModelForward(null, origin, [secret])];
-        var endpoints = state.Endpoints.Where(e => e.Host != CodexChatGptLogin.TokenUrl.Host && e.Host != tokenUrl.Host).ToList();
+        var endpoints = state.Endpoints.Where(e => e.Host != CodexChatGptLogin.TokenUrl.Host).ToList();
         var path = backend.AbsolutePath.TrimEnd('/');
         return (forwards,
         [
