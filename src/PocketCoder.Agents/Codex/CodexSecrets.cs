@@ -78,9 +78,12 @@ internal static class CodexSecrets
         var secret = login.Secret(real);
         // The endpoints forward to the backend's origin and Codex keeps its paths (it tells ChatGPT's API by the "/backend-api" in them).
         var origin = new Uri(backend.GetLeftPart(UriPartial.Authority));
-        ModelForward[] forwards = [new ModelForward(null, origin, [secret]), new ModelForward(null, origin, [secret])];
-        var endpoints = state.Endpoints.Where(e => e.Host != CodexChatGptLogin.TokenUrl.Host).ToList();
         var path = backend.AbsolutePath.TrimEnd('/');
+        // Only what Codex asks there (its model, routing, settings, usage; its apps' MCP server): the token opens the owner's whole
+        // ChatGPT account (conversations, memory), none of which a command may reach through the endpoints.
+        string[] paths = [$"{path}/codex/", $"{path}/wham/", $"{path}/ps/mcp"];
+        ModelForward[] forwards = [new ModelForward(null, origin, [secret]) { Paths = paths }, new ModelForward(null, origin, [secret]) { Paths = paths }];
+        var endpoints = state.Endpoints.Where(e => e.Host != CodexChatGptLogin.TokenUrl.Host).ToList();
         return (forwards,
         [
             "-c", $"chatgpt_base_url=\"{EgressLayout.ForwardUrl(endpoints, forwards, 0)}{path}/\"",

@@ -379,6 +379,11 @@ public sealed class HeldSecretsPartsTests
         Assert.Matches(@"^chatgpt_base_url=""http://127\.0\.0\.1:\d+/backend-api/""$", arguments[1]);
         Assert.Matches(@"^openai_base_url=""http://127\.0\.0\.1:\d+/backend-api/codex""$", arguments[3]);
         Assert.NotEqual(arguments[1].Split(':')[2].Split('/')[0], arguments[3].Split(':')[2].Split('/')[0]);
+        // The token opens the owner's whole ChatGPT account: the endpoints serve Codex's paths only.
+        Assert.All(new[] { "/backend-api/codex/responses", "/backend-api/wham/accounts/check", "/backend-api/ps/mcp", "/backend-api/codex/models?client_version=1" },
+            path => Assert.True(forwards[0].Serves(path), path));
+        Assert.All(new[] { "/backend-api/conversations", "/backend-api/codex/../conversations", "/backend-api/codex/%2e%2e/me", "/", "/api/codex/x" },
+            path => Assert.False(forwards[0].Serves(path), path));
         var copy = File.ReadAllText(new AgentHome(agentHome, home).Map(auth));
         Assert.DoesNotContain("SIGSECRET", copy, StringComparison.Ordinal);
         // The owner moved the model elsewhere: not held this way.
