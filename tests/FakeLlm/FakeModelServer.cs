@@ -211,6 +211,7 @@ public sealed partial class FakeModelServer : IAsyncDisposable
         _app.MapPost("/v1/chat/completions", ChatCompletionsAsync);
         MapGeminiEndpoints();
         MapOAuthEndpoints();
+        MapChatGptEndpoints();
         _app.MapFallback(async context =>
         {
             _logger.LogWarning("FakeLlm: no route for {Method} {Path}{Query}", context.Request.Method, context.Request.Path, context.Request.QueryString);

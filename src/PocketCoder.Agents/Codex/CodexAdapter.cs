@@ -123,8 +123,20 @@ public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter, IAgentCo
         var (enabled, secrets) = McpFormats.Codex(options.McpServers, mcpServers, command.Setting);
         var environment = command.EnvironmentWith(secrets);
         var state = State();
-        // Sandboxed, its key is a placeholder and its base URL PocketCoder's model endpoint, which puts the real key back.
-        var (forwards, pointed) = options.Sandbox is null ? ([], []) : CodexSecrets.Hold(command, CodexHome, state.Endpoints, environment);
+        environment.Remove(CodexChatGptLogin.TokenUrlSetting);
+        // Sandboxed, its key (or its ChatGPT login) is a placeholder and its base URL PocketCoder's model endpoint, which puts the
+        // real one back.
+        IReadOnlyList<Processes.Network.ModelForward> forwards = [];
+        IReadOnlyList<string> pointed = [];
+        if (options.Sandbox is { } sandbox && CodexSecrets.HoldChatGpt(command, CodexHome, new AgentHome(sandbox.Home, command.Home), state) is { } chatGpt)
+        {
+            (forwards, pointed, state) = chatGpt;
+        }
+        else if (options.Sandbox is not null)
+        {
+            (forwards, pointed) = CodexSecrets.Hold(command, CodexHome, state.Endpoints, environment);
+        }
+
         // Codex asks the owner questions (request_user_input) only in its Plan mode unless this is on; the phone answers them.
         var spec = options.Spec("codex", executable, ["app-server", "-c", "features.default_mode_request_user_input=true", .. mcpApprovals, .. enabled,
             .. options.Sandbox is null ? [] : Sandboxed, .. pointed], environment, state with { Forwards = forwards });

@@ -46,6 +46,51 @@ internal static class CodexSecrets
             : (forwards, ["-c", $"model_providers.{provider}.base_url=\"{EgressLayout.ForwardUrl(model, forwards, 0)}\""]);
     }
 
+    /// <summary>
+    /// A ChatGPT login (OpenAI's own provider, <c>auth.json</c> with its tokens) held outside (<see cref="CodexChatGptLogin"/>): the
+    /// agent's <c>auth.json</c> written with placeholders, and all its ChatGPT traffic pointed at two model endpoints that put the real
+    /// access token back on the way to the owner's <c>chatgpt_base_url</c> (else ChatGPT's backend): <c>chatgpt_base_url</c> (its
+    /// workspace routing, model list, settings) at one, <c>openai_base_url</c> (the model) at the other. Two, because Codex 0.169
+    /// sends its model requests to the workspace origin ChatGPT names (an https one) whenever the model's origin is the backend's; on
+    /// an origin of its own the model is asked where it is configured. The token endpoint's host no longer passes: a refresh Codex
+    /// tries anyway (a model answering 401) fails to connect, and the placeholder refresh token goes nowhere. Null where the login
+    /// is no ChatGPT one, or the owner moved its model elsewhere (<c>OPENAI_BASE_URL</c>, <c>openai_base_url</c>) or set a key.
+    /// </summary>
+    public static (IReadOnlyList<ModelForward> Forwards, IReadOnlyList<string> Arguments, AgentState State)? HoldChatGpt(AgentCommand command,
+        string codexHome, AgentHome home, AgentState state)
+    {
+        var config = ModelHosts.ReadText(Path.Combine(codexHome, "config.toml")) ?? "";
+        var top = config.Split("\n[", 2)[0];
+        var tokenUrl = command.Setting(CodexChatGptLogin.TokenUrlSetting) is { Length: > 0 } set && Uri.TryCreate(set, UriKind.Absolute, out var given)
+            ? given : CodexChatGptLogin.TokenUrl;
+        var file = Path.Combine(codexHome, "auth.json");
+        if (ModelHosts.CodexProvider(config) is not (null or "openai") || ModelHosts.TomlStrings(top, "openai_base_url").Any()
+            || command.Setting("OPENAI_BASE_URL") is { Length: > 0 } || command.Setting("OPENAI_API_KEY") is { Length: > 0 }
+            || !Uri.TryCreate(ModelHosts.TomlStrings(top, "chatgpt_base_url").FirstOrDefault() ?? "https://chatgpt.com/backend-api/", UriKind.Absolute, out var backend)
+            || backend.Scheme is not ("http" or "https")
+            || CodexChatGptLogin.Of(file, tokenUrl) is not { } login || login.SandboxCopy(out var real) is not { } copy || real is null)
+        {
+            return null;
+        }
+
+        // Written over whatever the agent's copy was (a real login copied in by an earlier version, or one it refreshed).
+        home.Write(file, copy);
+        var secret = login.Secret(real);
+        // The endpoints forward to the backend's origin and Codex keeps its paths (it tells ChatGPT's API by the "/backend-api" in them).
+        var origin = new Uri(backend.GetLeftPart(UriPartial.Authority));
+        var path = backend.AbsolutePath.TrimEnd('/');
+        // Only what Codex asks there (its model, routing, settings, usage; its apps' MCP server): the token opens the owner's whole
+        // ChatGPT account (conversations, memory), none of which a command may reach through the endpoints.
+        string[] paths = [$"{path}/codex/", $"{path}/wham/", $"{path}/ps/mcp"];
+        ModelForward[] forwards = [new ModelForward(null, origin, [secret]) { Paths = paths }, new ModelForward(null, origin, [secret]) { Paths = paths }];
+        var endpoints = state.Endpoints.Where(e => e.Host != CodexChatGptLogin.TokenUrl.Host).ToList();
+        return (forwards,
+        [
+            "-c", $"chatgpt_base_url=\"{EgressLayout.ForwardUrl(endpoints, forwards, 0)}{path}/\"",
+            "-c", $"openai_base_url=\"{EgressLayout.ForwardUrl(endpoints, forwards, 1)}{path}/codex\"",
+        ], state with { Forwards = forwards, Logins = [], Endpoints = endpoints });
+    }
+
     /// <summary>The lines of config.toml's <c>[model_providers.ID]</c> table, or null.</summary>
     private static string? Table(string config, string provider)
     {

@@ -41,6 +41,12 @@ public static class ModelForwarding
             return null;
         }
 
+        if (!forward.Serves(parts[1]))
+        {
+            problem = "a path the model's endpoint does not serve";
+            return null;
+        }
+
         var upstream = forward.Upstream;
         var text = new StringBuilder($"{parts[0]} {upstream.AbsolutePath.TrimEnd('/')}{parts[1]} HTTP/1.1\r\n");
         text.Append("Host: ").Append(upstream.IsDefaultPort ? upstream.IdnHost : $"{upstream.IdnHost}:{upstream.Port}").Append("\r\n");

@@ -1,6 +1,8 @@
+using System.Globalization;
 using System.Text.Json;
 using FakeLlm;
 using PocketCoder.Agents.Claude;
+using PocketCoder.Agents.Codex;
 using PocketCoder.Agents.Processes;
 using PocketCoder.Tests.Infrastructure;
 
@@ -138,6 +140,78 @@ public sealed class HeldSecretsTests
         Assert.DoesNotContain("OAUTHSECRET", await File.ReadAllTextAsync(world.AgentHomePath(".claude", ".credentials.json")), StringComparison.Ordinal);
     }
 
+    private const string ChatGptRefresh = "rt_CHATGPTSECRETr4Nd0mR3fr3shT0k3nPq8Lm2Vx7Kc1Zb9Hy3Jt6Wd0Fs5CHATGPTSECRET.Aa1Bb2Cc3";
+    private const string ChatGptRotatedRefresh = "rt_CHATGPTSECRETr0t4t3dR3fr3shT0k3nQw9Er8Ty7Ui6Op5As4Df3CHATGPTSECRET.Zz9Yy8Xx7";
+
+    /// <summary>
+    /// Codex logged in with ChatGPT (OpenAI's own provider, <c>auth.json</c> with its tokens; its backend the fake's by the owner's
+    /// <c>chatgpt_base_url</c>), the access token two minutes from its end: the sandbox's <c>auth.json</c> holds JWT-shaped
+    /// placeholders, the server refreshes the login once at the fake OAuth endpoint and writes the rotated tokens into the owner's
+    /// file, and the fake ChatGPT backend gets the rotated access token on every model request, the next start of the agent too.
+    /// </summary>
+    [Fact]
+    public async Task Codex_ChatGptLogin_NearItsEnd_TheServerRefreshesIt_TheSandboxHoldsPlaceholders_TheModelGetsTheRotatedToken()
+    {
+        var realAccess = ChatGptJwt(DateTimeOffset.UtcNow.AddMinutes(2), "CHATGPTSECRETaccessSig0nature");
+        var rotatedAccess = ChatGptJwt(DateTimeOffset.UtcNow.AddHours(1), "CHATGPTSECRETrotatedSig0nature");
+        var idToken = ChatGptJwt(DateTimeOffset.UtcNow.AddHours(1), "CHATGPTSECRETidSig0nature");
+        var authFile = "";
+        await using var world = await AgentWorld.StartAsync("codex", (model, home) =>
+        {
+            var usual = AgentClis.Codex(model, home)["codex"];
+            var codexHome = usual.Environment["CODEX_HOME"]!;
+            // Codex compresses its request bodies to ChatGPT's backend with zstd, which the fake cannot read (.NET 10 has no zstd).
+            File.WriteAllText(Path.Combine(codexHome, "config.toml"),
+                $"model = \"fake-model\"\nchatgpt_base_url = \"{model.ChatGptBaseUrl}\"\n\n[features]\nenable_request_compression = false\n");
+            authFile = Path.Combine(codexHome, "auth.json");
+            if (!File.Exists(authFile))
+            {
+                File.WriteAllText(authFile, JsonSerializer.Serialize(new Dictionary<string, object?>
+                {
+                    ["OPENAI_API_KEY"] = null,
+                    ["tokens"] = new { id_token = idToken, access_token = realAccess, refresh_token = ChatGptRefresh, account_id = "acc-4f1c2d" },
+                    ["last_refresh"] = DateTimeOffset.UtcNow.AddMinutes(-58).ToString("O", CultureInfo.InvariantCulture),
+                }));
+                model.RotateLogin(ChatGptRefresh, rotatedAccess, ChatGptRotatedRefresh);
+            }
+
+            var environment = new Dictionary<string, string?>(usual.Environment)
+            {
+                ["FAKE_API_KEY"] = null, [CodexChatGptLogin.TokenUrlSetting] = model.OAuthTokenUrl.ToString(),
+            };
+            return new Dictionary<string, AgentCommand> { ["codex"] = usual with { Environment = environment } };
+        });
+        var (session, dump) = await DumpAsync(world, "CODEX_HOME=");
+
+        AssertNothingReal(world, dump, "CHATGPTSECRET");
+        var refresh = Assert.Single(world.Model.OAuthRefreshes);
+        Assert.Equal(ChatGptRefresh, refresh["refresh_token"]!.ToString());
+        Assert.Matches(@"""access_token"":""eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+""", dump);
+        Assert.Matches(@"""refresh_token"":""rt_[A-Za-z0-9]{20,}", dump);
+        Assert.NotEmpty(world.Model.Requests);
+        Assert.All(world.Model.Requests, request => Assert.Equal($"Bearer {rotatedAccess}", request.Credential));
+        var owners = await File.ReadAllTextAsync(authFile);
+        Assert.Contains(rotatedAccess, owners, StringComparison.Ordinal);
+        Assert.Contains(ChatGptRotatedRefresh, owners, StringComparison.Ordinal);
+        Assert.Equal([$"tokens.access_token (auth.json) → {world.Model.BaseUrl.Authority}"], await CredentialLinesAsync(world, session));
+
+        await world.RestartServerAsync();
+        await AskAsync(world, session, 1, $"Bearer {rotatedAccess}");
+        Assert.Single(world.Model.OAuthRefreshes);
+    }
+
+    /// <summary>A JWT as ChatGPT's login issues them: its account in the claims, ending at <paramref name="expires"/>, signed <paramref name="signature"/>.</summary>
+    private static string ChatGptJwt(DateTimeOffset expires, string signature)
+    {
+        static string Part(object value) => Convert.ToBase64String(JsonSerializer.SerializeToUtf8Bytes(value)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var claims = new Dictionary<string, object>
+        {
+            ["exp"] = expires.ToUnixTimeSeconds(), ["email"] = "owner@example.com",
+            ["https://api.openai.com/auth"] = new { chatgpt_plan_type = "plus", chatgpt_account_id = "acc-4f1c2d", chatgpt_user_id = "user-9q8w" },
+        };
+        return $"{Part(new { alg = "RS256", typ = "JWT" })}.{Part(claims)}.{signature}{Guid.NewGuid():N}";
+    }
+
     /// <summary>
     /// OpenCode and Kilo Code logged in to a provider of the owner's config by <c>auth.json</c> (what <c>auth login</c> writes for
     /// it), its <c>baseURL</c> the model's: the agent's copy of auth.json holds a placeholder, the provider is pointed at the model
@@ -217,7 +291,8 @@ public sealed class HeldSecretsTests
         }
 
         var path = Path.Combine(world.Repository, "seen", "dump.txt");
-        Assert.True(File.Exists(path), "the command wrote nothing: " + string.Join(" | ", events.Received.Where(e => e.Event == "tool.result").Select(e => e.Str("content"))));
+        Assert.True(File.Exists(path), "the command wrote nothing: " + string.Join(" | ", events.Received.Where(e => e.Event is "tool.result" or "session.error").Select(e => e.Event + ": " + (e.Str("content") ?? e.Str("message"))))
+            + " | unrouted: " + string.Join(", ", world.Model.UnroutedRequests) + " | requests: " + world.Model.Requests.Count);
         var dump = await File.ReadAllTextAsync(path);
         // The dump reached what matters: the agent's own environment, and its config folder.
         Assert.Contains(folderVariable, dump, StringComparison.Ordinal);

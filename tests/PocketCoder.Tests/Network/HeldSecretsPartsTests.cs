@@ -286,6 +286,110 @@ public sealed class HeldSecretsPartsTests
         Assert.Contains("\"subscriptionType\":\"max\"", after, StringComparison.Ordinal);
     }
 
+    /// <summary>A JWT as ChatGPT's login issues them, ending at <paramref name="expires"/>, its signature marked <c>SIGSECRET</c>.</summary>
+    private static string ChatGptJwt(DateTimeOffset expires)
+    {
+        static string Part(object value) =>
+            Convert.ToBase64String(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(value)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var claims = new Dictionary<string, object>
+        {
+            ["exp"] = expires.ToUnixTimeSeconds(), ["https://api.openai.com/auth"] = new { chatgpt_plan_type = "pro", chatgpt_account_id = "acc-77" },
+        };
+        return $"{Part(new { alg = "RS256", typ = "JWT" })}.{Part(claims)}.SIGSECRET{Guid.NewGuid():N}-{Guid.NewGuid():N}";
+    }
+
+    [Fact]
+    public async Task CodexChatGptLogin_NearItsEnd_TheServerRefreshesItOnce_IntoTheOwnersFile_TheSandboxKeepsTheClaimsOnly()
+    {
+        await using var oauth = await FakeLlm.FakeModelServer.StartAsync();
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        var (access, id, newAccess) = (ChatGptJwt(clock.GetUtcNow().AddHours(1)), ChatGptJwt(clock.GetUtcNow().AddHours(1)), ChatGptJwt(clock.GetUtcNow().AddHours(2)));
+        const string Refresh = "rt_SIGSECRETrefreshA1b2C3d4E5f6G7h8", NewRefresh = "rt_SIGSECRETrotatedZ9y8X7w6V5u4T3s2";
+        var file = Path.Combine(TempPaths.NewDirectory("pc-codex-login"), "auth.json");
+        File.WriteAllText(file, System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object?>
+        {
+            ["OPENAI_API_KEY"] = null, ["tokens"] = new { id_token = id, access_token = access, refresh_token = Refresh, account_id = "acc-77" },
+            ["last_refresh"] = clock.GetUtcNow().ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+        }));
+        using var http = new HttpClient();
+        var login = new CodexChatGptLogin(file, oauth.OAuthTokenUrl, clock, http, access, Refresh);
+        var before = login.SandboxCopy(out var real)!;
+
+        // An hour left: the token it has, nothing asked. Inside: the claims Codex reads, no signature, no refresh token.
+        Assert.Equal(access, real);
+        Assert.Equal(access, await login.CurrentAsync(CancellationToken.None));
+        Assert.Empty(oauth.OAuthRefreshes);
+        Assert.DoesNotContain("SIGSECRET", before, StringComparison.Ordinal);
+        var tokens = System.Text.Json.Nodes.JsonNode.Parse(before)!["tokens"]!;
+        var (held, heldId) = (tokens["access_token"]!.ToString().Split('.'), tokens["id_token"]!.ToString().Split('.'));
+        Assert.Equal(access.Split('.')[0], held[0]);
+        Assert.Contains("acc-77", System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(held[1].PadRight((held[1].Length + 3) / 4 * 4, '='))), StringComparison.Ordinal);
+        Assert.Contains($"\"exp\":{CodexChatGptLogin.FarExpires}", System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(held[1].PadRight((held[1].Length + 3) / 4 * 4, '='))), StringComparison.Ordinal);
+        Assert.Equal(access.Split('.')[2].Length, held[2].Length);
+        Assert.Equal(id.Split('.')[1], heldId[1]);
+        Assert.Equal(Refresh.Length, tokens["refresh_token"]!.ToString().Length);
+        Assert.Contains("\"last_refresh\":\"2100-01-01T00:00:00Z\"", before, StringComparison.Ordinal);
+
+        // Four minutes left: refreshed as Codex refreshes, the rotated tokens written into the owner's file; the placeholders stay.
+        clock.Advance(TimeSpan.FromMinutes(56));
+        oauth.RotateLogin(Refresh, newAccess, NewRefresh);
+        Assert.Equal(newAccess, await login.CurrentAsync(CancellationToken.None));
+        Assert.Equal(newAccess, await login.CurrentAsync(CancellationToken.None));
+        var refresh = Assert.Single(oauth.OAuthRefreshes);
+        Assert.Equal("app_EMoamEEZ73f0CkXaXp7hrann", refresh["client_id"]!.ToString());
+        Assert.Equal(Refresh, refresh["refresh_token"]!.ToString());
+        var owners = File.ReadAllText(file);
+        Assert.Contains(newAccess, owners, StringComparison.Ordinal);
+        Assert.Contains(NewRefresh, owners, StringComparison.Ordinal);
+        Assert.Contains(id, owners, StringComparison.Ordinal);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+        var after = login.SandboxCopy(out _)!;
+        Assert.DoesNotContain("SIGSECRET", after, StringComparison.Ordinal);
+        Assert.Contains($"\"access_token\":\"{login.AccessPlaceholder}\"", after, StringComparison.Ordinal);
+        Assert.Contains($"\"access_token\":\"{login.AccessPlaceholder}\"", before, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CodexChatGptLogin_HeldOutside_NotCopiedIn_PointedAtTwoEndpoints_AndItsTokenEndpointNoLongerPasses()
+    {
+        var home = TempPaths.NewDirectory("pc-codex-owner");
+        var codexHome = Path.Combine(home, ".codex");
+        Directory.CreateDirectory(codexHome);
+        var auth = Path.Combine(codexHome, "auth.json");
+        File.WriteAllText(auth, System.Text.Json.JsonSerializer.Serialize(new
+        {
+            tokens = new { id_token = ChatGptJwt(DateTimeOffset.UtcNow.AddHours(1)), access_token = ChatGptJwt(DateTimeOffset.UtcNow.AddHours(1)), refresh_token = "rt_SIGSECRETx1" },
+        }));
+        AgentCommand Command(string? baseUrl) => new("codex", new Dictionary<string, string?>
+        {
+            ["HOME"] = home, ["CODEX_HOME"] = codexHome, ["OPENAI_API_KEY"] = null, ["OPENAI_BASE_URL"] = baseUrl,
+        });
+        var agentHome = TempPaths.NewDirectory("pc-codex-agent");
+        var state = AgentState.Of([codexHome], logins: [auth]) with
+        {
+            Endpoints = [new NetworkEndpoint("api.openai.com", 443), new NetworkEndpoint("chatgpt.com", 443), new NetworkEndpoint("auth.openai.com", 443)],
+        };
+
+        var (forwards, arguments, held) = CodexSecrets.HoldChatGpt(Command(null), codexHome, new AgentHome(agentHome, home), state)!.Value;
+
+        Assert.Empty(held.Logins);
+        Assert.Equal([new NetworkEndpoint("api.openai.com", 443), new NetworkEndpoint("chatgpt.com", 443)], held.Endpoints);
+        Assert.Equal(forwards, held.Forwards);
+        Assert.All(forwards, forward => Assert.Equal(new Uri("https://chatgpt.com/"), forward.Upstream));
+        Assert.Matches(@"^chatgpt_base_url=""http://127\.0\.0\.1:\d+/backend-api/""$", arguments[1]);
+        Assert.Matches(@"^openai_base_url=""http://127\.0\.0\.1:\d+/backend-api/codex""$", arguments[3]);
+        Assert.NotEqual(arguments[1].Split(':')[2].Split('/')[0], arguments[3].Split(':')[2].Split('/')[0]);
+        // The token opens the owner's whole ChatGPT account: the endpoints serve Codex's paths only.
+        Assert.All(new[] { "/backend-api/codex/responses", "/backend-api/wham/accounts/check", "/backend-api/ps/mcp", "/backend-api/codex/models?client_version=1" },
+            path => Assert.True(forwards[0].Serves(path), path));
+        Assert.All(new[] { "/backend-api/conversations", "/backend-api/codex/../conversations", "/backend-api/codex/%2e%2e/me", "/", "/api/codex/x" },
+            path => Assert.False(forwards[0].Serves(path), path));
+        var copy = File.ReadAllText(new AgentHome(agentHome, home).Map(auth));
+        Assert.DoesNotContain("SIGSECRET", copy, StringComparison.Ordinal);
+        // The owner moved the model elsewhere: not held this way.
+        Assert.Null(CodexSecrets.HoldChatGpt(Command("https://gateway.example/v1"), codexHome, new AgentHome(agentHome, home), state));
+    }
+
     [Fact]
     public async Task ClaudeLogin_RefreshRefused_ServesTheTokenWhileItLasts_ThenAnswersWithoutSending()
     {

@@ -47,6 +47,20 @@ public sealed record ModelForward(string? Variable, Uri Upstream, IReadOnlyList<
     public static IReadOnlySet<string> CredentialHeaders { get; } =
         new HashSet<string>(["authorization", "x-api-key", "api-key", "x-goog-api-key"], StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// Where set, the only paths the endpoint serves (each a prefix, <c>/backend-api/codex/</c>): for a credential that opens more at
+    /// its host than the agent's model (a ChatGPT login's token opens the owner's whole ChatGPT account). Empty: every path.
+    /// </summary>
+    public IReadOnlyList<string> Paths { get; init; } = [];
+
+    /// <summary>Whether a request's path (before its query) is one this endpoint serves: under <see cref="Paths"/>, with no dot segment nor escape.</summary>
+    public bool Serves(string target)
+    {
+        var path = target.Split('?', 2)[0];
+        return Paths.Count == 0 || (Paths.Any(prefix => path.StartsWith(prefix, StringComparison.Ordinal))
+            && !path.Contains("/.", StringComparison.Ordinal) && !path.Contains('%', StringComparison.Ordinal) && !path.Contains('\\', StringComparison.Ordinal));
+    }
+
     /// <summary>The host the credentials go to, and only there.</summary>
     public NetworkEndpoint Host => NetworkEndpoint.FromUrl(Upstream.ToString())
         ?? throw new InvalidOperationException($"{Upstream} is not an http(s) URL.");
