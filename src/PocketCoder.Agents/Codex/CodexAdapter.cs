@@ -132,8 +132,9 @@ public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter, IAgentCo
         {
             (forwards, pointed, state) = chatGpt;
         }
-        else if (options.Sandbox is not null)
+        else if (options.Sandbox is { } keysOnly)
         {
+            state = CodexSecrets.WithoutChatGptLogin(CodexHome, new AgentHome(keysOnly.Home, command.Home), state);
             (forwards, pointed) = CodexSecrets.Hold(command, CodexHome, state.Endpoints, environment);
         }
 

@@ -14,9 +14,10 @@ namespace PocketCoder.Agents.Codex;
 /// JWT whose claims are the real one's with <c>exp</c> in 2100, so Codex never refreshes it; the id token's claims as they are; both
 /// signatures placeholders, the refresh token one), and its ChatGPT traffic goes through PocketCoder's model endpoint, which puts the
 /// real access token in. The server reads the real login from the owner's own <c>auth.json</c> for each request, refreshes it at
-/// the token endpoint when it nears its end, and writes the rotated tokens back there, where the owner's terminal Codex reads them.
+/// the token endpoint when it nears its end, and writes the rotated tokens back there, where the owner's terminal Codex reads them
+/// (<see cref="HeldOAuthLogin"/>).
 /// </summary>
-public sealed class CodexChatGptLogin : ILiveSecret
+public sealed class CodexChatGptLogin : HeldOAuthLogin
 {
     /// <summary>Codex's own token endpoint (0.169: <c>REFRESH_TOKEN_URL</c>).</summary>
     public static readonly Uri TokenUrl = new("https://auth.openai.com/oauth/token");
@@ -27,57 +28,41 @@ public sealed class CodexChatGptLogin : ILiveSecret
     /// <summary>Codex's OAuth client, as it sends it when it refreshes.</summary>
     private const string CodexClient = "app_EMoamEEZ73f0CkXaXp7hrann";
 
-    /// <summary>Refreshed this long before its access token ends.</summary>
-    private static readonly TimeSpan Margin = TimeSpan.FromMinutes(5);
-
     /// <summary>Codex refreshes a token that is no JWT once its <c>last_refresh</c> is this old.</summary>
     private static readonly TimeSpan RefreshInterval = TimeSpan.FromDays(8);
 
     /// <summary>The sandbox's access token's <c>exp</c> (2100-01-01) and <c>last_refresh</c>: Codex never thinks it near its end.</summary>
     public const long FarExpires = 4_102_444_800;
 
-    private const long MaxFile = 1024 * 1024;
-
     private static readonly ConcurrentDictionary<(string File, Uri TokenUrl), CodexChatGptLogin> Logins = new();
 
-    private static readonly HttpClient Http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), AllowAutoRedirect = false })
-    {
-        Timeout = TimeSpan.FromSeconds(30),
-    };
-
-    private readonly SemaphoreSlim _refreshing = new(1, 1);
-    private readonly TimeProvider _time;
-    private readonly HttpClient _http;
-
     internal CodexChatGptLogin(string file, Uri tokenUrl, TimeProvider time, HttpClient http, string access, string refresh)
+        : base(file, tokenUrl, time, http)
     {
-        (File, Endpoint, _time, _http) = (file, tokenUrl, time, http);
         // Made once from the first tokens seen, with seeds that are not the tokens: every session of this server run holds the same
         // placeholders whatever refreshes happen meanwhile.
         AccessPlaceholder = Jwt(access, "tokens.access_token:" + file, FarExpires);
         RefreshPlaceholder = refresh.Length == 0 ? "" : Placeholders.For(refresh, "tokens.refresh_token:" + file);
     }
 
-    /// <summary>The owner's <c>auth.json</c>: where the real login is, read and written by the server only.</summary>
-    public string File { get; }
-
-    /// <summary>Where it is refreshed.</summary>
-    public Uri Endpoint { get; }
-
     public string AccessPlaceholder { get; }
 
     public string RefreshPlaceholder { get; }
 
+    protected override string Name => "Codex's ChatGPT login";
+
+    protected override string LoginCommand => "codex login";
+
     /// <summary>The login of the owner's file <paramref name="file"/>, one per file while the server runs; null when it holds no ChatGPT login.</summary>
     public static CodexChatGptLogin? Of(string file, Uri tokenUrl)
     {
-        if (Tokens(Read(file)) is not { } tokens)
+        if (OwnTokens(Read(file)) is not { } tokens)
         {
             return null;
         }
 
         return Logins.GetOrAdd((Path.GetFullPath(file), tokenUrl),
-            key => new CodexChatGptLogin(key.File, key.TokenUrl, TimeProvider.System, Http, tokens.Access, tokens.Refresh));
+            key => new CodexChatGptLogin(key.File, key.TokenUrl, TimeProvider.System, SharedHttp, tokens.Access, tokens.Refresh));
     }
 
     /// <summary>The secret the model endpoint puts in: the access token, read afresh (and refreshed) for each request.</summary>
@@ -85,7 +70,7 @@ public sealed class CodexChatGptLogin : ILiveSecret
 
     /// <summary>
     /// What the sandboxed Codex's <c>auth.json</c> holds: the owner's with its tokens placeholders (the id token's claims kept: Codex
-    /// reads its account and plan there) and <c>last_refresh</c> in 2100. Null when the owner's file has no ChatGPT login.
+    /// reads its account and plan there), <c>last_refresh</c> in 2100 and no API key. Null when the owner's file has no ChatGPT login.
     /// </summary>
     public string? SandboxCopy(out string? realAccess)
     {
@@ -108,81 +93,20 @@ public sealed class CodexChatGptLogin : ILiveSecret
         }
 
         owners["last_refresh"] = DateTimeOffset.FromUnixTimeSeconds(FarExpires).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        // A key the login exchanged its id token for is the owner's too, and the session needs none: its model is the login's.
+        owners.Remove("OPENAI_API_KEY");
+        owners["auth_mode"] = "chatgpt";
         return owners.ToJsonString();
     }
 
-    /// <summary>The real access token now: the owner's file's, refreshed first when it ends within <see cref="Margin"/>.</summary>
-    public async Task<string> CurrentAsync(CancellationToken cancellationToken)
+    /// <summary>As Codex refreshes: a JSON body with its client.</summary>
+    protected override JsonObject RefreshBody(LoginTokens tokens) =>
+        new() { ["client_id"] = CodexClient, ["grant_type"] = "refresh_token", ["refresh_token"] = tokens.Refresh };
+
+    protected override void Rotate(JsonObject owners, JsonObject answer)
     {
-        var tokens = Tokens(Read(File)) ?? throw new LiveSecretException($"Codex's ChatGPT login is gone from {File}: log in again with `codex login`.");
-        if (!NearsItsEnd(tokens) || tokens.Refresh.Length == 0)
-        {
-            return tokens.Access;
-        }
-
-        // Not the request's to cut short: the provider rotates the refresh token as it answers (ClaudeOAuthLogin says why).
-        return await RefreshOnceAsync(tokens).WaitAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    private async Task<string> RefreshOnceAsync(LoginTokens tokens)
-    {
-        await _refreshing.WaitAsync(CancellationToken.None).ConfigureAwait(false);
-        try
-        {
-            // Another request (or the owner's own codex) may have refreshed it while this one waited.
-            tokens = Tokens(Read(File)) ?? tokens;
-            return NearsItsEnd(tokens) ? await RefreshAsync(tokens).ConfigureAwait(false) : tokens.Access;
-        }
-        finally
-        {
-            _refreshing.Release();
-        }
-    }
-
-    /// <summary>As Codex decides: by the access token's <c>exp</c> (here with a margin), else by the age of <c>last_refresh</c>.</summary>
-    private bool NearsItsEnd(LoginTokens tokens)
-    {
-        var now = _time.GetUtcNow();
-        return Expiry(tokens.Access) is { } expires ? expires - now < Margin
-            : tokens.LastRefresh is not { } last || now - last > RefreshInterval - Margin;
-    }
-
-    /// <summary>
-    /// Refreshes the login as Codex does (a JSON body with its client) and writes the rotated tokens into the owner's file, unless
-    /// the owner's codex refreshed it meanwhile (its refresh token no longer the one sent): then that one stands. Where the refresh
-    /// fails, the token it has serves while it lasts.
-    /// </summary>
-    private async Task<string> RefreshAsync(LoginTokens tokens)
-    {
-        var body = new JsonObject { ["client_id"] = CodexClient, ["grant_type"] = "refresh_token", ["refresh_token"] = tokens.Refresh };
-        JsonObject answer;
-        try
-        {
-            using var content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
-            using var response = await _http.PostAsync(Endpoint, content, CancellationToken.None).ConfigureAwait(false);
-            var text = await response.Content.ReadAsStringAsync(CancellationToken.None).ConfigureAwait(false);
-            answer = response.IsSuccessStatusCode && JsonNode.Parse(text) is JsonObject parsed && Text(parsed["access_token"]) is { Length: > 0 }
-                ? parsed
-                : throw new LiveSecretException($"refreshing Codex's ChatGPT login at {Endpoint.Host} was answered {(int)response.StatusCode}");
-        }
-        catch (Exception exception) when (exception is HttpRequestException or JsonException or TaskCanceledException or LiveSecretException)
-        {
-            if (Expiry(tokens.Access) is { } expires && expires > _time.GetUtcNow())
-            {
-                return tokens.Access;
-            }
-
-            throw exception as LiveSecretException ?? new LiveSecretException($"refreshing Codex's ChatGPT login at {Endpoint.Host} failed: {exception.Message}", exception);
-        }
-
-        var access = Text(answer["access_token"])!;
-        if (Read(File) is not { } owners || owners["tokens"] is not JsonObject written || Tokens(owners) is not { } now || now.Refresh != tokens.Refresh)
-        {
-            return Tokens(Read(File))?.Access ?? access;
-        }
-
-        written["access_token"] = access;
-        foreach (var name in new[] { "refresh_token", "id_token" })
+        var written = (JsonObject)owners["tokens"]!;
+        foreach (var name in new[] { "access_token", "refresh_token", "id_token" })
         {
             if (Text(answer[name]) is { Length: > 0 } rotated)
             {
@@ -190,9 +114,7 @@ public sealed class CodexChatGptLogin : ILiveSecret
             }
         }
 
-        owners["last_refresh"] = _time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
-        AgentHome.WritePrivate(File, owners.ToJsonString());
-        return access;
+        owners["last_refresh"] = Time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
     }
 
     /// <summary>
@@ -238,28 +160,18 @@ public sealed class CodexChatGptLogin : ILiveSecret
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
-    private sealed record LoginTokens(string Access, string Refresh, DateTimeOffset? LastRefresh);
+    protected override LoginTokens? Tokens(JsonObject? file) => OwnTokens(file);
 
-    /// <summary>A ChatGPT login's tokens (no key saved by <c>codex login --with-api-key</c>, no other mode), or null.</summary>
-    private static LoginTokens? Tokens(JsonObject? file) =>
+    /// <summary>
+    /// A ChatGPT login's tokens, or null. Held whatever else the file holds: <c>codex login</c> may save an API key it exchanged
+    /// beside the tokens, and such a file copied in whole would hand the sandbox the refresh token (an attacker review's finding).
+    /// It ends as Codex decides: at the access token's <c>exp</c>, else <see cref="RefreshInterval"/> after <c>last_refresh</c>.
+    /// </summary>
+    private static LoginTokens? OwnTokens(JsonObject? file) =>
         file?["tokens"] is JsonObject tokens && Text(tokens["access_token"]) is { Length: > 0 } access
-            && Text(file["OPENAI_API_KEY"]) is null or "" && Text(file["auth_mode"]) is null or "chatgpt"
-            ? new LoginTokens(access, Text(tokens["refresh_token"]) ?? "",
-                DateTimeOffset.TryParse(Text(file["last_refresh"]), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var last) ? last : null)
+            && Text(file["auth_mode"]) is null or "chatgpt"
+            ? new LoginTokens(access, Text(tokens["refresh_token"]) ?? "", Expiry(access)
+                ?? (DateTimeOffset.TryParse(Text(file["last_refresh"]), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var last)
+                    ? last + RefreshInterval : null))
             : null;
-
-    private static string? Text(JsonNode? node) => node is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
-
-    private static JsonObject? Read(string file)
-    {
-        try
-        {
-            var info = new FileInfo(file);
-            return info.Exists && info.Length < MaxFile ? JsonNode.Parse(System.IO.File.ReadAllText(file)) as JsonObject : null;
-        }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or JsonException)
-        {
-            return null;
-        }
-    }
 }

@@ -79,16 +79,53 @@ internal static class CodexSecrets
         // The endpoints forward to the backend's origin and Codex keeps its paths (it tells ChatGPT's API by the "/backend-api" in them).
         var origin = new Uri(backend.GetLeftPart(UriPartial.Authority));
         var path = backend.AbsolutePath.TrimEnd('/');
-        // Only what Codex asks there (its model, routing, settings, usage; its apps' MCP server): the token opens the owner's whole
-        // ChatGPT account (conversations, memory), none of which a command may reach through the endpoints.
-        string[] paths = [$"{path}/codex/", $"{path}/wham/", $"{path}/ps/mcp"];
-        ModelForward[] forwards = [new ModelForward(null, origin, [secret]) { Paths = paths }, new ModelForward(null, origin, [secret]) { Paths = paths }];
+        // Only the requests Codex 0.169 makes there (its model and its compaction, the model list, the workspace check, its apps'
+        // MCP server), each exactly: the token opens the owner's whole ChatGPT account (conversations, memory, Codex's cloud tasks
+        // under wham/tasks, which start agents on the owner's repositories), none of which a command may reach through the endpoints.
+        string[] routes =
+        [
+            $"POST {path}/codex/responses", $"POST {path}/codex/responses/compact", $"GET {path}/codex/models",
+            $"GET {path}/wham/accounts/check", $"POST {path}/ps/mcp",
+        ];
+        ModelForward[] forwards = [new ModelForward(null, origin, [secret]) { Routes = routes }, new ModelForward(null, origin, [secret]) { Routes = routes }];
         var endpoints = state.Endpoints.Where(e => e.Host != CodexChatGptLogin.TokenUrl.Host).ToList();
         return (forwards,
         [
             "-c", $"chatgpt_base_url=\"{EgressLayout.ForwardUrl(endpoints, forwards, 0)}{path}/\"",
             "-c", $"openai_base_url=\"{EgressLayout.ForwardUrl(endpoints, forwards, 1)}{path}/codex\"",
         ], state with { Forwards = forwards, Logins = [], Endpoints = endpoints });
+    }
+
+    /// <summary>
+    /// Where the ChatGPT login is not held (the owner moved the model, or set a key): <c>auth.json</c> is never copied in whole. The
+    /// agent's copy keeps what is not the login (a saved key, which the key's own hold covers where it can); a file that holds
+    /// <c>tokens</c>, or cannot be read as JSON, gives the sandbox no ChatGPT token at all: failing closed, never open.
+    /// </summary>
+    public static AgentState WithoutChatGptLogin(string codexHome, AgentHome home, AgentState state)
+    {
+        var file = Path.Combine(codexHome, "auth.json");
+        if (!state.Logins.Contains(file) || !File.Exists(file))
+        {
+            return state;
+        }
+
+        string? copy = null;
+        try
+        {
+            if (new FileInfo(file).Length < 1024 * 1024 && System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(file)) is System.Text.Json.Nodes.JsonObject owners)
+            {
+                owners.Remove("tokens");
+                owners.Remove("last_refresh");
+                copy = owners.ToJsonString();
+            }
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or System.Text.Json.JsonException)
+        {
+            // Unreadable now (the owner's codex rewriting it, say): the session starts with no login rather than a copy of it.
+        }
+
+        home.Write(file, copy ?? "{}");
+        return state with { Logins = [.. state.Logins.Where(login => login != file)] };
     }
 
     /// <summary>The lines of config.toml's <c>[model_providers.ID]</c> table, or null.</summary>

@@ -192,13 +192,24 @@ public sealed record AgentHome(string Root, string OwnerHome)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var aside = $"{path}.{Guid.NewGuid():N}.pocketcoder";
-        using (var file = new FileStream(aside, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write,
-            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite }))
+        try
         {
-            file.Write(System.Text.Encoding.UTF8.GetBytes(text));
-        }
+            using (var file = new FileStream(aside, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write,
+                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite }))
+            {
+                file.Write(System.Text.Encoding.UTF8.GetBytes(text));
+                // On the disk before it replaces the file: a crash must leave the old whole or the new whole, never an empty one.
+                file.Flush(flushToDisk: true);
+            }
 
-        File.Move(aside, path, overwrite: true);
+            File.Move(aside, path, overwrite: true);
+        }
+        catch
+        {
+            // A full disk, say: no half-written file is left beside the owner's.
+            File.Delete(aside);
+            throw;
+        }
     }
 
     /// <summary>Where the agent's copy of a path in the owner's home lives: the same path below <see cref="Root"/> (one outside the

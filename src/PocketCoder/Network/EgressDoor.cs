@@ -393,9 +393,17 @@ public sealed class EgressDoor : IEgressDoor
                 return;
             }
 
+            // Checked before a login is read (and perhaps refreshed): a request the endpoint would refuse makes the server send
+            // nothing to the token endpoint (an attacker review: garbage from the sandbox set off a refresh per connection).
+            if (ModelForwarding.Rewrite(head, forward, out var problem) is null)
+            {
+                await ProxyExchange.AnswerAsync(client, 400, "Bad Request", $"PocketCoder's model endpoint: {problem}.", _closing.Token).ConfigureAwait(false);
+                return;
+            }
+
             // A login the server refreshes (Claude's subscription) is read as it is now; the placeholders stay what they were.
             var current = await forward.CurrentAsync(reading.Token).ConfigureAwait(false);
-            if (ModelForwarding.Rewrite(head, current, out var problem) is not var (rewritten, used))
+            if (ModelForwarding.Rewrite(head, current, out problem) is not var (rewritten, used))
             {
                 await ProxyExchange.AnswerAsync(client, 400, "Bad Request", $"PocketCoder's model endpoint: {problem}.", _closing.Token).ConfigureAwait(false);
                 return;

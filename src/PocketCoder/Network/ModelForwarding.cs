@@ -41,7 +41,15 @@ public static class ModelForwarding
             return null;
         }
 
-        if (!forward.Serves(parts[1]))
+        // The target goes on as sent (with the endpoint's path before it): a space, tab or byte past ASCII in it would be read by
+        // some hosts as the target's end and the rest as something else; none belongs in an origin-form target.
+        if (parts[1].Any(c => c <= ' ' || c >= 0x7F))
+        {
+            problem = "a control, space or non-ASCII character in the request's target";
+            return null;
+        }
+
+        if (!forward.Serves(parts[0], parts[1]))
         {
             problem = "a path the model's endpoint does not serve";
             return null;

@@ -80,6 +80,8 @@ public sealed class HeldSecretsPartsTests
     [InlineData("POST /v1/messages HTTP/1.1\r\nx-api-key: K\n\n{\"model\":\"K\"}\r\n\r\n")]
     [InlineData("POST /v1/messages HTTP/1.1\r\nx-api-key: K\rX\r\n\r\n")]
     [InlineData("POST /v1/messages HTTP/1.1\r\nx-api-key: K\u0000\r\n\r\n")]
+    [InlineData("POST /v1/messages\t/v1/other HTTP/1.1\r\nx-api-key: K\r\n\r\n")]
+    [InlineData("POST /v1/m\u00e9ssages HTTP/1.1\r\nx-api-key: K\r\n\r\n")]
     public void Rewrite_AnythingButAnOriginFormRequest_IsRefused(string head)
     {
         var forward = new ModelForward("ANTHROPIC_BASE_URL", new Uri("https://api.anthropic.com"), [HeldSecret.Of("K", "secret-value-123")]);
@@ -380,14 +382,40 @@ public sealed class HeldSecretsPartsTests
         Assert.Matches(@"^openai_base_url=""http://127\.0\.0\.1:\d+/backend-api/codex""$", arguments[3]);
         Assert.NotEqual(arguments[1].Split(':')[2].Split('/')[0], arguments[3].Split(':')[2].Split('/')[0]);
         // The token opens the owner's whole ChatGPT account: the endpoints serve Codex's paths only.
-        Assert.All(new[] { "/backend-api/codex/responses", "/backend-api/wham/accounts/check", "/backend-api/ps/mcp", "/backend-api/codex/models?client_version=1" },
-            path => Assert.True(forwards[0].Serves(path), path));
-        Assert.All(new[] { "/backend-api/conversations", "/backend-api/codex/../conversations", "/backend-api/codex/%2e%2e/me", "/", "/api/codex/x" },
-            path => Assert.False(forwards[0].Serves(path), path));
+        Assert.All(new[] { "POST /backend-api/codex/responses", "GET /backend-api/wham/accounts/check", "POST /backend-api/ps/mcp",
+                "GET /backend-api/codex/models?client_version=1", "POST /backend-api/codex/responses/compact" },
+            request => Assert.True(forwards[0].Serves(request.Split(' ')[0], request.Split(' ')[1]), request));
+        // Codex's cloud tasks (read the owner's other repositories' diffs, start an agent on them) share wham/ with the check.
+        Assert.All(new[] { "GET /backend-api/conversations", "POST /backend-api/codex/../conversations", "POST /backend-api/codex/%2e%2e/me", "GET /",
+                "GET /api/codex/x", "GET /backend-api/wham/tasks/list", "POST /backend-api/wham/tasks", "GET /backend-api/wham/environments",
+                "POST /backend-api/ps/mcpX", "GET /backend-api/codex/responses", "POST /backend-api/codex/responses/../../me" },
+            request => Assert.False(forwards[0].Serves(request.Split(' ')[0], request.Split(' ')[1]), request));
         var copy = File.ReadAllText(new AgentHome(agentHome, home).Map(auth));
         Assert.DoesNotContain("SIGSECRET", copy, StringComparison.Ordinal);
-        // The owner moved the model elsewhere: not held this way.
+        // The owner moved the model elsewhere: not held this way, and then not copied in either (only what is not the login).
         Assert.Null(CodexSecrets.HoldChatGpt(Command("https://gateway.example/v1"), codexHome, new AgentHome(agentHome, home), state));
+        var keysOnly = CodexSecrets.WithoutChatGptLogin(codexHome, new AgentHome(agentHome, home), state);
+        Assert.Empty(keysOnly.Logins);
+        var left = File.ReadAllText(new AgentHome(agentHome, home).Map(auth));
+        Assert.DoesNotContain("SIGSECRET", left, StringComparison.Ordinal);
+        Assert.DoesNotContain("tokens", left, StringComparison.Ordinal);
+
+        // A login that also saved the API key it exchanged its id token for (codex login does, for some accounts) is held all the
+        // same: copied in whole, it handed the sandbox the refresh token (attacker review); the key stays out too.
+        File.WriteAllText(auth, System.Text.Json.JsonSerializer.Serialize(new
+        {
+            OPENAI_API_KEY = "sk-exchanged-SIGSECRETkey",
+            tokens = new { id_token = ChatGptJwt(DateTimeOffset.UtcNow.AddHours(1)), access_token = ChatGptJwt(DateTimeOffset.UtcNow.AddHours(1)), refresh_token = "rt_SIGSECRETx2" },
+        }));
+        Assert.NotNull(CodexSecrets.HoldChatGpt(Command(null), codexHome, new AgentHome(agentHome, home), state));
+        var held2 = File.ReadAllText(new AgentHome(agentHome, home).Map(auth));
+        Assert.DoesNotContain("SIGSECRET", held2, StringComparison.Ordinal);
+        Assert.DoesNotContain("sk-exchanged", held2, StringComparison.Ordinal);
+
+        // Unreadable as JSON (the owner's codex halfway through rewriting it): nothing of it goes in.
+        File.WriteAllText(auth, "{\"tokens\": {\"refresh_token\": \"rt_SIGSECRETx3\"");
+        CodexSecrets.WithoutChatGptLogin(codexHome, new AgentHome(agentHome, home), state);
+        Assert.Equal("{}", File.ReadAllText(new AgentHome(agentHome, home).Map(auth)));
     }
 
     [Fact]
@@ -405,6 +433,14 @@ public sealed class HeldSecretsPartsTests
         Assert.Contains("400", refused.Message, StringComparison.Ordinal);
         Assert.Equal(2, oauth.OAuthRefreshes.Count);
         Assert.Contains(LoginRefresh, File.ReadAllText(file), StringComparison.Ordinal);
+
+        // Within a minute of a refused refresh, every request is answered as it was without sending the refresh token again
+        // (an attacker review: each connection from the sandbox set one off); after it, one more try.
+        Assert.Contains("400", (await Assert.ThrowsAsync<LiveSecretException>(() => login.CurrentAsync(CancellationToken.None))).Message, StringComparison.Ordinal);
+        Assert.Equal(2, oauth.OAuthRefreshes.Count);
+        clock.Advance(TimeSpan.FromSeconds(61));
+        await Assert.ThrowsAsync<LiveSecretException>(() => login.CurrentAsync(CancellationToken.None));
+        Assert.Equal(3, oauth.OAuthRefreshes.Count);
     }
 
     [Fact]

@@ -48,18 +48,16 @@ public sealed record ModelForward(string? Variable, Uri Upstream, IReadOnlyList<
         new HashSet<string>(["authorization", "x-api-key", "api-key", "x-goog-api-key"], StringComparer.OrdinalIgnoreCase);
 
     /// <summary>
-    /// Where set, the only paths the endpoint serves (each a prefix, <c>/backend-api/codex/</c>): for a credential that opens more at
-    /// its host than the agent's model (a ChatGPT login's token opens the owner's whole ChatGPT account). Empty: every path.
+    /// Where set, the only requests the endpoint serves, each a method and an exact path (<c>POST /backend-api/codex/responses</c>;
+    /// any query after it): for a credential that opens more at its host than the agent's model (a ChatGPT login's token opens the
+    /// owner's whole ChatGPT account, Codex's cloud tasks under the same <c>wham/</c> as the workspace check Codex needs). Exact, not
+    /// prefixes: a dot segment, an escape or a longer path is another path, and refused. Empty: every request.
     /// </summary>
-    public IReadOnlyList<string> Paths { get; init; } = [];
+    public IReadOnlyList<string> Routes { get; init; } = [];
 
-    /// <summary>Whether a request's path (before its query) is one this endpoint serves: under <see cref="Paths"/>, with no dot segment nor escape.</summary>
-    public bool Serves(string target)
-    {
-        var path = target.Split('?', 2)[0];
-        return Paths.Count == 0 || (Paths.Any(prefix => path.StartsWith(prefix, StringComparison.Ordinal))
-            && !path.Contains("/.", StringComparison.Ordinal) && !path.Contains('%', StringComparison.Ordinal) && !path.Contains('\\', StringComparison.Ordinal));
-    }
+    /// <summary>Whether a request (its method, and its path before the query) is one this endpoint serves: one of <see cref="Routes"/>.</summary>
+    public bool Serves(string method, string target) =>
+        Routes.Count == 0 || Routes.Contains($"{method} {target.Split('?', 2)[0]}", StringComparer.Ordinal);
 
     /// <summary>The host the credentials go to, and only there.</summary>
     public NetworkEndpoint Host => NetworkEndpoint.FromUrl(Upstream.ToString())
