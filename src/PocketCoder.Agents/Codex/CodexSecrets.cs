@@ -79,13 +79,12 @@ internal static class CodexSecrets
         // The endpoints forward to the backend's origin and Codex keeps its paths (it tells ChatGPT's API by the "/backend-api" in them).
         var origin = new Uri(backend.GetLeftPart(UriPartial.Authority));
         var path = backend.AbsolutePath.TrimEnd('/');
-        // Only the requests Codex 0.169 makes there (its model and its compaction, the model list, the workspace check, its apps'
-        // MCP server), each exactly: the token opens the owner's whole ChatGPT account (conversations, memory, Codex's cloud tasks
+        // Only the requests Codex 0.169 makes there (its own codex/ folder: the model, compaction, the model list, analytics; the
+        // workspace check and its apps' MCP server, each exactly): the token opens the owner's whole ChatGPT account (conversations, memory, Codex's cloud tasks
         // under wham/tasks, which start agents on the owner's repositories), none of which a command may reach through the endpoints.
         string[] routes =
         [
-            $"POST {path}/codex/responses", $"POST {path}/codex/responses/compact", $"GET {path}/codex/models",
-            $"GET {path}/wham/accounts/check", $"POST {path}/ps/mcp",
+            $"POST {path}/codex/", $"GET {path}/codex/", $"GET {path}/wham/accounts/check", $"POST {path}/ps/mcp",
         ];
         ModelForward[] forwards = [new ModelForward(null, origin, [secret]) { Routes = routes }, new ModelForward(null, origin, [secret]) { Routes = routes }];
         var endpoints = state.Endpoints.Where(e => e.Host != CodexChatGptLogin.TokenUrl.Host).ToList();
@@ -93,6 +92,9 @@ internal static class CodexSecrets
         [
             "-c", $"chatgpt_base_url=\"{EgressLayout.ForwardUrl(endpoints, forwards, 0)}{path}/\"",
             "-c", $"openai_base_url=\"{EgressLayout.ForwardUrl(endpoints, forwards, 1)}{path}/codex\"",
+            // The endpoints relay requests, not WebSocket upgrades (a GET of codex/responses is no route of theirs): Codex is told
+            // to use HTTPS from the start rather than try a WebSocket first.
+            "-c", "features.responses_websockets=false", "-c", "features.responses_websockets_v2=false",
         ], state with { Forwards = forwards, Logins = [], Endpoints = endpoints });
     }
 

@@ -388,7 +388,7 @@ public sealed class HeldSecretsPartsTests
         // Codex's cloud tasks (read the owner's other repositories' diffs, start an agent on them) share wham/ with the check.
         Assert.All(new[] { "GET /backend-api/conversations", "POST /backend-api/codex/../conversations", "POST /backend-api/codex/%2e%2e/me", "GET /",
                 "GET /api/codex/x", "GET /backend-api/wham/tasks/list", "POST /backend-api/wham/tasks", "GET /backend-api/wham/environments",
-                "POST /backend-api/ps/mcpX", "GET /backend-api/codex/responses", "POST /backend-api/codex/responses/../../me" },
+                "POST /backend-api/ps/mcpX", "POST /backend-api/codex/responses/../../me", "DELETE /backend-api/codex/x" },
             request => Assert.False(forwards[0].Serves(request.Split(' ')[0], request.Split(' ')[1]), request));
         var copy = File.ReadAllText(new AgentHome(agentHome, home).Map(auth));
         Assert.DoesNotContain("SIGSECRET", copy, StringComparison.Ordinal);

@@ -48,16 +48,24 @@ public sealed record ModelForward(string? Variable, Uri Upstream, IReadOnlyList<
         new HashSet<string>(["authorization", "x-api-key", "api-key", "x-goog-api-key"], StringComparer.OrdinalIgnoreCase);
 
     /// <summary>
-    /// Where set, the only requests the endpoint serves, each a method and an exact path (<c>POST /backend-api/codex/responses</c>;
-    /// any query after it): for a credential that opens more at its host than the agent's model (a ChatGPT login's token opens the
-    /// owner's whole ChatGPT account, Codex's cloud tasks under the same <c>wham/</c> as the workspace check Codex needs). Exact, not
-    /// prefixes: a dot segment, an escape or a longer path is another path, and refused. Empty: every request.
+    /// Where set, the only requests the endpoint serves, each a method and an exact path (<c>GET /backend-api/wham/accounts/check</c>;
+    /// any query after it) or a folder (<c>POST /backend-api/codex/</c>): for a credential that opens more at its host than the agent's model (a ChatGPT login's token opens the
+    /// owner's whole ChatGPT account, Codex's cloud tasks under the same <c>wham/</c> as the workspace check Codex needs). A dot segment,
+    /// an escape or a longer path than an exact route is another path, and refused. Empty: every request.
     /// </summary>
     public IReadOnlyList<string> Routes { get; init; } = [];
 
     /// <summary>Whether a request (its method, and its path before the query) is one this endpoint serves: one of <see cref="Routes"/>.</summary>
-    public bool Serves(string method, string target) =>
-        Routes.Count == 0 || Routes.Contains($"{method} {target.Split('?', 2)[0]}", StringComparer.Ordinal);
+    public bool Serves(string method, string target)
+    {
+        var request = $"{method} {target.Split('?', 2)[0]}";
+        // A route ending in '/' is a folder of them (Codex's own, codex/: its model, compaction, model list, analytics), with no
+        // dot segment nor escape below it; any other route is one exact path.
+        return Routes.Count == 0 || Routes.Any(route => route.EndsWith('/')
+            ? request.StartsWith(route, StringComparison.Ordinal) && !request.Contains("/.", StringComparison.Ordinal)
+                && !request.Contains('%', StringComparison.Ordinal) && !request.Contains('\\', StringComparison.Ordinal)
+            : request == route);
+    }
 
     /// <summary>The host the credentials go to, and only there.</summary>
     public NetworkEndpoint Host => NetworkEndpoint.FromUrl(Upstream.ToString())
