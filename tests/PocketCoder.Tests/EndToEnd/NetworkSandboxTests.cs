@@ -92,7 +92,7 @@ public sealed class NetworkSandboxTests(NetworkSandboxTests.World fixture) : ICl
             $"curl -sS --max-time 5 --noproxy '*' --resolve {Blocked}:{fixture.Internet}:127.0.0.1 http://{Blocked}:{fixture.Internet}/ > seen/noproxy.txt 2>&1; true",
             $"(unset HTTPS_PROXY https_proxy HTTP_PROXY http_proxy; curl -sS --max-time 5 http://127.0.0.1:{fixture.Internet}/) > seen/unset.txt 2>&1; true",
             $"curl -sS --max-time 60 https://{Blocked}:{fixture.Internet}/ > seen/connect.txt 2>&1; true",
-            $"python3 relay.py 9999 ${{HTTPS_PROXY##*:}} & sleep 1; curl -sS --max-time 60 -x http://127.0.0.1:9999 https://{Relayed}:{fixture.Internet}/ > seen/relayed.txt 2>&1; kill $!; true",
+            $"python3 relay.py 9999 ${{HTTPS_PROXY##*:}} > relay.pid 2>/dev/null; curl -sS --max-time 60 -x http://127.0.0.1:9999 https://{Relayed}:{fixture.Internet}/ > seen/relayed.txt 2>&1; kill $(cat relay.pid); true",
         ];
 
         var before = outside.Summary();
@@ -225,14 +225,21 @@ public sealed class NetworkSandboxTests(NetworkSandboxTests.World fixture) : ICl
         }
     }
 
-    // A second proxy an allowed command could start inside: it only relays to PocketCoder's, which still sees the host asked for.
+    /// <summary>
+    /// A second proxy an allowed command could start inside: it only relays to PocketCoder's, which still sees the host asked for. It forks once it listens, and the parent prints the child's pid and exits, so the
+    /// command's next step connects to it without a guessed sleep (a "sleep 1" lost the race on a loaded CI machine).
+    /// </summary>
     private const string RelayScript = """
-        import socket, sys, threading
+        import os, socket, sys, threading
         listen, upstream = int(sys.argv[1]), int(sys.argv[2])
         server = socket.socket()
         server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         server.bind(("127.0.0.1", listen))
         server.listen(8)
+        child = os.fork()
+        if child:
+            print(child, flush=True)
+            os._exit(0)
         def pipe(a, b):
             try:
                 while True:
