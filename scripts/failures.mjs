@@ -46,6 +46,23 @@ const slowest = [...classes].sort((a, b) => b[1] - a[1]).slice(0, 15);
 if (slowest.length > 0) {
   console.log(`slowest test classes: ${slowest.map(([name, seconds]) => `${name} ${Math.round(seconds)} s`).join(', ')}`);
 }
+// Each report's wall time (scripts/test.sh runs two halves side by side, split by folder) and its tests' time by folder, so
+// the halves can be kept even: the longer one is the suite's time. A class fixture's set-up counts in the wall time only.
+for (const file of readdirSync(dir).filter((f) => f.endsWith('.trx')).sort()) {
+  const text = readFileSync(join(dir, file), 'utf8');
+  const times = /<Times\b[^>]*\bstart="([^"]+)"[^>]*\bfinish="([^"]+)"/.exec(text);
+  const folders = new Map();
+  for (const [, attributes] of text.matchAll(/<UnitTestResult\b([^>]*?)(?:\/>|>)/g)) {
+    const name = unescape(/testName="([^"]*)"/.exec(attributes)?.[1] ?? '').replace(/\(.*$/, '');
+    const [, h, m, sec] = /duration="(\d+):(\d+):([\d.]+)"/.exec(attributes) ?? [];
+    if (!name || h === undefined) continue;
+    const folder = name.split('.').slice(2, 3)[0] ?? name;
+    folders.set(folder, (folders.get(folder) ?? 0) + Number(h) * 3600 + Number(m) * 60 + Number(sec));
+  }
+  const wall = times ? Math.round((Date.parse(times[2]) - Date.parse(times[1])) / 1000) : NaN;
+  const byFolder = [...folders].sort((a, b) => b[1] - a[1]).map(([name, seconds]) => `${name} ${Math.round(seconds)}`).join(', ');
+  console.log(`${file}: ${wall} s wall; tests by folder (s): ${byFolder}`);
+}
 if (failures.length > 0) {
   console.log(`failed tests (${failures.length}):`);
   for (const { name, message } of failures) {

@@ -54,6 +54,9 @@ public sealed record OpenCodeFlavor(string AgentId, string Name, string Executab
             ["KILO_DISABLE_SESSION_INGEST"] = "1",
             // Language servers it would download and run.
             ["KILO_DISABLE_LSP_DOWNLOAD"] = "1",
+            // Its usage analytics: the sandbox refuses their host anyway, and each refused send held a turn back (anything but
+            // "all" turns them off, read once at its start).
+            ["KILO_TELEMETRY_LEVEL"] = "off",
         })
     {
         MigrationMarkers = [".bash-permission-migrated"],

@@ -6,15 +6,73 @@ using PocketCoder.Tests.Infrastructure;
 namespace PocketCoder.Tests.EndToEnd;
 
 /// <summary>
-/// The eight things every named agent is held to, each REAL CLI against the fake model, sandboxed as by default: text, a tool
-/// call put to the owner, allow, deny, edit-then-allow (or refused up front where the agent cannot run an edited input), cancel,
-/// resume after a restart, and usage. One theory per capability, so a run names exactly what an agent (or a newer release of
-/// it: scripts/check-newest-agents.sh) can no longer do. What an agent's protocol cannot do is said in
-/// <see cref="RunsEditedInput"/>, in docs/agents.md, and to the phone (<c>canEditInput</c>).
+/// The eight things every named agent is held to, each REAL CLI against the fake model, sandboxed as by default: text and its
+/// usage, a tool call put to the owner and denied, allow, edit-then-allow (or refused up front where the agent cannot run an
+/// edited input), cancel, and resume after a restart. One theory per capability, so a run names exactly what an agent (or a
+/// newer release of it: scripts/check-newest-agents.sh) can no longer do. What an agent's protocol cannot do is said in
+/// <see cref="RunsEditedInput"/>, in docs/agents.md, and to the phone (<c>canEditInput</c>). Each agent has one world for the
+/// class (server, fake model, repository), and each test a session of its own that it stops at the end: a world per test was
+/// most of this class's 14 minutes in CI.
 /// </summary>
-public sealed class AgentMatrixTests
+public sealed class AgentMatrixTests(AgentMatrixTests.Worlds worlds) : IClassFixture<AgentMatrixTests.Worlds>
 {
     public static TheoryData<string> Agents => [.. AgentWorld.Named];
+
+    /// <summary>One world per agent, made when its first test runs and disposed with the class.</summary>
+    public sealed class Worlds : IAsyncLifetime
+    {
+        private readonly Dictionary<string, Task<AgentWorld>> _worlds = new(StringComparer.Ordinal);
+
+        /// <summary>The agent's world, with nothing left in the model's script by an earlier test.</summary>
+        public async Task<AgentWorld> OfAsync(string agent)
+        {
+            Task<AgentWorld> world;
+            lock (_worlds)
+            {
+                if (!_worlds.TryGetValue(agent, out world!))
+                {
+                    _worlds[agent] = world = AgentWorld.NamedAsync(agent);
+                }
+            }
+
+            var started = await world;
+            started.Model.ClearScript();
+            return started;
+        }
+
+        public Task InitializeAsync() => Task.CompletedTask;
+
+        public async Task DisposeAsync()
+        {
+            foreach (var world in _worlds.Values.Where(w => w.IsCompletedSuccessfully))
+            {
+                await world.Result.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>Runs a test's session in the agent's shared world, and stops the session after (its agent then exits).</summary>
+    private async Task InWorldAsync(string agent, Func<AgentWorld, Func<string, Task<string>>, Task> test)
+    {
+        var world = await worlds.OfAsync(agent);
+        var started = new List<string>();
+        try
+        {
+            await test(world, async prompt =>
+            {
+                var id = await world.StartSessionAsync(prompt);
+                started.Add(id);
+                return id;
+            });
+        }
+        finally
+        {
+            foreach (var id in started)
+            {
+                using var stopped = await world.Http.DeleteAsync($"/api/sessions/{id}");
+            }
+        }
+    }
 
     /// <summary>
     /// Agents that run the input an "edit, then allow" sends back. The rest never see an edited input (their protocols answer
@@ -24,32 +82,35 @@ public sealed class AgentMatrixTests
 
     [Theory]
     [MemberData(nameof(Agents))]
-    public async Task Text_TheModelsAnswerReachesThePhone(string agent)
+    public Task Text_TheModelsAnswerReachesThePhone_AndItsTokensAreReported(string agent) => InWorldAsync(agent, async (world, start) =>
     {
-        await using var world = await AgentWorld.NamedAsync(agent);
         world.Model.Enqueue(ScriptedReply.Text("Plain words from the model."));
-        var sessionId = await world.StartSessionAsync("say something");
+        var sessionId = await start("say something");
         await using var events = await world.EventsAsync(sessionId);
         await events.WaitForAsync(e => e.Event == "message" && (e.Str("text") ?? "").Contains("Plain words from the model.", StringComparison.Ordinal));
-        await TurnCompletedAsync(events);
-    }
+        var ended = await TurnCompletedAsync(events);
+        var usage = events.Received.Where(e => e.Event == "usage" && e.Id < ended.Id).ToList();
+        Assert.True(usage.Count > 0, "no usage event before the turn ended");
+        Assert.Contains(usage, e => e.Json.GetProperty("inputTokens").GetInt64() > 0);
+    });
 
+    /// <summary>A call waits for the owner, with its command shown and nothing run; denied, nothing runs and the turn ends.</summary>
     [Theory]
     [MemberData(nameof(Agents))]
-    public async Task ToolCall_PutToTheOwnerWithItsCommand_NothingRunsMeanwhile(string agent)
+    public Task ToolCall_PutToTheOwnerWithItsCommand_NothingRuns_DenyEndsTheTurn(string agent) => InWorldAsync(agent, async (world, start) =>
     {
-        await using var world = await AgentWorld.NamedAsync(agent);
-        world.Model.Enqueue(world.ShellCall("touch called.txt"), ScriptedReply.Text("Fine."));
-        var sessionId = await world.StartSessionAsync("touch a file");
+        world.Model.Enqueue(world.ShellCall("touch denied.txt"), ScriptedReply.Text("Understood."));
+        var sessionId = await start("touch a file");
         await using var events = await world.EventsAsync(sessionId);
         var asked = await events.WaitForAsync(e => e.Event is "approval.requested" or "tool.result" or "turn.completed");
         Assert.Equal("approval.requested", asked.Event);
-        Assert.Contains("touch called.txt", asked.Json.GetProperty("input").GetRawText(), StringComparison.Ordinal);
+        Assert.Contains("touch denied.txt", asked.Json.GetProperty("input").GetRawText(), StringComparison.Ordinal);
         Assert.Equal("execute", asked.Str("kind"));
-        Assert.False(File.Exists(Path.Combine(world.Repository, "called.txt")));
-        await ApiAssert.OkJsonAsync(await world.DecideAsync(asked.Str("approvalId")!, "deny"));
+        Assert.False(File.Exists(Path.Combine(world.Repository, "denied.txt")));
+        await ApiAssert.OkJsonAsync(await world.DecideAsync(asked.Str("approvalId")!, "deny", "Not now."));
         await TurnCompletedAsync(events);
-    }
+        Assert.False(File.Exists(Path.Combine(world.Repository, "denied.txt")));
+    });
 
     /// <summary>
     /// Allowed, the command runs, and the call's row on the phone shows that command (not an empty call): some agents announce a
@@ -57,12 +118,11 @@ public sealed class AgentMatrixTests
     /// </summary>
     [Theory]
     [MemberData(nameof(Agents))]
-    public async Task Allow_TheCommandRuns_AndItsRowShowsIt(string agent)
+    public Task Allow_TheCommandRuns_AndItsRowShowsIt(string agent) => InWorldAsync(agent, async (world, start) =>
     {
         const string command = "echo allowed > allowed.txt";
-        await using var world = await AgentWorld.NamedAsync(agent);
         world.Model.Enqueue(world.ShellCall(command), ScriptedReply.Text("Written."));
-        var sessionId = await world.StartSessionAsync("write a file");
+        var sessionId = await start("write a file");
         await using var events = await world.EventsAsync(sessionId);
         var asked = await events.WaitForAsync("approval.requested");
         await ApiAssert.OkJsonAsync(await world.DecideAsync(asked.Str("approvalId")!, "allow_once"));
@@ -72,29 +132,14 @@ public sealed class AgentMatrixTests
         var (rows, input) = ShownCall(events.Received, asked.Str("toolCallId")!);
         Assert.Equal(1, rows);
         Assert.True(Texts(input).Any(text => text.Contains(command, StringComparison.Ordinal)), $"the row shows {input.GetRawText()}, not what ran");
-    }
+    });
 
     [Theory]
     [MemberData(nameof(Agents))]
-    public async Task Deny_NothingRuns_AndTheTurnEnds(string agent)
+    public Task EditThenAllow_TheEditedCommandRuns_OrIsRefusedUpFront(string agent) => InWorldAsync(agent, async (world, start) =>
     {
-        await using var world = await AgentWorld.NamedAsync(agent);
-        world.Model.Enqueue(world.ShellCall("touch denied.txt"), ScriptedReply.Text("Understood."));
-        var sessionId = await world.StartSessionAsync("touch a file");
-        await using var events = await world.EventsAsync(sessionId);
-        var asked = await events.WaitForAsync("approval.requested");
-        await ApiAssert.OkJsonAsync(await world.DecideAsync(asked.Str("approvalId")!, "deny", "Not now."));
-        await TurnCompletedAsync(events);
-        Assert.False(File.Exists(Path.Combine(world.Repository, "denied.txt")));
-    }
-
-    [Theory]
-    [MemberData(nameof(Agents))]
-    public async Task EditThenAllow_TheEditedCommandRuns_OrIsRefusedUpFront(string agent)
-    {
-        await using var world = await AgentWorld.NamedAsync(agent);
         world.Model.Enqueue(world.ShellCall("touch asked.txt"), ScriptedReply.Text("Done."));
-        var sessionId = await world.StartSessionAsync("touch a file");
+        var sessionId = await start("touch a file");
         await using var events = await world.EventsAsync(sessionId);
         var asked = await events.WaitForAsync("approval.requested");
         var approvalId = asked.Str("approvalId")!;
@@ -118,16 +163,15 @@ public sealed class AgentMatrixTests
         }
 
         Assert.False(File.Exists(Path.Combine(world.Repository, "asked.txt")), "the command as asked ran");
-    }
+    });
 
     [Theory]
     [MemberData(nameof(Agents))]
-    public async Task Cancel_WhileACallWaits_TheTurnEndsNothingRuns_AndTheSessionGoesOn(string agent)
+    public Task Cancel_WhileACallWaits_TheTurnEndsNothingRuns_AndTheSessionGoesOn(string agent) => InWorldAsync(agent, async (world, start) =>
     {
-        await using var world = await AgentWorld.NamedAsync(agent);
         // Only the call: a cancelled turn asks the model nothing more, so the next reply queued is the next turn's.
         world.Model.Enqueue(world.ShellCall("touch cancelled.txt"));
-        var sessionId = await world.StartSessionAsync("touch a file");
+        var sessionId = await start("touch a file");
         await using var events = await world.EventsAsync(sessionId);
         var asked = await events.WaitForAsync("approval.requested");
 
@@ -143,15 +187,14 @@ public sealed class AgentMatrixTests
         await events.WaitForAsync(e => e.Event == "message" && e.Id > ended.Id && (e.Str("text") ?? "").Contains("Still here.", StringComparison.Ordinal));
         await TurnCompletedAsync(events, after: ended.Id);
         Assert.False(File.Exists(Path.Combine(world.Repository, "cancelled.txt")));
-    }
+    });
 
     [Theory]
     [MemberData(nameof(Agents))]
-    public async Task Resume_AfterARestart_TheModelIsToldTheEarlierTurn(string agent)
+    public Task Resume_AfterARestart_TheModelIsToldTheEarlierTurn(string agent) => InWorldAsync(agent, async (world, start) =>
     {
-        await using var world = await AgentWorld.NamedAsync(agent);
         world.Model.Enqueue(ScriptedReply.Text("Noted."));
-        var sessionId = await world.StartSessionAsync("Remember the word QUINCE.");
+        var sessionId = await start("Remember the word QUINCE.");
         await using (var events = await world.EventsAsync(sessionId))
         {
             await TurnCompletedAsync(events);
@@ -169,21 +212,7 @@ public sealed class AgentMatrixTests
         var body = world.Model.Requests.Last(r => r.ConsumedScript).Body.GetRawText();
         Assert.Contains("Remember the word QUINCE.", body, StringComparison.Ordinal);
         Assert.Contains("Noted.", body, StringComparison.Ordinal);
-    }
-
-    [Theory]
-    [MemberData(nameof(Agents))]
-    public async Task Usage_TheTurnsTokensAreReported(string agent)
-    {
-        await using var world = await AgentWorld.NamedAsync(agent);
-        world.Model.Enqueue(ScriptedReply.Text("Counted."));
-        var sessionId = await world.StartSessionAsync("count me");
-        await using var events = await world.EventsAsync(sessionId);
-        var ended = await TurnCompletedAsync(events);
-        var usage = events.Received.Where(e => e.Event == "usage" && e.Id < ended.Id).ToList();
-        Assert.True(usage.Count > 0, "no usage event before the turn ended");
-        Assert.Contains(usage, e => e.Json.GetProperty("inputTokens").GetInt64() > 0);
-    }
+    });
 
     /// <summary>
     /// A call as the phone shows it (web/src/events.ts): how many rows its <c>tool.call</c> events make (one), and its input
