@@ -41,6 +41,26 @@ public sealed class OutboundTests
     }
 
     [Fact]
+    public async Task AnNtfyTopic_IsSetByOwnersOnly_AsTheRightsTableSays()
+    {
+        await using var target = await PushServiceStub.StartAsync();
+        await using var server = await TestServer.StartAsync(pushHosts: []);
+        var topic = new { topicUrl = target.Endpoint("/alerts") };
+        foreach (var role in new[] { Role.Viewer, Role.Operator, Role.Approver })
+        {
+            var member = await server.PairPersonAsync($"M{(int)role}", role);
+            await ApiAssert.ProblemAsync(await member.Http.PutAsJsonAsync("/api/notifications/ntfy", topic), HttpStatusCode.Forbidden, "ROLE_FORBIDDEN");
+        }
+
+        // An owner's self-hosted ntfy beside the machine is their word, listed host or not.
+        var owner = await server.PairAsync("owner's phone");
+        await ApiAssert.OkJsonAsync(await owner.Http.PutAsJsonAsync("/api/notifications/ntfy", topic));
+        var tested = await ApiAssert.OkJsonAsync(await owner.Http.PostAsync("/api/notifications/test", null));
+        Assert.Equal("sent", tested.EnumerateArray().Single().GetProperty("outcome").GetString());
+        Assert.Equal(1, target.Waiting("/"));
+    }
+
+    [Fact]
     public async Task RowsSavedBeforeThePolicy_SendNothing_ThroughTheirRelay_OrATest_NorAViewersNtfy()
     {
         await using var target = await PushServiceStub.StartAsync();
