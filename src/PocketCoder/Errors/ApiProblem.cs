@@ -106,6 +106,7 @@ public static class ErrorCodes
     public const string TooManyStreams = "TOO_MANY_STREAMS";
     public const string TerminalFailed = "TERMINAL_FAILED";
     public const string PushEndpointInvalid = "PUSH_ENDPOINT_INVALID";
+    public const string PushEndpointNotAllowed = "PUSH_ENDPOINT_NOT_ALLOWED";
     public const string PushKeysInvalid = "PUSH_KEYS_INVALID";
     public const string NoNotificationChannel = "NO_NOTIFICATION_CHANNEL";
     public const string PushRelayNotFound = "PUSH_RELAY_NOT_FOUND";

@@ -68,7 +68,7 @@ public static class NotificationsApi
 
     public static IServiceCollection AddNotifications(this IServiceCollection services, PocketCoderOptions options) => services
         .AddSingleton(provider => new Vapid(options.DataDirectory, VapidContact(options), provider.GetRequiredService<TimeProvider>()))
-        .AddSingleton<NotificationStore>().AddSingleton<PushRelays>().AddSingleton<DevicePresence>().AddSingleton<PushSender>().AddSingleton<NotificationActions>()
+        .AddSingleton<NotificationStore>().AddSingleton<NotificationOutbound>().AddSingleton<PushRelays>().AddSingleton<DevicePresence>().AddSingleton<PushSender>().AddSingleton<NotificationActions>()
         .AddSingleton<NotificationOutbox>().AddSingleton<NotificationMessages>().AddSingleton<NotificationRecipients>()
         .AddSingleton<ApprovalNotifications>().AddSingleton<SessionNotifications>()
         .AddRunningSingleton<Notifier>().AddRunningSingleton<PushWarmup>();
@@ -108,9 +108,10 @@ public static class NotificationsApi
         return settings;
     }
 
-    private static ChannelResponse SubscribeWebPush(WebPushSubscriptionRequest request, ClaimsPrincipal user, NotificationStore store)
+    private static ChannelResponse SubscribeWebPush(WebPushSubscriptionRequest request, ClaimsPrincipal user, NotificationStore store, NotificationOutbound outbound)
     {
         var endpoint = Endpoint(request.Endpoint!, "endpoint");
+        outbound.Check(user.Actor().Id, request.Relay is null ? Sender.WebPush : Sender.PushRelay, endpoint).Right.Ensure();
         var p256dh = Base64UrlText.TryDecode(request.Keys!.P256dh);
         var auth = Base64UrlText.TryDecode(request.Keys.Auth);
         if (p256dh is null || auth is not { Length: 16 } || !IsPoint(p256dh))
@@ -138,9 +139,10 @@ public static class NotificationsApi
         return Save(user, store, ChannelKinds.WebPush, endpoint, request.Keys.P256dh, request.Keys.Auth, relay.Secret, origin);
     }
 
-    private static ChannelResponse SetNtfy(NtfyChannelRequest request, ClaimsPrincipal user, NotificationStore store)
+    private static ChannelResponse SetNtfy(NtfyChannelRequest request, ClaimsPrincipal user, NotificationStore store, NotificationOutbound outbound)
     {
         var topic = Endpoint(request.TopicUrl!, "topicUrl");
+        outbound.Check(user.Actor().Id, Sender.Ntfy, topic).Right.Ensure();
         var segments = topic.AbsolutePath.Trim('/');
         if (segments.Length is 0 or > 64 || segments.Contains('/') || !segments.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
         {

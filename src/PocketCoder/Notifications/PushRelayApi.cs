@@ -51,12 +51,14 @@ public static class PushRelayApi
     }
 
     private static Created<CreatedPushRelay> Create(CreatePushRelayRequest request, ClaimsPrincipal user, HttpRequest http, NotificationStore store,
-        PushRelays relays, PocketCoderOptions options)
+        PushRelays relays, NotificationOutbound outbound, PocketCoderOptions options)
     {
         var device = user.Actor().Id;
         var subscription = store.Channels(device).FirstOrDefault(c => c.Kind == ChannelKinds.WebPush && !c.Relayed)
             ?? throw new ApiProblem(StatusCodes.Status409Conflict, ErrorCodes.NoNotificationChannel,
                 "Turn on notifications on this device first: a push relay reaches this device's own subscription.");
+        // A subscription saved before the outbound policy held (or since refused) gets no relay: anyone with its secret would send there.
+        outbound.Check(subscription).Right.Ensure();
         var (relay, secret) = relays.Create(device, subscription.Endpoint, request.Label!.Trim());
         var origin = options.PublicUrl ?? $"{http.Scheme}://{http.Host}";
         var url = new Uri(new Uri(origin), $"/api/push/relays/{relay.Id}").AbsoluteUri;
@@ -74,7 +76,7 @@ public static class PushRelayApi
     /// machine forgets it too.
     /// </summary>
     private static async Task<Accepted> RelayAsync(string id, HttpRequest request, PushRelays relays, PushSender sender, NotificationStore store,
-        CancellationToken cancellationToken)
+        NotificationOutbound outbound, CancellationToken cancellationToken)
     {
         var target = relays.Find(id) ?? throw ApiProblem.NotFound(ErrorCodes.PushRelayNotFound,
             "No such push relay: it was revoked, or its device was. Turn notifications from this machine on again in the app.");
@@ -92,6 +94,8 @@ public static class PushRelayApi
                 "The subscription this relay was made for is gone (notifications were turned off or renewed on the phone).");
         }
 
+        // The device's subscription is where this push would go: asked of the policy as any send is, and said plainly.
+        outbound.Check(channel).Right.Ensure();
         var push = await ReadAsync(request, cancellationToken);
         if (relays.Throttle(id) is { } wait)
         {

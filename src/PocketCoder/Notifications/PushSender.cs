@@ -20,9 +20,15 @@ public sealed record NtfyMessage(string Topic, string Title, string Message, int
 /// to the browser, signed with this server's VAPID key), or an ntfy topic. Never throws for a refusal or a network
 /// failure: the outcome is the answer, and the caller records it.
 /// </summary>
-public sealed class PushSender(Vapid vapid, TimeProvider clock, ILogger<PushSender> logger) : IDisposable
+public sealed class PushSender(Vapid vapid, NotificationOutbound outbound, TimeProvider clock, ILogger<PushSender> logger) : IDisposable
 {
-    private readonly HttpClient _http = new(new SocketsHttpHandler
+    /// <summary>Where the policy allows public addresses only: each connection dials only the checked addresses of its name.</summary>
+    private readonly HttpClient _http = Client(OutboundConnect.PublicOnly(outbound.Rules));
+
+    /// <summary>Where an owner's word covers the address (a host the owner listed, an ntfy server an owner set).</summary>
+    private readonly HttpClient _ownersWord = Client(null);
+
+    private static HttpClient Client(Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>>? connect) => new(new SocketsHttpHandler
     {
         ConnectTimeout = TimeSpan.FromSeconds(10),
         // Push services move behind DNS; pooled connections are renewed now and then.
@@ -31,6 +37,7 @@ public sealed class PushSender(Vapid vapid, TimeProvider clock, ILogger<PushSend
         // a new one costs a TLS handshake to the push service. The service may close it first; a dead one is replaced.
         PooledConnectionIdleTimeout = TimeSpan.FromMinutes(10),
         AllowAutoRedirect = false,
+        ConnectCallback = connect,
     })
     {
         Timeout = TimeSpan.FromSeconds(15),
@@ -57,12 +64,22 @@ public sealed class PushSender(Vapid vapid, TimeProvider clock, ILogger<PushSend
     private async Task<NotificationDelivery> DeliverAsync(NotificationChannel channel, string what, string? subject, Func<HttpRequestMessage> request,
         CancellationToken cancellationToken)
     {
-        var (status, error) = await AttemptAsync(request, cancellationToken).ConfigureAwait(false);
+        // Asked again at each send: a row saved before a rule changed, or by someone whose role since fell, sends nothing.
+        var verdict = outbound.Check(channel);
+        if (!verdict.Allowed)
+        {
+            NotificationLog.SendFailed(logger, channel.Kind, channel.DeviceId, what, 0, verdict.Right.Reason ?? "");
+            return new NotificationDelivery(0, channel.DeviceId, channel.Kind, what, subject, clock.GetUtcNow(), DeliveryOutcomes.Failed, null,
+                $"Not sent: {verdict.Right.Reason}");
+        }
+
+        var http = verdict.AnyAddress ? _ownersWord : _http;
+        var (status, error) = await AttemptAsync(http, request, cancellationToken).ConfigureAwait(false);
         if (status is null or 429 or >= 500 && !cancellationToken.IsCancellationRequested)
         {
             // A push service that is briefly down or busy gets one more try; a refusal (4xx) does not.
             await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
-            (status, error) = await AttemptAsync(request, cancellationToken).ConfigureAwait(false);
+            (status, error) = await AttemptAsync(http, request, cancellationToken).ConfigureAwait(false);
         }
 
         var outcome = status switch
@@ -81,12 +98,12 @@ public sealed class PushSender(Vapid vapid, TimeProvider clock, ILogger<PushSend
         return new NotificationDelivery(0, channel.DeviceId, channel.Kind, what, subject, clock.GetUtcNow(), outcome, status, error);
     }
 
-    private async Task<(int? Status, string? Error)> AttemptAsync(Func<HttpRequestMessage> build, CancellationToken cancellationToken)
+    private static async Task<(int? Status, string? Error)> AttemptAsync(HttpClient http, Func<HttpRequestMessage> build, CancellationToken cancellationToken)
     {
         try
         {
             using var request = build();
-            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
             if (response.IsSuccessStatusCode)
             {
                 return ((int)response.StatusCode, null);
@@ -114,26 +131,27 @@ public sealed class PushSender(Vapid vapid, TimeProvider clock, ILogger<PushSend
     public async Task WarmAsync(IReadOnlyList<NotificationChannel> channels, CancellationToken cancellationToken)
     {
         await RehearseAsync(cancellationToken).ConfigureAwait(false);
-        var origins = new HashSet<Uri>();
+        var origins = new HashSet<(Uri Origin, HttpClient Http)>();
         foreach (var channel in channels)
         {
-            if (Uri.TryCreate(channel.Endpoint, UriKind.Absolute, out var endpoint))
+            // Only where a push may go: a channel the policy refuses is not even greeted.
+            if (Uri.TryCreate(channel.Endpoint, UriKind.Absolute, out var endpoint) && outbound.Check(channel) is { Allowed: true } verdict)
             {
                 if (channel.Kind == ChannelKinds.WebPush && !channel.Relayed)
                 {
                     vapid.AuthorizationFor(endpoint);
                 }
 
-                origins.Add(new Uri(endpoint.GetLeftPart(UriPartial.Authority) + "/"));
+                origins.Add((new Uri(endpoint.GetLeftPart(UriPartial.Authority) + "/"), verdict.AnyAddress ? _ownersWord : _http));
             }
         }
 
-        await Parallel.ForEachAsync(origins, cancellationToken, async (origin, cancel) =>
+        await Parallel.ForEachAsync(origins, cancellationToken, async (target, cancel) =>
         {
             try
             {
-                using var request = new HttpRequestMessage(HttpMethod.Head, origin);
-                using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel).ConfigureAwait(false);
+                using var request = new HttpRequestMessage(HttpMethod.Head, target.Origin);
+                using var response = await target.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel).ConfigureAwait(false);
             }
             catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException && !cancel.IsCancellationRequested)
             {
@@ -159,6 +177,7 @@ public sealed class PushSender(Vapid vapid, TimeProvider clock, ILogger<PushSend
         using (var request = WebPushRequest(channel, message))
         {
             request.Headers.ConnectionClose = true;
+            request.Options.Set(OutboundConnect.Rehearsal, true);
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         }
 
@@ -264,7 +283,11 @@ public sealed class PushSender(Vapid vapid, TimeProvider clock, ILogger<PushSend
         return clean.Length <= 32 ? clean : clean[^32..];
     }
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        _http.Dispose();
+        _ownersWord.Dispose();
+    }
 
     private static string Shorten(string text) => text.Length <= 200 ? text.ReplaceLineEndings(" ") : text[..200].ReplaceLineEndings(" ") + "…";
 }

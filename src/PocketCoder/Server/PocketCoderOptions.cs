@@ -168,6 +168,13 @@ public sealed class PocketCoderOptions
     /// </summary>
     public TimeSpan? ChatInterval { get; init; }
 
+    /// <summary>
+    /// Hosts the server's own senders (Web Push, push relays) may reach at any address, on the owner's word: a push service
+    /// or another PocketCoder on this machine's network, a tailnet, or loopback. Any other goes only to addresses on the
+    /// internet (<see cref="Notifications.OutboundPolicy"/>).
+    /// </summary>
+    public IReadOnlyList<string> PushHosts { get; init; } = [];
+
     /// <summary>VAPID's contact (<c>sub</c>); when null, the public https URL, else a mailto: naming this server.</summary>
     public string? PushContact { get; init; }
 

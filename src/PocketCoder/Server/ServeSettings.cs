@@ -75,6 +75,9 @@ public sealed class ServeSettings
     [Range(1, 3600)]
     public int NotifyEscalateSeconds { get; set; } = 30;
 
+    /// <summary>Hosts notifications may reach at any address (comma-separated): see <see cref="PocketCoderOptions.PushHosts"/>.</summary>
+    public string? PushHosts { get; set; }
+
     /// <summary>Who push services may contact about this server's notifications: a mailto: or https: URL (VAPID's <c>sub</c>).</summary>
     [RegularExpression("^(mailto:[^\\s@]+@[^\\s@]+|https://\\S+)$", ErrorMessage = "PushContact must be a mailto: address or an https:// URL.")]
     public string? PushContact { get; set; }
@@ -125,6 +128,7 @@ public sealed class ServeSettings
         (nameof(NetworkHosts), "POCKETCODER_NETWORK_HOSTS", "network-host", "Names the sandboxes' proxy connects to at the address given (NAME=ADDRESS, comma-separated; even a loopback one)."),
         (nameof(LedgerTerminalText), "POCKETCODER_LEDGER_TERMINAL_TEXT", "ledger-terminal-text", "Keep the text typed into terminals in the ledger."),
         (nameof(NotifyEscalateSeconds), "POCKETCODER_NOTIFY_ESCALATE_SECONDS", "notify-escalate-seconds", "Notify the looking device too when an approval waits this long (default 30)."),
+        (nameof(PushHosts), "POCKETCODER_PUSH_HOSTS", "push-host", "Hosts push notifications may reach on this machine's network or loopback (a push service or PocketCoder of your own; comma-separated)."),
         (nameof(PushContact), "POCKETCODER_PUSH_CONTACT", "push-contact", "The mailto: or https: contact sent to push services (VAPID)."),
         (nameof(GeminiModel), "POCKETCODER_GEMINI_MODEL", null, null),
         (nameof(ClaudePath), "POCKETCODER_CLAUDE_PATH", null, null),
@@ -216,6 +220,7 @@ public sealed class ServeSettings
             NetworkHosts = PocketCoderOptions.ParseNetworkHosts(NetworkHosts),
             LedgerTerminalText = LedgerTerminalText,
             NotifyEscalateAfter = TimeSpan.FromSeconds(NotifyEscalateSeconds),
+            PushHosts = [.. (PushHosts ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Notifications.OutboundPolicy.HostOf)],
             PushContact = PushContact,
             GeminiDefaultModel = GeminiModel,
             AgentCommands = PocketCoderOptions.AgentCommandsAt(new Dictionary<string, string>(PocketCoderOptions.DefaultExecutables, StringComparer.Ordinal)

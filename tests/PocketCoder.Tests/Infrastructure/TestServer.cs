@@ -66,6 +66,9 @@ public sealed class TestServer : IAsyncDisposable
     /// </summary>
     public const int TestAgentLimit = 64;
 
+    /// <summary>The hosts every test server's owner lists for push (<c>--push-host</c>): the tests' push services and machines.</summary>
+    public static readonly IReadOnlyList<string> TestPushHosts = ["127.0.0.1"];
+
     /// <summary>The bridges' least time between two calls in one chat (ChatOutboxTests prove a platform's own is kept).</summary>
     public static readonly TimeSpan TestChatInterval = TimeSpan.FromMilliseconds(100);
 
@@ -88,9 +91,12 @@ public sealed class TestServer : IAsyncDisposable
         string? ownerHome = null,
         FakeAgent? fakeAgent = null,
         IReadOnlyDictionary<string, string>? networkHosts = null,
-        TlsCertificate? previewCertificate = null)
+        TlsCertificate? previewCertificate = null,
+        IReadOnlyList<string>? pushHosts = null)
     {
         var ownsData = dataDirectory is null;
+        // Tests' push services and other machines are on loopback, which a push may reach only where the owner listed it.
+        pushHosts ??= TestPushHosts;
         if (InBinary)
         {
             // What the command line cannot say, only an in-process server can be given: such a test runs as it always does.
@@ -108,7 +114,7 @@ public sealed class TestServer : IAsyncDisposable
             NoteStart(given.Length == 0 ? "binary" : $"in-process: {given}");
             if (given.Length == 0)
             {
-                return await StartBinaryAsync(dataDirectory, agentSettings!, publicUrl, pauseWaitingAfter, ownerHome, networkHosts);
+                return await StartBinaryAsync(dataDirectory, agentSettings!, publicUrl, pauseWaitingAfter, ownerHome, networkHosts, pushHosts);
             }
         }
 
@@ -139,6 +145,7 @@ public sealed class TestServer : IAsyncDisposable
             ChatInterval = TestChatInterval,
             Bubblewrap = bubblewrap,
             NetworkHosts = networkHosts ?? new Dictionary<string, string>(),
+            PushHosts = pushHosts,
             // The home a phone browses for a project's folder: never the home of whoever runs the tests.
             OwnerHome = ownerHome ?? Directory.CreateDirectory(Path.Combine(dataDirectory, "owner-home")).FullName,
         };
@@ -150,7 +157,7 @@ public sealed class TestServer : IAsyncDisposable
     }
 
     private static async Task<TestServer> StartBinaryAsync(string? dataDirectory, Dictionary<string, string?> agentSettings,
-        string? publicUrl, TimeSpan? pauseWaitingAfter, string? ownerHome, IReadOnlyDictionary<string, string>? networkHosts)
+        string? publicUrl, TimeSpan? pauseWaitingAfter, string? ownerHome, IReadOnlyDictionary<string, string>? networkHosts, IReadOnlyList<string> pushHosts)
     {
         var ownsData = dataDirectory is null;
         dataDirectory ??= TempPaths.NewDirectory("pc-data");
@@ -160,6 +167,7 @@ public sealed class TestServer : IAsyncDisposable
             ["HOME"] = ownerHome ?? Directory.CreateDirectory(Path.Combine(dataDirectory, "owner-home")).FullName,
             ["POCKETCODER_PUBLIC_URL"] = publicUrl,
             ["POCKETCODER_NETWORK_HOSTS"] = networkHosts is null ? null : string.Join(',', networkHosts.Select(h => $"{h.Key}={h.Value}")),
+            ["POCKETCODER_PUSH_HOSTS"] = string.Join(',', pushHosts),
             ["POCKETCODER_PAUSE_WAITING_SECONDS"] = ((int)(pauseWaitingAfter ?? TimeSpan.FromMinutes(5)).TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["POCKETCODER_MAX_AGENTS"] = TestAgentLimit.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
@@ -281,9 +289,19 @@ public sealed class TestServer : IAsyncDisposable
     public async Task<string> PairingCodeAsync() =>
         _process is null ? Services.GetRequiredService<Devices>().CreatePairingCode(null).Code : await _process.PairingCodeAsync();
 
-    private async Task<PairedClient> PairWithCodeAsync(string code, string deviceName)
+    /// <summary>Pairs a new device of the machine's owner as the app on another machine does: with that app's origin.</summary>
+    public async Task<PairedClient> PairFromAsync(string appOrigin, string deviceName = "phone from another machine") =>
+        await PairWithCodeAsync(await PairingCodeAsync(), deviceName, appOrigin);
+
+    private async Task<PairedClient> PairWithCodeAsync(string code, string deviceName, string? appOrigin = null)
     {
-        var response = await Anonymous.PostAsJsonAsync("/api/pair", new { code, deviceName });
+        using var pair = new HttpRequestMessage(HttpMethod.Post, "/api/pair") { Content = JsonContent.Create(new { code, deviceName }) };
+        if (appOrigin is not null)
+        {
+            pair.Headers.TryAddWithoutValidation("Origin", appOrigin);
+        }
+
+        var response = await Anonymous.SendAsync(pair);
         response.EnsureSuccessStatusCode();
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
         var token = body.GetProperty("token").GetString()!;

@@ -39,15 +39,20 @@ public sealed class PushRelayTests
         Assert.False(listed.TryGetProperty("secret", out _));
         var vapidOfA = (await phoneOnA.Http.GetOkAsync("/api/notifications")).GetProperty("vapidPublicKey").GetString()!;
 
-        // On B: the phone's device there registers the same browser subscription, reached through A's relay.
+        // On B: the phone's device there, paired by the app on A (B is a machine the phone added), registers the same
+        // browser subscription, reached through A's relay. A device B did not pair from A's app may not point B at A.
         var originOfB = b.Server.BaseUrl.GetLeftPart(UriPartial.Authority);
         var subscription = JsonSerializer.SerializeToElement(keys.Subscription(relayUrl));
-        var channel = await ApiAssert.OkJsonAsync(await b.Http.PutAsJsonAsync("/api/notifications/web-push", new
+        var relayed = new
         {
             endpoint = relayUrl,
             keys = subscription.GetProperty("keys"),
             relay = new { secret = relay.GetProperty("secret").GetString(), origin = originOfB },
-        }));
+        };
+        await ApiAssert.ProblemAsync(await b.Http.PutAsJsonAsync("/api/notifications/web-push", relayed), HttpStatusCode.UnprocessableEntity,
+            "PUSH_ENDPOINT_NOT_ALLOWED");
+        var phoneOnB = await b.Server.PairFromAsync(a.BaseUrl.GetLeftPart(UriPartial.Authority));
+        var channel = await ApiAssert.OkJsonAsync(await phoneOnB.Http.PutAsJsonAsync("/api/notifications/web-push", relayed));
         Assert.True(channel.GetProperty("relayed").GetBoolean());
 
         // A call on B: the push service receives it from A, signed with A's key; only the phone's keys open it.
@@ -67,7 +72,7 @@ public sealed class PushRelayTests
         Assert.Equal($"/s/{sessionId}", message.GetProperty("url").GetString());
 
         // The notification's Allow once decides on B, with the phone's B token and the allow token B made for it.
-        await ApiAssert.OkJsonAsync(await b.Http.PostAsJsonAsync($"/api/approvals/{approvalId}/decision",
+        await ApiAssert.OkJsonAsync(await phoneOnB.Http.PostAsJsonAsync($"/api/approvals/{approvalId}/decision",
             new { decision = "allow_once", via = "notification", allowToken = message.GetProperty("allowToken").GetString() }));
         await events.WaitForAsync("turn.completed");
         Assert.Equal("relayed\n", await File.ReadAllTextAsync(Path.Combine(b.Repository, "relayed.txt")));
