@@ -86,9 +86,10 @@ public static partial class BridgesFile
         return bridges;
     }
 
-    /// <summary>What is wrong with a bridge's settings, or null.</summary>
     /// <summary>Who sets a bridge's API address: the owner at the machine, who alone writes the bridges file.</summary>
     private static readonly Teams.Decider MachineOwner = new(null, "the machine's owner", Teams.Role.Owner, Active: true);
+
+    /// <summary>What is wrong with a bridge's settings, or null.</summary>
 
     public static string? Check(string id, string platform, string secret, string? apiBase, string? appSecret = null, string? appId = null)
     {

@@ -20,7 +20,7 @@ public static class OutboundConnect
         async (context, cancellationToken) =>
         {
             var host = OutboundPolicy.HostOf(context.DnsEndPoint.Host);
-            var anyAddress = rules.Lists(host) || (context.InitialRequestMessage.Options.TryGetValue(Rehearsal, out var rehearsal) && rehearsal);
+            var anyAddress = rules.Lists(host, context.DnsEndPoint.Port) || (context.InitialRequestMessage.Options.TryGetValue(Rehearsal, out var rehearsal) && rehearsal);
             var addresses = IPAddress.TryParse(host, out var literal) ? [literal]
                 : await Dns.GetHostAddressesAsync(host, cancellationToken).ConfigureAwait(false);
             var allowed = anyAddress ? addresses : [.. addresses.Where(OutboundPolicy.IsPublic)];

@@ -26,12 +26,34 @@ public enum Sender
 /// <param name="AddedBy">A relayed subscription's: the origin of the app on another machine that paired this device (added this machine).</param>
 public sealed record OutboundRequest(Sender Sender, Uri Url, Decider SetBy, string? AddedBy = null);
 
-/// <summary>What the machine's owner said on its command line: hosts the senders may reach at any address (<c>--push-host</c>).</summary>
+/// <summary>
+/// What the machine's owner said on its command line (<c>--push-host</c>): hosts the senders may reach at any address, each
+/// <c>host:port</c> (that port only) or a bare <c>host</c> (every port of it: the owner's choice, said so in the docs).
+/// </summary>
 public sealed record OutboundRules(IReadOnlyCollection<string> OwnerHosts)
 {
     public static readonly OutboundRules None = new([]);
 
-    public bool Lists(string host) => OwnerHosts.Contains(OutboundPolicy.HostOf(host), StringComparer.OrdinalIgnoreCase);
+    public bool Lists(string host, int port)
+    {
+        host = OutboundPolicy.HostOf(host);
+        var withPort = (host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host) + ":" + port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return OwnerHosts.Contains(host, StringComparer.OrdinalIgnoreCase) || OwnerHosts.Contains(withPort, StringComparer.OrdinalIgnoreCase);
+    }
+
+    /// <summary>An owner's entry as <see cref="Lists"/> compares it: the host lower case, an IPv6 one in brackets before a port.</summary>
+    public static string Entry(string entry)
+    {
+        entry = entry.Trim();
+        if (Uri.TryCreate("https://" + entry, UriKind.Absolute, out var url) && url.PathAndQuery == "/" && url.UserInfo.Length == 0)
+        {
+            var host = OutboundPolicy.HostOf(url.Host);
+            var hasPort = entry.LastIndexOf(':') > entry.LastIndexOf(']');
+            return !hasPort ? host : (host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host) + ":" + url.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return OutboundPolicy.HostOf(entry);
+    }
 }
 
 /// <summary>The policy's answer: the request may go (to public addresses only, unless <see cref="AnyAddress"/>), or a refusal.</summary>
@@ -53,7 +75,7 @@ public sealed record OutboundVerdict(Right Right, bool AnyAddress = false)
 /// a name that answers a public address to the check and a loopback one to the connection (DNS rebinding) reaches nothing.
 /// docs/security.md, "The server's own requests".
 /// </summary>
-public static class OutboundPolicy
+public static partial class OutboundPolicy
 {
     /// <summary>The path every push relay is at (<see cref="PushRelayApi"/>): a relayed subscription reaches nothing else.</summary>
     public const string RelayPath = "/api/push/relays/";
@@ -132,7 +154,7 @@ public static class OutboundPolicy
 
     private static readonly byte[] Nat64Prefix = [0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0];
 
-    private static OutboundVerdict? Listed(Uri url, OutboundRules rules) => rules.Lists(url.Host) ? OutboundVerdict.OwnersWord : null;
+    private static OutboundVerdict? Listed(Uri url, OutboundRules rules) => rules.Lists(url.Host, url.Port) ? OutboundVerdict.OwnersWord : null;
 
     /// <summary>A host not the owner's listed: plain http is this machine's only, so it is https; and an address on the internet.</summary>
     private static OutboundVerdict PublicHost(Uri url, string what)
@@ -141,6 +163,12 @@ public static class OutboundPolicy
         if (url.Scheme != Uri.UriSchemeHttps || IsLoopbackName(host) || (IPAddress.TryParse(host, out var literal) && !IsPublic(literal)))
         {
             return No($"{what}: not this machine or an address on its network ({url.Host}). The machine's owner can allow a host with --push-host.");
+        }
+
+        // Push services answer on 443; another port of a host on the internet would make the server a probe of it.
+        if (url.Port != 443)
+        {
+            return No($"{what} answers on port 443 (https), not {url.Port}. The machine's owner can allow another with --push-host host:port.");
         }
 
         // A name: the addresses it resolves to are checked where the connection is made.
@@ -155,7 +183,7 @@ public static class OutboundPolicy
             return No("A relayed subscription goes only to the machine whose app added this one (the origin this device was paired from).");
         }
 
-        if (!url.AbsolutePath.StartsWith(RelayPath, StringComparison.Ordinal) || url.Query.Length > 0)
+        if (!RelayPathPattern().IsMatch(url.AbsolutePath) || url.Query.Length > 0)
         {
             return No($"A relayed subscription's endpoint is a push relay's URL ({RelayPath}<id>), as the other machine gave it.");
         }
@@ -175,6 +203,10 @@ public static class OutboundPolicy
         return host == "localhost" || host.EndsWith(".localhost", StringComparison.Ordinal)
             || (IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address));
     }
+
+    /// <summary>Exactly a relay's URL: its path and an id of the relay's own alphabet, nothing after it, no escaped byte.</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"^/api/push/relays/[A-Za-z0-9_-]{1,64}$")]
+    private static partial System.Text.RegularExpressions.Regex RelayPathPattern();
 
     private static OutboundVerdict No(string reason) =>
         new(Right.No(StatusCodes.Status422UnprocessableEntity, ErrorCodes.PushEndpointNotAllowed, reason));

@@ -112,7 +112,8 @@ public static class PushRelayApi
             DeliveryOutcomes.Expired => throw new ApiProblem(StatusCodes.Status410Gone, ErrorCodes.PushRelayGone,
                 "The phone's push service says its subscription is gone; the relay went with it."),
             _ => throw new ApiProblem(StatusCodes.Status502BadGateway, ErrorCodes.PushRelayFailed,
-                $"The phone's push service did not take it: {delivery.Detail ?? "no answer"}."),
+                // The status only: the target's own words stay in the owner's delivery record, not with whoever holds the secret.
+                delivery.Status is { } status ? $"The phone's push service did not take it (HTTP {status})." : "The phone's push service did not answer."),
         };
     }
 

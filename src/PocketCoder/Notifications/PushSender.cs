@@ -37,6 +37,8 @@ public sealed class PushSender(Vapid vapid, NotificationOutbound outbound, TimeP
         // a new one costs a TLS handshake to the push service. The service may close it first; a dead one is replaced.
         PooledConnectionIdleTimeout = TimeSpan.FromMinutes(10),
         AllowAutoRedirect = false,
+        // A proxy from the server's environment would be what the connect check sees, and it would dial the target itself.
+        UseProxy = false,
         ConnectCallback = connect,
     })
     {
@@ -109,7 +111,7 @@ public sealed class PushSender(Vapid vapid, NotificationOutbound outbound, TimeP
                 return ((int)response.StatusCode, null);
             }
 
-            var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            var body = await ErrorTextAsync(response, cancellationToken).ConfigureAwait(false);
             return ((int)response.StatusCode, $"HTTP {(int)response.StatusCode}{(body.Length > 0 ? ": " + Shorten(body) : "")}");
         }
         catch (HttpRequestException exception)
@@ -281,6 +283,33 @@ public sealed class PushSender(Vapid vapid, NotificationOutbound outbound, TimeP
     {
         var clean = string.Concat(tag.Where(char.IsAsciiLetterOrDigit));
         return clean.Length <= 32 ? clean : clean[^32..];
+    }
+
+    /// <summary>
+    /// The first 4 KiB of a refusal's body, read within 5 s: an endpoint that trickles a huge body would otherwise hold the
+    /// outbox (one send at a time) and every later notification behind it, the owners' approvals among them.
+    /// </summary>
+    private static async Task<string> ErrorTextAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(TimeSpan.FromSeconds(5));
+        var buffer = new byte[4096];
+        var read = 0;
+        try
+        {
+            await using var stream = await response.Content.ReadAsStreamAsync(limit.Token).ConfigureAwait(false);
+            int chunk;
+            while (read < buffer.Length && (chunk = await stream.ReadAsync(buffer.AsMemory(read), limit.Token).ConfigureAwait(false)) > 0)
+            {
+                read += chunk;
+            }
+        }
+        catch (Exception exception) when (exception is OperationCanceledException or IOException or HttpRequestException && !cancellationToken.IsCancellationRequested)
+        {
+            // What came in time is enough to say why.
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer, 0, read);
     }
 
     public void Dispose()

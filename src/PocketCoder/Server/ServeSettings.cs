@@ -220,7 +220,7 @@ public sealed class ServeSettings
             NetworkHosts = PocketCoderOptions.ParseNetworkHosts(NetworkHosts),
             LedgerTerminalText = LedgerTerminalText,
             NotifyEscalateAfter = TimeSpan.FromSeconds(NotifyEscalateSeconds),
-            PushHosts = [.. (PushHosts ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Notifications.OutboundPolicy.HostOf)],
+            PushHosts = [.. (PushHosts ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Notifications.OutboundRules.Entry)],
             PushContact = PushContact,
             GeminiDefaultModel = GeminiModel,
             AgentCommands = PocketCoderOptions.AgentCommandsAt(new Dictionary<string, string>(PocketCoderOptions.DefaultExecutables, StringComparer.Ordinal)

@@ -135,4 +135,36 @@ public sealed class OutboundPolicyTests
             var verdict = OutboundPolicy.Check(new OutboundRequest(sender, uri, As(role), uri.GetLeftPart(UriPartial.Authority)), new(hosts));
             return !verdict.AnyAddress || hosts.Contains(uri.Host) || (role == Role.Owner && sender is Sender.Ntfy or Sender.ChatApi);
         });
+    /// <summary>
+    /// An attacker review: a listed loopback host opened every port of it to a viewer's subscription, and an unlisted host on
+    /// the internet any port (a probe with the server's address). Now an entry with a port opens that port only, and a push
+    /// service is reached on 443 alone.
+    /// </summary>
+    [Fact]
+    public void APort_IsOpenOnlyWhereTheOwnerListedIt_AndPushServicesAnswerOn443()
+    {
+        OutboundVerdict WebPush(string url, params string[] hosts) =>
+            OutboundPolicy.Check(new OutboundRequest(Sender.WebPush, new Uri(url), As(Role.Viewer)), new([.. hosts.Select(OutboundRules.Entry)]));
+
+        Assert.True(WebPush("https://push.example/x").Allowed);
+        Assert.False(WebPush("https://push.example:8443/x").Allowed);
+        Assert.False(WebPush("https://push.example:22/x").Allowed);
+        Assert.True(WebPush("http://127.0.0.1:8080/x", "127.0.0.1:8080").Allowed);
+        Assert.False(WebPush("http://127.0.0.1:6379/x", "127.0.0.1:8080").Allowed);
+        Assert.True(WebPush("https://push.example:8443/x", "PUSH.example:8443").Allowed);
+        Assert.True(WebPush("http://[::1]:8080/x", "[::1]:8080").Allowed);
+        Assert.False(WebPush("http://[::1]:6379/x", "[::1]:8080").Allowed);
+        // A bare host is every port of it: the owner's choice, as docs/notifications.md says.
+        Assert.True(WebPush("http://127.0.0.1:6379/x", "127.0.0.1").Allowed);
+        Assert.Equal(["push.example", "push.example:8443", "[::1]:8080", "::1"], new[] { "Push.Example.", "push.example:8443", "[::1]:8080", "[::1]" }.Select(OutboundRules.Entry));
+    }
+
+    [Theory]
+    [InlineData("/api/push/relays/r1/x")]
+    [InlineData("/api/push/relays/%2e%2e/api/sessions")]
+    [InlineData("/api/push/relays/r1%2fx")]
+    [InlineData("/api/push/relays/")]
+    public void ARelaysUrl_IsExactlyItsPathAndId(string path) =>
+        Assert.False(OutboundPolicy.Check(new OutboundRequest(Sender.PushRelay, new Uri("https://a.example" + path), As(Role.Viewer), "https://a.example"),
+            OutboundRules.None).Allowed);
 }
