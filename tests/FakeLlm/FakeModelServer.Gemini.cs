@@ -45,7 +45,10 @@ public sealed partial class FakeModelServer
         }
 
         var main = RecordedRequest.GeminiToolNames(body).Count > 0;
-        var (reply, _) = TakeReply(context.Request.Path + context.Request.QueryString, body, main, GeminiSideText(body));
+        // Gemini sends its key as x-goog-api-key (or a bearer), never in the query here.
+        var credential = new[] { context.Request.Headers["x-goog-api-key"].ToString(), context.Request.Headers.Authorization.ToString() }
+            .FirstOrDefault(value => value.Length > 0);
+        var (reply, _) = TakeReply(context.Request.Path + context.Request.QueryString, body, main, GeminiSideText(body), credential);
         var blocks = Blocks(reply);
 
         if (method == "generateContent")
@@ -96,7 +99,7 @@ public sealed partial class FakeModelServer
     /// Records a request and takes its reply: the next scripted one for a main-agent request, else a generic text.
     /// Wakes the waiters whose predicate matches, outside the lock.
     /// </summary>
-    private (ScriptedReply Reply, RecordedRequest Recorded) TakeReply(string path, JsonElement body, bool main, string sideText)
+    private (ScriptedReply Reply, RecordedRequest Recorded) TakeReply(string path, JsonElement body, bool main, string sideText, string? credential)
     {
         ScriptedReply reply;
         RecordedRequest recorded;
@@ -105,7 +108,7 @@ public sealed partial class FakeModelServer
         {
             var consumed = main && _script.Count > 0;
             reply = consumed ? _script.Dequeue() : ScriptedReply.Text(main ? NoScriptLeftText : sideText);
-            recorded = new RecordedRequest(path, body, consumed);
+            recorded = new RecordedRequest(path, body, consumed) { Credential = credential };
             _requests.Add(recorded);
             for (var i = _waiters.Count - 1; i >= 0; i--)
             {

@@ -169,6 +169,8 @@ public sealed record AcpAgentDefinition(
             ModelEndpoints = agent => Processes.Network.ModelHosts.Gemini(agent.Setting, Path.Combine(geminiHome, ".gemini")),
             // A Google login (oauth_creds.json: a refresh token) only when no key logs it in.
             NeedsLogins = agent => !Processes.Network.ModelHosts.GeminiKeyed(agent.Setting, Path.Combine(geminiHome, ".gemini")),
+            // Its Gemini API key as a placeholder, its base URL the model endpoint. A Google login's refresh token is still its own.
+            HoldSecrets = (agent, environment) => Processes.Network.ModelHosts.GeminiKey(agent.Setting, Path.Combine(geminiHome, ".gemini"), environment),
             Prepare = _ => AgentCommand.RelativeFolderProblem("Gemini CLI", "GEMINI_CLI_HOME", geminiHome) is { } problem
                 ? throw new AgentUnavailableException(GeminiId, problem)
                 : [],

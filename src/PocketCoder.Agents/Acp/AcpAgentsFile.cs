@@ -23,8 +23,10 @@ public static partial class AcpAgentsFile
     private static readonly HashSet<string> KnownFields = new(StringComparer.Ordinal) { "id", "name", "command", "args", "modelArg", "versionArgs", "state", "config", "logins", "read", "hosts" };
 
     /// <summary>The registered agents, or none when the file does not exist.</summary>
+    /// <param name="environment">Variables the agents see over the server's own (none for a real server, which they inherit).</param>
     /// <exception cref="InvalidDataException">The file is not a valid registration; the message says what to fix.</exception>
-    public static IReadOnlyList<AcpAgentDefinition> Load(string dataDirectory, IReadOnlyCollection<string> builtInIds)
+    public static IReadOnlyList<AcpAgentDefinition> Load(string dataDirectory, IReadOnlyCollection<string> builtInIds,
+        IReadOnlyDictionary<string, string?>? environment = null)
     {
         var path = Path.Combine(dataDirectory, FileName);
         if (!File.Exists(path))
@@ -42,10 +44,11 @@ public static partial class AcpAgentsFile
             throw new InvalidDataException($"{path} is not valid JSON: {exception.Message}", exception);
         }
 
-        return Parse(root, path, builtInIds);
+        return Parse(root, path, builtInIds, environment);
     }
 
-    internal static List<AcpAgentDefinition> Parse(JsonElement root, string source, IReadOnlyCollection<string> builtInIds)
+    internal static List<AcpAgentDefinition> Parse(JsonElement root, string source, IReadOnlyCollection<string> builtInIds,
+        IReadOnlyDictionary<string, string?>? environment = null)
     {
         if (root.ValueKind != JsonValueKind.Array)
         {
@@ -79,14 +82,14 @@ public static partial class AcpAgentsFile
                 throw Invalid(source, $"{where}: the agent id '{id}' is already taken");
             }
 
-            agents.Add(Define(entry, id, source));
+            agents.Add(Define(entry, id, source, environment ?? new Dictionary<string, string?>()));
         }
 
         return agents;
     }
 
     /// <summary>The agent an entry (its fields checked, its id free) registers.</summary>
-    private static AcpAgentDefinition Define(JsonElement entry, string id, string source)
+    private static AcpAgentDefinition Define(JsonElement entry, string id, string source, IReadOnlyDictionary<string, string?> environment)
     {
         var where = $"agent '{id}'";
         var command = String(entry, "command", source, where, required: true)!;
@@ -96,14 +99,17 @@ public static partial class AcpAgentsFile
         }
 
         var arguments = Strings(entry, "args", source, where) ?? [];
-        var agentCommand = new AgentCommand(command, new Dictionary<string, string?>());
+        var agentCommand = new AgentCommand(command, new Dictionary<string, string?>(environment));
         var runsClaude = IsClaudeAgentAcp(agentCommand, arguments);
         if (runsClaude && agentCommand.Setting(Claude.ClaudeCodeAdapter.NonessentialTraffic) is null)
         {
             // Claude Code's own switch for its update checks, telemetry and error reports (docs/agents-acp.md): from a sandbox
             // each is a connection refused, and a line in the ledger and the session's timeline, at every start. A value the
             // owner set (in the server's environment) stands.
-            agentCommand = agentCommand with { Environment = new Dictionary<string, string?> { [Claude.ClaudeCodeAdapter.NonessentialTraffic] = "1" } };
+            agentCommand = agentCommand with
+            {
+                Environment = new Dictionary<string, string?>(environment) { [Claude.ClaudeCodeAdapter.NonessentialTraffic] = "1" },
+            };
         }
 
         var state = Strings(entry, "state", source, where);
@@ -135,6 +141,10 @@ public static partial class AcpAgentsFile
             SandboxedEnvironment = claude is null ? new Dictionary<string, string>() : new Dictionary<string, string> { ["CLAUDE_CONFIG_DIR"] = claude.Folders[0] },
             ReadPaths = Strings(entry, "read", source, where) ?? [],
             ModelEndpoints = claude is null ? null : agent => Processes.Network.ModelHosts.Claude(agent.Setting, claude.Folders[0]),
+            // Its keys as Claude Code's: placeholders inside, the real ones put in by the model endpoint (docs/agents.md). A key in its
+            // environment logs it in: the owner's subscription login (a refresh token) then stays out, as for Claude Code.
+            HoldSecrets = claude is null ? null : (agent, environment) => Claude.ClaudeCodeAdapter.HoldKeys(agent, claude.Folders[0], environment),
+            NeedsLogins = claude is null || logins is not null ? _ => true : agent => !Claude.ClaudeCodeAdapter.KeyedByEnvironment(agent),
             Hosts = Hosts(Strings(entry, "hosts", source, where), source, where),
             // claude-agent-acp 0.101 replays the history, awaited, before it answers session/load.
             ReplaysAfterLoad = claude is null,

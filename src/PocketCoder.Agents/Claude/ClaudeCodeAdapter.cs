@@ -173,8 +173,7 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
         // Its login as the owner made it (/login's key, the account): what a sandboxed Claude needs when nothing else logs it in.
         // The owner's settings.json `env` outranks Claude's environment: a base URL or key set there would take Claude past the
         // endpoint with a placeholder (or hand it the real key anyway). Such a set-up keeps its keys as they are (docs/agents.md).
-        var hold = !(ModelHosts.ReadJson(Path.Combine(ConfigFolder(command), "settings.json"))?["env"] is JsonObject settings
-            && KeyVariables.Append("ANTHROPIC_BASE_URL").Any(settings.ContainsKey));
+        var hold = Holds(ConfigFolder(command));
         var home = new AgentHome(sandbox.Home, command.Home);
         var login = KeyedByEnvironment(command) ? null
             : CopyLogin(StateFile(command), home, Path.Combine(ConfigFolder(command), ".claude.json"), hold);
@@ -187,6 +186,21 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
         var subscription = KeyedByEnvironment(command) || Cloud(command) ? null : HoldSubscription(command, home);
         return HoldSecrets(command, environment, [.. new[] { login, subscription }.OfType<HeldSecret>()]);
     }
+
+    /// <summary>
+    /// Whether Claude's keys can be held outside: not when the owner's <c>settings.json</c> <c>env</c> in <paramref name="configFolder"/>
+    /// names the base URL or a key, which outranks Claude's environment and would take it past the endpoint.
+    /// </summary>
+    private static bool Holds(string configFolder) =>
+        !(ModelHosts.ReadJson(Path.Combine(configFolder, "settings.json"))?["env"] is JsonObject settings
+            && KeyVariables.Append("ANTHROPIC_BASE_URL").Any(settings.ContainsKey));
+
+    /// <summary>
+    /// claude-agent-acp's keys in a sandbox (it runs Claude Code, which reads them as Claude does): the key variables of its environment
+    /// as placeholders, its base URL the model endpoint (<see cref="HoldSecrets"/>). Its config folder is <paramref name="configFolder"/>.
+    /// </summary>
+    internal static IReadOnlyList<ModelForward> HoldKeys(AgentCommand command, string configFolder, Dictionary<string, string?> environment) =>
+        Holds(configFolder) ? HoldSecrets(command, environment, []) : [];
 
     /// <summary>
     /// A subscription login (<c>.credentials.json</c>), held outside: the agent's copy gets placeholders that never expire, the server

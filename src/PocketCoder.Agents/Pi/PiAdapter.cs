@@ -103,7 +103,14 @@ public sealed class PiAdapter(AgentCommand command, string folder) : IAgentAdapt
             ["PI_OFFLINE"] = "1",
             ["PI_SKIP_VERSION_CHECK"] = "1",
         };
-        var session = await PiSession.StartAsync(options.Spec("pi", executable, arguments, environment, State(options.WorkingDirectory)), sink, cancellationToken)
+        var state = State(options.WorkingDirectory);
+        if (options.Sandbox is not null
+            && PiSecrets.Hold(command, AgentFolder, folder, state.Endpoints, environment) is ([_, ..] forwards, { } modelsJson))
+        {
+            state = state with { Forwards = forwards, Config = [modelsJson, .. state.Config.Where(c => c.Path != modelsJson.Path)] };
+        }
+
+        var session = await PiSession.StartAsync(options.Spec("pi", executable, arguments, environment, state), sink, cancellationToken)
             .ConfigureAwait(false);
         if (resumeMissing)
         {

@@ -50,7 +50,14 @@ public enum Placeholder
 }
 
 /// <param name="Path">Where the agent reads it, a path in the owner's home (inside one of <see cref="AgentState.Folders"/>).</param>
-public sealed record AgentConfig(string Path, Placeholder Placeholder);
+public sealed record AgentConfig(string Path, Placeholder Placeholder)
+{
+    /// <summary>
+    /// A file PocketCoder wrote in the data folder to stand for the owner's in a sandbox (pi's <c>models.json</c> with its keys as
+    /// placeholders and its base URLs the model endpoints: docs/security.md, "Secrets"), bound read-only in its place; null: the owner's.
+    /// </summary>
+    public string? Source { get; init; }
+}
 
 /// <summary>
 /// A sandboxed agent's home of PocketCoder's own: one per agent, persistent, under the data folder. Every state folder the

@@ -140,7 +140,7 @@ public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, 
         // so that no session widens what the next one lets it do.
         foreach (var config in state.Config.DistinctBy(c => c.Path))
         {
-            arguments.AddRange(["--ro-bind", OwnersConfig(config.Path) ?? StandIn(agentHome, config), config.Path]);
+            arguments.AddRange(["--ro-bind", config.Source ?? OwnersConfig(config.Path) ?? StandIn(agentHome, config), config.Path]);
         }
 
         // What PocketCoder gives it from the data folder hidden above (Gemini CLI's gate policy): in sight, and as it was written.

@@ -128,6 +128,12 @@ public sealed class PocketCoderOptions
     public IReadOnlyDictionary<string, string?> TerminalEnvironment { get; init; } = new Dictionary<string, string?>();
 
     /// <summary>
+    /// Variables the owner's registered agents (agents.json) see over the server's own environment, which they otherwise inherit.
+    /// Empty for a real server; an in-process test gives them what a real server's environment would hold (a key it holds outside).
+    /// </summary>
+    public IReadOnlyDictionary<string, string?> RegisteredAgentEnvironment { get; init; } = new Dictionary<string, string?>();
+
+    /// <summary>
     /// How many agent processes may run at once on this machine (<c>--max-agents</c>); sessions beyond it wait in line, never
     /// killed. Null: derived from the machine's memory (<see cref="Sessions.Running.AgentSlots.DefaultFor"/>). The owner may
     /// change it through the API (kept in the database, winning over this until cleared).

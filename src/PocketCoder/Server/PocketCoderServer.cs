@@ -238,7 +238,8 @@ public static class PocketCoderServer
         }
 
         // The owner's own ACP agents (agents.json in the data folder); a bad file stops the start with its reason.
-        foreach (var agent in AcpAgentsFile.Load(options.DataDirectory, [.. PocketCoderOptions.DefaultExecutables.Keys, .. options.AgentCommands.Keys]))
+        foreach (var agent in AcpAgentsFile.Load(options.DataDirectory, [.. PocketCoderOptions.DefaultExecutables.Keys, .. options.AgentCommands.Keys],
+            options.RegisteredAgentEnvironment))
         {
             yield return new AcpAdapter(agent);
         }

@@ -16,12 +16,14 @@ public sealed class AgentWorld : IAsyncDisposable
     private readonly TimeProvider? _clock;
     private readonly TimeSpan? _pauseWaitingAfter;
     private readonly IReadOnlyDictionary<string, string>? _networkHosts;
+    private readonly IReadOnlyDictionary<string, string?>? _registeredAgentEnvironment;
 
     private AgentWorld(string agent, Func<FakeModelServer, string, IReadOnlyDictionary<string, AgentCommand>> agents, TimeProvider? clock,
         TimeSpan? pauseWaitingAfter, FakeModelServer model, TestServer server, PairedClient phone, string repository, string home, string projectId,
-        IReadOnlyDictionary<string, string>? networkHosts = null)
+        IReadOnlyDictionary<string, string>? networkHosts = null, IReadOnlyDictionary<string, string?>? registeredAgentEnvironment = null)
     {
         _networkHosts = networkHosts;
+        _registeredAgentEnvironment = registeredAgentEnvironment;
         Agent = agent;
         _agents = agents;
         _clock = clock;
@@ -118,21 +120,24 @@ public sealed class AgentWorld : IAsyncDisposable
     /// <param name="prepareData">Writes into the data folder before the server starts (e.g. agents.json).</param>
     /// <param name="bubblewrap">The bubblewrap the server sandboxes agents with (one that does not work, say); bwrap from PATH when null.</param>
     /// <param name="networkHosts">Names the sandboxes' proxy connects to at the address given (the test's own servers on loopback).</param>
+    /// <param name="registeredAgentEnvironment">What the server's environment holds for the agents agents.json registers (a key it holds).</param>
     public static async Task<AgentWorld> StartAsync(string agent, Func<FakeModelServer, string, IReadOnlyDictionary<string, AgentCommand>> agents,
         TimeProvider? clock = null, Action<string, FakeModelServer, string>? prepareData = null, TimeSpan? pauseWaitingAfter = null, string? bubblewrap = null,
-        FakeAgent? fake = null, IReadOnlyDictionary<string, string>? networkHosts = null)
+        FakeAgent? fake = null, IReadOnlyDictionary<string, string>? networkHosts = null,
+        Func<FakeModelServer, string, IReadOnlyDictionary<string, string?>>? registeredAgentEnvironment = null)
     {
         var model = await FakeModelServer.StartAsync();
         var home = TempPaths.NewDirectory("pc-home");
         var data = TempPaths.NewDirectory("pc-data");
         prepareData?.Invoke(data, model, home);
+        var registered = registeredAgentEnvironment?.Invoke(model, home);
         var server = await TestServer.StartAsync(data, agents(model, home), clock, pauseWaitingAfter: pauseWaitingAfter, bubblewrap: bubblewrap,
-            fakeAgent: fake, networkHosts: networkHosts);
+            fakeAgent: fake, networkHosts: networkHosts, registeredAgentEnvironment: registered);
         var phone = await server.PairAsync();
         var repository = TempPaths.NewGitRepository();
         var project = await phone.Http.PostOkAsync("/api/projects", new { path = repository, name = "demo" });
         return new AgentWorld(agent, agents, clock, pauseWaitingAfter, model, server, phone, repository, home, project.GetProperty("id").GetString()!,
-            networkHosts) { Fake = fake };
+            networkHosts, registered) { Fake = fake };
     }
 
     /// <summary>This agent's own shell tool asked to run <paramref name="command"/> (each agent names it its own way).</summary>
@@ -187,7 +192,7 @@ public sealed class AgentWorld : IAsyncDisposable
         await Server.StopAsync();
         whileDown?.Invoke();
         Server = await TestServer.StartAsync(Server.DataDirectory, _agents(Model, Home), _clock, pauseWaitingAfter: _pauseWaitingAfter, fakeAgent: Fake,
-            networkHosts: _networkHosts);
+            networkHosts: _networkHosts, registeredAgentEnvironment: _registeredAgentEnvironment);
         var http = new HttpClient { BaseAddress = Server.BaseUrl, Timeout = TimeSpan.FromSeconds(60) };
         http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Phone.Token);
         Phone = Phone with { Http = http };

@@ -89,6 +89,37 @@ public sealed class HeldSecretsTests
         }
     }
 
+    private const string RealAcpKey = "sk-ant-api03-ACPSECRETb7Nk3Wd8Ux1Hc5Mv9Pq2Rs6Jt0Yg4Lz7Ef3Ai8ACPSECRETw2E3r4T5y6U7i8O9p0Q1-ZzYyXxAA";
+
+    /// <summary>
+    /// claude-agent-acp registered by the owner (agents.json), its key and base URL in the server's environment as an owner keeps
+    /// them, not in its launcher: it holds a placeholder, its base URL is the model endpoint, as Claude Code's are.
+    /// </summary>
+    [Fact]
+    public async Task ClaudeAgentAcp_KeyInTheServersEnvironment_SandboxHoldsOnlyAPlaceholder_TheModelGetsTheRealKey_AcrossThreeResumes()
+    {
+        await using var world = await AgentWorld.StartAsync(ClaudeAgentAcp.AgentId, (_, _) => new Dictionary<string, AgentCommand>(),
+            prepareData: ClaudeAgentAcp.RegisterKeyedByServer,
+            registeredAgentEnvironment: (model, _) => new Dictionary<string, string?>
+            {
+                ["ANTHROPIC_API_KEY"] = RealAcpKey, ["ANTHROPIC_BASE_URL"] = model.BaseUrl.ToString().TrimEnd('/'),
+                ["ANTHROPIC_AUTH_TOKEN"] = null, ["CLAUDE_CODE_OAUTH_TOKEN"] = null,
+            });
+        var (session, dump) = await DumpAsync(world);
+
+        AssertNothingReal(world, dump, "ACPSECRET");
+        Assert.Matches(@"ANTHROPIC_API_KEY=sk-ant-api03-[A-Za-z0-9]{20,}", dump);
+        Assert.Contains("ANTHROPIC_BASE_URL=http://127.0.0.1:", dump, StringComparison.Ordinal);
+        Assert.NotEmpty(world.Model.Requests);
+        Assert.All(world.Model.Requests, request => Assert.Equal(RealAcpKey, request.Credential));
+        Assert.Equal([$"ANTHROPIC_API_KEY → {world.Model.BaseUrl.Authority}"], await CredentialLinesAsync(world, session));
+        for (var restart = 1; restart <= 3; restart++)
+        {
+            await world.RestartServerAsync();
+            await AskAsync(world, session, restart, RealAcpKey);
+        }
+    }
+
     private const string RealAccess = "sk-ant-oat01-OAUTHSECRETq7Lk2Vd9Tz0Hb4Nw8Ms1Jf6Pc3Gy5Ra0Ue2Ko7Ii9OAUTHSECRETq1W2e3R4t5Y6u7I8o9P0-AbCdEfAA";
     private const string RealRefresh = "sk-ant-ort01-OAUTHSECRETa1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8s9T0OAUTHSECRETu1V2w3X4y5Z6-ZyXwVuAA";
     private const string RotatedAccess = "sk-ant-oat01-OAUTHSECRETm3N8b2V7c1X6z0L5k9J4h8G3f7D2s6A1ROTATEDq1p0O9i8U7y6T5r4E3w2Q1zZyYx-WvVuAA";
@@ -243,13 +274,15 @@ public sealed class HeldSecretsTests
     }
 
     /// <summary>
-    /// Qwen Code with an OpenAI-compatible login (<c>OPENAI_API_KEY</c>), and Copilot CLI with a provider of the owner's own
-    /// (<c>COPILOT_PROVIDER_API_KEY</c>), keyed by their environment and sending it as a bearer: the key a placeholder inside, the
-    /// base URL variable the model endpoint, the real key at the model.
+    /// Qwen Code with an OpenAI-compatible login (<c>OPENAI_API_KEY</c>), Copilot CLI with a provider of the owner's own
+    /// (<c>COPILOT_PROVIDER_API_KEY</c>), both sending it as a bearer, and Gemini CLI with a Gemini API key (<c>GEMINI_API_KEY</c>,
+    /// sent as <c>x-goog-api-key</c>), keyed by their environment: the key a placeholder inside, the base URL variable the model
+    /// endpoint, the real key at the model.
     /// </summary>
     [Theory]
     [InlineData("qwen", "OPENAI_API_KEY", "OPENAI_BASE_URL", "sk-ENVSECRETqwenR8s2Tt5Uv9Wx3Yz7Ab1Cd4Ef6Gh0Ij", "Bearer ")]
     [InlineData("copilot", "COPILOT_PROVIDER_API_KEY", "COPILOT_PROVIDER_BASE_URL", "sk-ENVSECRETcoplR8s2Tt5Uv9Wx3Yz7Ab1Cd4Ef6Gh0Ij", "Bearer ")]
+    [InlineData("gemini", "GEMINI_API_KEY", "GOOGLE_GEMINI_BASE_URL", "AIzaSyENVSECRETgemR8s2Tt5Uv9Wx3Yz7Ab1Cd4Ef", "")]
     public async Task QwenAndCopilot_KeyInTheirEnvironment_SandboxHoldsOnlyAPlaceholder_TheModelGetsTheRealKey(string agent, string variable,
         string baseUrl, string real, string scheme)
     {
@@ -266,6 +299,45 @@ public sealed class HeldSecretsTests
         Assert.NotEmpty(world.Model.Requests);
         Assert.All(world.Model.Requests, request => Assert.Equal(scheme + real, request.Credential));
         Assert.Equal([$"{variable} → {world.Model.BaseUrl.Authority}"], await CredentialLinesAsync(world, session));
+    }
+
+    private const string RealPiKey = "sk-PISECRETm4N9b3V8c2X7z1L6k0J5h9G4f8D3s7A2PISECRETq9W8e7R6t5Y4";
+
+    /// <summary>
+    /// pi with a provider of the owner's <c>models.json</c> whose <c>apiKey</c> is the key itself, or names a variable holding it
+    /// (pi reads both): the sandbox's models.json (the server's, read-only) and that variable hold a placeholder, the provider's
+    /// <c>baseUrl</c> is the model endpoint, the model gets the real key; the owner's models.json is left as it was.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Pi_KeyOfAProviderInItsModelsJson_SandboxHoldsOnlyAPlaceholder_TheModelGetsTheRealKey_AcrossThreeResumes(bool inAVariable)
+    {
+        var modelsJson = "";
+        await using var world = await AgentWorld.StartAsync("pi", (model, home) =>
+        {
+            var usual = AgentClis.Pi(model, home)["pi"];
+            modelsJson = Path.Combine(home, ".pi", "agent", "models.json");
+            File.WriteAllText(modelsJson, File.ReadAllText(modelsJson).Replace(@"""apiKey"":""fake-key""",
+                $@"""apiKey"":""{(inAVariable ? "FAKE_PI_KEY" : RealPiKey)}""", StringComparison.Ordinal));
+            var environment = new Dictionary<string, string?>(usual.Environment) { ["FAKE_PI_KEY"] = inAVariable ? RealPiKey : null };
+            return new Dictionary<string, AgentCommand> { ["pi"] = usual with { Environment = environment } };
+        });
+        var (session, dump) = await DumpAsync(world, "PI_CODING_AGENT_DIR=");
+
+        AssertNothingReal(world, dump, "PISECRET");
+        Assert.Contains(@"""baseUrl"":""http://127.0.0.1:", dump, StringComparison.Ordinal);
+        Assert.Matches(inAVariable ? "FAKE_PI_KEY=sk-[A-Za-z0-9]{20,}" : @"""apiKey"":""sk-[A-Za-z0-9]{20,}""", dump);
+        Assert.Contains(inAVariable ? @"""apiKey"":""FAKE_PI_KEY""" : RealPiKey, await File.ReadAllTextAsync(modelsJson), StringComparison.Ordinal);
+        Assert.NotEmpty(world.Model.Requests);
+        Assert.All(world.Model.Requests, request => Assert.Equal($"Bearer {RealPiKey}", request.Credential));
+        Assert.Equal([$"{(inAVariable ? "FAKE_PI_KEY" : "fake.apiKey (models.json)")} → {world.Model.BaseUrl.Authority}"],
+            await CredentialLinesAsync(world, session));
+        for (var restart = 1; restart <= 3; restart++)
+        {
+            await world.RestartServerAsync();
+            await AskAsync(world, session, restart, $"Bearer {RealPiKey}");
+        }
     }
 
     /// <summary>The command an allowed call runs: everything it can read, written into the project for the test to read.</summary>

@@ -15,17 +15,27 @@ public static class ClaudeAgentAcp
     public static string Script { get; } = Locate();
 
     /// <summary>Writes the launcher into <paramref name="home"/> and registers it in <paramref name="dataDirectory"/>.</summary>
-    public static void Register(string dataDirectory, FakeModelServer model, string home)
+    public static void Register(string dataDirectory, FakeModelServer model, string home) => Register(dataDirectory, model, home, launcherSetsModel: true);
+
+    /// <summary>
+    /// Registered as <see cref="Register(string, FakeModelServer, string)"/>, but the launcher leaves the model's base URL and key to the
+    /// environment the server gives it (where a real owner keeps them: the server's own), so that the server can hold the key.
+    /// </summary>
+    public static void RegisterKeyedByServer(string dataDirectory, FakeModelServer model, string home) =>
+        Register(dataDirectory, model, home, launcherSetsModel: false);
+
+    private static void Register(string dataDirectory, FakeModelServer model, string home, bool launcherSetsModel)
     {
+        var modelLines = launcherSetsModel
+            ? $"export ANTHROPIC_BASE_URL='{model.BaseUrl.ToString().TrimEnd('/')}'\nexport ANTHROPIC_API_KEY=fake-key\n"
+            : "";
         // Named after claude-agent-acp, so PocketCoder knows it runs Claude Code; the launcher moves HOME and sets the model's
         // base URL, so the registration says where the agent's state and its model are, as an owner with such a launcher would.
         var launcher = Path.Combine(home, "claude-agent-acp.sh");
         File.WriteAllText(launcher, $"""
             #!/bin/sh
             export HOME='{home}'
-            export ANTHROPIC_BASE_URL='{model.BaseUrl.ToString().TrimEnd('/')}'
-            export ANTHROPIC_API_KEY=fake-key
-            export CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1
+            {modelLines}export CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1
             export DISABLE_AUTOUPDATER=1
             # As root, Claude Code exits unless it is told it runs in a sandbox.
             export IS_SANDBOX=1

@@ -92,7 +92,8 @@ public sealed class TestServer : IAsyncDisposable
         FakeAgent? fakeAgent = null,
         IReadOnlyDictionary<string, string>? networkHosts = null,
         TlsCertificate? previewCertificate = null,
-        IReadOnlyList<string>? pushHosts = null)
+        IReadOnlyList<string>? pushHosts = null,
+        IReadOnlyDictionary<string, string?>? registeredAgentEnvironment = null)
     {
         var ownsData = dataDirectory is null;
         // Tests' push services and other machines are on loopback, which a push may reach only where the owner listed it.
@@ -109,6 +110,7 @@ public sealed class TestServer : IAsyncDisposable
                 liveApiDocument ? "the live API document" : null, listen == "http://127.0.0.1:0" ? null : "an address to listen on",
                 certificate is null && previewCertificate is null ? null : "a certificate", hub is null ? null : "a hub", acme is null ? null : "ACME",
                 bubblewrap is null ? null : "a bubblewrap", fakeAgent is null ? null : "a fake agent",
+                registeredAgentEnvironment is null ? null : "registered agents' variables",
             ];
             var given = string.Join(", ", inProcessOnly.OfType<string>());
             NoteStart(given.Length == 0 ? "binary" : $"in-process: {given}");
@@ -148,6 +150,7 @@ public sealed class TestServer : IAsyncDisposable
             PushHosts = pushHosts,
             // The home a phone browses for a project's folder: never the home of whoever runs the tests.
             OwnerHome = ownerHome ?? Directory.CreateDirectory(Path.Combine(dataDirectory, "owner-home")).FullName,
+            RegisteredAgentEnvironment = registeredAgentEnvironment ?? new Dictionary<string, string?>(),
         };
         // A fake agent is the only agent there is: no real one is started by mistake.
         var app = PocketCoderServer.Build(options, clock,

@@ -166,6 +166,28 @@ public static class ModelHosts
     }
 
     /// <summary>
+    /// Gemini CLI's key as a placeholder: <c>GEMINI_API_KEY</c> of its environment, for a Gemini API login (<c>selectedType</c>
+    /// <c>gemini-api-key</c>, or none, where a base URL makes it a "gateway" login sending the same key), sent as
+    /// <c>x-goog-api-key</c> (or a bearer); its base URL (<c>GOOGLE_GEMINI_BASE_URL</c>, which it reads for both) the one the owner
+    /// set (its environment or <c>~/.gemini/.env</c>, which never overrides a variable set) else the Gemini API's. Not for Vertex AI
+    /// or a Google login, whose credentials are a cloud's or an OAuth login's.
+    /// </summary>
+    public static IReadOnlyList<ModelForward> GeminiKey(Func<string, string?> setting, string geminiFolder, Dictionary<string, string?> environment)
+    {
+        const string url = "GOOGLE_GEMINI_BASE_URL";
+        var selected = String(ReadJson(Path.Combine(geminiFolder, "settings.json"))?["security"]?["auth"]?["selectedType"]);
+        if (selected is not (null or "gemini-api-key" or "gateway") || setting("GOOGLE_GENAI_USE_VERTEXAI") is "true" or "1"
+            || setting("GOOGLE_GENAI_USE_GCA") is "true")
+        {
+            return [];
+        }
+
+        var file = DotEnv(Path.Combine(geminiFolder, ".env"));
+        return ModelForward.OfVariables(name => name == url && setting(name) is not { Length: > 0 } ? file.GetValueOrDefault(name) : setting(name),
+            ["GEMINI_API_KEY"], url, "https://generativelanguage.googleapis.com", environment) is { } forward ? [forward] : [];
+    }
+
+    /// <summary>
     /// Qwen Code's key as a placeholder, for the OpenAI-compatible and Anthropic logins it takes from its environment
     /// (<c>OPENAI_API_KEY</c>/<c>OPENAI_BASE_URL</c>, <c>ANTHROPIC_API_KEY</c>/<c>ANTHROPIC_BASE_URL</c>: its <c>AUTH_ENV_MAPPINGS</c>),
     /// the base URL the owner set (its environment or <c>~/.qwen/.env</c>) else the provider's. Not when its settings name a key or

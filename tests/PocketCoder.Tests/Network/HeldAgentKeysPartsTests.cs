@@ -1,0 +1,138 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using PocketCoder.Agents.Acp;
+using PocketCoder.Agents.Pi;
+using PocketCoder.Agents.Processes;
+using PocketCoder.Agents.Processes.Network;
+using PocketCoder.Tests.Infrastructure;
+
+namespace PocketCoder.Tests.Network;
+
+/// <summary>
+/// The keys of Gemini CLI, pi and claude-agent-acp held outside the sandbox (docs/security.md, "Secrets"): which set-ups are held,
+/// where each is pointed, and what is left as it is (HeldSecretsTests runs the real CLIs).
+/// </summary>
+[Trait("Category", "Unit")]
+public sealed class HeldAgentKeysPartsTests
+{
+    private const string GeminiKey = "AIzaSyREAL0123456789abcdefghijklmnopqrs";
+
+    [Theory]
+    [InlineData("""{"security":{"auth":{"selectedType":"gemini-api-key"}}}""", null, true)]
+    [InlineData("{}", null, true)]
+    [InlineData("""{"security":{"auth":{"selectedType":"vertex-ai"}}}""", null, false)]
+    [InlineData("""{"security":{"auth":{"selectedType":"oauth-personal"}}}""", null, false)]
+    [InlineData("""{"security":{"auth":{"selectedType":"gemini-api-key"}}}""", "true", false)]
+    public void Gemini_AGeminiApiKey_IsAPlaceholder_UnlessItLogsInToVertexOrGoogle(string settings, string? vertex, bool held)
+    {
+        var gemini = TempPaths.NewDirectory("pc-gemini");
+        try
+        {
+            File.WriteAllText(Path.Combine(gemini, "settings.json"), settings);
+            // The owner's base URL in its .env: where the real key goes.
+            File.WriteAllText(Path.Combine(gemini, ".env"), "GOOGLE_GEMINI_BASE_URL=https://gateway.example.org/gemini\n");
+            var command = new AgentCommand("gemini", new Dictionary<string, string?>
+            {
+                ["GEMINI_API_KEY"] = GeminiKey, ["GOOGLE_GEMINI_BASE_URL"] = null, ["GOOGLE_GENAI_USE_VERTEXAI"] = vertex, ["GOOGLE_GENAI_USE_GCA"] = null,
+            });
+            var environment = new Dictionary<string, string?>();
+
+            var forwards = ModelHosts.GeminiKey(command.Setting, gemini, environment);
+
+            Assert.Equal(held, forwards.Count == 1);
+            Assert.Equal(held, environment.ContainsKey("GEMINI_API_KEY"));
+            if (held)
+            {
+                Assert.Equal(("GOOGLE_GEMINI_BASE_URL", new Uri("https://gateway.example.org/gemini")), (forwards[0].Variable, forwards[0].Upstream));
+                Assert.NotEqual(GeminiKey, environment["GEMINI_API_KEY"]);
+                Assert.Equal(GeminiKey, Assert.Single(forwards[0].Secrets).Real);
+            }
+        }
+        finally
+        {
+            TempPaths.Delete(gemini);
+        }
+    }
+
+    [Fact]
+    public void Pi_ProvidersKeys_ArePlaceholdersInTheSandboxesModelsJson_TheOwnersIsLeft_CommandsAndLoggedInProvidersStayAsTheyAre()
+    {
+        var home = TempPaths.NewDirectory("pc-pi");
+        var data = TempPaths.NewDirectory("pc-pi-data");
+        try
+        {
+            var owners = Path.Combine(home, "models.json");
+            var text = """
+                {"providers":{
+                  "literal":{"baseUrl":"https://one.example.org/v1","api":"openai-completions","apiKey":"sk-literal0123456789abcdefghij","models":[{"id":"m"}]},
+                  "variable":{"baseUrl":"https://two.example.org/v1","api":"anthropic-messages","apiKey":"TWO_KEY","models":[{"id":"m"}]},
+                  "command":{"baseUrl":"https://three.example.org/v1","apiKey":"!pass show key","models":[{"id":"m"}]},
+                  "loggedin":{"baseUrl":"https://four.example.org/v1","apiKey":"sk-loggedin0123456789abcdefgh","models":[{"id":"m"}]},
+                  "ownurl":{"baseUrl":"https://five.example.org/v1","apiKey":"sk-ownurl0123456789abcdefghij","models":[{"id":"m","baseUrl":"https://six.example.org"}]}
+                }}
+                """;
+            File.WriteAllText(owners, text);
+            File.WriteAllText(Path.Combine(home, "auth.json"), """{"loggedin":{"type":"api_key","key":"sk-other"}}""");
+            var command = new AgentCommand("pi", new Dictionary<string, string?> { ["TWO_KEY"] = "sk-variable0123456789abcdefghij" });
+            var environment = new Dictionary<string, string?>();
+
+            var (forwards, config) = PiSecrets.Hold(command, home, data, [], environment);
+
+            Assert.Equal(["https://one.example.org/v1", "https://two.example.org/v1"], forwards.Select(f => f.Upstream.ToString()));
+            Assert.Equal(["literal.apiKey (models.json)", "TWO_KEY"], forwards.Select(f => f.Secrets.Single().Name));
+            Assert.Equal(owners, config!.Path);
+            Assert.Equal(text, File.ReadAllText(owners));
+            var sandboxes = JsonNode.Parse(File.ReadAllText(config.Source!))!["providers"]!;
+            Assert.Equal(forwards[0].Secrets[0].Placeholder, sandboxes["literal"]!["apiKey"]!.GetValue<string>());
+            Assert.Equal(EgressLayout.ForwardUrl([], forwards, 0), sandboxes["literal"]!["baseUrl"]!.GetValue<string>());
+            Assert.Equal(EgressLayout.ForwardUrl([], forwards, 1), sandboxes["variable"]!["baseUrl"]!.GetValue<string>());
+            Assert.Equal("TWO_KEY", sandboxes["variable"]!["apiKey"]!.GetValue<string>());
+            Assert.Equal(forwards[1].Secrets[0].Placeholder, environment["TWO_KEY"]);
+            Assert.Single(environment);
+            foreach (var kept in new[] { "command", "loggedin", "ownurl" })
+            {
+                Assert.Equal(JsonNode.Parse(text)!["providers"]![kept]!.ToJsonString(), sandboxes[kept]!.ToJsonString());
+            }
+        }
+        finally
+        {
+            TempPaths.Delete(home);
+            TempPaths.Delete(data);
+        }
+    }
+
+    [Theory]
+    [InlineData("sk-ant-api03-real0123456789abcdefghijklmnop", true)]
+    [InlineData(null, false)]
+    public void ClaudeAgentAcp_AKeyInTheServersEnvironment_IsHeldAsClaudeCodes_AndTheSubscriptionLoginStaysOut(string? key, bool held)
+    {
+        var home = TempPaths.NewDirectory("pc-acp");
+        try
+        {
+            var environment = new Dictionary<string, string?>
+            {
+                ["HOME"] = home, ["ANTHROPIC_API_KEY"] = key, ["ANTHROPIC_AUTH_TOKEN"] = null, ["CLAUDE_CODE_OAUTH_TOKEN"] = null,
+                ["ANTHROPIC_BASE_URL"] = "https://gateway.example.org/anthropic", ["CLAUDE_CONFIG_DIR"] = null,
+            };
+            var entry = JsonElement.Parse("""[{"id":"claude-acp","command":"claude-agent-acp"}]""");
+            var agent = Assert.Single(AcpAgentsFile.Parse(entry, "agents.json", [], environment));
+            var agentEnvironment = new Dictionary<string, string?>();
+
+            var forwards = agent.HoldSecrets!(agent.Command, agentEnvironment);
+
+            Assert.Equal(held, forwards.Count == 1);
+            Assert.Equal(held, agentEnvironment.ContainsKey("ANTHROPIC_API_KEY"));
+            // Logged in by its key, it needs no copy of the owner's subscription login (a refresh token).
+            Assert.Equal(held, agent.State.Logins.Count == 0);
+            if (held)
+            {
+                Assert.Equal(("ANTHROPIC_BASE_URL", new Uri("https://gateway.example.org/anthropic")), (forwards[0].Variable, forwards[0].Upstream));
+                Assert.NotEqual(key, agentEnvironment["ANTHROPIC_API_KEY"]);
+            }
+        }
+        finally
+        {
+            TempPaths.Delete(home);
+        }
+    }
+}
