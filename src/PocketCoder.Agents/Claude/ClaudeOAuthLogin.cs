@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using PocketCoder.Agents.Processes;
@@ -28,62 +27,26 @@ public sealed class ClaudeOAuthLogin : HeldOAuthLogin
     /// <summary>The sandbox's <c>expiresAt</c>: 2100-01-01, so Claude never thinks its token near its end.</summary>
     public const long FarExpiresAt = 4_102_444_800_000;
 
-    private static readonly ConcurrentDictionary<(string File, Uri TokenUrl), ClaudeOAuthLogin> Logins = new();
+    private static readonly LoginLayout Layout = new(".credentials.json", "claudeAiOauth", "accessToken", "refreshToken");
 
     internal ClaudeOAuthLogin(string file, Uri tokenUrl, TimeProvider time, HttpClient http, string access, string refresh)
-        : base(file, tokenUrl, time, http)
+        : base(file, tokenUrl, time, http, Layout, Placeholders.For(access, Layout.Seed(Layout.Access, file)), refresh)
     {
-        // Made once from the first tokens seen, with a seed that is not the token: every session of this server holds the same
-        // placeholders whatever refreshes happen meanwhile, so a Claude that reads its file again finds what its endpoint knows.
-        AccessPlaceholder = Placeholders.For(access, "claudeAiOauth.accessToken:" + file);
-        RefreshPlaceholder = refresh.Length == 0 ? "" : Placeholders.For(refresh, "claudeAiOauth.refreshToken:" + file);
     }
-
-    public string AccessPlaceholder { get; }
-
-    public string RefreshPlaceholder { get; }
 
     protected override string Name => "Claude's login";
 
     protected override string LoginCommand => "claude";
 
     /// <summary>The login of the owner's file <paramref name="file"/>, one per file while the server runs; null when it holds no subscription login.</summary>
-    public static ClaudeOAuthLogin? Of(string file, Uri tokenUrl)
+    public static ClaudeOAuthLogin? Of(string file, Uri tokenUrl) => Held(file, tokenUrl, OwnTokens,
+        (path, url, tokens) => new ClaudeOAuthLogin(path, url, TimeProvider.System, SharedHttp, tokens.Access, tokens.Refresh));
+
+    /// <summary>Claude's <c>expiresAt</c> <see cref="FarExpiresAt"/>; the rest (scopes, subscription) as it is.</summary>
+    protected override void FinishCopy(JsonObject owners, JsonObject login)
     {
-        if (OwnTokens(Read(file)) is not { } tokens)
-        {
-            return null;
-        }
-
-        return Logins.GetOrAdd((Path.GetFullPath(file), tokenUrl),
-            key => new ClaudeOAuthLogin(key.File, key.TokenUrl, TimeProvider.System, SharedHttp, tokens.Access, tokens.Refresh));
-    }
-
-    /// <summary>The secret the model endpoint puts in: the access token, read afresh (and refreshed) for each request.</summary>
-    public HeldSecret Secret(string real) => new HeldSecret("claudeAiOauth.accessToken (.credentials.json)", real, AccessPlaceholder) { Live = this };
-
-    /// <summary>
-    /// What the sandboxed Claude's <c>.credentials.json</c> holds: the owner's file with its tokens placeholders and its
-    /// <c>expiresAt</c> <see cref="FarExpiresAt"/>; the rest (scopes, subscription) as it is. Null when the owner's file has no login.
-    /// </summary>
-    public string? SandboxCopy(out string? realAccess)
-    {
-        realAccess = null;
-        if (Read(File) is not { } owners || Tokens(owners) is not { } tokens || owners["claudeAiOauth"] is not JsonObject oauth)
-        {
-            return null;
-        }
-
-        realAccess = tokens.Access;
-        oauth["accessToken"] = AccessPlaceholder;
-        if (tokens.Refresh.Length > 0)
-        {
-            oauth["refreshToken"] = RefreshPlaceholder;
-        }
-
-        oauth["expiresAt"] = FarExpiresAt;
-        oauth.Remove("refreshTokenExpiresAt");
-        return owners.ToJsonString();
+        login["expiresAt"] = FarExpiresAt;
+        login.Remove("refreshTokenExpiresAt");
     }
 
     /// <summary>As Claude refreshes: a JSON body with its client and scopes.</summary>

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -34,69 +33,36 @@ public sealed class CodexChatGptLogin : HeldOAuthLogin
     /// <summary>The sandbox's access token's <c>exp</c> (2100-01-01) and <c>last_refresh</c>: Codex never thinks it near its end.</summary>
     public const long FarExpires = 4_102_444_800;
 
-    private static readonly ConcurrentDictionary<(string File, Uri TokenUrl), CodexChatGptLogin> Logins = new();
+    private static readonly LoginLayout Layout = new("auth.json", "tokens", "access_token", "refresh_token");
 
     internal CodexChatGptLogin(string file, Uri tokenUrl, TimeProvider time, HttpClient http, string access, string refresh)
-        : base(file, tokenUrl, time, http)
+        : base(file, tokenUrl, time, http, Layout, Jwt(access, Layout.Seed(Layout.Access, file), FarExpires), refresh)
     {
-        // Made once from the first tokens seen, with seeds that are not the tokens: every session of this server run holds the same
-        // placeholders whatever refreshes happen meanwhile.
-        AccessPlaceholder = Jwt(access, "tokens.access_token:" + file, FarExpires);
-        RefreshPlaceholder = refresh.Length == 0 ? "" : Placeholders.For(refresh, "tokens.refresh_token:" + file);
     }
-
-    public string AccessPlaceholder { get; }
-
-    public string RefreshPlaceholder { get; }
 
     protected override string Name => "Codex's ChatGPT login";
 
     protected override string LoginCommand => "codex login";
 
     /// <summary>The login of the owner's file <paramref name="file"/>, one per file while the server runs; null when it holds no ChatGPT login.</summary>
-    public static CodexChatGptLogin? Of(string file, Uri tokenUrl)
-    {
-        if (OwnTokens(Read(file)) is not { } tokens)
-        {
-            return null;
-        }
-
-        return Logins.GetOrAdd((Path.GetFullPath(file), tokenUrl),
-            key => new CodexChatGptLogin(key.File, key.TokenUrl, TimeProvider.System, SharedHttp, tokens.Access, tokens.Refresh));
-    }
-
-    /// <summary>The secret the model endpoint puts in: the access token, read afresh (and refreshed) for each request.</summary>
-    public HeldSecret Secret(string real) => new HeldSecret("tokens.access_token (auth.json)", real, AccessPlaceholder) { Live = this };
+    public static CodexChatGptLogin? Of(string file, Uri tokenUrl) => Held(file, tokenUrl, OwnTokens,
+        (path, url, tokens) => new CodexChatGptLogin(path, url, TimeProvider.System, SharedHttp, tokens.Access, tokens.Refresh));
 
     /// <summary>
-    /// What the sandboxed Codex's <c>auth.json</c> holds: the owner's with its tokens placeholders (the id token's claims kept: Codex
-    /// reads its account and plan there), <c>last_refresh</c> in 2100 and no API key. Null when the owner's file has no ChatGPT login.
+    /// Codex's copy: the id token's claims kept (Codex reads its account and plan there) under a placeholder signature,
+    /// <c>last_refresh</c> in 2100 and no API key.
     /// </summary>
-    public string? SandboxCopy(out string? realAccess)
+    protected override void FinishCopy(JsonObject owners, JsonObject login)
     {
-        realAccess = null;
-        if (Read(File) is not { } owners || Tokens(owners) is not { } tokens || owners["tokens"] is not JsonObject held)
+        if (Text(login["id_token"]) is { Length: > 0 } id)
         {
-            return null;
-        }
-
-        realAccess = tokens.Access;
-        held["access_token"] = AccessPlaceholder;
-        if (tokens.Refresh.Length > 0)
-        {
-            held["refresh_token"] = RefreshPlaceholder;
-        }
-
-        if (Text(held["id_token"]) is { Length: > 0 } id)
-        {
-            held["id_token"] = Jwt(id, "tokens.id_token:" + File, null);
+            login["id_token"] = Jwt(id, Layout.Seed("id_token", File), null);
         }
 
         owners["last_refresh"] = DateTimeOffset.FromUnixTimeSeconds(FarExpires).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
         // A key the login exchanged its id token for is the owner's too, and the session needs none: its model is the login's.
         owners.Remove("OPENAI_API_KEY");
         owners["auth_mode"] = "chatgpt";
-        return owners.ToJsonString();
     }
 
     /// <summary>As Codex refreshes: a JSON body with its client.</summary>

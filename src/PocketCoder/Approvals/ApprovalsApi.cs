@@ -121,7 +121,7 @@ public static class ApprovalsApi
     public const int MaxBatch = 50;
 
     public static IServiceCollection AddApprovals(this IServiceCollection services) =>
-        services.AddSingleton<Rules>().AddSingleton<ApprovalStore>().AddSingleton<Gatekeeper>();
+        services.AddSingleton<Rules>().AddSingleton<ProjectPolicies>().AddSingleton<ApprovalStore>().AddSingleton<Gatekeeper>();
 
     public static void MapApprovals(this IEndpointRouteBuilder api)
     {

@@ -38,9 +38,7 @@ public sealed class Gatekeeper(
     EventLog events,
     Ledger.LedgerStore ledger,
     ApprovalStore store,
-    Rules rules,
-    TeamPolicies policies,
-    Budgets budgets,
+    ProjectPolicies policies,
     Authority authority,
     TimeProvider clock,
     ILogger<Gatekeeper> logger)
@@ -72,9 +70,9 @@ public sealed class Gatekeeper(
             return new PermissionDecision(true) { ApprovalId = grant.ApprovalId };
         }
 
-        var team = policies.For(context.Project.Id);
+        var team = policies.Teams.For(context.Project.Id);
         var turnBy = context.TurnBy is null ? null : authority.Who(context.TurnBy, context.Project.Id);
-        var verdict = GateVerdict.Of(request, context.Mode, rules.List(context.Project.Id), store.GrantedTools(context.SessionId), context.Project.Path, team, turnBy);
+        var verdict = GateVerdict.Of(request, context.Mode, policies.Rules.List(context.Project.Id), store.GrantedTools(context.SessionId), context.Project.Path, team, turnBy);
         if (verdict.Outcome != Outcome.Ask)
         {
             return ByPolicy(context, request, verdict);
@@ -100,16 +98,16 @@ public sealed class Gatekeeper(
     public async Task<PermissionDecision> HoldOnBudgetAsync(GateContext context, BudgetHold holds, string toolCallId, Action onAsking,
         CancellationToken cancellationToken)
     {
-        if (budgets.Reached(context.Project.Id, context.SessionId) is not { } spent)
+        if (policies.Budgets.Reached(context.Project.Id, context.SessionId) is not { } spent)
         {
             return new PermissionDecision(true);
         }
 
-        var ask = budgets.Ask(context.Project.Id, spent, holds);
+        var ask = policies.Budgets.Ask(context.Project.Id, spent, holds);
         var approval = new Approval(
             Guid.NewGuid().ToString("N"), context.SessionId, context.Project.Id, toolCallId, holds.Tool ?? "", ApprovalKinds.Budget,
             Budgets.Title(spent), JsonSerializer.Serialize(ask, Server.WireJson.Default.BudgetAsk), null, "*", ApprovalStatuses.Pending,
-            clock.GetUtcNow(), null, null, null, null, null, false, RiskClasses.Budget, policies.For(context.Project.Id).LeastToDecide(RiskClasses.Budget).ToWire(), 1);
+            clock.GetUtcNow(), null, null, null, null, null, false, RiskClasses.Budget, policies.Teams.For(context.Project.Id).LeastToDecide(RiskClasses.Budget).ToWire(), 1);
         return await AskAsync(context, approval, null, onAsking, cancellationToken).ConfigureAwait(false);
     }
 
@@ -225,7 +223,7 @@ public sealed class Gatekeeper(
                 $"No decision within {seconds} seconds: denied by the project's approval timeout.", null, Actor.Timeout, out _)));
         }
 
-        if (policies.For(context.Project.Id).EscalateAfterSeconds is { } escalate && approval.DeciderRole != Roles.Owner)
+        if (policies.Teams.For(context.Project.Id).EscalateAfterSeconds is { } escalate && approval.DeciderRole != Roles.Owner)
         {
             pending.After(TimeSpan.FromSeconds(escalate), () => Safely(approval.Id, () => Escalate(approval, escalate)));
         }
@@ -472,7 +470,7 @@ public sealed class Gatekeeper(
         {
             // A connection's rule is the kind word with its host (network files.example.org:443), as the rules screen writes them.
             var rule = ask.AlwaysRule(decided);
-            rules.Add(write, decided.ProjectId, rule.Tool, rule.Pattern, RuleActions.Allow, ask.Actor);
+            policies.Rules.Add(write, decided.ProjectId, rule.Tool, rule.Pattern, RuleActions.Allow, ask.Actor);
         }
 
         ledger.Append(write, ask.Actor.Name, "approval.decided", decided.Id, new JsonObject
@@ -491,7 +489,7 @@ public sealed class Gatekeeper(
         if (ask.Allows && decided.Kind == ApprovalKinds.Budget)
         {
             // After the decision's own entry, so the ledger reads "decided, then raised". (A budget is only ever allowed once.)
-            budgets.Raise(write, decided, ask.Actor);
+            policies.Budgets.Raise(write, decided, ask.Actor);
         }
 
         // An edited call runs as edited: its title (what the tool row shows) is the edit's, in the agent's own words.

@@ -59,7 +59,6 @@ public sealed class Rewinds(
     Database database,
     SessionStore sessions,
     SessionManager manager,
-    Projects.ProjectStore projects,
     AgentRegistry agents,
     SessionHistory history,
     Ledger.LedgerStore ledger,
@@ -79,7 +78,7 @@ public sealed class Rewinds(
         ?? throw ApiProblem.Conflict(ErrorCodes.AgentUnavailable, $"{session.Agent} is not an agent this server knows any more.");
 
     /// <summary>Where the session's files are: its worktree, or the project's folder.</summary>
-    internal string FolderOf(Session session) => worktrees.WorkingDirectory(session.Id, projects.Get(session.ProjectId));
+    internal string FolderOf(Session session) => worktrees.WorkingDirectory(session.Id, session.ProjectId);
 
     internal Task<T> ExclusivelyAsync<T>(Func<Task<T>> work, CancellationToken cancellationToken) => _rewinding.RunAsync(work, cancellationToken);
 
@@ -90,9 +89,7 @@ public sealed class Rewinds(
         manager.EnsureMaySteer(sessionId, actor);
         EnsureNotCarriedOn(sessionId);
         var session = sessions.Get(sessionId);
-        var project = projects.Get(session.ProjectId);
-        var adapter = agents.Find(session.Agent)
-            ?? throw ApiProblem.Conflict(ErrorCodes.AgentUnavailable, $"{session.Agent} is not an agent this server knows any more.");
+        var adapter = AdapterOf(session);
         var points = Points(session.Id);
         var target = Target(session.Id, points, turn);
         if (manager.IsWorking(session.Id))
@@ -102,7 +99,7 @@ public sealed class Rewinds(
         }
 
         await manager.TurnReviewsSettledAsync(session.Id, cancellationToken);
-        var plan = await PlanAsync(worktrees.WorkingDirectory(session.Id, project), Points(session.Id), target, cancellationToken);
+        var plan = await PlanAsync(FolderOf(session), Points(session.Id), target, cancellationToken);
         var (files, others) = plan.Split();
         return new RewindPreview(turn, files, others, Conversation(ForkOf(adapter, session, points, turn), turn), UndoHours);
     }
@@ -123,10 +120,8 @@ public sealed class Rewinds(
         {
             EnsureNotCarriedOn(sessionId);
             var session = sessions.Get(sessionId);
-            var project = projects.Get(session.ProjectId);
-            var adapter = agents.Find(session.Agent)
-                ?? throw ApiProblem.Conflict(ErrorCodes.AgentUnavailable, $"{session.Agent} is not an agent this server knows any more.");
-            var folder = worktrees.WorkingDirectory(session.Id, project);
+            var adapter = AdapterOf(session);
+            var folder = FolderOf(session);
             var target = Target(session.Id, Points(session.Id), turn);
             if (manager.IsWorking(session.Id))
             {
@@ -199,13 +194,11 @@ public sealed class Rewinds(
     {
         manager.EnsureMaySteer(sessionId, actor);
         var session = sessions.Get(sessionId);
-        var project = projects.Get(session.ProjectId);
-        var adapter = agents.Find(session.Agent)
-            ?? throw ApiProblem.Conflict(ErrorCodes.AgentUnavailable, $"{session.Agent} is not an agent this server knows any more.");
+        var adapter = AdapterOf(session);
         var points = Points(session.Id);
         var target = points.FirstOrDefault(p => p.Turn == turn) ?? throw ApiProblem.NotFound(ErrorCodes.TurnNotFound,
             $"Session {session.Id} has no turn {turn} to fork from (turns are counted from 1; a project that is not a git repository has none).");
-        if (!await snapshots.ExistAsync(worktrees.WorkingDirectory(session.Id, project), [target.Before], cancellationToken))
+        if (!await snapshots.ExistAsync(FolderOf(session), [target.Before], cancellationToken))
         {
             throw ApiProblem.NotFound(ErrorCodes.TurnNotFound,
                 $"Turn {turn}'s opening snapshot is gone from the repository (git gc removes unreferenced trees after a while): there is nothing to fork from.");

@@ -15,10 +15,9 @@ public sealed record CreateSessionRequest(
     string? Agent,
     [property: StringLength(SessionsApi.MaxMessageLength, ErrorMessage = "'prompt' is at most {1} characters.")]
     string? Prompt,
-    [property: StringLength(100, MinimumLength = 1, ErrorMessage = SessionsApi.ModelMessage)]
-    [property: RegularExpression(SessionsApi.ModelPattern, ErrorMessage = SessionsApi.ModelMessage)]
+    [property: SessionModel]
     string? Model,
-    [property: AllowedValues(SessionModes.Ask, SessionModes.Plan, SessionModes.AcceptEdits, SessionModes.Trusted, null, ErrorMessage = SessionsApi.ModeMessage)]
+    [property: SessionMode]
     string? Mode,
     IReadOnlyList<AttachmentRequest>? Attachments = null,
     bool? Worktree = null,

@@ -160,18 +160,12 @@ public static class DecisionRights
             : Right.Yes;
     }
 
-    private static Right Mode(Decider who, string mode, TeamPolicy policy)
-    {
-        if (Below(who, Role.Operator, "start or steer sessions") is { } refused)
-        {
-            return refused;
-        }
-
-        return Unasked(mode, [], policy).FirstOrDefault(risk => !policy.AllowsAlone(who.Role, risk)) is { } beyond
+    private static Right Mode(Decider who, string mode, TeamPolicy policy) =>
+        Below(who, Role.Operator, "start or steer sessions")
+        ?? (NotAloneUnasked(who, mode, [], policy) is { } beyond
             ? Right.No(StatusCodes.Status403Forbidden, ErrorCodes.ModeNotAllowed,
                 $"A {mode} session allows {beyond} calls unasked, which {who.Name}, {Article(who.Role)} {who.Role.ToWire()}, could not allow alone in this project ({policy.LeastToDecide(beyond).AndAbove()} can): choose ask or plan.")
-            : Right.Yes;
-    }
+            : Right.Yes);
 
     private static Right SteerRight(Decider who, Steer steer, TeamPolicy policy)
     {
@@ -180,8 +174,7 @@ public static class DecisionRights
             return refused;
         }
 
-        var unasked = Unasked(steer.Mode, steer.GrantedRisks, policy);
-        if (unasked.FirstOrDefault(risk => !policy.AllowsAlone(who.Role, risk)) is not { } beyond)
+        if (NotAloneUnasked(who, steer.Mode, steer.GrantedRisks, policy) is not { } beyond)
         {
             return Right.Yes;
         }
@@ -236,18 +229,16 @@ public static class DecisionRights
             : Right.Yes;
     }
 
-    private static Right Write(Decider who, WriteFile write, TeamPolicy policy)
-    {
-        if (Below(who, Role.Operator, "change files") is { } refused)
-        {
-            return refused;
-        }
-
-        return write.Protected && !policy.AllowsAlone(who.Role, RiskClasses.Protected)
+    private static Right Write(Decider who, WriteFile write, TeamPolicy policy) =>
+        Below(who, Role.Operator, "change files")
+        ?? (write.Protected && !policy.AllowsAlone(who.Role, RiskClasses.Protected)
             ? Right.Forbidden("This file is git, agent or CI configuration (or leads there), which changes what runs next: only those who may allow "
                 + $"such an edit alone may change it in this project ({policy.LeastToDecide(RiskClasses.Protected).AndAbove()}); {Is(who)}.")
-            : Right.Yes;
-    }
+            : Right.Yes);
+
+    /// <summary>The first risk a session would run unasked (by its mode and grants) that <paramref name="who"/> could not allow alone.</summary>
+    private static string? NotAloneUnasked(Decider who, string mode, IEnumerable<string> granted, TeamPolicy policy) =>
+        Unasked(mode, granted, policy).FirstOrDefault(risk => !policy.AllowsAlone(who.Role, risk));
 
     /// <summary>A refusal for someone below <paramref name="least"/>, who may not <paramref name="what"/>; null for anyone else.</summary>
     private static Right? Below(Decider who, Role least, string what) =>

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -41,10 +42,24 @@ public abstract class HeldOAuthLogin : ILiveSecret
 
     private static readonly TimeSpan RetryAfter = TimeSpan.FromMinutes(1);
 
-    protected HeldOAuthLogin(string file, Uri endpoint, TimeProvider time, HttpClient http)
+    private static readonly ConcurrentDictionary<(Type Kind, string File, Uri TokenUrl), HeldOAuthLogin> Logins = new();
+
+    private readonly LoginLayout _layout;
+
+    /// <param name="accessPlaceholder">What the sandbox's copy holds for the access token (of its shape: the agent may read it).</param>
+    /// <param name="refresh">The refresh token first seen.</param>
+    protected HeldOAuthLogin(string file, Uri endpoint, TimeProvider time, HttpClient http, LoginLayout layout, string accessPlaceholder, string refresh)
     {
-        (File, Endpoint, Time, _http) = (file, endpoint, time, http);
+        (File, Endpoint, Time, _http, _layout) = (file, endpoint, time, http, layout);
+        // Made once from the first tokens seen, with seeds that are not the tokens: every session of this server run holds the same
+        // placeholders whatever refreshes happen meanwhile, so an agent that reads its file again finds what its endpoint knows.
+        AccessPlaceholder = accessPlaceholder;
+        RefreshPlaceholder = refresh.Length == 0 ? "" : Placeholders.For(refresh, layout.Seed(layout.Refresh, file));
     }
+
+    public string AccessPlaceholder { get; }
+
+    public string RefreshPlaceholder { get; }
 
     /// <summary>The owner's login file: where the real login is, read and written by the server only.</summary>
     public string File { get; }
@@ -60,6 +75,45 @@ public abstract class HeldOAuthLogin : ILiveSecret
     /// <summary>The command that logs in again ("claude", "codex login").</summary>
     protected abstract string LoginCommand { get; }
 
+    /// <summary>The secret the model endpoint puts in: the access token, read afresh (and refreshed) for each request.</summary>
+    public HeldSecret Secret(string real) => new($"{_layout.Section}.{_layout.Access} ({_layout.FileName})", real, AccessPlaceholder) { Live = this };
+
+    /// <summary>
+    /// What the sandboxed agent's login file holds: the owner's with its tokens placeholders, then as <see cref="FinishCopy"/> leaves
+    /// it. Null when the owner's file has no login; <paramref name="realAccess"/> is the access token the copy stands in for.
+    /// </summary>
+    public string? SandboxCopy(out string? realAccess)
+    {
+        realAccess = null;
+        if (Read(File) is not { } owners || Tokens(owners) is not { } tokens || owners[_layout.Section] is not JsonObject login)
+        {
+            return null;
+        }
+
+        realAccess = tokens.Access;
+        login[_layout.Access] = AccessPlaceholder;
+        if (tokens.Refresh.Length > 0)
+        {
+            login[_layout.Refresh] = RefreshPlaceholder;
+        }
+
+        FinishCopy(owners, login);
+        return owners.ToJsonString();
+    }
+
+    /// <summary>The rest of the sandbox's copy (<paramref name="login"/> is its token section): whatever keeps the agent from refreshing.</summary>
+    protected abstract void FinishCopy(JsonObject owners, JsonObject login);
+
+    /// <summary>
+    /// The <typeparamref name="TLogin"/> of the owner's file <paramref name="file"/>, one per file while the server runs (so one
+    /// refresh at a time, and the same placeholders in every session); null when the file holds no such login.
+    /// </summary>
+    protected static TLogin? Held<TLogin>(string file, Uri tokenUrl, Func<JsonObject?, LoginTokens?> tokens, Func<string, Uri, LoginTokens, TLogin> make)
+        where TLogin : HeldOAuthLogin =>
+        tokens(Read(file)) is { } first
+            ? (TLogin)Logins.GetOrAdd((typeof(TLogin), Path.GetFullPath(file), tokenUrl), key => make(key.File, key.TokenUrl, first))
+            : null;
+
     /// <summary>The tokens a login file holds, or null when it holds no such login.</summary>
     protected abstract LoginTokens? Tokens(JsonObject? file);
 
@@ -68,6 +122,13 @@ public abstract class HeldOAuthLogin : ILiveSecret
 
     /// <summary>Puts what the token endpoint answered (<paramref name="answer"/>, its access token checked) into the owner's file.</summary>
     protected abstract void Rotate(JsonObject owners, JsonObject answer);
+
+    /// <summary>Where a login file (<paramref name="FileName"/>) keeps its tokens: <c>{ Section: { Access, Refresh } }</c>.</summary>
+    protected sealed record LoginLayout(string FileName, string Section, string Access, string Refresh)
+    {
+        /// <summary>A placeholder's seed for the token under <paramref name="key"/> of the login in <paramref name="file"/>: not the token.</summary>
+        public string Seed(string key, string file) => $"{Section}.{key}:{file}";
+    }
 
     /// <param name="ExpiresAt">When the access token ends (or must be refreshed by); null: unknown, so it is refreshed.</param>
     /// <param name="Client">The OAuth client the login names, if any.</param>

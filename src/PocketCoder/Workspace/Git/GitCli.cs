@@ -218,6 +218,38 @@ public sealed class GitCli(GitLocations locations)
         return result;
     }
 
+    /// <summary>
+    /// Who a commit in <paramref name="repository"/> would be by: the environment overrides configuration, as it does for git
+    /// commit itself. Either part is null where git has none (it would guess root@hostname).
+    /// </summary>
+    public async Task<GitIdentity> IdentityAsync(string repository, CancellationToken cancellationToken)
+    {
+        async Task<string?> Read(string key, string variable)
+        {
+            if (System.Environment.GetEnvironmentVariable(variable) is { Length: > 0 } fromEnvironment)
+            {
+                return fromEnvironment;
+            }
+
+            var result = await RunAsync(repository, ["config", "--get", key], cancellationToken);
+            return result.ExitCode == 0 && result.Stdout.Trim() is { Length: > 0 } value ? value : null;
+        }
+
+        return new GitIdentity(await Read("user.name", "GIT_AUTHOR_NAME"), await Read("user.email", "GIT_AUTHOR_EMAIL"));
+    }
+
+    /// <summary>Refuses, before git is asked to, a commit git would make as an identity it guessed.</summary>
+    /// <exception cref="ApiProblem"><c>GIT_IDENTITY_MISSING</c> (409), with <paramref name="what"/> said of what to do.</exception>
+    public async Task RequireIdentityAsync(string repository, string what, CancellationToken cancellationToken)
+    {
+        var identity = await IdentityAsync(repository, cancellationToken);
+        if (identity.Name is null || identity.Email is null)
+        {
+            throw ApiProblem.Conflict(ErrorCodes.GitIdentityMissing,
+                $"git has no author identity for this project (user.name and user.email): {what}");
+        }
+    }
+
     public static ApiProblem Failed(string verb, ProcessResult result)
     {
         var said = (result.Stderr.Trim() + "\n" + result.Stdout.Trim()).Trim();

@@ -134,13 +134,8 @@ public sealed class GitWorkspace(Projects.ProjectStore projects, WorkspaceRoots 
         var project = roots.Get(projectId, session);
         // Checked first, so the owner gets an answer they can act on instead of git's advice to edit a global file, and no
         // commit is ever made as an identity git guessed (root@hostname).
-        var identity = await IdentityAsync(project, cancellationToken);
-        if (identity.Name is null || identity.Email is null)
-        {
-            throw ApiProblem.Conflict(ErrorCodes.GitIdentityMissing,
-                "git has no author identity for this project (user.name and user.email): give it a name and an email for this " +
-                "project, or run `git config --global user.name …` and `git config --global user.email …` on the machine.");
-        }
+        await git.RequireIdentityAsync(project.Path, "give it a name and an email for this project, or run " +
+            "`git config --global user.name …` and `git config --global user.email …` on the machine.", cancellationToken);
 
         // --message=<text> is one argument: a message that starts with '-' stays a message.
         var result = await git.RunAsync(project.Path, ["commit", "--no-edit", "--message=" + request.Message], cancellationToken);
@@ -163,7 +158,7 @@ public sealed class GitWorkspace(Projects.ProjectStore projects, WorkspaceRoots 
 
     /// <summary>The identity git would commit as (project, global or environment), without guessing one.</summary>
     public async Task<GitIdentity> IdentityAsync(string projectId, CancellationToken cancellationToken) =>
-        await IdentityAsync(projects.Get(projectId), cancellationToken);
+        await git.IdentityAsync(projects.Get(projectId).Path, cancellationToken);
 
     /// <summary>Sets the project's own identity (its <c>.git/config</c>); the machine's global one is left alone.</summary>
     public async Task<GitIdentity> SetIdentityAsync(string projectId, GitIdentity request, Actor actor, CancellationToken cancellationToken)
@@ -180,24 +175,7 @@ public sealed class GitWorkspace(Projects.ProjectStore projects, WorkspaceRoots 
         await git.RunCheckedAsync(project.Path, ["config", "--local", "--replace-all", "--", "user.name", name], cancellationToken);
         await git.RunCheckedAsync(project.Path, ["config", "--local", "--replace-all", "--", "user.email", email], cancellationToken);
         Record(actor, "git.identity_set", project, new JsonObject { ["name"] = name, ["email"] = email });
-        return await IdentityAsync(project, cancellationToken);
-    }
-
-    private async Task<GitIdentity> IdentityAsync(Project project, CancellationToken cancellationToken)
-    {
-        // The environment overrides configuration, as it does for git commit itself.
-        async Task<string?> Read(string key, string variable)
-        {
-            if (System.Environment.GetEnvironmentVariable(variable) is { Length: > 0 } fromEnvironment)
-            {
-                return fromEnvironment;
-            }
-
-            var result = await git.RunAsync(project.Path, ["config", "--get", key], cancellationToken);
-            return result.ExitCode == 0 && result.Stdout.Trim() is { Length: > 0 } value ? value : null;
-        }
-
-        return new GitIdentity(await Read("user.name", "GIT_AUTHOR_NAME"), await Read("user.email", "GIT_AUTHOR_EMAIL"));
+        return await git.IdentityAsync(project.Path, cancellationToken);
     }
 
     private static string IdentityPart(string? value, string field)

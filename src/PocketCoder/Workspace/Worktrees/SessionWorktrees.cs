@@ -44,8 +44,8 @@ public sealed record WorktreeOrphan(string Kind, string Path, string? SessionId,
 /// the branch is kept and the worktree removed, or both are discarded. Worktrees whose session is gone, and sessions
 /// whose worktree was deleted by hand, are listed and cleaned.
 /// </summary>
-public sealed partial class SessionWorktrees(Database database, GitCli git, GitWorkspace workspace, ProjectStore projects, PocketCoderOptions options,
-    Ledger.LedgerStore ledger, TimeProvider clock, Terminal.Terminals terminals, WorktreeSnapshots snapshots, ILogger<SessionWorktrees> logger)
+public sealed partial class SessionWorktrees(Database database, GitCli git, ProjectStore projects, Ledger.LedgerStore ledger, TimeProvider clock,
+    Terminal.Terminals terminals, WorktreeSnapshots snapshots, ILogger<SessionWorktrees> logger)
 {
     private const string Columns = "session_id, project_id, path, branch, base_ref, base_commit, created_at, removed_at";
     private static readonly TimeSpan GitTimeout = TimeSpan.FromMinutes(2);
@@ -53,7 +53,7 @@ public sealed partial class SessionWorktrees(Database database, GitCli git, GitW
     // One change to a project's branches at a time: two merges into one base must not interleave.
     private readonly SemaphoreSlim _changing = new(1, 1);
 
-    public string Root(string projectId) => System.IO.Path.Combine(options.DataDirectory, "worktrees", projectId);
+    public string Root(string projectId) => System.IO.Path.Combine(database.DataDirectory, "worktrees", projectId);
 
     /// <summary>
     /// A session's branch, the only one in its ref folder (<c>refs/heads/pocketcoder/ID8/</c>): git moves a ref by renaming a
@@ -89,6 +89,9 @@ public sealed partial class SessionWorktrees(Database database, GitCli git, GitW
     /// <summary>Where the session's agent works: its worktree, or the project for a session without one.</summary>
     /// <exception cref="ApiProblem"><c>WORKTREE_UNAVAILABLE</c>: its worktree was removed or deleted, is still being made, or could not
     /// be made; it never falls back to the project.</exception>
+    public string WorkingDirectory(string sessionId, string projectId) => WorkingDirectory(sessionId, projects.Get(projectId));
+
+    /// <inheritdoc cref="WorkingDirectory(string, string)"/>
     public string WorkingDirectory(string sessionId, Project project) => Find(sessionId) switch
     {
         null when Preparation(sessionId) is { } preparing => throw NotReady(preparing),
@@ -152,7 +155,7 @@ public sealed partial class SessionWorktrees(Database database, GitCli git, GitW
                     $"The session started from commit {worktree.BaseCommit[..12]}, not a branch: keep its branch ({worktree.Branch}) and merge it yourself.");
             }
 
-            await RequireIdentityAsync(project, cancellationToken);
+            await git.RequireIdentityAsync(project.Path, "give it a name and an email before merging.", cancellationToken);
             var message = $"PocketCoder session {sessionId[..8]}" + (title is { Length: > 0 } ? $": {title}" : "");
             var tip = await BranchTipAsync(project, worktree, cancellationToken);
             if (reviewed.Commit is { } seen && seen != tip)
@@ -385,16 +388,6 @@ public sealed partial class SessionWorktrees(Database database, GitCli git, GitW
         worktree.BaseRef == worktree.BaseCommit
             ? worktree.BaseCommit
             : (await git.RunCheckedAsync(project.Path, ["rev-parse", "--verify", "--end-of-options", "refs/heads/" + worktree.BaseRef], cancellationToken)).Stdout.Trim();
-
-    private async Task RequireIdentityAsync(Project project, CancellationToken cancellationToken)
-    {
-        var identity = await workspace.IdentityAsync(project.Id, cancellationToken);
-        if (identity.Name is null || identity.Email is null)
-        {
-            throw ApiProblem.Conflict(ErrorCodes.GitIdentityMissing,
-                "git has no author identity for this project (user.name and user.email): give it a name and an email before merging.");
-        }
-    }
 
     /// <summary>
     /// Commits the worktree as it is (the tree a review shows) on top of <paramref name="tip"/>, and returns the commit the
