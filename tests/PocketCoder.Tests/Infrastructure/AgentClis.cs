@@ -143,11 +143,7 @@ public static class AgentClis
     {
         var openCode = OpenCode(model, home)["opencode"];
         var config = Path.Combine(home, "kilo-test.json");
-        // Its own gateway's provider off: with no Kilo login its model list is refused by the sandbox, and Kilo asks for it
-        // three times, seconds apart, before each session's first model request.
-        var settings = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(home, "opencode-test.json")))!.AsObject();
-        settings["disabled_providers"] = new System.Text.Json.Nodes.JsonArray("kilo");
-        File.WriteAllText(config, settings.ToJsonString());
+        File.Copy(Path.Combine(home, "opencode-test.json"), config, overwrite: true);
         var environment = openCode.Environment.ToDictionary(
             variable => variable.Key.StartsWith("OPENCODE_", StringComparison.Ordinal) ? "KILO_" + variable.Key["OPENCODE_".Length..] : variable.Key,
             variable => variable.Key == "OPENCODE_CONFIG" ? config : variable.Value);
