@@ -36,7 +36,7 @@ public sealed record CreateScheduleRequest(
     string? Agent,
     [property: StringLength(100, ErrorMessage = "'timeZone' is an IANA time zone name such as \"Europe/Berlin\".")]
     string? TimeZone = null,
-    [property: SessionMode]
+    [property: AllowedValues(SessionModes.Ask, SessionModes.Plan, SessionModes.AcceptEdits, SessionModes.Trusted, null, ErrorMessage = SessionsApi.ModeMessage)]
     string? Mode = null,
     [property: RegularExpression(SessionsApi.ModelPattern, ErrorMessage = SessionsApi.ModelMessage)]
     string? Model = null,

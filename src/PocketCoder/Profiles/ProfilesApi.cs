@@ -17,9 +17,10 @@ public sealed record ProfileRequest(
     string? Name,
     [property: Required(ErrorMessage = "'agent' is required: one of the agent ids the server's health lists (e.g. \"claude-code\").")]
     string? Agent,
-    [property: SessionModel]
+    [property: StringLength(100, MinimumLength = 1, ErrorMessage = SessionsApi.ModelMessage)]
+    [property: RegularExpression(SessionsApi.ModelPattern, ErrorMessage = SessionsApi.ModelMessage)]
     string? Model,
-    [property: SessionMode]
+    [property: AllowedValues(SessionModes.Ask, SessionModes.Plan, SessionModes.AcceptEdits, SessionModes.Trusted, null, ErrorMessage = SessionsApi.ModeMessage)]
     string? Mode,
     bool? Worktree,
     [property: StringLength(ProfilesApi.MaxInstructions, ErrorMessage = "'instructions' is at most {1} characters.")]

@@ -15,9 +15,10 @@ public sealed record CreateSessionRequest(
     string? Agent,
     [property: StringLength(SessionsApi.MaxMessageLength, ErrorMessage = "'prompt' is at most {1} characters.")]
     string? Prompt,
-    [property: SessionModel]
+    [property: StringLength(100, MinimumLength = 1, ErrorMessage = SessionsApi.ModelMessage)]
+    [property: RegularExpression(SessionsApi.ModelPattern, ErrorMessage = SessionsApi.ModelMessage)]
     string? Model,
-    [property: SessionMode]
+    [property: AllowedValues(SessionModes.Ask, SessionModes.Plan, SessionModes.AcceptEdits, SessionModes.Trusted, null, ErrorMessage = SessionsApi.ModeMessage)]
     string? Mode,
     IReadOnlyList<AttachmentRequest>? Attachments = null,
     bool? Worktree = null,
