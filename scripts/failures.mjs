@@ -6,7 +6,15 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const unescape = (s) => s.replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
-const firstLines = (text, n = 4) => unescape(text).split('\n').map((line) => line.trimEnd()).filter(Boolean).slice(0, n);
+// A message's first line (the assertion), then the lines that say what went wrong (a browser script's log puts its error
+// last, after its "ok" steps), then its last two: at most eight lines, in order.
+const firstLines = (text) => {
+  const lines = unescape(text).split('\n').map((line) => line.trimEnd()).filter(Boolean);
+  if (lines.length <= 8) return lines;
+  const telling = lines.map((line, i) => [line, i]).filter(([line, i]) => i > 0 && i < lines.length - 2 && /error|not ok|fail|timeout|exceeded|expected/i.test(line)).slice(-3);
+  const picked = [[lines[0], 0], ...telling, [lines.at(-2), lines.length - 2], [lines.at(-1), lines.length - 1]];
+  return picked.map(([line, i], k) => (k > 0 && i > picked[k - 1][1] + 1 ? `… ${line}` : line));
+};
 
 const failures = [];
 const dir = process.argv[2];

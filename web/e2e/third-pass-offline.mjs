@@ -50,6 +50,15 @@ async function reopened(context, base, shots) {
     const figures = await page.evaluate(() => {
       const fcp = performance.getEntriesByType('paint').find((p) => p.name === 'first-contentful-paint').startTime;
       const nav = performance.getEntriesByType('navigation')[0];
+      return {
+        fcp: Math.round(fcp),
+        responseEnd: Math.round(nav.responseEnd),
+        controlled: navigator.serviceWorker.controller !== null,
+      };
+    });
+    // What shows, asked until it has an answer: the cached script may be swapping the shell for the app's first screen at
+    // the moment of asking (one CI run caught #app mid-swap, with no height yet), so one look could see neither.
+    const shownHandle = await page.waitForFunction(() => {
       const shell = document.querySelector('[data-boot-shell]');
       const shellShown = !!shell && shell.getBoundingClientRect().height > 0 && shell.textContent.includes('PocketCoder');
       const app = document.getElementById('app');
@@ -57,13 +66,9 @@ async function reopened(context, base, shots) {
       // header and "Loading…", while the first API answers cross the slow network) or a screen.
       const appShown = !shell && !!app?.firstElementChild && app.getBoundingClientRect().height > 0;
       const loading = !!app?.querySelector('[data-loading]');
-      return {
-        fcp: Math.round(fcp),
-        responseEnd: Math.round(nav.responseEnd),
-        controlled: navigator.serviceWorker.controller !== null,
-        shown: shellShown ? 'the shell' : appShown ? (loading ? "the app's loading screen" : 'the app') : '',
-      };
-    });
+      return shellShown ? 'the shell' : appShown ? (loading ? "the app's loading screen" : 'the app') : '';
+    }, null, { timeout: 10_000 }).catch(() => null);
+    figures.shown = shownHandle ? await shownHandle.jsonValue() : '';
     await page.screenshot({ path: shots('third-pass-03-reopened-slow-3g.png') });
     // Then the app itself, from the same cache: its screen once the first answers have crossed the slow network.
     await page.waitForFunction(() => !document.querySelector('[data-loading], [data-boot-shell]') && document.getElementById('app').textContent.trim() !== '', null, { timeout: 60_000 });
@@ -83,6 +88,15 @@ async function coldStart(chromium, base, shots) {
     const figures = await page.evaluate(() => {
       const fcp = performance.getEntriesByType('paint').find((p) => p.name === 'first-contentful-paint').startTime;
       const nav = performance.getEntriesByType('navigation')[0];
+      return {
+        fcp: Math.round(fcp),
+        responseEnd: Math.round(nav.responseEnd),
+        controlled: navigator.serviceWorker.controller !== null,
+      };
+    });
+    // What shows, asked until it has an answer: the cached script may be swapping the shell for the app's first screen at
+    // the moment of asking (one CI run caught #app mid-swap, with no height yet), so one look could see neither.
+    const shownHandle = await page.waitForFunction(() => {
       const shell = document.querySelector('[data-boot-shell]');
       const box = shell?.getBoundingClientRect();
       return {
