@@ -301,7 +301,9 @@ await runPhoneScript('third-pass-session', 'Third-pass phone', async ({ page, ba
     await form.locator('input[name="gitName"]').fill('Phone Owner');
     await form.locator('input[name="gitEmail"]').fill('owner@example.invalid');
     await form.getByRole('button', { name: 'Save and merge' }).click(SHORT);
-    await bar.getByText(/main now has the session's work|Merged into main/).first().waitFor(SHORT);
+    // A merge is git work on the server (merge, commit, the worktree's state read again): on a loaded machine it takes
+    // longer than a screen's change, so it gets a server's wait.
+    await bar.getByText(/main now has the session's work|Merged into main/).first().waitFor({ timeout: 30_000 });
     await page.screenshot({ path: shots('third-07-merged.png') });
   });
 

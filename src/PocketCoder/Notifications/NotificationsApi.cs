@@ -58,8 +58,13 @@ public sealed record DeliveryResponse(string Channel, string Event, string? Subj
 }
 
 /// <param name="VapidPublicKey">The <c>applicationServerKey</c> to subscribe with.</param>
+/// <param name="Offers">What this device's person may set here, so the app offers only what the server accepts.</param>
 public sealed record NotificationsResponse(
-    string VapidPublicKey, NotificationSettings Settings, IReadOnlyList<ChannelResponse> Channels, IReadOnlyList<DeliveryResponse> Deliveries);
+    string VapidPublicKey, NotificationSettings Settings, IReadOnlyList<ChannelResponse> Channels, IReadOnlyList<DeliveryResponse> Deliveries,
+    NotificationOffers Offers);
+
+/// <param name="Ntfy">An ntfy topic: an owner's choice, since it names a server the PocketCoder server publishes to.</param>
+public sealed record NotificationOffers(bool Ntfy);
 
 /// <summary>The calling device's notifications: its channels, its settings, its delivery record, a test send, and its presence.</summary>
 public static class NotificationsApi
@@ -90,11 +95,11 @@ public static class NotificationsApi
         notifications.MapPost("/presence", Presence).WithName("ReportPresence");
     }
 
-    private static NotificationsResponse Get(ClaimsPrincipal user, NotificationStore store, Vapid vapid)
+    private static NotificationsResponse Get(ClaimsPrincipal user, NotificationStore store, Vapid vapid, NotificationOutbound outbound)
     {
         var device = user.Actor().Id;
         return new NotificationsResponse(vapid.PublicKey, store.Settings(device), [.. store.Channels(device).Select(ChannelResponse.From)],
-            [.. store.Deliveries(device, 20).Select(DeliveryResponse.From)]);
+            [.. store.Deliveries(device, 20).Select(DeliveryResponse.From)], new NotificationOffers(outbound.MayChoose(device, Sender.Ntfy)));
     }
 
     private static NotificationSettings SaveSettings(NotificationSettings settings, ClaimsPrincipal user, NotificationStore store)

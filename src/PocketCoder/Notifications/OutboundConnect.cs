@@ -70,5 +70,8 @@ public sealed class NotificationOutbound(Authority authority, Devices devices, P
         return OutboundPolicy.Check(new OutboundRequest(sender, url, setBy, addedBy), Rules);
     }
 
+    /// <summary>Whether <paramref name="deviceId"/>'s person may choose where <paramref name="sender"/> goes (<see cref="OutboundPolicy.MayChoose"/>).</summary>
+    public bool MayChoose(string deviceId, Sender sender) => OutboundPolicy.MayChoose(authority.Who(new Actor(deviceId, "This device"), null), sender);
+
     public static Sender SenderOf(string kind, bool relayed) => kind == ChannelKinds.Ntfy ? Sender.Ntfy : relayed ? Sender.PushRelay : Sender.WebPush;
 }

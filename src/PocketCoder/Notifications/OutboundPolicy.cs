@@ -191,6 +191,16 @@ public static partial class OutboundPolicy
         return Listed(url, rules) ?? PublicHost(url, "A push relay on another machine");
     }
 
+    /// <summary>
+    /// Whether <paramref name="setBy"/> may choose where <paramref name="sender"/> sends at all, whatever the URL: what the app
+    /// offers (an ntfy form only to an owner), asked of the same rules <see cref="Check"/> applies.
+    /// </summary>
+    public static bool MayChoose(Decider setBy, Sender sender) => setBy.Active && sender switch
+    {
+        Sender.Ntfy or Sender.ChatApi => OwnerSet(setBy, "choose where notifications go").Allowed,
+        _ => true,
+    };
+
     /// <summary>What only an owner may point the server at is asked of the rights table, as every owner's act is.</summary>
     private static OutboundVerdict OwnerSet(Decider setBy, string what) =>
         DecisionRights.Check(setBy, new Manage(what), TeamPolicy.Default) is { Allowed: false } refused

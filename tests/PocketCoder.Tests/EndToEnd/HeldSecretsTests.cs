@@ -356,7 +356,8 @@ public sealed class HeldSecretsTests
         var session = await world.StartSessionAsync("Show me everything you can read.", mode: "trusted");
         await using var events = await world.EventsAsync(session);
         long seen = 0;
-        while (await events.WaitForAsync(e => e.Id > seen && e.Event is "approval.requested" or "turn.completed") is { Event: "approval.requested" } asked)
+        // The dump reads every file it can (on a loaded machine, with other tests' folders in /tmp, that took over 90 s for Kilo).
+        while (await events.WaitForAsync(e => e.Id > seen && e.Event is "approval.requested" or "turn.completed", TimeSpan.FromMinutes(4)) is { Event: "approval.requested" } asked)
         {
             seen = asked.Id;
             await ApiAssert.OkJsonAsync(await world.DecideAsync(asked.Str("approvalId")!, "allow_once"));

@@ -50,10 +50,15 @@ public sealed class OutboundTests
         {
             var member = await server.PairPersonAsync($"M{(int)role}", role);
             await ApiAssert.ProblemAsync(await member.Http.PutAsJsonAsync("/api/notifications/ntfy", topic), HttpStatusCode.Forbidden, "ROLE_FORBIDDEN");
+            // ...and the app is not offered the form it would be refused.
+            var offered = await ApiAssert.OkJsonAsync(await member.Http.GetAsync("/api/notifications"));
+            Assert.False(offered.GetProperty("offers").GetProperty("ntfy").GetBoolean());
         }
 
         // An owner's self-hosted ntfy beside the machine is their word, listed host or not.
         var owner = await server.PairAsync("owner's phone");
+        var ownersOffers = await ApiAssert.OkJsonAsync(await owner.Http.GetAsync("/api/notifications"));
+        Assert.True(ownersOffers.GetProperty("offers").GetProperty("ntfy").GetBoolean());
         await ApiAssert.OkJsonAsync(await owner.Http.PutAsJsonAsync("/api/notifications/ntfy", topic));
         var tested = await ApiAssert.OkJsonAsync(await owner.Http.PostAsync("/api/notifications/test", null));
         Assert.Equal("sent", tested.EnumerateArray().Single().GetProperty("outcome").GetString());

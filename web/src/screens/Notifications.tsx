@@ -124,6 +124,8 @@ export function NotificationPanel({ onChange }: { onChange: () => void }) {
             <ChannelState channel={ntfy} />
             <button class="btn ghost" disabled={busy} onClick={() => void run(api.removeNtfy)}>Remove</button>
           </div>
+        ) : !state.offers.ntfy ? (
+          <p class="fine">An owner chooses the ntfy server notifications are published to; ask one to add a topic for this device.</p>
         ) : (
           <form class="row" onSubmit={(ev) => { ev.preventDefault(); void run(() => api.setNtfy(topic.trim(), token.trim()), 'ntfy topic saved.'); }}>
             <input type="url" placeholder="https://ntfy.sh/your-secret-topic" aria-label="ntfy topic URL" value={topic} onInput={(ev) => setTopic(ev.currentTarget.value)} required />
