@@ -177,7 +177,7 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
         var home = new AgentHome(sandbox.Home, command.Home);
         var login = KeyedByEnvironment(command) ? null
             : CopyLogin(StateFile(command), home, Path.Combine(ConfigFolder(command), ".claude.json"), hold);
-        environment.Remove(ClaudeOAuthLogin.TokenUrlSetting);
+        environment.Remove(ClaudeOAuthLogin.TokenEndpoint.Setting);
         if (!hold)
         {
             return [];
@@ -209,8 +209,7 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
     private static HeldSecret? HoldSubscription(AgentCommand command, AgentHome home)
     {
         var file = Path.Combine(ConfigFolder(command), ".credentials.json");
-        var tokenUrl = command.Setting(ClaudeOAuthLogin.TokenUrlSetting) is { Length: > 0 } set && Uri.TryCreate(set, UriKind.Absolute, out var given)
-            ? given : ClaudeOAuthLogin.TokenUrl;
+        var tokenUrl = ClaudeOAuthLogin.TokenEndpoint.For(command);
         if (ClaudeOAuthLogin.Of(file, tokenUrl) is not { } subscription || subscription.SandboxCopy(out var real) is not { } copy || real is null)
         {
             return null;
@@ -233,7 +232,7 @@ public sealed class ClaudeCodeAdapter(AgentCommand command) : IAgentAdapter, IAg
     /// </summary>
     internal static AgentState HeldState(AgentState state, IReadOnlyList<ModelForward> forwards) =>
         forwards.Any(forward => forward.Secrets.Any(secret => secret.Live is ClaudeOAuthLogin))
-            ? state with { Forwards = forwards, Logins = [], Endpoints = [.. state.Endpoints.Where(e => e.Host != ClaudeOAuthLogin.TokenUrl.Host)] }
+            ? state with { Forwards = forwards, Logins = [], Endpoints = [.. state.Endpoints.Where(e => e.Host != ClaudeOAuthLogin.TokenEndpoint.Url.Host)] }
             : state with { Forwards = forwards };
 
     /// <summary>

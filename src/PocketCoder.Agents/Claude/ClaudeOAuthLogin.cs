@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using PocketCoder.Agents.Processes;
 using PocketCoder.Agents.Processes.Network;
 
 namespace PocketCoder.Agents.Claude;
@@ -12,20 +11,14 @@ namespace PocketCoder.Agents.Claude;
 /// </summary>
 public sealed class ClaudeOAuthLogin : HeldOAuthLogin
 {
-    /// <summary>Claude Code's own token endpoint (read from 2.1's binary: <c>TOKEN_URL</c>).</summary>
-    public static readonly Uri TokenUrl = new("https://platform.claude.com/v1/oauth/token");
-
-    /// <summary>A test's fake OAuth endpoint in place of <see cref="TokenUrl"/> (a setting of the server's, never the agent's).</summary>
-    public const string TokenUrlSetting = "POCKETCODER_CLAUDE_OAUTH_TOKEN_URL";
+    /// <summary>Claude Code's own token endpoint (read from 2.1's binary: <c>TOKEN_URL</c>), or a test's fake one.</summary>
+    public static readonly OAuthTokenEndpoint TokenEndpoint = new(new Uri("https://platform.claude.com/v1/oauth/token"), "POCKETCODER_CLAUDE_OAUTH_TOKEN_URL");
 
     /// <summary>Claude Code's OAuth client, as it sends it when it refreshes (where the login names none).</summary>
     private const string ClaudeCodeClient = "9d1c250a-e61b-44d9-88ed-5944d1962f5e";
 
     /// <summary>What Claude 2.1 asks for when it refreshes.</summary>
     private const string ClaudeCodeScopes = "user:profile user:inference user:sessions:claude_code user:mcp_servers user:file_upload user:plugins";
-
-    /// <summary>The sandbox's <c>expiresAt</c>: 2100-01-01, so Claude never thinks its token near its end.</summary>
-    public const long FarExpiresAt = 4_102_444_800_000;
 
     private static readonly LoginLayout Layout = new(".credentials.json", "claudeAiOauth", "accessToken", "refreshToken");
 
@@ -42,10 +35,10 @@ public sealed class ClaudeOAuthLogin : HeldOAuthLogin
     public static ClaudeOAuthLogin? Of(string file, Uri tokenUrl) => Held(file, tokenUrl, OwnTokens,
         (path, url, tokens) => new ClaudeOAuthLogin(path, url, TimeProvider.System, SharedHttp, tokens.Access, tokens.Refresh));
 
-    /// <summary>Claude's <c>expiresAt</c> <see cref="FarExpiresAt"/>; the rest (scopes, subscription) as it is.</summary>
+    /// <summary>Claude's <c>expiresAt</c> <see cref="HeldOAuthLogin.FarFuture"/>; the rest (scopes, subscription) as it is.</summary>
     protected override void FinishCopy(JsonObject owners, JsonObject login)
     {
-        login["expiresAt"] = FarExpiresAt;
+        login["expiresAt"] = FarFuture.ToUnixTimeMilliseconds();
         login.Remove("refreshTokenExpiresAt");
     }
 

@@ -123,7 +123,7 @@ public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter, IAgentCo
         var (enabled, secrets) = McpFormats.Codex(options.McpServers, mcpServers, command.Setting);
         var environment = command.EnvironmentWith(secrets);
         var state = State();
-        environment.Remove(CodexChatGptLogin.TokenUrlSetting);
+        environment.Remove(CodexChatGptLogin.TokenEndpoint.Setting);
         // Sandboxed, its key (or its ChatGPT login) is a placeholder and its base URL PocketCoder's model endpoint, which puts the
         // real one back.
         IReadOnlyList<Processes.Network.ModelForward> forwards = [];

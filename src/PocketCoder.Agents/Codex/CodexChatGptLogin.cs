@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using PocketCoder.Agents.Processes;
 using PocketCoder.Agents.Processes.Network;
 
 namespace PocketCoder.Agents.Codex;
@@ -18,11 +17,8 @@ namespace PocketCoder.Agents.Codex;
 /// </summary>
 public sealed class CodexChatGptLogin : HeldOAuthLogin
 {
-    /// <summary>Codex's own token endpoint (0.169: <c>REFRESH_TOKEN_URL</c>).</summary>
-    public static readonly Uri TokenUrl = new("https://auth.openai.com/oauth/token");
-
-    /// <summary>A test's fake OAuth endpoint in place of <see cref="TokenUrl"/> (a setting of the server's, never the agent's).</summary>
-    public const string TokenUrlSetting = "POCKETCODER_CODEX_OAUTH_TOKEN_URL";
+    /// <summary>Codex's own token endpoint (0.169: <c>REFRESH_TOKEN_URL</c>), or a test's fake one.</summary>
+    public static readonly OAuthTokenEndpoint TokenEndpoint = new(new Uri("https://auth.openai.com/oauth/token"), "POCKETCODER_CODEX_OAUTH_TOKEN_URL");
 
     /// <summary>Codex's OAuth client, as it sends it when it refreshes.</summary>
     private const string CodexClient = "app_EMoamEEZ73f0CkXaXp7hrann";
@@ -30,13 +26,10 @@ public sealed class CodexChatGptLogin : HeldOAuthLogin
     /// <summary>Codex refreshes a token that is no JWT once its <c>last_refresh</c> is this old.</summary>
     private static readonly TimeSpan RefreshInterval = TimeSpan.FromDays(8);
 
-    /// <summary>The sandbox's access token's <c>exp</c> (2100-01-01) and <c>last_refresh</c>: Codex never thinks it near its end.</summary>
-    public const long FarExpires = 4_102_444_800;
-
     private static readonly LoginLayout Layout = new("auth.json", "tokens", "access_token", "refresh_token");
 
     internal CodexChatGptLogin(string file, Uri tokenUrl, TimeProvider time, HttpClient http, string access, string refresh)
-        : base(file, tokenUrl, time, http, Layout, Jwt(access, Layout.Seed(Layout.Access, file), FarExpires), refresh)
+        : base(file, tokenUrl, time, http, Layout, Jwt(access, Layout.Seed(Layout.Access, file), FarFuture.ToUnixTimeSeconds()), refresh)
     {
     }
 
@@ -59,7 +52,7 @@ public sealed class CodexChatGptLogin : HeldOAuthLogin
             login["id_token"] = Jwt(id, Layout.Seed("id_token", File), null);
         }
 
-        owners["last_refresh"] = DateTimeOffset.FromUnixTimeSeconds(FarExpires).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        owners["last_refresh"] = FarFuture.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
         // A key the login exchanged its id token for is the owner's too, and the session needs none: its model is the login's.
         owners.Remove("OPENAI_API_KEY");
         owners["auth_mode"] = "chatgpt";

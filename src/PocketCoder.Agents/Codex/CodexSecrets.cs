@@ -61,8 +61,7 @@ internal static class CodexSecrets
     {
         var config = ModelHosts.ReadText(Path.Combine(codexHome, "config.toml")) ?? "";
         var top = config.Split("\n[", 2)[0];
-        var tokenUrl = command.Setting(CodexChatGptLogin.TokenUrlSetting) is { Length: > 0 } set && Uri.TryCreate(set, UriKind.Absolute, out var given)
-            ? given : CodexChatGptLogin.TokenUrl;
+        var tokenUrl = CodexChatGptLogin.TokenEndpoint.For(command);
         var file = Path.Combine(codexHome, "auth.json");
         if (ModelHosts.CodexProvider(config) is not (null or "openai") || ModelHosts.TomlStrings(top, "openai_base_url").Any()
             || command.Setting("OPENAI_BASE_URL") is { Length: > 0 } || command.Setting("OPENAI_API_KEY") is { Length: > 0 }
@@ -87,7 +86,7 @@ internal static class CodexSecrets
             $"POST {path}/codex/", $"GET {path}/codex/", $"GET {path}/wham/accounts/check", $"POST {path}/ps/mcp",
         ];
         ModelForward[] forwards = [new ModelForward(null, origin, [secret]) { Routes = routes }, new ModelForward(null, origin, [secret]) { Routes = routes }];
-        var endpoints = state.Endpoints.Where(e => e.Host != CodexChatGptLogin.TokenUrl.Host).ToList();
+        var endpoints = state.Endpoints.Where(e => e.Host != CodexChatGptLogin.TokenEndpoint.Url.Host).ToList();
         return (forwards,
         [
             "-c", $"chatgpt_base_url=\"{EgressLayout.ForwardUrl(endpoints, forwards, 0)}{path}/\"",

@@ -7,7 +7,6 @@ using System.Security.Claims;
 using PocketCoder.Errors;
 using PocketCoder.Notifications;
 using PocketCoder.Server;
-using PocketCoder.Approvals;
 using PocketCoder.Teams;
 
 namespace PocketCoder.Auth;

@@ -2,7 +2,6 @@ using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
 using PocketCoder.Data;
 using PocketCoder.Errors;
-using PocketCoder.Approvals;
 using PocketCoder.Teams;
 
 namespace PocketCoder.Auth;

@@ -1,4 +1,3 @@
-using System.Security.Claims;
 using Microsoft.AspNetCore.Authorization;
 using PocketCoder.Data;
 using PocketCoder.Errors;

@@ -7,7 +7,6 @@ using PocketCoder.Auth;
 using PocketCoder.Data;
 using PocketCoder.Errors;
 using PocketCoder.Projects;
-using PocketCoder.Sessions;
 using PocketCoder.Server;
 
 using PocketCoder.Teams;

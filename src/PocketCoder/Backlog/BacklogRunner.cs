@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
-using PocketCoder.Auth;
 using PocketCoder.Realtime;
 using PocketCoder.Sessions;
 

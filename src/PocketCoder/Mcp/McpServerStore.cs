@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Microsoft.Data.Sqlite;
 using PocketCoder.Agents;
 using PocketCoder.Agents.Mcp;
 using PocketCoder.Auth;

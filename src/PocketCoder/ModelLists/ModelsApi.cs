@@ -1,4 +1,3 @@
-using PocketCoder.Agents;
 
 namespace PocketCoder.ModelLists;
 

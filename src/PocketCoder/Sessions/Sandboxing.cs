@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using PocketCoder.Agents;
 using PocketCoder.Agents.FileSystem;
 using PocketCoder.Agents.Processes;
 using PocketCoder.Agents.Processes.Network;

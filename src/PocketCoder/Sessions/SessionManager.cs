@@ -1,13 +1,10 @@
 using System.Text.Json.Nodes;
-using PocketCoder.Agents;
 using PocketCoder.Approvals;
 using PocketCoder.Auth;
 using PocketCoder.Data;
 using PocketCoder.Errors;
-using PocketCoder.Projects;
 using PocketCoder.Realtime;
 using PocketCoder.Sessions.Live;
-using PocketCoder.Teams;
 
 namespace PocketCoder.Sessions;
 

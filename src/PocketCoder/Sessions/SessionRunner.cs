@@ -1,7 +1,6 @@
 using PocketCoder.Agents;
 using PocketCoder.Approvals;
 using PocketCoder.Auth;
-using PocketCoder.Errors;
 using PocketCoder.Projects;
 using PocketCoder.Realtime;
 using PocketCoder.Sessions.Running;

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using PocketCoder.Agents;
 using PocketCoder.Auth;
 using PocketCoder.Data;
 using PocketCoder.Errors;

@@ -4,6 +4,7 @@ using FakeLlm;
 using PocketCoder.Agents.Claude;
 using PocketCoder.Agents.Codex;
 using PocketCoder.Agents.Processes;
+using PocketCoder.Agents.Processes.Network;
 using PocketCoder.Tests.Infrastructure;
 
 namespace PocketCoder.Tests.EndToEnd;
@@ -147,7 +148,7 @@ public sealed class HeldSecretsTests
                 model.RotateLogin(RealRefresh, RotatedAccess, RotatedRefresh);
             }
 
-            return Claude(model, home, ("ANTHROPIC_API_KEY", null), (ClaudeOAuthLogin.TokenUrlSetting, model.OAuthTokenUrl.ToString()));
+            return Claude(model, home, ("ANTHROPIC_API_KEY", null), (ClaudeOAuthLogin.TokenEndpoint.Setting, model.OAuthTokenUrl.ToString()));
         });
         var (session, dump) = await DumpAsync(world);
 
@@ -157,7 +158,7 @@ public sealed class HeldSecretsTests
         Assert.Equal(RealRefresh, refresh["refresh_token"]!.ToString());
         Assert.Matches(@"""accessToken"":""sk-ant-oat01-[A-Za-z0-9_-]{90,}""", dump);
         Assert.Matches(@"""refreshToken"":""sk-ant-ort01-[A-Za-z0-9_-]{80,}""", dump);
-        Assert.Contains($"\"expiresAt\":{ClaudeOAuthLogin.FarExpiresAt}", dump, StringComparison.Ordinal);
+        Assert.Contains($"\"expiresAt\":{HeldOAuthLogin.FarFuture.ToUnixTimeMilliseconds()}", dump, StringComparison.Ordinal);
         Assert.All(world.Model.Requests, request => Assert.Equal($"Bearer {RotatedAccess}", request.Credential));
         var owners = await File.ReadAllTextAsync(credentials);
         Assert.Contains(RotatedAccess, owners, StringComparison.Ordinal);
@@ -208,7 +209,7 @@ public sealed class HeldSecretsTests
 
             var environment = new Dictionary<string, string?>(usual.Environment)
             {
-                ["FAKE_API_KEY"] = null, [CodexChatGptLogin.TokenUrlSetting] = model.OAuthTokenUrl.ToString(),
+                ["FAKE_API_KEY"] = null, [CodexChatGptLogin.TokenEndpoint.Setting] = model.OAuthTokenUrl.ToString(),
             };
             return new Dictionary<string, AgentCommand> { ["codex"] = usual with { Environment = environment } };
         });

@@ -282,7 +282,7 @@ public sealed class HeldSecretsPartsTests
 
         Assert.Contains($"\"accessToken\":\"{login.AccessPlaceholder}\"", after, StringComparison.Ordinal);
         Assert.Contains($"\"refreshToken\":\"{login.RefreshPlaceholder}\"", after, StringComparison.Ordinal);
-        Assert.Contains($"\"expiresAt\":{ClaudeOAuthLogin.FarExpiresAt}", after, StringComparison.Ordinal);
+        Assert.Contains($"\"expiresAt\":{HeldOAuthLogin.FarFuture.ToUnixTimeMilliseconds()}", after, StringComparison.Ordinal);
         Assert.StartsWith("sk-ant-oat01-", login.AccessPlaceholder, StringComparison.Ordinal);
         Assert.Equal(LoginAccess.Length, login.AccessPlaceholder.Length);
         Assert.Contains("\"subscriptionType\":\"max\"", after, StringComparison.Ordinal);
@@ -326,7 +326,7 @@ public sealed class HeldSecretsPartsTests
         var (held, heldId) = (tokens["access_token"]!.ToString().Split('.'), tokens["id_token"]!.ToString().Split('.'));
         Assert.Equal(access.Split('.')[0], held[0]);
         Assert.Contains("acc-77", System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(held[1].PadRight((held[1].Length + 3) / 4 * 4, '='))), StringComparison.Ordinal);
-        Assert.Contains($"\"exp\":{CodexChatGptLogin.FarExpires}", System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(held[1].PadRight((held[1].Length + 3) / 4 * 4, '='))), StringComparison.Ordinal);
+        Assert.Contains($"\"exp\":{HeldOAuthLogin.FarFuture.ToUnixTimeSeconds()}", System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(held[1].PadRight((held[1].Length + 3) / 4 * 4, '='))), StringComparison.Ordinal);
         Assert.Equal(access.Split('.')[2].Length, held[2].Length);
         Assert.Equal(id.Split('.')[1], heldId[1]);
         Assert.Equal(Refresh.Length, tokens["refresh_token"]!.ToString().Length);
@@ -465,7 +465,7 @@ public sealed class HeldSecretsPartsTests
         var clock = new ManualClock(DateTimeOffset.UtcNow);
         var file = OwnersLogin(clock, TimeSpan.FromHours(1));
         using var http = new HttpClient();
-        var login = new ClaudeOAuthLogin(file, ClaudeOAuthLogin.TokenUrl, clock, http, LoginAccess, LoginRefresh);
+        var login = new ClaudeOAuthLogin(file, ClaudeOAuthLogin.TokenEndpoint.Url, clock, http, LoginAccess, LoginRefresh);
         var state = ClaudeCodeAdapter.StateIn(Path.GetDirectoryName(file)!) with
         {
             Endpoints = [new NetworkEndpoint("api.anthropic.com", 443), new NetworkEndpoint("platform.claude.com", 443)],

@@ -20,6 +20,9 @@ public abstract class HeldOAuthLogin : ILiveSecret
 
     private const long MaxFile = 1024 * 1024;
 
+    /// <summary>When the sandbox copy's token ends: 2100-01-01, so the agent never thinks it near its end and never refreshes.</summary>
+    public static readonly DateTimeOffset FarFuture = new(2100, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
     /// <summary>The connection every login refreshes through: no redirect followed (a token never goes where it was not sent).</summary>
     protected static readonly HttpClient SharedHttp = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), AllowAutoRedirect = false })
     {

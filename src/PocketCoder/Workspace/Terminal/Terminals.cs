@@ -7,7 +7,6 @@ using PocketCoder.Agents.Processes;
 using PocketCoder.Auth;
 using PocketCoder.Data;
 using PocketCoder.Errors;
-using PocketCoder.Projects;
 using PocketCoder.Server;
 
 namespace PocketCoder.Workspace.Terminal;

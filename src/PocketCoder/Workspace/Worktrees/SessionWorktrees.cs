@@ -4,7 +4,6 @@ using PocketCoder.Auth;
 using PocketCoder.Data;
 using PocketCoder.Errors;
 using PocketCoder.Projects;
-using PocketCoder.Server;
 using PocketCoder.Workspace.Git;
 
 namespace PocketCoder.Workspace.Worktrees;
