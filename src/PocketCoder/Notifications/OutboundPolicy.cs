@@ -88,7 +88,7 @@ public static partial class OutboundPolicy
             return No($"{request.SetBy.Name} may set nothing here (revoked, or a device that is no one's): its URL is not used.");
         }
 
-        if (!url.IsAbsoluteUri || url.UserInfo.Length > 0 || !(url.Scheme == Uri.UriSchemeHttps || (url.Scheme == Uri.UriSchemeHttp && IsLoopbackName(url.Host))))
+        if (!url.IsAbsoluteUri || url.UserInfo.Length > 0 || !(url.Scheme == Uri.UriSchemeHttps || (url.Scheme == Uri.UriSchemeHttp && IsThisMachine(url.Host))))
         {
             return No("Only https URLs (plain http only to this machine, as its owner set it), with no user:password in them.");
         }
@@ -207,11 +207,21 @@ public static partial class OutboundPolicy
             ? new OutboundVerdict(refused)
             : OutboundVerdict.OwnersWord;
 
+    /// <summary>
+    /// Where plain http may go: <c>localhost</c> or a loopback address, which never leave this machine. Not another <c>.localhost</c>
+    /// name: the system's resolver may ask DNS for it, and the answer (anywhere) would get the request and its token in clear text.
+    /// </summary>
+    private static bool IsThisMachine(string host)
+    {
+        host = HostOf(host);
+        return host == "localhost" || (IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address));
+    }
+
+    /// <summary>What a push service on the internet is not: this machine by address, or by a name meant for it (refused, wherever it resolves).</summary>
     private static bool IsLoopbackName(string host)
     {
         host = HostOf(host);
-        return host == "localhost" || host.EndsWith(".localhost", StringComparison.Ordinal)
-            || (IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address));
+        return IsThisMachine(host) || host.EndsWith(".localhost", StringComparison.Ordinal);
     }
 
     /// <summary>Exactly a relay's URL: its path and an id of the relay's own alphabet, nothing after it, no escaped byte.</summary>

@@ -102,6 +102,27 @@ public sealed class OutboundPolicyTests
             return verdict.Allowed == table.Allowed && (verdict.Allowed ? verdict.AnyAddress : verdict.Right.Code == table.Code);
         });
 
+    /// <summary>
+    /// An attacker review: plain http was allowed to any <c>.localhost</c> name, but this machine's resolver asks DNS for one (no
+    /// hosts entry, no nss-myhostname), so an owner's ntfy or chat URL on <c>http://push.localhost</c> sent its token in clear text
+    /// wherever DNS pointed. Plain http now goes only to <c>localhost</c> or a loopback address.
+    /// </summary>
+    [Theory]
+    [InlineData("http://push.localhost:9/t", false)]
+    [InlineData("http://a.b.localhost./t", false)]
+    [InlineData("http://localhost:9/t", true)]
+    [InlineData("http://LOCALHOST.:9/t", true)]
+    [InlineData("http://127.0.0.2:9/t", true)]
+    [InlineData("http://[::1]:9/t", true)]
+    [InlineData("http://[::ffff:127.0.0.1]:9/t", true)]
+    public void PlainHttp_GoesOnlyToLocalhostOrALoopbackAddress_NeverToAnotherLocalhostName(string url, bool allowed)
+    {
+        foreach (var sender in new[] { Sender.Ntfy, Sender.ChatApi })
+        {
+            Assert.Equal(allowed, OutboundPolicy.Check(new OutboundRequest(sender, new Uri(url), As(Role.Owner)), OutboundRules.None).Allowed);
+        }
+    }
+
     [Fact]
     public void ARelayedSubscription_GoesOnlyToTheRelayOfTheMachineWhoseAppAddedThisOne()
     {
