@@ -43,6 +43,7 @@ public static class ErrorCodes
     public const string ProjectExists = "PROJECT_EXISTS";
     public const string PathNotFound = "PATH_NOT_FOUND";
     public const string NotADirectory = "NOT_A_DIRECTORY";
+    public const string ProjectPathTooBroad = "PROJECT_PATH_TOO_BROAD";
     public const string SessionNotFound = "SESSION_NOT_FOUND";
     public const string SessionNotActive = "SESSION_NOT_ACTIVE";
     public const string PortNotListening = "PORT_NOT_LISTENING";

@@ -114,9 +114,26 @@ public sealed class ProjectStore(Database database, Ledger.LedgerStore ledger, T
             throw ApiProblem.BadRequest(ErrorCodes.PathNotFound, $"No directory at '{full}'.");
         }
 
-        return Agents.FileSystem.RealPath.Resolve(full)
+        var real = Agents.FileSystem.RealPath.Resolve(full)
             ?? throw ApiProblem.BadRequest(ErrorCodes.PathNotFound, $"'{full}' cannot be resolved (a broken symlink?).");
+        if (IsTheMachine(real))
+        {
+            throw ApiProblem.BadRequest(ErrorCodes.ProjectPathTooBroad,
+                $"'{real}' is the whole machine or one of its system folders, not a folder of code: add the repository itself, e.g. ~/code/my-app.");
+        }
+
+        return real;
     }
+
+    /// <summary>
+    /// The root, and the kernel's own trees. A project's files are watched and listed from its root: from / that walked every
+    /// file of the machine and the ever-changing /proc, and one such request (the endpoint fuzzer's) grew the server past
+    /// 13 GB and held both cores.
+    /// </summary>
+    private static bool IsTheMachine(string real) =>
+        real == "/" || SystemTrees.Any(tree => real == tree || real.StartsWith(tree + "/", StringComparison.Ordinal));
+
+    private static readonly string[] SystemTrees = ["/proc", "/sys", "/dev", "/run", "/boot"];
 
     private static Project Map(SqliteDataReader r) =>
         new(r.GetString(0), r.GetString(1), r.GetString(2), r.Time(3), r.IsDBNull(4) ? null : r.GetInt32(4), r.IsDBNull(5) ? null : r.GetString(5),

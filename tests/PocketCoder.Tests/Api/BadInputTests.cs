@@ -45,6 +45,9 @@ public sealed class BadInputTests
         ["relative path"] = new(HttpStatusCode.BadRequest, "VALIDATION_FAILED", s => s.Http.PostAsJsonAsync("/api/projects", new { path = "some/relative/dir" })),
         ["nonexistent path"] = new(HttpStatusCode.BadRequest, "PATH_NOT_FOUND", s => s.Http.PostAsJsonAsync("/api/projects", new { path = $"/nonexistent/{NewId()}" })),
         ["file instead of directory"] = new(HttpStatusCode.BadRequest, "NOT_A_DIRECTORY", s => s.Http.PostAsJsonAsync("/api/projects", new { path = s.File })),
+        // The whole machine is no project: from / its files were watched and walked, /proc and all (the endpoint fuzzer's 13 GB).
+        ["the root as a project"] = new(HttpStatusCode.BadRequest, "PROJECT_PATH_TOO_BROAD", s => s.Http.PostAsJsonAsync("/api/projects", new { path = "/" })),
+        ["the kernel's tree as a project"] = new(HttpStatusCode.BadRequest, "PROJECT_PATH_TOO_BROAD", s => s.Http.PostAsJsonAsync("/api/projects", new { path = "/proc/self" })),
         ["same directory twice"] = new(HttpStatusCode.Conflict, "PROJECT_EXISTS", s => s.Http.PostAsJsonAsync("/api/projects", new { path = s.Repository })),
         ["same directory with trailing slash"] = new(HttpStatusCode.Conflict, "PROJECT_EXISTS", s => s.Http.PostAsJsonAsync("/api/projects", new { path = s.Repository + "/" })),
         ["NUL in path"] = new(HttpStatusCode.BadRequest, "VALIDATION_FAILED", s => s.Http.PostAsJsonAsync("/api/projects", new { path = s.Repository + "\0/x" })),
