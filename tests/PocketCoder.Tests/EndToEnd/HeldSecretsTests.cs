@@ -340,6 +340,55 @@ public sealed class HeldSecretsTests
         }
     }
 
+    private const string RealPiAnthropicKey = "sk-ant-api03-PIBUILTINSECRETk5Lm9Nb3Vc7Xz1Qw8Er4Ty6Ui2Op0PIBUILTINSECRETa8S7d6F5g4H3-JkLmNoAA";
+
+    /// <summary>
+    /// pi on its built-in Anthropic provider (the owner's models.json moves only its base URL, here to the fake model), keyed as an
+    /// owner keys it: in pi's own <c>auth.json</c> (what <c>/login</c> with a key writes), or in <c>ANTHROPIC_API_KEY</c>, which pi
+    /// reads for that provider. The agent's copy of auth.json and the variable hold a placeholder of the key's shape, the provider's
+    /// base URL inside is the model endpoint, the model gets the real key; the owner's auth.json is left as it was.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Pi_KeyOfABuiltInProvider_InItsAuthJsonOrItsVariable_SandboxHoldsOnlyAPlaceholder_TheModelGetsTheRealKey(bool inAuthJson)
+    {
+        var authJson = "";
+        await using var world = await AgentWorld.StartAsync("pi", (model, home) =>
+        {
+            var usual = AgentClis.Pi(model, home)["pi"];
+            var folder = Path.Combine(home, ".pi", "agent");
+            var models = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "models.json")))!;
+            models["providers"]!["anthropic"] = new System.Text.Json.Nodes.JsonObject { ["baseUrl"] = model.BaseUrl.ToString().TrimEnd('/') };
+            File.WriteAllText(Path.Combine(folder, "models.json"), models.ToJsonString());
+            File.WriteAllText(Path.Combine(folder, "settings.json"),
+                """{"defaultProvider":"anthropic","defaultModel":"claude-sonnet-4-5","enableInstallTelemetry":false}""");
+            authJson = Path.Combine(folder, "auth.json");
+            if (inAuthJson)
+            {
+                File.WriteAllText(authJson, JsonSerializer.Serialize(new Dictionary<string, object> { ["anthropic"] = new { type = "api_key", key = RealPiAnthropicKey } }));
+            }
+
+            var environment = new Dictionary<string, string?>(usual.Environment) { ["ANTHROPIC_API_KEY"] = inAuthJson ? null : RealPiAnthropicKey };
+            return new Dictionary<string, AgentCommand> { ["pi"] = usual with { Environment = environment } };
+        });
+        var (session, dump) = await DumpAsync(world, "PI_CODING_AGENT_DIR=");
+
+        AssertNothingReal(world, dump, "PIBUILTINSECRET");
+        Assert.Contains(@"""anthropic"":{""baseUrl"":""http://127.0.0.1:", dump, StringComparison.Ordinal);
+        Assert.Matches(inAuthJson ? @"""key"":""sk-ant-api03-[A-Za-z0-9]{20,}" : "ANTHROPIC_API_KEY=sk-ant-api03-[A-Za-z0-9]{20,}", dump);
+        Assert.Equal(inAuthJson, File.Exists(authJson) && (await File.ReadAllTextAsync(authJson)).Contains(RealPiAnthropicKey, StringComparison.Ordinal));
+        Assert.NotEmpty(world.Model.Requests);
+        Assert.All(world.Model.Requests, request => Assert.Equal(RealPiAnthropicKey, request.Credential));
+        Assert.Equal([$"{(inAuthJson ? "anthropic (auth.json)" : "ANTHROPIC_API_KEY")} → {world.Model.BaseUrl.Authority}"],
+            await CredentialLinesAsync(world, session));
+        for (var restart = 1; restart <= (inAuthJson ? 3 : 1); restart++)
+        {
+            await world.RestartServerAsync();
+            await AskAsync(world, session, restart, RealPiAnthropicKey);
+        }
+    }
+
     /// <summary>The command an allowed call runs: everything it can read, written into the project for the test to read.</summary>
     private const string Dump =
         "mkdir -p seen; { env; for f in /proc/[0-9]*/environ; do echo \"== $f\"; tr '\\0' '\\n' < \"$f\"; done; " +
