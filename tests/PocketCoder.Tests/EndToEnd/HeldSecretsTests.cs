@@ -301,6 +301,32 @@ public sealed class HeldSecretsTests
         Assert.Equal([$"{variable} → {world.Model.BaseUrl.Authority}"], await CredentialLinesAsync(world, session));
     }
 
+    private const string RealDotEnvKey = "AIzaSyDOTENVSECRETgemR8s2Tt5Uv9Wx3Yz7Ab";
+
+    /// <summary>
+    /// Gemini CLI keyed by the owner's <c>~/.gemini/.env</c> alone (no <c>GEMINI_API_KEY</c> in its environment): the sandbox's .env
+    /// and Gemini's environment hold a placeholder of the key's shape, the model gets the real key through the model endpoint.
+    /// </summary>
+    [Fact]
+    public async Task Gemini_KeyInItsDotEnv_SandboxHoldsOnlyAPlaceholder_TheModelGetsTheRealKey()
+    {
+        await using var world = await AgentWorld.StartAsync("gemini", (model, home) =>
+        {
+            var usual = AgentWorld.CommandsOf("gemini", model, home)["gemini"];
+            File.WriteAllText(Path.Combine(home, ".gemini", ".env"), $"# the owner's key\nGEMINI_API_KEY=\"{RealDotEnvKey}\"\n");
+            var environment = new Dictionary<string, string?>(usual.Environment) { ["GEMINI_API_KEY"] = null };
+            return new Dictionary<string, AgentCommand> { ["gemini"] = usual with { Environment = environment } };
+        });
+        var (session, dump) = await DumpAsync(world, "GOOGLE_GEMINI_BASE_URL=http://127.0.0.1:");
+
+        AssertNothingReal(world, dump, "DOTENVSECRET");
+        Assert.Matches("GEMINI_API_KEY=AIzaSy[A-Za-z0-9]{20,}", dump);
+        Assert.Matches(@"GEMINI_API_KEY=""AIzaSy[A-Za-z0-9]{20,}""", dump);
+        Assert.NotEmpty(world.Model.Requests);
+        Assert.All(world.Model.Requests, request => Assert.Equal(RealDotEnvKey, request.Credential));
+        Assert.Equal([$"GEMINI_API_KEY → {world.Model.BaseUrl.Authority}"], await CredentialLinesAsync(world, session));
+    }
+
     private const string RealPiKey = "sk-PISECRETm4N9b3V8c2X7z1L6k0J5h9G4f8D3s7A2PISECRETq9W8e7R6t5Y4";
 
     /// <summary>

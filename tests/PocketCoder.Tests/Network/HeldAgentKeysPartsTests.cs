@@ -54,8 +54,52 @@ public sealed class HeldAgentKeysPartsTests
         }
     }
 
+    /// <summary>
+    /// A Gemini API key kept only in <c>~/.gemini/.env</c>: a placeholder in Gemini's environment, the real one at the endpoint, and the
+    /// sandbox's <c>.env</c> a copy of the owner's with each key in it a placeholder (the owner's left as it was).
+    /// </summary>
     [Fact]
-    public void Pi_ProvidersKeys_ArePlaceholdersInTheSandboxesModelsJson_TheOwnersIsLeft_CommandsAndLoggedInProvidersStayAsTheyAre()
+    public void Gemini_AKeyInItsDotEnv_IsAPlaceholderInItsEnvironment_AndInTheSandboxesCopyOfTheFile()
+    {
+        var home = TempPaths.NewDirectory("pc-gemini");
+        var data = TempPaths.NewDirectory("pc-gemini-data");
+        try
+        {
+            var gemini = Path.Combine(home, ".gemini");
+            Directory.CreateDirectory(gemini);
+            var dotEnv = Path.Combine(gemini, ".env");
+            var text = $"# keys\nexport GEMINI_API_KEY='{GeminiKey}'\nGOOGLE_API_KEY = AIzaSyVERTEX0123456789abcdefghijklmnopq # express\nGEMINI_MODEL=gemini-2.5-pro\n";
+            File.WriteAllText(dotEnv, text);
+            var command = new AgentCommand("gemini", new Dictionary<string, string?>
+            {
+                ["HOME"] = home, ["GEMINI_CLI_HOME"] = null, ["GEMINI_API_KEY"] = null, ["GOOGLE_GEMINI_BASE_URL"] = null,
+                ["GOOGLE_GENAI_USE_VERTEXAI"] = null, ["GOOGLE_GENAI_USE_GCA"] = null,
+            });
+            var agent = AcpAgentDefinition.Gemini(command, Path.Combine(data, "gate-policy.toml"));
+            var environment = new Dictionary<string, string?>();
+
+            var state = agent.HoldSecrets!(agent.Command, environment, agent.State);
+
+            var forward = Assert.Single(state.Forwards);
+            Assert.Equal(GeminiKey, Assert.Single(forward.Secrets).Real);
+            Assert.Equal(new Uri("https://generativelanguage.googleapis.com"), forward.Upstream);
+            var placeholder = environment["GEMINI_API_KEY"];
+            Assert.Equal(forward.Secrets[0].Placeholder, placeholder);
+            var copy = Assert.Single(state.Config, c => c.Path == dotEnv).Source!;
+            Assert.Equal($"# keys\nexport GEMINI_API_KEY='{placeholder}'\nGOOGLE_API_KEY = {Placeholders.For("AIzaSyVERTEX0123456789abcdefghijklmnopq")} # express\nGEMINI_MODEL=gemini-2.5-pro\n",
+                File.ReadAllText(copy));
+            Assert.StartsWith(data, copy, StringComparison.Ordinal);
+            Assert.Equal(text, File.ReadAllText(dotEnv));
+        }
+        finally
+        {
+            TempPaths.Delete(home);
+            TempPaths.Delete(data);
+        }
+    }
+
+    [Fact]
+    public void Pi_ProvidersKeys_ArePlaceholdersInTheSandboxesModelsJson_TheOwnersIsLeft_CommandsAndModelsOfTheirOwnUrlStayAsTheyAre()
     {
         var home = TempPaths.NewDirectory("pc-pi");
         var data = TempPaths.NewDirectory("pc-pi-data");
@@ -185,7 +229,7 @@ public sealed class HeldAgentKeysPartsTests
             var agent = Assert.Single(AcpAgentsFile.Parse(entry, "agents.json", [], environment));
             var agentEnvironment = new Dictionary<string, string?>();
 
-            var forwards = agent.HoldSecrets!(agent.Command, agentEnvironment);
+            var forwards = agent.HoldSecrets!(agent.Command, agentEnvironment, agent.State).Forwards;
 
             Assert.Equal(held, forwards.Count == 1);
             Assert.Equal(held, agentEnvironment.ContainsKey("ANTHROPIC_API_KEY"));
