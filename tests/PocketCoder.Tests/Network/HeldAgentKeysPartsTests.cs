@@ -162,7 +162,7 @@ public sealed class HeldAgentKeysPartsTests
         {
             var folder = Path.Combine(home, ".pi", "agent");
             Directory.CreateDirectory(folder);
-            const string anthropic = "sk-ant-api03-realAUTHJSON0123456789abcdefghijklmnop";
+            const string anthropic = "sk-ant-api03-realAUTHJSON0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-AbCdEfAA";
             const string openAi = "sk-proj-realVARIABLE0123456789abcdefghijklmnop";
             const string gemini = "AIzaSyREALGEMINI0123456789abcdefghijklmn";
             var logins = $$"""
