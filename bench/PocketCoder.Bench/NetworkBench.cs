@@ -15,7 +15,8 @@ namespace PocketCoder.Bench;
 /// host allowed by a rule) and one not (direct). In each, a command run by Claude: many small requests (time to first byte: a new
 /// connection each) and two large downloads, timed by curl: one as fast as loopback goes (what the proxy can carry: the CPU of
 /// a second hop, not a download anyone makes), and one over a link paced at 1 Gbit/s (a fast real download, where the target
-/// applies); and the per-prompt latency of each project's session (the model on loopback: through the sandbox's relay, or direct).
+/// applies); and the per-prompt latency of each project's session (the model on loopback: through the sandbox's relay, or direct);
+/// then the model endpoint that puts the held key in, against the plain tunnel (<see cref="ModelEndpointBench"/>).
 /// </summary>
 public sealed class NetworkBench(string pocketcoderDirectory, string claude, bool quick)
 {
@@ -52,7 +53,9 @@ public sealed class NetworkBench(string pocketcoderDirectory, string claude, boo
             }
 
             var (promptProxied, promptDirect) = (await PerPromptAsync(http, model, sandboxed), await PerPromptAsync(http, model, plain));
-            return Rows(proxied, direct, promptProxied, promptDirect, size, small * runs);
+            // The sandboxed Claude's key is held (the server's ANTHROPIC_API_KEY): its model requests go through the injecting endpoint.
+            return [.. Rows(proxied, direct, promptProxied, promptDirect, size, small * runs),
+                .. await ModelEndpointBench.RunAsync(http, model, sandboxed, quick)];
         }
         finally
         {
@@ -139,7 +142,7 @@ public sealed class NetworkBench(string pocketcoderDirectory, string claude, boo
     }
 
     /// <summary>The first tool result of the session, once its turn completed.</summary>
-    private static async Task<string> ToolResultAsync(HttpClient http, string sessionId)
+    internal static async Task<string> ToolResultAsync(HttpClient http, string sessionId)
     {
         using var cancel = new CancellationTokenSource(TimeSpan.FromMinutes(5));
         using var response = await http.GetAsync($"/api/sessions/{sessionId}/events", HttpCompletionOption.ResponseHeadersRead, cancel.Token);

@@ -212,6 +212,7 @@ public sealed partial class FakeModelServer : IAsyncDisposable
         MapGeminiEndpoints();
         MapOAuthEndpoints();
         MapChatGptEndpoints();
+        MapBenchEndpoints();
         _app.MapFallback(async context =>
         {
             _logger.LogWarning("FakeLlm: no route for {Method} {Path}{Query}", context.Request.Method, context.Request.Path, context.Request.QueryString);

@@ -51,7 +51,7 @@ public sealed class AcpAdapter(AcpAgentDefinition agent) : IAgentAdapter
         var state = agent.State;
         if (options.Sandbox is not null && agent.HoldSecrets is { } hold)
         {
-            state = state with { Forwards = hold(agent.Command, environment) };
+            state = hold(agent.Command, environment, state);
         }
 
         var spec = options.Spec(agent.Id, executable, arguments, environment, state, agent.ReadPaths);

@@ -60,10 +60,11 @@ public sealed record AcpAgentDefinition(
     public Func<AgentCommand, bool> NeedsLogins { get; init; } = _ => true;
 
     /// <summary>
-    /// Sandboxed, its keys as placeholders in the environment given and the model endpoints that put the real ones back
-    /// (docs/security.md, "Secrets"); null for an agent whose keys stay as they are (docs/agents.md says why).
+    /// Sandboxed, its keys as placeholders in the environment given, and its state given back with the model endpoints that put the
+    /// real ones back (and a file written to stand for one of the owner's that holds a key: Gemini's <c>.env</c>) (docs/security.md,
+    /// "Secrets"); null for an agent whose keys stay as they are (docs/agents.md says why).
     /// </summary>
-    public Func<AgentCommand, Dictionary<string, string?>, IReadOnlyList<Processes.Network.ModelForward>>? HoldSecrets { get; init; }
+    public Func<AgentCommand, Dictionary<string, string?>, AgentState, AgentState>? HoldSecrets { get; init; }
 
     /// <summary>Variables it gets when it runs sandboxed (claude-agent-acp: CLAUDE_CONFIG_DIR, so its state file is in its state folder).</summary>
     public IReadOnlyDictionary<string, string> SandboxedEnvironment { get; init; } = new Dictionary<string, string>();
@@ -170,7 +171,10 @@ public sealed record AcpAgentDefinition(
             // A Google login (oauth_creds.json: a refresh token) only when no key logs it in.
             NeedsLogins = agent => !Processes.Network.ModelHosts.GeminiKeyed(agent.Setting, Path.Combine(geminiHome, ".gemini")),
             // Its Gemini API key as a placeholder, its base URL the model endpoint. A Google login's refresh token is still its own.
-            HoldSecrets = (agent, environment) => Processes.Network.ModelHosts.GeminiKey(agent.Setting, Path.Combine(geminiHome, ".gemini"), environment),
+            // A key it is given in ~/.gemini/.env, which it does not read itself in an untrusted workspace, is put in as a placeholder the
+            // same way, and the sandbox's .env is a copy with its keys placeholders.
+            HoldSecrets = (agent, environment, state) => GeminiSecrets.Hold(agent.Setting, Path.Combine(geminiHome, ".gemini"),
+                Path.GetDirectoryName(adminPolicy)!, environment, state),
             Prepare = _ => AgentCommand.RelativeFolderProblem("Gemini CLI", "GEMINI_CLI_HOME", geminiHome) is { } problem
                 ? throw new AgentUnavailableException(GeminiId, problem)
                 : [],
@@ -258,9 +262,9 @@ public sealed record AcpAgentDefinition(
             ModelEndpoints = agent => Processes.Network.ModelHosts.Copilot(agent.Setting),
             // Its bring-your-own-key provider's key as a placeholder, the provider's base URL the model endpoint. GitHub's own token
             // goes to GitHub's HTTPS hosts, which no setting of its moves: it stays as it is (docs/agents.md).
-            HoldSecrets = (agent, environment) => agent.Setting("COPILOT_PROVIDER_BASE_URL") is { Length: > 0 }
+            HoldSecrets = (agent, environment, state) => agent.Setting("COPILOT_PROVIDER_BASE_URL") is { Length: > 0 }
                 && Processes.Network.ModelForward.OfVariables(agent.Setting, ["COPILOT_PROVIDER_API_KEY"], "COPILOT_PROVIDER_BASE_URL", "", environment) is { } forward
-                    ? [forward] : [],
+                    ? state with { Forwards = [forward] } : state,
             // 1.0.102 sends the replay before its answer (seen on the wire: what follows is its commands' list).
             ReplaysAfterLoad = false,
             // Sandboxed, it reads the agent's home of PocketCoder's own, whose config.json it writes (so may a command it runs
@@ -325,7 +329,7 @@ public sealed record AcpAgentDefinition(
             ModelEndpoints = agent => Processes.Network.ModelHosts.Qwen(agent.Setting, qwenHome),
             // Its Qwen login (oauth_creds.json: a refresh token) only when it signs in with it, not with an OpenAI-compatible key.
             NeedsLogins = _ => Processes.Network.ModelHosts.QwenSignsIn(qwenHome),
-            HoldSecrets = (agent, environment) => Processes.Network.ModelHosts.QwenKey(agent.Setting, qwenHome, environment),
+            HoldSecrets = (agent, environment, state) => state with { Forwards = Processes.Network.ModelHosts.QwenKey(agent.Setting, qwenHome, environment) },
             // Sandboxed, its home is writable but a runtime folder its settings name elsewhere is not: that goes to its home too.
             SandboxedEnvironment = new Dictionary<string, string> { ["QWEN_RUNTIME_DIR"] = runtime ?? qwenHome },
             // Its gate turns off every MCP server, the ones session/new names too (Qwen Code gives them no way apart).

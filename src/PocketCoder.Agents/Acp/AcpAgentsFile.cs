@@ -143,7 +143,8 @@ public static partial class AcpAgentsFile
             ModelEndpoints = claude is null ? null : agent => Processes.Network.ModelHosts.Claude(agent.Setting, claude.Folders[0]),
             // Its keys as Claude Code's: placeholders inside, the real ones put in by the model endpoint (docs/agents.md). A key in its
             // environment logs it in: the owner's subscription login (a refresh token) then stays out, as for Claude Code.
-            HoldSecrets = claude is null ? null : (agent, environment) => Claude.ClaudeCodeAdapter.HoldKeys(agent, claude.Folders[0], environment),
+            HoldSecrets = claude is null ? null
+                : (agent, environment, state) => state with { Forwards = Claude.ClaudeCodeAdapter.HoldKeys(agent, claude.Folders[0], environment) },
             NeedsLogins = claude is null || logins is not null ? _ => true : agent => !Claude.ClaudeCodeAdapter.KeyedByEnvironment(agent),
             Hosts = Hosts(Strings(entry, "hosts", source, where), source, where),
             // claude-agent-acp 0.101 replays the history, awaited, before it answers session/load.

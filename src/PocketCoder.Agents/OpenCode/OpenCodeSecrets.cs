@@ -35,8 +35,6 @@ internal static class OpenCodeSecrets
         ("DEEPSEEK_API_KEY", "deepseek"),
     ];
 
-    private const long MaxAuthFile = 4 * 1024 * 1024;
-
     /// <summary>
     /// Writes the agent's <c>auth.json</c> (the owner's where it is newer than the agent's copy, else the agent's own, each held
     /// key a placeholder), puts placeholders for the key variables into <paramref name="environment"/> with the providers' base
@@ -68,7 +66,7 @@ internal static class OpenCodeSecrets
         var authFile = Path.Combine(dataFolder, "auth.json");
         if (ModelHosts.ReadJson(authFile) is { } owners)
         {
-            var agents = AgentsCopy(home, authFile, owners, out var modifiedAt);
+            var agents = home.JsonLoginCopy(authFile, owners, out var modifiedAt);
             foreach (var (provider, entry) in owners)
             {
                 if (entry is JsonObject { } login && Text(login["type"]) == "api" && Text(login["key"]) is { Length: > 0 } real && Holds(provider))
@@ -120,24 +118,6 @@ internal static class OpenCodeSecrets
         merged["provider"] = providers;
         environment[contentVariable] = merged.ToJsonString();
         return forwards;
-    }
-
-    /// <summary>
-    /// The agent's <c>auth.json</c> to start from: the owner's where it is newer than the agent's copy (a login made since), else the
-    /// agent's own (its refreshes of an OAuth login stay its own); and the time to give it, so the next start compares alike.
-    /// </summary>
-    private static JsonObject AgentsCopy(AgentHome home, string authFile, JsonObject owners, out DateTimeOffset modifiedAt)
-    {
-        var ownersTime = new DateTimeOffset(File.GetLastWriteTimeUtc(authFile), TimeSpan.Zero);
-        if (home.Probe(authFile) is { IsRegularFile: true } copy && copy.ModifiedAt >= ownersTime
-            && home.Read(authFile, MaxAuthFile) is { } text && ModelHosts.ParseJson(text) is { } agents)
-        {
-            modifiedAt = copy.ModifiedAt;
-            return agents;
-        }
-
-        modifiedAt = ownersTime;
-        return (JsonObject)owners.DeepClone();
     }
 
     /// <summary>The provider's real base URL: its config's <c>baseURL</c> (the last config that sets it), else the provider's own API; null when not known.</summary>

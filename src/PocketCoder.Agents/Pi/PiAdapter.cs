@@ -104,10 +104,15 @@ public sealed class PiAdapter(AgentCommand command, string folder) : IAgentAdapt
             ["PI_SKIP_VERSION_CHECK"] = "1",
         };
         var state = State(options.WorkingDirectory);
-        if (options.Sandbox is not null
-            && PiSecrets.Hold(command, AgentFolder, folder, state.Endpoints, environment) is ([_, ..] forwards, { } modelsJson))
+        if (options.Sandbox is { } sandboxed)
         {
-            state = state with { Forwards = forwards, Config = [modelsJson, .. state.Config.Where(c => c.Path != modelsJson.Path)] };
+            // Its keys as placeholders, its providers pointed at PocketCoder's model endpoints; auth.json is written here, not copied.
+            var (forwards, modelsJson) = PiSecrets.Hold(command, AgentFolder, folder, new AgentHome(sandboxed.Home, command.Home), state.Endpoints, environment);
+            state = state with
+            {
+                Forwards = forwards, Logins = [],
+                Config = modelsJson is null ? state.Config : [modelsJson, .. state.Config.Where(c => c.Path != modelsJson.Path)],
+            };
         }
 
         var session = await PiSession.StartAsync(options.Spec("pi", executable, arguments, environment, state), sink, cancellationToken)

@@ -93,6 +93,27 @@ public sealed record AgentHome(string Root, string OwnerHome)
     }
 
     /// <summary>
+    /// The agent's copy of a JSON login file to start from, for a file whose keys go in as placeholders (OpenCode's and pi's
+    /// <c>auth.json</c>): the owner's (<paramref name="owners"/>) where it is newer than the agent's copy (a login made since), else
+    /// the agent's own (its refreshes of an OAuth login stay its own); and the time to give it, so the next start compares alike.
+    /// </summary>
+    internal System.Text.Json.Nodes.JsonObject JsonLoginCopy(string ownerPath, System.Text.Json.Nodes.JsonObject owners, out DateTimeOffset modifiedAt)
+    {
+        var ownersTime = new DateTimeOffset(File.GetLastWriteTimeUtc(ownerPath), TimeSpan.Zero);
+        if (Probe(ownerPath) is { IsRegularFile: true } copy && copy.ModifiedAt >= ownersTime
+            && Read(ownerPath, MaxLoginFile) is { } text && Network.ModelHosts.ParseJson(text) is { } agents)
+        {
+            modifiedAt = copy.ModifiedAt;
+            return agents;
+        }
+
+        modifiedAt = ownersTime;
+        return (System.Text.Json.Nodes.JsonObject)owners.DeepClone();
+    }
+
+    private const long MaxLoginFile = 4 * 1024 * 1024;
+
+    /// <summary>
     /// Copies the agent's copy of a file of JSON lines out to the owner's where it is newer, with only the lines
     /// <paramref name="keep"/> picks (what the owner's own agent may read as its own), and its time. False when the agent has
     /// none, or none that is a regular file within <paramref name="limit"/> bytes.

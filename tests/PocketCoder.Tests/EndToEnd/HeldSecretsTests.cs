@@ -302,6 +302,33 @@ public sealed class HeldSecretsTests
         Assert.Equal([$"{variable} → {world.Model.BaseUrl.Authority}"], await CredentialLinesAsync(world, session));
     }
 
+    private const string RealDotEnvKey = "AIzaSyDOTENVSECRETgemR8s2Tt5Uv9Wx3Yz7Ab";
+
+    /// <summary>
+    /// Gemini CLI keyed by the owner's <c>~/.gemini/.env</c> alone (no <c>GEMINI_API_KEY</c> in its environment): the sandbox's .env
+    /// and Gemini's environment hold a placeholder of the key's shape, the model gets the real key through the model endpoint.
+    /// </summary>
+    [Fact]
+    public async Task Gemini_KeyInItsDotEnv_SandboxHoldsOnlyAPlaceholder_TheModelGetsTheRealKey()
+    {
+        await using var world = await AgentWorld.StartAsync("gemini", (model, home) =>
+        {
+            var usual = AgentWorld.CommandsOf("gemini", model, home)["gemini"];
+            File.WriteAllText(Path.Combine(home, ".gemini", ".env"), $"# the owner's key\nGEMINI_API_KEY=\"{RealDotEnvKey}\"\n");
+            var environment = new Dictionary<string, string?>(usual.Environment) { ["GEMINI_API_KEY"] = null };
+            return new Dictionary<string, AgentCommand> { ["gemini"] = usual with { Environment = environment } };
+        });
+        var (session, dump) = await DumpAsync(world, "GOOGLE_GEMINI_BASE_URL=http://127.0.0.1:");
+
+        AssertNothingReal(world, dump, "DOTENVSECRET");
+        // A key of the same shape (Google's keys have no lower-case prefix to keep), in Gemini's environment and in the .env copy.
+        Assert.Matches("GEMINI_API_KEY=[A-Za-z0-9]{39}\n", dump);
+        Assert.Matches(@"GEMINI_API_KEY=""[A-Za-z0-9]{39}""", dump);
+        Assert.NotEmpty(world.Model.Requests);
+        Assert.All(world.Model.Requests, request => Assert.Equal(RealDotEnvKey, request.Credential));
+        Assert.Equal([$"GEMINI_API_KEY → {world.Model.BaseUrl.Authority}"], await CredentialLinesAsync(world, session));
+    }
+
     private const string RealPiKey = "sk-PISECRETm4N9b3V8c2X7z1L6k0J5h9G4f8D3s7A2PISECRETq9W8e7R6t5Y4";
 
     /// <summary>
@@ -338,6 +365,55 @@ public sealed class HeldSecretsTests
         {
             await world.RestartServerAsync();
             await AskAsync(world, session, restart, $"Bearer {RealPiKey}");
+        }
+    }
+
+    private const string RealPiAnthropicKey = "sk-ant-api03-PIBUILTINSECRETk5Lm9Nb3Vc7Xz1Qw8Er4Ty6Ui2Op0PIBUILTINSECRETa8S7d6F5g4H3-JkLmNoAA";
+
+    /// <summary>
+    /// pi on its built-in Anthropic provider (the owner's models.json moves only its base URL, here to the fake model), keyed as an
+    /// owner keys it: in pi's own <c>auth.json</c> (what <c>/login</c> with a key writes), or in <c>ANTHROPIC_API_KEY</c>, which pi
+    /// reads for that provider. The agent's copy of auth.json and the variable hold a placeholder of the key's shape, the provider's
+    /// base URL inside is the model endpoint, the model gets the real key; the owner's auth.json is left as it was.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Pi_KeyOfABuiltInProvider_InItsAuthJsonOrItsVariable_SandboxHoldsOnlyAPlaceholder_TheModelGetsTheRealKey(bool inAuthJson)
+    {
+        var authJson = "";
+        await using var world = await AgentWorld.StartAsync("pi", (model, home) =>
+        {
+            var usual = AgentClis.Pi(model, home)["pi"];
+            var folder = Path.Combine(home, ".pi", "agent");
+            var models = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "models.json")))!;
+            models["providers"]!["anthropic"] = new System.Text.Json.Nodes.JsonObject { ["baseUrl"] = model.BaseUrl.ToString().TrimEnd('/') };
+            File.WriteAllText(Path.Combine(folder, "models.json"), models.ToJsonString());
+            File.WriteAllText(Path.Combine(folder, "settings.json"),
+                """{"defaultProvider":"anthropic","defaultModel":"claude-sonnet-4-5","enableInstallTelemetry":false}""");
+            authJson = Path.Combine(folder, "auth.json");
+            if (inAuthJson)
+            {
+                File.WriteAllText(authJson, JsonSerializer.Serialize(new Dictionary<string, object> { ["anthropic"] = new { type = "api_key", key = RealPiAnthropicKey } }));
+            }
+
+            var environment = new Dictionary<string, string?>(usual.Environment) { ["ANTHROPIC_API_KEY"] = inAuthJson ? null : RealPiAnthropicKey };
+            return new Dictionary<string, AgentCommand> { ["pi"] = usual with { Environment = environment } };
+        });
+        var (session, dump) = await DumpAsync(world, "PI_CODING_AGENT_DIR=");
+
+        AssertNothingReal(world, dump, "PIBUILTINSECRET");
+        Assert.Contains(@"""anthropic"":{""baseUrl"":""http://127.0.0.1:", dump, StringComparison.Ordinal);
+        Assert.Matches(inAuthJson ? @"""key"":""sk-ant-api03-[A-Za-z0-9]{20,}" : "ANTHROPIC_API_KEY=sk-ant-api03-[A-Za-z0-9]{20,}", dump);
+        Assert.Equal(inAuthJson, File.Exists(authJson) && (await File.ReadAllTextAsync(authJson)).Contains(RealPiAnthropicKey, StringComparison.Ordinal));
+        Assert.NotEmpty(world.Model.Requests);
+        Assert.All(world.Model.Requests, request => Assert.Equal(RealPiAnthropicKey, request.Credential));
+        Assert.Equal([$"{(inAuthJson ? "anthropic (auth.json)" : "ANTHROPIC_API_KEY")} → {world.Model.BaseUrl.Authority}"],
+            await CredentialLinesAsync(world, session));
+        for (var restart = 1; restart <= (inAuthJson ? 3 : 1); restart++)
+        {
+            await world.RestartServerAsync();
+            await AskAsync(world, session, restart, RealPiAnthropicKey);
         }
     }
 

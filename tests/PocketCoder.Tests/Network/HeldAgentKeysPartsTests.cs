@@ -54,8 +54,52 @@ public sealed class HeldAgentKeysPartsTests
         }
     }
 
+    /// <summary>
+    /// A Gemini API key kept only in <c>~/.gemini/.env</c>: a placeholder in Gemini's environment, the real one at the endpoint, and the
+    /// sandbox's <c>.env</c> a copy of the owner's with each key in it a placeholder (the owner's left as it was).
+    /// </summary>
     [Fact]
-    public void Pi_ProvidersKeys_ArePlaceholdersInTheSandboxesModelsJson_TheOwnersIsLeft_CommandsAndLoggedInProvidersStayAsTheyAre()
+    public void Gemini_AKeyInItsDotEnv_IsAPlaceholderInItsEnvironment_AndInTheSandboxesCopyOfTheFile()
+    {
+        var home = TempPaths.NewDirectory("pc-gemini");
+        var data = TempPaths.NewDirectory("pc-gemini-data");
+        try
+        {
+            var gemini = Path.Combine(home, ".gemini");
+            Directory.CreateDirectory(gemini);
+            var dotEnv = Path.Combine(gemini, ".env");
+            var text = $"# keys\nexport GEMINI_API_KEY='{GeminiKey}'\nGOOGLE_API_KEY = AIzaSyVERTEX0123456789abcdefghijklmnopq # express\nGEMINI_MODEL=gemini-2.5-pro\n";
+            File.WriteAllText(dotEnv, text);
+            var command = new AgentCommand("gemini", new Dictionary<string, string?>
+            {
+                ["HOME"] = home, ["GEMINI_CLI_HOME"] = null, ["GEMINI_API_KEY"] = null, ["GOOGLE_GEMINI_BASE_URL"] = null,
+                ["GOOGLE_GENAI_USE_VERTEXAI"] = null, ["GOOGLE_GENAI_USE_GCA"] = null,
+            });
+            var agent = AcpAgentDefinition.Gemini(command, Path.Combine(data, "gate-policy.toml"));
+            var environment = new Dictionary<string, string?>();
+
+            var state = agent.HoldSecrets!(agent.Command, environment, agent.State);
+
+            var forward = Assert.Single(state.Forwards);
+            Assert.Equal(GeminiKey, Assert.Single(forward.Secrets).Real);
+            Assert.Equal(new Uri("https://generativelanguage.googleapis.com"), forward.Upstream);
+            var placeholder = environment["GEMINI_API_KEY"];
+            Assert.Equal(forward.Secrets[0].Placeholder, placeholder);
+            var copy = Assert.Single(state.Config, c => c.Path == dotEnv).Source!;
+            Assert.Equal($"# keys\nexport GEMINI_API_KEY='{placeholder}'\nGOOGLE_API_KEY = {Placeholders.For("AIzaSyVERTEX0123456789abcdefghijklmnopq")} # express\nGEMINI_MODEL=gemini-2.5-pro\n",
+                File.ReadAllText(copy));
+            Assert.StartsWith(data, copy, StringComparison.Ordinal);
+            Assert.Equal(text, File.ReadAllText(dotEnv));
+        }
+        finally
+        {
+            TempPaths.Delete(home);
+            TempPaths.Delete(data);
+        }
+    }
+
+    [Fact]
+    public void Pi_ProvidersKeys_ArePlaceholdersInTheSandboxesModelsJson_TheOwnersIsLeft_CommandsAndModelsOfTheirOwnUrlStayAsTheyAre()
     {
         var home = TempPaths.NewDirectory("pc-pi");
         var data = TempPaths.NewDirectory("pc-pi-data");
@@ -76,23 +120,90 @@ public sealed class HeldAgentKeysPartsTests
             var command = new AgentCommand("pi", new Dictionary<string, string?> { ["TWO_KEY"] = "sk-variable0123456789abcdefghij" });
             var environment = new Dictionary<string, string?>();
 
-            var (forwards, config) = PiSecrets.Hold(command, home, data, [], environment);
+            var (forwards, config) = PiSecrets.Hold(command, home, data, new AgentHome(Path.Combine(data, "home"), home), [], environment);
 
-            Assert.Equal(["https://one.example.org/v1", "https://two.example.org/v1"], forwards.Select(f => f.Upstream.ToString()));
-            Assert.Equal(["literal.apiKey (models.json)", "TWO_KEY"], forwards.Select(f => f.Secrets.Single().Name));
+            // auth.json's key outranks models.json's for its provider: both held, so neither is inside whichever pi sends.
+            Assert.Equal(["https://four.example.org/v1", "https://one.example.org/v1", "https://two.example.org/v1"], forwards.Select(f => f.Upstream.ToString()));
+            Assert.Equal(["loggedin (auth.json), loggedin.apiKey (models.json)", "literal.apiKey (models.json)", "TWO_KEY"],
+                forwards.Select(f => string.Join(", ", f.Secrets.Select(s => s.Name))));
             Assert.Equal(owners, config!.Path);
             Assert.Equal(text, File.ReadAllText(owners));
             var sandboxes = JsonNode.Parse(File.ReadAllText(config.Source!))!["providers"]!;
-            Assert.Equal(forwards[0].Secrets[0].Placeholder, sandboxes["literal"]!["apiKey"]!.GetValue<string>());
-            Assert.Equal(EgressLayout.ForwardUrl([], forwards, 0), sandboxes["literal"]!["baseUrl"]!.GetValue<string>());
-            Assert.Equal(EgressLayout.ForwardUrl([], forwards, 1), sandboxes["variable"]!["baseUrl"]!.GetValue<string>());
+            Assert.Equal(forwards[1].Secrets[0].Placeholder, sandboxes["literal"]!["apiKey"]!.GetValue<string>());
+            Assert.Equal(EgressLayout.ForwardUrl([], forwards, 1), sandboxes["literal"]!["baseUrl"]!.GetValue<string>());
+            Assert.Equal(EgressLayout.ForwardUrl([], forwards, 2), sandboxes["variable"]!["baseUrl"]!.GetValue<string>());
+            Assert.Equal(EgressLayout.ForwardUrl([], forwards, 0), sandboxes["loggedin"]!["baseUrl"]!.GetValue<string>());
             Assert.Equal("TWO_KEY", sandboxes["variable"]!["apiKey"]!.GetValue<string>());
-            Assert.Equal(forwards[1].Secrets[0].Placeholder, environment["TWO_KEY"]);
+            Assert.Equal(forwards[2].Secrets[0].Placeholder, environment["TWO_KEY"]);
             Assert.Single(environment);
-            foreach (var kept in new[] { "command", "loggedin", "ownurl" })
+            foreach (var kept in new[] { "command", "ownurl" })
             {
                 Assert.Equal(JsonNode.Parse(text)!["providers"]![kept]!.ToJsonString(), sandboxes[kept]!.ToJsonString());
             }
+        }
+        finally
+        {
+            TempPaths.Delete(home);
+            TempPaths.Delete(data);
+        }
+    }
+
+    /// <summary>
+    /// pi's own logins and the variables it reads for its built-in providers: a key in auth.json (itself, or a variable it names) and
+    /// <c>GEMINI_API_KEY</c> are placeholders, each provider's base URL (its built-in API) overridden to its endpoint in the
+    /// sandbox's models.json; an OAuth login, a key made by a command and a provider of no known base URL keep what they have.
+    /// </summary>
+    [Fact]
+    public void Pi_KeysOfItsAuthJsonAndBuiltInProvidersVariables_ArePlaceholders_TheProvidersPointedAtTheirEndpoints()
+    {
+        var home = TempPaths.NewDirectory("pc-pi");
+        var data = TempPaths.NewDirectory("pc-pi-data");
+        try
+        {
+            var folder = Path.Combine(home, ".pi", "agent");
+            Directory.CreateDirectory(folder);
+            const string anthropic = "sk-ant-api03-realAUTHJSON0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-AbCdEfAA";
+            const string openAi = "sk-proj-realVARIABLE0123456789abcdefghijklmnop";
+            const string gemini = "AIzaSyREALGEMINI0123456789abcdefghijklmn";
+            var logins = $$"""
+                {"anthropic":{"type":"api_key","key":"{{anthropic}}"},"openai":{"type":"api_key","key":"MY_OPENAI"},
+                 "github-copilot":{"type":"oauth","refresh":"ghr_real","access":"tid=real","expires":1},
+                 "azure-openai-responses":{"type":"api_key","key":"azure-real-key"},"groq":{"type":"api_key","key":"!pass show groq"} }
+                """;
+            File.WriteAllText(Path.Combine(folder, "auth.json"), logins);
+            var command = new AgentCommand("pi", new Dictionary<string, string?>
+            {
+                ["HOME"] = home, ["MY_OPENAI"] = openAi, ["GEMINI_API_KEY"] = gemini, ["ANTHROPIC_API_KEY"] = null, ["OPENAI_API_KEY"] = null,
+            });
+            var environment = new Dictionary<string, string?>();
+            var agentHome = new AgentHome(Path.Combine(data, "home"), home);
+
+            var (forwards, config) = PiSecrets.Hold(command, folder, data, agentHome, [], environment);
+
+            Assert.Equal(["anthropic: https://api.anthropic.com/ anthropic (auth.json)", "openai: https://api.openai.com/v1 MY_OPENAI",
+                "google: https://generativelanguage.googleapis.com/v1beta GEMINI_API_KEY"],
+                forwards.Select((f, i) => $"{new[] { "anthropic", "openai", "google" }[i]}: {f.Upstream} {Assert.Single(f.Secrets).Name}"));
+            Assert.Equal([anthropic, openAi, gemini], forwards.Select(f => f.Secrets[0].Real));
+            var sandboxes = JsonNode.Parse(File.ReadAllText(config!.Source!))!["providers"]!.AsObject();
+            Assert.Equal(["anthropic", "openai", "google"], sandboxes.Select(p => p.Key));
+            for (var i = 0; i < 3; i++)
+            {
+                Assert.Equal("{\"baseUrl\":\"" + EgressLayout.ForwardUrl([], forwards, i) + "\"}", sandboxes[i]!.ToJsonString());
+            }
+
+            Assert.Equal(forwards[1].Secrets[0].Placeholder, environment["MY_OPENAI"]);
+            Assert.Equal(forwards[2].Secrets[0].Placeholder, environment["GEMINI_API_KEY"]);
+            Assert.Equal(2, environment.Count);
+            var copy = JsonNode.Parse(agentHome.Read(Path.Combine(folder, "auth.json"), 1 << 20)!)!;
+            Assert.Equal(forwards[0].Secrets[0].Placeholder, copy["anthropic"]!["key"]!.GetValue<string>());
+            Assert.StartsWith("sk-ant-api03-", forwards[0].Secrets[0].Placeholder, StringComparison.Ordinal);
+            Assert.Equal("MY_OPENAI", copy["openai"]!["key"]!.GetValue<string>());
+            foreach (var kept in new[] { "github-copilot", "azure-openai-responses", "groq" })
+            {
+                Assert.Equal(JsonNode.Parse(logins)![kept]!.ToJsonString(), copy[kept]!.ToJsonString());
+            }
+
+            Assert.Equal(logins, File.ReadAllText(Path.Combine(folder, "auth.json")));
         }
         finally
         {
@@ -118,7 +229,7 @@ public sealed class HeldAgentKeysPartsTests
             var agent = Assert.Single(AcpAgentsFile.Parse(entry, "agents.json", [], environment));
             var agentEnvironment = new Dictionary<string, string?>();
 
-            var forwards = agent.HoldSecrets!(agent.Command, agentEnvironment);
+            var forwards = agent.HoldSecrets!(agent.Command, agentEnvironment, agent.State).Forwards;
 
             Assert.Equal(held, forwards.Count == 1);
             Assert.Equal(held, agentEnvironment.ContainsKey("ANTHROPIC_API_KEY"));

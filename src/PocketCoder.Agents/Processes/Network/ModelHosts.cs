@@ -166,7 +166,8 @@ public static class ModelHosts
     }
 
     /// <summary>
-    /// Gemini CLI's key as a placeholder: <c>GEMINI_API_KEY</c> of its environment, for a Gemini API login (<c>selectedType</c>
+    /// Gemini CLI's key as a placeholder: <c>GEMINI_API_KEY</c> of its environment (else of <c>~/.gemini/.env</c>, which Gemini does
+    /// not read itself in the untrusted workspace it runs in: the server puts its key in as the owner's terminal Gemini would take it), for a Gemini API login (<c>selectedType</c>
     /// <c>gemini-api-key</c>, or none, where a base URL makes it a "gateway" login sending the same key), sent as
     /// <c>x-goog-api-key</c> (or a bearer); its base URL (<c>GOOGLE_GEMINI_BASE_URL</c>, which it reads for both) the one the owner
     /// set (its environment or <c>~/.gemini/.env</c>, which never overrides a variable set) else the Gemini API's. Not for Vertex AI
@@ -183,7 +184,7 @@ public static class ModelHosts
         }
 
         var file = DotEnv(Path.Combine(geminiFolder, ".env"));
-        return ModelForward.OfVariables(name => name == url && setting(name) is not { Length: > 0 } ? file.GetValueOrDefault(name) : setting(name),
+        return ModelForward.OfVariables(name => name is url or "GEMINI_API_KEY" && setting(name) is not { Length: > 0 } ? file.GetValueOrDefault(name) : setting(name),
             ["GEMINI_API_KEY"], url, "https://generativelanguage.googleapis.com", environment) is { } forward ? [forward] : [];
     }
 
