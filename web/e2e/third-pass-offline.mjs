@@ -88,15 +88,6 @@ async function coldStart(chromium, base, shots) {
     const figures = await page.evaluate(() => {
       const fcp = performance.getEntriesByType('paint').find((p) => p.name === 'first-contentful-paint').startTime;
       const nav = performance.getEntriesByType('navigation')[0];
-      return {
-        fcp: Math.round(fcp),
-        responseEnd: Math.round(nav.responseEnd),
-        controlled: navigator.serviceWorker.controller !== null,
-      };
-    });
-    // What shows, asked until it has an answer: the cached script may be swapping the shell for the app's first screen at
-    // the moment of asking (one CI run caught #app mid-swap, with no height yet), so one look could see neither.
-    const shownHandle = await page.waitForFunction(() => {
       const shell = document.querySelector('[data-boot-shell]');
       const box = shell?.getBoundingClientRect();
       return {
