@@ -4,11 +4,12 @@ using PocketCoder.Tests.Infrastructure;
 namespace PocketCoder.Tests.EndToEnd;
 
 /// <summary>
-/// Every agent, sandboxed as by default, carries one conversation through three server restarts in a row (another session of
-/// the project started between two of them) and an idle suspension: each later turn reaches the model with all the turns
-/// before it. One resume is not enough to find a loss: Gemini CLI 0.61 lost a conversation loaded twice, and one loaded in
-/// the minute it began (docs/agents-acp.md, Resume); claude-agent-acp kept none when its sandbox did not let it write its
-/// state (docs/agents-acp.md, Configuring agents).
+/// Every agent, sandboxed as by default, carries one conversation through two server restarts in a row (another session of
+/// the project started between them) and an idle suspension: each later turn reaches the model with all the turns before
+/// it. One resume is not enough to find a loss: Gemini CLI 0.61 lost a conversation loaded twice, and one loaded in the
+/// minute it began (docs/agents-acp.md, Resume); claude-agent-acp kept none when its sandbox did not let it write its
+/// state (docs/agents-acp.md, Configuring agents). Three loads of the conversation find both; a third restart found
+/// nothing more and cost each agent one more start (Kilo Code's alone is about 10 s of CPU).
 /// </summary>
 public sealed class ResumeMatrixTests
 {
@@ -18,7 +19,7 @@ public sealed class ResumeMatrixTests
 
     [Theory]
     [MemberData(nameof(Agents))]
-    public async Task Conversation_ThreeRestartsThenSuspension_EveryTurnRemembersTheEarlierOnes(string agent)
+    public async Task Conversation_TwoRestartsThenSuspension_EveryTurnRemembersTheEarlierOnes(string agent)
     {
         var clock = new ManualClock(DateTimeOffset.UtcNow);
         await using var world = await AgentWorld.NamedAsync(agent, clock);
@@ -31,7 +32,7 @@ public sealed class ResumeMatrixTests
             await events.WaitForAsync("turn.completed");
         }
 
-        for (var turn = 1; turn <= 3; turn++)
+        for (var turn = 1; turn <= 2; turn++)
         {
             await world.RestartServerAsync();
             await AskAsync(world, sessionId, turn);
@@ -51,7 +52,7 @@ public sealed class ResumeMatrixTests
             await events.WaitForAsync(e => e.Event == "session.status" && (e.Str("reason") ?? "").Contains("suspended", StringComparison.Ordinal));
         }
 
-        await AskAsync(world, sessionId, 4);
+        await AskAsync(world, sessionId, 3);
     }
 
     /// <summary>One more turn; the model must be told the word and every answer it gave before.</summary>
