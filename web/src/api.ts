@@ -57,6 +57,8 @@ export type LedgerKey = Schemas['LedgerKeyResponse'];
 export type Person = Schemas['PersonResponse'];
 export type Me = Schemas['MeResponse'];
 export type Invite = Schemas['InviteResponse'];
+export type Connections = Schemas['ConnectionsResponse'];
+export type Connected = Schemas['ConnectedDeviceResponse'];
 export type TeamPolicy = Schemas['TeamPolicyResponse'];
 export type BudgetStatus = Schemas['BudgetStatus'];
 /** A port a session's sandbox listens on, with the process that opened it (docs/security.md, "Previews"). */
@@ -269,6 +271,10 @@ export function createApi(target?: ApiTarget) {
     revokePerson: (person: string) => body(client.DELETE('/api/people/{id}', byId(person))),
     /** A code pairing another device of the person (owners for anyone, anyone for themself). */
     invite: (person: string) => body(client.POST('/api/people/{id}/invites', byId(person))),
+    /** Who reaches the machine now, by how they came (owners). */
+    connections: () => body(client.GET('/api/connections')),
+    /** Cuts every device but this one, every watch link and chat identity, and stops pairing until lifted on the machine. */
+    lockdown: () => body(client.POST('/api/lockdown')),
     policy: (projectId: string) => body(client.GET('/api/projects/{projectId}/policy', { params: { path: { projectId } } })),
     setPolicy: (projectId: string, policy: TeamPolicy) => body(client.PUT('/api/projects/{projectId}/policy', { params: { path: { projectId } }, body: policy })),
     budget: (projectId: string) => body(client.GET('/api/projects/{projectId}/budget', { params: { path: { projectId } } })),

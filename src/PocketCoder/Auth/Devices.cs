@@ -30,6 +30,7 @@ public sealed class Devices(Database database, Ledger.LedgerStore ledger, TimePr
         var expires = now + PairingCodeLifetime;
         database.Write(write =>
         {
+            Reach.Connected.Lockdown.EnsureNotLocked(write);
             // An invite is a device to be: a few at a time are a person's next phones, more are a leak (or a script) in the making.
             if (personId is not null && write.Scalar<long>(
                     "SELECT COUNT(*) FROM pairing_codes WHERE person_id = $person AND used_at IS NULL AND expires_at > $now", ("$person", personId), ("$now", now.ToDb()))
@@ -61,6 +62,7 @@ public sealed class Devices(Database database, Ledger.LedgerStore ledger, TimePr
         var now = clock.GetUtcNow();
         return database.Write(write =>
         {
+            Reach.Connected.Lockdown.EnsureNotLocked(write);
             // Marking the code used in the same statement that checks it: two racing redeems cannot both win.
             var claimed = write.Execute(
                 "UPDATE pairing_codes SET used_at = $now WHERE code_hash = $hash AND used_at IS NULL AND expires_at > $now",

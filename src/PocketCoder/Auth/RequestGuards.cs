@@ -7,8 +7,9 @@ using PocketCoder.Server;
 namespace PocketCoder.Auth;
 
 /// <summary>
-/// Every request a device has open, by device, so a revocation ends them — SSE streams included — instead of
-/// letting a revoked phone keep watching until it disconnects.
+/// Every request a device (or a watch link's opening) has open, by device: so a revocation ends them — SSE streams included —
+/// instead of letting a revoked phone keep watching until it disconnects, and so an owner can see who is connected now
+/// (<see cref="Open"/>, <see cref="Now"/>) and cut them all at once (<see cref="RevokeAllBut"/>).
 /// </summary>
 public sealed class DeviceConnections : IAccessSubscriber
 {
@@ -24,8 +25,20 @@ public sealed class DeviceConnections : IAccessSubscriber
     }
 
     private readonly ConcurrentDictionary<string, CancellationTokenSource> _byDevice = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<OpenRequest, byte> _open = new();
 
     public CancellationToken For(string deviceId) => _byDevice.GetOrAdd(deviceId, _ => new CancellationTokenSource()).Token;
+
+    /// <summary>Counts a request as open until the returned handle is disposed (the request's end).</summary>
+    public IDisposable Open(string deviceId, string via, string? from, HttpContext context, DateTimeOffset since)
+    {
+        var request = new OpenRequest(deviceId, via, from, since, context, _open);
+        _open.TryAdd(request, 0);
+        return request;
+    }
+
+    /// <summary>What is open now, a row per request (the caller groups them by device).</summary>
+    public IReadOnlyList<OpenRequest> Now() => [.. _open.Keys];
 
     /// <summary>Ends every open request of the device. Later requests fail authentication anyway.</summary>
     public void Revoke(string deviceId)
@@ -36,6 +49,33 @@ public sealed class DeviceConnections : IAccessSubscriber
             connections.Dispose();
         }
     }
+
+    /// <summary>Ends every open request of every device and watch link but <paramref name="kept"/> (a lockdown).</summary>
+    public void RevokeAllBut(string kept)
+    {
+        foreach (var device in _byDevice.Keys.Where(device => device != kept))
+        {
+            Revoke(device);
+        }
+    }
+}
+
+/// <summary>One request a device has open: how it came (<c>direct</c>, <c>hub</c>), from which address, since when.</summary>
+public sealed class OpenRequest(string deviceId, string via, string? from, DateTimeOffset since, HttpContext context,
+    ConcurrentDictionary<OpenRequest, byte> registry) : IDisposable
+{
+    public string DeviceId => deviceId;
+
+    public string Via => via;
+
+    public string? From => from;
+
+    public DateTimeOffset Since => since;
+
+    /// <summary>Read when asked: whether the answer is an event stream is known once the handler has begun it.</summary>
+    public bool IsStream => context.Response.ContentType?.StartsWith("text/event-stream", StringComparison.Ordinal) == true;
+
+    public void Dispose() => registry.TryRemove(this, out _);
 }
 
 /// <summary>The checks that sit in front of every endpoint because they concern the browser and the network, not a feature.</summary>
@@ -95,7 +135,10 @@ public static class RequestGuards
             return;
         }
 
-        var revoked = context.RequestServices.GetRequiredService<DeviceConnections>().For(deviceId);
+        var connections = context.RequestServices.GetRequiredService<DeviceConnections>();
+        var revoked = connections.For(deviceId);
+        using var open = connections.Open(deviceId, Reach.Connected.ConnectedNow.ViaOf(context), context.Connection.RemoteIpAddress?.ToString(), context,
+            context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow());
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, revoked);
         context.RequestAborted = linked.Token;
         try

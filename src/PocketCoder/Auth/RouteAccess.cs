@@ -44,6 +44,10 @@ public static class RouteAccess
         ["ChangePerson"] = Own,
         ["RevokePerson"] = Own,
         ["InvitePersonDevice"] = Read(),
+        // Who reaches the machine now (addresses included), and the lockdown that cuts them all: owners. Only the machine's own
+        // terminal lifts a lockdown, from its data folder; no route does.
+        ["ListConnections"] = Own,
+        ["Lockdown"] = Own,
         ["ListMembers"] = Read(ProjectFrom.ProjectRoute, "projectId"),
         ["SetMember"] = Own,
         ["ClearMember"] = Own,

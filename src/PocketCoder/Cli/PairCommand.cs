@@ -51,7 +51,17 @@ internal sealed class PairCommand : Verb
         database.Migrate();
         var clock = TimeProvider.System;
         var devices = new Devices(database, new Ledger.LedgerStore(database, clock), clock);
-        var (code, expiresAt) = devices.CreatePairingCode();
+        string code;
+        DateTimeOffset expiresAt;
+        try
+        {
+            (code, expiresAt) = devices.CreatePairingCode();
+        }
+        catch (Errors.ApiProblem locked) when (locked.Code == Errors.ErrorCodes.LockedDown)
+        {
+            await error.WriteLineAsync($"pocketcoder: {locked.Message}");
+            return 1;
+        }
 
         // The code rides in the fragment, which browsers never send to a server: it stays out of every log.
         var link = $"{address.GetLeftPart(UriPartial.Authority)}/#pair={code}";

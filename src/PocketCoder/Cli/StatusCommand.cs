@@ -50,6 +50,11 @@ internal sealed class StatusCommand() : ServerVerb("status",
                   ? "UNAVAILABLE: sessions of sandboxed projects do not start (see the warning)"
                   : "bubblewrap: agents run sandboxed unless a project is set to none, their network through PocketCoder's proxy")}
             """));
+        if (await ServerClient.GetAsync(http, "/api/connections", WireJson.Default.ConnectionsResponse, error) is { } reach)
+        {
+            await WriteReachAsync(output, reach);
+        }
+
         foreach (var session in resources.Sessions)
         {
             await output.WriteLineAsync($"  session:      {session.SessionId} {session.Agent} {MiB(session.MemoryBytes)}");
@@ -61,6 +66,30 @@ internal sealed class StatusCommand() : ServerVerb("status",
         }
 
         return 0;
+    }
+
+    /// <summary>Who reaches the machine now, one line each, and whether it is locked down (docs/security.md, "Reach you can see and cut").</summary>
+    private static async Task WriteReachAsync(TextWriter output, Reach.Connected.ConnectionsResponse reach)
+    {
+        if (reach.LockedDown is { } locked)
+        {
+            await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"  LOCKED DOWN:  since {locked.LockedAt:yyyy-MM-dd HH:mm} UTC by {locked.LockedBy}; nothing pairs until `{SelfCommand.For("lockdown --lift")}` here"));
+        }
+
+        await output.WriteLineAsync($"  connected:    {(reach.Connected.Count == 0 ? "nobody now" : $"{reach.Connected.Count} now")}");
+        foreach (var connected in reach.Connected)
+        {
+            var who = connected.PersonName is { } person ? $"{person}'s {connected.DeviceName}" : connected.DeviceName;
+            var streams = connected.OpenStreams == 0 ? "" : $", {connected.OpenStreams} stream{(connected.OpenStreams == 1 ? "" : "s")} open";
+            await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"                {who} via {connected.Via}{(connected.From is { } from ? $" from {from}" : "")}, since {connected.Since:yyyy-MM-dd HH:mm} UTC{streams}"));
+        }
+
+        if (reach.Connected.Count > 0)
+        {
+            await output.WriteLineAsync($"                (cut them all at once: `{SelfCommand.For("lockdown")}`)");
+        }
     }
 
     private static string MiB(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / (1024.0 * 1024):0} MiB");

@@ -65,6 +65,9 @@ public static class ErrorCodes
     public const string AlreadyAllowedByYou = "ALREADY_ALLOWED_BY_YOU";
     public const string PersonNotFound = "PERSON_NOT_FOUND";
     public const string PersonRevoked = "PERSON_REVOKED";
+
+    /// <summary>Pairing while an owner has locked the machine down (only its own terminal lifts it).</summary>
+    public const string LockedDown = "LOCKED_DOWN";
     public const string LastOwner = "LAST_OWNER";
     public const string ModeNotAllowed = "MODE_NOT_ALLOWED";
 

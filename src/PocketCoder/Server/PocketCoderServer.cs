@@ -21,6 +21,7 @@ using PocketCoder.Previews;
 using PocketCoder.Profiles;
 using PocketCoder.Projects;
 using PocketCoder.Reach;
+using PocketCoder.Reach.Connected;
 using PocketCoder.Reach.Hub;
 using PocketCoder.Realtime;
 using PocketCoder.Sessions;
@@ -84,6 +85,7 @@ public static class PocketCoderServer
             .AddBacklog()
             .AddCosts()
             .AddWatch()
+            .AddConnected()
             .AddBridges()
             .AddReach(options, challenges)
             .AddSingleton(previewOrigin)
@@ -153,6 +155,7 @@ public static class PocketCoderServer
         api.MapPreviews();
         api.MapCosts();
         api.MapWatch();
+        api.MapConnected();
         app.MapApiDocument(liveApiDocument);
     }
 

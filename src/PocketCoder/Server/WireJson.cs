@@ -28,6 +28,8 @@ namespace PocketCoder.Server;
 [JsonSerializable(typeof(PairRequest))]
 [JsonSerializable(typeof(PairResponse))]
 [JsonSerializable(typeof(IEnumerable<DeviceResponse>))]
+[JsonSerializable(typeof(Reach.Connected.ConnectionsResponse))]
+[JsonSerializable(typeof(Reach.Connected.LockdownResponse))]
 [JsonSerializable(typeof(IEnumerable<PersonResponse>))]
 [JsonSerializable(typeof(PersonResponse))]
 [JsonSerializable(typeof(MeResponse))]

@@ -88,8 +88,10 @@ public static class PeopleApi
     }
 
     /// <summary>A new person and the code that pairs their first device: the invite carries who they are and their role.</summary>
-    private static Created<InviteResponse> Add(AddPersonRequest request, People people, Devices devices, ClaimsPrincipal user)
+    private static Created<InviteResponse> Add(AddPersonRequest request, People people, Devices devices, Reach.Connected.Lockdown lockdown,
+        ClaimsPrincipal user)
     {
+        lockdown.EnsureNotLocked();
         var person = people.Add(request.Name!.Trim(), Roles.FromWire(request.Role)!.Value, user.Actor());
         var (code, expires) = devices.CreatePairingCode(person.Id, user.Actor().Id);
         return TypedResults.Created($"/api/people/{person.Id}", new InviteResponse(PersonResponse.From(person, [], []), code, expires));

@@ -155,6 +155,29 @@ public sealed class WatchLinks(Database database, Ledger.LedgerStore ledger, Dev
         return link;
     }
 
+    /// <summary>Ends every live link at once (a lockdown), each ledgered: their cookies stop working, their streams are cut.</summary>
+    /// <returns>How many links ended.</returns>
+    public int RevokeAll(Actor actor)
+    {
+        var live = database.Read(connection => connection.Query(
+            "SELECT id FROM watch_links WHERE revoked_at IS NULL AND expires_at > $now", r => r.GetString(0), ("$now", clock.GetUtcNow().ToDb())));
+        var ended = 0;
+        foreach (var id in live)
+        {
+            try
+            {
+                Revoke(id, actor);
+                ended++;
+            }
+            catch (ApiProblem problem) when (problem.Code == ErrorCodes.WatchLinkNotFound)
+            {
+                // It expired or was revoked since the list was read: ended already.
+            }
+        }
+
+        return ended;
+    }
+
     /// <summary>
     /// Whether a link's maker could make it now. Asked again at every opening and every request of a watcher as well as on each
     /// access change: a change heard by nobody (the server stopped between a revocation's write and its event) never leaves a

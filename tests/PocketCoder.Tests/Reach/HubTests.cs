@@ -108,6 +108,38 @@ public sealed class HubTests : IAsyncLifetime
     }
 
     /// <summary>
+    /// Reach an owner can see and cut (#68): a phone through the hub is listed as coming through it, with its stream; a
+    /// lockdown from the owner's desk cuts that stream at once, the phone is refused after, and the desk goes on.
+    /// </summary>
+    [Fact]
+    public async Task Lockdown_APhoneThroughTheHub_ListedAsSuch_ItsStreamCutAtOnce_RefusedAfter_TheDeskGoesOn()
+    {
+        await using var machine = await StartMachineAsync();
+        using var phone = Phone([]);
+        var code = machine.Services.GetRequiredService<Devices>().CreatePairingCode().Code;
+        var paired = await phone.PostAsJsonAsync("/api/pair", new { code, deviceName = "phone via hub" });
+        var cookie = Assert.Single(paired.Headers.GetValues("Set-Cookie")).Split(';')[0];
+        using var events = new HttpRequestMessage(HttpMethod.Get, "/api/events?tail=true") { Version = HttpVersion.Version11 };
+        events.Headers.Add("Cookie", cookie);
+        using var stream = await phone.SendAsync(events, HttpCompletionOption.ResponseHeadersRead);
+        var reading = DrainAsync(await stream.Content.ReadAsStreamAsync());
+
+        var desk = await machine.PairAsync("owner's desk");
+        var connected = (await desk.Http.GetOkAsync("/api/connections")).GetProperty("connected").EnumerateArray().ToList();
+        Assert.Contains(connected, c => c.GetProperty("deviceName").GetString() == "phone via hub" && c.GetProperty("via").GetString() == "hub"
+            && c.GetProperty("openStreams").GetInt32() == 1);
+        Assert.Contains(connected, c => c.GetProperty("deviceId").GetString() == desk.DeviceId && c.GetProperty("via").GetString() == "direct");
+
+        Assert.Equal(HttpStatusCode.OK, (await desk.Http.PostAsync("/api/lockdown", null)).StatusCode);
+        await reading.WaitAsync(TimeSpan.FromSeconds(5));
+        using var after = new HttpRequestMessage(HttpMethod.Get, "/api/projects");
+        after.Headers.Add("Cookie", cookie);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await phone.SendAsync(after)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await desk.Http.GetAsync("/api/projects")).StatusCode);
+        await ApiAssert.ProblemAsync(await phone.PostAsJsonAsync("/api/pair", new { code = "whatever", deviceName = "again" }), (HttpStatusCode)423, "LOCKED_DOWN");
+    }
+
+    /// <summary>
     /// A machine stops at once with phones' event streams open through the hub, as it does with direct connections:
     /// each dial-back ends when Kestrel is done with its connection, as a socket would be shut down, rather than waiting
     /// for the phone (which waits for the machine) until the host's shutdown timeout (30 s) gives up.

@@ -4,6 +4,7 @@ import { AppBar, ErrorNote, timeAgo } from '../components/ui';
 import { ROLES, type Role } from '../roles';
 import { refresh, useOwner, useStore } from '../store';
 import { canShare, PairingQr } from '../components/PairingQr';
+import { ConnectedNow } from '../components/ConnectedNow';
 
 const ROLE_HINT: Record<Role, string> = {
   viewer: 'Reads sessions, files, the ledger and the team; decides nothing.',
@@ -24,6 +25,7 @@ export function People() {
   // Their own role, the server's word about them: inviting, changing roles and revoking are an owner's.
   const owner = useOwner() === true;
   const me = useStore((s) => s.me?.person.id);
+  const thisDevice = useStore((s) => s.me?.deviceId);
 
   const load = () => api.people().then(setPeople, (e) => setError(describeError(e)));
   useEffect(() => void load(), []);
@@ -55,6 +57,7 @@ export function People() {
             <PersonRow key={p.id} person={p} owner={owner} self={p.id === me} act={act} onInvite={() => inviteDevice(p)} />
           ))}
         </ul>
+        {owner && <ConnectedNow thisDevice={thisDevice} />}
         {people && <p class="fine">A role can be narrowed in one project (never widened); owners are owners everywhere. A revoked person's devices are refused at once, and what they set going to start later is held until someone confirms it.</p>}
       </main>
     </>

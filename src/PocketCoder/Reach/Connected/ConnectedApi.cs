@@ -1,0 +1,27 @@
+using System.Security.Claims;
+using PocketCoder.Auth;
+
+namespace PocketCoder.Reach.Connected;
+
+/// <summary>What one lockdown did (<see cref="Lockdown.Engage"/>).</summary>
+public sealed record LockdownResponse(DateTimeOffset LockedAt, string LockedBy, int DevicesRevoked, int WatchLinksEnded, int PairingCodesVoided);
+
+/// <summary>Who reaches the machine now, and the one act that cuts them all (owners only, <see cref="RouteAccess"/>).</summary>
+public static class ConnectedApi
+{
+    public static IServiceCollection AddConnected(this IServiceCollection services) =>
+        services.AddSingleton<Lockdown>().AddSingleton<ConnectedNow>();
+
+    public static void MapConnected(this IEndpointRouteBuilder api)
+    {
+        api.MapGet("/connections", (ConnectedNow connected) => connected.List()).WithName("ListConnections");
+        api.MapPost("/lockdown", Engage).WithName("Lockdown");
+    }
+
+    private static LockdownResponse Engage(Lockdown lockdown, ClaimsPrincipal user)
+    {
+        var result = lockdown.Engage(user.Actor());
+        return new LockdownResponse(result.State.LockedAt, result.State.LockedBy, result.DevicesRevoked.Count, result.WatchLinksEnded,
+            result.PairingCodesVoided);
+    }
+}

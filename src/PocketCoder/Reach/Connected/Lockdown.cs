@@ -1,0 +1,86 @@
+using System.Text.Json.Nodes;
+using PocketCoder.Auth;
+using PocketCoder.Data;
+using PocketCoder.Errors;
+
+namespace PocketCoder.Reach.Connected;
+
+/// <summary>When an owner locked the machine down, and who.</summary>
+public sealed record LockdownState(DateTimeOffset LockedAt, string LockedBy);
+
+/// <summary>What one lockdown cut.</summary>
+public sealed record LockdownResult(LockdownState State, IReadOnlyList<string> DevicesRevoked, int WatchLinksEnded, int PairingCodesVoided);
+
+/// <summary>
+/// One act that drops every remote way in at once (#68, docs/security.md "Reach you can see and cut"): every device but the
+/// one asking is revoked (phones direct or through the hub, chat identities, other terminals) with all it set going
+/// (<see cref="Devices.Revoke(DbWrite, string, string)"/>), every watch link ends, every unused pairing code is voided, every
+/// open request and stream is cut, and no pairing is made or redeemed until the machine's own terminal lifts the lock
+/// (<see cref="Lift"/>, from the data folder; no route lifts it, so no remote request can).
+/// </summary>
+public sealed class Lockdown(Database database, Ledger.LedgerStore ledger, Devices devices, Watch.WatchLinks watchLinks, DeviceConnections connections,
+    AccessChanges access, TimeProvider clock)
+{
+    public LockdownState? State() => database.Read(connection => connection.Query(
+        "SELECT locked_at, locked_by FROM lockdown WHERE id = 1", r => new LockdownState(r.Time(0), r.GetString(1))).FirstOrDefault());
+
+    /// <summary>Locks the machine down on <paramref name="actor"/>'s word, keeping only their device (the one asking).</summary>
+    public LockdownResult Engage(Actor actor)
+    {
+        var now = clock.GetUtcNow();
+        // The links first, in the owner's name: revoking their makers' devices would end them too, but as the maker's loss.
+        var links = watchLinks.RevokeAll(actor);
+        var (revoked, held, voided) = database.Write(write =>
+        {
+            write.Execute(
+                "INSERT INTO lockdown (id, locked_at, locked_by, locked_by_device) VALUES (1, $at, $by, $device) ON CONFLICT (id) DO NOTHING",
+                ("$at", now.ToDb()), ("$by", actor.Name), ("$device", actor.Id));
+            var others = write.Query("SELECT id FROM devices WHERE revoked_at IS NULL AND id != $kept", r => r.GetString(0), ("$kept", actor.Id));
+            var held = others.Select(device => devices.Revoke(write, device, actor.Name)).ToList();
+            var voided = write.Execute("UPDATE pairing_codes SET used_at = $now WHERE used_at IS NULL", ("$now", now.ToDb()));
+            ledger.Append(write, actor.Name, "reach.lockdown", "machine", new JsonObject
+            {
+                ["keptDevice"] = actor.Id, ["devicesRevoked"] = others.Count, ["watchLinksEnded"] = links, ["pairingCodesVoided"] = voided,
+            });
+            return (others, new HeldWork([.. held.SelectMany(h => h.Projects).Distinct()], [.. held.SelectMany(h => h.Sessions).Distinct()]), voided);
+        });
+        access.Publish(new DevicesRevoked(revoked, held));
+        // Whatever is still open that no revocation named (a request between its authentication and this) goes too.
+        connections.RevokeAllBut(actor.Id);
+        return new LockdownResult(State()!, revoked, links, voided);
+    }
+
+    /// <summary>Refuses pairing while locked down (inside the pairing's own write, so a lockdown and a redeem cannot cross).</summary>
+    public static void EnsureNotLocked(DbWrite write)
+    {
+        if (write.Scalar<string>("SELECT locked_by FROM lockdown WHERE id = 1") is { } by)
+        {
+            throw Refusal(by);
+        }
+    }
+
+    /// <summary>Refuses, before anything is written, what only leads to a pairing (an invite's new person).</summary>
+    public void EnsureNotLocked()
+    {
+        if (State() is { } locked)
+        {
+            throw Refusal(locked.LockedBy);
+        }
+    }
+
+    private static ApiProblem Refusal(string by) => new(StatusCodes.Status423Locked, ErrorCodes.LockedDown,
+        $"{by} locked this machine down: no device pairs until it is lifted on the machine itself (pocketcoder lockdown --lift).");
+
+    /// <summary>Lifts the lock: the machine's own terminal, which can read its data folder, does it there (no route does).</summary>
+    /// <returns>Whether it was locked.</returns>
+    public static bool Lift(Database database, Ledger.LedgerStore ledger, string actor) => database.Write(write =>
+    {
+        var lifted = write.Execute("DELETE FROM lockdown WHERE id = 1") == 1;
+        if (lifted)
+        {
+            ledger.Append(write, actor, "reach.lockdown_lifted", "machine");
+        }
+
+        return lifted;
+    });
+}
