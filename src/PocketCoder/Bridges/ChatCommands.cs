@@ -146,7 +146,18 @@ internal sealed class ChatCommands(BridgeContext bridge, ApprovalPosts approvals
             return;
         }
 
-        if (code.Length == 0 || Services.Devices.Redeem(code, deviceName) is not { } paired)
+        (Auth.Device Device, string Token)? redeemed;
+        try
+        {
+            redeemed = code.Length == 0 ? null : Services.Devices.Redeem(code, deviceName);
+        }
+        catch (ApiProblem locked) when (locked.Code == ErrorCodes.LockedDown)
+        {
+            SayToStranger(input, "This machine is locked down: nobody links or pairs until its owner lifts that on the machine itself.");
+            return;
+        }
+
+        if (redeemed is not { } paired)
         {
             Services.Throttle.RecordFailure(client);
             BridgeLog.LinkRefused(bridge.Logger, bridge.Definition.Id, input.UserId);

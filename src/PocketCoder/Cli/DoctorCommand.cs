@@ -80,11 +80,37 @@ internal sealed class DoctorCommand() : Verb("doctor", "Check this machine for P
         var hub = HubMembership.Load(data);
         await report.Line(true, hub is null ? "hub: not joined (phones reach this machine directly)" : $"hub: joined {hub.Hub}, phones open {hub.PublicUrl}");
         await ReachAsync(output, options, address);
+        await LockdownAsync(report, data);
         await report.Line(true, $"clock: {DateTimeOffset.Now:yyyy-MM-dd HH:mm:ss zzz} (pairing codes and approvals time out by it)");
         return report.Problems == 0 ? 0 : 1;
     }
 
     /// <summary>The data folder: usable by serve, and closed to other users.</summary>
+    /// <summary>Whether an owner has locked the machine down, read from its data folder (the server need not run).</summary>
+    private static async Task LockdownAsync(Report report, string data)
+    {
+        if (!File.Exists(Path.Combine(data, Database.FileName)))
+        {
+            return;
+        }
+
+        using var database = new Database(data);
+        (DateTimeOffset At, string? By) locked;
+        try
+        {
+            locked = database.Read(connection => connection.Query("SELECT locked_at, locked_by FROM lockdown WHERE id = 1",
+                r => (At: r.Time(0), By: (string?)r.GetString(1))).FirstOrDefault());
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException)
+        {
+            return; // A data folder of an older PocketCoder, before lockdowns: none to tell (doctor migrates nothing).
+        }
+
+        await report.Line(true, locked.By is null
+            ? $"reach: `{SelfCommand.For("status")}` lists who is connected now; `{SelfCommand.For("lockdown")}` cuts them all at once"
+            : $"reach: LOCKED DOWN since {locked.At:yyyy-MM-dd HH:mm} UTC by {locked.By}: nothing pairs until `{SelfCommand.For("lockdown --lift")}` here");
+    }
+
     private static async Task DataFolderAsync(Report report, string data)
     {
         var exists = Directory.Exists(data);

@@ -74,8 +74,9 @@ public sealed class LockdownTests
         }
 
         Assert.Equal(HttpStatusCode.Unauthorized, (await WithCookie(watchClient, watchCookie).GetAsync($"/api/sessions/{session}/events/page")).StatusCode);
-        telegram.Write(Alice, Alice, "alice", "/help");
-        await telegram.MessageAsync(Alice, "To link yourself");
+        Assert.NotNull(devices.List().Single(d => d.Name == "Telegram @alice").RevokedAt);
+        telegram.Write(Alice, Alice, "alice", $"/pair {unused}");
+        await telegram.MessageAsync(Alice, "This machine is locked down");
         await ApiAssert.ProblemAsync(await world.Server.Anonymous.PostAsJsonAsync("/api/pair", new { code = unused, deviceName = "thief" }),
             (HttpStatusCode)423, "LOCKED_DOWN");
         var (pairExit, _, pairError) = await CliAsync(world, "pair");
@@ -86,6 +87,8 @@ public sealed class LockdownTests
         var (statusExit, status, _) = await CliAsync(world, "status");
         Assert.Equal(0, statusExit);
         Assert.Contains("LOCKED DOWN", status, StringComparison.Ordinal);
+        var (_, doctor, _) = await CliAsync(world, "doctor");
+        Assert.Contains("reach: LOCKED DOWN", doctor, StringComparison.Ordinal);
 
         // Lifted here (the data folder), devices pair again; both acts are in the ledger.
         var (liftExit, lifted, _) = await CliAsync(world, "lockdown", "--lift");
@@ -107,8 +110,8 @@ public sealed class LockdownTests
     private static async Task<(int Exit, string Output, string Error)> CliAsync(AgentWorld world, params string[] args)
     {
         var (output, error) = (new StringWriter(), new StringWriter());
-        // pair and --lift work on the data folder alone; the others ask the running server.
-        string[] url = args[0] == "pair" || args.Contains("--lift") ? [] : ["--url", world.Server.BaseUrl.ToString()];
+        // pair, doctor and --lift work on the data folder alone; the others ask the running server.
+        string[] url = args[0] is "pair" or "doctor" || args.Contains("--lift") ? [] : ["--url", world.Server.BaseUrl.ToString()];
         var exit = await CommandLine.RunAsync([.. args, "--data", world.Server.DataDirectory, .. url], output, error);
         return (exit, output.ToString(), error.ToString());
     }
