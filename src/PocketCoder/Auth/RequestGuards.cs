@@ -27,22 +27,40 @@ public sealed class DeviceConnections : IAccessSubscriber
     private readonly ConcurrentDictionary<string, CancellationTokenSource> _byDevice = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<OpenRequest, byte> _open = new();
 
-    public CancellationToken For(string deviceId) => _byDevice.GetOrAdd(deviceId, _ => new CancellationTokenSource()).Token;
+    // Devices and watch openings ended for good (ids are never reused). A request that authenticated just before its device
+    // was revoked asks For() only after the revocation has cancelled what was there: without this it would get a new token
+    // nothing ever cancels, and keep its stream (found by an attacker review, 18 rounds in 40 under a lockdown).
+    private readonly ConcurrentDictionary<string, byte> _ended = new(StringComparer.Ordinal);
+
+    public CancellationToken For(string deviceId)
+    {
+        var token = _byDevice.GetOrAdd(deviceId, _ => new CancellationTokenSource()).Token;
+        // Looked at after the token is registered: a revocation marks before it cancels, so either it cancelled this token,
+        // or the mark is seen here.
+        return _ended.ContainsKey(deviceId) ? new CancellationToken(canceled: true) : token;
+    }
 
     /// <summary>Counts a request as open until the returned handle is disposed (the request's end).</summary>
     public IDisposable Open(string deviceId, string via, string? from, HttpContext context, DateTimeOffset since)
     {
-        var request = new OpenRequest(deviceId, via, from, since, context, _open);
+        var request = new OpenRequest(deviceId, via, from, since, _open);
         _open.TryAdd(request, 0);
+        // Whether it is a stream is known when its headers go, on its own thread; never read from another.
+        context.Response.OnStarting(() =>
+        {
+            request.IsStream = context.Response.ContentType?.StartsWith("text/event-stream", StringComparison.Ordinal) == true;
+            return Task.CompletedTask;
+        });
         return request;
     }
 
     /// <summary>What is open now, a row per request (the caller groups them by device).</summary>
     public IReadOnlyList<OpenRequest> Now() => [.. _open.Keys];
 
-    /// <summary>Ends every open request of the device. Later requests fail authentication anyway.</summary>
+    /// <summary>Ends every open request of the device, and any it opens later. Later requests fail authentication anyway.</summary>
     public void Revoke(string deviceId)
     {
+        _ended.TryAdd(deviceId, 0);
         if (_byDevice.TryRemove(deviceId, out var connections))
         {
             connections.Cancel();
@@ -61,9 +79,11 @@ public sealed class DeviceConnections : IAccessSubscriber
 }
 
 /// <summary>One request a device has open: how it came (<c>direct</c>, <c>hub</c>), from which address, since when.</summary>
-public sealed class OpenRequest(string deviceId, string via, string? from, DateTimeOffset since, HttpContext context,
-    ConcurrentDictionary<OpenRequest, byte> registry) : IDisposable
+public sealed class OpenRequest(string deviceId, string via, string? from, DateTimeOffset since, ConcurrentDictionary<OpenRequest, byte> registry)
+    : IDisposable
 {
+    private volatile bool _isStream;
+
     public string DeviceId => deviceId;
 
     public string Via => via;
@@ -72,8 +92,12 @@ public sealed class OpenRequest(string deviceId, string via, string? from, DateT
 
     public DateTimeOffset Since => since;
 
-    /// <summary>Read when asked: whether the answer is an event stream is known once the handler has begun it.</summary>
-    public bool IsStream => context.Response.ContentType?.StartsWith("text/event-stream", StringComparison.Ordinal) == true;
+    /// <summary>Whether its answer is an event stream (set as its headers go).</summary>
+    public bool IsStream
+    {
+        get => _isStream;
+        internal set => _isStream = value;
+    }
 
     public void Dispose() => registry.TryRemove(this, out _);
 }

@@ -145,6 +145,9 @@ internal abstract class ServerVerb : Verb
     private Option<string> Url { get; } = new("--url") { Description = "The running server (else $POCKETCODER_URL, else http://127.0.0.1:7420)." };
 
     protected HttpClient Connect(ParseResult parsed) => ServerClient.Create(parsed.GetValue(Url), DataDirectory(parsed));
+
+    /// <summary><see cref="Connect"/> as a new terminal device (<see cref="ServerClient.CreateAfresh"/>).</summary>
+    protected HttpClient ConnectAfresh(ParseResult parsed) => ServerClient.CreateAfresh(parsed.GetValue(Url), DataDirectory(parsed));
 }
 
 /// <summary>The <c>pocketcoder</c> executable: its verbs, one class each, and how a mistake in calling them is said.</summary>

@@ -85,7 +85,6 @@ internal sealed class DoctorCommand() : Verb("doctor", "Check this machine for P
         return report.Problems == 0 ? 0 : 1;
     }
 
-    /// <summary>The data folder: usable by serve, and closed to other users.</summary>
     /// <summary>Whether an owner has locked the machine down, read from its data folder (the server need not run).</summary>
     private static async Task LockdownAsync(Report report, string data)
     {
@@ -111,6 +110,7 @@ internal sealed class DoctorCommand() : Verb("doctor", "Check this machine for P
             : $"reach: LOCKED DOWN since {locked.At:yyyy-MM-dd HH:mm} UTC by {locked.By}: nothing pairs until `{SelfCommand.For("lockdown --lift")}` here");
     }
 
+    /// <summary>The data folder: usable by serve, and closed to other users.</summary>
     private static async Task DataFolderAsync(Report report, string data)
     {
         var exists = Directory.Exists(data);

@@ -29,7 +29,8 @@ internal sealed class LockdownCommand : ServerVerb
             return 0;
         }
 
-        using var http = Connect(parsed);
+        // As a new terminal device: the lockdown keeps only the caller, so the old terminal token, and any copy of it, goes too.
+        using var http = ConnectAfresh(parsed);
         if (await ServerClient.SendAsync(http, () => http.PostAsync("/api/lockdown", null), error) is not { } response)
         {
             return 1;
@@ -38,7 +39,8 @@ internal sealed class LockdownCommand : ServerVerb
         var done = await response.Content.ReadFromJsonAsync(WireJson.Default.LockdownResponse);
         await output.WriteLineAsync(
             $"Locked down: {done!.DevicesRevoked} device(s) revoked, {done.WatchLinksEnded} watch link(s) ended, {done.PairingCodesVoided} pairing " +
-            $"code(s) voided; every stream but this terminal's is cut and nothing pairs until `{SelfCommand.For("lockdown --lift")}` here.");
+            $"code(s) voided, {(done.TerminalsEnded ? "every terminal ended" : "no terminal open")}, {done.CommandsStopped} command(s) stopped; " +
+            $"every stream but this terminal's is cut and nothing pairs until `{SelfCommand.For("lockdown --lift")}` here.");
         return 0;
     }
 }

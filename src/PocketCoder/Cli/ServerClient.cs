@@ -99,6 +99,23 @@ internal static class ServerClient
         return http;
     }
 
+    /// <summary>
+    /// A client as a new terminal device, its token replacing the one kept in the data folder: for a lockdown, which keeps
+    /// only the caller's device, so that a copy of the old token (read by a shell a phone opened) is revoked with the rest.
+    /// </summary>
+    public static HttpClient CreateAfresh(string? url, string dataDirectory)
+    {
+        using (var database = new Database(dataDirectory))
+        {
+            database.Migrate();
+            var clock = TimeProvider.System;
+            var (_, token) = new Devices(database, new Ledger.LedgerStore(database, clock), clock).CreateLocalDevice($"terminal on {Environment.MachineName}");
+            DataFolder.WritePrivateFile(Path.Combine(dataDirectory, TokenFileName), token + Environment.NewLine);
+        }
+
+        return Create(url, dataDirectory);
+    }
+
     /// <summary>The terminal's own device token, kept (owner-only) in the data folder; minted again if revoked.</summary>
     private static string TerminalToken(string dataDirectory)
     {

@@ -81,9 +81,12 @@ internal sealed class StatusCommand() : ServerVerb("status",
         foreach (var connected in reach.Connected)
         {
             var who = connected.PersonName is { } person ? $"{person}'s {connected.DeviceName}" : connected.DeviceName;
+            // Behind a proxy on this machine every remote phone comes from loopback: said, so that it does not look local.
+            var via = connected.Via == "direct" && connected.From is { } address && System.Net.IPAddress.TryParse(address, out var ip)
+                && System.Net.IPAddress.IsLoopback(ip) ? "this machine (or a proxy on it)" : connected.Via;
             var streams = connected.OpenStreams == 0 ? "" : $", {connected.OpenStreams} stream{(connected.OpenStreams == 1 ? "" : "s")} open";
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"                {who} via {connected.Via}{(connected.From is { } from ? $" from {from}" : "")}, since {connected.Since:yyyy-MM-dd HH:mm} UTC{streams}"));
+                $"                {who} via {via}{(connected.From is { } from ? $" from {from}" : "")}, since {connected.Since:yyyy-MM-dd HH:mm} UTC{streams}"));
         }
 
         if (reach.Connected.Count > 0)

@@ -39,13 +39,22 @@ public sealed class LockdownTests
         var session = await world.StartSessionAsync("Say hello.");
         var watchCookie = await OpenWatchLinkAsync(world, session);
         using var watchClient = new HttpClient(new HttpClientHandler { UseCookies = false }) { BaseAddress = world.Server.BaseUrl };
-        var streams = new[]
-        {
+        SseClient[] streams =
+        [
             await SseClient.ConnectAsync(phone.Http, "/api/events?tail=true"),
             await SseClient.ConnectAsync(viewer.Http, "/api/events?tail=true"),
             await SseClient.ConnectAsync(WithCookie(watchClient, watchCookie), $"/api/sessions/{session}/events"),
-        };
+        ];
         var unused = devices.CreatePairingCode().Code;
+        // The second phone's token used from another address too (a copied cookie), a terminal a phone opened, and the terminal's
+        // token before the lockdown (a shell could read it from the data folder).
+        using var copied = FromAddress(world.Server.BaseUrl, "127.0.0.2", phone.Token);
+        streams = [.. streams, await SseClient.ConnectAsync(copied, "/api/events?tail=true")];
+        await world.Http.PostOkAsync($"/api/projects/{world.ProjectId}/terminal", new { cols = 80, rows = 24 });
+        var terminals = world.Server.Services.GetRequiredService<PocketCoder.Workspace.Terminal.Terminals>();
+        Assert.True(await terminals.ExistsAsync(PocketCoder.Workspace.Terminal.Terminals.SessionName(world.ProjectId), CancellationToken.None));
+        Assert.Equal(0, (await CliAsync(world, "status")).Exit);
+        var oldTerminalToken = (await File.ReadAllTextAsync(Path.Combine(world.Server.DataDirectory, ServerClient.TokenFileName))).Trim();
 
         // Who is connected now: an owner's question (addresses included), each by how it came.
         await ApiAssert.ProblemAsync(await viewer.Http.GetAsync("/api/connections"), HttpStatusCode.Forbidden, "ROLE_FORBIDDEN");
@@ -54,26 +63,29 @@ public sealed class LockdownTests
             && c.GetProperty("openStreams").GetInt32() == 1 && c.GetProperty("from").GetString() == "127.0.0.1");
         Assert.Contains(connected, c => c.GetProperty("deviceId").GetString() == viewer.DeviceId && c.GetProperty("personName").GetString() == "Vic");
         Assert.Contains(connected, c => c.GetProperty("via").GetString() == "watch" && c.GetProperty("openStreams").GetInt32() == 1);
+        Assert.Contains(connected, c => c.GetProperty("deviceId").GetString() == phone.DeviceId && c.GetProperty("from").GetString() == "127.0.0.2");
         Assert.Contains(connected, c => c.GetProperty("via").GetString() == "chat:telegram" && c.GetProperty("deviceName").GetString() == "Telegram @alice");
         await ApiAssert.ProblemAsync(await viewer.Http.PostAsync("/api/lockdown", null), HttpStatusCode.Forbidden, "ROLE_FORBIDDEN");
 
         var (exit, said, _) = await CliAsync(world, "lockdown");
         var answered = Stopwatch.StartNew();
         Assert.True(exit == 0, said);
-        // The owner's phone, the second phone, Vic's and Alice's chat identity (and whatever else the world paired).
-        Assert.Matches(@"Locked down: [4-9] device\(s\) revoked, 1 watch link\(s\) ended", said);
+        // The owner's phone, the second phone, Vic's, Alice's chat identity and the old terminal (and whatever else the world paired).
+        Assert.Matches(@"Locked down: [5-9] device\(s\) revoked, 1 watch link\(s\) ended, \d+ pairing code\(s\) voided, every terminal ended", said);
         // Every stream is cut as the lockdown answers (measured: milliseconds; the bound is for a loaded machine).
         await Task.WhenAll(streams.Select(s => s.WaitForEndAsync(TimeSpan.FromSeconds(5))));
         var cut = answered.Elapsed;
 
         // And each is refused afterwards: the phones (the owner's own too: only the terminal that asked goes on), the watch
         // link, the chat identity, the code made before, and any new one.
-        foreach (var http in new[] { phone.Http, viewer.Http, world.Http })
+        using var oldTerminal = FromAddress(world.Server.BaseUrl, "127.0.0.1", oldTerminalToken);
+        foreach (var http in new[] { phone.Http, viewer.Http, world.Http, oldTerminal })
         {
             Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("/api/projects")).StatusCode);
         }
 
         Assert.Equal(HttpStatusCode.Unauthorized, (await WithCookie(watchClient, watchCookie).GetAsync($"/api/sessions/{session}/events/page")).StatusCode);
+        Assert.False(await terminals.ExistsAsync(PocketCoder.Workspace.Terminal.Terminals.SessionName(world.ProjectId), CancellationToken.None));
         Assert.NotNull(devices.List().Single(d => d.Name == "Telegram @alice").RevokedAt);
         telegram.Write(Alice, Alice, "alice", $"/pair {unused}");
         await telegram.MessageAsync(Alice, "This machine is locked down");
@@ -122,6 +134,24 @@ public sealed class LockdownTests
         var opened = await world.Server.Anonymous.PostAsJsonAsync("/api/watch/open", new { token = url["/watch#".Length..] });
         Assert.Equal(HttpStatusCode.OK, opened.StatusCode);
         return Assert.Single(opened.Headers.GetValues("Set-Cookie")).Split(';')[0];
+    }
+
+    /// <summary>A client whose connections leave from <paramref name="address"/> (a loopback address of its own), as a bearer.</summary>
+    private static HttpClient FromAddress(Uri server, string address, string token)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (context, cancellationToken) =>
+            {
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+                socket.Bind(new IPEndPoint(IPAddress.Parse(address), 0));
+                await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            },
+        };
+        var client = new HttpClient(handler) { BaseAddress = server };
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        return client;
     }
 
     private static HttpClient WithCookie(HttpClient client, string cookie)

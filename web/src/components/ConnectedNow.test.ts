@@ -7,6 +7,8 @@ describe('connected now', () => {
     expect(viaText('hub')).toBe('through the hub');
     expect(viaText('watch')).toBe('a watch link');
     expect(viaText('chat:telegram')).toBe('chat (telegram)');
+    expect(viaText('direct', '127.0.0.1')).toBe('on this machine or through a proxy on it');
+    expect(viaText('direct', '198.51.100.4')).toBe('direct');
   });
 
   it('names the person, the device, the address and the open streams', () => {

@@ -2,12 +2,16 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, describeError, type Connected, type Connections } from '../api';
 import { timeAgo } from './ui';
 
+/** Whether an address is this machine's own (a browser here, or a proxy here such as Tailscale serve or nginx). */
+const isLoopback = (from?: string | null) => !!from && (from.startsWith('127.') || from === '::1' || from.startsWith('::ffff:127.'));
+
 /** How a connection came, in words (the server says direct, hub, watch or chat:PLATFORM). */
-export function viaText(via: string): string {
+export function viaText(via: string, from?: string | null): string {
   if (via === 'hub') return 'through the hub';
   if (via === 'watch') return 'a watch link';
   if (via.startsWith('chat:')) return `chat (${via.slice(5)})`;
-  return 'direct';
+  // Behind a proxy on this machine every remote phone arrives from loopback: say so rather than look local.
+  return isLoopback(from) ? 'on this machine or through a proxy on it' : 'direct';
 }
 
 /** One line per connection: who, how, from where, since when, and how many streams it holds open. */
@@ -15,7 +19,7 @@ export function connectedLine(c: Connected): string {
   const who = c.personName ? `${c.personName}'s ${c.deviceName}` : c.deviceName;
   const from = c.from ? ` from ${c.from}` : '';
   const streams = c.openStreams ? ` · ${c.openStreams} stream${c.openStreams === 1 ? '' : 's'} open` : '';
-  return `${who} · ${viaText(c.via)}${from} · since ${timeAgo(c.since)}${streams}`;
+  return `${who} · ${viaText(c.via, c.from)}${from} · since ${timeAgo(c.since)}${streams}`;
 }
 
 /**

@@ -5,7 +5,7 @@ using PocketCoder.Teams;
 
 namespace PocketCoder.Reach.Connected;
 
-/// <summary>A device (or a watch link's opening, or a chat identity) that reaches this machine now.</summary>
+/// <summary>A device (or a watch link's opening, or a chat identity) that reaches this machine now, one row per way and address.</summary>
 /// <param name="Via"><c>direct</c>, <c>hub</c> (a phone through the hub), <c>watch</c> (a watch link's page) or <c>chat:PLATFORM</c>
 /// (a person linked on a running chat bridge).</param>
 /// <param name="From">The address it comes from (as the hub saw it, for a phone through the hub); null for a chat identity.</param>
@@ -34,13 +34,14 @@ public sealed class ConnectedNow(DeviceConnections connections, Devices devices,
         string? PersonOf(string deviceId) => known.TryGetValue(deviceId, out var device) && device.PersonId is { } person
             && names.TryGetValue(person, out var name) ? name : null;
 
-        var open = connections.Now().GroupBy(r => r.DeviceId, StringComparer.Ordinal).Select(requests =>
+        // A row per device and per way and address it comes from: a copied token used from a second address shows as a second row.
+        var open = connections.Now().GroupBy(r => (r.DeviceId, r.Via, r.From)).Select(requests =>
         {
-            var first = requests.MinBy(r => r.Since)!;
-            var watch = requests.Key.StartsWith("watch:", StringComparison.Ordinal);
-            return new ConnectedDeviceResponse(requests.Key,
-                watch ? "watch link" : known.TryGetValue(requests.Key, out var device) ? device.Name : requests.Key,
-                PersonOf(requests.Key), watch ? "watch" : first.Via, first.From, first.Since, requests.Count(r => r.IsStream), requests.Count());
+            var id = requests.Key.DeviceId;
+            var watch = id.StartsWith("watch:", StringComparison.Ordinal);
+            return new ConnectedDeviceResponse(id, watch ? "watch link" : known.TryGetValue(id, out var device) ? device.Name : id,
+                PersonOf(id), watch ? "watch" : requests.Key.Via, requests.Key.From, requests.Min(r => r.Since), requests.Count(r => r.IsStream),
+                requests.Count());
         });
         var running = bridges.Bridges.Select(b => b.Definition.Id).ToHashSet(StringComparer.Ordinal);
         var chats = bridgeStore.People()

@@ -9,26 +9,29 @@ namespace PocketCoder.Reach.Connected;
 public sealed record LockdownState(DateTimeOffset LockedAt, string LockedBy);
 
 /// <summary>What one lockdown cut.</summary>
-public sealed record LockdownResult(LockdownState State, IReadOnlyList<string> DevicesRevoked, int WatchLinksEnded, int PairingCodesVoided);
+public sealed record LockdownResult(LockdownState State, IReadOnlyList<string> DevicesRevoked, int WatchLinksEnded, int PairingCodesVoided,
+    ShellsEnded Shells);
 
 /// <summary>
-/// One act that drops every remote way in at once (#68, docs/security.md "Reach you can see and cut"): every device but the
-/// one asking is revoked (phones direct or through the hub, chat identities, other terminals) with all it set going
+/// One act that drops every remote way in at once (#68, docs/security.md "Reach you can see and cut"): every terminal and
+/// running command ends, every device but the one asking is revoked (phones direct or through the hub, chat identities, other terminals) with all it set going
 /// (<see cref="Devices.Revoke(DbWrite, string, string)"/>), every watch link ends, every unused pairing code is voided, every
 /// open request and stream is cut, and no pairing is made or redeemed until the machine's own terminal lifts the lock
 /// (<see cref="Lift"/>, from the data folder; no route lifts it, so no remote request can).
 /// </summary>
 public sealed class Lockdown(Database database, Ledger.LedgerStore ledger, Devices devices, Watch.WatchLinks watchLinks, DeviceConnections connections,
-    AccessChanges access, TimeProvider clock)
+    AccessChanges access, LockdownShells shells, TimeProvider clock)
 {
     public LockdownState? State() => database.Read(connection => connection.Query(
         "SELECT locked_at, locked_by FROM lockdown WHERE id = 1", r => new LockdownState(r.Time(0), r.GetString(1))).FirstOrDefault());
 
     /// <summary>Locks the machine down on <paramref name="actor"/>'s word, keeping only their device (the one asking).</summary>
-    public LockdownResult Engage(Actor actor)
+    public async Task<LockdownResult> EngageAsync(Actor actor, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        // The links first, in the owner's name: revoking their makers' devices would end them too, but as the maker's loss.
+        // The shells first: one a phone opened could otherwise read the data folder while the rest is cut.
+        var ended = await shells.EndAllAsync(actor, cancellationToken);
+        // Then the links, in the owner's name: revoking their makers' devices would end them too, but as the maker's loss.
         var links = watchLinks.RevokeAll(actor);
         var (revoked, held, voided) = database.Write(write =>
         {
@@ -41,35 +44,37 @@ public sealed class Lockdown(Database database, Ledger.LedgerStore ledger, Devic
             ledger.Append(write, actor.Name, "reach.lockdown", "machine", new JsonObject
             {
                 ["keptDevice"] = actor.Id, ["devicesRevoked"] = others.Count, ["watchLinksEnded"] = links, ["pairingCodesVoided"] = voided,
+                ["terminalsEnded"] = ended.Terminals, ["commandsStopped"] = ended.Commands,
             });
             return (others, new HeldWork([.. held.SelectMany(h => h.Projects).Distinct()], [.. held.SelectMany(h => h.Sessions).Distinct()]), voided);
         });
         access.Publish(new DevicesRevoked(revoked, held));
         // Whatever is still open that no revocation named (a request between its authentication and this) goes too.
         connections.RevokeAllBut(actor.Id);
-        return new LockdownResult(State()!, revoked, links, voided);
+        return new LockdownResult(State()!, revoked, links, voided, ended);
     }
 
     /// <summary>Refuses pairing while locked down (inside the pairing's own write, so a lockdown and a redeem cannot cross).</summary>
     public static void EnsureNotLocked(DbWrite write)
     {
-        if (write.Scalar<string>("SELECT locked_by FROM lockdown WHERE id = 1") is { } by)
+        if (write.Scalar<string>("SELECT locked_by FROM lockdown WHERE id = 1") is not null)
         {
-            throw Refusal(by);
+            throw Refusal();
         }
     }
 
     /// <summary>Refuses, before anything is written, what only leads to a pairing (an invite's new person).</summary>
     public void EnsureNotLocked()
     {
-        if (State() is { } locked)
+        if (State() is not null)
         {
-            throw Refusal(locked.LockedBy);
+            throw Refusal();
         }
     }
 
-    private static ApiProblem Refusal(string by) => new(StatusCodes.Status423Locked, ErrorCodes.LockedDown,
-        $"{by} locked this machine down: no device pairs until it is lifted on the machine itself (pocketcoder lockdown --lift).");
+    // Said to anyone (pairing is anonymous): that it is locked, not by whom (status and the People screen tell owners).
+    private static ApiProblem Refusal() => new(StatusCodes.Status423Locked, ErrorCodes.LockedDown,
+        "This machine is locked down: no device pairs until its owner lifts that on the machine itself (pocketcoder lockdown --lift).");
 
     /// <summary>Lifts the lock: the machine's own terminal, which can read its data folder, does it there (no route does).</summary>
     /// <returns>Whether it was locked.</returns>

@@ -167,6 +167,26 @@ public sealed class CommandRunner(
         }
     }
 
+    /// <summary>Stops every running command (a lockdown: whoever started one may no longer be who the owner thinks).</summary>
+    /// <returns>How many were running.</returns>
+    public async Task<int> CancelAllAsync(Actor actor, CancellationToken cancellationToken)
+    {
+        var running = _live.Keys.ToList();
+        foreach (var id in running)
+        {
+            try
+            {
+                await CancelAsync(id, actor, cancellationToken);
+            }
+            catch (ApiProblem problem) when (problem.Code == ErrorCodes.CommandNotRunning)
+            {
+                // It ended on its own meanwhile.
+            }
+        }
+
+        return running.Count;
+    }
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
         // Runs the last server left going were stopped with it (their group went with the server or was orphaned).
