@@ -134,8 +134,8 @@ public sealed class CodexAdapter(AgentCommand command) : IAgentAdapter, IAgentCo
         }
         else if (options.Sandbox is { } keysOnly)
         {
-            state = CodexSecrets.WithoutChatGptLogin(CodexHome, new AgentHome(keysOnly.Home, command.Home), state);
-            (forwards, pointed) = CodexSecrets.Hold(command, CodexHome, state.Endpoints, environment);
+            (state, var savedKey) = CodexSecrets.WithoutChatGptLogin(CodexHome, new AgentHome(keysOnly.Home, command.Home), state);
+            (forwards, pointed) = CodexSecrets.Hold(command, CodexHome, state.Endpoints, environment, savedKey);
         }
 
         // Codex asks the owner questions (request_user_input) only in its Plan mode unless this is on; the phone answers them.

@@ -7,22 +7,27 @@ namespace PocketCoder.Agents.Codex;
 /// <summary>
 /// Sandboxed Codex's key as a placeholder (docs/security.md, "Secrets"): the key variable of the provider it uses (OpenAI's
 /// <c>OPENAI_API_KEY</c>, or a provider's <c>env_key</c> in config.toml) holds a placeholder of the same shape, and its base URL is
-/// PocketCoder's model endpoint inside (<c>OPENAI_BASE_URL</c> for OpenAI's own provider; the provider's <c>base_url</c> given on
-/// the command line for one of the owner's, whose config.toml stays as the owner wrote it), which puts the real key back on the
-/// way to the real base URL.
+/// PocketCoder's model endpoint inside (<c>openai_base_url</c> given on the command line, and <c>OPENAI_BASE_URL</c>, for OpenAI's
+/// own provider; the provider's <c>base_url</c> for one of the owner's, whose config.toml stays as the owner wrote it), which puts the real key back on the
+/// way to the real base URL. A key <c>codex login --with-api-key</c> saved in <c>auth.json</c> is held the same way: the agent's
+/// copy of the file holds its placeholder.
 /// </summary>
 internal static class CodexSecrets
 {
     /// <summary>The forwards to lay out and the arguments that point Codex at them; the key in <paramref name="environment"/> replaced.</summary>
+    /// <param name="savedKey">The key of the owner's <c>auth.json</c>, already a placeholder in the agent's copy (<see cref="WithoutChatGptLogin"/>).</param>
     public static (IReadOnlyList<ModelForward> Forwards, IReadOnlyList<string> Arguments) Hold(AgentCommand command, string codexHome,
-        IReadOnlyList<NetworkEndpoint> model, Dictionary<string, string?> environment)
+        IReadOnlyList<NetworkEndpoint> model, Dictionary<string, string?> environment, HeldSecret? savedKey = null)
     {
         var config = ModelHosts.ReadText(Path.Combine(codexHome, "config.toml")) ?? "";
         var provider = ModelHosts.CodexProvider(config) ?? "openai";
         string? variable, keyVariable, baseUrl;
         if (provider == "openai")
         {
-            (variable, keyVariable, baseUrl) = ("OPENAI_BASE_URL", "OPENAI_API_KEY", command.Setting("OPENAI_BASE_URL") is { Length: > 0 } set ? set : "https://api.openai.com/v1");
+            // The owner's openai_base_url (what Codex 0.169 reads), else OPENAI_BASE_URL (which earlier versions read), else OpenAI's API.
+            var configured = ModelHosts.TomlStrings(config.Split("\n[", 2)[0], "openai_base_url").FirstOrDefault();
+            (variable, keyVariable, baseUrl) = ("OPENAI_BASE_URL", "OPENAI_API_KEY",
+                configured ?? (command.Setting("OPENAI_BASE_URL") is { Length: > 0 } set ? set : "https://api.openai.com/v1"));
         }
         else if (Regex.IsMatch(provider, "^[A-Za-z0-9_-]{1,64}$", RegexOptions.None, TimeSpan.FromSeconds(1)) && Table(config, provider) is { } table)
         {
@@ -33,17 +38,30 @@ internal static class CodexSecrets
             return ([], []);
         }
 
-        if (keyVariable is null || command.Setting(keyVariable) is not { Length: > 0 } real
-            || !Uri.TryCreate(baseUrl, UriKind.Absolute, out var upstream) || upstream.Scheme is not ("http" or "https"))
+        // OpenAI's own provider takes its key from the variable or from auth.json, whichever Codex picks: each is held, and the
+        // endpoint puts back whichever placeholder comes. A saved key with nowhere known to go stays a placeholder: failing closed.
+        List<HeldSecret> secrets = provider == "openai" && savedKey is not null ? [savedKey] : [];
+        var variableKey = keyVariable is not null && command.Setting(keyVariable) is { Length: > 0 } real ? HeldSecret.Of(keyVariable, real) : null;
+        if (variableKey is not null)
+        {
+            secrets.Insert(0, variableKey);
+        }
+
+        if (secrets.Count == 0 || !Uri.TryCreate(baseUrl, UriKind.Absolute, out var upstream) || upstream.Scheme is not ("http" or "https"))
         {
             return ([], []);
         }
 
-        var secret = HeldSecret.Of(keyVariable, real);
-        environment[keyVariable] = secret.Placeholder;
-        ModelForward[] forwards = [new ModelForward(variable, upstream, [secret])];
-        return variable is not null ? (forwards, [])
-            : (forwards, ["-c", $"model_providers.{provider}.base_url=\"{EgressLayout.ForwardUrl(model, forwards, 0)}\""]);
+        if (variableKey is not null)
+        {
+            environment[variableKey.Name] = variableKey.Placeholder;
+        }
+
+        ModelForward[] forwards = [new ModelForward(variable, upstream, secrets)];
+        // Codex 0.169 takes OpenAI's base URL from its config's openai_base_url, not from OPENAI_BASE_URL (with only the variable
+        // set it went to api.openai.com): both point at the endpoint.
+        var setting = variable is not null ? "openai_base_url" : $"model_providers.{provider}.base_url";
+        return (forwards, ["-c", $"{setting}=\"{EgressLayout.ForwardUrl(model, forwards, 0)}\""]);
     }
 
     /// <summary>
@@ -99,24 +117,32 @@ internal static class CodexSecrets
 
     /// <summary>
     /// Where the ChatGPT login is not held (the owner moved the model, or set a key): <c>auth.json</c> is never copied in whole. The
-    /// agent's copy keeps what is not the login (a saved key, which the key's own hold covers where it can); a file that holds
-    /// <c>tokens</c>, or cannot be read as JSON, gives the sandbox no ChatGPT token at all: failing closed, never open.
+    /// agent's copy keeps what is not the login, its saved key (<c>codex login --with-api-key</c> writes <c>OPENAI_API_KEY</c> there)
+    /// a placeholder, given back for <see cref="Hold"/> to put in again; a file that holds <c>tokens</c>, or cannot be read as JSON,
+    /// gives the sandbox no ChatGPT token at all: failing closed, never open.
     /// </summary>
-    public static AgentState WithoutChatGptLogin(string codexHome, AgentHome home, AgentState state)
+    public static (AgentState State, HeldSecret? SavedKey) WithoutChatGptLogin(string codexHome, AgentHome home, AgentState state)
     {
         var file = Path.Combine(codexHome, "auth.json");
         if (!state.Logins.Contains(file) || !File.Exists(file))
         {
-            return state;
+            return (state, null);
         }
 
         string? copy = null;
+        HeldSecret? savedKey = null;
         try
         {
             if (new FileInfo(file).Length < 1024 * 1024 && System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(file)) is System.Text.Json.Nodes.JsonObject owners)
             {
                 owners.Remove("tokens");
                 owners.Remove("last_refresh");
+                if (owners["OPENAI_API_KEY"] is { } key && key.GetValueKind() == System.Text.Json.JsonValueKind.String && key.GetValue<string>() is { Length: > 0 } real)
+                {
+                    savedKey = HeldSecret.Of("OPENAI_API_KEY (auth.json)", real);
+                    owners["OPENAI_API_KEY"] = savedKey.Placeholder;
+                }
+
                 copy = owners.ToJsonString();
             }
         }
@@ -126,7 +152,7 @@ internal static class CodexSecrets
         }
 
         home.Write(file, copy ?? "{}");
-        return state with { Logins = [.. state.Logins.Where(login => login != file)] };
+        return (state with { Logins = [.. state.Logins.Where(login => login != file)] }, savedKey);
     }
 
     /// <summary>The lines of config.toml's <c>[model_providers.ID]</c> table, or null.</summary>

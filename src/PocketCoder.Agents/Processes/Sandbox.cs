@@ -28,6 +28,12 @@ public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, 
 
     private static readonly string[] SecretFiles = [".netrc", ".git-credentials", ".npmrc", ".pypirc", ".pgpass", ".config/hub"];
 
+    // The same where the owner's environment names them elsewhere: a cloud's key file (a Google service account's private key, for
+    // Vertex AI among others), AWS's shared credentials, gcloud's folder (its logins and application default credentials).
+    private static readonly string[] SecretFileVariables = ["GOOGLE_APPLICATION_CREDENTIALS", "AWS_SHARED_CREDENTIALS_FILE"];
+
+    private static readonly string[] SecretFolderVariables = ["CLOUDSDK_CONFIG"];
+
     // Every agent's own folders in the owner's home, where its login lies (an OAuth refresh token, an API key): hidden from every
     // sandbox, its own agent's too, which gets its home's copies at the same paths (state folders are bound after these).
     private static readonly string[] AgentFolders =
@@ -236,11 +242,14 @@ public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, 
     }
 
     /// <summary>The owner's credentials and every agent's own folders hidden, each at its real path.</summary>
-    private static void HideSecrets(List<string> arguments, ProcessSpec spec, string home)
+    private void HideSecrets(List<string> arguments, ProcessSpec spec, string home)
     {
-        var agentFolders = AgentFolders.Select(s => Path.Combine(home, s))
-            .Concat(AgentFolderVariables.Select(v => spec.Environment.TryGetValue(v, out var set) ? set : Environment.GetEnvironmentVariable(v)).OfType<string>()
-                .Where(folder => folder.Length > 1 && Path.IsPathRooted(folder)));
+        IEnumerable<string> Named(IEnumerable<string> variables) =>
+            variables.Select(v => spec.Environment.TryGetValue(v, out var set) ? set : Environment.GetEnvironmentVariable(v)).OfType<string>()
+                .Where(path => path.Length > 1 && Path.IsPathRooted(path));
+        // A folder named by a variable that holds the home or a project (CLOUDSDK_CONFIG=$HOME, say) is not hidden whole.
+        var agentFolders = AgentFolders.Select(s => Path.Combine(home, s)).Concat(Named(AgentFolderVariables))
+            .Concat(Named(SecretFolderVariables).Where(folder => !IsUnder(home, folder) && !Writable.Any(writable => IsUnder(writable, folder))));
         // Each where it really is: a mount on a path through a link (a dotfiles manager's ~/.codex) would land outside the sandbox's
         // root (bubblewrap follows it from there), and the private /tmp hides what is under it anyway.
         foreach (var secret in SecretFolders.Select(s => Path.Combine(home, s)).Concat(agentFolders).Where(Directory.Exists).Select(Real)
@@ -249,7 +258,8 @@ public sealed record AgentSandbox(string Bwrap, IReadOnlyList<string> Writable, 
             arguments.AddRange(["--tmpfs", secret]);
         }
 
-        foreach (var secret in SecretFiles.Concat(AgentFiles).Select(s => Path.Combine(home, s)).Where(File.Exists).Select(Real).Distinct())
+        foreach (var secret in SecretFiles.Concat(AgentFiles).Select(s => Path.Combine(home, s)).Concat(Named(SecretFileVariables)).Where(File.Exists)
+                     .Select(Real).Where(p => !IsUnder(p, "/tmp") || IsUnder(p, home)).Distinct())
         {
             arguments.AddRange(["--ro-bind", "/dev/null", secret]);
         }

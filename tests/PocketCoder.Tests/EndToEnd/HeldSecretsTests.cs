@@ -232,6 +232,43 @@ public sealed class HeldSecretsTests
         Assert.Single(world.Model.OAuthRefreshes);
     }
 
+    private const string RealSavedKey = "sk-proj-SAVEDSECRETk4J8h2G6f0D3s7A1q5W9e3R7t1Y5u9I3o7P1SAVEDSECRETz2X6c0V4b8N2m6L0";
+
+    /// <summary>
+    /// Codex on OpenAI's own provider, logged in by <c>codex login --with-api-key</c> (its key in <c>auth.json</c> as 0.169 writes it,
+    /// none in its environment; the owner's <c>openai_base_url</c> the fake's): the agent's copy of auth.json holds a placeholder of
+    /// the key's shape, Codex's OpenAI base URL is the model endpoint, and the model gets the real key, across three restarts.
+    /// </summary>
+    [Fact]
+    public async Task Codex_KeySavedByLoginWithApiKey_SandboxHoldsOnlyAPlaceholder_TheModelGetsTheRealKey_AcrossThreeResumes()
+    {
+        var authFile = "";
+        await using var world = await AgentWorld.StartAsync("codex", (model, home) =>
+        {
+            var usual = AgentClis.Codex(model, home)["codex"];
+            var codexHome = usual.Environment["CODEX_HOME"]!;
+            File.WriteAllText(Path.Combine(codexHome, "config.toml"), $"model = \"fake-model\"\nopenai_base_url = \"{model.BaseUrl.ToString().TrimEnd('/')}/v1\"\n");
+            authFile = Path.Combine(codexHome, "auth.json");
+            File.WriteAllText(authFile, $$"""{"auth_mode": "apikey", "OPENAI_API_KEY": "{{RealSavedKey}}"}""");
+            var environment = new Dictionary<string, string?>(usual.Environment) { ["FAKE_API_KEY"] = null };
+            return new Dictionary<string, AgentCommand> { ["codex"] = usual with { Environment = environment } };
+        });
+        var (session, dump) = await DumpAsync(world, "CODEX_HOME=");
+
+        AssertNothingReal(world, dump, "SAVEDSECRET");
+        Assert.Matches(@"""OPENAI_API_KEY"":""sk-proj-[A-Za-z0-9]{20,}""", dump);
+        Assert.Contains("OPENAI_BASE_URL=http://127.0.0.1:", dump, StringComparison.Ordinal);
+        Assert.Contains(RealSavedKey, await File.ReadAllTextAsync(authFile), StringComparison.Ordinal);
+        Assert.NotEmpty(world.Model.Requests);
+        Assert.All(world.Model.Requests, request => Assert.Equal($"Bearer {RealSavedKey}", request.Credential));
+        Assert.Equal([$"OPENAI_API_KEY (auth.json) → {world.Model.BaseUrl.Authority}"], await CredentialLinesAsync(world, session));
+        for (var restart = 1; restart <= 3; restart++)
+        {
+            await world.RestartServerAsync();
+            await AskAsync(world, session, restart, $"Bearer {RealSavedKey}");
+        }
+    }
+
     /// <summary>A JWT as ChatGPT's login issues them: its account in the claims, ending at <paramref name="expires"/>, signed <paramref name="signature"/>.</summary>
     private static string ChatGptJwt(DateTimeOffset expires, string signature)
     {

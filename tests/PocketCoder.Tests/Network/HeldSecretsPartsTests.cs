@@ -214,11 +214,51 @@ public sealed class HeldSecretsPartsTests
             Assert.Equal(new Uri("https://api.openai.com/v1"), forward.Upstream);
             Assert.StartsWith("sk-proj-", environment["OPENAI_API_KEY"], StringComparison.Ordinal);
             Assert.NotEqual("sk-proj-real0123456789abcdefghijABCDEFGHIJ", environment["OPENAI_API_KEY"]);
-            Assert.Empty(arguments);
+            Assert.Equal(["-c", "openai_base_url=\"http://127.0.0.1:3129\""], arguments);
         }
         finally
         {
             TempPaths.Delete(codexHome);
+        }
+    }
+
+    [Fact]
+    public void Codex_KeySavedByLoginWithApiKey_APlaceholderInTheAgentsAuthJson_HeldOnItsWayToOpenAisBaseUrl()
+    {
+        var home = TempPaths.NewDirectory("pc-codex-owner");
+        var agentHome = TempPaths.NewDirectory("pc-codex-agent");
+        try
+        {
+            var codexHome = Path.Combine(home, ".codex");
+            Directory.CreateDirectory(codexHome);
+            var auth = Path.Combine(codexHome, "auth.json");
+            // As Codex 0.169's `codex login --with-api-key` writes it.
+            File.WriteAllText(auth, """{"auth_mode": "apikey", "OPENAI_API_KEY": "sk-proj-SAVEDSECRETreal0123456789abcdefghij"}""");
+            var command = new AgentCommand("codex", new Dictionary<string, string?>
+            {
+                ["HOME"] = home, ["CODEX_HOME"] = codexHome, ["OPENAI_API_KEY"] = null, ["OPENAI_BASE_URL"] = null,
+            });
+            var environment = new Dictionary<string, string?>();
+
+            var (state, saved) = CodexSecrets.WithoutChatGptLogin(codexHome, new AgentHome(agentHome, home), AgentState.Of([codexHome], logins: [auth]));
+            var (forwards, _) = CodexSecrets.Hold(command, codexHome, [], environment, saved);
+
+            Assert.Empty(state.Logins);
+            var copy = File.ReadAllText(new AgentHome(agentHome, home).Map(auth));
+            Assert.DoesNotContain("SAVEDSECRET", copy, StringComparison.Ordinal);
+            Assert.Contains($"\"OPENAI_API_KEY\":\"{saved!.Placeholder}\"", copy, StringComparison.Ordinal);
+            Assert.StartsWith("sk-proj-", saved.Placeholder, StringComparison.Ordinal);
+            Assert.Contains("\"auth_mode\":\"apikey\"", copy, StringComparison.Ordinal);
+            var forward = Assert.Single(forwards);
+            Assert.Equal("OPENAI_BASE_URL", forward.Variable);
+            Assert.Equal(new Uri("https://api.openai.com/v1"), forward.Upstream);
+            Assert.Equal("sk-proj-SAVEDSECRETreal0123456789abcdefghij", Assert.Single(forward.Secrets).Real);
+            Assert.Empty(environment);
+        }
+        finally
+        {
+            TempPaths.Delete(home);
+            TempPaths.Delete(agentHome);
         }
     }
 
@@ -394,7 +434,7 @@ public sealed class HeldSecretsPartsTests
         Assert.DoesNotContain("SIGSECRET", copy, StringComparison.Ordinal);
         // The owner moved the model elsewhere: not held this way, and then not copied in either (only what is not the login).
         Assert.Null(CodexSecrets.HoldChatGpt(Command("https://gateway.example/v1"), codexHome, new AgentHome(agentHome, home), state));
-        var keysOnly = CodexSecrets.WithoutChatGptLogin(codexHome, new AgentHome(agentHome, home), state);
+        var (keysOnly, _) = CodexSecrets.WithoutChatGptLogin(codexHome, new AgentHome(agentHome, home), state);
         Assert.Empty(keysOnly.Logins);
         var left = File.ReadAllText(new AgentHome(agentHome, home).Map(auth));
         Assert.DoesNotContain("SIGSECRET", left, StringComparison.Ordinal);
