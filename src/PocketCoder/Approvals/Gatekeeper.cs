@@ -83,7 +83,7 @@ public sealed class Gatekeeper(
         var approval = new Approval(
             Guid.NewGuid().ToString("N"), context.SessionId, context.Project.Id, request.ToolCallId, request.Tool, request.Kind.ToWire(),
             request.Title, request.Input.GetRawText(), request.PlanText, RulePattern(request, context.Project.Path),
-            ApprovalStatuses.Pending, clock.GetUtcNow(), null, null, null, null, null, request.CanEditInput, risk.Class, team.LeastToDecide(risk).ToWire(),
+            ApprovalLifecycle.Asked, clock.GetUtcNow(), null, null, null, null, null, request.CanEditInput, risk.Class, team.LeastToDecide(risk).ToWire(),
             team.NeedsTwo(risk) ? 2 : 1, risk.Signs);
         // Read now, as the agent sees the file when it asks: the phone shows the edit among its lines.
         var editContext = request.Kind == ToolKind.Edit ? EditContext.For(request.Path, request.Input, context.Project.Path) : null;
@@ -106,7 +106,7 @@ public sealed class Gatekeeper(
         var ask = policies.Budgets.Ask(context.Project.Id, spent, holds);
         var approval = new Approval(
             Guid.NewGuid().ToString("N"), context.SessionId, context.Project.Id, toolCallId, holds.Tool ?? "", ApprovalKinds.Budget,
-            Budgets.Title(spent), JsonSerializer.Serialize(ask, Server.WireJson.Default.BudgetAsk), null, "*", ApprovalStatuses.Pending,
+            Budgets.Title(spent), JsonSerializer.Serialize(ask, Server.WireJson.Default.BudgetAsk), null, "*", ApprovalLifecycle.Asked,
             clock.GetUtcNow(), null, null, null, null, null, false, RiskClasses.Budget, policies.Teams.For(context.Project.Id).LeastToDecide(RiskClasses.Budget).ToWire(), 1);
         return await AskAsync(context, approval, null, onAsking, cancellationToken).ConfigureAwait(false);
     }
@@ -178,7 +178,7 @@ public sealed class Gatekeeper(
     /// still allowed to by the authority, and as many people as the call needed still counted.
     /// </summary>
     private bool AllowStands(DbWrite write, string sessionId, string approvalId, Actor decider) =>
-        ApprovalStore.Find(write, approvalId) is { Status: ApprovalStatuses.Decided, Decision: not Decisions.Deny } approval
+        ApprovalStore.Find(write, approvalId) is { Status: ApprovalStatus.Decided, Decision: not Decisions.Deny } approval
         && approval.SessionId == sessionId
         && authority.Check(write, decider, approval.ProjectId, new DecideCall(approval.Risk, Roles.FromWire(approval.DeciderRole) ?? Role.Approver,
             1, false, approval.Decision!)).Problem is null
@@ -396,11 +396,11 @@ public sealed class Gatekeeper(
     /// <summary>Why this decision cannot apply to this call whoever makes it (already settled, the wrong form), or null.</summary>
     private static ApiProblem? Malformed(Approval approval, DecisionAsked ask)
     {
-        if (approval.Status != ApprovalStatuses.Pending)
+        if (ApprovalLifecycle.Next(approval.Status, ApprovalEvent.DecisionMade) is null)
         {
             var by = approval.DecidedBy is null ? "" : $" by {approval.DecidedBy}";
             return ApiProblem.Conflict(ErrorCodes.ApprovalAlreadyDecided,
-                $"This approval is already {approval.Status}{by}{(approval.Decision is null ? "" : $" ({approval.Decision})")}.");
+                $"This approval is already {approval.Status.ToWire()}{by}{(approval.Decision is null ? "" : $" ({approval.Decision})")}.");
         }
 
         if (ask.Pattern is not null && PatternProblem(approval, ask) is { } wrong)
@@ -510,7 +510,7 @@ public sealed class Gatekeeper(
         var pending = ApprovalStore.Pending(write);
         foreach (var approval in pending)
         {
-            SettleWithoutDecision(write, approval, ApprovalStatuses.Interrupted, "approval.interrupted", "The server stopped while this was pending.");
+            SettleWithoutDecision(write, approval, ApprovalEvent.ServerStopped, "approval.interrupted", "The server stopped while this was pending.");
         }
 
         return pending.Count;
@@ -518,19 +518,19 @@ public sealed class Gatekeeper(
 
     private void Withdraw(string approvalId) => database.Write(write =>
     {
-        if (ApprovalStore.Find(write, approvalId) is { Status: ApprovalStatuses.Pending } approval)
+        if (ApprovalStore.Find(write, approvalId) is { } approval && ApprovalLifecycle.Next(approval.Status, ApprovalEvent.Withdrawn) is not null)
         {
-            SettleWithoutDecision(write, approval, ApprovalStatuses.Cancelled, "approval.withdrawn", "The agent no longer needs this decision.");
+            SettleWithoutDecision(write, approval, ApprovalEvent.Withdrawn, "approval.withdrawn", "The agent no longer needs this decision.");
         }
     });
 
-    private void SettleWithoutDecision(DbWrite write, Approval approval, string status, string ledgerAction, string message)
+    private void SettleWithoutDecision(DbWrite write, Approval approval, ApprovalEvent @event, string ledgerAction, string message)
     {
-        var settled = ApprovalStore.MarkSettled(write, approval, status, clock.GetUtcNow(), message);
+        var settled = ApprovalStore.MarkSettled(write, approval, @event, clock.GetUtcNow(), message);
         ledger.Append(write, Actor.System.Name, ledgerAction, approval.Id,
             new JsonObject { ["sessionId"] = approval.SessionId, ["tool"] = approval.Tool, ["message"] = message });
         events.Append(write, approval.SessionId, settled.ResolvedEvent());
-        GateLog.Settled(logger, approval.Id, approval.Tool, approval.SessionId, status, message);
+        GateLog.Settled(logger, approval.Id, approval.Tool, approval.SessionId, settled.Status.ToWire(), message);
     }
 
     /// <summary>Unanswered in time by those who first could decide: the owners are asked too (the notifier pushes to them).</summary>

@@ -29,7 +29,7 @@ internal static class ApprovalText
     public static ChatMessage Render(Approval approval, string nonce, bool bound, string project, string? link, int maxTextLength)
     {
         var (shown, whole) = Describe(approval, project, link, maxTextLength);
-        if (approval.Status != ApprovalStatuses.Pending || !bound)
+        if (approval.Status != ApprovalStatus.Pending || !bound)
         {
             return new ChatMessage(shown + "\n\n" + (bound ? Outcome(approval) : "This chat no longer steers the project: decide in the app."));
         }
@@ -121,7 +121,7 @@ internal static class ApprovalText
 
     public static string Outcome(Approval approval) => approval.Status switch
     {
-        ApprovalStatuses.Decided => (IsQuestion(approval)
+        ApprovalStatus.Decided => (IsQuestion(approval)
             ? approval.Decision == Decisions.Deny ? "❌ Dismissed" : "💬 Answered"
             : approval.Decision switch
         {
@@ -130,9 +130,9 @@ internal static class ApprovalText
             Decisions.AllowAlways => "✅ Allowed always in this project",
             _ => "❌ Denied",
         }) + $" by {Clean(approval.DecidedBy ?? "someone")}" + (approval.Message is { Length: > 0 } message ? $": {Clean(ChatMessage.Shorten(message, 500))}" : "."),
-        ApprovalStatuses.Cancelled => "Withdrawn: the agent no longer asks (turn cancelled or session stopped).",
-        ApprovalStatuses.Interrupted => "Interrupted: the server stopped while it waited. If the agent asks again, a new message comes.",
-        _ => approval.Status,
+        ApprovalStatus.Cancelled => "Withdrawn: the agent no longer asks (turn cancelled or session stopped).",
+        ApprovalStatus.Interrupted => "Interrupted: the server stopped while it waited. If the agent asks again, a new message comes.",
+        _ => approval.Status.ToWire(),
     };
 
     /// <summary>Agent-chosen text shown to a person deciding: no control characters or bidirectional overrides that could disguise it.</summary>

@@ -50,7 +50,7 @@ internal sealed partial class QuestionCommand : ServerVerb
             return 1;
         }
 
-        if (approval.Status != "pending")
+        if (approval.Status != ApprovalStatus.Pending.ToWire())
         {
             await error.WriteLineAsync($"pocketcoder: {id} was already answered{(approval.DecidedBy is { } by ? $" by {by}" : "")}.");
             return 1;

@@ -336,7 +336,7 @@ internal sealed class WatchCommand : SessionVerb
                 if (response.IsSuccessStatusCode)
                 {
                     // One of two people's allows settles nothing yet: said here, as no resolved event will say it.
-                    if (await response.Content.ReadFromJsonAsync(WireJson.Default.DecisionResponse, timeout.Token) is { Status: "pending" } vote)
+                    if (await response.Content.ReadFromJsonAsync(WireJson.Default.DecisionResponse, timeout.Token) is { } vote && vote.Status == ApprovalStatus.Pending.ToWire())
                     {
                         Note(DecisionCommand.Said(vote, approvalId));
                     }

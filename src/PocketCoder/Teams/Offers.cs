@@ -37,7 +37,7 @@ public static class Offers
     /// <param name="allowedAlready">The caller's allow already counts toward the people this call needs.</param>
     public static ApprovalOffers For(Decider who, Approval approval, bool allowedAlready)
     {
-        if (approval.Status != ApprovalStatuses.Pending)
+        if (approval.Status != ApprovalStatus.Pending)
         {
             return ApprovalOffers.None;
         }

@@ -10,7 +10,7 @@ namespace PocketCoder.Tests.Gate;
 /// </summary>
 public sealed class QuestionAnswersTests
 {
-    private static Approval Question(string input) => new("a1", "s1", "p1", "t1", "AskUserQuestion", "question", "Q", input, null, "*", "pending",
+    private static Approval Question(string input) => new("a1", "s1", "p1", "t1", "AskUserQuestion", "question", "Q", input, null, "*", ApprovalLifecycle.Asked,
         DateTimeOffset.UnixEpoch, null, null, null, null, null, CanEditInput: true);
 
     private const string TwoQuestions = """

@@ -213,7 +213,7 @@ internal sealed class FuzzWorld(TestServer server, ConcurrentQueue<AuthorityFuzz
     /// <summary>Decides a pending call of the sequence (a budget's too) as someone, with any decision.</summary>
     private async Task<string> DecideAsync(Random random)
     {
-        var pending = _approvals.List(ApprovalStatuses.Pending, null).Where(a => a.ProjectId == _project).ToList();
+        var pending = _approvals.List(ApprovalStatus.Pending, null).Where(a => a.ProjectId == _project).ToList();
         if (pending.Count == 0)
         {
             return "nothing to decide";
@@ -269,7 +269,7 @@ internal sealed class FuzzWorld(TestServer server, ConcurrentQueue<AuthorityFuzz
     }
 
     private bool Settled(IEnumerable<string>? sessions = null) => (sessions ?? _sessions).All(session => !_manager.IsWorking(session)
-        || _approvals.List(ApprovalStatuses.Pending, session).Count > 0);
+        || _approvals.List(ApprovalStatus.Pending, session).Count > 0);
 
     private string Try(string what, Action act)
     {
