@@ -28,7 +28,7 @@ public enum ApprovalEvent
     /// <summary>The agent no longer needs it: its turn was cancelled, its session stopped or its agent exited.</summary>
     Withdrawn,
 
-    /// <summary>The server stopped while it waited: found at the next start, it can no longer be answered to anyone.</summary>
+    /// <summary>The server stopped while it waited (settled as it stops, or at the next start after a crash): no one can answer it any more.</summary>
     ServerStopped,
 }
 
@@ -61,7 +61,7 @@ public static class ApprovalLifecycle
         new(ApprovalEvent.DecisionMade, ApprovalStatus.Pending, ApprovalStatus.Decided,
             "a person decides it (the last allow it needs, an answer, a deny), or the project's timeout denies it"),
         new(ApprovalEvent.Withdrawn, ApprovalStatus.Pending, ApprovalStatus.Cancelled, "the turn was cancelled, the session stopped or the agent exited"),
-        new(ApprovalEvent.ServerStopped, ApprovalStatus.Pending, ApprovalStatus.Interrupted, "found pending when the server starts"),
+        new(ApprovalEvent.ServerStopped, ApprovalStatus.Pending, ApprovalStatus.Interrupted, "found pending when the server stops, or at its next start after a crash"),
     ];
 
     private static readonly Dictionary<(ApprovalStatus From, ApprovalEvent Event), ApprovalStatus> Moves =

@@ -142,33 +142,38 @@ public sealed class ApprovalStore(Database database, TimeProvider clock)
         ("$risk", approval.Risk), ("$deciders", approval.DeciderRole), ("$needed", approval.Needed), ("$signs", string.Join(',', approval.Signs)));
 
     /// <summary>Records a person's decision (the one that settles it).</summary>
+    /// <exception cref="Errors.ApiProblem">409 <c>APPROVAL_ALREADY_DECIDED</c> when the row was settled after
+    /// <paramref name="approval"/> was read: the later decider learns it lost, and its transaction rolls back.</exception>
     internal static Approval MarkDecided(DbWrite write, Approval approval, string decision, string by, DateTimeOffset at, string? message, string? updated)
     {
         var to = Move(write, approval, ApprovalEvent.DecisionMade,
             "decision = $decision, decided_by = $by, decided_at = $at, message = $message, updated_input = $updated",
-            ("$decision", decision), ("$by", by), ("$at", at.ToDb()), ("$message", message), ("$updated", updated));
+            ("$decision", decision), ("$by", by), ("$at", at.ToDb()), ("$message", message), ("$updated", updated))
+            ?? throw Errors.ApiProblem.Conflict(Errors.ErrorCodes.ApprovalAlreadyDecided,
+                $"This approval is already {Find(write, approval.Id)?.Status.ToWire() ?? "gone"}.");
         return approval with { Status = to, Decision = decision, DecidedBy = by, DecidedAt = at, Message = message, UpdatedInput = updated };
     }
 
-    /// <summary>Settles it without a person's decision (withdrawn by the agent, interrupted by a restart).</summary>
-    internal static Approval MarkSettled(DbWrite write, Approval approval, ApprovalEvent @event, DateTimeOffset at, string message)
-    {
-        var to = Move(write, approval, @event, "decided_by = $by, decided_at = $at, message = $message",
-            ("$by", Auth.Actor.System.Name), ("$at", at.ToDb()), ("$message", message));
-        return approval with { Status = to, DecidedBy = Auth.Actor.System.Name, DecidedAt = at, Message = message };
-    }
+    /// <summary>Settles it without a person's decision (withdrawn by the agent, interrupted by a restart); null when it was
+    /// settled after <paramref name="approval"/> was read (nothing is written: whatever settled it first stands).</summary>
+    internal static Approval? MarkSettled(DbWrite write, Approval approval, ApprovalEvent @event, DateTimeOffset at, string message) =>
+        Move(write, approval, @event, "decided_by = $by, decided_at = $at, message = $message",
+            ("$by", Auth.Actor.System.Name), ("$at", at.ToDb()), ("$message", message)) is { } to
+            ? approval with { Status = to, DecidedBy = Auth.Actor.System.Name, DecidedAt = at, Message = message }
+            : null;
 
     /// <summary>
-    /// The one status write: the state the table gives, written only where the row still holds the state it moved from (two
-    /// deciders racing settle it once; the second finds nothing to move and its transaction rolls back).
+    /// The one status write: the state the table gives, written only where the row still holds the state it moved from. Null
+    /// when it no longer does (someone settled it first): a lost race, which each writer answers in its own way.
     /// </summary>
-    private static ApprovalStatus Move(DbWrite write, Approval approval, ApprovalEvent @event, string set, params (string, object?)[] values)
+    /// <exception cref="InvalidOperationException">The table does not let <paramref name="event"/> move the state the writer
+    /// read: a writer that did not ask <see cref="ApprovalLifecycle.Next"/> first (a bug, not a race).</exception>
+    private static ApprovalStatus? Move(DbWrite write, Approval approval, ApprovalEvent @event, string set, params (string, object?)[] values)
     {
         var to = ApprovalLifecycle.Move(approval.Id, approval.Status, @event);
         var moved = write.Execute($"UPDATE approvals SET status = $to, {set} WHERE id = $id AND status = $from",
             [.. values, ("$to", to.ToWire()), ("$id", approval.Id), ("$from", approval.Status.ToWire())]);
-        return moved == 1 ? to
-            : throw new InvalidOperationException($"Approval '{approval.Id}' is no longer {approval.Status.ToWire()}: {@event} was not written.");
+        return moved == 1 ? to : null;
     }
 
     /// <summary>Marks it escalated to the owners, once; false when it was decided meanwhile or already escalated.</summary>

@@ -526,7 +526,11 @@ public sealed class Gatekeeper(
 
     private void SettleWithoutDecision(DbWrite write, Approval approval, ApprovalEvent @event, string ledgerAction, string message)
     {
-        var settled = ApprovalStore.MarkSettled(write, approval, @event, clock.GetUtcNow(), message);
+        if (ApprovalStore.MarkSettled(write, approval, @event, clock.GetUtcNow(), message) is not { } settled)
+        {
+            return;
+        }
+
         ledger.Append(write, Actor.System.Name, ledgerAction, approval.Id,
             new JsonObject { ["sessionId"] = approval.SessionId, ["tool"] = approval.Tool, ["message"] = message });
         events.Append(write, approval.SessionId, settled.ResolvedEvent());

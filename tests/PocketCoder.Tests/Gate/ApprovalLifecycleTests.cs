@@ -1,6 +1,7 @@
 using CsCheck;
 using PocketCoder.Approvals;
 using PocketCoder.Data;
+using PocketCoder.Errors;
 using PocketCoder.Realtime;
 using PocketCoder.Sessions;
 using PocketCoder.Tests.Infrastructure;
@@ -116,20 +117,25 @@ public sealed class ApprovalLifecycleTests : IDisposable
     }
 
     [Fact]
-    public void TheStore_WritesTheTablesState_AndASecondDeciderFindsNothingToMove()
+    public void TheStore_WritesTheTablesState_AndALaterWriterThatReadItPending_LosesWithoutAnError()
     {
         var asked = Ask();
         var first = _database.Write(write => ApprovalStore.MarkDecided(write, asked, Decisions.AllowOnce, "Ana", DateTimeOffset.UnixEpoch, null, null));
 
-        // The second decider read it pending too: the row no longer is, so nothing is written and its transaction rolls back.
-        var late = Assert.Throws<InvalidOperationException>(() =>
+        // A second decider that read it pending too: told it is already decided (a 409, not a 500), and nothing is written.
+        var late = Assert.Throws<ApiProblem>(() =>
             _database.Write(write => ApprovalStore.MarkDecided(write, asked, Decisions.Deny, "Bo", DateTimeOffset.UnixEpoch, null, null)));
-        Assert.Contains("no longer pending", late.Message);
+        Assert.Equal((409, ErrorCodes.ApprovalAlreadyDecided), (late.Status, late.Code));
+        Assert.Contains("already decided", late.Message);
+        // A withdrawal or a restart that read it pending: nothing to do, the decision stands.
+        Assert.Null(_database.Write(write => ApprovalStore.MarkSettled(write, asked, ApprovalEvent.Withdrawn, DateTimeOffset.UnixEpoch, "gone")));
+        Assert.Null(_database.Write(write => ApprovalStore.MarkSettled(write, asked, ApprovalEvent.ServerStopped, DateTimeOffset.UnixEpoch, "stopped")));
+        // A writer that moves what the table does not (a settled approval it read as settled) is a bug, and says so.
         Assert.Throws<InvalidOperationException>(() =>
             _database.Write(write => ApprovalStore.MarkSettled(write, first, ApprovalEvent.Withdrawn, DateTimeOffset.UnixEpoch, "gone")));
 
         var stored = new ApprovalStore(_database, TimeProvider.System).Find(asked.Id)!;
-        Assert.Equal((ApprovalStatus.Decided, Decisions.AllowOnce, "Ana"), (stored.Status, stored.Decision, stored.DecidedBy));
+        Assert.Equal((ApprovalStatus.Decided, Decisions.AllowOnce, "Ana", (string?)null), (stored.Status, stored.Decision, stored.DecidedBy, stored.Message));
     }
 
     [Fact]
@@ -138,7 +144,7 @@ public sealed class ApprovalLifecycleTests : IDisposable
         var asked = Ask();
         var settled = _database.Write(write => ApprovalStore.MarkSettled(write, asked, ApprovalEvent.ServerStopped, DateTimeOffset.UnixEpoch, "stopped"));
 
-        Assert.Equal(ApprovalStatus.Interrupted, settled.Status);
+        Assert.Equal(ApprovalStatus.Interrupted, settled!.Status);
         Assert.Equal(ApprovalStatus.Interrupted, new ApprovalStore(_database, TimeProvider.System).Find(asked.Id)!.Status);
     }
 
