@@ -13,7 +13,7 @@ public sealed record Approval(
     string ProjectId,
     string ToolCallId,
     string Tool,
-    string Kind,
+    ApprovalKind Kind,
     string Title,
     string Input,
     string? Plan,
@@ -38,12 +38,12 @@ public sealed record Approval(
     public JsonElement InputJson => Json(Input);
 
     /// <summary>A budget decision's input as its record; null for any other kind.</summary>
-    public Teams.BudgetAsk? Budget => Kind == ApprovalKinds.Budget ? InputJson.Deserialize(Server.WireJson.Default.BudgetAsk) : null;
+    public Teams.BudgetAsk? Budget => Kind is ApprovalKind.Budget ? InputJson.Deserialize(Server.WireJson.Default.BudgetAsk) : null;
 
     /// <summary>The payload of <c>approval.requested</c>: everything a phone needs to show what will run.</summary>
     /// <param name="editContext">For an edit: the file's lines around it, read when asking (kept only in the event).</param>
     public ApprovalRequestedEvent RequestedEvent(EditContext? editContext = null) =>
-        new(Id, ToolCallId, Tool, Kind, Title, InputJson, Plan, CanEditInput, CreatedAt.ToDb(), RulePattern, editContext, Risk, DeciderRole, Needed, Signs,
+        new(Id, ToolCallId, Tool, Kind.ToWire(), Title, InputJson, Plan, CanEditInput, CreatedAt.ToDb(), RulePattern, editContext, Risk, DeciderRole, Needed, Signs,
             AlwaysPatterns.For(this));
 
     /// <summary>
@@ -54,7 +54,7 @@ public sealed record Approval(
     public bool MatchedBy(Rule rule)
     {
         var subject = Glob.Unescape(RulePattern);
-        var kind = ToolKinds.FromWire(Kind);
+        var kind = Kind.AsToolKind;
         var command = kind is ToolKind.Execute or ToolKind.Network;
         var path = !command && RulePattern != "*" ? subject : null;
         var request = new PermissionRequest(ToolCallId, Tool, kind, Title, default, command ? subject : null, path, null);
@@ -137,7 +137,7 @@ public sealed class ApprovalStore(Database database, TimeProvider clock)
         ("$status", approval.Status == ApprovalLifecycle.Asked ? approval.Status.ToWire()
             : throw new ArgumentException($"Approval '{approval.Id}' is asked {ApprovalLifecycle.Asked.ToWire()}, not {approval.Status.ToWire()}.", nameof(approval))),
         ("$id", approval.Id), ("$session", approval.SessionId), ("$project", approval.ProjectId), ("$call", approval.ToolCallId),
-        ("$tool", approval.Tool), ("$kind", approval.Kind), ("$title", approval.Title), ("$input", approval.Input),
+        ("$tool", approval.Tool), ("$kind", approval.Kind.ToWire()), ("$title", approval.Title), ("$input", approval.Input),
         ("$plan", approval.Plan), ("$pattern", approval.RulePattern), ("$at", approval.CreatedAt.ToDb()), ("$edit", approval.CanEditInput),
         ("$risk", approval.Risk), ("$deciders", approval.DeciderRole), ("$needed", approval.Needed), ("$signs", string.Join(',', approval.Signs)));
 
@@ -263,7 +263,7 @@ public sealed class ApprovalStore(Database database, TimeProvider clock)
     }
 
     internal static Approval Map(SqliteDataReader r) => new(
-        r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6),
+        r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), ApprovalKind.FromWire(r.GetString(5)), r.GetString(6),
         r.GetString(7), r.NullableString(8), r.GetString(9), ApprovalLifecycle.FromWire(r.GetString(10)), r.Time(11), r.NullableString(12),
         r.NullableString(13), r.NullableTime(14), r.NullableString(15), r.NullableString(16), r.GetInt32(17) != 0, r.GetString(18), r.GetString(19),
         r.GetInt32(20), r.GetString(21).Split(',', StringSplitOptions.RemoveEmptyEntries));

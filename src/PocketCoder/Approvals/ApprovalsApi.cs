@@ -243,8 +243,8 @@ public static class ApprovalsApi
         decision == Decisions.AllowAlways ? "An 'always' rule is added from the call's own card, where it is shown."
         : asked.Signs.Count > 0 ? $"This call reads as risky ({string.Join(", ", asked.Signs)}): allow it on its own card."
         : asked.Plan is not null ? "A plan is read and decided on its own."
-        : asked.Kind == ToolKind.Question.ToWire() ? "A question is answered on its own card."
-        : asked.Kind == ApprovalKinds.Budget ? "A budget is raised on its own card."
+        : asked.Kind is ApprovalKind.Question ? "A question is answered on its own card."
+        : asked.Kind is ApprovalKind.Budget ? "A budget is raised on its own card."
         : null;
 
     /// <summary>Answers a question: checked against its options, then allowed with the answers as the agent reads them.</summary>
@@ -292,7 +292,7 @@ public static class ApprovalsApi
         var recent = approvals.Recent(projectId, 200);
         var matched = recent.Where(a => a.MatchedBy(rule)).ToList();
         return new RulePreview(recent.Count, matched.Count,
-            [.. matched.Take(10).Select(a => new RuleMatch(a.Tool, a.Kind, a.RulePattern == "*" ? "*" : Glob.Unescape(a.RulePattern), a.CreatedAt))]);
+            [.. matched.Take(10).Select(a => new RuleMatch(a.Tool, a.Kind.ToWire(), a.RulePattern == "*" ? "*" : Glob.Unescape(a.RulePattern), a.CreatedAt))]);
     }
 
     /// <summary>The rule's tool and pattern, <c>mcp:SERVER/TOOL</c> written out (see <see cref="RuleTools.Normalize"/>).</summary>
@@ -317,7 +317,7 @@ public static class ApprovalsApi
     }
 
     private static ApprovalResponse ToResponse(Approval a, IReadOnlyList<string> deliveredTo, IReadOnlyList<string> allowedBy, ApprovalOffers offers) => new(
-        a.Id, a.SessionId, a.ProjectId, a.ToolCallId, a.Tool, a.Kind, a.Title, a.InputJson, a.Plan, a.Status.ToWire(),
+        a.Id, a.SessionId, a.ProjectId, a.ToolCallId, a.Tool, a.Kind.ToWire(), a.Title, a.InputJson, a.Plan, a.Status.ToWire(),
         a.CreatedAt, a.Decision, a.DecidedBy, a.DecidedAt, a.Message, a.UpdatedInput is null ? null : JsonElement.Parse(a.UpdatedInput), deliveredTo, a.CanEditInput,
         a.RulePattern, a.Risk, a.DeciderRole, a.Needed, allowedBy, offers, a.Signs, AlwaysPatterns.For(a));
 }

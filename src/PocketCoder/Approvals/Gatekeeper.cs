@@ -19,13 +19,6 @@ namespace PocketCoder.Approvals;
 public sealed record GateContext(string SessionId, Project Project, string Mode, IAgentAdapter? Agent = null, Actor? TurnBy = null,
     OneTimeGrant? Grant = null);
 
-/// <summary>Kinds of decision that are not an agent's tool call.</summary>
-public static class ApprovalKinds
-{
-    /// <summary>"Raise the budget?": a spent cap holds a call, or a message, until a decider raises it (<see cref="BudgetAsk"/>).</summary>
-    public const string Budget = "budget";
-}
-
 /// <summary>
 /// The single choke point every agent tool call passes. The gate's verdict (<see cref="GateVerdict"/>) decides what it
 /// can; everything else becomes a persisted pending approval (<see cref="PendingApproval"/>) that waits — as long as it
@@ -81,7 +74,7 @@ public sealed class Gatekeeper(
         // One reading routes the call (who decides, how many) and is what the card shows.
         var risk = RiskReading.Of(request, context.Project.Path);
         var approval = new Approval(
-            Guid.NewGuid().ToString("N"), context.SessionId, context.Project.Id, request.ToolCallId, request.Tool, request.Kind.ToWire(),
+            Guid.NewGuid().ToString("N"), context.SessionId, context.Project.Id, request.ToolCallId, request.Tool, ApprovalKind.Of(request.Kind),
             request.Title, request.Input.GetRawText(), request.PlanText, RulePattern(request, context.Project.Path),
             ApprovalLifecycle.Asked, clock.GetUtcNow(), null, null, null, null, null, request.CanEditInput, risk.Class, team.LeastToDecide(risk).ToWire(),
             team.NeedsTwo(risk) ? 2 : 1, risk.Signs);
@@ -105,7 +98,7 @@ public sealed class Gatekeeper(
 
         var ask = policies.Budgets.Ask(context.Project.Id, spent, holds);
         var approval = new Approval(
-            Guid.NewGuid().ToString("N"), context.SessionId, context.Project.Id, toolCallId, holds.Tool ?? "", ApprovalKinds.Budget,
+            Guid.NewGuid().ToString("N"), context.SessionId, context.Project.Id, toolCallId, holds.Tool ?? "", new ApprovalKind.Budget(),
             Budgets.Title(spent), JsonSerializer.Serialize(ask, Server.WireJson.Default.BudgetAsk), null, "*", ApprovalLifecycle.Asked,
             clock.GetUtcNow(), null, null, null, null, null, false, RiskClasses.Budget, policies.Teams.For(context.Project.Id).LeastToDecide(RiskClasses.Budget).ToWire(), 1);
         return await AskAsync(context, approval, null, onAsking, cancellationToken).ConfigureAwait(false);
@@ -373,7 +366,7 @@ public sealed class Gatekeeper(
     {
         /// <summary>The tool and pattern of the rule an <c>allow_always</c> adds: the confirmed pattern, or the exact call.</summary>
         public Rule AlwaysRule(Approval approval) => new("always", approval.ProjectId,
-            approval.Kind == ToolKind.Network.ToWire() ? "network" : approval.Tool, Pattern ?? approval.RulePattern, RuleActions.Allow,
+            approval.Kind is ApprovalKind.Network ? "network" : approval.Tool, Pattern ?? approval.RulePattern, RuleActions.Allow,
             DateTimeOffset.UnixEpoch, Actor.Name);
 
         public bool Answering => Answers is not null;
@@ -408,7 +401,7 @@ public sealed class Gatekeeper(
             return wrong;
         }
 
-        var question = approval.Kind == ToolKinds.ToWire(ToolKind.Question);
+        var question = approval.Kind is ApprovalKind.Question;
         if (ask.Answering && !question)
         {
             return ApiProblem.Conflict(ErrorCodes.NotAQuestion, $"Approval '{approval.Id}' is a {approval.Tool} call, not a question: decide it instead.");
@@ -486,7 +479,7 @@ public sealed class Gatekeeper(
             ["updatedInput"] = updated is null ? null : JsonNode.Parse(updated),
             ["message"] = message,
         });
-        if (ask.Allows && decided.Kind == ApprovalKinds.Budget)
+        if (ask.Allows && decided.Kind is ApprovalKind.Budget)
         {
             // After the decision's own entry, so the ledger reads "decided, then raised". (A budget is only ever allowed once.)
             policies.Budgets.Raise(write, decided, ask.Actor);
@@ -499,7 +492,7 @@ public sealed class Gatekeeper(
     }
 
     /// <summary>What the agent is told of a deny that came with no message: plain, in the decider's name, never as quoted words.</summary>
-    private static string DenialMessage(Approval approval, Actor actor) => approval.Kind == ApprovalKinds.Budget
+    private static string DenialMessage(Approval approval, Actor actor) => approval.Kind is ApprovalKind.Budget
         ? "The budget is spent and was not raised: stop here, make no more tool calls and end your turn."
         : actor == Actor.Timeout ? $"The {approval.Tool} call was not decided in time."
         : $"The owner denied this {approval.Tool} call.";

@@ -60,7 +60,7 @@ internal static class ApprovalText
         // budget call, which every press would be refused. A session grant covers every later call of the tool, not only ones
         // like this: the button says so.
         var offers = Teams.Offers.ForAnyone(approval);
-        var allow = Button(approval.Kind == Approvals.ApprovalKinds.Budget ? "Raise it" : "Allow once", AllowOnceAction);
+        var allow = Button(approval.Kind is ApprovalKind.Budget ? "Raise it" : "Allow once", AllowOnceAction);
         IReadOnlyList<ChatButton> allows = offers.AllowSession
             ? [allow, Button($"All {ChatMessage.Shorten(Clean(approval.Tool), 24)} this session", AllowSessionAction)]
             : [allow];
@@ -97,7 +97,7 @@ internal static class ApprovalText
     public static (string Text, bool Whole) Describe(Approval approval, string project, string? link, int maxTextLength)
     {
         var text = new StringBuilder();
-        if (approval.Kind == Approvals.ApprovalKinds.Budget)
+        if (approval.Kind is ApprovalKind.Budget)
         {
             text.Append(Clean(ChatMessage.Shorten(approval.Title, 300))).Append('\n');
         }
@@ -138,5 +138,5 @@ internal static class ApprovalText
     /// <summary>Agent-chosen text shown to a person deciding: no control characters or bidirectional overrides that could disguise it.</summary>
     public static string Clean(string text) => TerminalText.Clean(text) ?? "";
 
-    private static bool IsQuestion(Approval approval) => approval.Kind == Agents.ToolKinds.ToWire(Agents.ToolKind.Question);
+    private static bool IsQuestion(Approval approval) => approval.Kind is ApprovalKind.Question;
 }

@@ -46,7 +46,7 @@ internal sealed class ApprovalsCommand : ServerVerb
                 await output.WriteLineAsync(TerminalText.Clean(approval.Plan));
             }
 
-            if (approval.Kind == "question")
+            if (ApprovalKind.TryFromWire(approval.Kind) is ApprovalKind.Question)
             {
                 await output.WriteAsync(QuestionCommand.ShowAll(QuestionCommand.Read(approval.Input)));
                 await output.WriteLineAsync($"  answer it: {SelfCommand.For("answer")} {approval.Id}");

@@ -44,7 +44,7 @@ internal sealed partial class QuestionCommand : ServerVerb
             return 1;
         }
 
-        if (approval.Kind != "question")
+        if (ApprovalKind.TryFromWire(approval.Kind) is not ApprovalKind.Question)
         {
             await error.WriteLineAsync($"pocketcoder: {id} is a {approval.Tool} call, not a question: `{SelfCommand.For("approve")}` or `deny` it.");
             return 1;

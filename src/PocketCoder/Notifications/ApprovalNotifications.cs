@@ -70,7 +70,7 @@ public sealed class ApprovalNotifications(
 
         var (projectName, _) = messages.Names(approval.SessionId);
         // A question is answered in the app: no Allow/Deny actions on its notification.
-        var question = approval.Kind == Agents.ToolKinds.ToWire(Agents.ToolKind.Question);
+        var question = approval.Kind is ApprovalKind.Question;
         var (body, whole) = question
             ? (NotificationMessages.Shorten(approval.Title) + (approval.Title.EndsWith('?') ? "" : "?"), false)
             : NotificationActions.Body(approval);
@@ -154,7 +154,7 @@ public sealed class ApprovalNotifications(
             return;
         }
 
-        var question = approval.Kind == Agents.ToolKinds.ToWire(Agents.ToolKind.Question);
+        var question = approval.Kind is ApprovalKind.Question;
         var prefix = $"Denied in {warnBefore:0} s unless you decide: ";
         var (body, whole) = question ? (prefix + NotificationMessages.Shorten(approval.Title), false) : NotificationActions.Body(approval, prefix);
         outbox.Dispatch(NotificationKinds.ApprovalExpiring, approval.Id, messages.ForApproval(approval, NotificationKinds.ApprovalExpiring,

@@ -162,7 +162,7 @@ public sealed class ApprovalLifecycleTests : IDisposable
             .Add(TempPaths.NewDirectory("pc-approval-life-project"), "approvals", PocketCoder.Auth.Actor.System);
         var sessions = new SessionStore(_database, new EventLog(_database, new EventHub(), TimeProvider.System), TimeProvider.System);
         var session = _database.Write(write => sessions.Create(write, project.Id, "fake", null, "default", "life")).Id;
-        var approval = new Approval(Guid.NewGuid().ToString("N"), session, project.Id, "call-1", "Bash", "execute", "ls", "{}", null, "ls",
+        var approval = new Approval(Guid.NewGuid().ToString("N"), session, project.Id, "call-1", "Bash", ApprovalKind.Of(PocketCoder.Agents.ToolKind.Execute), "ls", "{}", null, "ls",
             ApprovalLifecycle.Asked, DateTimeOffset.UnixEpoch, null, null, null, null, null, false, RiskClasses.Shell);
         _database.Write(write => ApprovalStore.Insert(write, approval));
         return approval;
