@@ -33,7 +33,7 @@ public static partial class AlwaysPatterns
 
     /// <summary>What "Always allow" proposes for this approval: a command's <see cref="ForCommand"/>, anything else its exact pattern.</summary>
     public static string For(Approval approval) =>
-        approval.Kind == ToolKind.Execute.ToWire() && approval.RulePattern != "*"
+        approval.Kind is ApprovalKind.ToolCall { Tool: ToolKind.Execute } && approval.RulePattern != "*"
             ? ForCommand(Glob.Unescape(approval.RulePattern), approval.Risk == RiskClasses.Protected ? [RiskClasses.Protected] : approval.Signs)
             : approval.RulePattern;
 

@@ -42,7 +42,7 @@ public static class ApprovalCall
             return shown.Whole && shown.Any;
         }
 
-        if (approval.Kind == Agents.ToolKinds.ToWire(Agents.ToolKind.Question) && input.TryGetProperty("questions", out var questions)
+        if (approval.Kind is ApprovalKind.Question && input.TryGetProperty("questions", out var questions)
             && questions.ValueKind == JsonValueKind.Array)
         {
             shown.Questions(questions);

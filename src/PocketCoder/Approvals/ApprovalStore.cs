@@ -13,12 +13,12 @@ public sealed record Approval(
     string ProjectId,
     string ToolCallId,
     string Tool,
-    string Kind,
+    ApprovalKind Kind,
     string Title,
     string Input,
     string? Plan,
     string RulePattern,
-    string Status,
+    ApprovalStatus Status,
     DateTimeOffset CreatedAt,
     string? Decision,
     string? DecidedBy,
@@ -38,12 +38,12 @@ public sealed record Approval(
     public JsonElement InputJson => Json(Input);
 
     /// <summary>A budget decision's input as its record; null for any other kind.</summary>
-    public Teams.BudgetAsk? Budget => Kind == ApprovalKinds.Budget ? InputJson.Deserialize(Server.WireJson.Default.BudgetAsk) : null;
+    public Teams.BudgetAsk? Budget => Kind is ApprovalKind.Budget ? InputJson.Deserialize(Server.WireJson.Default.BudgetAsk) : null;
 
     /// <summary>The payload of <c>approval.requested</c>: everything a phone needs to show what will run.</summary>
     /// <param name="editContext">For an edit: the file's lines around it, read when asking (kept only in the event).</param>
     public ApprovalRequestedEvent RequestedEvent(EditContext? editContext = null) =>
-        new(Id, ToolCallId, Tool, Kind, Title, InputJson, Plan, CanEditInput, CreatedAt.ToDb(), RulePattern, editContext, Risk, DeciderRole, Needed, Signs,
+        new(Id, ToolCallId, Tool, Kind.ToWire(), Title, InputJson, Plan, CanEditInput, CreatedAt.ToDb(), RulePattern, editContext, Risk, DeciderRole, Needed, Signs,
             AlwaysPatterns.For(this));
 
     /// <summary>
@@ -54,7 +54,7 @@ public sealed record Approval(
     public bool MatchedBy(Rule rule)
     {
         var subject = Glob.Unescape(RulePattern);
-        var kind = ToolKinds.FromWire(Kind);
+        var kind = Kind.AsToolKind;
         var command = kind is ToolKind.Execute or ToolKind.Network;
         var path = !command && RulePattern != "*" ? subject : null;
         var request = new PermissionRequest(ToolCallId, Tool, kind, Title, default, command ? subject : null, path, null);
@@ -62,25 +62,13 @@ public sealed record Approval(
     }
 
     public ApprovalResolvedEvent ResolvedEvent() =>
-        new(Id, ToolCallId, Status, Decision, DecidedBy, Message, UpdatedInput is null ? null : Json(UpdatedInput));
+        new(Id, ToolCallId, Status.ToWire(), Decision, DecidedBy, Message, UpdatedInput is null ? null : Json(UpdatedInput));
 
     private static JsonElement Json(string text)
     {
         using var document = JsonDocument.Parse(text);
         return document.RootElement.Clone();
     }
-}
-
-public static class ApprovalStatuses
-{
-    public const string Pending = "pending";
-    public const string Decided = "decided";
-
-    /// <summary>The agent withdrew the question (turn cancelled, session stopped, agent exited).</summary>
-    public const string Cancelled = "cancelled";
-
-    /// <summary>The server stopped while it was pending.</summary>
-    public const string Interrupted = "interrupted";
 }
 
 public static class Decisions
@@ -103,14 +91,16 @@ public sealed class ApprovalStore(Database database, TimeProvider clock)
     /// <summary>The most approvals one list holds.</summary>
     public const int ListLimit = 500;
 
-    public IReadOnlyList<Approval> List(string? status, string? sessionId) => database.Read(connection =>
+    /// <param name="status">Pending: those waiting; decided: every settled one (decided, cancelled or interrupted), as the API's
+    /// <c>status=decided</c> lists them; null: all.</param>
+    public IReadOnlyList<Approval> List(ApprovalStatus? status, string? sessionId) => database.Read(connection =>
     {
         var where = new List<string>();
-        if (status == ApprovalStatuses.Pending)
+        if (status == ApprovalStatus.Pending)
         {
             where.Add("status = 'pending'");
         }
-        else if (status == ApprovalStatuses.Decided)
+        else if (status == ApprovalStatus.Decided)
         {
             where.Add("status <> 'pending'");
         }
@@ -122,7 +112,7 @@ public sealed class ApprovalStore(Database database, TimeProvider clock)
 
         // Oldest first, at most ListLimit: the questions open longest, or the newest of those decided (the decided only grow).
         var filter = where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : "";
-        var sql = status == ApprovalStatuses.Pending
+        var sql = status == ApprovalStatus.Pending
             ? $"SELECT {Columns} FROM approvals {filter} ORDER BY created_at LIMIT {ListLimit}"
             : $"SELECT * FROM (SELECT {Columns} FROM approvals {filter} ORDER BY created_at DESC LIMIT {ListLimit}) ORDER BY created_at";
         return connection.Query(sql, Map, ("$session", sessionId));
@@ -143,27 +133,47 @@ public sealed class ApprovalStore(Database database, TimeProvider clock)
         write.Query($"SELECT {Columns} FROM approvals WHERE status = 'pending'", Map);
 
     internal static void Insert(DbWrite write, Approval approval) => write.Execute(
-        $"INSERT INTO approvals ({Columns}) VALUES ($id, $session, $project, $call, $tool, $kind, $title, $input, $plan, $pattern, 'pending', $at, NULL, NULL, NULL, NULL, NULL, $edit, $risk, $deciders, $needed, $signs)",
+        $"INSERT INTO approvals ({Columns}) VALUES ($id, $session, $project, $call, $tool, $kind, $title, $input, $plan, $pattern, $status, $at, NULL, NULL, NULL, NULL, NULL, $edit, $risk, $deciders, $needed, $signs)",
+        ("$status", approval.Status == ApprovalLifecycle.Asked ? approval.Status.ToWire()
+            : throw new ArgumentException($"Approval '{approval.Id}' is asked {ApprovalLifecycle.Asked.ToWire()}, not {approval.Status.ToWire()}.", nameof(approval))),
         ("$id", approval.Id), ("$session", approval.SessionId), ("$project", approval.ProjectId), ("$call", approval.ToolCallId),
-        ("$tool", approval.Tool), ("$kind", approval.Kind), ("$title", approval.Title), ("$input", approval.Input),
+        ("$tool", approval.Tool), ("$kind", approval.Kind.ToWire()), ("$title", approval.Title), ("$input", approval.Input),
         ("$plan", approval.Plan), ("$pattern", approval.RulePattern), ("$at", approval.CreatedAt.ToDb()), ("$edit", approval.CanEditInput),
         ("$risk", approval.Risk), ("$deciders", approval.DeciderRole), ("$needed", approval.Needed), ("$signs", string.Join(',', approval.Signs)));
 
     /// <summary>Records a person's decision (the one that settles it).</summary>
+    /// <exception cref="Errors.ApiProblem">409 <c>APPROVAL_ALREADY_DECIDED</c> when the row was settled after
+    /// <paramref name="approval"/> was read: the later decider learns it lost, and its transaction rolls back.</exception>
     internal static Approval MarkDecided(DbWrite write, Approval approval, string decision, string by, DateTimeOffset at, string? message, string? updated)
     {
-        write.Execute(
-            "UPDATE approvals SET status = 'decided', decision = $decision, decided_by = $by, decided_at = $at, message = $message, updated_input = $updated WHERE id = $id",
-            ("$decision", decision), ("$by", by), ("$at", at.ToDb()), ("$message", message), ("$updated", updated), ("$id", approval.Id));
-        return approval with { Status = ApprovalStatuses.Decided, Decision = decision, DecidedBy = by, DecidedAt = at, Message = message, UpdatedInput = updated };
+        var to = Move(write, approval, ApprovalEvent.DecisionMade,
+            "decision = $decision, decided_by = $by, decided_at = $at, message = $message, updated_input = $updated",
+            ("$decision", decision), ("$by", by), ("$at", at.ToDb()), ("$message", message), ("$updated", updated))
+            ?? throw Errors.ApiProblem.Conflict(Errors.ErrorCodes.ApprovalAlreadyDecided,
+                $"This approval is already {Find(write, approval.Id)?.Status.ToWire() ?? "gone"}.");
+        return approval with { Status = to, Decision = decision, DecidedBy = by, DecidedAt = at, Message = message, UpdatedInput = updated };
     }
 
-    /// <summary>Settles it without a person's decision (withdrawn by the agent, interrupted by a restart).</summary>
-    internal static Approval MarkSettled(DbWrite write, Approval approval, string status, DateTimeOffset at, string message)
+    /// <summary>Settles it without a person's decision (withdrawn by the agent, interrupted by a restart); null when it was
+    /// settled after <paramref name="approval"/> was read (nothing is written: whatever settled it first stands).</summary>
+    internal static Approval? MarkSettled(DbWrite write, Approval approval, ApprovalEvent @event, DateTimeOffset at, string message) =>
+        Move(write, approval, @event, "decided_by = $by, decided_at = $at, message = $message",
+            ("$by", Auth.Actor.System.Name), ("$at", at.ToDb()), ("$message", message)) is { } to
+            ? approval with { Status = to, DecidedBy = Auth.Actor.System.Name, DecidedAt = at, Message = message }
+            : null;
+
+    /// <summary>
+    /// The one status write: the state the table gives, written only where the row still holds the state it moved from. Null
+    /// when it no longer does (someone settled it first): a lost race, which each writer answers in its own way.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The table does not let <paramref name="event"/> move the state the writer
+    /// read: a writer that did not ask <see cref="ApprovalLifecycle.Next"/> first (a bug, not a race).</exception>
+    private static ApprovalStatus? Move(DbWrite write, Approval approval, ApprovalEvent @event, string set, params (string, object?)[] values)
     {
-        write.Execute("UPDATE approvals SET status = $status, decided_by = 'system', decided_at = $at, message = $message WHERE id = $id",
-            ("$status", status), ("$at", at.ToDb()), ("$message", message), ("$id", approval.Id));
-        return approval with { Status = status, DecidedBy = Auth.Actor.System.Name, DecidedAt = at, Message = message };
+        var to = ApprovalLifecycle.Move(approval.Id, approval.Status, @event);
+        var moved = write.Execute($"UPDATE approvals SET status = $to, {set} WHERE id = $id AND status = $from",
+            [.. values, ("$to", to.ToWire()), ("$id", approval.Id), ("$from", approval.Status.ToWire())]);
+        return moved == 1 ? to : null;
     }
 
     /// <summary>Marks it escalated to the owners, once; false when it was decided meanwhile or already escalated.</summary>
@@ -253,8 +263,8 @@ public sealed class ApprovalStore(Database database, TimeProvider clock)
     }
 
     internal static Approval Map(SqliteDataReader r) => new(
-        r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6),
-        r.GetString(7), r.NullableString(8), r.GetString(9), r.GetString(10), r.Time(11), r.NullableString(12),
+        r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), ApprovalKind.FromWire(r.GetString(5)), r.GetString(6),
+        r.GetString(7), r.NullableString(8), r.GetString(9), ApprovalLifecycle.FromWire(r.GetString(10)), r.Time(11), r.NullableString(12),
         r.NullableString(13), r.NullableTime(14), r.NullableString(15), r.NullableString(16), r.GetInt32(17) != 0, r.GetString(18), r.GetString(19),
         r.GetInt32(20), r.GetString(21).Split(',', StringSplitOptions.RemoveEmptyEntries));
 

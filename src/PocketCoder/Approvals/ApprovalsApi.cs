@@ -143,14 +143,15 @@ public static class ApprovalsApi
 
     private static IEnumerable<ApprovalResponse> List(string? status, string? sessionId, ApprovalStore approvals, Authority authority, ClaimsPrincipal user)
     {
-        if (status is not null and not ApprovalStatuses.Pending and not ApprovalStatuses.Decided)
+        var filter = ApprovalLifecycle.TryFromWire(status);
+        if (status is not null && filter is not (ApprovalStatus.Pending or ApprovalStatus.Decided))
         {
             throw ApiProblem.Validation("'status' must be 'pending' or 'decided'.");
         }
 
-        var list = approvals.List(status, sessionId);
+        var list = approvals.List(filter, sessionId);
         // Listing counts as delivery: this device has now been shown these questions.
-        approvals.MarkDelivered(list.Where(a => a.Status == ApprovalStatuses.Pending).Select(a => a.Id), user.Actor().Id);
+        approvals.MarkDelivered(list.Where(a => a.Status == ApprovalStatus.Pending).Select(a => a.Id), user.Actor().Id);
         var delivered = approvals.DeliveredTo(list.Select(a => a.Id));
         var allowedBy = approvals.AllowedBy(list.Where(a => a.Needed > 1).Select(a => a.Id));
         var offers = authority.OffersFor(user.Actor(), list, approvals);
@@ -184,7 +185,7 @@ public static class ApprovalsApi
 
         var updated = request.UpdatedInput is { ValueKind: JsonValueKind.Object } input ? input : (JsonElement?)null;
         if (request.Via == DecisionRequest.ViaNotification && request.Decision != Decisions.Deny
-            && approvals.Find(id) is { Status: ApprovalStatuses.Pending } asked
+            && approvals.Find(id) is { Status: ApprovalStatus.Pending } asked
             && !notificationActions.MayAllow(asked, user.Actor().Id, request.Decision!, updated is not null, request.AllowToken))
         {
             // Only a notification that showed the call whole offered Allow, with its token: anything else (a cut command, a
@@ -194,7 +195,7 @@ public static class ApprovalsApi
         }
 
         var approval = gatekeeper.Decide(id, request.Decision!, request.Message, updated, user.Actor(), request.Pattern, request.ClientId);
-        return new DecisionResponse(approval.Id, approval.Status, approval.Decision ?? request.Decision!, approval.Needed,
+        return new DecisionResponse(approval.Id, approval.Status.ToWire(), approval.Decision ?? request.Decision!, approval.Needed,
             approval.Needed > 1 ? approvals.AllowedBy([approval.Id])[approval.Id] : null);
     }
 
@@ -224,7 +225,7 @@ public static class ApprovalsApi
             {
                 var approval = gatekeeper.Decide(item.Id!, item.Decision!, item.Message, null, actor, clientId: item.ClientId,
                     onItsOwn: asked => item.Decision == Decisions.Deny ? null : NotForABatch(asked, item.Decision!));
-                return new BatchDecisionResult(approval.Id, new DecisionResponse(approval.Id, approval.Status, approval.Decision ?? item.Decision!,
+                return new BatchDecisionResult(approval.Id, new DecisionResponse(approval.Id, approval.Status.ToWire(), approval.Decision ?? item.Decision!,
                     approval.Needed, approval.Needed > 1 ? approvals.AllowedBy([approval.Id])[approval.Id] : null), null);
             }
             catch (ApiProblem problem)
@@ -242,23 +243,23 @@ public static class ApprovalsApi
         decision == Decisions.AllowAlways ? "An 'always' rule is added from the call's own card, where it is shown."
         : asked.Signs.Count > 0 ? $"This call reads as risky ({string.Join(", ", asked.Signs)}): allow it on its own card."
         : asked.Plan is not null ? "A plan is read and decided on its own."
-        : asked.Kind == ToolKind.Question.ToWire() ? "A question is answered on its own card."
-        : asked.Kind == ApprovalKinds.Budget ? "A budget is raised on its own card."
+        : asked.Kind is ApprovalKind.Question ? "A question is answered on its own card."
+        : asked.Kind is ApprovalKind.Budget ? "A budget is raised on its own card."
         : null;
 
     /// <summary>Answers a question: checked against its options, then allowed with the answers as the agent reads them.</summary>
     private static DecisionResponse Answer(string id, AnswerRequest request, ApprovalStore approvals, Gatekeeper gatekeeper, ClaimsPrincipal user)
     {
         var approval = approvals.Find(id) ?? throw ApiProblem.NotFound(ErrorCodes.ApprovalNotFound, $"No approval with id '{id}'.");
-        if (approval.Status != ApprovalStatuses.Pending)
+        if (approval.Status.IsSettled())
         {
             // Said before the answers are checked: whoever came second learns that first.
             throw ApiProblem.Conflict(ErrorCodes.ApprovalAlreadyDecided,
-                $"This question is already {approval.Status}{(approval.DecidedBy is null ? "" : $" by {approval.DecidedBy}")}.");
+                $"This question is already {approval.Status.ToWire()}{(approval.DecidedBy is null ? "" : $" by {approval.DecidedBy}")}.");
         }
 
         var decided = gatekeeper.Answer(id, QuestionAnswers.Apply(approval, request), QuestionAnswers.Owner(request), user.Actor());
-        return new DecisionResponse(decided.Id, decided.Status, decided.Decision!);
+        return new DecisionResponse(decided.Id, decided.Status.ToWire(), decided.Decision!);
     }
 
     private static IEnumerable<RuleResponse> ListRules(string projectId, Projects.ProjectStore projects, Rules rules)
@@ -291,7 +292,7 @@ public static class ApprovalsApi
         var recent = approvals.Recent(projectId, 200);
         var matched = recent.Where(a => a.MatchedBy(rule)).ToList();
         return new RulePreview(recent.Count, matched.Count,
-            [.. matched.Take(10).Select(a => new RuleMatch(a.Tool, a.Kind, a.RulePattern == "*" ? "*" : Glob.Unescape(a.RulePattern), a.CreatedAt))]);
+            [.. matched.Take(10).Select(a => new RuleMatch(a.Tool, a.Kind.ToWire(), a.RulePattern == "*" ? "*" : Glob.Unescape(a.RulePattern), a.CreatedAt))]);
     }
 
     /// <summary>The rule's tool and pattern, <c>mcp:SERVER/TOOL</c> written out (see <see cref="RuleTools.Normalize"/>).</summary>
@@ -316,7 +317,7 @@ public static class ApprovalsApi
     }
 
     private static ApprovalResponse ToResponse(Approval a, IReadOnlyList<string> deliveredTo, IReadOnlyList<string> allowedBy, ApprovalOffers offers) => new(
-        a.Id, a.SessionId, a.ProjectId, a.ToolCallId, a.Tool, a.Kind, a.Title, a.InputJson, a.Plan, a.Status,
+        a.Id, a.SessionId, a.ProjectId, a.ToolCallId, a.Tool, a.Kind.ToWire(), a.Title, a.InputJson, a.Plan, a.Status.ToWire(),
         a.CreatedAt, a.Decision, a.DecidedBy, a.DecidedAt, a.Message, a.UpdatedInput is null ? null : JsonElement.Parse(a.UpdatedInput), deliveredTo, a.CanEditInput,
         a.RulePattern, a.Risk, a.DeciderRole, a.Needed, allowedBy, offers, a.Signs, AlwaysPatterns.For(a));
 }

@@ -19,13 +19,6 @@ namespace PocketCoder.Approvals;
 public sealed record GateContext(string SessionId, Project Project, string Mode, IAgentAdapter? Agent = null, Actor? TurnBy = null,
     OneTimeGrant? Grant = null);
 
-/// <summary>Kinds of decision that are not an agent's tool call.</summary>
-public static class ApprovalKinds
-{
-    /// <summary>"Raise the budget?": a spent cap holds a call, or a message, until a decider raises it (<see cref="BudgetAsk"/>).</summary>
-    public const string Budget = "budget";
-}
-
 /// <summary>
 /// The single choke point every agent tool call passes. The gate's verdict (<see cref="GateVerdict"/>) decides what it
 /// can; everything else becomes a persisted pending approval (<see cref="PendingApproval"/>) that waits — as long as it
@@ -81,9 +74,9 @@ public sealed class Gatekeeper(
         // One reading routes the call (who decides, how many) and is what the card shows.
         var risk = RiskReading.Of(request, context.Project.Path);
         var approval = new Approval(
-            Guid.NewGuid().ToString("N"), context.SessionId, context.Project.Id, request.ToolCallId, request.Tool, request.Kind.ToWire(),
+            Guid.NewGuid().ToString("N"), context.SessionId, context.Project.Id, request.ToolCallId, request.Tool, ApprovalKind.Of(request.Kind),
             request.Title, request.Input.GetRawText(), request.PlanText, RulePattern(request, context.Project.Path),
-            ApprovalStatuses.Pending, clock.GetUtcNow(), null, null, null, null, null, request.CanEditInput, risk.Class, team.LeastToDecide(risk).ToWire(),
+            ApprovalLifecycle.Asked, clock.GetUtcNow(), null, null, null, null, null, request.CanEditInput, risk.Class, team.LeastToDecide(risk).ToWire(),
             team.NeedsTwo(risk) ? 2 : 1, risk.Signs);
         // Read now, as the agent sees the file when it asks: the phone shows the edit among its lines.
         var editContext = request.Kind == ToolKind.Edit ? EditContext.For(request.Path, request.Input, context.Project.Path) : null;
@@ -105,8 +98,8 @@ public sealed class Gatekeeper(
 
         var ask = policies.Budgets.Ask(context.Project.Id, spent, holds);
         var approval = new Approval(
-            Guid.NewGuid().ToString("N"), context.SessionId, context.Project.Id, toolCallId, holds.Tool ?? "", ApprovalKinds.Budget,
-            Budgets.Title(spent), JsonSerializer.Serialize(ask, Server.WireJson.Default.BudgetAsk), null, "*", ApprovalStatuses.Pending,
+            Guid.NewGuid().ToString("N"), context.SessionId, context.Project.Id, toolCallId, holds.Tool ?? "", new ApprovalKind.Budget(),
+            Budgets.Title(spent), JsonSerializer.Serialize(ask, Server.WireJson.Default.BudgetAsk), null, "*", ApprovalLifecycle.Asked,
             clock.GetUtcNow(), null, null, null, null, null, false, RiskClasses.Budget, policies.Teams.For(context.Project.Id).LeastToDecide(RiskClasses.Budget).ToWire(), 1);
         return await AskAsync(context, approval, null, onAsking, cancellationToken).ConfigureAwait(false);
     }
@@ -178,7 +171,7 @@ public sealed class Gatekeeper(
     /// still allowed to by the authority, and as many people as the call needed still counted.
     /// </summary>
     private bool AllowStands(DbWrite write, string sessionId, string approvalId, Actor decider) =>
-        ApprovalStore.Find(write, approvalId) is { Status: ApprovalStatuses.Decided, Decision: not Decisions.Deny } approval
+        ApprovalStore.Find(write, approvalId) is { Status: ApprovalStatus.Decided, Decision: not Decisions.Deny } approval
         && approval.SessionId == sessionId
         && authority.Check(write, decider, approval.ProjectId, new DecideCall(approval.Risk, Roles.FromWire(approval.DeciderRole) ?? Role.Approver,
             1, false, approval.Decision!)).Problem is null
@@ -373,7 +366,7 @@ public sealed class Gatekeeper(
     {
         /// <summary>The tool and pattern of the rule an <c>allow_always</c> adds: the confirmed pattern, or the exact call.</summary>
         public Rule AlwaysRule(Approval approval) => new("always", approval.ProjectId,
-            approval.Kind == ToolKind.Network.ToWire() ? "network" : approval.Tool, Pattern ?? approval.RulePattern, RuleActions.Allow,
+            approval.Kind is ApprovalKind.Network ? "network" : approval.Tool, Pattern ?? approval.RulePattern, RuleActions.Allow,
             DateTimeOffset.UnixEpoch, Actor.Name);
 
         public bool Answering => Answers is not null;
@@ -396,11 +389,11 @@ public sealed class Gatekeeper(
     /// <summary>Why this decision cannot apply to this call whoever makes it (already settled, the wrong form), or null.</summary>
     private static ApiProblem? Malformed(Approval approval, DecisionAsked ask)
     {
-        if (approval.Status != ApprovalStatuses.Pending)
+        if (ApprovalLifecycle.Next(approval.Status, ApprovalEvent.DecisionMade) is null)
         {
             var by = approval.DecidedBy is null ? "" : $" by {approval.DecidedBy}";
             return ApiProblem.Conflict(ErrorCodes.ApprovalAlreadyDecided,
-                $"This approval is already {approval.Status}{by}{(approval.Decision is null ? "" : $" ({approval.Decision})")}.");
+                $"This approval is already {approval.Status.ToWire()}{by}{(approval.Decision is null ? "" : $" ({approval.Decision})")}.");
         }
 
         if (ask.Pattern is not null && PatternProblem(approval, ask) is { } wrong)
@@ -408,7 +401,7 @@ public sealed class Gatekeeper(
             return wrong;
         }
 
-        var question = approval.Kind == ToolKinds.ToWire(ToolKind.Question);
+        var question = approval.Kind is ApprovalKind.Question;
         if (ask.Answering && !question)
         {
             return ApiProblem.Conflict(ErrorCodes.NotAQuestion, $"Approval '{approval.Id}' is a {approval.Tool} call, not a question: decide it instead.");
@@ -486,7 +479,7 @@ public sealed class Gatekeeper(
             ["updatedInput"] = updated is null ? null : JsonNode.Parse(updated),
             ["message"] = message,
         });
-        if (ask.Allows && decided.Kind == ApprovalKinds.Budget)
+        if (ask.Allows && decided.Kind is ApprovalKind.Budget)
         {
             // After the decision's own entry, so the ledger reads "decided, then raised". (A budget is only ever allowed once.)
             policies.Budgets.Raise(write, decided, ask.Actor);
@@ -499,7 +492,7 @@ public sealed class Gatekeeper(
     }
 
     /// <summary>What the agent is told of a deny that came with no message: plain, in the decider's name, never as quoted words.</summary>
-    private static string DenialMessage(Approval approval, Actor actor) => approval.Kind == ApprovalKinds.Budget
+    private static string DenialMessage(Approval approval, Actor actor) => approval.Kind is ApprovalKind.Budget
         ? "The budget is spent and was not raised: stop here, make no more tool calls and end your turn."
         : actor == Actor.Timeout ? $"The {approval.Tool} call was not decided in time."
         : $"The owner denied this {approval.Tool} call.";
@@ -510,7 +503,7 @@ public sealed class Gatekeeper(
         var pending = ApprovalStore.Pending(write);
         foreach (var approval in pending)
         {
-            SettleWithoutDecision(write, approval, ApprovalStatuses.Interrupted, "approval.interrupted", "The server stopped while this was pending.");
+            SettleWithoutDecision(write, approval, ApprovalEvent.ServerStopped, "approval.interrupted", "The server stopped while this was pending.");
         }
 
         return pending.Count;
@@ -518,19 +511,23 @@ public sealed class Gatekeeper(
 
     private void Withdraw(string approvalId) => database.Write(write =>
     {
-        if (ApprovalStore.Find(write, approvalId) is { Status: ApprovalStatuses.Pending } approval)
+        if (ApprovalStore.Find(write, approvalId) is { } approval && ApprovalLifecycle.Next(approval.Status, ApprovalEvent.Withdrawn) is not null)
         {
-            SettleWithoutDecision(write, approval, ApprovalStatuses.Cancelled, "approval.withdrawn", "The agent no longer needs this decision.");
+            SettleWithoutDecision(write, approval, ApprovalEvent.Withdrawn, "approval.withdrawn", "The agent no longer needs this decision.");
         }
     });
 
-    private void SettleWithoutDecision(DbWrite write, Approval approval, string status, string ledgerAction, string message)
+    private void SettleWithoutDecision(DbWrite write, Approval approval, ApprovalEvent @event, string ledgerAction, string message)
     {
-        var settled = ApprovalStore.MarkSettled(write, approval, status, clock.GetUtcNow(), message);
+        if (ApprovalStore.MarkSettled(write, approval, @event, clock.GetUtcNow(), message) is not { } settled)
+        {
+            return;
+        }
+
         ledger.Append(write, Actor.System.Name, ledgerAction, approval.Id,
             new JsonObject { ["sessionId"] = approval.SessionId, ["tool"] = approval.Tool, ["message"] = message });
         events.Append(write, approval.SessionId, settled.ResolvedEvent());
-        GateLog.Settled(logger, approval.Id, approval.Tool, approval.SessionId, status, message);
+        GateLog.Settled(logger, approval.Id, approval.Tool, approval.SessionId, settled.Status.ToWire(), message);
     }
 
     /// <summary>Unanswered in time by those who first could decide: the owners are asked too (the notifier pushes to them).</summary>

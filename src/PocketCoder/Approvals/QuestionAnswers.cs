@@ -26,7 +26,7 @@ public static class QuestionAnswers
     /// <summary>The question's input with the answers added, ready to go back as the allow's updated input.</summary>
     public static JsonElement Apply(Approval approval, AnswerRequest request)
     {
-        if (approval.Kind != ToolKind.Question.ToWire())
+        if (approval.Kind is not ApprovalKind.Question)
         {
             throw ApiProblem.Conflict(ErrorCodes.NotAQuestion, $"Approval '{approval.Id}' is a {approval.Tool} call, not a question: decide it instead.");
         }

@@ -30,7 +30,7 @@ internal sealed class ApprovalPosts(BridgeContext bridge)
             Show(open.ChatId, open.ApprovalId);
         }
 
-        foreach (var approval in Services.Approvals.List(ApprovalStatuses.Pending, null))
+        foreach (var approval in Services.Approvals.List(ApprovalStatus.Pending, null))
         {
             Requested(approval);
         }
@@ -73,7 +73,7 @@ internal sealed class ApprovalPosts(BridgeContext bridge)
     /// <summary>A chat just bound: what its project's agents wait for now comes here too.</summary>
     public void ShowPending(string chatId, string projectId)
     {
-        foreach (var approval in Services.Approvals.List(ApprovalStatuses.Pending, null).Where(a => a.ProjectId == projectId))
+        foreach (var approval in Services.Approvals.List(ApprovalStatus.Pending, null).Where(a => a.ProjectId == projectId))
         {
             Show(chatId, approval.Id);
         }
@@ -100,7 +100,7 @@ internal sealed class ApprovalPosts(BridgeContext bridge)
         }
 
         var bound = bridge.Channels.Any(c => c.ChatId == record.ChatId && c.ProjectId == approval.ProjectId);
-        if (approval.Status != ApprovalStatuses.Pending || !bound)
+        if (approval.Status != ApprovalStatus.Pending || !bound)
         {
             // Settled once shown: after a restart there is nothing left to bring up to date, and nothing to keep here.
             bridge.Store.ApprovalMessageSettled(record);
@@ -169,7 +169,7 @@ internal sealed class ApprovalPosts(BridgeContext bridge)
         {
             Decide(input.ChatId, record.ApprovalId, decision, null, person, input.PressId);
         }
-        else if (parts[1] == DenyWithReasonAction && Services.Approvals.Find(record.ApprovalId) is { Status: ApprovalStatuses.Pending })
+        else if (parts[1] == DenyWithReasonAction && Services.Approvals.Find(record.ApprovalId) is { Status: ApprovalStatus.Pending })
         {
             _reasons[(input.ChatId, input.UserId)] = (record.ApprovalId, Services.Clock.GetUtcNow() + ReasonWait);
             await AnswerAsync(input.PressId!, "Send the reason as your next message.", cancellationToken).ConfigureAwait(false);
@@ -205,7 +205,7 @@ internal sealed class ApprovalPosts(BridgeContext bridge)
     private void AnswerWithOption(ChatInput input, string approvalId, string index, BridgePerson person) => Act(input.ChatId, approvalId, input.PressId, () =>
     {
         var approval = Services.Approvals.Find(approvalId) ?? throw ApiProblem.NotFound(ErrorCodes.ApprovalNotFound, "No such question.");
-        if (approval.Status != ApprovalStatuses.Pending)
+        if (approval.Status != ApprovalStatus.Pending)
         {
             throw ApiProblem.Conflict(ErrorCodes.ApprovalAlreadyDecided, Outcome(approval));
         }
@@ -225,7 +225,7 @@ internal sealed class ApprovalPosts(BridgeContext bridge)
     {
         var decided = Services.Gatekeeper.Decide(approvalId, decision, message, null, person.Actor);
         return decision == Decisions.Deny ? "Denied."
-            : decided.Status == ApprovalStatuses.Pending ? $"Allowed by you: it needs {decided.Needed - 1} more person's allow." : "Allowed.";
+            : decided.Status == ApprovalStatus.Pending ? $"Allowed by you: it needs {decided.Needed - 1} more person's allow." : "Allowed.";
     });
 
     /// <summary>
@@ -241,7 +241,7 @@ internal sealed class ApprovalPosts(BridgeContext bridge)
         }
         catch (ApiProblem problem)
         {
-            notice = Services.Approvals.Find(approvalId) is { Status: not ApprovalStatuses.Pending } settled ? Outcome(settled) : problem.Message;
+            notice = Services.Approvals.Find(approvalId) is { Status: not ApprovalStatus.Pending } settled ? Outcome(settled) : problem.Message;
             Show(chatId, approvalId);
             if (pressId is null)
             {

@@ -29,7 +29,7 @@ internal static class ApprovalText
     public static ChatMessage Render(Approval approval, string nonce, bool bound, string project, string? link, int maxTextLength)
     {
         var (shown, whole) = Describe(approval, project, link, maxTextLength);
-        if (approval.Status != ApprovalStatuses.Pending || !bound)
+        if (approval.Status != ApprovalStatus.Pending || !bound)
         {
             return new ChatMessage(shown + "\n\n" + (bound ? Outcome(approval) : "This chat no longer steers the project: decide in the app."));
         }
@@ -60,7 +60,7 @@ internal static class ApprovalText
         // budget call, which every press would be refused. A session grant covers every later call of the tool, not only ones
         // like this: the button says so.
         var offers = Teams.Offers.ForAnyone(approval);
-        var allow = Button(approval.Kind == Approvals.ApprovalKinds.Budget ? "Raise it" : "Allow once", AllowOnceAction);
+        var allow = Button(approval.Kind is ApprovalKind.Budget ? "Raise it" : "Allow once", AllowOnceAction);
         IReadOnlyList<ChatButton> allows = offers.AllowSession
             ? [allow, Button($"All {ChatMessage.Shorten(Clean(approval.Tool), 24)} this session", AllowSessionAction)]
             : [allow];
@@ -97,7 +97,7 @@ internal static class ApprovalText
     public static (string Text, bool Whole) Describe(Approval approval, string project, string? link, int maxTextLength)
     {
         var text = new StringBuilder();
-        if (approval.Kind == Approvals.ApprovalKinds.Budget)
+        if (approval.Kind is ApprovalKind.Budget)
         {
             text.Append(Clean(ChatMessage.Shorten(approval.Title, 300))).Append('\n');
         }
@@ -121,7 +121,7 @@ internal static class ApprovalText
 
     public static string Outcome(Approval approval) => approval.Status switch
     {
-        ApprovalStatuses.Decided => (IsQuestion(approval)
+        ApprovalStatus.Decided => (IsQuestion(approval)
             ? approval.Decision == Decisions.Deny ? "❌ Dismissed" : "💬 Answered"
             : approval.Decision switch
         {
@@ -130,13 +130,13 @@ internal static class ApprovalText
             Decisions.AllowAlways => "✅ Allowed always in this project",
             _ => "❌ Denied",
         }) + $" by {Clean(approval.DecidedBy ?? "someone")}" + (approval.Message is { Length: > 0 } message ? $": {Clean(ChatMessage.Shorten(message, 500))}" : "."),
-        ApprovalStatuses.Cancelled => "Withdrawn: the agent no longer asks (turn cancelled or session stopped).",
-        ApprovalStatuses.Interrupted => "Interrupted: the server stopped while it waited. If the agent asks again, a new message comes.",
-        _ => approval.Status,
+        ApprovalStatus.Cancelled => "Withdrawn: the agent no longer asks (turn cancelled or session stopped).",
+        ApprovalStatus.Interrupted => "Interrupted: the server stopped while it waited. If the agent asks again, a new message comes.",
+        _ => approval.Status.ToWire(),
     };
 
     /// <summary>Agent-chosen text shown to a person deciding: no control characters or bidirectional overrides that could disguise it.</summary>
     public static string Clean(string text) => TerminalText.Clean(text) ?? "";
 
-    private static bool IsQuestion(Approval approval) => approval.Kind == Agents.ToolKinds.ToWire(Agents.ToolKind.Question);
+    private static bool IsQuestion(Approval approval) => approval.Kind is ApprovalKind.Question;
 }

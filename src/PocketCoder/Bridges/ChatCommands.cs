@@ -352,7 +352,7 @@ internal sealed class ChatCommands(BridgeContext bridge, ApprovalPosts approvals
             return $"Project {project}. No session yet: plain text starts one with {channel.Agent ?? DefaultAgent()}.";
         }
 
-        var waiting = Services.Approvals.List(Approvals.ApprovalStatuses.Pending, current).Count;
+        var waiting = Services.Approvals.List(Approvals.ApprovalStatus.Pending, current).Count;
         var queued = Services.Manager.Queue(current).Messages.Count;
         return $"Project {project} · {session.Agent} · {session.Status} · mode {session.Mode}"
             + (waiting > 0 ? $" · {waiting} approval(s) waiting" : "") + (queued > 0 ? $" · {queued} queued" : "")

@@ -46,7 +46,7 @@ internal sealed class ApprovalsCommand : ServerVerb
                 await output.WriteLineAsync(TerminalText.Clean(approval.Plan));
             }
 
-            if (approval.Kind == "question")
+            if (ApprovalKind.TryFromWire(approval.Kind) is ApprovalKind.Question)
             {
                 await output.WriteAsync(QuestionCommand.ShowAll(QuestionCommand.Read(approval.Input)));
                 await output.WriteLineAsync($"  answer it: {SelfCommand.For("answer")} {approval.Id}");
@@ -90,7 +90,7 @@ internal abstract class DecisionCommand : ServerVerb
     }
 
     /// <summary>What the decision did, as the server says: one of two people's allows is not an allow.</summary>
-    internal static string Said(DecisionResponse decided, string id) => decided.Status == ApprovalStatuses.Pending && decided.Needed > 1
+    internal static string Said(DecisionResponse decided, string id) => decided.Status == ApprovalStatus.Pending.ToWire() && decided.Needed > 1
         ? $"{decided.AllowedBy?.Count ?? 1} of {decided.Needed} allows: {id} still waits for {(decided.Needed - (decided.AllowedBy?.Count ?? 1) == 1 ? "a second person" : "more people")} to allow it."
         : $"{decided.Decision.Replace('_', ' ')}: {id}";
 }

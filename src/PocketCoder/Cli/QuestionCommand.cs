@@ -44,13 +44,13 @@ internal sealed partial class QuestionCommand : ServerVerb
             return 1;
         }
 
-        if (approval.Kind != "question")
+        if (ApprovalKind.TryFromWire(approval.Kind) is not ApprovalKind.Question)
         {
             await error.WriteLineAsync($"pocketcoder: {id} is a {approval.Tool} call, not a question: `{SelfCommand.For("approve")}` or `deny` it.");
             return 1;
         }
 
-        if (approval.Status != "pending")
+        if (approval.Status != ApprovalStatus.Pending.ToWire())
         {
             await error.WriteLineAsync($"pocketcoder: {id} was already answered{(approval.DecidedBy is { } by ? $" by {by}" : "")}.");
             return 1;

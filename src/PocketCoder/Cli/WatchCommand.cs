@@ -57,7 +57,7 @@ internal sealed class WatchCommand : SessionVerb
         // What waits now is shown once the history up to now has been: in its place when that history holds its request,
         // after it when the request is older than what is shown.
         var waiting = pending.Where(a => a.SessionId == sessionId)
-            .Select(a => new WaitingCall(a.Id, a.Tool, a.Title, a.Kind == "question", a.Input, a.Plan)).ToList();
+            .Select(a => new WaitingCall(a.Id, a.Tool, a.Title, ApprovalKind.TryFromWire(a.Kind) is ApprovalKind.Question, a.Input, a.Plan)).ToList();
 
         using var quit = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
@@ -336,7 +336,7 @@ internal sealed class WatchCommand : SessionVerb
                 if (response.IsSuccessStatusCode)
                 {
                     // One of two people's allows settles nothing yet: said here, as no resolved event will say it.
-                    if (await response.Content.ReadFromJsonAsync(WireJson.Default.DecisionResponse, timeout.Token) is { Status: "pending" } vote)
+                    if (await response.Content.ReadFromJsonAsync(WireJson.Default.DecisionResponse, timeout.Token) is { } vote && vote.Status == ApprovalStatus.Pending.ToWire())
                     {
                         Note(DecisionCommand.Said(vote, approvalId));
                     }

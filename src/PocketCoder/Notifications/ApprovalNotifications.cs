@@ -28,12 +28,12 @@ public sealed class ApprovalNotifications(
     /// <param name="stopping">Ends the question's timers with the server.</param>
     public bool Handle(StoredEvent stored, CancellationToken stopping)
     {
-        if (stored.As<ApprovalRequestedEvent>() is { } requested && approvals.Find(requested.ApprovalId) is { Status: ApprovalStatuses.Pending } asked)
+        if (stored.As<ApprovalRequestedEvent>() is { } requested && approvals.Find(requested.ApprovalId) is { Status: ApprovalStatus.Pending } asked)
         {
             Requested(asked, stopping);
         }
         else if (stored.As<ApprovalEscalatedEvent>() is { } escalated
-                 && approvals.Find(escalated.ApprovalId) is { Status: ApprovalStatuses.Pending } unanswered)
+                 && approvals.Find(escalated.ApprovalId) is { Status: ApprovalStatus.Pending } unanswered)
         {
             Escalated(unanswered);
         }
@@ -53,7 +53,7 @@ public sealed class ApprovalNotifications(
     /// <summary>Events went by unread (the log overflowed): questions still open that nobody was told of are notified now.</summary>
     public void CatchUp(CancellationToken stopping)
     {
-        foreach (var approval in approvals.List(ApprovalStatuses.Pending, null).Where(a => !_open.ContainsKey(a.Id)))
+        foreach (var approval in approvals.List(ApprovalStatus.Pending, null).Where(a => !_open.ContainsKey(a.Id)))
         {
             Requested(approval, stopping);
         }
@@ -70,7 +70,7 @@ public sealed class ApprovalNotifications(
 
         var (projectName, _) = messages.Names(approval.SessionId);
         // A question is answered in the app: no Allow/Deny actions on its notification.
-        var question = approval.Kind == Agents.ToolKinds.ToWire(Agents.ToolKind.Question);
+        var question = approval.Kind is ApprovalKind.Question;
         var (body, whole) = question
             ? (NotificationMessages.Shorten(approval.Title) + (approval.Title.EndsWith('?') ? "" : "?"), false)
             : NotificationActions.Body(approval);
@@ -133,7 +133,7 @@ public sealed class ApprovalNotifications(
 
     private void EscalateNow(Approval approval, IReadOnlyList<string> looking, Func<string, NotificationSettings, bool, PushMessage> message)
     {
-        if (approvals.Find(approval.Id) is not { Status: ApprovalStatuses.Pending })
+        if (approvals.Find(approval.Id) is not { Status: ApprovalStatus.Pending })
         {
             return;
         }
@@ -149,12 +149,12 @@ public sealed class ApprovalNotifications(
 
     private void WarnNow(Approval approval, double warnBefore, string projectName)
     {
-        if (approvals.Find(approval.Id) is not { Status: ApprovalStatuses.Pending })
+        if (approvals.Find(approval.Id) is not { Status: ApprovalStatus.Pending })
         {
             return;
         }
 
-        var question = approval.Kind == Agents.ToolKinds.ToWire(Agents.ToolKind.Question);
+        var question = approval.Kind is ApprovalKind.Question;
         var prefix = $"Denied in {warnBefore:0} s unless you decide: ";
         var (body, whole) = question ? (prefix + NotificationMessages.Shorten(approval.Title), false) : NotificationActions.Body(approval, prefix);
         outbox.Dispatch(NotificationKinds.ApprovalExpiring, approval.Id, messages.ForApproval(approval, NotificationKinds.ApprovalExpiring,

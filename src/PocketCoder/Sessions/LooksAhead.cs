@@ -24,7 +24,7 @@ public sealed class LooksAhead(Live.LiveSessions live, Server.PocketCoderOptions
     /// <exception cref="Errors.ApiProblem">403 <c>ROLE_FORBIDDEN</c> when the call, still waiting, is not the looker's to decide.</exception>
     public bool CardShown(Actor actor, Approval approval)
     {
-        if (approval.Status != ApprovalStatuses.Pending)
+        if (approval.Status != ApprovalStatus.Pending)
         {
             return false;
         }
@@ -56,7 +56,7 @@ public sealed class LooksAhead(Live.LiveSessions live, Server.PocketCoderOptions
 
     /// <summary>The waiting call the session's agent was stopped on: a look starts it only for someone who may decide that one.</summary>
     private Approval? PausedOn(string sessionId) => sessions.PausedCall(sessionId) is { } toolCallId
-        ? approvals.List(ApprovalStatuses.Pending, sessionId).FirstOrDefault(a => a.ToolCallId == toolCallId)
+        ? approvals.List(ApprovalStatus.Pending, sessionId).FirstOrDefault(a => a.ToolCallId == toolCallId)
         : null;
 
     private bool MayDecide(Actor actor, Approval approval) => authority.OffersFor(actor, [approval], approvals)[approval.Id].Decides;

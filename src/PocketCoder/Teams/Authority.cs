@@ -42,7 +42,7 @@ public sealed class Authority(Database database, TeamPolicies policies)
     /// <summary>What <paramref name="actor"/> may do with each of these approvals now (keyed by id): one read of the person per project.</summary>
     public IReadOnlyDictionary<string, ApprovalOffers> OffersFor(Actor actor, IReadOnlyCollection<Approval> approvals, ApprovalStore store)
     {
-        var voters = store.VoterIds(approvals.Where(a => a.Needed > 1 && a.Status == ApprovalStatuses.Pending).Select(a => a.Id));
+        var voters = store.VoterIds(approvals.Where(a => a.Needed > 1 && a.Status == ApprovalStatus.Pending).Select(a => a.Id));
         var people = new Dictionary<string, Decider>(StringComparer.Ordinal);
         return approvals.ToDictionary(a => a.Id, a =>
         {

@@ -37,7 +37,7 @@ public static class Offers
     /// <param name="allowedAlready">The caller's allow already counts toward the people this call needs.</param>
     public static ApprovalOffers For(Decider who, Approval approval, bool allowedAlready)
     {
-        if (approval.Status != ApprovalStatuses.Pending)
+        if (approval.Status != ApprovalStatus.Pending)
         {
             return ApprovalOffers.None;
         }
@@ -45,7 +45,7 @@ public static class Offers
         var least = Roles.FromWire(approval.DeciderRole) ?? Role.Approver;
         bool May(string decision, bool edited = false) => DecisionRights.Check(who,
             new DecideCall(approval.Risk, least, approval.Needed, allowedAlready, decision, edited), TeamPolicy.Default).Allowed;
-        var question = approval.Kind == ToolKinds.ToWire(ToolKind.Question);
+        var question = approval.Kind is ApprovalKind.Question;
         var offers = question
             ? new ApprovalOffers(false, false, false, false, May(Decisions.Deny), May(DecideCall.Answer), null)
             : new ApprovalOffers(May(Decisions.AllowOnce), May(Decisions.AllowSession), May(Decisions.AllowAlways),
@@ -57,7 +57,7 @@ public static class Offers
 
         var waiting = allowedAlready ? "Waiting for another person's allow"
             : $"Waiting for {DecisionRights.Article(least)} {least.ToWire()}{(least == Role.Owner ? "" : " or an owner")}";
-        return offers with { WaitingFor = approval.Kind == ApprovalKinds.Budget ? waiting + " to raise the budget" : waiting };
+        return offers with { WaitingFor = approval.Kind is ApprovalKind.Budget ? waiting + " to raise the budget" : waiting };
     }
 
     /// <summary>

@@ -69,7 +69,7 @@ public sealed class ChatBridgePartsTests
     }
 
     private static Approval NewApproval(string kind, string input, string title, string status, string? decision) =>
-        new("ap1", "0123abcd-session", "p1", "call1", kind == Question ? "AskUserQuestion" : "Bash", kind, title, input, null, "*", status,
+        new("ap1", "0123abcd-session", "p1", "call1", kind == Question ? "AskUserQuestion" : "Bash", ApprovalKind.FromWire(kind), title, input, null, "*", ApprovalLifecycle.FromWire(status),
             DateTimeOffset.UnixEpoch, decision, status == "decided" ? "Alice's phone" : null, null, decision == "deny" && kind == Bash ? "not now" : null, null, CanEditInput: false);
 
     public static TheoryData<StoredEvent[], string> Turns => new()

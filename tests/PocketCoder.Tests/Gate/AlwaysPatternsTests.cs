@@ -70,8 +70,8 @@ public sealed class AlwaysPatternsTests
     [Fact]
     public void AProtectedCall_IsProposedAsItself()
     {
-        var approval = new Approval("a", "s", "p", "t", "Bash", "execute", "git ls-files .github/workflows/ci.yml", "{}", null,
-            Glob.Escape("git ls-files .github/workflows/ci.yml"), ApprovalStatuses.Pending, DateTimeOffset.UnixEpoch, null, null, null, null, null,
+        var approval = new Approval("a", "s", "p", "t", "Bash", ApprovalKind.Of(ToolKind.Execute), "git ls-files .github/workflows/ci.yml", "{}", null,
+            Glob.Escape("git ls-files .github/workflows/ci.yml"), ApprovalStatus.Pending, DateTimeOffset.UnixEpoch, null, null, null, null, null,
             false, RiskClasses.Protected);
         Assert.Equal("git ls-files .github/workflows/ci.yml", AlwaysPatterns.For(approval));
         Assert.Equal("git ls-files *", AlwaysPatterns.For(approval with { Risk = RiskClasses.Shell }));
@@ -80,10 +80,10 @@ public sealed class AlwaysPatternsTests
     [Fact]
     public void APathOrATool_IsProposedAsItsRulePattern()
     {
-        var edit = new Approval("a", "s", "p", "t", "Edit", "edit", "src/a.ts", "{}", null, "src/a.ts", ApprovalStatuses.Pending,
+        var edit = new Approval("a", "s", "p", "t", "Edit", ApprovalKind.Of(ToolKind.Edit), "src/a.ts", "{}", null, "src/a.ts", ApprovalStatus.Pending,
             DateTimeOffset.UnixEpoch, null, null, null, null, null, false, RiskClasses.Edit);
         Assert.Equal("src/a.ts", AlwaysPatterns.For(edit));
-        Assert.Equal("*", AlwaysPatterns.For(edit with { Kind = "execute", RulePattern = "*" }));
+        Assert.Equal("*", AlwaysPatterns.For(edit with { Kind = ApprovalKind.Of(ToolKind.Execute), RulePattern = "*" }));
     }
 
     private static readonly Gen<string> Word = Gen.OneOf(

@@ -10,7 +10,7 @@ namespace PocketCoder.Tests.Gate;
 /// </summary>
 public sealed class QuestionAnswersTests
 {
-    private static Approval Question(string input) => new("a1", "s1", "p1", "t1", "AskUserQuestion", "question", "Q", input, null, "*", "pending",
+    private static Approval Question(string input) => new("a1", "s1", "p1", "t1", "AskUserQuestion", new ApprovalKind.Question(), "Q", input, null, "*", ApprovalLifecycle.Asked,
         DateTimeOffset.UnixEpoch, null, null, null, null, null, CanEditInput: true);
 
     private const string TwoQuestions = """
@@ -64,7 +64,7 @@ public sealed class QuestionAnswersTests
     [Fact]
     public void AToolCall_IsNotAQuestion()
     {
-        var call = Question(TwoQuestions) with { Kind = "execute", Tool = "Bash" };
+        var call = Question(TwoQuestions) with { Kind = ApprovalKind.Of(PocketCoder.Agents.ToolKind.Execute), Tool = "Bash" };
         Assert.Equal(ErrorCodes.NotAQuestion, Assert.Throws<ApiProblem>(() => QuestionAnswers.Apply(call, new AnswerRequest([]))).Code);
     }
 }

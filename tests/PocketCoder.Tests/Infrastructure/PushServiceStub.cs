@@ -72,10 +72,22 @@ public sealed class PushServiceStub : IAsyncDisposable
     /// <summary>What <paramref name="path"/> answers from now on.</summary>
     public void Answer(string path, HttpStatusCode status) => _status[path] = (int)status;
 
+    /// <summary>The next request on <paramref name="path"/>; waits as long as an event stream does (<see cref="SseClient.DefaultWait"/>),
+    /// since what is pushed often follows a real agent's start, and a loaded machine starts one slowly.</summary>
+    /// <exception cref="TimeoutException">Nothing came: says what did come meanwhile, and where, instead of a bare cancellation.</exception>
     public async Task<PushRequest> NextAsync(string path, TimeSpan? timeout = null)
     {
-        using var cancel = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
-        return await Queue(path).Reader.ReadAsync(cancel.Token);
+        var wait = timeout ?? SseClient.DefaultWait;
+        using var cancel = new CancellationTokenSource(wait);
+        try
+        {
+            return await Queue(path).Reader.ReadAsync(cancel.Token);
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            var elsewhere = string.Join(", ", _byPath.Where(q => q.Key != path && q.Value.Reader.Count > 0).Select(q => $"{q.Key} ({q.Value.Reader.Count})"));
+            throw new TimeoutException($"No push on {path} within {wait.TotalSeconds} s; waiting elsewhere: {(elsewhere.Length > 0 ? elsewhere : "nothing")}.");
+        }
     }
 
     /// <summary>Requests received on <paramref name="path"/> and not yet taken with <see cref="NextAsync"/>.</summary>

@@ -213,7 +213,7 @@ internal sealed class FuzzWorld(TestServer server, ConcurrentQueue<AuthorityFuzz
     /// <summary>Decides a pending call of the sequence (a budget's too) as someone, with any decision.</summary>
     private async Task<string> DecideAsync(Random random)
     {
-        var pending = _approvals.List(ApprovalStatuses.Pending, null).Where(a => a.ProjectId == _project).ToList();
+        var pending = _approvals.List(ApprovalStatus.Pending, null).Where(a => a.ProjectId == _project).ToList();
         if (pending.Count == 0)
         {
             return "nothing to decide";
@@ -221,7 +221,7 @@ internal sealed class FuzzWorld(TestServer server, ConcurrentQueue<AuthorityFuzz
 
         var approval = pending[random.Next(pending.Count)];
         var decider = Anyone(random);
-        var decision = approval.Kind == ApprovalKinds.Budget && random.Next(0, 2) == 0 ? Decisions.AllowOnce : DecisionKinds[random.Next(DecisionKinds.Length)];
+        var decision = approval.Kind is ApprovalKind.Budget && random.Next(0, 2) == 0 ? Decisions.AllowOnce : DecisionKinds[random.Next(DecisionKinds.Length)];
         return await SettledAsync($"{decision} {approval.Kind}", () =>
         {
             _gate.Decide(approval.Id, decision, null, null, decider);
@@ -269,7 +269,7 @@ internal sealed class FuzzWorld(TestServer server, ConcurrentQueue<AuthorityFuzz
     }
 
     private bool Settled(IEnumerable<string>? sessions = null) => (sessions ?? _sessions).All(session => !_manager.IsWorking(session)
-        || _approvals.List(ApprovalStatuses.Pending, session).Count > 0);
+        || _approvals.List(ApprovalStatus.Pending, session).Count > 0);
 
     private string Try(string what, Action act)
     {
@@ -322,7 +322,7 @@ internal sealed class LedgerReplay(string ownerPerson, IReadOnlyList<(string Per
             var detail = JsonDocument.Parse(entry.Detail).RootElement;
             Apply(entry, detail);
             if (Command(detail) is { } command && entry.Action is "approval.auto_allowed" or "approval.decided" && Str(detail, "decision") != Decisions.Deny
-                && (entry.Action != "approval.decided" || approvals.Find(entry.Subject) is { Kind: not ApprovalKinds.Budget }))
+                && (entry.Action != "approval.decided" || approvals.Find(entry.Subject) is { Kind: not ApprovalKind.Budget }))
             {
                 verdicts[command] = entry.Action == "approval.auto_allowed"
                     ? Str(detail, "ruleId") is not null ? null : Unasked(Str(detail, "turnBy"))
