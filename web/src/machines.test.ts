@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BADGE_COLORS, loadMachines, nextColor, parseMachineLink, saveMachines, STORAGE_KEY, withMachine, type Machine } from './machines';
+import { BADGE_COLORS, loadMachines, nextColor, pairingFailure, parseMachineLink, saveMachines, STORAGE_KEY, withMachine, type Machine } from './machines';
+import { ApiError, describeError, NetworkError } from './api';
 import { mergedInbox } from './inbox';
 import { SseParser } from './fetchStream';
 import type { PendingRef } from './dashboard';
@@ -20,6 +21,16 @@ describe('the machines an app holds', () => {
     expect(parseMachineLink('https://laptop.example/')).toHaveProperty('error');
     expect(parseMachineLink('javascript:alert(1)#pair=ABCD-1234')).toHaveProperty('error');
     expect(parseMachineLink('laptop')).toHaveProperty('error');
+  });
+
+  it('says an address that does not answer is not answering, not that the phone is offline', () => {
+    const said = describeError(pairingFailure('https://laptop.example:7420', new NetworkError('Failed to fetch'), true));
+    expect(said).toContain('No answer from https://laptop.example:7420');
+    expect(said).not.toMatch(/you are offline/i);
+    expect(describeError(pairingFailure('https://laptop.example', new NetworkError('Failed to fetch'), false))).toMatch(/^This phone is offline/);
+    // The machine's own words (a wrong or used code) pass as they are.
+    const refused = new ApiError(400, 'PAIRING_CODE_INVALID', 'That code is wrong or used.');
+    expect(pairingFailure('https://laptop.example', refused, true)).toBe(refused);
   });
 
   it('keeps each machine with its own token, one per origin, and reads nothing broken', () => {

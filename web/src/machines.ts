@@ -223,7 +223,9 @@ async function unreachable(id: string, refused: (reason: string) => void): Promi
 export async function addMachine(origin: string, code: string, name: string, deviceName: string, pair: Pair = pairRemotely): Promise<Machine> {
   if (!host) throw new Error('The app has not started yet.');
   if (origin === globalThis.location?.origin) throw new Error('That is this machine: it is already here.');
-  const paired = await pair(origin, code, deviceName);
+  const paired = await pair(origin, code, deviceName).catch((e: unknown) => {
+    throw pairingFailure(origin, e, globalThis.navigator?.onLine !== false);
+  });
   const kept = loadMachines(host.storage);
   const machine: Machine = {
     id: crypto.randomUUID(), name: name.trim() || defaultName(origin), origin, color: nextColor(kept), deviceId: paired.deviceId, token: paired.token,
@@ -237,6 +239,17 @@ export async function addMachine(origin: string, code: string, name: string, dev
   host.set([...host.get().filter((v) => v.machine.origin !== origin), { machine, status: 'connecting', projects: [], board: { sessions: {}, pending: {} } }]);
   connect(machine);
   return machine;
+}
+
+/**
+ * What an Add machine that got no answer says. The phone itself is most often online (it shows this app): the address is
+ * wrong, its serve is not running, or this phone cannot reach it; "you are offline" sent owners looking at the wrong end.
+ */
+export function pairingFailure(origin: string, error: unknown, online: boolean): unknown {
+  if (!(error instanceof NetworkError)) return error;
+  if (!online) return new Error('This phone is offline: add the machine once it is back on a network.');
+  return new Error(`No answer from ${origin}. Check the address, that PocketCoder's serve is running there, and that this phone can reach it `
+    + '(the same network, its public address, or its hub).');
 }
 
 /**

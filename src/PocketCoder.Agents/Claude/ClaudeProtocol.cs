@@ -42,10 +42,14 @@ internal sealed record AssistantLine(ClaudeMessage? Message, string? ParentToolU
 internal sealed record UserLine(ClaudeMessage? Message, string? SessionId = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? ParentToolUseId = null, string? Uuid = null) : ClaudeLine;
 
-/// <param name="TotalCostUsd">What this process has cost so far; the usage is this turn's.</param>
+/// <param name="TotalCostUsd">What the conversation has cost so far, as this process counts it (a resumed or forked one starts
+/// from the total its transcript saved); the usage is this turn's.</param>
 /// <param name="DeferredToolUse">With stop reason <see cref="TurnCompleted.Paused"/>: the call the gate hook deferred.</param>
+/// <param name="ModelUsageSinceLastResult">Per model, what the calls this process counted since its previous result cost (since
+/// it started, for its first): each call stated on one result only. Set by stream-json runs of recent versions.</param>
 internal sealed record ResultLine(string? Subtype, bool? IsError, string? Result, decimal? TotalCostUsd, Usage? Usage, string? StopReason,
-    ContentBlock? DeferredToolUse) : ClaudeLine;
+    ContentBlock? DeferredToolUse, IReadOnlyDictionary<string, ModelSpend>? ModelUsageSinceLastResult = null) : ClaudeLine;
+internal sealed record ModelSpend([property: JsonPropertyName("costUSD")] decimal? CostUsd);
 // Nullable: a null count must not make the whole result line unreadable (the turn would never end).
 internal sealed record Usage(long? InputTokens, long? OutputTokens, long? CacheReadInputTokens, long? CacheCreationInputTokens);
 

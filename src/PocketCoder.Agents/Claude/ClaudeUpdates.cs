@@ -81,11 +81,14 @@ internal static class ClaudeUpdates
         // A turn that ends because the gate hook deferred a call: the agent is to be paused, not left idle.
         var paused = result.StopReason == TurnCompleted.Paused ? result.DeferredToolUse?.Id : null;
         var ended = new TurnCompleted(paused is null ? result.Subtype ?? "success" : TurnCompleted.Paused, result.IsError == true, result.Result, paused);
-        // Tokens are this turn's; total_cost_usd is this process's running total.
+        // Tokens are this turn's. The cost is the calls stated since the last result where Claude says it: total_cost_usd is a
+        // running total that a resumed or forked process starts from the total its transcript saved, so the first turn after a
+        // restart, a pause or a rewind counted every earlier turn again (ten times its own cost, issue #67).
+        var own = result.ModelUsageSinceLastResult?.Values.Sum(model => model.CostUsd ?? 0);
         return result.Usage is { } usage
             ? [new UsageReport(usage.InputTokens ?? 0, usage.OutputTokens ?? 0, usage.CacheReadInputTokens ?? 0, usage.CacheCreationInputTokens ?? 0,
-                result.TotalCostUsd,
-                CostIsRunningTotal: true), ended]
+                own ?? result.TotalCostUsd,
+                CostIsRunningTotal: own is null), ended]
             : [ended];
     }
 }

@@ -169,6 +169,13 @@ public sealed class Devices(Database database, Ledger.LedgerStore ledger, TimePr
         database.Write(write => write.Execute("UPDATE devices SET last_seen_at = $now WHERE id = $id", ("$now", now.ToDb()), ("$id", device.Id)));
     }
 
+    /// <summary>
+    /// Whether any device paired with a code still holds its token: the owner's terminal devices (made by the CLI's own verbs,
+    /// <see cref="CreateLocalDevice"/>) are no phone, so a machine with only those has none yet.
+    /// </summary>
+    public bool AnyPaired() => database.Read(connection => connection.Scalar<long>(
+        "SELECT COUNT(*) FROM devices d WHERE d.revoked_at IS NULL AND EXISTS (SELECT 1 FROM pairing_codes p WHERE p.device_id = d.id)")) > 0;
+
     public IReadOnlyList<Device> List() => database.Read(connection => connection.Query(
         "SELECT id, name, created_at, last_seen_at, revoked_at, person_id FROM devices ORDER BY created_at", Map));
 

@@ -43,10 +43,6 @@ internal sealed class PairCommand : Verb
 
         var route = PhoneRoute.Choose(bound, publicUrl, hub, await Tailscale.ForThisMachine().StatusAsync(CancellationToken.None),
             PhoneRoute.LanAddresses());
-        // With no address a phone could open (the route's advice says why), the link is at least one this machine's own browser opens.
-        var address = new Uri(route.Addresses.FirstOrDefault() ?? (bound.Host is "0.0.0.0" or "[::]"
-            ? $"{bound.Scheme}://127.0.0.1:{bound.Port}" : bound.GetLeftPart(UriPartial.Authority)));
-
         using var database = new Database(dataDirectory);
         database.Migrate();
         var clock = TimeProvider.System;
@@ -63,14 +59,37 @@ internal sealed class PairCommand : Verb
             return 1;
         }
 
-        // The code rides in the fragment, which browsers never send to a server: it stays out of every log.
-        var link = $"{address.GetLeftPart(UriPartial.Authority)}/#pair={code}";
         if (parsed.GetValue(_json))
         {
-            output.WriteLine(JsonSerializer.Serialize(new PairingCodeOutput(code, expiresAt, link), CliJson.Default.PairingCodeOutput));
+            output.WriteLine(JsonSerializer.Serialize(new PairingCodeOutput(code, expiresAt, Link(route, bound, code)), CliJson.Default.PairingCodeOutput));
             return 0;
         }
 
+        Print(output, code, expiresAt, route, bound);
+        foreach (var line in route.Advice)
+        {
+            output.WriteLine(line);
+        }
+
+        return 0;
+    }
+
+    /// <summary>
+    /// The link a phone opens to pair with <paramref name="code"/>: the route's first address, or with none a phone could open
+    /// (the route's advice says why) at least one this machine's own browser opens. The code rides in the fragment, which
+    /// browsers never send to a server: it stays out of every log.
+    /// </summary>
+    private static string Link(PhoneRoute route, Uri bound, string code)
+    {
+        var address = new Uri(route.Addresses.FirstOrDefault() ?? (bound.Host is "0.0.0.0" or "[::]"
+            ? $"{bound.Scheme}://127.0.0.1:{bound.Port}" : bound.GetLeftPart(UriPartial.Authority)));
+        return $"{address.GetLeftPart(UriPartial.Authority)}/#pair={code}";
+    }
+
+    /// <summary>A pairing code as <c>pair</c> and a first <c>serve</c> show it: the code, until when, a QR code on a terminal, the links.</summary>
+    internal static void Print(TextWriter output, string code, DateTimeOffset expiresAt, PhoneRoute route, Uri bound)
+    {
+        var link = Link(route, bound, code);
         output.WriteLine($"Pairing code: {code}");
         output.WriteLine($"Valid until {expiresAt.ToLocalTime():HH:mm:ss} (10 minutes), for one device.");
         if (!Console.IsOutputRedirected)
@@ -86,13 +105,6 @@ internal sealed class PairCommand : Verb
         {
             output.WriteLine($"   or {other}/#pair={code}");
         }
-
-        foreach (var line in route.Advice)
-        {
-            output.WriteLine(line);
-        }
-
-        return 0;
     }
 
     /// <summary>

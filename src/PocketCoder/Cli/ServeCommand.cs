@@ -93,10 +93,39 @@ internal sealed class ServeCommand : Verb
             await output.WriteLineAsync(line);
         }
 
-        await output.WriteLineAsync(
-            $"To pair a phone, run `{SelfCommand.For("pair")}{(GivenData(parsed) is { } d ? $" --data {d}" : "")}` and enter the code it shows (or scan its QR code).");
+        if (app.Services.GetRequiredService<Reach.Connected.Lockdown>().State() is { } locked)
+        {
+            // Nothing pairs while locked down: a code would only be refused (and a first start would stop on it).
+            await output.WriteLineAsync($"Locked down since {locked.LockedAt:yyyy-MM-dd HH:mm} UTC by {locked.LockedBy}: no phone pairs until " +
+                $"`{SelfCommand.For("lockdown --lift")}` is run here.");
+        }
+        else
+        {
+            await TellHowToPairAsync(output, app.Services.GetRequiredService<Auth.Devices>(), route, new Uri(address),
+                $"{SelfCommand.For("pair")}{(GivenData(parsed) is { } d ? $" --data {d}" : "")}");
+        }
+
         await app.WaitForShutdownAsync();
         return 0;
+    }
+
+    /// <summary>
+    /// How to pair a phone, as the last line printed at start. A first start pairs the first phone itself: a second command,
+    /// in words the owner had to find, was the step new owners stumbled on (issue #67). A code is made at each start until
+    /// one is used; each lasts 10 minutes.
+    /// </summary>
+    private static async Task TellHowToPairAsync(TextWriter output, Auth.Devices devices, PhoneRoute route, Uri bound, string pair)
+    {
+        if (devices.AnyPaired())
+        {
+            await output.WriteLineAsync($"To pair a phone, run `{pair}` and enter the code it shows (or scan its QR code).");
+            return;
+        }
+
+        await output.WriteLineAsync("No phone is paired yet: pair yours now with this code, its QR code or its link.");
+        var (code, expiresAt) = devices.CreatePairingCode();
+        PairCommand.Print(output, code, expiresAt, route, bound);
+        await output.WriteLineAsync($"To pair a phone after these 10 minutes, or another one, run `{pair}` and enter the code it shows (or scan its QR code).");
     }
 
     private static async Task<int> StopAsync(TextWriter error, string problem)

@@ -4,7 +4,7 @@ using PocketCoder.Tests.Infrastructure;
 
 namespace PocketCoder.Tests.EndToEnd;
 
-/// <summary>Claude Code reports its process's running cost; each usage event still carries the turn's own and the session's total, across a restart.</summary>
+/// <summary>Claude Code reports its calls' cost since its last result and a running total; each usage event carries the turn's own and the session's total, across a restart.</summary>
 public sealed class UsageCostTests
 {
     [Fact]
@@ -41,6 +41,9 @@ public sealed class UsageCostTests
 
         var third = (await UsageAsync(world, sessionId))[2];
         Assert.True(third.Turn > 0);
+        // A resumed Claude's running total starts from what its transcript saved: read as the turn's cost, the first turn after
+        // a restart (or a rewind, which forks) cost every earlier turn again (issue #67: "ten times its original").
+        Assert.True(third.Turn < second.Session, $"the turn after the restart cost {third.Turn}, the two before it {second.Session} together");
         Assert.Equal(second.Session + third.Turn, third.Session);
     }
 

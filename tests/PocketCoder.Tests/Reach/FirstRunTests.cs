@@ -142,6 +142,29 @@ public sealed class FirstRunTests : IDisposable
     }
 
     [Fact]
+    public async Task Serve_NoPhonePairedYet_PrintsACodeAndItsLinkItself_ThatPairs_AndOnceOneIsJustThePairCommand()
+    {
+        var port = FreePort();
+        var output = await ServeUntilReadyAsync(NoTailscale, $"http://127.0.0.1:{port}");
+
+        Assert.Contains("No phone is paired yet", output, StringComparison.Ordinal);
+        var code = System.Text.RegularExpressions.Regex.Match(output, @"Pairing code: (\S+)").Groups[1].Value;
+        Assert.Contains($"Or open http://127.0.0.1:{port}/#pair={code}", output, StringComparison.Ordinal);
+        Assert.Contains($"or another one, run `{PocketCoderCommand.Says("pair")}", output, StringComparison.Ordinal);
+
+        // The code is good: a phone redeems it (here straight in the data folder the stopped server used).
+        using (var database = new global::PocketCoder.Data.Database(_data))
+        {
+            var devices = new global::PocketCoder.Auth.Devices(database, new global::PocketCoder.Ledger.LedgerStore(database, TimeProvider.System), TimeProvider.System);
+            Assert.NotNull(devices.Redeem(code, "phone"));
+        }
+
+        var again = await ServeUntilReadyAsync(NoTailscale, $"http://127.0.0.1:{FreePort()}");
+        Assert.DoesNotContain("Pairing code:", again, StringComparison.Ordinal);
+        Assert.Contains($"To pair a phone, run `{PocketCoderCommand.Says("pair")}", again, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Serve_TailscaleServingItsPort_TakesTheTsNetNameAsItsPublicUrl_AndPairLinksThere()
     {
         var port = FreePort();

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, describeError, type BudgetCap, type BudgetStatus, type BudgetUse, type TeamPolicy } from '../api';
 import { ErrorNote } from './ui';
 import { upsertProject } from '../store';
+import { linkTo } from '../router';
 
 /** The kinds of call the policy routes, in its words (RiskClasses.cs, RiskClasses.Routed). */
 const RISKS: { risk: string; label: string }[] = [
@@ -113,6 +114,7 @@ export function TeamPolicySection({ projectId, editable }: { projectId: string; 
       </fieldset>
       <h2>Budgets</h2>
       <BudgetMeter use={budget?.project ?? null} period={budget?.period ?? policy.budget.period} />
+      <a class="chip-btn" data-testid="costs-link" {...linkTo('/costs')}>Costs by day, project, agent, person or session</a>
       <p class="muted small" data-testid="session-cap">{sessionCapText(savedSessionCap)}</p>
       <fieldset class="stack" disabled={!editable || busy}>
         <label class="field">

@@ -44,7 +44,7 @@ export function Costs() {
   const csv = api.costsCsvUrl(period.from, period.to, by);
   return (
     <>
-      <AppBar back="/devices" title="Costs" subtitle={`${period.from} to ${period.to} (UTC)`} />
+      <AppBar back="/" title="Costs" subtitle={`${period.from} to ${period.to} (UTC)`} />
       <main class="page costs">
         <div class="seg" role="group" aria-label="Period">
           {SPANS.map((days) => (

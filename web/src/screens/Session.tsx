@@ -5,7 +5,7 @@ import { api, describeError, NetworkError, type HandoffResult, type QueuedMessag
 import { Transcript } from '../components/Transcript';
 import { ProjectRoot } from '../components/ToolView';
 import { AppBar, ErrorNote, Icon, Sheet, StatusBadge } from '../components/ui';
-import { ResumableStream, type SessionView, type StreamState } from '../events';
+import { ResumableStream, type StreamState } from '../events';
 import { pendingApprovals, withListed, type ListedTeamState } from '../dashboard';
 import { modeLabel } from '../modes';
 import { addLive, addOlder, emptyWindow, MAX_WINDOW, openAt, type TranscriptWindow } from '../transcriptWindow';
@@ -21,7 +21,7 @@ import { SessionMemoryLine } from '../components/Resources';
 import { PreparingNote } from '../components/Preparing';
 import { PreviewPanel } from '../components/Preview';
 import { ReadAloud, type SpeakFlag } from '../components/ReadAloud';
-import { usageText } from '../usage';
+import { UsageLine } from '../components/UsageLine';
 import { useComposerHeight } from '../composerHeight';
 import { navigate } from '../router';
 
@@ -230,7 +230,7 @@ export function SessionScreen({ id, speak = null }: { id: string; speak?: SpeakF
           ? <div class="working stalled" role="status" aria-label="Agent stalled">No progress for a while: wait, or cancel the turn.</div>
           : <div class="working" aria-label="Agent working"><span class="spinner small" /> Working…</div>)}
         <ReadAloud items={shown.items} waiting={cards} flag={speak} />
-        <UsageLine view={view} />
+        <UsageLine usage={view.usage} modelConnections={view.modelConnections} />
         {(status === 'idle' || status === 'running' || status === 'waiting_approval') && <SessionMemoryLine sessionId={id} />}
         {(status === 'idle' || status === 'running' || status === 'waiting_approval') && <PreviewPanel sessionId={id} />}
         {win.newerDropped !== null && (
@@ -434,11 +434,6 @@ function Outbox({ id }: { id: string }) {
       ))}
     </section>
   );
-}
-
-function UsageLine({ view }: { view: SessionView }) {
-  const text = usageText(view.usage, view.modelConnections);
-  return text ? <p class="usage" data-testid="usage">{text}</p> : null;
 }
 
 /**

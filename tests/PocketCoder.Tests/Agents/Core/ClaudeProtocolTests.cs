@@ -43,6 +43,18 @@ public sealed class ClaudeProtocolTests : IDisposable
     }
 
     [Fact]
+    public async Task ResultOfAResumedConversation_CostsWhatItsOwnCallsCost_NotTheTotalItsTranscriptSaved()
+    {
+        // A resumed or forked Claude starts total_cost_usd from the total its transcript saved (1.20 here): its first result's
+        // running total carries every earlier turn. model_usage_since_last_result states this result's own calls.
+        var sink = new RecordingSink();
+        await using var session = Start(sink,
+            """{"type":"result","subtype":"success","is_error":false,"result":"Done","total_cost_usd":1.23,"usage":{"input_tokens":10,"output_tokens":5},"model_usage_since_last_result":{"claude-sonnet":{"inputTokens":10,"outputTokens":5,"costUSD":0.02},"claude-haiku":{"inputTokens":3,"outputTokens":1,"costUSD":0.01}}}""");
+
+        Assert.Equal(new UsageReport(10, 5, 0, 0, 0.03m, CostIsRunningTotal: false), await sink.NextAsync());
+    }
+
+    [Fact]
     public async Task Subagent_ItsCallsMessagesAndQuestionsNameTheCallThatStartedIt_AndItsTaskHasAStatus()
     {
         // As Claude Code 2.1.332 prints a foreground subagent (Agent call toolu_A) that runs one shell call: the subagent's own
