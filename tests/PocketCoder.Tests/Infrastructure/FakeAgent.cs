@@ -57,10 +57,21 @@ public sealed class FakeAgent : IAgentAdapter
 
     public TaskCompletionSource StartBegun { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>
+    /// Awaited as each start begins and as each stop or end exits (null: at once): a real agent's process takes a while to come
+    /// up and to go, and a race between a start or a stop and what comes meanwhile needs that while to show.
+    /// </summary>
+    public Func<Task>? Takes { get; set; }
+
     public async Task<IAgentSession> StartAsync(AgentStartOptions options, IAgentSink sink, CancellationToken cancellationToken)
     {
         StartBegun.TrySetResult();
         await StartHold;
+        if (Takes is { } takes)
+        {
+            await takes();
+        }
+
         if (StartFails is { } failure)
         {
             throw failure;
@@ -75,6 +86,7 @@ public sealed class FakeAgent : IAgentAdapter
             ResumesOnDecision = ResumesOnDecision,
             DisposeHold = DisposeHold,
             ExitHold = ExitHold,
+            ExitTakes = Takes,
             Models = Task.FromResult(Models is { } models ? AgentModels.Of(models, options.Model is { Length: > 0 } chosen ? chosen : models.FirstOrDefault()?.Id) : null),
         };
         TaskCompletionSource started;

@@ -28,6 +28,9 @@ public sealed class FakeAgentSession : IAgentSession
     /// <summary>What a stop or an end waits on before the process exits (<see cref="Ending"/> says it began).</summary>
     public Task ExitHold { get; init; } = Task.CompletedTask;
 
+    /// <summary>Awaited after <see cref="ExitHold"/> as it stops or ends (<see cref="FakeAgent.Takes"/>).</summary>
+    public Func<Task>? ExitTakes { get; init; }
+
     /// <summary>Completes when the server asks it to stop or end.</summary>
     public TaskCompletionSource Ending { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -197,6 +200,11 @@ public sealed class FakeAgentSession : IAgentSession
         EndedBy ??= how;
         Ending.TrySetResult();
         await ExitHold;
+        if (ExitTakes is { } takes)
+        {
+            await takes();
+        }
+
         await ExitAsync(0, expected: true);
     }
 

@@ -26,6 +26,7 @@ public sealed partial class LifecycleInterleavingTests
         // Steps take a share each; a restart takes them all, so no request meets a server going down.
         private readonly SemaphoreSlim _shares = new(Callers, Callers);
         private readonly SemaphoreSlim _restarting = new(1, 1);
+        private string? _last;
         private int _messages;
         private int _highestLimit;
         private int _restarts;
@@ -59,6 +60,81 @@ public sealed partial class LifecycleInterleavingTests
 
             Assert.True(_failures.IsEmpty, string.Join("\n", _failures));
         }
+
+        /// <summary>
+        /// A race's steps (<see cref="KnownRaces"/>): rounds one after the other (<c>;</c> between them), the steps of a round at
+        /// once (<c>+</c> between them), each on the session created last; <c>limit N</c> sets the agent limit.
+        /// </summary>
+        public async Task ScriptedAsync(string script)
+        {
+            foreach (var round in script.Split(';', StringSplitOptions.TrimEntries))
+            {
+                var steps = round.Split('+', StringSplitOptions.TrimEntries);
+                await Task.WhenAll(steps.Select(async (name, caller) =>
+                {
+                    var (what, said) = name.StartsWith("limit ", StringComparison.Ordinal)
+                        ? (name, $"{(int)(await SetLimitAsync(int.Parse(name[6..], System.Globalization.CultureInfo.InvariantCulture))).StatusCode}")
+                        : name == "crash" ? ("crash", await CrashLastAsync())
+                        : name == "idle" ? ("idle", await IdleLastAsync())
+                        : await StepAsync(StepKinds[name], name == "create" ? null : Volatile.Read(ref _last), new Random(seed * 31 + caller));
+                    log.Add($"c{caller} {what} {Volatile.Read(ref _last)?[..8]} {said}");
+                    AgentsWithinTheLimit(what);
+                }));
+            }
+
+            Assert.True(_failures.IsEmpty, string.Join("\n", _failures));
+        }
+
+        /// <summary>Turns end and what they ask is allowed until the session created last says idle, its agent up between turns.</summary>
+        private async Task<string> IdleLastAsync()
+        {
+            var session = Volatile.Read(ref _last)!;
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            var status = "";
+            while (status != "idle" && DateTime.UtcNow < deadline)
+            {
+                turns.Release();
+                foreach (var waiting in (await world.Http.GetOkAsync("/api/approvals?status=pending")).EnumerateArray())
+                {
+                    await DecideAsync(waiting.GetProperty("id").GetString()!, "allow_once");
+                }
+
+                await Task.Delay(10);
+                status = (await world.Http.GetOkAsync($"/api/sessions/{session}")).GetProperty("status").GetString()!;
+            }
+
+            // Queued here with the limit free for it: the sessions before it hold slots nobody runs in, or run an agent too many.
+            Assert.True(status == "idle", $"Session {session[..8]} never came to idle (says {status}) with {fake.Started.Count(p => !p.Gone)} " +
+                $"agent process(es) up, the limit at most {Volatile.Read(ref _highestLimit)}");
+            return status;
+        }
+
+        /// <summary>The agent process of the session created last ends on its own, and the session has said so (failed).</summary>
+        private async Task<string> CrashLastAsync()
+        {
+            var session = Volatile.Read(ref _last)!;
+            var process = fake.Started.LastOrDefault(p => Path.GetFileName(p.Options!.LogDirectory) == session && !p.Gone);
+            Assert.True(process is not null, $"Session {session[..8]} has no agent process to crash");
+            process!.Exit();
+            await process.Exited.WaitAsync(TimeSpan.FromSeconds(10));
+            // Said failed as the exit is handled, a moment after the process is gone.
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            var status = (await world.Http.GetOkAsync($"/api/sessions/{session}")).GetProperty("status").GetString()!;
+            while (status != "failed" && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(10);
+                status = (await world.Http.GetOkAsync($"/api/sessions/{session}")).GetProperty("status").GetString()!;
+            }
+
+            return status;
+        }
+
+        /// <summary>The step each name in a script stands for (its pick in <see cref="StepAsync"/>).</summary>
+        private static readonly Dictionary<string, int> StepKinds = new(StringComparer.Ordinal)
+        {
+            ["create"] = 0, ["message"] = 2, ["stop"] = 5, ["cancel"] = 6, ["resume"] = 7, ["turns"] = 9, ["decide"] = 10,
+            ["pause"] = 12, ["look"] = 13, ["suspend"] = 15, ["rewind"] = 17, ["fork"] = 18,
+        };
 
         /// <summary>One step; says what it was and what the server answered (null: nothing was asked of it).</summary>
         private async Task<(string What, string? Said)> StepAsync(int pick, string? session, Random random)
@@ -112,6 +188,7 @@ public sealed partial class LifecycleInterleavingTests
             {
                 var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
                 _sessions.Add(id);
+                Volatile.Write(ref _last, id);
                 _sent[text] = id;
             }
 
