@@ -93,17 +93,8 @@ internal sealed class ServeCommand : Verb
             await output.WriteLineAsync(line);
         }
 
-        if (app.Services.GetRequiredService<Reach.Connected.Lockdown>().State() is { } locked)
-        {
-            // Nothing pairs while locked down: a code would only be refused (and a first start would stop on it).
-            await output.WriteLineAsync($"Locked down since {locked.LockedAt:yyyy-MM-dd HH:mm} UTC by {locked.LockedBy}: no phone pairs until " +
-                $"`{SelfCommand.For("lockdown --lift")}` is run here.");
-        }
-        else
-        {
-            await TellHowToPairAsync(output, app.Services.GetRequiredService<Auth.Devices>(), route, new Uri(address),
-                $"{SelfCommand.For("pair")}{(GivenData(parsed) is { } d ? $" --data {d}" : "")}");
-        }
+        var pair = $"{SelfCommand.For("pair")}{(GivenData(parsed) is { } d ? $" --data {d}" : "")}";
+        await TellHowToPairAsync(output, app.Services, route, new Uri(address), pair);
 
         await app.WaitForShutdownAsync();
         return 0;
@@ -114,8 +105,17 @@ internal sealed class ServeCommand : Verb
     /// in words the owner had to find, was the step new owners stumbled on (issue #67). A code is made at each start until
     /// one is used; each lasts 10 minutes.
     /// </summary>
-    private static async Task TellHowToPairAsync(TextWriter output, Auth.Devices devices, PhoneRoute route, Uri bound, string pair)
+    private static async Task TellHowToPairAsync(TextWriter output, IServiceProvider services, PhoneRoute route, Uri bound, string pair)
     {
+        if (services.GetRequiredService<Reach.Connected.Lockdown>().State() is { } locked)
+        {
+            // Nothing pairs while locked down: a code would only be refused (and a first start would stop on it).
+            await output.WriteLineAsync($"Locked down since {locked.LockedAt:yyyy-MM-dd HH:mm} UTC by {locked.LockedBy}: no phone pairs until " +
+                $"`{SelfCommand.For("lockdown --lift")}` is run here.");
+            return;
+        }
+
+        var devices = services.GetRequiredService<Auth.Devices>();
         if (devices.AnyPaired())
         {
             await output.WriteLineAsync($"To pair a phone, run `{pair}` and enter the code it shows (or scan its QR code).");

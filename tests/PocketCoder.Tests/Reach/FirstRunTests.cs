@@ -164,6 +164,21 @@ public sealed class FirstRunTests : IDisposable
         Assert.Contains($"To pair a phone, run `{PocketCoderCommand.Says("pair")}", again, StringComparison.Ordinal);
     }
 
+    /// <summary>A machine locked down (#68) starts, and says so rather than make a code its lockdown refuses.</summary>
+    [Fact]
+    public async Task Serve_LockedDown_StartsAndSaysNothingPairsUntilLifted_NoCode()
+    {
+        using (var database = new global::PocketCoder.Data.Database(_data))
+        {
+            database.Migrate();
+            database.Write(write => write.Execute("INSERT INTO lockdown (id, locked_at, locked_by) VALUES (1, '2026-11-29T12:00:00.0000000Z', 'desk')"));
+        }
+
+        var output = await ServeUntilReadyAsync(NoTailscale, $"http://127.0.0.1:{FreePort()}");
+        Assert.Contains("Locked down since 2026-11-29 12:00 UTC by desk: no phone pairs until", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Pairing code:", output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Serve_TailscaleServingItsPort_TakesTheTsNetNameAsItsPublicUrl_AndPairLinksThere()
     {
@@ -364,7 +379,8 @@ public sealed class FirstRunTests : IDisposable
             while (await process.StandardOutput.ReadLineAsync(limit.Token) is { } line)
             {
                 printed.AppendLine(line);
-                if (line.StartsWith("To pair a phone", StringComparison.Ordinal))
+                // Its last line: how to pair, or (locked down) that nothing pairs.
+                if (line.StartsWith("To pair a phone", StringComparison.Ordinal) || line.StartsWith("Locked down since", StringComparison.Ordinal))
                 {
                     return printed.ToString();
                 }
