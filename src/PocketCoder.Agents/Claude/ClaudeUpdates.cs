@@ -84,7 +84,9 @@ internal static class ClaudeUpdates
         // Tokens are this turn's. The cost is the calls stated since the last result where Claude says it: total_cost_usd is a
         // running total that a resumed or forked process starts from the total its transcript saved, so the first turn after a
         // restart, a pause or a rewind counted every earlier turn again (ten times its own cost, issue #67).
-        var own = result.ModelUsageSinceLastResult?.Values.Sum(model => model.CostUsd ?? 0);
+        // Rounded past a cent's millionth: the figures are a JavaScript double's (0.056162999999999996 for 0.056163), and the
+        // session's total, added up from them, must equal the turns it adds up.
+        var own = result.ModelUsageSinceLastResult?.Values.Sum(model => model.CostUsd ?? 0) is { } sum ? decimal.Round(sum, 10) : (decimal?)null;
         return result.Usage is { } usage
             ? [new UsageReport(usage.InputTokens ?? 0, usage.OutputTokens ?? 0, usage.CacheReadInputTokens ?? 0, usage.CacheCreationInputTokens ?? 0,
                 own ?? result.TotalCostUsd,

@@ -55,6 +55,17 @@ public sealed class ClaudeProtocolTests : IDisposable
     }
 
     [Fact]
+    public async Task ResultCost_AJavaScriptDoublesNoise_IsRoundedAway_SoTotalsAddUp()
+    {
+        // As Claude Code prints 0.056163: the session's total, added from such figures, failed to equal its turns (CI, stop 77).
+        var sink = new RecordingSink();
+        await using var session = Start(sink,
+            """{"type":"result","subtype":"success","is_error":false,"result":"Done","total_cost_usd":0.2,"usage":{"input_tokens":1,"output_tokens":1},"model_usage_since_last_result":{"claude-sonnet":{"costUSD":0.056162999999999996}}}""");
+
+        Assert.Equal(0.056163m, (await sink.NextAsync() as UsageReport)!.CostUsd);
+    }
+
+    [Fact]
     public async Task Subagent_ItsCallsMessagesAndQuestionsNameTheCallThatStartedIt_AndItsTaskHasAStatus()
     {
         // As Claude Code 2.1.332 prints a foreground subagent (Agent call toolu_A) that runs one shell call: the subagent's own
