@@ -46,6 +46,8 @@ await runPhoneScript('budget', 'Budget phone', async ({ page, base, projectId, s
     await card.locator('[data-testid="budget-holds"]').filter({ hasText: 'It holds the message: write ran.txt' }).waitFor();
     // The header (#51): opaque, the agent's name whole beside the status badge.
     await sessionHeaderWhole(page);
+    // The card shows at once; its choices once the server's offers for this phone have come (on a loaded machine, later).
+    await card.getByRole('button', { name: 'Raise the budget' }).waitFor({ timeout: 60_000 });
     const offered = (await card.getByRole('button').allTextContents()).map((t) => t.trim());
     if (JSON.stringify(offered) !== JSON.stringify(['Stop', 'Raise the budget'])) throw new Error(`a budget card offers ${JSON.stringify(offered)}`);
     for (const name of offered) {
