@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using PocketCoder.Agents;
 
 namespace PocketCoder.Approvals;
@@ -16,7 +15,7 @@ namespace PocketCoder.Approvals;
 /// git, agent or CI configuration) is proposed as itself, and so is a command that itself holds shell syntax, quotes or
 /// globs (what it does is not the plain words the table below knows).
 /// </remarks>
-public static partial class AlwaysPatterns
+public static class AlwaysPatterns
 {
     /// <summary>
     /// Programs whose listed subcommands only read the repository whatever options follow: the words that make the pattern's
@@ -42,8 +41,8 @@ public static partial class AlwaysPatterns
     {
         var trimmed = command.Trim();
         var exact = Glob.Escape(trimmed);
-        // Past a screenful a command is not a plain tool run (and its reading would outlast the regex's time).
-        if (signs.Count > 0 || trimmed.Length > 500 || !PlainWords().IsMatch(trimmed))
+        // Past a screenful a command is not a plain tool run.
+        if (signs.Count > 0 || trimmed.Length > 500 || !IsPlainWords(trimmed))
         {
             return exact;
         }
@@ -58,7 +57,22 @@ public static partial class AlwaysPatterns
     private static int? FixedPart(string[] words) =>
         words.Length > 2 && Subcommands.TryGetValue(words[0], out var subcommands) && subcommands.Contains(words[1], StringComparer.Ordinal) ? 2 : null;
 
-    // Words of letters, digits and the punctuation of options and paths, one space apart: no quotes, globs, escapes or shell syntax.
-    [GeneratedRegex(@"\A[A-Za-z0-9_./:=@%+,-]+(?: [A-Za-z0-9_./:=@%+,-]+)*\z", RegexOptions.None, 100)]
-    private static partial Regex PlainWords();
+    /// <summary>
+    /// Words of letters, digits and the punctuation of options and paths, one space apart: no quotes, globs, escapes or
+    /// shell syntax. Read a character at a time (it was a regex with a time limit, which a busy machine could exceed).
+    /// </summary>
+    internal static bool IsPlainWords(string command)
+    {
+        for (var i = 0; i < command.Length; i++)
+        {
+            var c = command[i];
+            var wordEdge = i == 0 || i == command.Length - 1 || command[i - 1] == ' ';
+            if (c == ' ' ? wordEdge : !(char.IsAsciiLetterOrDigit(c) || "_./:=@%+,-".Contains(c)))
+            {
+                return false;
+            }
+        }
+
+        return command.Length > 0;
+    }
 }

@@ -94,6 +94,15 @@ public sealed class AlwaysPatternsTests
 
     private static readonly string[] Operators = ["; ", " && ", " || ", " | ", " & ", " $(", " `", "\n", ";", "|"];
 
+    /// <summary>Plain words are read as the regex they replaced read them (that regex had a time limit a busy machine exceeded).</summary>
+    [Fact]
+    public void PlainWords_AsTheRegexItReplaced()
+    {
+        var old = new System.Text.RegularExpressions.Regex(@"\A[A-Za-z0-9_./:=@%+,-]+(?: [A-Za-z0-9_./:=@%+,-]+)*\z");
+        Gen.String[Gen.Char["aZ9_./:=@%+,- \t'\"*$é"], 0, 10].Sample(
+            command => AlwaysPatterns.IsPlainWords(command) == old.IsMatch(command), iter: 50_000);
+    }
+
     [Fact]
     public void Property_TheProposalAllowsTheCallItCameFrom() =>
         Commands.Sample(command => Allows(Propose(command), command), iter: 20_000);

@@ -1,3 +1,6 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using CsCheck;
 using PocketCoder.Approvals;
 
 namespace PocketCoder.Tests.Gate;
@@ -73,5 +76,76 @@ public sealed class GlobTests
         Assert.True(Glob.MatchesCommand(pattern, literal));
         Assert.False(Glob.MatchesCommand(pattern, literal + " --and-more"));
         Assert.False(Glob.MatchesCommand(pattern, literal.Replace('*', 'x').Replace('?', 'y')));
+    }
+
+    /// <summary>
+    /// The automaton answers what the regex it replaced answered, for every kind of match: random patterns and subjects over
+    /// the characters that mean something to a glob (star, question mark, backslash, slash) and to an allow rule (the shell's
+    /// syntax, a line break). The oracle is the old translation to a regex, here without a time limit.
+    /// </summary>
+    [Fact]
+    public void Matches_AsTheRegexItReplaced()
+    {
+        var text = Gen.String[Gen.Char["ab/*?\\;$ \n"], 0, 12];
+        Gen.Select(text, text).Sample((pattern, subject) =>
+            Glob.MatchesPath(pattern, subject) == OldRegex(pattern, false, false).IsMatch(subject)
+            && Glob.MatchesCommand(pattern, subject) == OldRegex(pattern, true, false).IsMatch(subject.Trim())
+            && Glob.AllowsCommand(pattern, subject) == OldRegex(pattern, true, true).IsMatch(subject.Trim()), iter: 50_000);
+    }
+
+    /// <summary>
+    /// A rule a backtracking engine cannot finish on a long command: the old regex ran out of its 100 ms here and the gate's
+    /// check threw (as it did, on a busy machine, for ordinary rules). Read in one pass, it answers.
+    /// </summary>
+    [Fact]
+    public void APathologicalRule_OnALongCommand_IsAnswered()
+    {
+        var command = new string('a', 20_000);
+
+        Assert.False(Glob.MatchesCommand("*a*a*a*a*a*a*a*a*b", command));
+        Assert.False(Glob.AllowsCommand("*a*a*a*a*a*a*a*a*b", command));
+        Assert.True(Glob.MatchesPath("**/**/**/**/*a", string.Join('/', Enumerable.Repeat("a", 2_000))));
+    }
+
+    private static Regex OldRegex(string pattern, bool starCrossesSlash, bool plainWords)
+    {
+        const string plainWord = @"[^;&|`$()\r\n]";
+        var regex = new StringBuilder("^");
+        for (var i = 0; i < pattern.Length; i++)
+        {
+            var c = pattern[i];
+            if (c == '\\' && i + 1 < pattern.Length)
+            {
+                regex.Append(Regex.Escape(pattern[++i].ToString()));
+            }
+            else if (c == '*' && i + 1 < pattern.Length && pattern[i + 1] == '*')
+            {
+                i++;
+                if (i + 1 < pattern.Length && pattern[i + 1] == '/')
+                {
+                    regex.Append("(?:.*/)?");
+                    i++;
+                }
+                else
+                {
+                    regex.Append(plainWords ? plainWord + "*" : ".*");
+                }
+            }
+            else if (c == '*')
+            {
+                regex.Append(plainWords ? plainWord + "*" : starCrossesSlash ? ".*" : "[^/]*");
+            }
+            else if (c == '?')
+            {
+                regex.Append(plainWords ? plainWord : starCrossesSlash ? "." : "[^/]");
+            }
+            else
+            {
+                regex.Append(Regex.Escape(c.ToString()));
+            }
+        }
+
+        regex.Append(@"\z");
+        return new Regex(regex.ToString(), RegexOptions.CultureInvariant | RegexOptions.Singleline);
     }
 }
