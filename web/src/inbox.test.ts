@@ -65,4 +65,9 @@ describe('the inbox', () => {
     const v = viewOf(approval('a', { riskSigns: ['network'] }));
     expect(v).toMatchObject({ approvalId: 'a', sessionId: 's1', tool: 'Bash', kind: 'execute', status: 'pending', riskSigns: ['network'], offers: ALLOW });
   });
+
+  it('names the subagent that asked, as the session card does', () => {
+    expect(viewOf(approval('a', { parentToolCallId: 'call-1', askedBy: 'Subagent: Write the file' }))).toMatchObject({ parentToolCallId: 'call-1', askedBy: 'Subagent: Write the file' });
+    expect(viewOf(approval('b')).parentToolCallId).toBeUndefined();
+  });
 });

@@ -118,5 +118,6 @@ export function viewOf(a: Approval): ApprovalView {
     plan: a.plan, createdAt: a.createdAt, status: a.status, decision: a.decision, decidedBy: a.decidedBy, message: a.message,
     canEditInput: a.canEditInput, rulePattern: a.rulePattern, alwaysPattern: a.alwaysPattern ?? undefined, risk: a.risk, riskSigns: a.riskSigns ?? [], deciderRole: a.deciderRole,
     needed: a.needed, allowedBy: a.allowedBy, offers: a.offers ?? undefined,
+    parentToolCallId: a.parentToolCallId ?? undefined, askedBy: a.askedBy ?? undefined,
   };
 }

@@ -7,6 +7,9 @@ using PocketCoder.Agents;
 
 namespace PocketCoder.Approvals;
 
+/// <summary>The subagent that asked: the call that started it (Claude's Task/Agent call) and that call's title when the log had it.</summary>
+public sealed record AskingSubagent(string CallId, string? Title);
+
 public sealed record Approval(
     string Id,
     string SessionId,
@@ -29,7 +32,8 @@ public sealed record Approval(
     string Risk = RiskClasses.Other,
     string DeciderRole = Teams.Roles.Approver,
     int Needed = 1,
-    IReadOnlyList<string>? ReadSigns = null)
+    IReadOnlyList<string>? ReadSigns = null,
+    AskingSubagent? AskedBy = null)
 {
     /// <summary>What the server read in the call when it asked (<see cref="RiskSigns"/>); empty when nothing stood out.</summary>
     public IReadOnlyList<string> Signs => ReadSigns ?? [];
@@ -86,7 +90,7 @@ public static class Decisions
 public sealed class ApprovalStore(Database database, TimeProvider clock)
 {
     internal const string Columns =
-        "id, session_id, project_id, tool_call_id, tool, kind, title, input, plan, rule_pattern, status, created_at, decision, decided_by, decided_at, message, updated_input, can_edit_input, risk, decider_role, needed, risk_signs";
+        "id, session_id, project_id, tool_call_id, tool, kind, title, input, plan, rule_pattern, status, created_at, decision, decided_by, decided_at, message, updated_input, can_edit_input, risk, decider_role, needed, risk_signs, asked_by_call, asked_by_title";
 
     /// <summary>The most approvals one list holds.</summary>
     public const int ListLimit = 500;
@@ -133,13 +137,14 @@ public sealed class ApprovalStore(Database database, TimeProvider clock)
         write.Query($"SELECT {Columns} FROM approvals WHERE status = 'pending'", Map);
 
     internal static void Insert(DbWrite write, Approval approval) => write.Execute(
-        $"INSERT INTO approvals ({Columns}) VALUES ($id, $session, $project, $call, $tool, $kind, $title, $input, $plan, $pattern, $status, $at, NULL, NULL, NULL, NULL, NULL, $edit, $risk, $deciders, $needed, $signs)",
+        $"INSERT INTO approvals ({Columns}) VALUES ($id, $session, $project, $call, $tool, $kind, $title, $input, $plan, $pattern, $status, $at, NULL, NULL, NULL, NULL, NULL, $edit, $risk, $deciders, $needed, $signs, $askedByCall, $askedByTitle)",
         ("$status", approval.Status == ApprovalLifecycle.Asked ? approval.Status.ToWire()
             : throw new ArgumentException($"Approval '{approval.Id}' is asked {ApprovalLifecycle.Asked.ToWire()}, not {approval.Status.ToWire()}.", nameof(approval))),
         ("$id", approval.Id), ("$session", approval.SessionId), ("$project", approval.ProjectId), ("$call", approval.ToolCallId),
         ("$tool", approval.Tool), ("$kind", approval.Kind.ToWire()), ("$title", approval.Title), ("$input", approval.Input),
         ("$plan", approval.Plan), ("$pattern", approval.RulePattern), ("$at", approval.CreatedAt.ToDb()), ("$edit", approval.CanEditInput),
-        ("$risk", approval.Risk), ("$deciders", approval.DeciderRole), ("$needed", approval.Needed), ("$signs", string.Join(',', approval.Signs)));
+        ("$risk", approval.Risk), ("$deciders", approval.DeciderRole), ("$needed", approval.Needed), ("$signs", string.Join(',', approval.Signs)),
+        ("$askedByCall", approval.AskedBy?.CallId), ("$askedByTitle", approval.AskedBy?.Title));
 
     /// <summary>Records a person's decision (the one that settles it).</summary>
     /// <exception cref="Errors.ApiProblem">409 <c>APPROVAL_ALREADY_DECIDED</c> when the row was settled after
@@ -266,7 +271,8 @@ public sealed class ApprovalStore(Database database, TimeProvider clock)
         r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), ApprovalKind.FromWire(r.GetString(5)), r.GetString(6),
         r.GetString(7), r.NullableString(8), r.GetString(9), ApprovalLifecycle.FromWire(r.GetString(10)), r.Time(11), r.NullableString(12),
         r.NullableString(13), r.NullableTime(14), r.NullableString(15), r.NullableString(16), r.GetInt32(17) != 0, r.GetString(18), r.GetString(19),
-        r.GetInt32(20), r.GetString(21).Split(',', StringSplitOptions.RemoveEmptyEntries));
+        r.GetInt32(20), r.GetString(21).Split(',', StringSplitOptions.RemoveEmptyEntries),
+        r.NullableString(22) is { } askedBy ? new AskingSubagent(askedBy, r.NullableString(23)) : null);
 
     /// <summary>Who has allowed each of these calls so far (a call that needs two people), in the order they did.</summary>
     public IReadOnlyDictionary<string, List<string>> AllowedBy(IEnumerable<string> approvalIds) => VotesOf(approvalIds, vote => vote.PersonName);

@@ -81,12 +81,14 @@ public sealed record BatchDecisionResponse(IReadOnlyList<BatchDecisionResult> Re
 /// puts in words; empty when nothing stood out.</param>
 /// <param name="AlwaysPattern">The rule "Always allow" proposes (<see cref="AlwaysPatterns"/>): wider than
 /// <paramref name="RulePattern"/> for a plain run of a known tool (<c>git status *</c>), the same for anything else.</param>
+/// <param name="ParentToolCallId">Asked by a subagent: the call that started it; absent for the main thread.</param>
+/// <param name="AskedBy">That call's title (its tool's name when it had none), for a card with no session log to read it from.</param>
 public sealed record ApprovalResponse(
     string Id, string SessionId, string ProjectId, string ToolCallId, string Tool, string Kind, string Title, JsonElement Input,
     string? Plan, string Status, DateTimeOffset CreatedAt, string? Decision, string? DecidedBy, DateTimeOffset? DecidedAt,
     string? Message, JsonElement? UpdatedInput, IReadOnlyList<string> DeliveredTo, bool CanEditInput, string RulePattern,
     string Risk, string DeciderRole, int Needed, IReadOnlyList<string> AllowedBy, ApprovalOffers? Offers = null, IReadOnlyList<string>? RiskSigns = null,
-    string? AlwaysPattern = null);
+    string? AlwaysPattern = null, string? ParentToolCallId = null, string? AskedBy = null);
 
 /// <summary>What a rule would have matched among the project's newest questions (<paramref name="Checked"/> of them).</summary>
 public sealed record RulePreview(int Checked, int Matched, IReadOnlyList<RuleMatch> Examples);
@@ -319,5 +321,5 @@ public static class ApprovalsApi
     private static ApprovalResponse ToResponse(Approval a, IReadOnlyList<string> deliveredTo, IReadOnlyList<string> allowedBy, ApprovalOffers offers) => new(
         a.Id, a.SessionId, a.ProjectId, a.ToolCallId, a.Tool, a.Kind.ToWire(), a.Title, a.InputJson, a.Plan, a.Status.ToWire(),
         a.CreatedAt, a.Decision, a.DecidedBy, a.DecidedAt, a.Message, a.UpdatedInput is null ? null : JsonElement.Parse(a.UpdatedInput), deliveredTo, a.CanEditInput,
-        a.RulePattern, a.Risk, a.DeciderRole, a.Needed, allowedBy, offers, a.Signs, AlwaysPatterns.For(a));
+        a.RulePattern, a.Risk, a.DeciderRole, a.Needed, allowedBy, offers, a.Signs, AlwaysPatterns.For(a), a.AskedBy?.CallId, a.AskedBy?.Title);
 }

@@ -208,6 +208,11 @@ public sealed class Gatekeeper(
     private async Task<PermissionDecision> AskAsync(GateContext context, Approval approval, EditContext? editContext, Action onAsking,
         CancellationToken cancellationToken, string? parentToolCallId = null)
     {
+        if (parentToolCallId is not null)
+        {
+            approval = approval with { AskedBy = new AskingSubagent(parentToolCallId, events.ToolCallTitle(approval.SessionId, parentToolCallId)) };
+        }
+
         using var pending = new PendingApproval(approval, context.Agent, clock);
         _waiting[approval.Id] = pending;
         if (context.Project.ApprovalTimeoutSeconds is > 0 and var seconds)

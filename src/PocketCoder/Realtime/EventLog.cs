@@ -116,6 +116,11 @@ public sealed class EventLog(Database database, EventHub hub, TimeProvider clock
         "SELECT json_extract(data, '$.message') FROM events WHERE session_id = $session AND kind = 'session.error' ORDER BY seq DESC LIMIT 1",
         r => r.IsDBNull(0) ? null : r.GetString(0), ("$session", sessionId)).FirstOrDefault());
 
+    /// <summary>The title of the session's call <paramref name="toolCallId"/> (its tool's name when it has none), or null when the log has no such call.</summary>
+    public string? ToolCallTitle(string sessionId, string toolCallId) => database.Read(connection => connection.Query(
+        "SELECT COALESCE(NULLIF(json_extract(data, '$.title'), ''), json_extract(data, '$.tool')) FROM events WHERE session_id = $session AND kind = 'tool.call' AND json_extract(data, '$.toolCallId') = $call ORDER BY seq DESC LIMIT 1",
+        r => r.IsDBNull(0) ? null : r.GetString(0), ("$session", sessionId), ("$call", toolCallId)).FirstOrDefault());
+
     /// <summary>Whether the session has had an event of this kind (a <c>turn.completed</c>: it has finished a turn).</summary>
     public bool Has(string sessionId, string kind) => database.Read(connection => connection.Scalar<long>(
         "SELECT EXISTS (SELECT 1 FROM events WHERE session_id = $session AND kind = $kind)", ("$session", sessionId), ("$kind", kind))) == 1;

@@ -137,6 +137,11 @@ public sealed class ClaudeCodeGateTests
         var call = events.Received.Single(e => e.Event == "tool.call" && e.Str("toolCallId") == requested.Str("toolCallId"));
         Assert.Equal(parent, call.Str("parentToolCallId"));
         Assert.False(File.Exists(made), "The subagent's command ran before anyone allowed it.");
+        // The inbox, which reads the approvals list and no session log, names the subagent as the session's card does.
+        var listed = (await world.Http.GetOkAsync("/api/approvals?status=pending")).EnumerateArray().Single(a => a.GetProperty("id").GetString() == requested.Str("approvalId"));
+        var startedBy = events.Received.Single(e => e.Event == "tool.call" && e.Str("toolCallId") == parent);
+        Assert.Equal((parent, startedBy.Str("title")), (listed.GetProperty("parentToolCallId").GetString(), listed.GetProperty("askedBy").GetString()));
+        Assert.False(string.IsNullOrEmpty(startedBy.Str("title")));
         Assert.Equal("waiting_approval", (await world.SessionAsync(sessionId)).GetProperty("status").GetString());
 
         await ApiAssert.OkJsonAsync(await world.DecideAsync(requested.Str("approvalId")!, "allow_once"));
