@@ -31,7 +31,19 @@ internal sealed class LockdownCommand : ServerVerb
 
         // As a new terminal device: the lockdown keeps only the caller, so the old terminal token, and any copy of it, goes too.
         using var http = ConnectAfresh(parsed);
-        if (await ServerClient.SendAsync(http, () => http.PostAsync("/api/lockdown", null), error) is not { } response)
+        HttpResponseMessage sent;
+        try
+        {
+            sent = await http.PostAsync("/api/lockdown", null);
+        }
+        catch (HttpRequestException exception) when (exception.HttpRequestError == HttpRequestError.ConnectionError)
+        {
+            // Nothing listens: lock the data folder itself, so that the next serve starts locked (a stolen phone's token is
+            // dead before the server is back). Only "nothing listens": a server that answers wrongly may be running on it.
+            return await OfflineAsync(parsed, http.BaseAddress!, output);
+        }
+
+        if (await ServerClient.SendAsync(http, () => Task.FromResult(sent), error) is not { } response)
         {
             return 1;
         }
@@ -42,5 +54,41 @@ internal sealed class LockdownCommand : ServerVerb
             $"code(s) voided, {(done.TerminalsEnded ? "every terminal ended" : "no terminal open")}, {done.CommandsStopped} command(s) stopped; " +
             $"every stream but this terminal's is cut and nothing pairs until `{SelfCommand.For("lockdown --lift")}` here.");
         return 0;
+    }
+
+    private async Task<int> OfflineAsync(ParseResult parsed, Uri address, TextWriter output)
+    {
+        var data = DataDirectory(parsed);
+        using var database = new Database(data);
+        database.Migrate();
+        var terminals = await EndTerminalsAsync(Workspace.Terminal.Terminals.SocketFor(data));
+        var (devices, links, codes) = Reach.Connected.Lockdown.EngageOffline(database, new Ledger.LedgerStore(database, TimeProvider.System),
+            $"terminal on {Environment.MachineName}", TimeProvider.System);
+        await output.WriteLineAsync(
+            $"PocketCoder is not running at {address}: locked down in its data folder instead. {devices} device(s) revoked, {links} watch " +
+            $"link(s) ended, {codes} pairing code(s) voided{(terminals ? ", the terminals a crashed server left ended" : "")}; serve will start locked, and nothing pairs until `{SelfCommand.For("lockdown --lift")}` here.");
+        return 0;
+    }
+
+    /// <summary>Ends the terminals' tmux server where a server that did not stop cleanly left it running; false when there was none.</summary>
+    private static async Task<bool> EndTerminalsAsync(string socket)
+    {
+        if (!File.Exists(socket))
+        {
+            return false;
+        }
+
+        try
+        {
+            var spec = new Agents.Processes.ProcessSpec("tmux", ["-S", socket, "kill-server"], Path.GetDirectoryName(socket)!,
+                new Dictionary<string, string?>(), StderrLogPath: null);
+            var result = await Agents.Processes.ChildProcess.RunAsync(spec, 64 * 1024, TimeSpan.FromSeconds(10), CancellationToken.None);
+            return result.ExitCode == 0;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            // No tmux here: no terminal of ours can be running either.
+            return false;
+        }
     }
 }

@@ -187,10 +187,17 @@ public sealed class AgentWorld : IAsyncDisposable
 
     /// <summary>Stops the server like Ctrl+C and starts a new one on the same data folder and agent set-up.</summary>
     /// <param name="whileDown">Runs between the stop and the start (time passing while the server is down).</param>
-    public async Task RestartServerAsync(Action? whileDown = null)
+    public Task RestartServerAsync(Action? whileDown = null) => RestartServerAsync(() =>
+    {
+        whileDown?.Invoke();
+        return Task.CompletedTask;
+    });
+
+    /// <param name="whileDownAsync">Runs between the stop and the start (e.g. a terminal verb against the stopped server).</param>
+    public async Task RestartServerAsync(Func<Task> whileDownAsync)
     {
         await Server.StopAsync();
-        whileDown?.Invoke();
+        await whileDownAsync();
         Server = await TestServer.StartAsync(Server.DataDirectory, _agents(Model, Home), _clock, pauseWaitingAfter: _pauseWaitingAfter, fakeAgent: Fake,
             networkHosts: _networkHosts, registeredAgentEnvironment: _registeredAgentEnvironment);
         var http = new HttpClient { BaseAddress = Server.BaseUrl, Timeout = TimeSpan.FromSeconds(60) };

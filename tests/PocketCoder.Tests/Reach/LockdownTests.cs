@@ -118,6 +118,46 @@ public sealed class LockdownTests
         }
     }
 
+    /// <summary>
+    /// The owner's phone is stolen while the server is down: <c>pocketcoder lockdown</c> finds nothing listening and locks the data
+    /// folder itself, so the server starts locked. Every old token, the watch link and the unused pairing code are refused from
+    /// its first request; the terminal goes on with a device of its own; lifted, a phone pairs again.
+    /// </summary>
+    [Fact]
+    public async Task Lockdown_WithTheServerStopped_LocksTheDataFolder_AndTheServerStartsLocked()
+    {
+        await using var world = await AgentWorld.FakeAsync(new FakeAgent());
+        var phone = await world.Server.PairAsync("stolen phone");
+        var session = await world.StartSessionAsync("Say hello.");
+        var watchCookie = await OpenWatchLinkAsync(world, session);
+        var unused = world.Server.Services.GetRequiredService<Devices>().CreatePairingCode().Code;
+
+        var (exit, said, error) = (0, "", "");
+        await world.RestartServerAsync(async () => (exit, said, error) = await CliAsync(world, "lockdown"));
+
+        Assert.True(exit == 0, error);
+        Assert.Matches(@"not running at .*: locked down in its data folder instead\. [3-9] device\(s\) revoked, 1 watch link\(s\) ended, [1-9]\d* pairing code", said);
+        foreach (var token in new[] { phone.Token, world.Phone.Token })
+        {
+            using var http = FromAddress(world.Server.BaseUrl, "127.0.0.1", token);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("/api/projects")).StatusCode);
+        }
+
+        using var watchClient = new HttpClient(new HttpClientHandler { UseCookies = false }) { BaseAddress = world.Server.BaseUrl };
+        Assert.Equal(HttpStatusCode.Unauthorized, (await WithCookie(watchClient, watchCookie).GetAsync($"/api/sessions/{session}/events/page")).StatusCode);
+        await ApiAssert.ProblemAsync(await world.Server.Anonymous.PostAsJsonAsync("/api/pair", new { code = unused, deviceName = "thief" }),
+            (HttpStatusCode)423, "LOCKED_DOWN");
+        var (statusExit, status, _) = await CliAsync(world, "status");
+        Assert.Equal(0, statusExit);
+        Assert.Contains("LOCKED DOWN", status, StringComparison.Ordinal);
+
+        Assert.Equal(0, (await CliAsync(world, "lockdown", "--lift")).Exit);
+        var again = await world.Server.PairAsync("the owner's new phone");
+        var locked = (await again.Http.GetOkAsync("/api/ledger?limit=500")).GetProperty("entries").EnumerateArray()
+            .Single(e => e.GetProperty("action").GetString() == "reach.lockdown");
+        Assert.True(locked.GetProperty("detail").GetProperty("offline").GetBoolean());
+    }
+
     /// <summary>The terminal's verbs, as the owner at the machine runs them (its own device, from the data folder).</summary>
     private static async Task<(int Exit, string Output, string Error)> CliAsync(AgentWorld world, params string[] args)
     {

@@ -54,6 +54,37 @@ public sealed class Lockdown(Database database, Ledger.LedgerStore ledger, Devic
         return new LockdownResult(State()!, revoked, links, voided, ended);
     }
 
+    /// <summary>
+    /// The lockdown where no server runs (<c>pocketcoder lockdown</c> with nothing answering): written to the data folder itself,
+    /// so the next <c>serve</c> starts locked. Every device is revoked (none is asking: the terminal mints itself a new one when
+    /// next used), every watch link ends, every pairing code is voided; there is no stream or command to cut.
+    /// </summary>
+    /// <returns>What was cut: devices, watch links, pairing codes.</returns>
+    public static (int Devices, int WatchLinks, int PairingCodes) EngageOffline(Database database, Ledger.LedgerStore ledger, string actor, TimeProvider clock)
+    {
+        var now = clock.GetUtcNow();
+        var devices = new Devices(database, ledger, clock);
+        return database.Write(write =>
+        {
+            write.Execute("INSERT INTO lockdown (id, locked_at, locked_by, locked_by_device) VALUES (1, $at, $by, NULL) ON CONFLICT (id) DO NOTHING",
+                ("$at", now.ToDb()), ("$by", actor));
+            var revoked = write.Query("SELECT id FROM devices WHERE revoked_at IS NULL", r => r.GetString(0));
+            foreach (var device in revoked)
+            {
+                devices.Revoke(write, device, actor);
+            }
+
+            var links = write.Execute("UPDATE watch_links SET revoked_at = $at, revoked_by = $by WHERE revoked_at IS NULL AND expires_at > $at",
+                ("$at", now.ToDb()), ("$by", actor));
+            var voided = write.Execute("UPDATE pairing_codes SET used_at = $now WHERE used_at IS NULL", ("$now", now.ToDb()));
+            ledger.Append(write, actor, "reach.lockdown", "machine", new JsonObject
+            {
+                ["offline"] = true, ["devicesRevoked"] = revoked.Count, ["watchLinksEnded"] = links, ["pairingCodesVoided"] = voided,
+            });
+            return (revoked.Count, links, voided);
+        });
+    }
+
     /// <summary>Refuses pairing while locked down (inside the pairing's own write, so a lockdown and a redeem cannot cross).</summary>
     public static void EnsureNotLocked(DbWrite write)
     {
