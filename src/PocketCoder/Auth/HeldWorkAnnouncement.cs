@@ -1,7 +1,7 @@
 namespace PocketCoder.Auth;
 
 /// <summary>After a revocation: the bridges forget its chats, and every phone is told what was held (the Tasks screen, each session's queue).</summary>
-public sealed class HeldWorkAnnouncement(Bridges.BridgeHost bridges, Backlog.BacklogRunner backlog, Sessions.SessionManager sessions) : IAccessSubscriber
+public sealed class HeldWorkAnnouncement(Bridges.BridgeHost bridges, Backlog.BacklogRunner backlog, Sessions.SessionQueues sessions) : IAccessSubscriber
 {
     public void Changed(AccessChange change)
     {

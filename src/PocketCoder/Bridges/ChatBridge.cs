@@ -20,6 +20,7 @@ public sealed record BridgeServices(
     PairingThrottle Throttle,
     ProjectStore Projects,
     SessionManager Manager,
+    SessionQueues Queues,
     SessionStore Sessions,
     ApprovalStore Approvals,
     Gatekeeper Gatekeeper,

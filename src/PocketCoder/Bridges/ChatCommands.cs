@@ -256,7 +256,7 @@ internal sealed class ChatCommands(BridgeContext bridge, ApprovalPosts approvals
             try
             {
                 var queued = await Services.Manager.SendAsync(current, OwnerMessage.FromText(text), person.Actor, cancellationToken).ConfigureAwait(false);
-                return queued is null ? null : $"Queued: it starts when the running turn ends ({Services.Manager.Queue(current).Messages.Count} waiting).";
+                return queued is null ? null : $"Queued: it starts when the running turn ends ({Services.Queues.Queue(current).Messages.Count} waiting).";
             }
             catch (ApiProblem problem)
             {
@@ -353,7 +353,7 @@ internal sealed class ChatCommands(BridgeContext bridge, ApprovalPosts approvals
         }
 
         var waiting = Services.Approvals.List(Approvals.ApprovalStatus.Pending, current).Count;
-        var queued = Services.Manager.Queue(current).Messages.Count;
+        var queued = Services.Queues.Queue(current).Messages.Count;
         return $"Project {project} · {session.Agent} · {session.Status} · mode {session.Mode}"
             + (waiting > 0 ? $" · {waiting} approval(s) waiting" : "") + (queued > 0 ? $" · {queued} queued" : "")
             + (bridge.AppLink(current) is { } link ? $"\n{link}" : "");
@@ -366,7 +366,7 @@ internal sealed class ChatCommands(BridgeContext bridge, ApprovalPosts approvals
             return "Nothing is queued.";
         }
 
-        var queue = Services.Manager.Queue(current);
+        var queue = Services.Queues.Queue(current);
         return queue.Messages.Count == 0
             ? "Nothing is queued."
             : (queue.Held ? "Queued (held: /new or the phone lets them go):\n" : "Queued:\n")

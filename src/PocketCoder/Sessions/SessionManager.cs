@@ -12,7 +12,7 @@ namespace PocketCoder.Sessions;
 public sealed record WorktreeChoice(string? Base);
 
 /// <summary>
-/// The commands on sessions: create, send, queue, cancel, resume, hand back, stop, archive, mode. Each asks the one authority
+/// The commands on sessions: create, send, cancel, resume, hand back, stop, archive, mode (the queue's are <see cref="SessionQueues"/>). Each asks the one authority
 /// first, then acts on the session's one live object (<see cref="LiveSessions"/>) under its start lock; starting an agent is
 /// <see cref="SessionStarts"/>'s, giving memory back <see cref="Suspensions"/>'. The states a session goes through are one table
 /// (<see cref="SessionLifecycle"/>).
@@ -185,14 +185,6 @@ public sealed class SessionManager(
         }
     }
 
-    /// <summary>The messages waiting for the session's turn to end, and whether they wait for the owner.</summary>
-    public MessageQueueResponse Queue(string sessionId)
-    {
-        var session = Sessions.Get(sessionId);
-        var messages = Messages.List(session.Id);
-        return new MessageQueueResponse(messages, messages.Count > 0 && live.QueueHeld(session.Id));
-    }
-
     /// <summary>
     /// Steering is authority: sending to, queueing in, reviewing, resuming or retrying a session needs the right to allow
     /// what it runs unasked (its mode and its standing grants), exactly as starting it in that mode does.
@@ -202,41 +194,6 @@ public sealed class SessionManager(
     {
         var session = Sessions.Get(sessionId);
         authority.Ensure(actor, session.ProjectId, authority.SteerOf(session.Id, session.Mode));
-    }
-
-    public QueuedMessage EditQueued(string sessionId, string messageId, string text, Actor actor)
-    {
-        EnsureMaySteer(sessionId, actor);
-        return Messages.Edit(Sessions.Get(sessionId).Id, messageId, text, actor, live.QueueHeld(sessionId));
-    }
-
-    public void RemoveQueued(string sessionId, string messageId) => Messages.Remove(Sessions.Get(sessionId).Id, messageId, live.QueueHeld(sessionId));
-
-    /// <summary>
-    /// Lets a message held for its revoked sender go on, on <paramref name="actor"/>'s authority; if it is first in line,
-    /// the agent is between turns and the queue is not waiting for the owner, it starts now.
-    /// </summary>
-    public async Task<QueuedMessage> ConfirmQueuedAsync(string sessionId, string messageId, Actor actor, CancellationToken cancellationToken)
-    {
-        var session = Sessions.Get(sessionId);
-        EnsureMaySteer(session.Id, actor);
-        var confirmed = Messages.Confirm(session.Id, messageId, actor, live.QueueHeld(session.Id));
-        if (live.RunnerOf(session.Id) is { QueueHeld: false } runner)
-        {
-            await runner.RunQueueAsync(cancellationToken);
-        }
-
-        return confirmed;
-    }
-
-    /// <summary>Tells every device the session's queue as it now stands (messages were held outside the runner).</summary>
-    public void AnnounceQueue(string sessionId) => Messages.Announce(sessionId, live.QueueHeld(sessionId));
-
-    /// <summary>Lets a held queue go on, bringing the agent back first if its process is gone; says whether a message started.</summary>
-    public Task<bool> RunQueueAsync(string sessionId, Actor actor, CancellationToken cancellationToken)
-    {
-        EnsureMaySteer(sessionId, actor);
-        return starts.RunQueueAsync(sessionId, cancellationToken);
     }
 
     /// <inheritdoc cref="LiveSessions.TurnReviewsSettledAsync"/>

@@ -89,7 +89,7 @@ public static class SessionsApi
 
     /// <summary>Sessions and what runs them; the manager runs with the server, started before the features that start sessions.</summary>
     public static IServiceCollection AddSessions(this IServiceCollection services, AgentRegistry agents) => services
-        .AddSingleton<SessionStore>().AddSingleton<Live.LiveSessions>().AddRunningSingleton<Live.SessionStarts>().AddRunningSingleton<Live.Suspensions>().AddSingleton<SessionManager>().AddSingleton(agents).AddSingleton<Running.SessionServices>()
+        .AddSingleton<SessionStore>().AddSingleton<Live.LiveSessions>().AddRunningSingleton<Live.SessionStarts>().AddRunningSingleton<Live.Suspensions>().AddSingleton<SessionManager>().AddSingleton<SessionQueues>().AddSingleton(agents).AddSingleton<Running.SessionServices>()
         .AddSingleton<LooksAhead>().AddSingleton<TurnReviews>().AddSingleton<MessageQueue>().AddSingleton<MessageKeys>().AddSingleton<Handoff>().AddSingleton<HandBack>().AddSingleton<SessionHistory>().AddSingleton<Rewinds>().AddSingleton<RewindUndo>()
         .AddSingleton<Sandboxing>().AddRunningSingleton<SandboxProbe>()
         .AddSingleton<Network.Egress>().AddSingleton<Network.UnaskedConnections>()
@@ -106,16 +106,16 @@ public static class SessionsApi
         group.MapGet("/{id}", Get).WithName("GetSession");
         group.MapPatch("/{id}", Update).WithName("UpdateSession");
         group.MapPost("/{id}/messages", Send).WithName("SendMessage").WithMetadata(new Attachments.BodyLimit());
-        group.MapGet("/{id}/queue", (string id, SessionManager manager) => manager.Queue(id)).WithName("GetMessageQueue");
-        group.MapPatch("/{id}/queue/{messageId}", (string id, string messageId, EditQueuedMessageRequest request, SessionManager manager, ClaimsPrincipal user) =>
-            manager.EditQueued(id, messageId, request.Text!, user.Actor())).WithName("EditQueuedMessage");
-        group.MapDelete("/{id}/queue/{messageId}", (string id, string messageId, SessionManager manager) =>
+        group.MapGet("/{id}/queue", (string id, SessionQueues queues) => queues.Queue(id)).WithName("GetMessageQueue");
+        group.MapPatch("/{id}/queue/{messageId}", (string id, string messageId, EditQueuedMessageRequest request, SessionQueues queues, ClaimsPrincipal user) =>
+            queues.EditQueued(id, messageId, request.Text!, user.Actor())).WithName("EditQueuedMessage");
+        group.MapDelete("/{id}/queue/{messageId}", (string id, string messageId, SessionQueues queues) =>
         {
-            manager.RemoveQueued(id, messageId);
+            queues.RemoveQueued(id, messageId);
             return TypedResults.NoContent();
         }).WithName("RemoveQueuedMessage");
-        group.MapPost("/{id}/queue/{messageId}/confirm", (string id, string messageId, SessionManager manager, ClaimsPrincipal user, CancellationToken ct) =>
-            manager.ConfirmQueuedAsync(id, messageId, user.Actor(), ct)).WithName("ConfirmQueuedMessage");
+        group.MapPost("/{id}/queue/{messageId}/confirm", (string id, string messageId, SessionQueues queues, ClaimsPrincipal user, CancellationToken ct) =>
+            queues.ConfirmQueuedAsync(id, messageId, user.Actor(), ct)).WithName("ConfirmQueuedMessage");
         group.MapPost("/{id}/queue/run", RunQueueAsync).WithName("RunMessageQueue");
         group.MapPost("/{id}/cancel", Cancel).WithName("CancelTurn");
         group.MapPost("/{id}/tasks/{taskId}/stop", StopAgentTask).WithName("StopAgentTask");
@@ -238,8 +238,8 @@ public static class SessionsApi
         }
     }
 
-    private static async Task<Accepted<RunQueueResponse>> RunQueueAsync(string id, SessionManager manager, ClaimsPrincipal user, CancellationToken cancellationToken) =>
-        TypedResults.Accepted($"/api/sessions/{id}/queue", new RunQueueResponse(await manager.RunQueueAsync(id, user.Actor(), cancellationToken)));
+    private static async Task<Accepted<RunQueueResponse>> RunQueueAsync(string id, SessionQueues queues, ClaimsPrincipal user, CancellationToken cancellationToken) =>
+        TypedResults.Accepted($"/api/sessions/{id}/queue", new RunQueueResponse(await queues.RunQueueAsync(id, user.Actor(), cancellationToken)));
 
     /// <summary>Carries on, here, a conversation the agent keeps for the project's folder (one begun in a terminal).</summary>
     private static async Task<Created<SessionResponse>> ContinueAsync(string projectId, string agent, string conversationId, bool? force, Handoff handoff,

@@ -260,7 +260,7 @@ internal sealed class FuzzWorld(TestServer server, ConcurrentQueue<AuthorityFuzz
         {
             // Something hangs: a session works on with no one asked. That is a finding, said whole.
             var stuck = _sessions.Where(session => !Settled([session])).Select(session =>
-                $"{session}: {server.Services.GetRequiredService<SessionStore>().Get(session).Status}, queue {string.Join(",", _manager.Queue(session).Messages.Select(m => m.Text + (m.HeldReason is null ? "" : " (held)")))}");
+                $"{session}: {server.Services.GetRequiredService<SessionStore>().Get(session).Status}, queue {string.Join(",", server.Services.GetRequiredService<PocketCoder.Sessions.SessionQueues>().Queue(session).Messages.Select(m => m.Text + (m.HeldReason is null ? "" : " (held)")))}");
             throw new TimeoutException($"Seed {_seed}: after '{done}' the sessions never settled: {string.Join("; ", stuck)}. Steps: {string.Join("; ", _did)}. "
                 + $"Events: {string.Join(", ", seen)}. Sessions: {string.Join(", ", _sessions.Select(x => x[..6] + (_manager.IsWorking(x) ? " working" : "")))}");
         }
