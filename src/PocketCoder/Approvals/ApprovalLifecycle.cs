@@ -100,14 +100,8 @@ public static class ApprovalLifecycle
         ?? throw new FormatException($"'{word}' is not an approval status ({string.Join(", ", Words.Values)}).");
 
     /// <summary>The table as docs/design.md shows it.</summary>
-    public static string Markdown()
-    {
-        var lines = new List<string> { "| state | meaning |", "|---|---|" };
-        lines.AddRange(States.Select(s => $"| `{s.Status.ToWire()}` | {s.Meaning} |"));
-        lines.Add("");
-        lines.Add("| event | from | to | why |");
-        lines.Add("|---|---|---|---|");
-        lines.AddRange(Transitions.Select(t => $"| {t.Event} | `{t.From.ToWire()}` | `{t.To.ToWire()}` | {t.Why} |"));
-        return string.Join('\n', lines);
-    }
+    public static string Markdown() =>
+        Server.MarkdownTable.Of(["state", "meaning"], States.Select(s => new[] { $"`{s.Status.ToWire()}`", s.Meaning })) + "\n\n"
+        + Server.MarkdownTable.Of(["event", "from", "to", "why"],
+            Transitions.Select(t => new[] { $"{t.Event}", $"`{t.From.ToWire()}`", $"`{t.To.ToWire()}`", t.Why }));
 }

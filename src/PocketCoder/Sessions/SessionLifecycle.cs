@@ -133,14 +133,9 @@ public static class SessionLifecycle
     public static string[] Busy { get; } = [.. States.Where(s => s.Busy).Select(s => s.Name)];
 
     /// <summary>The table as docs/design.md shows it: one row per event.</summary>
-    public static string Markdown()
-    {
-        var lines = new List<string> { "| state | agent process | meaning |", "|---|---|---|" };
-        lines.AddRange(States.Select(s => $"| `{s.Name}` | {s.Agent.ToString().ToLowerInvariant()} | {s.Meaning} |"));
-        lines.Add("");
-        lines.Add("| event | from | to | why |");
-        lines.Add("|---|---|---|---|");
-        lines.AddRange(Transitions.Select(t => $"| {t.Event} | {string.Join(", ", t.From.Select(f => $"`{f}`"))} | `{t.To}` | {t.Why} |"));
-        return string.Join('\n', lines);
-    }
+    public static string Markdown() =>
+        Server.MarkdownTable.Of(["state", "agent process", "meaning"],
+            States.Select(s => new[] { $"`{s.Name}`", s.Agent.ToString().ToLowerInvariant(), s.Meaning })) + "\n\n"
+        + Server.MarkdownTable.Of(["event", "from", "to", "why"],
+            Transitions.Select(t => new[] { $"{t.Event}", string.Join(", ", t.From.Select(f => $"`{f}`")), $"`{t.To}`", t.Why }));
 }

@@ -20,6 +20,10 @@ public sealed partial class LifecycleInterleavingTests
         // Every message a request put in (its text, then its session): it runs once, or is still shown in the queue.
         private readonly ConcurrentDictionary<string, string> _sent = new(StringComparer.Ordinal);
 
+        // Every message refused 409 (its text, then its session and the refusal's code): refused for the server's own
+        // housekeeping (a suspension, a restart of its agent) it is lost to the person who sent it.
+        private readonly ConcurrentDictionary<string, (string Session, string Code)> _refused = new(StringComparer.Ordinal);
+
         // Every approval answered 200 to a decision, and how many times.
         private readonly ConcurrentDictionary<string, int> _decided = new(StringComparer.Ordinal);
 
@@ -204,6 +208,11 @@ public sealed partial class LifecycleInterleavingTests
             if (!response.IsSuccessStatusCode)
             {
                 _sent.TryRemove(text, out _);
+                if (response.StatusCode == HttpStatusCode.Conflict)
+                {
+                    var code = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString()!;
+                    _refused[text] = (session, code);
+                }
             }
 
             return response;
