@@ -3,6 +3,7 @@ using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http.HttpResults;
 using PocketCoder.Approvals;
 using PocketCoder.Auth;
 using PocketCoder.Errors;
@@ -116,7 +117,7 @@ public static class PasskeysApi
         return passkeys.Of(personId ?? person.Id).Select(PasskeyResponse.From);
     }
 
-    private static IResult Revoke(string id, PasskeyStore passkeys, People people, Authority authority, ClaimsPrincipal user)
+    private static NoContent Revoke(string id, PasskeyStore passkeys, People people, Authority authority, ClaimsPrincipal user)
     {
         var person = Caller(people, user);
         var passkey = passkeys.Find(id) is { RevokedAt: null } found ? found
