@@ -27,7 +27,8 @@ public sealed record DecisionRequest(
     [property: StringLength(1000, MinimumLength = 1, ErrorMessage = "'pattern' is the rule's glob, 1 to 1000 characters.")]
     string? Pattern = null,
     [property: StringLength(64, MinimumLength = 8, ErrorMessage = DecisionRequest.ClientIdMessage)]
-    string? ClientId = null)
+    string? ClientId = null,
+    Passkeys.PasskeyAssertion? Assertion = null)
 {
     internal const string ClientIdMessage = "'clientId' is 8 to 64 characters.";
 
@@ -178,7 +179,7 @@ public static class ApprovalsApi
     }
 
     private static DecisionResponse Decide(string id, DecisionRequest request, Gatekeeper gatekeeper, ApprovalStore approvals,
-        Notifications.NotificationActions notificationActions, ClaimsPrincipal user)
+        Notifications.NotificationActions notificationActions, Passkeys.StepUps stepUps, Teams.People people, ClaimsPrincipal user)
     {
         if (request.UpdatedInput is { ValueKind: not JsonValueKind.Object and not JsonValueKind.Null and not JsonValueKind.Undefined })
         {
@@ -196,9 +197,27 @@ public static class ApprovalsApi
                 "The notification could not show this call whole, so it cannot be allowed from there: open the app, where it is shown whole.");
         }
 
-        var approval = gatekeeper.Decide(id, request.Decision!, request.Message, updated, user.Actor(), request.Pattern, request.ClientId);
+        var approval = gatekeeper.Decide(id, request.Decision!, request.Message, updated, user.Actor(), request.Pattern, request.ClientId,
+            stepUp: StepUpOf(id, request, updated, approvals, stepUps, people, user));
         return new DecisionResponse(approval.Id, approval.Status.ToWire(), approval.Decision ?? request.Decision!, approval.Needed,
             approval.Needed > 1 ? approvals.AllowedBy([approval.Id])[approval.Id] : null);
+    }
+
+    /// <summary>
+    /// The passkey assertion a decision carries, verified for this approval, decision and input (spent as it is); null when it
+    /// carries none (the decision-rights table then says whether it needed one).
+    /// </summary>
+    private static Passkeys.StepUp? StepUpOf(string id, DecisionRequest request, JsonElement? updated, ApprovalStore approvals, Passkeys.StepUps stepUps,
+        Teams.People people, ClaimsPrincipal user)
+    {
+        if (request.Assertion is not { } assertion || approvals.Find(id) is not { } asked)
+        {
+            return null;
+        }
+
+        var person = people.OfDevice(user.Actor().Id)
+            ?? throw new ApiProblem(StatusCodes.Status403Forbidden, ErrorCodes.StepUpInvalid, "This device is no one's: a passkey belongs to a person.");
+        return stepUps.Verify(person.Id, asked.Id, request.Decision!, Passkeys.PasskeysApi.InputShown(asked, updated), assertion);
     }
 
     /// <summary>

@@ -269,9 +269,12 @@ public sealed class Gatekeeper(
     /// <param name="onItsOwn">Why this call must be decided on its own card rather than the way this decision came (a
     /// batch), or null: a 409 <c>DECIDE_ON_ITS_OWN</c>. Asked after a replayed key is answered, so a decision made on the card
     /// and sent again through a batch is answered as the first one was.</param>
+    /// <param name="stepUp">The person's fresh passkey assertion on this very decision, verified (<see cref="Passkeys.StepUps"/>), or
+    /// null: an act the decision-rights table holds for one is then refused (428 <c>STEP_UP_REQUIRED</c>), whichever door asked.</param>
     public Approval Decide(string approvalId, string decision, string? message, JsonElement? updatedInput, Actor actor, string? pattern = null,
-        string? clientId = null, Func<Approval, string?>? onItsOwn = null) =>
-        TryDecide(approvalId, decision, message, updatedInput, actor, out var refusal, pattern: pattern, clientId: clientId, onItsOwn: onItsOwn)
+        string? clientId = null, Func<Approval, string?>? onItsOwn = null, Passkeys.StepUp? stepUp = null) =>
+        TryDecide(approvalId, decision, message, updatedInput, actor, out var refusal, pattern: pattern, clientId: clientId, onItsOwn: onItsOwn,
+            stepUp: stepUp)
         ?? throw refusal!;
 
     /// <summary>
@@ -284,9 +287,10 @@ public sealed class Gatekeeper(
     /// <summary>Decides, or says why not (unknown, already decided, not theirs to decide, an edit the agent cannot apply) without throwing.</summary>
     /// <param name="answers">Set when answering a question (and only then).</param>
     private Approval? TryDecide(string approvalId, string decision, string? message, JsonElement? updatedInput, Actor actor, out ApiProblem? refusal,
-        IReadOnlyList<OwnerAnswer>? answers = null, string? pattern = null, string? clientId = null, Func<Approval, string?>? onItsOwn = null)
+        IReadOnlyList<OwnerAnswer>? answers = null, string? pattern = null, string? clientId = null, Func<Approval, string?>? onItsOwn = null,
+        Passkeys.StepUp? stepUp = null)
     {
-        var ask = new DecisionAsked(decision, message, updatedInput, answers, actor, pattern);
+        var ask = new DecisionAsked(decision, message, updatedInput, answers, actor, pattern, stepUp);
         ApiProblem? why = null;
         var voted = false;
         var replayed = false;
@@ -367,7 +371,7 @@ public sealed class Gatekeeper(
 
     /// <summary>What a decision asks, as the gatekeeper reads it: the same for every door (the app, a chat, a notification, the CLI).</summary>
     private sealed record DecisionAsked(string Decision, string? Message, JsonElement? UpdatedInput, IReadOnlyList<OwnerAnswer>? Answers, Actor Actor,
-        string? Pattern)
+        string? Pattern, Passkeys.StepUp? StepUp)
     {
         /// <summary>The tool and pattern of the rule an <c>allow_always</c> adds: the confirmed pattern, or the exact call.</summary>
         public Rule AlwaysRule(Approval approval) => new("always", approval.ProjectId,
@@ -384,7 +388,7 @@ public sealed class Gatekeeper(
         public bool Edited => Allows && UpdatedInput is not null && !Answering;
 
         public DecideCall Act(Approval approval, bool allowedAlready) => new(approval.Risk, Roles.FromWire(approval.DeciderRole) ?? Role.Approver,
-            approval.Needed, allowedAlready, Answering ? DecideCall.Answer : Decision, Edited);
+            approval.Needed, allowedAlready, Answering ? DecideCall.Answer : Decision, Edited, Verified: StepUp is not null);
     }
 
     private static bool AllowedAlready(DbWrite write, Approval approval, Actor actor) =>
@@ -483,6 +487,12 @@ public sealed class Gatekeeper(
             ["input"] = JsonNode.Parse(decided.Input),
             ["updatedInput"] = updated is null ? null : JsonNode.Parse(updated),
             ["message"] = message,
+            // What the person's passkey signed for this decision: checkable later against the key registered (passkey.registered).
+            ["stepUp"] = ask.StepUp is { } proof ? new JsonObject
+            {
+                ["credentialId"] = proof.CredentialId, ["clientDataJSON"] = proof.ClientDataJson, ["authenticatorData"] = proof.AuthenticatorData,
+                ["signature"] = proof.Signature,
+            } : null,
         });
         if (ask.Allows && decided.Kind is ApprovalKind.Budget)
         {

@@ -48,6 +48,13 @@ public static class RouteAccess
         // terminal lifts a lockdown, from its data folder; no route does.
         ["ListConnections"] = Own,
         ["Lockdown"] = Own,
+        // Passkeys: each person's own (checked in the handler); owners list and revoke anyone's. A step-up's challenge is asked
+        // by whoever is about to decide; the decision itself is held to the table as ever.
+        ["BeginPasskeyRegistration"] = Read(),
+        ["RegisterPasskey"] = Read(),
+        ["ListPasskeys"] = Read(),
+        ["RevokePasskey"] = Read(),
+        ["BeginStepUp"] = new(Access.Decide, ProjectFrom.ApprovalRoute),
         ["ListMembers"] = Read(ProjectFrom.ProjectRoute, "projectId"),
         ["SetMember"] = Own,
         ["ClearMember"] = Own,

@@ -69,6 +69,16 @@ public static class ErrorCodes
     /// <summary>Pairing while an owner has locked the machine down (only its own terminal lifts it).</summary>
     public const string LockedDown = "LOCKED_DOWN";
     public const string LastOwner = "LAST_OWNER";
+
+    /// <summary>An act the decision-rights table holds for a fresh passkey assertion, asked without one (428: verify, then ask again).</summary>
+    public const string StepUpRequired = "STEP_UP_REQUIRED";
+
+    /// <summary>An assertion that proves nothing here: unknown or spent challenge, another approval's or input's, a bad signature, origin or key.</summary>
+    public const string StepUpInvalid = "STEP_UP_INVALID";
+
+    /// <summary>A passkey's registration that does not verify (wrong challenge or origin, no user verification, not ES256).</summary>
+    public const string PasskeyInvalid = "PASSKEY_INVALID";
+    public const string PasskeyNotFound = "PASSKEY_NOT_FOUND";
     public const string ModeNotAllowed = "MODE_NOT_ALLOWED";
 
     /// <summary>Sending to (queueing in, reviewing, resuming) a session that runs calls unasked which the sender could not allow alone.</summary>

@@ -21,6 +21,7 @@ using PocketCoder.Previews;
 using PocketCoder.Profiles;
 using PocketCoder.Projects;
 using PocketCoder.Reach;
+using PocketCoder.Passkeys;
 using PocketCoder.Reach.Connected;
 using PocketCoder.Reach.Hub;
 using PocketCoder.Realtime;
@@ -86,6 +87,7 @@ public static class PocketCoderServer
             .AddCosts()
             .AddWatch()
             .AddConnected()
+            .AddPasskeys()
             .AddBridges()
             .AddReach(options, challenges)
             .AddSingleton(previewOrigin)
@@ -156,6 +158,7 @@ public static class PocketCoderServer
         api.MapCosts();
         api.MapWatch();
         api.MapConnected();
+        api.MapPasskeys();
         app.MapApiDocument(liveApiDocument);
     }
 

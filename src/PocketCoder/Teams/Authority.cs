@@ -110,7 +110,8 @@ public sealed class Authority(Database database, TeamPolicies policies)
 
     // The active person of an active device, and their role narrowed in the project where it is.
     private const string PersonOfDevice = """
-        SELECT p.id, p.name, p.role, m.role FROM devices d JOIN people p ON p.id = d.person_id
+        SELECT p.id, p.name, p.role, m.role, EXISTS (SELECT 1 FROM passkeys k WHERE k.person_id = p.id AND k.revoked_at IS NULL)
+        FROM devices d JOIN people p ON p.id = d.person_id
         LEFT JOIN project_members m ON m.person_id = p.id AND m.project_id = $project
         WHERE d.id = $device AND d.revoked_at IS NULL AND p.revoked_at IS NULL
         """;
@@ -120,6 +121,6 @@ public sealed class Authority(Database database, TeamPolicies policies)
         var own = Roles.FromWire(r.GetString(2)) ?? Role.Viewer;
         var member = projectId is null || own == Role.Owner ? null : Roles.FromWire(r.NullableString(3));
         var role = member is { } narrowed && narrowed < own ? narrowed : own;
-        return new Decider(r.GetString(0), r.GetString(1), role, Active: true, Narrowed: role < own);
+        return new Decider(r.GetString(0), r.GetString(1), role, Active: true, Narrowed: role < own, HasPasskey: r.GetInt64(4) != 0);
     }
 }

@@ -8,7 +8,8 @@ namespace PocketCoder.Teams;
 /// <param name="Role">Their role in the subject's project: their own, or lower where the project narrows it.</param>
 /// <param name="Active">False for a revoked person, or a device that is no one's: they may do nothing.</param>
 /// <param name="Narrowed">Their role is lower in this project than their own (said in a refusal).</param>
-public sealed record Decider(string? PersonId, string Name, Role Role, bool Active, bool Narrowed = false)
+/// <param name="HasPasskey">They have a passkey registered: what matters then needs a fresh assertion of it (<see cref="DecisionRights.NeedsStepUp"/>).</param>
+public sealed record Decider(string? PersonId, string Name, Role Role, bool Active, bool Narrowed = false, bool HasPasskey = false)
 {
     public static Decider Nobody(string name) => new(null, name, Role.Viewer, Active: false);
 }
@@ -47,7 +48,8 @@ public sealed record AllowUnasked(string Risk, IReadOnlyList<string>? Signs = nu
 /// <param name="AllowedAlready">This person's allow is already counted (one of two).</param>
 /// <param name="Decision">allow_once, allow_session, allow_always, deny, or answer (a question's answers).</param>
 /// <param name="Edited">An allow with the input edited.</param>
-public sealed record DecideCall(string Risk, Role Least, int Needed, bool AllowedAlready, string Decision, bool Edited = false) : Act
+/// <param name="Verified">The decision carries the person's fresh passkey assertion, bound to this approval, decision and input.</param>
+public sealed record DecideCall(string Risk, Role Least, int Needed, bool AllowedAlready, string Decision, bool Edited = false, bool Verified = false) : Act
 {
     public const string Answer = "answer";
 
@@ -120,7 +122,7 @@ public static class DecisionRights
             Steer steer => SteerRight(who, steer, policy),
             AllowUnasked unasked => policy.AllowsAlone(who.Role, unasked.Reading) ? Right.Yes
                 : Right.Forbidden($"{who.Name} started this turn and, {Article(who.Role)} {who.Role.ToWire()}, could not allow {unasked.Risk} calls alone; {policy.LeastToDecide(unasked.Reading).AndAbove()} decide them."),
-            DecideCall decide => Decide(who, decide),
+            DecideCall decide => Decide(who, decide) is { Allowed: false } refused ? refused : StepUp(who, decide),
             WriteFile write => Write(who, write, policy),
             OpenPreview => Below(who, Role.Operator, "open previews of what a session serves") ?? Right.Yes,
             ShareWatch => who.Role == Role.Owner ? Right.Yes : Right.Forbidden($"Only owners share a session by a link to watch it; {Is(who)}."),
@@ -228,6 +230,18 @@ public static class DecisionRights
                 $"{who.Name} has allowed this already: it needs another person's allow (your other devices are you).")
             : Right.Yes;
     }
+
+    /// <summary>
+    /// The decisions that need a fresh passkey assertion from a person who has one (#68): allowing a call of the highest risk
+    /// class (git, agent or CI configuration), a sandbox's connection, a two-person call, an "always" rule (a tool's or a
+    /// network one), or raising a budget. Denying never does, nor an answer to a question.
+    /// </summary>
+    public static bool NeedsStepUp(DecideCall call) => call.Allows && call.Decision != DecideCall.Answer
+        && (call.Risk is RiskClasses.Protected or RiskClasses.Network or RiskClasses.Budget || call.Needed > 1 || call.Decision == Decisions.AllowAlways);
+
+    private static Right StepUp(Decider who, DecideCall call) => !NeedsStepUp(call) || call.Verified || !who.HasPasskey ? Right.Yes
+        : Right.No(StatusCodes.Status428PreconditionRequired, ErrorCodes.StepUpRequired,
+            $"This decision needs {who.Name}'s passkey: verify on your phone, in the app, where the call is shown whole. A chat button, a notification or the terminal cannot give it.");
 
     private static Right Write(Decider who, WriteFile write, TeamPolicy policy) =>
         Below(who, Role.Operator, "change files")

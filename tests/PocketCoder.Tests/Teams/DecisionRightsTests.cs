@@ -153,4 +153,44 @@ public sealed class DecisionRightsTests
     public void Law_EveryRefusalHasAStableCodeAndSaysWhy() =>
         Gen.Select(Roles_, Gen.Int[0, DecisionRightsDocument.Acts.Count - 1], Policies).Sample((role, act, policy) =>
             DecisionRights.Check(As(role), DecisionRightsDocument.Acts[act].Act(policy), policy) is { Allowed: true } or { Code.Length: > 0, Reason.Length: > 20 });
+
+    // ---- Step-up (#68): a person with a passkey gives a fresh assertion for what matters; nothing else changes ----
+
+    private static readonly Gen<DecideCall> Calls =
+        Gen.Select(Gen.OneOf([.. RiskClasses.Routed, RiskClasses.Budget]), Roles_, Gen.Int[1, 2], Gen.Bool,
+            Gen.OneOf(Decisions.AllowOnce, Decisions.AllowSession, Decisions.AllowAlways, Decisions.Deny, DecideCall.Answer), Gen.Bool,
+            (risk, least, needed, already, decision, edited) => new DecideCall(risk, least, needed, already, decision, edited));
+
+    [Fact]
+    public void Law_WithoutAPasskeyStepUpChangesNothing() =>
+        Gen.Select(Roles_, Calls, Gen.Bool, Policies).Sample((role, call, verified, policy) =>
+            DecisionRights.Check(As(role), call with { Verified = verified }, policy) == DecisionRights.Check(As(role), call, policy));
+
+    [Fact]
+    public void Law_WithAPasskeyWhatMattersNeedsAnAssertionAndNothingElseDoes() =>
+        Gen.Select(Roles_, Calls, Policies).Sample((role, call, policy) =>
+        {
+            var without = DecisionRights.Check(As(role), call, policy);
+            var keyed = As(role) with { HasPasskey = true };
+            var verified = DecisionRights.Check(keyed, call with { Verified = true }, policy);
+            var unverified = DecisionRights.Check(keyed, call, policy);
+            // A verified decision is answered as one by someone with no passkey; an unverified one too, unless it matters and
+            // would be allowed, when it is a 428 STEP_UP_REQUIRED.
+            return verified == without && (without.Allowed && DecisionRights.NeedsStepUp(call)
+                ? unverified is { Allowed: false, Status: 428, Code: Errors.ErrorCodes.StepUpRequired }
+                : unverified == without);
+        });
+
+    [Theory]
+    [InlineData(RiskClasses.Protected, Decisions.AllowOnce, 1, true)]
+    [InlineData(RiskClasses.Network, Decisions.AllowOnce, 1, true)]
+    [InlineData(RiskClasses.Budget, Decisions.AllowOnce, 1, true)]
+    [InlineData(RiskClasses.Shell, Decisions.AllowAlways, 1, true)]
+    [InlineData(RiskClasses.Shell, Decisions.AllowOnce, 2, true)]
+    [InlineData(RiskClasses.Shell, Decisions.AllowOnce, 1, false)]
+    [InlineData(RiskClasses.Edit, Decisions.AllowSession, 1, false)]
+    [InlineData(RiskClasses.Protected, Decisions.Deny, 1, false)]
+    [InlineData(RiskClasses.Question, DecideCall.Answer, 1, false)]
+    public void NeedsStepUp_TheDefaultActs(string risk, string decision, int needed, bool needs) =>
+        Assert.Equal(needs, DecisionRights.NeedsStepUp(new DecideCall(risk, Role.Approver, needed, false, decision)));
 }
