@@ -179,7 +179,8 @@ public static class ApprovalsApi
     }
 
     private static DecisionResponse Decide(string id, DecisionRequest request, Gatekeeper gatekeeper, ApprovalStore approvals,
-        Notifications.NotificationActions notificationActions, Passkeys.StepUps stepUps, Teams.People people, ClaimsPrincipal user)
+        Notifications.NotificationActions notificationActions, Passkeys.StepUps stepUps, Teams.People people, ClaimsPrincipal user, HttpRequest http,
+        Auth.Devices devices)
     {
         if (request.UpdatedInput is { ValueKind: not JsonValueKind.Object and not JsonValueKind.Null and not JsonValueKind.Undefined })
         {
@@ -197,8 +198,28 @@ public static class ApprovalsApi
                 "The notification could not show this call whole, so it cannot be allowed from there: open the app, where it is shown whole.");
         }
 
-        var approval = gatekeeper.Decide(id, request.Decision!, request.Message, updated, user.Actor(), request.Pattern, request.ClientId,
-            stepUp: StepUpOf(id, request, updated, approvals, stepUps, people, user));
+        Approval approval;
+        try
+        {
+            approval = gatekeeper.Decide(id, request.Decision!, request.Message, updated, user.Actor(), request.Pattern, request.ClientId,
+                stepUp: StepUpOf(id, request, updated, approvals, stepUps, people, user));
+        }
+        catch (ApiProblem problem) when (problem.Code == ErrorCodes.StepUpRequired && request.Via != DecisionRequest.ViaNotification
+            && people.OfDevice(user.Actor().Id) is { } person && approvals.Find(id) is { } shown)
+        {
+            // The app's card: the refusal carries the challenge for this very decision and input, so one signature decides it.
+            var (challenge, keys) = stepUps.Begin(person.Id, shown.Id, request.Decision!, Passkeys.PasskeysApi.InputShown(shown, updated),
+                Passkeys.RelyingParty.Of(http, devices));
+            throw new ApiProblem(problem.Status, problem.Code, problem.Message)
+            {
+                Fields = new Dictionary<string, object?>
+                {
+                    ["challenge"] = challenge.Value, ["rpId"] = challenge.RpId, ["allowCredentials"] = keys.Select(k => k.Id).ToArray(),
+                    ["expiresAt"] = challenge.ExpiresAt.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+                },
+            };
+        }
+
         return new DecisionResponse(approval.Id, approval.Status.ToWire(), approval.Decision ?? request.Decision!, approval.Needed,
             approval.Needed > 1 ? approvals.AllowedBy([approval.Id])[approval.Id] : null);
     }

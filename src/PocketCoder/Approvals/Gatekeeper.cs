@@ -270,7 +270,7 @@ public sealed class Gatekeeper(
     /// batch), or null: a 409 <c>DECIDE_ON_ITS_OWN</c>. Asked after a replayed key is answered, so a decision made on the card
     /// and sent again through a batch is answered as the first one was.</param>
     /// <param name="stepUp">The person's fresh passkey assertion on this very decision, verified (<see cref="Passkeys.StepUps"/>), or
-    /// null: an act the decision-rights table holds for one is then refused (428 <c>STEP_UP_REQUIRED</c>), whichever door asked.</param>
+    /// null: an act the decision-rights table holds for one is then refused (403 <c>STEP_UP_REQUIRED</c>), whichever door asked.</param>
     public Approval Decide(string approvalId, string decision, string? message, JsonElement? updatedInput, Actor actor, string? pattern = null,
         string? clientId = null, Func<Approval, string?>? onItsOwn = null, Passkeys.StepUp? stepUp = null) =>
         TryDecide(approvalId, decision, message, updatedInput, actor, out var refusal, pattern: pattern, clientId: clientId, onItsOwn: onItsOwn,

@@ -70,7 +70,7 @@ public static class ErrorCodes
     public const string LockedDown = "LOCKED_DOWN";
     public const string LastOwner = "LAST_OWNER";
 
-    /// <summary>An act the decision-rights table holds for a fresh passkey assertion, asked without one (428: verify, then ask again).</summary>
+    /// <summary>An act the decision-rights table holds for a fresh passkey assertion, asked without one (403; the decision route adds a challenge for it: verify, then ask again).</summary>
     public const string StepUpRequired = "STEP_UP_REQUIRED";
 
     /// <summary>An assertion that proves nothing here: unknown or spent challenge, another approval's or input's, a bad signature, origin or key.</summary>

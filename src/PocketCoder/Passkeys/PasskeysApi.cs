@@ -69,7 +69,7 @@ public static class PasskeysApi
     public static void MapPasskeys(this IEndpointRouteBuilder api)
     {
         var passkeys = api.MapGroup("/passkeys");
-        passkeys.MapPost("/registration", Begin).WithName("BeginPasskeyRegistration");
+        passkeys.MapPost("/options", Begin).WithName("BeginPasskeyRegistration");
         passkeys.MapPost("/", Register).WithName("RegisterPasskey");
         passkeys.MapGet("/", List).WithName("ListPasskeys");
         passkeys.MapDelete("/{id}", Revoke).WithName("RevokePasskey");

@@ -240,7 +240,7 @@ public static class DecisionRights
         && (call.Risk is RiskClasses.Protected or RiskClasses.Network or RiskClasses.Budget || call.Needed > 1 || call.Decision == Decisions.AllowAlways);
 
     private static Right StepUp(Decider who, DecideCall call) => !NeedsStepUp(call) || call.Verified || !who.HasPasskey ? Right.Yes
-        : Right.No(StatusCodes.Status428PreconditionRequired, ErrorCodes.StepUpRequired,
+        : Right.No(StatusCodes.Status403Forbidden, ErrorCodes.StepUpRequired,
             $"This decision needs {who.Name}'s passkey: verify on your phone, in the app, where the call is shown whole. A chat button, a notification or the terminal cannot give it.");
 
     private static Right Write(Decider who, WriteFile write, TeamPolicy policy) =>

@@ -30,7 +30,7 @@ public sealed class PasskeyTests : IDisposable
         var vic = await server.PairPersonAsync("Vic", Role.Viewer);
         using var phone = new SoftwareAuthenticator(Origin(server));
 
-        var options = await vic.Http.PostOkAsync("/api/passkeys/registration", new { });
+        var options = await vic.Http.PostOkAsync("/api/passkeys/options", new { });
         Assert.Equal(phone.RpId, options.GetProperty("rp").GetProperty("id").GetString());
         Assert.Equal("required", options.GetProperty("authenticatorSelection").GetProperty("userVerification").GetString());
         Assert.Equal("preferred", options.GetProperty("authenticatorSelection").GetProperty("residentKey").GetString());
@@ -42,11 +42,11 @@ public sealed class PasskeyTests : IDisposable
         // The same answer again (its challenge is spent), an answer from another origin, and one without user verification: refused.
         await ApiAssert.ProblemAsync(await vic.Http.PostAsJsonAsync("/api/passkeys", phone.Register(options, "again")), HttpStatusCode.BadRequest, "PASSKEY_INVALID");
         using var other = new SoftwareAuthenticator(Origin(server));
-        var fresh = await vic.Http.PostOkAsync("/api/passkeys/registration", new { });
+        var fresh = await vic.Http.PostOkAsync("/api/passkeys/options", new { });
         await ApiAssert.ProblemAsync(await vic.Http.PostAsJsonAsync("/api/passkeys", other.Register(fresh, "evil", "https://evil.example")),
             HttpStatusCode.BadRequest, "PASSKEY_INVALID");
         other.VerifiesUser = false;
-        await ApiAssert.ProblemAsync(await vic.Http.PostAsJsonAsync("/api/passkeys", other.Register(await vic.Http.PostOkAsync("/api/passkeys/registration", new { }), "no pin")),
+        await ApiAssert.ProblemAsync(await vic.Http.PostAsJsonAsync("/api/passkeys", other.Register(await vic.Http.PostOkAsync("/api/passkeys/options", new { }), "no pin")),
             HttpStatusCode.BadRequest, "PASSKEY_INVALID");
         await ApiAssert.ProblemAsync(await vic.Http.PostAsJsonAsync("/api/passkeys", new { name = "x", clientDataJSON = "%%", attestationObject = "AA" }),
             HttpStatusCode.BadRequest, "VALIDATION_FAILED");
@@ -69,14 +69,20 @@ public sealed class PasskeyTests : IDisposable
         await using var server = await TestServer.StartAsync();
         var owner = await server.PairAsync();
         using var phone = new SoftwareAuthenticator(Origin(server));
-        await owner.Http.PostOkAsync("/api/passkeys", phone.Register(await owner.Http.PostOkAsync("/api/passkeys/registration", new { }), "phone"));
+        await owner.Http.PostOkAsync("/api/passkeys", phone.Register(await owner.Http.PostOkAsync("/api/passkeys/options", new { }), "phone"));
         var (gate, project) = await ProjectAsync(server, owner);
         var (first, firstId) = await AskAsync(server, gate, project, "call-1");
         var (second, secondId) = await AskAsync(server, gate, project, "call-2");
 
         // No assertion: refused with the code the app acts on, through the card, a batch, and the gatekeeper itself (chat, CLI).
-        var refused = await ApiAssert.ProblemAsync(await Decide(owner.Http, firstId), (HttpStatusCode)428, "STEP_UP_REQUIRED");
+        var refused = await ApiAssert.ProblemAsync(await Decide(owner.Http, firstId), HttpStatusCode.Forbidden, "STEP_UP_REQUIRED");
         Assert.Contains("verify on your phone", refused.GetProperty("detail").GetString());
+        // The refusal carries the challenge for this very decision (../shared/API.md): signed, it decides it.
+        Assert.Equal(phone.Id, Assert.Single(refused.GetProperty("allowCredentials").EnumerateArray()).GetString());
+        var fromRefusal = phone.Assert(refused);
+        Assert.Equal("decided", (await ApiAssert.OkJsonAsync(await Decide(owner.Http, firstId, fromRefusal))).GetProperty("status").GetString());
+        Assert.True((await first.WaitAsync(TimeSpan.FromSeconds(30))).Allow);
+        (first, firstId) = await AskAsync(server, gate, project, "call-3");
         var batch = await owner.Http.PostOkAsync("/api/approvals/decisions", new { decisions = new[] { new { id = firstId, decision = "allow_once" } } });
         Assert.Equal("STEP_UP_REQUIRED", batch.GetProperty("results")[0].GetProperty("error").GetProperty("code").GetString());
         var blind = Assert.Throws<ApiProblem>(() => gate.Decide(firstId, Decisions.AllowOnce, null, null, new Actor(owner.DeviceId, "Owner")));
@@ -102,7 +108,7 @@ public sealed class PasskeyTests : IDisposable
 
         // The ledger's entry carries what the passkey signed.
         var entries = (await owner.Http.GetOkAsync("/api/ledger?limit=1000")).GetProperty("entries").EnumerateArray().ToList();
-        var decided = Assert.Single(entries, e => e.GetProperty("action").GetString() == "approval.decided");
+        var decided = Assert.Single(entries, e => e.GetProperty("action").GetString() == "approval.decided" && e.GetProperty("subject").GetString() == firstId);
         Assert.Equal(phone.Id, decided.GetProperty("detail").GetProperty("stepUp").GetProperty("credentialId").GetString());
 
         // Denying never needs it.

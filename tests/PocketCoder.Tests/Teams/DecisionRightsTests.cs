@@ -175,9 +175,9 @@ public sealed class DecisionRightsTests
             var verified = DecisionRights.Check(keyed, call with { Verified = true }, policy);
             var unverified = DecisionRights.Check(keyed, call, policy);
             // A verified decision is answered as one by someone with no passkey; an unverified one too, unless it matters and
-            // would be allowed, when it is a 428 STEP_UP_REQUIRED.
+            // would be allowed, when it is a 403 STEP_UP_REQUIRED.
             return verified == without && (without.Allowed && DecisionRights.NeedsStepUp(call)
-                ? unverified is { Allowed: false, Status: 428, Code: Errors.ErrorCodes.StepUpRequired }
+                ? unverified is { Allowed: false, Status: 403, Code: Errors.ErrorCodes.StepUpRequired }
                 : unverified == without);
         });
 
