@@ -48,11 +48,17 @@ public sealed class GoalDriver(GoalStore goals, SessionManager manager, SessionS
             return false;
         }
 
-        if (turn.StopReason == TurnCompletedEvent.Cancelled)
+        if (turn.StopReason == TurnCompletedEvent.Cancelled
+            || sessions.Find(goal.SessionId)?.Status is SessionStatuses.Interrupted or SessionStatuses.Stopped)
         {
-            // The owner stopped the turn: the goal does not fight them for the session.
             database.Write(write => goals.Seen(write, goal.SessionId, ended.Seq));
-            notices.Move(goal.SessionId, GoalState.Active, GoalEvent.Pause, Actor.System, "The owner stopped a turn of it; resume it to go on.");
+            if (sessions.Find(goal.SessionId)?.Status is not (SessionStatuses.Interrupted or SessionStatuses.Stopped))
+            {
+                // The owner stopped the turn: the goal does not fight them for the session. (A turn cut off by a restart, or
+                // by the session's stop, is neither judged nor a pause: the goal goes on when the session is resumed.)
+                notices.Move(goal.SessionId, GoalState.Active, GoalEvent.Pause, Actor.System, "The owner stopped a turn of it; resume it to go on.");
+            }
+
             return false;
         }
 
