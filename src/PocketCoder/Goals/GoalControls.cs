@@ -13,7 +13,7 @@ namespace PocketCoder.Goals;
 public sealed class GoalControls(GoalStore goals, GoalDriver driver, GoalNotices notices, SessionManager manager, SessionStore sessions,
     Teams.Authority authority, Teams.TeamPolicies policies, Data.Database database)
 {
-    public const int MaxObjective = 4000;
+    public const int MaxText = 4000;
     public const int MaxCheck = 1000;
 
     public const int DefaultTurns = 20;
@@ -101,15 +101,20 @@ public sealed class GoalControls(GoalStore goals, GoalDriver driver, GoalNotices
     private bool Write(Session session, SetGoalRequest request, Actor actor)
     {
         var open = goals.Find(session.Id) is { } existing && !existing.State.IsEnded() ? existing : null;
-        if (open is null && string.IsNullOrWhiteSpace(request.Objective))
+        if (open is null && string.IsNullOrWhiteSpace(request.Text))
         {
-            throw ApiProblem.Validation("'objective' is required for a new goal: what the agent should reach.");
+            throw ApiProblem.Validation("'text' is required for a new goal: what the agent should reach.");
         }
 
         var defaults = Defaults(session.ProjectId);
         var before = open?.Caps ?? defaults;
-        var caps = new GoalCaps(request.MaxTurns ?? before.Turns, request.MaxMinutes ?? before.Minutes, request.MaxTokens ?? before.Tokens,
-            request.NoProgressTurns ?? before.NoProgressTurns);
+        var asked = request.Caps ?? new GoalCapsRequest();
+        var caps = new GoalCaps(asked.Turns ?? before.Turns, asked.Minutes ?? before.Minutes, asked.Tokens ?? before.Tokens,
+            asked.NoProgressTurns ?? before.NoProgressTurns);
+        if (caps.Turns is < 1 or > 1000 || caps.Minutes is < 1 or > 10_080 || caps.Tokens is < 1_000 or > 10_000_000_000 || caps.NoProgressTurns is < 2 or > 100)
+        {
+            throw ApiProblem.Validation("'caps' are turns 1 to 1000, minutes 1 to 10080, tokens 1000 to 10,000,000,000, noProgressTurns 2 to 100.");
+        }
         if (caps.Turns > before.Turns || caps.Minutes > before.Minutes || caps.Tokens > before.Tokens)
         {
             authority.Ensure(actor, session.ProjectId, new Teams.RaiseGoalCaps());
@@ -121,12 +126,12 @@ public sealed class GoalControls(GoalStore goals, GoalDriver driver, GoalNotices
             authority.Ensure(actor, session.ProjectId, new Teams.UseRoute(Access.Shell));
         }
 
-        var objective = string.IsNullOrWhiteSpace(request.Objective) ? open!.Objective : request.Objective.Trim();
+        var objective = string.IsNullOrWhiteSpace(request.Text) ? open!.Objective : request.Text.Trim();
         database.Write(write =>
         {
             if (open is null)
             {
-                goals.Set(write, session.Id, objective, check, caps, actor, sessions.Get(session.Id).LastSeq);
+                goals.Set(write, session.Id, objective, check, caps, actor);
             }
             else
             {

@@ -56,9 +56,9 @@ public sealed class GoalLoop(GoalDriver driver, GoalStore goals, SessionStore se
                 _lastStatus.TryRemove(stored.SessionId, out _);
                 Run(stored.SessionId, () => driver.SessionEndedAsync(stored.SessionId, status.Status == SessionStatuses.Failed, stoppingToken), stoppingToken);
             }
-            else if (status.Status == SessionStatuses.Idle && before is SessionStatuses.Starting or SessionStatuses.Queued)
+            else if (status.Status == SessionStatuses.Idle && before is not (SessionStatuses.Running or SessionStatuses.WaitingApproval))
             {
-                // Its agent came back with nothing to run (a resume): the goal goes on.
+                // Its agent came back with nothing to run (a resume), not a turn's end (which its turn.completed drives): the goal goes on.
                 Run(stored.SessionId, () => driver.KickAsync(stored.SessionId, first: false, stoppingToken), stoppingToken);
             }
         }

@@ -57,7 +57,7 @@ public sealed class GoalNotices(Database database, GoalStore goals, Ledger.Ledge
         {
             detail["objective"] = goal.Objective;
             detail["check"] = goal.CheckCommand;
-            detail["state"] = goal.State.ToWire();
+            detail["status"] = goal.State.ToWire();
             detail["turns"] = goal.Spend.Turns;
             detail["elapsedSeconds"] = (long)goal.Spend.Elapsed.TotalSeconds;
             detail["tokens"] = goal.Spend.Tokens;
@@ -80,7 +80,7 @@ public sealed class GoalNotices(Database database, GoalStore goals, Ledger.Ledge
             ["sessionId"] = sessionId,
             ["goal"] = goal is null ? null : JsonSerializer.SerializeToNode(GoalResponse.From(goal), Server.WireJson.Default.GoalResponse),
         };
-        hub.PublishEphemeral(new EphemeralEvent("goal.changed", data.ToJsonString()));
+        hub.PublishEphemeral(new EphemeralEvent("goal.updated", data.ToJsonString()));
     }
 
     private void Notify(string sessionId, string kind, string what, string? summary)

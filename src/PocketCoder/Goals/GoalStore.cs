@@ -46,8 +46,8 @@ public sealed class GoalStore(Database database, TimeProvider clock)
     }
 
     /// <summary>A new goal, active now, replacing an ended one; its spend counts from what the session has spent so far.</summary>
-    /// <param name="judgedSeq">The session's last event: a turn that ended before the goal was set is not its turn.</param>
-    public void Set(DbWrite write, string sessionId, string objective, string? check, GoalCaps caps, Actor actor, long judgedSeq)
+    /// <remarks>A turn that ended before the goal was set is not its turn: the session's last event so far counts as judged.</remarks>
+    public void Set(DbWrite write, string sessionId, string objective, string? check, GoalCaps caps, Actor actor)
     {
         var now = clock.GetUtcNow().ToDb();
         write.Execute("DELETE FROM session_goals WHERE session_id = $id", ("$id", sessionId));
@@ -55,12 +55,13 @@ public sealed class GoalStore(Database database, TimeProvider clock)
             """
             INSERT INTO session_goals (session_id, objective, check_command, state, max_turns, max_minutes, max_tokens, no_progress_turns,
                 base_tokens, base_cost_usd, active_since, judged_seq, set_by, set_by_device, set_at)
-            SELECT $id, $objective, $check, $state, $turns, $minutes, $tokens, $same, COALESCE(s.tokens, 0), COALESCE(s.cost_usd, 0), $now, $seq,
+            SELECT $id, $objective, $check, $state, $turns, $minutes, $tokens, $same, COALESCE(s.tokens, 0), COALESCE(s.cost_usd, 0), $now,
+                (SELECT COALESCE(MAX(e.seq), 0) FROM events e WHERE e.session_id = $id),
                 $by, $device, $now
             FROM (SELECT 1) LEFT JOIN session_spend s ON s.session_id = $id
             """,
             ("$id", sessionId), ("$objective", objective), ("$check", check), ("$state", GoalState.Active.ToWire()), ("$turns", caps.Turns),
-            ("$minutes", caps.Minutes), ("$tokens", caps.Tokens), ("$same", caps.NoProgressTurns), ("$now", now), ("$seq", judgedSeq),
+            ("$minutes", caps.Minutes), ("$tokens", caps.Tokens), ("$same", caps.NoProgressTurns), ("$now", now),
             ("$by", actor.Name), ("$device", actor.Id));
     }
 

@@ -25,16 +25,16 @@ public sealed class GoalLoopTests
         await using var all = await SseClient.ConnectAsync(world.Http, "/api/events?tail=true", null);
         var sessionId = await IdleSessionAsync(world, all);
 
-        var set = await world.Http.PutAsJsonAsync($"/api/sessions/{sessionId}/goal", new { objective = "make the tests pass" });
+        var set = await world.Http.PutAsJsonAsync($"/api/sessions/{sessionId}/goal", new { text = "make the tests pass" });
         Assert.Equal(HttpStatusCode.OK, set.StatusCode);
         var goal = await GoalAsync(all, sessionId, "complete");
 
-        Assert.Equal(3, goal.GetProperty("spend").GetProperty("turns").GetInt32());
+        Assert.Equal(3, goal.GetProperty("turns").GetInt32());
         Assert.Equal(["hello", "Work toward", "Continue toward", "Continue toward"], prompts.Select(Start));
         Assert.Contains("GOAL: MET", prompts[1], StringComparison.Ordinal);
-        Assert.Equal("complete", (await world.SessionAsync(sessionId)).GetProperty("goal").GetProperty("state").GetString());
+        Assert.Equal("complete", (await world.SessionAsync(sessionId)).GetProperty("goal").GetProperty("status").GetString());
         var ended = await LedgerAsync(world, "goal.ended", sessionId);
-        Assert.Equal("complete", ended.GetProperty("state").GetString());
+        Assert.Equal("complete", ended.GetProperty("status").GetString());
         Assert.Equal(3, ended.GetProperty("turns").GetInt32());
     }
 
@@ -46,13 +46,13 @@ public sealed class GoalLoopTests
         await using var all = await SseClient.ConnectAsync(world.Http, "/api/events?tail=true", null);
         var sessionId = await IdleSessionAsync(world, all);
 
-        await PutGoalAsync(world, sessionId, new { objective = "never", maxTurns = 4 });
+        await PutGoalAsync(world, sessionId, new { text = "never", caps = new { turns = 4 } });
         var goal = await GoalAsync(all, sessionId, "budget_limited");
 
-        Assert.Equal(4, goal.GetProperty("spend").GetProperty("turns").GetInt32());
+        Assert.Equal(4, goal.GetProperty("turns").GetInt32());
         Assert.Contains("turn cap (4)", goal.GetProperty("reason").GetString(), StringComparison.Ordinal);
         Assert.Equal(5, prompts.Count);
-        Assert.Equal("budget_limited", (await LedgerAsync(world, "goal.ended", sessionId)).GetProperty("state").GetString());
+        Assert.Equal("budget_limited", (await LedgerAsync(world, "goal.ended", sessionId)).GetProperty("status").GetString());
     }
 
     [Fact]
@@ -63,12 +63,12 @@ public sealed class GoalLoopTests
         await using var all = await SseClient.ConnectAsync(world.Http, "/api/events?tail=true", null);
         var sessionId = await IdleSessionAsync(world, all);
 
-        await PutGoalAsync(world, sessionId, new { objective = "never", maxTokens = 3_000 });
+        await PutGoalAsync(world, sessionId, new { text = "never", caps = new { tokens = 3_000 } });
         var goal = await GoalAsync(all, sessionId, "budget_limited");
 
         // Three turns of 1,100 tokens: the cap is passed by the third, which ends it.
-        Assert.Equal(3, goal.GetProperty("spend").GetProperty("turns").GetInt32());
-        Assert.Equal(3_300, goal.GetProperty("spend").GetProperty("tokens").GetInt64());
+        Assert.Equal(3, goal.GetProperty("turns").GetInt32());
+        Assert.Equal(3_300, goal.GetProperty("tokens").GetInt64());
         Assert.Contains("token cap", goal.GetProperty("reason").GetString(), StringComparison.Ordinal);
         Assert.Equal(3_300, (await LedgerAsync(world, "goal.ended", sessionId)).GetProperty("tokens").GetInt64());
     }
@@ -81,20 +81,20 @@ public sealed class GoalLoopTests
         await using var all = await SseClient.ConnectAsync(world.Http, "/api/events?tail=true", null);
         var sessionId = await IdleSessionAsync(world, all);
 
-        await PutGoalAsync(world, sessionId, new { objective = "fix the build", check = "echo 'FAIL: Widget_Works (expected 2, got 3)'; exit 1" });
+        await PutGoalAsync(world, sessionId, new { text = "fix the build", check = "echo 'FAIL: Widget_Works (expected 2, got 3)'; exit 1" });
         var waiting = await GoalAsync(all, sessionId, "waiting_for_owner");
-        Assert.Equal(3, waiting.GetProperty("spend").GetProperty("turns").GetInt32());
+        Assert.Equal(3, waiting.GetProperty("turns").GetInt32());
         Assert.Contains("FAIL: Widget_Works", waiting.GetProperty("lastNote").GetString(), StringComparison.Ordinal);
         Assert.Contains("FAIL: Widget_Works", prompts[^1], StringComparison.Ordinal);
         Assert.Equal(4, prompts.Count);
 
         var resumed = await world.Http.PostAsync($"/api/sessions/{sessionId}/goal/continue", null);
         Assert.Equal(HttpStatusCode.OK, resumed.StatusCode);
-        await GoalAsync(all, sessionId, "waiting_for_owner", after: 6);
+        await GoalAsync(all, sessionId, "waiting_for_owner", after: 5);
         Assert.Equal(7, prompts.Count);
 
         var stopped = await world.Http.PostAsync($"/api/sessions/{sessionId}/goal/stop", null);
-        Assert.Equal("stalled", (await stopped.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("state").GetString());
+        Assert.Equal("stalled", (await stopped.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString());
         var again = await world.Http.PostAsync($"/api/sessions/{sessionId}/goal/continue", null);
         await ApiAssert.ProblemAsync(again, HttpStatusCode.Conflict, "GOAL_STATE_CONFLICT");
     }
@@ -108,22 +108,22 @@ public sealed class GoalLoopTests
         await using var all = await SseClient.ConnectAsync(world.Http, "/api/events?tail=true", null);
         var sessionId = await IdleSessionAsync(world, all);
 
-        await PutGoalAsync(world, sessionId, new { objective = "finish it" });
+        await PutGoalAsync(world, sessionId, new { text = "finish it" });
         await (await fake.SessionAsync(0)).SentAsync(2);
         var paused = await world.Http.PostAsync($"/api/sessions/{sessionId}/goal/pause", null);
-        Assert.Equal("paused", (await paused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("state").GetString());
+        Assert.Equal("paused", (await paused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString());
         var turnEnded = all.Received.Count(e => e.Event == "turn.completed");
         release.SetResult();
         await all.WaitForAsync(e => e.Event == "session.status" && e.Str("status") == "idle" && all.Received.Count(r => r.Event == "turn.completed") > turnEnded);
 
         // Its turn ended while paused: nothing was sent for it, and that turn is not the goal's.
         var held = await world.Http.GetOkAsync($"/api/sessions/{sessionId}/goal");
-        Assert.Equal(("paused", 0), (held.GetProperty("state").GetString(), held.GetProperty("spend").GetProperty("turns").GetInt32()));
+        Assert.Equal(("paused", 0), (held.GetProperty("status").GetString(), held.GetProperty("turns").GetInt32()));
         Assert.Equal(2, prompts.Count);
 
         await world.Http.PostAsync($"/api/sessions/{sessionId}/goal/resume", null);
         var done = await GoalAsync(all, sessionId, "complete");
-        Assert.Equal(1, done.GetProperty("spend").GetProperty("turns").GetInt32());
+        Assert.Equal(1, done.GetProperty("turns").GetInt32());
         Assert.StartsWith("Continue toward", prompts[2], StringComparison.Ordinal);
     }
 
@@ -137,24 +137,24 @@ public sealed class GoalLoopTests
         await using (var all = await SseClient.ConnectAsync(world.Http, "/api/events?tail=true", null))
         {
             sessionId = await IdleSessionAsync(world, all);
-            await PutGoalAsync(world, sessionId, new { objective = "get there", maxTurns = 6 });
-            await all.WaitForAsync(e => e.Event == "goal.changed" && e.Str("sessionId") == sessionId
-                && e.Json.GetProperty("goal").GetProperty("spend").GetProperty("turns").GetInt32() == 1);
+            await PutGoalAsync(world, sessionId, new { text = "get there", caps = new { turns = 6 } });
+            await all.WaitForAsync(e => e.Event == "goal.updated" && e.Str("sessionId") == sessionId
+                && e.Json.GetProperty("goal").GetProperty("turns").GetInt32() == 1);
             await (await fake.SessionAsync(0)).SentAsync(3);
         }
 
         // The server stops under the goal's second turn: the session is cut off, the goal kept active with its spend.
         await world.RestartServerAsync();
         var kept = await world.Http.GetOkAsync($"/api/sessions/{sessionId}/goal");
-        Assert.Equal("active", kept.GetProperty("state").GetString());
-        Assert.Equal((1, 1_000L), (kept.GetProperty("spend").GetProperty("turns").GetInt32(), kept.GetProperty("spend").GetProperty("tokens").GetInt64()));
+        Assert.Equal("active", kept.GetProperty("status").GetString());
+        Assert.Equal((1, 1_000L), (kept.GetProperty("turns").GetInt32(), kept.GetProperty("tokens").GetInt64()));
 
         // Interrupted, it waits for the owner's resume, and goes on then.
         await using var after = await SseClient.ConnectAsync(world.Http, "/api/events?tail=true", null);
         await world.Http.PostAsync($"/api/sessions/{sessionId}/resume", null);
         var done = await GoalAsync(after, sessionId, "complete");
-        Assert.True(done.GetProperty("spend").GetProperty("turns").GetInt32() >= 2);
-        Assert.True(done.GetProperty("spend").GetProperty("tokens").GetInt64() >= 2_000);
+        Assert.True(done.GetProperty("turns").GetInt32() >= 2);
+        Assert.True(done.GetProperty("tokens").GetInt64() >= 2_000);
     }
 
     /// <summary>A fake agent whose reply to the goal's nth turn is <paramref name="reply"/>(n); every prompt it took, in order.</summary>
@@ -197,8 +197,10 @@ public sealed class GoalLoopTests
 
     internal static async Task<string> IdleSessionAsync(AgentWorld world, SseClient all)
     {
+        // Its first turn over (a goal set while a turn runs takes that turn's end as its own), and the session between turns.
         var sessionId = await world.StartSessionAsync("hello");
-        await all.WaitForAsync(e => e.Event == "session.status" && e.Str("status") == "idle");
+        var ended = await all.WaitForAsync("turn.completed");
+        await all.WaitForAsync(e => e.Event == "session.status" && e.Str("status") == "idle" && e.Id > ended.Id);
         return sessionId;
     }
 
@@ -208,12 +210,12 @@ public sealed class GoalLoopTests
         Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
     }
 
-    /// <summary>Waits for the goal's <c>goal.changed</c> in <paramref name="state"/> (with more than <paramref name="after"/> turns).</summary>
+    /// <summary>Waits for the goal's <c>goal.updated</c> in <paramref name="state"/> (with more than <paramref name="after"/> turns).</summary>
     internal static async Task<JsonElement> GoalAsync(SseClient all, string sessionId, string state, int after = 0)
     {
-        var changed = await all.WaitForAsync(e => e.Event == "goal.changed" && e.Str("sessionId") == sessionId
-            && e.Json.GetProperty("goal") is { ValueKind: JsonValueKind.Object } goal && goal.GetProperty("state").GetString() == state
-            && goal.GetProperty("spend").GetProperty("turns").GetInt32() > after);
+        var changed = await all.WaitForAsync(e => e.Event == "goal.updated" && e.Str("sessionId") == sessionId
+            && e.Json.GetProperty("goal") is { ValueKind: JsonValueKind.Object } goal && goal.GetProperty("status").GetString() == state
+            && goal.GetProperty("turns").GetInt32() > after);
         return changed.Json.GetProperty("goal");
     }
 

@@ -16,11 +16,11 @@ public sealed class GoalRealAgentTests
         await using var all = await SseClient.ConnectAsync(world.Http, "/api/events?tail=true", null);
         var sessionId = await GoalLoopTests.IdleSessionAsync(world, all);
 
-        await GoalLoopTests.PutGoalAsync(world, sessionId, new { objective = "make the parser tests pass" });
+        await GoalLoopTests.PutGoalAsync(world, sessionId, new { text = "make the parser tests pass" });
         var goal = await GoalLoopTests.GoalAsync(all, sessionId, "complete");
 
-        Assert.Equal(3, goal.GetProperty("spend").GetProperty("turns").GetInt32());
-        Assert.True(goal.GetProperty("spend").GetProperty("tokens").GetInt64() > 0, "Claude's usage was not counted to the goal");
+        Assert.Equal(3, goal.GetProperty("turns").GetInt32());
+        Assert.True(goal.GetProperty("tokens").GetInt64() > 0, "Claude's usage was not counted to the goal");
         var prompts = world.Model.Requests.Select(r => r.LastUserText()).ToList();
         Assert.Contains(prompts, p => p?.Contains("Work toward this goal until it is met: make the parser tests pass", StringComparison.Ordinal) == true);
         Assert.Equal(2, prompts.Count(p => p?.Contains("Continue toward the goal", StringComparison.Ordinal) == true));

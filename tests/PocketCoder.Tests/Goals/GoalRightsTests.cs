@@ -30,7 +30,8 @@ public sealed class GoalRightsTests
     [Fact]
     public async Task AViewerCannotSetAGoal_AnOperatorSetsOneWithinItsDefaults_ButRaisingItsCapsOrACheckNeedMore()
     {
-        var (fake, _) = GoalLoopTests.Scripted(turn => "Working.\nGOAL: NOT MET");
+        // The goal's first turn never ends: it stays open while its caps are changed.
+        var (fake, _) = GoalLoopTests.Scripted(turn => "Working.\nGOAL: NOT MET", hold: _ => new TaskCompletionSource().Task);
         await using var world = await AgentWorld.FakeAsync(fake);
         await using var all = await SseClient.ConnectAsync(world.Http, "/api/events?tail=true", null);
         var sessionId = await GoalLoopTests.IdleSessionAsync(world, all);
@@ -39,18 +40,18 @@ public sealed class GoalRightsTests
         var approver = await world.Server.PairPersonAsync("Ana", Role.Approver);
         var path = $"/api/sessions/{sessionId}/goal";
 
-        await ApiAssert.ProblemAsync(await viewer.Http.PutAsJsonAsync(path, new { objective = "ship it" }), HttpStatusCode.Forbidden, "ROLE_FORBIDDEN");
-        await ApiAssert.ProblemAsync(await operatorPhone.Http.PutAsJsonAsync(path, new { objective = "ship it", maxTurns = 50 }),
+        await ApiAssert.ProblemAsync(await viewer.Http.PutAsJsonAsync(path, new { text = "ship it" }), HttpStatusCode.Forbidden, "ROLE_FORBIDDEN");
+        await ApiAssert.ProblemAsync(await operatorPhone.Http.PutAsJsonAsync(path, new { text = "ship it", caps = new { turns = 50 } }),
             HttpStatusCode.Forbidden, "ROLE_FORBIDDEN");
-        await ApiAssert.ProblemAsync(await operatorPhone.Http.PutAsJsonAsync(path, new { objective = "ship it", check = "make test" }),
+        await ApiAssert.ProblemAsync(await operatorPhone.Http.PutAsJsonAsync(path, new { text = "ship it", check = "make test" }),
             HttpStatusCode.Forbidden, "ROLE_FORBIDDEN");
         await ApiAssert.ProblemAsync(await world.Http.GetAsync(path), HttpStatusCode.NotFound, "GOAL_NOT_FOUND");
 
-        var set = await operatorPhone.Http.PutAsJsonAsync(path, new { objective = "ship it", maxTurns = 5, noProgressTurns = 9 });
+        var set = await operatorPhone.Http.PutAsJsonAsync(path, new { text = "ship it", caps = new { turns = 5, noProgressTurns = 9 } });
         Assert.Equal(HttpStatusCode.OK, set.StatusCode);
-        await ApiAssert.ProblemAsync(await operatorPhone.Http.PutAsJsonAsync(path, new { maxTurns = 6 }), HttpStatusCode.Forbidden, "ROLE_FORBIDDEN");
+        await ApiAssert.ProblemAsync(await operatorPhone.Http.PutAsJsonAsync(path, new { caps = new { turns = 6 } }), HttpStatusCode.Forbidden, "ROLE_FORBIDDEN");
         await ApiAssert.ProblemAsync(await viewer.Http.PostAsync($"{path}/pause", null), HttpStatusCode.Forbidden, "ROLE_FORBIDDEN");
-        var raised = await approver.Http.PutAsJsonAsync(path, new { maxTurns = 6 });
+        var raised = await approver.Http.PutAsJsonAsync(path, new { caps = new { turns = 6 } });
         Assert.Equal(HttpStatusCode.OK, raised.StatusCode);
         Assert.Equal(6, (await ApiAssert.OkJsonAsync(raised)).GetProperty("caps").GetProperty("turns").GetInt32());
     }
@@ -64,11 +65,11 @@ public sealed class GoalRightsTests
         var sessionId = await GoalLoopTests.IdleSessionAsync(world, all);
         var path = $"/api/sessions/{sessionId}/goal";
 
-        await ApiAssert.ProblemAsync(await world.Http.PutAsJsonAsync(path, new { maxTurns = 3 }), HttpStatusCode.BadRequest, "VALIDATION_FAILED");
-        await ApiAssert.ProblemAsync(await world.Http.PutAsJsonAsync(path, new { objective = "x", maxTurns = 0 }), HttpStatusCode.BadRequest, "VALIDATION_FAILED");
-        await ApiAssert.ProblemAsync(await world.Http.PutAsJsonAsync(path, new { objective = "x", maxTokens = 5 }), HttpStatusCode.BadRequest, "VALIDATION_FAILED");
-        await ApiAssert.ProblemAsync(await world.Http.PutAsJsonAsync(path, new { objective = new string('x', 5000) }), HttpStatusCode.BadRequest, "VALIDATION_FAILED");
+        await ApiAssert.ProblemAsync(await world.Http.PutAsJsonAsync(path, new { caps = new { turns = 3 } }), HttpStatusCode.BadRequest, "VALIDATION_FAILED");
+        await ApiAssert.ProblemAsync(await world.Http.PutAsJsonAsync(path, new { text = "x", caps = new { turns = 0 } }), HttpStatusCode.BadRequest, "VALIDATION_FAILED");
+        await ApiAssert.ProblemAsync(await world.Http.PutAsJsonAsync(path, new { text = "x", caps = new { tokens = 5 } }), HttpStatusCode.BadRequest, "VALIDATION_FAILED");
+        await ApiAssert.ProblemAsync(await world.Http.PutAsJsonAsync(path, new { text = new string('x', 5000) }), HttpStatusCode.BadRequest, "VALIDATION_FAILED");
         await ApiAssert.ProblemAsync(await world.Http.PostAsync($"{path}/resume", null), HttpStatusCode.NotFound, "GOAL_NOT_FOUND");
-        await ApiAssert.ProblemAsync(await world.Http.PutAsJsonAsync("/api/sessions/nothing/goal", new { objective = "x" }), HttpStatusCode.NotFound, "SESSION_NOT_FOUND");
+        await ApiAssert.ProblemAsync(await world.Http.PutAsJsonAsync("/api/sessions/nothing/goal", new { text = "x" }), HttpStatusCode.NotFound, "SESSION_NOT_FOUND");
     }
 }
