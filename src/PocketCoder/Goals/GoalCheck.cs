@@ -27,7 +27,18 @@ public sealed class GoalCheck(CommandRunner commands, Teams.Authority authority)
             return new GoalCheckResult(false, "refused", $"The check did not run: {refused.Reason}", Refused: true);
         }
 
-        var started = commands.Start(projectId, sessionId, new RunCommandRequest(goal.CheckCommand, TimeoutSeconds), goal.SetBy);
+        var request = new RunCommandRequest(goal.CheckCommand, TimeoutSeconds);
+        CommandStarted started;
+        try
+        {
+            started = commands.Start(projectId, sessionId, request, goal.SetBy);
+        }
+        catch (Errors.ApiProblem problem) when (problem.Code == Errors.ErrorCodes.WorktreeNotFound)
+        {
+            // A session without a worktree of its own works in the project's folder: the check runs there.
+            started = commands.Start(projectId, null, request, goal.SetBy);
+        }
+
         if (commands.Live(started.Id) is { } run)
         {
             while (true)

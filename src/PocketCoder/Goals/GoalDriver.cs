@@ -113,7 +113,17 @@ public sealed class GoalDriver(GoalStore goals, SessionManager manager, SessionS
         if (goal.CheckCommand is not null)
         {
             var session = sessions.Get(goal.SessionId);
-            var result = await check.RunAsync(session.ProjectId, session.Id, goal, cancellationToken).ConfigureAwait(false);
+            GoalCheckResult result;
+            try
+            {
+                result = await check.RunAsync(session.ProjectId, session.Id, goal, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ApiProblem problem)
+            {
+                // Its worktree gone or being made: never a goal stuck silently, the owner is asked.
+                result = new GoalCheckResult(false, "refused", $"The check could not run: {problem.Message}", Refused: true);
+            }
+
             if (result.Refused)
             {
                 database.Write(write => goals.Seen(write, goal.SessionId, ended.Seq));

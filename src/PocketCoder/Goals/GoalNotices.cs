@@ -9,7 +9,7 @@ namespace PocketCoder.Goals;
 
 /// <summary>
 /// Tells what happens to a goal, never silently: every change is ledgered (with the spend) and told to every phone as an
-/// ephemeral <c>goal.changed</c> on the dashboard stream (<c>GET /api/events</c>: the session's id and its goal as
+/// ephemeral <c>goal.updated</c> on the dashboard stream (<c>GET /api/events</c>: the session's id and its goal as
 /// <c>GET /api/sessions/{id}/goal</c> answers it, or null once cleared); an end (<c>goal.ended</c>) and a question to the
 /// owner (<c>goal.waiting</c>) are notifications too, to every device whatever its settings (as a budget warning is).
 /// </summary>
