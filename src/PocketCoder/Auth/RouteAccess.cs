@@ -135,6 +135,15 @@ public static class RouteAccess
         ["StopSession"] = SessionSteer,
         ["ArchiveSession"] = SessionSteer,
         ["UnarchiveSession"] = SessionSteer,
+        // A session's goal: setting and moving it is steering (checked against the session's mode too); caps above the
+        // defaults are a budget raise, and a check command a command of one's own, both asked of the rights table.
+        ["GetSessionGoal"] = Read(ProjectFrom.SessionRoute),
+        ["SetSessionGoal"] = SessionSteer,
+        ["ClearSessionGoal"] = SessionSteer,
+        ["PauseSessionGoal"] = SessionSteer,
+        ["ResumeSessionGoal"] = SessionSteer,
+        ["ContinueSessionGoal"] = SessionSteer,
+        ["StopSessionGoal"] = SessionSteer,
         ["SessionEvents"] = Read(ProjectFrom.SessionRoute),
         ["SessionEventPage"] = Read(ProjectFrom.SessionRoute),
         ["AllEvents"] = Read(),

@@ -198,7 +198,7 @@ public static class CommandLine
     internal static RootCommand Root() => new($"PocketCoder {Health.HealthApi.Version}: run coding agents on this machine and steer them from a phone.\n\n{Epilog}")
     {
         new ServeCommand(), new PairCommand(), new LedgerCommand(), new ApprovalsCommand(), new ApproveCommand(), new DenyCommand(),
-        new QuestionCommand(), new StatusCommand(), new LockdownCommand(), new DoctorCommand(), new SessionsCommand(), new SendCommand(), new WatchCommand(),
+        new QuestionCommand(), new StatusCommand(), new LockdownCommand(), new DoctorCommand(), new SessionsCommand(), new SendCommand(), new GoalCommand(), new WatchCommand(),
         new HandoffCommand(), new ServiceCommand(), new HubCommand(), new BridgeCommand(), new CompletionCommand(), new VersionCommand(),
     };
 

@@ -46,6 +46,8 @@ public static class ErrorCodes
     public const string ProjectPathTooBroad = "PROJECT_PATH_TOO_BROAD";
     public const string SessionNotFound = "SESSION_NOT_FOUND";
     public const string SessionNotActive = "SESSION_NOT_ACTIVE";
+    public const string GoalNotFound = "GOAL_NOT_FOUND";
+    public const string GoalStateConflict = "GOAL_STATE_CONFLICT";
     public const string PortNotListening = "PORT_NOT_LISTENING";
     public const string PreviewNotFound = "PREVIEW_NOT_FOUND";
     public const string UnknownAgent = "UNKNOWN_AGENT";

@@ -31,7 +31,8 @@ public sealed record NotificationSettings(
 
     public bool Wants(string notification) => notification switch
     {
-        NotificationKinds.ApprovalRequested or NotificationKinds.BudgetWarning or NotificationKinds.Test => true,
+        NotificationKinds.ApprovalRequested or NotificationKinds.BudgetWarning or NotificationKinds.GoalEnded or NotificationKinds.GoalWaiting
+            or NotificationKinds.Test => true,
         NotificationKinds.TurnFinished => TurnFinished,
         NotificationKinds.SessionFailed => SessionFailed,
         NotificationKinds.CommandFinished => CommandFinished,
@@ -96,6 +97,12 @@ public static class NotificationKinds
 
     /// <summary>A budget is 80 % spent: to the people who may raise it (approvers and owners).</summary>
     public const string BudgetWarning = "budget.warning";
+
+    /// <summary>A session's goal ended (met, at its cap, stalled or stopped), with its spend: to every device, whatever its settings.</summary>
+    public const string GoalEnded = "goal.ended";
+
+    /// <summary>A session's goal made no progress in its last turns (or its session failed) and asks whether to go on.</summary>
+    public const string GoalWaiting = "goal.waiting";
     public const string Test = "test";
 }
 

@@ -10,6 +10,7 @@ using PocketCoder.Bridges;
 using PocketCoder.Costs;
 using PocketCoder.Watch;
 using PocketCoder.Data;
+using PocketCoder.Goals;
 using PocketCoder.Errors;
 using PocketCoder.Health;
 using PocketCoder.Hub;
@@ -84,6 +85,8 @@ public static class PocketCoderServer
             .AddNotifications(options)
             // After the session manager: the backlog starts sessions, and stops (first) before the manager stops them.
             .AddBacklog()
+            // After the session manager and the command runner: a goal's turns are sent, and its check run, through them.
+            .AddGoals()
             .AddCosts()
             .AddWatch()
             .AddConnected()
@@ -138,6 +141,7 @@ public static class PocketCoderServer
         api.MapProjects();
         api.MapFolders();
         api.MapSessions();
+        api.MapGoals();
         api.MapResources();
         api.MapProfiles();
         api.MapModelLists();

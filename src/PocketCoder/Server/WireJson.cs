@@ -80,6 +80,8 @@ namespace PocketCoder.Server;
 [JsonSerializable(typeof(IReadOnlyList<AttachmentInfo>))]
 [JsonSerializable(typeof(UpdateSessionRequest))]
 [JsonSerializable(typeof(SessionResponse))]
+[JsonSerializable(typeof(Goals.GoalResponse))]
+[JsonSerializable(typeof(Goals.SetGoalRequest))]
 [JsonSerializable(typeof(IEnumerable<SessionResponse>))]
 [JsonSerializable(typeof(DecisionRequest))]
 [JsonSerializable(typeof(AnswerRequest))]

@@ -59,6 +59,8 @@ public sealed record UpdateSessionRequest(
 /// <param name="StartedBy">Who started it: the person (a device that is no one's: its name; a schedule or task: whoever the server
 /// started it for); null for a session from before this was kept with no ledger entry naming anyone.</param>
 /// <param name="Offers">What the caller may do with it now: steer it (or why not, and who can), the modes they may switch it to, stop it.</param>
+/// <param name="Goal">Its goal (docs/goals.md) as <c>GET /api/sessions/{id}/goal</c> answers it, in the session list and
+/// <c>GET /api/sessions/{id}</c>; null without one.</param>
 public sealed record SessionResponse(
     string Id, string ProjectId, string Agent, string? Model, string Mode, string Status, string? Title,
     DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, long LastSeq, DateTimeOffset? ArchivedAt,
@@ -68,7 +70,8 @@ public sealed record SessionResponse(
     string? Sandbox = null,
     string? ShortTitle = null,
     Teams.SessionOffers? Offers = null,
-    string? StartedBy = null)
+    string? StartedBy = null,
+    Goals.GoalResponse? Goal = null)
 {
     public static SessionResponse From(Session s) =>
         new(s.Id, s.ProjectId, s.Agent, s.Model, s.Mode, s.Status, s.Title, s.CreatedAt, s.UpdatedAt, s.LastSeq, s.ArchivedAt, s.Preview, Profile: s.Profile,
@@ -173,7 +176,7 @@ public static class SessionsApi
     /// match it, most recently active first.
     /// </summary>
     private static IEnumerable<SessionResponse> List(string? projectId, string? q, int? limit, string? before, SessionStore sessions, Teams.Authority authority,
-        ClaimsPrincipal user)
+        Goals.GoalStore goals, ClaimsPrincipal user)
     {
         if (limit is < 1 or > SessionStore.MaxPage)
         {
@@ -185,7 +188,8 @@ public static class SessionsApi
             var after = before is null ? null : sessions.Get(before);
             var all = sessions.List(projectId, after, limit ?? SessionStore.MaxPage);
             var offers = authority.OffersFor(user.Actor(), all);
-            return all.Select(s => SessionResponse.From(s) with { Offers = offers[s.Id] });
+            var goalOf = goals.Of(all.Select(s => s.Id));
+            return all.Select(s => SessionResponse.From(s) with { Offers = offers[s.Id], Goal = Goal(goalOf, s.Id) });
         }
 
         if (before is not null)
@@ -200,11 +204,18 @@ public static class SessionsApi
 
         var found = sessions.Search(q, projectId, Math.Min(limit ?? 100, 500));
         var offered = authority.OffersFor(user.Actor(), [.. found.Select(m => m.Session)]);
-        return found.Select(m => SessionResponse.From(m.Session) with { Match = m.Snippet, Offers = offered[m.Session.Id] });
+        var goalsOf = goals.Of(found.Select(m => m.Session.Id));
+        return found.Select(m => SessionResponse.From(m.Session) with { Match = m.Snippet, Offers = offered[m.Session.Id], Goal = Goal(goalsOf, m.Session.Id) });
     }
 
-    private static SessionResponse Get(string id, SessionStore sessions, Teams.Authority authority, ClaimsPrincipal user) =>
-        Answer(sessions.Get(id), authority, user);
+    private static Goals.GoalResponse? Goal(IReadOnlyDictionary<string, Goals.Goal> goals, string sessionId) =>
+        goals.TryGetValue(sessionId, out var goal) ? Goals.GoalResponse.From(goal) : null;
+
+    private static SessionResponse Get(string id, SessionStore sessions, Teams.Authority authority, Goals.GoalStore goals, ClaimsPrincipal user)
+    {
+        var session = sessions.Get(id);
+        return Answer(session, authority, user) with { Goal = goals.Find(session.Id) is { } goal ? Goals.GoalResponse.From(goal) : null };
+    }
 
     private static async Task<SessionResponse> Update(string id, UpdateSessionRequest request, SessionManager manager, Teams.Authority authority,
         ClaimsPrincipal user, CancellationToken cancellationToken) =>

@@ -59,6 +59,12 @@ public sealed record DecideCall(string Risk, Role Least, int Needed, bool Allowe
     public bool Allows => Decision != Decisions.Deny;
 }
 
+/// <summary>
+/// Setting a session's goal with caps above the defaults (or raising an open goal's): letting it spend more of the budget
+/// unasked, which is a budget raise. Setting a goal within them is steering (<see cref="Steer"/>).
+/// </summary>
+public sealed record RaiseGoalCaps : Act;
+
 /// <summary>Writing, renaming or deleting a file by hand, judged by where it really leads (protected: git, agent or CI configuration).</summary>
 public sealed record WriteFile(bool Protected) : Act;
 
@@ -123,6 +129,9 @@ public static class DecisionRights
             AllowUnasked unasked => policy.AllowsAlone(who.Role, unasked.Reading) ? Right.Yes
                 : Right.Forbidden($"{who.Name} started this turn and, {Article(who.Role)} {who.Role.ToWire()}, could not allow {unasked.Risk} calls alone; {policy.LeastToDecide(unasked.Reading).AndAbove()} decide them."),
             DecideCall decide => Decide(who, decide) is { Allowed: false } refused ? refused : StepUp(who, decide),
+            RaiseGoalCaps => who.Role < policy.LeastToDecide(RiskClasses.Budget)
+                ? Right.Forbidden($"Raising a goal's caps is a budget raise, which only {policy.LeastToDecide(RiskClasses.Budget).AndAbove()} decide; {Is(who)}.")
+                : Right.Yes,
             WriteFile write => Write(who, write, policy),
             OpenPreview => Below(who, Role.Operator, "open previews of what a session serves") ?? Right.Yes,
             ShareWatch => who.Role == Role.Owner ? Right.Yes : Right.Forbidden($"Only owners share a session by a link to watch it; {Is(who)}."),

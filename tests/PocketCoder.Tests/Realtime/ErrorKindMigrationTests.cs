@@ -59,7 +59,7 @@ public sealed class ErrorKindMigrationTests
                 DROP INDEX events_usage_at; DROP TABLE watch_openings; DROP TABLE watch_links;
                 ALTER TABLE turn_reviews DROP COLUMN resume_at; ALTER TABLE sessions DROP COLUMN fork_conversation; ALTER TABLE sessions DROP COLUMN fork_at;
                 DROP TABLE push_relays; ALTER TABLE notification_channels DROP COLUMN machine_origin;
-                DROP TABLE decision_keys; DROP TABLE session_rewinds; DROP TABLE lockdown; DROP TABLE passkey_challenges; DROP TABLE passkeys;
+                DROP TABLE decision_keys; DROP TABLE session_rewinds; DROP TABLE lockdown; DROP TABLE passkey_challenges; DROP TABLE passkeys; DROP TABLE session_goals;
                 ALTER TABLE approvals DROP COLUMN asked_by_call; ALTER TABLE approvals DROP COLUMN asked_by_title;
                 -- devices.person_id references people, so SQLite cannot drop it: the table is built again as it was.
                 DROP INDEX devices_person;
