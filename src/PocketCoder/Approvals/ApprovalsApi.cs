@@ -208,16 +208,9 @@ public static class ApprovalsApi
             && people.OfDevice(user.Actor().Id) is { } person && approvals.Find(id) is { } shown)
         {
             // The app's card: the refusal carries the challenge for this very decision and input, so one signature decides it.
-            var (challenge, keys) = stepUps.Begin(person.Id, shown.Id, request.Decision!, Passkeys.PasskeysApi.InputShown(shown, updated),
+            var (challenge, keys) = stepUps.Begin(person.Id, shown.Id, request.Decision!, Passkeys.PasskeysApi.WhatIsSigned(shown, updated, request.Pattern, request.Message),
                 Passkeys.RelyingParty.Of(http, devices));
-            throw new ApiProblem(problem.Status, problem.Code, problem.Message)
-            {
-                Fields = new Dictionary<string, object?>
-                {
-                    ["challenge"] = challenge.Value, ["rpId"] = challenge.RpId, ["allowCredentials"] = keys.Select(k => k.Id).ToArray(),
-                    ["expiresAt"] = challenge.ExpiresAt.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
-                },
-            };
+            throw Passkeys.StepUps.Required(problem.Message, challenge, keys);
         }
 
         return new DecisionResponse(approval.Id, approval.Status.ToWire(), approval.Decision ?? request.Decision!, approval.Needed,
@@ -238,7 +231,7 @@ public static class ApprovalsApi
 
         var person = people.OfDevice(user.Actor().Id)
             ?? throw new ApiProblem(StatusCodes.Status403Forbidden, ErrorCodes.StepUpInvalid, "This device is no one's: a passkey belongs to a person.");
-        return stepUps.Verify(person.Id, asked.Id, request.Decision!, Passkeys.PasskeysApi.InputShown(asked, updated), assertion);
+        return stepUps.Verify(person.Id, asked.Id, request.Decision!, Passkeys.PasskeysApi.WhatIsSigned(asked, updated, request.Pattern, request.Message), assertion);
     }
 
     /// <summary>

@@ -4,6 +4,7 @@ using System.Security.Claims;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using PocketCoder.Approvals;
 using PocketCoder.Auth;
 using PocketCoder.Errors;
@@ -40,7 +41,8 @@ public sealed record RegisterPasskeyRequest(
     [property: Required(ErrorMessage = RegisterPasskeyRequest.ResponseMessage), JsonPropertyName("clientDataJSON")]
     string? ClientDataJson,
     [property: Required(ErrorMessage = RegisterPasskeyRequest.ResponseMessage)]
-    string? AttestationObject)
+    string? AttestationObject,
+    PasskeyAssertion? Assertion = null)
 {
     internal const string NameMessage = "'name' is required: 1 to 100 printable characters, e.g. \"Ana's phone\".";
     internal const string ResponseMessage = "'clientDataJSON' and 'attestationObject' are required: the authenticator's response, base64url.";
@@ -50,12 +52,17 @@ public sealed record RegisterPasskeyRequest(
 public sealed record PasskeyAssertion(string? CredentialId, [property: JsonPropertyName("clientDataJSON")] string? ClientDataJson,
     string? AuthenticatorData, string? Signature);
 
+/// <summary>A revocation by a person who has a passkey: their fresh assertion on it (<c>STEP_UP_REQUIRED</c> hands out the challenge).</summary>
+public sealed record RevokePasskeyRequest(PasskeyAssertion? Assertion);
+
 /// <summary>The decision to step up on: the same decision and input the decision request will carry.</summary>
 public sealed record StepUpRequest(
     [property: Required(ErrorMessage = DecisionRequest.DecisionMessage)]
     [property: AllowedValues(Decisions.AllowOnce, Decisions.AllowSession, Decisions.AllowAlways, Decisions.Deny, ErrorMessage = DecisionRequest.DecisionMessage)]
     string? Decision,
-    JsonElement? UpdatedInput);
+    JsonElement? UpdatedInput,
+    string? Pattern = null,
+    string? Message = null);
 
 /// <summary>What <c>navigator.credentials.get({ publicKey })</c> takes for one decision, and until when its challenge holds.</summary>
 public sealed record StepUpOptions(string Challenge, string RpId, IReadOnlyList<PasskeyCredential> AllowCredentials, string UserVerification, int Timeout,
@@ -88,9 +95,12 @@ public static class PasskeysApi
             [.. passkeys.Of(person.Id).Where(k => k.RpId == party.Id).Select(k => new PasskeyCredential("public-key", k.Id))]);
     }
 
-    private static PasskeyResponse Register(RegisterPasskeyRequest request, PasskeyStore passkeys, People people, ClaimsPrincipal user)
+    private static PasskeyResponse Register(RegisterPasskeyRequest request, PasskeyStore passkeys, StepUps stepUps, People people, Devices devices,
+        HttpRequest http, ClaimsPrincipal user)
     {
         var person = Caller(people, user);
+        // A second passkey is added with the first: else a stolen device token adds its own and passes every step-up.
+        EnsureSteppedUp(person.Id, "passkeys:add", request.AttestationObject ?? "", request.Assertion, stepUps, passkeys, http, devices);
         byte[] clientData, attestation;
         try
         {
@@ -117,7 +127,8 @@ public static class PasskeysApi
         return passkeys.Of(personId ?? person.Id).Select(PasskeyResponse.From);
     }
 
-    private static NoContent Revoke(string id, PasskeyStore passkeys, People people, Authority authority, ClaimsPrincipal user)
+    private static NoContent Revoke(string id, [FromBody] RevokePasskeyRequest? request, PasskeyStore passkeys, StepUps stepUps, People people,
+        Authority authority, Devices devices, HttpRequest http, ClaimsPrincipal user)
     {
         var person = Caller(people, user);
         var passkey = passkeys.Find(id) is { RevokedAt: null } found ? found
@@ -127,6 +138,8 @@ public static class PasskeysApi
             authority.Ensure(user.Actor(), null, new Manage("revoke other people's passkeys"));
         }
 
+        // Signed by the one revoking, where they have a passkey: else a stolen device token revokes them all and step-up is off.
+        EnsureSteppedUp(person.Id, $"passkey:{id}:revoke", "{}", request?.Assertion, stepUps, passkeys, http, devices);
         passkeys.Revoke(id, user.Actor());
         return TypedResults.NoContent();
     }
@@ -137,14 +150,46 @@ public static class PasskeysApi
     {
         var person = Caller(people, user);
         var approval = approvals.Find(id) ?? throw ApiProblem.NotFound(ErrorCodes.ApprovalNotFound, $"No approval with id '{id}'.");
-        var (challenge, keys) = stepUps.Begin(person.Id, approval.Id, request.Decision!, InputShown(approval, request.UpdatedInput), RelyingParty.Of(http, devices));
+        var (challenge, keys) = stepUps.Begin(person.Id, approval.Id, request.Decision!, WhatIsSigned(approval, request.UpdatedInput, request.Pattern, request.Message), RelyingParty.Of(http, devices));
         return new StepUpOptions(challenge.Value, challenge.RpId, [.. keys.Select(k => new PasskeyCredential("public-key", k.Id))], "required",
             (int)PasskeyStore.ChallengeLifetime.TotalMilliseconds, challenge.ExpiresAt);
     }
 
-    /// <summary>The input a decision allows: its edit when it carries one, else the call as asked.</summary>
-    public static string InputShown(Approval approval, JsonElement? updatedInput) =>
-        updatedInput is { ValueKind: JsonValueKind.Object } edited ? edited.GetRawText() : approval.Input;
+    /// <summary>
+    /// An act on a person's passkeys, by a person who has one, needs their fresh assertion bound to that act (<paramref name="subject"/>
+    /// and <paramref name="input"/>): without it, 403 <c>STEP_UP_REQUIRED</c> carrying the challenge, as a decision's refusal does.
+    /// A person with none acts on their token alone (their first passkey, as their decisions, is theirs on first use).
+    /// </summary>
+    private static void EnsureSteppedUp(string personId, string subject, string input, PasskeyAssertion? assertion, StepUps stepUps,
+        PasskeyStore passkeys, HttpRequest http, Devices devices)
+    {
+        if (passkeys.Of(personId).Count == 0)
+        {
+            return;
+        }
+
+        if (assertion is not null)
+        {
+            stepUps.Verify(personId, subject, StepUps.ManageAct, input, assertion);
+            return;
+        }
+
+        var (challenge, keys) = stepUps.Begin(personId, subject, StepUps.ManageAct, input, RelyingParty.Of(http, devices));
+        throw StepUps.Required("Changing your passkeys needs one of them: verify on this device with a passkey you already have.", challenge, keys);
+    }
+
+    /// <summary>
+    /// What a decision's assertion signs over besides its approval and decision: the input it allows (its edit when it carries
+    /// one, else the call as asked), the pattern an "always" remembers and the message the agent is told. A relay or a script
+    /// that changes any of them (<c>npm test</c> widened to <c>*</c>) makes the assertion prove nothing.
+    /// </summary>
+    public static string WhatIsSigned(Approval approval, JsonElement? updatedInput, string? pattern, string? message) =>
+        new System.Text.Json.Nodes.JsonObject
+        {
+            ["input"] = System.Text.Json.Nodes.JsonNode.Parse(updatedInput is { ValueKind: JsonValueKind.Object } edited ? edited.GetRawText() : approval.Input),
+            ["pattern"] = pattern,
+            ["message"] = message,
+        }.ToJsonString();
 
     private static Person Caller(People people, ClaimsPrincipal user) => people.OfDevice(user.Actor().Id)
         ?? throw new ApiProblem(StatusCodes.Status403Forbidden, ErrorCodes.RoleForbidden, "This device is no one's: a passkey belongs to a person.");

@@ -21,6 +21,23 @@ public sealed record StepUp(string CredentialId, string PersonId, string ClientD
 /// </summary>
 public sealed class StepUps(Data.Database database, PasskeyStore passkeys)
 {
+    /// <summary>The act word bound into a challenge for changing one's passkeys (adding one, revoking one).</summary>
+    public const string ManageAct = "manage";
+
+    /// <summary>
+    /// 403 <c>STEP_UP_REQUIRED</c> carrying the challenge for the act (<c>challenge</c>, <c>rpId</c>, <c>allowCredentials</c>,
+    /// <c>expiresAt</c>): signed, the same request with <c>assertion</c> goes through.
+    /// </summary>
+    internal static ApiProblem Required(string detail, Challenge challenge, IReadOnlyList<Passkey> keys) =>
+        new(StatusCodes.Status403Forbidden, ErrorCodes.StepUpRequired, detail)
+        {
+            Fields = new Dictionary<string, object?>
+            {
+                ["challenge"] = challenge.Value, ["rpId"] = challenge.RpId, ["allowCredentials"] = keys.Select(k => k.Id).ToArray(),
+                ["expiresAt"] = challenge.ExpiresAt.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+            },
+        };
+
     /// <summary>What an assertion for this decision must sign over: approval id, decision and the input (compact JSON), hashed.</summary>
     public static byte[] Binding(string approvalId, string decision, string input) =>
         SHA256.HashData(Encoding.UTF8.GetBytes($"pocketcoder step-up\n{approvalId}\n{decision}\n{Compact(input)}"));

@@ -35,6 +35,7 @@ namespace PocketCoder.Server;
 [JsonSerializable(typeof(Passkeys.PasskeyResponse))]
 [JsonSerializable(typeof(IEnumerable<Passkeys.PasskeyResponse>))]
 [JsonSerializable(typeof(Passkeys.StepUpRequest))]
+[JsonSerializable(typeof(Passkeys.RevokePasskeyRequest))]
 [JsonSerializable(typeof(Passkeys.StepUpOptions))]
 [JsonSerializable(typeof(IEnumerable<PersonResponse>))]
 [JsonSerializable(typeof(PersonResponse))]

@@ -62,10 +62,11 @@ public sealed class Sandboxing(ProjectStore projects, PocketCoderOptions options
     /// <summary>The sandbox for an agent of this project working in <paramref name="workingDirectory"/>, or null when it runs as is.</summary>
     /// <param name="workingDirectory">The project, or the session's worktree (whose branch, and the objects its commits add, are
     /// then writable too).</param>
-    /// <param name="session">The session the agent runs for: its connections out are put to its gate and shown in its timeline.</param>
+    /// <param name="session">The session the agent runs for: its connections out are put to its gate and shown in its timeline
+    /// (null: no session's gate, its model only).</param>
     /// <exception cref="ApiProblem">The project wants a sandbox and bubblewrap does not work here (<c>SANDBOX_UNAVAILABLE</c>); a
     /// submodule's path is a symbolic link, or the repository's git metadata leads elsewhere (<c>GIT_REDIRECTED</c>).</exception>
-    public async Task<AgentSandbox?> ForAsync(Project project, string agentId, string workingDirectory, IEgressSession session,
+    public async Task<AgentSandbox?> ForAsync(Project project, string agentId, string workingDirectory, IEgressSession? session,
         CancellationToken cancellationToken)
     {
         // The project as stored: a worktree session's view of it names the worktree as its path.

@@ -99,6 +99,33 @@ public sealed class GoalLoopTests
         await ApiAssert.ProblemAsync(again, HttpStatusCode.Conflict, "GOAL_STATE_CONFLICT");
     }
 
+    /// <summary>
+    /// A check runs what the agent may have just written (the project's tests and scripts), after every turn with no new
+    /// question: in a sandboxed project (the default) it runs in the session's sandbox, so it writes nothing outside the project.
+    /// Run as the phone's own commands are, this check would exit 0 and leave its file.
+    /// </summary>
+    [Fact]
+    public async Task ASandboxedProjectsCheck_RunsInTheSessionsSandbox_NothingWrittenOutside()
+    {
+        var (fake, _) = Scripted(turn => $"Tried the {Words[turn]} thing.");
+        await using var world = await AgentWorld.FakeAsync(fake);
+        await using var all = await SseClient.ConnectAsync(world.Http, "/api/events?tail=true", null);
+        var sessionId = await IdleSessionAsync(world, all);
+        var outside = $"/var/tmp/pc-goal-check-{Guid.NewGuid():N}";
+        try
+        {
+            await PutGoalAsync(world, sessionId, new { text = "escape", check = $"touch '{outside}'", caps = new { turns = 1 } });
+            var goal = await GoalAsync(all, sessionId, "budget_limited");
+
+            Assert.False(File.Exists(outside), "the goal's check wrote outside the project: it ran unsandboxed");
+            Assert.Contains("exit 1", goal.GetProperty("lastNote").GetString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(outside);
+        }
+    }
+
     [Fact]
     public async Task PausingStopsItBetweenTurns_AndResumingGoesOn()
     {

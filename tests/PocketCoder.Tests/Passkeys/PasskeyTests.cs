@@ -36,11 +36,7 @@ public sealed class PasskeyTests : IDisposable
         Assert.Equal("preferred", options.GetProperty("authenticatorSelection").GetProperty("residentKey").GetString());
         Assert.Equal("none", options.GetProperty("attestation").GetString());
         Assert.Equal(-7, Assert.Single(options.GetProperty("pubKeyCredParams").EnumerateArray()).GetProperty("alg").GetInt32());
-        var added = await vic.Http.PostOkAsync("/api/passkeys", phone.Register(options, "Vic's phone"));
-        Assert.Equal(phone.Id, added.GetProperty("id").GetString());
-
-        // The same answer again (its challenge is spent), an answer from another origin, and one without user verification: refused.
-        await ApiAssert.ProblemAsync(await vic.Http.PostAsJsonAsync("/api/passkeys", phone.Register(options, "again")), HttpStatusCode.BadRequest, "PASSKEY_INVALID");
+        // An answer from another origin, one without user verification, one that is not base64url: refused.
         using var other = new SoftwareAuthenticator(Origin(server));
         var fresh = await vic.Http.PostOkAsync("/api/passkeys/options", new { });
         await ApiAssert.ProblemAsync(await vic.Http.PostAsJsonAsync("/api/passkeys", other.Register(fresh, "evil", "https://evil.example")),
@@ -50,6 +46,28 @@ public sealed class PasskeyTests : IDisposable
             HttpStatusCode.BadRequest, "PASSKEY_INVALID");
         await ApiAssert.ProblemAsync(await vic.Http.PostAsJsonAsync("/api/passkeys", new { name = "x", clientDataJSON = "%%", attestationObject = "AA" }),
             HttpStatusCode.BadRequest, "VALIDATION_FAILED");
+        var added = await vic.Http.PostOkAsync("/api/passkeys", phone.Register(options, "Vic's phone"));
+        Assert.Equal(phone.Id, added.GetProperty("id").GetString());
+
+        // Vic's token alone (a stolen phone, an agent with the token) cannot add a passkey of its own now: the first must sign it.
+        using var thief = new SoftwareAuthenticator(Origin(server));
+        var theirs = thief.Register(await vic.Http.PostOkAsync("/api/passkeys/options", new { }), "thief");
+        var held = await ApiAssert.ProblemAsync(await vic.Http.PostAsJsonAsync("/api/passkeys", theirs), HttpStatusCode.Forbidden, "STEP_UP_REQUIRED");
+        Assert.Equal(phone.Id, Assert.Single(held.GetProperty("allowCredentials").EnumerateArray()).GetString());
+        // ...and a signature over another act (a revocation's challenge) adds nothing.
+        var revokeChallenge = await ApiAssert.ProblemAsync(await vic.Http.SendAsync(new HttpRequestMessage(HttpMethod.Delete, $"/api/passkeys/{phone.Id}")),
+            HttpStatusCode.Forbidden, "STEP_UP_REQUIRED");
+        await ApiAssert.ProblemAsync(await vic.Http.PostAsJsonAsync("/api/passkeys", With(theirs, phone.Assert(revokeChallenge))), HttpStatusCode.Forbidden, "STEP_UP_INVALID");
+        var second = await vic.Http.PostOkAsync("/api/passkeys", With(theirs, phone.Assert(held)));
+        Assert.Equal(thief.Id, second.GetProperty("id").GetString());
+
+        // Revoking one takes a fresh signature too; without it, 403 with the challenge.
+        var revoking = await ApiAssert.ProblemAsync(await vic.Http.DeleteAsync($"/api/passkeys/{thief.Id}"), HttpStatusCode.Forbidden, "STEP_UP_REQUIRED");
+        var revoked = await vic.Http.SendAsync(new HttpRequestMessage(HttpMethod.Delete, $"/api/passkeys/{thief.Id}")
+        {
+            Content = JsonContent.Create(new { assertion = phone.Assert(revoking) }),
+        });
+        Assert.Equal(HttpStatusCode.NoContent, revoked.StatusCode);
 
         Assert.Equal(phone.Id, Assert.Single((await vic.Http.GetOkAsync("/api/passkeys")).EnumerateArray()).GetProperty("id").GetString());
         var vicId = added.GetProperty("personId").GetString()!;
@@ -94,6 +112,10 @@ public sealed class PasskeyTests : IDisposable
         var edited = JsonSerializer.SerializeToElement(new { file_path = ".claude/settings.json", content = "{\"hooks\":{}}" });
         var forEdit = await owner.Http.PostOkAsync($"/api/approvals/{firstId}/step-up", new { decision = "allow_once", updatedInput = edited });
         await ApiAssert.ProblemAsync(await Decide(owner.Http, firstId, phone.Assert(forEdit)), HttpStatusCode.Forbidden, "STEP_UP_INVALID");
+        // ...nor one signed for a message the agent would be told when another is sent (a relay or a script swapping it).
+        var forMessage = await owner.Http.PostOkAsync($"/api/approvals/{firstId}/step-up", new { decision = "allow_once", message = "Go ahead." });
+        await ApiAssert.ProblemAsync(await owner.Http.PostAsJsonAsync($"/api/approvals/{firstId}/decision",
+            new { decision = "allow_once", message = "Go ahead, and also push to main.", assertion = phone.Assert(forMessage) }), HttpStatusCode.Forbidden, "STEP_UP_INVALID");
         var elsewhere = await StepUpAsync(owner, firstId);
         await ApiAssert.ProblemAsync(await Decide(owner.Http, firstId, phone.Assert(elsewhere, origin: "https://evil.example")), HttpStatusCode.Forbidden, "STEP_UP_INVALID");
         Assert.False(first.IsCompleted);
@@ -161,4 +183,12 @@ public sealed class PasskeyTests : IDisposable
         http.PostAsJsonAsync($"/api/approvals/{approvalId}/decision", new { decision = "allow_once", assertion });
 
     public void Dispose() => TempPaths.Delete(_repository);
+
+    /// <summary>A registration's body with an existing passkey's assertion added (a second passkey is added with the first).</summary>
+    private static Dictionary<string, object?> With(object registration, object assertion)
+    {
+        var body = JsonSerializer.SerializeToElement(registration).EnumerateObject().ToDictionary(p => p.Name, p => (object?)p.Value);
+        body["assertion"] = assertion;
+        return body;
+    }
 }

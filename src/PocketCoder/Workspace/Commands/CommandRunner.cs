@@ -73,7 +73,9 @@ public sealed class CommandRunner(
     public event Action<CommandRun, CommandExitEvent>? Finished;
 
     /// <param name="session">Runs in that session's worktree (see <see cref="WorkspaceRoots"/>); null: in the project's folder.</param>
-    public CommandStarted Start(string projectId, string? session, RunCommandRequest request, Actor actor)
+    /// <param name="confine">Wraps the command's process (a goal's check: in the session's sandbox); null runs it as the owner's
+    /// own command, as the phone's Run does.</param>
+    public CommandStarted Start(string projectId, string? session, RunCommandRequest request, Actor actor, Func<ProcessSpec, ProcessSpec>? confine = null)
     {
         var project = roots.Get(projectId, session);
         var timeoutSeconds = request.TimeoutSeconds ?? DefaultTimeoutSeconds;
@@ -99,7 +101,8 @@ public sealed class CommandRunner(
 
         var live = new LiveCommand(run);
         _live[run.Id] = live;
-        var spec = new ProcessSpec("bash", ["-c", run.Command], project.Path, Environment, StderrLogPath: null, Logger: logger);
+        var plain = new ProcessSpec("bash", ["-c", run.Command], project.Path, Environment, StderrLogPath: null, Logger: logger);
+        var spec = confine?.Invoke(plain) ?? plain;
         try
         {
             live.Process = ChildProcess.StartStreaming(spec, chunk =>
