@@ -47,6 +47,8 @@ await runPhoneScript('rewind', 'Rewind phone', async ({ page, projectId, repo, s
   await page.waitForURL(/\/s\/[^/]+$/);
   const first = new URL(page.url()).pathname.split('/')[2];
   await page.locator('[data-testid="message"]').filter({ hasText: 'Turn one done.' }).waitFor();
+  // The turn's end is its review link (the server has taken what the turn changed): a file made before that would be the turn's.
+  await page.locator('.review-link[data-turn="1"]').waitFor();
   const title = await page.evaluate(async (id) => (await (await fetch(`/api/sessions/${id}`)).json()).title, first);
 
   // Between the turns the owner makes a file by hand: the agent never touched it.
@@ -54,6 +56,7 @@ await runPhoneScript('rewind', 'Rewind phone', async ({ page, projectId, repo, s
   await page.getByRole('textbox', { name: 'Message' }).fill('Change agent.txt and write later.txt');
   await page.getByRole('button', { name: 'Send' }).click();
   await page.locator('[data-testid="message"]').filter({ hasText: 'Turn two done.' }).waitFor();
+  await page.locator('.review-link[data-turn="2"]').waitFor();
   expectFiles(repo, { 'agent.txt': 'two\n', 'later.txt': 'later\n', 'mine.txt': 'made by hand\n' }, 'after turn 2');
   ok('two turns ran, each writing files, with a file made by hand between them');
 
