@@ -81,6 +81,12 @@ public sealed class GoalControls(GoalStore goals, GoalDriver driver, GoalNotices
     {
         var goal = Get(sessionId);
         manager.EnsureMaySteer(goal.SessionId, actor);
+        if (goal.Spend.Turns > 0)
+        {
+            // Clearing forgets what it spent, so the next goal's caps would count from zero: that is a raise (stopping is not).
+            authority.Ensure(actor, sessions.Get(goal.SessionId).ProjectId, new Teams.RaiseGoalCaps());
+        }
+
         await driver.ExclusivelyAsync(goal.SessionId, () =>
         {
             if (goals.Find(goal.SessionId) is { } now && !now.State.IsEnded())
@@ -115,7 +121,10 @@ public sealed class GoalControls(GoalStore goals, GoalDriver driver, GoalNotices
         {
             throw ApiProblem.Validation("'caps' are turns 1 to 1000, minutes 1 to 10080, tokens 1000 to 10,000,000,000, noProgressTurns 2 to 100.");
         }
-        if (caps.Turns > before.Turns || caps.Minutes > before.Minutes || caps.Tokens > before.Tokens)
+        // A new goal over one that spent is more of the same budget: clearing and setting again must not reset the caps' count.
+        var spentBefore = open is null && goals.Find(session.Id) is { Spend.Turns: > 0 };
+        if (spentBefore || caps.Turns > before.Turns || caps.Minutes > before.Minutes || caps.Tokens > before.Tokens
+            || caps.NoProgressTurns > before.NoProgressTurns)
         {
             authority.Ensure(actor, session.ProjectId, new Teams.RaiseGoalCaps());
         }

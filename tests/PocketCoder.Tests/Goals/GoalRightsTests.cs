@@ -47,13 +47,38 @@ public sealed class GoalRightsTests
             HttpStatusCode.Forbidden, "ROLE_FORBIDDEN");
         await ApiAssert.ProblemAsync(await world.Http.GetAsync(path), HttpStatusCode.NotFound, "GOAL_NOT_FOUND");
 
-        var set = await operatorPhone.Http.PutAsJsonAsync(path, new { text = "ship it", caps = new { turns = 5, noProgressTurns = 9 } });
+        // Asking the owner later (more turns without progress before the checkpoint) is a raise too.
+        await ApiAssert.ProblemAsync(await operatorPhone.Http.PutAsJsonAsync(path, new { text = "ship it", caps = new { noProgressTurns = 9 } }),
+            HttpStatusCode.Forbidden, "ROLE_FORBIDDEN");
+        var set = await operatorPhone.Http.PutAsJsonAsync(path, new { text = "ship it", caps = new { turns = 5, noProgressTurns = 2 } });
         Assert.Equal(HttpStatusCode.OK, set.StatusCode);
         await ApiAssert.ProblemAsync(await operatorPhone.Http.PutAsJsonAsync(path, new { caps = new { turns = 6 } }), HttpStatusCode.Forbidden, "ROLE_FORBIDDEN");
         await ApiAssert.ProblemAsync(await viewer.Http.PostAsync($"{path}/pause", null), HttpStatusCode.Forbidden, "ROLE_FORBIDDEN");
         var raised = await approver.Http.PutAsJsonAsync(path, new { caps = new { turns = 6 } });
         Assert.Equal(HttpStatusCode.OK, raised.StatusCode);
         Assert.Equal(6, (await ApiAssert.OkJsonAsync(raised)).GetProperty("caps").GetProperty("turns").GetInt32());
+    }
+
+    /// <summary>
+    /// Clearing a goal that spent, or setting a new one over it, would count its caps from zero again: a raise, so an operator
+    /// cannot buy another round by clearing and setting the same goal (an attacker review's finding). Stopping stays steering.
+    /// </summary>
+    [Fact]
+    public async Task ClearingAGoalThatSpent_OrSettingAnotherOverIt_IsACapRaise()
+    {
+        var (fake, _) = GoalLoopTests.Scripted(turn => "Working.\nGOAL: NOT MET");
+        await using var world = await AgentWorld.FakeAsync(fake);
+        await using var all = await SseClient.ConnectAsync(world.Http, "/api/events?tail=true", null);
+        var sessionId = await GoalLoopTests.IdleSessionAsync(world, all);
+        var operatorPhone = await world.Server.PairPersonAsync("Olu", Role.Operator);
+        var path = $"/api/sessions/{sessionId}/goal";
+
+        await GoalLoopTests.PutGoalAsync(world, sessionId, new { text = "ship it", caps = new { turns = 1 } });
+        await GoalLoopTests.GoalAsync(all, sessionId, "budget_limited");
+
+        await ApiAssert.ProblemAsync(await operatorPhone.Http.PutAsJsonAsync(path, new { text = "ship it" }), HttpStatusCode.Forbidden, "ROLE_FORBIDDEN");
+        await ApiAssert.ProblemAsync(await operatorPhone.Http.DeleteAsync(path), HttpStatusCode.Forbidden, "ROLE_FORBIDDEN");
+        Assert.Equal(HttpStatusCode.NoContent, (await world.Http.DeleteAsync(path)).StatusCode);
     }
 
     [Fact]
